@@ -1,0 +1,186 @@
+"""Reading and parsing plan files.
+
+Input: a path or a text. Output: a `SourceFile` and a Lark syntax tree with positions.
+Every failure — unreadable file, binary data, a syntax error — becomes a `PlanError`
+carrying located diagnostics (E001 syntax, E002 input); nothing else escapes.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+
+from lark import Lark, Token, Tree
+from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from .diagnostics import Diagnostic, PlanError, Severity
+from .source import SourceFile
+
+__all__ = ["read_source", "parse", "GRAMMAR_PATH", "MAX_PLAN_BYTES", "MAX_NESTING"]
+
+GRAMMAR_PATH = Path(__file__).resolve().parent.parent / "grammar" / "plan.lark"
+_PACKAGED_GRAMMAR = Path(__file__).resolve().parent / "plan.lark"
+MAX_PLAN_BYTES = 4 * 1024 * 1024
+MAX_NESTING = 64
+
+# What a terminal means, in words, for "expected …" messages.
+_TERMINAL_WORDS = {
+    "NAME": "a name", "QUANTITY": "a number", "NUMBER": "a number", "STRING": 'a quoted string',
+    "CMP": "a comparison (<=, >=)", "LBRACE": "`{`", "RBRACE": "`}`", "EQUAL": "`=`",
+    "LESSTHAN": "`<`", "MORETHAN": "`>`", "SEMICOLON": "`;`", "LSQB": "`[`", "RSQB": "`]`",
+    "COMMA": "`,`", "$END": "the end of the file", "MODEL": "`model`", "CLUSTER": "`cluster`",
+    "WORKLOAD": "`workload`", "REQUIRE": "`require`", "STRATEGY": "`strategy`", "GPU": "`gpu`",
+    "PRESET": "`preset`", "FROM": "`from`",
+}
+
+
+@functools.lru_cache(maxsize=1)
+def _parser() -> Lark:
+    path = GRAMMAR_PATH if GRAMMAR_PATH.exists() else _PACKAGED_GRAMMAR
+    return Lark(path.read_text(), parser="lalr", lexer="contextual", propagate_positions=True,
+                maybe_placeholders=False)
+
+
+def _input_error(path: str, message: str, hint: str | None = None) -> PlanError:
+    return PlanError([Diagnostic("E002", Severity.ERROR, message, None, hint)])
+
+
+def read_source(path: str | os.PathLike) -> SourceFile:
+    """Read a plan (or any text input) as UTF-8, refusing what is not a text file.
+
+    Raises:
+        PlanError: E002 when the path is missing, a directory, too large, or not text.
+    """
+    name = str(path)
+    p = Path(path)
+    try:
+        if p.is_dir():
+            raise _input_error(name, f"`{name}` is a directory, not a plan file",
+                               "give the path of a .moe file")
+        if not p.exists():
+            raise _input_error(name, f"`{name}` does not exist", "check the path")
+        size = p.stat().st_size
+        if size > MAX_PLAN_BYTES:
+            raise _input_error(name, f"`{name}` is {size:,} bytes; plans are limited to {MAX_PLAN_BYTES:,}",
+                               "is this the right file?")
+        data = p.read_bytes()
+    except OSError as exc:
+        raise _input_error(name, f"cannot read `{name}`: {exc.strerror or exc}") from None
+    if b"\x00" in data:
+        raise _input_error(name, f"`{name}` is a binary file, not a plan", "plans are UTF-8 text")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        src = SourceFile(name, data.decode("utf-8", errors="replace"))
+        raise PlanError([Diagnostic("E002", Severity.ERROR, "the file is not valid UTF-8 text",
+                                    src.span(exc.start), "save the plan as UTF-8")]) from None
+    return SourceFile(name, text)
+
+
+def _check_nesting(src: SourceFile) -> None:
+    # Lark's tree and our lowering recurse; refuse absurd nesting before they do.
+    depth = 0
+    in_comment = in_string = False
+    text = src.text
+    for i, ch in enumerate(text):
+        if in_comment:
+            in_comment = ch != "\n"
+        elif in_string:
+            in_string = ch not in '"\n'
+        elif ch == "#":
+            in_comment = True
+        elif ch == '"':
+            in_string = True
+        elif ch in "<{" and text[i + 1 : i + 2] != "=":
+            depth += 1
+            if depth > MAX_NESTING:
+                raise PlanError([Diagnostic("E001", Severity.ERROR,
+                                            f"nesting deeper than {MAX_NESTING} levels",
+                                            src.span(i), "a plan needs at most `dp N < pp N < … > >`")])
+        elif ch in ">}" and text[i + 1 : i + 2] != "=" and text[i - 1 : i] not in ("<", ">", "="):
+            depth = max(0, depth - 1)
+
+
+def parse(src: SourceFile) -> Tree:
+    """Parse a plan's text into a Lark tree.
+
+    Raises:
+        PlanError: E001 with the culprit token located and the expected tokens in words.
+
+    Example:
+        >>> tree = parse(SourceFile("p.moe", "strategy tp 2"))
+        >>> tree.children[0].data
+        Token('RULE', 'strategy')
+    """
+    _check_nesting(src)
+    try:
+        return _parser().parse(src.text)
+    except UnexpectedInput as exc:
+        raise PlanError([_syntax_diagnostic(src, exc)]) from None
+    except (LarkError, RecursionError) as exc:  # pragma: no cover - defensive
+        raise PlanError([Diagnostic("E001", Severity.ERROR, f"cannot parse the plan: {exc}", src.whole())]) from None
+
+
+def _expected_words(expected: set[str] | frozenset[str]) -> str:
+    words = sorted({_TERMINAL_WORDS.get(t, f"`{t.lower()}`") for t in expected if not t.startswith("__")})
+    if not words:
+        return ""
+    if len(words) == 1:
+        return words[0]
+    return ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def _syntax_diagnostic(src: SourceFile, exc: UnexpectedInput) -> Diagnostic:
+    if isinstance(exc, UnexpectedToken) and exc.token.type == "$END":
+        exc = UnexpectedEOF(exc.expected)
+    if isinstance(exc, UnexpectedEOF):
+        end = len(src.text.rstrip()) or 0
+        expected = _expected_words(set(exc.expected))
+        hint = "close every `{` with `}` and every `<` with `>`" if {"RBRACE", "MORETHAN"} & set(exc.expected) else None
+        return Diagnostic("E001", Severity.ERROR, f"the plan ends too early; expected {expected}",
+                          src.span(max(0, end - 1), max(1, end)), hint)
+    if isinstance(exc, UnexpectedCharacters):
+        ch = src.text[exc.pos_in_stream] if exc.pos_in_stream < len(src.text) else "?"
+        shown = ch if ch.isprintable() else f"U+{ord(ch):04X}"
+        expected = _expected_words(exc.allowed or set())
+        msg = f"unexpected character `{shown}`" + (f"; expected {expected}" if expected else "")
+        hint = _hint_for_char(ch, exc.allowed or set())
+        return Diagnostic("E001", Severity.ERROR, msg, src.span(exc.pos_in_stream), hint)
+    if isinstance(exc, UnexpectedToken):
+        tok: Token = exc.token
+        start = tok.start_pos if tok.start_pos is not None else 0
+        end = tok.end_pos if tok.end_pos is not None else start + 1
+        expected = _expected_words(exc.accepts or exc.expected)
+        return Diagnostic("E001", Severity.ERROR, f"unexpected `{_short(str(tok))}`; expected {expected}",
+                          src.span(start, end), _hint_for_token(tok, exc.accepts or exc.expected))
+    return Diagnostic("E001", Severity.ERROR, "syntax error", src.whole())  # pragma: no cover
+
+
+def _short(text: str) -> str:
+    text = text.replace("\n", " ")
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _hint_for_char(ch: str, allowed: set[str]) -> str | None:
+    if ch == "'":
+        return 'strings use double quotes: "mixtral-8x7b"'
+    if ch == ":":
+        return "fields are written `name = value`"
+    if "STRING" in allowed:
+        return 'names of presets and files are quoted: preset "h100-sxm"'
+    return None
+
+
+def _hint_for_token(tok: Token, expected: set[str]) -> str | None:
+    if "STRING" in expected and tok.type == "NAME":
+        return f'quote it: "{tok}"'
+    if "EQUAL" in expected and tok.type in ("QUANTITY", "NAME", "STRING"):
+        return "fields are written `name = value`"
+    if tok.type == "QUANTITY" and "NAME" in expected:
+        return "a strategy axis is a name followed by its degree, e.g. `tp 4`"
+    if "CMP" in expected:
+        return "requirements are written `ttft <= 10 s`"
+    if tok.type in ("MORETHAN", "LESSTHAN"):
+        return "`<` opens the scope of dp or pp and `>` closes it: `pp 4 < tp 2 >`"
+    return None

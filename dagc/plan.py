@@ -1,0 +1,294 @@
+"""The typed plan: what a `.moe` file means, as frozen pydantic models.
+
+Input: nothing (these are the types). Output: `Plan` and its parts, produced by
+`dagc.lower`. All quantities are SI (bytes, bytes/s, FLOP/s, seconds, tokens/s);
+conversion happens only at the edges (parse, render).
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .source import Span
+
+__all__ = [
+    "DType", "AttentionKind", "Overlap", "Axis", "Mla", "Moe", "Model", "Gpu", "Cluster",
+    "Workload", "Requirement", "RequirementKind", "AxisNode", "Strategy", "Plan",
+]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+
+class DType(enum.Enum):
+    FP32 = "fp32"
+    BF16 = "bf16"
+    FP16 = "fp16"
+    FP8 = "fp8"
+    INT8 = "int8"
+    INT4 = "int4"
+
+    @property
+    def bytes(self) -> float:
+        return {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "int4": 0.5}[self.value]
+
+    @property
+    def is_8bit_or_less(self) -> bool:
+        return self.bytes <= 1.0
+
+
+class AttentionKind(enum.Enum):
+    GQA = "gqa"
+    MLA = "mla"
+
+
+class Overlap(enum.Enum):
+    NONE = "none"
+    MICROBATCH = "microbatch"
+
+
+class Axis(enum.Enum):
+    DP = "dp"
+    PP = "pp"
+    TP = "tp"
+    CP = "cp"
+    SP = "sp"
+    EP = "ep"
+    ETP = "etp"
+
+    @property
+    def is_attention(self) -> bool:
+        return self in (Axis.TP, Axis.CP, Axis.SP)
+
+    @property
+    def is_expert(self) -> bool:
+        return self in (Axis.EP, Axis.ETP)
+
+    @property
+    def is_outer(self) -> bool:
+        return self in (Axis.DP, Axis.PP)
+
+
+class Mla(Frozen):
+    """Multi-head latent attention dimensions (DeepSeek-V2/V3). q_lora = 0: no query LoRA."""
+
+    q_lora: int = 0
+    kv_lora: int
+    qk_nope: int
+    qk_rope: int
+    v_head: int
+
+
+class Moe(Frozen):
+    """The feed-forward part of the model. experts = 0: a dense model (every layer dense)."""
+
+    experts: int = 0
+    top_k: int = 0
+    ffn: int = 0
+    shared: int = 0
+    shared_ffn: int = 0
+    dense_layers: int = 0
+    dense_ffn: int = 0
+    gated: bool = True
+
+    @property
+    def shared_ffn_size(self) -> int:
+        return self.shared_ffn or self.ffn
+
+
+class Model(Frozen):
+    name: str
+    layers: int
+    hidden: int
+    heads: int
+    kv_heads: int
+    head_dim: int
+    vocab: int
+    tied: bool = False
+    weights: DType = DType.BF16
+    kv_cache: DType = DType.BF16
+    attention: AttentionKind = AttentionKind.GQA
+    mla: Mla | None = None
+    moe: Moe = Moe()
+
+    @property
+    def has_experts(self) -> bool:
+        return self.moe.experts > 0
+
+    def is_moe_layer(self, layer: int) -> bool:
+        return self.has_experts and layer >= self.moe.dense_layers
+
+    @property
+    def dense_layer_count(self) -> int:
+        return self.layers if not self.has_experts else min(self.moe.dense_layers, self.layers)
+
+    @property
+    def moe_layer_count(self) -> int:
+        return self.layers - self.dense_layer_count
+
+
+class Gpu(Frozen):
+    name: str
+    memory_bytes: float
+    flops_16bit: float                 # dense bf16/fp16 peak, FLOP/s
+    flops_8bit: float | None = None    # dense fp8 peak; None: no fp8 units (runs at the 16-bit peak)
+    hbm_bytes_per_s: float
+    intra_node_bytes_per_s: float = 450e9
+    compute_efficiency: float | None = None
+    hbm_efficiency: float | None = None
+
+    def peak_flops(self, dtype: DType) -> float:
+        """Peak dense FLOP/s for matmuls whose weights are in `dtype`."""
+        if dtype.is_8bit_or_less and self.flops_8bit:
+            return self.flops_8bit
+        if dtype is DType.FP32:
+            return self.flops_16bit / 2
+        return self.flops_16bit
+
+
+DEFAULT_COMPUTE_EFFICIENCY = 0.6
+DEFAULT_HBM_EFFICIENCY = 0.8
+DEFAULT_NETWORK_EFFICIENCY = 0.8
+DEFAULT_INTRA_LATENCY_S = 10e-6
+DEFAULT_INTER_LATENCY_S = 20e-6
+DEFAULT_INTER_NODE_BYTES_PER_S = 50e9
+DEFAULT_GPUS_PER_NODE = 8
+
+
+class Efficiency(Frozen):
+    compute: float = DEFAULT_COMPUTE_EFFICIENCY
+    hbm: float = DEFAULT_HBM_EFFICIENCY
+    network: float = DEFAULT_NETWORK_EFFICIENCY
+
+
+class Latency(Frozen):
+    intra_s: float = DEFAULT_INTRA_LATENCY_S
+    inter_s: float = DEFAULT_INTER_LATENCY_S
+
+
+class Cluster(Frozen):
+    gpus: int
+    gpus_per_node: int = DEFAULT_GPUS_PER_NODE
+    gpu: Gpu
+    intra_node_bytes_per_s: float
+    inter_node_bytes_per_s: float = DEFAULT_INTER_NODE_BYTES_PER_S
+    efficiency: Efficiency = Efficiency()
+    latency: Latency = Latency()
+
+
+class Workload(Frozen):
+    batch: int
+    prompt: int
+    generate: int
+    microbatches: int | None = None      # None: one per pipeline stage
+    routing_imbalance: float = 1.0       # busiest EP rank's tokens / mean
+    overlap: Overlap = Overlap.NONE
+
+    def microbatches_for(self, pp: int) -> int:
+        return self.microbatches if self.microbatches is not None else pp
+
+
+class RequirementKind(enum.Enum):
+    TTFT = "ttft"
+    TPOT = "tpot"
+    DECODE_THROUGHPUT = "decode_throughput"
+    PREFILL_THROUGHPUT = "prefill_throughput"
+    THROUGHPUT = "throughput"
+    MEMORY = "memory"
+    GPUS = "gpus"
+
+
+class Requirement(Frozen):
+    kind: RequirementKind
+    op: str                  # one of <= >= < > ==
+    target: float            # SI: seconds, tokens/s, fraction of memory or bytes, GPUs
+    per_gpu: bool = False    # throughput targets written with /gpu
+    memory_is_fraction: bool = True
+    text: str                # the line as written, for reports
+    span: Span | None = Field(default=None, exclude=True)
+
+    def holds(self, value: float) -> bool:
+        match self.op:
+            case "<=":
+                return value <= self.target
+            case ">=":
+                return value >= self.target
+            case "<":
+                return value < self.target
+            case ">":
+                return value > self.target
+            case _:
+                return math.isclose(value, self.target, rel_tol=1e-9)
+
+
+class AxisNode(Frozen):
+    """One axis as written in a strategy: `pp 4 [5, 4, 4, 3] < … >`."""
+
+    name: str
+    degree: float | None = None
+    split: tuple[float, ...] | None = None
+    body: tuple[tuple[AxisNode, ...], ...] | None = None   # domains of the `< … >` scope
+    span: Span = Field(exclude=True)
+    degree_span: Span | None = Field(default=None, exclude=True)
+    split_span: Span | None = Field(default=None, exclude=True)
+
+
+class Strategy(Frozen):
+    """A strategy after the structural rules: the degrees of every axis.
+
+    `ep`/`etp` are None when no expert domain was written (experts then follow tp).
+    """
+
+    name: str | None = None
+    text: str
+    dp: int = 1
+    pp: int = 1
+    pp_split: tuple[int, ...] | None = None
+    tp: int = 1
+    cp: int = 1
+    sp: bool = False
+    ep: int | None = None
+    etp: int | None = None
+    spans: dict[str, Any] = Field(default_factory=dict, exclude=True)
+
+    @property
+    def label(self) -> str:
+        return self.name or self.text
+
+    def span_of(self, key: str) -> Span | None:
+        return self.spans.get(key) or self.spans.get("strategy")
+
+
+class StrategyDecl(Frozen):
+    """A `strategy` statement before the structural rules run."""
+
+    name: str | None = None
+    text: str
+    scope: tuple[tuple[AxisNode, ...], ...]
+    span: Span = Field(exclude=True)
+
+
+class Plan(Frozen):
+    name: str
+    model: Model
+    cluster: Cluster
+    workload: Workload
+    requirements: tuple[Requirement, ...] = ()
+    strategies: tuple[StrategyDecl, ...]
+    spans: dict[str, Any] = Field(default_factory=dict, exclude=True)
+
+    def span_of(self, key: str) -> Span | None:
+        """Where a field was written, e.g. 'model.layers', 'cluster.gpus', 'workload'."""
+        while key:
+            if key in self.spans:
+                return self.spans[key]
+            key = key.rpartition(".")[0]
+        return None
+
+
+AxisNode.model_rebuild()

@@ -1,0 +1,106 @@
+"""Units of the plan language (SPEC 3.6) and their dimensions.
+
+Input: the unit word of a quantity. Output: its dimension and SI factor. Sizes in bytes
+(KB = 1000 B, KiB = 1024 B), bandwidth in bytes/s, compute in FLOP/s, time in seconds,
+ratios as fractions, throughput in tokens/s (a trailing `/gpu` marks a per-GPU figure).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+__all__ = ["Dimension", "Unit", "UNITS", "lookup", "format_si"]
+
+
+class Dimension(enum.Enum):
+    COUNT = "a plain number"
+    SIZE = "a size"
+    BANDWIDTH = "a bandwidth"
+    COMPUTE = "a compute rate"
+    TIME = "a time"
+    RATIO = "a ratio"
+    THROUGHPUT = "a throughput"
+
+    @property
+    def example(self) -> str:
+        return {
+            "COUNT": "16", "SIZE": "80 GB", "BANDWIDTH": "450 GB/s", "COMPUTE": "989 TFLOPS",
+            "TIME": "50 ms", "RATIO": "90 %", "THROUGHPUT": "100 tokens/ms/gpu",
+        }[self.name]
+
+
+@dataclass(frozen=True)
+class Unit:
+    name: str
+    dimension: Dimension
+    factor: float
+    per_gpu: bool = False
+
+
+def _units() -> dict[str, Unit]:
+    table = [
+        ("B", Dimension.SIZE, 1.0), ("KB", Dimension.SIZE, 1e3), ("MB", Dimension.SIZE, 1e6),
+        ("GB", Dimension.SIZE, 1e9), ("TB", Dimension.SIZE, 1e12),
+        ("KiB", Dimension.SIZE, 2.0**10), ("MiB", Dimension.SIZE, 2.0**20),
+        ("GiB", Dimension.SIZE, 2.0**30), ("TiB", Dimension.SIZE, 2.0**40),
+        ("MB/s", Dimension.BANDWIDTH, 1e6), ("GB/s", Dimension.BANDWIDTH, 1e9),
+        ("TB/s", Dimension.BANDWIDTH, 1e12), ("GiB/s", Dimension.BANDWIDTH, 2.0**30),
+        ("GFLOPS", Dimension.COMPUTE, 1e9), ("TFLOPS", Dimension.COMPUTE, 1e12),
+        ("PFLOPS", Dimension.COMPUTE, 1e15),
+        ("ns", Dimension.TIME, 1e-9), ("us", Dimension.TIME, 1e-6), ("ms", Dimension.TIME, 1e-3),
+        ("s", Dimension.TIME, 1.0),
+        ("%", Dimension.RATIO, 0.01),
+        ("tokens/s", Dimension.THROUGHPUT, 1.0), ("tokens/ms", Dimension.THROUGHPUT, 1e3),
+    ]
+    units = {name: Unit(name, dim, factor) for name, dim, factor in table}
+    for name, dim, factor in table:
+        if dim is Dimension.THROUGHPUT:
+            units[name + "/gpu"] = Unit(name + "/gpu", dim, factor, per_gpu=True)
+    return units
+
+
+UNITS: dict[str, Unit] = _units()
+
+
+def lookup(name: str) -> Unit | None:
+    """The unit called `name`, or None.
+
+    Example:
+        >>> lookup("GB/s").factor
+        1000000000.0
+        >>> lookup("tokens/ms/gpu").per_gpu
+        True
+    """
+    return UNITS.get(name)
+
+
+def format_si(value: float, dimension: Dimension) -> str:
+    """A human figure for an SI value, e.g. 80e9 bytes → '80.0 GB'.
+
+    Example:
+        >>> format_si(0.05, Dimension.TIME)
+        '50.0 ms'
+    """
+    if value is None:
+        return "—"
+    match dimension:
+        case Dimension.SIZE:
+            steps = [(1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "KB"), (1, "B")]
+        case Dimension.BANDWIDTH:
+            steps = [(1e12, "TB/s"), (1e9, "GB/s"), (1e6, "MB/s"), (1, "B/s")]
+        case Dimension.COMPUTE:
+            steps = [(1e15, "PFLOPS"), (1e12, "TFLOPS"), (1e9, "GFLOPS"), (1, "FLOPS")]
+        case Dimension.TIME:
+            steps = [(1.0, "s"), (1e-3, "ms"), (1e-6, "us"), (1e-9, "ns")]
+        case Dimension.RATIO:
+            return f"{value * 100:.1f} %"
+        case Dimension.THROUGHPUT:
+            steps = [(1.0, "tokens/s")]
+        case _:
+            return f"{value:g}"
+    for factor, name in steps:
+        if abs(value) >= factor:
+            return f"{value / factor:.1f} {name}"
+    factor, name = steps[-1]
+    return f"{value / factor:.3g} {name}"
