@@ -25,7 +25,7 @@ from .presets import GPU_PRESETS, MODEL_PRESETS
 from .source import SourceFile, Span
 from .units import Dimension, lookup, UNITS
 
-__all__ = ["lower", "nearest"]
+__all__ = ["lower", "lower_strategy", "nearest", "model_from_preset"]
 
 MAX_COUNT = 2**40
 _NUM_RE = re.compile(r"[+-]?(?:\d[\d_]*(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
@@ -598,3 +598,27 @@ def lower(tree: Tree, src: SourceFile, base_dir: Path | None = None) -> Plan:
         diags = sorted(lw.diags, key=lambda d: (d.span.start if d.span else -1))
         raise PlanError(diags or [Diagnostic("E103", Severity.ERROR, "the plan is incomplete", src.whole())])
     return plan
+
+
+def lower_strategy(tree: Tree, src: SourceFile, name: str | None = None) -> StrategyDecl:
+    """Lower a bare strategy expression (the `scope` rule), e.g. from `--strategy`."""
+    lw = _Lowerer(src, None)
+    span = lw.tspan(tree)
+    decl = StrategyDecl(name=name, text=" ".join(src.text.split()), scope=lw.scope(tree), span=span)
+    if lw.diags:
+        raise PlanError(lw.diags)
+    return decl
+
+
+def model_from_preset(name: str, **overrides) -> Model:
+    """A built-in model as a `Model` (overrides replace top-level fields).
+
+    Example:
+        >>> model_from_preset("qwen3-30b-a3b").moe.experts
+        128
+    """
+    fields = {**MODEL_PRESETS[name], **overrides}
+    model = _Lowerer(SourceFile("<preset>", ""), None).build_model(name, fields, None)
+    if model is None:  # pragma: no cover - presets are valid by construction
+        raise ValueError(f"preset {name} does not build")
+    return model

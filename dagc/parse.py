@@ -19,8 +19,8 @@ from .source import SourceFile
 
 __all__ = ["read_source", "parse", "GRAMMAR_PATH", "MAX_PLAN_BYTES", "MAX_NESTING"]
 
-GRAMMAR_PATH = Path(__file__).resolve().parent.parent / "grammar" / "plan.lark"
-_PACKAGED_GRAMMAR = Path(__file__).resolve().parent / "plan.lark"
+# dagc/plan.lark is a link to grammar/plan.lark in a checkout and a copy in an installed wheel.
+GRAMMAR_PATH = Path(__file__).parent / "plan.lark"
 MAX_PLAN_BYTES = 4 * 1024 * 1024
 MAX_NESTING = 64
 
@@ -37,9 +37,8 @@ _TERMINAL_WORDS = {
 
 @functools.lru_cache(maxsize=1)
 def _parser() -> Lark:
-    path = GRAMMAR_PATH if GRAMMAR_PATH.exists() else _PACKAGED_GRAMMAR
-    return Lark(path.read_text(), parser="lalr", lexer="contextual", propagate_positions=True,
-                maybe_placeholders=False)
+    return Lark(GRAMMAR_PATH.read_text(), parser="lalr", lexer="contextual", propagate_positions=True,
+                maybe_placeholders=False, start=["start", "scope"])
 
 
 def _input_error(path: str, message: str, hint: str | None = None) -> PlanError:
@@ -102,7 +101,7 @@ def _check_nesting(src: SourceFile) -> None:
             depth = max(0, depth - 1)
 
 
-def parse(src: SourceFile) -> Tree:
+def parse(src: SourceFile, start: str = "start") -> Tree:
     """Parse a plan's text into a Lark tree.
 
     Raises:
@@ -115,7 +114,7 @@ def parse(src: SourceFile) -> Tree:
     """
     _check_nesting(src)
     try:
-        return _parser().parse(src.text)
+        return _parser().parse(src.text, start=start)
     except UnexpectedInput as exc:
         raise PlanError([_syntax_diagnostic(src, exc)]) from None
     except (LarkError, RecursionError) as exc:  # pragma: no cover - defensive

@@ -1,0 +1,1 @@
+"""Exporters: turn results into files and objects people and tools read."""

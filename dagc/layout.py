@@ -1,0 +1,158 @@
+"""Layout: a strategy resolved into a device mesh (SPEC 3.5).
+
+Input: a `Model`, `Cluster`, `Workload` and a structurally valid `Strategy`. Output: a
+frozen `Layout`: the stage group size G = max(tp·cp, ep·etp), implicit attention and
+expert data parallelism (adp, edp), GPUs used = dp·pp·G, each stage's layers, the
+experts each expert-parallel index holds, and per-rank coordinates as numpy vectors.
+
+Rank numbering: rank = ((d·pp) + p)·G + local. Inside a stage, attention coordinates
+(adp, cp, tp) with tp fastest; expert coordinates (edp, ep, etp) with etp fastest. The
+node of a rank is rank // gpus_per_node.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+from .plan import Cluster, Model, Strategy, Workload
+
+__all__ = ["Layout", "resolve", "default_split"]
+
+
+def default_split(layers: int, pp: int) -> tuple[int, ...]:
+    """Layers per stage, as even as possible, the first (L mod pp) stages one more.
+
+    Example:
+        >>> default_split(61, 4)
+        (16, 15, 15, 15)
+    """
+    base, extra = divmod(layers, pp)
+    return tuple(base + (1 if s < extra else 0) for s in range(pp))
+
+
+@dataclass(frozen=True)
+class Layout:
+    strategy: Strategy
+    dp: int
+    pp: int
+    tp: int
+    cp: int
+    sp: bool
+    ep: int
+    etp: int
+    expert_domain_written: bool
+    group_size: int                 # G: GPUs of one stage
+    adp: int                        # attention data parallelism inside a stage: G/(tp·cp)
+    edp: int                        # expert data parallelism (replicas of each expert): G/(ep·etp)
+    stage_layers: tuple[tuple[int, int], ...]   # [first, last+1) per stage
+    split_is_explicit: bool
+    experts: int                    # routed experts per MoE layer
+    microbatches: int
+    gpus_per_node: int
+    gpus_available: int
+
+    @property
+    def gpus_used(self) -> int:
+        return self.dp * self.pp * self.group_size
+
+    @property
+    def layers_per_stage(self) -> tuple[int, ...]:
+        return tuple(b - a for a, b in self.stage_layers)
+
+    @property
+    def attention_size(self) -> int:
+        return self.tp * self.cp
+
+    @property
+    def expert_size(self) -> int:
+        return self.ep * self.etp
+
+    @property
+    def experts_per_ep_rank(self) -> int:
+        return self.experts // self.ep if self.ep else 0
+
+    def experts_of(self, ep_index: int) -> range:
+        """Routed experts held by expert-parallel index `ep_index` (contiguous)."""
+        n = self.experts_per_ep_rank
+        return range(ep_index * n, (ep_index + 1) * n)
+
+    def stage_ranks(self, replica: int, stage: int) -> range:
+        start = (replica * self.pp + stage) * self.group_size
+        return range(start, start + self.group_size)
+
+    @functools.cached_property
+    def coords(self) -> dict[str, np.ndarray]:
+        """Per-rank coordinates over all used ranks, as int64 vectors."""
+        r = np.arange(self.gpus_used, dtype=np.int64)
+        g = self.group_size
+        local = r % g
+        stage_global = r // g
+        return {
+            "rank": r,
+            "replica": stage_global // self.pp,
+            "stage": stage_global % self.pp,
+            "local": local,
+            "tp": local % self.tp,
+            "cp": (local // self.tp) % self.cp,
+            "adp": local // (self.tp * self.cp),
+            "etp": local % self.etp,
+            "ep": (local // self.etp) % self.ep,
+            "edp": local // (self.etp * self.ep),
+            "node": r // self.gpus_per_node,
+        }
+
+    def group_crosses_nodes(self, size: int) -> bool:
+        """Whether any aligned group of `size` consecutive local ranks spans two nodes."""
+        if size <= 1:
+            return False
+        starts = np.arange(0, self.gpus_used, size, dtype=np.int64)
+        return bool(np.any(starts // self.gpus_per_node != (starts + size - 1) // self.gpus_per_node))
+
+    def stage_of_layer(self, layer: int) -> int:
+        for s, (a, b) in enumerate(self.stage_layers):
+            if a <= layer < b:
+                return s
+        raise ValueError(f"layer {layer} is on no stage")
+
+
+def resolve(model: Model, cluster: Cluster, workload: Workload, strategy: Strategy) -> Layout:
+    """Resolve a strategy into a `Layout`. Never fails: divisibility is checked by the rules.
+
+    Example:
+        >>> from dagc.plan import Strategy
+        >>> from dagc.lower import model_from_preset
+        >>> from dagc.plan import Cluster, Workload
+        >>> from dagc.presets import GPU_PRESETS
+        >>> m = model_from_preset("mixtral-8x7b")
+        >>> c = Cluster(gpus=16, gpu=GPU_PRESETS["h100-sxm"], intra_node_bytes_per_s=450e9)
+        >>> w = Workload(batch=64, prompt=2048, generate=256)
+        >>> lay = resolve(m, c, w, Strategy(text="pp 2 < tp 2 ; ep 8 >", pp=2, tp=2, ep=8, etp=1))
+        >>> lay.group_size, lay.adp, lay.edp, lay.gpus_used, lay.stage_layers
+        (8, 4, 1, 16, ((0, 16), (16, 32)))
+    """
+    s = strategy
+    written = s.ep is not None or s.etp is not None
+    if written:
+        ep, etp = s.ep or 1, s.etp or 1
+    else:  # experts follow the attention domain: each expert split by tp
+        ep, etp = 1, s.tp
+    attention = s.tp * s.cp
+    g = max(attention, ep * etp)
+    split = s.pp_split
+    explicit = split is not None and len(split) == s.pp and sum(split) == model.layers and min(split) > 0
+    layers = split if explicit else default_split(model.layers, s.pp)
+    bounds = []
+    start = 0
+    for n in layers:
+        bounds.append((start, start + n))
+        start += n
+    return Layout(
+        strategy=s, dp=s.dp, pp=s.pp, tp=s.tp, cp=s.cp, sp=s.sp, ep=ep, etp=etp,
+        expert_domain_written=written, group_size=g, adp=max(1, g // attention), edp=max(1, g // (ep * etp)),
+        stage_layers=tuple(bounds), split_is_explicit=explicit, experts=model.moe.experts,
+        microbatches=workload.microbatches_for(s.pp), gpus_per_node=cluster.gpus_per_node,
+        gpus_available=cluster.gpus,
+    )

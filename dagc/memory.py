@@ -1,0 +1,205 @@
+"""Per-rank memory: weights, KV cache and activations (SPEC 6.2, 6.3).
+
+Input: a `Model`, `Workload`, `Cluster` and `Layout`. Output: `MemoryBreakdown`, one
+`StageMemory` per pipeline stage (every rank of a stage holds the same amounts, by the
+symmetry of the layout) and per-rank vectors for exporters.
+
+Weights follow SPEC 6.2 exactly. A rank holds ceil(kv/tp) KV heads, at least one (KV
+heads are replicated when kv < tp; a fractional head cannot exist on a GPU). KV cache
+follows SPEC 6.3. Activations are an estimate until the DAG exists: the largest working
+set (inputs + outputs, 2 bytes per value) of one op for one prefill micro-batch; see
+`activation_bytes`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .layout import Layout
+from .params import embedding_params, ffn_params, router_params
+from .plan import AttentionKind, Cluster, Model, Workload
+
+__all__ = ["StageMemory", "MemoryBreakdown", "memory", "kv_heads_per_rank", "requests_per_rank",
+           "ACTIVATION_BYTES"]
+
+ACTIVATION_BYTES = 2.0   # activations kept in bf16
+
+
+@dataclass(frozen=True)
+class StageMemory:
+    """What one rank of a stage holds, in bytes."""
+
+    stage: int
+    layers: tuple[int, int]
+    attention_bytes: float
+    routed_expert_bytes: float
+    shared_expert_bytes: float
+    dense_ffn_bytes: float
+    replicated_bytes: float          # norms and routers
+    embedding_bytes: float
+    lm_head_bytes: float
+    kv_cache_bytes: float
+    activation_bytes: float
+    capacity_bytes: float
+
+    @property
+    def weights_bytes(self) -> float:
+        return (self.attention_bytes + self.routed_expert_bytes + self.shared_expert_bytes + self.dense_ffn_bytes
+                + self.replicated_bytes + self.embedding_bytes + self.lm_head_bytes)
+
+    @property
+    def total_bytes(self) -> float:
+        return self.weights_bytes + self.kv_cache_bytes + self.activation_bytes
+
+    @property
+    def fraction(self) -> float:
+        return self.total_bytes / self.capacity_bytes
+
+    @property
+    def fits(self) -> bool:
+        return self.total_bytes <= self.capacity_bytes
+
+
+@dataclass(frozen=True)
+class MemoryBreakdown:
+    stages: tuple[StageMemory, ...]
+    layout: Layout
+
+    @property
+    def worst(self) -> StageMemory:
+        return max(self.stages, key=lambda s: s.total_bytes)
+
+    def worst_rank(self) -> int:
+        """The lowest rank of the stage that holds the most."""
+        return self.layout.stage_ranks(0, self.worst.stage).start
+
+    def per_rank(self, key: str = "total_bytes") -> np.ndarray:
+        """A per-rank vector of one figure (e.g. 'weights_bytes'), over all used ranks."""
+        by_stage = np.array([getattr(s, key) for s in self.stages], dtype=np.float64)
+        return by_stage[self.layout.coords["stage"]]
+
+
+def kv_heads_per_rank(model: Model, tp: int) -> int:
+    """KV heads on one rank: split by tp, at least one (replicated when kv < tp)."""
+    return max(1, math.ceil(model.kv_heads / tp))
+
+
+def requests_per_rank(workload: Workload, layout: Layout) -> int:
+    """Requests whose attention (and KV cache) one rank serves: ceil(batch / (dp·adp))."""
+    return math.ceil(workload.batch / (layout.dp * layout.adp))
+
+
+def attention_params_per_rank(model: Model, tp: int) -> float:
+    h = model.hidden
+    if model.attention is AttentionKind.MLA and model.mla is not None:
+        a = model.mla
+        replicated = h * (a.kv_lora + a.qk_rope) + a.kv_lora
+        if a.q_lora:
+            replicated += h * a.q_lora + a.q_lora
+            q_split = a.q_lora * model.heads * (a.qk_nope + a.qk_rope)
+        else:
+            q_split = h * model.heads * (a.qk_nope + a.qk_rope)
+        split = q_split + a.kv_lora * model.heads * (a.qk_nope + a.v_head) + model.heads * a.v_head * h
+        return replicated + split / tp
+    q_o = 2 * h * model.heads * model.head_dim / tp
+    k_v = 2 * h * model.head_dim * kv_heads_per_rank(model, tp)
+    return q_o + k_v
+
+
+def kv_bytes_per_token_layer(model: Model, tp: int) -> float:
+    """KV cache bytes per token per layer on one rank (gqa split by tp, mla not)."""
+    size = model.kv_cache.bytes
+    if model.attention is AttentionKind.MLA and model.mla is not None:
+        return (model.mla.kv_lora + model.mla.qk_rope) * size
+    return 2 * kv_heads_per_rank(model, tp) * model.head_dim * size
+
+
+def activation_bytes(model: Model, workload: Workload, layout: Layout, layers: tuple[int, int],
+                     first: bool, last: bool) -> float:
+    """Estimate: the largest inputs + outputs of one op for one prefill micro-batch on a rank.
+
+    Candidates: the qkv projection, a dense FFN, the routed experts (tokens that reach the
+    rank: stage tokens·top_k/(ep·edp) times the routing imbalance) and the LM head (logits of
+    the last token of each request). With `sp`, the hidden states are sharded by tp.
+    """
+    h, tp = model.hidden, layout.tp
+    mb = layout.microbatches
+    reqs = requests_per_rank(workload, layout)
+    tokens = math.ceil(reqs / mb) * workload.prompt / layout.cp
+    hidden_share = h / tp if layout.sp else h
+    gate = 2 if model.moe.gated else 1
+    if model.attention is AttentionKind.MLA and model.mla is not None:
+        a = model.mla
+        qkv_out = model.heads / tp * (2 * (a.qk_nope + a.qk_rope) + a.v_head)
+    else:
+        qkv_out = (model.heads / tp + 2 * kv_heads_per_rank(model, tp)) * model.head_dim
+    cands = [tokens * (hidden_share + qkv_out)]
+    a, b = layers
+    n_dense = max(0, min(b, model.dense_layer_count) - a)
+    if n_dense:
+        cands.append(tokens * (hidden_share + gate * model.moe.dense_ffn / tp))
+    if b - a - n_dense > 0:
+        stage_tokens = math.ceil(workload.batch / layout.dp / mb) * workload.prompt
+        expert_tokens = stage_tokens * model.moe.top_k / (layout.ep * layout.edp) * workload.routing_imbalance
+        cands.append(expert_tokens * (h + gate * model.moe.ffn / layout.etp))
+        if model.moe.shared:
+            cands.append(tokens * (hidden_share + gate * model.moe.shared * model.moe.shared_ffn_size / tp))
+    if last:
+        cands.append(math.ceil(reqs / mb) * (h + model.vocab / tp))
+    return max(cands) * ACTIVATION_BYTES
+
+
+def memory(model: Model, workload: Workload, cluster: Cluster, layout: Layout) -> MemoryBreakdown:
+    """Per-stage memory of one rank, by SPEC 6.2/6.3.
+
+    Example:
+        >>> from dagc.lower import model_from_preset
+        >>> from dagc.layout import resolve
+        >>> from dagc.plan import Cluster, Strategy, Workload
+        >>> from dagc.presets import GPU_PRESETS
+        >>> m = model_from_preset("mixtral-8x7b")
+        >>> c = Cluster(gpus=8, gpu=GPU_PRESETS["h100-sxm"], intra_node_bytes_per_s=450e9)
+        >>> w = Workload(batch=8, prompt=1024, generate=128)
+        >>> lay = resolve(m, c, w, Strategy(text="tp 8", tp=8))
+        >>> round(memory(m, w, c, lay).worst.weights_bytes / 1e9, 2)
+        11.68
+    """
+    wbytes = model.weights.bytes
+    tp = layout.tp
+    h = model.hidden
+    attn_pr = attention_params_per_rank(model, tp)
+    expert_pr = (model.moe.experts // layout.ep if layout.ep else 0) * ffn_params(model, model.moe.ffn) / layout.etp
+    shared_pr = model.moe.shared * ffn_params(model, model.moe.shared_ffn_size) / tp
+    dense_pr = ffn_params(model, model.moe.dense_ffn) / tp
+    reqs = requests_per_rank(workload, layout)
+    kv_tokens = math.ceil(reqs * (workload.prompt + workload.generate) / layout.cp)
+    kv_per_layer = kv_tokens * kv_bytes_per_token_layer(model, tp)
+    stages = []
+    last_stage = layout.pp - 1
+    for s, (a, b) in enumerate(layout.stage_layers):
+        n = b - a
+        n_dense = max(0, min(b, model.dense_layer_count) - a)
+        n_moe = n - n_dense
+        first, last = s == 0, s == last_stage
+        embed = embedding_params(model) / tp if first else 0.0
+        head = 0.0
+        if last and not (model.tied and first):
+            head = embedding_params(model) / tp
+        replicated = n * 2 * h + n_moe * router_params(model) + (h if last else 0)
+        stages.append(StageMemory(
+            stage=s, layers=(a, b),
+            attention_bytes=n * attn_pr * wbytes,
+            routed_expert_bytes=n_moe * expert_pr * wbytes,
+            shared_expert_bytes=n_moe * shared_pr * wbytes,
+            dense_ffn_bytes=n_dense * dense_pr * wbytes,
+            replicated_bytes=replicated * wbytes,
+            embedding_bytes=embed * wbytes,
+            lm_head_bytes=head * wbytes,
+            kv_cache_bytes=n * kv_per_layer,
+            activation_bytes=activation_bytes(model, workload, layout, (a, b), first, last),
+            capacity_bytes=cluster.gpu.memory_bytes,
+        ))
+    return MemoryBreakdown(tuple(stages), layout)

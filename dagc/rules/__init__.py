@@ -1,0 +1,47 @@
+"""The rules of SPEC 4: one registry, one module per family.
+
+Input: a `RuleContext` (plan, strategy, layout, memory). Output: diagnostics. Each rule is
+a documented function; `RULES` lists them with their code and severity, and `explain`
+returns a rule's documentation (what it checks, why, a bad plan and its fix). Codes
+emitted by the parser and the lowering pass (E001, E002, E101–E104) are documented here
+too, so that `dagc explain` knows every code a user can see.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from .base import Rule, RuleContext
+from . import hierarchy, resources, structure, syntax
+
+__all__ = ["RULES", "Rule", "RuleContext", "rule", "explain", "run_rules"]
+
+RULES: tuple[Rule, ...] = tuple(sorted(
+    syntax.RULES + hierarchy.RULES + structure.RULES + resources.RULES, key=lambda r: r.code))
+_BY_CODE = {r.code: r for r in RULES}
+
+
+def rule(code: str) -> Rule | None:
+    return _BY_CODE.get(code.upper())
+
+
+def explain(code: str) -> str | None:
+    """The documentation of a rule, or None for an unknown code.
+
+    Example:
+        >>> explain("E202").splitlines()[0]
+        'E202 (error): attention and expert axes written in one domain without `;`'
+    """
+    r = rule(code)
+    if r is None:
+        return None
+    return f"{r.code} ({r.severity.value}): {r.title}\n\n{inspect.cleandoc(r.doc)}"
+
+
+def run_rules(ctx: RuleContext) -> list:
+    """Every rule that looks at a resolved strategy, in code order."""
+    out = []
+    for r in RULES:
+        if r.check is not None:
+            out.extend(r.check(ctx))
+    return out

@@ -1,0 +1,40 @@
+"""What a rule is and what it sees."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from ..diagnostics import Diagnostic, Severity
+from ..layout import Layout
+from ..memory import MemoryBreakdown
+from ..plan import Plan, Strategy, StrategyDecl
+from ..source import Span
+
+__all__ = ["Rule", "RuleContext", "diag"]
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    plan: Plan
+    decl: StrategyDecl
+    strategy: Strategy
+    layout: Layout
+    memory: MemoryBreakdown
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    severity: Severity
+    title: str
+    doc: str
+    check: Callable[[RuleContext], Iterable[Diagnostic]] | None = None
+
+
+def make_rule(code: str, severity: Severity, title: str, check=None, doc: str | None = None) -> Rule:
+    return Rule(code, severity, title, doc if doc is not None else (check.__doc__ or ""), check)
+
+
+def diag(code: str, severity: Severity, message: str, span: Span | None, hint: str | None = None) -> Diagnostic:
+    return Diagnostic(code, severity, message, span, hint)

@@ -1,0 +1,255 @@
+"""Rules about resources and efficiency: E401, E402, W501–W506, N601–N603."""
+
+from __future__ import annotations
+
+from ..bounds import bounds
+from ..diagnostics import Severity
+from ..memory import kv_heads_per_rank
+from ..plan import RequirementKind
+from ..units import Dimension, format_si
+from .base import RuleContext, diag, make_rule
+
+__all__ = ["RULES"]
+
+
+def _gb(x: float) -> str:
+    return f"{x / 1e9:.2f} GB"
+
+
+def check_gpus(ctx: RuleContext):
+    """GPUs used must not exceed GPUs available.
+
+    GPUs used = dp × pp × G, where G = max(tp·cp, ep·etp) is the stage group: the attention
+    and expert domains share the GPUs of a stage. It is never the product of every degree.
+
+    Bad:
+        cluster { gpus = 16 … }
+        strategy dp 2 < pp 4 < tp 2 ; ep 8 > >      # 2 × 4 × 8 = 64 GPUs
+    Fixed:
+        strategy dp 2 < pp 1 < tp 2 ; ep 8 > >      # 16 GPUs
+    """
+    lay = ctx.layout
+    if lay.gpus_used > ctx.plan.cluster.gpus:
+        yield diag("E401", Severity.ERROR,
+                   f"the strategy uses {lay.gpus_used} GPUs (dp {lay.dp} × pp {lay.pp} × stage group "
+                   f"{lay.group_size}); the cluster has {ctx.plan.cluster.gpus}",
+                   ctx.strategy.span_of("strategy"),
+                   "lower dp or pp, or shrink the stage group; G = max(tp·cp, ep·etp), never their product")
+
+
+def check_memory(ctx: RuleContext):
+    """A rank's memory (weights + KV cache + activations) must fit in the GPU.
+
+    Weights per rank follow SPEC 6.2, the KV cache SPEC 6.3; activations are the largest
+    working set of one op for one micro-batch.
+
+    Bad:
+        model preset "deepseek-v3"   cluster { gpus = 8  gpu preset "h100-sxm" }
+        strategy tp 8                                # 671 GB of weights on 8 × 80 GB
+    Fixed:
+        cluster { gpus = 32  gpu preset "h800" }
+        strategy tp 4 sp ; ep 32
+    """
+    over = [s for s in ctx.memory.stages if not s.fits]
+    if not over:
+        return
+    worst = max(over, key=lambda s: s.total_bytes)
+    ranks = ctx.layout.stage_ranks(0, worst.stage)
+    where = f"stage {worst.stage} (ranks {ranks.start}–{ranks.stop - 1})" if ctx.layout.pp > 1 else "every rank"
+    more = f" and {len(over) - 1} other stage(s)" if len(over) > 1 else ""
+    yield diag("E402", Severity.ERROR,
+               f"{where}{more} needs {_gb(worst.total_bytes)} (weights {_gb(worst.weights_bytes)} + KV cache "
+               f"{_gb(worst.kv_cache_bytes)} + activations {_gb(worst.activation_bytes)}) of the GPU's "
+               f"{_gb(worst.capacity_bytes)}",
+               ctx.strategy.span_of("strategy"),
+               "spread the weights (more pp or ep), shard the KV cache (tp, cp), serve fewer requests per "
+               "replica (more dp) or use a larger GPU")
+
+
+def check_split_balance(ctx: RuleContext):
+    """An uneven layer split: the slowest stage sets the pipeline's pace.
+
+    Bad:
+        strategy pp 4 < tp 2 >        # 30 layers: 8, 8, 7, 7
+    Fixed:
+        strategy pp 5 < tp 2 >        # 6 layers each, or accept the imbalance
+    """
+    counts = ctx.layout.layers_per_stage
+    lo, hi = min(counts), max(counts)
+    if lo > 0 and hi != lo:
+        yield diag("W501", Severity.WARNING,
+                   f"uneven layer split {list(counts)}: the largest stage has {(hi / lo - 1) * 100:.1f} % "
+                   f"more layers than the smallest",
+                   ctx.strategy.span_of("split") or ctx.strategy.span_of("pp"),
+                   "choose pp dividing the layers, or balance with an explicit split `pp N [a, b, …]`")
+
+
+def check_tp_nodes(ctx: RuleContext):
+    """A TP group spanning nodes: its all-reduce leaves NVLink for the network.
+
+    Bad:
+        cluster { gpus = 16  gpus_per_node = 8 … }
+        strategy tp 16
+    Fixed:
+        strategy pp 2 < tp 8 >
+    """
+    lay = ctx.layout
+    if lay.group_crosses_nodes(lay.tp):
+        yield diag("W502", Severity.WARNING,
+                   f"tp {lay.tp} groups span nodes of {lay.gpus_per_node} GPUs: every TP all-reduce crosses the network",
+                   ctx.strategy.span_of("tp"), f"keep tp ≤ {lay.gpus_per_node} and use pp or ep across nodes")
+
+
+def check_batch_split(ctx: RuleContext):
+    """The batch should divide by dp × attention DP × micro-batches, or work is uneven.
+
+    Bad:
+        workload { batch = 100 … }   strategy dp 8 < tp 1 >
+    Fixed:
+        workload { batch = 128 … }
+    """
+    lay = ctx.layout
+    parts = lay.dp * lay.adp * lay.microbatches
+    if ctx.plan.workload.batch % parts:
+        yield diag("W503", Severity.WARNING,
+                   f"batch {ctx.plan.workload.batch} does not divide into dp {lay.dp} × attention DP {lay.adp} "
+                   f"× {lay.microbatches} micro-batches = {parts} equal parts",
+                   ctx.plan.span_of("workload.batch"), f"use a batch that is a multiple of {parts}")
+
+
+def check_bubble(ctx: RuleContext):
+    """Fewer micro-batches than stages: the pipeline idles (bubble (pp−1)/(m+pp−1)).
+
+    Bad:
+        workload { microbatches = 1 … }   strategy pp 4 < tp 2 >
+    Fixed:
+        workload { microbatches = 8 … }
+    """
+    lay = ctx.layout
+    m, pp = lay.microbatches, lay.pp
+    if m < pp:
+        bubble = (pp - 1) / (m + pp - 1)
+        yield diag("W504", Severity.WARNING,
+                   f"{m} micro-batch(es) for {pp} stages: about {bubble * 100:.0f} % of the pipeline's time is bubble",
+                   ctx.plan.span_of("workload.microbatches") or ctx.strategy.span_of("pp"),
+                   f"use at least {pp} micro-batches")
+
+
+def check_unused(ctx: RuleContext):
+    """GPUs available but unused. Legal (a smaller plan may be the better one), but say so.
+
+    Bad:
+        cluster { gpus = 16 … }   strategy tp 8
+    Fixed:
+        strategy dp 2 < tp 8 >
+    """
+    used, avail = ctx.layout.gpus_used, ctx.plan.cluster.gpus
+    if used < avail:
+        yield diag("W505", Severity.WARNING, f"{avail - used} of {avail} GPUs are unused (the strategy uses {used})",
+                   ctx.plan.span_of("cluster.gpus") or ctx.strategy.span_of("strategy"),
+                   f"dp {avail // used} would use {avail // used * used}" if avail // used > 1 else None)
+
+
+def check_physical(ctx: RuleContext):
+    """A requirement beyond the physical bound: unreachable even at 100 % efficiency.
+
+    The bound uses peak FLOPs (for the weights' dtype) and peak HBM bandwidth of the GPUs
+    used, ignoring communication: TTFT ≥ prefill FLOPs / peak, TPOT ≥ max(decode FLOPs /
+    peak, bytes read per step / HBM), throughputs ≤ their inverses; `gpus` ≥ weights /
+    GPU memory.
+
+    Bad:
+        require { ttft <= 1 ms }
+    Fixed:
+        require { ttft <= 2 s }
+    """
+    b = bounds(ctx.plan.model, ctx.plan.workload, ctx.plan.cluster, ctx.layout)
+    gpus = ctx.layout.gpus_used
+    for req in ctx.plan.requirements:
+        match req.kind:
+            case RequirementKind.TTFT:
+                best, dim = b.ttft_s, Dimension.TIME
+            case RequirementKind.TPOT:
+                best, dim = b.tpot_s, Dimension.TIME
+            case RequirementKind.PREFILL_THROUGHPUT:
+                best, dim = b.prefill_tokens_per_s / (gpus if req.per_gpu else 1), Dimension.THROUGHPUT
+            case RequirementKind.DECODE_THROUGHPUT:
+                best, dim = b.decode_tokens_per_s / (gpus if req.per_gpu else 1), Dimension.THROUGHPUT
+            case RequirementKind.THROUGHPUT:
+                best, dim = b.throughput_tokens_per_s / (gpus if req.per_gpu else 1), Dimension.THROUGHPUT
+            case RequirementKind.GPUS:
+                best, dim = b.min_gpus_for_weights, Dimension.COUNT
+            case _:
+                continue
+        if not req.holds(best):
+            shown = format_si(best, dim) + ("/gpu" if req.per_gpu else "")
+            yield diag("W506", Severity.WARNING,
+                       f"`{req.text}` is beyond the physical bound: even at 100 % efficiency the best is {shown}",
+                       req.span, "relax the requirement or change the cluster; no strategy on these GPUs meets it")
+
+
+def check_kv_replication(ctx: RuleContext):
+    """kv_heads < tp: each KV head is replicated on tp/kv ranks (weights and KV cache).
+
+    Legal, and common (Mixtral has 8 KV heads); the KV cache then does not shrink past tp = kv.
+
+    Example:
+        model preset "qwen3-30b-a3b"   # 4 KV heads
+        strategy tp 8                  # each KV head on 2 ranks
+    """
+    m, tp = ctx.plan.model, ctx.layout.tp
+    if m.attention.value == "gqa" and m.kv_heads < tp:
+        yield diag("N601", Severity.NOTE,
+                   f"{m.kv_heads} KV heads < tp {tp}: each KV head is replicated on {tp // m.kv_heads} ranks "
+                   f"({kv_heads_per_rank(m, tp)} per rank)",
+                   ctx.strategy.span_of("tp"))
+
+
+def check_experts_per_gpu(ctx: RuleContext):
+    """How many experts each GPU holds per MoE layer (one is the strict EP layout; more is legal).
+
+    Example:
+        strategy tp 2 ; ep 4          # 8 experts: 2 per GPU, each whole (etp 1)
+    """
+    m, lay = ctx.plan.model, ctx.layout
+    if not m.has_experts or m.moe.experts % lay.ep or lay.ep > m.moe.experts:
+        return
+    per = m.moe.experts // lay.ep
+    shard = f", each split {lay.etp}-way" if lay.etp > 1 else ""
+    rep = f"; each expert on {lay.edp * lay.etp} GPUs of a stage" if lay.edp * lay.etp > 1 else ""
+    yield diag("N602", Severity.NOTE,
+               f"each GPU holds {per} routed expert{'s' if per > 1 else ''} of every MoE layer{shard}{rep}",
+               ctx.strategy.span_of("ep") or ctx.strategy.span_of("tp"))
+
+
+def check_ep_nodes(ctx: RuleContext):
+    """The EP all-to-all crosses nodes: dispatch and combine go over the network.
+
+    Legal and usual for large EP (DeepSeek-V3 serves with EP across nodes); its cost is the
+    network bandwidth, which the cost model charges.
+
+    Example:
+        cluster { gpus = 32  gpus_per_node = 8 … }
+        strategy tp 4 ; ep 32
+    """
+    m, lay = ctx.plan.model, ctx.layout
+    if m.has_experts and lay.ep > 1 and lay.group_crosses_nodes(lay.ep * lay.etp):
+        yield diag("N603", Severity.NOTE,
+                   f"the EP group of {lay.ep * lay.etp} GPUs spans nodes of {lay.gpus_per_node}: "
+                   "its all-to-all uses the inter-node network",
+                   ctx.strategy.span_of("ep"))
+
+
+RULES = (
+    make_rule("E401", Severity.ERROR, "GPUs used exceed GPUs available", check_gpus),
+    make_rule("E402", Severity.ERROR, "a rank's memory exceeds the GPU's memory", check_memory),
+    make_rule("W501", Severity.WARNING, "uneven layer split", check_split_balance),
+    make_rule("W502", Severity.WARNING, "TP group spans nodes", check_tp_nodes),
+    make_rule("W503", Severity.WARNING, "batch not divisible by dp·adp·microbatches", check_batch_split),
+    make_rule("W504", Severity.WARNING, "fewer microbatches than stages (pipeline bubble)", check_bubble),
+    make_rule("W505", Severity.WARNING, "GPUs available but unused", check_unused),
+    make_rule("W506", Severity.WARNING, "a requirement beyond the physical bound", check_physical),
+    make_rule("N601", Severity.NOTE, "kv_heads < tp: KV heads replicated", check_kv_replication),
+    make_rule("N602", Severity.NOTE, "experts per GPU", check_experts_per_gpu),
+    make_rule("N603", Severity.NOTE, "the EP all-to-all crosses nodes", check_ep_nodes),
+)

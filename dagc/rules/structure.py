@@ -1,0 +1,129 @@
+"""Rules about the model's structure against the strategy: E301–E305."""
+
+from __future__ import annotations
+
+from ..diagnostics import Severity
+from .base import RuleContext, diag, make_rule
+
+__all__ = ["RULES"]
+
+
+def _largest_divisor(n: int, limit: int) -> int:
+    return max((d for d in range(1, min(n, limit) + 1) if n % d == 0), default=1)
+
+
+def check_ep(ctx: RuleContext):
+    """ep must not exceed the routed experts of a layer and must divide them.
+
+    Expert parallelism places the routed experts of every MoE layer contiguously: ep index e
+    holds experts [e·E/ep, (e+1)·E/ep). With more ep ranks than experts, or a remainder, some
+    ranks hold no expert or a fraction of one. To use more GPUs, add expert DP (a larger
+    attention domain), pp or dp instead.
+
+    Bad:
+        strategy pp 16 < ep 256 >       # 16 experts per layer
+    Fixed:
+        strategy pp 16 < ep 16 >
+    """
+    m, lay = ctx.plan.model, ctx.layout
+    if not m.has_experts or not lay.expert_domain_written:
+        return
+    e, ep = m.moe.experts, lay.ep
+    if ep > e or e % ep:
+        best = _largest_divisor(e, ep)
+        why = f"more than the {e} routed experts of a layer" if ep > e else f"{e} experts do not split evenly"
+        yield diag("E301", Severity.ERROR, f"ep {ep}: {why}", ctx.strategy.span_of("ep"),
+                   f"the largest legal ep is {best} ({e // best} expert{'s' if e // best > 1 else ''} per GPU); "
+                   "use dp or pp for more GPUs")
+
+
+def check_tp_heads(ctx: RuleContext):
+    """Attention heads must be divisible by tp.
+
+    Tensor parallelism gives each rank whole heads; a remainder would split a head.
+
+    Bad:
+        strategy tp 3                  # 32 heads
+    Fixed:
+        strategy tp 4
+    """
+    m, tp = ctx.plan.model, ctx.layout.tp
+    if m.heads % tp:
+        yield diag("E302", Severity.ERROR, f"{m.heads} attention heads are not divisible by tp {tp}",
+                   ctx.strategy.span_of("tp"), f"use tp {_largest_divisor(m.heads, tp)}")
+
+
+def check_pp(ctx: RuleContext):
+    """pp must not exceed the layers; an explicit split must sum to them with no empty stage.
+
+    Bad:
+        strategy pp 4 [8, 8, 8, 6] < tp 2 >     # 32 layers, the split sums to 30
+        strategy pp 64                          # 32 layers
+    Fixed:
+        strategy pp 4 [8, 8, 8, 8] < tp 2 >
+    """
+    m, s = ctx.plan.model, ctx.strategy
+    if s.pp > m.layers:
+        yield diag("E303", Severity.ERROR, f"pp {s.pp} is more stages than the {m.layers} layers",
+                   s.span_of("pp"), f"use pp {m.layers} at most")
+    split = s.pp_split
+    if split is None:
+        return
+    span = s.span_of("split")
+    if len(split) != s.pp:
+        yield diag("E303", Severity.ERROR, f"the split names {len(split)} stages but pp is {s.pp}", span,
+                   "give one layer count per stage")
+    elif min(split) < 1:
+        yield diag("E303", Severity.ERROR, "the split has an empty stage (every stage needs at least one layer)",
+                   span)
+    elif sum(split) != m.layers:
+        yield diag("E303", Severity.ERROR, f"the split sums to {sum(split)} layers; the model has {m.layers}",
+                   span, f"adjust the counts by {m.layers - sum(split):+d} layers")
+
+
+def check_experts_exist(ctx: RuleContext):
+    """ep/etp on a model without experts.
+
+    A dense model has no routed experts to distribute; its FFNs are split by tp.
+
+    Bad:
+        model "dense" { layers = 32  hidden = 4096  heads = 32  vocab = 32000  ffn = 14336 }
+        strategy tp 2 ; ep 4
+    Fixed:
+        strategy tp 8
+    """
+    if not ctx.plan.model.has_experts and ctx.layout.expert_domain_written:
+        yield diag("E304", Severity.ERROR, f"model `{ctx.plan.model.name}` has no routed experts to place with ep/etp",
+                   ctx.strategy.span_of("ep") or ctx.strategy.span_of("etp"), "remove the expert domain; use tp")
+
+
+def check_ffn_split(ctx: RuleContext):
+    """Expert FFNs must divide by etp, dense and shared FFNs by tp.
+
+    etp (or tp, when experts follow the attention domain) splits each expert's intermediate
+    dimension; a remainder would leave ranks with unequal shards.
+
+    Bad:
+        strategy ep 8 etp 3               # expert ffn 14336
+    Fixed:
+        strategy ep 8 etp 2
+    """
+    m, lay, s = ctx.plan.model, ctx.layout, ctx.strategy
+    if m.has_experts and m.moe.ffn % lay.etp:
+        key = "etp" if lay.expert_domain_written else "tp"
+        yield diag("E305", Severity.ERROR, f"expert ffn {m.moe.ffn} is not divisible by {key} {lay.etp}",
+                   s.span_of(key), f"use {key} {_largest_divisor(m.moe.ffn, lay.etp)}")
+    for label, size, present in (("dense ffn", m.moe.dense_ffn, m.dense_layer_count > 0),
+                                 ("shared expert ffn", m.moe.shared_ffn_size, m.has_experts and m.moe.shared > 0)):
+        if present and size % lay.tp:
+            yield diag("E305", Severity.ERROR, f"{label} {size} is not divisible by tp {lay.tp}",
+                       s.span_of("tp"), f"use tp {_largest_divisor(size, lay.tp)}")
+
+
+RULES = (
+    make_rule("E301", Severity.ERROR, "ep larger than the routed experts, or not dividing them", check_ep),
+    make_rule("E302", Severity.ERROR, "attention heads not divisible by tp", check_tp_heads),
+    make_rule("E303", Severity.ERROR, "pp larger than the layers, or a bad explicit split", check_pp),
+    make_rule("E304", Severity.ERROR, "ep/etp on a model without experts", check_experts_exist),
+    make_rule("E305", Severity.ERROR, "expert ffn not divisible by etp (dense ffn by tp)", check_ffn_split),
+)

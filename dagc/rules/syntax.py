@@ -1,0 +1,85 @@
+"""Codes emitted while reading a plan: syntax (E001), input (E002) and lowering (E101–E104).
+
+The checks themselves live in `dagc.parse` and `dagc.lower`; this module documents them.
+"""
+
+from __future__ import annotations
+
+from ..diagnostics import Severity
+from .base import make_rule
+
+E001 = """
+A plan that does not follow the grammar (grammar/plan.lark): a missing `}` or `>`, a field
+written `name: value`, a preset name without quotes. The message names what was expected.
+
+Bad:
+    cluster { gpus: 16 }
+Fixed:
+    cluster { gpus = 16  gpu preset "h100-sxm" }
+"""
+
+E002 = """
+The input cannot be read as a plan: the file is missing, a directory, binary, not UTF-8,
+larger than 4 MB, or an imported Hugging Face config is not a JSON object.
+
+Bad:
+    model from "missing.json"
+Fixed:
+    model from "configs/mixtral/config.json"     # path relative to the plan
+"""
+
+E101 = """
+An unknown name: axis, preset, field, unit, requirement or value. The hint names the nearest
+known name. Names are the contract of the plan language; a misspelt one would otherwise be
+silently ignored.
+
+Bad:
+    model preset "mixtral-8x7"
+    cluster { gpus = 16  gpu preset "h100"  inter_node = 50 GX }
+Fixed:
+    model preset "mixtral-8x7b"
+    cluster { gpus = 16  gpu preset "h100-sxm"  inter_node = 50 GB/s }
+"""
+
+E102 = """
+A quantity of the wrong dimension, or a quantity without the unit its field needs: a memory
+written in milliseconds, a bandwidth with no unit, a count with a unit.
+
+Bad:
+    gpu "x" { memory = 3 ms  flops = 400 TFLOPS  hbm = 1.8 TB/s }
+    require { ttft <= 10 }
+Fixed:
+    gpu "x" { memory = 64 GB  flops = 400 TFLOPS  hbm = 1.8 TB/s }
+    require { ttft <= 10 s }
+"""
+
+E103 = """
+A required statement, block or field is missing: a plan needs a model, a cluster (with gpus
+and a gpu), a workload (batch, prompt, generate) and at least one strategy; a model needs
+layers, hidden, heads and vocab, and a MoE block needs top_k and ffn.
+
+Bad:
+    workload { batch = 64 }
+Fixed:
+    workload { batch = 64  prompt = 2048  generate = 256 }
+"""
+
+E104 = """
+A value that cannot be right: zero or negative counts, fractions where a whole number is
+needed, figures out of range, a field or statement given twice, top_k above experts,
+kv_heads above heads.
+
+Bad:
+    model "m" { layers = 0  … }
+Fixed:
+    model "m" { layers = 16  … }
+"""
+
+RULES = (
+    make_rule("E001", Severity.ERROR, "syntax error", doc=E001),
+    make_rule("E002", Severity.ERROR, "unreadable input (missing, directory, binary, not JSON)", doc=E002),
+    make_rule("E101", Severity.ERROR, "unknown axis, preset, field or unit", doc=E101),
+    make_rule("E102", Severity.ERROR, "quantity of the wrong dimension", doc=E102),
+    make_rule("E103", Severity.ERROR, "missing required block or field", doc=E103),
+    make_rule("E104", Severity.ERROR, "invalid value (range, whole number, duplicate)", doc=E104),
+)
