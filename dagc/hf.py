@@ -104,6 +104,7 @@ def _map(cfg: dict, src, at: Span) -> tuple[dict | None, list[Diagnostic]]:
 
     if cfg.get("kv_lora_rank") is not None:
         out["attention"] = "mla"
+        out["head_dim"] = integer("v_head_dim", head_dim)  # MLA has no head_dim; v_head stands in
         out["mla"] = dict(q_lora=integer("q_lora_rank", 0) or 0, kv_lora=integer("kv_lora_rank"),
                           qk_nope=need("qk_nope_head_dim"), qk_rope=need("qk_rope_head_dim"),
                           v_head=need("v_head_dim"))
@@ -124,6 +125,8 @@ def _map(cfg: dict, src, at: Span) -> tuple[dict | None, list[Diagnostic]]:
         shared_ffn = integer("shared_expert_intermediate_size", 0) or 0
         if shared_ffn and not shared:
             shared = 1  # Qwen2-MoE style: one shared expert of that size
+        if shared and not shared_ffn:
+            shared_ffn = ffn  # DeepSeek: shared experts are the size of a routed one
         dense_layers = integer("first_k_dense_replace", 0) or 0
         dense_ffn = integer("intermediate_size", 0) if dense_layers else 0
         out["moe"] = dict(experts=experts, top_k=top_k, ffn=ffn, shared=shared, shared_ffn=shared_ffn,

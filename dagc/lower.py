@@ -563,14 +563,12 @@ class _Lowerer:
         degree_span = split_span = None
         for part in rest:
             if isinstance(part, Token):
-                degree = self.number(part)
+                # Degrees are judged by the structural rules (E204), so keep even absurd values.
+                degree = float(str(part).replace("_", ""))
                 degree_span = self.tspan(part)
-                if degree is BAD:
-                    degree = -1.0
             elif part.data == "split":
                 split_span = self.tspan(part)
-                split = tuple(max(-1.0, min(float(x), 1e12)) if (x := self.number(t)) is not BAD else -1.0
-                              for t in part.children)
+                split = tuple(float(str(t).replace("_", "")) for t in part.children)
             elif part.data == "scope":
                 body = self.scope(part)
         span = self.tspan(name_tok)

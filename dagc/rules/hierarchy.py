@@ -7,6 +7,8 @@ group and runs on the resolved layout.
 
 from __future__ import annotations
 
+import math
+
 from ..diagnostics import Diagnostic, Severity
 from ..lower import nearest
 from ..plan import Axis, AxisNode, Strategy, StrategyDecl
@@ -34,7 +36,7 @@ def _text(node: AxisNode) -> str:
 def _product(axes) -> int:
     out = 1
     for a in axes:
-        if a.degree is not None and a.degree == int(a.degree) and 1 <= a.degree <= MAX_DEGREE:
+        if a.degree is not None and 1 <= a.degree <= MAX_DEGREE and a.degree == int(a.degree):
             out *= int(a.degree)
     return out
 
@@ -124,8 +126,10 @@ class _Flattener:
             if ax is not Axis.PP:
                 self.err("E204", "only `pp` takes an explicit `[…]` layer split", a.split_span,
                          "write `pp 4 [5, 4, 4, 3] < … >`")
+            elif any(not math.isfinite(x) or x != int(x) or abs(x) > 1e9 for x in a.split):
+                self.err("E204", "a layer split holds whole numbers of layers", a.split_span)
             else:
-                split = tuple(int(x) if x == int(x) else -1 for x in a.split)
+                split = tuple(int(x) for x in a.split)
                 self.extra["split"] = split
                 self.extra["split_span"] = a.split_span
         if a.body:
@@ -136,11 +140,11 @@ class _Flattener:
             self.err("E204", f"`{a.name}` needs a degree", a.span, f"write e.g. `{a.name} 2`")
             return False
         d = a.degree
-        if d != int(d) or d < 1:
-            self.err("E204", f"`{a.name} {a.degree:g}`: a degree is a whole number of at least 1", _span(a))
-            return False
-        if d > MAX_DEGREE:
+        if math.isfinite(d) and d > MAX_DEGREE or d == math.inf:
             self.err("E204", f"`{a.name}` degree {d:g} is beyond any cluster (at most {MAX_DEGREE})", _span(a))
+            return False
+        if not math.isfinite(d) or d != int(d) or d < 1:
+            self.err("E204", f"`{a.name} {a.degree:g}`: a degree is a whole number of at least 1", _span(a))
             return False
         self.values[a.name] = (d, _span(a))
         return True

@@ -1,0 +1,33 @@
+"""Shared helpers: build plan texts from a base by replacing statements."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+BASE = {
+    "model": 'model preset "mixtral-8x7b"',
+    "cluster": 'cluster { gpus = 8  gpus_per_node = 8  gpu preset "h100-sxm" }',
+    "workload": "workload { batch = 64  prompt = 2048  generate = 256 }",
+    "require": "",
+    "strategy": "strategy tp 8",
+}
+
+
+def plan_text(**parts: str) -> str:
+    """A plan text: BASE with the given statements replaced (keys of BASE)."""
+    merged = {**BASE, **parts}
+    return "\n".join(v for v in merged.values() if v) + "\n"
+
+
+@pytest.fixture
+def write_plan(tmp_path):
+    def write(text: str, name: str = "plan.moe") -> Path:
+        path = tmp_path / name
+        path.write_text(text)
+        return path
+    return write

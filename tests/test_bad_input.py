@@ -1,0 +1,149 @@
+"""No input may produce a traceback or a hang: each gets a located diagnostic."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from dagc.check import check, load_plan, load_plan_text
+from dagc.diagnostics import PlanError, render
+from conftest import plan_text
+
+
+def outcome(path_or_text, *, is_text=False):
+    """Load and check; return ('ok', results) or ('diag', diagnostics). Anything else raises."""
+    try:
+        plan = load_plan_text(path_or_text) if is_text else load_plan(path_or_text)
+        results = check(plan)
+        for r in results:
+            for d in r.diagnostics:
+                render(d)
+        return "ok", results
+    except PlanError as exc:
+        assert exc.diagnostics, "a PlanError always carries diagnostics"
+        for d in exc.diagnostics:
+            assert d.code[0] in "EWN" and d.code[1:].isdigit()
+            text = render(d)
+            if d.span is not None:
+                assert f":{d.span.line}:{d.span.column}:" in text and "^" in text
+        return "diag", exc.diagnostics
+
+
+def codes_of(path_or_text, is_text=True):
+    kind, payload = outcome(path_or_text, is_text=is_text)
+    if kind == "diag":
+        return {d.code for d in payload}
+    return {d.code for r in payload for d in r.diagnostics if d.is_error}
+
+
+def test_empty_file(write_plan):
+    kind, diags = outcome(write_plan(""))
+    assert kind == "diag" and {d.code for d in diags} == {"E103"}
+    assert len(diags) == 4  # model, cluster, workload, strategy: all reported at once
+
+
+def test_truncated_plan(write_plan):
+    text = plan_text()
+    kind, diags = outcome(write_plan(text[: len(text) // 2]))
+    assert kind == "diag" and diags[0].code == "E001"
+
+
+def test_binary_file(write_plan, tmp_path):
+    path = tmp_path / "bin.moe"
+    path.write_bytes(os.urandom(2048) + b"\x00")
+    kind, diags = outcome(path)
+    assert kind == "diag" and diags[0].code == "E002"
+
+
+def test_not_utf8(tmp_path):
+    path = tmp_path / "latin.moe"
+    path.write_bytes(b'model preset "caf\xe9"')
+    kind, diags = outcome(path)
+    assert kind == "diag" and diags[0].code == "E002" and diags[0].span.line == 1
+
+
+def test_directory_and_missing(tmp_path):
+    assert outcome(tmp_path)[1][0].code == "E002"
+    assert outcome(tmp_path / "nope.moe")[1][0].code == "E002"
+
+
+def test_huge_numbers():
+    assert "E104" in codes_of(plan_text(workload="workload { batch = 1e999 prompt = 1 generate = 1 }"))
+    assert "E104" in codes_of(plan_text(workload="workload { batch = 99999999999999999999999 prompt = 1 generate = 1 }"))
+    assert "E204" in codes_of(plan_text(strategy="strategy tp 1e300"))
+    assert "E204" in codes_of(plan_text(strategy="strategy dp 99999999999999999999 < tp 8 >"))
+
+
+@pytest.mark.parametrize("strategy", ["strategy tp 0", "strategy tp -2", "strategy pp 0 < tp 8 >", "strategy tp 2.5"])
+def test_zero_negative_fractional_degrees(strategy):
+    assert "E204" in codes_of(plan_text(strategy=strategy))
+
+
+def test_deep_nesting():
+    deep = "strategy " + "pp 1 < " * 5000 + "tp 8" + " >" * 5000
+    assert codes_of(plan_text(strategy=deep)) == {"E001"}
+    braces = "cluster " + "{ a " * 3000 + "}" * 3000
+    assert "E001" in codes_of(braces)
+
+
+def test_megabyte_of_junk(write_plan):
+    junk = ("}{<>;=[] model 12 GB \"x\" ## \n" * 40000)[:1_000_000]
+    kind, diags = outcome(write_plan(junk))
+    assert kind == "diag" and diags[0].code == "E001"
+
+
+def test_too_large_file(write_plan):
+    kind, diags = outcome(write_plan("# " + "x" * (5 * 1024 * 1024)))
+    assert kind == "diag" and diags[0].code == "E002"
+
+
+def test_hf_config_missing_and_not_json(write_plan, tmp_path):
+    assert "E002" in codes_of(write_plan(plan_text(model='model from "missing.json"')), is_text=False)
+    (tmp_path / "bad.json").write_text("{ not json")
+    kind, diags = outcome(write_plan(plan_text(model='model from "bad.json"')))
+    assert diags[0].code == "E002" and diags[0].span.source.path.endswith("bad.json")
+    (tmp_path / "list.json").write_text("[1, 2]")
+    assert "E002" in codes_of(write_plan(plan_text(model='model from "list.json"')), is_text=False)
+    (tmp_path / "dir.json").mkdir()
+    assert "E002" in codes_of(write_plan(plan_text(model='model from "dir.json"')), is_text=False)
+
+
+TOKENS = st.sampled_from([
+    "model", "cluster", "workload", "require", "strategy", "preset", "from", "gpu", '"mixtral-8x7b"',
+    '"h100-sxm"', '"x"', "{", "}", "<", ">", ";", "=", "[", "]", ",", "<=", ">=", "tp", "ep", "pp", "dp", "cp",
+    "etp", "sp", "0", "1", "2", "8", "-3", "1e999", "2.5", "GB", "ms", "%", "tokens/ms/gpu", "layers",
+    "gpus", "batch", "prompt", "generate", "moe", "mla", "experts", "top_k", "ffn", "efficiency", "#c\n", "\n",
+    "imbalance", "routing", "uniform", "true", "\x00", "é", "\t",
+])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(TOKENS, max_size=60))
+def test_fuzz_token_soup_never_tracebacks(tokens):
+    outcome(" ".join(tokens), is_text=True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=300))
+def test_fuzz_any_text_never_tracebacks(text):
+    outcome(text, is_text=True)
+
+
+STRATEGY_TOKENS = st.sampled_from(["tp", "ep", "pp", "dp", "cp", "etp", "sp", "xx", "1", "2", "4", "8", "16", "0",
+                                   "<", ">", ";", "[", "]", ",", "3"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(STRATEGY_TOKENS, min_size=1, max_size=25))
+def test_fuzz_strategies_in_a_valid_plan(tokens):
+    outcome(plan_text(strategy="strategy " + " ".join(tokens)), is_text=True)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=400))
+def test_fuzz_bytes_as_file(tmp_path_factory, data):
+    path = tmp_path_factory.mktemp("fuzz") / "f.moe"
+    path.write_bytes(data)
+    outcome(path)

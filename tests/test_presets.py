@@ -1,0 +1,119 @@
+"""Presets match the published totals; HF configs import to the same models."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from dagc.check import load_plan
+from dagc.diagnostics import PlanError
+from dagc.lower import model_from_preset
+from dagc.params import active_params, attention_params, total_params
+from dagc.presets import GPU_PRESETS, MODEL_PRESETS, PUBLISHED_PARAMS
+from conftest import plan_text
+
+
+@pytest.mark.parametrize("name", sorted(MODEL_PRESETS))
+def test_preset_totals_match_published(name):
+    total = total_params(model_from_preset(name))
+    assert abs(total / PUBLISHED_PARAMS[name] - 1) < 0.005
+
+
+def test_mixtral_params_by_hand():
+    h, heads, kv, hd, v, e, ffn, layers = 4096, 32, 8, 128, 32000, 8, 14336, 32
+    attn = 2 * h * heads * hd + 2 * h * kv * hd
+    layer = attn + e * 3 * h * ffn + h * e + 2 * h
+    m = model_from_preset("mixtral-8x7b")
+    assert attention_params(m) == attn
+    assert total_params(m) == layers * layer + h + 2 * v * h
+    assert active_params(m) == layers * (attn + 2 * 3 * h * ffn + h * e + 2 * h) + h + 2 * v * h
+
+
+def test_deepseek_mla_params_by_hand():
+    h, heads, ql, kvl, nope, rope, vh = 7168, 128, 1536, 512, 128, 64, 128
+    mla = h * ql + ql + ql * heads * (nope + rope) + h * (kvl + rope) + kvl + kvl * heads * (nope + vh) + heads * vh * h
+    assert attention_params(model_from_preset("deepseek-v3")) == mla
+
+
+def test_gpu_presets():
+    assert set(GPU_PRESETS) == {"h100-sxm", "h200", "h800", "h20", "a100-80g", "b200", "mi300x", "generic-400t"}
+    assert GPU_PRESETS["a100-80g"].flops_8bit is None
+    assert GPU_PRESETS["h800"].intra_node_bytes_per_s == 200e9
+    g = GPU_PRESETS["generic-400t"]
+    assert (g.memory_bytes, g.flops_16bit, g.hbm_bytes_per_s, g.compute_efficiency, g.hbm_efficiency) == \
+        (64e9, 400e12, 1.8e12, 0.6, 0.8)
+
+
+MIXTRAL_HF = {
+    "architectures": ["MixtralForCausalLM"], "hidden_size": 4096, "intermediate_size": 14336,
+    "num_attention_heads": 32, "num_hidden_layers": 32, "num_key_value_heads": 8, "num_local_experts": 8,
+    "num_experts_per_tok": 2, "vocab_size": 32000, "tie_word_embeddings": False, "torch_dtype": "bfloat16",
+    "hidden_act": "silu",
+}
+QWEN3_HF = {
+    "architectures": ["Qwen3MoeForCausalLM"], "hidden_size": 2048, "intermediate_size": 6144,
+    "moe_intermediate_size": 768, "num_attention_heads": 32, "num_key_value_heads": 4, "head_dim": 128,
+    "num_hidden_layers": 48, "num_experts": 128, "num_experts_per_tok": 8, "vocab_size": 151936,
+    "tie_word_embeddings": False, "torch_dtype": "bfloat16", "hidden_act": "silu", "decoder_sparse_step": 1,
+}
+DEEPSEEK_HF = {
+    "architectures": ["DeepseekV3ForCausalLM"], "hidden_size": 7168, "intermediate_size": 18432,
+    "moe_intermediate_size": 2048, "num_attention_heads": 128, "num_key_value_heads": 128,
+    "num_hidden_layers": 61, "n_routed_experts": 256, "n_shared_experts": 1, "num_experts_per_tok": 8,
+    "first_k_dense_replace": 3, "q_lora_rank": 1536, "kv_lora_rank": 512, "qk_nope_head_dim": 128,
+    "qk_rope_head_dim": 64, "v_head_dim": 128, "vocab_size": 129280, "tie_word_embeddings": False,
+    "torch_dtype": "bfloat16", "hidden_act": "silu",
+    "quantization_config": {"quant_method": "fp8", "fmt": "e4m3", "weight_block_size": [128, 128]},
+}
+
+
+@pytest.mark.parametrize("config, preset", [(MIXTRAL_HF, "mixtral-8x7b"), (QWEN3_HF, "qwen3-30b-a3b"),
+                                            (DEEPSEEK_HF, "deepseek-v3")])
+def test_hf_import_matches_preset(tmp_path, config, preset):
+    (tmp_path / "config.json").write_text(json.dumps(config, indent=2))
+    plan_path = tmp_path / "p.moe"
+    plan_path.write_text(plan_text(model='model from "config.json"'))
+    m = load_plan(plan_path).model
+    p = model_from_preset(preset)
+    for field in ("layers", "hidden", "heads", "kv_heads", "head_dim", "vocab", "tied", "weights", "attention", "mla"):
+        assert getattr(m, field) == getattr(p, field), field
+    assert m.moe == p.moe
+    assert total_params(m) == total_params(p)
+
+
+def test_hf_import_overrides_in_subdir(tmp_path):
+    (tmp_path / "cfg").mkdir()
+    (tmp_path / "cfg" / "config.json").write_text(json.dumps(MIXTRAL_HF))
+    plan_path = tmp_path / "p.moe"
+    plan_path.write_text(plan_text(model='model from "cfg/config.json"'))
+    assert load_plan(plan_path).model.layers == 32
+
+
+@pytest.mark.parametrize("drop, word", [("num_hidden_layers", "num_hidden_layers"),
+                                        ("num_experts_per_tok", "num_experts_per_tok"),
+                                        ("vocab_size", "vocab_size")])
+def test_hf_missing_field_is_named(tmp_path, drop, word):
+    cfg = {k: v for k, v in MIXTRAL_HF.items() if k != drop}
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    plan_path = tmp_path / "p.moe"
+    plan_path.write_text(plan_text(model='model from "config.json"'))
+    with pytest.raises(PlanError) as exc:
+        load_plan(plan_path)
+    d = exc.value.diagnostics[0]
+    assert d.code == "E103" and word in d.message
+    assert d.span.source.path.endswith("p.moe") and d.span.line == 1 and d.span.column == 12
+
+
+def test_hf_unmappable_field_points_into_json(tmp_path):
+    cfg = dict(MIXTRAL_HF, torch_dtype="float7", hidden_size="big")
+    (tmp_path / "config.json").write_text(json.dumps(cfg, indent=2))
+    plan_path = tmp_path / "p.moe"
+    plan_path.write_text(plan_text(model='model from "config.json"'))
+    with pytest.raises(PlanError) as exc:
+        load_plan(plan_path)
+    by_code = {d.code: d for d in exc.value.diagnostics}
+    assert "hidden_size" in by_code["E104"].message and by_code["E104"].span.source.path.endswith("config.json")
+    assert "torch_dtype" in by_code["E101"].message
+    lines = (tmp_path / "config.json").read_text().splitlines()
+    assert '"torch_dtype"' in lines[by_code["E101"].span.line - 1]
