@@ -1,0 +1,140 @@
+"""The command line: exit codes, JSON report, explain, presets, every example."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import EXAMPLES, ROOT, plan_text
+
+EXAMPLE_PLANS = sorted(EXAMPLES.glob("*.moe"))
+MISTAKES = sorted((EXAMPLES / "mistakes").glob("*.moe"))
+REPORT_KEYS = {"plan", "strategy", "valid", "gpus", "model", "memory", "metrics", "requirements", "diagnostics",
+               "verdict"}
+
+
+def dagc(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "dagc", *args], capture_output=True, text=True, cwd=ROOT,
+                          timeout=120)
+
+
+def test_version_and_help():
+    assert dagc("--version").stdout.startswith("dagc ")
+    out = dagc("--help").stdout
+    assert "examples:" in out and "exit codes:" in out and "check" in out
+    assert dagc("check", "--help").returncode == 0
+
+
+def test_no_command_and_bad_args_are_usage_errors():
+    assert dagc().returncode == 2
+    assert dagc("check").returncode == 2
+    assert dagc("check", "x.moe", "--format", "yaml").returncode == 2
+
+
+@pytest.mark.parametrize("path", EXAMPLE_PLANS, ids=lambda p: p.name)
+def test_every_example_is_valid(path):
+    proc = dagc("check", str(path.relative_to(ROOT)))
+    assert proc.returncode in (0, 1), proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "verdict: correct: yes" in proc.stdout
+    first = path.read_text().splitlines()[0]
+    assert first.startswith("# "), "each example opens with a comment saying what it shows"
+
+
+@pytest.mark.parametrize("path", EXAMPLE_PLANS, ids=lambda p: p.name)
+def test_example_json_report(path):
+    proc = dagc("check", str(path), "--format", "json")
+    data = json.loads(proc.stdout)
+    reports = data if isinstance(data, list) else [data]
+    for r in reports:
+        assert REPORT_KEYS <= set(r)
+        assert r["valid"] is True and r["verdict"]["correct"] is True
+        assert r["gpus"]["used"] <= r["gpus"]["available"]
+        assert set(r["metrics"]) == {"ttft_s", "tpot_s", "prefill_tokens_per_s", "decode_tokens_per_s",
+                                     "throughput_tokens_per_s"}
+        assert set(r["memory"]["max_rank"]) == {"rank", "weights_bytes", "kv_cache_bytes", "activation_bytes",
+                                                "total_bytes"}
+        for d in r["diagnostics"]:
+            assert set(d) == {"code", "severity", "message", "line", "column", "hint"}
+        for q in r["requirements"]:
+            assert set(q) == {"name", "op", "target", "value", "met"}
+
+
+EXPECTED_MISTAKES = {
+    "seed-000-ep256.moe": (3, {"E301", "E401"}),
+    "seed-001-memory.moe": (3, {"E402"}),
+    "seed-001-multiplied-degrees.moe": (3, {"E202"}),
+    "seed-002-hierarchy.moe": (3, {"E201"}),
+    "seed-004-gpu-count.moe": (3, {"E401"}),
+    "typos.moe": (4, {"E101", "E102"}),
+}
+
+
+def test_mistakes_are_all_covered():
+    assert {p.name for p in MISTAKES} == set(EXPECTED_MISTAKES)
+
+
+@pytest.mark.parametrize("path", MISTAKES, ids=lambda p: p.name)
+def test_mistakes_rejected_with_located_messages(path):
+    code, expected = EXPECTED_MISTAKES[path.name]
+    proc = dagc("check", str(path.relative_to(ROOT)))
+    assert proc.returncode == code
+    assert "Traceback" not in proc.stdout + proc.stderr
+    text = proc.stdout + proc.stderr
+    for c in expected:
+        assert f"error[{c}]" in text
+    assert f"{path.relative_to(ROOT)}:" in text and "^" in text and "= help:" in text
+
+
+def test_mistake_json_lists_errors():
+    proc = dagc("check", "examples/mistakes/seed-000-ep256.moe", "--format", "json")
+    r = json.loads(proc.stdout)
+    assert r["valid"] is False and r["verdict"]["correct"] is False
+    by_code = {d["code"]: d for d in r["diagnostics"]}
+    assert by_code["E301"]["line"] == 13 and by_code["E301"]["column"] == 18
+
+
+def test_requirements_not_met_exit_1(tmp_path):
+    path = tmp_path / "p.moe"
+    path.write_text(plan_text(require="require { memory <= 10 % }"))
+    proc = dagc("check", str(path))
+    assert proc.returncode == 1 and "NO" in proc.stdout
+
+
+def test_input_errors_exit_4(tmp_path):
+    assert dagc("check", str(tmp_path / "missing.moe")).returncode == 4
+    assert dagc("check", str(tmp_path)).returncode == 4
+    bad = tmp_path / "bad.moe"
+    bad.write_text("model {")
+    proc = dagc("check", str(bad), "--format", "json")
+    assert proc.returncode == 4 and json.loads(proc.stdout)["diagnostics"][0]["code"] == "E001"
+
+
+def test_strategy_override(tmp_path):
+    proc = dagc("check", "examples/mixtral-8x7b-1node.moe", "--strategy", "tp 4 ; ep 8", "--format", "json")
+    r = json.loads(proc.stdout)
+    assert r["strategy"] == "tp 4 ; ep 8" and r["gpus"]["used"] == 8 and r["layout"]["attention_dp"] == 2
+    bad = dagc("check", "examples/mixtral-8x7b-1node.moe", "--strategy", "tp 4 ep 8")
+    assert bad.returncode == 3 and "error[E202]" in bad.stdout
+    syntax = dagc("check", "examples/mixtral-8x7b-1node.moe", "--strategy", "tp 4 <")
+    assert syntax.returncode == 4 and "--strategy:1:" in syntax.stderr
+
+
+def test_multiple_strategies_json_is_a_list():
+    data = json.loads(dagc("check", "examples/mixtral-8x7b-1node.moe", "--format", "json").stdout)
+    assert [r["strategy_name"] for r in data] == ["tensor", "expert"]
+
+
+def test_explain():
+    proc = dagc("explain", "E202")
+    assert proc.returncode == 0 and "Bad:" in proc.stdout and "Fixed:" in proc.stdout and "tp 2 ; ep 4" in proc.stdout
+    assert dagc("explain", "E999").returncode == 2
+
+
+def test_presets():
+    out = dagc("presets").stdout
+    for name in ("mixtral-8x7b", "deepseek-v3", "qwen3-235b-a22b", "h800", "generic-400t", "mi300x"):
+        assert name in out

@@ -1,0 +1,103 @@
+"""Layout: GPUs used, stage groups, layer splits, rank coordinates, expert placement."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dagc.check import check, load_plan_text
+from dagc.layout import default_split
+from conftest import plan_text
+
+
+def layout_of(strategy: str, **parts):
+    r = check(load_plan_text(plan_text(strategy=f"strategy {strategy}", **parts)))[0]
+    assert r.layout is not None, [d.message for d in r.diagnostics]
+    return r.layout
+
+
+CLUSTER_64 = 'cluster { gpus = 64  gpus_per_node = 8  gpu preset "h100-sxm" }'
+
+
+@pytest.mark.parametrize("strategy, used, g, adp, edp", [
+    ("tp 8", 8, 8, 1, 1),
+    ("tp 2 ; ep 8", 8, 8, 4, 1),
+    ("ep 8 ; tp 2", 8, 8, 4, 1),
+    ("tp 8 ; ep 4", 8, 8, 1, 2),
+    ("tp 4 cp 2 ; ep 4 etp 2", 8, 8, 1, 1),
+    ("pp 4 < tp 2 ; ep 8 >", 32, 8, 4, 1),
+    ("dp 2 < pp 2 < tp 2 ; ep 4 > >", 16, 4, 2, 1),
+    ("dp 8", 8, 1, 1, 1),
+    ("dp 2 < pp 4 < tp 2 ; ep 8 > >", 64, 8, 4, 1),
+])
+def test_gpus_used_is_dp_pp_g_never_the_product(strategy, used, g, adp, edp):
+    lay = layout_of(strategy, cluster=CLUSTER_64)
+    assert (lay.gpus_used, lay.group_size, lay.adp, lay.edp) == (used, g, adp, edp)
+
+
+def test_experts_follow_tp_without_expert_domain():
+    lay = layout_of("tp 4 cp 2", cluster=CLUSTER_64)
+    assert (lay.ep, lay.etp, lay.edp, lay.expert_domain_written) == (1, 4, 2, False)
+
+
+def test_default_split_first_stages_take_one_more():
+    assert default_split(61, 4) == (16, 15, 15, 15)
+    assert default_split(32, 3) == (11, 11, 10)
+    assert default_split(16, 16) == (1,) * 16
+    lay = layout_of("pp 3 < tp 2 >", cluster=CLUSTER_64)
+    assert lay.stage_layers == ((0, 11), (11, 22), (22, 32))
+
+
+def test_explicit_split():
+    lay = layout_of("pp 4 [10, 8, 8, 6] < tp 2 >", cluster=CLUSTER_64)
+    assert lay.split_is_explicit and lay.layers_per_stage == (10, 8, 8, 6)
+    assert lay.stage_layers[3] == (26, 32) and lay.stage_of_layer(25) == 2
+
+
+def test_rank_coordinates():
+    lay = layout_of("dp 2 < pp 2 < tp 2 ; ep 4 > >", cluster=CLUSTER_64)
+    c = lay.coords
+    # rank = ((d·pp)+p)·G + local; G = 4
+    r = 13  # d = 1, p = 1, local = 1
+    assert (c["replica"][r], c["stage"][r], c["local"][r]) == (1, 1, 1)
+    assert (c["tp"][r], c["cp"][r], c["adp"][r]) == (1, 0, 0)      # tp fastest
+    assert (c["etp"][r], c["ep"][r], c["edp"][r]) == (0, 1, 0)     # etp fastest
+    assert c["node"][r] == 1
+    assert list(lay.stage_ranks(1, 0)) == [8, 9, 10, 11]
+    # every (replica, stage, local) appears exactly once
+    keys = c["replica"] * 100 + c["stage"] * 10 + c["local"]
+    assert len(np.unique(keys)) == lay.gpus_used == 16
+
+
+def test_attention_coordinates_with_cp_and_adp():
+    lay = layout_of("tp 2 cp 2 ; ep 8", cluster=CLUSTER_64)
+    c = lay.coords
+    assert list(c["tp"]) == [0, 1] * 4
+    assert list(c["cp"]) == [0, 0, 1, 1] * 2
+    assert list(c["adp"]) == [0] * 4 + [1] * 4
+    assert list(c["ep"]) == list(range(8))
+
+
+def test_expert_placement_contiguous():
+    lay = layout_of("tp 2 ; ep 4", cluster=CLUSTER_64)
+    assert [list(lay.experts_of(e)) for e in range(4)] == [[0, 1], [2, 3], [4, 5], [6, 7]]
+    qwen = layout_of("tp 1 ; ep 4", model='model preset "qwen3-30b-a3b"', cluster=CLUSTER_64)
+    assert list(qwen.experts_of(3)) == list(range(96, 128))
+
+
+def test_every_expert_on_exactly_edp_times_etp_ranks_per_stage():
+    lay = layout_of("pp 2 < tp 4 ; ep 4 etp 2 >", cluster=CLUSTER_64)
+    c = lay.coords
+    stage0 = c["stage"] == 0
+    holders = np.zeros(8, dtype=int)
+    for ep_index in c["ep"][stage0 & (c["replica"] == 0)]:
+        for e in lay.experts_of(int(ep_index)):
+            holders[e] += 1
+    assert list(holders) == [lay.edp * lay.etp] * 8
+
+
+def test_node_crossing():
+    lay = layout_of("tp 8 ; ep 8", cluster=CLUSTER_64)
+    assert not lay.group_crosses_nodes(8)
+    lay = layout_of("tp 4 ; ep 16", model='model preset "qwen3-30b-a3b"', cluster=CLUSTER_64)
+    assert lay.group_crosses_nodes(16) and not lay.group_crosses_nodes(4)

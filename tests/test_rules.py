@@ -1,0 +1,144 @@
+"""Every rule: documented, unique, triggered by a bad plan and silent on a good one."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from dagc.check import check, load_plan, load_plan_text
+from dagc.diagnostics import PlanError, render
+from dagc.rules import RULES, explain
+from conftest import plan_text
+
+SPEC_CODES = {"E101", "E102", "E103", "E201", "E202", "E203", "E204", "E301", "E302", "E303", "E304", "E305",
+              "E401", "E402", "W501", "W502", "W503", "W504", "W505", "W506", "N601", "N602", "N603"}
+
+QWEN = 'model preset "qwen3-30b-a3b"'
+DENSE = 'model "dense" { layers = 32  hidden = 4096  heads = 32  kv_heads = 8  vocab = 32000  ffn = 14336 }'
+C16 = 'cluster { gpus = 16  gpus_per_node = 8  gpu preset "h100-sxm" }'
+C24 = 'cluster { gpus = 24  gpus_per_node = 8  gpu preset "h100-sxm" }'
+
+# code: (bad plan parts, good plan parts)
+FIXTURES = {
+    "E001": (dict(cluster="cluster { gpus: 8 }"), {}),
+    "E002": (dict(model='model from "missing.json"'), {}),
+    "E101": (dict(strategy="strategy tq 8"), {}),
+    "E102": (dict(cluster='cluster { gpus = 8  gpu preset "h100-sxm"  inter_node = 50 ms }'), {}),
+    "E103": (dict(workload="workload { batch = 64 }"), {}),
+    "E104": (dict(workload="workload { batch = 0  prompt = 2048  generate = 256 }"), {}),
+    "E201": (dict(strategy="strategy pp 2 < dp 2 < tp 2 > >"), dict(strategy="strategy dp 2 < pp 2 < tp 2 > >")),
+    "E202": (dict(strategy="strategy tp 2 ep 4"), dict(strategy="strategy tp 2 ; ep 4")),
+    "E203": (dict(model=QWEN, cluster=C16, strategy="strategy tp 8 ; ep 4 etp 3"),
+             dict(model=QWEN, cluster=C16, strategy="strategy tp 4 ; ep 4 etp 3")),
+    "E204": (dict(strategy="strategy tp 2 tp 4"), dict(strategy="strategy tp 8")),
+    "E301": (dict(cluster=C16, strategy="strategy ep 16"), dict(strategy="strategy ep 8")),
+    "E302": (dict(strategy="strategy tp 3"), dict(strategy="strategy tp 4")),
+    "E303": (dict(strategy="strategy pp 4 [8, 8, 8, 6] < tp 2 >"), dict(strategy="strategy pp 4 [8, 8, 8, 8] < tp 2 >")),
+    "E304": (dict(model=DENSE, strategy="strategy tp 2 ; ep 4"), dict(model=DENSE, strategy="strategy tp 8")),
+    "E305": (dict(cluster=C16, strategy="strategy tp 4 ; ep 4 etp 3"), dict(strategy="strategy tp 4 ; ep 4 etp 2")),
+    "E401": (dict(strategy="strategy dp 2 < tp 8 >"), dict(cluster=C16, strategy="strategy dp 2 < tp 8 >")),
+    "E402": (dict(model='model preset "deepseek-v3"'), {}),
+    "W501": (dict(cluster=C24, strategy="strategy pp 3 < tp 8 >"), dict(cluster=C24, strategy="strategy pp 2 < tp 8 >")),
+    "W502": (dict(cluster=C16, strategy="strategy tp 16"), dict(cluster=C16, strategy="strategy pp 2 < tp 8 >")),
+    "W503": (dict(strategy="strategy tp 2 ; ep 8", workload="workload { batch = 63  prompt = 2048  generate = 256 }"),
+             dict(strategy="strategy tp 2 ; ep 8")),
+    "W504": (dict(cluster=C16, strategy="strategy pp 2 < tp 8 >",
+                  workload="workload { batch = 64  prompt = 2048  generate = 256  microbatches = 1 }"),
+             dict(cluster=C16, strategy="strategy pp 2 < tp 8 >")),
+    "W505": (dict(cluster=C16), {}),
+    "W506": (dict(require="require { ttft <= 1 ms }"), dict(require="require { ttft <= 10 s }")),
+    "N601": (dict(model=QWEN), dict(model=QWEN, strategy="strategy tp 4")),
+    "N602": (dict(strategy="strategy tp 2 ; ep 8"), dict(model=DENSE)),
+    "N603": (dict(model=QWEN, cluster=C16, strategy="strategy tp 2 ; ep 16"),
+             dict(model=QWEN, cluster=C16, strategy="strategy dp 2 < tp 2 ; ep 8 >")),
+}
+
+
+def codes(tmp_path, parts) -> set[str]:
+    path = tmp_path / "plan.moe"
+    path.write_text(plan_text(**parts))
+    try:
+        results = check(load_plan(path))
+    except PlanError as exc:
+        return {d.code for d in exc.diagnostics}
+    return {d.code for r in results for d in r.diagnostics}
+
+
+def test_codes_unique_documented_and_complete():
+    all_codes = [r.code for r in RULES]
+    assert len(all_codes) == len(set(all_codes))
+    assert SPEC_CODES <= set(all_codes)
+    assert set(all_codes) == set(FIXTURES)
+    for r in RULES:
+        doc = explain(r.code)
+        assert doc.startswith(f"{r.code} ({r.severity.value}): ")
+        assert len(r.doc.strip()) > 60, r.code
+        assert re.search(r"^(Bad|Example):", doc, re.M), f"{r.code} has no example"
+        if r.severity.value == "error":
+            assert re.search(r"^Fixed:", doc, re.M), f"{r.code} has no fixed example"
+
+
+@pytest.mark.parametrize("code", sorted(FIXTURES))
+def test_rule_triggers(tmp_path, code):
+    assert code in codes(tmp_path, FIXTURES[code][0])
+
+
+@pytest.mark.parametrize("code", sorted(FIXTURES))
+def test_rule_silent_on_good_plan(tmp_path, code):
+    found = codes(tmp_path, FIXTURES[code][1])
+    assert code not in found
+    assert not {c for c in found if c.startswith("E")}, found
+
+
+def test_all_diagnostics_reported_together():
+    text = plan_text(cluster='cluster { gpus = 4  gpu preset "h100-sxm" }', strategy="strategy pp 64 < tp 3 ; ep 16 >")
+    found = {d.code for d in check(load_plan_text(text))[0].diagnostics}
+    assert {"E301", "E302", "E303", "E401"} <= found
+
+
+def test_e202_hint_shows_semicolon_form():
+    d = next(d for d in check(load_plan_text(plan_text(strategy="strategy pp 2 < tp 2 ep 4 >")))[0].diagnostics)
+    assert d.code == "E202" and "`tp 2 ; ep 4`" in d.hint and "max(2, 4) = 4" in d.hint
+    assert (d.span.line, d.span.column) == (4, 17)
+    assert "^^^^^^^^" in render(d)
+
+
+def test_e301_suggests_largest_legal_ep():
+    text = plan_text(model='model preset "qwen3-30b-a3b"', cluster=C16, strategy="strategy ep 12")
+    d = next(d for d in check(load_plan_text(text))[0].diagnostics if d.code == "E301")
+    assert "largest legal ep is 8" in d.hint
+
+
+def test_e101_suggests_nearest_name():
+    with pytest.raises(PlanError) as exc:
+        load_plan_text(plan_text(model='model preset "mixtral-8x22" { hiden = 2 }'))
+    assert "`mixtral-8x22b`" in exc.value.diagnostics[0].hint
+    with pytest.raises(PlanError) as exc:
+        load_plan_text(plan_text(model='model preset "mixtral-8x7b" { hiden = 2 }'))
+    assert "`hidden`" in exc.value.diagnostics[0].hint
+    d = check(load_plan_text(plan_text(strategy="strategy ttp 8")))[0].diagnostics[0]
+    assert d.code == "E101" and "`tp`" in d.hint
+
+
+def test_w504_names_bubble_fraction():
+    text = plan_text(cluster=C16, strategy="strategy pp 4 < tp 4 >",
+                     workload="workload { batch = 64  prompt = 2048  generate = 256  microbatches = 2 }")
+    d = next(d for d in check(load_plan_text(text))[0].diagnostics if d.code == "W504")
+    assert "60 %" in d.message   # (4-1)/(2+4-1)
+
+
+def test_w501_names_imbalance():
+    text = plan_text(cluster=C24, strategy="strategy pp 3 < tp 8 >")
+    d = next(d for d in check(load_plan_text(text))[0].diagnostics if d.code == "W501")
+    assert "[11, 11, 10]" in d.message and "10.0 %" in d.message
+
+
+def test_w505_counts_unused():
+    d = next(d for d in check(load_plan_text(plan_text(cluster=C16)))[0].diagnostics if d.code == "W505")
+    assert d.message.startswith("8 of 16 GPUs are unused")
+
+
+def test_explain_unknown_code():
+    assert explain("E999") is None
+    assert explain("e202").startswith("E202")
