@@ -82,7 +82,9 @@ def check_strategy(plan: Plan, decl: StrategyDecl) -> StrategyResult:
     layout = mem = None
     if strategy is not None:
         layout = resolve(plan.model, plan.cluster, plan.workload, strategy)
-        mem = memory(plan.model, plan.workload, plan.cluster, layout)
+        # More stages than layers is E303; there is no meaningful per-stage memory then.
+        if layout.pp <= plan.model.layers:
+            mem = memory(plan.model, plan.workload, plan.cluster, layout)
         diags = run_rules(RuleContext(plan, decl, strategy, layout, mem))
     reqs = judge_requirements(plan, layout, mem, None)
     return StrategyResult(plan=plan, decl=decl, strategy=strategy, layout=layout, memory=mem,

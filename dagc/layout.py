@@ -108,6 +108,11 @@ class Layout:
         """Whether any aligned group of `size` consecutive local ranks spans two nodes."""
         if size <= 1:
             return False
+        n_groups = self.gpus_used // size
+        if n_groups > 1_000_000:
+            # Residues k·size mod gpn run through the multiples of gcd(size, gpn): some group
+            # crosses a node boundary exactly when size does not divide gpus_per_node.
+            return size > self.gpus_per_node or self.gpus_per_node % size != 0
         starts = np.arange(0, self.gpus_used, size, dtype=np.int64)
         return bool(np.any(starts // self.gpus_per_node != (starts + size - 1) // self.gpus_per_node))
 

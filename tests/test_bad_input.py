@@ -147,3 +147,9 @@ def test_fuzz_bytes_as_file(tmp_path_factory, data):
     path = tmp_path_factory.mktemp("fuzz") / "f.moe"
     path.write_bytes(data)
     outcome(path)
+
+
+def test_absurd_degrees_are_diagnosed_quickly():
+    text = plan_text(strategy="strategy dp 1048576 < pp 1048576 < tp 1048576 ; ep 1048576 etp 1048576 > >")
+    found = codes_of(text)
+    assert {"E301", "E302", "E303", "E401"} <= found

@@ -20,7 +20,7 @@ class RuleContext:
     decl: StrategyDecl
     strategy: Strategy
     layout: Layout
-    memory: MemoryBreakdown
+    memory: MemoryBreakdown | None      # None when pp exceeds the layers (E303)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,12 @@ def _gb(x: float) -> str:
     return f"{x / 1e9:.2f} GB"
 
 
+def _short_list(values, limit: int = 8) -> str:
+    if len(values) <= limit:
+        return str(list(values))
+    return "[" + ", ".join(map(str, values[:limit])) + f", …] ({len(values)} stages)"
+
+
 def check_gpus(ctx: RuleContext):
     """GPUs used must not exceed GPUs available.
 
@@ -50,6 +56,8 @@ def check_memory(ctx: RuleContext):
         cluster { gpus = 32  gpu preset "h800" }
         strategy tp 4 sp ; ep 32
     """
+    if ctx.memory is None:
+        return
     over = [s for s in ctx.memory.stages if not s.fits]
     if not over:
         return
@@ -75,10 +83,12 @@ def check_split_balance(ctx: RuleContext):
         strategy pp 5 < tp 2 >        # 6 layers each, or accept the imbalance
     """
     counts = ctx.layout.layers_per_stage
+    if not counts:
+        return
     lo, hi = min(counts), max(counts)
     if lo > 0 and hi != lo:
         yield diag("W501", Severity.WARNING,
-                   f"uneven layer split {list(counts)}: the largest stage has {(hi / lo - 1) * 100:.1f} % "
+                   f"uneven layer split {_short_list(counts)}: the largest stage has {(hi / lo - 1) * 100:.1f} % "
                    f"more layers than the smallest",
                    ctx.strategy.span_of("split") or ctx.strategy.span_of("pp"),
                    "choose pp dividing the layers, or balance with an explicit split `pp N [a, b, …]`")
