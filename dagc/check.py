@@ -1,7 +1,8 @@
-"""`check`: plan → per-strategy results (layout, rules, memory, verdicts).
+"""`check`: plan → per-strategy results (layout, rules, memory, DAG, schedule, verdicts).
 
 Input: a `Plan` (and optionally a strategy expression that replaces the plan's). Output:
-one `StrategyResult` per strategy, with every diagnostic of that strategy.
+one `StrategyResult` per strategy, with every diagnostic of that strategy and, when the
+strategy is sound, its scheduled DAG and metrics.
 """
 
 from __future__ import annotations
@@ -9,7 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .build import build
+from .cost import cost
+from .dag import NODE_BUDGET, Dag, estimate_nodes
 from .diagnostics import Diagnostic, PlanError, has_errors
+from .schedule import Metrics, schedule
 from .layout import Layout, resolve
 from .lower import lower, lower_strategy
 from .memory import MemoryBreakdown, memory
@@ -33,7 +38,9 @@ class StrategyResult:
     diagnostics: tuple[Diagnostic, ...]
     requirements: tuple[RequirementResult, ...]
     verdict: Verdict
-    metrics: dict | None = field(default=None)
+    metrics: dict | None = field(default=None)       # Metrics.to_json(), None when not computed
+    dag: Dag | None = field(default=None, repr=False)
+    schedule: Metrics | None = field(default=None, repr=False)
 
     @property
     def valid(self) -> bool:
@@ -76,19 +83,37 @@ def parse_strategy(text: str, name: str | None = None) -> StrategyDecl:
     return lower_strategy(parse(src, start="scope"), src, name)
 
 
+# Errors that leave the DAG meaningful: the plan does not fit the cluster, but its structure is sound.
+_RESOURCE_ERRORS = frozenset({"E401", "E402"})
+
+
 def check_strategy(plan: Plan, decl: StrategyDecl) -> StrategyResult:
-    """Flatten, resolve and run every rule for one strategy of a plan."""
+    """Flatten, resolve, build, cost and schedule one strategy, and run every rule.
+
+    The DAG is built when the strategy is structurally sound (no error other than E401/E402)
+    and within the node budget; its activation working sets then replace the memory estimate
+    and the rules run again, so E402 is judged on the DAG's figures.
+    """
     strategy, diags = flatten(decl)
-    layout = mem = None
+    layout = mem = dag = metrics = None
     if strategy is not None:
         layout = resolve(plan.model, plan.cluster, plan.workload, strategy)
         # More stages than layers is E303; there is no meaningful per-stage memory then.
         if layout.pp <= plan.model.layers:
             mem = memory(plan.model, plan.workload, plan.cluster, layout)
         diags = run_rules(RuleContext(plan, decl, strategy, layout, mem))
-    reqs = judge_requirements(plan, layout, mem, None)
+        sound = mem is not None and not any(d.is_error and d.code not in _RESOURCE_ERRORS for d in diags)
+        if sound and estimate_nodes(layout) <= NODE_BUDGET:
+            dag = build(plan.model, plan.workload, plan.cluster, layout)
+            cost(dag, plan.cluster)
+            metrics = schedule(dag, plan.workload.overlap, plan.workload, layout)
+            mem = memory(plan.model, plan.workload, plan.cluster, layout, dag.activation_bytes_by_stage())
+            diags = run_rules(RuleContext(plan, decl, strategy, layout, mem, metrics))
+    metrics_json = metrics.to_json() if metrics is not None else None
+    reqs = judge_requirements(plan, layout, mem, metrics_json)
     return StrategyResult(plan=plan, decl=decl, strategy=strategy, layout=layout, memory=mem,
-                          diagnostics=tuple(diags), requirements=reqs, verdict=verdict(diags, reqs))
+                          diagnostics=tuple(diags), requirements=reqs, verdict=verdict(diags, reqs),
+                          metrics=metrics_json, dag=dag, schedule=metrics)
 
 
 def check(plan: Plan, strategy: str | StrategyDecl | None = None) -> list[StrategyResult]:

@@ -99,6 +99,16 @@ def _print_result(console: Console, r: StrategyResult) -> None:
             t.add_row(key, f"{v:,.0f} tokens/s" if v is not None else "—",
                       f"{v / lay.gpus_used:,.1f}" if v is not None and lay else "")
         console.print(t)
+        m = r.schedule
+        if m is not None:
+            for phase, path in (("prefill", m.prefill_path), ("decode (2 steps)", m.decode_path)):
+                total = path.makespan_s or 1.0
+                parts = " · ".join(f"{name} {format_si(v, Dimension.TIME)} ({v / total * 100:.0f} %)" for name, v in (
+                    ("compute", path.compute_s), ("TP comm", path.tp_comm_s), ("EP comm", path.ep_comm_s),
+                    ("PP comm", path.pp_comm_s), ("waiting", path.waiting_s)) if v > 0)
+                console.print(f"critical path, {phase}: {format_si(path.makespan_s, Dimension.TIME)} = {parts}",
+                              markup=False)
+            console.print(f"pipeline bubble (prefill): {m.bubble_fraction * 100:.1f} % of stage time", markup=False)
     if r.requirements:
         t = Table(title="requirements", title_justify="left")
         for col in ("requirement", "value", "margin", "met"):

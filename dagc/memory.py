@@ -1,14 +1,15 @@
 """Per-rank memory: weights, KV cache and activations (SPEC 6.2, 6.3).
 
-Input: a `Model`, `Workload`, `Cluster` and `Layout`. Output: `MemoryBreakdown`, one
+Input: a `Model`, `Workload`, `Cluster`, `Layout` (and, once built, the DAG's activation
+working sets). Output: `MemoryBreakdown`, one
 `StageMemory` per pipeline stage (every rank of a stage holds the same amounts, by the
 symmetry of the layout) and per-rank vectors for exporters.
 
 Weights follow SPEC 6.2 exactly. A rank holds ceil(kv/tp) KV heads, at least one (KV
 heads are replicated when kv < tp; a fractional head cannot exist on a GPU). KV cache
-follows SPEC 6.3. Activations are an estimate until the DAG exists: the largest working
-set (inputs + outputs, 2 bytes per value) of one op for one prefill micro-batch; see
-`activation_bytes`.
+follows SPEC 6.3. Activations come from the DAG: the largest working set (inputs + outputs,
+2 bytes per value) of any op on the rank; before the DAG is built (or when the plan is too
+broken to build one) `activation_bytes` estimates the same quantity.
 """
 
 from __future__ import annotations
@@ -152,8 +153,11 @@ def activation_bytes(model: Model, workload: Workload, layout: Layout, layers: t
     return max(cands) * ACTIVATION_BYTES
 
 
-def memory(model: Model, workload: Workload, cluster: Cluster, layout: Layout) -> MemoryBreakdown:
+def memory(model: Model, workload: Workload, cluster: Cluster, layout: Layout,
+           activations: dict[int, float] | None = None) -> MemoryBreakdown:
     """Per-stage memory of one rank, by SPEC 6.2/6.3.
+
+    `activations` (stage → bytes) replaces the estimate with the DAG's largest working set.
 
     Example:
         >>> from dagc.lower import model_from_preset
@@ -199,7 +203,8 @@ def memory(model: Model, workload: Workload, cluster: Cluster, layout: Layout) -
             embedding_bytes=embed * wbytes,
             lm_head_bytes=head * wbytes,
             kv_cache_bytes=n * kv_per_layer,
-            activation_bytes=activation_bytes(model, workload, layout, (a, b), first, last),
+            activation_bytes=activations[s] if activations is not None and s in activations
+            else activation_bytes(model, workload, layout, (a, b), first, last),
             capacity_bytes=cluster.gpu.memory_bytes,
         ))
     return MemoryBreakdown(tuple(stages), layout)

@@ -48,6 +48,7 @@ FIXTURES = {
              dict(cluster=C16, strategy="strategy pp 2 < tp 8 >")),
     "W505": (dict(cluster=C16), {}),
     "W506": (dict(require="require { ttft <= 1 ms }"), dict(require="require { ttft <= 10 s }")),
+    "W507": (dict(workload="workload { batch = 4096  prompt = 64  generate = 8  microbatches = 4096 }"), {}),
     "N601": (dict(model=QWEN), dict(model=QWEN, strategy="strategy tp 4")),
     "N602": (dict(strategy="strategy tp 2 ; ep 8"), dict(model=DENSE)),
     "N603": (dict(model=QWEN, cluster=C16, strategy="strategy tp 2 ; ep 16"),

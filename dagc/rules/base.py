@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 from ..diagnostics import Diagnostic, Severity
 from ..layout import Layout
@@ -21,6 +21,7 @@ class RuleContext:
     strategy: Strategy
     layout: Layout
     memory: MemoryBreakdown | None      # None when pp exceeds the layers (E303)
+    metrics: Any = None                 # dagc.schedule.Metrics once the DAG is scheduled
 
 
 @dataclass(frozen=True)

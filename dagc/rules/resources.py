@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..bounds import bounds
+from ..dag import NODE_BUDGET, estimate_nodes
 from ..diagnostics import Severity
 from ..memory import kv_heads_per_rank
 from ..plan import RequirementKind
@@ -130,6 +131,8 @@ def check_batch_split(ctx: RuleContext):
 def check_bubble(ctx: RuleContext):
     """Fewer micro-batches than stages: the pipeline idles (bubble (pp−1)/(m+pp−1)).
 
+    With a schedule, the message also gives the measured idle share of the prefill.
+
     Bad:
         workload { microbatches = 1 … }   strategy pp 4 < tp 2 >
     Fixed:
@@ -139,8 +142,12 @@ def check_bubble(ctx: RuleContext):
     m, pp = lay.microbatches, lay.pp
     if m < pp:
         bubble = (pp - 1) / (m + pp - 1)
+        measured = ""
+        if ctx.metrics is not None:
+            measured = f" (scheduled: {ctx.metrics.bubble_fraction * 100:.0f} % of stage time idle in prefill)"
         yield diag("W504", Severity.WARNING,
-                   f"{m} micro-batch(es) for {pp} stages: about {bubble * 100:.0f} % of the pipeline's time is bubble",
+                   f"{m} micro-batch(es) for {pp} stages: about {bubble * 100:.0f} % of the pipeline's time is "
+                   f"bubble{measured}",
                    ctx.plan.span_of("workload.microbatches") or ctx.strategy.span_of("pp"),
                    f"use at least {pp} micro-batches")
 
@@ -250,6 +257,25 @@ def check_ep_nodes(ctx: RuleContext):
                    ctx.strategy.span_of("ep"))
 
 
+def check_dag_size(ctx: RuleContext):
+    """The DAG would be too large to build and schedule quickly: metrics are not computed.
+
+    The DAG has about 3 × micro-batches × (layers × ops per layer) nodes (prefill and two
+    decode steps). Above the budget dagc reports everything else and leaves the metrics null.
+
+    Bad:
+        workload { batch = 4096  prompt = 512  generate = 64  microbatches = 4096 }
+    Fixed:
+        workload { batch = 4096  prompt = 512  generate = 64  microbatches = 16 }
+    """
+    n = estimate_nodes(ctx.layout)
+    if n > NODE_BUDGET:
+        yield diag("W507", Severity.WARNING,
+                   f"the DAG would have about {n:,} nodes (budget {NODE_BUDGET:,}): metrics are not computed",
+                   ctx.plan.span_of("workload.microbatches") or ctx.strategy.span_of("strategy"),
+                   "use fewer micro-batches")
+
+
 RULES = (
     make_rule("E401", Severity.ERROR, "GPUs used exceed GPUs available", check_gpus),
     make_rule("E402", Severity.ERROR, "a rank's memory exceeds the GPU's memory", check_memory),
@@ -259,6 +285,7 @@ RULES = (
     make_rule("W504", Severity.WARNING, "fewer microbatches than stages (pipeline bubble)", check_bubble),
     make_rule("W505", Severity.WARNING, "GPUs available but unused", check_unused),
     make_rule("W506", Severity.WARNING, "a requirement beyond the physical bound", check_physical),
+    make_rule("W507", Severity.WARNING, "DAG too large to build: metrics not computed", check_dag_size),
     make_rule("N601", Severity.NOTE, "kv_heads < tp: KV heads replicated", check_kv_replication),
     make_rule("N602", Severity.NOTE, "experts per GPU", check_experts_per_gpu),
     make_rule("N603", Severity.NOTE, "the EP all-to-all crosses nodes", check_ep_nodes),

@@ -1,0 +1,270 @@
+"""The typed SPMD operator-and-communication DAG (SPEC 5).
+
+Input: built by `dagc.build` from a plan and its layout. Output: `Dag`, one node per SPMD
+op instance — (stage, layer, micro-batch, phase, step, op) — executed in lock-step by the
+ranks of one stage of one representative DP replica (the others are identical; `dp` is
+recorded as the multiplicity). Per-rank figures live in numpy vectors over the stage group
+on shared `OpTemplate`s, so the DAG's size grows with layers × micro-batches, not with
+the GPU count. `to_networkx()` is the public graph view; `expand_ranks()` is the per-rank
+expansion for small plans and exporters.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import networkx as nx
+import numpy as np
+
+__all__ = ["OpKind", "Phase", "Category", "OpTemplate", "Node", "Dag", "DAG_VERSION", "NODE_BUDGET",
+           "estimate_nodes"]
+
+DAG_VERSION = 1
+NODE_BUDGET = 500_000
+OPS_PER_LAYER_MAX = 16
+
+
+def estimate_nodes(layout) -> int:
+    """An upper bound on the DAG's node count: 3 timelines (prefill, two decode steps) × micro-batches ×
+    (ops of every layer + embed, final norm, LM head and a send/recv pair per stage boundary)."""
+    layers = sum(layout.layers_per_stage)
+    return 3 * layout.microbatches * (OPS_PER_LAYER_MAX * layers + 3 + 2 * (layout.pp - 1))
+
+
+class Category(enum.Enum):
+    """What time on the critical path is spent on."""
+
+    COMPUTE = "compute"
+    TP_COMM = "tp_comm"
+    EP_COMM = "ep_comm"
+    PP_COMM = "pp_comm"
+    WAITING = "waiting"
+
+
+class OpKind(enum.Enum):
+    EMBED = "embed"
+    NORM = "norm"
+    QKV_PROJ = "qkv_proj"
+    ATTENTION = "attention"
+    O_PROJ = "o_proj"
+    ROUTER = "router"
+    EXPERT_FFN = "expert_ffn"
+    SHARED_EXPERT = "shared_expert"
+    DENSE_FFN = "dense_ffn"
+    LM_HEAD = "lm_head"
+    ALL_REDUCE = "all_reduce"
+    REDUCE_SCATTER = "reduce_scatter"
+    ALL_GATHER = "all_gather"
+    ALL_TO_ALL_DISPATCH = "all_to_all_dispatch"
+    ALL_TO_ALL_COMBINE = "all_to_all_combine"
+    SEND = "send"
+    RECV = "recv"
+
+    @property
+    def is_comm(self) -> bool:
+        return self in _COMM
+
+    @property
+    def category(self) -> Category:
+        if self in (OpKind.ALL_TO_ALL_DISPATCH, OpKind.ALL_TO_ALL_COMBINE):
+            return Category.EP_COMM
+        if self in (OpKind.SEND, OpKind.RECV):
+            return Category.PP_COMM
+        if self in _COMM:
+            return Category.TP_COMM
+        return Category.COMPUTE
+
+
+_COMM = frozenset({OpKind.ALL_REDUCE, OpKind.REDUCE_SCATTER, OpKind.ALL_GATHER, OpKind.ALL_TO_ALL_DISPATCH,
+                   OpKind.ALL_TO_ALL_COMBINE, OpKind.SEND, OpKind.RECV})
+KINDS = list(OpKind)
+KIND_INDEX = {k: i for i, k in enumerate(KINDS)}
+
+
+class Phase(enum.Enum):
+    PREFILL = "prefill"
+    DECODE = "decode"
+
+
+@dataclass(eq=False)
+class OpTemplate:
+    """Per-rank figures of one op shape, shared by every node with that shape.
+
+    Vectors run over the local ranks of a stage group (length G). `*_total` figures are
+    the node's totals over its ranks with replicated work counted once (the useful work):
+    e.g. a router that every TP rank runs counts once.
+    """
+
+    kind: OpKind
+    group: str | None               # tp | sp | cp | ep | etp | pp | None (compute)
+    group_size: int
+    tokens: np.ndarray              # per rank: tokens (expert_ffn: token-expert assignments)
+    flops: np.ndarray               # per rank FLOPs
+    hbm_bytes: np.ndarray           # per rank HBM traffic
+    comm_bytes: np.ndarray          # per rank bytes sent (the M of SPEC 6.5)
+    act_bytes: np.ndarray           # per rank inputs + outputs held while the op runs
+    tokens_total: float
+    flops_total: float
+    hbm_bytes_total: float
+    comm_bytes_total: float
+    peak_dtype: str = "bf16"        # the dtype whose peak FLOPs apply
+    crosses_nodes: bool = False
+    duration_s: np.ndarray | None = field(default=None)   # per rank, filled by dagc.cost
+
+    @property
+    def duration(self) -> float:
+        """Lock-step duration: the slowest rank of the group."""
+        return float(self.duration_s.max()) if self.duration_s is not None and self.duration_s.size else 0.0
+
+
+@dataclass(frozen=True)
+class Node:
+    """A read-only view of one DAG node (for exporters and tests)."""
+
+    id: int
+    kind: OpKind
+    phase: Phase
+    step: int
+    stage: int
+    layer: int            # -1: not in a layer (embed, lm_head, final norm)
+    microbatch: int
+    ranks: range          # global ranks of representative replica 0
+    template: OpTemplate
+    start_s: float
+    finish_s: float
+    on_critical_path: bool
+
+    @property
+    def duration_s(self) -> float:
+        return self.finish_s - self.start_s
+
+    @property
+    def category(self) -> Category:
+        return self.kind.category
+
+
+class Dag:
+    """Nodes as parallel lists (struct of arrays), edges as (src, dst, bytes) lists.
+
+    Nodes are appended in a topological order. `pair[i]` ties a send to its recv: the two
+    run at the same time on both stages' communication streams.
+    """
+
+    def __init__(self, group_size: int, pp: int, dp: int, microbatches: int) -> None:
+        self.group_size = group_size
+        self.pp = pp
+        self.dp = dp
+        self.microbatches = microbatches
+        self.kind: list[OpKind] = []
+        self.phase: list[Phase] = []
+        self.step: list[int] = []
+        self.stage: list[int] = []
+        self.layer: list[int] = []
+        self.mb: list[int] = []
+        self.template: list[OpTemplate] = []
+        self.pair: list[int] = []
+        self.preds: list[list[int]] = []
+        self.edge_bytes: dict[tuple[int, int], float] = {}
+        # Filled by dagc.schedule:
+        self.start: np.ndarray | None = None
+        self.finish: np.ndarray | None = None
+        self.stream_prev: list[int] | None = None
+        self.critical: np.ndarray | None = None
+        self.binding: list[int] | None = None
+
+    def __len__(self) -> int:
+        return len(self.kind)
+
+    def add(self, tpl: OpTemplate, phase: Phase, step: int, stage: int, layer: int, mb: int,
+            preds: list[int], pred_bytes: float = 0.0) -> int:
+        i = len(self.kind)
+        self.kind.append(tpl.kind)
+        self.phase.append(phase)
+        self.step.append(step)
+        self.stage.append(stage)
+        self.layer.append(layer)
+        self.mb.append(mb)
+        self.template.append(tpl)
+        self.pair.append(-1)
+        self.preds.append(preds)
+        for p in preds:
+            self.edge_bytes[(p, i)] = pred_bytes
+        return i
+
+    def tie(self, a: int, b: int) -> None:
+        self.pair[a] = b
+        self.pair[b] = a
+
+    @property
+    def edges(self) -> list[tuple[int, int]]:
+        return [(p, i) for i, ps in enumerate(self.preds) for p in ps]
+
+    def ranks_of(self, i: int) -> range:
+        start = self.stage[i] * self.group_size
+        return range(start, start + self.group_size)
+
+    def node(self, i: int) -> Node:
+        scheduled = self.start is not None
+        return Node(id=i, kind=self.kind[i], phase=self.phase[i], step=self.step[i], stage=self.stage[i],
+                    layer=self.layer[i], microbatch=self.mb[i], ranks=self.ranks_of(i), template=self.template[i],
+                    start_s=float(self.start[i]) if scheduled else 0.0,
+                    finish_s=float(self.finish[i]) if scheduled else 0.0,
+                    on_critical_path=bool(self.critical[i]) if self.critical is not None else False)
+
+    def nodes(self) -> Iterator[Node]:
+        return (self.node(i) for i in range(len(self)))
+
+    def indices(self, phase: Phase) -> list[int]:
+        return [i for i, p in enumerate(self.phase) if p is phase]
+
+    def activation_bytes_by_stage(self) -> dict[int, float]:
+        """The largest per-rank working set of any op of each stage (prefill and decode)."""
+        out: dict[int, float] = {}
+        seen: set[tuple[int, int]] = set()
+        for stage, tpl in zip(self.stage, self.template):
+            key = (stage, id(tpl))
+            if key in seen:
+                continue
+            seen.add(key)
+            peak = float(tpl.act_bytes.max()) if tpl.act_bytes.size else 0.0
+            if peak > out.get(stage, 0.0):
+                out[stage] = peak
+        return out
+
+    def to_networkx(self) -> nx.DiGraph:
+        """The DAG as a networkx DiGraph: node attributes are the SPEC 5 fields."""
+        g = nx.DiGraph(version=DAG_VERSION, dp=self.dp, pp=self.pp, group_size=self.group_size)
+        for n in self.nodes():
+            t = n.template
+            g.add_node(n.id, kind=n.kind.value, phase=n.phase.value, step=n.step, stage=n.stage, layer=n.layer,
+                       microbatch=n.microbatch, ranks=[n.ranks.start, n.ranks.stop - 1], group=t.group,
+                       tokens=t.tokens_total, flops=t.flops_total, hbm_bytes=t.hbm_bytes_total,
+                       comm_bytes=t.comm_bytes_total, duration=n.duration_s if self.start is not None else t.duration,
+                       start=n.start_s, finish=n.finish_s, on_critical_path=n.on_critical_path)
+        for (src, dst), nbytes in self.edge_bytes.items():
+            g.add_edge(src, dst, kind="data", bytes=nbytes)
+        if self.stream_prev is not None:
+            for i, p in enumerate(self.stream_prev):
+                if p >= 0 and not g.has_edge(p, i):
+                    g.add_edge(p, i, kind="stream", bytes=0.0)
+        return g
+
+    def expand_ranks(self, max_ops: int = 1_000_000) -> Iterator[tuple[int, int, float, float]]:
+        """Per-rank expansion: (node id, global rank, start, finish) for every rank of every node.
+
+        A rank faster than the slowest of its group finishes early and waits for the group.
+
+        Raises:
+            ValueError: when the expansion would exceed `max_ops` (use representative ranks).
+        """
+        total = len(self) * self.group_size
+        if total > max_ops:
+            raise ValueError(f"per-rank expansion has {total:,} ops, above the budget of {max_ops:,}")
+        for i in range(len(self)):
+            tpl = self.template[i]
+            durations = tpl.duration_s if tpl.duration_s is not None else np.zeros(self.group_size)
+            start = float(self.start[i]) if self.start is not None else 0.0
+            for local, rank in enumerate(self.ranks_of(i)):
+                yield i, rank, start, start + float(durations[local])

@@ -1,0 +1,223 @@
+"""List scheduling, the critical path and the metrics (SPEC 7).
+
+Input: a costed `Dag`, the overlap mode, the workload and the layout. Output: start and
+finish of every node (written into the `Dag`), its binding predecessor, and `Metrics`.
+
+Every stage has a compute stream and a communication stream; with `overlap = none`
+communication blocks compute (both use one stream). The ranks of a stage run in lock-step,
+so the stage's streams stand for every rank's. A send and its recv occupy both stages'
+communication streams together. The scheduler is the parallel list scheduler: among the
+ready ops it starts the one that can start earliest, ties broken by (decode step,
+micro-batch, creation order) — micro-batches flow through the pipeline in order. Prefill
+and decode are scheduled on separate timelines, each from 0. The critical path is the
+chain of binding predecessors (the predecessor, data or stream, whose finish is the op's
+start) ending at the last finish.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .dag import Category, Dag, OpKind, Phase
+from .layout import Layout
+from .plan import Overlap, Workload
+
+__all__ = ["Metrics", "PathBreakdown", "schedule", "CycleError"]
+
+
+class CycleError(RuntimeError):
+    """The DAG has a cycle (a bug in the builder): some ops can never become ready."""
+
+
+@dataclass(frozen=True)
+class PathBreakdown:
+    """Time on a critical path by category, in seconds; the parts sum to the makespan."""
+
+    makespan_s: float
+    compute_s: float
+    tp_comm_s: float
+    ep_comm_s: float
+    pp_comm_s: float
+    waiting_s: float
+    nodes: tuple[int, ...] = field(repr=False, default=())
+
+    def to_json(self) -> dict:
+        return {"makespan_s": self.makespan_s, "compute_s": self.compute_s, "tp_comm_s": self.tp_comm_s,
+                "ep_comm_s": self.ep_comm_s, "pp_comm_s": self.pp_comm_s, "waiting_s": self.waiting_s,
+                "ops": len(self.nodes)}
+
+
+@dataclass(frozen=True)
+class Metrics:
+    ttft_s: float
+    tpot_s: float
+    prefill_tokens_per_s: float
+    decode_tokens_per_s: float
+    throughput_tokens_per_s: float
+    gpus: int
+    bubble_fraction: float
+    prefill_path: PathBreakdown
+    decode_path: PathBreakdown
+
+    def to_json(self) -> dict:
+        g = self.gpus
+        return {
+            "ttft_s": self.ttft_s, "tpot_s": self.tpot_s,
+            "prefill_tokens_per_s": self.prefill_tokens_per_s, "decode_tokens_per_s": self.decode_tokens_per_s,
+            "throughput_tokens_per_s": self.throughput_tokens_per_s,
+            "prefill_tokens_per_s_per_gpu": self.prefill_tokens_per_s / g,
+            "decode_tokens_per_s_per_gpu": self.decode_tokens_per_s / g,
+            "throughput_tokens_per_s_per_gpu": self.throughput_tokens_per_s / g,
+            "bubble_fraction": self.bubble_fraction,
+            "critical_path": {"prefill": self.prefill_path.to_json(), "decode": self.decode_path.to_json()},
+        }
+
+
+def _streams(dag: Dag, i: int, overlap: Overlap) -> tuple[int, ...]:
+    stage = dag.stage[i]
+    if dag.kind[i].is_comm and overlap is Overlap.MICROBATCH:
+        return (2 * stage + 1,)
+    return (2 * stage,)
+
+
+def _schedule_phase(dag: Dag, idx: list[int], overlap: Overlap, start: np.ndarray, finish: np.ndarray,
+                    binding: list[int], stream_prev: list[int]) -> None:
+    members = set(idx)
+    succs: dict[int, list[int]] = {i: [] for i in idx}
+    missing = {}
+    for i in idx:
+        ps = [p for p in dag.preds[i] if p in members]
+        missing[i] = len(ps)
+        for p in ps:
+            succs[p].append(i)
+    stream_free: dict[int, float] = {}
+    stream_last: dict[int, int] = {}
+    data_ready: dict[int, float] = {}
+    data_pred: dict[int, int] = {}
+    heap: list = []
+    done: set[int] = set()
+
+    def prio(i: int) -> tuple:
+        return (dag.step[i], dag.mb[i], i)
+
+    def push(i: int) -> None:
+        units = (i,) if dag.pair[i] < 0 else (i, dag.pair[i])
+        if any(missing[u] for u in units):
+            return  # its partner is not ready yet
+        ready, pred = 0.0, -1
+        for u in units:
+            for p in dag.preds[u]:
+                if p in members and finish[p] > ready:
+                    ready, pred = finish[p], p
+        data_ready[i], data_pred[i] = ready, pred
+        heapq.heappush(heap, (ready, prio(i), i))
+
+    for i in idx:
+        if missing[i] == 0 and (dag.pair[i] < 0 or i < dag.pair[i]):
+            push(i)
+    while heap:
+        est, _, i = heapq.heappop(heap)
+        if i in done:
+            continue
+        units = (i,) if dag.pair[i] < 0 else (i, dag.pair[i])
+        streams = tuple(s for u in units for s in _streams(dag, u, overlap))
+        t0, bind = data_ready[i], data_pred[i]
+        for s in streams:
+            if stream_free.get(s, 0.0) > t0:
+                t0, bind = stream_free[s], stream_last[s]
+        if t0 > est:
+            heapq.heappush(heap, (t0, prio(i), i))
+            continue
+        dur = max(dag.template[u].duration for u in units)
+        for u in units:
+            start[u], finish[u] = t0, t0 + dur
+            binding[u] = bind
+            done.add(u)
+        for s, u in zip(streams, units):
+            stream_prev[u] = stream_last.get(s, -1)
+        for s in streams:
+            stream_free[s], stream_last[s] = t0 + dur, i if len(units) == 1 else units[-1]
+        for u in units:
+            for v in succs[u]:
+                missing[v] -= 1
+                if missing[v] == 0 and v not in done:
+                    if dag.pair[v] >= 0 and dag.pair[v] in done:
+                        continue
+                    push(v if dag.pair[v] < 0 or missing[dag.pair[v]] == 0 else v)
+    if len(done) != len(idx):
+        raise CycleError(f"cycle detected: {len(idx) - len(done)} ops never became ready")
+
+
+def _path(dag: Dag, idx: list[int], start: np.ndarray, finish: np.ndarray, binding: list[int]) -> PathBreakdown:
+    last = max(idx, key=lambda i: (finish[i], -i))
+    makespan = float(finish[last])
+    parts = {c: 0.0 for c in Category}
+    nodes = []
+    i = last
+    while i >= 0:
+        nodes.append(i)
+        parts[dag.kind[i].category] += float(finish[i] - start[i])
+        b = binding[i]
+        gap = float(start[i] - (finish[b] if b >= 0 else 0.0))
+        parts[Category.WAITING] += max(0.0, gap)
+        i = b
+    return PathBreakdown(makespan_s=makespan, compute_s=parts[Category.COMPUTE], tp_comm_s=parts[Category.TP_COMM],
+                         ep_comm_s=parts[Category.EP_COMM], pp_comm_s=parts[Category.PP_COMM],
+                         waiting_s=parts[Category.WAITING], nodes=tuple(reversed(nodes)))
+
+
+def _bubble(dag: Dag, idx: list[int], start: np.ndarray, finish: np.ndarray, makespan: float) -> float:
+    """Share of stage-time during which a stage runs nothing (the pipeline bubble)."""
+    if makespan <= 0:
+        return 0.0
+    idle = 0.0
+    by_stage: dict[int, list[tuple[float, float]]] = {}
+    for i in idx:
+        by_stage.setdefault(dag.stage[i], []).append((float(start[i]), float(finish[i])))
+    for spans in by_stage.values():
+        spans.sort()
+        busy, cur_s, cur_f = 0.0, None, None
+        for s, f in spans:
+            if cur_f is None or s > cur_f:
+                if cur_f is not None:
+                    busy += cur_f - cur_s
+                cur_s, cur_f = s, f
+            else:
+                cur_f = max(cur_f, f)
+        if cur_f is not None:
+            busy += cur_f - cur_s
+        idle += makespan - busy
+    return idle / (dag.pp * makespan)
+
+
+def schedule(dag: Dag, overlap: Overlap, workload: Workload, layout: Layout) -> Metrics:
+    """Schedule both phases, mark the critical paths and derive the metrics."""
+    n = len(dag)
+    start = np.zeros(n)
+    finish = np.zeros(n)
+    binding = [-1] * n
+    stream_prev = [-1] * n
+    prefill = dag.indices(Phase.PREFILL)
+    decode = dag.indices(Phase.DECODE)
+    _schedule_phase(dag, prefill, overlap, start, finish, binding, stream_prev)
+    _schedule_phase(dag, decode, overlap, start, finish, binding, stream_prev)
+    dag.start, dag.finish, dag.stream_prev = start, finish, stream_prev
+    dag.binding = binding
+    p_path = _path(dag, prefill, start, finish, binding)
+    d_path = _path(dag, decode, start, finish, binding)
+    critical = np.zeros(n, dtype=bool)
+    critical[list(p_path.nodes)] = True
+    critical[list(d_path.nodes)] = True
+    dag.critical = critical
+
+    heads = {(dag.step[i], dag.mb[i]): i for i in decode if dag.kind[i] is OpKind.LM_HEAD}
+    tpot = max(float(finish[heads[(1, j)]] - finish[heads[(0, j)]]) for j in range(layout.microbatches))
+    ttft = p_path.makespan_s
+    b, s, g = workload.batch, workload.prompt, workload.generate
+    return Metrics(ttft_s=ttft, tpot_s=tpot, prefill_tokens_per_s=b * s / ttft, decode_tokens_per_s=b / tpot,
+                   throughput_tokens_per_s=b * (s + g) / (ttft + g * tpot), gpus=layout.gpus_used,
+                   bubble_fraction=_bubble(dag, prefill, start, finish, ttft),
+                   prefill_path=p_path, decode_path=d_path)
