@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Sequence
 
 from rich.console import Console
@@ -21,6 +22,8 @@ from rich.table import Table
 from . import __version__
 from .check import StrategyResult, check, load_plan, parse_strategy
 from .diagnostics import PlanError, Severity, render
+from .compile import compile_results
+from .export.dag_json import dag_schema
 from .export.report import report_json
 from .lower import model_from_preset
 from .params import active_params, total_params
@@ -32,11 +35,13 @@ EXIT_OK, EXIT_REQUIREMENTS, EXIT_USAGE, EXIT_INVALID, EXIT_INPUT = 0, 1, 2, 3, 4
 
 EPILOG = """\
 examples:
+  dagc compile examples/mixtral-8x7b-1node.moe            # writes out/mixtral-8x7b-1node/…
   dagc check examples/mixtral-8x7b-1node.moe
   dagc check plan.moe --format json
   dagc check plan.moe --strategy "pp 2 < tp 4 ; ep 8 >"
   dagc explain E202
   dagc presets
+  dagc schema > dag.schema.json
 
 exit codes:
   0 valid and requirements met   1 requirements not met   2 usage error
@@ -187,6 +192,46 @@ def cmd_check(args) -> int:
     return _exit_code(results)
 
 
+def cmd_compile(args) -> int:
+    err = _console(sys.stderr)
+    plan, results = _load(args, err)
+    if plan is None:
+        return EXIT_INPUT
+    out_dir = Path(args.output) if args.output else Path("out") / plan.name
+    try:
+        written = compile_results(plan, results, out_dir)
+    except OSError as exc:
+        err.print(f"error: cannot write to {out_dir}: {exc.strerror or exc}", markup=False)
+        return EXIT_INPUT
+    if args.format == "json":
+        objs = [report_json(r) for r in results]
+        print(json.dumps(objs[0] if len(objs) == 1 else objs, indent=2, allow_nan=False))
+    else:
+        out = _console()
+        for w in written:
+            r = w.result
+            v = r.verdict
+            word = {True: "yes", False: "no", None: "not judged"}
+            label = f"{r.decl.name} = {r.decl.text}" if r.decl.name else r.decl.text
+            out.print(f"strategy {label}: correct {word[v.correct]} · meets requirements "
+                      f"{word[v.meets_requirements]} · optimal {word[v.optimal]}", markup=False)
+            if r.metrics:
+                out.print(f"  ttft {format_si(r.metrics['ttft_s'], Dimension.TIME)} · tpot "
+                          f"{format_si(r.metrics['tpot_s'], Dimension.TIME)} · decode "
+                          f"{r.metrics['decode_tokens_per_s_per_gpu']:,.1f} tokens/s/gpu", markup=False)
+            errors = [d for d in r.diagnostics if d.is_error]
+            if errors:
+                _render_diags(err, errors)
+            for f in w.files:
+                out.print(f"  wrote {f}", markup=False)
+    return _exit_code(results)
+
+
+def cmd_schema(args) -> int:
+    print(json.dumps(dag_schema(), indent=2))
+    return EXIT_OK
+
+
 def cmd_explain(args) -> int:
     text = explain(args.code)
     if text is None:
@@ -233,6 +278,17 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
     c.add_argument("--strategy", metavar="EXPR", help='check this strategy instead of the plan\'s, e.g. "tp 4 ; ep 8"')
     c.set_defaults(func=cmd_check)
+    co = sub.add_parser("compile", help="check, build the DAG, schedule it and write report.json, report.md, dag.json",
+                        epilog="example: dagc compile examples/seed-000-pp16-ep16.moe -o out/seed000",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    co.add_argument("plan", help="the .moe plan file")
+    co.add_argument("-o", "--output", metavar="DIR", help="output directory (default out/<plan>)")
+    co.add_argument("--strategy", metavar="EXPR", help="compile this strategy instead of the plan's")
+    co.add_argument("--format", choices=("text", "json"), default="text",
+                    help="what to print: a summary (text) or the report objects (json)")
+    co.set_defaults(func=cmd_compile)
+    sc = sub.add_parser("schema", help="print the JSON Schema of dag.json")
+    sc.set_defaults(func=cmd_schema)
     e = sub.add_parser("explain", help="print a rule's documentation with a bad and a fixed example",
                        epilog="example: dagc explain E202")
     e.add_argument("code", help="a rule code such as E202")

@@ -3,8 +3,9 @@
 Input: a costed `Dag`, the overlap mode, the workload and the layout. Output: start and
 finish of every node (written into the `Dag`), its binding predecessor, and `Metrics`.
 
-Every stage has a compute stream and a communication stream; with `overlap = none`
-communication blocks compute (both use one stream). The ranks of a stage run in lock-step,
+Every stage has a compute stream and a communication stream (and, with overlap, a stream
+for pipeline send/recv); with `overlap = none` communication blocks compute (everything
+uses one stream). The ranks of a stage run in lock-step,
 so the stage's streams stand for every rank's. A send and its recv occupy both stages'
 communication streams together. The scheduler is the parallel list scheduler: among the
 ready ops it starts the one that can start earliest, ties broken by (decode step,
@@ -79,8 +80,10 @@ class Metrics:
 def _streams(dag: Dag, i: int, overlap: Overlap) -> tuple[int, ...]:
     stage = dag.stage[i]
     if dag.kind[i].is_comm and overlap is Overlap.MICROBATCH:
-        return (2 * stage + 1,)
-    return (2 * stage,)
+        # Point-to-point transfers get their own stream, as NCCL's p2p does: a send waiting
+        # behind another micro-batch's all-to-all would stall the next stage.
+        return (3 * stage + (2 if dag.kind[i] in (OpKind.SEND, OpKind.RECV) else 1),)
+    return (3 * stage,)
 
 
 def _schedule_phase(dag: Dag, idx: list[int], overlap: Overlap, start: np.ndarray, finish: np.ndarray,

@@ -76,7 +76,7 @@ def report_json(result: StrategyResult) -> dict:
             "max_rank": max_rank,
             "stages": [_stage_json(s) for s in mem.stages] if mem else [],
         },
-        "metrics": {k: metrics.get(k) for k in METRIC_KEYS},
+        "metrics": {**{k: metrics.get(k) for k in METRIC_KEYS}, **metrics},
         "requirements": [r.to_json() for r in result.requirements],
         "diagnostics": [d.to_json() for d in result.diagnostics],
         "verdict": result.verdict.to_json(),

@@ -1,0 +1,81 @@
+"""dag.json: the scheduled DAG as node-link JSON, and its JSON Schema.
+
+Input: a scheduled `Dag`. Output: `networkx.node_link_data` of `Dag.to_networkx()` (keys
+`nodes` and `edges` with `source`/`target`, so `nx.node_link_graph(data, edges="edges")`
+round-trips) with a top-level `version`. `DagJson` (pydantic) is the schema that
+`dagc schema` prints and the tests validate against.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import networkx as nx
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..dag import DAG_VERSION, Dag, OpKind
+
+__all__ = ["dag_json", "DagJson", "dag_schema"]
+
+KindName = Literal[tuple(k.value for k in OpKind)]  # type: ignore[valid-type]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DagNodeJson(_Strict):
+    id: int
+    kind: KindName
+    phase: Literal["prefill", "decode"]
+    step: int = Field(description="decode step (0 or 1); 0 in prefill")
+    stage: int
+    layer: int = Field(description="-1 for ops outside a layer (embed, final norm, lm_head, send/recv)")
+    microbatch: int
+    ranks: list[int] = Field(description="[first, last] global rank of the stage group in replica 0")
+    group: str | None = Field(description="the collective's group: tp, cp, ep, etp, pp; null for compute")
+    tokens: float = Field(description="total over the ranks; expert_ffn: token-expert assignments")
+    flops: float = Field(description="useful FLOPs, replicated work counted once")
+    hbm_bytes: float
+    comm_bytes: float = Field(description="bytes sent, summed over the ranks")
+    duration: float = Field(description="seconds (the slowest rank of the group)")
+    start: float = Field(description="seconds from the start of the phase")
+    finish: float
+    on_critical_path: bool
+
+
+class DagEdgeJson(_Strict):
+    source: int
+    target: int
+    kind: Literal["data", "stream"]
+    bytes: float
+
+
+class DagGraphJson(_Strict):
+    version: int
+    dp: int = Field(description="identical DP replicas this DAG stands for")
+    pp: int
+    group_size: int
+
+
+class DagJson(_Strict):
+    version: int = DAG_VERSION
+    directed: bool
+    multigraph: bool
+    graph: DagGraphJson
+    nodes: list[DagNodeJson]
+    edges: list[DagEdgeJson]
+
+
+def dag_json(dag: Dag) -> dict:
+    """The dag.json object of a scheduled DAG."""
+    data = nx.node_link_data(dag.to_networkx(), edges="edges")
+    return {"version": DAG_VERSION, **data}
+
+
+def dag_schema() -> dict:
+    """JSON Schema of dag.json."""
+    schema = DagJson.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "dagc dag.json"
+    return schema

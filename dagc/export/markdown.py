@@ -1,0 +1,125 @@
+"""report.md: the three verdicts with their evidence, for people.
+
+Input: a `StrategyResult`. Output: Markdown text: verdicts, GPUs, placement, memory per
+rank, metrics against each requirement, the critical-path breakdown and every diagnostic.
+"""
+
+from __future__ import annotations
+
+from ..check import StrategyResult
+from ..diagnostics import render
+from ..params import active_params, total_params
+from ..units import Dimension, format_si
+
+__all__ = ["report_md"]
+
+_WORD = {True: "**yes**", False: "**no**", None: "not judged"}
+
+
+def _gb(x: float) -> str:
+    return f"{x / 1e9:,.2f} GB"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    return out + [""]
+
+
+def _req_value(q) -> str:
+    from ..plan import RequirementKind as K
+    if q.value is None:
+        return "not computed"
+    match q.requirement.kind:
+        case K.TTFT | K.TPOT:
+            return format_si(q.value, Dimension.TIME)
+        case K.MEMORY:
+            return f"{q.value * 100:.1f} %" if q.requirement.memory_is_fraction else _gb(q.value)
+        case K.GPUS:
+            return f"{q.value:.0f}"
+        case _:
+            return f"{q.value:,.1f} tokens/s" + ("/gpu" if q.requirement.per_gpu else "")
+
+
+def report_md(r: StrategyResult) -> str:
+    plan, lay, mem, v = r.plan, r.layout, r.memory, r.verdict
+    m = plan.model
+    title = f"{r.decl.name} = {r.decl.text}" if r.decl.name else r.decl.text
+    lines = [f"# dagc report: `{plan.name}` · strategy `{title}`", ""]
+    lines += [f"Model **{m.name}** ({total_params(m) / 1e9:.1f} B parameters, {active_params(m) / 1e9:.1f} B active, "
+              f"{m.weights.value} weights) on **{plan.cluster.gpus} × {plan.cluster.gpu.name}** "
+              f"({plan.cluster.gpus_per_node} per node); batch {plan.workload.batch} × "
+              f"({plan.workload.prompt} prompt + {plan.workload.generate} generated) tokens.", ""]
+    errors = [d for d in r.diagnostics if d.is_error]
+    failed = [q for q in r.requirements if q.met is False]
+    lines += ["## Verdicts", ""]
+    correct_ev = "no rule errors" if not errors else "; ".join(f"{d.code}: {d.message}" for d in errors)
+    if lay is not None:
+        correct_ev += f"; uses {lay.gpus_used} of {plan.cluster.gpus} GPUs"
+    req_ev = ("no requirements given" if not r.requirements else
+              "all met" if v.meets_requirements else
+              "; ".join(f"`{q.requirement.text}` is {_req_value(q)}" for q in failed) if failed else
+              "some requirements could not be judged")
+    lines += _table(["question", "answer", "evidence"], [
+        ["Is the strategy correct?", _WORD[v.correct], correct_ev],
+        ["Does it meet the requirements?", _WORD[v.meets_requirements], req_ev],
+        ["Is it optimal on this cluster?", _WORD[v.optimal], "not judged yet: no strategy search has run"],
+    ])
+    if lay is not None:
+        lines += ["## GPUs and placement", ""]
+        lines += [f"GPUs used = dp {lay.dp} × pp {lay.pp} × stage group {lay.group_size} = **{lay.gpus_used}** "
+                  f"of {plan.cluster.gpus} available. Inside a stage: attention tp {lay.tp} × cp {lay.cp}"
+                  f"{' (sp)' if lay.sp else ''} with attention DP {lay.adp}; experts "
+                  + (f"ep {lay.ep} × etp {lay.etp} with expert DP {lay.edp}" if lay.expert_domain_written
+                     else f"follow tp (each expert split {lay.etp} ways, expert DP {lay.edp})") + ".", ""]
+        rows = []
+        for s, (a, b) in enumerate(lay.stage_layers):
+            ranks = lay.stage_ranks(0, s)
+            per = lay.experts_per_ep_rank if m.has_experts else 0
+            rows.append([str(s), f"{ranks.start}–{ranks.stop - 1}" + (f" (+{lay.dp - 1} replicas)" if lay.dp > 1 else ""),
+                         f"{a}–{b - 1}" if b > a else "none", str(b - a),
+                         f"{per} of {lay.experts} per MoE layer" if m.has_experts else "—"])
+        lines += _table(["stage", "GPUs", "layers", "count", "routed experts per GPU"], rows)
+    if mem is not None:
+        lines += ["## Memory per rank", ""]
+        rows = [[str(s.stage), _gb(s.weights_bytes), _gb(s.kv_cache_bytes), _gb(s.activation_bytes),
+                 _gb(s.total_bytes), f"{s.fraction * 100:.1f} %", _gb(s.capacity_bytes - s.total_bytes)]
+                for s in mem.stages]
+        lines += _table(["stage", "weights", "KV cache", "activations", "total", "of GPU", "headroom"], rows)
+    met = r.metrics
+    lines += ["## Metrics", ""]
+    if met is None:
+        lines += ["Not computed: the strategy is not sound enough to build its DAG (see the diagnostics).", ""]
+    else:
+        g = lay.gpus_used
+        lines += _table(["metric", "value", "per GPU"], [
+            ["TTFT (prefill makespan)", format_si(met["ttft_s"], Dimension.TIME), ""],
+            ["TPOT (steady decode step)", format_si(met["tpot_s"], Dimension.TIME), ""],
+            ["prefill throughput", f"{met['prefill_tokens_per_s']:,.0f} tokens/s", f"{met['prefill_tokens_per_s'] / g:,.1f}"],
+            ["decode throughput", f"{met['decode_tokens_per_s']:,.0f} tokens/s", f"{met['decode_tokens_per_s'] / g:,.1f}"],
+            ["end-to-end throughput", f"{met['throughput_tokens_per_s']:,.0f} tokens/s",
+             f"{met['throughput_tokens_per_s'] / g:,.1f}"],
+            ["pipeline bubble (prefill)", f"{met['bubble_fraction'] * 100:.1f} %", ""],
+        ])
+    if r.requirements:
+        lines += ["## Requirements", ""]
+        lines += _table(["requirement", "value", "margin", "met"], [
+            [f"`{q.requirement.text}`", _req_value(q), "" if q.margin is None else f"{q.margin * 100:+.1f} %",
+             {True: "yes", False: "**no**", None: "—"}[q.met]] for q in r.requirements])
+    if met is not None:
+        lines += ["## Critical path", ""]
+        rows = []
+        for phase in ("prefill", "decode"):
+            p = met["critical_path"][phase]
+            total = p["makespan_s"] or 1.0
+            rows.append([phase, format_si(p["makespan_s"], Dimension.TIME)] + [
+                f"{format_si(p[k], Dimension.TIME)} ({p[k] / total * 100:.0f} %)"
+                for k in ("compute_s", "tp_comm_s", "ep_comm_s", "pp_comm_s", "waiting_s")])
+        lines += _table(["phase", "makespan", "compute", "TP comm", "EP comm", "PP comm", "waiting"], rows)
+        lines += ["The decode row covers two consecutive steps; TPOT is the gap between them.", ""]
+    lines += ["## Diagnostics", ""]
+    if r.diagnostics:
+        lines += ["```"] + [render(d) + "\n" for d in r.diagnostics] + ["```", ""]
+    else:
+        lines += ["None.", ""]
+    return "\n".join(lines)

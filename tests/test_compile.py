@@ -1,0 +1,119 @@
+"""`dagc compile`: report.json, report.md and dag.json for every example; schema; atomic writes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import jsonschema
+import networkx as nx
+import pytest
+
+from dagc.check import check, load_plan, load_plan_text
+from dagc.compile import compile_results
+from dagc.export import write as write_mod
+from dagc.export.dag_json import dag_json, dag_schema
+from conftest import EXAMPLES, ROOT, plan_text
+
+EXAMPLE_PLANS = sorted(EXAMPLES.glob("*.moe"))
+
+
+def dagc(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "dagc", *args], capture_output=True, text=True, cwd=ROOT, timeout=300)
+
+
+@pytest.mark.parametrize("path", EXAMPLE_PLANS, ids=lambda p: p.name)
+def test_compile_every_example(tmp_path, path):
+    proc = dagc("compile", str(path), "-o", str(tmp_path))
+    assert proc.returncode in (0, 1), proc.stderr
+    reports = sorted(tmp_path.rglob("report.json"))
+    assert reports
+    schema = dag_schema()
+    for rep in reports:
+        r = json.loads(rep.read_text())
+        assert all(r["metrics"][k] is not None and r["metrics"][k] > 0 for k in (
+            "ttft_s", "tpot_s", "prefill_tokens_per_s", "decode_tokens_per_s", "throughput_tokens_per_s"))
+        assert r["verdict"]["meets_requirements"] in (True, False)
+        assert all(q["met"] is not None for q in r["requirements"])
+        md = (rep.parent / "report.md").read_text()
+        assert "## Verdicts" in md and "## Critical path" in md and "## Memory per rank" in md
+        data = json.loads((rep.parent / "dag.json").read_text())
+        jsonschema.validate(data, schema)
+        g = nx.node_link_graph(data, edges="edges")
+        assert nx.is_directed_acyclic_graph(g)
+        assert data["version"] == 1
+
+
+def test_single_and_named_strategy_dirs(tmp_path):
+    assert dagc("compile", "examples/seed-000-pp16-ep16.moe", "-o", str(tmp_path / "a")).returncode in (0, 1)
+    assert (tmp_path / "a" / "report.json").exists() and (tmp_path / "a" / "dag.json").exists()
+    assert dagc("compile", "examples/mixtral-8x7b-1node.moe", "-o", str(tmp_path / "b")).returncode == 0
+    assert {p.name for p in (tmp_path / "b").iterdir()} == {"tensor", "expert"}
+
+
+def test_default_output_dir(tmp_path):
+    plan = tmp_path / "myplan.moe"
+    plan.write_text(plan_text())
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-m", "dagc", "compile", str(plan)], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "out" / "myplan" / "report.json").exists()
+
+
+def test_dag_json_round_trip():
+    r = check(load_plan_text(plan_text(strategy="strategy tp 2 ; ep 8")))[0]
+    data = json.loads(json.dumps(dag_json(r.dag), allow_nan=False))
+    g = nx.node_link_graph(data, edges="edges")
+    original = r.dag.to_networkx()
+    assert g.number_of_nodes() == original.number_of_nodes() and g.number_of_edges() == original.number_of_edges()
+    n = data["nodes"][5]
+    assert g.nodes[n["id"]]["kind"] == n["kind"]
+    assert sum(1 for e in data["edges"] if e["kind"] == "data") == len(r.dag.edges)
+
+
+def test_schema_command():
+    proc = dagc("schema")
+    schema = json.loads(proc.stdout)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert "nodes" in schema["properties"] and "version" in schema["properties"]
+
+
+def test_invalid_plan_still_writes_report_without_dag(tmp_path):
+    proc = dagc("compile", "examples/mistakes/seed-001-multiplied-degrees.moe", "-o", str(tmp_path))
+    assert proc.returncode == 3
+    r = json.loads((tmp_path / "report.json").read_text())
+    assert r["valid"] is False and r["metrics"]["ttft_s"] is None
+    assert not (tmp_path / "dag.json").exists()
+
+
+def test_resource_errors_keep_metrics(tmp_path):
+    # E401 only: the DAG is sound, the cluster too small; the report says both.
+    r = check(load_plan_text(plan_text(strategy="strategy dp 2 < tp 8 >")))[0]
+    assert not r.valid and r.metrics is not None
+
+
+def test_writes_are_atomic(tmp_path, monkeypatch):
+    plan = load_plan(EXAMPLE_PLANS[0])
+    results = check(plan)
+    compile_results(plan, results, tmp_path)
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*.json")}
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(write_mod.os, "replace", boom)
+    with pytest.raises(OSError):
+        compile_results(plan, results, tmp_path)
+    after = {p: p.read_bytes() for p in tmp_path.rglob("*.json")}
+    assert before == after
+    assert not [p for p in tmp_path.rglob(".*") if p.is_file()], "no temporary files left behind"
+
+
+def test_unwritable_output_is_reported(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    proc = dagc("compile", "examples/seed-000-pp16-ep16.moe", "-o", str(blocker / "sub"))
+    assert proc.returncode == 4 and "cannot write" in proc.stderr and "Traceback" not in proc.stderr

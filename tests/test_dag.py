@@ -1,0 +1,209 @@
+"""SPEC 5 invariants of the DAG, on many generated plans and on the examples."""
+
+from __future__ import annotations
+
+import math
+
+import networkx as nx
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from dagc.check import check, load_plan, load_plan_text
+from dagc.dag import OpKind, Phase
+from dagc.memory import kv_heads_per_rank
+from dagc.params import active_params, attention_params, embedding_params, ffn_params
+from dagc.bounds import attention_core_flops_per_layer
+from conftest import EXAMPLES, plan_text
+from plans import checked, plan_texts
+
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                          HealthCheck.filter_too_much])
+
+
+def _nodes(dag, phase=None, kind=None):
+    return [n for n in dag.nodes() if (phase is None or n.phase is phase) and (kind is None or n.kind is kind)]
+
+
+def check_acyclic(r):
+    g = r.dag.to_networkx()
+    assert nx.is_directed_acyclic_graph(g)
+    assert g.number_of_nodes() == len(r.dag)
+
+
+def check_experts_placed(r):
+    lay, m = r.layout, r.plan.model
+    if not m.has_experts:
+        return
+    c = lay.coords
+    for stage in range(lay.pp):
+        ranks = (c["stage"] == stage) & (c["replica"] == 0)
+        holders = np.zeros(m.moe.experts, dtype=int)
+        replicas = [set() for _ in range(m.moe.experts)]
+        for ep_index, edp_index in zip(c["ep"][ranks], c["edp"][ranks]):
+            for e in lay.experts_of(int(ep_index)):
+                holders[e] += 1
+                replicas[e].add(int(edp_index))
+        # every expert: edp whole copies, each split over etp ranks
+        assert set(holders) == {lay.edp * lay.etp}
+        assert {len(s) for s in replicas} == {lay.edp}
+
+
+def check_expert_tokens(r):
+    m, lay = r.plan.model, r.layout
+    if not m.has_experts:
+        return
+    dag = r.dag
+    embeds = {(n.phase, n.step, n.microbatch): n.template.tokens_total for n in _nodes(dag, kind=OpKind.EMBED)}
+    for n in _nodes(dag, kind=OpKind.EXPERT_FFN):
+        tokens = embeds[(n.phase, n.step, n.microbatch)]
+        assert n.template.tokens_total == pytest.approx(tokens * m.moe.top_k)
+        # per-rank assignments: each etp shard processes its expert's tokens
+        assert n.template.tokens.sum() / lay.etp == pytest.approx(tokens * m.moe.top_k)
+
+
+def check_flops(r):
+    m, w, dag = r.plan.model, r.plan.workload, r.dag
+    prefill = _nodes(dag, phase=Phase.PREFILL)
+    tokens = sum(n.template.tokens_total for n in prefill if n.kind is OpKind.EMBED)
+    requests = tokens / w.prompt
+    vh = embedding_params(m)
+    body = active_params(m) - vh * (1 if m.tied else 2) - m.hidden      # layers only
+    attention = m.layers * requests * attention_core_flops_per_layer(m, w.prompt)
+    got = sum(n.template.flops_total for n in prefill)
+    # Exactly: 2 × params × tokens for every layer, the embedding lookup moves bytes only, and the
+    # final norm and LM head run for the last token of each request.
+    assert got == pytest.approx(2 * body * tokens + attention + 2 * (vh + m.hidden) * requests, rel=1e-9)
+    # SPEC 5's form, 2 × active (non-embedding) params × tokens + attention, within 1 %:
+    # the last-token LM head is the only difference.
+    if w.prompt >= 64:
+        assert got == pytest.approx(2 * body * tokens + attention, rel=0.01)
+
+
+def weights_by_replication(r) -> float:
+    """Σ over ranks of the weights, from the parameters and how often each is replicated."""
+    m, lay = r.plan.model, r.layout
+    g, tp = lay.group_size, lay.tp
+    h, wb = m.hidden, m.weights.bytes
+    copies_tp = g // tp                                    # a tp-split matrix has G/tp full copies per stage
+    if m.attention.value == "mla":
+        a = m.mla
+        replicated = h * (a.kv_lora + a.qk_rope) + a.kv_lora + h * a.q_lora + a.q_lora
+        attn = (attention_params(m) - replicated) * copies_tp + replicated * g
+    else:
+        q_o = 2 * h * m.heads * m.head_dim
+        kv_copies = kv_heads_per_rank(m, tp) * tp / m.kv_heads
+        attn = q_o * copies_tp + 2 * h * m.kv_heads * m.head_dim * kv_copies * copies_tp
+    per_layer = attn + 2 * h * g
+    moe = m.moe.experts * ffn_params(m, m.moe.ffn) * lay.edp + m.moe.shared * ffn_params(
+        m, m.moe.shared_ffn_size) * copies_tp + h * m.moe.experts * g
+    dense = ffn_params(m, m.moe.dense_ffn) * copies_tp
+    total = m.layers * per_layer + m.moe_layer_count * moe + m.dense_layer_count * dense
+    total += embedding_params(m) * copies_tp * (1 if (m.tied and lay.pp == 1) else 2) + h * g
+    return total * wb * lay.dp
+
+
+def check_weights(r):
+    lay = r.layout
+    summed = sum(s.weights_bytes for s in r.memory.stages) * lay.group_size * lay.dp
+    assert summed == pytest.approx(weights_by_replication(r), rel=1e-9)
+
+
+@SETTINGS
+@given(plan_texts())
+def test_invariants_on_generated_plans(text):
+    r = checked(text)
+    check_acyclic(r)
+    check_experts_placed(r)
+    check_expert_tokens(r)
+    check_flops(r)
+    check_weights(r)
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.moe")), ids=lambda p: p.name)
+def test_invariants_on_examples(path):
+    for r in check(load_plan(path)):
+        assert r.dag is not None
+        check_acyclic(r)
+        check_experts_placed(r)
+        check_expert_tokens(r)
+        check_flops(r)
+        check_weights(r)
+
+
+def test_dag_size_independent_of_gpu_count():
+    small = check(load_plan_text(plan_text(cluster='cluster { gpus = 16 gpu preset "h100-sxm" }',
+                                           strategy="strategy pp 2 < tp 8 >")))[0]
+    big = check(load_plan_text(plan_text(cluster='cluster { gpus = 2048 gpu preset "h100-sxm" }',
+                                         strategy="strategy dp 128 < pp 2 < tp 8 > >")))[0]
+    assert len(small.dag) == len(big.dag)
+    assert big.dag.dp == 128
+
+
+def test_layer_op_sequence_moe_tp_ep():
+    r = check(load_plan_text(plan_text(strategy="strategy tp 2 ; ep 4")))[0]
+    layer0 = [n.kind.value for n in r.dag.nodes() if n.phase is Phase.PREFILL and n.layer == 0 and n.microbatch == 0]
+    assert layer0 == ["norm", "qkv_proj", "attention", "o_proj", "all_reduce", "norm", "router",
+                      "all_to_all_dispatch", "expert_ffn", "all_to_all_combine", "all_reduce"]
+
+
+def test_layer_op_sequence_sp_shared_and_dense():
+    r = check(load_plan_text(plan_text(model='model preset "deepseek-v3"', strategy="strategy tp 4 sp ; ep 32",
+                                       cluster='cluster { gpus = 32 gpu preset "h200" }')))[0]
+    dag = r.dag
+    dense = [n.kind.value for n in dag.nodes() if n.phase is Phase.PREFILL and n.layer == 0 and n.microbatch == 0]
+    assert dense == ["norm", "all_gather", "qkv_proj", "attention", "o_proj", "reduce_scatter", "norm", "all_gather",
+                     "dense_ffn", "reduce_scatter"]
+    moe = [n for n in dag.nodes() if n.phase is Phase.PREFILL and n.layer == 3 and n.microbatch == 0]
+    kinds = [n.kind.value for n in moe]
+    assert "shared_expert" in kinds
+    shared = moe[kinds.index("shared_expert")]
+    dispatch = moe[kinds.index("all_to_all_dispatch")]
+    preds = set(dag.preds[shared.id])
+    assert dispatch.id not in preds and dag.preds[dispatch.id] != preds  # beside the dispatch, not after it
+
+
+def test_pipeline_send_recv_pairs():
+    r = check(load_plan_text(plan_text(cluster='cluster { gpus = 24 gpu preset "h100-sxm" }',
+                                       strategy="strategy pp 3 < tp 8 >")))[0]
+    dag = r.dag
+    sends = [n for n in dag.nodes() if n.kind is OpKind.SEND]
+    assert len(sends) == 3 * r.layout.microbatches * 2  # (prefill + 2 decode steps) × mb × boundaries
+    for s in sends:
+        recv = dag.node(dag.pair[s.id])
+        assert recv.kind is OpKind.RECV and recv.stage == s.stage + 1
+        assert (recv.start_s, recv.finish_s) == (s.start_s, s.finish_s)
+
+
+def test_decode_reads_kv_cache_and_distinct_experts():
+    r = check(load_plan_text(plan_text(strategy="strategy tp 2 ; ep 8",
+                                       workload="workload { batch = 4 prompt = 4096 generate = 64 }")))[0]
+    dag, m = r.dag, r.plan.model
+    attn = next(n for n in dag.nodes() if n.phase is Phase.DECODE and n.kind is OpKind.ATTENTION)
+    # attention DP 4: 1 request per rank; context prompt + generate/2; 2 KV heads × 128 × 2 bytes × 2 (k, v)
+    kv_read = (4096 + 32) * 2 * 4 * 128 * 2
+    assert attn.template.hbm_bytes[0] >= kv_read
+    expert = next(n for n in dag.nodes() if n.phase is Phase.DECODE and n.kind is OpKind.EXPERT_FFN)
+    # 4 tokens in the EP group each picking 2 of 8 experts: expected distinct 8·(1−(3/4)^4) of 8 → 1 local expert
+    hit = 1 * (1 - (1 - 2 / 8) ** 4)
+    weights = hit * ffn_params(m, m.moe.ffn) * 2
+    assert expert.template.hbm_bytes.max() == pytest.approx(weights + expert.template.act_bytes.max())
+
+
+def test_imbalance_busiest_rank():
+    base = check(load_plan_text(plan_text(strategy="strategy tp 2 ; ep 8")))[0]
+    skew = check(load_plan_text(plan_text(strategy="strategy tp 2 ; ep 8", workload=(
+        "workload { batch = 64 prompt = 2048 generate = 256 routing = imbalance 1.3 }"))))[0]
+    e0 = next(n for n in base.dag.nodes() if n.kind is OpKind.EXPERT_FFN).template.tokens
+    e1 = next(n for n in skew.dag.nodes() if n.kind is OpKind.EXPERT_FFN).template.tokens
+    assert e1.max() == pytest.approx(1.3 * e0.mean()) and e1.sum() == pytest.approx(e0.sum())
+    assert skew.metrics["ttft_s"] > base.metrics["ttft_s"]
+
+
+def test_expand_ranks_and_budget():
+    r = check(load_plan_text(plan_text(strategy="strategy tp 2 ; ep 8")))[0]
+    rows = list(r.dag.expand_ranks())
+    assert len(rows) == len(r.dag) * 8
+    assert all(f >= s for _, _, s, f in rows)
+    with pytest.raises(ValueError):
+        list(r.dag.expand_ranks(max_ops=10))
