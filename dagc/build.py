@@ -363,25 +363,29 @@ def build(model: Model, workload: Workload, cluster: Cluster, layout: Layout) ->
                 if stage == 0:
                     # The second decode step starts from the token the first one produced.
                     preds = [lm_head_of[(j, 0)]] if (phase is Phase.DECODE and step == 1) else []
-                    prev = [dag.add(s.get("embed"), phase, step, stage, -1, j, preds)]
+                    prev = [dag.add(s.get("embed"), phase, step, stage, -1, j, preds, pos=-1.0)]
                 for layer in range(first_layer, end_layer):
                     dense = not model.is_moe_layer(layer)
                     if dense not in layer_plans:
                         layer_plans[dense] = _layer_ops(s, dense)
                     ops, outputs = layer_plans[dense]
                     ids: list[int] = []
-                    for name, preds in ops:
+                    for seq, (name, preds) in enumerate(ops):
                         pred_ids = [x for p in preds for x in (prev if p < 0 else [ids[p]])]
-                        ids.append(dag.add(s.get(name), phase, step, stage, layer, j, pred_ids))
+                        ids.append(dag.add(s.get(name), phase, step, stage, layer, j, pred_ids,
+                                           pos=layer + seq / 100))
                     prev = [ids[k] for k in outputs]
                 if stage == last_stage:
-                    norm = dag.add(s.get("final_norm"), phase, step, stage, -1, j, prev)
-                    lm_head_of[(j, step)] = dag.add(s.get("lm_head"), phase, step, stage, -1, j, [norm])
+                    norm = dag.add(s.get("final_norm"), phase, step, stage, -1, j, prev, pos=model.layers + 0.1)
+                    lm_head_of[(j, step)] = dag.add(s.get("lm_head"), phase, step, stage, -1, j, [norm],
+                                                    pos=model.layers + 0.2)
                 else:
                     send_tpl = s.get("send")
                     nbytes = float(send_tpl.comm_bytes.sum())
-                    send = dag.add(send_tpl, phase, step, stage, -1, j, prev, nbytes)
-                    recv = dag.add(shape(phase, j, stage + 1).get("recv"), phase, step, stage + 1, -1, j, prev, nbytes)
+                    boundary = end_layer - 1 + 0.995
+                    send = dag.add(send_tpl, phase, step, stage, -1, j, prev, nbytes, pos=boundary)
+                    recv = dag.add(shape(phase, j, stage + 1).get("recv"), phase, step, stage + 1, -1, j, prev,
+                                   nbytes, pos=boundary)
                     dag.tie(send, recv)
                     prev = [recv]
     return dag

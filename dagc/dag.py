@@ -165,6 +165,7 @@ class Dag:
         self.mb: list[int] = []
         self.template: list[OpTemplate] = []
         self.pair: list[int] = []
+        self.pos: list[float] = []     # position in a micro-batch's pass: embed < layers < send < head
         self.preds: list[list[int]] = []
         self.edge_bytes: dict[tuple[int, int], float] = {}
         # Filled by dagc.schedule:
@@ -178,8 +179,9 @@ class Dag:
         return len(self.kind)
 
     def add(self, tpl: OpTemplate, phase: Phase, step: int, stage: int, layer: int, mb: int,
-            preds: list[int], pred_bytes: float = 0.0) -> int:
+            preds: list[int], pred_bytes: float = 0.0, pos: float = 0.0) -> int:
         i = len(self.kind)
+        self.pos.append(pos)
         self.kind.append(tpl.kind)
         self.phase.append(phase)
         self.step.append(step)

@@ -5,11 +5,11 @@ finish of every node (written into the `Dag`), its binding predecessor, and `Met
 
 Every stage has a compute stream and a communication stream (and, with overlap, a stream
 for pipeline send/recv); with `overlap = none` communication blocks compute (everything
-uses one stream). The ranks of a stage run in lock-step,
-so the stage's streams stand for every rank's. A send and its recv occupy both stages'
-communication streams together. The scheduler is the parallel list scheduler: among the
-ready ops it starts the one that can start earliest, ties broken by (decode step,
-micro-batch, creation order) — micro-batches flow through the pipeline in order. Prefill
+uses one stream). The ranks of a stage run in lock-step, so the stage's streams stand for
+every rank's. A send and its recv occupy both stages' streams together. Every stream runs
+its ops in one fixed order — micro-batches in turn (GPipe's forward), or with `overlap =
+microbatch` two by two, interleaved op by op — and each op starts as soon as its data and
+its streams allow. Prefill
 and decode are scheduled on separate timelines, each from 0. The critical path is the
 chain of binding predecessors (the predecessor, data or stream, whose finish is the op's
 start) ending at the last finish.
@@ -17,7 +17,6 @@ start) ending at the last finish.
 
 from __future__ import annotations
 
-import heapq
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -86,72 +85,47 @@ def _streams(dag: Dag, i: int, overlap: Overlap) -> tuple[int, ...]:
     return (3 * stage,)
 
 
+def _order_key(dag: Dag, i: int, overlap: Overlap) -> tuple:
+    # Micro-batches pass a stage in order; with overlap they go two by two, interleaved op by op
+    # (as DeepSeek's dual micro-batch overlap), so one's communication hides under the other's compute.
+    w = 2 if overlap is Overlap.MICROBATCH else 1
+    mb = dag.mb[i]
+    return (dag.step[i], mb // w, dag.pos[i], mb % w, i)
+
+
 def _schedule_phase(dag: Dag, idx: list[int], overlap: Overlap, start: np.ndarray, finish: np.ndarray,
                     binding: list[int], stream_prev: list[int]) -> None:
-    members = set(idx)
-    succs: dict[int, list[int]] = {i: [] for i in idx}
-    missing = {}
-    for i in idx:
-        ps = [p for p in dag.preds[i] if p in members]
-        missing[i] = len(ps)
-        for p in ps:
-            succs[p].append(i)
+    """Static list schedule: every stream runs its ops in one global order, each op as early as its
+    data and its streams allow. Start times are then max-plus expressions of the durations, so a
+    faster op never makes the schedule slower (no list-scheduling anomalies)."""
+    order = sorted(idx, key=lambda i: _order_key(dag, i, overlap))
+    position = {i: k for k, i in enumerate(order)}
     stream_free: dict[int, float] = {}
     stream_last: dict[int, int] = {}
-    data_ready: dict[int, float] = {}
-    data_pred: dict[int, int] = {}
-    heap: list = []
-    done: set[int] = set()
-
-    def prio(i: int) -> tuple:
-        return (dag.step[i], dag.mb[i], i)
-
-    def push(i: int) -> None:
+    done = np.zeros(len(dag), dtype=bool)
+    for i in order:
+        if done[i]:
+            continue
         units = (i,) if dag.pair[i] < 0 else (i, dag.pair[i])
-        if any(missing[u] for u in units):
-            return  # its partner is not ready yet
-        ready, pred = 0.0, -1
+        t0, bind = 0.0, -1
         for u in units:
             for p in dag.preds[u]:
-                if p in members and finish[p] > ready:
-                    ready, pred = finish[p], p
-        data_ready[i], data_pred[i] = ready, pred
-        heapq.heappush(heap, (ready, prio(i), i))
-
-    for i in idx:
-        if missing[i] == 0 and (dag.pair[i] < 0 or i < dag.pair[i]):
-            push(i)
-    while heap:
-        est, _, i = heapq.heappop(heap)
-        if i in done:
-            continue
-        units = (i,) if dag.pair[i] < 0 else (i, dag.pair[i])
-        streams = tuple(s for u in units for s in _streams(dag, u, overlap))
-        t0, bind = data_ready[i], data_pred[i]
-        for s in streams:
+                if not done[p] and p in position:
+                    raise CycleError(f"cycle detected: op {u} is ordered before its predecessor {p}")
+                if finish[p] > t0:
+                    t0, bind = float(finish[p]), p
+        streams = [(u, s) for u in units for s in _streams(dag, u, overlap)]
+        for u, s in streams:
+            stream_prev[u] = stream_last.get(s, -1)
             if stream_free.get(s, 0.0) > t0:
                 t0, bind = stream_free[s], stream_last[s]
-        if t0 > est:
-            heapq.heappush(heap, (t0, prio(i), i))
-            continue
         dur = max(dag.template[u].duration for u in units)
         for u in units:
             start[u], finish[u] = t0, t0 + dur
             binding[u] = bind
-            done.add(u)
-        for s, u in zip(streams, units):
-            stream_prev[u] = stream_last.get(s, -1)
-        for s in streams:
-            stream_free[s], stream_last[s] = t0 + dur, i if len(units) == 1 else units[-1]
-        for u in units:
-            for v in succs[u]:
-                missing[v] -= 1
-                if missing[v] == 0 and v not in done:
-                    if dag.pair[v] >= 0 and dag.pair[v] in done:
-                        continue
-                    push(v if dag.pair[v] < 0 or missing[dag.pair[v]] == 0 else v)
-    if len(done) != len(idx):
-        raise CycleError(f"cycle detected: {len(idx) - len(done)} ops never became ready")
+            done[u] = True
+        for u, s in streams:
+            stream_free[s], stream_last[s] = t0 + dur, u
 
 
 def _path(dag: Dag, idx: list[int], start: np.ndarray, finish: np.ndarray, binding: list[int]) -> PathBreakdown:

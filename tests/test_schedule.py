@@ -54,10 +54,23 @@ def test_schedule_invariants_on_pipeline_with_overlap():
         cluster='cluster { gpus = 32 gpu preset "h100-sxm" }', strategy="strategy pp 4 < tp 2 ; ep 8 >",
         workload="workload { batch = 64 prompt = 1024 generate = 64 microbatches = 8 overlap = microbatch }")))[0]
     check_schedule(r)
-    none = check(load_plan_text(plan_text(
-        cluster='cluster { gpus = 32 gpu preset "h100-sxm" }', strategy="strategy pp 4 < tp 2 ; ep 8 >",
-        workload="workload { batch = 64 prompt = 1024 generate = 64 microbatches = 8 }")))[0]
-    assert r.metrics["ttft_s"] < none.metrics["ttft_s"]   # comm hides under another micro-batch's compute
+
+
+def test_overlap_hides_all_to_all_under_the_other_microbatch():
+    def run(overlap):
+        return check(load_plan_text(plan_text(
+            model='model preset "qwen3-30b-a3b"', cluster='cluster { gpus = 16 gpu preset "h800" }',
+            strategy="strategy tp 2 ; ep 16",
+            workload=f"workload {{ batch = 64 prompt = 1024 generate = 64 microbatches = 2 overlap = {overlap} }}")))[0]
+    none, overlap = run("none"), run("microbatch")
+    check_schedule(overlap)
+    assert overlap.metrics["ttft_s"] < none.metrics["ttft_s"]
+    assert overlap.metrics["tpot_s"] < none.metrics["tpot_s"]
+    # the two micro-batches alternate op by op on the compute stream
+    dag = overlap.dag
+    compute = sorted((dag.start[i], dag.mb[i]) for i in dag.indices(dag.phase[0].__class__("prefill"))
+                     if not dag.kind[i].is_comm and dag.layer[i] == 1)
+    assert {mb for _, mb in compute[:6]} == {0, 1}
 
 
 def _template(r, kind, phase=Phase.PREFILL, group=None):
