@@ -125,24 +125,25 @@ class _Shapes:
         gpn = self.lay.gpus_per_node
         return bool(np.any(starts // gpn != (starts + span - 1) // gpn))
 
-    def compute(self, kind: OpKind, tokens, flops, hbm, act, tokens_total, flops_total,
+    def compute(self, kind: OpKind, tokens, flops, hbm, act, tokens_total, flops_total, out,
                 peak: str | None = None) -> OpTemplate:
         return OpTemplate(kind=kind, group=None, group_size=1, tokens=tokens, flops=flops, hbm_bytes=hbm,
                           comm_bytes=self.zero, act_bytes=act, tokens_total=float(tokens_total),
                           flops_total=float(flops_total), hbm_bytes_total=float(hbm.sum()), comm_bytes_total=0.0,
-                          peak_dtype=peak or self.m.weights.value)
+                          out_bytes_total=float(np.sum(out)), peak_dtype=peak or self.m.weights.value)
 
     def comm(self, kind: OpKind, group: str, n: int, tokens, nbytes, crosses: bool) -> OpTemplate:
         return OpTemplate(kind=kind, group=group, group_size=n, tokens=tokens, flops=self.zero, hbm_bytes=self.zero,
                           comm_bytes=nbytes, act_bytes=nbytes, tokens_total=float(tokens.sum()), flops_total=0.0,
-                          hbm_bytes_total=0.0, comm_bytes_total=float(nbytes.sum()), crosses_nodes=crosses)
+                          hbm_bytes_total=0.0, comm_bytes_total=float(nbytes.sum()),
+                          out_bytes_total=float(nbytes.sum()), crosses_nodes=crosses)
 
     def matmul(self, kind: OpKind, params_r: float, params_full: float, tokens, in_w: float, out_w: float,
                distinct: float) -> OpTemplate:
         d = self.d
         act = tokens * (in_w + out_w) * AB
         return self.compute(kind, tokens, 2 * params_r * tokens, params_r * d.wb + act, act, distinct,
-                            2 * params_full * distinct)
+                            2 * params_full * distinct, tokens * out_w * AB)
 
     def get(self, name: str) -> OpTemplate:
         if name not in self._cache:
@@ -152,13 +153,14 @@ class _Shapes:
     # ----------------------------------------------------------- ops
     def _embed(self):
         d, t = self.d, self.t
-        return self.compute(OpKind.EMBED, t, self.zero, t * d.h * (d.wb + AB), t * d.h * AB, self.T, 0.0)
+        return self.compute(OpKind.EMBED, t, self.zero, t * d.h * (d.wb + AB), t * d.h * AB, self.T, 0.0,
+                            t * d.h * AB)
 
     def _norm(self):
         d = self.d
         t = self.t / d.tp if d.sp else self.t
         act = 2 * t * d.h * AB
-        return self.compute(OpKind.NORM, t, 2 * d.h * t, act + d.h * d.wb, act, self.T, 2 * d.h * self.T)
+        return self.compute(OpKind.NORM, t, 2 * d.h * t, act + d.h * d.wb, act, self.T, 2 * d.h * self.T, act / 2)
 
     def _qkv(self):
         d = self.d
@@ -179,7 +181,8 @@ class _Shapes:
             act = self.n_seq * (d.q_out + d.o_in) * AB
             hbm = act + self.n_seq * ctx / d.cp * d.kvb_token     # reads the KV cache
         peak = "fp8" if m.kv_cache.is_8bit_or_less else "bf16"
-        return self.compute(OpKind.ATTENTION, self.t, flops, hbm, act, self.T, total, peak)
+        out = (self.t if self.phase is Phase.PREFILL else self.n_seq) * d.o_in * AB
+        return self.compute(OpKind.ATTENTION, self.t, flops, hbm, act, self.T, total, out, peak)
 
     def _o_proj(self):
         d = self.d
@@ -203,7 +206,8 @@ class _Shapes:
         m, d = self.m, self.d
         p = d.h * m.moe.experts
         act = self.u * (d.h + m.moe.experts) * AB
-        return self.compute(OpKind.ROUTER, self.u, 2 * p * self.u, p * d.wb + act, act, self.T, 2 * p * self.T)
+        return self.compute(OpKind.ROUTER, self.u, 2 * p * self.u, p * d.wb + act, act, self.T, 2 * p * self.T,
+                            self.u * m.moe.experts * AB)
 
     def _expert_tokens(self) -> tuple[np.ndarray, np.ndarray]:
         """Token-expert assignments per rank and distinct experts hit per rank."""
@@ -238,7 +242,7 @@ class _Shapes:
         act = e * (d.h + d.gate * m.moe.ffn / lay.etp) * AB
         assignments = self.T * m.moe.top_k
         return self.compute(OpKind.EXPERT_FFN, e, 2 * per * e, hit * per * d.wb + act, act, assignments,
-                            2 * ffn_params(m, m.moe.ffn) * assignments)
+                            2 * ffn_params(m, m.moe.ffn) * assignments, e * d.h * AB)
 
     def _etp_reduce(self):
         lay, d = self.lay, self.d
@@ -260,7 +264,7 @@ class _Shapes:
         d = self.d
         n = self.n_seq / d.cp
         act = 2 * n * d.h * AB
-        return self.compute(OpKind.NORM, n, 2 * d.h * n, act + d.h * d.wb, act, self.R, 2 * d.h * self.R)
+        return self.compute(OpKind.NORM, n, 2 * d.h * n, act + d.h * d.wb, act, self.R, 2 * d.h * self.R, act / 2)
 
     def _lm_head(self):
         m, d = self.m, self.d
@@ -381,11 +385,10 @@ def build(model: Model, workload: Workload, cluster: Cluster, layout: Layout) ->
                                                     pos=model.layers + 0.2)
                 else:
                     send_tpl = s.get("send")
-                    nbytes = float(send_tpl.comm_bytes.sum())
                     boundary = end_layer - 1 + 0.995
-                    send = dag.add(send_tpl, phase, step, stage, -1, j, prev, nbytes, pos=boundary)
+                    send = dag.add(send_tpl, phase, step, stage, -1, j, prev, pos=boundary)
                     recv = dag.add(shape(phase, j, stage + 1).get("recv"), phase, step, stage + 1, -1, j, prev,
-                                   nbytes, pos=boundary)
+                                   pos=boundary)
                     dag.tie(send, recv)
                     prev = [recv]
     return dag

@@ -43,6 +43,6 @@ def compile_results(plan: Plan, results: list[StrategyResult], out: Path) -> lis
         d = out / strategy_dir_name(r, i) if several else out
         files = [write_json_atomic(d / "report.json", report_json(r)), write_text_atomic(d / "report.md", report_md(r))]
         if r.dag is not None:
-            files.append(write_json_atomic(d / "dag.json", dag_json(r.dag)))
+            files.append(write_json_atomic(d / "dag.json", dag_json(r.dag), indent=None))
         written.append(Written(r, d, tuple(files)))
     return written

@@ -102,5 +102,5 @@ def cost(dag: Dag, cluster: Cluster) -> CostModel:
         if id(tpl) in seen:
             continue
         seen.add(id(tpl))
-        tpl.duration_s = template_time_s(tpl, cm)
+        tpl.set_duration(np.asarray(template_time_s(tpl, cm), dtype=np.float64))
     return cm

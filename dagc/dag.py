@@ -109,14 +109,15 @@ class OpTemplate:
     flops_total: float
     hbm_bytes_total: float
     comm_bytes_total: float
+    out_bytes_total: float = 0.0    # bytes the op hands to its successors (a data edge's bytes)
     peak_dtype: str = "bf16"        # the dtype whose peak FLOPs apply
     crosses_nodes: bool = False
     duration_s: np.ndarray | None = field(default=None)   # per rank, filled by dagc.cost
+    duration: float = 0.0           # lock-step duration: the slowest rank of the group
 
-    @property
-    def duration(self) -> float:
-        """Lock-step duration: the slowest rank of the group."""
-        return float(self.duration_s.max()) if self.duration_s is not None and self.duration_s.size else 0.0
+    def set_duration(self, per_rank: np.ndarray) -> None:
+        self.duration_s = per_rank
+        self.duration = float(per_rank.max()) if per_rank.size else 0.0
 
 
 @dataclass(frozen=True)
@@ -167,7 +168,6 @@ class Dag:
         self.pair: list[int] = []
         self.pos: list[float] = []     # position in a micro-batch's pass: embed < layers < send < head
         self.preds: list[list[int]] = []
-        self.edge_bytes: dict[tuple[int, int], float] = {}
         # Filled by dagc.schedule:
         self.start: np.ndarray | None = None
         self.finish: np.ndarray | None = None
@@ -179,8 +179,7 @@ class Dag:
         return len(self.kind)
 
     def add(self, tpl: OpTemplate, phase: Phase, step: int, stage: int, layer: int, mb: int,
-            preds: list[int], pred_bytes: float = 0.0, pos: float = 0.0) -> int:
-        i = len(self.kind)
+            preds: list[int], pos: float = 0.0) -> int:
         self.pos.append(pos)
         self.kind.append(tpl.kind)
         self.phase.append(phase)
@@ -191,9 +190,13 @@ class Dag:
         self.template.append(tpl)
         self.pair.append(-1)
         self.preds.append(preds)
-        for p in preds:
-            self.edge_bytes[(p, i)] = pred_bytes
-        return i
+        return len(self.kind) - 1
+
+    def edge_bytes(self, src: int, dst: int) -> float:
+        """Bytes along a data edge: what the producer hands on (a recv: what the send moved)."""
+        if self.kind[dst] is OpKind.RECV:
+            return self.template[dst].comm_bytes_total
+        return self.template[src].out_bytes_total
 
     def tie(self, a: int, b: int) -> None:
         self.pair[a] = b
@@ -245,8 +248,9 @@ class Dag:
                        tokens=t.tokens_total, flops=t.flops_total, hbm_bytes=t.hbm_bytes_total,
                        comm_bytes=t.comm_bytes_total, duration=n.duration_s if self.start is not None else t.duration,
                        start=n.start_s, finish=n.finish_s, on_critical_path=n.on_critical_path)
-        for (src, dst), nbytes in self.edge_bytes.items():
-            g.add_edge(src, dst, kind="data", bytes=nbytes)
+        for dst, preds in enumerate(self.preds):
+            for src in preds:
+                g.add_edge(src, dst, kind="data", bytes=self.edge_bytes(src, dst))
         if self.stream_prev is not None:
             for i, p in enumerate(self.stream_prev):
                 if p >= 0 and not g.has_edge(p, i):

@@ -76,56 +76,62 @@ class Metrics:
         }
 
 
-def _streams(dag: Dag, i: int, overlap: Overlap) -> tuple[int, ...]:
-    stage = dag.stage[i]
-    if dag.kind[i].is_comm and overlap is Overlap.MICROBATCH:
-        # Point-to-point transfers get their own stream, as NCCL's p2p does: a send waiting
-        # behind another micro-batch's all-to-all would stall the next stage.
-        return (3 * stage + (2 if dag.kind[i] in (OpKind.SEND, OpKind.RECV) else 1),)
-    return (3 * stage,)
-
-
-def _order_key(dag: Dag, i: int, overlap: Overlap) -> tuple:
-    # Micro-batches pass a stage in order; with overlap they go two by two, interleaved op by op
-    # (as DeepSeek's dual micro-batch overlap), so one's communication hides under the other's compute.
-    w = 2 if overlap is Overlap.MICROBATCH else 1
-    mb = dag.mb[i]
-    return (dag.step[i], mb // w, dag.pos[i], mb % w, i)
+def _stream_offsets(overlap: Overlap) -> dict[OpKind, int]:
+    """Stream of each op kind within a stage (stage s owns streams 3s, 3s+1, 3s+2)."""
+    if overlap is Overlap.NONE:
+        return {k: 0 for k in OpKind}
+    # Point-to-point transfers get their own stream, as NCCL's p2p does: a send waiting
+    # behind another micro-batch's all-to-all would stall the next stage.
+    return {k: (2 if k in (OpKind.SEND, OpKind.RECV) else 1) if k.is_comm else 0 for k in OpKind}
 
 
 def _schedule_phase(dag: Dag, idx: list[int], overlap: Overlap, start: np.ndarray, finish: np.ndarray,
                     binding: list[int], stream_prev: list[int]) -> None:
     """Static list schedule: every stream runs its ops in one global order, each op as early as its
     data and its streams allow. Start times are then max-plus expressions of the durations, so a
-    faster op never makes the schedule slower (no list-scheduling anomalies)."""
-    order = sorted(idx, key=lambda i: _order_key(dag, i, overlap))
-    position = {i: k for k, i in enumerate(order)}
+    faster op never makes the schedule slower (no list-scheduling anomalies).
+
+    The order: decode step, then micro-batches in turn — with overlap two by two, interleaved op
+    by op (as DeepSeek's dual micro-batch overlap), so one's communication hides under the
+    other's compute — then the op's position in the pass."""
+    w = 2 if overlap is Overlap.MICROBATCH else 1
+    step, mb, pos, pair, preds, kinds, stages, tpl = (dag.step, dag.mb, dag.pos, dag.pair, dag.preds, dag.kind,
+                                                       dag.stage, dag.template)
+    order = sorted(idx, key=lambda i: (step[i], mb[i] // w, pos[i], mb[i] % w, i))
+    offset = _stream_offsets(overlap)
+    members = set(idx)
     stream_free: dict[int, float] = {}
     stream_last: dict[int, int] = {}
-    done = np.zeros(len(dag), dtype=bool)
+    done = [False] * len(dag)
+    fin = [0.0] * len(dag)
     for i in order:
         if done[i]:
             continue
-        units = (i,) if dag.pair[i] < 0 else (i, dag.pair[i])
+        units = (i,) if pair[i] < 0 else (i, pair[i])
         t0, bind = 0.0, -1
         for u in units:
-            for p in dag.preds[u]:
-                if not done[p] and p in position:
+            for p in preds[u]:
+                if not done[p] and p in members:
                     raise CycleError(f"cycle detected: op {u} is ordered before its predecessor {p}")
-                if finish[p] > t0:
-                    t0, bind = float(finish[p]), p
-        streams = [(u, s) for u in units for s in _streams(dag, u, overlap)]
+                if fin[p] > t0:
+                    t0, bind = fin[p], p
+        streams = [(u, 3 * stages[u] + offset[kinds[u]]) for u in units]
         for u, s in streams:
             stream_prev[u] = stream_last.get(s, -1)
-            if stream_free.get(s, 0.0) > t0:
-                t0, bind = stream_free[s], stream_last[s]
-        dur = max(dag.template[u].duration for u in units)
+            free = stream_free.get(s, 0.0)
+            if free > t0:
+                t0, bind = free, stream_last[s]
+        dur = tpl[i].duration if len(units) == 1 else max(tpl[units[0]].duration, tpl[units[1]].duration)
+        end = t0 + dur
         for u in units:
-            start[u], finish[u] = t0, t0 + dur
+            start[u] = t0
+            finish[u] = end
+            fin[u] = end
             binding[u] = bind
             done[u] = True
         for u, s in streams:
-            stream_free[s], stream_last[s] = t0 + dur, u
+            stream_free[s] = end
+            stream_last[s] = u
 
 
 def _path(dag: Dag, idx: list[int], start: np.ndarray, finish: np.ndarray, binding: list[int]) -> PathBreakdown:

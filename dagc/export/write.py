@@ -25,6 +25,8 @@ def write_text_atomic(path: Path, text: str) -> Path:
     return path
 
 
-def write_json_atomic(path: Path, obj) -> Path:
+def write_json_atomic(path: Path, obj, indent: int | None = 1) -> Path:
     """Plain JSON: no NaN/Infinity, UTF-8 as is, stable key order as built."""
-    return write_text_atomic(path, json.dumps(obj, indent=1, ensure_ascii=False, allow_nan=False) + "\n")
+    separators = None if indent is not None else (",", ":")
+    return write_text_atomic(path, json.dumps(obj, indent=indent, separators=separators, ensure_ascii=False,
+                                              allow_nan=False) + "\n")

@@ -1,0 +1,85 @@
+"""Wall time and peak memory of `check` (parse → DAG → schedule → verdicts) and `compile`
+(plus writing report.json, report.md, dag.json) on a ladder of plans.
+
+Run: python bench/bench_check.py [--repeat N]
+
+The DAG has one node per SPMD op instance, so its cost follows layers × micro-batches, not
+the GPU count: DeepSeek-V3 on 2048 GPUs should cost about what it costs on 16.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+from dagc.check import check, load_plan_text
+from dagc.compile import compile_results
+
+MIXTRAL = 'model preset "mixtral-8x7b"'
+DEEPSEEK = 'model preset "deepseek-v3"'
+
+LADDER = [
+    # name, model, gpus, gpu, microbatches, strategy
+    ("mixtral 8 GPUs", MIXTRAL, 8, "h100-sxm", 4, "tp 2 ; ep 8"),
+    ("mixtral 64 GPUs", MIXTRAL, 64, "h100-sxm", 8, "dp 2 < pp 4 < tp 2 ; ep 8 > >"),
+    ("qwen3-235b 64 GPUs", 'model preset "qwen3-235b-a22b"', 64, "h100-sxm", 8, "pp 4 < tp 4 ; ep 16 >"),
+    ("deepseek-v3 16 GPUs", DEEPSEEK, 16, "h200", 16, "pp 4 < tp 4 sp ; ep 4 >"),
+    ("deepseek-v3 256 GPUs", DEEPSEEK, 256, "h800", 16, "dp 2 < pp 4 < tp 4 sp ; ep 32 > >"),
+    ("deepseek-v3 2048 GPUs", DEEPSEEK, 2048, "h800", 16, "dp 16 < pp 4 < tp 4 sp ; ep 32 > >"),
+]
+
+
+def plan_text(model: str, gpus: int, gpu: str, mb: int, strategy: str) -> str:
+    return (f'{model}\ncluster {{ gpus = {gpus}  gpus_per_node = 8  gpu preset "{gpu}" }}\n'
+            f"workload {{ batch = {max(64, gpus // 2)}  prompt = 4096  generate = 512  microbatches = {mb} }}\n"
+            f"strategy {strategy}\n")
+
+
+def measure(fn, repeat: int) -> tuple[float, float]:
+    """Best wall time of `repeat` runs, then the peak of Python allocations in one more run
+    (tracemalloc slows Python down, so it is never on while timing)."""
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    tracemalloc.start()
+    fn()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return best, peak / 2**20
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    print(f"machine: {platform.machine()} · {platform.processor() or 'cpu'} · Python {platform.python_version()}")
+    print(f"{'plan':24} {'strategy':36} {'nodes':>7} {'check s':>8} {'MiB':>6} {'compile s':>10} {'MiB':>6}")
+    check_s = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, model, gpus, gpu, mb, strategy in LADDER:
+            text = plan_text(model, gpus, gpu, mb, strategy)
+            result = check(load_plan_text(text))[0]
+            nodes = len(result.dag) if result.dag is not None else 0
+            t_check, m_check = measure(lambda: check(load_plan_text(text)), args.repeat)
+
+            def compile_once():
+                plan = load_plan_text(text)
+                compile_results(plan, check(plan), Path(tmp) / name.replace(" ", "_"))
+
+            t_comp, m_comp = measure(compile_once, args.repeat)
+            check_s[name] = t_check
+            errors = [d.code for d in result.diagnostics if d.is_error]
+            flag = f"  errors {errors}" if errors else ""
+            print(f"{name:24} {strategy:36} {nodes:7d} {t_check:8.3f} {m_check:6.1f} {t_comp:10.3f} {m_comp:6.1f}{flag}")
+    ratio = check_s["deepseek-v3 2048 GPUs"] / check_s["deepseek-v3 16 GPUs"]
+    print(f"deepseek-v3 check time, 2048 GPUs / 16 GPUs: {ratio:.2f}x (target ≤ ~1.2x)")
+
+
+if __name__ == "__main__":
+    main()
