@@ -387,8 +387,8 @@ def build(model: Model, workload: Workload, cluster: Cluster, layout: Layout) ->
                     send_tpl = s.get("send")
                     boundary = end_layer - 1 + 0.995
                     send = dag.add(send_tpl, phase, step, stage, -1, j, prev, pos=boundary)
-                    recv = dag.add(shape(phase, j, stage + 1).get("recv"), phase, step, stage + 1, -1, j, prev,
-                                   pos=boundary)
+                    # The recv is the same transfer, seen from the receiving stage.
+                    recv = dag.add(s.get("recv"), phase, step, stage + 1, -1, j, prev, pos=boundary)
                     dag.tie(send, recv)
                     prev = [recv]
     return dag
