@@ -22,7 +22,8 @@ from rich.table import Table
 from . import __version__
 from .check import StrategyResult, check, load_plan, parse_strategy
 from .diagnostics import PlanError, Severity, render
-from .compile import compile_results
+from .compile import CompileOptions, compile_results
+from .export.dot import Detail
 from .export.dag_json import dag_schema
 from .export.report import report_json
 from .lower import model_from_preset
@@ -198,8 +199,10 @@ def cmd_compile(args) -> int:
     if plan is None:
         return EXIT_INPUT
     out_dir = Path(args.output) if args.output else Path("out") / plan.name
+    options = CompileOptions(graph_detail=Detail(args.graph_detail), all_ranks=args.all_ranks, gzip=args.gzip,
+                             dot_timeout_s=args.dot_timeout)
     try:
-        written = compile_results(plan, results, out_dir)
+        written = compile_results(plan, results, out_dir, options)
     except OSError as exc:
         err.print(f"error: cannot write to {out_dir}: {exc.strerror or exc}", markup=False)
         return EXIT_INPUT
@@ -210,6 +213,13 @@ def cmd_compile(args) -> int:
         out = _console()
         for w in written:
             r = w.result
+            for warning in w.warnings:
+                err.print(f"warning: {warning}", markup=False)
+            if r is None:
+                out.print("side-by-side comparison:", markup=False)
+                for f in w.files:
+                    out.print(f"  wrote {f}", markup=False)
+                continue
             v = r.verdict
             word = {True: "yes", False: "no", None: "not judged"}
             label = f"{r.decl.name} = {r.decl.text}" if r.decl.name else r.decl.text
@@ -278,7 +288,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
     c.add_argument("--strategy", metavar="EXPR", help='check this strategy instead of the plan\'s, e.g. "tp 4 ; ep 8"')
     c.set_defaults(func=cmd_check)
-    co = sub.add_parser("compile", help="check, build the DAG, schedule it and write report.json, report.md, dag.json",
+    co = sub.add_parser("compile", help="check, build and schedule the DAG; write reports, dag.json, dag.svg, "
+                        "placement.svg and trace.json",
                         epilog="example: dagc compile examples/seed-000-pp16-ep16.moe -o out/seed000",
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     co.add_argument("plan", help="the .moe plan file")
@@ -286,6 +297,13 @@ def build_parser() -> argparse.ArgumentParser:
     co.add_argument("--strategy", metavar="EXPR", help="compile this strategy instead of the plan's")
     co.add_argument("--format", choices=("text", "json"), default="text",
                     help="what to print: a summary (text) or the report objects (json)")
+    co.add_argument("--graph-detail", choices=[d.value for d in Detail], default="summary",
+                    help="dag.svg detail: summary (one layer per stage expanded), layers, full, ranks")
+    co.add_argument("--all-ranks", action="store_true",
+                    help="trace every GPU (default: all up to 32 GPUs, else representative ranks)")
+    co.add_argument("--gzip", action="store_true", help="write trace.json.gz")
+    co.add_argument("--dot-timeout", type=float, default=60.0, metavar="S",
+                    help="stop Graphviz after S seconds and keep dag.dot (default 60)")
     co.set_defaults(func=cmd_compile)
     sc = sub.add_parser("schema", help="print the JSON Schema of dag.json")
     sc.set_defaults(func=cmd_schema)

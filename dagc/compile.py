@@ -1,31 +1,48 @@
 """`compile`: check every strategy and write its outputs (SPEC 8).
 
-Input: a `Plan`, its `StrategyResult`s and an output directory. Output: for each strategy
-`report.json`, `report.md` and (when the DAG was built) `dag.json`, written atomically,
-under `<out>/` for a single unnamed strategy and `<out>/<strategy name>/` otherwise.
+Input: a `Plan`, its `StrategyResult`s, an output directory and `CompileOptions`. Output,
+for each strategy, written atomically under `<out>/` (a single unnamed strategy) or
+`<out>/<strategy name>/`: report.json, report.md, report.html and, when the DAG was built,
+dag.json, dag.dot + dag.svg, placement.svg and trace.json. With several strategies a
+side-by-side report.md / report.html sits in `<out>/`.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .check import StrategyResult
 from .export.dag_json import dag_json
-from .export.markdown import report_md
+from .export.dot import DOT_TIMEOUT_S, Detail, dag_dot, render_svg
+from .export.html import report_html
+from .export.markdown import comparison_md, report_md
+from .export.placement import placement_svg
 from .export.report import report_json
+from .export.trace import EVENT_BUDGET, write_trace
 from .export.write import write_json_atomic, write_text_atomic
 from .plan import Plan
 
-__all__ = ["Written", "compile_results", "strategy_dir_name"]
+__all__ = ["CompileOptions", "Written", "compile_results", "strategy_dir_name"]
+
+
+@dataclass(frozen=True)
+class CompileOptions:
+    graph_detail: Detail = Detail.SUMMARY
+    all_ranks: bool = False
+    gzip: bool = False
+    dot_timeout_s: float = DOT_TIMEOUT_S
+    event_budget: int = EVENT_BUDGET
 
 
 @dataclass(frozen=True)
 class Written:
-    result: StrategyResult
+    result: StrategyResult | None     # None: the side-by-side comparison of several strategies
     directory: Path
     files: tuple[Path, ...]
+    warnings: tuple[str, ...] = field(default=())
 
 
 def strategy_dir_name(result: StrategyResult, index: int) -> str:
@@ -35,14 +52,60 @@ def strategy_dir_name(result: StrategyResult, index: int) -> str:
     return f"strategy-{index + 1}"
 
 
-def compile_results(plan: Plan, results: list[StrategyResult], out: Path) -> list[Written]:
-    """Write each result's files; returns what was written, in strategy order."""
+def _write_one(r: StrategyResult, d: Path, opts: CompileOptions) -> Written:
+    files: list[Path] = []
+    warnings: list[str] = []
+    artefacts: dict[str, str] = {}
+    if r.dag is not None:
+        files.append(write_json_atomic(d / "dag.json", dag_json(r.dag), indent=None))
+        graph = dag_dot(r, opts.graph_detail)
+        if graph.note:
+            warnings.append(f"dag.dot: {graph.note}; drew `{graph.detail.value}`")
+        files.append(write_text_atomic(d / "dag.dot", graph.text))
+        with tempfile.TemporaryDirectory(dir=d) as tmp:
+            svg_tmp = Path(tmp) / "dag.svg"
+            problem = render_svg(graph.text, svg_tmp, opts.dot_timeout_s)
+            if problem:
+                warnings.append(problem)
+            else:
+                svg = svg_tmp.read_text()
+                files.append(write_text_atomic(d / "dag.svg", svg))
+                artefacts["dag.svg"] = svg
+        with tempfile.TemporaryDirectory(dir=d) as tmp:
+            name = "trace.json.gz" if opts.gzip else "trace.json"
+            info = write_trace(r, Path(tmp) / "trace.json", all_ranks=opts.all_ranks, compress=opts.gzip,
+                               budget=opts.event_budget)
+            final = d / name
+            info.path.replace(final)
+            files.append(final)
+            artefacts["trace"] = name
+            if info.warning:
+                warnings.append(f"trace: {info.warning}")
+    if r.layout is not None:
+        svg = placement_svg(r)
+        files.append(write_text_atomic(d / "placement.svg", svg))
+        artefacts["placement.svg"] = svg
+    md = report_md(r, links={k: (k if k != "trace" else v) for k, v in artefacts.items()})
+    files.insert(0, write_text_atomic(d / "report.md", md))
+    files.insert(0, write_json_atomic(d / "report.json", report_json(r)))
+    files.insert(2, write_text_atomic(d / "report.html", report_html(md, artefacts)))
+    return Written(r, d, tuple(files), tuple(warnings))
+
+
+def compile_results(plan: Plan, results: list[StrategyResult], out: Path,
+                    options: CompileOptions | None = None) -> list[Written]:
+    """Write each result's files (and a comparison with several); returns what was written."""
+    opts = options or CompileOptions()
     several = len(results) > 1 or any(r.decl.name for r in results)
+    out.mkdir(parents=True, exist_ok=True)
     written = []
     for i, r in enumerate(results):
         d = out / strategy_dir_name(r, i) if several else out
-        files = [write_json_atomic(d / "report.json", report_json(r)), write_text_atomic(d / "report.md", report_md(r))]
-        if r.dag is not None:
-            files.append(write_json_atomic(d / "dag.json", dag_json(r.dag), indent=None))
-        written.append(Written(r, d, tuple(files)))
+        d.mkdir(parents=True, exist_ok=True)
+        written.append(_write_one(r, d, opts))
+    if len(results) > 1:
+        dirs = [w.directory.name for w in written]
+        md = comparison_md(plan, results, dirs)
+        files = (write_text_atomic(out / "report.md", md), write_text_atomic(out / "report.html", report_html(md, {})))
+        written.append(Written(None, out, files))
     return written

@@ -50,7 +50,9 @@ def test_single_and_named_strategy_dirs(tmp_path):
     assert dagc("compile", "examples/seed-000-pp16-ep16.moe", "-o", str(tmp_path / "a")).returncode in (0, 1)
     assert (tmp_path / "a" / "report.json").exists() and (tmp_path / "a" / "dag.json").exists()
     assert dagc("compile", "examples/mixtral-8x7b-1node.moe", "-o", str(tmp_path / "b")).returncode == 0
-    assert {p.name for p in (tmp_path / "b").iterdir()} == {"tensor", "expert"}
+    assert {p.name for p in (tmp_path / "b").iterdir()} == {"tensor", "expert", "report.md", "report.html"}
+    comparison = (tmp_path / "b" / "report.md").read_text()
+    assert "[`tensor`](tensor/report.md)" in comparison and "| TTFT |" in comparison
 
 
 def test_default_output_dir(tmp_path):

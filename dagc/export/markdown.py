@@ -41,7 +41,9 @@ def _req_value(q) -> str:
             return f"{q.value:,.1f} tokens/s" + ("/gpu" if q.requirement.per_gpu else "")
 
 
-def report_md(r: StrategyResult) -> str:
+def report_md(r: StrategyResult, links: dict[str, str] | None = None) -> str:
+    """report.md of one strategy; `links` names the pictures and trace written beside it."""
+    links = links or {}
     plan, lay, mem, v = r.plan, r.layout, r.memory, r.verdict
     m = plan.model
     title = f"{r.decl.name} = {r.decl.text}" if r.decl.name else r.decl.text
@@ -117,9 +119,59 @@ def report_md(r: StrategyResult) -> str:
                 for k in ("compute_s", "tp_comm_s", "ep_comm_s", "pp_comm_s", "waiting_s")])
         lines += _table(["phase", "makespan", "compute", "TP comm", "EP comm", "PP comm", "waiting"], rows)
         lines += ["The decode row covers two consecutive steps; TPOT is the gap between them.", ""]
+    if links:
+        lines += ["## Pictures and trace", ""]
+        if "placement.svg" in links:
+            lines += ["Which GPU holds what ([placement.svg](placement.svg)):", "", "![placement](placement.svg)", ""]
+        if "dag.svg" in links:
+            lines += ["The DAG, prefill micro-batch 0 ([dag.svg](dag.svg), source [dag.dot](dag.dot); the "
+                      "critical path is red):", "", "![DAG](dag.svg)", ""]
+        if "trace" in links:
+            lines += [f"The timeline: [{links['trace']}]({links['trace']}) — open it in "
+                      "[Perfetto](https://ui.perfetto.dev) (prefill, then two decode steps).", ""]
     lines += ["## Diagnostics", ""]
     if r.diagnostics:
         lines += ["```"] + [render(d) + "\n" for d in r.diagnostics] + ["```", ""]
     else:
         lines += ["None.", ""]
     return "\n".join(lines)
+
+
+def comparison_md(plan, results: list[StrategyResult], dirs: list[str]) -> str:
+    """The side-by-side table of several strategies of one plan."""
+    lines = [f"# dagc comparison: `{plan.name}`", "",
+             f"{len(results)} strategies for **{plan.model.name}** on {plan.cluster.gpus} × {plan.cluster.gpu.name}; "
+             f"batch {plan.workload.batch} × ({plan.workload.prompt} + {plan.workload.generate}) tokens.", ""]
+    header = ["", *[f"[`{r.decl.name or r.decl.text}`]({d}/report.md)" for r, d in zip(results, dirs)]]
+
+    def row(name, fn):
+        return [name, *[fn(r) for r in results]]
+
+    def metric(key, dim=None, per_gpu=False):
+        def fn(r):
+            if not r.metrics:
+                return "—"
+            v = r.metrics[key] / (r.layout.gpus_used if per_gpu else 1)
+            return format_si(v, dim) if dim else f"{v:,.1f}"
+        return fn
+
+    rows = [
+        row("strategy", lambda r: f"`{r.decl.text}`"),
+        row("correct", lambda r: _WORD[r.verdict.correct]),
+        row("meets requirements", lambda r: _WORD[r.verdict.meets_requirements]),
+        row("optimal", lambda r: _WORD[r.verdict.optimal]),
+        row("GPUs used", lambda r: str(r.layout.gpus_used) if r.layout else "—"),
+        row("worst rank memory", lambda r: f"{_gb(r.memory.worst.total_bytes)} ({r.memory.worst.fraction * 100:.0f} %)"
+            if r.memory else "—"),
+        row("TTFT", metric("ttft_s", Dimension.TIME)),
+        row("TPOT", metric("tpot_s", Dimension.TIME)),
+        row("decode tokens/s per GPU", metric("decode_tokens_per_s", per_gpu=True)),
+        row("prefill tokens/s per GPU", metric("prefill_tokens_per_s", per_gpu=True)),
+        row("end-to-end tokens/s per GPU", metric("throughput_tokens_per_s", per_gpu=True)),
+        row("errors", lambda r: ", ".join(sorted({d.code for d in r.diagnostics if d.is_error})) or "none"),
+    ]
+    for q_index, req in enumerate(plan.requirements):
+        rows.append(row(f"`{req.text}`", lambda r, k=q_index: (
+            {True: "met", False: "**not met**", None: "—"}[r.requirements[k].met]
+            + (f" ({_req_value(r.requirements[k])})" if r.requirements[k].value is not None else ""))))
+    return "\n".join(lines + _table(header, rows))

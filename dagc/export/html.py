@@ -1,0 +1,47 @@
+"""report.html: report.md rendered for a browser, self-contained (the SVGs inline).
+
+Input: the Markdown of a report and the SVG texts written beside it. Output: one HTML file
+with no external references but the links to the files beside it.
+"""
+
+from __future__ import annotations
+
+import re
+from html import escape
+
+from markdown_it import MarkdownIt
+
+__all__ = ["report_html"]
+
+_CSS = """
+body { font-family: Helvetica, "DejaVu Sans", Arial, sans-serif; margin: 2em auto; max-width: 1200px;
+       padding: 0 1em; color: #222; line-height: 1.45; }
+table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
+th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }
+th { background: #f2f2f2; }
+code, pre { background: #f6f8fa; border-radius: 3px; }
+pre { padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
+figure.svg { overflow: auto; border: 1px solid #ddd; padding: 0.5em; margin: 0.5em 0 1.5em; }
+figure.svg svg { max-width: 100%; height: auto; }
+"""
+
+
+def _inline_svg(svg: str) -> str:
+    svg = re.sub(r"<\?xml[^>]*\?>", "", svg)
+    svg = re.sub(r"<!DOCTYPE[^>]*>", "", svg, flags=re.S)
+    svg = re.sub(r"<!--.*?-->", "", svg, flags=re.S)
+    return f'<figure class="svg">{svg.strip()}</figure>'
+
+
+def report_html(markdown: str, svgs: dict[str, str]) -> str:
+    """HTML of a report; images whose source is a key of `svgs` are replaced by the SVG itself."""
+    body = MarkdownIt("commonmark").enable("table").render(markdown)
+
+    def swap(m: re.Match) -> str:
+        src = m.group(1)
+        return _inline_svg(svgs[src]) if src in svgs else m.group(0)
+
+    body = re.sub(r'<img src="([^"]+)"[^>]*>', swap, body)
+    title = escape(markdown.splitlines()[0].lstrip("# ").replace("`", "")) if markdown else "dagc report"
+    return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{title}</title>\n'
+            f"<style>{_CSS}</style>\n</head>\n<body>\n{body}</body>\n</html>\n")

@@ -1,0 +1,279 @@
+"""trace.json: the schedule as a Chrome trace that Perfetto loads (SPEC 8).
+
+Input: a scheduled `StrategyResult`. Output: a Trace Event Format file written as a
+stream: one process per GPU (pid = 1 + rank, named with rank, stage and tp/ep coordinates,
+sorted by rank), threads for compute and each communication class (lanes 1 compute, 2 comm TP,
+3 comm EP, 4 comm PP, then overflow lanes; tid = pid·1000 + lane, never the pid), complete events (`X`) with args, flow arrows
+for dependencies across ranks, an HBM counter per GPU, prefill then decode on one timeline,
+times as integer nanoseconds printed exactly. Slices of one thread never partly overlap:
+each (GPU, class) is split into lanes. Large plans get representative ranks (say so in the
+metadata and process names); `all_ranks` draws every GPU within an event budget.
+See ../shared/TRACE_AND_GRAPHVIZ.md for the importer's rules.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..check import StrategyResult
+from ..dag import Category, OpKind, Phase
+
+__all__ = ["TraceWriter", "TraceInfo", "write_trace", "EVENT_BUDGET", "ALL_RANKS_UP_TO", "ns_text"]
+
+EVENT_BUDGET = 1_000_000
+ALL_RANKS_UP_TO = 32          # below this many GPUs every rank is drawn by default
+CLASS_TID = {"compute": 1, "comm: TP": 2, "comm: EP (all-to-all)": 3, "comm: PP": 4}
+CATEGORY_CLASS = {Category.COMPUTE: "compute", Category.TP_COMM: "comm: TP", Category.EP_COMM: "comm: EP (all-to-all)",
+                  Category.PP_COMM: "comm: PP"}
+CATEGORY_CAT = {Category.COMPUTE: "compute", Category.TP_COMM: "comm.tp", Category.EP_COMM: "comm.ep",
+                Category.PP_COMM: "comm.pp"}
+
+
+def ns_text(ns: int) -> str:
+    """Microseconds with exactly three decimals from integer nanoseconds.
+
+    Example:
+        >>> ns_text(1234567), ns_text(5)
+        ('1234.567', '0.005')
+    """
+    return f"{ns // 1000}.{ns % 1000:03d}"
+
+
+def _dumps(obj) -> str:
+    return json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+@dataclass
+class _Slice:
+    start_ns: int
+    end_ns: int
+    name: str
+    cat: str
+    args: dict
+    key: object = None          # caller's handle, e.g. (dag node, rank), for flows
+    tid: int = 0
+
+
+@dataclass
+class TraceWriter:
+    """Collects slices per (pid, class), assigns lanes, writes the file."""
+
+    processes: dict[int, tuple[str, int]] = field(default_factory=dict)      # pid → (name, sort index)
+    slices: dict[tuple[int, str], list[_Slice]] = field(default_factory=dict)
+    counters: dict[int, list[tuple[int, float]]] = field(default_factory=dict)
+    flows: list[tuple[object, object]] = field(default_factory=list)           # (producer key, consumer key)
+    threads: dict[tuple[int, int], tuple[str, int]] = field(default_factory=dict)
+
+    def process(self, pid: int, name: str, sort_index: int) -> None:
+        self.processes[pid] = (name, sort_index)
+
+    def slice(self, pid: int, cls: str, start_ns: int, end_ns: int, name: str, cat: str, args: dict,
+              key: object = None) -> None:
+        self.slices.setdefault((pid, cls), []).append(_Slice(start_ns, max(start_ns, end_ns), name, cat, args, key))
+
+    def counter(self, pid: int, ts_ns: int, value: float) -> None:
+        self.counters.setdefault(pid, []).append((ts_ns, value))
+
+    def flow(self, producer_key: object, consumer_key: object) -> None:
+        self.flows.append((producer_key, consumer_key))
+
+    def assign_lanes(self) -> dict[object, _Slice]:
+        """Give every slice a thread so that no two partly overlap on one thread."""
+        by_key: dict[object, _Slice] = {}
+        next_tid: dict[int, int] = {}
+        for (pid, cls), items in sorted(self.slices.items(), key=lambda kv: (kv[0][0], CLASS_TID.get(kv[0][1], 99))):
+            items.sort(key=lambda s: (s.start_ns, -(s.end_ns - s.start_ns)))
+            lane_end: list[int] = []
+            lane_tid: list[int] = []
+            for s in items:
+                for k, end in enumerate(lane_end):
+                    if end <= s.start_ns:
+                        lane_end[k] = s.end_ns
+                        s.tid = lane_tid[k]
+                        break
+                else:
+                    # Lane k of a process is thread pid·1000 + k: never equal to the pid, so
+                    # Perfetto cannot merge it into the process track.
+                    if not lane_end and cls in CLASS_TID:
+                        k = CLASS_TID[cls]
+                    else:
+                        k = next_tid.get(pid, 5)
+                        next_tid[pid] = k + 1
+                    tid = pid * 1000 + k
+                    lane_end.append(s.end_ns)
+                    lane_tid.append(tid)
+                    s.tid = tid
+                    label = cls if len(lane_tid) == 1 else f"{cls} (lane {len(lane_tid)})"
+                    self.threads[(pid, tid)] = (label, k)
+                if s.key is not None:
+                    by_key[s.key] = s
+        return by_key
+
+    def write(self, path: Path, metadata: dict, compress: bool = False, budget: int = EVENT_BUDGET) -> int:
+        """Write the file; returns the number of events written (at most `budget` slices and samples)."""
+        by_key = self.assign_lanes()
+        opener = gzip.open if compress else open
+        count = 0
+        flow_id = 0
+        with opener(path, "wt", encoding="utf-8") as f:
+            f.write('{"traceEvents":[\n')
+            first = True
+
+            def emit(text: str) -> None:
+                nonlocal first, count
+                f.write(text if first else ",\n" + text)
+                first = False
+                count += 1
+
+            for pid, (name, sort_index) in sorted(self.processes.items()):
+                emit(_dumps({"ph": "M", "pid": pid, "tid": 0, "name": "process_name", "args": {"name": name}}))
+                emit(_dumps({"ph": "M", "pid": pid, "tid": 0, "name": "process_sort_index",
+                             "args": {"sort_index": int(sort_index)}}))
+            for (pid, tid), (label, sort_index) in sorted(self.threads.items()):
+                emit(_dumps({"ph": "M", "pid": pid, "tid": tid, "name": "thread_name", "args": {"name": label}}))
+                emit(_dumps({"ph": "M", "pid": pid, "tid": tid, "name": "thread_sort_index",
+                             "args": {"sort_index": int(sort_index)}}))
+            written_keys = set()
+            for (pid, cls), items in sorted(self.slices.items(), key=lambda kv: (kv[0][0], CLASS_TID.get(kv[0][1], 99))):
+                for s in items:
+                    if count >= budget:
+                        break
+                    emit('{"ph":"X","pid":%d,"tid":%d,"ts":%s,"dur":%s,"name":%s,"cat":%s,"args":%s}' % (
+                        pid, s.tid, ns_text(s.start_ns), ns_text(s.end_ns - s.start_ns), _dumps(s.name),
+                        _dumps(s.cat), _dumps(s.args)))
+                    if s.key is not None:
+                        written_keys.add(s.key)
+            for pid, samples in sorted(self.counters.items()):
+                samples.sort(key=lambda x: x[0])
+                last_ts = None
+                dedup: list[tuple[int, float]] = []
+                for ts, v in samples:
+                    if dedup and dedup[-1][0] == ts:
+                        dedup[-1] = (ts, v)
+                    else:
+                        dedup.append((ts, v))
+                prev_v = None
+                for ts, v in dedup:
+                    if count >= budget:
+                        break
+                    if v == prev_v:
+                        continue
+                    prev_v = v
+                    emit('{"ph":"C","pid":%d,"tid":0,"ts":%s,"name":"HBM","args":{"used_GB":%s}}' % (
+                        pid, ns_text(ts), _dumps(round(v / 1e9, 6))))
+                del last_ts
+            for pk, ck in self.flows:
+                if pk not in written_keys or ck not in written_keys:
+                    continue
+                p, c = by_key[pk], by_key[ck]
+                if c.end_ns <= c.start_ns:
+                    continue
+                flow_id += 1
+                emit('{"ph":"s","id":%d,"pid":%d,"tid":%d,"ts":%s,"name":"dependency","cat":"flow"}' % (
+                    flow_id, _pid_of(pk), p.tid, ns_text(p.start_ns)))
+                emit('{"ph":"f","bp":"e","id":%d,"pid":%d,"tid":%d,"ts":%s,"name":"dependency","cat":"flow"}' % (
+                    flow_id, _pid_of(ck), c.tid, ns_text(c.start_ns)))
+            f.write('\n],\n"metadata":' + _dumps(metadata) + "}\n")
+        return count
+
+
+def _pid_of(key) -> int:
+    return key[1] + 1     # keys are (dag node, rank)
+
+
+@dataclass(frozen=True)
+class TraceInfo:
+    path: Path
+    ranks: tuple[int, ...]
+    representative: bool
+    events: int
+    warning: str | None
+
+
+def _ranks(result: StrategyResult, all_ranks: bool, budget: int) -> tuple[list[int], bool, str | None]:
+    lay, dag = result.layout, result.dag
+    per_rank = 2 * sum(1 for _ in range(len(dag))) // max(1, lay.pp) + 4
+    everyone = list(range(lay.gpus_used))
+    representative = sorted({lay.stage_ranks(0, s).start for s in range(lay.pp)}
+                            | {lay.stage_ranks(0, s).stop - 1 for s in range(lay.pp)})
+    if all_ranks or lay.gpus_used <= ALL_RANKS_UP_TO:
+        if per_rank * len(everyone) <= budget:
+            return everyone, False, None
+        warning = (f"all {len(everyone)} ranks would be about {per_rank * len(everyone):,} events, over the budget "
+                   f"of {budget:,}: representative ranks only")
+        return representative, True, warning
+    return representative, True, None
+
+
+def write_trace(result: StrategyResult, path: Path, all_ranks: bool = False, compress: bool = False,
+                budget: int = EVENT_BUDGET) -> TraceInfo:
+    """Write the trace of a scheduled strategy to `path` (+ `.gz` when compressing)."""
+    dag, lay = result.dag, result.layout
+    if dag is None or dag.start is None:
+        raise ValueError("no scheduled DAG: the strategy has errors that prevent building it")
+    ranks, representative, warning = _ranks(result, all_ranks, budget)
+    included = set(ranks)
+    c = lay.coords
+    g = lay.group_size
+    decode_offset_ns = int(round(result.schedule.ttft_s * 1e9))
+    mem = result.memory
+    tw = TraceWriter()
+    for rank in ranks:
+        stage = int(c["stage"][rank])
+        name = (f"GPU {rank} · dp {int(c['replica'][rank])} · stage {stage} · tp {int(c['tp'][rank])} · "
+                f"ep {int(c['ep'][rank])}" + (" · representative" if representative else ""))
+        tw.process(rank + 1, name, rank)
+    by_stage: dict[int, list[int]] = {}
+    for i in range(len(dag)):
+        by_stage.setdefault(dag.stage[i], []).append(i)
+    for rank in ranks:
+        stage, local, replica = int(c["stage"][rank]), int(c["local"][rank]), int(c["replica"][rank])
+        pid = rank + 1
+        base = mem.stages[stage].weights_bytes + mem.stages[stage].kv_cache_bytes if mem else 0.0
+        tw.counter(pid, 0, base)
+        for i in by_stage.get(stage, []):
+            t = dag.template[i]
+            phase = dag.phase[i]
+            offset = decode_offset_ns if phase is Phase.DECODE else 0
+            start_ns = offset + int(round(dag.start[i] * 1e9))
+            end_ns = offset + int(round((dag.start[i] + float(t.duration_s[local])) * 1e9))
+            cat = dag.kind[i].category
+            args = {"node": i, "kind": dag.kind[i].value, "phase": phase.value, "step": dag.step[i],
+                    "stage": stage, "layer": dag.layer[i], "microbatch": dag.mb[i],
+                    "tokens": float(t.tokens[local]), "flops": float(t.flops[local]),
+                    "hbm_bytes": float(t.hbm_bytes[local]), "comm_bytes": float(t.comm_bytes[local]),
+                    "on_critical_path": bool(dag.critical[i]) if replica == 0 else False}
+            if t.group:
+                args["group"] = f"{t.group} {t.group_size}"
+            label = dag.kind[i].value if dag.layer[i] < 0 else f"{dag.kind[i].value} L{dag.layer[i]}"
+            tw.slice(pid, CATEGORY_CLASS[cat], start_ns, end_ns, label, CATEGORY_CAT[cat], args, key=(i, rank))
+            if cat is Category.COMPUTE and t.act_bytes[local] > 0:
+                tw.counter(pid, start_ns, base + float(t.act_bytes[local]))
+                tw.counter(pid, end_ns, base)
+        # flows: dependencies that cross ranks (pipeline transfers, decode step to step)
+        for i in by_stage.get(stage, []):
+            if dag.kind[i] is OpKind.SEND:
+                j = dag.pair[i]
+                other = (replica * lay.pp + dag.stage[j]) * g + local
+                if other in included:
+                    tw.flow((i, rank), (j, other))
+            elif dag.kind[i] is OpKind.EMBED and dag.step[i] == 1 and lay.pp > 1:
+                for p in dag.preds[i]:
+                    other = (replica * lay.pp + dag.stage[p]) * g + local
+                    if other in included:
+                        tw.flow((p, other), (i, rank))
+    target = Path(str(path) + ".gz") if compress and not str(path).endswith(".gz") else Path(path)
+    metadata = {"generator": "dagc", "plan": result.plan.name, "strategy": result.decl.text,
+                "ranks": "representative" if representative else "all", "ranks_included": ranks,
+                "gpus_used": lay.gpus_used, "dp_replicas": lay.dp, "time_unit": "us, from integer ns",
+                "timeline": "prefill from 0, decode (two steps) from the end of prefill",
+                "ttft_s": result.schedule.ttft_s, "tpot_s": result.schedule.tpot_s}
+    if warning:
+        metadata["warning"] = warning
+    events = tw.write(target, metadata, compress=compress, budget=budget)
+    if events >= budget and warning is None:
+        warning = f"the trace reached the event budget of {budget:,}: later events were cut"
+    return TraceInfo(target, tuple(ranks), representative, events, warning)

@@ -1,0 +1,139 @@
+"""A stand-in for Perfetto's JSON importer: counts what it would report as import errors.
+
+Built from the rules in ../shared/TRACE_AND_GRAPHVIZ.md (trace_processor's JSON tokenizer,
+sorter, slice and flow trackers). `check_trace(path)` returns a dict of error counters;
+a trace Perfetto loads cleanly has every counter at zero.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+
+KNOWN_PH = {"X", "M", "C", "s", "f", "t", "B", "E", "i", "I", "b", "e", "n", "P", "O", "N", "D"}
+USED_M = {"process_name", "thread_name", "process_sort_index", "thread_sort_index"}
+MAX_DEPTH = 512
+
+
+def _ns(value) -> int:
+    return int((Decimal(str(value)) * 1000).to_integral_value())
+
+
+def check_trace(path: Path | str) -> Counter:
+    errors: Counter = Counter()
+    raw = Path(path).read_bytes()
+    if str(path).endswith(".gz"):
+        raw = gzip.decompress(raw)
+    if raw.startswith(b"\xef\xbb\xbf"):
+        errors["bom"] += 1
+    text = raw.decode("utf-8", errors="replace")
+    if not text.lstrip().startswith('{"'):
+        errors["container_not_object"] += 1
+    if "\\ud8" in text.lower() or "\\udc" in text.lower():
+        errors["utf16_surrogate_escape"] += 1
+
+    def bad_constant(name):
+        errors["nan_or_infinity"] += 1
+        return 0
+
+    try:
+        data = json.loads(text, parse_constant=bad_constant)
+    except json.JSONDecodeError:
+        errors["json_parse"] += 1
+        return errors
+    if not isinstance(data, dict) or not isinstance(data.get("traceEvents"), list):
+        errors["bad_container"] += 1
+        return errors
+    if "metadata" in data and not isinstance(data["metadata"], dict):
+        errors["bad_metadata"] += 1
+    slices: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    flows_s: dict[int, dict] = {}
+    flows_f: dict[int, dict] = {}
+    for ev in data["traceEvents"]:
+        if not isinstance(ev, dict) or "ph" not in ev:
+            errors["missing_ph"] += 1
+            continue
+        ph = ev["ph"]
+        if ph not in KNOWN_PH:
+            errors["unknown_ph"] += 1
+            continue
+        pid, tid = ev.get("pid"), ev.get("tid")
+        if not isinstance(pid, int) or pid < 0 or pid > 2**32 - 1:
+            errors["bad_pid"] += 1
+        if ph in ("X", "s", "f", "C") and "ts" in ev:
+            if _ns(ev["ts"]) < 0:
+                errors["negative_ts"] += 1
+        if ph == "X":
+            if "dur" not in ev:
+                errors["x_without_dur"] += 1
+                continue
+            if not isinstance(tid, int) or tid <= 0 or tid == pid:
+                errors["tid_merges_into_pid"] += 1
+            start, dur = _ns(ev["ts"]), _ns(ev["dur"])
+            if dur < 0:
+                errors["negative_dur"] += 1
+                continue
+            if not isinstance(ev.get("args", {}), dict):
+                errors["bad_args"] += 1
+            slices.setdefault((pid, tid), []).append((start, start + dur))
+        elif ph == "M":
+            name = ev.get("name")
+            if name in ("process_sort_index", "thread_sort_index"):
+                if not isinstance(ev.get("args", {}).get("sort_index"), int):
+                    errors["sort_index_not_int"] += 1
+            elif name in ("process_name", "thread_name"):
+                if not isinstance(ev.get("args", {}).get("name"), str):
+                    errors["bad_name"] += 1
+            if name == "thread_name" and (not isinstance(tid, int) or tid <= 0 or tid == pid):
+                errors["tid_merges_into_pid"] += 1
+        elif ph == "C":
+            args = ev.get("args")
+            if not isinstance(args, dict) or not args or not all(
+                    isinstance(v, (int, float)) and not isinstance(v, bool) for v in args.values()):
+                errors["counter_bad_args"] += 1
+        elif ph in ("s", "f"):
+            fid = ev.get("id")
+            if not isinstance(fid, int):
+                errors["flow_id_not_int"] += 1
+                continue
+            table = flows_s if ph == "s" else flows_f
+            if fid in table:
+                errors["duplicate_flow_id"] += 1
+            table[fid] = ev
+            if "bind_id" in ev or "flow_in" in ev or "flow_out" in ev:
+                errors["flow_v1_v2_mixed"] += 1
+    # nesting per thread
+    for key, items in slices.items():
+        items.sort(key=lambda s: (s[0], -(s[1] - s[0])))
+        stack: list[int] = []
+        for start, end in items:
+            while stack and stack[-1] <= start:
+                stack.pop()
+            if stack and end > stack[-1]:
+                errors["partial_overlap"] += 1
+                continue
+            stack.append(end)
+            if len(stack) > MAX_DEPTH:
+                errors["depth_over_512"] += 1
+    # flows: pairs, and an `f` must land inside a slice of its thread
+    for fid in flows_s.keys() - flows_f.keys():
+        errors["flow_s_without_f"] += 1
+    for fid in flows_f.keys() - flows_s.keys():
+        errors["flow_f_without_s"] += 1
+    for fid, ev in flows_f.items():
+        ts = _ns(ev["ts"])
+        items = slices.get((ev.get("pid"), ev.get("tid")), [])
+        if not any(s <= ts <= e for s, e in items):
+            errors["flow_f_outside_slice"] += 1
+    for fid, ev in flows_s.items():
+        ts = _ns(ev["ts"])
+        items = slices.get((ev.get("pid"), ev.get("tid")), [])
+        if not any(s <= ts <= e for s, e in items):
+            errors["flow_s_outside_slice"] += 1
+        other = flows_f.get(fid)
+        if other and (other.get("cat"), other.get("name")) != (ev.get("cat"), ev.get("name")):
+            errors["flow_name_mismatch"] += 1
+    return errors
