@@ -58,7 +58,9 @@ def _console(stream=None) -> Console:
 
 
 def _gb(x: float | None) -> str:
-    return "—" if x is None else f"{x / 1e9:,.2f} GB"
+    if x is None:
+        return "—"
+    return f"{x / 1e9:,.2f} GB" if abs(x) >= 1e8 else format_si(x, Dimension.SIZE)
 
 
 def _render_diags(console: Console, diags) -> None:

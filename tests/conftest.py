@@ -31,3 +31,22 @@ def write_plan(tmp_path):
         path.write_text(text)
         return path
     return write
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-golden", action="store_true",
+                     help="rewrite tests/golden/* from the current output (review the diff like code)")
+
+
+@pytest.fixture
+def golden(request):
+    """Compare text with tests/golden/<name>; with --update-golden, rewrite it instead."""
+    update = request.config.getoption("--update-golden")
+
+    def check(name: str, text: str) -> None:
+        path = ROOT / "tests" / "golden" / name
+        if update:
+            path.write_text(text)
+        assert path.exists(), f"no golden file {path}; run pytest --update-golden once and review it"
+        assert text == path.read_text(), f"{name} differs from its golden file"
+    return check

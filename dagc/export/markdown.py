@@ -17,7 +17,15 @@ _WORD = {True: "**yes**", False: "**no**", None: "not judged"}
 
 
 def _gb(x: float) -> str:
-    return f"{x / 1e9:,.2f} GB"
+    return f"{x / 1e9:,.2f} GB" if abs(x) >= 1e8 else format_si(x, Dimension.SIZE)
+
+
+def _count(n: float) -> str:
+    """Parameters: 46.7 B, 12.3 M, 950 K."""
+    for factor, unit in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if n >= factor:
+            return f"{n / factor:.1f} {unit}"
+    return f"{n:.0f}"
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -48,7 +56,7 @@ def report_md(r: StrategyResult, links: dict[str, str] | None = None) -> str:
     m = plan.model
     title = f"{r.decl.name} = {r.decl.text}" if r.decl.name else r.decl.text
     lines = [f"# dagc report: `{plan.name}` · strategy `{title}`", ""]
-    lines += [f"Model **{m.name}** ({total_params(m) / 1e9:.1f} B parameters, {active_params(m) / 1e9:.1f} B active, "
+    lines += [f"Model **{m.name}** ({_count(total_params(m))} parameters, {_count(active_params(m))} active, "
               f"{m.weights.value} weights) on **{plan.cluster.gpus} × {plan.cluster.gpu.name}** "
               f"({plan.cluster.gpus_per_node} per node); batch {plan.workload.batch} × "
               f"({plan.workload.prompt} prompt + {plan.workload.generate} generated) tokens.", ""]
