@@ -7,7 +7,7 @@ strategy is sound, its scheduled DAG and metrics.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .build import build
@@ -41,6 +41,7 @@ class StrategyResult:
     metrics: dict | None = field(default=None)       # Metrics.to_json(), None when not computed
     dag: Dag | None = field(default=None, repr=False)
     schedule: Metrics | None = field(default=None, repr=False)
+    optimality: dict | None = field(default=None)     # evidence of the optimal verdict (dagc.search)
 
     @property
     def valid(self) -> bool:
@@ -116,8 +117,10 @@ def check_strategy(plan: Plan, decl: StrategyDecl) -> StrategyResult:
                           metrics=metrics_json, dag=dag, schedule=metrics)
 
 
-def check(plan: Plan, strategy: str | StrategyDecl | None = None) -> list[StrategyResult]:
+def check(plan: Plan, strategy: str | StrategyDecl | None = None, optimality=None) -> list[StrategyResult]:
     """Check every strategy of a plan (or only `strategy`, which replaces them).
+
+    `optimality`, a `dagc.search.SearchResult`, sets each verdict's `optimal` against it.
 
     Raises:
         PlanError: when `strategy` text does not parse.
@@ -125,4 +128,12 @@ def check(plan: Plan, strategy: str | StrategyDecl | None = None) -> list[Strate
     if isinstance(strategy, str):
         strategy = parse_strategy(strategy)
     decls = (strategy,) if strategy is not None else plan.strategies
-    return [check_strategy(plan, d) for d in decls]
+    results = [check_strategy(plan, d) for d in decls]
+    if optimality is not None:
+        from .search import judge_optimal
+        judged = []
+        for r in results:
+            optimal, evidence = judge_optimal(r, optimality)
+            judged.append(replace(r, verdict=replace(r.verdict, optimal=optimal), optimality=evidence))
+        results = judged
+    return results

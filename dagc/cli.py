@@ -13,10 +13,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Sequence
 
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from . import __version__
@@ -25,7 +27,10 @@ from .diagnostics import PlanError, Severity, render
 from .compile import CompileOptions, compile_results
 from .export.dot import Detail
 from .export.dag_json import dag_schema
+from .export.pareto import pareto_svg
 from .export.report import report_json
+from .export.write import write_text_atomic
+from .search import Objective, search
 from .lower import model_from_preset
 from .params import active_params, total_params
 from .presets import GPU_PRESETS, MODEL_PRESETS
@@ -40,6 +45,7 @@ examples:
   dagc check examples/mixtral-8x7b-1node.moe
   dagc check plan.moe --format json
   dagc check plan.moe --strategy "pp 2 < tp 4 ; ep 8 >"
+  dagc search examples/seed-000-pp16-ep16.moe --top 5
   dagc explain E202
   dagc presets
   dagc schema > dag.schema.json
@@ -134,6 +140,8 @@ def _print_result(console: Console, r: StrategyResult) -> None:
     word = {True: "yes", False: "no", None: "not judged"}
     console.print(f"verdict: correct: {word[v.correct]} · meets requirements: {word[v.meets_requirements]} · "
                   f"optimal: {word[v.optimal]}", markup=False)
+    if r.optimality and r.optimality.get("note"):
+        console.print(f"  optimal? {r.optimality['note']}", markup=False)
     console.print()
 
 
@@ -159,10 +167,43 @@ def _exit_code(results: list[StrategyResult]) -> int:
     return EXIT_OK
 
 
+class _Progress:
+    """A rich progress bar that appears only once the work has taken more than a second."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self.t0 = time.perf_counter()
+        self.bar = None
+        self.task = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            if time.perf_counter() - self.t0 < 1.0 or not sys.stderr.isatty():
+                return
+            self.bar = Progress(TextColumn(self.label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                                console=Console(file=sys.stderr), transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task(self.label, total=total)
+        self.bar.update(self.task, completed=done)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _search(plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: int = 1):
+    progress = _Progress("searching strategies")
+    try:
+        return search(plan, objective=objective, top=top, jobs=jobs, progress=progress)
+    finally:
+        progress.close()
+
+
 def _load(args, err: Console):
     try:
         plan = load_plan(args.plan)
-        results = check(plan, parse_strategy(args.strategy) if args.strategy else None)
+        found = None if getattr(args, "no_search", True) else _search(plan, jobs=getattr(args, "jobs", 1))
+        results = check(plan, parse_strategy(args.strategy) if args.strategy else None, optimality=found)
         return plan, results
     except PlanError as exc:
         if getattr(args, "format", "text") == "json":
@@ -227,6 +268,8 @@ def cmd_compile(args) -> int:
             label = f"{r.decl.name} = {r.decl.text}" if r.decl.name else r.decl.text
             out.print(f"strategy {label}: correct {word[v.correct]} · meets requirements "
                       f"{word[v.meets_requirements]} · optimal {word[v.optimal]}", markup=False)
+            if r.optimality and r.optimality.get("note"):
+                out.print(f"  optimal? {r.optimality['note']}", markup=False)
             if r.metrics:
                 out.print(f"  ttft {format_si(r.metrics['ttft_s'], Dimension.TIME)} · tpot "
                           f"{format_si(r.metrics['tpot_s'], Dimension.TIME)} · decode "
@@ -237,6 +280,54 @@ def cmd_compile(args) -> int:
             for f in w.files:
                 out.print(f"  wrote {f}", markup=False)
     return _exit_code(results)
+
+
+def cmd_search(args) -> int:
+    err = _console(sys.stderr)
+    try:
+        plan = load_plan(args.plan)
+    except PlanError as exc:
+        _render_diags(err, exc.diagnostics)
+        return EXIT_INPUT
+    found = _search(plan, args.objective, args.top, args.jobs)
+    own = []
+    for r in check(plan):
+        if r.metrics:
+            own.append((r.decl.name or r.decl.text, r.metrics["tpot_s"], r.metrics["decode_tokens_per_s_per_gpu"]))
+    svg_path = Path(args.svg) if args.svg else Path("out") / plan.name / "pareto.svg"
+    try:
+        write_text_atomic(svg_path, pareto_svg(found, f"{plan.name}: decode throughput per GPU vs TPOT", own))
+    except OSError as exc:
+        err.print(f"warning: cannot write {svg_path}: {exc.strerror or exc}", markup=False)
+    if args.format == "json":
+        data = found.to_json(args.top)
+        print(json.dumps({k: data[k] for k in ("objective", "evaluated", "seconds", "candidates")}, indent=2,
+                         allow_nan=False))
+        return EXIT_OK
+    out = _console()
+    out.print(f"{found.evaluated} strategies evaluated, {found.legal} legal, in {found.seconds:.2f} s "
+              f"({found.evaluated / max(found.seconds, 1e-9):,.0f} per second); objective {found.objective}, "
+              f"subject to the plan's requirements", markup=False)
+    t = Table(title=f"best {min(args.top, len(found.ranked))}", title_justify="left")
+    for col in ("#", "strategy", "mb", "overlap", "GPUs", "mem headroom", "TTFT", "TPOT", "decode tok/s/GPU",
+                "meets req.", "binding requirement"):
+        t.add_column(col)
+    for k, c in enumerate(found.ranked[:args.top], 1):
+        m = c.metrics
+        t.add_row(str(k), c.text, str(c.microbatches), c.overlap.value, str(c.gpus), f"{(1 - c.memory_fraction) * 100:.0f} %",
+                  format_si(m["ttft_s"], Dimension.TIME), format_si(m["tpot_s"], Dimension.TIME),
+                  f"{m['decode_tokens_per_s_per_gpu']:,.1f}", "yes" if c.meets_requirements else "no", c.binding or "—")
+    out.print(t)
+    p = Table(title="Pareto front: decode tokens/s per GPU vs TPOT and TTFT", title_justify="left")
+    for col in ("strategy", "mb", "overlap", "GPUs", "TTFT", "TPOT", "decode tok/s/GPU"):
+        p.add_column(col)
+    for c in sorted(found.pareto, key=lambda c: c.metrics["tpot_s"])[:20]:
+        m = c.metrics
+        p.add_row(c.text, str(c.microbatches), c.overlap.value, str(c.gpus), format_si(m["ttft_s"], Dimension.TIME),
+                  format_si(m["tpot_s"], Dimension.TIME), f"{m['decode_tokens_per_s_per_gpu']:,.1f}")
+    out.print(p)
+    out.print(f"wrote {svg_path}", markup=False)
+    return EXIT_OK
 
 
 def cmd_schema(args) -> int:
@@ -307,6 +398,21 @@ def build_parser() -> argparse.ArgumentParser:
     co.add_argument("--dot-timeout", type=float, default=60.0, metavar="S",
                     help="stop Graphviz after S seconds and keep dag.dot (default 60)")
     co.set_defaults(func=cmd_compile)
+    se = sub.add_parser("search", help="search every legal strategy on the plan's cluster and rank them",
+                        epilog="example: dagc search examples/seed-000-pp16-ep16.moe --top 5",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    se.add_argument("plan", help="the .moe plan file")
+    se.add_argument("--objective", choices=Objective.NAMES, default="tokens-per-gpu",
+                    help="what to maximise (default: decode output tokens/s per GPU), always subject to `require`")
+    se.add_argument("--top", type=int, default=10, metavar="N", help="how many candidates to show (default 10)")
+    se.add_argument("--format", choices=("text", "json"), default="text")
+    se.add_argument("--jobs", type=int, default=1, metavar="N", help="processes to evaluate candidates with")
+    se.add_argument("--svg", metavar="FILE", help="where to write the Pareto plot (default out/<plan>/pareto.svg)")
+    se.set_defaults(func=cmd_search)
+    for p_ in (c, co):
+        p_.add_argument("--no-search", action="store_true",
+                        help="skip the strategy search (the optimal verdict is then not judged)")
+        p_.add_argument("--jobs", type=int, default=1, metavar="N", help="processes for the strategy search")
     sc = sub.add_parser("schema", help="print the JSON Schema of dag.json")
     sc.set_defaults(func=cmd_schema)
     e = sub.add_parser("explain", help="print a rule's documentation with a bad and a fixed example",

@@ -73,7 +73,8 @@ def report_md(r: StrategyResult, links: dict[str, str] | None = None) -> str:
     lines += _table(["question", "answer", "evidence"], [
         ["Is the strategy correct?", _WORD[v.correct], correct_ev],
         ["Does it meet the requirements?", _WORD[v.meets_requirements], req_ev],
-        ["Is it optimal on this cluster?", _WORD[v.optimal], "not judged yet: no strategy search has run"],
+        ["Is it optimal on this cluster?", _WORD[v.optimal],
+         (r.optimality or {}).get("note", "not judged: no strategy search has run (`dagc search`)")],
     ])
     if lay is not None:
         lines += ["## GPUs and placement", ""]

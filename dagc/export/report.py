@@ -79,6 +79,6 @@ def report_json(result: StrategyResult) -> dict:
         "metrics": {**{k: metrics.get(k) for k in METRIC_KEYS}, **metrics},
         "requirements": [r.to_json() for r in result.requirements],
         "diagnostics": [d.to_json() for d in result.diagnostics],
-        "verdict": result.verdict.to_json(),
+        "verdict": {**result.verdict.to_json(), "optimal_evidence": result.optimality},
         "layout": _layout_json(result),
     }

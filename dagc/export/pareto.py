@@ -1,0 +1,88 @@
+"""pareto.svg: decode throughput per GPU against TPOT for every legal candidate of a search.
+
+Input: a `SearchResult` (and the plan's own strategies, to mark them). Output: SVG text, a
+scatter plot with the Pareto front (more tokens/s per GPU, less TPOT, less TTFT) drawn and
+labelled.
+"""
+
+from __future__ import annotations
+
+import math
+from xml.sax.saxutils import escape
+
+__all__ = ["pareto_svg"]
+
+W, H, L, R, T, B = 900, 580, 80, 30, 70, 60
+MAX_POINTS = 5000
+
+
+def _ticks(lo: float, hi: float, n: int = 6) -> list[float]:
+    if hi <= lo:
+        return [lo]
+    step = 10 ** math.floor(math.log10((hi - lo) / n))
+    for mult in (1, 2, 5, 10):
+        if (hi - lo) / (step * mult) <= n:
+            step *= mult
+            break
+    first = math.ceil(lo / step) * step
+    return [first + k * step for k in range(int((hi - first) / step) + 1)]
+
+
+def pareto_svg(found, title: str, own: list[tuple[str, float, float]] | None = None) -> str:
+    """`own`: (label, tpot_s, decode tokens/s per GPU) of the plan's strategies, drawn in blue."""
+    pts = [(c.metrics["tpot_s"] * 1e3, c.metrics["decode_tokens_per_s_per_gpu"], c) for c in found.ranked[:MAX_POINTS]]
+    front = [(c.metrics["tpot_s"] * 1e3, c.metrics["decode_tokens_per_s_per_gpu"], c) for c in found.pareto]
+    own = [(label, t * 1e3, v) for label, t, v in (own or [])]
+    xs = [p[0] for p in pts] + [o[1] for o in own] or [1.0]
+    ys = [p[1] for p in pts] + [o[2] for o in own] or [1.0]
+    x0, x1 = 0.0, max(xs) * 1.05
+    y0, y1 = 0.0, max(ys) * 1.08
+
+    def sx(x: float) -> float:
+        return L + (x - x0) / (x1 - x0 or 1) * (W - L - R)
+
+    def sy(y: float) -> float:
+        return H - B - (y - y0) / (y1 - y0 or 1) * (H - T - B)
+
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" '
+           f'font-family="Helvetica, DejaVu Sans, sans-serif">', f'<rect width="{W}" height="{H}" fill="white"/>',
+           f'<text x="{L}" y="24" font-size="15" font-weight="bold">{escape(title)}</text>',
+           f'<text x="{L}" y="42" font-size="11">{found.legal} legal of {found.evaluated} strategies evaluated '
+           f'(objective {escape(found.objective)}). Red dots: the Pareto front (more tokens/s per GPU, less TPOT, '
+           f'less TTFT);</text>',
+           f'<text x="{L}" y="57" font-size="11">red line: the front against TPOT alone; blue squares: the '
+           f'plan\'s strategies; light grey: misses a requirement.</text>']
+    for t in _ticks(x0, x1):
+        out.append(f'<line x1="{sx(t):.1f}" y1="{T}" x2="{sx(t):.1f}" y2="{H - B}" stroke="#eeeeee"/>')
+        out.append(f'<text x="{sx(t):.1f}" y="{H - B + 16}" font-size="10" text-anchor="middle">{t:g}</text>')
+    for t in _ticks(y0, y1):
+        out.append(f'<line x1="{L}" y1="{sy(t):.1f}" x2="{W - R}" y2="{sy(t):.1f}" stroke="#eeeeee"/>')
+        out.append(f'<text x="{L - 6}" y="{sy(t) + 3:.1f}" font-size="10" text-anchor="end">{t:g}</text>')
+    out.append(f'<line x1="{L}" y1="{H - B}" x2="{W - R}" y2="{H - B}" stroke="#333"/>')
+    out.append(f'<line x1="{L}" y1="{T}" x2="{L}" y2="{H - B}" stroke="#333"/>')
+    out.append(f'<text x="{(L + W - R) / 2}" y="{H - 18}" font-size="12" text-anchor="middle">TPOT (ms)</text>')
+    out.append(f'<text x="18" y="{(T + H - B) / 2}" font-size="12" text-anchor="middle" '
+               f'transform="rotate(-90 18 {(T + H - B) / 2})">decode tokens/s per GPU</text>')
+    for x, y, c in pts:
+        colour = "#969696" if c.meets_requirements else "#d9d9d9"
+        out.append(f'<circle class="candidate" cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="2.5" fill="{colour}"/>')
+    # The line: the two-dimensional front (no point has less TPOT and more tokens/s per GPU).
+    line, best_y = [], -1.0
+    for x, y, c in sorted(pts, key=lambda p: (p[0], -p[1])):
+        if y > best_y:
+            line.append((x, y, c))
+            best_y = y
+    if len(line) > 1:
+        path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y, _ in line)
+        out.append(f'<polyline points="{path}" fill="none" stroke="#cb181d" stroke-width="1.5"/>')
+    for x, y, c in front:
+        out.append(f'<circle class="pareto" cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="4" fill="#cb181d">'
+                   f'<title>{escape(c.text)} · {c.gpus} GPUs · mb {c.microbatches} · {c.overlap.value} · TTFT '
+                   f'{c.metrics["ttft_s"]:.3g} s</title></circle>')
+    for x, y, c in line[:12]:
+        out.append(f'<text x="{sx(x) + 6:.1f}" y="{sy(y) - 6:.1f}" font-size="9">{escape(c.text)} ({c.gpus})</text>')
+    for label, x, y in own:
+        out.append(f'<rect class="own" x="{sx(x) - 4:.1f}" y="{sy(y) - 4:.1f}" width="8" height="8" fill="#2171b5"/>')
+        out.append(f'<text x="{sx(x) + 7:.1f}" y="{sy(y) + 12:.1f}" font-size="10" fill="#2171b5">{escape(label)}</text>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
