@@ -482,7 +482,7 @@ def _rescore(plan: Plan, ranked: list[Candidate], n: int, objective: str) -> lis
                               metrics=metrics, meets_requirements=r.verdict.meets_requirements is not False,
                               score=Objective.score(objective, metrics, c.gpus), memory_fraction=r.memory.worst.fraction,
                               binding=_binding(r.requirements), exact=True))
-    return sorted(head, key=_rank_key) + ranked[n:]
+    return sorted(head + ranked[n:], key=_rank_key)
 
 
 def judge_optimal(result, found: SearchResult, tolerance: float = OPTIMAL_TOLERANCE):

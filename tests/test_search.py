@@ -1,0 +1,170 @@
+"""`dagc search`: enumeration, legality, ranking, Pareto front, determinism, the optimal verdict."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from dagc.check import check, check_strategy, load_plan, load_plan_text, parse_strategy
+from dagc.plan import Overlap
+from dagc.search import Objective, _Timer, candidates, evaluate, pareto_front, search
+from conftest import EXAMPLES, ROOT, plan_text
+
+TINY = plan_text(
+    model='model "t" { layers = 1  hidden = 256  heads = 2  kv_heads = 2  head_dim = 128  vocab = 1000 '
+          'moe { experts = 2  top_k = 1  ffn = 512 } }',
+    cluster='cluster { gpus = 2  gpus_per_node = 2  gpu preset "h100-sxm" }',
+    workload="workload { batch = 1  prompt = 128  generate = 8 }",
+    strategy="strategy tp 2")
+
+
+def test_enumeration_complete_on_a_tiny_cluster():
+    """Counted by hand: 2 GPUs, 2 heads, 2 experts, 1 layer, 1 request.
+
+    tp 1 (no sp): experts follow tp (G 1, dp 1 or 2) → 2; `ep 1 etp 2` (G 2) → 1; `ep 2` (G 2) → 1.
+    tp 2, sp or not: experts follow tp, `ep 1 etp 1`, `ep 2` (G 2, dp 1) → 3 × 2 = 6.
+    `ep 1 etp 1` beside tp 1 and `ep 1 etp 2` beside tp 2 are the absent expert domain, listed once;
+    etp 4 and `ep 2 etp 2` need 4 GPUs; pp 1 only (1 layer); 1 micro-batch (1 request), so no overlap.
+    """
+    texts = sorted(s.text for s, mb, ov in candidates(load_plan_text(TINY)))
+    assert texts == sorted([
+        "tp 1", "dp 2 < tp 1 >", "tp 1 ; ep 1 etp 2", "tp 1 ; ep 2",
+        "tp 2", "tp 2 ; ep 1", "tp 2 ; ep 2", "tp 2 sp", "tp 2 sp ; ep 1", "tp 2 sp ; ep 2",
+    ])
+
+
+def test_every_candidate_passes_check():
+    plan = load_plan(EXAMPLES / "seed-004-dp2-pp2-tp2-ep4.moe")
+    found = search(plan, rescore=3)
+    for c in found.ranked[:25]:
+        workload = plan.workload.model_copy(update={"microbatches": c.microbatches, "overlap": c.overlap})
+        r = check_strategy(plan.model_copy(update={"workload": workload}), parse_strategy(c.text))
+        assert r.valid, (c.text, [d.message for d in r.diagnostics if d.is_error])
+        assert r.layout.gpus_used == c.gpus <= plan.cluster.gpus
+
+
+@pytest.mark.parametrize("name", ["mixtral-8x7b-1node.moe", "seed-004-dp2-pp2-tp2-ep4.moe", "qwen3-30b-a3b-4gpu.moe"])
+def test_best_never_worse_than_the_plans_own(name):
+    plan = load_plan(EXAMPLES / name)
+    found = search(plan)
+    for r in check(plan):
+        own = Objective.score("tokens-per-gpu", r.metrics, r.layout.gpus_used)
+        if r.verdict.meets_requirements or not found.best.meets_requirements:
+            assert found.best.score >= own * (1 - 1e-9)
+
+
+def test_fast_evaluator_is_exact_without_overlap():
+    plan = load_plan(EXAMPLES / "seed-004-dp2-pp2-tp2-ep4.moe")
+    timer = _Timer(plan)
+    checked = 0
+    for s, mb, ov in list(candidates(plan))[::37]:
+        if ov is not Overlap.NONE:
+            continue
+        c = evaluate(plan, s, mb, ov, "tokens-per-gpu", timer)
+        if c is None:
+            continue
+        workload = plan.workload.model_copy(update={"microbatches": mb, "overlap": ov})
+        r = check_strategy(plan.model_copy(update={"workload": workload}), parse_strategy(s.text))
+        assert c.metrics["ttft_s"] == pytest.approx(r.metrics["ttft_s"], rel=1e-9)
+        assert c.metrics["tpot_s"] == pytest.approx(r.metrics["tpot_s"], rel=1e-9)
+        checked += 1
+    assert checked >= 10
+
+
+def test_pareto_front_is_non_dominated_and_covers_the_rest():
+    found = search(load_plan(EXAMPLES / "mixtral-8x7b-1node.moe"), rescore=0)
+
+    def dominates(a, b):
+        ma, mb = a.metrics, b.metrics
+        no_worse = (ma["decode_tokens_per_s_per_gpu"] >= mb["decode_tokens_per_s_per_gpu"]
+                    and ma["tpot_s"] <= mb["tpot_s"] and ma["ttft_s"] <= mb["ttft_s"])
+        better = (ma["decode_tokens_per_s_per_gpu"] > mb["decode_tokens_per_s_per_gpu"]
+                  or ma["tpot_s"] < mb["tpot_s"] or ma["ttft_s"] < mb["ttft_s"])
+        return no_worse and better
+
+    front = found.pareto
+    assert front
+    for a in front:
+        assert not any(dominates(b, a) for b in found.ranked)
+    front_ids = {id(c) for c in front}
+    for c in found.ranked:
+        if id(c) not in front_ids:
+            assert any(dominates(f, c) or f.metrics == c.metrics for f in front)
+    assert pareto_front(reversed(found.ranked)) == front or {c.text for c in pareto_front(reversed(found.ranked))} \
+        == {c.text for c in front}
+
+
+def test_deterministic_and_jobs_agree():
+    plan = load_plan(EXAMPLES / "seed-004-dp2-pp2-tp2-ep4.moe")
+    a = search(plan).to_json()
+    b = search(plan).to_json()
+    c = search(plan, jobs=2).to_json()
+    for d in (a, b, c):
+        d.pop("seconds")
+    assert a == b == c
+
+
+@pytest.mark.parametrize("objective", Objective.NAMES)
+def test_objectives_rank_by_their_metric(objective):
+    found = search(load_plan(EXAMPLES / "qwen3-30b-a3b-4gpu.moe"), objective=objective, rescore=0)
+    meeting = [c for c in found.ranked if c.meets_requirements]
+    assert [c.score for c in meeting] == sorted((c.score for c in meeting), reverse=True)
+    best = meeting[0]
+    match objective:
+        case "ttft":
+            assert best.metrics["ttft_s"] == min(c.metrics["ttft_s"] for c in meeting)
+        case "tpot":
+            assert best.metrics["tpot_s"] == min(c.metrics["tpot_s"] for c in meeting)
+        case "min-gpus":
+            assert best.gpus == min(c.gpus for c in meeting)
+        case "throughput":
+            assert best.metrics["throughput_tokens_per_s"] == max(c.metrics["throughput_tokens_per_s"] for c in meeting)
+
+
+def test_requirements_bind_the_ranking():
+    plan = load_plan_text(plan_text(require="require { ttft <= 800 ms }"))
+    found = search(plan)
+    assert found.best.meets_requirements and found.best.metrics["ttft_s"] <= 0.8
+    assert found.best.binding == "ttft <= 800 ms"
+
+
+def test_optimal_verdict():
+    plan = load_plan(EXAMPLES / "mixtral-8x7b-1node.moe")
+    found = search(plan)
+    results = check(plan, optimality=found)
+    assert all(r.verdict.optimal is False for r in results)
+    assert "`tp 4` gives" in results[0].optimality["note"] and "on 4 GPUs" in results[0].optimality["note"]
+    best = check(plan, strategy=found.best.text, optimality=found)[0]
+    assert best.verdict.optimal is True and "within 5 %" in best.optimality["note"]
+
+
+def dagc(*args):
+    return subprocess.run([sys.executable, "-m", "dagc", *args], capture_output=True, text=True, cwd=ROOT, timeout=600)
+
+
+def test_cli_search_json_follows_spec(tmp_path):
+    proc = dagc("search", "examples/qwen3-30b-a3b-4gpu.moe", "--format", "json", "--top", "3",
+                "--svg", str(tmp_path / "p.svg"))
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert set(data) == {"objective", "evaluated", "seconds", "candidates"}
+    assert data["objective"] == "tokens-per-gpu" and len(data["candidates"]) == 3
+    for c in data["candidates"]:
+        assert {"strategy", "gpus", "metrics", "meets_requirements", "score", "memory_headroom",
+                "binding_requirement"} <= set(c)
+        assert {"ttft_s", "tpot_s", "decode_tokens_per_s"} <= set(c["metrics"])
+    # the strategy text is what --strategy accepts
+    again = dagc("check", "examples/qwen3-30b-a3b-4gpu.moe", "--strategy", data["candidates"][0]["strategy"],
+                 "--no-search", "--format", "json")
+    assert json.loads(again.stdout)["valid"] is True
+    import xml.etree.ElementTree as ET
+    root = ET.parse(tmp_path / "p.svg").getroot()
+    assert any(e.get("class") == "pareto" for e in root.iter())
+
+
+def test_cli_search_text():
+    proc = dagc("search", "examples/seed-004-dp2-pp2-tp2-ep4.moe", "--top", "3", "--svg", "/dev/null")
+    assert proc.returncode == 0 and "Pareto front" in proc.stdout and "per second" in proc.stdout
