@@ -16,7 +16,10 @@ REPORT_KEYS = {"plan", "strategy", "valid", "gpus", "model", "memory", "metrics"
                "verdict"}
 
 
-def dagc(*args: str) -> subprocess.CompletedProcess:
+def dagc(*args: str, search: bool = False) -> subprocess.CompletedProcess:
+    """Run the CLI; check and compile skip the strategy search unless a test is about it."""
+    if args and args[0] in ("check", "compile") and not search and len(args) > 1:
+        args = (*args, "--no-search")
     return subprocess.run([sys.executable, "-m", "dagc", *args], capture_output=True, text=True, cwd=ROOT,
                           timeout=120)
 
@@ -139,3 +142,12 @@ def test_presets():
     out = dagc("presets").stdout
     for name in ("mixtral-8x7b", "deepseek-v3", "qwen3-235b-a22b", "h800", "generic-400t", "mi300x"):
         assert name in out
+
+
+def test_check_runs_the_search_for_the_optimal_verdict():
+    proc = dagc("check", "examples/mixtral-8x7b-1node.moe", search=True)
+    assert proc.returncode == 0
+    assert "optimal: no" in proc.stdout and "optimal? `tp 4` gives" in proc.stdout
+    data = json.loads(dagc("check", "examples/mixtral-8x7b-1node.moe", "--format", "json", search=True).stdout)
+    assert data[0]["verdict"]["optimal"] is False
+    assert data[0]["verdict"]["optimal_evidence"]["best_strategy"] == "tp 4"
