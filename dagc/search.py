@@ -516,7 +516,7 @@ def judge_optimal(result, found: SearchResult, tolerance: float = OPTIMAL_TOLERA
                             f"(`{best.text}`: {best.score:,.1f} tokens/s per GPU)")
         return True, evidence
     workload = "" if best.microbatches == result.layout.microbatches and best.overlap is result.plan.workload.overlap \
-        else f" (with {best.microbatches} micro-batches, overlap {best.overlap.value})"
+        else f" (with {best.microbatches} micro-batch{'es' if best.microbatches > 1 else ''}, overlap {best.overlap.value})"
     evidence["note"] = (f"`{best.text}`{workload} gives {factor:.2f}× the decode throughput per GPU on "
                         f"{best.gpus} GPU{'s' if best.gpus > 1 else ''} ({best.score:,.1f} vs {own:,.1f} tokens/s per GPU)")
     return False, evidence
