@@ -215,14 +215,19 @@ def _load(args, err: Console):
         return None, None
 
 
+def _print_reports(results: list[StrategyResult]) -> None:
+    """report.json objects on stdout: one object, or a list when the plan has several strategies."""
+    objs = [report_json(r) for r in results]
+    print(json.dumps(objs[0] if len(objs) == 1 else objs, indent=2, allow_nan=False))
+
+
 def cmd_check(args) -> int:
     err = _console(sys.stderr)
     plan, results = _load(args, err)
     if plan is None:
         return EXIT_INPUT
     if args.format == "json":
-        objs = [report_json(r) for r in results]
-        print(json.dumps(objs[0] if len(objs) == 1 else objs, indent=2, allow_nan=False))
+        _print_reports(results)
     else:
         out = _console()
         m = plan.model
@@ -250,8 +255,7 @@ def cmd_compile(args) -> int:
         err.print(f"error: cannot write to {out_dir}: {exc.strerror or exc}", markup=False)
         return EXIT_INPUT
     if args.format == "json":
-        objs = [report_json(r) for r in results]
-        print(json.dumps(objs[0] if len(objs) == 1 else objs, indent=2, allow_nan=False))
+        _print_reports(results)
     else:
         out = _console()
         for w in written:

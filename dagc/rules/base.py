@@ -11,7 +11,7 @@ from ..memory import MemoryBreakdown
 from ..plan import Plan, Strategy, StrategyDecl
 from ..source import Span
 
-__all__ = ["Rule", "RuleContext", "diag"]
+__all__ = ["Rule", "RuleContext", "diag", "largest_divisor"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,11 @@ class Rule:
 
 def make_rule(code: str, severity: Severity, title: str, check=None, doc: str | None = None) -> Rule:
     return Rule(code, severity, title, doc if doc is not None else (check.__doc__ or ""), check)
+
+
+def largest_divisor(n: int, limit: int) -> int:
+    """The largest divisor of n not above limit (at least 1), for "use … instead" hints."""
+    return max((d for d in range(1, min(n, limit) + 1) if n % d == 0), default=1)
 
 
 def diag(code: str, severity: Severity, message: str, span: Span | None, hint: str | None = None) -> Diagnostic:

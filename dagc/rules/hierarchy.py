@@ -12,7 +12,7 @@ import math
 from ..diagnostics import Diagnostic, Severity
 from ..lower import nearest
 from ..plan import Axis, AxisNode, Strategy, StrategyDecl
-from .base import RuleContext, diag, make_rule
+from .base import RuleContext, diag, largest_divisor, make_rule
 
 __all__ = ["flatten", "RULES", "MAX_DEGREE"]
 
@@ -222,11 +222,7 @@ def check_divides(ctx: RuleContext):
                        f"the {name} domain ({product} GPUs) does not divide the stage group of {g} GPUs "
                        f"set by the {other} domain", span,
                        f"make one domain's product a multiple of the other's, e.g. a {name} product of "
-                       f"{_divisor_below(g, product)}")
-
-
-def _divisor_below(n: int, limit: int) -> int:
-    return max(d for d in range(1, min(n, limit) + 1) if n % d == 0)
+                       f"{largest_divisor(g, product)}")
 
 
 E201 = """

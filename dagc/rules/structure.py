@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 from ..diagnostics import Severity
-from .base import RuleContext, diag, make_rule
+from .base import RuleContext, diag, largest_divisor, make_rule
 
 __all__ = ["RULES"]
-
-
-def _largest_divisor(n: int, limit: int) -> int:
-    return max((d for d in range(1, min(n, limit) + 1) if n % d == 0), default=1)
 
 
 def check_ep(ctx: RuleContext):
@@ -30,7 +26,7 @@ def check_ep(ctx: RuleContext):
         return
     e, ep = m.moe.experts, lay.ep
     if ep > e or e % ep:
-        best = _largest_divisor(e, ep)
+        best = largest_divisor(e, ep)
         why = f"more than the {e} routed experts of a layer" if ep > e else f"{e} experts do not split evenly"
         yield diag("E301", Severity.ERROR, f"ep {ep}: {why}", ctx.strategy.span_of("ep"),
                    f"the largest legal ep is {best} ({e // best} expert{'s' if e // best > 1 else ''} per GPU); "
@@ -50,7 +46,7 @@ def check_tp_heads(ctx: RuleContext):
     m, tp = ctx.plan.model, ctx.layout.tp
     if m.heads % tp:
         yield diag("E302", Severity.ERROR, f"{m.heads} attention heads are not divisible by tp {tp}",
-                   ctx.strategy.span_of("tp"), f"use tp {_largest_divisor(m.heads, tp)}")
+                   ctx.strategy.span_of("tp"), f"use tp {largest_divisor(m.heads, tp)}")
 
 
 def check_pp(ctx: RuleContext):
@@ -112,12 +108,12 @@ def check_ffn_split(ctx: RuleContext):
     if m.has_experts and m.moe.ffn % lay.etp:
         key = "etp" if lay.expert_domain_written else "tp"
         yield diag("E305", Severity.ERROR, f"expert ffn {m.moe.ffn} is not divisible by {key} {lay.etp}",
-                   s.span_of(key), f"use {key} {_largest_divisor(m.moe.ffn, lay.etp)}")
+                   s.span_of(key), f"use {key} {largest_divisor(m.moe.ffn, lay.etp)}")
     for label, size, present in (("dense ffn", m.moe.dense_ffn, m.dense_layer_count > 0),
                                  ("shared expert ffn", m.moe.shared_ffn_size, m.has_experts and m.moe.shared > 0)):
         if present and size % lay.tp:
             yield diag("E305", Severity.ERROR, f"{label} {size} is not divisible by tp {lay.tp}",
-                       s.span_of("tp"), f"use tp {_largest_divisor(size, lay.tp)}")
+                       s.span_of("tp"), f"use tp {largest_divisor(size, lay.tp)}")
 
 
 RULES = (
