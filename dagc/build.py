@@ -22,7 +22,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .bounds import expected_distinct_experts
 from .dag import Dag, OpKind, OpTemplate, Phase
 from .layout import Layout
 from .memory import ACTIVATION_BYTES, kv_bytes_per_token_layer, kv_heads_per_rank

@@ -13,7 +13,7 @@ from pathlib import Path
 from .build import build
 from .cost import cost
 from .dag import NODE_BUDGET, Dag, estimate_nodes
-from .diagnostics import Diagnostic, PlanError, has_errors
+from .diagnostics import Diagnostic, has_errors
 from .schedule import Metrics, schedule
 from .layout import Layout, resolve
 from .lower import lower, lower_strategy

@@ -35,7 +35,7 @@ from .layout import Layout, default_split, resolve
 from .memory import memory
 from .plan import Overlap, Plan, Strategy, Workload
 from .rules import RuleContext, run_rules
-from .verdict import METRIC_OF, judge_requirements
+from .verdict import judge_requirements
 
 __all__ = ["Objective", "Candidate", "SearchResult", "candidates", "evaluate", "search", "strategy_text",
            "OPTIMAL_TOLERANCE"]

@@ -8,7 +8,6 @@ import re
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -80,7 +79,6 @@ def test_summary_expands_one_layer_per_stage():
     assert graph.text.count("subgraph cluster_stage") == 2
     assert "GPUs 0–1" in graph.text and "GPUs 2–3" in graph.text
     assert "box3d" in graph.text and "micro-batch 0 of 2" in graph.text
-    layers = set(re.findall(r"L(\d+)", graph.text))
     qkv = graph.text.count('label="qkv_proj')
     assert qkv == 2   # one expanded layer per stage
 

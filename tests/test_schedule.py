@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
 
 from dagc.check import check, load_plan_text
 from dagc.cost import collective_time_s, compute_time_s

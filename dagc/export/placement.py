@@ -31,11 +31,10 @@ def _text(x: float, y: float, s: str, size: int = 10, weight: str = "normal", an
 
 def placement_svg(result: StrategyResult) -> str:
     """SVG of the GPU placement of one strategy (needs a resolved layout)."""
-    r, lay, mem = result, result.layout, result.memory
+    r, lay = result, result.layout
     if lay is None:
         raise ValueError("no layout: the strategy did not resolve")
     plan = r.plan
-    m = plan.model
     gpn = lay.gpus_per_node
     available = plan.cluster.gpus
     per_replica = lay.pp * lay.group_size

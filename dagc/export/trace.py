@@ -148,7 +148,6 @@ class TraceWriter:
                         written_keys.add(s.key)
             for pid, samples in sorted(self.counters.items()):
                 samples.sort(key=lambda x: x[0])
-                last_ts = None
                 dedup: list[tuple[int, float]] = []
                 for ts, v in samples:
                     if dedup and dedup[-1][0] == ts:
@@ -164,7 +163,6 @@ class TraceWriter:
                     prev_v = v
                     emit('{"ph":"C","pid":%d,"tid":0,"ts":%s,"name":"HBM","args":{"used_GB":%s}}' % (
                         pid, ns_text(ts), _dumps(round(v / 1e9, 6))))
-                del last_ts
             for pk, ck in self.flows:
                 if pk not in written_keys or ck not in written_keys:
                     continue
