@@ -35,7 +35,7 @@ from .lower import model_from_preset
 from .params import active_params, total_params
 from .presets import GPU_PRESETS, MODEL_PRESETS
 from .rules import RULES, explain
-from .units import Dimension, format_si
+from .units import Dimension, format_bytes, format_si
 
 EXIT_OK, EXIT_REQUIREMENTS, EXIT_USAGE, EXIT_INVALID, EXIT_INPUT = 0, 1, 2, 3, 4
 
@@ -63,12 +63,6 @@ def _console(stream=None) -> Console:
                    soft_wrap=True, emoji=False)
 
 
-def _gb(x: float | None) -> str:
-    if x is None:
-        return "—"
-    return f"{x / 1e9:,.2f} GB" if abs(x) >= 1e8 else format_si(x, Dimension.SIZE)
-
-
 def _render_diags(console: Console, diags) -> None:
     for d in diags:
         style = {"error": "bold red", "warning": "yellow", "note": "cyan"}[d.severity.value]
@@ -89,7 +83,7 @@ def _print_result(console: Console, r: StrategyResult) -> None:
                       f"{lay.adp}  ;  {experts} · expert DP {lay.edp}  ·  {lay.microbatches} micro-batch(es)",
                       markup=False)
     if mem is not None and lay is not None:
-        t = Table(title=f"per-rank memory by stage (GPU {plan.cluster.gpu.name}, {_gb(plan.cluster.gpu.memory_bytes)})",
+        t = Table(title=f"per-rank memory by stage (GPU {plan.cluster.gpu.name}, {format_bytes(plan.cluster.gpu.memory_bytes)})",
                   title_justify="left")
         for col in ("stage", "GPUs", "layers", "experts/GPU", "weights", "KV cache", "activations", "total", "use"):
             t.add_column(col, justify="right" if col not in ("stage", "GPUs", "layers") else "left")
@@ -98,8 +92,8 @@ def _print_result(console: Console, r: StrategyResult) -> None:
             ranks = lay.stage_ranks(0, s.stage)
             layers = f"{s.layers[0]}–{s.layers[1] - 1}" if s.layers[1] > s.layers[0] else "none"
             gpus = f"{ranks.start}–{ranks.stop - 1}" + (f" (+{lay.dp - 1} replica(s))" if lay.dp > 1 else "")
-            t.add_row(str(s.stage), gpus, layers, per_gpu, _gb(s.weights_bytes), _gb(s.kv_cache_bytes),
-                      _gb(s.activation_bytes), _gb(s.total_bytes), f"{s.fraction * 100:.1f} %",
+            t.add_row(str(s.stage), gpus, layers, per_gpu, format_bytes(s.weights_bytes), format_bytes(s.kv_cache_bytes),
+                      format_bytes(s.activation_bytes), format_bytes(s.total_bytes), f"{s.fraction * 100:.1f} %",
                       style="red" if not s.fits and console.is_terminal else None)
         console.print(t)
     if r.metrics:
@@ -128,7 +122,7 @@ def _print_result(console: Console, r: StrategyResult) -> None:
         for col in ("requirement", "value", "margin", "met"):
             t.add_column(col)
         for q in r.requirements:
-            value = "not computed yet" if q.value is None else _format_req_value(q)
+            value = "not computed yet" if q.value is None else q.value_text()
             margin = "" if q.margin is None else f"{q.margin * 100:+.1f} %"
             met = {True: "yes", False: "NO", None: "—"}[q.met]
             t.add_row(q.requirement.text, value, margin, met)
@@ -143,20 +137,6 @@ def _print_result(console: Console, r: StrategyResult) -> None:
     if r.optimality and r.optimality.get("note"):
         console.print(f"  optimal? {r.optimality['note']}", markup=False)
     console.print()
-
-
-def _format_req_value(q) -> str:
-    from .plan import RequirementKind as K
-    k, v = q.requirement.kind, q.value
-    match k:
-        case K.TTFT | K.TPOT:
-            return format_si(v, Dimension.TIME)
-        case K.MEMORY:
-            return f"{v * 100:.1f} %" if q.requirement.memory_is_fraction else _gb(v)
-        case K.GPUS:
-            return f"{v:.0f}"
-        case _:
-            return f"{v:,.1f} tokens/s" + ("/gpu" if q.requirement.per_gpu else "")
 
 
 def _exit_code(results: list[StrategyResult]) -> int:
@@ -364,7 +344,7 @@ def cmd_presets(args) -> int:
     for col in ("preset", "memory", "16-bit", "fp8", "HBM", "intra-node"):
         t.add_column(col)
     for g in GPU_PRESETS.values():
-        t.add_row(g.name, _gb(g.memory_bytes), format_si(g.flops_16bit, Dimension.COMPUTE),
+        t.add_row(g.name, format_bytes(g.memory_bytes), format_si(g.flops_16bit, Dimension.COMPUTE),
                   format_si(g.flops_8bit, Dimension.COMPUTE) if g.flops_8bit else "—",
                   format_si(g.hbm_bytes_per_s, Dimension.BANDWIDTH),
                   format_si(g.intra_node_bytes_per_s, Dimension.BANDWIDTH))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-__all__ = ["Dimension", "Unit", "UNITS", "lookup", "format_si"]
+__all__ = ["Dimension", "Unit", "UNITS", "lookup", "format_si", "format_bytes"]
 
 
 class Dimension(enum.Enum):
@@ -104,3 +104,15 @@ def format_si(value: float, dimension: Dimension) -> str:
             return f"{value / factor:.1f} {name}"
     factor, name = steps[-1]
     return f"{value / factor:.3g} {name}"
+
+
+def format_bytes(x: float | None) -> str:
+    """Memory for tables: GB with two decimals from 0.1 GB up, adaptive below.
+
+    Example:
+        >>> format_bytes(80e9), format_bytes(4.5e6)
+        ('80.00 GB', '4.5 MB')
+    """
+    if x is None:
+        return "—"
+    return f"{x / 1e9:,.2f} GB" if abs(x) >= 1e8 else format_si(x, Dimension.SIZE)

@@ -13,6 +13,7 @@ from .diagnostics import Diagnostic, has_errors
 from .layout import Layout
 from .memory import MemoryBreakdown
 from .plan import Plan, Requirement, RequirementKind
+from .units import Dimension, format_bytes, format_si
 
 __all__ = ["RequirementResult", "Verdict", "judge_requirements", "verdict", "METRIC_OF"]
 
@@ -46,6 +47,21 @@ class RequirementResult:
         if r.op in (">=", ">"):
             return (self.value - r.target) / r.target
         return -abs(self.value - r.target) / r.target
+
+    def value_text(self) -> str:
+        """The value in the requirement's own terms, e.g. '816.9 ms', '23.0 %', '1,148.6 tokens/s/gpu'."""
+        r, v = self.requirement, self.value
+        if v is None:
+            return "not computed"
+        match r.kind:
+            case RequirementKind.TTFT | RequirementKind.TPOT:
+                return format_si(v, Dimension.TIME)
+            case RequirementKind.MEMORY:
+                return f"{v * 100:.1f} %" if r.memory_is_fraction else format_bytes(v)
+            case RequirementKind.GPUS:
+                return f"{v:.0f}"
+            case _:
+                return f"{v:,.1f} tokens/s" + ("/gpu" if r.per_gpu else "")
 
     def to_json(self) -> dict:
         r = self.requirement

@@ -9,15 +9,11 @@ from __future__ import annotations
 from ..check import StrategyResult
 from ..diagnostics import render
 from ..params import active_params, total_params
-from ..units import Dimension, format_si
+from ..units import Dimension, format_bytes, format_si
 
 __all__ = ["report_md"]
 
 _WORD = {True: "**yes**", False: "**no**", None: "not judged"}
-
-
-def _gb(x: float) -> str:
-    return f"{x / 1e9:,.2f} GB" if abs(x) >= 1e8 else format_si(x, Dimension.SIZE)
 
 
 def _count(n: float) -> str:
@@ -32,21 +28,6 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     out += ["| " + " | ".join(r) + " |" for r in rows]
     return out + [""]
-
-
-def _req_value(q) -> str:
-    from ..plan import RequirementKind as K
-    if q.value is None:
-        return "not computed"
-    match q.requirement.kind:
-        case K.TTFT | K.TPOT:
-            return format_si(q.value, Dimension.TIME)
-        case K.MEMORY:
-            return f"{q.value * 100:.1f} %" if q.requirement.memory_is_fraction else _gb(q.value)
-        case K.GPUS:
-            return f"{q.value:.0f}"
-        case _:
-            return f"{q.value:,.1f} tokens/s" + ("/gpu" if q.requirement.per_gpu else "")
 
 
 def report_md(r: StrategyResult, links: dict[str, str] | None = None) -> str:
@@ -68,7 +49,7 @@ def report_md(r: StrategyResult, links: dict[str, str] | None = None) -> str:
         correct_ev += f"; uses {lay.gpus_used} of {plan.cluster.gpus} GPUs"
     req_ev = ("no requirements given" if not r.requirements else
               "all met" if v.meets_requirements else
-              "; ".join(f"`{q.requirement.text}` is {_req_value(q)}" for q in failed) if failed else
+              "; ".join(f"`{q.requirement.text}` is {q.value_text()}" for q in failed) if failed else
               "some requirements could not be judged")
     lines += _table(["question", "answer", "evidence"], [
         ["Is the strategy correct?", _WORD[v.correct], correct_ev],
@@ -93,8 +74,8 @@ def report_md(r: StrategyResult, links: dict[str, str] | None = None) -> str:
         lines += _table(["stage", "GPUs", "layers", "count", "routed experts per GPU"], rows)
     if mem is not None:
         lines += ["## Memory per rank", ""]
-        rows = [[str(s.stage), _gb(s.weights_bytes), _gb(s.kv_cache_bytes), _gb(s.activation_bytes),
-                 _gb(s.total_bytes), f"{s.fraction * 100:.1f} %", _gb(s.capacity_bytes - s.total_bytes)]
+        rows = [[str(s.stage), format_bytes(s.weights_bytes), format_bytes(s.kv_cache_bytes), format_bytes(s.activation_bytes),
+                 format_bytes(s.total_bytes), f"{s.fraction * 100:.1f} %", format_bytes(s.capacity_bytes - s.total_bytes)]
                 for s in mem.stages]
         lines += _table(["stage", "weights", "KV cache", "activations", "total", "of GPU", "headroom"], rows)
     met = r.metrics
@@ -115,7 +96,7 @@ def report_md(r: StrategyResult, links: dict[str, str] | None = None) -> str:
     if r.requirements:
         lines += ["## Requirements", ""]
         lines += _table(["requirement", "value", "margin", "met"], [
-            [f"`{q.requirement.text}`", _req_value(q), "" if q.margin is None else f"{q.margin * 100:+.1f} %",
+            [f"`{q.requirement.text}`", q.value_text(), "" if q.margin is None else f"{q.margin * 100:+.1f} %",
              {True: "yes", False: "**no**", None: "—"}[q.met]] for q in r.requirements])
     if met is not None:
         lines += ["## Critical path", ""]
@@ -170,7 +151,7 @@ def comparison_md(plan, results: list[StrategyResult], dirs: list[str]) -> str:
         row("meets requirements", lambda r: _WORD[r.verdict.meets_requirements]),
         row("optimal", lambda r: _WORD[r.verdict.optimal]),
         row("GPUs used", lambda r: str(r.layout.gpus_used) if r.layout else "—"),
-        row("worst rank memory", lambda r: f"{_gb(r.memory.worst.total_bytes)} ({r.memory.worst.fraction * 100:.0f} %)"
+        row("worst rank memory", lambda r: f"{format_bytes(r.memory.worst.total_bytes)} ({r.memory.worst.fraction * 100:.0f} %)"
             if r.memory else "—"),
         row("TTFT", metric("ttft_s", Dimension.TIME)),
         row("TPOT", metric("tpot_s", Dimension.TIME)),
@@ -182,5 +163,5 @@ def comparison_md(plan, results: list[StrategyResult], dirs: list[str]) -> str:
     for q_index, req in enumerate(plan.requirements):
         rows.append(row(f"`{req.text}`", lambda r, k=q_index: (
             {True: "met", False: "**not met**", None: "—"}[r.requirements[k].met]
-            + (f" ({_req_value(r.requirements[k])})" if r.requirements[k].value is not None else ""))))
+            + (f" ({r.requirements[k].value_text()})" if r.requirements[k].value is not None else ""))))
     return "\n".join(lines + _table(header, rows))

@@ -7,14 +7,10 @@ from ..dag import NODE_BUDGET, estimate_nodes
 from ..diagnostics import Severity
 from ..memory import kv_heads_per_rank
 from ..plan import RequirementKind
-from ..units import Dimension, format_si
+from ..units import Dimension, format_bytes, format_si
 from .base import RuleContext, diag, make_rule
 
 __all__ = ["RULES"]
-
-
-def _gb(x: float) -> str:
-    return f"{x / 1e9:.2f} GB"
 
 
 def _short_list(values, limit: int = 8) -> str:
@@ -67,9 +63,9 @@ def check_memory(ctx: RuleContext):
     where = f"stage {worst.stage} (ranks {ranks.start}–{ranks.stop - 1})" if ctx.layout.pp > 1 else "every rank"
     more = f" and {len(over) - 1} other stage(s)" if len(over) > 1 else ""
     yield diag("E402", Severity.ERROR,
-               f"{where}{more} needs {_gb(worst.total_bytes)} (weights {_gb(worst.weights_bytes)} + KV cache "
-               f"{_gb(worst.kv_cache_bytes)} + activations {_gb(worst.activation_bytes)}) of the GPU's "
-               f"{_gb(worst.capacity_bytes)}",
+               f"{where}{more} needs {format_bytes(worst.total_bytes)} (weights {format_bytes(worst.weights_bytes)} + KV cache "
+               f"{format_bytes(worst.kv_cache_bytes)} + activations {format_bytes(worst.activation_bytes)}) of the GPU's "
+               f"{format_bytes(worst.capacity_bytes)}",
                ctx.strategy.span_of("strategy"),
                "spread the weights (more pp or ep), shard the KV cache (tp, cp), serve fewer requests per "
                "replica (more dp) or use a larger GPU")
