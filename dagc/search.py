@@ -12,12 +12,8 @@ using at most the GPUs available (fewer is a result in itself). dp takes the pow
 and the largest value that fits. Candidates are pruned by the very rules `check` runs.
 
 Evaluation (`evaluate`) uses the cost model of `compile` on op templates shared between
-candidates: a stage's pass of one micro-batch is the sum of its ops (one stream), and the
-pipeline — blocking send/recv, two decode steps — is the same static schedule as
-`dagc.schedule`, computed by a recurrence over (step, micro-batch, stage): exact for
-`overlap = none`. With `overlap = microbatch` a pair of micro-batches is timed by
-scheduling one layer of both on the compute and communication streams (an estimate); the
-top candidates are re-scored by the full scheduler (`check_strategy`).
+candidates (`dagc.fastsched`: exact for `overlap = none`, an estimate with overlap); the top
+candidates are re-scored by the full scheduler (`check_strategy`).
 """
 
 from __future__ import annotations
@@ -28,12 +24,12 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
-from .build import _dims, _layer_ops, _Shapes, requests_per_microbatch
-from .cost import CostModel, template_time_s
+from .build import requests_per_microbatch
 from .dag import Phase
-from .layout import Layout, default_split, resolve
+from .fastsched import Timer as _Timer, fast_metrics
+from .layout import default_split, resolve
 from .memory import memory
-from .plan import Overlap, Plan, Strategy, Workload
+from .plan import Overlap, Plan, Strategy
 from .rules import RuleContext, run_rules
 from .verdict import judge_requirements
 
@@ -185,126 +181,6 @@ def candidates(plan: Plan) -> Iterator[tuple[Strategy, int, Overlap]]:
                                         yield Strategy(text=text, dp=dp, pp=pp, pp_split=split, tp=tp, cp=cp, sp=sp,
                                                        ep=expert[0] if expert else None,
                                                        etp=expert[1] if expert else None), mb, overlap
-
-
-# ---------------------------------------------------------------- fast evaluation
-
-class _Timer:
-    """Per-op durations of one layout, cached by everything they depend on."""
-
-    def __init__(self, plan: Plan):
-        self.plan = plan
-        self.cm = CostModel.from_cluster(plan.cluster)
-        self.cache: dict[tuple, dict] = {}
-
-    def pass_times(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int) -> dict:
-        """Durations of a micro-batch's pass on a stage: per-layer (dense, MoE), the extras and the send."""
-        last = stage == lay.pp - 1
-        key = (phase, req, (stage * lay.group_size) % lay.gpus_per_node, last, lay.tp, lay.cp, lay.sp, lay.ep,
-               lay.etp, lay.group_size, workload.prompt, workload.generate, workload.routing_imbalance)
-        hit = self.cache.get(key)
-        if hit is not None:
-            return hit
-        import numpy as np
-        m = self.plan.model
-        shapes = _Shapes(m, workload, self.plan.cluster, lay, _dims(m, lay), phase, np.array(req), stage)
-
-        durations: dict[str, float] = {}
-
-        def dur(name: str) -> float:
-            if name not in durations:
-                durations[name] = float(np.max(template_time_s(shapes.get(name), self.cm)))
-            return durations[name]
-
-        out = {}
-        for dense in (True, False):
-            ops, outputs = _layer_ops(shapes, dense)
-            timed = [(n, p, dur(n), shapes.get(n).kind.is_comm) for n, p in ops]
-            out["dense" if dense else "moe"] = sum(t[2] for t in timed)
-            out["pair_dense" if dense else "pair_moe"] = _pair_layer_time(timed)
-        out["embed"] = dur("embed")
-        out["head"] = dur("final_norm") + dur("lm_head")
-        out["send"] = dur("send") if not last else 0.0
-        self.cache[key] = out
-        return out
-
-
-def _pair_layer_time(ops: list) -> float:
-    """Two micro-batches through one layer, interleaved op by op on a compute and a comm stream."""
-    free = {False: 0.0, True: 0.0}
-    fin: dict[tuple[int, int], float] = {}
-    for k, (name, preds, d, comm) in enumerate(ops):
-        for mb in (0, 1):
-            ready = max((fin[(p, mb)] for p in preds if p >= 0), default=0.0)
-            start = max(ready, free[comm])
-            fin[(k, mb)] = start + d
-            free[comm] = start + d
-    return max(fin.values())
-
-
-def _stage_compute(times: dict, model, a: int, b: int, first: bool, last: bool, pair: bool) -> float:
-    if pair:
-        dense_t, moe_t = times["pair_dense"], times["pair_moe"]
-        extra = 2 * ((times["embed"] if first else 0.0) + (times["head"] if last else 0.0))
-    else:
-        dense_t, moe_t = times["dense"], times["moe"]
-        extra = (times["embed"] if first else 0.0) + (times["head"] if last else 0.0)
-    n_dense = max(0, min(b, model.dense_layer_count) - a)
-    return extra + n_dense * dense_t + (b - a - n_dense) * moe_t
-
-
-def fast_metrics(plan: Plan, lay: Layout, workload: Workload, timer: _Timer) -> dict:
-    """TTFT and TPOT by the static schedule's recurrence (exact for overlap = none)."""
-    m = plan.model
-    reqs = requests_per_microbatch(workload, lay)
-    pair = workload.overlap is Overlap.MICROBATCH
-    w = 2 if pair else 1
-    units = [list(range(k, min(k + w, lay.microbatches))) for k in range(0, lay.microbatches, w)]
-    stage_costs: dict[tuple, list[tuple[float, float]]] = {}
-
-    def costs(phase: Phase, req: tuple, n: int) -> list[tuple[float, float]]:
-        key = (phase, req, n)
-        if key not in stage_costs:
-            row = []
-            for stage, (a, b) in enumerate(lay.stage_layers):
-                t = timer.pass_times(workload, lay, phase, req, stage)
-                row.append((_stage_compute(t, m, a, b, stage == 0, stage == lay.pp - 1, pair and n == 2),
-                            t["send"] * n))
-            stage_costs[key] = row
-        return stage_costs[key]
-
-    last = lay.pp - 1
-    head_end: dict[tuple[int, int], float] = {}
-    prefill_end = 0.0
-    for phase, step in ((Phase.PREFILL, 0), (Phase.DECODE, 0), (Phase.DECODE, 1)):
-        if step == 0:
-            free = [0.0] * lay.pp      # stage streams (compute; with overlap, also the collectives)
-            p2p = [0.0] * lay.pp
-        for unit in units:
-            ready = max(head_end[(0, j)] for j in unit) if step == 1 else 0.0
-            for stage, (compute, send) in enumerate(costs(phase, tuple(reqs[unit[0]]), len(unit))):
-                end = max(free[stage], ready) + compute
-                free[stage] = end
-                if stage < last:
-                    if pair:
-                        start = max(end, p2p[stage], p2p[stage + 1])
-                        p2p[stage] = p2p[stage + 1] = ready = start + send
-                    else:
-                        start = max(end, free[stage + 1])
-                        free[stage] = free[stage + 1] = ready = start + send
-                else:
-                    for j in unit:
-                        head_end[(step, j)] = end
-                    if phase is Phase.PREFILL and end > prefill_end:
-                        prefill_end = end
-    ttft = prefill_end
-    tpot = max(head_end[(1, j)] - head_end[(0, j)] for j in range(lay.microbatches))
-    b, s, g = workload.batch, workload.prompt, workload.generate
-    gpus = lay.gpus_used
-    return {"ttft_s": ttft, "tpot_s": tpot, "prefill_tokens_per_s": b * s / ttft, "decode_tokens_per_s": b / tpot,
-            "throughput_tokens_per_s": b * (s + g) / (ttft + g * tpot),
-            "prefill_tokens_per_s_per_gpu": b * s / ttft / gpus, "decode_tokens_per_s_per_gpu": b / tpot / gpus,
-            "throughput_tokens_per_s_per_gpu": b * (s + g) / (ttft + g * tpot) / gpus}
 
 
 def _binding(requirements) -> str | None:

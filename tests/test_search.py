@@ -10,7 +10,8 @@ import pytest
 
 from dagc.check import check, check_strategy, load_plan, load_plan_text, parse_strategy
 from dagc.plan import Overlap
-from dagc.search import Objective, _Timer, candidates, evaluate, pareto_front, search
+from dagc.fastsched import Timer
+from dagc.search import Objective, candidates, evaluate, pareto_front, search
 from conftest import EXAMPLES, ROOT, plan_text
 
 TINY = plan_text(
@@ -58,7 +59,7 @@ def test_best_never_worse_than_the_plans_own(name):
 
 def test_fast_evaluator_is_exact_without_overlap():
     plan = load_plan(EXAMPLES / "seed-004-dp2-pp2-tp2-ep4.moe")
-    timer = _Timer(plan)
+    timer = Timer(plan)
     checked = 0
     for s, mb, ov in list(candidates(plan))[::37]:
         if ov is not Overlap.NONE:

@@ -1,0 +1,139 @@
+"""Fast evaluation of a candidate strategy: the static schedule as a recurrence.
+
+Input: a `Plan`, a `Layout` and a workload. Output: the metrics `dagc.schedule` would give,
+from the op templates of `dagc.build` costed by `dagc.cost`, cached between candidates
+(`Timer`). A stage's pass of one micro-batch is the sum of its ops (one stream); the
+pipeline — blocking send/recv, two decode steps — is the static schedule of
+`dagc.schedule`, computed by a recurrence over (step, micro-batch, stage): exact for
+`overlap = none`. With `overlap = microbatch` a pair of micro-batches is timed by
+scheduling one layer of both on a compute and a communication stream (an estimate).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .build import _dims, _layer_ops, _Shapes, requests_per_microbatch
+from .cost import CostModel, template_time_s
+from .dag import Phase
+from .layout import Layout
+from .plan import Overlap, Plan, Workload
+
+__all__ = ["Timer", "fast_metrics"]
+
+
+class Timer:
+    """Per-op durations of one layout, cached by everything they depend on."""
+
+    def __init__(self, plan: Plan):
+        self.plan = plan
+        self.cm = CostModel.from_cluster(plan.cluster)
+        self.cache: dict[tuple, dict] = {}
+
+    def pass_times(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int) -> dict:
+        """Durations of a micro-batch's pass on a stage: per-layer (dense, MoE), the extras and the send."""
+        last = stage == lay.pp - 1
+        key = (phase, req, (stage * lay.group_size) % lay.gpus_per_node, last, lay.tp, lay.cp, lay.sp, lay.ep,
+               lay.etp, lay.group_size, workload.prompt, workload.generate, workload.routing_imbalance)
+        hit = self.cache.get(key)
+        if hit is not None:
+            return hit
+        m = self.plan.model
+        shapes = _Shapes(m, workload, self.plan.cluster, lay, _dims(m, lay), phase, np.array(req), stage)
+
+        durations: dict[str, float] = {}
+
+        def dur(name: str) -> float:
+            if name not in durations:
+                durations[name] = float(np.max(template_time_s(shapes.get(name), self.cm)))
+            return durations[name]
+
+        out = {}
+        for dense in (True, False):
+            ops, outputs = _layer_ops(shapes, dense)
+            timed = [(n, p, dur(n), shapes.get(n).kind.is_comm) for n, p in ops]
+            out["dense" if dense else "moe"] = sum(t[2] for t in timed)
+            out["pair_dense" if dense else "pair_moe"] = _pair_layer_time(timed)
+        out["embed"] = dur("embed")
+        out["head"] = dur("final_norm") + dur("lm_head")
+        out["send"] = dur("send") if not last else 0.0
+        self.cache[key] = out
+        return out
+
+
+def _pair_layer_time(ops: list) -> float:
+    """Two micro-batches through one layer, interleaved op by op on a compute and a comm stream."""
+    free = {False: 0.0, True: 0.0}
+    fin: dict[tuple[int, int], float] = {}
+    for k, (name, preds, d, comm) in enumerate(ops):
+        for mb in (0, 1):
+            ready = max((fin[(p, mb)] for p in preds if p >= 0), default=0.0)
+            start = max(ready, free[comm])
+            fin[(k, mb)] = start + d
+            free[comm] = start + d
+    return max(fin.values())
+
+
+def _stage_compute(times: dict, model, a: int, b: int, first: bool, last: bool, pair: bool) -> float:
+    if pair:
+        dense_t, moe_t = times["pair_dense"], times["pair_moe"]
+        extra = 2 * ((times["embed"] if first else 0.0) + (times["head"] if last else 0.0))
+    else:
+        dense_t, moe_t = times["dense"], times["moe"]
+        extra = (times["embed"] if first else 0.0) + (times["head"] if last else 0.0)
+    n_dense = max(0, min(b, model.dense_layer_count) - a)
+    return extra + n_dense * dense_t + (b - a - n_dense) * moe_t
+
+
+def fast_metrics(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> dict:
+    """TTFT and TPOT by the static schedule's recurrence (exact for overlap = none)."""
+    m = plan.model
+    reqs = requests_per_microbatch(workload, lay)
+    pair = workload.overlap is Overlap.MICROBATCH
+    w = 2 if pair else 1
+    units = [list(range(k, min(k + w, lay.microbatches))) for k in range(0, lay.microbatches, w)]
+    stage_costs: dict[tuple, list[tuple[float, float]]] = {}
+
+    def costs(phase: Phase, req: tuple, n: int) -> list[tuple[float, float]]:
+        key = (phase, req, n)
+        if key not in stage_costs:
+            row = []
+            for stage, (a, b) in enumerate(lay.stage_layers):
+                t = timer.pass_times(workload, lay, phase, req, stage)
+                row.append((_stage_compute(t, m, a, b, stage == 0, stage == lay.pp - 1, pair and n == 2),
+                            t["send"] * n))
+            stage_costs[key] = row
+        return stage_costs[key]
+
+    last = lay.pp - 1
+    head_end: dict[tuple[int, int], float] = {}
+    prefill_end = 0.0
+    for phase, step in ((Phase.PREFILL, 0), (Phase.DECODE, 0), (Phase.DECODE, 1)):
+        if step == 0:
+            free = [0.0] * lay.pp      # stage streams (compute; with overlap, also the collectives)
+            p2p = [0.0] * lay.pp
+        for unit in units:
+            ready = max(head_end[(0, j)] for j in unit) if step == 1 else 0.0
+            for stage, (compute, send) in enumerate(costs(phase, tuple(reqs[unit[0]]), len(unit))):
+                end = max(free[stage], ready) + compute
+                free[stage] = end
+                if stage < last:
+                    if pair:
+                        start = max(end, p2p[stage], p2p[stage + 1])
+                        p2p[stage] = p2p[stage + 1] = ready = start + send
+                    else:
+                        start = max(end, free[stage + 1])
+                        free[stage] = free[stage + 1] = ready = start + send
+                else:
+                    for j in unit:
+                        head_end[(step, j)] = end
+                    if phase is Phase.PREFILL and end > prefill_end:
+                        prefill_end = end
+    ttft = prefill_end
+    tpot = max(head_end[(1, j)] - head_end[(0, j)] for j in range(lay.microbatches))
+    b, s, g = workload.batch, workload.prompt, workload.generate
+    gpus = lay.gpus_used
+    return {"ttft_s": ttft, "tpot_s": tpot, "prefill_tokens_per_s": b * s / ttft, "decode_tokens_per_s": b / tpot,
+            "throughput_tokens_per_s": b * (s + g) / (ttft + g * tpot),
+            "prefill_tokens_per_s_per_gpu": b * s / ttft / gpus, "decode_tokens_per_s_per_gpu": b / tpot / gpus,
+            "throughput_tokens_per_s_per_gpu": b * (s + g) / (ttft + g * tpot) / gpus}
