@@ -56,7 +56,7 @@ def measure(fn, repeat: int) -> tuple[float, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args()
     print(f"machine: {platform.machine()} · {platform.processor() or 'cpu'} · Python {platform.python_version()}")
     print(f"{'plan':24} {'strategy':36} {'nodes':>7} {'check s':>8} {'MiB':>6} {'compile s':>10} {'MiB':>6}")
