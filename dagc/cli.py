@@ -171,10 +171,10 @@ class _Progress:
             self.bar.stop()
 
 
-def _search(plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: int = 1):
+def _search(plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: int = 1, budget_s: float | None = None):
     progress = _Progress("searching strategies")
     try:
-        return search(plan, objective=objective, top=top, jobs=jobs, progress=progress)
+        return search(plan, objective=objective, top=top, jobs=jobs, progress=progress, budget_s=budget_s)
     finally:
         progress.close()
 
@@ -182,7 +182,8 @@ def _search(plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: int = 
 def _load(args, err: Console):
     try:
         plan = load_plan(args.plan)
-        found = None if getattr(args, "no_search", True) else _search(plan, jobs=getattr(args, "jobs", 1))
+        found = None if getattr(args, "no_search", True) else _search(
+            plan, jobs=getattr(args, "jobs", 1), budget_s=getattr(args, "search_budget", None))
         results = check(plan, parse_strategy(args.strategy) if args.strategy else None, optimality=found)
         return plan, results
     except PlanError as exc:
@@ -273,7 +274,7 @@ def cmd_search(args) -> int:
     except PlanError as exc:
         _render_diags(err, exc.diagnostics)
         return EXIT_INPUT
-    found = _search(plan, args.objective, args.top, args.jobs)
+    found = _search(plan, args.objective, args.top, args.jobs, args.budget)
     own = []
     for r in check(plan):
         if r.metrics:
@@ -289,6 +290,9 @@ def cmd_search(args) -> int:
                          allow_nan=False))
         return EXIT_OK
     out = _console()
+    if not found.complete:
+        err.print(f"warning: budget spent: {found.evaluated:,} of {found.total:,} candidates evaluated "
+                  "(fewest GPUs first)", markup=False)
     out.print(f"{found.evaluated} strategies evaluated, {found.legal} legal, in {found.seconds:.2f} s "
               f"({found.evaluated / max(found.seconds, 1e-9):,.0f} per second); objective {found.objective}, "
               f"subject to the plan's requirements", markup=False)
@@ -392,11 +396,15 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--format", choices=("text", "json"), default="text")
     se.add_argument("--jobs", type=int, default=1, metavar="N", help="processes to evaluate candidates with")
     se.add_argument("--svg", metavar="FILE", help="where to write the Pareto plot (default out/<plan>/pareto.svg)")
+    se.add_argument("--budget", type=float, default=None, metavar="S",
+                    help="stop after S seconds, fewest GPUs first (default: evaluate every candidate)")
     se.set_defaults(func=cmd_search)
     for p_ in (c, co):
         p_.add_argument("--no-search", action="store_true",
                         help="skip the strategy search (the optimal verdict is then not judged)")
         p_.add_argument("--jobs", type=int, default=1, metavar="N", help="processes for the strategy search")
+        p_.add_argument("--search-budget", type=float, default=10.0, metavar="S",
+                        help="stop the strategy search after S seconds, fewest GPUs first (default 10)")
     sc = sub.add_parser("schema", help="print the JSON Schema of dag.json")
     sc.set_defaults(func=cmd_schema)
     e = sub.add_parser("explain", help="print a rule's documentation with a bad and a fixed example",

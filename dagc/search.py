@@ -94,6 +94,11 @@ class SearchResult:
     seconds: float
     ranked: tuple[Candidate, ...]                 # best first
     pareto: tuple[Candidate, ...] = field(default=())
+    total: int = 0                                # candidates in the space (evaluated < total: budget hit)
+
+    @property
+    def complete(self) -> bool:
+        return self.evaluated >= self.total
 
     def to_json(self, top: int | None = None) -> dict:
         chosen = self.ranked if top is None else self.ranked[:top]
@@ -285,8 +290,12 @@ def pareto_front(cands: Iterable[Candidate]) -> tuple[Candidate, ...]:
 
 
 def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: int = 1,
-           progress: Callable[[int, int], None] | None = None, rescore: int = 5) -> SearchResult:
+           progress: Callable[[int, int], None] | None = None, rescore: int = 5,
+           budget_s: float | None = None) -> SearchResult:
     """Enumerate, prune by the rules, score, rank; re-score the top `rescore` exactly.
+
+    Candidates are evaluated from the fewest GPUs up; with `budget_s` the evaluation stops
+    when the budget is spent and the result says how many were evaluated (`complete`).
 
     Example:
         >>> from dagc.check import load_plan_text
@@ -299,21 +308,31 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
     if objective not in Objective.NAMES:
         raise ValueError(f"unknown objective {objective!r}; one of {', '.join(Objective.NAMES)}")
     t0 = time.perf_counter()
-    items = list(candidates(plan))
+    items = sorted(candidates(plan), key=lambda it: (it[0].dp * it[0].pp * max(it[0].tp * it[0].cp, (
+        it[0].ep or 1) * (it[0].etp or it[0].tp)), it[0].text, it[1], it[2].value))
     found: list[Candidate] = []
     chunk = 64
     chunks = [items[k:k + chunk] for k in range(0, len(items), chunk)]
     done = 0
+
+    def over_budget() -> bool:
+        return budget_s is not None and time.perf_counter() - t0 > budget_s
+
     if jobs > 1 and len(chunks) > 1:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             for part in pool.map(_evaluate_chunk, [(plan, c, objective) for c in chunks]):
                 found.extend(part)
-                done += chunk
+                done = min(done + chunk, len(items))
                 if progress:
-                    progress(min(done, len(items)), len(items))
+                    progress(done, len(items))
+                if over_budget():
+                    pool.shutdown(cancel_futures=True)
+                    break
     else:
         timer = _Timer(plan)
         for c in chunks:
+            if over_budget():
+                break
             for strategy, mb, overlap in c:
                 cand = evaluate(plan, strategy, mb, overlap, objective, timer)
                 if cand is not None:
@@ -333,13 +352,14 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
                            objective, timer)
             if alt is not None:
                 extra.append(alt)
-    evaluated = len(items) + len(extra)
+    evaluated = done + len(extra)
     found.extend(extra)
     ranked = sorted(found, key=_rank_key)
     if rescore:
         ranked = _rescore(plan, ranked, rescore, objective)
     return SearchResult(objective=objective, evaluated=evaluated, legal=len(found),
-                        seconds=time.perf_counter() - t0, ranked=tuple(ranked), pareto=pareto_front(found))
+                        seconds=time.perf_counter() - t0, ranked=tuple(ranked), pareto=pareto_front(found),
+                        total=len(items) + len(extra))
 
 
 def _rescore(plan: Plan, ranked: list[Candidate], n: int, objective: str) -> list[Candidate]:
@@ -376,23 +396,27 @@ def judge_optimal(result, found: SearchResult, tolerance: float = OPTIMAL_TOLERA
     evidence = {"objective": found.objective, "best_strategy": best.text, "best_score": best.score,
                 "best_gpus": best.gpus, "best_microbatches": best.microbatches, "best_overlap": best.overlap.value,
                 "best_meets_requirements": best.meets_requirements, "own_score": own, "tolerance": tolerance,
-                "evaluated": found.evaluated}
+                "evaluated": found.evaluated, "complete": found.complete}
+    partial = "" if found.complete else (f" (the search stopped after {found.evaluated:,} of {found.total:,} "
+                                         "candidates, fewest GPUs first; `dagc search` runs them all)")
     own_meets = result.verdict.meets_requirements is not False
     if own is None or not result.valid:
         evidence["note"] = f"`{best.text}` is a legal strategy that {'meets' if best.meets_requirements else 'misses'} " \
                            f"the requirements on {best.gpus} GPUs"
+        evidence["note"] += partial
         return False, evidence
     if best.meets_requirements and not own_meets:
-        evidence["note"] = f"`{best.text}` meets the requirements on {best.gpus} GPUs; this strategy does not"
+        evidence["note"] = f"`{best.text}` meets the requirements on {best.gpus} GPUs; this strategy does not" + partial
         return False, evidence
     factor = best.score / own if own > 0 else math.inf
     evidence["factor"] = factor
     if own >= best.score * (1 - tolerance) or (best.meets_requirements is False and own_meets):
         evidence["note"] = (f"within {tolerance * 100:.0f} % of the best of {found.evaluated} strategies "
-                            f"(`{best.text}`: {best.score:,.1f} tokens/s per GPU)")
+                            f"(`{best.text}`: {best.score:,.1f} tokens/s per GPU)") + partial
         return True, evidence
     workload = "" if best.microbatches == result.layout.microbatches and best.overlap is result.plan.workload.overlap \
         else f" (with {best.microbatches} micro-batch{'es' if best.microbatches > 1 else ''}, overlap {best.overlap.value})"
     evidence["note"] = (f"`{best.text}`{workload} gives {factor:.2f}× the decode throughput per GPU on "
-                        f"{best.gpus} GPU{'s' if best.gpus > 1 else ''} ({best.score:,.1f} vs {own:,.1f} tokens/s per GPU)")
+                        f"{best.gpus} GPU{'s' if best.gpus > 1 else ''} ({best.score:,.1f} vs {own:,.1f} tokens/s per GPU)"
+                        + partial)
     return False, evidence
