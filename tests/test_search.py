@@ -169,3 +169,12 @@ def test_cli_search_json_follows_spec(tmp_path):
 def test_cli_search_text():
     proc = dagc("search", "examples/seed-004-dp2-pp2-tp2-ep4.moe", "--top", "3", "--svg", "/dev/null")
     assert proc.returncode == 0 and "Pareto front" in proc.stdout and "per second" in proc.stdout
+
+
+def test_budget_stops_early_fewest_gpus_first_and_says_so():
+    plan = load_plan(EXAMPLES / "seed-001-ep16-tp4.moe")
+    found = search(plan, budget_s=0.2, rescore=0)
+    assert not found.complete and found.evaluated < found.total
+    assert max(c.gpus for c in found.ranked) <= 16      # the small layouts come first
+    r = check(plan, optimality=found)[0]
+    assert "the search stopped after" in r.optimality["note"]
