@@ -178,3 +178,20 @@ def test_budget_stops_early_fewest_gpus_first_and_says_so():
     assert max(c.gpus for c in found.ranked) <= 16      # the small layouts come first
     r = check(plan, optimality=found)[0]
     assert "the search stopped after" in r.optimality["note"]
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+
+from plans import plan_texts  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(plan_texts())
+def test_search_on_generated_plans(text):
+    plan = load_plan_text(text)
+    found = search(plan, budget_s=2.0, rescore=1)
+    assert found.legal >= 1
+    assert found.ranked == tuple(sorted(found.ranked, key=lambda c: (not c.meets_requirements, -c.score, c.gpus, c.text,
+                                                                      c.microbatches, c.overlap.value)))
+    for r in check(plan, optimality=found):
+        assert r.verdict.optimal in (True, False, None) and r.optimality["best_strategy"]
