@@ -8,7 +8,6 @@ Strategies are kept as written (`StrategyDecl`); the structural rules run later.
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from dataclasses import dataclass
@@ -23,96 +22,13 @@ from .plan import (AttentionKind, AxisNode, Cluster, DType, Efficiency, Gpu, Lat
                    Overlap, Plan, Requirement, RequirementKind, StrategyDecl, Workload)
 from .presets import GPU_PRESETS, MODEL_PRESETS
 from .source import SourceFile, Span
+from .fields import (CLUSTER_FIELDS, EFFICIENCY_FIELDS, GPU_FIELDS, LATENCY_FIELDS, MLA_FIELDS, MODEL_FIELDS,
+                     MOE_FIELDS, REQUIREMENT_DIMENSIONS, SUBBLOCKS, WORKLOAD_FIELDS, Field, did_you_mean, nearest)
 from .units import Dimension, lookup, UNITS
 
-__all__ = ["lower", "lower_strategy", "nearest", "model_from_preset"]
+__all__ = ["lower", "lower_strategy", "model_from_preset"]
 
-MAX_COUNT = 2**40
 _NUM_RE = re.compile(r"[+-]?(?:\d[\d_]*(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
-
-
-def nearest(word: str, choices) -> str | None:
-    """The closest known name to `word`, for "did you mean" hints.
-
-    Example:
-        >>> nearest("mixtral-8x7", ["mixtral-8x7b", "deepseek-v3"])
-        'mixtral-8x7b'
-    """
-    choices = list(choices)
-    lowered = {c.lower(): c for c in choices}
-    if word.lower() in lowered:
-        return lowered[word.lower()]
-    prefixed = [c for c in choices if c.lower().startswith(word.lower())]
-    if len(prefixed) == 1:
-        return prefixed[0]
-    found = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.5)
-    return lowered[found[0]] if found else None
-
-
-def _did_you_mean(word: str, choices) -> str:
-    best = nearest(word, choices)
-    if best:
-        return f"did you mean `{best}`?"
-    return "expected one of: " + ", ".join(f"`{c}`" for c in choices)
-
-
-# ---------------------------------------------------------------- field schemas
-
-@dataclass(frozen=True)
-class Field:
-    """How to read one `name = value` field."""
-
-    kind: str                      # int | bool | choice | quantity | ratio | routing
-    dimension: Dimension | None = None
-    lo: float = 1
-    hi: float = MAX_COUNT
-    choices: tuple[str, ...] = ()
-
-
-def _int(lo=1, hi=MAX_COUNT) -> Field:
-    return Field("int", Dimension.COUNT, lo, hi)
-
-
-_DTYPES = tuple(d.value for d in DType)
-MODEL_FIELDS = {
-    "layers": _int(1, 100_000), "hidden": _int(), "heads": _int(), "kv_heads": _int(),
-    "head_dim": _int(), "vocab": _int(), "tied": Field("bool"),
-    "weights": Field("choice", choices=_DTYPES), "kv_cache": Field("choice", choices=_DTYPES),
-    "attention": Field("choice", choices=("gqa", "mla")),
-    "ffn": _int(), "gated": Field("bool"),   # dense-model sugar: no moe block
-}
-MOE_FIELDS = {
-    "experts": _int(0), "top_k": _int(0), "ffn": _int(0), "shared": _int(0), "shared_ffn": _int(0),
-    "dense_layers": _int(0, 100_000), "dense_ffn": _int(0), "gated": Field("bool"),
-}
-MLA_FIELDS = {"q_lora": _int(0), "kv_lora": _int(), "qk_nope": _int(), "qk_rope": _int(0), "v_head": _int()}
-CLUSTER_FIELDS = {
-    "gpus": _int(1, 2**20), "gpus_per_node": _int(1, 2**20),
-    "intra_node": Field("quantity", Dimension.BANDWIDTH, 1e3, 1e18),
-    "inter_node": Field("quantity", Dimension.BANDWIDTH, 1e3, 1e18),
-}
-GPU_FIELDS = {
-    "memory": Field("quantity", Dimension.SIZE, 1e6, 1e18),
-    "flops": Field("quantity", Dimension.COMPUTE, 1e9, 1e21),
-    "fp8_flops": Field("quantity", Dimension.COMPUTE, 1e9, 1e21),
-    "hbm": Field("quantity", Dimension.BANDWIDTH, 1e6, 1e18),
-    "intra_node": Field("quantity", Dimension.BANDWIDTH, 1e3, 1e18),
-}
-EFFICIENCY_FIELDS = {k: Field("ratio", Dimension.RATIO, 1e-6, 1.0) for k in ("compute", "hbm", "network")}
-LATENCY_FIELDS = {k: Field("quantity", Dimension.TIME, 0.0, 10.0) for k in ("intra", "inter")}
-WORKLOAD_FIELDS = {
-    "batch": _int(1, 2**40), "prompt": _int(1, 2**32), "generate": _int(1, 2**32),
-    "microbatches": _int(1, 100_000), "routing": Field("routing"),
-    "overlap": Field("choice", choices=("none", "microbatch")),
-}
-REQUIREMENT_DIMENSIONS = {
-    RequirementKind.TTFT: Dimension.TIME, RequirementKind.TPOT: Dimension.TIME,
-    RequirementKind.DECODE_THROUGHPUT: Dimension.THROUGHPUT,
-    RequirementKind.PREFILL_THROUGHPUT: Dimension.THROUGHPUT,
-    RequirementKind.THROUGHPUT: Dimension.THROUGHPUT,
-    RequirementKind.MEMORY: Dimension.RATIO, RequirementKind.GPUS: Dimension.COUNT,
-}
-SUBBLOCKS = {"model": ("moe", "mla"), "cluster": ("efficiency", "latency"), "workload": (), "gpu": ()}
 
 
 class _Bad:
@@ -181,14 +97,14 @@ class _Lowerer:
                         self.error("E104", f"`{e.name}` is a block: write `{e.name} {{ … }}`", e.name_span)
                     else:
                         self.error("E101", f"unknown field `{e.name}` in {where}", e.name_span,
-                                   _did_you_mean(e.name, known))
+                                   did_you_mean(e.name, known))
                     continue
                 self.spans[f"{where}.{e.name}"] = e.span
                 values[e.name] = self.value(e.node.children[1], fields[e.name], f"{where}.{e.name}")
             elif e.kind == "subblock":
                 if e.name not in subblocks:
                     self.error("E101", f"unknown block `{e.name}` in {where}", e.name_span,
-                               _did_you_mean(e.name, list(subblocks) + list(fields)) if subblocks or fields else None)
+                               did_you_mean(e.name, list(subblocks) + list(fields)) if subblocks or fields else None)
                     continue
                 self.spans[f"{where}.{e.name}"] = e.span
                 subs[e.name] = e
@@ -207,14 +123,14 @@ class _Lowerer:
                     return BAD
                 if word not in ("true", "false"):
                     return self.error("E101", f"`{short}` is true or false, not `{word}`", span,
-                                      _did_you_mean(word, ["true", "false"]))
+                                      did_you_mean(word, ["true", "false"]))
                 return word == "true"
             case "choice":
                 word = self.word(node, label)
                 if word is BAD:
                     return BAD
                 if word not in field.choices:
-                    return self.error("E101", f"unknown {short} `{word}`", span, _did_you_mean(word, field.choices))
+                    return self.error("E101", f"unknown {short} `{word}`", span, did_you_mean(word, field.choices))
                 return word
             case "routing":
                 if node.data == "word" and str(node.children[0]) == "uniform":
@@ -270,7 +186,7 @@ class _Lowerer:
             unit = lookup(unit_text)
             if unit is None:
                 return self.error("E101", f"unknown unit `{unit_text}`", unit_span,
-                                  _did_you_mean(unit_text, [u for u in UNITS if "/gpu" not in u]))
+                                  did_you_mean(unit_text, [u for u in UNITS if "/gpu" not in u]))
             if unit.dimension is not dim:
                 return self.error("E102", f"`{short}` takes {dim.value}, but `{text}` is {unit.dimension.value}",
                                   unit_span, f"for example `{short} = {dim.example}`")
@@ -341,7 +257,7 @@ class _Lowerer:
         if st.data == "model_preset":
             if name not in MODEL_PRESETS:
                 self.error("E101", f"unknown model preset `{name}`", self.tspan(name_tok),
-                           _did_you_mean(name, MODEL_PRESETS))
+                           did_you_mean(name, MODEL_PRESETS))
                 return None
             base = {k: (dict(v) if isinstance(v, dict) else v) for k, v in MODEL_PRESETS[name].items()}
         elif st.data == "model_from":
@@ -479,7 +395,7 @@ class _Lowerer:
             tok = e.node.children[0]
             name = str(tok)[1:-1]
             if name not in GPU_PRESETS:
-                self.error("E101", f"unknown GPU preset `{name}`", self.tspan(tok), _did_you_mean(name, GPU_PRESETS))
+                self.error("E101", f"unknown GPU preset `{name}`", self.tspan(tok), did_you_mean(name, GPU_PRESETS))
                 return None
             return GPU_PRESETS[name]
         name = str(e.node.children[0])[1:-1]
@@ -522,7 +438,7 @@ class _Lowerer:
                 kind = RequirementKind(name)
             except ValueError:
                 self.error("E101", f"unknown requirement `{name}`", self.tspan(name_tok),
-                           _did_you_mean(name, [k.value for k in RequirementKind]))
+                           did_you_mean(name, [k.value for k in RequirementKind]))
                 continue
             if (name, str(op_tok)) in seen:
                 self.error("E104", f"`{name} {op_tok}` is required twice", span)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from ..diagnostics import Diagnostic, Severity
-from ..lower import nearest
+from ..fields import nearest
 from ..plan import Axis, AxisNode, Strategy, StrategyDecl
 from .base import RuleContext, diag, largest_divisor, make_rule
 
