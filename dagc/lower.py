@@ -23,7 +23,7 @@ from .plan import (AttentionKind, AxisNode, Cluster, DType, Efficiency, Gpu, Lat
 from .presets import GPU_PRESETS, MODEL_PRESETS
 from .source import SourceFile, Span
 from .fields import (CLUSTER_FIELDS, EFFICIENCY_FIELDS, GPU_FIELDS, LATENCY_FIELDS, MLA_FIELDS, MODEL_FIELDS,
-                     MOE_FIELDS, REQUIREMENT_DIMENSIONS, SUBBLOCKS, WORKLOAD_FIELDS, Field, did_you_mean, nearest)
+                     MOE_FIELDS, REQUIREMENT_DIMENSIONS, SUBBLOCKS, WORKLOAD_FIELDS, Field, did_you_mean)
 from .units import Dimension, lookup, UNITS
 
 __all__ = ["lower", "lower_strategy", "model_from_preset"]
