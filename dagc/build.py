@@ -17,6 +17,7 @@ dispatches 1/tp of its attention group's tokens).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -117,12 +118,8 @@ class _Shapes:
 
     # ----------------------------------------------------------- helpers
     def crosses(self, size: int, span: int | None = None) -> bool:
-        span = span or size
-        if size <= 1:
-            return False
-        starts = self.start_rank + np.arange(0, self.lay.group_size, span)
-        gpn = self.lay.gpus_per_node
-        return bool(np.any(starts // gpn != (starts + span - 1) // gpn))
+        """Whether a group of `size` ranks (spread over blocks of `span`) of this stage spans nodes."""
+        return size > 1 and self.lay.blocks_cross_nodes(self.start_rank, self.lay.group_size, span or size)
 
     def compute(self, kind: OpKind, tokens, flops, hbm, act, tokens_total, flops_total, out,
                 peak: str | None = None) -> OpTemplate:
@@ -208,7 +205,8 @@ class _Shapes:
         return self.compute(OpKind.ROUTER, self.u, 2 * p * self.u, p * d.wb + act, act, self.T, 2 * p * self.T,
                             self.u * m.moe.experts * AB)
 
-    def _expert_tokens(self) -> tuple[np.ndarray, np.ndarray]:
+    @functools.cached_property
+    def expert_tokens(self) -> tuple[np.ndarray, np.ndarray]:
         """Token-expert assignments per rank and distinct experts hit per rank."""
         lay, moe = self.lay, self.m.moe
         size = lay.ep * lay.etp
@@ -236,7 +234,7 @@ class _Shapes:
 
     def _expert_ffn(self):
         m, lay, d = self.m, self.lay, self.d
-        e, hit = self._expert_tokens()
+        e, hit = self.expert_tokens
         per = ffn_params(m, m.moe.ffn) / lay.etp
         act = e * (d.h + d.gate * m.moe.ffn / lay.etp) * AB
         assignments = self.T * m.moe.top_k
@@ -245,7 +243,7 @@ class _Shapes:
 
     def _etp_reduce(self):
         lay, d = self.lay, self.d
-        e, _ = self._expert_tokens()
+        e, _ = self.expert_tokens
         return self.comm(OpKind.ALL_REDUCE, "etp", lay.etp, e, e * d.h * AB, self.crosses(lay.etp))
 
     def _shared_expert(self):

@@ -18,6 +18,7 @@ from .cost import CostModel, template_time_s
 from .dag import Phase
 from .layout import Layout
 from .plan import Overlap, Plan, Workload
+from .schedule import rate_metrics
 
 __all__ = ["Timer", "fast_metrics"]
 
@@ -129,11 +130,5 @@ def fast_metrics(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> d
                         head_end[(step, j)] = end
                     if phase is Phase.PREFILL and end > prefill_end:
                         prefill_end = end
-    ttft = prefill_end
     tpot = max(head_end[(1, j)] - head_end[(0, j)] for j in range(lay.microbatches))
-    b, s, g = workload.batch, workload.prompt, workload.generate
-    gpus = lay.gpus_used
-    return {"ttft_s": ttft, "tpot_s": tpot, "prefill_tokens_per_s": b * s / ttft, "decode_tokens_per_s": b / tpot,
-            "throughput_tokens_per_s": b * (s + g) / (ttft + g * tpot),
-            "prefill_tokens_per_s_per_gpu": b * s / ttft / gpus, "decode_tokens_per_s_per_gpu": b / tpot / gpus,
-            "throughput_tokens_per_s_per_gpu": b * (s + g) / (ttft + g * tpot) / gpus}
+    return rate_metrics(prefill_end, tpot, workload, lay.gpus_used)

@@ -11,9 +11,8 @@ import json
 import re
 from pathlib import Path
 
-from .diagnostics import Diagnostic, Severity
+from .diagnostics import Diagnostic, PlanError, Severity
 from .parse import read_source
-from .diagnostics import PlanError
 from .source import Span
 
 __all__ = ["load_hf_config", "HF_DTYPES"]

@@ -106,15 +106,18 @@ class Layout:
 
     def group_crosses_nodes(self, size: int) -> bool:
         """Whether any aligned group of `size` consecutive local ranks spans two nodes."""
-        if size <= 1:
+        return self.blocks_cross_nodes(0, self.gpus_used, size)
+
+    def blocks_cross_nodes(self, first: int, count: int, span: int) -> bool:
+        """Whether any aligned block of `span` ranks in [first, first + count) spans two nodes."""
+        if span <= 1:
             return False
-        n_groups = self.gpus_used // size
-        if n_groups > 1_000_000:
-            # Residues k·size mod gpn run through the multiples of gcd(size, gpn): some group
-            # crosses a node boundary exactly when size does not divide gpus_per_node.
-            return size > self.gpus_per_node or self.gpus_per_node % size != 0
-        starts = np.arange(0, self.gpus_used, size, dtype=np.int64)
-        return bool(np.any(starts // self.gpus_per_node != (starts + size - 1) // self.gpus_per_node))
+        if count // span > 1_000_000 and first % self.gpus_per_node == 0:
+            # Residues k·span mod gpn run through the multiples of gcd(span, gpn): some block
+            # crosses a node boundary exactly when span does not divide gpus_per_node.
+            return span > self.gpus_per_node or self.gpus_per_node % span != 0
+        starts = first + np.arange(0, count, span, dtype=np.int64)
+        return bool(np.any(starts // self.gpus_per_node != (starts + span - 1) // self.gpus_per_node))
 
     def stage_of_layer(self, layer: int) -> int:
         for s, (a, b) in enumerate(self.stage_layers):

@@ -25,7 +25,7 @@ from .dag import Category, Dag, OpKind, Phase
 from .layout import Layout
 from .plan import Overlap, Workload
 
-__all__ = ["Metrics", "PathBreakdown", "schedule", "CycleError"]
+__all__ = ["Metrics", "PathBreakdown", "schedule", "rate_metrics", "CycleError"]
 
 
 class CycleError(RuntimeError):
@@ -50,30 +50,38 @@ class PathBreakdown:
                 "ops": len(self.nodes)}
 
 
+def rate_metrics(ttft_s: float, tpot_s: float, workload: Workload, gpus: int) -> dict:
+    """TTFT, TPOT and the throughputs they imply, total and per GPU (SPEC 7).
+
+    Example:
+        >>> from dagc.plan import Workload
+        >>> rate_metrics(2.0, 0.01, Workload(batch=10, prompt=100, generate=10), 5)["decode_tokens_per_s_per_gpu"]
+        200.0
+    """
+    b, s, g = workload.batch, workload.prompt, workload.generate
+    rates = {"prefill_tokens_per_s": b * s / ttft_s, "decode_tokens_per_s": b / tpot_s,
+             "throughput_tokens_per_s": b * (s + g) / (ttft_s + g * tpot_s)}
+    return {"ttft_s": ttft_s, "tpot_s": tpot_s, **rates, **{f"{k}_per_gpu": v / gpus for k, v in rates.items()}}
+
+
 @dataclass(frozen=True)
 class Metrics:
-    ttft_s: float
-    tpot_s: float
-    prefill_tokens_per_s: float
-    decode_tokens_per_s: float
-    throughput_tokens_per_s: float
-    gpus: int
+    rates: dict                    # rate_metrics(): ttft_s, tpot_s and the throughputs
     bubble_fraction: float
     prefill_path: PathBreakdown
     decode_path: PathBreakdown
 
+    @property
+    def ttft_s(self) -> float:
+        return self.rates["ttft_s"]
+
+    @property
+    def tpot_s(self) -> float:
+        return self.rates["tpot_s"]
+
     def to_json(self) -> dict:
-        g = self.gpus
-        return {
-            "ttft_s": self.ttft_s, "tpot_s": self.tpot_s,
-            "prefill_tokens_per_s": self.prefill_tokens_per_s, "decode_tokens_per_s": self.decode_tokens_per_s,
-            "throughput_tokens_per_s": self.throughput_tokens_per_s,
-            "prefill_tokens_per_s_per_gpu": self.prefill_tokens_per_s / g,
-            "decode_tokens_per_s_per_gpu": self.decode_tokens_per_s / g,
-            "throughput_tokens_per_s_per_gpu": self.throughput_tokens_per_s / g,
-            "bubble_fraction": self.bubble_fraction,
-            "critical_path": {"prefill": self.prefill_path.to_json(), "decode": self.decode_path.to_json()},
-        }
+        return {**self.rates, "bubble_fraction": self.bubble_fraction,
+                "critical_path": {"prefill": self.prefill_path.to_json(), "decode": self.decode_path.to_json()}}
 
 
 def _stream_offsets(overlap: Overlap) -> dict[OpKind, int]:
@@ -199,8 +207,5 @@ def schedule(dag: Dag, overlap: Overlap, workload: Workload, layout: Layout) -> 
     heads = {(dag.step[i], dag.mb[i]): i for i in decode if dag.kind[i] is OpKind.LM_HEAD}
     tpot = max(float(finish[heads[(1, j)]] - finish[heads[(0, j)]]) for j in range(layout.microbatches))
     ttft = p_path.makespan_s
-    b, s, g = workload.batch, workload.prompt, workload.generate
-    return Metrics(ttft_s=ttft, tpot_s=tpot, prefill_tokens_per_s=b * s / ttft, decode_tokens_per_s=b / tpot,
-                   throughput_tokens_per_s=b * (s + g) / (ttft + g * tpot), gpus=layout.gpus_used,
-                   bubble_fraction=_bubble(dag, prefill, start, finish, ttft),
-                   prefill_path=p_path, decode_path=d_path)
+    return Metrics(rates=rate_metrics(ttft, tpot, workload, layout.gpus_used),
+                   bubble_fraction=_bubble(dag, prefill, start, finish, ttft), prefill_path=p_path, decode_path=d_path)

@@ -173,7 +173,6 @@ def candidates(plan: Plan) -> Iterator[tuple[Strategy, int, Overlap]]:
                     if g % a or g % e or g > c.gpus:
                         continue
                     for pp in _pp_values(m.layers, c.gpus // g):
-                        splits: list[tuple[int, ...] | None] = [None]
                         for dp in _dp_values(c.gpus // (pp * g)):
                             requests = math.ceil(w.batch / dp)
                             mbs = sorted({pp, 2 * pp} if pp > 1 else {1, 2})
@@ -181,11 +180,11 @@ def candidates(plan: Plan) -> Iterator[tuple[Strategy, int, Overlap]]:
                                 if mb > max(requests, 1):
                                     continue
                                 for overlap in ((Overlap.NONE, Overlap.MICROBATCH) if mb >= 2 else (Overlap.NONE,)):
-                                    for split in splits:
-                                        text = strategy_text(dp, pp, split, tp, cp, sp, expert)
-                                        yield Strategy(text=text, dp=dp, pp=pp, pp_split=split, tp=tp, cp=cp, sp=sp,
-                                                       ep=expert[0] if expert else None,
-                                                       etp=expert[1] if expert else None), mb, overlap
+                                    # explicit splits are added later, for the candidates that rank well
+                                    text = strategy_text(dp, pp, None, tp, cp, sp, expert)
+                                    yield Strategy(text=text, dp=dp, pp=pp, tp=tp, cp=cp, sp=sp,
+                                                   ep=expert[0] if expert else None,
+                                                   etp=expert[1] if expert else None), mb, overlap
 
 
 def _binding(requirements) -> str | None:
@@ -364,12 +363,11 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
 
 def _rescore(plan: Plan, ranked: list[Candidate], n: int, objective: str) -> list[Candidate]:
     """Replace the top n's figures by the full DAG schedule (exact under both overlaps)."""
-    from .check import check_strategy
+    from .check import check_strategy, parse_strategy   # check imports search: import late
     head = []
     for c in ranked[:n]:
         workload = plan.workload.model_copy(update={"microbatches": c.microbatches, "overlap": c.overlap})
         variant = plan.model_copy(update={"workload": workload})
-        from .check import parse_strategy
         r = check_strategy(variant, parse_strategy(c.text))
         if not r.valid or r.metrics is None:
             continue

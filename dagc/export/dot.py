@@ -85,10 +85,17 @@ class _Writer:
     def __init__(self, result: StrategyResult, detail: Detail, note: str | None):
         self.r = result
         self.dag = result.dag
+        self.critical_keys = _critical_keys(result.dag)
         self.lines: list[str] = []
         self.count = 0
         self.detail = detail
         self.note = note
+
+    def crit(self, ids) -> bool:
+        """Whether any of these ops is on the prefill critical path in any micro-batch (the picture
+        shows micro-batch 0; the path usually runs through the last one)."""
+        dag = self.dag
+        return any((dag.stage[i], dag.pos[i]) in self.critical_keys for i in ids)
 
     def node(self, nid: str, label: str, kind: OpKind | None, crit: bool, shape: str | None = None,
              tooltip: str | None = None) -> None:
@@ -96,7 +103,7 @@ class _Writer:
         fill = KIND_COLOURS.get(kind, "#f0f0f0") if kind else "#f0f0f0"
         cls = " ".join(x for x in (kind.value if kind else "collapsed", "comm" if kind and kind.is_comm else None,
                                    "crit" if crit else None) if x)
-        self.lines.append(f"    {nid} [{_attrs(label=label, shape=shape or _shape(kind), fillcolor=fill, id=nid, tooltip=tooltip, class_=cls)}"
+        self.lines.append(f"    {nid} [{_attrs(label=label, shape=shape or _shape(kind), fillcolor=fill, id=nid, tooltip=tooltip, **{'class': cls})}"
                           + (', penwidth=3, color="#cb181d"' if crit else "") + "];")
 
     def edge(self, a: str, b: str, category: Category, crit: bool, label: str | None = None) -> None:
@@ -104,7 +111,7 @@ class _Writer:
         colour = "#cb181d" if crit else EDGE_COLOURS.get(category, "#555555")
         width = 3 if crit else 1
         cls = "crit" if crit else category.value
-        self.lines.append(f"  {a} -> {b} [{_attrs(style=style, color=colour, penwidth=width, label=label, class_=cls)}];")
+        self.lines.append(f"  {a} -> {b} [{_attrs(style=style, color=colour, penwidth=width, label=label, **{'class': cls})}];")
 
     def header(self) -> None:
         r, lay = self.r, self.r.layout
@@ -144,7 +151,7 @@ class _Writer:
     def text(self) -> str:
         self.header()
         self.legend()
-        return "\n".join(self.lines).replace("class_=", "class=") + "\n}\n"
+        return "\n".join(self.lines) + "\n}\n"
 
 
 def _mb0_prefill(dag: Dag) -> list[int]:
@@ -159,21 +166,11 @@ def _stage_label(r: StrategyResult, stage: int) -> str:
     return f"stage {stage} · GPUs {ranks.start}–{ranks.stop - 1}{rep} · layers {a}–{b - 1}"
 
 
-def _crit(dag: Dag, ids) -> bool:
-    """Whether any of these ops is on the prefill critical path in any micro-batch (the picture
-    shows micro-batch 0; the path usually runs through the last one)."""
-    keys = _critical_keys(dag)
-    return any((dag.stage[i], dag.pos[i]) in keys for i in ids)
-
-
 def _critical_keys(dag: Dag) -> frozenset:
-    cached = getattr(dag, "_dot_critical_keys", None)
-    if cached is None:
-        crit = dag.critical
-        cached = frozenset((dag.stage[i], dag.pos[i]) for i in range(len(dag))
-                           if crit is not None and crit[i] and dag.phase[i] is Phase.PREFILL)
-        dag._dot_critical_keys = cached
-    return cached
+    """(stage, position) of every prefill op on the critical path, in any micro-batch."""
+    crit = dag.critical
+    return frozenset((dag.stage[i], dag.pos[i]) for i in range(len(dag))
+                     if crit is not None and crit[i] and dag.phase[i] is Phase.PREFILL)
 
 
 def _draw_ops(w: _Writer, ids: list[int], expand_layer) -> None:
@@ -197,7 +194,7 @@ def _draw_ops(w: _Writer, ids: list[int], expand_layer) -> None:
             nid = f"n{i}"
             rep[i] = nid
             tooltip = f"{dag.kind[i].value} · layer {layer} · {format_si(dag.template[i].duration, Dimension.TIME)}"
-            w.node(nid, _op_label(dag, i), dag.kind[i], _crit(dag, [i]), tooltip=tooltip)
+            w.node(nid, _op_label(dag, i), dag.kind[i], w.crit([i]), tooltip=tooltip)
         for (s, layer), members in collapsed.items():
             layers = sorted({dag.layer[i] for i in members})
             nid = f"c{s}_{layers[0]}"
@@ -210,7 +207,7 @@ def _draw_ops(w: _Writer, ids: list[int], expand_layer) -> None:
             else:
                 label = (f"layer {layers[0]} ({'MoE' if moe else 'dense'})\n{len(members)} ops · "
                          f"{format_si(total, Dimension.TIME)}")
-            w.node(nid, label, None, _crit(dag, members), shape="box3d", tooltip=f"{len(kinds)} op kinds collapsed")
+            w.node(nid, label, None, w.crit(members), shape="box3d", tooltip=f"{len(kinds)} op kinds collapsed")
             for i in members:
                 rep[i] = nid
             groups[(s, layers[0])] = members
@@ -227,7 +224,7 @@ def _draw_ops(w: _Writer, ids: list[int], expand_layer) -> None:
                 continue
             seen.add((a, b))
             cat = dag.kind[i].category if dag.kind[i].is_comm else dag.kind[p].category
-            crit = _crit(dag, [i]) and _crit(dag, [p])
+            crit = w.crit([i]) and w.crit([p])
             label = None
             if dag.kind[i] is OpKind.RECV:
                 label = format_si(dag.template[i].comm_bytes_total, Dimension.SIZE)
@@ -243,7 +240,7 @@ def _draw_ranks(w: _Writer, ids: list[int]) -> None:
             for i in ids:
                 if dag.stage[i] == stage:
                     nid = f"n{i}_r{rank}"
-                    w.node(nid, _op_label(dag, i), dag.kind[i], _crit(dag, [i]))
+                    w.node(nid, _op_label(dag, i), dag.kind[i], w.crit([i]))
             w.lines.append("  }")
     for i in ids:
         for p in dag.preds[i]:
@@ -252,7 +249,7 @@ def _draw_ranks(w: _Writer, ids: list[int]) -> None:
                     a = f"n{p}_r{dag.stage[p] * r.layout.group_size + local}"
                     b = f"n{i}_r{dag.stage[i] * r.layout.group_size + local}"
                     cat = dag.kind[i].category if dag.kind[i].is_comm else dag.kind[p].category
-                    w.edge(a, b, cat, _crit(dag, [i]) and _crit(dag, [p]))
+                    w.edge(a, b, cat, w.crit([i]) and w.crit([p]))
 
 
 def _representative_layer(result: StrategyResult, stage: int) -> int:

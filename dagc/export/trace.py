@@ -193,7 +193,7 @@ class TraceInfo:
 
 def _ranks(result: StrategyResult, all_ranks: bool, budget: int) -> tuple[list[int], bool, str | None]:
     lay, dag = result.layout, result.dag
-    per_rank = 2 * sum(1 for _ in range(len(dag))) // max(1, lay.pp) + 4
+    per_rank = 2 * len(dag) // lay.pp + 4       # slices and counter samples of one rank, about
     everyone = list(range(lay.gpus_used))
     representative = sorted({lay.stage_ranks(0, s).start for s in range(lay.pp)}
                             | {lay.stage_ranks(0, s).stop - 1 for s in range(lay.pp)})
