@@ -47,7 +47,8 @@ def report_md(r: StrategyResult, links: dict[str, str] | None = None) -> str:
     correct_ev = "no rule errors" if not errors else "; ".join(f"{d.code}: {d.message}" for d in errors)
     if lay is not None:
         correct_ev += f"; uses {lay.gpus_used} of {plan.cluster.gpus} GPUs"
-    req_ev = ("no requirements given" if not r.requirements else
+    req_ev = ("the strategy is not correct, so it cannot be deployed" if not v.correct and not failed else
+              "no requirements given" if not r.requirements else
               "all met" if v.meets_requirements else
               "; ".join(f"`{q.requirement.text}` is {q.value_text()}" for q in failed) if failed else
               "some requirements could not be judged")
