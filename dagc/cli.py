@@ -230,11 +230,14 @@ def cmd_compile(args) -> int:
     out_dir = Path(args.output) if args.output else Path("out") / plan.name
     options = CompileOptions(graph_detail=Detail(args.graph_detail), all_ranks=args.all_ranks, gzip=args.gzip,
                              dot_timeout_s=args.dot_timeout)
+    progress = _Progress("writing strategies")
     try:
-        written = compile_results(plan, results, out_dir, options)
+        written = compile_results(plan, results, out_dir, options, progress)
     except OSError as exc:
         err.print(f"error: cannot write to {out_dir}: {exc.strerror or exc}", markup=False)
         return EXIT_INPUT
+    finally:
+        progress.close()
     if args.format == "json":
         _print_reports(results)
     else:

@@ -13,6 +13,7 @@ import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from .check import StrategyResult
 from .export.dag_json import dag_json
@@ -93,8 +94,11 @@ def _write_one(r: StrategyResult, d: Path, opts: CompileOptions) -> Written:
 
 
 def compile_results(plan: Plan, results: list[StrategyResult], out: Path,
-                    options: CompileOptions | None = None) -> list[Written]:
-    """Write each result's files (and a comparison with several); returns what was written."""
+                    options: CompileOptions | None = None,
+                    progress: Callable[[int, int], None] | None = None) -> list[Written]:
+    """Write each result's files (and a comparison with several); returns what was written.
+
+    `progress(done, total)` is called after each strategy's files are written."""
     opts = options or CompileOptions()
     several = len(results) > 1 or any(r.decl.name for r in results)
     out.mkdir(parents=True, exist_ok=True)
@@ -103,6 +107,8 @@ def compile_results(plan: Plan, results: list[StrategyResult], out: Path,
         d = out / strategy_dir_name(r, i) if several else out
         d.mkdir(parents=True, exist_ok=True)
         written.append(_write_one(r, d, opts))
+        if progress:
+            progress(i + 1, len(results))
     if len(results) > 1:
         dirs = [w.directory.name for w in written]
         md = comparison_md(plan, results, dirs)
