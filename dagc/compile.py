@@ -29,6 +29,9 @@ from .plan import Plan
 __all__ = ["CompileOptions", "Written", "compile_results", "strategy_dir_name"]
 
 
+FILES_PER_STRATEGY = 8      # report.json/.md/.html, dag.json/.dot/.svg, trace, placement
+
+
 @dataclass(frozen=True)
 class CompileOptions:
     graph_detail: Detail = Detail.SUMMARY
@@ -53,16 +56,18 @@ def strategy_dir_name(result: StrategyResult, index: int) -> str:
     return f"strategy-{index + 1}"
 
 
-def _write_one(r: StrategyResult, d: Path, opts: CompileOptions) -> Written:
+def _write_one(r: StrategyResult, d: Path, opts: CompileOptions, tick: Callable[[], None]) -> Written:
     files: list[Path] = []
     warnings: list[str] = []
     artefacts: dict[str, str] = {}
     if r.dag is not None:
         files.append(write_json_atomic(d / "dag.json", dag_json(r.dag), indent=None))
+        tick()
         graph = dag_dot(r, opts.graph_detail)
         if graph.note:
             warnings.append(f"dag.dot: {graph.note}; drew `{graph.detail.value}`")
         files.append(write_text_atomic(d / "dag.dot", graph.text))
+        tick()
         with tempfile.TemporaryDirectory(dir=d) as tmp:
             svg_tmp = Path(tmp) / "dag.svg"
             problem = render_svg(graph.text, svg_tmp, opts.dot_timeout_s)
@@ -71,6 +76,7 @@ def _write_one(r: StrategyResult, d: Path, opts: CompileOptions) -> Written:
             else:
                 svg = svg_tmp.read_text()
                 files.append(write_text_atomic(d / "dag.svg", svg))
+                tick()
                 artefacts["dag.svg"] = svg
         with tempfile.TemporaryDirectory(dir=d) as tmp:
             name = "trace.json.gz" if opts.gzip else "trace.json"
@@ -79,17 +85,22 @@ def _write_one(r: StrategyResult, d: Path, opts: CompileOptions) -> Written:
             final = d / name
             info.path.replace(final)
             files.append(final)
+            tick()
             artefacts["trace"] = name
             if info.warning:
                 warnings.append(f"trace: {info.warning}")
     if r.layout is not None:
         svg = placement_svg(r)
         files.append(write_text_atomic(d / "placement.svg", svg))
+        tick()
         artefacts["placement.svg"] = svg
     md = report_md(r, links={k: (k if k != "trace" else v) for k, v in artefacts.items()})
     files.insert(0, write_text_atomic(d / "report.md", md))
+    tick()
     files.insert(0, write_json_atomic(d / "report.json", report_json(r)))
+    tick()
     files.insert(2, write_text_atomic(d / "report.html", report_html(md, artefacts)))
+    tick()
     return Written(r, d, tuple(files), tuple(warnings))
 
 
@@ -98,17 +109,23 @@ def compile_results(plan: Plan, results: list[StrategyResult], out: Path,
                     progress: Callable[[int, int], None] | None = None) -> list[Written]:
     """Write each result's files (and a comparison with several); returns what was written.
 
-    `progress(done, total)` is called after each strategy's files are written."""
+    `progress(done, total)` is called after each file is written."""
     opts = options or CompileOptions()
     several = len(results) > 1 or any(r.decl.name for r in results)
+    total, done = FILES_PER_STRATEGY * len(results), 0
+
+    def tick() -> None:
+        nonlocal done
+        done += 1
+        if progress:
+            progress(min(done, total), total)
+
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for i, r in enumerate(results):
         d = out / strategy_dir_name(r, i) if several else out
         d.mkdir(parents=True, exist_ok=True)
-        written.append(_write_one(r, d, opts))
-        if progress:
-            progress(i + 1, len(results))
+        written.append(_write_one(r, d, opts, tick))
     if len(results) > 1:
         dirs = [w.directory.name for w in written]
         md = comparison_md(plan, results, dirs)
