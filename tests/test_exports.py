@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -257,7 +258,7 @@ def test_compile_writes_everything_and_html_is_self_contained(tmp_path):
 
 def test_cli_compile_options(tmp_path):
     need_dot()
-    proc = subprocess.run(["python", "-m", "dagc", "compile", str(SMALL), "-o", str(tmp_path), "--graph-detail",
+    proc = subprocess.run([sys.executable, "-m", "dagc", "compile", str(SMALL), "-o", str(tmp_path), "--graph-detail",
                            "full", "--gzip", "--all-ranks"], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert proc.returncode == 1, proc.stderr        # small.moe's ttft requirement is not met
     assert (tmp_path / "trace.json.gz").exists() and "detail: full" in (tmp_path / "dag.dot").read_text()

@@ -166,9 +166,11 @@ def test_cli_search_json_follows_spec(tmp_path):
     assert any(e.get("class") == "pareto" for e in root.iter())
 
 
-def test_cli_search_text():
-    proc = dagc("search", "examples/seed-004-dp2-pp2-tp2-ep4.moe", "--top", "3", "--svg", "/dev/null")
+def test_cli_search_text(tmp_path):
+    svg = tmp_path / "pareto.svg"
+    proc = dagc("search", "examples/seed-004-dp2-pp2-tp2-ep4.moe", "--top", "3", "--svg", str(svg))
     assert proc.returncode == 0 and "Pareto front" in proc.stdout and "per second" in proc.stdout
+    assert svg.is_file()
 
 
 def test_budget_stops_early_fewest_gpus_first_and_says_so():
