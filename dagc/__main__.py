@@ -1,6 +1,16 @@
-"""`python -m dagc` → the CLI."""
+"""`python -m dagc` and the `dagc` script → the CLI, with Ctrl-C handled even while modules load."""
 
-from .cli import main
+import sys
+
+
+def run() -> int:
+    try:
+        from .cli import main
+    except KeyboardInterrupt:
+        print("dagc: interrupted", file=sys.stderr)
+        return 130
+    return main()
+
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run())

@@ -1,17 +1,21 @@
 """The `dagc` command: argument parsing, rendering and exit codes; no compiler logic.
 
-Exit codes (documented in the README and `dagc --help`):
-    0  the plan is valid and meets its requirements (or has none that could be judged)
-    1  the plan is valid but a requirement is not met
-    2  usage error (bad command-line arguments)
-    3  the plan is invalid (a strategy breaks a rule: E2xx–E4xx)
-    4  input or syntax error (unreadable file, E0xx, E1xx)
+Exit codes (documented in the README, `dagc --help` and docs/limits.md):
+    0    the plan is valid and meets its requirements (or has none)
+    1    the plan is valid but a requirement is not met, or could not be judged
+    2    usage error (bad command-line arguments)
+    3    the plan is invalid (a strategy breaks a rule: E2xx–E4xx)
+    4    input or syntax error (unreadable or refused file, E0xx, E1xx)
+    5    the outputs could not be written (refused or failing output path)
+    130  interrupted (Ctrl-C); temporary files are removed
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -30,6 +34,11 @@ from .export.dag_json import dag_schema
 from .export.pareto import pareto_svg
 from .export.report import report_json
 from .export.write import write_text_atomic
+
+try:  # TEMPORARY while the output writer gains its error type
+    from .export.write import OutputError
+except ImportError:  # pragma: no cover
+    OutputError = OSError  # type: ignore[misc,assignment]
 from .search import Objective, search
 from .lower import model_from_preset
 from .params import active_params, total_params
@@ -37,7 +46,8 @@ from .presets import GPU_PRESETS, MODEL_PRESETS
 from .rules import RULES, explain
 from .units import Dimension, format_bytes, format_si
 
-EXIT_OK, EXIT_REQUIREMENTS, EXIT_USAGE, EXIT_INVALID, EXIT_INPUT = 0, 1, 2, 3, 4
+EXIT_OK, EXIT_REQUIREMENTS, EXIT_USAGE, EXIT_INVALID, EXIT_INPUT, EXIT_OUTPUT = 0, 1, 2, 3, 4, 5
+EXIT_INTERRUPTED = 130
 
 EPILOG = """\
 examples:
@@ -51,9 +61,47 @@ examples:
   dagc schema > dag.schema.json
 
 exit codes:
-  0 valid and requirements met   1 requirements not met   2 usage error
-  3 plan invalid (rule errors)   4 input or syntax error
+  0 valid and requirements met   1 a requirement not met or not judged   2 usage error
+  3 plan invalid (rule errors)   4 input or syntax error   5 outputs not written
+  130 interrupted
 """
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"`{text[:40]}` is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"`{text[:40]}` is not a number of seconds") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds above 0, not {text[:40]}")
+    return value
+
+
+def _cpu_count() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def _jobs(args, err: Console) -> int:
+    """Worker processes: at most the CPUs this process may run on (more only adds overhead)."""
+    jobs = getattr(args, "jobs", 1)
+    cpus = _cpu_count()
+    if jobs > cpus:
+        err.print(f"note: --jobs {jobs} lowered to {cpus}, the CPUs available", markup=False)
+        return cpus
+    return jobs
 
 
 def _console(stream=None) -> Console:
@@ -140,9 +188,10 @@ def _print_result(console: Console, r: StrategyResult) -> None:
 
 
 def _exit_code(results: list[StrategyResult]) -> int:
+    """3 when a strategy is invalid; 1 when a requirement is not met or could not be judged."""
     if any(not r.valid for r in results):
         return EXIT_INVALID
-    if any(r.verdict.meets_requirements is False for r in results):
+    if any(r.verdict.meets_requirements is not True and r.requirements for r in results):
         return EXIT_REQUIREMENTS
     return EXIT_OK
 
@@ -179,11 +228,20 @@ def _search(plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: int = 
         progress.close()
 
 
+def _allowed(args) -> tuple[Path, ...]:
+    return tuple(Path(p) for p in (getattr(args, "allow_path", None) or ()))
+
+
+def load_plan(path, allow_paths=()):  # TEMPORARY until load_plan takes allow_paths
+    from .check import load_plan as _lp
+    return _lp(path, allow_paths=allow_paths) if allow_paths else _lp(path)
+
+
 def _load(args, err: Console):
     try:
-        plan = load_plan(args.plan)
+        plan = load_plan(args.plan, allow_paths=_allowed(args))
         found = None if getattr(args, "no_search", True) else _search(
-            plan, jobs=getattr(args, "jobs", 1), budget_s=getattr(args, "search_budget", None))
+            plan, jobs=_jobs(args, err), budget_s=getattr(args, "search_budget", None))
         results = check(plan, parse_strategy(args.strategy) if args.strategy else None, optimality=found)
         return plan, results
     except PlanError as exc:
@@ -233,9 +291,12 @@ def cmd_compile(args) -> int:
     progress = _Progress("writing strategies")
     try:
         written = compile_results(plan, results, out_dir, options, progress)
+    except OutputError as exc:
+        err.print(f"error: {exc}", markup=False)
+        return EXIT_OUTPUT
     except OSError as exc:
         err.print(f"error: cannot write to {out_dir}: {exc.strerror or exc}", markup=False)
-        return EXIT_INPUT
+        return EXIT_OUTPUT
     finally:
         progress.close()
     if args.format == "json":
@@ -273,11 +334,11 @@ def cmd_compile(args) -> int:
 def cmd_search(args) -> int:
     err = _console(sys.stderr)
     try:
-        plan = load_plan(args.plan)
+        plan = load_plan(args.plan, allow_paths=_allowed(args))
     except PlanError as exc:
         _render_diags(err, exc.diagnostics)
         return EXIT_INPUT
-    found = _search(plan, args.objective, args.top, args.jobs, args.budget)
+    found = _search(plan, args.objective, args.top, _jobs(args, err), args.budget)
     own = []
     for r in check(plan):
         if r.metrics:
@@ -285,8 +346,12 @@ def cmd_search(args) -> int:
     svg_path = Path(args.svg) if args.svg else Path("out") / plan.name / "pareto.svg"
     try:
         write_text_atomic(svg_path, pareto_svg(found, f"{plan.name}: decode throughput per GPU vs TPOT", own))
+    except OutputError as exc:
+        err.print(f"error: {exc}", markup=False)
+        return EXIT_OUTPUT
     except OSError as exc:
-        err.print(f"warning: cannot write {svg_path}: {exc.strerror or exc}", markup=False)
+        err.print(f"error: cannot write {svg_path}: {exc.strerror or exc}", markup=False)
+        return EXIT_OUTPUT
     if args.format == "json":
         data = found.to_json(args.top)
         print(json.dumps({k: data[k] for k in ("objective", "evaluated", "seconds", "candidates")}, indent=2,
@@ -386,7 +451,7 @@ def build_parser() -> argparse.ArgumentParser:
     co.add_argument("--all-ranks", action="store_true",
                     help="trace every GPU (default: all up to 32 GPUs, else representative ranks)")
     co.add_argument("--gzip", action="store_true", help="write trace.json.gz")
-    co.add_argument("--dot-timeout", type=float, default=60.0, metavar="S",
+    co.add_argument("--dot-timeout", type=_seconds, default=60.0, metavar="S",
                     help="stop Graphviz after S seconds and keep dag.dot (default 60)")
     co.set_defaults(func=cmd_compile)
     se = sub.add_parser("search", help="search every legal strategy on the plan's cluster and rank them",
@@ -395,19 +460,24 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("plan", help="the .moe plan file")
     se.add_argument("--objective", choices=Objective.NAMES, default="tokens-per-gpu",
                     help="what to maximise (default: decode output tokens/s per GPU), always subject to `require`")
-    se.add_argument("--top", type=int, default=10, metavar="N", help="how many candidates to show (default 10)")
+    se.add_argument("--top", type=_positive_int, default=10, metavar="N", help="how many candidates to show (default 10)")
     se.add_argument("--format", choices=("text", "json"), default="text")
-    se.add_argument("--jobs", type=int, default=1, metavar="N", help="processes to evaluate candidates with")
+    se.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
+                    help="processes to evaluate candidates with (at most the CPUs available)")
     se.add_argument("--svg", metavar="FILE", help="where to write the Pareto plot (default out/<plan>/pareto.svg)")
-    se.add_argument("--budget", type=float, default=None, metavar="S",
+    se.add_argument("--budget", type=_seconds, default=None, metavar="S",
                     help="stop after S seconds, fewest GPUs first (default: evaluate every candidate)")
     se.set_defaults(func=cmd_search)
     for p_ in (c, co):
         p_.add_argument("--no-search", action="store_true",
                         help="skip the strategy search (the optimal verdict is then not judged)")
-        p_.add_argument("--jobs", type=int, default=1, metavar="N", help="processes for the strategy search")
-        p_.add_argument("--search-budget", type=float, default=10.0, metavar="S",
+        p_.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
+                        help="processes for the strategy search (at most the CPUs available)")
+        p_.add_argument("--search-budget", type=_seconds, default=10.0, metavar="S",
                         help="stop the strategy search after S seconds, fewest GPUs first (default 10)")
+    for p_ in (c, co, se):
+        p_.add_argument("--allow-path", action="append", metavar="DIR", default=[],
+                        help="let `model from` read files under DIR too (default: only the plan's directory)")
     sc = sub.add_parser("schema", help="print the JSON Schema of dag.json")
     sc.set_defaults(func=cmd_schema)
     e = sub.add_parser("explain", help="print a rule's documentation with a bad and a fixed example",
@@ -420,15 +490,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return EXIT_USAGE
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return EXIT_USAGE
         return args.func(args)
+    except KeyboardInterrupt:
+        # The library removes its temporary files on the way out (try/finally); say one line.
+        print("dagc: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except RecursionError:
         print("error: the input nests too deeply to process", file=sys.stderr)
         return EXIT_INPUT
     except BrokenPipeError:
+        # stdout closed early (e.g. `| head`): stop quietly, and keep Python from complaining at exit.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except OSError:
+            pass
         return EXIT_OK

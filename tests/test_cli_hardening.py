@@ -1,0 +1,120 @@
+"""The command line under careless and hostile use: flags, Ctrl-C, exit codes, paths."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import EXAMPLES, ROOT, plan_text
+
+
+def dagc(*args: str, cwd=ROOT, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "dagc", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=timeout)
+
+
+@pytest.mark.parametrize("args", [
+    ("search", "PLAN", "--jobs", "0"),
+    ("search", "PLAN", "--jobs", "-3"),
+    ("search", "PLAN", "--top", "-1"),
+    ("search", "PLAN", "--top", "0"),
+    ("search", "PLAN", "--budget", "nan"),
+    ("check", "PLAN", "--search-budget", "inf"),
+    ("check", "PLAN", "--jobs", "x"),
+    ("compile", "PLAN", "--dot-timeout", "nan"),
+    ("compile", "PLAN", "--dot-timeout", "inf"),
+    ("compile", "PLAN", "--dot-timeout", "-1"),
+])
+def test_bad_numbers_are_usage_errors(args, tmp_path):
+    plan = tmp_path / "p.moe"
+    plan.write_text(plan_text())
+    args = tuple(str(plan) if a == "PLAN" else a for a in args)
+    proc = dagc(*args, "-o", str(tmp_path / "out")) if args[0] == "compile" else dagc(*args)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and "error: argument" in proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_jobs_above_the_cpus_are_lowered(tmp_path):
+    plan = tmp_path / "p.moe"
+    plan.write_text(plan_text(workload="workload { batch = 8  prompt = 128  generate = 8 }"))
+    proc = dagc("search", str(plan), "--jobs", "1000", "--top", "1", "--svg", str(tmp_path / "p.svg"))
+    assert proc.returncode == 0, proc.stderr
+    cpus = len(os.sched_getaffinity(0))
+    if cpus < 1000:
+        assert f"--jobs 1000 lowered to {cpus}" in proc.stderr
+
+
+def _interrupt(args: list[str], cwd, after_s: float) -> subprocess.CompletedProcess:
+    # SIGINT's default disposition, whatever the test runner's is (a background CI job may ignore it).
+    proc = subprocess.Popen([sys.executable, "-m", "dagc", *args], cwd=cwd, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    time.sleep(after_s)
+    assert proc.poll() is None, "the command ended before it could be interrupted"
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def test_ctrl_c_during_compile_exits_130_and_leaves_no_temp_files(tmp_path):
+    out = tmp_path / "out"
+    # The search budget keeps the run busy long enough to be interrupted.
+    proc = _interrupt(["compile", str(EXAMPLES / "seed-001-ep16-tp4.moe"), "-o", str(out),
+                       "--search-budget", "60"], tmp_path, 2.5)
+    assert proc.returncode == 130, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines() == ["dagc: interrupted"]
+    leftovers = [p for p in tmp_path.rglob("*") if "tmp" in p.name or p.name.startswith(".")]
+    assert not [p for p in leftovers if not p.name.endswith(".lock")], leftovers
+
+
+def test_ctrl_c_during_parallel_search_exits_130_without_worker_tracebacks(tmp_path):
+    proc = _interrupt(["search", str(EXAMPLES / "seed-000-pp16-ep16.moe"), "--jobs", "2",
+                       "--svg", str(tmp_path / "p.svg")], tmp_path, 3.0)
+    assert proc.returncode == 130, proc.stderr
+    assert "Traceback" not in proc.stderr and "KeyboardInterrupt" not in proc.stderr
+    assert proc.stderr.strip().splitlines() == ["dagc: interrupted"]
+    assert not (tmp_path / "p.svg").exists()
+
+
+def test_requirements_that_cannot_be_judged_do_not_exit_0(tmp_path):
+    # Over the DAG's node budget (W507) no metric exists, so `ttft <= 10 s` cannot be judged.
+    plan = tmp_path / "p.moe"
+    plan.write_text(plan_text(workload="workload { batch = 65536  prompt = 128  generate = 8  microbatches = 4096 }",
+                              require="require { ttft <= 10 s }", strategy="strategy pp 32 < tp 8 >",
+                              cluster='cluster { gpus = 256  gpu preset "h100-sxm" }'))
+    proc = dagc("check", str(plan), "--no-search", "--format", "json")
+    report = json.loads(proc.stdout)
+    assert "W507" in {d["code"] for d in report["diagnostics"]}, report["diagnostics"]
+    assert report["verdict"]["meets_requirements"] is None
+    assert proc.returncode == 1
+
+
+def test_no_requirements_exit_0(tmp_path):
+    plan = tmp_path / "p.moe"
+    plan.write_text(plan_text(workload="workload { batch = 8  prompt = 128  generate = 8 }"))
+    assert dagc("check", str(plan), "--no-search").returncode == 0
+
+
+def test_model_from_outside_the_plan_directory_needs_allow_path(tmp_path):
+    plans, shared = tmp_path / "plans", tmp_path / "shared"
+    plans.mkdir()
+    shared.mkdir()
+    (shared / "config.json").write_text(json.dumps({
+        "num_hidden_layers": 4, "hidden_size": 512, "num_attention_heads": 8, "num_key_value_heads": 8,
+        "vocab_size": 1000, "intermediate_size": 1024, "num_local_experts": 4, "num_experts_per_tok": 2,
+        "torch_dtype": "bfloat16"}))
+    plan = plans / "p.moe"
+    plan.write_text(plan_text(model='model from "../shared/config.json"',
+                              workload="workload { batch = 8  prompt = 128  generate = 8 }"))
+    refused = dagc("check", str(plan), "--no-search")
+    assert refused.returncode == 4 and "E002" in refused.stderr and "--allow-path" in refused.stderr
+    allowed = dagc("check", str(plan), "--no-search", "--allow-path", str(shared))
+    assert allowed.returncode == 0, allowed.stderr
