@@ -2,17 +2,30 @@
 
 A `Diagnostic` is data (code, severity, message, span, hint). Passes return them; the
 library raises only `PlanError`, which carries them; the CLI renders them with `render`.
+
+Everything a diagnostic prints is bounded, whatever the input: a message or hint is at
+most `MAX_MESSAGE_CHARS` characters (user text quoted in it at most `MAX_QUOTE_CHARS`, see
+`quote`), the echoed source line at most `MAX_ECHO_CHARS` around the caret, and a list of
+diagnostics at most `MAX_DIAGNOSTICS` plus one note counting the rest (`cap`).
 """
 
 from __future__ import annotations
 
 import enum
+from collections import Counter
 from dataclasses import dataclass
 from typing import Iterable
 
-from .source import Span
+from .source import Span, display_width
 
-__all__ = ["Severity", "Diagnostic", "PlanError", "render", "render_all", "has_errors"]
+__all__ = ["Severity", "Diagnostic", "PlanError", "render", "render_all", "has_errors", "cap", "quote",
+           "MAX_DIAGNOSTICS", "MAX_MESSAGE_CHARS", "MAX_QUOTE_CHARS", "MAX_ECHO_CHARS", "TRUNCATED_CODE"]
+
+MAX_DIAGNOSTICS = 50        # diagnostics kept per plan or per strategy; the rest become one note
+MAX_MESSAGE_CHARS = 300     # a message or hint longer than this is cut with "…"
+MAX_QUOTE_CHARS = 60        # user text quoted inside a message (names, values, tokens)
+MAX_ECHO_CHARS = 200        # characters of the source line echoed under the location
+TRUNCATED_CODE = "N001"     # the note that stands for the diagnostics beyond MAX_DIAGNOSTICS
 
 
 class Severity(enum.Enum):
@@ -21,9 +34,32 @@ class Severity(enum.Enum):
     NOTE = "note"
 
 
+def _printable(text: str) -> str:
+    # Binary junk and escape sequences must not reach the terminal as control characters;
+    # tabs keep their column.
+    return "".join(ch if ch.isprintable() or ch == "\t" else "\N{REPLACEMENT CHARACTER}" for ch in text).replace("\t", " ")
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def quote(text: str, limit: int = MAX_QUOTE_CHARS) -> str:
+    """User text made fit for a message: one line, printable, at most `limit` characters.
+
+    Example:
+        >>> quote("tp 2 " * 100, 12)
+        'tp 2 tp 2 t…'
+    """
+    return _cut(_printable(" ".join(str(text).split()) if "\n" in str(text) else str(text)), limit)
+
+
 @dataclass(frozen=True)
 class Diagnostic:
-    """One finding about a plan, located at `span` (None: about the plan as a whole)."""
+    """One finding about a plan, located at `span` (None: about the plan as a whole).
+
+    The message and hint are made printable and cut to `MAX_MESSAGE_CHARS` on construction.
+    """
 
     code: str
     severity: Severity
@@ -31,27 +67,63 @@ class Diagnostic:
     span: Span | None = None
     hint: str | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "message", quote(self.message, MAX_MESSAGE_CHARS))
+        if self.hint is not None:
+            object.__setattr__(self, "hint", quote(self.hint, MAX_MESSAGE_CHARS))
+
     @property
     def is_error(self) -> bool:
         return self.severity is Severity.ERROR
 
     def to_json(self) -> dict:
-        """The report.json form: {code, severity, message, line, column, hint}."""
+        """The report.json form: {code, severity, message, file, line, column, hint}.
+
+        `file` is the file the location is in: the plan, or a config.json it imports.
+        """
         return {
             "code": self.code,
             "severity": self.severity.value,
             "message": self.message,
+            "file": self.span.source.path if self.span else None,
             "line": self.span.line if self.span else None,
             "column": self.span.column if self.span else None,
             "hint": self.hint,
         }
 
 
+def cap(diagnostics: Iterable[Diagnostic], limit: int = MAX_DIAGNOSTICS) -> list[Diagnostic]:
+    """At most `limit` diagnostics (errors kept before warnings and notes, source order
+    preserved), then one note `N001` counting the rest by code. Idempotent.
+
+    Example:
+        >>> from dagc.source import SourceFile
+        >>> src = SourceFile("p.moe", "strategy " + "tp 2 " * 60)
+        >>> ds = [Diagnostic("E204", Severity.ERROR, "`tp` is repeated", src.span(14 + 5 * i, 16 + 5 * i))
+        ...       for i in range(59)]
+        >>> kept = cap(ds)
+        >>> len(kept), kept[-1].code, kept[-1].message
+        (51, 'N001', 'and 9 more diagnostics not shown (E204 ×9)')
+    """
+    diags = list(diagnostics)
+    if len(diags) <= limit or (len(diags) == limit + 1 and diags[-1].code == TRUNCATED_CODE):
+        return diags
+    chosen = sorted(sorted(range(len(diags)), key=lambda i: (not diags[i].is_error, i))[:limit])
+    chosen_set = set(chosen)
+    dropped = [d for i, d in enumerate(diags) if i not in chosen_set]
+    counts = Counter(d.code for d in dropped)
+    by_code = ", ".join(f"{code} ×{n:,}" for code, n in sorted(counts.items())[:10])
+    where = next((d.span for d in dropped if d.span is not None), None)
+    note = Diagnostic(TRUNCATED_CODE, Severity.NOTE, f"and {len(dropped):,} more diagnostics not shown ({by_code})",
+                      where, f"dagc shows at most {limit} diagnostics at a time; fix these first")
+    return [diags[i] for i in chosen] + [note]
+
+
 class PlanError(Exception):
-    """Raised by the library when a plan cannot go further; carries its diagnostics."""
+    """Raised by the library when a plan cannot go further; carries its diagnostics (capped)."""
 
     def __init__(self, diagnostics: Iterable[Diagnostic]):
-        self.diagnostics = list(diagnostics)
+        self.diagnostics = cap(diagnostics)
         first = self.diagnostics[0].message if self.diagnostics else "invalid plan"
         super().__init__(first)
 
@@ -62,6 +134,10 @@ def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
 
 def render(diag: Diagnostic, path: str | None = None) -> str:
     """Render one diagnostic rustc-style: location, source line, caret, help.
+
+    The source line is not echoed for a file that is not a plan (`SourceFile.echo` False).
+    A long line is shown as a window of `MAX_ECHO_CHARS` around the caret; the caret is
+    placed in display columns (a CJK character takes two).
 
     Example:
         >>> from dagc.source import SourceFile
@@ -81,26 +157,35 @@ def render(diag: Diagnostic, path: str | None = None) -> str:
     else:
         src = diag.span.source
         line, col = src.line_col(diag.span.start)
-        lines.append(f"{src.path}:{line}:{col}: {head}")
-        text = src.line_text(line)
-        shown = _printable(text[:200])
-        end_line, end_col = src.line_col(max(diag.span.start, diag.span.end - 1))
-        width = (end_col - col + 1) if end_line == line else max(1, len(text) - col + 1)
-        width = max(1, min(width, max(1, len(shown) - col + 1)))
-        gutter = len(str(line)) + 1
-        lines.append(" " * gutter + " |")
-        lines.append(f"{line:>{gutter}} | {shown}")
-        lines.append(" " * gutter + " | " + " " * (col - 1) + "^" * width)
+        lines.append(f"{_printable(quote(src.path, 2 * MAX_ECHO_CHARS))}:{line}:{col}: {head}")
+        if src.echo:
+            lines.extend(_echo(diag.span, line, col))
     if diag.hint:
         gutter = " " * (len(str(diag.span.line)) + 2) if diag.span else "  "
         lines.append(f"{gutter}= help: {diag.hint}")
     return "\n".join(lines)
 
 
+def _echo(span: Span, line: int, col: int) -> list[str]:
+    src = span.source
+    text = src.line_text(line)
+    start = col - 1
+    end_line, end_col = src.line_col(max(span.start, span.end - 1))
+    end = end_col if end_line == line else len(text)
+    end = max(end, start + 1)
+    lo, hi = 0, len(text)
+    if len(text) > MAX_ECHO_CHARS:
+        lo = max(0, min(start - MAX_ECHO_CHARS // 3, len(text) - MAX_ECHO_CHARS))
+        hi = lo + MAX_ECHO_CHARS
+    before = ("…" if lo > 0 else "") + _printable(text[lo:start])
+    marked = _printable(text[start:min(end, hi)])
+    shown = before + marked + _printable(text[min(end, hi):hi]) + ("…" if hi < len(text) else "")
+    gutter = len(str(line)) + 1
+    return [" " * gutter + " |",
+            f"{line:>{gutter}} | {shown}",
+            " " * gutter + " | " + " " * display_width(before) + "^" * max(1, display_width(marked))]
+
+
 def render_all(diagnostics: Iterable[Diagnostic], path: str | None = None) -> str:
-    return "\n\n".join(render(d, path) for d in diagnostics)
-
-
-def _printable(text: str) -> str:
-    # Binary junk must not reach the terminal as control characters; tabs keep their column.
-    return "".join(ch if ch.isprintable() or ch == "\t" else "\N{REPLACEMENT CHARACTER}" for ch in text).replace("\t", " ")
+    """Every diagnostic rendered (at most `MAX_DIAGNOSTICS` and a note), blank-line separated."""
+    return "\n\n".join(render(d, path) for d in cap(diagnostics))

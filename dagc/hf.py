@@ -3,23 +3,49 @@
 Input: the path of a config file (Mixtral, Qwen3-MoE, DeepSeek-V3 style). Output: the
 model's fields in the plan language's own names, or diagnostics that name the field
 and point at it inside the JSON file.
+
+The config is not a plan: it is read with `echo=False`, so no diagnostic ever prints its
+lines, and messages name keys and types, never the values found. Every imported figure
+passes the same range check as the plan field it becomes (`dagc.fields`).
 """
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
-from .diagnostics import Diagnostic, PlanError, Severity
+from .diagnostics import Diagnostic, PlanError, Severity, quote
+from .fields import MLA_FIELDS, MODEL_FIELDS, MOE_FIELDS, Field
 from .parse import read_source
-from .source import Span
+from .source import SourceFile, Span
 
-__all__ = ["load_hf_config", "HF_DTYPES"]
+__all__ = ["load_hf_config", "HF_DTYPES", "MAX_JSON_INT_DIGITS"]
 
 HF_DTYPES = {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16", "float8_e4m3fn": "fp8",
              "float8": "fp8", "int8": "int8", "int4": "int4"}
 _EXPERT_KEYS = ("num_local_experts", "num_experts", "n_routed_experts")
+MAX_JSON_INT_DIGITS = 30    # longer integer literals in a config are not converted; they are out of range (E104)
+
+
+class _HugeInt:
+    """An integer literal too long to convert: out of every range, never turned into an int."""
+
+    def __repr__(self) -> str:
+        return "<huge integer>"
+
+
+def _parse_int(text: str) -> int | _HugeInt:
+    return _HugeInt() if len(text) > MAX_JSON_INT_DIGITS else int(text)
+
+
+def _kind_of(value: object) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, float):
+        return "a number with a fraction" if value == value and abs(value) != float("inf") else "not a finite number"
+    return {str: "a string", list: "a list", dict: "an object"}.get(type(value), "not a number")
 
 
 def load_hf_config(path: Path, at: Span) -> tuple[dict | None, list[Diagnostic]]:
@@ -28,111 +54,126 @@ def load_hf_config(path: Path, at: Span) -> tuple[dict | None, list[Diagnostic]]
     Returns:
         (fields, diagnostics): fields is None when an error was found.
     """
+    shown = quote(path.name)
     try:
-        src = read_source(path)
+        src = read_source(path, echo=False)
     except PlanError as exc:
-        return None, [Diagnostic("E002", Severity.ERROR, f"cannot import `{path.name}`: {d.message}", at, d.hint)
+        return None, [Diagnostic("E002", Severity.ERROR, f"cannot import `{shown}`: {d.message}", at, d.hint)
                       for d in exc.diagnostics]
+    hint = "a Hugging Face config.json is a JSON object"
     try:
-        cfg = json.loads(src.text)
+        cfg = json.loads(src.text, parse_int=_parse_int)
     except json.JSONDecodeError as exc:
-        return None, [Diagnostic("E002", Severity.ERROR, f"`{path.name}` is not valid JSON: {exc.msg}",
-                                 src.span(exc.pos), "a Hugging Face config.json is a JSON object")]
+        return None, [Diagnostic("E002", Severity.ERROR, f"`{shown}` is not valid JSON: {exc.msg}",
+                                 src.span(exc.pos), hint)]
     except RecursionError:
-        return None, [Diagnostic("E002", Severity.ERROR, f"`{path.name}` nests too deeply", src.whole())]
+        return None, [Diagnostic("E002", Severity.ERROR, f"`{shown}` nests too deeply", src.whole(), hint)]
+    except ValueError:  # pragma: no cover - json raises JSONDecodeError for everything we know of
+        return None, [Diagnostic("E002", Severity.ERROR, f"`{shown}` cannot be read as JSON", src.whole(), hint)]
     if not isinstance(cfg, dict):
-        return None, [Diagnostic("E002", Severity.ERROR, f"`{path.name}` is not a JSON object", src.whole(),
-                                 "a Hugging Face config.json is a JSON object")]
+        return None, [Diagnostic("E002", Severity.ERROR, f"`{shown}` is not a JSON object", src.whole(), hint)]
     return _map(cfg, src, at)
 
 
-def _key_span(src, key: str, fallback: Span) -> Span:
+def _key_span(src: SourceFile, key: str, fallback: Span) -> Span:
     m = re.search(r'"' + re.escape(key) + r'"\s*:', src.text)
     return src.span(m.start(), m.start() + len(key) + 2) if m else fallback
 
 
-def _map(cfg: dict, src, at: Span) -> tuple[dict | None, list[Diagnostic]]:
-    diags: list[Diagnostic] = []
-    name = src.path
+def _at_least_one(field: Field) -> Field:
+    return replace(field, lo=max(field.lo, 1))
 
-    def need(key: str):
-        if key not in cfg:
-            diags.append(Diagnostic("E103", Severity.ERROR, f"`{Path(name).name}` has no `{key}`", at,
+
+def _map(cfg: dict, src: SourceFile, at: Span) -> tuple[dict | None, list[Diagnostic]]:
+    diags: list[Diagnostic] = []
+    name = quote(Path(src.path).name)
+
+    def need(key: str, field: Field):
+        if cfg.get(key) is None:
+            diags.append(Diagnostic("E103", Severity.ERROR, f"`{name}` has no `{key}`", at,
                                     f"add `{key}` to the config, or write the model out in full"))
             return None
-        return integer(key)
+        return integer(key, field)
 
-    def integer(key: str, default=None):
+    def integer(key: str, field: Field, default=None):
         if key not in cfg or cfg[key] is None:
             return default
         value = cfg[key]
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        span = _key_span(src, key, at)
+        if isinstance(value, _HugeInt) or (isinstance(value, int) and not isinstance(value, bool)
+                                           and not field.lo <= value <= field.hi):
             diags.append(Diagnostic("E104", Severity.ERROR,
-                                    f"`{key}` must be a non-negative whole number, not {json.dumps(value)[:40]}",
-                                    _key_span(src, key, at)))
+                                    f"`{key}` is out of range: dagc accepts {field.lo:,.0f} to {field.hi:,.0f}", span))
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            diags.append(Diagnostic("E104", Severity.ERROR, f"`{key}` must be a whole number, not {_kind_of(value)}",
+                                    span))
             return None
         return value
 
     out: dict = {}
-    out["layers"] = need("num_hidden_layers")
-    out["hidden"] = need("hidden_size")
-    out["heads"] = need("num_attention_heads")
-    out["vocab"] = need("vocab_size")
-    out["kv_heads"] = integer("num_key_value_heads", out["heads"])
-    head_dim = integer("head_dim")
+    out["layers"] = need("num_hidden_layers", MODEL_FIELDS["layers"])
+    out["hidden"] = need("hidden_size", MODEL_FIELDS["hidden"])
+    out["heads"] = need("num_attention_heads", MODEL_FIELDS["heads"])
+    out["vocab"] = need("vocab_size", MODEL_FIELDS["vocab"])
+    out["kv_heads"] = integer("num_key_value_heads", MODEL_FIELDS["kv_heads"], out["heads"])
+    head_dim = integer("head_dim", MODEL_FIELDS["head_dim"])
     if head_dim is None and out["hidden"] and out["heads"]:
-        head_dim = out["hidden"] // out["heads"]
+        head_dim = out["hidden"] // out["heads"] or None
     out["head_dim"] = head_dim
     tied = cfg.get("tie_word_embeddings", False)
     if not isinstance(tied, bool):
         diags.append(Diagnostic("E104", Severity.ERROR, "`tie_word_embeddings` must be true or false",
                                 _key_span(src, "tie_word_embeddings", at)))
-    out["tied"] = bool(tied)
+    out["tied"] = tied is True
 
     dtype = cfg.get("torch_dtype", cfg.get("dtype", "bfloat16"))
     quant = cfg.get("quantization_config")
-    if isinstance(quant, dict) and str(quant.get("quant_method", "")).lower() == "fp8":
+    if isinstance(quant, dict) and isinstance(quant.get("quant_method"), str) and quant["quant_method"].lower() == "fp8":
         out["weights"] = "fp8"
     elif isinstance(dtype, str) and dtype in HF_DTYPES:
         out["weights"] = HF_DTYPES[dtype]
     else:
         key = "torch_dtype" if "torch_dtype" in cfg else "dtype"
-        diags.append(Diagnostic("E101", Severity.ERROR, f"`{key}` = {json.dumps(dtype)[:40]} is not a dtype dagc knows",
+        diags.append(Diagnostic("E101", Severity.ERROR, f"`{key}` is not a dtype dagc knows",
                                 _key_span(src, key, at), "one of: " + ", ".join(HF_DTYPES)))
     out["kv_cache"] = "bf16" if out.get("weights") in ("fp8", "int8", "int4", None) else out.get("weights")
 
     if cfg.get("kv_lora_rank") is not None:
         out["attention"] = "mla"
-        out["head_dim"] = integer("v_head_dim", head_dim)  # MLA has no head_dim; v_head stands in
-        out["mla"] = dict(q_lora=integer("q_lora_rank", 0) or 0, kv_lora=integer("kv_lora_rank"),
-                          qk_nope=need("qk_nope_head_dim"), qk_rope=need("qk_rope_head_dim"),
-                          v_head=need("v_head_dim"))
+        out["head_dim"] = integer("v_head_dim", MLA_FIELDS["v_head"], head_dim)  # MLA has no head_dim; v_head stands in
+        out["mla"] = dict(q_lora=integer("q_lora_rank", MLA_FIELDS["q_lora"], 0) or 0,
+                          kv_lora=integer("kv_lora_rank", MLA_FIELDS["kv_lora"]),
+                          qk_nope=need("qk_nope_head_dim", MLA_FIELDS["qk_nope"]),
+                          qk_rope=need("qk_rope_head_dim", MLA_FIELDS["qk_rope"]),
+                          v_head=need("v_head_dim", MLA_FIELDS["v_head"]))
     else:
         out["attention"] = "gqa"
 
     expert_key = next((k for k in _EXPERT_KEYS if cfg.get(k)), None)
     if expert_key is None:
-        out["moe"] = dict(experts=0, dense_layers=out["layers"] or 0, dense_ffn=need("intermediate_size"))
+        out["moe"] = dict(experts=0, dense_layers=out["layers"] or 0,
+                          dense_ffn=need("intermediate_size", _at_least_one(MOE_FIELDS["dense_ffn"])))
     else:
-        experts = integer(expert_key)
-        top_k = need("num_experts_per_tok")
+        experts = integer(expert_key, MOE_FIELDS["experts"])
+        top_k = need("num_experts_per_tok", _at_least_one(MOE_FIELDS["top_k"]))
         if "moe_intermediate_size" in cfg:
-            ffn = integer("moe_intermediate_size")
+            ffn = integer("moe_intermediate_size", _at_least_one(MOE_FIELDS["ffn"]))
         else:  # Mixtral: intermediate_size is the expert's
-            ffn = need("intermediate_size")
-        shared = integer("n_shared_experts", 0) or 0
-        shared_ffn = integer("shared_expert_intermediate_size", 0) or 0
+            ffn = need("intermediate_size", _at_least_one(MOE_FIELDS["ffn"]))
+        shared = integer("n_shared_experts", MOE_FIELDS["shared"], 0) or 0
+        shared_ffn = integer("shared_expert_intermediate_size", MOE_FIELDS["shared_ffn"], 0) or 0
         if shared_ffn and not shared:
             shared = 1  # Qwen2-MoE style: one shared expert of that size
         if shared and not shared_ffn:
             shared_ffn = ffn  # DeepSeek: shared experts are the size of a routed one
-        dense_layers = integer("first_k_dense_replace", 0) or 0
-        dense_ffn = integer("intermediate_size", 0) if dense_layers else 0
+        dense_layers = integer("first_k_dense_replace", MOE_FIELDS["dense_layers"], 0) or 0
+        dense_ffn = integer("intermediate_size", MOE_FIELDS["dense_ffn"], 0) if dense_layers else 0
         out["moe"] = dict(experts=experts, top_k=top_k, ffn=ffn, shared=shared, shared_ffn=shared_ffn,
                           dense_layers=dense_layers, dense_ffn=dense_ffn or 0, gated=True)
         act = cfg.get("hidden_act", "silu")
         if act not in ("silu", "swiglu", "gelu", "gelu_new", "relu", "gelu_pytorch_tanh"):
-            diags.append(Diagnostic("E101", Severity.ERROR, f"`hidden_act` = {json.dumps(act)[:40]} cannot be mapped",
+            diags.append(Diagnostic("E101", Severity.ERROR, "`hidden_act` names an activation dagc cannot map",
                                     _key_span(src, "hidden_act", at), "dagc models SwiGLU (silu) or a plain MLP"))
         out["moe"]["gated"] = act in ("silu", "swiglu")
     if any(d.is_error for d in diags):

@@ -12,11 +12,11 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from lark import Token, Tree
 
-from .diagnostics import Diagnostic, PlanError, Severity
+from .diagnostics import Diagnostic, PlanError, Severity, quote
 from .hf import load_hf_config
 from .plan import (AttentionKind, AxisNode, Cluster, DType, Efficiency, Gpu, Latency, Mla, Model, Moe,
                    Overlap, Plan, Requirement, RequirementKind, StrategyDecl, Workload)
@@ -26,7 +26,9 @@ from .fields import (CLUSTER_FIELDS, EFFICIENCY_FIELDS, GPU_FIELDS, LATENCY_FIEL
                      MOE_FIELDS, REQUIREMENT_DIMENSIONS, SUBBLOCKS, WORKLOAD_FIELDS, Field, did_you_mean)
 from .units import Dimension, lookup, UNITS
 
-__all__ = ["lower", "lower_strategy", "model_from_preset"]
+__all__ = ["lower", "lower_strategy", "model_from_preset", "strategy_text", "MAX_STRATEGIES"]
+
+MAX_STRATEGIES = 64   # `strategy` statements per plan; more is E002 at the first one beyond
 
 _NUM_RE = re.compile(r"[+-]?(?:\d[\d_]*(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 
@@ -48,9 +50,10 @@ class Entry:
 
 
 class _Lowerer:
-    def __init__(self, src: SourceFile, base_dir: Path | None):
+    def __init__(self, src: SourceFile, base_dir: Path | None, allow_paths: Sequence[Path] = ()):
         self.src = src
         self.base_dir = base_dir
+        self.allow_paths = tuple(Path(p) for p in allow_paths)
         self.diags: list[Diagnostic] = []
         self.spans: dict[str, Span] = {}
 
@@ -226,13 +229,19 @@ class _Lowerer:
             example = {"model": 'model preset "mixtral-8x7b"', "cluster": 'cluster { gpus = 8  gpu preset "h100-sxm" }',
                        "workload": "workload { batch = 64  prompt = 2048  generate = 256 }",
                        "strategy": "strategy tp 8"}[k]
-            self.error("E103", f"the plan has no `{k}` statement", end if self.src.text.strip() else None,
+            self.error("E103", f"the plan has no `{k}` statement", end if self.src.text.strip() else self.src.span(0, 0),
                        f"add one, e.g. `{example}`")
         model = self.model(by_kind["model"][0]) if "model" in by_kind else None
         cluster = self.cluster(by_kind["cluster"][0]) if "cluster" in by_kind else None
         workload = self.workload(by_kind["workload"][0]) if "workload" in by_kind else None
         reqs = self.require(by_kind["require"][0]) if "require" in by_kind else ()
-        strategies = tuple(self.strategy(st) for st in by_kind.get("strategy", []))
+        written = by_kind.get("strategy", [])
+        if len(written) > MAX_STRATEGIES:
+            extra = self.tspan(written[MAX_STRATEGIES])
+            self.error("E002", f"the plan has {len(written):,} strategies; dagc checks at most {MAX_STRATEGIES} per plan",
+                       extra.source.span(extra.start, extra.start + len("strategy")),
+                       "split the plan into several files, or let `dagc search` explore strategies")
+        strategies = tuple(self.strategy(st) for st in written[:MAX_STRATEGIES])
         names: dict[str, StrategyDecl] = {}
         for s in strategies:
             if s.name is None:
@@ -261,9 +270,9 @@ class _Lowerer:
                 return None
             base = {k: (dict(v) if isinstance(v, dict) else v) for k, v in MODEL_PRESETS[name].items()}
         elif st.data == "model_from":
-            path = Path(name)
-            if not path.is_absolute() and self.base_dir is not None:
-                path = self.base_dir / path
+            path = self.import_path(name, self.tspan(name_tok))
+            if path is None:
+                return None
             fields, diags = load_hf_config(path, self.tspan(name_tok))
             self.diags.extend(diags)
             if fields is None:
@@ -285,6 +294,32 @@ class _Lowerer:
                     return None
                 merged[sub] = {**(base.get(sub) or {}), **sv}
         return self.build_model(name, merged, span)
+
+    def import_path(self, written: str, span: Span) -> Path | None:
+        """The file `model from` names, if it lies inside the plan's directory or an allowed one.
+
+        Symlinks and `..` are resolved first, so neither can lead outside. A plan given as
+        text has no directory: it imports only from the directories allowed explicitly.
+        """
+        hint = "move the file beside the plan, or allow its directory with `--allow-path DIR`"
+        shown = quote(written)
+        try:
+            path = Path(written)
+            if not path.is_absolute() and self.base_dir is not None:
+                path = self.base_dir / path
+            resolved = path.resolve()
+            roots = [r.resolve() for r in ((self.base_dir,) if self.base_dir is not None else ()) + self.allow_paths]
+        except (OSError, RuntimeError, ValueError):  # a symlink loop, a NUL byte
+            self.error("E002", f"cannot import `{shown}`: the path cannot be resolved", span)
+            return None
+        if any(resolved == root or resolved.is_relative_to(root) for root in roots):
+            return resolved
+        if self.base_dir is None:
+            self.error("E002", f"cannot import `{shown}`: a plan given as text reads no files unless a directory "
+                       "is allowed", span, "allow the file's directory with `--allow-path DIR`")
+        else:
+            self.error("E002", f"cannot import `{shown}`: it is outside the plan's directory", span, hint)
+        return None
 
     def build_model(self, name: str, f: dict, span: Span) -> Model | None:
         at = lambda key: self.spans.get(f"model.{key}", span)  # noqa: E731
@@ -333,8 +368,12 @@ class _Lowerer:
             where = self.spans.get("model.moe", span)
             if moe.experts > 0:
                 for key in ("top_k", "ffn"):
-                    if not getattr(moe, key):
+                    if key not in moe_f:
                         self.error("E103", f"the moe block has no `{key}`", where, f"add `{key} = …`")
+                    elif not getattr(moe, key):
+                        self.error("E104", f"`{key}` = 0: a model with experts needs at least 1",
+                                   self.spans.get(f"model.moe.{key}", where),
+                                   "for a dense model write `experts = 0` and `dense_ffn = …`")
                 if moe.top_k > moe.experts:
                     self.error("E104", f"top_k ({moe.top_k}) exceeds experts ({moe.experts})",
                                self.spans.get("model.moe.top_k", where))
@@ -456,7 +495,8 @@ class _Lowerer:
             target, per_gpu = v if isinstance(v, tuple) else (v, False)
             out.append(Requirement(kind=kind, op=str(op_tok), target=float(target), per_gpu=per_gpu,
                                    memory_is_fraction=memory_is_fraction,
-                                   text=" ".join(self.src.text[span.start:span.end].split()), span=span))
+                                   text=" ".join(" ".join(str(t).split()) for t in (name_tok, op_tok, *value.children)),
+                                   span=span))
         return tuple(out)
 
     # strategy ---------------------------------------------------------
@@ -467,8 +507,7 @@ class _Lowerer:
             name = str(kids.pop(0))
         scope = kids[0]
         span = self.tspan(st)
-        text = " ".join(self.src.text[self.tspan(scope).start:self.tspan(scope).end].split())
-        return StrategyDecl(name=name, text=text, scope=self.scope(scope), span=span)
+        return StrategyDecl(name=name, text=strategy_text(scope), scope=self.scope(scope), span=span)
 
     def scope(self, node: Tree) -> tuple[tuple[AxisNode, ...], ...]:
         return tuple(tuple(self.axis(a) for a in domain.children) for domain in node.children)
@@ -500,13 +539,17 @@ def _unit_dimension(value: Tree) -> Dimension | None:
     return unit.dimension if unit else None
 
 
-def lower(tree: Tree, src: SourceFile, base_dir: Path | None = None) -> Plan:
+def lower(tree: Tree, src: SourceFile, base_dir: Path | None = None, *, allow_paths: Sequence[Path] = ()) -> Plan:
     """Lower a parsed plan into a `Plan`.
+
+    `base_dir` is the plan's directory: `model from` reads files inside it, or inside one of
+    `allow_paths`, and nowhere else (E002). With `base_dir` None (a plan given as text) only
+    `allow_paths` can be read from.
 
     Raises:
         PlanError: every E1xx problem found, in source order.
     """
-    lw = _Lowerer(src, base_dir)
+    lw = _Lowerer(src, base_dir, allow_paths)
     plan = lw.run(tree)
     if plan is None or any(d.is_error for d in lw.diags):
         diags = sorted(lw.diags, key=lambda d: (d.span.start if d.span else -1))
@@ -514,11 +557,47 @@ def lower(tree: Tree, src: SourceFile, base_dir: Path | None = None) -> Plan:
     return plan
 
 
+def strategy_text(scope: Tree) -> str:
+    """The canonical text of a strategy scope: single spaces, no comments, splits as `[a, b]`.
+
+    It is what report.json, the CLI and the exports show, and `--strategy` accepts it back.
+
+    Example:
+        >>> from dagc.parse import parse
+        >>> from dagc.source import SourceFile
+        >>> tree = parse(SourceFile("s", "pp 2 # c\\n [1,1] <tp 4;ep   8>"), start="scope")
+        >>> strategy_text(tree)
+        'pp 2 [1, 1] < tp 4 ; ep 8 >'
+    """
+    domains = []
+    for domain in scope.children:
+        axes = []
+        for axis in domain.children:
+            name_tok, *rest = axis.children
+            words = [str(name_tok)]
+            for part in rest:
+                if isinstance(part, Token):
+                    words.append(str(part))
+                elif part.data == "split":
+                    words.append("[" + ", ".join(str(t) for t in part.children) + "]")
+                elif part.data == "scope":
+                    words.append(f"< {strategy_text(part)} >")
+            axes.append(" ".join(words))
+        domains.append(" ".join(axes))
+    return " ; ".join(domains)
+
+
 def lower_strategy(tree: Tree, src: SourceFile, name: str | None = None) -> StrategyDecl:
-    """Lower a bare strategy expression (the `scope` rule), e.g. from `--strategy`."""
+    """Lower a strategy expression, e.g. from `--strategy`: a `scope`, or a `named_scope`
+    (`name = expr`, the form the CLI prints for a named strategy). An explicit `name`
+    wins over the one written."""
+    if tree.data == "named_scope":
+        *named, tree = tree.children
+        if named and name is None:
+            name = str(named[0])
     lw = _Lowerer(src, None)
     span = lw.tspan(tree)
-    decl = StrategyDecl(name=name, text=" ".join(src.text.split()), scope=lw.scope(tree), span=span)
+    decl = StrategyDecl(name=name, text=strategy_text(tree), scope=lw.scope(tree), span=span)
     if lw.diags:
         raise PlanError(lw.diags)
     return decl

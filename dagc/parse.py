@@ -9,19 +9,23 @@ from __future__ import annotations
 
 import functools
 import os
+import stat
 from pathlib import Path
 
 from lark import Lark, Token, Tree
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from .diagnostics import Diagnostic, PlanError, Severity
-from .source import SourceFile
+from .source import SourceFile, normalise_newlines
 
 __all__ = ["read_source", "parse", "GRAMMAR_PATH", "MAX_PLAN_BYTES", "MAX_NESTING"]
 
 # dagc/plan.lark is a link to grammar/plan.lark in a checkout and a copy in an installed wheel.
 GRAMMAR_PATH = Path(__file__).parent / "plan.lark"
-MAX_PLAN_BYTES = 4 * 1024 * 1024
+MAX_PLAN_BYTES = 4 * 1024 * 1024   # bytes read from a plan or an imported config; more is E002
+_O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+_O_NOCTTY = getattr(os, "O_NOCTTY", 0)
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 MAX_NESTING = 64
 
 # What a terminal means, in words, for "expected …" messages.
@@ -38,43 +42,89 @@ _TERMINAL_WORDS = {
 @functools.lru_cache(maxsize=1)
 def _parser() -> Lark:
     return Lark(GRAMMAR_PATH.read_text(), parser="lalr", lexer="contextual", propagate_positions=True,
-                maybe_placeholders=False, start=["start", "scope"])
+                maybe_placeholders=False, start=["start", "scope", "named_scope"])
 
 
-def _input_error(path: str, message: str, hint: str | None = None) -> PlanError:
-    return PlanError([Diagnostic("E002", Severity.ERROR, message, None, hint)])
+def _unreadable(name: str, message: str, hint: str | None = None) -> PlanError:
+    """E002 located at `name:1:1`; the file's content, if any, is never shown."""
+    where = SourceFile(name, "", echo=False).span(0, 0)
+    return PlanError([Diagnostic("E002", Severity.ERROR, message, where, hint)])
 
 
-def read_source(path: str | os.PathLike) -> SourceFile:
-    """Read a plan (or any text input) as UTF-8, refusing what is not a text file.
+def _kind(mode: int) -> str | None:
+    """What a non-regular file is, in words (None for a regular file)."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"  # pragma: no cover - doors, whiteouts
+
+
+def _read_capped(fd: int, limit: int) -> bytes:
+    """At most `limit` bytes from `fd` (whatever the file claims its size is)."""
+    chunks: list[bytes] = []
+    got = 0
+    while got < limit:
+        chunk = os.read(fd, min(1 << 20, limit - got))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def read_source(path: str | os.PathLike, *, echo: bool = True) -> SourceFile:
+    """Read a plan (or any text input) as UTF-8, refusing what is not a regular text file.
+
+    Only regular files are read: a device, FIFO, socket or directory is refused before it
+    is opened for reading, the file is opened with O_NONBLOCK (a FIFO swapped in cannot
+    block) and checked again on the open descriptor, and at most `MAX_PLAN_BYTES` + 1 bytes
+    are ever read, whatever `st_size` says. Line endings are normalised. `echo=False` marks
+    a file whose content diagnostics must never print (an imported config).
 
     Raises:
-        PlanError: E002 when the path is missing, a directory, too large, or not text.
+        PlanError: E002 at `path:1:1` when the path is missing, not a regular file, too
+            large, binary or not UTF-8.
     """
-    name = str(path)
-    p = Path(path)
+    name = os.fsdecode(path)
     try:
-        if p.is_dir():
-            raise _input_error(name, f"`{name}` is a directory, not a plan file",
-                               "give the path of a .moe file")
-        if not p.exists():
-            raise _input_error(name, f"`{name}` does not exist", "check the path")
-        size = p.stat().st_size
-        if size > MAX_PLAN_BYTES:
-            raise _input_error(name, f"`{name}` is {size:,} bytes; plans are limited to {MAX_PLAN_BYTES:,}",
-                               "is this the right file?")
-        data = p.read_bytes()
-    except OSError as exc:
-        raise _input_error(name, f"cannot read `{name}`: {exc.strerror or exc}") from None
+        kind = _kind(os.stat(path).st_mode)
+        if kind is not None:
+            hint = "give the path of a .moe file" if kind == "a directory" else "dagc reads regular files only"
+            raise _unreadable(name, f"the path is {kind}, not a plan file", hint)
+        fd = os.open(path, os.O_RDONLY | _O_NONBLOCK | _O_NOCTTY | _O_CLOEXEC)
+        try:
+            kind = _kind(os.fstat(fd).st_mode)
+            if kind is not None:
+                raise _unreadable(name, f"the path is {kind}, not a plan file", "dagc reads regular files only")
+            data = _read_capped(fd, MAX_PLAN_BYTES + 1)
+        finally:
+            os.close(fd)
+    except FileNotFoundError:
+        raise _unreadable(name, "the file does not exist", "check the path") from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "invalid path"
+        raise _unreadable(name, f"the file cannot be read: {reason}") from None
+    if len(data) > MAX_PLAN_BYTES:
+        raise _unreadable(name, f"the file is larger than {MAX_PLAN_BYTES:,} bytes, the limit for a plan",
+                          "is this the right file?")
     if b"\x00" in data:
-        raise _input_error(name, f"`{name}` is a binary file, not a plan", "plans are UTF-8 text")
+        raise _unreadable(name, "the file is binary, not a plan", "plans are UTF-8 text")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        src = SourceFile(name, data.decode("utf-8", errors="replace"))
+        # Locate the first bad byte in the text as it will be shown (decoded, newlines normalised).
+        prefix = normalise_newlines(data[: exc.start].decode("utf-8-sig", errors="replace"))
+        src = SourceFile(name, data.decode("utf-8-sig", errors="replace"), echo=echo)
         raise PlanError([Diagnostic("E002", Severity.ERROR, "the file is not valid UTF-8 text",
-                                    src.span(exc.start), "save the plan as UTF-8")]) from None
-    return SourceFile(name, text)
+                                    src.span(len(prefix)), "save the file as UTF-8")]) from None
+    return SourceFile(name, text, echo=echo)
 
 
 def _check_nesting(src: SourceFile) -> None:

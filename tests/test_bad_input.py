@@ -26,8 +26,9 @@ def outcome(path_or_text, *, is_text=False):
         for d in exc.diagnostics:
             assert d.code[0] in "EWN" and d.code[1:].isdigit()
             text = render(d)
-            if d.span is not None:
-                assert f":{d.span.line}:{d.span.column}:" in text and "^" in text
+            assert d.span is not None, "every diagnostic is located"
+            assert f":{d.span.line}:{d.span.column}:" in text
+            assert ("^" in text) == d.span.source.echo, "a caret under plan lines, nothing under other files"
         return "diag", exc.diagnostics
 
 
