@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Sequence
 
 from .build import build
 from .cost import cost
 from .dag import NODE_BUDGET, Dag, estimate_nodes
-from .diagnostics import Diagnostic, has_errors
+from .diagnostics import Diagnostic, cap, has_errors
 from .schedule import Metrics, schedule
 from .layout import Layout, resolve
 from .lower import lower, lower_strategy
@@ -52,18 +53,25 @@ class StrategyResult:
         return self.decl.name or self.decl.text
 
 
-def load_plan(path: str | Path) -> Plan:
+def load_plan(path: str | Path, *, allow_paths: Sequence[Path] = ()) -> Plan:
     """Read, parse and lower a plan file.
+
+    `model from` reads files inside the plan's directory, or inside one of `allow_paths`
+    (the CLI's `--allow-path DIR`), and nowhere else.
 
     Raises:
         PlanError: with located E0xx/E1xx diagnostics.
     """
     src = read_source(path)
-    return lower(parse(src), src, base_dir=Path(path).resolve().parent)
+    return lower(parse(src), src, base_dir=Path(path).resolve().parent, allow_paths=allow_paths)
 
 
-def load_plan_text(text: str, name: str = "plan.moe", base_dir: Path | None = None) -> Plan:
+def load_plan_text(text: str, name: str = "plan.moe", base_dir: Path | None = None, *,
+                   allow_paths: Sequence[Path] = ()) -> Plan:
     """Parse and lower a plan given as text (for tests and tools).
+
+    With `base_dir` None the plan has no directory: `model from` can read only inside
+    `allow_paths`.
 
     Example:
         >>> plan = load_plan_text('''
@@ -75,13 +83,20 @@ def load_plan_text(text: str, name: str = "plan.moe", base_dir: Path | None = No
         [8]
     """
     src = SourceFile(name, text)
-    return lower(parse(src), src, base_dir=base_dir)
+    return lower(parse(src), src, base_dir=base_dir, allow_paths=allow_paths)
 
 
 def parse_strategy(text: str, name: str | None = None) -> StrategyDecl:
-    """A strategy expression such as `pp 2 < tp 4 ; ep 8 >` (what `--strategy` accepts)."""
+    """A strategy expression such as `pp 2 < tp 4 ; ep 8 >` (what `--strategy` accepts),
+    optionally written `name = expression`, as dagc prints a named strategy.
+
+    Example:
+        >>> decl = parse_strategy("balanced = pp 2 # two stages\\n < tp 4;ep 8 >")
+        >>> decl.name, decl.text
+        ('balanced', 'pp 2 < tp 4 ; ep 8 >')
+    """
     src = SourceFile("--strategy", text)
-    return lower_strategy(parse(src, start="scope"), src, name)
+    return lower_strategy(parse(src, start="named_scope"), src, name)
 
 
 # Errors that leave the DAG meaningful: the plan does not fit the cluster, but its structure is sound.
@@ -113,7 +128,7 @@ def check_strategy(plan: Plan, decl: StrategyDecl) -> StrategyResult:
     metrics_json = metrics.to_json() if metrics is not None else None
     reqs = judge_requirements(plan, layout, mem, metrics_json)
     return StrategyResult(plan=plan, decl=decl, strategy=strategy, layout=layout, memory=mem,
-                          diagnostics=tuple(diags), requirements=reqs, verdict=verdict(diags, reqs),
+                          diagnostics=tuple(cap(diags)), requirements=reqs, verdict=verdict(diags, reqs),
                           metrics=metrics_json, dag=dag, schedule=metrics)
 
 
