@@ -1,9 +1,22 @@
 """Physical bounds: what no schedule can beat, at 100 % efficiency (for W506).
 
-Input: a `Model`, `Workload`, `Cluster` and `Layout`. Output: `Bounds` — the smallest
-possible TTFT and TPOT and the largest possible throughputs, from peak FLOPs and peak HBM
-bandwidth of the GPUs used (communication ignored). A requirement beyond them cannot be
-met by any efficiency, so it is a plan error of the requirement, not of the strategy.
+Input: a `Model`, `Workload`, `Cluster`, a GPU count and a DP degree. Output: `Bounds` —
+the smallest possible TTFT and TPOT and the largest possible throughputs on that many GPUs
+(communication ignored), and the fewest GPUs that can hold the weights.
+
+Every bound is a true bound of dagc's own cost model: the busiest rank is at least as busy
+as the average rank, and a rank's time is at least its FLOPs at the peak of each op's dtype
+(matmuls: the weights' dtype; attention: the KV cache's) and at least its bytes at peak HBM
+bandwidth. The bytes counted are those the DAG must read: every weight once per pass except
+the input embedding table (a lookup reads rows) and the routed experts no token is expected
+to hit; in decode also the KV cache. Times are lower bounds (a `<=` target below one is
+unreachable, a `>=` one never is), throughputs upper bounds (a `>=` target above one is
+unreachable, a `<=` one never is).
+
+`bounds(…, gpus=layout.gpus_used, dp=layout.dp)` bounds one strategy; `bounds(…,
+gpus=cluster.gpus, dp=1)` bounds every strategy the cluster can run: more GPUs only lower
+the times, and more replicas only read the weights more often (E·(1−(1−k/E)^T) is
+subadditive in T).
 """
 
 from __future__ import annotations
@@ -11,16 +24,18 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .layout import Layout
 from .memory import kv_bytes_per_token_layer
 from .params import active_params, embedding_params, ffn_params, total_params
-from .plan import AttentionKind, Cluster, Model, Workload
+from .plan import AttentionKind, Cluster, DType, Model, Requirement, RequirementKind, Workload
 
-__all__ = ["Bounds", "bounds", "attention_core_flops_per_layer", "expected_distinct_experts"]
+__all__ = ["Bounds", "bounds", "attention_core_flops_per_layer", "expected_distinct_experts",
+           "requirement_bound", "unreachable"]
 
 
 @dataclass(frozen=True)
 class Bounds:
+    gpus: int
+    dp: int
     ttft_s: float
     tpot_s: float
     prefill_tokens_per_s: float
@@ -31,11 +46,14 @@ class Bounds:
 
 def attention_core_flops_per_layer(model: Model, seq: int) -> float:
     """Causal prefill attention core for one sequence of `seq` tokens: s²·heads·(dk+dv)."""
-    if model.attention is AttentionKind.MLA and model.mla is not None:
-        dk, dv = model.mla.qk_nope + model.mla.qk_rope, model.mla.v_head
-    else:
-        dk = dv = model.head_dim
+    dk, dv = _attention_dims(model)
     return seq * seq * model.heads * (dk + dv)
+
+
+def _attention_dims(model: Model) -> tuple[int, int]:
+    if model.attention is AttentionKind.MLA and model.mla is not None:
+        return model.mla.qk_nope + model.mla.qk_rope, model.mla.v_head
+    return model.head_dim, model.head_dim
 
 
 def expected_distinct_experts(experts: int, top_k: int, tokens: float) -> float:
@@ -51,29 +69,90 @@ def expected_distinct_experts(experts: int, top_k: int, tokens: float) -> float:
     return experts * (1.0 - (1.0 - top_k / experts) ** tokens)
 
 
-def bounds(model: Model, workload: Workload, cluster: Cluster, layout: Layout) -> Bounds:
-    gpus = layout.gpus_used
-    peak = cluster.gpu.peak_flops(model.weights) * gpus
-    hbm = cluster.gpu.hbm_bytes_per_s * gpus
-    b, s, g = workload.batch, workload.prompt, workload.generate
-    body = active_params(model) - embedding_params(model) * (1 if model.tied else 2)
-    head = embedding_params(model)
-    prefill_flops = 2 * body * b * s + model.layers * b * attention_core_flops_per_layer(model, s) + 2 * head * b
-    weight_bytes = total_params(model) * model.weights.bytes
-    ttft = max(prefill_flops / peak, weight_bytes * layout.dp / hbm)
+def _weights_read_bytes(model: Model, tokens: float) -> float:
+    """Weight bytes one replica must read in a pass of `tokens` tokens (at least)."""
+    table = 0 if model.tied else embedding_params(model)      # a tied table is read whole by the LM head
+    unhit = model.moe.experts - expected_distinct_experts(model.moe.experts, model.moe.top_k, tokens)
+    experts_unread = model.moe_layer_count * unhit * ffn_params(model, model.moe.ffn)
+    return (total_params(model) - table - experts_unread) * model.weights.bytes
 
-    if model.attention is AttentionKind.MLA and model.mla is not None:
-        dk, dv = model.mla.qk_nope + model.mla.qk_rope, model.mla.v_head
-    else:
-        dk = dv = model.head_dim
-    decode_flops = 2 * (body + head) * b + model.layers * b * 2 * s * model.heads * (dk + dv)
-    per_replica_tokens = b / layout.dp
-    hit = expected_distinct_experts(model.moe.experts, model.moe.top_k, per_replica_tokens)
-    expert_bytes = model.moe_layer_count * (model.moe.experts - hit) * ffn_params(model, model.moe.ffn) \
-        * model.weights.bytes
-    kv = b * s * model.layers * kv_bytes_per_token_layer(model, 1)
-    decode_bytes = (weight_bytes - expert_bytes) * layout.dp + kv
-    tpot = max(decode_flops / peak, decode_bytes / hbm)
-    min_gpus = math.ceil(weight_bytes / cluster.gpu.memory_bytes)
-    return Bounds(ttft_s=ttft, tpot_s=tpot, prefill_tokens_per_s=b * s / ttft, decode_tokens_per_s=b / tpot,
-                  throughput_tokens_per_s=b * (s + g) / (ttft + g * tpot), min_gpus_for_weights=min_gpus)
+
+def bounds(model: Model, workload: Workload, cluster: Cluster, gpus: int, dp: int = 1) -> Bounds:
+    """Bounds of any strategy that runs `dp` replicas on `gpus` GPUs, at 100 % efficiency.
+
+    Example:
+        >>> from dagc.check import load_plan_text
+        >>> p = load_plan_text('model preset "mixtral-8x7b" cluster { gpus = 8 gpu preset "h100-sxm" } '
+        ...                    'workload { batch = 64 prompt = 2048 generate = 256 } strategy tp 8')
+        >>> b = bounds(p.model, p.workload, p.cluster, gpus=8)
+        >>> round(b.ttft_s * 1e3, 1), round(b.tpot_s * 1e6, 1)
+        (427.0, 4156.6)
+    """
+    gpus, dp = max(1, gpus), max(1, dp)
+    gpu = cluster.gpu
+    peak_w = gpu.peak_flops(model.weights) * gpus
+    peak_a = gpu.peak_flops(DType.FP8 if model.kv_cache.is_8bit_or_less else DType.BF16) * gpus
+    hbm = gpu.hbm_bytes_per_s * gpus
+    b, s, g = workload.batch, workload.prompt, workload.generate
+    head = embedding_params(model)
+    # Parameters of the layers a token passes (the final norm and LM head run once per request in prefill).
+    body = active_params(model) - head * (1 if model.tied else 2) - model.hidden
+    dk, dv = _attention_dims(model)
+
+    prefill_matmul = 2 * body * b * s + 2 * (head + model.hidden) * b
+    prefill_attention = model.layers * b * attention_core_flops_per_layer(model, s)
+    prefill_bytes = dp * _weights_read_bytes(model, b * s / dp)
+    ttft = max(prefill_matmul / peak_w + prefill_attention / peak_a, prefill_bytes / hbm)
+
+    context = s + g // 2                                   # as dagc.build.decode_context
+    decode_matmul = 2 * (body + head + model.hidden) * b
+    decode_attention = model.layers * b * 2 * context * model.heads * (dk + dv)
+    kv = b * context * model.layers * kv_bytes_per_token_layer(model, 1)
+    decode_bytes = dp * _weights_read_bytes(model, b / dp) + kv
+    tpot = max(decode_matmul / peak_w + decode_attention / peak_a, decode_bytes / hbm)
+
+    min_gpus = math.ceil(total_params(model) * model.weights.bytes / gpu.memory_bytes)
+    return Bounds(gpus=gpus, dp=dp, ttft_s=ttft, tpot_s=tpot, prefill_tokens_per_s=b * s / ttft,
+                  decode_tokens_per_s=b / tpot, throughput_tokens_per_s=b * (s + g) / (ttft + g * tpot),
+                  min_gpus_for_weights=min_gpus)
+
+
+def requirement_bound(req: Requirement, b: Bounds) -> tuple[float, bool] | None:
+    """The bound on a requirement's metric and whether it is a lower bound (times, GPUs) or an
+    upper one (throughputs); None for a metric without a bound (memory)."""
+    per = b.gpus if req.per_gpu else 1
+    match req.kind:
+        case RequirementKind.TTFT:
+            return b.ttft_s, True
+        case RequirementKind.TPOT:
+            return b.tpot_s, True
+        case RequirementKind.GPUS:
+            return float(b.min_gpus_for_weights), True
+        case RequirementKind.PREFILL_THROUGHPUT:
+            return b.prefill_tokens_per_s / per, False
+        case RequirementKind.DECODE_THROUGHPUT:
+            return b.decode_tokens_per_s / per, False
+        case RequirementKind.THROUGHPUT:
+            return b.throughput_tokens_per_s / per, False
+    return None
+
+
+def unreachable(req: Requirement, bound: float, lower: bool) -> bool:
+    """Whether no value on the right side of `bound` can satisfy `req`.
+
+    A lower bound L (the metric is ≥ L) rules out `<= T` and `== T` for T < L and `< T` for
+    T ≤ L, never `>=`/`>`; an upper bound U rules out `>= T`, `== T` for T > U and `> T`
+    for T ≥ U, never `<=`/`<`.
+
+    Example:
+        >>> from dagc.plan import Requirement, RequirementKind
+        >>> r = Requirement(kind=RequirementKind.TPOT, op=">=", target=150e-6, text="tpot >= 150 us")
+        >>> unreachable(r, 200e-6, lower=True), unreachable(r.model_copy(update={"op": "<="}), 200e-6, lower=True)
+        (False, True)
+    """
+    t, op = req.target, req.op
+    if op == "==":
+        return (t < bound if lower else t > bound) and not math.isclose(t, bound, rel_tol=1e-9)
+    if lower:
+        return t < bound if op == "<=" else t <= bound if op == "<" else False
+    return t > bound if op == ">=" else t >= bound if op == ">" else False

@@ -19,7 +19,7 @@ import numpy as np
 
 from .plan import Cluster, Model, Strategy, Workload
 
-__all__ = ["Layout", "resolve", "default_split"]
+__all__ = ["Layout", "resolve", "default_split", "effective_microbatches"]
 
 
 def default_split(layers: int, pp: int) -> tuple[int, ...]:
@@ -50,13 +50,19 @@ class Layout:
     stage_layers: tuple[tuple[int, int], ...]   # [first, last+1) per stage
     split_is_explicit: bool
     experts: int                    # routed experts per MoE layer
-    microbatches: int
+    microbatches: int               # scheduled: at most the requests of one attention-DP group
     gpus_per_node: int
     gpus_available: int
+    microbatches_requested: int = 0     # as written (or pp by default); 0: same as `microbatches`
 
     @property
     def gpus_used(self) -> int:
         return self.dp * self.pp * self.group_size
+
+    @property
+    def microbatches_dropped(self) -> int:
+        """Requested micro-batches that would carry no request (not scheduled)."""
+        return max(0, self.microbatches_requested - self.microbatches)
 
     @property
     def layers_per_stage(self) -> tuple[int, ...]:
@@ -126,6 +132,24 @@ class Layout:
         raise ValueError(f"layer {layer} is on no stage")
 
 
+def effective_microbatches(requested: int, batch: int, dp: int, adp: int) -> int:
+    """Micro-batches that carry requests: at most the requests of one attention-DP group,
+    ceil(batch / (dp·adp)), and at least one.
+
+    A replica's requests are split over micro-batches and each micro-batch over the
+    attention-DP groups; a micro-batch beyond that count would leave every group of a rank
+    idle for it (or the whole micro-batch empty) while still costing its latencies.
+
+    Example:
+        >>> effective_microbatches(64, batch=8, dp=1, adp=1)
+        8
+        >>> effective_microbatches(4, batch=8, dp=1, adp=4)
+        2
+    """
+    per_group = -(-batch // (dp * adp))
+    return max(1, min(requested, per_group))
+
+
 def resolve(model: Model, cluster: Cluster, workload: Workload, strategy: Strategy) -> Layout:
     """Resolve a strategy into a `Layout`. Never fails: divisibility is checked by the rules.
 
@@ -152,6 +176,8 @@ def resolve(model: Model, cluster: Cluster, workload: Workload, strategy: Strate
     split = s.pp_split
     explicit = split is not None and len(split) == s.pp and sum(split) == model.layers and min(split) > 0
     layers = split if explicit else default_split(model.layers, s.pp)
+    adp = max(1, g // attention)
+    requested = workload.microbatches_for(s.pp)
     bounds = []
     start = 0
     for n in layers:
@@ -159,8 +185,8 @@ def resolve(model: Model, cluster: Cluster, workload: Workload, strategy: Strate
         start += n
     return Layout(
         strategy=s, dp=s.dp, pp=s.pp, tp=s.tp, cp=s.cp, sp=s.sp, ep=ep, etp=etp,
-        expert_domain_written=written, group_size=g, adp=max(1, g // attention), edp=max(1, g // (ep * etp)),
+        expert_domain_written=written, group_size=g, adp=adp, edp=max(1, g // (ep * etp)),
         stage_layers=tuple(bounds), split_is_explicit=explicit, experts=model.moe.experts,
-        microbatches=workload.microbatches_for(s.pp), gpus_per_node=cluster.gpus_per_node,
-        gpus_available=cluster.gpus,
+        microbatches=effective_microbatches(requested, workload.batch, s.dp, adp),
+        gpus_per_node=cluster.gpus_per_node, gpus_available=cluster.gpus, microbatches_requested=requested,
     )

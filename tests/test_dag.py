@@ -131,10 +131,12 @@ def test_invariants_on_examples(path):
 
 
 def test_dag_size_independent_of_gpu_count():
+    # 256 requests: the 128 replicas hold 2 each, enough for the 2 micro-batches of pp 2.
+    workload = "workload { batch = 256  prompt = 2048  generate = 256 }"
     small = check(load_plan_text(plan_text(cluster='cluster { gpus = 16 gpu preset "h100-sxm" }',
-                                           strategy="strategy pp 2 < tp 8 >")))[0]
+                                           strategy="strategy pp 2 < tp 8 >", workload=workload)))[0]
     big = check(load_plan_text(plan_text(cluster='cluster { gpus = 2048 gpu preset "h100-sxm" }',
-                                         strategy="strategy dp 128 < pp 2 < tp 8 > >")))[0]
+                                         strategy="strategy dp 128 < pp 2 < tp 8 > >", workload=workload)))[0]
     assert len(small.dag) == len(big.dag)
     assert big.dag.dp == 128
 

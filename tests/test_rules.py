@@ -18,6 +18,7 @@ QWEN = 'model preset "qwen3-30b-a3b"'
 DENSE = 'model "dense" { layers = 32  hidden = 4096  heads = 32  kv_heads = 8  vocab = 32000  ffn = 14336 }'
 C16 = 'cluster { gpus = 16  gpus_per_node = 8  gpu preset "h100-sxm" }'
 C24 = 'cluster { gpus = 24  gpus_per_node = 8  gpu preset "h100-sxm" }'
+A100 = 'cluster { gpus = 8  gpus_per_node = 8  gpu preset "a100-80g" }'
 
 # code: (bad plan parts, good plan parts)
 FIXTURES = {
@@ -37,6 +38,8 @@ FIXTURES = {
     "E303": (dict(strategy="strategy pp 4 [8, 8, 8, 6] < tp 2 >"), dict(strategy="strategy pp 4 [8, 8, 8, 8] < tp 2 >")),
     "E304": (dict(model=DENSE, strategy="strategy tp 2 ; ep 4"), dict(model=DENSE, strategy="strategy tp 8")),
     "E305": (dict(cluster=C16, strategy="strategy tp 4 ; ep 4 etp 3"), dict(strategy="strategy tp 4 ; ep 4 etp 2")),
+    "E306": (dict(strategy="strategy tp 2 cp 4", workload="workload { batch = 64  prompt = 2  generate = 256 }"),
+             dict(strategy="strategy tp 2 cp 4", workload="workload { batch = 64  prompt = 4  generate = 256 }")),
     "E401": (dict(strategy="strategy dp 2 < tp 8 >"), dict(cluster=C16, strategy="strategy dp 2 < tp 8 >")),
     "E402": (dict(model='model preset "deepseek-v3"'), {}),
     "W501": (dict(cluster=C24, strategy="strategy pp 3 < tp 8 >"), dict(cluster=C24, strategy="strategy pp 2 < tp 8 >")),
@@ -49,6 +52,11 @@ FIXTURES = {
     "W505": (dict(cluster=C16), {}),
     "W506": (dict(require="require { ttft <= 1 ms }"), dict(require="require { ttft <= 10 s }")),
     "W507": (dict(workload="workload { batch = 4096  prompt = 64  generate = 8  microbatches = 4096 }"), {}),
+    "W508": (dict(strategy="strategy tp 1 sp ; ep 8"), dict(strategy="strategy tp 8 sp")),
+    "W509": (dict(model='model preset "mixtral-8x7b" { weights = fp8 }', cluster=A100),
+             dict(model='model preset "mixtral-8x7b" { weights = fp8 }')),
+    "W510": (dict(workload="workload { batch = 8  prompt = 2048  generate = 256  microbatches = 64 }"),
+             dict(workload="workload { batch = 8  prompt = 2048  generate = 256  microbatches = 8 }")),
     "N601": (dict(model=QWEN), dict(model=QWEN, strategy="strategy tp 4")),
     "N602": (dict(strategy="strategy tp 2 ; ep 8"), dict(model=DENSE)),
     "N603": (dict(model=QWEN, cluster=C16, strategy="strategy tp 2 ; ep 16"),

@@ -1,11 +1,13 @@
-"""Rules about resources and efficiency: E401, E402, W501–W506, N601–N603."""
+"""Rules about resources and efficiency: E401, E402, W501–W510, N601–N603."""
 
 from __future__ import annotations
 
-from ..bounds import bounds
+import math
+
+from ..bounds import bounds, requirement_bound, unreachable
 from ..dag import NODE_BUDGET, estimate_nodes
 from ..diagnostics import Severity
-from ..memory import kv_heads_per_rank
+from ..memory import kv_heads_per_rank, requests_per_rank
 from ..plan import RequirementKind
 from ..units import Dimension, format_bytes, format_si
 from .base import RuleContext, diag, make_rule
@@ -163,42 +165,57 @@ def check_unused(ctx: RuleContext):
                    f"dp {avail // used} would use {avail // used * used}" if avail // used > 1 else None)
 
 
+def _bound_text(value: float, req) -> str:
+    if req.kind is RequirementKind.GPUS:
+        return f"{math.ceil(value)} GPUs"
+    if req.kind in (RequirementKind.TTFT, RequirementKind.TPOT):
+        return format_si(value, Dimension.TIME)
+    return format_si(value, Dimension.THROUGHPUT) + ("/gpu" if req.per_gpu else "")
+
+
 def check_physical(ctx: RuleContext):
     """A requirement beyond the physical bound: unreachable even at 100 % efficiency.
 
-    The bound uses peak FLOPs (for the weights' dtype) and peak HBM bandwidth of the GPUs
-    used, ignoring communication: TTFT ≥ prefill FLOPs / peak, TPOT ≥ max(decode FLOPs /
-    peak, bytes read per step / HBM), throughputs ≤ their inverses; `gpus` ≥ weights /
-    GPU memory.
+    The bound uses peak FLOPs (the weights' dtype for matmuls, the KV cache's for attention)
+    and peak HBM bandwidth of the GPUs, ignoring communication: TTFT ≥ max(prefill FLOPs /
+    peak, weights read / HBM), TPOT ≥ max(decode FLOPs / peak, bytes read per step / HBM);
+    throughputs ≤ their inverses; `gpus` ≥ weights / GPU memory. The direction counts: a
+    lower bound on a time rules out `ttft <= 1 ms`, never `tpot >= 150 us`; an upper bound
+    on a throughput rules out `>=` targets above it, never `<=` ones.
+
+    The bound is the strategy's (its GPUs and replicas); when even all the cluster's GPUs
+    in one replica cannot reach the target, the message says that no strategy on this
+    cluster can.
 
     Bad:
         require { ttft <= 1 ms }
     Fixed:
         require { ttft <= 2 s }
     """
-    b = bounds(ctx.plan.model, ctx.plan.workload, ctx.plan.cluster, ctx.layout)
-    gpus = ctx.layout.gpus_used
-    for req in ctx.plan.requirements:
-        match req.kind:
-            case RequirementKind.TTFT:
-                best, dim = b.ttft_s, Dimension.TIME
-            case RequirementKind.TPOT:
-                best, dim = b.tpot_s, Dimension.TIME
-            case RequirementKind.PREFILL_THROUGHPUT:
-                best, dim = b.prefill_tokens_per_s / (gpus if req.per_gpu else 1), Dimension.THROUGHPUT
-            case RequirementKind.DECODE_THROUGHPUT:
-                best, dim = b.decode_tokens_per_s / (gpus if req.per_gpu else 1), Dimension.THROUGHPUT
-            case RequirementKind.THROUGHPUT:
-                best, dim = b.throughput_tokens_per_s / (gpus if req.per_gpu else 1), Dimension.THROUGHPUT
-            case RequirementKind.GPUS:
-                best, dim = b.min_gpus_for_weights, Dimension.COUNT
-            case _:
-                continue
-        if not req.holds(best):
-            shown = format_si(best, dim) + ("/gpu" if req.per_gpu else "")
+    plan, lay = ctx.plan, ctx.layout
+    mine = bounds(plan.model, plan.workload, plan.cluster, lay.gpus_used, lay.dp)
+    whole = bounds(plan.model, plan.workload, plan.cluster, plan.cluster.gpus, 1)
+    for req in plan.requirements:
+        found = requirement_bound(req, mine)
+        if found is None or not unreachable(req, *found):
+            continue
+        best, lower = found
+        side = "at least" if lower else "at most"
+        cluster_best, _ = requirement_bound(req, whole) or found
+        if req.kind is RequirementKind.GPUS or unreachable(req, cluster_best, lower):
+            where = ("the weights alone need" if req.kind is RequirementKind.GPUS
+                     else f"even at 100 % efficiency on all {plan.cluster.gpus} GPUs of the cluster it is {side}")
             yield diag("W506", Severity.WARNING,
-                       f"`{req.text}` is beyond the physical bound: even at 100 % efficiency the best is {shown}",
+                       f"`{req.text}` is beyond the physical bound: {where} {_bound_text(cluster_best, req)}",
                        req.span, "relax the requirement or change the cluster; no strategy on these GPUs meets it")
+        else:
+            yield diag("W506", Severity.WARNING,
+                       f"`{req.text}` is beyond the physical bound of strategy `{ctx.strategy.label}` "
+                       f"({lay.gpus_used} GPUs, dp {lay.dp}): even at 100 % efficiency it is {side} "
+                       f"{_bound_text(best, req)}",
+                       req.span,
+                       f"relax the requirement or change the strategy: the bound of the whole cluster "
+                       f"({plan.cluster.gpus} GPUs, one replica) is {_bound_text(cluster_best, req)}")
 
 
 def check_kv_replication(ctx: RuleContext):
@@ -272,6 +289,82 @@ def check_dag_size(ctx: RuleContext):
                    "use fewer micro-batches")
 
 
+def check_sp_without_tp(ctx: RuleContext):
+    """`sp` without tensor parallelism does nothing.
+
+    Sequence parallelism shards the activations a TP group holds between its all-reduces
+    (norms and residuals), turning each all-reduce into a reduce-scatter and an all-gather.
+    With tp 1 there is no TP group: nothing is sharded and dagc models no sp collective.
+
+    Bad:
+        strategy tp 1 sp ; ep 8
+    Fixed:
+        strategy tp 8 sp
+    """
+    lay = ctx.layout
+    if lay.sp and lay.tp == 1:
+        yield diag("W508", Severity.WARNING,
+                   "`sp` with tp 1 does nothing: sequence parallelism shards the activations of a TP group, "
+                   "and there is none",
+                   ctx.strategy.span_of("sp"), "remove `sp`, or use it beside tp > 1 (e.g. `tp 4 sp`)")
+
+
+def check_8bit_compute(ctx: RuleContext):
+    """8-bit weights (or KV cache) on a GPU without fp8 compute run at the 16-bit peak.
+
+    Memory counts the 8-bit bytes, but a GPU without fp8 tensor cores (A100, for instance)
+    dequantises the weights and runs its matmuls at the 16-bit peak; dagc's cost model does
+    the same, so the figures are right, and slower than the dtype suggests.
+
+    Bad:
+        model preset "deepseek-v3"                 # fp8 weights
+        cluster { gpus = 32  gpu preset "a100-80g" }
+    Fixed:
+        cluster { gpus = 32  gpu preset "h800" }
+    """
+    m, gpu = ctx.plan.model, ctx.plan.cluster.gpu
+    if gpu.flops_8bit:
+        return
+    parts = [f"{m.weights.value} weights"] if m.weights.is_8bit_or_less else []
+    if m.kv_cache.is_8bit_or_less:
+        parts.append(f"a {m.kv_cache.value} KV cache")
+    if not parts:
+        return
+    yield diag("W509", Severity.WARNING,
+               f"{' and '.join(parts)} on {gpu.name}, which has no fp8 compute: they are dequantised and the "
+               f"matmuls run at the 16-bit peak ({format_si(gpu.flops_16bit, Dimension.COMPUTE)})",
+               ctx.plan.span_of("model.weights" if m.weights.is_8bit_or_less else "model.kv_cache"),
+               "expect 16-bit speed, or use a GPU with fp8 units (h100-sxm, h800, h200, b200)")
+
+
+def check_empty_microbatches(ctx: RuleContext):
+    """More micro-batches than an attention-DP group has requests: the rest would be empty.
+
+    A replica's requests are split over micro-batches, and each micro-batch over the
+    attention-DP groups of a stage. A micro-batch beyond ceil(batch / (dp · attention DP))
+    would carry no request for a group — it would only add latency and pipeline steps — so
+    dagc schedules that many micro-batches and says so.
+
+    Bad:
+        workload { batch = 8  prompt = 2048  generate = 256  microbatches = 64 }
+    Fixed:
+        workload { batch = 8  prompt = 2048  generate = 256  microbatches = 8 }
+    """
+    lay, w = ctx.layout, ctx.plan.workload
+    if not lay.microbatches_dropped:
+        return
+    k, n = lay.microbatches, lay.microbatches_requested
+    per_group = requests_per_rank(w, lay)
+    where = f"batch {w.batch} / (dp {lay.dp} × attention DP {lay.adp})"
+    written = w.microbatches is not None
+    yield diag("W510", Severity.WARNING,
+               f"only {k} of the {n} micro-batches{'' if written else ' (one per stage)'} carry requests: "
+               f"{per_group} request{'s' if per_group > 1 else ''} per attention-DP group ({where}); "
+               f"dagc schedules {k}",
+               ctx.plan.span_of("workload.microbatches") if written else ctx.strategy.span_of("pp"),
+               f"set `microbatches = {k}`, or raise the batch to {n * lay.dp * lay.adp} to fill {n} micro-batches")
+
+
 RULES = (
     make_rule("E401", Severity.ERROR, "GPUs used exceed GPUs available", check_gpus),
     make_rule("E402", Severity.ERROR, "a rank's memory exceeds the GPU's memory", check_memory),
@@ -282,6 +375,9 @@ RULES = (
     make_rule("W505", Severity.WARNING, "GPUs available but unused", check_unused),
     make_rule("W506", Severity.WARNING, "a requirement beyond the physical bound", check_physical),
     make_rule("W507", Severity.WARNING, "DAG too large to build: metrics not computed", check_dag_size),
+    make_rule("W508", Severity.WARNING, "sp without tp does nothing", check_sp_without_tp),
+    make_rule("W509", Severity.WARNING, "8-bit weights on a GPU without fp8 compute", check_8bit_compute),
+    make_rule("W510", Severity.WARNING, "micro-batches beyond the requests: not scheduled", check_empty_microbatches),
     make_rule("N601", Severity.NOTE, "kv_heads < tp: KV heads replicated", check_kv_replication),
     make_rule("N602", Severity.NOTE, "experts per GPU", check_experts_per_gpu),
     make_rule("N603", Severity.NOTE, "the EP all-to-all crosses nodes", check_ep_nodes),

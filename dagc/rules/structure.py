@@ -1,4 +1,4 @@
-"""Rules about the model's structure against the strategy: E301–E305."""
+"""Rules about the model's structure and the workload against the strategy: E301–E306."""
 
 from __future__ import annotations
 
@@ -116,10 +116,31 @@ def check_ffn_split(ctx: RuleContext):
                        s.span_of("tp"), f"use tp {largest_divisor(size, lay.tp)}")
 
 
+def check_cp_prompt(ctx: RuleContext):
+    """Context parallelism must give every cp rank at least one prompt token.
+
+    cp splits each prompt's tokens over the cp ranks of an attention group; with more ranks
+    than prompt tokens some ranks would hold no token (and a fraction of one on the others).
+
+    Bad:
+        workload { batch = 64  prompt = 2  generate = 256 }
+        strategy tp 2 cp 4
+    Fixed:
+        strategy tp 8                   # cp pays off on long prompts only
+    """
+    cp, prompt = ctx.layout.cp, ctx.plan.workload.prompt
+    if cp > prompt:
+        yield diag("E306", Severity.ERROR,
+                   f"cp {cp} splits a {prompt}-token prompt: {cp - prompt} of the {cp} cp ranks would hold no token",
+                   ctx.strategy.span_of("cp"),
+                   f"use cp {prompt} at most (cp 1 for short prompts), and tp or dp for the GPUs")
+
+
 RULES = (
     make_rule("E301", Severity.ERROR, "ep larger than the routed experts, or not dividing them", check_ep),
     make_rule("E302", Severity.ERROR, "attention heads not divisible by tp", check_tp_heads),
     make_rule("E303", Severity.ERROR, "pp larger than the layers, or a bad explicit split", check_pp),
     make_rule("E304", Severity.ERROR, "ep/etp on a model without experts", check_experts_exist),
     make_rule("E305", Severity.ERROR, "expert ffn not divisible by etp (dense ffn by tp)", check_ffn_split),
+    make_rule("E306", Severity.ERROR, "cp larger than the prompt's tokens", check_cp_prompt),
 )
