@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .dag import Dag, OpKind, OpTemplate, Phase
+from .dag import NODE_BUDGET, Dag, DagTooLarge, OpKind, OpTemplate, Phase, estimate_nodes
 from .layout import Layout
 from .memory import ACTIVATION_BYTES, kv_bytes_per_token_layer, kv_heads_per_rank
 from .params import attention_params, ffn_params
@@ -324,7 +324,7 @@ def _layer_ops(s: _Shapes, dense: bool) -> tuple[list[tuple[str, list[int]]], li
     return ops, last
 
 
-def build(model: Model, workload: Workload, cluster: Cluster, layout: Layout) -> Dag:
+def build(model: Model, workload: Workload, cluster: Cluster, layout: Layout, budget: int = NODE_BUDGET) -> Dag:
     """Build the prefill and two-step decode DAG of one representative replica.
 
     Example:
@@ -339,7 +339,14 @@ def build(model: Model, workload: Workload, cluster: Cluster, layout: Layout) ->
         >>> # final norm, lm_head)
         >>> len(dag) == 3 * 2 * (32 * 11 + 5)
         True
+
+    Raises:
+        DagTooLarge: when the DAG would exceed `budget` nodes (`dagc.dag.estimate_nodes`, an upper
+            bound); nothing is built then, so no plan can make dagc build an unbounded graph.
     """
+    estimate = estimate_nodes(layout)
+    if estimate > budget:
+        raise DagTooLarge(f"the DAG would have about {estimate:,} nodes, above the budget of {budget:,}")
     d = _dims(model, layout)
     reqs = requests_per_microbatch(workload, layout)
     dag = Dag(layout.group_size, layout.pp, layout.dp, layout.microbatches)
