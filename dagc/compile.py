@@ -1,35 +1,59 @@
 """`compile`: check every strategy and write its outputs (SPEC 8).
 
 Input: a `Plan`, its `StrategyResult`s, an output directory and `CompileOptions`. Output,
-for each strategy, written atomically under `<out>/` (a single unnamed strategy) or
-`<out>/<strategy name>/`: report.json, report.md, report.html and, when the DAG was built,
-dag.json, dag.dot + dag.svg, placement.svg and trace.json. With several strategies a
-side-by-side report.md / report.html sits in `<out>/`.
+for each strategy, under `<out>/` (a single unnamed strategy) or `<out>/<strategy dir>/`:
+report.json, report.md, report.html and, when the DAG was built, dag.json, dag.dot + dag.svg,
+placement.svg and trace.json. With several strategies a side-by-side report.md / report.html
+sits in `<out>/`.
+
+The whole set is written into a fresh sibling directory `.<out>.dagc-tmp-*` and swapped in
+at the end, so a reader sees the old complete set or the new one, never a mix; a lock file
+`.<out>.dagc-lock` beside it serialises compiles of one directory, and temporary directories
+left by killed runs are removed under it. `<out>` carries a `.dagc-output` marker: a non-empty
+directory without it (and not recognisably dagc's) is refused, never replaced.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import errno
+import fcntl
+import functools
+import os
 import re
+import shutil
+import stat
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable, Iterator
 
 from .check import StrategyResult
 from .export.dag_json import dag_json
-from .export.dot import DOT_TIMEOUT_S, Detail, dag_dot, render_svg
+from .export.dot import DOT_TIMEOUT_S, Detail, check_dot_timeout, dag_dot, render_svg
 from .export.html import report_html
 from .export.markdown import comparison_md, report_md
 from .export.placement import placement_svg
 from .export.report import report_json
 from .export.trace import EVENT_BUDGET, write_trace
-from .export.write import write_json_atomic, write_text_atomic
+from .export.write import OutputError, file_kind, write_json_atomic, write_text_atomic
 from .plan import Plan
 
-__all__ = ["CompileOptions", "Written", "compile_results", "strategy_dir_name"]
+__all__ = ["CompileOptions", "Written", "compile_results", "strategy_dir_name", "strategy_dir_names", "MARKER",
+           "OutputError"]
 
 
 FILES_PER_STRATEGY = 8      # report.json/.md/.html, dag.json/.dot/.svg, trace, placement
+MARKER = ".dagc-output"     # in every output directory dagc creates
+MAX_DIR_NAME = 64           # characters of a strategy's directory name (then cut, and made unique)
+# Everything dagc writes into an output directory; a directory holding only these (and the
+# temporary names of older versions) is dagc's even without the marker.
+OUTPUT_FILES = frozenset({"report.json", "report.md", "report.html", "dag.json", "dag.dot", "dag.svg",
+                          "placement.svg", "trace.json", "trace.json.gz", "pareto.svg", MARKER})
+CARRIED_OVER = ("pareto.svg",)          # written by `dagc search` into the same directory: kept
+_OLD_TEMP_FILE = re.compile(r"\.(?P<name>[^/]+)\.[A-Za-z0-9_]{8}(?:\.tmp)?")
+_OLD_TEMP_DIR = re.compile(r"tmp[A-Za-z0-9_]{8}")
 
 
 @dataclass(frozen=True)
@@ -50,68 +74,275 @@ class Written:
 
 
 def strategy_dir_name(result: StrategyResult, index: int) -> str:
-    """A directory name for a strategy: its name, else `strategy-N`."""
+    """A directory name for a strategy: its name (sanitised), else `strategy-N`. Not unique by
+    itself: `strategy_dir_names` makes the names of a plan's strategies distinct."""
     if result.decl.name:
-        return re.sub(r"[^A-Za-z0-9_.-]+", "_", result.decl.name)
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", result.decl.name).lstrip(".")[:MAX_DIR_NAME]
+        return name or "strategy"
     return f"strategy-{index + 1}"
 
 
-def _write_one(r: StrategyResult, d: Path, opts: CompileOptions, tick: Callable[[], None]) -> Written:
-    files: list[Path] = []
+def strategy_dir_names(results: list[StrategyResult]) -> list[str]:
+    """Distinct directory names for a plan's strategies, also on case-insensitive file systems.
+
+    Named strategies keep their (sanitised) name when they can, unnamed ones are `strategy-N`;
+    a clash (`strategy strategy-1 = …` beside the first unnamed strategy, names that differ
+    only by case or in characters the sanitiser replaces) gets `-2`, `-3`, … appended. Names
+    of the files in the output directory are never used.
+    """
+    taken = {n.casefold() for n in OUTPUT_FILES}
+    base = [strategy_dir_name(r, i) for i, r in enumerate(results)]
+    names: list[str | None] = [None] * len(results)
+    order = [i for i, r in enumerate(results) if r.decl.name] + [i for i, r in enumerate(results) if not r.decl.name]
+    for i in order:
+        name, k = base[i], 1
+        while name.casefold() in taken:
+            k += 1
+            name = f"{base[i]}-{k}"
+        taken.add(name.casefold())
+        names[i] = name
+    return [n for n in names if n is not None]
+
+
+def _write_one(r: StrategyResult, d: Path, final: Path, opts: CompileOptions,
+               tick: Callable[[], None]) -> Written:
+    """Write one strategy's files into `d` (inside the staging directory); they will live in `final`."""
+    files: list[str] = []
     warnings: list[str] = []
     artefacts: dict[str, str] = {}
+    d.mkdir(exist_ok=True)
     if r.dag is not None:
-        files.append(write_json_atomic(d / "dag.json", dag_json(r.dag), indent=None))
+        write_json_atomic(d / "dag.json", dag_json(r.dag), indent=None)
+        files.append("dag.json")
         tick()
         graph = dag_dot(r, opts.graph_detail)
         if graph.note:
             warnings.append(f"dag.dot: {graph.note}; drew `{graph.detail.value}`")
-        files.append(write_text_atomic(d / "dag.dot", graph.text))
+        write_text_atomic(d / "dag.dot", graph.text)
+        files.append("dag.dot")
         tick()
-        with tempfile.TemporaryDirectory(dir=d) as tmp:
-            svg_tmp = Path(tmp) / "dag.svg"
-            problem = render_svg(graph.text, svg_tmp, opts.dot_timeout_s)
-            if problem:
-                warnings.append(problem)
-            else:
-                svg = svg_tmp.read_text()
-                files.append(write_text_atomic(d / "dag.svg", svg))
-                tick()
-                artefacts["dag.svg"] = svg
-        with tempfile.TemporaryDirectory(dir=d) as tmp:
-            name = "trace.json.gz" if opts.gzip else "trace.json"
-            info = write_trace(r, Path(tmp) / "trace.json", all_ranks=opts.all_ranks, compress=opts.gzip,
-                               budget=opts.event_budget)
-            final = d / name
-            info.path.replace(final)
-            files.append(final)
+        problem = render_svg(graph.text, d / "dag.svg", opts.dot_timeout_s)
+        if problem:
+            warnings.append(problem)
+            with contextlib.suppress(FileNotFoundError):
+                (d / "dag.svg").unlink()
+        else:
+            files.append("dag.svg")
             tick()
-            artefacts["trace"] = name
-            if info.warning:
-                warnings.append(f"trace: {info.warning}")
+            artefacts["dag.svg"] = (d / "dag.svg").read_text(encoding="utf-8", errors="replace")
+        info = write_trace(r, d / "trace.json", all_ranks=opts.all_ranks, compress=opts.gzip,
+                           budget=opts.event_budget)
+        files.append(info.path.name)
+        tick()
+        artefacts["trace"] = info.path.name
+        if info.warning:
+            warnings.append(f"trace: {info.warning}")
     if r.layout is not None:
         svg = placement_svg(r)
-        files.append(write_text_atomic(d / "placement.svg", svg))
+        write_text_atomic(d / "placement.svg", svg)
+        files.append("placement.svg")
         tick()
         artefacts["placement.svg"] = svg
     md = report_md(r, links={k: (k if k != "trace" else v) for k, v in artefacts.items()})
-    files.insert(0, write_text_atomic(d / "report.md", md))
+    write_text_atomic(d / "report.md", md)
+    files.insert(0, "report.md")
     tick()
-    files.insert(0, write_json_atomic(d / "report.json", report_json(r)))
+    write_json_atomic(d / "report.json", report_json(r))
+    files.insert(0, "report.json")
     tick()
-    files.insert(2, write_text_atomic(d / "report.html", report_html(md, artefacts)))
+    write_text_atomic(d / "report.html", report_html(md, artefacts))
+    files.insert(2, "report.html")
     tick()
-    return Written(r, d, tuple(files), tuple(warnings))
+    return Written(r, final, tuple(final / f for f in files), tuple(warnings))
+
+
+# ------------------------------------------------------------------ the output directory
+
+def _lstat(path: Path) -> os.stat_result | None:
+    try:
+        return os.lstat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise OutputError(path, exc.strerror or str(exc)) from exc
+
+
+def _is_dagc_tree(d: Path, depth: int = 0) -> bool:
+    """Only names dagc writes (a strategy directory level below the top, temporaries of older
+    versions), no links: a directory dagc wrote before it had the marker."""
+    with os.scandir(d) as entries:
+        for e in entries:
+            if e.is_symlink():
+                return False
+            if e.is_file(follow_symlinks=False):
+                m = _OLD_TEMP_FILE.fullmatch(e.name)
+                if e.name not in OUTPUT_FILES and not (m and m.group("name") in OUTPUT_FILES):
+                    return False
+            elif e.is_dir(follow_symlinks=False):
+                if depth >= 2 or (depth == 1 and not _OLD_TEMP_DIR.fullmatch(e.name)):
+                    return False
+                if not _is_dagc_tree(Path(e.path), depth + 1):
+                    return False
+            else:
+                return False
+    return True
+
+
+def _is_empty_dir(d: Path) -> bool:
+    with os.scandir(d) as entries:
+        return next(iter(entries), None) is None
+
+
+def _check_output_dir(out: Path) -> None:
+    """Raise OutputError unless `out` is absent, an empty directory or a dagc output directory."""
+    if out.parent == out:
+        raise OutputError(out, "the root directory cannot be an output directory")
+    st = _lstat(out)
+    if st is None:
+        return
+    if stat.S_ISLNK(st.st_mode):
+        raise OutputError(out, "it is a symbolic link; give the directory itself")
+    if not stat.S_ISDIR(st.st_mode):
+        raise OutputError(out, f"it is {file_kind(st.st_mode)}, not a directory")
+    try:
+        marker = _lstat(out / MARKER)
+        if marker is not None and stat.S_ISREG(marker.st_mode):
+            return
+        if _is_empty_dir(out) or _is_dagc_tree(out):
+            return
+    except OSError as exc:
+        raise OutputError(out, exc.strerror or str(exc)) from exc
+    raise OutputError(out, "not a dagc output directory (it holds files dagc did not write, and dagc replaces "
+                           "its output directory whole): give a new or empty directory")
+
+
+def _sibling(out: Path, kind: str) -> str:
+    return f".{out.name}.dagc-{kind}"
+
+
+@contextlib.contextmanager
+def _output_lock(out: Path) -> Iterator[None]:
+    """Hold an exclusive flock on `.<out>.dagc-lock`; the file is removed on release.
+
+    A waiter may lock a file the holder has just removed: it then checks that the path still
+    names the file it locked, and starts again if not."""
+    path = out.parent / (_sibling(out, "lock"))
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            raise OutputError(path, f"{exc.strerror or exc} (dagc locks and stages the output beside the output "
+                                    f"directory: its parent must be writable)") from exc
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise OutputError(path, f"the lock file is {file_kind(st.st_mode)}")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            now = _lstat(path)
+        except BaseException:
+            os.close(fd)
+            raise
+        if now is not None and (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino):
+            break
+        os.close(fd)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        os.close(fd)
+
+
+def _remove(path: Path) -> None:
+    st = _lstat(path)
+    if st is None:
+        return
+    if stat.S_ISDIR(st.st_mode):
+        shutil.rmtree(path)
+    else:
+        os.unlink(path)
+
+
+def _clean_stale(out: Path) -> None:
+    """Under the lock: put back a set a killed swap left aside, remove killed runs' staging."""
+    prefixes = (_sibling(out, "tmp-"), _sibling(out, "old-"))
+    with os.scandir(out.parent) as entries:
+        stale = sorted(Path(e.path) for e in entries if e.name.startswith(prefixes))
+    for p in stale:
+        if p.name.startswith(prefixes[1]) and _lstat(out) is None:
+            os.rename(p, out)
+        else:
+            _remove(p)
+
+
+@functools.cache
+def _renameat2():
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return None
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    fn.restype = ctypes.c_int
+    return fn
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two directories atomically (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
+    fn = _renameat2()
+    if fn is None:
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EXDEV):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def _swap_in(staging: Path, out: Path) -> None:
+    """Make `staging` the content of `out`; afterwards `staging` holds the old set (or nothing)."""
+    if _lstat(out) is None or _is_empty_dir(out):
+        os.rename(staging, out)           # replaces an empty directory atomically
+        return
+    if _exchange(staging, out):
+        return
+    old = out.parent / (_sibling(out, "old-") + staging.name.rsplit("-", 1)[-1])
+    os.rename(out, old)
+    try:
+        os.rename(staging, out)
+    except BaseException:
+        os.rename(old, out)
+        raise
+    os.rename(old, staging)
+
+
+def _carry_over(out: Path, staging: Path) -> None:
+    for name in CARRIED_OVER:
+        src = out / name
+        st = _lstat(src)
+        if st is not None and stat.S_ISREG(st.st_mode) and _lstat(staging / name) is None:
+            shutil.copyfile(src, staging / name, follow_symlinks=False)
 
 
 def compile_results(plan: Plan, results: list[StrategyResult], out: Path,
                     options: CompileOptions | None = None,
                     progress: Callable[[int, int], None] | None = None) -> list[Written]:
-    """Write each result's files (and a comparison with several); returns what was written.
+    """Write each result's files (and a comparison with several) as one set; returns what was written.
 
-    `progress(done, total)` is called after each file is written."""
+    `progress(done, total)` is called after each file is written. The set replaces `out` whole
+    (see the module docstring); on any exception, KeyboardInterrupt included, `out` is left as
+    it was and the temporary files are removed.
+
+    Raises:
+        OutputError: `out` is not a directory dagc may replace, or writing failed.
+        ValueError: `options.dot_timeout_s` is not a usable timeout.
+    """
     opts = options or CompileOptions()
+    check_dot_timeout(opts.dot_timeout_s)
+    out = Path(os.path.abspath(out))
     several = len(results) > 1 or any(r.decl.name for r in results)
+    names = strategy_dir_names(results) if several else []
     total, done = FILES_PER_STRATEGY * len(results), 0
 
     def tick() -> None:
@@ -120,15 +351,34 @@ def compile_results(plan: Plan, results: list[StrategyResult], out: Path,
         if progress:
             progress(min(done, total), total)
 
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for i, r in enumerate(results):
-        d = out / strategy_dir_name(r, i) if several else out
-        d.mkdir(parents=True, exist_ok=True)
-        written.append(_write_one(r, d, opts, tick))
-    if len(results) > 1:
-        dirs = [w.directory.name for w in written]
-        md = comparison_md(plan, results, dirs)
-        files = (write_text_atomic(out / "report.md", md), write_text_atomic(out / "report.html", report_html(md, {})))
-        written.append(Written(None, out, files))
+    _check_output_dir(out)            # refuse before creating anything
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(out, exc.strerror or str(exc)) from exc
+    with _output_lock(out):
+        staging: Path | None = None
+        try:
+            _clean_stale(out)
+            _check_output_dir(out)
+            staging = Path(tempfile.mkdtemp(prefix=_sibling(out, "tmp-"), dir=out.parent))
+            write_text_atomic(staging / MARKER, "dagc output directory: `dagc compile` replaces it whole.\n")
+            written = []
+            for i, r in enumerate(results):
+                d, final = (staging / names[i], out / names[i]) if several else (staging, out)
+                written.append(_write_one(r, d, final, opts, tick))
+            if len(results) > 1:
+                md = comparison_md(plan, results, names)
+                write_text_atomic(staging / "report.md", md)
+                write_text_atomic(staging / "report.html", report_html(md, {}))
+                written.append(Written(None, out, (out / "report.md", out / "report.html")))
+            _carry_over(out, staging)
+            os.chmod(staging, 0o755)
+            _swap_in(staging, out)
+        except OSError as exc:
+            raise OutputError(Path(exc.filename) if exc.filename else out, exc.strerror or str(exc)) from exc
+        finally:
+            if staging is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    shutil.rmtree(staging)
     return written

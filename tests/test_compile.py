@@ -24,7 +24,9 @@ def dagc(*args: str, search: bool = False) -> subprocess.CompletedProcess:
     """Run the CLI; check and compile skip the strategy search unless a test is about it."""
     if args and args[0] in ("check", "compile") and not search and len(args) > 1:
         args = (*args, "--no-search")
-    return subprocess.run([sys.executable, "-m", "dagc", *args], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    proc = subprocess.run([sys.executable, "-m", "dagc", *args], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc
 
 
 @pytest.mark.parametrize("path", EXAMPLE_PLANS, ids=lambda p: p.name)
@@ -53,7 +55,8 @@ def test_single_and_named_strategy_dirs(tmp_path):
     assert dagc("compile", "examples/seed-000-pp16-ep16.moe", "-o", str(tmp_path / "a")).returncode in (0, 1)
     assert (tmp_path / "a" / "report.json").exists() and (tmp_path / "a" / "dag.json").exists()
     assert dagc("compile", "examples/mixtral-8x7b-1node.moe", "-o", str(tmp_path / "b")).returncode == 0
-    assert {p.name for p in (tmp_path / "b").iterdir()} == {"tensor", "expert", "report.md", "report.html"}
+    assert {p.name for p in (tmp_path / "b").iterdir()} == {"tensor", "expert", "report.md", "report.html",
+                                                             ".dagc-output"}
     comparison = (tmp_path / "b" / "report.md").read_text()
     assert "[`tensor`](tensor/report.md)" in comparison and "| TTFT |" in comparison
 
@@ -65,6 +68,7 @@ def test_default_output_dir(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "dagc", "compile", str(plan)], capture_output=True, text=True,
                           cwd=tmp_path, timeout=120, env=env)
     assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
     assert (tmp_path / "out" / "myplan" / "report.json").exists()
 
 
@@ -103,22 +107,24 @@ def test_resource_errors_keep_metrics(tmp_path):
 def test_writes_are_atomic(tmp_path, monkeypatch):
     plan = load_plan(EXAMPLES / "seed-004-dp2-pp2-tp2-ep4.moe")
     results = check(plan)
-    compile_results(plan, results, tmp_path)
-    before = {p: p.read_bytes() for p in tmp_path.rglob("*.json")}
+    out = tmp_path / "out"
+    compile_results(plan, results, out)
+    before = {p: p.read_bytes() for p in out.rglob("*.json")}
 
     def boom(*args, **kwargs):
         raise OSError("disk full")
 
     monkeypatch.setattr(write_mod.os, "replace", boom)
-    with pytest.raises(OSError):
-        compile_results(plan, results, tmp_path)
-    after = {p: p.read_bytes() for p in tmp_path.rglob("*.json")}
+    with pytest.raises(write_mod.OutputError, match="disk full"):
+        compile_results(plan, results, out)
+    after = {p: p.read_bytes() for p in out.rglob("*.json")}
     assert before == after
-    assert not [p for p in tmp_path.rglob(".*") if p.is_file()], "no temporary files left behind"
+    assert [p.name for p in out.rglob(".*")] == [".dagc-output"], "no temporary files left behind"
+    assert [p.name for p in tmp_path.iterdir()] == ["out"], "no staging directory or lock left beside it"
 
 
 def test_unwritable_output_is_reported(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
     proc = dagc("compile", "examples/seed-000-pp16-ep16.moe", "-o", str(blocker / "sub"))
-    assert proc.returncode == 4 and "cannot write" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.returncode == 5 and "cannot write" in proc.stderr and "Traceback" not in proc.stderr

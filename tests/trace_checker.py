@@ -19,7 +19,14 @@ MAX_DEPTH = 512
 
 
 def _ns(value) -> int:
-    return int((Decimal(str(value)) * 1000).to_integral_value())
+    """µs → ns as the importer does it: a JSON integer exactly, a fraction as a double times
+    1000 (in double arithmetic) rounded to the nearest ns. Past 2**53 ns the printed digits are
+    no longer what is read back, so a writer must print exact binary fractions there."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value * 1000
+    if isinstance(value, str):
+        return int((Decimal(value) * 1000).to_integral_value())
+    return round(float(value) * 1000.0)
 
 
 def check_trace(path: Path | str) -> Counter:

@@ -18,18 +18,23 @@ colour by kind, communication edges dashed, the critical path thick and red (cla
 from __future__ import annotations
 
 import enum
+import math
 import shutil
 import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..check import StrategyResult
 from ..dag import Category, Dag, OpKind, Phase
 from ..units import Dimension, format_si
+from .write import check_target
 
-__all__ = ["Detail", "DotGraph", "dag_dot", "render_svg", "NODE_BUDGET_DOT", "KIND_COLOURS", "DOT_TIMEOUT_S"]
+__all__ = ["Detail", "DotGraph", "dag_dot", "render_svg", "check_dot_timeout", "NODE_BUDGET_DOT", "KIND_COLOURS",
+           "DOT_TIMEOUT_S", "DOT_TIMEOUT_MAX_S"]
 
 NODE_BUDGET_DOT = 3000
 DOT_TIMEOUT_S = 60.0
+DOT_TIMEOUT_MAX_S = 86_400.0      # a day; beyond it Python's timers overflow and nobody waits anyway
 
 # Compute kinds in cool colours, communication in warm ones, one hue per parallelism.
 KIND_COLOURS = {
@@ -291,9 +296,36 @@ def dag_dot(result: StrategyResult, detail: Detail = Detail.SUMMARY, budget: int
     return DotGraph(w.text(), detail, w.count, note)
 
 
+def check_dot_timeout(timeout_s: float) -> float:
+    """Return `timeout_s` if it is a usable `dot` timeout in seconds, else raise ValueError.
+
+    Example:
+        >>> check_dot_timeout(60)
+        60.0
+        >>> check_dot_timeout(float("nan"))
+        Traceback (most recent call last):
+        ValueError: the dot timeout must be a number of seconds above 0 and at most 86400, not nan
+    """
+    try:
+        value = float(timeout_s)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not (math.isfinite(value) and 0 < value <= DOT_TIMEOUT_MAX_S):
+        raise ValueError(f"the dot timeout must be a number of seconds above 0 and at most {DOT_TIMEOUT_MAX_S:.0f}, "
+                         f"not {timeout_s!r}")
+    return value
+
+
 def render_svg(dot_text: str, svg_path, timeout_s: float = DOT_TIMEOUT_S) -> str | None:
     """Render DOT to SVG with Graphviz's `dot`. Returns None on success, else a warning (the
-    caller keeps the .dot file): `dot` missing, failing, or slower than `timeout_s`."""
+    caller keeps the .dot file): `dot` missing, failing, or slower than `timeout_s`.
+
+    Raises:
+        ValueError: `timeout_s` is not finite, not positive or above DOT_TIMEOUT_MAX_S.
+        OutputError: `svg_path` exists and is not a regular file.
+    """
+    timeout_s = check_dot_timeout(timeout_s)
+    check_target(Path(svg_path))      # `dot -o` writes through links and into devices
     exe = shutil.which("dot")
     if exe is None:
         return "Graphviz `dot` is not installed (Debian: apt-get install graphviz); dag.dot written, no SVG"

@@ -5,7 +5,8 @@ stream: one process per GPU (pid = 1 + rank, named with rank, stage and tp/ep co
 sorted by rank), threads for compute and each communication class (lanes 1 compute, 2 comm TP,
 3 comm EP, 4 comm PP, then overflow lanes; tid = pid·1000 + lane, never the pid), complete events (`X`) with args, flow arrows
 for dependencies across ranks, an HBM counter per GPU, prefill then decode on one timeline,
-times as integer nanoseconds printed exactly. Slices of one thread never partly overlap:
+times as integer nanoseconds printed exactly (at any magnitude: past 2**51 ns, about 26 days,
+times are rounded to a multiple of 125 ns, an exact binary fraction of a µs). Slices of one thread never partly overlap:
 each (GPU, class) is split into lanes. Large plans get representative ranks (say so in the
 metadata and process names); `all_ranks` draws every GPU within an event budget.
 See ../shared/TRACE_AND_GRAPHVIZ.md for the importer's rules.
@@ -13,17 +14,24 @@ See ../shared/TRACE_AND_GRAPHVIZ.md for the importer's rules.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import io
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..check import StrategyResult
 from ..dag import Category, OpKind, Phase
+from .write import atomic_output
 
-__all__ = ["TraceWriter", "TraceInfo", "write_trace", "EVENT_BUDGET", "ALL_RANKS_UP_TO", "ns_text"]
+__all__ = ["TraceWriter", "TraceInfo", "write_trace", "EVENT_BUDGET", "ALL_RANKS_UP_TO", "ns_text", "time_quantum_ns",
+           "EXACT_NS_BELOW", "TRACE_MAX_NS"]
 
 EVENT_BUDGET = 1_000_000
+EXACT_NS_BELOW = 2**51        # below this, "µs.nnn" read as a double and × 1000 rounds back to the same ns
+TRACE_MAX_NS = 2**62          # ~146 years: later events are cut (Perfetto keeps int64 ns)
 ALL_RANKS_UP_TO = 32          # below this many GPUs every rank is drawn by default
 CLASS_TID = {"compute": 1, "comm: TP": 2, "comm: EP (all-to-all)": 3, "comm: PP": 4}
 CATEGORY_CLASS = {Category.COMPUTE: "compute", Category.TP_COMM: "comm: TP", Category.EP_COMM: "comm: EP (all-to-all)",
@@ -40,6 +48,38 @@ def ns_text(ns: int) -> str:
         ('1234.567', '0.005')
     """
     return f"{ns // 1000}.{ns % 1000:03d}"
+
+
+def time_quantum_ns(max_ns: int) -> int:
+    """The time resolution (ns) at which every time up to `max_ns` survives the importer exactly.
+
+    Perfetto reads `ts`/`dur` as doubles in µs and multiplies by 1000. Below `EXACT_NS_BELOW`
+    that rounds back to the integer ns we printed; above, a time must be an exact binary
+    fraction: a multiple of 125 ns (1/8 µs) times 2**j, with (ns / 2**j) < 2**53 so that the
+    product by 1000 is exact too.
+
+    Example:
+        >>> time_quantum_ns(10**9), time_quantum_ns(5 * 10**15), time_quantum_ns(2**60)
+        (1, 125, 32000)
+    """
+    if max_ns < EXACT_NS_BELOW:
+        return 1
+    j = 0
+    while max_ns >> j >= 2**53:
+        j += 1
+    return 125 << j
+
+
+def _quantise(ns: int, q: int) -> int:
+    # Round to nearest: monotone, so nesting and lane order are kept.
+    return ns if q == 1 else (ns + q // 2) // q * q
+
+
+def seconds_to_ns(seconds: float) -> int:
+    """Seconds → integer ns; non-finite or beyond `TRACE_MAX_NS` becomes TRACE_MAX_NS + 1 (cut)."""
+    if not math.isfinite(seconds) or seconds * 1e9 > TRACE_MAX_NS:
+        return TRACE_MAX_NS + 1
+    return max(0, int(round(seconds * 1e9)))
 
 
 def _dumps(obj) -> str:
@@ -66,6 +106,8 @@ class TraceWriter:
     counters: dict[int, list[tuple[int, float]]] = field(default_factory=dict)
     flows: list[tuple[object, object]] = field(default_factory=list)           # (producer key, consumer key)
     threads: dict[tuple[int, int], tuple[str, int]] = field(default_factory=dict)
+    quantum_ns: int = 1           # set by `write`
+    cut: int = 0                  # slices and samples dropped for ending past TRACE_MAX_NS
 
     def process(self, pid: int, name: str, sort_index: int) -> None:
         self.processes[pid] = (name, sort_index)
@@ -79,6 +121,26 @@ class TraceWriter:
 
     def flow(self, producer_key: object, consumer_key: object) -> None:
         self.flows.append((producer_key, consumer_key))
+
+    def _exact_times(self) -> None:
+        """Drop what ends past TRACE_MAX_NS; round the rest to a resolution printed exactly."""
+        for k, items in self.slices.items():
+            kept = [s for s in items if s.end_ns <= TRACE_MAX_NS]
+            self.cut += len(items) - len(kept)
+            self.slices[k] = kept
+        for pid, samples in self.counters.items():
+            kept_samples = [x for x in samples if x[0] <= TRACE_MAX_NS]
+            self.cut += len(samples) - len(kept_samples)
+            self.counters[pid] = kept_samples
+        latest = max([s.end_ns for items in self.slices.values() for s in items]
+                     + [x[0] for samples in self.counters.values() for x in samples], default=0)
+        q = self.quantum_ns = time_quantum_ns(latest)
+        if q > 1:
+            for items in self.slices.values():
+                for s in items:
+                    s.start_ns, s.end_ns = _quantise(s.start_ns, q), _quantise(s.end_ns, q)
+            for pid, samples in self.counters.items():
+                self.counters[pid] = [(_quantise(t, q), v) for t, v in samples]
 
     def assign_lanes(self) -> dict[object, _Slice]:
         """Give every slice a thread so that no two partly overlap on one thread."""
@@ -114,11 +176,13 @@ class TraceWriter:
 
     def write(self, path: Path, metadata: dict, compress: bool = False, budget: int = EVENT_BUDGET) -> int:
         """Write the file; returns the number of events written (at most `budget` slices and samples)."""
+        self._exact_times()
         by_key = self.assign_lanes()
-        opener = gzip.open if compress else open
         count = 0
         flow_id = 0
-        with opener(path, "wt", encoding="utf-8") as f:
+        with atomic_output(path, binary=True) as raw, contextlib.ExitStack() as stack:
+            sink = stack.enter_context(gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0)) if compress else raw
+            f = stack.enter_context(io.TextIOWrapper(sink, encoding="utf-8", newline="\n"))
             f.write('{"traceEvents":[\n')
             first = True
 
@@ -174,6 +238,10 @@ class TraceWriter:
                     flow_id, _pid_of(pk), p.tid, ns_text(p.start_ns)))
                 emit('{"ph":"f","bp":"e","id":%d,"pid":%d,"tid":%d,"ts":%s,"name":"dependency","cat":"flow"}' % (
                     flow_id, _pid_of(ck), c.tid, ns_text(c.start_ns)))
+            if self.quantum_ns > 1:
+                metadata = {**metadata, "time_resolution_ns": self.quantum_ns}
+            if self.cut:
+                metadata = {**metadata, "cut_past_ns": TRACE_MAX_NS, "cut_events": self.cut}
             f.write('\n],\n"metadata":' + _dumps(metadata) + "}\n")
         return count
 
@@ -216,7 +284,7 @@ def write_trace(result: StrategyResult, path: Path, all_ranks: bool = False, com
     included = set(ranks)
     c = lay.coords
     g = lay.group_size
-    decode_offset_ns = int(round(result.schedule.ttft_s * 1e9))
+    decode_offset_ns = seconds_to_ns(result.schedule.ttft_s)
     mem = result.memory
     tw = TraceWriter()
     for rank in ranks:
@@ -236,8 +304,8 @@ def write_trace(result: StrategyResult, path: Path, all_ranks: bool = False, com
             t = dag.template[i]
             phase = dag.phase[i]
             offset = decode_offset_ns if phase is Phase.DECODE else 0
-            start_ns = offset + int(round(dag.start[i] * 1e9))
-            end_ns = offset + int(round((dag.start[i] + float(t.duration_s[local])) * 1e9))
+            start_ns = offset + seconds_to_ns(dag.start[i])
+            end_ns = offset + seconds_to_ns(dag.start[i] + float(t.duration_s[local]))
             cat = dag.kind[i].category
             args = {"node": i, "kind": dag.kind[i].value, "phase": phase.value, "step": dag.step[i],
                     "stage": stage, "layer": dag.layer[i], "microbatch": dag.mb[i],
@@ -274,4 +342,6 @@ def write_trace(result: StrategyResult, path: Path, all_ranks: bool = False, com
     events = tw.write(target, metadata, compress=compress, budget=budget)
     if events >= budget and warning is None:
         warning = f"the trace reached the event budget of {budget:,}: later events were cut"
+    if tw.cut and warning is None:
+        warning = f"{tw.cut:,} events end past {TRACE_MAX_NS:,} ns (~146 years) and were cut"
     return TraceInfo(target, tuple(ranks), representative, events, warning)

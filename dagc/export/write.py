@@ -1,28 +1,110 @@
-"""Atomic file output: a file is either absent, the old one, or complete."""
+"""Atomic file output: a file is either absent, the old one, or complete.
+
+Only regular files are ever replaced: a target that is a symbolic link, a device, a FIFO, a
+socket or a directory is refused with `OutputError` (renaming over `/dev/null` would replace
+the device itself). The content goes to a fresh temporary file beside the target (created
+with O_EXCL, so never through a link), which is renamed over it once complete; on any
+exception, KeyboardInterrupt included, the temporary file is removed.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
+from collections.abc import Iterator
+from typing import IO
 
-__all__ = ["write_text_atomic", "write_json_atomic"]
+__all__ = ["OutputError", "write_text_atomic", "write_json_atomic", "atomic_output", "check_target"]
+
+
+class OutputError(Exception):
+    """An output dagc refuses to write or could not write. The message names the path and why.
+
+    Example:
+        >>> str(OutputError("/dev/null", "it is a character device, not a regular file"))
+        'cannot write /dev/null: it is a character device, not a regular file'
+    """
+
+    def __init__(self, path: os.PathLike | str, reason: str):
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"cannot write {path}: {reason}")
+
+
+def file_kind(mode: int) -> str:
+    """What a `st_mode` is, in words (for messages)."""
+    for test, word in ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISDIR, "a directory"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return word
+    return "not a regular file"
+
+
+def check_target(path: Path) -> None:
+    """Raise `OutputError` unless `path` is absent or a regular file (links are not followed)."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise OutputError(path, exc.strerror or str(exc)) from exc
+    if not stat.S_ISREG(st.st_mode):
+        raise OutputError(path, f"it is {file_kind(st.st_mode)}; dagc only replaces regular files")
+
+
+def _ensure_parent(path: Path) -> None:
+    parent = path.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError as exc:
+        raise OutputError(path, f"{parent} exists and is not a directory") from exc
+    except OSError as exc:
+        raise OutputError(path, exc.strerror or str(exc)) from exc
+    if not parent.is_dir():
+        raise OutputError(path, f"{parent} is not a directory")
+
+
+@contextlib.contextmanager
+def atomic_output(path: Path, binary: bool = False) -> Iterator[IO]:
+    """Yield a file to write `path`'s new content to; it replaces `path` when the block ends.
+
+    Raises:
+        OutputError: `path` is not a regular file (or absent), or writing it failed.
+    """
+    path = Path(path)
+    check_target(path)
+    _ensure_parent(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise OutputError(path, exc.strerror or str(exc)) from exc
+    try:
+        with (os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8")) as f:
+            yield f
+        os.chmod(tmp, 0o644)
+        check_target(path)      # again: the target may have changed while we wrote
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise OutputError(path, exc.strerror or str(exc)) from exc
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
 
 
 def write_text_atomic(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    """Write `text` (UTF-8) to `path` atomically; returns `path`.
+
+    Raises:
+        OutputError: `path` is a link, device, FIFO, socket or directory, or cannot be written.
+    """
+    with atomic_output(Path(path)) as f:
+        f.write(text)
+    return Path(path)
 
 
 def write_json_atomic(path: Path, obj, indent: int | None = 1) -> Path:
