@@ -51,7 +51,10 @@ def quote(text: str, limit: int = MAX_QUOTE_CHARS) -> str:
         >>> quote("tp 2 " * 100, 12)
         'tp 2 tp 2 t…'
     """
-    return _cut(_printable(" ".join(str(text).split()) if "\n" in str(text) else str(text)), limit)
+    text = str(text)
+    if len(text) <= limit and text.isprintable():
+        return text
+    return _cut(_printable(" ".join(text.split()) if "\n" in text else text), limit)
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ def _kind_of(value: object) -> str:
     if isinstance(value, bool):
         return "true/false"
     if isinstance(value, float):
-        return "a number with a fraction" if value == value and abs(value) != float("inf") else "not a finite number"
+        return "a number with a fraction" if value == value and abs(value) != float("inf") else "NaN or infinity"
     return {str: "a string", list: "a list", dict: "an object"}.get(type(value), "not a number")
 
 
@@ -54,12 +54,13 @@ def load_hf_config(path: Path, at: Span) -> tuple[dict | None, list[Diagnostic]]
     Returns:
         (fields, diagnostics): fields is None when an error was found.
     """
-    shown = quote(path.name)
     try:
         src = read_source(path, echo=False)
     except PlanError as exc:
+        shown = quote(str(path))
         return None, [Diagnostic("E002", Severity.ERROR, f"cannot import `{shown}`: {d.message}", at, d.hint)
                       for d in exc.diagnostics]
+    shown = quote(path.name)
     hint = "a Hugging Face config.json is a JSON object"
     try:
         cfg = json.loads(src.text, parse_int=_parse_int)

@@ -92,6 +92,9 @@ def test_deep_nesting():
 def test_megabyte_of_junk(write_plan):
     junk = ("}{<>;=[] model 12 GB \"x\" ## \n" * 40000)[:1_000_000]
     kind, diags = outcome(write_plan(junk))
+    # Over MAX_PLAN_TOKENS words and symbols: refused (E002) before the parser sees it.
+    assert kind == "diag" and diags[0].code == "E002" and "words and symbols" in diags[0].message
+    kind, diags = outcome(write_plan(junk[:20_000]))
     assert kind == "diag" and diags[0].code == "E001"
 
 
