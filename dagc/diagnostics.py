@@ -13,13 +13,26 @@ from __future__ import annotations
 
 import enum
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from .source import Span, display_width
 
-__all__ = ["Severity", "Diagnostic", "PlanError", "render", "render_all", "has_errors", "cap", "quote",
-           "MAX_DIAGNOSTICS", "MAX_MESSAGE_CHARS", "MAX_QUOTE_CHARS", "MAX_ECHO_CHARS", "TRUNCATED_CODE"]
+__all__ = [
+    "MAX_DIAGNOSTICS",
+    "MAX_ECHO_CHARS",
+    "MAX_MESSAGE_CHARS",
+    "MAX_QUOTE_CHARS",
+    "TRUNCATED_CODE",
+    "Diagnostic",
+    "PlanError",
+    "Severity",
+    "cap",
+    "has_errors",
+    "quote",
+    "render",
+    "render_all",
+]
 
 MAX_DIAGNOSTICS = 50        # diagnostics kept per plan or per strategy; the rest become one note
 MAX_MESSAGE_CHARS = 300     # a message or hint longer than this is cut with "…"

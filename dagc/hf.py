@@ -12,6 +12,7 @@ passes the same range check as the plan field it becomes (`dagc.fields`).
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -21,7 +22,7 @@ from .fields import MLA_FIELDS, MODEL_FIELDS, MOE_FIELDS, Field
 from .parse import read_source
 from .source import SourceFile, Span
 
-__all__ = ["load_hf_config", "HF_DTYPES", "MAX_JSON_INT_DIGITS"]
+__all__ = ["HF_DTYPES", "MAX_JSON_INT_DIGITS", "load_hf_config"]
 
 HF_DTYPES = {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16", "float8_e4m3fn": "fp8",
              "float8": "fp8", "int8": "int8", "int4": "int4"}
@@ -44,7 +45,7 @@ def _kind_of(value: object) -> str:
     if isinstance(value, bool):
         return "true/false"
     if isinstance(value, float):
-        return "a number with a fraction" if value == value and abs(value) != float("inf") else "NaN or infinity"
+        return "a number with a fraction" if math.isfinite(value) else "NaN or infinity"
     return {str: "a string", list: "a list", dict: "an object"}.get(type(value), "not a number")
 
 

@@ -10,23 +10,52 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from lark import Token, Tree
 
 from .diagnostics import Diagnostic, PlanError, Severity, quote
+from .fields import (
+    CLUSTER_FIELDS,
+    EFFICIENCY_FIELDS,
+    GPU_FIELDS,
+    LATENCY_FIELDS,
+    MLA_FIELDS,
+    MODEL_FIELDS,
+    MOE_FIELDS,
+    REQUIREMENT_DIMENSIONS,
+    SUBBLOCKS,
+    WORKLOAD_FIELDS,
+    Field,
+    did_you_mean,
+)
 from .hf import load_hf_config
-from .plan import (AttentionKind, AxisNode, Cluster, DType, Efficiency, Gpu, Latency, Mla, Model, Moe,
-                   Overlap, Plan, Requirement, RequirementKind, StrategyDecl, Workload)
+from .plan import (
+    AttentionKind,
+    AxisNode,
+    Cluster,
+    DType,
+    Efficiency,
+    Gpu,
+    Latency,
+    Mla,
+    Model,
+    Moe,
+    Overlap,
+    Plan,
+    Requirement,
+    RequirementKind,
+    StrategyDecl,
+    Workload,
+)
 from .presets import GPU_PRESETS, MODEL_PRESETS
 from .source import SourceFile, Span
-from .fields import (CLUSTER_FIELDS, EFFICIENCY_FIELDS, GPU_FIELDS, LATENCY_FIELDS, MLA_FIELDS, MODEL_FIELDS,
-                     MOE_FIELDS, REQUIREMENT_DIMENSIONS, SUBBLOCKS, WORKLOAD_FIELDS, Field, did_you_mean)
-from .units import Dimension, lookup, UNITS
+from .units import UNITS, Dimension, lookup
 
-__all__ = ["lower", "lower_strategy", "model_from_preset", "strategy_text", "MAX_STRATEGIES"]
+__all__ = ["MAX_STRATEGIES", "lower", "lower_strategy", "model_from_preset", "strategy_text"]
 
 MAX_STRATEGIES = 64   # `strategy` statements per plan; more is E002 at the first one beyond
 
@@ -322,7 +351,7 @@ class _Lowerer:
         return None
 
     def build_model(self, name: str, f: dict, span: Span) -> Model | None:
-        at = lambda key: self.spans.get(f"model.{key}", span)  # noqa: E731
+        at = lambda key: self.spans.get(f"model.{key}", span)
         ok = True
         for key in ("layers", "hidden", "heads", "vocab"):
             if f.get(key) is None:

@@ -14,12 +14,18 @@ import stat
 from pathlib import Path
 
 from lark import Lark, Token, Tree
-from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import (
+    LarkError,
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+)
 
 from .diagnostics import Diagnostic, PlanError, Severity
 from .source import SourceFile, normalise_newlines
 
-__all__ = ["read_source", "parse", "GRAMMAR_PATH", "MAX_PLAN_BYTES", "MAX_NESTING", "MAX_PLAN_TOKENS"]
+__all__ = ["GRAMMAR_PATH", "MAX_NESTING", "MAX_PLAN_BYTES", "MAX_PLAN_TOKENS", "parse", "read_source"]
 
 # dagc/plan.lark is a link to grammar/plan.lark in a checkout and a copy in an installed wheel.
 GRAMMAR_PATH = Path(__file__).parent / "plan.lark"

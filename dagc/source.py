@@ -14,7 +14,7 @@ import bisect
 import unicodedata
 from dataclasses import dataclass, field
 
-__all__ = ["SourceFile", "Span", "normalise_newlines", "display_width"]
+__all__ = ["SourceFile", "Span", "display_width", "normalise_newlines"]
 
 
 def normalise_newlines(text: str) -> str:

@@ -15,12 +15,21 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import EXAMPLES, plan_text
+
 from dagc import parse as parse_mod
 from dagc.check import check, load_plan, load_plan_text, parse_strategy
-from dagc.diagnostics import (MAX_DIAGNOSTICS, MAX_ECHO_CHARS, MAX_MESSAGE_CHARS, TRUNCATED_CODE, Diagnostic,
-                              PlanError, Severity, render, render_all)
+from dagc.diagnostics import (
+    MAX_DIAGNOSTICS,
+    MAX_ECHO_CHARS,
+    MAX_MESSAGE_CHARS,
+    TRUNCATED_CODE,
+    Diagnostic,
+    PlanError,
+    Severity,
+    render,
+    render_all,
+)
 from dagc.lower import MAX_STRATEGIES
 from dagc.parse import MAX_PLAN_BYTES, MAX_PLAN_TOKENS, read_source
 from dagc.rules.hierarchy import flatten
@@ -109,7 +118,7 @@ def test_model_from_stays_inside_the_plan_directory(tmp_path):
     for written in ("../outside/config.json", str(outside / "config.json"), "link.json", "sub/../../outside/config.json"):
         plan = plans / "p.moe"
         plan.write_text(plan_text(model=f'model from "{written}"'))
-        diags = diagnostics_of(lambda: load_plan(plan))
+        diags = diagnostics_of(lambda p=plan: load_plan(p))
         assert [d.code for d in diags] == ["E002"], written
         assert "outside the plan's directory" in diags[0].message and "--allow-path" in diags[0].hint
         assert diags[0].span.source.path == str(plan) and diags[0].span.line == 1
@@ -260,13 +269,13 @@ def test_cr_and_crlf_line_endings(tmp_path):
         # Errors on later lines are located by line, and the echoed line has no stray character.
         path.write_bytes(plan_text(cluster='cluster { gpus = 8  gpu preset "h100-sxm"  colour = 3 }')
                          .replace("\n", ending).encode())
-        d = diagnostics_of(lambda: load_plan(path))[0]
+        d = diagnostics_of(lambda p=path: load_plan(p))[0]
         col = 'cluster { gpus = 8  gpu preset "h100-sxm"  colour'.index("colour") + 1
         assert (d.code, d.span.line, d.span.column, d.span.text) == ("E101", 2, col, "colour")
         assert "\N{REPLACEMENT CHARACTER}" not in render(d)
         # A quoted string at the end of a line keeps its exact text.
         path.write_bytes(plan_text(model='model preset "mixtral-8x7"').replace("\n", ending).encode())
-        d = diagnostics_of(lambda: load_plan(path))[0]
+        d = diagnostics_of(lambda p=path: load_plan(p))[0]
         assert d.code == "E101" and d.message == "unknown model preset `mixtral-8x7`"
 
 
@@ -289,7 +298,7 @@ def test_caret_counts_display_columns_after_cjk():
     line = cluster
     col = line.index("XB/s") + 1
     assert d.span.column == col                       # the location counts characters
-    _, _, shown, carets = render(d).splitlines()[:4]
+    carets = render(d).splitlines()[3]
     marks = carets.split(" | ", 1)[1]
     assert marks == " " * display_width(line[: col - 1]) + "^^^^"   # the caret counts display columns
     assert display_width(line[: col - 1]) == col - 1 + 3
