@@ -57,6 +57,7 @@ FIXTURES = {
              dict(model='model preset "mixtral-8x7b" { weights = fp8 }')),
     "W510": (dict(workload="workload { batch = 8  prompt = 2048  generate = 256  microbatches = 64 }"),
              dict(workload="workload { batch = 8  prompt = 2048  generate = 256  microbatches = 8 }")),
+    "N001": (dict(strategy="strategy" + " tp 2" * 60), dict(strategy="strategy tp 8")),
     "N601": (dict(model=QWEN), dict(model=QWEN, strategy="strategy tp 4")),
     "N602": (dict(strategy="strategy tp 2 ; ep 8"), dict(model=DENSE)),
     "N603": (dict(model=QWEN, cluster=C16, strategy="strategy tp 2 ; ep 16"),

@@ -19,8 +19,11 @@ Fixed:
 """
 
 E002 = """
-The input cannot be read as a plan: the file is missing, a directory, binary, not UTF-8,
-larger than 4 MB, or an imported Hugging Face config is not a JSON object.
+The input cannot be read as a plan: the file is missing, not a regular file (a directory,
+device, FIFO or socket), binary, not UTF-8, larger than 1 MiB or 100,000 words and symbols;
+the plan has more than 64 strategies; `model from` names a file outside the plan's directory
+(allow another directory with `--allow-path DIR`); or an imported Hugging Face config is not
+a JSON object.
 
 Bad:
     model from "missing.json"
@@ -75,6 +78,14 @@ Fixed:
     model "m" { layers = 16  … }
 """
 
+N001 = """
+More diagnostics than dagc shows at once: at most 50 per plan (or per strategy) are shown,
+errors first, and this note counts the rest by code. Fix the ones shown and run again.
+
+Example:
+    strategy tp 2 tp 2 tp 2 tp 2 …      # thousands of repeated axes: 50 × E204, then N001
+"""
+
 RULES = (
     make_rule("E001", Severity.ERROR, "syntax error", doc=E001),
     make_rule("E002", Severity.ERROR, "unreadable input (missing, directory, binary, not JSON)", doc=E002),
@@ -82,4 +93,5 @@ RULES = (
     make_rule("E102", Severity.ERROR, "quantity of the wrong dimension", doc=E102),
     make_rule("E103", Severity.ERROR, "missing required block or field", doc=E103),
     make_rule("E104", Severity.ERROR, "invalid value (range, whole number, duplicate)", doc=E104),
+    make_rule("N001", Severity.NOTE, "more diagnostics than dagc shows at once", doc=N001),
 )
