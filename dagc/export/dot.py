@@ -34,7 +34,7 @@ __all__ = ["Detail", "DotGraph", "dag_dot", "render_svg", "check_dot_timeout", "
 
 NODE_BUDGET_DOT = 3000
 DOT_TIMEOUT_S = 60.0
-DOT_TIMEOUT_MAX_S = 86_400.0      # a day; beyond it Python's timers overflow and nobody waits anyway
+DOT_TIMEOUT_MAX_S = 86_400.0      # a longer timeout is cut to a day (Python's timers overflow near 1e300 s)
 
 # Compute kinds in cool colours, communication in warm ones, one hue per parallelism.
 KIND_COLOURS = {
@@ -297,23 +297,23 @@ def dag_dot(result: StrategyResult, detail: Detail = Detail.SUMMARY, budget: int
 
 
 def check_dot_timeout(timeout_s: float) -> float:
-    """Return `timeout_s` if it is a usable `dot` timeout in seconds, else raise ValueError.
+    """A usable `dot` timeout in seconds: `timeout_s`, at most DOT_TIMEOUT_MAX_S (a longer wait
+    would overflow Python's timers); ValueError when it is not a finite number above 0.
 
     Example:
-        >>> check_dot_timeout(60)
-        60.0
+        >>> check_dot_timeout(60), check_dot_timeout(1e300)
+        (60.0, 86400.0)
         >>> check_dot_timeout(float("nan"))
         Traceback (most recent call last):
-        ValueError: the dot timeout must be a number of seconds above 0 and at most 86400, not nan
+        ValueError: the dot timeout must be a finite number of seconds above 0, not nan
     """
     try:
         value = float(timeout_s)
     except (TypeError, ValueError):
         value = math.nan
-    if not (math.isfinite(value) and 0 < value <= DOT_TIMEOUT_MAX_S):
-        raise ValueError(f"the dot timeout must be a number of seconds above 0 and at most {DOT_TIMEOUT_MAX_S:.0f}, "
-                         f"not {timeout_s!r}")
-    return value
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"the dot timeout must be a finite number of seconds above 0, not {timeout_s!r}")
+    return min(value, DOT_TIMEOUT_MAX_S)
 
 
 def render_svg(dot_text: str, svg_path, timeout_s: float = DOT_TIMEOUT_S) -> str | None:
@@ -321,7 +321,7 @@ def render_svg(dot_text: str, svg_path, timeout_s: float = DOT_TIMEOUT_S) -> str
     caller keeps the .dot file): `dot` missing, failing, or slower than `timeout_s`.
 
     Raises:
-        ValueError: `timeout_s` is not finite, not positive or above DOT_TIMEOUT_MAX_S.
+        ValueError: `timeout_s` is not a finite number above 0.
         OutputError: `svg_path` exists and is not a regular file.
     """
     timeout_s = check_dot_timeout(timeout_s)
