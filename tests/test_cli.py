@@ -62,7 +62,7 @@ def test_example_json_report(path):
         assert set(r["memory"]["max_rank"]) == {"rank", "weights_bytes", "kv_cache_bytes", "activation_bytes",
                                                 "total_bytes"}
         for d in r["diagnostics"]:
-            assert set(d) == {"code", "severity", "message", "line", "column", "hint"}
+            assert set(d) == {"code", "severity", "message", "file", "line", "column", "hint"}
         for q in r["requirements"]:
             assert set(q) == {"name", "op", "target", "value", "met"}
 
