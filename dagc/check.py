@@ -18,7 +18,7 @@ from .diagnostics import Diagnostic, cap, has_errors
 from .schedule import Metrics, schedule
 from .layout import Layout, resolve
 from .lower import lower, lower_strategy
-from .memory import MemoryBreakdown, memory
+from .memory import MemoryBreakdown, activation_bytes_by_stage, memory
 from .parse import parse, read_source
 from .plan import Plan, Strategy, StrategyDecl
 from .rules import RuleContext, run_rules
@@ -106,9 +106,10 @@ _RESOURCE_ERRORS = frozenset({"E401", "E402"})
 def check_strategy(plan: Plan, decl: StrategyDecl) -> StrategyResult:
     """Flatten, resolve, build, cost and schedule one strategy, and run every rule.
 
-    The DAG is built when the strategy is structurally sound (no error other than E401/E402)
-    and within the node budget; its activation working sets then replace the memory estimate
-    and the rules run again, so E402 is judged on the DAG's figures.
+    When the strategy is structurally sound (no error other than E401/E402) the activation
+    working sets of the DAG's ops (`activation_bytes_by_stage`, the figure `search` uses too)
+    replace the first estimate and the rules run again, so E402 is judged on the DAG's
+    figures, whether or not the DAG itself is within the node budget and built.
     """
     strategy, diags = flatten(decl)
     layout = mem = dag = metrics = None
@@ -119,11 +120,13 @@ def check_strategy(plan: Plan, decl: StrategyDecl) -> StrategyResult:
             mem = memory(plan.model, plan.workload, plan.cluster, layout)
         diags = run_rules(RuleContext(plan, decl, strategy, layout, mem))
         sound = mem is not None and not any(d.is_error and d.code not in _RESOURCE_ERRORS for d in diags)
-        if sound and estimate_nodes(layout) <= NODE_BUDGET:
-            dag = build(plan.model, plan.workload, plan.cluster, layout)
-            cost(dag, plan.cluster)
-            metrics = schedule(dag, plan.workload.overlap, plan.workload, layout)
-            mem = memory(plan.model, plan.workload, plan.cluster, layout, dag.activation_bytes_by_stage())
+        if sound:
+            mem = memory(plan.model, plan.workload, plan.cluster, layout,
+                         activation_bytes_by_stage(plan.model, plan.workload, plan.cluster, layout))
+            if estimate_nodes(layout) <= NODE_BUDGET:
+                dag = build(plan.model, plan.workload, plan.cluster, layout)
+                cost(dag, plan.cluster)
+                metrics = schedule(dag, plan.workload.overlap, plan.workload, layout)
             diags = run_rules(RuleContext(plan, decl, strategy, layout, mem, metrics))
     metrics_json = metrics.to_json() if metrics is not None else None
     reqs = judge_requirements(plan, layout, mem, metrics_json)

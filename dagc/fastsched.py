@@ -17,14 +17,17 @@ from .build import _dims, _layer_ops, _Shapes, requests_per_microbatch
 from .cost import CostModel, template_time_s
 from .dag import Phase
 from .layout import Layout
+from .memory import shape_activation_peaks, stage_activation_bytes, template_activation_peak
 from .plan import Overlap, Plan, Workload
 from .schedule import rate_metrics
 
-__all__ = ["Timer", "fast_metrics"]
+__all__ = ["TIMER_CACHE_MAX", "Timer", "fast_metrics"]
+
+TIMER_CACHE_MAX = 50_000     # cached stage passes (a few hundred bytes each); the cache restarts beyond
 
 
 class Timer:
-    """Per-op durations of one layout, cached by everything they depend on."""
+    """Per-op durations and activation peaks of one layout, cached by everything they depend on."""
 
     def __init__(self, plan: Plan):
         self.plan = plan
@@ -32,7 +35,8 @@ class Timer:
         self.cache: dict[tuple, dict] = {}
 
     def pass_times(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int) -> dict:
-        """Durations of a micro-batch's pass on a stage: per-layer (dense, MoE), the extras and the send."""
+        """Durations of a micro-batch's pass on a stage: per-layer (dense, MoE), the extras and the send;
+        `act`: the activation peaks of the stage's ops (`dagc.memory.shape_activation_peaks`)."""
         last = stage == lay.pp - 1
         key = (phase, req, (stage * lay.group_size) % lay.gpus_per_node, last, lay.tp, lay.cp, lay.sp, lay.ep,
                lay.etp, lay.group_size, workload.prompt, workload.generate, workload.routing_imbalance)
@@ -42,24 +46,37 @@ class Timer:
         m = self.plan.model
         shapes = _Shapes(m, workload, self.plan.cluster, lay, _dims(m, lay), phase, np.array(req), stage)
 
-        durations: dict[str, float] = {}
+        # One template at a time, kept only as floats: a stage group of many ranks holds one op's vectors.
+        ops_info: dict[str, tuple[float, bool, float]] = {}
 
-        def dur(name: str) -> float:
-            if name not in durations:
-                durations[name] = float(np.max(template_time_s(shapes.get(name), self.cm)))
-            return durations[name]
+        def info(name: str) -> tuple[float, bool, float]:
+            if name not in ops_info:
+                tpl = getattr(shapes, "_" + name)()
+                ops_info[name] = (float(np.max(template_time_s(tpl, self.cm))), tpl.kind.is_comm,
+                                  template_activation_peak(tpl))
+            return ops_info[name]
 
-        out = {}
-        for dense in (True, False):
-            ops, outputs = _layer_ops(shapes, dense)
-            timed = [(n, p, dur(n), shapes.get(n).kind.is_comm) for n, p in ops]
+        out: dict = {}
+        for dense in ((True, False) if m.has_experts else (True,)):
+            ops, _ = _layer_ops(shapes, dense)
+            timed = [(n, p, info(n)[0], info(n)[1]) for n, p in ops]
             out["dense" if dense else "moe"] = sum(t[2] for t in timed)
             out["pair_dense" if dense else "pair_moe"] = _pair_layer_time(timed)
-        out["embed"] = dur("embed")
-        out["head"] = dur("final_norm") + dur("lm_head")
-        out["send"] = dur("send") if not last else 0.0
+        if not m.has_experts:             # a dense model has no MoE layer
+            out["moe"] = out["pair_moe"] = 0.0
+        out["embed"] = info("embed")[0]
+        out["head"] = info("final_norm")[0] + info("lm_head")[0]
+        out["send"] = info("send")[0] if not last else 0.0
+        out["act"] = shape_activation_peaks(shapes, m, lambda name: info(name)[2])
+        if len(self.cache) >= TIMER_CACHE_MAX:
+            self.cache.clear()
         self.cache[key] = out
         return out
+
+    def activations(self, workload: Workload, lay: Layout) -> dict[int, float]:
+        """The DAG's activation working set per stage (`dagc.memory.stage_activation_bytes`)."""
+        return stage_activation_bytes(self.plan.model, workload, lay,
+                                      lambda phase, req, stage: self.pass_times(workload, lay, phase, req, stage)["act"])
 
 
 def _pair_layer_time(ops: list) -> float:

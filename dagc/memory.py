@@ -7,24 +7,30 @@ symmetry of the layout) and per-rank vectors for exporters.
 
 Weights follow SPEC 6.2 exactly. A rank holds ceil(kv/tp) KV heads, at least one (KV
 heads are replicated when kv < tp; a fractional head cannot exist on a GPU). KV cache
-follows SPEC 6.3. Activations come from the DAG: the largest working set (inputs + outputs,
-2 bytes per value) of any op on the rank; before the DAG is built (or when the plan is too
-broken to build one) `activation_bytes` estimates the same quantity.
+follows SPEC 6.3. Activations: the largest working set (inputs + outputs, 2 bytes per
+value) of any op the DAG places on the rank. One function computes it for `check` and
+`search` alike, `activation_bytes_by_stage`, from the op templates of `dagc.build` (the
+shapes the DAG is built from, without building the DAG); `activation_bytes` is only a
+first estimate for strategies too broken to have op shapes (the rules that reject them
+do not depend on it).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable, Mapping
 
 import numpy as np
 
+from .dag import Phase
 from .layout import Layout
 from .params import embedding_params, ffn_params, router_params
 from .plan import AttentionKind, Cluster, Model, Workload
 
 __all__ = ["StageMemory", "MemoryBreakdown", "memory", "kv_heads_per_rank", "requests_per_rank",
-           "ACTIVATION_BYTES"]
+           "ACTIVATION_BYTES", "activation_bytes_by_stage", "stage_activation_bytes", "shape_activation_peaks",
+           "template_activation_peak"]
 
 ACTIVATION_BYTES = 2.0   # activations kept in bf16
 
@@ -153,11 +159,95 @@ def activation_bytes(model: Model, workload: Workload, layout: Layout, layers: t
     return max(cands) * ACTIVATION_BYTES
 
 
+# ---------------------------------------------------------------- the DAG's activation working set
+
+Peaks = Callable[[Phase, tuple, int], Mapping[str, float]]
+
+
+def template_activation_peak(template) -> float:
+    """The largest per-rank working set (`act_bytes`) of one op template."""
+    act = template.act_bytes
+    return float(np.max(act)) if np.size(act) else 0.0
+
+
+def shape_activation_peaks(shapes, model: Model, peak: Callable[[str], float] | None = None) -> dict[str, float]:
+    """The largest per-rank `act_bytes` of the ops of one `dagc.build._Shapes` (a phase, a
+    micro-batch's requests, a stage placement), by where the DAG places them: `embed` (first
+    stage), `dense` / `moe` (a layer of each kind), `head` (final norm and LM head, last stage),
+    `boundary` (the send of a stage and the recv of the next: the same transfer).
+
+    `peak(name)` gives the peak of the shape's template `name` (the search's timer passes its
+    own, which times the op too); by default templates are computed one at a time and not
+    kept, so a large stage group holds one op's per-rank vectors at a time.
+    """
+    from .build import _layer_ops
+
+    if peak is None:
+        def peak(name: str) -> float:
+            return template_activation_peak(getattr(shapes, "_" + name)())
+
+    out = {"embed": peak("embed"), "head": max(peak("final_norm"), peak("lm_head")), "boundary": peak("send")}
+    kinds = (True, False) if model.has_experts else (True,)
+    for dense in kinds:
+        ops, _ = _layer_ops(shapes, dense)
+        out["dense" if dense else "moe"] = max(peak(name) for name in dict.fromkeys(n for n, _ in ops))
+    return out
+
+
+def stage_activation_bytes(model: Model, workload: Workload, layout: Layout, peaks: Peaks) -> dict[int, float]:
+    """Per stage, the largest working set of any op the DAG places on one of its ranks.
+
+    `peaks(phase, requests, stage)` gives `shape_activation_peaks` of that stage's shape for
+    a micro-batch with those requests (per attention-DP group). This is exactly
+    `Dag.activation_bytes_by_stage()` of the built DAG: the same templates, the same ops per
+    stage (embed on the first, the layers of the stage, final norm and LM head on the last, a
+    send before and a recv after each boundary), prefill and decode, every micro-batch.
+    """
+    from .build import requests_per_microbatch
+
+    rows = list(dict.fromkeys(tuple(float(x) for x in r) for r in requests_per_microbatch(workload, layout)))
+    last = layout.pp - 1
+    out: dict[int, float] = {}
+    for stage, (a, b) in enumerate(layout.stage_layers):
+        n_dense = max(0, min(b, model.dense_layer_count) - a)
+        groups = [g for g, present in (("dense", n_dense > 0), ("moe", b - a - n_dense > 0), ("embed", stage == 0),
+                                       ("head", stage == last), ("boundary", layout.pp > 1)) if present]
+        best = 0.0
+        for phase in (Phase.PREFILL, Phase.DECODE):
+            for req in rows:
+                p = peaks(phase, req, stage)
+                best = max(best, *(p[g] for g in groups)) if groups else best
+        out[stage] = best
+    return out
+
+
+def activation_bytes_by_stage(model: Model, workload: Workload, cluster: Cluster, layout: Layout) -> dict[int, float]:
+    """The DAG's activation working set per stage, from the builder's op shapes (no DAG built).
+
+    Only for strategies whose structure is sound (the rules found no error other than E401/E402).
+    """
+    from .build import _dims, _Shapes
+
+    d = _dims(model, layout)
+    cache: dict[tuple, dict[str, float]] = {}
+    g, gpn, last = layout.group_size, layout.gpus_per_node, layout.pp - 1
+
+    def peaks(phase: Phase, req: tuple, stage: int) -> dict[str, float]:
+        key = (phase, req, (stage * g) % gpn, stage == last)
+        if key not in cache:
+            shapes = _Shapes(model, workload, cluster, layout, d, phase, np.array(req), stage)
+            cache[key] = shape_activation_peaks(shapes, model)
+        return cache[key]
+
+    return stage_activation_bytes(model, workload, layout, peaks)
+
+
 def memory(model: Model, workload: Workload, cluster: Cluster, layout: Layout,
            activations: dict[int, float] | None = None) -> MemoryBreakdown:
     """Per-stage memory of one rank, by SPEC 6.2/6.3.
 
-    `activations` (stage → bytes) replaces the estimate with the DAG's largest working set.
+    `activations` (stage → bytes, from `activation_bytes_by_stage`) replaces the first
+    estimate with the DAG's largest working set.
 
     Example:
         >>> from dagc.lower import model_from_preset

@@ -1,26 +1,40 @@
 """Strategy search: is there a better plan on this cluster? (SPEC 9)
 
-Input: a `Plan` and an objective. Output: `SearchResult`: every legal strategy evaluated,
-ranked best first, subject to the plan's `require` block, with its Pareto front.
+Input: a `Plan` and an objective. Output: `SearchResult`: the best legal strategies
+evaluated, ranked best first, subject to the plan's `require` block, with their Pareto front.
 
 Enumeration (`candidates`) covers dp, pp (divisors of the layers and powers of two up to 16;
 the default split, plus a cost-balanced explicit split when it differs), tp (divisors of the
 heads, at most a node), cp ∈ {1, 2} (2 only for prompts of 4096 tokens or more), sp, the
 expert domain (none — experts follow tp — or ep dividing the experts with etp ∈ {1, 2, 4}
-dividing the expert ffn), micro-batches ∈ {pp, 2·pp} (1 and 2 without pp) and overlap —
-using at most the GPUs available (fewer is a result in itself). dp takes the powers of two
-and the largest value that fits. Candidates are pruned by the very rules `check` runs.
+dividing the expert ffn), micro-batches ∈ {pp, 2·pp} (1 and 2 without pp; at most the
+requests of an attention-DP group) and overlap — using at most the GPUs available (fewer is
+a result in itself). dp takes the powers of two and the largest value that fits. Candidates
+are generated lazily, fewest GPUs first, and pruned by the very rules `check` runs.
 
 Evaluation (`evaluate`) uses the cost model of `compile` on op templates shared between
-candidates (`dagc.fastsched`: exact for `overlap = none`, an estimate with overlap); the top
-candidates are re-scored by the full scheduler (`check_strategy`).
+candidates (`dagc.fastsched`: exact for `overlap = none`, an estimate with overlap) and the
+memory model of `check` (activations: the working sets of the DAG's ops, so a candidate
+called legal is never rejected by check with E402); the top candidates are re-scored by the
+full scheduler (`check_strategy`).
+
+Bounded memory: the search streams candidates and keeps only the best `RANKED_KEEP`, the
+Pareto front (at most `PARETO_MAX` points) and counters. It evaluates at most
+`MAX_SEARCH_CANDIDATES` candidates (and stops early on `budget_s`); a partial search says so
+(`complete`, `stopped`) and its verdicts are never claims about what it did not see.
 """
 
 from __future__ import annotations
 
+import functools
+import heapq
+import itertools
 import math
+import os
+import signal
 import time
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
@@ -31,12 +45,19 @@ from .layout import default_split, resolve
 from .memory import memory
 from .plan import Overlap, Plan, Strategy
 from .rules import RuleContext, run_rules
+from .rules.resources import check_memory
 from .verdict import judge_requirements
 
-__all__ = ["Objective", "Candidate", "SearchResult", "candidates", "evaluate", "search", "strategy_text",
-           "OPTIMAL_TOLERANCE"]
+__all__ = ["Objective", "Candidate", "SearchResult", "candidates", "count_candidates", "evaluate", "search",
+           "strategy_text", "judge_optimal", "pareto_front", "OPTIMAL_TOLERANCE", "MAX_SEARCH_CANDIDATES",
+           "RANKED_KEEP", "PARETO_MAX", "SPLIT_CANDIDATES", "CHUNK"]
 
-OPTIMAL_TOLERANCE = 0.05     # within 5 % of the best is optimal
+OPTIMAL_TOLERANCE = 0.05        # within 5 % of the best is optimal
+MAX_SEARCH_CANDIDATES = 100_000  # candidates one search evaluates at most, fewest GPUs first (~1 min on one core)
+RANKED_KEEP = 5_000             # best candidates kept for the ranking, re-scoring and pareto.svg
+PARETO_MAX = 1_000              # Pareto-front points kept (beyond: the best by decode tokens/s per GPU)
+SPLIT_CANDIDATES = 50           # best pipelined candidates tried again with a cost-balanced split
+CHUNK = 64                      # candidates per unit of work (and between budget checks)
 
 
 class Objective:
@@ -92,19 +113,31 @@ class SearchResult:
     evaluated: int
     legal: int
     seconds: float
-    ranked: tuple[Candidate, ...]                 # best first
+    ranked: tuple[Candidate, ...]                 # the best (at most RANKED_KEEP), best first
     pareto: tuple[Candidate, ...] = field(default=())
-    total: int = 0                                # candidates in the space (evaluated < total: budget hit)
+    total: int = 0                                # candidates in the space (evaluated < total: stopped early)
+    stopped: str | None = None                    # why it stopped early: "budget" or "cap"
+    limit: int = MAX_SEARCH_CANDIDATES            # the cap on candidates evaluated
+    pareto_complete: bool = True                  # False: the front was thinned to PARETO_MAX points
 
     @property
     def complete(self) -> bool:
         return self.evaluated >= self.total
 
+    def stop_reason(self) -> str:
+        """Why a partial search stopped, in words ('' when complete)."""
+        if self.complete:
+            return ""
+        if self.stopped == "cap":
+            return f"at its cap of {self.limit:,} candidates"
+        return "when its time budget was spent"
+
     def to_json(self, top: int | None = None) -> dict:
         chosen = self.ranked if top is None else self.ranked[:top]
         return {"objective": self.objective, "evaluated": self.evaluated, "legal": self.legal,
                 "seconds": self.seconds, "candidates": [c.to_json() for c in chosen],
-                "pareto": [c.to_json() for c in self.pareto]}
+                "pareto": [c.to_json() for c in self.pareto], "total": self.total, "complete": self.complete,
+                "stopped": None if self.complete else self.stopped}
 
     @property
     def best(self) -> Candidate | None:
@@ -113,8 +146,26 @@ class SearchResult:
 
 # ---------------------------------------------------------------- enumeration
 
-def _divisors(n: int) -> list[int]:
-    return [d for d in range(1, n + 1) if n % d == 0]
+def _divisors_upto(n: int, limit: int) -> list[int]:
+    """The divisors of n not above `limit`, ascending: at most min(limit, √n) trial divisions.
+
+    Example:
+        >>> _divisors_upto(36, 10)
+        [1, 2, 3, 4, 6, 9]
+    """
+    limit = min(n, limit)
+    if limit < 1:
+        return []
+    root = math.isqrt(n)
+    if limit <= root:
+        return [d for d in range(1, limit + 1) if n % d == 0]
+    small = [d for d in range(1, root + 1) if n % d == 0]
+    return small + [n // d for d in reversed(small) if n // d != d and n // d <= limit]
+
+
+@functools.lru_cache(maxsize=4096)
+def _divisors_of(n: int) -> tuple[int, ...]:
+    return tuple(_divisors_upto(n, n))
 
 
 def strategy_text(dp: int, pp: int, split: tuple[int, ...] | None, tp: int, cp: int, sp: bool,
@@ -138,6 +189,7 @@ def strategy_text(dp: int, pp: int, split: tuple[int, ...] | None, tp: int, cp: 
 
 CP_MIN_PROMPT = 4096        # context parallelism is searched for prompts at least this long
 PP_MAX = 16
+ETP_VALUES = (1, 2, 4)
 
 
 def _pp_values(layers: int, limit: int) -> list[int]:
@@ -152,39 +204,155 @@ def _dp_values(limit: int) -> list[int]:
     return sorted(v for v in values if v >= 1)
 
 
-def candidates(plan: Plan) -> Iterator[tuple[Strategy, int, Overlap]]:
-    """Every candidate (strategy, micro-batches, overlap) of the search space, before the rules."""
+def _next_dp(dp: int, limit: int) -> int | None:
+    """The next value of `_dp_values(limit)` after dp (powers of two, then the limit)."""
+    if dp >= limit:
+        return None
+    return min(dp * 2, limit)
+
+
+def _mb_options(per_group: int, pp: int) -> tuple[int, ...]:
+    """Micro-batch counts searched: pp and 2·pp (1 and 2 without pp), at most the requests of an
+    attention-DP group (a micro-batch beyond carries no request)."""
+    return tuple(mb for mb in ((pp, 2 * pp) if pp > 1 else (1, 2)) if mb <= max(per_group, 1))
+
+
+def _overlaps(mb: int) -> tuple[Overlap, ...]:
+    return (Overlap.NONE, Overlap.MICROBATCH) if mb >= 2 else (Overlap.NONE,)
+
+
+@dataclass(frozen=True)
+class _Space:
+    """The stage-group configurations: attention domains by tp·cp, expert domains by ep·etp."""
+
+    attention: dict[int, tuple[tuple[int, int, bool], ...]]     # tp·cp → (tp, cp, sp)
+    experts: dict[int, tuple[tuple[int, int], ...]]             # ep·etp → (ep, etp)
+    groups: tuple[int, ...]                                     # stage group sizes G, ascending
+
+    def configs(self, g: int) -> Iterator[tuple[int, int, bool, tuple[int, int] | None, int]]:
+        """(tp, cp, sp, expert domain, tp·cp) of every stage group of size g = max(tp·cp, ep·etp),
+        where the smaller domain divides the larger."""
+        divs = _divisors_of(g)
+        for a in divs:
+            for tp, cp, sp in self.attention.get(a, ()):
+                options: Iterable[tuple[int, int] | None]
+                if a == g:
+                    options = itertools.chain((None,), (x for e in divs for x in self.experts.get(e, ())))
+                else:
+                    options = self.experts.get(g, ())
+                for expert in options:
+                    # `ep 1 etp T` beside `tp T` is what an absent expert domain means: keep one spelling.
+                    if expert != (1, tp):
+                        yield tp, cp, sp, expert, a
+
+    def config_counts(self, g: int) -> dict[int, int]:
+        """The number of `configs(g)` by tp·cp, counted without listing them."""
+        divs = _divisors_of(g)
+        out: dict[int, int] = {}
+        for a in divs:
+            att = self.attention.get(a, ())
+            if not att:
+                continue
+            if a == g:
+                n_exp = 1 + sum(len(self.experts.get(e, ())) for e in divs)
+                skipped = sum(1 for tp, _, _ in att if (1, tp) in self.experts.get(tp, ()))
+                out[a] = len(att) * n_exp - skipped
+            elif g in self.experts:
+                out[a] = len(att) * len(self.experts[g])
+        return out
+
+
+def _space(plan: Plan) -> _Space:
     m, c, w = plan.model, plan.cluster, plan.workload
-    tps = [t for t in _divisors(m.heads) if t <= max(1, c.gpus_per_node) and t <= c.gpus]
-    experts: list[tuple[int, int] | None] = [None]
-    if m.has_experts:
-        experts += [(ep, etp) for ep in _divisors(m.moe.experts) for etp in (1, 2, 4)
-                    if m.moe.ffn % etp == 0 and ep * etp <= c.gpus]
-    # `ep 1 etp T` beside `tp T` is what an absent expert domain means: keep one spelling.
-    for tp in tps:
+    attention: dict[int, list[tuple[int, int, bool]]] = {}
+    for tp in _divisors_upto(m.heads, min(max(1, c.gpus_per_node), c.gpus)):
         for cp in ((1, 2) if w.prompt >= CP_MIN_PROMPT else (1,)):
             for sp in ((False, True) if tp > 1 else (False,)):
-                for expert in experts:
-                    if expert == (1, tp):
-                        continue
-                    a = tp * cp
-                    e = expert[0] * expert[1] if expert else tp
-                    g = max(a, e)
-                    if g % a or g % e or g > c.gpus:
-                        continue
-                    for pp in _pp_values(m.layers, c.gpus // g):
-                        for dp in _dp_values(c.gpus // (pp * g)):
-                            requests = math.ceil(w.batch / dp)
-                            mbs = sorted({pp, 2 * pp} if pp > 1 else {1, 2})
-                            for mb in mbs:
-                                if mb > max(requests, 1):
-                                    continue
-                                for overlap in ((Overlap.NONE, Overlap.MICROBATCH) if mb >= 2 else (Overlap.NONE,)):
-                                    # explicit splits are added later, for the candidates that rank well
-                                    text = strategy_text(dp, pp, None, tp, cp, sp, expert)
-                                    yield Strategy(text=text, dp=dp, pp=pp, tp=tp, cp=cp, sp=sp,
-                                                   ep=expert[0] if expert else None,
-                                                   etp=expert[1] if expert else None), mb, overlap
+                if tp * cp <= c.gpus:
+                    attention.setdefault(tp * cp, []).append((tp, cp, sp))
+    experts: dict[int, list[tuple[int, int]]] = {}
+    if m.has_experts:
+        for ep in _divisors_upto(m.moe.experts, c.gpus):
+            for etp in ETP_VALUES:
+                if m.moe.ffn % etp == 0 and ep * etp <= c.gpus:
+                    experts.setdefault(ep * etp, []).append((ep, etp))
+    # tp 1 is always there, so every expert domain size is a stage group (with tp 1 and adp G).
+    groups = tuple(sorted(set(attention) | set(experts)))
+    return _Space({a: tuple(v) for a, v in attention.items()}, {e: tuple(v) for e, v in experts.items()}, groups)
+
+
+def _layouts(groups: Iterable[int], layers: int, gpus: int) -> Iterator[tuple[int, int, int, int]]:
+    """(GPUs used, G, pp, dp) in increasing order of GPUs used (then G, pp, dp), lazily: a heap
+    holds one entry per (G, pp)."""
+    heap = [(g * pp, g, pp, 1) for g in groups for pp in _pp_values(layers, gpus // g)]
+    heapq.heapify(heap)
+    while heap:
+        n, g, pp, dp = heap[0]
+        yield n, g, pp, dp
+        nxt = _next_dp(dp, gpus // (pp * g))
+        if nxt is None:
+            heapq.heappop(heap)
+        else:
+            heapq.heapreplace(heap, (g * pp * nxt, g, pp, nxt))
+
+
+# A candidate before it is a Strategy: (dp, pp, tp, cp, sp, ep, etp, micro-batches, overlap) — cheap to
+# pickle for the worker processes.
+_Item = tuple[int, int, int, int, bool, int | None, int | None, int, str]
+
+
+def _items(plan: Plan) -> Iterator[_Item]:
+    """The candidates, fewest GPUs first, generated lazily (memory independent of their number)."""
+    batch = plan.workload.batch
+    space = _space(plan)
+    for _, g, pp, dp in _layouts(space.groups, plan.model.layers, plan.cluster.gpus):
+        if pp > max(1, math.ceil(batch / dp)):
+            continue                 # pp (and 2·pp) micro-batches would exceed the requests
+        for tp, cp, sp, expert, a in space.configs(g):
+            per_group = math.ceil(batch / (dp * (g // a)))
+            for mb in _mb_options(per_group, pp):
+                for overlap in _overlaps(mb):
+                    yield (dp, pp, tp, cp, sp, expert[0] if expert else None, expert[1] if expert else None,
+                           mb, overlap.value)
+
+
+def _strategy(item: _Item) -> Strategy:
+    dp, pp, tp, cp, sp, ep, etp, _, _ = item
+    # explicit splits are added later, for the candidates that rank well
+    text = strategy_text(dp, pp, None, tp, cp, sp, (ep, etp) if ep is not None and etp is not None else None)
+    return Strategy(text=text, dp=dp, pp=pp, tp=tp, cp=cp, sp=sp, ep=ep, etp=etp)
+
+
+def candidates(plan: Plan) -> Iterator[tuple[Strategy, int, Overlap]]:
+    """Every candidate (strategy, micro-batches, overlap) of the search space, before the rules,
+    fewest GPUs first, generated lazily."""
+    for item in _items(plan):
+        yield _strategy(item), item[7], Overlap(item[8])
+
+
+def count_candidates(plan: Plan) -> int:
+    """The number of `candidates(plan)`, counted without generating them.
+
+    Example:
+        >>> from dagc.check import load_plan_text
+        >>> p = load_plan_text('model preset "mixtral-8x7b" cluster { gpus = 8 gpu preset "h100-sxm" } '
+        ...                    'workload { batch = 32 prompt = 512 generate = 64 } strategy tp 8')
+        >>> count_candidates(p) == sum(1 for _ in candidates(p))
+        True
+    """
+    batch, layers, gpus = plan.workload.batch, plan.model.layers, plan.cluster.gpus
+    space = _space(plan)
+    total = 0
+    for g in space.groups:
+        counts = space.config_counts(g)
+        for pp in _pp_values(layers, gpus // g):
+            for dp in _dp_values(gpus // (pp * g)):
+                if pp > max(1, math.ceil(batch / dp)):
+                    continue
+                for a, n in counts.items():
+                    variants = sum(len(_overlaps(mb)) for mb in _mb_options(math.ceil(batch / (dp * (g // a))), pp))
+                    total += n * variants
+    return total
 
 
 def _binding(requirements) -> str | None:
@@ -196,16 +364,24 @@ def _binding(requirements) -> str | None:
 
 def evaluate(plan: Plan, strategy: Strategy, mb: int, overlap: Overlap, objective: str,
              timer: _Timer | None = None) -> Candidate | None:
-    """Score one candidate, or None when a rule rejects it (the same rules as `check`)."""
+    """Score one candidate, or None when a rule rejects it (the same rules as `check`).
+
+    Memory is `check`'s: the rules run on a first estimate to reject unsound structures, then
+    E402 is judged on the working sets of the DAG's ops (`Timer.activations`, the figure of
+    `dagc.memory.activation_bytes_by_stage`), as `check_strategy` does.
+    """
     timer = timer or _Timer(plan)
     workload = plan.workload.model_copy(update={"microbatches": mb, "overlap": overlap})
     lay = resolve(plan.model, plan.cluster, workload, strategy)
     if lay.pp > plan.model.layers:
         return None
-    mem = memory(plan.model, workload, plan.cluster, lay)
     variant = plan.model_copy(update={"workload": workload})
-    diags = run_rules(RuleContext(variant, None, strategy, lay, mem))
-    if any(d.is_error for d in diags):
+    first = memory(plan.model, workload, plan.cluster, lay)
+    diags = run_rules(RuleContext(variant, None, strategy, lay, first))   # type: ignore[arg-type]
+    if any(d.is_error and d.code != "E402" for d in diags):
+        return None
+    mem = memory(plan.model, workload, plan.cluster, lay, timer.activations(workload, lay))
+    if any(True for _ in check_memory(RuleContext(variant, None, strategy, lay, mem))):   # type: ignore[arg-type]
         return None
     metrics = fast_metrics(plan, lay, workload, timer)
     reqs = judge_requirements(variant, lay, mem, metrics)
@@ -258,107 +434,225 @@ def _balanced_split(plan: Plan, cand: Candidate, timer: _Timer) -> tuple[int, ..
     return None if split == default_split(m.layers, s.pp) else split
 
 
-def _evaluate_chunk(args) -> list[Candidate]:
-    plan, items, objective = args
-    timer = _Timer(plan)
+def _rank_key(c: Candidate):
+    return (not c.meets_requirements, -c.score, c.gpus, c.text, c.microbatches, c.overlap.value)
+
+
+class _Best:
+    """The best `k` candidates by `_rank_key`, in memory bounded by 2·k."""
+
+    def __init__(self, k: int):
+        self.k = k
+        self.items: list[Candidate] = []
+
+    def add(self, c: Candidate) -> None:
+        self.items.append(c)
+        if len(self.items) >= 2 * self.k:
+            self._trim()
+
+    def _trim(self) -> None:
+        self.items.sort(key=_rank_key)
+        del self.items[self.k:]
+
+    def ranked(self) -> list[Candidate]:
+        self._trim()
+        return list(self.items)
+
+
+def _front_key(c: Candidate) -> tuple:
+    m = c.metrics
+    return (-m["decode_tokens_per_s_per_gpu"], m["tpot_s"], m["ttft_s"], c.text, c.microbatches, c.overlap.value)
+
+
+def _beats(f: tuple, c: tuple) -> bool:
+    """Front keys: f is no worse than c on every objective and comes first (better, or the same
+    figures and an earlier name)."""
+    return f[0] <= c[0] and f[1] <= c[1] and f[2] <= c[2] and f < c
+
+
+class _Front:
+    """The Pareto front (more decode tokens/s per GPU, less TPOT, less TTFT), kept incrementally.
+
+    A point joins unless a point of the front beats it, and evicts the points it beats; the
+    result does not depend on the order of arrival. Beyond `cap` points the front keeps the
+    `cap` with the most decode tokens/s per GPU and says so (`complete`).
+    """
+
+    def __init__(self, cap: int | None = PARETO_MAX):
+        self.cap = cap
+        self.points: list[tuple[tuple, Candidate]] = []
+        self.complete = True
+
+    def add(self, c: Candidate) -> None:
+        k = _front_key(c)
+        if any(_beats(f, k) for f, _ in self.points):
+            return
+        self.points = [(f, x) for f, x in self.points if not _beats(k, f)]
+        self.points.append((k, c))
+        if self.cap is not None and len(self.points) > self.cap:
+            self.points.sort(key=lambda p: p[0])
+            del self.points[self.cap:]
+            self.complete = False
+
+    def result(self) -> tuple[Candidate, ...]:
+        return tuple(c for _, c in sorted(self.points, key=lambda p: p[0]))
+
+
+def pareto_front(cands: Iterable[Candidate]) -> tuple[Candidate, ...]:
+    """Non-dominated candidates: more decode tokens/s per GPU, less TPOT, less TTFT."""
+    front = _Front(cap=None)
+    for c in cands:
+        front.add(c)
+    return front.result()
+
+
+# ---------------------------------------------------------------- evaluation in worker processes
+
+_WORKER: dict = {}
+
+
+def _init_worker(plan: Plan, objective: str) -> None:
+    """Worker processes leave Ctrl-C to the parent, which stops them (no traceback from a worker)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    _WORKER.update(plan=plan, objective=objective, timer=_Timer(plan))
+
+
+def _evaluate_items(items: list[_Item], plan: Plan | None = None, objective: str | None = None,
+                    timer: _Timer | None = None) -> list[Candidate]:
+    """The legal candidates of a chunk (in a worker: with the plan given to `_init_worker`)."""
+    plan = plan or _WORKER["plan"]
+    objective = objective or _WORKER["objective"]
+    timer = timer or _WORKER["timer"]
     out = []
-    for strategy, mb, overlap in items:
-        c = evaluate(plan, strategy, mb, overlap, objective, timer)
+    for item in items:
+        c = evaluate(plan, _strategy(item), item[7], Overlap(item[8]), objective, timer)
         if c is not None:
             out.append(c)
     return out
 
 
-def _rank_key(c: Candidate):
-    return (not c.meets_requirements, -c.score, c.gpus, c.text, c.microbatches, c.overlap.value)
+def cpu_count() -> int:
+    """CPUs this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
 
 
-def pareto_front(cands: Iterable[Candidate]) -> tuple[Candidate, ...]:
-    """Non-dominated candidates: more decode tokens/s per GPU, less TPOT, less TTFT."""
-    pts = sorted(cands, key=lambda c: (-c.metrics["decode_tokens_per_s_per_gpu"], c.metrics["tpot_s"],
-                                       c.metrics["ttft_s"], c.text))
-    front: list[Candidate] = []
-    for c in pts:
-        m = c.metrics
-        dominated = any(f.metrics["decode_tokens_per_s_per_gpu"] >= m["decode_tokens_per_s_per_gpu"]
-                        and f.metrics["tpot_s"] <= m["tpot_s"] and f.metrics["ttft_s"] <= m["ttft_s"]
-                        for f in front)
-        if not dominated:
-            front.append(c)
-    return tuple(front)
+def _submit(pool: ProcessPoolExecutor, items: list[_Item]) -> Future:
+    # Worker processes start at a submit: SIGINT stays blocked until their initializer ignores it.
+    if not hasattr(signal, "pthread_sigmask"):
+        return pool.submit(_evaluate_items, items)
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        return pool.submit(_evaluate_items, items)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: int = 1,
            progress: Callable[[int, int], None] | None = None, rescore: int = 5,
-           budget_s: float | None = None) -> SearchResult:
+           budget_s: float | None = None, max_candidates: int = MAX_SEARCH_CANDIDATES) -> SearchResult:
     """Enumerate, prune by the rules, score, rank; re-score the top `rescore` exactly.
 
-    Candidates are evaluated from the fewest GPUs up; with `budget_s` the evaluation stops
-    when the budget is spent and the result says how many were evaluated (`complete`).
+    Candidates are evaluated from the fewest GPUs up, at most `max_candidates` of them; with
+    `budget_s` the evaluation stops when the budget is spent. The result says how many were
+    evaluated of how many (`complete`, `stopped`). `jobs` worker processes (at most the CPUs
+    available) evaluate chunks of candidates; Ctrl-C stops them and raises KeyboardInterrupt.
+
+    Raises:
+        ValueError: an unknown objective, jobs < 1, top, rescore or max_candidates < 0, a
+            negative or NaN budget.
 
     Example:
         >>> from dagc.check import load_plan_text
         >>> p = load_plan_text('model preset "mixtral-8x7b" cluster { gpus = 8 gpu preset "h100-sxm" } '
         ...                    'workload { batch = 32 prompt = 512 generate = 64 } strategy tp 8')
         >>> r = search(p, rescore=0)
-        >>> r.best.meets_requirements and r.best.gpus <= 8
+        >>> r.best.meets_requirements and r.best.gpus <= 8 and r.complete
         True
     """
     if objective not in Objective.NAMES:
         raise ValueError(f"unknown objective {objective!r}; one of {', '.join(Objective.NAMES)}")
+    for name, value, least in (("jobs", jobs, 1), ("top", top, 0), ("rescore", rescore, 0),
+                               ("max_candidates", max_candidates, 0)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise ValueError(f"{name} must be a whole number of at least {least}, not {value!r}")
+    if budget_s is not None and not budget_s >= 0:
+        raise ValueError(f"budget_s must be a number of seconds of at least 0, not {budget_s!r}")
+    jobs = min(jobs, cpu_count())
     t0 = time.perf_counter()
-    items = sorted(candidates(plan), key=lambda it: (it[0].dp * it[0].pp * max(it[0].tp * it[0].cp, (
-        it[0].ep or 1) * (it[0].etp or it[0].tp)), it[0].text, it[1], it[2].value))
-    found: list[Candidate] = []
-    chunk = 64
-    chunks = [items[k:k + chunk] for k in range(0, len(items), chunk)]
-    done = 0
+    space = count_candidates(plan)
+    limit = min(space, max_candidates)
+    stream = itertools.islice(_items(plan), limit)
+    best, front = _Best(max(RANKED_KEEP, SPLIT_CANDIDATES, rescore)), _Front()
+    legal = done = 0
+    stopped: str | None = None
 
     def over_budget() -> bool:
         return budget_s is not None and time.perf_counter() - t0 > budget_s
 
-    if jobs > 1 and len(chunks) > 1:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for part in pool.map(_evaluate_chunk, [(plan, c, objective) for c in chunks]):
-                found.extend(part)
-                done = min(done + chunk, len(items))
-                if progress:
-                    progress(done, len(items))
+    def take(found: list[Candidate], n: int) -> None:
+        nonlocal legal, done
+        for c in found:
+            best.add(c)
+            front.add(c)
+        legal += len(found)
+        done += n
+        if progress:
+            progress(done, limit)
+
+    chunks = iter(lambda: list(itertools.islice(stream, CHUNK)), [])
+    if jobs > 1 and limit > CHUNK:
+        pool = ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(plan, objective))
+        pending: deque[tuple[Future, int]] = deque()
+        try:
+            for items in itertools.islice(chunks, 2 * jobs):       # a bounded number of chunks in flight
+                pending.append((_submit(pool, items), len(items)))
+            while pending:
+                fut, n = pending.popleft()
+                take(fut.result(), n)
                 if over_budget():
-                    pool.shutdown(cancel_futures=True)
+                    stopped = "budget"
                     break
+                items = next(chunks, [])
+                if items:
+                    pending.append((_submit(pool, items), len(items)))
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
     else:
         timer = _Timer(plan)
-        for c in chunks:
+        for items in chunks:
             if over_budget():
+                stopped = "budget"
                 break
-            for strategy, mb, overlap in c:
-                cand = evaluate(plan, strategy, mb, overlap, objective, timer)
-                if cand is not None:
-                    found.append(cand)
-            done += len(c)
-            if progress:
-                progress(done, len(items))
+            take(_evaluate_items(items, plan, objective, timer), len(items))
+    if stopped is None and done < space:
+        stopped = "cap"
     # balanced explicit splits for the pipelined candidates that rank well
     timer = _Timer(plan)
     extra = []
-    for c in sorted(found, key=_rank_key)[:50]:
+    for c in best.ranked()[:SPLIT_CANDIDATES]:
         split = _balanced_split(plan, c, timer)
         if split is not None:
             s = c.strategy
-            text = strategy_text(s.dp, s.pp, split, s.tp, s.cp, s.sp, (s.ep, s.etp) if s.ep else None)
+            text = strategy_text(s.dp, s.pp, split, s.tp, s.cp, s.sp, (s.ep, s.etp or 1) if s.ep else None)
             alt = evaluate(plan, s.model_copy(update={"pp_split": split, "text": text}), c.microbatches, c.overlap,
                            objective, timer)
             if alt is not None:
                 extra.append(alt)
-    evaluated = done + len(extra)
-    found.extend(extra)
-    ranked = sorted(found, key=_rank_key)
+    for c in extra:
+        best.add(c)
+        front.add(c)
+    ranked = best.ranked()
     if rescore:
         ranked = _rescore(plan, ranked, rescore, objective)
-    return SearchResult(objective=objective, evaluated=evaluated, legal=len(found),
-                        seconds=time.perf_counter() - t0, ranked=tuple(ranked), pareto=pareto_front(found),
-                        total=len(items) + len(extra))
+    return SearchResult(objective=objective, evaluated=done + len(extra), legal=legal + len(extra),
+                        seconds=time.perf_counter() - t0, ranked=tuple(ranked), pareto=front.result(),
+                        total=space + len(extra), stopped=stopped, limit=max_candidates,
+                        pareto_complete=front.complete)
 
 
 def _rescore(plan: Plan, ranked: list[Candidate], n: int, objective: str) -> list[Candidate]:
@@ -382,26 +676,33 @@ def _rescore(plan: Plan, ranked: list[Candidate], n: int, objective: str) -> lis
 def judge_optimal(result, found: SearchResult, tolerance: float = OPTIMAL_TOLERANCE):
     """The optimal verdict of a checked strategy against the search (default objective).
 
-    Returns (optimal, evidence): optimal is None when nothing could be compared; evidence says
-    which strategy does better and by how much.
+    Returns (optimal, evidence): optimal is None when nothing could be compared — and when
+    the search was partial and found nothing better: the candidates it did not evaluate may
+    hold one, so "optimal" would be a claim it cannot make. A better strategy found by a
+    partial search is still evidence of "not optimal".
     """
+    partial = "" if found.complete else (f" (the search stopped after {found.evaluated:,} of {found.total:,} "
+                                         f"candidates, fewest GPUs first, {found.stop_reason()})")
     best = found.best
     if best is None:
-        return None, {"note": "no legal strategy was found on this cluster"}
+        if found.complete:
+            return None, {"note": f"no legal strategy was found on this cluster (all {found.total:,} candidates "
+                                  "evaluated)", "evaluated": found.evaluated, "total": found.total, "complete": True}
+        return None, {"note": f"not judged: the search stopped after {found.evaluated:,} of {found.total:,} "
+                              f"candidates (fewest GPUs first, {found.stop_reason()}) before finding a legal strategy",
+                      "evaluated": found.evaluated, "total": found.total, "complete": False}
     own = None
     if result.metrics is not None and result.layout is not None:
         own = Objective.score(found.objective, result.metrics, result.layout.gpus_used)
-    evidence = {"objective": found.objective, "best_strategy": best.text, "best_score": best.score,
+    evidence: dict[str, object] = {"objective": found.objective, "best_strategy": best.text, "best_score": best.score,
                 "best_gpus": best.gpus, "best_microbatches": best.microbatches, "best_overlap": best.overlap.value,
                 "best_meets_requirements": best.meets_requirements, "own_score": own, "tolerance": tolerance,
-                "evaluated": found.evaluated, "complete": found.complete}
-    partial = "" if found.complete else (f" (the search stopped after {found.evaluated:,} of {found.total:,} "
-                                         "candidates, fewest GPUs first; `dagc search` runs them all)")
+                "evaluated": found.evaluated, "total": found.total, "complete": found.complete}
     own_meets = result.verdict.meets_requirements is not False
     if own is None or not result.valid:
-        evidence["note"] = f"`{best.text}` is a legal strategy that {'meets' if best.meets_requirements else 'misses'} " \
-                           f"the requirements on {best.gpus} GPUs"
-        evidence["note"] += partial
+        evidence["note"] = (f"`{best.text}` is a legal strategy that "
+                            f"{'meets' if best.meets_requirements else 'misses'} the requirements on {best.gpus} GPUs"
+                            + partial)
         return False, evidence
     if best.meets_requirements and not own_meets:
         evidence["note"] = f"`{best.text}` meets the requirements on {best.gpus} GPUs; this strategy does not" + partial
@@ -409,8 +710,14 @@ def judge_optimal(result, found: SearchResult, tolerance: float = OPTIMAL_TOLERA
     factor = best.score / own if own > 0 else math.inf
     evidence["factor"] = factor
     if own >= best.score * (1 - tolerance) or (best.meets_requirements is False and own_meets):
+        if not found.complete:
+            evidence["note"] = (f"not judged: no better strategy among the {found.evaluated:,} evaluated "
+                                f"(best `{best.text}`: {best.score:,.1f}), but the search stopped after "
+                                f"{found.evaluated:,} of {found.total:,} candidates (fewest GPUs first, "
+                                f"{found.stop_reason()})")
+            return None, evidence
         evidence["note"] = (f"within {tolerance * 100:.0f} % of the best of {found.evaluated} strategies "
-                            f"(`{best.text}`: {best.score:,.1f} tokens/s per GPU)") + partial
+                            f"(`{best.text}`: {best.score:,.1f} tokens/s per GPU)")
         return True, evidence
     workload = "" if best.microbatches == result.layout.microbatches and best.overlap is result.plan.workload.overlap \
         else f" (with {best.microbatches} micro-batch{'es' if best.microbatches > 1 else ''}, overlap {best.overlap.value})"
