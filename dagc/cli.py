@@ -33,12 +33,7 @@ from .export.dot import Detail
 from .export.dag_json import dag_schema
 from .export.pareto import pareto_svg
 from .export.report import report_json
-from .export.write import write_text_atomic
-
-try:  # TEMPORARY while the output writer gains its error type
-    from .export.write import OutputError
-except ImportError:  # pragma: no cover
-    OutputError = OSError  # type: ignore[misc,assignment]
+from .export.write import OutputError, write_text_atomic
 from .search import Objective, search
 from .lower import model_from_preset
 from .params import active_params, total_params
@@ -230,11 +225,6 @@ def _search(plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: int = 
 
 def _allowed(args) -> tuple[Path, ...]:
     return tuple(Path(p) for p in (getattr(args, "allow_path", None) or ()))
-
-
-def load_plan(path, allow_paths=()):  # TEMPORARY until load_plan takes allow_paths
-    from .check import load_plan as _lp
-    return _lp(path, allow_paths=allow_paths) if allow_paths else _lp(path)
 
 
 def _load(args, err: Console):
