@@ -74,6 +74,7 @@ EXPECTED_MISTAKES = {
     "seed-002-hierarchy.moe": (3, {"E201"}),
     "seed-004-gpu-count.moe": (3, {"E401"}),
     "typos.moe": (4, {"E101", "E102"}),
+    "cp-short-prompt.moe": (3, {"E306"}),
 }
 
 
