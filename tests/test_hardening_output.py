@@ -15,6 +15,8 @@ import threading
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, plan_text
+from trace_checker import check_trace
 
 from dagc import compile as compile_mod
 from dagc.check import check, load_plan, load_plan_text
@@ -23,8 +25,6 @@ from dagc.export import trace as trace_mod
 from dagc.export.dot import render_svg
 from dagc.export.trace import TraceWriter, time_quantum_ns, write_trace
 from dagc.export.write import OutputError, write_json_atomic, write_text_atomic
-from conftest import ROOT, plan_text
-from trace_checker import check_trace
 
 SMALL = ROOT / "tests" / "fixtures" / "small.moe"
 
@@ -276,3 +276,14 @@ def test_cli_compile_refusal_is_exit_5_without_traceback(tmp_path):
     assert proc.returncode == 5 and "not a dagc output directory" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert snapshot(foreign) == {"thesis.tex": b"years of work"}
+
+
+def test_swap_without_rename_exchange(tmp_path, monkeypatch):
+    """Where the kernel cannot exchange two directories, two renames do it, leaving nothing behind."""
+    monkeypatch.setattr(compile_mod, "_exchange", lambda a, b: False)
+    out = tmp_path / "out"
+    for batch in (8, 16):
+        plan = load_plan_text(small_variant(batch), name=f"p{batch}.moe")
+        compile_results(plan, check(plan), out)
+        assert json.loads((out / "report.json").read_text())["plan"] == f"p{batch}"
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
