@@ -180,7 +180,7 @@ def test_w509_fp8_weights_on_a100_run_at_the_16_bit_peak():
     assert "fp8 weights on a100-80g, which has no fp8 compute" in d.message and "312.0 TFLOPS" in d.message
     cm = CostModel.from_cluster(a100.plan.cluster)
     assert cm.peak_flops("fp8") == 312e12
-    qkv = next(t for t, k, p in zip(a100.dag.template, a100.dag.kind, a100.dag.phase)
+    qkv = next(t for t, k, p in zip(a100.dag.template, a100.dag.kind, a100.dag.phase, strict=True)
                if k is OpKind.QKV_PROJ and p is Phase.PREFILL)
     expected = np.maximum(qkv.flops / (312e12 * 0.6), qkv.hbm_bytes / (2.0e12 * 0.8))
     assert np.allclose(qkv.duration_s, expected) and np.all(qkv.duration_s > 0)

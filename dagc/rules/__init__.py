@@ -40,7 +40,7 @@ def explain(code: str) -> str | None:
 
 def run_rules(ctx: RuleContext) -> list:
     """Every rule that looks at a resolved strategy, in code order."""
-    out = []
+    out: list = []
     for r in RULES:
         if r.check is not None:
             out.extend(r.check(ctx))
