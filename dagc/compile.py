@@ -25,9 +25,9 @@ import re
 import shutil
 import stat
 import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable, Iterator
 
 from .check import StrategyResult
 from .export.dag_json import dag_json

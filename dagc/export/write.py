@@ -14,8 +14,8 @@ import json
 import os
 import stat
 import tempfile
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
 from typing import IO
 
 __all__ = ["OutputError", "write_text_atomic", "write_json_atomic", "atomic_output", "check_target"]
