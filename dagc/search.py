@@ -38,6 +38,8 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
+import numpy as np
+
 from .build import requests_per_microbatch
 from .dag import Phase
 from .fastsched import Timer as _Timer, fast_metrics
@@ -345,13 +347,18 @@ def count_candidates(plan: Plan) -> int:
     total = 0
     for g in space.groups:
         counts = space.config_counts(g)
-        for pp in _pp_values(layers, gpus // g):
-            for dp in _dp_values(gpus // (pp * g)):
-                if pp > max(1, math.ceil(batch / dp)):
-                    continue
-                for a, n in counts.items():
-                    variants = sum(len(_overlaps(mb)) for mb in _mb_options(math.ceil(batch / (dp * (g // a))), pp))
-                    total += n * variants
+        pairs = [(pp, dp) for pp in _pp_values(layers, gpus // g) for dp in _dp_values(gpus // (pp * g))
+                 if pp <= max(1, math.ceil(batch / dp))]
+        if not counts or not pairs:
+            continue
+        pp_, dp_ = (np.array(v, dtype=np.int64) for v in zip(*pairs))
+        a = np.array(list(counts), dtype=np.int64)
+        n = np.array(list(counts.values()), dtype=np.int64)
+        # requests of an attention-DP group, per (tp·cp, layout): ceil(batch / (dp·adp)), at least 1
+        per_group = np.maximum(-(-batch // (dp_[None, :] * (g // a)[:, None])), 1)
+        # `_mb_options` × `_overlaps`: without pp, 1 (mb 1) + 2 (mb 2); with pp, 2 per mb ∈ {pp, 2·pp}
+        variants = np.where(pp_ == 1, 1 + 2 * (per_group >= 2), 2 * (pp_ <= per_group) + 2 * (2 * pp_ <= per_group))
+        total += int((n[:, None] * variants).sum())
     return total
 
 
@@ -380,6 +387,8 @@ def evaluate(plan: Plan, strategy: Strategy, mb: int, overlap: Overlap, objectiv
     diags = run_rules(RuleContext(variant, None, strategy, lay, first))   # type: ignore[arg-type]
     if any(d.is_error and d.code != "E402" for d in diags):
         return None
+    if any(st.weights_bytes + st.kv_cache_bytes > st.capacity_bytes for st in first.stages):
+        return None                  # E402 whatever the activations: no need to compute them
     mem = memory(plan.model, workload, plan.cluster, lay, timer.activations(workload, lay))
     if any(True for _ in check_memory(RuleContext(variant, None, strategy, lay, mem))):   # type: ignore[arg-type]
         return None

@@ -1,0 +1,256 @@
+"""Issue 8, the search: bounded memory and candidates, honest partial verdicts, one memory model
+for search and check, bounded worker processes and a clean Ctrl-C."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import tracemalloc
+from concurrent.futures import ProcessPoolExecutor
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+import dagc.search as search_mod
+from dagc.check import check, check_strategy, load_plan, load_plan_text, parse_strategy
+from dagc.fastsched import Timer
+from dagc.memory import activation_bytes_by_stage
+from dagc.plan import Overlap
+from dagc.search import (MAX_SEARCH_CANDIDATES, candidates, count_candidates, cpu_count, evaluate, judge_optimal,
+                         pareto_front, search)
+from conftest import EXAMPLES, ROOT, plan_text
+from plans import plan_texts
+
+# A wide plan: many divisors of the heads, experts and layers, a large cluster with big nodes.
+WIDE = plan_text(
+    model='model "wide" { layers = 240  hidden = 15360  heads = 240  kv_heads = 240  head_dim = 64  vocab = 32000 '
+          'moe { experts = 240  top_k = 2  ffn = 2048 } }',
+    cluster='cluster { gpus = 4096  gpus_per_node = 256  gpu preset "h100-sxm" }',
+    workload="workload { batch = 4096  prompt = 8192  generate = 128 }")
+
+
+def _gpus(item) -> int:
+    s = item[0]
+    return s.dp * s.pp * max(s.tp * s.cp, (s.ep or 1) * (s.etp or s.tp))
+
+
+def _variant(plan, mb: int, overlap: Overlap):
+    return plan.model_copy(update={"workload": plan.workload.model_copy(
+        update={"microbatches": mb, "overlap": overlap})})
+
+
+# ---------------------------------------------------------------- 1. bounded memory, a cap, fewest GPUs first
+
+def test_candidates_stream_lazily_fewest_gpus_first_and_are_counted_exactly():
+    plan = load_plan_text(WIDE)
+    total = count_candidates(plan)
+    assert total > 500_000                          # the space that used to be materialised and sorted
+    t0 = time.perf_counter()
+    first = list(itertools.islice(candidates(plan), 5000))
+    assert time.perf_counter() - t0 < 10            # generated lazily, not all of them first
+    gpus = [_gpus(c) for c in first]
+    assert gpus == sorted(gpus) and gpus[0] == 1
+    # the whole stream of a smaller plan: non-decreasing GPUs, no duplicate, the count is exact
+    small = load_plan(EXAMPLES / "seed-001-ep16-tp4.moe")
+    every = [(s.text, mb, ov) for s, mb, ov in candidates(small)]
+    assert len(every) == len(set(every)) == count_candidates(small) == 6743
+    gpus = [_gpus(c) for c in candidates(small)]
+    assert gpus == sorted(gpus)
+
+
+def test_a_wide_search_stops_at_the_cap_in_bounded_memory_and_says_so():
+    plan = load_plan_text(WIDE)
+    tracemalloc.start()
+    try:
+        found = search(plan, rescore=0, max_candidates=640)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert found.evaluated == 640 and found.total > 500_000 and not found.complete
+    assert found.stopped == "cap" and found.limit == 640
+    assert peak < 60e6, f"peak {peak / 1e6:.0f} MB"  # the old search held every candidate: ~1 GB here
+    assert MAX_SEARCH_CANDIDATES == search(load_plan(EXAMPLES / "qwen3-30b-a3b-4gpu.moe"), rescore=0).limit
+
+
+def test_ranking_keeps_only_the_best_k(monkeypatch):
+    plan = load_plan(EXAMPLES / "mixtral-8x7b-1node.moe")
+    full = search(plan, rescore=0)
+    assert full.legal > 100
+    monkeypatch.setattr(search_mod, "RANKED_KEEP", 10)
+    monkeypatch.setattr(search_mod, "SPLIT_CANDIDATES", 5)
+    kept = search(plan, rescore=0)
+    assert len(kept.ranked) == 10 and kept.legal == full.legal
+    # the best 10 are the same (the balanced splits are tried for fewer candidates: compare without them)
+    plain = [c.text for c in full.ranked if "[" not in c.text][:8]
+    assert [c.text for c in kept.ranked if "[" not in c.text][:8] == plain
+    assert {c.text for c in kept.pareto} == {c.text for c in full.pareto}   # the front sees every candidate
+
+
+def test_incremental_pareto_front_is_the_front_of_all_in_any_order():
+    found = search(load_plan(EXAMPLES / "qwen3-30b-a3b-4gpu.moe"), rescore=0)
+    pts = list(found.ranked)
+
+    def key(c):
+        m = c.metrics
+        return (-m["decode_tokens_per_s_per_gpu"], m["tpot_s"], m["ttft_s"], c.text, c.microbatches, c.overlap.value)
+
+    def beaten(c):          # another point no worse on all three objectives, and first in the order
+        k = key(c)
+        return any(key(p) < k and all(a <= b for a, b in zip(key(p)[:3], k[:3])) for p in pts)
+
+    expected = [c for c in sorted(pts, key=key) if not beaten(c)]
+    assert pareto_front(pts) == tuple(expected) == pareto_front(reversed(pts))
+    assert len(expected) >= 2
+
+
+# ---------------------------------------------------------------- 2. a partial search says what it saw
+
+def test_partial_search_that_found_nothing_does_not_claim_there_is_nothing():
+    plan = load_plan(EXAMPLES / "seed-001-ep16-tp4.moe")
+    partial = search(plan, rescore=0, max_candidates=128)   # 1 to 4 GPUs: the model does not fit
+    assert partial.best is None and not partial.complete and partial.stopped == "cap"
+    assert search(plan, rescore=0, max_candidates=2000).best is not None   # yet legal strategies exist
+    for r in check(plan, optimality=partial):
+        note = r.optimality["note"]
+        assert r.verdict.optimal is None
+        assert "no legal strategy" not in note
+        assert "stopped after 128 of 6,743 candidates" in note and "before finding a legal strategy" in note
+    budget = search(plan, rescore=0, budget_s=0.0)
+    assert budget.evaluated == 0 and budget.stopped == "budget"
+    optimal, evidence = judge_optimal(check(plan)[0], budget)
+    assert optimal is None and "time budget" in evidence["note"]
+
+
+def test_partial_search_never_calls_a_strategy_optimal():
+    plan = load_plan(EXAMPLES / "qwen3-30b-a3b-4gpu.moe")
+    full = search(plan)
+    best = full.best.text
+    assert check(plan, strategy=best, optimality=full)[0].verdict.optimal is True
+    # the best strategy is among the first candidates, but the rest was not evaluated
+    partial = search(plan, max_candidates=count_candidates(plan) - 1, rescore=0)
+    assert not partial.complete
+    r = check(plan, strategy=best, optimality=partial)[0]
+    assert r.verdict.optimal is None and "not judged" in r.optimality["note"]
+    assert "stopped after" in r.optimality["note"]
+
+
+# ---------------------------------------------------------------- 3. one memory model
+
+def test_search_no_longer_recommends_what_check_rejects_with_e402():
+    plan = load_plan(EXAMPLES / "seed-001-ep16-tp4.moe")
+    s = parse_strategy("tp 8 ; ep 2 etp 4")
+    r = check_strategy(_variant(plan, 1, Overlap.NONE), s)
+    assert [d.code for d in r.diagnostics if d.is_error] == ["E402"]       # 67.98 GB on a 64 GB GPU
+    assert r.memory.worst.total_bytes == pytest.approx(67.98e9, rel=1e-3)
+    strategy = next(c for c, mb, ov in candidates(plan) if c.text == "tp 8 ; ep 2 etp 4")
+    assert evaluate(plan, strategy, 1, Overlap.NONE, "tokens-per-gpu") is None    # was "4.3 % headroom"
+    found = search(plan, rescore=0)
+    for c in found.ranked[:40]:
+        r = check_strategy(_variant(plan, c.microbatches, c.overlap), parse_strategy(c.text))
+        assert r.valid, (c.text, [d.message for d in r.diagnostics if d.is_error])
+        assert c.memory_fraction == pytest.approx(r.memory.worst.fraction, rel=1e-12)
+
+
+@st.composite
+def _small_memory_plans(draw) -> str:
+    text = draw(plan_texts())
+    memory = draw(st.integers(2, 120))        # MB: near the small models' footprint, so E402 comes and goes
+    return text.replace("gpus = 1024", "gpus = 16").replace("memory = 10 TB", f"memory = {memory} MB")
+
+
+@settings(max_examples=12, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(_small_memory_plans(), st.integers(0, 8))
+def test_search_memory_is_checks_memory_on_generated_plans(text, offset):
+    """Never lower than check's figure (it is the same), and legal in search ⇒ no E402 in check."""
+    plan = load_plan_text(text)
+    timer = Timer(plan)
+    for s, mb, ov in itertools.islice(candidates(plan), offset, None, 9):
+        c = evaluate(plan, s, mb, ov, "tokens-per-gpu", timer)
+        r = check_strategy(_variant(plan, mb, ov), parse_strategy(s.text))
+        codes = {d.code for d in r.diagnostics if d.is_error}
+        assert (c is None) == bool(codes), (s.text, mb, ov, codes)
+        if c is not None:
+            assert "E402" not in codes
+            assert c.memory_fraction >= r.memory.worst.fraction * (1 - 1e-12)
+        if r.dag is not None:       # the shared function is exactly the DAG's figure
+            assert activation_bytes_by_stage(r.plan.model, r.plan.workload, r.plan.cluster, r.layout) \
+                == r.dag.activation_bytes_by_stage()
+
+
+def test_dense_models_can_be_searched():
+    plan = load_plan_text(plan_text(model='model "d" { layers = 4  hidden = 512  heads = 8  vocab = 1000  ffn = 1024 }',
+                                    cluster='cluster { gpus = 4  gpu preset "h100-sxm" }',
+                                    workload="workload { batch = 4  prompt = 128  generate = 8 }"))
+    found = search(plan, rescore=1)                 # was a ZeroDivisionError on the absent experts
+    assert found.complete and found.legal == found.evaluated > 10 and found.best.exact
+    assert check(plan, strategy=found.best.text)[0].valid
+
+
+# ---------------------------------------------------------------- 4. worker processes
+
+@pytest.mark.parametrize("kwargs", [{"jobs": 0}, {"jobs": -3}, {"jobs": True}, {"jobs": 1.5}, {"top": -1},
+                                    {"rescore": -1}, {"budget_s": float("nan")}, {"budget_s": -1.0}])
+def test_bad_search_arguments_are_refused(kwargs):
+    with pytest.raises(ValueError):
+        search(load_plan(EXAMPLES / "qwen3-30b-a3b-4gpu.moe"), **kwargs)
+
+
+def test_jobs_are_clamped_to_the_cpus(monkeypatch):
+    started = []
+
+    class Recording(ProcessPoolExecutor):
+        def __init__(self, max_workers=None, **kw):
+            started.append(max_workers)
+            super().__init__(max_workers, **kw)
+
+    monkeypatch.setattr(search_mod, "ProcessPoolExecutor", Recording)
+    plan = load_plan(EXAMPLES / "mixtral-8x7b-1node.moe")
+    found = search(plan, jobs=1000, rescore=0)
+    cpus = cpu_count()
+    assert cpus <= (os.cpu_count() or 1)
+    assert started == ([cpus] if cpus > 1 else [])
+    assert found.to_json() | {"seconds": 0} == search(plan, rescore=0).to_json() | {"seconds": 0}
+
+
+INTERRUPTED = """
+import os, sys, multiprocessing
+from dagc.check import load_plan
+from dagc.search import search
+plan = load_plan(sys.argv[1])
+def progress(done, total):
+    if done >= 2 * 64:
+        print("running", flush=True)
+try:
+    search(plan, jobs=2, progress=progress)
+except KeyboardInterrupt:
+    print("interrupted", len(multiprocessing.active_children()), flush=True)
+    sys.exit(130)
+print("finished", flush=True)
+"""
+
+
+@pytest.mark.skipif(cpu_count() < 2 or not hasattr(os, "killpg"), reason="needs 2 CPUs and process groups")
+def test_ctrl_c_during_a_parallel_search_stops_cleanly(tmp_path):
+    script = tmp_path / "interrupt.py"
+    script.write_text(INTERRUPTED)
+    proc = subprocess.Popen([sys.executable, str(script), str(EXAMPLES / "seed-000-pp16-ep16.moe")], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        assert proc.stdout.readline().strip() == "running"
+        os.killpg(proc.pid, signal.SIGINT)          # as a terminal does: the parent and its workers
+        t0 = time.perf_counter()
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert time.perf_counter() - t0 < 30
+    assert proc.returncode == 130, (out, err)
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert re.search(r"^interrupted 0$", out, re.M), out          # no worker left behind
