@@ -75,6 +75,9 @@ def test_a_wide_search_stops_at_the_cap_in_bounded_memory_and_says_so():
     assert found.stopped == "cap" and found.limit == 640
     assert peak < 60e6, f"peak {peak / 1e6:.0f} MB"  # the old search held every candidate: ~1 GB here
     assert MAX_SEARCH_CANDIDATES == search(load_plan(EXAMPLES / "qwen3-30b-a3b-4gpu.moe"), rescore=0).limit
+    if cpu_count() > 1:         # worker processes stop at the cap too, with the same result
+        two = search(plan, rescore=0, max_candidates=640, jobs=2)
+        assert two.to_json() | {"seconds": 0} == found.to_json() | {"seconds": 0}
 
 
 def test_ranking_keeps_only_the_best_k(monkeypatch):
@@ -219,13 +222,18 @@ def test_jobs_are_clamped_to_the_cpus(monkeypatch):
 
 
 INTERRUPTED = """
-import os, sys, multiprocessing
+import os, signal, sys, multiprocessing
 from dagc.check import load_plan
 from dagc.search import search
 plan = load_plan(sys.argv[1])
+poked = []
 def progress(done, total):
-    if done >= 2 * 64:
-        print("running", flush=True)
+    if not poked and done >= 2 * 64:
+        poked.extend(p.pid for p in multiprocessing.active_children())
+        for pid in poked:
+            os.kill(pid, signal.SIGINT)     # Ctrl-C reaches the workers: they must carry on
+    if done >= 12 * 64:
+        print("running", len(poked), flush=True)
 try:
     search(plan, jobs=2, progress=progress)
 except KeyboardInterrupt:
@@ -242,7 +250,7 @@ def test_ctrl_c_during_a_parallel_search_stops_cleanly(tmp_path):
     proc = subprocess.Popen([sys.executable, str(script), str(EXAMPLES / "seed-000-pp16-ep16.moe")], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
-        assert proc.stdout.readline().strip() == "running"
+        assert proc.stdout.readline().strip() == "running 2"     # the workers ignored their SIGINT
         os.killpg(proc.pid, signal.SIGINT)          # as a terminal does: the parent and its workers
         t0 = time.perf_counter()
         out, err = proc.communicate(timeout=60)
