@@ -186,6 +186,18 @@ def test_search_memory_is_checks_memory_on_generated_plans(text, offset):
                 == r.dag.activation_bytes_by_stage()
 
 
+def test_check_judges_e402_on_the_dags_figures_even_without_building_the_dag(monkeypatch):
+    plan = load_plan(EXAMPLES / "seed-001-ep16-tp4.moe")
+    variant = _variant(plan, 1, Overlap.NONE)
+    built = check_strategy(variant, parse_strategy("tp 8 ; ep 2 etp 4"))
+    assert built.dag is not None
+    monkeypatch.setattr(sys.modules["dagc.check"], "NODE_BUDGET", 0)              # the DAG is over the node budget
+    unbuilt = check_strategy(variant, parse_strategy("tp 8 ; ep 2 etp 4"))
+    assert unbuilt.dag is None
+    assert [s.activation_bytes for s in unbuilt.memory.stages] == [s.activation_bytes for s in built.memory.stages]
+    assert [d.code for d in unbuilt.diagnostics if d.is_error] == ["E402"]
+
+
 def test_dense_models_can_be_searched():
     plan = load_plan_text(plan_text(model='model "d" { layers = 4  hidden = 512  heads = 8  vocab = 1000  ffn = 1024 }',
                                     cluster='cluster { gpus = 4  gpu preset "h100-sxm" }',
