@@ -52,7 +52,7 @@ from .verdict import judge_requirements
 
 __all__ = ["Objective", "Candidate", "SearchResult", "candidates", "count_candidates", "evaluate", "search",
            "strategy_text", "judge_optimal", "pareto_front", "OPTIMAL_TOLERANCE", "MAX_SEARCH_CANDIDATES",
-           "RANKED_KEEP", "PARETO_MAX", "SPLIT_CANDIDATES", "CHUNK"]
+           "RANKED_KEEP", "PARETO_MAX", "SPLIT_CANDIDATES", "CHUNK", "OPTIMAL_SEARCH_BUDGET_S", "cpu_count"]
 
 OPTIMAL_TOLERANCE = 0.05        # within 5 % of the best is optimal
 MAX_SEARCH_CANDIDATES = 100_000  # candidates one search evaluates at most, fewest GPUs first (~1 min on one core)
@@ -60,6 +60,7 @@ RANKED_KEEP = 5_000             # best candidates kept for the ranking, re-scori
 PARETO_MAX = 1_000              # Pareto-front points kept (beyond: the best by decode tokens/s per GPU)
 SPLIT_CANDIDATES = 50           # best pipelined candidates tried again with a cost-balanced split
 CHUNK = 64                      # candidates per unit of work (and between budget checks)
+OPTIMAL_SEARCH_BUDGET_S = 10.0  # default time budget of the search behind check/compile's optimal verdict
 
 
 class Objective:
