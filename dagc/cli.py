@@ -18,6 +18,7 @@ import math
 import os
 import sys
 import time
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Sequence
 
@@ -34,7 +35,7 @@ from .export.dag_json import dag_schema
 from .export.pareto import pareto_svg
 from .export.report import report_json
 from .export.write import OutputError, write_text_atomic
-from .search import Objective, search
+from .search import OPTIMAL_SEARCH_BUDGET_S, Objective, cpu_count, search
 from .lower import model_from_preset
 from .params import active_params, total_params
 from .presets import GPU_PRESETS, MODEL_PRESETS
@@ -82,17 +83,10 @@ def _seconds(text: str) -> float:
     return value
 
 
-def _cpu_count() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
-
-
 def _jobs(args, err: Console) -> int:
     """Worker processes: at most the CPUs this process may run on (more only adds overhead)."""
     jobs = getattr(args, "jobs", 1)
-    cpus = _cpu_count()
+    cpus = cpu_count()
     if jobs > cpus:
         err.print(f"note: --jobs {jobs} lowered to {cpus}, the CPUs available", markup=False)
         return cpus
@@ -349,8 +343,8 @@ def cmd_search(args) -> int:
         return EXIT_OK
     out = _console()
     if not found.complete:
-        err.print(f"warning: budget spent: {found.evaluated:,} of {found.total:,} candidates evaluated "
-                  "(fewest GPUs first)", markup=False)
+        err.print(f"warning: the search stopped {found.stop_reason()}: {found.evaluated:,} of {found.total:,} "
+                  "candidates evaluated (fewest GPUs first)", markup=False)
     out.print(f"{found.evaluated} strategies evaluated, {found.legal} legal, in {found.seconds:.2f} s "
               f"({found.evaluated / max(found.seconds, 1e-9):,.0f} per second); objective {found.objective}, "
               f"subject to the plan's requirements", markup=False)
@@ -463,8 +457,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="skip the strategy search (the optimal verdict is then not judged)")
         p_.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
                         help="processes for the strategy search (at most the CPUs available)")
-        p_.add_argument("--search-budget", type=_seconds, default=10.0, metavar="S",
-                        help="stop the strategy search after S seconds, fewest GPUs first (default 10)")
+        p_.add_argument("--search-budget", type=_seconds, default=OPTIMAL_SEARCH_BUDGET_S, metavar="S",
+                        help="stop the strategy search after S seconds, fewest GPUs first "
+                        f"(default {OPTIMAL_SEARCH_BUDGET_S:g})")
     for p_ in (c, co, se):
         p_.add_argument("--allow-path", action="append", metavar="DIR", default=[],
                         help="let `model from` read files under DIR too (default: only the plan's directory)")
@@ -493,6 +488,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except RecursionError:
         print("error: the input nests too deeply to process", file=sys.stderr)
+        return EXIT_INPUT
+    except BrokenProcessPool:
+        print("error: a search worker process died (out of memory?); try --jobs 1", file=sys.stderr)
+        return EXIT_INPUT
+    except MemoryError:
+        print("error: out of memory; see docs/limits.md for the bounds dagc applies", file=sys.stderr)
         return EXIT_INPUT
     except BrokenPipeError:
         # stdout closed early (e.g. `| head`): stop quietly, and keep Python from complaining at exit.
