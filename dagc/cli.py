@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Sequence
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from . import __version__
@@ -191,8 +191,8 @@ class _Progress:
     def __init__(self, label: str):
         self.label = label
         self.t0 = time.perf_counter()
-        self.bar = None
-        self.task = None
+        self.bar: Progress | None = None
+        self.task = TaskID(0)      # the bar's task once the bar is shown
 
     def __call__(self, done: int, total: int) -> None:
         if self.bar is None:

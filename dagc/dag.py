@@ -217,11 +217,12 @@ class Dag:
         return range(start, start + self.group_size)
 
     def node(self, i: int) -> Node:
-        scheduled = self.start is not None
+        start_s = finish_s = 0.0
+        if self.start is not None and self.finish is not None:   # dagc.schedule sets both at once
+            start_s, finish_s = float(self.start[i]), float(self.finish[i])
         return Node(id=i, kind=self.kind[i], phase=self.phase[i], step=self.step[i], stage=self.stage[i],
                     layer=self.layer[i], microbatch=self.mb[i], ranks=self.ranks_of(i), template=self.template[i],
-                    start_s=float(self.start[i]) if scheduled else 0.0,
-                    finish_s=float(self.finish[i]) if scheduled else 0.0,
+                    start_s=start_s, finish_s=finish_s,
                     on_critical_path=bool(self.critical[i]) if self.critical is not None else False)
 
     def nodes(self) -> Iterator[Node]:

@@ -46,7 +46,8 @@ def _kind_of(value: object) -> str:
         return "true/false"
     if isinstance(value, float):
         return "a number with a fraction" if math.isfinite(value) else "NaN or infinity"
-    return {str: "a string", list: "a list", dict: "an object"}.get(type(value), "not a number")
+    names: dict[type, str] = {str: "a string", list: "a list", dict: "an object"}
+    return names.get(type(value), "not a number")
 
 
 def load_hf_config(path: Path, at: Span) -> tuple[dict | None, list[Diagnostic]]:

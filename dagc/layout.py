@@ -175,7 +175,7 @@ def resolve(model: Model, cluster: Cluster, workload: Workload, strategy: Strate
     g = max(attention, ep * etp)
     split = s.pp_split
     explicit = split is not None and len(split) == s.pp and sum(split) == model.layers and min(split) > 0
-    layers = split if explicit else default_split(model.layers, s.pp)
+    layers = split if split is not None and explicit else default_split(model.layers, s.pp)
     adp = max(1, g // attention)
     requested = workload.microbatches_for(s.pp)
     bounds = []

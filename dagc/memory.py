@@ -139,8 +139,8 @@ def activation_bytes(model: Model, workload: Workload, layout: Layout, layers: t
     hidden_share = h / tp if layout.sp else h
     gate = 2 if model.moe.gated else 1
     if model.attention is AttentionKind.MLA and model.mla is not None:
-        a = model.mla
-        qkv_out = model.heads / tp * (2 * (a.qk_nope + a.qk_rope) + a.v_head)
+        mla = model.mla
+        qkv_out = model.heads / tp * (2 * (mla.qk_nope + mla.qk_rope) + mla.v_head)
     else:
         qkv_out = (model.heads / tp + 2 * kv_heads_per_rank(model, tp)) * model.head_dim
     cands = [tokens * (hidden_share + qkv_out)]

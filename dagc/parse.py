@@ -214,12 +214,14 @@ def _syntax_diagnostic(src: SourceFile, exc: UnexpectedInput) -> Diagnostic:
         return Diagnostic("E001", Severity.ERROR, f"the plan ends too early; expected {expected}",
                           src.span(max(0, end - 1), max(1, end)), hint)
     if isinstance(exc, UnexpectedCharacters):
-        ch = src.text[exc.pos_in_stream] if exc.pos_in_stream < len(src.text) else "?"
+        # lark annotates `pos_in_stream` as None on the base class; the lexer always sets an int here
+        pos: int = exc.pos_in_stream  # type: ignore[assignment]
+        ch = src.text[pos] if pos < len(src.text) else "?"
         shown = ch if ch.isprintable() else f"U+{ord(ch):04X}"
         expected = _expected_words(exc.allowed or set())
         msg = f"unexpected character `{shown}`" + (f"; expected {expected}" if expected else "")
         hint = _hint_for_char(ch, exc.allowed or set())
-        return Diagnostic("E001", Severity.ERROR, msg, src.span(exc.pos_in_stream), hint)
+        return Diagnostic("E001", Severity.ERROR, msg, src.span(pos), hint)
     if isinstance(exc, UnexpectedToken):
         tok: Token = exc.token
         start = tok.start_pos if tok.start_pos is not None else 0

@@ -170,16 +170,15 @@ def _bubble(dag: Dag, idx: list[int], start: np.ndarray, finish: np.ndarray, mak
         by_stage.setdefault(dag.stage[i], []).append((float(start[i]), float(finish[i])))
     for spans in by_stage.values():
         spans.sort()
-        busy, cur_s, cur_f = 0.0, None, None
-        for s, f in spans:
-            if cur_f is None or s > cur_f:
-                if cur_f is not None:
-                    busy += cur_f - cur_s
+        busy = 0.0
+        cur_s, cur_f = spans[0]   # a stage is listed only with a span
+        for s, f in spans[1:]:
+            if s > cur_f:
+                busy += cur_f - cur_s
                 cur_s, cur_f = s, f
             else:
                 cur_f = max(cur_f, f)
-        if cur_f is not None:
-            busy += cur_f - cur_s
+        busy += cur_f - cur_s
         idle += makespan - busy
     return idle / (dag.pp * makespan)
 

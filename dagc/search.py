@@ -385,13 +385,13 @@ def evaluate(plan: Plan, strategy: Strategy, mb: int, overlap: Overlap, objectiv
         return None
     variant = plan.model_copy(update={"workload": workload})
     first = memory(plan.model, workload, plan.cluster, lay)
-    diags = run_rules(RuleContext(variant, None, strategy, lay, first))   # type: ignore[arg-type]
+    diags = run_rules(RuleContext(variant, None, strategy, lay, first))
     if any(d.is_error and d.code != "E402" for d in diags):
         return None
     if any(st.weights_bytes + st.kv_cache_bytes > st.capacity_bytes for st in first.stages):
         return None                  # E402 whatever the activations: no need to compute them
     mem = memory(plan.model, workload, plan.cluster, lay, timer.activations(workload, lay))
-    if any(True for _ in check_memory(RuleContext(variant, None, strategy, lay, mem))):   # type: ignore[arg-type]
+    if any(True for _ in check_memory(RuleContext(variant, None, strategy, lay, mem))):
         return None
     metrics = fast_metrics(plan, lay, workload, timer)
     reqs = judge_requirements(variant, lay, mem, metrics)
@@ -675,6 +675,7 @@ def _rescore(plan: Plan, ranked: list[Candidate], n: int, objective: str) -> lis
         r = check_strategy(variant, parse_strategy(c.text))
         if not r.valid or r.metrics is None:
             continue
+        assert r.memory is not None, "a scheduled strategy has its memory breakdown"
         metrics = {k: r.metrics[k] for k in c.metrics}
         head.append(Candidate(strategy=c.strategy, microbatches=c.microbatches, overlap=c.overlap, gpus=c.gpus,
                               metrics=metrics, meets_requirements=r.verdict.meets_requirements is not False,

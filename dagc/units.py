@@ -75,7 +75,7 @@ def lookup(name: str) -> Unit | None:
     return UNITS.get(name)
 
 
-def format_si(value: float, dimension: Dimension) -> str:
+def format_si(value: float | None, dimension: Dimension) -> str:
     """A human figure for an SI value, e.g. 80e9 bytes → '80.0 GB'.
 
     Example:

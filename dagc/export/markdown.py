@@ -84,6 +84,7 @@ def report_md(r: StrategyResult, links: dict[str, str] | None = None) -> str:
     if met is None:
         lines += ["Not computed: the strategy is not sound enough to build its DAG (see the diagnostics).", ""]
     else:
+        assert lay is not None, "metrics are computed only for a resolved layout"
         g = lay.gpus_used
         lines += _table(["metric", "value", "per GPU"], [
             ["TTFT (prefill makespan)", format_si(met["ttft_s"], Dimension.TIME), ""],

@@ -13,6 +13,7 @@ from __future__ import annotations
 from xml.sax.saxutils import escape
 
 from ..check import StrategyResult
+from ..layout import Layout
 
 __all__ = ["placement_svg", "MAX_GPUS"]
 
@@ -82,7 +83,7 @@ def placement_svg(result: StrategyResult) -> str:
                 break
             x = nx0 + NODE_PAD + (k % cols) * (CELL_W + GAP)
             y = ny0 + NODE_PAD + 18 + (k // cols) * (CELL_H + GAP)
-            out.append(_gpu_cell(rank, x, y, r, c, capacity))
+            out.append(_gpu_cell(rank, x, y, r, lay, c, capacity))
         out.append("</g>")
     ly = height - 30
     for s in range(min(lay.pp, 24)):
@@ -95,8 +96,8 @@ def placement_svg(result: StrategyResult) -> str:
     return "\n".join(out) + "\n"
 
 
-def _gpu_cell(rank: int, x: float, y: float, r: StrategyResult, c, capacity: float) -> str:
-    lay, mem, m = r.layout, r.memory, r.plan.model
+def _gpu_cell(rank: int, x: float, y: float, r: StrategyResult, lay: Layout, c, capacity: float) -> str:
+    mem, m = r.memory, r.plan.model
     parts = [f'<g id="gpu{rank}" class="gpu">']
     if rank >= lay.gpus_used or c is None:
         parts.append(f'<rect x="{x}" y="{y}" width="{CELL_W}" height="{CELL_H}" rx="4" fill="#eeeeee" '

@@ -17,7 +17,7 @@ __all__ = ["Rule", "RuleContext", "diag", "largest_divisor"]
 @dataclass(frozen=True)
 class RuleContext:
     plan: Plan
-    decl: StrategyDecl
+    decl: StrategyDecl | None           # None for a candidate of the search: it was never written
     strategy: Strategy
     layout: Layout
     memory: MemoryBreakdown | None      # None when pp exceeds the layers (E303)

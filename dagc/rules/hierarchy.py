@@ -181,8 +181,8 @@ class _Flattener:
                 has_attention |= ax.is_attention
                 has_expert |= ax.is_expert
             if has_attention and has_expert:
-                att_axes = [a for a in domain if _axis(a) and _axis(a).is_attention]
-                exp_axes = [a for a in domain if _axis(a) and _axis(a).is_expert]
+                att_axes = [a for a in domain if (x := _axis(a)) is not None and x.is_attention]
+                exp_axes = [a for a in domain if (x := _axis(a)) is not None and x.is_expert]
                 att = " ".join(_text(a) for a in att_axes)
                 exp = " ".join(_text(a) for a in exp_axes)
                 pa, pe = _product(att_axes), _product(exp_axes)
