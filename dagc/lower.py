@@ -69,6 +69,13 @@ class _Bad:
 BAD = _Bad()
 
 
+def _token(node: Tree, i: int) -> Token:
+    """Child `i` of `node`, a token by the grammar."""
+    child = node.children[i]
+    assert isinstance(child, Token), "the grammar puts a token here"
+    return child
+
+
 @dataclass
 class Entry:
     name: str
@@ -93,6 +100,7 @@ class _Lowerer:
 
     def tspan(self, node) -> Span:
         if isinstance(node, Token):
+            assert node.start_pos is not None, "the lexer positions every token"
             return self.src.span(node.start_pos, node.end_pos)
         meta = node.meta
         if getattr(meta, "empty", True):
@@ -151,7 +159,7 @@ class _Lowerer:
         match field.kind:
             case "bool":
                 word = self.word(node, label)
-                if word is BAD:
+                if isinstance(word, _Bad):
                     return BAD
                 if word not in ("true", "false"):
                     return self.error("E101", f"`{short}` is true or false, not `{word}`", span,
@@ -159,7 +167,7 @@ class _Lowerer:
                 return word == "true"
             case "choice":
                 word = self.word(node, label)
-                if word is BAD:
+                if isinstance(word, _Bad):
                     return BAD
                 if word not in field.choices:
                     return self.error("E101", f"unknown {short} `{word}`", span, did_you_mean(word, field.choices))
@@ -168,8 +176,8 @@ class _Lowerer:
                 if node.data == "word" and str(node.children[0]) == "uniform":
                     return 1.0
                 if node.data == "named_number" and str(node.children[0]) == "imbalance":
-                    x = self.number(node.children[1])
-                    if x is BAD:
+                    x = self.number(_token(node, 1))
+                    if isinstance(x, _Bad):
                         return BAD
                     if not 1.0 <= x <= 1e6:
                         return self.error("E104", f"imbalance {x:g} is below 1: the busiest rank carries at least the mean",
@@ -202,15 +210,18 @@ class _Lowerer:
         short = label.rpartition(".")[2]
         span = self.tspan(node)
         dim = field.dimension
+        assert dim is not None, "every numeric field has a dimension"
         if node.data != "quantity":
             shown = " ".join(str(c) for c in node.children)
             return self.error("E102", f"`{short}` takes {dim.value}, not `{shown}`", span,
                               f"for example `{short} = {dim.example}`")
-        tok = node.children[0]
+        tok = _token(node, 0)
+        assert tok.start_pos is not None, "the lexer positions every token"
         text = str(tok)
         m = _NUM_RE.match(text)
+        assert m is not None, "the QUANTITY terminal starts with a number"
         num = self.number(Token("QUANTITY", m.group(0), start_pos=tok.start_pos, end_pos=tok.start_pos + m.end()))
-        if num is BAD:
+        if isinstance(num, _Bad):
             return BAD
         unit_text = text[m.end():].strip()
         unit_span = self.src.span(tok.start_pos + len(text) - len(unit_text), tok.end_pos) if unit_text else span
@@ -266,9 +277,9 @@ class _Lowerer:
         reqs = self.require(by_kind["require"][0]) if "require" in by_kind else ()
         written = by_kind.get("strategy", [])
         if len(written) > MAX_STRATEGIES:
-            extra = self.tspan(written[MAX_STRATEGIES])
+            beyond = self.tspan(written[MAX_STRATEGIES])
             self.error("E002", f"the plan has {len(written):,} strategies; dagc checks at most {MAX_STRATEGIES} per plan",
-                       extra.source.span(extra.start, extra.start + len("strategy")),
+                       beyond.source.span(beyond.start, beyond.start + len("strategy")),
                        "split the plan into several files, or let `dagc search` explore strategies")
         strategies = tuple(self.strategy(st) for st in written[:MAX_STRATEGIES])
         names: dict[str, StrategyDecl] = {}
@@ -278,7 +289,7 @@ class _Lowerer:
             if s.name in names:
                 self.error("E104", f"two strategies are named `{s.name}`", s.span, "give each its own name")
             names[s.name] = s
-        if any(d.is_error for d in self.diags) or None in (model, cluster, workload):
+        if any(d.is_error for d in self.diags) or model is None or cluster is None or workload is None:
             return None
         name = Path(self.src.path).stem
         return Plan(name=name, model=model, cluster=cluster, workload=workload, requirements=tuple(reqs),
@@ -350,8 +361,12 @@ class _Lowerer:
             self.error("E002", f"cannot import `{shown}`: it is outside the plan's directory", span, hint)
         return None
 
-    def build_model(self, name: str, f: dict, span: Span) -> Model | None:
-        at = lambda key: self.spans.get(f"model.{key}", span)
+    def build_model(self, name: str, f: dict, span: Span | None) -> Model | None:
+        """A `Model` from merged fields; `span` is None for a built-in preset, which has no source."""
+
+        def at(key: str) -> Span | None:
+            return self.spans.get(f"model.{key}", span)
+
         ok = True
         for key in ("layers", "hidden", "heads", "vocab"):
             if f.get(key) is None:
@@ -364,8 +379,9 @@ class _Lowerer:
         kv = f.get("kv_heads") or heads
         head_dim = f.get("head_dim") or (hidden // heads if hidden % heads == 0 else None)
         if head_dim is None:
-            return self.error("E103", "the model has no `head_dim` and hidden is not a multiple of heads", span,
-                              "add `head_dim = …`") and None
+            self.error("E103", "the model has no `head_dim` and hidden is not a multiple of heads", span,
+                       "add `head_dim = …`")
+            return None
         if kv > heads:
             self.error("E104", f"kv_heads ({kv}) exceeds heads ({heads})", at("kv_heads"))
         elif attention is AttentionKind.GQA and heads % kv:
@@ -564,7 +580,9 @@ def _unit_dimension(value: Tree) -> Dimension | None:
     if value.data != "quantity":
         return None
     text = str(value.children[0])
-    unit = lookup(text[_NUM_RE.match(text).end():].strip())
+    m = _NUM_RE.match(text)
+    assert m is not None, "the QUANTITY terminal starts with a number"
+    unit = lookup(text[m.end():].strip())
     return unit.dimension if unit else None
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from ..check import StrategyResult
 from ..dag import Category, Dag, OpKind, Phase
+from ..layout import Layout
 from ..units import Dimension, format_si
 from .write import check_target
 
@@ -87,10 +88,11 @@ def _attrs(**kw) -> str:
 
 
 class _Writer:
-    def __init__(self, result: StrategyResult, detail: Detail, note: str | None):
+    def __init__(self, result: StrategyResult, dag: Dag, lay: Layout, detail: Detail, note: str | None):
         self.r = result
-        self.dag = result.dag
-        self.critical_keys = _critical_keys(result.dag)
+        self.dag = dag
+        self.lay = lay
+        self.critical_keys = _critical_keys(dag)
         self.lines: list[str] = []
         self.count = 0
         self.detail = detail
@@ -105,10 +107,13 @@ class _Writer:
     def node(self, nid: str, label: str, kind: OpKind | None, crit: bool, shape: str | None = None,
              tooltip: str | None = None) -> None:
         self.count += 1
+        if shape is None:
+            assert kind is not None, "a collapsed box names its shape"
+            shape = _shape(kind)
         fill = KIND_COLOURS.get(kind, "#f0f0f0") if kind else "#f0f0f0"
         cls = " ".join(x for x in (kind.value if kind else "collapsed", "comm" if kind and kind.is_comm else None,
                                    "crit" if crit else None) if x)
-        self.lines.append(f"    {nid} [{_attrs(label=label, shape=shape or _shape(kind), fillcolor=fill, id=nid, tooltip=tooltip, **{'class': cls})}"
+        self.lines.append(f"    {nid} [{_attrs(label=label, shape=shape, fillcolor=fill, id=nid, tooltip=tooltip, **{'class': cls})}"
                           + (', penwidth=3, color="#cb181d"' if crit else "") + "];")
 
     def edge(self, a: str, b: str, category: Category, crit: bool, label: str | None = None) -> None:
@@ -119,7 +124,7 @@ class _Writer:
         self.lines.append(f"  {a} -> {b} [{_attrs(style=style, color=colour, penwidth=width, label=label, **{'class': cls})}];")
 
     def header(self) -> None:
-        r, lay = self.r, self.r.layout
+        r, lay = self.r, self.lay
         m = r.metrics or {}
         title = (f"{r.plan.name} · strategy {r.decl.text} · {lay.gpus_used} GPUs · "
                  f"TTFT {format_si(m.get('ttft_s'), Dimension.TIME)} · TPOT {format_si(m.get('tpot_s'), Dimension.TIME)}")
@@ -163,8 +168,7 @@ def _mb0_prefill(dag: Dag) -> list[int]:
     return [i for i in range(len(dag)) if dag.phase[i] is Phase.PREFILL and dag.mb[i] == 0]
 
 
-def _stage_label(r: StrategyResult, stage: int) -> str:
-    lay = r.layout
+def _stage_label(lay: Layout, stage: int) -> str:
     ranks = lay.stage_ranks(0, stage)
     a, b = lay.stage_layers[stage]
     rep = f" (+{lay.dp - 1} DP replicas)" if lay.dp > 1 else ""
@@ -188,7 +192,7 @@ def _draw_ops(w: _Writer, ids: list[int], expand_layer) -> None:
         by_stage.setdefault(dag.stage[i], []).append(i)
     for stage in sorted(by_stage):
         w.lines.append(f"  subgraph cluster_stage{stage} {{")
-        w.lines.append(f"    graph [{_attrs(label=_stage_label(r, stage), style='rounded', color='#6a51a3', fontsize=12, id=f'stage{stage}')}];")
+        w.lines.append(f"    graph [{_attrs(label=_stage_label(w.lay, stage), style='rounded', color='#6a51a3', fontsize=12, id=f'stage{stage}')}];")
         collapsed: dict[tuple[int, int], list[int]] = {}
         for i in by_stage[stage]:
             layer = dag.layer[i]
@@ -230,16 +234,16 @@ def _draw_ops(w: _Writer, ids: list[int], expand_layer) -> None:
             seen.add((a, b))
             cat = dag.kind[i].category if dag.kind[i].is_comm else dag.kind[p].category
             crit = w.crit([i]) and w.crit([p])
-            label = None
+            edge_label = None
             if dag.kind[i] is OpKind.RECV:
-                label = format_si(dag.template[i].comm_bytes_total, Dimension.SIZE)
-            w.edge(a, b, cat, crit, label)
+                edge_label = format_si(dag.template[i].comm_bytes_total, Dimension.SIZE)
+            w.edge(a, b, cat, crit, edge_label)
 
 
 def _draw_ranks(w: _Writer, ids: list[int]) -> None:
-    dag, r = w.dag, w.r
+    dag, lay = w.dag, w.lay
     for stage in sorted({dag.stage[i] for i in ids}):
-        for rank in r.layout.stage_ranks(0, stage):
+        for rank in lay.stage_ranks(0, stage):
             w.lines.append(f"  subgraph cluster_gpu{rank} {{")
             w.lines.append(f"    graph [{_attrs(label=f'GPU {rank} · stage {stage}', style='rounded', color='#6a51a3')}];")
             for i in ids:
@@ -250,16 +254,16 @@ def _draw_ranks(w: _Writer, ids: list[int]) -> None:
     for i in ids:
         for p in dag.preds[i]:
             if p in ids:
-                for local in range(r.layout.group_size):
-                    a = f"n{p}_r{dag.stage[p] * r.layout.group_size + local}"
-                    b = f"n{i}_r{dag.stage[i] * r.layout.group_size + local}"
+                for local in range(lay.group_size):
+                    a = f"n{p}_r{dag.stage[p] * lay.group_size + local}"
+                    b = f"n{i}_r{dag.stage[i] * lay.group_size + local}"
                     cat = dag.kind[i].category if dag.kind[i].is_comm else dag.kind[p].category
                     w.edge(a, b, cat, w.crit([i]) and w.crit([p]))
 
 
-def _representative_layer(result: StrategyResult, stage: int) -> int:
+def _representative_layer(result: StrategyResult, lay: Layout, stage: int) -> int:
     """The layer a summary expands: the stage's first MoE layer, else its first layer."""
-    a, b = result.layout.stage_layers[stage]
+    a, b = lay.stage_layers[stage]
     return next((layer for layer in range(a, b) if result.plan.model.is_moe_layer(layer)), a)
 
 
@@ -272,17 +276,18 @@ def dag_dot(result: StrategyResult, detail: Detail = Detail.SUMMARY, budget: int
     dag = result.dag
     if dag is None:
         raise ValueError("no DAG: the strategy has errors that prevent building it")
+    lay = result.layout
+    assert lay is not None, "a DAG is built only for a resolved layout"
     ids = _mb0_prefill(dag)
     note = None
-    g = result.layout.group_size
+    g = lay.group_size
     if detail is Detail.RANKS and len(ids) * g > budget:
         note = f"per-rank view would have {len(ids) * g:,} nodes, over the budget of {budget:,}"
         detail = Detail.FULL
     if detail is Detail.FULL and len(ids) > budget:
         note = f"full view would have {len(ids):,} nodes, over the budget of {budget:,}"
         detail = Detail.LAYERS
-    w = _Writer(result, detail, note)
-    lay = result.layout
+    w = _Writer(result, dag, lay, detail, note)
     match detail:
         case Detail.RANKS:
             _draw_ranks(w, ids)
@@ -291,7 +296,7 @@ def dag_dot(result: StrategyResult, detail: Detail = Detail.SUMMARY, budget: int
         case Detail.LAYERS:
             _draw_ops(w, ids, lambda stage, layer: False)
         case Detail.SUMMARY:
-            shown = {s: _representative_layer(result, s) for s in range(lay.pp)}
+            shown = {s: _representative_layer(result, lay, s) for s in range(lay.pp)}
             _draw_ops(w, ids, lambda stage, layer: layer == shown[stage])
     return DotGraph(w.text(), detail, w.count, note)
 

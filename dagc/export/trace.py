@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..check import StrategyResult
-from ..dag import Category, OpKind, Phase
+from ..dag import Category, Dag, OpKind, Phase
+from ..layout import Layout
 from .write import atomic_output
 
 __all__ = ["TraceWriter", "TraceInfo", "write_trace", "EVENT_BUDGET", "ALL_RANKS_UP_TO", "ns_text", "time_quantum_ns",
@@ -259,8 +260,7 @@ class TraceInfo:
     warning: str | None
 
 
-def _ranks(result: StrategyResult, all_ranks: bool, budget: int) -> tuple[list[int], bool, str | None]:
-    lay, dag = result.layout, result.dag
+def _ranks(dag: Dag, lay: Layout, all_ranks: bool, budget: int) -> tuple[list[int], bool, str | None]:
     per_rank = 2 * len(dag) // lay.pp + 4       # slices and counter samples of one rank, about
     everyone = list(range(lay.gpus_used))
     representative = sorted({lay.stage_ranks(0, s).start for s in range(lay.pp)}
@@ -280,11 +280,13 @@ def write_trace(result: StrategyResult, path: Path, all_ranks: bool = False, com
     dag, lay = result.dag, result.layout
     if dag is None or dag.start is None:
         raise ValueError("no scheduled DAG: the strategy has errors that prevent building it")
-    ranks, representative, warning = _ranks(result, all_ranks, budget)
+    sched, critical = result.schedule, dag.critical
+    assert lay is not None and sched is not None and critical is not None, "dagc.schedule ran on a resolved layout"
+    ranks, representative, warning = _ranks(dag, lay, all_ranks, budget)
     included = set(ranks)
     c = lay.coords
     g = lay.group_size
-    decode_offset_ns = seconds_to_ns(result.schedule.ttft_s)
+    decode_offset_ns = seconds_to_ns(sched.ttft_s)
     mem = result.memory
     tw = TraceWriter()
     for rank in ranks:
@@ -302,6 +304,7 @@ def write_trace(result: StrategyResult, path: Path, all_ranks: bool = False, com
         tw.counter(pid, 0, base)
         for i in by_stage.get(stage, []):
             t = dag.template[i]
+            assert t.duration_s is not None, "dagc.cost gave every op of a scheduled DAG its durations"
             phase = dag.phase[i]
             offset = decode_offset_ns if phase is Phase.DECODE else 0
             start_ns = offset + seconds_to_ns(dag.start[i])
@@ -311,7 +314,7 @@ def write_trace(result: StrategyResult, path: Path, all_ranks: bool = False, com
                     "stage": stage, "layer": dag.layer[i], "microbatch": dag.mb[i],
                     "tokens": float(t.tokens[local]), "flops": float(t.flops[local]),
                     "hbm_bytes": float(t.hbm_bytes[local]), "comm_bytes": float(t.comm_bytes[local]),
-                    "on_critical_path": bool(dag.critical[i]) if replica == 0 else False}
+                    "on_critical_path": bool(critical[i]) if replica == 0 else False}
             if t.group:
                 args["group"] = f"{t.group} {t.group_size}"
             label = dag.kind[i].value if dag.layer[i] < 0 else f"{dag.kind[i].value} L{dag.layer[i]}"
@@ -336,7 +339,7 @@ def write_trace(result: StrategyResult, path: Path, all_ranks: bool = False, com
                 "ranks": "representative" if representative else "all", "ranks_included": ranks,
                 "gpus_used": lay.gpus_used, "dp_replicas": lay.dp, "time_unit": "us, from integer ns",
                 "timeline": "prefill from 0, decode (two steps) from the end of prefill",
-                "ttft_s": result.schedule.ttft_s, "tpot_s": result.schedule.tpot_s}
+                "ttft_s": sched.ttft_s, "tpot_s": sched.tpot_s}
     if warning:
         metadata["warning"] = warning
     events = tw.write(target, metadata, compress=compress, budget=budget)
