@@ -7,15 +7,14 @@ strategy is sound, its scheduled DAG and metrics.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Sequence
 
 from .build import build
 from .cost import cost
 from .dag import NODE_BUDGET, Dag, estimate_nodes
 from .diagnostics import Diagnostic, cap, has_errors
-from .schedule import Metrics, schedule
 from .layout import Layout, resolve
 from .lower import lower, lower_strategy
 from .memory import MemoryBreakdown, activation_bytes_by_stage, memory
@@ -23,6 +22,7 @@ from .parse import parse, read_source
 from .plan import Plan, Strategy, StrategyDecl
 from .rules import RuleContext, run_rules
 from .rules.hierarchy import flatten
+from .schedule import Metrics, schedule
 from .source import SourceFile
 from .verdict import RequirementResult, Verdict, judge_requirements, verdict
 

@@ -18,9 +18,9 @@ import math
 import os
 import sys
 import time
+from collections.abc import Sequence
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Sequence
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
@@ -28,18 +28,18 @@ from rich.table import Table
 
 from . import __version__
 from .check import StrategyResult, check, load_plan, parse_strategy
-from .diagnostics import PlanError, Severity, render
 from .compile import CompileOptions, compile_results
-from .export.dot import Detail
+from .diagnostics import PlanError, Severity, render
 from .export.dag_json import dag_schema
+from .export.dot import Detail
 from .export.pareto import pareto_svg
 from .export.report import report_json
 from .export.write import OutputError, write_text_atomic
-from .search import OPTIMAL_SEARCH_BUDGET_S, Objective, cpu_count, search
 from .lower import model_from_preset
 from .params import active_params, total_params
 from .presets import GPU_PRESETS, MODEL_PRESETS
 from .rules import RULES, explain
+from .search import OPTIMAL_SEARCH_BUDGET_S, Objective, cpu_count, search
 from .units import Dimension, format_bytes, format_si
 
 EXIT_OK, EXIT_REQUIREMENTS, EXIT_USAGE, EXIT_INVALID, EXIT_INPUT, EXIT_OUTPUT = 0, 1, 2, 3, 4, 5

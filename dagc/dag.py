@@ -12,8 +12,8 @@ expansion for small plans and exporters.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 import networkx as nx
 import numpy as np

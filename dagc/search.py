@@ -34,9 +34,9 @@ import os
 import signal
 import time
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -667,7 +667,7 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
 
 def _rescore(plan: Plan, ranked: list[Candidate], n: int, objective: str) -> list[Candidate]:
     """Replace the top n's figures by the full DAG schedule (exact under both overlaps)."""
-    from .check import check_strategy, parse_strategy   # check imports search: import late
+    from .check import check_strategy, parse_strategy  # check imports search: import late
     head = []
     for c in ranked[:n]:
         workload = plan.workload.model_copy(update={"microbatches": c.microbatches, "overlap": c.overlap})

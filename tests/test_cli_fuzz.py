@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, seed, settings, strategies as st
 
-from conftest import ROOT, plan_text
 from dagc.cli import main
+from conftest import ROOT, plan_text
 
 DOCUMENTED_EXITS = {0, 1, 2, 3, 4, 5, 130}
 MEMORY_LIMIT_BYTES = 2 * 1024**3         # a runaway read of /dev/zero would pass this within seconds

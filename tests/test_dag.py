@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-
 import networkx as nx
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
+from dagc.bounds import attention_core_flops_per_layer
 from dagc.check import check, load_plan, load_plan_text
 from dagc.dag import OpKind, Phase
 from dagc.memory import kv_heads_per_rank
 from dagc.params import active_params, attention_params, embedding_params, ffn_params
-from dagc.bounds import attention_core_flops_per_layer
 from conftest import EXAMPLES, plan_text
 from plans import checked, plan_texts
 

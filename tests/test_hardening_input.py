@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, plan_text
 
 from dagc import parse as parse_mod
 from dagc.check import check, load_plan, load_plan_text, parse_strategy
@@ -34,6 +33,7 @@ from dagc.lower import MAX_STRATEGIES
 from dagc.parse import MAX_PLAN_BYTES, MAX_PLAN_TOKENS, read_source
 from dagc.rules.hierarchy import flatten
 from dagc.source import SourceFile, display_width
+from conftest import EXAMPLES, plan_text
 
 CONFIG = {"num_hidden_layers": 4, "hidden_size": 1024, "num_attention_heads": 8, "vocab_size": 1000,
           "intermediate_size": 512, "num_local_experts": 4, "num_experts_per_tok": 2}

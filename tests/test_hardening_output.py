@@ -15,8 +15,6 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, plan_text
-from trace_checker import check_trace
 
 from dagc import compile as compile_mod
 from dagc.check import check, load_plan, load_plan_text
@@ -25,6 +23,8 @@ from dagc.export import trace as trace_mod
 from dagc.export.dot import render_svg
 from dagc.export.trace import TraceWriter, time_quantum_ns, write_trace
 from dagc.export.write import OutputError, write_json_atomic, write_text_atomic
+from conftest import ROOT, plan_text
+from trace_checker import check_trace
 
 SMALL = ROOT / "tests" / "fixtures" / "small.moe"
 

@@ -7,9 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import plan_text
 from hypothesis import HealthCheck, given, settings
-from plans import plan_texts
 
 from dagc.bounds import bounds, requirement_bound, unreachable
 from dagc.build import build, requests_per_microbatch
@@ -20,6 +18,8 @@ from dagc.layout import resolve
 from dagc.plan import Requirement, RequirementKind
 from dagc.rules.hierarchy import flatten
 from dagc.units import Dimension, format_si
+from conftest import plan_text
+from plans import plan_texts
 
 SETTINGS = settings(max_examples=40, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])

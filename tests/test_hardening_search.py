@@ -21,8 +21,16 @@ from dagc.check import check, check_strategy, load_plan, load_plan_text, parse_s
 from dagc.fastsched import Timer
 from dagc.memory import activation_bytes_by_stage
 from dagc.plan import Overlap
-from dagc.search import (MAX_SEARCH_CANDIDATES, candidates, count_candidates, cpu_count, evaluate, judge_optimal,
-                         pareto_front, search)
+from dagc.search import (
+    MAX_SEARCH_CANDIDATES,
+    candidates,
+    count_candidates,
+    cpu_count,
+    evaluate,
+    judge_optimal,
+    pareto_front,
+    search,
+)
 from conftest import EXAMPLES, ROOT, plan_text
 from plans import plan_texts
 

@@ -9,8 +9,8 @@ import sys
 import pytest
 
 from dagc.check import check, check_strategy, load_plan, load_plan_text, parse_strategy
-from dagc.plan import Overlap
 from dagc.fastsched import Timer
+from dagc.plan import Overlap
 from dagc.search import Objective, candidates, evaluate, pareto_front, search
 from conftest import EXAMPLES, ROOT, plan_text
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import inspect
 
-from .base import Rule, RuleContext
 from . import hierarchy, resources, structure, syntax
+from .base import Rule, RuleContext
 
 __all__ = ["RULES", "Rule", "RuleContext", "rule", "explain", "run_rules"]
 
