@@ -66,9 +66,9 @@ def main() -> None:
             text = plan_text(model, gpus, gpu, mb, strategy)
             result = check(load_plan_text(text))[0]
             nodes = len(result.dag) if result.dag is not None else 0
-            t_check, m_check = measure(lambda: check(load_plan_text(text)), args.repeat)
+            t_check, m_check = measure(lambda text=text: check(load_plan_text(text)), args.repeat)
 
-            def compile_once():
+            def compile_once(text=text, name=name):
                 plan = load_plan_text(text)
                 compile_results(plan, check(plan), Path(tmp) / name.replace(" ", "_"))
 

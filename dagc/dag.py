@@ -235,7 +235,7 @@ class Dag:
         """The largest per-rank working set of any op of each stage (prefill and decode)."""
         out: dict[int, float] = {}
         seen: set[tuple[int, int]] = set()
-        for stage, tpl in zip(self.stage, self.template):
+        for stage, tpl in zip(self.stage, self.template, strict=True):
             key = (stage, id(tpl))
             if key in seen:
                 continue

@@ -83,7 +83,7 @@ def _pair_layer_time(ops: list) -> float:
     """Two micro-batches through one layer, interleaved op by op on a compute and a comm stream."""
     free = {False: 0.0, True: 0.0}
     fin: dict[tuple[int, int], float] = {}
-    for k, (name, preds, d, comm) in enumerate(ops):
+    for k, (_name, preds, d, comm) in enumerate(ops):
         for mb in (0, 1):
             ready = max((fin[(p, mb)] for p in preds if p >= 0), default=0.0)
             start = max(ready, free[comm])

@@ -352,7 +352,7 @@ def count_candidates(plan: Plan) -> int:
                  if pp <= max(1, math.ceil(batch / dp))]
         if not counts or not pairs:
             continue
-        pp_, dp_ = (np.array(v, dtype=np.int64) for v in zip(*pairs))
+        pp_, dp_ = (np.array(v, dtype=np.int64) for v in zip(*pairs, strict=True))
         a = np.array(list(counts), dtype=np.int64)
         n = np.array(list(counts.values()), dtype=np.int64)
         # requests of an attention-DP group, per (tp·cp, layout): ceil(batch / (dp·adp)), at least 1

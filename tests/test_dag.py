@@ -38,7 +38,7 @@ def check_experts_placed(r):
         ranks = (c["stage"] == stage) & (c["replica"] == 0)
         holders = np.zeros(m.moe.experts, dtype=int)
         replicas = [set() for _ in range(m.moe.experts)]
-        for ep_index, edp_index in zip(c["ep"][ranks], c["edp"][ranks]):
+        for ep_index, edp_index in zip(c["ep"][ranks], c["edp"][ranks], strict=True):
             for e in lay.experts_of(int(ep_index)):
                 holders[e] += 1
                 replicas[e].add(int(edp_index))

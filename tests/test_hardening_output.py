@@ -113,7 +113,7 @@ def test_concurrent_compiles_leave_one_complete_set(tmp_path):
     plans = [load_plan_text(small_variant(b), name=f"p{b}.moe") for b in (8, 16)]
     results = [check(p) for p in plans]
     references = []
-    for i, (p, r) in enumerate(zip(plans, results)):
+    for i, (p, r) in enumerate(zip(plans, results, strict=True)):
         compile_results(p, r, tmp_path / f"ref{i}")
         references.append(snapshot(tmp_path / f"ref{i}"))
     assert references[0] != references[1]

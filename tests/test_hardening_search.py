@@ -112,7 +112,7 @@ def test_incremental_pareto_front_is_the_front_of_all_in_any_order():
 
     def beaten(c):          # another point no worse on all three objectives, and first in the order
         k = key(c)
-        return any(key(p) < k and all(a <= b for a, b in zip(key(p)[:3], k[:3])) for p in pts)
+        return any(key(p) < k and all(a <= b for a, b in zip(key(p)[:3], k[:3], strict=True)) for p in pts)
 
     expected = [c for c in sorted(pts, key=key) if not beaten(c)]
     assert pareto_front(pts) == tuple(expected) == pareto_front(reversed(pts))

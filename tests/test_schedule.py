@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 
@@ -32,7 +34,7 @@ def check_schedule(r):
         streams.setdefault((dag.phase[i], dag.stage[i], lane), []).append((dag.start[i], dag.finish[i]))
     for spans in streams.values():
         spans.sort()
-        for (s0, f0), (s1, f1) in zip(spans, spans[1:]):
+        for (_, f0), (s1, _) in pairwise(spans):
             assert s1 >= f0 - EPS, "two ops overlap on one stream"
     for path in (r.schedule.prefill_path, r.schedule.decode_path):
         parts = path.compute_s + path.tp_comm_s + path.ep_comm_s + path.pp_comm_s + path.waiting_s

@@ -113,7 +113,7 @@ def check_trace(path: Path | str) -> Counter:
             if "bind_id" in ev or "flow_in" in ev or "flow_out" in ev:
                 errors["flow_v1_v2_mixed"] += 1
     # nesting per thread
-    for key, items in slices.items():
+    for items in slices.values():
         items.sort(key=lambda s: (s[0], -(s[1] - s[0])))
         stack: list[int] = []
         for start, end in items:
@@ -126,11 +126,11 @@ def check_trace(path: Path | str) -> Counter:
             if len(stack) > MAX_DEPTH:
                 errors["depth_over_512"] += 1
     # flows: pairs, and an `f` must land inside a slice of its thread
-    for fid in flows_s.keys() - flows_f.keys():
+    for _ in flows_s.keys() - flows_f.keys():
         errors["flow_s_without_f"] += 1
-    for fid in flows_f.keys() - flows_s.keys():
+    for _ in flows_f.keys() - flows_s.keys():
         errors["flow_f_without_s"] += 1
-    for fid, ev in flows_f.items():
+    for ev in flows_f.values():
         ts = _ns(ev["ts"])
         items = slices.get((ev.get("pid"), ev.get("tid")), [])
         if not any(s <= ts <= e for s, e in items):

@@ -204,7 +204,7 @@ def _draw_ops(w: _Writer, ids: list[int], expand_layer) -> None:
             rep[i] = nid
             tooltip = f"{dag.kind[i].value} · layer {layer} · {format_si(dag.template[i].duration, Dimension.TIME)}"
             w.node(nid, _op_label(dag, i), dag.kind[i], w.crit([i]), tooltip=tooltip)
-        for (s, layer), members in collapsed.items():
+        for (s, _layer), members in collapsed.items():
             layers = sorted({dag.layer[i] for i in members})
             nid = f"c{s}_{layers[0]}"
             kinds = {dag.kind[i] for i in members}

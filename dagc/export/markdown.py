@@ -134,7 +134,7 @@ def comparison_md(plan, results: list[StrategyResult], dirs: list[str]) -> str:
     lines = [f"# dagc comparison: `{plan.name}`", "",
              f"{len(results)} strategies for **{plan.model.name}** on {plan.cluster.gpus} × {plan.cluster.gpu.name}; "
              f"batch {plan.workload.batch} × ({plan.workload.prompt} + {plan.workload.generate}) tokens.", ""]
-    header = ["", *[f"[`{r.decl.name or r.decl.text}`]({d}/report.md)" for r, d in zip(results, dirs)]]
+    header = ["", *[f"[`{r.decl.name or r.decl.text}`]({d}/report.md)" for r, d in zip(results, dirs, strict=True)]]
 
     def row(name, fn):
         return [name, *[fn(r) for r in results]]

@@ -202,13 +202,14 @@ class TraceWriter:
                 emit(_dumps({"ph": "M", "pid": pid, "tid": tid, "name": "thread_sort_index",
                              "args": {"sort_index": int(sort_index)}}))
             written_keys = set()
-            for (pid, cls), items in sorted(self.slices.items(), key=lambda kv: (kv[0][0], CLASS_TID.get(kv[0][1], 99))):
+            for (pid, _cls), items in sorted(self.slices.items(),
+                                             key=lambda kv: (kv[0][0], CLASS_TID.get(kv[0][1], 99))):
                 for s in items:
                     if count >= budget:
                         break
-                    emit('{"ph":"X","pid":%d,"tid":%d,"ts":%s,"dur":%s,"name":%s,"cat":%s,"args":%s}' % (
-                        pid, s.tid, ns_text(s.start_ns), ns_text(s.end_ns - s.start_ns), _dumps(s.name),
-                        _dumps(s.cat), _dumps(s.args)))
+                    emit(f'{{"ph":"X","pid":{pid:d},"tid":{s.tid:d},"ts":{ns_text(s.start_ns)},'
+                         f'"dur":{ns_text(s.end_ns - s.start_ns)},"name":{_dumps(s.name)},"cat":{_dumps(s.cat)},'
+                         f'"args":{_dumps(s.args)}}}')
                     if s.key is not None:
                         written_keys.add(s.key)
             for pid, samples in sorted(self.counters.items()):
@@ -226,8 +227,8 @@ class TraceWriter:
                     if v == prev_v:
                         continue
                     prev_v = v
-                    emit('{"ph":"C","pid":%d,"tid":0,"ts":%s,"name":"HBM","args":{"used_GB":%s}}' % (
-                        pid, ns_text(ts), _dumps(round(v / 1e9, 6))))
+                    emit(f'{{"ph":"C","pid":{pid:d},"tid":0,"ts":{ns_text(ts)},"name":"HBM",'
+                         f'"args":{{"used_GB":{_dumps(round(v / 1e9, 6))}}}}}')
             for pk, ck in self.flows:
                 if pk not in written_keys or ck not in written_keys:
                     continue
@@ -235,10 +236,10 @@ class TraceWriter:
                 if c.end_ns <= c.start_ns:
                     continue
                 flow_id += 1
-                emit('{"ph":"s","id":%d,"pid":%d,"tid":%d,"ts":%s,"name":"dependency","cat":"flow"}' % (
-                    flow_id, _pid_of(pk), p.tid, ns_text(p.start_ns)))
-                emit('{"ph":"f","bp":"e","id":%d,"pid":%d,"tid":%d,"ts":%s,"name":"dependency","cat":"flow"}' % (
-                    flow_id, _pid_of(ck), c.tid, ns_text(c.start_ns)))
+                emit(f'{{"ph":"s","id":{flow_id:d},"pid":{_pid_of(pk):d},"tid":{p.tid:d},'
+                     f'"ts":{ns_text(p.start_ns)},"name":"dependency","cat":"flow"}}')
+                emit(f'{{"ph":"f","bp":"e","id":{flow_id:d},"pid":{_pid_of(ck):d},"tid":{c.tid:d},'
+                     f'"ts":{ns_text(c.start_ns)},"name":"dependency","cat":"flow"}}')
             if self.quantum_ns > 1:
                 metadata = {**metadata, "time_resolution_ns": self.quantum_ns}
             if self.cut:
