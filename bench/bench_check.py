@@ -76,7 +76,8 @@ def main() -> None:
             check_s[name] = t_check
             errors = [d.code for d in result.diagnostics if d.is_error]
             flag = f"  errors {errors}" if errors else ""
-            print(f"{name:24} {strategy:36} {nodes:7d} {t_check:8.3f} {m_check:6.1f} {t_comp:10.3f} {m_comp:6.1f}{flag}")
+            print(f"{name:24} {strategy:36} {nodes:7d} {t_check:8.3f} {m_check:6.1f} {t_comp:10.3f} "
+                  f"{m_comp:6.1f}{flag}")
     ratio = check_s["deepseek-v3 2048 GPUs"] / check_s["deepseek-v3 16 GPUs"]
     print(f"deepseek-v3 check time, 2048 GPUs / 16 GPUs: {ratio:.2f}x (target ≤ ~1.2x)")
 

@@ -120,7 +120,8 @@ def _print_result(console: Console, r: StrategyResult) -> None:
                       f"{lay.adp}  ;  {experts} · expert DP {lay.edp}  ·  {lay.microbatches} micro-batch(es)",
                       markup=False)
     if mem is not None and lay is not None:
-        t = Table(title=f"per-rank memory by stage (GPU {plan.cluster.gpu.name}, {format_bytes(plan.cluster.gpu.memory_bytes)})",
+        t = Table(title=f"per-rank memory by stage (GPU {plan.cluster.gpu.name}, "
+                        f"{format_bytes(plan.cluster.gpu.memory_bytes)})",
                   title_justify="left")
         for col in ("stage", "GPUs", "layers", "experts/GPU", "weights", "KV cache", "activations", "total", "use"):
             t.add_column(col, justify="right" if col not in ("stage", "GPUs", "layers") else "left")
@@ -129,9 +130,9 @@ def _print_result(console: Console, r: StrategyResult) -> None:
             ranks = lay.stage_ranks(0, s.stage)
             layers = f"{s.layers[0]}–{s.layers[1] - 1}" if s.layers[1] > s.layers[0] else "none"
             gpus = f"{ranks.start}–{ranks.stop - 1}" + (f" (+{lay.dp - 1} replica(s))" if lay.dp > 1 else "")
-            t.add_row(str(s.stage), gpus, layers, per_gpu, format_bytes(s.weights_bytes), format_bytes(s.kv_cache_bytes),
-                      format_bytes(s.activation_bytes), format_bytes(s.total_bytes), f"{s.fraction * 100:.1f} %",
-                      style="red" if not s.fits and console.is_terminal else None)
+            t.add_row(str(s.stage), gpus, layers, per_gpu, format_bytes(s.weights_bytes),
+                      format_bytes(s.kv_cache_bytes), format_bytes(s.activation_bytes), format_bytes(s.total_bytes),
+                      f"{s.fraction * 100:.1f} %", style="red" if not s.fits and console.is_terminal else None)
         console.print(t)
     if r.metrics:
         t = Table(title="metrics", title_justify="left")
@@ -354,9 +355,10 @@ def cmd_search(args) -> int:
         t.add_column(col)
     for k, c in enumerate(found.ranked[:args.top], 1):
         m = c.metrics
-        t.add_row(str(k), c.text, str(c.microbatches), c.overlap.value, str(c.gpus), f"{(1 - c.memory_fraction) * 100:.0f} %",
-                  format_si(m["ttft_s"], Dimension.TIME), format_si(m["tpot_s"], Dimension.TIME),
-                  f"{m['decode_tokens_per_s_per_gpu']:,.1f}", "yes" if c.meets_requirements else "no", c.binding or "—")
+        t.add_row(str(k), c.text, str(c.microbatches), c.overlap.value, str(c.gpus),
+                  f"{(1 - c.memory_fraction) * 100:.0f} %", format_si(m["ttft_s"], Dimension.TIME),
+                  format_si(m["tpot_s"], Dimension.TIME), f"{m['decode_tokens_per_s_per_gpu']:,.1f}",
+                  "yes" if c.meets_requirements else "no", c.binding or "—")
     out.print(t)
     p = Table(title="Pareto front: decode tokens/s per GPU vs TPOT and TTFT", title_justify="left")
     for col in ("strategy", "mb", "overlap", "GPUs", "TTFT", "TPOT", "decode tok/s/GPU"):
@@ -444,7 +446,8 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("plan", help="the .moe plan file")
     se.add_argument("--objective", choices=Objective.NAMES, default="tokens-per-gpu",
                     help="what to maximise (default: decode output tokens/s per GPU), always subject to `require`")
-    se.add_argument("--top", type=_positive_int, default=10, metavar="N", help="how many candidates to show (default 10)")
+    se.add_argument("--top", type=_positive_int, default=10, metavar="N",
+                    help="how many candidates to show (default 10)")
     se.add_argument("--format", choices=("text", "json"), default="text")
     se.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
                     help="processes to evaluate candidates with (at most the CPUs available)")

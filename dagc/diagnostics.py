@@ -50,7 +50,8 @@ class Severity(enum.Enum):
 def _printable(text: str) -> str:
     # Binary junk and escape sequences must not reach the terminal as control characters;
     # tabs keep their column.
-    return "".join(ch if ch.isprintable() or ch == "\t" else "\N{REPLACEMENT CHARACTER}" for ch in text).replace("\t", " ")
+    shown = "".join(ch if ch.isprintable() or ch == "\t" else "\N{REPLACEMENT CHARACTER}" for ch in text)
+    return shown.replace("\t", " ")
 
 
 def _cut(text: str, limit: int) -> str:

@@ -75,8 +75,10 @@ class Timer:
 
     def activations(self, workload: Workload, lay: Layout) -> dict[int, float]:
         """The DAG's activation working set per stage (`dagc.memory.stage_activation_bytes`)."""
-        return stage_activation_bytes(self.plan.model, workload, lay,
-                                      lambda phase, req, stage: self.pass_times(workload, lay, phase, req, stage)["act"])
+        def act(phase, req, stage):
+            return self.pass_times(workload, lay, phase, req, stage)["act"]
+
+        return stage_activation_bytes(self.plan.model, workload, lay, act)
 
 
 def _pair_layer_time(ops: list) -> float:

@@ -132,7 +132,8 @@ def _map(cfg: dict, src: SourceFile, at: Span) -> tuple[dict | None, list[Diagno
 
     dtype = cfg.get("torch_dtype", cfg.get("dtype", "bfloat16"))
     quant = cfg.get("quantization_config")
-    if isinstance(quant, dict) and isinstance(quant.get("quant_method"), str) and quant["quant_method"].lower() == "fp8":
+    method = quant.get("quant_method") if isinstance(quant, dict) else None
+    if isinstance(method, str) and method.lower() == "fp8":
         out["weights"] = "fp8"
     elif isinstance(dtype, str) and dtype in HF_DTYPES:
         out["weights"] = HF_DTYPES[dtype]

@@ -180,7 +180,8 @@ class _Lowerer:
                     if isinstance(x, _Bad):
                         return BAD
                     if not 1.0 <= x <= 1e6:
-                        return self.error("E104", f"imbalance {x:g} is below 1: the busiest rank carries at least the mean",
+                        return self.error("E104",
+                                          f"imbalance {x:g} is below 1: the busiest rank carries at least the mean",
                                           span, "write `routing = imbalance 1.3` (1.0 is uniform)")
                     return x
                 word = str(node.children[0]) if node.children else "?"
@@ -269,8 +270,8 @@ class _Lowerer:
             example = {"model": 'model preset "mixtral-8x7b"', "cluster": 'cluster { gpus = 8  gpu preset "h100-sxm" }',
                        "workload": "workload { batch = 64  prompt = 2048  generate = 256 }",
                        "strategy": "strategy tp 8"}[k]
-            self.error("E103", f"the plan has no `{k}` statement", end if self.src.text.strip() else self.src.span(0, 0),
-                       f"add one, e.g. `{example}`")
+            self.error("E103", f"the plan has no `{k}` statement",
+                       end if self.src.text.strip() else self.src.span(0, 0), f"add one, e.g. `{example}`")
         model = self.model(by_kind["model"][0]) if "model" in by_kind else None
         cluster = self.cluster(by_kind["cluster"][0]) if "cluster" in by_kind else None
         workload = self.workload(by_kind["workload"][0]) if "workload" in by_kind else None
@@ -278,7 +279,8 @@ class _Lowerer:
         written = by_kind.get("strategy", [])
         if len(written) > MAX_STRATEGIES:
             beyond = self.tspan(written[MAX_STRATEGIES])
-            self.error("E002", f"the plan has {len(written):,} strategies; dagc checks at most {MAX_STRATEGIES} per plan",
+            self.error("E002",
+                       f"the plan has {len(written):,} strategies; dagc checks at most {MAX_STRATEGIES} per plan",
                        beyond.source.span(beyond.start, beyond.start + len("strategy")),
                        "split the plan into several files, or let `dagc search` explore strategies")
         strategies = tuple(self.strategy(st) for st in written[:MAX_STRATEGIES])
@@ -426,7 +428,8 @@ class _Lowerer:
                     self.error("E104", f"dense_layers ({moe.dense_layers}) exceeds layers ({f['layers']})",
                                self.spans.get("model.moe.dense_layers", where))
                 if moe.dense_layers and not moe.dense_ffn:
-                    self.error("E103", "dense_layers needs `dense_ffn`", self.spans.get("model.moe.dense_layers", where))
+                    self.error("E103", "dense_layers needs `dense_ffn`",
+                               self.spans.get("model.moe.dense_layers", where))
             elif not moe.dense_ffn:
                 self.error("E103", "a model with experts = 0 needs `dense_ffn`", where)
             if moe.experts == 0:
@@ -444,7 +447,8 @@ class _Lowerer:
         values, subs = self.read_block(st.children[0], "cluster", CLUSTER_FIELDS, SUBBLOCKS["cluster"])
         gpu = None
         if "gpu" not in subs:
-            self.error("E103", "the cluster has no `gpu`", span, 'add `gpu preset "h100-sxm"` or a custom `gpu "name" { … }`')
+            self.error("E103", "the cluster has no `gpu`", span,
+                       'add `gpu preset "h100-sxm"` or a custom `gpu "name" { … }`')
         else:
             gpu = self.gpu(subs["gpu"])
         eff = lat = None
@@ -489,7 +493,8 @@ class _Lowerer:
         missing = [k for k in ("memory", "flops", "hbm") if k not in values]
         if missing:
             self.error("E103", f'gpu "{name}" has no `{missing[0]}`', e.span,
-                       "a custom GPU needs memory, flops and hbm, e.g. `memory = 64 GB  flops = 400 TFLOPS  hbm = 1.8 TB/s`")
+                       "a custom GPU needs memory, flops and hbm, "
+                       "e.g. `memory = 64 GB  flops = 400 TFLOPS  hbm = 1.8 TB/s`")
             return None
         return Gpu(name=name, memory_bytes=values["memory"], flops_16bit=values["flops"],
                    flops_8bit=values.get("fp8_flops"), hbm_bytes_per_s=values["hbm"],

@@ -38,7 +38,8 @@ MODEL_PRESETS: dict[str, dict] = {
         layers=61, hidden=7168, heads=128, kv_heads=128, head_dim=128, vocab=129280, tied=False,
         weights="fp8", kv_cache="bf16", attention="mla",
         mla=dict(q_lora=1536, kv_lora=512, qk_nope=128, qk_rope=64, v_head=128),
-        moe=dict(experts=256, top_k=8, ffn=2048, shared=1, shared_ffn=2048, dense_layers=3, dense_ffn=18432, gated=True),
+        moe=dict(experts=256, top_k=8, ffn=2048, shared=1, shared_ffn=2048, dense_layers=3, dense_ffn=18432,
+                 gated=True),
     ),
 }
 

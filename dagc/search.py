@@ -679,8 +679,8 @@ def _rescore(plan: Plan, ranked: list[Candidate], n: int, objective: str) -> lis
         metrics = {k: r.metrics[k] for k in c.metrics}
         head.append(Candidate(strategy=c.strategy, microbatches=c.microbatches, overlap=c.overlap, gpus=c.gpus,
                               metrics=metrics, meets_requirements=r.verdict.meets_requirements is not False,
-                              score=Objective.score(objective, metrics, c.gpus), memory_fraction=r.memory.worst.fraction,
-                              binding=_binding(r.requirements), exact=True))
+                              score=Objective.score(objective, metrics, c.gpus),
+                              memory_fraction=r.memory.worst.fraction, binding=_binding(r.requirements), exact=True))
     return sorted(head + ranked[n:], key=_rank_key)
 
 
@@ -730,9 +730,11 @@ def judge_optimal(result, found: SearchResult, tolerance: float = OPTIMAL_TOLERA
         evidence["note"] = (f"within {tolerance * 100:.0f} % of the best of {found.evaluated} strategies "
                             f"(`{best.text}`: {best.score:,.1f} tokens/s per GPU)")
         return True, evidence
-    workload = "" if best.microbatches == result.layout.microbatches and best.overlap is result.plan.workload.overlap \
-        else f" (with {best.microbatches} micro-batch{'es' if best.microbatches > 1 else ''}, overlap {best.overlap.value})"
+    same_run = best.microbatches == result.layout.microbatches and best.overlap is result.plan.workload.overlap
+    workload = "" if same_run else (f" (with {best.microbatches} micro-batch{'es' if best.microbatches > 1 else ''}, "
+                                    f"overlap {best.overlap.value})")
     evidence["note"] = (f"`{best.text}`{workload} gives {factor:.2f}× the decode throughput per GPU on "
-                        f"{best.gpus} GPU{'s' if best.gpus > 1 else ''} ({best.score:,.1f} vs {own:,.1f} tokens/s per GPU)"
+                        f"{best.gpus} GPU{'s' if best.gpus > 1 else ''} "
+                        f"({best.score:,.1f} vs {own:,.1f} tokens/s per GPU)"
                         + partial)
     return False, evidence

@@ -113,28 +113,33 @@ class _Writer:
         fill = KIND_COLOURS.get(kind, "#f0f0f0") if kind else "#f0f0f0"
         cls = " ".join(x for x in (kind.value if kind else "collapsed", "comm" if kind and kind.is_comm else None,
                                    "crit" if crit else None) if x)
-        self.lines.append(f"    {nid} [{_attrs(label=label, shape=shape, fillcolor=fill, id=nid, tooltip=tooltip, **{'class': cls})}"
-                          + (', penwidth=3, color="#cb181d"' if crit else "") + "];")
+        attrs = _attrs(label=label, shape=shape, fillcolor=fill, id=nid, tooltip=tooltip, **{"class": cls})
+        self.lines.append(f"    {nid} [{attrs}" + (', penwidth=3, color="#cb181d"' if crit else "") + "];")
 
     def edge(self, a: str, b: str, category: Category, crit: bool, label: str | None = None) -> None:
         style = "dashed" if category is not Category.COMPUTE else "solid"
         colour = "#cb181d" if crit else EDGE_COLOURS.get(category, "#555555")
         width = 3 if crit else 1
         cls = "crit" if crit else category.value
-        self.lines.append(f"  {a} -> {b} [{_attrs(style=style, color=colour, penwidth=width, label=label, **{'class': cls})}];")
+        attrs = _attrs(style=style, color=colour, penwidth=width, label=label, **{"class": cls})
+        self.lines.append(f"  {a} -> {b} [{attrs}];")
 
     def header(self) -> None:
         r, lay = self.r, self.lay
         m = r.metrics or {}
         title = (f"{r.plan.name} · strategy {r.decl.text} · {lay.gpus_used} GPUs · "
-                 f"TTFT {format_si(m.get('ttft_s'), Dimension.TIME)} · TPOT {format_si(m.get('tpot_s'), Dimension.TIME)}")
+                 f"TTFT {format_si(m.get('ttft_s'), Dimension.TIME)} · "
+                 f"TPOT {format_si(m.get('tpot_s'), Dimension.TIME)}")
         sub = f"prefill, micro-batch 0 of {lay.microbatches}; detail: {self.detail.value}"
         if self.note:
             sub += f" ({self.note})"
         big = self.count > 1000
+        graph = _attrs(label=title + chr(10) + sub, labelloc="t", fontname="Helvetica", fontsize=16, rankdir="TB",
+                       newrank="true", compound="true", nslimit=0.05 if big else None,
+                       nslimit1=0.05 if big else None)
         self.lines[:0] = [
             "digraph dag {",
-            f"  graph [{_attrs(label=title + chr(10) + sub, labelloc='t', fontname='Helvetica', fontsize=16, rankdir='TB', newrank='true', compound='true', nslimit=0.05 if big else None, nslimit1=0.05 if big else None)}];",
+            f"  graph [{graph}];",
             '  node [fontname="Helvetica", fontsize=10, style="filled,rounded"];',
             '  edge [fontname="Helvetica", fontsize=8];',
         ]
@@ -148,13 +153,16 @@ class _Writer:
             nid = f"legend_{kind.value}"
             label = {OpKind.QKV_PROJ: "compute", OpKind.ALL_REDUCE: "TP collective",
                      OpKind.ALL_TO_ALL_DISPATCH: "EP all-to-all", OpKind.SEND: "PP send/recv"}.get(kind, kind.value)
-            self.lines.append(f"    {nid} [{_attrs(label=label, shape=_shape(kind), fillcolor=KIND_COLOURS[kind], id=nid)}];")
+            attrs = _attrs(label=label, shape=_shape(kind), fillcolor=KIND_COLOURS[kind], id=nid)
+            self.lines.append(f"    {nid} [{attrs}];")
             if prev:
                 self.lines.append(f"    {prev} -> {nid} [style=invis];")
             prev = nid
-        self.lines.append(f'    legend_crit [{_attrs(label="critical path", shape="box", fillcolor="#ffffff", id="legend_crit")}, penwidth=3, color="#cb181d"];')
+        crit_attrs = _attrs(label="critical path", shape="box", fillcolor="#ffffff", id="legend_crit")
+        self.lines.append(f'    legend_crit [{crit_attrs}, penwidth=3, color="#cb181d"];')
         self.lines.append(f"    {prev} -> legend_crit [style=invis];")
-        self.lines.append("    legend_collapsed [label=\"collapsed layers\", shape=box3d, fillcolor=\"#f0f0f0\", id=\"legend_collapsed\"];")
+        self.lines.append('    legend_collapsed [label="collapsed layers", shape=box3d, fillcolor="#f0f0f0", '
+                          'id="legend_collapsed"];')
         self.lines.append("    legend_crit -> legend_collapsed [style=invis];")
         self.lines.append("  }")
 
@@ -192,7 +200,9 @@ def _draw_ops(w: _Writer, ids: list[int], expand_layer) -> None:
         by_stage.setdefault(dag.stage[i], []).append(i)
     for stage in sorted(by_stage):
         w.lines.append(f"  subgraph cluster_stage{stage} {{")
-        w.lines.append(f"    graph [{_attrs(label=_stage_label(w.lay, stage), style='rounded', color='#6a51a3', fontsize=12, id=f'stage{stage}')}];")
+        graph = _attrs(label=_stage_label(w.lay, stage), style="rounded", color="#6a51a3", fontsize=12,
+                       id=f"stage{stage}")
+        w.lines.append(f"    graph [{graph}];")
         collapsed: dict[tuple[int, int], list[int]] = {}
         for i in by_stage[stage]:
             layer = dag.layer[i]
@@ -245,7 +255,8 @@ def _draw_ranks(w: _Writer, ids: list[int]) -> None:
     for stage in sorted({dag.stage[i] for i in ids}):
         for rank in lay.stage_ranks(0, stage):
             w.lines.append(f"  subgraph cluster_gpu{rank} {{")
-            w.lines.append(f"    graph [{_attrs(label=f'GPU {rank} · stage {stage}', style='rounded', color='#6a51a3')}];")
+            graph = _attrs(label=f"GPU {rank} · stage {stage}", style="rounded", color="#6a51a3")
+            w.lines.append(f"    graph [{graph}];")
             for i in ids:
                 if dag.stage[i] == stage:
                     nid = f"n{i}_r{rank}"

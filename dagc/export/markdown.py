@@ -69,14 +69,16 @@ def report_md(r: StrategyResult, links: dict[str, str] | None = None) -> str:
         for s, (a, b) in enumerate(lay.stage_layers):
             ranks = lay.stage_ranks(0, s)
             per = lay.experts_per_ep_rank if m.has_experts else 0
-            rows.append([str(s), f"{ranks.start}–{ranks.stop - 1}" + (f" (+{lay.dp - 1} replicas)" if lay.dp > 1 else ""),
+            replicas = f" (+{lay.dp - 1} replicas)" if lay.dp > 1 else ""
+            rows.append([str(s), f"{ranks.start}–{ranks.stop - 1}" + replicas,
                          f"{a}–{b - 1}" if b > a else "none", str(b - a),
                          f"{per} of {lay.experts} per MoE layer" if m.has_experts else "—"])
         lines += _table(["stage", "GPUs", "layers", "count", "routed experts per GPU"], rows)
     if mem is not None:
         lines += ["## Memory per rank", ""]
-        rows = [[str(s.stage), format_bytes(s.weights_bytes), format_bytes(s.kv_cache_bytes), format_bytes(s.activation_bytes),
-                 format_bytes(s.total_bytes), f"{s.fraction * 100:.1f} %", format_bytes(s.capacity_bytes - s.total_bytes)]
+        rows = [[str(s.stage), format_bytes(s.weights_bytes), format_bytes(s.kv_cache_bytes),
+                 format_bytes(s.activation_bytes), format_bytes(s.total_bytes), f"{s.fraction * 100:.1f} %",
+                 format_bytes(s.capacity_bytes - s.total_bytes)]
                 for s in mem.stages]
         lines += _table(["stage", "weights", "KV cache", "activations", "total", "of GPU", "headroom"], rows)
     met = r.metrics
@@ -89,8 +91,10 @@ def report_md(r: StrategyResult, links: dict[str, str] | None = None) -> str:
         lines += _table(["metric", "value", "per GPU"], [
             ["TTFT (prefill makespan)", format_si(met["ttft_s"], Dimension.TIME), ""],
             ["TPOT (steady decode step)", format_si(met["tpot_s"], Dimension.TIME), ""],
-            ["prefill throughput", f"{met['prefill_tokens_per_s']:,.0f} tokens/s", f"{met['prefill_tokens_per_s'] / g:,.1f}"],
-            ["decode throughput", f"{met['decode_tokens_per_s']:,.0f} tokens/s", f"{met['decode_tokens_per_s'] / g:,.1f}"],
+            ["prefill throughput", f"{met['prefill_tokens_per_s']:,.0f} tokens/s",
+             f"{met['prefill_tokens_per_s'] / g:,.1f}"],
+            ["decode throughput", f"{met['decode_tokens_per_s']:,.0f} tokens/s",
+             f"{met['decode_tokens_per_s'] / g:,.1f}"],
             ["end-to-end throughput", f"{met['throughput_tokens_per_s']:,.0f} tokens/s",
              f"{met['throughput_tokens_per_s'] / g:,.1f}"],
             ["pipeline bubble (prefill)", f"{met['bubble_fraction'] * 100:.1f} %", ""],
@@ -153,7 +157,8 @@ def comparison_md(plan, results: list[StrategyResult], dirs: list[str]) -> str:
         row("meets requirements", lambda r: _WORD[r.verdict.meets_requirements]),
         row("optimal", lambda r: _WORD[r.verdict.optimal]),
         row("GPUs used", lambda r: str(r.layout.gpus_used) if r.layout else "—"),
-        row("worst rank memory", lambda r: f"{format_bytes(r.memory.worst.total_bytes)} ({r.memory.worst.fraction * 100:.0f} %)"
+        row("worst rank memory",
+            lambda r: f"{format_bytes(r.memory.worst.total_bytes)} ({r.memory.worst.fraction * 100:.0f} %)"
             if r.memory else "—"),
         row("TTFT", metric("ttft_s", Dimension.TIME)),
         row("TPOT", metric("tpot_s", Dimension.TIME)),

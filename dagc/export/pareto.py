@@ -83,6 +83,7 @@ def pareto_svg(found, title: str, own: list[tuple[str, float, float]] | None = N
         out.append(f'<text x="{sx(x) + 6:.1f}" y="{sy(y) - 6:.1f}" font-size="9">{escape(c.text)} ({c.gpus})</text>')
     for label, x, y in own:
         out.append(f'<rect class="own" x="{sx(x) - 4:.1f}" y="{sy(y) - 4:.1f}" width="8" height="8" fill="#2171b5"/>')
-        out.append(f'<text x="{sx(x) + 7:.1f}" y="{sy(y) + 12:.1f}" font-size="10" fill="#2171b5">{escape(label)}</text>')
+        out.append(f'<text x="{sx(x) + 7:.1f}" y="{sy(y) + 12:.1f}" font-size="10" fill="#2171b5">'
+                   f'{escape(label)}</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"

@@ -66,8 +66,9 @@ def placement_svg(result: StrategyResult) -> str:
            f'<rect width="{width}" height="{height}" fill="white"/>',
            _text(12, 24, f"{plan.name} · strategy {r.decl.text}", 16, "bold"),
            _text(12, 44, f"{lay.gpus_used} of {available} GPUs used = dp {lay.dp} × pp {lay.pp} × stage group "
-                         f"{lay.group_size} · {plan.cluster.gpu.name}, {gpn} per node · attention tp {lay.tp} cp {lay.cp}"
-                         f" (DP {lay.adp}) ; experts ep {lay.ep} etp {lay.etp} (DP {lay.edp})", 11)]
+                         f"{lay.group_size} · {plan.cluster.gpu.name}, {gpn} per node · "
+                         f"attention tp {lay.tp} cp {lay.cp} (DP {lay.adp}) ; "
+                         f"experts ep {lay.ep} etp {lay.etp} (DP {lay.edp})", 11)]
     for k, note in enumerate(notes):
         out.append(_text(12, 62 + 16 * k, note, 11, cls="note"))
     capacity = plan.cluster.gpu.memory_bytes

@@ -3,11 +3,12 @@
 Input: a scheduled `StrategyResult`. Output: a Trace Event Format file written as a
 stream: one process per GPU (pid = 1 + rank, named with rank, stage and tp/ep coordinates,
 sorted by rank), threads for compute and each communication class (lanes 1 compute, 2 comm TP,
-3 comm EP, 4 comm PP, then overflow lanes; tid = pid·1000 + lane, never the pid), complete events (`X`) with args, flow arrows
-for dependencies across ranks, an HBM counter per GPU, prefill then decode on one timeline,
-times as integer nanoseconds printed exactly (at any magnitude: past 2**51 ns, about 26 days,
-times are rounded to a multiple of 125 ns, an exact binary fraction of a µs). Slices of one thread never partly overlap:
-each (GPU, class) is split into lanes. Large plans get representative ranks (say so in the
+3 comm EP, 4 comm PP, then overflow lanes; tid = pid·1000 + lane, never the pid), complete
+events (`X`) with args, flow arrows for dependencies across ranks, an HBM counter per GPU,
+prefill then decode on one timeline, times as integer nanoseconds printed exactly (at any
+magnitude: past 2**51 ns, about 26 days, times are rounded to a multiple of 125 ns, an exact
+binary fraction of a µs). Slices of one thread never partly overlap: each (GPU, class) is
+split into lanes. Large plans get representative ranks (say so in the
 metadata and process names); `all_ranks` draws every GPU within an event budget.
 See ../shared/TRACE_AND_GRAPHVIZ.md for the importer's rules.
 """

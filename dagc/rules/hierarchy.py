@@ -216,7 +216,8 @@ def check_divides(ctx: RuleContext):
     for name, product, keys in (("attention", lay.attention_size, ("tp", "cp")),
                                 ("expert", lay.expert_size, ("ep", "etp"))):
         if g % product:
-            span = next((ctx.strategy.spans[k] for k in keys if k in ctx.strategy.spans), ctx.strategy.span_of("strategy"))
+            span = next((ctx.strategy.spans[k] for k in keys if k in ctx.strategy.spans),
+                        ctx.strategy.span_of("strategy"))
             other = "expert" if name == "attention" else "attention"
             yield diag("E203", Severity.ERROR,
                        f"the {name} domain ({product} GPUs) does not divide the stage group of {g} GPUs "

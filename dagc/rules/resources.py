@@ -65,8 +65,9 @@ def check_memory(ctx: RuleContext):
     where = f"stage {worst.stage} (ranks {ranks.start}–{ranks.stop - 1})" if ctx.layout.pp > 1 else "every rank"
     more = f" and {len(over) - 1} other stage(s)" if len(over) > 1 else ""
     yield diag("E402", Severity.ERROR,
-               f"{where}{more} needs {format_bytes(worst.total_bytes)} (weights {format_bytes(worst.weights_bytes)} + KV cache "
-               f"{format_bytes(worst.kv_cache_bytes)} + activations {format_bytes(worst.activation_bytes)}) of the GPU's "
+               f"{where}{more} needs {format_bytes(worst.total_bytes)} "
+               f"(weights {format_bytes(worst.weights_bytes)} + KV cache {format_bytes(worst.kv_cache_bytes)} "
+               f"+ activations {format_bytes(worst.activation_bytes)}) of the GPU's "
                f"{format_bytes(worst.capacity_bytes)}",
                ctx.strategy.span_of("strategy"),
                "spread the weights (more pp or ep), shard the KV cache (tp, cp), serve fewer requests per "
@@ -105,7 +106,8 @@ def check_tp_nodes(ctx: RuleContext):
     lay = ctx.layout
     if lay.group_crosses_nodes(lay.tp):
         yield diag("W502", Severity.WARNING,
-                   f"tp {lay.tp} groups span nodes of {lay.gpus_per_node} GPUs: every TP all-reduce crosses the network",
+                   f"tp {lay.tp} groups span nodes of {lay.gpus_per_node} GPUs: "
+                   "every TP all-reduce crosses the network",
                    ctx.strategy.span_of("tp"), f"keep tp ≤ {lay.gpus_per_node} and use pp or ep across nodes")
 
 
