@@ -115,7 +115,8 @@ def test_model_from_stays_inside_the_plan_directory(tmp_path):
     plans = tmp_path / "plans"
     plans.mkdir()
     (plans / "link.json").symlink_to(outside / "config.json")
-    for written in ("../outside/config.json", str(outside / "config.json"), "link.json", "sub/../../outside/config.json"):
+    for written in ("../outside/config.json", str(outside / "config.json"), "link.json",
+                    "sub/../../outside/config.json"):
         plan = plans / "p.moe"
         plan.write_text(plan_text(model=f'model from "{written}"'))
         diags = diagnostics_of(lambda p=plan: load_plan(p))
@@ -205,7 +206,8 @@ def test_diagnostics_and_strategies_are_bounded():
     out = render_all(diags)
     assert time.monotonic() - start < 30
     assert len(diags) == MAX_DIAGNOSTICS + 1 and diags[-1].code == TRUNCATED_CODE
-    assert diags[-1].message == f"and {n - 1 - MAX_DIAGNOSTICS:,} more diagnostics not shown (E204 ×{n - 1 - MAX_DIAGNOSTICS:,})"
+    hidden = n - 1 - MAX_DIAGNOSTICS
+    assert diags[-1].message == f"and {hidden:,} more diagnostics not shown (E204 ×{hidden:,})"
     assert len(out) < 60_000, len(out)            # was 4.0 GB
     assert max(len(line) for line in out.splitlines()) < MAX_ECHO_CHARS + 20
     # The caret sits under the span even when the echoed line is a window of a long one.

@@ -179,19 +179,21 @@ def test_metrics_definitions():
 
 
 def test_bubble_matches_pipeline_formula():
-    r = check(load_plan_text(plan_text(cluster='cluster { gpus = 32 gpu preset "h100-sxm" }',
-                                       strategy="strategy pp 4 < tp 8 >",
-                                       workload="workload { batch = 64 prompt = 2048 generate = 16 microbatches = 4 }")))[0]
+    def pp4(microbatches: int):
+        return check(load_plan_text(plan_text(
+            cluster='cluster { gpus = 32 gpu preset "h100-sxm" }', strategy="strategy pp 4 < tp 8 >",
+            workload=f"workload {{ batch = 64 prompt = 2048 generate = 16 microbatches = {microbatches} }}")))[0]
+
+    r = pp4(4)
     assert r.metrics["bubble_fraction"] == pytest.approx(3 / 7, abs=0.02)
-    w504 = check(load_plan_text(plan_text(cluster='cluster { gpus = 32 gpu preset "h100-sxm" }',
-                                          strategy="strategy pp 4 < tp 8 >",
-                                          workload="workload { batch = 64 prompt = 2048 generate = 16 microbatches = 2 }")))[0]
+    w504 = pp4(2)
     d = next(d for d in w504.diagnostics if d.code == "W504")
     assert "scheduled:" in d.message
 
 
 def test_requirements_judged_on_metrics():
-    r = check(load_plan_text(plan_text(require="require { ttft <= 1 ms  tpot <= 1 s  decode_throughput >= 1 tokens/s/gpu }")))[0]
+    require = "require { ttft <= 1 ms  tpot <= 1 s  decode_throughput >= 1 tokens/s/gpu }"
+    r = check(load_plan_text(plan_text(require=require)))[0]
     ttft, tpot, dec = r.requirements
     assert ttft.value == r.metrics["ttft_s"] and ttft.met is False
     assert tpot.met is True and dec.value == pytest.approx(r.metrics["decode_tokens_per_s"] / 8)
