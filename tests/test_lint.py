@@ -1,0 +1,25 @@
+"""ruff and mypy, configured in pyproject.toml, stay clean (both are in the `test` extra)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from conftest import ROOT
+
+TIMEOUT_S = 600
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=TIMEOUT_S)
+
+
+def test_ruff_is_clean():
+    done = run("ruff", "check", "--no-cache", ".")
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_mypy_is_clean():
+    done = run("mypy")
+    assert done.returncode == 0, done.stdout + done.stderr
