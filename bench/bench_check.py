@@ -35,7 +35,7 @@ LADDER = [
 
 def plan_text(model: str, gpus: int, gpu: str, mb: int, strategy: str) -> str:
     return (f'{model}\ncluster {{ gpus = {gpus}  gpus_per_node = 8  gpu preset "{gpu}" }}\n'
-            f"workload {{ batch = {max(64, gpus // 2)}  prompt = 4096  generate = 512  microbatches = {mb} }}\n"
+            f"workload {{ batch = {max(64, gpus)}  prompt = 4096  generate = 512  microbatches = {mb} }}\n"
             f"strategy {strategy}\n")
 
 
