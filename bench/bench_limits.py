@@ -45,8 +45,9 @@ SEARCH_CHILD = textwrap.dedent("""
     budget = float(sys.argv[2])
     t = time.perf_counter()
     r = search(load_plan(sys.argv[1]), budget_s=budget if budget > 0 else None)
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{r.evaluated} of {r.total} evaluated ({r.stop_reason() or 'complete'}), "
-          f"{time.perf_counter() - t:.1f} s, peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+          f"{time.perf_counter() - t:.1f} s, peak RSS {rss_mb:.0f} MB")
 """)
 
 
@@ -92,7 +93,8 @@ def main() -> None:
             ("check /dev/urandom", dagc + ["check", "/dev/urandom"]),
             ("check a FIFO", dagc + ["check", str(fifo)]),
             ("check a 5 MB plan", dagc + ["check", str(big)]),
-            (f"check 40,000 repeated axes ({axes.stat().st_size // 1024} KB)", dagc + ["check", str(axes), "--no-search"]),
+            (f"check 40,000 repeated axes ({axes.stat().st_size // 1024} KB)",
+             dagc + ["check", str(axes), "--no-search"]),
             ("check 30,000 strategies", dagc + ["check", str(many), "--no-search"]),
         ]
         for gpus in (4096, 65536):
