@@ -477,6 +477,14 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+# Failures of the machine's resources rather than of the plan: one line each, never a traceback.
+_RESOURCE_FAILURES: dict[type, str] = {
+    RecursionError: "the input nests too deeply to process",
+    BrokenProcessPool: "a search worker process died (out of memory?); try --jobs 1",
+    MemoryError: "out of memory; see docs/limits.md for the bounds dagc applies",
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         parser = build_parser()
@@ -489,14 +497,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The library removes its temporary files on the way out (try/finally); say one line.
         print("dagc: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except RecursionError:
-        print("error: the input nests too deeply to process", file=sys.stderr)
-        return EXIT_INPUT
-    except BrokenProcessPool:
-        print("error: a search worker process died (out of memory?); try --jobs 1", file=sys.stderr)
-        return EXIT_INPUT
-    except MemoryError:
-        print("error: out of memory; see docs/limits.md for the bounds dagc applies", file=sys.stderr)
+    except (RecursionError, BrokenProcessPool, MemoryError) as exc:
+        print(f"error: {_RESOURCE_FAILURES[type(exc)]}", file=sys.stderr)
         return EXIT_INPUT
     except BrokenPipeError:
         # stdout closed early (e.g. `| head`): stop quietly, and keep Python from complaining at exit.
