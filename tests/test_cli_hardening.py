@@ -118,3 +118,18 @@ def test_model_from_outside_the_plan_directory_needs_allow_path(tmp_path):
     assert refused.returncode == 4 and "E002" in refused.stderr and "--allow-path" in refused.stderr
     allowed = dagc("check", str(plan), "--no-search", "--allow-path", str(shared))
     assert allowed.returncode == 0, allowed.stderr
+
+
+@pytest.mark.parametrize("failure", [MemoryError, RecursionError, KeyboardInterrupt])
+def test_resource_failures_are_one_line(monkeypatch, capsys, failure, tmp_path):
+    import dagc.cli as cli
+
+    def boom(args):
+        raise failure()
+    monkeypatch.setattr(cli, "cmd_check", boom)
+    plan = tmp_path / "p.moe"
+    plan.write_text(plan_text())
+    rc = cli.main(["check", str(plan)])
+    err = capsys.readouterr().err
+    assert rc == (130 if failure is KeyboardInterrupt else 4)
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
