@@ -9,19 +9,48 @@ Public API (no logic here):
     explain(code) -> str | None              a rule's documentation
 
 Errors cross the API as `PlanError`, which carries located `Diagnostic`s.
+
+The names are loaded on first use (PEP 562), so `import dagc` — and the `dagc` command's
+start, where Ctrl-C must already be handled — does not load the compiler.
 """
 
-from importlib.metadata import PackageNotFoundError, version as _version
+from __future__ import annotations
 
-from .check import StrategyResult, check, load_plan, load_plan_text, parse_strategy
-from .diagnostics import Diagnostic, PlanError, Severity, render
-from .export.report import report_json
-from .rules import RULES, explain
+import importlib
+from typing import TYPE_CHECKING, Any
 
-try:
-    __version__ = _version("dagc")
-except PackageNotFoundError:  # running from a checkout without installing
-    __version__ = "0.1.0"
+_LAZY = {
+    "load_plan": "check", "load_plan_text": "check", "check": "check", "parse_strategy": "check",
+    "StrategyResult": "check", "report_json": "export.report", "explain": "rules", "RULES": "rules",
+    "Diagnostic": "diagnostics", "PlanError": "diagnostics", "Severity": "diagnostics", "render": "diagnostics",
+}
 
-__all__ = ["load_plan", "load_plan_text", "check", "parse_strategy", "StrategyResult", "report_json",
-           "explain", "RULES", "Diagnostic", "PlanError", "Severity", "render", "__version__"]
+__all__ = ["RULES", "Diagnostic", "PlanError", "Severity", "StrategyResult", "__version__", "check", "explain",
+           "load_plan", "load_plan_text", "parse_strategy", "render", "report_json"]
+
+if TYPE_CHECKING:
+    __version__: str
+    from .check import StrategyResult, check, load_plan, load_plan_text, parse_strategy
+    from .diagnostics import Diagnostic, PlanError, Severity, render
+    from .export.report import report_json
+    from .rules import RULES, explain
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("dagc")
+    except PackageNotFoundError:  # running from a checkout without installing
+        return "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        globals()[name] = value = _version()
+        return value
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'dagc' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value

@@ -133,3 +133,33 @@ def test_resource_failures_are_one_line(monkeypatch, capsys, failure, tmp_path):
     err = capsys.readouterr().err
     assert rc == (130 if failure is KeyboardInterrupt else 4)
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+@pytest.fixture(scope="module")
+def python_start_s() -> float:
+    """How long this interpreter takes to start (site and .pth files): before that, Ctrl-C is Python's."""
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "pass"], check=True)
+    return time.perf_counter() - t
+
+
+@pytest.mark.parametrize("after_s", [0.0, 0.03, 0.06, 0.1, 0.15, 0.25, 0.4])
+def test_ctrl_c_while_dagc_starts_is_one_line(tmp_path, after_s, python_start_s):
+    # The compiler's modules load inside the guard of `dagc.__main__.run`, so an early Ctrl-C is handled too.
+    plan = tmp_path / "p.moe"
+    plan.write_text(plan_text())
+    after_s += python_start_s
+    proc = subprocess.Popen([sys.executable, "-m", "dagc", "check", str(plan)], cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    time.sleep(after_s)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert "Traceback" not in err, err
+    assert proc.returncode in (130, 0, 1, -signal.SIGINT), err   # -SIGINT: before Python installed its handler
+
+
+def test_importing_dagc_does_not_load_the_compiler():
+    code = "import sys, dagc.__main__; print(sorted(m for m in sys.modules if m.startswith(('dagc.', 'numpy', 'lark'))))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "['dagc.__main__']"
