@@ -62,8 +62,9 @@ def load_plan(path: str | Path, *, allow_paths: Sequence[Path] = ()) -> Plan:
     Raises:
         PlanError: with located E0xx/E1xx diagnostics.
     """
-    src = read_source(path)
-    return lower(parse(src), src, base_dir=Path(path).resolve().parent, allow_paths=allow_paths)
+    base_dir = Path(path).absolute().parent.resolve()   # the directory of the plan as given, not of a link's target
+    src = read_source(path, roots=(base_dir, *allow_paths))
+    return lower(parse(src), src, base_dir=base_dir, allow_paths=allow_paths)
 
 
 def load_plan_text(text: str, name: str = "plan.moe", base_dir: Path | None = None, *,

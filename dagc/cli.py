@@ -28,8 +28,8 @@ from rich.table import Table
 
 from . import __version__
 from .check import StrategyResult, check, load_plan, parse_strategy
-from .compile import CompileOptions, compile_results
-from .diagnostics import PlanError, Severity, render
+from .compile import CompileOptions, compile_results, default_output_dir
+from .diagnostics import PlanError, Severity, printable, render
 from .export.dag_json import dag_schema
 from .export.dot import Detail
 from .export.pareto import pareto_svg
@@ -93,11 +93,28 @@ def _jobs(args, err: Console) -> int:
     return jobs
 
 
+def _shown(text: str) -> str:
+    """A text from the user (a path, a plan's names, a message quoting them) fit for a terminal,
+    line by line: escape sequences and other control characters never reach it."""
+    return "\n".join(printable(line) for line in text.split("\n"))
+
+
+class _Console(Console):
+    """A rich console that passes every string it prints through `_shown`."""
+
+    def print(self, *objects, **kwargs) -> None:
+        super().print(*(_shown(o) if isinstance(o, str) else o for o in objects), **kwargs)
+
+
+def _add_row(table: Table, *cells: str, **kwargs) -> None:
+    table.add_row(*(_shown(c) for c in cells), **kwargs)
+
+
 def _console(stream=None) -> Console:
     stream = stream or sys.stdout
     tty = stream.isatty()
-    return Console(file=stream, width=None if tty else 120, no_color=not tty, highlight=False,
-                   soft_wrap=True, emoji=False)
+    return _Console(file=stream, width=None if tty else 120, no_color=not tty, highlight=False,
+                    soft_wrap=True, emoji=False)
 
 
 def _render_diags(console: Console, diags) -> None:
@@ -110,7 +127,7 @@ def _render_diags(console: Console, diags) -> None:
 def _print_result(console: Console, r: StrategyResult) -> None:
     plan, lay, mem = r.plan, r.layout, r.memory
     title = f"strategy {r.decl.name + ' = ' if r.decl.name else ''}{r.decl.text}"
-    console.rule(title, style="bold")
+    console.rule(_shown(title), style="bold")
     if lay is not None:
         experts = (f"ep {lay.ep} · etp {lay.etp}" if lay.expert_domain_written
                    else f"experts follow tp (etp {lay.etp})") if plan.model.has_experts else "dense model"
@@ -120,8 +137,8 @@ def _print_result(console: Console, r: StrategyResult) -> None:
                       f"{lay.adp}  ;  {experts} · expert DP {lay.edp}  ·  {lay.microbatches} micro-batch(es)",
                       markup=False)
     if mem is not None and lay is not None:
-        t = Table(title=f"per-rank memory by stage (GPU {plan.cluster.gpu.name}, "
-                        f"{format_bytes(plan.cluster.gpu.memory_bytes)})",
+        t = Table(title=_shown(f"per-rank memory by stage (GPU {plan.cluster.gpu.name}, "
+                               f"{format_bytes(plan.cluster.gpu.memory_bytes)})"),
                   title_justify="left")
         for col in ("stage", "GPUs", "layers", "experts/GPU", "weights", "KV cache", "activations", "total", "use"):
             t.add_column(col, justify="right" if col not in ("stage", "GPUs", "layers") else "left")
@@ -130,7 +147,7 @@ def _print_result(console: Console, r: StrategyResult) -> None:
             ranks = lay.stage_ranks(0, s.stage)
             layers = f"{s.layers[0]}–{s.layers[1] - 1}" if s.layers[1] > s.layers[0] else "none"
             gpus = f"{ranks.start}–{ranks.stop - 1}" + (f" (+{lay.dp - 1} replica(s))" if lay.dp > 1 else "")
-            t.add_row(str(s.stage), gpus, layers, per_gpu, format_bytes(s.weights_bytes),
+            _add_row(t, str(s.stage), gpus, layers, per_gpu, format_bytes(s.weights_bytes),
                       format_bytes(s.kv_cache_bytes), format_bytes(s.activation_bytes), format_bytes(s.total_bytes),
                       f"{s.fraction * 100:.1f} %", style="red" if not s.fits and console.is_terminal else None)
         console.print(t)
@@ -139,10 +156,10 @@ def _print_result(console: Console, r: StrategyResult) -> None:
         for col in ("metric", "value", "per GPU"):
             t.add_column(col)
         for key, dim in (("ttft_s", Dimension.TIME), ("tpot_s", Dimension.TIME)):
-            t.add_row(key, format_si(r.metrics.get(key), dim), "")
+            _add_row(t, key, format_si(r.metrics.get(key), dim), "")
         for key in ("prefill_tokens_per_s", "decode_tokens_per_s", "throughput_tokens_per_s"):
             v = r.metrics.get(key)
-            t.add_row(key, f"{v:,.0f} tokens/s" if v is not None else "—",
+            _add_row(t, key, f"{v:,.0f} tokens/s" if v is not None else "—",
                       f"{v / lay.gpus_used:,.1f}" if v is not None and lay else "")
         console.print(t)
         m = r.schedule
@@ -163,7 +180,7 @@ def _print_result(console: Console, r: StrategyResult) -> None:
             value = "not computed yet" if q.value is None else q.value_text()
             margin = "" if q.margin is None else f"{q.margin * 100:+.1f} %"
             met = {True: "yes", False: "NO", None: "—"}[q.met]
-            t.add_row(q.requirement.text, value, margin, met)
+            _add_row(t, q.requirement.text, value, margin, met)
         console.print(t)
     if r.diagnostics:
         console.print()
@@ -270,7 +287,11 @@ def cmd_compile(args) -> int:
     plan, results = _load(args, err)
     if plan is None:
         return EXIT_INPUT
-    out_dir = Path(args.output) if args.output else Path("out") / plan.name
+    try:
+        out_dir = Path(args.output) if args.output else default_output_dir(plan.name)
+    except OutputError as exc:
+        err.print(f"error: {exc}", markup=False)
+        return EXIT_OUTPUT
     options = CompileOptions(graph_detail=Detail(args.graph_detail), all_ranks=args.all_ranks, gzip=args.gzip,
                              dot_timeout_s=args.dot_timeout)
     progress = _Progress("writing strategies")
@@ -328,8 +349,8 @@ def cmd_search(args) -> int:
     for r in check(plan):
         if r.metrics:
             own.append((r.decl.name or r.decl.text, r.metrics["tpot_s"], r.metrics["decode_tokens_per_s_per_gpu"]))
-    svg_path = Path(args.svg) if args.svg else Path("out") / plan.name / "pareto.svg"
     try:
+        svg_path = Path(args.svg) if args.svg else default_output_dir(plan.name) / "pareto.svg"
         write_text_atomic(svg_path, pareto_svg(found, f"{plan.name}: decode throughput per GPU vs TPOT", own))
     except OutputError as exc:
         err.print(f"error: {exc}", markup=False)
@@ -337,15 +358,15 @@ def cmd_search(args) -> int:
     except OSError as exc:
         err.print(f"error: cannot write {svg_path}: {exc.strerror or exc}", markup=False)
         return EXIT_OUTPUT
-    if args.format == "json":
-        data = found.to_json(args.top)
-        print(json.dumps({k: data[k] for k in ("objective", "evaluated", "seconds", "candidates")}, indent=2,
-                         allow_nan=False))
-        return EXIT_OK
-    out = _console()
     if not found.complete:
         err.print(f"warning: the search stopped {found.stop_reason()}: {found.evaluated:,} of {found.total:,} "
                   "candidates evaluated (fewest GPUs first)", markup=False)
+    if args.format == "json":
+        data = found.to_json(args.top)
+        keys = ("objective", "evaluated", "seconds", "candidates", "legal", "total", "complete", "stopped")
+        print(json.dumps({k: data[k] for k in keys if k in data}, indent=2, allow_nan=False))
+        return EXIT_OK
+    out = _console()
     out.print(f"{found.evaluated} strategies evaluated, {found.legal} legal, in {found.seconds:.2f} s "
               f"({found.evaluated / max(found.seconds, 1e-9):,.0f} per second); objective {found.objective}, "
               f"subject to the plan's requirements", markup=False)
@@ -355,7 +376,7 @@ def cmd_search(args) -> int:
         t.add_column(col)
     for k, c in enumerate(found.ranked[:args.top], 1):
         m = c.metrics
-        t.add_row(str(k), c.text, str(c.microbatches), c.overlap.value, str(c.gpus),
+        _add_row(t, str(k), c.text, str(c.microbatches), c.overlap.value, str(c.gpus),
                   f"{(1 - c.memory_fraction) * 100:.0f} %", format_si(m["ttft_s"], Dimension.TIME),
                   format_si(m["tpot_s"], Dimension.TIME), f"{m['decode_tokens_per_s_per_gpu']:,.1f}",
                   "yes" if c.meets_requirements else "no", c.binding or "—")
@@ -365,7 +386,7 @@ def cmd_search(args) -> int:
         p.add_column(col)
     for c in sorted(found.pareto, key=lambda c: c.metrics["tpot_s"])[:20]:
         m = c.metrics
-        p.add_row(c.text, str(c.microbatches), c.overlap.value, str(c.gpus), format_si(m["ttft_s"], Dimension.TIME),
+        _add_row(p, c.text, str(c.microbatches), c.overlap.value, str(c.gpus), format_si(m["ttft_s"], Dimension.TIME),
                   format_si(m["tpot_s"], Dimension.TIME), f"{m['decode_tokens_per_s_per_gpu']:,.1f}")
     out.print(p)
     out.print(f"wrote {svg_path}", markup=False)
@@ -381,7 +402,7 @@ def cmd_explain(args) -> int:
     text = explain(args.code)
     if text is None:
         codes = ", ".join(r.code for r in RULES)
-        print(f"error: unknown code `{args.code}`; known codes: {codes}", file=sys.stderr)
+        print(f"error: unknown code `{_shown(args.code)[:40]}`; known codes: {codes}", file=sys.stderr)
         return EXIT_USAGE
     print(text)
     return EXIT_OK
@@ -395,14 +416,14 @@ def cmd_presets(args) -> int:
     for name in MODEL_PRESETS:
         m = model_from_preset(name)
         heads = f"{m.heads} (MLA)" if m.attention.value == "mla" else f"{m.heads}/{m.kv_heads}"
-        t.add_row(name, str(m.layers), str(m.hidden), heads, str(m.vocab), f"{m.moe.experts}/{m.moe.top_k}",
+        _add_row(t, name, str(m.layers), str(m.hidden), heads, str(m.vocab), f"{m.moe.experts}/{m.moe.top_k}",
                   str(m.moe.ffn), f"{total_params(m) / 1e9:.1f} B", f"{active_params(m) / 1e9:.1f} B")
     out.print(t)
     t = Table(title="GPU presets", title_justify="left")
     for col in ("preset", "memory", "16-bit", "fp8", "HBM", "intra-node"):
         t.add_column(col)
     for g in GPU_PRESETS.values():
-        t.add_row(g.name, format_bytes(g.memory_bytes), format_si(g.flops_16bit, Dimension.COMPUTE),
+        _add_row(t, g.name, format_bytes(g.memory_bytes), format_si(g.flops_16bit, Dimension.COMPUTE),
                   format_si(g.flops_8bit, Dimension.COMPUTE) if g.flops_8bit else "—",
                   format_si(g.hbm_bytes_per_s, Dimension.BANDWIDTH),
                   format_si(g.intra_node_bytes_per_s, Dimension.BANDWIDTH))

@@ -41,7 +41,7 @@ from .export.write import OutputError, file_kind, write_json_atomic, write_text_
 from .plan import Plan
 
 __all__ = ["CompileOptions", "Written", "compile_results", "strategy_dir_name", "strategy_dir_names", "MARKER",
-           "OutputError"]
+           "OutputError", "default_output_dir", "safe_dir_name"]
 
 
 FILES_PER_STRATEGY = 8      # report.json/.md/.html, dag.json/.dot/.svg, trace, placement
@@ -73,12 +73,43 @@ class Written:
     warnings: tuple[str, ...] = field(default=())
 
 
+def safe_dir_name(name: str, fallback: str) -> str:
+    """A name that is one harmless path component: letters, digits, `_`, `-` and inner dots,
+    never `.`, `..` or hidden, at most MAX_DIR_NAME characters.
+
+    Example:
+        >>> safe_dir_name("..", "plan"), safe_dir_name("my plan/v2", "plan")
+        ('plan', 'my_plan_v2')
+    """
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip(".")[:MAX_DIR_NAME].rstrip(".")
+    return name or fallback
+
+
+def default_output_dir(plan_name: str, root: Path = Path("out")) -> Path:
+    """`out/<plan>`, the default output directory, for a plan named after its file's stem.
+
+    The plan's name is made one safe path component (a plan file `..moe` must not make
+    dagc replace `out/` itself), and `out` must not be a symlink: a pull request could commit
+    `out -> /etc` and have dagc write there.
+
+    Raises:
+        OutputError: when `root` is a symlink or not a directory.
+    """
+    try:
+        st = os.lstat(root)
+    except FileNotFoundError:
+        st = None
+    if st is not None and not stat.S_ISDIR(st.st_mode):
+        raise OutputError(root, f"the default output directory is {file_kind(st.st_mode)}; "
+                                "give one with -o DIR")
+    return root / safe_dir_name(plan_name, "plan")
+
+
 def strategy_dir_name(result: StrategyResult, index: int) -> str:
     """A directory name for a strategy: its name (sanitised), else `strategy-N`. Not unique by
     itself: `strategy_dir_names` makes the names of a plan's strategies distinct."""
     if result.decl.name:
-        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", result.decl.name).lstrip(".")[:MAX_DIR_NAME]
-        return name or "strategy"
+        return safe_dir_name(result.decl.name, "strategy")
     return f"strategy-{index + 1}"
 
 

@@ -29,6 +29,7 @@ __all__ = [
     "Severity",
     "cap",
     "has_errors",
+    "printable",
     "quote",
     "render",
     "render_all",
@@ -47,9 +48,14 @@ class Severity(enum.Enum):
     NOTE = "note"
 
 
-def _printable(text: str) -> str:
-    # Binary junk and escape sequences must not reach the terminal as control characters;
-    # tabs keep their column.
+def printable(text: str) -> str:
+    """Text fit for a terminal: control characters (escape sequences, newlines, binary junk)
+    become U+FFFD; tabs become one space, keeping the column.
+
+    Example:
+        >>> printable("plan\x1b[31m.moe")
+        'plan\ufffd[31m.moe'
+    """
     shown = "".join(ch if ch.isprintable() or ch == "\t" else "\N{REPLACEMENT CHARACTER}" for ch in text)
     return shown.replace("\t", " ")
 
@@ -68,7 +74,7 @@ def quote(text: str, limit: int = MAX_QUOTE_CHARS) -> str:
     text = str(text)
     if len(text) <= limit and text.isprintable():
         return text
-    return _cut(_printable(" ".join(text.split()) if "\n" in text else text), limit)
+    return _cut(printable(" ".join(text.split()) if "\n" in text else text), limit)
 
 
 @dataclass(frozen=True)
@@ -174,7 +180,7 @@ def render(diag: Diagnostic, path: str | None = None) -> str:
     else:
         src = diag.span.source
         line, col = src.line_col(diag.span.start)
-        lines.append(f"{_printable(quote(src.path, 2 * MAX_ECHO_CHARS))}:{line}:{col}: {head}")
+        lines.append(f"{printable(quote(src.path, 2 * MAX_ECHO_CHARS))}:{line}:{col}: {head}")
         if src.echo:
             lines.extend(_echo(diag.span, line, col))
     if diag.hint:
@@ -194,9 +200,9 @@ def _echo(span: Span, line: int, col: int) -> list[str]:
     if len(text) > MAX_ECHO_CHARS:
         lo = max(0, min(start - MAX_ECHO_CHARS // 3, len(text) - MAX_ECHO_CHARS))
         hi = lo + MAX_ECHO_CHARS
-    before = ("…" if lo > 0 else "") + _printable(text[lo:start])
-    marked = _printable(text[start:min(end, hi)])
-    shown = before + marked + _printable(text[min(end, hi):hi]) + ("…" if hi < len(text) else "")
+    before = ("…" if lo > 0 else "") + printable(text[lo:start])
+    marked = printable(text[start:min(end, hi)])
+    shown = before + marked + printable(text[min(end, hi):hi]) + ("…" if hi < len(text) else "")
     gutter = len(str(line)) + 1
     return [" " * gutter + " |",
             f"{line:>{gutter}} | {shown}",

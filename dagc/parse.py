@@ -11,6 +11,7 @@ import functools
 import os
 import re
 import stat
+from collections.abc import Sequence
 from pathlib import Path
 
 from lark import Lark, Token, Tree
@@ -60,6 +61,19 @@ def _unreadable(name: str, message: str, hint: str | None = None) -> PlanError:
     return PlanError([Diagnostic("E002", Severity.ERROR, message, where, hint)])
 
 
+def _refuse_link_outside(name: str, path: Path, roots: Sequence[Path]) -> None:
+    try:
+        if not path.is_symlink():
+            return
+        target = path.resolve()
+        inside = any(target.is_relative_to(root.resolve()) for root in roots)
+    except (OSError, RuntimeError, ValueError):  # a loop, a NUL byte: read_source says what is wrong
+        return
+    if not inside:
+        raise _unreadable(name, "the plan is a symbolic link to a file outside its directory",
+                          "give the file itself, or allow its directory with `--allow-path DIR`")
+
+
 def _kind(mode: int) -> str | None:
     """What a non-regular file is, in words (None for a regular file)."""
     if stat.S_ISREG(mode):
@@ -88,20 +102,24 @@ def _read_capped(fd: int, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def read_source(path: str | os.PathLike, *, echo: bool = True) -> SourceFile:
+def read_source(path: str | os.PathLike, *, echo: bool = True, roots: Sequence[Path] | None = None) -> SourceFile:
     """Read a plan (or any text input) as UTF-8, refusing what is not a regular text file.
 
     Only regular files are read: a device, FIFO, socket or directory is refused before it
     is opened for reading, the file is opened with O_NONBLOCK (a FIFO swapped in cannot
     block) and checked again on the open descriptor, and at most `MAX_PLAN_BYTES` + 1 bytes
     are ever read, whatever `st_size` says. Line endings are normalised. `echo=False` marks
-    a file whose content diagnostics must never print (an imported config).
+    a file whose content diagnostics must never print (an imported config). With `roots`, a
+    path that is a symbolic link must lead inside one of them: a plan committed as a link
+    to `/etc/shadow` is refused before a byte of it is read (and so never echoed).
 
     Raises:
         PlanError: E002 at `path:1:1` when the path is missing, not a regular file, too
             large, binary or not UTF-8.
     """
     name = os.fsdecode(path)
+    if roots is not None:
+        _refuse_link_outside(name, Path(name), roots)
     try:
         kind = _kind(os.stat(path).st_mode)
         if kind is not None:

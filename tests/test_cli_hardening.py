@@ -160,6 +160,99 @@ def test_ctrl_c_while_dagc_starts_is_one_line(tmp_path, after_s, python_start_s)
 
 
 def test_importing_dagc_does_not_load_the_compiler():
-    code = "import sys, dagc.__main__; print(sorted(m for m in sys.modules if m.startswith(('dagc.', 'numpy', 'lark'))))"
+    code = ("import sys, dagc.__main__; "
+            "print(sorted(m for m in sys.modules if m.startswith(('dagc.', 'numpy', 'lark'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "['dagc.__main__']"
+
+
+def test_a_plan_named_dot_dot_cannot_replace_out(tmp_path):
+    plans = tmp_path / "plans"
+    plans.mkdir()
+    text = plan_text(workload="workload { batch = 8  prompt = 128  generate = 8 }")
+    for name in ("a.moe", "..moe", "...moe"):
+        (plans / name).write_text(text)
+    assert dagc("compile", "plans/a.moe", "--no-search", cwd=tmp_path).returncode == 0
+    for name in ("..moe", "...moe"):
+        proc = dagc("compile", f"plans/{name}", "--no-search", cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "out" / "a" / "report.json").is_file()           # untouched
+    assert (tmp_path / "out" / "plan" / "report.json").is_file()        # `.` and `..` became `plan`
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a", "plan"]
+
+
+def test_a_committed_out_symlink_is_refused(tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "out").symlink_to(elsewhere)
+    (repo / "p.moe").write_text(plan_text(workload="workload { batch = 8  prompt = 128  generate = 8 }"))
+    for args in (("compile", "p.moe", "--no-search"), ("search", "p.moe", "--top", "1")):
+        proc = dagc(*args, cwd=repo)
+        assert proc.returncode == 5, proc.stderr
+        assert "symbolic link" in proc.stderr and "Traceback" not in proc.stderr
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_a_plan_linked_to_a_file_outside_its_directory_is_not_read(tmp_path):
+    secret = tmp_path / "secret"
+    secret.mkdir()
+    (secret / "shadow").write_text("root:$6$SECRETHASH:19000:0:99999:7:::\n")
+    pr = tmp_path / "pr"
+    pr.mkdir()
+    (pr / "evil.moe").symlink_to(secret / "shadow")
+    (pr / "real.moe").write_text(plan_text(workload="workload { batch = 8  prompt = 128  generate = 8 }"))
+    (pr / "alias.moe").symlink_to("real.moe")
+    proc = dagc("check", "pr/evil.moe", cwd=tmp_path)
+    assert proc.returncode == 4 and "E002" in proc.stderr and "SECRETHASH" not in proc.stdout + proc.stderr
+    assert dagc("check", "pr/alias.moe", "--no-search", cwd=tmp_path).returncode == 0     # a link inside is fine
+
+
+def test_plan_names_cannot_inject_html_or_terminal_escapes(tmp_path):
+    name = "new\x1b[31mline.moe"
+    plan = tmp_path / name
+    plan.write_text(plan_text(model='model preset "mixtral-8x7b"',
+                              workload="workload { batch = 8  prompt = 128  generate = 8 }",
+                              strategy='strategy x = tp 8').replace(
+        'model preset "mixtral-8x7b"', 'model preset "mixtral-8x7b" { }'))
+    for args in (("check", name, "--no-search"), ("compile", name, "--no-search", "-o", "out")):
+        proc = dagc(*args, cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        assert "\x1b" not in proc.stdout + proc.stderr
+    html_plan = tmp_path / "h.moe"
+    html_plan.write_text(plan_text(workload="workload { batch = 8  prompt = 128  generate = 8 }",
+                                   strategy='strategy x = tp 8',
+                                   model='model "<script>alert(1)</script>" { layers = 2  hidden = 512  heads = 8  '
+                                         'vocab = 1000  moe { experts = 8  top_k = 2  ffn = 1024 } }'))
+    proc = dagc("compile", "h.moe", "--no-search", "-o", "hout", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    html = (tmp_path / "hout" / "x" / "report.html").read_text()
+    assert "<script>" not in html and "&lt;script&gt;" in html
+
+
+def test_a_partial_search_says_so_in_json(tmp_path):
+    proc = dagc("search", str(EXAMPLES / "seed-000-pp16-ep16.moe"), "--budget", "0.05", "--format", "json",
+                "--svg", str(tmp_path / "p.svg"))
+    data = json.loads(proc.stdout)
+    assert data["complete"] is False and data["stopped"] == "budget" and data["evaluated"] < data["total"]
+    assert "stopped when its time budget was spent" in proc.stderr
+
+
+def test_axes_that_multiply_to_a_huge_number(tmp_path):
+    for strategy in ("strategy " + "tp 1048576 " * 720 + "ep 2", "strategy " + "tp 2 ep 2 " * 20000):
+        plan = tmp_path / "p.moe"
+        plan.write_text(plan_text(strategy=strategy))
+        proc = dagc("check", str(plan), "--no-search")
+        assert proc.returncode == 3, proc.stderr[-2000:]
+        assert "Traceback" not in proc.stderr and len(proc.stdout + proc.stderr) < 100_000
+
+
+def test_output_to_a_regular_file_says_what_it_is(tmp_path):
+    target = tmp_path / "file.txt"
+    target.write_text("mine")
+    plan = tmp_path / "p.moe"
+    plan.write_text(plan_text(workload="workload { batch = 8  prompt = 128  generate = 8 }"))
+    proc = dagc("compile", str(plan), "--no-search", "-o", str(target))
+    assert proc.returncode == 5 and "it is a regular file, not a directory" in proc.stderr
+    assert target.read_text() == "mine"

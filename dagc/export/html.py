@@ -35,7 +35,9 @@ def _inline_svg(svg: str) -> str:
 
 def report_html(markdown: str, svgs: dict[str, str]) -> str:
     """HTML of a report; images whose source is a key of `svgs` are replaced by the SVG itself."""
-    body = MarkdownIt("commonmark").enable("table").render(markdown)
+    # Raw HTML stays text: a plan's names (model, strategies) reach the Markdown, and a plan from a
+    # pull request must not put a <script> into the page.
+    body = MarkdownIt("commonmark", {"html": False}).enable("table").render(markdown)
 
     def swap(m: re.Match) -> str:
         src = m.group(1)

@@ -37,12 +37,13 @@ class OutputError(Exception):
 
 def file_kind(mode: int) -> str:
     """What a `st_mode` is, in words (for messages)."""
-    for test, word in ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISDIR, "a directory"),
-                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+    for test, word in ((stat.S_ISREG, "a regular file"), (stat.S_ISLNK, "a symbolic link"),
+                       (stat.S_ISDIR, "a directory"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"),
                        (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket")):
         if test(mode):
             return word
-    return "not a regular file"
+    return "of an unknown kind"
 
 
 def check_target(path: Path) -> None:

@@ -17,6 +17,7 @@ from .base import RuleContext, diag, largest_divisor, make_rule
 __all__ = ["flatten", "RULES", "MAX_DEGREE"]
 
 MAX_DEGREE = 2**20
+PRODUCT_CAP = 2**60           # products of degrees are capped here (no GPU count comes near it)
 _AXES = [a.value for a in Axis]
 
 
@@ -34,11 +35,18 @@ def _text(node: AxisNode) -> str:
 
 
 def _product(axes) -> int:
+    """The product of the valid degrees, capped at PRODUCT_CAP: repeated axes must not build
+    a number with thousands of digits (that alone can take seconds, or fail to print)."""
     out = 1
     for a in axes:
         if a.degree is not None and 1 <= a.degree <= MAX_DEGREE and a.degree == int(a.degree):
-            out *= int(a.degree)
+            out = min(out * int(a.degree), PRODUCT_CAP)
     return out
+
+
+def _count(n: int) -> str:
+    """A GPU count for a message: exact up to PRODUCT_CAP, else said to be beyond it."""
+    return f"more than {PRODUCT_CAP:,}" if n >= PRODUCT_CAP else f"{n:,}"
 
 
 def _span(node: AxisNode):
@@ -187,10 +195,10 @@ class _Flattener:
                 exp = " ".join(_text(a) for a in exp_axes)
                 pa, pe = _product(att_axes), _product(exp_axes)
                 self.err("E202", f"`{att}` and `{exp}` are written in one domain, which reads as their product "
-                         f"({pa * pe} GPUs); attention and expert axes run on the same GPUs of a stage",
-                         domain[0].span.to(_span(domain[-1])),
-                         f"separate the domains with `;`: `{att} ; {exp}` uses max({pa}, {pe}) = {max(pa, pe)} "
-                         "GPUs per stage")
+                         f"({_count(min(pa * pe, PRODUCT_CAP))} GPUs); attention and expert axes run on the same "
+                         "GPUs of a stage", domain[0].span.to(_span(domain[-1])),
+                         f"separate the domains with `;`: `{att} ; {exp}` uses max({_count(pa)}, {_count(pe)}) = "
+                         f"{_count(max(pa, pe))} GPUs per stage")
             kinds.append("attention" if has_attention else "expert" if has_expert else None)
         named = [k for k in kinds if k]
         if len(named) != len(set(named)) or len(domains) > 2:
