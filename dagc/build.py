@@ -23,13 +23,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .dag import NODE_BUDGET, Dag, DagTooLarge, OpKind, OpTemplate, Phase, estimate_nodes
+from .dag import GROUP_BUDGET, NODE_BUDGET, Dag, DagTooLarge, OpKind, OpTemplate, Phase, estimate_nodes
 from .layout import Layout
 from .memory import ACTIVATION_BYTES, kv_bytes_per_token_layer, kv_heads_per_rank
 from .params import attention_params, ffn_params
 from .plan import AttentionKind, Cluster, Model, Workload
 
-__all__ = ["build", "decode_context", "requests_per_microbatch"]
+__all__ = ["build", "decode_context", "requests_per_microbatch", "distinct_request_rows"]
 
 AB = ACTIVATION_BYTES
 
@@ -49,6 +49,15 @@ def requests_per_microbatch(workload: Workload, layout: Layout) -> np.ndarray:
     replica = math.ceil(workload.batch / layout.dp)
     per_mb = _split(replica, layout.microbatches)
     return np.stack([_split(int(r), layout.adp) for r in per_mb])
+
+
+def distinct_request_rows(workload: Workload, layout: Layout) -> list[tuple[float, ...]]:
+    """The distinct rows of `requests_per_microbatch`, in order of first appearance, without
+    materialising one row per micro-batch: the first (replica mod micro-batches) micro-batches
+    carry one request more than the others, so there are at most two."""
+    base, extra = divmod(math.ceil(workload.batch / layout.dp), layout.microbatches)
+    counts = ([base + 1] if extra else []) + ([base] if extra < layout.microbatches else [])
+    return [tuple(float(x) for x in _split(r, layout.adp)) for r in counts]
 
 
 @dataclass(frozen=True)
@@ -342,11 +351,15 @@ def build(model: Model, workload: Workload, cluster: Cluster, layout: Layout, bu
 
     Raises:
         DagTooLarge: when the DAG would exceed `budget` nodes (`dagc.dag.estimate_nodes`, an upper
-            bound); nothing is built then, so no plan can make dagc build an unbounded graph.
+            bound) or its stage group `dagc.dag.GROUP_BUDGET` GPUs; nothing is built then, so no
+            plan can make dagc build an unbounded graph.
     """
     estimate = estimate_nodes(layout)
     if estimate > budget:
         raise DagTooLarge(f"the DAG would have about {estimate:,} nodes, above the budget of {budget:,}")
+    if layout.group_size > GROUP_BUDGET:
+        raise DagTooLarge(f"a stage group of {layout.group_size:,} GPUs is above the budget of {GROUP_BUDGET:,} "
+                          "for per-rank figures")
     d = _dims(model, layout)
     reqs = requests_per_microbatch(workload, layout)
     dag = Dag(layout.group_size, layout.pp, layout.dp, layout.microbatches)

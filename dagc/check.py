@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .build import build
 from .cost import cost
-from .dag import NODE_BUDGET, Dag, estimate_nodes
+from .dag import NODE_BUDGET, Dag, estimate_nodes, over_work_budget
 from .diagnostics import Diagnostic, cap, has_errors
 from .layout import Layout, resolve
 from .lower import lower, lower_strategy
@@ -111,13 +111,17 @@ def check_strategy(plan: Plan, decl: StrategyDecl) -> StrategyResult:
     working sets of the DAG's ops (`activation_bytes_by_stage`, the figure `search` uses too)
     replace the first estimate and the rules run again, so E402 is judged on the DAG's
     figures, whether or not the DAG itself is within the node budget and built.
+
+    The work is bounded before it starts: a layout with more than `dag.STAGE_BUDGET` stages or
+    a stage group of more than `dag.GROUP_BUDGET` GPUs gets no per-stage or per-rank figure
+    (no memory, no DAG, no metrics) and W511 says so; its requirements are not judged.
     """
     strategy, diags = flatten(decl)
     layout = mem = dag = metrics = None
     if strategy is not None:
         layout = resolve(plan.model, plan.cluster, plan.workload, strategy)
         # More stages than layers is E303; there is no meaningful per-stage memory then.
-        if layout.pp <= plan.model.layers:
+        if layout.pp <= plan.model.layers and over_work_budget(layout) is None:
             mem = memory(plan.model, plan.workload, plan.cluster, layout)
         diags = run_rules(RuleContext(plan, decl, strategy, layout, mem))
         sound = mem is not None and not any(d.is_error and d.code not in _RESOURCE_ERRORS for d in diags)

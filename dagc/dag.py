@@ -19,24 +19,45 @@ import networkx as nx
 import numpy as np
 
 __all__ = ["OpKind", "Phase", "Category", "OpTemplate", "Node", "Dag", "DAG_VERSION", "NODE_BUDGET",
-           "estimate_nodes", "DagTooLarge"]
+           "STAGE_BUDGET", "GROUP_BUDGET", "estimate_nodes", "over_work_budget", "DagTooLarge"]
 
 DAG_VERSION = 1
 # The most nodes dagc builds (about 3 s and 0.3 GB); above it `check` reports W507 and no metrics.
 NODE_BUDGET = 500_000
+# The most pipeline stages `check` examines one by one (memory, activations, per-stage rules); above
+# it `check` reports W511 and computes no per-stage figure. Real pipelines have at most a few hundred.
+STAGE_BUDGET = 4096
+# The most GPUs in a stage group for which dagc computes per-rank vectors (op templates, activations);
+# above it `check` reports W511, and `build()` refuses. Each vector costs 8 bytes per rank.
+GROUP_BUDGET = 65_536
 OPS_PER_LAYER_MAX = 16
 
 
 class DagTooLarge(ValueError):
-    """Raised by `dagc.build.build` for a layout whose DAG would exceed `NODE_BUDGET` nodes
-    (`dagc.check` never builds one: it reports W507 instead)."""
+    """Raised by `dagc.build.build` for a layout whose DAG would exceed `NODE_BUDGET` nodes, or whose
+    stage group exceeds `GROUP_BUDGET` GPUs (`dagc.check` never builds one: it reports W507 or W511)."""
 
 
 def estimate_nodes(layout) -> int:
     """An upper bound on the DAG's node count: 3 timelines (prefill, two decode steps) × micro-batches ×
-    (ops of every layer + embed, final norm, LM head and a send/recv pair per stage boundary)."""
-    layers = sum(layout.layers_per_stage)
+    (ops of every layer + embed, final norm, LM head and a send/recv pair per stage boundary).
+
+    O(1): the stages are contiguous from layer 0, so their layers sum to the last one's end."""
+    layers = layout.stage_layers[-1][1] if layout.stage_layers else 0
     return 3 * layout.microbatches * (OPS_PER_LAYER_MAX * layers + 3 + 2 * (layout.pp - 1))
+
+
+def over_work_budget(layout) -> str | None:
+    """Why a layout is too large to examine stage by stage or rank by rank, or None.
+
+    O(1), so it can be asked before any per-stage or per-rank work: more than `STAGE_BUDGET`
+    pipeline stages, or a stage group of more than `GROUP_BUDGET` GPUs."""
+    if layout.pp > STAGE_BUDGET:
+        return f"{layout.pp:,} pipeline stages (at most {STAGE_BUDGET:,} are examined one by one)"
+    if layout.group_size > GROUP_BUDGET:
+        return (f"a stage group of {layout.group_size:,} GPUs (per-rank figures are computed for at most "
+                f"{GROUP_BUDGET:,})")
+    return None
 
 
 class Category(enum.Enum):

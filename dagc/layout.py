@@ -13,13 +13,17 @@ node of a rank is rank // gpus_per_node.
 from __future__ import annotations
 
 import functools
+import itertools
+import operator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import overload
 
 import numpy as np
 
 from .plan import Cluster, Model, Strategy, Workload
 
-__all__ = ["Layout", "resolve", "default_split", "effective_microbatches"]
+__all__ = ["Layout", "StageBounds", "resolve", "default_split", "effective_microbatches"]
 
 
 def default_split(layers: int, pp: int) -> tuple[int, ...]:
@@ -30,7 +34,93 @@ def default_split(layers: int, pp: int) -> tuple[int, ...]:
         (16, 15, 15, 15)
     """
     base, extra = divmod(layers, pp)
-    return tuple(base + (1 if s < extra else 0) for s in range(pp))
+    return (base + 1,) * extra + (base,) * (pp - extra)
+
+
+class StageBounds(Sequence[tuple[int, int]]):
+    """The [first, last+1) layers of each stage, read like a tuple of pairs and compared equal
+    to one, but held in O(1) memory for the default split (and as the prefix sums of an
+    explicit one, which the plan writes out anyway): a layout with 100,000 stages costs no
+    100,000 Python tuples, and indexing is O(1).
+
+    Example:
+        >>> b = StageBounds.even(61, 4)
+        >>> b == ((0, 16), (16, 31), (31, 46), (46, 61)), b[-1], len(b), b.counts()
+        (True, (46, 61), 4, (16, 15, 15, 15))
+        >>> StageBounds.explicit((10, 8, 8, 6))[3]
+        (26, 32)
+    """
+
+    __slots__ = ("_n", "_base", "_extra", "_ends")
+
+    def __init__(self, n: int, base: int = 0, extra: int = 0, ends: tuple[int, ...] | None = None) -> None:
+        self._n, self._base, self._extra, self._ends = n, base, extra, ends
+
+    @classmethod
+    def even(cls, layers: int, pp: int) -> StageBounds:
+        """`default_split(layers, pp)`: the first (layers mod pp) stages one layer more."""
+        base, extra = divmod(layers, pp)
+        return cls(pp, base, extra)
+
+    @classmethod
+    def explicit(cls, counts: Sequence[int]) -> StageBounds:
+        return cls(len(counts), ends=tuple(itertools.accumulate(counts)))
+
+    def _start(self, i: int) -> int:
+        if self._ends is not None:
+            return self._ends[i - 1] if i else 0
+        return i * self._base + min(i, self._extra)
+
+    def __len__(self) -> int:
+        return self._n
+
+    @overload
+    def __getitem__(self, i: int) -> tuple[int, int]: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> tuple[tuple[int, int], ...]: ...
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return tuple(self[j] for j in range(*i.indices(self._n)))
+        i = operator.index(i)
+        if i < 0:
+            i += self._n
+        if not 0 <= i < self._n:
+            raise IndexError("stage index out of range")
+        return self._start(i), self._start(i + 1)
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        start = 0
+        for n in self.counts():
+            yield start, start + n
+            start += n
+
+    def counts(self) -> tuple[int, ...]:
+        """Layers per stage."""
+        if self._ends is not None:
+            return tuple(b - a for a, b in zip((0,) + self._ends, self._ends, strict=False))
+        return (self._base + 1,) * self._extra + (self._base,) * (self._n - self._extra)
+
+    @property
+    def layers(self) -> int:
+        """Layers of all the stages (the end of the last one)."""
+        return self._start(self._n)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, StageBounds):
+            return self._n == other._n and self.counts() == other.counts()
+        if isinstance(other, Sequence) and not isinstance(other, str):
+            return len(other) == self._n and all(tuple(o) == s for o, s in zip(other, self, strict=False))
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        if self._n <= 8:
+            return repr(tuple(self))
+        return f"StageBounds({self._n} stages: {', '.join(map(str, self[:3]))}, …, {self[-1]})"
 
 
 @dataclass(frozen=True)
@@ -47,7 +137,7 @@ class Layout:
     group_size: int                 # G: GPUs of one stage
     adp: int                        # attention data parallelism inside a stage: G/(tp·cp)
     edp: int                        # expert data parallelism (replicas of each expert): G/(ep·etp)
-    stage_layers: tuple[tuple[int, int], ...]   # [first, last+1) per stage
+    stage_layers: StageBounds       # [first, last+1) per stage, read like a tuple of pairs
     split_is_explicit: bool
     experts: int                    # routed experts per MoE layer
     microbatches: int               # scheduled: at most the requests of one attention-DP group
@@ -66,7 +156,7 @@ class Layout:
 
     @property
     def layers_per_stage(self) -> tuple[int, ...]:
-        return tuple(b - a for a, b in self.stage_layers)
+        return self.stage_layers.counts()
 
     @property
     def attention_size(self) -> int:
@@ -175,18 +265,13 @@ def resolve(model: Model, cluster: Cluster, workload: Workload, strategy: Strate
     g = max(attention, ep * etp)
     split = s.pp_split
     explicit = split is not None and len(split) == s.pp and sum(split) == model.layers and min(split) > 0
-    layers = split if split is not None and explicit else default_split(model.layers, s.pp)
+    bounds = StageBounds.explicit(split) if split is not None and explicit else StageBounds.even(model.layers, s.pp)
     adp = max(1, g // attention)
     requested = workload.microbatches_for(s.pp)
-    bounds = []
-    start = 0
-    for n in layers:
-        bounds.append((start, start + n))
-        start += n
     return Layout(
         strategy=s, dp=s.dp, pp=s.pp, tp=s.tp, cp=s.cp, sp=s.sp, ep=ep, etp=etp,
         expert_domain_written=written, group_size=g, adp=adp, edp=max(1, g // (ep * etp)),
-        stage_layers=tuple(bounds), split_is_explicit=explicit, experts=model.moe.experts,
+        stage_layers=bounds, split_is_explicit=explicit, experts=model.moe.experts,
         microbatches=effective_microbatches(requested, workload.batch, s.dp, adp),
         gpus_per_node=cluster.gpus_per_node, gpus_available=cluster.gpus, microbatches_requested=requested,
     )

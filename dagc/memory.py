@@ -202,21 +202,31 @@ def stage_activation_bytes(model: Model, workload: Workload, layout: Layout, pea
     `Dag.activation_bytes_by_stage()` of the built DAG: the same templates, the same ops per
     stage (embed on the first, the layers of the stage, final norm and LM head on the last, a
     send before and a recv after each boundary), prefill and decode, every micro-batch.
-    """
-    from .build import requests_per_microbatch
 
-    rows = list(dict.fromkeys(tuple(float(x) for x in r) for r in requests_per_microbatch(workload, layout)))
+    The working sets of an op do not depend on where its stage sits (only its node crossings
+    do), so stages that hold the same kinds of ops share one figure: it is computed once per
+    distinct kind of stage (dense layers, MoE layers, first, last), not once per stage.
+    """
+    from .build import distinct_request_rows
+
+    rows = distinct_request_rows(workload, layout)
     last = layout.pp - 1
+    dense_end = model.dense_layer_count
+    by_groups: dict[tuple[str, ...], float] = {}
     out: dict[int, float] = {}
     for stage, (a, b) in enumerate(layout.stage_layers):
-        n_dense = max(0, min(b, model.dense_layer_count) - a)
-        groups = [g for g, present in (("dense", n_dense > 0), ("moe", b - a - n_dense > 0), ("embed", stage == 0),
-                                       ("head", stage == last), ("boundary", layout.pp > 1)) if present]
-        best = 0.0
-        for phase in (Phase.PREFILL, Phase.DECODE):
-            for req in rows:
-                p = peaks(phase, req, stage)
-                best = max(best, *(p[g] for g in groups)) if groups else best
+        n_dense = max(0, min(b, dense_end) - a)
+        groups = tuple(g for g, present in (("dense", n_dense > 0), ("moe", b - a - n_dense > 0),
+                                            ("embed", stage == 0), ("head", stage == last),
+                                            ("boundary", layout.pp > 1)) if present)
+        best = by_groups.get(groups)
+        if best is None:
+            best = 0.0
+            for phase in (Phase.PREFILL, Phase.DECODE):
+                for req in rows:
+                    p = peaks(phase, req, stage)
+                    best = max(best, *(p[g] for g in groups)) if groups else best
+            by_groups[groups] = best
         out[stage] = best
     return out
 
@@ -230,10 +240,10 @@ def activation_bytes_by_stage(model: Model, workload: Workload, cluster: Cluster
 
     d = _dims(model, layout)
     cache: dict[tuple, dict[str, float]] = {}
-    g, gpn, last = layout.group_size, layout.gpus_per_node, layout.pp - 1
 
     def peaks(phase: Phase, req: tuple, stage: int) -> dict[str, float]:
-        key = (phase, req, (stage * g) % gpn, stage == last)
+        # The stage only places the ops (node crossings); their working sets are the same on every stage.
+        key = (phase, req)
         if key not in cache:
             shapes = _Shapes(model, workload, cluster, layout, d, phase, np.array(req), stage)
             cache[key] = shape_activation_peaks(shapes, model)
@@ -271,30 +281,42 @@ def memory(model: Model, workload: Workload, cluster: Cluster, layout: Layout,
     reqs = requests_per_rank(workload, layout)
     kv_tokens = math.ceil(reqs * (workload.prompt + workload.generate) / layout.cp)
     kv_per_layer = kv_tokens * kv_bytes_per_token_layer(model, tp)
+    emb, router = embedding_params(model), router_params(model)
+    capacity = cluster.gpu.memory_bytes
+    dense_end = model.dense_layer_count
+    # Stages with the same layer counts and ends hold the same amounts: one computation per kind.
+    figures: dict[tuple[int, int, bool, bool], dict[str, float]] = {}
+    estimates: dict[tuple[int, int, bool, bool], float] = {}
     stages = []
     last_stage = layout.pp - 1
     for s, (a, b) in enumerate(layout.stage_layers):
         n = b - a
-        n_dense = max(0, min(b, model.dense_layer_count) - a)
-        n_moe = n - n_dense
+        n_dense = max(0, min(b, dense_end) - a)
         first, last = s == 0, s == last_stage
-        embed = embedding_params(model) / tp if first else 0.0
-        head = 0.0
-        if last and not (model.tied and first):
-            head = embedding_params(model) / tp
-        replicated = n * 2 * h + n_moe * router_params(model) + (h if last else 0)
-        stages.append(StageMemory(
-            stage=s, layers=(a, b),
-            attention_bytes=n * attn_pr * wbytes,
-            routed_expert_bytes=n_moe * expert_pr * wbytes,
-            shared_expert_bytes=n_moe * shared_pr * wbytes,
-            dense_ffn_bytes=n_dense * dense_pr * wbytes,
-            replicated_bytes=replicated * wbytes,
-            embedding_bytes=embed * wbytes,
-            lm_head_bytes=head * wbytes,
-            kv_cache_bytes=n * kv_per_layer,
-            activation_bytes=activations[s] if activations is not None and s in activations
-            else activation_bytes(model, workload, layout, (a, b), first, last),
-            capacity_bytes=cluster.gpu.memory_bytes,
-        ))
+        key = (n, n_dense, first, last)
+        fig = figures.get(key)
+        if fig is None:
+            n_moe = n - n_dense
+            embed = emb / tp if first else 0.0
+            head = 0.0
+            if last and not (model.tied and first):
+                head = emb / tp
+            replicated = n * 2 * h + n_moe * router + (h if last else 0)
+            fig = figures[key] = dict(
+                attention_bytes=n * attn_pr * wbytes,
+                routed_expert_bytes=n_moe * expert_pr * wbytes,
+                shared_expert_bytes=n_moe * shared_pr * wbytes,
+                dense_ffn_bytes=n_dense * dense_pr * wbytes,
+                replicated_bytes=replicated * wbytes,
+                embedding_bytes=embed * wbytes,
+                lm_head_bytes=head * wbytes,
+                kv_cache_bytes=n * kv_per_layer,
+            )
+        if activations is not None and s in activations:
+            act = activations[s]
+        else:
+            if key not in estimates:
+                estimates[key] = activation_bytes(model, workload, layout, (a, b), first, last)
+            act = estimates[key]
+        stages.append(StageMemory(stage=s, layers=(a, b), **fig, activation_bytes=act, capacity_bytes=capacity))
     return MemoryBreakdown(tuple(stages), layout)

@@ -59,6 +59,8 @@ FIXTURES = {
              dict(model='model preset "mixtral-8x7b" { weights = fp8 }')),
     "W510": (dict(workload="workload { batch = 8  prompt = 2048  generate = 256  microbatches = 64 }"),
              dict(workload="workload { batch = 8  prompt = 2048  generate = 256  microbatches = 8 }")),
+    "W511": (dict(model='model preset "mixtral-8x7b" { layers = 5000 }', strategy="strategy pp 5000",
+                  cluster='cluster { gpus = 5000  gpu preset "h100-sxm" }'), {}),
     "N001": (dict(strategy="strategy" + " tp 2" * 60), dict(strategy="strategy tp 8")),
     "N601": (dict(model=QWEN), dict(model=QWEN, strategy="strategy tp 4")),
     "N602": (dict(strategy="strategy tp 2 ; ep 8"), dict(model=DENSE)),

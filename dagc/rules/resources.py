@@ -1,11 +1,11 @@
-"""Rules about resources and efficiency: E401, E402, W501–W510, N601–N603."""
+"""Rules about resources and efficiency: E401, E402, W501–W511, N601–N603."""
 
 from __future__ import annotations
 
 import math
 
 from ..bounds import bounds, requirement_bound, unreachable
-from ..dag import NODE_BUDGET, estimate_nodes
+from ..dag import GROUP_BUDGET, NODE_BUDGET, STAGE_BUDGET, estimate_nodes, over_work_budget
 from ..diagnostics import Severity
 from ..memory import kv_heads_per_rank, requests_per_rank
 from ..plan import RequirementKind
@@ -291,6 +291,36 @@ def check_dag_size(ctx: RuleContext):
                    "use fewer micro-batches")
 
 
+def check_work_budget(ctx: RuleContext):
+    """Too many pipeline stages, or too large a stage group, to examine: no memory, no metrics.
+
+    dagc judges memory stage by stage and computes per-rank figures over a stage group. Both
+    are bounded before any of that work starts: at most 4,096 pipeline stages
+    (`dagc.dag.STAGE_BUDGET`) and 65,536 GPUs in a stage group (`dagc.dag.GROUP_BUDGET`).
+    Beyond them dagc reports every other rule but computes neither per-stage memory (so E402
+    is not judged) nor the DAG and its metrics, and leaves the requirements not judged. Real
+    pipelines have at most a few hundred stages.
+
+    Bad:
+        model preset "mixtral-8x7b" { layers = 5000 }
+        strategy pp 5000
+    Fixed:
+        strategy pp 50 < tp 8 >      # 100 layers per stage
+    """
+    lay = ctx.layout
+    why = over_work_budget(lay)
+    if why is None or lay.pp > ctx.plan.model.layers:      # more stages than layers is E303
+        return
+    stages = lay.pp > STAGE_BUDGET
+    yield diag("W511", Severity.WARNING,
+               f"{why}: per-stage memory (E402) and the metrics are not computed, and the requirements are "
+               "not judged",
+               ctx.strategy.span_of("pp") if stages else ctx.strategy.span_of("strategy"),
+               f"use at most {STAGE_BUDGET:,} stages, each holding more layers" if stages
+               else f"use a stage group of at most {GROUP_BUDGET:,} GPUs (smaller tp·cp and ep·etp), and dp or pp "
+                    "for the rest")
+
+
 def check_sp_without_tp(ctx: RuleContext):
     """`sp` without tensor parallelism does nothing.
 
@@ -380,6 +410,8 @@ RULES = (
     make_rule("W508", Severity.WARNING, "sp without tp does nothing", check_sp_without_tp),
     make_rule("W509", Severity.WARNING, "8-bit weights on a GPU without fp8 compute", check_8bit_compute),
     make_rule("W510", Severity.WARNING, "micro-batches beyond the requests: not scheduled", check_empty_microbatches),
+    make_rule("W511", Severity.WARNING, "too many stages or too large a stage group to examine: memory and metrics "
+              "not computed", check_work_budget),
     make_rule("N601", Severity.NOTE, "kv_heads < tp: KV heads replicated", check_kv_replication),
     make_rule("N602", Severity.NOTE, "experts per GPU", check_experts_per_gpu),
     make_rule("N603", Severity.NOTE, "the EP all-to-all crosses nodes", check_ep_nodes),
