@@ -339,7 +339,7 @@ def build(model: Model, workload: Workload, cluster: Cluster, layout: Layout, bu
     Example:
         >>> from dagc.check import load_plan_text
         >>> from dagc.layout import resolve
-        >>> from dagc.rules.hierarchy import flatten
+        >>> from dagc.flatten import flatten
         >>> p = load_plan_text('model preset "mixtral-8x7b" cluster { gpus = 16 gpu preset "h100-sxm" } '
         ...                    'workload { batch = 8 prompt = 128 generate = 8 } strategy pp 2 < tp 2 ; ep 8 >')
         >>> lay = resolve(p.model, p.cluster, p.workload, flatten(p.strategies[0])[0])

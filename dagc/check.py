@@ -15,13 +15,13 @@ from .build import build
 from .cost import cost
 from .dag import NODE_BUDGET, Dag, estimate_nodes, over_work_budget
 from .diagnostics import Diagnostic, cap, has_errors
+from .flatten import flatten
 from .layout import Layout, resolve
 from .lower import lower, lower_strategy
 from .memory import MemoryBreakdown, activation_bytes_by_stage, memory
 from .parse import parse, read_source
 from .plan import Plan, Strategy, StrategyDecl
 from .rules import RuleContext, run_rules
-from .rules.hierarchy import flatten
 from .schedule import Metrics, schedule
 from .source import SourceFile
 from .verdict import RequirementResult, Verdict, judge_requirements, verdict

@@ -29,9 +29,9 @@ from dagc.diagnostics import (
     render,
     render_all,
 )
+from dagc.flatten import flatten
 from dagc.lower import MAX_STRATEGIES
 from dagc.parse import MAX_PLAN_BYTES, MAX_PLAN_TOKENS, read_source
-from dagc.rules.hierarchy import flatten
 from dagc.source import SourceFile, display_width
 from conftest import EXAMPLES, plan_text
 

@@ -14,9 +14,9 @@ from dagc.build import build, requests_per_microbatch
 from dagc.check import check, load_plan_text
 from dagc.cost import CostModel
 from dagc.dag import NODE_BUDGET, DagTooLarge, OpKind, Phase, estimate_nodes
+from dagc.flatten import flatten
 from dagc.layout import resolve
 from dagc.plan import Requirement, RequirementKind
-from dagc.rules.hierarchy import flatten
 from dagc.units import Dimension, format_si
 from conftest import plan_text
 from plans import plan_texts

@@ -3,14 +3,16 @@
 Input: a `RuleContext` (plan, strategy, layout, memory). Output: diagnostics. Each rule is
 a documented function; `RULES` lists them with their code and severity, and `explain`
 returns a rule's documentation (what it checks, why, a bad plan and its fix). Codes
-emitted by the parser and the lowering pass (E001, E002, E101–E104) are documented here
-too, so that `dagc explain` knows every code a user can see.
+emitted while the plan is read (E001, E002, E101–E104 by parse and lower; E201, E202,
+E204 by flatten) are registered here too, each naming the passes that emit it, so that
+`dagc explain` knows every code a user can see.
 """
 
 from __future__ import annotations
 
 import inspect
 
+from ..diagnostics import Diagnostic
 from . import hierarchy, resources, structure, syntax
 from .base import Rule, RuleContext
 
@@ -38,9 +40,9 @@ def explain(code: str) -> str | None:
     return f"{r.code} ({r.severity.value}): {r.title}\n\n{inspect.cleandoc(r.doc)}"
 
 
-def run_rules(ctx: RuleContext) -> list:
-    """Every rule that looks at a resolved strategy, in code order."""
-    out: list = []
+def run_rules(ctx: RuleContext) -> list[Diagnostic]:
+    """Every rule that looks at a resolved strategy, in code order (the others' passes have run)."""
+    out: list[Diagnostic] = []
     for r in RULES:
         if r.check is not None:
             out.extend(r.check(ctx))

@@ -12,7 +12,7 @@ from ..memory import MemoryBreakdown
 from ..plan import Plan, Strategy, StrategyDecl
 from ..source import Span
 
-__all__ = ["Rule", "RuleContext", "diag", "largest_divisor"]
+__all__ = ["Check", "Rule", "RuleContext", "diag", "largest_divisor", "make_rule"]
 
 
 @dataclass(frozen=True)
@@ -25,17 +25,36 @@ class RuleContext:
     metrics: Any = None                 # dagc.schedule.Metrics once the DAG is scheduled
 
 
+Check = Callable[[RuleContext], Iterable[Diagnostic]]
+
+
 @dataclass(frozen=True)
 class Rule:
+    """A diagnostic code: its documentation, and what emits it.
+
+    A rule on the resolved strategy has a `check`, which `run_rules` calls. A code found
+    while the plan is read (parse, lower, flatten) is emitted by those passes instead:
+    `passes` names them, so that every code says where it comes from.
+    """
+
     code: str
     severity: Severity
     title: str
     doc: str
-    check: Callable[[RuleContext], Iterable[Diagnostic]] | None = None
+    check: Check | None = None
+    passes: tuple[Callable[..., object], ...] = ()
+
+    def __post_init__(self) -> None:
+        if (self.check is None) == (not self.passes):
+            raise ValueError(f"rule {self.code} needs either a check or the passes that emit it")
 
 
-def make_rule(code: str, severity: Severity, title: str, check=None, doc: str | None = None) -> Rule:
-    return Rule(code, severity, title, doc if doc is not None else (check.__doc__ or ""), check)
+def make_rule(code: str, severity: Severity, title: str, check: Check | None = None, doc: str | None = None,
+              passes: tuple[Callable[..., object], ...] = ()) -> Rule:
+    """A rule documented by `doc`, or by its check's docstring."""
+    if doc is None:
+        doc = (check.__doc__ or "") if check is not None else ""
+    return Rule(code, severity, title, doc, check, passes)
 
 
 def largest_divisor(n: int, limit: int) -> int:

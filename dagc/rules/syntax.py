@@ -1,11 +1,15 @@
 """Codes emitted while reading a plan: syntax (E001), input (E002) and lowering (E101–E104).
 
-The checks themselves live in `dagc.parse` and `dagc.lower`; this module documents them.
+The checks themselves live in the passes that read the plan (`dagc.parse`, `dagc.lower`,
+`dagc.flatten`); this module documents them, and each entry names the passes that emit it.
 """
 
 from __future__ import annotations
 
-from ..diagnostics import Severity
+from ..diagnostics import Severity, cap
+from ..flatten import flatten
+from ..lower import lower
+from ..parse import parse, read_source
 from .base import make_rule
 
 E001 = """
@@ -87,11 +91,12 @@ Example:
 """
 
 RULES = (
-    make_rule("E001", Severity.ERROR, "syntax error", doc=E001),
-    make_rule("E002", Severity.ERROR, "unreadable input (missing, directory, binary, not JSON)", doc=E002),
-    make_rule("E101", Severity.ERROR, "unknown axis, preset, field or unit", doc=E101),
-    make_rule("E102", Severity.ERROR, "quantity of the wrong dimension", doc=E102),
-    make_rule("E103", Severity.ERROR, "missing required block or field", doc=E103),
-    make_rule("E104", Severity.ERROR, "invalid value (range, whole number, duplicate)", doc=E104),
-    make_rule("N001", Severity.NOTE, "more diagnostics than dagc shows at once", doc=N001),
+    make_rule("E001", Severity.ERROR, "syntax error", doc=E001, passes=(parse,)),
+    make_rule("E002", Severity.ERROR, "unreadable input (missing, directory, binary, not JSON)", doc=E002,
+              passes=(read_source, parse, lower)),
+    make_rule("E101", Severity.ERROR, "unknown axis, preset, field or unit", doc=E101, passes=(lower, flatten)),
+    make_rule("E102", Severity.ERROR, "quantity of the wrong dimension", doc=E102, passes=(lower,)),
+    make_rule("E103", Severity.ERROR, "missing required block or field", doc=E103, passes=(lower,)),
+    make_rule("E104", Severity.ERROR, "invalid value (range, whole number, duplicate)", doc=E104, passes=(lower,)),
+    make_rule("N001", Severity.NOTE, "more diagnostics than dagc shows at once", doc=N001, passes=(cap,)),
 )

@@ -1,0 +1,104 @@
+"""The flatten pass (`dagc.flatten`): strategy declarations into degrees, E101/E201/E202/E204,
+and the rule registry naming the pass for the codes it emits."""
+
+from __future__ import annotations
+
+import pytest
+
+from dagc.check import parse_strategy
+from dagc.flatten import MAX_DEGREE, flatten
+from dagc.lower import lower
+from dagc.parse import parse
+from dagc.rules import RULES, explain, rule
+from dagc.rules.base import Rule
+from dagc.source import SourceFile
+
+
+def flat(text: str):
+    strategy, diags = flatten(parse_strategy(text))
+    assert diags == []
+    return strategy
+
+
+def found(text: str) -> list[tuple[str, int, str, str]]:
+    strategy, diags = flatten(parse_strategy(text))
+    assert strategy is None
+    return [(d.code, d.span.column, d.span.text, d.message) for d in diags]
+
+
+@pytest.mark.parametrize("text, degrees", [
+    # (dp, pp, pp_split, tp, cp, sp, ep, etp)
+    ("pp 4 [5, 4, 4, 3] < tp 4 sp ; ep 8 etp 2 >", (1, 4, (5, 4, 4, 3), 4, 1, True, 8, 2)),
+    ("dp 2 < pp 4 < tp 2 ; ep 8 > >", (2, 4, None, 2, 1, False, 8, 1)),
+    ("pp 4 < ep 16 ; tp 2 >", (1, 4, None, 2, 1, False, 16, 1)),
+    ("tp 4 cp 2", (1, 1, None, 4, 2, False, None, None)),
+    ("etp 2", (1, 1, None, 1, 1, False, 1, 2)),
+])
+def test_degrees(text, degrees):
+    s = flat(text)
+    assert (s.dp, s.pp, s.pp_split, s.tp, s.cp, s.sp, s.ep, s.etp) == degrees
+    assert s.text == text and s.name is None
+
+
+def test_spans_of_every_axis():
+    s = flat("pp 4 [5, 4, 4, 3] < tp 4 sp ; ep 8 etp 2 >")
+    assert {k: v.text for k, v in s.spans.items()} == {
+        "pp": "pp 4", "tp": "tp 4", "sp": "sp", "ep": "ep 8", "etp": "etp 2", "split": "[5, 4, 4, 3]",
+        "strategy": "pp 4 [5, 4, 4, 3] < tp 4 sp ; ep 8 etp 2 >"}
+    assert s.span_of("cp").text == s.text   # an axis not written points at the whole strategy
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("pp 2 < dp 2 < tp 2 > >", [("E201", 8, "dp 2", "`dp` must be the outermost axis (dp ⊃ pp ⊃ in-stage domains)")]),
+    ("tp 2 < ep 4 >", [("E201", 1, "tp 2", "`<` opened by the in-stage axis `tp`: only dp and pp open a scope")]),
+    ("pp 4 tp 2", [("E201", 1, "pp 4", "`pp 4` must enclose the in-stage axes in `< … >`, not sit beside them")]),
+    ("tp 2 ; cp 2", [("E201", 1, "tp 2 ; cp 2",
+                      "a stage has at most two domains: attention (tp, cp, sp) and expert (ep, etp)")]),
+    ("tp 2 ep 4", [("E202", 1, "tp 2 ep 4", "`tp 2` and `ep 4` are written in one domain, which reads as their "
+                    "product (8 GPUs); attention and expert axes run on the same GPUs of a stage")]),
+    ("tp 2 tp 4", [("E204", 6, "tp 4", "`tp` is repeated in this scope")]),
+    ("tp 0", [("E204", 1, "tp 0", "`tp 0`: a degree is a whole number of at least 1")]),
+    ("tp 1.5", [("E204", 1, "tp 1.5", "`tp 1.5`: a degree is a whole number of at least 1")]),
+    ("tp", [("E204", 1, "tp", "`tp` needs a degree")]),
+    ("sp 2", [("E204", 1, "sp 2", "`sp` is a flag on tp and takes no degree")]),
+    ("tp [1]", [("E204", 4, "[1]", "only `pp` takes an explicit `[…]` layer split"),
+                ("E204", 1, "tp", "`tp` needs a degree")]),
+    (f"tp {2 * MAX_DEGREE}", [("E204", 1, f"tp {2 * MAX_DEGREE}",
+                               "`tp` degree 2.09715e+06 is beyond any cluster (at most 1048576)")]),
+    ("tq 8", [("E101", 1, "tq", "unknown axis `tq`")]),
+])
+def test_structural_errors(text, expected):
+    assert found(text) == expected
+
+
+def test_e202_hint_gives_the_gpus_per_stage():
+    (d,) = flatten(parse_strategy("pp 2 < tp 2 ep 4 >"))[1]
+    assert d.hint == "separate the domains with `;`: `tp 2 ; ep 4` uses max(2, 4) = 4 GPUs per stage"
+
+
+def test_flatten_of_a_plan_statement_keeps_its_name():
+    text = ('model preset "mixtral-8x7b"  cluster { gpus = 16  gpu preset "h100-sxm" }  '
+            "workload { batch = 8  prompt = 8  generate = 8 }  strategy fast = dp 2 < tp 8 >")
+    src = SourceFile("p.moe", text)
+    s, _ = flatten(lower(parse(src), src).strategies[0])
+    assert (s.name, s.label, s.dp, s.tp) == ("fast", "fast", 2, 8)
+    assert s.span_of("strategy").text == "strategy fast = dp 2 < tp 8 >"
+
+
+# ---------------------------------------------------------------------------------------------- the registry
+
+
+@pytest.mark.parametrize("code", ["E201", "E202", "E204"])
+def test_registry_names_flatten_for_its_codes(code):
+    r = rule(code)
+    assert r is not None and r.check is None and flatten in r.passes
+    assert explain(code).startswith(f"{code} (error): ")
+
+
+def test_every_code_has_a_check_or_names_its_passes():
+    for r in RULES:
+        assert (r.check is None) != (not r.passes), r.code
+    assert {r.code for r in RULES if flatten in r.passes} == {"E101", "E201", "E202", "E204"}
+    assert rule("E203").check is not None and rule("E203").passes == ()
+    with pytest.raises(ValueError):
+        Rule("X001", rule("E201").severity, "neither", "")

@@ -1,0 +1,174 @@
+"""Hugging Face import (`dagc.hf`): Mixtral, Qwen3-MoE, DeepSeek-V3 and dense configs map to
+the exact plan fields; every error names the config key and points at it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from dagc.diagnostics import quote
+from dagc.hf import load_hf_config
+from dagc.source import SourceFile
+
+# The published config.json files (trimmed to the keys dagc reads, plus some it ignores).
+MIXTRAL_8X7B = {
+    "architectures": ["MixtralForCausalLM"], "hidden_size": 4096, "intermediate_size": 14336,
+    "num_attention_heads": 32, "num_hidden_layers": 32, "num_key_value_heads": 8, "num_local_experts": 8,
+    "num_experts_per_tok": 2, "vocab_size": 32000, "tie_word_embeddings": False, "torch_dtype": "bfloat16",
+    "hidden_act": "silu", "rope_theta": 1e6, "sliding_window": None,
+}
+QWEN3_30B_A3B = {
+    "architectures": ["Qwen3MoeForCausalLM"], "hidden_size": 2048, "intermediate_size": 6144,
+    "moe_intermediate_size": 768, "num_attention_heads": 32, "num_key_value_heads": 4, "head_dim": 128,
+    "num_hidden_layers": 48, "num_experts": 128, "num_experts_per_tok": 8, "vocab_size": 151936,
+    "tie_word_embeddings": False, "torch_dtype": "bfloat16", "hidden_act": "silu", "decoder_sparse_step": 1,
+    "norm_topk_prob": True,
+}
+DEEPSEEK_V3 = {
+    "architectures": ["DeepseekV3ForCausalLM"], "hidden_size": 7168, "intermediate_size": 18432,
+    "moe_intermediate_size": 2048, "num_attention_heads": 128, "num_key_value_heads": 128,
+    "num_hidden_layers": 61, "n_routed_experts": 256, "n_shared_experts": 1, "num_experts_per_tok": 8,
+    "first_k_dense_replace": 3, "q_lora_rank": 1536, "kv_lora_rank": 512, "qk_nope_head_dim": 128,
+    "qk_rope_head_dim": 64, "v_head_dim": 128, "vocab_size": 129280, "tie_word_embeddings": False,
+    "torch_dtype": "bfloat16", "hidden_act": "silu",
+    "quantization_config": {"quant_method": "fp8", "fmt": "e4m3", "weight_block_size": [128, 128]},
+}
+QWEN15_MOE_A27B = {   # Qwen2-MoE style: one shared expert given only by its size
+    "architectures": ["Qwen2MoeForCausalLM"], "hidden_size": 2048, "intermediate_size": 5632,
+    "moe_intermediate_size": 1408, "shared_expert_intermediate_size": 5632, "num_attention_heads": 16,
+    "num_key_value_heads": 16, "num_hidden_layers": 24, "num_experts": 60, "num_experts_per_tok": 4,
+    "vocab_size": 151936, "tie_word_embeddings": False, "torch_dtype": "bfloat16", "hidden_act": "silu",
+}
+LLAMA3_8B = {   # dense: no expert key at all
+    "architectures": ["LlamaForCausalLM"], "hidden_size": 4096, "intermediate_size": 14336,
+    "num_attention_heads": 32, "num_key_value_heads": 8, "num_hidden_layers": 32, "vocab_size": 128256,
+    "tie_word_embeddings": False, "torch_dtype": "bfloat16", "hidden_act": "silu",
+}
+
+PLAN = SourceFile("p.moe", 'model from "config.json"')
+AT = PLAN.span(11, 24)     # the quoted path of the `model from` statement
+
+
+def imported(tmp_path, cfg: dict | None = None, raw: str | None = None):
+    path = tmp_path / "config.json"
+    path.write_text(raw if raw is not None else json.dumps(cfg, indent=2))
+    return load_hf_config(path, AT)
+
+
+def errors(tmp_path, cfg: dict | None = None, raw: str | None = None):
+    fields, diags = imported(tmp_path, cfg, raw)
+    assert fields is None
+    return [(d.code, d.message, d.span.source.path.rpartition("/")[2], d.span.line, d.span.text) for d in diags]
+
+
+def test_mixtral(tmp_path):
+    assert imported(tmp_path, MIXTRAL_8X7B) == ({
+        "layers": 32, "hidden": 4096, "heads": 32, "kv_heads": 8, "head_dim": 128, "vocab": 32000, "tied": False,
+        "weights": "bf16", "kv_cache": "bf16", "attention": "gqa",
+        # Mixtral has no moe_intermediate_size: intermediate_size is the expert's.
+        "moe": {"experts": 8, "top_k": 2, "ffn": 14336, "shared": 0, "shared_ffn": 0, "dense_layers": 0,
+                "dense_ffn": 0, "gated": True},
+    }, [])
+
+
+def test_qwen3_moe(tmp_path):
+    assert imported(tmp_path, QWEN3_30B_A3B) == ({
+        "layers": 48, "hidden": 2048, "heads": 32, "kv_heads": 4, "head_dim": 128, "vocab": 151936, "tied": False,
+        "weights": "bf16", "kv_cache": "bf16", "attention": "gqa",
+        # head_dim is given (2048 / 32 would be 64); the dense intermediate_size is unused without dense layers.
+        "moe": {"experts": 128, "top_k": 8, "ffn": 768, "shared": 0, "shared_ffn": 0, "dense_layers": 0,
+                "dense_ffn": 0, "gated": True},
+    }, [])
+
+
+def test_deepseek_v3(tmp_path):
+    assert imported(tmp_path, DEEPSEEK_V3) == ({
+        "layers": 61, "hidden": 7168, "heads": 128, "kv_heads": 128, "vocab": 129280, "tied": False,
+        # fp8 from the quantization config (torch_dtype says bf16); the KV cache stays bf16.
+        "weights": "fp8", "kv_cache": "bf16", "attention": "mla",
+        "head_dim": 128,   # MLA has no head_dim: v_head_dim stands in
+        "mla": {"q_lora": 1536, "kv_lora": 512, "qk_nope": 128, "qk_rope": 64, "v_head": 128},
+        # one shared expert the size of a routed one; the first 3 layers dense with the 18432 ffn.
+        "moe": {"experts": 256, "top_k": 8, "ffn": 2048, "shared": 1, "shared_ffn": 2048, "dense_layers": 3,
+                "dense_ffn": 18432, "gated": True},
+    }, [])
+
+
+def test_qwen2_moe_shared_expert_by_size(tmp_path):
+    fields, diags = imported(tmp_path, QWEN15_MOE_A27B)
+    assert diags == [] and (fields["head_dim"], fields["kv_heads"]) == (128, 16)
+    assert fields["moe"] == {"experts": 60, "top_k": 4, "ffn": 1408, "shared": 1, "shared_ffn": 5632,
+                             "dense_layers": 0, "dense_ffn": 0, "gated": True}
+
+
+def test_dense_config(tmp_path):
+    fields, diags = imported(tmp_path, LLAMA3_8B)
+    assert diags == [] and (fields["layers"], fields["kv_heads"], fields["vocab"]) == (32, 8, 128256)
+    assert fields["moe"] == {"experts": 0, "dense_layers": 32, "dense_ffn": 14336}
+
+
+@pytest.mark.parametrize("key, dtype, weights, kv_cache", [
+    ("torch_dtype", "float16", "fp16", "fp16"), ("torch_dtype", "float32", "fp32", "fp32"),
+    ("dtype", "float8_e4m3fn", "fp8", "bf16"), ("torch_dtype", "int8", "int8", "bf16"),
+    (None, None, "bf16", "bf16"),
+])
+def test_dtypes(tmp_path, key, dtype, weights, kv_cache):
+    cfg = {k: v for k, v in MIXTRAL_8X7B.items() if k != "torch_dtype"}
+    if key:
+        cfg[key] = dtype
+    fields, _ = imported(tmp_path, cfg)
+    assert (fields["weights"], fields["kv_cache"]) == (weights, kv_cache)
+
+
+def test_plain_mlp_activation_is_not_gated(tmp_path):
+    fields, _ = imported(tmp_path, dict(MIXTRAL_8X7B, hidden_act="gelu"))
+    assert fields["moe"]["gated"] is False
+
+
+# ---------------------------------------------------------------------------------------------- errors
+
+
+@pytest.mark.parametrize("cfg, drop", [(MIXTRAL_8X7B, "num_hidden_layers"), (MIXTRAL_8X7B, "hidden_size"),
+                                       (MIXTRAL_8X7B, "num_attention_heads"), (MIXTRAL_8X7B, "vocab_size"),
+                                       (MIXTRAL_8X7B, "num_experts_per_tok"), (MIXTRAL_8X7B, "intermediate_size"),
+                                       (DEEPSEEK_V3, "qk_rope_head_dim"), (DEEPSEEK_V3, "v_head_dim"),
+                                       (LLAMA3_8B, "intermediate_size")])
+def test_a_missing_key_is_named_at_the_import(tmp_path, cfg, drop):
+    found = errors(tmp_path, {k: v for k, v in cfg.items() if k != drop})
+    assert found[0] == ("E103", f"`config.json` has no `{drop}`", "p.moe", 1, '"config.json"')
+
+
+def test_bad_values_are_named_and_located_in_the_config(tmp_path):
+    cfg = dict(MIXTRAL_8X7B, hidden_size="big", torch_dtype="float7", num_hidden_layers=0,
+               tie_word_embeddings="yes", hidden_act="tanh")
+    assert errors(tmp_path, cfg) == [
+        ("E104", "`num_hidden_layers` is out of range: dagc accepts 1 to 100,000", "config.json", 8,
+         '"num_hidden_layers"'),
+        ("E104", "`hidden_size` must be a whole number, not a string", "config.json", 5, '"hidden_size"'),
+        ("E104", "`tie_word_embeddings` must be true or false", "config.json", 13, '"tie_word_embeddings"'),
+        ("E101", "`torch_dtype` is not a dtype dagc knows", "config.json", 14, '"torch_dtype"'),
+        ("E101", "`hidden_act` names an activation dagc cannot map", "config.json", 15, '"hidden_act"'),
+    ]
+
+
+@pytest.mark.parametrize("value, words", [(1.5, "not a number with a fraction"), (True, "not true/false"),
+                                          ([8], "not a list"), (10**40, "out of range")])
+def test_expert_count_kinds(tmp_path, value, words):
+    ((code, message, where, _, text),) = errors(tmp_path, dict(MIXTRAL_8X7B, num_local_experts=value))
+    assert (code, where, text) == ("E104", "config.json", '"num_local_experts"') and words in message
+    assert message.startswith("`num_local_experts`")
+
+
+def test_unreadable_configs_are_e002(tmp_path):
+    assert errors(tmp_path, raw="[1, 2]") == [("E002", "`config.json` is not a JSON object", "config.json", 1, "[")]
+    assert errors(tmp_path, raw='{"a": }') == [
+        ("E002", "`config.json` is not valid JSON: Expecting value", "config.json", 1, "}")]
+    fields, (d,) = load_hf_config(tmp_path / "missing.json", AT)
+    assert fields is None and d.code == "E002" and d.span == AT
+    assert d.message == f"cannot import `{quote(str(tmp_path / 'missing.json'))}`: the file does not exist"
+
+
+def test_config_lines_are_never_echoed(tmp_path):
+    _, diags = imported(tmp_path, dict(MIXTRAL_8X7B, hidden_size="secret"))
+    assert diags and all(not d.span.source.echo for d in diags) and all("secret" not in d.message for d in diags)
