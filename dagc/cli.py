@@ -32,6 +32,7 @@ from .compile import CompileOptions, compile_results, default_output_dir
 from .diagnostics import PlanError, Severity, printable, render
 from .export.dag_json import dag_schema
 from .export.dot import Detail
+from .export.markdown import MAX_STAGE_ROWS, shown_stages
 from .export.pareto import pareto_svg
 from .export.report import report_json
 from .export.write import OutputError, write_text_atomic
@@ -143,7 +144,12 @@ def _print_result(console: Console, r: StrategyResult) -> None:
         for col in ("stage", "GPUs", "layers", "experts/GPU", "weights", "KV cache", "activations", "total", "use"):
             t.add_column(col, justify="right" if col not in ("stage", "GPUs", "layers") else "left")
         per_gpu = str(lay.experts_per_ep_rank) if plan.model.has_experts else "—"
-        for s in mem.stages:
+        for k in shown_stages(len(mem.stages)):
+            if k is None:
+                _add_row(t, "…", f"{len(mem.stages) - 2 * (MAX_STAGE_ROWS // 2):,} more stages "
+                         "(report.json lists them all)", *[""] * 7)
+                continue
+            s = mem.stages[k]
             ranks = lay.stage_ranks(0, s.stage)
             layers = f"{s.layers[0]}–{s.layers[1] - 1}" if s.layers[1] > s.layers[0] else "none"
             gpus = f"{ranks.start}–{ranks.stop - 1}" + (f" (+{lay.dp - 1} replica(s))" if lay.dp > 1 else "")

@@ -256,3 +256,22 @@ def test_output_to_a_regular_file_says_what_it_is(tmp_path):
     proc = dagc("compile", str(plan), "--no-search", "-o", str(target))
     assert proc.returncode == 5 and "it is a regular file, not a directory" in proc.stderr
     assert target.read_text() == "mine"
+
+
+def test_per_stage_tables_are_bounded(tmp_path):
+    model = ('model "m" { layers = 100000  hidden = 1024  heads = 8  kv_heads = 8  head_dim = 128  vocab = 32000 '
+             'moe { experts = 8  top_k = 2  ffn = 2048 } }')
+    cluster = 'cluster { gpus = 1048576  gpus_per_node = 1048576  gpu preset "h100-sxm" }'
+    workload = "workload { batch = 1024  prompt = 128  generate = 16 }"
+    for pp, command in ((4000, "check"), (100000, "compile")):
+        plan = tmp_path / f"pp{pp}.moe"
+        plan.write_text(plan_text(model=model, cluster=cluster, workload=workload, strategy=f"strategy pp {pp} < tp 1 >"))
+        args = (command, str(plan), "--no-search") + (("-o", str(tmp_path / "out")) if command == "compile" else ())
+        proc = dagc(*args, timeout=60)
+        assert proc.returncode in (0, 1), proc.stderr[-2000:]
+        text = proc.stdout if command == "check" else (tmp_path / "out" / "report.md").read_text()
+        assert "more stages (report.json lists them all)" in text.replace("\n│", " ").replace("│", " ") or \
+            "more stages" in text
+        assert len(text.splitlines()) < 400
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert len(report["layout"]["stages"]) == 100000

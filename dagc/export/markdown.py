@@ -11,7 +11,27 @@ from ..diagnostics import render
 from ..params import active_params, total_params
 from ..units import Dimension, format_bytes, format_si
 
-__all__ = ["report_md"]
+__all__ = ["report_md", "shown_stages", "MAX_STAGE_ROWS"]
+
+MAX_STAGE_ROWS = 64     # per-stage table rows drawn; beyond, the first and last halves and a gap row
+
+
+def shown_stages(n: int, limit: int = MAX_STAGE_ROWS) -> list[int | None]:
+    """The stages a per-stage table draws: all up to `limit`, else the first and the last
+    `limit // 2` with None standing for the gap (report.json lists every stage).
+
+    Example:
+        >>> shown_stages(3), shown_stages(6, 4)
+        ([0, 1, 2], [0, 1, None, 4, 5])
+    """
+    if n <= limit:
+        return list(range(n))
+    half = limit // 2
+    return [*range(half), None, *range(n - half, n)]
+
+
+def _gap_row(n: int, columns: int) -> list[str]:
+    return [f"… {n - 2 * (MAX_STAGE_ROWS // 2):,} more stages (report.json lists them all)"] + [""] * (columns - 1)
 
 _WORD = {True: "**yes**", False: "**no**", None: "not judged"}
 
@@ -66,7 +86,11 @@ def report_md(r: StrategyResult, links: dict[str, str] | None = None) -> str:
                   + (f"ep {lay.ep} × etp {lay.etp} with expert DP {lay.edp}" if lay.expert_domain_written
                      else f"follow tp (each expert split {lay.etp} ways, expert DP {lay.edp})") + ".", ""]
         rows = []
-        for s, (a, b) in enumerate(lay.stage_layers):
+        for s in shown_stages(lay.pp):
+            if s is None:
+                rows.append(_gap_row(lay.pp, 5))
+                continue
+            a, b = lay.stage_layers[s]
             ranks = lay.stage_ranks(0, s)
             per = lay.experts_per_ep_rank if m.has_experts else 0
             replicas = f" (+{lay.dp - 1} replicas)" if lay.dp > 1 else ""
@@ -76,10 +100,15 @@ def report_md(r: StrategyResult, links: dict[str, str] | None = None) -> str:
         lines += _table(["stage", "GPUs", "layers", "count", "routed experts per GPU"], rows)
     if mem is not None:
         lines += ["## Memory per rank", ""]
-        rows = [[str(s.stage), format_bytes(s.weights_bytes), format_bytes(s.kv_cache_bytes),
-                 format_bytes(s.activation_bytes), format_bytes(s.total_bytes), f"{s.fraction * 100:.1f} %",
-                 format_bytes(s.capacity_bytes - s.total_bytes)]
-                for s in mem.stages]
+        rows = []
+        for k in shown_stages(len(mem.stages)):
+            if k is None:
+                rows.append(_gap_row(len(mem.stages), 7))
+                continue
+            st = mem.stages[k]
+            rows.append([str(st.stage), format_bytes(st.weights_bytes), format_bytes(st.kv_cache_bytes),
+                         format_bytes(st.activation_bytes), format_bytes(st.total_bytes),
+                         f"{st.fraction * 100:.1f} %", format_bytes(st.capacity_bytes - st.total_bytes)])
         lines += _table(["stage", "weights", "KV cache", "activations", "total", "of GPU", "headroom"], rows)
     met = r.metrics
     lines += ["## Metrics", ""]
