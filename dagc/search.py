@@ -22,21 +22,42 @@ Bounded memory: the search streams candidates and keeps only the best `RANKED_KE
 Pareto front (at most `PARETO_MAX` points) and counters. It evaluates at most
 `MAX_SEARCH_CANDIDATES` candidates (and stops early on `budget_s`); a partial search says so
 (`complete`, `stopped`) and its verdicts are never claims about what it did not see.
+
+Time budget: an absolute `time.monotonic()` deadline, checked before every candidate (in the
+worker processes too: a chunk in flight stops at the deadline and returns what it evaluated),
+and before every balanced split and every exact re-scoring; the steps it cut short are named
+in `SearchResult.skipped`. A search overruns its budget by at most one candidate, one balanced
+split or one re-scoring (with worker processes, the evaluation waits `DEADLINE_GRACE_S` at most
+past the deadline for a worker's last candidate).
+
+Worker processes (`jobs` > 1) ignore Ctrl-C: the parent stops them. On any way out of the
+search — finished, budget spent, Ctrl-C, an error — the parent cancels the pending chunks,
+kills the workers that still run (SIGKILL: they hold nothing worth saving) and joins them and
+the pool's manager thread with a timeout; meanwhile further Ctrl-Cs are noted, not raised, so
+a second or third Ctrl-C cannot abandon workers half-stopped (the first one, or one that came
+during a normal finish, raises KeyboardInterrupt once they are gone). A worker also dies with
+its parent however the parent ends (SIGKILL, or a `timeout` that signals it alone): on Linux
+by PR_SET_PDEATHSIG, elsewhere by a thread polling its parent twice a second.
 """
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import heapq
 import itertools
 import math
 import os
 import signal
+import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from multiprocessing.process import BaseProcess
+from types import FrameType
 
 import numpy as np
 
@@ -52,15 +73,20 @@ from .verdict import judge_requirements
 
 __all__ = ["Objective", "Candidate", "SearchResult", "candidates", "count_candidates", "evaluate", "search",
            "strategy_text", "judge_optimal", "pareto_front", "OPTIMAL_TOLERANCE", "MAX_SEARCH_CANDIDATES",
-           "RANKED_KEEP", "PARETO_MAX", "SPLIT_CANDIDATES", "CHUNK", "OPTIMAL_SEARCH_BUDGET_S", "cpu_count"]
+           "RANKED_KEEP", "PARETO_MAX", "SPLIT_CANDIDATES", "CHUNK", "OPTIMAL_SEARCH_BUDGET_S", "cpu_count",
+           "SKIPPED_SPLITS", "SKIPPED_RESCORE"]
 
 OPTIMAL_TOLERANCE = 0.05        # within 5 % of the best is optimal
 MAX_SEARCH_CANDIDATES = 100_000  # candidates one search evaluates at most, fewest GPUs first (~1 min on one core)
 RANKED_KEEP = 5_000             # best candidates kept for the ranking, re-scoring and pareto.svg
 PARETO_MAX = 1_000              # Pareto-front points kept (beyond: the best by decode tokens/s per GPU)
 SPLIT_CANDIDATES = 50           # best pipelined candidates tried again with a cost-balanced split
-CHUNK = 64                      # candidates per unit of work (and between budget checks)
+CHUNK = 64                      # candidates per unit of work of a worker process
 OPTIMAL_SEARCH_BUDGET_S = 10.0  # default time budget of the search behind check/compile's optimal verdict
+SKIPPED_SPLITS = "balanced pipeline splits"           # `SearchResult.skipped`: not tried (for all the best)
+SKIPPED_RESCORE = "exact re-scoring of the best"      # `SearchResult.skipped`: the top are (partly) estimates
+DEADLINE_GRACE_S = 0.5          # how long past the deadline the parent waits for a worker's last candidate
+WORKER_STOP_TIMEOUT_S = 5.0     # how long the parent waits for each step of stopping its workers
 
 
 class Objective:
@@ -122,6 +148,8 @@ class SearchResult:
     stopped: str | None = None                    # why it stopped early: "budget" or "cap"
     limit: int = MAX_SEARCH_CANDIDATES            # the cap on candidates evaluated
     pareto_complete: bool = True                  # False: the front was thinned to PARETO_MAX points
+    skipped: tuple[str, ...] = ()                 # steps after the evaluation that the time budget cut short:
+                                                  # SKIPPED_SPLITS, SKIPPED_RESCORE
 
     @property
     def complete(self) -> bool:
@@ -140,7 +168,7 @@ class SearchResult:
         return {"objective": self.objective, "evaluated": self.evaluated, "legal": self.legal,
                 "seconds": self.seconds, "candidates": [c.to_json() for c in chosen],
                 "pareto": [c.to_json() for c in self.pareto], "total": self.total, "complete": self.complete,
-                "stopped": None if self.complete else self.stopped}
+                "stopped": None if self.complete else self.stopped, "skipped": list(self.skipped)}
 
     @property
     def best(self) -> Candidate | None:
@@ -519,28 +547,73 @@ def pareto_front(cands: Iterable[Candidate]) -> tuple[Candidate, ...]:
 # ---------------------------------------------------------------- evaluation in worker processes
 
 _WORKER: dict = {}
+_PR_SET_PDEATHSIG = 1           # <linux/prctl.h>
+_PARENT_POLL_S = 0.5            # where PR_SET_PDEATHSIG is missing: how often a worker looks for its parent
 
 
-def _init_worker(plan: Plan, objective: str) -> None:
-    """Worker processes leave Ctrl-C to the parent, which stops them (no traceback from a worker)."""
+def _init_worker(plan: Plan, objective: str, parent: int | None = None) -> None:
+    """Worker processes leave Ctrl-C to the parent, which stops them (no traceback from a worker),
+    and end with their parent (`_die_with_parent`)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    if parent is not None:
+        _die_with_parent(parent)
     _WORKER.update(plan=plan, objective=objective, timer=_Timer(plan))
 
 
-def _evaluate_items(items: list[_Item], plan: Plan | None = None, objective: str | None = None,
-                    timer: _Timer | None = None) -> list[Candidate]:
-    """The legal candidates of a chunk (in a worker: with the plan given to `_init_worker`)."""
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True                 # it exists, and is not ours to signal
+    return True
+
+
+def _die_with_parent(parent: int) -> None:
+    """End this worker when the process that started it ends, however that one ends (SIGKILL, a
+    `timeout --foreground` that signals it alone, a crash): an orphaned worker would wait for
+    work forever. On Linux the kernel sends SIGKILL (PR_SET_PDEATHSIG); elsewhere a daemon
+    thread polls the parent's pid. `parent` is the searching process; the direct parent can be
+    a fork server instead, which itself ends with the searching process."""
+    ppid = os.getppid()
+    if ppid != parent and not _pid_alive(parent):
+        os._exit(1)                 # the search ended before this worker started
+    if sys.platform.startswith("linux"):
+        try:
+            armed = ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            armed = False
+        if armed:
+            if os.getppid() != ppid:
+                os._exit(1)         # the parent ended before the signal was armed
+            return
+    threading.Thread(target=_watch_parent, args=(ppid,), name="dagc-watch-parent", daemon=True).start()
+
+
+def _watch_parent(ppid: int) -> None:
+    while os.getppid() == ppid:
+        time.sleep(_PARENT_POLL_S)
+    os._exit(1)
+
+
+def _evaluate_items(items: list[_Item], deadline: float | None = None, plan: Plan | None = None,
+                    objective: str | None = None, timer: _Timer | None = None) -> tuple[list[Candidate], int]:
+    """The legal candidates of a chunk, and how many of its items were evaluated: all, or those
+    started before the `time.monotonic()` deadline. In a worker: with the plan of `_init_worker`."""
     plan = plan or _WORKER["plan"]
     objective = objective or _WORKER["objective"]
     timer = timer or _WORKER["timer"]
-    out = []
-    for item in items:
+    out: list[Candidate] = []
+    for n, item in enumerate(items):
+        if deadline is not None and time.monotonic() >= deadline:
+            return out, n
         c = evaluate(plan, _strategy(item), item[7], Overlap(item[8]), objective, timer)
         if c is not None:
             out.append(c)
-    return out
+    return out, len(items)
 
 
 def cpu_count() -> int:
@@ -551,15 +624,139 @@ def cpu_count() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _submit(pool: ProcessPoolExecutor, items: list[_Item]) -> Future:
-    # Worker processes start at a submit: SIGINT stays blocked until their initializer ignores it.
+def _submit(pool: ProcessPoolExecutor, items: list[_Item], deadline: float | None) -> Future:
+    # Worker processes (and the pool's threads) start at a submit: SIGINT stays blocked in them
+    # until a worker's initializer ignores it; the threads never take it from the main thread.
     if not hasattr(signal, "pthread_sigmask"):
-        return pool.submit(_evaluate_items, items)
+        return pool.submit(_evaluate_items, items, deadline)
     old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
-        return pool.submit(_evaluate_items, items)
+        return pool.submit(_evaluate_items, items, deadline)
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+class _InterruptGuard:
+    """Ctrl-C while worker processes run: the first raises KeyboardInterrupt; once the workers are
+    being stopped (`stopping`) later ones are only noted (`seen`), so that none can break off
+    the stopping. Installed only in the main thread over Python's default handler (a program's
+    own handler, or SIG_IGN, is left alone)."""
+
+    def __init__(self) -> None:
+        self.seen = self.raised = self.stopping = False
+        self.previous: Callable[[int, FrameType | None], object] | None = None
+
+    def install(self) -> None:
+        if (threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+            signal.signal(signal.SIGINT, self._on_sigint)
+            self.previous = signal.default_int_handler
+
+    def _on_sigint(self, signum: int, frame: FrameType | None) -> None:
+        self.seen = True
+        if not (self.stopping or self.raised):
+            self.raised = True
+            raise KeyboardInterrupt
+
+    def restore(self) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+            self.previous = None
+
+
+def _stop_workers(pool: ProcessPoolExecutor, workers: list[BaseProcess], manager: threading.Thread | None,
+                  results: object, kill: bool) -> None:
+    """Stop the pool without ever waiting unboundedly: cancel the pending chunks, kill the workers
+    (`kill`; else idle workers exit on their own, or are killed after a timeout), join them and
+    the pool's manager thread (which the interpreter would join at exit) with a timeout. Can be
+    called again if it was interrupted."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    if not kill and manager is not None:
+        manager.join(WORKER_STOP_TIMEOUT_S)
+    workers = [p for p in workers if not getattr(p, "_closed", False)]
+    for p in workers:
+        if p.exitcode is None:
+            p.kill()
+    for p in workers:
+        p.join(WORKER_STOP_TIMEOUT_S)
+    if manager is not None and manager.is_alive():
+        # A worker killed while writing its result leaves half a message, which the manager thread
+        # would wait for forever: with the parent's write end closed too, it reads end-of-file.
+        writer = getattr(results, "_writer", None)
+        if writer is not None:
+            try:
+                writer.close()
+            except OSError:
+                pass
+        manager.join(WORKER_STOP_TIMEOUT_S)
+    if manager is None or not manager.is_alive():
+        # Release the pipes now rather than in finalizers run later, outside any Ctrl-C guard.
+        for p in workers:
+            if p.exitcode is not None:
+                p.close()
+        close = getattr(results, "close", None)
+        if close is not None:
+            close()
+
+
+def _evaluate_in_workers(plan: Plan, objective: str, jobs: int, chunks: Iterator[list[_Item]],
+                         deadline: float | None, take: Callable[[list[Candidate], int], None]) -> str | None:
+    """Evaluate the chunks in `jobs` worker processes, taking their results in order. Returns
+    "budget" when the deadline stopped it. However it ends (also by Ctrl-C, however many), no
+    worker process is left behind."""
+    guard = _InterruptGuard()
+    pool: ProcessPoolExecutor | None = None
+    workers: dict[int, BaseProcess] = {}
+    manager: threading.Thread | None = None
+    results: object = None
+    finished = False
+    try:
+        guard.install()
+        pool = ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
+                                   initargs=(plan, objective, os.getpid()))
+        results = getattr(pool, "_result_queue", None)
+        pending: deque[tuple[Future, int]] = deque()
+
+        def submit(items: list[_Item]) -> None:
+            nonlocal manager
+            assert pool is not None
+            pending.append((_submit(pool, items, deadline), len(items)))
+            workers.update(getattr(pool, "_processes", None) or {})
+            manager = getattr(pool, "_executor_manager_thread", None) or manager
+
+        for items in itertools.islice(chunks, 2 * jobs):       # a bounded number of chunks in flight
+            submit(items)
+        while pending:
+            fut, n = pending[0]
+            wait = None if deadline is None else max(0.0, deadline - time.monotonic()) + DEADLINE_GRACE_S
+            try:
+                found, k = fut.result(wait)
+            except TimeoutError:
+                return "budget"                     # its last candidate overran: what it did is lost
+            pending.popleft()
+            take(found, k)
+            if k < n or (deadline is not None and time.monotonic() >= deadline):
+                return "budget"
+            items = next(chunks, [])
+            if items:
+                submit(items)
+        finished = True
+        return None
+    finally:
+        guard.stopping = True
+        interrupted = False
+        while pool is not None:
+            try:
+                # also the workers and thread of a submit that Ctrl-C cut short (before shutdown forgets them)
+                workers.update(getattr(pool, "_processes", None) or {})
+                manager = getattr(pool, "_executor_manager_thread", None) or manager
+                _stop_workers(pool, list(workers.values()), manager, results, kill=not finished or interrupted)
+                break
+            except KeyboardInterrupt:       # a program's own SIGINT handler: stop them all the same
+                interrupted = True
+        guard.restore()
+        if interrupted or (guard.seen and not guard.raised):
+            raise KeyboardInterrupt
 
 
 def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: int = 1,
@@ -568,9 +765,11 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
     """Enumerate, prune by the rules, score, rank; re-score the top `rescore` exactly.
 
     Candidates are evaluated from the fewest GPUs up, at most `max_candidates` of them; with
-    `budget_s` the evaluation stops when the budget is spent. The result says how many were
-    evaluated of how many (`complete`, `stopped`). `jobs` worker processes (at most the CPUs
-    available) evaluate chunks of candidates; Ctrl-C stops them and raises KeyboardInterrupt.
+    `budget_s` the evaluation stops when the budget is spent (checked before every candidate),
+    and the balanced splits and the re-scoring are cut short (`skipped`). The result says how
+    many were evaluated of how many (`complete`, `stopped`). `jobs` worker processes (at most
+    the CPUs available) evaluate chunks of candidates; Ctrl-C stops them and raises
+    KeyboardInterrupt.
 
     Raises:
         ValueError: an unknown objective, jobs < 1, top, rescore or max_candidates < 0, a
@@ -593,7 +792,8 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
     if budget_s is not None and not budget_s >= 0:
         raise ValueError(f"budget_s must be a number of seconds of at least 0, not {budget_s!r}")
     jobs = min(jobs, cpu_count())
-    t0 = time.perf_counter()
+    t0 = time.monotonic()
+    deadline = None if budget_s is None else t0 + budget_s       # monotonic: the same clock in the workers
     space = count_candidates(plan)
     limit = min(space, max_candidates)
     stream = itertools.islice(_items(plan), limit)
@@ -601,8 +801,8 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
     legal = done = 0
     stopped: str | None = None
 
-    def over_budget() -> bool:
-        return budget_s is not None and time.perf_counter() - t0 > budget_s
+    def spent() -> bool:
+        return deadline is not None and time.monotonic() >= deadline
 
     def take(found: list[Candidate], n: int) -> None:
         nonlocal legal, done
@@ -616,35 +816,30 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
 
     chunks = iter(lambda: list(itertools.islice(stream, CHUNK)), [])
     if jobs > 1 and limit > CHUNK:
-        pool = ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(plan, objective))
-        pending: deque[tuple[Future, int]] = deque()
-        try:
-            for items in itertools.islice(chunks, 2 * jobs):       # a bounded number of chunks in flight
-                pending.append((_submit(pool, items), len(items)))
-            while pending:
-                fut, n = pending.popleft()
-                take(fut.result(), n)
-                if over_budget():
-                    stopped = "budget"
-                    break
-                items = next(chunks, [])
-                if items:
-                    pending.append((_submit(pool, items), len(items)))
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        stopped = _evaluate_in_workers(plan, objective, jobs, chunks, deadline, take)
     else:
         timer = _Timer(plan)
         for items in chunks:
-            if over_budget():
+            found, n = _evaluate_items(items, deadline, plan, objective, timer)
+            if n:
+                take(found, n)
+            if n < len(items):
                 stopped = "budget"
                 break
-            take(_evaluate_items(items, plan, objective, timer), len(items))
-    if stopped is None and done < space:
+    if done >= space:
+        stopped = None
+    elif stopped is None:
         stopped = "cap"
+    skipped: list[str] = []
     # balanced explicit splits for the pipelined candidates that rank well
     timer = _Timer(plan)
     extra = []
     for c in best.ranked()[:SPLIT_CANDIDATES]:
+        if c.strategy.pp == 1:
+            continue
+        if spent():
+            skipped.append(SKIPPED_SPLITS)
+            break
         split = _balanced_split(plan, c, timer)
         if split is not None:
             s = c.strategy
@@ -657,19 +852,26 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
         best.add(c)
         front.add(c)
     ranked = best.ranked()
-    if rescore:
-        ranked = _rescore(plan, ranked, rescore, objective)
+    if rescore and ranked:
+        ranked, cut = _rescore(plan, ranked, rescore, objective, deadline)
+        if cut:
+            skipped.append(SKIPPED_RESCORE)
     return SearchResult(objective=objective, evaluated=done + len(extra), legal=legal + len(extra),
-                        seconds=time.perf_counter() - t0, ranked=tuple(ranked), pareto=front.result(),
+                        seconds=time.monotonic() - t0, ranked=tuple(ranked), pareto=front.result(),
                         total=space + len(extra), stopped=stopped, limit=max_candidates,
-                        pareto_complete=front.complete)
+                        pareto_complete=front.complete, skipped=tuple(skipped))
 
 
-def _rescore(plan: Plan, ranked: list[Candidate], n: int, objective: str) -> list[Candidate]:
-    """Replace the top n's figures by the full DAG schedule (exact under both overlaps)."""
+def _rescore(plan: Plan, ranked: list[Candidate], n: int, objective: str,
+             deadline: float | None = None) -> tuple[list[Candidate], bool]:
+    """Replace the top n's figures by the full DAG schedule (exact under both overlaps), while
+    the `time.monotonic()` deadline allows. Returns the new ranking and whether it was cut."""
     from .check import check_strategy, parse_strategy  # check imports search: import late
-    head = []
-    for c in ranked[:n]:
+    head: list[Candidate] = []
+    n = min(n, len(ranked))
+    for k, c in enumerate(ranked[:n]):
+        if deadline is not None and time.monotonic() >= deadline:
+            return sorted(head + ranked[k:], key=_rank_key), True
         workload = plan.workload.model_copy(update={"microbatches": c.microbatches, "overlap": c.overlap})
         variant = plan.model_copy(update={"workload": workload})
         r = check_strategy(variant, parse_strategy(c.text))
@@ -681,7 +883,7 @@ def _rescore(plan: Plan, ranked: list[Candidate], n: int, objective: str) -> lis
                               metrics=metrics, meets_requirements=r.verdict.meets_requirements is not False,
                               score=Objective.score(objective, metrics, c.gpus),
                               memory_fraction=r.memory.worst.fraction, binding=_binding(r.requirements), exact=True))
-    return sorted(head + ranked[n:], key=_rank_key)
+    return sorted(head + ranked[n:], key=_rank_key), False
 
 
 def judge_optimal(result, found: SearchResult, tolerance: float = OPTIMAL_TOLERANCE):

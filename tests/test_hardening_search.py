@@ -4,6 +4,7 @@ for search and check, bounded worker processes and a clean Ctrl-C."""
 from __future__ import annotations
 
 import itertools
+import multiprocessing
 import os
 import re
 import signal
@@ -282,3 +283,196 @@ def test_ctrl_c_during_a_parallel_search_stops_cleanly(tmp_path):
     assert proc.returncode == 130, (out, err)
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
     assert re.search(r"^interrupted 0$", out, re.M), out          # no worker left behind
+
+
+# ---------------------------------------------------------------- 5. Ctrl-C, however many, and a dying parent
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (from /proc)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            if int(stat[stat.rindex(b")") + 2:].split()[1]) == pid:    # the field after the state
+                out.append(int(entry))
+    return out
+
+
+def _alive(pids: list[int]) -> list[int]:
+    alive = []
+    for pid in pids:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            continue
+        with open(f"/proc/{pid}/stat", "rb") as f:              # a zombie is gone, just not reaped yet
+            if f.read().rsplit(b")", 1)[1].split()[0] != b"Z":
+                alive.append(pid)
+    return alive
+
+
+def _start(argv: list[str]) -> tuple[subprocess.Popen, list[int]]:
+    """Start with SIGINT's default disposition in a new process group; wait for its 2 workers."""
+    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 60
+    while len(workers := _children(proc.pid)) < 2:
+        assert proc.poll() is None and time.monotonic() < deadline, "the workers never started"
+        time.sleep(0.05)
+    time.sleep(1.0)                 # well into the search: the workers are evaluating chunks
+    return proc, workers
+
+
+def _finish(proc: subprocess.Popen, workers: list[int]) -> tuple[str, str, list[int]]:
+    try:
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:                 # hung: do not leave it behind
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+        for pid in _alive(workers):
+            os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10          # a killed worker may take a moment to be reaped
+    while _alive(workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return out, err, _alive(workers)
+
+
+needs_workers = pytest.mark.skipif(cpu_count() < 2 or not hasattr(os, "killpg") or not os.path.isdir("/proc/self"),
+                                   reason="needs 2 CPUs, process groups and /proc")
+
+
+@needs_workers
+def test_a_second_ctrl_c_does_not_hang_the_cli_or_leave_workers():
+    """Ctrl-C from a terminal (the whole group), then a second one at the parent 50 ms later,
+    while it stops its workers: it used to hang for ever in the interpreter's exit."""
+    proc, workers = _start([sys.executable, "-m", "dagc", "search", str(EXAMPLES / "seed-000-pp16-ep16.moe"),
+                            "--jobs", "2", "--svg", os.devnull])
+    os.killpg(proc.pid, signal.SIGINT)
+    time.sleep(0.05)
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGINT)
+    t0 = time.monotonic()
+    out, err, survivors = _finish(proc, workers)
+    assert time.monotonic() - t0 < 30
+    assert survivors == [], f"workers {survivors} survived"
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert err.strip().splitlines()[-1] == "dagc: interrupted", err
+    # 130 — or, when the second Ctrl-C arrives after dagc said "interrupted", while the interpreter
+    # exits with SIGINT's default disposition, death by SIGINT (which a shell also reports as 130).
+    assert proc.returncode in (130, -signal.SIGINT), (proc.returncode, err)
+
+
+STORM = """
+import multiprocessing, signal, sys, threading
+from dagc.check import load_plan
+from dagc.search import search
+try:
+    search(load_plan(sys.argv[1]), jobs=2)
+except KeyboardInterrupt:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)        # the caller's part: it is exiting
+    print("interrupted", len(multiprocessing.active_children()), threading.active_count(), flush=True)
+    sys.exit(130)
+print("finished", flush=True)
+"""
+
+
+@needs_workers
+@pytest.mark.parametrize("gap", [0.0, 0.005, 0.03])
+def test_ctrl_c_in_quick_succession_stops_the_search_and_all_its_workers(tmp_path, gap):
+    """Five Ctrl-Cs to the whole group in a row: the search raises KeyboardInterrupt once, with
+    every worker gone and no thread of the pool left, whatever Ctrl-C lands where."""
+    script = tmp_path / "storm.py"
+    script.write_text(STORM)
+    proc, workers = _start([sys.executable, str(script), str(EXAMPLES / "seed-000-pp16-ep16.moe")])
+    for _ in range(5):
+        if proc.poll() is not None:
+            break
+        os.killpg(proc.pid, signal.SIGINT)
+        time.sleep(gap)
+    out, err, survivors = _finish(proc, workers)
+    assert survivors == [], f"workers {survivors} survived"
+    assert proc.returncode == 130, (out, err)
+    assert "Traceback" not in err, err
+    assert out.strip() == "interrupted 0 1", out          # no child process, no thread but the main one
+
+
+@needs_workers
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="SIGKILL of the parent, watched on Linux")
+def test_workers_die_with_their_parent():
+    """A parent killed outright (or signalled alone, as `timeout --foreground` does) cannot stop its
+    workers: they end by themselves instead of waiting for work under init for ever."""
+    proc, workers = _start([sys.executable, "-m", "dagc", "search", str(EXAMPLES / "seed-000-pp16-ep16.moe"),
+                            "--jobs", "2", "--svg", os.devnull])
+    try:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)           # not its pipes: an orphaned worker would hold them open
+        deadline = time.monotonic() + 20
+        while (survivors := _alive(workers)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        for pid in _alive(workers):
+            os.kill(pid, signal.SIGKILL)
+        proc.stdout.close()
+        proc.stderr.close()
+    assert survivors == [], f"workers {survivors} outlived their parent"
+
+
+# ---------------------------------------------------------------- 6. the time budget, however slow a candidate
+
+SLOW_CANDIDATE_S = 0.15     # a chunk of 64 such candidates takes 9.6 s: the budget used to be checked per chunk
+
+
+def _slow(monkeypatch, name: str, seconds: float, module=search_mod) -> None:
+    real = getattr(module, name)
+
+    def slow(*args, **kwargs):
+        time.sleep(seconds)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, slow)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_the_budget_is_kept_when_candidates_are_slow(monkeypatch, jobs):
+    if jobs > 1 and (cpu_count() < 2 or multiprocessing.get_start_method() != "fork"):
+        pytest.skip("the slow evaluation reaches worker processes by fork")
+    plan = load_plan(EXAMPLES / "qwen3-30b-a3b-4gpu.moe")
+    assert count_candidates(plan) > 2 * search_mod.CHUNK            # so that --jobs uses worker processes
+    _slow(monkeypatch, "evaluate", SLOW_CANDIDATE_S)
+    _slow(monkeypatch, "check_strategy", 2.0, sys.modules["dagc.check"])   # the exact re-scoring
+    t0 = time.monotonic()
+    found = search(plan, budget_s=1.0, jobs=jobs)
+    took = time.monotonic() - t0
+    # the budget, a candidate past it (and for workers DEADLINE_GRACE_S and their start), with room for
+    # a loaded machine; the old search took a chunk (9.6 s) and five re-scorings (10 s)
+    assert took < 4.0, f"{took:.1f} s"
+    assert found.stopped == "budget" and not found.complete and found.stop_reason() == "when its time budget was spent"
+    assert 0 < found.evaluated <= 1.0 / SLOW_CANDIDATE_S * jobs + 2 * jobs
+    assert found.ranked and not any(c.exact for c in found.ranked)
+    assert found.skipped[-1] == search_mod.SKIPPED_RESCORE and found.to_json()["skipped"] == list(found.skipped)
+    assert any(c.strategy.pp > 1 for c in found.ranked) == (search_mod.SKIPPED_SPLITS in found.skipped)
+
+
+def test_balanced_splits_and_rescoring_stop_at_the_budget(monkeypatch):
+    # a large vocabulary weighs on the first and last stages: balanced splits differ from the default
+    plan = load_plan_text(plan_text(
+        model='model "d" { layers = 4  hidden = 512  heads = 8  vocab = 100000  ffn = 1024 }',
+        cluster='cluster { gpus = 4  gpu preset "h100-sxm" }',
+        workload="workload { batch = 4  prompt = 128  generate = 8 }"))
+    whole = search(plan, rescore=1)
+    assert whole.complete and whole.skipped == () and whole.best.exact
+    assert any("[" in c.text for c in whole.ranked)                # balanced splits were tried
+    _slow(monkeypatch, "_balanced_split", 0.5)
+    _slow(monkeypatch, "check_strategy", 2.0, sys.modules["dagc.check"])
+    t0 = time.monotonic()
+    found = search(plan, rescore=1, budget_s=2.0)
+    took = time.monotonic() - t0
+    assert took < 4.0, f"{took:.1f} s"                             # all the splits and a re-scoring: 20 s
+    assert found.complete and found.stopped is None                # every candidate of the space was evaluated
+    assert found.skipped == (search_mod.SKIPPED_SPLITS, search_mod.SKIPPED_RESCORE)
+    assert not any(c.exact for c in found.ranked)
