@@ -16,6 +16,7 @@ import argparse
 import json
 import math
 import os
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -367,9 +368,11 @@ def cmd_search(args) -> int:
     if not found.complete:
         err.print(f"warning: the search stopped {found.stop_reason()}: {found.evaluated:,} of {found.total:,} "
                   "candidates evaluated (fewest GPUs first)", markup=False)
+    if found.skipped:
+        err.print(f"warning: the time budget left no time for: {', '.join(found.skipped)}", markup=False)
     if args.format == "json":
         data = found.to_json(args.top)
-        keys = ("objective", "evaluated", "seconds", "candidates", "legal", "total", "complete", "stopped")
+        keys = ("objective", "evaluated", "seconds", "candidates", "legal", "total", "complete", "stopped", "skipped")
         print(json.dumps({k: data[k] for k in keys if k in data}, indent=2, allow_nan=False))
         return EXIT_OK
     out = _console()
@@ -522,6 +525,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.func(args)
     except KeyboardInterrupt:
         # The library removes its temporary files on the way out (try/finally); say one line.
+        # Further Ctrl-Cs while Python shuts down must not print a traceback.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         print("dagc: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except (RecursionError, BrokenProcessPool, MemoryError) as exc:
