@@ -265,7 +265,8 @@ def test_per_stage_tables_are_bounded(tmp_path):
     workload = "workload { batch = 1024  prompt = 128  generate = 16 }"
     for pp, command in ((4000, "check"), (100000, "compile")):
         plan = tmp_path / f"pp{pp}.moe"
-        plan.write_text(plan_text(model=model, cluster=cluster, workload=workload, strategy=f"strategy pp {pp} < tp 1 >"))
+        plan.write_text(plan_text(model=model, cluster=cluster, workload=workload,
+                                  strategy=f"strategy pp {pp} < tp 1 >"))
         args = (command, str(plan), "--no-search") + (("-o", str(tmp_path / "out")) if command == "compile" else ())
         proc = dagc(*args, timeout=60)
         assert proc.returncode in (0, 1), proc.stderr[-2000:]
