@@ -16,8 +16,9 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from dagc.check import check, load_plan_text
+from dagc.check import check
 from dagc.compile import compile_results
+from dagc.load import load_plan_text
 
 MIXTRAL = 'model preset "mixtral-8x7b"'
 DEEPSEEK = 'model preset "deepseek-v3"'

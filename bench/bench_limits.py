@@ -40,7 +40,7 @@ workload { batch = 8  prompt = 128  generate = 8 }
 # In a child process: run one search in-process and print its figures (peak RSS is the child's).
 SEARCH_CHILD = textwrap.dedent("""
     import resource, sys, time
-    from dagc.check import load_plan
+    from dagc.load import load_plan
     from dagc.search import search
     budget = float(sys.argv[2])
     t = time.perf_counter()

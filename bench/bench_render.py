@@ -12,10 +12,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from dagc.check import check, load_plan_text
+from dagc.check import check
 from dagc.export.dot import Detail, dag_dot, render_svg
 from dagc.export.placement import placement_svg
 from dagc.export.trace import write_trace
+from dagc.load import load_plan_text
 
 ROOT = Path(__file__).resolve().parent.parent
 PLANS = [

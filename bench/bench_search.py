@@ -9,7 +9,7 @@ import os
 import platform
 from pathlib import Path
 
-from dagc.check import load_plan
+from dagc.load import load_plan
 from dagc.search import search
 
 ROOT = Path(__file__).resolve().parent.parent

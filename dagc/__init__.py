@@ -20,7 +20,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 _LAZY = {
-    "load_plan": "check", "load_plan_text": "check", "check": "check", "parse_strategy": "check",
+    "load_plan": "load", "load_plan_text": "load", "check": "check", "parse_strategy": "load",
     "StrategyResult": "check", "report_json": "export.report", "explain": "rules", "RULES": "rules",
     "Diagnostic": "diagnostics", "PlanError": "diagnostics", "Severity": "diagnostics", "render": "diagnostics",
 }
@@ -30,9 +30,10 @@ __all__ = ["RULES", "Diagnostic", "PlanError", "Severity", "StrategyResult", "__
 
 if TYPE_CHECKING:
     __version__: str
-    from .check import StrategyResult, check, load_plan, load_plan_text, parse_strategy
+    from .check import StrategyResult, check
     from .diagnostics import Diagnostic, PlanError, Severity, render
     from .export.report import report_json
+    from .load import load_plan, load_plan_text, parse_strategy
     from .rules import RULES, explain
 
 

@@ -28,7 +28,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from . import __version__
-from .check import StrategyResult, check, load_plan, parse_strategy
+from .check import StrategyResult, check
 from .compile import CompileOptions, compile_results, default_output_dir
 from .diagnostics import PlanError, Severity, printable, render
 from .export.dag_json import dag_schema
@@ -37,6 +37,7 @@ from .export.markdown import MAX_STAGE_ROWS, shown_stages
 from .export.pareto import pareto_svg
 from .export.report import report_json
 from .export.write import OutputError, write_text_atomic
+from .load import load_plan, parse_strategy
 from .lower import model_from_preset
 from .params import active_params, total_params
 from .presets import GPU_PRESETS, MODEL_PRESETS

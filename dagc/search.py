@@ -16,15 +16,17 @@ Evaluation (`evaluate`) uses the cost model of `compile` on op templates shared 
 candidates (`dagc.fastsched`: exact for `overlap = none`, an estimate with overlap) and the
 memory model of `check` (activations: the working sets of the DAG's ops, so a candidate
 called legal is never rejected by check with E402); the top candidates are re-scored by the
-full scheduler (`check_strategy`).
+full scheduler (`dagc.analyse.analyse`, the route of `check_strategy`), on the candidates'
+`Strategy` objects themselves.
 
 Bounded memory: the search streams candidates and keeps only the best `RANKED_KEEP`, the
 Pareto front (at most `PARETO_MAX` points) and counters. It evaluates at most
 `MAX_SEARCH_CANDIDATES` candidates (and stops early on `budget_s`); a partial search says so
 (`complete`, `stopped`) and its verdicts are never claims about what it did not see.
 
-Time budget: an absolute `time.monotonic()` deadline, checked before every candidate (in the
-worker processes too: a chunk in flight stops at the deadline and returns what it evaluated),
+Time budget: an absolute `time.monotonic()` deadline (or one of the `clock` given, in one
+process), checked before every candidate (in the worker processes too: a chunk in flight
+stops at the deadline and returns what it evaluated),
 and before every balanced split and every exact re-scoring; the steps it cut short are named
 in `SearchResult.skipped`. A search overruns its budget by at most one candidate, one balanced
 split or one re-scoring (with worker processes, the evaluation waits `DEADLINE_GRACE_S` at most
@@ -61,6 +63,7 @@ from types import FrameType
 
 import numpy as np
 
+from .analyse import analyse
 from .build import requests_per_microbatch
 from .dag import Phase
 from .fastsched import Timer as _Timer, fast_metrics
@@ -69,14 +72,13 @@ from .memory import memory
 from .plan import Overlap, Plan, Strategy
 from .rules import RuleContext, run_rules
 from .rules.resources import check_memory
-from .verdict import judge_requirements
+from .verdict import OPTIMAL_TOLERANCE, Objective, judge_optimal, judge_requirements
 
 __all__ = ["Objective", "Candidate", "SearchResult", "candidates", "count_candidates", "evaluate", "search",
            "strategy_text", "judge_optimal", "pareto_front", "OPTIMAL_TOLERANCE", "MAX_SEARCH_CANDIDATES",
            "RANKED_KEEP", "PARETO_MAX", "SPLIT_CANDIDATES", "CHUNK", "OPTIMAL_SEARCH_BUDGET_S", "cpu_count",
            "SKIPPED_SPLITS", "SKIPPED_RESCORE"]
 
-OPTIMAL_TOLERANCE = 0.05        # within 5 % of the best is optimal
 MAX_SEARCH_CANDIDATES = 100_000  # candidates one search evaluates at most, fewest GPUs first (~1 min on one core)
 RANKED_KEEP = 5_000             # best candidates kept for the ranking, re-scoring and pareto.svg
 PARETO_MAX = 1_000              # Pareto-front points kept (beyond: the best by decode tokens/s per GPU)
@@ -87,28 +89,6 @@ SKIPPED_SPLITS = "balanced pipeline splits"           # `SearchResult.skipped`: 
 SKIPPED_RESCORE = "exact re-scoring of the best"      # `SearchResult.skipped`: the top are (partly) estimates
 DEADLINE_GRACE_S = 0.5          # how long past the deadline the parent waits for a worker's last candidate
 WORKER_STOP_TIMEOUT_S = 5.0     # how long the parent waits for each step of stopping its workers
-
-
-class Objective:
-    """Objectives: a score, higher is better."""
-
-    NAMES = ("tokens-per-gpu", "min-gpus", "ttft", "tpot", "throughput")
-
-    @staticmethod
-    def score(name: str, metrics: dict, gpus: int) -> float:
-        match name:
-            case "tokens-per-gpu":
-                return metrics["decode_tokens_per_s"] / gpus
-            case "min-gpus":
-                # fewer GPUs first; among equals, more decode tokens/s per GPU
-                return -gpus + min(0.999, metrics["decode_tokens_per_s"] / gpus / 1e9)
-            case "ttft":
-                return -metrics["ttft_s"]
-            case "tpot":
-                return -metrics["tpot_s"]
-            case "throughput":
-                return metrics["throughput_tokens_per_s"]
-        raise ValueError(f"unknown objective {name!r}; one of {', '.join(Objective.NAMES)}")
 
 
 @dataclass(frozen=True)
@@ -365,7 +345,7 @@ def count_candidates(plan: Plan) -> int:
     """The number of `candidates(plan)`, counted without generating them.
 
     Example:
-        >>> from dagc.check import load_plan_text
+        >>> from dagc.load import load_plan_text
         >>> p = load_plan_text('model preset "mixtral-8x7b" cluster { gpus = 8 gpu preset "h100-sxm" } '
         ...                    'workload { batch = 32 prompt = 512 generate = 64 } strategy tp 8')
         >>> count_candidates(p) == sum(1 for _ in candidates(p))
@@ -600,15 +580,16 @@ def _watch_parent(ppid: int) -> None:
 
 
 def _evaluate_items(items: list[_Item], deadline: float | None = None, plan: Plan | None = None,
-                    objective: str | None = None, timer: _Timer | None = None) -> tuple[list[Candidate], int]:
+                    objective: str | None = None, timer: _Timer | None = None,
+                    clock: Callable[[], float] = time.monotonic) -> tuple[list[Candidate], int]:
     """The legal candidates of a chunk, and how many of its items were evaluated: all, or those
-    started before the `time.monotonic()` deadline. In a worker: with the plan of `_init_worker`."""
+    started before the `clock` deadline. In a worker: with the plan of `_init_worker`."""
     plan = plan or _WORKER["plan"]
     objective = objective or _WORKER["objective"]
     timer = timer or _WORKER["timer"]
     out: list[Candidate] = []
     for n, item in enumerate(items):
-        if deadline is not None and time.monotonic() >= deadline:
+        if deadline is not None and clock() >= deadline:
             return out, n
         c = evaluate(plan, _strategy(item), item[7], Overlap(item[8]), objective, timer)
         if c is not None:
@@ -761,7 +742,8 @@ def _evaluate_in_workers(plan: Plan, objective: str, jobs: int, chunks: Iterator
 
 def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: int = 1,
            progress: Callable[[int, int], None] | None = None, rescore: int = 5,
-           budget_s: float | None = None, max_candidates: int = MAX_SEARCH_CANDIDATES) -> SearchResult:
+           budget_s: float | None = None, max_candidates: int = MAX_SEARCH_CANDIDATES, *,
+           clock: Callable[[], float] = time.monotonic) -> SearchResult:
     """Enumerate, prune by the rules, score, rank; re-score the top `rescore` exactly.
 
     Candidates are evaluated from the fewest GPUs up, at most `max_candidates` of them; with
@@ -769,14 +751,15 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
     and the balanced splits and the re-scoring are cut short (`skipped`). The result says how
     many were evaluated of how many (`complete`, `stopped`). `jobs` worker processes (at most
     the CPUs available) evaluate chunks of candidates; Ctrl-C stops them and raises
-    KeyboardInterrupt.
+    KeyboardInterrupt. `clock` (seconds, for tests) measures the budget; worker processes read
+    `time.monotonic()`, so with `jobs` > 1 it must be that clock.
 
     Raises:
         ValueError: an unknown objective, jobs < 1, top, rescore or max_candidates < 0, a
-            negative or NaN budget.
+            negative or NaN budget, a `clock` other than `time.monotonic` with jobs > 1.
 
     Example:
-        >>> from dagc.check import load_plan_text
+        >>> from dagc.load import load_plan_text
         >>> p = load_plan_text('model preset "mixtral-8x7b" cluster { gpus = 8 gpu preset "h100-sxm" } '
         ...                    'workload { batch = 32 prompt = 512 generate = 64 } strategy tp 8')
         >>> r = search(p, rescore=0)
@@ -791,8 +774,10 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
             raise ValueError(f"{name} must be a whole number of at least {least}, not {value!r}")
     if budget_s is not None and not budget_s >= 0:
         raise ValueError(f"budget_s must be a number of seconds of at least 0, not {budget_s!r}")
+    if jobs > 1 and clock is not time.monotonic:
+        raise ValueError("with jobs > 1 the budget is measured by time.monotonic (the clock of the workers)")
     jobs = min(jobs, cpu_count())
-    t0 = time.monotonic()
+    t0 = clock()
     deadline = None if budget_s is None else t0 + budget_s       # monotonic: the same clock in the workers
     space = count_candidates(plan)
     limit = min(space, max_candidates)
@@ -802,7 +787,7 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
     stopped: str | None = None
 
     def spent() -> bool:
-        return deadline is not None and time.monotonic() >= deadline
+        return deadline is not None and clock() >= deadline
 
     def take(found: list[Candidate], n: int) -> None:
         nonlocal legal, done
@@ -820,7 +805,7 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
     else:
         timer = _Timer(plan)
         for items in chunks:
-            found, n = _evaluate_items(items, deadline, plan, objective, timer)
+            found, n = _evaluate_items(items, deadline, plan, objective, timer, clock)
             if n:
                 take(found, n)
             if n < len(items):
@@ -853,28 +838,27 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
         front.add(c)
     ranked = best.ranked()
     if rescore and ranked:
-        ranked, cut = _rescore(plan, ranked, rescore, objective, deadline)
+        ranked, cut = _rescore(plan, ranked, rescore, objective, deadline, clock)
         if cut:
             skipped.append(SKIPPED_RESCORE)
     return SearchResult(objective=objective, evaluated=done + len(extra), legal=legal + len(extra),
-                        seconds=time.monotonic() - t0, ranked=tuple(ranked), pareto=front.result(),
+                        seconds=clock() - t0, ranked=tuple(ranked), pareto=front.result(),
                         total=space + len(extra), stopped=stopped, limit=max_candidates,
                         pareto_complete=front.complete, skipped=tuple(skipped))
 
 
 def _rescore(plan: Plan, ranked: list[Candidate], n: int, objective: str,
-             deadline: float | None = None) -> tuple[list[Candidate], bool]:
+             deadline: float | None = None,
+             clock: Callable[[], float] = time.monotonic) -> tuple[list[Candidate], bool]:
     """Replace the top n's figures by the full DAG schedule (exact under both overlaps), while
-    the `time.monotonic()` deadline allows. Returns the new ranking and whether it was cut."""
-    from .check import check_strategy, parse_strategy  # check imports search: import late
+    the `clock` deadline allows. Returns the new ranking and whether it was cut."""
     head: list[Candidate] = []
     n = min(n, len(ranked))
     for k, c in enumerate(ranked[:n]):
-        if deadline is not None and time.monotonic() >= deadline:
+        if deadline is not None and clock() >= deadline:
             return sorted(head + ranked[k:], key=_rank_key), True
         workload = plan.workload.model_copy(update={"microbatches": c.microbatches, "overlap": c.overlap})
-        variant = plan.model_copy(update={"workload": workload})
-        r = check_strategy(variant, parse_strategy(c.text))
+        r = analyse(plan, c.strategy, workload)
         if not r.valid or r.metrics is None:
             continue
         assert r.memory is not None, "a scheduled strategy has its memory breakdown"
@@ -884,59 +868,3 @@ def _rescore(plan: Plan, ranked: list[Candidate], n: int, objective: str,
                               score=Objective.score(objective, metrics, c.gpus),
                               memory_fraction=r.memory.worst.fraction, binding=_binding(r.requirements), exact=True))
     return sorted(head + ranked[n:], key=_rank_key), False
-
-
-def judge_optimal(result, found: SearchResult, tolerance: float = OPTIMAL_TOLERANCE):
-    """The optimal verdict of a checked strategy against the search (default objective).
-
-    Returns (optimal, evidence): optimal is None when nothing could be compared — and when
-    the search was partial and found nothing better: the candidates it did not evaluate may
-    hold one, so "optimal" would be a claim it cannot make. A better strategy found by a
-    partial search is still evidence of "not optimal".
-    """
-    partial = "" if found.complete else (f" (the search stopped after {found.evaluated:,} of {found.total:,} "
-                                         f"candidates, fewest GPUs first, {found.stop_reason()})")
-    best = found.best
-    if best is None:
-        if found.complete:
-            return None, {"note": f"no legal strategy was found on this cluster (all {found.total:,} candidates "
-                                  "evaluated)", "evaluated": found.evaluated, "total": found.total, "complete": True}
-        return None, {"note": f"not judged: the search stopped after {found.evaluated:,} of {found.total:,} "
-                              f"candidates (fewest GPUs first, {found.stop_reason()}) before finding a legal strategy",
-                      "evaluated": found.evaluated, "total": found.total, "complete": False}
-    own = None
-    if result.metrics is not None and result.layout is not None:
-        own = Objective.score(found.objective, result.metrics, result.layout.gpus_used)
-    evidence: dict[str, object] = {"objective": found.objective, "best_strategy": best.text, "best_score": best.score,
-                "best_gpus": best.gpus, "best_microbatches": best.microbatches, "best_overlap": best.overlap.value,
-                "best_meets_requirements": best.meets_requirements, "own_score": own, "tolerance": tolerance,
-                "evaluated": found.evaluated, "total": found.total, "complete": found.complete}
-    own_meets = result.verdict.meets_requirements is not False
-    if own is None or not result.valid:
-        evidence["note"] = (f"`{best.text}` is a legal strategy that "
-                            f"{'meets' if best.meets_requirements else 'misses'} the requirements on {best.gpus} GPUs"
-                            + partial)
-        return False, evidence
-    if best.meets_requirements and not own_meets:
-        evidence["note"] = f"`{best.text}` meets the requirements on {best.gpus} GPUs; this strategy does not" + partial
-        return False, evidence
-    factor = best.score / own if own > 0 else math.inf
-    evidence["factor"] = factor
-    if own >= best.score * (1 - tolerance) or (best.meets_requirements is False and own_meets):
-        if not found.complete:
-            evidence["note"] = (f"not judged: no better strategy among the {found.evaluated:,} evaluated "
-                                f"(best `{best.text}`: {best.score:,.1f}), but the search stopped after "
-                                f"{found.evaluated:,} of {found.total:,} candidates (fewest GPUs first, "
-                                f"{found.stop_reason()})")
-            return None, evidence
-        evidence["note"] = (f"within {tolerance * 100:.0f} % of the best of {found.evaluated} strategies "
-                            f"(`{best.text}`: {best.score:,.1f} tokens/s per GPU)")
-        return True, evidence
-    same_run = best.microbatches == result.layout.microbatches and best.overlap is result.plan.workload.overlap
-    workload = "" if same_run else (f" (with {best.microbatches} micro-batch{'es' if best.microbatches > 1 else ''}, "
-                                    f"overlap {best.overlap.value})")
-    evidence["note"] = (f"`{best.text}`{workload} gives {factor:.2f}× the decode throughput per GPU on "
-                        f"{best.gpus} GPU{'s' if best.gpus > 1 else ''} "
-                        f"({best.score:,.1f} vs {own:,.1f} tokens/s per GPU)"
-                        + partial)
-    return False, evidence

@@ -7,7 +7,9 @@ not computed yet is reported with value None and met None — never guessed.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Any
 
 from .diagnostics import Diagnostic, has_errors
 from .layout import Layout
@@ -15,7 +17,10 @@ from .memory import MemoryBreakdown
 from .plan import Plan, Requirement, RequirementKind
 from .units import Dimension, format_bytes, format_si
 
-__all__ = ["RequirementResult", "Verdict", "judge_requirements", "verdict", "METRIC_OF"]
+__all__ = ["RequirementResult", "Verdict", "judge_requirements", "verdict", "METRIC_OF", "Objective", "judge_optimal",
+           "OPTIMAL_TOLERANCE"]
+
+OPTIMAL_TOLERANCE = 0.05        # within 5 % of the best is optimal
 
 # report.json metric key behind each requirement (throughputs in tokens/s; /gpu divides).
 METRIC_OF = {
@@ -112,3 +117,85 @@ def verdict(diagnostics: list[Diagnostic], requirements: tuple[RequirementResult
     else:
         meets = True
     return Verdict(correct, meets, optimal)
+
+
+class Objective:
+    """Objectives: a score, higher is better."""
+
+    NAMES = ("tokens-per-gpu", "min-gpus", "ttft", "tpot", "throughput")
+
+    @staticmethod
+    def score(name: str, metrics: dict, gpus: int) -> float:
+        match name:
+            case "tokens-per-gpu":
+                return metrics["decode_tokens_per_s"] / gpus
+            case "min-gpus":
+                # fewer GPUs first; among equals, more decode tokens/s per GPU
+                return -gpus + min(0.999, metrics["decode_tokens_per_s"] / gpus / 1e9)
+            case "ttft":
+                return -metrics["ttft_s"]
+            case "tpot":
+                return -metrics["tpot_s"]
+            case "throughput":
+                return metrics["throughput_tokens_per_s"]
+        raise ValueError(f"unknown objective {name!r}; one of {', '.join(Objective.NAMES)}")
+
+
+def judge_optimal(result: Any, found: Any, tolerance: float = OPTIMAL_TOLERANCE) -> tuple[bool | None, dict]:
+    """The optimal verdict of a checked strategy against the search (default objective).
+
+    Returns (optimal, evidence): optimal is None when nothing could be compared — and when
+    the search was partial and found nothing better: the candidates it did not evaluate may
+    hold one, so "optimal" would be a claim it cannot make. A better strategy found by a
+    partial search is still evidence of "not optimal".
+
+    Args:
+        result: a `check.StrategyResult` (typed loosely: `check` comes after this stage).
+        found: a `search.SearchResult` of the default objective (likewise).
+    """
+    partial = "" if found.complete else (f" (the search stopped after {found.evaluated:,} of {found.total:,} "
+                                         f"candidates, fewest GPUs first, {found.stop_reason()})")
+    best = found.best
+    if best is None:
+        if found.complete:
+            return None, {"note": f"no legal strategy was found on this cluster (all {found.total:,} candidates "
+                                  "evaluated)", "evaluated": found.evaluated, "total": found.total, "complete": True}
+        return None, {"note": f"not judged: the search stopped after {found.evaluated:,} of {found.total:,} "
+                              f"candidates (fewest GPUs first, {found.stop_reason()}) before finding a legal strategy",
+                      "evaluated": found.evaluated, "total": found.total, "complete": False}
+    own = None
+    if result.metrics is not None and result.layout is not None:
+        own = Objective.score(found.objective, result.metrics, result.layout.gpus_used)
+    evidence: dict[str, object] = {"objective": found.objective, "best_strategy": best.text, "best_score": best.score,
+                "best_gpus": best.gpus, "best_microbatches": best.microbatches, "best_overlap": best.overlap.value,
+                "best_meets_requirements": best.meets_requirements, "own_score": own, "tolerance": tolerance,
+                "evaluated": found.evaluated, "total": found.total, "complete": found.complete}
+    own_meets = result.verdict.meets_requirements is not False
+    if own is None or not result.valid:
+        evidence["note"] = (f"`{best.text}` is a legal strategy that "
+                            f"{'meets' if best.meets_requirements else 'misses'} the requirements on {best.gpus} GPUs"
+                            + partial)
+        return False, evidence
+    if best.meets_requirements and not own_meets:
+        evidence["note"] = f"`{best.text}` meets the requirements on {best.gpus} GPUs; this strategy does not" + partial
+        return False, evidence
+    factor = best.score / own if own > 0 else math.inf
+    evidence["factor"] = factor
+    if own >= best.score * (1 - tolerance) or (best.meets_requirements is False and own_meets):
+        if not found.complete:
+            evidence["note"] = (f"not judged: no better strategy among the {found.evaluated:,} evaluated "
+                                f"(best `{best.text}`: {best.score:,.1f}), but the search stopped after "
+                                f"{found.evaluated:,} of {found.total:,} candidates (fewest GPUs first, "
+                                f"{found.stop_reason()})")
+            return None, evidence
+        evidence["note"] = (f"within {tolerance * 100:.0f} % of the best of {found.evaluated} strategies "
+                            f"(`{best.text}`: {best.score:,.1f} tokens/s per GPU)")
+        return True, evidence
+    same_run = best.microbatches == result.layout.microbatches and best.overlap is result.plan.workload.overlap
+    workload = "" if same_run else (f" (with {best.microbatches} micro-batch{'es' if best.microbatches > 1 else ''}, "
+                                    f"overlap {best.overlap.value})")
+    evidence["note"] = (f"`{best.text}`{workload} gives {factor:.2f}× the decode throughput per GPU on "
+                        f"{best.gpus} GPU{'s' if best.gpus > 1 else ''} "
+                        f"({best.score:,.1f} vs {own:,.1f} tokens/s per GPU)"
+                        + partial)
+    return False, evidence

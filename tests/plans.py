@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from hypothesis import assume, strategies as st
 
-from dagc.check import check, load_plan_text
+from dagc.check import check
+from dagc.load import load_plan_text
 
 
 @st.composite

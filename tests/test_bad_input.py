@@ -7,8 +7,9 @@ import os
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from dagc.check import check, load_plan, load_plan_text
+from dagc.check import check
 from dagc.diagnostics import PlanError, render
+from dagc.load import load_plan, load_plan_text
 from conftest import plan_text
 
 

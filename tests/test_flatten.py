@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from dagc.check import parse_strategy
 from dagc.flatten import MAX_DEGREE, flatten
+from dagc.load import parse_strategy
 from dagc.lower import lower
 from dagc.parse import parse
 from dagc.rules import RULES, explain, rule

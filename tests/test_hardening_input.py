@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from dagc import parse as parse_mod
-from dagc.check import check, load_plan, load_plan_text, parse_strategy
+from dagc.check import check
 from dagc.diagnostics import (
     MAX_DIAGNOSTICS,
     MAX_ECHO_CHARS,
@@ -30,6 +30,7 @@ from dagc.diagnostics import (
     render_all,
 )
 from dagc.flatten import flatten
+from dagc.load import load_plan, load_plan_text, parse_strategy
 from dagc.lower import MAX_STRATEGIES
 from dagc.parse import MAX_PLAN_BYTES, MAX_PLAN_TOKENS, read_source
 from dagc.source import SourceFile, display_width

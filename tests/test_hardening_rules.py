@@ -11,11 +11,12 @@ from hypothesis import HealthCheck, given, settings
 
 from dagc.bounds import bounds, requirement_bound, unreachable
 from dagc.build import build, requests_per_microbatch
-from dagc.check import check, load_plan_text
+from dagc.check import check
 from dagc.cost import CostModel
 from dagc.dag import NODE_BUDGET, DagTooLarge, OpKind, Phase, estimate_nodes
 from dagc.flatten import flatten
 from dagc.layout import resolve
+from dagc.load import load_plan_text
 from dagc.plan import Requirement, RequirementKind
 from dagc.units import Dimension, format_si
 from conftest import plan_text

@@ -18,8 +18,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import dagc.search as search_mod
-from dagc.check import check, check_strategy, load_plan, load_plan_text, parse_strategy
+from dagc.check import check, check_strategy
 from dagc.fastsched import Timer
+from dagc.load import load_plan, load_plan_text, parse_strategy
 from dagc.memory import activation_bytes_by_stage
 from dagc.plan import Overlap
 from dagc.search import (
@@ -200,7 +201,7 @@ def test_check_judges_e402_on_the_dags_figures_even_without_building_the_dag(mon
     variant = _variant(plan, 1, Overlap.NONE)
     built = check_strategy(variant, parse_strategy("tp 8 ; ep 2 etp 4"))
     assert built.dag is not None
-    monkeypatch.setattr(sys.modules["dagc.check"], "NODE_BUDGET", 0)              # the DAG is over the node budget
+    monkeypatch.setattr(sys.modules["dagc.analyse"], "NODE_BUDGET", 0)           # the DAG is over the node budget
     unbuilt = check_strategy(variant, parse_strategy("tp 8 ; ep 2 etp 4"))
     assert unbuilt.dag is None
     assert [s.activation_bytes for s in unbuilt.memory.stages] == [s.activation_bytes for s in built.memory.stages]
@@ -244,7 +245,7 @@ def test_jobs_are_clamped_to_the_cpus(monkeypatch):
 
 INTERRUPTED = """
 import os, signal, sys, multiprocessing
-from dagc.check import load_plan
+from dagc.load import load_plan
 from dagc.search import search
 plan = load_plan(sys.argv[1])
 poked = []
@@ -368,7 +369,7 @@ def test_a_second_ctrl_c_does_not_hang_the_cli_or_leave_workers():
 
 STORM = """
 import multiprocessing, signal, sys, threading
-from dagc.check import load_plan
+from dagc.load import load_plan
 from dagc.search import search
 try:
     search(load_plan(sys.argv[1]), jobs=2)
@@ -443,7 +444,7 @@ def test_the_budget_is_kept_when_candidates_are_slow(monkeypatch, jobs):
     plan = load_plan(EXAMPLES / "qwen3-30b-a3b-4gpu.moe")
     assert count_candidates(plan) > 2 * search_mod.CHUNK            # so that --jobs uses worker processes
     _slow(monkeypatch, "evaluate", SLOW_CANDIDATE_S)
-    _slow(monkeypatch, "check_strategy", 2.0, sys.modules["dagc.check"])   # the exact re-scoring
+    _slow(monkeypatch, "analyse", 2.0)   # the exact re-scoring
     t0 = time.monotonic()
     found = search(plan, budget_s=1.0, jobs=jobs)
     took = time.monotonic() - t0
@@ -467,7 +468,7 @@ def test_balanced_splits_and_rescoring_stop_at_the_budget(monkeypatch):
     assert whole.complete and whole.skipped == () and whole.best.exact
     assert any("[" in c.text for c in whole.ranked)                # balanced splits were tried
     _slow(monkeypatch, "_balanced_split", 0.5)
-    _slow(monkeypatch, "check_strategy", 2.0, sys.modules["dagc.check"])
+    _slow(monkeypatch, "analyse", 2.0)
     t0 = time.monotonic()
     found = search(plan, rescore=1, budget_s=2.0)
     took = time.monotonic() - t0

@@ -80,7 +80,7 @@ def test_sixty_four_deep_strategies_answer_in_seconds():
 
 
 def test_the_bound_is_applied_before_per_stage_work(monkeypatch):
-    import dagc.check as check_module
+    import dagc.analyse as check_module
 
     def refuse(*args, **kwargs):
         raise AssertionError("per-stage work was started over the stage budget")

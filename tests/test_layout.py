@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dagc.check import check, load_plan_text
+from dagc.check import check
 from dagc.layout import default_split
+from dagc.load import load_plan_text
 from conftest import plan_text
 
 

@@ -6,7 +6,8 @@ import math
 
 import pytest
 
-from dagc.check import check, load_plan_text
+from dagc.check import check
+from dagc.load import load_plan_text
 from conftest import plan_text
 
 

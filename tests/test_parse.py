@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dagc.check import load_plan, load_plan_text
 from dagc.diagnostics import PlanError, render
+from dagc.load import load_plan, load_plan_text
 from dagc.parse import parse
 from dagc.plan import AttentionKind, DType, Overlap, RequirementKind
 from dagc.source import SourceFile

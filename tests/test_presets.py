@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from dagc.check import load_plan
 from dagc.diagnostics import PlanError
+from dagc.load import load_plan
 from dagc.lower import model_from_preset
 from dagc.params import active_params, attention_params, total_params
 from dagc.presets import GPU_PRESETS, MODEL_PRESETS, PUBLISHED_PARAMS

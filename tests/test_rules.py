@@ -6,8 +6,9 @@ import re
 
 import pytest
 
-from dagc.check import check, load_plan, load_plan_text
+from dagc.check import check
 from dagc.diagnostics import PlanError, render
+from dagc.load import load_plan, load_plan_text
 from dagc.rules import RULES, explain
 from conftest import plan_text
 

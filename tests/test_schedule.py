@@ -7,9 +7,10 @@ from itertools import pairwise
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from dagc.check import check, load_plan_text
+from dagc.check import check
 from dagc.cost import collective_time_s, compute_time_s
 from dagc.dag import OpKind, Phase
+from dagc.load import load_plan_text
 from dagc.plan import Overlap
 from conftest import plan_text
 from plans import checked, plan_texts

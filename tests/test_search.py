@@ -8,10 +8,11 @@ import sys
 
 import pytest
 
-from dagc.check import check, check_strategy, load_plan, load_plan_text, parse_strategy
+from dagc.check import check, check_strategy
 from dagc.fastsched import Timer
+from dagc.load import load_plan, load_plan_text, parse_strategy
 from dagc.plan import Overlap
-from dagc.search import Objective, candidates, evaluate, pareto_front, search
+from dagc.search import SKIPPED_SPLITS, Objective, candidates, evaluate, pareto_front, search
 from conftest import EXAMPLES, ROOT, plan_text
 
 TINY = plan_text(
@@ -168,6 +169,11 @@ def test_cli_search_json_follows_spec(tmp_path):
     assert any(e.get("class") == "pareto" for e in root.iter())
 
 
+def test_fake_clock_needs_one_process():
+    with pytest.raises(ValueError, match="time.monotonic"):
+        search(load_plan_text(TINY), jobs=2, clock=FakeClock())
+
+
 def test_cli_search_text(tmp_path):
     svg = tmp_path / "pareto.svg"
     proc = dagc("search", "examples/seed-004-dp2-pp2-tp2-ep4.moe", "--top", "3", "--svg", str(svg))
@@ -175,10 +181,24 @@ def test_cli_search_text(tmp_path):
     assert svg.is_file()
 
 
+class FakeClock:
+    """A clock that advances one second each time it is read: a budget of n seconds is then
+    about n candidates, whatever the speed of the machine."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
 def test_budget_stops_early_fewest_gpus_first_and_says_so():
     plan = load_plan(EXAMPLES / "seed-001-ep16-tp4.moe")
-    found = search(plan, budget_s=0.5, rescore=0)
-    assert not found.complete and found.evaluated < found.total and found.stopped == "budget"
+    found = search(plan, budget_s=40, rescore=0, clock=FakeClock())
+    # read once at the start, once before each candidate, once before the first balanced split
+    assert found.evaluated == 39 and found.total > 39 and not found.complete and found.stopped == "budget"
+    assert found.skipped == (SKIPPED_SPLITS,) or not any(c.strategy.pp > 1 for c in found.ranked)
     assert all(c.gpus <= 16 for c in found.ranked)      # the small layouts come first
     r = check(plan, optimality=found)[0]
     assert "the search stopped after" in r.optimality["note"]

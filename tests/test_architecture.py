@@ -1,0 +1,162 @@
+"""The import layers of dagc: a stage imports only from the stages before it, and no module
+imports itself back, not even from inside a function (STYLE: "data flows one way").
+
+Every `import` and `from ... import` of every module under dagc/ is read with `ast` — at module
+level, inside functions and under `if TYPE_CHECKING:` alike. `from . import name` where `name`
+is not a module (the CLI reading `dagc.__version__`) is an attribute of the package, not an
+import of a stage, and is not counted.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import networkx as nx
+import pytest
+
+from conftest import ROOT
+
+PACKAGE = ROOT / "dagc"
+
+# The pipeline, first stage first (docs/architecture.md draws it). A module may import a module
+# of its own layer or of an earlier one. `rules` and `export` are packages: one layer each.
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("source", "units"),                        # spans and SI units: no dagc imports
+    ("diagnostics",),
+    ("plan", "dag"),                            # the immutable IRs: Plan, and the DAG's node types
+    ("fields", "params", "presets"),            # helpers of lower, read by later stages too
+    ("parse",),
+    ("hf", "blocks", "model", "scope"),         # lower's helper passes
+    ("lower", "flatten"),                       # syntax tree → Plan; StrategyDecl → Strategy
+    ("load",),                                  # file / text → Plan (parse + lower)
+    ("layout",),                                # Plan → Layout (resolve)
+    ("shards",),                                # per-rank shard formulas
+    ("memory",),
+    ("build",),                                 # Plan + Layout → DAG
+    ("bounds",),
+    ("rules",),                                 # Plan + Layout (+ memory, metrics) → diagnostics
+    ("cost",),
+    ("schedule",),
+    ("fastsched",),                             # the search's evaluator: build's ops, cost, schedule
+    ("verdict",),
+    ("analyse",),                               # resolve → rules → memory → DAG → schedule → verdict
+    ("check",),
+    ("search",),
+    ("export",),
+    ("compile",),
+    ("cli",),
+    ("__main__", "__init__"),                   # the package's faces: no logic
+)
+LAYER_OF = {name: k for k, names in enumerate(LAYERS) for name in names}
+
+# Imports known to break the layering, each with the change that removes it. Keep this empty.
+KNOWN: dict[tuple[str, str], str] = {
+    ("memory", "build"): "memory reads build's private op templates (_layer_ops, _dims, _Shapes) inside "
+                         "functions: issue 9, deliverable 4 (a public op catalogue) removes it",
+}
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE).with_suffix("").parts
+    return ".".join(parts)
+
+
+def _modules() -> dict[str, Path]:
+    return {_module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+def _resolve(module: str, node: ast.ImportFrom) -> str | None:
+    """The dagc module an ImportFrom names (None: not dagc), before the `import` list."""
+    if node.level == 0:
+        name = node.module or ""
+        return name[len("dagc."):] if name.startswith("dagc.") else ("" if name == "dagc" else None)
+    package = module.split(".")[:-1]            # "rules.base" and "rules.__init__" both live in rules
+    base = package[:len(package) - (node.level - 1)] if node.level > 1 else package
+    return ".".join([*base, *([node.module] if node.module else [])])
+
+
+def imports_of(module: str, path: Path, known: set[str]) -> set[str]:
+    """The dagc modules `module` imports, anywhere in its source."""
+    out: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            out.update(a.name[len("dagc."):] for a in node.names if a.name.startswith("dagc."))
+        elif isinstance(node, ast.ImportFrom):
+            target = _resolve(module, node)
+            if target is None:
+                continue
+            for alias in node.names:
+                sub = f"{target}.{alias.name}" if target else alias.name
+                if sub in known or f"{sub}.__init__" in known:
+                    out.add(sub)              # `from . import hierarchy`: a module
+                elif target:
+                    out.add(target)           # `from .x import name`: module x
+                # `from . import __version__`: an attribute of the package, not a stage
+    return {m if m in known else f"{m}.__init__" for m in out if m in known or f"{m}.__init__" in known}
+
+
+def _stage(module: str) -> str:
+    head = module.split(".")[0]
+    return head if head in ("rules", "export") else module
+
+
+def import_graph() -> nx.DiGraph:
+    modules = _modules()
+    graph = nx.DiGraph()
+    graph.add_nodes_from(modules)
+    for name, path in modules.items():
+        for target in imports_of(name, path, set(modules)):
+            if target != name:
+                graph.add_edge(name, target)
+    return graph
+
+
+GRAPH = import_graph()
+
+
+def test_the_graph_sees_the_imports_inside_functions(tmp_path):
+    module = tmp_path / "late.py"
+    module.write_text("from . import __version__\n"
+                      "def f():\n    from .check import check\n    import dagc.search\n"
+                      "if False:\n    from . import rules\n")
+    assert imports_of("late", module, {"check", "search", "rules.__init__"}) == {"check", "search", "rules.__init__"}
+    assert GRAPH.has_edge("check", "analyse") and GRAPH.has_edge("rules.hierarchy", "flatten")
+    assert GRAPH.has_edge("rules.__init__", "rules.hierarchy") and GRAPH.has_edge("export.dot", "export.write")
+
+
+def test_every_module_has_a_layer():
+    missing = sorted({_stage(m) for m in GRAPH} - set(LAYER_OF))
+    assert not missing, f"add these modules to LAYERS in {Path(__file__).name}: {missing}"
+
+
+def test_no_stage_imports_a_later_stage():
+    late = []
+    for src, dst in GRAPH.edges:
+        a, b = _stage(src), _stage(dst)
+        if a in LAYER_OF and b in LAYER_OF and LAYER_OF[b] > LAYER_OF[a] and (a, b) not in KNOWN:
+            late.append(f"{src} imports {dst} (a later stage)")
+    assert not late, "\n".join(sorted(late))
+
+
+def test_no_import_cycle():
+    graph = nx.DiGraph((_stage(a), _stage(b)) for a, b in GRAPH.edges
+                       if _stage(a) != _stage(b) and (_stage(a), _stage(b)) not in KNOWN)
+    cycles = list(nx.simple_cycles(graph))
+    assert not cycles, f"import cycles between stages: {cycles}"
+    # inside the rules and export packages too
+    inner = GRAPH.subgraph([m for m in GRAPH if _stage(m) != m])
+    assert nx.is_directed_acyclic_graph(inner), list(nx.simple_cycles(inner))
+
+
+@pytest.mark.parametrize("pair", sorted(KNOWN))
+def test_known_exceptions_are_still_needed(pair):
+    """An exception that the code no longer needs is noted, so that it is removed from KNOWN."""
+    edges = {(_stage(a), _stage(b)) for a, b in GRAPH.edges}
+    if pair not in edges:
+        pytest.skip(f"{pair[0]} no longer imports {pair[1]}: remove it from KNOWN")
+
+
+def test_check_and_search_do_not_import_each_other():
+    assert not GRAPH.has_edge("check", "search") and not GRAPH.has_edge("search", "check")
+    assert GRAPH.has_edge("search", "analyse") and GRAPH.has_edge("check", "analyse")
