@@ -17,7 +17,10 @@ start, where Ctrl-C must already be handled — does not load the compiler.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+
+# Not `typing.TYPE_CHECKING`: importing typing here would widen the window in which a Ctrl-C at
+# start-up, before `dagc.__main__`'s guard, ends in a traceback. Type checkers read it the same.
+TYPE_CHECKING = False
 
 _LAZY = {
     "load_plan": "load", "load_plan_text": "load", "check": "check", "parse_strategy": "load",
@@ -29,6 +32,8 @@ __all__ = ["RULES", "Diagnostic", "PlanError", "Severity", "StrategyResult", "__
            "load_plan", "load_plan_text", "parse_strategy", "render", "report_json"]
 
 if TYPE_CHECKING:
+    from typing import Any
+
     __version__: str
     from .check import StrategyResult, check
     from .diagnostics import Diagnostic, PlanError, Severity, render

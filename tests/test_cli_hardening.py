@@ -137,13 +137,19 @@ def test_resource_failures_are_one_line(monkeypatch, capsys, failure, tmp_path):
 
 @pytest.fixture(scope="module")
 def python_start_s() -> float:
-    """How long this interpreter takes to start (site and .pth files): before that, Ctrl-C is Python's."""
-    t = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "pass"], check=True)
-    return time.perf_counter() - t
+    """How long it takes to reach dagc's entry guard (`dagc.__main__`): the interpreter's start (site,
+    .pth files) and the package's few imports. Before that, Ctrl-C is Python's own business."""
+    argv = [sys.executable, "-c", "import dagc.__main__"]
+    subprocess.run(argv, check=True)          # once to write the bytecode caches, as any first run does
+    times = []
+    for _ in range(5):
+        t = time.perf_counter()
+        subprocess.run(argv, check=True)
+        times.append(time.perf_counter() - t)
+    return sorted(times)[-2]                  # the second slowest: a start as slow as a loaded machine's
 
 
-@pytest.mark.parametrize("after_s", [0.0, 0.03, 0.06, 0.1, 0.15, 0.25, 0.4])
+@pytest.mark.parametrize("after_s", [0.03, 0.06, 0.1, 0.15, 0.25, 0.4])
 def test_ctrl_c_while_dagc_starts_is_one_line(tmp_path, after_s, python_start_s):
     # The compiler's modules load inside the guard of `dagc.__main__.run`, so an early Ctrl-C is handled too.
     plan = tmp_path / "p.moe"

@@ -270,7 +270,9 @@ def test_ctrl_c_during_a_parallel_search_stops_cleanly(tmp_path):
     script = tmp_path / "interrupt.py"
     script.write_text(INTERRUPTED)
     proc = subprocess.Popen([sys.executable, str(script), str(EXAMPLES / "seed-000-pp16-ep16.moe")], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            # SIGINT's default disposition, whatever the runner's (a background CI job ignores it)
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         assert proc.stdout.readline().strip() == "running 2"     # the workers ignored their SIGINT
         os.killpg(proc.pid, signal.SIGINT)          # as a terminal does: the parent and its workers
