@@ -24,9 +24,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .memory import kv_bytes_per_token_layer
 from .params import active_params, embedding_params, ffn_params, total_params
-from .plan import AttentionKind, Cluster, DType, Model, Requirement, RequirementKind, Workload
+from .plan import Cluster, DType, Model, Requirement, RequirementKind, Workload
+from .shards import attention_dims, expected_distinct_experts, kv_bytes_per_token_layer
 
 __all__ = ["Bounds", "bounds", "attention_core_flops_per_layer", "expected_distinct_experts",
            "requirement_bound", "unreachable"]
@@ -46,27 +46,8 @@ class Bounds:
 
 def attention_core_flops_per_layer(model: Model, seq: int) -> float:
     """Causal prefill attention core for one sequence of `seq` tokens: s²·heads·(dk+dv)."""
-    dk, dv = _attention_dims(model)
+    dk, dv = attention_dims(model)
     return seq * seq * model.heads * (dk + dv)
-
-
-def _attention_dims(model: Model) -> tuple[int, int]:
-    if model.attention is AttentionKind.MLA and model.mla is not None:
-        return model.mla.qk_nope + model.mla.qk_rope, model.mla.v_head
-    return model.head_dim, model.head_dim
-
-
-def expected_distinct_experts(experts: int, top_k: int, tokens: float) -> float:
-    """Expected distinct experts hit by `tokens` tokens each choosing top_k of `experts`:
-    E·(1 − (1 − k/E)^T).
-
-    Example:
-        >>> round(expected_distinct_experts(8, 2, 1), 6)
-        2.0
-    """
-    if experts == 0:
-        return 0.0
-    return experts * (1.0 - (1.0 - top_k / experts) ** tokens)
 
 
 def _weights_read_bytes(model: Model, tokens: float) -> float:
@@ -97,7 +78,7 @@ def bounds(model: Model, workload: Workload, cluster: Cluster, gpus: int, dp: in
     head = embedding_params(model)
     # Parameters of the layers a token passes (the final norm and LM head run once per request in prefill).
     body = active_params(model) - head * (1 if model.tied else 2) - model.hidden
-    dk, dv = _attention_dims(model)
+    dk, dv = attention_dims(model)
 
     prefill_matmul = 2 * body * b * s + 2 * (head + model.hidden) * b
     prefill_attention = model.layers * b * attention_core_flops_per_layer(model, s)

@@ -18,16 +18,22 @@ dispatches 1/tp of its attention group's tokens).
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from .dag import GROUP_BUDGET, NODE_BUDGET, Dag, DagTooLarge, OpKind, OpTemplate, Phase, estimate_nodes
 from .layout import Layout
-from .memory import ACTIVATION_BYTES, kv_bytes_per_token_layer, kv_heads_per_rank
+from .memory import ACTIVATION_BYTES
 from .params import attention_params, ffn_params
 from .plan import AttentionKind, Cluster, Model, Workload
+from .shards import (
+    attention_dims,
+    expected_distinct_experts,
+    kv_bytes_per_token_layer,
+    kv_heads_per_rank,
+    qkv_params_per_rank,
+)
 
 __all__ = ["build", "decode_context", "requests_per_microbatch", "distinct_request_rows"]
 
@@ -39,25 +45,14 @@ def decode_context(workload: Workload) -> int:
     return workload.prompt + workload.generate // 2
 
 
-def _split(n: int, parts: int) -> np.ndarray:
-    base, extra = divmod(n, parts)
-    return np.array([base + (1 if i < extra else 0) for i in range(parts)], dtype=np.float64)
-
-
 def requests_per_microbatch(workload: Workload, layout: Layout) -> np.ndarray:
-    """Requests of the representative replica per (micro-batch, attention-DP group)."""
-    replica = math.ceil(workload.batch / layout.dp)
-    per_mb = _split(replica, layout.microbatches)
-    return np.stack([_split(int(r), layout.adp) for r in per_mb])
+    """Requests of the representative replica per (micro-batch, attention-DP group): the layout's."""
+    return layout.requests()
 
 
 def distinct_request_rows(workload: Workload, layout: Layout) -> list[tuple[float, ...]]:
-    """The distinct rows of `requests_per_microbatch`, in order of first appearance, without
-    materialising one row per micro-batch: the first (replica mod micro-batches) micro-batches
-    carry one request more than the others, so there are at most two."""
-    base, extra = divmod(math.ceil(workload.batch / layout.dp), layout.microbatches)
-    counts = ([base + 1] if extra else []) + ([base] if extra < layout.microbatches else [])
-    return [tuple(float(x) for x in _split(r, layout.adp)) for r in counts]
+    """The distinct rows of `requests_per_microbatch`, in order of first appearance: the layout's."""
+    return layout.distinct_request_rows()
 
 
 @dataclass(frozen=True)
@@ -86,20 +81,14 @@ class _Dims:
 def _dims(m: Model, lay: Layout) -> _Dims:
     tp, h = lay.tp, m.hidden
     heads_r = m.heads / tp
+    dk, dv = attention_dims(m)
+    o_full = m.heads * dv * h
+    qkv_r = qkv_params_per_rank(m, tp)
     if m.attention is AttentionKind.MLA and m.mla is not None:
-        a = m.mla
-        dk, dv = a.qk_nope + a.qk_rope, a.v_head
-        o_full = m.heads * a.v_head * h
-        rep = h * (a.kv_lora + a.qk_rope) + a.kv_lora + ((h * a.q_lora + a.q_lora) if a.q_lora else 0)
-        q_split = a.q_lora * m.heads * dk if a.q_lora else h * m.heads * dk
-        qkv_r = rep + (q_split + a.kv_lora * m.heads * (a.qk_nope + a.v_head)) / tp
-        q_out, kv_out, o_in = heads_r * dk, heads_r * (a.qk_nope + a.v_head), heads_r * dv
+        kv_out = heads_r * (m.mla.qk_nope + m.mla.v_head)
     else:
-        dk = dv = m.head_dim
-        o_full = m.heads * m.head_dim * h
-        kv_r = kv_heads_per_rank(m, tp)
-        qkv_r = h * m.heads * m.head_dim / tp + 2 * h * m.head_dim * kv_r
-        q_out, kv_out, o_in = heads_r * dk, 2 * kv_r * dk, heads_r * dv
+        kv_out = 2 * kv_heads_per_rank(m, tp) * dk
+    q_out, o_in = heads_r * dk, heads_r * dv
     return _Dims(h=h, wb=m.weights.bytes, gate=3 if m.moe.gated else 2, tp=tp, cp=lay.cp, sp=lay.sp,
                  heads_r=heads_r, dk=dk, dv=dv, q_out=q_out, kv_out=kv_out, o_in=o_in, qkv_params_r=qkv_r,
                  qkv_params_full=attention_params(m) - o_full, o_params_r=o_full / tp, o_params_full=o_full,
@@ -228,7 +217,7 @@ class _Shapes:
         ep_idx = (np.arange(size) // lay.etp) % lay.ep
         e = (mean[:, None] * factor[ep_idx][None, :]).reshape(-1)
         local_experts = moe.experts // lay.ep
-        hit = np.repeat(local_experts * (1.0 - (1.0 - moe.top_k / moe.experts) ** origin), size)
+        hit = np.repeat(expected_distinct_experts(moe.experts, moe.top_k, origin, local=local_experts), size)
         return e, hit
 
     def _dispatch(self):

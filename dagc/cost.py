@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .dag import Dag, OpKind, OpTemplate
-from .plan import Cluster, DType
+from .plan import Cluster, DType, peak_flops
 
 __all__ = ["CostModel", "cost", "compute_time_s", "collective_time_s"]
 
@@ -48,10 +48,7 @@ class CostModel:
                    intra_latency_s=c.latency.intra_s, inter_latency_s=c.latency.inter_s)
 
     def peak_flops(self, dtype: str) -> float:
-        d = DType(dtype)
-        if d.is_8bit_or_less and self.gpu_flops_8bit:
-            return self.gpu_flops_8bit
-        return self.gpu_flops_16bit / 2 if d is DType.FP32 else self.gpu_flops_16bit
+        return peak_flops(self.gpu_flops_16bit, self.gpu_flops_8bit, DType(dtype))
 
     def link(self, crosses_nodes: bool) -> tuple[float, float]:
         """(effective bandwidth in bytes/s, latency in s) of a group's slowest link."""

@@ -20,6 +20,7 @@ from .layout import Layout
 from .memory import shape_activation_peaks, stage_activation_bytes, template_activation_peak
 from .plan import Overlap, Plan, Workload
 from .schedule import rate_metrics
+from .shards import stage_layer_counts
 
 __all__ = ["TIMER_CACHE_MAX", "Timer", "fast_metrics"]
 
@@ -101,8 +102,8 @@ def _stage_compute(times: dict, model, a: int, b: int, first: bool, last: bool, 
     else:
         dense_t, moe_t = times["dense"], times["moe"]
         extra = (times["embed"] if first else 0.0) + (times["head"] if last else 0.0)
-    n_dense = max(0, min(b, model.dense_layer_count) - a)
-    return extra + n_dense * dense_t + (b - a - n_dense) * moe_t
+    n_dense, n_moe = stage_layer_counts(model, a, b)
+    return extra + n_dense * dense_t + n_moe * moe_t
 
 
 def fast_metrics(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> dict:

@@ -23,7 +23,48 @@ import numpy as np
 
 from .plan import Cluster, Model, Strategy, Workload
 
-__all__ = ["Layout", "StageBounds", "resolve", "default_split", "effective_microbatches"]
+__all__ = ["Layout", "StageBounds", "resolve", "default_split", "effective_microbatches", "even_split",
+           "busiest_group_requests", "request_matrix", "distinct_rows"]
+
+
+def even_split(n: int, parts: int) -> tuple[int, ...]:
+    """`n` as `parts` counts, as even as possible, the first (n mod parts) one more.
+
+    Example:
+        >>> even_split(5, 4), even_split(2, 4)
+        ((2, 1, 1, 1), (1, 1, 0, 0))
+    """
+    base, extra = divmod(n, parts)
+    return (base + 1,) * extra + (base,) * (parts - extra)
+
+
+def request_matrix(groups: Sequence[int], microbatches: int) -> np.ndarray:
+    """Requests per (micro-batch, group): each group's requests split over the micro-batches.
+
+    Example:
+        >>> request_matrix((5, 5), 4).tolist()
+        [[2.0, 2.0], [1.0, 1.0], [1.0, 1.0], [1.0, 1.0]]
+    """
+    cols = [even_split(n, microbatches) for n in groups]
+    return np.array(cols, dtype=np.float64).reshape(len(groups), microbatches).T
+
+
+def distinct_rows(groups: Sequence[int], microbatches: int) -> list[tuple[float, ...]]:
+    """The distinct rows of `request_matrix(groups, microbatches)`, in order of first appearance,
+    without one row per micro-batch: a row changes only where a group's extra requests run out."""
+    m = microbatches
+    starts = sorted({0} | {n % m for n in groups})
+    rows = [tuple(float(n // m + (j < n % m)) for n in groups) for j in starts if j < m]
+    return list(dict.fromkeys(rows))
+
+
+def busiest_group_requests(batch: int, dp: int, adp: int) -> int:
+    """Requests of the busiest attention-DP group (of the first replica): ceil(batch / (dp·adp)).
+
+    The batch is split over replicas, then each replica's requests over its attention-DP groups,
+    the first ones taking one more; ceil(ceil(b/dp)/adp) = ceil(b/(dp·adp)).
+    """
+    return -(-batch // (dp * adp))
 
 
 def default_split(layers: int, pp: int) -> tuple[int, ...]:
@@ -144,6 +185,49 @@ class Layout:
     gpus_per_node: int
     gpus_available: int
     microbatches_requested: int = 0     # as written (or pp by default); 0: same as `microbatches`
+    batch: int = 0                      # requests of the workload, split by `requests`
+
+    # The work split. A request belongs to one attention-DP group for its whole life: the batch is
+    # split over replicas, each replica's requests over its attention-DP groups, and then each
+    # group's requests over the micro-batches (as even as possible, the first parts one more).
+
+    @property
+    def replica_requests(self) -> tuple[int, ...]:
+        """Requests of each replica."""
+        return even_split(self.batch, self.dp)
+
+    def group_requests(self, replica: int = 0) -> tuple[int, ...]:
+        """Requests of each attention-DP group of a replica, for their whole life."""
+        return even_split(self.replica_requests[replica], self.adp)
+
+    def requests(self, replica: int = 0) -> np.ndarray:
+        """Requests of a replica per (micro-batch, attention-DP group), as float64 (the DAG's
+        shapes); replica 0, the busiest, is the one the DAG builds."""
+        return request_matrix(self.group_requests(replica), self.microbatches)
+
+    def distinct_request_rows(self) -> list[tuple[float, ...]]:
+        """The distinct rows of `requests()`, in order of first appearance."""
+        return distinct_rows(self.group_requests(), self.microbatches)
+
+    @property
+    def requests_per_rank(self) -> int:
+        """Requests whose attention (and KV cache) one rank serves: the busiest group's."""
+        return busiest_group_requests(self.batch, self.dp, self.adp)
+
+    @property
+    def busiest_microbatch_requests(self) -> int:
+        """Requests of the largest micro-batch of the busiest replica (all its groups)."""
+        return sum(-(-n // self.microbatches) for n in self.group_requests())
+
+    @property
+    def work_parts(self) -> int:
+        """Cells of the work split: dp × attention DP × micro-batches."""
+        return self.dp * self.adp * self.microbatches
+
+    @property
+    def work_is_even(self) -> bool:
+        """Whether every (replica, micro-batch, group) cell has the same requests."""
+        return self.batch % self.work_parts == 0
 
     @property
     def gpus_used(self) -> int:
@@ -226,9 +310,9 @@ def effective_microbatches(requested: int, batch: int, dp: int, adp: int) -> int
     """Micro-batches that carry requests: at most the requests of one attention-DP group,
     ceil(batch / (dp·adp)), and at least one.
 
-    A replica's requests are split over micro-batches and each micro-batch over the
-    attention-DP groups; a micro-batch beyond that count would leave every group of a rank
-    idle for it (or the whole micro-batch empty) while still costing its latencies.
+    A replica's requests are split over its attention-DP groups, and each group's requests over
+    the micro-batches; a micro-batch beyond the busiest group's requests would be empty while
+    still costing its latencies.
 
     Example:
         >>> effective_microbatches(64, batch=8, dp=1, adp=1)
@@ -236,8 +320,7 @@ def effective_microbatches(requested: int, batch: int, dp: int, adp: int) -> int
         >>> effective_microbatches(4, batch=8, dp=1, adp=4)
         2
     """
-    per_group = -(-batch // (dp * adp))
-    return max(1, min(requested, per_group))
+    return max(1, min(requested, busiest_group_requests(batch, dp, adp)))
 
 
 def resolve(model: Model, cluster: Cluster, workload: Workload, strategy: Strategy) -> Layout:
@@ -274,4 +357,5 @@ def resolve(model: Model, cluster: Cluster, workload: Workload, strategy: Strate
         stage_layers=bounds, split_is_explicit=explicit, experts=model.moe.experts,
         microbatches=effective_microbatches(requested, workload.batch, s.dp, adp),
         gpus_per_node=cluster.gpus_per_node, gpus_available=cluster.gpus, microbatches_requested=requested,
+        batch=workload.batch,
     )

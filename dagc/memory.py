@@ -27,6 +27,7 @@ from .dag import Phase
 from .layout import Layout
 from .params import embedding_params, ffn_params, router_params
 from .plan import AttentionKind, Cluster, Model, Workload
+from .shards import attention_params_per_rank, kv_bytes_per_token_layer, kv_heads_per_rank, stage_layer_counts
 
 __all__ = ["StageMemory", "MemoryBreakdown", "memory", "kv_heads_per_rank", "requests_per_rank",
            "ACTIVATION_BYTES", "activation_bytes_by_stage", "stage_activation_bytes", "shape_activation_peaks",
@@ -89,39 +90,9 @@ class MemoryBreakdown:
         return by_stage[self.layout.coords["stage"]]
 
 
-def kv_heads_per_rank(model: Model, tp: int) -> int:
-    """KV heads on one rank: split by tp, at least one (replicated when kv < tp)."""
-    return max(1, math.ceil(model.kv_heads / tp))
-
-
 def requests_per_rank(workload: Workload, layout: Layout) -> int:
-    """Requests whose attention (and KV cache) one rank serves: ceil(batch / (dp·adp))."""
-    return math.ceil(workload.batch / (layout.dp * layout.adp))
-
-
-def attention_params_per_rank(model: Model, tp: int) -> float:
-    h = model.hidden
-    if model.attention is AttentionKind.MLA and model.mla is not None:
-        a = model.mla
-        replicated = h * (a.kv_lora + a.qk_rope) + a.kv_lora
-        if a.q_lora:
-            replicated += h * a.q_lora + a.q_lora
-            q_split = a.q_lora * model.heads * (a.qk_nope + a.qk_rope)
-        else:
-            q_split = h * model.heads * (a.qk_nope + a.qk_rope)
-        split = q_split + a.kv_lora * model.heads * (a.qk_nope + a.v_head) + model.heads * a.v_head * h
-        return replicated + split / tp
-    q_o = 2 * h * model.heads * model.head_dim / tp
-    k_v = 2 * h * model.head_dim * kv_heads_per_rank(model, tp)
-    return q_o + k_v
-
-
-def kv_bytes_per_token_layer(model: Model, tp: int) -> float:
-    """KV cache bytes per token per layer on one rank (gqa split by tp, mla not)."""
-    size = model.kv_cache.bytes
-    if model.attention is AttentionKind.MLA and model.mla is not None:
-        return (model.mla.kv_lora + model.mla.qk_rope) * size
-    return 2 * kv_heads_per_rank(model, tp) * model.head_dim * size
+    """Requests whose attention (and KV cache) one rank serves: the layout's busiest group's."""
+    return layout.requests_per_rank
 
 
 def activation_bytes(model: Model, workload: Workload, layout: Layout, layers: tuple[int, int],
@@ -145,11 +116,11 @@ def activation_bytes(model: Model, workload: Workload, layout: Layout, layers: t
         qkv_out = (model.heads / tp + 2 * kv_heads_per_rank(model, tp)) * model.head_dim
     cands = [tokens * (hidden_share + qkv_out)]
     a, b = layers
-    n_dense = max(0, min(b, model.dense_layer_count) - a)
+    n_dense, n_moe = stage_layer_counts(model, a, b)
     if n_dense:
         cands.append(tokens * (hidden_share + gate * model.moe.dense_ffn / tp))
-    if b - a - n_dense > 0:
-        stage_tokens = math.ceil(workload.batch / layout.dp / mb) * workload.prompt
+    if n_moe > 0:
+        stage_tokens = layout.busiest_microbatch_requests * workload.prompt
         expert_tokens = stage_tokens * model.moe.top_k / (layout.ep * layout.edp) * workload.routing_imbalance
         cands.append(expert_tokens * (h + gate * model.moe.ffn / layout.etp))
         if model.moe.shared:
@@ -207,16 +178,13 @@ def stage_activation_bytes(model: Model, workload: Workload, layout: Layout, pea
     do), so stages that hold the same kinds of ops share one figure: it is computed once per
     distinct kind of stage (dense layers, MoE layers, first, last), not once per stage.
     """
-    from .build import distinct_request_rows
-
-    rows = distinct_request_rows(workload, layout)
+    rows = layout.distinct_request_rows()
     last = layout.pp - 1
-    dense_end = model.dense_layer_count
     by_groups: dict[tuple[str, ...], float] = {}
     out: dict[int, float] = {}
     for stage, (a, b) in enumerate(layout.stage_layers):
-        n_dense = max(0, min(b, dense_end) - a)
-        groups = tuple(g for g, present in (("dense", n_dense > 0), ("moe", b - a - n_dense > 0),
+        n_dense, n_moe = stage_layer_counts(model, a, b)
+        groups = tuple(g for g, present in (("dense", n_dense > 0), ("moe", n_moe > 0),
                                             ("embed", stage == 0), ("head", stage == last),
                                             ("boundary", layout.pp > 1)) if present)
         best = by_groups.get(groups)
@@ -283,7 +251,6 @@ def memory(model: Model, workload: Workload, cluster: Cluster, layout: Layout,
     kv_per_layer = kv_tokens * kv_bytes_per_token_layer(model, tp)
     emb, router = embedding_params(model), router_params(model)
     capacity = cluster.gpu.memory_bytes
-    dense_end = model.dense_layer_count
     # Stages with the same layer counts and ends hold the same amounts: one computation per kind.
     figures: dict[tuple[int, int, bool, bool], dict[str, float]] = {}
     estimates: dict[tuple[int, int, bool, bool], float] = {}
@@ -291,12 +258,11 @@ def memory(model: Model, workload: Workload, cluster: Cluster, layout: Layout,
     last_stage = layout.pp - 1
     for s, (a, b) in enumerate(layout.stage_layers):
         n = b - a
-        n_dense = max(0, min(b, dense_end) - a)
+        n_dense, n_moe = stage_layer_counts(model, a, b)
         first, last = s == 0, s == last_stage
         key = (n, n_dense, first, last)
         fig = figures.get(key)
         if fig is None:
-            n_moe = n - n_dense
             embed = emb / tp if first else 0.0
             head = 0.0
             if last and not (model.tied and first):

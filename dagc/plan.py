@@ -144,11 +144,22 @@ class Gpu(Frozen):
 
     def peak_flops(self, dtype: DType) -> float:
         """Peak dense FLOP/s for matmuls whose weights are in `dtype`."""
-        if dtype.is_8bit_or_less and self.flops_8bit:
-            return self.flops_8bit
-        if dtype is DType.FP32:
-            return self.flops_16bit / 2
-        return self.flops_16bit
+        return peak_flops(self.flops_16bit, self.flops_8bit, dtype)
+
+
+def peak_flops(flops_16bit: float, flops_8bit: float | None, dtype: DType) -> float:
+    """Peak dense FLOP/s of a GPU for `dtype`: the 8-bit peak for ≤ 8-bit types when the GPU has
+    8-bit units, half the 16-bit peak for fp32, the 16-bit peak otherwise.
+
+    Example:
+        >>> peak_flops(989e12, 1979e12, DType.FP8), peak_flops(989e12, None, DType.FP8), peak_flops(2, None, DType.FP32)
+        (1979000000000000.0, 989000000000000.0, 1.0)
+    """
+    if dtype.is_8bit_or_less and flops_8bit:
+        return flops_8bit
+    if dtype is DType.FP32:
+        return flops_16bit / 2
+    return flops_16bit
 
 
 DEFAULT_COMPUTE_EFFICIENCY = 0.6

@@ -67,7 +67,7 @@ from .analyse import analyse
 from .build import requests_per_microbatch
 from .dag import Phase
 from .fastsched import Timer as _Timer, fast_metrics
-from .layout import default_split, resolve
+from .layout import busiest_group_requests, default_split, resolve
 from .memory import memory
 from .plan import Overlap, Plan, Strategy
 from .rules import RuleContext, run_rules
@@ -317,10 +317,10 @@ def _items(plan: Plan) -> Iterator[_Item]:
     batch = plan.workload.batch
     space = _space(plan)
     for _, g, pp, dp in _layouts(space.groups, plan.model.layers, plan.cluster.gpus):
-        if pp > max(1, math.ceil(batch / dp)):
+        if pp > max(1, busiest_group_requests(batch, dp, 1)):
             continue                 # pp (and 2·pp) micro-batches would exceed the requests
         for tp, cp, sp, expert, a in space.configs(g):
-            per_group = math.ceil(batch / (dp * (g // a)))
+            per_group = busiest_group_requests(batch, dp, g // a)
             for mb in _mb_options(per_group, pp):
                 for overlap in _overlaps(mb):
                     yield (dp, pp, tp, cp, sp, expert[0] if expert else None, expert[1] if expert else None,

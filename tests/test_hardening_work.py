@@ -12,14 +12,13 @@ import json
 import subprocess
 import sys
 import time
-from types import SimpleNamespace
 
 import pytest
 
-from dagc.build import build, distinct_request_rows, requests_per_microbatch
+from dagc.build import build
 from dagc.check import check, load_plan_text
 from dagc.dag import GROUP_BUDGET, STAGE_BUDGET, DagTooLarge, over_work_budget
-from dagc.layout import StageBounds, default_split
+from dagc.layout import StageBounds, default_split, distinct_rows, even_split, request_matrix
 from dagc.memory import activation_bytes_by_stage, memory
 from conftest import ROOT, plan_text
 
@@ -143,9 +142,9 @@ def test_many_microbatches_over_a_wide_group_do_not_materialise_every_row():
 
 @pytest.mark.parametrize("batch,dp,mb,adp", [(64, 1, 4, 1), (63, 2, 5, 3), (7, 1, 7, 4), (1000, 3, 16, 8)])
 def test_distinct_request_rows_are_those_of_every_microbatch(batch, dp, mb, adp):
-    lay, w = SimpleNamespace(dp=dp, microbatches=mb, adp=adp), SimpleNamespace(batch=batch)
-    every = list(dict.fromkeys(tuple(float(x) for x in r) for r in requests_per_microbatch(w, lay)))
-    assert distinct_request_rows(w, lay) == every
+    groups = even_split(-(-batch // dp), adp)
+    every = list(dict.fromkeys(tuple(float(x) for x in r) for r in request_matrix(groups, mb)))
+    assert distinct_rows(groups, mb) == every
 
 
 @pytest.mark.parametrize("layers,pp", [(1, 1), (61, 4), (32, 32), (100, 7), (5, 8), (100_000, 99_999)])

@@ -7,8 +7,8 @@ import math
 from ..bounds import bounds, requirement_bound, unreachable
 from ..dag import GROUP_BUDGET, NODE_BUDGET, STAGE_BUDGET, estimate_nodes, over_work_budget
 from ..diagnostics import Severity
-from ..memory import kv_heads_per_rank, requests_per_rank
 from ..plan import RequirementKind
+from ..shards import kv_heads_per_rank
 from ..units import Dimension, format_bytes, format_si
 from .base import RuleContext, diag, make_rule
 
@@ -120,8 +120,8 @@ def check_batch_split(ctx: RuleContext):
         workload { batch = 128 … }
     """
     lay = ctx.layout
-    parts = lay.dp * lay.adp * lay.microbatches
-    if ctx.plan.workload.batch % parts:
+    parts = lay.work_parts
+    if not lay.work_is_even:
         yield diag("W503", Severity.WARNING,
                    f"batch {ctx.plan.workload.batch} does not divide into dp {lay.dp} × attention DP {lay.adp} "
                    f"× {lay.microbatches} micro-batches = {parts} equal parts",
@@ -372,8 +372,8 @@ def check_8bit_compute(ctx: RuleContext):
 def check_empty_microbatches(ctx: RuleContext):
     """More micro-batches than an attention-DP group has requests: the rest would be empty.
 
-    A replica's requests are split over micro-batches, and each micro-batch over the
-    attention-DP groups of a stage. A micro-batch beyond ceil(batch / (dp · attention DP))
+    A replica's requests are split over the attention-DP groups of a stage, and each group's
+    requests over the micro-batches. A micro-batch beyond ceil(batch / (dp · attention DP))
     would carry no request for a group — it would only add latency and pipeline steps — so
     dagc schedules that many micro-batches and says so.
 
@@ -386,7 +386,7 @@ def check_empty_microbatches(ctx: RuleContext):
     if not lay.microbatches_dropped:
         return
     k, n = lay.microbatches, lay.microbatches_requested
-    per_group = requests_per_rank(w, lay)
+    per_group = lay.requests_per_rank
     where = f"batch {w.batch} / (dp {lay.dp} × attention DP {lay.adp})"
     written = w.microbatches is not None
     yield diag("W510", Severity.WARNING,

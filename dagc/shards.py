@@ -1,0 +1,106 @@
+"""Per-rank shard formulas (SPEC 6.2–6.4): what one rank holds and reads of a layer.
+
+Pure functions of the model and a degree of parallelism, each written once and read by
+`memory`, `build`, `bounds`, the rules and the fast evaluator: the attention (or MLA) weights
+of a rank, its KV heads and KV cache bytes per token, the attention head dimensions, the
+expected distinct experts a set of tokens hits, and the dense and MoE layers of a stage.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TypeVar
+
+import numpy as np
+
+from .plan import AttentionKind, Model
+
+__all__ = ["kv_heads_per_rank", "attention_params_per_rank", "qkv_params_per_rank", "kv_bytes_per_token_layer",
+           "attention_dims", "expected_distinct_experts", "stage_layer_counts"]
+
+
+def kv_heads_per_rank(model: Model, tp: int) -> int:
+    """KV heads on one rank: split by tp, at least one (replicated when kv < tp).
+
+    Example:
+        >>> from dagc.model import model_from_preset
+        >>> kv_heads_per_rank(model_from_preset("mixtral-8x7b"), 16)
+        1
+    """
+    return max(1, math.ceil(model.kv_heads / tp))
+
+
+def attention_dims(model: Model) -> tuple[int, int]:
+    """(dk, dv): the query/key and value head dimensions (MLA: nope + rope, and v_head)."""
+    if model.attention is AttentionKind.MLA and model.mla is not None:
+        return model.mla.qk_nope + model.mla.qk_rope, model.mla.v_head
+    return model.head_dim, model.head_dim
+
+
+def attention_params_per_rank(model: Model, tp: int) -> float:
+    """Attention (or MLA) parameters of one layer on one rank, output projection included: the
+    MLA down-projections are replicated, the per-head matrices split by tp."""
+    h = model.hidden
+    if model.attention is AttentionKind.MLA and model.mla is not None:
+        a = model.mla
+        replicated = h * (a.kv_lora + a.qk_rope) + a.kv_lora
+        if a.q_lora:
+            replicated += h * a.q_lora + a.q_lora
+            q_split = a.q_lora * model.heads * (a.qk_nope + a.qk_rope)
+        else:
+            q_split = h * model.heads * (a.qk_nope + a.qk_rope)
+        split = q_split + a.kv_lora * model.heads * (a.qk_nope + a.v_head) + model.heads * a.v_head * h
+        return replicated + split / tp
+    q_o = 2 * h * model.heads * model.head_dim / tp
+    k_v = 2 * h * model.head_dim * kv_heads_per_rank(model, tp)
+    return q_o + k_v
+
+
+def qkv_params_per_rank(model: Model, tp: int) -> float:
+    """The q, k, v (MLA: down and up) projections of one layer on one rank, without the output one."""
+    h = model.hidden
+    if model.attention is AttentionKind.MLA and model.mla is not None:
+        a = model.mla
+        dk = a.qk_nope + a.qk_rope
+        rep = h * (a.kv_lora + a.qk_rope) + a.kv_lora + ((h * a.q_lora + a.q_lora) if a.q_lora else 0)
+        q_split = a.q_lora * model.heads * dk if a.q_lora else h * model.heads * dk
+        return rep + (q_split + a.kv_lora * model.heads * (a.qk_nope + a.v_head)) / tp
+    return h * model.heads * model.head_dim / tp + 2 * h * model.head_dim * kv_heads_per_rank(model, tp)
+
+
+def kv_bytes_per_token_layer(model: Model, tp: int) -> float:
+    """KV cache bytes per token per layer on one rank (gqa split by tp, mla not)."""
+    size = model.kv_cache.bytes
+    if model.attention is AttentionKind.MLA and model.mla is not None:
+        return (model.mla.kv_lora + model.mla.qk_rope) * size
+    return 2 * kv_heads_per_rank(model, tp) * model.head_dim * size
+
+
+Tokens = TypeVar("Tokens", float, np.ndarray)
+
+
+def expected_distinct_experts(experts: int, top_k: int, tokens: Tokens, local: float | None = None) -> Tokens:
+    """Expected distinct experts hit by `tokens` tokens each choosing top_k of `experts`, among
+    `local` of them (default: all): E_local·(1 − (1 − k/E)^T). `tokens` may be a numpy array.
+
+    Example:
+        >>> round(expected_distinct_experts(8, 2, 1), 6), round(expected_distinct_experts(8, 2, 1, local=4), 6)
+        (2.0, 1.0)
+    """
+    if experts == 0:
+        return tokens * 0.0
+    n = experts if local is None else local
+    return n * (1.0 - (1.0 - top_k / experts) ** tokens)
+
+
+def stage_layer_counts(model: Model, first: int, end: int) -> tuple[int, int]:
+    """(dense, MoE) layers among layers [first, end): the dense ones come first in the model.
+
+    Example:
+        >>> from dagc.model import model_from_preset
+        >>> stage_layer_counts(model_from_preset("mixtral-8x7b"), 0, 16)
+        (0, 16)
+    """
+    dense = max(0, min(end, model.dense_layer_count) - first)
+    return dense, end - first - dense
+

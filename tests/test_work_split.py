@@ -1,0 +1,73 @@
+"""The work split (SPEC 3.5): requests per (replica, micro-batch, attention-DP group), owned by the
+layout and read by memory, the DAG, W503 and the search alike."""
+
+from __future__ import annotations
+
+from hypothesis import given, seed, settings, strategies as st
+
+import dagc.build as build_mod
+from dagc.build import build
+from dagc.layout import resolve
+from dagc.lower import model_from_preset
+from dagc.memory import kv_bytes_per_token_layer, memory, requests_per_rank
+from dagc.plan import Cluster, Strategy, Workload
+from dagc.presets import GPU_PRESETS
+
+MODEL = model_from_preset("mixtral-8x7b")
+CLUSTER = Cluster(gpus=16, gpu=GPU_PRESETS["h100-sxm"], intra_node_bytes_per_s=450e9)
+
+
+def dag_requests(workload, layout, cluster=CLUSTER):
+    """The requests matrix the DAG builder uses, caught as it builds."""
+    seen = []
+    original = build_mod.requests_per_microbatch
+
+    def spy(w, lay):
+        seen.append(original(w, lay))
+        return seen[-1]
+
+    build_mod.requests_per_microbatch = spy
+    try:
+        dag = build(MODEL, workload, cluster, layout)
+    finally:
+        build_mod.requests_per_microbatch = original
+    (reqs,) = seen
+    assert reqs.shape == (dag.microbatches, layout.adp)
+    return reqs
+
+
+def test_batch_10_kv_cache_and_dag_agree():
+    """batch 10, 4 micro-batches, tp 4 ; ep 8 on 8 GPUs (attention DP 2): the KV cache is sized
+    for the 5 requests of attention group 0, and the DAG sends those 5 through it (2+1+1+1)."""
+    cluster = Cluster(gpus=8, gpu=GPU_PRESETS["h100-sxm"], intra_node_bytes_per_s=450e9)
+    w = Workload(batch=10, prompt=512, generate=64, microbatches=4)
+    lay = resolve(MODEL, cluster, w, Strategy(text="tp 4 ; ep 8", tp=4, ep=8))
+    assert (lay.adp, lay.microbatches) == (2, 4)
+    reqs = dag_requests(w, lay, cluster)
+    assert reqs.tolist() == [[2, 2], [1, 1], [1, 1], [1, 1]]
+    assert reqs[:, 0].sum() == 5 == requests_per_rank(w, lay) == lay.requests_per_rank
+    # The KV cache: 5 requests × 576 tokens × 2·(2 KV heads)·128·2 bytes × 32 layers.
+    kv = 5 * (w.prompt + w.generate) * kv_bytes_per_token_layer(MODEL, 4) * MODEL.layers
+    assert kv == 5 * 576 * 2 * 2 * 128 * 2 * 32
+    assert memory(MODEL, w, cluster, lay).stages[0].kv_cache_bytes == kv
+
+
+@seed(9)
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(batch=st.integers(1, 40), dp=st.sampled_from([1, 2]), pp=st.sampled_from([1, 2]),
+       tp=st.sampled_from([1, 2, 4]), ep=st.sampled_from([1, 2, 4, 8]), mb=st.integers(1, 12))
+def test_dag_and_memory_agree_on_requests(batch, dp, pp, tp, ep, mb):
+    text = " ".join(p for p in (f"dp {dp}" if dp > 1 else "", f"pp {pp}" if pp > 1 else "", f"tp {tp} ; ep {ep}") if p)
+    strategy = Strategy(text=text, dp=dp, pp=pp, tp=tp, ep=ep, etp=1)
+    workload = Workload(batch=batch, prompt=64, generate=8, microbatches=mb)
+    lay = resolve(MODEL, CLUSTER, workload, strategy)
+    reqs = dag_requests(workload, lay)
+    per_group = reqs.sum(axis=0)
+    assert per_group.tolist() == list(lay.group_requests(0))
+    assert per_group.max() == requests_per_rank(workload, lay)
+    assert reqs.sum(axis=1).min() >= 1                     # every micro-batch carries a request
+    total = sum(lay.requests(r).sum() for r in range(lay.dp))
+    assert total == batch
+    assert lay.distinct_request_rows() == list(dict.fromkeys(tuple(row) for row in reqs.tolist()))
+    assert lay.work_is_even == all(lay.requests(r).min() == lay.requests(r).max() == batch / lay.work_parts
+                                   for r in range(lay.dp))
