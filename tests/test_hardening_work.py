@@ -16,9 +16,10 @@ import time
 import pytest
 
 from dagc.build import build
-from dagc.check import check, load_plan_text
+from dagc.check import check
 from dagc.dag import GROUP_BUDGET, STAGE_BUDGET, DagTooLarge, over_work_budget
 from dagc.layout import StageBounds, default_split, distinct_rows, even_split, request_matrix
+from dagc.load import load_plan_text
 from dagc.memory import activation_bytes_by_stage, memory
 from conftest import ROOT, plan_text
 
