@@ -106,8 +106,6 @@ class OpKind(enum.Enum):
 
 _COMM = frozenset({OpKind.ALL_REDUCE, OpKind.REDUCE_SCATTER, OpKind.ALL_GATHER, OpKind.ALL_TO_ALL_DISPATCH,
                    OpKind.ALL_TO_ALL_COMBINE, OpKind.SEND, OpKind.RECV})
-KINDS = list(OpKind)
-KIND_INDEX = {k: i for i, k in enumerate(KINDS)}
 
 
 class Phase(enum.Enum):

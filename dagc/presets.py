@@ -7,7 +7,7 @@ figures are dense datasheet peaks.
 
 from __future__ import annotations
 
-from .plan import DType, Gpu
+from .plan import Gpu
 
 __all__ = ["MODEL_PRESETS", "GPU_PRESETS", "PUBLISHED_PARAMS"]
 
@@ -80,5 +80,3 @@ GPU_PRESETS: dict[str, Gpu] = {
             compute_efficiency=0.6, hbm_efficiency=0.8),
     )
 }
-
-DTYPE_NAMES = [d.value for d in DType]
