@@ -12,6 +12,7 @@ from dagc.lower import model_from_preset
 from dagc.params import active_params, attention_params, total_params
 from dagc.presets import GPU_PRESETS, MODEL_PRESETS, PUBLISHED_PARAMS
 from conftest import plan_text
+from hf_configs import DEEPSEEK_V3 as DEEPSEEK_HF, MIXTRAL_8X7B as MIXTRAL_HF, QWEN3_30B_A3B as QWEN3_HF
 
 
 @pytest.mark.parametrize("name", sorted(MODEL_PRESETS))
@@ -45,27 +46,6 @@ def test_gpu_presets():
         (64e9, 400e12, 1.8e12, 0.6, 0.8)
 
 
-MIXTRAL_HF = {
-    "architectures": ["MixtralForCausalLM"], "hidden_size": 4096, "intermediate_size": 14336,
-    "num_attention_heads": 32, "num_hidden_layers": 32, "num_key_value_heads": 8, "num_local_experts": 8,
-    "num_experts_per_tok": 2, "vocab_size": 32000, "tie_word_embeddings": False, "torch_dtype": "bfloat16",
-    "hidden_act": "silu",
-}
-QWEN3_HF = {
-    "architectures": ["Qwen3MoeForCausalLM"], "hidden_size": 2048, "intermediate_size": 6144,
-    "moe_intermediate_size": 768, "num_attention_heads": 32, "num_key_value_heads": 4, "head_dim": 128,
-    "num_hidden_layers": 48, "num_experts": 128, "num_experts_per_tok": 8, "vocab_size": 151936,
-    "tie_word_embeddings": False, "torch_dtype": "bfloat16", "hidden_act": "silu", "decoder_sparse_step": 1,
-}
-DEEPSEEK_HF = {
-    "architectures": ["DeepseekV3ForCausalLM"], "hidden_size": 7168, "intermediate_size": 18432,
-    "moe_intermediate_size": 2048, "num_attention_heads": 128, "num_key_value_heads": 128,
-    "num_hidden_layers": 61, "n_routed_experts": 256, "n_shared_experts": 1, "num_experts_per_tok": 8,
-    "first_k_dense_replace": 3, "q_lora_rank": 1536, "kv_lora_rank": 512, "qk_nope_head_dim": 128,
-    "qk_rope_head_dim": 64, "v_head_dim": 128, "vocab_size": 129280, "tie_word_embeddings": False,
-    "torch_dtype": "bfloat16", "hidden_act": "silu",
-    "quantization_config": {"quant_method": "fp8", "fmt": "e4m3", "weight_block_size": [128, 128]},
-}
 
 
 @pytest.mark.parametrize("config, preset", [(MIXTRAL_HF, "mixtral-8x7b"), (QWEN3_HF, "qwen3-30b-a3b"),
