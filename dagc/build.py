@@ -24,10 +24,10 @@ import numpy as np
 
 from .dag import GROUP_BUDGET, NODE_BUDGET, Dag, DagTooLarge, OpKind, OpTemplate, Phase, estimate_nodes
 from .layout import Layout
-from .memory import ACTIVATION_BYTES
 from .params import attention_params, ffn_params
 from .plan import AttentionKind, Cluster, Model, Workload
 from .shards import (
+    ACTIVATION_BYTES,
     attention_dims,
     expected_distinct_experts,
     kv_bytes_per_token_layer,

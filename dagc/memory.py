@@ -23,17 +23,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .build import _dims, _layer_ops, _Shapes
 from .dag import Phase
 from .layout import Layout
 from .params import embedding_params, ffn_params, router_params
 from .plan import AttentionKind, Cluster, Model, Workload
-from .shards import attention_params_per_rank, kv_bytes_per_token_layer, kv_heads_per_rank, stage_layer_counts
+from .shards import (
+    ACTIVATION_BYTES,
+    attention_params_per_rank,
+    kv_bytes_per_token_layer,
+    kv_heads_per_rank,
+    stage_layer_counts,
+)
 
 __all__ = ["StageMemory", "MemoryBreakdown", "memory", "kv_heads_per_rank", "requests_per_rank",
            "ACTIVATION_BYTES", "activation_bytes_by_stage", "stage_activation_bytes", "shape_activation_peaks",
            "template_activation_peak"]
 
-ACTIVATION_BYTES = 2.0   # activations kept in bf16
 
 
 @dataclass(frozen=True)
@@ -151,7 +157,6 @@ def shape_activation_peaks(shapes, model: Model, peak: Callable[[str], float] | 
     own, which times the op too); by default templates are computed one at a time and not
     kept, so a large stage group holds one op's per-rank vectors at a time.
     """
-    from .build import _layer_ops
 
     if peak is None:
         def peak(name: str) -> float:
@@ -204,7 +209,6 @@ def activation_bytes_by_stage(model: Model, workload: Workload, cluster: Cluster
 
     Only for strategies whose structure is sound (the rules found no error other than E401/E402).
     """
-    from .build import _dims, _Shapes
 
     d = _dims(model, layout)
     cache: dict[tuple, dict[str, float]] = {}

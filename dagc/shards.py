@@ -15,8 +15,10 @@ import numpy as np
 
 from .plan import AttentionKind, Model
 
-__all__ = ["kv_heads_per_rank", "attention_params_per_rank", "qkv_params_per_rank", "kv_bytes_per_token_layer",
-           "attention_dims", "expected_distinct_experts", "stage_layer_counts"]
+__all__ = ["ACTIVATION_BYTES", "kv_heads_per_rank", "attention_params_per_rank", "qkv_params_per_rank",
+           "kv_bytes_per_token_layer", "attention_dims", "expected_distinct_experts", "stage_layer_counts"]
+
+ACTIVATION_BYTES = 2.0   # activations kept in bf16 (2 bytes per value), by the DAG and by memory alike
 
 
 def kv_heads_per_rank(model: Model, tp: int) -> int:

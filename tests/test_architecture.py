@@ -13,7 +13,6 @@ import ast
 from pathlib import Path
 
 import networkx as nx
-import pytest
 
 from conftest import ROOT
 
@@ -32,8 +31,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("load",),                                  # file / text → Plan (parse + lower)
     ("layout",),                                # Plan → Layout (resolve)
     ("shards",),                                # per-rank shard formulas
-    ("memory",),
     ("build",),                                 # Plan + Layout → DAG
+    ("memory",),                                # per-rank memory, activations from build's op shapes
     ("bounds",),
     ("rules",),                                 # Plan + Layout (+ memory, metrics) → diagnostics
     ("cost",),
@@ -50,11 +49,6 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 )
 LAYER_OF = {name: k for k, names in enumerate(LAYERS) for name in names}
 
-# Imports known to break the layering, each with the change that removes it. Keep this empty.
-KNOWN: dict[tuple[str, str], str] = {
-    ("memory", "build"): "memory reads build's private op templates (_layer_ops, _dims, _Shapes) inside "
-                         "functions: issue 9, deliverable 4 (a public op catalogue) removes it",
-}
 
 
 def _module_name(path: Path) -> str:
@@ -134,27 +128,18 @@ def test_no_stage_imports_a_later_stage():
     late = []
     for src, dst in GRAPH.edges:
         a, b = _stage(src), _stage(dst)
-        if a in LAYER_OF and b in LAYER_OF and LAYER_OF[b] > LAYER_OF[a] and (a, b) not in KNOWN:
+        if a in LAYER_OF and b in LAYER_OF and LAYER_OF[b] > LAYER_OF[a]:
             late.append(f"{src} imports {dst} (a later stage)")
     assert not late, "\n".join(sorted(late))
 
 
 def test_no_import_cycle():
-    graph = nx.DiGraph((_stage(a), _stage(b)) for a, b in GRAPH.edges
-                       if _stage(a) != _stage(b) and (_stage(a), _stage(b)) not in KNOWN)
+    graph = nx.DiGraph((_stage(a), _stage(b)) for a, b in GRAPH.edges if _stage(a) != _stage(b))
     cycles = list(nx.simple_cycles(graph))
     assert not cycles, f"import cycles between stages: {cycles}"
     # inside the rules and export packages too
     inner = GRAPH.subgraph([m for m in GRAPH if _stage(m) != m])
     assert nx.is_directed_acyclic_graph(inner), list(nx.simple_cycles(inner))
-
-
-@pytest.mark.parametrize("pair", sorted(KNOWN))
-def test_known_exceptions_are_still_needed(pair):
-    """An exception that the code no longer needs is noted, so that it is removed from KNOWN."""
-    edges = {(_stage(a), _stage(b)) for a, b in GRAPH.edges}
-    if pair not in edges:
-        pytest.skip(f"{pair[0]} no longer imports {pair[1]}: remove it from KNOWN")
 
 
 def test_check_and_search_do_not_import_each_other():
