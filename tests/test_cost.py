@@ -1,0 +1,156 @@
+"""Cost model (SPEC 6.5): collective and roofline times checked against hand-computed figures.
+
+The constants are those of the h100-sxm preset in a small plan's cluster: NVLink 450 GB/s per
+direction, network 50 GB/s, network efficiency 0.8, latency 10 us intra / 20 us inter, 989 TFLOPS
+bf16 / 1979 TFLOPS fp8, 3.35 TB/s HBM, compute efficiency 0.6, HBM efficiency 0.8.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from dagc.check import check
+from dagc.cost import CostModel, collective_time_s, compute_time_s, template_time_s
+from dagc.dag import OpKind, Phase
+from dagc.load import load_plan_text
+from conftest import plan_text
+
+SMALL = plan_text(model='model preset "mixtral-8x7b" { layers = 2 }',
+                  cluster='cluster { gpus = 4  gpus_per_node = 8  gpu preset "h100-sxm" }',
+                  workload="workload { batch = 4  prompt = 128  generate = 8  microbatches = 2  routing = uniform }",
+                  strategy="strategy tp 2 ; ep 2")
+
+
+@pytest.fixture(scope="module")
+def plan():
+    return load_plan_text(SMALL)
+
+
+@pytest.fixture(scope="module")
+def cm(plan):
+    return CostModel.from_cluster(plan.cluster)
+
+
+def test_constants_come_from_the_cluster(cm):
+    assert cm.gpu_flops_16bit == 989e12
+    assert cm.gpu_flops_8bit == 1979e12
+    assert cm.hbm_bytes_per_s == 3.35e12
+    assert cm.intra_node_bytes_per_s == 450e9
+    assert cm.inter_node_bytes_per_s == 50e9
+    assert (cm.compute_efficiency, cm.hbm_efficiency, cm.network_efficiency) == (0.6, 0.8, 0.8)
+    assert (cm.intra_latency_s, cm.inter_latency_s) == (1e-5, 2e-5)
+
+
+def test_link_is_bandwidth_times_network_efficiency(cm):
+    assert cm.link(False) == pytest.approx((360e9, 1e-5))    # 450 GB/s · 0.8
+    assert cm.link(True) == pytest.approx((40e9, 2e-5))      # 50 GB/s · 0.8
+
+
+def test_ring_all_reduce(cm):
+    bw, alpha = cm.link(False)
+    # 8 ranks, 64 MiB: 2·7/8 · 67,108,864 B / 360e9 B/s + 10 us = 326.2236 us + 10 us
+    m = 64 * 2 ** 20
+    expected = 1.75 * 67_108_864 / 360e9 + 1e-5
+    assert expected == pytest.approx(3.362236e-4, rel=1e-6)
+    assert collective_time_s(OpKind.ALL_REDUCE, 8, m, bw, alpha) == pytest.approx(expected, rel=1e-12)
+
+
+def test_reduce_scatter_all_gather_all_to_all_over_the_network(cm):
+    bw, alpha = cm.link(True)
+    # 4 ranks across nodes, 1 GB: 3/4 · 1e9 / 40e9 + 20 us = 18.75 ms + 20 us
+    for kind in (OpKind.REDUCE_SCATTER, OpKind.ALL_GATHER, OpKind.ALL_TO_ALL_DISPATCH, OpKind.ALL_TO_ALL_COMBINE):
+        assert collective_time_s(kind, 4, 1e9, bw, alpha) == pytest.approx(0.01877, rel=1e-12), kind
+
+
+def test_send_recv_ignore_the_group_size(cm):
+    bw, alpha = cm.link(False)
+    # 36 MB / 360 GB/s = 100 us, + 10 us
+    for kind in (OpKind.SEND, OpKind.RECV):
+        assert collective_time_s(kind, 2, 36e6, bw, alpha) == pytest.approx(1.1e-4, rel=1e-12)
+
+
+def test_a_group_of_one_costs_nothing(cm):
+    bw, alpha = cm.link(False)
+    assert collective_time_s(OpKind.ALL_REDUCE, 1, 1e9, bw, alpha) == 0.0
+    assert collective_time_s(OpKind.ALL_GATHER, 1, 1e9, bw, alpha) == 0.0
+
+
+def test_sixteen_vs_eight_bit_peak(cm):
+    assert cm.peak_flops("bf16") == 989e12
+    assert cm.peak_flops("fp16") == 989e12
+    assert cm.peak_flops("fp8") == 1979e12
+
+
+def test_no_fp8_peak_falls_back_to_16_bit():
+    p = load_plan_text(plan_text(cluster='cluster { gpus = 8  gpu preset "a100-80g" }'))
+    cm = CostModel.from_cluster(p.cluster)
+    assert cm.gpu_flops_8bit is None
+    assert cm.peak_flops("fp8") == 312e12 == cm.peak_flops("bf16")
+
+
+def test_roofline_picks_the_larger_bound():
+    # 1 TFLOP at 500 TFLOP/s = 2 ms; 1 GB at 2 TB/s = 0.5 ms -> compute bound
+    assert compute_time_s(1e12, 1e9, 500e12, 2e12) == pytest.approx(2e-3)
+    # 1 GFLOP = 2 us; 10 GB = 5 ms -> memory bound
+    assert compute_time_s(1e9, 1e10, 500e12, 2e12) == pytest.approx(5e-3)
+
+
+def _prefill_template(plan, kind: OpKind, layer: int = 0):
+    dag = check(plan)[0].dag
+    for i, k in enumerate(dag.kind):
+        if k is kind and dag.layer[i] == layer and dag.phase[i] is Phase.PREFILL and dag.mb[i] == 0:
+            return dag.template[i]
+    raise AssertionError(f"no {kind} in layer {layer}")
+
+
+def test_qkv_proj_roofline_by_hand(plan, cm):
+    """Mixtral qkv_proj, tp 2, prefill micro-batch of 2 requests × 128 tokens = 256 tokens per rank."""
+    tpl = _prefill_template(plan, OpKind.QKV_PROJ)
+    h, q_out, kv_out = 4096, 32 * 128, 2 * 8 * 128
+    params_r = h * (q_out + kv_out) / 2                     # 12,582,912 per TP rank
+    flops = 2 * params_r * 256                              # 6,442,450,944
+    hbm = params_r * 2 + 256 * (h + (q_out + kv_out) / 2) * 2  # bf16 weights + input + this rank's output
+    assert flops == 6_442_450_944
+    assert hbm == 28_835_840
+    assert list(tpl.flops) == [flops, flops]
+    assert list(tpl.hbm_bytes) == [hbm, hbm]
+    t_compute = flops / (989e12 * 0.6)                      # 10.857 us
+    t_memory = hbm / (3.35e12 * 0.8)                        # 10.760 us
+    expected = max(t_compute, t_memory)
+    assert expected == t_compute == pytest.approx(1.085684e-5, rel=1e-6)
+    assert template_time_s(tpl, cm) == pytest.approx([expected, expected], rel=1e-12)
+    assert tpl.duration == pytest.approx(expected, rel=1e-12)
+
+
+def test_expert_ffn_is_memory_bound_by_hand(plan, cm):
+    tpl = _prefill_template(plan, OpKind.EXPERT_FFN)
+    assert tpl.peak_dtype == "bf16"
+    flops, hbm = float(tpl.flops[0]), float(tpl.hbm_bytes[0])
+    # 256 assignments per rank, 2 of 4 local experts' weights each 3·4096·14336 params
+    per_expert = 3 * 4096 * 14336
+    assert flops == 2 * per_expert * 256
+    expected = max(flops / (989e12 * 0.6), hbm / (3.35e12 * 0.8))
+    assert expected == hbm / (3.35e12 * 0.8)
+    assert tpl.duration == pytest.approx(expected, rel=1e-12)
+
+
+def test_tp_all_reduce_of_the_plan_by_hand(plan):
+    tpl = _prefill_template(plan, OpKind.ALL_REDUCE)
+    m = 256 * 4096 * 2                                      # tokens · hidden · 2 bytes = 2 MiB per rank
+    assert tpl.group_size == 2 and not tpl.crosses_nodes
+    assert list(tpl.comm_bytes) == [m, m]
+    expected = 2 * 1 / 2 * m / (450e9 * 0.8) + 1e-5         # 5.825 us + 10 us
+    assert expected == pytest.approx(1.5825422e-5, rel=1e-7)
+    assert tpl.duration == pytest.approx(expected, rel=1e-12)
+
+
+def test_ep_dispatch_of_the_plan_by_hand(plan):
+    tpl = _prefill_template(plan, OpKind.ALL_TO_ALL_DISPATCH)
+    # each TP rank dispatches 128 of its 256 tokens, top_k 2 copies of 4096 bf16 values
+    m = 128 * 2 * 4096 * 2
+    assert list(tpl.comm_bytes) == [m, m]
+    expected = 1 / 2 * m / 360e9 + 1e-5
+    assert tpl.duration == pytest.approx(expected, rel=1e-12)
+    assert not math.isclose(tpl.duration, _prefill_template(plan, OpKind.ALL_REDUCE).duration)

@@ -1,0 +1,169 @@
+"""Verdicts: requirements met / failed / not judged, and the optimal verdict's evidence."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from types import SimpleNamespace
+
+import pytest
+
+from dagc.check import check
+from dagc.load import load_plan_text
+from dagc.plan import Overlap
+from dagc.verdict import OPTIMAL_TOLERANCE, RequirementResult, Verdict, judge_optimal, judge_requirements, verdict
+from conftest import plan_text
+
+CLUSTER = 'cluster { gpus = 4  gpus_per_node = 8  gpu preset "h100-sxm" }'
+WORKLOAD = "workload { batch = 4  prompt = 128  generate = 8  microbatches = 2  routing = uniform }"
+MODEL = 'model preset "mixtral-8x7b" { layers = 2 }'
+
+
+def _check(require: str, strategy: str = "strategy tp 2 ; ep 2"):
+    text = plan_text(model=MODEL, cluster=CLUSTER, workload=WORKLOAD, require=require, strategy=strategy)
+    return check(load_plan_text(text))[0]
+
+
+@pytest.fixture(scope="module")
+def result():
+    return _check("require { tpot <= 1 s  ttft <= 1 ms  decode_throughput >= 1 tokens/s/gpu  memory <= 90 %  "
+                  "gpus <= 2  prefill_throughput >= 100 tokens/s }")
+
+
+def test_met_and_failed_requirements(result):
+    m = result.metrics
+    tpot, ttft, decode, mem_frac, gpus, prefill = result.requirements
+    assert (tpot.value, tpot.met) == (m["tpot_s"], True)            # about 1.2 ms <= 1 s
+    assert (ttft.value, ttft.met) == (m["ttft_s"], False)           # about 2.6 ms > 1 ms
+    assert ttft.margin == pytest.approx((1e-3 - m["ttft_s"]) / 1e-3) and ttft.margin < 0
+    assert (gpus.value, gpus.met) == (2.0, True)                    # tp 2 ; ep 2 uses 2 GPUs
+    assert (prefill.value, prefill.met) == (m["prefill_tokens_per_s"], True)
+    assert result.verdict == Verdict(correct=True, meets_requirements=False, optimal=None)
+
+
+def test_per_gpu_requirement_is_divided_by_gpus_used(result):
+    decode = result.requirements[2]
+    assert decode.requirement.per_gpu
+    assert decode.value == pytest.approx(result.metrics["decode_tokens_per_s"] / 2)
+    assert decode.value == pytest.approx(result.metrics["decode_tokens_per_s_per_gpu"])
+    assert decode.met is True
+    assert decode.to_json()["name"] == "decode_throughput_per_gpu"
+    assert decode.value_text().endswith(" tokens/s/gpu")
+
+
+def test_memory_as_fraction_and_as_bytes(result):
+    worst = result.memory.worst
+    # by hand: 2 layers × 4 local experts × 3 · 4096 · 14336 params × 2 bytes (bf16)
+    assert worst.routed_expert_bytes == 2 * 4 * 3 * 4096 * 14336 * 2 == 2_818_572_288
+    total = worst.weights_bytes + worst.kv_cache_bytes + worst.activation_bytes
+    mem_frac = result.requirements[3]
+    (mem_bytes,) = _check("require { memory <= 4 GB }").requirements
+    assert mem_frac.requirement.memory_is_fraction and mem_frac.requirement.target == pytest.approx(0.9)
+    assert mem_frac.value == pytest.approx(total / 80e9)            # h100-sxm: 80 GB
+    assert mem_frac.met is True
+    assert mem_frac.value_text() == f"{total / 80e9 * 100:.1f} %"
+    assert not mem_bytes.requirement.memory_is_fraction and mem_bytes.requirement.target == 4e9
+    assert mem_bytes.value == pytest.approx(total)                  # about 3.19 GB <= 4 GB
+    assert mem_bytes.met is True
+
+
+def test_all_met():
+    r = _check("require { tpot <= 1 s  gpus <= 2  memory <= 90 % }")
+    assert [q.met for q in r.requirements] == [True, True, True]
+    assert r.verdict == Verdict(True, True, None)
+
+
+def test_unjudged_requirements_are_none_never_guessed(result):
+    reqs = judge_requirements(result.plan, None, None, None)
+    assert [q.value for q in reqs] == [None] * 6
+    assert [q.met for q in reqs] == [None] * 6
+    assert all(q.margin is None and q.value_text() == "not computed" for q in reqs)
+    assert verdict([], reqs) == Verdict(True, None, None)
+    # a metric missing from the metrics dict stays unjudged too, while gpus/memory are judged
+    partial = judge_requirements(result.plan, result.layout, result.memory, {"tpot_s": 0.5})
+    assert [q.met for q in partial] == [True, None, None, True, True, None]
+    assert verdict([], partial).meets_requirements is None
+    # one failed requirement outweighs the unjudged ones
+    assert verdict([], (*partial, RequirementResult(result.requirements[1].requirement, 2.0))).meets_requirements \
+        is False
+
+
+def test_an_invalid_strategy_meets_nothing():
+    r = _check("require { gpus <= 64 }", strategy="strategy tp 3 ; ep 2")
+    assert not r.valid
+    assert r.verdict.correct is False
+    assert r.verdict.meets_requirements is False
+    # even with requirements that would all be met
+    met = (RequirementResult(r.plan.requirements[0], 1.0),)
+    assert met[0].met is True
+    assert verdict(list(r.diagnostics), met) == Verdict(False, False, None)
+
+
+# ------------------------------------------------------------------ judge_optimal
+
+def _found(best, complete=True, evaluated=40, total=40):
+    return SimpleNamespace(complete=complete, evaluated=evaluated, total=total, best=best,
+                           objective="tokens-per-gpu",
+                           stop_reason=lambda: "" if complete else "at its cap of 10 candidates")
+
+
+def _best(score: float, text="tp 1 ; ep 2", gpus=2, meets=True, microbatches=2):
+    return SimpleNamespace(text=text, score=score, gpus=gpus, microbatches=microbatches, overlap=Overlap.NONE,
+                           meets_requirements=meets)
+
+
+@pytest.fixture(scope="module")
+def plain():
+    r = _check("")
+    assert r.verdict.meets_requirements is True     # no requirements: all (none) met
+    return r
+
+
+def test_a_better_candidate_is_not_optimal(plain):
+    own = plain.metrics["decode_tokens_per_s"] / 2
+    optimal, ev = judge_optimal(plain, _found(_best(own * 2)))
+    assert optimal is False
+    assert ev["own_score"] == pytest.approx(own)
+    assert ev["factor"] == pytest.approx(2.0)
+    assert ev["note"].startswith("`tp 1 ; ep 2` gives 2.00× the decode throughput per GPU on 2 GPUs")
+    assert f"({own * 2:,.1f} vs {own:,.1f} tokens/s per GPU)" in ev["note"]
+
+
+def test_within_tolerance_is_optimal(plain):
+    own = plain.metrics["decode_tokens_per_s"] / 2
+    assert OPTIMAL_TOLERANCE == 0.05
+    best = own / 0.96                                 # 4.2 % better: own >= best · 0.95
+    optimal, ev = judge_optimal(plain, _found(_best(best), evaluated=12, total=12))
+    assert optimal is True
+    assert ev["note"] == f"within 5 % of the best of 12 strategies (`tp 1 ; ep 2`: {best:,.1f} tokens/s per GPU)"
+    # just beyond the tolerance: 1/0.94 is 6.4 % better
+    assert judge_optimal(plain, _found(_best(own / 0.94)))[0] is False
+
+
+def test_partial_search_that_found_nothing_better_is_not_judged(plain):
+    own = plain.metrics["decode_tokens_per_s"] / 2
+    optimal, ev = judge_optimal(plain, _found(_best(own), complete=False, evaluated=10, total=300))
+    assert optimal is None
+    assert ev["note"].startswith("not judged: no better strategy among the 10 evaluated")
+    assert "stopped after 10 of 300 candidates" in ev["note"]
+
+
+def test_partial_search_that_found_nothing_is_none(plain):
+    optimal, ev = judge_optimal(plain, _found(None, complete=False, evaluated=10, total=300))
+    assert optimal is None
+    assert ev["complete"] is False
+    assert ev["note"] == ("not judged: the search stopped after 10 of 300 candidates (fewest GPUs first, "
+                          "at its cap of 10 candidates) before finding a legal strategy")
+
+
+def test_complete_search_that_found_nothing_is_none(plain):
+    optimal, ev = judge_optimal(plain, _found(None, evaluated=300, total=300))
+    assert optimal is None
+    assert ev["note"] == "no legal strategy was found on this cluster (all 300 candidates evaluated)"
+
+
+def test_a_candidate_that_meets_beats_one_that_does_not(plain):
+    failing = replace(plain, verdict=replace(plain.verdict, meets_requirements=False))
+    own = plain.metrics["decode_tokens_per_s"] / 2
+    optimal, ev = judge_optimal(failing, _found(_best(own * 0.5, gpus=4)))
+    assert optimal is False
+    assert ev["note"] == "`tp 1 ; ep 2` meets the requirements on 4 GPUs; this strategy does not"
