@@ -3,15 +3,26 @@
 import signal
 import sys
 
+_CAN_BLOCK = hasattr(signal, "pthread_sigmask")
+
 
 def run() -> int:
     try:
-        from .cli import main
+        # A Ctrl-C while the compiler's modules load is held until they have loaded: raised in the
+        # middle of an import it can land in one of importlib's callbacks, where Python prints
+        # "Exception ignored … Traceback" and carries on. Unblocked, it is raised here, in plain code.
+        if _CAN_BLOCK:
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            from .cli import main
+        finally:
+            if _CAN_BLOCK:
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        return main()
     except KeyboardInterrupt:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         print("dagc: interrupted", file=sys.stderr)
         return 130
-    return main()
 
 
 if __name__ == "__main__":

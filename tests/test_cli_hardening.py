@@ -161,7 +161,7 @@ def test_ctrl_c_while_dagc_starts_is_one_line(tmp_path, after_s, python_start_s)
     time.sleep(after_s)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
-    assert "Traceback" not in err, err
+    assert "Traceback" not in err and "Exception ignored" not in err, err
     assert proc.returncode in (130, 0, 1, -signal.SIGINT), err   # -SIGINT: before Python installed its handler
 
 
