@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -50,3 +52,27 @@ def golden(request):
         assert path.exists(), f"no golden file {path}; run pytest --update-golden once and review it"
         assert text == path.read_text(), f"{name} differs from its golden file"
     return check
+
+
+# Character devices (major, minor) of Linux's /dev/null, /dev/zero and /dev/urandom.
+_DEVICES = {"null": (1, 3), "zero": (1, 5), "urandom": (1, 9)}
+
+
+def private_devices(directory: Path) -> dict[str, Path]:
+    """Device nodes like /dev/null, /dev/zero and /dev/urandom made inside `directory` (as root,
+    which CI is), so tests hand dagc a device without ever naming the machine's own: if dagc
+    wrongly wrote to one, only the test's copy would be replaced. Empty where mknod is not allowed."""
+    made = {}
+    for name, (major, minor) in _DEVICES.items():
+        path = directory / f"dev-{name}"
+        try:
+            os.mknod(path, stat.S_IFCHR | 0o666, os.makedev(major, minor))
+        except OSError:
+            continue
+        made[name] = path
+    return made
+
+
+def still_devices(devices: dict[str, Path]) -> bool:
+    """Whether every private device node is still a character device (nothing replaced it)."""
+    return all(stat.S_ISCHR(os.lstat(p).st_mode) for p in devices.values())

@@ -12,7 +12,6 @@ import os
 import socket
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
@@ -34,7 +33,7 @@ from dagc.load import load_plan, load_plan_text, parse_strategy
 from dagc.lower import MAX_STRATEGIES
 from dagc.parse import MAX_PLAN_BYTES, MAX_PLAN_TOKENS, read_source
 from dagc.source import SourceFile, display_width
-from conftest import EXAMPLES, plan_text
+from conftest import EXAMPLES, plan_text, private_devices
 
 CONFIG = {"num_hidden_layers": 4, "hidden_size": 1024, "num_attention_heads": 8, "vocab_size": 1000,
           "intermediate_size": 512, "num_local_experts": 4, "num_experts_per_tok": 2}
@@ -72,8 +71,7 @@ def test_non_regular_files_are_refused_without_blocking_and_reads_are_capped(tmp
     sock.bind(str(sock_path))
     try:
         cases = {fifo: "FIFO", sock_path: "socket", tmp_path: "directory"}
-        if os.path.exists("/dev/zero"):
-            cases[Path("/dev/zero")] = "device"
+        cases.update({path: "device" for path in private_devices(tmp_path).values()})
         for path, word in cases.items():
             box = in_thread(lambda p=path: load_plan(p))
             err = box.get("error")

@@ -3,6 +3,7 @@ for search and check, bounded worker processes and a clean Ctrl-C."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 import multiprocessing
 import os
@@ -350,11 +351,11 @@ needs_workers = pytest.mark.skipif(cpu_count() < 2 or not hasattr(os, "killpg") 
 
 
 @needs_workers
-def test_a_second_ctrl_c_does_not_hang_the_cli_or_leave_workers():
+def test_a_second_ctrl_c_does_not_hang_the_cli_or_leave_workers(tmp_path):
     """Ctrl-C from a terminal (the whole group), then a second one at the parent 50 ms later,
     while it stops its workers: it used to hang for ever in the interpreter's exit."""
     proc, workers = _start([sys.executable, "-m", "dagc", "search", str(EXAMPLES / "seed-000-pp16-ep16.moe"),
-                            "--jobs", "2", "--svg", os.devnull])
+                            "--jobs", "2", "--svg", str(tmp_path / "p.svg")])
     os.killpg(proc.pid, signal.SIGINT)
     time.sleep(0.05)
     if proc.poll() is None:
@@ -405,11 +406,11 @@ def test_ctrl_c_in_quick_succession_stops_the_search_and_all_its_workers(tmp_pat
 
 @needs_workers
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="SIGKILL of the parent, watched on Linux")
-def test_workers_die_with_their_parent():
+def test_workers_die_with_their_parent(tmp_path):
     """A parent killed outright (or signalled alone, as `timeout --foreground` does) cannot stop its
     workers: they end by themselves instead of waiting for work under init for ever."""
     proc, workers = _start([sys.executable, "-m", "dagc", "search", str(EXAMPLES / "seed-000-pp16-ep16.moe"),
-                            "--jobs", "2", "--svg", os.devnull])
+                            "--jobs", "2", "--svg", str(tmp_path / "p.svg")])
     try:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=60)           # not its pipes: an orphaned worker would hold them open
@@ -441,8 +442,10 @@ def _slow(monkeypatch, name: str, seconds: float, module=search_mod) -> None:
 
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_the_budget_is_kept_when_candidates_are_slow(monkeypatch, jobs):
-    if jobs > 1 and (cpu_count() < 2 or multiprocessing.get_start_method() != "fork"):
-        pytest.skip("the slow evaluation reaches worker processes by fork")
+    # The slowed evaluation reaches the workers by fork, whatever the platform's default start method.
+    monkeypatch.setattr(search_mod, "ProcessPoolExecutor", functools.partial(
+        ProcessPoolExecutor, mp_context=multiprocessing.get_context("fork")))
+    monkeypatch.setattr(search_mod, "cpu_count", lambda: 2)      # two workers, even on a one-CPU runner
     plan = load_plan(EXAMPLES / "qwen3-30b-a3b-4gpu.moe")
     assert count_candidates(plan) > 2 * search_mod.CHUNK            # so that --jobs uses worker processes
     _slow(monkeypatch, "evaluate", SLOW_CANDIDATE_S)
