@@ -171,13 +171,14 @@ def judge_optimal(result: Any, found: Any, tolerance: float = OPTIMAL_TOLERANCE)
                 "best_meets_requirements": best.meets_requirements, "own_score": own, "tolerance": tolerance,
                 "evaluated": found.evaluated, "total": found.total, "complete": found.complete}
     own_meets = result.verdict.meets_requirements is not False
+    best_gpus = f"{best.gpus} GPU{'s' if best.gpus > 1 else ''}"
     if own is None or not result.valid:
         evidence["note"] = (f"`{best.text}` is a legal strategy that "
-                            f"{'meets' if best.meets_requirements else 'misses'} the requirements on {best.gpus} GPUs"
+                            f"{'meets' if best.meets_requirements else 'misses'} the requirements on {best_gpus}"
                             + partial)
         return False, evidence
     if best.meets_requirements and not own_meets:
-        evidence["note"] = f"`{best.text}` meets the requirements on {best.gpus} GPUs; this strategy does not" + partial
+        evidence["note"] = f"`{best.text}` meets the requirements on {best_gpus}; this strategy does not" + partial
         return False, evidence
     factor = best.score / own if own > 0 else math.inf
     evidence["factor"] = factor
@@ -195,7 +196,7 @@ def judge_optimal(result: Any, found: Any, tolerance: float = OPTIMAL_TOLERANCE)
     workload = "" if same_run else (f" (with {best.microbatches} micro-batch{'es' if best.microbatches > 1 else ''}, "
                                     f"overlap {best.overlap.value})")
     evidence["note"] = (f"`{best.text}`{workload} gives {factor:.2f}× the decode throughput per GPU on "
-                        f"{best.gpus} GPU{'s' if best.gpus > 1 else ''} "
+                        f"{best_gpus} "
                         f"({best.score:,.1f} vs {own:,.1f} tokens/s per GPU)"
                         + partial)
     return False, evidence
