@@ -33,7 +33,7 @@ from .compile import CompileOptions, compile_results, default_output_dir
 from .diagnostics import PlanError, Severity, printable, render
 from .export.dag_json import dag_schema
 from .export.dot import Detail
-from .export.markdown import MAX_STAGE_ROWS, shown_stages
+from .export.markdown import gap_text, shown_stages
 from .export.pareto import pareto_svg
 from .export.report import report_json
 from .export.write import OutputError, write_text_atomic
@@ -148,8 +148,7 @@ def _print_result(console: Console, r: StrategyResult) -> None:
         per_gpu = str(lay.experts_per_ep_rank) if plan.model.has_experts else "—"
         for k in shown_stages(len(mem.stages)):
             if k is None:
-                _add_row(t, "…", f"{len(mem.stages) - 2 * (MAX_STAGE_ROWS // 2):,} more stages "
-                         "(report.json lists them all)", *[""] * 7)
+                _add_row(t, "…", gap_text(len(mem.stages)), *[""] * 7)
                 continue
             s = mem.stages[k]
             ranks = lay.stage_ranks(0, s.stage)

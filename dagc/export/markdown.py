@@ -11,7 +11,7 @@ from ..diagnostics import render
 from ..params import active_params, total_params
 from ..units import Dimension, format_bytes, format_si
 
-__all__ = ["report_md", "shown_stages", "MAX_STAGE_ROWS"]
+__all__ = ["report_md", "shown_stages", "gap_text", "MAX_STAGE_ROWS"]
 
 MAX_STAGE_ROWS = 64     # per-stage table rows drawn; beyond, the first and last halves and a gap row
 
@@ -30,8 +30,13 @@ def shown_stages(n: int, limit: int = MAX_STAGE_ROWS) -> list[int | None]:
     return [*range(half), None, *range(n - half, n)]
 
 
+def gap_text(n: int) -> str:
+    """What the gap row of a table of `n` stages says (see `shown_stages`)."""
+    return f"… {n - 2 * (MAX_STAGE_ROWS // 2):,} more stages (report.json lists them all)"
+
+
 def _gap_row(n: int, columns: int) -> list[str]:
-    return [f"… {n - 2 * (MAX_STAGE_ROWS // 2):,} more stages (report.json lists them all)"] + [""] * (columns - 1)
+    return [gap_text(n)] + [""] * (columns - 1)
 
 _WORD = {True: "**yes**", False: "**no**", None: "not judged"}
 
