@@ -4,10 +4,16 @@ Pure functions of the model and a degree of parallelism, each written once and r
 `memory`, `build`, `bounds`, the rules and the fast evaluator: the attention (or MLA) weights
 of a rank, its KV heads and KV cache bytes per token, the attention head dimensions, the
 expected distinct experts a set of tokens hits, and the dense and MoE layers of a stage.
+
+Routing statistics (SPEC 3.3 `routing = random`, SPEC 6.5 dispatch) live here too: the expected
+load of the busiest EP rank when tokens pick their top-k experts at random
+(`expected_max_load`, `max_load_factor`), and the expected distinct EP ranks and nodes a token is
+sent to (`expected_distinct_ranks`, `expected_distinct_nodes`).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import TypeVar
 
@@ -16,7 +22,8 @@ import numpy as np
 from .plan import AttentionKind, Model
 
 __all__ = ["ACTIVATION_BYTES", "kv_heads_per_rank", "attention_params_per_rank", "qkv_params_per_rank",
-           "kv_bytes_per_token_layer", "attention_dims", "expected_distinct_experts", "stage_layer_counts"]
+           "kv_bytes_per_token_layer", "attention_dims", "expected_distinct_experts", "stage_layer_counts",
+           "expected_max_load", "max_load_factor", "expected_distinct_ranks", "expected_distinct_nodes"]
 
 ACTIVATION_BYTES = 2.0   # activations kept in bf16 (2 bytes per value), by the DAG and by memory alike
 
@@ -106,3 +113,218 @@ def stage_layer_counts(model: Model, first: int, end: int) -> tuple[int, int]:
     dense = max(0, min(end, model.dense_layer_count) - first)
     return dense, end - first - dense
 
+
+
+# --- Routing statistics (SPEC 3.3 `routing = random`, SPEC 6.5 dispatch) ---------------------------
+#
+# T tokens each pick top_k distinct experts uniformly among E; the E experts sit E/ep per EP rank.
+# A rank's load is the token-expert assignments landing on its experts.
+#
+# The expected maximum load is computed from a model that is exact in three cases — one token
+# (any k), top-1 routing (any T: the multinomial) and k = E — and accurate to a few tenths of a
+# percent elsewhere (measured against simulation in tests/test_routing_math.py): the ep loads are
+# taken as independent copies of one distribution conditioned on their sum being T·k. For top-1
+# that distribution is Poisson(T/ep), which makes it the multinomial exactly. For top-k it is
+# Binomial(N, q), N = (T·k − f)(E − 1)/(ep·(k − 1)) with f = (E − k)/(E − 1) (the without-
+# replacement correction), chosen so that the conditioned loads have the true variance
+# T·k·(1/ep)(1 − 1/ep)·f; at T = 1, N = E/ep and the model is the multivariate hypergeometric.
+# P(max ≤ a) is then a ratio of two coefficients of an ep-th polynomial power (one FFT), and
+# E[max] = Σ_a (1 − P(max ≤ a)).
+#
+# Past T·k = _EXACT_ASSIGNMENTS the FFT grows with T, and the normal limit takes over:
+# factor = 1 + A/√T + B/T, where A/√T is σ·E[max of ep standard normals]/mean and B/T the skewness
+# (Cornish–Fisher) term. A is refitted so that the factor is continuous at the switch, which keeps
+# the load non-decreasing and the factor non-increasing in T across it.
+
+_EXACT_ASSIGNMENTS = 8192   # T·k up to which the conditioned model is evaluated exactly (≤ ~0.1 s)
+_TAIL_SIGMAS = 14.0         # loads beyond mean ± this many σ are dropped (probability < 1e-40)
+
+
+def _check_routing(top_k: int, experts: int, ep: int) -> None:
+    if experts < 1:
+        raise ValueError(f"experts must be at least 1, got {experts}")
+    if ep < 1 or experts % ep:
+        raise ValueError(f"ep must be a positive divisor of experts ({experts}), got {ep}")
+    if not 1 <= top_k <= experts:
+        raise ValueError(f"top_k must be between 1 and experts ({experts}), got {top_k}")
+
+
+def _balanced(top_k: int, experts: int, ep: int) -> bool:
+    """Every rank always gets exactly the mean: one rank, or every token picks every expert."""
+    return ep == 1 or top_k == experts
+
+
+@functools.lru_cache(maxsize=64)
+def _normal_max_moments(n: int) -> tuple[float, float]:
+    """(E[Z_max], E[Z_max²]) of the maximum of n independent standard normals (quadrature)."""
+    z = np.linspace(-12.0, 12.0, 24001)
+    cdf = 0.5 * (1.0 + np.vectorize(math.erf)(z / math.sqrt(2.0)))
+    pdf = np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
+    density = n * pdf * cdf ** (n - 1)
+    dz = z[1] - z[0]
+    return float(np.sum(z * density) * dz), float(np.sum(z * z * density) * dz)
+
+
+def _log_weights(tokens: int, top_k: int, experts: int, ep: int, loads: np.ndarray) -> np.ndarray:
+    """Log-probabilities of `loads` under the per-rank distribution of the conditioned model."""
+    mean = tokens * top_k / ep
+    lgamma = np.vectorize(math.lgamma)
+    if top_k == 1:
+        return loads * math.log(mean) - mean - lgamma(loads + 1.0)
+    f = (experts - top_k) / (experts - 1)
+    n = (tokens * top_k - f) * (experts - 1) / (ep * (top_k - 1))
+    q = mean / n
+    return (math.lgamma(n + 1.0) - lgamma(loads + 1.0) - lgamma(n - loads + 1.0)
+            + loads * math.log(q) + (n - loads) * math.log1p(-q))
+
+
+@functools.lru_cache(maxsize=4096)
+def _max_load_exact(tokens: int, top_k: int, experts: int, ep: int) -> float:
+    """E[max load] of the conditioned model for an integer token count ≥ 1 (see the notes above)."""
+    mean = tokens * top_k / ep
+    if _balanced(top_k, experts, ep):
+        return mean
+    sigma = math.sqrt(tokens * top_k * (experts - top_k) / (experts - 1) / ep)
+    lo = max(0, math.floor(mean - _TAIL_SIGMAS * sigma) - 2)
+    # A rank holds E/ep experts and a token hits each at most once: no load exceeds T·min(k, E/ep).
+    hi = min(tokens * min(top_k, experts // ep), math.ceil(mean + _TAIL_SIGMAS * sigma) + 4)
+    loads = np.arange(lo, hi + 1, dtype=float)
+    weights = np.exp(_log_weights(tokens, top_k, experts, ep, loads))
+    first = math.ceil(mean - 1e-9)              # the loads sum to T·k, so max ≥ the mean
+    caps = np.arange(first, hi)                 # a with P(max ≤ a) < 1
+    rows = np.vstack([weights * (loads <= caps[:, None]), weights])
+    size = 1 << (ep * (hi - lo)).bit_length()   # > degree of the ep-th power: no wrap-around
+    coeff = np.fft.irfft(np.fft.rfft(rows, size, axis=1) ** ep, size, axis=1)[:, tokens * top_k - ep * lo]
+    below = np.clip(coeff[:-1] / coeff[-1], 0.0, 1.0)
+    return first + float(np.sum(1.0 - below))
+
+
+def _switch_tokens(top_k: int) -> int:
+    """The token count from which the normal limit replaces the exact model."""
+    return max(1, _EXACT_ASSIGNMENTS // top_k)
+
+
+@functools.lru_cache(maxsize=1024)
+def _large_t_coefficients(top_k: int, experts: int, ep: int) -> tuple[int, float, float]:
+    """(T_switch, A, B): for T ≥ T_switch the factor is 1 + A/√T + B/T, equal to the exact model at
+    T_switch, with A ≥ 0 and B ≥ 0 (so the load is non-decreasing and the factor non-increasing)."""
+    switch = _switch_tokens(top_k)
+    q = (top_k - 1) / (experts - 1)
+    _, z2 = _normal_max_moments(ep)
+    # s·γ of the per-rank binomial is 1 − 2q; a negative skew term (k > E/2) is < 1e-4 there: dropped.
+    b = max(0.0, (1.0 - 2.0 * q) * (z2 - 1.0) * ep / (6.0 * top_k))
+    excess = _max_load_exact(switch, top_k, experts, ep) / (switch * top_k / ep) - 1.0
+    a = (excess - b / switch) * math.sqrt(switch)
+    if a < 0.0:
+        a, b = 0.0, excess * switch
+    return switch, a, b
+
+
+def _max_load_scalar(tokens: float, top_k: int, experts: int, ep: int) -> float:
+    if _balanced(top_k, experts, ep):
+        return tokens * top_k / ep
+    if tokens >= _switch_tokens(top_k):
+        switch, a, b = _large_t_coefficients(top_k, experts, ep)
+        return tokens * top_k / ep * (1.0 + a / math.sqrt(tokens) + b / tokens)
+    if tokens <= 1.0:   # 0 tokens load nothing; a fraction of one token loads that fraction
+        return tokens * _max_load_exact(1, top_k, experts, ep)
+    low = math.floor(tokens)
+    frac = tokens - low
+    value = _max_load_exact(low, top_k, experts, ep)
+    if frac:
+        value += frac * (_max_load_exact(low + 1, top_k, experts, ep) - value)
+    return value
+
+
+def expected_max_load(tokens: Tokens, top_k: int, experts: int, ep: int) -> Tokens:
+    """Expected load of the busiest of `ep` EP ranks (SPEC 3.3 `routing = random`).
+
+    `tokens` tokens each pick `top_k` distinct experts uniformly among `experts`, which sit
+    experts/ep per rank; a rank's load is the token-expert assignments on its experts, and the mean
+    load is tokens·top_k/ep. Exact for one token, for top-1 routing (below T·k = 8192) and for
+    ep = 1 or top_k = experts; elsewhere within a few tenths of a percent of simulation (see the
+    notes above the function). Non-decreasing in `tokens`; fractional counts interpolate linearly
+    between whole ones (and from 0 at 0 tokens).
+
+    Args:
+        tokens: tokens routed together (T ≥ 0), a float or a numpy array.
+        top_k: experts per token.
+        experts: routed experts E.
+        ep: expert-parallel ranks; must divide `experts`.
+
+    Returns:
+        The expected maximum load, of the shape of `tokens`.
+
+    Raises:
+        ValueError: a negative or non-finite token count, or inconsistent top_k, experts, ep.
+
+    Example:
+        >>> round(expected_max_load(1, 2, 4, 2), 6)   # both experts on one rank with p = 1/3
+        1.333333
+        >>> expected_max_load(np.array([0.0, 1.0, 10.0]), 1, 8, 1).tolist()
+        [0.0, 1.0, 10.0]
+    """
+    _check_routing(top_k, experts, ep)
+    t = np.asarray(tokens, dtype=float)
+    if not np.all(np.isfinite(t)) or np.any(t < 0):
+        raise ValueError(f"tokens must be finite and non-negative, got {tokens}")
+    out = np.vectorize(lambda x: _max_load_scalar(float(x), top_k, experts, ep), otypes=[float])(t)
+    return out if isinstance(tokens, np.ndarray) else float(out)
+
+
+def max_load_factor(tokens: Tokens, top_k: int, experts: int, ep: int) -> Tokens:
+    """Expected busiest-rank load over the mean load tokens·top_k/ep: ≥ 1, non-increasing in
+    `tokens`, → 1 as tokens grow, exactly 1 when ep = 1 or top_k = experts. Below one token it is
+    the one-token value (the load scales with the fraction).
+
+    Args and Raises: as `expected_max_load`.
+
+    Example:
+        >>> round(max_load_factor(1, 1, 64, 8), 6), max_load_factor(1000, 2, 8, 1)
+        (8.0, 1.0)
+        >>> bool(max_load_factor(1e6, 8, 256, 64) < 1.02)
+        True
+    """
+    t = np.maximum(np.asarray(tokens, dtype=float), 1.0)
+    factor = expected_max_load(t, top_k, experts, ep) / (t * top_k / ep)
+    return factor if isinstance(tokens, np.ndarray) else float(factor)
+
+
+def _ranks_hit(top_k: int, experts: int, held: np.ndarray) -> float:
+    """Expected number of groups hit, a group holding `held[i]` experts: Σ 1 − C(E − e_i, k)/C(E, k)."""
+    miss = np.array([math.comb(experts - e, top_k) / math.comb(experts, top_k) for e in held.tolist()])
+    return float(np.sum(1.0 - miss))
+
+
+def expected_distinct_ranks(top_k: int, experts: int, ep: int) -> float:
+    """Expected distinct EP ranks holding at least one of a token's top_k (distinct, uniform)
+    experts, experts/ep per rank: ep·(1 − C(E − E/ep, k)/C(E, k)) (SPEC 6.5: a token is sent
+    once to each such rank). Exact; 1 when ep = 1, min(k, ep) when a rank holds one expert.
+
+    Example:
+        >>> round(expected_distinct_ranks(2, 4, 2), 6)   # 2·(1 − C(2,2)/C(4,2)) = 5/3
+        1.666667
+        >>> expected_distinct_ranks(8, 256, 1), expected_distinct_ranks(8, 256, 256)
+        (1.0, 8.0)
+    """
+    _check_routing(top_k, experts, ep)
+    return _ranks_hit(top_k, experts, np.full(ep, experts // ep))
+
+
+def expected_distinct_nodes(top_k: int, experts: int, ep: int, ranks_per_node: int) -> float:
+    """Expected distinct nodes holding at least one of a token's top_k experts, nodes being groups
+    of `ranks_per_node` consecutive EP ranks (the last one smaller when it does not divide ep):
+    Σ over nodes of 1 − C(E − e_node, k)/C(E, k). Exact; 1 when the EP group fits on one node.
+
+    Example:
+        >>> round(expected_distinct_nodes(8, 256, 64, 8), 4)   # 8 nodes of 32 experts
+        5.2947
+        >>> expected_distinct_nodes(8, 256, 8, 8)
+        1.0
+    """
+    _check_routing(top_k, experts, ep)
+    if ranks_per_node < 1:
+        raise ValueError(f"ranks_per_node must be at least 1, got {ranks_per_node}")
+    full, rest = divmod(ep, ranks_per_node)
+    ranks = [ranks_per_node] * full + ([rest] if rest else [])
+    return _ranks_hit(top_k, experts, np.array(ranks) * (experts // ep))
