@@ -37,7 +37,7 @@ def main() -> None:
             r = check(load_plan_text(text))[0]
             for detail in Detail:
                 t0 = time.perf_counter()
-                g = dag_dot(r, detail)
+                g = dag_dot(r.compiled, detail)
                 problem = render_svg(g.text, out / "dag.svg", timeout_s=120)
                 dt = time.perf_counter() - t0
                 size = (out / "dag.svg").stat().st_size / 1e6 if problem is None else 0.0
@@ -48,7 +48,7 @@ def main() -> None:
             print(f"{name:24} {'placement.svg':16} {r.layout.gpus_used:13d} {len(svg) / 1e6:8.2f} "
                   f"{time.perf_counter() - t0:8.2f}")
             t0 = time.perf_counter()
-            info = write_trace(r, out / "trace.json")
+            info = write_trace(r.compiled, out / "trace.json")
             print(f"{name:24} {'trace.json':16} {info.events:13d} {info.path.stat().st_size / 1e6:8.2f} "
                   f"{time.perf_counter() - t0:8.2f}  {'representative ranks' if info.representative else 'all ranks'}")
 

@@ -11,17 +11,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .build import build
+from .compiled import Compiled
 from .cost import cost
-from .dag import NODE_BUDGET, Dag, estimate_nodes, over_work_budget
+from .dag import NODE_BUDGET, estimate_nodes, over_work_budget
 from .diagnostics import Diagnostic, cap, has_errors
 from .layout import Layout, resolve
 from .memory import MemoryBreakdown, activation_bytes_by_stage, memory
+from .metrics import metrics as derive_metrics
 from .plan import Plan, Strategy, StrategyDecl, Workload
 from .rules import RuleContext, run_rules
-from .schedule import Metrics, schedule
+from .schedule import schedule
 from .verdict import RequirementResult, Verdict, judge_requirements, verdict
 
-__all__ = ["Analysis", "analyse"]
+__all__ = ["Analysis", "analyse", "compile_dag"]
 
 # Errors that leave the DAG meaningful: the plan does not fit the cluster, but its structure is sound.
 _RESOURCE_ERRORS = frozenset({"E401", "E402"})
@@ -39,8 +41,7 @@ class Analysis:
     requirements: tuple[RequirementResult, ...]
     verdict: Verdict
     metrics: dict | None = field(default=None)    # Metrics.to_json(), None when not computed
-    dag: Dag | None = field(default=None, repr=False)
-    schedule: Metrics | None = field(default=None, repr=False)
+    compiled: Compiled | None = field(default=None, repr=False)   # None: no DAG was built
 
     @property
     def valid(self) -> bool:
@@ -69,7 +70,7 @@ def analyse(plan: Plan, strategy: Strategy, workload: Workload | None = None,
     if workload is not None:
         plan = plan.model_copy(update={"workload": workload})
     layout = resolve(plan.model, plan.cluster, plan.workload, strategy)
-    mem = dag = metrics = None
+    mem = compiled = None
     # More stages than layers is E303; there is no meaningful per-stage memory then.
     if layout.pp <= plan.model.layers and over_work_budget(layout) is None:
         mem = memory(plan.model, plan.workload, plan.cluster, layout)
@@ -79,12 +80,18 @@ def analyse(plan: Plan, strategy: Strategy, workload: Workload | None = None,
         mem = memory(plan.model, plan.workload, plan.cluster, layout,
                      activation_bytes_by_stage(plan.model, plan.workload, plan.cluster, layout))
         if estimate_nodes(layout) <= NODE_BUDGET:
-            dag = build(plan.model, plan.workload, plan.cluster, layout)
-            cost(dag, plan.cluster)
-            metrics = schedule(dag, plan.workload.overlap, plan.workload, layout)
-        diags = run_rules(RuleContext(plan, decl, strategy, layout, mem, metrics))
-    metrics_json = metrics.to_json() if metrics is not None else None
+            compiled = compile_dag(plan, strategy, layout, mem)
+        diags = run_rules(RuleContext(plan, decl, strategy, layout, mem, compiled.metrics if compiled else None))
+    metrics_json = compiled.metrics.to_json() if compiled is not None else None
     reqs = judge_requirements(plan, layout, mem, metrics_json)
     return Analysis(plan=plan, strategy=strategy, layout=layout, memory=mem, diagnostics=tuple(cap(diags)),
-                    requirements=reqs, verdict=verdict(diags, reqs), metrics=metrics_json, dag=dag,
-                    schedule=metrics)
+                    requirements=reqs, verdict=verdict(diags, reqs), metrics=metrics_json, compiled=compiled)
+
+
+def compile_dag(plan: Plan, strategy: Strategy, layout: Layout, mem: MemoryBreakdown) -> Compiled:
+    """Build, cost and schedule the DAG of a sound strategy, and derive its metrics."""
+    dag = build(plan.model, plan.workload, layout)
+    costs = cost(dag, plan.cluster)
+    sched = schedule(dag, costs, plan.workload.overlap)
+    return Compiled(plan=plan, strategy=strategy, layout=layout, memory=mem, dag=dag, costs=costs, schedule=sched,
+                    metrics=derive_metrics(dag, sched, plan.workload, layout))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from .analyse import analyse
+from .compiled import Compiled
 from .dag import Dag
 from .diagnostics import Diagnostic, cap, has_errors
 from .flatten import flatten
@@ -17,7 +18,6 @@ from .layout import Layout
 from .load import load_plan, load_plan_text, parse_strategy
 from .memory import MemoryBreakdown
 from .plan import Plan, Strategy, StrategyDecl
-from .schedule import Metrics
 from .verdict import RequirementResult, Verdict, judge_optimal, judge_requirements, verdict
 
 # The loaders live in `dagc.load`; they are named here too for callers of `dagc.check.load_plan`.
@@ -35,9 +35,12 @@ class StrategyResult:
     requirements: tuple[RequirementResult, ...]
     verdict: Verdict
     metrics: dict | None = field(default=None)       # Metrics.to_json(), None when not computed
-    dag: Dag | None = field(default=None, repr=False)
-    schedule: Metrics | None = field(default=None, repr=False)
+    compiled: Compiled | None = field(default=None, repr=False)   # None: no DAG was built
     optimality: dict | None = field(default=None)     # evidence of the optimal verdict (dagc.search)
+
+    @property
+    def dag(self) -> Dag | None:
+        return self.compiled.dag if self.compiled is not None else None
 
     @property
     def valid(self) -> bool:
@@ -61,7 +64,7 @@ def check_strategy(plan: Plan, decl: StrategyDecl) -> StrategyResult:
     a = analyse(plan, strategy, decl=decl)
     return StrategyResult(plan=plan, decl=decl, strategy=strategy, layout=a.layout, memory=a.memory,
                           diagnostics=a.diagnostics, requirements=a.requirements, verdict=a.verdict,
-                          metrics=a.metrics, dag=a.dag, schedule=a.schedule)
+                          metrics=a.metrics, compiled=a.compiled)
 
 
 def check(plan: Plan, strategy: str | StrategyDecl | None = None, optimality=None) -> list[StrategyResult]:

@@ -169,7 +169,7 @@ def _print_result(console: Console, r: StrategyResult) -> None:
             _add_row(t, key, f"{v:,.0f} tokens/s" if v is not None else "—",
                       f"{v / lay.gpus_used:,.1f}" if v is not None and lay else "")
         console.print(t)
-        m = r.schedule
+        m = r.compiled.metrics if r.compiled is not None else None
         if m is not None:
             for phase, path in (("prefill", m.prefill_path), ("decode (2 steps)", m.decode_path)):
                 total = path.makespan_s or 1.0

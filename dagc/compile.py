@@ -142,11 +142,11 @@ def _write_one(r: StrategyResult, d: Path, final: Path, opts: CompileOptions,
     warnings: list[str] = []
     artefacts: dict[str, str] = {}
     d.mkdir(exist_ok=True)
-    if r.dag is not None:
-        write_json_atomic(d / "dag.json", dag_json(r.dag), indent=None)
+    if r.compiled is not None:
+        write_json_atomic(d / "dag.json", dag_json(r.compiled), indent=None)
         files.append("dag.json")
         tick()
-        graph = dag_dot(r, opts.graph_detail)
+        graph = dag_dot(r.compiled, opts.graph_detail)
         if graph.note:
             warnings.append(f"dag.dot: {graph.note}; drew `{graph.detail.value}`")
         write_text_atomic(d / "dag.dot", graph.text)
@@ -161,7 +161,7 @@ def _write_one(r: StrategyResult, d: Path, final: Path, opts: CompileOptions,
             files.append("dag.svg")
             tick()
             artefacts["dag.svg"] = (d / "dag.svg").read_text(encoding="utf-8", errors="replace")
-        info = write_trace(r, d / "trace.json", all_ranks=opts.all_ranks, compress=opts.gzip,
+        info = write_trace(r.compiled, d / "trace.json", all_ranks=opts.all_ranks, compress=opts.gzip,
                            budget=opts.event_budget)
         files.append(info.path.name)
         tick()

@@ -1,7 +1,8 @@
 """Cost model (SPEC 6.4, 6.5): per-rank durations of every op template.
 
-Input: a `Dag` and the plan's `Cluster`. Output: each `OpTemplate.duration_s` filled (a
-per-rank vector); a node's lock-step duration is its slowest rank.
+Input: a `Dag` and the plan's `Cluster`. Output: `Costs`, the per-rank durations of each of
+the DAG's distinct templates and each node's lock-step duration (its slowest rank). The DAG
+is not changed.
 
 Compute ops: `max(flops / (peak · compute_eff), hbm_bytes / (hbm · hbm_eff))`, the peak of
 the op's dtype (fp8 weights use the fp8 peak where the GPU has one). Collectives over n
@@ -21,7 +22,7 @@ import numpy as np
 from .dag import Dag, OpKind, OpTemplate
 from .plan import Cluster, DType, peak_flops
 
-__all__ = ["CostModel", "cost", "compute_time_s", "collective_time_s"]
+__all__ = ["CostModel", "Costs", "cost", "compute_time_s", "collective_time_s", "template_time_s"]
 
 
 @dataclass(frozen=True)
@@ -47,8 +48,8 @@ class CostModel:
                    hbm_efficiency=c.efficiency.hbm, network_efficiency=c.efficiency.network,
                    intra_latency_s=c.latency.intra_s, inter_latency_s=c.latency.inter_s)
 
-    def peak_flops(self, dtype: str) -> float:
-        return peak_flops(self.gpu_flops_16bit, self.gpu_flops_8bit, DType(dtype))
+    def peak_flops(self, dtype: DType) -> float:
+        return peak_flops(self.gpu_flops_16bit, self.gpu_flops_8bit, dtype)
 
     def link(self, crosses_nodes: bool) -> tuple[float, float]:
         """(effective bandwidth in bytes/s, latency in s) of a group's slowest link."""
@@ -84,20 +85,31 @@ def collective_time_s(kind: OpKind, n: int, nbytes, bw_bytes_per_s: float, laten
 
 
 def template_time_s(tpl: OpTemplate, cm: CostModel) -> np.ndarray:
+    """Per-rank durations of one op template."""
     if tpl.kind.is_comm:
         bw, alpha = cm.link(tpl.crosses_nodes)
         return np.asarray(collective_time_s(tpl.kind, tpl.group_size, tpl.comm_bytes, bw, alpha), dtype=np.float64)
-    return compute_time_s(tpl.flops, tpl.hbm_bytes, cm.peak_flops(tpl.peak_dtype) * cm.compute_efficiency,
-                          cm.hbm_bytes_per_s * cm.hbm_efficiency)
+    return np.asarray(compute_time_s(tpl.flops, tpl.hbm_bytes, cm.peak_flops(tpl.peak_dtype) * cm.compute_efficiency,
+                                     cm.hbm_bytes_per_s * cm.hbm_efficiency), dtype=np.float64)
 
 
-def cost(dag: Dag, cluster: Cluster) -> CostModel:
-    """Fill the per-rank durations of every template of `dag` (each template once)."""
+@dataclass(frozen=True, eq=False)
+class Costs:
+    """Durations of a DAG's ops: per rank for each distinct template, and per node (lock-step)."""
+
+    model: CostModel
+    per_template: tuple[np.ndarray, ...]    # aligned with `Dag.templates`: seconds per local rank
+    node_s: np.ndarray                      # per node: its slowest rank's seconds
+
+    def rank_s(self, dag: Dag, i: int) -> np.ndarray:
+        """Per-rank durations of node `i` of `dag` (the DAG these costs were derived from)."""
+        return self.per_template[dag.template_index[i]]
+
+
+def cost(dag: Dag, cluster: Cluster) -> Costs:
+    """The per-rank durations of every template of `dag` (each template once) and every node's."""
     cm = CostModel.from_cluster(cluster)
-    seen: set[int] = set()
-    for tpl in dag.template:
-        if id(tpl) in seen:
-            continue
-        seen.add(id(tpl))
-        tpl.set_duration(np.asarray(template_time_s(tpl, cm), dtype=np.float64))
-    return cm
+    per_template = tuple(template_time_s(tpl, cm) for tpl in dag.templates)
+    slowest = np.array([float(t.max()) if t.size else 0.0 for t in per_template])
+    node_s = slowest[np.asarray(dag.template_index, dtype=np.int64)] if len(dag) else np.zeros(0)
+    return Costs(model=cm, per_template=per_template, node_s=node_s)

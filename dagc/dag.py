@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import networkx as nx
 import numpy as np
+
+from .plan import Axis, DType
 
 __all__ = ["OpKind", "Phase", "Category", "OpTemplate", "Node", "Dag", "DAG_VERSION", "NODE_BUDGET",
            "STAGE_BUDGET", "GROUP_BUDGET", "estimate_nodes", "over_work_budget", "DagTooLarge"]
@@ -113,17 +115,18 @@ class Phase(enum.Enum):
     DECODE = "decode"
 
 
-@dataclass(eq=False)
+@dataclass(frozen=True, eq=False)
 class OpTemplate:
-    """Per-rank figures of one op shape, shared by every node with that shape.
+    """Per-rank figures of one op shape, shared by every node with that shape (`dagc.ops` makes them).
 
     Vectors run over the local ranks of a stage group (length G). `*_total` figures are
     the node's totals over its ranks with replicated work counted once (the useful work):
-    e.g. a router that every TP rank runs counts once.
+    e.g. a router that every TP rank runs counts once. A template holds no time: `dagc.cost`
+    derives durations from it.
     """
 
     kind: OpKind
-    group: str | None               # tp | sp | cp | ep | etp | pp | None (compute)
+    group: Axis | None              # the axis whose group runs a collective together; None: compute
     group_size: int
     tokens: np.ndarray              # per rank: tokens (expert_ffn: token-expert assignments)
     flops: np.ndarray               # per rank FLOPs
@@ -135,19 +138,13 @@ class OpTemplate:
     hbm_bytes_total: float
     comm_bytes_total: float
     out_bytes_total: float = 0.0    # bytes the op hands to its successors (a data edge's bytes)
-    peak_dtype: str = "bf16"        # the dtype whose peak FLOPs apply
+    peak_dtype: DType = DType.BF16  # the dtype whose peak FLOPs apply
     crosses_nodes: bool = False
-    duration_s: np.ndarray | None = field(default=None)   # per rank, filled by dagc.cost
-    duration: float = 0.0           # lock-step duration: the slowest rank of the group
-
-    def set_duration(self, per_rank: np.ndarray) -> None:
-        self.duration_s = per_rank
-        self.duration = float(per_rank.max()) if per_rank.size else 0.0
 
 
 @dataclass(frozen=True)
 class Node:
-    """A read-only view of one DAG node (for exporters and tests)."""
+    """A read-only view of one DAG node (for exporters and tests); `dagc.compiled` adds its times."""
 
     id: int
     kind: OpKind
@@ -158,13 +155,6 @@ class Node:
     microbatch: int
     ranks: range          # global ranks of representative replica 0
     template: OpTemplate
-    start_s: float
-    finish_s: float
-    on_critical_path: bool
-
-    @property
-    def duration_s(self) -> float:
-        return self.finish_s - self.start_s
 
     @property
     def category(self) -> Category:
@@ -189,16 +179,13 @@ class Dag:
         self.stage: list[int] = []
         self.layer: list[int] = []
         self.mb: list[int] = []
-        self.template: list[OpTemplate] = []
+        self.template: list[OpTemplate] = []      # per node (shared objects)
+        self.templates: list[OpTemplate] = []     # each distinct template once, in order of first use
+        self.template_index: list[int] = []       # per node: its template's index in `templates`
+        self._index_of: dict[int, int] = {}
         self.pair: list[int] = []
         self.pos: list[float] = []     # position in a micro-batch's pass: embed < layers < send < head
         self.preds: list[list[int]] = []
-        # Filled by dagc.schedule:
-        self.start: np.ndarray | None = None
-        self.finish: np.ndarray | None = None
-        self.stream_prev: list[int] | None = None
-        self.critical: np.ndarray | None = None
-        self.binding: list[int] | None = None
 
     def __len__(self) -> int:
         return len(self.kind)
@@ -213,6 +200,11 @@ class Dag:
         self.layer.append(layer)
         self.mb.append(mb)
         self.template.append(tpl)
+        k = self._index_of.get(id(tpl))
+        if k is None:
+            k = self._index_of[id(tpl)] = len(self.templates)
+            self.templates.append(tpl)
+        self.template_index.append(k)
         self.pair.append(-1)
         self.preds.append(preds)
         return len(self.kind) - 1
@@ -236,13 +228,8 @@ class Dag:
         return range(start, start + self.group_size)
 
     def node(self, i: int) -> Node:
-        start_s = finish_s = 0.0
-        if self.start is not None and self.finish is not None:   # dagc.schedule sets both at once
-            start_s, finish_s = float(self.start[i]), float(self.finish[i])
         return Node(id=i, kind=self.kind[i], phase=self.phase[i], step=self.step[i], stage=self.stage[i],
-                    layer=self.layer[i], microbatch=self.mb[i], ranks=self.ranks_of(i), template=self.template[i],
-                    start_s=start_s, finish_s=finish_s,
-                    on_critical_path=bool(self.critical[i]) if self.critical is not None else False)
+                    layer=self.layer[i], microbatch=self.mb[i], ranks=self.ranks_of(i), template=self.template[i])
 
     def nodes(self) -> Iterator[Node]:
         return (self.node(i) for i in range(len(self)))
@@ -265,38 +252,16 @@ class Dag:
         return out
 
     def to_networkx(self) -> nx.DiGraph:
-        """The DAG as a networkx DiGraph: node attributes are the SPEC 5 fields."""
+        """The DAG as a networkx DiGraph: node attributes are the SPEC 5 fields without times
+        (`dagc.compiled.Compiled.to_networkx` adds duration, start, finish and the critical path)."""
         g = nx.DiGraph(version=DAG_VERSION, dp=self.dp, pp=self.pp, group_size=self.group_size)
         for n in self.nodes():
             t = n.template
             g.add_node(n.id, kind=n.kind.value, phase=n.phase.value, step=n.step, stage=n.stage, layer=n.layer,
-                       microbatch=n.microbatch, ranks=[n.ranks.start, n.ranks.stop - 1], group=t.group,
-                       tokens=t.tokens_total, flops=t.flops_total, hbm_bytes=t.hbm_bytes_total,
-                       comm_bytes=t.comm_bytes_total, duration=n.duration_s if self.start is not None else t.duration,
-                       start=n.start_s, finish=n.finish_s, on_critical_path=n.on_critical_path)
+                       microbatch=n.microbatch, ranks=[n.ranks.start, n.ranks.stop - 1],
+                       group=t.group.value if t.group is not None else None, tokens=t.tokens_total,
+                       flops=t.flops_total, hbm_bytes=t.hbm_bytes_total, comm_bytes=t.comm_bytes_total)
         for dst, preds in enumerate(self.preds):
             for src in preds:
                 g.add_edge(src, dst, kind="data", bytes=self.edge_bytes(src, dst))
-        if self.stream_prev is not None:
-            for i, p in enumerate(self.stream_prev):
-                if p >= 0 and not g.has_edge(p, i):
-                    g.add_edge(p, i, kind="stream", bytes=0.0)
         return g
-
-    def expand_ranks(self, max_ops: int = 1_000_000) -> Iterator[tuple[int, int, float, float]]:
-        """Per-rank expansion: (node id, global rank, start, finish) for every rank of every node.
-
-        A rank faster than the slowest of its group finishes early and waits for the group.
-
-        Raises:
-            ValueError: when the expansion would exceed `max_ops` (use representative ranks).
-        """
-        total = len(self) * self.group_size
-        if total > max_ops:
-            raise ValueError(f"per-rank expansion has {total:,} ops, above the budget of {max_ops:,}")
-        for i in range(len(self)):
-            tpl = self.template[i]
-            durations = tpl.duration_s if tpl.duration_s is not None else np.zeros(self.group_size)
-            start = float(self.start[i]) if self.start is not None else 0.0
-            for local, rank in enumerate(self.ranks_of(i)):
-                yield i, rank, start, start + float(durations[local])

@@ -1,7 +1,7 @@
 """Fast evaluation of a candidate strategy: the static schedule as a recurrence.
 
 Input: a `Plan`, a `Layout` and a workload. Output: the metrics `dagc.schedule` would give,
-from the op templates of `dagc.build` costed by `dagc.cost`, cached between candidates
+from the op templates of `dagc.ops` costed by `dagc.cost`, cached between candidates
 (`Timer`). A stage's pass of one micro-batch is the sum of its ops (one stream); the
 pipeline — blocking send/recv, two decode steps — is the static schedule of
 `dagc.schedule`, computed by a recurrence over (step, micro-batch, stage): exact for
@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .build import _dims, _layer_ops, _Shapes, requests_per_microbatch
 from .cost import CostModel, template_time_s
 from .dag import Phase
 from .layout import Layout
 from .memory import shape_activation_peaks, stage_activation_bytes, template_activation_peak
+from .metrics import rate_metrics
+from .ops import LayerOp, Op, OpShapes, layer_ops, rank_dims
 from .plan import Overlap, Plan, Workload
-from .schedule import rate_metrics
 from .shards import stage_layer_counts
 
 __all__ = ["TIMER_CACHE_MAX", "Timer", "fast_metrics"]
@@ -45,30 +45,30 @@ class Timer:
         if hit is not None:
             return hit
         m = self.plan.model
-        shapes = _Shapes(m, workload, self.plan.cluster, lay, _dims(m, lay), phase, np.array(req), stage)
+        shapes = OpShapes(m, workload, lay, rank_dims(m, lay), phase, np.array(req), stage)
 
         # One template at a time, kept only as floats: a stage group of many ranks holds one op's vectors.
-        ops_info: dict[str, tuple[float, bool, float]] = {}
+        ops_info: dict[Op, tuple[float, bool, float]] = {}
 
-        def info(name: str) -> tuple[float, bool, float]:
-            if name not in ops_info:
-                tpl = getattr(shapes, "_" + name)()
-                ops_info[name] = (float(np.max(template_time_s(tpl, self.cm))), tpl.kind.is_comm,
-                                  template_activation_peak(tpl))
-            return ops_info[name]
+        def info(op: Op) -> tuple[float, bool, float]:
+            if op not in ops_info:
+                tpl = shapes.make(op)
+                ops_info[op] = (float(np.max(template_time_s(tpl, self.cm))), tpl.kind.is_comm,
+                                template_activation_peak(tpl))
+            return ops_info[op]
 
         out: dict = {}
         for dense in ((True, False) if m.has_experts else (True,)):
-            ops, _ = _layer_ops(shapes, dense)
-            timed = [(n, p, info(n)[0], info(n)[1]) for n, p in ops]
-            out["dense" if dense else "moe"] = sum(t[2] for t in timed)
+            ops, _ = layer_ops(lay, m, dense)
+            timed = [(lop, info(lop.op)[0], info(lop.op)[1]) for lop in ops]
+            out["dense" if dense else "moe"] = sum(t[1] for t in timed)
             out["pair_dense" if dense else "pair_moe"] = _pair_layer_time(timed)
         if not m.has_experts:             # a dense model has no MoE layer
             out["moe"] = out["pair_moe"] = 0.0
-        out["embed"] = info("embed")[0]
-        out["head"] = info("final_norm")[0] + info("lm_head")[0]
-        out["send"] = info("send")[0] if not last else 0.0
-        out["act"] = shape_activation_peaks(shapes, m, lambda name: info(name)[2])
+        out["embed"] = info(Op.EMBED)[0]
+        out["head"] = info(Op.FINAL_NORM)[0] + info(Op.LM_HEAD)[0]
+        out["send"] = info(Op.SEND)[0] if not last else 0.0
+        out["act"] = shape_activation_peaks(shapes, m, lambda op: info(op)[2])
         if len(self.cache) >= TIMER_CACHE_MAX:
             self.cache.clear()
         self.cache[key] = out
@@ -82,13 +82,13 @@ class Timer:
         return stage_activation_bytes(self.plan.model, workload, lay, act)
 
 
-def _pair_layer_time(ops: list) -> float:
+def _pair_layer_time(ops: list[tuple[LayerOp, float, bool]]) -> float:
     """Two micro-batches through one layer, interleaved op by op on a compute and a comm stream."""
     free = {False: 0.0, True: 0.0}
     fin: dict[tuple[int, int], float] = {}
-    for k, (_name, preds, d, comm) in enumerate(ops):
+    for k, (lop, d, comm) in enumerate(ops):
         for mb in (0, 1):
-            ready = max((fin[(p, mb)] for p in preds if p >= 0), default=0.0)
+            ready = max((fin[(p, mb)] for p in lop.preds if p >= 0), default=0.0)
             start = max(ready, free[comm])
             fin[(k, mb)] = start + d
             free[comm] = start + d
@@ -109,7 +109,7 @@ def _stage_compute(times: dict, model, a: int, b: int, first: bool, last: bool, 
 def fast_metrics(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> dict:
     """TTFT and TPOT by the static schedule's recurrence (exact for overlap = none)."""
     m = plan.model
-    reqs = requests_per_microbatch(workload, lay)
+    reqs = lay.requests()
     pair = workload.overlap is Overlap.MICROBATCH
     w = 2 if pair else 1
     units = [list(range(k, min(k + w, lay.microbatches))) for k in range(0, lay.microbatches, w)]

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .build import _dims, _layer_ops, _Shapes
 from .dag import Phase
 from .layout import Layout
+from .ops import Op, OpShapes, layer_ops, rank_dims
 from .params import embedding_params, ffn_params, router_params
 from .plan import AttentionKind, Cluster, Model, Workload
 from .shards import (
@@ -147,26 +147,27 @@ def template_activation_peak(template) -> float:
     return float(np.max(act)) if np.size(act) else 0.0
 
 
-def shape_activation_peaks(shapes, model: Model, peak: Callable[[str], float] | None = None) -> dict[str, float]:
-    """The largest per-rank `act_bytes` of the ops of one `dagc.build._Shapes` (a phase, a
+def shape_activation_peaks(shapes: OpShapes, model: Model, peak: Callable[[Op], float] | None = None
+                           ) -> dict[str, float]:
+    """The largest per-rank `act_bytes` of the ops of one `dagc.ops.OpShapes` (a phase, a
     micro-batch's requests, a stage placement), by where the DAG places them: `embed` (first
     stage), `dense` / `moe` (a layer of each kind), `head` (final norm and LM head, last stage),
     `boundary` (the send of a stage and the recv of the next: the same transfer).
 
-    `peak(name)` gives the peak of the shape's template `name` (the search's timer passes its
-    own, which times the op too); by default templates are computed one at a time and not
-    kept, so a large stage group holds one op's per-rank vectors at a time.
+    `peak(op)` gives the peak of the shape's template of `op` (the search's timer passes its
+    own, which times the op too); by default templates are made one at a time and not kept,
+    so a large stage group holds one op's per-rank vectors at a time.
     """
 
     if peak is None:
-        def peak(name: str) -> float:
-            return template_activation_peak(getattr(shapes, "_" + name)())
+        def peak(op: Op) -> float:
+            return template_activation_peak(shapes.make(op))
 
-    out = {"embed": peak("embed"), "head": max(peak("final_norm"), peak("lm_head")), "boundary": peak("send")}
+    out = {"embed": peak(Op.EMBED), "head": max(peak(Op.FINAL_NORM), peak(Op.LM_HEAD)), "boundary": peak(Op.SEND)}
     kinds = (True, False) if model.has_experts else (True,)
     for dense in kinds:
-        ops, _ = _layer_ops(shapes, dense)
-        out["dense" if dense else "moe"] = max(peak(name) for name in dict.fromkeys(n for n, _ in ops))
+        ops, _ = layer_ops(shapes.lay, model, dense)
+        out["dense" if dense else "moe"] = max(peak(op) for op in dict.fromkeys(lop.op for lop in ops))
     return out
 
 
@@ -210,14 +211,14 @@ def activation_bytes_by_stage(model: Model, workload: Workload, cluster: Cluster
     Only for strategies whose structure is sound (the rules found no error other than E401/E402).
     """
 
-    d = _dims(model, layout)
+    d = rank_dims(model, layout)
     cache: dict[tuple, dict[str, float]] = {}
 
     def peaks(phase: Phase, req: tuple, stage: int) -> dict[str, float]:
         # The stage only places the ops (node crossings); their working sets are the same on every stage.
         key = (phase, req)
         if key not in cache:
-            shapes = _Shapes(model, workload, cluster, layout, d, phase, np.array(req), stage)
+            shapes = OpShapes(model, workload, layout, d, phase, np.array(req), stage)
             cache[key] = shape_activation_peaks(shapes, model)
         return cache[key]
 

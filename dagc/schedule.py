@@ -1,7 +1,8 @@
-"""List scheduling, the critical path and the metrics (SPEC 7).
+"""List scheduling and the critical path (SPEC 7).
 
-Input: a costed `Dag`, the overlap mode, the workload and the layout. Output: start and
-finish of every node (written into the `Dag`), its binding predecessor, and `Metrics`.
+Input: a `Dag`, its `Costs` and the overlap mode. Output: a frozen `Schedule`: start and
+finish of every node, its binding predecessor, the stream order, and the two critical paths
+(`dagc.metrics` turns a schedule into TTFT, TPOT and throughputs).
 
 Every stage has a compute stream and a communication stream (and, with overlap, a stream
 for pipeline send/recv); with `overlap = none` communication blocks compute (everything
@@ -21,11 +22,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .cost import Costs
 from .dag import Category, Dag, OpKind, Phase
-from .layout import Layout
-from .plan import Overlap, Workload
+from .plan import Overlap
 
-__all__ = ["Metrics", "PathBreakdown", "schedule", "rate_metrics", "CycleError"]
+__all__ = ["PathBreakdown", "Schedule", "schedule", "CycleError"]
 
 
 class CycleError(RuntimeError):
@@ -50,40 +51,6 @@ class PathBreakdown:
                 "ops": len(self.nodes)}
 
 
-def rate_metrics(ttft_s: float, tpot_s: float, workload: Workload, gpus: int) -> dict:
-    """TTFT, TPOT and the throughputs they imply, total and per GPU (SPEC 7).
-
-    Example:
-        >>> from dagc.plan import Workload
-        >>> rate_metrics(2.0, 0.01, Workload(batch=10, prompt=100, generate=10), 5)["decode_tokens_per_s_per_gpu"]
-        200.0
-    """
-    b, s, g = workload.batch, workload.prompt, workload.generate
-    rates = {"prefill_tokens_per_s": b * s / ttft_s, "decode_tokens_per_s": b / tpot_s,
-             "throughput_tokens_per_s": b * (s + g) / (ttft_s + g * tpot_s)}
-    return {"ttft_s": ttft_s, "tpot_s": tpot_s, **rates, **{f"{k}_per_gpu": v / gpus for k, v in rates.items()}}
-
-
-@dataclass(frozen=True)
-class Metrics:
-    rates: dict                    # rate_metrics(): ttft_s, tpot_s and the throughputs
-    bubble_fraction: float
-    prefill_path: PathBreakdown
-    decode_path: PathBreakdown
-
-    @property
-    def ttft_s(self) -> float:
-        return self.rates["ttft_s"]
-
-    @property
-    def tpot_s(self) -> float:
-        return self.rates["tpot_s"]
-
-    def to_json(self) -> dict:
-        return {**self.rates, "bubble_fraction": self.bubble_fraction,
-                "critical_path": {"prefill": self.prefill_path.to_json(), "decode": self.decode_path.to_json()}}
-
-
 def _stream_offsets(overlap: Overlap) -> dict[OpKind, int]:
     """Stream of each op kind within a stage (stage s owns streams 3s, 3s+1, 3s+2)."""
     if overlap is Overlap.NONE:
@@ -93,8 +60,21 @@ def _stream_offsets(overlap: Overlap) -> dict[OpKind, int]:
     return {k: (2 if k in (OpKind.SEND, OpKind.RECV) else 1) if k.is_comm else 0 for k in OpKind}
 
 
-def _schedule_phase(dag: Dag, idx: list[int], overlap: Overlap, start: np.ndarray, finish: np.ndarray,
-                    binding: list[int], stream_prev: list[int]) -> None:
+@dataclass(frozen=True, eq=False)
+class Schedule:
+    """When every node of a DAG runs, and the critical paths of prefill and decode."""
+
+    start: np.ndarray                 # per node, seconds from its phase's start
+    finish: np.ndarray
+    binding: tuple[int, ...]          # per node: the predecessor (data or stream) whose finish is its start; -1
+    stream_prev: tuple[int, ...]      # per node: the op before it on its stream; -1
+    critical: np.ndarray              # per node: on a critical path
+    prefill_path: PathBreakdown
+    decode_path: PathBreakdown
+
+
+def _schedule_phase(dag: Dag, durations: np.ndarray, idx: list[int], overlap: Overlap, start: np.ndarray,
+                    finish: np.ndarray, binding: list[int], stream_prev: list[int]) -> None:
     """Static list schedule: every stream runs its ops in one global order, each op as early as its
     data and its streams allow. Start times are then max-plus expressions of the durations, so a
     faster op never makes the schedule slower (no list-scheduling anomalies).
@@ -103,8 +83,7 @@ def _schedule_phase(dag: Dag, idx: list[int], overlap: Overlap, start: np.ndarra
     by op (as DeepSeek's dual micro-batch overlap), so one's communication hides under the
     other's compute — then the op's position in the pass."""
     w = 2 if overlap is Overlap.MICROBATCH else 1
-    step, mb, pos, pair, preds, kinds, stages, tpl = (dag.step, dag.mb, dag.pos, dag.pair, dag.preds, dag.kind,
-                                                       dag.stage, dag.template)
+    step, mb, pos, pair, preds, kinds, stages = dag.step, dag.mb, dag.pos, dag.pair, dag.preds, dag.kind, dag.stage
     order = sorted(idx, key=lambda i: (step[i], mb[i] // w, pos[i], mb[i] % w, i))
     offset = _stream_offsets(overlap)
     members = set(idx)
@@ -129,7 +108,7 @@ def _schedule_phase(dag: Dag, idx: list[int], overlap: Overlap, start: np.ndarra
             free = stream_free.get(s, 0.0)
             if free > t0:
                 t0, bind = free, stream_last[s]
-        dur = tpl[i].duration if len(units) == 1 else max(tpl[units[0]].duration, tpl[units[1]].duration)
+        dur = float(durations[i]) if len(units) == 1 else float(max(durations[units[0]], durations[units[1]]))
         end = t0 + dur
         for u in units:
             start[u] = t0
@@ -160,31 +139,8 @@ def _path(dag: Dag, idx: list[int], start: np.ndarray, finish: np.ndarray, bindi
                          waiting_s=parts[Category.WAITING], nodes=tuple(reversed(nodes)))
 
 
-def _bubble(dag: Dag, idx: list[int], start: np.ndarray, finish: np.ndarray, makespan: float) -> float:
-    """Share of stage-time during which a stage runs nothing (the pipeline bubble)."""
-    if makespan <= 0:
-        return 0.0
-    idle = 0.0
-    by_stage: dict[int, list[tuple[float, float]]] = {}
-    for i in idx:
-        by_stage.setdefault(dag.stage[i], []).append((float(start[i]), float(finish[i])))
-    for spans in by_stage.values():
-        spans.sort()
-        busy = 0.0
-        cur_s, cur_f = spans[0]   # a stage is listed only with a span
-        for s, f in spans[1:]:
-            if s > cur_f:
-                busy += cur_f - cur_s
-                cur_s, cur_f = s, f
-            else:
-                cur_f = max(cur_f, f)
-        busy += cur_f - cur_s
-        idle += makespan - busy
-    return idle / (dag.pp * makespan)
-
-
-def schedule(dag: Dag, overlap: Overlap, workload: Workload, layout: Layout) -> Metrics:
-    """Schedule both phases, mark the critical paths and derive the metrics."""
+def schedule(dag: Dag, costs: Costs, overlap: Overlap) -> Schedule:
+    """Schedule both phases and find their critical paths."""
     n = len(dag)
     start = np.zeros(n)
     finish = np.zeros(n)
@@ -192,19 +148,13 @@ def schedule(dag: Dag, overlap: Overlap, workload: Workload, layout: Layout) -> 
     stream_prev = [-1] * n
     prefill = dag.indices(Phase.PREFILL)
     decode = dag.indices(Phase.DECODE)
-    _schedule_phase(dag, prefill, overlap, start, finish, binding, stream_prev)
-    _schedule_phase(dag, decode, overlap, start, finish, binding, stream_prev)
-    dag.start, dag.finish, dag.stream_prev = start, finish, stream_prev
-    dag.binding = binding
+    _schedule_phase(dag, costs.node_s, prefill, overlap, start, finish, binding, stream_prev)
+    _schedule_phase(dag, costs.node_s, decode, overlap, start, finish, binding, stream_prev)
     p_path = _path(dag, prefill, start, finish, binding)
     d_path = _path(dag, decode, start, finish, binding)
     critical = np.zeros(n, dtype=bool)
     critical[list(p_path.nodes)] = True
     critical[list(d_path.nodes)] = True
-    dag.critical = critical
-
-    heads = {(dag.step[i], dag.mb[i]): i for i in decode if dag.kind[i] is OpKind.LM_HEAD}
-    tpot = max(float(finish[heads[(1, j)]] - finish[heads[(0, j)]]) for j in range(layout.microbatches))
-    ttft = p_path.makespan_s
-    return Metrics(rates=rate_metrics(ttft, tpot, workload, layout.gpus_used),
-                   bubble_fraction=_bubble(dag, prefill, start, finish, ttft), prefill_path=p_path, decode_path=d_path)
+    start.flags.writeable = finish.flags.writeable = critical.flags.writeable = False
+    return Schedule(start=start, finish=finish, binding=tuple(binding), stream_prev=tuple(stream_prev),
+                    critical=critical, prefill_path=p_path, decode_path=d_path)

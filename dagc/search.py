@@ -64,7 +64,6 @@ from types import FrameType
 import numpy as np
 
 from .analyse import analyse
-from .build import requests_per_microbatch
 from .dag import Phase
 from .fastsched import Timer as _Timer, fast_metrics
 from .layout import busiest_group_requests, default_split, resolve
@@ -416,7 +415,7 @@ def _balanced_split(plan: Plan, cand: Candidate, timer: _Timer) -> tuple[int, ..
         return None
     workload = plan.workload.model_copy(update={"microbatches": cand.microbatches, "overlap": cand.overlap})
     lay = resolve(plan.model, plan.cluster, workload, s)
-    req = tuple(requests_per_microbatch(workload, lay)[0])
+    req = tuple(lay.requests()[0])
     t = timer.pass_times(workload, lay, Phase.PREFILL, req, 0)
     t_last = timer.pass_times(workload, lay, Phase.PREFILL, req, lay.pp - 1)
     m = plan.model

@@ -24,20 +24,23 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("source", "units"),                        # spans and SI units: no dagc imports
     ("diagnostics",),
     ("plan", "dag"),                            # the immutable IRs: Plan, and the DAG's node types
-    ("fields", "params", "presets"),            # helpers of lower, read by later stages too
+    ("fields", "params", "presets", "kernels"), # helpers of lower, read by later stages too; kernel profiles
     ("parse",),
     ("hf", "blocks", "model", "scope"),         # lower's helper passes
     ("lower", "flatten"),                       # syntax tree → Plan; StrategyDecl → Strategy
     ("load",),                                  # file / text → Plan (parse + lower)
     ("layout",),                                # Plan → Layout (resolve)
     ("shards",),                                # per-rank shard formulas
+    ("ops",),                                   # the op catalogue: typed recipes, per-rank op templates
     ("build",),                                 # Plan + Layout → DAG
-    ("memory",),                                # per-rank memory, activations from build's op shapes
+    ("memory",),                                # per-rank memory, activations from the catalogue's op shapes
     ("bounds",),
     ("rules",),                                 # Plan + Layout (+ memory, metrics) → diagnostics
     ("cost",),
-    ("schedule",),
-    ("fastsched",),                             # the search's evaluator: build's ops, cost, schedule
+    ("schedule",),                              # DAG + costs → frozen Schedule (start, finish, critical path)
+    ("metrics",),                               # Schedule → TTFT, TPOT, throughputs, bubble
+    ("compiled",),                              # DAG + costs + schedule + metrics: what exporters draw
+    ("fastsched",),                             # the search's evaluator: the catalogue's ops, cost, metrics
     ("verdict",),
     ("analyse",),                               # resolve → rules → memory → DAG → schedule → verdict
     ("check",),

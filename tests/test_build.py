@@ -9,10 +9,12 @@ from __future__ import annotations
 import networkx as nx
 import pytest
 
-from dagc.build import build, decode_context
+from dagc.build import build
 from dagc.check import check
 from dagc.dag import OpKind, Phase
 from dagc.load import load_plan_text
+from dagc.ops import decode_context
+from dagc.plan import Axis
 from conftest import plan_text
 
 CLUSTER = 'cluster { gpus = 4  gpus_per_node = 8  gpu preset "h100-sxm" }'
@@ -92,7 +94,7 @@ def test_tp_all_reduce_carries_each_ranks_activations(result):
     dag = result.dag
     i = next(i for i in dag.indices(Phase.PREFILL) if dag.kind[i] is OpKind.ALL_REDUCE)
     tpl = dag.template[i]
-    assert tpl.group == "tp" and tpl.group_size == 2
+    assert tpl.group is Axis.TP and tpl.group_size == 2
     assert list(tpl.tokens) == [256, 256]
     assert list(tpl.comm_bytes) == [256 * 4096 * 2] * 2
 
@@ -145,5 +147,5 @@ def test_pipeline_adds_a_send_recv_pair_per_boundary():
 
 def test_build_directly_matches_check(result):
     p, lay = result.plan, result.layout
-    dag = build(p.model, p.workload, p.cluster, lay)
+    dag = build(p.model, p.workload, lay)
     assert [k.value for k in dag.kind] == [k.value for k in result.dag.kind]

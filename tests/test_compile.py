@@ -75,9 +75,9 @@ def test_default_output_dir(tmp_path):
 
 def test_dag_json_round_trip():
     r = check(load_plan_text(plan_text(strategy="strategy tp 2 ; ep 8")))[0]
-    data = json.loads(json.dumps(dag_json(r.dag), allow_nan=False))
+    data = json.loads(json.dumps(dag_json(r.compiled), allow_nan=False))
     g = nx.node_link_graph(data, edges="edges")
-    original = r.dag.to_networkx()
+    original = r.compiled.to_networkx()
     assert g.number_of_nodes() == original.number_of_nodes() and g.number_of_edges() == original.number_of_edges()
     n = data["nodes"][5]
     assert g.nodes[n["id"]]["kind"] == n["kind"]

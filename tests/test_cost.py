@@ -15,6 +15,7 @@ from dagc.check import check
 from dagc.cost import CostModel, collective_time_s, compute_time_s, template_time_s
 from dagc.dag import OpKind, Phase
 from dagc.load import load_plan_text
+from dagc.plan import DType
 from conftest import plan_text
 
 SMALL = plan_text(model='model preset "mixtral-8x7b" { layers = 2 }',
@@ -78,16 +79,16 @@ def test_a_group_of_one_costs_nothing(cm):
 
 
 def test_sixteen_vs_eight_bit_peak(cm):
-    assert cm.peak_flops("bf16") == 989e12
-    assert cm.peak_flops("fp16") == 989e12
-    assert cm.peak_flops("fp8") == 1979e12
+    assert cm.peak_flops(DType.BF16) == 989e12
+    assert cm.peak_flops(DType.FP16) == 989e12
+    assert cm.peak_flops(DType.FP8) == 1979e12
 
 
 def test_no_fp8_peak_falls_back_to_16_bit():
     p = load_plan_text(plan_text(cluster='cluster { gpus = 8  gpu preset "a100-80g" }'))
     cm = CostModel.from_cluster(p.cluster)
     assert cm.gpu_flops_8bit is None
-    assert cm.peak_flops("fp8") == 312e12 == cm.peak_flops("bf16")
+    assert cm.peak_flops(DType.FP8) == 312e12 == cm.peak_flops(DType.BF16)
 
 
 def test_roofline_picks_the_larger_bound():
@@ -97,17 +98,19 @@ def test_roofline_picks_the_larger_bound():
     assert compute_time_s(1e9, 1e10, 500e12, 2e12) == pytest.approx(5e-3)
 
 
-def _prefill_template(plan, kind: OpKind, layer: int = 0):
-    dag = check(plan)[0].dag
+def _prefill_op(plan, kind: OpKind, layer: int = 0):
+    """The template of the first prefill `kind` op of `layer` and its (lock-step) duration."""
+    c = check(plan)[0].compiled
+    dag = c.dag
     for i, k in enumerate(dag.kind):
         if k is kind and dag.layer[i] == layer and dag.phase[i] is Phase.PREFILL and dag.mb[i] == 0:
-            return dag.template[i]
+            return dag.template[i], float(c.costs.node_s[i])
     raise AssertionError(f"no {kind} in layer {layer}")
 
 
 def test_qkv_proj_roofline_by_hand(plan, cm):
     """Mixtral qkv_proj, tp 2, prefill micro-batch of 2 requests × 128 tokens = 256 tokens per rank."""
-    tpl = _prefill_template(plan, OpKind.QKV_PROJ)
+    tpl, duration = _prefill_op(plan, OpKind.QKV_PROJ)
     h, q_out, kv_out = 4096, 32 * 128, 2 * 8 * 128
     params_r = h * (q_out + kv_out) / 2                     # 12,582,912 per TP rank
     flops = 2 * params_r * 256                              # 6,442,450,944
@@ -121,36 +124,36 @@ def test_qkv_proj_roofline_by_hand(plan, cm):
     expected = max(t_compute, t_memory)
     assert expected == t_compute == pytest.approx(1.085684e-5, rel=1e-6)
     assert template_time_s(tpl, cm) == pytest.approx([expected, expected], rel=1e-12)
-    assert tpl.duration == pytest.approx(expected, rel=1e-12)
+    assert duration == pytest.approx(expected, rel=1e-12)
 
 
 def test_expert_ffn_is_memory_bound_by_hand(plan, cm):
-    tpl = _prefill_template(plan, OpKind.EXPERT_FFN)
-    assert tpl.peak_dtype == "bf16"
+    tpl, duration = _prefill_op(plan, OpKind.EXPERT_FFN)
+    assert tpl.peak_dtype is DType.BF16
     flops, hbm = float(tpl.flops[0]), float(tpl.hbm_bytes[0])
     # 256 assignments per rank, 2 of 4 local experts' weights each 3·4096·14336 params
     per_expert = 3 * 4096 * 14336
     assert flops == 2 * per_expert * 256
     expected = max(flops / (989e12 * 0.6), hbm / (3.35e12 * 0.8))
     assert expected == hbm / (3.35e12 * 0.8)
-    assert tpl.duration == pytest.approx(expected, rel=1e-12)
+    assert duration == pytest.approx(expected, rel=1e-12)
 
 
 def test_tp_all_reduce_of_the_plan_by_hand(plan):
-    tpl = _prefill_template(plan, OpKind.ALL_REDUCE)
+    tpl, duration = _prefill_op(plan, OpKind.ALL_REDUCE)
     m = 256 * 4096 * 2                                      # tokens · hidden · 2 bytes = 2 MiB per rank
     assert tpl.group_size == 2 and not tpl.crosses_nodes
     assert list(tpl.comm_bytes) == [m, m]
     expected = 2 * 1 / 2 * m / (450e9 * 0.8) + 1e-5         # 5.825 us + 10 us
     assert expected == pytest.approx(1.5825422e-5, rel=1e-7)
-    assert tpl.duration == pytest.approx(expected, rel=1e-12)
+    assert duration == pytest.approx(expected, rel=1e-12)
 
 
 def test_ep_dispatch_of_the_plan_by_hand(plan):
-    tpl = _prefill_template(plan, OpKind.ALL_TO_ALL_DISPATCH)
+    tpl, duration = _prefill_op(plan, OpKind.ALL_TO_ALL_DISPATCH)
     # each TP rank dispatches 128 of its 256 tokens, top_k 2 copies of 4096 bf16 values
     m = 128 * 2 * 4096 * 2
     assert list(tpl.comm_bytes) == [m, m]
     expected = 1 / 2 * m / 360e9 + 1e-5
-    assert tpl.duration == pytest.approx(expected, rel=1e-12)
-    assert not math.isclose(tpl.duration, _prefill_template(plan, OpKind.ALL_REDUCE).duration)
+    assert duration == pytest.approx(expected, rel=1e-12)
+    assert not math.isclose(duration, _prefill_op(plan, OpKind.ALL_REDUCE)[1])

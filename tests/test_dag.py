@@ -167,12 +167,12 @@ def test_layer_op_sequence_sp_shared_and_dense():
 def test_pipeline_send_recv_pairs():
     r = check(load_plan_text(plan_text(cluster='cluster { gpus = 24 gpu preset "h100-sxm" }',
                                        strategy="strategy pp 3 < tp 8 >")))[0]
-    dag = r.dag
-    sends = [n for n in dag.nodes() if n.kind is OpKind.SEND]
+    c = r.compiled
+    sends = [n for n in c.nodes() if n.node.kind is OpKind.SEND]
     assert len(sends) == 3 * r.layout.microbatches * 2  # (prefill + 2 decode steps) × mb × boundaries
     for s in sends:
-        recv = dag.node(dag.pair[s.id])
-        assert recv.kind is OpKind.RECV and recv.stage == s.stage + 1
+        recv = c.node(c.dag.pair[s.node.id])
+        assert recv.node.kind is OpKind.RECV and recv.node.stage == s.node.stage + 1
         assert (recv.start_s, recv.finish_s) == (s.start_s, s.finish_s)
 
 
@@ -203,8 +203,8 @@ def test_imbalance_busiest_rank():
 
 def test_expand_ranks_and_budget():
     r = check(load_plan_text(plan_text(strategy="strategy tp 2 ; ep 8")))[0]
-    rows = list(r.dag.expand_ranks())
+    rows = list(r.compiled.expand_ranks())
     assert len(rows) == len(r.dag) * 8
     assert all(f >= s for _, _, s, f in rows)
     with pytest.raises(ValueError):
-        list(r.dag.expand_ranks(max_ops=10))
+        list(r.compiled.expand_ranks(max_ops=10))

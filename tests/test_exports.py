@@ -38,15 +38,15 @@ def need_dot():
 # ------------------------------------------------------------------ golden files
 
 def test_golden_dot(golden):
-    golden("small.dag.dot", dag_dot(small()).text)
+    golden("small.dag.dot", dag_dot(small().compiled).text)
 
 
 def test_golden_dot_full(golden):
-    golden("small.dag.full.dot", dag_dot(small(), Detail.FULL).text)
+    golden("small.dag.full.dot", dag_dot(small().compiled, Detail.FULL).text)
 
 
 def test_golden_trace(golden, tmp_path):
-    info = write_trace(small(), tmp_path / "trace.json")
+    info = write_trace(small().compiled, tmp_path / "trace.json")
     golden("small.trace.json", info.path.read_text())
 
 
@@ -61,7 +61,7 @@ def test_golden_report(golden):
 def test_dot_renders_and_svg_has_every_node(tmp_path, detail):
     need_dot()
     r = small()
-    graph = dag_dot(r, detail)
+    graph = dag_dot(r.compiled, detail)
     svg_path = tmp_path / "dag.svg"
     assert render_svg(graph.text, svg_path) is None
     root = ET.parse(svg_path).getroot()
@@ -76,7 +76,7 @@ def test_dot_renders_and_svg_has_every_node(tmp_path, detail):
 
 def test_summary_expands_one_layer_per_stage():
     r = small()
-    graph = dag_dot(r)
+    graph = dag_dot(r.compiled)
     assert graph.detail is Detail.SUMMARY
     assert graph.text.count("subgraph cluster_stage") == 2
     assert "GPUs 0–1" in graph.text and "GPUs 2–3" in graph.text
@@ -87,21 +87,21 @@ def test_summary_expands_one_layer_per_stage():
 
 def test_full_and_ranks_fall_back_over_budget():
     r = check(load_plan(EXAMPLES / "deepseek-v3-prefill-32xh800.moe"))[0]
-    ranks = dag_dot(r, Detail.RANKS)
+    ranks = dag_dot(r.compiled, Detail.RANKS)
     assert ranks.detail is Detail.FULL and "over the budget" in ranks.note
-    full = dag_dot(r, Detail.FULL, budget=100)
+    full = dag_dot(r.compiled, Detail.FULL, budget=100)
     assert full.detail is Detail.LAYERS and "over the budget" in full.text
 
 
 def test_large_graph_uses_fast_settings():
     r = check(load_plan(EXAMPLES / "deepseek-v3-prefill-32xh800.moe"))[0]
-    assert "nslimit=0.05" in dag_dot(r, Detail.RANKS, budget=100_000).text
+    assert "nslimit=0.05" in dag_dot(r.compiled, Detail.RANKS, budget=100_000).text
 
 
 def test_dot_timeout_keeps_dot_and_warns(tmp_path):
     need_dot()
     r = check(load_plan(EXAMPLES / "deepseek-v3-prefill-32xh800.moe"))[0]
-    problem = render_svg(dag_dot(r, Detail.FULL).text, tmp_path / "x.svg", timeout_s=0.001)
+    problem = render_svg(dag_dot(r.compiled, Detail.FULL).text, tmp_path / "x.svg", timeout_s=0.001)
     assert problem and "longer than" in problem
 
 
@@ -128,7 +128,7 @@ def test_placement_svg_large_cluster_summarises():
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.moe")), ids=lambda p: p.name)
 def test_every_example_trace_loads_cleanly(tmp_path, path):
     for r in check(load_plan(path)):
-        info = write_trace(r, tmp_path / "trace.json")
+        info = write_trace(r.compiled, tmp_path / "trace.json")
         errors = check_trace(info.path)
         assert not errors, errors
         data = json.loads(info.path.read_text())
@@ -138,7 +138,7 @@ def test_every_example_trace_loads_cleanly(tmp_path, path):
 
 
 def test_trace_exact_integer_nanoseconds(tmp_path):
-    info = write_trace(small(), tmp_path / "trace.json")
+    info = write_trace(small().compiled, tmp_path / "trace.json")
     raw = info.path.read_text()
     for ts in re.findall(r'"(?:ts|dur)":([0-9.]+)', raw):
         assert re.fullmatch(r"\d+\.\d{3}", ts)
@@ -146,7 +146,7 @@ def test_trace_exact_integer_nanoseconds(tmp_path):
 
 def test_trace_prefill_then_decode_and_args(tmp_path):
     r = small()
-    data = json.loads(write_trace(r, tmp_path / "t.json").path.read_text())
+    data = json.loads(write_trace(r.compiled, tmp_path / "t.json").path.read_text())
     xs = [e for e in data["traceEvents"] if e["ph"] == "X"]
     prefill_end = max(float(e["ts"]) + float(e["dur"]) for e in xs if e["args"]["phase"] == "prefill")
     decode_start = min(float(e["ts"]) for e in xs if e["args"]["phase"] == "decode")
@@ -159,7 +159,7 @@ def test_trace_prefill_then_decode_and_args(tmp_path):
 
 def test_representative_ranks_and_flows_only_between_emitted(tmp_path):
     r = check(load_plan(EXAMPLES / "seed-000-pp16-ep16.moe"))[0]
-    info = write_trace(r, tmp_path / "t.json")
+    info = write_trace(r.compiled, tmp_path / "t.json")
     assert info.representative
     data = json.loads(info.path.read_text())
     assert data["metadata"]["ranks"] == "representative"
@@ -169,21 +169,21 @@ def test_representative_ranks_and_flows_only_between_emitted(tmp_path):
     flows = [e for e in data["traceEvents"] if e["ph"] in ("s", "f")]
     assert flows and all(e["pid"] in emitted for e in flows)
     assert not check_trace(info.path)
-    everyone = write_trace(r, tmp_path / "all.json", all_ranks=True)
+    everyone = write_trace(r.compiled, tmp_path / "all.json", all_ranks=True)
     assert not everyone.representative and len(everyone.ranks) == 256
     assert not check_trace(everyone.path)
 
 
 def test_event_budget_falls_back_with_warning(tmp_path):
     r = check(load_plan(EXAMPLES / "seed-000-pp16-ep16.moe"))[0]
-    info = write_trace(r, tmp_path / "t.json", all_ranks=True, budget=50_000)
+    info = write_trace(r.compiled, tmp_path / "t.json", all_ranks=True, budget=50_000)
     assert info.representative and "budget" in info.warning
     data = json.loads(info.path.read_text())
     assert "budget" in data["metadata"]["warning"]
 
 
 def test_gzip_trace(tmp_path):
-    info = write_trace(small(), tmp_path / "trace.json", compress=True)
+    info = write_trace(small().compiled, tmp_path / "trace.json", compress=True)
     assert info.path.name == "trace.json.gz" and not check_trace(info.path)
 
 

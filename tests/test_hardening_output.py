@@ -5,6 +5,7 @@ refuses an unusable `dot` timeout. Everything here writes inside tmp_path only."
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -71,7 +72,7 @@ def test_trace_and_dot_refuse_a_fifo(tmp_path):
     os.mkfifo(fifo)
     r = check(load_plan(SMALL))[0]
     with pytest.raises(OutputError, match="FIFO"):
-        write_trace(r, fifo)
+        write_trace(r.compiled, fifo)
     with pytest.raises(OutputError, match="FIFO"):
         render_svg("digraph { a -> b }", fifo)
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
@@ -241,9 +242,9 @@ def test_trace_checker_sees_the_precision_loss(tmp_path, monkeypatch):
 
 
 def test_write_trace_of_a_schedule_days_long(tmp_path):
-    r = check(load_plan(SMALL))[0]
-    r.dag.start = r.dag.start + 9.3e6        # the whole schedule ~9.3e12 µs later
-    info = write_trace(r, tmp_path / "trace.json")
+    c = check(load_plan(SMALL))[0].compiled
+    late = dataclasses.replace(c.schedule, start=c.schedule.start + 9.3e6)   # the whole schedule ~9.3e12 µs later
+    info = write_trace(dataclasses.replace(c, schedule=late), tmp_path / "trace.json")
     assert not check_trace(info.path)
     data = json.loads(info.path.read_text())
     assert min(float(e["ts"]) for e in data["traceEvents"] if e["ph"] == "X") >= 9.3e12

@@ -125,7 +125,7 @@ def test_a_stage_group_over_the_budget_gets_no_per_rank_figures():
     assert r.memory is None and r.metrics is None and r.dag is None
     assert over_work_budget(r.layout) is not None
     with pytest.raises(DagTooLarge):
-        build(plan.model, plan.workload, plan.cluster, r.layout)
+        build(plan.model, plan.workload, r.layout)
 
 
 def test_many_microbatches_over_a_wide_group_do_not_materialise_every_row():

@@ -11,7 +11,7 @@ from dagc.check import check
 from dagc.cost import collective_time_s, compute_time_s
 from dagc.dag import OpKind, Phase
 from dagc.load import load_plan_text
-from dagc.plan import Overlap
+from dagc.plan import DType, Overlap
 from conftest import plan_text
 from plans import checked, plan_texts
 
@@ -21,29 +21,29 @@ EPS = 1e-12
 
 
 def check_schedule(r):
-    dag = r.dag
+    dag, sched = r.dag, r.compiled.schedule
     overlap = r.plan.workload.overlap
     for i in range(len(dag)):
         for p in dag.preds[i]:
-            assert dag.start[i] >= dag.finish[p] - EPS, "an op started before its predecessor finished"
+            assert sched.start[i] >= sched.finish[p] - EPS, "an op started before its predecessor finished"
     streams: dict[tuple, list[tuple[float, float]]] = {}
     for i in range(len(dag)):
         kind = dag.kind[i]
         lane = "compute"
         if kind.is_comm and overlap is Overlap.MICROBATCH:
             lane = "p2p" if kind in (OpKind.SEND, OpKind.RECV) else "comm"
-        streams.setdefault((dag.phase[i], dag.stage[i], lane), []).append((dag.start[i], dag.finish[i]))
+        streams.setdefault((dag.phase[i], dag.stage[i], lane), []).append((sched.start[i], sched.finish[i]))
     for spans in streams.values():
         spans.sort()
         for (_, f0), (s1, _) in pairwise(spans):
             assert s1 >= f0 - EPS, "two ops overlap on one stream"
-    for path in (r.schedule.prefill_path, r.schedule.decode_path):
+    for path in (sched.prefill_path, sched.decode_path):
         parts = path.compute_s + path.tp_comm_s + path.ep_comm_s + path.pp_comm_s + path.waiting_s
         assert parts == pytest.approx(path.makespan_s, rel=1e-9)
-        durations = sum(dag.finish[i] - dag.start[i] for i in path.nodes)
+        durations = sum(sched.finish[i] - sched.start[i] for i in path.nodes)
         assert durations + path.waiting_s == pytest.approx(path.makespan_s, rel=1e-9)
-        assert all(dag.critical[i] for i in path.nodes)
-    assert r.metrics["ttft_s"] == pytest.approx(max(dag.finish[i] for i in dag.indices(Phase.PREFILL)))
+        assert all(sched.critical[i] for i in path.nodes)
+    assert r.metrics["ttft_s"] == pytest.approx(max(sched.finish[i] for i in dag.indices(Phase.PREFILL)))
 
 
 @SETTINGS
@@ -70,62 +70,64 @@ def test_overlap_hides_all_to_all_under_the_other_microbatch():
     assert overlap.metrics["ttft_s"] < none.metrics["ttft_s"]
     assert overlap.metrics["tpot_s"] < none.metrics["tpot_s"]
     # the two micro-batches alternate op by op on the compute stream
-    dag = overlap.dag
-    compute = sorted((dag.start[i], dag.mb[i]) for i in dag.indices(dag.phase[0].__class__("prefill"))
+    dag, start = overlap.dag, overlap.compiled.schedule.start
+    compute = sorted((start[i], dag.mb[i]) for i in dag.indices(Phase.PREFILL)
                      if not dag.kind[i].is_comm and dag.layer[i] == 1)
     assert {mb for _, mb in compute[:6]} == {0, 1}
 
 
 def _template(r, kind, phase=Phase.PREFILL, group=None):
-    return next(n.template for n in r.dag.nodes()
-                if n.kind is kind and n.phase is phase and (group is None or n.template.group == group))
+    """The template of the first `kind` op of `phase` and its (lock-step) duration."""
+    n = next(n for n in r.dag.nodes()
+             if n.kind is kind and n.phase is phase and (group is None or n.template.group is group))
+    return n.template, float(r.compiled.costs.node_s[n.id])
 
 
 def test_gemm_cost_by_hand():
     r = check(load_plan_text(plan_text(strategy="strategy tp 8")))[0]
-    t = _template(r, OpKind.QKV_PROJ)
+    t, duration = _template(r, OpKind.QKV_PROJ)
     tokens = 64 * 2048
     params = 4096 * 32 * 128 / 8 + 2 * 4096 * 128 * 1
     flops = 2 * params * tokens
     hbm = params * 2 + tokens * (4096 + (4 + 2) * 128) * 2
     assert t.flops[0] == pytest.approx(flops)
     assert t.hbm_bytes[0] == pytest.approx(hbm)
-    assert t.duration == pytest.approx(max(flops / (989e12 * 0.6), hbm / (3.35e12 * 0.8)))
+    assert duration == pytest.approx(max(flops / (989e12 * 0.6), hbm / (3.35e12 * 0.8)))
 
 
 def test_fp8_weights_use_fp8_peak():
     r = check(load_plan_text(plan_text(model='model preset "deepseek-v3"', strategy="strategy tp 8 ; ep 32",
                                        cluster='cluster { gpus = 32 gpu preset "h200" }')))[0]
-    t = _template(r, OpKind.O_PROJ)
-    assert t.peak_dtype == "fp8"
-    assert t.duration == pytest.approx(max(t.flops.max() / (1979e12 * 0.6), t.hbm_bytes.max() / (4.8e12 * 0.8)))
+    t, duration = _template(r, OpKind.O_PROJ)
+    assert t.peak_dtype is DType.FP8
+    assert duration == pytest.approx(max(t.flops.max() / (1979e12 * 0.6), t.hbm_bytes.max() / (4.8e12 * 0.8)))
 
 
 def test_all_reduce_cost_by_hand():
     r = check(load_plan_text(plan_text(strategy="strategy tp 8")))[0]
-    t = _template(r, OpKind.ALL_REDUCE)
+    t, duration = _template(r, OpKind.ALL_REDUCE)
     m = 64 * 2048 * 4096 * 2
     assert t.comm_bytes[0] == m and t.group_size == 8 and not t.crosses_nodes
-    assert t.duration == pytest.approx(2 * 7 / 8 * m / (450e9 * 0.8) + 10e-6)
+    assert duration == pytest.approx(2 * 7 / 8 * m / (450e9 * 0.8) + 10e-6)
 
 
 def test_all_to_all_cost_by_hand():
     r = check(load_plan_text(plan_text(strategy="strategy tp 2 ; ep 8")))[0]
-    t = _template(r, OpKind.ALL_TO_ALL_DISPATCH)
+    t, duration = _template(r, OpKind.ALL_TO_ALL_DISPATCH)
     tokens_per_rank = 16 * 2048 / 2          # attention DP 4: 16 requests; shared by the 2 TP ranks
     m = tokens_per_rank * 2 * 4096 * 2       # top_k 2, bf16
     assert t.comm_bytes[0] == pytest.approx(m)
-    assert t.duration == pytest.approx(7 / 8 * m / (450e9 * 0.8) + 10e-6)
+    assert duration == pytest.approx(7 / 8 * m / (450e9 * 0.8) + 10e-6)
 
 
 def test_send_across_nodes_by_hand():
     r = check(load_plan_text(plan_text(cluster='cluster { gpus = 16 gpu preset "h100-sxm" inter_node = 25 GB/s '
                                                "latency { inter = 30 us } }",
                                        strategy="strategy pp 2 < tp 8 >")))[0]
-    t = _template(r, OpKind.SEND)
+    t, duration = _template(r, OpKind.SEND)
     m = 32 * 2048 * 4096 * 2                 # 2 micro-batches of 32 requests
     assert t.crosses_nodes
-    assert t.duration == pytest.approx(m / (25e9 * 0.8) + 30e-6)
+    assert duration == pytest.approx(m / (25e9 * 0.8) + 30e-6)
 
 
 def test_formulas():

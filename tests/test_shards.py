@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dagc import bounds, build, cost, memory, shards
+from dagc import bounds, cost, memory, ops, shards
 from dagc.model import model_from_preset
 from dagc.plan import Cluster, DType
 from dagc.presets import GPU_PRESETS
@@ -59,7 +59,7 @@ def test_peak_flops_one_formula():
     c = Cluster(gpus=8, gpu=GPU_PRESETS["h100-sxm"], intra_node_bytes_per_s=450e9)
     model = cost.CostModel.from_cluster(c)
     for d in DType:
-        assert model.peak_flops(d.value) == c.gpu.peak_flops(d)
+        assert model.peak_flops(d) == c.gpu.peak_flops(d)
     assert c.gpu.peak_flops(DType.FP32) == c.gpu.flops_16bit / 2
     no_fp8 = GPU_PRESETS["a100-80g"]
     assert no_fp8.peak_flops(DType.FP8) == no_fp8.flops_16bit
@@ -68,7 +68,7 @@ def test_peak_flops_one_formula():
 def test_the_formulas_are_not_copied():
     """memory, build, bounds and the rules read the shard formulas from dagc.shards."""
     assert memory.kv_heads_per_rank is shards.kv_heads_per_rank
-    assert build.kv_bytes_per_token_layer is shards.kv_bytes_per_token_layer
+    assert ops.kv_bytes_per_token_layer is shards.kv_bytes_per_token_layer
     assert bounds.expected_distinct_experts is shards.expected_distinct_experts
     copies = re.compile(r"def (kv_heads_per_rank|attention_params_per_rank|kv_bytes_per_token_layer|"
                         r"_?attention_dims|expected_distinct_experts)\b|\(1\.0 - \(1\.0 - |"

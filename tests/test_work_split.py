@@ -3,10 +3,11 @@ layout and read by memory, the DAG, W503 and the search alike."""
 
 from __future__ import annotations
 
+import numpy as np
 from hypothesis import given, seed, settings, strategies as st
 
-import dagc.build as build_mod
 from dagc.build import build
+from dagc.dag import OpKind, Phase
 from dagc.layout import resolve
 from dagc.lower import model_from_preset
 from dagc.memory import kv_bytes_per_token_layer, memory, requests_per_rank
@@ -17,22 +18,16 @@ MODEL = model_from_preset("mixtral-8x7b")
 CLUSTER = Cluster(gpus=16, gpu=GPU_PRESETS["h100-sxm"], intra_node_bytes_per_s=450e9)
 
 
-def dag_requests(workload, layout, cluster=CLUSTER):
-    """The requests matrix the DAG builder uses, caught as it builds."""
-    seen = []
-    original = build_mod.requests_per_microbatch
-
-    def spy(w, lay):
-        seen.append(original(w, lay))
-        return seen[-1]
-
-    build_mod.requests_per_microbatch = spy
-    try:
-        dag = build(MODEL, workload, cluster, layout)
-    finally:
-        build_mod.requests_per_microbatch = original
-    (reqs,) = seen
-    assert reqs.shape == (dag.microbatches, layout.adp)
+def dag_requests(workload, layout):
+    """The requests the built DAG sends through each attention-DP group, per micro-batch: read off
+    its first decode step, where a rank's attention processes one token per request of its group
+    (split over cp)."""
+    dag = build(MODEL, workload, layout)
+    reqs = np.zeros((dag.microbatches, layout.adp))
+    for n in dag.nodes():
+        if n.kind is OpKind.ATTENTION and n.phase is Phase.DECODE and n.step == 0 and n.stage == 0:
+            per_rank = n.template.tokens * layout.cp
+            reqs[n.microbatch] = per_rank[:: layout.tp * layout.cp]
     return reqs
 
 
@@ -43,7 +38,7 @@ def test_batch_10_kv_cache_and_dag_agree():
     w = Workload(batch=10, prompt=512, generate=64, microbatches=4)
     lay = resolve(MODEL, cluster, w, Strategy(text="tp 4 ; ep 8", tp=4, ep=8))
     assert (lay.adp, lay.microbatches) == (2, 4)
-    reqs = dag_requests(w, lay, cluster)
+    reqs = dag_requests(w, lay)
     assert reqs.tolist() == [[2, 2], [1, 1], [1, 1], [1, 1]]
     assert reqs[:, 0].sum() == 5 == requests_per_rank(w, lay) == lay.requests_per_rank
     # The KV cache: 5 requests × 576 tokens × 2·(2 KV heads)·128·2 bytes × 32 layers.

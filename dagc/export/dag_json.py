@@ -1,6 +1,6 @@
 """dag.json: the scheduled DAG as node-link JSON, and its JSON Schema.
 
-Input: a scheduled `Dag`. Output: `networkx.node_link_data` of `Dag.to_networkx()` (keys
+Input: a `Compiled` strategy. Output: `networkx.node_link_data` of `Compiled.to_networkx()` (keys
 `nodes` and `edges` with `source`/`target`, so `nx.node_link_graph(data, edges="edges")`
 round-trips) with a top-level `version`. `DagJson` (pydantic) is the schema that
 `dagc schema` prints and the tests validate against.
@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Literal
 import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..dag import DAG_VERSION, Dag, OpKind
+from ..compiled import Compiled
+from ..dag import DAG_VERSION, OpKind
 
 __all__ = ["dag_json", "DagJson", "dag_schema"]
 
@@ -72,9 +73,9 @@ class DagJson(_Strict):
     edges: list[DagEdgeJson]
 
 
-def dag_json(dag: Dag) -> dict:
-    """The dag.json object of a scheduled DAG."""
-    data = nx.node_link_data(dag.to_networkx(), edges="edges")
+def dag_json(c: Compiled) -> dict:
+    """The dag.json object of a compiled strategy: its DAG with times."""
+    data = nx.node_link_data(c.to_networkx(), edges="edges")
     return {"version": DAG_VERSION, **data}
 
 

@@ -24,7 +24,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..check import StrategyResult
+from ..compiled import Compiled
 from ..dag import Category, Dag, OpKind, Phase
 from ..layout import Layout
 from ..units import Dimension, format_si
@@ -74,12 +74,13 @@ def _shape(kind: OpKind) -> str:
     return "hexagon" if kind.is_comm else "box"
 
 
-def _op_label(dag: Dag, i: int) -> str:
+def _op_label(c: Compiled, i: int) -> str:
+    dag = c.dag
     t = dag.template[i]
     kind = dag.kind[i]
-    extra = f"\n{format_si(t.duration, Dimension.TIME)}"
-    if kind.is_comm:
-        extra += f" · {t.group} {t.group_size}" if kind not in (OpKind.SEND, OpKind.RECV) else ""
+    extra = f"\n{format_si(float(c.costs.node_s[i]), Dimension.TIME)}"
+    if kind.is_comm and t.group is not None and kind not in (OpKind.SEND, OpKind.RECV):
+        extra += f" · {t.group.value} {t.group_size}"
     return kind.value + extra
 
 
@@ -88,11 +89,11 @@ def _attrs(**kw) -> str:
 
 
 class _Writer:
-    def __init__(self, result: StrategyResult, dag: Dag, lay: Layout, detail: Detail, note: str | None):
-        self.r = result
-        self.dag = dag
-        self.lay = lay
-        self.critical_keys = _critical_keys(dag)
+    def __init__(self, c: Compiled, detail: Detail, note: str | None):
+        self.c = c
+        self.dag = c.dag
+        self.lay = c.layout
+        self.critical_keys = _critical_keys(c)
         self.lines: list[str] = []
         self.count = 0
         self.detail = detail
@@ -125,11 +126,10 @@ class _Writer:
         self.lines.append(f"  {a} -> {b} [{attrs}];")
 
     def header(self) -> None:
-        r, lay = self.r, self.lay
-        m = r.metrics or {}
-        title = (f"{r.plan.name} · strategy {r.decl.text} · {lay.gpus_used} GPUs · "
-                 f"TTFT {format_si(m.get('ttft_s'), Dimension.TIME)} · "
-                 f"TPOT {format_si(m.get('tpot_s'), Dimension.TIME)}")
+        c, lay = self.c, self.lay
+        title = (f"{c.plan.name} · strategy {c.strategy.text} · {lay.gpus_used} GPUs · "
+                 f"TTFT {format_si(c.metrics.ttft_s, Dimension.TIME)} · "
+                 f"TPOT {format_si(c.metrics.tpot_s, Dimension.TIME)}")
         sub = f"prefill, micro-batch 0 of {lay.microbatches}; detail: {self.detail.value}"
         if self.note:
             sub += f" ({self.note})"
@@ -183,16 +183,15 @@ def _stage_label(lay: Layout, stage: int) -> str:
     return f"stage {stage} · GPUs {ranks.start}–{ranks.stop - 1}{rep} · layers {a}–{b - 1}"
 
 
-def _critical_keys(dag: Dag) -> frozenset:
+def _critical_keys(c: Compiled) -> frozenset:
     """(stage, position) of every prefill op on the critical path, in any micro-batch."""
-    crit = dag.critical
-    return frozenset((dag.stage[i], dag.pos[i]) for i in range(len(dag))
-                     if crit is not None and crit[i] and dag.phase[i] is Phase.PREFILL)
+    dag, crit = c.dag, c.schedule.critical
+    return frozenset((dag.stage[i], dag.pos[i]) for i in range(len(dag)) if crit[i] and dag.phase[i] is Phase.PREFILL)
 
 
 def _draw_ops(w: _Writer, ids: list[int], expand_layer) -> None:
     """Draw micro-batch 0 of prefill; `expand_layer(stage, layer)` says whether a layer shows its ops."""
-    dag, r = w.dag, w.r
+    dag, c = w.dag, w.c
     rep: dict[int, str] = {}                 # dag node → dot node id
     groups: dict[tuple[int, int], list[int]] = {}
     by_stage: dict[int, list[int]] = {}
@@ -212,14 +211,14 @@ def _draw_ops(w: _Writer, ids: list[int], expand_layer) -> None:
                 continue
             nid = f"n{i}"
             rep[i] = nid
-            tooltip = f"{dag.kind[i].value} · layer {layer} · {format_si(dag.template[i].duration, Dimension.TIME)}"
-            w.node(nid, _op_label(dag, i), dag.kind[i], w.crit([i]), tooltip=tooltip)
+            tooltip = f"{dag.kind[i].value} · layer {layer} · {format_si(float(c.costs.node_s[i]), Dimension.TIME)}"
+            w.node(nid, _op_label(c, i), dag.kind[i], w.crit([i]), tooltip=tooltip)
         for (s, _layer), members in collapsed.items():
             layers = sorted({dag.layer[i] for i in members})
             nid = f"c{s}_{layers[0]}"
             kinds = {dag.kind[i] for i in members}
-            moe = sum(1 for L in layers if r.plan.model.is_moe_layer(L))
-            total = sum(dag.template[i].duration for i in members)
+            moe = sum(1 for L in layers if c.plan.model.is_moe_layer(L))
+            total = float(sum(c.costs.node_s[i] for i in members))
             if len(layers) > 1:
                 label = (f"layers {layers[0]}–{layers[-1]}\n{moe} MoE · {len(layers) - moe} dense · "
                          f"{len(members)} ops\n{format_si(total, Dimension.TIME)}")
@@ -260,7 +259,7 @@ def _draw_ranks(w: _Writer, ids: list[int]) -> None:
             for i in ids:
                 if dag.stage[i] == stage:
                     nid = f"n{i}_r{rank}"
-                    w.node(nid, _op_label(dag, i), dag.kind[i], w.crit([i]))
+                    w.node(nid, _op_label(w.c, i), dag.kind[i], w.crit([i]))
             w.lines.append("  }")
     for i in ids:
         for p in dag.preds[i]:
@@ -272,23 +271,15 @@ def _draw_ranks(w: _Writer, ids: list[int]) -> None:
                     w.edge(a, b, cat, w.crit([i]) and w.crit([p]))
 
 
-def _representative_layer(result: StrategyResult, lay: Layout, stage: int) -> int:
+def _representative_layer(c: Compiled, stage: int) -> int:
     """The layer a summary expands: the stage's first MoE layer, else its first layer."""
-    a, b = lay.stage_layers[stage]
-    return next((layer for layer in range(a, b) if result.plan.model.is_moe_layer(layer)), a)
+    a, b = c.layout.stage_layers[stage]
+    return next((layer for layer in range(a, b) if c.plan.model.is_moe_layer(layer)), a)
 
 
-def dag_dot(result: StrategyResult, detail: Detail = Detail.SUMMARY, budget: int = NODE_BUDGET_DOT) -> DotGraph:
-    """DOT text of a scheduled strategy at `detail`, falling back to coarser levels over `budget` nodes.
-
-    Raises:
-        ValueError: when the strategy has no DAG (it was not sound enough to build).
-    """
-    dag = result.dag
-    if dag is None:
-        raise ValueError("no DAG: the strategy has errors that prevent building it")
-    lay = result.layout
-    assert lay is not None, "a DAG is built only for a resolved layout"
+def dag_dot(c: Compiled, detail: Detail = Detail.SUMMARY, budget: int = NODE_BUDGET_DOT) -> DotGraph:
+    """DOT text of a compiled strategy at `detail`, falling back to coarser levels over `budget` nodes."""
+    dag, lay = c.dag, c.layout
     ids = _mb0_prefill(dag)
     note = None
     g = lay.group_size
@@ -298,7 +289,7 @@ def dag_dot(result: StrategyResult, detail: Detail = Detail.SUMMARY, budget: int
     if detail is Detail.FULL and len(ids) > budget:
         note = f"full view would have {len(ids):,} nodes, over the budget of {budget:,}"
         detail = Detail.LAYERS
-    w = _Writer(result, dag, lay, detail, note)
+    w = _Writer(c, detail, note)
     match detail:
         case Detail.RANKS:
             _draw_ranks(w, ids)
@@ -307,7 +298,7 @@ def dag_dot(result: StrategyResult, detail: Detail = Detail.SUMMARY, budget: int
         case Detail.LAYERS:
             _draw_ops(w, ids, lambda stage, layer: False)
         case Detail.SUMMARY:
-            shown = {s: _representative_layer(result, lay, s) for s in range(lay.pp)}
+            shown = {s: _representative_layer(c, s) for s in range(lay.pp)}
             _draw_ops(w, ids, lambda stage, layer: layer == shown[stage])
     return DotGraph(w.text(), detail, w.count, note)
 

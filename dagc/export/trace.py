@@ -23,7 +23,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..check import StrategyResult
+from ..compiled import Compiled
 from ..dag import Category, Dag, OpKind, Phase
 from ..layout import Layout
 from .write import atomic_output
@@ -276,49 +276,45 @@ def _ranks(dag: Dag, lay: Layout, all_ranks: bool, budget: int) -> tuple[list[in
     return representative, True, None
 
 
-def write_trace(result: StrategyResult, path: Path, all_ranks: bool = False, compress: bool = False,
+def write_trace(c: Compiled, path: Path, all_ranks: bool = False, compress: bool = False,
                 budget: int = EVENT_BUDGET) -> TraceInfo:
-    """Write the trace of a scheduled strategy to `path` (+ `.gz` when compressing)."""
-    dag, lay = result.dag, result.layout
-    if dag is None or dag.start is None:
-        raise ValueError("no scheduled DAG: the strategy has errors that prevent building it")
-    sched, critical = result.schedule, dag.critical
-    assert lay is not None and sched is not None and critical is not None, "dagc.schedule ran on a resolved layout"
+    """Write the trace of a compiled strategy to `path` (+ `.gz` when compressing)."""
+    dag, lay, sched, critical = c.dag, c.layout, c.metrics, c.schedule.critical
+    start_s = c.schedule.start
     ranks, representative, warning = _ranks(dag, lay, all_ranks, budget)
     included = set(ranks)
-    c = lay.coords
+    coords = lay.coords
     g = lay.group_size
     decode_offset_ns = seconds_to_ns(sched.ttft_s)
-    mem = result.memory
+    mem = c.memory
     tw = TraceWriter()
     for rank in ranks:
-        stage = int(c["stage"][rank])
-        name = (f"GPU {rank} · dp {int(c['replica'][rank])} · stage {stage} · tp {int(c['tp'][rank])} · "
-                f"ep {int(c['ep'][rank])}" + (" · representative" if representative else ""))
+        stage = int(coords["stage"][rank])
+        name = (f"GPU {rank} · dp {int(coords['replica'][rank])} · stage {stage} · tp {int(coords['tp'][rank])} · "
+                f"ep {int(coords['ep'][rank])}" + (" · representative" if representative else ""))
         tw.process(rank + 1, name, rank)
     by_stage: dict[int, list[int]] = {}
     for i in range(len(dag)):
         by_stage.setdefault(dag.stage[i], []).append(i)
     for rank in ranks:
-        stage, local, replica = int(c["stage"][rank]), int(c["local"][rank]), int(c["replica"][rank])
+        stage, local, replica = int(coords["stage"][rank]), int(coords["local"][rank]), int(coords["replica"][rank])
         pid = rank + 1
-        base = mem.stages[stage].weights_bytes + mem.stages[stage].kv_cache_bytes if mem else 0.0
+        base = mem.stages[stage].weights_bytes + mem.stages[stage].kv_cache_bytes
         tw.counter(pid, 0, base)
         for i in by_stage.get(stage, []):
             t = dag.template[i]
-            assert t.duration_s is not None, "dagc.cost gave every op of a scheduled DAG its durations"
             phase = dag.phase[i]
             offset = decode_offset_ns if phase is Phase.DECODE else 0
-            start_ns = offset + seconds_to_ns(dag.start[i])
-            end_ns = offset + seconds_to_ns(dag.start[i] + float(t.duration_s[local]))
+            start_ns = offset + seconds_to_ns(start_s[i])
+            end_ns = offset + seconds_to_ns(start_s[i] + float(c.costs.rank_s(dag, i)[local]))
             cat = dag.kind[i].category
             args = {"node": i, "kind": dag.kind[i].value, "phase": phase.value, "step": dag.step[i],
                     "stage": stage, "layer": dag.layer[i], "microbatch": dag.mb[i],
                     "tokens": float(t.tokens[local]), "flops": float(t.flops[local]),
                     "hbm_bytes": float(t.hbm_bytes[local]), "comm_bytes": float(t.comm_bytes[local]),
                     "on_critical_path": bool(critical[i]) if replica == 0 else False}
-            if t.group:
-                args["group"] = f"{t.group} {t.group_size}"
+            if t.group is not None:
+                args["group"] = f"{t.group.value} {t.group_size}"
             label = dag.kind[i].value if dag.layer[i] < 0 else f"{dag.kind[i].value} L{dag.layer[i]}"
             tw.slice(pid, CATEGORY_CLASS[cat], start_ns, end_ns, label, CATEGORY_CAT[cat], args, key=(i, rank))
             if cat is Category.COMPUTE and t.act_bytes[local] > 0:
@@ -337,7 +333,7 @@ def write_trace(result: StrategyResult, path: Path, all_ranks: bool = False, com
                     if other in included:
                         tw.flow((p, other), (i, rank))
     target = Path(str(path) + ".gz") if compress and not str(path).endswith(".gz") else Path(path)
-    metadata = {"generator": "dagc", "plan": result.plan.name, "strategy": result.decl.text,
+    metadata = {"generator": "dagc", "plan": c.plan.name, "strategy": c.strategy.text,
                 "ranks": "representative" if representative else "all", "ranks_included": ranks,
                 "gpus_used": lay.gpus_used, "dp_replicas": lay.dp, "time_unit": "us, from integer ns",
                 "timeline": "prefill from 0, decode (two steps) from the end of prefill",
