@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from .dag import GROUP_BUDGET, NODE_BUDGET, Dag, DagTooLarge, Phase, estimate_nodes
 from .layout import Layout
-from .ops import LayerOp, Op, OpShapes, layer_ops, rank_dims
+from .ops import Op, OpShapes, layer_ops, rank_dims
 from .plan import Model, Workload
 
 __all__ = ["build"]
@@ -41,58 +41,73 @@ def build(model: Model, workload: Workload, layout: Layout, budget: int = NODE_B
             bound) or its stage group `dagc.dag.GROUP_BUDGET` GPUs; nothing is built then, so no
             plan can make dagc build an unbounded graph.
     """
+    _check_budget(layout, budget)
+    b = _Builder(model, workload, layout)
+    for phase, step in ((Phase.PREFILL, 0), (Phase.DECODE, 0), (Phase.DECODE, 1)):
+        for j in range(layout.microbatches):
+            b.microbatch_pass(phase, step, j)
+    return b.dag
+
+
+def _check_budget(layout: Layout, budget: int) -> None:
     estimate = estimate_nodes(layout)
     if estimate > budget:
         raise DagTooLarge(f"the DAG would have about {estimate:,} nodes, above the budget of {budget:,}")
     if layout.group_size > GROUP_BUDGET:
         raise DagTooLarge(f"a stage group of {layout.group_size:,} GPUs is above the budget of {GROUP_BUDGET:,} "
                           "for per-rank figures")
-    d = rank_dims(model, layout)
-    reqs = layout.requests()
-    dag = Dag(layout.group_size, layout.pp, layout.dp, layout.microbatches)
-    shapes: dict[tuple, OpShapes] = {}
-    layer_plans: dict[bool, tuple[tuple[LayerOp, ...], tuple[int, ...]]] = {}
-    last_stage = layout.pp - 1
-    g, gpn = layout.group_size, layout.gpus_per_node
 
-    def shape(phase: Phase, j: int, stage: int) -> OpShapes:
+
+class _Builder:
+    """Appends one micro-batch's pass through every stage at a time, in topological order."""
+
+    def __init__(self, model: Model, workload: Workload, layout: Layout):
+        self.model, self.workload, self.layout = model, workload, layout
+        self.dims = rank_dims(model, layout)
+        self.reqs = layout.requests()
+        self.dag = Dag(layout.group_size, layout.pp, layout.dp, layout.microbatches)
+        self.shapes: dict[tuple, OpShapes] = {}
+        self.layer_plans = {dense: layer_ops(layout, model, dense) for dense in (True, False)}
+        self.lm_head_of: dict[tuple[int, int], int] = {}     # (micro-batch, decode step) → its LM head
+
+    def shape(self, phase: Phase, j: int, stage: int) -> OpShapes:
+        lay = self.layout
         # Stages whose first rank sits at the same offset in a node have the same templates.
-        key = (phase, tuple(reqs[j]), (stage * g) % gpn, stage == last_stage)
-        if key not in shapes:
-            shapes[key] = OpShapes(model, workload, layout, d, phase, reqs[j], stage)
-        return shapes[key]
+        key = (phase, tuple(self.reqs[j]), (stage * lay.group_size) % lay.gpus_per_node, stage == lay.pp - 1)
+        if key not in self.shapes:
+            self.shapes[key] = OpShapes(self.model, self.workload, lay, self.dims, phase, self.reqs[j], stage)
+        return self.shapes[key]
 
-    lm_head_of: dict[tuple[int, int], int] = {}
-    for phase, step in ((Phase.PREFILL, 0), (Phase.DECODE, 0), (Phase.DECODE, 1)):
-        for j in range(layout.microbatches):
-            prev: list[int] = []
-            for stage, (first_layer, end_layer) in enumerate(layout.stage_layers):
-                s = shape(phase, j, stage)
-                if stage == 0:
-                    # The second decode step starts from the token the first one produced.
-                    preds = [lm_head_of[(j, 0)]] if (phase is Phase.DECODE and step == 1) else []
-                    prev = [dag.add(s.get(Op.EMBED), phase, step, stage, -1, j, preds, pos=-1.0)]
-                for layer in range(first_layer, end_layer):
-                    dense = not model.is_moe_layer(layer)
-                    if dense not in layer_plans:
-                        layer_plans[dense] = layer_ops(layout, model, dense)
-                    ops, outputs = layer_plans[dense]
-                    ids: list[int] = []
-                    for seq, lop in enumerate(ops):
-                        pred_ids = [x for p in lop.preds for x in (prev if p < 0 else [ids[p]])]
-                        ids.append(dag.add(s.get(lop.op), phase, step, stage, layer, j, pred_ids,
-                                           pos=layer + seq / 100))
-                    prev = [ids[k] for k in outputs]
-                if stage == last_stage:
-                    norm = dag.add(s.get(Op.FINAL_NORM), phase, step, stage, -1, j, prev, pos=model.layers + 0.1)
-                    lm_head_of[(j, step)] = dag.add(s.get(Op.LM_HEAD), phase, step, stage, -1, j, [norm],
-                                                    pos=model.layers + 0.2)
-                else:
-                    send_tpl = s.get(Op.SEND)
-                    boundary = end_layer - 1 + 0.995
-                    send = dag.add(send_tpl, phase, step, stage, -1, j, prev, pos=boundary)
-                    # The recv is the same transfer, seen from the receiving stage.
-                    recv = dag.add(s.get(Op.RECV), phase, step, stage + 1, -1, j, prev, pos=boundary)
-                    dag.tie(send, recv)
-                    prev = [recv]
-    return dag
+    def microbatch_pass(self, phase: Phase, step: int, j: int) -> None:
+        dag, last_stage = self.dag, self.layout.pp - 1
+        prev: list[int] = []
+        for stage, (first_layer, end_layer) in enumerate(self.layout.stage_layers):
+            s = self.shape(phase, j, stage)
+            if stage == 0:
+                # The second decode step starts from the token the first one produced.
+                preds = [self.lm_head_of[(j, 0)]] if (phase is Phase.DECODE and step == 1) else []
+                prev = [dag.add(s.get(Op.EMBED), phase, step, stage, -1, j, preds, pos=-1.0)]
+            for layer in range(first_layer, end_layer):
+                prev = self.layer(s, phase, step, stage, layer, j, prev)
+            if stage == last_stage:
+                layers = self.model.layers
+                norm = dag.add(s.get(Op.FINAL_NORM), phase, step, stage, -1, j, prev, pos=layers + 0.1)
+                self.lm_head_of[(j, step)] = dag.add(s.get(Op.LM_HEAD), phase, step, stage, -1, j, [norm],
+                                                     pos=layers + 0.2)
+            else:
+                boundary = end_layer - 1 + 0.995
+                send = dag.add(s.get(Op.SEND), phase, step, stage, -1, j, prev, pos=boundary)
+                # The recv is the same transfer, seen from the receiving stage.
+                recv = dag.add(s.get(Op.RECV), phase, step, stage + 1, -1, j, prev, pos=boundary)
+                dag.tie(send, recv)
+                prev = [recv]
+
+    def layer(self, s: OpShapes, phase: Phase, step: int, stage: int, layer: int, j: int,
+              prev: list[int]) -> list[int]:
+        """Append one layer's ops after `prev`; returns the ops whose outputs leave the layer."""
+        ops, outputs = self.layer_plans[not self.model.is_moe_layer(layer)]
+        ids: list[int] = []
+        for seq, lop in enumerate(ops):
+            pred_ids = [x for p in lop.preds for x in (prev if p < 0 else [ids[p]])]
+            ids.append(self.dag.add(s.get(lop.op), phase, step, stage, layer, j, pred_ids, pos=layer + seq / 100))
+        return [ids[k] for k in outputs]

@@ -191,62 +191,65 @@ def _critical_keys(c: Compiled) -> frozenset:
 
 def _draw_ops(w: _Writer, ids: list[int], expand_layer) -> None:
     """Draw micro-batch 0 of prefill; `expand_layer(stage, layer)` says whether a layer shows its ops."""
-    dag, c = w.dag, w.c
     rep: dict[int, str] = {}                 # dag node → dot node id
-    groups: dict[tuple[int, int], list[int]] = {}
     by_stage: dict[int, list[int]] = {}
     for i in ids:
-        by_stage.setdefault(dag.stage[i], []).append(i)
+        by_stage.setdefault(w.dag.stage[i], []).append(i)
     for stage in sorted(by_stage):
         w.lines.append(f"  subgraph cluster_stage{stage} {{")
         graph = _attrs(label=_stage_label(w.lay, stage), style="rounded", color="#6a51a3", fontsize=12,
                        id=f"stage{stage}")
         w.lines.append(f"    graph [{graph}];")
-        collapsed: dict[tuple[int, int], list[int]] = {}
-        for i in by_stage[stage]:
-            layer = dag.layer[i]
-            if layer >= 0 and not expand_layer(stage, layer):
-                key = (stage, -1 if w.detail is Detail.SUMMARY else layer)
-                collapsed.setdefault(key, []).append(i)
-                continue
-            nid = f"n{i}"
-            rep[i] = nid
-            tooltip = f"{dag.kind[i].value} · layer {layer} · {format_si(float(c.costs.node_s[i]), Dimension.TIME)}"
-            w.node(nid, _op_label(c, i), dag.kind[i], w.crit([i]), tooltip=tooltip)
-        for (s, _layer), members in collapsed.items():
-            layers = sorted({dag.layer[i] for i in members})
-            nid = f"c{s}_{layers[0]}"
-            kinds = {dag.kind[i] for i in members}
-            moe = sum(1 for L in layers if c.plan.model.is_moe_layer(L))
-            total = float(sum(c.costs.node_s[i] for i in members))
-            if len(layers) > 1:
-                label = (f"layers {layers[0]}–{layers[-1]}\n{moe} MoE · {len(layers) - moe} dense · "
-                         f"{len(members)} ops\n{format_si(total, Dimension.TIME)}")
-            else:
-                label = (f"layer {layers[0]} ({'MoE' if moe else 'dense'})\n{len(members)} ops · "
-                         f"{format_si(total, Dimension.TIME)}")
-            w.node(nid, label, None, w.crit(members), shape="box3d", tooltip=f"{len(kinds)} op kinds collapsed")
-            for i in members:
-                rep[i] = nid
-            groups[(s, layers[0])] = members
+        _draw_stage(w, by_stage[stage], expand_layer, rep)
         w.lines.append("  }")
+    _draw_edges(w, ids, rep)
+
+
+def _draw_stage(w: _Writer, members: list[int], expand_layer, rep: dict[int, str]) -> None:
+    """One stage's ops: expanded layers op by op, the others collapsed into one box per run."""
+    dag, c = w.dag, w.c
+    collapsed: dict[tuple[int, int], list[int]] = {}
+    for i in members:
+        stage, layer = dag.stage[i], dag.layer[i]
+        if layer >= 0 and not expand_layer(stage, layer):
+            collapsed.setdefault((stage, -1 if w.detail is Detail.SUMMARY else layer), []).append(i)
+            continue
+        rep[i] = f"n{i}"
+        tooltip = f"{dag.kind[i].value} · layer {layer} · {format_si(float(c.costs.node_s[i]), Dimension.TIME)}"
+        w.node(rep[i], _op_label(c, i), dag.kind[i], w.crit([i]), tooltip=tooltip)
+    for (s, _layer), group in collapsed.items():
+        layers = sorted({dag.layer[i] for i in group})
+        nid = f"c{s}_{layers[0]}"
+        kinds = {dag.kind[i] for i in group}
+        moe = sum(1 for L in layers if c.plan.model.is_moe_layer(L))
+        total = float(sum(c.costs.node_s[i] for i in group))
+        if len(layers) > 1:
+            label = (f"layers {layers[0]}–{layers[-1]}\n{moe} MoE · {len(layers) - moe} dense · "
+                     f"{len(group)} ops\n{format_si(total, Dimension.TIME)}")
+        else:
+            label = (f"layer {layers[0]} ({'MoE' if moe else 'dense'})\n{len(group)} ops · "
+                     f"{format_si(total, Dimension.TIME)}")
+        w.node(nid, label, None, w.crit(group), shape="box3d", tooltip=f"{len(kinds)} op kinds collapsed")
+        for i in group:
+            rep[i] = nid
+
+
+def _draw_edges(w: _Writer, ids: list[int], rep: dict[int, str]) -> None:
+    """The data edges between drawn boxes, each once; a recv is fed by its send (the transfer)."""
+    dag = w.dag
     seen: set[tuple[str, str]] = set()
     for i in ids:
-        # A recv is drawn as fed by its send (the transfer), not by the sender's last op.
         preds = [dag.pair[i]] if dag.kind[i] is OpKind.RECV else dag.preds[i]
         for p in preds:
-            if p not in rep or i not in rep:
-                continue
-            a, b = rep[p], rep[i]
-            if a == b or (a, b) in seen:
+            a, b = rep.get(p), rep.get(i)
+            if a is None or b is None or a == b or (a, b) in seen:
                 continue
             seen.add((a, b))
             cat = dag.kind[i].category if dag.kind[i].is_comm else dag.kind[p].category
-            crit = w.crit([i]) and w.crit([p])
             edge_label = None
             if dag.kind[i] is OpKind.RECV:
                 edge_label = format_si(dag.template[i].comm_bytes_total, Dimension.SIZE)
-            w.edge(a, b, cat, crit, edge_label)
+            w.edge(a, b, cat, w.crit([i]) and w.crit([p]), edge_label)
 
 
 def _draw_ranks(w: _Writer, ids: list[int]) -> None:

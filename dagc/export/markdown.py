@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from ..check import StrategyResult
 from ..diagnostics import render
+from ..layout import Layout
+from ..memory import MemoryBreakdown
 from ..params import active_params, total_params
 from ..units import Dimension, format_bytes, format_si
 
@@ -57,18 +59,39 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 def report_md(r: StrategyResult, links: dict[str, str] | None = None) -> str:
     """report.md of one strategy; `links` names the pictures and trace written beside it."""
-    links = links or {}
-    plan, lay, mem, v = r.plan, r.layout, r.memory, r.verdict
-    m = plan.model
+    plan, m = r.plan, r.plan.model
     title = f"{r.decl.name} = {r.decl.text}" if r.decl.name else r.decl.text
     lines = [f"# dagc report: `{plan.name}` · strategy `{title}`", ""]
     lines += [f"Model **{m.name}** ({_count(total_params(m))} parameters, {_count(active_params(m))} active, "
               f"{m.weights.value} weights) on **{plan.cluster.gpus} × {plan.cluster.gpu.name}** "
               f"({plan.cluster.gpus_per_node} per node); batch {plan.workload.batch} × "
               f"({plan.workload.prompt} prompt + {plan.workload.generate} generated) tokens.", ""]
+    lines += _verdicts(r)
+    if r.layout is not None:
+        lines += _placement(r, r.layout)
+    if r.memory is not None:
+        lines += _memory(r.memory)
+    lines += _metrics(r)
+    if r.requirements:
+        lines += ["## Requirements", ""]
+        lines += _table(["requirement", "value", "margin", "met"], [
+            [f"`{q.requirement.text}`", q.value_text(), "" if q.margin is None else f"{q.margin * 100:+.1f} %",
+             {True: "yes", False: "**no**", None: "—"}[q.met]] for q in r.requirements])
+    if r.metrics is not None:
+        lines += _critical_path(r.metrics)
+    lines += _pictures(links or {})
+    lines += ["## Diagnostics", ""]
+    if r.diagnostics:
+        lines += ["```"] + [render(d) + "\n" for d in r.diagnostics] + ["```", ""]
+    else:
+        lines += ["None.", ""]
+    return "\n".join(lines)
+
+
+def _verdicts(r: StrategyResult) -> list[str]:
+    plan, lay, v = r.plan, r.layout, r.verdict
     errors = [d for d in r.diagnostics if d.is_error]
     failed = [q for q in r.requirements if q.met is False]
-    lines += ["## Verdicts", ""]
     correct_ev = "no rule errors" if not errors else "; ".join(f"{d.code}: {d.message}" for d in errors)
     if lay is not None:
         correct_ev += f"; uses {lay.gpus_used} of {plan.cluster.gpus} GPUs"
@@ -77,94 +100,96 @@ def report_md(r: StrategyResult, links: dict[str, str] | None = None) -> str:
               "all met" if v.meets_requirements else
               "; ".join(f"`{q.requirement.text}` is {q.value_text()}" for q in failed) if failed else
               "some requirements could not be judged")
-    lines += _table(["question", "answer", "evidence"], [
+    return ["## Verdicts", ""] + _table(["question", "answer", "evidence"], [
         ["Is the strategy correct?", _WORD[v.correct], correct_ev],
         ["Does it meet the requirements?", _WORD[v.meets_requirements], req_ev],
         ["Is it optimal on this cluster?", _WORD[v.optimal],
          (r.optimality or {}).get("note", "not judged: no strategy search has run (`dagc search`)")],
     ])
-    if lay is not None:
-        lines += ["## GPUs and placement", ""]
-        lines += [f"GPUs used = dp {lay.dp} × pp {lay.pp} × stage group {lay.group_size} = **{lay.gpus_used}** "
-                  f"of {plan.cluster.gpus} available. Inside a stage: attention tp {lay.tp} × cp {lay.cp}"
-                  f"{' (sp)' if lay.sp else ''} with attention DP {lay.adp}; experts "
-                  + (f"ep {lay.ep} × etp {lay.etp} with expert DP {lay.edp}" if lay.expert_domain_written
-                     else f"follow tp (each expert split {lay.etp} ways, expert DP {lay.edp})") + ".", ""]
-        rows = []
-        for s in shown_stages(lay.pp):
-            if s is None:
-                rows.append(_gap_row(lay.pp, 5))
-                continue
-            a, b = lay.stage_layers[s]
-            ranks = lay.stage_ranks(0, s)
-            per = lay.experts_per_ep_rank if m.has_experts else 0
-            replicas = f" (+{lay.dp - 1} replicas)" if lay.dp > 1 else ""
-            rows.append([str(s), f"{ranks.start}–{ranks.stop - 1}" + replicas,
-                         f"{a}–{b - 1}" if b > a else "none", str(b - a),
-                         f"{per} of {lay.experts} per MoE layer" if m.has_experts else "—"])
-        lines += _table(["stage", "GPUs", "layers", "count", "routed experts per GPU"], rows)
-    if mem is not None:
-        lines += ["## Memory per rank", ""]
-        rows = []
-        for k in shown_stages(len(mem.stages)):
-            if k is None:
-                rows.append(_gap_row(len(mem.stages), 7))
-                continue
-            st = mem.stages[k]
-            rows.append([str(st.stage), format_bytes(st.weights_bytes), format_bytes(st.kv_cache_bytes),
-                         format_bytes(st.activation_bytes), format_bytes(st.total_bytes),
-                         f"{st.fraction * 100:.1f} %", format_bytes(st.capacity_bytes - st.total_bytes)])
-        lines += _table(["stage", "weights", "KV cache", "activations", "total", "of GPU", "headroom"], rows)
-    met = r.metrics
-    lines += ["## Metrics", ""]
-    if met is None:
-        lines += ["Not computed: the strategy is not sound enough to build its DAG (see the diagnostics).", ""]
-    else:
-        assert lay is not None, "metrics are computed only for a resolved layout"
-        g = lay.gpus_used
-        lines += _table(["metric", "value", "per GPU"], [
-            ["TTFT (prefill makespan)", format_si(met["ttft_s"], Dimension.TIME), ""],
-            ["TPOT (steady decode step)", format_si(met["tpot_s"], Dimension.TIME), ""],
-            ["prefill throughput", f"{met['prefill_tokens_per_s']:,.0f} tokens/s",
-             f"{met['prefill_tokens_per_s'] / g:,.1f}"],
-            ["decode throughput", f"{met['decode_tokens_per_s']:,.0f} tokens/s",
-             f"{met['decode_tokens_per_s'] / g:,.1f}"],
-            ["end-to-end throughput", f"{met['throughput_tokens_per_s']:,.0f} tokens/s",
-             f"{met['throughput_tokens_per_s'] / g:,.1f}"],
-            ["pipeline bubble (prefill)", f"{met['bubble_fraction'] * 100:.1f} %", ""],
-        ])
-    if r.requirements:
-        lines += ["## Requirements", ""]
-        lines += _table(["requirement", "value", "margin", "met"], [
-            [f"`{q.requirement.text}`", q.value_text(), "" if q.margin is None else f"{q.margin * 100:+.1f} %",
-             {True: "yes", False: "**no**", None: "—"}[q.met]] for q in r.requirements])
-    if met is not None:
-        lines += ["## Critical path", ""]
-        rows = []
-        for phase in ("prefill", "decode"):
-            p = met["critical_path"][phase]
-            total = p["makespan_s"] or 1.0
-            rows.append([phase, format_si(p["makespan_s"], Dimension.TIME)] + [
-                f"{format_si(p[k], Dimension.TIME)} ({p[k] / total * 100:.0f} %)"
-                for k in ("compute_s", "tp_comm_s", "ep_comm_s", "pp_comm_s", "waiting_s")])
-        lines += _table(["phase", "makespan", "compute", "TP comm", "EP comm", "PP comm", "waiting"], rows)
-        lines += ["The decode row covers two consecutive steps; TPOT is the gap between them.", ""]
-    if links:
-        lines += ["## Pictures and trace", ""]
-        if "placement.svg" in links:
-            lines += ["Which GPU holds what ([placement.svg](placement.svg)):", "", "![placement](placement.svg)", ""]
-        if "dag.svg" in links:
-            lines += ["The DAG, prefill micro-batch 0 ([dag.svg](dag.svg), source [dag.dot](dag.dot); the "
-                      "critical path is red):", "", "![DAG](dag.svg)", ""]
-        if "trace" in links:
-            lines += [f"The timeline: [{links['trace']}]({links['trace']}) — open it in "
-                      "[Perfetto](https://ui.perfetto.dev) (prefill, then two decode steps).", ""]
-    lines += ["## Diagnostics", ""]
-    if r.diagnostics:
-        lines += ["```"] + [render(d) + "\n" for d in r.diagnostics] + ["```", ""]
-    else:
-        lines += ["None.", ""]
-    return "\n".join(lines)
+
+
+def _placement(r: StrategyResult, lay: Layout) -> list[str]:
+    plan, m = r.plan, r.plan.model
+    lines = ["## GPUs and placement", ""]
+    lines += [f"GPUs used = dp {lay.dp} × pp {lay.pp} × stage group {lay.group_size} = **{lay.gpus_used}** "
+              f"of {plan.cluster.gpus} available. Inside a stage: attention tp {lay.tp} × cp {lay.cp}"
+              f"{' (sp)' if lay.sp else ''} with attention DP {lay.adp}; experts "
+              + (f"ep {lay.ep} × etp {lay.etp} with expert DP {lay.edp}" if lay.expert_domain_written
+                 else f"follow tp (each expert split {lay.etp} ways, expert DP {lay.edp})") + ".", ""]
+    rows = []
+    for s in shown_stages(lay.pp):
+        if s is None:
+            rows.append(_gap_row(lay.pp, 5))
+            continue
+        a, b = lay.stage_layers[s]
+        ranks = lay.stage_ranks(0, s)
+        per = lay.experts_per_ep_rank if m.has_experts else 0
+        replicas = f" (+{lay.dp - 1} replicas)" if lay.dp > 1 else ""
+        rows.append([str(s), f"{ranks.start}–{ranks.stop - 1}" + replicas,
+                     f"{a}–{b - 1}" if b > a else "none", str(b - a),
+                     f"{per} of {lay.experts} per MoE layer" if m.has_experts else "—"])
+    return lines + _table(["stage", "GPUs", "layers", "count", "routed experts per GPU"], rows)
+
+
+def _memory(mem: MemoryBreakdown) -> list[str]:
+    rows = []
+    for k in shown_stages(len(mem.stages)):
+        if k is None:
+            rows.append(_gap_row(len(mem.stages), 7))
+            continue
+        st = mem.stages[k]
+        rows.append([str(st.stage), format_bytes(st.weights_bytes), format_bytes(st.kv_cache_bytes),
+                     format_bytes(st.activation_bytes), format_bytes(st.total_bytes),
+                     f"{st.fraction * 100:.1f} %", format_bytes(st.capacity_bytes - st.total_bytes)])
+    return ["## Memory per rank", ""] + _table(
+        ["stage", "weights", "KV cache", "activations", "total", "of GPU", "headroom"], rows)
+
+
+def _metrics(r: StrategyResult) -> list[str]:
+    met, lay = r.metrics, r.layout
+    lines = ["## Metrics", ""]
+    if met is None or lay is None:
+        return lines + ["Not computed: the strategy is not sound enough to build its DAG (see the diagnostics).", ""]
+    g = lay.gpus_used
+    return lines + _table(["metric", "value", "per GPU"], [
+        ["TTFT (prefill makespan)", format_si(met["ttft_s"], Dimension.TIME), ""],
+        ["TPOT (steady decode step)", format_si(met["tpot_s"], Dimension.TIME), ""],
+        ["prefill throughput", f"{met['prefill_tokens_per_s']:,.0f} tokens/s",
+         f"{met['prefill_tokens_per_s'] / g:,.1f}"],
+        ["decode throughput", f"{met['decode_tokens_per_s']:,.0f} tokens/s",
+         f"{met['decode_tokens_per_s'] / g:,.1f}"],
+        ["end-to-end throughput", f"{met['throughput_tokens_per_s']:,.0f} tokens/s",
+         f"{met['throughput_tokens_per_s'] / g:,.1f}"],
+        ["pipeline bubble (prefill)", f"{met['bubble_fraction'] * 100:.1f} %", ""],
+    ])
+
+
+def _critical_path(met: dict) -> list[str]:
+    rows = []
+    for phase in ("prefill", "decode"):
+        p = met["critical_path"][phase]
+        total = p["makespan_s"] or 1.0
+        rows.append([phase, format_si(p["makespan_s"], Dimension.TIME)] + [
+            f"{format_si(p[k], Dimension.TIME)} ({p[k] / total * 100:.0f} %)"
+            for k in ("compute_s", "tp_comm_s", "ep_comm_s", "pp_comm_s", "waiting_s")])
+    return (["## Critical path", ""]
+            + _table(["phase", "makespan", "compute", "TP comm", "EP comm", "PP comm", "waiting"], rows)
+            + ["The decode row covers two consecutive steps; TPOT is the gap between them.", ""])
+
+
+def _pictures(links: dict[str, str]) -> list[str]:
+    if not links:
+        return []
+    lines = ["## Pictures and trace", ""]
+    if "placement.svg" in links:
+        lines += ["Which GPU holds what ([placement.svg](placement.svg)):", "", "![placement](placement.svg)", ""]
+    if "dag.svg" in links:
+        lines += ["The DAG, prefill micro-batch 0 ([dag.svg](dag.svg), source [dag.dot](dag.dot); the "
+                  "critical path is red):", "", "![DAG](dag.svg)", ""]
+    if "trace" in links:
+        lines += [f"The timeline: [{links['trace']}]({links['trace']}) — open it in "
+                  "[Perfetto](https://ui.perfetto.dev) (prefill, then two decode steps).", ""]
+    return lines
 
 
 def comparison_md(plan, results: list[StrategyResult], dirs: list[str]) -> str:

@@ -18,8 +18,10 @@ from __future__ import annotations
 import contextlib
 import gzip
 import io
+import itertools
 import json
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -110,6 +112,7 @@ class TraceWriter:
     threads: dict[tuple[int, int], tuple[str, int]] = field(default_factory=dict)
     quantum_ns: int = 1           # set by `write`
     cut: int = 0                  # slices and samples dropped for ending past TRACE_MAX_NS
+    _emitted: int = 0             # events written so far by `write`
 
     def process(self, pid: int, name: str, sort_index: int) -> None:
         self.processes[pid] = (name, sort_index)
@@ -180,73 +183,75 @@ class TraceWriter:
         """Write the file; returns the number of events written (at most `budget` slices and samples)."""
         self._exact_times()
         by_key = self.assign_lanes()
-        count = 0
-        flow_id = 0
+        self._emitted = 0
+        written_keys: set[object] = set()
+        events = itertools.chain(self._metadata_events(), self._slice_events(budget, written_keys),
+                                 self._counter_events(budget), self._flow_events(by_key, written_keys))
         with atomic_output(path, binary=True) as raw, contextlib.ExitStack() as stack:
             sink = stack.enter_context(gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0)) if compress else raw
             f = stack.enter_context(io.TextIOWrapper(sink, encoding="utf-8", newline="\n"))
             f.write('{"traceEvents":[\n')
-            first = True
-
-            def emit(text: str) -> None:
-                nonlocal first, count
-                f.write(text if first else ",\n" + text)
-                first = False
-                count += 1
-
-            for pid, (name, sort_index) in sorted(self.processes.items()):
-                emit(_dumps({"ph": "M", "pid": pid, "tid": 0, "name": "process_name", "args": {"name": name}}))
-                emit(_dumps({"ph": "M", "pid": pid, "tid": 0, "name": "process_sort_index",
-                             "args": {"sort_index": int(sort_index)}}))
-            for (pid, tid), (label, sort_index) in sorted(self.threads.items()):
-                emit(_dumps({"ph": "M", "pid": pid, "tid": tid, "name": "thread_name", "args": {"name": label}}))
-                emit(_dumps({"ph": "M", "pid": pid, "tid": tid, "name": "thread_sort_index",
-                             "args": {"sort_index": int(sort_index)}}))
-            written_keys = set()
-            for (pid, _cls), items in sorted(self.slices.items(),
-                                             key=lambda kv: (kv[0][0], CLASS_TID.get(kv[0][1], 99))):
-                for s in items:
-                    if count >= budget:
-                        break
-                    emit(f'{{"ph":"X","pid":{pid:d},"tid":{s.tid:d},"ts":{ns_text(s.start_ns)},'
-                         f'"dur":{ns_text(s.end_ns - s.start_ns)},"name":{_dumps(s.name)},"cat":{_dumps(s.cat)},'
-                         f'"args":{_dumps(s.args)}}}')
-                    if s.key is not None:
-                        written_keys.add(s.key)
-            for pid, samples in sorted(self.counters.items()):
-                samples.sort(key=lambda x: x[0])
-                dedup: list[tuple[int, float]] = []
-                for ts, v in samples:
-                    if dedup and dedup[-1][0] == ts:
-                        dedup[-1] = (ts, v)
-                    else:
-                        dedup.append((ts, v))
-                prev_v = None
-                for ts, v in dedup:
-                    if count >= budget:
-                        break
-                    if v == prev_v:
-                        continue
-                    prev_v = v
-                    emit(f'{{"ph":"C","pid":{pid:d},"tid":0,"ts":{ns_text(ts)},"name":"HBM",'
-                         f'"args":{{"used_GB":{_dumps(round(v / 1e9, 6))}}}}}')
-            for pk, ck in self.flows:
-                if pk not in written_keys or ck not in written_keys:
-                    continue
-                p, c = by_key[pk], by_key[ck]
-                if c.end_ns <= c.start_ns:
-                    continue
-                flow_id += 1
-                emit(f'{{"ph":"s","id":{flow_id:d},"pid":{_pid_of(pk):d},"tid":{p.tid:d},'
-                     f'"ts":{ns_text(p.start_ns)},"name":"dependency","cat":"flow"}}')
-                emit(f'{{"ph":"f","bp":"e","id":{flow_id:d},"pid":{_pid_of(ck):d},"tid":{c.tid:d},'
-                     f'"ts":{ns_text(c.start_ns)},"name":"dependency","cat":"flow"}}')
+            for text in events:
+                f.write(text if self._emitted == 0 else ",\n" + text)
+                self._emitted += 1
             if self.quantum_ns > 1:
                 metadata = {**metadata, "time_resolution_ns": self.quantum_ns}
             if self.cut:
                 metadata = {**metadata, "cut_past_ns": TRACE_MAX_NS, "cut_events": self.cut}
             f.write('\n],\n"metadata":' + _dumps(metadata) + "}\n")
-        return count
+        return self._emitted
+
+    def _metadata_events(self) -> Iterator[str]:
+        for pid, (name, sort_index) in sorted(self.processes.items()):
+            yield _dumps({"ph": "M", "pid": pid, "tid": 0, "name": "process_name", "args": {"name": name}})
+            yield _dumps({"ph": "M", "pid": pid, "tid": 0, "name": "process_sort_index",
+                          "args": {"sort_index": int(sort_index)}})
+        for (pid, tid), (label, sort_index) in sorted(self.threads.items()):
+            yield _dumps({"ph": "M", "pid": pid, "tid": tid, "name": "thread_name", "args": {"name": label}})
+            yield _dumps({"ph": "M", "pid": pid, "tid": tid, "name": "thread_sort_index",
+                          "args": {"sort_index": int(sort_index)}})
+
+    def _slice_events(self, budget: int, written_keys: set[object]) -> Iterator[str]:
+        for (pid, _cls), items in sorted(self.slices.items(), key=lambda kv: (kv[0][0], CLASS_TID.get(kv[0][1], 99))):
+            for s in items:
+                if self._emitted >= budget:
+                    break
+                yield (f'{{"ph":"X","pid":{pid:d},"tid":{s.tid:d},"ts":{ns_text(s.start_ns)},'
+                       f'"dur":{ns_text(s.end_ns - s.start_ns)},"name":{_dumps(s.name)},"cat":{_dumps(s.cat)},'
+                       f'"args":{_dumps(s.args)}}}')
+                if s.key is not None:
+                    written_keys.add(s.key)
+
+    def _counter_events(self, budget: int) -> Iterator[str]:
+        """HBM counter samples: one per distinct time (the last value wins), repeats of a value dropped."""
+        for pid, samples in sorted(self.counters.items()):
+            samples.sort(key=lambda x: x[0])
+            last_at: dict[int, float] = {}
+            for ts, v in samples:
+                last_at[ts] = v
+            prev_v = None
+            for ts, v in last_at.items():
+                if self._emitted >= budget:
+                    break
+                if v == prev_v:
+                    continue
+                prev_v = v
+                yield (f'{{"ph":"C","pid":{pid:d},"tid":0,"ts":{ns_text(ts)},"name":"HBM",'
+                       f'"args":{{"used_GB":{_dumps(round(v / 1e9, 6))}}}}}')
+
+    def _flow_events(self, by_key: dict[object, _Slice], written_keys: set[object]) -> Iterator[str]:
+        flow_id = 0
+        for pk, ck in self.flows:
+            if pk not in written_keys or ck not in written_keys:
+                continue
+            p, c = by_key[pk], by_key[ck]
+            if c.end_ns <= c.start_ns:
+                continue
+            flow_id += 1
+            yield (f'{{"ph":"s","id":{flow_id:d},"pid":{_pid_of(pk):d},"tid":{p.tid:d},'
+                   f'"ts":{ns_text(p.start_ns)},"name":"dependency","cat":"flow"}}')
+            yield (f'{{"ph":"f","bp":"e","id":{flow_id:d},"pid":{_pid_of(ck):d},"tid":{c.tid:d},'
+                   f'"ts":{ns_text(c.start_ns)},"name":"dependency","cat":"flow"}}')
 
 
 def _pid_of(key) -> int:
@@ -279,14 +284,9 @@ def _ranks(dag: Dag, lay: Layout, all_ranks: bool, budget: int) -> tuple[list[in
 def write_trace(c: Compiled, path: Path, all_ranks: bool = False, compress: bool = False,
                 budget: int = EVENT_BUDGET) -> TraceInfo:
     """Write the trace of a compiled strategy to `path` (+ `.gz` when compressing)."""
-    dag, lay, sched, critical = c.dag, c.layout, c.metrics, c.schedule.critical
-    start_s = c.schedule.start
+    dag, lay, sched = c.dag, c.layout, c.metrics
     ranks, representative, warning = _ranks(dag, lay, all_ranks, budget)
-    included = set(ranks)
     coords = lay.coords
-    g = lay.group_size
-    decode_offset_ns = seconds_to_ns(sched.ttft_s)
-    mem = c.memory
     tw = TraceWriter()
     for rank in ranks:
         stage = int(coords["stage"][rank])
@@ -297,41 +297,9 @@ def write_trace(c: Compiled, path: Path, all_ranks: bool = False, compress: bool
     for i in range(len(dag)):
         by_stage.setdefault(dag.stage[i], []).append(i)
     for rank in ranks:
-        stage, local, replica = int(coords["stage"][rank]), int(coords["local"][rank]), int(coords["replica"][rank])
-        pid = rank + 1
-        base = mem.stages[stage].weights_bytes + mem.stages[stage].kv_cache_bytes
-        tw.counter(pid, 0, base)
-        for i in by_stage.get(stage, []):
-            t = dag.template[i]
-            phase = dag.phase[i]
-            offset = decode_offset_ns if phase is Phase.DECODE else 0
-            start_ns = offset + seconds_to_ns(start_s[i])
-            end_ns = offset + seconds_to_ns(start_s[i] + float(c.costs.rank_s(dag, i)[local]))
-            cat = dag.kind[i].category
-            args = {"node": i, "kind": dag.kind[i].value, "phase": phase.value, "step": dag.step[i],
-                    "stage": stage, "layer": dag.layer[i], "microbatch": dag.mb[i],
-                    "tokens": float(t.tokens[local]), "flops": float(t.flops[local]),
-                    "hbm_bytes": float(t.hbm_bytes[local]), "comm_bytes": float(t.comm_bytes[local]),
-                    "on_critical_path": bool(critical[i]) if replica == 0 else False}
-            if t.group is not None:
-                args["group"] = f"{t.group.value} {t.group_size}"
-            label = dag.kind[i].value if dag.layer[i] < 0 else f"{dag.kind[i].value} L{dag.layer[i]}"
-            tw.slice(pid, CATEGORY_CLASS[cat], start_ns, end_ns, label, CATEGORY_CAT[cat], args, key=(i, rank))
-            if cat is Category.COMPUTE and t.act_bytes[local] > 0:
-                tw.counter(pid, start_ns, base + float(t.act_bytes[local]))
-                tw.counter(pid, end_ns, base)
-        # flows: dependencies that cross ranks (pipeline transfers, decode step to step)
-        for i in by_stage.get(stage, []):
-            if dag.kind[i] is OpKind.SEND:
-                j = dag.pair[i]
-                other = (replica * lay.pp + dag.stage[j]) * g + local
-                if other in included:
-                    tw.flow((i, rank), (j, other))
-            elif dag.kind[i] is OpKind.EMBED and dag.step[i] == 1 and lay.pp > 1:
-                for p in dag.preds[i]:
-                    other = (replica * lay.pp + dag.stage[p]) * g + local
-                    if other in included:
-                        tw.flow((p, other), (i, rank))
+        ops = by_stage.get(int(coords["stage"][rank]), [])
+        _rank_slices(tw, c, rank, ops)
+        _rank_flows(tw, c, rank, ops, set(ranks))
     target = Path(str(path) + ".gz") if compress and not str(path).endswith(".gz") else Path(path)
     metadata = {"generator": "dagc", "plan": c.plan.name, "strategy": c.strategy.text,
                 "ranks": "representative" if representative else "all", "ranks_included": ranks,
@@ -346,3 +314,50 @@ def write_trace(c: Compiled, path: Path, all_ranks: bool = False, compress: bool
     if tw.cut and warning is None:
         warning = f"{tw.cut:,} events end past {TRACE_MAX_NS:,} ns (~146 years) and were cut"
     return TraceInfo(target, tuple(ranks), representative, events, warning)
+
+
+def _rank_slices(tw: TraceWriter, c: Compiled, rank: int, ops: list[int]) -> None:
+    """One rank's op slices (prefill from 0, decode after it) and its HBM counter."""
+    dag, coords = c.dag, c.layout.coords
+    stage, local, replica = int(coords["stage"][rank]), int(coords["local"][rank]), int(coords["replica"][rank])
+    decode_offset_ns = seconds_to_ns(c.metrics.ttft_s)
+    pid = rank + 1
+    base = c.memory.stages[stage].weights_bytes + c.memory.stages[stage].kv_cache_bytes
+    tw.counter(pid, 0, base)
+    for i in ops:
+        t = dag.template[i]
+        phase = dag.phase[i]
+        offset = decode_offset_ns if phase is Phase.DECODE else 0
+        start_ns = offset + seconds_to_ns(c.schedule.start[i])
+        end_ns = offset + seconds_to_ns(c.schedule.start[i] + float(c.costs.rank_s(dag, i)[local]))
+        cat = dag.kind[i].category
+        args = {"node": i, "kind": dag.kind[i].value, "phase": phase.value, "step": dag.step[i],
+                "stage": stage, "layer": dag.layer[i], "microbatch": dag.mb[i],
+                "tokens": float(t.tokens[local]), "flops": float(t.flops[local]),
+                "hbm_bytes": float(t.hbm_bytes[local]), "comm_bytes": float(t.comm_bytes[local]),
+                "on_critical_path": bool(c.schedule.critical[i]) if replica == 0 else False}
+        if t.group is not None:
+            args["group"] = f"{t.group.value} {t.group_size}"
+        label = dag.kind[i].value if dag.layer[i] < 0 else f"{dag.kind[i].value} L{dag.layer[i]}"
+        tw.slice(pid, CATEGORY_CLASS[cat], start_ns, end_ns, label, CATEGORY_CAT[cat], args, key=(i, rank))
+        if cat is Category.COMPUTE and t.act_bytes[local] > 0:
+            tw.counter(pid, start_ns, base + float(t.act_bytes[local]))
+            tw.counter(pid, end_ns, base)
+
+
+def _rank_flows(tw: TraceWriter, c: Compiled, rank: int, ops: list[int], included: set[int]) -> None:
+    """Dependencies that cross ranks: pipeline transfers, and decode step 1 waiting for step 0's token."""
+    dag, lay = c.dag, c.layout
+    local, replica = int(lay.coords["local"][rank]), int(lay.coords["replica"][rank])
+    g = lay.group_size
+    for i in ops:
+        if dag.kind[i] is OpKind.SEND:
+            j = dag.pair[i]
+            other = (replica * lay.pp + dag.stage[j]) * g + local
+            if other in included:
+                tw.flow((i, rank), (j, other))
+        elif dag.kind[i] is OpKind.EMBED and dag.step[i] == 1 and lay.pp > 1:
+            for p in dag.preds[i]:
+                other = (replica * lay.pp + dag.stage[p]) * g + local
+                if other in included:
+                    tw.flow((p, other), (i, rank))
