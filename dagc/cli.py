@@ -1,4 +1,4 @@
-"""The `dagc` command: argument parsing, rendering and exit codes; no compiler logic.
+"""The `dagc` command: argument parsing and exit codes (`dagc.cli_print` renders); no compiler logic.
 
 Exit codes (documented in the README, `dagc --help` and docs/limits.md):
     0    the plan is valid and meets its requirements (or has none)
@@ -18,24 +18,33 @@ import math
 import os
 import signal
 import sys
-import time
 from collections.abc import Sequence
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from . import __version__
 from .check import StrategyResult, check
+from .cli_print import (
+    _add_row,
+    _console,
+    _print_plan,
+    _print_reports,
+    _print_result,
+    _print_search,
+    _print_search_warnings,
+    _print_written,
+    _Progress,
+    _render_diags,
+    _shown,
+)
 from .compile import CompileOptions, compile_results, default_output_dir
-from .diagnostics import PlanError, Severity, printable, render
+from .diagnostics import PlanError, Severity
 from .export.dag_json import dag_schema
 from .export.dot import Detail
-from .export.markdown import gap_text, shown_stages
 from .export.pareto import pareto_svg
-from .export.report import report_json
 from .export.write import OutputError, write_text_atomic
 from .load import load_plan, parse_strategy
 from .lower import model_from_preset
@@ -96,111 +105,6 @@ def _jobs(args, err: Console) -> int:
     return jobs
 
 
-def _shown(text: str) -> str:
-    """A text from the user (a path, a plan's names, a message quoting them) fit for a terminal,
-    line by line: escape sequences and other control characters never reach it."""
-    return "\n".join(printable(line) for line in text.split("\n"))
-
-
-class _Console(Console):
-    """A rich console that passes every string it prints through `_shown`."""
-
-    def print(self, *objects, **kwargs) -> None:
-        super().print(*(_shown(o) if isinstance(o, str) else o for o in objects), **kwargs)
-
-
-def _add_row(table: Table, *cells: str, **kwargs) -> None:
-    table.add_row(*(_shown(c) for c in cells), **kwargs)
-
-
-def _console(stream=None) -> Console:
-    stream = stream or sys.stdout
-    tty = stream.isatty()
-    return _Console(file=stream, width=None if tty else 120, no_color=not tty, highlight=False,
-                    soft_wrap=True, emoji=False)
-
-
-def _render_diags(console: Console, diags) -> None:
-    for d in diags:
-        style = {"error": "bold red", "warning": "yellow", "note": "cyan"}[d.severity.value]
-        console.print(render(d), style=style if console.is_terminal else None, markup=False, highlight=False)
-        console.print()
-
-
-def _print_result(console: Console, r: StrategyResult) -> None:
-    plan, lay, mem = r.plan, r.layout, r.memory
-    title = f"strategy {r.decl.name + ' = ' if r.decl.name else ''}{r.decl.text}"
-    console.rule(_shown(title), style="bold")
-    if lay is not None:
-        experts = (f"ep {lay.ep} · etp {lay.etp}" if lay.expert_domain_written
-                   else f"experts follow tp (etp {lay.etp})") if plan.model.has_experts else "dense model"
-        console.print(f"GPUs: {lay.gpus_used} used of {plan.cluster.gpus} available  "
-                      f"(dp {lay.dp} × pp {lay.pp} × stage group {lay.group_size})", markup=False)
-        console.print(f"stage group: attention tp {lay.tp} · cp {lay.cp}{' · sp' if lay.sp else ''} · attention DP "
-                      f"{lay.adp}  ;  {experts} · expert DP {lay.edp}  ·  {lay.microbatches} micro-batch(es)",
-                      markup=False)
-    if mem is not None and lay is not None:
-        t = Table(title=_shown(f"per-rank memory by stage (GPU {plan.cluster.gpu.name}, "
-                               f"{format_bytes(plan.cluster.gpu.memory_bytes)})"),
-                  title_justify="left")
-        for col in ("stage", "GPUs", "layers", "experts/GPU", "weights", "KV cache", "activations", "total", "use"):
-            t.add_column(col, justify="right" if col not in ("stage", "GPUs", "layers") else "left")
-        per_gpu = str(lay.experts_per_ep_rank) if plan.model.has_experts else "—"
-        for k in shown_stages(len(mem.stages)):
-            if k is None:
-                _add_row(t, "…", gap_text(len(mem.stages)), *[""] * 7)
-                continue
-            s = mem.stages[k]
-            ranks = lay.stage_ranks(0, s.stage)
-            layers = f"{s.layers[0]}–{s.layers[1] - 1}" if s.layers[1] > s.layers[0] else "none"
-            gpus = f"{ranks.start}–{ranks.stop - 1}" + (f" (+{lay.dp - 1} replica(s))" if lay.dp > 1 else "")
-            _add_row(t, str(s.stage), gpus, layers, per_gpu, format_bytes(s.weights_bytes),
-                      format_bytes(s.kv_cache_bytes), format_bytes(s.activation_bytes), format_bytes(s.total_bytes),
-                      f"{s.fraction * 100:.1f} %", style="red" if not s.fits and console.is_terminal else None)
-        console.print(t)
-    if r.metrics:
-        t = Table(title="metrics", title_justify="left")
-        for col in ("metric", "value", "per GPU"):
-            t.add_column(col)
-        for key, dim in (("ttft_s", Dimension.TIME), ("tpot_s", Dimension.TIME)):
-            _add_row(t, key, format_si(r.metrics.get(key), dim), "")
-        for key in ("prefill_tokens_per_s", "decode_tokens_per_s", "throughput_tokens_per_s"):
-            v = r.metrics.get(key)
-            _add_row(t, key, f"{v:,.0f} tokens/s" if v is not None else "—",
-                      f"{v / lay.gpus_used:,.1f}" if v is not None and lay else "")
-        console.print(t)
-        m = r.compiled.metrics if r.compiled is not None else None
-        if m is not None:
-            for phase, path in (("prefill", m.prefill_path), ("decode (2 steps)", m.decode_path)):
-                total = path.makespan_s or 1.0
-                parts = " · ".join(f"{name} {format_si(v, Dimension.TIME)} ({v / total * 100:.0f} %)" for name, v in (
-                    ("compute", path.compute_s), ("TP comm", path.tp_comm_s), ("EP comm", path.ep_comm_s),
-                    ("PP comm", path.pp_comm_s), ("waiting", path.waiting_s)) if v > 0)
-                console.print(f"critical path, {phase}: {format_si(path.makespan_s, Dimension.TIME)} = {parts}",
-                              markup=False)
-            console.print(f"pipeline bubble (prefill): {m.bubble_fraction * 100:.1f} % of stage time", markup=False)
-    if r.requirements:
-        t = Table(title="requirements", title_justify="left")
-        for col in ("requirement", "value", "margin", "met"):
-            t.add_column(col)
-        for q in r.requirements:
-            value = "not computed yet" if q.value is None else q.value_text()
-            margin = "" if q.margin is None else f"{q.margin * 100:+.1f} %"
-            met = {True: "yes", False: "NO", None: "—"}[q.met]
-            _add_row(t, q.requirement.text, value, margin, met)
-        console.print(t)
-    if r.diagnostics:
-        console.print()
-        _render_diags(console, r.diagnostics)
-    v = r.verdict
-    word = {True: "yes", False: "no", None: "not judged"}
-    console.print(f"verdict: correct: {word[v.correct]} · meets requirements: {word[v.meets_requirements]} · "
-                  f"optimal: {word[v.optimal]}", markup=False)
-    if r.optimality and r.optimality.get("note"):
-        console.print(f"  optimal? {r.optimality['note']}", markup=False)
-    console.print()
-
-
 def _exit_code(results: list[StrategyResult]) -> int:
     """3 when a strategy is invalid; 1 when a requirement is not met or could not be judged."""
     if any(not r.valid for r in results):
@@ -208,30 +112,6 @@ def _exit_code(results: list[StrategyResult]) -> int:
     if any(r.verdict.meets_requirements is not True and r.requirements for r in results):
         return EXIT_REQUIREMENTS
     return EXIT_OK
-
-
-class _Progress:
-    """A rich progress bar that appears only once the work has taken more than a second."""
-
-    def __init__(self, label: str):
-        self.label = label
-        self.t0 = time.perf_counter()
-        self.bar: Progress | None = None
-        self.task = TaskID(0)      # the bar's task once the bar is shown
-
-    def __call__(self, done: int, total: int) -> None:
-        if self.bar is None:
-            if time.perf_counter() - self.t0 < 1.0 or not sys.stderr.isatty():
-                return
-            self.bar = Progress(TextColumn(self.label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                                console=Console(file=sys.stderr), transient=True)
-            self.bar.start()
-            self.task = self.bar.add_task(self.label, total=total)
-        self.bar.update(self.task, completed=done)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.stop()
 
 
 def _search(plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: int = 1, budget_s: float | None = None):
@@ -263,12 +143,6 @@ def _load(args, err: Console):
         return None, None
 
 
-def _print_reports(results: list[StrategyResult]) -> None:
-    """report.json objects on stdout: one object, or a list when the plan has several strategies."""
-    objs = [report_json(r) for r in results]
-    print(json.dumps(objs[0] if len(objs) == 1 else objs, indent=2, allow_nan=False))
-
-
 def cmd_check(args) -> int:
     err = _console(sys.stderr)
     plan, results = _load(args, err)
@@ -278,12 +152,7 @@ def cmd_check(args) -> int:
         _print_reports(results)
     else:
         out = _console()
-        m = plan.model
-        out.print(f"plan {args.plan} · model {m.name} ({total_params(m) / 1e9:.1f} B params, "
-                  f"{active_params(m) / 1e9:.1f} B active, {m.weights.value}) · cluster {plan.cluster.gpus} × "
-                  f"{plan.cluster.gpu.name} ({plan.cluster.gpus_per_node} per node) · batch {plan.workload.batch} "
-                  f"× ({plan.workload.prompt} + {plan.workload.generate}) tokens", markup=False)
-        out.print()
+        _print_plan(out, plan, args.plan)
         for r in results:
             _print_result(out, r)
     return _exit_code(results)
@@ -317,31 +186,17 @@ def cmd_compile(args) -> int:
     else:
         out = _console()
         for w in written:
-            r = w.result
-            for warning in w.warnings:
-                err.print(f"warning: {warning}", markup=False)
-            if r is None:
-                out.print("side-by-side comparison:", markup=False)
-                for f in w.files:
-                    out.print(f"  wrote {f}", markup=False)
-                continue
-            v = r.verdict
-            word = {True: "yes", False: "no", None: "not judged"}
-            label = f"{r.decl.name} = {r.decl.text}" if r.decl.name else r.decl.text
-            out.print(f"strategy {label}: correct {word[v.correct]} · meets requirements "
-                      f"{word[v.meets_requirements]} · optimal {word[v.optimal]}", markup=False)
-            if r.optimality and r.optimality.get("note"):
-                out.print(f"  optimal? {r.optimality['note']}", markup=False)
-            if r.metrics:
-                out.print(f"  ttft {format_si(r.metrics['ttft_s'], Dimension.TIME)} · tpot "
-                          f"{format_si(r.metrics['tpot_s'], Dimension.TIME)} · decode "
-                          f"{r.metrics['decode_tokens_per_s_per_gpu']:,.1f} tokens/s/gpu", markup=False)
-            errors = [d for d in r.diagnostics if d.is_error]
-            if errors:
-                _render_diags(err, errors)
-            for f in w.files:
-                out.print(f"  wrote {f}", markup=False)
+            _print_written(out, err, w)
     return _exit_code(results)
+
+
+def _own_points(plan) -> list[tuple[str, float, float]]:
+    """The plan's own strategies on the Pareto plot: (name, TPOT, decode tokens/s per GPU)."""
+    own = []
+    for r in check(plan):
+        if r.metrics:
+            own.append((r.decl.name or r.decl.text, r.metrics["tpot_s"], r.metrics["decode_tokens_per_s_per_gpu"]))
+    return own
 
 
 def cmd_search(args) -> int:
@@ -352,10 +207,7 @@ def cmd_search(args) -> int:
         _render_diags(err, exc.diagnostics)
         return EXIT_INPUT
     found = _search(plan, args.objective, args.top, _jobs(args, err), args.budget)
-    own = []
-    for r in check(plan):
-        if r.metrics:
-            own.append((r.decl.name or r.decl.text, r.metrics["tpot_s"], r.metrics["decode_tokens_per_s_per_gpu"]))
+    own = _own_points(plan)
     try:
         svg_path = Path(args.svg) if args.svg else default_output_dir(plan.name) / "pareto.svg"
         write_text_atomic(svg_path, pareto_svg(found, f"{plan.name}: decode throughput per GPU vs TPOT", own))
@@ -365,40 +217,13 @@ def cmd_search(args) -> int:
     except OSError as exc:
         err.print(f"error: cannot write {svg_path}: {exc.strerror or exc}", markup=False)
         return EXIT_OUTPUT
-    if not found.complete:
-        err.print(f"warning: the search stopped {found.stop_reason()}: {found.evaluated:,} of {found.total:,} "
-                  "candidates evaluated (fewest GPUs first)", markup=False)
-    if found.skipped:
-        err.print(f"warning: the time budget left no time for: {', '.join(found.skipped)}", markup=False)
+    _print_search_warnings(err, found)
     if args.format == "json":
         data = found.to_json(args.top)
         keys = ("objective", "evaluated", "seconds", "candidates", "legal", "total", "complete", "stopped", "skipped")
         print(json.dumps({k: data[k] for k in keys if k in data}, indent=2, allow_nan=False))
         return EXIT_OK
-    out = _console()
-    out.print(f"{found.evaluated} strategies evaluated, {found.legal} legal, in {found.seconds:.2f} s "
-              f"({found.evaluated / max(found.seconds, 1e-9):,.0f} per second); objective {found.objective}, "
-              f"subject to the plan's requirements", markup=False)
-    t = Table(title=f"best {min(args.top, len(found.ranked))}", title_justify="left")
-    for col in ("#", "strategy", "mb", "overlap", "GPUs", "mem headroom", "TTFT", "TPOT", "decode tok/s/GPU",
-                "meets req.", "binding requirement"):
-        t.add_column(col)
-    for k, c in enumerate(found.ranked[:args.top], 1):
-        m = c.metrics
-        _add_row(t, str(k), c.text, str(c.microbatches), c.overlap.value, str(c.gpus),
-                  f"{(1 - c.memory_fraction) * 100:.0f} %", format_si(m["ttft_s"], Dimension.TIME),
-                  format_si(m["tpot_s"], Dimension.TIME), f"{m['decode_tokens_per_s_per_gpu']:,.1f}",
-                  "yes" if c.meets_requirements else "no", c.binding or "—")
-    out.print(t)
-    p = Table(title="Pareto front: decode tokens/s per GPU vs TPOT and TTFT", title_justify="left")
-    for col in ("strategy", "mb", "overlap", "GPUs", "TTFT", "TPOT", "decode tok/s/GPU"):
-        p.add_column(col)
-    for c in sorted(found.pareto, key=lambda c: c.metrics["tpot_s"])[:20]:
-        m = c.metrics
-        _add_row(p, c.text, str(c.microbatches), c.overlap.value, str(c.gpus), format_si(m["ttft_s"], Dimension.TIME),
-                  format_si(m["tpot_s"], Dimension.TIME), f"{m['decode_tokens_per_s_per_gpu']:,.1f}")
-    out.print(p)
-    out.print(f"wrote {svg_path}", markup=False)
+    _print_search(_console(), found, args.top, svg_path)
     return EXIT_OK
 
 

@@ -87,49 +87,78 @@ def _at_least_one(field: Field) -> Field:
     return replace(field, lo=max(field.lo, 1))
 
 
-def _map(cfg: dict, src: SourceFile, at: Span) -> tuple[dict | None, list[Diagnostic]]:
-    diags: list[Diagnostic] = []
-    name = quote(Path(src.path).name)
+class _Reader:
+    """Reads the config's integers, each against the range of the plan field it becomes,
+    collecting a diagnostic per missing or bad key."""
 
-    def need(key: str, field: Field):
-        if cfg.get(key) is None:
-            diags.append(Diagnostic("E103", Severity.ERROR, f"`{name}` has no `{key}`", at,
-                                    f"add `{key}` to the config, or write the model out in full"))
+    def __init__(self, cfg: dict, src: SourceFile, at: Span):
+        self.cfg, self.src, self.at = cfg, src, at
+        self.diags: list[Diagnostic] = []
+        self.name = quote(Path(src.path).name)
+
+    def error(self, code: str, message: str, key: str, hint: str | None = None) -> None:
+        """A diagnostic pointing at `key` in the config (or at the `model from` statement)."""
+        self.diags.append(Diagnostic(code, Severity.ERROR, message, _key_span(self.src, key, self.at), hint))
+
+    def need(self, key: str, field: Field):
+        if self.cfg.get(key) is None:
+            self.diags.append(Diagnostic("E103", Severity.ERROR, f"`{self.name}` has no `{key}`", self.at,
+                                         f"add `{key}` to the config, or write the model out in full"))
             return None
-        return integer(key, field)
+        return self.integer(key, field)
 
-    def integer(key: str, field: Field, default=None):
+    def integer(self, key: str, field: Field, default=None):
+        cfg = self.cfg
         if key not in cfg or cfg[key] is None:
             return default
         value = cfg[key]
-        span = _key_span(src, key, at)
+        span = _key_span(self.src, key, self.at)
         if isinstance(value, _HugeInt) or (isinstance(value, int) and not isinstance(value, bool)
                                            and not field.lo <= value <= field.hi):
-            diags.append(Diagnostic("E104", Severity.ERROR,
-                                    f"`{key}` is out of range: dagc accepts {field.lo:,.0f} to {field.hi:,.0f}", span))
+            self.diags.append(Diagnostic("E104", Severity.ERROR,
+                                         f"`{key}` is out of range: dagc accepts {field.lo:,.0f} to {field.hi:,.0f}",
+                                         span))
             return None
         if isinstance(value, bool) or not isinstance(value, int):
-            diags.append(Diagnostic("E104", Severity.ERROR, f"`{key}` must be a whole number, not {_kind_of(value)}",
-                                    span))
+            self.diags.append(Diagnostic("E104", Severity.ERROR,
+                                         f"`{key}` must be a whole number, not {_kind_of(value)}", span))
             return None
         return value
 
+
+def _map(cfg: dict, src: SourceFile, at: Span) -> tuple[dict | None, list[Diagnostic]]:
+    r = _Reader(cfg, src, at)
     out: dict = {}
-    out["layers"] = need("num_hidden_layers", MODEL_FIELDS["layers"])
-    out["hidden"] = need("hidden_size", MODEL_FIELDS["hidden"])
-    out["heads"] = need("num_attention_heads", MODEL_FIELDS["heads"])
-    out["vocab"] = need("vocab_size", MODEL_FIELDS["vocab"])
-    out["kv_heads"] = integer("num_key_value_heads", MODEL_FIELDS["kv_heads"], out["heads"])
-    head_dim = integer("head_dim", MODEL_FIELDS["head_dim"])
+    head_dim = _map_shape(r, out)
+    _map_dtype(r, out)
+    _map_attention(r, out, head_dim)
+    _map_experts(r, out)
+    if any(d.is_error for d in r.diags):
+        return None, r.diags
+    return out, r.diags
+
+
+def _map_shape(r: _Reader, out: dict) -> int | None:
+    """Layers, widths, heads, vocabulary and tied embeddings; returns the config's head_dim."""
+    out["layers"] = r.need("num_hidden_layers", MODEL_FIELDS["layers"])
+    out["hidden"] = r.need("hidden_size", MODEL_FIELDS["hidden"])
+    out["heads"] = r.need("num_attention_heads", MODEL_FIELDS["heads"])
+    out["vocab"] = r.need("vocab_size", MODEL_FIELDS["vocab"])
+    out["kv_heads"] = r.integer("num_key_value_heads", MODEL_FIELDS["kv_heads"], out["heads"])
+    head_dim = r.integer("head_dim", MODEL_FIELDS["head_dim"])
     if head_dim is None and out["hidden"] and out["heads"]:
         head_dim = out["hidden"] // out["heads"] or None
     out["head_dim"] = head_dim
-    tied = cfg.get("tie_word_embeddings", False)
+    tied = r.cfg.get("tie_word_embeddings", False)
     if not isinstance(tied, bool):
-        diags.append(Diagnostic("E104", Severity.ERROR, "`tie_word_embeddings` must be true or false",
-                                _key_span(src, "tie_word_embeddings", at)))
+        r.error("E104", "`tie_word_embeddings` must be true or false", "tie_word_embeddings")
     out["tied"] = tied is True
+    return head_dim
 
+
+def _map_dtype(r: _Reader, out: dict) -> None:
+    """The weights' dtype (fp8 when the config is quantised so) and the KV cache's."""
+    cfg = r.cfg
     dtype = cfg.get("torch_dtype", cfg.get("dtype", "bfloat16"))
     quant = cfg.get("quantization_config")
     method = quant.get("quant_method") if isinstance(quant, dict) else None
@@ -139,47 +168,50 @@ def _map(cfg: dict, src: SourceFile, at: Span) -> tuple[dict | None, list[Diagno
         out["weights"] = HF_DTYPES[dtype]
     else:
         key = "torch_dtype" if "torch_dtype" in cfg else "dtype"
-        diags.append(Diagnostic("E101", Severity.ERROR, f"`{key}` is not a dtype dagc knows",
-                                _key_span(src, key, at), "one of: " + ", ".join(HF_DTYPES)))
+        r.error("E101", f"`{key}` is not a dtype dagc knows", key, "one of: " + ", ".join(HF_DTYPES))
     out["kv_cache"] = "bf16" if out.get("weights") in ("fp8", "int8", "int4", None) else out.get("weights")
 
-    if cfg.get("kv_lora_rank") is not None:
+
+def _map_attention(r: _Reader, out: dict, head_dim: int | None) -> None:
+    if r.cfg.get("kv_lora_rank") is not None:
         out["attention"] = "mla"
-        out["head_dim"] = integer("v_head_dim", MLA_FIELDS["v_head"], head_dim)  # MLA has no head_dim; v_head stands in
-        out["mla"] = dict(q_lora=integer("q_lora_rank", MLA_FIELDS["q_lora"], 0) or 0,
-                          kv_lora=integer("kv_lora_rank", MLA_FIELDS["kv_lora"]),
-                          qk_nope=need("qk_nope_head_dim", MLA_FIELDS["qk_nope"]),
-                          qk_rope=need("qk_rope_head_dim", MLA_FIELDS["qk_rope"]),
-                          v_head=need("v_head_dim", MLA_FIELDS["v_head"]))
+        # MLA has no head_dim; v_head stands in
+        out["head_dim"] = r.integer("v_head_dim", MLA_FIELDS["v_head"], head_dim)
+        out["mla"] = dict(q_lora=r.integer("q_lora_rank", MLA_FIELDS["q_lora"], 0) or 0,
+                          kv_lora=r.integer("kv_lora_rank", MLA_FIELDS["kv_lora"]),
+                          qk_nope=r.need("qk_nope_head_dim", MLA_FIELDS["qk_nope"]),
+                          qk_rope=r.need("qk_rope_head_dim", MLA_FIELDS["qk_rope"]),
+                          v_head=r.need("v_head_dim", MLA_FIELDS["v_head"]))
     else:
         out["attention"] = "gqa"
 
+
+def _map_experts(r: _Reader, out: dict) -> None:
+    """The moe block: a dense model's ffn, or the routed and shared experts and the activation."""
+    cfg = r.cfg
     expert_key = next((k for k in _EXPERT_KEYS if cfg.get(k)), None)
     if expert_key is None:
         out["moe"] = dict(experts=0, dense_layers=out["layers"] or 0,
-                          dense_ffn=need("intermediate_size", _at_least_one(MOE_FIELDS["dense_ffn"])))
-    else:
-        experts = integer(expert_key, MOE_FIELDS["experts"])
-        top_k = need("num_experts_per_tok", _at_least_one(MOE_FIELDS["top_k"]))
-        if "moe_intermediate_size" in cfg:
-            ffn = integer("moe_intermediate_size", _at_least_one(MOE_FIELDS["ffn"]))
-        else:  # Mixtral: intermediate_size is the expert's
-            ffn = need("intermediate_size", _at_least_one(MOE_FIELDS["ffn"]))
-        shared = integer("n_shared_experts", MOE_FIELDS["shared"], 0) or 0
-        shared_ffn = integer("shared_expert_intermediate_size", MOE_FIELDS["shared_ffn"], 0) or 0
-        if shared_ffn and not shared:
-            shared = 1  # Qwen2-MoE style: one shared expert of that size
-        if shared and not shared_ffn:
-            shared_ffn = ffn  # DeepSeek: shared experts are the size of a routed one
-        dense_layers = integer("first_k_dense_replace", MOE_FIELDS["dense_layers"], 0) or 0
-        dense_ffn = integer("intermediate_size", MOE_FIELDS["dense_ffn"], 0) if dense_layers else 0
-        out["moe"] = dict(experts=experts, top_k=top_k, ffn=ffn, shared=shared, shared_ffn=shared_ffn,
-                          dense_layers=dense_layers, dense_ffn=dense_ffn or 0, gated=True)
-        act = cfg.get("hidden_act", "silu")
-        if act not in ("silu", "swiglu", "gelu", "gelu_new", "relu", "gelu_pytorch_tanh"):
-            diags.append(Diagnostic("E101", Severity.ERROR, "`hidden_act` names an activation dagc cannot map",
-                                    _key_span(src, "hidden_act", at), "dagc models SwiGLU (silu) or a plain MLP"))
-        out["moe"]["gated"] = act in ("silu", "swiglu")
-    if any(d.is_error for d in diags):
-        return None, diags
-    return out, diags
+                          dense_ffn=r.need("intermediate_size", _at_least_one(MOE_FIELDS["dense_ffn"])))
+        return
+    experts = r.integer(expert_key, MOE_FIELDS["experts"])
+    top_k = r.need("num_experts_per_tok", _at_least_one(MOE_FIELDS["top_k"]))
+    if "moe_intermediate_size" in cfg:
+        ffn = r.integer("moe_intermediate_size", _at_least_one(MOE_FIELDS["ffn"]))
+    else:  # Mixtral: intermediate_size is the expert's
+        ffn = r.need("intermediate_size", _at_least_one(MOE_FIELDS["ffn"]))
+    shared = r.integer("n_shared_experts", MOE_FIELDS["shared"], 0) or 0
+    shared_ffn = r.integer("shared_expert_intermediate_size", MOE_FIELDS["shared_ffn"], 0) or 0
+    if shared_ffn and not shared:
+        shared = 1  # Qwen2-MoE style: one shared expert of that size
+    if shared and not shared_ffn:
+        shared_ffn = ffn  # DeepSeek: shared experts are the size of a routed one
+    dense_layers = r.integer("first_k_dense_replace", MOE_FIELDS["dense_layers"], 0) or 0
+    dense_ffn = r.integer("intermediate_size", MOE_FIELDS["dense_ffn"], 0) if dense_layers else 0
+    out["moe"] = dict(experts=experts, top_k=top_k, ffn=ffn, shared=shared, shared_ffn=shared_ffn,
+                      dense_layers=dense_layers, dense_ffn=dense_ffn or 0, gated=True)
+    act = cfg.get("hidden_act", "silu")
+    if act not in ("silu", "swiglu", "gelu", "gelu_new", "relu", "gelu_pytorch_tanh"):
+        r.error("E101", "`hidden_act` names an activation dagc cannot map", "hidden_act",
+                "dagc models SwiGLU (silu) or a plain MLP")
+    out["moe"]["gated"] = act in ("silu", "swiglu")

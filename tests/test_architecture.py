@@ -44,9 +44,12 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("verdict",),
     ("analyse",),                               # resolve → rules → memory → DAG → schedule → verdict
     ("check",),
+    ("search_result", "search_space"),          # the search's ranking and front; its candidates, lazily
+    ("search_pool",),                           # the search's worker processes and their stopping
     ("search",),
     ("export",),
     ("compile",),
+    ("cli_print",),                             # what each command prints
     ("cli",),
     ("__main__", "__init__"),                   # the package's faces: no logic
 )

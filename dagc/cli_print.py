@@ -1,0 +1,271 @@
+"""The `dagc` command's rendering: what each command prints on the terminal.
+
+Input: the results of the library (`StrategyResult`, `Written`, `SearchResult`) and a rich
+console. Output: text on the console — tables, critical paths, verdicts. Every string from the
+user passes through `_shown`, so escape sequences never reach the terminal. Argument parsing
+and exit codes stay in `dagc.cli`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .check import StrategyResult
+from .compile import Written
+from .diagnostics import printable, render
+from .export.markdown import gap_text, shown_stages
+from .export.report import report_json
+from .params import active_params, total_params
+from .plan import Plan
+from .search import SearchResult
+from .units import Dimension, format_bytes, format_si
+
+_WORD = {True: "yes", False: "no", None: "not judged"}
+
+
+def _shown(text: str) -> str:
+    """A text from the user (a path, a plan's names, a message quoting them) fit for a terminal,
+    line by line: escape sequences and other control characters never reach it."""
+    return "\n".join(printable(line) for line in text.split("\n"))
+
+
+class _Console(Console):
+    """A rich console that passes every string it prints through `_shown`."""
+
+    def print(self, *objects, **kwargs) -> None:
+        super().print(*(_shown(o) if isinstance(o, str) else o for o in objects), **kwargs)
+
+
+def _add_row(table: Table, *cells: str, **kwargs) -> None:
+    table.add_row(*(_shown(c) for c in cells), **kwargs)
+
+
+def _console(stream=None) -> Console:
+    stream = stream or sys.stdout
+    tty = stream.isatty()
+    return _Console(file=stream, width=None if tty else 120, no_color=not tty, highlight=False,
+                    soft_wrap=True, emoji=False)
+
+
+def _render_diags(console: Console, diags) -> None:
+    for d in diags:
+        style = {"error": "bold red", "warning": "yellow", "note": "cyan"}[d.severity.value]
+        console.print(render(d), style=style if console.is_terminal else None, markup=False, highlight=False)
+        console.print()
+
+
+class _Progress:
+    """A rich progress bar that appears only once the work has taken more than a second."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self.t0 = time.perf_counter()
+        self.bar: Progress | None = None
+        self.task = TaskID(0)      # the bar's task once the bar is shown
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            if time.perf_counter() - self.t0 < 1.0 or not sys.stderr.isatty():
+                return
+            self.bar = Progress(TextColumn(self.label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                                console=Console(file=sys.stderr), transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task(self.label, total=total)
+        self.bar.update(self.task, completed=done)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _print_reports(results: list[StrategyResult]) -> None:
+    """report.json objects on stdout: one object, or a list when the plan has several strategies."""
+    objs = [report_json(r) for r in results]
+    print(json.dumps(objs[0] if len(objs) == 1 else objs, indent=2, allow_nan=False))
+
+
+# ---------------------------------------------------------------- dagc check
+
+def _print_plan(out: Console, plan: Plan, path: str) -> None:
+    """The line `dagc check` opens with: the plan's model, cluster and workload."""
+    m = plan.model
+    out.print(f"plan {path} · model {m.name} ({total_params(m) / 1e9:.1f} B params, "
+              f"{active_params(m) / 1e9:.1f} B active, {m.weights.value}) · cluster {plan.cluster.gpus} × "
+              f"{plan.cluster.gpu.name} ({plan.cluster.gpus_per_node} per node) · batch {plan.workload.batch} "
+              f"× ({plan.workload.prompt} + {plan.workload.generate}) tokens", markup=False)
+    out.print()
+
+
+def _print_result(console: Console, r: StrategyResult) -> None:
+    """One strategy of `dagc check`: layout, memory, metrics, requirements, diagnostics, verdict."""
+    title = f"strategy {r.decl.name + ' = ' if r.decl.name else ''}{r.decl.text}"
+    console.rule(_shown(title), style="bold")
+    if r.layout is not None:
+        _print_layout(console, r)
+        if r.memory is not None:
+            console.print(_memory_table(console, r))
+    if r.metrics:
+        console.print(_metrics_table(r))
+        if r.compiled is not None and r.compiled.metrics is not None:
+            _print_critical_paths(console, r.compiled.metrics)
+    if r.requirements:
+        console.print(_requirements_table(r))
+    if r.diagnostics:
+        console.print()
+        _render_diags(console, r.diagnostics)
+    v = r.verdict
+    console.print(f"verdict: correct: {_WORD[v.correct]} · meets requirements: {_WORD[v.meets_requirements]} · "
+                  f"optimal: {_WORD[v.optimal]}", markup=False)
+    if r.optimality and r.optimality.get("note"):
+        console.print(f"  optimal? {r.optimality['note']}", markup=False)
+    console.print()
+
+
+def _print_layout(console: Console, r: StrategyResult) -> None:
+    plan, lay = r.plan, r.layout
+    assert lay is not None, "a strategy with a layout"
+    experts = (f"ep {lay.ep} · etp {lay.etp}" if lay.expert_domain_written
+               else f"experts follow tp (etp {lay.etp})") if plan.model.has_experts else "dense model"
+    console.print(f"GPUs: {lay.gpus_used} used of {plan.cluster.gpus} available  "
+                  f"(dp {lay.dp} × pp {lay.pp} × stage group {lay.group_size})", markup=False)
+    console.print(f"stage group: attention tp {lay.tp} · cp {lay.cp}{' · sp' if lay.sp else ''} · attention DP "
+                  f"{lay.adp}  ;  {experts} · expert DP {lay.edp}  ·  {lay.microbatches} micro-batch(es)",
+                  markup=False)
+
+
+def _memory_table(console: Console, r: StrategyResult) -> Table:
+    plan, lay, mem = r.plan, r.layout, r.memory
+    assert lay is not None and mem is not None, "a strategy with a layout and its memory"
+    t = Table(title=_shown(f"per-rank memory by stage (GPU {plan.cluster.gpu.name}, "
+                           f"{format_bytes(plan.cluster.gpu.memory_bytes)})"),
+              title_justify="left")
+    for col in ("stage", "GPUs", "layers", "experts/GPU", "weights", "KV cache", "activations", "total", "use"):
+        t.add_column(col, justify="right" if col not in ("stage", "GPUs", "layers") else "left")
+    per_gpu = str(lay.experts_per_ep_rank) if plan.model.has_experts else "—"
+    for k in shown_stages(len(mem.stages)):
+        if k is None:
+            _add_row(t, "…", gap_text(len(mem.stages)), *[""] * 7)
+            continue
+        s = mem.stages[k]
+        ranks = lay.stage_ranks(0, s.stage)
+        layers = f"{s.layers[0]}–{s.layers[1] - 1}" if s.layers[1] > s.layers[0] else "none"
+        gpus = f"{ranks.start}–{ranks.stop - 1}" + (f" (+{lay.dp - 1} replica(s))" if lay.dp > 1 else "")
+        _add_row(t, str(s.stage), gpus, layers, per_gpu, format_bytes(s.weights_bytes),
+                 format_bytes(s.kv_cache_bytes), format_bytes(s.activation_bytes), format_bytes(s.total_bytes),
+                 f"{s.fraction * 100:.1f} %", style="red" if not s.fits and console.is_terminal else None)
+    return t
+
+
+def _metrics_table(r: StrategyResult) -> Table:
+    assert r.metrics, "a scheduled strategy"
+    lay = r.layout
+    t = Table(title="metrics", title_justify="left")
+    for col in ("metric", "value", "per GPU"):
+        t.add_column(col)
+    for key, dim in (("ttft_s", Dimension.TIME), ("tpot_s", Dimension.TIME)):
+        _add_row(t, key, format_si(r.metrics.get(key), dim), "")
+    for key in ("prefill_tokens_per_s", "decode_tokens_per_s", "throughput_tokens_per_s"):
+        v = r.metrics.get(key)
+        _add_row(t, key, f"{v:,.0f} tokens/s" if v is not None else "—",
+                 f"{v / lay.gpus_used:,.1f}" if v is not None and lay else "")
+    return t
+
+
+def _print_critical_paths(console: Console, m) -> None:
+    """The critical paths of prefill and decode by kind of work, and the pipeline bubble."""
+    for phase, path in (("prefill", m.prefill_path), ("decode (2 steps)", m.decode_path)):
+        total = path.makespan_s or 1.0
+        parts = " · ".join(f"{name} {format_si(v, Dimension.TIME)} ({v / total * 100:.0f} %)" for name, v in (
+            ("compute", path.compute_s), ("TP comm", path.tp_comm_s), ("EP comm", path.ep_comm_s),
+            ("PP comm", path.pp_comm_s), ("waiting", path.waiting_s)) if v > 0)
+        console.print(f"critical path, {phase}: {format_si(path.makespan_s, Dimension.TIME)} = {parts}",
+                      markup=False)
+    console.print(f"pipeline bubble (prefill): {m.bubble_fraction * 100:.1f} % of stage time", markup=False)
+
+
+def _requirements_table(r: StrategyResult) -> Table:
+    t = Table(title="requirements", title_justify="left")
+    for col in ("requirement", "value", "margin", "met"):
+        t.add_column(col)
+    for q in r.requirements:
+        value = "not computed yet" if q.value is None else q.value_text()
+        margin = "" if q.margin is None else f"{q.margin * 100:+.1f} %"
+        met = {True: "yes", False: "NO", None: "—"}[q.met]
+        _add_row(t, q.requirement.text, value, margin, met)
+    return t
+
+
+# ---------------------------------------------------------------- dagc compile
+
+def _print_written(out: Console, err: Console, w: Written) -> None:
+    """What `dagc compile` wrote for one strategy (or the side-by-side comparison), with its verdict."""
+    r = w.result
+    for warning in w.warnings:
+        err.print(f"warning: {warning}", markup=False)
+    if r is None:
+        out.print("side-by-side comparison:", markup=False)
+    else:
+        _print_compiled(out, err, r)
+    for f in w.files:
+        out.print(f"  wrote {f}", markup=False)
+
+
+def _print_compiled(out: Console, err: Console, r: StrategyResult) -> None:
+    v = r.verdict
+    label = f"{r.decl.name} = {r.decl.text}" if r.decl.name else r.decl.text
+    out.print(f"strategy {label}: correct {_WORD[v.correct]} · meets requirements "
+              f"{_WORD[v.meets_requirements]} · optimal {_WORD[v.optimal]}", markup=False)
+    if r.optimality and r.optimality.get("note"):
+        out.print(f"  optimal? {r.optimality['note']}", markup=False)
+    if r.metrics:
+        out.print(f"  ttft {format_si(r.metrics['ttft_s'], Dimension.TIME)} · tpot "
+                  f"{format_si(r.metrics['tpot_s'], Dimension.TIME)} · decode "
+                  f"{r.metrics['decode_tokens_per_s_per_gpu']:,.1f} tokens/s/gpu", markup=False)
+    errors = [d for d in r.diagnostics if d.is_error]
+    if errors:
+        _render_diags(err, errors)
+
+
+# ---------------------------------------------------------------- dagc search
+
+def _print_search_warnings(err: Console, found: SearchResult) -> None:
+    """What a partial search did not do."""
+    if not found.complete:
+        err.print(f"warning: the search stopped {found.stop_reason()}: {found.evaluated:,} of {found.total:,} "
+                  "candidates evaluated (fewest GPUs first)", markup=False)
+    if found.skipped:
+        err.print(f"warning: the time budget left no time for: {', '.join(found.skipped)}", markup=False)
+
+
+def _print_search(out: Console, found: SearchResult, top: int, svg_path: Path) -> None:
+    """`dagc search` as text: the counts, the best `top`, the Pareto front and where its plot is."""
+    out.print(f"{found.evaluated} strategies evaluated, {found.legal} legal, in {found.seconds:.2f} s "
+              f"({found.evaluated / max(found.seconds, 1e-9):,.0f} per second); objective {found.objective}, "
+              f"subject to the plan's requirements", markup=False)
+    t = Table(title=f"best {min(top, len(found.ranked))}", title_justify="left")
+    for col in ("#", "strategy", "mb", "overlap", "GPUs", "mem headroom", "TTFT", "TPOT", "decode tok/s/GPU",
+                "meets req.", "binding requirement"):
+        t.add_column(col)
+    for k, c in enumerate(found.ranked[:top], 1):
+        m = c.metrics
+        _add_row(t, str(k), c.text, str(c.microbatches), c.overlap.value, str(c.gpus),
+                 f"{(1 - c.memory_fraction) * 100:.0f} %", format_si(m["ttft_s"], Dimension.TIME),
+                 format_si(m["tpot_s"], Dimension.TIME), f"{m['decode_tokens_per_s_per_gpu']:,.1f}",
+                 "yes" if c.meets_requirements else "no", c.binding or "—")
+    out.print(t)
+    p = Table(title="Pareto front: decode tokens/s per GPU vs TPOT and TTFT", title_justify="left")
+    for col in ("strategy", "mb", "overlap", "GPUs", "TTFT", "TPOT", "decode tok/s/GPU"):
+        p.add_column(col)
+    for c in sorted(found.pareto, key=lambda c: c.metrics["tpot_s"])[:20]:
+        m = c.metrics
+        _add_row(p, c.text, str(c.microbatches), c.overlap.value, str(c.gpus), format_si(m["ttft_s"], Dimension.TIME),
+                 format_si(m["tpot_s"], Dimension.TIME), f"{m['decode_tokens_per_s_per_gpu']:,.1f}")
+    out.print(p)
+    out.print(f"wrote {svg_path}", markup=False)

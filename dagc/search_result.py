@@ -1,0 +1,154 @@
+"""The search's results: `Candidate`, `SearchResult`, the ranking and the Pareto front.
+
+Input: the candidates the search scored (`dagc.search.evaluate`). Output: the best `k` by
+`_rank_key` (`_Best`, memory bounded by 2·k) and the non-dominated ones (`_Front`,
+`pareto_front`), from which `dagc.search.search` makes a `SearchResult`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from .plan import Overlap, Strategy
+
+__all__ = ["Candidate", "SearchResult", "pareto_front", "MAX_SEARCH_CANDIDATES", "PARETO_MAX"]
+
+MAX_SEARCH_CANDIDATES = 100_000  # candidates one search evaluates at most, fewest GPUs first (~1 min on one core)
+PARETO_MAX = 1_000              # Pareto-front points kept (beyond: the best by decode tokens/s per GPU)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    strategy: Strategy
+    microbatches: int
+    overlap: Overlap
+    gpus: int
+    metrics: dict
+    meets_requirements: bool
+    score: float
+    memory_fraction: float
+    binding: str | None            # the requirement with the least margin
+    exact: bool = False            # re-scored by the full scheduler
+
+    @property
+    def text(self) -> str:
+        return self.strategy.text
+
+    def to_json(self) -> dict:
+        return {"strategy": self.text, "gpus": self.gpus,
+                "workload": {"microbatches": self.microbatches, "overlap": self.overlap.value},
+                "metrics": self.metrics, "meets_requirements": self.meets_requirements, "score": self.score,
+                "memory_headroom": 1.0 - self.memory_fraction, "binding_requirement": self.binding,
+                "exact": self.exact}
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    objective: str
+    evaluated: int
+    legal: int
+    seconds: float
+    ranked: tuple[Candidate, ...]                 # the best (at most RANKED_KEEP), best first
+    pareto: tuple[Candidate, ...] = field(default=())
+    total: int = 0                                # candidates in the space (evaluated < total: stopped early)
+    stopped: str | None = None                    # why it stopped early: "budget" or "cap"
+    limit: int = MAX_SEARCH_CANDIDATES            # the cap on candidates evaluated
+    pareto_complete: bool = True                  # False: the front was thinned to PARETO_MAX points
+    skipped: tuple[str, ...] = ()                 # steps after the evaluation that the time budget cut short:
+                                                  # SKIPPED_SPLITS, SKIPPED_RESCORE
+
+    @property
+    def complete(self) -> bool:
+        return self.evaluated >= self.total
+
+    def stop_reason(self) -> str:
+        """Why a partial search stopped, in words ('' when complete)."""
+        if self.complete:
+            return ""
+        if self.stopped == "cap":
+            return f"at its cap of {self.limit:,} candidates"
+        return "when its time budget was spent"
+
+    def to_json(self, top: int | None = None) -> dict:
+        chosen = self.ranked if top is None else self.ranked[:top]
+        return {"objective": self.objective, "evaluated": self.evaluated, "legal": self.legal,
+                "seconds": self.seconds, "candidates": [c.to_json() for c in chosen],
+                "pareto": [c.to_json() for c in self.pareto], "total": self.total, "complete": self.complete,
+                "stopped": None if self.complete else self.stopped, "skipped": list(self.skipped)}
+
+    @property
+    def best(self) -> Candidate | None:
+        return self.ranked[0] if self.ranked else None
+
+
+def _rank_key(c: Candidate):
+    return (not c.meets_requirements, -c.score, c.gpus, c.text, c.microbatches, c.overlap.value)
+
+
+class _Best:
+    """The best `k` candidates by `_rank_key`, in memory bounded by 2·k."""
+
+    def __init__(self, k: int):
+        self.k = k
+        self.items: list[Candidate] = []
+
+    def add(self, c: Candidate) -> None:
+        self.items.append(c)
+        if len(self.items) >= 2 * self.k:
+            self._trim()
+
+    def _trim(self) -> None:
+        self.items.sort(key=_rank_key)
+        del self.items[self.k:]
+
+    def ranked(self) -> list[Candidate]:
+        self._trim()
+        return list(self.items)
+
+
+def _front_key(c: Candidate) -> tuple:
+    m = c.metrics
+    return (-m["decode_tokens_per_s_per_gpu"], m["tpot_s"], m["ttft_s"], c.text, c.microbatches, c.overlap.value)
+
+
+def _beats(f: tuple, c: tuple) -> bool:
+    """Front keys: f is no worse than c on every objective and comes first (better, or the same
+    figures and an earlier name)."""
+    return f[0] <= c[0] and f[1] <= c[1] and f[2] <= c[2] and f < c
+
+
+class _Front:
+    """The Pareto front (more decode tokens/s per GPU, less TPOT, less TTFT), kept incrementally.
+
+    A point joins unless a point of the front beats it, and evicts the points it beats; the
+    result does not depend on the order of arrival. Beyond `cap` points the front keeps the
+    `cap` with the most decode tokens/s per GPU and says so (`complete`).
+    """
+
+    def __init__(self, cap: int | None = PARETO_MAX):
+        self.cap = cap
+        self.points: list[tuple[tuple, Candidate]] = []
+        self.complete = True
+
+    def add(self, c: Candidate) -> None:
+        k = _front_key(c)
+        if any(_beats(f, k) for f, _ in self.points):
+            return
+        self.points = [(f, x) for f, x in self.points if not _beats(k, f)]
+        self.points.append((k, c))
+        if self.cap is not None and len(self.points) > self.cap:
+            self.points.sort(key=lambda p: p[0])
+            del self.points[self.cap:]
+            self.complete = False
+
+    def result(self) -> tuple[Candidate, ...]:
+        return tuple(c for _, c in sorted(self.points, key=lambda p: p[0]))
+
+
+def pareto_front(cands: Iterable[Candidate]) -> tuple[Candidate, ...]:
+    """Non-dominated candidates: more decode tokens/s per GPU, less TPOT, less TTFT."""
+    front = _Front(cap=None)
+    for c in cands:
+        front.add(c)
+    return front.result()
