@@ -84,6 +84,7 @@ class ItemKind(enum.Enum):
     SUBBLOCK = "subblock"        # name { … }
     GPU_PRESET = "gpu_preset"    # gpu preset "h100-sxm"
     GPU_CUSTOM = "gpu_custom"    # gpu "name" { … }
+    FROM_FILE = "from_file"      # name from "file.json"
 
 
 @dataclass(frozen=True)
@@ -96,16 +97,18 @@ class Item:
     name_span: Span
     value: Value | None = None          # ASSIGN
     block: tuple[Item, ...] = ()        # SUBBLOCK, GPU_CUSTOM
-    label: str = ""                     # GPU_PRESET, GPU_CUSTOM: the quoted name, without quotes
+    label: str = ""                     # GPU_PRESET, GPU_CUSTOM, FROM_FILE: the quoted text, without quotes
     label_span: Span | None = None
 
 
 def read_block(out: Collector, items: tuple[Item, ...], where: str, fields: dict[str, Field],
-               subblocks: tuple[str, ...] = ()) -> tuple[dict[str, Any], dict[str, Item]]:
+               subblocks: tuple[str, ...] = (), files: tuple[str, ...] = ()) -> tuple[dict[str, Any], dict[str, Item]]:
     """Read a `{ … }` block: values by field, and the sub-block items by name.
 
     `where` names the block in messages and in the recorded spans (`cluster.efficiency`).
     A `gpu` entry is returned as the sub-block "gpu" in any block; the caller decides.
+    `files` names the fields that may be read from a file (`kernels from "…"`): such an entry
+    is returned among the sub-block items, under its name; the caller reads the file.
     """
     values: dict[str, Any] = {}
     subs: dict[str, Item] = {}
@@ -128,6 +131,17 @@ def read_block(out: Collector, items: tuple[Item, ...], where: str, fields: dict
                 subs[item.name] = item
             case ItemKind.GPU_PRESET | ItemKind.GPU_CUSTOM:
                 subs["gpu"] = item
+            case ItemKind.FROM_FILE:
+                if item.name not in files:
+                    if item.name in fields or item.name in subblocks:
+                        out.error("E104", f"`{item.name}` cannot be read from a file in {where}", item.name_span,
+                                  f"write `{item.name} = …`" if item.name in fields else f"write `{item.name} {{ … }}`")
+                    else:
+                        out.error("E101", f"unknown field `{item.name}` in {where}", item.name_span,
+                                  did_you_mean(item.name, list(dict.fromkeys([*fields, *subblocks, *files]))))
+                    continue
+                out.spans[f"{where}.{item.name}"] = item.span
+                subs[item.name] = item
     return values, subs
 
 
@@ -158,6 +172,8 @@ def read_value(out: Collector, value: Value, spec: Field, label: str) -> Any:
             return _choice(out, value, spec, short)
         case "routing":
             return _routing(out, value)
+        case "name":
+            return _word(out, value, short)
         case _:
             return _quantity(out, value, spec, short)
 

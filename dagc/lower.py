@@ -2,7 +2,8 @@
 
 Input: the tree from `dagc.parse` and its `SourceFile`. Output: a frozen `Plan`, or a
 `PlanError` carrying every problem found at once: unknown names (E101, with the nearest
-name), wrong dimensions (E102), missing blocks or fields (E103), invalid values (E104).
+name), wrong dimensions (E102), missing blocks or fields (E103), invalid values (E104), a
+kernel profile file that cannot be used (E105, from `dagc.kernels`).
 Strategies are kept as written (`StrategyDecl`); `dagc.flatten` turns them into degrees.
 
 The grammar names every alternative (grammar/plan.lark) and `_Lowering`, a Lark
@@ -26,6 +27,7 @@ from lark.tree import Meta
 
 from .blocks import (
     BAD,
+    Bad,
     Collector,
     Item,
     ItemKind,
@@ -36,7 +38,7 @@ from .blocks import (
     read_value,
     unit_dimension,
 )
-from .diagnostics import Diagnostic, PlanError, Severity
+from .diagnostics import Diagnostic, PlanError, Severity, quote
 from .fields import (
     CLUSTER_FIELDS,
     EFFICIENCY_FIELDS,
@@ -47,9 +49,12 @@ from .fields import (
     WORKLOAD_FIELDS,
     Field,
     did_you_mean,
+    nearest,
 )
+from .kernels import KernelProfile, builtin_profile, for_gpu, load_profile_file, profile_names
 from .model import ImportRoots, imported_fields, lower_model, model_from_preset, preset_fields
 from .plan import (
+    DEFAULT_RESERVE_BYTES,
     Cluster,
     Efficiency,
     Gpu,
@@ -62,7 +67,7 @@ from .plan import (
     StrategyDecl,
     Workload,
 )
-from .presets import GPU_PRESETS
+from .presets import GPU_KERNEL_PROFILES, GPU_PRESETS
 from .scope import scope_axes, strategy_text
 from .source import SourceFile, Span
 from .units import Dimension
@@ -76,6 +81,11 @@ _STATEMENTS = {"model_full": "model", "model_preset": "model", "model_from": "mo
                "workload": "workload", "require": "require", "strategy": "strategy", "named_strategy": "strategy"}
 _EXAMPLES = {"model": 'model preset "mixtral-8x7b"', "cluster": 'cluster { gpus = 8  gpu preset "h100-sxm" }',
              "workload": "workload { batch = 64  prompt = 2048  generate = 256 }", "strategy": "strategy tp 8"}
+
+
+# The cluster's fields: the shared schema plus the measured cost model's (SPEC 3.2).
+_CLUSTER_FIELDS = {**CLUSTER_FIELDS, "kernels": Field("name"),
+                   "reserve": Field("quantity", Dimension.SIZE, 0.0, 1e18)}
 
 
 @dataclass(frozen=True)
@@ -126,6 +136,11 @@ class _Lowering(Transformer):
         name, block = children
         return Item(ItemKind.SUBBLOCK, str(name), node_span(self.src, meta), node_span(self.src, name), block=block)
 
+    def assign_from(self, meta: Meta, children: list) -> Item:
+        name, label = children
+        return Item(ItemKind.FROM_FILE, str(name), node_span(self.src, meta), node_span(self.src, name),
+                    label=str(label)[1:-1], label_span=node_span(self.src, label))
+
     def gpu_preset(self, meta: Meta, children: list) -> Item:
         (label,) = children
         span = node_span(self.src, meta)
@@ -174,22 +189,30 @@ class _Lowering(Transformer):
     def cluster(self, meta: Meta, children: list) -> Cluster | None:
         (block,) = children
         span = self._statement("cluster", meta)
-        values, subs = read_block(self.out, block, "cluster", CLUSTER_FIELDS, SUBBLOCKS["cluster"])
+        values, subs = read_block(self.out, block, "cluster", _CLUSTER_FIELDS, SUBBLOCKS["cluster"],
+                                  files=("kernels",))
         gpu = None
         if "gpu" not in subs:
             self.out.error("E103", "the cluster has no `gpu`", span,
                            'add `gpu preset "h100-sxm"` or a custom `gpu "name" { … }`')
         else:
             gpu = self._gpu(subs["gpu"])
+        kernels = self._kernels(values, subs)
+        if gpu is not None and isinstance(values.get("reserve"), float) and values["reserve"] >= gpu.memory_bytes:
+            self.out.error("E104", "`reserve` is at least the GPU's whole memory", self.out.spans["cluster.reserve"],
+                           "the reserve is what the runtime keeps per GPU, a few GiB (default 4 GiB)")
         eff = self._subblock(subs, "efficiency", EFFICIENCY_FIELDS)
         lat = self._subblock(subs, "latency", LATENCY_FIELDS)
         if "gpus" not in values:
             self.out.error("E103", "the cluster has no `gpus`", span, "add `gpus = …` (GPUs available)")
         if any(v is BAD for v in (*values.values(), *eff.values(), *lat.values())):
             return None
-        if gpu is None or "gpus" not in values:
+        if gpu is None or "gpus" not in values or kernels is BAD:
             return None
-        return _cluster(values, gpu, eff, lat)
+        if kernels is None and subs["gpu"].kind is ItemKind.GPU_PRESET and gpu.name in GPU_KERNEL_PROFILES:
+            kernels = builtin_profile(GPU_KERNEL_PROFILES[gpu.name])
+        profile = for_gpu(kernels, gpu) if isinstance(kernels, KernelProfile) else None
+        return _cluster(values, gpu, eff, lat).model_copy(update={"kernels": profile})
 
     def workload(self, meta: Meta, children: list) -> Workload | None:
         (block,) = children
@@ -245,6 +268,32 @@ class _Lowering(Transformer):
         values, _ = read_block(self.out, subs[name].block, f"cluster.{name}", fields)
         return values
 
+    def _kernels(self, values: dict[str, Any], subs: dict[str, Item]) -> KernelProfile | None | Bad:
+        """The profile the cluster names (`kernels = "h200"` or `kernels from "file.json"`), None
+        when it names none, BAD when it names one that cannot be used (already reported)."""
+        if "kernels" in subs:
+            item = subs["kernels"]
+            assert item.label_span is not None, "a `from` entry has its path"
+            path = self.roots.resolve(self.out, item.label, item.label_span)
+            if path is None:
+                return BAD
+            try:
+                return load_profile_file(path, item.label_span)
+            except PlanError as exc:
+                self.out.diags.extend(exc.diagnostics)
+                return BAD
+        name = values.get("kernels")
+        if name is None or name is BAD:
+            return name
+        if name not in profile_names():
+            shown = quote(name)
+            best = nearest(name, profile_names())
+            return self.out.error("E101", f"unknown kernel profile `{shown}`", self.out.spans["cluster.kernels"],
+                                  (f"did you mean `{best}`? " if best else "") + "built-in profiles: "
+                                  + ", ".join(f"`{n}`" for n in profile_names())
+                                  + '; or measure your own and write `kernels from "file.json"` (docs/kernels.md)')
+        return builtin_profile(name)
+
     def _gpu(self, item: Item) -> Gpu | None:
         self.out.spans["cluster.gpu"] = item.span
         if item.kind is ItemKind.GPU_PRESET:
@@ -291,6 +340,7 @@ def _cluster(values: dict[str, Any], gpu: Gpu, eff: dict[str, Any], lat: dict[st
     extra = {k: values[k] for k in ("gpus_per_node",) if k in values}
     if "inter_node" in values:
         extra["inter_node_bytes_per_s"] = values["inter_node"]
+    extra["reserve_bytes"] = float(values.get("reserve", DEFAULT_RESERVE_BYTES))
     return Cluster(gpus=values["gpus"], gpu=gpu, intra_node_bytes_per_s=values.get("intra_node",
                    gpu.intra_node_bytes_per_s), efficiency=efficiency, latency=latency, **extra)
 

@@ -7,6 +7,7 @@ conversion happens only at the edges (parse, render).
 
 from __future__ import annotations
 
+import abc
 import enum
 import math
 from typing import Any
@@ -17,7 +18,8 @@ from .source import Span
 
 __all__ = [
     "DType", "AttentionKind", "Overlap", "Axis", "Mla", "Moe", "Model", "Gpu", "Cluster",
-    "Workload", "Requirement", "RequirementKind", "AxisNode", "Strategy", "Plan",
+    "Workload", "Requirement", "RequirementKind", "AxisNode", "Strategy", "Plan", "KernelTimes",
+    "DEFAULT_RESERVE_BYTES",
 ]
 
 
@@ -169,6 +171,50 @@ DEFAULT_INTRA_LATENCY_S = 10e-6
 DEFAULT_INTER_LATENCY_S = 20e-6
 DEFAULT_INTER_NODE_BYTES_PER_S = 50e9
 DEFAULT_GPUS_PER_NODE = 8
+# Per-GPU memory the runtime keeps beyond weights, KV cache and activations: CUDA context and
+# kernel images (~0.5–1 GiB), NCCL buffers and CUDA-graph pools of the TP/EP/PP communicators
+# (~1–2 GiB), cuBLAS workspaces and allocator fragmentation (~1 GiB). docs/decisions.md.
+DEFAULT_RESERVE_BYTES = 4 * 2**30
+
+
+class KernelTimes(abc.ABC):
+    """The measured kernel times of a cluster's GPU: seconds of an op at its shape (SPEC 6.4).
+
+    The interface of `dagc.kernels.KernelProfile`, which implements it; declared here because a
+    `Cluster` holds one and the plan comes before the kernels in the pipeline. Shapes are floats
+    or numpy arrays, broadcast together; results are float64 seconds of the broadcast shape, never
+    below `floor_s` (the least a launched kernel takes), non-decreasing in the token counts.
+    """
+
+    __slots__ = ()
+    name: str
+    floor_s: float
+
+    @abc.abstractmethod
+    def gemm_s(self, m: Any, n: Any, k: Any, dtype: DType | str = DType.BF16) -> Any:
+        """`x[m, k] @ w[n, k]^T`, inputs in `dtype`."""
+
+    @abc.abstractmethod
+    def grouped_gemm_s(self, experts: Any, tokens_per_expert: Any, k: Any, n: Any,
+                       dtype: DType | str = DType.BF16) -> Any:
+        """One grouped expert GEMM: `experts` experts with tokens, each `[tokens_per_expert, k] @ [k, n]`."""
+
+    @abc.abstractmethod
+    def attn_prefill_s(self, batch: Any, seq: Any, heads: Any, kv_heads: Any, head_dim: Any) -> Any:
+        """Causal flash attention over `batch` sequences of `seq` tokens."""
+
+    @abc.abstractmethod
+    def attn_decode_s(self, batch: Any, ctx: Any, heads: Any, kv_heads: Any, head_dim: Any) -> Any:
+        """One decode step's attention: one query per request against `ctx` cached tokens."""
+
+    @abc.abstractmethod
+    def mla_decode_s(self, batch: Any, ctx: Any, heads: Any, kv_lora: Any = 512, rope: Any = 64) -> Any:
+        """Absorbed MLA decode attention over a latent cache of `kv_lora + rope` per token."""
+
+    @abc.abstractmethod
+    def memory_s(self, nbytes: Any, op: str = "copy") -> Any:
+        """A memory-bound op (`rms_norm`, `silu_mul`, `router_topk`, `permute`, `unpermute`, `copy`)
+        moving `nbytes`."""
 
 
 class Efficiency(Frozen):
@@ -190,6 +236,10 @@ class Cluster(Frozen):
     inter_node_bytes_per_s: float = DEFAULT_INTER_NODE_BYTES_PER_S
     efficiency: Efficiency = Efficiency()
     latency: Latency = Latency()
+    # The measured kernel times for this cluster's GPU (already applied to its peaks, see
+    # dagc.kernels.for_gpu); None: no profile (a GPU without one: dagc.kernels.nearest_profile).
+    kernels: KernelTimes | None = None
+    reserve_bytes: float = DEFAULT_RESERVE_BYTES
 
 
 class Workload(Frozen):

@@ -2,14 +2,16 @@
 
 Model dimensions are the published ones; `PUBLISHED_PARAMS` holds the totals the model
 cards state, which the tests compare with our parameter count (within 0.5 %). GPU
-figures are dense datasheet peaks.
+figures are dense datasheet peaks; GPU memory is what the device reports (nvidia-smi's
+"Total" in MiB, docs/decisions.md), not the marketing GB. `GPU_KERNEL_PROFILES` names the
+built-in kernel profile of each GPU preset that has one (dagc.kernels).
 """
 
 from __future__ import annotations
 
 from .plan import Gpu
 
-__all__ = ["MODEL_PRESETS", "GPU_PRESETS", "PUBLISHED_PARAMS"]
+__all__ = ["MODEL_PRESETS", "GPU_PRESETS", "GPU_KERNEL_PROFILES", "PUBLISHED_PARAMS"]
 
 # Field dictionaries in the plan language's own names, so a preset is exactly what a
 # user could have written in a `model { … }` block; overrides merge key by key.
@@ -53,26 +55,27 @@ PUBLISHED_PARAMS: dict[str, float] = {
 }
 
 GB = 1e9
+MiB = 2**20
 TFLOPS = 1e12
 TBPS = 1e12
 
 GPU_PRESETS: dict[str, Gpu] = {
     g.name: g
     for g in (
-        Gpu(name="h100-sxm", memory_bytes=80 * GB, flops_16bit=989 * TFLOPS, flops_8bit=1979 * TFLOPS,
+        Gpu(name="h100-sxm", memory_bytes=81_559 * MiB, flops_16bit=989 * TFLOPS, flops_8bit=1979 * TFLOPS,
             hbm_bytes_per_s=3.35 * TBPS, intra_node_bytes_per_s=450 * GB),
-        Gpu(name="h200", memory_bytes=141 * GB, flops_16bit=989 * TFLOPS, flops_8bit=1979 * TFLOPS,
+        Gpu(name="h200", memory_bytes=143_771 * MiB, flops_16bit=989 * TFLOPS, flops_8bit=1979 * TFLOPS,
             hbm_bytes_per_s=4.8 * TBPS, intra_node_bytes_per_s=450 * GB),
-        Gpu(name="h800", memory_bytes=80 * GB, flops_16bit=989 * TFLOPS, flops_8bit=1979 * TFLOPS,
+        Gpu(name="h800", memory_bytes=81_559 * MiB, flops_16bit=989 * TFLOPS, flops_8bit=1979 * TFLOPS,
             hbm_bytes_per_s=3.35 * TBPS, intra_node_bytes_per_s=200 * GB),
-        Gpu(name="h20", memory_bytes=96 * GB, flops_16bit=148 * TFLOPS, flops_8bit=296 * TFLOPS,
+        Gpu(name="h20", memory_bytes=97_871 * MiB, flops_16bit=148 * TFLOPS, flops_8bit=296 * TFLOPS,
             hbm_bytes_per_s=4.0 * TBPS, intra_node_bytes_per_s=450 * GB),
-        Gpu(name="a100-80g", memory_bytes=80 * GB, flops_16bit=312 * TFLOPS, flops_8bit=None,
+        Gpu(name="a100-80g", memory_bytes=81_920 * MiB, flops_16bit=312 * TFLOPS, flops_8bit=None,
             hbm_bytes_per_s=2.0 * TBPS, intra_node_bytes_per_s=300 * GB),
-        Gpu(name="b200", memory_bytes=180 * GB, flops_16bit=2250 * TFLOPS, flops_8bit=4500 * TFLOPS,
+        Gpu(name="b200", memory_bytes=183_359 * MiB, flops_16bit=2250 * TFLOPS, flops_8bit=4500 * TFLOPS,
             hbm_bytes_per_s=8.0 * TBPS, intra_node_bytes_per_s=900 * GB),
         # MI300X: Infinity Fabric, 7 links of 64 GB/s per direction to the other GPUs.
-        Gpu(name="mi300x", memory_bytes=192 * GB, flops_16bit=1307 * TFLOPS, flops_8bit=2615 * TFLOPS,
+        Gpu(name="mi300x", memory_bytes=196_608 * MiB, flops_16bit=1307 * TFLOPS, flops_8bit=2615 * TFLOPS,
             hbm_bytes_per_s=5.3 * TBPS, intra_node_bytes_per_s=448 * GB),
         # The environment of the seed reports: one number for every precision.
         Gpu(name="generic-400t", memory_bytes=64 * GB, flops_16bit=400 * TFLOPS, flops_8bit=None,
@@ -80,3 +83,6 @@ GPU_PRESETS: dict[str, Gpu] = {
             compute_efficiency=0.6, hbm_efficiency=0.8),
     )
 }
+
+# The kernel profile a cluster of each preset uses unless it names one (`kernels = …`).
+GPU_KERNEL_PROFILES: dict[str, str] = {"h100-sxm": "h100-sxm", "h200": "h200"}

@@ -58,9 +58,9 @@ def test_memory_as_fraction_and_as_bytes(result):
     mem_frac = result.requirements[3]
     (mem_bytes,) = _check("require { memory <= 4 GB }").requirements
     assert mem_frac.requirement.memory_is_fraction and mem_frac.requirement.target == pytest.approx(0.9)
-    assert mem_frac.value == pytest.approx(total / 80e9)            # h100-sxm: 80 GB
+    assert mem_frac.value == pytest.approx(total / (81_559 * 2**20))   # h100-sxm: 81,559 MiB
     assert mem_frac.met is True
-    assert mem_frac.value_text() == f"{total / 80e9 * 100:.1f} %"
+    assert mem_frac.value_text() == f"{total / (81_559 * 2**20) * 100:.1f} %"
     assert not mem_bytes.requirement.memory_is_fraction and mem_bytes.requirement.target == 4e9
     assert mem_bytes.value == pytest.approx(total)                  # about 3.19 GB <= 4 GB
     assert mem_bytes.met is True
