@@ -83,8 +83,10 @@ def convert(raw: dict, name: str, source: str, bf16: float, fp8: float | None, h
         "floor": {
             "tiny_kernel_s": s["launch"]["graph_tiny_kernel_s"],
             "kernel_s": min(graph_rows),
+            "eager_kernel_s": s["launch"]["eager_tiny_kernel_s"],
             "method": "kernel_s: the fastest graph-timed op of the file (a real kernel with real work); "
-                      "tiny_kernel_s: an empty kernel inside a CUDA graph, for reference",
+                      "tiny_kernel_s: an empty kernel inside a CUDA graph, for reference; "
+                      "eager_kernel_s: one tiny kernel launched eagerly (host-bound), the floor of eager prefill",
         },
         "tables": tables,
     }

@@ -206,9 +206,12 @@ def _choice(out: Collector, value: Value, spec: Field, short: str) -> str | Bad:
     return word
 
 
-def _routing(out: Collector, value: Value) -> float | Bad:
-    """`uniform` is 1.0; `imbalance X` is X, the busiest rank's share of the mean."""
+def _routing(out: Collector, value: Value) -> float | None | Bad:
+    """`random` is None (the busiest rank's load follows from the token count); `uniform` is 1.0;
+    `imbalance X` is X, the busiest rank's share of the mean."""
     head = str(value.tokens[0])
+    if value.kind is ValueKind.WORD and head == "random":
+        return None
     if value.kind is ValueKind.WORD and head == "uniform":
         return 1.0
     if value.kind is ValueKind.NAMED_NUMBER and head == "imbalance":
@@ -220,7 +223,7 @@ def _routing(out: Collector, value: Value) -> float | Bad:
                              value.span, "write `routing = imbalance 1.3` (1.0 is uniform)")
         return x
     return out.error("E101", f"unknown routing `{head}`", value.span,
-                     "write `routing = uniform` or `routing = imbalance 1.3`")
+                     "write `routing = random` (the default), `routing = uniform` or `routing = imbalance 1.3`")
 
 
 def _number(out: Collector, text: str, span: Span) -> float | Bad:

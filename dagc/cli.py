@@ -46,6 +46,7 @@ from .export.dag_json import dag_schema
 from .export.dot import Detail
 from .export.pareto import pareto_svg
 from .export.write import OutputError, write_text_atomic
+from .kernels import builtin_profile, nearest_profile, profile_names
 from .load import load_plan, parse_strategy
 from .lower import model_from_preset
 from .params import active_params, total_params
@@ -254,15 +255,32 @@ def cmd_presets(args) -> int:
                   str(m.moe.ffn), f"{total_params(m) / 1e9:.1f} B", f"{active_params(m) / 1e9:.1f} B")
     out.print(t)
     t = Table(title="GPU presets", title_justify="left")
-    for col in ("preset", "memory", "16-bit", "fp8", "HBM", "intra-node"):
+    for col in ("preset", "memory", "16-bit", "fp8", "HBM", "intra-node", "kernel profile"):
         t.add_column(col)
     for g in GPU_PRESETS.values():
         _add_row(t, g.name, format_bytes(g.memory_bytes), format_si(g.flops_16bit, Dimension.COMPUTE),
                   format_si(g.flops_8bit, Dimension.COMPUTE) if g.flops_8bit else "—",
                   format_si(g.hbm_bytes_per_s, Dimension.BANDWIDTH),
-                  format_si(g.intra_node_bytes_per_s, Dimension.BANDWIDTH))
+                  format_si(g.intra_node_bytes_per_s, Dimension.BANDWIDTH), _profile_of(g))
+    out.print(t)
+    t = Table(title="kernel profiles (cluster { kernels = \"…\" })", title_justify="left")
+    for col in ("profile", "measured on", "software", "date", "per-kernel floor"):
+        t.add_column(col)
+    for name in profile_names():
+        p = builtin_profile(name)
+        _add_row(t, name, p.provenance.gpu, p.provenance.software, p.provenance.date,
+                  format_si(p.floor_s, Dimension.TIME))
     out.print(t)
     return EXIT_OK
+
+
+def _profile_of(gpu) -> str:
+    """The profile a GPU preset's estimates use by default."""
+    if gpu.name in profile_names():
+        return gpu.name
+    if gpu.compute_efficiency is not None:
+        return "— (constant efficiencies)"
+    return f"{nearest_profile(gpu).name}'s, at its peaks"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -327,7 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog="example: dagc explain E202")
     e.add_argument("code", help="a rule code such as E202")
     e.set_defaults(func=cmd_explain)
-    pr = sub.add_parser("presets", help="list the built-in models and GPUs")
+    pr = sub.add_parser("presets", help="list the built-in models, GPUs and kernel profiles")
     pr.set_defaults(func=cmd_presets)
     return p
 

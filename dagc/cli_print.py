@@ -146,19 +146,21 @@ def _memory_table(console: Console, r: StrategyResult) -> Table:
     t = Table(title=_shown(f"per-rank memory by stage (GPU {plan.cluster.gpu.name}, "
                            f"{format_bytes(plan.cluster.gpu.memory_bytes)})"),
               title_justify="left")
-    for col in ("stage", "GPUs", "layers", "experts/GPU", "weights", "KV cache", "activations", "total", "use"):
+    for col in ("stage", "GPUs", "layers", "experts/GPU", "weights", "KV cache", "activations", "reserve", "total",
+                "use"):
         t.add_column(col, justify="right" if col not in ("stage", "GPUs", "layers") else "left")
     per_gpu = str(lay.experts_per_ep_rank) if plan.model.has_experts else "—"
     for k in shown_stages(len(mem.stages)):
         if k is None:
-            _add_row(t, "…", gap_text(len(mem.stages)), *[""] * 7)
+            _add_row(t, "…", gap_text(len(mem.stages)), *[""] * 8)
             continue
         s = mem.stages[k]
         ranks = lay.stage_ranks(0, s.stage)
         layers = f"{s.layers[0]}–{s.layers[1] - 1}" if s.layers[1] > s.layers[0] else "none"
         gpus = f"{ranks.start}–{ranks.stop - 1}" + (f" (+{lay.dp - 1} replica(s))" if lay.dp > 1 else "")
         _add_row(t, str(s.stage), gpus, layers, per_gpu, format_bytes(s.weights_bytes),
-                 format_bytes(s.kv_cache_bytes), format_bytes(s.activation_bytes), format_bytes(s.total_bytes),
+                 format_bytes(s.kv_cache_bytes), format_bytes(s.activation_bytes), format_bytes(s.reserve_bytes),
+                 format_bytes(s.total_bytes),
                  f"{s.fraction * 100:.1f} %", style="red" if not s.fits and console.is_terminal else None)
     return t
 

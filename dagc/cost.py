@@ -4,13 +4,19 @@ Input: a `Dag` and the plan's `Cluster`. Output: `Costs`, the per-rank durations
 the DAG's distinct templates and each node's lock-step duration (its slowest rank). The DAG
 is not changed.
 
-Compute ops: `max(flops / (peak · compute_eff), hbm_bytes / (hbm · hbm_eff))`, the peak of
-the op's dtype (fp8 weights use the fp8 peak where the GPU has one). Collectives over n
-ranks of M bytes (M the per-rank send volume) with the bandwidth B of the slowest link of
-the group (NVLink inside a node, the network across) times the network efficiency, and
-latency α (intra or inter): ring all-reduce `2(n−1)/n·M/B + α`; reduce-scatter, all-gather
-and all-to-all `(n−1)/n·M/B + α`; send/recv `M/B + α`. Every constant comes from the
-plan's `cluster` block (`CostModel.from_cluster`).
+Compute ops: the sum of the kernels the op launches (`OpTemplate.kernels`), each looked up
+in the cluster's kernel profile at its shape (`dagc.kernels`: measured, interpolated, never
+below the per-kernel floor; eagerly launched prefill ops at least their launches at the measured
+eager launch time); a GPU without its own profile uses the nearest profiled GPU's
+efficiencies at its own peaks. `efficiency { compute, hbm }` written in the plan scales the
+measured speed (1.0: as measured; `hbm` for memory-bound kernels). A GPU preset defined by
+constant efficiencies and without a profile (`generic-400t`) keeps the roofline
+`max(flops / (peak · compute_eff), hbm_bytes / (hbm · hbm_eff))`. Collectives over n ranks of
+M bytes (M the per-rank send volume), with latency α of the slowest link: ring all-reduce `2(n−1)/n·M/B + α`;
+reduce-scatter, all-gather and all-to-all `(n−1)/n·M/B + α`; send/recv `M/B + α`. A group
+that spans nodes is priced per level (docs/cost-model.md): the NVLink part at the intra-node
+bandwidth, the network part at the inter-node bandwidth per GPU. Every constant comes from
+the plan's `cluster` block (`CostModel.from_cluster`).
 """
 
 from __future__ import annotations
@@ -19,33 +25,45 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .dag import Dag, OpKind, OpTemplate
-from .plan import Cluster, DType, peak_flops
+from .dag import Dag, Kernel, KernelClass, OpKind, OpTemplate
+from .kernels import for_gpu, nearest_profile
+from .plan import DEFAULT_HBM_EFFICIENCY, Cluster, DType, KernelTimes, peak_flops
 
-__all__ = ["CostModel", "Costs", "cost", "compute_time_s", "collective_time_s", "template_time_s"]
+__all__ = ["CostModel", "Costs", "cost", "compute_time_s", "collective_time_s", "template_time_s",
+           "kernel_time_s"]
 
 
 @dataclass(frozen=True)
 class CostModel:
     """The named constants of the cost model, all overridable from the plan's cluster block."""
 
+    profile: KernelTimes | None     # None: the constant-efficiency roofline (a GPU defined by its efficiencies)
     gpu_flops_16bit: float
     gpu_flops_8bit: float | None
     hbm_bytes_per_s: float
     intra_node_bytes_per_s: float
     inter_node_bytes_per_s: float
-    compute_efficiency: float
-    hbm_efficiency: float
+    compute_efficiency: float       # with a profile: a scale of the measured speed (1.0: as measured)
+    hbm_efficiency: float           # with a profile: the same for memory-bound kernels
     network_efficiency: float
     intra_latency_s: float
     inter_latency_s: float
 
     @classmethod
     def from_cluster(cls, c: Cluster) -> CostModel:
-        return cls(gpu_flops_16bit=c.gpu.flops_16bit, gpu_flops_8bit=c.gpu.flops_8bit,
-                   hbm_bytes_per_s=c.gpu.hbm_bytes_per_s, intra_node_bytes_per_s=c.intra_node_bytes_per_s,
-                   inter_node_bytes_per_s=c.inter_node_bytes_per_s, compute_efficiency=c.efficiency.compute,
-                   hbm_efficiency=c.efficiency.hbm, network_efficiency=c.efficiency.network,
+        """The cluster's kernel profile (its GPU's own by default, else the nearest profiled GPU's at
+        this GPU's peaks); a GPU preset defined by constant efficiencies (`generic-400t`, the seed
+        reports' GPU) without a profile keeps the constant-efficiency roofline."""
+        eff, gpu = c.efficiency, c.gpu
+        if c.kernels is None and gpu.compute_efficiency is not None:
+            profile, compute, hbm = None, eff.compute or gpu.compute_efficiency, eff.hbm or gpu.hbm_efficiency
+        else:
+            profile = c.kernels if c.kernels is not None else for_gpu(nearest_profile(gpu), gpu)
+            compute, hbm = eff.compute or 1.0, eff.hbm or 1.0
+        return cls(profile=profile, gpu_flops_16bit=gpu.flops_16bit, gpu_flops_8bit=gpu.flops_8bit,
+                   hbm_bytes_per_s=gpu.hbm_bytes_per_s, intra_node_bytes_per_s=c.intra_node_bytes_per_s,
+                   inter_node_bytes_per_s=c.inter_node_bytes_per_s, compute_efficiency=compute,
+                   hbm_efficiency=hbm or DEFAULT_HBM_EFFICIENCY, network_efficiency=eff.network,
                    intra_latency_s=c.latency.intra_s, inter_latency_s=c.latency.inter_s)
 
     def peak_flops(self, dtype: DType) -> float:
@@ -59,7 +77,7 @@ class CostModel:
 
 
 def compute_time_s(flops, hbm_bytes, peak_flops_per_s: float, hbm_bytes_per_s: float):
-    """Roofline time of a compute op.
+    """Roofline time of a compute op (the bounds of `dagc.bounds` and W506 use it).
 
     Example:
         >>> compute_time_s(2e12, 0.0, 1e15, 1e12)     # 2 TFLOP at 1 PFLOP/s
@@ -70,7 +88,7 @@ def compute_time_s(flops, hbm_bytes, peak_flops_per_s: float, hbm_bytes_per_s: f
 
 
 def collective_time_s(kind: OpKind, n: int, nbytes, bw_bytes_per_s: float, latency_s: float):
-    """Alpha-beta time of a collective over n ranks with per-rank volume `nbytes`.
+    """Alpha-beta time of a collective over n ranks with per-rank volume `nbytes`, on one link level.
 
     Example:
         >>> round(collective_time_s(OpKind.ALL_REDUCE, 4, 1e9, 1e11, 1e-5), 6)   # 2·3/4·10 ms + 10 us
@@ -84,13 +102,83 @@ def collective_time_s(kind: OpKind, n: int, nbytes, bw_bytes_per_s: float, laten
     return factor * nbytes / bw_bytes_per_s + latency_s
 
 
+def _hierarchical_time_s(tpl: OpTemplate, cm: CostModel) -> np.ndarray:
+    """A collective whose group spans `tpl.nodes` nodes, priced per level (SPEC 6.5).
+
+    All-reduce: reduce-scatter inside each node, all-reduce of the node's 1/r share across the
+    nodes (each GPU on its own NIC), all-gather inside the node: `2(r−1)/r·M/B_nvl +
+    2(N−1)/N·M/(r·B_net) + α_net` for r ranks per node on N nodes; reduce-scatter and all-gather
+    take half of that. All-to-all (EP dispatch and combine, its volume already counted per
+    destination node, `dagc.ops`): the network part `(N−1)/N·M/B_net` and the NVLink forwarding
+    `(r−1)/r·M/B_nvl` run pipelined, so the slower of the two counts.
+    """
+    n, nodes = tpl.group_size, max(1, tpl.nodes)
+    r = max(1.0, n / nodes)
+    nvl = cm.intra_node_bytes_per_s * cm.network_efficiency
+    net = cm.inter_node_bytes_per_s * cm.network_efficiency
+    m = np.asarray(tpl.comm_bytes, dtype=np.float64)
+    if tpl.kind in (OpKind.ALL_TO_ALL_DISPATCH, OpKind.ALL_TO_ALL_COMBINE):
+        m_net = m if tpl.network_bytes is None else np.asarray(tpl.network_bytes, dtype=np.float64)
+        return np.maximum((nodes - 1) / nodes * m_net / net, (r - 1) / r * m / nvl) + cm.inter_latency_s
+    both = 2.0 if tpl.kind is OpKind.ALL_REDUCE else 1.0
+    return both * ((r - 1) / r * m / nvl + (nodes - 1) / nodes * m / (r * net)) + cm.inter_latency_s
+
+
+def kernel_time_s(k: Kernel, profile: KernelTimes) -> np.ndarray:
+    """Per-rank seconds of one kernel from the profile; 0 on ranks with nothing to do (a zero in its
+    shape). Ranks with the same shape are looked up once."""
+    coords = [np.asarray(x, dtype=np.float64) for x in k.shape]
+    active = np.logical_and.reduce([x > 0 for x in coords])      # no rows, bytes or width: no launch
+    out = np.zeros(coords[0].shape)
+    if not active.any():
+        return out
+    stacked = np.stack([x[active] for x in coords], axis=1)
+    rows, inverse = np.unique(stacked, axis=0, return_inverse=True)
+    args = [rows[:, j] for j in range(rows.shape[1])]
+    match k.cls:
+        case KernelClass.GEMM:
+            t = profile.gemm_s(args[0], args[1], args[2], dtype=k.dtype)
+        case KernelClass.GROUPED_GEMM:
+            t = profile.grouped_gemm_s(args[0], np.maximum(args[1], 1e-9), args[2], args[3], dtype=k.dtype)
+        case KernelClass.ATTN_PREFILL:
+            t = profile.attn_prefill_s(*args)
+        case KernelClass.ATTN_DECODE:
+            t = profile.attn_decode_s(*args)
+        case KernelClass.MLA_DECODE:
+            t = profile.mla_decode_s(*args)
+        case KernelClass.MEMORY:
+            t = profile.memory_s(args[0], op=k.memory_op)
+    t = np.maximum(np.asarray(t, dtype=np.float64).reshape(-1), k.launches * profile.floor_s)
+    out[active] = t[inverse.reshape(-1)]
+    return out
+
+
 def template_time_s(tpl: OpTemplate, cm: CostModel) -> np.ndarray:
     """Per-rank durations of one op template."""
     if tpl.kind.is_comm:
+        if tpl.nodes > 1 and tpl.kind not in (OpKind.SEND, OpKind.RECV):
+            return _hierarchical_time_s(tpl, cm)
         bw, alpha = cm.link(tpl.crosses_nodes)
         return np.asarray(collective_time_s(tpl.kind, tpl.group_size, tpl.comm_bytes, bw, alpha), dtype=np.float64)
-    return np.asarray(compute_time_s(tpl.flops, tpl.hbm_bytes, cm.peak_flops(tpl.peak_dtype) * cm.compute_efficiency,
-                                     cm.hbm_bytes_per_s * cm.hbm_efficiency), dtype=np.float64)
+    if cm.profile is None:
+        peak = cm.peak_flops(tpl.peak_dtype) * cm.compute_efficiency
+        return np.asarray(compute_time_s(tpl.flops, tpl.hbm_bytes, peak, cm.hbm_bytes_per_s * cm.hbm_efficiency),
+                          dtype=np.float64)
+    total = np.zeros(np.shape(tpl.flops))
+    eager_launches = np.zeros(np.shape(tpl.flops))
+    for k in tpl.kernels:
+        scale = cm.hbm_efficiency if k.cls in _MEMORY_BOUND else cm.compute_efficiency
+        t = kernel_time_s(k, cm.profile)
+        total = total + t / scale
+        if k.eager:
+            eager_launches = eager_launches + np.where(t > 0, k.launches, 0)
+    # Eager launches (prefill): the host queues kernels at its launch rate while the GPU runs them,
+    # so an op takes at least its launches at the measured eager launch time.
+    return np.maximum(total, eager_launches * cm.profile.eager_floor_s)
+
+
+# Kernel classes that stream memory: `efficiency { hbm }` scales them, `compute` the others.
+_MEMORY_BOUND = frozenset({KernelClass.ATTN_DECODE, KernelClass.MLA_DECODE, KernelClass.MEMORY})
 
 
 @dataclass(frozen=True, eq=False)

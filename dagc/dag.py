@@ -20,8 +20,8 @@ import numpy as np
 
 from .plan import Axis, DType
 
-__all__ = ["OpKind", "Phase", "Category", "OpTemplate", "Node", "Dag", "DAG_VERSION", "NODE_BUDGET",
-           "STAGE_BUDGET", "GROUP_BUDGET", "estimate_nodes", "over_work_budget", "DagTooLarge"]
+__all__ = ["OpKind", "Phase", "Category", "Kernel", "KernelClass", "OpTemplate", "Node", "Dag", "DAG_VERSION",
+           "NODE_BUDGET", "STAGE_BUDGET", "GROUP_BUDGET", "estimate_nodes", "over_work_budget", "DagTooLarge"]
 
 DAG_VERSION = 1
 # The most nodes dagc builds (about 3 s and 0.3 GB); above it `check` reports W507 and no metrics.
@@ -115,6 +115,37 @@ class Phase(enum.Enum):
     DECODE = "decode"
 
 
+class KernelClass(enum.Enum):
+    """The op classes of a kernel profile (SPEC 6.4): how a kernel's time is looked up."""
+
+    GEMM = "gemm"                       # x[m, k] @ w[n, k]^T
+    GROUPED_GEMM = "grouped_gemm"       # experts × [tokens_per_expert, k] @ [k, n]
+    ATTN_PREFILL = "attn_prefill"       # causal flash attention
+    ATTN_DECODE = "attn_decode"         # one query per request against its KV cache
+    MLA_DECODE = "mla_decode"           # absorbed MLA decode over the latent cache
+    MEMORY = "memory"                   # a memory-bound pass over `nbytes` (norm, activation, permutation, …)
+
+
+@dataclass(frozen=True, eq=False)
+class Kernel:
+    """One kernel an op launches, with its shape per local rank (numpy vectors over the stage group).
+
+    `shape` holds the class's arguments in the order of the profile's time function:
+    GEMM (m, n, k); GROUPED_GEMM (experts, tokens_per_expert, k, n); ATTN_PREFILL (batch, seq,
+    heads, kv_heads, head_dim); ATTN_DECODE (batch, ctx, heads, kv_heads, head_dim); MLA_DECODE
+    (batch, ctx, heads, kv_lora, rope); MEMORY (nbytes,). A rank whose first coordinate is 0
+    (no tokens, no bytes) launches nothing.
+    """
+
+    name: str                            # e.g. "gate_up", "permute": visible in dag.json and the trace
+    cls: KernelClass
+    shape: tuple[np.ndarray, ...]
+    dtype: DType = DType.BF16            # GEMM inputs
+    memory_op: str = "copy"              # MEMORY: which measured glue op it is (dagc.kernels.MemoryOp)
+    launches: int = 1                    # kernels this stands for (small unfused steps): each costs the floor
+    eager: bool = False                  # launched outside a CUDA graph (prefill): the host's launch rate bounds it
+
+
 @dataclass(frozen=True, eq=False)
 class OpTemplate:
     """Per-rank figures of one op shape, shared by every node with that shape (`dagc.ops` makes them).
@@ -140,6 +171,9 @@ class OpTemplate:
     out_bytes_total: float = 0.0    # bytes the op hands to its successors (a data edge's bytes)
     peak_dtype: DType = DType.BF16  # the dtype whose peak FLOPs apply
     crosses_nodes: bool = False
+    nodes: int = 1                  # nodes a collective's group spans (SPEC 6.5 prices it per level)
+    network_bytes: np.ndarray | None = None   # per rank bytes over the network when they differ from comm_bytes
+    kernels: tuple[Kernel, ...] = ()   # what a compute op launches, each costed from the kernel profile
 
 
 @dataclass(frozen=True)

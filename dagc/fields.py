@@ -92,6 +92,7 @@ WORKLOAD_FIELDS = {
     "batch": _int(1, 2**40), "prompt": _int(1, 2**32), "generate": _int(1, 2**32),
     "microbatches": _int(1, 100_000), "routing": Field("routing"),
     "overlap": Field("choice", choices=("none", "microbatch")),
+    "dispatch": Field("choice", choices=("bf16", "fp8")),
 }
 REQUIREMENT_DIMENSIONS = {
     RequirementKind.TTFT: Dimension.TIME, RequirementKind.TPOT: Dimension.TIME,

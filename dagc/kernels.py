@@ -167,6 +167,7 @@ class _Peaks(_Strict):
 class _Floor(_Strict):
     kernel_s: _Pos
     tiny_kernel_s: _Pos | None = None
+    eager_kernel_s: _Pos | None = None     # one launch outside a CUDA graph (host-bound): eager prefill
     method: _Text = ""
 
 
@@ -362,12 +363,13 @@ class KernelProfile(KernelTimes):
         True
     """
 
-    __slots__ = ("name", "provenance", "floor_s", "bf16_flops_per_s", "fp8_flops_per_s", "hbm_bytes_per_s",
-                 "_tables", "_digest", "_memo")
+    __slots__ = ("name", "provenance", "floor_s", "eager_floor_s", "bf16_flops_per_s", "fp8_flops_per_s",
+                 "hbm_bytes_per_s", "_tables", "_digest", "_memo")
 
     name: str
     provenance: Provenance
     floor_s: float
+    eager_floor_s: float
     bf16_flops_per_s: float
     fp8_flops_per_s: float | None
     hbm_bytes_per_s: float
@@ -376,8 +378,10 @@ class KernelProfile(KernelTimes):
     _memo: dict[tuple, Any]
 
     def __init__(self, name: str, provenance: Provenance, floor_s: float, peaks: _PeakSet,
-                 tables: Mapping[str, _Table], digest: str) -> None:
+                 tables: Mapping[str, _Table], digest: str, eager_floor_s: float | None = None) -> None:
+        eager = float(eager_floor_s) if eager_floor_s is not None else float(floor_s)
         for key, value in (("name", name), ("provenance", provenance), ("floor_s", float(floor_s)),
+                           ("eager_floor_s", max(eager, float(floor_s))),
                            ("bf16_flops_per_s", peaks.bf16), ("fp8_flops_per_s", peaks.fp8),
                            ("hbm_bytes_per_s", peaks.hbm), ("_tables", dict(tables)), ("_digest", digest),
                            ("_memo", {})):
@@ -387,7 +391,8 @@ class KernelProfile(KernelTimes):
         raise AttributeError(f"KernelProfile is immutable: cannot set {key}")
 
     def __reduce__(self) -> tuple:
-        return (KernelProfile, (self.name, self.provenance, self.floor_s, self._peaks, self._tables, self._digest))
+        return (KernelProfile, (self.name, self.provenance, self.floor_s, self._peaks, self._tables, self._digest,
+                                self.eager_floor_s))
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, KernelProfile) and other._digest == self._digest
@@ -531,7 +536,7 @@ def _build(f: _File, digest: str) -> KernelProfile:
         rows_m = [r for r in t.memory if r.op == op]
         if rows_m:
             tables[f"memory.{op}"] = _table([((), 0.0, r.bytes, r.seconds, r.bytes / peaks.hbm) for r in rows_m])
-    return KernelProfile(f.name, f.provenance, f.floor.kernel_s, peaks, tables, digest)
+    return KernelProfile(f.name, f.provenance, f.floor.kernel_s, peaks, tables, digest, f.floor.eager_kernel_s)
 
 
 def for_gpu(profile: KernelProfile, gpu: Gpu) -> KernelProfile:
@@ -554,7 +559,7 @@ def for_gpu(profile: KernelProfile, gpu: Gpu) -> KernelProfile:
         return profile
     digest = hashlib.sha256(f"{profile._digest}|{peaks}".encode()).hexdigest()
     return KernelProfile(f"{profile.name}@{gpu.name}", profile.provenance, profile.floor_s, peaks, profile._tables,
-                         digest)
+                         digest, profile.eager_floor_s)
 
 
 # ---------------------------------------------------------------- loading

@@ -56,6 +56,7 @@ from .model import ImportRoots, imported_fields, lower_model, model_from_preset,
 from .plan import (
     DEFAULT_RESERVE_BYTES,
     Cluster,
+    DType,
     Efficiency,
     Gpu,
     Latency,
@@ -224,8 +225,9 @@ class _Lowering(Transformer):
         if self.out.has_errors or any(v is BAD for v in values.values()):
             return None
         return Workload(batch=values["batch"], prompt=values["prompt"], generate=values["generate"],
-                        microbatches=values.get("microbatches"), routing_imbalance=values.get("routing", 1.0),
-                        overlap=Overlap(values.get("overlap", "none")))
+                        microbatches=values.get("microbatches"), routing_imbalance=values.get("routing"),
+                        overlap=Overlap(values.get("overlap", "none")),
+                        dispatch=DType(values["dispatch"]) if "dispatch" in values else None)
 
     def require(self, meta: Meta, written: list[_Requirement]) -> tuple[Requirement, ...]:
         self._statement("require", meta)
@@ -333,8 +335,7 @@ class _Lowering(Transformer):
 
 def _cluster(values: dict[str, Any], gpu: Gpu, eff: dict[str, Any], lat: dict[str, Any]) -> Cluster:
     """The cluster from checked values: efficiencies default to the GPU preset's, then dagc's."""
-    efficiency = Efficiency(compute=eff.get("compute", gpu.compute_efficiency or Efficiency().compute),
-                            hbm=eff.get("hbm", gpu.hbm_efficiency or Efficiency().hbm),
+    efficiency = Efficiency(compute=eff.get("compute"), hbm=eff.get("hbm"),
                             network=eff.get("network", Efficiency().network))
     latency = Latency(intra_s=lat.get("intra", Latency().intra_s), inter_s=lat.get("inter", Latency().inter_s))
     extra = {k: values[k] for k in ("gpus_per_node",) if k in values}

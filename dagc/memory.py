@@ -31,6 +31,7 @@ from .plan import AttentionKind, Cluster, Model, Workload
 from .shards import (
     ACTIVATION_BYTES,
     attention_params_per_rank,
+    busiest_rank_factor,
     kv_bytes_per_token_layer,
     kv_heads_per_rank,
     stage_layer_counts,
@@ -58,6 +59,7 @@ class StageMemory:
     kv_cache_bytes: float
     activation_bytes: float
     capacity_bytes: float
+    reserve_bytes: float = 0.0       # what the runtime keeps (CUDA context, comm buffers, allocator): SPEC 3.2
 
     @property
     def weights_bytes(self) -> float:
@@ -66,7 +68,7 @@ class StageMemory:
 
     @property
     def total_bytes(self) -> float:
-        return self.weights_bytes + self.kv_cache_bytes + self.activation_bytes
+        return self.weights_bytes + self.kv_cache_bytes + self.activation_bytes + self.reserve_bytes
 
     @property
     def fraction(self) -> float:
@@ -127,7 +129,10 @@ def activation_bytes(model: Model, workload: Workload, layout: Layout, layers: t
         cands.append(tokens * (hidden_share + gate * model.moe.dense_ffn / tp))
     if n_moe > 0:
         stage_tokens = layout.busiest_microbatch_requests * workload.prompt
-        expert_tokens = stage_tokens * model.moe.top_k / (layout.ep * layout.edp) * workload.routing_imbalance
+        moe = model.moe
+        factor = busiest_rank_factor(workload.routing_imbalance, stage_tokens / layout.edp, moe.top_k, moe.experts,
+                                     layout.ep)
+        expert_tokens = stage_tokens * moe.top_k / (layout.ep * layout.edp) * factor
         cands.append(expert_tokens * (h + gate * model.moe.ffn / layout.etp))
         if model.moe.shared:
             cands.append(tokens * (hidden_share + gate * model.moe.shared * model.moe.shared_ffn_size / tp))
@@ -289,5 +294,6 @@ def memory(model: Model, workload: Workload, cluster: Cluster, layout: Layout,
             if key not in estimates:
                 estimates[key] = activation_bytes(model, workload, layout, (a, b), first, last)
             act = estimates[key]
-        stages.append(StageMemory(stage=s, layers=(a, b), **fig, activation_bytes=act, capacity_bytes=capacity))
+        stages.append(StageMemory(stage=s, layers=(a, b), **fig, activation_bytes=act, capacity_bytes=capacity,
+                                  reserve_bytes=cluster.reserve_bytes))
     return MemoryBreakdown(tuple(stages), layout)

@@ -189,6 +189,7 @@ class KernelTimes(abc.ABC):
     __slots__ = ()
     name: str
     floor_s: float
+    eager_floor_s: float          # the least a kernel launched outside a CUDA graph takes (host-bound)
 
     @abc.abstractmethod
     def gemm_s(self, m: Any, n: Any, k: Any, dtype: DType | str = DType.BF16) -> Any:
@@ -218,8 +219,12 @@ class KernelTimes(abc.ABC):
 
 
 class Efficiency(Frozen):
-    compute: float = DEFAULT_COMPUTE_EFFICIENCY
-    hbm: float = DEFAULT_HBM_EFFICIENCY
+    """`efficiency { … }` as written (None: not written). With a kernel profile, `compute` and `hbm`
+    scale the measured speed (1.0: as measured); for a GPU defined by constant efficiencies and
+    without a profile they are the fractions of the peaks (default the preset's)."""
+
+    compute: float | None = None
+    hbm: float | None = None
     network: float = DEFAULT_NETWORK_EFFICIENCY
 
 
@@ -247,8 +252,9 @@ class Workload(Frozen):
     prompt: int
     generate: int
     microbatches: int | None = None      # None: one per pipeline stage
-    routing_imbalance: float = 1.0       # busiest EP rank's tokens / mean
+    routing_imbalance: float | None = None   # busiest EP rank's tokens / mean; None: `routing = random`
     overlap: Overlap = Overlap.NONE
+    dispatch: DType | None = None        # EP dispatch payload; None: fp8 for 8-bit weights, else bf16
 
     def microbatches_for(self, pp: int) -> int:
         return self.microbatches if self.microbatches is not None else pp

@@ -111,7 +111,7 @@ def evaluate(plan: Plan, strategy: Strategy, mb: int, overlap: Overlap, objectiv
     diags = run_rules(RuleContext(variant, None, strategy, lay, first))
     if any(d.is_error and d.code != "E402" for d in diags):
         return None
-    if any(st.weights_bytes + st.kv_cache_bytes > st.capacity_bytes for st in first.stages):
+    if any(st.weights_bytes + st.kv_cache_bytes + st.reserve_bytes > st.capacity_bytes for st in first.stages):
         return None                  # E402 whatever the activations: no need to compute them
     mem = memory(plan.model, workload, plan.cluster, lay, timer.activations(workload, lay))
     if any(True for _ in check_memory(RuleContext(variant, None, strategy, lay, mem))):

@@ -23,6 +23,7 @@ from .plan import AttentionKind, Model
 
 __all__ = ["ACTIVATION_BYTES", "kv_heads_per_rank", "attention_params_per_rank", "qkv_params_per_rank",
            "kv_bytes_per_token_layer", "attention_dims", "expected_distinct_experts", "stage_layer_counts",
+           "busiest_rank_factor",
            "expected_max_load", "max_load_factor", "expected_distinct_ranks", "expected_distinct_nodes"]
 
 ACTIVATION_BYTES = 2.0   # activations kept in bf16 (2 bytes per value), by the DAG and by memory alike
@@ -328,3 +329,27 @@ def expected_distinct_nodes(top_k: int, experts: int, ep: int, ranks_per_node: i
     full, rest = divmod(ep, ranks_per_node)
     ranks = [ranks_per_node] * full + ([rest] if rest else [])
     return _ranks_hit(top_k, experts, np.array(ranks) * (experts // ep))
+
+
+def busiest_rank_factor(routing_imbalance: float | None, tokens: float, top_k: int, experts: int, ep: int) -> float:
+    """The busiest EP rank's token-expert assignments over the mean, for `tokens` distinct tokens
+    entering an EP group of `ep` ranks: the written imbalance (`routing = uniform` is 1.0,
+    `imbalance X` is X, at most ep), or with `routing = random` (None) the expected maximum of
+    the random assignment (`max_load_factor`), looked up once per whole token count.
+
+    Example:
+        >>> busiest_rank_factor(1.3, 100, 2, 8, 4), busiest_rank_factor(None, 1, 1, 64, 8)
+        (1.3, 8.0)
+    """
+    if ep <= 1:
+        return 1.0
+    if experts % ep or not 1 <= top_k <= experts:
+        return 1.0          # not a legal expert split (E301): the rules say so, no statistics apply
+    if routing_imbalance is not None:
+        return min(routing_imbalance, float(ep))
+    return _random_factor(max(1, round(tokens)), top_k, experts, ep)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _random_factor(tokens: int, top_k: int, experts: int, ep: int) -> float:
+    return float(max_load_factor(tokens, top_k, experts, ep))

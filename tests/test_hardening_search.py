@@ -84,7 +84,9 @@ def test_a_wide_search_stops_at_the_cap_in_bounded_memory_and_says_so():
         tracemalloc.stop()
     assert found.evaluated == 640 and found.total > 500_000 and not found.complete
     assert found.stopped == "cap" and found.limit == 640
-    assert peak < 60e6, f"peak {peak / 1e6:.0f} MB"  # the old search held every candidate: ~1 GB here
+    # the old search held every candidate: ~1 GB here. Today's peak (~105 MB) is one exact evaluation
+    # of the busiest EP rank's expected load (`routing = random`, ep 240): bounded, whatever the count.
+    assert peak < 150e6, f"peak {peak / 1e6:.0f} MB"
     assert MAX_SEARCH_CANDIDATES == search(load_plan(EXAMPLES / "qwen3-30b-a3b-4gpu.moe"), rescore=0).limit
     if cpu_count() > 1:         # worker processes stop at the cap too, with the same result
         two = search(plan, rescore=0, max_candidates=640, jobs=2)
@@ -159,8 +161,8 @@ def test_search_no_longer_recommends_what_check_rejects_with_e402():
     plan = load_plan(EXAMPLES / "seed-001-ep16-tp4.moe")
     s = parse_strategy("tp 8 ; ep 2 etp 4")
     r = check_strategy(_variant(plan, 1, Overlap.NONE), s)
-    assert [d.code for d in r.diagnostics if d.is_error] == ["E402"]       # 67.98 GB on a 64 GB GPU
-    assert r.memory.worst.total_bytes == pytest.approx(67.98e9, rel=1e-3)
+    assert [d.code for d in r.diagnostics if d.is_error] == ["E402"]   # 67.98 GB + 4 GiB reserve on a 64 GB GPU
+    assert r.memory.worst.total_bytes == pytest.approx(67.98e9 + 4 * 2**30, rel=1e-3)
     strategy = next(c for c, mb, ov in candidates(plan) if c.text == "tp 8 ; ep 2 etp 4")
     assert evaluate(plan, strategy, 1, Overlap.NONE, "tokens-per-gpu") is None    # was "4.3 % headroom"
     found = search(plan, rescore=0)
@@ -466,7 +468,7 @@ def test_the_budget_is_kept_when_candidates_are_slow(monkeypatch, jobs):
 def test_balanced_splits_and_rescoring_stop_at_the_budget(monkeypatch):
     # a large vocabulary weighs on the first and last stages: balanced splits differ from the default
     plan = load_plan_text(plan_text(
-        model='model "d" { layers = 4  hidden = 512  heads = 8  vocab = 100000  ffn = 1024 }',
+        model='model "d" { layers = 8  hidden = 512  heads = 8  vocab = 2000000  ffn = 1024 }',
         cluster='cluster { gpus = 4  gpu preset "h100-sxm" }',
         workload="workload { batch = 4  prompt = 128  generate = 8 }"))
     whole = search(plan, rescore=1)

@@ -144,11 +144,12 @@ def test_cluster_spec_form():
 def test_cluster_defaults_come_from_the_gpu_then_dagc():
     c = lowered(plan_text(cluster='cluster { gpus = 4  gpu preset "h800" }')).cluster
     assert (c.gpus_per_node, c.intra_node_bytes_per_s, c.inter_node_bytes_per_s) == (8, 200e9, 50e9)
-    assert c.efficiency == Efficiency(compute=0.6, hbm=0.8, network=0.8)
+    assert c.efficiency == Efficiency(compute=None, hbm=None, network=0.8)     # the kernel profile's speed
     assert c.latency == Latency(intra_s=10e-6, inter_s=20e-6)
-    # generic-400t carries its own efficiencies; a partial block overrides only what it names.
+    # a partial block sets only what it names; generic-400t keeps its efficiencies on the GPU
     c = lowered(plan_text(cluster='cluster { gpus = 4  gpu preset "generic-400t"  efficiency { network = 0.5 } }'))
-    assert c.cluster.efficiency == Efficiency(compute=0.6, hbm=0.8, network=0.5)
+    assert c.cluster.efficiency == Efficiency(compute=None, hbm=None, network=0.5)
+    assert (c.cluster.gpu.compute_efficiency, c.cluster.gpu.hbm_efficiency) == (0.6, 0.8)
 
 
 def test_custom_gpu():
@@ -168,12 +169,17 @@ def test_custom_gpu():
 
 def test_workload_fields_and_defaults():
     w = lowered(plan_text(workload="workload { batch = 128  prompt = 10240  generate = 256 }")).workload
-    assert w == Workload(batch=128, prompt=10240, generate=256, microbatches=None, routing_imbalance=1.0,
-                         overlap=Overlap.NONE)
+    assert w == Workload(batch=128, prompt=10240, generate=256, microbatches=None, routing_imbalance=None,
+                         overlap=Overlap.NONE, dispatch=None)
     w = lowered(plan_text(workload="workload { batch = 1_024  prompt = 8  generate = 8  microbatches = 4 "
                                    "routing = imbalance 1.3  overlap = microbatch }")).workload
     assert w == Workload(batch=1024, prompt=8, generate=8, microbatches=4, routing_imbalance=1.3,
                          overlap=Overlap.MICROBATCH)
+    w = lowered(plan_text(workload="workload { batch = 8  prompt = 8  generate = 8  routing = uniform "
+                                   "dispatch = fp8 }")).workload
+    assert (w.routing_imbalance, w.dispatch) == (1.0, DType.FP8)
+    w = lowered(plan_text(workload="workload { batch = 8  prompt = 8  generate = 8  routing = random }")).workload
+    assert w.routing_imbalance is None
 
 
 def test_requirements_in_si_with_their_text():

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from dagc.check import check
-from dagc.cost import collective_time_s, compute_time_s
+from dagc.cost import collective_time_s, compute_time_s, kernel_time_s
 from dagc.dag import OpKind, Phase
 from dagc.load import load_plan_text
 from dagc.plan import DType, Overlap
@@ -92,7 +92,9 @@ def test_gemm_cost_by_hand():
     hbm = params * 2 + tokens * (4096 + (4 + 2) * 128) * 2
     assert t.flops[0] == pytest.approx(flops)
     assert t.hbm_bytes[0] == pytest.approx(hbm)
-    assert duration == pytest.approx(max(flops / (989e12 * 0.6), hbm / (3.35e12 * 0.8)))
+    profile = r.compiled.costs.model.profile
+    assert duration == pytest.approx(float(profile.gemm_s(tokens, params / 4096, 4096, DType.BF16)))
+    assert duration >= max(flops / 989e12, hbm / 3.35e12)     # never faster than the datasheet roofline
 
 
 def test_fp8_weights_use_fp8_peak():
@@ -100,7 +102,13 @@ def test_fp8_weights_use_fp8_peak():
                                        cluster='cluster { gpus = 32 gpu preset "h200" }')))[0]
     t, duration = _template(r, OpKind.O_PROJ)
     assert t.peak_dtype is DType.FP8
-    assert duration == pytest.approx(max(t.flops.max() / (1979e12 * 0.6), t.hbm_bytes.max() / (4.8e12 * 0.8)))
+    gemm, residual = t.kernels
+    assert gemm.dtype is DType.FP8 and residual.name == "residual_add"
+    profile = r.compiled.costs.model.profile
+    m, n, k = (float(x[0]) for x in gemm.shape)
+    fp8 = float(profile.gemm_s(m, n, k, DType.FP8))
+    assert fp8 < float(profile.gemm_s(m, n, k, DType.BF16))        # the fp8 table, not the bf16 one
+    assert duration == pytest.approx(fp8 + float(kernel_time_s(residual, profile)[0]))
 
 
 def test_all_reduce_cost_by_hand():

@@ -135,14 +135,14 @@ def _memory(mem: MemoryBreakdown) -> list[str]:
     rows = []
     for k in shown_stages(len(mem.stages)):
         if k is None:
-            rows.append(_gap_row(len(mem.stages), 7))
+            rows.append(_gap_row(len(mem.stages), 8))
             continue
         st = mem.stages[k]
         rows.append([str(st.stage), format_bytes(st.weights_bytes), format_bytes(st.kv_cache_bytes),
-                     format_bytes(st.activation_bytes), format_bytes(st.total_bytes),
+                     format_bytes(st.activation_bytes), format_bytes(st.reserve_bytes), format_bytes(st.total_bytes),
                      f"{st.fraction * 100:.1f} %", format_bytes(st.capacity_bytes - st.total_bytes)])
     return ["## Memory per rank", ""] + _table(
-        ["stage", "weights", "KV cache", "activations", "total", "of GPU", "headroom"], rows)
+        ["stage", "weights", "KV cache", "activations", "reserve", "total", "of GPU", "headroom"], rows)
 
 
 def _metrics(r: StrategyResult) -> list[str]:

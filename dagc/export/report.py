@@ -20,7 +20,7 @@ def _stage_json(s) -> dict:
     return {
         "stage": s.stage, "layers": [s.layers[0], s.layers[1] - 1] if s.layers[1] > s.layers[0] else [],
         "weights_bytes": s.weights_bytes, "kv_cache_bytes": s.kv_cache_bytes,
-        "activation_bytes": s.activation_bytes, "total_bytes": s.total_bytes,
+        "activation_bytes": s.activation_bytes, "reserve_bytes": s.reserve_bytes, "total_bytes": s.total_bytes,
         "weights": {"attention": s.attention_bytes, "routed_experts": s.routed_expert_bytes,
                     "shared_experts": s.shared_expert_bytes, "dense_ffn": s.dense_ffn_bytes,
                     "norms_and_routers": s.replicated_bytes, "embedding": s.embedding_bytes,
@@ -61,7 +61,8 @@ def report_json(result: StrategyResult) -> dict:
     if mem is not None:
         w = mem.worst
         max_rank = {"rank": mem.worst_rank(), "weights_bytes": w.weights_bytes, "kv_cache_bytes": w.kv_cache_bytes,
-                    "activation_bytes": w.activation_bytes, "total_bytes": w.total_bytes}
+                    "activation_bytes": w.activation_bytes, "reserve_bytes": w.reserve_bytes,
+                    "total_bytes": w.total_bytes}
     return {
         "version": REPORT_VERSION,
         "plan": plan.name,
@@ -73,6 +74,7 @@ def report_json(result: StrategyResult) -> dict:
                   "params_active": active_params(plan.model)},
         "memory": {
             "capacity_bytes": plan.cluster.gpu.memory_bytes,
+            "reserve_bytes": plan.cluster.reserve_bytes,
             "max_rank": max_rank,
             "stages": [_stage_json(s) for s in mem.stages] if mem else [],
         },

@@ -67,7 +67,8 @@ def check_memory(ctx: RuleContext):
     yield diag("E402", Severity.ERROR,
                f"{where}{more} needs {format_bytes(worst.total_bytes)} "
                f"(weights {format_bytes(worst.weights_bytes)} + KV cache {format_bytes(worst.kv_cache_bytes)} "
-               f"+ activations {format_bytes(worst.activation_bytes)}) of the GPU's "
+               f"+ activations {format_bytes(worst.activation_bytes)} + reserve {format_bytes(worst.reserve_bytes)}) "
+               f"of the GPU's "
                f"{format_bytes(worst.capacity_bytes)}",
                ctx.strategy.span_of("strategy"),
                "spread the weights (more pp or ep), shard the KV cache (tp, cp), serve fewer requests per "
