@@ -9,8 +9,8 @@ Strategies are kept as written (`StrategyDecl`); `dagc.flatten` turns them into 
 The grammar names every alternative (grammar/plan.lark) and `_Lowering`, a Lark
 `Transformer`, has one method per name. Blocks and values become plain data (`Item`,
 `Value`) bottom-up, without diagnostics; a statement's method gives them meaning with the
-field schema of its block (`dagc.blocks`; the model in `dagc.model`, strategy scopes in
-`dagc.scope`). A small driver (`lower`) lowers the first statement of each kind and
+field schema of its block (`dagc.blocks`; the model in `dagc.model`, the cluster in
+`dagc.cluster`, strategy scopes in `dagc.scope`). A small driver (`lower`) lowers the first statement of each kind and
 reports the others, so a second `model` statement is one E104, not a second set of
 findings. Diagnostics are collected, sorted by position, and raised once in a `PlanError`.
 """
@@ -20,14 +20,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from lark import Token, Transformer, Tree, v_args
 from lark.tree import Meta
 
 from .blocks import (
     BAD,
-    Bad,
     Collector,
     Item,
     ItemKind,
@@ -38,28 +36,18 @@ from .blocks import (
     read_value,
     unit_dimension,
 )
-from .diagnostics import Diagnostic, PlanError, Severity, quote
+from .cluster import lower_cluster
+from .diagnostics import Diagnostic, PlanError, Severity
 from .fields import (
-    CLUSTER_FIELDS,
-    EFFICIENCY_FIELDS,
-    GPU_FIELDS,
-    LATENCY_FIELDS,
     REQUIREMENT_DIMENSIONS,
-    SUBBLOCKS,
     WORKLOAD_FIELDS,
     Field,
     did_you_mean,
-    nearest,
 )
-from .kernels import KernelProfile, builtin_profile, for_gpu, load_profile_file, profile_names
 from .model import ImportRoots, imported_fields, lower_model, model_from_preset, preset_fields
 from .plan import (
-    DEFAULT_RESERVE_BYTES,
     Cluster,
     DType,
-    Efficiency,
-    Gpu,
-    Latency,
     Model,
     Overlap,
     Plan,
@@ -68,7 +56,6 @@ from .plan import (
     StrategyDecl,
     Workload,
 )
-from .presets import GPU_KERNEL_PROFILES, GPU_PRESETS
 from .scope import scope_axes, strategy_text
 from .source import SourceFile, Span
 from .units import Dimension
@@ -82,11 +69,6 @@ _STATEMENTS = {"model_full": "model", "model_preset": "model", "model_from": "mo
                "workload": "workload", "require": "require", "strategy": "strategy", "named_strategy": "strategy"}
 _EXAMPLES = {"model": 'model preset "mixtral-8x7b"', "cluster": 'cluster { gpus = 8  gpu preset "h100-sxm" }',
              "workload": "workload { batch = 64  prompt = 2048  generate = 256 }", "strategy": "strategy tp 8"}
-
-
-# The cluster's fields: the shared schema plus the measured cost model's (SPEC 3.2).
-_CLUSTER_FIELDS = {**CLUSTER_FIELDS, "kernels": Field("name"),
-                   "reserve": Field("quantity", Dimension.SIZE, 0.0, 1e18)}
 
 
 @dataclass(frozen=True)
@@ -190,30 +172,7 @@ class _Lowering(Transformer):
     def cluster(self, meta: Meta, children: list) -> Cluster | None:
         (block,) = children
         span = self._statement("cluster", meta)
-        values, subs = read_block(self.out, block, "cluster", _CLUSTER_FIELDS, SUBBLOCKS["cluster"],
-                                  files=("kernels",))
-        gpu = None
-        if "gpu" not in subs:
-            self.out.error("E103", "the cluster has no `gpu`", span,
-                           'add `gpu preset "h100-sxm"` or a custom `gpu "name" { … }`')
-        else:
-            gpu = self._gpu(subs["gpu"])
-        kernels = self._kernels(values, subs)
-        if gpu is not None and isinstance(values.get("reserve"), float) and values["reserve"] >= gpu.memory_bytes:
-            self.out.error("E104", "`reserve` is at least the GPU's whole memory", self.out.spans["cluster.reserve"],
-                           "the reserve is what the runtime keeps per GPU, a few GiB (default 4 GiB)")
-        eff = self._subblock(subs, "efficiency", EFFICIENCY_FIELDS)
-        lat = self._subblock(subs, "latency", LATENCY_FIELDS)
-        if "gpus" not in values:
-            self.out.error("E103", "the cluster has no `gpus`", span, "add `gpus = …` (GPUs available)")
-        if any(v is BAD for v in (*values.values(), *eff.values(), *lat.values())):
-            return None
-        if gpu is None or "gpus" not in values or kernels is BAD:
-            return None
-        if kernels is None and subs["gpu"].kind is ItemKind.GPU_PRESET and gpu.name in GPU_KERNEL_PROFILES:
-            kernels = builtin_profile(GPU_KERNEL_PROFILES[gpu.name])
-        profile = for_gpu(kernels, gpu) if isinstance(kernels, KernelProfile) else None
-        return _cluster(values, gpu, eff, lat).model_copy(update={"kernels": profile})
+        return lower_cluster(self.out, self.roots, block, span)
 
     def workload(self, meta: Meta, children: list) -> Workload | None:
         (block,) = children
@@ -264,59 +223,6 @@ class _Lowering(Transformer):
         self.out.spans[key] = span
         return span
 
-    def _subblock(self, subs: dict[str, Item], name: str, fields: dict[str, Field]) -> dict[str, Any]:
-        if name not in subs:
-            return {}
-        values, _ = read_block(self.out, subs[name].block, f"cluster.{name}", fields)
-        return values
-
-    def _kernels(self, values: dict[str, Any], subs: dict[str, Item]) -> KernelProfile | None | Bad:
-        """The profile the cluster names (`kernels = "h200"` or `kernels from "file.json"`), None
-        when it names none, BAD when it names one that cannot be used (already reported)."""
-        if "kernels" in subs:
-            item = subs["kernels"]
-            assert item.label_span is not None, "a `from` entry has its path"
-            path = self.roots.resolve(self.out, item.label, item.label_span)
-            if path is None:
-                return BAD
-            try:
-                return load_profile_file(path, item.label_span)
-            except PlanError as exc:
-                self.out.diags.extend(exc.diagnostics)
-                return BAD
-        name = values.get("kernels")
-        if name is None or name is BAD:
-            return name
-        if name not in profile_names():
-            shown = quote(name)
-            best = nearest(name, profile_names())
-            return self.out.error("E101", f"unknown kernel profile `{shown}`", self.out.spans["cluster.kernels"],
-                                  (f"did you mean `{best}`? " if best else "") + "built-in profiles: "
-                                  + ", ".join(f"`{n}`" for n in profile_names())
-                                  + '; or measure your own and write `kernels from "file.json"` (docs/kernels.md)')
-        return builtin_profile(name)
-
-    def _gpu(self, item: Item) -> Gpu | None:
-        self.out.spans["cluster.gpu"] = item.span
-        if item.kind is ItemKind.GPU_PRESET:
-            if item.label not in GPU_PRESETS:
-                self.out.error("E101", f"unknown GPU preset `{item.label}`", item.label_span,
-                               did_you_mean(item.label, GPU_PRESETS))
-                return None
-            return GPU_PRESETS[item.label]
-        values, _ = read_block(self.out, item.block, "gpu", GPU_FIELDS)
-        if any(v is BAD for v in values.values()):
-            return None
-        missing = [k for k in ("memory", "flops", "hbm") if k not in values]
-        if missing:
-            self.out.error("E103", f'gpu "{item.label}" has no `{missing[0]}`', item.span,
-                           "a custom GPU needs memory, flops and hbm, "
-                           "e.g. `memory = 64 GB  flops = 400 TFLOPS  hbm = 1.8 TB/s`")
-            return None
-        return Gpu(name=item.label, memory_bytes=values["memory"], flops_16bit=values["flops"],
-                   flops_8bit=values.get("fp8_flops"), hbm_bytes_per_s=values["hbm"],
-                   intra_node_bytes_per_s=values.get("intra_node", Gpu.model_fields["intra_node_bytes_per_s"].default))
-
     def _requirement(self, kind: RequirementKind, req: _Requirement) -> Requirement | None:
         # memory may be bounded as a share of the GPU (`90 %`) or in bytes (`70 GB`).
         memory_is_fraction = not (kind is RequirementKind.MEMORY and unit_dimension(req.value) is Dimension.SIZE)
@@ -331,19 +237,6 @@ class _Lowering(Transformer):
         text = " ".join(" ".join(str(t).split()) for t in (req.name, req.op, *req.value.tokens))
         return Requirement(kind=kind, op=str(req.op), target=float(target), per_gpu=per_gpu,
                            memory_is_fraction=memory_is_fraction, text=text, span=req.span)
-
-
-def _cluster(values: dict[str, Any], gpu: Gpu, eff: dict[str, Any], lat: dict[str, Any]) -> Cluster:
-    """The cluster from checked values: efficiencies default to the GPU preset's, then dagc's."""
-    efficiency = Efficiency(compute=eff.get("compute"), hbm=eff.get("hbm"),
-                            network=eff.get("network", Efficiency().network))
-    latency = Latency(intra_s=lat.get("intra", Latency().intra_s), inter_s=lat.get("inter", Latency().inter_s))
-    extra = {k: values[k] for k in ("gpus_per_node",) if k in values}
-    if "inter_node" in values:
-        extra["inter_node_bytes_per_s"] = values["inter_node"]
-    extra["reserve_bytes"] = float(values.get("reserve", DEFAULT_RESERVE_BYTES))
-    return Cluster(gpus=values["gpus"], gpu=gpu, intra_node_bytes_per_s=values.get("intra_node",
-                   gpu.intra_node_bytes_per_s), efficiency=efficiency, latency=latency, **extra)
 
 
 def _decl(src: SourceFile, name: str | None, scope: Tree, span: Span) -> StrategyDecl:

@@ -24,13 +24,17 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("source", "units"),                        # spans and SI units: no dagc imports
     ("diagnostics",),
     ("plan", "dag"),                            # the immutable IRs: Plan, and the DAG's node types
+    ("kernel_format", "kernel_tables"),         # kernel profiles: the file format (E105); interpolation tables
+    ("kernel_profile",),                        # a profile's time functions (KernelProfile)
     ("fields", "params", "presets", "kernels"), # helpers of lower, read by later stages too; kernel profiles
     ("parse",),
-    ("hf", "blocks", "model", "scope"),         # lower's helper passes
+    ("hf", "blocks", "model", "scope", "cluster"),  # lower's helper passes
     ("lower", "flatten"),                       # syntax tree → Plan; StrategyDecl → Strategy
     ("load",),                                  # file / text → Plan (parse + lower)
     ("layout",),                                # Plan → Layout (resolve)
     ("shards",),                                # per-rank shard formulas
+    ("op_shapes",),                             # the op catalogue's shapes, recipes and helpers
+    ("op_attention", "op_moe"),                 # the catalogue's figures: attention and dense ops; MoE ops
     ("ops",),                                   # the op catalogue: typed recipes, per-rank op templates
     ("build",),                                 # Plan + Layout → DAG
     ("memory",),                                # per-rank memory, activations from the catalogue's op shapes

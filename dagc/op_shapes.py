@@ -1,0 +1,212 @@
+"""The shapes the op catalogue's figures are computed at (SPEC 5, 6): what `dagc.ops` and its
+figure modules (`dagc.op_attention`, `dagc.op_moe`) share.
+
+Input: a `Model`, a `Workload`, a `Layout`, a phase, the requests of one micro-batch per
+attention-DP group, and a stage. Output: `Shapes` — per-rank token counts of one (phase,
+micro-batch shape, stage placement) and the helpers that turn figures into `OpTemplate`s and
+`Kernel`s — with `RankDims` (the model's per-rank dimensions), `Recipe` (how one op is made) and
+`Peak`. `Shapes` makes each template once under its key (`template`); `dagc.ops.OpShapes` names
+the keys (`Op`) and their recipes.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .dag import Kernel, KernelClass, OpKind, OpTemplate, Phase
+from .layout import Layout
+from .plan import Axis, DType, Model, Workload
+from .shards import ACTIVATION_BYTES, busiest_rank_factor, expected_distinct_experts
+
+__all__ = ["AB", "ALIGN_ROWS", "REFERENCE", "Peak", "RankDims", "Recipe", "Shapes", "decode_context",
+           "experts_inside_tp"]
+
+AB = ACTIVATION_BYTES
+
+# The reference implementation whose kernels dagc costs: plain, unfused PyTorch, as the calibration's
+# end-to-end runs (bench/calibration/measure_e2e.py) execute a layer. Each entry is how many kernels
+# a step launches; every launch costs at least the profile's per-kernel floor. Serving engines fuse
+# several of these (docs/cost-model.md says what that means for the estimates).
+REFERENCE: dict[str, int] = {
+    "rope": 26,              # q and k: positions → cos, sin, two casts, 4 multiplies, add, sub, cat (13 each)
+    "o_layout": 1,           # attention output transposed to tokens × heads·dim
+    "kv_write": 2,           # the decode token's K and V copied into the cache
+    "residual_add": 1,
+    "routing_index": 24,     # top-k weights normalised, per-expert counts, padded offsets (cumsums), argsort,
+                             # row positions and gathers of the sorted assignments
+    "zero_fill": 2,          # the padded expert input and the combined output zeroed
+    "combine_weights": 3,    # expert outputs gathered back to assignment order and scaled by their weights
+}
+ALIGN_ROWS = 16              # rows per expert are padded to a multiple of this for the grouped GEMM
+
+
+class Peak(enum.Enum):
+    """Which dtype's peak FLOPs a compute op runs at."""
+
+    WEIGHTS = "weights"          # matmuls against the model's weights
+    KV_CACHE = "kv_cache"        # attention against the KV cache (fp8 cache: the fp8 peak)
+    NONE = "none"                # communication
+
+
+def decode_context(workload: Workload) -> int:
+    """Context length a decode step attends to: the mean over the generation."""
+    return workload.prompt + workload.generate // 2
+
+
+@dataclass(frozen=True)
+class RankDims:
+    """Model dimensions per rank, derived once per layout."""
+
+    h: int
+    wb: float
+    gate: int
+    tp: int
+    cp: int
+    sp: bool
+    heads_r: float
+    dk: int
+    dv: int
+    q_out: float          # per token, per rank
+    kv_out: float
+    o_in: float
+    qkv_params_r: float
+    qkv_params_full: float
+    o_params_r: float
+    o_params_full: float
+    kvb_token: float      # KV cache bytes per token per layer on a rank
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How one op is made: its node kind, the axis of its group, its peak, and its figures."""
+
+    kind: OpKind
+    group: Axis | None
+    peak: Peak
+    figures: Callable[[Shapes, Recipe], OpTemplate]
+
+
+def experts_inside_tp(lay: Layout) -> bool:
+    """Whether each EP group is one attention TP group (`tp N ; ep N`): after the TP
+    collective every rank holds all the group's tokens, so experts run on them without an
+    all-to-all and the TP reduce sums their outputs (SPEC 6.5)."""
+    size = lay.ep * lay.etp
+    return size > 1 and lay.cp == 1 and lay.tp == size
+
+
+class Shapes:
+    """The per-rank shapes of one (phase, micro-batch shape, stage placement); each op template made once."""
+
+    def __init__(self, m: Model, w: Workload, lay: Layout, d: RankDims, phase: Phase, req: np.ndarray,
+                 stage: int):
+        self.m, self.w, self.lay, self.d, self.phase = m, w, lay, d, phase
+        g = lay.group_size
+        a_idx = np.arange(g) // (lay.tp * lay.cp)
+        self.n_seq = req[a_idx]                                   # requests of each rank's attention group
+        per_seq = w.prompt if phase is Phase.PREFILL else 1
+        self.t = self.n_seq * per_seq / lay.cp                    # tokens through linear ops, per rank
+        # Each rank routes and dispatches its share of its attention group's tokens — unless the
+        # expert group lies inside the TP group, which already holds every token (no all-to-all).
+        self.u = self.t if experts_inside_tp(lay) else self.t / lay.tp
+        self.T = float(req.sum() * per_seq)                       # distinct tokens of the stage
+        self.R = float(req.sum())                                 # requests of the micro-batch
+        self.start_rank = stage * g
+        self._cache: dict[Hashable, OpTemplate] = {}
+        self.zero = np.zeros(g)
+
+    def template(self, key: Hashable, recipe: Recipe) -> OpTemplate:
+        """The template `recipe` makes at this shape, made once under `key`, then shared."""
+        tpl = self._cache.get(key)
+        if tpl is None:
+            tpl = self._cache[key] = recipe.figures(self, recipe)
+        return tpl
+
+    # ----------------------------------------------------------- helpers
+    def crosses(self, size: int, span: int | None = None) -> bool:
+        """Whether a group of `size` ranks (spread over blocks of `span`) of this stage spans nodes."""
+        return size > 1 and self.lay.blocks_cross_nodes(self.start_rank, self.lay.group_size, span or size)
+
+    def nodes(self, size: int, span: int | None = None) -> int:
+        """Nodes a group of `size` ranks (spread over blocks of `span`) spans: 1 inside a node."""
+        if not self.crosses(size, span):
+            return 1
+        return min(size, max(2, -(-(span or size) // self.lay.gpus_per_node)))
+
+    def peak_dtype(self, peak: Peak) -> DType:
+        if peak is Peak.KV_CACHE:
+            return DType.FP8 if self.m.kv_cache.is_8bit_or_less else DType.BF16
+        return self.m.weights
+
+    def compute(self, r: Recipe, tokens, flops, hbm, act, tokens_total, flops_total, out,
+                kernels: tuple[Kernel, ...]) -> OpTemplate:
+        if self.phase is Phase.PREFILL:              # engines capture decode in CUDA graphs, not prefill
+            kernels = tuple(replace(k, eager=True) for k in kernels)
+        return OpTemplate(kind=r.kind, group=None, group_size=1, tokens=tokens, flops=flops, hbm_bytes=hbm,
+                          comm_bytes=self.zero, act_bytes=act, tokens_total=float(tokens_total),
+                          flops_total=float(flops_total), hbm_bytes_total=float(hbm.sum()), comm_bytes_total=0.0,
+                          out_bytes_total=float(np.sum(out)), peak_dtype=self.peak_dtype(r.peak), kernels=kernels)
+
+    # ----------------------------------------------------------- kernels
+    def vec(self, x) -> np.ndarray:
+        """`x` as a per-rank vector."""
+        return np.broadcast_to(np.asarray(x, dtype=np.float64), self.zero.shape)
+
+    def gemm(self, name: str, m, n: float, k: float, dtype: DType | None = None) -> Kernel:
+        return Kernel(name, KernelClass.GEMM, (self.vec(m), self.vec(n), self.vec(k)), dtype or self.m.weights)
+
+    def memory_pass(self, name: str, nbytes, op: str, launches: int = 1) -> Kernel:
+        return Kernel(name, KernelClass.MEMORY, (self.vec(nbytes),), memory_op=op, launches=launches)
+
+    def ffn_kernels(self, tokens, ffn_r: float) -> tuple[Kernel, ...]:
+        """A dense FFN on `tokens` rows with `ffn_r` intermediate columns per rank: the up (gate·up fused
+        when gated) GEMM, the activation, the down GEMM."""
+        d = self.d
+        up_n = (d.gate - 1) * ffn_r
+        act_bytes = (6 if d.gate == 3 else 4) * tokens * ffn_r
+        return (self.gemm("gate_up" if d.gate == 3 else "up", tokens, up_n, d.h),
+                self.memory_pass("activation", act_bytes, "silu_mul"),
+                self.gemm("down", tokens, d.h, ffn_r))
+
+    def residual_add(self, tokens) -> Kernel:
+        """x + f(x): two reads and a write of the hidden state."""
+        return self.memory_pass("residual_add", 3 * AB * tokens * self.d.h, "copy", REFERENCE["residual_add"])
+
+    def comm(self, r: Recipe, n: int, tokens, nbytes, crosses: bool, nodes: int = 1) -> OpTemplate:
+        return OpTemplate(kind=r.kind, group=r.group, group_size=n, tokens=tokens, flops=self.zero,
+                          hbm_bytes=self.zero, comm_bytes=nbytes, act_bytes=nbytes, tokens_total=float(tokens.sum()),
+                          flops_total=0.0, hbm_bytes_total=0.0, comm_bytes_total=float(nbytes.sum()),
+                          out_bytes_total=float(nbytes.sum()), crosses_nodes=crosses, nodes=nodes)
+
+    def matmul(self, r: Recipe, params_r: float, params_full: float, tokens, in_w: float, out_w: float,
+               distinct: float, kernels: tuple[Kernel, ...] | None = None) -> OpTemplate:
+        """A projection of `params_r` weights per rank on `tokens` rows; by default one GEMM."""
+        act = tokens * (in_w + out_w) * AB
+        if kernels is None:
+            kernels = (self.gemm(r.kind.value, tokens, params_r / in_w, in_w),)
+        return self.compute(r, tokens, 2 * params_r * tokens, params_r * self.d.wb + act, act, distinct,
+                            2 * params_full * distinct, tokens * out_w * AB, kernels)
+
+    @functools.cached_property
+    def expert_tokens(self) -> tuple[np.ndarray, np.ndarray]:
+        """Token-expert assignments per rank and distinct experts hit per rank."""
+        lay, moe = self.lay, self.m.moe
+        size = lay.ep * lay.etp
+        groups = self.u.reshape(-1, size)                     # EP groups are consecutive local ranks
+        # distinct tokens entering each EP group (inside a TP group every rank holds all of them)
+        origin = groups[:, 0] if experts_inside_tp(lay) else groups.sum(axis=1)
+        mean = origin * moe.top_k / lay.ep                    # assignments per ep index
+        busiest = float(origin.max()) if origin.size else 0.0
+        x = busiest_rank_factor(self.w.routing_imbalance, busiest, moe.top_k, moe.experts, lay.ep)
+        factor = np.full(lay.ep, 1.0 if lay.ep == 1 else (lay.ep - x) / (lay.ep - 1))
+        factor[0] = x if lay.ep > 1 else 1.0                  # ep index 0 is the busiest
+        ep_idx = (np.arange(size) // lay.etp) % lay.ep
+        e = (mean[:, None] * factor[ep_idx][None, :]).reshape(-1)
+        local_experts = moe.experts // lay.ep
+        hit = np.repeat(expected_distinct_experts(moe.experts, moe.top_k, origin, local=local_experts), size)
+        return e, hit
+
