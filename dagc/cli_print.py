@@ -19,6 +19,7 @@ from rich.table import Table
 
 from .check import StrategyResult
 from .compile import Written
+from .cost import cost_basis_text
 from .diagnostics import printable, render
 from .export.markdown import gap_text, shown_stages
 from .export.report import report_json
@@ -115,6 +116,7 @@ def _print_result(console: Console, r: StrategyResult) -> None:
         console.print(_metrics_table(r))
         if r.compiled is not None and r.compiled.metrics is not None:
             _print_critical_paths(console, r.compiled.metrics)
+        console.print(cost_basis_text(r.plan.cluster), markup=False)
     if r.requirements:
         console.print(_requirements_table(r))
     if r.diagnostics:

@@ -26,11 +26,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .dag import Dag, Kernel, KernelClass, OpKind, OpTemplate
-from .kernels import for_gpu, nearest_profile
+from .kernels import KernelProfile, for_gpu, nearest_profile
 from .plan import DEFAULT_HBM_EFFICIENCY, Cluster, DType, KernelTimes, peak_flops
 
 __all__ = ["CostModel", "Costs", "cost", "compute_time_s", "collective_time_s", "template_time_s",
-           "kernel_time_s"]
+           "kernel_time_s", "cost_basis", "cost_basis_text"]
 
 
 @dataclass(frozen=True)
@@ -201,3 +201,44 @@ def cost(dag: Dag, cluster: Cluster) -> Costs:
     slowest = np.array([float(t.max()) if t.size else 0.0 for t in per_template])
     node_s = slowest[np.asarray(dag.template_index, dtype=np.int64)] if len(dag) else np.zeros(0)
     return Costs(model=cm, per_template=per_template, node_s=node_s)
+
+
+def cost_basis(cluster: Cluster) -> dict:
+    """What a plan's time estimates rest on, for reports: the kernel profile (name and provenance)
+    or the constant-efficiency roofline, and the efficiency scales.
+
+    Example:
+        >>> from dagc.plan import Cluster
+        >>> from dagc.presets import GPU_PRESETS
+        >>> c = Cluster(gpus=8, gpu=GPU_PRESETS["a100-80g"], intra_node_bytes_per_s=300e9)
+        >>> cost_basis(c)["kernel_profile"]
+        'h100-sxm@a100-80g'
+    """
+    cm = CostModel.from_cluster(cluster)
+    p = cm.profile
+    if p is None:
+        return {"kernel_profile": None, "model": "roofline with constant efficiencies",
+                "compute_efficiency": cm.compute_efficiency, "hbm_efficiency": cm.hbm_efficiency,
+                "network_efficiency": cm.network_efficiency}
+    out: dict = {"kernel_profile": p.name, "model": "measured kernel profile (docs/cost-model.md)",
+                 "kernel_floor_s": p.floor_s, "eager_launch_s": p.eager_floor_s,
+                 "compute_scale": cm.compute_efficiency, "hbm_scale": cm.hbm_efficiency,
+                 "network_efficiency": cm.network_efficiency}
+    if isinstance(p, KernelProfile):
+        v = p.provenance
+        out["measured_on"] = {"gpu": v.gpu, "software": v.software, "date": v.date}
+        if p.name != v.gpu and "@" in p.name:
+            out["note"] = "this GPU has no profile of its own: another GPU's measured efficiencies at its peaks"
+    return out
+
+
+def cost_basis_text(cluster: Cluster) -> str:
+    """One sentence of `cost_basis` for report.md and the terminal."""
+    b = cost_basis(cluster)
+    if b["kernel_profile"] is None:
+        return (f"Times: the roofline at constant efficiencies (compute {b['compute_efficiency']:g}, "
+                f"HBM {b['hbm_efficiency']:g}) — this GPU has no measured kernel profile.")
+    m = b.get("measured_on")
+    where = f", measured on {m['gpu']} with {m['software']} ({m['date']})" if m else ""
+    borrowed = f"; {b['note']}" if "note" in b else ""
+    return f"Times: kernel profile `{b['kernel_profile']}`{where}{borrowed}."

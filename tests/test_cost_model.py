@@ -4,6 +4,7 @@ efficiency scales and the memory reserve."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -177,3 +178,29 @@ def test_the_reserve_counts_against_the_gpu():
                   strategy="strategy tp 8")
     (e402,) = [d for d in over.diagnostics if d.code == "E402"]
     assert "reserve" in e402.message
+
+
+def test_every_estimate_says_which_profile_it_used(tmp_path):
+    from dagc.export.dag_json import DagJson, dag_json
+    from dagc.export.report import report_json
+    from dagc.export.trace import write_trace
+
+    r = _dispatch()
+    basis = report_json(r)["cost_model"]
+    assert basis["kernel_profile"] == "h100-sxm" and basis["measured_on"]["gpu"] == "NVIDIA H100 80GB HBM3"
+    a100 = result(cluster='cluster { gpus = 4  gpu preset "a100-80g" }')
+    assert report_json(a100)["cost_model"]["kernel_profile"] == "h100-sxm@a100-80g"
+    seed = result(cluster='cluster { gpus = 4  gpu preset "generic-400t" }')
+    assert report_json(seed)["cost_model"]["kernel_profile"] is None
+    # the MoE glue is visible op by op: dag.json lists each op's kernels, the trace their time per rank
+    data = DagJson.model_validate(dag_json(r.compiled))
+    expert = next(n for n in data.nodes if n.kind == "expert_ffn" and n.phase == "decode")
+    assert [k.name for k in expert.kernels][:3] == ["routing_index", "zero_fill", "permute"]
+    assert expert.duration == pytest.approx(sum(k.seconds for k in expert.kernels))     # CUDA graph: the sum
+    eager = next(n for n in data.nodes if n.kind == "expert_ffn" and n.phase == "prefill")
+    launches = sum(k.launches for k in eager.kernels)
+    assert eager.duration == pytest.approx(max(sum(k.seconds for k in eager.kernels), launches * H100.eager_floor_s))
+    info = write_trace(r.compiled, tmp_path / "trace.json")
+    events = json.loads(info.path.read_text())["traceEvents"]
+    slices = [e for e in events if e["ph"] == "X" and e["args"]["kind"] == "expert_ffn"]
+    assert slices and "unpermute" in slices[0]["args"]["kernels_us"]

@@ -29,6 +29,7 @@ FIXTURES = {
     "E102": (dict(cluster='cluster { gpus = 8  gpu preset "h100-sxm"  inter_node = 50 ms }'), {}),
     "E103": (dict(workload="workload { batch = 64 }"), {}),
     "E104": (dict(workload="workload { batch = 0  prompt = 2048  generate = 256 }"), {}),
+    "E105": (dict(cluster='cluster { gpus = 8  gpu preset "h100-sxm"  kernels from "missing.json" }'), {}),
     "E201": (dict(strategy="strategy pp 2 < dp 2 < tp 2 > >"), dict(strategy="strategy dp 2 < pp 2 < tp 2 > >")),
     "E202": (dict(strategy="strategy tp 2 ep 4"), dict(strategy="strategy tp 2 ; ep 4")),
     "E203": (dict(model=QWEN, cluster=C16, strategy="strategy tp 8 ; ep 4 etp 3"),

@@ -30,6 +30,14 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class KernelJson(_Strict):
+    name: str = Field(description="e.g. gate_up, permute, rope, flash_prefill")
+    kernel_class: Literal["gemm", "grouped_gemm", "attn_prefill", "attn_decode", "mla_decode", "memory"]
+    launches: int = Field(description="kernel launches it stands for (unfused steps), each at least the floor")
+    seconds: float | None = Field(description="on the group's slowest rank, from the kernel profile; null "
+                                              "without a profile")
+
+
 class DagNodeJson(_Strict):
     id: int
     kind: KindName
@@ -48,6 +56,7 @@ class DagNodeJson(_Strict):
     start: float = Field(description="seconds from the start of the phase")
     finish: float
     on_critical_path: bool
+    kernels: list[KernelJson] = Field(description="what a compute op launches, in order (empty for communication)")
 
 
 class DagEdgeJson(_Strict):

@@ -7,7 +7,8 @@ rank, metrics against each requirement, the critical-path breakdown and every di
 from __future__ import annotations
 
 from ..check import StrategyResult
-from ..diagnostics import render
+from ..cost import cost_basis_text
+from ..diagnostics import render_all
 from ..layout import Layout
 from ..memory import MemoryBreakdown
 from ..params import active_params, total_params
@@ -82,7 +83,7 @@ def report_md(r: StrategyResult, links: dict[str, str] | None = None) -> str:
     lines += _pictures(links or {})
     lines += ["## Diagnostics", ""]
     if r.diagnostics:
-        lines += ["```"] + [render(d) + "\n" for d in r.diagnostics] + ["```", ""]
+        lines += ["```", render_all(r.diagnostics), "```", ""]
     else:
         lines += ["None.", ""]
     return "\n".join(lines)
@@ -151,6 +152,7 @@ def _metrics(r: StrategyResult) -> list[str]:
     if met is None or lay is None:
         return lines + ["Not computed: the strategy is not sound enough to build its DAG (see the diagnostics).", ""]
     g = lay.gpus_used
+    lines += [cost_basis_text(r.plan.cluster) + " (What the figures rest on: dagc's docs/cost-model.md.)", ""]
     return lines + _table(["metric", "value", "per GPU"], [
         ["TTFT (prefill makespan)", format_si(met["ttft_s"], Dimension.TIME), ""],
         ["TPOT (steady decode step)", format_si(met["tpot_s"], Dimension.TIME), ""],

@@ -8,6 +8,7 @@ SPEC 8; metrics not computed are None (null), never invented. Extra keys (`layou
 from __future__ import annotations
 
 from ..check import StrategyResult
+from ..cost import cost_basis
 from ..params import active_params, total_params
 
 __all__ = ["report_json", "METRIC_KEYS", "REPORT_VERSION"]
@@ -79,6 +80,7 @@ def report_json(result: StrategyResult) -> dict:
             "stages": [_stage_json(s) for s in mem.stages] if mem else [],
         },
         "metrics": {**{k: metrics.get(k) for k in METRIC_KEYS}, **metrics},
+        "cost_model": cost_basis(plan.cluster),
         "requirements": [r.to_json() for r in result.requirements],
         "diagnostics": [d.to_json() for d in result.diagnostics],
         "verdict": {**result.verdict.to_json(), "optimal_evidence": result.optimality},

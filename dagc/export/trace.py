@@ -25,7 +25,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from ..compiled import Compiled
+from ..cost import kernel_time_s
 from ..dag import Category, Dag, OpKind, Phase
 from ..layout import Layout
 from .write import atomic_output
@@ -296,9 +299,10 @@ def write_trace(c: Compiled, path: Path, all_ranks: bool = False, compress: bool
     by_stage: dict[int, list[int]] = {}
     for i in range(len(dag)):
         by_stage.setdefault(dag.stage[i], []).append(i)
+    kernels = _kernel_seconds(c)
     for rank in ranks:
         ops = by_stage.get(int(coords["stage"][rank]), [])
-        _rank_slices(tw, c, rank, ops)
+        _rank_slices(tw, c, rank, ops, kernels)
         _rank_flows(tw, c, rank, ops, set(ranks))
     target = Path(str(path) + ".gz") if compress and not str(path).endswith(".gz") else Path(path)
     metadata = {"generator": "dagc", "plan": c.plan.name, "strategy": c.strategy.text,
@@ -316,7 +320,16 @@ def write_trace(c: Compiled, path: Path, all_ranks: bool = False, compress: bool
     return TraceInfo(target, tuple(ranks), representative, events, warning)
 
 
-def _rank_slices(tw: TraceWriter, c: Compiled, rank: int, ops: list[int]) -> None:
+def _kernel_seconds(c: Compiled) -> list[list[tuple[str, np.ndarray]]]:
+    """Per template of the DAG: its kernels' names and per-rank seconds (empty without a profile)."""
+    profile = c.costs.model.profile
+    if profile is None:
+        return [[] for _ in c.dag.templates]
+    return [[(k.name, kernel_time_s(k, profile)) for k in t.kernels] for t in c.dag.templates]
+
+
+def _rank_slices(tw: TraceWriter, c: Compiled, rank: int, ops: list[int],
+                 kernels: list[list[tuple[str, np.ndarray]]]) -> None:
     """One rank's op slices (prefill from 0, decode after it) and its HBM counter."""
     dag, coords = c.dag, c.layout.coords
     stage, local, replica = int(coords["stage"][rank]), int(coords["local"][rank]), int(coords["replica"][rank])
@@ -331,13 +344,16 @@ def _rank_slices(tw: TraceWriter, c: Compiled, rank: int, ops: list[int]) -> Non
         start_ns = offset + seconds_to_ns(c.schedule.start[i])
         end_ns = offset + seconds_to_ns(c.schedule.start[i] + float(c.costs.rank_s(dag, i)[local]))
         cat = dag.kind[i].category
-        args = {"node": i, "kind": dag.kind[i].value, "phase": phase.value, "step": dag.step[i],
+        args: dict[str, object] = {"node": i, "kind": dag.kind[i].value, "phase": phase.value, "step": dag.step[i],
                 "stage": stage, "layer": dag.layer[i], "microbatch": dag.mb[i],
                 "tokens": float(t.tokens[local]), "flops": float(t.flops[local]),
                 "hbm_bytes": float(t.hbm_bytes[local]), "comm_bytes": float(t.comm_bytes[local]),
                 "on_critical_path": bool(c.schedule.critical[i]) if replica == 0 else False}
         if t.group is not None:
             args["group"] = f"{t.group.value} {t.group_size}"
+        parts = kernels[dag.template_index[i]]
+        if parts:       # the kernels the op launches on this rank, in µs
+            args["kernels_us"] = {name: round(float(sec[local]) * 1e6, 3) for name, sec in parts}
         label = dag.kind[i].value if dag.layer[i] < 0 else f"{dag.kind[i].value} L{dag.layer[i]}"
         tw.slice(pid, CATEGORY_CLASS[cat], start_ns, end_ns, label, CATEGORY_CAT[cat], args, key=(i, rank))
         if cat is Category.COMPUTE and t.act_bytes[local] > 0:

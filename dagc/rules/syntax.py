@@ -82,6 +82,19 @@ Fixed:
     model "m" { layers = 16  … }
 """
 
+E105 = """
+A kernel profile file (`cluster { kernels from "…" }`) that dagc cannot use: missing, not a
+regular file, larger than 16 MiB, not UTF-8 JSON, not a dagc kernel profile (its "format"),
+a version this dagc does not read, or a key out of range. The message names the key at fault;
+the file's content is never printed. docs/kernels.md describes the format and how to make a
+profile from your own measurements.
+
+Bad:
+    cluster { gpus = 8  gpu preset "h100-sxm"  kernels from "notes.json" }
+Fixed:
+    cluster { gpus = 8  gpu preset "h100-sxm"  kernels from "my-h100.json" }   # from bench/make_profiles.py
+"""
+
 N001 = """
 More diagnostics than dagc shows at once: at most 50 per plan (or per strategy) are shown,
 errors first, and this note counts the rest by code. Fix the ones shown and run again.
@@ -98,5 +111,6 @@ RULES = (
     make_rule("E102", Severity.ERROR, "quantity of the wrong dimension", doc=E102, passes=(lower,)),
     make_rule("E103", Severity.ERROR, "missing required block or field", doc=E103, passes=(lower,)),
     make_rule("E104", Severity.ERROR, "invalid value (range, whole number, duplicate)", doc=E104, passes=(lower,)),
+    make_rule("E105", Severity.ERROR, "unusable kernel profile file", doc=E105, passes=(lower,)),
     make_rule("N001", Severity.NOTE, "more diagnostics than dagc shows at once", doc=N001, passes=(cap,)),
 )
