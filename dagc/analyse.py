@@ -69,6 +69,9 @@ def analyse(plan: Plan, strategy: Strategy, workload: Workload | None = None,
     """
     if workload is not None:
         plan = plan.model_copy(update={"workload": workload})
+    own = strategy.workload_for(plan.workload)          # `with microbatches … overlap …`
+    if own is not plan.workload:
+        plan = plan.model_copy(update={"workload": own})
     layout = resolve(plan.model, plan.cluster, plan.workload, strategy)
     mem = compiled = None
     # More stages than layers is E303; there is no meaningful per-stage memory then.

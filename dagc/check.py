@@ -62,7 +62,7 @@ def check_strategy(plan: Plan, decl: StrategyDecl) -> StrategyResult:
         return StrategyResult(plan=plan, decl=decl, strategy=None, layout=None, memory=None,
                               diagnostics=tuple(cap(diags)), requirements=reqs, verdict=verdict(diags, reqs))
     a = analyse(plan, strategy, decl=decl)
-    return StrategyResult(plan=plan, decl=decl, strategy=strategy, layout=a.layout, memory=a.memory,
+    return StrategyResult(plan=a.plan, decl=decl, strategy=strategy, layout=a.layout, memory=a.memory,
                           diagnostics=a.diagnostics, requirements=a.requirements, verdict=a.verdict,
                           metrics=a.metrics, compiled=a.compiled)
 

@@ -52,7 +52,7 @@ from .lower import model_from_preset
 from .params import active_params, total_params
 from .presets import GPU_PRESETS, MODEL_PRESETS
 from .rules import RULES, explain
-from .search import OPTIMAL_SEARCH_BUDGET_S, Objective, cpu_count, search
+from .search import Objective, cpu_count, search
 from .units import Dimension, format_bytes, format_si
 
 EXIT_OK, EXIT_REQUIREMENTS, EXIT_USAGE, EXIT_INVALID, EXIT_INPUT, EXIT_OUTPUT = 0, 1, 2, 3, 4, 5
@@ -123,15 +123,25 @@ def _search(plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: int = 
         progress.close()
 
 
+CHECK_RESCORED = 5   # the search's best candidates that check/compile re-score exactly before judging
+
+
+def _with_objective(plan, args):
+    """The plan with `--objective` in place of its own `objective = …` (when given)."""
+    objective = getattr(args, "objective", None)
+    return plan.model_copy(update={"objective": objective}) if objective else plan
+
+
 def _allowed(args) -> tuple[Path, ...]:
     return tuple(Path(p) for p in (getattr(args, "allow_path", None) or ()))
 
 
 def _load(args, err: Console):
     try:
-        plan = load_plan(args.plan, allow_paths=_allowed(args))
+        plan = _with_objective(load_plan(args.plan, allow_paths=_allowed(args)), args)
         found = None if getattr(args, "no_search", True) else _search(
-            plan, jobs=_jobs(args, err), budget_s=getattr(args, "search_budget", None))
+            plan, plan.objective, top=CHECK_RESCORED, jobs=_jobs(args, err),
+            budget_s=getattr(args, "search_budget", None))
         results = check(plan, parse_strategy(args.strategy) if args.strategy else None, optimality=found)
         return plan, results
     except PlanError as exc:
@@ -203,11 +213,11 @@ def _own_points(plan) -> list[tuple[str, float, float]]:
 def cmd_search(args) -> int:
     err = _console(sys.stderr)
     try:
-        plan = load_plan(args.plan, allow_paths=_allowed(args))
+        plan = _with_objective(load_plan(args.plan, allow_paths=_allowed(args)), args)
     except PlanError as exc:
         _render_diags(err, exc.diagnostics)
         return EXIT_INPUT
-    found = _search(plan, args.objective, args.top, _jobs(args, err), args.budget)
+    found = _search(plan, plan.objective, args.top, _jobs(args, err), args.budget)
     own = _own_points(plan)
     try:
         svg_path = Path(args.svg) if args.svg else default_output_dir(plan.name) / "pareto.svg"
@@ -317,8 +327,9 @@ def build_parser() -> argparse.ArgumentParser:
                         epilog="example: dagc search examples/seed-000-pp16-ep16.moe --top 5",
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     se.add_argument("plan", help="the .moe plan file")
-    se.add_argument("--objective", choices=Objective.NAMES, default="tokens-per-gpu",
-                    help="what to maximise (default: decode output tokens/s per GPU), always subject to `require`")
+    se.add_argument("--objective", choices=Objective.NAMES, default=None,
+                    help="what to optimise (default: the plan's `objective`, else decode output tokens/s per GPU), "
+                    "always subject to `require`")
     se.add_argument("--top", type=_positive_int, default=10, metavar="N",
                     help="how many candidates to show (default 10)")
     se.add_argument("--format", choices=("text", "json"), default="text")
@@ -329,13 +340,17 @@ def build_parser() -> argparse.ArgumentParser:
                     help="stop after S seconds, fewest GPUs first (default: evaluate every candidate)")
     se.set_defaults(func=cmd_search)
     for p_ in (c, co):
+        p_.add_argument("--objective", choices=Objective.NAMES, default=None,
+                        help="what the optimal verdict optimises (default: the plan's `objective`, else "
+                        "tokens-per-gpu)")
         p_.add_argument("--no-search", action="store_true",
                         help="skip the strategy search (the optimal verdict is then not judged)")
         p_.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
                         help="processes for the strategy search (at most the CPUs available)")
-        p_.add_argument("--search-budget", type=_seconds, default=OPTIMAL_SEARCH_BUDGET_S, metavar="S",
-                        help="stop the strategy search after S seconds, fewest GPUs first "
-                        f"(default {OPTIMAL_SEARCH_BUDGET_S:g})")
+        p_.add_argument("--search-budget", type=_seconds, default=None, metavar="S",
+                        help="a time limit for the strategy search: past it the search stops and the optimal "
+                        "verdict is 'not judged' (default: none — the search always covers its whole space, "
+                        "so the verdict is the same on every machine)")
     for p_ in (c, co, se):
         p_.add_argument("--allow-path", action="append", metavar="DIR", default=[],
                         help="let `model from` read files under DIR too (default: only the plan's directory)")

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 
 from .diagnostics import Diagnostic, Severity
 from .fields import nearest
-from .plan import Axis, AxisNode, Strategy, StrategyDecl
+from .plan import Axis, AxisNode, Overlap, Strategy, StrategyDecl
 from .source import Span
 
 __all__ = ["MAX_DEGREE", "PRODUCT_CAP", "flatten"]
@@ -47,6 +47,8 @@ def flatten(decl: StrategyDecl) -> tuple[Strategy | None, list[Diagnostic]]:
     """
     f = _Flattener()
     f.scope(decl.scope, level=0)
+    options, option_diags = _options(decl.options)
+    f.diags.extend(option_diags)
     if f.diags:
         return None, f.diags
     v = f.degrees
@@ -62,8 +64,53 @@ def flatten(decl: StrategyDecl) -> tuple[Strategy | None, list[Diagnostic]]:
         name=decl.name, text=decl.text,
         dp=int(v.get("dp", (1,))[0]), pp=int(v.get("pp", (1,))[0]), pp_split=f.split,
         tp=int(v.get("tp", (1,))[0]), cp=int(v.get("cp", (1,))[0]), sp="sp" in v, ep=ep, etp=etp,
-        spans=spans,
+        spans=spans, **options,
     ), []
+
+
+OPTIONS = ("microbatches", "overlap")
+MAX_MICROBATCHES = 100_000      # as the workload's field
+
+
+def _options(written: Iterable[tuple[str, str, Span]]) -> tuple[dict, list[Diagnostic]]:
+    """A strategy's `with …` options: `microbatches N` (a whole number, 1–100,000) and `overlap
+    none|microbatch`; each at most once (E101 unknown, E104 bad value or repeated)."""
+    out: dict = {}
+    diags: list[Diagnostic] = []
+    for name, value, span in written:
+        if name not in OPTIONS:
+            diags.append(Diagnostic("E101", Severity.ERROR, f"unknown strategy option `{name}`", span,
+                                    f"a strategy takes `with microbatches N overlap none|microbatch`"
+                                    f"{_did_you_mean(name, OPTIONS)}"))
+        elif name in out:
+            diags.append(Diagnostic("E104", Severity.ERROR, f"`{name}` is given twice", span,
+                                    "give each option once"))
+        elif name == "microbatches":
+            n = _whole(value)
+            if n is None or not 1 <= n <= MAX_MICROBATCHES:
+                diags.append(Diagnostic("E104", Severity.ERROR, f"microbatches must be a whole number from 1 to "
+                                        f"{MAX_MICROBATCHES:,}", span, "write e.g. `with microbatches 4`"))
+            else:
+                out[name] = n
+        elif value not in ("none", "microbatch"):
+            diags.append(Diagnostic("E101", Severity.ERROR, f"unknown overlap `{value}`", span,
+                                    "write `overlap none` or `overlap microbatch`"))
+        else:
+            out[name] = Overlap(value)
+    return out, diags
+
+
+def _whole(text: str) -> int | None:
+    try:
+        x = float(text.replace("_", ""))
+    except ValueError:
+        return None
+    return int(x) if math.isfinite(x) and x == int(x) else None
+
+
+def _did_you_mean(word: str, choices: Sequence[str]) -> str:
+    close = nearest(word, choices)
+    return f"; did you mean `{close}`?" if close else ""
 
 
 def _axis(node: AxisNode) -> Axis | None:

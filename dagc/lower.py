@@ -46,6 +46,8 @@ from .fields import (
 )
 from .model import ImportRoots, imported_fields, lower_model, model_from_preset, preset_fields
 from .plan import (
+    DEFAULT_OBJECTIVE,
+    OBJECTIVES,
     Cluster,
     DType,
     Model,
@@ -66,7 +68,8 @@ MAX_STRATEGIES = 64   # `strategy` statements per plan; more is E002 at the firs
 
 # The statement each alias of grammar/plan.lark belongs to; a plan has one of each but strategies.
 _STATEMENTS = {"model_full": "model", "model_preset": "model", "model_from": "model", "cluster": "cluster",
-               "workload": "workload", "require": "require", "strategy": "strategy", "named_strategy": "strategy"}
+               "workload": "workload", "require": "require", "strategy": "strategy", "named_strategy": "strategy",
+               "objective": "objective"}
 _EXAMPLES = {"model": 'model preset "mixtral-8x7b"', "cluster": 'cluster { gpus = 8  gpu preset "h100-sxm" }',
              "workload": "workload { batch = 64  prompt = 2048  generate = 256 }", "strategy": "strategy tp 8"}
 
@@ -209,13 +212,22 @@ class _Lowering(Transformer):
                 out.append(lowered)
         return tuple(out)
 
+    def objective(self, meta: Meta, children: list) -> str | None:
+        (name,) = children
+        span = self._statement("objective", meta)
+        word = str(name)
+        if word not in OBJECTIVES:
+            self.out.error("E101", f"unknown objective `{word}`", span, did_you_mean(word, OBJECTIVES))
+            return None
+        return word
+
     def strategy(self, meta: Meta, children: list) -> StrategyDecl:
-        (scope,) = children
-        return _decl(self.src, None, scope, node_span(self.src, meta))
+        scope, *options = children
+        return _decl(self.src, None, scope, node_span(self.src, meta), options)
 
     def named_strategy(self, meta: Meta, children: list) -> StrategyDecl:
-        name, scope = children
-        return _decl(self.src, str(name), scope, node_span(self.src, meta))
+        name, scope, *options = children
+        return _decl(self.src, str(name), scope, node_span(self.src, meta), options)
 
     # ---------------------------------------------------------------- helpers
     def _statement(self, key: str, meta: Meta) -> Span:
@@ -239,8 +251,18 @@ class _Lowering(Transformer):
                            memory_is_fraction=memory_is_fraction, text=text, span=req.span)
 
 
-def _decl(src: SourceFile, name: str | None, scope: Tree, span: Span) -> StrategyDecl:
-    return StrategyDecl(name=name, text=strategy_text(scope), scope=scope_axes(scope, src), span=span)
+def _decl(src: SourceFile, name: str | None, scope: Tree, span: Span, options: list | None = None) -> StrategyDecl:
+    """A strategy as written; its options (`with microbatches 2 overlap microbatch`) are kept as
+    (name, value, span) for `flatten` to check, and appended to the canonical text."""
+    opts: list[tuple[str, str, Span]] = []
+    for tree in options or ():
+        for opt in tree.children:
+            key, value = opt.children
+            opts.append((str(key), str(value), node_span(src, opt.meta)))
+    text = strategy_text(scope)
+    if opts:
+        text += " with " + " ".join(f"{k} {v}" for k, v, _ in opts)
+    return StrategyDecl(name=name, text=text, scope=scope_axes(scope, src), options=tuple(opts), span=span)
 
 
 # -------------------------------------------------------------------- the driver
@@ -256,7 +278,7 @@ def _statements(tree: Tree) -> dict[str, list[Tree]]:
 def _check_statements(out: Collector, src: SourceFile, by_kind: dict[str, list[Tree]]) -> None:
     """One model, cluster, workload and (optional) require; at least one, at most
     MAX_STRATEGIES strategies."""
-    for kind in ("model", "cluster", "workload", "require"):
+    for kind in ("model", "cluster", "workload", "require", "objective"):
         for st in by_kind.get(kind, [])[1:]:
             at = node_span(src, st.meta)
             out.error("E104", f"a plan has one `{kind}` statement; this is another",
@@ -289,14 +311,15 @@ def _lower_strategies(lw: _Lowering, written: list[Tree]) -> tuple[StrategyDecl,
 def _lower_plan(lw: _Lowering, tree: Tree) -> Plan | None:
     by_kind = _statements(tree)
     _check_statements(lw.out, lw.src, by_kind)
-    first = {kind: lw.transform(by_kind[kind][0]) for kind in ("model", "cluster", "workload", "require")
+    first = {kind: lw.transform(by_kind[kind][0]) for kind in ("model", "cluster", "workload", "require", "objective")
              if kind in by_kind}
     strategies = _lower_strategies(lw, by_kind.get("strategy", []))
     model, cluster, workload = first.get("model"), first.get("cluster"), first.get("workload")
     if lw.out.has_errors or model is None or cluster is None or workload is None:
         return None
     return Plan(name=Path(lw.src.path).stem, model=model, cluster=cluster, workload=workload,
-                requirements=first.get("require", ()), strategies=strategies, spans=dict(lw.out.spans))
+                requirements=first.get("require", ()), strategies=strategies,
+                objective=first.get("objective") or DEFAULT_OBJECTIVE, spans=dict(lw.out.spans))
 
 
 def lower(tree: Tree, src: SourceFile, base_dir: Path | None = None, *, allow_paths: Sequence[Path] = ()) -> Plan:
@@ -337,7 +360,10 @@ def lower_strategy(tree: Tree, src: SourceFile, name: str | None = None) -> Stra
         >>> decl.name, decl.text, [a.name for a in decl.scope[1]]
         ('fast', 'tp 4 ; ep 8', ['ep'])
     """
-    if tree.data == "named_scope":
-        written, tree = tree.children
-        name = str(written) if name is None else name
-    return _decl(src, name, tree, node_span(src, tree.meta))
+    children = list(tree.children)
+    written = str(children.pop(0)) if children and not isinstance(children[0], Tree) else None
+    scope, *options = children
+    span = node_span(src, scope.meta)
+    if options:                         # the expression with its options, without the `name =`
+        span = src.span(span.start, node_span(src, options[-1].meta).end)
+    return _decl(src, name if name is not None else written, scope, span, options)

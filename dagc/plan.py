@@ -321,7 +321,18 @@ class Strategy(Frozen):
     sp: bool = False
     ep: int | None = None
     etp: int | None = None
+    microbatches: int | None = None      # `with microbatches N`: overrides the workload's
+    overlap: Overlap | None = None       # `with overlap …`: overrides the workload's
     spans: dict[str, Any] = Field(default_factory=dict, exclude=True)
+
+    def workload_for(self, w: Workload) -> Workload:
+        """The workload this strategy runs: `w` with the strategy's own execution options."""
+        update: dict[str, Any] = {}
+        if self.microbatches is not None:
+            update["microbatches"] = self.microbatches
+        if self.overlap is not None:
+            update["overlap"] = self.overlap
+        return w.model_copy(update=update) if update else w
 
     @property
     def label(self) -> str:
@@ -337,7 +348,12 @@ class StrategyDecl(Frozen):
     name: str | None = None
     text: str
     scope: tuple[tuple[AxisNode, ...], ...]
+    options: tuple[tuple[str, str, Span], ...] = Field(default=(), exclude=True)   # `with name value`, as written
     span: Span = Field(exclude=True)
+
+
+OBJECTIVES = ("tokens-per-gpu", "min-gpus", "ttft", "tpot", "throughput")   # SPEC 3.4; scored in dagc.verdict
+DEFAULT_OBJECTIVE = "tokens-per-gpu"
 
 
 class Plan(Frozen):
@@ -347,6 +363,7 @@ class Plan(Frozen):
     workload: Workload
     requirements: tuple[Requirement, ...] = ()
     strategies: tuple[StrategyDecl, ...]
+    objective: str = DEFAULT_OBJECTIVE          # what "optimal" means for this plan (`objective = …`)
     spans: dict[str, Any] = Field(default_factory=dict, exclude=True)
 
     def span_of(self, key: str) -> Span | None:

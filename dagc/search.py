@@ -81,7 +81,7 @@ __all__ = ["Objective", "Candidate", "SearchResult", "candidates", "count_candid
 RANKED_KEEP = 5_000             # best candidates kept for the ranking, re-scoring and pareto.svg
 SPLIT_CANDIDATES = 50           # best pipelined candidates tried again with a cost-balanced split
 CHUNK = 64                      # candidates per unit of work of a worker process
-OPTIMAL_SEARCH_BUDGET_S = 10.0  # default time budget of the search behind check/compile's optimal verdict
+OPTIMAL_SEARCH_BUDGET_S = None  # check/compile search the whole space: no time budget changes a verdict
 SKIPPED_SPLITS = "balanced pipeline splits"           # `SearchResult.skipped`: not tried (for all the best)
 SKIPPED_RESCORE = "exact re-scoring of the best"      # `SearchResult.skipped`: the top are (partly) estimates
 
@@ -186,10 +186,11 @@ def _evaluate_items(items: list[_Item], deadline: float | None = None, plan: Pla
 
 
 def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: int = 1,
-           progress: Callable[[int, int], None] | None = None, rescore: int = 5,
+           progress: Callable[[int, int], None] | None = None, rescore: int | None = None,
            budget_s: float | None = None, max_candidates: int = MAX_SEARCH_CANDIDATES, *,
            clock: Callable[[], float] = time.monotonic) -> SearchResult:
-    """Enumerate, prune by the rules, score, rank; re-score the top `rescore` exactly.
+    """Enumerate, prune by the rules, score, rank; re-score the top `rescore` exactly (default: the
+    `top` that will be shown, so every strategy dagc prints carries the figures `check` gives it).
 
     Candidates are evaluated from the fewest GPUs up, at most `max_candidates` of them; with
     `budget_s` the evaluation stops when the budget is spent (checked before every candidate),
@@ -211,6 +212,7 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
         >>> r.best.meets_requirements and r.best.gpus <= 8 and r.complete
         True
     """
+    rescore = top if rescore is None else rescore
     _check_arguments(objective, jobs, top, rescore, max_candidates, budget_s, clock)
     jobs = min(jobs, cpu_count())
     t0 = clock()
@@ -323,21 +325,32 @@ def _balanced_candidates(plan: Plan, ranked: list[Candidate], objective: str, de
 def _rescore(plan: Plan, ranked: list[Candidate], n: int, objective: str,
              deadline: float | None = None,
              clock: Callable[[], float] = time.monotonic) -> tuple[list[Candidate], bool]:
-    """Replace the top n's figures by the full DAG schedule (exact under both overlaps), while
-    the `clock` deadline allows. Returns the new ranking and whether it was cut."""
-    head: list[Candidate] = []
-    n = min(n, len(ranked))
-    for k, c in enumerate(ranked[:n]):
-        if deadline is not None and clock() >= deadline:
-            return sorted(head + ranked[k:], key=_rank_key), True
-        workload = plan.workload.model_copy(update={"microbatches": c.microbatches, "overlap": c.overlap})
-        r = analyse(plan, c.strategy, workload)
-        if not r.valid or r.metrics is None:
-            continue
-        assert r.memory is not None, "a scheduled strategy has its memory breakdown"
-        metrics = {k: r.metrics[k] for k in c.metrics}
-        head.append(Candidate(strategy=c.strategy, microbatches=c.microbatches, overlap=c.overlap, gpus=c.gpus,
-                              metrics=metrics, meets_requirements=r.verdict.meets_requirements is not False,
-                              score=Objective.score(objective, metrics, c.gpus),
-                              memory_fraction=r.memory.worst.fraction, binding=_binding(r.requirements), exact=True))
-    return sorted(head + ranked[n:], key=_rank_key), False
+    """Replace the figures of the top n by the full DAG schedule (exact under both overlaps) until
+    the top n after re-ranking are all exact, while the `clock` deadline allows. Returns the new
+    ranking and whether it was cut."""
+    current: list[Candidate | None] = list(ranked)
+    while True:
+        todo = [k for k, c in enumerate(current[:n]) if c is not None and not c.exact]
+        if not todo:
+            return [c for c in current if c is not None], False
+        for k in todo:
+            if deadline is not None and clock() >= deadline:
+                return sorted((c for c in current if c is not None), key=_rank_key), True
+            c = current[k]
+            current[k] = _exact(plan, c, objective) if c is not None else None
+        ordered: list[Candidate] = sorted((c for c in current if c is not None), key=_rank_key)
+        current = [*ordered]
+
+
+def _exact(plan: Plan, c: Candidate, objective: str) -> Candidate | None:
+    """A candidate with the figures `check` gives its printed text (None: the full check rejects it)."""
+    workload = plan.workload.model_copy(update={"microbatches": c.microbatches, "overlap": c.overlap})
+    r = analyse(plan, c.strategy, workload)
+    if not r.valid or r.metrics is None:
+        return None
+    assert r.memory is not None, "a scheduled strategy has its memory breakdown"
+    metrics = {k: r.metrics[k] for k in c.metrics}
+    return Candidate(strategy=c.strategy, microbatches=c.microbatches, overlap=c.overlap, gpus=c.gpus,
+                     metrics=metrics, meets_requirements=r.verdict.meets_requirements is not False,
+                     score=Objective.score(objective, metrics, c.gpus),
+                     memory_fraction=r.memory.worst.fraction, binding=_binding(r.requirements), exact=True)

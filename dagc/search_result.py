@@ -33,7 +33,9 @@ class Candidate:
 
     @property
     def text(self) -> str:
-        return self.strategy.text
+        """The strategy with its execution options: what `--strategy` and a plan line accept back and
+        evaluate to the same figures (SPEC 3.5)."""
+        return f"{self.strategy.text} with microbatches {self.microbatches} overlap {self.overlap.value}"
 
     def to_json(self) -> dict:
         return {"strategy": self.text, "gpus": self.gpus,

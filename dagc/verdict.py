@@ -14,7 +14,7 @@ from typing import Any
 from .diagnostics import Diagnostic, has_errors
 from .layout import Layout
 from .memory import MemoryBreakdown
-from .plan import Plan, Requirement, RequirementKind
+from .plan import OBJECTIVES, Plan, Requirement, RequirementKind
 from .units import Dimension, format_bytes, format_si
 
 __all__ = ["RequirementResult", "Verdict", "judge_requirements", "verdict", "METRIC_OF", "Objective", "judge_optimal",
@@ -122,7 +122,7 @@ def verdict(diagnostics: list[Diagnostic], requirements: tuple[RequirementResult
 class Objective:
     """Objectives: a score, higher is better."""
 
-    NAMES = ("tokens-per-gpu", "min-gpus", "ttft", "tpot", "throughput")
+    NAMES = OBJECTIVES
 
     @staticmethod
     def score(name: str, metrics: dict, gpus: int) -> float:
@@ -142,7 +142,7 @@ class Objective:
 
 
 def judge_optimal(result: Any, found: Any, tolerance: float = OPTIMAL_TOLERANCE) -> tuple[bool | None, dict]:
-    """The optimal verdict of a checked strategy against the search (default objective).
+    """The optimal verdict of a checked strategy against the search, under the search's objective.
 
     Returns (optimal, evidence): optimal is None when nothing could be compared — and when
     the search was partial and found nothing better: the candidates it did not evaluate may
@@ -180,23 +180,62 @@ def judge_optimal(result: Any, found: Any, tolerance: float = OPTIMAL_TOLERANCE)
     if best.meets_requirements and not own_meets:
         evidence["note"] = f"`{best.text}` meets the requirements on {best_gpus}; this strategy does not" + partial
         return False, evidence
-    factor = best.score / own if own > 0 else math.inf
-    evidence["factor"] = factor
-    if own >= best.score * (1 - tolerance) or (best.meets_requirements is False and own_meets):
+    evidence["best_figures"] = _figures(best.metrics, best.gpus, best.memory_fraction)
+    evidence["own_figures"] = _figures(result.metrics, result.layout.gpus_used,
+                                       result.memory.worst.fraction if result.memory is not None else None)
+    if own >= best.score - tolerance * abs(best.score) or (best.meets_requirements is False and own_meets):
         if not found.complete:
             evidence["note"] = (f"not judged: no better strategy among the {found.evaluated:,} evaluated "
-                                f"(best `{best.text}`: {best.score:,.1f}), but the search stopped after "
+                                f"(best `{best.text}`), but the search stopped after "
                                 f"{found.evaluated:,} of {found.total:,} candidates (fewest GPUs first, "
                                 f"{found.stop_reason()})")
             return None, evidence
-        evidence["note"] = (f"within {tolerance * 100:.0f} % of the best of {found.evaluated} strategies "
-                            f"(`{best.text}`: {best.score:,.1f} tokens/s per GPU)")
+        figure = _objective_text(found.objective, best.metrics, best.gpus)
+        evidence["note"] = (f"within {tolerance * 100:.0f} % of the best of {found.evaluated:,} strategies by "
+                            f"{found.objective} (`{best.text}`: {figure})")
         return True, evidence
-    same_run = best.microbatches == result.layout.microbatches and best.overlap is result.plan.workload.overlap
-    workload = "" if same_run else (f" (with {best.microbatches} micro-batch{'es' if best.microbatches > 1 else ''}, "
-                                    f"overlap {best.overlap.value})")
-    evidence["note"] = (f"`{best.text}`{workload} gives {factor:.2f}× the decode throughput per GPU on "
-                        f"{best_gpus} "
-                        f"({best.score:,.1f} vs {own:,.1f} tokens/s per GPU)"
-                        + partial)
+    evidence["factor"] = best.score / own if own > 0 else (own / best.score if best.score < 0 else math.inf)
+    evidence["note"] = (f"`{best.text}` {_gain(found.objective, best, result)} on {best_gpus}" + partial)
     return False, evidence
+
+
+def _figures(metrics: dict, gpus: int, memory_fraction: float | None) -> dict:
+    """The figures a reader compares two strategies by."""
+    return {"gpus": gpus, "ttft_s": metrics["ttft_s"], "tpot_s": metrics["tpot_s"],
+            "decode_tokens_per_s_per_gpu": metrics["decode_tokens_per_s"] / gpus,
+            "throughput_tokens_per_s": metrics["throughput_tokens_per_s"], "memory_fraction": memory_fraction}
+
+
+def _objective_text(objective: str, metrics: dict, gpus: int) -> str:
+    """A strategy's figure under an objective, with its unit."""
+    match objective:
+        case "ttft":
+            return f"TTFT {format_si(metrics['ttft_s'], Dimension.TIME)}"
+        case "tpot":
+            return f"TPOT {format_si(metrics['tpot_s'], Dimension.TIME)}"
+        case "throughput":
+            return f"{metrics['throughput_tokens_per_s']:,.1f} tokens/s end to end"
+        case "min-gpus":
+            return f"{gpus} GPU{'s' if gpus > 1 else ''}"
+    return f"{metrics['decode_tokens_per_s'] / gpus:,.1f} tokens/s per GPU"
+
+
+def _gain(objective: str, best: Any, result: Any) -> str:
+    """How much better the best candidate is than `result`, in the objective's own terms."""
+    b, o, og = best.metrics, result.metrics, result.layout.gpus_used
+    match objective:
+        case "ttft":
+            return (f"has a {o['ttft_s'] / b['ttft_s']:.2f}× shorter TTFT ({_objective_text('ttft', b, best.gpus)} "
+                    f"vs {format_si(o['ttft_s'], Dimension.TIME)})")
+        case "tpot":
+            return (f"has a {o['tpot_s'] / b['tpot_s']:.2f}× shorter TPOT ({_objective_text('tpot', b, best.gpus)} "
+                    f"vs {format_si(o['tpot_s'], Dimension.TIME)})")
+        case "throughput":
+            return (f"gives {b['throughput_tokens_per_s'] / o['throughput_tokens_per_s']:.2f}× the end-to-end "
+                    f"throughput ({b['throughput_tokens_per_s']:,.1f} vs {o['throughput_tokens_per_s']:,.1f} tokens/s)")
+        case "min-gpus":
+            return f"meets the same bar with fewer GPUs ({best.gpus} vs {og})"
+    mine = o["decode_tokens_per_s"] / og
+    theirs = b["decode_tokens_per_s"] / best.gpus
+    return (f"gives {theirs / mine:.2f}× the decode throughput per GPU ({theirs:,.1f} vs {mine:,.1f} tokens/s per "
+            f"GPU)")

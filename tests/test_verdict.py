@@ -108,8 +108,9 @@ def _found(best, complete=True, evaluated=40, total=40):
 
 
 def _best(score: float, text="tp 1 ; ep 2", gpus=2, meets=True, microbatches=2):
+    metrics = {"decode_tokens_per_s": score * gpus, "ttft_s": 1.0, "tpot_s": 0.01, "throughput_tokens_per_s": 1.0}
     return SimpleNamespace(text=text, score=score, gpus=gpus, microbatches=microbatches, overlap=Overlap.NONE,
-                           meets_requirements=meets)
+                           meets_requirements=meets, metrics=metrics, memory_fraction=0.5)
 
 
 @pytest.fixture(scope="module")
@@ -125,8 +126,11 @@ def test_a_better_candidate_is_not_optimal(plain):
     assert optimal is False
     assert ev["own_score"] == pytest.approx(own)
     assert ev["factor"] == pytest.approx(2.0)
-    assert ev["note"].startswith("`tp 1 ; ep 2` gives 2.00× the decode throughput per GPU on 2 GPUs")
-    assert f"({own * 2:,.1f} vs {own:,.1f} tokens/s per GPU)" in ev["note"]
+    assert ev["note"] == (f"`tp 1 ; ep 2` gives 2.00× the decode throughput per GPU ({own * 2:,.1f} vs "
+                          f"{own:,.1f} tokens/s per GPU) on 2 GPUs")
+    # the evidence puts the better strategy's figures beside this one's
+    assert ev["best_figures"]["decode_tokens_per_s_per_gpu"] == pytest.approx(own * 2)
+    assert ev["own_figures"]["ttft_s"] == plain.metrics["ttft_s"] and ev["own_figures"]["gpus"] == 2
 
 
 def test_within_tolerance_is_optimal(plain):
@@ -135,7 +139,8 @@ def test_within_tolerance_is_optimal(plain):
     best = own / 0.96                                 # 4.2 % better: own >= best · 0.95
     optimal, ev = judge_optimal(plain, _found(_best(best), evaluated=12, total=12))
     assert optimal is True
-    assert ev["note"] == f"within 5 % of the best of 12 strategies (`tp 1 ; ep 2`: {best:,.1f} tokens/s per GPU)"
+    assert ev["note"] == (f"within 5 % of the best of 12 strategies by tokens-per-gpu (`tp 1 ; ep 2`: {best:,.1f} "
+                          "tokens/s per GPU)")
     # just beyond the tolerance: 1/0.94 is 6.4 % better
     assert judge_optimal(plain, _found(_best(own / 0.94)))[0] is False
 

@@ -1,0 +1,123 @@
+"""The optimal verdict a user can reproduce and steer (SPEC 3.4, 3.5, 9): strategies carry their
+execution options, every printed strategy evaluates to the same figures, the plan names its
+objective, and the search gives the same answer on every run."""
+
+from __future__ import annotations
+
+import pytest
+
+from dagc.check import check
+from dagc.diagnostics import PlanError
+from dagc.flatten import flatten
+from dagc.load import load_plan_text, parse_strategy
+from dagc.plan import Overlap
+from dagc.search import cpu_count, search
+from conftest import plan_text
+
+MIXTRAL = plan_text(cluster='cluster { gpus = 8  gpu preset "h100-sxm" }',
+                    workload="workload { batch = 32  prompt = 1024  generate = 64 }", strategy="strategy tp 8")
+
+
+def codes(text: str) -> list[str]:
+    decl = parse_strategy(text)
+    s, diags = flatten(decl)
+    return [d.code for d in diags]
+
+
+def test_options_parse_into_the_strategy_and_its_text():
+    decl = parse_strategy("fast = tp 4 ;ep 8   with microbatches 2  overlap microbatch")
+    assert decl.name == "fast" and decl.text == "tp 4 ; ep 8 with microbatches 2 overlap microbatch"
+    s, diags = flatten(decl)
+    assert not diags and (s.microbatches, s.overlap) == (2, Overlap.MICROBATCH)
+    assert flatten(parse_strategy("tp 4"))[0].microbatches is None
+    plan = load_plan_text(plan_text(strategy="strategy a = pp 2 < tp 4 > with microbatches 8"))
+    assert plan.strategies[0].text == "pp 2 < tp 4 > with microbatches 8"
+
+
+@pytest.mark.parametrize("text, code", [
+    ("tp 4 with microbatch 2", "E101"),             # unknown option (did you mean `microbatches`?)
+    ("tp 4 with microbatches 0", "E104"),
+    ("tp 4 with microbatches 2.5", "E104"),
+    ("tp 4 with overlap sometimes", "E101"),
+    ("tp 4 with overlap none overlap none", "E104"),
+])
+def test_bad_options_are_located_diagnostics(text, code):
+    assert codes(text) == [code]
+
+
+def test_an_option_without_a_value_is_a_syntax_error():
+    with pytest.raises(PlanError) as e:
+        parse_strategy("tp 4 with microbatches")
+    assert e.value.diagnostics[0].code == "E001"
+
+
+def test_options_override_the_workload():
+    plan = load_plan_text(MIXTRAL)
+    own = check(plan, strategy="tp 8 with microbatches 2 overlap microbatch")[0]
+    rewritten = load_plan_text(MIXTRAL.replace("generate = 64 }", "generate = 64  microbatches = 2  "
+                                                                  "overlap = microbatch }"))
+    other = check(rewritten, strategy="tp 8")[0]
+    assert own.layout.microbatches == 2 and own.plan.workload.overlap is Overlap.MICROBATCH
+    assert own.metrics == other.metrics
+
+
+def test_every_strategy_the_search_prints_evaluates_to_its_figures():
+    plan = load_plan_text(MIXTRAL)
+    found = search(plan, top=30)                     # the 30 shown are re-scored exactly
+    assert found.complete and len(found.ranked) >= 30
+    for c in found.ranked[:30]:
+        assert c.exact and " with microbatches " in c.text and " overlap " in c.text
+        r = check(plan, strategy=c.text)[0]           # pasted verbatim
+        assert r.valid
+        for key in ("ttft_s", "tpot_s", "decode_tokens_per_s"):
+            assert r.metrics[key] == pytest.approx(c.metrics[key], rel=1e-9), (c.text, key)
+    # and as a plan line
+    line = load_plan_text(MIXTRAL.replace("strategy tp 8", f"strategy best = {found.best.text}"))
+    assert check(line)[0].metrics["tpot_s"] == pytest.approx(found.best.metrics["tpot_s"], rel=1e-9)
+
+
+def test_the_verdict_names_a_strategy_that_reproduces():
+    plan = load_plan_text(MIXTRAL)
+    found = search(plan)
+    (r,) = check(plan, optimality=found)
+    ev = r.optimality
+    assert r.verdict.optimal is False and ev["best_strategy"] == found.best.text
+    again = check(plan, strategy=ev["best_strategy"])[0]
+    assert again.metrics["decode_tokens_per_s"] / again.layout.gpus_used == pytest.approx(ev["best_score"], rel=1e-9)
+
+
+def test_the_plan_names_its_objective():
+    plan = load_plan_text(MIXTRAL + "\nobjective = ttft")
+    assert plan.objective == "ttft"
+    assert load_plan_text(MIXTRAL).objective == "tokens-per-gpu"
+    with pytest.raises(PlanError) as e:
+        load_plan_text(MIXTRAL + "\nobjective = fastest")
+    (d,) = e.value.diagnostics
+    assert d.code == "E101" and "objective" in d.message and d.span.line == MIXTRAL.count("\n") + 2
+
+
+def test_the_objective_changes_the_verdict():
+    """A prefill-heavy plan: the strategy with the most decode tokens/s per GPU is not the one with
+    the shortest TTFT."""
+    text = plan_text(model='model preset "qwen3-30b-a3b"', cluster='cluster { gpus = 4  gpu preset "h100-sxm" }',
+                     workload="workload { batch = 32  prompt = 8192  generate = 16 }", strategy="strategy tp 4")
+    per_gpu = search(load_plan_text(text))
+    ttft = search(load_plan_text(text + "\nobjective = ttft"), objective="ttft")
+    assert per_gpu.best.text != ttft.best.text
+    assert ttft.best.metrics["ttft_s"] == min(c.metrics["ttft_s"] for c in ttft.ranked if c.meets_requirements)
+    (r,) = check(load_plan_text(text + "\nobjective = ttft"), optimality=ttft)
+    assert "shorter TTFT" in r.optimality["note"] and r.optimality["objective"] == "ttft"
+
+
+def test_the_search_is_the_same_on_every_run():
+    plan = load_plan_text(MIXTRAL)
+
+    def answer(**kw):
+        data = search(plan, **kw).to_json()
+        data.pop("seconds")
+        return data
+
+    one = answer()
+    assert one == answer()
+    if cpu_count() > 1:
+        assert one == answer(jobs=2)
