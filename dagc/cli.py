@@ -143,7 +143,7 @@ def _load(args, err: Console):
             plan, plan.objective, top=CHECK_RESCORED, jobs=_jobs(args, err),
             budget_s=getattr(args, "search_budget", None))
         results = check(plan, parse_strategy(args.strategy) if args.strategy else None, optimality=found)
-        return plan, results
+        return plan, results, found
     except PlanError as exc:
         if getattr(args, "format", "text") == "json":
             print(json.dumps({"plan": args.plan, "valid": False,
@@ -151,12 +151,12 @@ def _load(args, err: Console):
         _render_diags(err, exc.diagnostics)
         n = sum(1 for d in exc.diagnostics if d.severity is Severity.ERROR)
         err.print(f"error: {args.plan}: {n} error(s); nothing was checked", markup=False)
-        return None, None
+        return None, None, None
 
 
 def cmd_check(args) -> int:
     err = _console(sys.stderr)
-    plan, results = _load(args, err)
+    plan, results, _ = _load(args, err)
     if plan is None:
         return EXIT_INPUT
     if args.format == "json":
@@ -171,7 +171,7 @@ def cmd_check(args) -> int:
 
 def cmd_compile(args) -> int:
     err = _console(sys.stderr)
-    plan, results = _load(args, err)
+    plan, results, found = _load(args, err)
     if plan is None:
         return EXIT_INPUT
     try:
@@ -179,8 +179,13 @@ def cmd_compile(args) -> int:
     except OutputError as exc:
         err.print(f"error: {exc}", markup=False)
         return EXIT_OUTPUT
+    pareto = None
+    if found is not None:
+        own = [(r.decl.name or r.decl.text, r.metrics["tpot_s"], r.metrics["decode_tokens_per_s_per_gpu"])
+               for r in results if r.metrics]
+        pareto = pareto_svg(found, f"{plan.name}: decode throughput per GPU vs TPOT", own, plan.requirements)
     options = CompileOptions(graph_detail=Detail(args.graph_detail), all_ranks=args.all_ranks, gzip=args.gzip,
-                             dot_timeout_s=args.dot_timeout)
+                             dot_timeout_s=args.dot_timeout, pareto_svg=pareto)
     progress = _Progress("writing strategies")
     try:
         written = compile_results(plan, results, out_dir, options, progress)
@@ -221,7 +226,8 @@ def cmd_search(args) -> int:
     own = _own_points(plan)
     try:
         svg_path = Path(args.svg) if args.svg else default_output_dir(plan.name) / "pareto.svg"
-        write_text_atomic(svg_path, pareto_svg(found, f"{plan.name}: decode throughput per GPU vs TPOT", own))
+        write_text_atomic(svg_path, pareto_svg(found, f"{plan.name}: decode throughput per GPU vs TPOT", own,
+                                               plan.requirements))
     except OutputError as exc:
         err.print(f"error: {exc}", markup=False)
         return EXIT_OUTPUT

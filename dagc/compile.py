@@ -63,6 +63,7 @@ class CompileOptions:
     gzip: bool = False
     dot_timeout_s: float = DOT_TIMEOUT_S
     event_budget: int = EVENT_BUDGET
+    pareto_svg: str | None = None      # the search's Pareto plot (when it ran): <out>/pareto.svg, linked by the reports
 
 
 @dataclass(frozen=True)
@@ -136,11 +137,14 @@ def strategy_dir_names(results: list[StrategyResult]) -> list[str]:
 
 
 def _write_one(r: StrategyResult, d: Path, final: Path, opts: CompileOptions,
-               tick: Callable[[], None]) -> Written:
-    """Write one strategy's files into `d` (inside the staging directory); they will live in `final`."""
+               tick: Callable[[], None], pareto_link: str = "pareto.svg") -> Written:
+    """Write one strategy's files into `d` (inside the staging directory); they will live in `final`.
+    `pareto_link` is where this report finds the search's plot (`opts.pareto_svg`)."""
     files: list[str] = []
     warnings: list[str] = []
     artefacts: dict[str, str] = {}
+    if opts.pareto_svg is not None:
+        artefacts[pareto_link] = opts.pareto_svg
     d.mkdir(exist_ok=True)
     if r.compiled is not None:
         write_json_atomic(d / "dag.json", dag_json(r.compiled), indent=None)
@@ -174,7 +178,10 @@ def _write_one(r: StrategyResult, d: Path, final: Path, opts: CompileOptions,
         files.append("placement.svg")
         tick()
         artefacts["placement.svg"] = svg
-    md = report_md(r, links={k: (k if k != "trace" else v) for k, v in artefacts.items()})
+    links = {k: (k if k != "trace" else v) for k, v in artefacts.items() if k != pareto_link}
+    if opts.pareto_svg is not None:
+        links["pareto.svg"] = pareto_link
+    md = report_md(r, links=links)
     write_text_atomic(d / "report.md", md)
     files.insert(0, "report.md")
     tick()
@@ -394,16 +401,19 @@ def compile_results(plan: Plan, results: list[StrategyResult], out: Path,
             _check_output_dir(out)
             staging = Path(tempfile.mkdtemp(prefix=_sibling(out, "tmp-"), dir=out.parent))
             write_text_atomic(staging / MARKER, "dagc output directory: `dagc compile` replaces it whole.\n")
+            if opts.pareto_svg is not None:
+                write_text_atomic(staging / "pareto.svg", opts.pareto_svg)
             written = []
             for i, r in enumerate(results):
                 d, final = (staging / names[i], out / names[i]) if several else (staging, out)
-                written.append(_write_one(r, d, final, opts, tick))
+                written.append(_write_one(r, d, final, opts, tick, "../pareto.svg" if several else "pareto.svg"))
             if len(results) > 1:
                 md = comparison_md(plan, results, names)
                 write_text_atomic(staging / "report.md", md)
                 write_text_atomic(staging / "report.html", report_html(md, {}))
                 written.append(Written(None, out, (out / "report.md", out / "report.html")))
-            _carry_over(out, staging)
+            if opts.pareto_svg is None:
+                _carry_over(out, staging)
             os.chmod(staging, 0o755)
             _swap_in(staging, out)
         except OSError as exc:

@@ -232,7 +232,8 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
         skipped.append(SKIPPED_SPLITS)
     for c in extra:
         tally.best.add(c)
-        tally.front.add(c)
+        if c.meets_requirements:
+            tally.front.add(c)
     ranked = tally.best.ranked()
     if rescore and ranked:
         ranked, cut = _rescore(plan, ranked, rescore, objective, deadline, clock)
@@ -274,7 +275,8 @@ class _Tally:
         """The legal candidates `found` among `n` evaluated."""
         for c in found:
             self.best.add(c)
-            self.front.add(c)
+            if c.meets_requirements:         # the front holds only what the plan could deploy
+                self.front.add(c)
         self.legal += len(found)
         self.done += n
         if self.progress:

@@ -149,8 +149,10 @@ class _Front:
 
 
 def pareto_front(cands: Iterable[Candidate]) -> tuple[Candidate, ...]:
-    """Non-dominated candidates: more decode tokens/s per GPU, less TPOT, less TTFT."""
+    """Non-dominated candidates among those that meet the requirements: more decode tokens/s per
+    GPU, less TPOT, less TTFT."""
     front = _Front(cap=None)
     for c in cands:
-        front.add(c)
+        if c.meets_requirements:
+            front.add(c)
     return front.result()

@@ -121,3 +121,26 @@ def test_the_search_is_the_same_on_every_run():
     assert one == answer()
     if cpu_count() > 1:
         assert one == answer(jobs=2)
+
+
+def test_the_pareto_front_holds_only_what_meets_the_requirements(tmp_path):
+    import xml.etree.ElementTree as ET
+
+    from dagc.compile import CompileOptions, compile_results
+    from dagc.export.pareto import pareto_svg
+
+    text = MIXTRAL.replace("strategy tp 8", "require { tpot <= 20 ms }\nstrategy tp 8")
+    plan = load_plan_text(text)
+    found = search(plan)
+    assert found.pareto and all(c.meets_requirements for c in found.pareto)
+    assert any(not c.meets_requirements for c in found.ranked)       # some miss: they stay off the front
+    svg = pareto_svg(found, "t", [], plan.requirements)
+    root = ET.fromstring(svg)
+    lines = [e for e in root.iter("{http://www.w3.org/2000/svg}line") if e.get("class") == "requirement"]
+    assert len(lines) == 1                                             # TPOT ≤ 20 ms: one dashed vertical
+    assert "dashed: requirements" in svg
+    # compile writes the plot beside the reports and report.md shows it
+    results = check(plan, optimality=found)
+    compile_results(plan, results, tmp_path / "out", CompileOptions(pareto_svg=svg))
+    assert (tmp_path / "out" / "pareto.svg").read_text() == svg
+    assert "![Pareto front](pareto.svg)" in (tmp_path / "out" / "report.md").read_text()

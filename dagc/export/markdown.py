@@ -191,6 +191,10 @@ def _pictures(links: dict[str, str]) -> list[str]:
     if "trace" in links:
         lines += [f"The timeline: [{links['trace']}]({links['trace']}) — open it in "
                   "[Perfetto](https://ui.perfetto.dev) (prefill, then two decode steps).", ""]
+    if "pareto.svg" in links:
+        target = links["pareto.svg"]
+        lines += [f"This strategy among every legal one the search evaluated ([pareto.svg]({target})):", "",
+                  f"![Pareto front]({target})", ""]
     return lines
 
 

@@ -28,8 +28,11 @@ def _ticks(lo: float, hi: float, n: int = 6) -> list[float]:
     return [first + k * step for k in range(int((hi - first) / step) + 1)]
 
 
-def pareto_svg(found, title: str, own: list[tuple[str, float, float]] | None = None) -> str:
-    """`own`: (label, tpot_s, decode tokens/s per GPU) of the plan's strategies, drawn in blue."""
+def pareto_svg(found, title: str, own: list[tuple[str, float, float]] | None = None,
+               requirements: tuple = ()) -> str:
+    """`own`: (label, tpot_s, decode tokens/s per GPU) of the plan's strategies, drawn in blue;
+    `requirements`: the plan's `Requirement`s — TPOT and per-GPU decode throughput bounds are drawn
+    as dashed lines."""
     pts = [(c.metrics["tpot_s"] * 1e3, c.metrics["decode_tokens_per_s_per_gpu"], c) for c in found.ranked[:MAX_POINTS]]
     front = [(c.metrics["tpot_s"] * 1e3, c.metrics["decode_tokens_per_s_per_gpu"], c) for c in found.pareto]
     own = [(label, t * 1e3, v) for label, t, v in (own or [])]
@@ -48,10 +51,11 @@ def pareto_svg(found, title: str, own: list[tuple[str, float, float]] | None = N
            f'font-family="Helvetica, DejaVu Sans, sans-serif">', f'<rect width="{W}" height="{H}" fill="white"/>',
            f'<text x="{L}" y="24" font-size="15" font-weight="bold">{escape(title)}</text>',
            f'<text x="{L}" y="42" font-size="11">{found.legal} legal of {found.evaluated} strategies evaluated '
-           f'(objective {escape(found.objective)}). Red dots: the Pareto front (more tokens/s per GPU, less TPOT, '
-           f'less TTFT);</text>',
-           f'<text x="{L}" y="57" font-size="11">red line: the front against TPOT alone; blue squares: the '
-           f'plan\'s strategies; light grey: misses a requirement.</text>']
+           f'(objective {escape(found.objective)}). Dark grey: meets every requirement; light grey: misses one; '
+           f'red dots: the Pareto front</text>',
+           f'<text x="{L}" y="57" font-size="11">of those that meet them (more tokens/s per GPU, less TPOT, less '
+           f'TTFT); red line: that front against TPOT alone; blue squares: the plan\'s strategies; dashed: '
+           f'requirements.</text>']
     for t in _ticks(x0, x1):
         out.append(f'<line x1="{sx(t):.1f}" y1="{T}" x2="{sx(t):.1f}" y2="{H - B}" stroke="#eeeeee"/>')
         out.append(f'<text x="{sx(t):.1f}" y="{H - B + 16}" font-size="10" text-anchor="middle">{t:g}</text>')
@@ -69,7 +73,7 @@ def pareto_svg(found, title: str, own: list[tuple[str, float, float]] | None = N
     # The line: the two-dimensional front (no point has less TPOT and more tokens/s per GPU).
     line, best_y = [], -1.0
     for x, y, c in sorted(pts, key=lambda p: (p[0], -p[1])):
-        if y > best_y:
+        if c.meets_requirements and y > best_y:
             line.append((x, y, c))
             best_y = y
     if len(line) > 1:
@@ -81,9 +85,29 @@ def pareto_svg(found, title: str, own: list[tuple[str, float, float]] | None = N
                    f'{c.metrics["ttft_s"]:.3g} s</title></circle>')
     for x, y, c in line[:12]:
         out.append(f'<text x="{sx(x) + 6:.1f}" y="{sy(y) - 6:.1f}" font-size="9">{escape(c.text)} ({c.gpus})</text>')
+    out += _requirement_lines(requirements, sx, sy, (x0, x1), (y0, y1))
     for label, x, y in own:
         out.append(f'<rect class="own" x="{sx(x) - 4:.1f}" y="{sy(y) - 4:.1f}" width="8" height="8" fill="#2171b5"/>')
         out.append(f'<text x="{sx(x) + 7:.1f}" y="{sy(y) + 12:.1f}" font-size="10" fill="#2171b5">'
                    f'{escape(label)}</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"
+
+
+def _requirement_lines(requirements: tuple, sx, sy, xr: tuple[float, float], yr: tuple[float, float]) -> list[str]:
+    """Dashed lines for the bounds the axes show: TPOT (ms) and decode tokens/s per GPU."""
+    out = []
+    for r in requirements:
+        kind = getattr(r.kind, "value", "")
+        if kind == "tpot" and xr[0] <= r.target * 1e3 <= xr[1]:
+            x = sx(r.target * 1e3)
+            out.append(f'<line class="requirement" x1="{x:.1f}" y1="{T}" x2="{x:.1f}" y2="{H - B}" '
+                       f'stroke="#2171b5" stroke-dasharray="6 4"/>')
+            out.append(f'<text x="{x + 4:.1f}" y="{T + 12}" font-size="10" fill="#2171b5">{escape(r.text)}</text>')
+        elif kind == "decode_throughput" and r.per_gpu and yr[0] <= r.target <= yr[1]:
+            y = sy(r.target)
+            out.append(f'<line class="requirement" x1="{L}" y1="{y:.1f}" x2="{W - R}" y2="{y:.1f}" '
+                       f'stroke="#2171b5" stroke-dasharray="6 4"/>')
+            out.append(f'<text x="{W - R - 4}" y="{y - 4:.1f}" font-size="10" fill="#2171b5" text-anchor="end">'
+                       f'{escape(r.text)}</text>')
+    return out
