@@ -132,8 +132,12 @@ def kernel_time_s(k: Kernel, profile: KernelTimes) -> np.ndarray:
     out = np.zeros(coords[0].shape)
     if not active.any():
         return out
-    stacked = np.stack([x[active] for x in coords], axis=1)
-    rows, inverse = np.unique(stacked, axis=0, return_inverse=True)
+    if active.all() and all(x.size and (x == x.flat[0]).all() for x in coords):
+        rows = np.array([[x.flat[0] for x in coords]])             # every rank alike (the usual case)
+        inverse = np.zeros(out.size, dtype=np.int64)
+    else:
+        stacked = np.stack([x[active] for x in coords], axis=1)
+        rows, inverse = np.unique(stacked, axis=0, return_inverse=True)
     args = [rows[:, j] for j in range(rows.shape[1])]
     match k.cls:
         case KernelClass.GEMM:

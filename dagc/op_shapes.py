@@ -154,6 +154,8 @@ class Shapes:
     # ----------------------------------------------------------- kernels
     def vec(self, x) -> np.ndarray:
         """`x` as a per-rank vector."""
+        if np.ndim(x) == 0:
+            return np.full(self.zero.shape, float(x))
         return np.broadcast_to(np.asarray(x, dtype=np.float64), self.zero.shape)
 
     def gemm(self, name: str, m, n: float, k: float, dtype: DType | None = None) -> Kernel:
