@@ -52,7 +52,7 @@ from .lower import model_from_preset
 from .params import active_params, total_params
 from .presets import GPU_PRESETS, MODEL_PRESETS
 from .rules import RULES, explain
-from .search import Objective, cpu_count, search
+from .search import Objective, count_candidates, cpu_count, search
 from .units import Dimension, format_bytes, format_si
 
 EXIT_OK, EXIT_REQUIREMENTS, EXIT_USAGE, EXIT_INVALID, EXIT_INPUT, EXIT_OUTPUT = 0, 1, 2, 3, 4, 5
@@ -96,9 +96,24 @@ def _seconds(text: str) -> float:
     return value
 
 
-def _jobs(args, err: Console) -> int:
-    """Worker processes: at most the CPUs this process may run on (more only adds overhead)."""
-    jobs = getattr(args, "jobs", 1)
+AUTO_JOBS_FROM = 3_000   # candidates from which the search uses several processes when --jobs is not given
+AUTO_JOBS_MAX = 8
+
+
+def _auto_jobs(plan) -> int:
+    """Worker processes when `--jobs` is not given: one for a small space (starting workers costs
+    about a second), else up to 8 CPUs. The result does not depend on it (SPEC 9)."""
+    if count_candidates(plan) < AUTO_JOBS_FROM:
+        return 1
+    return max(1, min(cpu_count(), AUTO_JOBS_MAX))
+
+
+def _jobs(args, err: Console) -> int | None:
+    """Worker processes: at most the CPUs this process may run on (more only adds overhead);
+    None: chosen from the size of the search (`_auto_jobs`)."""
+    jobs = getattr(args, "jobs", None)
+    if jobs is None:
+        return None
     cpus = cpu_count()
     if jobs > cpus:
         err.print(f"note: --jobs {jobs} lowered to {cpus}, the CPUs available", markup=False)
@@ -115,7 +130,9 @@ def _exit_code(results: list[StrategyResult]) -> int:
     return EXIT_OK
 
 
-def _search(plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: int = 1, budget_s: float | None = None):
+def _search(plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: int | None = 1,
+            budget_s: float | None = None):
+    jobs = _auto_jobs(plan) if jobs is None else jobs
     progress = _Progress("searching strategies")
     try:
         return search(plan, objective=objective, top=top, jobs=jobs, progress=progress, budget_s=budget_s)
@@ -339,8 +356,9 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--top", type=_positive_int, default=10, metavar="N",
                     help="how many candidates to show (default 10)")
     se.add_argument("--format", choices=("text", "json"), default="text")
-    se.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
-                    help="processes to evaluate candidates with (at most the CPUs available)")
+    se.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
+                    help="processes to evaluate candidates with (at most the CPUs available; default: one for a "
+                    f"space under {AUTO_JOBS_FROM:,} candidates, else up to {AUTO_JOBS_MAX})")
     se.add_argument("--svg", metavar="FILE", help="where to write the Pareto plot (default out/<plan>/pareto.svg)")
     se.add_argument("--budget", type=_seconds, default=None, metavar="S",
                     help="stop after S seconds, fewest GPUs first (default: evaluate every candidate)")
@@ -351,8 +369,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "tokens-per-gpu)")
         p_.add_argument("--no-search", action="store_true",
                         help="skip the strategy search (the optimal verdict is then not judged)")
-        p_.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
-                        help="processes for the strategy search (at most the CPUs available)")
+        p_.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
+                        help="processes for the strategy search (at most the CPUs available; default: one for a "
+                        f"space under {AUTO_JOBS_FROM:,} candidates, else up to {AUTO_JOBS_MAX})")
         p_.add_argument("--search-budget", type=_seconds, default=None, metavar="S",
                         help="a time limit for the strategy search: past it the search stops and the optimal "
                         "verdict is 'not judged' (default: none — the search always covers its whole space, "
