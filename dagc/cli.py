@@ -198,9 +198,8 @@ def cmd_compile(args) -> int:
         return EXIT_OUTPUT
     pareto = None
     if found is not None:
-        own = [(r.decl.name or r.decl.text, r.metrics["tpot_s"], r.metrics["decode_tokens_per_s_per_gpu"])
-               for r in results if r.metrics]
-        pareto = pareto_svg(found, f"{plan.name}: decode throughput per GPU vs TPOT", own, plan.requirements)
+        pareto = pareto_svg(found, f"{plan.name}: decode throughput per GPU vs TPOT", _own_points(results),
+                            plan.requirements)
     options = CompileOptions(graph_detail=Detail(args.graph_detail), all_ranks=args.all_ranks, gzip=args.gzip,
                              dot_timeout_s=args.dot_timeout, pareto_svg=pareto)
     progress = _Progress("writing strategies")
@@ -223,13 +222,10 @@ def cmd_compile(args) -> int:
     return _exit_code(results)
 
 
-def _own_points(plan) -> list[tuple[str, float, float]]:
+def _own_points(results: list[StrategyResult]) -> list[tuple[str, float, float]]:
     """The plan's own strategies on the Pareto plot: (name, TPOT, decode tokens/s per GPU)."""
-    own = []
-    for r in check(plan):
-        if r.metrics:
-            own.append((r.decl.name or r.decl.text, r.metrics["tpot_s"], r.metrics["decode_tokens_per_s_per_gpu"]))
-    return own
+    return [(r.decl.name or r.decl.text, r.metrics["tpot_s"], r.metrics["decode_tokens_per_s_per_gpu"])
+            for r in results if r.metrics]
 
 
 def cmd_search(args) -> int:
@@ -240,7 +236,7 @@ def cmd_search(args) -> int:
         _render_diags(err, exc.diagnostics)
         return EXIT_INPUT
     found = _search(plan, plan.objective, args.top, _jobs(args, err), args.budget)
-    own = _own_points(plan)
+    own = _own_points(check(plan))
     try:
         svg_path = Path(args.svg) if args.svg else default_output_dir(plan.name) / "pareto.svg"
         write_text_atomic(svg_path, pareto_svg(found, f"{plan.name}: decode throughput per GPU vs TPOT", own,

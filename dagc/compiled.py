@@ -11,8 +11,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import networkx as nx
+import numpy as np
 
-from .cost import Costs, kernel_time_s
+from .cost import Costs
 from .dag import Dag, Node, OpTemplate
 from .layout import Layout
 from .memory import MemoryBreakdown
@@ -61,7 +62,7 @@ class Compiled:
         stream-order edges."""
         g = self.dag.to_networkx()
         s = self.schedule
-        kernels = [self._kernels_json(t) for t in self.dag.templates]
+        kernels = [self._kernels_json(t, ks) for t, ks in zip(self.dag.templates, self.costs.per_kernel, strict=True)]
         for i in range(len(self.dag)):
             g.nodes[i].update(duration=float(s.finish[i] - s.start[i]), start=float(s.start[i]),
                               finish=float(s.finish[i]), on_critical_path=bool(s.critical[i]),
@@ -71,14 +72,12 @@ class Compiled:
                 g.add_edge(p, i, kind="stream", bytes=0.0)
         return g
 
-    def _kernels_json(self, tpl: OpTemplate) -> list[dict]:
+    @staticmethod
+    def _kernels_json(tpl: OpTemplate, seconds: tuple[np.ndarray, ...]) -> list[dict]:
         """The kernels of one template with their seconds on its slowest rank (None without a profile)."""
-        profile = self.costs.model.profile
-        out = []
-        for k in tpl.kernels:
-            seconds = float(kernel_time_s(k, profile).max()) if profile is not None and k.shape[0].size else None
-            out.append({"name": k.name, "kernel_class": k.cls.value, "launches": k.launches, "seconds": seconds})
-        return out
+        return [{"name": k.name, "kernel_class": k.cls.value, "launches": k.launches,
+                 "seconds": float(seconds[j].max()) if seconds and seconds[j].size else None}
+                for j, k in enumerate(tpl.kernels)]
 
     def expand_ranks(self, max_ops: int = 1_000_000) -> Iterator[tuple[int, int, float, float]]:
         """Per-rank expansion: (node id, global rank, start, finish) for every rank of every node.

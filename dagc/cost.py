@@ -30,7 +30,7 @@ from .kernels import KernelProfile, for_gpu, nearest_profile
 from .plan import DEFAULT_HBM_EFFICIENCY, Cluster, DType, KernelTimes, peak_flops
 
 __all__ = ["CostModel", "Costs", "cost", "compute_time_s", "collective_time_s", "template_time_s",
-           "kernel_time_s", "cost_basis", "cost_basis_text"]
+           "kernel_time_s", "kernel_seconds", "cost_basis", "cost_basis_text"]
 
 
 @dataclass(frozen=True)
@@ -157,8 +157,17 @@ def kernel_time_s(k: Kernel, profile: KernelTimes) -> np.ndarray:
     return out
 
 
-def template_time_s(tpl: OpTemplate, cm: CostModel) -> np.ndarray:
-    """Per-rank durations of one op template."""
+def kernel_seconds(tpl: OpTemplate, cm: CostModel) -> tuple[np.ndarray, ...]:
+    """Per-rank seconds of each kernel of a compute op, scaled by the plan's efficiencies; empty for
+    communication and for the constant-efficiency roofline (no profile)."""
+    if tpl.kind.is_comm or cm.profile is None:
+        return ()
+    return tuple(kernel_time_s(k, cm.profile) / (cm.hbm_efficiency if k.cls in _MEMORY_BOUND else cm.compute_efficiency)
+                 for k in tpl.kernels)
+
+
+def template_time_s(tpl: OpTemplate, cm: CostModel, kernel_s: tuple[np.ndarray, ...] | None = None) -> np.ndarray:
+    """Per-rank durations of one op template (`kernel_s`: its `kernel_seconds`, when already known)."""
     if tpl.kind.is_comm:
         if tpl.nodes > 1 and tpl.kind not in (OpKind.SEND, OpKind.RECV):
             return _hierarchical_time_s(tpl, cm)
@@ -170,10 +179,8 @@ def template_time_s(tpl: OpTemplate, cm: CostModel) -> np.ndarray:
                           dtype=np.float64)
     total = np.zeros(np.shape(tpl.flops))
     eager_launches = np.zeros(np.shape(tpl.flops))
-    for k in tpl.kernels:
-        scale = cm.hbm_efficiency if k.cls in _MEMORY_BOUND else cm.compute_efficiency
-        t = kernel_time_s(k, cm.profile)
-        total = total + t / scale
+    for k, t in zip(tpl.kernels, kernel_seconds(tpl, cm) if kernel_s is None else kernel_s, strict=True):
+        total = total + t
         if k.eager:
             eager_launches = eager_launches + np.where(t > 0, k.launches, 0)
     # Eager launches (prefill): the host queues kernels at its launch rate while the GPU runs them,
@@ -192,6 +199,7 @@ class Costs:
     model: CostModel
     per_template: tuple[np.ndarray, ...]    # aligned with `Dag.templates`: seconds per local rank
     node_s: np.ndarray                      # per node: its slowest rank's seconds
+    per_kernel: tuple[tuple[np.ndarray, ...], ...] = ()   # aligned with `Dag.templates`: `kernel_seconds`
 
     def rank_s(self, dag: Dag, i: int) -> np.ndarray:
         """Per-rank durations of node `i` of `dag` (the DAG these costs were derived from)."""
@@ -201,10 +209,11 @@ class Costs:
 def cost(dag: Dag, cluster: Cluster) -> Costs:
     """The per-rank durations of every template of `dag` (each template once) and every node's."""
     cm = CostModel.from_cluster(cluster)
-    per_template = tuple(template_time_s(tpl, cm) for tpl in dag.templates)
+    per_kernel = tuple(kernel_seconds(tpl, cm) for tpl in dag.templates)
+    per_template = tuple(template_time_s(tpl, cm, ks) for tpl, ks in zip(dag.templates, per_kernel, strict=True))
     slowest = np.array([float(t.max()) if t.size else 0.0 for t in per_template])
     node_s = slowest[np.asarray(dag.template_index, dtype=np.int64)] if len(dag) else np.zeros(0)
-    return Costs(model=cm, per_template=per_template, node_s=node_s)
+    return Costs(model=cm, per_template=per_template, node_s=node_s, per_kernel=per_kernel)
 
 
 def cost_basis(cluster: Cluster) -> dict:

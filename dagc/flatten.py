@@ -14,7 +14,7 @@ import math
 from collections.abc import Iterable, Sequence
 
 from .diagnostics import Diagnostic, Severity
-from .fields import nearest
+from .fields import did_you_mean, nearest
 from .plan import Axis, AxisNode, Overlap, Strategy, StrategyDecl
 from .source import Span
 
@@ -80,8 +80,8 @@ def _options(written: Iterable[tuple[str, str, Span]]) -> tuple[dict, list[Diagn
     for name, value, span in written:
         if name not in OPTIONS:
             diags.append(Diagnostic("E101", Severity.ERROR, f"unknown strategy option `{name}`", span,
-                                    f"a strategy takes `with microbatches N overlap none|microbatch`"
-                                    f"{_did_you_mean(name, OPTIONS)}"))
+                                    f"a strategy takes `with microbatches N overlap none|microbatch`; "
+                                    f"{did_you_mean(name, OPTIONS)}"))
         elif name in out:
             diags.append(Diagnostic("E104", Severity.ERROR, f"`{name}` is given twice", span,
                                     "give each option once"))
@@ -107,10 +107,6 @@ def _whole(text: str) -> int | None:
         return None
     return int(x) if math.isfinite(x) and x == int(x) else None
 
-
-def _did_you_mean(word: str, choices: Sequence[str]) -> str:
-    close = nearest(word, choices)
-    return f"; did you mean `{close}`?" if close else ""
 
 
 def _axis(node: AxisNode) -> Axis | None:

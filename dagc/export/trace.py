@@ -28,7 +28,6 @@ from pathlib import Path
 import numpy as np
 
 from ..compiled import Compiled
-from ..cost import kernel_time_s
 from ..dag import Category, Dag, OpKind, Phase
 from ..layout import Layout
 from .write import atomic_output
@@ -299,7 +298,8 @@ def write_trace(c: Compiled, path: Path, all_ranks: bool = False, compress: bool
     by_stage: dict[int, list[int]] = {}
     for i in range(len(dag)):
         by_stage.setdefault(dag.stage[i], []).append(i)
-    kernels = _kernel_seconds(c)
+    kernels = [[(k.name, sec) for k, sec in zip(t.kernels, ks, strict=False)]
+               for t, ks in zip(c.dag.templates, c.costs.per_kernel, strict=True)]
     for rank in ranks:
         ops = by_stage.get(int(coords["stage"][rank]), [])
         _rank_slices(tw, c, rank, ops, kernels)
@@ -318,14 +318,6 @@ def write_trace(c: Compiled, path: Path, all_ranks: bool = False, compress: bool
     if tw.cut and warning is None:
         warning = f"{tw.cut:,} events end past {TRACE_MAX_NS:,} ns (~146 years) and were cut"
     return TraceInfo(target, tuple(ranks), representative, events, warning)
-
-
-def _kernel_seconds(c: Compiled) -> list[list[tuple[str, np.ndarray]]]:
-    """Per template of the DAG: its kernels' names and per-rank seconds (empty without a profile)."""
-    profile = c.costs.model.profile
-    if profile is None:
-        return [[] for _ in c.dag.templates]
-    return [[(k.name, kernel_time_s(k, profile)) for k in t.kernels] for t in c.dag.templates]
 
 
 def _rank_slices(tw: TraceWriter, c: Compiled, rank: int, ops: list[int],
