@@ -240,8 +240,9 @@ def cost_basis(cluster: Cluster) -> dict:
     if isinstance(p, KernelProfile):
         v = p.provenance
         out["measured_on"] = {"gpu": v.gpu, "software": v.software, "date": v.date}
-        if p.name != v.gpu and "@" in p.name:
-            out["note"] = "this GPU has no profile of its own: another GPU's measured efficiencies at its peaks"
+    if p.name.partition("@")[0] != cluster.gpu.name:
+        why = "as the plan asks" if cluster.kernels is not None else f"the {cluster.gpu.name} has no profile of its own"
+        out["note"] = f"applied at the {cluster.gpu.name}'s peaks ({why})"
     return out
 
 

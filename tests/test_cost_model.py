@@ -190,6 +190,8 @@ def test_every_estimate_says_which_profile_it_used(tmp_path):
     assert basis["kernel_profile"] == "h100-sxm" and basis["measured_on"]["gpu"] == "NVIDIA H100 80GB HBM3"
     a100 = result(cluster='cluster { gpus = 4  gpu preset "a100-80g" }')
     assert report_json(a100)["cost_model"]["kernel_profile"] == "h100-sxm@a100-80g"
+    h800 = result(cluster='cluster { gpus = 4  gpu preset "h800" }')     # the H100's peaks: the profile as is
+    assert "the h800 has no profile of its own" in report_json(h800)["cost_model"]["note"]
     seed = result(cluster='cluster { gpus = 4  gpu preset "generic-400t" }')
     assert report_json(seed)["cost_model"]["kernel_profile"] is None
     # the MoE glue is visible op by op: dag.json lists each op's kernels, the trace their time per rank
