@@ -1,0 +1,182 @@
+"""dag.dot / dag.svg as a reader sees them: rendered with the real `dot`, the SVG parsed. Identical
+stages drawn once, collapsed layers in pass order, the shown layer named, the critical path unbroken,
+no sentinel values in tooltips."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+import xml.etree.ElementTree as ET
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from dagc.check import check
+from dagc.dag import OpKind, Phase
+from dagc.export.dot import Detail, dag_dot, render_svg
+from dagc.load import load_plan
+from conftest import EXAMPLES, ROOT
+
+SVG_NS = "{http://www.w3.org/2000/svg}"
+XLINK_TITLE = "{http://www.w3.org/1999/xlink}title"
+PLANS = {"small": ROOT / "tests" / "fixtures" / "small.moe",
+         **{p.stem: p for p in sorted(EXAMPLES.glob("*.moe"))}}
+SEED0 = "seed-000-pp16-ep16"
+DEEPSEEK = "deepseek-v3-prefill-32xh800"
+EDGE = re.compile(r"^\s+(\w+) -> (\w+) \[(.*)\];$", re.M)
+
+
+@cache
+def compiled(name: str):
+    return check(load_plan(PLANS[name]))[0].compiled
+
+
+@cache
+def rendered(name: str, detail: Detail = Detail.SUMMARY) -> tuple[str, ET.Element]:
+    """The DOT text and the parsed SVG `dot` makes of it (rendered once per plan and level)."""
+    assert shutil.which("dot"), "Graphviz `dot` is required (apt-get install graphviz; .ci/run installs it)"
+    text = dag_dot(compiled(name), detail).text
+    with tempfile.TemporaryDirectory() as d:
+        svg = Path(d) / "dag.svg"
+        assert render_svg(text, svg) is None
+        return text, ET.parse(svg).getroot()
+
+
+def edges(text: str) -> list[tuple[str, str, str]]:
+    """(tail, head, attributes) of every drawn edge, legend left out."""
+    return [(a, b, attrs) for a, b, attrs in EDGE.findall(text) if not a.startswith("legend")]
+
+
+def node_y(svg: ET.Element) -> dict[str, float]:
+    """Each node's vertical centre in the SVG (y grows downwards)."""
+    out = {}
+    for g in svg.iter(f"{SVG_NS}g"):
+        if "node" in g.get("class", "").split():
+            ys = [float(t.get("y")) for t in g.iter(f"{SVG_NS}text")]
+            if g.get("id") and ys:
+                out[g.get("id")] = sum(ys) / len(ys)
+    return out
+
+
+def svg_height_pt(svg: ET.Element) -> float:
+    return float(svg.get("height").removesuffix("pt"))
+
+
+def svg_texts(svg: ET.Element) -> str:
+    return "\n".join(t.text or "" for t in svg.iter(f"{SVG_NS}text"))
+
+
+# ------------------------------------------------------------------ identical stages
+
+def test_identical_stages_drawn_once_with_their_count():
+    text, svg = rendered(SEED0)
+    assert svg_height_pt(svg) < 4000          # was 13,815 pt with every stage drawn
+    assert "stages 1–14: 14 identical stages, drawn once (as stage 1)" in svg_texts(svg)
+    assert text.count("subgraph cluster_stage") == 3     # stage 0, stages 1–14, stage 15
+    assert text.count("op by op") == 1                   # one layer shown op by op: all 16 have the same ops
+    assert "like layer 0" in svg_texts(svg)
+
+
+def test_stages_that_differ_are_all_drawn():
+    text, _ = rendered("small")
+    assert text.count("subgraph cluster_stage") == 2 and "identical stages" not in text
+
+
+def test_full_detail_draws_every_stage():
+    text = dag_dot(compiled(SEED0), Detail.FULL).text
+    assert text.count("subgraph cluster_stage") == 16 and "identical stages" not in text
+
+
+# ------------------------------------------------------------------ layer order
+
+@pytest.mark.parametrize("name", list(PLANS))
+@pytest.mark.parametrize("detail", [Detail.SUMMARY, Detail.LAYERS])
+def test_no_edge_goes_back_up(name, detail):
+    text, svg = rendered(name, detail)
+    y = node_y(svg)
+    for a, b, _ in edges(text):
+        assert y[a] < y[b], f"{name}: edge {a} -> {b} drawn upwards"
+
+
+def test_collapsed_layers_on_both_sides_of_the_shown_one():
+    """DeepSeek-V3 shows layer 3 (its first MoE layer): layers 0–2 collapse above it, 4–60 below."""
+    text, svg = rendered(DEEPSEEK)
+    y = node_y(svg)
+    shown = [int(i[1:]) for i in re.findall(r"^\s+(n\d+) \[", text, re.M)]
+    layer3 = [f"n{i}" for i in shown if compiled(DEEPSEEK).dag.layer[i] == 3]
+    assert y["c0_0"] < min(y[n] for n in layer3) and max(y[n] for n in layer3) < y["c0_4"]
+    words = svg_texts(svg)
+    assert "layers 0–2" in words and "layers 4–60" in words and "each like layer 3" in words
+    assert 'label="layers 0–60' not in text          # one box for all but the shown layer: drawn out of order
+
+
+def test_shown_layer_is_named():
+    _, svg = rendered(DEEPSEEK)
+    clusters = {g.get("id"): g for g in svg.iter(f"{SVG_NS}g") if "cluster" in g.get("class", "")}
+    assert "layer 3 (MoE), op by op" in svg_texts(clusters["layer3"])
+
+
+# ------------------------------------------------------------------ critical path
+
+@pytest.mark.parametrize("name", list(PLANS))
+def test_every_step_of_the_critical_path_drawn_between_two_ops_is_red(name):
+    """Consecutive critical ops of micro-batch 0 drawn as two boxes joined by an edge: that edge is
+    critical; a recv is reached through its send, and both edges are critical."""
+    c = compiled(name)
+    dag = c.dag
+    text, _ = rendered(name, Detail.FULL)
+    style = {(a, b): attrs for a, b, attrs in edges(text)}
+    path = c.schedule.prefill_path.nodes
+    checked = 0
+    for a, b in zip(path, path[1:], strict=False):
+        if dag.mb[a] or dag.mb[b]:
+            continue
+        hops = [(a, dag.pair[b]), (dag.pair[b], b)] if dag.kind[b] is OpKind.RECV else [(a, b)]
+        for p, i in hops:
+            if (f"n{p}", f"n{i}") in style:
+                assert 'class="crit' in style[f"n{p}", f"n{i}"], f"{name}: n{p} -> n{i} not critical"
+                checked += 1
+    assert checked
+
+
+@pytest.mark.parametrize("name", list(PLANS))
+@pytest.mark.parametrize("detail", [Detail.SUMMARY, Detail.FULL])
+def test_critical_path_unbroken(name, detail):
+    """Every critical box but the first is entered by a critical edge, every one but the last left by one."""
+    text, _ = rendered(name, detail)
+    crit_nodes = set(re.findall(r"^\s+(\w+) \[.*class=\"[^\"]*\bcrit\b[^\"]*\"", text, re.M)) - {"legend_crit"}
+    crit_edges = [(a, b) for a, b, attrs in edges(text) if 'class="crit' in attrs]
+    into = {b for _, b in crit_edges}
+    out = {a for a, _ in crit_edges}
+    assert crit_nodes and {a for a, _ in crit_edges} | into <= crit_nodes
+    assert len(crit_nodes - into) == 1, f"{name}: the path starts at {sorted(crit_nodes - into)}"
+    assert len(crit_nodes - out) == 1, f"{name}: the path ends at {sorted(crit_nodes - out)}"
+
+
+def test_send_before_a_critical_recv_is_critical():
+    c = compiled("small")
+    dag = c.dag
+    text, _ = rendered("small")
+    recv = next(i for i in range(len(dag)) if dag.kind[i] is OpKind.RECV and dag.phase[i] is Phase.PREFILL
+                and dag.mb[i] == 0)
+    send = dag.pair[recv]
+    assert re.search(rf"^\s+n{send} \[.*class=\"send comm crit\"", text, re.M)
+    assert re.search(rf"^\s+n{send} -> n{recv} \[.*class=\"crit\"", text, re.M)
+
+
+# ------------------------------------------------------------------ tooltips
+
+@pytest.mark.parametrize("name", ["small", SEED0, DEEPSEEK])
+@pytest.mark.parametrize("detail", list(Detail))
+def test_no_sentinel_in_tooltips(name, detail):
+    text = dag_dot(compiled(name), detail).text
+    tips = re.findall(r'tooltip="([^"]*)"', text)
+    assert tips and not [t for t in tips if "-1" in t or "layer -" in t]
+
+
+def test_tooltips_say_where_ops_outside_the_layers_are():
+    text = dag_dot(compiled("small")).text
+    assert 'tooltip="send · stage 0 → 1 · ' in text and 'tooltip="recv · stage 0 → 1 · ' in text
+    assert 'tooltip="norm · head · ' in text and 'tooltip="embed · 16.6 us"' in text
