@@ -21,7 +21,7 @@ from dagc.export.placement import placement_svg
 from dagc.export.trace import TraceWriter, write_trace
 from dagc.load import load_plan, load_plan_text
 from conftest import EXAMPLES, ROOT, plan_text
-from trace_checker import check_trace
+from trace_checker import check_readable, check_trace
 
 SMALL = ROOT / "tests" / "fixtures" / "small.moe"
 SVG_NS = "{http://www.w3.org/2000/svg}"
@@ -130,12 +130,12 @@ def test_placement_svg_large_cluster_summarises():
 def test_every_example_trace_loads_cleanly(tmp_path, path):
     for r in check(load_plan(path)):
         info = write_trace(r.compiled, tmp_path / "trace.json")
-        errors = check_trace(info.path)
+        errors = check_trace(info.path) + check_readable(info.path)
         assert not errors, errors
         data = json.loads(info.path.read_text())
         assert data["metadata"]["plan"] == r.plan.name and data["metadata"]["strategy"] == r.decl.text
         names = {e["args"]["name"] for e in data["traceEvents"] if e.get("name") == "process_name"}
-        assert len(names) == len(info.ranks)
+        assert len([n for n in names if n.startswith("GPU ")]) == len(info.ranks) == len(names) - 1
 
 
 def test_trace_exact_integer_nanoseconds(tmp_path):
@@ -147,8 +147,10 @@ def test_trace_exact_integer_nanoseconds(tmp_path):
 
 def test_trace_prefill_then_decode_and_args(tmp_path):
     r = small()
-    data = json.loads(write_trace(r.compiled, tmp_path / "t.json").path.read_text())
-    xs = [e for e in data["traceEvents"] if e["ph"] == "X"]
+    info = write_trace(r.compiled, tmp_path / "t.json")
+    data = json.loads(info.path.read_text())
+    gpus = {rank + 1 for rank in info.ranks}
+    xs = [e for e in data["traceEvents"] if e["ph"] == "X" and e["pid"] in gpus]
     prefill_end = max(float(e["ts"]) + float(e["dur"]) for e in xs if e["args"]["phase"] == "prefill")
     decode_start = min(float(e["ts"]) for e in xs if e["args"]["phase"] == "decode")
     assert decode_start >= prefill_end - 1e-3
@@ -165,8 +167,9 @@ def test_representative_ranks_and_flows_only_between_emitted(tmp_path):
     data = json.loads(info.path.read_text())
     assert data["metadata"]["ranks"] == "representative"
     emitted = {rank + 1 for rank in info.ranks}
-    names = [e["args"]["name"] for e in data["traceEvents"] if e.get("name") == "process_name"]
-    assert all("representative" in n for n in names)
+    names = [e["args"]["name"] for e in data["traceEvents"] if e.get("name") == "process_name"
+             and e["args"]["name"].startswith("GPU ")]
+    assert len(names) == len(info.ranks) and all("representative" in n for n in names)
     flows = [e for e in data["traceEvents"] if e["ph"] in ("s", "f")]
     assert flows and all(e["pid"] in emitted for e in flows)
     assert not check_trace(info.path)

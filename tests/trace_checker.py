@@ -2,13 +2,18 @@
 
 Built from the rules in ../shared/TRACE_AND_GRAPHVIZ.md (trace_processor's JSON tokenizer,
 sorter, slice and flow trackers). `check_trace(path)` returns a dict of error counters;
-a trace Perfetto loads cleanly has every counter at zero.
+a trace Perfetto loads cleanly has every counter at zero. `check_readable(path)` counts, the
+same way, what makes a clean trace hard to read (dagc's layout rules: named and sorted tracks,
+slice names without layers, counters only where they change, the schedule's tracks first,
+the ranks included said in the metadata).
 """
 
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
+import re
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
@@ -144,3 +149,99 @@ def check_trace(path: Path | str) -> Counter:
         if other and (other.get("cat"), other.get("name")) != (ev.get("cat"), ev.get("name")):
             errors["flow_name_mismatch"] += 1
     return errors
+
+
+LAYER_IN_NAME = re.compile(r"(?:^|\s)L\d+\b|\blayer\s*\d", re.IGNORECASE)
+
+
+def check_readable(path: Path | str) -> Counter:
+    """What makes a trace that loads cleanly hard to read in Perfetto (dagc's own rules, not
+    import errors); every counter at zero for a readable trace.
+
+    - `slice_name_has_layer`: a slice name carries a layer ("norm L12"): per-name totals split.
+    - `counter_repeats_value` / `counter_same_ts`: a counter track sampled where nothing changed.
+    - `unnamed_process` / `unsorted_process` / `unnamed_thread`: a track without name or order.
+    - `no_phases_track` / `no_critical_path_track`: the schedule's two tracks are missing;
+      `schedule_not_first`: their process is not sorted before every other.
+    - `critical_path_overlap`: two slices of the critical path overlap in time.
+    - `ranks_not_in_metadata` / `ranks_metadata_mismatch`: the metadata does not say which GPUs
+      ("GPU <rank>" processes, pid = 1 + rank) the file includes.
+    """
+    errors: Counter = Counter()
+    raw = Path(path).read_bytes()
+    data = json.loads(gzip.decompress(raw) if str(path).endswith(".gz") else raw)
+    events = data["traceEvents"]
+    process_name: dict[int, str] = {}
+    process_sort: dict[int, int] = {}
+    thread_name: dict[tuple[int, int], str] = {}
+    for ev in events:
+        if ev["ph"] != "M":
+            continue
+        match ev["name"]:
+            case "process_name":
+                process_name[ev["pid"]] = ev["args"]["name"]
+            case "process_sort_index":
+                process_sort[ev["pid"]] = ev["args"]["sort_index"]
+            case "thread_name":
+                thread_name[(ev["pid"], ev["tid"])] = ev["args"]["name"]
+    _check_tracks(events, process_name, process_sort, thread_name, errors)
+    _check_counters(events, errors)
+    _check_schedule(events, process_sort, thread_name, errors)
+    _check_ranks(data.get("metadata", {}), process_name, errors)
+    return errors
+
+
+def _check_tracks(events, process_name, process_sort, thread_name, errors: Counter) -> None:
+    for ev in events:
+        if ev["ph"] not in ("X", "C"):
+            continue
+        if ev["pid"] not in process_name:
+            errors["unnamed_process"] += 1
+        if ev["pid"] not in process_sort:
+            errors["unsorted_process"] += 1
+        if ev["ph"] == "X":
+            if (ev["pid"], ev["tid"]) not in thread_name:
+                errors["unnamed_thread"] += 1
+            if LAYER_IN_NAME.search(ev["name"]):
+                errors["slice_name_has_layer"] += 1
+
+
+def _check_counters(events, errors: Counter) -> None:
+    tracks: dict[tuple[int, str, str], list[tuple[int, object]]] = {}
+    for ev in events:
+        if ev["ph"] == "C":
+            for key, value in ev["args"].items():
+                tracks.setdefault((ev["pid"], ev["name"], key), []).append((_ns(ev["ts"]), value))
+    for samples in tracks.values():
+        samples.sort(key=lambda x: x[0])
+        for (t0, v0), (t1, v1) in itertools.pairwise(samples):
+            if t0 == t1:
+                errors["counter_same_ts"] += 1
+            elif v0 == v1:
+                errors["counter_repeats_value"] += 1
+
+
+def _check_schedule(events, process_sort, thread_name, errors: Counter) -> None:
+    tracks = {name: key for key, name in thread_name.items() if name in ("phases", "critical path")}
+    if "phases" not in tracks:
+        errors["no_phases_track"] += 1
+    if "critical path" not in tracks:
+        errors["no_critical_path_track"] += 1
+        return
+    pid = tracks["critical path"][0]
+    if any(p != pid and s <= process_sort.get(pid, 0) for p, s in process_sort.items()):
+        errors["schedule_not_first"] += 1
+    crit = sorted((_ns(ev["ts"]), _ns(ev["ts"]) + _ns(ev["dur"])) for ev in events
+                  if ev["ph"] == "X" and (ev["pid"], ev["tid"]) == tracks["critical path"])
+    for (_, end), (start, _) in itertools.pairwise(crit):
+        if start < end:
+            errors["critical_path_overlap"] += 1
+
+
+def _check_ranks(metadata: dict, process_name, errors: Counter) -> None:
+    if "ranks_included" not in metadata or metadata.get("ranks") not in ("all", "representative"):
+        errors["ranks_not_in_metadata"] += 1
+        return
+    gpus = {pid - 1 for pid, name in process_name.items() if name.startswith("GPU ")}
+    if gpus != set(metadata["ranks_included"]):
+        errors["ranks_metadata_mismatch"] += 1

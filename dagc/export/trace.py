@@ -1,15 +1,19 @@
 """trace.json: the schedule as a Chrome trace that Perfetto loads (SPEC 8).
 
 Input: a scheduled `StrategyResult`. Output: a Trace Event Format file written as a
-stream: one process per GPU (pid = 1 + rank, named with rank, stage and tp/ep coordinates,
-sorted by rank), threads for compute and each communication class (lanes 1 compute, 2 comm TP,
-3 comm EP, 4 comm PP, then overflow lanes; tid = pid·1000 + lane, never the pid), complete
-events (`X`) with args, flow arrows for dependencies across ranks, an HBM counter per GPU,
-prefill then decode on one timeline, times as integer nanoseconds printed exactly (at any
+stream. First a "schedule" process (sorted first) with two tracks: "phases" (prefill, then each
+decode step) and "critical path" (the critical ops, in order). Then one process per GPU
+(pid = 1 + rank, named with rank, stage and tp/ep coordinates, sorted by rank), threads for
+compute and each communication class (lanes 1 compute, 2 comm TP, 3 comm EP, 4 comm PP, then
+overflow lanes; tid = pid·1000 + lane, never the pid), complete events (`X`) named by op kind
+only (layer, micro-batch and the rest in args, so Perfetto's per-name totals add up across
+layers), flow arrows for dependencies across ranks, an HBM counter per GPU sampled only where
+its value changes, prefill then decode on one timeline, times as integer nanoseconds printed exactly (at any
 magnitude: past 2**51 ns, about 26 days, times are rounded to a multiple of 125 ns, an exact
 binary fraction of a µs). Slices of one thread never partly overlap: each (GPU, class) is
-split into lanes. Large plans get representative ranks (say so in the
-metadata and process names); `all_ranks` draws every GPU within an event budget.
+split into lanes. Large plans get representative ranks — the first and last GPU of every
+pipeline stage — and say so in the metadata and process names; `all_ranks` draws every GPU
+within an event budget.
 See ../shared/TRACE_AND_GRAPHVIZ.md for the importer's rules.
 """
 
@@ -32,14 +36,16 @@ from ..dag import Category, Dag, OpKind, Phase
 from ..layout import Layout
 from .write import atomic_output
 
-__all__ = ["TraceWriter", "TraceInfo", "write_trace", "EVENT_BUDGET", "ALL_RANKS_UP_TO", "ns_text", "time_quantum_ns",
-           "EXACT_NS_BELOW", "TRACE_MAX_NS"]
+__all__ = ["TraceWriter", "TraceInfo", "write_trace", "representative_ranks", "phase_spans", "EVENT_BUDGET",
+           "ALL_RANKS_UP_TO", "ns_text", "time_quantum_ns", "EXACT_NS_BELOW", "TRACE_MAX_NS"]
 
 EVENT_BUDGET = 1_000_000
 EXACT_NS_BELOW = 2**51        # below this, "µs.nnn" read as a double and × 1000 rounds back to the same ns
 TRACE_MAX_NS = 2**62          # ~146 years: later events are cut (Perfetto keeps int64 ns)
 ALL_RANKS_UP_TO = 32          # below this many GPUs every rank is drawn by default
 CLASS_TID = {"compute": 1, "comm: TP": 2, "comm: EP (all-to-all)": 3, "comm: PP": 4}
+SCHEDULE_TID = {"phases": 1, "critical path": 2}      # threads of the "schedule" process
+_FIRST_LANE = {**CLASS_TID, **SCHEDULE_TID}
 CATEGORY_CLASS = {Category.COMPUTE: "compute", Category.TP_COMM: "comm: TP", Category.EP_COMM: "comm: EP (all-to-all)",
                   Category.PP_COMM: "comm: PP"}
 CATEGORY_CAT = {Category.COMPUTE: "compute", Category.TP_COMM: "comm.tp", Category.EP_COMM: "comm.ep",
@@ -149,11 +155,18 @@ class TraceWriter:
             for pid, samples in self.counters.items():
                 self.counters[pid] = [(_quantise(t, q), v) for t, v in samples]
 
+    def _tracks(self) -> list[tuple[tuple[int, str], list[_Slice]]]:
+        """(pid, class) → slices, in display order: processes by sort index, then classes by first lane."""
+        def order(kv: tuple[tuple[int, str], list[_Slice]]) -> tuple[int, int, int]:
+            pid, cls = kv[0]
+            return self.processes.get(pid, ("", pid))[1], pid, _FIRST_LANE.get(cls, 99)
+        return sorted(self.slices.items(), key=order)
+
     def assign_lanes(self) -> dict[object, _Slice]:
         """Give every slice a thread so that no two partly overlap on one thread."""
         by_key: dict[object, _Slice] = {}
         next_tid: dict[int, int] = {}
-        for (pid, cls), items in sorted(self.slices.items(), key=lambda kv: (kv[0][0], CLASS_TID.get(kv[0][1], 99))):
+        for (pid, cls), items in self._tracks():
             items.sort(key=lambda s: (s.start_ns, -(s.end_ns - s.start_ns)))
             lane_end: list[int] = []
             lane_tid: list[int] = []
@@ -166,8 +179,8 @@ class TraceWriter:
                 else:
                     # Lane k of a process is thread pid·1000 + k: never equal to the pid, so
                     # Perfetto cannot merge it into the process track.
-                    if not lane_end and cls in CLASS_TID:
-                        k = CLASS_TID[cls]
+                    if not lane_end and cls in _FIRST_LANE:
+                        k = _FIRST_LANE[cls]
                     else:
                         k = next_tid.get(pid, 5)
                         next_tid[pid] = k + 1
@@ -176,7 +189,8 @@ class TraceWriter:
                     lane_tid.append(tid)
                     s.tid = tid
                     label = cls if len(lane_tid) == 1 else f"{cls} (lane {len(lane_tid)})"
-                    self.threads[(pid, tid)] = (label, k)
+                    # A class's overflow lanes sort right under its first lane.
+                    self.threads[(pid, tid)] = (label, 100 * _FIRST_LANE.get(cls, 99) + len(lane_tid) - 1)
                 if s.key is not None:
                     by_key[s.key] = s
         return by_key
@@ -204,17 +218,20 @@ class TraceWriter:
         return self._emitted
 
     def _metadata_events(self) -> Iterator[str]:
-        for pid, (name, sort_index) in sorted(self.processes.items()):
+        for pid, (name, sort_index) in sorted(self.processes.items(), key=lambda kv: (kv[1][1], kv[0])):
             yield _dumps({"ph": "M", "pid": pid, "tid": 0, "name": "process_name", "args": {"name": name}})
             yield _dumps({"ph": "M", "pid": pid, "tid": 0, "name": "process_sort_index",
                           "args": {"sort_index": int(sort_index)}})
-        for (pid, tid), (label, sort_index) in sorted(self.threads.items()):
+        def order(kv: tuple[tuple[int, int], tuple[str, int]]) -> tuple[int, int, int]:
+            pid = kv[0][0]
+            return self.processes.get(pid, ("", pid))[1], pid, kv[1][1]
+        for (pid, tid), (label, sort_index) in sorted(self.threads.items(), key=order):
             yield _dumps({"ph": "M", "pid": pid, "tid": tid, "name": "thread_name", "args": {"name": label}})
             yield _dumps({"ph": "M", "pid": pid, "tid": tid, "name": "thread_sort_index",
                           "args": {"sort_index": int(sort_index)}})
 
     def _slice_events(self, budget: int, written_keys: set[object]) -> Iterator[str]:
-        for (pid, _cls), items in sorted(self.slices.items(), key=lambda kv: (kv[0][0], CLASS_TID.get(kv[0][1], 99))):
+        for (pid, _cls), items in self._tracks():
             for s in items:
                 if self._emitted >= budget:
                     break
@@ -225,21 +242,22 @@ class TraceWriter:
                     written_keys.add(s.key)
 
     def _counter_events(self, budget: int) -> Iterator[str]:
-        """HBM counter samples: one per distinct time (the last value wins), repeats of a value dropped."""
+        """HBM counter samples: one per distinct time (the last value wins), and only where the
+        value as printed changes (a track never repeats a value)."""
         for pid, samples in sorted(self.counters.items()):
             samples.sort(key=lambda x: x[0])
             last_at: dict[int, float] = {}
             for ts, v in samples:
                 last_at[ts] = v
-            prev_v = None
+            prev = None
             for ts, v in last_at.items():
                 if self._emitted >= budget:
                     break
-                if v == prev_v:
+                text = _dumps(round(v / 1e9, 6))
+                if text == prev:
                     continue
-                prev_v = v
-                yield (f'{{"ph":"C","pid":{pid:d},"tid":0,"ts":{ns_text(ts)},"name":"HBM",'
-                       f'"args":{{"used_GB":{_dumps(round(v / 1e9, 6))}}}}}')
+                prev = text
+                yield f'{{"ph":"C","pid":{pid:d},"tid":0,"ts":{ns_text(ts)},"name":"HBM","args":{{"used_GB":{text}}}}}'
 
     def _flow_events(self, by_key: dict[object, _Slice], written_keys: set[object]) -> Iterator[str]:
         flow_id = 0
@@ -269,11 +287,26 @@ class TraceInfo:
     warning: str | None
 
 
+def representative_ranks(lay: Layout) -> list[int]:
+    """The first and last GPU of every pipeline stage of replica 0: every stage is drawn.
+
+    Example:
+        >>> from dagc.check import load_plan_text, check
+        >>> plan = load_plan_text('model preset "mixtral-8x7b" cluster { gpus = 64 gpu preset "h100-sxm" } '
+        ...                       'workload { batch = 64 prompt = 512 generate = 64 } strategy pp 4 < tp 2 ; ep 8 >')
+        >>> lay = check(plan)[0].layout
+        >>> ranks = representative_ranks(lay)
+        >>> ranks, [int(lay.coords["stage"][r]) for r in ranks]
+        ([0, 7, 8, 15, 16, 23, 24, 31], [0, 0, 1, 1, 2, 2, 3, 3])
+    """
+    return sorted({lay.stage_ranks(0, s).start for s in range(lay.pp)}
+                  | {lay.stage_ranks(0, s).stop - 1 for s in range(lay.pp)})
+
+
 def _ranks(dag: Dag, lay: Layout, all_ranks: bool, budget: int) -> tuple[list[int], bool, str | None]:
     per_rank = 2 * len(dag) // lay.pp + 4       # slices and counter samples of one rank, about
     everyone = list(range(lay.gpus_used))
-    representative = sorted({lay.stage_ranks(0, s).start for s in range(lay.pp)}
-                            | {lay.stage_ranks(0, s).stop - 1 for s in range(lay.pp)})
+    representative = representative_ranks(lay)
     if all_ranks or lay.gpus_used <= ALL_RANKS_UP_TO:
         if per_rank * len(everyone) <= budget:
             return everyone, False, None
@@ -286,33 +319,31 @@ def _ranks(dag: Dag, lay: Layout, all_ranks: bool, budget: int) -> tuple[list[in
 def write_trace(c: Compiled, path: Path, all_ranks: bool = False, compress: bool = False,
                 budget: int = EVENT_BUDGET) -> TraceInfo:
     """Write the trace of a compiled strategy to `path` (+ `.gz` when compressing)."""
-    dag, lay, sched = c.dag, c.layout, c.metrics
+    dag, lay = c.dag, c.layout
     ranks, representative, warning = _ranks(dag, lay, all_ranks, budget)
-    coords = lay.coords
     tw = TraceWriter()
+    schedule_pid = lay.gpus_used + 1      # after every rank's pid, but sorted first
+    tw.process(schedule_pid, "schedule · phases and critical path", 0)
+    _phase_slices(tw, c, schedule_pid)
+    kernels = [[(k.name, sec) for k, sec in zip(t.kernels, ks, strict=False)]
+               for t, ks in zip(c.dag.templates, c.costs.per_kernel, strict=True)]
+    _critical_slices(tw, c, schedule_pid, kernels)
+    coords = lay.coords
     for rank in ranks:
-        stage = int(coords["stage"][rank])
-        name = (f"GPU {rank} · dp {int(coords['replica'][rank])} · stage {stage} · tp {int(coords['tp'][rank])} · "
-                f"ep {int(coords['ep'][rank])}" + (" · representative" if representative else ""))
-        tw.process(rank + 1, name, rank)
+        name = (f"GPU {rank} · dp {int(coords['replica'][rank])} · stage {int(coords['stage'][rank])} · "
+                f"tp {int(coords['tp'][rank])} · ep {int(coords['ep'][rank])}"
+                + (" · representative" if representative else ""))
+        tw.process(rank + 1, name, rank + 1)
     by_stage: dict[int, list[int]] = {}
     for i in range(len(dag)):
         by_stage.setdefault(dag.stage[i], []).append(i)
-    kernels = [[(k.name, sec) for k, sec in zip(t.kernels, ks, strict=False)]
-               for t, ks in zip(c.dag.templates, c.costs.per_kernel, strict=True)]
     for rank in ranks:
         ops = by_stage.get(int(coords["stage"][rank]), [])
         _rank_slices(tw, c, rank, ops, kernels)
+        _rank_memory(tw, c, rank, ops)
         _rank_flows(tw, c, rank, ops, set(ranks))
     target = Path(str(path) + ".gz") if compress and not str(path).endswith(".gz") else Path(path)
-    metadata = {"generator": "dagc", "plan": c.plan.name, "strategy": c.strategy.text,
-                "ranks": "representative" if representative else "all", "ranks_included": ranks,
-                "gpus_used": lay.gpus_used, "dp_replicas": lay.dp, "time_unit": "us, from integer ns",
-                "timeline": "prefill from 0, decode (two steps) from the end of prefill",
-                "ttft_s": sched.ttft_s, "tpot_s": sched.tpot_s}
-    if warning:
-        metadata["warning"] = warning
-    events = tw.write(target, metadata, compress=compress, budget=budget)
+    events = tw.write(target, _metadata(c, ranks, representative, warning), compress=compress, budget=budget)
     if events >= budget and warning is None:
         warning = f"the trace reached the event budget of {budget:,}: later events were cut"
     if tw.cut and warning is None:
@@ -320,37 +351,156 @@ def write_trace(c: Compiled, path: Path, all_ranks: bool = False, compress: bool
     return TraceInfo(target, tuple(ranks), representative, events, warning)
 
 
+def _metadata(c: Compiled, ranks: list[int], representative: bool, warning: str | None) -> dict:
+    lay, stage = c.layout, c.layout.coords["stage"]
+    by_stage: dict[str, list[int]] = {}
+    for rank in ranks:
+        by_stage.setdefault(str(int(stage[rank])), []).append(rank)
+    metadata = {"generator": "dagc", "plan": c.plan.name, "strategy": c.strategy.text,
+                "ranks": "representative" if representative else "all", "ranks_included": ranks,
+                "ranks_by_stage": by_stage,
+                "ranks_note": ("the first and last GPU of every pipeline stage of replica 0; the others run the "
+                               "same ops (compile with all ranks to draw every GPU)") if representative else
+                              "every GPU",
+                "gpus_used": lay.gpus_used, "pipeline_stages": lay.pp, "dp_replicas": lay.dp,
+                "time_unit": "us, from integer ns",
+                "timeline": "prefill from 0, decode (two steps) from the end of prefill",
+                "tracks": "schedule: phases (prefill, decode steps) and critical path (the critical ops in "
+                          "order); then one process per GPU: compute and comm streams, HBM counter",
+                "ttft_s": c.metrics.ttft_s, "tpot_s": c.metrics.tpot_s}
+    if warning:
+        metadata["warning"] = warning
+    return metadata
+
+
+def phase_spans(c: Compiled, phase: Phase) -> dict[int, tuple[float, float]]:
+    """Step → (first op's start, last op's finish) in seconds of the phase's own timeline: prefill
+    has step 0 only (it ends at TTFT), decode one entry per step (with several micro-batches in
+    a pipeline, decode steps overlap).
+
+    Example:
+        >>> from dagc.check import load_plan_text, check
+        >>> plan = load_plan_text('model preset "mixtral-8x7b" cluster { gpus = 8 gpu preset "h100-sxm" } '
+        ...                       'workload { batch = 8 prompt = 512 generate = 64 } strategy tp 8')
+        >>> c = check(plan)[0].compiled
+        >>> phase_spans(c, Phase.PREFILL)[0][1] == c.metrics.ttft_s, sorted(phase_spans(c, Phase.DECODE))
+        (True, [0, 1])
+    """
+    spans: dict[int, tuple[float, float]] = {}
+    start, finish = c.schedule.start, c.schedule.finish
+    for i in c.dag.indices(phase):
+        k = c.dag.step[i]
+        lo, hi = spans.get(k, (math.inf, -math.inf))
+        spans[k] = (min(lo, float(start[i])), max(hi, float(finish[i])))
+    return dict(sorted(spans.items()))
+
+
+def _phase_slices(tw: TraceWriter, c: Compiled, pid: int) -> None:
+    """The "phases" track: prefill (ending at TTFT), then each decode step (decode starts at TTFT)."""
+    ttft_ns = seconds_to_ns(c.metrics.ttft_s)
+    mbs = c.layout.microbatches
+    for _, (lo, hi) in phase_spans(c, Phase.PREFILL).items():
+        tw.slice(pid, "phases", seconds_to_ns(lo), seconds_to_ns(hi), "prefill", "phase",
+                 {"kind": "phase", "phase": "prefill", "microbatches": mbs, "ttft_s": c.metrics.ttft_s})
+    for k, (lo, hi) in phase_spans(c, Phase.DECODE).items():
+        args: dict[str, object] = {"kind": "phase", "phase": "decode", "step": k, "microbatches": mbs}
+        if k > 0:
+            args["tpot_s"] = c.metrics.tpot_s
+        tw.slice(pid, "phases", ttft_ns + seconds_to_ns(lo), ttft_ns + seconds_to_ns(hi), f"decode step {k}",
+                 "phase", args)
+
+
+def _critical_slices(tw: TraceWriter, c: Compiled, pid: int,
+                     kernels: list[list[tuple[str, np.ndarray]]]) -> None:
+    """The "critical path" track: the critical ops of prefill, then of decode, in order; each
+    slice spans its op's schedule (its slowest rank, whose kernels it lists) and says how long
+    the op waited after the one before it."""
+    dag, sched = c.dag, c.schedule
+    ttft_ns = seconds_to_ns(c.metrics.ttft_s)
+    for path, offset in ((sched.prefill_path, 0), (sched.decode_path, ttft_ns)):
+        for i in path.nodes:
+            b = sched.binding[i]
+            wait_s = float(sched.start[i]) - (float(sched.finish[b]) if b >= 0 else 0.0)
+            cat = dag.kind[i].category
+            args: dict[str, object] = {"node": i, "kind": dag.kind[i].value, "category": cat.value,
+                                       "phase": dag.phase[i].value, "step": dag.step[i], "stage": dag.stage[i],
+                                       "layer": dag.layer[i], "microbatch": dag.mb[i],
+                                       "waited_before_us": round(max(0.0, wait_s) * 1e6, 3)}
+            parts = kernels[dag.template_index[i]]
+            if parts:
+                slowest = int(np.argmax(c.costs.rank_s(dag, i)))
+                args["kernels_us"] = {name: round(float(sec[slowest]) * 1e6, 3) for name, sec in parts}
+            tw.slice(pid, "critical path", offset + seconds_to_ns(sched.start[i]),
+                     offset + seconds_to_ns(sched.finish[i]), dag.kind[i].value, CATEGORY_CAT[cat], args)
+
+
+def _op_ns(c: Compiled, i: int, local: int) -> tuple[int, int]:
+    """One op's start and end on a rank (local index in its stage group), in ns of the timeline."""
+    offset = seconds_to_ns(c.metrics.ttft_s) if c.dag.phase[i] is Phase.DECODE else 0
+    start_s = float(c.schedule.start[i])
+    return (offset + seconds_to_ns(start_s),
+            offset + seconds_to_ns(start_s + float(c.costs.rank_s(c.dag, i)[local])))
+
+
 def _rank_slices(tw: TraceWriter, c: Compiled, rank: int, ops: list[int],
                  kernels: list[list[tuple[str, np.ndarray]]]) -> None:
-    """One rank's op slices (prefill from 0, decode after it) and its HBM counter."""
+    """One rank's op slices (prefill from 0, decode after it), named by op kind."""
     dag, coords = c.dag, c.layout.coords
     stage, local, replica = int(coords["stage"][rank]), int(coords["local"][rank]), int(coords["replica"][rank])
-    decode_offset_ns = seconds_to_ns(c.metrics.ttft_s)
     pid = rank + 1
-    base = c.memory.stages[stage].weights_bytes + c.memory.stages[stage].kv_cache_bytes
-    tw.counter(pid, 0, base)
     for i in ops:
         t = dag.template[i]
-        phase = dag.phase[i]
-        offset = decode_offset_ns if phase is Phase.DECODE else 0
-        start_ns = offset + seconds_to_ns(c.schedule.start[i])
-        end_ns = offset + seconds_to_ns(c.schedule.start[i] + float(c.costs.rank_s(dag, i)[local]))
+        start_ns, end_ns = _op_ns(c, i, local)
         cat = dag.kind[i].category
-        args: dict[str, object] = {"node": i, "kind": dag.kind[i].value, "phase": phase.value, "step": dag.step[i],
-                "stage": stage, "layer": dag.layer[i], "microbatch": dag.mb[i],
-                "tokens": float(t.tokens[local]), "flops": float(t.flops[local]),
-                "hbm_bytes": float(t.hbm_bytes[local]), "comm_bytes": float(t.comm_bytes[local]),
-                "on_critical_path": bool(c.schedule.critical[i]) if replica == 0 else False}
+        args: dict[str, object] = {"node": i, "kind": dag.kind[i].value, "phase": dag.phase[i].value,
+                                   "step": dag.step[i], "stage": stage, "layer": dag.layer[i],
+                                   "microbatch": dag.mb[i], "tokens": float(t.tokens[local]),
+                                   "flops": float(t.flops[local]), "hbm_bytes": float(t.hbm_bytes[local]),
+                                   "comm_bytes": float(t.comm_bytes[local]),
+                                   "on_critical_path": bool(c.schedule.critical[i]) if replica == 0 else False}
         if t.group is not None:
             args["group"] = f"{t.group.value} {t.group_size}"
         parts = kernels[dag.template_index[i]]
         if parts:       # the kernels the op launches on this rank, in µs
             args["kernels_us"] = {name: round(float(sec[local]) * 1e6, 3) for name, sec in parts}
-        label = dag.kind[i].value if dag.layer[i] < 0 else f"{dag.kind[i].value} L{dag.layer[i]}"
-        tw.slice(pid, CATEGORY_CLASS[cat], start_ns, end_ns, label, CATEGORY_CAT[cat], args, key=(i, rank))
-        if cat is Category.COMPUTE and t.act_bytes[local] > 0:
-            tw.counter(pid, start_ns, base + float(t.act_bytes[local]))
-            tw.counter(pid, end_ns, base)
+        tw.slice(pid, CATEGORY_CLASS[cat], start_ns, end_ns, dag.kind[i].value, CATEGORY_CAT[cat], args,
+                 key=(i, rank))
+
+
+def _rank_memory(tw: TraceWriter, c: Compiled, rank: int, ops: list[int]) -> None:
+    """One rank's HBM counter: weights and KV cache from 0, plus each micro-batch's activations.
+
+    A micro-batch holds the largest workspace of the layer it is in (its compute ops' inputs
+    and outputs) from the layer's first op until its next layer starts; it frees it after its
+    last op on the stage. Micro-batches in flight together (overlap) add up. So the counter
+    moves where the working set does — at a micro-batch's entry and exit and where one layer's
+    peak differs from the last — not twice per op.
+    """
+    dag, coords = c.dag, c.layout.coords
+    stage, local = int(coords["stage"][rank]), int(coords["local"][rank])
+    units: dict[tuple, list[int]] = {}          # (phase, step, mb, layer or op) → [start, end, act bytes]
+    for i in ops:
+        start_ns, end_ns = _op_ns(c, i, local)
+        key = (dag.phase[i], dag.step[i], dag.mb[i], dag.layer[i] if dag.layer[i] >= 0 else -1 - i)
+        act = int(dag.template[i].act_bytes[local]) if dag.kind[i].category is Category.COMPUTE else 0
+        u = units.setdefault(key, [start_ns, end_ns, 0])
+        u[0], u[1], u[2] = min(u[0], start_ns), max(u[1], end_ns), max(u[2], act)
+    passes: dict[tuple, list[list[int]]] = {}
+    for key, u in units.items():
+        passes.setdefault(key[:3], []).append(u)
+    delta: dict[int, int] = {}
+    for seq in passes.values():
+        seq.sort()
+        ends = [nxt[0] for nxt in seq[1:]] + [seq[-1][1]]
+        for (start_ns, _end, act), end_ns in zip(seq, ends, strict=True):
+            delta[start_ns] = delta.get(start_ns, 0) + act
+            delta[end_ns] = delta.get(end_ns, 0) - act
+    base = c.memory.stages[stage].weights_bytes + c.memory.stages[stage].kv_cache_bytes
+    level = 0
+    tw.counter(rank + 1, 0, base)
+    for ts in sorted(delta):
+        level += delta[ts]
+        tw.counter(rank + 1, ts, base + level)
 
 
 def _rank_flows(tw: TraceWriter, c: Compiled, rank: int, ops: list[int], included: set[int]) -> None:
