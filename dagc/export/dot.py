@@ -351,7 +351,7 @@ def _draw_stage(w: _Writer, run: list[int], ops: list[int], alias: dict[int, lis
     dag, c = w.dag, w.c
     for (what, layer), group in _segments(dag, ops, pic):
         if what == "box":
-            _collapsed_box(w, group, alias, pic, rep)
+            _collapsed_box(w, group, alias, pic, rep, run)
             continue
         if what == "layer":
             moe = "MoE" if c.plan.model.is_moe_layer(layer) else "dense"
@@ -369,7 +369,7 @@ def _draw_stage(w: _Writer, run: list[int], ops: list[int], alias: dict[int, lis
 
 
 def _collapsed_box(w: _Writer, group: list[int], alias: dict[int, list[int]], pic: _Picture,
-                   rep: dict[int, str]) -> None:
+                   rep: dict[int, str], run: list[int]) -> None:
     dag, c = w.dag, w.c
     layers = sorted({dag.layer[i] for i in group})
     nid = f"c{dag.stage[group[0]]}_{layers[0]}"
@@ -384,6 +384,8 @@ def _collapsed_box(w: _Writer, group: list[int], alias: dict[int, list[int]], pi
     else:
         same = f", like layer {like}" if like is not None else ""
         label = f"layer {layers[0]} ({'MoE' if moe else 'dense'}){same}\n{len(group)} ops · {total}"
+    if len(run) > 1:
+        label += f"\nlikewise in stages {run[1]}–{run[-1]}"
     kinds = len({dag.kind[i] for i in group})
     w.node(nid, label, None, w.crit([j for i in group for j in alias[i]]), shape="box3d",
            tooltip=f"{len(layers)} layer{'s' if len(layers) > 1 else ''} collapsed: {len(group)} ops of {kinds} kinds")
