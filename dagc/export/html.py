@@ -26,6 +26,18 @@ figure.svg svg { max-width: 100%; height: auto; }
 """
 
 
+# placement.svg is drawn at most 1180 px wide with 10 px text: in a narrower page it shrinks, but
+# not below this share of its size (its text stays legible); narrower still, the figure scrolls.
+PLACEMENT_MIN_SCALE = 0.9
+
+
+def _keep_legible(svg: str) -> str:
+    m = re.search(r'<svg\b[^>]*?\swidth="(\d+(?:\.\d+)?)"', svg)
+    if m is None:
+        return svg
+    return svg.replace("<svg ", f'<svg style="min-width: {int(float(m.group(1)) * PLACEMENT_MIN_SCALE)}px" ', 1)
+
+
 def _inline_svg(svg: str) -> str:
     svg = re.sub(r"<\?xml[^>]*\?>", "", svg)
     svg = re.sub(r"<!DOCTYPE[^>]*>", "", svg, flags=re.S)
@@ -41,7 +53,9 @@ def report_html(markdown: str, svgs: dict[str, str]) -> str:
 
     def swap(m: re.Match) -> str:
         src = m.group(1)
-        return _inline_svg(svgs[src]) if src in svgs else m.group(0)
+        if src not in svgs:
+            return m.group(0)
+        return _inline_svg(_keep_legible(svgs[src]) if src == "placement.svg" else svgs[src])
 
     body = re.sub(r'<img src="([^"]+)"[^>]*>', swap, body)
     title = escape(markdown.splitlines()[0].lstrip("# ").replace("`", "")) if markdown else "dagc report"
