@@ -122,6 +122,7 @@ def test_placement_svg_large_cluster_summarises():
     root = ET.fromstring(placement_svg(r))
     assert len([g for g in root.iter(f"{SVG_NS}g") if g.get("class") == "gpu"]) == 128
     assert any("replicas 1–15 are identical" in (t.text or "") for t in root.iter(f"{SVG_NS}text"))
+    assert any((t.text or "").startswith("128 of 2048 GPUs shown") for t in root.iter(f"{SVG_NS}text"))
 
 
 # ------------------------------------------------------------------ trace
