@@ -18,6 +18,7 @@ would not fit its box is condensed with `textLength`.
 from __future__ import annotations
 
 import colorsys
+import math
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
@@ -178,7 +179,7 @@ def placement_svg(result: StrategyResult) -> str:
     head: list[tuple[str, int, bool, str | None]] = [(t, size, bold, None) for t, size, bold in _header_lines(r, lay)]
     head += [(note, 11, True, "#8a1c00") for note in shown.notes]
     natural = max([grid.width] + [_width(t, size, bold) for t, size, bold, _ in head])
-    width = int(min(MAX_WIDTH - 2 * MARGIN, natural)) + 2 * MARGIN
+    width = math.ceil(min(MAX_WIDTH - 2 * MARGIN, natural)) + 2 * MARGIN
     inner = width - 2 * MARGIN
     out: list[str] = []
     y = float(MARGIN)
@@ -197,7 +198,7 @@ def placement_svg(result: StrategyResult) -> str:
         out += legend
     y += 8
     out += grid.draw(r, lay, mem, scale, MARGIN, y)
-    height = int(y + grid.height + MARGIN)
+    height = math.ceil(y + grid.height + MARGIN)
     return "\n".join([f'<svg xmlns="http://www.w3.org/2000/svg" class="placement" width="{width}" '
                       f'height="{height}" viewBox="0 0 {width} {height}">',
                       f'<rect width="{width}" height="{height}" fill="white"/>', *out, "</svg>"]) + "\n"
