@@ -127,18 +127,27 @@ def _hierarchical_time_s(tpl: OpTemplate, cm: CostModel) -> np.ndarray:
 def kernel_time_s(k: Kernel, profile: KernelTimes) -> np.ndarray:
     """Per-rank seconds of one kernel from the profile; 0 on ranks with nothing to do (a zero in its
     shape). Ranks with the same shape are looked up once."""
-    coords = [np.asarray(x, dtype=np.float64) for x in k.shape]
-    active = np.logical_and.reduce([x > 0 for x in coords])      # no rows, bytes or width: no launch
-    out = np.zeros(coords[0].shape)
-    if not active.any():
-        return out
-    if active.all() and all(x.size and (x == x.flat[0]).all() for x in coords):
-        rows = np.array([[x.flat[0] for x in coords]])             # every rank alike (the usual case)
-        inverse = np.zeros(out.size, dtype=np.int64)
-    else:
-        stacked = np.stack([x[active] for x in coords], axis=1)
-        rows, inverse = np.unique(stacked, axis=0, return_inverse=True)
-    args = [rows[:, j] for j in range(rows.shape[1])]
+    coords = np.stack(np.broadcast_arrays(*(np.asarray(x, dtype=np.float64) for x in k.shape)))
+    size = coords[0].size
+    flat = coords.reshape(len(k.shape), size)
+    if size and (flat == flat[:, :1]).all():                     # every rank alike (the usual case)
+        first = flat[:, 0]
+        if not (first > 0).all():                                 # no rows, bytes or width: no launch
+            return np.zeros(coords[0].shape)
+        t = _kernel_lookup(k, profile, [first[j:j + 1] for j in range(len(first))])
+        return np.full(coords[0].shape, t[0])
+    active = (flat > 0).all(axis=0)
+    out = np.zeros(size)
+    if active.any():
+        rows, inverse = np.unique(flat[:, active].T, axis=0, return_inverse=True)
+        t = _kernel_lookup(k, profile, [rows[:, j] for j in range(rows.shape[1])])
+        out[active] = t[inverse.reshape(-1)]
+    return out.reshape(coords[0].shape)
+
+
+def _kernel_lookup(k: Kernel, profile: KernelTimes, args: list[np.ndarray]) -> np.ndarray:
+    """Seconds of kernel `k` at the shapes `args` (one vector per coordinate), at least its launches
+    at the per-kernel floor."""
     match k.cls:
         case KernelClass.GEMM:
             t = profile.gemm_s(args[0], args[1], args[2], dtype=k.dtype)
@@ -152,9 +161,7 @@ def kernel_time_s(k: Kernel, profile: KernelTimes) -> np.ndarray:
             t = profile.mla_decode_s(*args)
         case KernelClass.MEMORY:
             t = profile.memory_s(args[0], op=k.memory_op)
-    t = np.maximum(np.asarray(t, dtype=np.float64).reshape(-1), k.launches * profile.floor_s)
-    out[active] = t[inverse.reshape(-1)]
-    return out
+    return np.maximum(np.asarray(t, dtype=np.float64).reshape(-1), k.launches * profile.floor_s)
 
 
 def kernel_seconds(tpl: OpTemplate, cm: CostModel) -> tuple[np.ndarray, ...]:

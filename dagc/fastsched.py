@@ -37,15 +37,46 @@ class Timer:
 
     def pass_times(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int) -> dict:
         """Durations of a micro-batch's pass on a stage: per-layer (dense, MoE), the extras and the send;
-        `act`: the activation peaks of the stage's ops (`dagc.memory.shape_activation_peaks`)."""
+        `act`: the activation peaks of the stage's ops (`dagc.memory.shape_activation_peaks`).
+
+        Cached in two parts: the layers and the extras (embedding, final norm and LM head) by the
+        structure, the shape and where the stage group sits in its node — only when that can
+        change a node crossing (`Layout.node_offset`) — and the send by whether it crosses nodes.
+        """
         last = stage == lay.pp - 1
-        key = (phase, req, (stage * lay.group_size) % lay.gpus_per_node, last, lay.tp, lay.cp, lay.sp, lay.ep,
-               lay.etp, lay.group_size, workload.prompt, workload.generate, workload.routing_imbalance)
-        hit = self.cache.get(key)
-        if hit is not None:
-            return hit
+        shape = (phase, req, lay.tp, lay.cp, lay.sp, lay.ep, lay.etp, lay.group_size, lay.gpus_per_node,
+                 workload.prompt, workload.generate, workload.routing_imbalance)
+        body_key = (shape, lay.node_offset(stage))
+        body = self.cache.get(body_key)
+        if body is None:
+            body = self._cached(body_key, self._body(workload, lay, phase, req, stage))
+        send_key = (shape, "send", lay.send_crosses_nodes(stage))
+        send = self.cache.get(send_key)
+        if send is None:
+            send = self._cached(send_key, self._send(workload, lay, phase, req, stage))
+        out = dict(body)
+        out["send"] = 0.0 if last else send[0]
+        out["act"] = {**body["act"], "boundary": send[1]}
+        return out
+
+    def _cached(self, key: tuple, value):
+        if len(self.cache) >= TIMER_CACHE_MAX:
+            self.cache.clear()
+        self.cache[key] = value
+        return value
+
+    def _shapes(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int) -> OpShapes:
         m = self.plan.model
-        shapes = OpShapes(m, workload, lay, rank_dims(m, lay), phase, np.array(req), stage)
+        return OpShapes(m, workload, lay, rank_dims(m, lay), phase, np.array(req), stage)
+
+    def _send(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int) -> tuple[float, float]:
+        """The send after a stage: its duration and activation peak."""
+        tpl = self._shapes(workload, lay, phase, req, stage).make(Op.SEND)
+        return float(np.max(template_time_s(tpl, self.cm))), template_activation_peak(tpl)
+
+    def _body(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int) -> dict:
+        m = self.plan.model
+        shapes = self._shapes(workload, lay, phase, req, stage)
 
         # One template at a time, kept only as floats: a stage group of many ranks holds one op's vectors.
         ops_info: dict[Op, tuple[float, bool, float]] = {}
@@ -67,11 +98,9 @@ class Timer:
             out["moe"] = out["pair_moe"] = 0.0
         out["embed"] = info(Op.EMBED)[0]
         out["head"] = info(Op.FINAL_NORM)[0] + info(Op.LM_HEAD)[0]
-        out["send"] = info(Op.SEND)[0] if not last else 0.0
-        out["act"] = shape_activation_peaks(shapes, m, lambda op: info(op)[2])
-        if len(self.cache) >= TIMER_CACHE_MAX:
-            self.cache.clear()
-        self.cache[key] = out
+        # the send's peak ("boundary") is added by `pass_times`
+        acts = shape_activation_peaks(shapes, m, lambda op: 0.0 if op is Op.SEND else info(op)[2])
+        out["act"] = {k: v for k, v in acts.items() if k != "boundary"}
         return out
 
     def activations(self, workload: Workload, lay: Layout) -> dict[int, float]:

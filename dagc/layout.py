@@ -299,6 +299,20 @@ class Layout:
         starts = first + np.arange(0, count, span, dtype=np.int64)
         return bool(np.any(starts // self.gpus_per_node != (starts + span - 1) // self.gpus_per_node))
 
+    def send_crosses_nodes(self, stage: int) -> bool:
+        """Whether a stage's ranks send to the next stage's (rank + group size) across a node boundary."""
+        g, gpn = self.group_size, self.gpus_per_node
+        ranks = stage * g + np.arange(g)
+        return bool(np.any(ranks // gpn != (ranks + g) // gpn))
+
+    def node_offset(self, stage: int) -> int:
+        """Where a stage's group starts in its node, as far as it can change a node crossing inside the
+        stage: 0 when every stage's groups sit alike (the group divides the node, or the node the group)."""
+        gpn, g = self.gpus_per_node, self.group_size
+        if gpn % g == 0 or g % gpn == 0:
+            return 0
+        return (stage * g) % gpn
+
     def stage_of_layer(self, layer: int) -> int:
         for s, (a, b) in enumerate(self.stage_layers):
             if a <= layer < b:

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import numpy as np
-
 from .dag import Kernel, KernelClass, OpKind, OpTemplate, Phase
 from .op_shapes import AB, REFERENCE, Recipe, Shapes, decode_context
 from .params import ffn_params
@@ -153,9 +151,5 @@ def lm_head(s: Shapes, r: Recipe) -> OpTemplate:
 
 
 def send(s: Shapes, r: Recipe) -> OpTemplate:
-    g = s.lay.group_size
     t = s.t / s.d.tp if s.d.sp else s.t
-    ranks = s.start_rank + np.arange(g)
-    gpn = s.lay.gpus_per_node
-    cross = bool(np.any(ranks // gpn != (ranks + g) // gpn))
-    return s.comm(r, 2, t, t * s.d.h * AB, cross)
+    return s.comm(r, 2, t, t * s.d.h * AB, s.lay.send_crosses_nodes(s.stage))

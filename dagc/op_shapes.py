@@ -115,6 +115,7 @@ class Shapes:
         self.u = self.t if experts_inside_tp(lay) else self.t / lay.tp
         self.T = float(req.sum() * per_seq)                       # distinct tokens of the stage
         self.R = float(req.sum())                                 # requests of the micro-batch
+        self.stage = stage
         self.start_rank = stage * g
         self._cache: dict[Hashable, OpTemplate] = {}
         self.zero = np.zeros(g)
