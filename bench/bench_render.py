@@ -20,7 +20,7 @@ from dagc.load import load_plan_text
 
 ROOT = Path(__file__).resolve().parent.parent
 PLANS = [
-    ("seed-004 (16 GPUs)", (ROOT / "examples" / "seed-004-dp2-pp2-tp2-ep4.moe").read_text()),
+    ("seed-004 (16 GPUs)", (ROOT / "examples" / "30b-moe-dp2-pp2-tp2-ep4-16gpu.moe").read_text()),
     ("deepseek-v3 32 GPUs", (ROOT / "examples" / "deepseek-v3-prefill-32xh800.moe").read_text()),
     ("deepseek-v3 2048 GPUs", 'model preset "deepseek-v3"\ncluster { gpus = 2048 gpu preset "h800" }\n'
      "workload { batch = 1024 prompt = 4096 generate = 512 microbatches = 16 }\n"

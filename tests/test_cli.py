@@ -69,11 +69,11 @@ def test_example_json_report(path):
 
 
 EXPECTED_MISTAKES = {
-    "seed-000-ep256.moe": (3, {"E301", "E401"}),
-    "seed-001-memory.moe": (3, {"E402"}),
-    "seed-001-multiplied-degrees.moe": (3, {"E202"}),
-    "seed-002-hierarchy.moe": (3, {"E201"}),
-    "seed-004-gpu-count.moe": (3, {"E401"}),
+    "ep256-more-than-16-experts.moe": (3, {"E301", "E401"}),
+    "10b-moe-on-2gpus-kv-cache.moe": (3, {"E402"}),
+    "tp4-ep16-multiplied-degrees.moe": (3, {"E202"}),
+    "wrong-hierarchy-order.moe": (3, {"E201"}),
+    "30b-moe-16gpu-strategy-on-8gpus.moe": (3, {"E401"}),
     "typos.moe": (4, {"E101", "E102"}),
     "cp-short-prompt.moe": (3, {"E306"}),
 }
@@ -96,7 +96,7 @@ def test_mistakes_rejected_with_located_messages(path):
 
 
 def test_mistake_json_lists_errors():
-    proc = dagc("check", "examples/mistakes/seed-000-ep256.moe", "--format", "json")
+    proc = dagc("check", "examples/mistakes/ep256-more-than-16-experts.moe", "--format", "json")
     r = json.loads(proc.stdout)
     assert r["valid"] is False and r["verdict"]["correct"] is False
     by_code = {d["code"]: d for d in r["diagnostics"]}

@@ -66,7 +66,7 @@ def _interrupt(args: list[str], cwd, after_s: float) -> subprocess.CompletedProc
 def test_ctrl_c_during_compile_exits_130_and_leaves_no_temp_files(tmp_path):
     out = tmp_path / "out"
     # The search budget keeps the run busy long enough to be interrupted.
-    proc = _interrupt(["compile", str(EXAMPLES / "seed-001-ep16-tp4.moe"), "-o", str(out),
+    proc = _interrupt(["compile", str(EXAMPLES / "10b-moe-tp4-ep16-64gpu.moe"), "-o", str(out),
                        "--search-budget", "60"], tmp_path, 2.5)
     assert proc.returncode == 130, proc.stderr
     assert "Traceback" not in proc.stderr
@@ -76,7 +76,7 @@ def test_ctrl_c_during_compile_exits_130_and_leaves_no_temp_files(tmp_path):
 
 
 def test_ctrl_c_during_parallel_search_exits_130_without_worker_tracebacks(tmp_path):
-    proc = _interrupt(["search", str(EXAMPLES / "seed-000-pp16-ep16.moe"), "--jobs", "2",
+    proc = _interrupt(["search", str(EXAMPLES / "10b-moe-pp16-ep16-256gpu.moe"), "--jobs", "2",
                        "--svg", str(tmp_path / "p.svg")], tmp_path, 3.0)
     assert proc.returncode == 130, proc.stderr
     assert "Traceback" not in proc.stderr and "KeyboardInterrupt" not in proc.stderr
@@ -238,7 +238,7 @@ def test_plan_names_cannot_inject_html_or_terminal_escapes(tmp_path):
 
 
 def test_a_partial_search_says_so_in_json(tmp_path):
-    proc = dagc("search", str(EXAMPLES / "seed-000-pp16-ep16.moe"), "--budget", "0.05", "--format", "json",
+    proc = dagc("search", str(EXAMPLES / "10b-moe-pp16-ep16-256gpu.moe"), "--budget", "0.05", "--format", "json",
                 "--svg", str(tmp_path / "p.svg"))
     data = json.loads(proc.stdout)
     assert data["complete"] is False and data["stopped"] == "budget" and data["evaluated"] < data["total"]

@@ -53,7 +53,7 @@ def test_compile_every_example(tmp_path, path):
 
 
 def test_single_and_named_strategy_dirs(tmp_path):
-    assert dagc("compile", "examples/seed-000-pp16-ep16.moe", "-o", str(tmp_path / "a")).returncode in (0, 1)
+    assert dagc("compile", "examples/10b-moe-pp16-ep16-256gpu.moe", "-o", str(tmp_path / "a")).returncode in (0, 1)
     assert (tmp_path / "a" / "report.json").exists() and (tmp_path / "a" / "dag.json").exists()
     assert dagc("compile", "examples/mixtral-8x7b-1node.moe", "-o", str(tmp_path / "b")).returncode == 0
     assert {p.name for p in (tmp_path / "b").iterdir()} == {"tensor", "expert", "report.md", "report.html",
@@ -92,7 +92,7 @@ def test_schema_command():
 
 
 def test_invalid_plan_still_writes_report_without_dag(tmp_path):
-    proc = dagc("compile", "examples/mistakes/seed-001-multiplied-degrees.moe", "-o", str(tmp_path))
+    proc = dagc("compile", "examples/mistakes/tp4-ep16-multiplied-degrees.moe", "-o", str(tmp_path))
     assert proc.returncode == 3
     r = json.loads((tmp_path / "report.json").read_text())
     assert r["valid"] is False and r["metrics"]["ttft_s"] is None
@@ -106,7 +106,7 @@ def test_resource_errors_keep_metrics(tmp_path):
 
 
 def test_writes_are_atomic(tmp_path, monkeypatch):
-    plan = load_plan(EXAMPLES / "seed-004-dp2-pp2-tp2-ep4.moe")
+    plan = load_plan(EXAMPLES / "30b-moe-dp2-pp2-tp2-ep4-16gpu.moe")
     results = check(plan)
     out = tmp_path / "out"
     compile_results(plan, results, out)
@@ -127,5 +127,5 @@ def test_writes_are_atomic(tmp_path, monkeypatch):
 def test_unwritable_output_is_reported(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    proc = dagc("compile", "examples/seed-000-pp16-ep16.moe", "-o", str(blocker / "sub"))
+    proc = dagc("compile", "examples/10b-moe-pp16-ep16-256gpu.moe", "-o", str(blocker / "sub"))
     assert proc.returncode == 5 and "cannot write" in proc.stderr and "Traceback" not in proc.stderr

@@ -23,7 +23,7 @@ SVG_NS = "{http://www.w3.org/2000/svg}"
 XLINK_TITLE = "{http://www.w3.org/1999/xlink}title"
 PLANS = {"small": ROOT / "tests" / "fixtures" / "small.moe",
          **{p.stem: p for p in sorted(EXAMPLES.glob("*.moe"))}}
-SEED0 = "seed-000-pp16-ep16"
+SEED0 = "10b-moe-pp16-ep16-256gpu"
 DEEPSEEK = "deepseek-v3-prefill-32xh800"
 EDGE = re.compile(r"^\s+(\w+) -> (\w+) \[(.*)\];$", re.M)
 

@@ -162,7 +162,7 @@ def test_trace_prefill_then_decode_and_args(tmp_path):
 
 
 def test_representative_ranks_and_flows_only_between_emitted(tmp_path):
-    r = check(load_plan(EXAMPLES / "seed-000-pp16-ep16.moe"))[0]
+    r = check(load_plan(EXAMPLES / "10b-moe-pp16-ep16-256gpu.moe"))[0]
     info = write_trace(r.compiled, tmp_path / "t.json")
     assert info.representative
     data = json.loads(info.path.read_text())
@@ -180,7 +180,7 @@ def test_representative_ranks_and_flows_only_between_emitted(tmp_path):
 
 
 def test_event_budget_falls_back_with_warning(tmp_path):
-    r = check(load_plan(EXAMPLES / "seed-000-pp16-ep16.moe"))[0]
+    r = check(load_plan(EXAMPLES / "10b-moe-pp16-ep16-256gpu.moe"))[0]
     info = write_trace(r.compiled, tmp_path / "t.json", all_ranks=True, budget=50_000)
     assert info.representative and "budget" in info.warning
     data = json.loads(info.path.read_text())

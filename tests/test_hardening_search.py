@@ -67,7 +67,7 @@ def test_candidates_stream_lazily_fewest_gpus_first_and_are_counted_exactly():
     gpus = [_gpus(c) for c in first]
     assert gpus == sorted(gpus) and gpus[0] == 1
     # the whole stream of a smaller plan: non-decreasing GPUs, no duplicate, the count is exact
-    small = load_plan(EXAMPLES / "seed-001-ep16-tp4.moe")
+    small = load_plan(EXAMPLES / "10b-moe-tp4-ep16-64gpu.moe")
     every = [(s.text, mb, ov) for s, mb, ov in candidates(small)]
     assert len(every) == len(set(every)) == count_candidates(small) == 6743
     gpus = [_gpus(c) for c in candidates(small)]
@@ -127,7 +127,7 @@ def test_incremental_pareto_front_is_the_front_of_all_in_any_order():
 # ---------------------------------------------------------------- 2. a partial search says what it saw
 
 def test_partial_search_that_found_nothing_does_not_claim_there_is_nothing():
-    plan = load_plan(EXAMPLES / "seed-001-ep16-tp4.moe")
+    plan = load_plan(EXAMPLES / "10b-moe-tp4-ep16-64gpu.moe")
     partial = search(plan, rescore=0, max_candidates=128)   # 1 to 4 GPUs: the model does not fit
     assert partial.best is None and not partial.complete and partial.stopped == "cap"
     assert search(plan, rescore=0, max_candidates=2000).best is not None   # yet legal strategies exist
@@ -158,7 +158,7 @@ def test_partial_search_never_calls_a_strategy_optimal():
 # ---------------------------------------------------------------- 3. one memory model
 
 def test_search_no_longer_recommends_what_check_rejects_with_e402():
-    plan = load_plan(EXAMPLES / "seed-001-ep16-tp4.moe")
+    plan = load_plan(EXAMPLES / "10b-moe-tp4-ep16-64gpu.moe")
     s = parse_strategy("tp 8 ; ep 2 etp 4")
     r = check_strategy(_variant(plan, 1, Overlap.NONE), s)
     assert [d.code for d in r.diagnostics if d.is_error] == ["E402"]   # 67.98 GB + 4 GiB reserve on a 64 GB GPU
@@ -200,7 +200,7 @@ def test_search_memory_is_checks_memory_on_generated_plans(text, offset):
 
 
 def test_check_judges_e402_on_the_dags_figures_even_without_building_the_dag(monkeypatch):
-    plan = load_plan(EXAMPLES / "seed-001-ep16-tp4.moe")
+    plan = load_plan(EXAMPLES / "10b-moe-tp4-ep16-64gpu.moe")
     variant = _variant(plan, 1, Overlap.NONE)
     built = check_strategy(variant, parse_strategy("tp 8 ; ep 2 etp 4"))
     assert built.dag is not None
@@ -272,7 +272,7 @@ print("finished", flush=True)
 def test_ctrl_c_during_a_parallel_search_stops_cleanly(tmp_path):
     script = tmp_path / "interrupt.py"
     script.write_text(INTERRUPTED)
-    proc = subprocess.Popen([sys.executable, str(script), str(EXAMPLES / "seed-000-pp16-ep16.moe")], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, str(script), str(EXAMPLES / "10b-moe-pp16-ep16-256gpu.moe")], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
                             # SIGINT's default disposition, whatever the runner's (a background CI job ignores it)
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
@@ -356,7 +356,7 @@ needs_workers = pytest.mark.skipif(cpu_count() < 2 or not hasattr(os, "killpg") 
 def test_a_second_ctrl_c_does_not_hang_the_cli_or_leave_workers(tmp_path):
     """Ctrl-C from a terminal (the whole group), then a second one at the parent 50 ms later,
     while it stops its workers: it used to hang for ever in the interpreter's exit."""
-    proc, workers = _start([sys.executable, "-m", "dagc", "search", str(EXAMPLES / "seed-000-pp16-ep16.moe"),
+    proc, workers = _start([sys.executable, "-m", "dagc", "search", str(EXAMPLES / "10b-moe-pp16-ep16-256gpu.moe"),
                             "--jobs", "2", "--svg", str(tmp_path / "p.svg")])
     os.killpg(proc.pid, signal.SIGINT)
     time.sleep(0.05)
@@ -393,7 +393,7 @@ def test_ctrl_c_in_quick_succession_stops_the_search_and_all_its_workers(tmp_pat
     every worker gone and no thread of the pool left, whatever Ctrl-C lands where."""
     script = tmp_path / "storm.py"
     script.write_text(STORM)
-    proc, workers = _start([sys.executable, str(script), str(EXAMPLES / "seed-000-pp16-ep16.moe")])
+    proc, workers = _start([sys.executable, str(script), str(EXAMPLES / "10b-moe-pp16-ep16-256gpu.moe")])
     for _ in range(5):
         if proc.poll() is not None:
             break
@@ -411,7 +411,7 @@ def test_ctrl_c_in_quick_succession_stops_the_search_and_all_its_workers(tmp_pat
 def test_workers_die_with_their_parent(tmp_path):
     """A parent killed outright (or signalled alone, as `timeout --foreground` does) cannot stop its
     workers: they end by themselves instead of waiting for work under init for ever."""
-    proc, workers = _start([sys.executable, "-m", "dagc", "search", str(EXAMPLES / "seed-000-pp16-ep16.moe"),
+    proc, workers = _start([sys.executable, "-m", "dagc", "search", str(EXAMPLES / "10b-moe-pp16-ep16-256gpu.moe"),
                             "--jobs", "2", "--svg", str(tmp_path / "p.svg")])
     try:
         os.kill(proc.pid, signal.SIGKILL)

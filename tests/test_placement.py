@@ -27,7 +27,7 @@ def deepseek(gpus: int, strategy: str):
 
 @pytest.fixture(scope="module")
 def pp16():
-    return check(load_plan(EXAMPLES / "seed-000-pp16-ep16.moe"))[0]
+    return check(load_plan(EXAMPLES / "10b-moe-pp16-ep16-256gpu.moe"))[0]
 
 
 @pytest.fixture(scope="module")

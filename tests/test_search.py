@@ -39,7 +39,7 @@ def test_enumeration_complete_on_a_tiny_cluster():
 
 
 def test_every_candidate_passes_check():
-    plan = load_plan(EXAMPLES / "seed-004-dp2-pp2-tp2-ep4.moe")
+    plan = load_plan(EXAMPLES / "30b-moe-dp2-pp2-tp2-ep4-16gpu.moe")
     found = search(plan, rescore=3)
     for c in found.ranked[:25]:
         workload = plan.workload.model_copy(update={"microbatches": c.microbatches, "overlap": c.overlap})
@@ -48,7 +48,7 @@ def test_every_candidate_passes_check():
         assert r.layout.gpus_used == c.gpus <= plan.cluster.gpus
 
 
-@pytest.mark.parametrize("name", ["mixtral-8x7b-1node.moe", "seed-004-dp2-pp2-tp2-ep4.moe", "qwen3-30b-a3b-4gpu.moe"])
+@pytest.mark.parametrize("name", ["mixtral-8x7b-1node.moe", "30b-moe-dp2-pp2-tp2-ep4-16gpu.moe", "qwen3-30b-a3b-4gpu.moe"])
 def test_best_never_worse_than_the_plans_own(name):
     plan = load_plan(EXAMPLES / name)
     found = search(plan)
@@ -59,7 +59,7 @@ def test_best_never_worse_than_the_plans_own(name):
 
 
 def test_fast_evaluator_is_exact_without_overlap():
-    plan = load_plan(EXAMPLES / "seed-004-dp2-pp2-tp2-ep4.moe")
+    plan = load_plan(EXAMPLES / "30b-moe-dp2-pp2-tp2-ep4-16gpu.moe")
     timer = Timer(plan)
     checked = 0
     for s, mb, ov in list(candidates(plan))[::37]:
@@ -101,7 +101,7 @@ def test_pareto_front_is_non_dominated_and_covers_the_rest():
 
 
 def test_deterministic_and_jobs_agree():
-    plan = load_plan(EXAMPLES / "seed-004-dp2-pp2-tp2-ep4.moe")
+    plan = load_plan(EXAMPLES / "30b-moe-dp2-pp2-tp2-ep4-16gpu.moe")
     a = search(plan).to_json()
     b = search(plan).to_json()
     c = search(plan, jobs=2).to_json()
@@ -178,7 +178,7 @@ def test_fake_clock_needs_one_process():
 
 def test_cli_search_text(tmp_path):
     svg = tmp_path / "pareto.svg"
-    proc = dagc("search", "examples/seed-004-dp2-pp2-tp2-ep4.moe", "--top", "3", "--svg", str(svg))
+    proc = dagc("search", "examples/30b-moe-dp2-pp2-tp2-ep4-16gpu.moe", "--top", "3", "--svg", str(svg))
     assert proc.returncode == 0 and "Pareto front" in proc.stdout and "per second" in proc.stdout
     assert svg.is_file()
 
@@ -196,7 +196,7 @@ class FakeClock:
 
 
 def test_budget_stops_early_fewest_gpus_first_and_says_so():
-    plan = load_plan(EXAMPLES / "seed-001-ep16-tp4.moe")
+    plan = load_plan(EXAMPLES / "10b-moe-tp4-ep16-64gpu.moe")
     found = search(plan, budget_s=40, rescore=0, clock=FakeClock())
     # read once at the start, once before each candidate, once before the first balanced split
     assert found.evaluated == 39 and found.total > 39 and not found.complete and found.stopped == "budget"

@@ -49,7 +49,7 @@ def span(e: dict) -> tuple[int, int]:
     return ns(e["ts"]), ns(e["ts"]) + ns(e["dur"])
 
 
-@pytest.mark.parametrize("name", ["small", "seed-000-pp16-ep16.moe", "seed-004-dp2-pp2-tp2-ep4.moe"])
+@pytest.mark.parametrize("name", ["small", "10b-moe-pp16-ep16-256gpu.moe", "30b-moe-dp2-pp2-tp2-ep4-16gpu.moe"])
 def test_phases_track_is_prefill_then_each_decode_step(tmp_path, name):
     c = compiled(name)
     data = load(write_trace(c, tmp_path / "t.json").path)
@@ -66,7 +66,7 @@ def test_phases_track_is_prefill_then_each_decode_step(tmp_path, name):
     assert float(phases[2]["args"]["tpot_s"]) == pytest.approx(c.metrics.tpot_s)
 
 
-@pytest.mark.parametrize("name", ["small", "seed-000-pp16-ep16.moe", "seed-004-dp2-pp2-tp2-ep4.moe"])
+@pytest.mark.parametrize("name", ["small", "10b-moe-pp16-ep16-256gpu.moe", "30b-moe-dp2-pp2-tp2-ep4-16gpu.moe"])
 def test_critical_path_track_is_the_critical_ops_in_order(tmp_path, name):
     c = compiled(name)
     data = load(write_trace(c, tmp_path / "t.json").path)
@@ -90,7 +90,7 @@ def test_critical_path_track_is_the_critical_ops_in_order(tmp_path, name):
 
 
 def test_schedule_process_sorted_first_and_named(tmp_path):
-    data = load(write_trace(compiled("seed-000-pp16-ep16.moe"), tmp_path / "t.json").path)
+    data = load(write_trace(compiled("10b-moe-pp16-ep16-256gpu.moe"), tmp_path / "t.json").path)
     sort = {e["pid"]: e["args"]["sort_index"] for e in data["traceEvents"] if e.get("name") == "process_sort_index"}
     names = {e["pid"]: e["args"]["name"] for e in data["traceEvents"] if e.get("name") == "process_name"}
     first = min(sort, key=sort.get)
@@ -120,7 +120,7 @@ def test_slices_named_by_op_kind_only(tmp_path, name):
     assert not check_readable(info.path)
 
 
-@pytest.mark.parametrize("name", ["small", "deepseek-v3-prefill-32xh800.moe", "seed-000-pp16-ep16.moe"])
+@pytest.mark.parametrize("name", ["small", "deepseek-v3-prefill-32xh800.moe", "10b-moe-pp16-ep16-256gpu.moe"])
 def test_counters_only_where_the_value_changes(tmp_path, name):
     c = compiled(name)
     info = write_trace(c, tmp_path / "t.json")
@@ -146,7 +146,7 @@ def test_counters_only_where_the_value_changes(tmp_path, name):
 def test_counter_follows_micro_batches_not_ops(tmp_path):
     """The counter rises when a micro-batch enters the stage and falls when it leaves: with one
     layer per stage and no overlap, a few samples per micro-batch pass, not two per op."""
-    c = compiled("seed-000-pp16-ep16.moe")
+    c = compiled("10b-moe-pp16-ep16-256gpu.moe")
     data = json.loads(write_trace(c, tmp_path / "t.json").path.read_text())
     samples = [e for e in data["traceEvents"] if e["ph"] == "C" and e["pid"] == 1]
     compute_ops = sum(1 for e in data["traceEvents"] if e["ph"] == "X" and e["pid"] == 1 and e["cat"] == "compute")
@@ -166,7 +166,7 @@ def test_writer_drops_a_value_that_prints_the_same(tmp_path):
 
 
 def test_every_stage_has_a_rank_and_the_metadata_says_which(tmp_path):
-    c = compiled("seed-000-pp16-ep16.moe")
+    c = compiled("10b-moe-pp16-ep16-256gpu.moe")
     info = write_trace(c, tmp_path / "t.json")
     data = load(info.path)
     stage = c.layout.coords["stage"]
