@@ -1,4 +1,4 @@
-"""Physical bounds: what no schedule can beat, at 100 % efficiency (for W506).
+"""Physical bounds: what no schedule can beat, at 100 % efficiency (for W506 and N604).
 
 Input: a `Model`, `Workload`, `Cluster`, a GPU count and a DP degree. Output: `Bounds` —
 the smallest possible TTFT and TPOT and the largest possible throughputs on that many GPUs
@@ -42,6 +42,7 @@ class Bounds:
     decode_tokens_per_s: float
     throughput_tokens_per_s: float
     min_gpus_for_weights: int
+    weights_bytes: float = 0.0          # every weight of the model once: what `min_gpus_for_weights` holds
 
 
 def attention_core_flops_per_layer(model: Model, seq: int) -> float:
@@ -92,10 +93,11 @@ def bounds(model: Model, workload: Workload, cluster: Cluster, gpus: int, dp: in
     decode_bytes = dp * _weights_read_bytes(model, b / dp) + kv
     tpot = max(decode_matmul / peak_w + decode_attention / peak_a, decode_bytes / hbm)
 
-    min_gpus = math.ceil(total_params(model) * model.weights.bytes / gpu.memory_bytes)
+    weights_bytes = total_params(model) * model.weights.bytes
+    min_gpus = math.ceil(weights_bytes / gpu.memory_bytes)
     return Bounds(gpus=gpus, dp=dp, ttft_s=ttft, tpot_s=tpot, prefill_tokens_per_s=b * s / ttft,
                   decode_tokens_per_s=b / tpot, throughput_tokens_per_s=b * (s + g) / (ttft + g * tpot),
-                  min_gpus_for_weights=min_gpus)
+                  min_gpus_for_weights=min_gpus, weights_bytes=weights_bytes)
 
 
 def requirement_bound(req: Requirement, b: Bounds) -> tuple[float, bool] | None:

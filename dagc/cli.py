@@ -5,7 +5,7 @@ Exit codes (documented in the README, `dagc --help` and docs/limits.md):
     1    the plan is valid but a requirement is not met, or could not be judged
     2    usage error (bad command-line arguments)
     3    the plan is invalid (a strategy breaks a rule: E2xx–E4xx)
-    4    input or syntax error (unreadable or refused file, E0xx, E1xx)
+    4    input or syntax error (unreadable or refused file, E0xx, E1xx — in a strategy too)
     5    the outputs could not be written (refused or failing output path)
     130  interrupted (Ctrl-C); temporary files are removed
 """
@@ -31,6 +31,7 @@ from .cli_print import (
     _add_row,
     _console,
     _print_plan,
+    _print_plan_diagnostics,
     _print_reports,
     _print_result,
     _print_search,
@@ -39,6 +40,8 @@ from .cli_print import (
     _Progress,
     _render_diags,
     _shown,
+    is_input_error,
+    plan_diagnostics,
 )
 from .compile import CompileOptions, compile_results, default_output_dir
 from .diagnostics import PlanError, Severity
@@ -122,7 +125,11 @@ def _jobs(args, err: Console) -> int | None:
 
 
 def _exit_code(results: list[StrategyResult]) -> int:
-    """3 when a strategy is invalid; 1 when a requirement is not met or could not be judged."""
+    """4 when a strategy could not be read (E0xx, E1xx: a misspelt axis or option is an input error
+    wherever it is found); 3 when a strategy is invalid; 1 when a requirement is not met or could
+    not be judged."""
+    if any(is_input_error(d) for r in results for d in r.diagnostics):
+        return EXIT_INPUT
     if any(not r.valid for r in results):
         return EXIT_INVALID
     if any(r.verdict.meets_requirements is not True and r.requirements for r in results):
@@ -178,11 +185,13 @@ def cmd_check(args) -> int:
         return EXIT_INPUT
     if args.format == "json":
         _print_reports(results)
+        _render_diags(err, [d for r in results for d in r.diagnostics if is_input_error(d)])
     else:
         out = _console()
         _print_plan(out, plan, args.plan)
+        _print_plan_diagnostics(out, plan_diagnostics(results))
         for r in results:
-            _print_result(out, r)
+            _print_result(out, r, err)
     return _exit_code(results)
 
 
@@ -215,6 +224,7 @@ def cmd_compile(args) -> int:
         progress.close()
     if args.format == "json":
         _print_reports(results)
+        _render_diags(err, [d for r in results for d in r.diagnostics if is_input_error(d)])
     else:
         out = _console()
         for w in written:

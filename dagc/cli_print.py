@@ -11,20 +11,23 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
+from rich.measure import Measurement
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from .check import StrategyResult
 from .compile import Written
 from .cost import cost_basis_text
-from .diagnostics import printable, render
+from .diagnostics import Diagnostic, printable, render
 from .export.markdown import gap_text, shown_stages
 from .export.report import report_json
 from .params import active_params, total_params
 from .plan import Plan
+from .rules import rule
 from .search import SearchResult
 from .units import Dimension, format_bytes, format_si
 
@@ -104,8 +107,35 @@ def _print_plan(out: Console, plan: Plan, path: str) -> None:
     out.print()
 
 
-def _print_result(console: Console, r: StrategyResult) -> None:
-    """One strategy of `dagc check`: layout, memory, metrics, requirements, diagnostics, verdict."""
+def is_input_error(d: Diagnostic) -> bool:
+    """E0xx and E1xx: the plan could not be read as written (exit 4, shown on stderr), wherever
+    the pass that found it runs — a misspelt axis in a strategy is as much a typo as a misspelt field."""
+    return d.is_error and d.code[:2] in ("E0", "E1")
+
+
+def plan_diagnostics(results: list[StrategyResult]) -> list[Diagnostic]:
+    """The diagnostics about the plan as a whole (plan-level rules such as N604): each strategy
+    carries them, the terminal shows them once."""
+    seen: dict[tuple, Diagnostic] = {}
+    for r in results:
+        for d in r.diagnostics:
+            found = rule(d.code)
+            if found is not None and found.plan_level:
+                seen.setdefault((d.code, d.message, d.span and (d.span.line, d.span.column)), d)
+    return list(seen.values())
+
+
+def _print_plan_diagnostics(console: Console, diags: list[Diagnostic]) -> None:
+    if diags:
+        console.rule("the plan, for every strategy", style="bold")
+        _render_diags(console, diags)
+
+
+def _print_result(console: Console, r: StrategyResult, err: Console | None = None) -> None:
+    """One strategy of `dagc check`: layout, memory, metrics, requirements, diagnostics, verdict.
+
+    Plan-level diagnostics are left to `_print_plan_diagnostics`; input errors (E0xx, E1xx) go
+    to `err` when it is given, as those found while loading the plan do."""
     title = f"strategy {r.decl.name + ' = ' if r.decl.name else ''}{r.decl.text}"
     console.rule(_shown(title), style="bold")
     if r.layout is not None:
@@ -119,9 +149,13 @@ def _print_result(console: Console, r: StrategyResult) -> None:
         console.print(cost_basis_text(r.plan.cluster), markup=False)
     if r.requirements:
         console.print(_requirements_table(r))
-    if r.diagnostics:
+    own = [d for d in r.diagnostics if not ((found := rule(d.code)) is not None and found.plan_level)]
+    if err is not None:
+        _render_diags(err, [d for d in own if is_input_error(d)])
+        own = [d for d in own if not is_input_error(d)]
+    if own:
         console.print()
-        _render_diags(console, r.diagnostics)
+        _render_diags(console, own)
     v = r.verdict
     console.print(f"verdict: correct: {_WORD[v.correct]} · meets requirements: {_WORD[v.meets_requirements]} · "
                   f"optimal: {_WORD[v.optimal]}", markup=False)
@@ -167,18 +201,34 @@ def _memory_table(console: Console, r: StrategyResult) -> Table:
     return t
 
 
+# The metrics of SPEC 7 by their human names; the keys stay those of report.json.
+METRIC_NAMES = (
+    ("ttft_s", "TTFT (time to first token)"),
+    ("tpot_s", "TPOT (time per output token)"),
+    ("prefill_tokens_per_s", "prefill throughput"),
+    ("decode_tokens_per_s", "decode throughput"),
+    ("throughput_tokens_per_s", "end-to-end throughput"),
+)
+
+
+def _tokens_per_s(v: float | None, per: str = "") -> str:
+    return "—" if v is None else f"{v:,.1f} tokens/s{per}" if abs(v) < 100 else f"{v:,.0f} tokens/s{per}"
+
+
 def _metrics_table(r: StrategyResult) -> Table:
+    """The metrics with their names and units; throughputs also per GPU."""
     assert r.metrics, "a scheduled strategy"
-    lay = r.layout
+    gpus = r.layout.gpus_used if r.layout is not None else None
     t = Table(title="metrics", title_justify="left")
-    for col in ("metric", "value", "per GPU"):
-        t.add_column(col)
-    for key, dim in (("ttft_s", Dimension.TIME), ("tpot_s", Dimension.TIME)):
-        _add_row(t, key, format_si(r.metrics.get(key), dim), "")
-    for key in ("prefill_tokens_per_s", "decode_tokens_per_s", "throughput_tokens_per_s"):
+    t.add_column("metric")
+    t.add_column("value", justify="right")
+    t.add_column(f"per GPU (of {gpus})" if gpus else "per GPU", justify="right")
+    for key, name in METRIC_NAMES:
         v = r.metrics.get(key)
-        _add_row(t, key, f"{v:,.0f} tokens/s" if v is not None else "—",
-                 f"{v / lay.gpus_used:,.1f}" if v is not None and lay else "")
+        if key.endswith("_s") and not key.endswith("_per_s"):
+            _add_row(t, name, format_si(v, Dimension.TIME), "")
+        else:
+            _add_row(t, name, _tokens_per_s(v), _tokens_per_s(v / gpus, "/GPU") if v is not None and gpus else "—")
     return t
 
 
@@ -229,9 +279,9 @@ def _print_compiled(out: Console, err: Console, r: StrategyResult) -> None:
     if r.optimality and r.optimality.get("note"):
         out.print(f"  optimal? {r.optimality['note']}", markup=False)
     if r.metrics:
-        out.print(f"  ttft {format_si(r.metrics['ttft_s'], Dimension.TIME)} · tpot "
+        out.print(f"  TTFT {format_si(r.metrics['ttft_s'], Dimension.TIME)} · TPOT "
                   f"{format_si(r.metrics['tpot_s'], Dimension.TIME)} · decode "
-                  f"{r.metrics['decode_tokens_per_s_per_gpu']:,.1f} tokens/s/gpu", markup=False)
+                  f"{_tokens_per_s(r.metrics['decode_tokens_per_s_per_gpu'], '/GPU')}", markup=False)
     errors = [d for d in r.diagnostics if d.is_error]
     if errors:
         _render_diags(err, errors)
@@ -248,28 +298,52 @@ def _print_search_warnings(err: Console, found: SearchResult) -> None:
         err.print(f"warning: the time budget left no time for: {', '.join(found.skipped)}", markup=False)
 
 
+def _strategy_table(title: str, columns: tuple[str, ...], rows: Sequence[Sequence[str]]) -> Table:
+    """A table whose cells never break: the `strategy` column above all, so that each strategy
+    can be pasted into `--strategy` or a plan as it stands. Headers wrap between words."""
+    t = Table(title=title, title_justify="left")
+    for k, col in enumerate(columns):
+        widest = max((len(row[k]) for row in rows), default=1)
+        words = max(len(w) for w in col.split())
+        left = col in ("strategy", "meets requirements", "binding requirement")
+        t.add_column(col, min_width=max(widest, words), overflow="fold", no_wrap=col == "strategy",
+                     justify="left" if left else "right")
+    for row in rows:
+        _add_row(t, *row)
+    return t
+
+
+def _print_table(out: Console, t: Table) -> None:
+    """A table at the console's width, or wider when its unbreakable cells need more (a terminal
+    then wraps the long lines whole rather than cutting a strategy's text)."""
+    need = Measurement.get(out, out.options, t).minimum
+    out.print(t, width=max(out.width, need))
+
+
+SEARCH_COLUMNS = ("#", "strategy", "GPUs", "memory headroom", "TTFT", "TPOT", "decode (tokens/s/GPU)",
+                  "meets requirements", "binding requirement")
+PARETO_COLUMNS = ("strategy", "GPUs", "TTFT", "TPOT", "decode (tokens/s/GPU)")
+
+
 def _print_search(out: Console, found: SearchResult, top: int, svg_path: Path) -> None:
-    """`dagc search` as text: the counts, the best `top`, the Pareto front and where its plot is."""
+    """`dagc search` as text: the counts, the best `top`, the Pareto front and where its plot is.
+
+    The strategy text carries its micro-batches and overlap (`… with microbatches 2 overlap
+    none`), so they have no columns of their own.
+    """
     out.print(f"{found.evaluated} strategies evaluated, {found.legal} legal, in {found.seconds:.2f} s "
               f"({found.evaluated / max(found.seconds, 1e-9):,.0f} per second); objective {found.objective}, "
               f"subject to the plan's requirements", markup=False)
-    t = Table(title=f"best {min(top, len(found.ranked))}", title_justify="left")
-    for col in ("#", "strategy", "mb", "overlap", "GPUs", "mem headroom", "TTFT", "TPOT", "decode tok/s/GPU",
-                "meets req.", "binding requirement"):
-        t.add_column(col)
-    for k, c in enumerate(found.ranked[:top], 1):
-        m = c.metrics
-        _add_row(t, str(k), c.text, str(c.microbatches), c.overlap.value, str(c.gpus),
-                 f"{(1 - c.memory_fraction) * 100:.0f} %", format_si(m["ttft_s"], Dimension.TIME),
-                 format_si(m["tpot_s"], Dimension.TIME), f"{m['decode_tokens_per_s_per_gpu']:,.1f}",
-                 "yes" if c.meets_requirements else "no", c.binding or "—")
-    out.print(t)
-    p = Table(title="Pareto front: decode tokens/s per GPU vs TPOT and TTFT", title_justify="left")
-    for col in ("strategy", "mb", "overlap", "GPUs", "TTFT", "TPOT", "decode tok/s/GPU"):
-        p.add_column(col)
-    for c in sorted(found.pareto, key=lambda c: c.metrics["tpot_s"])[:20]:
-        m = c.metrics
-        _add_row(p, c.text, str(c.microbatches), c.overlap.value, str(c.gpus), format_si(m["ttft_s"], Dimension.TIME),
-                 format_si(m["tpot_s"], Dimension.TIME), f"{m['decode_tokens_per_s_per_gpu']:,.1f}")
-    out.print(p)
+    best = found.ranked[:top]
+    rows: list[tuple[str, ...]] = [(str(k), c.text, str(c.gpus), f"{(1 - c.memory_fraction) * 100:.0f} %",
+             format_si(c.metrics["ttft_s"], Dimension.TIME), format_si(c.metrics["tpot_s"], Dimension.TIME),
+             f"{c.metrics['decode_tokens_per_s_per_gpu']:,.1f}", "yes" if c.meets_requirements else "no",
+             c.binding or "—") for k, c in enumerate(best, 1)]
+    _print_table(out, _strategy_table(f"best {len(best)}", SEARCH_COLUMNS, rows))
+    front = sorted(found.pareto, key=lambda c: c.metrics["tpot_s"])[:20]
+    rows = [(c.text, str(c.gpus), format_si(c.metrics["ttft_s"], Dimension.TIME),
+             format_si(c.metrics["tpot_s"], Dimension.TIME), f"{c.metrics['decode_tokens_per_s_per_gpu']:,.1f}")
+            for c in front]
+    _print_table(out, _strategy_table("Pareto front: decode tokens/s per GPU vs TPOT and TTFT", PARETO_COLUMNS,
+                                      rows))
     out.print(f"wrote {svg_path}", markup=False)

@@ -66,6 +66,8 @@ FIXTURES = {
     "N001": (dict(strategy="strategy" + " tp 2" * 60), dict(strategy="strategy tp 8")),
     "N601": (dict(model=QWEN), dict(model=QWEN, strategy="strategy tp 4")),
     "N602": (dict(strategy="strategy tp 2 ; ep 8"), dict(model=DENSE)),
+    "N604": (dict(require="require { decode_throughput >= 100 tokens/ms/gpu }"),
+             dict(require="require { decode_throughput >= 100 tokens/s/gpu }")),
     "N603": (dict(model=QWEN, cluster=C16, strategy="strategy tp 2 ; ep 16"),
              dict(model=QWEN, cluster=C16, strategy="strategy dp 2 < tp 2 ; ep 8 >")),
 }

@@ -13,13 +13,13 @@ from __future__ import annotations
 import inspect
 
 from ..diagnostics import Diagnostic
-from . import hierarchy, resources, structure, syntax
+from . import hierarchy, requirements, resources, structure, syntax
 from .base import Rule, RuleContext
 
 __all__ = ["RULES", "Rule", "RuleContext", "rule", "explain", "run_rules"]
 
 RULES: tuple[Rule, ...] = tuple(sorted(
-    syntax.RULES + hierarchy.RULES + structure.RULES + resources.RULES, key=lambda r: r.code))
+    syntax.RULES + hierarchy.RULES + structure.RULES + resources.RULES + requirements.RULES, key=lambda r: r.code))
 _BY_CODE = {r.code: r for r in RULES}
 
 

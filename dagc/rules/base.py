@@ -43,6 +43,7 @@ class Rule:
     doc: str
     check: Check | None = None
     passes: tuple[Callable[..., object], ...] = ()
+    plan_level: bool = False            # the same for every strategy of a plan: shown once
 
     def __post_init__(self) -> None:
         if (self.check is None) == (not self.passes):
@@ -50,11 +51,11 @@ class Rule:
 
 
 def make_rule(code: str, severity: Severity, title: str, check: Check | None = None, doc: str | None = None,
-              passes: tuple[Callable[..., object], ...] = ()) -> Rule:
+              passes: tuple[Callable[..., object], ...] = (), plan_level: bool = False) -> Rule:
     """A rule documented by `doc`, or by its check's docstring."""
     if doc is None:
         doc = (check.__doc__ or "") if check is not None else ""
-    return Rule(code, severity, title, doc, check, passes)
+    return Rule(code, severity, title, doc, check, passes, plan_level)
 
 
 def largest_divisor(n: int, limit: int) -> int:

@@ -1,13 +1,9 @@
-"""Rules about resources and efficiency: E401, E402, W501–W511, N601–N603."""
+"""Rules about resources and efficiency: E401, E402, W501–W505, W507–W511, N601–N603."""
 
 from __future__ import annotations
 
-import math
-
-from ..bounds import bounds, requirement_bound, unreachable
 from ..dag import GROUP_BUDGET, NODE_BUDGET, STAGE_BUDGET, estimate_nodes, over_work_budget
 from ..diagnostics import Severity
-from ..plan import RequirementKind
 from ..shards import kv_heads_per_rank
 from ..units import Dimension, format_bytes, format_si
 from .base import RuleContext, diag, make_rule
@@ -19,6 +15,12 @@ def _short_list(values, limit: int = 8) -> str:
     if len(values) <= limit:
         return str(list(values))
     return "[" + ", ".join(map(str, values[:limit])) + f", …] ({len(values)} stages)"
+
+
+def _crossing(size: int, gpus_per_node: int) -> str:
+    """Which aligned groups of `size` ranks span nodes, given that one does: every group when it
+    is larger than a node, else only some (the first group sits in node 0)."""
+    return "every" if size > gpus_per_node else "some"
 
 
 def check_gpus(ctx: RuleContext):
@@ -62,7 +64,9 @@ def check_memory(ctx: RuleContext):
         return
     worst = max(over, key=lambda s: s.total_bytes)
     ranks = ctx.layout.stage_ranks(0, worst.stage)
-    where = f"stage {worst.stage} (ranks {ranks.start}–{ranks.stop - 1})" if ctx.layout.pp > 1 else "every rank"
+    replicas = f", and the same stage of the {ctx.layout.dp - 1} other replica(s)" if ctx.layout.dp > 1 else ""
+    where = (f"each rank of stage {worst.stage} (ranks {ranks.start}–{ranks.stop - 1}{replicas})"
+             if ctx.layout.pp > 1 else "every rank")
     more = f" and {len(over) - 1} other stage(s)" if len(over) > 1 else ""
     yield diag("E402", Severity.ERROR,
                f"{where}{more} needs {format_bytes(worst.total_bytes)} "
@@ -106,9 +110,11 @@ def check_tp_nodes(ctx: RuleContext):
     """
     lay = ctx.layout
     if lay.group_crosses_nodes(lay.tp):
+        which = _crossing(lay.tp, lay.gpus_per_node)
         yield diag("W502", Severity.WARNING,
-                   f"tp {lay.tp} groups span nodes of {lay.gpus_per_node} GPUs: "
-                   "every TP all-reduce crosses the network",
+                   f"{which} tp {lay.tp} group{'s' if which != 'a' else ''} span{'s' if which == 'a' else ''} "
+                   f"nodes of {lay.gpus_per_node} GPUs: {'its' if which == 'a' else 'their'} TP all-reduces "
+                   "cross the network",
                    ctx.strategy.span_of("tp"), f"keep tp ≤ {lay.gpus_per_node} and use pp or ep across nodes")
 
 
@@ -168,59 +174,6 @@ def check_unused(ctx: RuleContext):
                    f"dp {avail // used} would use {avail // used * used}" if avail // used > 1 else None)
 
 
-def _bound_text(value: float, req) -> str:
-    if req.kind is RequirementKind.GPUS:
-        return f"{math.ceil(value)} GPUs"
-    if req.kind in (RequirementKind.TTFT, RequirementKind.TPOT):
-        return format_si(value, Dimension.TIME)
-    return format_si(value, Dimension.THROUGHPUT) + ("/gpu" if req.per_gpu else "")
-
-
-def check_physical(ctx: RuleContext):
-    """A requirement beyond the physical bound: unreachable even at 100 % efficiency.
-
-    The bound uses peak FLOPs (the weights' dtype for matmuls, the KV cache's for attention)
-    and peak HBM bandwidth of the GPUs, ignoring communication: TTFT ≥ max(prefill FLOPs /
-    peak, weights read / HBM), TPOT ≥ max(decode FLOPs / peak, bytes read per step / HBM);
-    throughputs ≤ their inverses; `gpus` ≥ weights / GPU memory. The direction counts: a
-    lower bound on a time rules out `ttft <= 1 ms`, never `tpot >= 150 us`; an upper bound
-    on a throughput rules out `>=` targets above it, never `<=` ones.
-
-    The bound is the strategy's (its GPUs and replicas); when even all the cluster's GPUs
-    in one replica cannot reach the target, the message says that no strategy on this
-    cluster can.
-
-    Bad:
-        require { ttft <= 1 ms }
-    Fixed:
-        require { ttft <= 2 s }
-    """
-    plan, lay = ctx.plan, ctx.layout
-    mine = bounds(plan.model, plan.workload, plan.cluster, lay.gpus_used, lay.dp)
-    whole = bounds(plan.model, plan.workload, plan.cluster, plan.cluster.gpus, 1)
-    for req in plan.requirements:
-        found = requirement_bound(req, mine)
-        if found is None or not unreachable(req, *found):
-            continue
-        best, lower = found
-        side = "at least" if lower else "at most"
-        cluster_best, _ = requirement_bound(req, whole) or found
-        if req.kind is RequirementKind.GPUS or unreachable(req, cluster_best, lower):
-            where = ("the weights alone need" if req.kind is RequirementKind.GPUS
-                     else f"even at 100 % efficiency on all {plan.cluster.gpus} GPUs of the cluster it is {side}")
-            yield diag("W506", Severity.WARNING,
-                       f"`{req.text}` is beyond the physical bound: {where} {_bound_text(cluster_best, req)}",
-                       req.span, "relax the requirement or change the cluster; no strategy on these GPUs meets it")
-        else:
-            yield diag("W506", Severity.WARNING,
-                       f"`{req.text}` is beyond the physical bound of strategy `{ctx.strategy.label}` "
-                       f"({lay.gpus_used} GPUs, dp {lay.dp}): even at 100 % efficiency it is {side} "
-                       f"{_bound_text(best, req)}",
-                       req.span,
-                       f"relax the requirement or change the strategy: the bound of the whole cluster "
-                       f"({plan.cluster.gpus} GPUs, one replica) is {_bound_text(cluster_best, req)}")
-
-
 def check_kv_replication(ctx: RuleContext):
     """kv_heads < tp: each KV head is replicated on tp/kv ranks (weights and KV cache).
 
@@ -267,9 +220,12 @@ def check_ep_nodes(ctx: RuleContext):
     """
     m, lay = ctx.plan.model, ctx.layout
     if m.has_experts and lay.ep > 1 and lay.group_crosses_nodes(lay.ep * lay.etp):
+        size = lay.ep * lay.etp
+        which = _crossing(size, lay.gpus_per_node)
         yield diag("N603", Severity.NOTE,
-                   f"the EP group of {lay.ep * lay.etp} GPUs spans nodes of {lay.gpus_per_node}: "
-                   "its all-to-all uses the inter-node network",
+                   f"{which} EP group{'s' if which != 'a' else ''} of {size} GPUs span{'s' if which == 'a' else ''} "
+                   f"nodes of {lay.gpus_per_node}: {'its' if which == 'a' else 'their'} all-to-all uses the "
+                   "inter-node network",
                    ctx.strategy.span_of("ep"))
 
 
@@ -364,8 +320,8 @@ def check_8bit_compute(ctx: RuleContext):
     if not parts:
         return
     yield diag("W509", Severity.WARNING,
-               f"{' and '.join(parts)} on {gpu.name}, which has no fp8 compute: they are dequantised and the "
-               f"matmuls run at the 16-bit peak ({format_si(gpu.flops_16bit, Dimension.COMPUTE)})",
+               f"{' and '.join(parts)} on {gpu.name}, which has no fp8 compute: dagc prices them dequantised, "
+               f"with the matmuls at the 16-bit peak ({format_si(gpu.flops_16bit, Dimension.COMPUTE)})",
                ctx.plan.span_of("model.weights" if m.weights.is_8bit_or_less else "model.kv_cache"),
                "expect 16-bit speed, or use a GPU with fp8 units (h100-sxm, h800, h200, b200)")
 
@@ -406,7 +362,6 @@ RULES = (
     make_rule("W503", Severity.WARNING, "batch not divisible by dp·adp·microbatches", check_batch_split),
     make_rule("W504", Severity.WARNING, "fewer microbatches than stages (pipeline bubble)", check_bubble),
     make_rule("W505", Severity.WARNING, "GPUs available but unused", check_unused),
-    make_rule("W506", Severity.WARNING, "a requirement beyond the physical bound", check_physical),
     make_rule("W507", Severity.WARNING, "DAG too large to build: metrics not computed", check_dag_size),
     make_rule("W508", Severity.WARNING, "sp without tp does nothing", check_sp_without_tp),
     make_rule("W509", Severity.WARNING, "8-bit weights on a GPU without fp8 compute", check_8bit_compute),

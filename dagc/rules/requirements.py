@@ -1,0 +1,162 @@
+"""Requirements against the physical bounds of `dagc.bounds`: W506 (one strategy) and N604 (the cluster).
+
+Input: a `RuleContext`. Output: diagnostics that say a requirement cannot be met, each
+claiming no more than its bound proves. W506 bounds the strategy it is attached to (its
+GPUs, its replicas); N604 bounds every strategy the cluster can run (all its GPUs in one
+replica, the loosest bound any strategy has) and is a note about the plan, the same for
+each of its strategies. Bounds are quoted in the requirement's own unit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+from ..bounds import Bounds, bounds, requirement_bound, unreachable
+from ..diagnostics import Diagnostic, Severity
+from ..plan import Requirement, RequirementKind
+from ..units import Dimension, format_bytes, format_si, lookup
+from .base import RuleContext, diag, make_rule
+
+__all__ = ["RULES", "bound_text", "metric_name"]
+
+_METRIC = {
+    RequirementKind.TTFT: "TTFT", RequirementKind.TPOT: "TPOT",
+    RequirementKind.PREFILL_THROUGHPUT: "prefill throughput", RequirementKind.DECODE_THROUGHPUT: "decode throughput",
+    RequirementKind.THROUGHPUT: "end-to-end throughput", RequirementKind.GPUS: "GPU count",
+    RequirementKind.MEMORY: "memory",
+}
+
+
+def metric_name(req: Requirement) -> str:
+    """What a requirement bounds, in words ('TTFT', 'decode throughput per GPU')."""
+    return _METRIC[req.kind] + (" per GPU" if req.per_gpu else "")
+
+
+def _gpus(n: int) -> str:
+    return f"{n:,} GPU{'s' if n != 1 else ''}"
+
+
+def bound_text(value: float, req: Requirement) -> str:
+    """A bound in the requirement's own unit: a `tokens/ms/gpu` target gets tokens/ms/gpu.
+
+    Example:
+        >>> from dagc.plan import Requirement, RequirementKind
+        >>> r = Requirement(kind=RequirementKind.DECODE_THROUGHPUT, op=">=", target=1e5, per_gpu=True,
+        ...                 text="decode_throughput >= 100 tokens/ms/gpu")
+        >>> bound_text(627.0, r), bound_text(627.0, r.model_copy(update={"text": "decode_throughput >= 1e5"}))
+        ('0.627 tokens/ms/gpu', '627.0 tokens/s/gpu')
+    """
+    if req.kind is RequirementKind.GPUS:
+        return _gpus(math.ceil(value))
+    if req.kind in (RequirementKind.TTFT, RequirementKind.TPOT):
+        return format_si(value, Dimension.TIME)
+    words = req.text.split()
+    unit = lookup(words[-1]) if words else None
+    if unit is None or unit.dimension is not Dimension.THROUGHPUT:
+        unit = lookup("tokens/s/gpu" if req.per_gpu else "tokens/s")
+    assert unit is not None, "tokens/s is a unit"
+    scaled = value / unit.factor
+    return f"{scaled:.1f} {unit.name}" if abs(scaled) >= 10 else f"{scaled:.3g} {unit.name}"
+
+
+def _ruled_out(req: Requirement, b: Bounds) -> tuple[float, bool] | None:
+    """The bound (value, is a lower bound) when it rules `req` out, else None."""
+    found = requirement_bound(req, b)
+    if found is None or not unreachable(req, *found):
+        return None
+    return found
+
+
+def _cluster_bounds(ctx: RuleContext) -> Bounds:
+    p = ctx.plan
+    return bounds(p.model, p.workload, p.cluster, gpus=p.cluster.gpus, dp=1)
+
+
+def check_physical(ctx: RuleContext) -> Iterator[Diagnostic]:
+    """A requirement beyond the physical bound of this strategy: unreachable even at 100 % efficiency.
+
+    The bound is the strategy's own (its GPUs and its replicas). It uses peak FLOPs (the
+    weights' dtype for matmuls, the KV cache's for attention) and peak HBM bandwidth,
+    ignoring communication: TTFT ≥ max(prefill FLOPs / peak, weights read / HBM), TPOT ≥
+    max(decode FLOPs / peak, bytes read per step / HBM); throughputs ≤ their inverses, per
+    GPU over the strategy's GPUs. The direction counts: a lower bound on a time rules out
+    `ttft <= 1 ms`, never `tpot >= 150 us`; an upper bound on a throughput rules out `>=`
+    targets above it, never `<=` ones. Throughput bounds are quoted in the requirement's unit.
+
+    W506 speaks of this strategy only; the help line gives the bound of the whole cluster
+    (every GPU in one replica, the loosest any strategy has). When that bound rules the
+    target out too, the plan also gets N604. A `gpus` requirement is not judged here: the
+    strategy's GPU count is exact, and the weights' lower bound is N604's.
+
+    Bad:
+        cluster { gpus = 8  gpu preset "h100-sxm" }
+        require { ttft <= 1 s }
+        strategy tp 2 ; ep 2          # 2 of the 8 GPUs
+    Fixed:
+        strategy tp 8                 # or relax the requirement
+    """
+    plan, lay = ctx.plan, ctx.layout
+    mine = bounds(plan.model, plan.workload, plan.cluster, gpus=lay.gpus_used, dp=lay.dp)
+    whole = _cluster_bounds(ctx)
+    for req in plan.requirements:
+        if req.kind is RequirementKind.GPUS:
+            continue
+        found = _ruled_out(req, mine)
+        if found is None:
+            continue
+        best, lower = found
+        side = "at least" if lower else "at most"
+        cluster_best, _ = requirement_bound(req, whole) or found
+        everywhere = _ruled_out(req, whole) is not None
+        cluster = f"the bound of the whole cluster ({_gpus(plan.cluster.gpus)}, one replica)"
+        hint = (f"no strategy on these GPUs can meet it either: {cluster} is {bound_text(cluster_best, req)} "
+                "(N604); relax the requirement or change the cluster" if everywhere else
+                f"relax the requirement or change the strategy: {cluster} is {bound_text(cluster_best, req)}")
+        yield diag("W506", Severity.WARNING,
+                   f"`{req.text}` is beyond the physical bound of strategy `{ctx.strategy.label}` "
+                   f"({_gpus(lay.gpus_used)}, dp {lay.dp}) on its {metric_name(req)}: for this strategy, even at "
+                   f"100 % efficiency, it is {side} {bound_text(best, req)}",
+                   req.span, hint)
+
+
+def check_cluster_bound(ctx: RuleContext) -> Iterator[Diagnostic]:
+    """A requirement no strategy on the cluster can meet, even at 100 % efficiency.
+
+    The bound is that of every strategy the cluster can run: all its GPUs in one replica
+    (more GPUs only lower the times, more replicas only read the weights more often; a
+    per-GPU throughput's bound does not depend on the GPU count). `gpus` is bounded below by
+    the weights: ceil(weight bytes / GPU memory). This is a note about the plan — the same
+    for each of its strategies — and W506 says the same of each strategy's own bound.
+
+    Bad:
+        model preset "seed-moe-10b" … cluster { gpus = 64  gpu preset "generic-400t" }
+        require { decode_throughput >= 100 tokens/ms/gpu }     # at most 0.627 tokens/ms/gpu
+    Fixed:
+        require { decode_throughput >= 0.4 tokens/ms/gpu }     # or a faster GPU
+    """
+    plan = ctx.plan
+    whole = _cluster_bounds(ctx)
+    for req in plan.requirements:
+        found = _ruled_out(req, whole)
+        if found is None:
+            continue
+        value, lower = found
+        if req.kind is RequirementKind.GPUS:
+            weights = format_bytes(whole.weights_bytes)
+            message = (f"`{req.text}` cannot be met by any strategy that fits in memory: the weights alone "
+                       f"({weights}) need at least {bound_text(value, req)} of "
+                       f"{format_bytes(plan.cluster.gpu.memory_bytes)} each")
+        else:
+            message = (f"`{req.text}` cannot be met by any strategy on this cluster: even at 100 % efficiency "
+                       f"on all {_gpus(plan.cluster.gpus)} in one replica, the {metric_name(req)} is "
+                       f"{'at least' if lower else 'at most'} {bound_text(value, req)}")
+        yield diag("N604", Severity.NOTE, message, req.span,
+                   "relax the requirement, or change the cluster (GPU type or count) or the workload")
+
+
+RULES = (
+    make_rule("W506", Severity.WARNING, "a requirement beyond the physical bound of the strategy", check_physical),
+    make_rule("N604", Severity.NOTE, "a requirement no strategy on the cluster can meet (physical bound)",
+              check_cluster_bound, plan_level=True),
+)
