@@ -39,7 +39,7 @@ from .shards import (
 
 __all__ = ["StageMemory", "MemoryBreakdown", "memory", "kv_heads_per_rank", "requests_per_rank",
            "ACTIVATION_BYTES", "activation_bytes_by_stage", "stage_activation_bytes", "shape_activation_peaks",
-           "template_activation_peak"]
+           "template_activation_peak", "kv_cache_bytes_per_token"]
 
 
 
@@ -96,6 +96,18 @@ class MemoryBreakdown:
         """A per-rank vector of one figure (e.g. 'weights_bytes'), over all used ranks."""
         by_stage = np.array([getattr(s, key) for s in self.stages], dtype=np.float64)
         return by_stage[self.layout.coords["stage"]]
+
+
+def kv_cache_bytes_per_token(model: Model) -> float:
+    """KV cache of one token over the whole model (every layer, unsharded): what a request holds
+    per token of its context, before any strategy splits or replicates it (SPEC 6.3).
+
+    Example:
+        >>> from dagc.lower import model_from_preset
+        >>> kv_cache_bytes_per_token(model_from_preset("mixtral-8x7b"))   # 32 layers · 2 · 8 heads · 128 · 2 B
+        131072.0
+    """
+    return model.layers * kv_bytes_per_token_layer(model, 1)
 
 
 def requests_per_rank(workload: Workload, layout: Layout) -> int:

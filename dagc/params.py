@@ -9,7 +9,7 @@ from __future__ import annotations
 from .plan import AttentionKind, Model
 
 __all__ = ["attention_params", "ffn_params", "moe_layer_params", "dense_layer_params",
-           "total_params", "active_params", "embedding_params"]
+           "total_params", "active_params", "embedding_params", "params_by_category"]
 
 
 def attention_params(m: Model) -> int:
@@ -61,14 +61,33 @@ def embedding_params(m: Model) -> int:
     return m.vocab * m.hidden
 
 
+def params_by_category(m: Model) -> dict[str, int]:
+    """All parameters by the category a GPU holds them in (the keys of report.json's per-stage
+    `weights`): attention, routed and shared experts, dense FFN, norms (`2h` a layer and the final
+    `h`) with the routers, embedding `V·h` and LM head `V·h` (0 when tied).
+
+    Example:
+        >>> from dagc.lower import model_from_preset
+        >>> m = model_from_preset("mixtral-8x7b")
+        >>> sum(params_by_category(m).values()) == total_params(m)
+        True
+    """
+    e = m.moe
+    return {
+        "attention": m.layers * attention_params(m),
+        "routed_experts": m.moe_layer_count * e.experts * ffn_params(m, e.ffn),
+        "shared_experts": m.moe_layer_count * e.shared * ffn_params(m, e.shared_ffn_size),
+        "dense_ffn": m.dense_layer_count * dense_layer_params(m),
+        "norms_and_routers": m.layers * 2 * m.hidden + m.hidden + m.moe_layer_count * router_params(m),
+        "embedding": embedding_params(m),
+        "lm_head": 0 if m.tied else embedding_params(m),
+    }
+
+
 def total_params(m: Model) -> int:
     """All parameters: layers (attention, norms `2h`, FFN or MoE), final norm `h`,
-    embedding `V·h` and LM head `V·h` unless tied."""
-    per_layer_common = attention_params(m) + 2 * m.hidden
-    layers = m.layers * per_layer_common + m.dense_layer_count * dense_layer_params(m) \
-        + m.moe_layer_count * moe_layer_params(m)
-    head = 0 if m.tied else embedding_params(m)
-    return layers + m.hidden + embedding_params(m) + head
+    embedding `V·h` and LM head `V·h` unless tied (the sum of `params_by_category`)."""
+    return sum(params_by_category(m).values())
 
 
 def active_params(m: Model) -> int:

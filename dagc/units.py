@@ -8,9 +8,11 @@ ratios as fractions, throughput in tokens/s (a trailing `/gpu` marks a per-GPU f
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass
 
-__all__ = ["Dimension", "Unit", "UNITS", "lookup", "format_si", "format_bytes"]
+__all__ = ["Dimension", "Unit", "UNITS", "lookup", "format_si", "format_bytes", "quantity_unit", "format_figure",
+           "format_in_unit"]
 
 
 class Dimension(enum.Enum):
@@ -116,3 +118,47 @@ def format_bytes(x: float | None) -> str:
     if x is None:
         return "—"
     return f"{x / 1e9:,.2f} GB" if abs(x) >= 1e8 else format_si(x, Dimension.SIZE)
+
+
+def quantity_unit(text: str) -> Unit | None:
+    """The unit a written quantity ends with ('100 tokens/ms/gpu' → tokens/ms/gpu), or None.
+
+    Example:
+        >>> quantity_unit("decode_throughput >= 100 tokens/ms/gpu").name, quantity_unit("gpus <= 8")
+        ('tokens/ms/gpu', None)
+    """
+    words = text.split()
+    if not words:
+        return None
+    unit = lookup(words[-1])
+    if unit is None:    # a number and its unit written together: `10ms`
+        unit = lookup(words[-1].lstrip("+-0123456789._eE"))
+    return unit
+
+
+def format_figure(x: float) -> str:
+    """A plain number with four significant digits, thousands grouped from 1,000 up.
+
+    Example:
+        >>> format_figure(0.096699), format_figure(490.59), format_figure(24755.2), format_figure(0.0)
+        ('0.0967', '490.6', '24,755', '0')
+    """
+    if x == 0 or not math.isfinite(x):
+        return f"{x:g}"
+    if abs(x) >= 1000:
+        return f"{x:,.0f}"
+    decimals = min(9, max(0, 3 - math.floor(math.log10(abs(x)))))
+    text = f"{x:.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def format_in_unit(value: float, unit: Unit) -> str:
+    """An SI value (seconds, bytes, tokens/s, a fraction) shown in `unit`.
+
+    Example:
+        >>> format_in_unit(96.7, lookup("tokens/ms/gpu")), format_in_unit(0.4906, lookup("s"))
+        ('0.0967 tokens/ms/gpu', '0.4906 s')
+        >>> format_in_unit(0.1038, lookup("%"))
+        '10.38 %'
+    """
+    return f"{format_figure(value / unit.factor)} {unit.name}"

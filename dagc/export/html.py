@@ -7,11 +7,11 @@ with no external references but the links to the files beside it.
 from __future__ import annotations
 
 import re
-from html import escape
+from html import escape, unescape
 
 from markdown_it import MarkdownIt
 
-__all__ = ["report_html"]
+__all__ = ["report_html", "heading_id"]
 
 _CSS = """
 body { font-family: Helvetica, "DejaVu Sans", Arial, sans-serif; margin: 2em auto; max-width: 1200px;
@@ -45,11 +45,37 @@ def _inline_svg(svg: str) -> str:
     return f'<figure class="svg">{svg.strip()}</figure>'
 
 
+def heading_id(text: str) -> str:
+    """The anchor of a heading, as GitHub makes it for report.md: lower case, punctuation dropped,
+    spaces to hyphens — so `[Diagnostics](#diagnostics)` works in report.md and report.html alike.
+
+    Example:
+        >>> heading_id("Memory per rank"), heading_id("Pictures and trace")
+        ('memory-per-rank', 'pictures-and-trace')
+    """
+    return re.sub(r"[^\w\- ]", "", text.strip().lower()).replace(" ", "-")
+
+
+def _heading_ids(body: str) -> str:
+    def add(m: re.Match) -> str:
+        plain = re.sub(r"<[^>]+>", "", m.group(2))
+        return f'<{m.group(1)} id="{escape(heading_id(unescape(plain)))}">{m.group(2)}</{m.group(1)}>'
+
+    return re.sub(r"<(h[1-6])>(.*?)</\1>", add, body)
+
+
+def _html_siblings(body: str) -> str:
+    # The comparison's report.md links each strategy's report.md; in a browser, its report.html.
+    return re.sub(r'href="((?:[^"/:]+/)*)report\.md"', r'href="\1report.html"', body)
+
+
 def report_html(markdown: str, svgs: dict[str, str]) -> str:
-    """HTML of a report; images whose source is a key of `svgs` are replaced by the SVG itself."""
+    """HTML of a report; images whose source is a key of `svgs` are replaced by the SVG itself,
+    headings get the anchors report.md's links use, and links to a report.md go to its report.html."""
     # Raw HTML stays text: a plan's names (model, strategies) reach the Markdown, and a plan from a
     # pull request must not put a <script> into the page.
     body = MarkdownIt("commonmark", {"html": False}).enable("table").render(markdown)
+    body = _html_siblings(_heading_ids(body))
 
     def swap(m: re.Match) -> str:
         src = m.group(1)

@@ -1,18 +1,30 @@
 """report.md: the three verdicts with their evidence, for people.
 
-Input: a `StrategyResult`. Output: Markdown text: verdicts, GPUs, placement, memory per
-rank, metrics against each requirement, the critical-path breakdown and every diagnostic.
+Input: a `StrategyResult`. Output: Markdown text: the summary and the assumptions
+(`dagc.export.summary`), then the details: verdicts, requirements (each in its own unit),
+GPUs and placement, memory (the model in total, over all GPUs and per rank), metrics, the
+critical-path breakdown, pictures, every diagnostic and a glossary.
 """
 
 from __future__ import annotations
 
 from ..check import StrategyResult
-from ..cost import cost_basis_text
 from ..diagnostics import render_all
 from ..layout import Layout
-from ..memory import MemoryBreakdown
 from ..params import active_params, total_params
+from ..plan import RequirementKind
 from ..units import Dimension, format_bytes, format_si
+from .report import memory_totals
+from .summary import (
+    COST_NAMES,
+    GLOSSARY,
+    assumptions_md,
+    margin_text,
+    metric_text,
+    optimal_note,
+    requirement_value_text,
+    summary_md,
+)
 
 __all__ = ["report_md", "shown_stages", "gap_text", "MAX_STAGE_ROWS"]
 
@@ -67,17 +79,20 @@ def report_md(r: StrategyResult, links: dict[str, str] | None = None) -> str:
               f"{m.weights.value} weights) on **{plan.cluster.gpus} × {plan.cluster.gpu.name}** "
               f"({plan.cluster.gpus_per_node} per node); batch {plan.workload.batch} × "
               f"({plan.workload.prompt} prompt + {plan.workload.generate} generated) tokens.", ""]
+    lines += summary_md(r)
+    lines += assumptions_md(r)
     lines += _verdicts(r)
+    if r.requirements:
+        lines += ["## Requirements", ""]
+        lines += _table(["requirement", "value", "target", "margin", "met"], [
+            [f"`{q.requirement.text}`", requirement_value_text(q.requirement, q.value),
+             requirement_value_text(q.requirement, q.requirement.target), margin_text(q),
+             {True: "yes", False: "**no**", None: "—"}[q.met]] for q in r.requirements])
     if r.layout is not None:
         lines += _placement(r, r.layout)
     if r.memory is not None:
-        lines += _memory(r.memory)
+        lines += _memory(r)
     lines += _metrics(r)
-    if r.requirements:
-        lines += ["## Requirements", ""]
-        lines += _table(["requirement", "value", "margin", "met"], [
-            [f"`{q.requirement.text}`", q.value_text(), "" if q.margin is None else f"{q.margin * 100:+.1f} %",
-             {True: "yes", False: "**no**", None: "—"}[q.met]] for q in r.requirements])
     if r.metrics is not None:
         lines += _critical_path(r.metrics)
     lines += _pictures(links or {})
@@ -86,7 +101,8 @@ def report_md(r: StrategyResult, links: dict[str, str] | None = None) -> str:
         lines += ["```", render_all(r.diagnostics), "```", ""]
     else:
         lines += ["None.", ""]
-    return "\n".join(lines)
+    lines += ["## Glossary", ""] + [f"- **{word}**: {text}" for word, text in GLOSSARY]
+    return "\n".join(lines) + "\n"
 
 
 def _verdicts(r: StrategyResult) -> list[str]:
@@ -99,13 +115,14 @@ def _verdicts(r: StrategyResult) -> list[str]:
     req_ev = ("the strategy is not correct, so it cannot be deployed" if not v.correct and not failed else
               "no requirements given" if not r.requirements else
               "all met" if v.meets_requirements else
-              "; ".join(f"`{q.requirement.text}` is {q.value_text()}" for q in failed) if failed else
+              "; ".join(f"`{q.requirement.text}` is {requirement_value_text(q.requirement, q.value)}"
+                        for q in failed) if failed else
               "some requirements could not be judged")
     return ["## Verdicts", ""] + _table(["question", "answer", "evidence"], [
         ["Is the strategy correct?", _WORD[v.correct], correct_ev],
         ["Does it meet the requirements?", _WORD[v.meets_requirements], req_ev],
         ["Is it optimal on this cluster?", _WORD[v.optimal],
-         (r.optimality or {}).get("note", "not judged: no strategy search has run (`dagc search`)")],
+         optimal_note(r)],
     ])
 
 
@@ -132,36 +149,93 @@ def _placement(r: StrategyResult, lay: Layout) -> list[str]:
     return lines + _table(["stage", "GPUs", "layers", "count", "routed experts per GPU"], rows)
 
 
-def _memory(mem: MemoryBreakdown) -> list[str]:
-    rows = []
+_CATEGORY_NAMES = {"attention": "attention", "routed_experts": "routed experts", "shared_experts": "shared experts",
+                   "dense_ffn": "dense FFN", "embedding_and_lm_head": "embedding and LM head",
+                   "norms_and_routers": "norms and routers"}
+
+
+def _copies(x: float | None) -> str:
+    return "—" if x is None else f"{x:,.2f}×"
+
+
+def _memory_totals(r: StrategyResult) -> list[str]:
+    t = memory_totals(r)
+    if t is None:
+        return []
+    m, w, wt, kv = r.plan.model, r.plan.workload, t["weights"], t["kv_cache"]
+    n = t["ranks"]
+    lines = ["## Memory of the model", "",
+             f"**{m.name}** has {_count(wt['params'])} parameters × {t['bytes_per_param']:g} "
+             f"byte{'' if t['bytes_per_param'] == 1 else 's'} "
+             f"({m.weights.value}) = **{format_bytes(wt['bytes'])}** of weights. Over its {n:,} GPUs the strategy "
+             f"holds {format_bytes(wt['all_ranks_bytes'])} of weights ({_copies(wt['copies'])} the model); "
+             f"each GPU holds only its share ([per rank](#memory-per-rank)).", ""]
+    rows = [[_CATEGORY_NAMES[c["category"]], _count(c["params"]), format_bytes(c["bytes"]),
+             format_bytes(c["all_ranks_bytes"]), _copies(c["copies"])] for c in t["categories"]]
+    rows.append(["**all weights**", _count(wt["params"]), format_bytes(wt["bytes"]),
+                 format_bytes(wt["all_ranks_bytes"]), _copies(wt["copies"])])
+    lines += _table(["weights", "parameters", "bytes", f"held over all {n:,} GPUs", "copies"], rows)
+    ctx = w.prompt + w.generate
+    lines += [f"KV cache ({m.kv_cache.value}): **{format_si(kv['bytes_per_token'], Dimension.SIZE)} per token** of "
+              f"context over all {m.layers} layers, **{format_bytes(kv['bytes_per_request'])} per request** of "
+              f"{ctx:,} tokens, {format_bytes(kv['batch_bytes'])} for the batch of {w.batch:,}; held over all GPUs: "
+              f"{format_bytes(kv['all_ranks_bytes'])} ({_copies(kv['copies'])}).", ""]
+    return lines
+
+
+_STAGE_WEIGHTS = (("attention", ("attention_bytes",)), ("routed experts", ("routed_expert_bytes",)),
+                  ("shared experts", ("shared_expert_bytes",)), ("dense FFN", ("dense_ffn_bytes",)),
+                  ("embedding and LM head", ("embedding_bytes", "lm_head_bytes")),
+                  ("norms and routers", ("replicated_bytes",)))
+
+
+def _memory(r: StrategyResult) -> list[str]:
+    mem = r.memory
+    assert mem is not None
+    rows, weight_rows = [], []
+    present = [(name, fields) for name, fields in _STAGE_WEIGHTS
+               if any(getattr(st, f) for st in mem.stages for f in fields)]
     for k in shown_stages(len(mem.stages)):
         if k is None:
             rows.append(_gap_row(len(mem.stages), 8))
+            weight_rows.append(_gap_row(len(mem.stages), len(present) + 2))
             continue
         st = mem.stages[k]
         rows.append([str(st.stage), format_bytes(st.weights_bytes), format_bytes(st.kv_cache_bytes),
                      format_bytes(st.activation_bytes), format_bytes(st.reserve_bytes), format_bytes(st.total_bytes),
                      f"{st.fraction * 100:.1f} %", format_bytes(st.capacity_bytes - st.total_bytes)])
-    return ["## Memory per rank", ""] + _table(
-        ["stage", "weights", "KV cache", "activations", "reserve", "total", "of GPU", "headroom"], rows)
+        held = (format_bytes(sum(getattr(st, f) for f in fields)) for _, fields in present)
+        weight_rows.append([str(st.stage), *held, format_bytes(st.weights_bytes)])
+    worst = mem.worst
+    lines = _memory_totals(r) + [
+        "## Memory per rank", "",
+        f"Every GPU of a stage holds the same; the fullest is rank {mem.worst_rank()} (stage {worst.stage}) with "
+        f"{format_bytes(worst.total_bytes)}, {worst.fraction * 100:.1f} % of its {format_bytes(worst.capacity_bytes)}.",
+        ""]
+    lines += _table(["stage", "weights", "KV cache", "activations", "reserve", "total", "of GPU", "headroom"], rows)
+    lines += ["Weights of one GPU of each stage, by category:", ""]
+    return lines + _table(["stage", *(name for name, _ in present), "weights"], weight_rows)
 
 
 def _metrics(r: StrategyResult) -> list[str]:
-    met, lay = r.metrics, r.layout
+    met, lay, plan = r.metrics, r.layout, r.plan
     lines = ["## Metrics", ""]
     if met is None or lay is None:
         return lines + ["Not computed: the strategy is not sound enough to build its DAG (see the diagnostics).", ""]
     g = lay.gpus_used
-    lines += [cost_basis_text(r.plan.cluster) + " (What the figures rest on: dagc's docs/cost-model.md.)", ""]
+    K = RequirementKind
+    lines += ["From the schedule of the DAG, on the [assumptions](#assumptions) above; a figure the plan has a "
+              "requirement on is in that requirement's unit.", ""]
+
+    def throughput(name: str, kind: RequirementKind, key: str) -> list[str]:
+        return [name, metric_text(plan, kind, met[key]), metric_text(plan, kind, met[key] / g, per_gpu=True)]
+
     return lines + _table(["metric", "value", "per GPU"], [
-        ["TTFT (prefill makespan)", format_si(met["ttft_s"], Dimension.TIME), ""],
-        ["TPOT (steady decode step)", format_si(met["tpot_s"], Dimension.TIME), ""],
-        ["prefill throughput", f"{met['prefill_tokens_per_s']:,.0f} tokens/s",
-         f"{met['prefill_tokens_per_s'] / g:,.1f}"],
-        ["decode throughput", f"{met['decode_tokens_per_s']:,.0f} tokens/s",
-         f"{met['decode_tokens_per_s'] / g:,.1f}"],
-        ["end-to-end throughput", f"{met['throughput_tokens_per_s']:,.0f} tokens/s",
-         f"{met['throughput_tokens_per_s'] / g:,.1f}"],
+        ["TTFT (prefill makespan)", metric_text(plan, K.TTFT, met["ttft_s"]), ""],
+        ["TPOT (steady decode step)", metric_text(plan, K.TPOT, met["tpot_s"]), ""],
+        throughput("prefill throughput", K.PREFILL_THROUGHPUT, "prefill_tokens_per_s"),
+        throughput("decode throughput", K.DECODE_THROUGHPUT, "decode_tokens_per_s"),
+        throughput("end-to-end throughput", K.THROUGHPUT, "throughput_tokens_per_s"),
         ["pipeline bubble (prefill)", f"{met['bubble_fraction'] * 100:.1f} %", ""],
     ])
 
@@ -173,9 +247,9 @@ def _critical_path(met: dict) -> list[str]:
         total = p["makespan_s"] or 1.0
         rows.append([phase, format_si(p["makespan_s"], Dimension.TIME)] + [
             f"{format_si(p[k], Dimension.TIME)} ({p[k] / total * 100:.0f} %)"
-            for k in ("compute_s", "tp_comm_s", "ep_comm_s", "pp_comm_s", "waiting_s")])
+            for k in COST_NAMES])
     return (["## Critical path", ""]
-            + _table(["phase", "makespan", "compute", "TP comm", "EP comm", "PP comm", "waiting"], rows)
+            + _table(["phase", "makespan", *COST_NAMES.values()], rows)
             + ["The decode row covers two consecutive steps; TPOT is the gap between them.", ""])
 
 
@@ -208,13 +282,14 @@ def comparison_md(plan, results: list[StrategyResult], dirs: list[str]) -> str:
     def row(name, fn):
         return [name, *[fn(r) for r in results]]
 
-    def metric(key, dim=None, per_gpu=False):
+    def metric(key, kind, per_gpu=False):
         def fn(r):
             if not r.metrics:
                 return "—"
-            v = r.metrics[key] / (r.layout.gpus_used if per_gpu else 1)
-            return format_si(v, dim) if dim else f"{v:,.1f}"
+            return metric_text(plan, kind, r.metrics[key] / (r.layout.gpus_used if per_gpu else 1), per_gpu)
         return fn
+
+    K = RequirementKind
 
     rows = [
         row("strategy", lambda r: f"`{r.decl.text}`"),
@@ -225,15 +300,16 @@ def comparison_md(plan, results: list[StrategyResult], dirs: list[str]) -> str:
         row("worst rank memory",
             lambda r: f"{format_bytes(r.memory.worst.total_bytes)} ({r.memory.worst.fraction * 100:.0f} %)"
             if r.memory else "—"),
-        row("TTFT", metric("ttft_s", Dimension.TIME)),
-        row("TPOT", metric("tpot_s", Dimension.TIME)),
-        row("decode tokens/s per GPU", metric("decode_tokens_per_s", per_gpu=True)),
-        row("prefill tokens/s per GPU", metric("prefill_tokens_per_s", per_gpu=True)),
-        row("end-to-end tokens/s per GPU", metric("throughput_tokens_per_s", per_gpu=True)),
+        row("TTFT", metric("ttft_s", K.TTFT)),
+        row("TPOT", metric("tpot_s", K.TPOT)),
+        row("decode throughput per GPU", metric("decode_tokens_per_s", K.DECODE_THROUGHPUT, per_gpu=True)),
+        row("prefill throughput per GPU", metric("prefill_tokens_per_s", K.PREFILL_THROUGHPUT, per_gpu=True)),
+        row("end-to-end throughput per GPU", metric("throughput_tokens_per_s", K.THROUGHPUT, per_gpu=True)),
         row("errors", lambda r: ", ".join(sorted({d.code for d in r.diagnostics if d.is_error})) or "none"),
     ]
     for q_index, req in enumerate(plan.requirements):
-        rows.append(row(f"`{req.text}`", lambda r, k=q_index: (
+        rows.append(row(f"`{req.text}`", lambda r, k=q_index, req=req: (
             {True: "met", False: "**not met**", None: "—"}[r.requirements[k].met]
-            + (f" ({r.requirements[k].value_text()})" if r.requirements[k].value is not None else ""))))
+            + (f" ({requirement_value_text(req, r.requirements[k].value)})"
+               if r.requirements[k].value is not None else ""))))
     return "\n".join(lines + _table(header, rows))

@@ -2,16 +2,20 @@
 
 Input: a `StrategyResult`. Output: a dict of plain JSON types with the stable keys of
 SPEC 8; metrics not computed are None (null), never invented. Extra keys (`layout`,
-`memory.stages`) carry the placement evidence.
+`memory.stages`, `memory.model`, `assumptions`) carry the placement evidence, the model's
+memory in total and the figures the estimates rest on; report.md shows the same dicts.
 """
 
 from __future__ import annotations
 
 from ..check import StrategyResult
 from ..cost import cost_basis
-from ..params import active_params, total_params
+from ..memory import kv_cache_bytes_per_token
+from ..op_moe import dispatch_dtype
+from ..params import active_params, params_by_category, total_params
+from ..plan import Plan
 
-__all__ = ["report_json", "METRIC_KEYS", "REPORT_VERSION"]
+__all__ = ["report_json", "METRIC_KEYS", "REPORT_VERSION", "memory_totals", "assumptions", "WEIGHT_CATEGORIES"]
 
 REPORT_VERSION = 1
 METRIC_KEYS = ("ttft_s", "tpot_s", "prefill_tokens_per_s", "decode_tokens_per_s", "throughput_tokens_per_s")
@@ -26,6 +30,74 @@ def _stage_json(s) -> dict:
                     "shared_experts": s.shared_expert_bytes, "dense_ffn": s.dense_ffn_bytes,
                     "norms_and_routers": s.replicated_bytes, "embedding": s.embedding_bytes,
                     "lm_head": s.lm_head_bytes},
+    }
+
+
+# The categories of the model's weights in memory: name → (keys of `params_by_category`, the
+# `StageMemory` fields that hold them). The embedding and the LM head are one category: a tied
+# model's LM head is the embedding, held again by the last stage.
+WEIGHT_CATEGORIES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "attention": (("attention",), ("attention_bytes",)),
+    "routed_experts": (("routed_experts",), ("routed_expert_bytes",)),
+    "shared_experts": (("shared_experts",), ("shared_expert_bytes",)),
+    "dense_ffn": (("dense_ffn",), ("dense_ffn_bytes",)),
+    "embedding_and_lm_head": (("embedding", "lm_head"), ("embedding_bytes", "lm_head_bytes")),
+    "norms_and_routers": (("norms_and_routers",), ("replicated_bytes",)),
+}
+
+
+def memory_totals(result: StrategyResult) -> dict | None:
+    """The model's memory in total and what the strategy holds of it over all its GPUs.
+
+    Per weight category: the model's parameters and bytes (parameters × bytes per parameter),
+    the bytes summed over every used rank and `copies` (that sum over the model's bytes: how
+    many times the strategy holds the category). KV cache: per token and per request of the
+    whole model, for the batch, and summed over the ranks. None without a memory breakdown.
+    """
+    mem, plan = result.memory, result.plan
+    if mem is None:
+        return None
+    m, w = plan.model, plan.workload
+    wbytes = m.weights.bytes
+    params = params_by_category(m)
+    cats = []
+    for name, (keys, fields) in WEIGHT_CATEGORIES.items():
+        n = sum(params[k] for k in keys)
+        held = float(sum(mem.per_rank(f).sum() for f in fields))
+        if n == 0 and held == 0:
+            continue
+        cats.append({"category": name, "params": n, "bytes": n * wbytes, "all_ranks_bytes": held,
+                     "copies": held / (n * wbytes) if n else None})
+    n_total = sum(params.values())
+    held_total = float(mem.per_rank("weights_bytes").sum())
+    per_token = kv_cache_bytes_per_token(m)
+    per_request = per_token * (w.prompt + w.generate)
+    kv_held = float(mem.per_rank("kv_cache_bytes").sum())
+    return {
+        "bytes_per_param": wbytes, "ranks": int(mem.per_rank().size), "categories": cats,
+        "weights": {"params": n_total, "bytes": n_total * wbytes, "all_ranks_bytes": held_total,
+                    "copies": held_total / (n_total * wbytes)},
+        "kv_cache": {"bytes_per_token": per_token, "bytes_per_request": per_request,
+                     "batch_bytes": per_request * w.batch, "all_ranks_bytes": kv_held,
+                     "copies": kv_held / (per_request * w.batch) if per_request else None},
+    }
+
+
+def assumptions(plan: Plan, microbatches: int | None) -> dict:
+    """What the time and memory figures rest on besides the cost model (`cost_basis`): the GPU's
+    peaks, the interconnect, the per-GPU reserve and how tokens are routed and dispatched."""
+    c, w, gpu = plan.cluster, plan.workload, plan.cluster.gpu
+    return {
+        "gpu": {"name": gpu.name, "memory_bytes": gpu.memory_bytes, "flops_16bit": gpu.flops_16bit,
+                "flops_8bit": gpu.flops_8bit, "hbm_bytes_per_s": gpu.hbm_bytes_per_s},
+        "gpus_per_node": c.gpus_per_node,
+        "intra_node_bytes_per_s": c.intra_node_bytes_per_s, "inter_node_bytes_per_s": c.inter_node_bytes_per_s,
+        "intra_node_latency_s": c.latency.intra_s, "inter_node_latency_s": c.latency.inter_s,
+        "reserve_bytes": c.reserve_bytes,
+        "routing": "random" if w.routing_imbalance is None else "imbalance",
+        "routing_imbalance": w.routing_imbalance,
+        "dispatch": dispatch_dtype(plan.model, w).value if plan.model.has_experts else None,
+        "overlap": w.overlap.value, "microbatches": microbatches,
     }
 
 
@@ -78,9 +150,11 @@ def report_json(result: StrategyResult) -> dict:
             "reserve_bytes": plan.cluster.reserve_bytes,
             "max_rank": max_rank,
             "stages": [_stage_json(s) for s in mem.stages] if mem else [],
+            "model": memory_totals(result),
         },
         "metrics": {**{k: metrics.get(k) for k in METRIC_KEYS}, **metrics},
         "cost_model": cost_basis(plan.cluster),
+        "assumptions": assumptions(plan, lay.microbatches if lay else None),
         "requirements": [r.to_json() for r in result.requirements],
         "diagnostics": [d.to_json() for d in result.diagnostics],
         "verdict": {**result.verdict.to_json(), "optimal_evidence": result.optimality},

@@ -1,0 +1,342 @@
+"""The opening of report.md: the summary a person reads first, and the assumptions under it.
+
+Input: a `StrategyResult`. Output: Markdown lines: the three answers each in one sentence with
+its key figure, what dominates the time, what to change (the better strategy, pasteable, with
+its figures beside the plan's) and the diagnostics that matter; then the assumptions the figures
+rest on. Every requirement's figures are shown in the requirement's own unit
+(`requirement_value_text`), here and in the rest of the report.
+"""
+
+from __future__ import annotations
+
+from ..check import StrategyResult
+from ..cost import cost_basis_text
+from ..diagnostics import Diagnostic, Severity
+from ..plan import Plan, Requirement, RequirementKind
+from ..units import Dimension, Unit, format_bytes, format_figure, format_in_unit, format_si, lookup, quantity_unit
+from ..verdict import RequirementResult
+from .report import assumptions
+
+__all__ = ["summary_md", "assumptions_md", "requirement_value_text", "metric_text", "margin_text", "optimal_note",
+           "dominant_costs", "COST_NAMES", "GLOSSARY"]
+
+# The critical-path categories of `Metrics.critical_path`, in words.
+COST_NAMES = {
+    "compute_s": "compute",
+    "tp_comm_s": "TP communication",
+    "ep_comm_s": "EP all-to-all",
+    "pp_comm_s": "pipeline send/receive",
+    "waiting_s": "waiting",
+}
+
+MAX_LISTED = 6      # diagnostics listed in the summary; the rest are counted
+
+
+# ------------------------------------------------------------------ units of requirements
+
+def _unit(req: Requirement, per_gpu: bool | None = None) -> Unit | None:
+    """The unit `req` is written in; for a throughput, switched to per GPU or total as asked."""
+    unit = quantity_unit(req.text)
+    if unit is None or per_gpu is None or unit.dimension is not Dimension.THROUGHPUT or unit.per_gpu == per_gpu:
+        return unit
+    return lookup(unit.name + "/gpu") if per_gpu else lookup(unit.name.removesuffix("/gpu"))
+
+
+def requirement_value_text(req: Requirement, value: float | None) -> str:
+    """A figure of `req`'s metric (SI, as `RequirementResult.value` and `Requirement.target`) in the
+    unit the requirement is written in: `decode_throughput >= 100 tokens/ms/gpu` shows 96.7
+    tokens/s/gpu as '0.0967 tokens/ms/gpu'.
+
+    Example:
+        >>> from dagc.plan import Requirement, RequirementKind
+        >>> q = Requirement(kind=RequirementKind.DECODE_THROUGHPUT, op=">=", target=1e5, per_gpu=True,
+        ...                 text="decode_throughput >= 100 tokens/ms/gpu")
+        >>> requirement_value_text(q, 96.7), requirement_value_text(q, q.target)
+        ('0.0967 tokens/ms/gpu', '100 tokens/ms/gpu')
+    """
+    if value is None:
+        return "not computed"
+    unit = _unit(req)
+    if unit is not None:
+        return format_in_unit(value, unit)
+    match req.kind:
+        case RequirementKind.GPUS:
+            return f"{value:,.0f} GPUs"
+        case RequirementKind.TTFT | RequirementKind.TPOT:
+            return format_si(value, Dimension.TIME)
+        case RequirementKind.MEMORY:
+            return f"{value * 100:.1f} %" if req.memory_is_fraction else format_bytes(value)
+    return f"{format_figure(value)} tokens/s" + ("/gpu" if req.per_gpu else "")
+
+
+def margin_text(q: RequirementResult) -> str:
+    """The relative margin, and how many times off when a requirement misses by more than 2×."""
+    if q.margin is None:
+        return ""
+    text = f"{q.margin * 100:+.1f} %"
+    v, t = q.value, q.requirement.target
+    if q.met is False and v and t and max(v / t, t / v) >= 2:
+        text += f"; {format_figure(max(v / t, t / v))}× off"
+    return text
+
+
+def metric_text(plan: Plan, kind: RequirementKind, value: float | None, per_gpu: bool = False) -> str:
+    """A metric (SI) in the unit of the plan's requirement on it, if it has one, else in a default
+    unit: throughputs in tokens/s, times adaptive, memory as a share of the GPU."""
+    if value is None:
+        return "—"
+    for req in plan.requirements:
+        if req.kind is not kind:
+            continue
+        if kind is RequirementKind.MEMORY and not req.memory_is_fraction:
+            return requirement_value_text(req, value * plan.cluster.gpu.memory_bytes)
+        unit = _unit(req, per_gpu if kind not in (RequirementKind.MEMORY, RequirementKind.GPUS) else None)
+        if unit is not None:
+            return format_in_unit(value, unit)
+    match kind:
+        case RequirementKind.TTFT | RequirementKind.TPOT:
+            return format_si(value, Dimension.TIME)
+        case RequirementKind.MEMORY:
+            return f"{value * 100:.1f} % of a GPU"
+        case RequirementKind.GPUS:
+            return f"{value:,.0f}"
+    return f"{format_figure(value)} tokens/s" + ("/gpu" if per_gpu else "")
+
+
+# ------------------------------------------------------------------ the summary
+
+def dominant_costs(metrics: dict) -> dict[str, list[tuple[str, float]]]:
+    """Per phase, the critical-path categories (keys of `COST_NAMES`) with their share of the
+    makespan, largest first; categories with no time are left out.
+
+    Example:
+        >>> cp = {"makespan_s": 2.0, "compute_s": 0.4, "tp_comm_s": 0.0, "ep_comm_s": 1.5,
+        ...       "pp_comm_s": 0.1, "waiting_s": 0.0}
+        >>> dominant_costs({"critical_path": {"prefill": cp}})["prefill"]
+        [('ep_comm_s', 0.75), ('compute_s', 0.2), ('pp_comm_s', 0.05)]
+    """
+    out = {}
+    for phase, p in metrics["critical_path"].items():
+        total = p["makespan_s"] or 1.0
+        shares = [(k, p[k] / total) for k in COST_NAMES if p.get(k)]
+        out[phase] = sorted(shares, key=lambda ks: -ks[1])
+    return out
+
+
+def _about(d: Diagnostic, req: Requirement) -> bool:
+    """Does diagnostic `d` point into the line of requirement `req`?"""
+    a, b = d.span, req.span
+    return a is not None and b is not None and a.source is b.source and b.start <= a.start < max(b.end, b.start + 1)
+
+
+def _diag_text(d: Diagnostic) -> str:
+    where = f" (line {d.span.line})" if d.span is not None else ""
+    return f"{d.severity.value} {d.code}{where}: {d.message}"
+
+
+def _correct(r: StrategyResult) -> str:
+    errors = [d for d in r.diagnostics if d.is_error]
+    gpus = f"{r.layout.gpus_used} of the {r.plan.cluster.gpus} GPUs" if r.layout else "no GPUs yet"
+    if not errors:
+        return f"**Correct: yes.** No rule finds an error; the strategy uses {gpus}."
+    first = errors[0]
+    more = f" and {len(errors) - 1} more error(s)" if len(errors) > 1 else ""
+    return (f"**Correct: no.** {_diag_text(first)}{more} — see [Diagnostics](#diagnostics).")
+
+
+def _failed_sentence(r: StrategyResult, q: RequirementResult, cited: set[int]) -> str:
+    req = q.requirement
+    text = (f"`{req.text}` is not met: the strategy gives **{requirement_value_text(req, q.value)}** against "
+            f"{requirement_value_text(req, req.target)} (margin {margin_text(q)})")
+    why = [d for d in r.diagnostics if _about(d, req)]
+    cited.update(id(d) for d in why)
+    return text + "".join(f"; {_diag_text(d)}" for d in why) + "."
+
+
+def _requirements(r: StrategyResult, cited: set[int]) -> str:
+    head = "**Meets the requirements: "
+    failed = [q for q in r.requirements if q.met is False]
+    if not r.requirements:
+        return head + "—** the plan states no requirements (`require { … }`)."
+    if failed:
+        return head + "no.** " + " ".join(_failed_sentence(r, q, cited) for q in failed)
+    if not r.verdict.correct:
+        return head + "no.** A strategy that is not correct cannot be deployed, so it meets nothing."
+    unknown = [q for q in r.requirements if q.met is None]
+    if unknown:
+        names = ", ".join(f"`{q.requirement.text}`" for q in unknown)
+        return head + f"not judged.** {names} could not be computed."
+    binding = min(r.requirements, key=lambda q: q.margin if q.margin is not None else float("inf"))
+    return (head + f"yes.** All {len(r.requirements)} are met; the binding one (smallest margin) is "
+            f"`{binding.requirement.text}` at {requirement_value_text(binding.requirement, binding.value)} "
+            f"(margin {margin_text(binding)}).")
+
+
+def optimal_note(r: StrategyResult) -> str:
+    """The evidence of the optimal verdict in words: the verdict's note, except that a gain in decode
+    throughput per GPU is told in the unit of the plan's requirement on it."""
+    ev = r.optimality or {}
+    note = ev.get("note", "not judged: no strategy search has run (`dagc search`)")
+    own, best = ev.get("own_figures"), ev.get("best_figures")
+    if ev.get("objective") != "tokens-per-gpu" or "factor" not in ev or not own or not best:
+        return note
+    key, K = "decode_tokens_per_s_per_gpu", RequirementKind.DECODE_THROUGHPUT
+    return (f"`{ev['best_strategy']}` gives {ev['factor']:.2f}× the decode throughput per GPU "
+            f"({metric_text(r.plan, K, best[key], True)} vs {metric_text(r.plan, K, own[key], True)}) on "
+            f"{best['gpus']} GPU{'s' if best['gpus'] > 1 else ''}" + ("" if ev.get("complete", True) else
+                                                                     " (the search was partial)"))
+
+
+def _optimal(r: StrategyResult) -> str:
+    word = {True: "yes", False: "no", None: "not judged"}[r.verdict.optimal]
+    note = optimal_note(r).removeprefix("not judged: ")
+    return f"**Optimal: {word}.** {note[0].upper() + note[1:]}."
+
+
+def _time(r: StrategyResult) -> list[str]:
+    met = r.metrics
+    if met is None:
+        return ["- **Where the time goes:** not computed (the strategy is not sound enough to build its DAG)."]
+    dom = dominant_costs(met)
+    out = []
+    for phase, label, figure in (("prefill", "prefill", f"TTFT {format_si(met['ttft_s'], Dimension.TIME)}"),
+                                 ("decode", "decode", f"TPOT {format_si(met['tpot_s'], Dimension.TIME)}")):
+        shares = dom.get(phase) or []
+        if not shares:
+            continue
+        (k, share), rest = shares[0], shares[1:]
+        then = f", then {COST_NAMES[rest[0][0]]} {rest[0][1] * 100:.0f} %" if rest else ""
+        out.append(f"{COST_NAMES[k]} is **{share * 100:.0f} % of {label}** ({figure}){then}")
+    return ["- **Where the time goes:** " + "; ".join(out) + " (shares of the critical path, "
+            "[details](#critical-path))."]
+
+
+def _figures_table(r: StrategyResult, ev: dict) -> list[str]:
+    plan, own, best = r.plan, ev.get("own_figures"), ev.get("best_figures")
+    if not own or not best:
+        return [f"  It uses {ev.get('best_gpus', '?')} GPUs; the verdict's evidence holds no more of its figures.", ""]
+
+    def row(name, fn):
+        return f"  | {name} | {fn(own)} | {fn(best)} |"
+
+    K = RequirementKind
+    return ["", "  | | this strategy | suggested |", "  |---|---|---|",
+            row("GPUs", lambda f: str(f["gpus"])),
+            row("TTFT", lambda f: metric_text(plan, K.TTFT, f["ttft_s"])),
+            row("TPOT", lambda f: metric_text(plan, K.TPOT, f["tpot_s"])),
+            row("decode throughput per GPU",
+                lambda f: metric_text(plan, K.DECODE_THROUGHPUT, f["decode_tokens_per_s_per_gpu"], per_gpu=True)),
+            row("end-to-end throughput", lambda f: metric_text(plan, K.THROUGHPUT, f["throughput_tokens_per_s"])),
+            row("memory of the fullest GPU", lambda f: metric_text(plan, K.MEMORY, f["memory_fraction"])),
+            f"  | meets the requirements | {_yes(r.verdict.meets_requirements)} | "
+            f"{_yes(ev.get('best_meets_requirements'))} |", ""]
+
+
+def _yes(x: bool | None) -> str:
+    return {True: "yes", False: "**no**", None: "—"}[x]
+
+
+def _change(r: StrategyResult) -> list[str]:
+    head = "- **What to change:** "
+    errors = [d for d in r.diagnostics if d.is_error]
+    if errors:
+        hints = [f"{d.code}: {d.hint}" for d in errors if d.hint][:3]
+        return [head + "fix the errors first" + (" — " + "; ".join(hints) if hints else "")
+                + " ([Diagnostics](#diagnostics))."]
+    ev = r.optimality or {}
+    best = ev.get("best_strategy")
+    if r.verdict.optimal is not False or not best:
+        why = "nothing better was found" if r.verdict.optimal else "no better strategy is known"
+        return [head + f"{why} ({ev.get('note', 'run `dagc search` to compare strategies')})."]
+    lines = [head + f"the search ranks this strategy higher (objective `{ev.get('objective', '?')}`); paste it into "
+             "the plan:", "", "  ```", f"  strategy {best}", "  ```"]
+    lines += _figures_table(r, ev)
+    if ev.get("best_meets_requirements") is False:
+        lines += ["  It does not meet the requirements either.", ""]
+    return lines
+
+
+def _diagnostics(r: StrategyResult, cited: set[int]) -> list[str]:
+    shown = [d for d in r.diagnostics if d.severity is not Severity.NOTE and id(d) not in cited]
+    notes = sum(d.severity is Severity.NOTE for d in r.diagnostics)
+    errors = sum(d.is_error for d in r.diagnostics)
+    warnings = len(r.diagnostics) - errors - notes
+    head = (f"- **Diagnostics:** {errors} error(s), {warnings} warning(s), {notes} note(s) — each with its "
+            "source line and hint under [Diagnostics](#diagnostics)")
+    if not shown:
+        return [head + "."]
+    lines = [head + ":"] + [f"  - {_diag_text(d)}" for d in shown[:MAX_LISTED]]
+    if len(shown) > MAX_LISTED:
+        lines.append(f"  - … and {len(shown) - MAX_LISTED} more")
+    return lines
+
+
+def summary_md(r: StrategyResult) -> list[str]:
+    """The summary section of report.md."""
+    cited: set[int] = set()
+    lines = ["## Summary", "", f"- {_correct(r)}", f"- {_requirements(r, cited)}", f"- {_optimal(r)}"]
+    lines += _time(r)
+    lines += _change(r)
+    lines += _diagnostics(r, cited)
+    return lines + [""]
+
+
+# ------------------------------------------------------------------ assumptions
+
+def _gbs(x: float) -> str:
+    return format_si(x, Dimension.BANDWIDTH)
+
+
+def assumptions_md(r: StrategyResult) -> list[str]:
+    """The assumptions section: the cost basis, the GPU, the interconnect, the reserve, routing."""
+    plan = r.plan
+    a = assumptions(plan, r.layout.microbatches if r.layout else None)
+    c, g = plan.cluster, a["gpu"]
+    eff = c.efficiency
+    fp8 = f", {format_si(g['flops_8bit'], Dimension.COMPUTE)} fp8" if g["flops_8bit"] else ""
+    routing = ("`random`: each token picks its experts at random, the busiest EP rank gets the expected maximum"
+               if a["routing"] == "random" else f"the busiest EP rank gets {a['routing_imbalance']:g}× the mean")
+    lines = ["## Assumptions", "", "The figures rest on these; change them in the plan (`cluster`, `workload`) "
+             "if your system differs.", "",
+             f"- {cost_basis_text(c)} Network efficiency {eff.network:g}"
+             + (f", compute {eff.compute:g}" if eff.compute is not None else "")
+             + (f", HBM {eff.hbm:g}" if eff.hbm is not None else "") + ". How: dagc's docs/cost-model.md.",
+             f"- GPU `{g['name']}`: {format_bytes(g['memory_bytes'])}, "
+             f"{format_si(g['flops_16bit'], Dimension.COMPUTE)} bf16{fp8}, HBM {_gbs(g['hbm_bytes_per_s'])}.",
+             f"- Interconnect: {_gbs(a['intra_node_bytes_per_s'])} per GPU inside a node of {a['gpus_per_node']} "
+             f"({format_si(a['intra_node_latency_s'], Dimension.TIME)} latency), "
+             f"{_gbs(a['inter_node_bytes_per_s'])} per GPU between nodes "
+             f"({format_si(a['inter_node_latency_s'], Dimension.TIME)}).",
+             f"- Reserve: {format_bytes(a['reserve_bytes'])} per GPU kept by the runtime (CUDA context, "
+             "communication buffers, allocator), counted in every memory figure."]
+    if plan.model.has_experts:
+        lines.append(f"- Routing: {routing}; the all-to-all dispatch carries {a['dispatch']}.")
+    mb = a["microbatches"]
+    lines.append(f"- Execution: {mb if mb is not None else '—'} micro-batch(es), overlap `{a['overlap']}`; "
+                 f"batch {plan.workload.batch} × ({plan.workload.prompt} prompt + {plan.workload.generate} "
+                 "generated) tokens.")
+    return lines + [""]
+
+
+GLOSSARY = [
+    ("TTFT", "time to first token: the prefill makespan, from the batch's arrival to its first generated token."),
+    ("TPOT", "time per output token: the gap between two steady decode steps."),
+    ("makespan", "the time from the first op of a phase to its last, over all GPUs."),
+    ("critical path", "the chain of ops (and waits) that sets the makespan; shortening anything else does not help."),
+    ("binding requirement", "the met requirement with the smallest margin: the first to fail if things get worse."),
+    ("margin", "how far a figure is from its target, as a share of the target (positive: met)."),
+    ("stage group", "the GPUs of one pipeline stage of one DP replica; they hold the stage's layers together."),
+    ("tp / cp / sp", "tensor parallel (each matrix split across GPUs), context parallel (the sequence split), "
+                     "sequence-parallel activations between tensor-parallel ops."),
+    ("adp (attention DP)", "attention data parallelism inside a stage group: groups of GPUs that each serve "
+                           "their own requests' attention."),
+    ("ep / etp / edp", "expert parallel (the routed experts spread across GPUs), expert tensor parallel (each "
+                       "expert split), expert data parallel (copies of the expert set)."),
+    ("micro-batch", "a slice of the batch that moves through the pipeline on its own, so stages work at once."),
+    ("bubble", "the time pipeline stages sit idle while the first micro-batches fill the pipeline and the last "
+               "drain it."),
+    ("all-to-all", "the EP exchange that sends each token to its experts' GPUs (dispatch) and back (combine)."),
+    ("reserve", "memory the runtime keeps on every GPU beyond weights, KV cache and activations."),
+    ("copies", "how many times the strategy holds a category of weights over all its GPUs (replicas, "
+               "replicated norms and KV heads)."),
+]

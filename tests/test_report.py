@@ -1,0 +1,217 @@
+"""report.md / report.html for people: the summary first (the three answers with their key figures,
+what dominates the time, what to change), requirement figures in the requirement's own unit,
+the model's memory in total and over all GPUs, and links that work in both files."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import pytest
+
+from dagc.check import check
+from dagc.export.html import heading_id, report_html
+from dagc.export.markdown import comparison_md, report_md
+from dagc.export.report import report_json
+from dagc.export.summary import COST_NAMES, dominant_costs, metric_text, requirement_value_text
+from dagc.load import load_plan_text
+from dagc.plan import RequirementKind
+from dagc.verdict import Verdict
+from conftest import ROOT
+
+SMALL = (ROOT / "tests" / "fixtures" / "small.moe").read_text()
+
+
+def checked(text: str = SMALL, name: str = "small.moe"):
+    return check(load_plan_text(text, name=name))
+
+
+def with_require(lines: str) -> str:
+    return re.sub(r"require \{[^}]*\}", "require { " + lines + " }", SMALL)
+
+
+# ------------------------------------------------------------------ units
+
+@pytest.mark.parametrize(("written", "value", "shown"), [
+    ("ttft <= 10 s", 0.49059, "0.4906 s"),
+    ("ttft <= 500 ms", 0.49059, "490.6 ms"),
+    ("tpot <= 150 us", 954.8e-6, "954.8 us"),
+    ("tpot <= 50ms", 0.054921, "54.92 ms"),
+    ("decode_throughput >= 100 tokens/ms/gpu", 96.699, "0.0967 tokens/ms/gpu"),
+    ("decode_throughput >= 2000 tokens/s/gpu", 2094.7, "2,095 tokens/s/gpu"),
+    ("decode_throughput >= 20 tokens/ms", 24755.2, "24.76 tokens/ms"),
+    ("prefill_throughput >= 5 tokens/ms/gpu", 10436.2, "10.44 tokens/ms/gpu"),
+    ("throughput >= 50000 tokens/s", 71618.4, "71,618 tokens/s"),
+    ("throughput >= 1 tokens/ms/gpu", 17904.5, "17.9 tokens/ms/gpu"),
+    ("memory <= 90 %", 0.51041, "51.04 %"),
+    ("memory <= 70 GB", 43.65e9, "43.65 GB"),
+    ("memory <= 64 GiB", 2**35, "32 GiB"),
+    ("gpus <= 8", 4.0, "4 GPUs"),
+])
+def test_requirement_values_in_their_own_unit(written, value, shown):
+    req = load_plan_text(with_require(written), name="u.moe").requirements[0]
+    assert req.text == written
+    assert requirement_value_text(req, value) == shown
+    # the target reads back as written
+    if req.kind is not RequirementKind.GPUS:
+        target = requirement_value_text(req, req.target).replace(",", "")
+        assert target == written.split(maxsplit=2)[2].replace("50ms", "50 ms")
+    assert requirement_value_text(req, None) == "not computed"
+
+
+def test_metric_text_follows_the_requirement_unit_per_gpu_and_total():
+    plan = load_plan_text(with_require("decode_throughput >= 100 tokens/ms/gpu"), name="u.moe")
+    k = RequirementKind.DECODE_THROUGHPUT
+    assert metric_text(plan, k, 96.699, per_gpu=True) == "0.0967 tokens/ms/gpu"
+    assert metric_text(plan, k, 24755.2) == "24.76 tokens/ms"
+    assert metric_text(plan, RequirementKind.THROUGHPUT, 740501.5) == "740,502 tokens/s"   # no requirement on it
+    assert metric_text(plan, RequirementKind.TPOT, 0.0052) == "5.2 ms"
+    assert metric_text(plan, RequirementKind.MEMORY, 0.104) == "10.4 % of a GPU"
+
+
+def test_every_requirement_in_report_md_is_in_its_unit():
+    r = checked(with_require("ttft <= 10 s  decode_throughput >= 1 tokens/ms/gpu  memory <= 70 GB  gpus <= 8"))[0]
+    md = report_md(r)
+    decode = r.requirements[1]
+    shown = f"{decode.value / 1e3:.4g} tokens/ms/gpu"
+    assert f"| `decode_throughput >= 1 tokens/ms/gpu` | {shown} | 1 tokens/ms/gpu |" in md
+    assert f"decode throughput | {r.metrics['decode_tokens_per_s'] / 1e3:,.4g} tokens/ms | {shown} |" in md
+    ttft = r.requirements[0]
+    assert f"| `ttft <= 10 s` | {ttft.value:.4g} s | 10 s |" in md
+    mem = r.requirements[2]
+    assert f"| `memory <= 70 GB` | {mem.value / 1e9:.4g} GB | 70 GB |" in md
+    assert "| `gpus <= 8` | 4 GPUs | 8 GPUs |" in md
+
+
+# ------------------------------------------------------------------ the summary
+
+def test_summary_comes_first_and_answers_with_figures():
+    r = checked()[0]
+    md = report_md(r)
+    headings = re.findall(r"^## (.+)$", md, flags=re.M)
+    assert headings[:3] == ["Summary", "Assumptions", "Verdicts"] and headings[-1] == "Glossary"
+    summary = md.split("## Summary")[1].split("## Assumptions")[0]
+    assert "**Correct: yes.**" in summary and "uses 4 of the 4 GPUs" in summary
+    tpot = r.requirements[1]
+    assert tpot.met is False
+    assert (f"`tpot <= 150 us` is not met: the strategy gives **{tpot.value * 1e6:.1f} us** against 150 us "
+            f"(margin {tpot.margin * 100:+.1f} %; {tpot.value / 150e-6:.4g}× off)") in summary
+    assert "**Optimal: not judged.**" in summary
+
+
+def test_dominant_cost_sentence_matches_the_critical_path():
+    r = checked()[0]
+    summary = report_md(r).split("## Assumptions")[0]
+    for phase in ("prefill", "decode"):
+        p = r.metrics["critical_path"][phase]
+        key = max(COST_NAMES, key=lambda k: p[k])
+        share = p[key] / p["makespan_s"]
+        assert f"{COST_NAMES[key]} is **{share * 100:.0f} % of {phase}**" in summary
+        assert dominant_costs(r.metrics)[phase][0] == (key, share)
+    cp = {"makespan_s": 1.0, "compute_s": 0.2, "tp_comm_s": 0.0, "ep_comm_s": 0.77, "pp_comm_s": 0.03,
+          "waiting_s": 0.0}
+    assert dominant_costs({"critical_path": {"prefill": cp}})["prefill"][0] == ("ep_comm_s", 0.77)
+
+
+def test_summary_cites_the_diagnostics_that_explain_a_failed_requirement():
+    text = (ROOT / "examples" / "10b-moe-pp16-ep16-256gpu.moe")
+    if not text.exists():
+        pytest.skip("example renamed")
+    r = checked(text.read_text(), "10b.moe")[0]
+    summary = report_md(r).split("## Assumptions")[0]
+    sentence = next(line for line in summary.splitlines() if "**Meets the requirements: no.**" in line)
+    q = next(q for q in r.requirements if q.met is False)
+    assert f"**{q.value / 1e3:.3g} tokens/ms/gpu** against 100 tokens/ms/gpu" in sentence
+    for d in r.diagnostics:
+        if d.span is not None and d.span.line == q.requirement.span.line:
+            assert f"{d.code} (line {d.span.line})" in sentence
+    others = [d for d in r.diagnostics if d.severity.value == "warning" and d.code not in sentence]
+    assert all(f"warning {d.code} (line" in summary for d in others)
+    assert "[Diagnostics](#diagnostics)" in summary
+
+
+def test_summary_of_an_incorrect_strategy_names_its_errors():
+    r = checked(SMALL.replace("strategy pp 2 < tp 2 ; ep 2 >", "strategy tp 3"))[0]
+    summary = report_md(r).split("## Assumptions")[0]
+    assert "**Correct: no.** error E302 (line 9): 8 attention heads are not divisible by tp 3" in summary
+    assert "fix the errors first — E302: use tp 2" in summary
+
+
+def test_what_to_change_is_pasteable_with_figures_in_the_requirement_units():
+    r = checked(with_require("ttft <= 10 ms  decode_throughput >= 1 tokens/ms/gpu"))[0]
+    own = {"gpus": 4, "ttft_s": r.metrics["ttft_s"], "tpot_s": r.metrics["tpot_s"],
+           "decode_tokens_per_s_per_gpu": r.metrics["decode_tokens_per_s"] / 4,
+           "throughput_tokens_per_s": r.metrics["throughput_tokens_per_s"], "memory_fraction": 0.05}
+    best = {**own, "gpus": 2, "ttft_s": 0.004, "decode_tokens_per_s_per_gpu": 3000.0, "memory_fraction": 0.0612}
+    ev = {"objective": "tokens-per-gpu", "best_strategy": "tp 2 with microbatches 1 overlap none", "best_gpus": 2,
+          "best_meets_requirements": True, "own_figures": own, "best_figures": best, "complete": True,
+          "factor": 3000.0 / own["decode_tokens_per_s_per_gpu"], "note": "from the verdict"}
+    r = dataclasses.replace(r, optimality=ev, verdict=Verdict(True, r.verdict.meets_requirements, False))
+    summary = report_md(r).split("## Assumptions")[0]
+    assert "  ```\n  strategy tp 2 with microbatches 1 overlap none\n  ```" in summary
+    assert "| GPUs | 4 | 2 |" in summary
+    assert f"| TTFT | {own['ttft_s'] * 1e3:.4g} ms | 4 ms |" in summary
+    own_tput = f"{own['decode_tokens_per_s_per_gpu'] / 1e3:.4g} tokens/ms/gpu"
+    assert f"| decode throughput per GPU | {own_tput} | 3 tokens/ms/gpu |" in summary
+    assert "| memory of the fullest GPU | 5.0 % of a GPU | 6.1 % of a GPU |" in summary
+    assert f"({3000.0 / own['decode_tokens_per_s_per_gpu']:.2f}× the decode throughput per GPU" not in summary
+    assert f"gives {ev['factor']:.2f}× the decode throughput per GPU (3 tokens/ms/gpu vs {own_tput})" in summary
+
+
+# ------------------------------------------------------------------ memory
+
+def test_memory_totals_by_hand():
+    """tiny: 4 layers, hidden 256, 8 heads / 2 KV heads of 32, vocab 1000, 4 gated experts of ffn 512
+    and 1 shared, bf16; pp 2 < tp 2 ; ep 2 on 4 GPUs, batch 8 × (128 + 8)."""
+    r = checked()[0]
+    h, layers, ffn, vocab = 256, 4, 512, 1000
+    attention = layers * (2 * h * 8 * 32 + 2 * h * 2 * 32)
+    routed = layers * 4 * 3 * h * ffn
+    shared = layers * 1 * 3 * h * ffn
+    emb_head = 2 * vocab * h
+    norms_routers = layers * 2 * h + h + layers * h * 4
+    total = attention + routed + shared + emb_head + norms_routers
+    assert total == 9_038_080
+    t = report_json(r)["memory"]["model"]
+    cats = {c["category"]: c for c in t["categories"]}
+    assert {k: c["params"] for k, c in cats.items()} == {
+        "attention": attention, "routed_experts": routed, "shared_experts": shared,
+        "embedding_and_lm_head": emb_head, "norms_and_routers": norms_routers}
+    assert t["weights"]["bytes"] == total * 2 and report_json(r)["model"]["params_total"] == total
+    # tp 2 splits everything but the norms and routers, which each GPU of a stage holds whole.
+    assert cats["norms_and_routers"]["copies"] == 2.0
+    assert all(c["copies"] == 1.0 for k, c in cats.items() if k != "norms_and_routers")
+    assert t["weights"]["all_ranks_bytes"] == (total + norms_routers) * 2
+    kv_token = layers * 2 * 2 * 32 * 2              # layers · (K and V) · KV heads · head_dim · 2 bytes
+    assert t["kv_cache"]["bytes_per_token"] == kv_token == 1024
+    assert t["kv_cache"]["bytes_per_request"] == kv_token * (128 + 8)
+    assert t["kv_cache"]["batch_bytes"] == t["kv_cache"]["all_ranks_bytes"] == kv_token * 136 * 8
+    md = report_md(r)
+    assert "**tiny** has 9.0 M parameters × 2 bytes (bf16) = **18.1 MB** of weights" in md
+    assert "| norms and routers | 6.4 K | 12.8 KB | 25.6 KB | 2.00× |" in md
+    assert "**1.0 KB per token** of context over all 4 layers, **139.3 KB per request** of 136 tokens" in md
+    per_rank = md.split("## Memory per rank")[1]
+    assert "| stage | attention | routed experts | shared experts | embedding and LM head | norms and routers |" \
+        in per_rank
+
+
+# ------------------------------------------------------------------ HTML
+
+def test_anchors_of_report_md_exist_in_report_html():
+    md = report_md(checked()[0])
+    html = report_html(md, {})
+    targets = set(re.findall(r"\]\(#([^)]+)\)", md))
+    assert {"diagnostics", "critical-path", "assumptions", "memory-per-rank"} <= targets
+    for t in targets:
+        assert f'id="{t}"' in html
+    assert heading_id("Memory of the model") == "memory-of-the-model"
+
+
+def test_comparison_html_links_each_strategy_report_html():
+    results = checked(SMALL + "\nstrategy fast = tp 2 ; ep 2\n")
+    md = comparison_md(results[0].plan, results, ["strategy-1", "fast"])
+    assert "](strategy-1/report.md)" in md and "](fast/report.md)" in md
+    html = report_html(md, {})
+    assert 'href="strategy-1/report.html"' in html and 'href="fast/report.html"' in html
+    assert "report.md" not in html
+    assert "| `tpot <= 150 us` | **not met** (" in md and "tokens/s/gpu" in md
