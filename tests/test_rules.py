@@ -125,7 +125,7 @@ def test_e202_hint_shows_semicolon_form():
 def test_e301_suggests_largest_legal_ep():
     text = plan_text(model='model preset "qwen3-30b-a3b"', cluster=C16, strategy="strategy ep 12")
     d = next(d for d in check(load_plan_text(text))[0].diagnostics if d.code == "E301")
-    assert "largest legal ep is 8" in d.hint
+    assert "the largest ep up to 12 that divides the 128 experts is 8" in d.hint
 
 
 def test_e101_suggests_nearest_name():

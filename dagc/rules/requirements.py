@@ -90,9 +90,10 @@ def check_physical(ctx: RuleContext) -> Iterator[Diagnostic]:
     strategy's GPU count is exact, and the weights' lower bound is N604's.
 
     Bad:
-        cluster { gpus = 8  gpu preset "h100-sxm" }
+        model preset "mixtral-8x7b"   cluster { gpus = 8  gpu preset "h100-sxm" }
+        workload { batch = 64  prompt = 2048  generate = 256 }
         require { ttft <= 1 s }
-        strategy tp 2 ; ep 2          # 2 of the 8 GPUs
+        strategy tp 2 ; ep 2          # 2 of the 8 GPUs: TTFT at least 1.7 s
     Fixed:
         strategy tp 8                 # or relax the requirement
     """
@@ -127,13 +128,14 @@ def check_cluster_bound(ctx: RuleContext) -> Iterator[Diagnostic]:
     (more GPUs only lower the times, more replicas only read the weights more often; a
     per-GPU throughput's bound does not depend on the GPU count). `gpus` is bounded below by
     the weights: ceil(weight bytes / GPU memory). This is a note about the plan — the same
-    for each of its strategies — and W506 says the same of each strategy's own bound.
+    for each of its strategies; W506 gives each strategy its own, tighter bound.
 
     Bad:
-        model preset "seed-moe-10b" … cluster { gpus = 64  gpu preset "generic-400t" }
-        require { decode_throughput >= 100 tokens/ms/gpu }     # at most 0.627 tokens/ms/gpu
+        model preset "mixtral-8x7b"   cluster { gpus = 8  gpu preset "h100-sxm" }
+        workload { batch = 64  prompt = 2048  generate = 256 }
+        require { decode_throughput >= 10 tokens/ms/gpu }      # at most 1.92 tokens/ms/gpu
     Fixed:
-        require { decode_throughput >= 0.4 tokens/ms/gpu }     # or a faster GPU
+        require { decode_throughput >= 1 tokens/ms/gpu }       # or a larger batch, or a faster GPU
     """
     plan = ctx.plan
     whole = _cluster_bounds(ctx)

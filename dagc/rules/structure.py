@@ -29,8 +29,8 @@ def check_ep(ctx: RuleContext):
         best = largest_divisor(e, ep)
         why = f"more than the {e} routed experts of a layer" if ep > e else f"{e} experts do not split evenly"
         yield diag("E301", Severity.ERROR, f"ep {ep}: {why}", ctx.strategy.span_of("ep"),
-                   f"the largest legal ep is {best} ({e // best} expert{'s' if e // best > 1 else ''} per GPU); "
-                   "use dp or pp for more GPUs")
+                   f"the largest ep up to {ep} that divides the {e} experts is {best} "
+                   f"({e // best} expert{'s' if e // best > 1 else ''} per GPU); use dp or pp for more GPUs")
 
 
 def check_tp_heads(ctx: RuleContext):
