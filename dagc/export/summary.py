@@ -30,6 +30,7 @@ COST_NAMES = {
 }
 
 MAX_LISTED = 6      # diagnostics listed in the summary; the rest are counted
+MAX_HINTS = 3       # hints of diagnostics repeated under "what to change"
 
 
 # ------------------------------------------------------------------ units of requirements
@@ -144,22 +145,29 @@ def _correct(r: StrategyResult) -> str:
     return (f"**Correct: no.** {_diag_text(first)}{more} — see [Diagnostics](#diagnostics).")
 
 
-def _failed_sentence(r: StrategyResult, q: RequirementResult, cited: set[int]) -> str:
-    req = q.requirement
-    text = (f"`{req.text}` is not met: the strategy gives **{requirement_value_text(req, q.value)}** against "
-            f"{requirement_value_text(req, req.target)} (margin {margin_text(q)})")
-    why = [d for d in r.diagnostics if _about(d, req)]
-    cited.update(id(d) for d in why)
-    return text + "".join(f"; {_diag_text(d)}" for d in why) + "."
+def _failed(r: StrategyResult, failed: list[RequirementResult], cited: set[int]) -> list[str]:
+    """One sentence per failed requirement; the diagnostics on its line (why it fails) under it."""
+    lines, why = [], []
+    for q in failed:
+        req = q.requirement
+        lines.append(f"`{req.text}` is not met: the strategy gives **{requirement_value_text(req, q.value)}** "
+                     f"against {requirement_value_text(req, req.target)} (margin {margin_text(q)}).")
+        why += [d for d in r.diagnostics if _about(d, req) and id(d) not in cited]
+        cited.update(id(d) for d in why)
+    return ["- **Meets the requirements: no.** " + " ".join(lines)] + [f"  - {_diag_text(d)}" for d in why]
 
 
-def _requirements(r: StrategyResult, cited: set[int]) -> str:
-    head = "**Meets the requirements: "
+def _requirements(r: StrategyResult, cited: set[int]) -> list[str]:
     failed = [q for q in r.requirements if q.met is False]
+    if failed:
+        return _failed(r, failed, cited)
+    return ["- " + _requirements_met(r)]
+
+
+def _requirements_met(r: StrategyResult) -> str:
+    head = "**Meets the requirements: "
     if not r.requirements:
         return head + "—** the plan states no requirements (`require { … }`)."
-    if failed:
-        return head + "no.** " + " ".join(_failed_sentence(r, q, cited) for q in failed)
     if not r.verdict.correct:
         return head + "no.** A strategy that is not correct cannot be deployed, so it meets nothing."
     unknown = [q for q in r.requirements if q.met is None]
@@ -245,15 +253,18 @@ def _change(r: StrategyResult) -> list[str]:
                 + " ([Diagnostics](#diagnostics))."]
     ev = r.optimality or {}
     best = ev.get("best_strategy")
+    hints = list(dict.fromkeys(f"{d.hint} ({d.code})" for d in r.diagnostics if d.hint))[:MAX_HINTS]
+    also = [f"  The diagnostics suggest: {'; '.join(hints)}.", ""] if hints else []
     if r.verdict.optimal is not False or not best:
         why = "nothing better was found" if r.verdict.optimal else "no better strategy is known"
-        return [head + f"{why} ({ev.get('note', 'run `dagc search` to compare strategies')})."]
-    lines = [head + f"the search ranks this strategy higher (objective `{ev.get('objective', '?')}`); paste it into "
-             "the plan:", "", "  ```", f"  strategy {best}", "  ```"]
+        note = ev.get("note", "run `dagc search` to compare strategies")
+        return [head + f"{why} ({note})." + (f" The diagnostics suggest: {'; '.join(hints)}." if hints else "")]
+    lines = [head + f"use the best strategy of the search by its objective (`{ev.get('objective', '?')}`); "
+             "paste this line into the plan in place of the strategy:", "", "  ```", f"  strategy {best}", "  ```"]
     lines += _figures_table(r, ev)
     if ev.get("best_meets_requirements") is False:
         lines += ["  It does not meet the requirements either.", ""]
-    return lines
+    return lines + also
 
 
 def _diagnostics(r: StrategyResult, cited: set[int]) -> list[str]:
@@ -274,7 +285,7 @@ def _diagnostics(r: StrategyResult, cited: set[int]) -> list[str]:
 def summary_md(r: StrategyResult) -> list[str]:
     """The summary section of report.md."""
     cited: set[int] = set()
-    lines = ["## Summary", "", f"- {_correct(r)}", f"- {_requirements(r, cited)}", f"- {_optimal(r)}"]
+    lines = ["## Summary", "", f"- {_correct(r)}", *_requirements(r, cited), f"- {_optimal(r)}"]
     lines += _time(r)
     lines += _change(r)
     lines += _diagnostics(r, cited)
