@@ -135,8 +135,9 @@ def _diag_text(d: Diagnostic) -> str:
     return f"{d.severity.value} {d.code}{where}: {d.message}"
 
 
-def _correct(r: StrategyResult) -> str:
+def _correct(r: StrategyResult, cited: set[int]) -> str:
     errors = [d for d in r.diagnostics if d.is_error]
+    cited.update(id(d) for d in errors[:1])
     gpus = f"{r.layout.gpus_used} of the {r.plan.cluster.gpus} GPUs" if r.layout else "no GPUs yet"
     if not errors:
         return f"**Correct: yes.** No rule finds an error; the strategy uses {gpus}."
@@ -285,7 +286,7 @@ def _diagnostics(r: StrategyResult, cited: set[int]) -> list[str]:
 def summary_md(r: StrategyResult) -> list[str]:
     """The summary section of report.md."""
     cited: set[int] = set()
-    lines = ["## Summary", "", f"- {_correct(r)}", *_requirements(r, cited), f"- {_optimal(r)}"]
+    lines = ["## Summary", "", f"- {_correct(r, cited)}", *_requirements(r, cited), f"- {_optimal(r)}"]
     lines += _time(r)
     lines += _change(r)
     lines += _diagnostics(r, cited)
