@@ -137,38 +137,57 @@ def _stage_compute(times: dict, model, a: int, b: int, first: bool, last: bool, 
 
 def fast_metrics(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> dict:
     """TTFT and TPOT by the static schedule's recurrence (exact for overlap = none)."""
-    m = plan.model
-    reqs = lay.requests()
-    pair = workload.overlap is Overlap.MICROBATCH
-    w = 2 if pair else 1
-    units = [list(range(k, min(k + w, lay.microbatches))) for k in range(0, lay.microbatches, w)]
-    stage_costs: dict[tuple, list[tuple[float, float]]] = {}
+    return rate_metrics(fast_ttft(plan, lay, workload, timer), fast_tpot(plan, lay, workload, timer), workload,
+                        lay.gpus_used)
 
-    def costs(phase: Phase, req: tuple, n: int) -> list[tuple[float, float]]:
+
+def fast_ttft(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> float:
+    """The prefill makespan of the static schedule's recurrence."""
+    return _Recurrence(plan, lay, workload, timer).prefill()
+
+
+def fast_tpot(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> float:
+    """The gap between two decode steps of the static schedule's recurrence. Decode starts on idle
+    streams, so it does not depend on prefill: the search prices it alone first (`dagc.search`)."""
+    return _Recurrence(plan, lay, workload, timer).tpot()
+
+
+class _Recurrence:
+    """The static schedule of `dagc.schedule` as a recurrence over (step, micro-batch, stage)."""
+
+    def __init__(self, plan: Plan, lay: Layout, workload: Workload, timer: Timer):
+        self.plan, self.lay, self.workload, self.timer = plan, lay, workload, timer
+        self.reqs = lay.requests()
+        self.pair = workload.overlap is Overlap.MICROBATCH
+        w = 2 if self.pair else 1
+        self.units = [list(range(k, min(k + w, lay.microbatches))) for k in range(0, lay.microbatches, w)]
+        self.stage_costs: dict[tuple, list[tuple[float, float]]] = {}
+
+    def costs(self, phase: Phase, req: tuple, n: int) -> list[tuple[float, float]]:
+        """(compute, send) seconds of each stage for a unit of `n` micro-batches of `req` requests."""
         key = (phase, req, n)
-        if key not in stage_costs:
+        row = self.stage_costs.get(key)
+        if row is None:
+            lay, m = self.lay, self.plan.model
             row = []
             for stage, (a, b) in enumerate(lay.stage_layers):
-                t = timer.pass_times(workload, lay, phase, req, stage)
-                row.append((_stage_compute(t, m, a, b, stage == 0, stage == lay.pp - 1, pair and n == 2),
+                t = self.timer.pass_times(self.workload, lay, phase, req, stage)
+                row.append((_stage_compute(t, m, a, b, stage == 0, stage == lay.pp - 1, self.pair and n == 2),
                             t["send"] * n))
-            stage_costs[key] = row
-        return stage_costs[key]
+            self.stage_costs[key] = row
+        return row
 
-    last = lay.pp - 1
-    head_end: dict[tuple[int, int], float] = {}
-    prefill_end = 0.0
-    for phase, step in ((Phase.PREFILL, 0), (Phase.DECODE, 0), (Phase.DECODE, 1)):
-        if step == 0:
-            free = [0.0] * lay.pp      # stage streams (compute; with overlap, also the collectives)
-            p2p = [0.0] * lay.pp
-        for unit in units:
-            ready = max(head_end[(0, j)] for j in unit) if step == 1 else 0.0
-            for stage, (compute, send) in enumerate(costs(phase, tuple(reqs[unit[0]]), len(unit))):
+    def _step(self, phase: Phase, free: list[float], p2p: list[float], ready_of) -> dict[int, float]:
+        """One pass of every unit through every stage; the end of each micro-batch at the last stage."""
+        last = self.lay.pp - 1
+        ends: dict[int, float] = {}
+        for unit in self.units:
+            ready = ready_of(unit)
+            for stage, (compute, send) in enumerate(self.costs(phase, tuple(self.reqs[unit[0]]), len(unit))):
                 end = max(free[stage], ready) + compute
                 free[stage] = end
                 if stage < last:
-                    if pair:
+                    if self.pair:
                         start = max(end, p2p[stage], p2p[stage + 1])
                         p2p[stage] = p2p[stage + 1] = ready = start + send
                     else:
@@ -176,8 +195,16 @@ def fast_metrics(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> d
                         free[stage] = free[stage + 1] = ready = start + send
                 else:
                     for j in unit:
-                        head_end[(step, j)] = end
-                    if phase is Phase.PREFILL and end > prefill_end:
-                        prefill_end = end
-    tpot = max(head_end[(1, j)] - head_end[(0, j)] for j in range(lay.microbatches))
-    return rate_metrics(prefill_end, tpot, workload, lay.gpus_used)
+                        ends[j] = end
+        return ends
+
+    def prefill(self) -> float:
+        pp = self.lay.pp
+        return max(self._step(Phase.PREFILL, [0.0] * pp, [0.0] * pp, lambda unit: 0.0).values())
+
+    def tpot(self) -> float:
+        pp = self.lay.pp
+        free, p2p = [0.0] * pp, [0.0] * pp            # stage streams (compute; with overlap, also the collectives)
+        first = self._step(Phase.DECODE, free, p2p, lambda unit: 0.0)
+        second = self._step(Phase.DECODE, free, p2p, lambda unit: max(first[j] for j in unit))
+        return max(second[j] - first[j] for j in range(self.lay.microbatches))

@@ -43,7 +43,7 @@ import itertools
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .analyse import analyse
 from .dag import Phase
@@ -53,6 +53,7 @@ from .memory import memory
 from .plan import Overlap, Plan, Strategy
 from .rules import RuleContext, run_rules
 from .rules.resources import check_memory
+from .search_bound import BAR_LAG, Bar, BarKeeper, Pruner
 from .search_pool import (
     _WORKER,
     DEADLINE_GRACE_S as DEADLINE_GRACE_S,
@@ -80,7 +81,7 @@ __all__ = ["Objective", "Candidate", "SearchResult", "candidates", "count_candid
 
 RANKED_KEEP = 5_000             # best candidates kept for the ranking, re-scoring and pareto.svg
 SPLIT_CANDIDATES = 50           # best pipelined candidates tried again with a cost-balanced split
-CHUNK = 64                      # candidates per unit of work of a worker process
+CHUNK = 16                      # candidates per unit of work of a worker process (and per bar: dagc.search_bound)
 OPTIMAL_SEARCH_BUDGET_S = None  # check/compile search the whole space: no time budget changes a verdict
 SKIPPED_SPLITS = "balanced pipeline splits"           # `SearchResult.skipped`: not tried (for all the best)
 SKIPPED_RESCORE = "exact re-scoring of the best"      # `SearchResult.skipped`: the top are (partly) estimates
@@ -167,28 +168,40 @@ def _balanced_split(plan: Plan, cand: Candidate, timer: _Timer) -> tuple[int, ..
     return None if split == default_split(m.layers, s.pp) else split
 
 
-def _evaluate_items(items: list[_Item], deadline: float | None = None, plan: Plan | None = None,
-                    objective: str | None = None, timer: _Timer | None = None,
-                    clock: Callable[[], float] = time.monotonic) -> tuple[list[Candidate], int]:
-    """The legal candidates of a chunk, and how many of its items were evaluated: all, or those
-    started before the `clock` deadline. In a worker: with the plan of `_init_worker`."""
+def _evaluate_items(items: list[_Item], deadline: float | None = None, bar: Bar | None = None,
+                    plan: Plan | None = None, objective: str | None = None, timer: _Timer | None = None,
+                    clock: Callable[[], float] = time.monotonic, pruner: Pruner | None = None,
+                    ) -> tuple[list[Candidate], int, int]:
+    """The legal candidates of a chunk, how many of its items were evaluated (all, or those started
+    before the `clock` deadline) and how many of those the `bar` pruned (`dagc.search_bound`). In
+    a worker: with the plan of `_init_worker`."""
     plan = plan or _WORKER["plan"]
     objective = objective or _WORKER["objective"]
     timer = timer or _WORKER["timer"]
+    pruner = pruner or _WORKER.get("pruner") or Pruner(plan, objective, timer)
+    bar = bar or Bar()
     out: list[Candidate] = []
+    pruned = 0
     for n, item in enumerate(items):
         if deadline is not None and clock() >= deadline:
-            return out, n
-        c = evaluate(plan, _strategy(item), item[7], Overlap(item[8]), objective, timer)
+            return out, n, pruned
+        strategy, mb, overlap = _strategy(item), item[7], Overlap(item[8])
+        if bar.kth is not None:
+            workload = plan.workload.model_copy(update={"microbatches": mb, "overlap": overlap})
+            lay = resolve(plan.model, plan.cluster, workload, strategy)
+            if lay.pp <= plan.model.layers and not pruner.matters(lay, workload, bar, strategy.text, mb, overlap):
+                pruned += 1
+                continue
+        c = evaluate(plan, strategy, mb, overlap, objective, timer)
         if c is not None:
             out.append(c)
-    return out, len(items)
+    return out, len(items), pruned
 
 
 def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: int = 1,
            progress: Callable[[int, int], None] | None = None, rescore: int | None = None,
            budget_s: float | None = None, max_candidates: int = MAX_SEARCH_CANDIDATES, *,
-           clock: Callable[[], float] = time.monotonic) -> SearchResult:
+           clock: Callable[[], float] = time.monotonic, prune: bool = True) -> SearchResult:
     """Enumerate, prune by the rules, score, rank; re-score the top `rescore` exactly (default: the
     `top` that will be shown, so every strategy dagc prints carries the figures `check` gives it).
 
@@ -199,6 +212,11 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
     the CPUs available) evaluate chunks of candidates; Ctrl-C stops them and raises
     KeyboardInterrupt. `clock` (seconds, for tests) measures the budget; worker processes read
     `time.monotonic()`, so with `jobs` > 1 it must be that clock.
+
+    Branch and bound (`prune`, `dagc.search_bound`): a candidate that provably can enter neither
+    the best max(`SPLIT_CANDIDATES`, `rescore`, `top`) nor the Pareto front is not evaluated in
+    full (`pruned`); those best (`exact_top`), the front and the verdict are what `prune=False`
+    (every candidate in full, `ranked` then holding the best `RANKED_KEEP` of all) gives.
 
     Raises:
         ValueError: an unknown objective, jobs < 1, top, rescore or max_candidates < 0, a
@@ -220,8 +238,9 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
     space = count_candidates(plan)
     limit = min(space, max_candidates)
     stream = itertools.islice(_items(plan), limit)
-    tally = _Tally(_Best(max(RANKED_KEEP, SPLIT_CANDIDATES, rescore)), _Front(), limit, progress)
-    stopped = _evaluate_all(plan, objective, jobs, stream, limit, deadline, clock, tally.take)
+    exact = max(SPLIT_CANDIDATES, rescore, top)
+    tally = _Tally(_Best(max(RANKED_KEEP, exact)), _Front(), BarKeeper(exact if prune else 0), limit, progress)
+    stopped = _evaluate_all(plan, objective, jobs, stream, limit, deadline, clock, tally)
     if tally.done >= space:
         stopped = None
     elif stopped is None:
@@ -242,7 +261,8 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
     return SearchResult(objective=objective, evaluated=tally.done + len(extra), legal=tally.legal + len(extra),
                         seconds=clock() - t0, ranked=tuple(ranked), pareto=tally.front.result(),
                         total=space + len(extra), stopped=stopped, limit=max_candidates,
-                        pareto_complete=tally.front.complete, skipped=tuple(skipped))
+                        pareto_complete=tally.front.complete, skipped=tuple(skipped), pruned=tally.pruned,
+                        exact_top=min(exact if prune else RANKED_KEEP, len(ranked)))
 
 
 def _check_arguments(objective: str, jobs: int, top: int, rescore: int, max_candidates: int,
@@ -266,37 +286,56 @@ class _Tally:
 
     best: _Best
     front: _Front
+    keeper: BarKeeper                               # the best rank keys, for the bars
     limit: int                                      # the candidates to evaluate, for `progress`
     progress: Callable[[int, int], None] | None
     legal: int = 0
     done: int = 0
+    pruned: int = 0
+    chunks: int = 0                                 # chunks taken
+    bars: dict[int, Bar] = field(default_factory=dict)   # the bar after chunk i, kept BAR_LAG chunks
 
-    def take(self, found: list[Candidate], n: int) -> None:
-        """The legal candidates `found` among `n` evaluated."""
+    def take(self, found: list[Candidate], n: int, pruned: int = 0) -> None:
+        """The legal candidates `found` among `n` evaluated, `pruned` of which were pruned."""
         for c in found:
             self.best.add(c)
+            self.keeper.take(c)
             if c.meets_requirements:         # the front holds only what the plan could deploy
                 self.front.add(c)
         self.legal += len(found)
         self.done += n
+        self.pruned += pruned
+        self.bars[self.chunks] = self.keeper.bar([c for _, c in self.front.points])
+        self.bars.pop(self.chunks - BAR_LAG, None)
+        self.chunks += 1
         if self.progress:
             self.progress(self.done, self.limit)
 
+    def bar_for(self, chunk: int) -> Bar:
+        """The bar chunk number `chunk` is evaluated against: the one after chunk `chunk − BAR_LAG`,
+        whatever the number of processes."""
+        if chunk < BAR_LAG:
+            return Bar()
+        assert chunk - BAR_LAG in self.bars, "a chunk is handed out only after the chunk BAR_LAG before it is taken"
+        return self.bars[chunk - BAR_LAG]
+
 
 def _evaluate_all(plan: Plan, objective: str, jobs: int, stream: Iterator[_Item], limit: int,
-                  deadline: float | None, clock: Callable[[], float],
-                  take: Callable[[list[Candidate], int], None]) -> str | None:
+                  deadline: float | None, clock: Callable[[], float], tally: _Tally) -> str | None:
     """Evaluate the candidates of `stream` in chunks, in this process or in `jobs` worker processes,
-    handing each chunk's results to `take`. Returns "budget" when the deadline stopped it."""
-    chunks = iter(lambda: list(itertools.islice(stream, CHUNK)), [])
+    each against the bar `tally` gives it, handing each chunk's results to `tally.take`. Returns
+    "budget" when the deadline stopped it."""
+    raw = iter(lambda: list(itertools.islice(stream, CHUNK)), [])
+    chunks = ((items, tally.bar_for(i)) for i, items in enumerate(raw))      # the bar made when it is asked for
     if jobs > 1 and limit > CHUNK:
-        return _evaluate_in_workers(plan, objective, jobs, chunks, deadline, take, _evaluate_items,
-                                    ProcessPoolExecutor)
+        return _evaluate_in_workers(plan, objective, jobs, chunks, deadline, tally.take, _evaluate_items,
+                                    ProcessPoolExecutor, in_flight=min(2 * jobs, BAR_LAG))
     timer = _Timer(plan)
-    for items in chunks:
-        found, n = _evaluate_items(items, deadline, plan, objective, timer, clock)
+    pruner = Pruner(plan, objective, timer)
+    for items, bar in chunks:
+        found, n, pruned = _evaluate_items(items, deadline, bar, plan, objective, timer, clock, pruner)
         if n:
-            take(found, n)
+            tally.take(found, n, pruned)
         if n < len(items):
             return "budget"
     return None

@@ -30,6 +30,7 @@ from types import FrameType
 
 from .fastsched import Timer as _Timer
 from .plan import Plan
+from .search_bound import Bar, Pruner
 from .search_result import Candidate
 from .search_space import _Item
 
@@ -51,7 +52,8 @@ def _init_worker(plan: Plan, objective: str, parent: int | None = None) -> None:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     if parent is not None:
         _die_with_parent(parent)
-    _WORKER.update(plan=plan, objective=objective, timer=_Timer(plan))
+    timer = _Timer(plan)
+    _WORKER.update(plan=plan, objective=objective, timer=timer, pruner=Pruner(plan, objective, timer))
 
 
 def _pid_alive(pid: int) -> bool:
@@ -99,18 +101,20 @@ def cpu_count() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-# What a worker runs on a chunk: (items, deadline) → (the legal candidates, how many items were evaluated).
-ChunkRunner = Callable[[list[_Item], float | None], tuple[list[Candidate], int]]
+# What a worker runs on a chunk: (items, deadline, bar) → (the legal candidates, how many items were
+# evaluated, how many of those the bar pruned).
+ChunkRunner = Callable[[list[_Item], float | None, Bar], tuple[list[Candidate], int, int]]
 
 
-def _submit(pool: ProcessPoolExecutor, run: ChunkRunner, items: list[_Item], deadline: float | None) -> Future:
+def _submit(pool: ProcessPoolExecutor, run: ChunkRunner, items: list[_Item], deadline: float | None,
+            bar: Bar) -> Future:
     # Worker processes (and the pool's threads) start at a submit: SIGINT stays blocked in them
     # until a worker's initializer ignores it; the threads never take it from the main thread.
     if not hasattr(signal, "pthread_sigmask"):
-        return pool.submit(run, items, deadline)
+        return pool.submit(run, items, deadline, bar)
     old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
-        return pool.submit(run, items, deadline)
+        return pool.submit(run, items, deadline, bar)
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
@@ -178,12 +182,15 @@ def _stop_workers(pool: ProcessPoolExecutor, workers: list[BaseProcess], manager
             close()
 
 
-def _evaluate_in_workers(plan: Plan, objective: str, jobs: int, chunks: Iterator[list[_Item]],
-                         deadline: float | None, take: Callable[[list[Candidate], int], None],
+def _evaluate_in_workers(plan: Plan, objective: str, jobs: int, chunks: Iterator[tuple[list[_Item], Bar]],
+                         deadline: float | None, take: Callable[[list[Candidate], int, int], None],
                          run: ChunkRunner, executor: Callable[..., ProcessPoolExecutor] = ProcessPoolExecutor,
-                         ) -> str | None:
-    """Evaluate the chunks in `jobs` worker processes (`executor`, a `ProcessPoolExecutor`), each by
-    `run` (a module-level function: it is pickled by name), taking their results in order. Returns
+                         in_flight: int | None = None) -> str | None:
+    """Evaluate the chunks (each with the bar it is evaluated against) in `jobs` worker processes
+    (`executor`, a `ProcessPoolExecutor`), each by `run` (a module-level function: it is pickled by
+    name), taking their results in order, with at most `in_flight` chunks (default 2·jobs) handed
+    out and not yet taken: a chunk is asked of `chunks` only once the one `in_flight` before it is
+    taken. Returns
     "budget" when the deadline stopped it. However it ends (also by Ctrl-C, however many), no
     worker process is left behind."""
     guard = _InterruptGuard()
@@ -199,29 +206,30 @@ def _evaluate_in_workers(plan: Plan, objective: str, jobs: int, chunks: Iterator
         results = getattr(pool, "_result_queue", None)
         pending: deque[tuple[Future, int]] = deque()
 
-        def submit(items: list[_Item]) -> None:
+        def submit(chunk: tuple[list[_Item], Bar]) -> None:
             nonlocal manager
             assert pool is not None
-            pending.append((_submit(pool, run, items, deadline), len(items)))
+            items, bar = chunk
+            pending.append((_submit(pool, run, items, deadline, bar), len(items)))
             workers.update(getattr(pool, "_processes", None) or {})
             manager = getattr(pool, "_executor_manager_thread", None) or manager
 
-        for items in itertools.islice(chunks, 2 * jobs):       # a bounded number of chunks in flight
-            submit(items)
+        for chunk in itertools.islice(chunks, in_flight or 2 * jobs):      # a bounded number of chunks in flight
+            submit(chunk)
         while pending:
             fut, n = pending[0]
             wait = None if deadline is None else max(0.0, deadline - time.monotonic()) + DEADLINE_GRACE_S
             try:
-                found, k = fut.result(wait)
+                found, k, pruned = fut.result(wait)
             except TimeoutError:
                 return "budget"                     # its last candidate overran: what it did is lost
             pending.popleft()
-            take(found, k)
+            take(found, k, pruned)
             if k < n or (deadline is not None and time.monotonic() >= deadline):
                 return "budget"
-            items = next(chunks, [])
-            if items:
-                submit(items)
+            nxt = next(chunks, None)
+            if nxt is not None:
+                submit(nxt)
         finished = True
         return None
     finally:

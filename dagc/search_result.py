@@ -12,10 +12,15 @@ from dataclasses import dataclass, field
 
 from .plan import Overlap, Strategy
 
-__all__ = ["Candidate", "SearchResult", "pareto_front", "MAX_SEARCH_CANDIDATES", "PARETO_MAX"]
+__all__ = ["Candidate", "SearchResult", "option_text", "pareto_front", "MAX_SEARCH_CANDIDATES", "PARETO_MAX"]
 
 MAX_SEARCH_CANDIDATES = 100_000  # candidates one search evaluates at most, fewest GPUs first (~1 min on one core)
 PARETO_MAX = 1_000              # Pareto-front points kept (beyond: the best by decode tokens/s per GPU)
+
+
+def option_text(strategy: str, microbatches: int, overlap: Overlap) -> str:
+    """Strategy text with its execution options (SPEC 3.5)."""
+    return f"{strategy} with microbatches {microbatches} overlap {overlap.value}"
 
 
 @dataclass(frozen=True)
@@ -35,7 +40,7 @@ class Candidate:
     def text(self) -> str:
         """The strategy with its execution options: what `--strategy` and a plan line accept back and
         evaluate to the same figures (SPEC 3.5)."""
-        return f"{self.strategy.text} with microbatches {self.microbatches} overlap {self.overlap.value}"
+        return option_text(self.strategy.text, self.microbatches, self.overlap)
 
     def to_json(self) -> dict:
         return {"strategy": self.text, "gpus": self.gpus,
@@ -59,6 +64,10 @@ class SearchResult:
     pareto_complete: bool = True                  # False: the front was thinned to PARETO_MAX points
     skipped: tuple[str, ...] = ()                 # steps after the evaluation that the time budget cut short:
                                                   # SKIPPED_SPLITS, SKIPPED_RESCORE
+    pruned: int = 0                               # of the evaluated: shown unable to enter the best or the front
+                                                  # by their bounds (`dagc.search_bound`), not checked further
+    exact_top: int = 0                            # `ranked[:exact_top]` is the space's best, in order; beyond,
+                                                  # only candidates that were evaluated in full
 
     @property
     def complete(self) -> bool:
@@ -73,11 +82,13 @@ class SearchResult:
         return "when its time budget was spent"
 
     def to_json(self, top: int | None = None) -> dict:
-        chosen = self.ranked if top is None else self.ranked[:top]
+        limit = top if top is not None else (self.exact_top or None)      # beyond exact_top: not the space's order
+        chosen = self.ranked[:limit]
         return {"objective": self.objective, "evaluated": self.evaluated, "legal": self.legal,
                 "seconds": self.seconds, "candidates": [c.to_json() for c in chosen],
                 "pareto": [c.to_json() for c in self.pareto], "total": self.total, "complete": self.complete,
-                "stopped": None if self.complete else self.stopped, "skipped": list(self.skipped)}
+                "stopped": None if self.complete else self.stopped, "skipped": list(self.skipped),
+                "pruned": self.pruned}
 
     @property
     def best(self) -> Candidate | None:
@@ -111,17 +122,18 @@ class _Best:
 
 def _front_key(c: Candidate) -> tuple:
     m = c.metrics
-    return (-m["decode_tokens_per_s_per_gpu"], m["tpot_s"], m["ttft_s"], c.text, c.microbatches, c.overlap.value)
+    return (-m["decode_tokens_per_s_per_gpu"], m["tpot_s"], c.text, c.microbatches, c.overlap.value)
 
 
 def _beats(f: tuple, c: tuple) -> bool:
     """Front keys: f is no worse than c on every objective and comes first (better, or the same
     figures and an earlier name)."""
-    return f[0] <= c[0] and f[1] <= c[1] and f[2] <= c[2] and f < c
+    return f[0] <= c[0] and f[1] <= c[1] and f < c
 
 
 class _Front:
-    """The Pareto front (more decode tokens/s per GPU, less TPOT, less TTFT), kept incrementally.
+    """The Pareto front (more decode tokens/s per GPU, less TPOT: the trade-off pareto.svg draws; TTFT
+    enters through the requirements, which every point meets), kept incrementally.
 
     A point joins unless a point of the front beats it, and evicts the points it beats; the
     result does not depend on the order of arrival. Beyond `cap` points the front keeps the
@@ -150,7 +162,7 @@ class _Front:
 
 def pareto_front(cands: Iterable[Candidate]) -> tuple[Candidate, ...]:
     """Non-dominated candidates among those that meet the requirements: more decode tokens/s per
-    GPU, less TPOT, less TTFT."""
+    GPU, less TPOT."""
     front = _Front(cap=None)
     for c in cands:
         if c.meets_requirements:

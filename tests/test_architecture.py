@@ -49,6 +49,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("analyse",),                               # resolve → rules → memory → DAG → schedule → verdict
     ("check",),
     ("search_result", "search_space"),          # the search's ranking and front; its candidates, lazily
+    ("search_bound",),                          # branch and bound: what a candidate must beat to matter
     ("search_pool",),                           # the search's worker processes and their stopping
     ("search",),
     ("export",),

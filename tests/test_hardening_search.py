@@ -95,11 +95,11 @@ def test_a_wide_search_stops_at_the_cap_in_bounded_memory_and_says_so():
 
 def test_ranking_keeps_only_the_best_k(monkeypatch):
     plan = load_plan(EXAMPLES / "mixtral-8x7b-1node.moe")
-    full = search(plan, rescore=0)
+    full = search(plan, rescore=0, prune=False)
     assert full.legal > 100
     monkeypatch.setattr(search_mod, "RANKED_KEEP", 10)
     monkeypatch.setattr(search_mod, "SPLIT_CANDIDATES", 5)
-    kept = search(plan, rescore=0)
+    kept = search(plan, rescore=0, prune=False)
     assert len(kept.ranked) == 10 and kept.legal == full.legal
     # the best 10 are the same (the balanced splits are tried for fewer candidates: compare without them)
     plain = [c.text for c in full.ranked if "[" not in c.text][:8]
@@ -108,16 +108,16 @@ def test_ranking_keeps_only_the_best_k(monkeypatch):
 
 
 def test_incremental_pareto_front_is_the_front_of_all_in_any_order():
-    found = search(load_plan(EXAMPLES / "qwen3-30b-a3b-4gpu.moe"), rescore=0)
+    found = search(load_plan(EXAMPLES / "qwen3-30b-a3b-4gpu.moe"), rescore=0, prune=False)
     pts = [c for c in found.ranked if c.meets_requirements]      # the front holds only what meets them
 
     def key(c):
         m = c.metrics
-        return (-m["decode_tokens_per_s_per_gpu"], m["tpot_s"], m["ttft_s"], c.text, c.microbatches, c.overlap.value)
+        return (-m["decode_tokens_per_s_per_gpu"], m["tpot_s"], c.text, c.microbatches, c.overlap.value)
 
-    def beaten(c):          # another point no worse on all three objectives, and first in the order
+    def beaten(c):          # another point no worse on both objectives, and first in the order
         k = key(c)
-        return any(key(p) < k and all(a <= b for a, b in zip(key(p)[:3], k[:3], strict=True)) for p in pts)
+        return any(key(p) < k and all(a <= b for a, b in zip(key(p)[:2], k[:2], strict=True)) for p in pts)
 
     expected = [c for c in sorted(pts, key=key) if not beaten(c)]
     assert pareto_front(pts) == tuple(expected) == pareto_front(reversed(pts))

@@ -77,14 +77,12 @@ def test_fast_evaluator_is_exact_without_overlap():
 
 
 def test_pareto_front_is_non_dominated_and_covers_the_rest():
-    found = search(load_plan(EXAMPLES / "mixtral-8x7b-1node.moe"), rescore=0)
+    found = search(load_plan(EXAMPLES / "mixtral-8x7b-1node.moe"), rescore=0, prune=False)
 
-    def dominates(a, b):
+    def dominates(a, b):            # the trade-off pareto.svg draws: decode tokens/s per GPU against TPOT
         ma, mb = a.metrics, b.metrics
-        no_worse = (ma["decode_tokens_per_s_per_gpu"] >= mb["decode_tokens_per_s_per_gpu"]
-                    and ma["tpot_s"] <= mb["tpot_s"] and ma["ttft_s"] <= mb["ttft_s"])
-        better = (ma["decode_tokens_per_s_per_gpu"] > mb["decode_tokens_per_s_per_gpu"]
-                  or ma["tpot_s"] < mb["tpot_s"] or ma["ttft_s"] < mb["ttft_s"])
+        no_worse = ma["decode_tokens_per_s_per_gpu"] >= mb["decode_tokens_per_s_per_gpu"] and ma["tpot_s"] <= mb["tpot_s"]
+        better = ma["decode_tokens_per_s_per_gpu"] > mb["decode_tokens_per_s_per_gpu"] or ma["tpot_s"] < mb["tpot_s"]
         return no_worse and better
 
     front = found.pareto

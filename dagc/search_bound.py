@@ -1,0 +1,139 @@
+"""Branch and bound for the strategy search: which candidates cannot change its result.
+
+Input: a candidate's layout and workload, and `Bar` — what the search has found so far (the
+`k`-th best rank key among legal candidates, the Pareto front's figures: decode tokens/s per
+GPU and TPOT). Output: whether the
+candidate could still enter the best `k` or the front (`matters`). A candidate that cannot is
+not evaluated further (no prefill schedule, memory model or rules): the search counts it as
+pruned. Its best possible figures are
+
+- TPOT: exact, the static schedule's decode recurrence (`dagc.fastsched.fast_tpot`: decode
+  starts on idle streams, so it is priced without prefill), hence decode tokens/s too;
+- TTFT: a lower bound, `dagc.bounds.bounds` for its GPUs and replicas (no schedule beats its
+  busiest rank's FLOPs at peak or its bytes at peak HBM bandwidth);
+- requirements: met, unless a TTFT, TPOT or throughput line is out of reach of those figures.
+
+Before the exact TPOT, the candidate is tried at the physical bounds of its GPUs alone
+(`dagc.bounds`, TPOT too): most candidates on far more GPUs than the best need no schedule.
+Every objective's score falls as TTFT and TPOT grow, so the score at these figures is an upper
+bound, and a candidate whose best rank key comes after the `k`-th best and whose best figures a
+front point beats can be neither: the result is the one an exhaustive search gives
+(`tests/test_search_bound.py` compares both).
+
+Determinism: the search hands each chunk of candidates the bar as it stood a fixed number of
+chunks earlier (`BAR_LAG`), in one process as in many, so what is pruned — and every count the
+result reports — does not depend on `--jobs` or the machine.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .bounds import Bounds, bounds, unreachable
+from .fastsched import Timer, fast_tpot
+from .layout import Layout
+from .metrics import rate_metrics
+from .plan import Overlap, Plan, RequirementKind, Workload
+from .search_result import Candidate, _front_key, _rank_key, option_text
+from .verdict import METRIC_OF, Objective
+
+__all__ = ["BAR_LAG", "Bar", "BarKeeper", "Pruner", "surely_misses"]
+
+BAR_LAG = 16                # chunks between a bar's making and its use (≥ the chunks in flight)
+
+_LOWER_BOUNDED = (RequirementKind.TTFT, RequirementKind.TPOT)   # their figures here are lower bounds
+
+
+@dataclass(frozen=True)
+class Bar:
+    """What a candidate must beat to matter: the `k`-th best rank key among the legal candidates
+    found so far (None: fewer than `k` found) and the front's figures, one row per point:
+    (−decode tokens/s per GPU, TPOT)."""
+
+    kth: tuple | None = None
+    front: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+
+
+class BarKeeper:
+    """The best `k` rank keys of the legal candidates taken so far, and the bars made from them."""
+
+    def __init__(self, k: int):
+        self.k = k
+        self.keys: list[tuple] = []
+
+    def take(self, c: Candidate) -> None:
+        if self.k <= 0:
+            return
+        key = _rank_key(c)
+        if len(self.keys) < self.k or key < self.keys[-1]:
+            bisect.insort(self.keys, key)
+            del self.keys[self.k:]
+
+    def bar(self, front: list[Candidate]) -> Bar:
+        kth = self.keys[-1] if self.k > 0 and len(self.keys) >= self.k else None
+        rows = np.array([_front_key(c)[:2] for c in front], dtype=np.float64).reshape(-1, 2)
+        return Bar(kth, rows)
+
+
+def surely_misses(plan: Plan, metrics: dict, gpus: int) -> bool:
+    """Whether a requirement on TTFT, TPOT or a throughput is out of reach of `metrics` (TTFT and
+    TPOT lower bounds, throughputs upper bounds)."""
+    for req in plan.requirements:
+        key = METRIC_OF.get(req.kind)
+        if key is None or key not in metrics:
+            continue
+        value = metrics[key] / gpus if req.per_gpu else metrics[key]
+        if unreachable(req, value, lower=req.kind in _LOWER_BOUNDED):
+            return True
+    return False
+
+
+class Pruner:
+    """Decides, for the candidates of one plan and objective, which cannot change the result."""
+
+    def __init__(self, plan: Plan, objective: str, timer: Timer):
+        self.plan, self.objective, self.timer = plan, objective, timer
+        self._physical: dict[tuple[int, int], Bounds] = {}
+
+    def physical(self, workload: Workload, gpus: int, dp: int) -> Bounds:
+        """`dagc.bounds.bounds` for `gpus` GPUs and `dp` replicas (it does not depend on micro-batches
+        or overlap, which is all the search varies in the workload)."""
+        hit = self._physical.get((gpus, dp))
+        if hit is None:
+            hit = self._physical[(gpus, dp)] = bounds(self.plan.model, workload, self.plan.cluster, gpus=gpus, dp=dp)
+        return hit
+
+    def matters(self, lay: Layout, workload: Workload, bar: Bar, text: str, mb: int, overlap: Overlap) -> bool:
+        """Whether the candidate (`text` with `mb` micro-batches and `overlap`) could enter the best
+        `k` or the Pareto front, given the `bar`: first at the physical bounds of its GPUs (no
+        schedule), then, if those do not settle it, at its exact TPOT."""
+        if bar.kth is None:
+            return True
+        plan, gpus, name = self.plan, lay.gpus_used, option_text(text, mb, overlap)
+        physical = self.physical(workload, gpus, lay.dp)
+        if not _could_matter(plan, self.objective, gpus, physical.ttft_s, physical.tpot_s, workload, bar, name,
+                             mb, overlap):
+            return False
+        tpot = fast_tpot(plan, lay, workload, self.timer)
+        return _could_matter(plan, self.objective, gpus, physical.ttft_s, tpot, workload, bar, name, mb, overlap)
+
+
+def _could_matter(plan: Plan, objective: str, gpus: int, ttft: float, tpot: float, workload: Workload, bar: Bar,
+                  text: str, mb: int, overlap: Overlap) -> bool:
+    """Whether a candidate whose TTFT and TPOT are at least `ttft` and `tpot` could rank before the
+    bar's `k`-th best or join its front."""
+    assert bar.kth is not None
+    best = rate_metrics(ttft, tpot, workload, gpus)
+    meets = not surely_misses(plan, best, gpus)
+    if (not meets, -Objective.score(objective, best, gpus), gpus, text, mb, overlap.value) < bar.kth:
+        return True
+    if not meets:
+        return False                 # ranks after the k-th best, and the front holds only what meets
+    f = bar.front
+    point = (-best["decode_tokens_per_s_per_gpu"], tpot)
+    no_worse = (f[:, 0] <= point[0]) & (f[:, 1] <= point[1])
+    better = (f[:, 0] < point[0]) | (f[:, 1] < point[1])
+    return not bool(np.any(no_worse & better))

@@ -1,0 +1,90 @@
+"""Branch and bound (`dagc.search_bound`): the pruned search gives what the exhaustive one gives,
+and the bounds it prunes with are true bounds of the figures the search ranks by."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from plans import plan_texts
+
+from dagc.bounds import bounds
+from dagc.fastsched import Timer, fast_ttft, fast_tpot
+from dagc.layout import resolve
+from dagc.load import load_plan, load_plan_text
+from dagc.search import search
+from dagc.search_space import candidates
+from dagc.verdict import Objective
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+SMALL_AND_MEDIUM = ["mixtral-8x7b-1node.moe", "qwen3-30b-a3b-4gpu.moe", "30b-moe-dp2-pp2-tp2-ep4-16gpu.moe"]
+
+
+def figures(c):
+    return (c.text, c.gpus, c.meets_requirements, c.score, c.metrics, c.memory_fraction, c.binding, c.exact)
+
+
+def assert_same_result(plan, objective="tokens-per-gpu", rescore=None):
+    pruned = search(plan, objective=objective, rescore=rescore)
+    whole = search(plan, objective=objective, rescore=rescore, prune=False)
+    k = pruned.exact_top
+    assert k == min(50, len(whole.ranked))                     # SPLIT_CANDIDATES, above the top 10 shown
+    assert [figures(c) for c in pruned.ranked[:k]] == [figures(c) for c in whole.ranked[:k]]
+    assert [figures(c) for c in pruned.pareto] == [figures(c) for c in whole.pareto]
+    assert pruned.evaluated == whole.evaluated and pruned.total == whole.total
+    assert whole.pruned == 0
+    return pruned, whole
+
+
+@pytest.mark.parametrize("name", SMALL_AND_MEDIUM)
+def test_pruned_search_equals_the_exhaustive_one(name):
+    pruned, whole = assert_same_result(load_plan(EXAMPLES / name))
+    assert pruned.to_json(top=10) | {"seconds": 0, "pruned": 0, "legal": 0} == \
+        whole.to_json(top=10) | {"seconds": 0, "pruned": 0, "legal": 0}
+
+
+def test_pruning_happens_and_is_counted():
+    pruned, whole = assert_same_result(load_plan(EXAMPLES / "30b-moe-dp2-pp2-tp2-ep4-16gpu.moe"))
+    assert pruned.pruned > 0.5 * pruned.evaluated                  # most of the space needs no full evaluation
+    assert pruned.legal <= whole.legal and pruned.legal + pruned.pruned <= pruned.evaluated
+
+
+@pytest.mark.parametrize("objective", Objective.NAMES)
+def test_every_objective_prunes_to_the_same_answer(objective):
+    assert_same_result(load_plan(EXAMPLES / "qwen3-30b-a3b-4gpu.moe"), objective=objective)
+
+
+def test_requirements_that_no_bound_can_meet_still_leave_the_same_answer():
+    text = (EXAMPLES / "mixtral-8x7b-1node.moe").read_text()
+    for old, new in (("tpot <= 50 ms", "tpot <= 5 ms"), ("ttft <= 2 s", "ttft <= 50 ms"),
+                     ("memory <= 90 %", "memory <= 90 %\n  decode_throughput >= 3000 tokens/s/gpu")):
+        assert old in text
+        plan = load_plan_text(text.replace(old, new, 1))
+        pruned, _ = assert_same_result(plan)
+        assert pruned.pruned > 0
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(plan_texts())
+def test_pruned_search_equals_the_exhaustive_one_on_generated_plans(text):
+    assert_same_result(load_plan_text(text), rescore=0)
+
+
+@pytest.mark.parametrize("name", SMALL_AND_MEDIUM)
+def test_the_physical_bounds_never_exceed_the_search_figures(name):
+    """The pruner's first test takes TTFT and TPOT at `dagc.bounds` of the candidate's GPUs and
+    replicas: they must be lower bounds of the recurrence's figures, candidate by candidate."""
+    plan = load_plan(EXAMPLES / name)
+    timer = Timer(plan)
+    checked = 0
+    for s, mb, ov in list(candidates(plan))[::5]:
+        workload = plan.workload.model_copy(update={"microbatches": mb, "overlap": ov})
+        lay = resolve(plan.model, plan.cluster, workload, s)
+        if lay.pp > plan.model.layers:
+            continue
+        b = bounds(plan.model, workload, plan.cluster, gpus=lay.gpus_used, dp=lay.dp)
+        assert b.ttft_s <= fast_ttft(plan, lay, workload, timer) * (1 + 1e-12)
+        assert b.tpot_s <= fast_tpot(plan, lay, workload, timer) * (1 + 1e-12)
+        checked += 1
+    assert checked >= 20
