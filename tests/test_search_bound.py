@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from plans import plan_texts
 
 from dagc.bounds import bounds
-from dagc.fastsched import Timer, fast_ttft, fast_tpot
+from dagc.fastsched import Timer, fast_tpot, fast_ttft
 from dagc.layout import resolve
 from dagc.load import load_plan, load_plan_text
 from dagc.search import search
 from dagc.search_space import candidates
 from dagc.verdict import Objective
+from plans import plan_texts
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SMALL_AND_MEDIUM = ["mixtral-8x7b-1node.moe", "qwen3-30b-a3b-4gpu.moe", "30b-moe-dp2-pp2-tp2-ep4-16gpu.moe"]
