@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from lark import Token
@@ -172,6 +172,13 @@ def read_value(out: Collector, value: Value, spec: Field, label: str) -> Any:
             return _choice(out, value, spec, short)
         case "routing":
             return _routing(out, value)
+        case "batch":
+            if value.kind is ValueKind.WORD and str(value.tokens[0]) == "max":
+                return "max"             # the largest batch each strategy serves (`dagc.batch_max`)
+            if value.kind is ValueKind.WORD:
+                return out.error("E101", f"`batch` is a number of requests or `max`, not `{value.tokens[0]}`",
+                                 value.span, "write `batch = 128`, or `batch = max` for the largest that fits")
+            return _quantity(out, value, replace(spec, kind="int"), short)
         case "name":
             return _word(out, value, short)
         case _:

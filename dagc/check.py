@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from .analyse import analyse
+from .batch_max import choose_batch
 from .compiled import Compiled
 from .dag import Dag
 from .diagnostics import Diagnostic, cap, has_errors
@@ -61,7 +62,10 @@ def check_strategy(plan: Plan, decl: StrategyDecl) -> StrategyResult:
         reqs = judge_requirements(plan, None, None, None)
         return StrategyResult(plan=plan, decl=decl, strategy=None, layout=None, memory=None,
                               diagnostics=tuple(cap(diags)), requirements=reqs, verdict=verdict(diags, reqs))
-    a = analyse(plan, strategy, decl=decl)
+    workload = None
+    if plan.workload.batch_max:              # `batch = max`: the largest batch this strategy serves
+        workload = choose_batch(plan, strategy, strategy.workload_for(plan.workload))
+    a = analyse(plan, strategy, workload, decl=decl)
     return StrategyResult(plan=a.plan, decl=decl, strategy=strategy, layout=a.layout, memory=a.memory,
                           diagnostics=a.diagnostics, requirements=a.requirements, verdict=a.verdict,
                           metrics=a.metrics, compiled=a.compiled)

@@ -49,6 +49,7 @@ from .export.dag_json import dag_schema
 from .export.dot import Detail
 from .export.pareto import pareto_svg
 from .export.write import OutputError, write_text_atomic
+from .fields import BATCH_LIMIT
 from .kernels import builtin_profile, nearest_profile, profile_names
 from .load import load_plan, parse_strategy
 from .lower import model_from_preset
@@ -67,7 +68,7 @@ examples:
   dagc check examples/mixtral-8x7b-1node.moe
   dagc check plan.moe --format json
   dagc check plan.moe --strategy "pp 2 < tp 4 ; ep 8 >"
-  dagc search examples/seed-000-pp16-ep16.moe --top 5
+  dagc search examples/10b-moe-pp16-ep16-256gpu.moe --top 5
   dagc explain E202
   dagc presets
   dagc schema > dag.schema.json
@@ -245,6 +246,9 @@ def cmd_search(args) -> int:
     except PlanError as exc:
         _render_diags(err, exc.diagnostics)
         return EXIT_INPUT
+    if args.vary == "batch" and not plan.workload.batch_max:
+        plan = plan.model_copy(update={"workload": plan.workload.model_copy(
+            update={"batch": BATCH_LIMIT, "batch_max": True})})
     found = _search(plan, plan.objective, args.top, _jobs(args, err), args.budget)
     own = _own_points(check(plan))
     try:
@@ -337,7 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=cmd_check)
     co = sub.add_parser("compile", help="check, build and schedule the DAG; write reports, dag.json, dag.svg, "
                         "placement.svg and trace.json",
-                        epilog="example: dagc compile examples/seed-000-pp16-ep16.moe -o out/seed000",
+                        epilog="example: dagc compile examples/10b-moe-pp16-ep16-256gpu.moe -o out/10b-moe",
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     co.add_argument("plan", help="the .moe plan file")
     co.add_argument("-o", "--output", metavar="DIR", help="output directory (default out/<plan>)")
@@ -353,7 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="stop Graphviz after S seconds and keep dag.dot (default 60)")
     co.set_defaults(func=cmd_compile)
     se = sub.add_parser("search", help="search every legal strategy on the plan's cluster and rank them",
-                        epilog="example: dagc search examples/seed-000-pp16-ep16.moe --top 5",
+                        epilog="example: dagc search examples/10b-moe-pp16-ep16-256gpu.moe --top 5",
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     se.add_argument("plan", help="the .moe plan file")
     se.add_argument("--objective", choices=Objective.NAMES, default=None,
@@ -368,6 +372,9 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--svg", metavar="FILE", help="where to write the Pareto plot (default out/<plan>/pareto.svg)")
     se.add_argument("--budget", type=_seconds, default=None, metavar="S",
                     help="stop after S seconds, fewest GPUs first (default: evaluate every candidate)")
+    se.add_argument("--vary", choices=("batch",), default=None,
+                    help="`batch`: compare every strategy at the largest batch it serves within memory and the "
+                    "require block (as `batch = max` in the plan)")
     se.set_defaults(func=cmd_search)
     for p_ in (c, co):
         p_.add_argument("--objective", choices=Objective.NAMES, default=None,

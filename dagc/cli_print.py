@@ -331,19 +331,25 @@ def _print_search(out: Console, found: SearchResult, top: int, svg_path: Path) -
     The strategy text carries its micro-batches and overlap (`… with microbatches 2 overlap
     none`), so they have no columns of their own.
     """
-    out.print(f"{found.evaluated} strategies evaluated, {found.legal} legal, in {found.seconds:.2f} s "
-              f"({found.evaluated / max(found.seconds, 1e-9):,.0f} per second); objective {found.objective}, "
-              f"subject to the plan's requirements", markup=False)
+    pruned = f" ({found.pruned:,} pruned by their bounds)" if found.pruned else ""
+    out.print(f"{found.evaluated:,} strategies evaluated{pruned}, {found.legal:,} legal in full, in "
+              f"{found.seconds:.2f} s ({found.evaluated / max(found.seconds, 1e-9):,.0f} per second); objective "
+              f"{found.objective}, subject to the plan's requirements", markup=False)
     best = found.ranked[:top]
-    rows: list[tuple[str, ...]] = [(str(k), c.text, str(c.gpus), f"{(1 - c.memory_fraction) * 100:.0f} %",
+    varied = any(c.batch is not None for c in best)       # `batch = max`: each at the largest batch it serves
+    rows: list[tuple[str, ...]] = [(str(k), c.text, *((f"{c.batch:,}",) if varied else ()), str(c.gpus),
+             f"{(1 - c.memory_fraction) * 100:.0f} %",
              format_si(c.metrics["ttft_s"], Dimension.TIME), format_si(c.metrics["tpot_s"], Dimension.TIME),
              f"{c.metrics['decode_tokens_per_s_per_gpu']:,.1f}", "yes" if c.meets_requirements else "no",
              c.binding or "—") for k, c in enumerate(best, 1)]
-    _print_table(out, _strategy_table(f"best {len(best)}", SEARCH_COLUMNS, rows))
+    columns = SEARCH_COLUMNS[:2] + (("batch (max)",) if varied else ()) + SEARCH_COLUMNS[2:]
+    _print_table(out, _strategy_table(f"best {len(best)}", columns, rows))
     front = sorted(found.pareto, key=lambda c: c.metrics["tpot_s"])[:20]
-    rows = [(c.text, str(c.gpus), format_si(c.metrics["ttft_s"], Dimension.TIME),
+    rows = [(c.text, *((f"{c.batch:,}",) if varied and c.batch is not None else ()), str(c.gpus),
+             format_si(c.metrics["ttft_s"], Dimension.TIME),
              format_si(c.metrics["tpot_s"], Dimension.TIME), f"{c.metrics['decode_tokens_per_s_per_gpu']:,.1f}")
             for c in front]
-    _print_table(out, _strategy_table("Pareto front: decode tokens/s per GPU vs TPOT and TTFT", PARETO_COLUMNS,
-                                      rows))
+    columns = PARETO_COLUMNS[:1] + (("batch (max)",) if varied else ()) + PARETO_COLUMNS[1:]
+    _print_table(out, _strategy_table("Pareto front (meeting the requirements): decode tokens/s per GPU vs TPOT",
+                                      columns, rows))
     out.print(f"wrote {svg_path}", markup=False)

@@ -50,11 +50,14 @@ def did_you_mean(word: str, choices) -> str:
 class Field:
     """How to read one `name = value` field."""
 
-    kind: str                      # int | bool | choice | quantity | ratio | routing
+    kind: str                      # int | bool | choice | quantity | ratio | routing | batch
     dimension: Dimension | None = None
     lo: float = 1
     hi: float = MAX_COUNT
     choices: tuple[str, ...] = ()
+
+
+BATCH_LIMIT = 2**40                # the largest batch a plan may write, and where `batch = max` stops looking
 
 
 def _int(lo=1, hi=MAX_COUNT) -> Field:
@@ -89,7 +92,7 @@ GPU_FIELDS = {
 EFFICIENCY_FIELDS = {k: Field("ratio", Dimension.RATIO, 1e-6, 1.0) for k in ("compute", "hbm", "network")}
 LATENCY_FIELDS = {k: Field("quantity", Dimension.TIME, 0.0, 10.0) for k in ("intra", "inter")}
 WORKLOAD_FIELDS = {
-    "batch": _int(1, 2**40), "prompt": _int(1, 2**32), "generate": _int(1, 2**32),
+    "batch": Field("batch", Dimension.COUNT, 1, BATCH_LIMIT), "prompt": _int(1, 2**32), "generate": _int(1, 2**32),
     "microbatches": _int(1, 100_000), "routing": Field("routing"),
     "overlap": Field("choice", choices=("none", "microbatch")),
     "dispatch": Field("choice", choices=("bf16", "fp8")),

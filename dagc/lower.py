@@ -39,6 +39,7 @@ from .blocks import (
 from .cluster import lower_cluster
 from .diagnostics import Diagnostic, PlanError, Severity
 from .fields import (
+    BATCH_LIMIT,
     REQUIREMENT_DIMENSIONS,
     WORKLOAD_FIELDS,
     Field,
@@ -186,7 +187,9 @@ class _Lowering(Transformer):
                 self.out.error("E103", f"the workload has no `{key}`", span, f"add `{key} = …`")
         if self.out.has_errors or any(v is BAD for v in values.values()):
             return None
-        return Workload(batch=values["batch"], prompt=values["prompt"], generate=values["generate"],
+        batch_max = values["batch"] == "max"
+        return Workload(batch=BATCH_LIMIT if batch_max else values["batch"], batch_max=batch_max,
+                        prompt=values["prompt"], generate=values["generate"],
                         microbatches=values.get("microbatches"), routing_imbalance=values.get("routing"),
                         overlap=Overlap(values.get("overlap", "none")),
                         dispatch=DType(values["dispatch"]) if "dispatch" in values else None)

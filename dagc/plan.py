@@ -248,13 +248,15 @@ class Cluster(Frozen):
 
 
 class Workload(Frozen):
-    batch: int
+    batch: int                           # with `batch_max`: the chosen batch, or BATCH_LIMIT before the choice
     prompt: int
     generate: int
     microbatches: int | None = None      # None: one per pipeline stage
     routing_imbalance: float | None = None   # busiest EP rank's tokens / mean; None: `routing = random`
     overlap: Overlap = Overlap.NONE
     dispatch: DType | None = None        # EP dispatch payload; None: fp8 for 8-bit weights, else bf16
+    batch_max: bool = False              # `batch = max`: the largest batch each strategy serves (`dagc.batch_max`)
+    batch_note: str | None = None        # once chosen: how (what one more request would break), for N605
 
     def microbatches_for(self, pp: int) -> int:
         return self.microbatches if self.microbatches is not None else pp

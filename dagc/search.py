@@ -46,13 +46,12 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 from .analyse import analyse
+from .batch_max import fast_largest_batch
 from .dag import Phase
-from .fastsched import Timer as _Timer, fast_metrics
+from .fastcheck import fast_check
+from .fastsched import Timer as _Timer
 from .layout import default_split, resolve
-from .memory import memory
 from .plan import Overlap, Plan, Strategy
-from .rules import RuleContext, run_rules
-from .rules.resources import check_memory
 from .search_bound import BAR_LAG, Bar, BarKeeper, Pruner
 from .search_pool import (
     _WORKER,
@@ -72,7 +71,7 @@ from .search_result import (
     pareto_front,
 )
 from .search_space import _Item, _items, _strategy, candidates, count_candidates, strategy_text
-from .verdict import OPTIMAL_TOLERANCE, Objective, judge_optimal, judge_requirements
+from .verdict import OPTIMAL_TOLERANCE, Objective, judge_optimal
 
 __all__ = ["Objective", "Candidate", "SearchResult", "candidates", "count_candidates", "evaluate", "search",
            "strategy_text", "judge_optimal", "pareto_front", "OPTIMAL_TOLERANCE", "MAX_SEARCH_CANDIDATES",
@@ -96,33 +95,21 @@ def _binding(requirements) -> str | None:
 
 def evaluate(plan: Plan, strategy: Strategy, mb: int, overlap: Overlap, objective: str,
              timer: _Timer | None = None) -> Candidate | None:
-    """Score one candidate, or None when a rule rejects it (the same rules as `check`).
-
-    Memory is `check`'s: the rules run on a first estimate to reject unsound structures, then
-    E402 is judged on the working sets of the DAG's ops (`Timer.activations`, the figure of
-    `dagc.memory.activation_bytes_by_stage`), as `check_strategy` does.
-    """
+    """Score one candidate, or None when a rule rejects it (`dagc.fastcheck`: the same rules and
+    memory as `check`). With `batch = max` the candidate runs the largest batch it serves
+    (`dagc.batch_max`, probed with the same fast check)."""
     timer = timer or _Timer(plan)
     workload = plan.workload.model_copy(update={"microbatches": mb, "overlap": overlap})
-    lay = resolve(plan.model, plan.cluster, workload, strategy)
-    if lay.pp > plan.model.layers:
+    if workload.batch_max:
+        workload = fast_largest_batch(plan, strategy, workload, timer)
+    fc = fast_check(plan, strategy, workload, timer)
+    if isinstance(fc, str):
         return None
-    variant = plan.model_copy(update={"workload": workload})
-    first = memory(plan.model, workload, plan.cluster, lay)
-    diags = run_rules(RuleContext(variant, None, strategy, lay, first))
-    if any(d.is_error and d.code != "E402" for d in diags):
-        return None
-    if any(st.weights_bytes + st.kv_cache_bytes + st.reserve_bytes > st.capacity_bytes for st in first.stages):
-        return None                  # E402 whatever the activations: no need to compute them
-    mem = memory(plan.model, workload, plan.cluster, lay, timer.activations(workload, lay))
-    if any(True for _ in check_memory(RuleContext(variant, None, strategy, lay, mem))):
-        return None
-    metrics = fast_metrics(plan, lay, workload, timer)
-    reqs = judge_requirements(variant, lay, mem, metrics)
-    meets = all(r.met for r in reqs)
-    return Candidate(strategy=strategy, microbatches=mb, overlap=overlap, gpus=lay.gpus_used, metrics=metrics,
-                     meets_requirements=meets, score=Objective.score(objective, metrics, lay.gpus_used),
-                     memory_fraction=mem.worst.fraction, binding=_binding(reqs))
+    gpus = fc.layout.gpus_used
+    return Candidate(strategy=strategy, microbatches=mb, overlap=overlap, gpus=gpus, metrics=fc.metrics,
+                     meets_requirements=fc.meets_requirements, score=Objective.score(objective, fc.metrics, gpus),
+                     memory_fraction=fc.memory.worst.fraction, binding=_binding(fc.requirements),
+                     batch=workload.batch if workload.batch_max else None)
 
 
 def _balanced_split(plan: Plan, cand: Candidate, timer: _Timer) -> tuple[int, ...] | None:
@@ -130,7 +117,10 @@ def _balanced_split(plan: Plan, cand: Candidate, timer: _Timer) -> tuple[int, ..
     s = cand.strategy
     if s.pp == 1:
         return None
-    workload = plan.workload.model_copy(update={"microbatches": cand.microbatches, "overlap": cand.overlap})
+    update: dict[str, object] = {"microbatches": cand.microbatches, "overlap": cand.overlap}
+    if cand.batch is not None:
+        update["batch"] = cand.batch
+    workload = plan.workload.model_copy(update=update)
     lay = resolve(plan.model, plan.cluster, workload, s)
     req = tuple(lay.requests()[0])
     t = timer.pass_times(workload, lay, Phase.PREFILL, req, 0)
@@ -239,6 +229,7 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
     limit = min(space, max_candidates)
     stream = itertools.islice(_items(plan), limit)
     exact = max(SPLIT_CANDIDATES, rescore, top)
+    prune = prune and not plan.workload.batch_max      # the bounds are for one batch: not yet for a varied one
     tally = _Tally(_Best(max(RANKED_KEEP, exact)), _Front(), BarKeeper(exact if prune else 0), limit, progress)
     stopped = _evaluate_all(plan, objective, jobs, stream, limit, deadline, clock, tally)
     if tally.done >= space:
@@ -385,8 +376,10 @@ def _rescore(plan: Plan, ranked: list[Candidate], n: int, objective: str,
 
 def _exact(plan: Plan, c: Candidate, objective: str) -> Candidate | None:
     """A candidate with the figures `check` gives its printed text (None: the full check rejects it)."""
-    workload = plan.workload.model_copy(update={"microbatches": c.microbatches, "overlap": c.overlap})
-    r = analyse(plan, c.strategy, workload)
+    update: dict[str, object] = {"microbatches": c.microbatches, "overlap": c.overlap}
+    if c.batch is not None:
+        update["batch"] = c.batch            # the batch its own search chose (`batch = max`)
+    r = analyse(plan, c.strategy, plan.workload.model_copy(update=update))
     if not r.valid or r.metrics is None:
         return None
     assert r.memory is not None, "a scheduled strategy has its memory breakdown"
@@ -394,4 +387,5 @@ def _exact(plan: Plan, c: Candidate, objective: str) -> Candidate | None:
     return Candidate(strategy=c.strategy, microbatches=c.microbatches, overlap=c.overlap, gpus=c.gpus,
                      metrics=metrics, meets_requirements=r.verdict.meets_requirements is not False,
                      score=Objective.score(objective, metrics, c.gpus),
-                     memory_fraction=r.memory.worst.fraction, binding=_binding(r.requirements), exact=True)
+                     memory_fraction=r.memory.worst.fraction, binding=_binding(r.requirements), exact=True,
+                     batch=c.batch)

@@ -35,6 +35,7 @@ class Candidate:
     memory_fraction: float
     binding: str | None            # the requirement with the least margin
     exact: bool = False            # re-scored by the full scheduler
+    batch: int | None = None       # the batch it runs when the batch varies (`batch = max`); None: the plan's
 
     @property
     def text(self) -> str:
@@ -44,7 +45,8 @@ class Candidate:
 
     def to_json(self) -> dict:
         return {"strategy": self.text, "gpus": self.gpus,
-                "workload": {"microbatches": self.microbatches, "overlap": self.overlap.value},
+                "workload": {"microbatches": self.microbatches, "overlap": self.overlap.value,
+                             **({"batch": self.batch} if self.batch is not None else {})},
                 "metrics": self.metrics, "meets_requirements": self.meets_requirements, "score": self.score,
                 "memory_headroom": 1.0 - self.memory_fraction, "binding_requirement": self.binding,
                 "exact": self.exact}

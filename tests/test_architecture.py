@@ -46,7 +46,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("compiled",),                              # DAG + costs + schedule + metrics: what exporters draw
     ("fastsched",),                             # the search's evaluator: the catalogue's ops, cost, metrics
     ("verdict",),
+    ("fastcheck",),                             # the search's check: rules, memory, the recurrence's figures
     ("analyse",),                               # resolve → rules → memory → DAG → schedule → verdict
+    ("batch_max",),                             # `batch = max`: the largest batch a strategy serves
     ("check",),
     ("search_result", "search_space"),          # the search's ranking and front; its candidates, lazily
     ("search_bound",),                          # branch and bound: what a candidate must beat to matter

@@ -1,4 +1,5 @@
-"""Requirements against the physical bounds of `dagc.bounds`: W506 (one strategy) and N604 (the cluster).
+"""Requirements against the physical bounds of `dagc.bounds`: W506 (one strategy) and N604 (the cluster);
+and the batch `batch = max` chose to meet them (N605).
 
 Input: a `RuleContext`. Output: diagnostics that say a requirement cannot be met, each
 claiming no more than its bound proves. W506 bounds the strategy it is attached to (its
@@ -157,8 +158,23 @@ def check_cluster_bound(ctx: RuleContext) -> Iterator[Diagnostic]:
                    "relax the requirement, or change the cluster (GPU type or count) or the workload")
 
 
+def check_batch_max(ctx: RuleContext) -> Iterator[Diagnostic]:
+    """N605: `batch = max` — the batch chosen for this strategy, the largest it serves: it fits in
+    memory and meets the requirements' limits on TTFT, TPOT and memory; the note says what one more
+    request would break (`dagc.batch_max`). Throughput floors are judged at that batch.
+
+    Example: `workload { batch = max … }` with `require { tpot <= 50 ms }` → "batch = max: 37
+    requests, the largest this strategy serves — 38 would break `tpot <= 50 ms`".
+    """
+    w = ctx.plan.workload
+    if w.batch_max and w.batch_note is not None:
+        yield diag("N605", Severity.NOTE, w.batch_note, ctx.plan.span_of("workload.batch"),
+                   "write a number to fix the batch; relax the requirement named to serve more requests")
+
+
 RULES = (
     make_rule("W506", Severity.WARNING, "a requirement beyond the physical bound of the strategy", check_physical),
     make_rule("N604", Severity.NOTE, "a requirement no strategy on the cluster can meet (physical bound)",
               check_cluster_bound, plan_level=True),
+    make_rule("N605", Severity.NOTE, "the batch `batch = max` chose for the strategy", check_batch_max),
 )
