@@ -177,12 +177,12 @@ def judge_optimal(result: Any, found: Any, tolerance: float = OPTIMAL_TOLERANCE)
                             f"{'meets' if best.meets_requirements else 'misses'} the requirements on {best_gpus}"
                             + partial)
         return False, evidence
-    if best.meets_requirements and not own_meets:
-        evidence["note"] = f"`{best.text}` meets the requirements on {best_gpus}; this strategy does not" + partial
-        return False, evidence
     evidence["best_figures"] = _figures(best.metrics, best.gpus, best.memory_fraction)
     evidence["own_figures"] = _figures(result.metrics, result.layout.gpus_used,
                                        result.memory.worst.fraction if result.memory is not None else None)
+    if best.meets_requirements and not own_meets:
+        evidence["note"] = f"`{best.text}` meets the requirements on {best_gpus}; this strategy does not" + partial
+        return False, evidence
     if own >= best.score - tolerance * abs(best.score) or (best.meets_requirements is False and own_meets):
         if not found.complete:
             evidence["note"] = (f"not judged: no better strategy among the {found.evaluated:,} evaluated "

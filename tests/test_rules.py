@@ -70,6 +70,7 @@ FIXTURES = {
              dict(require="require { decode_throughput >= 100 tokens/s/gpu }")),
     "N603": (dict(model=QWEN, cluster=C16, strategy="strategy tp 2 ; ep 16"),
              dict(model=QWEN, cluster=C16, strategy="strategy dp 2 < tp 2 ; ep 8 >")),
+    "N605": (dict(workload="workload { batch = max  prompt = 2048  generate = 256 }"), {}),
 }
 
 
