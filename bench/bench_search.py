@@ -1,32 +1,58 @@
-"""Candidates per second of `dagc search` on every example plan (one process, then --jobs 2).
+"""The strategy search on the ladder of plans and on every example: candidates, pruned, per second,
+and the time of a `check` with its complete optimal verdict (one process).
 
-Run: python bench/bench_search.py
+Run: python bench/bench_search.py [--examples] [--jobs N]
+
+Columns: `space` candidates in the documented space; `pruned` those branch and bound showed
+cannot enter the best 50 or the Pareto front (`dagc.search_bound`); `full` those evaluated in
+full (memory, rules, the schedule's figures); `cand/s` the space over the search's seconds;
+`check s` a `dagc.check.check` with the search for its optimal verdict (what `dagc check` runs).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
+import sys
+import time
 from pathlib import Path
 
-from dagc.load import load_plan
+from dagc.check import check
+from dagc.load import load_plan, load_plan_text
 from dagc.search import search
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+from bench_check import LADDER, plan_text  # noqa: E402
+
+
+def row(name: str, plan, jobs: int) -> None:
+    t0 = time.perf_counter()
+    found = search(plan, jobs=jobs)
+    t1 = time.perf_counter()
+    check(plan, optimality=search(plan, jobs=jobs))
+    t2 = time.perf_counter()
+    best = found.best
+    full = found.evaluated - found.pruned
+    print(f"{name:34} {found.total:7,d} {found.pruned:7,d} {full:6,d} {t1 - t0:8.2f} "
+          f"{found.total / (t1 - t0):8,.0f} {t2 - t1:8.2f}  "
+          + (f"{best.text} ({best.gpus} GPUs, {best.score:,.1f} tok/s/GPU)" if best else "no legal strategy"))
 
 
 def main() -> None:
-    print(f"machine: {platform.machine()} · {os.cpu_count()} cores · Python {platform.python_version()}")
-    print(f"{'plan':40} {'evaluated':>9} {'legal':>7} {'s (1 job)':>10} {'cand/s':>8} {'s (2 jobs)':>10} "
-          f"{'cand/s':>8}  best")
-    for path in sorted((ROOT / "examples").glob("*.moe")):
-        plan = load_plan(path)
-        one = search(plan)
-        two = search(plan, jobs=2)
-        best = one.best
-        print(f"{path.name:40} {one.evaluated:9d} {one.legal:7d} {one.seconds:10.2f} "
-              f"{one.evaluated / one.seconds:8.0f} {two.seconds:10.2f} {two.evaluated / two.seconds:8.0f}  "
-              f"{best.text} ({best.gpus} GPUs, {best.score:,.1f} tok/s/GPU)")
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--examples", action="store_true", help="also every plan in examples/")
+    ap.add_argument("--jobs", type=int, default=1)
+    args = ap.parse_args()
+    print(f"machine: {platform.machine()} · {os.cpu_count()} cores · Python {platform.python_version()} · "
+          f"jobs {args.jobs}")
+    print(f"{'plan':34} {'space':>7} {'pruned':>7} {'full':>6} {'search s':>8} {'cand/s':>8} {'check s':>8}  best")
+    for name, model, gpus, gpu, mb, strategy in LADDER:
+        row(name, load_plan_text(plan_text(model, gpus, gpu, mb, strategy)), args.jobs)
+    if args.examples:
+        for path in sorted((ROOT / "examples").glob("*.moe")):
+            row(path.name, load_plan(path), args.jobs)
 
 
 if __name__ == "__main__":
