@@ -21,6 +21,7 @@ the plan's `cluster` block (`CostModel.from_cluster`).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -131,11 +132,10 @@ def kernel_time_s(k: Kernel, profile: KernelTimes) -> np.ndarray:
     size = coords[0].size
     flat = coords.reshape(len(k.shape), size)
     if size and (flat == flat[:, :1]).all():                     # every rank alike (the usual case)
-        first = flat[:, 0]
-        if not (first > 0).all():                                 # no rows, bytes or width: no launch
+        first = tuple(float(x) for x in flat[:, 0])
+        if not all(x > 0 for x in first):                         # no rows, bytes or width: no launch
             return np.zeros(coords[0].shape)
-        t = _kernel_lookup(k, profile, [first[j:j + 1] for j in range(len(first))])
-        return np.full(coords[0].shape, t[0])
+        return np.full(coords[0].shape, _uniform_seconds(profile, k.cls, k.dtype, k.memory_op, k.launches, first))
     active = (flat > 0).all(axis=0)
     out = np.zeros(size)
     if active.any():
@@ -143,6 +143,14 @@ def kernel_time_s(k: Kernel, profile: KernelTimes) -> np.ndarray:
         t = _kernel_lookup(k, profile, [rows[:, j] for j in range(rows.shape[1])])
         out[active] = t[inverse.reshape(-1)]
     return out.reshape(coords[0].shape)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _uniform_seconds(profile: KernelTimes, cls: KernelClass, dtype: DType, memory_op: str, launches: int,
+                     shape: tuple[float, ...]) -> float:
+    """Seconds of one kernel at one shape (every rank alike): the search asks the same again and again."""
+    k = Kernel("", cls, (), dtype, memory_op, launches)
+    return float(_kernel_lookup(k, profile, [np.array([x]) for x in shape])[0])
 
 
 def _kernel_lookup(k: Kernel, profile: KernelTimes, args: list[np.ndarray]) -> np.ndarray:

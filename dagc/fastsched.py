@@ -41,23 +41,29 @@ class Timer:
 
         Cached in two parts: the layers and the extras (embedding, final norm and LM head) by the
         structure, the shape and where the stage group sits in its node — only when that can
-        change a node crossing (`Layout.node_offset`) — and the send by whether it crosses nodes.
+        change a node crossing (`Layout.node_offset`) — and the send by whether it crosses nodes. The
+        dict returned is shared: read it, never change it.
         """
         last = stage == lay.pp - 1
         shape = (phase, req, lay.tp, lay.cp, lay.sp, lay.ep, lay.etp, lay.group_size, lay.gpus_per_node,
                  workload.prompt, workload.generate, workload.routing_imbalance)
-        body_key = (shape, lay.node_offset(stage))
+        offset, cross = lay.node_offset(stage), lay.send_crosses_nodes(stage)
+        whole_key = (shape, offset, cross, last)
+        whole = self.cache.get(whole_key)
+        if whole is not None:
+            return whole
+        body_key = (shape, offset)
         body = self.cache.get(body_key)
         if body is None:
             body = self._cached(body_key, self._body(workload, lay, phase, req, stage))
-        send_key = (shape, "send", lay.send_crosses_nodes(stage))
+        send_key = (shape, "send", cross)
         send = self.cache.get(send_key)
         if send is None:
             send = self._cached(send_key, self._send(workload, lay, phase, req, stage))
         out = dict(body)
         out["send"] = 0.0 if last else send[0]
         out["act"] = {**body["act"], "boundary": send[1]}
-        return out
+        return self._cached(whole_key, out)
 
     def _cached(self, key: tuple, value):
         if len(self.cache) >= TIMER_CACHE_MAX:

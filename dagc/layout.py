@@ -301,9 +301,11 @@ class Layout:
 
     def send_crosses_nodes(self, stage: int) -> bool:
         """Whether a stage's ranks send to the next stage's (rank + group size) across a node boundary."""
+        # rank r sends to r + g: some pair straddles a node boundary iff a multiple of gpn lies in
+        # (first, first + 2g − 1], first being the stage's first rank
         g, gpn = self.group_size, self.gpus_per_node
-        ranks = stage * g + np.arange(g)
-        return bool(np.any(ranks // gpn != (ranks + g) // gpn))
+        first = stage * g
+        return (first + 2 * g - 1) // gpn > first // gpn
 
     def node_offset(self, stage: int) -> int:
         """Where a stage's group starts in its node, as far as it can change a node crossing inside the
