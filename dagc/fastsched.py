@@ -158,6 +158,13 @@ def fast_tpot(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> floa
     return _Recurrence(plan, lay, workload, timer).tpot()
 
 
+def fast_tpot_floor(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> float:
+    """A lower bound of `fast_tpot` from the stage costs alone, without running the recurrence:
+    between a micro-batch's two tokens its next pass crosses every stage and every send in turn,
+    and the busiest stage runs every unit of micro-batches once (its stream is serial)."""
+    return _Recurrence(plan, lay, workload, timer).tpot_floor()
+
+
 class _Recurrence:
     """The static schedule of `dagc.schedule` as a recurrence over (step, micro-batch, stage)."""
 
@@ -207,6 +214,12 @@ class _Recurrence:
     def prefill(self) -> float:
         pp = self.lay.pp
         return max(self._step(Phase.PREFILL, [0.0] * pp, [0.0] * pp, lambda unit: 0.0).values())
+
+    def tpot_floor(self) -> float:
+        rows = [self.costs(Phase.DECODE, tuple(self.reqs[unit[0]]), len(unit)) for unit in self.units]
+        crossing = sum(compute + send for compute, send in rows[0])
+        busiest = max(sum(row[stage][0] for row in rows) for stage in range(self.lay.pp))
+        return max(crossing, busiest)
 
     def tpot(self) -> float:
         pp = self.lay.pp

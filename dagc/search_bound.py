@@ -14,7 +14,9 @@ pruned. Its best possible figures are
 - requirements: met, unless a TTFT, TPOT or throughput line is out of reach of those figures.
 
 Before the exact TPOT, the candidate is tried at the physical bounds of its GPUs alone
-(`dagc.bounds`, TPOT too): most candidates on far more GPUs than the best need no schedule.
+(`dagc.bounds`, TPOT too), then at a floor of its TPOT from its stage costs
+(`dagc.fastsched.fast_tpot_floor`: a micro-batch crosses every stage between two tokens, and
+the busiest stage runs every micro-batch), without running the recurrence.
 Every objective's score falls as TTFT and TPOT grow, so the score at these figures is an upper
 bound, and a candidate whose best rank key comes after the `k`-th best and whose best figures a
 front point beats can be neither: the result is the one an exhaustive search gives
@@ -33,7 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .bounds import Bounds, bounds, unreachable
-from .fastsched import Timer, fast_tpot
+from .fastsched import Timer, fast_tpot, fast_tpot_floor
 from .layout import Layout
 from .metrics import rate_metrics
 from .plan import Overlap, Plan, RequirementKind, Workload
@@ -109,13 +111,16 @@ class Pruner:
     def matters(self, lay: Layout, workload: Workload, bar: Bar, text: str, mb: int, overlap: Overlap) -> bool:
         """Whether the candidate (`text` with `mb` micro-batches and `overlap`) could enter the best
         `k` or the Pareto front, given the `bar`: first at the physical bounds of its GPUs (no
-        schedule), then, if those do not settle it, at its exact TPOT."""
+        schedule), then at a floor of its TPOT from its stage costs, then at its exact TPOT."""
         if bar.kth is None:
             return True
         plan, gpus, name = self.plan, lay.gpus_used, option_text(text, mb, overlap)
         physical = self.physical(workload, gpus, lay.dp)
         if not _could_matter(plan, self.objective, gpus, physical.ttft_s, physical.tpot_s, workload, bar, name,
                              mb, overlap):
+            return False
+        floor = fast_tpot_floor(plan, lay, workload, self.timer)
+        if not _could_matter(plan, self.objective, gpus, physical.ttft_s, floor, workload, bar, name, mb, overlap):
             return False
         tpot = fast_tpot(plan, lay, workload, self.timer)
         return _could_matter(plan, self.objective, gpus, physical.ttft_s, tpot, workload, bar, name, mb, overlap)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from dagc.bounds import bounds
-from dagc.fastsched import Timer, fast_tpot, fast_ttft
+from dagc.fastsched import Timer, fast_tpot, fast_tpot_floor, fast_ttft
 from dagc.layout import resolve
 from dagc.load import load_plan, load_plan_text
 from dagc.search import search
@@ -73,8 +73,9 @@ def test_pruned_search_equals_the_exhaustive_one_on_generated_plans(text):
 
 @pytest.mark.parametrize("name", SMALL_AND_MEDIUM)
 def test_the_physical_bounds_never_exceed_the_search_figures(name):
-    """The pruner's first test takes TTFT and TPOT at `dagc.bounds` of the candidate's GPUs and
-    replicas: they must be lower bounds of the recurrence's figures, candidate by candidate."""
+    """The pruner's tests take TTFT and TPOT at `dagc.bounds` of the candidate's GPUs and replicas,
+    then TPOT at the floor of its stage costs: they must be lower bounds of the recurrence's figures,
+    candidate by candidate (both overlaps)."""
     plan = load_plan(EXAMPLES / name)
     timer = Timer(plan)
     checked = 0
@@ -84,7 +85,25 @@ def test_the_physical_bounds_never_exceed_the_search_figures(name):
         if lay.pp > plan.model.layers:
             continue
         b = bounds(plan.model, workload, plan.cluster, gpus=lay.gpus_used, dp=lay.dp)
+        tpot = fast_tpot(plan, lay, workload, timer)
         assert b.ttft_s <= fast_ttft(plan, lay, workload, timer) * (1 + 1e-12)
-        assert b.tpot_s <= fast_tpot(plan, lay, workload, timer) * (1 + 1e-12)
+        assert b.tpot_s <= tpot * (1 + 1e-12)
+        assert fast_tpot_floor(plan, lay, workload, timer) <= tpot * (1 + 1e-12)
         checked += 1
     assert checked >= 20
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(plan_texts())
+def test_the_bounds_hold_on_generated_plans(text):
+    plan = load_plan_text(text)
+    timer = Timer(plan)
+    for s, mb, ov in list(candidates(plan))[::3][:60]:
+        workload = plan.workload.model_copy(update={"microbatches": mb, "overlap": ov})
+        lay = resolve(plan.model, plan.cluster, workload, s)
+        if lay.pp > plan.model.layers:
+            continue
+        b = bounds(plan.model, workload, plan.cluster, gpus=lay.gpus_used, dp=lay.dp)
+        tpot = fast_tpot(plan, lay, workload, timer)
+        assert max(b.tpot_s, fast_tpot_floor(plan, lay, workload, timer)) <= tpot * (1 + 1e-12)
+        assert b.ttft_s <= fast_ttft(plan, lay, workload, timer) * (1 + 1e-12)
