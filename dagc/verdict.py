@@ -15,10 +15,10 @@ from .diagnostics import Diagnostic, has_errors
 from .layout import Layout
 from .memory import MemoryBreakdown
 from .plan import OBJECTIVES, Plan, Requirement, RequirementKind
-from .units import Dimension, format_bytes, format_si
+from .units import Dimension, Unit, format_bytes, format_figure, format_in_unit, format_si, lookup, quantity_unit
 
-__all__ = ["RequirementResult", "Verdict", "judge_requirements", "verdict", "METRIC_OF", "Objective", "judge_optimal",
-           "OPTIMAL_TOLERANCE"]
+__all__ = ["RequirementResult", "Verdict", "judge_requirements", "requirement_unit", "requirement_value_text",
+           "verdict", "METRIC_OF", "Objective", "judge_optimal", "OPTIMAL_TOLERANCE"]
 
 OPTIMAL_TOLERANCE = 0.05        # within 5 % of the best is optimal
 
@@ -30,6 +30,41 @@ METRIC_OF = {
     RequirementKind.DECODE_THROUGHPUT: "decode_tokens_per_s",
     RequirementKind.THROUGHPUT: "throughput_tokens_per_s",
 }
+
+
+def requirement_unit(req: Requirement, per_gpu: bool | None = None) -> Unit | None:
+    """The unit `req` is written in; for a throughput, switched to per GPU or total as asked."""
+    unit = quantity_unit(req.text)
+    if unit is None or per_gpu is None or unit.dimension is not Dimension.THROUGHPUT or unit.per_gpu == per_gpu:
+        return unit
+    return lookup(unit.name + "/gpu") if per_gpu else lookup(unit.name.removesuffix("/gpu"))
+
+
+def requirement_value_text(req: Requirement, value: float | None) -> str:
+    """A figure of `req`'s metric (SI, as `RequirementResult.value` and `Requirement.target`) in the
+    unit the requirement is written in: `decode_throughput >= 100 tokens/ms/gpu` shows 96.7
+    tokens/s/gpu as '0.0967 tokens/ms/gpu'.
+
+    Example:
+        >>> from dagc.plan import Requirement, RequirementKind
+        >>> q = Requirement(kind=RequirementKind.DECODE_THROUGHPUT, op=">=", target=1e5, per_gpu=True,
+        ...                 text="decode_throughput >= 100 tokens/ms/gpu")
+        >>> requirement_value_text(q, 96.7), requirement_value_text(q, q.target)
+        ('0.0967 tokens/ms/gpu', '100 tokens/ms/gpu')
+    """
+    if value is None:
+        return "not computed"
+    unit = requirement_unit(req)
+    if unit is not None:
+        return format_in_unit(value, unit)
+    match req.kind:
+        case RequirementKind.GPUS:
+            return f"{value:,.0f} GPUs"
+        case RequirementKind.TTFT | RequirementKind.TPOT:
+            return format_si(value, Dimension.TIME)
+        case RequirementKind.MEMORY:
+            return f"{value * 100:.1f} %" if req.memory_is_fraction else format_bytes(value)
+    return f"{format_figure(value)} tokens/s" + ("/gpu" if req.per_gpu else "")
 
 
 @dataclass(frozen=True)
@@ -54,19 +89,9 @@ class RequirementResult:
         return -abs(self.value - r.target) / r.target
 
     def value_text(self) -> str:
-        """The value in the requirement's own terms, e.g. '816.9 ms', '23.0 %', '1,148.6 tokens/s/gpu'."""
-        r, v = self.requirement, self.value
-        if v is None:
-            return "not computed"
-        match r.kind:
-            case RequirementKind.TTFT | RequirementKind.TPOT:
-                return format_si(v, Dimension.TIME)
-            case RequirementKind.MEMORY:
-                return f"{v * 100:.1f} %" if r.memory_is_fraction else format_bytes(v)
-            case RequirementKind.GPUS:
-                return f"{v:.0f}"
-            case _:
-                return f"{v:,.1f} tokens/s" + ("/gpu" if r.per_gpu else "")
+        """The value in the requirement's own unit (`requirement_value_text`), e.g. '816.9 ms', '23.0 %',
+        '0.0967 tokens/ms/gpu'."""
+        return requirement_value_text(self.requirement, self.value)
 
     def to_json(self) -> dict:
         r = self.requirement

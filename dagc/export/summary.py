@@ -13,8 +13,8 @@ from ..check import StrategyResult
 from ..cost import cost_basis_text
 from ..diagnostics import Diagnostic, Severity
 from ..plan import Plan, Requirement, RequirementKind
-from ..units import Dimension, Unit, format_bytes, format_figure, format_in_unit, format_si, lookup, quantity_unit
-from ..verdict import RequirementResult
+from ..units import Dimension, format_bytes, format_figure, format_in_unit, format_si
+from ..verdict import RequirementResult, requirement_unit, requirement_value_text
 from .report import assumptions
 
 __all__ = ["summary_md", "assumptions_md", "requirement_value_text", "metric_text", "margin_text", "optimal_note",
@@ -34,41 +34,6 @@ MAX_HINTS = 3       # hints of diagnostics repeated under "what to change"
 
 
 # ------------------------------------------------------------------ units of requirements
-
-def _unit(req: Requirement, per_gpu: bool | None = None) -> Unit | None:
-    """The unit `req` is written in; for a throughput, switched to per GPU or total as asked."""
-    unit = quantity_unit(req.text)
-    if unit is None or per_gpu is None or unit.dimension is not Dimension.THROUGHPUT or unit.per_gpu == per_gpu:
-        return unit
-    return lookup(unit.name + "/gpu") if per_gpu else lookup(unit.name.removesuffix("/gpu"))
-
-
-def requirement_value_text(req: Requirement, value: float | None) -> str:
-    """A figure of `req`'s metric (SI, as `RequirementResult.value` and `Requirement.target`) in the
-    unit the requirement is written in: `decode_throughput >= 100 tokens/ms/gpu` shows 96.7
-    tokens/s/gpu as '0.0967 tokens/ms/gpu'.
-
-    Example:
-        >>> from dagc.plan import Requirement, RequirementKind
-        >>> q = Requirement(kind=RequirementKind.DECODE_THROUGHPUT, op=">=", target=1e5, per_gpu=True,
-        ...                 text="decode_throughput >= 100 tokens/ms/gpu")
-        >>> requirement_value_text(q, 96.7), requirement_value_text(q, q.target)
-        ('0.0967 tokens/ms/gpu', '100 tokens/ms/gpu')
-    """
-    if value is None:
-        return "not computed"
-    unit = _unit(req)
-    if unit is not None:
-        return format_in_unit(value, unit)
-    match req.kind:
-        case RequirementKind.GPUS:
-            return f"{value:,.0f} GPUs"
-        case RequirementKind.TTFT | RequirementKind.TPOT:
-            return format_si(value, Dimension.TIME)
-        case RequirementKind.MEMORY:
-            return f"{value * 100:.1f} %" if req.memory_is_fraction else format_bytes(value)
-    return f"{format_figure(value)} tokens/s" + ("/gpu" if req.per_gpu else "")
-
 
 def margin_text(q: RequirementResult) -> str:
     """The relative margin, and how many times off when a requirement misses by more than 2×."""
@@ -91,7 +56,7 @@ def metric_text(plan: Plan, kind: RequirementKind, value: float | None, per_gpu:
             continue
         if kind is RequirementKind.MEMORY and not req.memory_is_fraction:
             return requirement_value_text(req, value * plan.cluster.gpu.memory_bytes)
-        unit = _unit(req, per_gpu if kind not in (RequirementKind.MEMORY, RequirementKind.GPUS) else None)
+        unit = requirement_unit(req, per_gpu if kind not in (RequirementKind.MEMORY, RequirementKind.GPUS) else None)
         if unit is not None:
             return format_in_unit(value, unit)
     match kind:
