@@ -71,34 +71,13 @@ def test_pruned_search_equals_the_exhaustive_one_on_generated_plans(text):
     assert_same_result(load_plan_text(text), rescore=0)
 
 
-@pytest.mark.parametrize("name", SMALL_AND_MEDIUM)
-def test_the_physical_bounds_never_exceed_the_search_figures(name):
+def bounds_hold(plan, sample) -> int:
     """The pruner's tests take TTFT and TPOT at `dagc.bounds` of the candidate's GPUs and replicas,
-    then TPOT at the floor of its stage costs: they must be lower bounds of the recurrence's figures,
-    candidate by candidate (both overlaps)."""
-    plan = load_plan(EXAMPLES / name)
+    then TPOT at the floor of its stage costs: each must be a lower bound of the recurrence's
+    figure, candidate by candidate (both overlaps). Returns how many candidates were checked."""
     timer = Timer(plan)
     checked = 0
-    for s, mb, ov in list(candidates(plan))[::5]:
-        workload = plan.workload.model_copy(update={"microbatches": mb, "overlap": ov})
-        lay = resolve(plan.model, plan.cluster, workload, s)
-        if lay.pp > plan.model.layers:
-            continue
-        b = bounds(plan.model, workload, plan.cluster, gpus=lay.gpus_used, dp=lay.dp)
-        tpot = fast_tpot(plan, lay, workload, timer)
-        assert b.ttft_s <= fast_ttft(plan, lay, workload, timer) * (1 + 1e-12)
-        assert b.tpot_s <= tpot * (1 + 1e-12)
-        assert fast_tpot_floor(plan, lay, workload, timer) <= tpot * (1 + 1e-12)
-        checked += 1
-    assert checked >= 20
-
-
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
-@given(plan_texts())
-def test_the_bounds_hold_on_generated_plans(text):
-    plan = load_plan_text(text)
-    timer = Timer(plan)
-    for s, mb, ov in list(candidates(plan))[::3][:60]:
+    for s, mb, ov in sample(list(candidates(plan))):
         workload = plan.workload.model_copy(update={"microbatches": mb, "overlap": ov})
         lay = resolve(plan.model, plan.cluster, workload, s)
         if lay.pp > plan.model.layers:
@@ -107,3 +86,16 @@ def test_the_bounds_hold_on_generated_plans(text):
         tpot = fast_tpot(plan, lay, workload, timer)
         assert max(b.tpot_s, fast_tpot_floor(plan, lay, workload, timer)) <= tpot * (1 + 1e-12)
         assert b.ttft_s <= fast_ttft(plan, lay, workload, timer) * (1 + 1e-12)
+        checked += 1
+    return checked
+
+
+@pytest.mark.parametrize("name", SMALL_AND_MEDIUM)
+def test_the_bounds_never_exceed_the_search_figures(name):
+    assert bounds_hold(load_plan(EXAMPLES / name), lambda cands: cands[::5]) >= 20
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(plan_texts())
+def test_the_bounds_hold_on_generated_plans(text):
+    bounds_hold(load_plan_text(text), lambda cands: cands[::3][:60])
