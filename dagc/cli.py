@@ -264,7 +264,8 @@ def cmd_search(args) -> int:
     _print_search_warnings(err, found)
     if args.format == "json":
         data = found.to_json(args.top)
-        keys = ("objective", "evaluated", "seconds", "candidates", "legal", "total", "complete", "stopped", "skipped")
+        keys = ("objective", "evaluated", "seconds", "candidates", "legal", "total", "complete", "stopped", "skipped",
+                "pruned", "pareto")
         print(json.dumps({k: data[k] for k in keys if k in data}, indent=2, allow_nan=False))
         return EXIT_OK
     _print_search(_console(), found, args.top, svg_path)

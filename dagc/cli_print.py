@@ -102,7 +102,7 @@ def _print_plan(out: Console, plan: Plan, path: str) -> None:
     m = plan.model
     out.print(f"plan {path} · model {m.name} ({total_params(m) / 1e9:.1f} B params, "
               f"{active_params(m) / 1e9:.1f} B active, {m.weights.value}) · cluster {plan.cluster.gpus} × "
-              f"{plan.cluster.gpu.name} ({plan.cluster.gpus_per_node} per node) · batch {plan.workload.batch} "
+              f"{plan.cluster.gpu.name} ({plan.cluster.gpus_per_node} per node) · batch {plan.workload.batch_text} "
               f"× ({plan.workload.prompt} + {plan.workload.generate}) tokens", markup=False)
     out.print()
 
@@ -282,6 +282,9 @@ def _print_compiled(out: Console, err: Console, r: StrategyResult) -> None:
         out.print(f"  TTFT {format_si(r.metrics['ttft_s'], Dimension.TIME)} · TPOT "
                   f"{format_si(r.metrics['tpot_s'], Dimension.TIME)} · decode "
                   f"{_tokens_per_s(r.metrics['decode_tokens_per_s_per_gpu'], '/GPU')}", markup=False)
+    chosen = [d for d in r.diagnostics if d.code == "N605"]      # `batch = max`: the batch the figures are for
+    if chosen:
+        out.print(f"  {chosen[0].message}", markup=False)
     errors = [d for d in r.diagnostics if d.is_error]
     if errors:
         _render_diags(err, errors)
@@ -345,6 +348,11 @@ def _print_search(out: Console, found: SearchResult, top: int, svg_path: Path) -
     columns = SEARCH_COLUMNS[:2] + (("batch (max)",) if varied else ()) + SEARCH_COLUMNS[2:]
     _print_table(out, _strategy_table(f"best {len(best)}", columns, rows))
     front = sorted(found.pareto, key=lambda c: c.metrics["tpot_s"])[:20]
+    if not front:
+        out.print("Pareto front: empty — no candidate meets the requirements (their binding requirement is in the "
+                  "table above)", markup=False)
+        out.print(f"wrote {svg_path}", markup=False)
+        return
     rows = [(c.text, *((f"{c.batch:,}",) if varied and c.batch is not None else ()), str(c.gpus),
              format_si(c.metrics["ttft_s"], Dimension.TIME),
              format_si(c.metrics["tpot_s"], Dimension.TIME), f"{c.metrics['decode_tokens_per_s_per_gpu']:,.1f}")

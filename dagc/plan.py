@@ -261,6 +261,14 @@ class Workload(Frozen):
     def microbatches_for(self, pp: int) -> int:
         return self.microbatches if self.microbatches is not None else pp
 
+    @property
+    def batch_text(self) -> str:
+        """The batch as a report states it: '128', '171 (batch = max)' once chosen for a strategy,
+        'max (chosen per strategy)' before."""
+        if not self.batch_max:
+            return f"{self.batch:,}"
+        return "max (chosen per strategy)" if self.batch_note is None else f"{self.batch:,} (batch = max)"
+
 
 class RequirementKind(enum.Enum):
     TTFT = "ttft"

@@ -206,7 +206,11 @@ def judge_optimal(result: Any, found: Any, tolerance: float = OPTIMAL_TOLERANCE)
     evidence["own_figures"] = _figures(result.metrics, result.layout.gpus_used,
                                        result.memory.worst.fraction if result.memory is not None else None)
     if best.meets_requirements and not own_meets:
-        evidence["note"] = f"`{best.text}` meets the requirements on {best_gpus}; this strategy does not" + partial
+        m = best.metrics
+        evidence["note"] = (f"`{best.text}` meets the requirements on {best_gpus} (TTFT "
+                            f"{format_si(m['ttft_s'], Dimension.TIME)}, TPOT {format_si(m['tpot_s'], Dimension.TIME)}, "
+                            f"{m['decode_tokens_per_s'] / best.gpus:,.1f} tokens/s per GPU); this strategy does not"
+                            + partial)
         return False, evidence
     if own >= best.score - tolerance * abs(best.score) or (best.meets_requirements is False and own_meets):
         if not found.complete:

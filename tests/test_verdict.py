@@ -172,4 +172,5 @@ def test_a_candidate_that_meets_beats_one_that_does_not(plain):
     own = plain.metrics["decode_tokens_per_s"] / 2
     optimal, ev = judge_optimal(failing, _found(_best(own * 0.5, gpus=4)))
     assert optimal is False
-    assert ev["note"] == "`tp 1 ; ep 2` meets the requirements on 4 GPUs; this strategy does not"
+    assert ev["note"] == (f"`tp 1 ; ep 2` meets the requirements on 4 GPUs (TTFT 1.0 s, TPOT 10.0 ms, "
+                          f"{own * 0.5:,.1f} tokens/s per GPU); this strategy does not")

@@ -77,7 +77,7 @@ def report_md(r: StrategyResult, links: dict[str, str] | None = None) -> str:
     lines = [f"# dagc report: `{plan.name}` · strategy `{title}`", ""]
     lines += [f"Model **{m.name}** ({_count(total_params(m))} parameters, {_count(active_params(m))} active, "
               f"{m.weights.value} weights) on **{plan.cluster.gpus} × {plan.cluster.gpu.name}** "
-              f"({plan.cluster.gpus_per_node} per node); batch {plan.workload.batch} × "
+              f"({plan.cluster.gpus_per_node} per node); batch {plan.workload.batch_text} × "
               f"({plan.workload.prompt} prompt + {plan.workload.generate} generated) tokens.", ""]
     lines += summary_md(r)
     lines += assumptions_md(r)
@@ -276,7 +276,7 @@ def comparison_md(plan, results: list[StrategyResult], dirs: list[str]) -> str:
     """The side-by-side table of several strategies of one plan."""
     lines = [f"# dagc comparison: `{plan.name}`", "",
              f"{len(results)} strategies for **{plan.model.name}** on {plan.cluster.gpus} × {plan.cluster.gpu.name}; "
-             f"batch {plan.workload.batch} × ({plan.workload.prompt} + {plan.workload.generate}) tokens.", ""]
+             f"batch {plan.workload.batch_text} × ({plan.workload.prompt} + {plan.workload.generate}) tokens.", ""]
     header = ["", *[f"[`{r.decl.name or r.decl.text}`]({d}/report.md)" for r, d in zip(results, dirs, strict=True)]]
 
     def row(name, fn):
@@ -297,6 +297,7 @@ def comparison_md(plan, results: list[StrategyResult], dirs: list[str]) -> str:
         row("meets requirements", lambda r: _WORD[r.verdict.meets_requirements]),
         row("optimal", lambda r: _WORD[r.verdict.optimal]),
         row("GPUs used", lambda r: str(r.layout.gpus_used) if r.layout else "—"),
+        *([row("batch (batch = max)", lambda r: f"{r.plan.workload.batch:,}")] if plan.workload.batch_max else []),
         row("worst rank memory",
             lambda r: f"{format_bytes(r.memory.worst.total_bytes)} ({r.memory.worst.fraction * 100:.0f} %)"
             if r.memory else "—"),

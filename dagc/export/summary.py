@@ -290,7 +290,7 @@ def assumptions_md(r: StrategyResult) -> list[str]:
         lines.append(f"- Routing: {routing}; the all-to-all dispatch carries {a['dispatch']}.")
     mb = a["microbatches"]
     lines.append(f"- Execution: {mb if mb is not None else '—'} micro-batch(es), overlap `{a['overlap']}`; "
-                 f"batch {plan.workload.batch} × ({plan.workload.prompt} prompt + {plan.workload.generate} "
+                 f"batch {plan.workload.batch_text} × ({plan.workload.prompt} prompt + {plan.workload.generate} "
                  "generated) tokens.")
     return lines + [""]
 

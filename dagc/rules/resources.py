@@ -138,7 +138,9 @@ def check_batch_split(ctx: RuleContext):
 def check_bubble(ctx: RuleContext):
     """Fewer micro-batches than stages: the pipeline idles (bubble (pp−1)/(m+pp−1)).
 
-    With a schedule, the message also gives the measured idle share of the prefill.
+    With a schedule, the message also gives the measured idle share of the prefill. When more
+    micro-batches were asked for than the requests can fill (W510), the hint is to raise the batch,
+    not the micro-batches.
 
     Bad:
         workload { microbatches = 1 … }   strategy pp 4 < tp 2 >
@@ -152,11 +154,14 @@ def check_bubble(ctx: RuleContext):
         measured = ""
         if ctx.metrics is not None:
             measured = f" (scheduled: {ctx.metrics.bubble_fraction * 100:.0f} % of stage time idle in prefill)"
+        asked = ctx.plan.workload.microbatches_for(pp)
+        hint = (f"use at least {pp} micro-batches" if asked < pp else
+                f"{asked} micro-batches are asked for, but the requests fill only {m} (W510): raise the batch to "
+                f"{pp * lay.dp * lay.adp:,} or more to fill {pp}")
         yield diag("W504", Severity.WARNING,
                    f"{m} micro-batch(es) for {pp} stages: about {bubble * 100:.0f} % of the pipeline's time is "
                    f"bubble{measured}",
-                   ctx.plan.span_of("workload.microbatches") or ctx.strategy.span_of("pp"),
-                   f"use at least {pp} micro-batches")
+                   ctx.plan.span_of("workload.microbatches") or ctx.strategy.span_of("pp"), hint)
 
 
 def check_unused(ctx: RuleContext):
