@@ -147,6 +147,18 @@ def test_summary_cites_the_diagnostics_that_explain_a_failed_requirement():
     assert "[Diagnostics](#diagnostics)" in summary
 
 
+def test_what_to_change_leads_with_the_requirement_when_no_strategy_can_meet_it():
+    r = checked(SEED_10B, "seed.moe")[0]
+    assert any(d.code == "N604" for d in r.diagnostics)
+    ev = {"objective": "tokens-per-gpu", "best_strategy": "tp 4 ; ep 8 with microbatches 1 overlap none",
+          "best_gpus": 8, "best_meets_requirements": False, "complete": True, "note": "from the verdict"}
+    r = dataclasses.replace(r, optimality=ev, verdict=Verdict(True, False, False))
+    change = report_md(r).split("- **What to change:** ")[1].split("\n")[0]
+    assert change.startswith("no strategy on this cluster can meet `decode_throughput >= 100 tokens/ms/gpu` (N604): "
+                             "relax the requirement, or change the cluster or the workload.")
+    assert "paste this line" not in change
+
+
 def test_summary_of_an_incorrect_strategy_names_its_errors():
     r = checked(SMALL.replace("strategy pp 2 < tp 2 ; ep 2 >", "strategy tp 3"))[0]
     summary = report_md(r).split("## Assumptions")[0]

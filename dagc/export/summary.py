@@ -225,6 +225,16 @@ def _change(r: StrategyResult) -> list[str]:
         why = "nothing better was found" if r.verdict.optimal else "no better strategy is known"
         note = ev.get("note", "run `dagc search` to compare strategies")
         return [head + f"{why} ({note})." + (f" The diagnostics suggest: {'; '.join(hints)}." if hints else "")]
+    impossible = [d for d in r.diagnostics if d.code == "N604"]
+    if impossible and ev.get("best_meets_requirements") is False:
+        # no strategy can meet a requirement: the change that matters is to the requirement or the cluster
+        spans = {d.span for d in impossible}
+        named = ", ".join(f"`{q.requirement.text}`" for q in r.requirements if q.requirement.span in spans)
+        lines = [head + f"no strategy on this cluster can meet {named or 'a requirement'} (N604): relax the "
+                 "requirement, or change the cluster or the workload. For reference, the search's best by its "
+                 f"objective (`{ev.get('objective', '?')}`), which misses it too:", "", "  ```",
+                 f"  strategy {best}", "  ```"]
+        return lines + _figures_table(r, ev) + also
     lines = [head + f"use the best strategy of the search by its objective (`{ev.get('objective', '?')}`); "
              "paste this line into the plan in place of the strategy:", "", "  ```", f"  strategy {best}", "  ```"]
     lines += _figures_table(r, ev)
