@@ -121,8 +121,8 @@ def test_search_compares_every_strategy_at_its_own_largest_batch():
 
 
 def test_cli_search_vary_batch(tmp_path):
-    plan = tmp_path / "q.moe"
-    plan.write_text(QWEN)
+    plan = tmp_path / "small.moe"
+    plan.write_text((ROOT / "tests" / "fixtures" / "small.moe").read_text())
     proc = subprocess.run([sys.executable, "-m", "dagc", "search", str(plan), "--vary", "batch", "--top", "3",
                            "--format", "json", "--svg", str(tmp_path / "p.svg")],
                           capture_output=True, text=True, cwd=tmp_path, timeout=600)

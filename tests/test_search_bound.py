@@ -6,14 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 
 from dagc.bounds import bounds
 from dagc.fastsched import Timer, fast_tpot, fast_tpot_floor, fast_ttft
 from dagc.layout import resolve
 from dagc.load import load_plan, load_plan_text
 from dagc.search import search
-from dagc.search_space import candidates
+from dagc.search_space import candidates, count_candidates
 from dagc.verdict import Objective
 from plans import plan_texts
 
@@ -65,10 +65,12 @@ def test_requirements_that_no_bound_can_meet_still_leave_the_same_answer():
         assert pruned.pruned > 0
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(plan_texts())
 def test_pruned_search_equals_the_exhaustive_one_on_generated_plans(text):
-    assert_same_result(load_plan_text(text), rescore=0)
+    plan = load_plan_text(text)
+    assume(count_candidates(plan) <= 800)              # small and medium spaces: the exhaustive side is slow
+    assert_same_result(plan, rescore=0)
 
 
 def bounds_hold(plan, sample) -> int:
