@@ -51,7 +51,7 @@ from .dag import Phase
 from .fastcheck import fast_check
 from .fastsched import Timer as _Timer
 from .layout import default_split, resolve
-from .plan import Overlap, Plan, Strategy
+from .plan import Overlap, Plan, Strategy, Workload
 from .search_bound import BAR_LAG, Bar, BarKeeper, Pruner
 from .search_pool import (
     _WORKER,
@@ -112,15 +112,20 @@ def evaluate(plan: Plan, strategy: Strategy, mb: int, overlap: Overlap, objectiv
                      batch=workload.batch if workload.batch_max else None)
 
 
+def _workload_of(plan: Plan, c: Candidate) -> Workload:
+    """The workload a candidate ran: its micro-batches, overlap and (`batch = max`) its own batch."""
+    update: dict[str, object] = {"microbatches": c.microbatches, "overlap": c.overlap}
+    if c.batch is not None:
+        update["batch"] = c.batch
+    return plan.workload.model_copy(update=update)
+
+
 def _balanced_split(plan: Plan, cand: Candidate, timer: _Timer) -> tuple[int, ...] | None:
     """A split that balances stage time (dense layers, embedding and LM head weigh differently)."""
     s = cand.strategy
     if s.pp == 1:
         return None
-    update: dict[str, object] = {"microbatches": cand.microbatches, "overlap": cand.overlap}
-    if cand.batch is not None:
-        update["batch"] = cand.batch
-    workload = plan.workload.model_copy(update=update)
+    workload = _workload_of(plan, cand)
     lay = resolve(plan.model, plan.cluster, workload, s)
     req = tuple(lay.requests()[0])
     t = timer.pass_times(workload, lay, Phase.PREFILL, req, 0)
@@ -376,10 +381,7 @@ def _rescore(plan: Plan, ranked: list[Candidate], n: int, objective: str,
 
 def _exact(plan: Plan, c: Candidate, objective: str) -> Candidate | None:
     """A candidate with the figures `check` gives its printed text (None: the full check rejects it)."""
-    update: dict[str, object] = {"microbatches": c.microbatches, "overlap": c.overlap}
-    if c.batch is not None:
-        update["batch"] = c.batch            # the batch its own search chose (`batch = max`)
-    r = analyse(plan, c.strategy, plan.workload.model_copy(update=update))
+    r = analyse(plan, c.strategy, _workload_of(plan, c))
     if not r.valid or r.metrics is None:
         return None
     assert r.memory is not None, "a scheduled strategy has its memory breakdown"
