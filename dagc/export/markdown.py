@@ -297,7 +297,8 @@ def comparison_md(plan, results: list[StrategyResult], dirs: list[str]) -> str:
         row("meets requirements", lambda r: _WORD[r.verdict.meets_requirements]),
         row("optimal", lambda r: _WORD[r.verdict.optimal]),
         row("GPUs used", lambda r: str(r.layout.gpus_used) if r.layout else "—"),
-        *([row("batch (batch = max)", lambda r: f"{r.plan.workload.batch:,}")] if plan.workload.batch_max else []),
+        *([row("batch (batch = max)", lambda r: f"{r.plan.workload.batch:,}" if r.valid else "—")]
+          if plan.workload.batch_max else []),
         row("worst rank memory",
             lambda r: f"{format_bytes(r.memory.worst.total_bytes)} ({r.memory.worst.fraction * 100:.0f} %)"
             if r.memory else "—"),
