@@ -10,7 +10,13 @@ docs/cost-model.md between `<!-- generated:NAME -->` markers) are compared byte 
 from __future__ import annotations
 
 import argparse
+import json
+import re
+import shutil
 from pathlib import Path
+
+import pytest
+from lark import Lark
 
 from conftest import ROOT
 
@@ -131,3 +137,117 @@ def cli_options_markdown() -> str:
 
 def test_cli_page_lists_every_command_and_option(request):
     _check_section(request, DOCS / "cli.md", "options", cli_options_markdown())
+
+
+# ---------------------------------------------------------------- docs/language.md: examples and coverage
+
+_FENCE = re.compile(r"^```moe\n(.*?)^```", re.M | re.S)
+_HF_CONFIG = {"num_hidden_layers": 8, "hidden_size": 1024, "num_attention_heads": 16, "num_key_value_heads": 4,
+              "head_dim": 64, "vocab_size": 32000, "num_local_experts": 8, "num_experts_per_tok": 2,
+              "intermediate_size": 2048, "torch_dtype": "bfloat16"}
+
+
+def language_examples() -> list[str]:
+    """The `moe` blocks of docs/language.md, in order."""
+    return _FENCE.findall((DOCS / "language.md").read_text())
+
+
+def _statement_kinds(text: str) -> set[str]:
+    from dagc.lower import _STATEMENTS
+    from dagc.parse import parse
+    from dagc.source import SourceFile
+    return {_STATEMENTS[st.data] for st in parse(SourceFile("example.moe", text)).children}
+
+
+def _completed(text: str) -> str:
+    """A fragment inside the tests' base plan: the statements it lacks taken from the base."""
+    from conftest import BASE
+    kinds = _statement_kinds(text)
+    return "\n".join(v for k, v in BASE.items() if v and k not in kinds) + "\n" + text
+
+
+@pytest.fixture
+def example_dir(tmp_path):
+    """The directory the examples are read from: a config.json and a kernel profile file beside them."""
+    (tmp_path / "config.json").write_text(json.dumps(_HF_CONFIG))
+    shutil.copy(ROOT / "dagc" / "data" / "kernels" / "h100-sxm.json", tmp_path / "my-h100.json")
+    return tmp_path
+
+
+def test_language_page_has_examples():
+    examples = language_examples()
+    assert len(examples) >= 15
+    whole = [e for e in examples if {"model", "cluster", "workload", "strategy"} <= _statement_kinds(e)]
+    assert whole, "docs/language.md shows no whole plan"
+
+
+@pytest.mark.parametrize("index", range(len(language_examples())))
+def test_language_example_loads(index, example_dir):
+    """Each `moe` block of docs/language.md loads with `dagc.load_plan_text` — a whole plan as written, a
+    fragment completed from the base plan — and its strategies flatten without a diagnostic."""
+    from dagc import load_plan_text
+    from dagc.flatten import flatten
+    text = language_examples()[index]
+    plan = load_plan_text(_completed(text), base_dir=example_dir)
+    for decl in plan.strategies:
+        strategy, diags = flatten(decl)
+        assert strategy is not None and not diags, (decl.text, [d.message for d in diags])
+
+
+def test_whole_plans_of_the_language_page_are_valid(example_dir):
+    from dagc import check, load_plan_text
+    for text in language_examples():
+        if {"model", "cluster", "workload", "strategy"} <= _statement_kinds(text):
+            for r in check(load_plan_text(text, base_dir=example_dir)):
+                assert r.valid, [d.message for d in r.diagnostics]
+
+
+def _grammar_keywords() -> set[str]:
+    """The keywords of grammar/plan.lark: its anonymous string terminals that are words."""
+    parser = Lark((ROOT / "grammar" / "plan.lark").read_text(), parser="lalr")
+    return {t.pattern.value for t in parser.terminals
+            if t.pattern.type == "str" and re.fullmatch(r"[a-z]+", t.pattern.value)}
+
+
+def language_names() -> dict[str, set[str]]:
+    """Every name of the plan language, by where it comes from in the code."""
+    from dagc import fields
+    from dagc.cluster import _CLUSTER_FIELDS
+    from dagc.flatten import OPTIONS
+    from dagc.plan import OBJECTIVES, Axis, DType, RequirementKind
+    from dagc.presets import GPU_PRESETS, MODEL_PRESETS
+    from dagc.units import UNITS
+    choices = {c for table in (fields.MODEL_FIELDS, fields.WORKLOAD_FIELDS) for f in table.values() for c in f.choices}
+    return {
+        "keywords": _grammar_keywords(),
+        "model": set(fields.MODEL_FIELDS) | set(fields.SUBBLOCKS["model"]),
+        "moe": set(fields.MOE_FIELDS), "mla": set(fields.MLA_FIELDS),
+        "cluster": set(_CLUSTER_FIELDS) | set(fields.SUBBLOCKS["cluster"]),
+        "gpu": set(fields.GPU_FIELDS), "efficiency": set(fields.EFFICIENCY_FIELDS),
+        "latency": set(fields.LATENCY_FIELDS), "workload": set(fields.WORKLOAD_FIELDS),
+        "require": {k.value for k in RequirementKind}, "objective": set(OBJECTIVES),
+        "options": set(OPTIONS), "axes": {a.value for a in Axis}, "dtypes": {d.value for d in DType},
+        "choices": choices | {"random", "uniform", "imbalance", "max", "true", "false"},
+        "units": set(UNITS), "model presets": set(MODEL_PRESETS), "gpu presets": set(GPU_PRESETS),
+    }
+
+
+def test_language_page_documents_every_name():
+    """Every keyword of the grammar and every field, requirement, objective, option, axis, dtype,
+    value and unit the lowering accepts appears in docs/language.md as code (`name`)."""
+    text = (DOCS / "language.md").read_text()
+    spans = set(re.findall(r"`([^`\n]+)`", text))
+    words = {w for s in spans for w in re.split(r"[\s=|{}\"(),]+", s) if w}
+    missing = {where: sorted(n for n in names if n not in words) for where, names in language_names().items()}
+    assert not {k: v for k, v in missing.items() if v}, missing
+
+
+def test_language_page_has_a_row_per_field():
+    """Each field of a block has its own table row (`| \\`name\\` |`), with a default column."""
+    from dagc import fields
+    from dagc.cluster import _CLUSTER_FIELDS
+    text = (DOCS / "language.md").read_text()
+    tables = (fields.MODEL_FIELDS, fields.MOE_FIELDS, fields.MLA_FIELDS, _CLUSTER_FIELDS, fields.GPU_FIELDS,
+              fields.EFFICIENCY_FIELDS, fields.LATENCY_FIELDS, fields.WORKLOAD_FIELDS)
+    missing = [name for table in tables for name in table if f"| `{name}` |" not in text]
+    assert not missing, missing

@@ -21,7 +21,8 @@ SECTION_TITLES = ("Bad", "Fixed", "Example")
 _HEADING = re.compile(r"^(Bad|Fixed|Example):\s*$")
 _FAMILIES = (
     ("E0", "Input"), ("E1", "The plan as written"), ("E2", "The strategy's hierarchy"),
-    ("E3", "The strategy against the model"), ("E4", "Resources"), ("W", "Warnings"), ("N", "Notes"),
+    ("E3", "The strategy against the model"), ("E4", "Resources"),
+    ("E7", "What a serving engine cannot express (`dagc launch`)"), ("W", "Warnings"), ("N", "Notes"),
 )
 
 
@@ -54,7 +55,7 @@ def rule_sections(rule: Rule) -> list[tuple[str, str]]:
 def _emitted_by(rule: Rule) -> str:
     if rule.passes:
         names = ", ".join(f"`{p.__module__}.{p.__qualname__}`" for p in rule.passes)
-        return f"found while the plan is read, by {names}"
+        return f"emitted by {names}"
     where = "once per plan (the same for every strategy)" if rule.plan_level else "on each strategy"
     return f"checked {where} by `{rule.check.__module__}.{rule.check.__qualname__}`" if rule.check else where
 
@@ -70,8 +71,14 @@ def _rule_markdown(rule: Rule) -> list[str]:
     return lines
 
 
+def _family_index(code: str) -> int:
+    """The position of a code's family in `_FAMILIES`; a code of no listed family goes last."""
+    return next((i for i, (prefix, _) in enumerate(_FAMILIES) if code.startswith(prefix)), len(_FAMILIES))
+
+
 def _family(code: str) -> str:
-    return next(name for prefix, name in _FAMILIES if code.startswith(prefix))
+    i = _family_index(code)
+    return _FAMILIES[i][1] if i < len(_FAMILIES) else f"{code[:2]}xx"
 
 
 def rules_markdown(rules: tuple[Rule, ...] | None = None) -> str:
@@ -85,8 +92,7 @@ def rules_markdown(rules: tuple[Rule, ...] | None = None) -> str:
     """
     if rules is None:
         rules = RULES
-    ordered = sorted(rules, key=lambda r: (next(i for i, (p, _) in enumerate(_FAMILIES) if r.code.startswith(p)),
-                                           r.code))
+    ordered = sorted(rules, key=lambda r: (_family_index(r.code), r.code))
     errors = sum(r.severity is Severity.ERROR for r in ordered)
     lines = [
         "# Diagnostics",
