@@ -251,3 +251,86 @@ def test_language_page_has_a_row_per_field():
               fields.EFFICIENCY_FIELDS, fields.LATENCY_FIELDS, fields.WORKLOAD_FIELDS)
     missing = [name for table in tables for name in table if f"| `{name}` |" not in text]
     assert not missing, missing
+
+
+# ---------------------------------------------------------------- docs/outputs.md: every key dagc emits
+
+
+def _paths(x, path: str = "", out: set[str] | None = None) -> set[str]:
+    """Every key path of a JSON value: `a.b`, lists as `a[]`."""
+    out = set() if out is None else out
+    if isinstance(x, dict):
+        for k, v in x.items():
+            sub = f"{path}.{k}" if path else k
+            out.add(sub)
+            _paths(v, sub, out)
+    elif isinstance(x, list):
+        for v in x:
+            _paths(v, path + "[]", out)
+    return out
+
+
+def _small_variants() -> dict[str, str]:
+    """The small fixture plan, and variants that make report.json take its other shapes: batch = max, a
+    GPU without a profile (roofline), a GPU that borrows a profile, an invalid strategy, several strategies."""
+    small = (ROOT / "tests" / "fixtures" / "small.moe").read_text()
+    return {
+        "small": small,
+        "max": small.replace("batch = 8", "batch = max"),
+        "roofline": small.replace('gpu preset "h100-sxm"', 'gpu preset "generic-400t"')
+                         .replace("require { ttft <= 10 ms  tpot <= 150 us }",
+                                  "require { decode_throughput >= 1 tokens/s/gpu  memory <= 90 % }"),
+        "borrowed": small.replace('gpu preset "h100-sxm"', 'gpu preset "a100-80g"'),
+        "several": small.replace("strategy pp 2 < tp 2 ; ep 2 >",
+                                 "strategy a = pp 2 < tp 2 ; ep 2 >\nstrategy b = tp 3"),
+    }
+
+
+@pytest.fixture(scope="module")
+def compiled_reports(tmp_path_factory) -> dict[str, list[dict]]:
+    """report.json of each variant as `compile` writes it (with the strategy search, for the optimal
+    evidence), and the search objects."""
+    from dagc import check, load_plan_text
+    from dagc.compile import CompileOptions, compile_results
+    from dagc.search import search
+    out: dict[str, list[dict]] = {"report": [], "search": [], "files": []}
+    for name, text in _small_variants().items():
+        plan = load_plan_text(text, name=f"{name}.moe")
+        found = search(plan, plan.objective, top=5, jobs=1)
+        directory = tmp_path_factory.mktemp(name) / "out"
+        compile_results(plan, check(plan, optimality=found), directory, CompileOptions(dot_timeout_s=20))
+        out["report"] += [json.loads(p.read_text()) for p in sorted(directory.rglob("report.json"))]
+        out["files"] += [p.name for p in directory.rglob("*") if p.is_file()]
+        out["search"].append(json.loads(json.dumps(found.to_json(5))))
+    return out
+
+
+def _documented_code(page: str) -> set[str]:
+    return set(re.findall(r"`([^`\n]+)`", (DOCS / page).read_text()))
+
+
+def test_every_report_key_is_documented(compiled_reports):
+    """Every key path of every report.json the variants compile to is in docs/outputs.md, as code."""
+    paths = set().union(*(_paths(r) for r in compiled_reports["report"]))
+    assert {"verdict.optimal_evidence.best_strategy", "cost_model.hbm_efficiency", "cost_model.note"} <= paths
+    documented = _documented_code("outputs.md")
+    missing = sorted(p for p in paths if p not in documented and not p.endswith("[]"))
+    assert not missing, f"report.json keys not documented in docs/outputs.md: {missing}"
+
+
+def test_every_search_key_is_documented(compiled_reports):
+    paths = set().union(*(_paths(s) for s in compiled_reports["search"]))
+    documented = _documented_code("outputs.md")
+    metrics = {p for p in paths if p.startswith(("candidates[].metrics.", "pareto[].metrics."))}
+    missing = sorted(p for p in paths - metrics
+                     if not p.startswith("pareto[].") and p not in documented)
+    assert not missing, f"search JSON keys not documented in docs/outputs.md: {missing}"
+
+
+def test_every_output_file_is_documented(compiled_reports):
+    from dagc.compile import OUTPUT_FILES
+    documented = _documented_code("outputs.md")
+    written = set(compiled_reports["files"])
+    assert {"report.json", "report.md", "dag.json", "trace.json", "placement.svg"} <= written
+    missing = sorted(f for f in (written | OUTPUT_FILES) if f not in documented)
+    assert not missing, missing
