@@ -25,7 +25,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from . import __version__
+from . import __version__, cli_launch
 from .check import StrategyResult, check
 from .cli_print import (
     _add_row,
@@ -401,6 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=cmd_explain)
     pr = sub.add_parser("presets", help="list the built-in models, GPUs and kernel profiles")
     pr.set_defaults(func=cmd_presets)
+    cli_launch.add_parser(sub)
     return p
 
 

@@ -54,9 +54,12 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("search_bound",),                          # branch and bound: what a candidate must beat to matter
     ("search_pool",),                           # the search's worker processes and their stopping
     ("search",),
+    ("launch",),                                # `dagc launch`: degrees, nodes, nearest strategy (engine-neutral)
+    ("launch_vllm", "launch_sglang", "launch_trtllm"),  # one table per serving engine
+    ("launch_engines",),                        # the engines, and the launch of a checked strategy on each
     ("export",),
     ("compile",),
-    ("cli_print",),                             # what each command prints
+    ("cli_print", "cli_launch"),                # what each command prints; `dagc launch`
     ("cli",),
     ("__main__", "__init__"),                   # the package's faces: no logic
 )

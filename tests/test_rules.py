@@ -74,6 +74,9 @@ FIXTURES = {
 }
 
 
+LAUNCH_CODES = {"E701", "E702", "E703", "E711", "E712", "E721", "E722", "E723", "E724", "E725"}
+
+
 def codes(tmp_path, parts) -> set[str]:
     path = tmp_path / "plan.moe"
     path.write_text(plan_text(**parts))
@@ -88,7 +91,8 @@ def test_codes_unique_documented_and_complete():
     all_codes = [r.code for r in RULES]
     assert len(all_codes) == len(set(all_codes))
     assert SPEC_CODES <= set(all_codes)
-    assert set(all_codes) == set(FIXTURES)
+    # E7xx: what a serving engine cannot express, emitted by `dagc launch` only (tests/test_launch.py)
+    assert set(all_codes) - LAUNCH_CODES == set(FIXTURES)
     for r in RULES:
         doc = explain(r.code)
         assert doc.startswith(f"{r.code} ({r.severity.value}): ")

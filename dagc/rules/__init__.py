@@ -5,7 +5,8 @@ a documented function; `RULES` lists them with their code and severity, and `exp
 returns a rule's documentation (what it checks, why, a bad plan and its fix). Codes
 emitted while the plan is read (E001, E002, E101–E104 by parse and lower; E201, E202,
 E204 by flatten) are registered here too, each naming the passes that emit it, so that
-`dagc explain` knows every code a user can see.
+`dagc explain` knows every code a user can see; so are the E7xx codes of `dagc launch`
+(what a serving engine cannot express, `rules.launch`).
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from __future__ import annotations
 import inspect
 
 from ..diagnostics import Diagnostic
-from . import hierarchy, requirements, resources, structure, syntax
+from . import hierarchy, launch, requirements, resources, structure, syntax
 from .base import Rule, RuleContext
 
 __all__ = ["RULES", "Rule", "RuleContext", "rule", "explain", "run_rules"]
 
 RULES: tuple[Rule, ...] = tuple(sorted(
-    syntax.RULES + hierarchy.RULES + structure.RULES + resources.RULES + requirements.RULES, key=lambda r: r.code))
+    syntax.RULES + hierarchy.RULES + structure.RULES + resources.RULES + requirements.RULES + launch.RULES,
+    key=lambda r: r.code))
 _BY_CODE = {r.code: r for r in RULES}
 
 

@@ -1,0 +1,428 @@
+"""`dagc launch`, the engine-neutral part: a resolved strategy → what a serving engine must be told.
+
+Input: a `Plan`, a valid `Strategy` and its `Layout`, and an engine's table (`EngineTable`, one
+module per engine: `launch_vllm`, `launch_sglang`, `launch_trtllm`; `launch_engines` lists them).
+Output: a `Launch` — the commands per node, the files to write (TensorRT-LLM's extra options
+YAML), notes, or the located E7xx diagnostics of what the engine cannot express — and, for a
+refused strategy, the `Nearest` strategy the engine can run with dagc's own figures for it.
+
+What is engine-neutral lives here: the degrees read from the layout (`Degrees`), which nodes
+and GPUs each whole-model replica (`dp`) occupies (`placements`: one server per replica, as
+every engine runs whole-model replicas as separate servers behind a load balancer), the layer
+split and whether the engine's default matches it, the model path, and the search for the
+nearest expressible strategy. The engine tables only say which flags and which refusals.
+The library never prints; `dagc.cli_launch` renders.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import shlex
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import PurePath
+
+from .check import check
+from .diagnostics import Diagnostic
+from .layout import Layout, resolve
+from .lower import model_from_preset
+from .plan import Overlap, Plan, Strategy
+from .rules.launch import engine_refusal
+from .search_space import strategy_text
+from .source import Span
+
+__all__ = ["BASE_PORT", "HF_IDS", "MAX_SHOWN_REPLICAS", "Command", "Degrees", "EngineTable", "GeneratedFile",
+           "Launch", "ModelPath", "Nearest", "Placement", "Refusal", "Setup", "degrees", "launch", "model_path",
+           "nearest", "placements", "shown_commands"]
+
+BASE_PORT = 8000            # the HTTP port of the first server on a node; the next server on it takes 8001, …
+MAX_SHOWN_REPLICAS = 2      # replicas whose commands are written out; the others repeat them on their nodes
+NEAREST_TRIES = 8           # candidates `check`ed, nearest first, before giving up on a nearest strategy
+
+# The Hugging Face repositories of the built-in model presets (the model each preset's dimensions are from).
+HF_IDS = {
+    "mixtral-8x7b": "mistralai/Mixtral-8x7B-Instruct-v0.1",
+    "mixtral-8x22b": "mistralai/Mixtral-8x22B-Instruct-v0.1",
+    "qwen3-30b-a3b": "Qwen/Qwen3-30B-A3B",
+    "qwen3-235b-a22b": "Qwen/Qwen3-235B-A22B",
+    "deepseek-v3": "deepseek-ai/DeepSeek-V3",
+}
+
+
+@dataclass(frozen=True)
+class Degrees:
+    """A strategy's degrees as the engines see them: per stage, attention `tp × cp × adp` and experts
+    `etp × ep × edp` over the same `group` GPUs; `dp` whole replicas of `pp` stages."""
+
+    dp: int
+    pp: int
+    group: int
+    tp: int
+    cp: int
+    sp: bool
+    adp: int
+    ep: int
+    etp: int
+    edp: int
+    has_experts: bool
+    dense_layers: int
+    layers: int
+    split: tuple[int, ...]
+    split_explicit: bool
+    overlap: Overlap
+    gpus_per_node: int
+
+    @property
+    def replica_gpus(self) -> int:
+        return self.pp * self.group
+
+    @property
+    def gpus(self) -> int:
+        return self.dp * self.replica_gpus
+
+
+def degrees(plan: Plan, strategy: Strategy, layout: Layout) -> Degrees:
+    """The engine-neutral degrees of a resolved strategy."""
+    lay, model = layout, plan.model
+    return Degrees(dp=lay.dp, pp=lay.pp, group=lay.group_size, tp=lay.tp, cp=lay.cp, sp=lay.sp, adp=lay.adp,
+                   ep=lay.ep, etp=lay.etp, edp=lay.edp, has_experts=model.has_experts,
+                   dense_layers=model.dense_layer_count if model.has_experts else 0, layers=model.layers,
+                   split=lay.layers_per_stage, split_explicit=lay.split_is_explicit,
+                   overlap=strategy.workload_for(plan.workload).overlap, gpus_per_node=lay.gpus_per_node)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where one whole-model replica runs: its nodes, the local GPUs it uses on each, its HTTP port."""
+
+    replica: int
+    nodes: tuple[int, ...]
+    gpus: tuple[int, ...]
+    port: int
+
+    @property
+    def head(self) -> int:
+        return self.nodes[0]
+
+    @property
+    def whole_nodes(self) -> bool:
+        """Whether the replica has its nodes to itself (no CUDA_VISIBLE_DEVICES needed)."""
+        return self.gpus == tuple(range(len(self.gpus))) and len(self.gpus) > 0 and self.port == BASE_PORT
+
+
+def placements(d: Degrees) -> list[Placement] | None:
+    """One placement per replica in dagc's rank order (replica r holds ranks r·pp·G …), or None when
+    a replica would straddle nodes unevenly (E701).
+
+    Example:
+        >>> from dagc.plan import Overlap
+        >>> d = Degrees(dp=2, pp=1, group=4, tp=4, cp=1, sp=False, adp=1, ep=1, etp=4, edp=1, has_experts=True,
+        ...             dense_layers=0, layers=32, split=(32,), split_explicit=False, overlap=Overlap.NONE,
+        ...             gpus_per_node=8)
+        >>> [(p.nodes, p.gpus, p.port) for p in placements(d)]
+        [((0,), (0, 1, 2, 3), 8000), ((0,), (4, 5, 6, 7), 8001)]
+    """
+    n, per_node = d.replica_gpus, d.gpus_per_node
+    if (n <= per_node and per_node % n) or (n > per_node and n % per_node):
+        return None
+    out = []
+    for r in range(d.dp):
+        start = r * n
+        node, first = divmod(start, per_node)
+        if n <= per_node:
+            out.append(Placement(r, (node,), tuple(range(first, first + n)), BASE_PORT + first // n))
+        else:
+            out.append(Placement(r, tuple(range(node, node + n // per_node)), tuple(range(per_node)), BASE_PORT))
+    return out
+
+
+@dataclass(frozen=True)
+class ModelPath:
+    """What the engine is told to load: a Hugging Face id, a local directory, or a placeholder."""
+
+    text: str
+    why: str
+    placeholder: bool = False
+
+
+def _model_form(plan: Plan) -> tuple[str, str]:
+    """How the plan names its model: ('preset', name), ('from', path as written) or ('model', name)."""
+    span = plan.span_of("model")
+    words = span.text.split(None, 2) if span is not None else []
+    if len(words) >= 3 and words[1] in ("preset", "from"):
+        m = re.match(r'"([^"]*)"', words[2])
+        if m:
+            return words[1], m.group(1)
+    return "model", plan.model.name
+
+
+def _placeholder_for(name: str) -> str:
+    return "/path/to/" + (re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "model")
+
+
+def model_path(plan: Plan) -> ModelPath:
+    """The model path the commands use: the HF id of an unmodified preset, the directory of a
+    `model from` config.json (relative to where dagc runs), else `/path/to/<name>` to replace.
+
+    Example:
+        >>> from dagc.load import load_plan_text
+        >>> p = load_plan_text('model preset "qwen3-30b-a3b" cluster { gpus = 4 gpu preset "h100-sxm" } '
+        ...                    'workload { batch = 8 prompt = 512 generate = 64 } strategy tp 4')
+        >>> model_path(p).text
+        'Qwen/Qwen3-30B-A3B'
+    """
+    form, name = _model_form(plan)
+    if form == "preset" and name in HF_IDS:
+        if plan.model == model_from_preset(name):
+            return ModelPath(HF_IDS[name], f"the Hugging Face id of preset `{name}`")
+        return ModelPath(_placeholder_for(name), f"preset `{name}` with fields overridden: replace the path "
+                         "with the checkpoint of that model", placeholder=True)
+    if form == "from":
+        span = plan.span_of("model")
+        assert span is not None       # _model_form found the statement
+        directory = PurePath(span.source.path).parent / PurePath(name).parent
+        return ModelPath(str(directory), "the directory of the plan's config.json (it must hold the weights too)")
+    return ModelPath(_placeholder_for(plan.model.name), f"model `{plan.model.name}` has no known checkpoint: "
+                     "replace the path with its Hugging Face id or local directory", placeholder=True)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """An engine rule the strategy breaks: its code, the message, and which part of the strategy
+    (`dp`, `pp`, `tp`, `cp`, `ep`, `etp`, `split`, `overlap`) the engine cannot say."""
+
+    code: str
+    message: str
+    at: str
+
+
+@dataclass(frozen=True)
+class Command:
+    """One shell command to run on `node` for `replica`."""
+
+    node: int
+    replica: int
+    argv: tuple[str, ...]
+    env: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def text(self) -> str:
+        env = " ".join(f"{k}={shlex.quote(v)}" for k, v in self.env)
+        return (env + " " if env else "") + " ".join(_quote(a) for a in self.argv)
+
+
+def _quote(arg: str) -> str:
+    # `$NODE0_ADDR` placeholders stay expandable; everything else is quoted for the shell.
+    return arg if re.fullmatch(r"\$NODE\d+_ADDR(:\d+)?(,\$NODE\d+_ADDR(:\d+)?)*", arg) else shlex.quote(arg)
+
+
+@dataclass(frozen=True)
+class GeneratedFile:
+    name: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What an engine table builds its commands from."""
+
+    d: Degrees
+    model: ModelPath
+    places: tuple[Placement, ...]
+    split_env: tuple[tuple[str, str], ...]   # the layer partition variable, when the engine's default differs
+    label: str                               # the strategy as the user named or wrote it
+    file_stem: str                           # for files the engine reads (TensorRT-LLM's YAML)
+    file_dir: str | None                     # where such files are written (-o DIR); None: printed only
+
+
+@dataclass(frozen=True)
+class EngineTable:
+    """One engine's mapping (a module per engine holds its `TABLE`)."""
+
+    key: str                                  # the `--engine` value
+    name: str
+    version: str                              # the engine version the flags follow
+    split_env: str | None                     # the environment variable of the layer split; None: cannot be set
+    default_split: Callable[[int, int], tuple[int, ...]]
+    refusals: Callable[[Degrees], list[Refusal]]
+    commands: Callable[[Setup], tuple[list[Command], list[GeneratedFile], list[str]]]
+
+
+@dataclass(frozen=True)
+class Launch:
+    """The launch of one strategy on one engine: commands, files and notes, or refusals."""
+
+    engine: str
+    name: str
+    version: str
+    strategy: str
+    gpus: int
+    model: ModelPath
+    commands: tuple[Command, ...] = ()
+    files: tuple[GeneratedFile, ...] = ()
+    notes: tuple[str, ...] = ()
+    refusals: tuple[Diagnostic, ...] = ()
+    refused_at: tuple[str, ...] = field(default=(), repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return not self.refusals
+
+    @property
+    def nodes(self) -> int:
+        return len({c.node for c in self.commands})
+
+
+def _span(plan: Plan, strategy: Strategy, key: str) -> Span | None:
+    if key == "overlap" and strategy.overlap is None:
+        return plan.span_of("workload.overlap") or strategy.span_of("strategy")
+    return strategy.span_of(key)
+
+
+def _engine_split(table: EngineTable, d: Degrees) -> tuple[tuple[str, str], ...]:
+    if d.pp == 1 or table.split_env is None or d.split == table.default_split(d.layers, d.pp):
+        return ()
+    return ((table.split_env, ",".join(map(str, d.split))),)
+
+
+def _file_stem(strategy: Strategy) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", strategy.name or "").strip("-") or "strategy"
+
+
+def _refusals(table: EngineTable, d: Degrees) -> list[Refusal]:
+    found = list(table.refusals(d))
+    if placements(d) is None:
+        found.append(Refusal("E701", f"{table.name}: a replica of {d.replica_gpus} GPUs (pp × stage group) does "
+                             f"not sit on whole nodes of {d.gpus_per_node} GPUs, nor share one evenly", "pp"))
+    return found
+
+
+def launch(plan: Plan, strategy: Strategy, layout: Layout, table: EngineTable, file_dir: str | None = None) -> Launch:
+    """The commands that start `strategy` on the engine of `table`, or why it cannot.
+
+    Example:
+        >>> from dagc.check import check
+        >>> from dagc.launch_vllm import TABLE
+        >>> from dagc.load import load_plan_text
+        >>> p = load_plan_text('model preset "mixtral-8x7b" cluster { gpus = 8 gpu preset "h100-sxm" } '
+        ...                    'workload { batch = 8 prompt = 512 generate = 64 } strategy tp 2 ; ep 8')
+        >>> r = check(p)[0]
+        >>> launch(p, r.strategy, r.layout, TABLE).commands[0].argv[3:]
+        ('--tensor-parallel-size', '2', '--data-parallel-size', '4', '--enable-expert-parallel', '--port', '8000')
+    """
+    d = degrees(plan, strategy, layout)
+    model = model_path(plan)
+    refused = _refusals(table, d)
+    if refused:
+        diags = tuple(engine_refusal(r.code, r.message, _span(plan, strategy, r.at)) for r in refused)
+        return Launch(table.key, table.name, table.version, strategy.label, d.gpus, model, refusals=diags,
+                      refused_at=tuple(r.at for r in refused))
+    places = placements(d)
+    assert places is not None         # _refusals says E701 otherwise
+    setup = Setup(d, model, tuple(places), _engine_split(table, d), strategy.label, _file_stem(strategy), file_dir)
+    commands, files, notes = table.commands(setup)
+    notes = [*notes, *_common_notes(d, setup), *_address_note(commands)]
+    return Launch(table.key, table.name, table.version, strategy.label, d.gpus, model, commands=tuple(commands),
+                  files=tuple(files), notes=tuple(notes))
+
+
+def _common_notes(d: Degrees, s: Setup) -> list[str]:
+    notes = []
+    if s.model.placeholder:
+        notes.append(f"model path: {s.model.why}")
+    if d.dp > 1:
+        notes.append(f"dp {d.dp}: {d.dp} separate servers (ports from {BASE_PORT}); put an HTTP load balancer in "
+                     "front of them")
+    return notes
+
+
+def _address_note(commands: Sequence[Command]) -> list[str]:
+    notes = []
+    if any("$NODE" in c.text for c in commands):
+        notes.append("$NODE<k>_ADDR: the address of node k (node k holds dagc's ranks k·gpus_per_node …)")
+    return notes
+
+
+def shown_commands(result: Launch, limit: int = MAX_SHOWN_REPLICAS) -> tuple[list[Command], str | None]:
+    """The commands of the first `limit` replicas, and a line saying what the others run."""
+    shown = [c for c in result.commands if c.replica < limit]
+    replicas = max((c.replica for c in result.commands), default=-1) + 1
+    if replicas <= limit:
+        return shown, None
+    nodes = sorted({c.node for c in result.commands if c.replica >= limit})
+    return shown, (f"replicas {limit + 1}–{replicas} run the same commands on nodes {nodes[0]}–{nodes[-1]} "
+                   "(with their own node addresses, GPUs and ports)")
+
+
+# ------------------------------------------------------------------ the nearest strategy an engine can run
+
+@dataclass(frozen=True)
+class Nearest:
+    """A strategy the engine can run, as text `--strategy` accepts, with dagc's figures for it."""
+
+    text: str
+    metrics: dict
+
+
+def _divisors(n: int) -> list[int]:
+    return [k for k in range(1, n + 1) if n % k == 0]
+
+
+def _experts(d: Degrees) -> Iterator[tuple[int, int] | None]:
+    yield None
+    if d.has_experts:
+        for ep in _divisors(d.group):
+            for etp in _divisors(d.group // ep):
+                yield ep, etp
+
+
+def _candidates(plan: Plan, strategy: Strategy, d: Degrees, refused: Sequence[str]) -> Iterator[Strategy]:
+    split = None if "split" in refused else strategy.pp_split
+    overlap = Overlap.NONE if "overlap" in refused else strategy.overlap
+    for tp in _divisors(d.group):
+        for cp in _divisors(d.group // tp):
+            for expert in _experts(d):
+                text = strategy_text(d.dp, d.pp, split, tp, cp, strategy.sp and tp > 1, expert)
+                yield Strategy(text=text, dp=d.dp, pp=d.pp, pp_split=split, tp=tp, cp=cp, sp=strategy.sp and tp > 1,
+                               ep=expert[0] if expert else None, etp=expert[1] if expert else None,
+                               microbatches=strategy.microbatches, overlap=overlap)
+
+
+def _distance(a: Degrees, b: Degrees) -> float:
+    axes = ("tp", "cp", "adp", "ep", "etp", "edp")
+    moved = sum(abs(math.log2(getattr(a, k) / getattr(b, k))) for k in axes)
+    return moved + (a.split != b.split) + (a.overlap != b.overlap)
+
+
+def _with_options(s: Strategy) -> str:
+    opts = []
+    if s.microbatches is not None:
+        opts.append(f"microbatches {s.microbatches}")
+    if s.overlap is not None:
+        opts.append(f"overlap {s.overlap.value}")
+    return s.text + (" with " + " ".join(opts) if opts else "")
+
+
+def nearest(plan: Plan, strategy: Strategy, layout: Layout, table: EngineTable) -> Nearest | None:
+    """The valid strategy on the same GPUs (same dp, pp and stage group) that the engine can run and
+    that changes the fewest degrees the least (in factors of two), with dagc's figures; None if none.
+
+    It keeps what the engine can say and changes only what it cannot: the split when the engine
+    refused it, the overlap when it has none, else the in-stage degrees."""
+    d = degrees(plan, strategy, layout)
+    refused = [r.at for r in _refusals(table, d)]
+    ranked = []
+    for cand in _candidates(plan, strategy, d, refused):
+        lay = resolve(plan.model, plan.cluster, cand.workload_for(plan.workload), cand)
+        if lay.group_size != d.group or lay.gpus_used != layout.gpus_used:
+            continue
+        cd = degrees(plan, cand, lay)
+        if lay.adp * lay.tp * lay.cp != d.group or _refusals(table, cd):
+            continue
+        ranked.append((_distance(d, cd), _with_options(cand)))
+    for _, text in sorted(set(ranked))[:NEAREST_TRIES]:
+        result = check(plan, text)[0]
+        if result.valid and result.metrics:
+            return Nearest(text, result.metrics)
+    return None

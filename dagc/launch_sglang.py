@@ -1,0 +1,90 @@
+"""SGLang's mapping for `dagc launch`: `python -m sglang.launch_server …`, flags of SGLang 0.5.
+
+Input: the engine-neutral `Setup` of `dagc.launch`. Output: the commands per node. `--tp N` is
+the number of GPUs of one stage (not the attention TP), `--pp-size P`; `--enable-dp-attention
+--dp D` makes attention TP N / D and attention DP D; `--ep E` makes MoE TP N / E, so the experts
+always span the whole stage. Layer split: `SGLANG_PP_LAYER_PARTITION`; the default gives the
+remainder to the **last** stages. Several nodes: `--nnodes K --node-rank r --dist-init-addr`.
+A version bump should only touch this table.
+"""
+
+from __future__ import annotations
+
+from .launch import Command, Degrees, EngineTable, Placement, Refusal, Setup
+from .plan import Overlap
+
+__all__ = ["TABLE", "default_split", "refusals"]
+
+VERSION = "SGLang 0.5"
+DIST_PORT = 5000          # --dist-init-addr HOST:PORT
+
+
+def default_split(layers: int, pp: int) -> tuple[int, ...]:
+    """SGLang's own split: L // P each, the remainder to the last stages.
+
+    Example:
+        >>> default_split(61, 4)
+        (15, 15, 15, 16)
+    """
+    base, extra = divmod(layers, pp)
+    return (base,) * (pp - extra) + (base + 1,) * extra
+
+
+def refusals(d: Degrees) -> list[Refusal]:
+    """What SGLang cannot say: cp (E712); experts replicated inside a stage (E711)."""
+    out = []
+    if d.cp > 1:
+        out.append(Refusal("E712", f"SGLang: no context parallelism; `cp {d.cp}` has no flag", "cp"))
+    if d.has_experts and d.edp > 1:
+        out.append(Refusal("E711", f"SGLang: the MoE layers span all --tp {d.group} GPUs of a stage (EP × MoE TP "
+                           f"= {d.group}); here ep {d.ep} × etp {d.etp} = {d.ep * d.etp}, each expert replicated "
+                           f"{d.edp} times", "ep"))
+    return out
+
+
+def _flags(d: Degrees) -> list[str]:
+    flags = ["--tp", str(d.group)]
+    if d.pp > 1:
+        flags += ["--pp-size", str(d.pp)]
+    if d.adp > 1:
+        flags += ["--enable-dp-attention", "--dp", str(d.adp)]
+        if d.dense_layers and d.tp == 1:
+            flags += ["--moe-dense-tp-size", "1"]
+    if d.has_experts and d.ep > 1:
+        flags += ["--ep", str(d.ep)]
+    if d.overlap is Overlap.MICROBATCH:
+        flags.append("--enable-two-batch-overlap")
+    return flags
+
+
+def _replica(s: Setup, p: Placement) -> list[Command]:
+    env = s.split_env if p.whole_nodes else (("CUDA_VISIBLE_DEVICES", ",".join(map(str, p.gpus))), *s.split_env)
+    base = ["python", "-m", "sglang.launch_server", "--model-path", s.model.text, *_flags(s.d)]
+    port = ["--port", str(p.port)]
+    if len(p.nodes) == 1:
+        return [Command(p.head, p.replica, tuple(base + port), env)]
+    multi = ["--nnodes", str(len(p.nodes)), "--dist-init-addr", f"$NODE{p.head}_ADDR:{DIST_PORT}"]
+    return [Command(node, p.replica, tuple(base + multi + ["--node-rank", str(i)] + port), env)
+            for i, node in enumerate(p.nodes)]
+
+
+def _notes(s: Setup) -> list[str]:
+    d, notes = s.d, []
+    if d.adp > 1 and d.dense_layers and d.tp > 1:
+        notes.append(f"the {d.dense_layers} dense layers: SGLang splits their FFN over all {d.group} GPUs of a stage "
+                     f"(--moe-dense-tp-size takes only 1), dagc by tp {d.tp}")
+    if d.sp:
+        notes.append("sp: SGLang has no flag for sequence-parallel activations; with --enable-dp-attention it "
+                     "gathers and scatters activations itself")
+    if s.split_env:
+        notes.append(f"layer split {list(d.split)} differs from SGLang's default "
+                     f"{list(default_split(d.layers, d.pp))}: set by SGLANG_PP_LAYER_PARTITION")
+    return notes
+
+
+def _commands(s: Setup) -> tuple[list[Command], list, list[str]]:
+    return [c for p in s.places for c in _replica(s, p)], [], _notes(s)
+
+
+TABLE = EngineTable(key="sglang", name="SGLang", version=VERSION, split_env="SGLANG_PP_LAYER_PARTITION",
+                    default_split=default_split, refusals=refusals, commands=_commands)

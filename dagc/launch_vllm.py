@@ -1,0 +1,107 @@
+"""vLLM's mapping for `dagc launch`: `vllm serve MODEL …`, flags of vLLM v0.11 (v0.10–v0.12).
+
+Input: the engine-neutral `Setup` of `dagc.launch`. Output: the commands per node. One engine
+process group per whole-model replica: `--tensor-parallel-size T` (attention TP), `--pipeline-
+parallel-size P`, `--data-parallel-size D` (attention DP, D engines); the MoE layers span all
+D × T GPUs of a stage, tensor-sharded (EP 1) or, with `--enable-expert-parallel`, EP = D × T.
+Layer split: `VLLM_PP_LAYER_PARTITION`; the default gives the remainder to the stages just
+before the last. Several nodes: vLLM's multi-node data parallelism when each DP rank (T × P
+GPUs) fits in a node, else a Ray cluster. A version bump should only touch this table.
+"""
+
+from __future__ import annotations
+
+from .launch import Command, Degrees, EngineTable, Placement, Refusal, Setup
+from .plan import Overlap
+
+__all__ = ["TABLE", "default_split", "refusals"]
+
+VERSION = "vLLM v0.11 (flags of v0.10–v0.12)"
+RPC_PORT = 13345           # --data-parallel-rpc-port
+RAY_PORT = 6379
+
+
+def default_split(layers: int, pp: int) -> tuple[int, ...]:
+    """vLLM's own split (`get_pp_indices`): L // P each, the remainder to the stages before the last.
+
+    Example:
+        >>> default_split(61, 4), default_split(31, 4)
+        ((15, 15, 16, 15), (8, 8, 8, 7))
+    """
+    base, extra = divmod(layers, pp)
+    parts = [base] * pp
+    for i in range(2, extra + 2):
+        parts[-i] += 1
+    return tuple(parts)
+
+
+def _experts_expressible(d: Degrees) -> bool:
+    return (d.ep == 1 and d.etp == d.group) or (d.ep == d.group and d.etp == 1)
+
+
+def refusals(d: Degrees) -> list[Refusal]:
+    """What vLLM cannot say: cp (E703); an expert split other than EP 1 or EP = attention DP × TP (E702)."""
+    out = []
+    if d.cp > 1:
+        out.append(Refusal("E703", f"vLLM: no context parallelism; `cp {d.cp}` has no flag", "cp"))
+    elif d.has_experts and not _experts_expressible(d):
+        extra = f" with expert DP {d.edp}" if d.edp > 1 else ""
+        out.append(Refusal("E702", f"vLLM: EP is always attention DP × TP ({d.adp} × {d.tp} = {d.group}, with "
+                           f"--enable-expert-parallel) or 1 (experts tensor-sharded {d.group} ways); here ep {d.ep} "
+                           f"× etp {d.etp}{extra}", "ep" if d.ep > 1 else "etp"))
+    return out
+
+
+def _flags(d: Degrees) -> list[str]:
+    flags = ["--tensor-parallel-size", str(d.tp)]
+    if d.pp > 1:
+        flags += ["--pipeline-parallel-size", str(d.pp)]
+    if d.adp > 1:
+        flags += ["--data-parallel-size", str(d.adp)]
+    if d.has_experts and d.ep > 1:
+        flags.append("--enable-expert-parallel")
+    if d.overlap is Overlap.MICROBATCH:
+        flags.append("--enable-dbo")
+    return flags
+
+
+def _replica(s: Setup, p: Placement) -> list[Command]:
+    d = s.d
+    env = s.split_env if p.whole_nodes else (("CUDA_VISIBLE_DEVICES", ",".join(map(str, p.gpus))), *s.split_env)
+    base = ["vllm", "serve", s.model.text, *_flags(d)]
+    port = ["--port", str(p.port)]
+    if len(p.nodes) == 1:
+        return [Command(p.head, p.replica, tuple(base + port), env)]
+    rank_gpus = d.tp * d.pp
+    head_addr = f"$NODE{p.head}_ADDR"
+    if d.adp > 1 and d.gpus_per_node % rank_gpus == 0:     # whole DP ranks per node: vLLM's multi-node DP
+        local = d.gpus_per_node // rank_gpus
+        dp = ["--data-parallel-size-local", str(local), "--data-parallel-address", head_addr,
+              "--data-parallel-rpc-port", str(RPC_PORT)]
+        cmds = [Command(p.head, p.replica, tuple(base + dp + port), env)]
+        cmds += [Command(node, p.replica, tuple(base + dp + ["--data-parallel-start-rank", str(i * local),
+                                                             "--headless"]), env)
+                 for i, node in enumerate(p.nodes[1:], 1)]
+        return cmds
+    # An engine (T × P GPUs) spans nodes: vLLM runs it on a Ray cluster started on the replica's nodes.
+    ray = ["--distributed-executor-backend", "ray"] + (["--data-parallel-backend", "ray"] if d.adp > 1 else [])
+    return [Command(p.head, p.replica, ("ray", "start", "--head", "--port", str(RAY_PORT))),
+            *[Command(n, p.replica, ("ray", "start", "--address", f"{head_addr}:{RAY_PORT}", "--block"))
+              for n in p.nodes[1:]],
+            Command(p.head, p.replica, tuple(base + ray + port), env)]
+
+
+def _commands(s: Setup) -> tuple[list[Command], list, list[str]]:
+    commands = [c for p in s.places for c in _replica(s, p)]
+    notes = []
+    if s.d.sp:
+        notes.append("sp: vLLM turns sequence parallelism on in its compilation config (--compilation-config, "
+                     "pass_config.enable_sequence_parallelism), not with a parallel flag; dagc does not set it")
+    if s.split_env:
+        notes.append(f"layer split {list(s.d.split)} differs from vLLM's default "
+                     f"{list(default_split(s.d.layers, s.d.pp))}: set by VLLM_PP_LAYER_PARTITION")
+    return commands, [], notes
+
+
+TABLE = EngineTable(key="vllm", name="vLLM", version=VERSION, split_env="VLLM_PP_LAYER_PARTITION",
+                    default_split=default_split, refusals=refusals, commands=_commands)

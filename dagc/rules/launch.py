@@ -1,0 +1,162 @@
+"""What a serving engine cannot express (`dagc launch`): E701–E725.
+
+`dagc launch` maps a valid strategy onto the flags of vLLM, SGLang and TensorRT-LLM
+(dagc.launch and its engine tables). When an engine has no way to say a strategy, the
+mapping refuses with one of these codes, located at the part of the strategy the engine
+cannot express, and names the nearest strategy the engine can run. The codes are emitted
+by `engine_refusal` below, which the launch mapping calls; they never make a plan invalid
+for `check` or `compile`.
+"""
+
+from __future__ import annotations
+
+from ..diagnostics import Diagnostic, Severity
+from ..source import Span
+from .base import make_rule
+
+__all__ = ["RULES", "engine_refusal"]
+
+
+def engine_refusal(code: str, message: str, span: Span | None, hint: str | None = None) -> Diagnostic:
+    """The located error of a strategy an engine cannot express (codes E7xx)."""
+    return Diagnostic(code, Severity.ERROR, message, span, hint)
+
+
+E701 = """
+A whole-model replica (`dp`) must sit on whole nodes, or several must share one node evenly:
+every engine starts one server per replica with the same number of GPUs on each of its nodes.
+A replica of pp × G GPUs that is neither a divisor nor a multiple of the GPUs per node would
+straddle nodes unevenly, which no engine's launcher places.
+
+Bad:
+    cluster { gpus = 24  gpus_per_node = 8 … }
+    strategy dp 2 < pp 3 < tp 4 > >          # replicas of 12 GPUs on nodes of 8
+Fixed:
+    strategy dp 3 < pp 2 < tp 4 > >          # replicas of 8 GPUs: one node each
+"""
+
+E702 = """
+vLLM (v0.10–0.12): attention is data-parallel across the `--data-parallel-size` D engines and
+tensor-parallel inside each (T), and the MoE layers span all D × T GPUs of a stage. Without
+`--enable-expert-parallel` each expert is tensor-sharded over all D × T GPUs (expert TP = D·T,
+EP = 1); with it, EP = D × T and expert TP = 1. There is no independent EP degree, no expert
+TP beside EP, and no expert data parallelism.
+
+Bad:
+    strategy tp 8 ; ep 4 etp 2               # EP 4 × expert TP 2
+    strategy tp 4 ; ep 2                     # expert DP 2: each expert on two GPUs, whole
+Fixed:
+    strategy tp 1 ; ep 8                     # vllm serve … --data-parallel-size 8 --enable-expert-parallel
+    strategy tp 8                            # experts tensor-sharded 8 ways
+"""
+
+E703 = """
+vLLM (v0.10–0.12) has no flag for context parallelism of prefill attention (`cp`): its serving
+flags split attention by heads (`--tensor-parallel-size`) and by requests
+(`--data-parallel-size`) only.
+
+Bad:
+    strategy tp 2 cp 4 ; ep 8
+Fixed:
+    strategy tp 2 ; ep 8                     # the 4 extra GPUs become attention data parallelism
+"""
+
+E711 = """
+SGLang (0.5): `--tp N` is the number of GPUs of one stage and `--ep E` sets the MoE tensor
+parallelism to N / E: the routed experts always span all N GPUs. Experts replicated over part
+of the stage (dagc's expert data parallelism, ep × etp smaller than the stage group) cannot be
+said.
+
+Bad:
+    strategy tp 8 ; ep 4                     # ep 4 on 8 GPUs: each expert on two GPUs, whole
+Fixed:
+    strategy tp 8 ; ep 8                     # --tp 8 --ep 8
+    strategy tp 8 ; ep 4 etp 2               # --tp 8 --ep 4: MoE TP 2
+"""
+
+E712 = """
+SGLang (0.5) has no flag for context parallelism of prefill attention (`cp`) in the serving
+flags dagc maps: `--tp` and `--enable-dp-attention --dp` split attention by heads and by
+requests only.
+
+Bad:
+    strategy tp 2 cp 4 ; ep 8
+Fixed:
+    strategy tp 2 ; ep 8
+"""
+
+E721 = """
+TensorRT-LLM (1.x): attention is either tensor-parallel over the whole `--tp_size` group
+(attention TP = T) or, with `enable_attention_dp: true` in the extra options YAML, data-parallel
+over it (attention DP = T, attention TP = 1). A mix such as attention TP 2 × attention DP 4 has
+no setting.
+
+Bad:
+    strategy tp 2 ; ep 8                     # attention TP 2 × DP 4
+Fixed:
+    strategy tp 1 ; ep 8                     # --tp_size 8 --ep_size 8 + enable_attention_dp ("DEP8")
+    strategy tp 8 ; ep 8                     # --tp_size 8 --ep_size 8, attention TP 8
+"""
+
+E722 = """
+TensorRT-LLM (1.x) does not support context parallelism (`cp`) together with MoE layers, and
+its `trtllm-serve` flags that dagc maps have no context-parallel degree.
+
+Bad:
+    strategy tp 2 cp 4 ; ep 8
+Fixed:
+    strategy tp 8 ; ep 8
+"""
+
+E723 = """
+TensorRT-LLM (1.x): `--tp_size T --ep_size E` splits the MoE layers as EP E × MoE TP T/E over
+all T GPUs of a stage. Experts replicated over part of the stage (dagc's expert data
+parallelism, ep × etp smaller than the stage group) have no setting.
+
+Bad:
+    strategy tp 8 ; ep 4                     # expert DP 2
+Fixed:
+    strategy tp 8 ; ep 4 etp 2               # --tp_size 8 --ep_size 4: MoE TP 2
+"""
+
+E724 = """
+TensorRT-LLM (1.x) splits the layers over pipeline stages itself: the first L mod P stages
+take one layer more (as dagc's default split). An explicit split that differs from it has no
+setting in the flags dagc maps.
+
+Bad:
+    strategy pp 4 [10, 8, 8, 6] < tp 8 >
+Fixed:
+    strategy pp 4 < tp 8 >                   # 8 layers per stage for 32 layers
+"""
+
+E725 = """
+TensorRT-LLM (1.x) has no option that overlaps the communication of one micro-batch with the
+compute of another (dagc's `overlap = microbatch`; vLLM's `--enable-dbo`, SGLang's
+`--enable-two-batch-overlap`). The engine would run the strategy without overlap: other figures.
+
+Bad:
+    strategy tp 1 ; ep 8 with overlap microbatch
+Fixed:
+    strategy tp 1 ; ep 8 with overlap none
+"""
+
+_PASSES = (engine_refusal,)
+
+RULES = (
+    make_rule("E701", Severity.ERROR, "launch: a replica does not sit on whole nodes", doc=E701, passes=_PASSES),
+    make_rule("E702", Severity.ERROR, "vLLM: EP is 1 or attention DP × TP, with no expert TP or DP beside it",
+              doc=E702, passes=_PASSES),
+    make_rule("E703", Severity.ERROR, "vLLM: no context parallelism", doc=E703, passes=_PASSES),
+    make_rule("E711", Severity.ERROR, "SGLang: EP × MoE TP is the whole stage (--tp)", doc=E711, passes=_PASSES),
+    make_rule("E712", Severity.ERROR, "SGLang: no context parallelism", doc=E712, passes=_PASSES),
+    make_rule("E721", Severity.ERROR, "TensorRT-LLM: attention is all TP or all DP over the stage", doc=E721,
+              passes=_PASSES),
+    make_rule("E722", Severity.ERROR, "TensorRT-LLM: no context parallelism with experts", doc=E722,
+              passes=_PASSES),
+    make_rule("E723", Severity.ERROR, "TensorRT-LLM: EP × MoE TP is the whole stage (--tp_size)", doc=E723,
+              passes=_PASSES),
+    make_rule("E724", Severity.ERROR, "TensorRT-LLM: the layer split is the engine's own", doc=E724,
+              passes=_PASSES),
+    make_rule("E725", Severity.ERROR, "TensorRT-LLM: no micro-batch overlap", doc=E725, passes=_PASSES),
+)
