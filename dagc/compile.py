@@ -31,10 +31,11 @@ from pathlib import Path
 
 from .check import StrategyResult
 from .export.dag_json import dag_json
-from .export.dot import DOT_TIMEOUT_S, Detail, check_dot_timeout, dag_dot, render_svg
+from .export.dot import Detail, dag_dot
 from .export.html import report_html
 from .export.markdown import comparison_md, report_md
 from .export.placement import placement_svg
+from .export.render import DOT_TIMEOUT_S, check_dot_timeout, write_svg
 from .export.report import report_json
 from .export.trace import EVENT_BUDGET, write_trace
 from .export.write import OutputError, file_kind, write_json_atomic, write_text_atomic
@@ -156,15 +157,16 @@ def _write_one(r: StrategyResult, d: Path, final: Path, opts: CompileOptions,
         write_text_atomic(d / "dag.dot", graph.text)
         files.append("dag.dot")
         tick()
-        problem = render_svg(graph.text, d / "dag.svg", opts.dot_timeout_s)
-        if problem:
-            warnings.append(problem)
+        drawn = write_svg(graph.text, d / "dag.svg", opts.dot_timeout_s)
+        if drawn.warning:
+            warnings.append(drawn.warning)
+        if drawn.svg is None:
             with contextlib.suppress(FileNotFoundError):
                 (d / "dag.svg").unlink()
         else:
             files.append("dag.svg")
             tick()
-            artefacts["dag.svg"] = (d / "dag.svg").read_text(encoding="utf-8", errors="replace")
+            artefacts["dag.svg"] = drawn.svg
         info = write_trace(r.compiled, d / "trace.json", all_ranks=opts.all_ranks, compress=opts.gzip,
                            budget=opts.event_budget)
         files.append(info.path.name)

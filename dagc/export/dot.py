@@ -19,24 +19,20 @@ from __future__ import annotations
 
 import enum
 import itertools
-import math
-import shutil
-import subprocess
 from dataclasses import dataclass
-from pathlib import Path
 
 from ..compiled import Compiled
 from ..dag import Category, Dag, OpKind, Phase
 from ..layout import Layout
 from ..units import Dimension, format_si
-from .write import check_target
+
+# Rendering moved to render.py; these names stay importable from here.
+from .render import DOT_TIMEOUT_MAX_S, DOT_TIMEOUT_S, check_dot_timeout, render_svg
 
 __all__ = ["Detail", "DotGraph", "dag_dot", "render_svg", "check_dot_timeout", "NODE_BUDGET_DOT", "KIND_COLOURS",
            "DOT_TIMEOUT_S", "DOT_TIMEOUT_MAX_S"]
 
 NODE_BUDGET_DOT = 3000
-DOT_TIMEOUT_S = 60.0
-DOT_TIMEOUT_MAX_S = 86_400.0      # a longer timeout is cut to a day (Python's timers overflow near 1e300 s)
 
 # Compute kinds in cool colours, communication in warm ones, one hue per parallelism.
 KIND_COLOURS = {
@@ -480,46 +476,3 @@ def dag_dot(c: Compiled, detail: Detail = Detail.SUMMARY, budget: int = NODE_BUD
         case Detail.SUMMARY:
             _draw_ops(w, ids, _summary(c, by_stage))
     return DotGraph(w.text(), detail, w.count, note)
-
-
-def check_dot_timeout(timeout_s: float) -> float:
-    """A usable `dot` timeout in seconds: `timeout_s`, at most DOT_TIMEOUT_MAX_S (a longer wait
-    would overflow Python's timers); ValueError when it is not a finite number above 0.
-
-    Example:
-        >>> check_dot_timeout(60), check_dot_timeout(1e300)
-        (60.0, 86400.0)
-        >>> check_dot_timeout(float("nan"))
-        Traceback (most recent call last):
-        ValueError: the dot timeout must be a finite number of seconds above 0, not nan
-    """
-    try:
-        value = float(timeout_s)
-    except (TypeError, ValueError):
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"the dot timeout must be a finite number of seconds above 0, not {timeout_s!r}")
-    return min(value, DOT_TIMEOUT_MAX_S)
-
-
-def render_svg(dot_text: str, svg_path, timeout_s: float = DOT_TIMEOUT_S) -> str | None:
-    """Render DOT to SVG with Graphviz's `dot`. Returns None on success, else a warning (the
-    caller keeps the .dot file): `dot` missing, failing, or slower than `timeout_s`.
-
-    Raises:
-        ValueError: `timeout_s` is not a finite number above 0.
-        OutputError: `svg_path` exists and is not a regular file.
-    """
-    timeout_s = check_dot_timeout(timeout_s)
-    check_target(Path(svg_path))      # `dot -o` writes through links and into devices
-    exe = shutil.which("dot")
-    if exe is None:
-        return "Graphviz `dot` is not installed (Debian: apt-get install graphviz); dag.dot written, no SVG"
-    try:
-        proc = subprocess.run([exe, "-Tsvg", "-o", str(svg_path)], input=dot_text.encode(), capture_output=True,
-                              timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        return f"`dot` took longer than {timeout_s:.0f} s and was stopped; dag.dot written, no SVG"
-    if proc.returncode != 0:
-        return f"`dot` failed: {proc.stderr.decode(errors='replace').strip()[:300]}"
-    return None
