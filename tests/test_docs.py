@@ -334,3 +334,95 @@ def test_every_output_file_is_documented(compiled_reports):
     assert {"report.json", "report.md", "dag.json", "trace.json", "placement.svg"} <= written
     missing = sorted(f for f in (written | OUTPUT_FILES) if f not in documented)
     assert not missing, missing
+
+
+# ---------------------------------------------------------------- docs/cost-model.md: every constant
+
+
+def _si(value: float, unit: str) -> str:
+    for factor, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "µ")):
+        if unit in ("B/s", "s") and abs(value) >= factor:
+            return f"{value / factor:g} {prefix}{unit}"
+    return f"{value:g} {unit}"
+
+
+def _gib(value: float) -> str:
+    return f"{value / 2**30:g} GiB"
+
+
+def cost_constants() -> list[tuple[str, str, str, str]]:
+    """(constant, value, where in the code, plan field that overrides it) for every named constant
+    the cost model, the memory model and the verdicts read."""
+    from dagc import kernel_tables, plan, shards, verdict
+    from dagc.kernels import builtin_profile, profile_names
+    from dagc.op_shapes import ALIGN_ROWS, REFERENCE
+    from dagc.presets import GPU_PRESETS
+    generic = GPU_PRESETS["generic-400t"]
+    rows = [
+        ("network efficiency", f"{plan.DEFAULT_NETWORK_EFFICIENCY:g}", "`dagc.plan.DEFAULT_NETWORK_EFFICIENCY`",
+         "`efficiency { network }`"),
+        ("latency inside a node (α)", _si(plan.DEFAULT_INTRA_LATENCY_S, "s"), "`dagc.plan.DEFAULT_INTRA_LATENCY_S`",
+         "`latency { intra }`"),
+        ("latency across nodes (α)", _si(plan.DEFAULT_INTER_LATENCY_S, "s"), "`dagc.plan.DEFAULT_INTER_LATENCY_S`",
+         "`latency { inter }`"),
+        ("network bandwidth per GPU, one direction", _si(plan.DEFAULT_INTER_NODE_BYTES_PER_S, "B/s"),
+         "`dagc.plan.DEFAULT_INTER_NODE_BYTES_PER_S`", "`inter_node`"),
+        ("NVLink bandwidth of a custom GPU", _si(plan.Gpu.model_fields["intra_node_bytes_per_s"].default, "B/s"),
+         "`dagc.plan.Gpu.intra_node_bytes_per_s`", "`gpu \"…\" { intra_node }`, `intra_node`"),
+        ("GPUs per node", f"{plan.DEFAULT_GPUS_PER_NODE}", "`dagc.plan.DEFAULT_GPUS_PER_NODE`", "`gpus_per_node`"),
+        ("runtime reserve per GPU", _gib(plan.DEFAULT_RESERVE_BYTES), "`dagc.plan.DEFAULT_RESERVE_BYTES`",
+         "`reserve`"),
+        ("HBM efficiency of a GPU without a profile that states none", f"{plan.DEFAULT_HBM_EFFICIENCY:g}",
+         "`dagc.plan.DEFAULT_HBM_EFFICIENCY`", "`efficiency { hbm }`"),
+        ("compute efficiency default (not read by the cost model: `generic-400t` states its own)",
+         f"{plan.DEFAULT_COMPUTE_EFFICIENCY:g}", "`dagc.plan.DEFAULT_COMPUTE_EFFICIENCY`", "`efficiency { compute }`"),
+        ("`generic-400t` compute / HBM efficiency", f"{generic.compute_efficiency:g} / {generic.hbm_efficiency:g}",
+         "`dagc.presets.GPU_PRESETS`", "`efficiency { compute  hbm }`"),
+    ]
+    for name in profile_names():
+        p = builtin_profile(name)
+        rows.append((f"per-kernel floor, `{name}` profile", _si(p.floor_s, "s"), "profile `floor.kernel_s`",
+                     "`kernels from \"…\"` (your own profile)"))
+        rows.append((f"eager launch time, `{name}` profile", _si(p.eager_floor_s, "s"), "profile (eager launches)",
+                     "`kernels from \"…\"`"))
+    rows += [
+        ("measured shapes blended for an unmeasured shape", f"{kernel_tables._NEIGHBOURS}",
+         "`dagc.kernel_tables._NEIGHBOURS`", "—"),
+        ("rows per expert padded to a multiple of", f"{ALIGN_ROWS}", "`dagc.op_shapes.ALIGN_ROWS`", "—"),
+        ("bytes per activation value (bf16)", f"{shards.ACTIVATION_BYTES:g}", "`dagc.shards.ACTIVATION_BYTES`", "—"),
+        ("routing = random: token-expert assignments computed exactly up to", f"{shards._EXACT_ASSIGNMENTS:,}",
+         "`dagc.shards._EXACT_ASSIGNMENTS`", "`routing = uniform`, `routing = imbalance X`"),
+        ("routing = random: loads beyond mean ± this many σ dropped", f"{shards._TAIL_SIGMAS:g}",
+         "`dagc.shards._TAIL_SIGMAS`", "—"),
+        ("optimal: within this share of the best", f"{verdict.OPTIMAL_TOLERANCE:g}", "`dagc.verdict.OPTIMAL_TOLERANCE`",
+         "—"),
+    ]
+    rows += [(f"kernel launches of `{step}` (reference implementation)", f"{n}", "`dagc.op_shapes.REFERENCE`", "—")
+             for step, n in REFERENCE.items()]
+    rows += [(f"bytes per value, `{d.value}`", f"{d.bytes:g}", "`dagc.plan.DType.bytes`", "`weights`, `kv_cache`, "
+              "`dispatch`") for d in plan.DType]
+    return rows
+
+
+def cost_constants_markdown() -> str:
+    lines = ["| constant | value | in the code | override |", "|---|---|---|---|"]
+    lines += [f"| {c} | {v} | {where} | {override} |" for c, v, where, override in cost_constants()]
+    return "\n".join(lines) + "\n"
+
+
+def test_cost_model_constants_are_the_code(request):
+    _check_section(request, DOCS / "cost-model.md", "constants", cost_constants_markdown())
+
+
+def test_every_overridable_constant_is_on_the_cost_model_page():
+    """Every field of `CostModel` (the constants a plan overrides) and every `DEFAULT_*` of dagc.plan is named
+    on docs/cost-model.md."""
+    import dataclasses
+
+    from dagc import plan
+    from dagc.cost import CostModel
+    text = (DOCS / "cost-model.md").read_text()
+    defaults = [n for n in dir(plan) if n.startswith("DEFAULT_") and n != "DEFAULT_OBJECTIVE"]   # language.md's
+    names = [f.name for f in dataclasses.fields(CostModel)] + defaults
+    missing = [n for n in names if f"`{n}`" not in text and f"{n}`" not in text]
+    assert not missing, missing
