@@ -426,3 +426,48 @@ def test_every_overridable_constant_is_on_the_cost_model_page():
     names = [f.name for f in dataclasses.fields(CostModel)] + defaults
     missing = [n for n in names if f"`{n}`" not in text and f"{n}`" not in text]
     assert not missing, missing
+
+
+# ---------------------------------------------------------------- links stay inside the repository
+
+_LINK = re.compile(r"\[[^\]\n]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+_EXTERNAL = ("http://", "https://", "mailto:")
+
+
+def _pages() -> list[Path]:
+    return [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
+
+
+def _outside_code(text: str) -> str:
+    """The text without fenced code blocks and inline code, where `[a](b)` is not a link."""
+    text = re.sub(r"^```.*?^```", "", text, flags=re.M | re.S)
+    return re.sub(r"`[^`\n]*`", "", text)
+
+
+def test_every_relative_link_points_to_a_file_in_the_repo():
+    """Every link of README.md and docs/*.md is a web address, an anchor, or a path to a file or directory
+    that exists inside the repository (no link leaves it, e.g. to ../shared/)."""
+    root = ROOT.resolve()
+    bad = []
+    for page in _pages():
+        for target in _LINK.findall(_outside_code(page.read_text())):
+            if target.startswith(_EXTERNAL) or target.startswith("#"):
+                continue
+            path = (page.parent / target.split("#", 1)[0]).resolve()
+            if not path.is_relative_to(root) or not path.exists():
+                bad.append(f"{page.relative_to(ROOT)}: {target}")
+    assert not bad, bad
+
+
+def test_readme_names_no_file_outside_the_repo():
+    """README.md sends users to no file outside the repository, as a link or as text (`../shared/SPEC.md`)."""
+    text = (ROOT / "README.md").read_text()
+    assert "../" not in text, [line for line in text.splitlines() if "../" in line]
+
+
+def test_readme_lists_the_docs_pages():
+    """README.md's Documentation section links every page of docs/ written for users."""
+    text = (ROOT / "README.md").read_text()
+    section = text.partition("## Documentation")[2].partition("\n## ")[0]
+    for page in ("language", "cli", "outputs", "rules", "cost-model"):
+        assert f"(docs/{page}.md)" in section, page
