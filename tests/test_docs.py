@@ -471,3 +471,20 @@ def test_readme_lists_the_docs_pages():
     section = text.partition("## Documentation")[2].partition("\n## ")[0]
     for page in ("language", "cli", "outputs", "rules", "cost-model"):
         assert f"(docs/{page}.md)" in section, page
+
+
+def test_language_page_preset_tables_are_the_presets():
+    """The built-in model and GPU tables of docs/language.md state the presets' own figures."""
+    from dagc.presets import GPU_PRESETS, MODEL_PRESETS
+    rows = {line.split("|")[1].strip(): line for line in (DOCS / "language.md").read_text().splitlines()
+            if line.startswith("| `")}
+    for name, f in MODEL_PRESETS.items():
+        moe = f["moe"]
+        cells = [c.strip() for c in rows[f"`{name}`"].split("|")[2:]]
+        assert cells[:2] == [str(f["layers"]), str(f["hidden"])], name
+        assert cells[4] == str(f["vocab"]) and cells[5] == f"{moe['experts']} / {moe['top_k']}", name
+        assert cells[6] == str(moe["ffn"]), name
+    for name, g in GPU_PRESETS.items():
+        memory = rows[f"`{name}`"].split("|")[2].strip()
+        mib = g.memory_bytes / 2**20
+        assert memory in (f"{mib:,.0f} MiB", f"{g.memory_bytes / 1e9:g} GB"), (name, memory)
