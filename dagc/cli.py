@@ -13,54 +13,50 @@ Exit codes (documented in the README, `dagc --help` and docs/limits.md):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
 import signal
 import sys
-from collections.abc import Sequence
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Iterator, Sequence
+from concurrent.futures import BrokenExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.table import Table
+from . import cli_launch
 
-from . import __version__, cli_launch
-from .check import StrategyResult, check
-from .cli_print import (
-    _add_row,
-    _console,
-    _print_plan,
-    _print_plan_diagnostics,
-    _print_reports,
-    _print_result,
-    _print_search,
-    _print_search_warnings,
-    _print_written,
-    _Progress,
-    _render_diags,
-    _shown,
-    is_input_error,
-    plan_diagnostics,
-)
-from .compile import CompileOptions, compile_results, default_output_dir
-from .diagnostics import PlanError, Severity
-from .export.dag_json import dag_schema
-from .export.dot import Detail
-from .export.pareto import pareto_svg
-from .export.write import OutputError, write_text_atomic
-from .fields import BATCH_LIMIT
-from .kernels import builtin_profile, nearest_profile, profile_names
-from .load import load_plan, parse_strategy
-from .lower import model_from_preset
-from .params import active_params, total_params
-from .presets import GPU_PRESETS, MODEL_PRESETS
-from .rules import RULES, explain
-from .search import Objective, count_candidates, cpu_count, search
-from .units import Dimension, format_bytes, format_si
+# Only what parsing the command line needs is imported here: `dagc --version`, `--help`, `explain`
+# and `presets` answer without loading the compiler (numpy, networkx, pydantic, lark). Each command
+# imports what it uses, under `_loading()`.
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from .check import StrategyResult
 
 EXIT_OK, EXIT_REQUIREMENTS, EXIT_USAGE, EXIT_INVALID, EXIT_INPUT, EXIT_OUTPUT = 0, 1, 2, 3, 4, 5
 EXIT_INTERRUPTED = 130
+
+# The choices of --objective and --graph-detail, written out so that the parser needs no compiler
+# module: `dagc.plan.OBJECTIVES` and `dagc.export.dot.Detail` (tests/test_startup.py compares them).
+OBJECTIVES = ("tokens-per-gpu", "min-gpus", "ttft", "tpot", "throughput")
+GRAPH_DETAILS = ("summary", "layers", "full", "ranks")
+
+_CAN_BLOCK = hasattr(signal, "pthread_sigmask")
+
+
+@contextlib.contextmanager
+def _loading() -> Iterator[None]:
+    """Hold Ctrl-C while a command imports the compiler's modules (as `dagc.__main__` does for this
+    one): raised in the middle of an import, it can land in one of importlib's callbacks, where Python
+    prints "Exception ignored … Traceback". Held, it is raised when they have loaded, in plain code."""
+    if _CAN_BLOCK:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        if _CAN_BLOCK:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 EPILOG = """\
 examples:
@@ -107,6 +103,8 @@ AUTO_JOBS_MAX = 8
 def _auto_jobs(plan) -> int:
     """Worker processes when `--jobs` is not given: one for a small space (starting workers costs
     about a second), else up to 8 CPUs. The result does not depend on it (SPEC 9)."""
+    with _loading():
+        from .search import count_candidates, cpu_count
     if count_candidates(plan) < AUTO_JOBS_FROM:
         return 1
     return max(1, min(cpu_count(), AUTO_JOBS_MAX))
@@ -118,6 +116,8 @@ def _jobs(args, err: Console) -> int | None:
     jobs = getattr(args, "jobs", None)
     if jobs is None:
         return None
+    with _loading():
+        from .search import cpu_count
     cpus = cpu_count()
     if jobs > cpus:
         err.print(f"note: --jobs {jobs} lowered to {cpus}, the CPUs available", markup=False)
@@ -129,6 +129,8 @@ def _exit_code(results: list[StrategyResult]) -> int:
     """4 when a strategy could not be read (E0xx, E1xx: a misspelt axis or option is an input error
     wherever it is found); 3 when a strategy is invalid; 1 when a requirement is not met or could
     not be judged."""
+    with _loading():
+        from .cli_print import is_input_error
     if any(is_input_error(d) for r in results for d in r.diagnostics):
         return EXIT_INPUT
     if any(not r.valid for r in results):
@@ -140,6 +142,9 @@ def _exit_code(results: list[StrategyResult]) -> int:
 
 def _search(plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: int | None = 1,
             budget_s: float | None = None):
+    with _loading():
+        from .cli_print import _Progress
+        from .search import search
     jobs = _auto_jobs(plan) if jobs is None else jobs
     progress = _Progress("searching strategies")
     try:
@@ -162,6 +167,11 @@ def _allowed(args) -> tuple[Path, ...]:
 
 
 def _load(args, err: Console):
+    with _loading():
+        from .check import check
+        from .cli_print import _render_diags
+        from .diagnostics import PlanError, Severity
+        from .load import load_plan, parse_strategy
     try:
         plan = _with_objective(load_plan(args.plan, allow_paths=_allowed(args)), args)
         found = None if getattr(args, "no_search", True) else _search(
@@ -180,6 +190,17 @@ def _load(args, err: Console):
 
 
 def cmd_check(args) -> int:
+    with _loading():
+        from .cli_print import (
+            _console,
+            _print_plan,
+            _print_plan_diagnostics,
+            _print_reports,
+            _print_result,
+            _render_diags,
+            is_input_error,
+            plan_diagnostics,
+        )
     err = _console(sys.stderr)
     plan, results, _ = _load(args, err)
     if plan is None:
@@ -197,6 +218,12 @@ def cmd_check(args) -> int:
 
 
 def cmd_compile(args) -> int:
+    with _loading():
+        from .cli_print import _console, _print_reports, _print_written, _Progress, _render_diags, is_input_error
+        from .compile import CompileOptions, compile_results, default_output_dir
+        from .export.dot import Detail
+        from .export.pareto import pareto_svg
+        from .export.write import OutputError
     err = _console(sys.stderr)
     plan, results, found = _load(args, err)
     if plan is None:
@@ -240,6 +267,15 @@ def _own_points(results: list[StrategyResult]) -> list[tuple[str, float, float]]
 
 
 def cmd_search(args) -> int:
+    with _loading():
+        from .check import check
+        from .cli_print import _console, _print_search, _print_search_warnings, _render_diags
+        from .compile import default_output_dir
+        from .diagnostics import PlanError
+        from .export.pareto import pareto_svg
+        from .export.write import OutputError, write_text_atomic
+        from .fields import BATCH_LIMIT
+        from .load import load_plan
     err = _console(sys.stderr)
     try:
         plan = _with_objective(load_plan(args.plan, allow_paths=_allowed(args)), args)
@@ -273,65 +309,51 @@ def cmd_search(args) -> int:
 
 
 def cmd_schema(args) -> int:
+    with _loading():
+        from .export.dag_json import dag_schema
     print(json.dumps(dag_schema(), indent=2))
     return EXIT_OK
 
 
 def cmd_explain(args) -> int:
-    text = explain(args.code)
+    # The rules' documentation as generated from their registry: explaining a code loads no rule.
+    from .builtin_text import EXPLAIN
+    text = EXPLAIN.get(args.code.upper())
     if text is None:
-        codes = ", ".join(r.code for r in RULES)
-        print(f"error: unknown code `{_shown(args.code)[:40]}`; known codes: {codes}", file=sys.stderr)
+        from .diagnostics import printable
+        print(f"error: unknown code `{printable(args.code)[:40]}`; known codes: {', '.join(EXPLAIN)}",
+              file=sys.stderr)
         return EXIT_USAGE
     print(text)
     return EXIT_OK
 
 
 def cmd_presets(args) -> int:
-    out = _console()
-    t = Table(title="model presets", title_justify="left")
-    for col in ("preset", "layers", "hidden", "heads/kv", "vocab", "experts/top_k", "expert ffn", "params", "active"):
-        t.add_column(col)
-    for name in MODEL_PRESETS:
-        m = model_from_preset(name)
-        heads = f"{m.heads} (MLA)" if m.attention.value == "mla" else f"{m.heads}/{m.kv_heads}"
-        _add_row(t, name, str(m.layers), str(m.hidden), heads, str(m.vocab), f"{m.moe.experts}/{m.moe.top_k}",
-                  str(m.moe.ffn), f"{total_params(m) / 1e9:.1f} B", f"{active_params(m) / 1e9:.1f} B")
-    out.print(t)
-    t = Table(title="GPU presets", title_justify="left")
-    for col in ("preset", "memory", "16-bit", "fp8", "HBM", "intra-node", "kernel profile"):
-        t.add_column(col)
-    for g in GPU_PRESETS.values():
-        _add_row(t, g.name, format_bytes(g.memory_bytes), format_si(g.flops_16bit, Dimension.COMPUTE),
-                  format_si(g.flops_8bit, Dimension.COMPUTE) if g.flops_8bit else "—",
-                  format_si(g.hbm_bytes_per_s, Dimension.BANDWIDTH),
-                  format_si(g.intra_node_bytes_per_s, Dimension.BANDWIDTH), _profile_of(g))
-    out.print(t)
-    t = Table(title="kernel profiles (cluster { kernels = \"…\" })", title_justify="left")
-    for col in ("profile", "measured on", "software", "date", "per-kernel floor"):
-        t.add_column(col)
-    for name in profile_names():
-        p = builtin_profile(name)
-        _add_row(t, name, p.provenance.gpu, p.provenance.software, p.provenance.date,
-                  format_si(p.floor_s, Dimension.TIME))
-    out.print(t)
+    with _loading():
+        from .builtin_text import GPU_ROWS, MODEL_ROWS, PROFILE_ROWS
+        from .cli_print import _console, _print_presets
+    _print_presets(_console(), MODEL_ROWS, GPU_ROWS, PROFILE_ROWS)
     return EXIT_OK
 
 
-def _profile_of(gpu) -> str:
-    """The profile a GPU preset's estimates use by default."""
-    if gpu.name in profile_names():
-        return gpu.name
-    if gpu.compute_efficiency is not None:
-        return "— (constant efficiencies)"
-    return f"{nearest_profile(gpu).name}'s, at its peaks"
+class _Version(argparse.Action):
+    """`--version`: the installed version, read (importlib.metadata) only when asked for."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS,
+                 default: str = argparse.SUPPRESS, help: str | None = None) -> None:
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        from . import __version__
+        print(f"dagc {__version__}")
+        parser.exit()
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="dagc", description="Check and compile parallel deployment strategies "
                                 "of Mixture-of-Experts models.", epilog=EPILOG,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--version", action="version", version=f"dagc {__version__}")
+    p.add_argument("--version", action=_Version, help="show program's version number and exit")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     c = sub.add_parser("check", help="check a plan: legality, GPUs, memory, requirements",
                        epilog="example: dagc check examples/mixtral-8x7b-1node.moe --format json",
@@ -349,7 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
     co.add_argument("--strategy", metavar="EXPR", help="compile this strategy instead of the plan's")
     co.add_argument("--format", choices=("text", "json"), default="text",
                     help="what to print: a summary (text) or the report objects (json)")
-    co.add_argument("--graph-detail", choices=[d.value for d in Detail], default="summary",
+    co.add_argument("--graph-detail", choices=GRAPH_DETAILS, default="summary",
                     help="dag.svg detail: summary (one layer per stage expanded), layers, full, ranks")
     co.add_argument("--all-ranks", action="store_true",
                     help="trace every GPU (default: all up to 32 GPUs, else representative ranks)")
@@ -361,7 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
                         epilog="example: dagc search examples/10b-moe-pp16-ep16-256gpu.moe --top 5",
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     se.add_argument("plan", help="the .moe plan file")
-    se.add_argument("--objective", choices=Objective.NAMES, default=None,
+    se.add_argument("--objective", choices=OBJECTIVES, default=None,
                     help="what to optimise (default: the plan's `objective`, else decode output tokens/s per GPU), "
                     "always subject to `require`")
     se.add_argument("--top", type=_positive_int, default=10, metavar="N",
@@ -378,7 +400,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "require block (as `batch = max` in the plan)")
     se.set_defaults(func=cmd_search)
     for p_ in (c, co):
-        p_.add_argument("--objective", choices=Objective.NAMES, default=None,
+        p_.add_argument("--objective", choices=OBJECTIVES, default=None,
                         help="what the optimal verdict optimises (default: the plan's `objective`, else "
                         "tokens-per-gpu)")
         p_.add_argument("--no-search", action="store_true",
@@ -406,9 +428,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Failures of the machine's resources rather than of the plan: one line each, never a traceback.
+# (`BrokenExecutor`: a broken pool of the search's worker processes, without importing them.)
 _RESOURCE_FAILURES: dict[type, str] = {
     RecursionError: "the input nests too deeply to process",
-    BrokenProcessPool: "a search worker process died (out of memory?); try --jobs 1",
+    BrokenExecutor: "a search worker process died (out of memory?); try --jobs 1",
     MemoryError: "out of memory; see docs/limits.md for the bounds dagc applies",
 }
 
@@ -427,8 +450,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         print("dagc: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except (RecursionError, BrokenProcessPool, MemoryError) as exc:
-        print(f"error: {_RESOURCE_FAILURES[type(exc)]}", file=sys.stderr)
+    except (RecursionError, BrokenExecutor, MemoryError) as exc:
+        print(f"error: {next(m for t, m in _RESOURCE_FAILURES.items() if isinstance(exc, t))}", file=sys.stderr)
         return EXIT_INPUT
     except BrokenPipeError:
         # stdout closed early (e.g. `| head`): stop quietly, and keep Python from complaining at exit.

@@ -13,23 +13,24 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.measure import Measurement
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .check import StrategyResult
-from .compile import Written
-from .cost import cost_basis_text
 from .diagnostics import Diagnostic, printable, render
-from .export.markdown import gap_text, shown_stages
-from .export.report import report_json
-from .params import active_params, total_params
-from .plan import Plan
-from .rules import rule
-from .search import SearchResult
 from .units import Dimension, format_bytes, format_si
+
+# The compiler's modules are imported where they are used: `dagc presets` prints with this module
+# without loading them (numpy, networkx, pydantic, lark).
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
+    from .check import StrategyResult
+    from .compile import Written
+    from .plan import Plan
+    from .search import SearchResult
 
 _WORD = {True: "yes", False: "no", None: "not judged"}
 
@@ -68,16 +69,18 @@ def _render_diags(console: Console, diags) -> None:
 class _Progress:
     """A rich progress bar that appears only once the work has taken more than a second."""
 
+    task: TaskID                   # the bar's task, once the bar is shown
+
     def __init__(self, label: str):
         self.label = label
         self.t0 = time.perf_counter()
         self.bar: Progress | None = None
-        self.task = TaskID(0)      # the bar's task once the bar is shown
 
     def __call__(self, done: int, total: int) -> None:
         if self.bar is None:
             if time.perf_counter() - self.t0 < 1.0 or not sys.stderr.isatty():
                 return
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
             self.bar = Progress(TextColumn(self.label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                                 console=Console(file=sys.stderr), transient=True)
             self.bar.start()
@@ -91,6 +94,7 @@ class _Progress:
 
 def _print_reports(results: list[StrategyResult]) -> None:
     """report.json objects on stdout: one object, or a list when the plan has several strategies."""
+    from .export.report import report_json
     objs = [report_json(r) for r in results]
     print(json.dumps(objs[0] if len(objs) == 1 else objs, indent=2, allow_nan=False))
 
@@ -99,6 +103,7 @@ def _print_reports(results: list[StrategyResult]) -> None:
 
 def _print_plan(out: Console, plan: Plan, path: str) -> None:
     """The line `dagc check` opens with: the plan's model, cluster and workload."""
+    from .params import active_params, total_params
     m = plan.model
     out.print(f"plan {path} · model {m.name} ({total_params(m) / 1e9:.1f} B params, "
               f"{active_params(m) / 1e9:.1f} B active, {m.weights.value}) · cluster {plan.cluster.gpus} × "
@@ -116,6 +121,7 @@ def is_input_error(d: Diagnostic) -> bool:
 def plan_diagnostics(results: list[StrategyResult]) -> list[Diagnostic]:
     """The diagnostics about the plan as a whole (plan-level rules such as N604): each strategy
     carries them, the terminal shows them once."""
+    from .rules import rule
     seen: dict[tuple, Diagnostic] = {}
     for r in results:
         for d in r.diagnostics:
@@ -136,6 +142,8 @@ def _print_result(console: Console, r: StrategyResult, err: Console | None = Non
 
     Plan-level diagnostics are left to `_print_plan_diagnostics`; input errors (E0xx, E1xx) go
     to `err` when it is given, as those found while loading the plan do."""
+    from .cost import cost_basis_text
+    from .rules import rule
     title = f"strategy {r.decl.name + ' = ' if r.decl.name else ''}{r.decl.text}"
     console.rule(_shown(title), style="bold")
     if r.layout is not None:
@@ -177,6 +185,7 @@ def _print_layout(console: Console, r: StrategyResult) -> None:
 
 
 def _memory_table(console: Console, r: StrategyResult) -> Table:
+    from .export.markdown import gap_text, shown_stages
     plan, lay, mem = r.plan, r.layout, r.memory
     assert lay is not None and mem is not None, "a strategy with a layout and its memory"
     t = Table(title=_shown(f"per-rank memory by stage (GPU {plan.cluster.gpu.name}, "
@@ -361,3 +370,66 @@ def _print_search(out: Console, found: SearchResult, top: int, svg_path: Path) -
     _print_table(out, _strategy_table("Pareto front (meeting the requirements): decode tokens/s per GPU vs TPOT",
                                       columns, rows))
     out.print(f"wrote {svg_path}", markup=False)
+
+
+# ---------------------------------------------------------------- dagc presets
+
+Rows = tuple[tuple[str, ...], ...]
+
+PRESET_COLUMNS: dict[str, tuple[str, ...]] = {
+    "model presets": ("preset", "layers", "hidden", "heads/kv", "vocab", "experts/top_k", "expert ffn", "params",
+                      "active"),
+    "GPU presets": ("preset", "memory", "16-bit", "fp8", "HBM", "intra-node", "kernel profile"),
+    'kernel profiles (cluster { kernels = "…" })': ("profile", "measured on", "software", "date",
+                                                    "per-kernel floor"),
+}
+
+
+def _print_presets(out: Console, *tables: Rows) -> None:
+    """The tables of `dagc presets`, one per title of PRESET_COLUMNS (rows from `preset_rows`)."""
+    for (title, columns), rows in zip(PRESET_COLUMNS.items(), tables, strict=True):
+        t = Table(title=title, title_justify="left")
+        for col in columns:
+            t.add_column(col)
+        for row in rows:
+            _add_row(t, *row)
+        out.print(t)
+
+
+def preset_rows() -> tuple[Rows, Rows, Rows]:
+    """The rows of `dagc presets` (models, GPUs, kernel profiles), computed from the built-in data.
+
+    `dagc presets` prints them from `dagc.builtin_text`, generated from this function so that the
+    command loads no compiler module; tests/test_startup.py keeps the two equal.
+    """
+    from .kernels import builtin_profile, profile_names
+    from .model import model_from_preset
+    from .params import active_params, total_params
+    from .presets import GPU_PRESETS, MODEL_PRESETS
+    models = []
+    for name in MODEL_PRESETS:
+        m = model_from_preset(name)
+        heads = f"{m.heads} (MLA)" if m.attention.value == "mla" else f"{m.heads}/{m.kv_heads}"
+        models.append((name, str(m.layers), str(m.hidden), heads, str(m.vocab), f"{m.moe.experts}/{m.moe.top_k}",
+                       str(m.moe.ffn), f"{total_params(m) / 1e9:.1f} B", f"{active_params(m) / 1e9:.1f} B"))
+    gpus = [(g.name, format_bytes(g.memory_bytes), format_si(g.flops_16bit, Dimension.COMPUTE),
+             format_si(g.flops_8bit, Dimension.COMPUTE) if g.flops_8bit else "—",
+             format_si(g.hbm_bytes_per_s, Dimension.BANDWIDTH),
+             format_si(g.intra_node_bytes_per_s, Dimension.BANDWIDTH), _profile_of(g))
+            for g in GPU_PRESETS.values()]
+    profiles = []
+    for name in profile_names():
+        p = builtin_profile(name)
+        profiles.append((name, p.provenance.gpu, p.provenance.software, p.provenance.date,
+                         format_si(p.floor_s, Dimension.TIME)))
+    return tuple(models), tuple(gpus), tuple(profiles)
+
+
+def _profile_of(gpu) -> str:
+    """The profile a GPU preset's estimates use by default."""
+    from .kernels import nearest_profile, profile_names
+    if gpu.name in profile_names():
+        return gpu.name
+    if gpu.compute_efficiency is not None:
+        return "— (constant efficiencies)"
+    return f"{nearest_profile(gpu).name}'s, at its peaks"

@@ -22,6 +22,7 @@ PACKAGE = ROOT / "dagc"
 # of its own layer or of an earlier one. `rules` and `export` are packages: one layer each.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("source", "units"),                        # spans and SI units: no dagc imports
+    ("builtin_text",),                          # what `explain` and `presets` print, generated: no imports
     ("diagnostics",),
     ("plan", "dag"),                            # the immutable IRs: Plan, and the DAG's node types
     ("kernel_format", "kernel_tables"),         # kernel profiles: the file format (E105); interpolation tables
