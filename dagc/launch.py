@@ -100,6 +100,7 @@ class Placement:
     nodes: tuple[int, ...]
     gpus: tuple[int, ...]
     port: int
+    shares_node: bool = False      # other replicas run on its node: it is given its GPUs by CUDA_VISIBLE_DEVICES
 
     @property
     def head(self) -> int:
@@ -108,7 +109,7 @@ class Placement:
     @property
     def whole_nodes(self) -> bool:
         """Whether the replica has its nodes to itself (no CUDA_VISIBLE_DEVICES needed)."""
-        return self.gpus == tuple(range(len(self.gpus))) and len(self.gpus) > 0 and self.port == BASE_PORT
+        return not self.shares_node
 
 
 def placements(d: Degrees) -> list[Placement] | None:
@@ -131,7 +132,8 @@ def placements(d: Degrees) -> list[Placement] | None:
         start = r * n
         node, first = divmod(start, per_node)
         if n <= per_node:
-            out.append(Placement(r, (node,), tuple(range(first, first + n)), BASE_PORT + first // n))
+            out.append(Placement(r, (node,), tuple(range(first, first + n)), BASE_PORT + first // n,
+                                 shares_node=n < per_node and d.dp > 1))
         else:
             out.append(Placement(r, tuple(range(node, node + n // per_node)), tuple(range(per_node)), BASE_PORT))
     return out
@@ -258,6 +260,7 @@ class Launch:
     version: str
     strategy: str
     gpus: int
+    gpus_per_node: int
     model: ModelPath
     commands: tuple[Command, ...] = ()
     files: tuple[GeneratedFile, ...] = ()
@@ -271,13 +274,22 @@ class Launch:
 
     @property
     def nodes(self) -> int:
-        return len({c.node for c in self.commands})
+        """Nodes the strategy runs on (dagc's placement: node of rank = rank // gpus_per_node)."""
+        return -(-self.gpus // self.gpus_per_node) if self.gpus_per_node else 0
 
 
 def _span(plan: Plan, strategy: Strategy, key: str) -> Span | None:
-    if key == "overlap" and strategy.overlap is None:
+    if key != "overlap":
+        return strategy.span_of(key)
+    if strategy.overlap is None:
         return plan.span_of("workload.overlap") or strategy.span_of("strategy")
-    return strategy.span_of(key)
+    whole = strategy.span_of("strategy")     # `… with overlap microbatch`: point at the option
+    at = whole.text.rfind("overlap") if whole is not None else -1
+    if whole is None or at < 0:
+        return whole
+    value = strategy.overlap.value
+    end = whole.text.find(value, at)
+    return Span(whole.source, whole.start + at, whole.start + (end + len(value) if end > 0 else at + len("overlap")))
 
 
 def _engine_split(table: EngineTable, d: Degrees) -> tuple[tuple[str, str], ...]:
@@ -316,21 +328,20 @@ def launch(plan: Plan, strategy: Strategy, layout: Layout, table: EngineTable, f
     refused = _refusals(table, d)
     if refused:
         diags = tuple(engine_refusal(r.code, r.message, _span(plan, strategy, r.at)) for r in refused)
-        return Launch(table.key, table.name, table.version, strategy.label, d.gpus, model, refusals=diags,
+        return Launch(table.key, table.name, table.version, strategy.label, d.gpus, d.gpus_per_node, model,
+                      refusals=diags,
                       refused_at=tuple(r.at for r in refused))
     places = placements(d)
     assert places is not None         # _refusals says E701 otherwise
     setup = Setup(d, model, tuple(places), _engine_split(table, d), strategy.label, _file_stem(strategy), file_dir)
     commands, files, notes = table.commands(setup)
     notes = [*notes, *_common_notes(d, setup), *_address_note(commands)]
-    return Launch(table.key, table.name, table.version, strategy.label, d.gpus, model, commands=tuple(commands),
-                  files=tuple(files), notes=tuple(notes))
+    return Launch(table.key, table.name, table.version, strategy.label, d.gpus, d.gpus_per_node, model,
+                  commands=tuple(commands), files=tuple(files), notes=tuple(notes))
 
 
 def _common_notes(d: Degrees, s: Setup) -> list[str]:
     notes = []
-    if s.model.placeholder:
-        notes.append(f"model path: {s.model.why}")
     if d.dp > 1:
         notes.append(f"dp {d.dp}: {d.dp} separate servers (ports from {BASE_PORT}); put an HTTP load balancer in "
                      "front of them")
@@ -340,7 +351,7 @@ def _common_notes(d: Degrees, s: Setup) -> list[str]:
 def _address_note(commands: Sequence[Command]) -> list[str]:
     notes = []
     if any("$NODE" in c.text for c in commands):
-        notes.append("$NODE<k>_ADDR: the address of node k (node k holds dagc's ranks k·gpus_per_node …)")
+        notes.append("`$NODE<k>_ADDR`: the address of node k (node k holds dagc's ranks k·gpus_per_node …)")
     return notes
 
 
@@ -420,8 +431,10 @@ def nearest(plan: Plan, strategy: Strategy, layout: Layout, table: EngineTable) 
         cd = degrees(plan, cand, lay)
         if lay.adp * lay.tp * lay.cp != d.group or _refusals(table, cd):
             continue
-        ranked.append((_distance(d, cd), _with_options(cand)))
-    for _, text in sorted(set(ranked))[:NEAREST_TRIES]:
+        # Among equals, the form the user wrote (an expert domain or none), then the shortest text.
+        form = (cand.ep is None) != (strategy.ep is None and strategy.etp is None)
+        ranked.append((_distance(d, cd), form, len(cand.text), _with_options(cand)))
+    for *_, text in sorted(set(ranked))[:NEAREST_TRIES]:
         result = check(plan, text)[0]
         if result.valid and result.metrics:
             return Nearest(text, result.metrics)

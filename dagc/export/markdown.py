@@ -14,6 +14,7 @@ from ..layout import Layout
 from ..params import active_params, total_params
 from ..plan import RequirementKind
 from ..units import Dimension, format_bytes, format_si
+from .launch import launch_md
 from .report import memory_totals
 from .summary import (
     COST_NAMES,
@@ -96,6 +97,7 @@ def report_md(r: StrategyResult, links: dict[str, str] | None = None) -> str:
     if r.metrics is not None:
         lines += _critical_path(r.metrics)
     lines += _pictures(links or {})
+    lines += launch_md(r)
     lines += ["## Diagnostics", ""]
     if r.diagnostics:
         lines += ["```", render_all(r.diagnostics), "```", ""]

@@ -1,0 +1,308 @@
+"""`dagc launch`: golden commands per engine, the flags' GPUs against dagc's, the layer partition,
+each engine's refusals (located, with the nearest strategy it can run), and the CLI's exit codes."""
+
+from __future__ import annotations
+
+import re
+import shlex
+
+import pytest
+
+from dagc.check import check
+from dagc.cli import main
+from dagc.diagnostics import render
+from dagc.launch import HF_IDS, model_path, nearest, placements
+from dagc.launch_engines import ENGINES, TABLES, launch_result
+from dagc.launch_sglang import default_split as sglang_split
+from dagc.launch_vllm import default_split as vllm_split
+from dagc.layout import default_split
+from dagc.load import load_plan, load_plan_text
+from dagc.rules import explain
+from dagc.units import Dimension, format_si
+from conftest import EXAMPLES, plan_text
+
+QWEN = 'model preset "qwen3-30b-a3b"'
+C = 'cluster {{ gpus = {n}  gpus_per_node = 8  gpu preset "h100-sxm" }}'
+LONG = "workload { batch = 64  prompt = 8192  generate = 256 }"
+
+# name: (plan parts, what the case shows)
+CASES = {
+    "tp8": (dict(strategy="strategy tp 8"), "plain tensor parallelism on one node"),
+    "attention-dp-ep": (dict(model=QWEN, strategy="strategy tp 1 ; ep 8"), "attention DP 8 × EP 8 (DEP8)"),
+    "tp2-ep8": (dict(strategy="strategy tp 2 ; ep 8"), "attention TP 2 × DP 4, EP 8: TensorRT-LLM refuses (E721)"),
+    "multinode-pp": (dict(cluster=C.format(n=16), strategy="strategy pp 2 < tp 8 >"), "a replica on two nodes"),
+    "multinode-ep": (dict(model=QWEN, cluster=C.format(n=16), strategy="strategy tp 1 ; ep 16"),
+                     "EP 16 over two nodes: vLLM multi-node DP, SGLang --nnodes"),
+    "replicas-share-node": (dict(strategy="strategy dp 2 < tp 4 >"), "two servers on one node"),
+    "pp-uneven-default": (dict(cluster=C.format(n=24), strategy="strategy pp 3 < tp 8 >"),
+                          "dagc's default split (11, 11, 10) is SGLang's only by the variable"),
+    "pp-explicit-split": (dict(strategy="strategy pp 4 [10, 8, 8, 6] < tp 2 >"),
+                          "an explicit split: the variables of vLLM and SGLang; TensorRT-LLM refuses (E724)"),
+    "overlap": (dict(model=QWEN, strategy="strategy tp 1 ; ep 8 with overlap microbatch"),
+                "--enable-dbo, --enable-two-batch-overlap; TensorRT-LLM refuses (E725)"),
+    "ep4-etp2": (dict(strategy="strategy tp 8 ; ep 4 etp 2"), "vLLM refuses EP 4 × expert TP 2 (E702)"),
+    "expert-dp": (dict(model=QWEN, strategy="strategy tp 8 ; ep 4"),
+                  "experts replicated twice: vLLM E702, SGLang E711, TensorRT-LLM E723"),
+    "cp": (dict(workload=LONG, strategy="strategy tp 2 cp 4 ; ep 8"),
+           "context parallelism: vLLM E703, SGLang E712, TensorRT-LLM E722"),
+    "straddles-nodes": (dict(cluster=C.format(n=24), strategy="strategy dp 2 < pp 3 < tp 4 > >"),
+                        "replicas of 12 GPUs on nodes of 8 (E701)"),
+}
+
+
+def _result(parts: dict):
+    plan = load_plan_text(plan_text(**parts))
+    result = check(plan)[0]
+    assert result.valid, [render(d) for d in result.diagnostics if d.is_error]
+    return plan, result
+
+
+def _render(launches) -> str:
+    out = []
+    for x in launches:
+        out.append(f"## {x.name} ({x.version})")
+        out += [f"node {c.node} replica {c.replica}: {c.text}" for c in x.commands]
+        for f in x.files:
+            out += [f"file {f.name}:", f.text.rstrip("\n")]
+        out += [f"note: {n}" for n in x.notes]
+        out += [render(d) for d in x.refusals]
+    return "\n".join(out) + "\n"
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_golden_launch(golden, name):
+    _, result = _result(CASES[name][0])
+    golden(f"launch/{name}.txt", _render(launch_result(result)))
+
+
+def _flag(argv: tuple[str, ...], name: str, default: int = 1) -> int:
+    return int(argv[argv.index(name) + 1]) if name in argv else default
+
+
+def _gpus_of_server(engine: str, argv: tuple[str, ...]) -> int:
+    """The GPUs a server's flags ask for, as each engine counts them (ENGINES.md)."""
+    if engine == "vllm":
+        return (_flag(argv, "--tensor-parallel-size") * _flag(argv, "--pipeline-parallel-size")
+                * _flag(argv, "--data-parallel-size"))
+    if engine == "sglang":
+        return _flag(argv, "--tp") * _flag(argv, "--pp-size")
+    return _flag(argv, "--tp_size") * _flag(argv, "--pp_size")
+
+
+def _servers(x):
+    """One argv per replica: the command that starts its server (vLLM's serve on the head, not ray)."""
+    heads = {}
+    for c in x.commands:
+        if "ray" not in c.argv[:1] and c.replica not in heads:
+            heads[c.replica] = c.argv
+    return heads
+
+
+def _all_cases():
+    return [CASES[name][0] for name in sorted(CASES)]
+
+
+@pytest.mark.parametrize("parts", _all_cases(), ids=sorted(CASES))
+def test_flags_use_dagcs_gpus_and_nodes(parts):
+    plan, result = _result(parts)
+    lay = result.layout
+    for x in launch_result(result):
+        if not x.ok:
+            continue
+        servers = _servers(x)
+        assert len(servers) == lay.dp
+        assert sum(_gpus_of_server(x.engine, argv) for argv in servers.values()) == lay.gpus_used, x.engine
+        nodes_used = {n for p in placements(_degrees(plan, result)) for n in p.nodes}
+        assert _nodes_of(x) == nodes_used
+        assert len(nodes_used) == -(-lay.gpus_used // lay.gpus_per_node)
+        for c in x.commands:
+            assert shlex.split(c.text)         # every command is valid shell words
+
+
+def _nodes_of(x) -> set[int]:
+    """The nodes the commands start ranks on: where they run, and the hosts of an mpirun."""
+    nodes = {c.node for c in x.commands}
+    for c in x.commands:
+        if c.argv[0] == "mpirun":
+            nodes |= {int(n) for n in re.findall(r"\$NODE(\d+)_ADDR", c.argv[2])}
+    return nodes
+
+
+def _degrees(plan, result):
+    from dagc.launch import degrees
+    return degrees(plan, result.strategy, result.layout)
+
+
+@pytest.mark.parametrize("parts", _all_cases(), ids=sorted(CASES))
+def test_layer_partition_is_dagcs_split(parts):
+    _, result = _result(parts)
+    split = result.layout.layers_per_stage
+    for x in launch_result(result):
+        for c in x.commands:
+            env = dict(c.env)
+            for var in ("VLLM_PP_LAYER_PARTITION", "SGLANG_PP_LAYER_PARTITION"):
+                if var in env:
+                    parts_ = tuple(int(v) for v in env[var].split(","))
+                    assert parts_ == split and sum(parts_) == result.plan.model.layers
+                    assert len(parts_) == result.layout.pp
+
+
+def test_partition_variable_only_when_the_engines_default_differs():
+    _, result = _result(CASES["pp-uneven-default"][0])
+    assert result.layout.layers_per_stage == (11, 11, 10) == vllm_split(32, 3) == default_split(32, 3)
+    assert sglang_split(32, 3) == (10, 11, 11)
+    by = {x.engine: x for x in launch_result(result)}
+    assert not any("VLLM_PP_LAYER_PARTITION" in dict(c.env) for c in by["vllm"].commands)
+    assert all(dict(c.env)["SGLANG_PP_LAYER_PARTITION"] == "11,11,10" for c in by["sglang"].commands)
+    assert by["trtllm"].ok
+
+
+@pytest.mark.parametrize("name, refused", [
+    ("tp2-ep8", {"trtllm": ["E721"]}),
+    ("pp-explicit-split", {"trtllm": ["E724"]}),
+    ("overlap", {"trtllm": ["E725"]}),
+    ("ep4-etp2", {"vllm": ["E702"]}),
+    ("expert-dp", {"vllm": ["E702"], "sglang": ["E711"], "trtllm": ["E723"]}),
+    ("cp", {"vllm": ["E703"], "sglang": ["E712"], "trtllm": ["E722"]}),
+    ("straddles-nodes", {"vllm": ["E701"], "sglang": ["E701"], "trtllm": ["E701"]}),
+    ("tp8", {}),
+    ("attention-dp-ep", {}),
+])
+def test_refusals_are_located_and_named(name, refused):
+    plan, result = _result(CASES[name][0])
+    for x in launch_result(result):
+        assert [d.code for d in x.refusals] == refused.get(x.engine, []), x.engine
+        for d in x.refusals:
+            text = render(d)
+            assert re.match(r"plan\.moe:\d+:\d+: error\[E7\d\d\]: ", text) and "^" in text
+            assert d.message.startswith(x.name + ":")
+            assert explain(d.code) is not None
+
+
+def test_every_launch_code_is_triggered_here():
+    found = set()
+    for parts, _ in CASES.values():
+        _, result = _result(parts)
+        found |= {d.code for x in launch_result(result) for d in x.refusals}
+    assert found == {"E701", "E702", "E703", "E711", "E712", "E721", "E722", "E723", "E724", "E725"}
+
+
+@pytest.mark.parametrize("name, engine", [("tp2-ep8", "trtllm"), ("ep4-etp2", "vllm"), ("expert-dp", "sglang"),
+                                          ("pp-explicit-split", "trtllm"), ("overlap", "trtllm"), ("cp", "vllm")])
+def test_nearest_is_runnable_valid_and_has_dagcs_figures(name, engine):
+    plan, result = _result(CASES[name][0])
+    near = nearest(plan, result.strategy, result.layout, TABLES[engine])
+    assert near is not None
+    again = check(plan, near.text)[0]
+    assert again.valid and again.layout.gpus_used == result.layout.gpus_used
+    assert again.metrics["ttft_s"] == near.metrics["ttft_s"]
+    assert [x.ok for x in launch_result(again, (engine,))] == [True]
+
+
+def test_nearest_changes_only_what_the_engine_cannot_say():
+    plan, result = _result(CASES["overlap"][0])
+    assert nearest(plan, result.strategy, result.layout, TABLES["trtllm"]).text == "tp 1 ; ep 8 with overlap none"
+    plan, result = _result(CASES["pp-explicit-split"][0])
+    assert nearest(plan, result.strategy, result.layout, TABLES["trtllm"]).text == "pp 4 < tp 2 >"
+    plan, result = _result(CASES["ep4-etp2"][0])
+    assert nearest(plan, result.strategy, result.layout, TABLES["vllm"]).text == "tp 8 ; ep 8"
+
+
+def test_model_path(tmp_path):
+    assert model_path(load_plan(EXAMPLES / "mixtral-8x7b-1node.moe")).text == HF_IDS["mixtral-8x7b"]
+    overridden = load_plan_text(plan_text(model='model preset "mixtral-8x7b" { layers = 16 }'))
+    assert model_path(overridden).placeholder and model_path(overridden).text == "/path/to/mixtral-8x7b"
+    custom = load_plan_text(plan_text(model='model "my moe $(rm -rf)" { layers = 4  hidden = 256  heads = 8  '
+                                      'kv_heads = 2  head_dim = 32  vocab = 1000  moe { experts = 4  top_k = 2  '
+                                      'ffn = 512 } }'))
+    assert model_path(custom).text == "/path/to/my-moe-rm--rf"
+
+
+def test_model_from_config_uses_its_directory(tmp_path):
+    import json
+
+    from hf_configs import MIXTRAL_8X7B as MIXTRAL
+    (tmp_path / "mixtral").mkdir()
+    (tmp_path / "mixtral" / "config.json").write_text(json.dumps(MIXTRAL))
+    plan_file = tmp_path / "plan.moe"
+    plan_file.write_text(plan_text(model='model from "mixtral/config.json"'))
+    assert model_path(load_plan(plan_file)).text == str(tmp_path / "mixtral")
+
+
+# ------------------------------------------------------------------ the CLI
+
+
+def test_cli_all_engines(capsys):
+    code = main(["launch", str(EXAMPLES / "mixtral-8x7b-1node.moe")])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.count("## vLLM") == out.count("## SGLang") == out.count("## TensorRT-LLM") == 2
+    assert "flags of vLLM v0.11" in out and "flags of SGLang 0.5" in out and "flags of TensorRT-LLM 1.x" in out
+    assert "vllm serve mistralai/Mixtral-8x7B-Instruct-v0.1 --tensor-parallel-size 8" in out
+    assert "error[E721]" in out and "the nearest strategy TensorRT-LLM can run: `tp 1 ; ep 8` (TTFT" in out
+
+
+def test_cli_refusal_exit_code_and_nearest_figures(capsys, write_plan):
+    path = write_plan(plan_text())
+    code = main(["launch", str(path), "--engine", "vllm", "--strategy", "tp 8 ; ep 4 etp 2"])
+    out = capsys.readouterr().out
+    assert code == 3
+    assert "--strategy:1:8: error[E702]: vLLM: EP is always attention DP × TP" in out
+    m = re.search(r"can run: `([^`]+)` \(TTFT ([^,]+), TPOT ([^,]+), ([\d,]+) tokens/s/GPU\)", out)
+    assert m, out
+    metrics = check(load_plan(path), m.group(1))[0].metrics
+    shown = (format_si(metrics["ttft_s"], Dimension.TIME), format_si(metrics["tpot_s"], Dimension.TIME))
+    assert shown == m.groups()[1:3]
+    assert f"{metrics['decode_tokens_per_s_per_gpu']:,.0f}" == m.group(4)
+    assert main(["launch", str(path), "--strategy", "tp 8 ; ep 4 etp 2"]) == 0       # SGLang and TensorRT-LLM can
+
+
+def test_cli_writes_trtllm_yaml_into_output_dir(capsys, write_plan, tmp_path):
+    path = write_plan(plan_text(model=QWEN, strategy="strategy dep = tp 1 ; ep 8"))
+    out_dir = tmp_path / "launch"
+    assert main(["launch", str(path), "--engine", "trtllm", "-o", str(out_dir)]) == 0
+    out = capsys.readouterr().out
+    yml = out_dir / "trtllm-dep.yml"
+    assert "enable_attention_dp: true" in yml.read_text()
+    assert f"--tp_size 8 --ep_size 8 --extra_llm_api_options {yml}" in out
+    assert main(["launch", str(path), "--engine", "trtllm"]) == 0
+    assert "enable_attention_dp: true" in capsys.readouterr().out      # printed without -o
+
+
+@pytest.mark.parametrize("argv, code", [
+    (["--engine", "nope"], 2),
+    (["--strategy", "tp 8 <"], 4),
+    (["--strategy", "tq 8"], 4),
+    (["--strategy", "dp 2 < tp 8 >"], 3),                  # 16 GPUs on 8: E401, dagc will not launch it
+    (["--strategy", "tp 3"], 3),
+])
+def test_cli_exit_codes(capsys, write_plan, argv, code):
+    path = write_plan(plan_text())
+    with pytest.raises(SystemExit) if code == 2 else _nothing():
+        assert main(["launch", str(path), *argv]) == code
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+
+
+def _nothing():
+    import contextlib
+    return contextlib.nullcontext()
+
+
+def test_cli_bad_inputs_never_trace(capsys, tmp_path):
+    assert main(["launch", str(tmp_path / "missing.moe")]) == 4
+    (tmp_path / "binary.moe").write_bytes(b"\x00\xff" * 100)
+    assert main(["launch", str(tmp_path / "binary.moe")]) == 4
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_cli_output_is_a_file(capsys, write_plan, tmp_path):
+    path = write_plan(plan_text(model=QWEN, strategy="strategy tp 1 ; ep 8"))
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["launch", str(path), "--engine", "trtllm", "-o", str(blocker)]) == 5
+    assert blocker.read_text() == "x"
+
+
+def test_engines_are_the_three():
+    assert ENGINES == ("vllm", "sglang", "trtllm")
