@@ -1,0 +1,71 @@
+"""The README's two commands: each is one line of POSIX shell that makes (or reuses) the virtual
+environment `.venv`, installs dagc there and runs it — the example, or the whole test suite — and
+`.ci/run` runs the second one exactly as written.
+
+The commands themselves are run by hand on a fresh clone (they install from the package index);
+here they are parsed and their parts checked.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import ROOT
+
+README = ROOT / "README.md"
+CI = ROOT / ".ci" / "run"
+VENV = "python3 -m venv .venv && .venv/bin/python -m pip install "
+
+
+def two_commands() -> list[str]:
+    """The shell blocks of the README's "Two commands" section: the example, then the test suite."""
+    text = README.read_text()
+    section = text.partition("\n## Two commands\n")[2].partition("\n## ")[0]
+    return [block.strip() for block in re.findall(r"```sh\n(.*?)```", section, re.S)]
+
+
+def test_the_readme_has_two_one_line_commands():
+    commands = two_commands()
+    assert len(commands) == 2
+    assert all("\n" not in c for c in commands), "each command is one line a user can paste"
+
+
+def test_the_test_command_is_what_ci_runs():
+    test_command = two_commands()[1]
+    lines = [line.strip() for line in CI.read_text().splitlines()]
+    commands = [line for line in lines if line and not line.startswith("#")]
+    assert commands[-1] == test_command, ".ci/run's last command is the README's test command, character for character"
+
+
+@pytest.mark.parametrize("index", [0, 1])
+def test_each_command_parses_as_posix_shell(index):
+    command = two_commands()[index]
+    words = shlex.split(command)
+    assert words.count("&&") == 2
+    shell = shutil.which("sh")
+    if shell is not None:
+        done = subprocess.run([shell, "-n", "-c", command], capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stderr
+
+
+def test_both_commands_install_into_the_checkouts_venv():
+    example, tests = two_commands()
+    assert example.startswith(VENV + "-e . && ")
+    assert tests.startswith(VENV + "-e '.[test]' && ")
+    # Run from the environment, never from the system's Python (Debian refuses to install there).
+    for command in (example, tests):
+        for step in command.split(" && ")[1:]:
+            assert step.startswith(".venv/bin/"), step
+
+
+def test_the_example_exists_and_the_venv_is_ignored():
+    example = two_commands()[0]
+    plan = shlex.split(example)[-1]
+    assert (ROOT / plan).is_file(), plan
+    ignored = {line.strip() for line in (ROOT / ".gitignore").read_text().splitlines()}
+    assert {".venv/", "out/*"} <= ignored
