@@ -32,12 +32,14 @@ from .rules.launch import engine_refusal
 from .search_space import strategy_text
 from .source import Span
 
-__all__ = ["BASE_PORT", "HF_IDS", "MAX_SHOWN_REPLICAS", "Command", "Degrees", "EngineTable", "GeneratedFile",
-           "Launch", "ModelPath", "Nearest", "Placement", "Refusal", "Setup", "degrees", "launch", "model_path",
-           "nearest", "placements", "shown_commands"]
+__all__ = ["BASE_PORT", "HF_IDS", "MAX_LISTED_NODES", "MAX_LISTED_REPLICAS", "MAX_SHOWN_REPLICAS", "Command",
+           "Degrees", "EngineTable", "GeneratedFile", "Launch", "ModelPath", "Nearest", "Placement", "Refusal", "Setup",
+           "degrees", "launch", "model_path", "nearest", "placements", "shown_commands"]
 
 BASE_PORT = 8000            # the HTTP port of the first server on a node; the next server on it takes 8001, …
-MAX_SHOWN_REPLICAS = 2      # replicas whose commands are written out; the others repeat them on their nodes
+MAX_SHOWN_REPLICAS = 2      # replicas whose commands are shown; the others repeat them on their nodes
+MAX_LISTED_REPLICAS = 8     # replicas whose commands a `Launch` holds (a plan may have a million)
+MAX_LISTED_NODES = 32       # nodes of one replica whose commands a `Launch` holds; the rest follow the pattern
 NEAREST_TRIES = 8           # candidates `check`ed, nearest first, before giving up on a nearest strategy
 
 # The Hugging Face repositories of the built-in model presets (the model each preset's dimensions are from).
@@ -97,8 +99,8 @@ class Placement:
     """Where one whole-model replica runs: its nodes, the local GPUs it uses on each, its HTTP port."""
 
     replica: int
-    nodes: tuple[int, ...]
-    gpus: tuple[int, ...]
+    nodes: range
+    gpus: range
     port: int
     shares_node: bool = False      # other replicas run on its node: it is given its GPUs by CUDA_VISIBLE_DEVICES
 
@@ -107,35 +109,40 @@ class Placement:
         return self.nodes[0]
 
     @property
+    def listed_nodes(self) -> range:
+        """The nodes whose commands are written out (at most MAX_LISTED_NODES)."""
+        return self.nodes[:MAX_LISTED_NODES]
+
+    @property
     def whole_nodes(self) -> bool:
         """Whether the replica has its nodes to itself (no CUDA_VISIBLE_DEVICES needed)."""
         return not self.shares_node
 
 
-def placements(d: Degrees) -> list[Placement] | None:
-    """One placement per replica in dagc's rank order (replica r holds ranks r·pp·G …), or None when
-    a replica would straddle nodes unevenly (E701).
+def placements(d: Degrees, limit: int | None = None) -> list[Placement] | None:
+    """One placement per replica (the first `limit`) in dagc's rank order (replica r holds ranks
+    r·pp·G …), or None when a replica would straddle nodes unevenly (E701).
 
     Example:
         >>> from dagc.plan import Overlap
         >>> d = Degrees(dp=2, pp=1, group=4, tp=4, cp=1, sp=False, adp=1, ep=1, etp=4, edp=1, has_experts=True,
         ...             dense_layers=0, layers=32, split=(32,), split_explicit=False, overlap=Overlap.NONE,
         ...             gpus_per_node=8)
-        >>> [(p.nodes, p.gpus, p.port) for p in placements(d)]
+        >>> [(tuple(p.nodes), tuple(p.gpus), p.port) for p in placements(d)]
         [((0,), (0, 1, 2, 3), 8000), ((0,), (4, 5, 6, 7), 8001)]
     """
     n, per_node = d.replica_gpus, d.gpus_per_node
     if (n <= per_node and per_node % n) or (n > per_node and n % per_node):
         return None
     out = []
-    for r in range(d.dp):
+    for r in range(d.dp if limit is None else min(d.dp, limit)):
         start = r * n
         node, first = divmod(start, per_node)
         if n <= per_node:
-            out.append(Placement(r, (node,), tuple(range(first, first + n)), BASE_PORT + first // n,
+            out.append(Placement(r, range(node, node + 1), range(first, first + n), BASE_PORT + first // n,
                                  shares_node=n < per_node and d.dp > 1))
         else:
-            out.append(Placement(r, tuple(range(node, node + n // per_node)), tuple(range(per_node)), BASE_PORT))
+            out.append(Placement(r, range(node, node + n // per_node), range(per_node), BASE_PORT))
     return out
 
 
@@ -261,6 +268,7 @@ class Launch:
     strategy: str
     gpus: int
     gpus_per_node: int
+    replicas: int
     model: ModelPath
     commands: tuple[Command, ...] = ()
     files: tuple[GeneratedFile, ...] = ()
@@ -328,15 +336,15 @@ def launch(plan: Plan, strategy: Strategy, layout: Layout, table: EngineTable, f
     refused = _refusals(table, d)
     if refused:
         diags = tuple(engine_refusal(r.code, r.message, _span(plan, strategy, r.at)) for r in refused)
-        return Launch(table.key, table.name, table.version, strategy.label, d.gpus, d.gpus_per_node, model,
-                      refusals=diags,
+        return Launch(table.key, table.name, table.version, strategy.label, d.gpus, d.gpus_per_node, d.dp,
+                      model, refusals=diags,
                       refused_at=tuple(r.at for r in refused))
-    places = placements(d)
+    places = placements(d, MAX_LISTED_REPLICAS)
     assert places is not None         # _refusals says E701 otherwise
     setup = Setup(d, model, tuple(places), _engine_split(table, d), strategy.label, _file_stem(strategy), file_dir)
     commands, files, notes = table.commands(setup)
     notes = [*notes, *_common_notes(d, setup), *_address_note(commands)]
-    return Launch(table.key, table.name, table.version, strategy.label, d.gpus, d.gpus_per_node, model,
+    return Launch(table.key, table.name, table.version, strategy.label, d.gpus, d.gpus_per_node, d.dp, model,
                   commands=tuple(commands), files=tuple(files), notes=tuple(notes))
 
 
@@ -345,6 +353,10 @@ def _common_notes(d: Degrees, s: Setup) -> list[str]:
     if d.dp > 1:
         notes.append(f"dp {d.dp}: {d.dp} separate servers (ports from {BASE_PORT}); put an HTTP load balancer in "
                      "front of them")
+    spread = len(s.places[0].nodes)
+    if spread > MAX_LISTED_NODES:
+        notes.append(f"a replica spans {spread:,} nodes: the commands of its first {MAX_LISTED_NODES} are listed; "
+                     "each further node runs the same with its own node rank")
     return notes
 
 
@@ -358,12 +370,11 @@ def _address_note(commands: Sequence[Command]) -> list[str]:
 def shown_commands(result: Launch, limit: int = MAX_SHOWN_REPLICAS) -> tuple[list[Command], str | None]:
     """The commands of the first `limit` replicas, and a line saying what the others run."""
     shown = [c for c in result.commands if c.replica < limit]
-    replicas = max((c.replica for c in result.commands), default=-1) + 1
-    if replicas <= limit:
+    if result.replicas <= limit:
         return shown, None
-    nodes = sorted({c.node for c in result.commands if c.replica >= limit})
-    return shown, (f"replicas {limit + 1}–{replicas} run the same commands on nodes {nodes[0]}–{nodes[-1]} "
-                   "(with their own node addresses, GPUs and ports)")
+    first = min(c.node for c in result.commands if c.replica >= limit)
+    return shown, (f"replicas {limit + 1}–{result.replicas:,} run the same commands on nodes {first:,}–"
+                   f"{result.nodes - 1:,} (with their own node addresses, GPUs and ports)")
 
 
 # ------------------------------------------------------------------ the nearest strategy an engine can run

@@ -65,7 +65,7 @@ def _replica(s: Setup, p: Placement) -> list[Command]:
         return [Command(p.head, p.replica, tuple(base + port), env)]
     multi = ["--nnodes", str(len(p.nodes)), "--dist-init-addr", f"$NODE{p.head}_ADDR:{DIST_PORT}"]
     return [Command(node, p.replica, tuple(base + multi + ["--node-rank", str(i)] + port), env)
-            for i, node in enumerate(p.nodes)]
+            for i, node in enumerate(p.listed_nodes)]
 
 
 def _notes(s: Setup) -> list[str]:

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import posixpath
 
-from .launch import Command, Degrees, EngineTable, GeneratedFile, Placement, Refusal, Setup
+from .launch import MAX_LISTED_NODES, Command, Degrees, EngineTable, GeneratedFile, Placement, Refusal, Setup
 from .layout import default_split
 from .plan import Overlap
 
 __all__ = ["TABLE", "refusals", "yaml_text"]
 
 VERSION = "TensorRT-LLM 1.x (trtllm-serve, PyTorch backend)"
+HOSTFILE = "hosts.txt"      # mpirun's host list when a replica spans more nodes than a -H list shows
 
 
 def refusals(d: Degrees) -> list[Refusal]:
@@ -78,9 +79,12 @@ def _replica(s: Setup, p: Placement, yaml_path: str) -> Command:
     if len(p.nodes) == 1:
         env = () if p.whole_nodes else (("CUDA_VISIBLE_DEVICES", ",".join(map(str, p.gpus))),)
         return Command(p.head, p.replica, tuple(serve), env)
+    ranks = str(len(p.nodes) * len(p.gpus))
+    if len(p.nodes) > MAX_LISTED_NODES:       # too many for -H: a hostfile lists them (see the note)
+        return Command(p.head, p.replica, ("mpirun", "--hostfile", HOSTFILE, "-n", ranks, "trtllm-llmapi-launch",
+                                           *serve))
     hosts = ",".join(f"$NODE{n}_ADDR:{len(p.gpus)}" for n in p.nodes)
-    return Command(p.head, p.replica, ("mpirun", "-H", hosts, "-n", str(len(p.nodes) * len(p.gpus)),
-                                       "trtllm-llmapi-launch", *serve))
+    return Command(p.head, p.replica, ("mpirun", "-H", hosts, "-n", ranks, "trtllm-llmapi-launch", *serve))
 
 
 def _commands(s: Setup) -> tuple[list[Command], list[GeneratedFile], list[str]]:
@@ -89,6 +93,8 @@ def _commands(s: Setup) -> tuple[list[Command], list[GeneratedFile], list[str]]:
     notes = []
     if any(len(p.nodes) > 1 for p in s.places):
         notes.append("mpirun on the first node of a replica starts the ranks on all its nodes")
+    if any(len(p.nodes) > MAX_LISTED_NODES for p in s.places):
+        notes.append(f"{HOSTFILE}: one line per node of the replica, `ADDRESS slots={s.d.gpus_per_node}`")
     if s.d.sp:
         notes.append("sp: TensorRT-LLM has no flag for sequence-parallel activations")
     return [_replica(s, p, path) for p in s.places], [GeneratedFile(name, yaml_text(s.d, s.label))], notes

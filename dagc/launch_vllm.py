@@ -16,7 +16,7 @@ from .plan import Overlap
 
 __all__ = ["TABLE", "default_split", "refusals"]
 
-VERSION = "vLLM v0.11 (flags of v0.10–v0.12)"
+VERSION = "vLLM v0.11 (v0.10–v0.12)"
 RPC_PORT = 13345           # --data-parallel-rpc-port
 RAY_PORT = 6379
 
@@ -81,13 +81,13 @@ def _replica(s: Setup, p: Placement) -> list[Command]:
         cmds = [Command(p.head, p.replica, tuple(base + dp + port), env)]
         cmds += [Command(node, p.replica, tuple(base + dp + ["--data-parallel-start-rank", str(i * local),
                                                              "--headless"]), env)
-                 for i, node in enumerate(p.nodes[1:], 1)]
+                 for i, node in enumerate(p.listed_nodes[1:], 1)]
         return cmds
     # An engine (T × P GPUs) spans nodes: vLLM runs it on a Ray cluster started on the replica's nodes.
     ray = ["--distributed-executor-backend", "ray"] + (["--data-parallel-backend", "ray"] if d.adp > 1 else [])
     return [Command(p.head, p.replica, ("ray", "start", "--head", "--port", str(RAY_PORT))),
             *[Command(n, p.replica, ("ray", "start", "--address", f"{head_addr}:{RAY_PORT}", "--block"))
-              for n in p.nodes[1:]],
+              for n in p.listed_nodes[1:]],
             Command(p.head, p.replica, tuple(base + ray + port), env)]
 
 
