@@ -133,7 +133,7 @@ def test_the_graph_sees_the_imports_inside_functions(tmp_path):
                       "if False:\n    from . import rules\n")
     assert imports_of("late", module, {"check", "search", "rules.__init__"}) == {"check", "search", "rules.__init__"}
     assert GRAPH.has_edge("check", "analyse") and GRAPH.has_edge("rules.hierarchy", "flatten")
-    assert GRAPH.has_edge("rules.__init__", "rules.hierarchy") and GRAPH.has_edge("export.dot", "export.write")
+    assert GRAPH.has_edge("rules.__init__", "rules.hierarchy") and GRAPH.has_edge("export.render", "export.write")
 
 
 def test_every_module_has_a_layer():
