@@ -161,10 +161,13 @@ def _header(plan, result, engines) -> None:
 
     lay = result.layout
     nodes = -(-lay.gpus_used // lay.gpus_per_node)
-    _out(f"# dagc launch: {printable(plan.name)} · strategy `{printable(result.label)}` · {lay.gpus_used} GPUs "
+    title = f"{result.decl.name} = {result.decl.text}" if result.decl.name else result.decl.text
+    _out(f"# dagc launch: {printable(plan.name)} · strategy `{printable(title)}` · {lay.gpus_used} GPUs "
          f"({nodes} node{'s' if nodes > 1 else ''} of {lay.gpus_per_node})")
     m = model_path(plan)
     _out(f"model: {printable(m.text)} ({printable(m.why)})")
+    if result.metrics:
+        _out(f"dagc's figures for it: {_figures(result.metrics)}")
     _out()
 
 

@@ -11,7 +11,7 @@ import pytest
 from dagc.check import check
 from dagc.cli import main
 from dagc.diagnostics import render
-from dagc.launch import HF_IDS, model_path, nearest, placements
+from dagc.launch import HF_IDS, MAX_LISTED_REPLICAS, model_path, nearest, placements
 from dagc.launch_engines import ENGINES, TABLES, launch_result
 from dagc.launch_sglang import default_split as sglang_split
 from dagc.launch_vllm import default_split as vllm_split
@@ -306,3 +306,30 @@ def test_cli_output_is_a_file(capsys, write_plan, tmp_path):
 
 def test_engines_are_the_three():
     assert ENGINES == ("vllm", "sglang", "trtllm")
+
+
+@pytest.mark.parametrize("parts", [dict(cluster=C.format(n=16)), dict(model=QWEN, cluster=C.format(n=16))],
+                         ids=["mixtral-16", "qwen-16"])
+def test_every_candidate_of_the_search_launches_or_is_refused(parts):
+    """On every strategy of the search space: no exception; a launch's flags ask for dagc's GPUs, on
+    dagc's nodes; a refusal is an E7xx error located in the strategy."""
+    from dagc.launch import launch
+    from dagc.layout import resolve
+    from dagc.search_space import candidates
+    plan = load_plan_text(plan_text(**parts))
+    seen = 0
+    for strategy, mb, overlap in candidates(plan):
+        strategy = strategy.model_copy(update={"microbatches": mb, "overlap": overlap})
+        lay = resolve(plan.model, plan.cluster, strategy.workload_for(plan.workload), strategy)
+        for engine in ENGINES:
+            x = launch(plan, strategy, lay, TABLES[engine])
+            if not x.ok:
+                assert all(re.fullmatch(r"E7\d\d", d.code) and d.is_error for d in x.refusals)
+                continue
+            servers = _servers(x)
+            assert len(servers) == min(lay.dp, MAX_LISTED_REPLICAS) and x.replicas == lay.dp
+            assert {_gpus_of_server(engine, argv) for argv in servers.values()} == {lay.pp * lay.group_size}
+            if lay.dp <= MAX_LISTED_REPLICAS:
+                assert len(_nodes_of(x)) == -(-lay.gpus_used // lay.gpus_per_node)
+            seen += 1
+    assert seen > 100
