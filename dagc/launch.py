@@ -307,7 +307,8 @@ def _engine_split(table: EngineTable, d: Degrees) -> tuple[tuple[str, str], ...]
 
 
 def _file_stem(strategy: Strategy) -> str:
-    return re.sub(r"[^A-Za-z0-9_-]+", "-", strategy.name or "").strip("-") or "strategy"
+    # the strategy's name, else its text (`tp 1 ; ep 8` → `tp-1-ep-8`): distinct strategies, distinct files
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", strategy.name or strategy.text).strip("-")[:60] or "strategy"
 
 
 def _refusals(table: EngineTable, d: Degrees) -> list[Refusal]:
