@@ -119,6 +119,15 @@ class Placement:
         return not self.shares_node
 
 
+def _straddles(n: int, per_node: int, dp: int) -> bool:
+    """Whether a replica of n GPUs (of dp, placed one after another) spans part of a node: larger
+    than a node and not whole nodes, or smaller and crossing a node boundary. The offsets of the
+    replicas in a node repeat with a period of at most `per_node` replicas."""
+    if n > per_node:
+        return n % per_node != 0
+    return any((r * n) % per_node + n > per_node for r in range(min(dp, per_node)))
+
+
 def placements(d: Degrees, limit: int | None = None) -> list[Placement] | None:
     """One placement per replica (the first `limit`) in dagc's rank order (replica r holds ranks
     r·pp·G …), or None when a replica would straddle nodes unevenly (E701).
@@ -132,7 +141,7 @@ def placements(d: Degrees, limit: int | None = None) -> list[Placement] | None:
         [((0,), (0, 1, 2, 3), 8000), ((0,), (4, 5, 6, 7), 8001)]
     """
     n, per_node = d.replica_gpus, d.gpus_per_node
-    if (n <= per_node and per_node % n) or (n > per_node and n % per_node):
+    if _straddles(n, per_node, d.dp):
         return None
     out = []
     for r in range(d.dp if limit is None else min(d.dp, limit)):

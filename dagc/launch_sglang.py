@@ -76,6 +76,9 @@ def _notes(s: Setup) -> list[str]:
     if d.sp:
         notes.append("sp: SGLang has no flag for sequence-parallel activations; with --enable-dp-attention it "
                      "gathers and scatters activations itself")
+    if d.overlap is Overlap.MICROBATCH:
+        notes.append("--enable-two-batch-overlap: SGLang documents it with expert parallelism over DeepEP "
+                     "(--moe-a2a-backend deepep, which needs --ep equal to --tp)")
     if s.split_env:
         notes.append(f"layer split {list(d.split)} differs from SGLang's default "
                      f"{list(default_split(d.layers, d.pp))}: set by SGLANG_PP_LAYER_PARTITION")

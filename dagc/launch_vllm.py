@@ -97,6 +97,10 @@ def _commands(s: Setup) -> tuple[list[Command], list, list[str]]:
     if s.d.sp:
         notes.append("sp: vLLM turns sequence parallelism on in its compilation config (--compilation-config, "
                      "pass_config.enable_sequence_parallelism), not with a parallel flag; dagc does not set it")
+    if s.d.overlap is Overlap.MICROBATCH:
+        notes.append("--enable-dbo: vLLM overlaps the two micro-batches with expert parallelism and documents it "
+                     "with its DeepEP all-to-all backends (--all2all-backend deepep_low_latency or "
+                     "deepep_high_throughput)")
     if s.split_env:
         notes.append(f"layer split {list(s.d.split)} differs from vLLM's default "
                      f"{list(default_split(s.d.layers, s.d.pp))}: set by VLLM_PP_LAYER_PARTITION")

@@ -333,3 +333,15 @@ def test_every_candidate_of_the_search_launches_or_is_refused(parts):
                 assert len(_nodes_of(x)) == -(-lay.gpus_used // lay.gpus_per_node)
             seen += 1
     assert seen > 100
+
+
+def test_one_small_replica_need_not_fill_its_node():
+    _, result = _result(dict(strategy="strategy pp 2 < tp 1 ; ep 1 >",
+                             cluster='cluster { gpus = 3  gpus_per_node = 8  gpu preset "h100-sxm" }'))
+    assert all(x.ok for x in launch_result(result))
+    plan, result = _result(dict(strategy="strategy dp 2 < pp 3 < tp 1 > >",
+                                cluster='cluster { gpus = 8  gpus_per_node = 4  gpu preset "h100-sxm" }'))
+    assert [d.code for x in launch_result(result) for d in x.refusals] == ["E701"] * 3   # replica 1 on nodes 0 and 1
+    plan, result = _result(dict(strategy="strategy dp 4 < pp 2 < tp 1 > >",
+                                cluster='cluster { gpus = 8  gpus_per_node = 4  gpu preset "h100-sxm" }'))
+    assert [[p.port for p in placements(_degrees(plan, result))]] == [[8000, 8001, 8000, 8001]]
