@@ -23,10 +23,11 @@ def engine_refusal(code: str, message: str, span: Span | None, hint: str | None 
 
 
 E701 = """
-A whole-model replica (`dp`) must sit on whole nodes, or several must share one node evenly:
-every engine starts one server per replica with the same number of GPUs on each of its nodes.
-A replica of pp × G GPUs that is neither a divisor nor a multiple of the GPUs per node would
-straddle nodes unevenly, which no engine's launcher places.
+A whole-model replica (`dp`) must sit on whole nodes, or inside one node: every engine starts
+one server per replica with the same number of GPUs on each of its nodes. A replica of pp × G
+GPUs larger than a node but not a whole number of nodes, or smaller than a node and placed by
+dagc's rank order across a node boundary, straddles nodes unevenly, which no engine's launcher
+places.
 
 Bad:
     cluster { gpus = 24  gpus_per_node = 8 … }
