@@ -345,3 +345,24 @@ def test_one_small_replica_need_not_fill_its_node():
     plan, result = _result(dict(strategy="strategy dp 4 < pp 2 < tp 1 > >",
                                 cluster='cluster { gpus = 8  gpus_per_node = 4  gpu preset "h100-sxm" }'))
     assert [[p.port for p in placements(_degrees(plan, result))]] == [[8000, 8001, 8000, 8001]]
+
+
+def test_report_has_a_launch_section(tmp_path):
+    from dagc.compile import CompileOptions, compile_results
+    plan = load_plan_text(plan_text(strategy="strategy a = tp 2 ; ep 8\nstrategy b = tp 8 ; ep 4"))
+    compile_results(plan, check(plan), tmp_path / "out", CompileOptions(dot_timeout_s=20))
+    a = (tmp_path / "out" / "a" / "report.md").read_text()
+    section = a.partition("## Launch")[2].partition("\n## ")[0]
+    assert "vllm serve mistralai/Mixtral-8x7B-Instruct-v0.1 --tensor-parallel-size 2 --data-parallel-size 4" in section
+    assert "- **TensorRT-LLM** — flags of TensorRT-LLM 1.x" in section and "cannot run it: E721 — " in section
+    b = (tmp_path / "out" / "b" / "report.md").read_text()
+    assert b.count("cannot run it: E7") == 3                     # expert DP 2: no engine can
+    html = (tmp_path / "out" / "a" / "report.html").read_text()
+    assert "Launch</h2>" in html and "--enable-expert-parallel" in html
+
+
+def test_explain_every_launch_code(capsys):
+    for code in ("E701", "E702", "E703", "E711", "E712", "E721", "E722", "E723", "E724", "E725"):
+        assert main(["explain", code]) == 0
+        text = capsys.readouterr().out
+        assert text.startswith(f"{code} (error): ") and "Bad:" in text and "Fixed:" in text
