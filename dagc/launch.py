@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 
 from .check import check
-from .diagnostics import Diagnostic
+from .diagnostics import Diagnostic, quote
 from .layout import Layout, resolve
 from .lower import model_from_preset
 from .plan import Overlap, Plan, Strategy
@@ -164,15 +164,14 @@ class ModelPath:
     placeholder: bool = False
 
 
-def _model_form(plan: Plan) -> tuple[str, str]:
-    """How the plan names its model: ('preset', name), ('from', path as written) or ('model', name)."""
+def _config_written(plan: Plan) -> str | None:
+    """The path a `model from "…"` statement names, as written; None for the other model forms."""
     span = plan.span_of("model")
     words = span.text.split(None, 2) if span is not None else []
-    if len(words) >= 3 and words[1] in ("preset", "from"):
+    if len(words) == 3 and words[1] == "from":
         m = re.match(r'"([^"]*)"', words[2])
-        if m:
-            return words[1], m.group(1)
-    return "model", plan.model.name
+        return m.group(1) if m else None
+    return None
 
 
 def _placeholder_for(name: str) -> str:
@@ -180,8 +179,9 @@ def _placeholder_for(name: str) -> str:
 
 
 def model_path(plan: Plan) -> ModelPath:
-    """The model path the commands use: the HF id of an unmodified preset, the directory of a
-    `model from` config.json (relative to where dagc runs), else `/path/to/<name>` to replace.
+    """The model path the commands use: the directory of a `model from` config.json (relative to
+    where dagc runs), the Hugging Face id of a built-in preset's model with its own dimensions, else
+    `/path/to/<name>`, a placeholder to replace.
 
     Example:
         >>> from dagc.load import load_plan_text
@@ -190,19 +190,17 @@ def model_path(plan: Plan) -> ModelPath:
         >>> model_path(p).text
         'Qwen/Qwen3-30B-A3B'
     """
-    form, name = _model_form(plan)
-    if form == "preset" and name in HF_IDS:
+    written, span, name = _config_written(plan), plan.span_of("model"), plan.model.name
+    if written is not None and span is not None:
+        directory = PurePath(span.source.path).parent / PurePath(written).parent
+        return ModelPath(str(directory), "the directory of the plan's config.json (it must hold the weights too)")
+    if name in HF_IDS:
         if plan.model == model_from_preset(name):
             return ModelPath(HF_IDS[name], f"the Hugging Face id of preset `{name}`")
         return ModelPath(_placeholder_for(name), f"preset `{name}` with fields overridden: replace the path "
                          "with the checkpoint of that model", placeholder=True)
-    if form == "from":
-        span = plan.span_of("model")
-        assert span is not None       # _model_form found the statement
-        directory = PurePath(span.source.path).parent / PurePath(name).parent
-        return ModelPath(str(directory), "the directory of the plan's config.json (it must hold the weights too)")
-    return ModelPath(_placeholder_for(plan.model.name), f"model `{plan.model.name}` has no known checkpoint: "
-                     "replace the path with its Hugging Face id or local directory", placeholder=True)
+    return ModelPath(_placeholder_for(name), f"model `{quote(name)}` has no known checkpoint: replace the path with "
+                     "its Hugging Face id or local directory", placeholder=True)
 
 
 @dataclass(frozen=True)
