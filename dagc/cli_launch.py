@@ -110,6 +110,7 @@ def _figures(metrics: dict) -> str:
 
 def _print_refusal(args, plan, result, x) -> None:
     import dataclasses
+    import shlex
 
     from .diagnostics import printable, render
     from .launch import nearest
@@ -123,7 +124,8 @@ def _print_refusal(args, plan, result, x) -> None:
     for i, d in enumerate(x.refusals):
         _out(render(dataclasses.replace(d, hint=hint) if i == len(x.refusals) - 1 else d))
     if near is not None:
-        _out(f"  try: dagc launch {printable(args.plan)} --engine {x.engine} --strategy '{near.text}'")
+        _out(f"  try: dagc launch {printable(shlex.quote(args.plan))} --engine {x.engine} --strategy "
+             f"{shlex.quote(near.text)}")
 
 
 def _print_launch(args, plan, result, x) -> None:
@@ -155,7 +157,7 @@ def _print_launch(args, plan, result, x) -> None:
     _out()
 
 
-def _header(plan, result, engines) -> None:
+def _header(plan, result) -> None:
     from .diagnostics import printable
     from .launch import model_path
 
@@ -193,7 +195,7 @@ def cmd_launch(args) -> int:
             except OutputError as exc:
                 print(f"error: {exc}", file=sys.stderr)
                 return EXIT_OUTPUT
-        _header(plan, result, engines)
+        _header(plan, result)
         for x in launches:
             _print_launch(args, plan, result, x)
         if not any(x.ok for x in launches):
