@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
+import threading
 import time
 import xml.etree.ElementTree as ET
 from functools import cache
@@ -108,6 +110,20 @@ def test_the_timeout_stops_the_webassembly_graphviz(tmp_path):
     assert drawn.svg is None and not (tmp_path / "dag.svg").exists()
     assert drawn.warning == "the WebAssembly Graphviz took longer than 0.3 s and was stopped; dag.dot written, no SVG"
     assert elapsed < 2.0
+    assert render_dot("digraph { a -> b }", renderers=(Renderer.WASM,)).svg is not None   # the next render runs
+
+
+def test_ctrl_c_stops_the_webassembly_graphviz_at_once(tmp_path):
+    render_mod._wasm()
+    main = threading.main_thread().ident
+    assert main == threading.get_ident()
+    ctrl_c = threading.Timer(0.3, signal.pthread_kill, (main, signal.SIGINT))
+    t0 = time.perf_counter()
+    ctrl_c.start()
+    with pytest.raises(KeyboardInterrupt):
+        write_svg(SLOW_DOT, tmp_path / "dag.svg", timeout_s=60, renderers=(Renderer.WASM,))
+    assert time.perf_counter() - t0 < 2.0
+    assert not os.listdir(tmp_path)
     assert render_dot("digraph { a -> b }", renderers=(Renderer.WASM,)).svg is not None   # the next render runs
 
 

