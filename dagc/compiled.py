@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import networkx as nx
 import numpy as np
 
 from .cost import Costs
@@ -20,6 +20,9 @@ from .memory import MemoryBreakdown
 from .metrics import Metrics
 from .plan import Plan, Strategy
 from .schedule import Schedule
+
+if TYPE_CHECKING:   # networkx is for exporters and tests: checking a plan does not load it
+    import networkx as nx
 
 __all__ = ["Compiled", "TimedNode"]
 

@@ -14,11 +14,14 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import networkx as nx
 import numpy as np
 
 from .plan import Axis, DType
+
+if TYPE_CHECKING:   # networkx is for exporters and tests: checking a plan does not load it
+    import networkx as nx
 
 __all__ = ["OpKind", "Phase", "Category", "Kernel", "KernelClass", "OpTemplate", "Node", "Dag", "DAG_VERSION",
            "NODE_BUDGET", "STAGE_BUDGET", "GROUP_BUDGET", "estimate_nodes", "over_work_budget", "DagTooLarge"]
@@ -288,6 +291,7 @@ class Dag:
     def to_networkx(self) -> nx.DiGraph:
         """The DAG as a networkx DiGraph: node attributes are the SPEC 5 fields without times
         (`dagc.compiled.Compiled.to_networkx` adds duration, start, finish and the critical path)."""
+        import networkx as nx
         g = nx.DiGraph(version=DAG_VERSION, dp=self.dp, pp=self.pp, group_size=self.group_size)
         for n in self.nodes():
             t = n.template

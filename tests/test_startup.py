@@ -64,6 +64,8 @@ def test_check_still_loads_the_compiler():
     # The probe sees what a command imports: a command that does real work is not hidden by a cache.
     found = run_probe("check", "examples/qwen3-30b-a3b-4gpu.moe", "--no-search", "--format", "json")
     assert found["rc"] == 0 and {"numpy", "pydantic", "lark"} <= set(found["modules"])
+    # networkx is for dag.json and the tests (Dag.to_networkx): checking a plan does not load it.
+    assert "networkx" not in found["modules"]
 
 
 @pytest.mark.parametrize("argv", [("--version",), ("explain", "E202"), ("presets",)])
