@@ -1,6 +1,6 @@
-"""dag.dot / dag.svg as a reader sees them: rendered with the real `dot`, the SVG parsed. Identical
-stages drawn once, collapsed layers in pass order, the shown layer named, the critical path unbroken,
-no sentinel values in tooltips."""
+"""dag.dot / dag.svg as a reader sees them: rendered with the real `dot` (the layout checks with
+Graphviz in WebAssembly too), the SVG parsed. Identical stages drawn once, collapsed layers in
+pass order, the shown layer named, the critical path unbroken, no sentinel values in tooltips."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ import pytest
 
 from dagc.check import check
 from dagc.dag import OpKind, Phase
-from dagc.export.dot import Detail, dag_dot, render_svg
+from dagc.export.dot import Detail, dag_dot
+from dagc.export.render import Renderer, write_svg
 from dagc.load import load_plan
 from conftest import EXAMPLES, ROOT
 
@@ -34,13 +35,17 @@ def compiled(name: str):
 
 
 @cache
-def rendered(name: str, detail: Detail = Detail.SUMMARY) -> tuple[str, ET.Element]:
-    """The DOT text and the parsed SVG `dot` makes of it (rendered once per plan and level)."""
-    assert shutil.which("dot"), "Graphviz `dot` is required (apt-get install graphviz; .ci/run installs it)"
+def rendered(name: str, detail: Detail = Detail.SUMMARY, renderer: Renderer = Renderer.DOT
+             ) -> tuple[str, ET.Element]:
+    """The DOT text and the parsed SVG `renderer` makes of it (once per plan, level and renderer):
+    Graphviz's `dot`, or Graphviz in WebAssembly (what a machine without `dot` draws with)."""
+    if renderer is Renderer.DOT:
+        assert shutil.which("dot"), "Graphviz `dot` is required (apt-get install graphviz; .ci/run installs it)"
     text = dag_dot(compiled(name), detail).text
     with tempfile.TemporaryDirectory() as d:
         svg = Path(d) / "dag.svg"
-        assert render_svg(text, svg) is None
+        drawn = write_svg(text, svg, renderers=(renderer,))
+        assert drawn.renderer is renderer and drawn.warning is None
         return text, ET.parse(svg).getroot()
 
 
@@ -70,8 +75,9 @@ def svg_texts(svg: ET.Element) -> str:
 
 # ------------------------------------------------------------------ identical stages
 
-def test_identical_stages_drawn_once_with_their_count():
-    text, svg = rendered(SEED0)
+@pytest.mark.parametrize("renderer", list(Renderer))
+def test_identical_stages_drawn_once_with_their_count(renderer):
+    text, svg = rendered(SEED0, Detail.SUMMARY, renderer)
     assert svg_height_pt(svg) < 4000          # was 13,815 pt with every stage drawn
     assert "stages 1–14: 14 identical stages, drawn once (as stage 1)" in svg_texts(svg)
     assert text.count("subgraph cluster_stage") == 3     # stage 0, stages 1–14, stage 15
@@ -91,18 +97,20 @@ def test_full_detail_draws_every_stage():
 
 # ------------------------------------------------------------------ layer order
 
+@pytest.mark.parametrize("renderer", list(Renderer))
 @pytest.mark.parametrize("name", list(PLANS))
 @pytest.mark.parametrize("detail", [Detail.SUMMARY, Detail.LAYERS])
-def test_no_edge_goes_back_up(name, detail):
-    text, svg = rendered(name, detail)
+def test_no_edge_goes_back_up(name, detail, renderer):
+    text, svg = rendered(name, detail, renderer)
     y = node_y(svg)
     for a, b, _ in edges(text):
         assert y[a] < y[b], f"{name}: edge {a} -> {b} drawn upwards"
 
 
-def test_collapsed_layers_on_both_sides_of_the_shown_one():
+@pytest.mark.parametrize("renderer", list(Renderer))
+def test_collapsed_layers_on_both_sides_of_the_shown_one(renderer):
     """DeepSeek-V3 shows layer 3 (its first MoE layer): layers 0–2 collapse above it, 4–60 below."""
-    text, svg = rendered(DEEPSEEK)
+    text, svg = rendered(DEEPSEEK, Detail.SUMMARY, renderer)
     y = node_y(svg)
     shown = [int(i[1:]) for i in re.findall(r"^\s+(n\d+) \[", text, re.M)]
     layer3 = [f"n{i}" for i in shown if compiled(DEEPSEEK).dag.layer[i] == 3]
