@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.measure import Measurement
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from .diagnostics import Diagnostic, printable, render
@@ -25,8 +26,6 @@ from .units import Dimension, format_bytes, format_si
 # The compiler's modules are imported where they are used: `dagc presets` prints with this module
 # without loading them (numpy, networkx, pydantic, lark).
 if TYPE_CHECKING:
-    from rich.progress import Progress, TaskID
-
     from .check import StrategyResult
     from .compile import Written
     from .plan import Plan
@@ -80,7 +79,6 @@ class _Progress:
         if self.bar is None:
             if time.perf_counter() - self.t0 < 1.0 or not sys.stderr.isatty():
                 return
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
             self.bar = Progress(TextColumn(self.label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                                 console=Console(file=sys.stderr), transient=True)
             self.bar.start()
