@@ -17,18 +17,28 @@ unreachable, a `<=` one never is).
 gpus=cluster.gpus, dp=1)` bounds every strategy the cluster can run: more GPUs only lower
 the times, and more replicas only read the weights more often (E·(1−(1−k/E)^T) is
 subadditive in T).
+
+`pipeline_bounds(…, layout)` bounds one strategy more tightly by its pipeline (the search's
+branch and bound, `dagc.search_bound`): a micro-batch crosses every stage in turn, and each
+stage's G GPUs do that stage's share of its work, so the crossing takes at least `bounds` of
+the whole model for that micro-batch's requests on G GPUs (a sum over stages of each stage's
+max(FLOPs, bytes) term is at least the max of the sums); and the busiest stage runs every
+micro-batch, so it takes at least 1/pp of their sum.
 """
 
 from __future__ import annotations
 
+import collections
+import functools
 import math
 from dataclasses import dataclass
 
+from .layout import Layout
 from .params import active_params, embedding_params, ffn_params, total_params
-from .plan import Cluster, DType, Model, Requirement, RequirementKind, Workload
+from .plan import Cluster, DType, Model, Overlap, Requirement, RequirementKind, Workload
 from .shards import attention_dims, expected_distinct_experts, kv_bytes_per_token_layer
 
-__all__ = ["Bounds", "bounds", "attention_core_flops_per_layer", "expected_distinct_experts",
+__all__ = ["Bounds", "bounds", "pipeline_bounds", "attention_core_flops_per_layer", "expected_distinct_experts",
            "requirement_bound", "unreachable"]
 
 
@@ -98,6 +108,47 @@ def bounds(model: Model, workload: Workload, cluster: Cluster, gpus: int, dp: in
     return Bounds(gpus=gpus, dp=dp, ttft_s=ttft, tpot_s=tpot, prefill_tokens_per_s=b * s / ttft,
                   decode_tokens_per_s=b / tpot, throughput_tokens_per_s=b * (s + g) / (ttft + g * tpot),
                   min_gpus_for_weights=min_gpus, weights_bytes=weights_bytes)
+
+
+def pipeline_bounds(model: Model, workload: Workload, cluster: Cluster, lay: Layout) -> tuple[float, float]:
+    """Lower bounds of a strategy's TTFT and TPOT from its pipeline: the first unit of micro-batches
+    (two with `overlap = microbatch`, which run one after the other on a stage's compute stream)
+    crosses every stage, and the busiest stage runs every unit (the static schedule,
+    `dagc.fastsched`). Each micro-batch of replica 0 (the busiest) is bounded by `bounds` of its
+    requests on the G GPUs of a stage.
+
+    Example:
+        >>> from dagc.check import load_plan_text
+        >>> from dagc.flatten import flatten
+        >>> from dagc.layout import resolve
+        >>> p = load_plan_text('model preset "mixtral-8x7b" cluster { gpus = 8 gpu preset "h100-sxm" } '
+        ...                    'workload { batch = 64 prompt = 2048 generate = 256 } strategy pp 4 < tp 2 >')
+        >>> lay = resolve(p.model, p.cluster, p.workload, flatten(p.strategies[0])[0])
+        >>> ttft, tpot = pipeline_bounds(p.model, p.workload, p.cluster, lay)
+        >>> b = bounds(p.model, p.workload, p.cluster, gpus=8)
+        >>> round(ttft / b.ttft_s, 2), round(tpot / b.tpot_s, 2)      # four stages in turn
+        (1.0, 3.48)
+    """
+    pair = 2 if workload.overlap is Overlap.MICROBATCH else 1
+    sizes = collections.Counter(int(row.sum()) for row in lay.requests())      # requests → micro-batches
+    per = {r: _microbatch_bounds(model, workload, cluster, lay.group_size, r) for r in sizes}
+    first = [per[int(row.sum())] for row in lay.requests()[:pair]]
+    out = []
+    for i in (0, 1):                                      # TTFT, TPOT
+        crossing = sum(b[i] for b in first)
+        busiest = sum(count * per[r][i] for r, count in sizes.items()) / max(1, lay.pp)
+        out.append(max(crossing, busiest))
+    return out[0], out[1]
+
+
+@functools.lru_cache(maxsize=4096)
+def _microbatch_bounds(model: Model, workload: Workload, cluster: Cluster, gpus: int, requests: int
+                       ) -> tuple[float, float]:
+    """(TTFT, TPOT) bounds of one micro-batch of `requests` on `gpus` GPUs (0 for an empty one)."""
+    if requests < 1:
+        return 0.0, 0.0
+    b = bounds(model, workload.model_copy(update={"batch": requests}), cluster, gpus=gpus)
+    return b.ttft_s, b.tpot_s
 
 
 def requirement_bound(req: Requirement, b: Bounds) -> tuple[float, bool] | None:

@@ -22,7 +22,7 @@ the plan's `cluster` block (`CostModel.from_cluster`).
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -30,7 +30,7 @@ from .dag import Dag, Kernel, KernelClass, OpKind, OpTemplate
 from .kernels import KernelProfile, for_gpu, nearest_profile
 from .plan import DEFAULT_HBM_EFFICIENCY, Cluster, DType, KernelTimes, peak_flops
 
-__all__ = ["CostModel", "Costs", "cost", "compute_time_s", "collective_time_s", "template_time_s",
+__all__ = ["CostModel", "Costs", "cost", "compute_time_s", "collective_time_s", "template_time_s", "template_floor_s",
            "kernel_time_s", "kernel_seconds", "cost_basis", "cost_basis_text"]
 
 
@@ -131,7 +131,8 @@ def kernel_time_s(k: Kernel, profile: KernelTimes) -> np.ndarray:
     coords = np.stack(np.broadcast_arrays(*(np.asarray(x, dtype=np.float64) for x in k.shape)))
     size = coords[0].size
     flat = coords.reshape(len(k.shape), size)
-    if size and (flat == flat[:, :1]).all():                     # every rank alike (the usual case)
+    varies = ~(flat == flat[:, :1]).all(axis=1) if size else np.zeros(len(k.shape), dtype=bool)
+    if size and not varies.any():                                 # every rank alike (the usual case)
         first = tuple(float(x) for x in flat[:, 0])
         if not all(x > 0 for x in first):                         # no rows, bytes or width: no launch
             return np.zeros(coords[0].shape)
@@ -139,7 +140,14 @@ def kernel_time_s(k: Kernel, profile: KernelTimes) -> np.ndarray:
     active = (flat > 0).all(axis=0)
     out = np.zeros(size)
     if active.any():
-        rows, inverse = np.unique(flat[:, active].T, axis=0, return_inverse=True)
+        shapes = flat[:, active]
+        if varies.sum() == 1:             # one coordinate differs between ranks: its distinct values
+            j = int(np.argmax(varies))
+            values, inverse = np.unique(shapes[j], return_inverse=True)
+            rows = np.repeat(shapes[:, :1].T, len(values), axis=0)
+            rows[:, j] = values
+        else:
+            rows, inverse = np.unique(shapes.T, axis=0, return_inverse=True)
         t = _kernel_lookup(k, profile, [rows[:, j] for j in range(rows.shape[1])])
         out[active] = t[inverse.reshape(-1)]
     return out.reshape(coords[0].shape)
@@ -201,6 +209,38 @@ def template_time_s(tpl: OpTemplate, cm: CostModel, kernel_s: tuple[np.ndarray, 
     # Eager launches (prefill): the host queues kernels at its launch rate while the GPU runs them,
     # so an op takes at least its launches at the measured eager launch time.
     return np.maximum(total, eager_launches * cm.profile.eager_floor_s)
+
+
+def template_floor_s(tpl: OpTemplate, cm: CostModel) -> float:
+    """The least `template_time_s` (its slowest rank) of a template at any sizes that keep the same
+    ranks busy with the same kernels: every kernel's launches at the per-kernel floor (eager ops at
+    least their launches at the eager launch time), and a collective's link latency. The search's
+    branch and bound prices a candidate with it before any kernel is looked up (`dagc.fastsched`).
+
+    Example:
+        >>> from dagc.plan import Cluster
+        >>> from dagc.presets import GPU_PRESETS
+        >>> cm = CostModel.from_cluster(Cluster(gpus=8, gpu=GPU_PRESETS["h100-sxm"], intra_node_bytes_per_s=450e9))
+        >>> z = np.zeros(2)
+        >>> ar = OpTemplate(OpKind.ALL_REDUCE, None, 2, z, z, z, np.full(2, 1e6), z, 0, 0, 0, 2e6)
+        >>> template_floor_s(ar, cm) == cm.intra_latency_s
+        True
+    """
+    if tpl.kind.is_comm:
+        zero = np.zeros_like(np.asarray(tpl.comm_bytes, dtype=np.float64))
+        return float(np.max(template_time_s(replace(tpl, comm_bytes=zero, network_bytes=None), cm), initial=0.0))
+    if cm.profile is None:
+        return 0.0
+    total = np.zeros(np.shape(tpl.flops))
+    eager = np.zeros(np.shape(tpl.flops))
+    for k in tpl.kernels:
+        coords = np.broadcast_arrays(*(np.asarray(x, dtype=np.float64) for x in k.shape))
+        active = np.logical_and.reduce([c > 0 for c in coords]) if coords else np.ones(np.shape(tpl.flops), bool)
+        scale = cm.hbm_efficiency if k.cls in _MEMORY_BOUND else cm.compute_efficiency
+        total = total + np.where(active, k.launches * cm.profile.floor_s / scale, 0.0)
+        if k.eager:
+            eager = eager + np.where(active, k.launches, 0)
+    return float(np.max(np.maximum(total, eager * cm.profile.eager_floor_s), initial=0.0))
 
 
 # Kernel classes that stream memory: `efficiency { hbm }` scales them, `compute` the others.

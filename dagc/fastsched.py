@@ -11,9 +11,12 @@ scheduling one layer of both on a compute and a communication stream (an estimat
 
 from __future__ import annotations
 
+import collections
+from collections.abc import Callable
+
 import numpy as np
 
-from .cost import CostModel, template_time_s
+from .cost import CostModel, template_floor_s, template_time_s
 from .dag import Phase
 from .layout import Layout
 from .memory import shape_activation_peaks, stage_activation_bytes, template_activation_peak
@@ -22,7 +25,7 @@ from .ops import LayerOp, Op, OpShapes, layer_ops, rank_dims
 from .plan import Overlap, Plan, Workload
 from .shards import stage_layer_counts
 
-__all__ = ["TIMER_CACHE_MAX", "Timer", "fast_metrics"]
+__all__ = ["TIMER_CACHE_MAX", "Timer", "fast_metrics", "fast_tpot_floor", "fast_tpot_launch_floor"]
 
 TIMER_CACHE_MAX = 50_000     # cached stage passes (a few hundred bytes each); the cache restarts beyond
 
@@ -63,7 +66,19 @@ class Timer:
         out = dict(body)
         out["send"] = 0.0 if last else send[0]
         out["act"] = {**body["act"], "boundary": send[1]}
+        floor_key = _floor_key(shape, offset, cross, last)
+        if floor_key not in self.cache:
+            self._cached(floor_key, {**body["floor"], "send": 0.0 if last else send[2]})
         return self._cached(whole_key, out)
+
+    def pass_floors(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int) -> dict | None:
+        """Floors of `pass_times` (`dagc.cost.template_floor_s`: launches and link latencies, whatever
+        the sizes), under the same keys, once a pass of the same structure with the same ranks busy
+        has been timed; else None. They depend on the requests only through which ranks have any."""
+        shape = (phase, req, lay.tp, lay.cp, lay.sp, lay.ep, lay.etp, lay.group_size, lay.gpus_per_node,
+                 workload.prompt, workload.generate, workload.routing_imbalance)
+        return self.cache.get(_floor_key(shape, lay.node_offset(stage), lay.send_crosses_nodes(stage),
+                                         stage == lay.pp - 1))
 
     def _cached(self, key: tuple, value):
         if len(self.cache) >= TIMER_CACHE_MAX:
@@ -75,35 +90,45 @@ class Timer:
         m = self.plan.model
         return OpShapes(m, workload, lay, rank_dims(m, lay), phase, np.array(req), stage)
 
-    def _send(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int) -> tuple[float, float]:
-        """The send after a stage: its duration and activation peak."""
+    def _send(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int
+              ) -> tuple[float, float, float]:
+        """The send after a stage: its duration, activation peak and floor."""
         tpl = self._shapes(workload, lay, phase, req, stage).make(Op.SEND)
-        return float(np.max(template_time_s(tpl, self.cm))), template_activation_peak(tpl)
+        time_s, floor_s = float(np.max(template_time_s(tpl, self.cm))), template_floor_s(tpl, self.cm)
+        return time_s, template_activation_peak(tpl), floor_s
 
     def _body(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int) -> dict:
         m = self.plan.model
         shapes = self._shapes(workload, lay, phase, req, stage)
 
         # One template at a time, kept only as floats: a stage group of many ranks holds one op's vectors.
-        ops_info: dict[Op, tuple[float, bool, float]] = {}
+        ops_info: dict[Op, tuple[float, bool, float, float]] = {}
 
-        def info(op: Op) -> tuple[float, bool, float]:
+        def info(op: Op) -> tuple[float, bool, float, float]:
             if op not in ops_info:
                 tpl = shapes.make(op)
                 ops_info[op] = (float(np.max(template_time_s(tpl, self.cm))), tpl.kind.is_comm,
-                                template_activation_peak(tpl))
+                                template_activation_peak(tpl), template_floor_s(tpl, self.cm))
             return ops_info[op]
 
         out: dict = {}
+        floor: dict = {}
         for dense in ((True, False) if m.has_experts else (True,)):
             ops, _ = layer_ops(lay, m, dense)
             timed = [(lop, info(lop.op)[0], info(lop.op)[1]) for lop in ops]
-            out["dense" if dense else "moe"] = sum(t[1] for t in timed)
-            out["pair_dense" if dense else "pair_moe"] = _pair_layer_time(timed)
+            name = "dense" if dense else "moe"
+            out[name] = sum(t[1] for t in timed)
+            out["pair_" + name] = _pair_layer_time(timed)
+            floor[name] = sum(info(lop.op)[3] for lop in ops)
+            # two micro-batches: each stream runs its ops of both, one after the other
+            floor["pair_" + name] = 2 * max(sum(info(lop.op)[3] for lop in ops if info(lop.op)[1] is comm)
+                                            for comm in (False, True))
         if not m.has_experts:             # a dense model has no MoE layer
-            out["moe"] = out["pair_moe"] = 0.0
-        out["embed"] = info(Op.EMBED)[0]
+            out["moe"] = out["pair_moe"] = floor["moe"] = floor["pair_moe"] = 0.0
+        out["embed"], floor["embed"] = info(Op.EMBED)[0], info(Op.EMBED)[3]
         out["head"] = info(Op.FINAL_NORM)[0] + info(Op.LM_HEAD)[0]
+        floor["head"] = info(Op.FINAL_NORM)[3] + info(Op.LM_HEAD)[3]
+        out["floor"] = floor
         # the send's peak ("boundary") is added by `pass_times`
         acts = shape_activation_peaks(shapes, m, lambda op: 0.0 if op is Op.SEND else info(op)[2])
         out["act"] = {k: v for k, v in acts.items() if k != "boundary"}
@@ -115,6 +140,12 @@ class Timer:
             return self.pass_times(workload, lay, phase, req, stage)["act"]
 
         return stage_activation_bytes(self.plan.model, workload, lay, act)
+
+
+def _floor_key(shape: tuple, offset: int, cross: bool, last: bool) -> tuple:
+    """`pass_times`' key without the requests, but for which attention-DP groups have any."""
+    phase, req, *rest = shape
+    return ("floor", phase, tuple(x > 0 for x in req), *rest, offset, cross, last)
 
 
 def _pair_layer_time(ops: list[tuple[LayerOp, float, bool]]) -> float:
@@ -165,6 +196,13 @@ def fast_tpot_floor(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -
     return _Recurrence(plan, lay, workload, timer).tpot_floor()
 
 
+def fast_tpot_launch_floor(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> float | None:
+    """A lower bound of `fast_tpot_floor` from the floors of the stage costs (`Timer.pass_floors`:
+    kernel launches and link latencies), with no kernel looked up; None until passes of the same
+    structure have been timed."""
+    return _Recurrence(plan, lay, workload, timer).tpot_launch_floor()
+
+
 class _Recurrence:
     """The static schedule of `dagc.schedule` as a recurrence over (step, micro-batch, stage)."""
 
@@ -181,13 +219,21 @@ class _Recurrence:
         key = (phase, req, n)
         row = self.stage_costs.get(key)
         if row is None:
-            lay, m = self.lay, self.plan.model
-            row = []
-            for stage, (a, b) in enumerate(lay.stage_layers):
-                t = self.timer.pass_times(self.workload, lay, phase, req, stage)
-                row.append((_stage_compute(t, m, a, b, stage == 0, stage == lay.pp - 1, self.pair and n == 2),
-                            t["send"] * n))
+            row = self._row(self.timer.pass_times, phase, req, n)
+            assert row is not None                        # `pass_times` times every stage
             self.stage_costs[key] = row
+        return row
+
+    def _row(self, times: Callable[..., dict | None], phase: Phase, req: tuple, n: int
+             ) -> list[tuple[float, float]] | None:
+        lay, m = self.lay, self.plan.model
+        row = []
+        for stage, (a, b) in enumerate(lay.stage_layers):
+            t = times(self.workload, lay, phase, req, stage)
+            if t is None:
+                return None
+            row.append((_stage_compute(t, m, a, b, stage == 0, stage == lay.pp - 1, self.pair and n == 2),
+                        t["send"] * n))
         return row
 
     def _step(self, phase: Phase, free: list[float], p2p: list[float], ready_of) -> dict[int, float]:
@@ -216,9 +262,23 @@ class _Recurrence:
         return max(self._step(Phase.PREFILL, [0.0] * pp, [0.0] * pp, lambda unit: 0.0).values())
 
     def tpot_floor(self) -> float:
-        rows = [self.costs(Phase.DECODE, tuple(self.reqs[unit[0]]), len(unit)) for unit in self.units]
-        crossing = sum(compute + send for compute, send in rows[0])
-        busiest = max(sum(row[stage][0] for row in rows) for stage in range(self.lay.pp))
+        floor = self._floor(lambda req, n: self.costs(Phase.DECODE, req, n))
+        assert floor is not None
+        return floor
+
+    def tpot_launch_floor(self) -> float | None:
+        return self._floor(lambda req, n: self._row(self.timer.pass_floors, Phase.DECODE, req, n))
+
+    def _floor(self, row_of) -> float | None:
+        """max(the first unit crossing every stage and send, the busiest stage's units), from the
+        rows `row_of(req, n)` gives (None: not known, and neither is the floor)."""
+        units = collections.Counter((tuple(self.reqs[unit[0]]), len(unit)) for unit in self.units)
+        rows = {key: row_of(*key) for key in units}
+        if any(row is None for row in rows.values()):
+            return None
+        first = rows[(tuple(self.reqs[self.units[0][0]]), len(self.units[0]))]
+        crossing = sum(compute + send for compute, send in first)
+        busiest = max(sum(count * rows[key][stage][0] for key, count in units.items()) for stage in range(self.lay.pp))
         return max(crossing, busiest)
 
     def tpot(self) -> float:

@@ -9,12 +9,13 @@ pruned. Its best possible figures are
 
 - TPOT: exact, the static schedule's decode recurrence (`dagc.fastsched.fast_tpot`: decode
   starts on idle streams, so it is priced without prefill), hence decode tokens/s too;
-- TTFT: a lower bound, `dagc.bounds.bounds` for its GPUs and replicas (no schedule beats its
-  busiest rank's FLOPs at peak or its bytes at peak HBM bandwidth);
+- TTFT: a lower bound, `dagc.bounds.bounds` for its GPUs and replicas and `pipeline_bounds`
+  for its stages (no schedule beats its busiest rank's FLOPs at peak or its bytes at peak HBM
+  bandwidth, and a micro-batch crosses every stage);
 - requirements: met, unless a TTFT, TPOT or throughput line is out of reach of those figures.
 
-Before the exact TPOT, the candidate is tried at the physical bounds of its GPUs alone
-(`dagc.bounds`, TPOT too), then at a floor of its TPOT from its stage costs
+Before the exact TPOT, the candidate is tried at the physical bounds of its GPUs and of its
+pipeline (`dagc.bounds.bounds` and `pipeline_bounds`, TTFT and TPOT), then at a floor of its TPOT from its stage costs
 (`dagc.fastsched.fast_tpot_floor`: a micro-batch crosses every stage between two tokens, and
 the busiest stage runs every micro-batch), without running the recurrence.
 Every objective's score falls as TTFT and TPOT grow, so the score at these figures is an upper
@@ -34,8 +35,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .bounds import Bounds, bounds, unreachable
-from .fastsched import Timer, fast_tpot, fast_tpot_floor
+from .bounds import Bounds, bounds, pipeline_bounds, unreachable
+from .fastsched import Timer, fast_tpot, fast_tpot_floor, fast_tpot_launch_floor
 from .layout import Layout
 from .metrics import rate_metrics
 from .plan import Overlap, Plan, RequirementKind, Workload
@@ -110,20 +111,27 @@ class Pruner:
 
     def matters(self, lay: Layout, workload: Workload, bar: Bar, text: str, mb: int, overlap: Overlap) -> bool:
         """Whether the candidate (`text` with `mb` micro-batches and `overlap`) could enter the best
-        `k` or the Pareto front, given the `bar`: first at the physical bounds of its GPUs (no
-        schedule), then at a floor of its TPOT from its stage costs, then at its exact TPOT."""
+        `k` or the Pareto front, given the `bar`: first at the physical bounds of its GPUs and of
+        its pipeline (no schedule), then at a floor of its TPOT from its stage costs, then at its
+        exact TPOT."""
         if bar.kth is None:
             return True
         plan, gpus, name = self.plan, lay.gpus_used, option_text(text, mb, overlap)
         physical = self.physical(workload, gpus, lay.dp)
-        if not _could_matter(plan, self.objective, gpus, physical.ttft_s, physical.tpot_s, workload, bar, name,
-                             mb, overlap):
+        ttft, tpot = pipeline_bounds(plan.model, workload, plan.cluster, lay)
+        ttft, tpot = max(ttft, physical.ttft_s), max(tpot, physical.tpot_s)
+        if not _could_matter(plan, self.objective, gpus, ttft, tpot, workload, bar, name, mb, overlap):
             return False
-        floor = fast_tpot_floor(plan, lay, workload, self.timer)
-        if not _could_matter(plan, self.objective, gpus, physical.ttft_s, floor, workload, bar, name, mb, overlap):
+        launches = fast_tpot_launch_floor(plan, lay, workload, self.timer)
+        if launches is not None:
+            tpot = max(tpot, launches)
+            if not _could_matter(plan, self.objective, gpus, ttft, tpot, workload, bar, name, mb, overlap):
+                return False
+        floor = max(tpot, fast_tpot_floor(plan, lay, workload, self.timer))
+        if not _could_matter(plan, self.objective, gpus, ttft, floor, workload, bar, name, mb, overlap):
             return False
-        tpot = fast_tpot(plan, lay, workload, self.timer)
-        return _could_matter(plan, self.objective, gpus, physical.ttft_s, tpot, workload, bar, name, mb, overlap)
+        exact = fast_tpot(plan, lay, workload, self.timer)
+        return _could_matter(plan, self.objective, gpus, ttft, exact, workload, bar, name, mb, overlap)
 
 
 def _could_matter(plan: Plan, objective: str, gpus: int, ttft: float, tpot: float, workload: Workload, bar: Bar,

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 
-from dagc.bounds import bounds
-from dagc.fastsched import Timer, fast_tpot, fast_tpot_floor, fast_ttft
+from dagc.bounds import bounds, pipeline_bounds
+from dagc.fastsched import Timer, fast_tpot, fast_tpot_floor, fast_tpot_launch_floor, fast_ttft
 from dagc.layout import resolve
 from dagc.load import load_plan, load_plan_text
 from dagc.search import search
@@ -74,9 +74,11 @@ def test_pruned_search_equals_the_exhaustive_one_on_generated_plans(text):
 
 
 def bounds_hold(plan, sample) -> int:
-    """The pruner's tests take TTFT and TPOT at `dagc.bounds` of the candidate's GPUs and replicas,
-    then TPOT at the floor of its stage costs: each must be a lower bound of the recurrence's
-    figure, candidate by candidate (both overlaps). Returns how many candidates were checked."""
+    """The pruner's tests take TTFT and TPOT at `dagc.bounds` of the candidate's GPUs and replicas
+    and of its pipeline, then TPOT at the floor of its kernel launches and link latencies (known
+    from earlier candidates' passes), then at the floor of its stage costs: each must be a lower
+    bound of the recurrence's figure, candidate by candidate (both overlaps). Returns how many
+    candidates were checked."""
     timer = Timer(plan)
     checked = 0
     for s, mb, ov in sample(list(candidates(plan))):
@@ -85,9 +87,13 @@ def bounds_hold(plan, sample) -> int:
         if lay.pp > plan.model.layers:
             continue
         b = bounds(plan.model, workload, plan.cluster, gpus=lay.gpus_used, dp=lay.dp)
+        pipe_ttft, pipe_tpot = pipeline_bounds(plan.model, workload, plan.cluster, lay)
         tpot = fast_tpot(plan, lay, workload, timer)
-        assert max(b.tpot_s, fast_tpot_floor(plan, lay, workload, timer)) <= tpot * (1 + 1e-12)
-        assert b.ttft_s <= fast_ttft(plan, lay, workload, timer) * (1 + 1e-12)
+        floor = fast_tpot_floor(plan, lay, workload, timer)
+        launches = fast_tpot_launch_floor(plan, lay, workload, timer)     # known once the stages were timed
+        assert launches is not None and launches <= floor * (1 + 1e-12)
+        assert max(b.tpot_s, pipe_tpot, floor) <= tpot * (1 + 1e-12)
+        assert max(b.ttft_s, pipe_ttft) <= fast_ttft(plan, lay, workload, timer) * (1 + 1e-12)
         checked += 1
     return checked
 
