@@ -58,6 +58,7 @@ def _loading() -> Iterator[None]:
         if _CAN_BLOCK:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
+
 EPILOG = """\
 examples:
   dagc compile examples/mixtral-8x7b-1node.moe            # writes out/mixtral-8x7b-1node/…
