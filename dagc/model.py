@@ -149,8 +149,9 @@ def _mla(out: Collector, attention: AttentionKind, f: dict[str, Any], span: Span
         return out.error("E103", "attention = mla needs an `mla { … }` block", out.spans.get("model.attention", span),
                          f"add `{_MLA_EXAMPLE}`")
     missing = [k for k in ("kv_lora", "qk_nope", "v_head") if not f["mla"].get(k)]
+    missing += ["qk_rope"] if f["mla"].get("qk_rope") is None else []       # 0: no rotary part
     if missing:
-        return out.error("E103", f"the mla block has no `{missing[0]}`", where)
+        return out.error("E103", f"the mla block has no `{missing[0]}`", where, f"a full block: `{_MLA_EXAMPLE}`")
     return Mla(**{k: v for k, v in f["mla"].items() if v is not None})
 
 

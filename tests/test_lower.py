@@ -321,6 +321,8 @@ def test_e102_wrong_dimensions(parts, expected):
      [("E103", 1, 31, "attention = mla", "attention = mla needs an `mla { … }` block")]),
     (dict(model='model "m" { layers = 2  hidden = 64  heads = 4  vocab = 10  moe { experts = 4  top_k = 2 } }'),
      [("E103", 1, 61, "moe { experts = 4  top_k = 2 }", "the moe block has no `ffn`")]),
+    (dict(model='model preset "mixtral-8x7b" { attention = mla  mla { kv_lora = 8  qk_nope = 8  v_head = 8 } }'),
+     [("E103", 1, 48, "mla { kv_lora = 8  qk_nope = 8  v_head = 8 }", "the mla block has no `qk_rope`")]),
 ])
 def test_e103_missing(parts, expected):
     assert problems(plan_text(**parts)) == expected
