@@ -195,7 +195,8 @@ def test_language_example_loads(index, example_dir):
 
 
 def test_whole_plans_of_the_language_page_are_valid(example_dir):
-    from dagc import check, load_plan_text
+    from dagc.check import check
+    from dagc.load import load_plan_text
     for text in language_examples():
         if {"model", "cluster", "workload", "strategy"} <= _statement_kinds(text):
             for r in check(load_plan_text(text, base_dir=example_dir)):
@@ -290,7 +291,8 @@ def _small_variants() -> dict[str, str]:
 def compiled_reports(tmp_path_factory) -> dict[str, list[dict]]:
     """report.json of each variant as `compile` writes it (with the strategy search, for the optimal
     evidence), and the search objects."""
-    from dagc import check, load_plan_text
+    from dagc.check import check
+    from dagc.load import load_plan_text
     from dagc.compile import CompileOptions, compile_results
     from dagc.search import search
     out: dict[str, list[dict]] = {"report": [], "search": [], "files": []}
