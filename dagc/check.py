@@ -71,10 +71,12 @@ def check_strategy(plan: Plan, decl: StrategyDecl) -> StrategyResult:
                           metrics=a.metrics, compiled=a.compiled)
 
 
-def check(plan: Plan, strategy: str | StrategyDecl | None = None, optimality=None) -> list[StrategyResult]:
+def check(plan: Plan, strategy: str | StrategyDecl | None = None, optimality=None,
+          picks: dict | None = None) -> list[StrategyResult]:
     """Check every strategy of a plan (or only `strategy`, which replaces them).
 
-    `optimality`, a `dagc.search.SearchResult`, sets each verdict's `optimal` against it.
+    `optimality`, a `dagc.search.SearchResult`, sets each verdict's `optimal` against it;
+    `picks` (`dagc.search.objective_picks`), what each objective would pick, joins its evidence.
 
     Raises:
         PlanError: when `strategy` text does not parse.
@@ -86,7 +88,7 @@ def check(plan: Plan, strategy: str | StrategyDecl | None = None, optimality=Non
     if optimality is not None:
         judged = []
         for r in results:
-            optimal, evidence = judge_optimal(r, optimality)
+            optimal, evidence = judge_optimal(r, optimality, picks=picks)
             judged.append(replace(r, verdict=replace(r.verdict, optimal=optimal), optimality=evidence))
         results = judged
     return results

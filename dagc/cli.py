@@ -167,7 +167,21 @@ def _allowed(args) -> tuple[Path, ...]:
     return tuple(Path(p) for p in (getattr(args, "allow_path", None) or ()))
 
 
-def _load(args, err: Console):
+def _objective_picks(plan, found, jobs: int | None, budget_s: float | None) -> dict:
+    with _loading():
+        from .cli_print import _Progress
+        from .search import objective_picks
+    progress = _Progress("what each objective picks")
+    try:
+        return objective_picks(plan, found, top=CHECK_RESCORED, jobs=_auto_jobs(plan) if jobs is None else jobs,
+                               progress=progress, budget_s=budget_s)
+    finally:
+        progress.close()
+
+
+def _load(args, err: Console, picks: bool = False):
+    """The plan, its strategies checked and the search (None with --no-search); with `picks`, the
+    report's "what each objective would pick" too."""
     with _loading():
         from .check import check
         from .cli_print import _render_diags
@@ -175,10 +189,12 @@ def _load(args, err: Console):
         from .load import load_plan, parse_strategy
     try:
         plan = _with_objective(load_plan(args.plan, allow_paths=_allowed(args)), args)
+        jobs, budget = _jobs(args, err), getattr(args, "search_budget", None)
         found = None if getattr(args, "no_search", True) else _search(
-            plan, plan.objective, top=CHECK_RESCORED, jobs=_jobs(args, err),
-            budget_s=getattr(args, "search_budget", None))
-        results = check(plan, parse_strategy(args.strategy) if args.strategy else None, optimality=found)
+            plan, plan.objective, top=CHECK_RESCORED, jobs=jobs, budget_s=budget)
+        by_objective = _objective_picks(plan, found, jobs, budget) if picks and found is not None else None
+        results = check(plan, parse_strategy(args.strategy) if args.strategy else None, optimality=found,
+                        picks=by_objective)
         return plan, results, found
     except PlanError as exc:
         if getattr(args, "format", "text") == "json":
@@ -226,7 +242,7 @@ def cmd_compile(args) -> int:
         from .export.pareto import pareto_svg
         from .export.write import OutputError
     err = _console(sys.stderr)
-    plan, results, found = _load(args, err)
+    plan, results, found = _load(args, err, picks=True)
     if plan is None:
         return EXIT_INPUT
     try:

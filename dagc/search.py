@@ -74,6 +74,7 @@ from .search_space import _Item, _items, _strategy, candidates, count_candidates
 from .verdict import OPTIMAL_TOLERANCE, Objective, judge_optimal
 
 __all__ = ["Objective", "Candidate", "SearchResult", "candidates", "count_candidates", "evaluate", "search",
+           "objective_picks",
            "strategy_text", "judge_optimal", "pareto_front", "OPTIMAL_TOLERANCE", "MAX_SEARCH_CANDIDATES",
            "RANKED_KEEP", "PARETO_MAX", "SPLIT_CANDIDATES", "CHUNK", "OPTIMAL_SEARCH_BUDGET_S", "cpu_count",
            "SKIPPED_SPLITS", "SKIPPED_RESCORE"]
@@ -259,6 +260,29 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
                         total=space + len(extra), stopped=stopped, limit=max_candidates,
                         pareto_complete=tally.front.complete, skipped=tuple(skipped), pruned=tally.pruned,
                         exact_top=min(exact if prune else RANKED_KEEP, len(ranked)))
+
+
+def objective_picks(plan: Plan, found: SearchResult, top: int = 5, jobs: int = 1,
+                    progress: Callable[[int, int], None] | None = None, budget_s: float | None = None
+                    ) -> dict[str, Candidate | None]:
+    """What the search picks under each objective (`Objective.NAMES`, SPEC 3.4), for a report to
+    say where they disagree: `found`'s best for its own objective, and for every other one the
+    best of a search of the same space (the plan's requirements, the best `top` re-scored
+    exactly, as `found` was). None for an objective whose search is not complete (a budget) or
+    found no legal strategy. `progress(done, total)` counts the candidates of those searches."""
+    others = [o for o in Objective.NAMES if o != found.objective]
+    total = found.total * len(others)
+
+    def step(k: int) -> Callable[[int, int], None] | None:
+        if progress is None:
+            return None
+        return lambda done, _total: progress(k * found.total + done, total)
+
+    picks: dict[str, Candidate | None] = {found.objective: found.best if found.complete else None}
+    for k, o in enumerate(others):
+        r = search(plan, objective=o, top=top, jobs=jobs, progress=step(k), budget_s=budget_s)
+        picks[o] = r.best if r.complete else None
+    return {o: picks[o] for o in Objective.NAMES}
 
 
 def _check_arguments(objective: str, jobs: int, top: int, rescore: int, max_candidates: int,

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .bounds import Bounds, bounds, pipeline_bounds, unreachable
-from .fastsched import Timer, fast_tpot, fast_tpot_floor, fast_tpot_launch_floor
+from .fastsched import Timer, fast_tpot, fast_tpot_floor, fast_tpot_launch_floor, fast_ttft
 from .layout import Layout
 from .metrics import rate_metrics
 from .plan import Overlap, Plan, RequirementKind, Workload
@@ -48,6 +48,8 @@ __all__ = ["BAR_LAG", "Bar", "BarKeeper", "Pruner", "surely_misses"]
 BAR_LAG = 16                # chunks between a bar's making and its use (≥ the chunks in flight)
 
 _LOWER_BOUNDED = (RequirementKind.TTFT, RequirementKind.TPOT)   # their figures here are lower bounds
+_TTFT_OBJECTIVES = ("ttft", "throughput")                           # objectives whose score reads TTFT
+_TTFT_METRICS = (RequirementKind.TTFT, RequirementKind.PREFILL_THROUGHPUT, RequirementKind.THROUGHPUT)
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,8 @@ class Pruner:
     def __init__(self, plan: Plan, objective: str, timer: Timer):
         self.plan, self.objective, self.timer = plan, objective, timer
         self._physical: dict[tuple[int, int], Bounds] = {}
+        # whether the rank or a requirement reads TTFT: then its exact figure is worth a prefill schedule
+        self.needs_ttft = objective in _TTFT_OBJECTIVES or any(r.kind in _TTFT_METRICS for r in plan.requirements)
 
     def physical(self, workload: Workload, gpus: int, dp: int) -> Bounds:
         """`dagc.bounds.bounds` for `gpus` GPUs and `dp` replicas (it does not depend on micro-batches
@@ -131,7 +135,12 @@ class Pruner:
         if not _could_matter(plan, self.objective, gpus, ttft, floor, workload, bar, name, mb, overlap):
             return False
         exact = fast_tpot(plan, lay, workload, self.timer)
-        return _could_matter(plan, self.objective, gpus, ttft, exact, workload, bar, name, mb, overlap)
+        if not _could_matter(plan, self.objective, gpus, ttft, exact, workload, bar, name, mb, overlap):
+            return False
+        if not self.needs_ttft:
+            return True
+        exact_ttft = fast_ttft(plan, lay, workload, self.timer)
+        return _could_matter(plan, self.objective, gpus, exact_ttft, exact, workload, bar, name, mb, overlap)
 
 
 def _could_matter(plan: Plan, objective: str, gpus: int, ttft: float, tpot: float, workload: Workload, bar: Bar,

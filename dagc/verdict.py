@@ -18,7 +18,7 @@ from .plan import OBJECTIVES, Plan, Requirement, RequirementKind
 from .units import Dimension, Unit, format_bytes, format_figure, format_in_unit, format_si, lookup, quantity_unit
 
 __all__ = ["RequirementResult", "Verdict", "judge_requirements", "requirement_unit", "requirement_value_text",
-           "verdict", "METRIC_OF", "Objective", "judge_optimal", "OPTIMAL_TOLERANCE"]
+           "verdict", "METRIC_OF", "Objective", "judge_optimal", "objective_picks_json", "OPTIMAL_TOLERANCE"]
 
 OPTIMAL_TOLERANCE = 0.05        # within 5 % of the best is optimal
 
@@ -166,7 +166,16 @@ class Objective:
         raise ValueError(f"unknown objective {name!r}; one of {', '.join(Objective.NAMES)}")
 
 
-def judge_optimal(result: Any, found: Any, tolerance: float = OPTIMAL_TOLERANCE) -> tuple[bool | None, dict]:
+def objective_picks_json(picks: dict[str, Any]) -> dict[str, dict | None]:
+    """What each objective's search picks (`dagc.search.objective_picks`), as report.json states it:
+    per objective its best candidate's text, whether it meets the requirements, and its figures."""
+    return {o: None if c is None else {"strategy": c.text, "meets_requirements": c.meets_requirements,
+                                       **_figures(c.metrics, c.gpus, c.memory_fraction)}
+            for o, c in picks.items()}
+
+
+def judge_optimal(result: Any, found: Any, tolerance: float = OPTIMAL_TOLERANCE, picks: dict | None = None
+                  ) -> tuple[bool | None, dict]:
     """The optimal verdict of a checked strategy against the search, under the search's objective.
 
     Returns (optimal, evidence): optimal is None when nothing could be compared — and when
@@ -177,7 +186,16 @@ def judge_optimal(result: Any, found: Any, tolerance: float = OPTIMAL_TOLERANCE)
     Args:
         result: a `check.StrategyResult` (typed loosely: `check` comes after this stage).
         found: a `search.SearchResult` of the default objective (likewise).
+        picks: what the search picks under each objective (`dagc.search.objective_picks`), recorded
+            in the evidence as `by_objective`.
     """
+    optimal, evidence = _judge_optimal(result, found, tolerance)
+    if picks is not None:
+        evidence["by_objective"] = objective_picks_json(picks)
+    return optimal, evidence
+
+
+def _judge_optimal(result: Any, found: Any, tolerance: float) -> tuple[bool | None, dict]:
     partial = "" if found.complete else (f" (the search stopped after {found.evaluated:,} of {found.total:,} "
                                          f"candidates, fewest GPUs first, {found.stop_reason()})")
     best = found.best

@@ -292,8 +292,8 @@ def compiled_reports(tmp_path_factory) -> dict[str, list[dict]]:
     """report.json of each variant as `compile` writes it (with the strategy search, for the optimal
     evidence), and the search objects."""
     from dagc.check import check
-    from dagc.load import load_plan_text
     from dagc.compile import CompileOptions, compile_results
+    from dagc.load import load_plan_text
     from dagc.search import search
     out: dict[str, list[dict]] = {"report": [], "search": [], "files": []}
     for name, text in _small_variants().items():

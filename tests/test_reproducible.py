@@ -4,6 +4,8 @@ objective, and the search gives the same answer on every run."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from dagc.check import check
@@ -11,11 +13,17 @@ from dagc.diagnostics import PlanError
 from dagc.flatten import flatten
 from dagc.load import load_plan_text, parse_strategy
 from dagc.plan import Overlap
-from dagc.search import cpu_count, search
+from dagc.search import cpu_count, objective_picks, search
+from dagc.verdict import Objective
 from conftest import plan_text
 
 MIXTRAL = plan_text(cluster='cluster { gpus = 8  gpu preset "h100-sxm" }',
                     workload="workload { batch = 32  prompt = 1024  generate = 64 }", strategy="strategy tp 8")
+
+
+# prefill-heavy: the strategy with the most decode tokens/s per GPU is not the one with the shortest TTFT
+PREFILL_HEAVY = plan_text(model='model preset "qwen3-30b-a3b"', cluster='cluster { gpus = 4  gpu preset "h100-sxm" }',
+                          workload="workload { batch = 32  prompt = 8192  generate = 16 }", strategy="strategy tp 4")
 
 
 def codes(text: str) -> list[str]:
@@ -99,8 +107,7 @@ def test_the_plan_names_its_objective():
 def test_the_objective_changes_the_verdict():
     """A prefill-heavy plan: the strategy with the most decode tokens/s per GPU is not the one with
     the shortest TTFT."""
-    text = plan_text(model='model preset "qwen3-30b-a3b"', cluster='cluster { gpus = 4  gpu preset "h100-sxm" }',
-                     workload="workload { batch = 32  prompt = 8192  generate = 16 }", strategy="strategy tp 4")
+    text = PREFILL_HEAVY
     per_gpu = search(load_plan_text(text))
     ttft = search(load_plan_text(text + "\nobjective = ttft"), objective="ttft")
     assert per_gpu.best.text != ttft.best.text
@@ -144,3 +151,37 @@ def test_the_pareto_front_holds_only_what_meets_the_requirements(tmp_path):
     compile_results(plan, results, tmp_path / "out", CompileOptions(pareto_svg=svg))
     assert (tmp_path / "out" / "pareto.svg").read_text() == svg
     assert "![Pareto front](pareto.svg)" in (tmp_path / "out" / "report.md").read_text()
+
+
+def test_what_each_objective_picks_is_its_own_search_and_reproducible():
+    """`objective_picks` gives, per objective, the best of that objective's own search; each pick
+    pasted back through `--strategy` evaluates to the figures it is shown with."""
+    plan = load_plan_text(PREFILL_HEAVY)
+    found = search(plan, top=5)
+    picks = objective_picks(plan, found, top=5)
+    assert list(picks) == list(Objective.NAMES) and picks["tokens-per-gpu"] is found.best
+    for objective, pick in picks.items():
+        assert pick is not None and pick.text == search(plan, objective=objective, top=5).best.text
+        (r,) = check(plan, strategy=pick.text)
+        assert (r.metrics["ttft_s"], r.metrics["tpot_s"]) == pytest.approx(
+            (pick.metrics["ttft_s"], pick.metrics["tpot_s"]), rel=1e-9)
+    assert picks["ttft"].text != picks["tokens-per-gpu"].text           # a prefill-heavy plan: they disagree
+    (r,) = check(plan, optimality=found, picks=picks)
+    shown = r.optimality["by_objective"]
+    assert shown["ttft"]["strategy"] == picks["ttft"].text
+    assert shown["ttft"]["ttft_s"] == picks["ttft"].metrics["ttft_s"]
+    assert shown["tpot"]["tpot_s"] == min(p["tpot_s"] for p in shown.values() if p["meets_requirements"])
+
+
+def test_compile_reports_what_each_objective_would_pick(tmp_path):
+    from dagc import cli
+    path = tmp_path / "prefill.moe"
+    path.write_text(PREFILL_HEAVY)
+    assert cli.main(["compile", str(path), "-o", str(tmp_path / "out"), "--jobs", "1"]) == 0
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    picks = report["verdict"]["optimal_evidence"]["by_objective"]
+    assert list(picks) == list(Objective.NAMES)
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "The objectives disagree" in md
+    for pick in picks.values():
+        assert f"`{pick['strategy']}`" in md

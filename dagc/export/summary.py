@@ -243,6 +243,33 @@ def _change(r: StrategyResult) -> list[str]:
     return lines + also
 
 
+def _by_objective(r: StrategyResult) -> list[str]:
+    """What each objective would pick (`verdict.optimal_evidence.by_objective`, written by compile):
+    one line when they agree, a table of their picks' figures when they do not."""
+    ev = r.optimality or {}
+    picks: dict = ev.get("by_objective") or {}
+    if not picks:
+        return []
+    texts = {p["strategy"] for p in picks.values() if p is not None}
+    if len(texts) == 1 and all(p is not None for p in picks.values()):
+        return [f"- **Every objective picks the same strategy** ({', '.join(picks)}): `{texts.pop()}`."]
+    plan, K = r.plan, RequirementKind
+    lines = ["- **The objectives disagree.** What each would pick — the best of the whole space under it, "
+             "subject to the requirements (choose with `objective = …` in the plan, or `--objective`):", "",
+             "  | objective | strategy | GPUs | TTFT | TPOT | decode throughput per GPU | meets the requirements |",
+             "  |---|---|---:|---:|---:|---:|---|"]
+    for name, p in picks.items():
+        label = f"**{name}** (this report's)" if name == ev.get("objective") else name
+        if p is None:
+            lines.append(f"  | {label} | — (no legal strategy, or its search was cut short) | | | | | |")
+            continue
+        lines.append(f"  | {label} | `{p['strategy']}` | {p['gpus']} | {metric_text(plan, K.TTFT, p['ttft_s'])} | "
+                     f"{metric_text(plan, K.TPOT, p['tpot_s'])} | "
+                     f"{metric_text(plan, K.DECODE_THROUGHPUT, p['decode_tokens_per_s_per_gpu'], per_gpu=True)} | "
+                     f"{_yes(p['meets_requirements'])} |")
+    return lines + [""]
+
+
 def _diagnostics(r: StrategyResult, cited: set[int]) -> list[str]:
     shown = [d for d in r.diagnostics if d.severity is not Severity.NOTE and id(d) not in cited]
     notes = sum(d.severity is Severity.NOTE for d in r.diagnostics)
@@ -264,6 +291,7 @@ def summary_md(r: StrategyResult) -> list[str]:
     lines = ["## Summary", "", f"- {_correct(r, cited)}", *_requirements(r, cited), f"- {_optimal(r)}"]
     lines += _time(r)
     lines += _change(r)
+    lines += _by_objective(r)
     lines += _diagnostics(r, cited)
     return lines + [""]
 
