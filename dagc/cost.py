@@ -211,11 +211,13 @@ def template_time_s(tpl: OpTemplate, cm: CostModel, kernel_s: tuple[np.ndarray, 
     return np.maximum(total, eager_launches * cm.profile.eager_floor_s)
 
 
-def template_floor_s(tpl: OpTemplate, cm: CostModel) -> float:
+def template_floor_s(tpl: OpTemplate, cm: CostModel, kernel_s: tuple[np.ndarray, ...] | None = None) -> float:
     """The least `template_time_s` (its slowest rank) of a template at any sizes that keep the same
     ranks busy with the same kernels: every kernel's launches at the per-kernel floor (eager ops at
     least their launches at the eager launch time), and a collective's link latency. The search's
     branch and bound prices a candidate with it before any kernel is looked up (`dagc.fastsched`).
+    `kernel_s`: the template's `kernel_seconds`, when already known (a kernel is busy on a rank
+    where it takes any time).
 
     Example:
         >>> from dagc.plan import Cluster
@@ -231,15 +233,15 @@ def template_floor_s(tpl: OpTemplate, cm: CostModel) -> float:
         return float(np.max(template_time_s(replace(tpl, comm_bytes=zero, network_bytes=None), cm), initial=0.0))
     if cm.profile is None:
         return 0.0
+    kernel_s = kernel_seconds(tpl, cm) if kernel_s is None else kernel_s
     total = np.zeros(np.shape(tpl.flops))
     eager = np.zeros(np.shape(tpl.flops))
-    for k in tpl.kernels:
-        coords = np.broadcast_arrays(*(np.asarray(x, dtype=np.float64) for x in k.shape))
-        active = np.logical_and.reduce([c > 0 for c in coords]) if coords else np.ones(np.shape(tpl.flops), bool)
+    for k, t in zip(tpl.kernels, kernel_s, strict=True):
         scale = cm.hbm_efficiency if k.cls in _MEMORY_BOUND else cm.compute_efficiency
-        total = total + np.where(active, k.launches * cm.profile.floor_s / scale, 0.0)
+        busy = t > 0
+        total = total + busy * (k.launches * cm.profile.floor_s / scale)
         if k.eager:
-            eager = eager + np.where(active, k.launches, 0)
+            eager = eager + busy * k.launches
     return float(np.max(np.maximum(total, eager * cm.profile.eager_floor_s), initial=0.0))
 
 

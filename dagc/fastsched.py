@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .cost import CostModel, template_floor_s, template_time_s
+from .cost import CostModel, kernel_seconds, template_floor_s, template_time_s
 from .dag import Phase
 from .layout import Layout
 from .memory import shape_activation_peaks, stage_activation_bytes, template_activation_peak
@@ -107,8 +107,9 @@ class Timer:
         def info(op: Op) -> tuple[float, bool, float, float]:
             if op not in ops_info:
                 tpl = shapes.make(op)
-                ops_info[op] = (float(np.max(template_time_s(tpl, self.cm))), tpl.kind.is_comm,
-                                template_activation_peak(tpl), template_floor_s(tpl, self.cm))
+                ks = kernel_seconds(tpl, self.cm)
+                ops_info[op] = (float(np.max(template_time_s(tpl, self.cm, ks))), tpl.kind.is_comm,
+                                template_activation_peak(tpl), template_floor_s(tpl, self.cm, ks))
             return ops_info[op]
 
         out: dict = {}
