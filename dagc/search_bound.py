@@ -102,6 +102,7 @@ class Pruner:
     def __init__(self, plan: Plan, objective: str, timer: Timer):
         self.plan, self.objective, self.timer = plan, objective, timer
         self._physical: dict[tuple[int, int], Bounds] = {}
+        self._pipeline: dict[tuple, tuple[float, float]] = {}
         # whether the rank or a requirement reads TTFT: then its exact figure is worth a prefill schedule
         self.needs_ttft = objective in _TTFT_OBJECTIVES or any(r.kind in _TTFT_METRICS for r in plan.requirements)
 
@@ -113,6 +114,15 @@ class Pruner:
             hit = self._physical[(gpus, dp)] = bounds(self.plan.model, workload, self.plan.cluster, gpus=gpus, dp=dp)
         return hit
 
+    def pipeline(self, workload: Workload, lay: Layout) -> tuple[float, float]:
+        """`dagc.bounds.pipeline_bounds`, remembered by what it reads of the layout and workload (the
+        search varies micro-batches and overlap in the workload; the batch is the plan's)."""
+        key = (lay.group_size, lay.pp, lay.dp, lay.adp, lay.microbatches, lay.batch, workload.overlap)
+        hit = self._pipeline.get(key)
+        if hit is None:
+            hit = self._pipeline[key] = pipeline_bounds(self.plan.model, workload, self.plan.cluster, lay)
+        return hit
+
     def matters(self, lay: Layout, workload: Workload, bar: Bar, text: str, mb: int, overlap: Overlap) -> bool:
         """Whether the candidate (`text` with `mb` micro-batches and `overlap`) could enter the best
         `k` or the Pareto front, given the `bar`: first at the physical bounds of its GPUs and of
@@ -122,7 +132,7 @@ class Pruner:
             return True
         plan, gpus, name = self.plan, lay.gpus_used, option_text(text, mb, overlap)
         physical = self.physical(workload, gpus, lay.dp)
-        ttft, tpot = pipeline_bounds(plan.model, workload, plan.cluster, lay)
+        ttft, tpot = self.pipeline(workload, lay)
         ttft, tpot = max(ttft, physical.ttft_s), max(tpot, physical.tpot_s)
         if not _could_matter(plan, self.objective, gpus, ttft, tpot, workload, bar, name, mb, overlap):
             return False
