@@ -193,8 +193,8 @@ def _load(args, err: Console, picks: bool = False):
         found = None if getattr(args, "no_search", True) else _search(
             plan, plan.objective, top=CHECK_RESCORED, jobs=jobs, budget_s=budget)
         by_objective = _objective_picks(plan, found, jobs, budget) if picks and found is not None else None
-        results = check(plan, parse_strategy(args.strategy) if args.strategy else None, optimality=found,
-                        picks=by_objective)
+        strategy = parse_strategy(args.strategy) if args.strategy is not None else None
+        results = check(plan, strategy, optimality=found, picks=by_objective)
         return plan, results, found
     except PlanError as exc:
         if getattr(args, "format", "text") == "json":

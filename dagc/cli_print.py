@@ -257,7 +257,7 @@ def _requirements_table(r: StrategyResult) -> Table:
         t.add_column(col)
     for q in r.requirements:
         value = "not computed yet" if q.value is None else q.value_text()
-        margin = "" if q.margin is None else f"{q.margin * 100:+.1f} %"
+        margin = q.margin_percent()
         met = {True: "yes", False: "NO", None: "—"}[q.met]
         _add_row(t, q.requirement.text, value, margin, met)
     return t

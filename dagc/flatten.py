@@ -145,6 +145,16 @@ def _span(node: AxisNode) -> Span:
     return node.span.to(node.degree_span) if node.degree_span else node.span
 
 
+def _unknown_axis_hint(a: AxisNode) -> str:
+    """The hint of E101 for an axis name: the `strategy` keyword pasted into --strategy (the way a
+    report prints a strategy), a near axis name, or the list of axes."""
+    if a.name == "strategy":
+        where = ": --strategy takes the expression" if a.span.source.path == "--strategy" else ""
+        return f"drop the `strategy` keyword{where}"
+    best = nearest(a.name, _AXES)
+    return f"did you mean `{best}`?" if best else "axes are dp, pp, tp, cp, sp, ep, etp"
+
+
 class _Flattener:
     """Walks the scopes outside in, recording degrees and diagnostics."""
 
@@ -244,9 +254,7 @@ class _Flattener:
         """Record one in-stage axis; the axis when its degree counts toward its domain."""
         ax = _axis(a)
         if ax is None:
-            best = nearest(a.name, _AXES)
-            self.err("E101", f"unknown axis `{a.name}`", a.span,
-                     f"did you mean `{best}`?" if best else "axes are dp, pp, tp, cp, sp, ep, etp")
+            self.err("E101", f"unknown axis `{a.name}`", a.span, _unknown_axis_hint(a))
             return None
         if a.body is not None:
             inner = " ; ".join(_texts(d) for d in a.body)

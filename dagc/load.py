@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from .diagnostics import Diagnostic, PlanError, Severity
 from .lower import lower, lower_strategy
 from .parse import parse, read_source
 from .plan import Plan, StrategyDecl
-from .source import SourceFile
+from .source import SourceFile, Span
 
 __all__ = ["load_plan", "load_plan_text", "parse_strategy"]
 
@@ -59,6 +60,14 @@ def parse_strategy(text: str, name: str | None = None) -> StrategyDecl:
         >>> decl = parse_strategy("balanced = pp 2 # two stages\\n < tp 4;ep 8 >")
         >>> decl.name, decl.text
         ('balanced', 'pp 2 < tp 4 ; ep 8 >')
+
+    Raises:
+        PlanError: with located E0xx/E1xx diagnostics; E001 when the text is empty or blank.
     """
     src = SourceFile("--strategy", text)
+    if not text.strip():
+        raise PlanError([Diagnostic("E001", Severity.ERROR, "the strategy expression is empty",
+                                    Span(src, 0, len(src.text)),
+                                    "give an expression such as `tp 4 ; ep 8`, or no --strategy to use the plan's "
+                                    "strategies")])
     return lower_strategy(parse(src, start="named_scope"), src, name)

@@ -3,14 +3,15 @@
 Input: a `Plan` and an objective. Output: `SearchResult`: the best legal strategies
 evaluated, ranked best first, subject to the plan's `require` block, with their Pareto front.
 
-Enumeration (`candidates`) covers dp, pp (divisors of the layers and powers of two up to 16;
-the default split, plus a cost-balanced explicit split when it differs), tp (divisors of the
-heads, at most a node), cp ∈ {1, 2} (2 only for prompts of 4096 tokens or more), sp, the
-expert domain (none — experts follow tp — or ep dividing the experts with etp ∈ {1, 2, 4}
-dividing the expert ffn), micro-batches ∈ {pp, 2·pp} (1 and 2 without pp; at most the
-requests of an attention-DP group) and overlap — using at most the GPUs available (fewer is
-a result in itself). dp takes the powers of two and the largest value that fits. Candidates
-are generated lazily, fewest GPUs first, and pruned by the very rules `check` runs.
+Enumeration (`candidates`) covers dp, pp (divisors of the layers and powers of two up to 16; the
+default split, plus a cost-balanced explicit split when it differs), tp (divisors of the heads
+that divide the KV heads or are multiples of them, at most a node), cp ∈ {1, 2} (2 only for
+prompts of 4096 tokens or more), sp, the expert domain (none — experts follow tp — or ep
+dividing the experts with etp ∈ {1, 2, 4} dividing the expert ffn), micro-batches ∈ {pp, 2·pp}
+(1 and 2 without pp; at most the requests of an attention-DP group) and overlap — using at most
+the GPUs available (fewer is a result in itself). dp takes the powers of two and the largest
+value that fits. Candidates are generated lazily, fewest GPUs first, and pruned by the very
+rules `check` runs.
 
 Evaluation (`evaluate`) uses the cost model of `compile` on op templates shared between
 candidates (`dagc.fastsched`: exact for `overlap = none`, an estimate with overlap) and the

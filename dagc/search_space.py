@@ -19,6 +19,7 @@ import numpy as np
 
 from .layout import busiest_group_requests
 from .plan import Overlap, Plan, Strategy
+from .shards import kv_heads_fit
 
 __all__ = ["candidates", "count_candidates", "strategy_text", "CP_MIN_PROMPT", "PP_MAX", "ETP_VALUES"]
 
@@ -142,7 +143,8 @@ class _Space:
 def _space(plan: Plan) -> _Space:
     m, c, w = plan.model, plan.cluster, plan.workload
     attention: dict[int, list[tuple[int, int, bool]]] = {}
-    for tp in _divisors_upto(m.heads, min(max(1, c.gpus_per_node), c.gpus)):
+    tps = [tp for tp in _divisors_upto(m.heads, min(max(1, c.gpus_per_node), c.gpus)) if kv_heads_fit(m, tp)]
+    for tp in tps:
         for cp in ((1, 2) if w.prompt >= CP_MIN_PROMPT else (1,)):
             for sp in ((False, True) if tp > 1 else (False,)):
                 if tp * cp <= c.gpus:

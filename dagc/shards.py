@@ -21,7 +21,7 @@ import numpy as np
 
 from .plan import AttentionKind, Model
 
-__all__ = ["ACTIVATION_BYTES", "kv_heads_per_rank", "attention_params_per_rank", "qkv_params_per_rank",
+__all__ = ["ACTIVATION_BYTES", "kv_heads_per_rank", "kv_heads_fit", "attention_params_per_rank", "qkv_params_per_rank",
            "kv_bytes_per_token_layer", "attention_dims", "expected_distinct_experts", "stage_layer_counts",
            "busiest_rank_factor",
            "expected_max_load", "max_load_factor", "expected_distinct_ranks", "expected_distinct_nodes"]
@@ -38,6 +38,22 @@ def kv_heads_per_rank(model: Model, tp: int) -> int:
         1
     """
     return max(1, math.ceil(model.kv_heads / tp))
+
+
+def kv_heads_fit(model: Model, tp: int) -> bool:
+    """Whether tp shares the KV heads out evenly: tp divides them (each rank holds kv/tp heads)
+    or they divide tp (each head is held by tp/kv ranks). Serving engines require one of the two
+    (vLLM asserts it); MLA has no KV heads to split.
+
+    Example:
+        >>> from dagc.model import model_from_preset
+        >>> m = model_from_preset("mixtral-8x7b")          # 8 KV heads
+        >>> kv_heads_fit(m, 4), kv_heads_fit(m, 16), kv_heads_fit(m, 6)
+        (True, True, False)
+    """
+    if model.attention is AttentionKind.MLA:
+        return True
+    return model.kv_heads % tp == 0 or tp % model.kv_heads == 0
 
 
 def attention_dims(model: Model) -> tuple[int, int]:

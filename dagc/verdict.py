@@ -86,7 +86,26 @@ class RequirementResult:
             return (r.target - self.value) / r.target
         if r.op in (">=", ">"):
             return (self.value - r.target) / r.target
-        return -abs(self.value - r.target) / r.target
+        return 0.0 if self.value == r.target else -abs(self.value - r.target) / r.target
+
+    def margin_percent(self) -> str:
+        """The margin as a signed percentage for people: `+12.5 %`, `-3.0 %`; `0 %` when the value
+        is the target (an `==` requirement met), `+<0.1 %` / `-<0.1 %` when it is that close.
+
+        Example:
+            >>> from dagc.plan import Requirement, RequirementKind
+            >>> eq = Requirement(kind=RequirementKind.GPUS, op="==", target=8.0, text="gpus == 8")
+            >>> RequirementResult(eq, 8.0).margin_percent(), RequirementResult(eq, 6.0).margin_percent()
+            ('0 %', '-25.0 %')
+        """
+        m = self.margin
+        if m is None:
+            return ""
+        if m == 0:
+            return "0 %"
+        if abs(m) < 0.0005:
+            return f"{'+' if m > 0 else '-'}<0.1 %"
+        return f"{m * 100:+.1f} %"
 
     def value_text(self) -> str:
         """The value in the requirement's own unit (`requirement_value_text`), e.g. '816.9 ms', '23.0 %',

@@ -131,3 +131,23 @@ def test_cli_search_vary_batch(tmp_path):
     data = json.loads(proc.stdout)
     assert [c["workload"]["batch"] for c in data["candidates"]] and all(
         c["workload"]["batch"] >= 1 for c in data["candidates"])
+
+
+def test_an_uneven_chosen_batch_is_kept_and_said_in_n605_not_w503():
+    """docs/decisions.md: the largest batch served is kept when it does not split evenly; W503 is not
+    raised for it, N605 names the even batch below. Mixtral, tp 1 ; ep 8: attention DP 8, 1 micro-batch."""
+    from dagc.load import parse_strategy
+    from conftest import plan_text
+    plan = load_plan_text(plan_text(workload="workload { batch = max  prompt = 2048  generate = 256 }"))
+    (r,) = check(plan, parse_strategy("tp 1 ; ep 8"))
+    codes = {d.code for d in r.diagnostics}
+    assert "W503" not in codes
+    (note,) = [d for d in r.diagnostics if d.code == "N605"]
+    batch = r.layout.batch
+    assert batch % 8, "the case needs an uneven batch"
+    assert note.message.startswith(f"batch = max: {batch:,} requests, the largest this strategy serves")
+    assert note.message.endswith(f"; it does not split evenly over dp 1 × attention DP 8 × 1 micro-batch = 8 parts "
+                                 f"(some carry one request more; {batch // 8 * 8:,} would split evenly)")
+    fixed = plan_text(workload=f"workload {{ batch = {batch}  prompt = 2048  generate = 256 }}")
+    written = check(load_plan_text(fixed), parse_strategy("tp 1 ; ep 8"))[0]
+    assert "W503" in {d.code for d in written.diagnostics}          # a batch the user wrote still gets W503

@@ -155,3 +155,41 @@ def test_check_runs_the_search_for_the_optimal_verdict():
     data = json.loads(dagc("check", "examples/mixtral-8x7b-1node.moe", "--format", "json", search=True).stdout)
     assert data[0]["verdict"]["optimal"] is False
     assert data[0]["verdict"]["optimal_evidence"]["best_strategy"] == better.group(1)
+
+
+def test_empty_strategy_is_an_input_error(tmp_path):
+    for text in ("", "   "):
+        for command in ("check", "compile"):
+            extra = ("-o", str(tmp_path / "out")) if command == "compile" else ()
+            proc = dagc(command, "examples/mixtral-8x7b-1node.moe", "--strategy", text, *extra)
+            assert proc.returncode == 4, (command, text, proc.stdout, proc.stderr)
+            assert "--strategy:1:1: error[E001]" in proc.stderr and "Traceback" not in proc.stderr
+            assert "verdict" not in proc.stdout and not (tmp_path / "out").exists()
+    proc = dagc("check", "examples/mixtral-8x7b-1node.moe", "--strategy", "")
+    assert "the strategy expression is empty" in proc.stderr
+
+
+def test_strategy_keyword_in_strategy_option_has_a_hint():
+    proc = dagc("check", "examples/mixtral-8x7b-1node.moe", "--strategy", "strategy tp 8")
+    assert proc.returncode == 4 and "error[E101]: unknown axis `strategy`" in proc.stderr
+    assert "help: drop the `strategy` keyword: --strategy takes the expression" in proc.stderr
+
+
+def test_output_streams(tmp_path):
+    """docs/cli.md, "Output streams": check's report and its rule diagnostics on stdout, input
+    errors on stderr; compile's per-strategy errors on stderr; JSON alone on stdout."""
+    plan = "examples/mixtral-8x7b-1node.moe"
+    rule = dagc("check", plan, "--strategy", "tp 3")                    # E302: a rule error
+    assert rule.returncode == 3
+    assert "error[E302]" in rule.stdout and "verdict: correct: no" in rule.stdout and rule.stderr == ""
+    notes = dagc("check", plan, "--strategy", "tp 4 ; ep 8")             # notes (N602) on stdout too
+    assert "note[N602]" in notes.stdout and "N602" not in notes.stderr
+    typo = dagc("check", plan, "--strategy", "tq 8")                     # E101: an input error
+    assert typo.returncode == 4 and "error[E101]" in typo.stderr and "E101" not in typo.stdout
+    unread = dagc("check", str(tmp_path / "missing.moe"))
+    assert unread.returncode == 4 and unread.stdout == "" and "error[E002]" in unread.stderr
+    compiled = dagc("compile", plan, "--strategy", "tp 3", "-o", str(tmp_path / "out"))
+    assert compiled.returncode == 3
+    assert "error[E302]" in compiled.stderr and "E302" not in compiled.stdout and "wrote" in compiled.stdout
+    as_json = dagc("check", plan, "--strategy", "tp 3", "--format", "json")
+    assert json.loads(as_json.stdout)["diagnostics"][0]["code"] == "E302" and as_json.stderr == ""

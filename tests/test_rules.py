@@ -165,3 +165,56 @@ def test_w505_counts_unused():
 def test_explain_unknown_code():
     assert explain("E999") is None
     assert explain("e202").startswith("E202")
+
+
+M48 = 'model "m48" { layers = 8  hidden = 6144  heads = 48  kv_heads = 8  vocab = 32000  ffn = 16384 }'
+C16N = 'cluster { gpus = 16  gpus_per_node = 16  gpu preset "h100-sxm" }'
+
+
+def _diags(strategy: str, model: str = M48, cluster: str = C16N):
+    return check(load_plan_text(plan_text(model=model, cluster=cluster, strategy=strategy)))[0].diagnostics
+
+
+@pytest.mark.parametrize(("strategy", "hint"), [
+    # 48 heads, 8 KV heads: the tp dividing 48 that divide 8 or are multiples of 8 are 1, 2, 4, 8, 16, 24, 48
+    ("strategy tp 6", "use tp 4 (2 KV heads per rank) or tp 8 (1 KV head per rank)"),
+    ("strategy tp 12", "use tp 8 (1 KV head per rank) or tp 16 (each KV head on 2 ranks)"),
+    ("strategy tp 6 ; ep 6", "use tp 4 (2 KV heads per rank) or tp 8 (1 KV head per rank)"),
+    ("strategy tp 12 ; ep 12", "use tp 8 (1 KV head per rank) or tp 16 (each KV head on 2 ranks)"),
+])
+def test_e302_kv_heads_must_split_evenly_over_tp(strategy, hint):
+    ds = _diags(strategy)
+    (d,) = [d for d in ds if d.code == "E302"]
+    tp = strategy.split()[2]
+    assert d.message == (f"8 KV heads do not split evenly over tp {tp}: tp must divide the KV heads or be a "
+                         "multiple of them")
+    assert d.hint == hint
+    assert "N601" not in {d.code for d in ds}          # no replication note for a tp that is refused
+
+
+@pytest.mark.parametrize("tp", [1, 2, 4, 8, 16])
+def test_e302_silent_when_tp_and_kv_heads_divide(tp):
+    assert "E302" not in {d.code for d in _diags(f"strategy tp {tp}")}
+
+
+def test_e302_heads_hint_is_a_tp_that_also_fits_the_kv_heads():
+    # 48 heads, 8 KV heads, tp 5: the largest divisor of 48 up to 5 is 4, and 4 divides 8
+    (d,) = [d for d in _diags("strategy tp 5") if d.code == "E302"]
+    assert d.message == "48 attention heads are not divisible by tp 5" and d.hint == "use tp 4"
+    # tp 7: 6 divides 48 but not 8, so 4
+    (d,) = [d for d in _diags("strategy tp 7") if d.code == "E302"]
+    assert d.hint == "use tp 4"
+
+
+def test_n601_counts_the_ranks_holding_each_kv_head():
+    (d,) = [d for d in _diags("strategy tp 16") if d.code == "N601"]     # 16 / 8 KV heads = 2 ranks each
+    assert d.message == "8 KV heads < tp 16: each KV head is replicated on 2 ranks (one KV head per rank)"
+    (d,) = [d for d in _diags("strategy tp 8", model=QWEN, cluster=C16N) if d.code == "N601"]   # 4 KV heads
+    assert d.message == "4 KV heads < tp 8: each KV head is replicated on 2 ranks (one KV head per rank)"
+    assert "N601" not in {d.code for d in _diags("strategy tp 8")}       # tp = kv: one head per rank, none shared
+
+
+def test_search_space_has_only_tp_that_split_the_kv_heads():
+    from dagc.search_space import candidates
+    plan = load_plan_text(plan_text(model=M48, cluster=C16N, strategy="strategy tp 8"))
+    assert {s.tp for s, _, _ in candidates(plan)} == {1, 2, 4, 8, 16}

@@ -174,3 +174,21 @@ def test_a_candidate_that_meets_beats_one_that_does_not(plain):
     assert optimal is False
     assert ev["note"] == (f"`tp 1 ; ep 2` meets the requirements on 4 GPUs (TTFT 1.0 s, TPOT 10.0 ms, "
                           f"{own * 0.5:,.1f} tokens/s per GPU); this strategy does not")
+
+
+def test_margin_of_a_met_equality_is_zero_not_minus_zero():
+    from dagc.cli_print import _requirements_table
+    from dagc.export.summary import margin_text
+    r = check(load_plan_text(plan_text(require="require { gpus == 8 }")))[0]
+    (q,) = r.requirements
+    assert q.met is True and q.margin == 0.0 and str(q.margin) == "0.0"
+    assert q.margin_percent() == "0 %" and margin_text(q) == "0 %"
+    assert list(_requirements_table(r).columns[2].cells) == ["0 %"]
+    assert RequirementResult(q.requirement, 6.0).margin_percent() == "-25.0 %"     # (8 − 6) / 8
+
+
+def test_margin_percent_of_a_near_miss_keeps_its_sign():
+    (req,) = load_plan_text(plan_text(require="require { ttft <= 1 s }")).requirements
+    assert RequirementResult(req, 1.0001).margin_percent() == "-<0.1 %"
+    assert RequirementResult(req, 0.9999).margin_percent() == "+<0.1 %"
+    assert RequirementResult(req, 0.75).margin_percent() == "+25.0 %"

@@ -39,7 +39,7 @@ def margin_text(q: RequirementResult) -> str:
     """The relative margin, and how many times off when a requirement misses by more than 2×."""
     if q.margin is None:
         return ""
-    text = f"{q.margin * 100:+.1f} %"
+    text = q.margin_percent()
     v, t = q.value, q.requirement.target
     if q.met is False and v and t and max(v / t, t / v) >= 2:
         text += f"; {format_figure(max(v / t, t / v))}× off"

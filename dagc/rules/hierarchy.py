@@ -39,7 +39,7 @@ def check_divides(ctx: RuleContext) -> Iterator[Diagnostic]:
             yield diag("E203", Severity.ERROR,
                        f"the {name} domain ({product} GPUs) does not divide the stage group of {g} GPUs "
                        f"set by the {other} domain", span,
-                       f"make one domain's product a multiple of the other's, e.g. a {name} product of "
+                       f"make one domain's product a multiple of the other's, e.g. {'·'.join(keys)} = "
                        f"{largest_divisor(g, product)}")
 
 

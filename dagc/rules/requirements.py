@@ -165,10 +165,21 @@ def check_batch_max(ctx: RuleContext) -> Iterator[Diagnostic]:
 
     Example: `workload { batch = max … }` with `require { tpot <= 50 ms }` → "batch = max: 37
     requests, the largest this strategy serves — 38 would break `tpot <= 50 ms`".
+
+    The batch chosen is the largest served even when it does not divide into dp × attention DP ×
+    micro-batches equal parts: the busiest part then carries one request more, which the figures
+    include, and the extra requests usually still raise the throughput. W503 is then not raised;
+    this note says so and names the largest batch below that splits evenly.
     """
-    w = ctx.plan.workload
+    w, lay = ctx.plan.workload, ctx.layout
     if w.batch_max and w.batch_note is not None:
-        yield diag("N605", Severity.NOTE, w.batch_note, ctx.plan.span_of("workload.batch"),
+        uneven = ""
+        if not lay.work_is_even:             # W503 is not raised for a chosen batch: said here instead
+            parts = lay.work_parts
+            uneven = (f"; it does not split evenly over dp {lay.dp} × attention DP {lay.adp} × {lay.microbatches} "
+                      f"micro-batch{'es' if lay.microbatches > 1 else ''} = {parts} parts (some carry one request "
+                      f"more; {w.batch - w.batch % parts:,} would split evenly)" if w.batch > parts else "")
+        yield diag("N605", Severity.NOTE, w.batch_note + uneven, ctx.plan.span_of("workload.batch"),
                    "write a number to fix the batch; relax the requirement named to serve more requests")
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from ..dag import GROUP_BUDGET, NODE_BUDGET, STAGE_BUDGET, estimate_nodes, over_work_budget
 from ..diagnostics import Severity
-from ..shards import kv_heads_per_rank
 from ..units import Dimension, format_bytes, format_si
 from .base import RuleContext, diag, make_rule
 
@@ -17,10 +16,14 @@ def _short_list(values, limit: int = 8) -> str:
     return "[" + ", ".join(map(str, values[:limit])) + f", …] ({len(values)} stages)"
 
 
-def _crossing(size: int, gpus_per_node: int) -> str:
-    """Which aligned groups of `size` ranks span nodes, given that one does: every group when it
-    is larger than a node, else only some (the first group sits in node 0)."""
-    return "every" if size > gpus_per_node else "some"
+def _crossing(size: int, gpus_per_node: int, group: str, of: str = "") -> str:
+    """Which aligned groups of `size` ranks span nodes, given that one does, as the subject of a
+    sentence: every group when it is larger than a node (`every EP group of 32 GPUs spans nodes …:
+    its`), else only some (`some EP groups of 4 GPUs span nodes …: their`); the first group sits in
+    node 0."""
+    if size > gpus_per_node:
+        return f"every {group}{of} spans nodes of {gpus_per_node} GPUs: its"
+    return f"some {group}s{of} span nodes of {gpus_per_node} GPUs: their"
 
 
 def check_gpus(ctx: RuleContext):
@@ -45,10 +48,15 @@ def check_gpus(ctx: RuleContext):
 
 
 def check_memory(ctx: RuleContext):
-    """A rank's memory (weights + KV cache + activations) must fit in the GPU.
+    """A rank's memory (weights + KV cache + activations + reserve) must fit in the GPU.
 
-    Weights per rank follow SPEC 6.2, the KV cache SPEC 6.3; activations are the largest
-    working set of one op for one micro-batch.
+    What a rank holds of the weights and of the KV cache is computed as docs/cost-model.md
+    ("Parameters and memory") describes; activations are the largest working set of one op for
+    one micro-batch. The reserve is what the runtime keeps outside them (CUDA context, NCCL
+    buffers, allocator slack): 4 GiB per GPU unless the plan sets `cluster { reserve = … }`.
+    The capacity is the memory the device reports (an "80 GB" H100 SXM: 81,559 MiB). With
+    several stages over the capacity, the message gives the largest figure, "up to", and its
+    stage.
 
     Bad:
         model preset "deepseek-v3"   cluster { gpus = 8  gpu preset "h100-sxm" }
@@ -64,19 +72,33 @@ def check_memory(ctx: RuleContext):
         return
     worst = max(over, key=lambda s: s.total_bytes)
     ranks = ctx.layout.stage_ranks(0, worst.stage)
-    replicas = f", and the same stage of the {ctx.layout.dp - 1} other replica(s)" if ctx.layout.dp > 1 else ""
-    where = (f"each rank of stage {worst.stage} (ranks {ranks.start}–{ranks.stop - 1}{replicas})"
-             if ctx.layout.pp > 1 else "every rank")
-    more = f" and {len(over) - 1} other stage(s)" if len(over) > 1 else ""
-    yield diag("E402", Severity.ERROR,
-               f"{where}{more} needs {format_bytes(worst.total_bytes)} "
-               f"(weights {format_bytes(worst.weights_bytes)} + KV cache {format_bytes(worst.kv_cache_bytes)} "
-               f"+ activations {format_bytes(worst.activation_bytes)} + reserve {format_bytes(worst.reserve_bytes)}) "
-               f"of the GPU's "
-               f"{format_bytes(worst.capacity_bytes)}",
-               ctx.strategy.span_of("strategy"),
+    dp = ctx.layout.dp
+    replicas = "" if dp == 1 else f", and the same stage of the other replica{'' if dp == 2 else f's ({dp - 1})'}"
+    breakdown = (f"weights {format_bytes(worst.weights_bytes)} + KV cache {format_bytes(worst.kv_cache_bytes)} "
+                 f"+ activations {format_bytes(worst.activation_bytes)} + reserve "
+                 f"{format_bytes(worst.reserve_bytes)}")
+    capacity, total = format_bytes(worst.capacity_bytes), format_bytes(worst.total_bytes)
+    if ctx.layout.pp == 1:
+        message = f"every rank needs {total} ({breakdown}) of the GPU's {capacity}"
+    elif len(over) == 1:
+        message = (f"each rank of stage {worst.stage} (ranks {ranks.start}–{ranks.stop - 1}{replicas}) needs "
+                   f"{total} ({breakdown}) of the GPU's {capacity}")
+    else:
+        message = (f"each rank of {_stages(over, ctx.layout.pp)} needs more than the GPU's {capacity}: up to {total} "
+                   f"in stage {worst.stage} (ranks {ranks.start}–{ranks.stop - 1}{replicas}): {breakdown}")
+    yield diag("E402", Severity.ERROR, message, ctx.strategy.span_of("strategy"),
                "spread the weights (more pp or ep), shard the KV cache (tp, cp), serve fewer requests per "
                "replica (more dp) or use a larger GPU")
+
+
+def _stages(over, pp: int) -> str:
+    """`stages 0 and 1`, `stages 0, 1 and 3`, or `12 of the 16 stages` for many."""
+    ids = [str(s.stage) for s in over]
+    if len(ids) == pp:
+        return "both stages" if pp == 2 else f"all {pp} stages"
+    if len(ids) > 4:
+        return f"{len(ids)} of the {pp} stages"
+    return f"stages {', '.join(ids[:-1])} and {ids[-1]}"
 
 
 def check_split_balance(ctx: RuleContext):
@@ -110,16 +132,16 @@ def check_tp_nodes(ctx: RuleContext):
     """
     lay = ctx.layout
     if lay.group_crosses_nodes(lay.tp):
-        which = _crossing(lay.tp, lay.gpus_per_node)
         yield diag("W502", Severity.WARNING,
-                   f"{which} tp {lay.tp} group{'s' if which != 'a' else ''} span{'s' if which == 'a' else ''} "
-                   f"nodes of {lay.gpus_per_node} GPUs: {'its' if which == 'a' else 'their'} TP all-reduces "
-                   "cross the network",
+                   f"{_crossing(lay.tp, lay.gpus_per_node, f'tp {lay.tp} group')} TP all-reduces cross the network",
                    ctx.strategy.span_of("tp"), f"keep tp ≤ {lay.gpus_per_node} and use pp or ep across nodes")
 
 
 def check_batch_split(ctx: RuleContext):
     """The batch should divide by dp × attention DP × micro-batches, or work is uneven.
+
+    Not raised for a batch that `batch = max` chose: that batch is the largest the strategy
+    serves, and its note (N605) says how it splits and which smaller batch would split evenly.
 
     Bad:
         workload { batch = 100 … }   strategy dp 8 < tp 1 >
@@ -128,7 +150,7 @@ def check_batch_split(ctx: RuleContext):
     """
     lay = ctx.layout
     parts = lay.work_parts
-    if not lay.work_is_even:
+    if not lay.work_is_even and not ctx.plan.workload.batch_max:
         yield diag("W503", Severity.WARNING,
                    f"batch {ctx.plan.workload.batch} does not divide into dp {lay.dp} × attention DP {lay.adp} "
                    f"× {lay.microbatches} micro-batches = {parts} equal parts",
@@ -180,19 +202,20 @@ def check_unused(ctx: RuleContext):
 
 
 def check_kv_replication(ctx: RuleContext):
-    """kv_heads < tp: each KV head is replicated on tp/kv ranks (weights and KV cache).
+    """kv_heads < tp: each KV head is held by tp/kv ranks (its weights and its KV cache).
 
     Legal, and common (Mixtral has 8 KV heads); the KV cache then does not shrink past tp = kv.
+    A tp that is not a multiple of the KV heads is E302.
 
     Example:
         model preset "qwen3-30b-a3b"   # 4 KV heads
-        strategy tp 8                  # each KV head on 2 ranks
+        strategy tp 8                  # each KV head on 2 ranks, one KV head per rank
     """
     m, tp = ctx.plan.model, ctx.layout.tp
-    if m.attention.value == "gqa" and m.kv_heads < tp:
+    if m.attention.value == "gqa" and m.kv_heads < tp and tp % m.kv_heads == 0:
         yield diag("N601", Severity.NOTE,
                    f"{m.kv_heads} KV heads < tp {tp}: each KV head is replicated on {tp // m.kv_heads} ranks "
-                   f"({kv_heads_per_rank(m, tp)} per rank)",
+                   "(one KV head per rank)",
                    ctx.strategy.span_of("tp"))
 
 
@@ -226,10 +249,8 @@ def check_ep_nodes(ctx: RuleContext):
     m, lay = ctx.plan.model, ctx.layout
     if m.has_experts and lay.ep > 1 and lay.group_crosses_nodes(lay.ep * lay.etp):
         size = lay.ep * lay.etp
-        which = _crossing(size, lay.gpus_per_node)
         yield diag("N603", Severity.NOTE,
-                   f"{which} EP group{'s' if which != 'a' else ''} of {size} GPUs span{'s' if which == 'a' else ''} "
-                   f"nodes of {lay.gpus_per_node}: {'its' if which == 'a' else 'their'} all-to-all uses the "
+                   f"{_crossing(size, lay.gpus_per_node, 'EP group', f' of {size} GPUs')} all-to-all uses the "
                    "inter-node network",
                    ctx.strategy.span_of("ep"))
 

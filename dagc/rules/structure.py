@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
+
 from ..diagnostics import Severity
+from ..shards import kv_heads_fit
 from .base import RuleContext, diag, largest_divisor, make_rule
 
 __all__ = ["RULES"]
@@ -33,20 +36,52 @@ def check_ep(ctx: RuleContext):
                    f"({e // best} expert{'s' if e // best > 1 else ''} per GPU); use dp or pp for more GPUs")
 
 
-def check_tp_heads(ctx: RuleContext):
-    """Attention heads must be divisible by tp.
+def _tp_values(m) -> list[int]:
+    """The tp values that split both the heads and the KV heads evenly (1 always does): √heads
+    trial divisions."""
+    root = math.isqrt(m.heads)
+    small = [d for d in range(1, root + 1) if m.heads % d == 0]
+    divisors = sorted(set(small) | {m.heads // d for d in small})
+    return [t for t in divisors if kv_heads_fit(m, t)]
 
-    Tensor parallelism gives each rank whole heads; a remainder would split a head.
+
+def _kv_layout(kv: int, tp: int) -> str:
+    """What tp does to the KV heads, for a hint: `2 KV heads per rank`, `each KV head on 2 ranks`."""
+    if tp <= kv:
+        return f"{kv // tp} KV head{'s' if kv // tp > 1 else ''} per rank"
+    return f"each KV head on {tp // kv} ranks"
+
+
+def check_tp_heads(ctx: RuleContext):
+    """Attention heads, and KV heads, must split evenly over tp.
+
+    Tensor parallelism gives each rank whole heads; a remainder would split a head. The KV
+    heads of grouped-query attention must split evenly too: tp divides them (each rank holds
+    kv/tp of them) or they divide tp (each KV head is held by tp/kv ranks). Otherwise ranks would
+    hold different numbers of KV heads, which serving engines refuse (vLLM asserts one of the
+    two). The hint names the nearest tp below and above that satisfy both.
 
     Bad:
         strategy tp 3                  # 32 heads
+        strategy tp 12                 # 48 heads, 8 KV heads: 12 neither divides 8 nor is a multiple of it
     Fixed:
         strategy tp 4
+        strategy tp 8                  # or tp 16: each KV head on 2 ranks
     """
     m, tp = ctx.plan.model, ctx.layout.tp
     if m.heads % tp:
+        fits = _tp_values(m)
         yield diag("E302", Severity.ERROR, f"{m.heads} attention heads are not divisible by tp {tp}",
-                   ctx.strategy.span_of("tp"), f"use tp {largest_divisor(m.heads, tp)}")
+                   ctx.strategy.span_of("tp"), f"use tp {max(t for t in fits if t <= tp)}")
+    elif not kv_heads_fit(m, tp):
+        kv, fits = m.kv_heads, _tp_values(m)
+        near = [t for t in (max((t for t in fits if t < tp), default=None), min((t for t in fits if t > tp),
+                                                                                default=None)) if t is not None]
+        yield diag("E302", Severity.ERROR,
+                   f"{kv} KV heads do not split evenly over tp {tp}: tp must divide the KV heads or be a multiple "
+                   "of them",
+                   ctx.strategy.span_of("tp"),
+                   "use " + " or ".join(f"tp {t} ({_kv_layout(kv, t)})" for t in near))
 
 
 def check_pp(ctx: RuleContext):
@@ -138,7 +173,7 @@ def check_cp_prompt(ctx: RuleContext):
 
 RULES = (
     make_rule("E301", Severity.ERROR, "ep larger than the routed experts, or not dividing them", check_ep),
-    make_rule("E302", Severity.ERROR, "attention heads not divisible by tp", check_tp_heads),
+    make_rule("E302", Severity.ERROR, "attention heads or KV heads not divisible by tp", check_tp_heads),
     make_rule("E303", Severity.ERROR, "pp larger than the layers, or a bad explicit split", check_pp),
     make_rule("E304", Severity.ERROR, "ep/etp on a model without experts", check_experts_exist),
     make_rule("E305", Severity.ERROR, "expert ffn not divisible by etp (dense ffn by tp)", check_ffn_split),
