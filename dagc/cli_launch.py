@@ -29,7 +29,7 @@ EPILOG = """\
 examples:
   dagc launch examples/mixtral-8x7b-1node.moe                       # all three engines
   dagc launch examples/qwen3-30b-a3b-4gpu.moe --engine sglang --strategy "tp 1 ; ep 4"
-  dagc launch examples/deepseek-v3-prefill-32xh800.moe --engine trtllm -o out/launch
+  dagc launch examples/qwen3-30b-a3b-4gpu.moe --engine trtllm --strategy "tp 1 ; ep 4" -o out/launch
 
 exit codes:
   0 launchable (on the engine asked for; without --engine on at least one)   2 usage error
@@ -47,8 +47,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="the serving engine (default: all three, each with its commands or why it cannot)")
     p.add_argument("--strategy", metavar="EXPR", help="launch this strategy instead of the plan's")
     p.add_argument("-o", "--output", metavar="DIR",
-                   help="write the files the commands read (TensorRT-LLM's extra options YAML) into DIR; "
-                   "without it they are printed")
+                   help="write the files the commands read (TensorRT-LLM's extra options YAML) into DIR, "
+                   "replacing only files dagc launch wrote; without it they are printed")
     p.add_argument("--allow-path", action="append", metavar="DIR", default=[],
                    help="let `model from` read files under DIR too (default: only the plan's directory)")
     p.set_defaults(func=cmd_launch)
@@ -69,7 +69,7 @@ def _load(args):
 
     try:
         plan = load_plan(args.plan, allow_paths=tuple(Path(p) for p in args.allow_path))
-        results = check(plan, parse_strategy(args.strategy) if args.strategy else None)
+        results = check(plan, parse_strategy(args.strategy) if args.strategy is not None else None)
     except PlanError as exc:
         print(render_all(exc.diagnostics), file=sys.stderr)
         print(f"error: {printable(args.plan)}: nothing to launch", file=sys.stderr)
@@ -89,18 +89,6 @@ def _refuse_invalid(args, result) -> int:
     return EXIT_INPUT if any(is_input_error(d) for d in errors) else EXIT_INVALID
 
 
-def _write_files(launches, out_dir: str) -> list[str]:
-    from pathlib import Path
-
-    from .export.write import write_text_atomic
-
-    written = []
-    for x in launches:
-        for f in x.files:
-            written.append(str(write_text_atomic(Path(out_dir) / f.name, f.text)))
-    return written
-
-
 def _figures(metrics: dict) -> str:
     from .units import Dimension, format_si
 
@@ -110,7 +98,6 @@ def _figures(metrics: dict) -> str:
 
 def _print_refusal(args, plan, result, x) -> None:
     import dataclasses
-    import shlex
 
     from .diagnostics import printable, render
     from .launch import nearest
@@ -124,8 +111,19 @@ def _print_refusal(args, plan, result, x) -> None:
     for i, d in enumerate(x.refusals):
         _out(render(dataclasses.replace(d, hint=hint) if i == len(x.refusals) - 1 else d))
     if near is not None:
-        _out(f"  try: dagc launch {printable(shlex.quote(args.plan))} --engine {x.engine} --strategy "
-             f"{shlex.quote(near.text)}")
+        _out(f"  try: {printable(_try_line(args, x.engine, near.text))}")
+
+
+def _try_line(args, engine: str, strategy: str) -> str:
+    """The command that launches `strategy` on `engine`, with the user's other options."""
+    import shlex
+
+    words = ["dagc", "launch", args.plan, "--engine", engine, "--strategy", strategy]
+    if args.output:
+        words += ["-o", args.output]
+    for d in args.allow_path:
+        words += ["--allow-path", d]
+    return " ".join(shlex.quote(w) for w in words)
 
 
 def _print_launch(args, plan, result, x) -> None:
@@ -170,11 +168,17 @@ def _header(plan, result) -> None:
     _out(f"model: {printable(m.text)} ({printable(m.why)})")
     if result.metrics:
         _out(f"dagc's figures for it: {_figures(result.metrics)}")
+    chosen = [d for d in result.diagnostics if d.code == "N605"]      # `batch = max`: the batch the figures are for
+    if chosen:
+        _out(printable(chosen[0].message))
     _out()
 
 
 def cmd_launch(args) -> int:
     """Print the launch commands of each strategy of the plan (or --strategy) on the engine(s)."""
+    from pathlib import Path
+
+    from .export.launch import write_files
     from .export.write import OutputError
     from .launch_engines import launch_result
 
@@ -183,21 +187,21 @@ def cmd_launch(args) -> int:
         return code
     plan, results = loaded
     engines = (args.engine,) if args.engine else ENGINE_KEYS
+    launches = [launch_result(r, engines, file_dir=args.output) if r.valid else None for r in results]
+    if args.output:                  # every file checked, then all written, before anything is printed
+        try:
+            write_files([x for xs in launches if xs for x in xs], Path(args.output))
+        except OutputError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_OUTPUT
     exit_code = EXIT_OK
-    for result in results:
-        if not result.valid:
+    for result, xs in zip(results, launches, strict=True):
+        if xs is None:
             exit_code = max(exit_code, _refuse_invalid(args, result))
             continue
-        launches = launch_result(result, engines, file_dir=args.output)
-        if args.output:
-            try:
-                _write_files(launches, args.output)
-            except OutputError as exc:
-                print(f"error: {exc}", file=sys.stderr)
-                return EXIT_OUTPUT
         _header(plan, result)
-        for x in launches:
+        for x in xs:
             _print_launch(args, plan, result, x)
-        if not any(x.ok for x in launches):
+        if not any(x.ok for x in xs):
             exit_code = max(exit_code, EXIT_INVALID)
     return exit_code

@@ -32,14 +32,15 @@ from .rules.launch import engine_refusal
 from .search_space import strategy_text
 from .source import Span
 
-__all__ = ["BASE_PORT", "HF_IDS", "MAX_LISTED_NODES", "MAX_LISTED_REPLICAS", "MAX_SHOWN_REPLICAS", "Command",
-           "Degrees", "EngineTable", "GeneratedFile", "Launch", "ModelPath", "Nearest", "Placement", "Refusal", "Setup",
-           "degrees", "launch", "model_path", "nearest", "placements", "shown_commands"]
+__all__ = ["BASE_PORT", "HF_IDS", "MAX_LISTED_NODES", "MAX_LISTED_REPLICAS", "OWN_HEADER_END", "Command", "Degrees",
+           "EngineTable", "GeneratedFile", "Launch", "ModelPath", "Nearest", "Placement", "Refusal", "Setup",
+           "dagc_stage_nodes", "degrees", "launch", "model_path", "nearest", "overlap_note", "placements",
+           "shown_commands"]
 
 BASE_PORT = 8000            # the HTTP port of the first server on a node; the next server on it takes 8001, …
-MAX_SHOWN_REPLICAS = 2      # replicas whose commands are shown; the others repeat them on their nodes
-MAX_LISTED_REPLICAS = 8     # replicas whose commands a `Launch` holds (a plan may have a million)
+MAX_LISTED_REPLICAS = 8     # replicas whose commands are listed (a plan may have a million); the rest repeat them
 MAX_LISTED_NODES = 32       # nodes of one replica whose commands a `Launch` holds; the rest follow the pattern
+OWN_HEADER_END = "(dagc launch)"   # how the first line of every file `dagc launch` writes ends
 NEAREST_TRIES = 8           # candidates `check`ed, nearest first, before giving up on a nearest strategy
 
 # The Hugging Face repositories of the built-in model presets (the model each preset's dimensions are from).
@@ -74,6 +75,7 @@ class Degrees:
     split_explicit: bool
     overlap: Overlap
     gpus_per_node: int
+    microbatches: int = 1          # scheduled by dagc (what its figures are for)
 
     @property
     def replica_gpus(self) -> int:
@@ -91,7 +93,26 @@ def degrees(plan: Plan, strategy: Strategy, layout: Layout) -> Degrees:
                    ep=lay.ep, etp=lay.etp, edp=lay.edp, has_experts=model.has_experts,
                    dense_layers=model.dense_layer_count if model.has_experts else 0, layers=model.layers,
                    split=lay.layers_per_stage, split_explicit=lay.split_is_explicit,
-                   overlap=strategy.workload_for(plan.workload).overlap, gpus_per_node=lay.gpus_per_node)
+                   overlap=strategy.workload_for(plan.workload).overlap, gpus_per_node=lay.gpus_per_node,
+                   microbatches=lay.microbatches)
+
+
+def dagc_stage_nodes(d: Degrees) -> tuple[frozenset[int], ...]:
+    """The nodes of each stage's GPUs in dagc's rank order, relative to the replica's first node:
+    stage s holds the replica's ranks s·G … s·G + G − 1 (a replica inside one node: node 0).
+
+    Example:
+        >>> from dagc.plan import Overlap
+        >>> d = Degrees(dp=1, pp=4, group=8, tp=2, cp=1, sp=False, adp=4, ep=8, etp=1, edp=1, has_experts=True,
+        ...             dense_layers=0, layers=32, split=(8,) * 4, split_explicit=False, overlap=Overlap.NONE,
+        ...             gpus_per_node=8)
+        >>> [sorted(n) for n in dagc_stage_nodes(d)]
+        [[0], [1], [2], [3]]
+    """
+    g, gpn = d.group, d.gpus_per_node
+    if d.replica_gpus <= gpn:
+        return (frozenset({0}),) * d.pp
+    return tuple(frozenset(range(s * g // gpn, (s * g + g - 1) // gpn + 1)) for s in range(d.pp))
 
 
 @dataclass(frozen=True)
@@ -193,7 +214,7 @@ def model_path(plan: Plan) -> ModelPath:
     written, span, name = _config_written(plan), plan.span_of("model"), plan.model.name
     if written is not None and span is not None:
         directory = PurePath(span.source.path).parent / PurePath(written).parent
-        return ModelPath(str(directory), "the directory of the plan's config.json (it must hold the weights too)")
+        return ModelPath(str(directory), "the directory of the plan's config.json, which must hold the weights too")
     if name in HF_IDS:
         if plan.model == model_from_preset(name):
             return ModelPath(HF_IDS[name], f"the Hugging Face id of preset `{name}`")
@@ -248,6 +269,7 @@ class Setup:
     places: tuple[Placement, ...]
     split_env: tuple[tuple[str, str], ...]   # the layer partition variable, when the engine's default differs
     label: str                               # the strategy as the user named or wrote it
+    text: str                                # the strategy's text (without name or options)
     file_stem: str                           # for files the engine reads (TensorRT-LLM's YAML)
     file_dir: str | None                     # where such files are written (-o DIR); None: printed only
 
@@ -318,6 +340,12 @@ def _file_stem(strategy: Strategy) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "-", strategy.name or strategy.text).strip("-")[:60] or "strategy"
 
 
+def _bare_text(s: Strategy) -> str:
+    """The strategy's degrees as text, without its name or `with` options."""
+    expert = None if s.ep is None and s.etp is None else (s.ep or 1, s.etp or 1)
+    return strategy_text(s.dp, s.pp, s.pp_split, s.tp, s.cp, s.sp, expert)
+
+
 def _refusals(table: EngineTable, d: Degrees) -> list[Refusal]:
     found = list(table.refusals(d))
     if placements(d) is None:
@@ -349,7 +377,8 @@ def launch(plan: Plan, strategy: Strategy, layout: Layout, table: EngineTable, f
                       refused_at=tuple(r.at for r in refused))
     places = placements(d, MAX_LISTED_REPLICAS)
     assert places is not None         # _refusals says E701 otherwise
-    setup = Setup(d, model, tuple(places), _engine_split(table, d), strategy.label, _file_stem(strategy), file_dir)
+    setup = Setup(d, model, tuple(places), _engine_split(table, d), strategy.label, _bare_text(strategy),
+                  _file_stem(strategy), file_dir)
     commands, files, notes = table.commands(setup)
     notes = [*notes, *_common_notes(d, setup), *_address_note(commands)]
     return Launch(table.key, table.name, table.version, strategy.label, d.gpus, d.gpus_per_node, d.dp, model,
@@ -368,6 +397,25 @@ def _common_notes(d: Degrees, s: Setup) -> list[str]:
     return notes
 
 
+def overlap_note(s: Setup, engine: str, flag: str) -> list[str]:
+    """What the engine's micro-batch overlap option runs, against what dagc costed.
+
+    The engines split each batch they run (one per pipeline stage in flight: P of them) in two and
+    overlap the halves; dagc's `overlap microbatch` pairs its own K micro-batches two by two. They
+    are the same schedule when K = 2·P."""
+    d = s.d
+    if d.overlap is not Overlap.MICROBATCH:
+        return []
+    batches = f"each of its {d.pp} in-flight batches (one per stage)" if d.pp > 1 else "each batch"
+    runs = f"{flag}: {engine} splits {batches} in two and overlaps the halves"
+    if d.microbatches == 2 * d.pp:
+        return [f"{runs}: what dagc costed ({d.microbatches} micro-batches, paired two by two)"]
+    costed = "1 micro-batch, which overlaps nothing" if d.microbatches == 1 else \
+        f"{d.microbatches} micro-batches paired two by two"
+    return [f"{runs}, which dagc costs as `{s.text} with microbatches {2 * d.pp} overlap microbatch`; dagc's "
+            f"figures for this strategy are for {costed}"]
+
+
 def _address_note(commands: Sequence[Command]) -> list[str]:
     notes = []
     if any("$NODE" in c.text for c in commands):
@@ -375,14 +423,17 @@ def _address_note(commands: Sequence[Command]) -> list[str]:
     return notes
 
 
-def shown_commands(result: Launch, limit: int = MAX_SHOWN_REPLICAS) -> tuple[list[Command], str | None]:
-    """The commands of the first `limit` replicas, and a line saying what the others run."""
+def shown_commands(result: Launch, limit: int = MAX_LISTED_REPLICAS) -> tuple[list[Command], str | None]:
+    """The commands of the first `limit` replicas, and a line saying what the others run. Replicas
+    are numbered from 0, as dagc's ranks: replica r holds ranks r·pp·G …"""
     shown = [c for c in result.commands if c.replica < limit]
     if result.replicas <= limit:
         return shown, None
-    first = min(c.node for c in result.commands if c.replica >= limit)
-    return shown, (f"replicas {limit + 1}–{result.replicas:,} run the same commands on nodes {first:,}–"
-                   f"{result.nodes - 1:,} (with their own node addresses, GPUs and ports)")
+    first = limit * (result.gpus // result.replicas) // result.gpus_per_node
+    others = f"replica {limit:,} runs" if result.replicas == limit + 1 else \
+        f"replicas {limit:,}–{result.replicas - 1:,} run"
+    nodes = f"node {first:,}" if first == result.nodes - 1 else f"nodes {first:,}–{result.nodes - 1:,}"
+    return shown, f"{others} the same commands on {nodes} (with their own node addresses, GPUs and ports)"
 
 
 # ------------------------------------------------------------------ the nearest strategy an engine can run

@@ -10,10 +10,10 @@ A version bump should only touch this table.
 
 from __future__ import annotations
 
-from .launch import Command, Degrees, EngineTable, Placement, Refusal, Setup
+from .launch import Command, Degrees, EngineTable, Placement, Refusal, Setup, dagc_stage_nodes, overlap_note
 from .plan import Overlap
 
-__all__ = ["TABLE", "default_split", "refusals"]
+__all__ = ["TABLE", "default_split", "refusals", "stage_nodes"]
 
 VERSION = "SGLang 0.5"
 DIST_PORT = 5000          # --dist-init-addr HOST:PORT
@@ -30,8 +30,35 @@ def default_split(layers: int, pp: int) -> tuple[int, ...]:
     return (base,) * (pp - extra) + (base + 1,) * extra
 
 
+def stage_nodes(d: Degrees) -> tuple[frozenset[int], ...] | None:
+    """The nodes (relative to the replica's first) of each stage's GPUs as SGLang places them with
+    `--nnodes K --pp-size P --tp N`: node r holds the pp ranks of block r // (K/P) and the tp ranks
+    of block r mod (K/P) (`nnodes_per_tp_group = max(K // P, 1)`, `pp_size_per_node = max(P // K,
+    1)`); None when the stages do not divide the nodes that way (SGLang would leave ranks unplaced).
+
+    Example:
+        >>> from dagc.plan import Overlap
+        >>> d = Degrees(dp=1, pp=2, group=16, tp=1, cp=1, sp=False, adp=16, ep=16, etp=1, edp=1, has_experts=True,
+        ...             dense_layers=0, layers=48, split=(24, 24), split_explicit=False, overlap=Overlap.NONE,
+        ...             gpus_per_node=8)
+        >>> [sorted(n) for n in stage_nodes(d)]
+        [[0, 1], [2, 3]]
+    """
+    n, p, gpn = d.group, d.pp, d.gpus_per_node
+    if d.replica_gpus <= gpn:
+        return (frozenset({0}),) * p
+    k = d.replica_gpus // gpn
+    per_tp_group, per_node = max(k // p, 1), max(p // k, 1)
+    if n % per_tp_group:
+        return None
+    tp_per_node = n // per_tp_group
+    out = tuple(frozenset((s // per_node) * per_tp_group + t // tp_per_node for t in range(n)) for s in range(p))
+    return out if max(max(nodes) for nodes in out) < k else None
+
+
 def refusals(d: Degrees) -> list[Refusal]:
-    """What SGLang cannot say: cp (E712); experts replicated inside a stage (E711)."""
+    """What SGLang cannot say: cp (E712); experts replicated inside a stage (E711); stages that do not
+    take whole nodes, nor nodes whole stages (E713)."""
     out = []
     if d.cp > 1:
         out.append(Refusal("E712", f"SGLang: no context parallelism; `cp {d.cp}` has no flag", "cp"))
@@ -39,6 +66,11 @@ def refusals(d: Degrees) -> list[Refusal]:
         out.append(Refusal("E711", f"SGLang: the MoE layers span all --tp {d.group} GPUs of a stage (EP × MoE TP "
                            f"= {d.group}); here ep {d.ep} × etp {d.etp} = {d.ep * d.etp}, each expert replicated "
                            f"{d.edp} times", "ep"))
+    if d.replica_gpus % d.gpus_per_node == 0 and stage_nodes(d) != dagc_stage_nodes(d):
+        k = d.replica_gpus // d.gpus_per_node
+        out.append(Refusal("E713", f"SGLang: --nnodes {k} --pp-size {d.pp} gives each stage whole nodes or each "
+                           f"node whole stages; dagc's {d.pp} stages of {d.group} GPUs on {k} nodes of "
+                           f"{d.gpus_per_node} are neither", "pp"))
     return out
 
 
@@ -76,6 +108,7 @@ def _notes(s: Setup) -> list[str]:
     if d.sp:
         notes.append("sp: SGLang has no flag for sequence-parallel activations; with --enable-dp-attention it "
                      "gathers and scatters activations itself")
+    notes += overlap_note(s, "SGLang", "--enable-two-batch-overlap")
     if d.overlap is Overlap.MICROBATCH:
         notes.append("--enable-two-batch-overlap: SGLang documents it with expert parallelism over DeepEP "
                      "(--moe-a2a-backend deepep, which needs --ep equal to --tp)")

@@ -13,7 +13,17 @@ from __future__ import annotations
 
 import posixpath
 
-from .launch import MAX_LISTED_NODES, Command, Degrees, EngineTable, GeneratedFile, Placement, Refusal, Setup
+from .launch import (
+    MAX_LISTED_NODES,
+    OWN_HEADER_END,
+    Command,
+    Degrees,
+    EngineTable,
+    GeneratedFile,
+    Placement,
+    Refusal,
+    Setup,
+)
 from .layout import default_split
 from .plan import Overlap
 
@@ -60,7 +70,8 @@ def yaml_text(d: Degrees, label: str) -> str:
     """
     attention = f"attention DP {d.group} × TP 1" if d.adp > 1 else f"attention TP {d.group}"
     moe = f"; MoE EP {d.ep} × TP {d.etp}" if d.has_experts else ""
-    return (f"# TensorRT-LLM 1.x extra LLM API options for strategy `{label}` (dagc launch)\n"
+    label = " ".join(label.split())          # one line: its end marks the file as dagc's (OWN_HEADER_END)
+    return (f"# TensorRT-LLM 1.x extra LLM API options for strategy `{label}` {OWN_HEADER_END}\n"
             f"# {attention}{moe}\n"
             f"enable_attention_dp: {'true' if d.adp > 1 else 'false'}\n")
 

@@ -47,6 +47,14 @@ CASES = {
            "context parallelism: vLLM E703, SGLang E712, TensorRT-LLM E722"),
     "straddles-nodes": (dict(cluster=C.format(n=24), strategy="strategy dp 2 < pp 3 < tp 4 > >"),
                         "replicas of 12 GPUs on nodes of 8 (E701)"),
+    "pp-attention-dp-nodes": (dict(model=QWEN, cluster=C.format(n=32), strategy="strategy pp 4 < tp 2 ; ep 8 >"),
+                              "vLLM would run a TP 2 × PP 4 pipeline per node, an EP group over 4 nodes (E704)"),
+    "dp-servers-share-node": (dict(model=QWEN, strategy="strategy dp 2 < tp 1 ; ep 4 >"),
+                              "two vLLM DP servers on one node: distinct --port and --data-parallel-rpc-port"),
+    "stages-straddle-nodes": (dict(model=QWEN, cluster=C.format(n=24), strategy="strategy pp 2 < tp 4 ; ep 4 etp 3 >"),
+                              "2 stages of 12 GPUs on 3 nodes: SGLang gives a stage whole nodes (E713)"),
+    "overlap-paired": (dict(model=QWEN, strategy="strategy tp 1 ; ep 8 with microbatches 2 overlap microbatch"),
+                       "the engines' overlap options run what dagc costed (2 micro-batches, paired)"),
 }
 
 
@@ -165,6 +173,8 @@ def test_partition_variable_only_when_the_engines_default_differs():
     ("expert-dp", {"vllm": ["E702"], "sglang": ["E711"], "trtllm": ["E723"]}),
     ("cp", {"vllm": ["E703"], "sglang": ["E712"], "trtllm": ["E722"]}),
     ("straddles-nodes", {"vllm": ["E701"], "sglang": ["E701"], "trtllm": ["E701"]}),
+    ("pp-attention-dp-nodes", {"vllm": ["E704"], "trtllm": ["E721"]}),
+    ("stages-straddle-nodes", {"vllm": ["E702", "E704"], "sglang": ["E713"], "trtllm": ["E721"]}),
     ("tp8", {}),
     ("attention-dp-ep", {}),
 ])
@@ -184,7 +194,7 @@ def test_every_launch_code_is_triggered_here():
     for parts, _ in CASES.values():
         _, result = _result(parts)
         found |= {d.code for x in launch_result(result) for d in x.refusals}
-    assert found == {"E701", "E702", "E703", "E711", "E712", "E721", "E722", "E723", "E724", "E725"}
+    assert found == {"E701", "E702", "E703", "E704", "E711", "E712", "E713", "E721", "E722", "E723", "E724", "E725"}
 
 
 @pytest.mark.parametrize("name, engine", [("tp2-ep8", "trtllm"), ("ep4-etp2", "vllm"), ("expert-dp", "sglang"),
@@ -362,7 +372,121 @@ def test_report_has_a_launch_section(tmp_path):
 
 
 def test_explain_every_launch_code(capsys):
-    for code in ("E701", "E702", "E703", "E711", "E712", "E721", "E722", "E723", "E724", "E725"):
+    for code in ("E701", "E702", "E703", "E704", "E711", "E712", "E713", "E721", "E722", "E723", "E724", "E725"):
         assert main(["explain", code]) == 0
         text = capsys.readouterr().out
         assert text.startswith(f"{code} (error): ") and "Bad:" in text and "Fixed:" in text
+
+
+# ------------------------------------------------------------------ where each engine puts a stage's GPUs
+
+
+def _flags_of(argv: tuple[str, ...]) -> tuple[str, ...]:
+    """The engine's own argv (after mpirun … trtllm-llmapi-launch)."""
+    return argv[argv.index("trtllm-serve"):] if "trtllm-serve" in argv else argv
+
+
+def _vllm_stage_nodes(cmds, gpn: int) -> dict[int, set[int]]:
+    """vLLM's rule: rank = dp_rank·(P·T) + pp_rank·T + tp_rank; with multi-node DP a node runs
+    `--data-parallel-size-local` whole engines from `--data-parallel-start-rank`, else (one node, or
+    Ray) rank k runs on the replica's k // gpus_per_node-th node."""
+    serve = [c for c in cmds if c.argv[:2] == ("vllm", "serve")]
+    argv = serve[0].argv
+    t, p = _flag(argv, "--tensor-parallel-size"), _flag(argv, "--pipeline-parallel-size")
+    d = _flag(argv, "--data-parallel-size")
+    nodes = sorted({c.node for c in cmds})
+    engine_node = {}
+    if "--data-parallel-size-local" in argv:
+        for c in serve:
+            start, local = _flag(c.argv, "--data-parallel-start-rank", 0), _flag(c.argv, "--data-parallel-size-local")
+            engine_node |= {e: c.node for e in range(start, start + local)}
+    out: dict[int, set[int]] = {}
+    for e in range(d):
+        for s in range(p):
+            for k in range(t):
+                rank = e * p * t + s * t + k
+                out.setdefault(s, set()).add(engine_node[e] if engine_node else nodes[rank // gpn])
+    return out
+
+
+def _sglang_stage_nodes(cmds) -> dict[int, set[int]]:
+    """SGLang's rule (`nnodes_per_tp_group = max(K // P, 1)`, `pp_size_per_node = max(P // K, 1)`):
+    node rank r runs the pp ranks of block r // nnodes_per_tp_group, the tp ranks of block
+    r mod nnodes_per_tp_group."""
+    out: dict[int, set[int]] = {}
+    for c in cmds:
+        n, p, k = _flag(c.argv, "--tp"), _flag(c.argv, "--pp-size"), _flag(c.argv, "--nnodes")
+        r = _flag(c.argv, "--node-rank", 0)
+        per_tp_group, per_node = max(k // p, 1), max(p // k, 1)
+        assert n % per_tp_group == 0
+        for s in range(per_node * (r // per_tp_group), per_node * (r // per_tp_group + 1)):
+            out.setdefault(s, set()).add(c.node)
+    return out
+
+
+def _trtllm_stage_nodes(cmds) -> dict[int, set[int]]:
+    """TensorRT-LLM's rule: pp_rank = rank // tp_size; mpirun -H fills the hosts' slots in order."""
+    (c,) = cmds
+    argv = _flags_of(c.argv)
+    t, p = _flag(argv, "--tp_size"), _flag(argv, "--pp_size")
+    hosts = [c.node] * (t * p)
+    if c.argv[0] == "mpirun":
+        hosts = [int(n) for n, slots in re.findall(r"\$NODE(\d+)_ADDR:(\d+)", c.argv[2]) for _ in range(int(slots))]
+    return {s: {hosts[s * t + k] for k in range(t)} for s in range(p)}
+
+
+def _engine_stage_nodes(engine: str, cmds, gpn: int) -> dict[int, set[int]]:
+    if engine == "vllm":
+        return _vllm_stage_nodes(cmds, gpn)
+    return _sglang_stage_nodes(cmds) if engine == "sglang" else _trtllm_stage_nodes(cmds)
+
+
+PLACEMENT_PLANS = {
+    "qwen-32x8": dict(model=QWEN, cluster=C.format(n=32)),
+    "qwen-24x8": dict(model=QWEN, cluster=C.format(n=24)),
+    "mixtral-16x4": dict(cluster='cluster { gpus = 16  gpus_per_node = 4  gpu preset "h100-sxm" }'),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PLACEMENT_PLANS))
+def test_engines_place_every_stage_on_dagcs_nodes(name):
+    refused = _check_placements(PLACEMENT_PLANS[name])
+    if name == "qwen-32x8":
+        assert "E704" in refused          # `pp 4 < tp 2 ; ep 8 >` and its kind are in the space
+
+
+def _check_placements(parts) -> set[str]:
+    """For every candidate of the search space: whenever an engine gets commands, the nodes its
+    flags put each stage's GPUs on (by the engine's own rank rule, read back from the commands) are
+    the nodes of dagc's layout (rank = (replica·pp + stage)·G + local, node = rank // gpus_per_node)."""
+    from dagc.launch import launch
+    from dagc.layout import resolve
+    from dagc.search_space import candidates
+    plan = load_plan_text(plan_text(**parts))
+    seen, refused = 0, set()
+    for strategy, mb, overlap in candidates(plan):
+        strategy = strategy.model_copy(update={"microbatches": mb, "overlap": overlap})
+        lay = resolve(plan.model, plan.cluster, strategy.workload_for(plan.workload), strategy)
+        gpn = lay.gpus_per_node
+        for engine in ENGINES:
+            x = launch(plan, strategy, lay, TABLES[engine])
+            refused |= {d.code for d in x.refusals}
+            if not x.ok:
+                continue
+            for replica in range(min(lay.dp, MAX_LISTED_REPLICAS)):
+                cmds = [c for c in x.commands if c.replica == replica and c.argv[0] != "ray"]
+                ray_nodes = [c for c in x.commands if c.replica == replica and c.argv[0] == "ray"]
+                placed = _engine_stage_nodes(engine, cmds + ray_nodes if engine == "vllm" else cmds, gpn)
+                dagcs = {s: {r // gpn for r in lay.stage_ranks(replica, s)} for s in range(lay.pp)}
+                assert placed == dagcs, (engine, strategy.text)
+            seen += 1
+    assert seen > 50
+    return refused
+
+
+def test_nearest_to_a_vllm_placement_refusal_keeps_dagcs_nodes():
+    plan, result = _result(CASES["pp-attention-dp-nodes"][0])
+    near = nearest(plan, result.strategy, result.layout, TABLES["vllm"])
+    assert near.text == "pp 4 < tp 8 ; ep 8 >"
+    again = check(plan, near.text)[0]
+    assert [x.ok for x in launch_result(again, ("vllm",))] == [True]

@@ -1,17 +1,77 @@
-"""The "Launch" section of report.md (and so of report.html): per serving engine, the commands
-that start the strategy, or one line saying why the engine cannot (its E7xx rule).
+"""What `dagc launch` writes: the files its commands read (`write_files`, into `-o DIR`), and the
+"Launch" section of report.md (and so of report.html): per serving engine, the commands that
+start the strategy, or one line saying why the engine cannot (its E7xx rule).
 
-Input: a `StrategyResult`. Output: markdown lines. The nearest strategy an engine can run is not
-searched here (that checks other strategies): `dagc launch` prints it with its figures.
+Input: `Launch`es, or a `StrategyResult`. Output: files, or markdown lines. The nearest strategy
+an engine can run is not searched here (that checks other strategies): `dagc launch` prints it.
+
+`write_files` never replaces a file dagc did not write: every target is checked before any is
+written, and a target must be absent or a regular file whose first line ends with dagc's own
+`(dagc launch)`; each file is written atomically (`dagc.export.write`).
 """
 
 from __future__ import annotations
 
-from ..check import StrategyResult
-from ..launch import Launch, shown_commands
-from ..launch_engines import launch_result
+import os
+import stat
+from collections.abc import Sequence
+from pathlib import Path
 
-__all__ = ["launch_md"]
+from ..check import StrategyResult
+from ..launch import OWN_HEADER_END, Launch, shown_commands
+from ..launch_engines import launch_result
+from .write import OutputError, check_target, file_kind, write_text_atomic
+
+__all__ = ["launch_md", "write_files"]
+
+
+def _written_by_dagc(path: Path) -> bool:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            first = f.readline(4096)
+    except OSError as exc:
+        raise OutputError(path, exc.strerror or str(exc)) from exc
+    return first.startswith("# ") and first.rstrip("\n").endswith(OWN_HEADER_END)
+
+
+def _check_dir(out_dir: Path) -> None:
+    try:
+        st = os.lstat(out_dir)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise OutputError(out_dir, exc.strerror or str(exc)) from exc
+    if stat.S_ISLNK(st.st_mode):
+        raise OutputError(out_dir, "it is a symbolic link; give the directory itself")
+    if not stat.S_ISDIR(st.st_mode):
+        raise OutputError(out_dir, f"it is {file_kind(st.st_mode)}, not a directory")
+
+
+def write_files(launches: Sequence[Launch], out_dir: Path) -> list[Path]:
+    """Write the files of `launches` into `out_dir` (created if absent); the paths written.
+
+    Every target is checked first, so either all are written or none (short of a failure of the
+    disk itself): a target must be absent, or a regular file that `dagc launch` wrote (its first
+    line ends with `(dagc launch)`); two launches may not want different texts under one name.
+
+    Raises:
+        OutputError: `out_dir` is a symbolic link or not a directory, a target is not dagc's to
+            replace, or writing failed.
+    """
+    out_dir = Path(out_dir)
+    _check_dir(out_dir)
+    texts: dict[str, str] = {}
+    for f in (f for x in launches for f in x.files):
+        if texts.setdefault(f.name, f.text) != f.text:
+            raise OutputError(out_dir / f.name, "two strategies would write different files under this name; "
+                              "give them distinct names")
+    for name in texts:
+        path = out_dir / name
+        check_target(path)
+        if path.exists() and not _written_by_dagc(path):
+            raise OutputError(path, f"the file exists and dagc did not write it (its first line does not end with "
+                              f"`{OWN_HEADER_END}`); move it away or choose another -o DIR")
+    return [write_text_atomic(out_dir / name, text) for name, text in texts.items()]
 
 
 def _engine_md(x: Launch) -> list[str]:

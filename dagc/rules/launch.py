@@ -1,4 +1,4 @@
-"""What a serving engine cannot express (`dagc launch`): E701–E725.
+"""What a serving engine cannot express (`dagc launch`): E701–E726.
 
 `dagc launch` maps a valid strategy onto the flags of vLLM, SGLang and TensorRT-LLM
 (dagc.launch and its engine tables). When an engine has no way to say a strategy, the
@@ -62,6 +62,22 @@ Fixed:
     strategy tp 2 ; ep 8                     # the 4 extra GPUs become attention data parallelism
 """
 
+E704 = """
+vLLM (v0.10–0.12) numbers its GPUs data-parallel engine by engine: global rank = dp_rank·(P·T)
++ pp_rank·T + tp_rank, so each engine's TP × PP GPUs sit together (a whole pipeline per node
+with `--data-parallel-size-local`). dagc puts the GPUs of one stage together instead (rank =
+stage·G + local): with attention DP (D > 1), pipeline parallelism (P > 1) and a replica on
+several nodes, a stage's EP group spans nodes under vLLM, so its all-to-all crosses the network
+where dagc costs it inside a node. dagc does not print figures that vLLM would not run.
+
+Bad:
+    cluster { gpus = 32  gpus_per_node = 8 … }
+    strategy pp 4 < tp 2 ; ep 8 >            # vLLM: DP 4 engines of TP 2 × PP 4, one per node
+Fixed:
+    strategy pp 4 < tp 8 ; ep 8 >            # no attention DP: stage s on node s, as dagc
+    strategy tp 2 ; ep 32                    # no pipeline: EP 32 over the 4 nodes, as dagc costs it
+"""
+
 E711 = """
 SGLang (0.5): `--tp N` is the number of GPUs of one stage and `--ep E` sets the MoE tensor
 parallelism to N / E: the routed experts always span all N GPUs. Experts replicated over part
@@ -84,6 +100,19 @@ Bad:
     strategy tp 2 cp 4 ; ep 8
 Fixed:
     strategy tp 2 ; ep 8
+"""
+
+E713 = """
+SGLang (0.5) with `--nnodes K --pp-size P` gives each stage K/P whole nodes (K ≥ P) or each
+node P/K whole stages (K < P), in dagc's order (stage outer, GPU of the stage inner). A replica
+whose stages do not divide its nodes that way (e.g. 3 nodes for 2 stages of 12 GPUs) cannot be
+placed by SGLang as dagc places it.
+
+Bad:
+    cluster { gpus = 24  gpus_per_node = 8 … }
+    strategy pp 2 < tp 4 ; ep 4 etp 3 >      # stages of 12 GPUs over 3 nodes
+Fixed:
+    strategy pp 3 < tp 8 ; ep 8 >            # one stage per node
 """
 
 E721 = """
@@ -149,8 +178,12 @@ RULES = (
     make_rule("E702", Severity.ERROR, "vLLM: EP is 1 or attention DP × TP, with no expert TP or DP beside it",
               doc=E702, passes=_PASSES),
     make_rule("E703", Severity.ERROR, "vLLM: no context parallelism", doc=E703, passes=_PASSES),
+    make_rule("E704", Severity.ERROR, "vLLM: each data-parallel engine's TP × PP GPUs sit together, so with pp a "
+              "stage spans nodes", doc=E704, passes=_PASSES),
     make_rule("E711", Severity.ERROR, "SGLang: EP × MoE TP is the whole stage (--tp)", doc=E711, passes=_PASSES),
     make_rule("E712", Severity.ERROR, "SGLang: no context parallelism", doc=E712, passes=_PASSES),
+    make_rule("E713", Severity.ERROR, "SGLang: a stage takes whole nodes, or a node whole stages", doc=E713,
+              passes=_PASSES),
     make_rule("E721", Severity.ERROR, "TensorRT-LLM: attention is all TP or all DP over the stage", doc=E721,
               passes=_PASSES),
     make_rule("E722", Severity.ERROR, "TensorRT-LLM: no context parallelism with experts", doc=E722,
