@@ -209,7 +209,7 @@ class _Recurrence:
 
     def __init__(self, plan: Plan, lay: Layout, workload: Workload, timer: Timer):
         self.plan, self.lay, self.workload, self.timer = plan, lay, workload, timer
-        self.reqs = lay.requests()
+        self.reqs = [tuple(row) for row in lay.requests().tolist()]     # per micro-batch, per attention-DP group
         self.pair = workload.overlap is Overlap.MICROBATCH
         w = 2 if self.pair else 1
         self.units = [list(range(k, min(k + w, lay.microbatches))) for k in range(0, lay.microbatches, w)]
@@ -243,7 +243,7 @@ class _Recurrence:
         ends: dict[int, float] = {}
         for unit in self.units:
             ready = ready_of(unit)
-            for stage, (compute, send) in enumerate(self.costs(phase, tuple(self.reqs[unit[0]]), len(unit))):
+            for stage, (compute, send) in enumerate(self.costs(phase, self.reqs[unit[0]], len(unit))):
                 end = max(free[stage], ready) + compute
                 free[stage] = end
                 if stage < last:
@@ -273,11 +273,11 @@ class _Recurrence:
     def _floor(self, row_of) -> float | None:
         """max(the first unit crossing every stage and send, the busiest stage's units), from the
         rows `row_of(req, n)` gives (None: not known, and neither is the floor)."""
-        units = collections.Counter((tuple(self.reqs[unit[0]]), len(unit)) for unit in self.units)
+        units = collections.Counter((self.reqs[unit[0]], len(unit)) for unit in self.units)
         rows = {key: row_of(*key) for key in units}
         if any(row is None for row in rows.values()):
             return None
-        first = rows[(tuple(self.reqs[self.units[0][0]]), len(self.units[0]))]
+        first = rows[(self.reqs[self.units[0][0]], len(self.units[0]))]
         crossing = sum(compute + send for compute, send in first)
         busiest = max(sum(count * rows[key][stage][0] for key, count in units.items()) for stage in range(self.lay.pp))
         return max(crossing, busiest)
