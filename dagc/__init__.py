@@ -5,7 +5,7 @@ Public API (no logic here):
     load_plan(path) -> Plan                  read, parse and lower a .moe file
     load_plan_text(text) -> Plan
     check(plan, strategy=None) -> [StrategyResult]
-    report_json(result) -> dict              the report.json object (SPEC 8)
+    report_json(result) -> dict              the report.json object (docs/outputs.md)
     explain(code) -> str | None              a rule's documentation
 
 Errors cross the API as `PlanError`, which carries located `Diagnostic`s.

@@ -103,7 +103,7 @@ AUTO_JOBS_MAX = 8
 
 def _auto_jobs(plan) -> int:
     """Worker processes when `--jobs` is not given: one for a small space (starting workers costs
-    about a second), else up to 8 CPUs. The result does not depend on it (SPEC 9)."""
+    about a second), else up to 8 CPUs. The result does not depend on it (docs/search.md, "Determinism")."""
     with _loading():
         from .search import count_candidates, cpu_count
     if count_candidates(plan) < AUTO_JOBS_FROM:

@@ -208,7 +208,7 @@ def _memory_table(console: Console, r: StrategyResult) -> Table:
     return t
 
 
-# The metrics of SPEC 7 by their human names; the keys stay those of report.json.
+# The metrics (docs/cost-model.md, "Schedule and metrics") by their human names; the keys stay those of report.json.
 METRIC_NAMES = (
     ("ttft_s", "TTFT (time to first token)"),
     ("tpot_s", "TPOT (time per output token)"),

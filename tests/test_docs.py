@@ -461,6 +461,35 @@ def test_every_relative_link_points_to_a_file_in_the_repo():
     assert not bad, bad
 
 
+_OUTSIDE_REFERENCE = re.compile(r"SPEC \d|\.\./shared|issue \d", re.I)
+
+
+def _cli_help_texts() -> list[str]:
+    from dagc.cli import build_parser
+    texts, parsers = [], [build_parser()]
+    while parsers:
+        parser = parsers.pop()
+        texts.append(parser.format_help())
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                parsers.extend(action.choices.values())
+    return texts
+
+
+def test_no_reference_to_documents_outside_the_repo():
+    """Users read docs/, README.md, the rule texts (`dagc explain`, docs/rules.md), the grammar and the
+    command's help: none cites a section of a document they do not have ("SPEC 6.2", "issue 8") or a
+    file outside the repository ("../shared/…"); each names the docs page that holds the content."""
+    from dagc.rules import RULES
+    texts = {str(page.relative_to(ROOT)): page.read_text() for page in _pages()}
+    texts.update({f"rule {r.code}": f"{r.title}\n{r.doc}" for r in RULES})
+    texts["grammar/plan.lark"] = (ROOT / "grammar" / "plan.lark").read_text()
+    texts.update({f"help {i}": text for i, text in enumerate(_cli_help_texts())})
+    bad = [f"{name}: {line.strip()}" for name, text in texts.items() for line in text.splitlines()
+           if _OUTSIDE_REFERENCE.search(line)]
+    assert not bad, bad
+
+
 def test_readme_names_no_file_outside_the_repo():
     """README.md sends users to no file outside the repository, as a link or as text (`../shared/SPEC.md`)."""
     text = (ROOT / "README.md").read_text()

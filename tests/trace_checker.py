@@ -1,8 +1,9 @@
 """A stand-in for Perfetto's JSON importer: counts what it would report as import errors.
 
-Built from the rules in ../shared/TRACE_AND_GRAPHVIZ.md (trace_processor's JSON tokenizer,
-sorter, slice and flow trackers). `check_trace(path)` returns a dict of error counters;
-a trace Perfetto loads cleanly has every counter at zero. `check_readable(path)` counts, the
+Built from the rules of Perfetto's importer (trace_processor's JSON tokenizer, sorter, slice and
+flow trackers) that docs/outputs.md ("What Perfetto's importer requires") lists.
+`check_trace(path)` returns a dict of error counters; a trace Perfetto loads cleanly has every
+counter at zero. `check_readable(path)` counts, the
 same way, what makes a clean trace hard to read (dagc's layout rules: named and sorted tracks,
 slice names without layers, counters only where they change, the schedule's tracks first,
 the ranks included said in the metadata).

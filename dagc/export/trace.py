@@ -1,4 +1,4 @@
-"""trace.json: the schedule as a Chrome trace that Perfetto loads (SPEC 8).
+"""trace.json: the schedule as a Chrome trace that Perfetto loads (docs/outputs.md, "trace.json").
 
 Input: a scheduled `StrategyResult`. Output: a Trace Event Format file written as a
 stream. First a "schedule" process (sorted first) with two tracks: "phases" (prefill, then each
@@ -14,7 +14,11 @@ binary fraction of a µs). Slices of one thread never partly overlap: each (GPU,
 split into lanes. Large plans get representative ranks — the first and last GPU of every
 pipeline stage — and say so in the metadata and process names; `all_ranks` draws every GPU
 within an event budget.
-See ../shared/TRACE_AND_GRAPHVIZ.md for the importer's rules.
+
+Perfetto's importer requires (docs/outputs.md, "What Perfetto's importer requires"): the object
+form, complete, without surrogate escapes or NaN; non-negative times from integer ns; integer
+pids and tids with no tid equal to its pid; only X, M, C and v1 flow (s/f, integer id) events;
+slices on a thread that nest and never partly overlap, at most 512 deep.
 """
 
 from __future__ import annotations
