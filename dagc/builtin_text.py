@@ -439,6 +439,23 @@ EXPLAIN: dict[str, str] = {
         "Fixed:\n"
         "    strategy tp 1 ; ep 8 with overlap none"
     ),
+    "E726": (
+        "E726 (error): TensorRT-LLM: EP groups are consecutive GPUs, dagc's etp apart\n"
+        "\n"
+        "TensorRT-LLM (1.x) numbers the MoE ranks of a stage EP first: moe_ep_rank = tp_rank mod\n"
+        "ep_size, so an EP group is `--ep_size` consecutive GPUs and MoE TP runs over GPUs ep_size\n"
+        "apart (its `Mapping`: with 8 GPUs, MoE TP 2 × EP 4, the EP groups are [0‥3] and [4‥7]). dagc\n"
+        "numbers etp first (an EP group takes every etp-th GPU). Inside one node that changes nothing\n"
+        "dagc costs; with a stage over several nodes, EP × MoE TP both above 1, the engine's all-to-all\n"
+        "and MoE all-reduce run on other links than the ones dagc costed.\n"
+        "\n"
+        "Bad:\n"
+        "    cluster { gpus = 16  gpus_per_node = 8 … }\n"
+        "    strategy tp 1 ; ep 8 etp 2               # TensorRT-LLM: EP inside a node, MoE TP across\n"
+        "Fixed:\n"
+        "    strategy tp 1 ; ep 16                    # --tp_size 16 --ep_size 16: no MoE TP\n"
+        "    strategy dp 2 < tp 1 ; ep 4 etp 2 >      # a stage inside one node: the order costs the same"
+    ),
     "N001": (
         "N001 (note): more diagnostics than dagc shows at once\n"
         "\n"

@@ -27,15 +27,51 @@ from .launch import (
 from .layout import default_split
 from .plan import Overlap
 
-__all__ = ["TABLE", "refusals", "yaml_text"]
+__all__ = ["TABLE", "ep_group_nodes", "refusals", "yaml_text"]
 
 VERSION = "TensorRT-LLM 1.x (trtllm-serve, PyTorch backend)"
 HOSTFILE = "hosts.txt"      # mpirun's host list when a replica spans more nodes than a -H list shows
 
 
+def ep_group_nodes(d: Degrees, ep_fastest: bool) -> list[frozenset[int]]:
+    """The nodes (relative to the replica's first) of every MoE EP group of every stage, sorted:
+    with `ep_fastest` as TensorRT-LLM forms them (its `Mapping`: moe_ep_rank = tp_rank mod ep_size,
+    so an EP group is ep_size consecutive ranks), else as dagc (etp fastest: ranks etp apart).
+
+    Example:
+        >>> d = Degrees(dp=1, pp=1, group=16, tp=1, cp=1, sp=False, adp=16, ep=8, etp=2, edp=1, has_experts=True,
+        ...             dense_layers=0, layers=32, split=(32,), split_explicit=False, overlap=Overlap.NONE,
+        ...             gpus_per_node=8)
+        >>> [sorted(n) for n in ep_group_nodes(d, True)], [sorted(n) for n in ep_group_nodes(d, False)]
+        ([[0], [1]], [[0, 1], [0, 1]])
+    """
+    gpn, g = d.gpus_per_node, d.group
+    whole = d.replica_gpus <= gpn
+    groups = []
+    for s in range(d.pp):
+        for m in range(d.etp):
+            local = [m * d.ep + e if ep_fastest else e * d.etp + m for e in range(d.ep)]
+            groups.append(frozenset(0 if whole else (s * g + r) // gpn for r in local))
+    return sorted(groups, key=sorted)
+
+
+def _moe_order(d: Degrees) -> list[Refusal]:
+    if not d.has_experts or d.edp > 1 or d.ep == 1 or d.etp == 1:
+        return []
+    engine, own = ep_group_nodes(d, True), ep_group_nodes(d, False)
+    if engine == own:
+        return []
+    spans = [f"{n} node{'s' if n > 1 else ''}" for n in (len(engine[-1]), len(own[-1]))]
+    return [Refusal("E726", f"TensorRT-LLM: an EP group is {d.ep} consecutive GPUs of a stage (MoE TP over GPUs "
+                    f"{d.ep} apart), dagc's EP group GPUs {d.etp} apart (etp fastest); on a stage of {d.group} GPUs "
+                    f"over nodes of {d.gpus_per_node}, the engine's EP groups span {spans[0]}, dagc's {spans[1]}, "
+                    "which dagc costs", "etp")]
+
+
 def refusals(d: Degrees) -> list[Refusal]:
     """What TensorRT-LLM cannot say: cp (E722), expert DP (E723), attention TP × DP mixed (E721), an
-    explicit split other than its own (E724), micro-batch overlap (E725)."""
+    explicit split other than its own (E724), micro-batch overlap (E725), EP groups on other nodes
+    than dagc's (E726)."""
     out = []
     if d.cp > 1:
         why = "CP with MoE layers is not supported" if d.has_experts else "trtllm-serve has no context-parallel flag"
@@ -54,7 +90,7 @@ def refusals(d: Degrees) -> list[Refusal]:
     if d.overlap is Overlap.MICROBATCH:
         out.append(Refusal("E725", "TensorRT-LLM: no option overlaps one micro-batch's communication with "
                            "another's compute (`overlap microbatch`)", "overlap"))
-    return out
+    return out + _moe_order(d)
 
 
 def yaml_text(d: Degrees, label: str) -> str:

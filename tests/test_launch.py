@@ -53,6 +53,8 @@ CASES = {
                               "two vLLM DP servers on one node: distinct --port and --data-parallel-rpc-port"),
     "stages-straddle-nodes": (dict(model=QWEN, cluster=C.format(n=24), strategy="strategy pp 2 < tp 4 ; ep 4 etp 3 >"),
                               "2 stages of 12 GPUs on 3 nodes: SGLang gives a stage whole nodes (E713)"),
+    "trtllm-ep-order": (dict(model=QWEN, cluster=C.format(n=16), strategy="strategy tp 1 ; ep 8 etp 2"),
+                        "a stage over 2 nodes with EP 8 × MoE TP 2: TensorRT-LLM's EP groups are consecutive (E726)"),
     "overlap-paired": (dict(model=QWEN, strategy="strategy tp 1 ; ep 8 with microbatches 2 overlap microbatch"),
                        "the engines' overlap options run what dagc costed (2 micro-batches, paired)"),
 }
@@ -174,7 +176,8 @@ def test_partition_variable_only_when_the_engines_default_differs():
     ("cp", {"vllm": ["E703"], "sglang": ["E712"], "trtllm": ["E722"]}),
     ("straddles-nodes", {"vllm": ["E701"], "sglang": ["E701"], "trtllm": ["E701"]}),
     ("pp-attention-dp-nodes", {"vllm": ["E704"], "trtllm": ["E721"]}),
-    ("stages-straddle-nodes", {"vllm": ["E702", "E704"], "sglang": ["E713"], "trtllm": ["E721"]}),
+    ("trtllm-ep-order", {"vllm": ["E702"], "trtllm": ["E726"]}),
+    ("stages-straddle-nodes", {"vllm": ["E702", "E704"], "sglang": ["E713"], "trtllm": ["E721", "E726"]}),
     ("tp8", {}),
     ("attention-dp-ep", {}),
 ])
@@ -194,7 +197,8 @@ def test_every_launch_code_is_triggered_here():
     for parts, _ in CASES.values():
         _, result = _result(parts)
         found |= {d.code for x in launch_result(result) for d in x.refusals}
-    assert found == {"E701", "E702", "E703", "E704", "E711", "E712", "E713", "E721", "E722", "E723", "E724", "E725"}
+    assert found == {"E701", "E702", "E703", "E704", "E711", "E712", "E713", "E721", "E722", "E723", "E724", "E725",
+                     "E726"}
 
 
 @pytest.mark.parametrize("name, engine", [("tp2-ep8", "trtllm"), ("ep4-etp2", "vllm"), ("expert-dp", "sglang"),
@@ -372,7 +376,8 @@ def test_report_has_a_launch_section(tmp_path):
 
 
 def test_explain_every_launch_code(capsys):
-    for code in ("E701", "E702", "E703", "E704", "E711", "E712", "E713", "E721", "E722", "E723", "E724", "E725"):
+    for code in ("E701", "E702", "E703", "E704", "E711", "E712", "E713", "E721", "E722", "E723", "E724", "E725",
+                 "E726"):
         assert main(["explain", code]) == 0
         text = capsys.readouterr().out
         assert text.startswith(f"{code} (error): ") and "Bad:" in text and "Fixed:" in text
@@ -386,10 +391,10 @@ def _flags_of(argv: tuple[str, ...]) -> tuple[str, ...]:
     return argv[argv.index("trtllm-serve"):] if "trtllm-serve" in argv else argv
 
 
-def _vllm_stage_nodes(cmds, gpn: int) -> dict[int, set[int]]:
+def _vllm_rank_nodes(cmds, gpn: int) -> dict[tuple[int, int], int]:
     """vLLM's rule: rank = dp_rank·(P·T) + pp_rank·T + tp_rank; with multi-node DP a node runs
     `--data-parallel-size-local` whole engines from `--data-parallel-start-rank`, else (one node, or
-    Ray) rank k runs on the replica's k // gpus_per_node-th node."""
+    Ray) rank k runs on the replica's k // gpus_per_node-th node. Keys: (stage, dp_rank·T + tp_rank)."""
     serve = [c for c in cmds if c.argv[:2] == ("vllm", "serve")]
     argv = serve[0].argv
     t, p = _flag(argv, "--tensor-parallel-size"), _flag(argv, "--pipeline-parallel-size")
@@ -400,31 +405,27 @@ def _vllm_stage_nodes(cmds, gpn: int) -> dict[int, set[int]]:
         for c in serve:
             start, local = _flag(c.argv, "--data-parallel-start-rank", 0), _flag(c.argv, "--data-parallel-size-local")
             engine_node |= {e: c.node for e in range(start, start + local)}
-    out: dict[int, set[int]] = {}
-    for e in range(d):
-        for s in range(p):
-            for k in range(t):
-                rank = e * p * t + s * t + k
-                out.setdefault(s, set()).add(engine_node[e] if engine_node else nodes[rank // gpn])
-    return out
+    return {(s, e * t + k): engine_node[e] if engine_node else nodes[(e * p * t + s * t + k) // gpn]
+            for e in range(d) for s in range(p) for k in range(t)}
 
 
-def _sglang_stage_nodes(cmds) -> dict[int, set[int]]:
+def _sglang_rank_nodes(cmds) -> dict[tuple[int, int], int]:
     """SGLang's rule (`nnodes_per_tp_group = max(K // P, 1)`, `pp_size_per_node = max(P // K, 1)`):
     node rank r runs the pp ranks of block r // nnodes_per_tp_group, the tp ranks of block
-    r mod nnodes_per_tp_group."""
-    out: dict[int, set[int]] = {}
+    r mod nnodes_per_tp_group. Keys: (stage, tp rank)."""
+    out = {}
     for c in cmds:
         n, p, k = _flag(c.argv, "--tp"), _flag(c.argv, "--pp-size"), _flag(c.argv, "--nnodes")
         r = _flag(c.argv, "--node-rank", 0)
         per_tp_group, per_node = max(k // p, 1), max(p // k, 1)
         assert n % per_tp_group == 0
+        tp_per_node, block = n // per_tp_group, r % per_tp_group
         for s in range(per_node * (r // per_tp_group), per_node * (r // per_tp_group + 1)):
-            out.setdefault(s, set()).add(c.node)
+            out |= {(s, t): c.node for t in range(tp_per_node * block, tp_per_node * (block + 1))}
     return out
 
 
-def _trtllm_stage_nodes(cmds) -> dict[int, set[int]]:
+def _trtllm_rank_nodes(cmds) -> dict[tuple[int, int], int]:
     """TensorRT-LLM's rule: pp_rank = rank // tp_size; mpirun -H fills the hosts' slots in order."""
     (c,) = cmds
     argv = _flags_of(c.argv)
@@ -432,13 +433,32 @@ def _trtllm_stage_nodes(cmds) -> dict[int, set[int]]:
     hosts = [c.node] * (t * p)
     if c.argv[0] == "mpirun":
         hosts = [int(n) for n, slots in re.findall(r"\$NODE(\d+)_ADDR:(\d+)", c.argv[2]) for _ in range(int(slots))]
-    return {s: {hosts[s * t + k] for k in range(t)} for s in range(p)}
+    return {(s, k): hosts[s * t + k] for s in range(p) for k in range(t)}
 
 
-def _engine_stage_nodes(engine: str, cmds, gpn: int) -> dict[int, set[int]]:
+def _engine_rank_nodes(engine: str, cmds, gpn: int) -> dict[tuple[int, int], int]:
     if engine == "vllm":
-        return _vllm_stage_nodes(cmds, gpn)
-    return _sglang_stage_nodes(cmds) if engine == "sglang" else _trtllm_stage_nodes(cmds)
+        return _vllm_rank_nodes(cmds, gpn)
+    return _sglang_rank_nodes(cmds) if engine == "sglang" else _trtllm_rank_nodes(cmds)
+
+
+def _ep_groups(engine: str, argv, lay, node_of: dict[tuple[int, int], int]) -> list[list[int]]:
+    """The nodes of each MoE EP group of each stage, sorted: TensorRT-LLM's moe_ep_rank = tp_rank mod
+    ep_size (consecutive), SGLang's and dagc's EP groups take GPUs etp apart; vLLM's EP group is the stage."""
+    ep, etp = lay.ep, lay.etp
+    if engine == "trtllm":
+        ep = _flag(_flags_of(argv), "--ep_size")
+        etp = lay.group_size // ep
+    elif engine == "sglang":
+        ep = _flag(argv, "--ep")
+        etp = lay.group_size // ep
+    consecutive = engine == "trtllm"
+    groups = []
+    for s in range(lay.pp):
+        for m in range(etp):
+            local = [m * ep + e if consecutive else e * etp + m for e in range(ep)]
+            groups.append(sorted({node_of[(s, r)] for r in local}))
+    return sorted(groups)
 
 
 PLACEMENT_PLANS = {
@@ -474,11 +494,16 @@ def _check_placements(parts) -> set[str]:
             if not x.ok:
                 continue
             for replica in range(min(lay.dp, MAX_LISTED_REPLICAS)):
-                cmds = [c for c in x.commands if c.replica == replica and c.argv[0] != "ray"]
-                ray_nodes = [c for c in x.commands if c.replica == replica and c.argv[0] == "ray"]
-                placed = _engine_stage_nodes(engine, cmds + ray_nodes if engine == "vllm" else cmds, gpn)
-                dagcs = {s: {r // gpn for r in lay.stage_ranks(replica, s)} for s in range(lay.pp)}
-                assert placed == dagcs, (engine, strategy.text)
+                cmds = [c for c in x.commands if c.replica == replica]
+                placed = _engine_rank_nodes(engine, [c for c in cmds if c.argv[0] != "ray"] if engine != "vllm"
+                                            else cmds, gpn)
+                dagcs = {(s, r - lay.stage_ranks(replica, s).start): r // gpn
+                         for s in range(lay.pp) for r in lay.stage_ranks(replica, s)}
+                assert placed == dagcs, (engine, strategy.text)           # every GPU of every stage: dagc's node
+                if lay.edp == 1 and plan.model.has_experts:
+                    head = [c for c in cmds if c.argv[0] != "ray"][0].argv
+                    engines = _ep_groups(engine, head, lay, placed)
+                    assert engines == _ep_groups("dagc", head, lay, dagcs), (engine, strategy.text)
             seen += 1
     assert seen > 50
     return refused
@@ -490,3 +515,113 @@ def test_nearest_to_a_vllm_placement_refusal_keeps_dagcs_nodes():
     assert near.text == "pp 4 < tp 8 ; ep 8 >"
     again = check(plan, near.text)[0]
     assert [x.ok for x in launch_result(again, ("vllm",))] == [True]
+
+
+# ------------------------------------------------------------------ -o DIR: what dagc launch may replace
+
+
+def _two_yaml_plan(write_plan):
+    return write_plan(plan_text(model=QWEN, strategy="strategy dep = tp 1 ; ep 8\nstrategy tep = tp 8 ; ep 8"))
+
+
+def test_output_refuses_a_file_dagc_did_not_write_and_writes_nothing(capsys, write_plan, tmp_path):
+    path = _two_yaml_plan(write_plan)
+    out_dir = tmp_path / "launch"
+    out_dir.mkdir()
+    (out_dir / "trtllm-tep.yml").write_text("# my own settings\nenable_attention_dp: false\n")
+    assert main(["launch", str(path), "--engine", "trtllm", "-o", str(out_dir)]) == 5
+    captured = capsys.readouterr()
+    assert "dagc did not write it" in captured.err and "Traceback" not in captured.err
+    assert captured.out == ""                                      # nothing printed, nothing written
+    assert sorted(p.name for p in out_dir.iterdir()) == ["trtllm-tep.yml"]
+    assert (out_dir / "trtllm-tep.yml").read_text().startswith("# my own settings")
+
+
+def test_output_refuses_a_symlink_before_writing_the_other_file(capsys, write_plan, tmp_path):
+    path = _two_yaml_plan(write_plan)
+    out_dir = tmp_path / "launch"
+    out_dir.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep")
+    (out_dir / "trtllm-tep.yml").symlink_to(victim)
+    assert main(["launch", str(path), "--engine", "trtllm", "-o", str(out_dir)]) == 5
+    assert "symbolic link" in capsys.readouterr().err
+    assert not (out_dir / "trtllm-dep.yml").exists() and victim.read_text() == "keep"
+
+
+def test_output_replaces_its_own_files_and_leaves_others(capsys, write_plan, tmp_path):
+    path = _two_yaml_plan(write_plan)
+    out_dir = tmp_path / "launch"
+    assert main(["launch", str(path), "--engine", "trtllm", "-o", str(out_dir)]) == 0
+    (out_dir / "notes.txt").write_text("mine")
+    own = (out_dir / "trtllm-dep.yml").read_text()
+    (out_dir / "trtllm-dep.yml").write_text(own.splitlines()[0] + "\nenable_attention_dp: false\n")
+    assert main(["launch", str(path), "--engine", "trtllm", "-o", str(out_dir)]) == 0    # dagc's: replaced
+    assert (out_dir / "trtllm-dep.yml").read_text() == own and (out_dir / "notes.txt").read_text() == "mine"
+    assert not [p for p in out_dir.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_output_directory_must_not_be_a_symlink(capsys, write_plan, tmp_path):
+    path = _two_yaml_plan(write_plan)
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "link").symlink_to(real)
+    assert main(["launch", str(path), "--engine", "trtllm", "-o", str(tmp_path / "link")]) == 5
+    assert list(real.iterdir()) == []
+
+
+def test_write_files_refuses_two_texts_under_one_name(tmp_path):
+    from dagc.export.launch import write_files
+    from dagc.export.write import OutputError
+    from dagc.launch import GeneratedFile, Launch, ModelPath
+    m = ModelPath("m", "why")
+    a = Launch("trtllm", "TensorRT-LLM", "1.x", "a", 8, 8, 1, m, files=(GeneratedFile("x.yml", "# a (dagc launch)\n"),))
+    b = Launch("trtllm", "TensorRT-LLM", "1.x", "b", 8, 8, 1, m, files=(GeneratedFile("x.yml", "# b (dagc launch)\n"),))
+    with pytest.raises(OutputError, match="different files under this name"):
+        write_files([a, b], tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+# ------------------------------------------------------------------ what the CLI prints
+
+
+def test_help_examples_run(capsys, tmp_path, monkeypatch):
+    """Every `dagc launch` example of the help exits 0 (the -o one writes its file)."""
+    import os
+
+    from dagc.cli_launch import EPILOG
+    monkeypatch.chdir(tmp_path)
+    os.symlink(EXAMPLES, tmp_path / "examples")
+    for line in EPILOG.splitlines():
+        line = line.split("#")[0].strip()
+        if line.startswith("dagc launch "):
+            assert main(shlex.split(line)[1:]) == 0, line
+    assert (tmp_path / "out" / "launch" / "trtllm-tp-1-ep-4.yml").is_file()
+
+
+def test_try_line_keeps_the_users_options(capsys, write_plan, tmp_path):
+    path = write_plan(plan_text(strategy="strategy tp 2 ; ep 8"))
+    out_dir = tmp_path / "o"
+    assert main(["launch", str(path), "--engine", "trtllm", "-o", str(out_dir), "--allow-path", str(tmp_path)]) == 3
+    (line,) = [s for s in capsys.readouterr().out.splitlines() if s.strip().startswith("try:")]
+    argv = shlex.split(line.split("try:", 1)[1])
+    assert argv[:3] == ["dagc", "launch", str(path)] and argv[argv.index("--strategy") + 1] == "tp 1 ; ep 8"
+    assert argv[argv.index("-o") + 1] == str(out_dir) and argv[argv.index("--allow-path") + 1] == str(tmp_path)
+    assert main(argv[1:]) == 0                    # the suggestion runs as printed
+
+
+def test_header_names_the_batch_of_batch_max(capsys, write_plan):
+    path = write_plan(plan_text(model=QWEN, strategy="strategy tp 1 ; ep 8",
+                                workload="workload { batch = max  prompt = 2048  generate = 256 }"))
+    assert main(["launch", str(path), "--engine", "sglang"]) == 0
+    header = capsys.readouterr().out.split("## ")[0]
+    assert re.search(r"^batch = max: [\d,]+ requests", header, re.M), header
+
+
+def test_replicas_beyond_the_listed_are_numbered_from_0(capsys, write_plan):
+    path = write_plan(plan_text(model=QWEN, cluster=C.format(n=96), strategy="strategy dp 12 < tp 8 ; ep 8 >"))
+    assert main(["launch", str(path), "--engine", "sglang"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("sglang.launch_server") == MAX_LISTED_REPLICAS == 8
+    assert "… replicas 8–11 run the same commands on nodes 8–11" in out
+    assert "node 7:" in out and "node 8:" not in out

@@ -74,7 +74,8 @@ FIXTURES = {
 }
 
 
-LAUNCH_CODES = {"E701", "E702", "E703", "E704", "E711", "E712", "E713", "E721", "E722", "E723", "E724", "E725"}
+LAUNCH_CODES = {"E701", "E702", "E703", "E704", "E711", "E712", "E713", "E721", "E722", "E723", "E724", "E725",
+                "E726"}
 
 
 def codes(tmp_path, parts) -> set[str]:

@@ -171,6 +171,22 @@ Fixed:
     strategy tp 1 ; ep 8 with overlap none
 """
 
+E726 = """
+TensorRT-LLM (1.x) numbers the MoE ranks of a stage EP first: moe_ep_rank = tp_rank mod
+ep_size, so an EP group is `--ep_size` consecutive GPUs and MoE TP runs over GPUs ep_size
+apart (its `Mapping`: with 8 GPUs, MoE TP 2 × EP 4, the EP groups are [0‥3] and [4‥7]). dagc
+numbers etp first (an EP group takes every etp-th GPU). Inside one node that changes nothing
+dagc costs; with a stage over several nodes, EP × MoE TP both above 1, the engine's all-to-all
+and MoE all-reduce run on other links than the ones dagc costed.
+
+Bad:
+    cluster { gpus = 16  gpus_per_node = 8 … }
+    strategy tp 1 ; ep 8 etp 2               # TensorRT-LLM: EP inside a node, MoE TP across
+Fixed:
+    strategy tp 1 ; ep 16                    # --tp_size 16 --ep_size 16: no MoE TP
+    strategy dp 2 < tp 1 ; ep 4 etp 2 >      # a stage inside one node: the order costs the same
+"""
+
 _PASSES = (engine_refusal,)
 
 RULES = (
@@ -193,4 +209,6 @@ RULES = (
     make_rule("E724", Severity.ERROR, "TensorRT-LLM: the layer split is the engine's own", doc=E724,
               passes=_PASSES),
     make_rule("E725", Severity.ERROR, "TensorRT-LLM: no micro-batch overlap", doc=E725, passes=_PASSES),
+    make_rule("E726", Severity.ERROR, "TensorRT-LLM: EP groups are consecutive GPUs, dagc's etp apart", doc=E726,
+              passes=_PASSES),
 )
