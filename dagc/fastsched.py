@@ -114,18 +114,19 @@ class Timer:
 
         out: dict = {}
         floor: dict = {}
-        for dense in ((True, False) if m.has_experts else (True,)):
+        for dense in (True, False):       # a kind of layer the model does not have takes no time
+            name = "dense" if dense else "moe"
+            if dense not in m.layer_kinds:
+                out[name] = out["pair_" + name] = floor[name] = floor["pair_" + name] = 0.0
+                continue
             ops, _ = layer_ops(lay, m, dense)
             timed = [(lop, info(lop.op)[0], info(lop.op)[1]) for lop in ops]
-            name = "dense" if dense else "moe"
             out[name] = sum(t[1] for t in timed)
             out["pair_" + name] = _pair_layer_time(timed)
             floor[name] = sum(info(lop.op)[3] for lop in ops)
             # two micro-batches: each stream runs its ops of both, one after the other
             floor["pair_" + name] = 2 * max(sum(info(lop.op)[3] for lop in ops if info(lop.op)[1] is comm)
                                             for comm in (False, True))
-        if not m.has_experts:             # a dense model has no MoE layer
-            out["moe"] = out["pair_moe"] = floor["moe"] = floor["pair_moe"] = 0.0
         out["embed"], floor["embed"] = info(Op.EMBED)[0], info(Op.EMBED)[3]
         out["head"] = info(Op.FINAL_NORM)[0] + info(Op.LM_HEAD)[0]
         floor["head"] = info(Op.FINAL_NORM)[3] + info(Op.LM_HEAD)[3]

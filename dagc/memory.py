@@ -181,10 +181,9 @@ def shape_activation_peaks(shapes: OpShapes, model: Model, peak: Callable[[Op], 
             return template_activation_peak(shapes.make(op))
 
     out = {"embed": peak(Op.EMBED), "head": max(peak(Op.FINAL_NORM), peak(Op.LM_HEAD)), "boundary": peak(Op.SEND)}
-    kinds = (True, False) if model.has_experts else (True,)
-    for dense in kinds:
-        ops, _ = layer_ops(shapes.lay, model, dense)
-        out["dense" if dense else "moe"] = max(peak(op) for op in dict.fromkeys(lop.op for lop in ops))
+    for dense in (True, False):           # a kind of layer the model does not have holds nothing
+        ops, _ = layer_ops(shapes.lay, model, dense) if dense in model.layer_kinds else ([], None)
+        out["dense" if dense else "moe"] = max((peak(op) for op in dict.fromkeys(lop.op for lop in ops)), default=0.0)
     return out
 
 

@@ -133,6 +133,11 @@ class Model(Frozen):
     def moe_layer_count(self) -> int:
         return self.layers - self.dense_layer_count
 
+    @property
+    def layer_kinds(self) -> tuple[bool, ...]:
+        """The kinds of layer the model has, dense (True) and MoE (False): what is worth timing."""
+        return tuple(dense for dense, n in ((True, self.dense_layer_count), (False, self.moe_layer_count)) if n)
+
 
 class Gpu(Frozen):
     name: str
