@@ -444,6 +444,7 @@ class Nearest:
 
     text: str
     metrics: dict
+    batch: int | None = None       # with `batch = max`: the batch its figures are for (its own largest)
 
 
 def _divisors(n: int) -> list[int]:
@@ -507,5 +508,6 @@ def nearest(plan: Plan, strategy: Strategy, layout: Layout, table: EngineTable) 
     for *_, text in sorted(set(ranked))[:NEAREST_TRIES]:
         result = check(plan, text)[0]
         if result.valid and result.metrics:
-            return Nearest(text, result.metrics)
+            batch = result.layout.batch if plan.workload.batch_max and result.layout is not None else None
+            return Nearest(text, result.metrics, batch)
     return None

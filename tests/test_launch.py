@@ -616,6 +616,8 @@ def test_header_names_the_batch_of_batch_max(capsys, write_plan):
     assert main(["launch", str(path), "--engine", "sglang"]) == 0
     header = capsys.readouterr().out.split("## ")[0]
     assert re.search(r"^batch = max: [\d,]+ requests", header, re.M), header
+    assert main(["launch", str(path), "--engine", "trtllm", "--strategy", "tp 2 ; ep 8"]) == 3     # E721
+    assert re.search(r"tokens/s/GPU at batch [\d,]+, the largest it serves\)", capsys.readouterr().out)
 
 
 def test_replicas_beyond_the_listed_are_numbered_from_0(capsys, write_plan):
