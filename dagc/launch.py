@@ -9,8 +9,10 @@ refused strategy, the `Nearest` strategy the engine can run with dagc's own figu
 What is engine-neutral lives here: the degrees read from the layout (`Degrees`), which nodes
 and GPUs each whole-model replica (`dp`) occupies (`placements`: one server per replica, as
 every engine runs whole-model replicas as separate servers behind a load balancer), the layer
-split and whether the engine's default matches it, the model path, and the search for the
-nearest expressible strategy. The engine tables only say which flags and which refusals.
+split and whether the engine's default matches it, the model path, the nodes of each stage in
+dagc's layout (`dagc_stage_nodes`, which each table compares with its engine's own rank order),
+what the engines' overlap options run (`overlap_note`), and the search for the nearest
+expressible strategy. The engine tables only say which flags and which refusals.
 The library never prints; `dagc.cli_launch` renders.
 """
 
