@@ -202,7 +202,7 @@ def _load(args, err: Console, picks: bool = False):
                               "diagnostics": [d.to_json() for d in exc.diagnostics]}, indent=2))
         _render_diags(err, exc.diagnostics)
         n = sum(1 for d in exc.diagnostics if d.severity is Severity.ERROR)
-        err.print(f"error: {args.plan}: {n} error(s); nothing was checked", markup=False)
+        err.print(f"error: {args.plan}: {n} error{'' if n == 1 else 's'}; nothing was checked", markup=False)
         return None, None, None
 
 

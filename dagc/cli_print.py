@@ -21,7 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from .diagnostics import Diagnostic, printable, render
-from .units import Dimension, format_bytes, format_si
+from .units import Dimension, count_text, format_bytes, format_si
 
 # The compiler's modules are imported where they are used: `dagc presets` prints with this module
 # without loading them (numpy, networkx, pydantic, lark).
@@ -178,7 +178,8 @@ def _print_layout(console: Console, r: StrategyResult) -> None:
     console.print(f"GPUs: {lay.gpus_used} used of {plan.cluster.gpus} available  "
                   f"(dp {lay.dp} × pp {lay.pp} × stage group {lay.group_size})", markup=False)
     console.print(f"stage group: attention tp {lay.tp} · cp {lay.cp}{' · sp' if lay.sp else ''} · attention DP "
-                  f"{lay.adp}  ;  {experts} · expert DP {lay.edp}  ·  {lay.microbatches} micro-batch(es)",
+                  f"{lay.adp}  ;  {experts} · expert DP {lay.edp}  ·  "
+                  f"{count_text(lay.microbatches, 'micro-batch', 'micro-batches')}",
                   markup=False)
 
 
@@ -200,7 +201,7 @@ def _memory_table(console: Console, r: StrategyResult) -> Table:
         s = mem.stages[k]
         ranks = lay.stage_ranks(0, s.stage)
         layers = f"{s.layers[0]}–{s.layers[1] - 1}" if s.layers[1] > s.layers[0] else "none"
-        gpus = f"{ranks.start}–{ranks.stop - 1}" + (f" (+{lay.dp - 1} replica(s))" if lay.dp > 1 else "")
+        gpus = f"{ranks.start}–{ranks.stop - 1}" + (f" (+{count_text(lay.dp - 1, 'replica')})" if lay.dp > 1 else "")
         _add_row(t, str(s.stage), gpus, layers, per_gpu, format_bytes(s.weights_bytes),
                  format_bytes(s.kv_cache_bytes), format_bytes(s.activation_bytes), format_bytes(s.reserve_bytes),
                  format_bytes(s.total_bytes),

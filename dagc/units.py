@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 
 __all__ = ["Dimension", "Unit", "UNITS", "lookup", "format_si", "format_bytes", "quantity_unit", "format_figure",
-           "format_in_unit"]
+           "format_in_unit", "count_text"]
 
 
 class Dimension(enum.Enum):
@@ -162,3 +162,13 @@ def format_in_unit(value: float, unit: Unit) -> str:
         '10.38 %'
     """
     return f"{format_figure(value / unit.factor)} {unit.name}"
+
+
+def count_text(n: int, word: str, many: str | None = None) -> str:
+    """A count and its noun, singular for one: `1 micro-batch`, `2 micro-batches`.
+
+    Example:
+        >>> count_text(1, "micro-batch", "micro-batches"), count_text(3, "replica"), count_text(1_000, "error")
+        ('1 micro-batch', '3 replicas', '1,000 errors')
+    """
+    return f"{n:,} {word if n == 1 else many or word + 's'}"

@@ -13,7 +13,7 @@ from ..diagnostics import render_all
 from ..layout import Layout
 from ..params import active_params, total_params
 from ..plan import RequirementKind
-from ..units import Dimension, format_bytes, format_si
+from ..units import Dimension, count_text, format_bytes, format_si
 from .launch import launch_md
 from .report import memory_totals
 from .summary import (
@@ -144,7 +144,7 @@ def _placement(r: StrategyResult, lay: Layout) -> list[str]:
         a, b = lay.stage_layers[s]
         ranks = lay.stage_ranks(0, s)
         per = lay.experts_per_ep_rank if m.has_experts else 0
-        replicas = f" (+{lay.dp - 1} replicas)" if lay.dp > 1 else ""
+        replicas = f" (+{count_text(lay.dp - 1, 'replica')})" if lay.dp > 1 else ""
         rows.append([str(s), f"{ranks.start}–{ranks.stop - 1}" + replicas,
                      f"{a}–{b - 1}" if b > a else "none", str(b - a),
                      f"{per} of {lay.experts} per MoE layer" if m.has_experts else "—"])

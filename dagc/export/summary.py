@@ -13,7 +13,7 @@ from ..check import StrategyResult
 from ..cost import cost_basis_text
 from ..diagnostics import Diagnostic, Severity
 from ..plan import Plan, Requirement, RequirementKind
-from ..units import Dimension, format_bytes, format_figure, format_in_unit, format_si
+from ..units import Dimension, count_text, format_bytes, format_figure, format_in_unit, format_si
 from ..verdict import RequirementResult, requirement_unit, requirement_value_text
 from .report import assumptions
 
@@ -107,7 +107,7 @@ def _correct(r: StrategyResult, cited: set[int]) -> str:
     if not errors:
         return f"**Correct: yes.** No rule finds an error; the strategy uses {gpus}."
     first = errors[0]
-    more = f" and {len(errors) - 1} more error(s)" if len(errors) > 1 else ""
+    more = f" and {count_text(len(errors) - 1, 'more error')}" if len(errors) > 1 else ""
     return (f"**Correct: no.** {_diag_text(first)}{more} — see [Diagnostics](#diagnostics).")
 
 
@@ -275,7 +275,8 @@ def _diagnostics(r: StrategyResult, cited: set[int]) -> list[str]:
     notes = sum(d.severity is Severity.NOTE for d in r.diagnostics)
     errors = sum(d.is_error for d in r.diagnostics)
     warnings = len(r.diagnostics) - errors - notes
-    head = (f"- **Diagnostics:** {errors} error(s), {warnings} warning(s), {notes} note(s) — each with its "
+    head = (f"- **Diagnostics:** {count_text(errors, 'error')}, {count_text(warnings, 'warning')}, "
+            f"{count_text(notes, 'note')} — each with its "
             "source line and hint under [Diagnostics](#diagnostics)")
     if not shown:
         return [head + "."]
@@ -327,7 +328,8 @@ def assumptions_md(r: StrategyResult) -> list[str]:
     if plan.model.has_experts:
         lines.append(f"- Routing: {routing}; the all-to-all dispatch carries {a['dispatch']}.")
     mb = a["microbatches"]
-    lines.append(f"- Execution: {mb if mb is not None else '—'} micro-batch(es), overlap `{a['overlap']}`; "
+    execution = count_text(mb, "micro-batch", "micro-batches") if mb is not None else "— micro-batches"
+    lines.append(f"- Execution: {execution}, overlap `{a['overlap']}`; "
                  f"batch {plan.workload.batch_text} × ({plan.workload.prompt} prompt + {plan.workload.generate} "
                  "generated) tokens.")
     return lines + [""]

@@ -181,8 +181,8 @@ def check_bubble(ctx: RuleContext):
                 f"{asked} micro-batches are asked for, but the requests fill only {m} (W510): raise the batch to "
                 f"{pp * lay.dp * lay.adp:,} or more to fill {pp}")
         yield diag("W504", Severity.WARNING,
-                   f"{m} micro-batch(es) for {pp} stages: about {bubble * 100:.0f} % of the pipeline's time is "
-                   f"bubble{measured}",
+                   f"{m} micro-batch{'' if m == 1 else 'es'} for {pp} stages: about {bubble * 100:.0f} % of the "
+                   f"pipeline's time is bubble{measured}",
                    ctx.plan.span_of("workload.microbatches") or ctx.strategy.span_of("pp"), hint)
 
 
