@@ -219,3 +219,53 @@ def test_search_space_has_only_tp_that_split_the_kv_heads():
     from dagc.search_space import candidates
     plan = load_plan_text(plan_text(model=M48, cluster=C16N, strategy="strategy tp 8"))
     assert {s.tp for s, _, _ in candidates(plan)} == {1, 2, 4, 8, 16}
+
+
+DSV3 = 'model preset "deepseek-v3"'
+
+
+def test_e402_with_several_stages_gives_the_worst_figure_and_its_stage():
+    from dagc.units import format_bytes
+    text = plan_text(model=DSV3, cluster=C16, strategy="strategy dp 2 < pp 2 < tp 4 > >")
+    (r,) = check(load_plan_text(text))
+    (d,) = [d for d in r.diagnostics if d.code == "E402"]
+    s0, s1 = r.memory.stages                      # stage 1 holds the LM head on top of its layers
+    assert s1.total_bytes > s0.total_bytes > s0.capacity_bytes
+    capacity = format_bytes(s1.capacity_bytes)
+    assert d.message.startswith(f"each rank of both stages needs more than the GPU's {capacity}: "
+                                f"up to {format_bytes(s1.total_bytes)} in stage 1 (ranks 4–7, and the same stage of "
+                                "the other replica): weights ")
+    assert d.message.endswith(f"+ reserve {format_bytes(s1.reserve_bytes)}")
+    assert "other stage(s)" not in d.message and "replica(s)" not in d.message
+
+
+def test_e402_with_one_stage():
+    (r,) = check(load_plan_text(plan_text(model=DSV3)))
+    (d,) = [d for d in r.diagnostics if d.code == "E402"]
+    assert d.message.startswith("every rank needs ") and "+ reserve 4.29 GB) of the GPU's 85.52 GB" in d.message
+
+
+def test_explain_e402_counts_the_reserve():
+    text = explain("E402")
+    assert "weights + KV cache + activations + reserve" in text
+    assert "4 GiB per GPU" in text and "cluster { reserve = … }" in text
+
+
+def test_crossing_groups_read_as_english():
+    c32 = 'cluster { gpus = 32  gpus_per_node = 8  gpu preset "h100-sxm" }'
+    c24 = 'cluster { gpus = 24  gpus_per_node = 6  gpu preset "h100-sxm" }'
+    ds = _diags("strategy tp 4 ; ep 32", model=QWEN, cluster=c32)
+    assert [d.message for d in ds if d.code == "N603"] == [
+        "every EP group of 32 GPUs spans nodes of 8 GPUs: its all-to-all uses the inter-node network"]
+    ds = _diags("strategy pp 3 < tp 4 ; ep 8 >", model=QWEN, cluster=c24)    # groups of 4 on nodes of 6
+    assert [d.message for d in ds if d.code == "W502"] == [
+        "some tp 4 groups span nodes of 6 GPUs: their TP all-reduces cross the network"]
+    ds = _diags("strategy tp 16", model=QWEN, cluster=C16)
+    assert [d.message for d in ds if d.code == "W502"] == [
+        "every tp 16 group spans nodes of 8 GPUs: its TP all-reduces cross the network"]
+
+
+def test_e203_hint_names_the_axes():
+    (d,) = [d for d in _diags("strategy tp 4 ; ep 6", model='model preset "mixtral-8x7b"', cluster=C16N)
+            if d.code == "E203"]
+    assert d.hint == "make one domain's product a multiple of the other's, e.g. tp·cp = 3"   # largest divisor of 6 ≤ 4
