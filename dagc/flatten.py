@@ -145,12 +145,15 @@ def _span(node: AxisNode) -> Span:
     return node.span.to(node.degree_span) if node.degree_span else node.span
 
 
+KEYWORD_HINT = "drop the `strategy` keyword"                  # `strategy tp 8` pasted where an expression goes
+OPTION_KEYWORD_HINT = KEYWORD_HINT + ": --strategy takes the expression"
+
+
 def _unknown_axis_hint(a: AxisNode) -> str:
     """The hint of E101 for an axis name: the `strategy` keyword pasted into --strategy (the way a
     report prints a strategy), a near axis name, or the list of axes."""
     if a.name == "strategy":
-        where = ": --strategy takes the expression" if a.span.source.path == "--strategy" else ""
-        return f"drop the `strategy` keyword{where}"
+        return OPTION_KEYWORD_HINT if a.span.source.path == "--strategy" else KEYWORD_HINT
     best = nearest(a.name, _AXES)
     return f"did you mean `{best}`?" if best else "axes are dp, pp, tp, cp, sp, ep, etp"
 

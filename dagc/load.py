@@ -6,16 +6,21 @@ Input: a `.moe` file, plan text, or a strategy expression. Output: the immutable
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
 from .diagnostics import Diagnostic, PlanError, Severity
+from .flatten import OPTION_KEYWORD_HINT
 from .lower import lower, lower_strategy
 from .parse import parse, read_source
 from .plan import Plan, StrategyDecl
 from .source import SourceFile, Span
 
 __all__ = ["load_plan", "load_plan_text", "parse_strategy"]
+
+_KEYWORD = re.compile(r"\s*strategy\b")
 
 
 def load_plan(path: str | Path, *, allow_paths: Sequence[Path] = ()) -> Plan:
@@ -70,4 +75,11 @@ def parse_strategy(text: str, name: str | None = None) -> StrategyDecl:
                                     Span(src, 0, len(src.text)),
                                     "give an expression such as `tp 4 ; ep 8`, or no --strategy to use the plan's "
                                     "strategies")])
-    return lower_strategy(parse(src, start="named_scope"), src, name)
+    try:
+        tree = parse(src, start="named_scope")
+    except PlanError as exc:                 # `strategy fast = tp 8`: the plan line pasted whole
+        first = exc.diagnostics[0] if exc.diagnostics else None
+        if first is None or first.hint is not None or not _KEYWORD.match(text):
+            raise
+        raise PlanError([dataclasses.replace(first, hint=OPTION_KEYWORD_HINT), *exc.diagnostics[1:]]) from None
+    return lower_strategy(tree, src, name)

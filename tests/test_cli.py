@@ -173,6 +173,15 @@ def test_strategy_keyword_in_strategy_option_has_a_hint():
     proc = dagc("check", "examples/mixtral-8x7b-1node.moe", "--strategy", "strategy tp 8")
     assert proc.returncode == 4 and "error[E101]: unknown axis `strategy`" in proc.stderr
     assert "help: drop the `strategy` keyword: --strategy takes the expression" in proc.stderr
+    from dagc.diagnostics import PlanError
+    from dagc.load import parse_strategy
+    with pytest.raises(PlanError) as exc:                     # a named line pasted whole does not parse
+        parse_strategy("strategy fast = tp 4 ; ep 8")
+    (d,) = exc.value.diagnostics
+    assert d.code == "E001" and d.hint == "drop the `strategy` keyword: --strategy takes the expression"
+    with pytest.raises(PlanError) as exc:                     # other parse errors keep their own hint (none here)
+        parse_strategy("tp 4 <")
+    assert exc.value.diagnostics[0].hint is None
 
 
 def test_output_streams(tmp_path):
