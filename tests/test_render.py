@@ -113,7 +113,18 @@ def test_the_timeout_stops_the_webassembly_graphviz(tmp_path):
     assert render_dot("digraph { a -> b }", renderers=(Renderer.WASM,)).svg is not None   # the next render runs
 
 
-def test_ctrl_c_stops_the_webassembly_graphviz_at_once(tmp_path):
+@pytest.fixture
+def ctrl_c_raises():
+    """SIGINT raising KeyboardInterrupt, as in a terminal, whatever the test runner's disposition (a
+    CI job started in the background inherits SIGINT ignored)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def test_ctrl_c_stops_the_webassembly_graphviz_at_once(tmp_path, ctrl_c_raises):
     render_mod._wasm()
     main = threading.main_thread().ident
     assert main == threading.get_ident()
