@@ -111,7 +111,12 @@ def evaluate(plan: Plan, strategy: Strategy, mb: int, overlap: Overlap, objectiv
     return Candidate(strategy=strategy, microbatches=mb, overlap=overlap, gpus=gpus, metrics=fc.metrics,
                      meets_requirements=fc.meets_requirements, score=Objective.score(objective, fc.metrics, gpus),
                      memory_fraction=fc.memory.worst.fraction, binding=_binding(fc.requirements),
-                     batch=workload.batch if workload.batch_max else None)
+                     batch=workload.batch if workload.batch_max else None, misses=_misses(fc.requirements))
+
+
+def _misses(requirements) -> int:
+    """Requirements a candidate does not meet."""
+    return sum(1 for r in requirements if r.met is False)
 
 
 def _workload_of(plan: Plan, c: Candidate) -> Workload:
@@ -415,4 +420,4 @@ def _exact(plan: Plan, c: Candidate, objective: str) -> Candidate | None:
                      metrics=metrics, meets_requirements=r.verdict.meets_requirements is not False,
                      score=Objective.score(objective, metrics, c.gpus),
                      memory_fraction=r.memory.worst.fraction, binding=_binding(r.requirements), exact=True,
-                     batch=c.batch)
+                     batch=c.batch, misses=_misses(r.requirements))

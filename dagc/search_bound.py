@@ -41,7 +41,7 @@ from .layout import Layout
 from .metrics import rate_metrics
 from .plan import Overlap, Plan, RequirementKind, Workload
 from .search_result import Candidate, _front_key, _rank_key, option_text
-from .verdict import METRIC_OF, Objective
+from .verdict import METRIC_OF, Objective, RequirementResult
 
 __all__ = ["BAR_LAG", "Bar", "BarKeeper", "Pruner", "surely_misses"]
 
@@ -83,17 +83,21 @@ class BarKeeper:
         return Bar(kth, rows)
 
 
-def surely_misses(plan: Plan, metrics: dict, gpus: int) -> bool:
-    """Whether a requirement on TTFT, TPOT or a throughput is out of reach of `metrics` (TTFT and
-    TPOT lower bounds, throughputs upper bounds)."""
+def surely_misses(plan: Plan, metrics: dict, gpus: int) -> int:
+    """How many requirements are surely missed: a GPU count out of range (exact), or a TTFT, TPOT or
+    throughput line out of reach of `metrics` (TTFT and TPOT lower bounds, throughputs upper
+    bounds). A lower bound of the requirements the candidate misses."""
+    missed = 0
     for req in plan.requirements:
+        if req.kind is RequirementKind.GPUS:
+            missed += RequirementResult(req, float(gpus)).met is False
+            continue
         key = METRIC_OF.get(req.kind)
         if key is None or key not in metrics:
             continue
         value = metrics[key] / gpus if req.per_gpu else metrics[key]
-        if unreachable(req, value, lower=req.kind in _LOWER_BOUNDED):
-            return True
-    return False
+        missed += unreachable(req, value, lower=req.kind in _LOWER_BOUNDED)
+    return missed
 
 
 class Pruner:
@@ -159,10 +163,10 @@ def _could_matter(plan: Plan, objective: str, gpus: int, ttft: float, tpot: floa
     bar's `k`-th best or join its front."""
     assert bar.kth is not None
     best = rate_metrics(ttft, tpot, workload, gpus)
-    meets = not surely_misses(plan, best, gpus)
-    if (not meets, -Objective.score(objective, best, gpus), gpus, text, mb, overlap.value) < bar.kth:
+    missed = surely_misses(plan, best, gpus)
+    if (missed, -Objective.score(objective, best, gpus), gpus, text, mb, overlap.value) < bar.kth:
         return True
-    if not meets:
+    if missed:
         return False                 # ranks after the k-th best, and the front holds only what meets
     f = bar.front
     point = (-best["decode_tokens_per_s_per_gpu"], tpot)

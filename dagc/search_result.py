@@ -36,6 +36,7 @@ class Candidate:
     binding: str | None            # the requirement with the least margin
     exact: bool = False            # re-scored by the full scheduler
     batch: int | None = None       # the batch it runs when the batch varies (`batch = max`); None: the plan's
+    misses: int = 0                # requirements it does not meet (0 when it meets them all)
 
     @property
     def text(self) -> str:
@@ -47,7 +48,8 @@ class Candidate:
         return {"strategy": self.text, "gpus": self.gpus,
                 "workload": {"microbatches": self.microbatches, "overlap": self.overlap.value,
                              **({"batch": self.batch} if self.batch is not None else {})},
-                "metrics": self.metrics, "meets_requirements": self.meets_requirements, "score": self.score,
+                "metrics": self.metrics, "meets_requirements": self.meets_requirements,
+                "requirements_missed": self.misses, "score": self.score,
                 "memory_headroom": 1.0 - self.memory_fraction, "binding_requirement": self.binding,
                 "exact": self.exact}
 
@@ -98,7 +100,9 @@ class SearchResult:
 
 
 def _rank_key(c: Candidate):
-    return (not c.meets_requirements, -c.score, c.gpus, c.text, c.microbatches, c.overlap.value)
+    """Fewest requirements missed first (all met before any missed; when no strategy can meet one,
+    those that meet the rest come first), then the objective's score."""
+    return (c.misses, -c.score, c.gpus, c.text, c.microbatches, c.overlap.value)
 
 
 class _Best:

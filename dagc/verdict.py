@@ -249,6 +249,11 @@ def _judge_optimal(result: Any, found: Any, tolerance: float) -> tuple[bool | No
                             f"{m['decode_tokens_per_s'] / best.gpus:,.1f} tokens/s per GPU); this strategy does not"
                             + partial)
         return False, evidence
+    own_misses = sum(1 for q in result.requirements if q.met is False)
+    if 0 < best.misses < own_misses:
+        evidence["note"] = (f"`{best.text}` misses fewer requirements on {best_gpus} ({best.misses} against "
+                            f"{own_misses}: {_missed_text(result.requirements)} for this strategy)" + partial)
+        return False, evidence
     if own >= best.score - tolerance * abs(best.score) or (best.meets_requirements is False and own_meets):
         if not found.complete:
             evidence["note"] = (f"not judged: no better strategy among the {found.evaluated:,} evaluated "
@@ -263,6 +268,10 @@ def _judge_optimal(result: Any, found: Any, tolerance: float) -> tuple[bool | No
     evidence["factor"] = best.score / own if own > 0 else (own / best.score if best.score < 0 else math.inf)
     evidence["note"] = (f"`{best.text}` {_gain(found.objective, best, result)} on {best_gpus}" + partial)
     return False, evidence
+
+
+def _missed_text(requirements: tuple[RequirementResult, ...]) -> str:
+    return ", ".join(f"`{q.requirement.text}`" for q in requirements if q.met is False)
 
 
 def _figures(metrics: dict, gpus: int, memory_fraction: float | None) -> dict:

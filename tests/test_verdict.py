@@ -107,10 +107,11 @@ def _found(best, complete=True, evaluated=40, total=40):
                            stop_reason=lambda: "" if complete else "at its cap of 10 candidates")
 
 
-def _best(score: float, text="tp 1 ; ep 2", gpus=2, meets=True, microbatches=2):
+def _best(score: float, text="tp 1 ; ep 2", gpus=2, meets=True, microbatches=2, misses=None):
     metrics = {"decode_tokens_per_s": score * gpus, "ttft_s": 1.0, "tpot_s": 0.01, "throughput_tokens_per_s": 1.0}
     return SimpleNamespace(text=text, score=score, gpus=gpus, microbatches=microbatches, overlap=Overlap.NONE,
-                           meets_requirements=meets, metrics=metrics, memory_fraction=0.5)
+                           meets_requirements=meets, metrics=metrics, memory_fraction=0.5,
+                           misses=(0 if meets else 1) if misses is None else misses)
 
 
 @pytest.fixture(scope="module")
@@ -192,3 +193,14 @@ def test_margin_percent_of_a_near_miss_keeps_its_sign():
     assert RequirementResult(req, 1.0001).margin_percent() == "-<0.1 %"
     assert RequirementResult(req, 0.9999).margin_percent() == "+<0.1 %"
     assert RequirementResult(req, 0.75).margin_percent() == "+25.0 %"
+
+
+def test_a_candidate_that_misses_fewer_requirements_is_better():
+    """When no strategy meets every line, the one that misses fewer is better, whatever its score."""
+    r = _check("require { gpus <= 1  tpot <= 1 ns }")
+    assert [q.met for q in r.requirements] == [False, False]
+    own = r.metrics["decode_tokens_per_s"] / r.layout.gpus_used
+    optimal, ev = judge_optimal(r, _found(_best(own / 10, gpus=1, meets=False, misses=1)))
+    assert optimal is False
+    assert ev["note"] == ("`tp 1 ; ep 2` misses fewer requirements on 1 GPU (1 against 2: `gpus <= 1`, "
+                          "`tpot <= 1 ns` for this strategy)")
