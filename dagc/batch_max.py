@@ -86,7 +86,7 @@ def _chosen(workload: Workload, batch: int, why: str | None, limit: int) -> Work
         note = f"batch = max: {batch:,} requests, the largest dagc considers ({limit:,})"
     else:
         note = f"batch = max: {batch:,} requests, the largest this strategy serves — {batch + 1:,} would break {why}"
-    return workload.model_copy(update={"batch": max(batch, 1), "batch_note": note})
+    return workload.model_copy(update={"batch": max(batch, 1), "batch_note": note, "batch_breaks": why})
 
 
 def _fast_search(plan: Plan, strategy: Strategy, workload: Workload, timer: Timer,

@@ -262,6 +262,7 @@ class Workload(Frozen):
     dispatch: DType | None = None        # EP dispatch payload; None: fp8 for 8-bit weights, else bf16
     batch_max: bool = False              # `batch = max`: the largest batch each strategy serves (`dagc.batch_max`)
     batch_note: str | None = None        # once chosen: how (what one more request would break), for N605
+    batch_breaks: str | None = None      # once chosen: what one more request would break (a requirement, memory)
 
     def microbatches_for(self, pp: int) -> int:
         return self.microbatches if self.microbatches is not None else pp

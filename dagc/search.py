@@ -88,7 +88,11 @@ SKIPPED_SPLITS = "balanced pipeline splits"           # `SearchResult.skipped`: 
 SKIPPED_RESCORE = "exact re-scoring of the best"      # `SearchResult.skipped`: the top are (partly) estimates
 
 
-def _binding(requirements) -> str | None:
+def _binding(requirements, workload: Workload) -> str | None:
+    """What binds the candidate: with `batch = max`, what one more request would break (a requirement,
+    or memory); otherwise the requirement with the least margin."""
+    if workload.batch_max and workload.batch_breaks is not None:
+        return workload.batch_breaks.replace("`", "")
     judged = [r for r in requirements if r.margin is not None]
     if not judged:
         return None
@@ -110,7 +114,7 @@ def evaluate(plan: Plan, strategy: Strategy, mb: int, overlap: Overlap, objectiv
     gpus = fc.layout.gpus_used
     return Candidate(strategy=strategy, microbatches=mb, overlap=overlap, gpus=gpus, metrics=fc.metrics,
                      meets_requirements=fc.meets_requirements, score=Objective.score(objective, fc.metrics, gpus),
-                     memory_fraction=fc.memory.worst.fraction, binding=_binding(fc.requirements),
+                     memory_fraction=fc.memory.worst.fraction, binding=_binding(fc.requirements, workload),
                      batch=workload.batch if workload.batch_max else None, misses=_misses(fc.requirements))
 
 
@@ -419,5 +423,6 @@ def _exact(plan: Plan, c: Candidate, objective: str) -> Candidate | None:
     return Candidate(strategy=c.strategy, microbatches=c.microbatches, overlap=c.overlap, gpus=c.gpus,
                      metrics=metrics, meets_requirements=r.verdict.meets_requirements is not False,
                      score=Objective.score(objective, metrics, c.gpus),
-                     memory_fraction=r.memory.worst.fraction, binding=_binding(r.requirements), exact=True,
+                     memory_fraction=r.memory.worst.fraction, exact=True,
+                     binding=c.binding if c.batch is not None else _binding(r.requirements, r.plan.workload),
                      batch=c.batch, misses=_misses(r.requirements))

@@ -115,10 +115,14 @@ def test_search_compares_every_strategy_at_its_own_largest_batch():
         workload = plan.workload.model_copy(update={"microbatches": c.microbatches, "overlap": c.overlap})
         assert c.batch == fast_largest_batch(plan, c.strategy, workload, timer).batch
         assert c.metrics["decode_tokens_per_s"] == pytest.approx(c.batch / c.metrics["tpot_s"])
+        # what binds it is what one more request breaks (N605), a requirement or memory
+        assert c.binding == fast_largest_batch(plan, c.strategy, workload, timer).batch_breaks.replace("`", "")
     batches = {c.batch for c in found.ranked}
     assert len(batches) > 1                       # strategies differ in what they serve
     exact = search(plan, top=3)                   # the shown are re-scored by the full check at their batch
     assert all(c.exact and c.batch for c in exact.ranked[:3])
+    fast = {c.text: c.binding for c in found.ranked}
+    assert all(c.binding == fast[c.text] for c in exact.ranked[:3])     # re-scoring keeps what binds it
 
 
 def test_cli_search_vary_batch(tmp_path):

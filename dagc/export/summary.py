@@ -141,9 +141,11 @@ def _requirements_met(r: StrategyResult) -> str:
         names = ", ".join(f"`{q.requirement.text}`" for q in unknown)
         return head + f"not judged.** {names} could not be computed."
     binding = min(r.requirements, key=lambda q: q.margin if q.margin is not None else float("inf"))
-    return (head + f"yes.** All {len(r.requirements)} are met; the binding one (smallest margin) is "
+    breaks = r.plan.workload.batch_breaks if r.plan.workload.batch_max else None
+    limit = f" The batch (`batch = max`) is limited by {breaks} (N605)." if breaks else ""
+    return (head + f"yes.** All {len(r.requirements)} are met; the closest to its limit (smallest margin) is "
             f"`{binding.requirement.text}` at {requirement_value_text(binding.requirement, binding.value)} "
-            f"(margin {margin_text(binding)}).")
+            f"(margin {margin_text(binding)}).{limit}")
 
 
 def optimal_note(r: StrategyResult) -> str:
