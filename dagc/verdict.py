@@ -189,7 +189,7 @@ def objective_picks_json(picks: dict[str, Any]) -> dict[str, dict | None]:
     """What each objective's search picks (`dagc.search.objective_picks`), as report.json states it:
     per objective its best candidate's text, whether it meets the requirements, and its figures."""
     return {o: None if c is None else {"strategy": c.text, "meets_requirements": c.meets_requirements,
-                                       **_figures(c.metrics, c.gpus, c.memory_fraction)}
+                                       "batch": c.batch, **_figures(c.metrics, c.gpus, c.memory_fraction)}
             for o, c in picks.items()}
 
 
@@ -230,6 +230,7 @@ def _judge_optimal(result: Any, found: Any, tolerance: float) -> tuple[bool | No
         own = Objective.score(found.objective, result.metrics, result.layout.gpus_used)
     evidence: dict[str, object] = {"objective": found.objective, "best_strategy": best.text, "best_score": best.score,
                 "best_gpus": best.gpus, "best_microbatches": best.microbatches, "best_overlap": best.overlap.value,
+                "best_batch": getattr(best, "batch", None),
                 "best_meets_requirements": best.meets_requirements, "own_score": own, "tolerance": tolerance,
                 "evaluated": found.evaluated, "total": found.total, "complete": found.complete}
     own_meets = result.verdict.meets_requirements is not False

@@ -14,6 +14,7 @@ from dagc.analyse import analyse
 from dagc.batch_max import BATCH_LIMIT, choose_batch, fast_largest_batch, largest_batch
 from dagc.check import check
 from dagc.diagnostics import PlanError
+from dagc.export.report import report_json
 from dagc.fastsched import Timer
 from dagc.flatten import flatten
 from dagc.load import load_plan_text
@@ -72,6 +73,8 @@ def test_check_chooses_the_boundary_exactly(text):
         ok, more = _served_exactly(plan, strategy, own.model_copy(update={"batch": batch + 1}))
         assert not ok
         named = note.message.split("; it does not split evenly")[0].rpartition("would break ")[2]
+        workload = report_json(r)["workload"]                   # report.json states the batch and its limit
+        assert (workload["batch"], workload["batch_max"], workload["batch_breaks"]) == (batch, True, named)
         if named.startswith("`"):
             assert any(r2.met is False and f"`{r2.requirement.text}`" == named for r2 in more.requirements)
         else:

@@ -117,6 +117,16 @@ def _layout_json(result: StrategyResult) -> dict | None:
     }
 
 
+def _workload_json(plan, lay) -> dict:
+    """The workload the figures are for: with `batch = max`, the batch chosen for this strategy and
+    what one more request would break."""
+    w = plan.workload
+    chosen = not w.batch_max or w.batch_note is not None        # batch = max chose none for a wrong strategy
+    return {"batch": w.batch if chosen else None, "batch_max": w.batch_max,
+            "batch_breaks": w.batch_breaks if w.batch_max else None, "prompt": w.prompt, "generate": w.generate,
+            "microbatches": lay.microbatches if lay else w.microbatches, "overlap": w.overlap.value}
+
+
 def report_json(result: StrategyResult) -> dict:
     """The report.json object of one strategy.
 
@@ -143,6 +153,7 @@ def report_json(result: StrategyResult) -> dict:
         "strategy_name": result.decl.name,
         "valid": result.valid,
         "gpus": {"used": lay.gpus_used if lay else None, "available": plan.cluster.gpus},
+        "workload": _workload_json(plan, lay),
         "model": {"name": plan.model.name, "params_total": total_params(plan.model),
                   "params_active": active_params(plan.model)},
         "memory": {
