@@ -51,12 +51,21 @@ def requirement_value_text(req: Requirement, value: float | None) -> str:
         ...                 text="decode_throughput >= 100 tokens/ms/gpu")
         >>> requirement_value_text(q, 96.7), requirement_value_text(q, q.target)
         ('0.0967 tokens/ms/gpu', '100 tokens/ms/gpu')
+
+        A figure just beside the target keeps the digits that tell it apart:
+
+        >>> t = Requirement(kind=RequirementKind.TTFT, op="<=", target=2.0, text="ttft <= 2 s")
+        >>> requirement_value_text(t, 1.99983), requirement_value_text(t, 2.0)
+        ('1.99983 s', '2 s')
     """
     if value is None:
         return "not computed"
     unit = requirement_unit(req)
     if unit is not None:
-        return format_in_unit(value, unit)
+        text = format_in_unit(value, unit)
+        if value != req.target and text == format_in_unit(req.target, unit):
+            text = f"{value / unit.factor:.6g} {unit.name}"
+        return text
     match req.kind:
         case RequirementKind.GPUS:
             return f"{value:,.0f} GPUs"
