@@ -38,7 +38,7 @@ from .export.placement import placement_svg
 from .export.render import DOT_TIMEOUT_S, check_dot_timeout, write_svg
 from .export.report import report_json
 from .export.trace import EVENT_BUDGET, write_trace
-from .export.write import OutputError, file_kind, write_json_atomic, write_text_atomic
+from .export.write import OutputError, file_kind, lstat_or_none, write_json_atomic, write_text_atomic
 from .plan import Plan
 
 __all__ = ["CompileOptions", "Written", "compile_results", "strategy_dir_name", "strategy_dir_names", "MARKER",
@@ -97,10 +97,7 @@ def default_output_dir(plan_name: str, root: Path = Path("out")) -> Path:
     Raises:
         OutputError: when `root` is a symlink or not a directory.
     """
-    try:
-        st = os.lstat(root)
-    except FileNotFoundError:
-        st = None
+    st = lstat_or_none(root)
     if st is not None and not stat.S_ISDIR(st.st_mode):
         raise OutputError(root, f"the default output directory is {file_kind(st.st_mode)}; "
                                 "give one with -o DIR")
@@ -198,15 +195,6 @@ def _write_one(r: StrategyResult, d: Path, final: Path, opts: CompileOptions,
 
 # ------------------------------------------------------------------ the output directory
 
-def _lstat(path: Path) -> os.stat_result | None:
-    try:
-        return os.lstat(path)
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise OutputError(path, exc.strerror or str(exc)) from exc
-
-
 def _is_dagc_tree(d: Path, depth: int = 0) -> bool:
     """Only names dagc writes (a strategy directory level below the top, temporaries of older
     versions), no links: a directory dagc wrote before it had the marker."""
@@ -237,7 +225,7 @@ def _check_output_dir(out: Path) -> None:
     """Raise OutputError unless `out` is absent, an empty directory or a dagc output directory."""
     if out.parent == out:
         raise OutputError(out, "the root directory cannot be an output directory")
-    st = _lstat(out)
+    st = lstat_or_none(out)
     if st is None:
         return
     if stat.S_ISLNK(st.st_mode):
@@ -245,7 +233,7 @@ def _check_output_dir(out: Path) -> None:
     if not stat.S_ISDIR(st.st_mode):
         raise OutputError(out, f"it is {file_kind(st.st_mode)}, not a directory")
     try:
-        marker = _lstat(out / MARKER)
+        marker = lstat_or_none(out / MARKER)
         if marker is not None and stat.S_ISREG(marker.st_mode):
             return
         if _is_empty_dir(out) or _is_dagc_tree(out):
@@ -278,7 +266,7 @@ def _output_lock(out: Path) -> Iterator[None]:
             if not stat.S_ISREG(st.st_mode):
                 raise OutputError(path, f"the lock file is {file_kind(st.st_mode)}")
             fcntl.flock(fd, fcntl.LOCK_EX)
-            now = _lstat(path)
+            now = lstat_or_none(path)
         except BaseException:
             os.close(fd)
             raise
@@ -294,7 +282,7 @@ def _output_lock(out: Path) -> Iterator[None]:
 
 
 def _remove(path: Path) -> None:
-    st = _lstat(path)
+    st = lstat_or_none(path)
     if st is None:
         return
     if stat.S_ISDIR(st.st_mode):
@@ -309,7 +297,7 @@ def _clean_stale(out: Path) -> None:
     with os.scandir(out.parent) as entries:
         stale = sorted(Path(e.path) for e in entries if e.name.startswith(prefixes))
     for p in stale:
-        if p.name.startswith(prefixes[1]) and _lstat(out) is None:
+        if p.name.startswith(prefixes[1]) and lstat_or_none(out) is None:
             os.rename(p, out)
         else:
             _remove(p)
@@ -342,7 +330,7 @@ def _exchange(a: Path, b: Path) -> bool:
 
 def _swap_in(staging: Path, out: Path) -> None:
     """Make `staging` the content of `out`; afterwards `staging` holds the old set (or nothing)."""
-    if _lstat(out) is None or _is_empty_dir(out):
+    if lstat_or_none(out) is None or _is_empty_dir(out):
         os.rename(staging, out)           # replaces an empty directory atomically
         return
     if _exchange(staging, out):
@@ -360,8 +348,8 @@ def _swap_in(staging: Path, out: Path) -> None:
 def _carry_over(out: Path, staging: Path) -> None:
     for name in CARRIED_OVER:
         src = out / name
-        st = _lstat(src)
-        if st is not None and stat.S_ISREG(st.st_mode) and _lstat(staging / name) is None:
+        st = lstat_or_none(src)
+        if st is not None and stat.S_ISREG(st.st_mode) and lstat_or_none(staging / name) is None:
             shutil.copyfile(src, staging / name, follow_symlinks=False)
 
 

@@ -12,7 +12,6 @@ written, and a target must be absent or a regular file whose first line ends wit
 
 from __future__ import annotations
 
-import os
 import stat
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,7 +19,7 @@ from pathlib import Path
 from ..check import StrategyResult
 from ..launch import OWN_HEADER_END, Launch, shown_commands
 from ..launch_engines import launch_result
-from .write import OutputError, check_target, file_kind, write_text_atomic
+from .write import OutputError, check_target, file_kind, lstat_or_none, write_text_atomic
 
 __all__ = ["launch_md", "write_files"]
 
@@ -35,12 +34,9 @@ def _written_by_dagc(path: Path) -> bool:
 
 
 def _check_dir(out_dir: Path) -> None:
-    try:
-        st = os.lstat(out_dir)
-    except FileNotFoundError:
+    st = lstat_or_none(out_dir)
+    if st is None:
         return
-    except OSError as exc:
-        raise OutputError(out_dir, exc.strerror or str(exc)) from exc
     if stat.S_ISLNK(st.st_mode):
         raise OutputError(out_dir, "it is a symbolic link; give the directory itself")
     if not stat.S_ISDIR(st.st_mode):

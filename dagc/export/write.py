@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-__all__ = ["OutputError", "write_text_atomic", "write_json_atomic", "atomic_output", "check_target"]
+__all__ = ["OutputError", "write_text_atomic", "write_json_atomic", "atomic_output", "check_target", "lstat_or_none"]
 
 
 class OutputError(Exception):
@@ -46,14 +46,22 @@ def file_kind(mode: int) -> str:
     return "of an unknown kind"
 
 
-def check_target(path: Path) -> None:
-    """Raise `OutputError` unless `path` is absent or a regular file (links are not followed)."""
+def lstat_or_none(path: Path) -> os.stat_result | None:
+    """`os.lstat(path)` (links not followed), None when nothing is there; any other failure is an
+    `OutputError`."""
     try:
-        st = os.lstat(path)
+        return os.lstat(path)
     except FileNotFoundError:
-        return
+        return None
     except OSError as exc:
         raise OutputError(path, exc.strerror or str(exc)) from exc
+
+
+def check_target(path: Path) -> None:
+    """Raise `OutputError` unless `path` is absent or a regular file (links are not followed)."""
+    st = lstat_or_none(path)
+    if st is None:
+        return
     if not stat.S_ISREG(st.st_mode):
         raise OutputError(path, f"it is {file_kind(st.st_mode)}; dagc only replaces regular files")
 
