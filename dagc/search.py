@@ -207,7 +207,8 @@ def _evaluate_items(items: list[_Item], deadline: float | None = None, bar: Bar 
 def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: int = 1,
            progress: Callable[[int, int], None] | None = None, rescore: int | None = None,
            budget_s: float | None = None, max_candidates: int = MAX_SEARCH_CANDIDATES, *,
-           clock: Callable[[], float] = time.monotonic, prune: bool = True) -> SearchResult:
+           clock: Callable[[], float] = time.monotonic, prune: bool = True, timer: _Timer | None = None
+           ) -> SearchResult:
     """Enumerate, prune by the rules, score, rank; re-score the top `rescore` exactly (default: the
     `top` that will be shown, so every strategy dagc prints carries the figures `check` gives it).
 
@@ -223,6 +224,9 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
     the best max(`SPLIT_CANDIDATES`, `rescore`, `top`) nor the Pareto front is not evaluated in
     full (`pruned`); those best (`exact_top`), the front and the verdict are what `prune=False`
     (every candidate in full, `ranked` then holding the best `RANKED_KEEP` of all) gives.
+
+    `timer`, a `dagc.fastsched.Timer` of this `plan`, keeps the stage costs between searches of one
+    plan (`objective_picks`); in this process only (workers have their own).
 
     Raises:
         ValueError: an unknown objective, jobs < 1, top, rescore or max_candidates < 0, a
@@ -247,13 +251,14 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
     exact = max(SPLIT_CANDIDATES, rescore, top)
     prune = prune and not plan.workload.batch_max      # the bounds are for one batch: not yet for a varied one
     tally = _Tally(_Best(max(RANKED_KEEP, exact)), _Front(), BarKeeper(exact if prune else 0), limit, progress)
-    stopped = _evaluate_all(plan, objective, jobs, stream, limit, deadline, clock, tally)
+    timer = timer if timer is not None and timer.plan is plan else _Timer(plan)
+    stopped = _evaluate_all(plan, objective, jobs, stream, limit, deadline, clock, tally, timer)
     if tally.done >= space:
         stopped = None
     elif stopped is None:
         stopped = "cap"
     skipped: list[str] = []
-    extra, cut = _balanced_candidates(plan, tally.best.ranked(), objective, deadline, clock)
+    extra, cut = _balanced_candidates(plan, tally.best.ranked(), objective, deadline, clock, timer)
     if cut:
         skipped.append(SKIPPED_SPLITS)
     for c in extra:
@@ -289,8 +294,9 @@ def objective_picks(plan: Plan, found: SearchResult, top: int = 5, jobs: int = 1
         return lambda done, _total: progress(k * found.total + done, total)
 
     picks: dict[str, Candidate | None] = {found.objective: found.best if found.complete else None}
+    timer = _Timer(plan)                  # the stage costs do not depend on the objective: timed once
     for k, o in enumerate(others):
-        r = search(plan, objective=o, top=top, jobs=jobs, progress=step(k), budget_s=budget_s)
+        r = search(plan, objective=o, top=top, jobs=jobs, progress=step(k), budget_s=budget_s, timer=timer)
         picks[o] = r.best if r.complete else None
     return {o: picks[o] for o in Objective.NAMES}
 
@@ -351,7 +357,7 @@ class _Tally:
 
 
 def _evaluate_all(plan: Plan, objective: str, jobs: int, stream: Iterator[_Item], limit: int,
-                  deadline: float | None, clock: Callable[[], float], tally: _Tally) -> str | None:
+                  deadline: float | None, clock: Callable[[], float], tally: _Tally, timer: _Timer) -> str | None:
     """Evaluate the candidates of `stream` in chunks, in this process or in `jobs` worker processes,
     each against the bar `tally` gives it, handing each chunk's results to `tally.take`. Returns
     "budget" when the deadline stopped it."""
@@ -360,7 +366,6 @@ def _evaluate_all(plan: Plan, objective: str, jobs: int, stream: Iterator[_Item]
     if jobs > 1 and limit > CHUNK:
         return _evaluate_in_workers(plan, objective, jobs, chunks, deadline, tally.take, _evaluate_items,
                                     ProcessPoolExecutor, in_flight=min(2 * jobs, BAR_LAG))
-    timer = _Timer(plan)
     pruner = Pruner(plan, objective, timer)
     for items, bar in chunks:
         found, n, pruned = _evaluate_items(items, deadline, bar, plan, objective, timer, clock, pruner)
@@ -372,10 +377,9 @@ def _evaluate_all(plan: Plan, objective: str, jobs: int, stream: Iterator[_Item]
 
 
 def _balanced_candidates(plan: Plan, ranked: list[Candidate], objective: str, deadline: float | None,
-                         clock: Callable[[], float]) -> tuple[list[Candidate], bool]:
+                         clock: Callable[[], float], timer: _Timer) -> tuple[list[Candidate], bool]:
     """The best pipelined candidates again with a cost-balanced explicit split (those legal and
     different from the default split), and whether the `clock` deadline cut them short."""
-    timer = _Timer(plan)
     extra: list[Candidate] = []
     for c in ranked[:SPLIT_CANDIDATES]:
         if c.strategy.pp == 1:
