@@ -26,7 +26,7 @@ import shutil
 import stat
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .check import StrategyResult
@@ -397,11 +397,14 @@ def compile_results(plan: Plan, results: list[StrategyResult], out: Path,
             for i, r in enumerate(results):
                 d, final = (staging / names[i], out / names[i]) if several else (staging, out)
                 written.append(_write_one(r, d, final, opts, tick, "../pareto.svg" if several else "pareto.svg"))
+            pareto = (out / "pareto.svg",) if opts.pareto_svg is not None else ()
             if len(results) > 1:
                 md = comparison_md(plan, results, names)
                 write_text_atomic(staging / "report.md", md)
                 write_text_atomic(staging / "report.html", report_html(md, {}))
-                written.append(Written(None, out, (out / "report.md", out / "report.html")))
+                written.append(Written(None, out, (out / "report.md", out / "report.html", *pareto)))
+            elif pareto:                   # one strategy: its files and the search's plot share the directory
+                written[0] = replace(written[0], files=(*written[0].files, *pareto))
             if opts.pareto_svg is None:
                 _carry_over(out, staging)
             os.chmod(staging, 0o755)

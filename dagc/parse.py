@@ -208,7 +208,7 @@ def parse(src: SourceFile, start: str = "start") -> Tree:
     try:
         return _parser().parse(src.text, start=start)
     except UnexpectedInput as exc:
-        raise PlanError([_syntax_diagnostic(src, exc)]) from None
+        raise PlanError([_syntax_diagnostic(src, exc, "the plan" if start == "start" else "the strategy")]) from None
     except (LarkError, RecursionError) as exc:  # pragma: no cover - defensive
         raise PlanError([Diagnostic("E001", Severity.ERROR, f"cannot parse the plan: {exc}", src.whole())]) from None
 
@@ -222,14 +222,17 @@ def _expected_words(expected: set[str] | frozenset[str]) -> str:
     return ", ".join(words[:-1]) + " or " + words[-1]
 
 
-def _syntax_diagnostic(src: SourceFile, exc: UnexpectedInput) -> Diagnostic:
+def _syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the plan") -> Diagnostic:
+    """E001 for `exc`; `what` names the text (the plan, or a strategy given with --strategy)."""
     if isinstance(exc, UnexpectedToken) and exc.token.type == "$END":
         exc = UnexpectedEOF(exc.expected)
     if isinstance(exc, UnexpectedEOF):
         end = len(src.text.rstrip()) or 0
         expected = _expected_words(set(exc.expected))
         hint = "close every `{` with `}` and every `<` with `>`" if {"RBRACE", "MORETHAN"} & set(exc.expected) else None
-        return Diagnostic("E001", Severity.ERROR, f"the plan ends too early; expected {expected}",
+        if hint is None and src.text.rstrip().endswith(";"):
+            hint = "the domain after `;` needs its axes, e.g. `tp 4 ; ep 8`"
+        return Diagnostic("E001", Severity.ERROR, f"{what} ends too early; expected {expected}",
                           src.span(max(0, end - 1), max(1, end)), hint)
     if isinstance(exc, UnexpectedCharacters):
         # lark annotates `pos_in_stream` as None on the base class; the lexer always sets an int here

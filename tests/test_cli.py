@@ -202,3 +202,17 @@ def test_output_streams(tmp_path):
     assert "error[E302]" in compiled.stderr and "E302" not in compiled.stdout and "wrote" in compiled.stdout
     as_json = dagc("check", plan, "--strategy", "tp 3", "--format", "json")
     assert json.loads(as_json.stdout)["diagnostics"][0]["code"] == "E302" and as_json.stderr == ""
+
+
+def test_a_strategy_that_ends_too_early_says_so():
+    from dagc.diagnostics import PlanError
+    from dagc.load import load_plan_text, parse_strategy
+    with pytest.raises(PlanError) as exc:
+        parse_strategy("tp 8 ;")
+    (d,) = exc.value.diagnostics
+    assert d.message == "the strategy ends too early; expected a name"
+    assert d.hint == "the domain after `;` needs its axes, e.g. `tp 4 ; ep 8`"
+    assert (d.span.line, d.span.column) == (1, 6)
+    with pytest.raises(PlanError) as exc:                     # in a plan file it is the plan that ends
+        load_plan_text(plan_text(strategy="strategy tp 8 ;"))
+    assert exc.value.diagnostics[0].message.startswith("the plan ends too early")

@@ -148,8 +148,9 @@ def test_the_pareto_front_holds_only_what_meets_the_requirements(tmp_path):
     assert "dashed: requirements" in svg
     # compile writes the plot beside the reports and report.md shows it
     results = check(plan, optimality=found)
-    compile_results(plan, results, tmp_path / "out", CompileOptions(pareto_svg=svg))
+    written = compile_results(plan, results, tmp_path / "out", CompileOptions(pareto_svg=svg))
     assert (tmp_path / "out" / "pareto.svg").read_text() == svg
+    assert tmp_path / "out" / "pareto.svg" in written[-1].files                # and says it wrote it
     assert "![Pareto front](pareto.svg)" in (tmp_path / "out" / "report.md").read_text()
 
 
