@@ -130,9 +130,10 @@ def pipeline_bounds(model: Model, workload: Workload, cluster: Cluster, lay: Lay
         (1.0, 3.48)
     """
     pair = 2 if workload.overlap is Overlap.MICROBATCH else 1
-    sizes = collections.Counter(int(row.sum()) for row in lay.requests())      # requests → micro-batches
+    requests = [int(n) for n in lay.requests().sum(axis=1)]          # of each micro-batch
+    sizes = collections.Counter(requests)
     per = {r: _microbatch_bounds(model, workload, cluster, lay.group_size, r) for r in sizes}
-    first = [per[int(row.sum())] for row in lay.requests()[:pair]]
+    first = [per[r] for r in requests[:pair]]
     out = []
     for i in (0, 1):                                      # TTFT, TPOT
         crossing = sum(b[i] for b in first)

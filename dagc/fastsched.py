@@ -48,8 +48,7 @@ class Timer:
         dict returned is shared: read it, never change it.
         """
         last = stage == lay.pp - 1
-        shape = (phase, req, lay.tp, lay.cp, lay.sp, lay.ep, lay.etp, lay.group_size, lay.gpus_per_node,
-                 workload.prompt, workload.generate, workload.routing_imbalance)
+        shape = _shape_key(workload, lay, phase, req)
         offset, cross = lay.node_offset(stage), lay.send_crosses_nodes(stage)
         whole_key = (shape, offset, cross, last)
         whole = self.cache.get(whole_key)
@@ -75,10 +74,8 @@ class Timer:
         """Floors of `pass_times` (`dagc.cost.template_floor_s`: launches and link latencies, whatever
         the sizes), under the same keys, once a pass of the same structure with the same ranks busy
         has been timed; else None. They depend on the requests only through which ranks have any."""
-        shape = (phase, req, lay.tp, lay.cp, lay.sp, lay.ep, lay.etp, lay.group_size, lay.gpus_per_node,
-                 workload.prompt, workload.generate, workload.routing_imbalance)
-        return self.cache.get(_floor_key(shape, lay.node_offset(stage), lay.send_crosses_nodes(stage),
-                                         stage == lay.pp - 1))
+        return self.cache.get(_floor_key(_shape_key(workload, lay, phase, req), lay.node_offset(stage),
+                                         lay.send_crosses_nodes(stage), stage == lay.pp - 1))
 
     def _cached(self, key: tuple, value):
         if len(self.cache) >= TIMER_CACHE_MAX:
@@ -142,6 +139,12 @@ class Timer:
             return self.pass_times(workload, lay, phase, req, stage)["act"]
 
         return stage_activation_bytes(self.plan.model, workload, lay, act)
+
+
+def _shape_key(workload: Workload, lay: Layout, phase: Phase, req: tuple) -> tuple:
+    """What a pass's op figures depend on, but where its stage sits: the structure and the shape."""
+    return (phase, req, lay.tp, lay.cp, lay.sp, lay.ep, lay.etp, lay.group_size, lay.gpus_per_node,
+            workload.prompt, workload.generate, workload.routing_imbalance)
 
 
 def _floor_key(shape: tuple, offset: int, cross: bool, last: bool) -> tuple:

@@ -239,7 +239,7 @@ def _judge_optimal(result: Any, found: Any, tolerance: float) -> tuple[bool | No
         own = Objective.score(found.objective, result.metrics, result.layout.gpus_used)
     evidence: dict[str, object] = {"objective": found.objective, "best_strategy": best.text, "best_score": best.score,
                 "best_gpus": best.gpus, "best_microbatches": best.microbatches, "best_overlap": best.overlap.value,
-                "best_batch": getattr(best, "batch", None),
+                "best_batch": best.batch,
                 "best_meets_requirements": best.meets_requirements, "own_score": own, "tolerance": tolerance,
                 "evaluated": found.evaluated, "total": found.total, "complete": found.complete}
     own_meets = result.verdict.meets_requirements is not False

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ..check import StrategyResult
 from ..cost import cost_basis
+from ..layout import Layout
 from ..memory import kv_cache_bytes_per_token
 from ..op_moe import dispatch_dtype
 from ..params import active_params, params_by_category, total_params
@@ -117,7 +118,7 @@ def _layout_json(result: StrategyResult) -> dict | None:
     }
 
 
-def _workload_json(plan, lay) -> dict:
+def _workload_json(plan: Plan, lay: Layout | None) -> dict:
     """The workload the figures are for: with `batch = max`, the batch chosen for this strategy and
     what one more request would break."""
     w = plan.workload
