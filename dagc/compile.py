@@ -38,7 +38,14 @@ from .export.placement import placement_svg
 from .export.render import DOT_TIMEOUT_S, check_dot_timeout, write_svg
 from .export.report import report_json
 from .export.trace import EVENT_BUDGET, write_trace
-from .export.write import OutputError, file_kind, lstat_or_none, write_json_atomic, write_text_atomic
+from .export.write import (
+    OutputError,
+    existing_directory,
+    file_kind,
+    lstat_or_none,
+    write_json_atomic,
+    write_text_atomic,
+)
 from .plan import Plan
 
 __all__ = ["CompileOptions", "Written", "compile_results", "strategy_dir_name", "strategy_dir_names", "MARKER",
@@ -225,13 +232,8 @@ def _check_output_dir(out: Path) -> None:
     """Raise OutputError unless `out` is absent, an empty directory or a dagc output directory."""
     if out.parent == out:
         raise OutputError(out, "the root directory cannot be an output directory")
-    st = lstat_or_none(out)
-    if st is None:
+    if not existing_directory(out):
         return
-    if stat.S_ISLNK(st.st_mode):
-        raise OutputError(out, "it is a symbolic link; give the directory itself")
-    if not stat.S_ISDIR(st.st_mode):
-        raise OutputError(out, f"it is {file_kind(st.st_mode)}, not a directory")
     try:
         marker = lstat_or_none(out / MARKER)
         if marker is not None and stat.S_ISREG(marker.st_mode):

@@ -12,14 +12,13 @@ written, and a target must be absent or a regular file whose first line ends wit
 
 from __future__ import annotations
 
-import stat
 from collections.abc import Sequence
 from pathlib import Path
 
 from ..check import StrategyResult
 from ..launch import OWN_HEADER_END, Launch, shown_commands
 from ..launch_engines import launch_result
-from .write import OutputError, check_target, file_kind, lstat_or_none, write_text_atomic
+from .write import OutputError, check_target, existing_directory, write_text_atomic
 
 __all__ = ["launch_md", "write_files"]
 
@@ -31,16 +30,6 @@ def _written_by_dagc(path: Path) -> bool:
     except OSError as exc:
         raise OutputError(path, exc.strerror or str(exc)) from exc
     return first.startswith("# ") and first.rstrip("\n").endswith(OWN_HEADER_END)
-
-
-def _check_dir(out_dir: Path) -> None:
-    st = lstat_or_none(out_dir)
-    if st is None:
-        return
-    if stat.S_ISLNK(st.st_mode):
-        raise OutputError(out_dir, "it is a symbolic link; give the directory itself")
-    if not stat.S_ISDIR(st.st_mode):
-        raise OutputError(out_dir, f"it is {file_kind(st.st_mode)}, not a directory")
 
 
 def write_files(launches: Sequence[Launch], out_dir: Path) -> list[Path]:
@@ -55,7 +44,7 @@ def write_files(launches: Sequence[Launch], out_dir: Path) -> list[Path]:
             replace, or writing failed.
     """
     out_dir = Path(out_dir)
-    _check_dir(out_dir)
+    existing_directory(out_dir)
     texts: dict[str, str] = {}
     for f in (f for x in launches for f in x.files):
         if texts.setdefault(f.name, f.text) != f.text:

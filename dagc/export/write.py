@@ -18,7 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-__all__ = ["OutputError", "write_text_atomic", "write_json_atomic", "atomic_output", "check_target", "lstat_or_none"]
+__all__ = ["OutputError", "write_text_atomic", "write_json_atomic", "atomic_output", "check_target", "lstat_or_none",
+           "existing_directory"]
 
 
 class OutputError(Exception):
@@ -55,6 +56,20 @@ def lstat_or_none(path: Path) -> os.stat_result | None:
         return None
     except OSError as exc:
         raise OutputError(path, exc.strerror or str(exc)) from exc
+
+
+def existing_directory(path: Path) -> bool:
+    """Whether `path` is a directory (False: nothing is there). Raise `OutputError` when it is a
+    symbolic link (not followed: an output directory must be the directory itself) or anything
+    but a directory."""
+    st = lstat_or_none(path)
+    if st is None:
+        return False
+    if stat.S_ISLNK(st.st_mode):
+        raise OutputError(path, "it is a symbolic link; give the directory itself")
+    if not stat.S_ISDIR(st.st_mode):
+        raise OutputError(path, f"it is {file_kind(st.st_mode)}, not a directory")
+    return True
 
 
 def check_target(path: Path) -> None:
