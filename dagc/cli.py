@@ -25,6 +25,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import cli_launch
+from .exit_codes import (
+    EXIT_INPUT,
+    EXIT_INTERRUPTED,
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_OUTPUT,
+    EXIT_REQUIREMENTS,
+    EXIT_USAGE,
+)
 
 # Only what parsing the command line needs is imported here: `dagc --version`, `--help`, `explain`
 # and `presets` answer without loading the compiler (numpy, networkx, pydantic, lark). Each command
@@ -34,8 +43,6 @@ if TYPE_CHECKING:
 
     from .check import StrategyResult
 
-EXIT_OK, EXIT_REQUIREMENTS, EXIT_USAGE, EXIT_INVALID, EXIT_INPUT, EXIT_OUTPUT = 0, 1, 2, 3, 4, 5
-EXIT_INTERRUPTED = 130
 
 # The choices of --objective and --graph-detail, written out so that the parser needs no compiler
 # module: `dagc.plan.OBJECTIVES` and `dagc.export.dot.Detail` (tests/test_startup.py compares them).

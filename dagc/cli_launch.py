@@ -20,9 +20,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .exit_codes import EXIT_INPUT, EXIT_INVALID, EXIT_OK, EXIT_OUTPUT
+
 __all__ = ["add_parser", "cmd_launch"]
 
-EXIT_OK, EXIT_USAGE, EXIT_INVALID, EXIT_INPUT, EXIT_OUTPUT = 0, 2, 3, 4, 5
 ENGINE_KEYS = ("vllm", "sglang", "trtllm")
 
 EPILOG = """\
