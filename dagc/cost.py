@@ -31,7 +31,7 @@ from .kernels import KernelProfile, for_gpu, nearest_profile
 from .plan import DEFAULT_HBM_EFFICIENCY, Cluster, DType, KernelTimes, peak_flops
 
 __all__ = ["CostModel", "Costs", "cost", "compute_time_s", "collective_time_s", "template_time_s", "template_floor_s",
-           "kernel_time_s", "kernel_seconds", "cost_basis", "cost_basis_text"]
+           "kernel_time_s", "kernel_seconds", "compute_cost_key", "cost_basis", "cost_basis_text"]
 
 
 @dataclass(frozen=True)
@@ -243,6 +243,35 @@ def template_floor_s(tpl: OpTemplate, cm: CostModel, kernel_s: tuple[np.ndarray,
         if k.eager:
             eager = eager + busy * k.launches
     return float(np.max(np.maximum(total, eager * cm.profile.eager_floor_s), initial=0.0))
+
+
+def compute_cost_key(tpl: OpTemplate, cm: CostModel) -> tuple | None:
+    """Everything `template_time_s` and `template_floor_s` read of a compute template under `cm`:
+    templates with the same key take the same time (the search's timer prices each key once,
+    `dagc.fastsched`). None for a collective.
+
+    Example:
+        >>> from dagc.plan import Cluster
+        >>> from dagc.presets import GPU_PRESETS
+        >>> cm = CostModel.from_cluster(Cluster(gpus=8, gpu=GPU_PRESETS["h100-sxm"], intra_node_bytes_per_s=450e9))
+        >>> one = np.ones(2)
+        >>> def norm(rows):
+        ...     k = Kernel("norm", KernelClass.MEMORY, (np.full(2, rows),))
+        ...     return OpTemplate(OpKind.NORM, None, 1, one, one, one, 0 * one, one, 2, 2, 2, 0, kernels=(k,))
+        >>> compute_cost_key(norm(4096.0), cm) == compute_cost_key(norm(4096.0), cm) != compute_cost_key(norm(8.0), cm)
+        True
+    """
+    if tpl.kind.is_comm:
+        return None
+    kernels = tuple((k.cls, k.dtype, k.memory_op, k.launches, k.eager, tuple(_array_key(x) for x in k.shape))
+                    for k in tpl.kernels)
+    roofline = (tpl.peak_dtype, _array_key(tpl.flops), _array_key(tpl.hbm_bytes)) if cm.profile is None else ()
+    return (np.shape(tpl.flops), kernels, *roofline)
+
+
+def _array_key(x) -> tuple:
+    a = np.asarray(x, dtype=np.float64)
+    return a.shape, a.tobytes()
 
 
 # Kernel classes that stream memory: `efficiency { hbm }` scales them, `compute` the others.

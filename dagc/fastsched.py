@@ -12,12 +12,12 @@ scheduling one layer of both on a compute and a communication stream (an estimat
 from __future__ import annotations
 
 import collections
-from collections.abc import Callable
+import functools
 
 import numpy as np
 
-from .cost import CostModel, kernel_seconds, template_floor_s, template_time_s
-from .dag import Phase
+from .cost import CostModel, compute_cost_key, kernel_seconds, template_floor_s, template_time_s
+from .dag import OpTemplate, Phase
 from .layout import Layout
 from .memory import shape_activation_peaks, stage_activation_bytes, template_activation_peak
 from .metrics import rate_metrics
@@ -25,7 +25,8 @@ from .ops import LayerOp, Op, OpShapes, layer_ops, rank_dims
 from .plan import Overlap, Plan, Workload
 from .shards import stage_layer_counts
 
-__all__ = ["TIMER_CACHE_MAX", "Timer", "fast_metrics", "fast_tpot_floor", "fast_tpot_launch_floor"]
+__all__ = ["TIMER_CACHE_MAX", "Timer", "Recurrence", "fast_metrics", "fast_ttft", "fast_tpot", "fast_tpot_floor",
+           "fast_tpot_launch_floor"]
 
 TIMER_CACHE_MAX = 50_000     # cached stage passes (a few hundred bytes each); the cache restarts beyond
 
@@ -37,6 +38,7 @@ class Timer:
         self.plan = plan
         self.cm = CostModel.from_cluster(plan.cluster)
         self.cache: dict[tuple, dict] = {}
+        self.op_costs: dict[tuple, tuple[float, float]] = {}     # `_op_cost` by `dagc.cost.compute_cost_key`
 
     def pass_times(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int) -> dict:
         """Durations of a micro-batch's pass on a stage: per-layer (dense, MoE), the extras and the send;
@@ -47,13 +49,22 @@ class Timer:
         change a node crossing (`Layout.node_offset`) — and the send by whether it crosses nodes. The
         dict returned is shared: read it, never change it.
         """
-        last = stage == lay.pp - 1
+        return self._pass(workload, lay, phase, req, stage, _shape_key(workload, lay, phase, req),
+                          _placements(lay)[stage])
+
+    def stage_passes(self, workload: Workload, lay: Layout, phase: Phase, req: tuple) -> list[dict]:
+        """`pass_times` of every stage, in order."""
         shape = _shape_key(workload, lay, phase, req)
-        offset, cross = lay.node_offset(stage), lay.send_crosses_nodes(stage)
-        whole_key = (shape, offset, cross, last)
+        return [self._pass(workload, lay, phase, req, stage, shape, where)
+                for stage, where in enumerate(_placements(lay))]
+
+    def _pass(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int, shape: tuple,
+              where: tuple[int, bool, bool]) -> dict:
+        whole_key = (shape, *where)
         whole = self.cache.get(whole_key)
         if whole is not None:
             return whole
+        offset, cross, last = where
         body_key = (shape, offset)
         body = self.cache.get(body_key)
         if body is None:
@@ -65,7 +76,7 @@ class Timer:
         out = dict(body)
         out["send"] = 0.0 if last else send[0]
         out["act"] = {**body["act"], "boundary": send[1]}
-        floor_key = _floor_key(shape, offset, cross, last)
+        floor_key = (_busy_key(shape), *where)
         if floor_key not in self.cache:
             self._cached(floor_key, {**body["floor"], "send": 0.0 if last else send[2]})
         return self._cached(whole_key, out)
@@ -74,14 +85,40 @@ class Timer:
         """Floors of `pass_times` (`dagc.cost.template_floor_s`: launches and link latencies, whatever
         the sizes), under the same keys, once a pass of the same structure with the same ranks busy
         has been timed; else None. They depend on the requests only through which ranks have any."""
-        return self.cache.get(_floor_key(_shape_key(workload, lay, phase, req), lay.node_offset(stage),
-                                         lay.send_crosses_nodes(stage), stage == lay.pp - 1))
+        busy = _busy_key(_shape_key(workload, lay, phase, req))
+        return self.cache.get((busy, *_placements(lay)[stage]))
+
+    def stage_floors(self, workload: Workload, lay: Layout, phase: Phase, req: tuple) -> list[dict] | None:
+        """`pass_floors` of every stage, in order; None when one is not known yet."""
+        busy = _busy_key(_shape_key(workload, lay, phase, req))
+        out = []
+        for where in _placements(lay):
+            floor = self.cache.get((busy, *where))
+            if floor is None:
+                return None
+            out.append(floor)
+        return out
 
     def _cached(self, key: tuple, value):
         if len(self.cache) >= TIMER_CACHE_MAX:
             self.cache.clear()
         self.cache[key] = value
         return value
+
+    def _op_cost(self, tpl: OpTemplate) -> tuple[float, float]:
+        """The slowest rank's seconds of a template and its floor; a compute template's are priced once
+        per `dagc.cost.compute_cost_key` (the same kernels recur across stage shapes: the attention
+        ops of one attention split beside every expert split)."""
+        key = compute_cost_key(tpl, self.cm)
+        hit = None if key is None else self.op_costs.get(key)
+        if hit is None:
+            ks = kernel_seconds(tpl, self.cm)
+            hit = float(np.max(template_time_s(tpl, self.cm, ks))), template_floor_s(tpl, self.cm, ks)
+            if key is not None:
+                if len(self.op_costs) >= TIMER_CACHE_MAX:
+                    self.op_costs.clear()
+                self.op_costs[key] = hit
+        return hit
 
     def _shapes(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int) -> OpShapes:
         m = self.plan.model
@@ -104,9 +141,8 @@ class Timer:
         def info(op: Op) -> tuple[float, bool, float, float]:
             if op not in ops_info:
                 tpl = shapes.make(op)
-                ks = kernel_seconds(tpl, self.cm)
-                ops_info[op] = (float(np.max(template_time_s(tpl, self.cm, ks))), tpl.kind.is_comm,
-                                template_activation_peak(tpl), template_floor_s(tpl, self.cm, ks))
+                time_s, floor_s = self._op_cost(tpl)
+                ops_info[op] = (time_s, tpl.kind.is_comm, template_activation_peak(tpl), floor_s)
             return ops_info[op]
 
         out: dict = {}
@@ -147,10 +183,47 @@ def _shape_key(workload: Workload, lay: Layout, phase: Phase, req: tuple) -> tup
             workload.prompt, workload.generate, workload.routing_imbalance)
 
 
-def _floor_key(shape: tuple, offset: int, cross: bool, last: bool) -> tuple:
-    """`pass_times`' key without the requests, but for which attention-DP groups have any."""
+def _busy_key(shape: tuple) -> tuple:
+    """A `_shape_key` without the requests, but for which attention-DP groups have any: the key of
+    the floors (with where the stage sits)."""
     phase, req, *rest = shape
-    return ("floor", phase, tuple(x > 0 for x in req), *rest, offset, cross, last)
+    return ("floor", phase, _busy(req), *rest)
+
+
+@functools.lru_cache(maxsize=4096)
+def _busy(req: tuple) -> tuple[bool, ...]:
+    return tuple(x > 0 for x in req)
+
+
+def _placements(lay: Layout) -> tuple[tuple[int, bool, bool], ...]:
+    """Per stage, what its costs read of where it sits: its group's offset in its node
+    (`Layout.node_offset`), whether its send crosses nodes, whether it is the last. Remembered by
+    what those read of the layout."""
+    key = (lay.group_size, lay.gpus_per_node, lay.pp)
+    hit = _PLACEMENTS.get(key)
+    if hit is None:
+        if len(_PLACEMENTS) >= _MEMO_MAX:
+            _PLACEMENTS.clear()
+        hit = _PLACEMENTS[key] = tuple((lay.node_offset(stage), lay.send_crosses_nodes(stage), stage == lay.pp - 1)
+                                       for stage in range(lay.pp))
+    return hit
+
+
+def _request_rows(lay: Layout) -> tuple[tuple[float, ...], ...]:
+    """`Layout.requests()` as tuples, one per micro-batch (what the recurrence keys its passes by),
+    remembered by what they read of the layout."""
+    key = (lay.batch, lay.dp, lay.adp, lay.microbatches)
+    hit = _REQUEST_ROWS.get(key)
+    if hit is None:
+        if len(_REQUEST_ROWS) >= _MEMO_MAX:
+            _REQUEST_ROWS.clear()
+        hit = _REQUEST_ROWS[key] = tuple(tuple(row) for row in lay.requests().tolist())
+    return hit
+
+
+_MEMO_MAX = 4096
+_PLACEMENTS: dict[tuple, tuple[tuple[int, bool, bool], ...]] = {}
+_REQUEST_ROWS: dict[tuple, tuple[tuple[float, ...], ...]] = {}
 
 
 def _pair_layer_time(ops: list[tuple[LayerOp, float, bool]]) -> float:
@@ -166,15 +239,33 @@ def _pair_layer_time(ops: list[tuple[LayerOp, float, bool]]) -> float:
     return max(fin.values())
 
 
-def _stage_compute(times: dict, model, a: int, b: int, first: bool, last: bool, pair: bool) -> float:
+def _stage_compute(times: dict, kinds: tuple[int, int, bool, bool], pair: bool) -> float:
+    """A stage's compute seconds for a unit (two micro-batches when `pair`) from its pass's times and
+    its `_stage_kinds` entry."""
+    n_dense, n_moe, first, last = kinds
     if pair:
         dense_t, moe_t = times["pair_dense"], times["pair_moe"]
         extra = 2 * ((times["embed"] if first else 0.0) + (times["head"] if last else 0.0))
     else:
         dense_t, moe_t = times["dense"], times["moe"]
         extra = (times["embed"] if first else 0.0) + (times["head"] if last else 0.0)
-    n_dense, n_moe = stage_layer_counts(model, a, b)
     return extra + n_dense * dense_t + n_moe * moe_t
+
+
+def _stage_kinds(model, lay: Layout) -> tuple[tuple[int, int, bool, bool], ...]:
+    """Per stage: its dense and MoE layer counts, whether it is the first, whether the last."""
+    key = (id(model), lay.stage_layers)
+    hit = _STAGE_KINDS.get(key)
+    if hit is None or hit[0] is not model:
+        if len(_STAGE_KINDS) >= _MEMO_MAX:
+            _STAGE_KINDS.clear()
+        kinds = tuple((*stage_layer_counts(model, a, b), stage == 0, stage == lay.pp - 1)
+                      for stage, (a, b) in enumerate(lay.stage_layers))
+        hit = _STAGE_KINDS[key] = (model, kinds)
+    return hit[1]
+
+
+_STAGE_KINDS: dict[tuple, tuple] = {}
 
 
 def fast_metrics(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> dict:
@@ -185,61 +276,57 @@ def fast_metrics(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> d
 
 def fast_ttft(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> float:
     """The prefill makespan of the static schedule's recurrence."""
-    return _Recurrence(plan, lay, workload, timer).prefill()
+    return Recurrence(plan, lay, workload, timer).prefill()
 
 
 def fast_tpot(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> float:
     """The gap between two decode steps of the static schedule's recurrence. Decode starts on idle
     streams, so it does not depend on prefill: the search prices it alone first (`dagc.search`)."""
-    return _Recurrence(plan, lay, workload, timer).tpot()
+    return Recurrence(plan, lay, workload, timer).tpot()
 
 
 def fast_tpot_floor(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> float:
     """A lower bound of `fast_tpot` from the stage costs alone, without running the recurrence:
     between a micro-batch's two tokens its next pass crosses every stage and every send in turn,
     and the busiest stage runs every unit of micro-batches once (its stream is serial)."""
-    return _Recurrence(plan, lay, workload, timer).tpot_floor()
+    return Recurrence(plan, lay, workload, timer).tpot_floor()
 
 
 def fast_tpot_launch_floor(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> float | None:
     """A lower bound of `fast_tpot_floor` from the floors of the stage costs (`Timer.pass_floors`:
     kernel launches and link latencies), with no kernel looked up; None until passes of the same
     structure have been timed."""
-    return _Recurrence(plan, lay, workload, timer).tpot_launch_floor()
+    return Recurrence(plan, lay, workload, timer).tpot_launch_floor()
 
 
-class _Recurrence:
+class Recurrence:
     """The static schedule of `dagc.schedule` as a recurrence over (step, micro-batch, stage)."""
 
     def __init__(self, plan: Plan, lay: Layout, workload: Workload, timer: Timer):
         self.plan, self.lay, self.workload, self.timer = plan, lay, workload, timer
-        self.reqs = [tuple(row) for row in lay.requests().tolist()]     # per micro-batch, per attention-DP group
+        self.reqs = _request_rows(lay)                  # per micro-batch, per attention-DP group
         self.pair = workload.overlap is Overlap.MICROBATCH
         w = 2 if self.pair else 1
         self.units = [list(range(k, min(k + w, lay.microbatches))) for k in range(0, lay.microbatches, w)]
         self.stage_costs: dict[tuple, list[tuple[float, float]]] = {}
+        self.kinds = _stage_kinds(plan.model, lay)
 
     def costs(self, phase: Phase, req: tuple, n: int) -> list[tuple[float, float]]:
         """(compute, send) seconds of each stage for a unit of `n` micro-batches of `req` requests."""
         key = (phase, req, n)
         row = self.stage_costs.get(key)
         if row is None:
-            row = self._row(self.timer.pass_times, phase, req, n)
+            row = self._row(self.timer.stage_passes(self.workload, self.lay, phase, req), n)
             assert row is not None                        # `pass_times` times every stage
             self.stage_costs[key] = row
         return row
 
-    def _row(self, times: Callable[..., dict | None], phase: Phase, req: tuple, n: int
-             ) -> list[tuple[float, float]] | None:
-        lay, m = self.lay, self.plan.model
-        row = []
-        for stage, (a, b) in enumerate(lay.stage_layers):
-            t = times(self.workload, lay, phase, req, stage)
-            if t is None:
-                return None
-            row.append((_stage_compute(t, m, a, b, stage == 0, stage == lay.pp - 1, self.pair and n == 2),
-                        t["send"] * n))
-        return row
+    def _row(self, passes: list[dict] | None, n: int) -> list[tuple[float, float]] | None:
+        """(compute, send) of each stage for a unit of `n` micro-batches from its stages' `passes`."""
+        if passes is None:
+            return None
+        pair = self.pair and n == 2
+        return [(_stage_compute(t, kinds, pair), t["send"] * n) for t, kinds in zip(passes, self.kinds, strict=True)]
 
     def _step(self, phase: Phase, free: list[float], p2p: list[float], ready_of) -> dict[int, float]:
         """One pass of every unit through every stage; the end of each micro-batch at the last stage."""
@@ -272,7 +359,8 @@ class _Recurrence:
         return floor
 
     def tpot_launch_floor(self) -> float | None:
-        return self._floor(lambda req, n: self._row(self.timer.pass_floors, Phase.DECODE, req, n))
+        return self._floor(lambda req, n: self._row(self.timer.stage_floors(self.workload, self.lay, Phase.DECODE, req),
+                                                    n))
 
     def _floor(self, row_of) -> float | None:
         """max(the first unit crossing every stage and send, the busiest stage's units), from the

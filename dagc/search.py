@@ -192,12 +192,15 @@ def _evaluate_items(items: list[_Item], deadline: float | None = None, bar: Bar 
         if deadline is not None and clock() >= deadline:
             return out, n, pruned
         strategy, mb, overlap = _strategy(item), item[7], Overlap(item[8])
-        if bar.kth is not None:
+        if not plan.workload.batch_max:
             workload = plan.workload.model_copy(update={"microbatches": mb, "overlap": overlap})
             lay = resolve(plan.model, plan.cluster, workload, strategy)
-            if lay.pp <= plan.model.layers and not pruner.matters(lay, workload, bar, strategy.text, mb, overlap):
-                pruned += 1
-                continue
+            if lay.pp <= plan.model.layers:
+                if pruner.surely_illegal(workload, lay):
+                    continue                 # E402 whatever else: what `evaluate` would find, sooner
+                if bar.kth is not None and not pruner.matters(lay, workload, bar, strategy.text, mb, overlap):
+                    pruned += 1
+                    continue
         c = evaluate(plan, strategy, mb, overlap, objective, timer)
         if c is not None:
             out.append(c)

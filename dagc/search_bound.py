@@ -36,8 +36,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .bounds import Bounds, bounds, pipeline_bounds, unreachable
-from .fastsched import Timer, fast_tpot, fast_tpot_floor, fast_tpot_launch_floor, fast_ttft
+from .fastsched import Recurrence, Timer
 from .layout import Layout
+from .memory import memory
 from .metrics import rate_metrics
 from .plan import Overlap, Plan, RequirementKind, Workload
 from .search_result import Candidate, _front_key, _rank_key, option_text
@@ -107,6 +108,7 @@ class Pruner:
         self.plan, self.objective, self.timer = plan, objective, timer
         self._physical: dict[tuple[int, int], Bounds] = {}
         self._pipeline: dict[tuple, tuple[float, float]] = {}
+        self._resident: dict[tuple, bool] = {}
         # whether the rank or a requirement reads TTFT: then its exact figure is worth a prefill schedule
         self.needs_ttft = objective in _TTFT_OBJECTIVES or any(r.kind in _TTFT_METRICS for r in plan.requirements)
 
@@ -127,6 +129,17 @@ class Pruner:
             hit = self._pipeline[key] = pipeline_bounds(self.plan.model, workload, self.plan.cluster, lay)
         return hit
 
+    def surely_illegal(self, workload: Workload, lay: Layout) -> bool:
+        """Whether the candidate's weights, KV cache and runtime reserve alone exceed a GPU's memory on
+        some stage: `check` rejects it (E402, whatever its activations), so its figures are not
+        needed. Remembered by what those bytes read of the layout (not micro-batches or overlap)."""
+        key = (lay.tp, lay.cp, lay.ep, lay.etp, lay.stage_layers, lay.requests_per_rank)
+        hit = self._resident.get(key)
+        if hit is None:
+            mem = memory(self.plan.model, workload, self.plan.cluster, lay, dict.fromkeys(range(lay.pp), 0.0))
+            hit = self._resident[key] = any(st.total_bytes > st.capacity_bytes for st in mem.stages)
+        return hit
+
     def matters(self, lay: Layout, workload: Workload, bar: Bar, text: str, mb: int, overlap: Overlap) -> bool:
         """Whether the candidate (`text` with `mb` micro-batches and `overlap`) could enter the best
         `k` or the Pareto front, given the `bar`: first at the physical bounds of its GPUs and of
@@ -140,20 +153,21 @@ class Pruner:
         ttft, tpot = max(ttft, physical.ttft_s), max(tpot, physical.tpot_s)
         if not _could_matter(plan, self.objective, gpus, ttft, tpot, workload, bar, name, mb, overlap):
             return False
-        launches = fast_tpot_launch_floor(plan, lay, workload, self.timer)
+        schedule = Recurrence(plan, lay, workload, self.timer)      # one per candidate: its stage costs shared
+        launches = schedule.tpot_launch_floor()
         if launches is not None:
             tpot = max(tpot, launches)
             if not _could_matter(plan, self.objective, gpus, ttft, tpot, workload, bar, name, mb, overlap):
                 return False
-        floor = max(tpot, fast_tpot_floor(plan, lay, workload, self.timer))
+        floor = max(tpot, schedule.tpot_floor())
         if not _could_matter(plan, self.objective, gpus, ttft, floor, workload, bar, name, mb, overlap):
             return False
-        exact = fast_tpot(plan, lay, workload, self.timer)
+        exact = schedule.tpot()
         if not _could_matter(plan, self.objective, gpus, ttft, exact, workload, bar, name, mb, overlap):
             return False
         if not self.needs_ttft:
             return True
-        exact_ttft = fast_ttft(plan, lay, workload, self.timer)
+        exact_ttft = schedule.prefill()
         return _could_matter(plan, self.objective, gpus, exact_ttft, exact, workload, bar, name, mb, overlap)
 
 
