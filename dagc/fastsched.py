@@ -21,7 +21,7 @@ from .dag import OpTemplate, Phase
 from .layout import Layout
 from .memory import shape_activation_peaks, stage_activation_bytes, template_activation_peak
 from .metrics import rate_metrics
-from .ops import LayerOp, Op, OpShapes, layer_ops, rank_dims
+from .ops import ATTENTION_SPLIT_OPS, LayerOp, Op, OpShapes, attention_split_key, layer_ops, rank_dims
 from .plan import Overlap, Plan, Workload
 from .shards import stage_layer_counts
 
@@ -39,6 +39,7 @@ class Timer:
         self.cm = CostModel.from_cluster(plan.cluster)
         self.cache: dict[tuple, dict] = {}
         self.op_costs: dict[tuple, tuple[float, float]] = {}     # `_op_cost` by `dagc.cost.compute_cost_key`
+        self.op_info: dict[tuple, tuple[float, bool, float, float]] = {}   # `ATTENTION_SPLIT_OPS` by their key
 
     def pass_times(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int) -> dict:
         """Durations of a micro-batch's pass on a stage: per-layer (dense, MoE), the extras and the send;
@@ -138,11 +139,21 @@ class Timer:
         # One template at a time, kept only as floats: a stage group of many ranks holds one op's vectors.
         ops_info: dict[Op, tuple[float, bool, float, float]] = {}
 
+        split = attention_split_key(lay, workload, phase, req)
+
         def info(op: Op) -> tuple[float, bool, float, float]:
             if op not in ops_info:
-                tpl = shapes.make(op)
-                time_s, floor_s = self._op_cost(tpl)
-                ops_info[op] = (time_s, tpl.kind.is_comm, template_activation_peak(tpl), floor_s)
+                shared = ("split", op, split) if op in ATTENTION_SPLIT_OPS else None
+                known = None if shared is None else self.op_info.get(shared)
+                if known is None:
+                    tpl = shapes.make(op)
+                    time_s, floor_s = self._op_cost(tpl)
+                    known = (time_s, tpl.kind.is_comm, template_activation_peak(tpl), floor_s)
+                    if shared is not None:
+                        if len(self.op_info) >= TIMER_CACHE_MAX:
+                            self.op_info.clear()
+                        self.op_info[shared] = known
+                ops_info[op] = known
             return ops_info[op]
 
         out: dict = {}

@@ -26,7 +26,7 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from .dag import OpKind, OpTemplate
+from .dag import OpKind, OpTemplate, Phase
 from .layout import Layout
 from .op_attention import (
     attention,
@@ -45,10 +45,11 @@ from .op_attention import (
 from .op_moe import combine, dispatch, dispatch_dtype, etp_reduce, expert_ffn, router, shared_expert
 from .op_shapes import ALIGN_ROWS, REFERENCE, Peak, RankDims, Recipe, Shapes, decode_context, experts_inside_tp
 from .params import attention_params
-from .plan import AttentionKind, Axis, Model
+from .plan import AttentionKind, Axis, Model, Workload
 from .shards import attention_dims, kv_bytes_per_token_layer, kv_heads_per_rank, qkv_params_per_rank
 
-__all__ = ["Op", "Peak", "Recipe", "RECIPES", "RankDims", "rank_dims", "OpShapes", "LayerOp", "layer_ops",
+__all__ = ["Op", "ATTENTION_SPLIT_OPS", "attention_split_key",
+           "Peak", "Recipe", "RECIPES", "RankDims", "rank_dims", "OpShapes", "LayerOp", "layer_ops",
            "decode_context", "REFERENCE", "ALIGN_ROWS", "dispatch_dtype", "experts_inside_tp"]
 
 
@@ -140,6 +141,19 @@ RECIPES: dict[Op, Recipe] = {
     Op.SEND: Recipe(OpKind.SEND, Axis.PP, Peak.NONE, send),
     Op.RECV: Recipe(OpKind.RECV, Axis.PP, Peak.NONE, _same_as(Op.SEND)),
 }
+
+
+# The compute ops whose templates read only the attention split (tp, cp, sp: `RankDims`), the stage
+# group's size, the phase, the requests and the workload's prompt and generate (`attention_split_key`):
+# not the expert domain, not where the stage sits. Stage shapes that differ only there share them
+# (the search's timer, `dagc.fastsched`; tests/test_timer_sharing.py compares them field by field).
+ATTENTION_SPLIT_OPS = frozenset({Op.EMBED, Op.NORM, Op.QKV, Op.ATTENTION, Op.O_PROJ, Op.DENSE_FFN, Op.FINAL_NORM,
+                                 Op.LM_HEAD})
+
+
+def attention_split_key(lay: Layout, workload: Workload, phase: Phase, req: tuple) -> tuple:
+    """What the templates of `ATTENTION_SPLIT_OPS` depend on, the model aside."""
+    return (phase, req, lay.tp, lay.cp, lay.sp, lay.group_size, workload.prompt, workload.generate)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,122 @@
+"""What the search's timer shares between candidates (`dagc.fastsched.Timer`) and what it sets aside
+early (`dagc.search_bound.Pruner.surely_illegal`) changes no figure: a timer that has priced every
+other candidate first gives each candidate's passes exactly as a fresh timer does, the ops shared
+by attention split are the very templates the catalogue makes, and a candidate set aside is one the
+full check rejects."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import fields
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from dagc.dag import Phase
+from dagc.fastcheck import fast_check
+from dagc.fastsched import Timer
+from dagc.layout import resolve
+from dagc.load import load_plan, load_plan_text
+from dagc.ops import ATTENTION_SPLIT_OPS, OpShapes, attention_split_key, rank_dims
+from dagc.search_bound import Pruner
+from dagc.search_space import candidates
+from plans import plan_texts
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+PLANS = ["mixtral-8x7b-1node.moe", "30b-moe-dp2-pp2-tp2-ep4-16gpu.moe", "deepseek-v3-prefill-32xh800.moe"]
+
+
+def layouts(plan, step: int, most: int = 400):
+    """(workload, layout) of every `step`-th candidate that has stages to run, of the first `most`."""
+    for s, mb, ov in itertools.islice(candidates(plan), 0, most * step, step):
+        workload = plan.workload.model_copy(update={"microbatches": mb, "overlap": ov})
+        lay = resolve(plan.model, plan.cluster, workload, s)
+        if lay.pp <= plan.model.layers:
+            yield workload, lay
+
+
+def passes(timer: Timer, workload, lay) -> list:
+    return [timer.stage_passes(workload, lay, phase, req) for phase in Phase for req in lay.distinct_request_rows()]
+
+
+def shared_equals_fresh(plan, step: int, most: int = 400) -> int:
+    shared = Timer(plan)
+    seen = list(layouts(plan, step, most))
+    for workload, lay in seen:                       # every pass priced once, sharing what it can
+        passes(shared, workload, lay)
+    for workload, lay in seen:
+        assert passes(shared, workload, lay) == passes(Timer(plan), workload, lay), lay.strategy.text
+    return len(seen)
+
+
+@pytest.mark.parametrize("name", PLANS)
+def test_a_timer_shared_by_every_candidate_gives_the_figures_of_a_fresh_one(name):
+    assert shared_equals_fresh(load_plan(EXAMPLES / name), 7) >= 20
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(plan_texts())
+def test_sharing_changes_no_figure_on_generated_plans(text):
+    shared_equals_fresh(load_plan_text(text), 5, most=30)
+
+
+def same_template(a, b) -> bool:
+    for f in fields(a):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if f.name == "kernels":
+            if len(x) != len(y) or any(not same_kernel(k, q) for k, q in zip(x, y, strict=True)):
+                return False
+        elif isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
+            if not np.array_equal(np.asarray(x), np.asarray(y)):
+                return False
+        elif x != y:
+            return False
+    return True
+
+
+def same_kernel(a, b) -> bool:
+    return (a.name, a.cls, a.dtype, a.memory_op, a.launches, a.eager) == (b.name, b.cls, b.dtype, b.memory_op,
+                                                                        b.launches, b.eager) and \
+        all(np.array_equal(np.broadcast_to(x, np.shape(a.shape[0])), np.broadcast_to(y, np.shape(b.shape[0])))
+            for x, y in zip(a.shape, b.shape, strict=True))
+
+
+@pytest.mark.parametrize("name", PLANS)
+def test_the_attention_split_ops_depend_on_their_key_alone(name):
+    """Stage shapes with the same `attention_split_key` (other expert domains, other stages) make
+    the same templates of `ATTENTION_SPLIT_OPS`, field by field."""
+    plan = load_plan(EXAMPLES / name)
+    first: dict[tuple, object] = {}
+    compared = 0
+    for workload, lay in layouts(plan, 3):
+        d = rank_dims(plan.model, lay)
+        for phase in Phase:
+            req = lay.distinct_request_rows()[0]
+            for stage in {0, lay.pp - 1}:
+                shapes = OpShapes(plan.model, workload, lay, d, phase, np.array(req), stage)
+                for op in ATTENTION_SPLIT_OPS:
+                    key = (op, attention_split_key(lay, workload, phase, req))
+                    tpl = shapes.make(op)
+                    if key in first:
+                        assert same_template(first[key], tpl), (op, lay.strategy.text)
+                        compared += 1
+                    else:
+                        first[key] = tpl
+    assert compared > 100
+
+
+@pytest.mark.parametrize("name", PLANS + ["10b-moe-pp16-ep16-256gpu.moe"])
+def test_a_candidate_set_aside_for_memory_is_one_the_check_rejects(name):
+    plan = load_plan(EXAMPLES / name)
+    timer = Timer(plan)
+    pruner = Pruner(plan, "tokens-per-gpu", timer)
+    aside = kept = 0
+    for workload, lay in layouts(plan, 3):
+        if pruner.surely_illegal(workload, lay):
+            assert isinstance(fast_check(plan, lay.strategy, workload, timer), str), lay.strategy.text
+            aside += 1
+        else:
+            kept += 1
+    assert aside and kept
