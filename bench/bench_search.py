@@ -4,8 +4,9 @@ and the time of a `check` with its complete optimal verdict (one process).
 Run: python bench/bench_search.py [--examples] [--jobs N]
 
 Columns: `space` candidates in the documented space; `pruned` those branch and bound showed
-cannot enter the best 50 or the Pareto front (`dagc.search_bound`); `full` those evaluated in
-full (memory, rules, the schedule's figures); `cand/s` the space over the search's seconds;
+cannot enter the best 50 or the Pareto front (`dagc.search_bound`); `past` the rest: those whose
+weights, KV cache and reserve alone overflow a GPU (set aside: the check rejects them with E402)
+and those evaluated in full (memory, rules, the schedule's figures); `cand/s` the space over the search's seconds;
 `check s` a `dagc.check.check` with the search for its optimal verdict (what `dagc check` runs).
 """
 
@@ -47,7 +48,7 @@ def main() -> None:
     args = ap.parse_args()
     print(f"machine: {platform.machine()} · {os.cpu_count()} cores · Python {platform.python_version()} · "
           f"jobs {args.jobs}")
-    print(f"{'plan':34} {'space':>7} {'pruned':>7} {'full':>6} {'search s':>8} {'cand/s':>8} {'check s':>8}  best")
+    print(f"{'plan':34} {'space':>7} {'pruned':>7} {'past':>6} {'search s':>8} {'cand/s':>8} {'check s':>8}  best")
     for name, model, gpus, gpu, mb, strategy in LADDER:
         row(name, load_plan_text(plan_text(model, gpus, gpu, mb, strategy)), args.jobs)
     if args.examples:

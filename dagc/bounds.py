@@ -81,6 +81,22 @@ def bounds(model: Model, workload: Workload, cluster: Cluster, gpus: int, dp: in
         (427.0, 4156.6)
     """
     gpus, dp = max(1, gpus), max(1, dp)
+    key = (id(model), id(cluster), workload.batch, workload.prompt, workload.generate, gpus, dp)
+    hit = _BOUNDS.get(key)
+    if hit is not None and hit[0] is model and hit[1] is cluster:     # what it reads, unchanged objects
+        return hit[2]
+    found = _bounds(model, workload, cluster, gpus, dp)
+    if len(_BOUNDS) >= _BOUNDS_MAX:
+        _BOUNDS.clear()
+    _BOUNDS[key] = (model, cluster, found)
+    return found
+
+
+_BOUNDS_MAX = 4096
+_BOUNDS: dict[tuple, tuple[Model, Cluster, Bounds]] = {}    # `bounds` by what it reads: the search asks often
+
+
+def _bounds(model: Model, workload: Workload, cluster: Cluster, gpus: int, dp: int) -> Bounds:
     gpu = cluster.gpu
     peak_w = gpu.peak_flops(model.weights) * gpus
     peak_a = gpu.peak_flops(DType.FP8 if model.kv_cache.is_8bit_or_less else DType.BF16) * gpus

@@ -14,6 +14,10 @@ pruned. Its best possible figures are
   bandwidth, and a micro-batch crosses every stage);
 - requirements: met, unless a TTFT, TPOT or throughput line is out of reach of those figures.
 
+Before any bound, a candidate whose weights, KV cache and reserve alone overflow a GPU is set aside
+(`Pruner.surely_illegal`): `check` rejects it with E402 whatever its activations, so the search
+counts it as evaluated and not legal, as the full check would.
+
 Before the exact TPOT, the candidate is tried at the physical bounds of its GPUs and of its
 pipeline (`dagc.bounds.bounds` and `pipeline_bounds`, TTFT and TPOT), then at a floor of its TPOT from its stage costs
 (`dagc.fastsched.fast_tpot_floor`: a micro-batch crosses every stage between two tokens, and
