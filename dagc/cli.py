@@ -244,11 +244,17 @@ def cmd_check(args) -> int:
 def cmd_compile(args) -> int:
     with _loading():
         from .cli_print import _console, _print_reports, _print_written, _Progress, _render_diags, is_input_error
-        from .compile import CompileOptions, compile_results, default_output_dir
+        from .compile import CompileOptions, check_output_dir, compile_results, default_output_dir
         from .export.dot import Detail
         from .export.pareto import pareto_svg
         from .export.write import OutputError
     err = _console(sys.stderr)
+    if args.output:
+        try:                         # refused before the work, not after it (checked again when written)
+            check_output_dir(Path(args.output))
+        except OutputError as exc:
+            err.print(f"error: {exc}", markup=False)
+            return EXIT_OUTPUT
     plan, results, found = _load(args, err, picks=True)
     if plan is None:
         return EXIT_INPUT

@@ -48,8 +48,8 @@ from .export.write import (
 )
 from .plan import Plan
 
-__all__ = ["CompileOptions", "Written", "compile_results", "strategy_dir_name", "strategy_dir_names", "MARKER",
-           "OutputError", "default_output_dir", "safe_dir_name"]
+__all__ = ["CompileOptions", "check_output_dir", "Written", "compile_results", "strategy_dir_name",
+           "strategy_dir_names", "MARKER", "OutputError", "default_output_dir", "safe_dir_name"]
 
 
 FILES_PER_STRATEGY = 8      # report.json/.md/.html, dag.json/.dot/.svg, trace, placement
@@ -228,7 +228,7 @@ def _is_empty_dir(d: Path) -> bool:
         return next(iter(entries), None) is None
 
 
-def _check_output_dir(out: Path) -> None:
+def check_output_dir(out: Path) -> None:
     """Raise OutputError unless `out` is absent, an empty directory or a dagc output directory."""
     if out.parent == out:
         raise OutputError(out, "the root directory cannot be an output directory")
@@ -381,7 +381,7 @@ def compile_results(plan: Plan, results: list[StrategyResult], out: Path,
         if progress:
             progress(min(done, total), total)
 
-    _check_output_dir(out)            # refuse before creating anything
+    check_output_dir(out)            # refuse before creating anything
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -390,7 +390,7 @@ def compile_results(plan: Plan, results: list[StrategyResult], out: Path,
         staging: Path | None = None
         try:
             _clean_stale(out)
-            _check_output_dir(out)
+            check_output_dir(out)
             staging = Path(tempfile.mkdtemp(prefix=_sibling(out, "tmp-"), dir=out.parent))
             write_text_atomic(staging / MARKER, "dagc output directory: `dagc compile` replaces it whole.\n")
             if opts.pareto_svg is not None:

@@ -22,7 +22,7 @@ from .layout import Layout
 from .memory import shape_activation_peaks, stage_activation_bytes, template_activation_peak
 from .metrics import rate_metrics
 from .ops import ATTENTION_SPLIT_OPS, LayerOp, Op, OpShapes, attention_split_key, layer_ops, rank_dims
-from .plan import Overlap, Plan, Workload
+from .plan import Model, Overlap, Plan, Workload
 from .shards import stage_layer_counts
 
 __all__ = ["TIMER_CACHE_MAX", "Timer", "Recurrence", "fast_metrics", "fast_ttft", "fast_tpot", "fast_tpot_floor",
@@ -263,7 +263,7 @@ def _stage_compute(times: dict, kinds: tuple[int, int, bool, bool], pair: bool) 
     return extra + n_dense * dense_t + n_moe * moe_t
 
 
-def _stage_kinds(model, lay: Layout) -> tuple[tuple[int, int, bool, bool], ...]:
+def _stage_kinds(model: Model, lay: Layout) -> tuple[tuple[int, int, bool, bool], ...]:
     """Per stage: its dense and MoE layer counts, whether it is the first, whether the last."""
     key = (id(model), lay.stage_layers)
     hit = _STAGE_KINDS.get(key)

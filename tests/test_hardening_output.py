@@ -280,6 +280,17 @@ def test_cli_compile_refusal_is_exit_5_without_traceback(tmp_path):
     assert snapshot(foreign) == {"thesis.tex": b"years of work"}
 
 
+def test_cli_compile_refuses_a_foreign_directory_before_checking_the_plan(tmp_path):
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "thesis.tex").write_text("years of work")
+    proc = subprocess.run([sys.executable, "-m", "dagc", "compile", str(SMALL), "-o", str(foreign)],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert proc.returncode == 5 and "not a dagc output directory" in proc.stderr
+    assert proc.stdout == ""                    # no verdict: the check and its search never ran
+    assert snapshot(foreign) == {"thesis.tex": b"years of work"}
+
+
 def test_swap_without_rename_exchange(tmp_path, monkeypatch):
     """Where the kernel cannot exchange two directories, two renames do it, leaving nothing behind."""
     monkeypatch.setattr(compile_mod, "_exchange", lambda a, b: False)

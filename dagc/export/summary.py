@@ -260,18 +260,19 @@ def _by_objective(r: StrategyResult) -> list[str]:
     lines = ["- **The objectives disagree.** What each would pick — the best of the whole space under it, "
              "subject to the requirements (choose with `objective = …` in the plan, or `--objective`):", "",
              "  | objective | strategy | GPUs |" + (" batch |" if batch else "")
-             + " TTFT | TPOT | decode throughput per GPU | meets the requirements |",
-             "  |---|---|---:|" + ("---:|" if batch else "") + "---:|---:|---:|---|"]
+             + " TTFT | TPOT | decode throughput per GPU | throughput | meets the requirements |",
+             "  |---|---|---:|" + ("---:|" if batch else "") + "---:|---:|---:|---:|---|"]
     for name, p in picks.items():
         label = f"**{name}** (this report's)" if name == ev.get("objective") else name
         if p is None:
             lines.append(f"  | {label} | — (no legal strategy, or its search was cut short) |"
-                         + " |" * (6 if batch else 5))
+                         + " |" * (7 if batch else 6))
             continue
         size = f" {p.get('batch') or '—'} |" if batch else ""
         lines.append(f"  | {label} | `{p['strategy']}` | {p['gpus']} |{size} "
                      f"{metric_text(plan, K.TTFT, p['ttft_s'])} | {metric_text(plan, K.TPOT, p['tpot_s'])} | "
                      f"{metric_text(plan, K.DECODE_THROUGHPUT, p['decode_tokens_per_s_per_gpu'], per_gpu=True)} | "
+                     f"{metric_text(plan, K.THROUGHPUT, p['throughput_tokens_per_s'])} | "
                      f"{_yes(p['meets_requirements'])} |")
     return lines + [""]
 
