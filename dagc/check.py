@@ -7,6 +7,8 @@ strategy is sound, its scheduled DAG and metrics.
 
 from __future__ import annotations
 
+import sys
+import types
 from dataclasses import dataclass, field, replace
 
 from .analyse import analyse
@@ -92,3 +94,17 @@ def check(plan: Plan, strategy: str | StrategyDecl | None = None, optimality=Non
             judged.append(replace(r, verdict=replace(r.verdict, optimal=optimal), optimality=evidence))
         results = judged
     return results
+
+
+class _CallableModule(types.ModuleType):
+    """This module, callable as `check`. `dagc.check` is the public function (`dagc/__init__.py`
+    loads it on first use), but once anything has imported this module first (`import
+    dagc.compile` does), the import system makes the package's attribute `check` this module: so
+    calling the module calls the function, and `dagc.check(plan)` works either way."""
+
+    def __call__(self, plan: Plan, strategy: str | StrategyDecl | None = None, optimality=None, picks=None
+                 ) -> list[StrategyResult]:
+        return check(plan, strategy, optimality, picks)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -164,13 +164,13 @@ class Timer:
                 out[name] = out["pair_" + name] = floor[name] = floor["pair_" + name] = 0.0
                 continue
             ops, _ = layer_ops(lay, m, dense)
-            timed = [(lop, info(lop.op)[0], info(lop.op)[1]) for lop in ops]
+            infos = [info(lop.op) for lop in ops]
+            timed = [(lop, i[0], i[1]) for lop, i in zip(ops, infos, strict=True)]
             out[name] = sum(t[1] for t in timed)
             out["pair_" + name] = _pair_layer_time(timed)
-            floor[name] = sum(info(lop.op)[3] for lop in ops)
+            floor[name] = sum(i[3] for i in infos)
             # two micro-batches: each stream runs its ops of both, one after the other
-            floor["pair_" + name] = 2 * max(sum(info(lop.op)[3] for lop in ops if info(lop.op)[1] is comm)
-                                            for comm in (False, True))
+            floor["pair_" + name] = 2 * max(sum(i[3] for i in infos if i[1] is comm) for comm in (False, True))
         out["embed"], floor["embed"] = info(Op.EMBED)[0], info(Op.EMBED)[3]
         out["head"] = info(Op.FINAL_NORM)[0] + info(Op.LM_HEAD)[0]
         floor["head"] = info(Op.FINAL_NORM)[3] + info(Op.LM_HEAD)[3]
@@ -190,7 +190,8 @@ class Timer:
 
 def _shape_key(workload: Workload, lay: Layout, phase: Phase, req: tuple) -> tuple:
     """What a pass's op figures depend on, but where its stage sits: the structure and the shape."""
-    return (phase, req, lay.tp, lay.cp, lay.sp, lay.ep, lay.etp, lay.group_size, lay.gpus_per_node,
+    # the phase by its value: a str hashes once, an enum member in Python on every look-up
+    return (phase.value, req, lay.tp, lay.cp, lay.sp, lay.ep, lay.etp, lay.group_size, lay.gpus_per_node,
             workload.prompt, workload.generate, workload.routing_imbalance)
 
 
@@ -324,7 +325,7 @@ class Recurrence:
 
     def costs(self, phase: Phase, req: tuple, n: int) -> list[tuple[float, float]]:
         """(compute, send) seconds of each stage for a unit of `n` micro-batches of `req` requests."""
-        key = (phase, req, n)
+        key = (phase.value, req, n)
         row = self.stage_costs.get(key)
         if row is None:
             row = self._row(self.timer.stage_passes(self.workload, self.lay, phase, req), n)

@@ -156,3 +156,15 @@ def test_builtin_text_holds_what_the_compiler_says():
     assert list(builtin_text.EXPLAIN) == [r.code for r in RULES]
     assert all(builtin_text.EXPLAIN[r.code] == explain(r.code) for r in RULES)
     assert (builtin_text.MODEL_ROWS, builtin_text.GPU_ROWS, builtin_text.PROFILE_ROWS) == preset_rows()
+
+
+@pytest.mark.parametrize("first", ["", "import dagc.compile", "import dagc.check", "from dagc.check import check"])
+def test_the_public_check_is_callable_whatever_was_imported_first(first):
+    """`dagc.check(plan)` is the public function even when the `dagc.check` module was imported before
+    the attribute was read (the import system then makes the package's attribute the module)."""
+    probe = (f"{first}\nimport dagc\n"
+             "r = dagc.check(dagc.load_plan('examples/qwen3-30b-a3b-4gpu.moe'))\n"
+             "print(r[0].verdict.correct, type(r[0]).__name__)")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "StrategyResult"]
