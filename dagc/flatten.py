@@ -149,12 +149,15 @@ KEYWORD_HINT = "drop the `strategy` keyword"                  # `strategy tp 8` 
 OPTION_KEYWORD_HINT = KEYWORD_HINT + ": --strategy takes the expression"
 
 
-def _unknown_axis_hint(a: AxisNode) -> str:
+def _unknown_axis_hint(a: AxisNode, position: int = 0) -> str:
     """The hint of E101 for an axis name: the `strategy` keyword pasted into --strategy (the way a
-    report prints a strategy), a near axis name, or the list of axes."""
+    report prints a strategy), a near axis name — first among those that fit where it stands (dp
+    and pp open a `<` scope; the first in-stage domain is attention's, the one after `;` the
+    experts') — or the list of axes."""
     if a.name == "strategy":
         return OPTION_KEYWORD_HINT if a.span.source.path == "--strategy" else KEYWORD_HINT
-    best = nearest(a.name, _AXES)
+    fitting = ["dp", "pp"] if a.body is not None else ["tp", "cp", "sp"] if position == 0 else ["ep", "etp"]
+    best = nearest(a.name, fitting) or nearest(a.name, _AXES)
     return f"did you mean `{best}`?" if best else "axes are dp, pp, tp, cp, sp, ep, etp"
 
 
@@ -233,18 +236,19 @@ class _Flattener:
     def stage(self, domains: Domains) -> None:
         """The in-stage domains: at most one attention domain and one expert domain."""
         seen: set[str] = set()
-        kinds = [self.domain(domain, seen) for domain in domains]
+        kinds = [self.domain(domain, seen, position) for position, domain in enumerate(domains)]
         named = [k for k in kinds if k]
         if len(named) != len(set(named)) or len(domains) > 2:
             first = domains[0][0]
             self.err("E201", "a stage has at most two domains: attention (tp, cp, sp) and expert (ep, etp)",
                      first.span.to(_span(domains[-1][-1])), "write `tp 2 cp 2 ; ep 8 etp 2`")
 
-    def domain(self, domain: Sequence[AxisNode], seen: set[str]) -> str | None:
-        """Record one domain's axes; its kind ("attention", "expert") or None."""
+    def domain(self, domain: Sequence[AxisNode], seen: set[str], position: int = 0) -> str | None:
+        """Record one domain's axes (`position`: its place among the stage's domains); its kind
+        ("attention", "expert") or None."""
         has_attention = has_expert = False
         for a in domain:
-            ax = self.stage_axis(a, seen)
+            ax = self.stage_axis(a, seen, position)
             if ax is None:
                 continue
             has_attention |= ax.is_attention
@@ -253,11 +257,11 @@ class _Flattener:
             self.mixed(domain)
         return "attention" if has_attention else "expert" if has_expert else None
 
-    def stage_axis(self, a: AxisNode, seen: set[str]) -> Axis | None:
+    def stage_axis(self, a: AxisNode, seen: set[str], position: int = 0) -> Axis | None:
         """Record one in-stage axis; the axis when its degree counts toward its domain."""
         ax = _axis(a)
         if ax is None:
-            self.err("E101", f"unknown axis `{a.name}`", a.span, _unknown_axis_hint(a))
+            self.err("E101", f"unknown axis `{a.name}`", a.span, _unknown_axis_hint(a, position))
             return None
         if a.body is not None:
             inner = " ; ".join(_texts(d) for d in a.body)

@@ -71,6 +71,20 @@ def test_structural_errors(text, expected):
     assert found(text) == expected
 
 
+@pytest.mark.parametrize("text, hint", [
+    ("tp 2 ; epp 4", "did you mean `ep`?"),               # after `;`: the expert domain's axes first
+    ("tp 2 ; etpp 2 ep 4", "did you mean `etp`?"),
+    ("tpp 2 ; ep 4", "did you mean `tp`?"),               # the first domain: attention's
+    ("pp 2 < tp 2 ; epp 4 >", "did you mean `ep`?"),
+    ("ddp 2 < tp 4 >", "did you mean `dp`?"),             # only dp and pp open a scope
+    ("ppp 2 < tp 4 >", "did you mean `pp`?"),
+    ("tp 2 ; zzz 2", "axes are dp, pp, tp, cp, sp, ep, etp"),
+])
+def test_an_unknown_axis_is_matched_first_among_those_that_fit_where_it_stands(text, hint):
+    (d,) = flatten(parse_strategy(text))[1]
+    assert d.code == "E101" and d.hint == hint
+
+
 def test_e202_hint_gives_the_gpus_per_stage():
     (d,) = flatten(parse_strategy("pp 2 < tp 2 ep 4 >"))[1]
     assert d.hint == "separate the domains with `;`: `tp 2 ; ep 4` uses max(2, 4) = 4 GPUs per stage"
