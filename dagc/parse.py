@@ -238,6 +238,12 @@ def _syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the p
         # lark annotates `pos_in_stream` as None on the base class; the lexer always sets an int here
         pos: int = exc.pos_in_stream  # type: ignore[assignment]
         ch = src.text[pos] if pos < len(src.text) else "?"
+        line_rest = src.text[pos + 1:].split("\n", 1)[0]
+        if ch == '"' and '"' not in line_rest and "STRING" in (exc.allowed or set()):   # a string is one line
+            rest = line_rest.strip()
+            hint = f'close it on the same line: "{_short(rest)}"' if rest else 'a string is written "…" on one line'
+            return Diagnostic("E001", Severity.ERROR, "unterminated string: the `\"` opened here is not closed on "
+                              "its line", src.span(pos), hint)
         shown = ch if ch.isprintable() else f"U+{ord(ch):04X}"
         expected = _expected_words(exc.allowed or set())
         msg = f"unexpected character `{shown}`" + (f"; expected {expected}" if expected else "")

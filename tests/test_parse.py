@@ -161,6 +161,7 @@ def test_spec_all_statements_in_one_plan_any_order():
     ("model preset mixtral", 1, 14, "quoted string"),
     ("workload {\n  batch 4\n}", 2, 9, "`=`"),
     ("require { ttft = 4 s }", 1, 16, "comparison"),
+    ('model preset "mixtral-8x7b\ncluster { gpus = 8 }', 1, 14, "unterminated string"),
 ])
 def test_syntax_errors_are_located(text, line, col, words):
     with pytest.raises(PlanError) as exc:
@@ -170,3 +171,17 @@ def test_syntax_errors_are_located(text, line, col, words):
     assert words in d.message
     rendered = render(d)
     assert rendered.startswith(f"p.moe:{line}:{col}: error[E001]") and "^" in rendered
+
+
+def test_an_unterminated_string_says_so_and_shows_it_closed():
+    with pytest.raises(PlanError) as exc:
+        parse(SourceFile("p.moe", 'model preset "mixtral-8x7b\ncluster { gpus = 8 }'))
+    d = exc.value.diagnostics[0]
+    assert d.message == 'unterminated string: the `"` opened here is not closed on its line'
+    assert d.hint == 'close it on the same line: "mixtral-8x7b"'
+
+
+def test_a_quote_where_no_string_goes_is_an_unexpected_character():
+    with pytest.raises(PlanError) as exc:
+        parse(SourceFile("p.moe", 'strategy tp 2 ; ep "4'))
+    assert exc.value.diagnostics[0].message.startswith('unexpected character `"`')
