@@ -690,6 +690,23 @@ EXPLAIN: dict[str, str] = {
         "Fixed:\n"
         "    strategy pp 50 < tp 8 >      # 100 layers per stage"
     ),
+    "W512": (
+        "W512 (warning): overlap microbatch with a single micro-batch\n"
+        "\n"
+        "`overlap = microbatch` with a single micro-batch has no other micro-batch to overlap.\n"
+        "\n"
+        "Micro-batch overlap hides one micro-batch's communication under another's compute. With one\n"
+        "micro-batch (written, or all that carry requests) there is no other: only ops of the same\n"
+        "micro-batch that do not wait for each other can run side by side on the compute and the\n"
+        "communication streams — in a MoE layer, the shared experts beside the EP all-to-all. Without\n"
+        "shared experts (or without an all-to-all) the schedule is that of `overlap = none`.\n"
+        "\n"
+        "Bad:\n"
+        "    workload { batch = 32  prompt = 512  generate = 64  microbatches = 1  overlap = microbatch }"
+        "\n"
+        "Fixed:\n"
+        "    workload { batch = 32  prompt = 512  generate = 64  microbatches = 2  overlap = microbatch }"
+    ),
 }
 
 MODEL_ROWS: tuple[tuple[str, ...], ...] = (

@@ -29,7 +29,7 @@ from .check import check
 from .diagnostics import Diagnostic, quote
 from .layout import Layout, resolve
 from .lower import model_from_preset
-from .plan import Overlap, Plan, Strategy
+from .plan import Overlap, Plan, Strategy, overlap_span
 from .rules.launch import engine_refusal
 from .search_space import strategy_text
 from .source import Span
@@ -318,17 +318,7 @@ class Launch:
 
 
 def _span(plan: Plan, strategy: Strategy, key: str) -> Span | None:
-    if key != "overlap":
-        return strategy.span_of(key)
-    if strategy.overlap is None:
-        return plan.span_of("workload.overlap") or strategy.span_of("strategy")
-    whole = strategy.span_of("strategy")     # `… with overlap microbatch`: point at the option
-    at = whole.text.rfind("overlap") if whole is not None else -1
-    if whole is None or at < 0:
-        return whole
-    value = strategy.overlap.value
-    end = whole.text.find(value, at)
-    return Span(whole.source, whole.start + at, whole.start + (end + len(value) if end > 0 else at + len("overlap")))
+    return overlap_span(plan, strategy) if key == "overlap" else strategy.span_of(key)
 
 
 def _engine_split(table: EngineTable, d: Degrees) -> tuple[tuple[str, str], ...]:

@@ -19,7 +19,7 @@ from .source import Span
 __all__ = [
     "DType", "AttentionKind", "Overlap", "Axis", "Mla", "Moe", "Model", "Gpu", "Cluster",
     "Workload", "Requirement", "RequirementKind", "AxisNode", "Strategy", "Plan", "KernelTimes",
-    "DEFAULT_RESERVE_BYTES",
+    "DEFAULT_RESERVE_BYTES", "overlap_span",
 ]
 
 
@@ -389,6 +389,20 @@ class Plan(Frozen):
                 return self.spans[key]
             key = key.rpartition(".")[0]
         return None
+
+
+def overlap_span(plan: Plan, strategy: Strategy) -> Span | None:
+    """Where the overlap a strategy runs was written: its own `with … overlap …` option, else the
+    workload's `overlap` field, else the strategy."""
+    if strategy.overlap is None:
+        return plan.span_of("workload.overlap") or strategy.span_of("strategy")
+    whole = strategy.span_of("strategy")     # `… with overlap microbatch`: point at the option
+    at = whole.text.rfind("overlap") if whole is not None else -1
+    if whole is None or at < 0:
+        return whole
+    value = strategy.overlap.value
+    end = whole.text.find(value, at)
+    return Span(whole.source, whole.start + at, whole.start + (end + len(value) if end > 0 else at + len("overlap")))
 
 
 AxisNode.model_rebuild()

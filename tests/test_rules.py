@@ -61,6 +61,10 @@ FIXTURES = {
              dict(model='model preset "mixtral-8x7b" { weights = fp8 }')),
     "W510": (dict(workload="workload { batch = 8  prompt = 2048  generate = 256  microbatches = 64 }"),
              dict(workload="workload { batch = 8  prompt = 2048  generate = 256  microbatches = 8 }")),
+    "W512": (dict(workload="workload { batch = 32  prompt = 512  generate = 64  microbatches = 1  "
+                           "overlap = microbatch }"),
+             dict(workload="workload { batch = 32  prompt = 512  generate = 64  microbatches = 2  "
+                           "overlap = microbatch }")),
     "W511": (dict(model='model preset "mixtral-8x7b" { layers = 5000 }', strategy="strategy pp 5000",
                   cluster='cluster { gpus = 5000  gpu preset "h100-sxm" }'), {}),
     "N001": (dict(strategy="strategy" + " tp 2" * 60), dict(strategy="strategy tp 8")),

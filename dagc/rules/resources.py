@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from ..dag import GROUP_BUDGET, NODE_BUDGET, STAGE_BUDGET, estimate_nodes, over_work_budget
 from ..diagnostics import Severity
+from ..ops import experts_inside_tp
+from ..plan import Overlap, overlap_span
 from ..units import Dimension, format_bytes, format_si
 from .base import RuleContext, diag, make_rule
 
@@ -380,6 +382,35 @@ def check_empty_microbatches(ctx: RuleContext):
                f"set `microbatches = {k}`, or raise the batch to {n * lay.dp * lay.adp} to fill {n} micro-batches")
 
 
+def check_overlap_single_microbatch(ctx: RuleContext):
+    """`overlap = microbatch` with a single micro-batch has no other micro-batch to overlap.
+
+    Micro-batch overlap hides one micro-batch's communication under another's compute. With one
+    micro-batch (written, or all that carry requests) there is no other: only ops of the same
+    micro-batch that do not wait for each other can run side by side on the compute and the
+    communication streams — in a MoE layer, the shared experts beside the EP all-to-all. Without
+    shared experts (or without an all-to-all) the schedule is that of `overlap = none`.
+
+    Bad:
+        workload { batch = 32  prompt = 512  generate = 64  microbatches = 1  overlap = microbatch }
+    Fixed:
+        workload { batch = 32  prompt = 512  generate = 64  microbatches = 2  overlap = microbatch }
+    """
+    lay, m = ctx.layout, ctx.plan.model
+    if ctx.plan.workload.overlap is not Overlap.MICROBATCH or lay.microbatches != 1:
+        return
+    why = "a single micro-batch" if lay.microbatches_requested <= 1 else \
+        f"a single micro-batch that carries requests (of {lay.microbatches_requested} written)"
+    beside = m.has_experts and m.moe.shared > 0 and lay.ep > 1 and not experts_inside_tp(lay)
+    what = ("only the shared experts' compute runs beside the EP all-to-all" if beside else
+            "it runs (and is costed) as `overlap none`")
+    yield diag("W512", Severity.WARNING,
+               f"`overlap microbatch` with {why}: there is no other micro-batch whose compute could hide its "
+               f"communication; {what}",
+               overlap_span(ctx.plan, ctx.strategy),
+               "use 2 or more micro-batches (`microbatches = 2`), or write `overlap = none`")
+
+
 RULES = (
     make_rule("E401", Severity.ERROR, "GPUs used exceed GPUs available", check_gpus),
     make_rule("E402", Severity.ERROR, "a rank's memory exceeds the GPU's memory", check_memory),
@@ -394,6 +425,8 @@ RULES = (
     make_rule("W510", Severity.WARNING, "micro-batches beyond the requests: not scheduled", check_empty_microbatches),
     make_rule("W511", Severity.WARNING, "too many stages or too large a stage group to examine: memory and metrics "
               "not computed", check_work_budget),
+    make_rule("W512", Severity.WARNING, "overlap microbatch with a single micro-batch",
+              check_overlap_single_microbatch),
     make_rule("N601", Severity.NOTE, "kv_heads < tp: KV heads replicated", check_kv_replication),
     make_rule("N602", Severity.NOTE, "experts per GPU", check_experts_per_gpu),
     make_rule("N603", Severity.NOTE, "the EP all-to-all crosses nodes", check_ep_nodes),
