@@ -256,8 +256,9 @@ def _requirements_table(r: StrategyResult) -> Table:
     t = Table(title="requirements", title_justify="left")
     for col in ("requirement", "value", "margin", "met"):
         t.add_column(col)
+    unknown = "not computed: the strategy has errors" if r.verdict.correct is False else "not computed"
     for q in r.requirements:
-        value = "not computed yet" if q.value is None else q.value_text()
+        value = unknown if q.value is None else q.value_text()
         margin = q.margin_percent()
         met = {True: "yes", False: "NO", None: "—"}[q.met]
         _add_row(t, q.requirement.text, value, margin, met)

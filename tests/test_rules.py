@@ -202,13 +202,16 @@ def test_e302_silent_when_tp_and_kv_heads_divide(tp):
     assert "E302" not in {d.code for d in _diags(f"strategy tp {tp}")}
 
 
-def test_e302_heads_hint_is_a_tp_that_also_fits_the_kv_heads():
-    # 48 heads, 8 KV heads, tp 5: the largest divisor of 48 up to 5 is 4, and 4 divides 8
+def test_e302_heads_hint_names_the_nearest_tp_below_and_above_that_also_fit_the_kv_heads():
+    # 48 heads, 8 KV heads: tp 1, 2, 4, 8, 16, 24, 48 fit both. tp 5: 4 below, 8 above
     (d,) = [d for d in _diags("strategy tp 5") if d.code == "E302"]
-    assert d.message == "48 attention heads are not divisible by tp 5" and d.hint == "use tp 4"
-    # tp 7: 6 divides 48 but not 8, so 4
+    assert d.message == "48 attention heads are not divisible by tp 5" and d.hint == "use tp 4 or tp 8"
+    # tp 7: 6 divides 48 but not 8, so 4 below
     (d,) = [d for d in _diags("strategy tp 7") if d.code == "E302"]
-    assert d.hint == "use tp 4"
+    assert d.hint == "use tp 4 or tp 8"
+    # tp 100: nothing above
+    (d,) = [d for d in _diags("strategy tp 100") if d.code == "E302"]
+    assert d.hint == "use tp 48"
 
 
 def test_n601_counts_the_ranks_holding_each_kv_head():

@@ -69,14 +69,14 @@ def check_tp_heads(ctx: RuleContext):
         strategy tp 8                  # or tp 16: each KV head on 2 ranks
     """
     m, tp = ctx.plan.model, ctx.layout.tp
+    fits = _tp_values(m)
+    near = [t for t in (max((t for t in fits if t < tp), default=None), min((t for t in fits if t > tp),
+                                                                            default=None)) if t is not None]
     if m.heads % tp:
-        fits = _tp_values(m)
         yield diag("E302", Severity.ERROR, f"{m.heads} attention heads are not divisible by tp {tp}",
-                   ctx.strategy.span_of("tp"), f"use tp {max(t for t in fits if t <= tp)}")
+                   ctx.strategy.span_of("tp"), "use " + " or ".join(f"tp {t}" for t in near))
     elif not kv_heads_fit(m, tp):
-        kv, fits = m.kv_heads, _tp_values(m)
-        near = [t for t in (max((t for t in fits if t < tp), default=None), min((t for t in fits if t > tp),
-                                                                                default=None)) if t is not None]
+        kv = m.kv_heads
         yield diag("E302", Severity.ERROR,
                    f"{kv} KV heads do not split evenly over tp {tp}: tp must divide the KV heads or be a multiple "
                    "of them",
