@@ -323,6 +323,11 @@ class Recurrence:
         self.stage_costs: dict[tuple, list[tuple[float, float]]] = {}
         self.kinds = _stage_kinds(plan.model, lay)
 
+    @functools.cached_property
+    def unit_counts(self) -> collections.Counter:
+        """How many units of each (requests, micro-batches) the schedule runs."""
+        return collections.Counter((self.reqs[unit[0]], len(unit)) for unit in self.units)
+
     def costs(self, phase: Phase, req: tuple, n: int) -> list[tuple[float, float]]:
         """(compute, send) seconds of each stage for a unit of `n` micro-batches of `req` requests."""
         key = (phase.value, req, n)
@@ -377,7 +382,7 @@ class Recurrence:
     def _floor(self, row_of) -> float | None:
         """max(the first unit crossing every stage and send, the busiest stage's units), from the
         rows `row_of(req, n)` gives (None: not known, and neither is the floor)."""
-        units = collections.Counter((self.reqs[unit[0]], len(unit)) for unit in self.units)
+        units = self.unit_counts
         rows = {key: row_of(*key) for key in units}
         if any(row is None for row in rows.values()):
             return None

@@ -35,9 +35,7 @@ result reports — does not depend on `--jobs` or the machine.
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, field
-
-import numpy as np
+from dataclasses import dataclass
 
 from .bounds import Bounds, bounds, pipeline_bounds, unreachable
 from .fastsched import Recurrence, Timer
@@ -64,7 +62,7 @@ class Bar:
     (−decode tokens/s per GPU, TPOT)."""
 
     kth: tuple | None = None
-    front: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    front: tuple[tuple[float, float], ...] = ()
 
 
 class BarKeeper:
@@ -84,8 +82,7 @@ class BarKeeper:
 
     def bar(self, front: list[Candidate]) -> Bar:
         kth = self.keys[-1] if self.k > 0 and len(self.keys) >= self.k else None
-        rows = np.array([_front_key(c)[:2] for c in front], dtype=np.float64).reshape(-1, 2)
-        return Bar(kth, rows)
+        return Bar(kth, tuple((float(k[0]), float(k[1])) for k in (_front_key(c) for c in front)))
 
 
 def surely_misses(plan: Plan, metrics: dict, gpus: int) -> int:
@@ -186,8 +183,6 @@ def _could_matter(plan: Plan, objective: str, gpus: int, ttft: float, tpot: floa
         return True
     if missed:
         return False                 # ranks after the k-th best, and the front holds only what meets
-    f = bar.front
-    point = (-best["decode_tokens_per_s_per_gpu"], tpot)
-    no_worse = (f[:, 0] <= point[0]) & (f[:, 1] <= point[1])
-    better = (f[:, 0] < point[0]) | (f[:, 1] < point[1])
-    return not bool(np.any(no_worse & better))
+    x, y = -best["decode_tokens_per_s_per_gpu"], tpot
+    # joins the front unless a point is no worse on both figures and better on one (a few dozen points)
+    return not any(fx <= x and fy <= y and (fx < x or fy < y) for fx, fy in bar.front)
