@@ -296,7 +296,7 @@ class Layout:
             # Residues k·span mod gpn run through the multiples of gcd(span, gpn): some block
             # crosses a node boundary exactly when span does not divide gpus_per_node.
             return span > self.gpus_per_node or self.gpus_per_node % span != 0
-        starts = first + np.arange(0, count, span, dtype=np.int64)
+        starts = first + np.arange(0, count - span + 1, span, dtype=np.int64)    # whole blocks only
         return bool(np.any(starts // self.gpus_per_node != (starts + span - 1) // self.gpus_per_node))
 
     def send_crosses_nodes(self, stage: int) -> bool:

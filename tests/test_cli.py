@@ -216,3 +216,14 @@ def test_a_strategy_that_ends_too_early_says_so():
     with pytest.raises(PlanError) as exc:                     # in a plan file it is the plan that ends
         load_plan_text(plan_text(strategy="strategy tp 8 ;"))
     assert exc.value.diagnostics[0].message.startswith("the plan ends too early")
+
+
+def test_search_counts_add_up_in_its_first_line(tmp_path):
+    proc = dagc("search", "examples/mixtral-8x7b-1node.moe", "--top", "1", "--svg", str(tmp_path / "p.svg"))
+    assert proc.returncode == 0, proc.stderr
+    first = proc.stdout.splitlines()[0]
+    m = re.match(r"([0-9,]+) strategies examined: ([0-9,]+) pruned by their bounds, ([0-9,]+) rejected by the rules, "
+                 r"([0-9,]+) legal; in ", first)
+    assert m, first
+    total, pruned, rejected, legal = (int(g.replace(",", "")) for g in m.groups())
+    assert total == pruned + rejected + legal and legal > 0 and rejected > 0

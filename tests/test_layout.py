@@ -100,5 +100,7 @@ def test_every_expert_on_exactly_edp_times_etp_ranks_per_stage():
 def test_node_crossing():
     lay = layout_of("tp 8 ; ep 8", cluster=CLUSTER_64)
     assert not lay.group_crosses_nodes(8)
+    # whole blocks only: 8 ranks on one node hold two whole blocks of 3 (0-2, 3-5), neither crossing
+    assert not lay.blocks_cross_nodes(0, 8, 3) and lay.blocks_cross_nodes(0, 16, 3)
     lay = layout_of("tp 4 ; ep 16", model='model preset "qwen3-30b-a3b"', cluster=CLUSTER_64)
     assert lay.group_crosses_nodes(16) and not lay.group_crosses_nodes(4)

@@ -276,3 +276,17 @@ def test_e203_hint_names_the_axes():
     (d,) = [d for d in _diags("strategy tp 4 ; ep 6", model='model preset "mixtral-8x7b"', cluster=C16N)
             if d.code == "E203"]
     assert d.hint == "make one domain's product a multiple of the other's, e.g. tp·cp = 3"   # largest divisor of 6 ≤ 4
+
+
+def test_w512_hint_speaks_the_syntax_of_where_overlap_was_written(tmp_path):
+    def hint(**parts):
+        path = tmp_path / "plan.moe"
+        path.write_text(plan_text(**parts))
+        (d,) = [d for r in check(load_plan(path)) for d in r.diagnostics if d.code == "W512"]
+        return d.hint
+
+    assert hint(strategy="strategy tp 2 ; ep 4 with microbatches 1 overlap microbatch") == (
+        "use 2 or more micro-batches (`with microbatches 2 overlap microbatch`), or write `overlap none`")
+    assert hint(workload="workload { batch = 32  prompt = 512  generate = 64  microbatches = 1  "
+                         "overlap = microbatch }") == (
+        "use 2 or more micro-batches (`microbatches = 2`), or write `overlap = none`")

@@ -404,11 +404,13 @@ def check_overlap_single_microbatch(ctx: RuleContext):
     beside = m.has_experts and m.moe.shared > 0 and lay.ep > 1 and not experts_inside_tp(lay)
     what = ("only the shared experts' compute runs beside the EP all-to-all" if beside else
             "it runs (and is costed) as `overlap none`")
+    own = ctx.strategy.overlap is not None         # the strategy's `with … overlap microbatch`, not the workload's
+    fix = ("use 2 or more micro-batches (`with microbatches 2 overlap microbatch`), or write `overlap none`" if own
+           else "use 2 or more micro-batches (`microbatches = 2`), or write `overlap = none`")
     yield diag("W512", Severity.WARNING,
                f"`overlap microbatch` with {why}: there is no other micro-batch whose compute could hide its "
                f"communication; {what}",
-               overlap_span(ctx.plan, ctx.strategy),
-               "use 2 or more micro-batches (`microbatches = 2`), or write `overlap = none`")
+               overlap_span(ctx.plan, ctx.strategy), fix)
 
 
 RULES = (
