@@ -188,12 +188,16 @@ def _evaluate_items(items: list[_Item], deadline: float | None = None, bar: Bar 
     bar = bar or Bar()
     out: list[Candidate] = []
     pruned = 0
+    strategy, shape = None, None
     for n, item in enumerate(items):
         if deadline is not None and clock() >= deadline:
             return out, n, pruned
-        strategy, mb, overlap = _strategy(item), item[7], Overlap(item[8])
+        if item[:7] != shape:            # the micro-batch and overlap variants of a strategy come in a row
+            strategy, shape = _strategy(item), item[:7]
+        assert strategy is not None
+        mb, overlap = item[7], Overlap(item[8])
         if not plan.workload.batch_max:
-            workload = plan.workload.model_copy(update={"microbatches": mb, "overlap": overlap})
+            workload = pruner.workload(mb, overlap)
             lay = resolve(plan.model, plan.cluster, workload, strategy)
             if lay.pp <= plan.model.layers:
                 if pruner.surely_illegal(workload, lay):

@@ -110,8 +110,17 @@ class Pruner:
         self._physical: dict[tuple[int, int], Bounds] = {}
         self._pipeline: dict[tuple, tuple[float, float]] = {}
         self._resident: dict[tuple, bool] = {}
+        self._workloads: dict[tuple[int, Overlap], Workload] = {}
         # whether the rank or a requirement reads TTFT: then its exact figure is worth a prefill schedule
         self.needs_ttft = objective in _TTFT_OBJECTIVES or any(r.kind in _TTFT_METRICS for r in plan.requirements)
+
+    def workload(self, mb: int, overlap: Overlap) -> Workload:
+        """The plan's workload with `mb` micro-batches and `overlap`: one object per pair, shared."""
+        hit = self._workloads.get((mb, overlap))
+        if hit is None:
+            hit = self._workloads[(mb, overlap)] = self.plan.workload.model_copy(
+                update={"microbatches": mb, "overlap": overlap})
+        return hit
 
     def physical(self, workload: Workload, gpus: int, dp: int) -> Bounds:
         """`dagc.bounds.bounds` for `gpus` GPUs and `dp` replicas (it does not depend on micro-batches
