@@ -149,14 +149,15 @@ def _exit_code(results: list[StrategyResult]) -> int:
 
 
 def _search(plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: int | None = 1,
-            budget_s: float | None = None):
+            budget_s: float | None = None, timer=None):
     with _loading():
         from .cli_print import _Progress
         from .search import search
     jobs = _auto_jobs(plan) if jobs is None else jobs
     progress = _Progress("searching strategies")
     try:
-        return search(plan, objective=objective, top=top, jobs=jobs, progress=progress, budget_s=budget_s)
+        return search(plan, objective=objective, top=top, jobs=jobs, progress=progress, budget_s=budget_s,
+                      timer=timer)
     finally:
         progress.close()
 
@@ -174,14 +175,14 @@ def _allowed(args) -> tuple[Path, ...]:
     return tuple(Path(p) for p in (getattr(args, "allow_path", None) or ()))
 
 
-def _objective_picks(plan, found, jobs: int | None, budget_s: float | None) -> dict:
+def _objective_picks(plan, found, jobs: int | None, budget_s: float | None, timer=None) -> dict:
     with _loading():
         from .cli_print import _Progress
         from .search import objective_picks
     progress = _Progress("what each objective picks")
     try:
         return objective_picks(plan, found, top=CHECK_RESCORED, jobs=_auto_jobs(plan) if jobs is None else jobs,
-                               progress=progress, budget_s=budget_s)
+                               progress=progress, budget_s=budget_s, timer=timer)
     finally:
         progress.close()
 
@@ -193,13 +194,16 @@ def _load(args, err: Console, picks: bool = False):
         from .check import check
         from .cli_print import _render_diags
         from .diagnostics import PlanError, Severity
+        from .fastsched import Timer
         from .load import load_plan, parse_strategy
     try:
         plan = _with_objective(load_plan(args.plan, allow_paths=_allowed(args)), args)
         jobs, budget = _jobs(args, err), getattr(args, "search_budget", None)
-        found = None if getattr(args, "no_search", True) else _search(
-            plan, plan.objective, top=CHECK_RESCORED, jobs=jobs, budget_s=budget)
-        by_objective = _objective_picks(plan, found, jobs, budget) if picks and found is not None else None
+        searching = not getattr(args, "no_search", True)
+        timer = Timer(plan) if searching else None      # the search's stage costs, kept for each objective's pick
+        found = _search(plan, plan.objective, top=CHECK_RESCORED, jobs=jobs, budget_s=budget,
+                        timer=timer) if searching else None
+        by_objective = _objective_picks(plan, found, jobs, budget, timer) if picks and found is not None else None
         strategy = parse_strategy(args.strategy) if args.strategy is not None else None
         results = check(plan, strategy, optimality=found, picks=by_objective)
         return plan, results, found

@@ -40,6 +40,7 @@ class Timer:
         self.cache: dict[tuple, dict] = {}
         self.op_costs: dict[tuple, tuple[float, float]] = {}     # `_op_cost` by `dagc.cost.compute_cost_key`
         self.op_info: dict[tuple, tuple[float, bool, float, float]] = {}   # `ATTENTION_SPLIT_OPS` by their key
+        self.figures: dict[tuple, dict[str, float]] = {}                   # `figures_of`
 
     def pass_times(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int) -> dict:
         """Durations of a micro-batch's pass on a stage: per-layer (dense, MoE), the extras and the send;
@@ -105,6 +106,21 @@ class Timer:
             self.cache.clear()
         self.cache[key] = value
         return value
+
+    def figures_of(self, lay: Layout, workload: Workload) -> dict[str, float]:
+        """The schedule's figures of one candidate (`Recurrence` fills it: TPOT, TTFT, the floors),
+        kept between searches of this plan (`dagc.search.objective_picks` runs one per objective).
+        Keyed by what they depend on beside the plan: the strategy's text (its degrees and split),
+        the micro-batches scheduled and the workload's fields."""
+        w = workload
+        key = (lay.strategy.text, lay.microbatches, w.batch, w.prompt, w.generate, w.overlap, w.routing_imbalance,
+               w.dispatch)
+        hit = self.figures.get(key)
+        if hit is None:
+            if len(self.figures) >= TIMER_CACHE_MAX:
+                self.figures.clear()
+            hit = self.figures[key] = {}
+        return hit
 
     def _op_cost(self, tpl: OpTemplate) -> tuple[float, float]:
         """The slowest rank's seconds of a template and its floor; a compute template's are priced once
@@ -322,6 +338,7 @@ class Recurrence:
         self.units = [list(range(k, min(k + w, lay.microbatches))) for k in range(0, lay.microbatches, w)]
         self.stage_costs: dict[tuple, list[tuple[float, float]]] = {}
         self.kinds = _stage_kinds(plan.model, lay)
+        self.known = timer.figures_of(lay, workload)      # its figures, once computed, for every later search
 
     @functools.cached_property
     def unit_counts(self) -> collections.Counter:
@@ -367,17 +384,26 @@ class Recurrence:
         return ends
 
     def prefill(self) -> float:
-        pp = self.lay.pp
-        return max(self._step(Phase.PREFILL, [0.0] * pp, [0.0] * pp, lambda unit: 0.0).values())
+        if "prefill" not in self.known:
+            pp = self.lay.pp
+            self.known["prefill"] = max(self._step(Phase.PREFILL, [0.0] * pp, [0.0] * pp, lambda unit: 0.0).values())
+        return self.known["prefill"]
 
     def tpot_floor(self) -> float:
-        floor = self._floor(lambda req, n: self.costs(Phase.DECODE, req, n))
-        assert floor is not None
-        return floor
+        if "floor" not in self.known:
+            floor = self._floor(lambda req, n: self.costs(Phase.DECODE, req, n))
+            assert floor is not None
+            self.known["floor"] = floor
+        return self.known["floor"]
 
     def tpot_launch_floor(self) -> float | None:
-        return self._floor(lambda req, n: self._row(self.timer.stage_floors(self.workload, self.lay, Phase.DECODE, req),
-                                                    n))
+        if "launches" not in self.known:
+            floor = self._floor(lambda req, n: self._row(self.timer.stage_floors(self.workload, self.lay, Phase.DECODE,
+                                                                                 req), n))
+            if floor is None:
+                return None                    # not known yet: passes of this structure are still to be timed
+            self.known["launches"] = floor
+        return self.known["launches"]
 
     def _floor(self, row_of) -> float | None:
         """max(the first unit crossing every stage and send, the busiest stage's units), from the
@@ -392,8 +418,10 @@ class Recurrence:
         return max(crossing, busiest)
 
     def tpot(self) -> float:
-        pp = self.lay.pp
-        free, p2p = [0.0] * pp, [0.0] * pp            # stage streams (compute; with overlap, also the collectives)
-        first = self._step(Phase.DECODE, free, p2p, lambda unit: 0.0)
-        second = self._step(Phase.DECODE, free, p2p, lambda unit: max(first[j] for j in unit))
-        return max(second[j] - first[j] for j in range(self.lay.microbatches))
+        if "tpot" not in self.known:
+            pp = self.lay.pp
+            free, p2p = [0.0] * pp, [0.0] * pp        # stage streams (compute; with overlap, also the collectives)
+            first = self._step(Phase.DECODE, free, p2p, lambda unit: 0.0)
+            second = self._step(Phase.DECODE, free, p2p, lambda unit: max(first[j] for j in unit))
+            self.known["tpot"] = max(second[j] - first[j] for j in range(self.lay.microbatches))
+        return self.known["tpot"]

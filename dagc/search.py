@@ -285,13 +285,15 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
 
 
 def objective_picks(plan: Plan, found: SearchResult, top: int = 5, jobs: int = 1,
-                    progress: Callable[[int, int], None] | None = None, budget_s: float | None = None
-                    ) -> dict[str, Candidate | None]:
+                    progress: Callable[[int, int], None] | None = None, budget_s: float | None = None,
+                    timer: _Timer | None = None) -> dict[str, Candidate | None]:
     """What the search picks under each objective (`Objective.NAMES`, SPEC 3.4), for a report to
     say where they disagree: `found`'s best for its own objective, and for every other one the
     best of a search of the same space (the plan's requirements, the best `top` re-scored
     exactly, as `found` was). None for an objective whose search is not complete (a budget) or
-    found no legal strategy. `progress(done, total)` counts the candidates of those searches."""
+    found no legal strategy. `progress(done, total)` counts the candidates of those searches.
+    `timer`: the `dagc.fastsched.Timer` that `found`'s search used, so its stage costs and figures
+    serve these searches too (by default a new one, shared by these searches)."""
     others = [o for o in Objective.NAMES if o != found.objective]
     total = found.total * len(others)
 
@@ -301,7 +303,8 @@ def objective_picks(plan: Plan, found: SearchResult, top: int = 5, jobs: int = 1
         return lambda done, _total: progress(k * found.total + done, total)
 
     picks: dict[str, Candidate | None] = {found.objective: found.best if found.complete else None}
-    timer = _Timer(plan)                  # the stage costs do not depend on the objective: timed once
+    if timer is None or timer.plan is not plan:     # the stage costs do not depend on the objective: timed once
+        timer = _Timer(plan)
     for k, o in enumerate(others):
         r = search(plan, objective=o, top=top, jobs=jobs, progress=step(k), budget_s=budget_s, timer=timer)
         picks[o] = r.best if r.complete else None

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 
 from dagc.dag import Phase
 from dagc.fastcheck import fast_check
-from dagc.fastsched import Timer
+from dagc.fastsched import Recurrence, Timer
 from dagc.layout import resolve
 from dagc.load import load_plan, load_plan_text
 from dagc.ops import ATTENTION_SPLIT_OPS, OpShapes, attention_split_key, rank_dims
@@ -41,13 +41,21 @@ def passes(timer: Timer, workload, lay) -> list:
     return [timer.stage_passes(workload, lay, phase, req) for phase in Phase for req in lay.distinct_request_rows()]
 
 
+def figures(plan, timer: Timer, workload, lay) -> tuple:
+    rec = Recurrence(plan, lay, workload, timer)
+    return rec.tpot_floor(), rec.tpot(), rec.prefill(), rec.tpot_launch_floor()
+
+
 def shared_equals_fresh(plan, step: int, most: int = 400) -> int:
     shared = Timer(plan)
     seen = list(layouts(plan, step, most))
     for workload, lay in seen:                       # every pass priced once, sharing what it can
         passes(shared, workload, lay)
+        figures(plan, shared, workload, lay)
     for workload, lay in seen:
-        assert passes(shared, workload, lay) == passes(Timer(plan), workload, lay), lay.strategy.text
+        fresh = Timer(plan)
+        assert passes(shared, workload, lay) == passes(fresh, workload, lay), lay.strategy.text
+        assert figures(plan, shared, workload, lay) == figures(plan, fresh, workload, lay), lay.strategy.text
     return len(seen)
 
 
