@@ -109,7 +109,7 @@ def test_the_timeout_stops_the_webassembly_graphviz(tmp_path):
     elapsed = time.perf_counter() - t0
     assert drawn.svg is None and not (tmp_path / "dag.svg").exists()
     assert drawn.warning == "the WebAssembly Graphviz took longer than 0.3 s and was stopped; dag.dot written, no SVG"
-    assert elapsed < 2.0
+    assert elapsed < 10.0               # stopped: a layout of 20,000 edges takes far longer (slack for a busy CI)
     assert render_dot("digraph { a -> b }", renderers=(Renderer.WASM,)).svg is not None   # the next render runs
 
 
@@ -133,7 +133,7 @@ def test_ctrl_c_stops_the_webassembly_graphviz_at_once(tmp_path, ctrl_c_raises):
     ctrl_c.start()
     with pytest.raises(KeyboardInterrupt):
         write_svg(SLOW_DOT, tmp_path / "dag.svg", timeout_s=60, renderers=(Renderer.WASM,))
-    assert time.perf_counter() - t0 < 2.0
+    assert time.perf_counter() - t0 < 10.0          # long before the 60 s timeout (slack for a busy CI)
     assert not os.listdir(tmp_path)
     assert render_dot("digraph { a -> b }", renderers=(Renderer.WASM,)).svg is not None   # the next render runs
 
