@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import collections
 import functools
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -22,7 +24,7 @@ from .layout import Layout
 from .memory import shape_activation_peaks, stage_activation_bytes, template_activation_peak
 from .metrics import rate_metrics
 from .ops import ATTENTION_SPLIT_OPS, LayerOp, Op, OpShapes, attention_split_key, layer_ops, rank_dims
-from .plan import Model, Overlap, Plan, Workload
+from .plan import Overlap, Plan, Workload
 from .shards import stage_layer_counts
 
 __all__ = ["TIMER_CACHE_MAX", "Timer", "Recurrence", "fast_metrics", "fast_ttft", "fast_tpot", "fast_tpot_floor",
@@ -41,6 +43,17 @@ class Timer:
         self.op_costs: dict[tuple, tuple[float, float]] = {}     # `_op_cost` by `dagc.cost.compute_cost_key`
         self.op_info: dict[tuple, tuple[float, bool, float, float]] = {}   # `ATTENTION_SPLIT_OPS` by their key
         self.figures: dict[tuple, dict[str, float]] = {}                   # `figures_of`
+        self.layouts: dict[tuple, tuple] = {}        # `placements`, `request_rows`, `stage_kinds` of layouts
+
+    @staticmethod
+    def _remember(table: dict, key, make: Callable[[], Any]) -> Any:
+        """`table[key]`, made by `make()` the first time; a table restarts at `TIMER_CACHE_MAX` entries."""
+        hit = table.get(key)
+        if hit is None:
+            if len(table) >= TIMER_CACHE_MAX:
+                table.clear()
+            hit = table[key] = make()
+        return hit
 
     def pass_times(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int) -> dict:
         """Durations of a micro-batch's pass on a stage: per-layer (dense, MoE), the extras and the send;
@@ -52,13 +65,13 @@ class Timer:
         dict returned is shared: read it, never change it.
         """
         return self._pass(workload, lay, phase, req, stage, _shape_key(workload, lay, phase, req),
-                          _placements(lay)[stage])
+                          self.placements(lay)[stage])
 
     def stage_passes(self, workload: Workload, lay: Layout, phase: Phase, req: tuple) -> list[dict]:
         """`pass_times` of every stage, in order."""
         shape = _shape_key(workload, lay, phase, req)
         return [self._pass(workload, lay, phase, req, stage, shape, where)
-                for stage, where in enumerate(_placements(lay))]
+                for stage, where in enumerate(self.placements(lay))]
 
     def _pass(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int, shape: tuple,
               where: tuple[int, bool, bool]) -> dict:
@@ -67,45 +80,44 @@ class Timer:
         if whole is not None:
             return whole
         offset, cross, last = where
-        body_key = (shape, offset)
-        body = self.cache.get(body_key)
-        if body is None:
-            body = self._cached(body_key, self._body(workload, lay, phase, req, stage))
-        send_key = (shape, "send", cross)
-        send = self.cache.get(send_key)
-        if send is None:
-            send = self._cached(send_key, self._send(workload, lay, phase, req, stage))
+        body = self._remember(self.cache, (shape, offset), lambda: self._body(workload, lay, phase, req, stage))
+        send = self._remember(self.cache, (shape, "send", cross), lambda: self._send(workload, lay, phase, req, stage))
         out = dict(body)
         out["send"] = 0.0 if last else send[0]
         out["act"] = {**body["act"], "boundary": send[1]}
-        floor_key = (_busy_key(shape), *where)
-        if floor_key not in self.cache:
-            self._cached(floor_key, {**body["floor"], "send": 0.0 if last else send[2]})
-        return self._cached(whole_key, out)
-
-    def pass_floors(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int) -> dict | None:
-        """Floors of `pass_times` (`dagc.cost.template_floor_s`: launches and link latencies, whatever
-        the sizes), under the same keys, once a pass of the same structure with the same ranks busy
-        has been timed; else None. They depend on the requests only through which ranks have any."""
-        busy = _busy_key(_shape_key(workload, lay, phase, req))
-        return self.cache.get((busy, *_placements(lay)[stage]))
+        floors = {**body["floor"], "send": 0.0 if last else send[2]}
+        self._remember(self.cache, (_busy_key(shape), *where), lambda: floors)
+        return self._remember(self.cache, whole_key, lambda: out)
 
     def stage_floors(self, workload: Workload, lay: Layout, phase: Phase, req: tuple) -> list[dict] | None:
-        """`pass_floors` of every stage, in order; None when one is not known yet."""
+        """Floors of `stage_passes` (`dagc.cost.template_floor_s`: launches and link latencies, whatever
+        the sizes), once a pass of the same structure with the same ranks busy has been timed for
+        every stage; else None. They depend on the requests only through which ranks have any."""
         busy = _busy_key(_shape_key(workload, lay, phase, req))
         out = []
-        for where in _placements(lay):
+        for where in self.placements(lay):
             floor = self.cache.get((busy, *where))
             if floor is None:
                 return None
             out.append(floor)
         return out
 
-    def _cached(self, key: tuple, value):
-        if len(self.cache) >= TIMER_CACHE_MAX:
-            self.cache.clear()
-        self.cache[key] = value
-        return value
+    def placements(self, lay: Layout) -> tuple[tuple[int, bool, bool], ...]:
+        """Per stage, what its costs read of where it sits: its group's offset in its node
+        (`Layout.node_offset`), whether its send crosses nodes, whether it is the last."""
+        return self._remember(self.layouts, ("placements", lay.group_size, lay.gpus_per_node, lay.pp), lambda: tuple(
+            (lay.node_offset(stage), lay.send_crosses_nodes(stage), stage == lay.pp - 1) for stage in range(lay.pp)))
+
+    def request_rows(self, lay: Layout) -> tuple[tuple[float, ...], ...]:
+        """`Layout.requests()` as tuples, one per micro-batch (what the recurrence keys its passes by)."""
+        return self._remember(self.layouts, ("requests", lay.batch, lay.dp, lay.adp, lay.microbatches),
+                              lambda: tuple(tuple(row) for row in lay.requests().tolist()))
+
+    def stage_kinds(self, lay: Layout) -> tuple[tuple[int, int, bool, bool], ...]:
+        """Per stage: its dense and MoE layer counts, whether it is the first, whether the last."""
+        return self._remember(self.layouts, ("kinds", lay.stage_layers), lambda: tuple(
+            (*stage_layer_counts(self.plan.model, a, b), stage == 0, stage == lay.pp - 1)
+            for stage, (a, b) in enumerate(lay.stage_layers)))
 
     def figures_of(self, lay: Layout, workload: Workload) -> dict[str, float]:
         """The schedule's figures of one candidate (`Recurrence` fills it: TPOT, TTFT, the floors),
@@ -115,27 +127,18 @@ class Timer:
         w = workload
         key = (lay.strategy.text, lay.microbatches, w.batch, w.prompt, w.generate, w.overlap, w.routing_imbalance,
                w.dispatch)
-        hit = self.figures.get(key)
-        if hit is None:
-            if len(self.figures) >= TIMER_CACHE_MAX:
-                self.figures.clear()
-            hit = self.figures[key] = {}
-        return hit
+        return self._remember(self.figures, key, dict)
 
     def _op_cost(self, tpl: OpTemplate) -> tuple[float, float]:
         """The slowest rank's seconds of a template and its floor; a compute template's are priced once
         per `dagc.cost.compute_cost_key` (the same kernels recur across stage shapes: the attention
         ops of one attention split beside every expert split)."""
-        key = compute_cost_key(tpl, self.cm)
-        hit = None if key is None else self.op_costs.get(key)
-        if hit is None:
+        def price() -> tuple[float, float]:
             ks = kernel_seconds(tpl, self.cm)
-            hit = float(np.max(template_time_s(tpl, self.cm, ks))), template_floor_s(tpl, self.cm, ks)
-            if key is not None:
-                if len(self.op_costs) >= TIMER_CACHE_MAX:
-                    self.op_costs.clear()
-                self.op_costs[key] = hit
-        return hit
+            return float(np.max(template_time_s(tpl, self.cm, ks))), template_floor_s(tpl, self.cm, ks)
+
+        key = compute_cost_key(tpl, self.cm)
+        return price() if key is None else self._remember(self.op_costs, key, price)
 
     def _shapes(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int) -> OpShapes:
         m = self.plan.model
@@ -159,17 +162,13 @@ class Timer:
 
         def info(op: Op) -> tuple[float, bool, float, float]:
             if op not in ops_info:
-                shared = ("split", op, split) if op in ATTENTION_SPLIT_OPS else None
-                known = None if shared is None else self.op_info.get(shared)
-                if known is None:
+                def made() -> tuple[float, bool, float, float]:
                     tpl = shapes.make(op)
                     time_s, floor_s = self._op_cost(tpl)
-                    known = (time_s, tpl.kind.is_comm, template_activation_peak(tpl), floor_s)
-                    if shared is not None:
-                        if len(self.op_info) >= TIMER_CACHE_MAX:
-                            self.op_info.clear()
-                        self.op_info[shared] = known
-                ops_info[op] = known
+                    return time_s, tpl.kind.is_comm, template_activation_peak(tpl), floor_s
+
+                ops_info[op] = (self._remember(self.op_info, (op, split), made) if op in ATTENTION_SPLIT_OPS
+                                else made())
             return ops_info[op]
 
         out: dict = {}
@@ -223,37 +222,6 @@ def _busy(req: tuple) -> tuple[bool, ...]:
     return tuple(x > 0 for x in req)
 
 
-def _placements(lay: Layout) -> tuple[tuple[int, bool, bool], ...]:
-    """Per stage, what its costs read of where it sits: its group's offset in its node
-    (`Layout.node_offset`), whether its send crosses nodes, whether it is the last. Remembered by
-    what those read of the layout."""
-    key = (lay.group_size, lay.gpus_per_node, lay.pp)
-    hit = _PLACEMENTS.get(key)
-    if hit is None:
-        if len(_PLACEMENTS) >= _MEMO_MAX:
-            _PLACEMENTS.clear()
-        hit = _PLACEMENTS[key] = tuple((lay.node_offset(stage), lay.send_crosses_nodes(stage), stage == lay.pp - 1)
-                                       for stage in range(lay.pp))
-    return hit
-
-
-def _request_rows(lay: Layout) -> tuple[tuple[float, ...], ...]:
-    """`Layout.requests()` as tuples, one per micro-batch (what the recurrence keys its passes by),
-    remembered by what they read of the layout."""
-    key = (lay.batch, lay.dp, lay.adp, lay.microbatches)
-    hit = _REQUEST_ROWS.get(key)
-    if hit is None:
-        if len(_REQUEST_ROWS) >= _MEMO_MAX:
-            _REQUEST_ROWS.clear()
-        hit = _REQUEST_ROWS[key] = tuple(tuple(row) for row in lay.requests().tolist())
-    return hit
-
-
-_MEMO_MAX = 4096
-_PLACEMENTS: dict[tuple, tuple[tuple[int, bool, bool], ...]] = {}
-_REQUEST_ROWS: dict[tuple, tuple[tuple[float, ...], ...]] = {}
-
-
 def _pair_layer_time(ops: list[tuple[LayerOp, float, bool]]) -> float:
     """Two micro-batches through one layer, interleaved op by op on a compute and a comm stream."""
     free = {False: 0.0, True: 0.0}
@@ -269,7 +237,7 @@ def _pair_layer_time(ops: list[tuple[LayerOp, float, bool]]) -> float:
 
 def _stage_compute(times: dict, kinds: tuple[int, int, bool, bool], pair: bool) -> float:
     """A stage's compute seconds for a unit (two micro-batches when `pair`) from its pass's times and
-    its `_stage_kinds` entry."""
+    its `Timer.stage_kinds` entry."""
     n_dense, n_moe, first, last = kinds
     if pair:
         dense_t, moe_t = times["pair_dense"], times["pair_moe"]
@@ -278,22 +246,6 @@ def _stage_compute(times: dict, kinds: tuple[int, int, bool, bool], pair: bool) 
         dense_t, moe_t = times["dense"], times["moe"]
         extra = (times["embed"] if first else 0.0) + (times["head"] if last else 0.0)
     return extra + n_dense * dense_t + n_moe * moe_t
-
-
-def _stage_kinds(model: Model, lay: Layout) -> tuple[tuple[int, int, bool, bool], ...]:
-    """Per stage: its dense and MoE layer counts, whether it is the first, whether the last."""
-    key = (id(model), lay.stage_layers)
-    hit = _STAGE_KINDS.get(key)
-    if hit is None or hit[0] is not model:
-        if len(_STAGE_KINDS) >= _MEMO_MAX:
-            _STAGE_KINDS.clear()
-        kinds = tuple((*stage_layer_counts(model, a, b), stage == 0, stage == lay.pp - 1)
-                      for stage, (a, b) in enumerate(lay.stage_layers))
-        hit = _STAGE_KINDS[key] = (model, kinds)
-    return hit[1]
-
-
-_STAGE_KINDS: dict[tuple, tuple] = {}
 
 
 def fast_metrics(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> dict:
@@ -321,7 +273,7 @@ def fast_tpot_floor(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -
 
 
 def fast_tpot_launch_floor(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> float | None:
-    """A lower bound of `fast_tpot_floor` from the floors of the stage costs (`Timer.pass_floors`:
+    """A lower bound of `fast_tpot_floor` from the floors of the stage costs (`Timer.stage_floors`:
     kernel launches and link latencies), with no kernel looked up; None until passes of the same
     structure have been timed."""
     return Recurrence(plan, lay, workload, timer).tpot_launch_floor()
@@ -332,12 +284,12 @@ class Recurrence:
 
     def __init__(self, plan: Plan, lay: Layout, workload: Workload, timer: Timer):
         self.plan, self.lay, self.workload, self.timer = plan, lay, workload, timer
-        self.reqs = _request_rows(lay)                  # per micro-batch, per attention-DP group
+        self.reqs = timer.request_rows(lay)             # per micro-batch, per attention-DP group
         self.pair = workload.overlap is Overlap.MICROBATCH
         w = 2 if self.pair else 1
         self.units = [list(range(k, min(k + w, lay.microbatches))) for k in range(0, lay.microbatches, w)]
         self.stage_costs: dict[tuple, list[tuple[float, float]]] = {}
-        self.kinds = _stage_kinds(plan.model, lay)
+        self.kinds = timer.stage_kinds(lay)
         self.known = timer.figures_of(lay, workload)      # its figures, once computed, for every later search
 
     @functools.cached_property
