@@ -258,7 +258,7 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
     exact = max(SPLIT_CANDIDATES, rescore, top)
     prune = prune and not plan.workload.batch_max      # the bounds are for one batch: not yet for a varied one
     tally = _Tally(_Best(max(RANKED_KEEP, exact)), _Front(), BarKeeper(exact if prune else 0), limit, progress)
-    timer = timer if timer is not None and timer.plan is plan else _Timer(plan)
+    timer = _timer_for(plan, timer)
     stopped = _evaluate_all(plan, objective, jobs, stream, limit, deadline, clock, tally, timer)
     if tally.done >= space:
         stopped = None
@@ -303,12 +303,16 @@ def objective_picks(plan: Plan, found: SearchResult, top: int = 5, jobs: int = 1
         return lambda done, _total: progress(k * found.total + done, total)
 
     picks: dict[str, Candidate | None] = {found.objective: found.best if found.complete else None}
-    if timer is None or timer.plan is not plan:     # the stage costs do not depend on the objective: timed once
-        timer = _Timer(plan)
+    timer = _timer_for(plan, timer)                 # the stage costs do not depend on the objective: timed once
     for k, o in enumerate(others):
         r = search(plan, objective=o, top=top, jobs=jobs, progress=step(k), budget_s=budget_s, timer=timer)
         picks[o] = r.best if r.complete else None
     return {o: picks[o] for o in Objective.NAMES}
+
+
+def _timer_for(plan: Plan, timer: _Timer | None) -> _Timer:
+    """`timer` when it times this plan, else a new one."""
+    return timer if timer is not None and timer.plan is plan else _Timer(plan)
 
 
 def _check_arguments(objective: str, jobs: int, top: int, rescore: int, max_candidates: int,
