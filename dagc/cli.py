@@ -149,7 +149,7 @@ def _exit_code(results: list[StrategyResult]) -> int:
 
 
 def _search(plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: int | None = 1,
-            budget_s: float | None = None, timer=None):
+            budget_s: float | None = None, timer=None, front: bool = True):
     with _loading():
         from .cli_print import _Progress
         from .search import search
@@ -157,7 +157,7 @@ def _search(plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: int | 
     progress = _Progress("searching strategies")
     try:
         return search(plan, objective=objective, top=top, jobs=jobs, progress=progress, budget_s=budget_s,
-                      timer=timer)
+                      timer=timer, front=front)
     finally:
         progress.close()
 
@@ -201,8 +201,9 @@ def _load(args, err: Console, picks: bool = False):
         jobs, budget = _jobs(args, err), getattr(args, "search_budget", None)
         searching = not getattr(args, "no_search", True)
         timer = Timer(plan) if searching else None      # the search's stage costs, kept for each objective's pick
+        # the Pareto front only for compile's pareto.svg: a verdict needs the best alone
         found = _search(plan, plan.objective, top=CHECK_RESCORED, jobs=jobs, budget_s=budget,
-                        timer=timer) if searching else None
+                        timer=timer, front=picks) if searching else None
         by_objective = _objective_picks(plan, found, jobs, budget, timer) if picks and found is not None else None
         strategy = parse_strategy(args.strategy) if args.strategy is not None else None
         results = check(plan, strategy, optimality=found, picks=by_objective)

@@ -81,7 +81,7 @@ __all__ = ["Objective", "Candidate", "SearchResult", "candidates", "count_candid
            "SKIPPED_SPLITS", "SKIPPED_RESCORE"]
 
 RANKED_KEEP = 5_000             # best candidates kept for the ranking, re-scoring and pareto.svg
-SPLIT_CANDIDATES = 50           # best pipelined candidates tried again with a cost-balanced split
+SPLIT_CANDIDATES = 10           # best pipelined candidates tried again with a cost-balanced split
 CHUNK = 16                      # candidates per unit of work of a worker process (and per bar: dagc.search_bound)
 OPTIMAL_SEARCH_BUDGET_S = None  # check/compile search the whole space: no time budget changes a verdict
 SKIPPED_SPLITS = "balanced pipeline splits"           # `SearchResult.skipped`: not tried (for all the best)
@@ -214,8 +214,8 @@ def _evaluate_items(items: list[_Item], deadline: float | None = None, bar: Bar 
 def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: int = 1,
            progress: Callable[[int, int], None] | None = None, rescore: int | None = None,
            budget_s: float | None = None, max_candidates: int = MAX_SEARCH_CANDIDATES, *,
-           clock: Callable[[], float] = time.monotonic, prune: bool = True, timer: _Timer | None = None
-           ) -> SearchResult:
+           clock: Callable[[], float] = time.monotonic, prune: bool = True, timer: _Timer | None = None,
+           front: bool = True) -> SearchResult:
     """Enumerate, prune by the rules, score, rank; re-score the top `rescore` exactly (default: the
     `top` that will be shown, so every strategy dagc prints carries the figures `check` gives it).
 
@@ -234,6 +234,10 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
 
     `timer`, a `dagc.fastsched.Timer` of this `plan`, keeps the stage costs between searches of one
     plan (`objective_picks`); in this process only (workers have their own).
+
+    `front=False` keeps no Pareto front (`pareto` is empty and `pareto_kept` False): what only
+    the best matter for — a verdict — is answered sooner, since a candidate that could join the
+    front but not the best is then pruned too. The ranking is the same.
 
     Raises:
         ValueError: an unknown objective, jobs < 1, top, rescore or max_candidates < 0, a
@@ -257,7 +261,8 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
     stream = itertools.islice(_items(plan), limit)
     exact = max(SPLIT_CANDIDATES, rescore, top)
     prune = prune and not plan.workload.batch_max      # the bounds are for one batch: not yet for a varied one
-    tally = _Tally(_Best(max(RANKED_KEEP, exact)), _Front(), BarKeeper(exact if prune else 0), limit, progress)
+    tally = _Tally(_Best(max(RANKED_KEEP, exact)), _Front() if front else None, BarKeeper(exact if prune else 0),
+                   limit, progress)
     timer = _timer_for(plan, timer)
     stopped = _evaluate_all(plan, objective, jobs, stream, limit, deadline, clock, tally, timer)
     if tally.done >= space:
@@ -270,7 +275,7 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
         skipped.append(SKIPPED_SPLITS)
     for c in extra:
         tally.best.add(c)
-        if c.meets_requirements:
+        if c.meets_requirements and tally.front is not None:
             tally.front.add(c)
     ranked = tally.best.ranked()
     if rescore and ranked:
@@ -278,9 +283,11 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
         if cut:
             skipped.append(SKIPPED_RESCORE)
     return SearchResult(objective=objective, evaluated=tally.done + len(extra), legal=tally.legal + len(extra),
-                        seconds=clock() - t0, ranked=tuple(ranked), pareto=tally.front.result(),
+                        seconds=clock() - t0, ranked=tuple(ranked),
+                        pareto=tally.front.result() if tally.front is not None else (),
                         total=space + len(extra), stopped=stopped, limit=max_candidates,
-                        pareto_complete=tally.front.complete, skipped=tuple(skipped), pruned=tally.pruned,
+                        pareto_complete=tally.front.complete if tally.front is not None else True,
+                        pareto_kept=tally.front is not None, skipped=tuple(skipped), pruned=tally.pruned,
                         exact_top=min(exact if prune else RANKED_KEEP, len(ranked)))
 
 
@@ -305,7 +312,8 @@ def objective_picks(plan: Plan, found: SearchResult, top: int = 5, jobs: int = 1
     picks: dict[str, Candidate | None] = {found.objective: found.best if found.complete else None}
     timer = _timer_for(plan, timer)                 # the stage costs do not depend on the objective: timed once
     for k, o in enumerate(others):
-        r = search(plan, objective=o, top=top, jobs=jobs, progress=step(k), budget_s=budget_s, timer=timer)
+        r = search(plan, objective=o, top=top, jobs=jobs, progress=step(k), budget_s=budget_s, timer=timer,
+                   front=False)
         picks[o] = r.best if r.complete else None
     return {o: picks[o] for o in Objective.NAMES}
 
@@ -335,7 +343,7 @@ class _Tally:
     """What the evaluation has taken so far: the best candidates, the front and the counts."""
 
     best: _Best
-    front: _Front
+    front: _Front | None                            # None: no front is kept (`search(…, front=False)`)
     keeper: BarKeeper                               # the best rank keys, for the bars
     limit: int                                      # the candidates to evaluate, for `progress`
     progress: Callable[[int, int], None] | None
@@ -350,12 +358,12 @@ class _Tally:
         for c in found:
             self.best.add(c)
             self.keeper.take(c)
-            if c.meets_requirements:         # the front holds only what the plan could deploy
+            if c.meets_requirements and self.front is not None:    # the front holds only what could deploy
                 self.front.add(c)
         self.legal += len(found)
         self.done += n
         self.pruned += pruned
-        self.bars[self.chunks] = self.keeper.bar([c for _, c in self.front.points])
+        self.bars[self.chunks] = self.keeper.bar(None if self.front is None else [c for _, c in self.front.points])
         self.bars.pop(self.chunks - BAR_LAG, None)
         self.chunks += 1
         if self.progress:

@@ -59,10 +59,11 @@ _TTFT_METRICS = (RequirementKind.TTFT, RequirementKind.PREFILL_THROUGHPUT, Requi
 class Bar:
     """What a candidate must beat to matter: the `k`-th best rank key among the legal candidates
     found so far (None: fewer than `k` found) and the front's figures, one row per point:
-    (−decode tokens/s per GPU, TPOT)."""
+    (−decode tokens/s per GPU, TPOT); None when the search keeps no front (`search(…, front=False)`),
+    so that only the best `k` matter."""
 
     kth: tuple | None = None
-    front: tuple[tuple[float, float], ...] = ()
+    front: tuple[tuple[float, float], ...] | None = ()
 
 
 class BarKeeper:
@@ -80,8 +81,11 @@ class BarKeeper:
             bisect.insort(self.keys, key)
             del self.keys[self.k:]
 
-    def bar(self, front: list[Candidate]) -> Bar:
+    def bar(self, front: list[Candidate] | None) -> Bar:
+        """The bar of the best `k` so far and the `front`'s points (None: no front is kept)."""
         kth = self.keys[-1] if self.k > 0 and len(self.keys) >= self.k else None
+        if front is None:
+            return Bar(kth, None)
         return Bar(kth, tuple((float(k[0]), float(k[1])) for k in (_front_key(c) for c in front)))
 
 
@@ -190,8 +194,8 @@ def _could_matter(plan: Plan, objective: str, gpus: int, ttft: float, tpot: floa
     missed = surely_misses(plan, best, gpus)
     if (missed, -Objective.score(objective, best, gpus), gpus, text, mb, overlap.value) < bar.kth:
         return True
-    if missed:
-        return False                 # ranks after the k-th best, and the front holds only what meets
+    if missed or bar.front is None:
+        return False                 # ranks after the k-th best, and the front (if kept) holds only what meets
     x, y = -best["decode_tokens_per_s_per_gpu"], tpot
     # joins the front unless a point is no worse on both figures and better on one (a few dozen points)
     return not any(fx <= x and fy <= y and (fx < x or fy < y) for fx, fy in bar.front)

@@ -72,6 +72,7 @@ class SearchResult:
                                                   # by their bounds (`dagc.search_bound`), not checked further
     exact_top: int = 0                            # `ranked[:exact_top]` is the space's best, in order; beyond,
                                                   # only candidates that were evaluated in full
+    pareto_kept: bool = True                      # False: no front was asked for (`search(…, front=False)`)
 
     @property
     def complete(self) -> bool:
@@ -90,7 +91,8 @@ class SearchResult:
         chosen = self.ranked[:limit]
         return {"objective": self.objective, "evaluated": self.evaluated, "legal": self.legal,
                 "seconds": self.seconds, "candidates": [c.to_json() for c in chosen],
-                "pareto": [c.to_json() for c in self.pareto], "total": self.total, "complete": self.complete,
+                "pareto": [c.to_json() for c in self.pareto] if self.pareto_kept else None,
+                "total": self.total, "complete": self.complete,
                 "stopped": None if self.complete else self.stopped, "skipped": list(self.skipped),
                 "pruned": self.pruned}
 

@@ -210,10 +210,46 @@ def _max_load_exact(tokens: int, top_k: int, experts: int, ep: int) -> float:
     first = math.ceil(mean - 1e-9)              # the loads sum to T·k, so max ≥ the mean
     caps = np.arange(first, hi)                 # a with P(max ≤ a) < 1
     rows = np.vstack([weights * (loads <= caps[:, None]), weights])
-    size = 1 << (ep * (hi - lo)).bit_length()   # > degree of the ep-th power: no wrap-around
-    coeff = np.fft.irfft(np.fft.rfft(rows, size, axis=1) ** ep, size, axis=1)[:, tokens * top_k - ep * lo]
+    # The coefficient wanted, of the ep-th power (degree ep·(hi − lo)), is at `target`. A cyclic
+    # transform of `size` sums the coefficients congruent to it; with size > target and
+    # size > degree − target, that is the coefficient alone (exact), in about half the transform
+    # a size above the degree needs.
+    target = tokens * top_k - ep * lo
+    size = _fft_size(max(target, ep * (hi - lo) - target) + 1)
+    spectrum = _power(np.fft.rfft(rows, size, axis=1), ep)
+    coeff = np.fft.irfft(spectrum, size, axis=1)[:, target]
     below = np.clip(coeff[:-1] / coeff[-1], 0.0, 1.0)
     return first + float(np.sum(1.0 - below))
+
+
+def _fft_size(n: int) -> int:
+    """The smallest 2^a·3^b·5^c ≥ n: a length the FFT transforms fast."""
+    best = 1 << (n - 1).bit_length()
+    fives = 1
+    while fives < best:
+        size = fives
+        while size < best:
+            m = size
+            while m < n:
+                m *= 2
+            best = min(best, m)
+            size *= 3
+        fives *= 5
+    return best
+
+
+def _power(z: np.ndarray, e: int) -> np.ndarray:
+    """z**e for a whole e ≥ 1, elementwise, by repeated squaring (complex `**` takes a logarithm
+    and an exponential per element)."""
+    out = None
+    while True:
+        if e & 1:
+            out = z if out is None else out * z
+        e >>= 1
+        if not e:
+            assert out is not None
+            return out
+        z = z * z
 
 
 def _switch_tokens(top_k: int) -> int:

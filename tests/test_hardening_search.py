@@ -474,6 +474,7 @@ def test_balanced_splits_and_rescoring_stop_at_the_budget(monkeypatch):
     whole = search(plan, rescore=1)
     assert whole.complete and whole.skipped == () and whole.best.exact
     assert any("[" in c.text for c in whole.ranked)                # balanced splits were tried
+    monkeypatch.setattr(search_mod, "SPLIT_CANDIDATES", 50)        # more splits than the budget allows
     _slow(monkeypatch, "_balanced_split", 0.5)
     _slow(monkeypatch, "analyse", 2.0)
     t0 = time.monotonic()

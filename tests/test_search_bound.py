@@ -12,7 +12,7 @@ from dagc.bounds import bounds, pipeline_bounds
 from dagc.fastsched import Timer, fast_tpot, fast_tpot_floor, fast_tpot_launch_floor, fast_ttft
 from dagc.layout import resolve
 from dagc.load import load_plan, load_plan_text
-from dagc.search import search
+from dagc.search import SPLIT_CANDIDATES, search
 from dagc.search_space import candidates, count_candidates
 from dagc.verdict import Objective
 from plans import plan_texts
@@ -29,7 +29,7 @@ def assert_same_result(plan, objective="tokens-per-gpu", rescore=None):
     pruned = search(plan, objective=objective, rescore=rescore)
     whole = search(plan, objective=objective, rescore=rescore, prune=False)
     k = pruned.exact_top
-    assert k == min(50, len(whole.ranked))                     # SPLIT_CANDIDATES, above the top 10 shown
+    assert k == min(max(SPLIT_CANDIDATES, 10), len(whole.ranked))     # the balanced splits' and the top 10 shown
     assert [figures(c) for c in pruned.ranked[:k]] == [figures(c) for c in whole.ranked[:k]]
     assert [figures(c) for c in pruned.pareto] == [figures(c) for c in whole.pareto]
     assert pruned.evaluated == whole.evaluated and pruned.total == whole.total
@@ -42,6 +42,21 @@ def test_pruned_search_equals_the_exhaustive_one(name):
     pruned, whole = assert_same_result(load_plan(EXAMPLES / name))
     assert pruned.to_json(top=10) | {"seconds": 0, "pruned": 0, "legal": 0} == \
         whole.to_json(top=10) | {"seconds": 0, "pruned": 0, "legal": 0}
+
+
+@pytest.mark.parametrize("name", SMALL_AND_MEDIUM)
+def test_a_search_without_a_front_ranks_the_same_and_prunes_more(name):
+    """`front=False` (what `check` runs: a verdict reads the best alone) keeps no Pareto front and
+    prunes what could only have joined it, so the best are those of the exhaustive search."""
+    plan = load_plan(EXAMPLES / name)
+    with_front, whole = assert_same_result(plan)
+    alone = search(plan, front=False)
+    k = alone.exact_top
+    assert k == with_front.exact_top
+    assert [figures(c) for c in alone.ranked[:k]] == [figures(c) for c in whole.ranked[:k]]
+    assert alone.pareto == () and not alone.pareto_kept and alone.to_json()["pareto"] is None
+    assert with_front.pareto_kept and with_front.to_json()["pareto"] == [c.to_json() for c in with_front.pareto]
+    assert alone.pruned >= with_front.pruned and alone.evaluated == whole.evaluated
 
 
 def test_pruning_happens_and_is_counted():
