@@ -104,26 +104,16 @@ def _seconds(text: str) -> float:
     return value
 
 
-AUTO_JOBS_FROM = 3_000   # candidates from which the search uses several processes when --jobs is not given
-AUTO_JOBS_MAX = 8
+JOBS_HELP = ("processes for the strategy search (at most the CPUs available; default 1: one process prices each "
+             "stage once for every candidate, which on two cores is faster than two)")
 
 
-def _auto_jobs(plan) -> int:
-    """Worker processes when `--jobs` is not given: one for a small space (starting workers costs
-    about a second), else up to 8 CPUs. The result does not depend on it (docs/search.md, "Determinism")."""
-    with _loading():
-        from .search import count_candidates, cpu_count
-    if count_candidates(plan) < AUTO_JOBS_FROM:
-        return 1
-    return max(1, min(cpu_count(), AUTO_JOBS_MAX))
-
-
-def _jobs(args, err: Console) -> int | None:
-    """Worker processes: at most the CPUs this process may run on (more only adds overhead);
-    None: chosen from the size of the search (`_auto_jobs`)."""
+def _jobs(args, err: Console) -> int:
+    """Worker processes: at most the CPUs this process may run on (more only adds overhead); 1 when
+    `--jobs` is not given."""
     jobs = getattr(args, "jobs", None)
     if jobs is None:
-        return None
+        return 1
     with _loading():
         from .search import cpu_count
     cpus = cpu_count()
@@ -148,12 +138,11 @@ def _exit_code(results: list[StrategyResult]) -> int:
     return EXIT_OK
 
 
-def _search(plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: int | None = 1,
+def _search(plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: int = 1,
             budget_s: float | None = None, timer=None, front: bool = True):
     with _loading():
         from .cli_print import _Progress
         from .search import search
-    jobs = _auto_jobs(plan) if jobs is None else jobs
     progress = _Progress("searching strategies")
     try:
         return search(plan, objective=objective, top=top, jobs=jobs, progress=progress, budget_s=budget_s,
@@ -175,13 +164,13 @@ def _allowed(args) -> tuple[Path, ...]:
     return tuple(Path(p) for p in (getattr(args, "allow_path", None) or ()))
 
 
-def _objective_picks(plan, found, jobs: int | None, budget_s: float | None, timer=None) -> dict:
+def _objective_picks(plan, found, jobs: int, budget_s: float | None, timer=None) -> dict:
     with _loading():
         from .cli_print import _Progress
         from .search import objective_picks
     progress = _Progress("what each objective picks")
     try:
-        return objective_picks(plan, found, top=CHECK_RESCORED, jobs=_auto_jobs(plan) if jobs is None else jobs,
+        return objective_picks(plan, found, top=CHECK_RESCORED, jobs=jobs,
                                progress=progress, budget_s=budget_s, timer=timer)
     finally:
         progress.close()
@@ -425,8 +414,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="how many candidates to show (default 10)")
     se.add_argument("--format", choices=("text", "json"), default="text")
     se.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
-                    help="processes to evaluate candidates with (at most the CPUs available; default: one for a "
-                    f"space under {AUTO_JOBS_FROM:,} candidates, else up to {AUTO_JOBS_MAX})")
+                    help=JOBS_HELP)
     se.add_argument("--svg", metavar="FILE", help="where to write the Pareto plot (default out/<plan>/pareto.svg)")
     se.add_argument("--budget", type=_seconds, default=None, metavar="S",
                     help="stop after S seconds, fewest GPUs first (default: evaluate every candidate)")
@@ -441,8 +429,7 @@ def build_parser() -> argparse.ArgumentParser:
         p_.add_argument("--no-search", action="store_true",
                         help="skip the strategy search (the optimal verdict is then not judged)")
         p_.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
-                        help="processes for the strategy search (at most the CPUs available; default: one for a "
-                        f"space under {AUTO_JOBS_FROM:,} candidates, else up to {AUTO_JOBS_MAX})")
+                        help=JOBS_HELP)
         p_.add_argument("--search-budget", type=_seconds, default=None, metavar="S",
                         help="a time limit for the strategy search: past it the search stops and the optimal "
                         "verdict is 'not judged' (default: none — the search always covers its whole space, "
