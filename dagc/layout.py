@@ -92,10 +92,11 @@ class StageBounds(Sequence[tuple[int, int]]):
         (26, 32)
     """
 
-    __slots__ = ("_n", "_base", "_extra", "_ends")
+    __slots__ = ("_n", "_base", "_extra", "_ends", "_hash")
 
     def __init__(self, n: int, base: int = 0, extra: int = 0, ends: tuple[int, ...] | None = None) -> None:
         self._n, self._base, self._extra, self._ends = n, base, extra, ends
+        self._hash: int | None = None
 
     @classmethod
     def even(cls, layers: int, pp: int) -> StageBounds:
@@ -156,7 +157,9 @@ class StageBounds(Sequence[tuple[int, int]]):
         return NotImplemented
 
     def __hash__(self) -> int:
-        return hash(tuple(self))
+        if self._hash is None:               # the tuple of pairs' hash (they compare equal), once
+            self._hash = hash(tuple(self))
+        return self._hash
 
     def __repr__(self) -> str:
         if self._n <= 8:
@@ -290,14 +293,7 @@ class Layout:
 
     def blocks_cross_nodes(self, first: int, count: int, span: int) -> bool:
         """Whether any aligned block of `span` ranks in [first, first + count) spans two nodes."""
-        if span <= 1:
-            return False
-        if count // span > 1_000_000 and first % self.gpus_per_node == 0:
-            # Residues k·span mod gpn run through the multiples of gcd(span, gpn): some block
-            # crosses a node boundary exactly when span does not divide gpus_per_node.
-            return span > self.gpus_per_node or self.gpus_per_node % span != 0
-        starts = first + np.arange(0, count - span + 1, span, dtype=np.int64)    # whole blocks only
-        return bool(np.any(starts // self.gpus_per_node != (starts + span - 1) // self.gpus_per_node))
+        return _blocks_cross_nodes(first, count, span, self.gpus_per_node)
 
     def send_crosses_nodes(self, stage: int) -> bool:
         """Whether a stage's ranks send to the next stage's (rank + group size) across a node boundary."""
@@ -320,6 +316,19 @@ class Layout:
             if a <= layer < b:
                 return s
         raise ValueError(f"layer {layer} is on no stage")
+
+
+@functools.lru_cache(maxsize=4096)
+def _blocks_cross_nodes(first: int, count: int, span: int, gpus_per_node: int) -> bool:
+    """`Layout.blocks_cross_nodes` for nodes of `gpus_per_node` (the search asks the same again and again)."""
+    if span <= 1:
+        return False
+    if count // span > 1_000_000 and first % gpus_per_node == 0:
+        # Residues k·span mod gpn run through the multiples of gcd(span, gpn): some block
+        # crosses a node boundary exactly when span does not divide gpus_per_node.
+        return span > gpus_per_node or gpus_per_node % span != 0
+    starts = first + np.arange(0, count - span + 1, span, dtype=np.int64)    # whole blocks only
+    return bool(np.any(starts // gpus_per_node != (starts + span - 1) // gpus_per_node))
 
 
 def effective_microbatches(requested: int, batch: int, dp: int, adp: int) -> int:

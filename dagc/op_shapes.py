@@ -116,8 +116,10 @@ class Shapes:
         self.T = float(req.sum() * per_seq)                       # distinct tokens of the stage
         self.R = float(req.sum())                                 # requests of the micro-batch
         self.stage = stage
+        self.eager = phase is Phase.PREFILL                     # kernels launched outside a CUDA graph
         self.start_rank = stage * g
         self._cache: dict[Hashable, OpTemplate] = {}
+        self._vecs: dict[float, np.ndarray] = {}           # `vec` of numbers
         self.zero = np.zeros(g)
 
     def template(self, key: Hashable, recipe: Recipe) -> OpTemplate:
@@ -145,8 +147,8 @@ class Shapes:
 
     def compute(self, r: Recipe, tokens, flops, hbm, act, tokens_total, flops_total, out,
                 kernels: tuple[Kernel, ...]) -> OpTemplate:
-        if self.phase is Phase.PREFILL:              # engines capture decode in CUDA graphs, not prefill
-            kernels = tuple(replace(k, eager=True) for k in kernels)
+        if self.eager:                               # engines capture decode in CUDA graphs, not prefill
+            kernels = tuple(k if k.eager else replace(k, eager=True) for k in kernels)
         return OpTemplate(kind=r.kind, group=None, group_size=1, tokens=tokens, flops=flops, hbm_bytes=hbm,
                           comm_bytes=self.zero, act_bytes=act, tokens_total=float(tokens_total),
                           flops_total=float(flops_total), hbm_bytes_total=float(hbm.sum()), comm_bytes_total=0.0,
@@ -154,16 +156,26 @@ class Shapes:
 
     # ----------------------------------------------------------- kernels
     def vec(self, x) -> np.ndarray:
-        """`x` as a per-rank vector."""
+        """`x` as a per-rank vector (read-only; a number's vector is made once per shape)."""
+        if isinstance(x, np.ndarray) and x.shape == self.zero.shape and x.dtype == np.float64:
+            view = x.view()
+            view.flags.writeable = False
+            return view
         if np.ndim(x) == 0:
-            return np.full(self.zero.shape, float(x))
+            value = float(x)
+            hit = self._vecs.get(value)
+            if hit is None:
+                hit = self._vecs[value] = np.full(self.zero.shape, value)
+                hit.flags.writeable = False
+            return hit
         return np.broadcast_to(np.asarray(x, dtype=np.float64), self.zero.shape)
 
     def gemm(self, name: str, m, n: float, k: float, dtype: DType | None = None) -> Kernel:
-        return Kernel(name, KernelClass.GEMM, (self.vec(m), self.vec(n), self.vec(k)), dtype or self.m.weights)
+        return Kernel(name, KernelClass.GEMM, (self.vec(m), self.vec(n), self.vec(k)), dtype or self.m.weights,
+                      eager=self.eager)
 
     def memory_pass(self, name: str, nbytes, op: str, launches: int = 1) -> Kernel:
-        return Kernel(name, KernelClass.MEMORY, (self.vec(nbytes),), memory_op=op, launches=launches)
+        return Kernel(name, KernelClass.MEMORY, (self.vec(nbytes),), memory_op=op, launches=launches, eager=self.eager)
 
     def ffn_kernels(self, tokens, ffn_r: float) -> tuple[Kernel, ...]:
         """A dense FFN on `tokens` rows with `ffn_r` intermediate columns per rank: the up (gate·up fused

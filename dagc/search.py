@@ -188,12 +188,14 @@ def _evaluate_items(items: list[_Item], deadline: float | None = None, bar: Bar 
     bar = bar or Bar()
     out: list[Candidate] = []
     pruned = 0
-    strategy, shape = None, None
+    strategy, shape, illegal = None, None, False
     for n, item in enumerate(items):
         if deadline is not None and clock() >= deadline:
             return out, n, pruned
         if item[:7] != shape:            # the micro-batch and overlap variants of a strategy come in a row
-            strategy, shape = _strategy(item), item[:7]
+            strategy, shape, illegal = _strategy(item), item[:7], False
+        elif illegal:
+            continue                     # set aside with its first variant: the same splits and requests
         assert strategy is not None
         mb, overlap = item[7], Overlap(item[8])
         if not plan.workload.batch_max:
@@ -201,7 +203,8 @@ def _evaluate_items(items: list[_Item], deadline: float | None = None, bar: Bar 
             lay = resolve(plan.model, plan.cluster, workload, strategy)
             if lay.pp <= plan.model.layers:
                 if pruner.surely_illegal(workload, lay):
-                    continue                 # E402 whatever else: what `evaluate` would find, sooner
+                    illegal = True           # E402 whatever else: what `evaluate` would find, sooner
+                    continue
                 if bar.kth is not None and not pruner.matters(lay, workload, bar, strategy.text, mb, overlap):
                     pruned += 1
                     continue
