@@ -260,6 +260,35 @@ def memory(model: Model, workload: Workload, cluster: Cluster, layout: Layout,
         >>> round(memory(m, w, c, lay).worst.weights_bytes / 1e9, 2)
         11.68
     """
+    figures, kinds = _stage_figures(model, workload, layout)
+    capacity = cluster.gpu.memory_bytes
+    estimates: dict[tuple[int, int, bool, bool], float] = {}
+    stages = []
+    for s, ((a, b), key) in enumerate(zip(layout.stage_layers, kinds, strict=True)):
+        if activations is not None and s in activations:
+            act = activations[s]
+        else:
+            if key not in estimates:
+                estimates[key] = activation_bytes(model, workload, layout, (a, b), key[2], key[3])
+            act = estimates[key]
+        stages.append(StageMemory(stage=s, layers=(a, b), **figures[key], activation_bytes=act, capacity_bytes=capacity,
+                                  reserve_bytes=cluster.reserve_bytes))
+    return MemoryBreakdown(tuple(stages), layout)
+
+
+def resident_bytes_exceed(model: Model, workload: Workload, cluster: Cluster, layout: Layout) -> bool:
+    """Whether some stage's weights, KV cache and runtime reserve alone — the `memory` figures
+    without activations — exceed a GPU's memory: `check` then rejects the strategy with E402
+    whatever its activations (the search sets such candidates aside before any bound)."""
+    figures, _ = _stage_figures(model, workload, layout)
+    return any(sum(fig.values()) + cluster.reserve_bytes > cluster.gpu.memory_bytes for fig in figures.values())
+
+
+def _stage_figures(model: Model, workload: Workload, layout: Layout
+                   ) -> tuple[dict[tuple[int, int, bool, bool], dict[str, float]], list[tuple[int, int, bool, bool]]]:
+    """`StageMemory`'s weight and KV cache fields of each kind of stage (its layers, its dense
+    layers, whether first, whether last: stages of one kind hold the same amounts), and each
+    stage's kind in order."""
     wbytes = model.weights.bytes
     tp = layout.tp
     h = model.hidden
@@ -271,40 +300,30 @@ def memory(model: Model, workload: Workload, cluster: Cluster, layout: Layout,
     kv_tokens = math.ceil(reqs * (workload.prompt + workload.generate) / layout.cp)
     kv_per_layer = kv_tokens * kv_bytes_per_token_layer(model, tp)
     emb, router = embedding_params(model), router_params(model)
-    capacity = cluster.gpu.memory_bytes
-    # Stages with the same layer counts and ends hold the same amounts: one computation per kind.
     figures: dict[tuple[int, int, bool, bool], dict[str, float]] = {}
-    estimates: dict[tuple[int, int, bool, bool], float] = {}
-    stages = []
+    kinds = []
     last_stage = layout.pp - 1
     for s, (a, b) in enumerate(layout.stage_layers):
         n = b - a
         n_dense, n_moe = stage_layer_counts(model, a, b)
         first, last = s == 0, s == last_stage
         key = (n, n_dense, first, last)
-        fig = figures.get(key)
-        if fig is None:
-            embed = emb / tp if first else 0.0
-            head = 0.0
-            if last and not (model.tied and first):
-                head = emb / tp
-            replicated = n * 2 * h + n_moe * router + (h if last else 0)
-            fig = figures[key] = dict(
-                attention_bytes=n * attn_pr * wbytes,
-                routed_expert_bytes=n_moe * expert_pr * wbytes,
-                shared_expert_bytes=n_moe * shared_pr * wbytes,
-                dense_ffn_bytes=n_dense * dense_pr * wbytes,
-                replicated_bytes=replicated * wbytes,
-                embedding_bytes=embed * wbytes,
-                lm_head_bytes=head * wbytes,
-                kv_cache_bytes=n * kv_per_layer,
-            )
-        if activations is not None and s in activations:
-            act = activations[s]
-        else:
-            if key not in estimates:
-                estimates[key] = activation_bytes(model, workload, layout, (a, b), first, last)
-            act = estimates[key]
-        stages.append(StageMemory(stage=s, layers=(a, b), **fig, activation_bytes=act, capacity_bytes=capacity,
-                                  reserve_bytes=cluster.reserve_bytes))
-    return MemoryBreakdown(tuple(stages), layout)
+        kinds.append(key)
+        if key in figures:
+            continue
+        embed = emb / tp if first else 0.0
+        head = 0.0
+        if last and not (model.tied and first):
+            head = emb / tp
+        replicated = n * 2 * h + n_moe * router + (h if last else 0)
+        figures[key] = dict(
+            attention_bytes=n * attn_pr * wbytes,
+            routed_expert_bytes=n_moe * expert_pr * wbytes,
+            shared_expert_bytes=n_moe * shared_pr * wbytes,
+            dense_ffn_bytes=n_dense * dense_pr * wbytes,
+            replicated_bytes=replicated * wbytes,
+            embedding_bytes=embed * wbytes,
+            lm_head_bytes=head * wbytes,
+            kv_cache_bytes=n * kv_per_layer,
+        )
+    return figures, kinds

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from .bounds import Bounds, bounds, pipeline_bounds, unreachable
 from .fastsched import Recurrence, Timer
 from .layout import Layout
-from .memory import memory
+from .memory import resident_bytes_exceed
 from .metrics import rate_metrics
 from .plan import Overlap, Plan, RequirementKind, Workload
 from .search_result import Candidate, _front_key, _rank_key, option_text
@@ -150,8 +150,7 @@ class Pruner:
         key = (lay.tp, lay.cp, lay.ep, lay.etp, lay.stage_layers, lay.requests_per_rank)
         hit = self._resident.get(key)
         if hit is None:
-            mem = memory(self.plan.model, workload, self.plan.cluster, lay, dict.fromkeys(range(lay.pp), 0.0))
-            hit = self._resident[key] = any(st.total_bytes > st.capacity_bytes for st in mem.stages)
+            hit = self._resident[key] = resident_bytes_exceed(self.plan.model, workload, self.plan.cluster, lay)
         return hit
 
     def matters(self, lay: Layout, workload: Workload, bar: Bar, text: str, mb: int, overlap: Overlap) -> bool:
