@@ -230,7 +230,7 @@ def template_floor_s(tpl: OpTemplate, cm: CostModel, kernel_s: tuple[np.ndarray,
     """
     if tpl.kind.is_comm:
         zero = np.zeros_like(np.asarray(tpl.comm_bytes, dtype=np.float64))
-        return float(np.max(template_time_s(replace(tpl, comm_bytes=zero, network_bytes=None), cm), initial=0.0))
+        return float(template_time_s(replace(tpl, comm_bytes=zero, network_bytes=None), cm).max(initial=0.0))
     if cm.profile is None:
         return 0.0
     kernel_s = kernel_seconds(tpl, cm) if kernel_s is None else kernel_s
@@ -242,7 +242,7 @@ def template_floor_s(tpl: OpTemplate, cm: CostModel, kernel_s: tuple[np.ndarray,
         total = total + busy * (k.launches * cm.profile.floor_s / scale)
         if k.eager:
             eager = eager + busy * k.launches
-    return float(np.max(np.maximum(total, eager * cm.profile.eager_floor_s), initial=0.0))
+    return float(np.maximum(total, eager * cm.profile.eager_floor_s).max(initial=0.0))
 
 
 def compute_cost_key(tpl: OpTemplate, cm: CostModel) -> tuple | None:

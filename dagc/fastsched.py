@@ -135,7 +135,7 @@ class Timer:
         ops of one attention split beside every expert split)."""
         def price() -> tuple[float, float]:
             ks = kernel_seconds(tpl, self.cm)
-            return float(np.max(template_time_s(tpl, self.cm, ks))), template_floor_s(tpl, self.cm, ks)
+            return float(template_time_s(tpl, self.cm, ks).max()), template_floor_s(tpl, self.cm, ks)
 
         key = compute_cost_key(tpl, self.cm)
         return price() if key is None else self._remember(self.op_costs, key, price)
@@ -148,7 +148,7 @@ class Timer:
               ) -> tuple[float, float, float]:
         """The send after a stage: its duration, activation peak and floor."""
         tpl = self._shapes(workload, lay, phase, req, stage).make(Op.SEND)
-        time_s, floor_s = float(np.max(template_time_s(tpl, self.cm))), template_floor_s(tpl, self.cm)
+        time_s, floor_s = float(template_time_s(tpl, self.cm).max()), template_floor_s(tpl, self.cm)
         return time_s, template_activation_peak(tpl), floor_s
 
     def _body(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int) -> dict:
@@ -224,15 +224,17 @@ def _busy(req: tuple) -> tuple[bool, ...]:
 
 def _pair_layer_time(ops: list[tuple[LayerOp, float, bool]]) -> float:
     """Two micro-batches through one layer, interleaved op by op on a compute and a comm stream."""
-    free = {False: 0.0, True: 0.0}
-    fin: dict[tuple[int, int], float] = {}
-    for k, (lop, d, comm) in enumerate(ops):
+    free = [0.0, 0.0]                               # the compute and the communication stream
+    fin: list[tuple[float, float]] = []             # per op, the end of each micro-batch's
+    for lop, d, comm in ops:
+        ends = []
         for mb in (0, 1):
-            ready = max((fin[(p, mb)] for p in lop.preds if p >= 0), default=0.0)
-            start = max(ready, free[comm])
-            fin[(k, mb)] = start + d
-            free[comm] = start + d
-    return max(fin.values())
+            ready = max((fin[p][mb] for p in lop.preds if p >= 0), default=0.0)
+            end = max(ready, free[comm]) + d
+            free[comm] = end
+            ends.append(end)
+        fin.append((ends[0], ends[1]))
+    return max(max(e) for e in fin)
 
 
 def _stage_compute(times: dict, kinds: tuple[int, int, bool, bool], pair: bool) -> float:

@@ -355,6 +355,7 @@ def _miss(top_k: int, experts: int, held: int) -> float:
     return math.comb(experts - held, top_k) / math.comb(experts, top_k)
 
 
+@functools.lru_cache(maxsize=4096)
 def expected_distinct_ranks(top_k: int, experts: int, ep: int) -> float:
     """Expected distinct EP ranks holding at least one of a token's top_k (distinct, uniform)
     experts, experts/ep per rank: ep·(1 − C(E − E/ep, k)/C(E, k)) (SPEC 6.5: a token is sent
@@ -370,6 +371,7 @@ def expected_distinct_ranks(top_k: int, experts: int, ep: int) -> float:
     return _ranks_hit(top_k, experts, np.full(ep, experts // ep))
 
 
+@functools.lru_cache(maxsize=4096)
 def expected_distinct_nodes(top_k: int, experts: int, ep: int, ranks_per_node: int) -> float:
     """Expected distinct nodes holding at least one of a token's top_k experts, nodes being groups
     of `ranks_per_node` consecutive EP ranks (the last one smaller when it does not divide ep):
