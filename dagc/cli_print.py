@@ -343,10 +343,7 @@ def _print_search(out: Console, found: SearchResult, top: int, svg_path: Path) -
     The strategy text carries its micro-batches and overlap (`… with microbatches 2 overlap
     none`), so they have no columns of their own.
     """
-    rejected = found.evaluated - found.pruned - found.legal          # a rule (memory among them) rejects them
-    parts = [f"{found.pruned:,} pruned by their bounds" if found.pruned else "",
-             f"{rejected:,} rejected by the rules" if rejected else "", f"{found.legal:,} legal"]
-    out.print(f"{found.evaluated:,} strategies examined: {', '.join(p for p in parts if p)}; in "
+    out.print(f"{found.counts_text()}; in "
               f"{found.seconds:.2f} s ({found.evaluated / max(found.seconds, 1e-9):,.0f} per second); objective "
               f"{found.objective}, subject to the plan's requirements", markup=False)
     best = found.ranked[:top]

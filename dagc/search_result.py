@@ -100,6 +100,15 @@ class SearchResult:
     def best(self) -> Candidate | None:
         return self.ranked[0] if self.ranked else None
 
+    def counts_text(self) -> str:
+        """How the candidates examined ended, e.g. "13,201 strategies examined: 12,401 pruned by their
+        bounds, 393 rejected by the rules, 407 legal" (rejected: neither pruned nor legal — the
+        rules, memory among them, or set aside for memory)."""
+        rejected = self.evaluated - self.pruned - self.legal
+        parts = [f"{self.pruned:,} pruned by their bounds" if self.pruned else "",
+                 f"{rejected:,} rejected by the rules" if rejected else "", f"{self.legal:,} legal"]
+        return f"{self.evaluated:,} strategies examined: {', '.join(p for p in parts if p)}"
+
 
 def _rank_key(c: Candidate):
     """Fewest requirements missed first (all met before any missed; when no strategy can meet one,

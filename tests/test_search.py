@@ -102,12 +102,13 @@ def test_pareto_front_is_non_dominated_and_covers_the_rest():
 
 def test_deterministic_and_jobs_agree():
     plan = load_plan(EXAMPLES / "30b-moe-dp2-pp2-tp2-ep4-16gpu.moe")
-    a = search(plan).to_json()
-    b = search(plan).to_json()
-    c = search(plan, jobs=2).to_json()
-    for d in (a, b, c):
-        d.pop("seconds")
-    assert a == b == c
+    for front in (True, False):          # with the front (search, compile) and without (check)
+        a = search(plan, front=front).to_json()
+        b = search(plan, front=front).to_json()
+        c = search(plan, jobs=2, front=front).to_json()
+        for d in (a, b, c):
+            d.pop("seconds")
+        assert a == b == c
 
 
 @pytest.mark.parametrize("objective", Objective.NAMES)

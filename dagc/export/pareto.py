@@ -1,8 +1,8 @@
 """pareto.svg: decode throughput per GPU against TPOT for every legal candidate of a search.
 
 Input: a `SearchResult` (and the plan's own strategies, to mark them). Output: SVG text, a
-scatter plot with the Pareto front (more tokens/s per GPU, less TPOT, less TTFT) drawn and
-labelled.
+scatter plot with the Pareto front (more decode tokens/s per GPU, less TPOT, among the candidates
+that meet the requirements) drawn and labelled.
 """
 
 from __future__ import annotations
@@ -50,12 +50,12 @@ def pareto_svg(found, title: str, own: list[tuple[str, float, float]] | None = N
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" '
            f'font-family="Helvetica, DejaVu Sans, sans-serif">', f'<rect width="{W}" height="{H}" fill="white"/>',
            f'<text x="{L}" y="24" font-size="15" font-weight="bold">{escape(title)}</text>',
-           f'<text x="{L}" y="42" font-size="11">{found.legal} legal of {found.evaluated} strategies evaluated '
-           f'(objective {escape(found.objective)}). Dark grey: meets every requirement; light grey: misses one; '
-           f'red dots: the Pareto front</text>',
-           f'<text x="{L}" y="57" font-size="11">of those that meet them (more tokens/s per GPU, less TPOT, less '
-           f'TTFT); red line: that front against TPOT alone; blue squares: the plan\'s strategies; dashed: '
-           f'requirements.</text>']
+           f'<text x="{L}" y="42" font-size="11">{escape(found.counts_text())} (objective '
+           f'{escape(found.objective)}); each legal one is a dot. Dark grey: meets every requirement; light grey: '
+           f'misses one.</text>',
+           f'<text x="{L}" y="57" font-size="11">Red: the Pareto front of those that meet them (more decode '
+           f'tokens/s per GPU, less TPOT; TTFT enters through the requirements); blue squares: the plan\'s '
+           f'strategies; dashed: requirements.</text>']
     for t in _ticks(x0, x1):
         out.append(f'<line x1="{sx(t):.1f}" y1="{T}" x2="{sx(t):.1f}" y2="{H - B}" stroke="#eeeeee"/>')
         out.append(f'<text x="{sx(t):.1f}" y="{H - B + 16}" font-size="10" text-anchor="middle">{t:g}</text>')
