@@ -8,7 +8,8 @@ cannot enter the best 50 or the Pareto front (`dagc.search_bound`); `past` the r
 weights, KV cache and reserve alone overflow a GPU (set aside: the check rejects them with E402)
 and those evaluated in full (memory, rules, the schedule's figures); `cand/s` the space over the search's seconds;
 `check s` a `dagc.check.check` with the search for its optimal verdict, as `dagc check` runs it (the
-best 5 re-scored, no Pareto front: `search(…, top=5, front=False)`).
+best 5 re-scored, no Pareto front: `search(…, top=5, front=False)`). Each measurement starts with
+dagc's memoised functions forgotten, as a new process would.
 """
 
 from __future__ import annotations
@@ -30,9 +31,22 @@ sys.path.insert(0, str(ROOT / "bench"))
 from bench_check import LADDER, plan_text  # noqa: E402
 
 
+def cold() -> None:
+    """Forget what dagc's modules remember between calls (routing statistics, kernel look-ups, node
+    crossings), so each measurement starts as a new `dagc` process does."""
+    for module in list(sys.modules.values()):
+        if getattr(module, "__name__", "").startswith("dagc"):
+            for value in list(vars(module).values()):
+                if callable(getattr(value, "cache_clear", None)):
+                    value.cache_clear()
+
+
 def row(name: str, plan, jobs: int) -> None:
+    cold()
     t0 = time.perf_counter()
     found = search(plan, jobs=jobs)
+    t1 = time.perf_counter()
+    cold()
     t1 = time.perf_counter()
     check(plan, optimality=search(plan, jobs=jobs, top=CHECK_RESCORED, front=False))
     t2 = time.perf_counter()
