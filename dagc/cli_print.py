@@ -305,7 +305,7 @@ def _print_search_warnings(err: Console, found: SearchResult) -> None:
     """What a partial search did not do."""
     if not found.complete:
         err.print(f"warning: the search stopped {found.stop_reason()}: {found.evaluated:,} of {found.total:,} "
-                  "candidates evaluated (fewest GPUs first)", markup=False)
+                  f"candidates evaluated ({found.order})", markup=False)
     if found.skipped:
         err.print(f"warning: the time budget left no time for: {', '.join(found.skipped)}", markup=False)
 

@@ -10,8 +10,9 @@ prompts of 4096 tokens or more), sp, the expert domain (none — experts follow 
 dividing the experts with etp ∈ {1, 2, 4} dividing the expert ffn), micro-batches ∈ {pp, 2·pp}
 (1 and 2 without pp; at most the requests of an attention-DP group) and overlap — using at most
 the GPUs available (fewer is a result in itself). dp takes the powers of two and the largest
-value that fits. Candidates are generated lazily, fewest GPUs first, and pruned by the very
-rules `check` runs.
+value that fits. Candidates are generated lazily, fewest GPUs first (under the `ttft`, `tpot` and
+`throughput` objectives, whose best use many GPUs, the search visits them in the reverse order),
+and pruned by the very rules `check` runs.
 
 Evaluation (`evaluate`) uses the cost model of `compile` on op templates shared between
 candidates (`dagc.fastsched`: exact for `overlap = none`, an estimate with overlap) and the
@@ -63,6 +64,7 @@ from .search_pool import (
 )
 from .search_result import (
     MAX_SEARCH_CANDIDATES,
+    MOST_GPUS_FIRST,
     PARETO_MAX,
     Candidate,
     SearchResult,
@@ -261,7 +263,9 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
     deadline = None if budget_s is None else t0 + budget_s       # monotonic: the same clock in the workers
     space = count_candidates(plan)
     limit = min(space, max_candidates)
-    stream = itertools.islice(_items(plan), limit)
+    stream: Iterator[_Item] = itertools.islice(_items(plan), limit)
+    if objective in MOST_GPUS_FIRST:                # their best use many GPUs: found first, they prune the rest
+        stream = reversed(list(stream))
     exact = max(SPLIT_CANDIDATES, rescore, top)
     prune = prune and not plan.workload.batch_max      # the bounds are for one batch: not yet for a varied one
     tally = _Tally(_Best(max(RANKED_KEEP, exact)), _Front() if front else None, BarKeeper(exact if prune else 0),

@@ -12,9 +12,18 @@ from dataclasses import dataclass, field
 
 from .plan import Overlap, Strategy
 
-__all__ = ["Candidate", "SearchResult", "option_text", "pareto_front", "MAX_SEARCH_CANDIDATES", "PARETO_MAX"]
+__all__ = ["Candidate", "SearchResult", "option_text", "pareto_front", "search_order", "MAX_SEARCH_CANDIDATES",
+           "PARETO_MAX", "MOST_GPUS_FIRST"]
 
 MAX_SEARCH_CANDIDATES = 100_000  # candidates one search evaluates at most, fewest GPUs first (~1 min on one core)
+# Objectives whose best strategies tend to use the most GPUs: their search visits those first, so that its
+# bar tightens early (branch and bound, `dagc.search_bound`); the others visit the fewest GPUs first.
+MOST_GPUS_FIRST = frozenset({"ttft", "tpot", "throughput"})
+
+
+def search_order(objective: str) -> str:
+    """The order a search under `objective` visits its candidates in, in words."""
+    return "most GPUs first" if objective in MOST_GPUS_FIRST else "fewest GPUs first"
 PARETO_MAX = 1_000              # Pareto-front points kept (beyond: the best by decode tokens/s per GPU)
 
 
@@ -99,6 +108,11 @@ class SearchResult:
     @property
     def best(self) -> Candidate | None:
         return self.ranked[0] if self.ranked else None
+
+    @property
+    def order(self) -> str:
+        """The order the candidates were visited in (`search_order`): what a partial search covered."""
+        return search_order(self.objective)
 
     def counts_text(self) -> str:
         """How the candidates examined ended, e.g. "13,201 strategies examined: 12,401 pruned by their

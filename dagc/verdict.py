@@ -225,14 +225,14 @@ def judge_optimal(result: Any, found: Any, tolerance: float = OPTIMAL_TOLERANCE,
 
 def _judge_optimal(result: Any, found: Any, tolerance: float) -> tuple[bool | None, dict]:
     partial = "" if found.complete else (f" (the search stopped after {found.evaluated:,} of {found.total:,} "
-                                         f"candidates, fewest GPUs first, {found.stop_reason()})")
+                                         f"candidates, {found.order}, {found.stop_reason()})")
     best = found.best
     if best is None:
         if found.complete:
             return None, {"note": f"no legal strategy was found on this cluster (all {found.total:,} candidates "
                                   "evaluated)", "evaluated": found.evaluated, "total": found.total, "complete": True}
         return None, {"note": f"not judged: the search stopped after {found.evaluated:,} of {found.total:,} "
-                              f"candidates (fewest GPUs first, {found.stop_reason()}) before finding a legal strategy",
+                              f"candidates ({found.order}, {found.stop_reason()}) before finding a legal strategy",
                       "evaluated": found.evaluated, "total": found.total, "complete": False}
     own = None
     if result.metrics is not None and result.layout is not None:
@@ -268,7 +268,7 @@ def _judge_optimal(result: Any, found: Any, tolerance: float) -> tuple[bool | No
         if not found.complete:
             evidence["note"] = (f"not judged: no better strategy among the {found.evaluated:,} evaluated "
                                 f"(best `{best.text}`), but the search stopped after "
-                                f"{found.evaluated:,} of {found.total:,} candidates (fewest GPUs first, "
+                                f"{found.evaluated:,} of {found.total:,} candidates ({found.order}, "
                                 f"{found.stop_reason()})")
             return None, evidence
         figure = _objective_text(found.objective, best.metrics, best.gpus)

@@ -12,7 +12,7 @@ from dagc.check import check, check_strategy
 from dagc.fastsched import Timer
 from dagc.load import load_plan, load_plan_text, parse_strategy
 from dagc.plan import Overlap
-from dagc.search import SKIPPED_SPLITS, Objective, candidates, evaluate, pareto_front, search
+from dagc.search import SKIPPED_SPLITS, Objective, candidates, evaluate, judge_optimal, pareto_front, search
 from conftest import EXAMPLES, ROOT, plan_text
 
 TINY = plan_text(
@@ -233,3 +233,21 @@ def test_when_no_strategy_meets_a_line_the_best_meets_the_others():
     for objective in ("tpot", "ttft"):
         best = search(plan, objective=objective, rescore=1).best
         assert best.gpus <= 64 and best.misses == 1 and not best.meets_requirements
+
+
+@pytest.mark.parametrize("objective", Objective.NAMES)
+def test_a_partial_search_covers_the_end_of_the_space_its_objective_favours(objective):
+    """ttft, tpot and throughput favour many GPUs: their search visits those first (its bar tightens
+    sooner), and a partial search says which end it covered."""
+    plan = load_plan(EXAMPLES / "mixtral-8x7b-1node.moe")
+    ticks = iter(range(10**9))
+    found = search(plan, objective=objective, rescore=0, budget_s=60, clock=lambda: next(ticks))
+    assert not found.complete and found.ranked
+    gpus = sorted({s.dp * s.pp * max(s.tp * s.cp, (s.ep or 1) * (s.etp or s.tp)) for s, _, _ in candidates(plan)})
+    seen = {c.gpus for c in found.ranked}
+    if objective in ("ttft", "tpot", "throughput"):
+        assert found.order == "most GPUs first" and seen == {gpus[-1]}
+    else:
+        assert found.order == "fewest GPUs first" and max(seen) < gpus[-1]
+    _, evidence = judge_optimal(check(plan)[0], found)
+    assert f"{found.order}, when its time budget was spent" in evidence["note"]

@@ -103,7 +103,7 @@ def test_an_invalid_strategy_meets_nothing():
 
 def _found(best, complete=True, evaluated=40, total=40):
     return SimpleNamespace(complete=complete, evaluated=evaluated, total=total, best=best,
-                           objective="tokens-per-gpu",
+                           objective="tokens-per-gpu", order="fewest GPUs first",
                            stop_reason=lambda: "" if complete else "at its cap of 10 candidates")
 
 
