@@ -27,8 +27,8 @@ from .ops import ATTENTION_SPLIT_OPS, LayerOp, Op, OpShapes, attention_split_key
 from .plan import Overlap, Plan, Workload
 from .shards import stage_layer_counts
 
-__all__ = ["TIMER_CACHE_MAX", "Timer", "Recurrence", "fast_metrics", "fast_ttft", "fast_tpot", "fast_tpot_floor",
-           "fast_tpot_launch_floor"]
+__all__ = ["TIMER_CACHE_MAX", "Timer", "Recurrence", "fast_metrics", "fast_ttft", "fast_ttft_floor", "fast_tpot",
+           "fast_tpot_floor", "fast_tpot_launch_floor"]
 
 TIMER_CACHE_MAX = 50_000     # cached stage passes (a few hundred bytes each); the cache restarts beyond
 
@@ -261,6 +261,11 @@ def fast_ttft(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> floa
     return Recurrence(plan, lay, workload, timer).prefill()
 
 
+def fast_ttft_floor(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> float:
+    """A lower bound of `fast_ttft` from the prefill stage costs alone (`Recurrence.prefill_floor`)."""
+    return Recurrence(plan, lay, workload, timer).prefill_floor()
+
+
 def fast_tpot(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> float:
     """The gap between two decode steps of the static schedule's recurrence. Decode starts on idle
     streams, so it does not depend on prefill: the search prices it alone first (`dagc.search`)."""
@@ -348,6 +353,15 @@ class Recurrence:
             pp = self.lay.pp
             self.known["prefill"] = max(self._step(Phase.PREFILL, [0.0] * pp, [0.0] * pp, lambda unit: 0.0).values())
         return self.known["prefill"]
+
+    def prefill_floor(self) -> float:
+        """A lower bound of `prefill` from the prefill stage costs alone, without the recurrence: every
+        unit crosses every stage and send, and the busiest stage runs every unit."""
+        if "prefill_floor" not in self.known:
+            floor = self._floor(lambda req, n: self.costs(Phase.PREFILL, req, n))
+            assert floor is not None
+            self.known["prefill_floor"] = floor
+        return self.known["prefill_floor"]
 
     def tpot_floor(self) -> float:
         if "floor" not in self.known:

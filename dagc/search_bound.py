@@ -21,7 +21,9 @@ counts it as evaluated and not legal, as the full check would.
 Before the exact TPOT, the candidate is tried at the physical bounds of its GPUs and of its
 pipeline (`dagc.bounds.bounds` and `pipeline_bounds`, TTFT and TPOT), then at a floor of its TPOT from its stage costs
 (`dagc.fastsched.fast_tpot_floor`: a micro-batch crosses every stage between two tokens, and
-the busiest stage runs every micro-batch), without running the recurrence.
+the busiest stage runs every micro-batch), without running the recurrence; when its TTFT matters,
+likewise at a floor of its TTFT from its prefill stage costs (`fast_ttft_floor`) before the
+prefill recurrence — first of all under the `ttft` objective, whose score is TTFT alone.
 Every objective's score falls as TTFT and TPOT grow, so the score at these figures is an upper
 bound, and a candidate whose best rank key comes after the `k`-th best and whose best figures a
 front point beats can be neither: the result is the one an exhaustive search gives
@@ -156,8 +158,10 @@ class Pruner:
     def matters(self, lay: Layout, workload: Workload, bar: Bar, text: str, mb: int, overlap: Overlap) -> bool:
         """Whether the candidate (`text` with `mb` micro-batches and `overlap`) could enter the best
         `k` or the Pareto front, given the `bar`: first at the physical bounds of its GPUs and of
-        its pipeline (no schedule), then at a floor of its TPOT from its stage costs, then at its
-        exact TPOT."""
+        its pipeline (no schedule), then at the floor of its kernel launches, then at a floor of its
+        TPOT from its stage costs, then at its exact TPOT; when its TTFT matters (the objective or a
+        requirement reads it), at a floor of its TTFT from its prefill stage costs and at its exact
+        TTFT — before the TPOT figures under the `ttft` objective, whose score is TTFT alone."""
         if bar.kth is None:
             return True
         plan, gpus, name = self.plan, lay.gpus_used, option_text(text, mb, overlap)
@@ -167,21 +171,33 @@ class Pruner:
         if not _could_matter(plan, self.objective, gpus, ttft, tpot, workload, bar, name, mb, overlap):
             return False
         schedule = Recurrence(plan, lay, workload, self.timer)      # one per candidate: its stage costs shared
+
+        def could(ttft: float, tpot: float) -> bool:
+            return _could_matter(plan, self.objective, gpus, ttft, tpot, workload, bar, name, mb, overlap)
+
         launches = schedule.tpot_launch_floor()
         if launches is not None:
             tpot = max(tpot, launches)
-            if not _could_matter(plan, self.objective, gpus, ttft, tpot, workload, bar, name, mb, overlap):
+            if not could(ttft, tpot):
                 return False
-        floor = max(tpot, schedule.tpot_floor())
-        if not _could_matter(plan, self.objective, gpus, ttft, floor, workload, bar, name, mb, overlap):
+        ttft_first = self.objective == "ttft"                    # the score is TTFT alone: its figures first
+        if ttft_first:
+            ttft = max(ttft, schedule.prefill_floor())
+            if not could(ttft, tpot):
+                return False
+            ttft = schedule.prefill()
+            if not could(ttft, tpot):
+                return False
+        tpot = max(tpot, schedule.tpot_floor())
+        if not could(ttft, tpot):
             return False
-        exact = schedule.tpot()
-        if not _could_matter(plan, self.objective, gpus, ttft, exact, workload, bar, name, mb, overlap):
+        tpot = schedule.tpot()
+        if not could(ttft, tpot):
             return False
-        if not self.needs_ttft:
+        if not self.needs_ttft or ttft_first:
             return True
-        exact_ttft = schedule.prefill()
-        return _could_matter(plan, self.objective, gpus, exact_ttft, exact, workload, bar, name, mb, overlap)
+        ttft = max(ttft, schedule.prefill_floor())
+        return could(ttft, tpot) and could(schedule.prefill(), tpot)
 
 
 def _could_matter(plan: Plan, objective: str, gpus: int, ttft: float, tpot: float, workload: Workload, bar: Bar,

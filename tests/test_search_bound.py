@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 
 from dagc.bounds import bounds, pipeline_bounds
-from dagc.fastsched import Timer, fast_tpot, fast_tpot_floor, fast_tpot_launch_floor, fast_ttft
+from dagc.fastsched import Timer, fast_tpot, fast_tpot_floor, fast_tpot_launch_floor, fast_ttft, fast_ttft_floor
 from dagc.layout import resolve
 from dagc.load import load_plan, load_plan_text
 from dagc.search import SPLIT_CANDIDATES, search
@@ -91,7 +91,8 @@ def test_pruned_search_equals_the_exhaustive_one_on_generated_plans(text):
 def bounds_hold(plan, sample) -> int:
     """The pruner's tests take TTFT and TPOT at `dagc.bounds` of the candidate's GPUs and replicas
     and of its pipeline, then TPOT at the floor of its kernel launches and link latencies (known
-    from earlier candidates' passes), then at the floor of its stage costs: each must be a lower
+    from earlier candidates' passes), then at the floor of its stage costs, and TTFT at the floor
+    of its prefill stage costs: each must be a lower
     bound of the recurrence's figure, candidate by candidate (both overlaps). Returns how many
     candidates were checked."""
     timer = Timer(plan)
@@ -108,7 +109,8 @@ def bounds_hold(plan, sample) -> int:
         launches = fast_tpot_launch_floor(plan, lay, workload, timer)     # known once the stages were timed
         assert launches is not None and launches <= floor * (1 + 1e-12)
         assert max(b.tpot_s, pipe_tpot, floor) <= tpot * (1 + 1e-12)
-        assert max(b.ttft_s, pipe_ttft) <= fast_ttft(plan, lay, workload, timer) * (1 + 1e-12)
+        ttft = fast_ttft(plan, lay, workload, timer)
+        assert max(b.ttft_s, pipe_ttft, fast_ttft_floor(plan, lay, workload, timer)) <= ttft * (1 + 1e-12)
         checked += 1
     return checked
 
