@@ -100,9 +100,9 @@ class StageBounds(Sequence[tuple[int, int]]):
 
     @classmethod
     def even(cls, layers: int, pp: int) -> StageBounds:
-        """`default_split(layers, pp)`: the first (layers mod pp) stages one layer more."""
-        base, extra = divmod(layers, pp)
-        return cls(pp, base, extra)
+        """`default_split(layers, pp)`: the first (layers mod pp) stages one layer more (one object per
+        (layers, pp), so its hash is computed once however many layouts share it)."""
+        return _even_bounds(cls, layers, pp)
 
     @classmethod
     def explicit(cls, counts: Sequence[int]) -> StageBounds:
@@ -316,6 +316,12 @@ class Layout:
             if a <= layer < b:
                 return s
         raise ValueError(f"layer {layer} is on no stage")
+
+
+@functools.lru_cache(maxsize=4096)
+def _even_bounds(cls: type[StageBounds], layers: int, pp: int) -> StageBounds:
+    base, extra = divmod(layers, pp)
+    return cls(pp, base, extra)
 
 
 @functools.lru_cache(maxsize=4096)

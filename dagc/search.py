@@ -190,14 +190,18 @@ def _evaluate_items(items: list[_Item], deadline: float | None = None, bar: Bar 
     bar = bar or Bar()
     out: list[Candidate] = []
     pruned = 0
-    strategy, shape, illegal = None, None, False
+    strategy, shape, illegal, hopeless = None, None, False, False
     for n, item in enumerate(items):
         if deadline is not None and clock() >= deadline:
             return out, n, pruned
-        if item[:7] != shape:            # the micro-batch and overlap variants of a strategy come in a row
-            strategy, shape, illegal = _strategy(item), item[:7], False
+        first = item[:7] != shape        # the micro-batch and overlap variants of a strategy come in a row
+        if first:
+            strategy, shape, illegal, hopeless = _strategy(item), item[:7], False, False
         elif illegal:
             continue                     # set aside with its first variant: the same splits and requests
+        elif hopeless:
+            pruned += 1                  # pruned with its first variant: the same GPUs and replicas
+            continue
         assert strategy is not None
         mb, overlap = item[7], Overlap(item[8])
         if not plan.workload.batch_max:
@@ -206,6 +210,10 @@ def _evaluate_items(items: list[_Item], deadline: float | None = None, bar: Bar 
             if lay.pp <= plan.model.layers:
                 if pruner.surely_illegal(workload, lay):
                     illegal = True           # E402 whatever else: what `evaluate` would find, sooner
+                    continue
+                if first and pruner.hopeless(workload, lay, bar):
+                    hopeless = True          # every variant: its physical bounds cannot reach the bar
+                    pruned += 1
                     continue
                 if bar.kth is not None and not pruner.matters(lay, workload, bar, strategy.text, mb, overlap):
                     pruned += 1

@@ -155,6 +155,25 @@ class Pruner:
             hit = self._resident[key] = resident_bytes_exceed(self.plan.model, workload, self.plan.cluster, lay)
         return hit
 
+    def hopeless(self, workload: Workload, lay: Layout, bar: Bar) -> bool:
+        """Whether no variant of the candidate's strategy (any micro-batches, any overlap) can matter:
+        at the physical bounds of its GPUs and replicas, which the variants share, it ranks after the
+        bar's `k`-th best by more than the name that breaks ties, and no front is kept, or it misses
+        a requirement, or a front point beats it. Each variant's own figures are no better, so
+        `matters` would say no to every one."""
+        if bar.kth is None:
+            return False
+        gpus = lay.gpus_used
+        physical = self.physical(workload, gpus, lay.dp)
+        best = rate_metrics(physical.ttft_s, physical.tpot_s, workload, gpus)
+        missed = surely_misses(self.plan, best, gpus)
+        if (missed, -Objective.score(self.objective, best, gpus), gpus) <= bar.kth[:3]:
+            return False
+        if missed or bar.front is None:
+            return True
+        x, y = -best["decode_tokens_per_s_per_gpu"], physical.tpot_s
+        return any(fx <= x and fy <= y and (fx < x or fy < y) for fx, fy in bar.front)
+
     def matters(self, lay: Layout, workload: Workload, bar: Bar, text: str, mb: int, overlap: Overlap) -> bool:
         """Whether the candidate (`text` with `mb` micro-batches and `overlap`) could enter the best
         `k` or the Pareto front, given the `bar`: first at the physical bounds of its GPUs and of

@@ -13,6 +13,8 @@ from dagc.fastsched import Timer, fast_tpot, fast_tpot_floor, fast_tpot_launch_f
 from dagc.layout import resolve
 from dagc.load import load_plan, load_plan_text
 from dagc.search import SPLIT_CANDIDATES, search
+from dagc.search_bound import Bar, Pruner
+from dagc.search_result import _rank_key
 from dagc.search_space import candidates, count_candidates
 from dagc.verdict import Objective
 from plans import plan_texts
@@ -124,3 +126,30 @@ def test_the_bounds_never_exceed_the_search_figures(name):
 @given(plan_texts())
 def test_the_bounds_hold_on_generated_plans(text):
     bounds_hold(load_plan_text(text), lambda cands: cands[::3][:60])
+
+
+@pytest.mark.parametrize("front", (True, False))
+def test_a_hopeless_strategy_has_no_variant_that_matters(front):
+    """`Pruner.hopeless` prunes every micro-batch and overlap variant of a strategy at once: each
+    must be one `matters` prunes too, against the bar of the finished search."""
+    plan = load_plan(EXAMPLES / "30b-moe-dp2-pp2-tp2-ep4-16gpu.moe")
+    found = search(plan, rescore=0, front=front)
+    k = found.exact_top
+    front_points = tuple((-c.metrics["decode_tokens_per_s_per_gpu"], c.metrics["tpot_s"]) for c in found.pareto)
+    bar = Bar(_rank_key(found.ranked[k - 1]), front_points if front else None)
+    pruner = Pruner(plan, "tokens-per-gpu", Timer(plan))
+    by_strategy: dict[str, list] = {}
+    for s, mb, ov in candidates(plan):
+        by_strategy.setdefault(s.text, []).append((s, mb, ov))
+    hopeless = 0
+    for variants in by_strategy.values():
+        s, mb, ov = variants[0]
+        workload = pruner.workload(mb, ov)
+        lay = resolve(plan.model, plan.cluster, workload, s)
+        if lay.pp > plan.model.layers or not pruner.hopeless(workload, lay, bar):
+            continue
+        hopeless += 1
+        for s, mb, ov in variants:
+            workload = pruner.workload(mb, ov)
+            assert not pruner.matters(resolve(plan.model, plan.cluster, workload, s), workload, bar, s.text, mb, ov)
+    assert hopeless > 10
