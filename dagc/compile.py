@@ -401,7 +401,7 @@ def compile_results(plan: Plan, results: list[StrategyResult], out: Path,
                 written.append(_write_one(r, d, final, opts, tick, "../pareto.svg" if several else "pareto.svg"))
             pareto = (out / "pareto.svg",) if opts.pareto_svg is not None else ()
             if len(results) > 1:
-                md = comparison_md(plan, results, names)
+                md = comparison_md(plan, results, names, "pareto.svg" if pareto else None)
                 write_text_atomic(staging / "report.md", md)
                 write_text_atomic(staging / "report.html", report_html(md, {}))
                 written.append(Written(None, out, (out / "report.md", out / "report.html", *pareto)))

@@ -274,8 +274,9 @@ def _pictures(links: dict[str, str]) -> list[str]:
     return lines
 
 
-def comparison_md(plan, results: list[StrategyResult], dirs: list[str]) -> str:
-    """The side-by-side table of several strategies of one plan."""
+def comparison_md(plan, results: list[StrategyResult], dirs: list[str], pareto_link: str | None = None) -> str:
+    """The side-by-side table of several strategies of one plan (and, when the search ran, a link to
+    its plot `pareto_link`, where these strategies are marked)."""
     lines = [f"# dagc comparison: `{plan.name}`", "",
              f"{len(results)} strategies for **{plan.model.name}** on {plan.cluster.gpus} × {plan.cluster.gpu.name}; "
              f"batch {plan.workload.batch_text} × ({plan.workload.prompt} + {plan.workload.generate}) tokens.", ""]
@@ -316,4 +317,6 @@ def comparison_md(plan, results: list[StrategyResult], dirs: list[str]) -> str:
             {True: "met", False: "**not met**", None: "—"}[r.requirements[k].met]
             + (f" ({requirement_value_text(req, r.requirements[k].value)})"
                if r.requirements[k].value is not None else ""))))
-    return "\n".join(lines + _table(header, rows))
+    plot = ["", f"These strategies among every legal one the search evaluated: [pareto.svg]({pareto_link})."
+            ] if pareto_link is not None else []
+    return "\n".join(lines + _table(header, rows) + plot)
