@@ -103,7 +103,7 @@ class SearchResult:
                 "pareto": [c.to_json() for c in self.pareto] if self.pareto_kept else None,
                 "total": self.total, "complete": self.complete,
                 "stopped": None if self.complete else self.stopped, "skipped": list(self.skipped),
-                "pruned": self.pruned}
+                "pruned": self.pruned, "rejected": self.rejected}
 
     @property
     def best(self) -> Candidate | None:
@@ -116,12 +116,22 @@ class SearchResult:
 
     def counts_text(self) -> str:
         """How the candidates examined ended, e.g. "13,201 strategies examined: 12,401 pruned by their
-        bounds, 393 rejected by the rules, 407 legal" (rejected: neither pruned nor legal — the
-        rules, memory among them, or set aside for memory)."""
-        rejected = self.evaluated - self.pruned - self.legal
+        bounds, 393 rejected by the rules, 407 legal" (`rejected`); a partial search says of how
+        many and in what order ("454 of 33,827 strategies examined (the search stopped early, most
+        GPUs first): …")."""
         parts = [f"{self.pruned:,} pruned by their bounds" if self.pruned else "",
-                 f"{rejected:,} rejected by the rules" if rejected else "", f"{self.legal:,} legal"]
-        return f"{self.evaluated:,} strategies examined: {', '.join(p for p in parts if p)}"
+                 f"{self.rejected:,} rejected by the rules" if self.rejected else "", f"{self.legal:,} legal"]
+        if self.complete:
+            head = f"{self.evaluated:,} {'strategy' if self.evaluated == 1 else 'strategies'} examined"
+        else:
+            head = f"{self.evaluated:,} of {self.total:,} strategies examined (the search stopped early, {self.order})"
+        return f"{head}: {', '.join(p for p in parts if p)}"
+
+    @property
+    def rejected(self) -> int:
+        """Candidates examined that were neither pruned nor legal: a rule (memory among them) rejects
+        them, or they were set aside for memory."""
+        return self.evaluated - self.pruned - self.legal
 
 
 def _rank_key(c: Candidate):

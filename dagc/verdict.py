@@ -276,7 +276,8 @@ def _judge_optimal(result: Any, found: Any, tolerance: float) -> tuple[bool | No
                             f"{found.objective} (`{best.text}`: {figure})")
         return True, evidence
     evidence["factor"] = best.score / own if own > 0 else (own / best.score if best.score < 0 else math.inf)
-    evidence["note"] = (f"`{best.text}` {_gain(found.objective, best, result)} on {best_gpus}" + partial)
+    where = "" if found.objective == "min-gpus" else f" on {best_gpus}"      # min-gpus names the GPUs already
+    evidence["note"] = (f"`{best.text}` {_gain(found.objective, best, result)}{where}" + partial)
     return False, evidence
 
 
@@ -308,6 +309,8 @@ def _objective_text(objective: str, metrics: dict, gpus: int) -> str:
 def _gain(objective: str, best: Any, result: Any) -> str:
     """How much better the best candidate is than `result`, in the objective's own terms."""
     b, o, og = best.metrics, result.metrics, result.layout.gpus_used
+    mine = o["decode_tokens_per_s"] / og
+    theirs = b["decode_tokens_per_s"] / best.gpus
     match objective:
         case "ttft":
             return (f"has a {o['ttft_s'] / b['ttft_s']:.2f}× shorter TTFT ({_objective_text('ttft', b, best.gpus)} "
@@ -319,8 +322,7 @@ def _gain(objective: str, best: Any, result: Any) -> str:
             return (f"gives {b['throughput_tokens_per_s'] / o['throughput_tokens_per_s']:.2f}× the end-to-end "
                     f"throughput ({b['throughput_tokens_per_s']:,.1f} vs {o['throughput_tokens_per_s']:,.1f} tokens/s)")
         case "min-gpus":
-            return f"meets the same bar with fewer GPUs ({best.gpus} vs {og})"
-    mine = o["decode_tokens_per_s"] / og
-    theirs = b["decode_tokens_per_s"] / best.gpus
+            return (f"needs fewer GPUs ({best.gpus} vs {og}), decoding {theirs:,.1f} vs {mine:,.1f} tokens/s per "
+                    f"GPU")
     return (f"gives {theirs / mine:.2f}× the decode throughput per GPU ({theirs:,.1f} vs {mine:,.1f} tokens/s per "
             f"GPU)")

@@ -251,3 +251,17 @@ def test_a_partial_search_covers_the_end_of_the_space_its_objective_favours(obje
         assert found.order == "fewest GPUs first" and max(seen) < gpus[-1]
     _, evidence = judge_optimal(check(plan)[0], found)
     assert f"{found.order}, when its time budget was spent" in evidence["note"]
+    assert found.counts_text().startswith(f"{found.evaluated:,} of {found.total:,} strategies examined (the search "
+                                          f"stopped early, {found.order}): ")
+    d = found.to_json()
+    assert d["evaluated"] == d["pruned"] + d["rejected"] + d["legal"] and d["rejected"] == found.rejected
+
+
+def test_the_counts_read_as_english():
+    from dagc.search_result import SearchResult
+    one = SearchResult(objective="tokens-per-gpu", evaluated=1, legal=1, seconds=0.0, ranked=(), total=1)
+    assert one.counts_text() == "1 strategy examined: 1 legal"
+    many = SearchResult(objective="ttft", evaluated=13201, legal=407, seconds=0.0, ranked=(), total=13201,
+                        pruned=12401)
+    assert many.counts_text() == "13,201 strategies examined: 12,401 pruned by their bounds, 393 rejected by the " \
+        "rules, 407 legal"

@@ -42,8 +42,8 @@ def assert_same_result(plan, objective="tokens-per-gpu", rescore=None):
 @pytest.mark.parametrize("name", SMALL_AND_MEDIUM)
 def test_pruned_search_equals_the_exhaustive_one(name):
     pruned, whole = assert_same_result(load_plan(EXAMPLES / name))
-    assert pruned.to_json(top=10) | {"seconds": 0, "pruned": 0, "legal": 0} == \
-        whole.to_json(top=10) | {"seconds": 0, "pruned": 0, "legal": 0}
+    assert pruned.to_json(top=10) | {"seconds": 0, "pruned": 0, "legal": 0, "rejected": 0} == \
+        whole.to_json(top=10) | {"seconds": 0, "pruned": 0, "legal": 0, "rejected": 0}
 
 
 @pytest.mark.parametrize("name", SMALL_AND_MEDIUM)

@@ -134,6 +134,16 @@ def test_a_better_candidate_is_not_optimal(plain):
     assert ev["own_figures"]["ttft_s"] == plain.metrics["ttft_s"] and ev["own_figures"]["gpus"] == 2
 
 
+def test_a_candidate_on_fewer_gpus_is_named_with_both_throughputs_under_min_gpus(plain):
+    own = plain.metrics["decode_tokens_per_s"] / 2
+    found = _found(_best(own * 1.5, text="tp 1", gpus=1))
+    found.objective = "min-gpus"
+    optimal, ev = judge_optimal(plain, found)
+    assert optimal is False
+    assert ev["note"] == (f"`tp 1` needs fewer GPUs (1 vs 2), decoding {own * 1.5:,.1f} vs {own:,.1f} tokens/s "
+                          "per GPU")
+
+
 def test_within_tolerance_is_optimal(plain):
     own = plain.metrics["decode_tokens_per_s"] / 2
     assert OPTIMAL_TOLERANCE == 0.05

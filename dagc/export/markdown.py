@@ -319,4 +319,4 @@ def comparison_md(plan, results: list[StrategyResult], dirs: list[str], pareto_l
                if r.requirements[k].value is not None else ""))))
     plot = ["", f"These strategies among every legal one the search evaluated: [pareto.svg]({pareto_link})."
             ] if pareto_link is not None else []
-    return "\n".join(lines + _table(header, rows) + plot)
+    return "\n".join(lines + _table(header, rows) + plot) + "\n"
