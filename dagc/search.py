@@ -66,6 +66,8 @@ from .search_result import (
     MAX_SEARCH_CANDIDATES,
     MOST_GPUS_FIRST,
     PARETO_MAX,
+    SKIPPED_RESCORE,
+    SKIPPED_SPLITS,
     Candidate,
     SearchResult,
     _Best,
@@ -86,8 +88,6 @@ RANKED_KEEP = 5_000             # best candidates kept for the ranking, re-scori
 SPLIT_CANDIDATES = 10           # best pipelined candidates tried again with a cost-balanced split
 CHUNK = 16                      # candidates per unit of work of a worker process (and per bar: dagc.search_bound)
 OPTIMAL_SEARCH_BUDGET_S = None  # check/compile search the whole space: no time budget changes a verdict
-SKIPPED_SPLITS = "balanced pipeline splits"           # `SearchResult.skipped`: not tried (for all the best)
-SKIPPED_RESCORE = "exact re-scoring of the best"      # `SearchResult.skipped`: the top are (partly) estimates
 
 
 def _binding(requirements, workload: Workload) -> str | None:

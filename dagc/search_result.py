@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from .plan import Overlap, Strategy
 
 __all__ = ["Candidate", "SearchResult", "option_text", "pareto_front", "search_order", "MAX_SEARCH_CANDIDATES",
-           "PARETO_MAX", "MOST_GPUS_FIRST"]
+           "PARETO_MAX", "MOST_GPUS_FIRST", "SKIPPED_SPLITS", "SKIPPED_RESCORE"]
 
 MAX_SEARCH_CANDIDATES = 100_000  # candidates one search evaluates at most, fewest GPUs first (~1 min on one core)
+SKIPPED_SPLITS = "balanced pipeline splits"           # `SearchResult.skipped`: not tried (for all the best)
+SKIPPED_RESCORE = "exact re-scoring of the best"      # `SearchResult.skipped`: the top are (partly) estimates
 # Objectives whose best strategies tend to use the most GPUs: their search visits those first, so that its
 # bar tightens early (branch and bound, `dagc.search_bound`); the others visit the fewest GPUs first.
 MOST_GPUS_FIRST = frozenset({"ttft", "tpot", "throughput"})
@@ -108,6 +110,11 @@ class SearchResult:
     @property
     def best(self) -> Candidate | None:
         return self.ranked[0] if self.ranked else None
+
+    @property
+    def rescore_cut(self) -> bool:
+        """Whether the time budget cut the exact re-scoring of the best (some are estimates)."""
+        return SKIPPED_RESCORE in self.skipped
 
     @property
     def order(self) -> str:

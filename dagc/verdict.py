@@ -227,6 +227,8 @@ def _judge_optimal(result: Any, found: Any, tolerance: float) -> tuple[bool | No
     partial = "" if found.complete else (f" (the search stopped after {found.evaluated:,} of {found.total:,} "
                                          f"candidates, {found.order}, {found.stop_reason()})")
     best = found.best
+    if best is not None and getattr(found, "rescore_cut", False) and not best.exact:
+        partial += "; its figures are the search's estimate: the time budget left no time to re-score it"
     if best is None:
         if found.complete:
             return None, {"note": f"no legal strategy was found on this cluster (all {found.total:,} candidates "
@@ -267,7 +269,7 @@ def _judge_optimal(result: Any, found: Any, tolerance: float) -> tuple[bool | No
     if own >= best.score - tolerance * abs(best.score) or (best.meets_requirements is False and own_meets):
         if not found.complete:
             evidence["note"] = (f"not judged: no better strategy among the {found.evaluated:,} evaluated "
-                                f"(best `{best.text}`), but the search stopped after "
+                                f"(the best of them `{best.text}`), but the search stopped after "
                                 f"{found.evaluated:,} of {found.total:,} candidates ({found.order}, "
                                 f"{found.stop_reason()})")
             return None, evidence

@@ -482,5 +482,5 @@ def test_balanced_splits_and_rescoring_stop_at_the_budget(monkeypatch):
     took = time.monotonic() - t0
     assert took < 4.0, f"{took:.1f} s"                             # all the splits and a re-scoring: 20 s
     assert found.complete and found.stopped is None                # every candidate of the space was evaluated
-    assert found.skipped == (search_mod.SKIPPED_SPLITS, search_mod.SKIPPED_RESCORE)
+    assert found.skipped == (search_mod.SKIPPED_SPLITS, search_mod.SKIPPED_RESCORE) and found.rescore_cut
     assert not any(c.exact for c in found.ranked)

@@ -164,6 +164,20 @@ def test_partial_search_that_found_nothing_better_is_not_judged(plain):
     assert "stopped after 10 of 300 candidates" in ev["note"]
 
 
+def test_a_better_strategy_whose_rescoring_the_budget_cut_says_its_figures_are_estimates(plain):
+    own = plain.metrics["decode_tokens_per_s"] / 2
+    best = _best(own * 2)
+    best.exact = False
+    found = _found(best, complete=False, evaluated=10, total=300)
+    found.rescore_cut = True
+    optimal, ev = judge_optimal(plain, found)
+    assert optimal is False
+    assert ev["note"].endswith("at its cap of 10 candidates); its figures are the search's estimate: the time "
+                               "budget left no time to re-score it")
+    best.exact = True                                  # re-scored: nothing to add
+    assert "estimate" not in judge_optimal(plain, found)[1]["note"]
+
+
 def test_partial_search_that_found_nothing_is_none(plain):
     optimal, ev = judge_optimal(plain, _found(None, complete=False, evaluated=10, total=300))
     assert optimal is None
