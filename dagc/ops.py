@@ -148,7 +148,7 @@ RECIPES: dict[Op, Recipe] = {
 # not the expert domain, not where the stage sits. Stage shapes that differ only there share them
 # (the search's timer, `dagc.fastsched`; tests/test_timer_sharing.py compares them field by field).
 ATTENTION_SPLIT_OPS = frozenset({Op.EMBED, Op.NORM, Op.QKV, Op.ATTENTION, Op.O_PROJ, Op.DENSE_FFN, Op.FINAL_NORM,
-                                 Op.LM_HEAD})
+                                 Op.LM_HEAD, Op.SHARED_EXPERT})    # shared experts: split by tp, on every token
 
 
 def attention_split_key(lay: Layout, workload: Workload, phase: Phase, req: tuple) -> tuple:
