@@ -325,26 +325,19 @@ class Recurrence:
         """One pass of every unit through every stage; the end of each micro-batch at the last stage."""
         last = self.lay.pp - 1
         ends: dict[int, float] = {}
-        rows: dict[tuple, list[tuple[float, float]]] = {}       # the units' stage costs, looked up once each
-        pair = self.pair
         for unit in self.units:
-            key = (self.reqs[unit[0]], len(unit))
-            row = rows.get(key)
-            if row is None:
-                row = rows[key] = self.costs(phase, *key)
             ready = ready_of(unit)
-            for stage, (compute, send) in enumerate(row):
-                end = (free[stage] if free[stage] > ready else ready) + compute
+            for stage, (compute, send) in enumerate(self.costs(phase, self.reqs[unit[0]], len(unit))):
+                end = max(free[stage], ready) + compute
+                free[stage] = end
                 if stage == last:
-                    free[stage] = end
                     for j in unit:
                         ends[j] = end
-                elif pair:
-                    free[stage] = end
+                elif self.pair:
                     start = max(end, p2p[stage], p2p[stage + 1])
                     p2p[stage] = p2p[stage + 1] = ready = start + send
                 else:
-                    start = end if end > free[stage + 1] else free[stage + 1]
+                    start = max(end, free[stage + 1])
                     free[stage] = free[stage + 1] = ready = start + send
         return ends
 

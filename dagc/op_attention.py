@@ -50,9 +50,9 @@ def attention(s: Shapes, r: Recipe) -> OpTemplate:
         hbm = act + s.t * d.kvb_token                         # writes this layer's KV cache
         out = s.t * d.o_in * AB
         # cp: each rank computes 1/cp of every sequence's attention
-        kernel = Kernel("flash_prefill", KernelClass.ATTN_PREFILL,
-                        (s.n_seq / d.cp, s.vec(w.prompt), s.vec(d.heads_r), s.vec(_kv_heads_attn(s)),
-                         s.vec((d.dk + d.dv) / 2)))
+        kernel = s.kernel("flash_prefill", KernelClass.ATTN_PREFILL,
+                          (s.n_seq / d.cp, s.vec(w.prompt), s.vec(d.heads_r), s.vec(_kv_heads_attn(s)),
+                           s.vec((d.dk + d.dv) / 2)))
     else:
         ctx = decode_context(w)
         flops = 2 * s.n_seq * ctx * d.heads_r * (d.dk + d.dv) / d.cp
@@ -99,10 +99,10 @@ def _decode_kernel(s: Shapes, ctx: float) -> Kernel:
     m, d = s.m, s.d
     ctx_eff = ctx * m.kv_cache.bytes / 2
     if m.attention is AttentionKind.MLA and m.mla is not None:
-        return Kernel("mla_decode", KernelClass.MLA_DECODE, (s.n_seq, s.vec(ctx_eff), s.vec(d.heads_r),
-                                                             s.vec(m.mla.kv_lora), s.vec(m.mla.qk_rope)))
-    return Kernel("decode_attention", KernelClass.ATTN_DECODE,
-                  (s.n_seq, s.vec(ctx_eff), s.vec(d.heads_r), s.vec(_kv_heads_attn(s)), s.vec(d.dk)))
+        return s.kernel("mla_decode", KernelClass.MLA_DECODE, (s.n_seq, s.vec(ctx_eff), s.vec(d.heads_r),
+                                                               s.vec(m.mla.kv_lora), s.vec(m.mla.qk_rope)))
+    return s.kernel("decode_attention", KernelClass.ATTN_DECODE,
+                    (s.n_seq, s.vec(ctx_eff), s.vec(d.heads_r), s.vec(_kv_heads_attn(s)), s.vec(d.dk)))
 
 
 def o_proj(s: Shapes, r: Recipe) -> OpTemplate:

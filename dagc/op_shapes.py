@@ -14,7 +14,7 @@ from __future__ import annotations
 import enum
 import functools
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -147,8 +147,6 @@ class Shapes:
 
     def compute(self, r: Recipe, tokens, flops, hbm, act, tokens_total, flops_total, out,
                 kernels: tuple[Kernel, ...]) -> OpTemplate:
-        if self.eager:                               # engines capture decode in CUDA graphs, not prefill
-            kernels = tuple(k if k.eager else replace(k, eager=True) for k in kernels)
         return OpTemplate(kind=r.kind, group=None, group_size=1, tokens=tokens, flops=flops, hbm_bytes=hbm,
                           comm_bytes=self.zero, act_bytes=act, tokens_total=float(tokens_total),
                           flops_total=float(flops_total), hbm_bytes_total=float(hbm.sum()), comm_bytes_total=0.0,
@@ -170,12 +168,17 @@ class Shapes:
             return hit
         return np.broadcast_to(np.asarray(x, dtype=np.float64), self.zero.shape)
 
+    def kernel(self, name: str, cls: KernelClass, shape: tuple, dtype: DType = DType.BF16, memory_op: str = "copy",
+               launches: int = 1) -> Kernel:
+        """A kernel of this shape's ops: eager in prefill (engines capture decode in CUDA graphs, not
+        prefill). Every kernel of the catalogue is made here."""
+        return Kernel(name, cls, shape, dtype, memory_op, launches, eager=self.eager)
+
     def gemm(self, name: str, m, n: float, k: float, dtype: DType | None = None) -> Kernel:
-        return Kernel(name, KernelClass.GEMM, (self.vec(m), self.vec(n), self.vec(k)), dtype or self.m.weights,
-                      eager=self.eager)
+        return self.kernel(name, KernelClass.GEMM, (self.vec(m), self.vec(n), self.vec(k)), dtype or self.m.weights)
 
     def memory_pass(self, name: str, nbytes, op: str, launches: int = 1) -> Kernel:
-        return Kernel(name, KernelClass.MEMORY, (self.vec(nbytes),), memory_op=op, launches=launches, eager=self.eager)
+        return self.kernel(name, KernelClass.MEMORY, (self.vec(nbytes),), memory_op=op, launches=launches)
 
     def ffn_kernels(self, tokens, ffn_r: float) -> tuple[Kernel, ...]:
         """A dense FFN on `tokens` rows with `ffn_r` intermediate columns per rank: the up (gate·up fused

@@ -171,8 +171,7 @@ class Pruner:
             return False
         if missed or bar.front is None:
             return True
-        x, y = -best["decode_tokens_per_s_per_gpu"], physical.tpot_s
-        return any(fx <= x and fy <= y and (fx < x or fy < y) for fx, fy in bar.front)
+        return _beaten(bar.front, -best["decode_tokens_per_s_per_gpu"], physical.tpot_s)
 
     def matters(self, lay: Layout, workload: Workload, bar: Bar, text: str, mb: int, overlap: Overlap) -> bool:
         """Whether the candidate (`text` with `mb` micro-batches and `overlap`) could enter the best
@@ -230,6 +229,10 @@ def _could_matter(plan: Plan, objective: str, gpus: int, ttft: float, tpot: floa
         return True
     if missed or bar.front is None:
         return False                 # ranks after the k-th best, and the front (if kept) holds only what meets
-    x, y = -best["decode_tokens_per_s_per_gpu"], tpot
-    # joins the front unless a point is no worse on both figures and better on one (a few dozen points)
-    return not any(fx <= x and fy <= y and (fx < x or fy < y) for fx, fy in bar.front)
+    return not _beaten(bar.front, -best["decode_tokens_per_s_per_gpu"], tpot)
+
+
+def _beaten(front: tuple[tuple[float, float], ...], x: float, y: float) -> bool:
+    """Whether a point of the front (−decode tokens/s per GPU, TPOT) is no worse than (x, y) on both
+    figures and better on one: then (x, y) cannot join it (a few dozen points)."""
+    return any(fx <= x and fy <= y and (fx < x or fy < y) for fx, fy in front)

@@ -16,6 +16,7 @@ __all__ = ["Candidate", "SearchResult", "option_text", "pareto_front", "search_o
            "PARETO_MAX", "MOST_GPUS_FIRST", "SKIPPED_SPLITS", "SKIPPED_RESCORE"]
 
 MAX_SEARCH_CANDIDATES = 100_000  # candidates one search evaluates at most, fewest GPUs first (~1 min on one core)
+PARETO_MAX = 1_000              # Pareto-front points kept (beyond: the best by decode tokens/s per GPU)
 SKIPPED_SPLITS = "balanced pipeline splits"           # `SearchResult.skipped`: not tried (for all the best)
 SKIPPED_RESCORE = "exact re-scoring of the best"      # `SearchResult.skipped`: the top are (partly) estimates
 # Objectives whose best strategies tend to use the most GPUs: their search visits those first, so that its
@@ -26,7 +27,6 @@ MOST_GPUS_FIRST = frozenset({"ttft", "tpot", "throughput"})
 def search_order(objective: str) -> str:
     """The order a search under `objective` visits its candidates in, in words."""
     return "most GPUs first" if objective in MOST_GPUS_FIRST else "fewest GPUs first"
-PARETO_MAX = 1_000              # Pareto-front points kept (beyond: the best by decode tokens/s per GPU)
 
 
 def option_text(strategy: str, microbatches: int, overlap: Overlap) -> str:

@@ -345,14 +345,8 @@ def max_load_factor(tokens: Tokens, top_k: int, experts: int, ep: int) -> Tokens
 
 def _ranks_hit(top_k: int, experts: int, held: np.ndarray) -> float:
     """Expected number of groups hit, a group holding `held[i]` experts: Σ 1 − C(E − e_i, k)/C(E, k)."""
-    miss = np.array([_miss(top_k, experts, e) for e in held.tolist()])
+    miss = np.array([math.comb(experts - e, top_k) / math.comb(experts, top_k) for e in held.tolist()])
     return float(np.sum(1.0 - miss))
-
-
-@functools.lru_cache(maxsize=4096)
-def _miss(top_k: int, experts: int, held: int) -> float:
-    """The probability that a token's top_k experts all miss a group holding `held` of them."""
-    return math.comb(experts - held, top_k) / math.comb(experts, top_k)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -224,6 +224,8 @@ def judge_optimal(result: Any, found: Any, tolerance: float = OPTIMAL_TOLERANCE,
 
 
 def _judge_optimal(result: Any, found: Any, tolerance: float) -> tuple[bool | None, dict]:
+    stopped = (f"the search stopped after {found.evaluated:,} of {found.total:,} candidates ({found.order}, "
+               f"{found.stop_reason()})")
     partial = "" if found.complete else (f" (the search stopped after {found.evaluated:,} of {found.total:,} "
                                          f"candidates, {found.order}, {found.stop_reason()})")
     best = found.best
@@ -233,8 +235,7 @@ def _judge_optimal(result: Any, found: Any, tolerance: float) -> tuple[bool | No
         if found.complete:
             return None, {"note": f"no legal strategy was found on this cluster (all {found.total:,} candidates "
                                   "evaluated)", "evaluated": found.evaluated, "total": found.total, "complete": True}
-        return None, {"note": f"not judged: the search stopped after {found.evaluated:,} of {found.total:,} "
-                              f"candidates ({found.order}, {found.stop_reason()}) before finding a legal strategy",
+        return None, {"note": f"not judged: {stopped} before finding a legal strategy",
                       "evaluated": found.evaluated, "total": found.total, "complete": False}
     own = None
     if result.metrics is not None and result.layout is not None:
@@ -269,9 +270,7 @@ def _judge_optimal(result: Any, found: Any, tolerance: float) -> tuple[bool | No
     if own >= best.score - tolerance * abs(best.score) or (best.meets_requirements is False and own_meets):
         if not found.complete:
             evidence["note"] = (f"not judged: no better strategy among the {found.evaluated:,} evaluated "
-                                f"(the best of them `{best.text}`), but the search stopped after "
-                                f"{found.evaluated:,} of {found.total:,} candidates ({found.order}, "
-                                f"{found.stop_reason()})")
+                                f"(the best of them `{best.text}`), but {stopped}")
             return None, evidence
         figure = _objective_text(found.objective, best.metrics, best.gpus)
         evidence["note"] = (f"within {tolerance * 100:.0f} % of the best of {found.evaluated:,} strategies by "
