@@ -12,7 +12,7 @@ from xml.sax.saxutils import escape
 
 __all__ = ["pareto_svg"]
 
-W, H, L, R, T, B = 900, 580, 80, 30, 70, 60
+W, H, L, R, T, B = 900, 590, 80, 30, 82, 60
 MAX_POINTS = 5000
 
 
@@ -50,12 +50,12 @@ def pareto_svg(found, title: str, own: list[tuple[str, float, float]] | None = N
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" '
            f'font-family="Helvetica, DejaVu Sans, sans-serif">', f'<rect width="{W}" height="{H}" fill="white"/>',
            f'<text x="{L}" y="24" font-size="15" font-weight="bold">{escape(title)}</text>',
-           f'<text x="{L}" y="42" font-size="11">{escape(found.counts_text())} (objective '
-           f'{escape(found.objective)}); each legal one is a dot. Dark grey: meets every requirement; light grey: '
-           f'misses one.</text>',
-           f'<text x="{L}" y="57" font-size="11">Red: the Pareto front of those that meet them (more decode '
-           f'tokens/s per GPU, less TPOT; TTFT enters through the requirements); blue squares: the plan\'s '
-           f'strategies; dashed: requirements.</text>']
+           f'<text x="{L}" y="40" font-size="10">{escape(found.counts_text())} (objective '
+           f'{escape(found.objective)}).</text>',
+           f'<text x="{L}" y="53" font-size="10">Each legal one is a dot: dark grey meets every requirement, light '
+           f'grey misses one; blue squares: the plan\'s strategies; dashed: requirements.</text>',
+           f'<text x="{L}" y="66" font-size="10">Red: the Pareto front of those that meet them (more decode '
+           f'tokens/s per GPU, less TPOT; TTFT enters through the requirements).</text>']
     for t in _ticks(x0, x1):
         out.append(f'<line x1="{sx(t):.1f}" y1="{T}" x2="{sx(t):.1f}" y2="{H - B}" stroke="#eeeeee"/>')
         out.append(f'<text x="{sx(t):.1f}" y="{H - B + 16}" font-size="10" text-anchor="middle">{t:g}</text>')
