@@ -44,6 +44,7 @@ class Timer:
         self.op_info: dict[tuple, tuple[float, bool, float, float]] = {}   # `ATTENTION_SPLIT_OPS` by their key
         self.figures: dict[tuple, dict[str, float]] = {}                   # `figures_of`
         self.layouts: dict[tuple, tuple] = {}        # `placements`, `request_rows`, `stage_kinds` of layouts
+        self.peaks: dict[tuple, float] = {}          # `working_set`
 
     @staticmethod
     def _remember(table: dict, key, make: Callable[[], Any]) -> Any:
@@ -194,6 +195,12 @@ class Timer:
         acts = shape_activation_peaks(shapes, m, lambda op: 0.0 if op is Op.SEND else info(op)[2])
         out["act"] = {k: v for k, v in acts.items() if k != "boundary"}
         return out
+
+    def working_set(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, op: Op) -> float:
+        """The activation peak of `op`'s template at this shape (`template_activation_peak`; the same on
+        every stage), made alone — no other op made, no kernel priced — and remembered."""
+        return self._remember(self.peaks, (_shape_key(workload, lay, phase, req), op), lambda: template_activation_peak(
+            self._shapes(workload, lay, phase, req, 0).make(op)))
 
     def activations(self, workload: Workload, lay: Layout) -> dict[int, float]:
         """The DAG's activation working set per stage (`dagc.memory.stage_activation_bytes`)."""

@@ -39,7 +39,7 @@ from .shards import (
 
 __all__ = ["StageMemory", "MemoryBreakdown", "memory", "kv_heads_per_rank", "requests_per_rank",
            "ACTIVATION_BYTES", "activation_bytes_by_stage", "stage_activation_bytes", "shape_activation_peaks",
-           "template_activation_peak", "kv_cache_bytes_per_token"]
+           "template_activation_peak", "kv_cache_bytes_per_token", "resident_bytes_exceed", "working_set_exceeds"]
 
 
 
@@ -282,6 +282,42 @@ def resident_bytes_exceed(model: Model, workload: Workload, cluster: Cluster, la
     whatever its activations (the search sets such candidates aside before any bound)."""
     figures, _ = _stage_figures(model, workload, layout)
     return any(sum(fig.values()) + cluster.reserve_bytes > cluster.gpu.memory_bytes for fig in figures.values())
+
+
+def working_set_exceeds(model: Model, workload: Workload, cluster: Cluster, layout: Layout, op: Op,
+                        peak: Callable[[tuple], float]) -> bool:
+    """Whether some stage's weights, KV cache and runtime reserve together with the prefill working
+    set of one of its ops, `op` — the attention, say (every layer), or the routed experts (MoE
+    layers) — exceed a GPU's memory: a stage's activations are at least the working set of each
+    of its ops (`stage_activation_bytes`), so `check` rejects the strategy with E402 whatever its
+    other ops. `peak(requests)`: `template_activation_peak` of `op`'s prefill template for a
+    micro-batch of those requests (per attention-DP group)."""
+    figures, kinds = _stage_figures(model, workload, layout)
+    holders = [key for key in dict.fromkeys(kinds) if _holds(model, key, op)]
+    if not holders:
+        return False
+    act = max(peak(req) for req in layout.distinct_request_rows())
+    # the sums of `memory`'s own StageMemory, so that the answer is its own to the last bit
+    return any(not StageMemory(stage=0, layers=(0, key[0]), **figures[key], activation_bytes=act,
+                               capacity_bytes=cluster.gpu.memory_bytes, reserve_bytes=cluster.reserve_bytes).fits
+               for key in holders)
+
+
+def _holds(model: Model, kind: tuple[int, int, bool, bool], op: Op) -> bool:
+    """Whether a stage of this kind (its layers, its dense layers, first, last) runs `op` in every
+    layer of one kind it has: the layer ops (`dagc.ops.layer_ops`) that every layer of the kind
+    runs whatever the strategy."""
+    n, n_dense = kind[0], kind[1]
+    if op in _EVERY_LAYER:
+        return n > 0
+    if op is Op.EXPERT_FFN:
+        return n > n_dense
+    if op is Op.DENSE_FFN:
+        return n_dense > 0
+    raise ValueError(f"{op} is not run by every layer of a kind")
+
+
+_EVERY_LAYER = frozenset({Op.NORM, Op.QKV, Op.ATTENTION, Op.O_PROJ})
 
 
 def _stage_figures(model: Model, workload: Workload, layout: Layout

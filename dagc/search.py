@@ -54,7 +54,7 @@ from .fastcheck import fast_check
 from .fastsched import Timer as _Timer
 from .layout import default_split, resolve
 from .plan import Overlap, Plan, Strategy, Workload
-from .search_bound import BAR_LAG, Bar, BarKeeper, Pruner
+from .search_bound import BAR_LAG, Bar, BarKeeper, Pruner, Screen
 from .search_pool import (
     _WORKER,
     DEADLINE_GRACE_S as DEADLINE_GRACE_S,
@@ -190,34 +190,26 @@ def _evaluate_items(items: list[_Item], deadline: float | None = None, bar: Bar 
     bar = bar or Bar()
     out: list[Candidate] = []
     pruned = 0
-    strategy, shape, illegal, hopeless = None, None, False, False
+    strategy, shape, whole = None, None, None
     for n, item in enumerate(items):
         if deadline is not None and clock() >= deadline:
             return out, n, pruned
         first = item[:7] != shape        # the micro-batch and overlap variants of a strategy come in a row
         if first:
-            strategy, shape, illegal, hopeless = _strategy(item), item[:7], False, False
-        elif illegal:
-            continue                     # set aside with its first variant: the same splits and requests
-        elif hopeless:
-            pruned += 1                  # pruned with its first variant: the same GPUs and replicas
+            strategy, shape, whole = _strategy(item), item[:7], None
+        elif whole is not None:          # decided with its first variant: the same splits, requests, GPUs
+            pruned += whole is Screen.PRUNED_ALL
             continue
         assert strategy is not None
         mb, overlap = item[7], Overlap(item[8])
         if not plan.workload.batch_max:
             workload = pruner.workload(mb, overlap)
             lay = resolve(plan.model, plan.cluster, workload, strategy)
-            if lay.pp <= plan.model.layers:
-                if pruner.surely_illegal(workload, lay):
-                    illegal = True           # E402 whatever else: what `evaluate` would find, sooner
-                    continue
-                if first and pruner.hopeless(workload, lay, bar):
-                    hopeless = True          # every variant: its physical bounds cannot reach the bar
-                    pruned += 1
-                    continue
-                if bar.kth is not None and not pruner.matters(lay, workload, bar, strategy.text, mb, overlap):
-                    pruned += 1
-                    continue
+            step = pruner.screen(workload, lay, bar, strategy.text, mb, overlap, first)
+            if step is not None:
+                pruned += step in (Screen.PRUNED, Screen.PRUNED_ALL)
+                whole = step if step in (Screen.ASIDE_ALL, Screen.PRUNED_ALL) else None
+                continue
         c = evaluate(plan, strategy, mb, overlap, objective, timer)
         if c is not None:
             out.append(c)

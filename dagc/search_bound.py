@@ -16,7 +16,10 @@ pruned. Its best possible figures are
 
 Before any bound, a candidate whose weights, KV cache and reserve alone overflow a GPU is set aside
 (`Pruner.surely_illegal`): `check` rejects it with E402 whatever its activations, so the search
-counts it as evaluated and not legal, as the full check would.
+counts it as evaluated and not legal, as the full check would. After the bounds that time no
+stage pass (`Pruner.reachable`), so is one whose weights, KV cache and reserve with the prefill
+working set of its attention or routed experts alone overflow a GPU (`Pruner.overflows`): its
+activations are at least that. `Pruner.screen` runs these steps in order.
 
 Before the exact TPOT, the candidate is tried at the physical bounds of its GPUs and of its
 pipeline (`dagc.bounds.bounds` and `pipeline_bounds`, TTFT and TPOT), then at a floor of its TPOT from its stage costs
@@ -37,18 +40,21 @@ result reports — does not depend on `--jobs` or the machine.
 from __future__ import annotations
 
 import bisect
+import enum
 from dataclasses import dataclass
 
 from .bounds import Bounds, bounds, pipeline_bounds, unreachable
+from .dag import Phase
 from .fastsched import Recurrence, Timer
 from .layout import Layout
-from .memory import resident_bytes_exceed
+from .memory import resident_bytes_exceed, working_set_exceeds
 from .metrics import rate_metrics
+from .ops import Op
 from .plan import Overlap, Plan, RequirementKind, Workload
 from .search_result import Candidate, _front_key, _rank_key, option_text
 from .verdict import METRIC_OF, Objective, RequirementResult
 
-__all__ = ["BAR_LAG", "Bar", "BarKeeper", "Pruner", "surely_misses"]
+__all__ = ["BAR_LAG", "Bar", "BarKeeper", "Pruner", "Screen", "surely_misses"]
 
 BAR_LAG = 16                # chunks between a bar's making and its use (≥ the chunks in flight)
 
@@ -66,6 +72,15 @@ class Bar:
 
     kth: tuple | None = None
     front: tuple[tuple[float, float], ...] | None = ()
+
+
+class Screen(enum.Enum):
+    """What `Pruner.screen` decides for a candidate short of evaluating it."""
+
+    ASIDE_ALL = "set aside, with every variant"     # weights, KV cache and reserve overflow (E402)
+    ASIDE = "set aside"                             # … with one op's working set of its micro-batches
+    PRUNED_ALL = "pruned, with every variant"       # its GPUs' physical bounds cannot reach the bar
+    PRUNED = "pruned"                               # its own bounds cannot reach the bar
 
 
 class BarKeeper:
@@ -116,6 +131,7 @@ class Pruner:
         self._physical: dict[tuple[int, int], Bounds] = {}
         self._pipeline: dict[tuple, tuple[float, float]] = {}
         self._resident: dict[tuple, bool] = {}
+        self._working: dict[tuple, bool] = {}
         self._workloads: dict[tuple[int, Overlap], Workload] = {}
         # whether the rank or a requirement reads TTFT: then its exact figure is worth a prefill schedule
         self.needs_ttft = objective in _TTFT_OBJECTIVES or any(r.kind in _TTFT_METRICS for r in plan.requirements)
@@ -155,6 +171,21 @@ class Pruner:
             hit = self._resident[key] = resident_bytes_exceed(self.plan.model, workload, self.plan.cluster, lay)
         return hit
 
+    def overflows(self, workload: Workload, lay: Layout, op: Op) -> bool:
+        """Whether the candidate's weights, KV cache and reserve with the prefill working set of `op`
+        alone (the attention, the routed experts: `dagc.memory.working_set_exceeds`) exceed a GPU's
+        memory on some stage: `check` rejects it (E402) whatever its other ops. Its micro-batches set
+        the working set, so this is asked of every variant (its overlap does not: remembered by the
+        working set's shapes)."""
+        key = (op, lay.tp, lay.cp, lay.sp, lay.ep, lay.etp, lay.stage_layers, lay.requests_per_rank, lay.group_size,
+               self.timer.request_rows(lay))
+        hit = self._working.get(key)
+        if hit is None:
+            hit = self._working[key] = working_set_exceeds(
+                self.plan.model, workload, self.plan.cluster, lay, op,
+                lambda req: self.timer.working_set(workload, lay, Phase.PREFILL, req, op))
+        return hit
+
     def hopeless(self, workload: Workload, lay: Layout, bar: Bar) -> bool:
         """Whether no variant of the candidate's strategy (any micro-batches, any overlap) can matter:
         at the physical bounds of its GPUs and replicas, which the variants share, it ranks after the
@@ -173,6 +204,51 @@ class Pruner:
             return True
         return _beaten(bar.front, -best["decode_tokens_per_s_per_gpu"], physical.tpot_s)
 
+    def screen(self, workload: Workload, lay: Layout, bar: Bar, text: str, mb: int, overlap: Overlap,
+               first: bool) -> Screen | None:
+        """What the search does with one candidate (`text` with `mb` micro-batches and `overlap`) before
+        evaluating it, cheapest test first; None: evaluate it. `first`: whether it is the first
+        variant of its strategy the search meets (the variants come in a row), which alone is tried
+        against the bar for all of them (`hopeless`)."""
+        if lay.pp > self.plan.model.layers:
+            return None                              # E303: `evaluate` says so
+        if self.surely_illegal(workload, lay):
+            return Screen.ASIDE_ALL
+        if first and self.hopeless(workload, lay, bar):
+            return Screen.PRUNED_ALL
+        if not self.reachable(lay, workload, bar, text, mb, overlap):
+            return Screen.PRUNED
+        if self.overflows(workload, lay, Op.ATTENTION) or self.overflows(workload, lay, Op.EXPERT_FFN):
+            return Screen.ASIDE                      # the routed experts' statistics cost more: asked last
+        if not self.matters(lay, workload, bar, text, mb, overlap):
+            return Screen.PRUNED
+        return None
+
+    def reachable(self, lay: Layout, workload: Workload, bar: Bar, text: str, mb: int, overlap: Overlap) -> bool:
+        """The first steps of `matters`, those that time no stage pass: whether the candidate could
+        matter at the physical bounds of its GPUs and of its pipeline and at the floor of its kernel
+        launches (when passes of its structure are known). False: `matters` is False too."""
+        return bar.kth is None or self._reach(lay, workload, bar, text, mb, overlap) is not None
+
+    def _reach(self, lay: Layout, workload: Workload, bar: Bar, text: str, mb: int, overlap: Overlap
+               ) -> tuple[float, float, Recurrence] | None:
+        """`reachable`'s steps: None when they rule the candidate out, else its TTFT and TPOT bounds so
+        far and its schedule."""
+        assert bar.kth is not None
+        plan, gpus, name = self.plan, lay.gpus_used, option_text(text, mb, overlap)
+        physical = self.physical(workload, gpus, lay.dp)
+        ttft, tpot = self.pipeline(workload, lay)
+        ttft, tpot = max(ttft, physical.ttft_s), max(tpot, physical.tpot_s)
+        if not _could_matter(plan, self.objective, gpus, ttft, tpot, workload, bar, name, mb, overlap):
+            return None
+        schedule = Recurrence(plan, lay, workload, self.timer)      # one per candidate: its stage costs shared
+        launches = schedule.tpot_launch_floor()
+        if launches is not None:
+            tpot = max(tpot, launches)
+            if not _could_matter(plan, self.objective, gpus, ttft, tpot, workload, bar, name, mb, overlap):
+                return None
+        return ttft, tpot, schedule
+
     def matters(self, lay: Layout, workload: Workload, bar: Bar, text: str, mb: int, overlap: Overlap) -> bool:
         """Whether the candidate (`text` with `mb` micro-batches and `overlap`) could enter the best
         `k` or the Pareto front, given the `bar`: first at the physical bounds of its GPUs and of
@@ -182,22 +258,15 @@ class Pruner:
         TTFT — before the TPOT figures under the `ttft` objective, whose score is TTFT alone."""
         if bar.kth is None:
             return True
-        plan, gpus, name = self.plan, lay.gpus_used, option_text(text, mb, overlap)
-        physical = self.physical(workload, gpus, lay.dp)
-        ttft, tpot = self.pipeline(workload, lay)
-        ttft, tpot = max(ttft, physical.ttft_s), max(tpot, physical.tpot_s)
-        if not _could_matter(plan, self.objective, gpus, ttft, tpot, workload, bar, name, mb, overlap):
+        reach = self._reach(lay, workload, bar, text, mb, overlap)
+        if reach is None:
             return False
-        schedule = Recurrence(plan, lay, workload, self.timer)      # one per candidate: its stage costs shared
+        plan, gpus, name = self.plan, lay.gpus_used, option_text(text, mb, overlap)
+        ttft, tpot, schedule = reach
 
         def could(ttft: float, tpot: float) -> bool:
             return _could_matter(plan, self.objective, gpus, ttft, tpot, workload, bar, name, mb, overlap)
 
-        launches = schedule.tpot_launch_floor()
-        if launches is not None:
-            tpot = max(tpot, launches)
-            if not could(ttft, tpot):
-                return False
         ttft_first = self.objective == "ttft"                    # the score is TTFT alone: its figures first
         if ttft_first:
             ttft = max(ttft, schedule.prefill_floor())

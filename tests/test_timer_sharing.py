@@ -1,5 +1,5 @@
 """What the search's timer shares between candidates (`dagc.fastsched.Timer`) and what it sets aside
-early (`dagc.search_bound.Pruner.surely_illegal`) changes no figure: a timer that has priced every
+early (`dagc.search_bound.Pruner.surely_illegal` and `overflows`) changes no figure: a timer that has priced every
 other candidate first gives each candidate's passes exactly as a fresh timer does, the ops shared
 by attention split are the very templates the catalogue makes, and a candidate set aside is one the
 full check rejects."""
@@ -15,11 +15,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from dagc.dag import Phase
-from dagc.fastcheck import fast_check
+from dagc.fastcheck import MEMORY, fast_check
 from dagc.fastsched import Recurrence, Timer
 from dagc.layout import resolve
 from dagc.load import load_plan, load_plan_text
-from dagc.ops import ATTENTION_SPLIT_OPS, OpShapes, attention_split_key, rank_dims
+from dagc.memory import memory
+from dagc.ops import ATTENTION_SPLIT_OPS, Op, OpShapes, attention_split_key, rank_dims
 from dagc.search_bound import Pruner
 from dagc.search_space import candidates
 from plans import plan_texts
@@ -128,3 +129,40 @@ def test_a_candidate_set_aside_for_memory_is_one_the_check_rejects(name):
         else:
             kept += 1
     assert aside and kept
+
+
+# Long prompts in micro-batches of many requests: working sets that overflow a GPU by themselves.
+LARGE_PREFILL = ('model preset "deepseek-v3"\ncluster { gpus = 256  gpus_per_node = 8  gpu preset "h800" }\n'
+                 "workload { batch = 1024  prompt = 4096  generate = 512 }\nstrategy dp 8 < tp 4 ; ep 32 >\n")
+
+
+@pytest.mark.parametrize("name", PLANS + ["10b-moe-pp16-ep16-256gpu.moe", "10b-moe-1024-vs-64gpu.moe", "large prefill"])
+def test_a_candidate_set_aside_by_one_working_set_is_one_the_check_rejects_for_memory(name):
+    """`Pruner.overflows`: the weights, KV cache and reserve with the prefill working set of the
+    attention or of the routed experts alone. The full check then rejects the candidate for memory,
+    and the set-aside working set is at most the stage activations the check computes."""
+    plan = load_plan_text(LARGE_PREFILL) if name == "large prefill" else load_plan(EXAMPLES / name)
+    timer, fresh = Timer(plan), Timer(plan)
+    pruner = Pruner(plan, "tokens-per-gpu", timer)
+    aside = {Op.ATTENTION: 0, Op.EXPERT_FFN: 0}
+    kept = 0
+    for workload, lay in layouts(plan, 5, 600):
+        if pruner.surely_illegal(workload, lay):
+            continue
+        over = [op for op in aside if pruner.overflows(workload, lay, op)]
+        if not over:
+            kept += 1
+            continue
+        acts = fresh.activations(workload, lay)
+        for op in over:
+            aside[op] += 1
+            peak = max(timer.working_set(workload, lay, Phase.PREFILL, req, op) for req in lay.distinct_request_rows())
+            assert peak <= max(acts.values()), (op, lay.strategy.text)
+        rejected = fast_check(plan, lay.strategy, workload, fresh)
+        assert isinstance(rejected, str), lay.strategy.text
+        mem = memory(plan.model, workload, plan.cluster, lay, acts)
+        assert rejected != MEMORY or not all(st.fits for st in mem.stages)
+        assert not all(st.fits for st in mem.stages), lay.strategy.text
+    assert kept
+    if name == "large prefill":
+        assert all(aside.values()), aside
