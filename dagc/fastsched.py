@@ -28,7 +28,7 @@ from .plan import Overlap, Plan, Workload
 from .shards import stage_layer_counts
 
 __all__ = ["TIMER_CACHE_MAX", "Timer", "Recurrence", "fast_metrics", "fast_ttft", "fast_ttft_floor", "fast_tpot",
-           "fast_tpot_floor", "fast_tpot_launch_floor"]
+           "fast_tpot_floor", "fast_tpot_launch_floor", "fast_tpot_split_floor"]
 
 TIMER_CACHE_MAX = 50_000     # cached stage passes (a few hundred bytes each); the cache restarts beyond
 
@@ -163,13 +163,8 @@ class Timer:
 
         def info(op: Op) -> tuple[float, bool, float, float]:
             if op not in ops_info:
-                def made() -> tuple[float, bool, float, float]:
-                    tpl = shapes.make(op)
-                    time_s, floor_s = self._op_cost(tpl)
-                    return time_s, tpl.kind.is_comm, template_activation_peak(tpl), floor_s
-
-                ops_info[op] = (self._remember(self.op_info, (op, split), made) if op in ATTENTION_SPLIT_OPS
-                                else made())
+                ops_info[op] = (self._split_op(shapes, op, split) if op in ATTENTION_SPLIT_OPS
+                                else self._made(shapes, op))
             return ops_info[op]
 
         out: dict = {}
@@ -195,6 +190,44 @@ class Timer:
         acts = shape_activation_peaks(shapes, m, lambda op: 0.0 if op is Op.SEND else info(op)[2])
         out["act"] = {k: v for k, v in acts.items() if k != "boundary"}
         return out
+
+    def _made(self, shapes: OpShapes, op: Op) -> tuple[float, bool, float, float]:
+        """An op's template at `shapes`, made, priced and let go: its slowest rank's seconds, whether it is
+        a collective, its activation peak and its floor."""
+        tpl = shapes.make(op)
+        time_s, floor_s = self._op_cost(tpl)
+        return time_s, tpl.kind.is_comm, template_activation_peak(tpl), floor_s
+
+    def _split_op(self, shapes: OpShapes, op: Op, split: tuple) -> tuple[float, bool, float, float]:
+        """`_made` of an op of `ATTENTION_SPLIT_OPS`, once per attention split (`attention_split_key`)."""
+        return self._remember(self.op_info, (op, split), lambda: self._made(shapes, op))
+
+    def split_times(self, workload: Workload, lay: Layout, phase: Phase, req: tuple) -> dict:
+        """Lower bounds of a pass's compute parts (`pass_times`: per layer of each kind, alone and as a
+        pair of micro-batches; the embedding; the final norm and LM head) from the ops of its attention
+        split alone (`ATTENTION_SPLIT_OPS`, all compute), each at its exact time, the others — the
+        expert domain's ops and the collectives — at none: a layer's ops run one after the other, and
+        a pair's compute stream runs the compute ops of both. Shared by every expert split of the
+        attention split, so no op of the expert domain is made or priced."""
+        split = attention_split_key(lay, workload, phase, req)
+
+        def make() -> dict:
+            m, shapes = self.plan.model, self._shapes(workload, lay, phase, req, 0)
+
+            def time_of(op: Op) -> float:
+                return self._split_op(shapes, op, split)[0]
+
+            out: dict = {}
+            for dense in (True, False):
+                name = "dense" if dense else "moe"
+                ops = layer_ops(lay, m, dense)[0] if dense in m.layer_kinds else ()
+                out[name] = sum(time_of(lop.op) for lop in ops if lop.op in ATTENTION_SPLIT_OPS)
+                out["pair_" + name] = 2 * out[name]
+            out["embed"] = time_of(Op.EMBED)
+            out["head"] = time_of(Op.FINAL_NORM) + time_of(Op.LM_HEAD)
+            return out
+
+        return self._remember(self.cache, ("split", split), make)
 
     def working_set(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, op: Op) -> float:
         """The activation peak of `op`'s template at this shape (`template_activation_peak`; the same on
@@ -286,6 +319,12 @@ def fast_tpot_floor(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -
     return Recurrence(plan, lay, workload, timer).tpot_floor()
 
 
+def fast_tpot_split_floor(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> float:
+    """A lower bound of `fast_tpot_floor` from the ops of the attention split alone
+    (`Recurrence.tpot_split_floor`), with no op of the expert domain made or priced."""
+    return Recurrence(plan, lay, workload, timer).tpot_split_floor()
+
+
 def fast_tpot_launch_floor(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> float | None:
     """A lower bound of `fast_tpot_floor` from the floors of the stage costs (`Timer.stage_floors`:
     kernel launches and link latencies), with no kernel looked up; None until passes of the same
@@ -369,6 +408,20 @@ class Recurrence:
             assert floor is not None
             self.known["floor"] = floor
         return self.known["floor"]
+
+    def tpot_split_floor(self) -> float:
+        """A lower bound of `tpot_floor` from the ops of the attention split alone (`Timer.split_times`:
+        no op of the expert domain made or priced, and no send)."""
+        if "split" not in self.known:
+            def row(req: tuple, n: int) -> list[tuple[float, float]]:
+                times = self.timer.split_times(self.workload, self.lay, Phase.DECODE, req)
+                pair = self.pair and n == 2
+                return [(_stage_compute(times, kinds, pair), 0.0) for kinds in self.kinds]
+
+            floor = self._floor(row)
+            assert floor is not None
+            self.known["split"] = floor
+        return self.known["split"]
 
     def tpot_launch_floor(self) -> float | None:
         if "launches" not in self.known:

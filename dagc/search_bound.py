@@ -22,7 +22,10 @@ working set of its attention or routed experts alone overflow a GPU (`Pruner.ove
 activations are at least that. `Pruner.screen` runs these steps in order.
 
 Before the exact TPOT, the candidate is tried at the physical bounds of its GPUs and of its
-pipeline (`dagc.bounds.bounds` and `pipeline_bounds`, TTFT and TPOT), then at a floor of its TPOT from its stage costs
+pipeline (`dagc.bounds.bounds` and `pipeline_bounds`, TTFT and TPOT), at the floor of its kernel
+launches (when passes of its structure are known), at the times of its attention split's ops
+alone (`dagc.fastsched.fast_tpot_split_floor`: shared by every expert split, no op of the expert
+domain made), then at a floor of its TPOT from its stage costs
 (`dagc.fastsched.fast_tpot_floor`: a micro-batch crosses every stage between two tokens, and
 the busiest stage runs every micro-batch), without running the recurrence; when its TTFT matters,
 likewise at a floor of its TTFT from its prefill stage costs (`fast_ttft_floor`) before the
@@ -225,9 +228,10 @@ class Pruner:
         return None
 
     def reachable(self, lay: Layout, workload: Workload, bar: Bar, text: str, mb: int, overlap: Overlap) -> bool:
-        """The first steps of `matters`, those that time no stage pass: whether the candidate could
-        matter at the physical bounds of its GPUs and of its pipeline and at the floor of its kernel
-        launches (when passes of its structure are known). False: `matters` is False too."""
+        """The first steps of `matters`, those that time no stage pass of its own: whether the candidate
+        could matter at the physical bounds of its GPUs and of its pipeline, at the floor of its kernel
+        launches (when passes of its structure are known) and at the times of its attention split's
+        ops alone (shared by every expert split). False: `matters` is False too."""
         return bar.kth is None or self._reach(lay, workload, bar, text, mb, overlap) is not None
 
     def _reach(self, lay: Layout, workload: Workload, bar: Bar, text: str, mb: int, overlap: Overlap
@@ -247,6 +251,9 @@ class Pruner:
             tpot = max(tpot, launches)
             if not _could_matter(plan, self.objective, gpus, ttft, tpot, workload, bar, name, mb, overlap):
                 return None
+        tpot = max(tpot, schedule.tpot_split_floor())
+        if not _could_matter(plan, self.objective, gpus, ttft, tpot, workload, bar, name, mb, overlap):
+            return None
         return ttft, tpot, schedule
 
     def matters(self, lay: Layout, workload: Workload, bar: Bar, text: str, mb: int, overlap: Overlap) -> bool:

@@ -9,7 +9,15 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 
 from dagc.bounds import bounds, pipeline_bounds
-from dagc.fastsched import Timer, fast_tpot, fast_tpot_floor, fast_tpot_launch_floor, fast_ttft, fast_ttft_floor
+from dagc.fastsched import (
+    Timer,
+    fast_tpot,
+    fast_tpot_floor,
+    fast_tpot_launch_floor,
+    fast_tpot_split_floor,
+    fast_ttft,
+    fast_ttft_floor,
+)
 from dagc.layout import resolve
 from dagc.load import load_plan, load_plan_text
 from dagc.search import SPLIT_CANDIDATES, search
@@ -93,7 +101,8 @@ def test_pruned_search_equals_the_exhaustive_one_on_generated_plans(text):
 def bounds_hold(plan, sample) -> int:
     """The pruner's tests take TTFT and TPOT at `dagc.bounds` of the candidate's GPUs and replicas
     and of its pipeline, then TPOT at the floor of its kernel launches and link latencies (known
-    from earlier candidates' passes), then at the floor of its stage costs, and TTFT at the floor
+    from earlier candidates' passes), then at the times of its attention split's ops alone, then
+    at the floor of its stage costs, and TTFT at the floor
     of its prefill stage costs: each must be a lower
     bound of the recurrence's figure, candidate by candidate (both overlaps). Returns how many
     candidates were checked."""
@@ -106,8 +115,10 @@ def bounds_hold(plan, sample) -> int:
             continue
         b = bounds(plan.model, workload, plan.cluster, gpus=lay.gpus_used, dp=lay.dp)
         pipe_ttft, pipe_tpot = pipeline_bounds(plan.model, workload, plan.cluster, lay)
+        split = fast_tpot_split_floor(plan, lay, workload, timer)          # before any pass of the candidate
         tpot = fast_tpot(plan, lay, workload, timer)
         floor = fast_tpot_floor(plan, lay, workload, timer)
+        assert 0 < split <= floor * (1 + 1e-12)
         launches = fast_tpot_launch_floor(plan, lay, workload, timer)     # known once the stages were timed
         assert launches is not None and launches <= floor * (1 + 1e-12)
         assert max(b.tpot_s, pipe_tpot, floor) <= tpot * (1 + 1e-12)
