@@ -209,17 +209,27 @@ def _max_load_exact(tokens: int, top_k: int, experts: int, ep: int) -> float:
     weights = np.exp(_log_weights(tokens, top_k, experts, ep, loads))
     first = math.ceil(mean - 1e-9)              # the loads sum to T·k, so max ≥ the mean
     caps = np.arange(first, hi)                 # a with P(max ≤ a) < 1
-    rows = np.vstack([weights * (loads <= caps[:, None]), weights])
     # The coefficient wanted, of the ep-th power (degree ep·(hi − lo)), is at `target`. A cyclic
     # transform of `size` sums the coefficients congruent to it; with size > target and
     # size > degree − target, that is the coefficient alone (exact), in about half the transform
     # a size above the degree needs.
     target = tokens * top_k - ep * lo
     size = _fft_size(max(target, ep * (hi - lo) - target) + 1)
-    spectrum = _power(np.fft.rfft(rows, size, axis=1), ep)
-    coeff = np.fft.irfft(spectrum, size, axis=1)[:, target]
-    below = np.clip(coeff[:-1] / coeff[-1], 0.0, 1.0)
+
+    def coefficients(rows: np.ndarray) -> np.ndarray:
+        return np.fft.irfft(_power(np.fft.rfft(rows, size, axis=1), ep), size, axis=1)[:, target]
+
+    # The rows are transformed a few hundred kilobytes at a time (each row alone: the same figures
+    # as all at once): arrays of tens of megabytes cost more to allocate than to transform.
+    step = max(8, _FFT_CHUNK_VALUES // size)
+    whole = coefficients(weights[None, :])[0]
+    coeff = np.concatenate([coefficients(weights * (loads <= caps[i:i + step, None]))
+                            for i in range(0, len(caps), step)]) if len(caps) else np.zeros(0)
+    below = np.clip(coeff / whole, 0.0, 1.0)
     return first + float(np.sum(1.0 - below))
+
+
+_FFT_CHUNK_VALUES = 1 << 16     # transform lengths × rows per batch of `_max_load_exact`
 
 
 def _fft_size(n: int) -> int:
