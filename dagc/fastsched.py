@@ -114,6 +114,16 @@ class Timer:
         return self._remember(self.layouts, ("requests", lay.batch, lay.dp, lay.adp, lay.microbatches),
                               lambda: tuple(tuple(row) for row in lay.requests().tolist()))
 
+    def units(self, lay: Layout, pair: bool) -> tuple[tuple[tuple[int, ...], ...], collections.Counter]:
+        """The units of micro-batches the static schedule runs together (pairs with `overlap =
+        microbatch`), and how many units of each (requests, micro-batches) there are."""
+        def make() -> tuple:
+            reqs, w = self.request_rows(lay), 2 if pair else 1
+            units = tuple(tuple(range(k, min(k + w, lay.microbatches))) for k in range(0, lay.microbatches, w))
+            return units, collections.Counter((reqs[unit[0]], len(unit)) for unit in units)
+
+        return self._remember(self.layouts, ("units", lay.batch, lay.dp, lay.adp, lay.microbatches, pair), make)
+
     def stage_kinds(self, lay: Layout) -> tuple[tuple[int, int, bool, bool], ...]:
         """Per stage: its dense and MoE layer counts, whether it is the first, whether the last."""
         return self._remember(self.layouts, ("kinds", lay.stage_layers), lambda: tuple(
@@ -339,16 +349,10 @@ class Recurrence:
         self.plan, self.lay, self.workload, self.timer = plan, lay, workload, timer
         self.reqs = timer.request_rows(lay)             # per micro-batch, per attention-DP group
         self.pair = workload.overlap is Overlap.MICROBATCH
-        w = 2 if self.pair else 1
-        self.units = [list(range(k, min(k + w, lay.microbatches))) for k in range(0, lay.microbatches, w)]
+        self.units, self.unit_counts = timer.units(lay, self.pair)
         self.stage_costs: dict[tuple, list[tuple[float, float]]] = {}
         self.kinds = timer.stage_kinds(lay)
         self.known = timer.figures_of(lay, workload)      # its figures, once computed, for every later search
-
-    @functools.cached_property
-    def unit_counts(self) -> collections.Counter:
-        """How many units of each (requests, micro-batches) the schedule runs."""
-        return collections.Counter((self.reqs[unit[0]], len(unit)) for unit in self.units)
 
     def costs(self, phase: Phase, req: tuple, n: int) -> list[tuple[float, float]]:
         """(compute, send) seconds of each stage for a unit of `n` micro-batches of `req` requests."""

@@ -190,13 +190,13 @@ def _evaluate_items(items: list[_Item], deadline: float | None = None, bar: Bar 
     bar = bar or Bar()
     out: list[Candidate] = []
     pruned = 0
-    strategy, shape, whole = None, None, None
+    strategy, shape, whole, lay = None, None, None, None
     for n, item in enumerate(items):
         if deadline is not None and clock() >= deadline:
             return out, n, pruned
         first = item[:7] != shape        # the micro-batch and overlap variants of a strategy come in a row
         if first:
-            strategy, shape, whole = _strategy(item), item[:7], None
+            strategy, shape, whole, lay = _strategy(item), item[:7], None, None
         elif whole is not None:          # decided with its first variant: the same splits, requests, GPUs
             pruned += whole is Screen.PRUNED_ALL
             continue
@@ -204,7 +204,8 @@ def _evaluate_items(items: list[_Item], deadline: float | None = None, bar: Bar 
         mb, overlap = item[7], Overlap(item[8])
         if not plan.workload.batch_max:
             workload = pruner.workload(mb, overlap)
-            lay = resolve(plan.model, plan.cluster, workload, strategy)
+            if lay is None or lay.microbatches_requested != workload.microbatches_for(strategy.pp):
+                lay = resolve(plan.model, plan.cluster, workload, strategy)     # not of the overlap: shared
             step = pruner.screen(workload, lay, bar, strategy.text, mb, overlap, first)
             if step is not None:
                 pruned += step in (Screen.PRUNED, Screen.PRUNED_ALL)
