@@ -241,9 +241,12 @@ class Timer:
 
     def working_set(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, op: Op) -> float:
         """The activation peak of `op`'s template at this shape (`template_activation_peak`; the same on
-        every stage), made alone — no other op made, no kernel priced — and remembered."""
-        return self._remember(self.peaks, (_shape_key(workload, lay, phase, req), op), lambda: template_activation_peak(
-            self._shapes(workload, lay, phase, req, 0).make(op)))
+        every stage: `OpShapes.working_set`), no other op made, no kernel priced, and remembered (an op
+        of `ATTENTION_SPLIT_OPS` once per attention split)."""
+        split = op in ATTENTION_SPLIT_OPS
+        shape = attention_split_key(lay, workload, phase, req) if split else _shape_key(workload, lay, phase, req)
+        return self._remember(self.peaks, (op, shape),
+                              lambda: self._shapes(workload, lay, phase, req, 0).working_set(op))
 
     def activations(self, workload: Workload, lay: Layout) -> dict[int, float]:
         """The DAG's activation working set per stage (`dagc.memory.stage_activation_bytes`)."""

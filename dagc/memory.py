@@ -39,7 +39,8 @@ from .shards import (
 
 __all__ = ["StageMemory", "MemoryBreakdown", "memory", "kv_heads_per_rank", "requests_per_rank",
            "ACTIVATION_BYTES", "activation_bytes_by_stage", "stage_activation_bytes", "shape_activation_peaks",
-           "template_activation_peak", "kv_cache_bytes_per_token", "resident_bytes_exceed", "working_set_exceeds"]
+           "template_activation_peak", "kv_cache_bytes_per_token", "resident_bytes_exceed", "working_set_exceeds",
+           "resident_figures", "StageFigures"]
 
 
 
@@ -276,29 +277,32 @@ def memory(model: Model, workload: Workload, cluster: Cluster, layout: Layout,
     return MemoryBreakdown(tuple(stages), layout)
 
 
-def resident_bytes_exceed(model: Model, workload: Workload, cluster: Cluster, layout: Layout) -> bool:
+def resident_bytes_exceed(model: Model, workload: Workload, cluster: Cluster, layout: Layout,
+                          figures: StageFigures | None = None) -> bool:
     """Whether some stage's weights, KV cache and runtime reserve alone — the `memory` figures
     without activations — exceed a GPU's memory: `check` then rejects the strategy with E402
-    whatever its activations (the search sets such candidates aside before any bound)."""
-    figures, _ = _stage_figures(model, workload, layout)
-    return any(sum(fig.values()) + cluster.reserve_bytes > cluster.gpu.memory_bytes for fig in figures.values())
+    whatever its activations (the search sets such candidates aside before any bound).
+    `figures`: the layout's `resident_figures`, when already known."""
+    by_kind, _ = figures or _stage_figures(model, workload, layout)
+    return any(sum(fig.values()) + cluster.reserve_bytes > cluster.gpu.memory_bytes for fig in by_kind.values())
 
 
 def working_set_exceeds(model: Model, workload: Workload, cluster: Cluster, layout: Layout, op: Op,
-                        peak: Callable[[tuple], float]) -> bool:
+                        peak: Callable[[tuple], float], figures: StageFigures | None = None) -> bool:
     """Whether some stage's weights, KV cache and runtime reserve together with the prefill working
     set of one of its ops, `op` — the attention, say (every layer), or the routed experts (MoE
     layers) — exceed a GPU's memory: a stage's activations are at least the working set of each
     of its ops (`stage_activation_bytes`), so `check` rejects the strategy with E402 whatever its
     other ops. `peak(requests)`: `template_activation_peak` of `op`'s prefill template for a
-    micro-batch of those requests (per attention-DP group)."""
-    figures, kinds = _stage_figures(model, workload, layout)
+    micro-batch of those requests (per attention-DP group). `figures`: the layout's
+    `resident_figures`, when already known."""
+    by_kind, kinds = figures or _stage_figures(model, workload, layout)
     holders = [key for key in dict.fromkeys(kinds) if _holds(model, key, op)]
     if not holders:
         return False
     act = max(peak(req) for req in layout.distinct_request_rows())
     # the sums of `memory`'s own StageMemory, so that the answer is its own to the last bit
-    return any(not StageMemory(stage=0, layers=(0, key[0]), **figures[key], activation_bytes=act,
+    return any(not StageMemory(stage=0, layers=(0, key[0]), **by_kind[key], activation_bytes=act,
                                capacity_bytes=cluster.gpu.memory_bytes, reserve_bytes=cluster.reserve_bytes).fits
                for key in holders)
 
@@ -320,8 +324,18 @@ def _holds(model: Model, kind: tuple[int, int, bool, bool], op: Op) -> bool:
 _EVERY_LAYER = frozenset({Op.NORM, Op.QKV, Op.ATTENTION, Op.O_PROJ})
 
 
-def _stage_figures(model: Model, workload: Workload, layout: Layout
-                   ) -> tuple[dict[tuple[int, int, bool, bool], dict[str, float]], list[tuple[int, int, bool, bool]]]:
+# `_stage_figures`: the weight and KV cache fields of each kind of stage, and each stage's kind in order.
+StageFigures = tuple[dict[tuple[int, int, bool, bool], dict[str, float]], list[tuple[int, int, bool, bool]]]
+
+
+def resident_figures(model: Model, workload: Workload, layout: Layout) -> StageFigures:
+    """What each kind of stage holds besides activations (`StageMemory`'s weight and KV cache
+    fields), and each stage's kind in order: what `resident_bytes_exceed` and `working_set_exceeds`
+    read, for a caller that asks both of one layout."""
+    return _stage_figures(model, workload, layout)
+
+
+def _stage_figures(model: Model, workload: Workload, layout: Layout) -> StageFigures:
     """`StageMemory`'s weight and KV cache fields of each kind of stage (its layers, its dense
     layers, whether first, whether last: stages of one kind hold the same amounts), and each
     stage's kind in order."""

@@ -69,10 +69,17 @@ def expert_ffn(s: Shapes, r: Recipe) -> OpTemplate:
     m, lay, d = s.m, s.lay, s.d
     e, hit = s.expert_tokens
     per = ffn_params(m, m.moe.ffn) / lay.etp
-    act = e * (d.h + d.gate * m.moe.ffn / lay.etp) * AB
+    act = expert_ffn_act(s)
     assignments = s.T * m.moe.top_k
     return s.compute(r, e, 2 * per * e, hit * per * d.wb + act, act, assignments,
                      2 * ffn_params(m, m.moe.ffn) * assignments, e * d.h * AB, _expert_kernels(s, e, hit))
+
+
+def expert_ffn_act(s: Shapes) -> np.ndarray:
+    """The routed experts' working set per rank — the rows arriving and the ffn's output of each —
+    `expert_ffn`'s `act_bytes`, known without making its kernels."""
+    e, _ = s.expert_tokens
+    return e * (s.d.h + s.d.gate * s.m.moe.ffn / s.lay.etp) * AB
 
 
 def _expert_kernels(s: Shapes, e: np.ndarray, hit: np.ndarray) -> tuple[Kernel, ...]:

@@ -26,6 +26,8 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from .dag import OpKind, OpTemplate, Phase
 from .layout import Layout
 from .op_attention import (
@@ -42,7 +44,7 @@ from .op_attention import (
     tp_gather,
     tp_reduce,
 )
-from .op_moe import combine, dispatch, dispatch_dtype, etp_reduce, expert_ffn, router, shared_expert
+from .op_moe import combine, dispatch, dispatch_dtype, etp_reduce, expert_ffn, expert_ffn_act, router, shared_expert
 from .op_shapes import ALIGN_ROWS, REFERENCE, Peak, RankDims, Recipe, Shapes, decode_context, experts_inside_tp
 from .params import attention_params
 from .plan import AttentionKind, Axis, Model, Workload
@@ -111,6 +113,13 @@ class OpShapes(Shapes):
         recipe = RECIPES[op]
         return self._cache.get(op) or recipe.figures(self, recipe)
 
+    def working_set(self, op: Op) -> float:
+        """The largest per-rank working set (`act_bytes`) of `op`'s template, by the same figure as the
+        template's, without making the rest of it where the catalogue can (`WORKING_SETS`)."""
+        alone = WORKING_SETS.get(op)
+        act = alone(self) if alone is not None else self.make(op).act_bytes
+        return float(np.max(act)) if np.size(act) else 0.0
+
 
 def _same_as(op: Op) -> Callable[[Shapes, Recipe], OpTemplate]:
     """The other end of a transfer: the same figures as `op`'s template, under this recipe's kind."""
@@ -118,6 +127,9 @@ def _same_as(op: Op) -> Callable[[Shapes, Recipe], OpTemplate]:
         return replace(s.template(op, RECIPES[op]), kind=r.kind)
     return figures
 
+
+# Ops whose working set is known without their kernels: the function their template's `act_bytes` comes from.
+WORKING_SETS: dict[Op, Callable[[Shapes], np.ndarray]] = {Op.EXPERT_FFN: expert_ffn_act}
 
 _C, _W, _KV = None, Peak.WEIGHTS, Peak.KV_CACHE
 RECIPES: dict[Op, Recipe] = {

@@ -50,7 +50,7 @@ from .bounds import Bounds, bounds, pipeline_bounds, unreachable
 from .dag import Phase
 from .fastsched import Recurrence, Timer
 from .layout import Layout
-from .memory import resident_bytes_exceed, working_set_exceeds
+from .memory import StageFigures, resident_bytes_exceed, resident_figures, working_set_exceeds
 from .metrics import rate_metrics
 from .ops import Op
 from .plan import Overlap, Plan, RequirementKind, Workload
@@ -133,7 +133,7 @@ class Pruner:
         self.plan, self.objective, self.timer = plan, objective, timer
         self._physical: dict[tuple[int, int], Bounds] = {}
         self._pipeline: dict[tuple, tuple[float, float]] = {}
-        self._resident: dict[tuple, bool] = {}
+        self._resident: dict[tuple, tuple[StageFigures, bool]] = {}
         self._working: dict[tuple, bool] = {}
         self._workloads: dict[tuple[int, Overlap], Workload] = {}
         # whether the rank or a requirement reads TTFT: then its exact figure is worth a prefill schedule
@@ -168,10 +168,17 @@ class Pruner:
         """Whether the candidate's weights, KV cache and runtime reserve alone exceed a GPU's memory on
         some stage: `check` rejects it (E402, whatever its activations), so its figures are not
         needed. Remembered by what those bytes read of the layout (not micro-batches or overlap)."""
+        return self._resident_of(workload, lay)[1]
+
+    def _resident_of(self, workload: Workload, lay: Layout) -> tuple[StageFigures, bool]:
+        """The layout's `dagc.memory.resident_figures` and whether they alone overflow a GPU, remembered
+        by what they read of it."""
         key = (lay.tp, lay.cp, lay.ep, lay.etp, lay.stage_layers, lay.requests_per_rank)
         hit = self._resident.get(key)
         if hit is None:
-            hit = self._resident[key] = resident_bytes_exceed(self.plan.model, workload, self.plan.cluster, lay)
+            figures = resident_figures(self.plan.model, workload, lay)
+            hit = self._resident[key] = (figures, resident_bytes_exceed(self.plan.model, workload, self.plan.cluster,
+                                                                        lay, figures))
         return hit
 
     def overflows(self, workload: Workload, lay: Layout, op: Op) -> bool:
@@ -180,13 +187,14 @@ class Pruner:
         memory on some stage: `check` rejects it (E402) whatever its other ops. Its micro-batches set
         the working set, so this is asked of every variant (its overlap does not: remembered by the
         working set's shapes)."""
-        key = (op, lay.tp, lay.cp, lay.sp, lay.ep, lay.etp, lay.stage_layers, lay.requests_per_rank, lay.group_size,
-               self.timer.request_rows(lay))
+        key = (op, lay.tp, lay.cp, lay.sp, lay.ep, lay.etp, lay.group_size, lay.stage_layers, lay.dp, lay.adp,
+               lay.microbatches)                 # and the plan's batch: the working sets' and the figures' shapes
         hit = self._working.get(key)
         if hit is None:
             hit = self._working[key] = working_set_exceeds(
                 self.plan.model, workload, self.plan.cluster, lay, op,
-                lambda req: self.timer.working_set(workload, lay, Phase.PREFILL, req, op))
+                lambda req: self.timer.working_set(workload, lay, Phase.PREFILL, req, op),
+                self._resident_of(workload, lay)[0])
         return hit
 
     def hopeless(self, workload: Workload, lay: Layout, bar: Bar) -> bool:

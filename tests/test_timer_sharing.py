@@ -19,7 +19,7 @@ from dagc.fastcheck import MEMORY, fast_check
 from dagc.fastsched import Recurrence, Timer
 from dagc.layout import resolve
 from dagc.load import load_plan, load_plan_text
-from dagc.memory import memory
+from dagc.memory import memory, template_activation_peak
 from dagc.ops import ATTENTION_SPLIT_OPS, Op, OpShapes, attention_split_key, rank_dims
 from dagc.search_bound import Pruner
 from dagc.search_space import candidates
@@ -166,3 +166,22 @@ def test_a_candidate_set_aside_by_one_working_set_is_one_the_check_rejects_for_m
     assert kept
     if name == "large prefill":
         assert all(aside.values()), aside
+
+
+@pytest.mark.parametrize("name", PLANS)
+def test_an_ops_working_set_alone_is_its_templates(name):
+    """`OpShapes.working_set` (what the memory set-aside reads; the routed experts' without making their
+    kernels) is `template_activation_peak` of the op's whole template, op by op, to the bit."""
+    plan = load_plan(EXAMPLES / name)
+    compared = set()
+    for workload, lay in layouts(plan, 7, 120):
+        d = rank_dims(plan.model, lay)
+        for phase in Phase:
+            for req in lay.distinct_request_rows():
+                shapes = OpShapes(plan.model, workload, lay, d, phase, np.array(req), 0)
+                for op in Op:
+                    if op in (Op.SEND, Op.RECV) and lay.pp == 1:
+                        continue
+                    assert shapes.working_set(op) == template_activation_peak(shapes.make(op)), (op, lay.strategy.text)
+                    compared.add(op)
+    assert Op.EXPERT_FFN in compared and Op.ATTENTION in compared
