@@ -44,7 +44,7 @@ class Timer:
         self.op_info: dict[tuple, tuple[float, bool, float, float]] = {}   # `ATTENTION_SPLIT_OPS` by their key
         self.figures: dict[tuple, dict[str, float]] = {}                   # `figures_of`
         self.layouts: dict[tuple, tuple] = {}        # `placements`, `request_rows`, `stage_kinds` of layouts
-        self.peaks: dict[tuple, float] = {}          # `working_set`
+        self.peaks: dict[tuple, float] = {}          # `working_set_floor`
 
     @staticmethod
     def _remember(table: dict, key, make: Callable[[], Any]) -> Any:
@@ -239,14 +239,15 @@ class Timer:
 
         return self._remember(self.cache, ("split", split), make)
 
-    def working_set(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, op: Op) -> float:
-        """The activation peak of `op`'s template at this shape (`template_activation_peak`; the same on
-        every stage: `OpShapes.working_set`), no other op made, no kernel priced, and remembered (an op
-        of `ATTENTION_SPLIT_OPS` once per attention split)."""
+    def working_set_floor(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, op: Op) -> float:
+        """A lower bound of the activation peak of `op`'s template at this shape (the same on every stage:
+        `OpShapes.working_set_floor`; the template's own peak but for the routed experts, whose
+        floor needs no routing statistics), no other op made, no kernel priced, and remembered (an
+        op of `ATTENTION_SPLIT_OPS` once per attention split)."""
         split = op in ATTENTION_SPLIT_OPS
         shape = attention_split_key(lay, workload, phase, req) if split else _shape_key(workload, lay, phase, req)
         return self._remember(self.peaks, (op, shape),
-                              lambda: self._shapes(workload, lay, phase, req, 0).working_set(op))
+                              lambda: self._shapes(workload, lay, phase, req, 0).working_set_floor(op))
 
     def activations(self, workload: Workload, lay: Layout) -> dict[int, float]:
         """The DAG's activation working set per stage (`dagc.memory.stage_activation_bytes`)."""

@@ -294,8 +294,9 @@ def working_set_exceeds(model: Model, workload: Workload, cluster: Cluster, layo
     layers) — exceed a GPU's memory: a stage's activations are at least the working set of each
     of its ops (`stage_activation_bytes`), so `check` rejects the strategy with E402 whatever its
     other ops. `peak(requests)`: `template_activation_peak` of `op`'s prefill template for a
-    micro-batch of those requests (per attention-DP group). `figures`: the layout's
-    `resident_figures`, when already known."""
+    micro-batch of those requests (per attention-DP group), or any lower bound of it
+    (`dagc.ops.OpShapes.working_set_floor`). `figures`: the layout's `resident_figures`, when
+    already known."""
     by_kind, kinds = figures or _stage_figures(model, workload, layout)
     holders = [key for key in dict.fromkeys(kinds) if _holds(model, key, op)]
     if not holders:

@@ -69,17 +69,22 @@ def expert_ffn(s: Shapes, r: Recipe) -> OpTemplate:
     m, lay, d = s.m, s.lay, s.d
     e, hit = s.expert_tokens
     per = ffn_params(m, m.moe.ffn) / lay.etp
-    act = expert_ffn_act(s)
+    act = e * (d.h + d.gate * m.moe.ffn / lay.etp) * AB
     assignments = s.T * m.moe.top_k
     return s.compute(r, e, 2 * per * e, hit * per * d.wb + act, act, assignments,
                      2 * ffn_params(m, m.moe.ffn) * assignments, e * d.h * AB, _expert_kernels(s, e, hit))
 
 
-def expert_ffn_act(s: Shapes) -> np.ndarray:
-    """The routed experts' working set per rank — the rows arriving and the ffn's output of each —
-    `expert_ffn`'s `act_bytes`, known without making its kernels."""
-    e, _ = s.expert_tokens
-    return e * (s.d.h + s.d.gate * s.m.moe.ffn / s.lay.etp) * AB
+def expert_ffn_act_floor(s: Shapes) -> float:
+    """A lower bound of the largest per-rank working set of `expert_ffn` (its `act_bytes`: the rows
+    arriving and the ffn's output of each) that needs neither its kernels nor the routing's
+    statistics: the busiest rank of an EP group takes at least the group's mean assignments (the
+    ranks' factors average to one, `Shapes.expert_tokens`)."""
+    origin = s.expert_origin
+    if not origin.size:
+        return 0.0
+    mean = float(origin.max()) * s.m.moe.top_k / s.lay.ep
+    return mean * (s.d.h + s.d.gate * s.m.moe.ffn / s.lay.etp) * AB
 
 
 def _expert_kernels(s: Shapes, e: np.ndarray, hit: np.ndarray) -> tuple[Kernel, ...]:

@@ -210,13 +210,18 @@ class Shapes:
                             2 * params_full * distinct, tokens * out_w * AB, kernels)
 
     @functools.cached_property
+    def expert_origin(self) -> np.ndarray:
+        """Distinct tokens entering each EP group (inside a TP group every rank holds all of them)."""
+        lay = self.lay
+        groups = self.u.reshape(-1, lay.ep * lay.etp)         # EP groups are consecutive local ranks
+        return groups[:, 0] if experts_inside_tp(lay) else groups.sum(axis=1)
+
+    @functools.cached_property
     def expert_tokens(self) -> tuple[np.ndarray, np.ndarray]:
         """Token-expert assignments per rank and distinct experts hit per rank."""
         lay, moe = self.lay, self.m.moe
         size = lay.ep * lay.etp
-        groups = self.u.reshape(-1, size)                     # EP groups are consecutive local ranks
-        # distinct tokens entering each EP group (inside a TP group every rank holds all of them)
-        origin = groups[:, 0] if experts_inside_tp(lay) else groups.sum(axis=1)
+        origin = self.expert_origin
         mean = origin * moe.top_k / lay.ep                    # assignments per ep index
         busiest = float(origin.max()) if origin.size else 0.0
         x = busiest_rank_factor(self.w.routing_imbalance, busiest, moe.top_k, moe.experts, lay.ep)

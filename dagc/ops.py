@@ -44,7 +44,16 @@ from .op_attention import (
     tp_gather,
     tp_reduce,
 )
-from .op_moe import combine, dispatch, dispatch_dtype, etp_reduce, expert_ffn, expert_ffn_act, router, shared_expert
+from .op_moe import (
+    combine,
+    dispatch,
+    dispatch_dtype,
+    etp_reduce,
+    expert_ffn,
+    expert_ffn_act_floor,
+    router,
+    shared_expert,
+)
 from .op_shapes import ALIGN_ROWS, REFERENCE, Peak, RankDims, Recipe, Shapes, decode_context, experts_inside_tp
 from .params import attention_params
 from .plan import AttentionKind, Axis, Model, Workload
@@ -113,11 +122,13 @@ class OpShapes(Shapes):
         recipe = RECIPES[op]
         return self._cache.get(op) or recipe.figures(self, recipe)
 
-    def working_set(self, op: Op) -> float:
-        """The largest per-rank working set (`act_bytes`) of `op`'s template, by the same figure as the
-        template's, without making the rest of it where the catalogue can (`WORKING_SETS`)."""
-        alone = WORKING_SETS.get(op)
-        act = alone(self) if alone is not None else self.make(op).act_bytes
+    def working_set_floor(self, op: Op) -> float:
+        """A lower bound of the largest per-rank working set (`act_bytes`) of `op`'s template: the
+        catalogue's cheaper floor where it has one (`WORKING_SET_FLOORS`), else the template's own."""
+        floor = WORKING_SET_FLOORS.get(op)
+        if floor is not None:
+            return floor(self)
+        act = self.make(op).act_bytes
         return float(np.max(act)) if np.size(act) else 0.0
 
 
@@ -128,8 +139,8 @@ def _same_as(op: Op) -> Callable[[Shapes, Recipe], OpTemplate]:
     return figures
 
 
-# Ops whose working set is known without their kernels: the function their template's `act_bytes` comes from.
-WORKING_SETS: dict[Op, Callable[[Shapes], np.ndarray]] = {Op.EXPERT_FFN: expert_ffn_act}
+# Ops with a lower bound of their largest working set cheaper than their template (`OpShapes.working_set_floor`).
+WORKING_SET_FLOORS: dict[Op, Callable[[Shapes], float]] = {Op.EXPERT_FFN: expert_ffn_act_floor}
 
 _C, _W, _KV = None, Peak.WEIGHTS, Peak.KV_CACHE
 RECIPES: dict[Op, Recipe] = {

@@ -193,7 +193,7 @@ class Pruner:
         if hit is None:
             hit = self._working[key] = working_set_exceeds(
                 self.plan.model, workload, self.plan.cluster, lay, op,
-                lambda req: self.timer.working_set(workload, lay, Phase.PREFILL, req, op),
+                lambda req: self.timer.working_set_floor(workload, lay, Phase.PREFILL, req, op),
                 self._resident_of(workload, lay)[0])
         return hit
 
