@@ -54,7 +54,7 @@ from .memory import StageFigures, resident_bytes_exceed, resident_figures, worki
 from .metrics import rate_metrics
 from .ops import Op
 from .plan import Overlap, Plan, RequirementKind, Workload
-from .search_result import Candidate, _front_key, _rank_key, option_text
+from .search_result import MOST_GPUS_FIRST, Candidate, _front_key, _rank_key, option_text
 from .verdict import METRIC_OF, Objective, RequirementResult
 
 __all__ = ["BAR_LAG", "Bar", "BarKeeper", "Pruner", "Screen", "surely_misses"]
@@ -64,6 +64,7 @@ BAR_LAG = 16                # chunks between a bar's making and its use (≥ the
 _LOWER_BOUNDED = (RequirementKind.TTFT, RequirementKind.TPOT)   # their figures here are lower bounds
 _TTFT_OBJECTIVES = ("ttft", "throughput")                           # objectives whose score reads TTFT
 _TTFT_METRICS = (RequirementKind.TTFT, RequirementKind.PREFILL_THROUGHPUT, RequirementKind.THROUGHPUT)
+_TPOT_METRICS = (RequirementKind.TPOT, RequirementKind.DECODE_THROUGHPUT, RequirementKind.THROUGHPUT)
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,13 @@ class Pruner:
         self._workloads: dict[tuple[int, Overlap], Workload] = {}
         # whether the rank or a requirement reads TTFT: then its exact figure is worth a prefill schedule
         self.needs_ttft = objective in _TTFT_OBJECTIVES or any(r.kind in _TTFT_METRICS for r in plan.requirements)
+        # whether the rank or a requirement reads TPOT (the front reads it too): else a TPOT floor prunes nothing
+        self.reads_tpot = objective != "ttft" or any(r.kind in _TPOT_METRICS for r in plan.requirements)
+        # Visited fewest GPUs first, candidates that one op's working set overflows come before the bar
+        # is high, and setting them aside saves their stage passes; visited most GPUs first, the bar
+        # prunes them anyway, and the working sets' templates would cost more than they save (measured
+        # on the DeepSeek-V3 2048-GPU plan: docs/search.md).
+        self.working_sets = objective not in MOST_GPUS_FIRST
 
     def workload(self, mb: int, overlap: Overlap) -> Workload:
         """The plan's workload with `mb` micro-batches and `overlap`: one object per pair, shared."""
@@ -229,7 +237,8 @@ class Pruner:
             return Screen.PRUNED_ALL
         if not self.reachable(lay, workload, bar, text, mb, overlap):
             return Screen.PRUNED
-        if self.overflows(workload, lay, Op.ATTENTION) or self.overflows(workload, lay, Op.EXPERT_FFN):
+        if self.working_sets and (self.overflows(workload, lay, Op.ATTENTION)
+                                  or self.overflows(workload, lay, Op.EXPERT_FFN)):
             return Screen.ASIDE                      # the routed experts' statistics cost more: asked last
         if not self.matters(lay, workload, bar, text, mb, overlap):
             return Screen.PRUNED
@@ -254,6 +263,8 @@ class Pruner:
         if not _could_matter(plan, self.objective, gpus, ttft, tpot, workload, bar, name, mb, overlap):
             return None
         schedule = Recurrence(plan, lay, workload, self.timer)      # one per candidate: its stage costs shared
+        if not (self.reads_tpot or bar.front is not None):
+            return ttft, tpot, schedule
         launches = schedule.tpot_launch_floor()
         if launches is not None:
             tpot = max(tpot, launches)
