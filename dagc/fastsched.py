@@ -23,7 +23,7 @@ from .dag import OpTemplate, Phase
 from .layout import Layout
 from .memory import shape_activation_peaks, stage_activation_bytes, template_activation_peak
 from .metrics import rate_metrics
-from .ops import ATTENTION_SPLIT_OPS, LayerOp, Op, OpShapes, attention_split_key, layer_ops, rank_dims
+from .ops import ATTENTION_SPLIT_OPS, LayerOp, Op, OpShapes, attention_split_peak_key, layer_ops, rank_dims
 from .plan import Overlap, Plan, Workload
 from .shards import stage_layer_counts
 
@@ -169,7 +169,7 @@ class Timer:
         # One template at a time, kept only as floats: a stage group of many ranks holds one op's vectors.
         ops_info: dict[Op, tuple[float, bool, float, float]] = {}
 
-        split = attention_split_key(lay, workload, phase, req)
+        split = attention_split_peak_key(lay, workload, phase, req)
 
         def info(op: Op) -> tuple[float, bool, float, float]:
             if op not in ops_info:
@@ -209,7 +209,8 @@ class Timer:
         return time_s, tpl.kind.is_comm, template_activation_peak(tpl), floor_s
 
     def _split_op(self, shapes: OpShapes, op: Op, split: tuple) -> tuple[float, bool, float, float]:
-        """`_made` of an op of `ATTENTION_SPLIT_OPS`, once per attention split (`attention_split_key`)."""
+        """`_made` of an op of `ATTENTION_SPLIT_OPS`, once per attention split: its figures are the
+        largest per-rank ones (`attention_split_peak_key`)."""
         return self._remember(self.op_info, (op, split), lambda: self._made(shapes, op))
 
     def split_times(self, workload: Workload, lay: Layout, phase: Phase, req: tuple) -> dict:
@@ -219,7 +220,7 @@ class Timer:
         expert domain's ops and the collectives — at none: a layer's ops run one after the other, and
         a pair's compute stream runs the compute ops of both. Shared by every expert split of the
         attention split, so no op of the expert domain is made or priced."""
-        split = attention_split_key(lay, workload, phase, req)
+        split = attention_split_peak_key(lay, workload, phase, req)
 
         def make() -> dict:
             m, shapes = self.plan.model, self._shapes(workload, lay, phase, req, 0)
@@ -245,7 +246,7 @@ class Timer:
         floor needs no routing statistics), no other op made, no kernel priced, and remembered (an
         op of `ATTENTION_SPLIT_OPS` once per attention split)."""
         split = op in ATTENTION_SPLIT_OPS
-        shape = attention_split_key(lay, workload, phase, req) if split else _shape_key(workload, lay, phase, req)
+        shape = attention_split_peak_key(lay, workload, phase, req) if split else _shape_key(workload, lay, phase, req)
         return self._remember(self.peaks, (op, shape),
                               lambda: self._shapes(workload, lay, phase, req, 0).working_set_floor(op))
 

@@ -59,7 +59,7 @@ from .params import attention_params
 from .plan import AttentionKind, Axis, Model, Workload
 from .shards import attention_dims, kv_bytes_per_token_layer, kv_heads_per_rank, qkv_params_per_rank
 
-__all__ = ["Op", "ATTENTION_SPLIT_OPS", "attention_split_key",
+__all__ = ["Op", "ATTENTION_SPLIT_OPS", "attention_split_key", "attention_split_peak_key",
            "Peak", "Recipe", "RECIPES", "RankDims", "rank_dims", "OpShapes", "LayerOp", "layer_ops",
            "decode_context", "REFERENCE", "ALIGN_ROWS", "dispatch_dtype", "experts_inside_tp"]
 
@@ -177,6 +177,16 @@ ATTENTION_SPLIT_OPS = frozenset({Op.EMBED, Op.NORM, Op.QKV, Op.ATTENTION, Op.O_P
 def attention_split_key(lay: Layout, workload: Workload, phase: Phase, req: tuple) -> tuple:
     """What the templates of `ATTENTION_SPLIT_OPS` depend on, the model aside."""
     return (phase, req, lay.tp, lay.cp, lay.sp, lay.group_size, workload.prompt, workload.generate)
+
+
+def attention_split_peak_key(lay: Layout, workload: Workload, phase: Phase, req: tuple) -> tuple:
+    """What the largest per-rank figures (slowest rank's time, floor, working set) of the templates of
+    `ATTENTION_SPLIT_OPS` depend on: `attention_split_key`, but when every attention-DP group has the
+    same requests, the ranks of every group do the same, so neither how many groups there are nor
+    the requests' repetition matters."""
+    if req and all(r == req[0] for r in req):
+        return (phase, (req[0],), lay.tp, lay.cp, lay.sp, None, workload.prompt, workload.generate)
+    return attention_split_key(lay, workload, phase, req)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from dagc.fastsched import Recurrence, Timer
 from dagc.layout import resolve
 from dagc.load import load_plan, load_plan_text
 from dagc.memory import memory, template_activation_peak
-from dagc.ops import ATTENTION_SPLIT_OPS, Op, OpShapes, attention_split_key, rank_dims
+from dagc.ops import ATTENTION_SPLIT_OPS, Op, OpShapes, attention_split_key, attention_split_peak_key, rank_dims
 from dagc.search_bound import Pruner
 from dagc.search_space import candidates
 from plans import plan_texts
@@ -114,6 +114,33 @@ def test_the_attention_split_ops_depend_on_their_key_alone(name):
                     else:
                         first[key] = tpl
     assert compared > 100
+
+
+@pytest.mark.parametrize("name", PLANS + ["large prefill"])
+def test_the_attention_split_ops_figures_depend_on_their_peak_key_alone(name):
+    """What the timer keeps of an op of `ATTENTION_SPLIT_OPS` — its slowest rank's time, whether it is
+    a collective, its working set and its floor — is the same, to the bit, for every stage shape with
+    the same `attention_split_peak_key`: with the same requests in every attention-DP group, however
+    many groups there are."""
+    plan = load_plan_text(LARGE_PREFILL) if name == "large prefill" else load_plan(EXAMPLES / name)
+    timer = Timer(plan)
+    first: dict[tuple, tuple] = {}
+    compared = across = 0
+    for workload, lay in layouts(plan, 2, 500):
+        d = rank_dims(plan.model, lay)
+        for phase in Phase:
+            for req in lay.distinct_request_rows():
+                shapes = OpShapes(plan.model, workload, lay, d, phase, np.array(req), 0)
+                for op in ATTENTION_SPLIT_OPS:
+                    key = (op, attention_split_peak_key(lay, workload, phase, req))
+                    figures = timer._made(shapes, op)
+                    if key in first:
+                        assert figures == first[key][0], (op, lay.strategy.text, first[key][1])
+                        compared += 1
+                        across += first[key][2] != lay.group_size
+                    else:
+                        first[key] = (figures, lay.strategy.text, lay.group_size)
+    assert compared > 100 and across > 10
 
 
 @pytest.mark.parametrize("name", PLANS + ["10b-moe-pp16-ep16-256gpu.moe"])
