@@ -239,7 +239,7 @@ class Pruner:
             return Screen.PRUNED
         if self.working_sets and (self.overflows(workload, lay, Op.ATTENTION)
                                   or self.overflows(workload, lay, Op.EXPERT_FFN)):
-            return Screen.ASIDE                      # the routed experts' statistics cost more: asked last
+            return Screen.ASIDE                      # the attention's first: one per attention split
         if not self.matters(lay, workload, bar, text, mb, overlap):
             return Screen.PRUNED
         return None
