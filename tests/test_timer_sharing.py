@@ -38,6 +38,21 @@ def layouts(plan, step: int, most: int = 400):
             yield workload, lay
 
 
+def stage_shapes(plan, step: int, most: int):
+    """(workload, layout, phase, requests, `OpShapes` of stage 0) of `layouts`, every phase and
+    distinct row of requests."""
+    for workload, lay in layouts(plan, step, most):
+        d = rank_dims(plan.model, lay)
+        for phase in Phase:
+            for req in lay.distinct_request_rows():
+                yield workload, lay, phase, req, OpShapes(plan.model, workload, lay, d, phase, np.array(req), 0)
+
+
+def plan_named(name: str):
+    """An example plan by file name, or the "large prefill" plan."""
+    return load_plan_text(LARGE_PREFILL) if name == "large prefill" else load_plan(EXAMPLES / name)
+
+
 def passes(timer: Timer, workload, lay) -> list:
     return [timer.stage_passes(workload, lay, phase, req) for phase in Phase for req in lay.distinct_request_rows()]
 
@@ -122,24 +137,20 @@ def test_the_attention_split_ops_figures_depend_on_their_peak_key_alone(name):
     a collective, its working set and its floor — is the same, to the bit, for every stage shape with
     the same `attention_split_peak_key`: with the same requests in every attention-DP group, however
     many groups there are."""
-    plan = load_plan_text(LARGE_PREFILL) if name == "large prefill" else load_plan(EXAMPLES / name)
+    plan = plan_named(name)
     timer = Timer(plan)
     first: dict[tuple, tuple] = {}
     compared = across = 0
-    for workload, lay in layouts(plan, 2, 500):
-        d = rank_dims(plan.model, lay)
-        for phase in Phase:
-            for req in lay.distinct_request_rows():
-                shapes = OpShapes(plan.model, workload, lay, d, phase, np.array(req), 0)
-                for op in ATTENTION_SPLIT_OPS:
-                    key = (op, attention_split_peak_key(lay, workload, phase, req))
-                    figures = timer._made(shapes, op)
-                    if key in first:
-                        assert figures == first[key][0], (op, lay.strategy.text, first[key][1])
-                        compared += 1
-                        across += first[key][2] != lay.group_size
-                    else:
-                        first[key] = (figures, lay.strategy.text, lay.group_size)
+    for workload, lay, phase, req, shapes in stage_shapes(plan, 2, 500):
+        for op in ATTENTION_SPLIT_OPS:
+            key = (op, attention_split_peak_key(lay, workload, phase, req))
+            figures = timer._made(shapes, op)
+            if key in first:
+                assert figures == first[key][0], (op, lay.strategy.text, first[key][1])
+                compared += 1
+                across += first[key][2] != lay.group_size
+            else:
+                first[key] = (figures, lay.strategy.text, lay.group_size)
     assert compared > 100 and across > 10
 
 
@@ -168,7 +179,7 @@ def test_a_candidate_set_aside_by_one_working_set_is_one_the_check_rejects_for_m
     """`Pruner.overflows`: the weights, KV cache and reserve with the prefill working set of the
     attention or of the routed experts alone. The full check then rejects the candidate for memory,
     and the set-aside working set is at most the stage activations the check computes."""
-    plan = load_plan_text(LARGE_PREFILL) if name == "large prefill" else load_plan(EXAMPLES / name)
+    plan = plan_named(name)
     timer, fresh = Timer(plan), Timer(plan)
     pruner = Pruner(plan, "tokens-per-gpu", timer)
     aside = {Op.ATTENTION: 0, Op.EXPERT_FFN: 0}
@@ -201,22 +212,18 @@ def test_an_ops_working_set_floor_bounds_its_templates(name):
     """`OpShapes.working_set_floor` (what the memory set-aside reads) is `template_activation_peak` of
     the op's whole template, to the bit, but for the routed experts: their mean load, at most their
     peak (equal with one EP rank, where every rank takes the mean)."""
-    plan = load_plan_text(LARGE_PREFILL) if name == "large prefill" else load_plan(EXAMPLES / name)
+    plan = plan_named(name)
     compared, below = set(), 0
-    for workload, lay in layouts(plan, 7, 120):
-        d = rank_dims(plan.model, lay)
-        for phase in Phase:
-            for req in lay.distinct_request_rows():
-                shapes = OpShapes(plan.model, workload, lay, d, phase, np.array(req), 0)
-                for op in Op:
-                    if op in (Op.SEND, Op.RECV) and lay.pp == 1:
-                        continue
-                    floor, peak = shapes.working_set_floor(op), template_activation_peak(shapes.make(op))
-                    if op is Op.EXPERT_FFN:
-                        assert 0 < floor <= peak, (lay.strategy.text, floor, peak)
-                        assert floor == pytest.approx(peak, rel=1e-12) or lay.ep > 1
-                        below += floor < peak
-                    else:
-                        assert floor == peak, (op, lay.strategy.text)
-                    compared.add(op)
+    for _, lay, _, _, shapes in stage_shapes(plan, 7, 120):
+        for op in Op:
+            if op in (Op.SEND, Op.RECV) and lay.pp == 1:
+                continue
+            floor, peak = shapes.working_set_floor(op), template_activation_peak(shapes.make(op))
+            if op is Op.EXPERT_FFN:
+                assert 0 < floor <= peak, (lay.strategy.text, floor, peak)
+                assert floor == pytest.approx(peak, rel=1e-12) or lay.ep > 1
+                below += floor < peak
+            else:
+                assert floor == peak, (op, lay.strategy.text)
+            compared.add(op)
     assert Op.EXPERT_FFN in compared and Op.ATTENTION in compared and below
