@@ -223,6 +223,7 @@ def cmd_check(args) -> int:
     plan, results, _ = _load(args, err)
     if plan is None:
         return EXIT_INPUT
+    args.decided = _exit_code(results)     # what a reader that stops early (`| head`) still gets
     if args.format == "json":
         _print_reports(results)
         _render_diags(err, [d for r in results for d in r.diagnostics if is_input_error(d)])
@@ -274,6 +275,7 @@ def cmd_compile(args) -> int:
         return EXIT_OUTPUT
     finally:
         progress.close()
+    args.decided = _exit_code(results)     # what a reader that stops early (`| head`) still gets
     if args.format == "json":
         _print_reports(results)
         _render_diags(err, [d for r in results for d in r.diagnostics if is_input_error(d)])
@@ -325,7 +327,7 @@ def cmd_search(args) -> int:
     if args.format == "json":
         data = found.to_json(args.top)
         keys = ("objective", "evaluated", "seconds", "candidates", "legal", "total", "complete", "stopped", "skipped",
-                "pruned", "pareto")
+                "pruned", "rejected", "pareto")
         print(json.dumps({k: data[k] for k in keys if k in data}, indent=2, allow_nan=False))
         return EXIT_OK
     _print_search(_console(), found, args.top, svg_path)
@@ -460,13 +462,16 @@ _RESOURCE_FAILURES: dict[type, str] = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args = None
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
         if not getattr(args, "func", None):
             parser.print_help()
             return EXIT_USAGE
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()              # a reader gone early is found here, not at the interpreter's exit
+        return code
     except KeyboardInterrupt:
         # The library removes its temporary files on the way out (try/finally); say one line.
         # Further Ctrl-Cs while Python shuts down must not print a traceback.
@@ -477,10 +482,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {next(m for t, m in _RESOURCE_FAILURES.items() if isinstance(exc, t))}", file=sys.stderr)
         return EXIT_INPUT
     except BrokenPipeError:
-        # stdout closed early (e.g. `| head`): stop quietly, and keep Python from complaining at exit.
+        # stdout closed early (e.g. `| head`): stop quietly, keep Python from complaining at exit, and
+        # exit as the command decided before it printed (check, compile: the verdict's code).
         try:
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
         except OSError:
             pass
-        return EXIT_OK
+        return getattr(args, "decided", EXIT_OK)

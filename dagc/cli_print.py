@@ -46,6 +46,11 @@ class _Console(Console):
     def print(self, *objects, **kwargs) -> None:
         super().print(*(_shown(o) if isinstance(o, str) else o for o in objects), **kwargs)
 
+    def on_broken_pipe(self) -> None:
+        """A reader gone early (`| head`): the CLI's own handler ends quietly with the command's exit
+        code (rich's would exit with 1)."""
+        raise BrokenPipeError
+
 
 def _add_row(table: Table, *cells: str, **kwargs) -> None:
     table.add_row(*(_shown(c) for c in cells), **kwargs)

@@ -227,3 +227,12 @@ def test_search_counts_add_up_in_its_first_line(tmp_path):
     assert m, first
     total, pruned, rejected, legal = (int(g.replace(",", "")) for g in m.groups())
     assert total == pruned + rejected + legal and legal > 0 and rejected > 0
+
+
+def test_search_json_counts_add_up_as_documented(tmp_path):
+    """docs/outputs.md: `evaluated` = `pruned` + `rejected` + `legal`, every key in `dagc search`'s JSON."""
+    proc = dagc("search", "examples/mixtral-8x7b-1node.moe", "--top", "1", "--svg", str(tmp_path / "p.svg"),
+                "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    d = json.loads(proc.stdout)
+    assert d["evaluated"] == d["pruned"] + d["rejected"] + d["legal"] and d["rejected"] > 0 and d["legal"] > 0

@@ -283,3 +283,20 @@ def test_per_stage_tables_are_bounded(tmp_path):
         assert len(text.splitlines()) < 400
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert len(report["layout"]["stages"]) == 100000
+
+
+@pytest.mark.parametrize("args, code", [
+    (["check", str(EXAMPLES / "mistakes" / "cp-short-prompt.moe")], 3),
+    (["check", str(EXAMPLES / "mistakes" / "cp-short-prompt.moe"), "--format", "json"], 3),
+    (["check", str(EXAMPLES / "qwen3-30b-a3b-4gpu.moe"), "--no-search"], 0),
+])
+def test_a_reader_that_stops_early_gets_the_verdicts_exit_code_and_no_traceback(args, code, tmp_path):
+    """`dagc check plan | head -1`: stdout closes before dagc writes; dagc ends quietly with the exit
+    code of its verdict (3: invalid), not rich's 1 nor Python's complaint at exit."""
+    proc = subprocess.Popen([sys.executable, "-m", "dagc", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            cwd=tmp_path)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()                                  # the reader is gone before the first line
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == code, err
+    assert "Traceback" not in err and "BrokenPipe" not in err and "Exception ignored" not in err
