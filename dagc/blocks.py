@@ -19,7 +19,7 @@ from lark import Token
 from lark.tree import Meta
 
 from .diagnostics import Diagnostic, Severity
-from .fields import Field, did_you_mean
+from .fields import Field, did_you_mean, nearest
 from .source import SourceFile, Span
 from .units import UNITS, Dimension, Unit, lookup
 
@@ -280,8 +280,12 @@ def _with_unit(out: Collector, num: float, text: str, unit_text: str, span: Span
     unit_span = span.source.span(span.end - len(unit_text), span.end)
     unit: Unit | None = lookup(unit_text)
     if unit is None:
-        return out.error("E101", f"unknown unit `{unit_text}`", unit_span,
-                         did_you_mean(unit_text, [u for u in UNITS if "/gpu" not in u]))
+        # suggest only the units this field takes (a count takes none)
+        fitting = [u for u, known in UNITS.items() if known.dimension is dim and "/gpu" not in u]
+        best = nearest(unit_text, fitting) if fitting else None
+        hint = (f"did you mean `{best}`?" if best else
+                f"`{short}` takes {dim.value}, e.g. `{short} = {dim.example}`")
+        return out.error("E101", f"unknown unit `{unit_text}`", unit_span, hint)
     if unit.dimension is not dim:
         return out.error("E102", f"`{short}` takes {dim.value}, but `{text}` is {unit.dimension.value}",
                          unit_span, f"for example `{short} = {dim.example}`")

@@ -79,7 +79,7 @@ def parse_strategy(text: str, name: str | None = None) -> StrategyDecl:
         tree = parse(src, start="named_scope")
     except PlanError as exc:                 # `strategy fast = tp 8`: the plan line pasted whole
         first = exc.diagnostics[0] if exc.diagnostics else None
-        if first is None or first.hint is not None or not _KEYWORD.match(text):
-            raise
+        if first is None or not _KEYWORD.match(text):
+            raise                            # else the keyword is what to mend first
         raise PlanError([dataclasses.replace(first, hint=OPTION_KEYWORD_HINT), *exc.diagnostics[1:]]) from None
     return lower_strategy(tree, src, name)

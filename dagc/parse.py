@@ -24,6 +24,7 @@ from lark.exceptions import (
 )
 
 from .diagnostics import Diagnostic, PlanError, Severity
+from .fields import nearest
 from .source import SourceFile, normalise_newlines
 
 __all__ = ["GRAMMAR_PATH", "MAX_NESTING", "MAX_PLAN_BYTES", "MAX_PLAN_TOKENS", "parse", "read_source"]
@@ -39,6 +40,10 @@ MAX_NESTING = 64
 _TOKEN_RE = re.compile(r"#[^\n]*|\"[^\"\n]*\"|[A-Za-z0-9_.%/+\-]+|\S")
 
 # What a terminal means, in words, for "expected …" messages.
+# Terminals named by letters that are not keywords of the plan (their words say what they are).
+_NOT_KEYWORDS = frozenset({"name", "quantity", "number", "string", "cmp", "lbrace", "rbrace", "equal", "lessthan",
+                           "morethan", "semicolon", "lsqb", "rsqb", "comma"})
+
 _TERMINAL_WORDS = {
     "NAME": "a name", "QUANTITY": "a number", "NUMBER": "a number", "STRING": 'a quoted string',
     "CMP": "a comparison (<=, >=)", "LBRACE": "`{`", "RBRACE": "`}`", "EQUAL": "`=`",
@@ -232,6 +237,10 @@ def _syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the p
         hint = "close every `{` with `}` and every `<` with `>`" if {"RBRACE", "MORETHAN"} & set(exc.expected) else None
         if hint is None and src.text.rstrip().endswith(";"):
             hint = "the domain after `;` needs its axes, e.g. `tp 4 ; ep 8`"
+        if hint is None and src.text.rstrip().endswith("<"):
+            hint = "`<` opens the scope of dp or pp: write what runs inside it and close it, e.g. `pp 4 < tp 2 >`"
+        if hint is None:
+            hint = f"{what} stops before it is complete; docs/language.md describes what comes here"
         return Diagnostic("E001", Severity.ERROR, f"{what} ends too early; expected {expected}",
                           src.span(max(0, end - 1), max(1, end)), hint)
     if isinstance(exc, UnexpectedCharacters):
@@ -264,17 +273,21 @@ def _short(text: str) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _hint_for_char(ch: str, allowed: set[str]) -> str | None:
+def _hint_for_char(ch: str, allowed: set[str]) -> str:
     if ch == "'":
         return 'strings use double quotes: "mixtral-8x7b"'
     if ch == ":":
         return "fields are written `name = value`"
     if "STRING" in allowed:
         return 'names of presets and files are quoted: preset "h100-sxm"'
-    return None
+    return "remove it; docs/language.md describes what may stand here"
 
 
-def _hint_for_token(tok: Token, expected: set[str]) -> str | None:
+def _hint_for_token(tok: Token, expected: set[str]) -> str:
+    keywords = [t.lower() for t in expected if t.isalpha() and t.lower() not in _NOT_KEYWORDS]
+    near = nearest(str(tok), keywords) if tok.type == "NAME" and keywords else None
+    if near is not None and near != str(tok).lower():
+        return f"did you mean `{near}`?"                 # a misspelt keyword, e.g. `presset`, `workloda`
     if "STRING" in expected and tok.type == "NAME":
         return f'quote it: "{tok}"'
     if "EQUAL" in expected and tok.type in ("QUANTITY", "NAME", "STRING"):
@@ -285,4 +298,6 @@ def _hint_for_token(tok: Token, expected: set[str]) -> str | None:
         return "requirements are written `ttft <= 10 s`"
     if tok.type in ("MORETHAN", "LESSTHAN"):
         return "`<` opens the scope of dp or pp and `>` closes it: `pp 4 < tp 2 >`"
-    return None
+    if tok.type == "LBRACE":
+        return "`{ … }` opens the blocks `model`, `cluster`, `workload` and `require`; a strategy is axes and degrees"
+    return "docs/language.md describes what may stand here"

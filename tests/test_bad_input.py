@@ -30,6 +30,7 @@ def outcome(path_or_text, *, is_text=False):
             assert d.span is not None, "every diagnostic is located"
             assert f":{d.span.line}:{d.span.column}:" in text
             assert ("^" in text) == d.span.source.echo, "a caret under plan lines, nothing under other files"
+            assert d.code != "E001" or d.hint, "every syntax error says how to mend it"
         return "diag", exc.diagnostics
 
 

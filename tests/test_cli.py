@@ -179,9 +179,30 @@ def test_strategy_keyword_in_strategy_option_has_a_hint():
         parse_strategy("strategy fast = tp 4 ; ep 8")
     (d,) = exc.value.diagnostics
     assert d.code == "E001" and d.hint == "drop the `strategy` keyword: --strategy takes the expression"
-    with pytest.raises(PlanError) as exc:                     # other parse errors keep their own hint (none here)
+    with pytest.raises(PlanError) as exc:                     # other parse errors keep their own hint
         parse_strategy("tp 4 <")
-    assert exc.value.diagnostics[0].hint is None
+    assert exc.value.diagnostics[0].hint.startswith("`<` opens the scope of dp or pp")
+
+
+@pytest.mark.parametrize("old, new, hint", [
+    ('gpu preset "h100-sxm"', 'gpu presset "h100-sxm"', "did you mean `preset`?"),
+    ("workload {", "workloda {", "did you mean `workload`?"),
+    ("prompt = 2048", "prompt = 2048 tokns", "`prompt` takes a plain number, e.g. `prompt = 16`"),
+    ("strategy tp 8", "strategy tp 8 {", "`{ … }` opens the blocks"),
+    ("strategy tp 8", "strategy tp 8 @", "remove it; docs/language.md"),
+])
+def test_a_mistake_gets_a_hint_that_mends_it(old, new, hint):
+    """A misspelt keyword is named (not "quote it", which gives another error); a unit is suggested only
+    among those its field takes; every syntax error has a hint."""
+    from conftest import plan_text
+    from dagc.diagnostics import PlanError
+    from dagc.load import load_plan_text
+    text = plan_text()
+    assert old in text
+    with pytest.raises(PlanError) as exc:
+        load_plan_text(text.replace(old, new, 1))
+    (d,) = exc.value.diagnostics
+    assert d.hint is not None and d.hint.startswith(hint), d.hint
 
 
 def test_output_streams(tmp_path):

@@ -247,3 +247,14 @@ def test_comparison_html_links_each_strategy_report_html():
     assert "pareto.svg" not in md                         # no search, no plot
     plotted = comparison_md(results[0].plan, results, ["strategy-1", "fast"], "pareto.svg")
     assert "[pareto.svg](pareto.svg)" in plotted and 'href="pareto.svg"' in report_html(plotted, {})
+
+
+def test_a_plan_without_requirements_meets_them_in_every_output():
+    """No `require` block: report.md says yes, as report.json (`meets_requirements: true`) and the
+    command line do, and says why."""
+    from conftest import plan_text
+    (r,) = check(load_plan_text(plan_text()))
+    assert not r.requirements and r.verdict.meets_requirements is True
+    assert report_json(r)["verdict"]["meets_requirements"] is True
+    md = report_md(r)
+    assert "**Meets the requirements: yes.** The plan states no requirements" in md
