@@ -194,9 +194,9 @@ def test_strategy_keyword_in_strategy_option_has_a_hint():
 def test_a_mistake_gets_a_hint_that_mends_it(old, new, hint):
     """A misspelt keyword is named (not "quote it", which gives another error); a unit is suggested only
     among those its field takes; every syntax error has a hint."""
-    from conftest import plan_text
     from dagc.diagnostics import PlanError
     from dagc.load import load_plan_text
+    from conftest import plan_text
     text = plan_text()
     assert old in text
     with pytest.raises(PlanError) as exc:
