@@ -23,6 +23,7 @@ dispatches 1/tp of its attention group's tokens).
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -184,9 +185,15 @@ def attention_split_peak_key(lay: Layout, workload: Workload, phase: Phase, req:
     `ATTENTION_SPLIT_OPS` depend on: `attention_split_key`, but when every attention-DP group has the
     same requests, the ranks of every group do the same, so neither how many groups there are nor
     the requests' repetition matters."""
-    if req and all(r == req[0] for r in req):
+    if _same_everywhere(req):
         return (phase, (req[0],), lay.tp, lay.cp, lay.sp, None, workload.prompt, workload.generate)
     return attention_split_key(lay, workload, phase, req)
+
+
+@functools.lru_cache(maxsize=4096)
+def _same_everywhere(req: tuple) -> bool:
+    """Whether every attention-DP group has the same requests (the search asks of the same rows often)."""
+    return bool(req) and all(r == req[0] for r in req)
 
 
 @dataclass(frozen=True)
