@@ -298,7 +298,7 @@ def working_set_exceeds(model: Model, workload: Workload, cluster: Cluster, layo
     (`dagc.ops.OpShapes.working_set_floor`). `figures`: the layout's `resident_figures`, when
     already known."""
     by_kind, kinds = figures or _stage_figures(model, workload, layout)
-    holders = [key for key in dict.fromkeys(kinds) if _holds(model, key, op)]
+    holders = [key for key in dict.fromkeys(kinds) if _holds(key, op)]
     if not holders:
         return False
     act = max(peak(req) for req in layout.distinct_request_rows())
@@ -308,7 +308,7 @@ def working_set_exceeds(model: Model, workload: Workload, cluster: Cluster, layo
                for key in holders)
 
 
-def _holds(model: Model, kind: tuple[int, int, bool, bool], op: Op) -> bool:
+def _holds(kind: tuple[int, int, bool, bool], op: Op) -> bool:
     """Whether a stage of this kind (its layers, its dense layers, first, last) runs `op` in every
     layer of one kind it has: the layer ops (`dagc.ops.layer_ops`) that every layer of the kind
     runs whatever the strategy."""
