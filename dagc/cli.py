@@ -233,7 +233,7 @@ def cmd_check(args) -> int:
         _print_plan_diagnostics(out, plan_diagnostics(results))
         for r in results:
             _print_result(out, r, err)
-    return _exit_code(results)
+    return args.decided
 
 
 def cmd_compile(args) -> int:
@@ -283,7 +283,7 @@ def cmd_compile(args) -> int:
         out = _console()
         for w in written:
             _print_written(out, err, w)
-    return _exit_code(results)
+    return args.decided
 
 
 def _own_points(results: list[StrategyResult]) -> list[tuple[str, float, float]]:
@@ -325,10 +325,7 @@ def cmd_search(args) -> int:
         return EXIT_OUTPUT
     _print_search_warnings(err, found)
     if args.format == "json":
-        data = found.to_json(args.top)
-        keys = ("objective", "evaluated", "seconds", "candidates", "legal", "total", "complete", "stopped", "skipped",
-                "pruned", "rejected", "pareto")
-        print(json.dumps({k: data[k] for k in keys if k in data}, indent=2, allow_nan=False))
+        print(json.dumps(found.to_json(args.top), indent=2, allow_nan=False))
         return EXIT_OK
     _print_search(_console(), found, args.top, svg_path)
     return EXIT_OK

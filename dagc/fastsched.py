@@ -24,7 +24,7 @@ from .layout import Layout
 from .memory import shape_activation_peaks, stage_activation_bytes, template_activation_peak
 from .metrics import rate_metrics
 from .ops import ATTENTION_SPLIT_OPS, LayerOp, Op, OpShapes, attention_split_peak_key, layer_ops, rank_dims
-from .plan import Overlap, Plan, Workload
+from .plan import Model, Overlap, Plan, Workload
 from .shards import stage_layer_counts
 
 __all__ = ["TIMER_CACHE_MAX", "Timer", "Recurrence", "fast_metrics", "fast_ttft", "fast_ttft_floor", "fast_tpot",
@@ -177,24 +177,18 @@ class Timer:
                                 else self._made(shapes, op))
             return ops_info[op]
 
-        out: dict = {}
-        floor: dict = {}
-        for dense in (True, False):       # a kind of layer the model does not have takes no time
-            name = "dense" if dense else "moe"
+        out: dict = _parts(m, lay, lambda op: info(op)[0])
+        floor: dict = _parts(m, lay, lambda op: info(op)[3])
+        for dense in (True, False):       # two micro-batches through a layer
+            name = "pair_" + ("dense" if dense else "moe")
             if dense not in m.layer_kinds:
-                out[name] = out["pair_" + name] = floor[name] = floor["pair_" + name] = 0.0
+                out[name] = floor[name] = 0.0
                 continue
             ops, _ = layer_ops(lay, m, dense)
             infos = [info(lop.op) for lop in ops]
-            timed = [(lop, i[0], i[1]) for lop, i in zip(ops, infos, strict=True)]
-            out[name] = sum(t[1] for t in timed)
-            out["pair_" + name] = _pair_layer_time(timed)
-            floor[name] = sum(i[3] for i in infos)
-            # two micro-batches: each stream runs its ops of both, one after the other
-            floor["pair_" + name] = 2 * max(sum(i[3] for i in infos if i[1] is comm) for comm in (False, True))
-        out["embed"], floor["embed"] = info(Op.EMBED)[0], info(Op.EMBED)[3]
-        out["head"] = info(Op.FINAL_NORM)[0] + info(Op.LM_HEAD)[0]
-        floor["head"] = info(Op.FINAL_NORM)[3] + info(Op.LM_HEAD)[3]
+            out[name] = _pair_layer_time([(lop, i[0], i[1]) for lop, i in zip(ops, infos, strict=True)])
+            # each stream runs its ops of both, one after the other
+            floor[name] = 2 * max(sum(i[3] for i in infos if i[1] is comm) for comm in (False, True))
         out["floor"] = floor
         # the send's peak ("boundary") is added by `pass_times`
         acts = shape_activation_peaks(shapes, m, lambda op: 0.0 if op is Op.SEND else info(op)[2])
@@ -223,20 +217,10 @@ class Timer:
         split = attention_split_peak_key(lay, workload, phase, req)
 
         def make() -> dict:
-            m, shapes = self.plan.model, self._shapes(workload, lay, phase, req, 0)
-
-            def time_of(op: Op) -> float:
-                return self._split_op(shapes, op, split)[0]
-
-            out: dict = {}
-            for dense in (True, False):
-                name = "dense" if dense else "moe"
-                ops = layer_ops(lay, m, dense)[0] if dense in m.layer_kinds else ()
-                out[name] = sum(time_of(lop.op) for lop in ops if lop.op in ATTENTION_SPLIT_OPS)
-                out["pair_" + name] = 2 * out[name]
-            out["embed"] = time_of(Op.EMBED)
-            out["head"] = time_of(Op.FINAL_NORM) + time_of(Op.LM_HEAD)
-            return out
+            shapes = self._shapes(workload, lay, phase, req, 0)
+            out = _parts(self.plan.model, lay, lambda op: self._split_op(shapes, op, split)[0]
+                         if op in ATTENTION_SPLIT_OPS else 0.0)
+            return {**out, "pair_dense": 2 * out["dense"], "pair_moe": 2 * out["moe"]}
 
         return self._remember(self.cache, ("split", split), make)
 
@@ -263,6 +247,15 @@ def _shape_key(workload: Workload, lay: Layout, phase: Phase, req: tuple) -> tup
     # the phase by its value: a str hashes once, an enum member in Python on every look-up
     return (phase.value, req, lay.tp, lay.cp, lay.sp, lay.ep, lay.etp, lay.group_size, lay.gpus_per_node,
             workload.prompt, workload.generate, workload.routing_imbalance)
+
+
+def _parts(m: Model, lay: Layout, value: Callable[[Op], float]) -> dict[str, float]:
+    """A pass's parts from a figure of each op, `value(op)`: per layer of each kind (`dense`, `moe`:
+    its ops in turn; none for a kind the model does not have), the embedding (`embed`), the final
+    norm and LM head (`head`)."""
+    out = {("dense" if dense else "moe"): sum(value(lop.op) for lop in layer_ops(lay, m, dense)[0])
+           if dense in m.layer_kinds else 0.0 for dense in (True, False)}
+    return {**out, "embed": value(Op.EMBED), "head": value(Op.FINAL_NORM) + value(Op.LM_HEAD)}
 
 
 def _busy_key(shape: tuple) -> tuple:

@@ -261,7 +261,7 @@ def memory(model: Model, workload: Workload, cluster: Cluster, layout: Layout,
         >>> round(memory(m, w, c, lay).worst.weights_bytes / 1e9, 2)
         11.68
     """
-    figures, kinds = _stage_figures(model, workload, layout)
+    figures, kinds = resident_figures(model, workload, layout)
     capacity = cluster.gpu.memory_bytes
     estimates: dict[tuple[int, int, bool, bool], float] = {}
     stages = []
@@ -277,27 +277,25 @@ def memory(model: Model, workload: Workload, cluster: Cluster, layout: Layout,
     return MemoryBreakdown(tuple(stages), layout)
 
 
-def resident_bytes_exceed(model: Model, workload: Workload, cluster: Cluster, layout: Layout,
-                          figures: StageFigures | None = None) -> bool:
-    """Whether some stage's weights, KV cache and runtime reserve alone — the `memory` figures
-    without activations — exceed a GPU's memory: `check` then rejects the strategy with E402
-    whatever its activations (the search sets such candidates aside before any bound).
-    `figures`: the layout's `resident_figures`, when already known."""
-    by_kind, _ = figures or _stage_figures(model, workload, layout)
+def resident_bytes_exceed(cluster: Cluster, figures: StageFigures) -> bool:
+    """Whether some stage's weights, KV cache and runtime reserve alone — the layout's
+    `resident_figures`, the `memory` figures without activations — exceed a GPU's memory: `check`
+    then rejects the strategy with E402 whatever its activations (the search sets such candidates
+    aside before any bound)."""
+    by_kind, _ = figures
     return any(sum(fig.values()) + cluster.reserve_bytes > cluster.gpu.memory_bytes for fig in by_kind.values())
 
 
-def working_set_exceeds(model: Model, workload: Workload, cluster: Cluster, layout: Layout, op: Op,
-                        peak: Callable[[tuple], float], figures: StageFigures | None = None) -> bool:
-    """Whether some stage's weights, KV cache and runtime reserve together with the prefill working
-    set of one of its ops, `op` — the attention, say (every layer), or the routed experts (MoE
-    layers) — exceed a GPU's memory: a stage's activations are at least the working set of each
-    of its ops (`stage_activation_bytes`), so `check` rejects the strategy with E402 whatever its
-    other ops. `peak(requests)`: `template_activation_peak` of `op`'s prefill template for a
-    micro-batch of those requests (per attention-DP group), or any lower bound of it
-    (`dagc.ops.OpShapes.working_set_floor`). `figures`: the layout's `resident_figures`, when
-    already known."""
-    by_kind, kinds = figures or _stage_figures(model, workload, layout)
+def working_set_exceeds(cluster: Cluster, layout: Layout, op: Op, peak: Callable[[tuple], float],
+                        figures: StageFigures) -> bool:
+    """Whether some stage's weights, KV cache and runtime reserve (the layout's `resident_figures`)
+    together with the prefill working set of one of its ops, `op` — the attention (every layer) or
+    the routed experts (MoE layers) — exceed a GPU's memory: a stage's activations are at least the
+    working set of each of its ops (`stage_activation_bytes`), so `check` rejects the strategy with
+    E402 whatever its other ops. `peak(requests)`: `template_activation_peak` of `op`'s prefill
+    template for a micro-batch of those requests (per attention-DP group), or any lower bound of it
+    (`dagc.ops.OpShapes.working_set_floor`)."""
+    by_kind, kinds = figures
     holders = [key for key in dict.fromkeys(kinds) if _holds(key, op)]
     if not holders:
         return False
@@ -309,37 +307,25 @@ def working_set_exceeds(model: Model, workload: Workload, cluster: Cluster, layo
 
 
 def _holds(kind: tuple[int, int, bool, bool], op: Op) -> bool:
-    """Whether a stage of this kind (its layers, its dense layers, first, last) runs `op` in every
-    layer of one kind it has: the layer ops (`dagc.ops.layer_ops`) that every layer of the kind
-    runs whatever the strategy."""
+    """Whether every layer of some kind that a stage of this kind has (its layers, its dense layers,
+    first, last) runs `op` whatever the strategy (`dagc.ops.layer_ops`): the attention every layer,
+    the routed experts every MoE layer."""
     n, n_dense = kind[0], kind[1]
-    if op in _EVERY_LAYER:
+    if op is Op.ATTENTION:
         return n > 0
     if op is Op.EXPERT_FFN:
         return n > n_dense
-    if op is Op.DENSE_FFN:
-        return n_dense > 0
-    raise ValueError(f"{op} is not run by every layer of a kind")
+    raise ValueError(f"{op} is not known to run in every layer of a kind")
 
 
-_EVERY_LAYER = frozenset({Op.NORM, Op.QKV, Op.ATTENTION, Op.O_PROJ})
-
-
-# `_stage_figures`: the weight and KV cache fields of each kind of stage, and each stage's kind in order.
+# `resident_figures`: the weight and KV cache fields of each kind of stage, and each stage's kind in order.
 StageFigures = tuple[dict[tuple[int, int, bool, bool], dict[str, float]], list[tuple[int, int, bool, bool]]]
 
 
 def resident_figures(model: Model, workload: Workload, layout: Layout) -> StageFigures:
-    """What each kind of stage holds besides activations (`StageMemory`'s weight and KV cache
-    fields), and each stage's kind in order: what `resident_bytes_exceed` and `working_set_exceeds`
-    read, for a caller that asks both of one layout."""
-    return _stage_figures(model, workload, layout)
-
-
-def _stage_figures(model: Model, workload: Workload, layout: Layout) -> StageFigures:
-    """`StageMemory`'s weight and KV cache fields of each kind of stage (its layers, its dense
-    layers, whether first, whether last: stages of one kind hold the same amounts), and each
-    stage's kind in order."""
+    """`StageMemory`'s weight and KV cache fields (what a rank holds besides activations) of each
+    kind of stage (its layers, its dense layers, whether first, whether last: stages of one kind
+    hold the same amounts), and each stage's kind in order."""
     wbytes = model.weights.bytes
     tp = layout.tp
     h = model.hidden

@@ -39,11 +39,7 @@ _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 MAX_NESTING = 64
 _TOKEN_RE = re.compile(r"#[^\n]*|\"[^\"\n]*\"|[A-Za-z0-9_.%/+\-]+|\S")
 
-# What a terminal means, in words, for "expected …" messages.
-# Terminals named by letters that are not keywords of the plan (their words say what they are).
-_NOT_KEYWORDS = frozenset({"name", "quantity", "number", "string", "cmp", "lbrace", "rbrace", "equal", "lessthan",
-                           "morethan", "semicolon", "lsqb", "rsqb", "comma"})
-
+# What a terminal means, in words, for "expected …" messages (a keyword's word is itself: `model`).
 _TERMINAL_WORDS = {
     "NAME": "a name", "QUANTITY": "a number", "NUMBER": "a number", "STRING": 'a quoted string',
     "CMP": "a comparison (<=, >=)", "LBRACE": "`{`", "RBRACE": "`}`", "EQUAL": "`=`",
@@ -218,8 +214,17 @@ def parse(src: SourceFile, start: str = "start") -> Tree:
         raise PlanError([Diagnostic("E001", Severity.ERROR, f"cannot parse the plan: {exc}", src.whole())]) from None
 
 
+def _word(terminal: str) -> str:
+    return _TERMINAL_WORDS.get(terminal, f"`{terminal.lower()}`")
+
+
+def _keywords(expected: set[str]) -> list[str]:
+    """The keywords among the `expected` terminals: those whose word is their own name."""
+    return [t.lower() for t in expected if not t.startswith("__") and _word(t) == f"`{t.lower()}`"]
+
+
 def _expected_words(expected: set[str] | frozenset[str]) -> str:
-    words = sorted({_TERMINAL_WORDS.get(t, f"`{t.lower()}`") for t in expected if not t.startswith("__")})
+    words = sorted({_word(t) for t in expected if not t.startswith("__")})
     if not words:
         return ""
     if len(words) == 1:
@@ -284,7 +289,7 @@ def _hint_for_char(ch: str, allowed: set[str]) -> str:
 
 
 def _hint_for_token(tok: Token, expected: set[str]) -> str:
-    keywords = [t.lower() for t in expected if t.isalpha() and t.lower() not in _NOT_KEYWORDS]
+    keywords = _keywords(expected)
     near = nearest(str(tok), keywords) if tok.type == "NAME" and keywords else None
     if near is not None and near != str(tok).lower():
         return f"did you mean `{near}`?"                 # a misspelt keyword, e.g. `presset`, `workloda`

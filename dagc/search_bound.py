@@ -17,9 +17,9 @@ pruned. Its best possible figures are
 Before any bound, a candidate whose weights, KV cache and reserve alone overflow a GPU is set aside
 (`Pruner.surely_illegal`): `check` rejects it with E402 whatever its activations, so the search
 counts it as evaluated and not legal, as the full check would. After the bounds that time no
-stage pass (`Pruner.reachable`), so is one whose weights, KV cache and reserve with the prefill
+stage pass of its own (`Pruner.screen`), so is one whose weights, KV cache and reserve with the prefill
 working set of its attention or routed experts alone overflow a GPU (`Pruner.overflows`): its
-activations are at least that. `Pruner.screen` runs these steps in order.
+activations are at least that. `Pruner.screen` runs every step in order.
 
 Before the exact TPOT, the candidate is tried at the physical bounds of its GPUs and of its
 pipeline (`dagc.bounds.bounds` and `pipeline_bounds`, TTFT and TPOT), at the floor of its kernel
@@ -185,8 +185,7 @@ class Pruner:
         hit = self._resident.get(key)
         if hit is None:
             figures = resident_figures(self.plan.model, workload, lay)
-            hit = self._resident[key] = (figures, resident_bytes_exceed(self.plan.model, workload, self.plan.cluster,
-                                                                        lay, figures))
+            hit = self._resident[key] = (figures, resident_bytes_exceed(self.plan.cluster, figures))
         return hit
 
     def overflows(self, workload: Workload, lay: Layout, op: Op) -> bool:
@@ -200,7 +199,7 @@ class Pruner:
         hit = self._working.get(key)
         if hit is None:
             hit = self._working[key] = working_set_exceeds(
-                self.plan.model, workload, self.plan.cluster, lay, op,
+                self.plan.cluster, lay, op,
                 lambda req: self.timer.working_set_floor(workload, lay, Phase.PREFILL, req, op),
                 self._resident_of(workload, lay)[0])
         return hit
@@ -235,26 +234,23 @@ class Pruner:
             return Screen.ASIDE_ALL
         if first and self.hopeless(workload, lay, bar):
             return Screen.PRUNED_ALL
-        if not self.reachable(lay, workload, bar, text, mb, overlap):
-            return Screen.PRUNED
+        reach = None if bar.kth is None else self._reach(lay, workload, bar, text, mb, overlap)
+        if bar.kth is not None and reach is None:
+            return Screen.PRUNED                     # its bounds that time no stage pass of its own
         if self.working_sets and (self.overflows(workload, lay, Op.ATTENTION)
                                   or self.overflows(workload, lay, Op.EXPERT_FFN)):
             return Screen.ASIDE                      # the attention's first: one per attention split
-        if not self.matters(lay, workload, bar, text, mb, overlap):
+        if reach is not None and not self._matters(reach, lay, workload, bar, text, mb, overlap):
             return Screen.PRUNED
         return None
 
-    def reachable(self, lay: Layout, workload: Workload, bar: Bar, text: str, mb: int, overlap: Overlap) -> bool:
-        """The first steps of `matters`, those that time no stage pass of its own: whether the candidate
-        could matter at the physical bounds of its GPUs and of its pipeline, at the floor of its kernel
-        launches (when passes of its structure are known) and at the times of its attention split's
-        ops alone (shared by every expert split). False: `matters` is False too."""
-        return bar.kth is None or self._reach(lay, workload, bar, text, mb, overlap) is not None
-
     def _reach(self, lay: Layout, workload: Workload, bar: Bar, text: str, mb: int, overlap: Overlap
                ) -> tuple[float, float, Recurrence] | None:
-        """`reachable`'s steps: None when they rule the candidate out, else its TTFT and TPOT bounds so
-        far and its schedule."""
+        """The first steps of `matters`, those that time no stage pass of the candidate's own: the
+        physical bounds of its GPUs and of its pipeline, the floor of its kernel launches (when passes
+        of its structure are known) and the times of its attention split's ops alone (shared by every
+        expert split). None when they rule the candidate out, else its TTFT and TPOT bounds so far
+        and its schedule."""
         assert bar.kth is not None
         plan, gpus, name = self.plan, lay.gpus_used, option_text(text, mb, overlap)
         physical = self.physical(workload, gpus, lay.dp)
@@ -285,8 +281,11 @@ class Pruner:
         if bar.kth is None:
             return True
         reach = self._reach(lay, workload, bar, text, mb, overlap)
-        if reach is None:
-            return False
+        return reach is not None and self._matters(reach, lay, workload, bar, text, mb, overlap)
+
+    def _matters(self, reach: tuple[float, float, Recurrence], lay: Layout, workload: Workload, bar: Bar, text: str,
+                 mb: int, overlap: Overlap) -> bool:
+        """`matters` after `_reach` let the candidate through with `reach`."""
         plan, gpus, name = self.plan, lay.gpus_used, option_text(text, mb, overlap)
         ttft, tpot, schedule = reach
 

@@ -224,10 +224,10 @@ def judge_optimal(result: Any, found: Any, tolerance: float = OPTIMAL_TOLERANCE,
 
 
 def _judge_optimal(result: Any, found: Any, tolerance: float) -> tuple[bool | None, dict]:
-    stopped = (f"the search stopped after {found.evaluated:,} of {found.total:,} candidates ({found.order}, "
-               f"{found.stop_reason()})")
-    partial = "" if found.complete else (f" (the search stopped after {found.evaluated:,} of {found.total:,} "
-                                         f"candidates, {found.order}, {found.stop_reason()})")
+    after = f"the search stopped after {found.evaluated:,} of {found.total:,} candidates"
+    how = f"{found.order}, {found.stop_reason()}"
+    stopped = f"{after} ({how})"
+    partial = "" if found.complete else f" ({after}, {how})"
     best = found.best
     if best is not None and getattr(found, "rescore_cut", False) and not best.exact:
         partial += "; its figures are the search's estimate: the time budget left no time to re-score it"
