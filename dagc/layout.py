@@ -24,7 +24,7 @@ import numpy as np
 from .plan import Cluster, Model, Strategy, Workload
 
 __all__ = ["Layout", "StageBounds", "resolve", "default_split", "effective_microbatches", "even_split",
-           "busiest_group_requests", "request_matrix", "distinct_rows"]
+           "busiest_group_requests", "request_matrix", "distinct_rows", "stage_group"]
 
 
 def even_split(n: int, parts: int) -> tuple[int, ...]:
@@ -354,6 +354,24 @@ def effective_microbatches(requested: int, batch: int, dp: int, adp: int) -> int
     return max(1, min(requested, busiest_group_requests(batch, dp, adp)))
 
 
+def stage_group(tp: int, cp: int, ep: int | None, etp: int | None) -> tuple[int, int, int, int]:
+    """(ep, etp, G, adp) of a stage group from the strategy's degrees: an expert domain not written
+    follows the attention domain (ep 1, each expert split by tp); G = max(tp·cp, ep·etp) and the
+    attention data parallelism adp = G/(tp·cp).
+
+    Example:
+        >>> stage_group(2, 1, 8, None), stage_group(4, 1, None, None)
+        ((8, 1, 8, 4), (1, 4, 4, 1))
+    """
+    if ep is not None or etp is not None:
+        ep, etp = ep or 1, etp or 1
+    else:
+        ep, etp = 1, tp
+    attention = tp * cp
+    g = max(attention, ep * etp)
+    return ep, etp, g, max(1, g // attention)
+
+
 def resolve(model: Model, cluster: Cluster, workload: Workload, strategy: Strategy) -> Layout:
     """Resolve a strategy into a `Layout`. Never fails: divisibility is checked by the rules.
 
@@ -370,21 +388,14 @@ def resolve(model: Model, cluster: Cluster, workload: Workload, strategy: Strate
         (8, 4, 1, 16, ((0, 16), (16, 32)))
     """
     s = strategy
-    written = s.ep is not None or s.etp is not None
-    if written:
-        ep, etp = s.ep or 1, s.etp or 1
-    else:  # experts follow the attention domain: each expert split by tp
-        ep, etp = 1, s.tp
-    attention = s.tp * s.cp
-    g = max(attention, ep * etp)
+    ep, etp, g, adp = stage_group(s.tp, s.cp, s.ep, s.etp)
     split = s.pp_split
     explicit = split is not None and len(split) == s.pp and sum(split) == model.layers and min(split) > 0
     bounds = StageBounds.explicit(split) if split is not None and explicit else StageBounds.even(model.layers, s.pp)
-    adp = max(1, g // attention)
     requested = workload.microbatches_for(s.pp)
     return Layout(
         strategy=s, dp=s.dp, pp=s.pp, tp=s.tp, cp=s.cp, sp=s.sp, ep=ep, etp=etp,
-        expert_domain_written=written, group_size=g, adp=adp, edp=max(1, g // (ep * etp)),
+        expert_domain_written=s.ep is not None or s.etp is not None, group_size=g, adp=adp, edp=max(1, g // (ep * etp)),
         stage_layers=bounds, split_is_explicit=explicit, experts=model.moe.experts,
         microbatches=effective_microbatches(requested, workload.batch, s.dp, adp),
         gpus_per_node=cluster.gpus_per_node, gpus_available=cluster.gpus, microbatches_requested=requested,

@@ -196,11 +196,16 @@ def _evaluate_items(items: list[_Item], deadline: float | None = None, bar: Bar 
             return out, n, pruned
         first = item[:7] != shape        # the micro-batch and overlap variants of a strategy come in a row
         if first:
-            strategy, shape, whole, lay = _strategy(item), item[:7], None, None
+            strategy, shape, whole, lay = None, item[:7], None, None
         elif whole is not None:          # decided with its first variant: the same splits, requests, GPUs
             pruned += whole is Screen.PRUNED_ALL
             continue
-        assert strategy is not None
+        step = None if plan.workload.batch_max else pruner.recalled(item, bar, first)
+        if step is not None:
+            pruned += step in (Screen.PRUNED, Screen.PRUNED_ALL)
+            whole = step if step in (Screen.ASIDE_ALL, Screen.PRUNED_ALL) else None
+            continue
+        strategy = strategy or _strategy(item)
         mb, overlap = item[7], Overlap(item[8])
         if not plan.workload.batch_max:
             workload = pruner.workload(mb, overlap)

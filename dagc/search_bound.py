@@ -35,6 +35,13 @@ bound, and a candidate whose best rank key comes after the `k`-th best and whose
 front point beats can be neither: the result is the one an exhaustive search gives
 (`tests/test_search_bound.py` compares both).
 
+What the screen computes is remembered by what it reads (the resident bytes by the layout's
+degrees, stages and requests per rank; the bounds of the GPUs and the pipeline by the stage group,
+stages, replicas and micro-batches; the attention split's floor by all that but the expert
+domain), so `Pruner.recalled` decides most candidates from the search's item alone — no
+`Strategy`, no `Layout` — once an earlier candidate has made the figures it needs: it says
+only what `screen` would say (`tests/test_search_bound.py`), and nothing otherwise.
+
 Determinism: the search hands each chunk of candidates the bar as it stood a fixed number of
 chunks earlier (`BAR_LAG`), in one process as in many, so what is pruned — and every count the
 result reports — does not depend on `--jobs` or the machine.
@@ -45,11 +52,12 @@ from __future__ import annotations
 import bisect
 import enum
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .bounds import Bounds, bounds, pipeline_bounds, unreachable
 from .dag import Phase
 from .fastsched import Recurrence, Timer
-from .layout import Layout
+from .layout import Layout, StageBounds, busiest_group_requests, effective_microbatches, stage_group
 from .memory import StageFigures, resident_bytes_exceed, resident_figures, working_set_exceeds
 from .metrics import rate_metrics
 from .ops import Op
@@ -132,11 +140,12 @@ class Pruner:
 
     def __init__(self, plan: Plan, objective: str, timer: Timer):
         self.plan, self.objective, self.timer = plan, objective, timer
-        self._physical: dict[tuple[int, int], Bounds] = {}
-        self._pipeline: dict[tuple, tuple[float, float]] = {}
+        self._physical: dict[tuple[int, int], tuple[Bounds, _Best]] = {}
+        self._first: dict[tuple, tuple[float, float, _Best]] = {}
+        self._split: dict[tuple, _Best] = {}
         self._resident: dict[tuple, tuple[StageFigures, bool]] = {}
         self._working: dict[tuple, bool] = {}
-        self._workloads: dict[tuple[int, Overlap], Workload] = {}
+        self._workloads: dict[tuple[int, str], Workload] = {}
         # whether the rank or a requirement reads TTFT: then its exact figure is worth a prefill schedule
         self.needs_ttft = objective in _TTFT_OBJECTIVES or any(r.kind in _TTFT_METRICS for r in plan.requirements)
         # whether the rank or a requirement reads TPOT (the front reads it too): else a TPOT floor prunes nothing
@@ -149,28 +158,84 @@ class Pruner:
 
     def workload(self, mb: int, overlap: Overlap) -> Workload:
         """The plan's workload with `mb` micro-batches and `overlap`: one object per pair, shared."""
-        hit = self._workloads.get((mb, overlap))
+        hit = self._workloads.get((mb, overlap.value))
         if hit is None:
-            hit = self._workloads[(mb, overlap)] = self.plan.workload.model_copy(
+            hit = self._workloads[(mb, overlap.value)] = self.plan.workload.model_copy(
                 update={"microbatches": mb, "overlap": overlap})
         return hit
 
-    def physical(self, workload: Workload, gpus: int, dp: int) -> Bounds:
-        """`dagc.bounds.bounds` for `gpus` GPUs and `dp` replicas (it does not depend on micro-batches
-        or overlap, which is all the search varies in the workload)."""
+    def physical(self, workload: Workload, gpus: int, dp: int) -> tuple[Bounds, _Best]:
+        """`dagc.bounds.bounds` for `gpus` GPUs and `dp` replicas and the best a candidate could do
+        at them (they do not depend on micro-batches or overlap, which is all the search varies in
+        the workload)."""
         hit = self._physical.get((gpus, dp))
         if hit is None:
-            hit = self._physical[(gpus, dp)] = bounds(self.plan.model, workload, self.plan.cluster, gpus=gpus, dp=dp)
+            b = bounds(self.plan.model, workload, self.plan.cluster, gpus=gpus, dp=dp)
+            hit = self._physical[(gpus, dp)] = (b, self._best(b.ttft_s, b.tpot_s, workload, gpus))
         return hit
 
-    def pipeline(self, workload: Workload, lay: Layout) -> tuple[float, float]:
-        """`dagc.bounds.pipeline_bounds`, remembered by what it reads of the layout and workload (the
-        search varies micro-batches and overlap in the workload; the batch is the plan's)."""
-        key = (lay.group_size, lay.pp, lay.dp, lay.adp, lay.microbatches, lay.batch, workload.overlap)
-        hit = self._pipeline.get(key)
+    def first_bounds(self, workload: Workload, lay: Layout) -> tuple[float, float, _Best]:
+        """The TTFT and TPOT bounds of the candidate's GPUs and of its pipeline together
+        (`dagc.bounds.bounds`, `pipeline_bounds`) and the best a candidate could do at them,
+        remembered by what they read of the layout and workload (`_first_key`: the search varies
+        micro-batches and overlap in the workload; the batch is the plan's)."""
+        key = _first_key(lay.group_size, lay.pp, lay.dp, lay.adp, lay.microbatches, lay.batch, workload.overlap.value)
+        hit = self._first.get(key)
         if hit is None:
-            hit = self._pipeline[key] = pipeline_bounds(self.plan.model, workload, self.plan.cluster, lay)
+            physical, _ = self.physical(workload, lay.gpus_used, lay.dp)
+            ttft, tpot = pipeline_bounds(self.plan.model, workload, self.plan.cluster, lay)
+            ttft, tpot = max(ttft, physical.ttft_s), max(tpot, physical.tpot_s)
+            hit = self._first[key] = (ttft, tpot, self._best(ttft, tpot, workload, lay.gpus_used))
         return hit
+
+    def _best(self, ttft: float, tpot: float, workload: Workload, gpus: int) -> _Best:
+        """What a candidate on `gpus` GPUs whose TTFT and TPOT are at least `ttft` and `tpot` could
+        do at best."""
+        best = rate_metrics(ttft, tpot, workload, gpus)
+        missed = surely_misses(self.plan, best, gpus)
+        return _Best((missed, -Objective.score(self.objective, best, gpus), gpus), missed,
+                     (-best["decode_tokens_per_s_per_gpu"], tpot))
+
+    def recalled(self, item: tuple, bar: Bar, first: bool) -> Screen | None:
+        """`screen`'s answer for a candidate given as a search item (`dagc.search_space._Item`) when
+        what the screens of earlier candidates remembered decides it — its weights, KV cache and
+        reserve overflow, or the bounds of its GPUs or its pipeline cannot reach the bar — without
+        resolving its layout; None otherwise (then `screen` it). Nothing is computed here: a
+        figure no earlier candidate made is None too."""
+        dp, pp, tp, cp, sp, ep, etp, mb, overlap = item
+        m, batch = self.plan.model, self.plan.workload.batch
+        if pp > m.layers:
+            return None
+        ep, etp, g, adp = stage_group(tp, cp, ep, etp)
+        resident = self._resident.get(_resident_key(tp, cp, ep, etp, StageBounds.even(m.layers, pp),
+                                                    busiest_group_requests(batch, dp, adp)))
+        if resident is None:
+            return None
+        if resident[1]:
+            return Screen.ASIDE_ALL
+        if bar.kth is None:
+            return None
+        if first:
+            physical = self._physical.get((dp * pp * g, dp))
+            if physical is None:
+                return None
+            if _out_of_reach(physical[1], bar):
+                return Screen.PRUNED_ALL
+        workload = self.workload(mb, Overlap(overlap))
+        microbatches = effective_microbatches(workload.microbatches_for(pp), batch, dp, adp)
+        reach = self._first.get(_first_key(g, pp, dp, adp, microbatches, batch, overlap))
+        if reach is None:
+            return None
+        if _out_of_reach(reach[2], bar):
+            return Screen.PRUNED
+        if not self.floors_matter(bar):
+            return None
+        split = self._split.get(_split_key(tp, cp, sp, g, StageBounds.even(m.layers, pp), dp, microbatches, overlap))
+        return Screen.PRUNED if split is not None and _out_of_reach(split, bar) else None
+
+    def floors_matter(self, bar: Bar) -> bool:
+        """Whether the TPOT floors can prune: the rank or a requirement reads TPOT, or a front is kept."""
+        return self.reads_tpot or bar.front is not None
 
     def surely_illegal(self, workload: Workload, lay: Layout) -> bool:
         """Whether the candidate's weights, KV cache and runtime reserve alone exceed a GPU's memory on
@@ -181,7 +246,7 @@ class Pruner:
     def _resident_of(self, workload: Workload, lay: Layout) -> tuple[StageFigures, bool]:
         """The layout's `dagc.memory.resident_figures` and whether they alone overflow a GPU, remembered
         by what they read of it."""
-        key = (lay.tp, lay.cp, lay.ep, lay.etp, lay.stage_layers, lay.requests_per_rank)
+        key = _resident_key(lay.tp, lay.cp, lay.ep, lay.etp, lay.stage_layers, lay.requests_per_rank)
         hit = self._resident.get(key)
         if hit is None:
             figures = resident_figures(self.plan.model, workload, lay)
@@ -210,17 +275,7 @@ class Pruner:
         bar's `k`-th best by more than the name that breaks ties, and no front is kept, or it misses
         a requirement, or a front point beats it. Each variant's own figures are no better, so
         `matters` would say no to every one."""
-        if bar.kth is None:
-            return False
-        gpus = lay.gpus_used
-        physical = self.physical(workload, gpus, lay.dp)
-        best = rate_metrics(physical.ttft_s, physical.tpot_s, workload, gpus)
-        missed = surely_misses(self.plan, best, gpus)
-        if (missed, -Objective.score(self.objective, best, gpus), gpus) <= bar.kth[:3]:
-            return False
-        if missed or bar.front is None:
-            return True
-        return _beaten(bar.front, -best["decode_tokens_per_s_per_gpu"], physical.tpot_s)
+        return bar.kth is not None and _out_of_reach(self.physical(workload, lay.gpus_used, lay.dp)[1], bar)
 
     def screen(self, workload: Workload, lay: Layout, bar: Bar, text: str, mb: int, overlap: Overlap,
                first: bool) -> Screen | None:
@@ -252,24 +307,36 @@ class Pruner:
         expert split). None when they rule the candidate out, else its TTFT and TPOT bounds so far
         and its schedule."""
         assert bar.kth is not None
-        plan, gpus, name = self.plan, lay.gpus_used, option_text(text, mb, overlap)
-        physical = self.physical(workload, gpus, lay.dp)
-        ttft, tpot = self.pipeline(workload, lay)
-        ttft, tpot = max(ttft, physical.ttft_s), max(tpot, physical.tpot_s)
-        if not _could_matter(plan, self.objective, gpus, ttft, tpot, workload, bar, name, mb, overlap):
+        gpus, name = lay.gpus_used, option_text(text, mb, overlap)
+        ttft, tpot, best = self.first_bounds(workload, lay)
+        if not _could_matter(best, bar, name, mb, overlap):
             return None
-        schedule = Recurrence(plan, lay, workload, self.timer)      # one per candidate: its stage costs shared
-        if not (self.reads_tpot or bar.front is not None):
+        schedule = Recurrence(self.plan, lay, workload, self.timer)      # one per candidate: its stage costs shared
+        if not self.floors_matter(bar):
             return ttft, tpot, schedule
         launches = schedule.tpot_launch_floor()
-        if launches is not None:
-            tpot = max(tpot, launches)
-            if not _could_matter(plan, self.objective, gpus, ttft, tpot, workload, bar, name, mb, overlap):
+        if launches is not None and launches > tpot:
+            if not _could_matter(self._best(ttft, launches, workload, gpus), bar, name, mb, overlap):
                 return None
-        tpot = max(tpot, schedule.tpot_split_floor())
-        if not _could_matter(plan, self.objective, gpus, ttft, tpot, workload, bar, name, mb, overlap):
+        split = self.split_bounds(workload, lay, schedule)
+        if not _could_matter(split[1], bar, name, mb, overlap):
             return None
-        return ttft, tpot, schedule
+        return ttft, max(tpot, split[0], launches or 0.0), schedule
+
+    def split_bounds(self, workload: Workload, lay: Layout, schedule: Recurrence) -> tuple[float, _Best]:
+        """The candidate's TPOT bound from `first_bounds` and its attention split's floor
+        (`Recurrence.tpot_split_floor`) and the best a candidate could do at it (with the TTFT of
+        `first_bounds`), remembered by what they read of the layout and workload: the expert domain
+        aside (`_split_key`)."""
+        key = _split_key(lay.tp, lay.cp, lay.sp, lay.group_size, lay.stage_layers, lay.dp, lay.microbatches,
+                         workload.overlap.value)
+        hit = self._split.get(key)
+        if hit is None:
+            ttft, tpot, _ = self.first_bounds(workload, lay)
+            tpot = max(tpot, schedule.tpot_split_floor())
+            best = self._split[key] = self._best(ttft, tpot, workload, lay.gpus_used)
+            return tpot, best
+        return hit.point[1], hit
 
     def matters(self, lay: Layout, workload: Workload, bar: Bar, text: str, mb: int, overlap: Overlap) -> bool:
         """Whether the candidate (`text` with `mb` micro-batches and `overlap`) could enter the best
@@ -286,11 +353,11 @@ class Pruner:
     def _matters(self, reach: tuple[float, float, Recurrence], lay: Layout, workload: Workload, bar: Bar, text: str,
                  mb: int, overlap: Overlap) -> bool:
         """`matters` after `_reach` let the candidate through with `reach`."""
-        plan, gpus, name = self.plan, lay.gpus_used, option_text(text, mb, overlap)
+        gpus, name = lay.gpus_used, option_text(text, mb, overlap)
         ttft, tpot, schedule = reach
 
         def could(ttft: float, tpot: float) -> bool:
-            return _could_matter(plan, self.objective, gpus, ttft, tpot, workload, bar, name, mb, overlap)
+            return _could_matter(self._best(ttft, tpot, workload, gpus), bar, name, mb, overlap)
 
         ttft_first = self.objective == "ttft"                    # the score is TTFT alone: its figures first
         if ttft_first:
@@ -312,18 +379,53 @@ class Pruner:
         return could(ttft, tpot) and could(schedule.prefill(), tpot)
 
 
-def _could_matter(plan: Plan, objective: str, gpus: int, ttft: float, tpot: float, workload: Workload, bar: Bar,
-                  text: str, mb: int, overlap: Overlap) -> bool:
-    """Whether a candidate whose TTFT and TPOT are at least `ttft` and `tpot` could rank before the
-    bar's `k`-th best or join its front."""
+class _Best(NamedTuple):
+    """The best a candidate could do at some bounds of its TTFT and TPOT: its rank key but for the
+    names that break ties (requirements surely missed, −score, GPUs), how many it misses, and its
+    point for the front (−decode tokens/s per GPU, TPOT)."""
+
+    head: tuple[int, float, int]
+    missed: int
+    point: tuple[float, float]
+
+
+def _could_matter(best: _Best, bar: Bar, text: str, mb: int, overlap: Overlap) -> bool:
+    """Whether a candidate (`text` with `mb` micro-batches and `overlap`) that does at most `best`
+    could rank before the bar's `k`-th best or join its front."""
     assert bar.kth is not None
-    best = rate_metrics(ttft, tpot, workload, gpus)
-    missed = surely_misses(plan, best, gpus)
-    if (missed, -Objective.score(objective, best, gpus), gpus, text, mb, overlap.value) < bar.kth:
+    if (*best.head, text, mb, overlap.value) < bar.kth:
         return True
-    if missed or bar.front is None:
+    if best.missed or bar.front is None:
         return False                 # ranks after the k-th best, and the front (if kept) holds only what meets
-    return not _beaten(bar.front, -best["decode_tokens_per_s_per_gpu"], tpot)
+    return not _beaten(bar.front, *best.point)
+
+
+def _out_of_reach(best: _Best, bar: Bar) -> bool:
+    """Whether no candidate that does at most `best` can matter, whatever its name: it ranks after
+    the bar's `k`-th best by more than the name, and it misses a requirement, or no front is
+    kept, or a front point beats it (`_could_matter` says no to every name)."""
+    assert bar.kth is not None
+    if best.head <= bar.kth[:3]:
+        return False
+    return bool(best.missed) or bar.front is None or _beaten(bar.front, *best.point)
+
+
+def _resident_key(tp: int, cp: int, ep: int, etp: int, stage_layers: StageBounds, requests_per_rank: int) -> tuple:
+    """What a layout's weights, KV cache and reserve read of it (`Pruner.surely_illegal`)."""
+    return tp, cp, ep, etp, stage_layers, requests_per_rank
+
+
+def _split_key(tp: int, cp: int, sp: bool, group_size: int, stage_layers: StageBounds, dp: int, microbatches: int,
+               overlap: str) -> tuple:
+    """What `Pruner.split_bounds` reads of a layout and workload (the batch and the rest are the plan's):
+    its attention split, its stages, its units of micro-batches; not its expert domain."""
+    return tp, cp, sp, group_size, stage_layers, dp, microbatches, overlap
+
+
+def _first_key(group_size: int, pp: int, dp: int, adp: int, microbatches: int, batch: int, overlap: str) -> tuple:
+    """What the bounds of a candidate's GPUs and pipeline read of its layout and workload
+    (`Pruner.first_bounds`)."""
+    return group_size, pp, dp, adp, microbatches, batch, overlap
 
 
 def _beaten(front: tuple[tuple[float, float], ...], x: float, y: float) -> bool:

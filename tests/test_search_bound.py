@@ -3,6 +3,7 @@ and the bounds it prunes with are true bounds of the figures the search ranks by
 
 from __future__ import annotations
 
+import collections
 from pathlib import Path
 
 import pytest
@@ -21,9 +22,10 @@ from dagc.fastsched import (
 from dagc.layout import resolve
 from dagc.load import load_plan, load_plan_text
 from dagc.search import SPLIT_CANDIDATES, search
-from dagc.search_bound import Bar, Pruner
+from dagc.plan import Overlap
+from dagc.search_bound import Bar, Pruner, Screen
 from dagc.search_result import _rank_key
-from dagc.search_space import candidates, count_candidates
+from dagc.search_space import _items, _strategy, candidates, count_candidates
 from dagc.verdict import Objective
 from plans import plan_texts
 
@@ -164,3 +166,29 @@ def test_a_hopeless_strategy_has_no_variant_that_matters(front):
             workload = pruner.workload(mb, ov)
             assert not pruner.matters(resolve(plan.model, plan.cluster, workload, s), workload, bar, s.text, mb, ov)
     assert hopeless > 10
+
+
+@pytest.mark.parametrize("front", (True, False))
+@pytest.mark.parametrize("name", ["30b-moe-dp2-pp2-tp2-ep4-16gpu.moe", "10b-moe-tp4-ep16-64gpu.moe"])
+def test_what_the_screen_recalls_is_what_it_would_decide(name, front):
+    """`Pruner.recalled` decides a candidate from the search item alone, with what the screens of
+    earlier candidates remembered: whatever it decides, `screen` decides the same for the resolved
+    candidate — with a fresh pruner, so that nothing it says is read from the same memory."""
+    plan = load_plan(EXAMPLES / name)
+    found = search(plan, rescore=0, front=front)
+    k = found.exact_top
+    front_points = tuple((-c.metrics["decode_tokens_per_s_per_gpu"], c.metrics["tpot_s"]) for c in found.pareto)
+    bar = Bar(_rank_key(found.ranked[k - 1]), front_points if front else None)
+    remembering, fresh = (Pruner(plan, "tokens-per-gpu", Timer(plan)) for _ in range(2))
+    recalled, shape = collections.Counter(), None
+    for item in _items(plan):
+        first, shape = item[:7] != shape, item[:7]
+        step = remembering.recalled(item, bar, first)
+        strategy, mb, overlap = _strategy(item), item[7], Overlap(item[8])
+        workload = remembering.workload(mb, overlap)
+        lay = resolve(plan.model, plan.cluster, workload, strategy)
+        screened = remembering.screen(workload, lay, bar, strategy.text, mb, overlap, first)
+        if step is not None:
+            recalled[step] += 1
+            assert step is fresh.screen(workload, lay, bar, strategy.text, mb, overlap, first) is screened
+    assert recalled[Screen.PRUNED] > 20 and recalled[Screen.ASIDE_ALL] + recalled[Screen.PRUNED_ALL] > 5, recalled
