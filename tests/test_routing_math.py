@@ -77,6 +77,36 @@ def test_max_load_by_hand():
     assert shards.expected_max_load(2, 1, 8, 2) == pytest.approx(1.5, rel=1e-9)
 
 
+def conditioned_max_load(tokens, top_k, experts, ep):
+    """E[max] of the conditioned model straight from its definition: P(max ≤ a) for every cap a as a
+    ratio of two coefficients of ep-th powers, each taken from a whole inverse transform, and
+    every term of Σ_a (1 − P(max ≤ a)) summed."""
+    mean = tokens * top_k / ep
+    sigma = math.sqrt(tokens * top_k * (experts - top_k) / (experts - 1) / ep)
+    lo = max(0, math.floor(mean - shards._TAIL_SIGMAS * sigma) - 2)
+    hi = min(tokens * min(top_k, experts // ep), math.ceil(mean + shards._TAIL_SIGMAS * sigma) + 4)
+    loads = np.arange(lo, hi + 1, dtype=float)
+    weights = np.exp(shards._log_weights(tokens, top_k, experts, ep, loads))
+    size = ep * (hi - lo) + 1                   # the power's whole degree: no coefficient folds onto another
+
+    def coefficient(row):
+        return np.fft.irfft(np.fft.rfft(row, size) ** ep, size)[tokens * top_k - ep * lo]
+
+    whole = coefficient(weights)
+    first = math.ceil(mean - 1e-9)
+    return first + sum(1.0 - min(1.0, max(0.0, coefficient(weights * (loads <= a)) / whole)) for a in range(first, hi))
+
+
+@pytest.mark.parametrize(("tokens", "top_k", "experts", "ep"),
+                         [(1, 8, 256, 8), (7, 8, 256, 32), (64, 8, 256, 16), (300, 8, 256, 256), (1024, 8, 256, 64),
+                          (50, 2, 8, 4), (1000, 1, 64, 8), (200, 6, 60, 12)])
+def test_max_load_is_the_conditioned_models(tokens, top_k, experts, ep):
+    """`_max_load_exact` takes one coefficient of each power without a whole inverse transform and
+    stops summing where the terms fall below rounding: the model's figure all the same."""
+    assert shards._max_load_exact(tokens, top_k, experts, ep) == pytest.approx(
+        conditioned_max_load(tokens, top_k, experts, ep), rel=1e-13)
+
+
 @pytest.mark.parametrize(("tokens", "ep"), [(3, 2), (5, 3), (6, 4), (4, 6)])
 def test_top1_is_the_exact_multinomial(tokens, ep):
     assert shards.expected_max_load(tokens, 1, 6 * ep, ep) == pytest.approx(multinomial_max_load(tokens, ep), rel=1e-9)
