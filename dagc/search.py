@@ -86,7 +86,7 @@ __all__ = ["Objective", "Candidate", "SearchResult", "candidates", "count_candid
 
 RANKED_KEEP = 5_000             # best candidates kept for the ranking, re-scoring and pareto.svg
 SPLIT_CANDIDATES = 10           # best pipelined candidates tried again with a cost-balanced split
-CHUNK = 16                      # candidates per unit of work of a worker process (and per bar: dagc.search_bound)
+CHUNK = 16                      # candidates per unit of work of a worker process, at most (and per bar: _chunks)
 OPTIMAL_SEARCH_BUDGET_S = None  # check/compile search the whole space: no time budget changes a verdict
 
 
@@ -396,8 +396,7 @@ def _evaluate_all(plan: Plan, objective: str, jobs: int, stream: Iterator[_Item]
     """Evaluate the candidates of `stream` in chunks, in this process or in `jobs` worker processes,
     each against the bar `tally` gives it, handing each chunk's results to `tally.take`. Returns
     "budget" when the deadline stopped it."""
-    raw = iter(lambda: list(itertools.islice(stream, CHUNK)), [])
-    chunks = ((items, tally.bar_for(i)) for i, items in enumerate(raw))      # the bar made when it is asked for
+    chunks = ((items, tally.bar_for(i)) for i, items in enumerate(_chunks(stream)))   # the bar made when asked for
     if jobs > 1 and limit > CHUNK:
         return _evaluate_in_workers(plan, objective, jobs, chunks, deadline, tally.take, _evaluate_items,
                                     ProcessPoolExecutor, in_flight=min(2 * jobs, BAR_LAG))
@@ -409,6 +408,17 @@ def _evaluate_all(plan: Plan, objective: str, jobs: int, stream: Iterator[_Item]
         if n < len(items):
             return "budget"
     return None
+
+
+def _chunks(stream: Iterator[_Item]) -> Iterator[list[_Item]]:
+    """The candidates in chunks: `BAR_LAG` chunks of 1, then of 2, 4, … up to `CHUNK`, so that the
+    first bar (the one after chunk `i − BAR_LAG`) judges the candidates after the first few dozen
+    rather than after `BAR_LAG`·`CHUNK` of them, with any number of processes."""
+    for i in itertools.count():
+        chunk = list(itertools.islice(stream, min(CHUNK, 1 << (i // BAR_LAG))))
+        if not chunk:
+            return
+        yield chunk
 
 
 def _balanced_candidates(plan: Plan, ranked: list[Candidate], objective: str, deadline: float | None,
