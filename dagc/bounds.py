@@ -146,7 +146,7 @@ def pipeline_bounds(model: Model, workload: Workload, cluster: Cluster, lay: Lay
         (1.0, 3.48)
     """
     pair = 2 if workload.overlap is Overlap.MICROBATCH else 1
-    requests = [int(n) for n in lay.requests().sum(axis=1)]          # of each micro-batch
+    requests = lay.microbatch_requests()                              # of each micro-batch
     sizes = collections.Counter(requests)
     per = {r: _microbatch_bounds(model, workload, cluster, lay.group_size, r) for r in sizes}
     first = [per[r] for r in requests[:pair]]

@@ -12,6 +12,7 @@ node of a rank is rank // gpus_per_node.
 
 from __future__ import annotations
 
+import collections
 import functools
 import itertools
 import operator
@@ -207,6 +208,16 @@ class Layout:
         """Requests of a replica per (micro-batch, attention-DP group), as float64 (the DAG's
         shapes); replica 0, the busiest, is the one the DAG builds."""
         return request_matrix(self.group_requests(replica), self.microbatches)
+
+    def microbatch_requests(self, replica: int = 0) -> tuple[int, ...]:
+        """Requests of each micro-batch of a replica, all its attention-DP groups together: the row
+        sums of `requests()`, from the at most two distinct group sizes of the even split (no
+        row per group)."""
+        m, out = self.microbatches, [0] * self.microbatches
+        for n, groups in collections.Counter(self.group_requests(replica)).items():
+            for j, share in enumerate(even_split(n, m)):
+                out[j] += groups * share
+        return tuple(out)
 
     def distinct_request_rows(self) -> list[tuple[float, ...]]:
         """The distinct rows of `requests()`, in order of first appearance."""

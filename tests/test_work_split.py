@@ -64,5 +64,6 @@ def test_dag_and_memory_agree_on_requests(batch, dp, pp, tp, ep, mb):
     total = sum(lay.requests(r).sum() for r in range(lay.dp))
     assert total == batch
     assert lay.distinct_request_rows() == list(dict.fromkeys(tuple(row) for row in reqs.tolist()))
+    assert lay.microbatch_requests() == tuple(int(n) for n in reqs.sum(axis=1))
     assert lay.work_is_even == all(lay.requests(r).min() == lay.requests(r).max() == batch / lay.work_parts
                                    for r in range(lay.dp))
