@@ -205,7 +205,18 @@ class LayerOp:
 
 
 def layer_ops(lay: Layout, m: Model, dense: bool) -> tuple[tuple[LayerOp, ...], tuple[int, ...]]:
-    """A layer's ops in order, and the indices of the ops whose outputs leave the layer."""
+    """A layer's ops in order, and the indices of the ops whose outputs leave the layer (made once
+    per combination of what they read: the degrees, whether experts sit inside the TP group,
+    whether the model has shared experts)."""
+    return _layer_ops(dense, lay.sp and lay.tp > 1, lay.tp > 1, lay.cp > 1,
+                      lay.ep > 1 and not experts_inside_tp(lay), lay.etp > 1, bool(m.moe.shared))
+
+
+@functools.lru_cache(maxsize=256)
+def _layer_ops(dense: bool, sp: bool, tp: bool, cp: bool, a2a: bool, etp: bool, shared: bool
+               ) -> tuple[tuple[LayerOp, ...], tuple[int, ...]]:
+    """`layer_ops`: `sp` with tp > 1, tp > 1, cp > 1, an all-to-all to the experts (ep > 1, not inside
+    the TP group), etp > 1, shared experts."""
     ops: list[LayerOp] = []
 
     def add(op: Op, preds: list[int] | None = None) -> int:
@@ -213,33 +224,32 @@ def layer_ops(lay: Layout, m: Model, dense: bool) -> tuple[tuple[LayerOp, ...], 
         return len(ops) - 1
 
     add(Op.NORM, [-1])
-    if lay.sp and lay.tp > 1:
+    if sp:
         add(Op.TP_GATHER)
     add(Op.QKV)
-    if lay.cp > 1:
+    if cp:
         add(Op.CP_GATHER)
     add(Op.ATTENTION)
     add(Op.O_PROJ)
-    if lay.tp > 1:
+    if tp:
         add(Op.TP_REDUCE)
     n2 = add(Op.NORM)
-    if lay.sp and lay.tp > 1:
+    if sp:
         n2 = add(Op.TP_GATHER)
     if dense:
         last = [add(Op.DENSE_FFN, [n2])]
     else:
         r = add(Op.ROUTER, [n2])
-        a2a = lay.ep > 1 and not experts_inside_tp(lay)      # inside the TP group: the TP reduce combines
-        if a2a:
+        if a2a:                     # experts inside the TP group: no all-to-all, the TP reduce combines
             r = add(Op.DISPATCH, [r])
         # Shared experts need only the normed input: they run beside the dispatch.
-        shared = [add(Op.SHARED_EXPERT, [n2])] if m.moe.shared else []
+        after = [add(Op.SHARED_EXPERT, [n2])] if shared else []
         e = add(Op.EXPERT_FFN, [r])
-        if a2a and lay.etp > 1:
+        if a2a and etp:
             e = add(Op.ETP_REDUCE, [e])
         if a2a:
             e = add(Op.COMBINE, [e])
-        last = [e] + shared
-    if lay.tp > 1:
+        last = [e] + after
+    if tp:
         last = [add(Op.TP_REDUCE, last)]
     return tuple(ops), tuple(last)
