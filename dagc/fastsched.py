@@ -28,7 +28,7 @@ from .plan import Model, Overlap, Plan, Workload
 from .shards import stage_layer_counts
 
 __all__ = ["TIMER_CACHE_MAX", "Timer", "Recurrence", "fast_metrics", "fast_ttft", "fast_ttft_floor", "fast_tpot",
-           "fast_tpot_floor", "fast_tpot_launch_floor", "fast_tpot_split_floor"]
+           "fast_tpot_floor", "fast_tpot_launch_floor", "fast_tpot_split_floor", "fast_ttft_split_floor"]
 
 TIMER_CACHE_MAX = 50_000     # cached stage passes (a few hundred bytes each); the cache restarts beyond
 
@@ -333,6 +333,12 @@ def fast_tpot_split_floor(plan: Plan, lay: Layout, workload: Workload, timer: Ti
     return Recurrence(plan, lay, workload, timer).tpot_split_floor()
 
 
+def fast_ttft_split_floor(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> float:
+    """A lower bound of `fast_ttft_floor` from the ops of the attention split alone
+    (`Recurrence.prefill_split_floor`), with no op of the expert domain made or priced."""
+    return Recurrence(plan, lay, workload, timer).prefill_split_floor()
+
+
 def fast_tpot_launch_floor(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> float | None:
     """A lower bound of `fast_tpot_floor` from the floors of the stage costs (`Timer.stage_floors`:
     kernel launches and link latencies), with no kernel looked up; None until passes of the same
@@ -414,16 +420,23 @@ class Recurrence:
     def tpot_split_floor(self) -> float:
         """A lower bound of `tpot_floor` from the ops of the attention split alone (`Timer.split_times`:
         no op of the expert domain made or priced, and no send)."""
-        if "split" not in self.known:
+        return self._split_floor(Phase.DECODE, "split")
+
+    def prefill_split_floor(self) -> float:
+        """A lower bound of `prefill_floor`, as `tpot_split_floor` is of `tpot_floor`."""
+        return self._split_floor(Phase.PREFILL, "prefill_split")
+
+    def _split_floor(self, phase: Phase, name: str) -> float:
+        if name not in self.known:
             def row(req: tuple, n: int) -> list[tuple[float, float]]:
-                times = self.timer.split_times(self.workload, self.lay, Phase.DECODE, req)
+                times = self.timer.split_times(self.workload, self.lay, phase, req)
                 pair = self.pair and n == 2
                 return [(_stage_compute(times, kinds, pair), 0.0) for kinds in self.kinds]
 
             floor = self._floor(row)
             assert floor is not None
-            self.known["split"] = floor
-        return self.known["split"]
+            self.known[name] = floor
+        return self.known[name]
 
     def tpot_launch_floor(self) -> float | None:
         if "launches" not in self.known:

@@ -25,7 +25,8 @@ Before the exact TPOT, the candidate is tried at the physical bounds of its GPUs
 pipeline (`dagc.bounds.bounds` and `pipeline_bounds`, TTFT and TPOT), at the floor of its kernel
 launches (when passes of its structure are known), at the times of its attention split's ops
 alone (`dagc.fastsched.fast_tpot_split_floor`: shared by every expert split, no op of the expert
-domain made), then at a floor of its TPOT from its stage costs
+domain made; under `ttft` its prefill's too, `fast_ttft_split_floor`), then at a floor of its
+TPOT from its stage costs
 (`dagc.fastsched.fast_tpot_floor`: a micro-batch crosses every stage between two tokens, and
 the busiest stage runs every micro-batch), without running the recurrence; when its TTFT matters,
 likewise at a floor of its TTFT from its prefill stage costs (`fast_ttft_floor`) before the
@@ -142,7 +143,7 @@ class Pruner:
         self.plan, self.objective, self.timer = plan, objective, timer
         self._physical: dict[tuple[int, int], tuple[Bounds, _Best]] = {}
         self._first: dict[tuple, tuple[float, float, _Best]] = {}
-        self._split: dict[tuple, _Best] = {}
+        self._split: dict[tuple, tuple[float, float, _Best]] = {}
         self._resident: dict[tuple, tuple[StageFigures, bool]] = {}
         self._working: dict[tuple, bool] = {}
         self._workloads: dict[tuple[int, str], Workload] = {}
@@ -155,6 +156,7 @@ class Pruner:
         # prunes them anyway, and the working sets' templates would cost more than they save (measured
         # on the DeepSeek-V3 2048-GPU plan: docs/search.md).
         self.working_sets = objective not in MOST_GPUS_FIRST
+        self.ttft_first = objective == "ttft"          # the score is TTFT alone: its bounds come first
 
     def workload(self, mb: int, overlap: Overlap) -> Workload:
         """The plan's workload with `mb` micro-batches and `overlap`: one object per pair, shared."""
@@ -228,10 +230,12 @@ class Pruner:
             return None
         if _out_of_reach(reach[2], bar):
             return Screen.PRUNED
-        if not self.floors_matter(bar):
+        tpot_floors = self.floors_matter(bar)
+        if not (tpot_floors or self.ttft_first):
             return None
-        split = self._split.get(_split_key(tp, cp, sp, g, StageBounds.even(m.layers, pp), dp, microbatches, overlap))
-        return Screen.PRUNED if split is not None and _out_of_reach(split, bar) else None
+        split = self._split.get(_split_key(tp, cp, sp, g, StageBounds.even(m.layers, pp), dp, microbatches, overlap,
+                                           tpot_floors))
+        return Screen.PRUNED if split is not None and _out_of_reach(split[2], bar) else None
 
     def floors_matter(self, bar: Bar) -> bool:
         """Whether the TPOT floors can prune: the rank or a requirement reads TPOT, or a front is kept."""
@@ -312,31 +316,36 @@ class Pruner:
         if not _could_matter(best, bar, name, mb, overlap):
             return None
         schedule = Recurrence(self.plan, lay, workload, self.timer)      # one per candidate: its stage costs shared
-        if not self.floors_matter(bar):
+        tpot_floors = self.floors_matter(bar)
+        if not (tpot_floors or self.ttft_first):
             return ttft, tpot, schedule
-        launches = schedule.tpot_launch_floor()
+        launches = schedule.tpot_launch_floor() if tpot_floors else None
         if launches is not None and launches > tpot:
             if not _could_matter(self._best(ttft, launches, workload, gpus), bar, name, mb, overlap):
                 return None
-        split = self.split_bounds(workload, lay, schedule)
-        if not _could_matter(split[1], bar, name, mb, overlap):
+        ttft, tpot, best = self.split_bounds(workload, lay, schedule, tpot_floors)
+        if not _could_matter(best, bar, name, mb, overlap):
             return None
-        return ttft, max(tpot, split[0], launches or 0.0), schedule
+        return ttft, max(tpot, launches or 0.0), schedule
 
-    def split_bounds(self, workload: Workload, lay: Layout, schedule: Recurrence) -> tuple[float, _Best]:
-        """The candidate's TPOT bound from `first_bounds` and its attention split's floor
-        (`Recurrence.tpot_split_floor`) and the best a candidate could do at it (with the TTFT of
-        `first_bounds`), remembered by what they read of the layout and workload: the expert domain
+    def split_bounds(self, workload: Workload, lay: Layout, schedule: Recurrence, tpot_floors: bool
+                     ) -> tuple[float, float, _Best]:
+        """The candidate's TTFT and TPOT bounds from `first_bounds` and its attention split's floors —
+        of its prefill when the rank reads TTFT first (`ttft_first`: `Recurrence.prefill_split_floor`),
+        of its decode with `tpot_floors` (`Recurrence.tpot_split_floor`) — and the best a candidate
+        could do at them, remembered by what they read of the layout and workload: the expert domain
         aside (`_split_key`)."""
         key = _split_key(lay.tp, lay.cp, lay.sp, lay.group_size, lay.stage_layers, lay.dp, lay.microbatches,
-                         workload.overlap.value)
+                         workload.overlap.value, tpot_floors)
         hit = self._split.get(key)
         if hit is None:
             ttft, tpot, _ = self.first_bounds(workload, lay)
-            tpot = max(tpot, schedule.tpot_split_floor())
-            best = self._split[key] = self._best(ttft, tpot, workload, lay.gpus_used)
-            return tpot, best
-        return hit.point[1], hit
+            if self.ttft_first:
+                ttft = max(ttft, schedule.prefill_split_floor())
+            if tpot_floors:
+                tpot = max(tpot, schedule.tpot_split_floor())
+            hit = self._split[key] = (ttft, tpot, self._best(ttft, tpot, workload, lay.gpus_used))
+        return hit
 
     def matters(self, lay: Layout, workload: Workload, bar: Bar, text: str, mb: int, overlap: Overlap) -> bool:
         """Whether the candidate (`text` with `mb` micro-batches and `overlap`) could enter the best
@@ -359,7 +368,7 @@ class Pruner:
         def could(ttft: float, tpot: float) -> bool:
             return _could_matter(self._best(ttft, tpot, workload, gpus), bar, name, mb, overlap)
 
-        ttft_first = self.objective == "ttft"                    # the score is TTFT alone: its figures first
+        ttft_first = self.ttft_first
         if ttft_first:
             ttft = max(ttft, schedule.prefill_floor())
             if not could(ttft, tpot):
@@ -416,10 +425,11 @@ def _resident_key(tp: int, cp: int, ep: int, etp: int, stage_layers: StageBounds
 
 
 def _split_key(tp: int, cp: int, sp: bool, group_size: int, stage_layers: StageBounds, dp: int, microbatches: int,
-               overlap: str) -> tuple:
+               overlap: str, tpot_floors: bool) -> tuple:
     """What `Pruner.split_bounds` reads of a layout and workload (the batch and the rest are the plan's):
-    its attention split, its stages, its units of micro-batches; not its expert domain."""
-    return tp, cp, sp, group_size, stage_layers, dp, microbatches, overlap
+    its attention split, its stages, its units of micro-batches; not its expert domain. And whether
+    it bounds TPOT too."""
+    return tp, cp, sp, group_size, stage_layers, dp, microbatches, overlap, tpot_floors
 
 
 def _first_key(group_size: int, pp: int, dp: int, adp: int, microbatches: int, batch: int, overlap: str) -> tuple:

@@ -18,6 +18,7 @@ from dagc.fastsched import (
     fast_tpot_split_floor,
     fast_ttft,
     fast_ttft_floor,
+    fast_ttft_split_floor,
 )
 from dagc.layout import resolve
 from dagc.load import load_plan, load_plan_text
@@ -104,8 +105,8 @@ def bounds_hold(plan, sample) -> int:
     """The pruner's tests take TTFT and TPOT at `dagc.bounds` of the candidate's GPUs and replicas
     and of its pipeline, then TPOT at the floor of its kernel launches and link latencies (known
     from earlier candidates' passes), then at the times of its attention split's ops alone, then
-    at the floor of its stage costs, and TTFT at the floor
-    of its prefill stage costs: each must be a lower
+    at the floor of its stage costs, and TTFT at the times of its attention split's prefill ops
+    alone and at the floor of its prefill stage costs: each must be a lower
     bound of the recurrence's figure, candidate by candidate (both overlaps). Returns how many
     candidates were checked."""
     timer = Timer(plan)
@@ -118,6 +119,7 @@ def bounds_hold(plan, sample) -> int:
         b = bounds(plan.model, workload, plan.cluster, gpus=lay.gpus_used, dp=lay.dp)
         pipe_ttft, pipe_tpot = pipeline_bounds(plan.model, workload, plan.cluster, lay)
         split = fast_tpot_split_floor(plan, lay, workload, timer)          # before any pass of the candidate
+        prefill_split = fast_ttft_split_floor(plan, lay, workload, timer)
         tpot = fast_tpot(plan, lay, workload, timer)
         floor = fast_tpot_floor(plan, lay, workload, timer)
         assert 0 < split <= floor * (1 + 1e-12)
@@ -125,7 +127,9 @@ def bounds_hold(plan, sample) -> int:
         assert launches is not None and launches <= floor * (1 + 1e-12)
         assert max(b.tpot_s, pipe_tpot, floor) <= tpot * (1 + 1e-12)
         ttft = fast_ttft(plan, lay, workload, timer)
-        assert max(b.ttft_s, pipe_ttft, fast_ttft_floor(plan, lay, workload, timer)) <= ttft * (1 + 1e-12)
+        ttft_floor = fast_ttft_floor(plan, lay, workload, timer)
+        assert 0 < prefill_split <= ttft_floor * (1 + 1e-12)
+        assert max(b.ttft_s, pipe_ttft, ttft_floor) <= ttft * (1 + 1e-12)
         checked += 1
     return checked
 
@@ -168,18 +172,19 @@ def test_a_hopeless_strategy_has_no_variant_that_matters(front):
     assert hopeless > 10
 
 
+@pytest.mark.parametrize("objective", ("tokens-per-gpu", "ttft"))
 @pytest.mark.parametrize("front", (True, False))
 @pytest.mark.parametrize("name", ["30b-moe-dp2-pp2-tp2-ep4-16gpu.moe", "10b-moe-tp4-ep16-64gpu.moe"])
-def test_what_the_screen_recalls_is_what_it_would_decide(name, front):
+def test_what_the_screen_recalls_is_what_it_would_decide(name, front, objective):
     """`Pruner.recalled` decides a candidate from the search item alone, with what the screens of
     earlier candidates remembered: whatever it decides, `screen` decides the same for the resolved
     candidate — with a fresh pruner, so that nothing it says is read from the same memory."""
     plan = load_plan(EXAMPLES / name)
-    found = search(plan, rescore=0, front=front)
+    found = search(plan, objective=objective, rescore=0, front=front)
     k = found.exact_top
     front_points = tuple((-c.metrics["decode_tokens_per_s_per_gpu"], c.metrics["tpot_s"]) for c in found.pareto)
     bar = Bar(_rank_key(found.ranked[k - 1]), front_points if front else None)
-    remembering, fresh = (Pruner(plan, "tokens-per-gpu", Timer(plan)) for _ in range(2))
+    remembering, fresh = (Pruner(plan, objective, Timer(plan)) for _ in range(2))
     recalled, shape = collections.Counter(), None
     for item in _items(plan):
         first, shape = item[:7] != shape, item[:7]
