@@ -4,7 +4,7 @@ and the time of a `check` with its complete optimal verdict (one process).
 Run: python bench/bench_search.py [--examples] [--jobs N]
 
 Columns: `space` candidates in the documented space; `pruned` those branch and bound showed
-cannot enter the best 50 or the Pareto front (`dagc.search_bound`); `past` the rest: those whose
+cannot enter the best 10 or the Pareto front (`dagc.search_bound`); `past` the rest: those whose
 weights, KV cache and reserve alone, or with the prefill working set of their attention or routed
 experts, overflow a GPU (set aside: the check rejects them with E402)
 and those evaluated in full (memory, rules, the schedule's figures); `cand/s` the space over the search's seconds;
