@@ -123,16 +123,19 @@ class SearchResult:
 
     def counts_text(self) -> str:
         """How the candidates examined ended, e.g. "13,201 strategies examined: 12,401 pruned by their
-        bounds, 393 rejected by the rules, 407 legal" (`rejected`); a partial search says of how
-        many and in what order ("454 of 33,827 strategies examined (the search stopped early, most
-        GPUs first): …")."""
-        parts = [f"{self.pruned:,} pruned by their bounds" if self.pruned else "",
-                 f"{self.rejected:,} rejected by the rules" if self.rejected else "", f"{self.legal:,} legal"]
+        bounds; of the other 800, 393 rejected by the rules, 407 legal" (`rejected`: the legal ones
+        are counted among those not pruned, so the count depends on how much was pruned); a partial
+        search says of how many and in what order ("454 of 33,827 strategies examined (the search
+        stopped early, most GPUs first): …")."""
+        rest = ", ".join(p for p in (f"{self.rejected:,} rejected by the rules" if self.rejected else "",
+                                     f"{self.legal:,} legal") if p)
+        if self.pruned:
+            rest = f"{self.pruned:,} pruned by their bounds; of the other {self.evaluated - self.pruned:,}, {rest}"
         if self.complete:
             head = f"{self.evaluated:,} {'strategy' if self.evaluated == 1 else 'strategies'} examined"
         else:
             head = f"{self.evaluated:,} of {self.total:,} strategies examined (the search stopped early, {self.order})"
-        return f"{head}: {', '.join(p for p in parts if p)}"
+        return f"{head}: {rest}"
 
     @property
     def rejected(self) -> int:

@@ -243,11 +243,11 @@ def test_search_counts_add_up_in_its_first_line(tmp_path):
     proc = dagc("search", "examples/mixtral-8x7b-1node.moe", "--top", "1", "--svg", str(tmp_path / "p.svg"))
     assert proc.returncode == 0, proc.stderr
     first = proc.stdout.splitlines()[0]
-    m = re.match(r"([0-9,]+) strategies examined: ([0-9,]+) pruned by their bounds, ([0-9,]+) rejected by the rules, "
-                 r"([0-9,]+) legal; in ", first)
+    m = re.match(r"([0-9,]+) strategies examined: ([0-9,]+) pruned by their bounds; of the other ([0-9,]+), "
+                 r"([0-9,]+) rejected by the rules, ([0-9,]+) legal; in ", first)
     assert m, first
-    total, pruned, rejected, legal = (int(g.replace(",", "")) for g in m.groups())
-    assert total == pruned + rejected + legal and legal > 0 and rejected > 0
+    total, pruned, other, rejected, legal = (int(g.replace(",", "")) for g in m.groups())
+    assert total == pruned + other and other == rejected + legal and legal > 0 and rejected > 0
 
 
 def test_search_json_counts_add_up_as_documented(tmp_path):

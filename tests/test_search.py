@@ -263,5 +263,5 @@ def test_the_counts_read_as_english():
     assert one.counts_text() == "1 strategy examined: 1 legal"
     many = SearchResult(objective="ttft", evaluated=13201, legal=407, seconds=0.0, ranked=(), total=13201,
                         pruned=12401)
-    assert many.counts_text() == "13,201 strategies examined: 12,401 pruned by their bounds, 393 rejected by the " \
-        "rules, 407 legal"
+    assert many.counts_text() == "13,201 strategies examined: 12,401 pruned by their bounds; of the other 800, " \
+        "393 rejected by the rules, 407 legal"
