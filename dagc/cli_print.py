@@ -176,14 +176,16 @@ def _print_result(console: Console, r: StrategyResult, err: Console | None = Non
 
 
 def _print_layout(console: Console, r: StrategyResult) -> None:
+    from .export.markdown import data_parallel_text
     plan, lay = r.plan, r.layout
     assert lay is not None, "a strategy with a layout"
     experts = (f"ep {lay.ep} · etp {lay.etp}" if lay.expert_domain_written
                else f"experts follow tp (etp {lay.etp})") if plan.model.has_experts else "dense model"
+    adp, edp = data_parallel_text(lay)
     console.print(f"GPUs: {lay.gpus_used} used of {plan.cluster.gpus} available  "
                   f"(dp {lay.dp} × pp {lay.pp} × stage group {lay.group_size})", markup=False)
     console.print(f"stage group: attention tp {lay.tp} · cp {lay.cp}{' · sp' if lay.sp else ''} · attention DP "
-                  f"{lay.adp}  ;  {experts} · expert DP {lay.edp}  ·  "
+                  f"{adp}  ;  {experts} · expert DP {edp}  ·  "
                   f"{count_text(lay.microbatches, 'micro-batch', 'micro-batches')}",
                   markup=False)
 

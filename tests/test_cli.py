@@ -257,3 +257,19 @@ def test_search_json_counts_add_up_as_documented(tmp_path):
     assert proc.returncode == 0, proc.stderr
     d = json.loads(proc.stdout)
     assert d["evaluated"] == d["pruned"] + d["rejected"] + d["legal"] and d["rejected"] > 0 and d["legal"] > 0
+
+
+def test_a_domain_that_does_not_divide_the_stage_group_has_no_data_parallel_degree(tmp_path):
+    """`tp 3 ; ep 8` on 8 GPUs (E203): 3 does not divide 8, so there is no attention DP to print —
+    not the rounded quotient 8 // 3 = 2 — in the terminal or in report.md."""
+    plan = tmp_path / "p.moe"
+    plan.write_text('model preset "qwen3-30b-a3b"\ncluster { gpus = 8 gpu preset "h100-sxm" }\n'
+                    "workload { batch = 64 prompt = 4096 generate = 512 }\nstrategy tp 3 ; ep 8\n")
+    proc = dagc("check", str(plan))
+    assert proc.returncode == 3 and "E203" in proc.stdout
+    assert "attention DP — (3 GPUs do not divide the stage group of 8)" in proc.stdout
+    assert "attention DP 2" not in proc.stdout and "expert DP 1" in proc.stdout
+    out = tmp_path / "out"
+    assert dagc("compile", str(plan), "-o", str(out)).returncode == 3
+    report = next(out.rglob("report.md")).read_text()
+    assert "attention DP — (3 GPUs do not divide the stage group of 8)" in report and "expert DP 1" in report

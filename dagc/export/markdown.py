@@ -46,6 +46,18 @@ def shown_stages(n: int, limit: int = MAX_STAGE_ROWS) -> list[int | None]:
     return [*range(half), None, *range(n - half, n)]
 
 
+def data_parallel_text(lay: Layout) -> tuple[str, str]:
+    """The attention and expert data parallelism as reports print them: the degree, or "—" with the
+    reason when a domain does not divide the stage group (E203: then there is no such degree, and
+    the layout's `adp`/`edp` are only rounded quotients)."""
+    def text(domain: int, degree: int) -> str:
+        if lay.group_size % domain == 0:
+            return f"{degree}"
+        return f"— ({domain} GPUs do not divide the stage group of {lay.group_size})"
+
+    return text(lay.tp * lay.cp, lay.adp), text(lay.ep * lay.etp, lay.edp)
+
+
 def gap_text(n: int) -> str:
     """What the gap row of a table of `n` stages says (see `shown_stages`)."""
     return f"… {n - 2 * (MAX_STAGE_ROWS // 2):,} more stages (report.json lists them all)"
@@ -131,11 +143,12 @@ def _verdicts(r: StrategyResult) -> list[str]:
 def _placement(r: StrategyResult, lay: Layout) -> list[str]:
     plan, m = r.plan, r.plan.model
     lines = ["## GPUs and placement", ""]
+    adp, edp = data_parallel_text(lay)
     lines += [f"GPUs used = dp {lay.dp} × pp {lay.pp} × stage group {lay.group_size} = **{lay.gpus_used}** "
               f"of {plan.cluster.gpus} available. Inside a stage: attention tp {lay.tp} × cp {lay.cp}"
-              f"{' (sp)' if lay.sp else ''} with attention DP {lay.adp}; experts "
-              + (f"ep {lay.ep} × etp {lay.etp} with expert DP {lay.edp}" if lay.expert_domain_written
-                 else f"follow tp (each expert split {lay.etp} ways, expert DP {lay.edp})") + ".", ""]
+              f"{' (sp)' if lay.sp else ''} with attention DP {adp}; experts "
+              + (f"ep {lay.ep} × etp {lay.etp} with expert DP {edp}" if lay.expert_domain_written
+                 else f"follow tp (each expert split {lay.etp} ways, expert DP {edp})") + ".", ""]
     rows = []
     for s in shown_stages(lay.pp):
         if s is None:
