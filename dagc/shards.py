@@ -223,7 +223,8 @@ def _max_load_exact(tokens: int, top_k: int, experts: int, ep: int) -> float:
 
     def coefficients(rows: np.ndarray) -> np.ndarray:
         y = _power(np.fft.rfft(rows, size, axis=1), ep)
-        return y.real @ pick_re - y.imag @ pick_im
+        # numpy's own sums, not a BLAS product: the same additions in the same order on every machine
+        return (y.real * pick_re).sum(axis=1) - (y.imag * pick_im).sum(axis=1)
 
     # The rows are transformed a few hundred kilobytes at a time: arrays of tens of megabytes cost
     # more to allocate than to transform. 1 − P(max ≤ a) falls as a grows; once it is below
