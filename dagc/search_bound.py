@@ -209,8 +209,8 @@ class Pruner:
         if pp > m.layers:
             return None
         ep, etp, g, adp = stage_group(tp, cp, ep, etp)
-        resident = self._resident.get(_resident_key(tp, cp, ep, etp, StageBounds.even(m.layers, pp),
-                                                    busiest_group_requests(batch, dp, adp)))
+        stages = StageBounds.even(m.layers, pp)
+        resident = self._resident.get(_resident_key(tp, cp, ep, etp, stages, busiest_group_requests(batch, dp, adp)))
         if resident is None:
             return None
         if resident[1]:
@@ -233,8 +233,7 @@ class Pruner:
         tpot_floors = self.floors_matter(bar)
         if not (tpot_floors or self.ttft_first):
             return None
-        split = self._split.get(_split_key(tp, cp, sp, g, StageBounds.even(m.layers, pp), dp, microbatches, overlap,
-                                           tpot_floors))
+        split = self._split.get(_split_key(tp, cp, sp, g, stages, dp, microbatches, overlap, tpot_floors))
         return Screen.PRUNED if split is not None and _out_of_reach(split[2], bar) else None
 
     def floors_matter(self, bar: Bar) -> bool:
