@@ -558,6 +558,8 @@ EXPLAIN: dict[str, str] = {
         "\n"
         "Not raised for a batch that `batch = max` chose: that batch is the largest the strategy\n"
         "serves, and its note (N605) says how it splits and which smaller batch would split evenly.\n"
+        "Nor when the attention domain does not divide the stage group (E203): there is no attention\n"
+        "DP to divide by.\n"
         "\n"
         "Bad:\n"
         "    workload { batch = 100 … }   strategy dp 8 < tp 1 >\n"

@@ -244,6 +244,18 @@ class Layout:
         return self.batch % self.work_parts == 0
 
     @property
+    def attention_divides(self) -> bool:
+        """Whether the attention domain (tp·cp) divides the stage group: else (E203) there is no
+        attention DP, and `adp` is only the rounded quotient."""
+        return self.group_size % (self.tp * self.cp) == 0
+
+    @property
+    def experts_divide(self) -> bool:
+        """Whether the expert domain (ep·etp) divides the stage group: else (E203) `edp` is only the
+        rounded quotient."""
+        return self.group_size % (self.ep * self.etp) == 0
+
+    @property
     def gpus_used(self) -> int:
         return self.dp * self.pp * self.group_size
 

@@ -273,3 +273,7 @@ def test_a_domain_that_does_not_divide_the_stage_group_has_no_data_parallel_degr
     assert dagc("compile", str(plan), "-o", str(out)).returncode == 3
     report = next(out.rglob("report.md")).read_text()
     assert "attention DP — (3 GPUs do not divide the stage group of 8)" in report and "expert DP 1" in report
+    # nor does the batch-split warning divide by one: `pp 3 < tp 3 ; ep 8 >` with 3 micro-batches
+    plan.write_text(plan.read_text().replace("strategy tp 3 ; ep 8", "strategy pp 3 < tp 3 ; ep 8 >"))
+    proc = dagc("check", str(plan))
+    assert "E203" in proc.stdout and "W503" not in proc.stdout and "attention DP 2" not in proc.stdout

@@ -50,12 +50,11 @@ def data_parallel_text(lay: Layout) -> tuple[str, str]:
     """The attention and expert data parallelism as reports print them: the degree, or "—" with the
     reason when a domain does not divide the stage group (E203: then there is no such degree, and
     the layout's `adp`/`edp` are only rounded quotients)."""
-    def text(domain: int, degree: int) -> str:
-        if lay.group_size % domain == 0:
-            return f"{degree}"
-        return f"— ({domain} GPUs do not divide the stage group of {lay.group_size})"
+    def text(divides: bool, domain: int, degree: int) -> str:
+        return f"{degree}" if divides else f"— ({domain} GPUs do not divide the stage group of {lay.group_size})"
 
-    return text(lay.tp * lay.cp, lay.adp), text(lay.ep * lay.etp, lay.edp)
+    return (text(lay.attention_divides, lay.tp * lay.cp, lay.adp),
+            text(lay.experts_divide, lay.ep * lay.etp, lay.edp))
 
 
 def gap_text(n: int) -> str:

@@ -144,6 +144,8 @@ def check_batch_split(ctx: RuleContext):
 
     Not raised for a batch that `batch = max` chose: that batch is the largest the strategy
     serves, and its note (N605) says how it splits and which smaller batch would split evenly.
+    Nor when the attention domain does not divide the stage group (E203): there is no attention
+    DP to divide by.
 
     Bad:
         workload { batch = 100 … }   strategy dp 8 < tp 1 >
@@ -152,7 +154,7 @@ def check_batch_split(ctx: RuleContext):
     """
     lay = ctx.layout
     parts = lay.work_parts
-    if not lay.work_is_even and not ctx.plan.workload.batch_max:
+    if not lay.work_is_even and not ctx.plan.workload.batch_max and lay.attention_divides:
         yield diag("W503", Severity.WARNING,
                    f"batch {ctx.plan.workload.batch} does not divide into dp {lay.dp} × attention DP {lay.adp} "
                    f"× {lay.microbatches} micro-batches = {parts} equal parts",
