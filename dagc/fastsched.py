@@ -45,6 +45,7 @@ class Timer:
         self.figures: dict[tuple, dict[str, float]] = {}                   # `figures_of`
         self.layouts: dict[tuple, tuple] = {}        # `placements`, `request_rows`, `stage_kinds` of layouts
         self.peaks: dict[tuple, float] = {}          # `working_set_floor`
+        self.made: dict[tuple, tuple[float, bool, float, float]] = {}     # `_made` by what the op reads
 
     @staticmethod
     def _remember(table: dict, key, make: Callable[[], Any]) -> Any:
@@ -197,7 +198,17 @@ class Timer:
 
     def _made(self, shapes: OpShapes, op: Op) -> tuple[float, bool, float, float]:
         """An op's template at `shapes`, made, priced and let go: its slowest rank's seconds, whether it is
-        a collective, its activation peak and its floor."""
+        a collective, its activation peak and its floor. Once per key of what the template reads
+        (`OpShapes.reads`: stage shapes of other degrees often give an op the same per-rank
+        tokens, e.g. the expert domain's ops beside every attention split)."""
+        reads = shapes.reads(op)
+        if reads is None:
+            return self._make(shapes, op)
+        w = shapes.w
+        key = (op, reads, w.prompt, w.generate, w.routing_imbalance, w.dispatch)
+        return self._remember(self.made, key, lambda: self._make(shapes, op))
+
+    def _make(self, shapes: OpShapes, op: Op) -> tuple[float, bool, float, float]:
         tpl = shapes.make(op)
         time_s, floor_s = self._op_cost(tpl)
         return time_s, tpl.kind.is_comm, template_activation_peak(tpl), floor_s

@@ -5,10 +5,13 @@ Output: the op's `OpTemplate` — per-rank tokens, FLOPs, HBM bytes, bytes sent,
 the kernels it launches (the unfused reference, `REFERENCE`). `dagc.ops` lists them in `RECIPES`.
 Covered: embedding, norms, the TP and CP collectives, the QKV and O projections, attention
 (prefill and decode, rope and layout glue), the dense FFN, the LM head and the pipeline send.
+Beside each figure function, its `_reads`: what it reads of the shapes (the model and workload
+aside), the key under which `dagc.fastsched.Timer` prices it once.
 """
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import replace
 
 from .dag import Kernel, KernelClass, OpKind, OpTemplate, Phase
@@ -18,7 +21,9 @@ from .plan import AttentionKind
 from .shards import kv_heads_per_rank
 
 __all__ = ["attention", "cp_gather", "dense_ffn", "embed", "final_norm", "lm_head", "norm", "o_proj", "qkv", "send",
-           "tp_gather", "tp_reduce"]
+           "tp_gather", "tp_reduce", "attention_reads", "cp_gather_reads", "dense_ffn_reads", "embed_reads",
+           "final_norm_reads", "lm_head_reads", "norm_reads", "o_proj_reads", "qkv_reads", "send_reads",
+           "tp_gather_reads", "tp_reduce_reads"]
 
 
 def embed(s: Shapes, r: Recipe) -> OpTemplate:
@@ -26,6 +31,10 @@ def embed(s: Shapes, r: Recipe) -> OpTemplate:
     return s.compute(r, t, s.zero, t * d.h * (d.wb + AB), t * d.h * AB, s.T, 0.0, t * d.h * AB,
                      (s.memory_pass("gather", 2 * t * d.h * AB, "copy"),))
 
+
+
+def embed_reads(s: Shapes) -> Hashable:
+    return s.t_key, s.T
 
 def norm(s: Shapes, r: Recipe) -> OpTemplate:
     d = s.d
@@ -35,11 +44,19 @@ def norm(s: Shapes, r: Recipe) -> OpTemplate:
                      (s.memory_pass("rms_norm", 2 * t * d.h * AB, "rms_norm"),))
 
 
+
+def norm_reads(s: Shapes) -> Hashable:
+    return s.t_key, s.T, s.d.tp if s.d.sp else 1
+
 def qkv(s: Shapes, r: Recipe) -> OpTemplate:
     d = s.d
     # MLA's several projections are costed as one GEMM of the same weights (N = params / hidden).
     return s.matmul(r, d.qkv_params_r, d.qkv_params_full, s.t, d.h, d.q_out + d.kv_out, s.T)
 
+
+
+def qkv_reads(s: Shapes) -> Hashable:
+    return s.t_key, s.T, s.d.tp
 
 def attention(s: Shapes, r: Recipe) -> OpTemplate:
     d, w, m = s.d, s.w, s.m
@@ -63,6 +80,10 @@ def attention(s: Shapes, r: Recipe) -> OpTemplate:
         kernel = _decode_kernel(s, ctx / d.cp)
     return s.compute(r, s.t, flops, hbm, act, s.T, total, out, (*_rope_kernels(s), kernel, *_attention_glue(s)))
 
+
+
+def attention_reads(s: Shapes) -> Hashable:
+    return s.t_key, s.seq_key, s.T, s.R, s.d.tp, s.d.cp
 
 def _rope_kernels(s: Shapes) -> tuple[Kernel, ...]:
     """Rotary embedding of q and k, unfused (REFERENCE): per element 9 bf16 reads and writes, 13
@@ -111,21 +132,37 @@ def o_proj(s: Shapes, r: Recipe) -> OpTemplate:
     return s.matmul(r, d.o_params_r, d.o_params_full, s.t, d.o_in, d.h, s.T, kernels)
 
 
+
+def o_proj_reads(s: Shapes) -> Hashable:
+    return s.t_key, s.T, s.d.tp
+
 def tp_reduce(s: Shapes, r: Recipe) -> OpTemplate:
     d = s.d
     kind = OpKind.REDUCE_SCATTER if d.sp else OpKind.ALL_REDUCE
     return s.comm(replace(r, kind=kind), d.tp, s.t, s.t * d.h * AB, s.crosses(d.tp), s.nodes(d.tp))
 
 
+
+def tp_reduce_reads(s: Shapes) -> Hashable:
+    return s.t_key, s.d.tp, s.d.sp, s.placement_key(s.d.tp)
+
 def tp_gather(s: Shapes, r: Recipe) -> OpTemplate:
     d = s.d
     return s.comm(r, d.tp, s.t, s.t * d.h * AB, s.crosses(d.tp), s.nodes(d.tp))
 
 
+
+def tp_gather_reads(s: Shapes) -> Hashable:
+    return s.t_key, s.d.tp, s.placement_key(s.d.tp)
+
 def cp_gather(s: Shapes, r: Recipe) -> OpTemplate:
     d = s.d
     return s.comm(r, d.cp, s.t, s.t * d.kv_out * AB, s.crosses(d.cp, d.tp * d.cp), s.nodes(d.cp, d.tp * d.cp))
 
+
+
+def cp_gather_reads(s: Shapes) -> Hashable:
+    return s.t_key, s.d.tp, s.d.cp, s.placement_key(s.d.cp, s.d.tp * s.d.cp)
 
 def dense_ffn(s: Shapes, r: Recipe) -> OpTemplate:
     m, d = s.m, s.d
@@ -135,6 +172,10 @@ def dense_ffn(s: Shapes, r: Recipe) -> OpTemplate:
                     (*s.ffn_kernels(s.t, ffn_r), s.residual_add(s.t)))
 
 
+
+def dense_ffn_reads(s: Shapes) -> Hashable:
+    return s.t_key, s.T, s.d.tp
+
 def final_norm(s: Shapes, r: Recipe) -> OpTemplate:
     d = s.d
     n = s.n_seq / d.cp
@@ -143,6 +184,10 @@ def final_norm(s: Shapes, r: Recipe) -> OpTemplate:
                      (s.memory_pass("rms_norm", 2 * n * d.h * AB, "rms_norm"),))
 
 
+
+def final_norm_reads(s: Shapes) -> Hashable:
+    return s.seq_key, s.R, s.d.cp
+
 def lm_head(s: Shapes, r: Recipe) -> OpTemplate:
     m, d = s.m, s.d
     n = s.n_seq / d.cp
@@ -150,6 +195,14 @@ def lm_head(s: Shapes, r: Recipe) -> OpTemplate:
     return s.matmul(r, full / d.tp, full, n, d.h, m.vocab / d.tp, s.R)
 
 
+
+def lm_head_reads(s: Shapes) -> Hashable:
+    return s.seq_key, s.R, s.d.tp, s.d.cp
+
 def send(s: Shapes, r: Recipe) -> OpTemplate:
     t = s.t / s.d.tp if s.d.sp else s.t
     return s.comm(r, 2, t, t * s.d.h * AB, s.lay.send_crosses_nodes(s.stage))
+
+
+def send_reads(s: Shapes) -> Hashable:
+    return s.t_key, s.d.tp if s.d.sp else 1, s.lay.send_crosses_nodes(s.stage)

@@ -5,10 +5,12 @@ Input: the `Shapes` of one (phase, micro-batch shape, stage placement) and the o
 Output: the op's `OpTemplate`. Tokens entering the expert domain are shared among the TP ranks
 (each rank dispatches 1/tp of its attention group's tokens) unless the expert group is the TP
 group (`experts_inside_tp`); the busiest EP rank gets the expected maximum of the routing.
+Beside each figure function, its `_reads` (as in `dagc.op_attention`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import replace
 
 import numpy as np
@@ -19,7 +21,8 @@ from .params import ffn_params
 from .plan import DType, Model, Workload
 from .shards import expected_distinct_nodes, expected_distinct_ranks
 
-__all__ = ["combine", "dispatch", "dispatch_dtype", "etp_reduce", "expert_ffn", "router", "shared_expert"]
+__all__ = ["combine", "dispatch", "dispatch_dtype", "etp_reduce", "expert_ffn", "router", "shared_expert", "a2a_reads",
+           "etp_reduce_reads", "expert_ffn_reads", "router_reads", "shared_expert_reads"]
 
 
 def router(s: Shapes, r: Recipe) -> OpTemplate:
@@ -30,6 +33,10 @@ def router(s: Shapes, r: Recipe) -> OpTemplate:
                s.memory_pass("softmax_topk", 4 * s.u * m.moe.experts, "router_topk"))
     return s.compute(r, s.u, 2 * p * s.u, p * d.wb + act, act, s.T, 2 * p * s.T, s.u * m.moe.experts * AB, kernels)
 
+
+
+def router_reads(s: Shapes) -> Hashable:
+    return s.u_key, s.T
 
 def dispatch_dtype(m: Model, w: Workload) -> DType:
     """The EP dispatch payload's dtype: as written, else fp8 for 8-bit weights, else bf16."""
@@ -65,6 +72,11 @@ def combine(s: Shapes, r: Recipe) -> OpTemplate:
     return _a2a(s, r, AB)                                 # combine stays bf16
 
 
+
+def a2a_reads(s: Shapes) -> Hashable:
+    """What `dispatch` and `combine` read."""
+    return s.u_key, s.lay.ep, s.lay.etp, s.placement_key(s.lay.ep * s.lay.etp)
+
 def expert_ffn(s: Shapes, r: Recipe) -> OpTemplate:
     m, lay, d = s.m, s.lay, s.d
     e, hit = s.expert_tokens
@@ -74,6 +86,10 @@ def expert_ffn(s: Shapes, r: Recipe) -> OpTemplate:
     return s.compute(r, e, 2 * per * e, hit * per * d.wb + act, act, assignments,
                      2 * ffn_params(m, m.moe.ffn) * assignments, e * d.h * AB, _expert_kernels(s, e, hit))
 
+
+
+def expert_ffn_reads(s: Shapes) -> Hashable:
+    return s.u_key, s.T, s.lay.ep, s.lay.etp
 
 def expert_ffn_act_floor(s: Shapes) -> float:
     """A lower bound of the largest per-rank working set of `expert_ffn` (its `act_bytes`: the rows
@@ -119,8 +135,16 @@ def etp_reduce(s: Shapes, r: Recipe) -> OpTemplate:
     return s.comm(r, lay.etp, e, e * d.h * AB, s.crosses(lay.etp), s.nodes(lay.etp))
 
 
+
+def etp_reduce_reads(s: Shapes) -> Hashable:
+    return s.u_key, s.lay.ep, s.lay.etp, s.placement_key(s.lay.etp)
+
 def shared_expert(s: Shapes, r: Recipe) -> OpTemplate:
     m, d = s.m, s.d
     full = m.moe.shared * ffn_params(m, m.moe.shared_ffn_size)
     ffn_r = m.moe.shared * m.moe.shared_ffn_size / d.tp
     return s.matmul(r, full / d.tp, full, s.t, d.h, d.gate * ffn_r, s.T, s.ffn_kernels(s.t, ffn_r))
+
+
+def shared_expert_reads(s: Shapes) -> Hashable:
+    return s.t_key, s.T, s.d.tp

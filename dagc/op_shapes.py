@@ -83,12 +83,15 @@ class RankDims:
 
 @dataclass(frozen=True)
 class Recipe:
-    """How one op is made: its node kind, the axis of its group, its peak, and its figures."""
+    """How one op is made: its node kind, the axis of its group, its peak, its figures, and what
+    those figures read of the shapes beside the plan's model and workload (`reads`: equal keys make
+    equal templates, so the search's timer prices an op once per key; None: not declared)."""
 
     kind: OpKind
     group: Axis | None
     peak: Peak
     figures: Callable[[Shapes, Recipe], OpTemplate]
+    reads: Callable[[Shapes], Hashable] | None = None
 
 
 def experts_inside_tp(lay: Layout) -> bool:
@@ -121,6 +124,29 @@ class Shapes:
         self._cache: dict[Hashable, OpTemplate] = {}
         self._vecs: dict[float, np.ndarray] = {}           # `vec` of numbers
         self.zero = np.zeros(g)
+
+    # ----------------------------------------------------------- what the figures read
+    # The per-rank vectors as keys (their bytes: equal vectors, equal keys, whatever the layout
+    # they came from), for the recipes' `reads`.
+    @functools.cached_property
+    def t_key(self) -> tuple[str, bytes]:
+        """`t`, the tokens through linear ops per rank, with the phase (eager or graphed kernels)."""
+        return self.phase.value, self.t.tobytes()
+
+    @functools.cached_property
+    def u_key(self) -> tuple[str, bytes, bool]:
+        """`u`, the tokens each rank routes, with the phase and whether the experts sit inside the TP
+        group (then the EP groups' tokens are one rank's, not the sum: `expert_origin`)."""
+        return self.phase.value, self.u.tobytes(), experts_inside_tp(self.lay)
+
+    @functools.cached_property
+    def seq_key(self) -> tuple[str, bytes]:
+        """`n_seq`, the requests of each rank's attention group, with the phase."""
+        return self.phase.value, self.n_seq.tobytes()
+
+    def placement_key(self, size: int, span: int | None = None) -> tuple[bool, int]:
+        """What a collective of `size` ranks (blocks of `span`) reads of where the stage sits."""
+        return self.crosses(size, span), self.nodes(size, span)
 
     def template(self, key: Hashable, recipe: Recipe) -> OpTemplate:
         """The template `recipe` makes at this shape, made once under `key`, then shared."""

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import enum
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -33,27 +33,44 @@ from .dag import OpKind, OpTemplate, Phase
 from .layout import Layout
 from .op_attention import (
     attention,
+    attention_reads,
     cp_gather,
+    cp_gather_reads,
     dense_ffn,
+    dense_ffn_reads,
     embed,
+    embed_reads,
     final_norm,
+    final_norm_reads,
     lm_head,
+    lm_head_reads,
     norm,
+    norm_reads,
     o_proj,
+    o_proj_reads,
     qkv,
+    qkv_reads,
     send,
+    send_reads,
     tp_gather,
+    tp_gather_reads,
     tp_reduce,
+    tp_reduce_reads,
 )
 from .op_moe import (
+    a2a_reads,
     combine,
     dispatch,
     dispatch_dtype,
     etp_reduce,
+    etp_reduce_reads,
     expert_ffn,
     expert_ffn_act_floor,
+    expert_ffn_reads,
     router,
+    router_reads,
     shared_expert,
+    shared_expert_reads,
 )
 from .op_shapes import ALIGN_ROWS, REFERENCE, Peak, RankDims, Recipe, Shapes, decode_context, experts_inside_tp
 from .params import attention_params
@@ -123,6 +140,12 @@ class OpShapes(Shapes):
         recipe = RECIPES[op]
         return self._cache.get(op) or recipe.figures(self, recipe)
 
+    def reads(self, op: Op) -> Hashable | None:
+        """What `op`'s template reads of these shapes beside the model and workload (`Recipe.reads`):
+        shapes with equal keys make equal templates. None when the recipe does not say."""
+        reads = RECIPES[op].reads
+        return None if reads is None else reads(self)
+
     def working_set_floor(self, op: Op) -> float:
         """A lower bound of the largest per-rank working set (`act_bytes`) of `op`'s template: the
         catalogue's cheaper floor where it has one (`WORKING_SET_FLOORS`), else the template's own."""
@@ -145,25 +168,25 @@ WORKING_SET_FLOORS: dict[Op, Callable[[Shapes], float]] = {Op.EXPERT_FFN: expert
 
 _C, _W, _KV = None, Peak.WEIGHTS, Peak.KV_CACHE
 RECIPES: dict[Op, Recipe] = {
-    Op.EMBED: Recipe(OpKind.EMBED, _C, _W, embed),
-    Op.NORM: Recipe(OpKind.NORM, _C, _W, norm),
-    Op.TP_GATHER: Recipe(OpKind.ALL_GATHER, Axis.TP, Peak.NONE, tp_gather),
-    Op.QKV: Recipe(OpKind.QKV_PROJ, _C, _W, qkv),
-    Op.CP_GATHER: Recipe(OpKind.ALL_GATHER, Axis.CP, Peak.NONE, cp_gather),
-    Op.ATTENTION: Recipe(OpKind.ATTENTION, _C, _KV, attention),
-    Op.O_PROJ: Recipe(OpKind.O_PROJ, _C, _W, o_proj),
-    Op.TP_REDUCE: Recipe(OpKind.ALL_REDUCE, Axis.TP, Peak.NONE, tp_reduce),   # reduce-scatter with sp
-    Op.ROUTER: Recipe(OpKind.ROUTER, _C, _W, router),
-    Op.DISPATCH: Recipe(OpKind.ALL_TO_ALL_DISPATCH, Axis.EP, Peak.NONE, dispatch),
-    Op.SHARED_EXPERT: Recipe(OpKind.SHARED_EXPERT, _C, _W, shared_expert),
-    Op.EXPERT_FFN: Recipe(OpKind.EXPERT_FFN, _C, _W, expert_ffn),
-    Op.ETP_REDUCE: Recipe(OpKind.ALL_REDUCE, Axis.ETP, Peak.NONE, etp_reduce),
-    Op.COMBINE: Recipe(OpKind.ALL_TO_ALL_COMBINE, Axis.EP, Peak.NONE, combine),
-    Op.DENSE_FFN: Recipe(OpKind.DENSE_FFN, _C, _W, dense_ffn),
-    Op.FINAL_NORM: Recipe(OpKind.NORM, _C, _W, final_norm),
-    Op.LM_HEAD: Recipe(OpKind.LM_HEAD, _C, _W, lm_head),
-    Op.SEND: Recipe(OpKind.SEND, Axis.PP, Peak.NONE, send),
-    Op.RECV: Recipe(OpKind.RECV, Axis.PP, Peak.NONE, _same_as(Op.SEND)),
+    Op.EMBED: Recipe(OpKind.EMBED, _C, _W, embed, embed_reads),
+    Op.NORM: Recipe(OpKind.NORM, _C, _W, norm, norm_reads),
+    Op.TP_GATHER: Recipe(OpKind.ALL_GATHER, Axis.TP, Peak.NONE, tp_gather, tp_gather_reads),
+    Op.QKV: Recipe(OpKind.QKV_PROJ, _C, _W, qkv, qkv_reads),
+    Op.CP_GATHER: Recipe(OpKind.ALL_GATHER, Axis.CP, Peak.NONE, cp_gather, cp_gather_reads),
+    Op.ATTENTION: Recipe(OpKind.ATTENTION, _C, _KV, attention, attention_reads),
+    Op.O_PROJ: Recipe(OpKind.O_PROJ, _C, _W, o_proj, o_proj_reads),
+    Op.TP_REDUCE: Recipe(OpKind.ALL_REDUCE, Axis.TP, Peak.NONE, tp_reduce, tp_reduce_reads),   # reduce-scatter with sp
+    Op.ROUTER: Recipe(OpKind.ROUTER, _C, _W, router, router_reads),
+    Op.DISPATCH: Recipe(OpKind.ALL_TO_ALL_DISPATCH, Axis.EP, Peak.NONE, dispatch, a2a_reads),
+    Op.SHARED_EXPERT: Recipe(OpKind.SHARED_EXPERT, _C, _W, shared_expert, shared_expert_reads),
+    Op.EXPERT_FFN: Recipe(OpKind.EXPERT_FFN, _C, _W, expert_ffn, expert_ffn_reads),
+    Op.ETP_REDUCE: Recipe(OpKind.ALL_REDUCE, Axis.ETP, Peak.NONE, etp_reduce, etp_reduce_reads),
+    Op.COMBINE: Recipe(OpKind.ALL_TO_ALL_COMBINE, Axis.EP, Peak.NONE, combine, a2a_reads),
+    Op.DENSE_FFN: Recipe(OpKind.DENSE_FFN, _C, _W, dense_ffn, dense_ffn_reads),
+    Op.FINAL_NORM: Recipe(OpKind.NORM, _C, _W, final_norm, final_norm_reads),
+    Op.LM_HEAD: Recipe(OpKind.LM_HEAD, _C, _W, lm_head, lm_head_reads),
+    Op.SEND: Recipe(OpKind.SEND, Axis.PP, Peak.NONE, send, send_reads),
+    Op.RECV: Recipe(OpKind.RECV, Axis.PP, Peak.NONE, _same_as(Op.SEND), send_reads),
 }
 
 

@@ -20,7 +20,15 @@ from dagc.fastsched import Recurrence, Timer
 from dagc.layout import resolve
 from dagc.load import load_plan, load_plan_text
 from dagc.memory import memory, template_activation_peak
-from dagc.ops import ATTENTION_SPLIT_OPS, Op, OpShapes, attention_split_key, attention_split_peak_key, rank_dims
+from dagc.ops import (
+    ATTENTION_SPLIT_OPS,
+    Op,
+    OpShapes,
+    attention_split_key,
+    attention_split_peak_key,
+    layer_ops,
+    rank_dims,
+)
 from dagc.search_bound import Pruner
 from dagc.search_space import candidates
 from plans import plan_texts
@@ -152,6 +160,69 @@ def test_the_attention_split_ops_figures_depend_on_their_peak_key_alone(name):
             else:
                 first[key] = (figures, lay.strategy.text, lay.group_size)
     assert compared > 100 and across > 10
+
+
+def ops_of(plan, lay) -> set[Op]:
+    """The ops a stage of `lay` runs: its layers' (`layer_ops`), the ends' and the send."""
+    ops = {Op.EMBED, Op.FINAL_NORM, Op.LM_HEAD, Op.SEND, Op.RECV}
+    for dense in plan.model.layer_kinds:
+        ops.update(lop.op for lop in layer_ops(lay, plan.model, dense)[0])
+    return ops
+
+
+@pytest.mark.parametrize("name", PLANS + ["10b-moe-pp16-ep16-256gpu.moe", "large prefill"])
+def test_every_op_template_depends_on_what_its_recipe_says_it_reads(name):
+    """`OpShapes.reads` (the recipes' `reads`): stage shapes with the same key for an op make the same
+    template of it, field by field — across degrees, stages and phases — so the timer may price an
+    op once per key. Many keys are met by layouts of other degrees than the first that made them."""
+    plan = plan_named(name)
+    first: dict[tuple, tuple] = {}
+    compared = across = 0
+    for workload, lay in layouts(plan, 2, 500):
+        d = rank_dims(plan.model, lay)
+        ops = ops_of(plan, lay)
+        for phase in Phase:
+            for req in lay.distinct_request_rows():
+                for stage in sorted({0, lay.pp // 2, lay.pp - 1}):
+                    shapes = OpShapes(plan.model, workload, lay, d, phase, np.array(req), stage)
+                    for op in ops:
+                        key = (op, shapes.reads(op))
+                        assert key[1] is not None, op
+                        tpl = shapes.make(op)
+                        degrees = (lay.tp, lay.cp, lay.sp, lay.ep, lay.etp, lay.group_size)
+                        if key in first:
+                            assert same_template(first[key][0], tpl), (op, lay.strategy.text, first[key][1])
+                            compared += 1
+                            across += first[key][2] != degrees
+                        else:
+                            first[key] = (tpl, lay.strategy.text, degrees)
+    assert compared > 1000 and across > 100, (compared, across)
+
+
+def test_the_timer_prices_an_op_once_per_key_of_what_it_reads():
+    """The search's timer makes and prices each op once per `OpShapes.reads` key: on the
+    DeepSeek-V3 prefill example, far fewer templates than the ops it times."""
+    plan = load_plan(EXAMPLES / "deepseek-v3-prefill-32xh800.moe")
+    timer = Timer(plan)
+    made = 0
+    make = OpShapes.make
+
+    def counting(self, op):
+        nonlocal made
+        made += 1
+        return make(self, op)
+
+    seen = list(layouts(plan, 3, 300))
+    try:
+        OpShapes.make = counting
+        for workload, lay in seen:
+            passes(timer, workload, lay)
+    finally:
+        OpShapes.make = make
+    assert 0 < made == len(timer.made) + sum(1 for k in timer.cache if k[1] == "send")
+    fresh = Timer(plan)
+    for workload, lay in seen[::7]:
+        assert passes(timer, workload, lay) == passes(fresh, workload, lay), lay.strategy.text
 
 
 @pytest.mark.parametrize("name", PLANS + ["10b-moe-pp16-ep16-256gpu.moe"])
