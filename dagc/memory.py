@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .dag import Phase
-from .layout import Layout
+from .layout import Layout, StageBounds
 from .ops import Op, OpShapes, layer_ops, rank_dims
 from .params import embedding_params, ffn_params, router_params
 from .plan import AttentionKind, Cluster, Model, Workload
@@ -40,7 +40,7 @@ from .shards import (
 __all__ = ["StageMemory", "MemoryBreakdown", "memory", "kv_heads_per_rank", "requests_per_rank",
            "ACTIVATION_BYTES", "activation_bytes_by_stage", "stage_activation_bytes", "shape_activation_peaks",
            "template_activation_peak", "kv_cache_bytes_per_token", "resident_bytes_exceed", "working_set_exceeds",
-           "resident_figures", "StageFigures"]
+           "resident_figures", "resident_weight_figures", "kv_cache_bytes_per_layer", "with_kv_cache", "StageFigures"]
 
 
 
@@ -326,21 +326,25 @@ def resident_figures(model: Model, workload: Workload, layout: Layout) -> StageF
     """`StageMemory`'s weight and KV cache fields (what a rank holds besides activations) of each
     kind of stage (its layers, its dense layers, whether first, whether last: stages of one kind
     hold the same amounts), and each stage's kind in order."""
+    weights = resident_weight_figures(model, layout.tp, layout.ep, layout.etp, layout.stage_layers)
+    return with_kv_cache(weights, kv_cache_bytes_per_layer(model, workload, layout.tp, layout.cp,
+                                                           layout.requests_per_rank))
+
+
+def resident_weight_figures(model: Model, tp: int, ep: int, etp: int, stage_layers: StageBounds) -> StageFigures:
+    """The weight fields of `resident_figures` of each kind of stage (no KV cache), and each stage's
+    kind in order: what a layout's degrees and stages alone decide."""
     wbytes = model.weights.bytes
-    tp = layout.tp
     h = model.hidden
     attn_pr = attention_params_per_rank(model, tp)
-    expert_pr = (model.moe.experts // layout.ep if layout.ep else 0) * ffn_params(model, model.moe.ffn) / layout.etp
+    expert_pr = (model.moe.experts // ep if ep else 0) * ffn_params(model, model.moe.ffn) / etp
     shared_pr = model.moe.shared * ffn_params(model, model.moe.shared_ffn_size) / tp
     dense_pr = ffn_params(model, model.moe.dense_ffn) / tp
-    reqs = requests_per_rank(workload, layout)
-    kv_tokens = math.ceil(reqs * (workload.prompt + workload.generate) / layout.cp)
-    kv_per_layer = kv_tokens * kv_bytes_per_token_layer(model, tp)
     emb, router = embedding_params(model), router_params(model)
     figures: dict[tuple[int, int, bool, bool], dict[str, float]] = {}
     kinds = []
-    last_stage = layout.pp - 1
-    for s, (a, b) in enumerate(layout.stage_layers):
+    last_stage = len(stage_layers) - 1
+    for s, (a, b) in enumerate(stage_layers):
         n = b - a
         n_dense, n_moe = stage_layer_counts(model, a, b)
         first, last = s == 0, s == last_stage
@@ -361,6 +365,17 @@ def resident_figures(model: Model, workload: Workload, layout: Layout) -> StageF
             replicated_bytes=replicated * wbytes,
             embedding_bytes=embed * wbytes,
             lm_head_bytes=head * wbytes,
-            kv_cache_bytes=n * kv_per_layer,
         )
     return figures, kinds
+
+
+def kv_cache_bytes_per_layer(model: Model, workload: Workload, tp: int, cp: int, requests_per_rank: int) -> float:
+    """The KV cache one rank holds per layer: its requests' prompt and generated tokens (split by cp)."""
+    kv_tokens = math.ceil(requests_per_rank * (workload.prompt + workload.generate) / cp)
+    return kv_tokens * kv_bytes_per_token_layer(model, tp)
+
+
+def with_kv_cache(weights: StageFigures, kv_per_layer: float) -> StageFigures:
+    """`resident_weight_figures` with each kind's KV cache (`kv_cache_bytes`, its layers' worth) last."""
+    by_kind, kinds = weights
+    return {key: {**fig, "kv_cache_bytes": key[0] * kv_per_layer} for key, fig in by_kind.items()}, kinds

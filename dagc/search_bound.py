@@ -59,7 +59,14 @@ from .bounds import Bounds, bounds, pipeline_bounds, unreachable
 from .dag import Phase
 from .fastsched import Recurrence, Timer
 from .layout import Layout, StageBounds, busiest_group_requests, effective_microbatches, stage_group
-from .memory import StageFigures, resident_bytes_exceed, resident_figures, working_set_exceeds
+from .memory import (
+    StageFigures,
+    kv_cache_bytes_per_layer,
+    resident_bytes_exceed,
+    resident_weight_figures,
+    with_kv_cache,
+    working_set_exceeds,
+)
 from .metrics import rate_metrics
 from .ops import Op
 from .plan import Overlap, Plan, RequirementKind, Workload
@@ -145,6 +152,7 @@ class Pruner:
         self._first: dict[tuple, tuple[float, float, _Best]] = {}
         self._split: dict[tuple, tuple[float, float, _Best]] = {}
         self._resident: dict[tuple, tuple[StageFigures, bool]] = {}
+        self._weights: dict[tuple, StageFigures] = {}            # `resident_weight_figures`
         self._working: dict[tuple, bool] = {}
         self._workloads: dict[tuple[int, str], Workload] = {}
         # whether the rank or a requirement reads TTFT: then its exact figure is worth a prefill schedule
@@ -202,18 +210,16 @@ class Pruner:
         """`screen`'s answer for a candidate given as a search item (`dagc.search_space._Item`) when
         what the screens of earlier candidates remembered decides it — its weights, KV cache and
         reserve overflow, or the bounds of its GPUs or its pipeline cannot reach the bar — without
-        resolving its layout; None otherwise (then `screen` it). Nothing is computed here: a
-        figure no earlier candidate made is None too."""
+        resolving its layout; None otherwise (then `screen` it). Of the figures it reads, only the
+        resident bytes are computed here (they need no layout); a bound no earlier candidate made
+        is None too."""
         dp, pp, tp, cp, sp, ep, etp, mb, overlap = item
         m, batch = self.plan.model, self.plan.workload.batch
         if pp > m.layers:
             return None
         ep, etp, g, adp = stage_group(tp, cp, ep, etp)
         stages = StageBounds.even(m.layers, pp)
-        resident = self._resident.get(_resident_key(tp, cp, ep, etp, stages, busiest_group_requests(batch, dp, adp)))
-        if resident is None:
-            return None
-        if resident[1]:
+        if self.resident(tp, cp, ep, etp, stages, busiest_group_requests(batch, dp, adp))[1]:
             return Screen.ASIDE_ALL
         if bar.kth is None:
             return None
@@ -244,15 +250,27 @@ class Pruner:
         """Whether the candidate's weights, KV cache and runtime reserve alone exceed a GPU's memory on
         some stage: `check` rejects it (E402, whatever its activations), so its figures are not
         needed. Remembered by what those bytes read of the layout (not micro-batches or overlap)."""
-        return self._resident_of(workload, lay)[1]
+        return self._resident_of(lay)[1]
 
-    def _resident_of(self, workload: Workload, lay: Layout) -> tuple[StageFigures, bool]:
-        """The layout's `dagc.memory.resident_figures` and whether they alone overflow a GPU, remembered
-        by what they read of it."""
-        key = _resident_key(lay.tp, lay.cp, lay.ep, lay.etp, lay.stage_layers, lay.requests_per_rank)
+    def _resident_of(self, lay: Layout) -> tuple[StageFigures, bool]:
+        """The layout's `dagc.memory.resident_figures` and whether they alone overflow a GPU."""
+        return self.resident(lay.tp, lay.cp, lay.ep, lay.etp, lay.stage_layers, lay.requests_per_rank)
+
+    def resident(self, tp: int, cp: int, ep: int, etp: int, stages: StageBounds, requests_per_rank: int
+                 ) -> tuple[StageFigures, bool]:
+        """`dagc.memory.resident_figures` of a layout with these degrees, stages and requests per rank,
+        and whether they alone overflow a GPU; remembered by those, and their weights by the degrees
+        and stages alone (the plan's workload: the search varies micro-batches and overlap, which
+        they do not read)."""
+        key = _resident_key(tp, cp, ep, etp, stages, requests_per_rank)
         hit = self._resident.get(key)
         if hit is None:
-            figures = resident_figures(self.plan.model, workload, lay)
+            m = self.plan.model
+            weights = self._weights.get((tp, ep, etp, stages))
+            if weights is None:
+                weights = self._weights[(tp, ep, etp, stages)] = resident_weight_figures(m, tp, ep, etp, stages)
+            figures = with_kv_cache(weights, kv_cache_bytes_per_layer(m, self.plan.workload, tp, cp,
+                                                                      requests_per_rank))
             hit = self._resident[key] = (figures, resident_bytes_exceed(self.plan.cluster, figures))
         return hit
 
@@ -269,7 +287,7 @@ class Pruner:
             hit = self._working[key] = working_set_exceeds(
                 self.plan.cluster, lay, op,
                 lambda req: self.timer.working_set_floor(workload, lay, Phase.PREFILL, req, op),
-                self._resident_of(workload, lay)[0])
+                self._resident_of(lay)[0])
         return hit
 
     def hopeless(self, workload: Workload, lay: Layout, bar: Bar) -> bool:
