@@ -14,7 +14,9 @@ sent to (`expected_distinct_ranks`, `expected_distinct_nodes`).
 from __future__ import annotations
 
 import functools
+import json
 import math
+from importlib import resources
 from typing import TypeVar
 
 import numpy as np
@@ -174,12 +176,22 @@ def _balanced(top_k: int, experts: int, ep: int) -> bool:
 @functools.lru_cache(maxsize=64)
 def _normal_max_moments(n: int) -> tuple[float, float]:
     """(E[Z_max], E[Z_max²]) of the maximum of n independent standard normals (quadrature)."""
-    z = np.linspace(-12.0, 12.0, 24001)
-    cdf = 0.5 * (1.0 + np.vectorize(math.erf)(z / math.sqrt(2.0)))
-    pdf = np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
+    z, cdf, pdf = _standard_normal_grid()
     density = n * pdf * cdf ** (n - 1)
     dz = z[1] - z[0]
     return float(np.sum(z * density) * dz), float(np.sum(z * z * density) * dz)
+
+
+@functools.lru_cache(maxsize=1)
+def _standard_normal_grid() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The quadrature grid of `_normal_max_moments` with the standard normal's cdf and pdf on it: the
+    same for every n (24,001 erf values, made once)."""
+    z = np.linspace(-12.0, 12.0, 24001)
+    cdf = 0.5 * (1.0 + np.vectorize(math.erf)(z / math.sqrt(2.0)))
+    pdf = np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
+    for a in (z, cdf, pdf):
+        a.flags.writeable = False
+    return z, cdf, pdf
 
 
 def _log_weights(tokens: int, top_k: int, experts: int, ep: int, loads: np.ndarray) -> np.ndarray:
@@ -282,7 +294,15 @@ def _switch_tokens(top_k: int) -> int:
 @functools.lru_cache(maxsize=1024)
 def _large_t_coefficients(top_k: int, experts: int, ep: int) -> tuple[int, float, float]:
     """(T_switch, A, B): for T ≥ T_switch the factor is 1 + A/√T + B/T, equal to the exact model at
-    T_switch, with A ≥ 0 and B ≥ 0 (so the load is non-decreasing and the factor non-increasing)."""
+    T_switch, with A ≥ 0 and B ≥ 0 (so the load is non-decreasing and the factor non-increasing).
+    Read from `ROUTING_TABLE` when it holds them (the built-in models' routings), else computed."""
+    kept = _routing_table().get((top_k, experts, ep))
+    return kept if kept is not None else large_t_coefficients(top_k, experts, ep)
+
+
+def large_t_coefficients(top_k: int, experts: int, ep: int) -> tuple[int, float, float]:
+    """`_large_t_coefficients` computed: the exact model at T_switch (tens of milliseconds for a
+    top-8 routing over hundreds of experts, each EP size)."""
     switch = _switch_tokens(top_k)
     q = (top_k - 1) / (experts - 1)
     _, z2 = _normal_max_moments(ep)
@@ -293,6 +313,20 @@ def _large_t_coefficients(top_k: int, experts: int, ep: int) -> tuple[int, float
     if a < 0.0:
         a, b = 0.0, excess * switch
     return switch, a, b
+
+
+# The (T_switch, A, B) of the routings of the built-in models and the examples, for every EP size: the
+# one costly figure of the routing statistics (the exact model at T_switch, ~20 ms per EP size of
+# DeepSeek-V3), computed once by bench/make_routing_table.py and checked against
+# `large_t_coefficients` by tests/test_routing_math.py. Floats as `float.hex`: the very bits.
+ROUTING_TABLE = "routing_large_t.json"
+
+
+@functools.lru_cache(maxsize=1)
+def _routing_table() -> dict[tuple[int, int, int], tuple[int, float, float]]:
+    text = resources.files("dagc").joinpath("data", ROUTING_TABLE).read_text(encoding="utf-8")
+    return {(r["top_k"], r["experts"], r["ep"]): (r["switch"], float.fromhex(r["a"]), float.fromhex(r["b"]))
+            for r in json.loads(text)["rows"]}
 
 
 def _max_load_scalar(tokens: float, top_k: int, experts: int, ep: int) -> float:

@@ -7,8 +7,10 @@ monotonicity the cost model relies on (hypothesis).
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -248,3 +250,32 @@ def test_distinct_nodes_edges():
     assert shards.expected_distinct_nodes(8, 256, 64, 8) == pytest.approx(eight_nodes)
     with pytest.raises(ValueError, match="ranks_per_node"):
         shards.expected_distinct_nodes(2, 8, 4, 0)
+
+
+def test_the_shipped_large_t_table_is_what_the_model_computes():
+    """`dagc.shards.ROUTING_TABLE`: every row is `large_t_coefficients` recomputed (to the rounding of
+    the FFTs, should another machine's differ in a last bit), it covers every EP size of the
+    built-in models' routings, and a routing that is not in it is computed."""
+    table = shards._routing_table()
+    assert {(8, 256), (8, 128), (2, 8)} <= {(k, e) for k, e, _ in table}
+    assert all((8, 256, ep) in table for ep in (2, 4, 8, 16, 32, 64, 128))
+    for (top_k, experts, ep), (switch, a, b) in table.items():
+        want = shards.large_t_coefficients(top_k, experts, ep)
+        assert switch == want[0]
+        assert a == pytest.approx(want[1], rel=1e-12, abs=1e-300) and b == pytest.approx(want[2], rel=1e-12, abs=1e-300)
+    assert (3, 12, 4) not in table
+    assert shards._large_t_coefficients(3, 12, 4) == shards.large_t_coefficients(3, 12, 4)
+
+
+def test_the_table_is_the_one_the_generator_writes():
+    """bench/make_routing_table.py would write the table that is shipped (no routing missed, none stale)."""
+    path = Path(__file__).resolve().parent.parent / "bench" / "make_routing_table.py"
+    spec = importlib.util.spec_from_file_location("make_routing_table", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rows = {(r["top_k"], r["experts"], r["ep"]): r for r in module.rows()}
+    table = shards._routing_table()
+    assert set(rows) == set(table)
+    for key, r in rows.items():
+        assert (r["switch"], float.fromhex(r["a"]), float.fromhex(r["b"])) == pytest.approx(table[key], rel=1e-12)
