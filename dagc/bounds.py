@@ -38,8 +38,8 @@ from .params import active_params, embedding_params, ffn_params, total_params
 from .plan import Cluster, DType, Model, Overlap, Requirement, RequirementKind, Workload
 from .shards import attention_dims, expected_distinct_experts, kv_bytes_per_token_layer
 
-__all__ = ["Bounds", "bounds", "pipeline_bounds", "attention_core_flops_per_layer", "expected_distinct_experts",
-           "requirement_bound", "unreachable"]
+__all__ = ["Bounds", "bounds", "pipeline_bounds", "stage_pipeline_bounds", "attention_core_flops_per_layer",
+           "expected_distinct_experts", "requirement_bound", "unreachable"]
 
 
 @dataclass(frozen=True)
@@ -145,15 +145,22 @@ def pipeline_bounds(model: Model, workload: Workload, cluster: Cluster, lay: Lay
         >>> round(ttft / b.ttft_s, 2), round(tpot / b.tpot_s, 2)      # four stages in turn
         (1.0, 3.48)
     """
+    return stage_pipeline_bounds(model, workload, cluster, lay.group_size, lay.pp, lay.microbatch_requests())
+
+
+def stage_pipeline_bounds(model: Model, workload: Workload, cluster: Cluster, group_size: int, pp: int,
+                          requests: tuple[int, ...]) -> tuple[float, float]:
+    """`pipeline_bounds` of `pp` stages of `group_size` GPUs running micro-batches of `requests`
+    requests each (the busiest replica's, `dagc.layout.microbatch_requests`): what it reads of a
+    layout, so the search can bound a candidate before making its layout."""
     pair = 2 if workload.overlap is Overlap.MICROBATCH else 1
-    requests = lay.microbatch_requests()                              # of each micro-batch
     sizes = collections.Counter(requests)
-    per = {r: _microbatch_bounds(model, workload, cluster, lay.group_size, r) for r in sizes}
+    per = {r: _microbatch_bounds(model, workload, cluster, group_size, r) for r in sizes}
     first = [per[r] for r in requests[:pair]]
     out = []
     for i in (0, 1):                                      # TTFT, TPOT
         crossing = sum(b[i] for b in first)
-        busiest = sum(count * per[r][i] for r, count in sizes.items()) / max(1, lay.pp)
+        busiest = sum(count * per[r][i] for r, count in sizes.items()) / max(1, pp)
         out.append(max(crossing, busiest))
     return out[0], out[1]
 

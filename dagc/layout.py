@@ -25,7 +25,7 @@ import numpy as np
 from .plan import Cluster, Model, Strategy, Workload
 
 __all__ = ["Layout", "StageBounds", "resolve", "default_split", "effective_microbatches", "even_split",
-           "busiest_group_requests", "request_matrix", "distinct_rows", "stage_group"]
+           "busiest_group_requests", "request_matrix", "distinct_rows", "stage_group", "microbatch_requests"]
 
 
 def even_split(n: int, parts: int) -> tuple[int, ...]:
@@ -66,6 +66,22 @@ def busiest_group_requests(batch: int, dp: int, adp: int) -> int:
     the first ones taking one more; ceil(ceil(b/dp)/adp) = ceil(b/(dp·adp)).
     """
     return -(-batch // (dp * adp))
+
+
+def microbatch_requests(requests: int, adp: int, microbatches: int) -> tuple[int, ...]:
+    """Requests of each micro-batch of a replica of `requests` requests, all its `adp` attention-DP
+    groups together: the row sums of `request_matrix`, from the at most two distinct group sizes of
+    the even split (no row per group).
+
+    Example:
+        >>> microbatch_requests(10, 4, 2)      # groups of 3, 3, 2, 2
+        (6, 4)
+    """
+    out = [0] * microbatches
+    for n, groups in collections.Counter(even_split(requests, adp)).items():
+        for j, share in enumerate(even_split(n, microbatches)):
+            out[j] += groups * share
+    return tuple(out)
 
 
 def default_split(layers: int, pp: int) -> tuple[int, ...]:
@@ -211,13 +227,8 @@ class Layout:
 
     def microbatch_requests(self, replica: int = 0) -> tuple[int, ...]:
         """Requests of each micro-batch of a replica, all its attention-DP groups together: the row
-        sums of `requests()`, from the at most two distinct group sizes of the even split (no
-        row per group)."""
-        m, out = self.microbatches, [0] * self.microbatches
-        for n, groups in collections.Counter(self.group_requests(replica)).items():
-            for j, share in enumerate(even_split(n, m)):
-                out[j] += groups * share
-        return tuple(out)
+        sums of `requests()` (`microbatch_requests`)."""
+        return microbatch_requests(self.replica_requests[replica], self.adp, self.microbatches)
 
     def distinct_request_rows(self) -> list[tuple[float, ...]]:
         """The distinct rows of `requests()`, in order of first appearance."""

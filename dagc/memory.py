@@ -277,13 +277,14 @@ def memory(model: Model, workload: Workload, cluster: Cluster, layout: Layout,
     return MemoryBreakdown(tuple(stages), layout)
 
 
-def resident_bytes_exceed(cluster: Cluster, figures: StageFigures) -> bool:
-    """Whether some stage's weights, KV cache and runtime reserve alone — the layout's
-    `resident_figures`, the `memory` figures without activations — exceed a GPU's memory: `check`
-    then rejects the strategy with E402 whatever its activations (the search sets such candidates
-    aside before any bound)."""
-    by_kind, _ = figures
-    return any(sum(fig.values()) + cluster.reserve_bytes > cluster.gpu.memory_bytes for fig in by_kind.values())
+def resident_bytes_exceed(cluster: Cluster, weights: StageFigures, kv_per_layer: float) -> bool:
+    """Whether some stage's weights, KV cache and runtime reserve alone — `with_kv_cache(weights,
+    kv_per_layer)`, the `memory` figures without activations — exceed a GPU's memory: `check` then
+    rejects the strategy with E402 whatever its activations (the search sets such candidates aside
+    before any bound). The sums of those figures in their order, to the bit, without making them."""
+    by_kind, _ = weights
+    return any(sum(fig.values()) + key[0] * kv_per_layer + cluster.reserve_bytes > cluster.gpu.memory_bytes
+               for key, fig in by_kind.items())
 
 
 def working_set_exceeds(cluster: Cluster, layout: Layout, op: Op, peak: Callable[[tuple], float],

@@ -55,10 +55,18 @@ import enum
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from .bounds import Bounds, bounds, pipeline_bounds, unreachable
+from .bounds import Bounds, bounds, stage_pipeline_bounds, unreachable
 from .dag import Phase
 from .fastsched import Recurrence, Timer
-from .layout import Layout, StageBounds, busiest_group_requests, effective_microbatches, stage_group
+from .layout import (
+    Layout,
+    StageBounds,
+    busiest_group_requests,
+    effective_microbatches,
+    even_split,
+    microbatch_requests,
+    stage_group,
+)
 from .memory import (
     StageFigures,
     kv_cache_bytes_per_layer,
@@ -151,7 +159,7 @@ class Pruner:
         self._physical: dict[tuple[int, int], tuple[Bounds, _Best]] = {}
         self._first: dict[tuple, tuple[float, float, _Best]] = {}
         self._split: dict[tuple, tuple[float, float, _Best]] = {}
-        self._resident: dict[tuple, tuple[StageFigures, bool]] = {}
+        self._resident: dict[tuple, bool] = {}
         self._weights: dict[tuple, StageFigures] = {}            # `resident_weight_figures`
         self._working: dict[tuple, bool] = {}
         self._workloads: dict[tuple[int, str], Workload] = {}
@@ -189,13 +197,22 @@ class Pruner:
         (`dagc.bounds.bounds`, `pipeline_bounds`) and the best a candidate could do at them,
         remembered by what they read of the layout and workload (`_first_key`: the search varies
         micro-batches and overlap in the workload; the batch is the plan's)."""
-        key = _first_key(lay.group_size, lay.pp, lay.dp, lay.adp, lay.microbatches, lay.batch, workload.overlap.value)
+        return self.stage_bounds(workload, lay.group_size, lay.pp, lay.dp, lay.adp, lay.microbatches)
+
+    def stage_bounds(self, workload: Workload, g: int, pp: int, dp: int, adp: int, microbatches: int
+                     ) -> tuple[float, float, _Best]:
+        """`first_bounds` of a layout of `pp` stages of `g` GPUs, `dp` replicas, `adp` attention-DP
+        groups and `microbatches` micro-batches (all it reads of one: no layout needed)."""
+        batch = self.plan.workload.batch
+        key = _first_key(g, pp, dp, adp, microbatches, batch, workload.overlap.value)
         hit = self._first.get(key)
         if hit is None:
-            physical, _ = self.physical(workload, lay.gpus_used, lay.dp)
-            ttft, tpot = pipeline_bounds(self.plan.model, workload, self.plan.cluster, lay)
+            gpus = dp * pp * g
+            physical, _ = self.physical(workload, gpus, dp)
+            requests = microbatch_requests(even_split(batch, dp)[0], adp, microbatches)      # replica 0, the busiest
+            ttft, tpot = stage_pipeline_bounds(self.plan.model, workload, self.plan.cluster, g, pp, requests)
             ttft, tpot = max(ttft, physical.ttft_s), max(tpot, physical.tpot_s)
-            hit = self._first[key] = (ttft, tpot, self._best(ttft, tpot, workload, lay.gpus_used))
+            hit = self._first[key] = (ttft, tpot, self._best(ttft, tpot, workload, gpus))
         return hit
 
     def _best(self, ttft: float, tpot: float, workload: Workload, gpus: int) -> _Best:
@@ -210,30 +227,24 @@ class Pruner:
         """`screen`'s answer for a candidate given as a search item (`dagc.search_space._Item`) when
         what the screens of earlier candidates remembered decides it — its weights, KV cache and
         reserve overflow, or the bounds of its GPUs or its pipeline cannot reach the bar — without
-        resolving its layout; None otherwise (then `screen` it). Of the figures it reads, only the
-        resident bytes are computed here (they need no layout); a bound no earlier candidate made
-        is None too."""
+        resolving its layout; None otherwise (then `screen` it). The resident bytes and the bounds of
+        its GPUs and its pipeline are computed here when no earlier candidate made them (they need
+        no layout); its attention split's floors only recalled."""
         dp, pp, tp, cp, sp, ep, etp, mb, overlap = item
         m, batch = self.plan.model, self.plan.workload.batch
         if pp > m.layers:
             return None
         ep, etp, g, adp = stage_group(tp, cp, ep, etp)
         stages = StageBounds.even(m.layers, pp)
-        if self.resident(tp, cp, ep, etp, stages, busiest_group_requests(batch, dp, adp))[1]:
+        if self.resident_exceeds(tp, cp, ep, etp, stages, busiest_group_requests(batch, dp, adp)):
             return Screen.ASIDE_ALL
         if bar.kth is None:
             return None
-        if first:
-            physical = self._physical.get((dp * pp * g, dp))
-            if physical is None:
-                return None
-            if _out_of_reach(physical[1], bar):
-                return Screen.PRUNED_ALL
         workload = self.workload(mb, Overlap(overlap))
+        if first and _out_of_reach(self.physical(workload, dp * pp * g, dp)[1], bar):
+            return Screen.PRUNED_ALL
         microbatches = effective_microbatches(workload.microbatches_for(pp), batch, dp, adp)
-        reach = self._first.get(_first_key(g, pp, dp, adp, microbatches, batch, overlap))
-        if reach is None:
-            return None
+        reach = self.stage_bounds(workload, g, pp, dp, adp, microbatches)
         if _out_of_reach(reach[2], bar):
             return Screen.PRUNED
         tpot_floors = self.floors_matter(bar)
@@ -250,29 +261,34 @@ class Pruner:
         """Whether the candidate's weights, KV cache and runtime reserve alone exceed a GPU's memory on
         some stage: `check` rejects it (E402, whatever its activations), so its figures are not
         needed. Remembered by what those bytes read of the layout (not micro-batches or overlap)."""
-        return self._resident_of(lay)[1]
+        return self.resident_exceeds(lay.tp, lay.cp, lay.ep, lay.etp, lay.stage_layers, lay.requests_per_rank)
 
-    def _resident_of(self, lay: Layout) -> tuple[StageFigures, bool]:
-        """The layout's `dagc.memory.resident_figures` and whether they alone overflow a GPU."""
-        return self.resident(lay.tp, lay.cp, lay.ep, lay.etp, lay.stage_layers, lay.requests_per_rank)
-
-    def resident(self, tp: int, cp: int, ep: int, etp: int, stages: StageBounds, requests_per_rank: int
-                 ) -> tuple[StageFigures, bool]:
-        """`dagc.memory.resident_figures` of a layout with these degrees, stages and requests per rank,
-        and whether they alone overflow a GPU; remembered by those, and their weights by the degrees
-        and stages alone (the plan's workload: the search varies micro-batches and overlap, which
-        they do not read)."""
+    def resident_exceeds(self, tp: int, cp: int, ep: int, etp: int, stages: StageBounds, requests_per_rank: int
+                         ) -> bool:
+        """`dagc.memory.resident_bytes_exceed` of a layout with these degrees, stages and requests per
+        rank; remembered by those, and their weights by the degrees and stages alone (the plan's
+        workload: the search varies micro-batches and overlap, which they do not read)."""
         key = _resident_key(tp, cp, ep, etp, stages, requests_per_rank)
         hit = self._resident.get(key)
         if hit is None:
-            m = self.plan.model
-            weights = self._weights.get((tp, ep, etp, stages))
-            if weights is None:
-                weights = self._weights[(tp, ep, etp, stages)] = resident_weight_figures(m, tp, ep, etp, stages)
-            figures = with_kv_cache(weights, kv_cache_bytes_per_layer(m, self.plan.workload, tp, cp,
-                                                                      requests_per_rank))
-            hit = self._resident[key] = (figures, resident_bytes_exceed(self.plan.cluster, figures))
+            hit = self._resident[key] = resident_bytes_exceed(self.plan.cluster, self._weights_of(tp, ep, etp, stages),
+                                                              self._kv(tp, cp, requests_per_rank))
         return hit
+
+    def _weights_of(self, tp: int, ep: int, etp: int, stages: StageBounds) -> StageFigures:
+        key = (tp, ep, etp, stages)
+        hit = self._weights.get(key)
+        if hit is None:
+            hit = self._weights[key] = resident_weight_figures(self.plan.model, tp, ep, etp, stages)
+        return hit
+
+    def _kv(self, tp: int, cp: int, requests_per_rank: int) -> float:
+        return kv_cache_bytes_per_layer(self.plan.model, self.plan.workload, tp, cp, requests_per_rank)
+
+    def _resident_of(self, lay: Layout) -> StageFigures:
+        """The layout's `dagc.memory.resident_figures`."""
+        return with_kv_cache(self._weights_of(lay.tp, lay.ep, lay.etp, lay.stage_layers),
+                             self._kv(lay.tp, lay.cp, lay.requests_per_rank))
 
     def overflows(self, workload: Workload, lay: Layout, op: Op) -> bool:
         """Whether the candidate's weights, KV cache and reserve with the prefill working set of `op`
@@ -287,7 +303,7 @@ class Pruner:
             hit = self._working[key] = working_set_exceeds(
                 self.plan.cluster, lay, op,
                 lambda req: self.timer.working_set_floor(workload, lay, Phase.PREFILL, req, op),
-                self._resident_of(lay)[0])
+                self._resident_of(lay))
         return hit
 
     def hopeless(self, workload: Workload, lay: Layout, bar: Bar) -> bool:
