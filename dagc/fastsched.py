@@ -154,14 +154,15 @@ class Timer:
 
     def _shapes(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int) -> OpShapes:
         m = self.plan.model
-        return OpShapes(m, workload, lay, rank_dims(m, lay), phase, np.array(req), stage)
+        dims = self._remember(self.layouts, ("dims", lay.tp, lay.cp, lay.sp), lambda: rank_dims(m, lay))
+        return OpShapes(m, workload, lay, dims, phase, np.array(req), stage)
 
     def _send(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int
               ) -> tuple[float, float, float]:
-        """The send after a stage: its duration, activation peak and floor."""
-        tpl = self._shapes(workload, lay, phase, req, stage).make(Op.SEND)
-        time_s, floor_s = float(template_time_s(tpl, self.cm).max()), template_floor_s(tpl, self.cm)
-        return time_s, template_activation_peak(tpl), floor_s
+        """The send after a stage: its duration, activation peak and floor (`_made`'s figures but
+        whether it is a collective)."""
+        time_s, _, peak, floor_s = self._made(self._shapes(workload, lay, phase, req, stage), Op.SEND)
+        return time_s, peak, floor_s
 
     def _body(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int) -> dict:
         m = self.plan.model
