@@ -59,6 +59,13 @@ def distinct_rows(groups: Sequence[int], microbatches: int) -> list[tuple[float,
     return list(dict.fromkeys(rows))
 
 
+@functools.lru_cache(maxsize=4096)
+def _replica_rows(requests: int, adp: int, microbatches: int) -> tuple[tuple[float, ...], ...]:
+    """`distinct_rows` of a replica of `requests` requests over `adp` groups (the search asks again
+    and again)."""
+    return tuple(distinct_rows(even_split(requests, adp), microbatches))
+
+
 def busiest_group_requests(batch: int, dp: int, adp: int) -> int:
     """Requests of the busiest attention-DP group (of the first replica): ceil(batch / (dp·adp)).
 
@@ -231,8 +238,9 @@ class Layout:
         return microbatch_requests(self.replica_requests[replica], self.adp, self.microbatches)
 
     def distinct_request_rows(self) -> list[tuple[float, ...]]:
-        """The distinct rows of `requests()`, in order of first appearance."""
-        return distinct_rows(self.group_requests(), self.microbatches)
+        """The distinct rows of `requests()`, in order of first appearance (remembered by what they
+        read: replica 0's requests, the attention-DP groups and the micro-batches)."""
+        return list(_replica_rows(self.replica_requests[0], self.adp, self.microbatches))
 
     @property
     def requests_per_rank(self) -> int:

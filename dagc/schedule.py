@@ -83,32 +83,35 @@ def _schedule_phase(dag: Dag, durations: np.ndarray, idx: list[int], overlap: Ov
     by op (as DeepSeek's dual micro-batch overlap), so one's communication hides under the
     other's compute — then the op's position in the pass."""
     w = 2 if overlap is Overlap.MICROBATCH else 1
-    step, mb, pos, pair, preds, kinds, stages = dag.step, dag.mb, dag.pos, dag.pair, dag.preds, dag.kind, dag.stage
-    order = sorted(idx, key=lambda i: (step[i], mb[i] // w, pos[i], mb[i] % w, i))
+    pair, preds, kinds, stages = dag.pair, dag.preds, dag.kind, dag.stage
+    order = _order(dag, idx, w)
     offset = _stream_offsets(overlap)
     members = set(idx)
     stream_free: dict[int, float] = {}
     stream_last: dict[int, int] = {}
     done = [False] * len(dag)
     fin = [0.0] * len(dag)
+    dur_of = durations.tolist()                   # the same floats, read as Python's
     for i in order:
         if done[i]:
             continue
-        units = (i,) if pair[i] < 0 else (i, pair[i])
+        j = pair[i]
+        units = (i,) if j < 0 else (i, j)
         t0, bind = 0.0, -1
         for u in units:
             for p in preds[u]:
+                f = fin[p]
                 if not done[p] and p in members:
                     raise CycleError(f"cycle detected: op {u} is ordered before its predecessor {p}")
-                if fin[p] > t0:
-                    t0, bind = fin[p], p
+                if f > t0:
+                    t0, bind = f, p
         streams = [(u, 3 * stages[u] + offset[kinds[u]]) for u in units]
-        for u, s in streams:
-            stream_prev[u] = stream_last.get(s, -1)
-            free = stream_free.get(s, 0.0)
+        for u, st in streams:
+            stream_prev[u] = stream_last.get(st, -1)
+            free = stream_free.get(st, 0.0)
             if free > t0:
-                t0, bind = free, stream_last[s]
-        dur = float(durations[i]) if len(units) == 1 else float(max(durations[units[0]], durations[units[1]]))
+                t0, bind = free, stream_last[st]
+        dur = dur_of[i] if j < 0 else max(dur_of[i], dur_of[j])
         end = t0 + dur
         for u in units:
             start[u] = t0
@@ -116,9 +119,21 @@ def _schedule_phase(dag: Dag, durations: np.ndarray, idx: list[int], overlap: Ov
             fin[u] = end
             binding[u] = bind
             done[u] = True
-        for u, s in streams:
-            stream_free[s] = end
-            stream_last[s] = u
+        for u, st in streams:
+            stream_free[st] = end
+            stream_last[st] = u
+
+
+def _order(dag: Dag, idx: list[int], w: int) -> list[int]:
+    """`idx` in the streams' order: decode step, units of `w` micro-batches, position in the pass,
+    micro-batch within the unit, then the node (a total order: `sorted` by that key, made by numpy)."""
+    if not idx:
+        return []
+    nodes = np.asarray(idx, dtype=np.int64)
+    step = np.asarray(dag.step, dtype=np.int64)[nodes]
+    mb = np.asarray(dag.mb, dtype=np.int64)[nodes]
+    pos = np.asarray(dag.pos, dtype=np.float64)[nodes]
+    return nodes[np.lexsort((nodes, mb % w, pos, mb // w, step))].tolist()
 
 
 def _path(dag: Dag, idx: list[int], start: np.ndarray, finish: np.ndarray, binding: list[int]) -> PathBreakdown:
