@@ -149,7 +149,8 @@ def _assign(out: Collector, item: Item, where: str, fields: dict[str, Field], su
             values: dict[str, Any]) -> None:
     if item.name not in fields:
         if item.name in subblocks:
-            out.error("E104", f"`{item.name}` is a block: write `{item.name} {{ … }}`", item.name_span)
+            out.error("E104", f"`{item.name}` is a block, not a field", item.name_span,
+                      f"write `{item.name} {{ … }}` instead of `{item.name} = …`")
         else:
             out.error("E101", f"unknown field `{item.name}` in {where}", item.name_span,
                       did_you_mean(item.name, list(fields) + list(subblocks)))
@@ -191,7 +192,8 @@ def _word(out: Collector, value: Value, short: str) -> str | Bad:
             return str(value.tokens[0])
         case ValueKind.STRING:
             return str(value.tokens[0])[1:-1]
-    return out.error("E102", f"`{short}` takes a name, not a number", value.span)
+    return out.error("E102", f"`{short}` takes a name, not a number", value.span,
+                     f"write a name after `{short} =` (docs/language.md lists them)")
 
 
 def _bool(out: Collector, value: Value, short: str) -> bool | Bad:
@@ -237,9 +239,10 @@ def _number(out: Collector, text: str, span: Span) -> float | Bad:
     try:
         x = float(text.replace("_", ""))
     except ValueError:
-        return out.error("E104", f"`{text}` is not a number", span)
+        return out.error("E104", f"`{text}` is not a number", span,
+                         "write a number such as `8`, `1.5`, `2e9` or `1_000` (with its unit where it takes one)")
     if not math.isfinite(x) or abs(x) > 1e30:
-        return out.error("E104", f"`{text}` is too large", span)
+        return out.error("E104", f"`{text}` is too large", span, "dagc reads numbers up to 1e30")
     return x
 
 
@@ -262,7 +265,8 @@ def _quantity(out: Collector, value: Value, spec: Field, short: str) -> Any:
     x, per_gpu = scaled
     if dim is Dimension.COUNT:
         if x != int(x):
-            return out.error("E104", f"`{short}` must be a whole number, not {text}", value.span)
+            return out.error("E104", f"`{short}` must be a whole number, not {text}", value.span,
+                             f"write `{short} = {max(1, math.floor(x))}` or `{short} = {max(1, math.ceil(x))}`")
         x = int(x)
     if not spec.lo <= x <= spec.hi:
         return _out_of_range(out, x, text, spec, dim, short, value.span)
@@ -295,8 +299,11 @@ def _with_unit(out: Collector, num: float, text: str, unit_text: str, span: Span
 def _out_of_range(out: Collector, x: float, text: str, spec: Field, dim: Dimension, short: str, span: Span) -> Bad:
     if x < spec.lo:
         low = f"{spec.lo:g}" if dim is Dimension.COUNT else f"{spec.lo:g} (SI)"
-        return out.error("E104", f"`{short}` = {text} is out of range: it must be at least {low}", span)
-    return out.error("E104", f"`{short}` = {text} is out of range (too large)", span)
+        return out.error("E104", f"`{short}` = {text} is out of range: it must be at least {low}", span,
+                         f"write `{short} = {low}` or more" if dim is Dimension.COUNT else
+                         f"write a value of at least {low}, e.g. `{short} = {dim.example}`")
+    high = f"{spec.hi:g}" if dim is Dimension.COUNT else f"{spec.hi:g} (SI)"
+    return out.error("E104", f"`{short}` = {text} is out of range (too large)", span, f"dagc accepts at most {high}")
 
 
 def unit_dimension(value: Value) -> Dimension | None:

@@ -117,11 +117,12 @@ class _Reader:
                                            and not field.lo <= value <= field.hi):
             self.diags.append(Diagnostic("E104", Severity.ERROR,
                                          f"`{key}` is out of range: dagc accepts {field.lo:,.0f} to {field.hi:,.0f}",
-                                         span))
+                                         span, "is this the model's config.json? else write the model out in full"))
             return None
         if isinstance(value, bool) or not isinstance(value, int):
             self.diags.append(Diagnostic("E104", Severity.ERROR,
-                                         f"`{key}` must be a whole number, not {_kind_of(value)}", span))
+                                         f"`{key}` must be a whole number, not {_kind_of(value)}", span,
+                                         f"write `\"{key}\": <whole number>` in the config"))
             return None
         return value
 
@@ -151,7 +152,8 @@ def _map_shape(r: _Reader, out: dict) -> int | None:
     out["head_dim"] = head_dim
     tied = r.cfg.get("tie_word_embeddings", False)
     if not isinstance(tied, bool):
-        r.error("E104", "`tie_word_embeddings` must be true or false", "tie_word_embeddings")
+        r.error("E104", "`tie_word_embeddings` must be true or false", "tie_word_embeddings",
+                "write `\"tie_word_embeddings\": true` or `false` in the config")
     out["tied"] = tied is True
     return head_dim
 

@@ -207,7 +207,7 @@ class _Lowering(Transformer):
                                did_you_mean(name, [k.value for k in RequirementKind]))
                 continue
             if (name, str(req.op)) in seen:
-                self.out.error("E104", f"`{name} {req.op}` is required twice", req.span)
+                self.out.error("E104", f"`{name} {req.op}` is required twice", req.span, "keep one of the two lines")
                 continue
             seen.add((name, str(req.op)))
             lowered = self._requirement(kind, req)
@@ -347,7 +347,8 @@ def lower(tree: Tree, src: SourceFile, base_dir: Path | None = None, *, allow_pa
     plan = _lower_plan(lw, tree)
     if plan is None or lw.out.has_errors:
         diags = sorted(lw.out.diags, key=lambda d: (d.span.start if d.span else -1))
-        raise PlanError(diags or [Diagnostic("E103", Severity.ERROR, "the plan is incomplete", src.whole())])
+        raise PlanError(diags or [Diagnostic("E103", Severity.ERROR, "the plan is incomplete", src.whole(),
+                                             "a plan has a model, a cluster, a workload and a strategy")])
     return plan
 
 

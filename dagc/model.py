@@ -52,7 +52,8 @@ class ImportRoots:
             resolved = path.resolve()
             roots = [r.resolve() for r in ((self.base_dir,) if self.base_dir is not None else ()) + self.allow_paths]
         except (OSError, RuntimeError, ValueError):  # a symlink loop, a NUL byte
-            out.error("E002", f"cannot import `{shown}`: the path cannot be resolved", span)
+            out.error("E002", f"cannot import `{shown}`: the path cannot be resolved", span,
+                      "write the path of an existing file, relative to the plan or absolute")
             return None
         if any(resolved == root or resolved.is_relative_to(root) for root in roots):
             return resolved
@@ -132,7 +133,8 @@ def build_model(out: Collector, name: str, f: dict[str, Any], span: Span | None)
 
 def _check_kv_heads(out: Collector, attention: AttentionKind, heads: int, kv: int, at: Span | None) -> None:
     if kv > heads:
-        out.error("E104", f"kv_heads ({kv}) exceeds heads ({heads})", at)
+        out.error("E104", f"kv_heads ({kv}) exceeds heads ({heads})", at,
+                  f"write `kv_heads = {heads}` (multi-head attention) or fewer")
     elif attention is AttentionKind.GQA and heads % kv:
         out.error("E104", f"heads ({heads}) is not a multiple of kv_heads ({kv})", at,
                   "each KV head serves a whole group of query heads")
@@ -143,7 +145,8 @@ def _mla(out: Collector, attention: AttentionKind, f: dict[str, Any], span: Span
     where = out.spans.get("model.mla", span)
     if attention is not AttentionKind.MLA:
         if f.get("mla"):
-            out.error("E104", "an `mla` block needs `attention = mla`", where)
+            out.error("E104", "an `mla` block needs `attention = mla`", where,
+                      "add `attention = mla` to the model, or remove the `mla` block")
         return None
     if not f.get("mla"):
         return out.error("E103", "attention = mla needs an `mla { … }` block", out.spans.get("model.attention", span),
@@ -170,7 +173,8 @@ def _moe(out: Collector, f: dict[str, Any], span: Span | None) -> Moe | None:
     if moe.experts > 0:
         _check_experts(out, moe, moe_f, f["layers"], where)
     elif not moe.dense_ffn:
-        out.error("E103", "a model with experts = 0 needs `dense_ffn`", where)
+        out.error("E103", "a model with experts = 0 needs `dense_ffn`", where,
+                  "add `dense_ffn = …` (the FFN's intermediate size) to the moe block")
     if moe.experts == 0:
         moe = moe.model_copy(update={"dense_layers": f["layers"]})
     return moe
@@ -187,11 +191,14 @@ def _check_experts(out: Collector, moe: Moe, written: dict[str, Any], layers: in
             out.error("E104", f"`{key}` = 0: a model with experts needs at least 1", at(key),
                       "for a dense model write `experts = 0` and `dense_ffn = …`")
     if moe.top_k > moe.experts:
-        out.error("E104", f"top_k ({moe.top_k}) exceeds experts ({moe.experts})", at("top_k"))
+        out.error("E104", f"top_k ({moe.top_k}) exceeds experts ({moe.experts})", at("top_k"),
+                  f"write `top_k = {moe.experts}` or fewer")
     if moe.dense_layers > layers:
-        out.error("E104", f"dense_layers ({moe.dense_layers}) exceeds layers ({layers})", at("dense_layers"))
+        out.error("E104", f"dense_layers ({moe.dense_layers}) exceeds layers ({layers})", at("dense_layers"),
+                  f"write `dense_layers = {layers}` or fewer (the first layers are dense)")
     if moe.dense_layers and not moe.dense_ffn:
-        out.error("E103", "dense_layers needs `dense_ffn`", at("dense_layers"))
+        out.error("E103", "dense_layers needs `dense_ffn`", at("dense_layers"),
+                  "add `dense_ffn = …` (the dense layers' FFN intermediate size)")
 
 
 def model_from_preset(name: str, **overrides: Any) -> Model:

@@ -211,7 +211,8 @@ def parse(src: SourceFile, start: str = "start") -> Tree:
     except UnexpectedInput as exc:
         raise PlanError([_syntax_diagnostic(src, exc, "the plan" if start == "start" else "the strategy")]) from None
     except (LarkError, RecursionError) as exc:  # pragma: no cover - defensive
-        raise PlanError([Diagnostic("E001", Severity.ERROR, f"cannot parse the plan: {exc}", src.whole())]) from None
+        raise PlanError([Diagnostic("E001", Severity.ERROR, f"cannot parse the plan: {exc}", src.whole(),
+                                    "docs/language.md describes the plan language")]) from None
 
 
 def _word(terminal: str) -> str:
@@ -270,7 +271,8 @@ def _syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the p
         expected = _expected_words(exc.accepts or exc.expected)
         return Diagnostic("E001", Severity.ERROR, f"unexpected `{_short(str(tok))}`; expected {expected}",
                           src.span(start, end), _hint_for_token(tok, exc.accepts or exc.expected))
-    return Diagnostic("E001", Severity.ERROR, "syntax error", src.whole())  # pragma: no cover
+    return Diagnostic("E001", Severity.ERROR, "syntax error", src.whole(),  # pragma: no cover
+                      "docs/language.md describes the plan language")
 
 
 def _short(text: str) -> str:

@@ -31,6 +31,7 @@ def outcome(path_or_text, *, is_text=False):
             assert f":{d.span.line}:{d.span.column}:" in text
             assert ("^" in text) == d.span.source.echo, "a caret under plan lines, nothing under other files"
             assert d.code != "E001" or d.hint, "every syntax error says how to mend it"
+            assert d.hint or not d.is_error, f"every error says how to mend it: {text}"
         return "diag", exc.diagnostics
 
 
@@ -78,6 +79,19 @@ def test_huge_numbers():
     assert "E104" in codes_of(plan_text(workload=f"workload {{ batch = {huge} prompt = 1 generate = 1 }}"))
     assert "E204" in codes_of(plan_text(strategy="strategy tp 1e300"))
     assert "E204" in codes_of(plan_text(strategy="strategy dp 99999999999999999999 < tp 8 >"))
+
+
+@pytest.mark.parametrize(("workload", "hint"), [
+    ("batch = -5", "write `batch = 1` or more"),
+    ("batch = 2.5", "write `batch = 2` or `batch = 3`"),
+    ("batch = 3x", "takes a plain number"),
+    ("batch = 1e40", "dagc reads numbers up to 1e30"),
+    ("batch = 1e20", "dagc accepts at most"),
+    ("batch = 8  overlap = 3", "write a name after `overlap =`"),
+])
+def test_out_of_range_and_malformed_values_say_how_to_mend_them(workload, hint):
+    kind, diags = outcome(plan_text(workload=f"workload {{ {workload} prompt = 512 generate = 64 }}"), is_text=True)
+    assert kind == "diag" and any(hint in (d.hint or "") for d in diags), [(d.message, d.hint) for d in diags]
 
 
 @pytest.mark.parametrize("strategy", ["strategy tp 0", "strategy tp -2", "strategy pp 0 < tp 8 >", "strategy tp 2.5"])

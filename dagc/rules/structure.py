@@ -106,7 +106,7 @@ def check_pp(ctx: RuleContext):
                    "give one layer count per stage")
     elif min(split) < 1:
         yield diag("E303", Severity.ERROR, "the split has an empty stage (every stage needs at least one layer)",
-                   span)
+                   span, "give every stage at least one layer, or use fewer stages")
     elif sum(split) != m.layers:
         yield diag("E303", Severity.ERROR, f"the split sums to {sum(split)} layers; the model has {m.layers}",
                    span, f"adjust the counts by {m.layers - sum(split):+d} layers")
