@@ -269,8 +269,13 @@ def _syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the p
         start = tok.start_pos if tok.start_pos is not None else 0
         end = tok.end_pos if tok.end_pos is not None else start + 1
         expected = _expected_words(exc.accepts or exc.expected)
+        hint = _hint_for_token(tok, exc.accepts or exc.expected)
+        opened = _unclosed_brace(src.text, start) if "RBRACE" in (exc.accepts or exc.expected) else None
+        if opened is not None and str(tok) in _STATEMENTS:
+            hint = (f"the `{{` on line {src.span(opened).line} is not closed: close its block with `}}` where it "
+                    "ends (blocks do not nest, but for a model's `moe` and `mla` and a cluster's `gpu`)")
         return Diagnostic("E001", Severity.ERROR, f"unexpected `{_short(str(tok))}`; expected {expected}",
-                          src.span(start, end), _hint_for_token(tok, exc.accepts or exc.expected))
+                          src.span(start, end), hint)
     return Diagnostic("E001", Severity.ERROR, "syntax error", src.whole(),  # pragma: no cover
                       "docs/language.md describes the plan language")
 
@@ -288,6 +293,30 @@ def _hint_for_char(ch: str, allowed: set[str]) -> str:
     if "STRING" in allowed:
         return 'names of presets and files are quoted: preset "h100-sxm"'
     return "remove it; docs/language.md describes what may stand here"
+
+
+_STATEMENTS = ("model", "cluster", "workload", "require", "strategy", "objective")   # what opens a plan's lines
+
+
+def _unclosed_brace(text: str, end: int) -> int | None:
+    """Where the innermost `{` still open at `end` stands (strings and comments aside), or None."""
+    opened: list[int] = []
+    i = 0
+    while i < end:
+        ch = text[i]
+        if ch == "#":
+            i = text.find("\n", i)
+            if i < 0:
+                break
+        elif ch == '"':
+            close = text.find('"', i + 1)
+            i = close if close >= 0 else end
+        elif ch == "{":
+            opened.append(i)
+        elif ch == "}" and opened:
+            opened.pop()
+        i += 1
+    return opened[-1] if opened else None
 
 
 def _hint_for_token(tok: Token, expected: set[str]) -> str:

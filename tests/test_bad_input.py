@@ -81,6 +81,15 @@ def test_huge_numbers():
     assert "E204" in codes_of(plan_text(strategy="strategy dp 99999999999999999999 < tp 8 >"))
 
 
+def test_an_unclosed_brace_is_named_where_it_opens():
+    """A block left open swallows the next one; the error at the next statement says which `{` is open."""
+    text = ('model preset "mixtral-8x7b"\ncluster { gpus = 8  gpu preset "h100-sxm"\n'
+            "workload { batch = 8  prompt = 512  generate = 64 }  # { in a comment\nstrategy tp 8\n")
+    kind, diags = outcome(text, is_text=True)
+    assert kind == "diag" and diags[0].code == "E001" and diags[0].span.line == 4
+    assert "the `{` on line 2 is not closed" in (diags[0].hint or "")
+
+
 @pytest.mark.parametrize(("workload", "hint"), [
     ("batch = -5", "write `batch = 1` or more"),
     ("batch = 2.5", "write `batch = 2` or `batch = 3`"),
