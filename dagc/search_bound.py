@@ -339,27 +339,28 @@ class Pruner:
     def _reach(self, lay: Layout, workload: Workload, bar: Bar, text: str, mb: int, overlap: Overlap
                ) -> tuple[float, float, Recurrence] | None:
         """The first steps of `matters`, those that time no stage pass of the candidate's own: the
-        physical bounds of its GPUs and of its pipeline, the floor of its kernel launches (when passes
-        of its structure are known) and the times of its attention split's ops alone (shared by every
-        expert split). None when they rule the candidate out, else its TTFT and TPOT bounds so far
-        and its schedule."""
+        physical bounds of its GPUs and of its pipeline, the times of its attention split's ops alone
+        (shared by every expert split), then the floor of its kernel launches (when passes of its
+        structure are known; after the split, whose figures `recalled` can read for later candidates).
+        None when they rule the candidate out, else its TTFT and TPOT bounds so far and its schedule."""
         assert bar.kth is not None
         gpus, name = lay.gpus_used, option_text(text, mb, overlap)
-        ttft, tpot, best = self.first_bounds(workload, lay)
+        first_ttft, tpot, best = self.first_bounds(workload, lay)
         if not _could_matter(best, bar, name, mb, overlap):
             return None
+        ttft = first_ttft
         schedule = Recurrence(self.plan, lay, workload, self.timer)      # one per candidate: its stage costs shared
         tpot_floors = self.floors_matter(bar)
         if not (tpot_floors or self.ttft_first):
             return ttft, tpot, schedule
-        launches = schedule.tpot_launch_floor() if tpot_floors else None
-        if launches is not None and launches > tpot:
-            if not _could_matter(self._best(ttft, launches, workload, gpus), bar, name, mb, overlap):
-                return None
-        ttft, tpot, best = self.split_bounds(workload, lay, schedule, tpot_floors)
+        ttft, split_tpot, best = self.split_bounds(workload, lay, schedule, tpot_floors)
         if not _could_matter(best, bar, name, mb, overlap):
             return None
-        return ttft, max(tpot, launches or 0.0), schedule
+        launches = schedule.tpot_launch_floor() if tpot_floors else None
+        if launches is not None and launches > tpot:
+            if not _could_matter(self._best(first_ttft, launches, workload, gpus), bar, name, mb, overlap):
+                return None
+        return ttft, max(split_tpot, launches or 0.0), schedule
 
     def split_bounds(self, workload: Workload, lay: Layout, schedule: Recurrence, tpot_floors: bool
                      ) -> tuple[float, float, _Best]:
