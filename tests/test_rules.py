@@ -290,3 +290,15 @@ def test_w512_hint_speaks_the_syntax_of_where_overlap_was_written(tmp_path):
     assert hint(workload="workload { batch = 32  prompt = 512  generate = 64  microbatches = 1  "
                          "overlap = microbatch }") == (
         "use 2 or more micro-batches (`microbatches = 2`), or write `overlap = none`")
+
+
+@pytest.mark.parametrize(("strategy", "hint"), [
+    # Mixtral's expert ffn 14336 = 2^11 · 7; 32 heads, 8 KV heads
+    ("strategy ep 4 etp 3", "use etp 2 or etp 4"),
+    ("strategy ep 2 etp 5", "use etp 4 or etp 7"),     # 7 divides 14336 too
+    ("strategy tp 6", "use tp 4 or tp 8"),                # experts follow tp: heads and ffn both split
+])
+def test_e305_names_the_nearest_degrees_below_and_above(strategy, hint):
+    ds = _diags(strategy, model='model preset "mixtral-8x7b"')
+    (d,) = [d for d in ds if d.code == "E305"]
+    assert d.hint == hint

@@ -143,12 +143,22 @@ def check_ffn_split(ctx: RuleContext):
     if m.has_experts and m.moe.ffn % lay.etp:
         key = "etp" if lay.expert_domain_written else "tp"
         yield diag("E305", Severity.ERROR, f"expert ffn {m.moe.ffn} is not divisible by {key} {lay.etp}",
-                   s.span_of(key), f"use {key} {largest_divisor(m.moe.ffn, lay.etp)}")
+                   s.span_of(key), _ffn_hint(key, lay.etp, (m.moe.ffn,), m if key == "tp" else None))
     for label, size, present in (("dense ffn", m.moe.dense_ffn, m.dense_layer_count > 0),
                                  ("shared expert ffn", m.moe.shared_ffn_size, m.has_experts and m.moe.shared > 0)):
         if present and size % lay.tp:
             yield diag("E305", Severity.ERROR, f"{label} {size} is not divisible by tp {lay.tp}",
-                       s.span_of("tp"), f"use tp {largest_divisor(size, lay.tp)}")
+                       s.span_of("tp"), _ffn_hint("tp", lay.tp, (size,), m))
+
+
+def _ffn_hint(key: str, degree: int, sizes: tuple[int, ...], model=None) -> str:
+    """`use tp 4 or tp 8`: the nearest degrees below and above `degree` that divide every size (and,
+    for tp with a `model`, split its heads and KV heads: E302), as E302's hint names them."""
+    fits = _tp_values(model) if model is not None else range(1, 2 * degree + 1)
+    ok = [d for d in fits if all(n % d == 0 for n in sizes)]
+    near = [d for d in (max((d for d in ok if d < degree), default=None), min((d for d in ok if d > degree),
+                                                                             default=None)) if d is not None]
+    return "use " + " or ".join(f"{key} {d}" for d in near) if near else f"use {key} 1"
 
 
 def check_cp_prompt(ctx: RuleContext):
