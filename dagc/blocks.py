@@ -149,8 +149,8 @@ def _assign(out: Collector, item: Item, where: str, fields: dict[str, Field], su
             values: dict[str, Any]) -> None:
     if item.name not in fields:
         if item.name in subblocks:
-            out.error("E104", f"`{item.name}` is a block, not a field", item.name_span,
-                      f"write `{item.name} {{ … }}` instead of `{item.name} = …`")
+            out.error("E104", f"`{item.name}` is a block: write `{item.name} {{ … }}`", item.name_span,
+                      f"replace `{item.name} = …` with `{item.name} {{ … }}` and the fields inside it")
         else:
             out.error("E101", f"unknown field `{item.name}` in {where}", item.name_span,
                       did_you_mean(item.name, list(fields) + list(subblocks)))
