@@ -63,11 +63,18 @@ def _interrupt(args: list[str], cwd, after_s: float) -> subprocess.CompletedProc
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
+# DeepSeek-V3 on 2048 GPUs: its compile (five objectives' searches, a 40,848-node DAG and its exports)
+# runs well past the interrupt on any machine (about 12 s on one core here).
+LONG_COMPILE = ('model preset "deepseek-v3"\ncluster { gpus = 2048  gpus_per_node = 8  gpu preset "h800" }\n'
+                "workload { batch = 2048  prompt = 4096  generate = 512  microbatches = 16 }\n"
+                "strategy dp 16 < pp 4 < tp 4 sp ; ep 32 > >\n")
+
+
 def test_ctrl_c_during_compile_exits_130_and_leaves_no_temp_files(tmp_path):
     out = tmp_path / "out"
-    # The search budget keeps the run busy long enough to be interrupted.
-    proc = _interrupt(["compile", str(EXAMPLES / "10b-moe-tp4-ep16-64gpu.moe"), "-o", str(out),
-                       "--search-budget", "60"], tmp_path, 2.5)
+    plan = tmp_path / "long.moe"
+    plan.write_text(LONG_COMPILE)
+    proc = _interrupt(["compile", str(plan), "-o", str(out), "--search-budget", "60"], tmp_path, 2.5)
     assert proc.returncode == 130, proc.stderr
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines() == ["dagc: interrupted"]
