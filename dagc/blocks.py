@@ -207,6 +207,9 @@ def _bool(out: Collector, value: Value, short: str) -> bool | Bad:
 
 
 def _choice(out: Collector, value: Value, spec: Field, short: str) -> str | Bad:
+    if value.kind not in (ValueKind.WORD, ValueKind.STRING):
+        return out.error("E102", f"`{short}` takes a name, not a number", value.span,
+                         "one of: " + ", ".join(f"`{short} = {c}`" for c in spec.choices))
     word = _word(out, value, short)
     if isinstance(word, Bad):
         return BAD
@@ -302,8 +305,11 @@ def _out_of_range(out: Collector, x: float, text: str, spec: Field, dim: Dimensi
         return out.error("E104", f"`{short}` = {text} is out of range: it must be at least {low}", span,
                          f"write `{short} = {low}` or more" if dim is Dimension.COUNT else
                          f"write a value of at least {low}, e.g. `{short} = {dim.example}`")
-    high = f"{spec.hi:g}" if dim is Dimension.COUNT else f"{spec.hi:g} (SI)"
-    return out.error("E104", f"`{short}` = {text} is out of range (too large)", span, f"dagc accepts at most {high}")
+    if dim is Dimension.COUNT:
+        return out.error("E104", f"`{short}` = {text} is out of range (too large)", span,
+                         f"write `{short} = {int(spec.hi):,}` or less".replace(",", "_"))
+    return out.error("E104", f"`{short}` = {text} is out of range (too large)", span,
+                     f"dagc accepts at most {spec.hi:g} (SI)")
 
 
 def unit_dimension(value: Value) -> Dimension | None:

@@ -273,7 +273,7 @@ def _syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the p
         opened = _unclosed_brace(src.text, start) if "RBRACE" in (exc.accepts or exc.expected) else None
         if opened is not None and str(tok) in _STATEMENTS:
             hint = (f"the `{{` on line {src.span(opened).line} is not closed: close its block with `}}` where it "
-                    "ends (blocks do not nest, but for a model's `moe` and `mla` and a cluster's `gpu`)")
+                    "ends (blocks do not nest, except a model's `moe` and `mla` and a cluster's `gpu`)")
         return Diagnostic("E001", Severity.ERROR, f"unexpected `{_short(str(tok))}`; expected {expected}",
                           src.span(start, end), hint)
     return Diagnostic("E001", Severity.ERROR, "syntax error", src.whole(),  # pragma: no cover

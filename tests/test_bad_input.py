@@ -95,8 +95,8 @@ def test_an_unclosed_brace_is_named_where_it_opens():
     ("batch = 2.5", "write `batch = 2` or `batch = 3`"),
     ("batch = 3x", "takes a plain number"),
     ("batch = 1e40", "dagc reads numbers up to 1e30"),
-    ("batch = 1e20", "dagc accepts at most"),
-    ("batch = 8  overlap = 3", "write a name after `overlap =`"),
+    ("batch = 1e20", "write `batch = 1_099_511_627_776` or less"),
+    ("batch = 8  overlap = 3", "one of: `overlap = none`, `overlap = microbatch`"),
 ])
 def test_out_of_range_and_malformed_values_say_how_to_mend_them(workload, hint):
     kind, diags = outcome(plan_text(workload=f"workload {{ {workload} prompt = 512 generate = 64 }}"), is_text=True)

@@ -293,9 +293,10 @@ def test_w512_hint_speaks_the_syntax_of_where_overlap_was_written(tmp_path):
 
 
 @pytest.mark.parametrize(("strategy", "hint"), [
-    # Mixtral's expert ffn 14336 = 2^11 · 7; 32 heads, 8 KV heads
+    # Mixtral's expert ffn 14336 = 2^11 · 7; 32 heads, 8 KV heads; the cluster has 16 GPUs (C16N)
     ("strategy ep 4 etp 3", "use etp 2 or etp 4"),
     ("strategy ep 2 etp 5", "use etp 4 or etp 7"),     # 7 divides 14336 too
+    ("strategy ep 8 etp 3", "use etp 2"),                 # etp 4 would take 32 GPUs
     ("strategy tp 6", "use tp 4 or tp 8"),                # experts follow tp: heads and ffn both split
 ])
 def test_e305_names_the_nearest_degrees_below_and_above(strategy, hint):

@@ -140,22 +140,35 @@ def check_ffn_split(ctx: RuleContext):
         strategy ep 8 etp 2
     """
     m, lay, s = ctx.plan.model, ctx.layout, ctx.strategy
+    gpus = ctx.plan.cluster.gpus
+
+    def fits(tp: int, etp: int) -> bool:
+        """Whether the strategy with these degrees would use at most the cluster's GPUs."""
+        ep = lay.ep if lay.expert_domain_written else 1
+        return lay.dp * lay.pp * max(tp * lay.cp, ep * etp) <= gpus
+
     if m.has_experts and m.moe.ffn % lay.etp:
-        key = "etp" if lay.expert_domain_written else "tp"
-        yield diag("E305", Severity.ERROR, f"expert ffn {m.moe.ffn} is not divisible by {key} {lay.etp}",
-                   s.span_of(key), _ffn_hint(key, lay.etp, (m.moe.ffn,), m if key == "tp" else None))
+        if lay.expert_domain_written:
+            yield diag("E305", Severity.ERROR, f"expert ffn {m.moe.ffn} is not divisible by etp {lay.etp}",
+                       s.span_of("etp"), _ffn_hint("etp", lay.etp, (m.moe.ffn,), range(1, 2 * lay.etp + 1),
+                                                   lambda d: fits(lay.tp, d)))
+        else:
+            yield diag("E305", Severity.ERROR, f"expert ffn {m.moe.ffn} is not divisible by tp {lay.etp}",
+                       s.span_of("tp"), _ffn_hint("tp", lay.etp, (m.moe.ffn,), _tp_values(m), lambda d: fits(d, d)))
     for label, size, present in (("dense ffn", m.moe.dense_ffn, m.dense_layer_count > 0),
                                  ("shared expert ffn", m.moe.shared_ffn_size, m.has_experts and m.moe.shared > 0)):
         if present and size % lay.tp:
             yield diag("E305", Severity.ERROR, f"{label} {size} is not divisible by tp {lay.tp}",
-                       s.span_of("tp"), _ffn_hint("tp", lay.tp, (size,), m))
+                       s.span_of("tp"), _ffn_hint("tp", lay.tp, (size,), _tp_values(m),
+                                                  lambda d: fits(d, lay.etp if lay.expert_domain_written else d)))
 
 
-def _ffn_hint(key: str, degree: int, sizes: tuple[int, ...], model=None) -> str:
-    """`use tp 4 or tp 8`: the nearest degrees below and above `degree` that divide every size (and,
-    for tp with a `model`, split its heads and KV heads: E302), as E302's hint names them."""
-    fits = _tp_values(model) if model is not None else range(1, 2 * degree + 1)
-    ok = [d for d in fits if all(n % d == 0 for n in sizes)]
+def _ffn_hint(key: str, degree: int, sizes: tuple[int, ...], values, fits) -> str:
+    """`use tp 4 or tp 8`: the nearest of `values` below and above `degree` that divide every size —
+    and that keep the strategy on the cluster (`fits(d)`) where some do — as E302's hint names them
+    (for tp the values split the heads and KV heads)."""
+    ok = [d for d in values if all(n % d == 0 for n in sizes)]
+    ok = [d for d in ok if fits(d)] or ok
     near = [d for d in (max((d for d in ok if d < degree), default=None), min((d for d in ok if d > degree),
                                                                              default=None)) if d is not None]
     return "use " + " or ".join(f"{key} {d}" for d in near) if near else f"use {key} 1"
