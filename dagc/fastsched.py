@@ -202,11 +202,8 @@ class Timer:
         a collective, its activation peak and its floor. Once per key of what the template reads
         (`OpShapes.reads`: stage shapes of other degrees often give an op the same per-rank
         tokens, e.g. the expert domain's ops beside every attention split)."""
-        reads = shapes.reads(op)
-        if reads is None:
-            return self._make(shapes, op)
         w = shapes.w
-        key = (op, reads, w.prompt, w.generate, w.routing_imbalance, w.dispatch)
+        key = (op, shapes.reads(op), w.prompt, w.generate, w.routing_imbalance, w.dispatch)
         return self._remember(self.made, key, lambda: self._make(shapes, op))
 
     def _make(self, shapes: OpShapes, op: Op) -> tuple[float, bool, float, float]:

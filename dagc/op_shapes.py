@@ -85,13 +85,13 @@ class RankDims:
 class Recipe:
     """How one op is made: its node kind, the axis of its group, its peak, its figures, and what
     those figures read of the shapes beside the plan's model and workload (`reads`: equal keys make
-    equal templates, so the search's timer prices an op once per key; None: not declared)."""
+    equal templates, so the search's timer prices an op once per key)."""
 
     kind: OpKind
     group: Axis | None
     peak: Peak
     figures: Callable[[Shapes, Recipe], OpTemplate]
-    reads: Callable[[Shapes], Hashable] | None = None
+    reads: Callable[[Shapes], Hashable]
 
 
 def experts_inside_tp(lay: Layout) -> bool:

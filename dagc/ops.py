@@ -140,11 +140,10 @@ class OpShapes(Shapes):
         recipe = RECIPES[op]
         return self._cache.get(op) or recipe.figures(self, recipe)
 
-    def reads(self, op: Op) -> Hashable | None:
+    def reads(self, op: Op) -> Hashable:
         """What `op`'s template reads of these shapes beside the model and workload (`Recipe.reads`):
-        shapes with equal keys make equal templates. None when the recipe does not say."""
-        reads = RECIPES[op].reads
-        return None if reads is None else reads(self)
+        shapes with equal keys make equal templates."""
+        return RECIPES[op].reads(self)
 
     def working_set_floor(self, op: Op) -> float:
         """A lower bound of the largest per-rank working set (`act_bytes`) of `op`'s template: the

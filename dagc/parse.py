@@ -11,7 +11,7 @@ import functools
 import os
 import re
 import stat
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from lark import Lark, Token, Tree
@@ -172,8 +172,21 @@ def _check_tokens(src: SourceFile) -> None:
 def _check_nesting(src: SourceFile) -> None:
     # Lark's tree and our lowering recurse; refuse absurd nesting before they do.
     depth = 0
+    for i, ch in _scopes(src.text):
+        if ch in "<{":
+            depth += 1
+            if depth > MAX_NESTING:
+                raise PlanError([Diagnostic("E001", Severity.ERROR,
+                                            f"nesting deeper than {MAX_NESTING} levels",
+                                            src.span(i), "a plan needs at most `dp N < pp N < … > >`")])
+        else:
+            depth = max(0, depth - 1)
+
+
+def _scopes(text: str) -> Iterator[tuple[int, str]]:
+    """Each `<`, `{`, `>` and `}` that opens or closes a scope, with where it stands: not in a comment
+    or a string, nor part of a comparison (`<=`, `>=`)."""
     in_comment = in_string = False
-    text = src.text
     for i, ch in enumerate(text):
         if in_comment:
             in_comment = ch != "\n"
@@ -184,13 +197,9 @@ def _check_nesting(src: SourceFile) -> None:
         elif ch == '"':
             in_string = True
         elif ch in "<{" and text[i + 1 : i + 2] != "=":
-            depth += 1
-            if depth > MAX_NESTING:
-                raise PlanError([Diagnostic("E001", Severity.ERROR,
-                                            f"nesting deeper than {MAX_NESTING} levels",
-                                            src.span(i), "a plan needs at most `dp N < pp N < … > >`")])
+            yield i, ch
         elif ch in ">}" and text[i + 1 : i + 2] != "=" and text[i - 1 : i] not in ("<", ">", "="):
-            depth = max(0, depth - 1)
+            yield i, ch
 
 
 def parse(src: SourceFile, start: str = "start") -> Tree:
@@ -299,23 +308,13 @@ _STATEMENTS = ("model", "cluster", "workload", "require", "strategy", "objective
 
 
 def _unclosed_brace(text: str, end: int) -> int | None:
-    """Where the innermost `{` still open at `end` stands (strings and comments aside), or None."""
+    """Where the innermost `{` still open at `end` stands (`_scopes`), or None."""
     opened: list[int] = []
-    i = 0
-    while i < end:
-        ch = text[i]
-        if ch == "#":
-            i = text.find("\n", i)
-            if i < 0:
-                break
-        elif ch == '"':
-            close = text.find('"', i + 1)
-            i = close if close >= 0 else end
-        elif ch == "{":
+    for i, ch in _scopes(text[:end]):
+        if ch == "{":
             opened.append(i)
         elif ch == "}" and opened:
             opened.pop()
-        i += 1
     return opened[-1] if opened else None
 
 

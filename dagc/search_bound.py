@@ -63,7 +63,6 @@ from .layout import (
     StageBounds,
     busiest_group_requests,
     effective_microbatches,
-    even_split,
     microbatch_requests,
     stage_group,
 )
@@ -209,7 +208,7 @@ class Pruner:
         if hit is None:
             gpus = dp * pp * g
             physical, _ = self.physical(workload, gpus, dp)
-            requests = microbatch_requests(even_split(batch, dp)[0], adp, microbatches)      # replica 0, the busiest
+            requests = microbatch_requests(busiest_group_requests(batch, dp, 1), adp, microbatches)   # replica 0
             ttft, tpot = stage_pipeline_bounds(self.plan.model, workload, self.plan.cluster, g, pp, requests)
             ttft, tpot = max(ttft, physical.ttft_s), max(tpot, physical.tpot_s)
             hit = self._first[key] = (ttft, tpot, self._best(ttft, tpot, workload, gpus))
@@ -348,11 +347,10 @@ class Pruner:
         first_ttft, tpot, best = self.first_bounds(workload, lay)
         if not _could_matter(best, bar, name, mb, overlap):
             return None
-        ttft = first_ttft
         schedule = Recurrence(self.plan, lay, workload, self.timer)      # one per candidate: its stage costs shared
         tpot_floors = self.floors_matter(bar)
         if not (tpot_floors or self.ttft_first):
-            return ttft, tpot, schedule
+            return first_ttft, tpot, schedule
         ttft, split_tpot, best = self.split_bounds(workload, lay, schedule, tpot_floors)
         if not _could_matter(best, bar, name, mb, overlap):
             return None

@@ -150,24 +150,24 @@ def check_ffn_split(ctx: RuleContext):
     if m.has_experts and m.moe.ffn % lay.etp:
         if lay.expert_domain_written:
             yield diag("E305", Severity.ERROR, f"expert ffn {m.moe.ffn} is not divisible by etp {lay.etp}",
-                       s.span_of("etp"), _ffn_hint("etp", lay.etp, (m.moe.ffn,), range(1, 2 * lay.etp + 1),
+                       s.span_of("etp"), _ffn_hint("etp", lay.etp, m.moe.ffn, range(1, 2 * lay.etp + 1),
                                                    lambda d: fits(lay.tp, d)))
         else:
             yield diag("E305", Severity.ERROR, f"expert ffn {m.moe.ffn} is not divisible by tp {lay.etp}",
-                       s.span_of("tp"), _ffn_hint("tp", lay.etp, (m.moe.ffn,), _tp_values(m), lambda d: fits(d, d)))
+                       s.span_of("tp"), _ffn_hint("tp", lay.etp, m.moe.ffn, _tp_values(m), lambda d: fits(d, d)))
     for label, size, present in (("dense ffn", m.moe.dense_ffn, m.dense_layer_count > 0),
                                  ("shared expert ffn", m.moe.shared_ffn_size, m.has_experts and m.moe.shared > 0)):
         if present and size % lay.tp:
             yield diag("E305", Severity.ERROR, f"{label} {size} is not divisible by tp {lay.tp}",
-                       s.span_of("tp"), _ffn_hint("tp", lay.tp, (size,), _tp_values(m),
+                       s.span_of("tp"), _ffn_hint("tp", lay.tp, size, _tp_values(m),
                                                   lambda d: fits(d, lay.etp if lay.expert_domain_written else d)))
 
 
-def _ffn_hint(key: str, degree: int, sizes: tuple[int, ...], values, fits) -> str:
-    """`use tp 4 or tp 8`: the nearest of `values` below and above `degree` that divide every size —
-    and that keep the strategy on the cluster (`fits(d)`) where some do — as E302's hint names them
-    (for tp the values split the heads and KV heads)."""
-    ok = [d for d in values if all(n % d == 0 for n in sizes)]
+def _ffn_hint(key: str, degree: int, size: int, values, fits) -> str:
+    """`use tp 4 or tp 8`: the nearest of `values` below and above `degree` that divide `size` — and
+    that keep the strategy on the cluster (`fits(d)`) where some do — as E302's hint names them (for
+    tp the values split the heads and KV heads)."""
+    ok = [d for d in values if size % d == 0]
     ok = [d for d in ok if fits(d)] or ok
     near = [d for d in (max((d for d in ok if d < degree), default=None), min((d for d in ok if d > degree),
                                                                              default=None)) if d is not None]
