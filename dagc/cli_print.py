@@ -176,7 +176,7 @@ def _print_result(console: Console, r: StrategyResult, err: Console | None = Non
 
 
 def _print_layout(console: Console, r: StrategyResult) -> None:
-    from .export.markdown import data_parallel_text
+    from .export.summary import data_parallel_text
     plan, lay = r.plan, r.layout
     assert lay is not None, "a strategy with a layout"
     experts = (f"ep {lay.ep} · etp {lay.etp}" if lay.expert_domain_written

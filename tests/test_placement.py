@@ -239,3 +239,13 @@ def test_report_html_keeps_placement_legible(pp16):
     width = int(ET.fromstring(svg).get("width"))
     m = re.search(r'<svg style="min-width: (\d+)px"[^>]*class="placement"[^>]*viewBox="0 0 (\d+) ', page)
     assert m and int(m[2]) == width and width * 0.85 <= int(m[1]) < width
+
+
+def test_a_domain_that_does_not_divide_the_stage_group_has_no_dp_in_the_picture():
+    """E203 (tp 3 beside ep 16): the header says "DP —" with the reason, as report.md does, and no GPU
+    is labelled with an attention-DP index the layout does not have."""
+    r = deepseek(64, "pp 4 < tp 3 ; ep 16 >")
+    assert "E203" in {d.code for d in r.diagnostics}
+    svg = placement_svg(r)
+    assert "attention: tp 3, cp 1, DP — (3 GPUs do not divide the stage group of 16)" in svg
+    assert "adp" not in svg

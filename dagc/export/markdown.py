@@ -20,6 +20,7 @@ from .summary import (
     COST_NAMES,
     GLOSSARY,
     assumptions_md,
+    data_parallel_text,
     margin_text,
     metric_text,
     optimal_note,
@@ -44,17 +45,6 @@ def shown_stages(n: int, limit: int = MAX_STAGE_ROWS) -> list[int | None]:
         return list(range(n))
     half = limit // 2
     return [*range(half), None, *range(n - half, n)]
-
-
-def data_parallel_text(lay: Layout) -> tuple[str, str]:
-    """The attention and expert data parallelism as reports print them: the degree, or "—" with the
-    reason when a domain does not divide the stage group (E203: then there is no such degree, and
-    the layout's `adp`/`edp` are only rounded quotients)."""
-    def text(divides: bool, domain: int, degree: int) -> str:
-        return f"{degree}" if divides else f"— ({domain} GPUs do not divide the stage group of {lay.group_size})"
-
-    return (text(lay.attention_divides, lay.tp * lay.cp, lay.adp),
-            text(lay.experts_divide, lay.ep * lay.etp, lay.edp))
 
 
 def gap_text(n: int) -> str:

@@ -25,6 +25,7 @@ from xml.sax.saxutils import escape
 from ..check import StrategyResult
 from ..layout import Layout
 from ..memory import MemoryBreakdown, StageMemory
+from .summary import data_parallel_text
 
 __all__ = ["placement_svg", "stage_colours", "MAX_GPUS", "MAX_WIDTH", "MEMORY_PARTS"]
 
@@ -147,9 +148,10 @@ def _header_lines(r: StrategyResult, lay: Layout) -> list[tuple[str, int, bool]]
     lines = [(f"{plan.name} · strategy {r.decl.text}", 15, True),
              (f"{lay.gpus_used} of {plan.cluster.gpus} GPUs used = dp {lay.dp} × pp {lay.pp} × stage group "
               f"{lay.group_size} · {plan.cluster.gpu.name}, {lay.gpus_per_node} per node", 11, False)]
-    axes = f"attention: tp {lay.tp}, cp {lay.cp}, DP {lay.adp}"
+    adp, edp = data_parallel_text(lay)            # "—" where a domain does not divide the stage group (E203)
+    axes = f"attention: tp {lay.tp}, cp {lay.cp}, DP {adp}"
     if plan.model.has_experts:
-        axes += f" · experts: ep {lay.ep}, etp {lay.etp}, DP {lay.edp}"
+        axes += f" · experts: ep {lay.ep}, etp {lay.etp}, DP {edp}"
     lines.append((axes, 11, False))
     return lines
 
@@ -373,8 +375,8 @@ def _gpu_cell(rank: int, x: float, y: float, r: StrategyResult, lay: Layout, mem
         parts.append(_text(x + CELL_W - 6, y + 15, f"dp {replica}", 10, anchor="end"))
     parts.append(_text(x + 6, y + 29, (f"stage {stage}: {_layers(a, b)}", f"stage {stage}: {_short_layers(a, b)}"),
                        10, fit=fit))
-    parts.append(_text(x + 6, y + 42, _coords(c, rank, (("tp", lay.tp), ("cp", lay.cp), ("adp", lay.adp))), 10,
-                       fit=fit))
+    attention = (("tp", lay.tp), ("cp", lay.cp)) + ((("adp", lay.adp),) if lay.attention_divides else ())
+    parts.append(_text(x + 6, y + 42, _coords(c, rank, attention), 10, fit=fit))
     if r.plan.model.has_experts:
         e = int(c["ep"][rank])
         held = lay.experts_of(e)

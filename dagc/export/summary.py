@@ -12,13 +12,14 @@ from __future__ import annotations
 from ..check import StrategyResult
 from ..cost import cost_basis_text
 from ..diagnostics import Diagnostic, Severity
+from ..layout import Layout
 from ..plan import Plan, Requirement, RequirementKind
 from ..units import Dimension, count_text, format_bytes, format_figure, format_in_unit, format_si
 from ..verdict import RequirementResult, requirement_unit, requirement_value_text
 from .report import assumptions
 
-__all__ = ["summary_md", "assumptions_md", "requirement_value_text", "metric_text", "margin_text", "optimal_note",
-           "dominant_costs", "COST_NAMES", "GLOSSARY"]
+__all__ = ["summary_md", "assumptions_md", "data_parallel_text", "requirement_value_text", "metric_text",
+           "margin_text", "optimal_note", "dominant_costs", "COST_NAMES", "GLOSSARY"]
 
 # The critical-path categories of `Metrics.critical_path`, in words.
 COST_NAMES = {
@@ -365,3 +366,14 @@ GLOSSARY = [
     ("copies", "how many times the strategy holds a category of weights over all its GPUs (replicas, "
                "replicated norms and KV heads)."),
 ]
+
+
+def data_parallel_text(lay: Layout) -> tuple[str, str]:
+    """The attention and expert data parallelism as reports print them: the degree, or "—" with the
+    reason when a domain does not divide the stage group (E203: then there is no such degree, and
+    the layout's `adp`/`edp` are only rounded quotients)."""
+    def text(divides: bool, domain: int, degree: int) -> str:
+        return f"{degree}" if divides else f"— ({domain} GPUs do not divide the stage group of {lay.group_size})"
+
+    return (text(lay.attention_divides, lay.tp * lay.cp, lay.adp),
+            text(lay.experts_divide, lay.ep * lay.etp, lay.edp))
