@@ -22,17 +22,20 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .analyse import analyse
-from .fastcheck import MEMORY, fast_check
+from .fastcheck import MEMORY, FastCheck, fast_check
 from .fastsched import Timer
 from .fields import BATCH_LIMIT
 from .plan import Plan, RequirementKind, Strategy, Workload
 from .verdict import RequirementResult
 
-__all__ = ["BATCH_LIMIT", "largest_batch", "fast_largest_batch", "choose_batch"]
+__all__ = ["BATCH_LIMIT", "largest_batch", "bounded_largest_batch", "fast_largest_batch", "fast_largest_batch_bounded",
+           "choose_batch"]
 
 _UPPER_LIMITED = frozenset({RequirementKind.TTFT, RequirementKind.TPOT, RequirementKind.MEMORY})
 
 Served = Callable[[int], str | None]        # a batch → None when served, else what it breaks
+Need = Callable[[int, int], int | None]     # (largest batch known served, largest the answer can be) → least that matters
+Needed = Callable[[FastCheck, int, int], int | None]   # `Need` given the fast check at the former too
 
 
 def largest_batch(served: Served, limit: int = BATCH_LIMIT) -> tuple[int, str | None]:
@@ -43,29 +46,56 @@ def largest_batch(served: Served, limit: int = BATCH_LIMIT) -> tuple[int, str | 
         >>> largest_batch(lambda b: None if b <= 37 else "memory")
         (37, 'memory')
     """
+    found = bounded_largest_batch(served, limit)
+    assert found is not None, "with no `need` the search always ends with a batch"
+    return found
+
+
+def bounded_largest_batch(served: Served, limit: int = BATCH_LIMIT, need: Need | None = None
+                          ) -> tuple[int, str | None] | None:
+    """`largest_batch`, or None when the answer cannot matter to the caller: whenever the bracket
+    narrows, `need(lo, most)` — `lo` the largest batch known served (at least 1), `most` the largest
+    the answer can still be — says the least batch of [lo, most] at which the answer could matter
+    (None: none). While no batch is known broken, the largest power of two not above it is probed
+    next when that is above `lo`: broken, the answer is below it, and None is returned. Without `need`, the batches probed are those of `largest_batch`: 1, then
+    the powers of two up to the first broken one, then the bisection between the last two.
+
+    Both find the boundary of a monotone `served` (memory and latency only grow with the batch),
+    so with `need` the answer is `largest_batch`'s or None.
+
+    Example:
+        >>> def served(b): return None if b <= 37 else "memory"
+        >>> bounded_largest_batch(served, need=lambda lo, most: 40 if most >= 40 else None)
+        >>> bounded_largest_batch(served, need=lambda lo, most: max(lo, 30) if most >= 30 else None)
+        (37, 'memory')
+    """
     why = served(1)
     if why is not None:
         return 0, why
-    lo, hi = 1, 2                            # served(lo) holds; hi is the next probe
+    lo, hi = 1, None                         # served(lo) holds; served(hi) breaks `why` (None: none known)
     while True:
-        if hi >= limit:
-            hi = limit
-            why = served(hi) if hi > lo else None
-            if why is None:
-                return limit, None
-            break
-        why = served(hi)
-        if why is not None:
-            break
-        lo, hi = hi, 2 * hi
-    while hi - lo > 1:                       # served(lo) holds, served(hi) breaks `why`
-        mid = (lo + hi) // 2
-        broken = served(mid)
+        most = limit if hi is None else hi - 1
+        if lo >= most:
+            return lo, why
+        if need is not None:
+            least = need(lo, most)
+            if least is None:
+                return None
+            # The answer matters only if it reaches `least`. The probes stay those of `largest_batch`'s
+            # steps (what every strategy's search probes, so that their stage costs are shared): while
+            # no batch is known broken, the largest power of two not above `least`, when it is above `lo`.
+            jump = 1 << (least.bit_length() - 1)
+            if hi is None and jump > lo:
+                if served(jump) is not None:
+                    return None
+                lo = jump
+                continue
+        probe = min(1 << lo.bit_length(), limit) if hi is None else (lo + hi) // 2
+        broken = served(probe)
         if broken is None:
-            lo = mid
+            lo = probe
         else:
-            hi, why = mid, broken
-    return lo, why
+            hi, why = probe, broken
 
 
 def _broken(requirements: tuple[RequirementResult, ...]) -> str | None:
@@ -89,26 +119,46 @@ def _chosen(workload: Workload, batch: int, why: str | None, limit: int) -> Work
     return workload.model_copy(update={"batch": max(batch, 1), "batch_note": note, "batch_breaks": why})
 
 
-def _fast_search(plan: Plan, strategy: Strategy, workload: Workload, timer: Timer,
-                 limit: int) -> tuple[int, str | None]:
+def _fast_search(plan: Plan, strategy: Strategy, workload: Workload, timer: Timer, limit: int,
+                 needed: Needed | None = None) -> tuple[int, str | None] | None:
+    checks: dict[int, FastCheck] = {}            # the served batches' fast checks, for `needed`
+
     def served(b: int) -> str | None:
         fc = fast_check(plan, strategy, workload.model_copy(update={"batch": b}), timer)
-        return _reason(fc) if isinstance(fc, str) else _broken(fc.requirements)
+        if isinstance(fc, str):
+            return _reason(fc)
+        why = _broken(fc.requirements)
+        if why is None and needed is not None:
+            checks[b] = fc
+        return why
 
-    return largest_batch(served, limit)
+    need = None if needed is None else lambda lo, most: needed(checks[lo], lo, most)
+    return bounded_largest_batch(served, limit, need)
 
 
 def fast_largest_batch(plan: Plan, strategy: Strategy, workload: Workload, timer: Timer,
                        limit: int = BATCH_LIMIT) -> Workload:
     """`workload` at the largest batch `strategy` serves, probed with the fast check."""
-    batch, why = _fast_search(plan, strategy, workload, timer, limit)
-    return _chosen(workload, batch, why, limit)
+    found = _fast_search(plan, strategy, workload, timer, limit)
+    assert found is not None, "a search with no `needed` always ends with a batch"
+    return _chosen(workload, *found, limit)
+
+
+def fast_largest_batch_bounded(plan: Plan, strategy: Strategy, workload: Workload, timer: Timer,
+                               needed: Needed, limit: int = BATCH_LIMIT) -> Workload | None:
+    """`fast_largest_batch`, or None when the batch it would choose cannot matter: `needed(fc, lo, most)`
+    says the least batch of [lo, most] at which it could (`bounded_largest_batch`'s `need`), given
+    `fc`, the fast check at `lo` (the search's branch and bound: `dagc.search_bound.Pruner.batch_needed`)."""
+    found = _fast_search(plan, strategy, workload, timer, limit, needed)
+    return None if found is None else _chosen(workload, *found, limit)
 
 
 def choose_batch(plan: Plan, strategy: Strategy, workload: Workload, timer: Timer | None = None) -> Workload:
     """`workload` at the largest batch `strategy` serves, as `check` reports it: probed with the fast
     check, confirmed by `analyse` (and searched again with it below the fast answer if they differ)."""
-    batch, why = _fast_search(plan, strategy, workload, timer or Timer(plan), BATCH_LIMIT)
+    found = _fast_search(plan, strategy, workload, timer or Timer(plan), BATCH_LIMIT)
+    assert found is not None, "a search with no `needed` always ends with a batch"
+    batch, why = found
 
     def served(b: int) -> str | None:
         a = analyse(plan, strategy, workload.model_copy(update={"batch": b}))

@@ -18,15 +18,16 @@ from .schedule import PathBreakdown, Schedule
 __all__ = ["Metrics", "metrics", "rate_metrics"]
 
 
-def rate_metrics(ttft_s: float, tpot_s: float, workload: Workload, gpus: int) -> dict:
-    """TTFT, TPOT and the throughputs they imply, total and per GPU (SPEC 7).
+def rate_metrics(ttft_s: float, tpot_s: float, workload: Workload, gpus: int, batch: int | None = None) -> dict:
+    """TTFT, TPOT and the throughputs they imply, total and per GPU (SPEC 7), for the workload's
+    batch or `batch` requests.
 
     Example:
         >>> from dagc.plan import Workload
         >>> rate_metrics(2.0, 0.01, Workload(batch=10, prompt=100, generate=10), 5)["decode_tokens_per_s_per_gpu"]
         200.0
     """
-    b, s, g = workload.batch, workload.prompt, workload.generate
+    b, s, g = workload.batch if batch is None else batch, workload.prompt, workload.generate
     rates = {"prefill_tokens_per_s": b * s / ttft_s, "decode_tokens_per_s": b / tpot_s,
              "throughput_tokens_per_s": b * (s + g) / (ttft_s + g * tpot_s)}
     return {"ttft_s": ttft_s, "tpot_s": tpot_s, **rates, **{f"{k}_per_gpu": v / gpus for k, v in rates.items()}}

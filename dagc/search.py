@@ -48,7 +48,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 from .analyse import analyse
-from .batch_max import fast_largest_batch
+from .batch_max import fast_largest_batch, fast_largest_batch_bounded
 from .dag import Phase
 from .fastcheck import fast_check
 from .fastsched import Timer as _Timer
@@ -110,10 +110,16 @@ def evaluate(plan: Plan, strategy: Strategy, mb: int, overlap: Overlap, objectiv
     workload = plan.workload.model_copy(update={"microbatches": mb, "overlap": overlap})
     if workload.batch_max:
         workload = fast_largest_batch(plan, strategy, workload, timer)
+    return _scored(plan, strategy, workload, objective, timer)
+
+
+def _scored(plan: Plan, strategy: Strategy, workload: Workload, objective: str, timer: _Timer) -> Candidate | None:
+    """`evaluate`'s candidate once its workload (micro-batches, overlap, batch) is chosen."""
     fc = fast_check(plan, strategy, workload, timer)
     if isinstance(fc, str):
         return None
     gpus = fc.layout.gpus_used
+    mb, overlap = workload.microbatches, workload.overlap
     return Candidate(strategy=strategy, microbatches=mb, overlap=overlap, gpus=gpus, metrics=fc.metrics,
                      meets_requirements=fc.meets_requirements, score=Objective.score(objective, fc.metrics, gpus),
                      memory_fraction=fc.memory.worst.fraction, binding=_binding(fc.requirements, workload),
@@ -200,26 +206,49 @@ def _evaluate_items(items: list[_Item], deadline: float | None = None, bar: Bar 
         elif whole is not None:          # decided with its first variant: the same splits, requests, GPUs
             pruned += whole is Screen.PRUNED_ALL
             continue
-        step = None if plan.workload.batch_max else pruner.recalled(item, bar, first)
+        if plan.workload.batch_max:
+            strategy = strategy or _strategy(item)
+            found, was_pruned = _evaluate_batch_max(plan, strategy, item, objective, timer, pruner, bar)
+            pruned += was_pruned
+            out.extend(found)
+            continue
+        step = pruner.recalled(item, bar, first)
         if step is not None:
             pruned += step in (Screen.PRUNED, Screen.PRUNED_ALL)
             whole = step if step in (Screen.ASIDE_ALL, Screen.PRUNED_ALL) else None
             continue
         strategy = strategy or _strategy(item)
         mb, overlap = item[7], Overlap(item[8])
-        if not plan.workload.batch_max:
-            workload = pruner.workload(mb, overlap)
-            if lay is None or lay.microbatches_requested != workload.microbatches_for(strategy.pp):
-                lay = resolve(plan.model, plan.cluster, workload, strategy)     # not of the overlap: shared
-            step = pruner.screen(workload, lay, bar, strategy.text, mb, overlap, first)
-            if step is not None:
-                pruned += step in (Screen.PRUNED, Screen.PRUNED_ALL)
-                whole = step if step in (Screen.ASIDE_ALL, Screen.PRUNED_ALL) else None
-                continue
+        workload = pruner.workload(mb, overlap)
+        if lay is None or lay.microbatches_requested != workload.microbatches_for(strategy.pp):
+            lay = resolve(plan.model, plan.cluster, workload, strategy)     # not of the overlap: shared
+        step = pruner.screen(workload, lay, bar, strategy.text, mb, overlap, first)
+        if step is not None:
+            pruned += step in (Screen.PRUNED, Screen.PRUNED_ALL)
+            whole = step if step in (Screen.ASIDE_ALL, Screen.PRUNED_ALL) else None
+            continue
         c = evaluate(plan, strategy, mb, overlap, objective, timer)
         if c is not None:
             out.append(c)
     return out, len(items), pruned
+
+
+def _evaluate_batch_max(plan: Plan, strategy: Strategy, item: _Item, objective: str, timer: _Timer,
+                        pruner: Pruner, bar: Bar) -> tuple[list[Candidate], bool]:
+    """A `batch = max` candidate's search of its largest batch, stopped as soon as no batch it can
+    still end with could matter (`Pruner.batch_needed`): its candidate (none when a rule rejects
+    it) and whether it was pruned."""
+    mb, overlap = item[7], Overlap(item[8])
+    workload = pruner.workload(mb, overlap)
+    if bar.kth is None:
+        chosen: Workload | None = fast_largest_batch(plan, strategy, workload, timer)
+    else:
+        chosen = fast_largest_batch_bounded(plan, strategy, workload, timer, lambda fc, lo, most: pruner.batch_needed(
+            fc, lo, most, bar, strategy.text, mb, overlap))
+    if chosen is None:
+        return [], True
+    c = _scored(plan, strategy, chosen, objective, timer)
+    return ([] if c is None else [c]), False
 
 
 def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: int = 1,
@@ -273,7 +302,6 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
     if objective in MOST_GPUS_FIRST:                # their best use many GPUs: found first, they prune the rest
         stream = reversed(list(stream))
     exact = max(SPLIT_CANDIDATES, rescore, top)
-    prune = prune and not plan.workload.batch_max      # the bounds are for one batch: not yet for a varied one
     tally = _Tally(_Best(max(RANKED_KEEP, exact)), _Front() if front else None, BarKeeper(exact if prune else 0),
                    limit, progress)
     timer = _timer_for(plan, timer)

@@ -57,7 +57,9 @@ from typing import NamedTuple
 
 from .bounds import Bounds, bounds, stage_pipeline_bounds, unreachable
 from .dag import Phase
+from .fastcheck import FastCheck
 from .fastsched import Recurrence, Timer
+from .fields import BATCH_LIMIT
 from .layout import (
     Layout,
     StageBounds,
@@ -159,6 +161,7 @@ class Pruner:
         self._first: dict[tuple, tuple[float, float, _Best]] = {}
         self._split: dict[tuple, tuple[float, float, _Best]] = {}
         self._resident: dict[tuple, bool] = {}
+        self._resident_batch: dict[tuple, int] = {}
         self._weights: dict[tuple, StageFigures] = {}            # `resident_weight_figures`
         self._working: dict[tuple, bool] = {}
         self._workloads: dict[tuple[int, str], Workload] = {}
@@ -214,10 +217,10 @@ class Pruner:
             hit = self._first[key] = (ttft, tpot, self._best(ttft, tpot, workload, gpus))
         return hit
 
-    def _best(self, ttft: float, tpot: float, workload: Workload, gpus: int) -> _Best:
+    def _best(self, ttft: float, tpot: float, workload: Workload, gpus: int, batch: int | None = None) -> _Best:
         """What a candidate on `gpus` GPUs whose TTFT and TPOT are at least `ttft` and `tpot` could
-        do at best."""
-        best = rate_metrics(ttft, tpot, workload, gpus)
+        do at best (with `batch` requests: at most that many, with `batch = max`)."""
+        best = rate_metrics(ttft, tpot, workload, gpus, batch)
         missed = surely_misses(self.plan, best, gpus)
         return _Best((missed, -Objective.score(self.objective, best, gpus), gpus), missed,
                      (-best["decode_tokens_per_s_per_gpu"], tpot))
@@ -251,6 +254,55 @@ class Pruner:
             return None
         split = self._split.get(_split_key(tp, cp, sp, g, stages, dp, microbatches, overlap, tpot_floors))
         return Screen.PRUNED if split is not None and _out_of_reach(split[2], bar) else None
+
+    def batch_needed(self, fc: FastCheck, lo: int, most: int, bar: Bar, text: str, mb: int, overlap: Overlap
+                     ) -> int | None:
+        """The least batch of [`lo`, `most`] at which a `batch = max` candidate (`text` with `mb`
+        micro-batches and `overlap`) could matter, None when none: `fc` is its fast check at `lo`, the
+        largest batch known served, and `most` the largest its search of the largest batch served can
+        still end with (`dagc.batch_max.bounded_largest_batch`). At any larger batch its TTFT and TPOT
+        are at least `fc`'s (more requests only add work); its batch is at most what its weights, KV
+        cache and reserve leave room for (`resident_batch`); every objective's score and throughput
+        grow with the batch and fall as TTFT and TPOT grow: so its best at batch b is `_best` of
+        `fc`'s TTFT and TPOT with b requests, which only grows with b."""
+        if bar.kth is None:
+            return lo
+        lay = fc.layout
+        most = min(most, self.resident_batch(lay.tp, lay.cp, lay.ep, lay.etp, lay.stage_layers, lay.dp, lay.adp))
+        ttft, tpot, gpus, name = fc.metrics["ttft_s"], fc.metrics["tpot_s"], lay.gpus_used, option_text(text, mb, overlap)
+
+        def could(batch: int) -> bool:
+            best = self._best(ttft, tpot, self.plan.workload, gpus, batch)
+            return _could_matter(best, bar, name, mb, overlap)
+
+        if most < lo or not could(most):
+            return None
+        if could(lo):
+            return lo
+        low, high = lo, most                     # could(high), not could(low)
+        while high - low > 1:
+            mid = (low + high) // 2
+            low, high = (low, mid) if could(mid) else (mid, high)
+        return high
+
+    def resident_batch(self, tp: int, cp: int, ep: int, etp: int, stages: StageBounds, dp: int, adp: int) -> int:
+        """The largest batch whose weights, KV cache and reserve fit on every GPU of a layout with these
+        degrees, stages, replicas and attention-DP groups (`resident_exceeds`: `check` rejects any larger
+        batch with E402), at most `BATCH_LIMIT`; 0 when not even one request fits."""
+        key = (tp, cp, ep, etp, stages, dp, adp)
+        hit = self._resident_batch.get(key)
+        if hit is None:
+            def fits(batch: int) -> bool:
+                return not self.resident_exceeds(tp, cp, ep, etp, stages, busiest_group_requests(batch, dp, adp))
+
+            lo, hi = 0, BATCH_LIMIT + 1                  # fits(lo) (or lo = 0); not fits(hi) (or hi past the limit)
+            if fits(BATCH_LIMIT):
+                lo = BATCH_LIMIT
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                lo, hi = (mid, hi) if fits(mid) else (lo, mid)
+            hit = self._resident_batch[key] = lo
+        return hit
 
     def floors_matter(self, bar: Bar) -> bool:
         """Whether the TPOT floors can prune: the rank or a requirement reads TPOT, or a front is kept."""

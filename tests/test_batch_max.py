@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 from dagc.analyse import analyse
-from dagc.batch_max import BATCH_LIMIT, choose_batch, fast_largest_batch, largest_batch
+from dagc.batch_max import BATCH_LIMIT, bounded_largest_batch, choose_batch, fast_largest_batch, largest_batch
 from dagc.check import check
 from dagc.diagnostics import PlanError
 from dagc.export.report import report_json
@@ -19,6 +20,8 @@ from dagc.fastsched import Timer
 from dagc.flatten import flatten
 from dagc.load import load_plan_text
 from dagc.search import search
+from dagc.search_space import count_candidates
+from plans import plan_texts
 
 ROOT = Path(__file__).resolve().parent.parent
 QWEN = (ROOT / "examples" / "qwen3-30b-a3b-4gpu.moe").read_text()
@@ -111,7 +114,7 @@ def test_batch_max_is_written_and_misspelt():
 
 def test_search_compares_every_strategy_at_its_own_largest_batch():
     plan = load_plan_text(with_max(QWEN))
-    found = search(plan, top=5, rescore=0)
+    found = search(plan, top=5, rescore=0, prune=False)
     assert found.pruned == 0 and found.ranked
     timer = Timer(plan)
     for c in found.ranked[:5]:
@@ -158,3 +161,76 @@ def test_an_uneven_chosen_batch_is_kept_and_said_in_n605_not_w503():
     fixed = plan_text(workload=f"workload {{ batch = {batch}  prompt = 2048  generate = 256 }}")
     written = check(load_plan_text(fixed), parse_strategy("tp 1 ; ep 8"))[0]
     assert "W503" in {d.code for d in written.diagnostics}          # a batch the user wrote still gets W503
+
+
+def probes_of(boundary: int, limit: int = BATCH_LIMIT, need=None):
+    """The batches `bounded_largest_batch` probes for a `served` broken above `boundary`, and its answer."""
+    probes: list[int] = []
+
+    def served(b: int) -> str | None:
+        probes.append(b)
+        return None if b <= boundary else "memory"
+
+    return probes, bounded_largest_batch(served, limit, need)
+
+
+def test_without_a_need_the_probes_are_largest_batchs():
+    """1, the powers of two up to the first broken, then the bisection: what every strategy's search
+    probes, so that their stage costs are shared."""
+    probes, found = probes_of(37)
+    assert found == (37, "memory") == largest_batch(lambda b: None if b <= 37 else "memory")
+    assert probes == [1, 2, 4, 8, 16, 32, 64, 48, 40, 36, 38, 37]
+    assert probes_of(5, limit=5) == ([1, 2, 4, 5], (5, None))
+    assert probes_of(0) == ([1], (0, "memory"))
+
+
+@given(st.integers(0, 3000), st.integers(1, 4000), st.integers(1, 5000))
+def test_a_need_stops_exactly_the_searches_whose_answer_would_not_matter(boundary, least, limit):
+    """With `need` (the search's branch and bound: the answer matters only from `least` requests on),
+    the answer is `largest_batch`'s when it reaches `least` (or is 0: not even one request), None
+    otherwise; and while no batch is known broken, every probe is a power of two or the limit."""
+    def need(lo: int, most: int) -> int | None:
+        return max(lo, least) if most >= least else None
+
+    whole = largest_batch(lambda b: None if b <= boundary else "memory", limit)
+    probes, found = probes_of(boundary, limit, need)
+    if whole[0] >= least or whole[0] == 0:
+        assert found == whole
+    else:
+        assert found in (whole, None)             # None unless the bracket closed before `need` was asked
+    unbroken = probes[:next((i for i, b in enumerate(probes) if b > boundary), len(probes)) + 1]
+    assert all(b & (b - 1) == 0 or b == limit for b in unbroken)
+    assert len(probes) <= len(probes_of(boundary, limit)[0])
+
+
+def test_the_search_prunes_batch_max_candidates_to_the_exhaustive_answer():
+    """Branch and bound with `batch = max`: a candidate's search of its largest batch stops once no
+    batch it can still end with can matter (`Pruner.batch_needed`); the best, the front and every
+    count but the pruned are the exhaustive search's (with and without a front, under two objectives)."""
+    plan = load_plan_text(with_max(QWEN))
+    for objective, front in (("tokens-per-gpu", False), ("ttft", True)):
+        pruned = search(plan, objective=objective, rescore=0, front=front)
+        whole = search(plan, objective=objective, rescore=0, front=front, prune=False)
+        k = pruned.exact_top
+        assert k == 10 and pruned.pruned > 100 and whole.pruned == 0
+        assert [figures(c) for c in pruned.ranked[:k]] == [figures(c) for c in whole.ranked[:k]]
+        assert [figures(c) for c in pruned.pareto] == [figures(c) for c in whole.pareto]
+        assert pruned.evaluated == whole.evaluated
+
+
+def figures(c):
+    return (c.text, c.gpus, c.batch, c.binding, c.meets_requirements, c.score, c.metrics, c.memory_fraction)
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(plan_texts(), st.sampled_from(["300 us", "2 ms", "20 ms"]), st.sampled_from(["2 GB", "20 GB"]))
+def test_pruned_batch_max_search_equals_the_exhaustive_one_on_generated_plans(text, tpot, memory):
+    text = re.sub(r"batch = \d+", "batch = max", text).replace("gpus = 1024", "gpus = 4")
+    text = text.replace("memory = 10 TB", f"memory = {memory}") + f"\nrequire {{ tpot <= {tpot} }}\n"
+    plan = load_plan_text(text)
+    assume(count_candidates(plan) <= 400)
+    pruned = search(plan, rescore=0)
+    whole = search(plan, rescore=0, prune=False)
+    k = pruned.exact_top
+    assert [figures(c) for c in pruned.ranked[:k]] == [figures(c) for c in whole.ranked[:k]]
+    assert [figures(c) for c in pruned.pareto] == [figures(c) for c in whole.pareto]
