@@ -34,7 +34,8 @@ __all__ = ["BATCH_LIMIT", "largest_batch", "bounded_largest_batch", "fast_larges
 _UPPER_LIMITED = frozenset({RequirementKind.TTFT, RequirementKind.TPOT, RequirementKind.MEMORY})
 
 Served = Callable[[int], str | None]        # a batch → None when served, else what it breaks
-Need = Callable[[int, int], int | None]     # (largest batch known served, largest the answer can be) → least that matters
+# (the largest batch known served, the largest the answer can be) → the least batch that matters
+Need = Callable[[int, int], int | None]
 Needed = Callable[[FastCheck, int, int], int | None]   # `Need` given the fast check at the former too
 
 
@@ -53,12 +54,16 @@ def largest_batch(served: Served, limit: int = BATCH_LIMIT) -> tuple[int, str | 
 
 def bounded_largest_batch(served: Served, limit: int = BATCH_LIMIT, need: Need | None = None
                           ) -> tuple[int, str | None] | None:
-    """`largest_batch`, or None when the answer cannot matter to the caller: whenever the bracket
-    narrows, `need(lo, most)` — `lo` the largest batch known served (at least 1), `most` the largest
-    the answer can still be — says the least batch of [lo, most] at which the answer could matter
-    (None: none). While no batch is known broken, the largest power of two not above it is probed
-    next when that is above `lo`: broken, the answer is below it, and None is returned. Without `need`, the batches probed are those of `largest_batch`: 1, then
-    the powers of two up to the first broken one, then the bisection between the last two.
+    """`largest_batch`, or None when the answer cannot matter to the caller.
+
+    Whenever the bracket narrows, `need(lo, most)` — `lo` the largest batch known served (at least
+    1), `most` the largest the answer can still be — says the least batch of [lo, most] at which
+    the answer could matter (None: none, and None is returned). While no batch is known broken,
+    the largest power of two not above that batch is probed next when it is above `lo`: broken,
+    the answer is below the batch needed, and None is returned. Otherwise the batches probed are
+    those of `largest_batch`: 1, then the powers of two up to the first broken one, then the
+    bisection between the last two (what every strategy's search probes, so that their stage
+    costs are shared).
 
     Both find the boundary of a monotone `served` (memory and latency only grow with the batch),
     so with `need` the answer is `largest_batch`'s or None.

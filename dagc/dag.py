@@ -11,13 +11,13 @@ expansion for small plans and exporters.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .enums import FastEnum
 from .plan import Axis, DType
 
 if TYPE_CHECKING:   # networkx is for exporters and tests: checking a plan does not load it
@@ -65,7 +65,7 @@ def over_work_budget(layout) -> str | None:
     return None
 
 
-class Category(enum.Enum):
+class Category(FastEnum):
     """What time on the critical path is spent on."""
 
     COMPUTE = "compute"
@@ -75,7 +75,7 @@ class Category(enum.Enum):
     WAITING = "waiting"
 
 
-class OpKind(enum.Enum):
+class OpKind(FastEnum):
     EMBED = "embed"
     NORM = "norm"
     QKV_PROJ = "qkv_proj"
@@ -113,12 +113,12 @@ _COMM = frozenset({OpKind.ALL_REDUCE, OpKind.REDUCE_SCATTER, OpKind.ALL_GATHER, 
                    OpKind.ALL_TO_ALL_COMBINE, OpKind.SEND, OpKind.RECV})
 
 
-class Phase(enum.Enum):
+class Phase(FastEnum):
     PREFILL = "prefill"
     DECODE = "decode"
 
 
-class KernelClass(enum.Enum):
+class KernelClass(FastEnum):
     """The op classes of a kernel profile (SPEC 6.4): how a kernel's time is looked up."""
 
     GEMM = "gemm"                       # x[m, k] @ w[n, k]^T

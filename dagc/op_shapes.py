@@ -11,7 +11,6 @@ the keys (`Op`) and their recipes.
 
 from __future__ import annotations
 
-import enum
 import functools
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .dag import Kernel, KernelClass, OpKind, OpTemplate, Phase
+from .enums import FastEnum
 from .layout import Layout
 from .plan import Axis, DType, Model, Workload
 from .shards import ACTIVATION_BYTES, busiest_rank_factor, expected_distinct_experts
@@ -45,7 +45,7 @@ REFERENCE: dict[str, int] = {
 ALIGN_ROWS = 16              # rows per expert are padded to a multiple of this for the grouped GEMM
 
 
-class Peak(enum.Enum):
+class Peak(FastEnum):
     """Which dtype's peak FLOPs a compute op runs at."""
 
     WEIGHTS = "weights"          # matmuls against the model's weights

@@ -22,7 +22,6 @@ dispatches 1/tp of its attention group's tokens).
 
 from __future__ import annotations
 
-import enum
 import functools
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
@@ -30,6 +29,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .dag import OpKind, OpTemplate, Phase
+from .enums import FastEnum
 from .layout import Layout
 from .op_attention import (
     attention,
@@ -82,7 +82,7 @@ __all__ = ["Op", "ATTENTION_SPLIT_OPS", "attention_split_key", "attention_split_
            "decode_context", "REFERENCE", "ALIGN_ROWS", "dispatch_dtype", "experts_inside_tp"]
 
 
-class Op(enum.Enum):
+class Op(FastEnum):
     """Every op a layer, a stage's ends or a stage boundary is made of."""
 
     EMBED = "embed"

@@ -8,12 +8,12 @@ conversion happens only at the edges (parse, render).
 from __future__ import annotations
 
 import abc
-import enum
 import math
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .enums import FastEnum
 from .source import Span
 
 __all__ = [
@@ -27,7 +27,7 @@ class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
 
-class DType(enum.Enum):
+class DType(FastEnum):
     FP32 = "fp32"
     BF16 = "bf16"
     FP16 = "fp16"
@@ -44,17 +44,17 @@ class DType(enum.Enum):
         return self.bytes <= 1.0
 
 
-class AttentionKind(enum.Enum):
+class AttentionKind(FastEnum):
     GQA = "gqa"
     MLA = "mla"
 
 
-class Overlap(enum.Enum):
+class Overlap(FastEnum):
     NONE = "none"
     MICROBATCH = "microbatch"
 
 
-class Axis(enum.Enum):
+class Axis(FastEnum):
     DP = "dp"
     PP = "pp"
     TP = "tp"
@@ -276,7 +276,7 @@ class Workload(Frozen):
         return "max (chosen per strategy)" if self.batch_note is None else f"{self.batch:,} (batch = max)"
 
 
-class RequirementKind(enum.Enum):
+class RequirementKind(FastEnum):
     TTFT = "ttft"
     TPOT = "tpot"
     DECODE_THROUGHPUT = "decode_throughput"

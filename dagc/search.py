@@ -110,17 +110,18 @@ def evaluate(plan: Plan, strategy: Strategy, mb: int, overlap: Overlap, objectiv
     workload = plan.workload.model_copy(update={"microbatches": mb, "overlap": overlap})
     if workload.batch_max:
         workload = fast_largest_batch(plan, strategy, workload, timer)
-    return _scored(plan, strategy, workload, objective, timer)
+    return _scored(plan, strategy, mb, workload, objective, timer)
 
 
-def _scored(plan: Plan, strategy: Strategy, workload: Workload, objective: str, timer: _Timer) -> Candidate | None:
-    """`evaluate`'s candidate once its workload (micro-batches, overlap, batch) is chosen."""
+def _scored(plan: Plan, strategy: Strategy, mb: int, workload: Workload, objective: str, timer: _Timer
+            ) -> Candidate | None:
+    """`evaluate`'s candidate with `mb` micro-batches once its workload (those, its overlap, its batch)
+    is chosen."""
     fc = fast_check(plan, strategy, workload, timer)
     if isinstance(fc, str):
         return None
     gpus = fc.layout.gpus_used
-    mb, overlap = workload.microbatches, workload.overlap
-    return Candidate(strategy=strategy, microbatches=mb, overlap=overlap, gpus=gpus, metrics=fc.metrics,
+    return Candidate(strategy=strategy, microbatches=mb, overlap=workload.overlap, gpus=gpus, metrics=fc.metrics,
                      meets_requirements=fc.meets_requirements, score=Objective.score(objective, fc.metrics, gpus),
                      memory_fraction=fc.memory.worst.fraction, binding=_binding(fc.requirements, workload),
                      batch=workload.batch if workload.batch_max else None, misses=_misses(fc.requirements))
@@ -247,7 +248,7 @@ def _evaluate_batch_max(plan: Plan, strategy: Strategy, item: _Item, objective: 
             fc, lo, most, bar, strategy.text, mb, overlap))
     if chosen is None:
         return [], True
-    c = _scored(plan, strategy, chosen, objective, timer)
+    c = _scored(plan, strategy, mb, chosen, objective, timer)
     return ([] if c is None else [c]), False
 
 

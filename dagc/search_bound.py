@@ -269,7 +269,8 @@ class Pruner:
             return lo
         lay = fc.layout
         most = min(most, self.resident_batch(lay.tp, lay.cp, lay.ep, lay.etp, lay.stage_layers, lay.dp, lay.adp))
-        ttft, tpot, gpus, name = fc.metrics["ttft_s"], fc.metrics["tpot_s"], lay.gpus_used, option_text(text, mb, overlap)
+        ttft, tpot, gpus = fc.metrics["ttft_s"], fc.metrics["tpot_s"], lay.gpus_used
+        name = option_text(text, mb, overlap)
 
         def could(batch: int) -> bool:
             best = self._best(ttft, tpot, self.plan.workload, gpus, batch)
