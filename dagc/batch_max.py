@@ -57,10 +57,11 @@ def bounded_largest_batch(served: Served, limit: int = BATCH_LIMIT, need: Need |
     """`largest_batch`, or None when the answer cannot matter to the caller.
 
     Whenever the bracket narrows, `need(lo, most)` — `lo` the largest batch known served (at least
-    1), `most` the largest the answer can still be — says the least batch of [lo, most] at which
-    the answer could matter (None: none, and None is returned). While no batch is known broken,
-    the largest power of two not above that batch is probed next when it is above `lo`: broken,
-    the answer is below the batch needed, and None is returned. Otherwise the batches probed are
+    1), `most` the largest the answer can still be — says whether the answer could matter at some
+    batch of [lo, most] (None: none, and None is returned) and, if so, a batch b of [lo, least],
+    `least` the least such batch, with no power of two in (b, least] (least itself will do).
+    While no batch is known broken, the largest power of two not above b, when it is above `lo`,
+    is probed next: broken, the answer is below `least`, and None is returned. Otherwise the batches probed are
     those of `largest_batch`: 1, then the powers of two up to the first broken one, then the
     bisection between the last two (what every strategy's search probes, so that their stage
     costs are shared).

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from .fastsched import Timer, fast_metrics
 from .layout import Layout, resolve
-from .memory import MemoryBreakdown, memory
+from .memory import MemoryBreakdown, memory, with_activations
 from .plan import Plan, Strategy, Workload
 from .rules import RuleContext, run_rules
 from .rules.resources import check_memory
@@ -48,13 +48,13 @@ def fast_check(plan: Plan, strategy: Strategy, workload: Workload, timer: Timer)
         return TOO_DEEP
     variant = plan.model_copy(update={"workload": workload})
     first = memory(plan.model, workload, plan.cluster, lay)
-    diags = run_rules(RuleContext(variant, None, strategy, lay, first))
-    error = next((d.code for d in diags if d.is_error and d.code != MEMORY), None)
+    diags = run_rules(RuleContext(variant, None, strategy, lay, first), errors_only=True)
+    error = next((d.code for d in diags if d.code != MEMORY), None)
     if error is not None:
         return error
     if any(st.weights_bytes + st.kv_cache_bytes + st.reserve_bytes > st.capacity_bytes for st in first.stages):
         return MEMORY                # E402 whatever the activations: no need to compute them
-    mem = memory(plan.model, workload, plan.cluster, lay, timer.activations(workload, lay))
+    mem = with_activations(first, timer.activations(workload, lay))
     if any(True for _ in check_memory(RuleContext(variant, None, strategy, lay, mem))):
         return MEMORY
     metrics = fast_metrics(plan, lay, workload, timer)

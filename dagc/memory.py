@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -40,7 +40,8 @@ from .shards import (
 __all__ = ["StageMemory", "MemoryBreakdown", "memory", "kv_heads_per_rank", "requests_per_rank",
            "ACTIVATION_BYTES", "activation_bytes_by_stage", "stage_activation_bytes", "shape_activation_peaks",
            "template_activation_peak", "kv_cache_bytes_per_token", "resident_bytes_exceed", "working_set_exceeds",
-           "resident_figures", "resident_weight_figures", "kv_cache_bytes_per_layer", "with_kv_cache", "StageFigures"]
+           "resident_figures", "resident_weight_figures", "kv_cache_bytes_per_layer", "with_kv_cache", "StageFigures",
+           "with_activations"]
 
 
 
@@ -275,6 +276,13 @@ def memory(model: Model, workload: Workload, cluster: Cluster, layout: Layout,
         stages.append(StageMemory(stage=s, layers=(a, b), **figures[key], activation_bytes=act, capacity_bytes=capacity,
                                   reserve_bytes=cluster.reserve_bytes))
     return MemoryBreakdown(tuple(stages), layout)
+
+
+def with_activations(breakdown: MemoryBreakdown, activations: dict[int, float]) -> MemoryBreakdown:
+    """`breakdown` with each stage's activation bytes of `activations` (stage → bytes) instead of its
+    first estimate: what `memory` gives with `activations`, without computing the rest again."""
+    return MemoryBreakdown(tuple(replace(st, activation_bytes=activations[st.stage])
+                                 if st.stage in activations else st for st in breakdown.stages), breakdown.layout)
 
 
 def resident_bytes_exceed(cluster: Cluster, weights: StageFigures, kv_per_layer: float) -> bool:

@@ -257,14 +257,18 @@ class Pruner:
 
     def batch_needed(self, fc: FastCheck, lo: int, most: int, bar: Bar, text: str, mb: int, overlap: Overlap
                      ) -> int | None:
-        """The least batch of [`lo`, `most`] at which a `batch = max` candidate (`text` with `mb`
-        micro-batches and `overlap`) could matter, None when none: `fc` is its fast check at `lo`, the
-        largest batch known served, and `most` the largest its search of the largest batch served can
-        still end with (`dagc.batch_max.bounded_largest_batch`). At any larger batch its TTFT and TPOT
-        are at least `fc`'s (more requests only add work); its batch is at most what its weights, KV
-        cache and reserve leave room for (`resident_batch`); every objective's score and throughput
-        grow with the batch and fall as TTFT and TPOT grow: so its best at batch b is `_best` of
-        `fc`'s TTFT and TPOT with b requests, which only grows with b."""
+        """None when no batch of [`lo`, `most`] at which a `batch = max` candidate (`text` with `mb`
+        micro-batches and `overlap`) could matter, else a batch b of [lo, least] with no power of
+        two in (b, least], `least` the least such batch (what `dagc.batch_max.bounded_largest_batch`
+        reads of it: whether there is one, and the largest power of two not above it). `fc` is
+        its fast check at `lo`, the largest batch known served, and `most` the largest batch its
+        search of the largest batch served can still end with.
+
+        At any larger batch its TTFT and TPOT are at least `fc`'s (more requests only add work); its
+        batch is at most what its weights, KV cache and reserve leave room for (`resident_batch`);
+        every objective's score and throughput grow with the batch and fall as TTFT and TPOT grow:
+        so its best at batch b is `_best` of `fc`'s TTFT and TPOT with b requests, which only grows
+        with b."""
         if bar.kth is None:
             return lo
         lay = fc.layout
@@ -273,18 +277,21 @@ class Pruner:
         name = option_text(text, mb, overlap)
 
         def could(batch: int) -> bool:
-            best = self._best(ttft, tpot, self.plan.workload, gpus, batch)
-            return _could_matter(best, bar, name, mb, overlap)
+            return _could_matter(self._best(ttft, tpot, self.plan.workload, gpus, batch), bar, name, mb, overlap)
 
         if most < lo or not could(most):
             return None
         if could(lo):
             return lo
-        low, high = lo, most                     # could(high), not could(low)
-        while high - low > 1:
+        # least is in (lo, most]: find the least power of two q above lo that could (by its exponent)
+        low, high = lo.bit_length(), most.bit_length()      # 2**low > lo; 2**high > most
+        while low < high:
             mid = (low + high) // 2
-            low, high = (low, mid) if could(mid) else (mid, high)
-        return high
+            low, high = (low, mid) if could(1 << mid) else (mid + 1, high)
+        if low == most.bit_length():                        # none up to `most`: least > the last power ≤ most
+            return max(lo, 1 << (most.bit_length() - 1))
+        q = 1 << low                                        # least in (q / 2, q]
+        return q if not could(q - 1) else max(lo, q >> 1)
 
     def resident_batch(self, tp: int, cp: int, ep: int, etp: int, stages: StageBounds, dp: int, adp: int) -> int:
         """The largest batch whose weights, KV cache and reserve fit on every GPU of a layout with these

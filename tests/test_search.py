@@ -265,3 +265,30 @@ def test_the_counts_read_as_english():
                         pruned=12401)
     assert many.counts_text() == "13,201 strategies examined: 12,401 pruned by their bounds; of the other 800, " \
         "393 rejected by the rules, 407 legal"
+
+
+@pytest.mark.parametrize("name", ["30b-moe-dp2-pp2-tp2-ep4-16gpu.moe", "deepseek-v3-prefill-32xh800.moe"])
+def test_the_fast_checks_shortcuts_change_nothing(name):
+    """`fast_check` runs only the rules whose code is an error, and puts the working sets into its
+    first memory breakdown instead of computing it again: the same errors and the same breakdown as
+    every rule and `memory` with the activations give, candidate by candidate."""
+    from dagc.layout import resolve
+    from dagc.memory import memory, with_activations
+    from dagc.rules import RuleContext, run_rules
+
+    plan = load_plan(EXAMPLES / name)
+    timer, seen, errors = Timer(plan), 0, 0
+    for s, mb, ov in list(candidates(plan))[::7]:
+        workload = plan.workload.model_copy(update={"microbatches": mb, "overlap": ov})
+        lay = resolve(plan.model, plan.cluster, workload, s)
+        if lay.pp > plan.model.layers:
+            continue
+        first = memory(plan.model, workload, plan.cluster, lay)
+        ctx = RuleContext(plan.model_copy(update={"workload": workload}), None, s, lay, first)
+        every = run_rules(ctx)
+        assert run_rules(ctx, errors_only=True) == [d for d in every if d.is_error]
+        errors += any(d.is_error for d in every)
+        acts = timer.activations(workload, lay)
+        assert with_activations(first, acts) == memory(plan.model, workload, plan.cluster, lay, acts)
+        seen += 1
+    assert seen > 50 and 0 < errors < seen

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import inspect
 
-from ..diagnostics import Diagnostic
+from ..diagnostics import Diagnostic, Severity
 from . import hierarchy, launch, requirements, resources, structure, syntax
 from .base import Rule, RuleContext
 
@@ -23,6 +23,8 @@ RULES: tuple[Rule, ...] = tuple(sorted(
     syntax.RULES + hierarchy.RULES + structure.RULES + resources.RULES + requirements.RULES + launch.RULES,
     key=lambda r: r.code))
 _BY_CODE = {r.code: r for r in RULES}
+_CHECKS = tuple(r.check for r in RULES if r.check is not None)
+_ERROR_CHECKS = tuple(r.check for r in RULES if r.check is not None and r.severity is Severity.ERROR)
 
 
 def rule(code: str) -> Rule | None:
@@ -42,10 +44,11 @@ def explain(code: str) -> str | None:
     return f"{r.code} ({r.severity.value}): {r.title}\n\n{inspect.cleandoc(r.doc)}"
 
 
-def run_rules(ctx: RuleContext) -> list[Diagnostic]:
-    """Every rule that looks at a resolved strategy, in code order (the others' passes have run)."""
+def run_rules(ctx: RuleContext, errors_only: bool = False) -> list[Diagnostic]:
+    """Every rule that looks at a resolved strategy, in code order (the others' passes have run);
+    with `errors_only`, only the rules whose code is an error (what rejects a strategy: the
+    search's fast check reads nothing else)."""
     out: list[Diagnostic] = []
-    for r in RULES:
-        if r.check is not None:
-            out.extend(r.check(ctx))
+    for check in _ERROR_CHECKS if errors_only else _CHECKS:
+        out.extend(check(ctx))
     return out
