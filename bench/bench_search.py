@@ -1,7 +1,11 @@
 """The strategy search on the ladder of plans and on every example: candidates, pruned, per second,
 and the time of a `check` with its complete optimal verdict (one process).
 
-Run: python bench/bench_search.py [--examples] [--jobs N]
+Run: python bench/bench_search.py [--examples] [--jobs N] [--vary-batch] [--plan FILE ...]
+
+With `--vary-batch` every plan's batch is varied, as `dagc search --vary batch` does (each candidate
+at the largest batch it serves: `dagc.batch_max`); `--plan` measures those plans instead of the
+ladder.
 
 Columns: `space` candidates in the documented space; `pruned` those branch and bound showed
 cannot enter the best 10 or the Pareto front (`dagc.search_bound`); `past` the rest: those whose
@@ -22,6 +26,7 @@ import sys
 import time
 from pathlib import Path
 
+from dagc.batch_max import BATCH_LIMIT
 from dagc.check import check
 from dagc.cli import CHECK_RESCORED
 from dagc.load import load_plan, load_plan_text
@@ -42,7 +47,10 @@ def cold() -> None:
                     value.cache_clear()
 
 
-def row(name: str, plan, jobs: int) -> None:
+def row(name: str, plan, jobs: int, vary_batch: bool = False) -> None:
+    if vary_batch and not plan.workload.batch_max:
+        plan = plan.model_copy(update={"workload": plan.workload.model_copy(
+            update={"batch": BATCH_LIMIT, "batch_max": True})})
     cold()
     t0 = time.perf_counter()
     found = search(plan, jobs=jobs)
@@ -55,22 +63,29 @@ def row(name: str, plan, jobs: int) -> None:
     full = found.evaluated - found.pruned
     print(f"{name:34} {found.total:7,d} {found.pruned:7,d} {full:6,d} {t1 - t0:8.2f} "
           f"{found.total / (t1 - t0):8,.0f} {t2 - t1:8.2f}  "
-          + (f"{best.text} ({best.gpus} GPUs, {best.score:,.1f} tok/s/GPU)" if best else "no legal strategy"))
+          + (f"{best.text} ({best.gpus} GPUs, {best.score:,.1f} tok/s/GPU"
+             + (f", batch {best.batch:,d})" if best.batch is not None else ")") if best else "no legal strategy"))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--examples", action="store_true", help="also every plan in examples/")
     ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--vary-batch", action="store_true", help="each candidate at the largest batch it serves")
+    ap.add_argument("--plan", type=Path, nargs="*", default=[], help="these plans instead of the ladder")
     args = ap.parse_args()
     print(f"machine: {platform.machine()} · {os.cpu_count()} cores · Python {platform.python_version()} · "
           f"jobs {args.jobs}")
     print(f"{'plan':34} {'space':>7} {'pruned':>7} {'past':>6} {'search s':>8} {'cand/s':>8} {'check s':>8}  best")
-    for name, model, gpus, gpu, mb, strategy in LADDER:
-        row(name, load_plan_text(plan_text(model, gpus, gpu, mb, strategy)), args.jobs)
+    if args.plan:
+        for path in args.plan:
+            row(path.name, load_plan(path), args.jobs, args.vary_batch)
+    else:
+        for name, model, gpus, gpu, mb, strategy in LADDER:
+            row(name, load_plan_text(plan_text(model, gpus, gpu, mb, strategy)), args.jobs, args.vary_batch)
     if args.examples:
         for path in sorted((ROOT / "examples").glob("*.moe")):
-            row(path.name, load_plan(path), args.jobs)
+            row(path.name, load_plan(path), args.jobs, args.vary_batch)
 
 
 if __name__ == "__main__":

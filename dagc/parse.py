@@ -8,12 +8,14 @@ carrying located diagnostics (E001 syntax, E002 input); nothing else escapes.
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import re
 import stat
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import lark
 from lark import Lark, Token, Tree
 from lark.exceptions import (
     LarkError,
@@ -50,10 +52,41 @@ _TERMINAL_WORDS = {
 }
 
 
+# The LALR tables take Lark ~0.1 s to build from the grammar, a tenth of a `dagc check`: they ship
+# built (bench/make_parser.py writes them), headed by what they were built from — the grammar's
+# SHA-256 and Lark's version, one line each — and are used only when both are this process's.
+PARSER_PATH = Path(__file__).parent / "data" / "plan_parser.pickle"
+_PARSER_OPTIONS: dict = {"parser": "lalr", "lexer": "contextual", "propagate_positions": True,
+                         "maybe_placeholders": False, "start": ["start", "scope", "named_scope"]}
+
+
 @functools.lru_cache(maxsize=1)
 def _parser() -> Lark:
-    return Lark(GRAMMAR_PATH.read_text(), parser="lalr", lexer="contextual", propagate_positions=True,
-                maybe_placeholders=False, start=["start", "scope", "named_scope"])
+    grammar = GRAMMAR_PATH.read_text()
+    return _shipped_parser(grammar) or build_parser(grammar)
+
+
+def build_parser(grammar: str) -> Lark:
+    """The plan parser, built from the grammar's text."""
+    return Lark(grammar, **_PARSER_OPTIONS)
+
+
+def parser_header(grammar: str) -> bytes:
+    """What the shipped parser must have been built from: the grammar's SHA-256 and Lark's version."""
+    return f"{hashlib.sha256(grammar.encode()).hexdigest()}\nlark {lark.__version__}\n".encode()
+
+
+def _shipped_parser(grammar: str) -> Lark | None:
+    """The parser of `PARSER_PATH` (dagc's own package data, never a user's file) when it was built from
+    `grammar` with this Lark; None otherwise, or when it cannot be read — then it is built."""
+    header = parser_header(grammar)
+    try:
+        with PARSER_PATH.open("rb") as f:
+            if f.read(len(header)) != header:
+                return None
+            return Lark.load(f)
+    except Exception:          # a damaged or foreign file: built from the grammar instead, as without one
+        return None
 
 
 def _unreadable(name: str, message: str, hint: str | None = None) -> PlanError:

@@ -185,3 +185,62 @@ def test_a_quote_where_no_string_goes_is_an_unexpected_character():
     with pytest.raises(PlanError) as exc:
         parse(SourceFile("p.moe", 'strategy tp 2 ; ep "4'))
     assert exc.value.diagnostics[0].message.startswith('unexpected character `"`')
+
+
+def _trees_and_errors(parser, texts):
+    """What `parser` makes of each text: its tree with every node's position, or its error."""
+    out = []
+    for text in texts:
+        try:
+            tree = parser.parse(text, start="start")
+        except Exception as exc:                  # the error itself is compared
+            out.append(repr(exc))
+            continue
+        out.append((tree, [(t.meta.line, t.meta.column, t.meta.end_line, t.meta.end_column)
+                           for t in tree.iter_subtrees() if not t.meta.empty]))
+    return out
+
+
+def test_the_shipped_parser_is_the_grammars():
+    """dagc/data/plan_parser.pickle (bench/make_parser.py) holds the LALR tables of grammar/plan.lark:
+    its header names the grammar's SHA-256 (rerun the script after changing the grammar); with the
+    Lark it was built by, it parses every example and mistake as the grammar's own parser does —
+    trees, positions, errors — and with another Lark it is not used."""
+    import hashlib
+    from pathlib import Path
+
+    import lark
+
+    from dagc.parse import GRAMMAR_PATH, PARSER_PATH, _shipped_parser, build_parser
+
+    grammar = GRAMMAR_PATH.read_text()
+    digest, version = PARSER_PATH.read_bytes().split(b"\n")[:2]
+    assert digest.decode() == hashlib.sha256(grammar.encode()).hexdigest(), "run bench/make_parser.py"
+    shipped = _shipped_parser(grammar)
+    if version.decode() != f"lark {lark.__version__}":
+        assert shipped is None
+        return
+    assert shipped is not None
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    texts = [p.read_text() for p in sorted(examples.rglob("*.moe"))]
+    texts += [text[:cut] for text in texts[:3] for cut in (0, 17, 120, 333)]       # cut short: errors
+    assert len(texts) > 20
+    assert _trees_and_errors(shipped, texts) == _trees_and_errors(build_parser(grammar), texts)
+
+
+@pytest.mark.parametrize("content", [b"", b"not a header\n", b"0" * 64 + b"\nlark 0.0\n", None])
+def test_a_missing_stale_or_damaged_shipped_parser_is_built_from_the_grammar(tmp_path, monkeypatch, content):
+    import dagc.parse as parse_module
+
+    path = tmp_path / "plan_parser.pickle"
+    if content is None:          # the right header, then no pickle: damaged
+        content = parse_module.parser_header(parse_module.GRAMMAR_PATH.read_text()) + b"\x80garbage"
+    if content:
+        path.write_bytes(content)
+    monkeypatch.setattr(parse_module, "PARSER_PATH", path)
+    parse_module._parser.cache_clear()
+    try:
+        assert parse_module._shipped_parser(parse_module.GRAMMAR_PATH.read_text()) is None
+        assert load_plan_text(plan_text()).workload.batch > 0
+    finally:
+        parse_module._parser.cache_clear()
