@@ -21,7 +21,7 @@ PACKAGE = ROOT / "dagc"
 # The pipeline, first stage first (docs/architecture.md draws it). A module may import a module
 # of its own layer or of an earlier one. `rules` and `export` are packages: one layer each.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("source", "units", "exit_codes"),          # spans, SI units and the command's exit codes: no dagc imports
+    ("source", "units", "exit_codes", "enums"),  # spans, SI units, exit codes, enums hashed by identity: no imports
     ("builtin_text",),                          # what `explain` and `presets` print, generated: no imports
     ("diagnostics",),
     ("plan", "dag"),                            # the immutable IRs: Plan, and the DAG's node types
