@@ -179,6 +179,10 @@ def read_value(out: Collector, value: Value, spec: Field, label: str) -> Any:
             if value.kind is ValueKind.WORD:
                 return out.error("E101", f"`batch` is a number of requests or `max`, not `{value.tokens[0]}`",
                                  value.span, "write `batch = 128`, or `batch = max` for the largest that fits")
+            if value.kind is not ValueKind.QUANTITY:     # a string, a block, several words: neither
+                shown = " ".join(str(t) for t in value.tokens)
+                return out.error("E102", f"`batch` is a number of requests or `max`, not `{shown}`", value.span,
+                                 "write `batch = 128`, or `batch = max` (unquoted) for the largest that fits")
             return _quantity(out, value, replace(spec, kind="int"), short)
         case "name":
             return _word(out, value, short)

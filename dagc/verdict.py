@@ -278,8 +278,18 @@ def _judge_optimal(result: Any, found: Any, tolerance: float) -> tuple[bool | No
         return True, evidence
     evidence["factor"] = best.score / own if own > 0 else (own / best.score if best.score < 0 else math.inf)
     where = "" if found.objective == "min-gpus" else f" on {best_gpus}"      # min-gpus names the GPUs already
-    evidence["note"] = (f"`{best.text}` {_gain(found.objective, best, result)}{where}" + partial)
+    evidence["note"] = (f"`{best.text}` {_gain(found.objective, best, result)}{where}{_batch_text(best, result)}"
+                        + partial)
     return False, evidence
+
+
+def _batch_text(best: Any, result: Any) -> str:
+    """With a varied batch (`batch = max`): the requests each strategy serves and at what TPOT — the
+    answer to "how much can this cluster serve"."""
+    if best.batch is None or result.layout is None or result.metrics is None:
+        return ""
+    return (f", serving {best.batch:,} requests at TPOT {format_si(best.metrics['tpot_s'], Dimension.TIME)} "
+            f"(this strategy: {result.layout.batch:,} at {format_si(result.metrics['tpot_s'], Dimension.TIME)})")
 
 
 def _missed_text(requirements: tuple[RequirementResult, ...]) -> str:

@@ -234,3 +234,33 @@ def test_pruned_batch_max_search_equals_the_exhaustive_one_on_generated_plans(te
     k = pruned.exact_top
     assert [figures(c) for c in pruned.ranked[:k]] == [figures(c) for c in whole.ranked[:k]]
     assert [figures(c) for c in pruned.pareto] == [figures(c) for c in whole.pareto]
+
+
+def test_the_verdict_says_what_each_strategy_serves():
+    """With `batch = max` the better strategy's line answers the capacity question: the requests each
+    serves and at what TPOT."""
+    plan = load_plan_text(with_max(QWEN))
+    results = check(plan, optimality=search(plan, top=5, front=False))
+    tp = next(r for r in results if r.label == "tp")
+    note = tp.optimality["note"]
+    best = search(plan, top=5, front=False).best
+    assert note.startswith(f"`{best.text}` gives ")
+    assert note.endswith(f", serving {best.batch:,} requests at TPOT {best.metrics['tpot_s'] * 1e3:.1f} ms "
+                         f"(this strategy: {tp.layout.batch:,} at {tp.metrics['tpot_s'] * 1e3:.1f} ms)")
+
+
+def test_a_strategy_the_rules_reject_is_told_to_fix_them_not_to_relax_a_requirement():
+    plan = load_plan_text(with_max(QWEN).replace("strategy tp = tp 4", "strategy tp = tp 4 ; ep 16"))
+    (n605,) = [d for r in check(plan) if r.label == "tp" for d in r.diagnostics if d.code == "N605"]
+    assert "it breaks the rules (E401)" in n605.message
+    assert n605.hint == "fix the error above: no batch serves a strategy the rules reject"
+
+
+@pytest.mark.parametrize("value", ['"max"', "max 64", "{ }"])
+def test_batch_written_neither_as_a_number_nor_max(value):
+    with pytest.raises(PlanError) as e:
+        load_plan_text(with_max(QWEN).replace("batch = max", f"batch = {value}"))
+    (d,) = e.value.diagnostics
+    assert d.code in ("E102", "E001") and d.hint
+    if d.code == "E102":
+        assert d.hint == "write `batch = 128`, or `batch = max` (unquoted) for the largest that fits"

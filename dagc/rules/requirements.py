@@ -158,6 +158,9 @@ def check_cluster_bound(ctx: RuleContext) -> Iterator[Diagnostic]:
                    "relax the requirement, or change the cluster (GPU type or count) or the workload")
 
 
+BROKEN_RULES = "the rules ("        # how `dagc.batch_max` names a batch that breaks a rule: "the rules (E401)"
+
+
 def check_batch_max(ctx: RuleContext) -> Iterator[Diagnostic]:
     """N605: `batch = max` — the batch chosen for this strategy, the largest it serves: it fits in
     memory and meets the requirements' limits on TTFT, TPOT and memory; the note says what one more
@@ -179,8 +182,10 @@ def check_batch_max(ctx: RuleContext) -> Iterator[Diagnostic]:
             uneven = (f"; it does not split evenly over dp {lay.dp} × attention DP {lay.adp} × {lay.microbatches} "
                       f"micro-batch{'es' if lay.microbatches > 1 else ''} = {parts} parts (some carry one request "
                       f"more; {w.batch - w.batch % parts:,} would split evenly)" if w.batch > parts else "")
-        yield diag("N605", Severity.NOTE, w.batch_note + uneven, ctx.plan.span_of("workload.batch"),
-                   "write a number to fix the batch; relax the requirement named to serve more requests")
+        broken = w.batch_breaks or ""
+        hint = ("fix the error above: no batch serves a strategy the rules reject" if broken.startswith(BROKEN_RULES)
+                else "write a number to fix the batch; relax the requirement named to serve more requests")
+        yield diag("N605", Severity.NOTE, w.batch_note + uneven, ctx.plan.span_of("workload.batch"), hint)
 
 
 RULES = (
