@@ -240,10 +240,9 @@ def test_the_verdict_says_what_each_strategy_serves():
     """With `batch = max` the better strategy's line answers the capacity question: the requests each
     serves and at what TPOT."""
     plan = load_plan_text(with_max(QWEN))
-    results = check(plan, optimality=search(plan, top=5, front=False))
-    tp = next(r for r in results if r.label == "tp")
-    note = tp.optimality["note"]
-    best = search(plan, top=5, front=False).best
+    found = search(plan, top=5, front=False)
+    tp = next(r for r in check(plan, optimality=found) if r.label == "tp")
+    note, best = tp.optimality["note"], found.best
     assert note.startswith(f"`{best.text}` gives ")
     assert note.endswith(f", serving {best.batch:,} requests at TPOT {best.metrics['tpot_s'] * 1e3:.1f} ms "
                          f"(this strategy: {tp.layout.batch:,} at {tp.metrics['tpot_s'] * 1e3:.1f} ms)")
