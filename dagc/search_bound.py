@@ -272,14 +272,15 @@ class Pruner:
         if bar.kth is None:
             return lo
         lay = fc.layout
-        most = min(most, self.resident_batch(lay.tp, lay.cp, lay.ep, lay.etp, lay.stage_layers, lay.dp, lay.adp))
+        resident = self.resident_batch(lay.tp, lay.cp, lay.ep, lay.etp, lay.stage_layers, lay.dp, lay.adp)
+        most = min(most, max(lo, resident))           # `lo` is served, so it fits: never below it
         ttft, tpot, gpus = fc.metrics["ttft_s"], fc.metrics["tpot_s"], lay.gpus_used
         name = option_text(text, mb, overlap)
 
         def could(batch: int) -> bool:
             return _could_matter(self._best(ttft, tpot, self.plan.workload, gpus, batch), bar, name, mb, overlap)
 
-        if most < lo or not could(most):
+        if not could(most):
             return None
         if could(lo):
             return lo

@@ -18,7 +18,7 @@ from dagc.diagnostics import PlanError
 from dagc.export.report import report_json
 from dagc.fastsched import Timer
 from dagc.flatten import flatten
-from dagc.load import load_plan_text
+from dagc.load import load_plan_text, parse_strategy
 from dagc.search import search
 from dagc.search_space import count_candidates
 from plans import plan_texts
@@ -146,7 +146,6 @@ def test_cli_search_vary_batch(tmp_path):
 def test_an_uneven_chosen_batch_is_kept_and_said_in_n605_not_w503():
     """docs/decisions.md: the largest batch served is kept when it does not split evenly; W503 is not
     raised for it, N605 names the even batch below. Mixtral, tp 1 ; ep 8: attention DP 8, 1 micro-batch."""
-    from dagc.load import parse_strategy
     from conftest import plan_text
     plan = load_plan_text(plan_text(workload="workload { batch = max  prompt = 2048  generate = 256 }"))
     (r,) = check(plan, parse_strategy("tp 1 ; ep 8"))
@@ -263,3 +262,31 @@ def test_batch_written_neither_as_a_number_nor_max(value):
     assert d.code in ("E102", "E001") and d.hint
     if d.code == "E102":
         assert d.hint == "write `batch = 128`, or `batch = max` (unquoted) for the largest that fits"
+
+
+def test_the_resident_batch_is_where_weights_and_kv_cache_stop_fitting():
+    """`Pruner.resident_batch`, the bound's largest batch, is exact: at it the weights, KV cache and
+    reserve fit on every stage (`dagc.memory.memory`, what `check` judges E402 by first); one
+    request more and they do not."""
+    from dagc.layout import resolve
+    from dagc.memory import memory
+    from dagc.search_bound import Pruner
+
+    plan = load_plan_text(with_max(MIXTRAL))
+    pruner = Pruner(plan, "tokens-per-gpu", Timer(plan))
+
+    def resident_fits(strategy, batch):
+        workload = plan.workload.model_copy(update={"batch": batch, "microbatches": 1})
+        lay = resolve(plan.model, plan.cluster, workload, strategy)
+        return all(st.weights_bytes + st.kv_cache_bytes + st.reserve_bytes <= st.capacity_bytes
+                   for st in memory(plan.model, workload, plan.cluster, lay).stages), lay
+
+    checked = 0
+    for text in ("tp 8", "tp 2 ; ep 8", "dp 2 < tp 4 >", "pp 2 < tp 4 >", "tp 1 ; ep 8", "dp 4 < tp 2 >"):
+        strategy, _ = flatten(parse_strategy(text))
+        _, lay = resident_fits(strategy, 1)
+        most = pruner.resident_batch(lay.tp, lay.cp, lay.ep, lay.etp, lay.stage_layers, lay.dp, lay.adp)
+        assert 0 < most < BATCH_LIMIT
+        assert resident_fits(strategy, most)[0] and not resident_fits(strategy, most + 1)[0], text
+        checked += 1
+    assert checked == 6
