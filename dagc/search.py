@@ -240,12 +240,9 @@ def _evaluate_batch_max(plan: Plan, strategy: Strategy, item: _Item, objective: 
     still end with could matter (`Pruner.batch_needed`): its candidate (none when a rule rejects
     it) and whether it was pruned."""
     mb, overlap = item[7], Overlap(item[8])
-    workload = pruner.workload(mb, overlap)
-    if bar.kth is None:
-        chosen: Workload | None = fast_largest_batch(plan, strategy, workload, timer)
-    else:
-        chosen = fast_largest_batch_bounded(plan, strategy, workload, timer, lambda fc, lo, most: pruner.batch_needed(
-            fc, lo, most, bar, strategy.text, mb, overlap))
+    chosen = fast_largest_batch_bounded(plan, strategy, pruner.workload(mb, overlap), timer,
+                                        lambda fc, lo, most: pruner.batch_needed(fc, lo, most, bar, strategy.text,
+                                                                                 mb, overlap))
     if chosen is None:
         return [], True
     c = _scored(plan, strategy, mb, chosen, objective, timer)

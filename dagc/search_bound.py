@@ -36,6 +36,12 @@ bound, and a candidate whose best rank key comes after the `k`-th best and whose
 front point beats can be neither: the result is the one an exhaustive search gives
 (`tests/test_search_bound.py` compares both).
 
+With `batch = max` each candidate runs at the largest batch it serves, found by probing batches
+(`dagc.batch_max`): its probing stops as soon as no batch it can still end with could matter
+(`Pruner.batch_needed`: its TTFT and TPOT at the largest batch known served are lower bounds at
+any larger batch, and its batch is at most the bracket's end and what its weights and KV cache
+leave room for).
+
 What the screen computes is remembered by what it reads (the resident bytes by the layout's
 degrees, stages and requests per rank; the bounds of the GPUs and the pipeline by the stage group,
 stages, replicas and micro-batches; the attention split's floor by all that but the expert
