@@ -62,10 +62,10 @@ def bounded_largest_batch(served: Served, limit: int = BATCH_LIMIT, need: Need |
     batch of [lo, most] (None: none, and None is returned) and, if so, a batch b of [lo, least],
     `least` the least such batch, with no power of two in (b, least] (least itself will do).
     While no batch is known broken, the largest power of two not above b, when it is above `lo`,
-    is probed next: broken, the answer is below `least`, and None is returned. Otherwise the batches probed are
-    those of `largest_batch`: 1, then the powers of two up to the first broken one, then the
-    bisection between the last two (what every strategy's search probes, so that their stage
-    costs are shared).
+    is probed next: broken, the answer is below `least`, and None is returned. Otherwise the
+    batches probed are those of `largest_batch`: 1, then the powers of two up to the first broken
+    one, then the bisection between the last two (what every strategy's search probes, so that
+    their stage costs are shared).
 
     Both find the boundary of a monotone `served` (memory and latency only grow with the batch),
     so with `need` the answer is `largest_batch`'s or None.
@@ -88,9 +88,9 @@ def bounded_largest_batch(served: Served, limit: int = BATCH_LIMIT, need: Need |
             least = need(lo, most)
             if least is None:
                 return None
-            # The answer matters only if it reaches `least`. The probes stay those of `largest_batch`'s
-            # steps (what every strategy's search probes, so that their stage costs are shared): while
-            # no batch is known broken, the largest power of two not above `least`, when it is above `lo`.
+            # The answer matters only if it reaches the least batch `need` stands for. The probes stay
+            # those of `largest_batch`'s steps (what every strategy's search probes, so that their stage
+            # costs are shared): while no batch is known broken, the largest power of two not above it.
             jump = 1 << (least.bit_length() - 1)
             if hi is None and jump > lo:
                 if served(jump) is not None:

@@ -263,9 +263,9 @@ class Pruner:
 
     def batch_needed(self, fc: FastCheck, lo: int, most: int, bar: Bar, text: str, mb: int, overlap: Overlap
                      ) -> int | None:
-        """None when no batch of [`lo`, `most`] at which a `batch = max` candidate (`text` with `mb`
-        micro-batches and `overlap`) could matter, else a batch b of [lo, least] with no power of
-        two in (b, least], `least` the least such batch (what `dagc.batch_max.bounded_largest_batch`
+        """None when a `batch = max` candidate (`text` with `mb` micro-batches and `overlap`) could
+        matter at no batch of [`lo`, `most`], else a batch b of [lo, least] with no power of two in
+        (b, least], `least` the least batch at which it could (what `dagc.batch_max.bounded_largest_batch`
         reads of it: whether there is one, and the largest power of two not above it). `fc` is
         its fast check at `lo`, the largest batch known served, and `most` the largest batch its
         search of the largest batch served can still end with.
