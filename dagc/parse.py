@@ -243,8 +243,8 @@ def parse(src: SourceFile, start: str = "start") -> Tree:
 
     Example:
         >>> tree = parse(SourceFile("p.moe", "strategy tp 2"))
-        >>> tree.children[0].data
-        Token('RULE', 'strategy')
+        >>> tree.children[0].data == "strategy"
+        True
     """
     _check_tokens(src)
     _check_nesting(src)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from lark import Token
 
 from dagc.diagnostics import PlanError, render
 from dagc.load import load_plan, load_plan_text
@@ -188,16 +189,21 @@ def test_a_quote_where_no_string_goes_is_an_unexpected_character():
 
 
 def _trees_and_errors(parser, texts):
-    """What `parser` makes of each text: its tree with every node's position, or its error."""
+    """What `parser` makes of each text, as dagc reads it: every rule's name and position, every
+    token's type, text and position, in order; or its error."""
+    def canonical(node):
+        if isinstance(node, Token):
+            return ("token", node.type, str(node), node.line, node.column, node.end_line, node.end_column)
+        meta = None if node.meta.empty else (node.meta.line, node.meta.column, node.meta.end_line,
+                                             node.meta.end_column)
+        return ("rule", str(node.data), meta, [canonical(child) for child in node.children])
+
     out = []
     for text in texts:
         try:
-            tree = parser.parse(text, start="start")
+            out.append(canonical(parser.parse(text, start="start")))
         except Exception as exc:                  # the error itself is compared
             out.append(repr(exc))
-            continue
-        out.append((tree, [(t.meta.line, t.meta.column, t.meta.end_line, t.meta.end_column)
-                           for t in tree.iter_subtrees() if not t.meta.empty]))
     return out
 
 
