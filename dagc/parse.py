@@ -29,7 +29,8 @@ from .diagnostics import Diagnostic, PlanError, Severity
 from .fields import nearest
 from .source import SourceFile, normalise_newlines
 
-__all__ = ["GRAMMAR_PATH", "MAX_NESTING", "MAX_PLAN_BYTES", "MAX_PLAN_TOKENS", "parse", "read_source"]
+__all__ = ["GRAMMAR_PATH", "MAX_NESTING", "MAX_PLAN_BYTES", "MAX_PLAN_TOKENS", "PARSER_PATH", "build_parser", "parse",
+           "parser_header", "read_source"]
 
 # dagc/plan.lark is a link to grammar/plan.lark in a checkout and a copy in an installed wheel.
 GRAMMAR_PATH = Path(__file__).parent / "plan.lark"
