@@ -20,7 +20,7 @@ from rich.measure import Measurement
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .diagnostics import Diagnostic, printable, render
+from .diagnostics import Diagnostic, Severity, printable, render
 from .units import Dimension, count_text, format_bytes, format_si
 
 # The compiler's modules are imported where they are used: `dagc presets` prints with this module
@@ -301,6 +301,9 @@ def _print_compiled(out: Console, err: Console, r: StrategyResult) -> None:
     chosen = [d for d in r.diagnostics if d.code == "N605"]      # `batch = max`: the batch the figures are for
     if chosen:
         out.print(f"  {chosen[0].message}", markup=False)
+    for d in r.diagnostics:          # a line each; report.md shows them with their source and help
+        if d.severity is Severity.WARNING:
+            out.print(f"  warning[{d.code}]: {d.message}", markup=False)
     errors = [d for d in r.diagnostics if d.is_error]
     if errors:
         _render_diags(err, errors)

@@ -277,3 +277,17 @@ def test_a_domain_that_does_not_divide_the_stage_group_has_no_data_parallel_degr
     plan.write_text(plan.read_text().replace("strategy tp 3 ; ep 8", "strategy pp 3 < tp 3 ; ep 8 >"))
     proc = dagc("check", str(plan))
     assert "E203" in proc.stdout and "W503" not in proc.stdout and "attention DP 2" not in proc.stdout
+
+
+def test_compile_says_each_warning_in_a_line(tmp_path, write_plan):
+    """`dagc compile` summarises each strategy on the terminal: its verdict and figures, the batch
+    chosen, a line per warning (report.md holds them whole), its errors in full on stderr."""
+    plan = write_plan(plan_text(strategy="strategy pp 3 < tp 2 >"))     # 32 layers in 3 stages: W501
+    proc = dagc("compile", str(plan), "-o", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stderr                           # warnings do not fail a compile
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("strategy pp 3 < tp 2 >: correct yes")
+    assert "  warning[W501]: uneven layer split [11, 11, 10]: the largest stage has 10.0 % more layers than the " \
+           "smallest" in lines
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "W501" in report and "W501" not in proc.stderr
