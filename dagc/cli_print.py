@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.measure import Measurement
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from .diagnostics import Diagnostic, Severity, printable, render
@@ -26,6 +25,8 @@ from .units import Dimension, count_text, format_bytes, format_si
 # The compiler's modules are imported where they are used: `dagc presets` prints with this module
 # without loading them (numpy, networkx, pydantic, lark).
 if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
     from .check import StrategyResult
     from .compile import Written
     from .plan import Plan
@@ -74,6 +75,8 @@ class _Progress:
     """A rich progress bar that appears only once the work has taken more than a second."""
 
     task: TaskID                   # the bar's task, once the bar is shown
+    # rich.progress is imported with the first bar: most runs never show one (a tenth of the
+    # start-up of a `dagc check` that takes a second)
 
     def __init__(self, label: str):
         self.label = label
@@ -84,6 +87,7 @@ class _Progress:
         if self.bar is None:
             if time.perf_counter() - self.t0 < 1.0 or not sys.stderr.isatty():
                 return
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
             self.bar = Progress(TextColumn(self.label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                                 console=Console(file=sys.stderr), transient=True)
             self.bar.start()

@@ -296,23 +296,24 @@ def resident_bytes_exceed(cluster: Cluster, weights: StageFigures, kv_per_layer:
 
 
 def working_set_exceeds(cluster: Cluster, layout: Layout, op: Op, peak: Callable[[tuple], float],
-                        figures: StageFigures) -> bool:
-    """Whether some stage's weights, KV cache and runtime reserve (the layout's `resident_figures`)
-    together with the prefill working set of one of its ops, `op` — the attention (every layer) or
-    the routed experts (MoE layers) — exceed a GPU's memory: a stage's activations are at least the
-    working set of each of its ops (`stage_activation_bytes`), so `check` rejects the strategy with
-    E402 whatever its other ops. `peak(requests)`: `template_activation_peak` of `op`'s prefill
-    template for a micro-batch of those requests (per attention-DP group), or any lower bound of it
+                        weights: StageFigures, kv_per_layer: float) -> bool:
+    """Whether some stage's weights, KV cache and runtime reserve (`with_kv_cache(weights,
+    kv_per_layer)`, the layout's `resident_figures`) together with the prefill working set of one of
+    its ops, `op` — the attention (every layer) or the routed experts (MoE layers) — exceed a GPU's
+    memory: a stage's activations are at least the working set of each of its ops
+    (`stage_activation_bytes`), so `check` rejects the strategy with E402 whatever its other ops.
+    `peak(requests)`: `template_activation_peak` of `op`'s prefill template for a micro-batch of
+    those requests (per attention-DP group), or any lower bound of it
     (`dagc.ops.OpShapes.working_set_floor`)."""
-    by_kind, kinds = figures
+    by_kind, kinds = weights
     holders = [key for key in dict.fromkeys(kinds) if _holds(key, op)]
     if not holders:
         return False
     act = max(peak(req) for req in layout.distinct_request_rows())
-    # the sums of `memory`'s own StageMemory, so that the answer is its own to the last bit
-    return any(not StageMemory(stage=0, layers=(0, key[0]), **by_kind[key], activation_bytes=act,
-                               capacity_bytes=cluster.gpu.memory_bytes, reserve_bytes=cluster.reserve_bytes).fits
-               for key in holders)
+    # `StageMemory.total_bytes`'s sums in its order, so that the answer is its own to the last bit,
+    # without making one: weights (the fields in order), KV cache, activations, reserve
+    return any(sum(by_kind[key].values()) + key[0] * kv_per_layer + act + cluster.reserve_bytes
+               > cluster.gpu.memory_bytes for key in holders)
 
 
 def _holds(kind: tuple[int, int, bool, bool], op: Op) -> bool:

@@ -79,7 +79,6 @@ from .memory import (
     kv_cache_bytes_per_layer,
     resident_bytes_exceed,
     resident_weight_figures,
-    with_kv_cache,
     working_set_exceeds,
 )
 from .metrics import rate_metrics
@@ -170,6 +169,7 @@ class Pruner:
         self._resident_batch: dict[tuple, int] = {}
         self._weights: dict[tuple, StageFigures] = {}            # `resident_weight_figures`
         self._working: dict[tuple, bool] = {}
+        self._kv_bytes: dict[tuple[int, int, int], float] = {}     # `kv_cache_bytes_per_layer`
         self._workloads: dict[tuple[int, str], Workload] = {}
         # whether the rank or a requirement reads TTFT: then its exact figure is worth a prefill schedule
         self.needs_ttft = objective in _TTFT_OBJECTIVES or any(r.kind in _TTFT_METRICS for r in plan.requirements)
@@ -349,12 +349,12 @@ class Pruner:
         return hit
 
     def _kv(self, tp: int, cp: int, requests_per_rank: int) -> float:
-        return kv_cache_bytes_per_layer(self.plan.model, self.plan.workload, tp, cp, requests_per_rank)
-
-    def _resident_of(self, lay: Layout) -> StageFigures:
-        """The layout's `dagc.memory.resident_figures`."""
-        return with_kv_cache(self._weights_of(lay.tp, lay.ep, lay.etp, lay.stage_layers),
-                             self._kv(lay.tp, lay.cp, lay.requests_per_rank))
+        key = (tp, cp, requests_per_rank)
+        hit = self._kv_bytes.get(key)
+        if hit is None:
+            hit = self._kv_bytes[key] = kv_cache_bytes_per_layer(self.plan.model, self.plan.workload, tp, cp,
+                                                                 requests_per_rank)
+        return hit
 
     def overflows(self, workload: Workload, lay: Layout, op: Op) -> bool:
         """Whether the candidate's weights, KV cache and reserve with the prefill working set of `op`
@@ -369,7 +369,8 @@ class Pruner:
             hit = self._working[key] = working_set_exceeds(
                 self.plan.cluster, lay, op,
                 lambda req: self.timer.working_set_floor(workload, lay, Phase.PREFILL, req, op),
-                self._resident_of(lay))
+                self._weights_of(lay.tp, lay.ep, lay.etp, lay.stage_layers),
+                self._kv(lay.tp, lay.cp, lay.requests_per_rank))
         return hit
 
     def hopeless(self, workload: Workload, lay: Layout, bar: Bar) -> bool:

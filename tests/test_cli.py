@@ -291,3 +291,31 @@ def test_compile_says_each_warning_in_a_line(tmp_path, write_plan):
            "smallest" in lines
     report = (tmp_path / "out" / "report.md").read_text()
     assert "W501" in report and "W501" not in proc.stderr
+
+
+def test_progress_bar_appears_after_a_second_on_a_terminal(monkeypatch):
+    """The search's progress bar: nothing for a second, nor when stderr is no terminal; then a bar
+    (rich.progress, imported only then), which `close` takes down."""
+    import io
+
+    from dagc.cli_print import _Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    quiet = _Progress("searching strategies")
+    quiet.t0 -= 2.0
+    quiet(1, 10)
+    assert quiet.bar is None                       # not a terminal
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    early = _Progress("searching strategies")
+    early(1, 10)
+    assert early.bar is None                       # within the first second
+    late = _Progress("searching strategies")
+    late.t0 -= 2.0
+    late(3, 10)
+    assert late.bar is not None and late.bar.tasks[0].completed == 3 and late.bar.tasks[0].total == 10
+    late.close()
+    assert not late.bar.live.is_started
