@@ -317,10 +317,23 @@ def _syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the p
         if opened is not None and str(tok) in _STATEMENTS:
             hint = (f"the `{{` on line {src.span(opened).line} is not closed: close its block with `}}` where it "
                     "ends (blocks do not nest, except a model's `moe` and `mla` and a cluster's `gpu`)")
+        extra = _TRAILING_WORD.search(src.text, 0, start) if "EQUAL" in (exc.accepts or exc.expected) else None
+        if extra is not None:        # `batch = max max`: the word after a field's value read as the next field
+            field = f"{extra['name']} = {_short(extra['value'])}"
+            return Diagnostic("E001", Severity.ERROR,
+                              f"unexpected `{_short(extra['extra'])}` after `{field}`; a field takes one value",
+                              src.span(extra.start("extra"), extra.end("extra")),
+                              "remove it: a field is `name = value`, and the next field starts with its own name")
         return Diagnostic("E001", Severity.ERROR, f"unexpected `{_short(str(tok))}`; expected {expected}",
                           src.span(start, end), hint)
     return Diagnostic("E001", Severity.ERROR, "syntax error", src.whole(),  # pragma: no cover
                       "docs/language.md describes the plan language")
+
+
+# A field's value followed by one more word, up to the token the parser stumbled on (comments and
+# blank lines between): the parser took the word for the name of the next field.
+_TRAILING_WORD = re.compile(r'(?P<name>[A-Za-z_][\w.-]*)[ \t]*=[ \t]*(?P<value>"[^"\n]*"|[^\s{}=#"]+)'
+                            r'[ \t]+(?P<extra>[A-Za-z_][\w.-]*)(?:\s|#[^\n]*)*\Z')
 
 
 def _short(text: str) -> str:

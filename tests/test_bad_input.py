@@ -90,6 +90,33 @@ def test_an_unclosed_brace_is_named_where_it_opens():
     assert "the `{` on line 2 is not closed" in (diags[0].hint or "")
 
 
+@pytest.mark.parametrize(("workload", "at", "extra", "field"), [
+    ("workload {\n  batch = max max\n  prompt = 512  generate = 64 }", 2, "max", "batch = max"),
+    ("workload { batch = 8  overlap = microbatch none  # a comment\n  prompt = 512 generate = 64 }", 1, "none",
+     "overlap = microbatch"),
+    ('workload { batch = 8  prompt = 512  generate = 64  dispatch = "fp8" x\n}', 1, "x", 'dispatch = "fp8"'),
+])
+def test_a_word_after_a_fields_value_is_named_where_it_stands(workload, at, extra, field):
+    """A field given two values: the parser reads the second as the next field's name and stumbles on
+    what follows (on the next line, even); the error stands at the extra word (the last `extra` of
+    the workload's line `at`) and says which field it follows."""
+    text = f'model preset "mixtral-8x7b"\ncluster {{ gpus = 8  gpu preset "h100-sxm" }}\n{workload}\nstrategy tp 8\n'
+    kind, diags = outcome(text, is_text=True)
+    d = diags[0]
+    line = workload.split("\n")[at - 1]
+    column = line.rindex(f" {extra}") + 2
+    assert kind == "diag" and d.code == "E001" and (d.span.line, d.span.column) == (2 + at, column)
+    assert d.message == f"unexpected `{extra}` after `{field}`; a field takes one value"
+    assert "a field is `name = value`" in (d.hint or "")
+
+
+def test_a_misspelt_field_is_not_taken_for_a_second_value():
+    """`bach 32` (no `=`): the error stays at what follows the name, which the field lacks."""
+    text = plan_text(workload="workload { bach 32  prompt = 512  generate = 64 }")
+    kind, diags = outcome(text, is_text=True)
+    assert kind == "diag" and diags[0].message.startswith("unexpected `32`; expected `=`")
+
+
 @pytest.mark.parametrize(("workload", "hint"), [
     ("batch = -5", "write `batch = 1` or more"),
     ("batch = 2.5", "write `batch = 2` or `batch = 3`"),
