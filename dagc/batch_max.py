@@ -26,7 +26,7 @@ from .fastcheck import MEMORY, FastCheck, fast_check
 from .fastsched import Timer
 from .fields import BATCH_LIMIT
 from .plan import Plan, RequirementKind, Strategy, Workload
-from .rules.requirements import BROKEN_RULES
+from .rules.requirements import BROKEN_MEMORY, BROKEN_RULES
 from .verdict import RequirementResult
 
 __all__ = ["BATCH_LIMIT", "largest_batch", "bounded_largest_batch", "fast_largest_batch", "fast_largest_batch_bounded",
@@ -113,7 +113,7 @@ def _broken(requirements: tuple[RequirementResult, ...]) -> str | None:
 
 
 def _reason(code: str) -> str:
-    return "memory (E402)" if code == MEMORY else f"{BROKEN_RULES}{code})"
+    return BROKEN_MEMORY if code == MEMORY else f"{BROKEN_RULES}{code})"
 
 
 def _chosen(workload: Workload, batch: int, why: str | None, limit: int) -> Workload:

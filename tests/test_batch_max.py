@@ -58,7 +58,8 @@ def _served_exactly(plan, strategy, workload) -> tuple[bool, object]:
 
 
 @pytest.mark.parametrize("text", [QWEN, MIXTRAL.replace("tpot <= 50 ms", "tpot <= 30 ms"),
-                                  MIXTRAL.replace("ttft <= 2 s", "ttft <= 20 s")])
+                                  MIXTRAL.replace("ttft <= 2 s", "ttft <= 20 s"),
+                                  QWEN.replace("memory <= 80 %", "")])       # bound by the GPU's memory itself
 def test_check_chooses_the_boundary_exactly(text):
     """At the batch chosen the strategy fits and meets its limits; one more request breaks the one named."""
     plan = load_plan_text(with_max(text))
@@ -80,8 +81,10 @@ def test_check_chooses_the_boundary_exactly(text):
         assert (workload["batch"], workload["batch_max"], workload["batch_breaks"]) == (batch, True, named)
         if named.startswith("`"):
             assert any(r2.met is False and f"`{r2.requirement.text}`" == named for r2 in more.requirements)
+            assert "relax the requirement named" in (note.hint or "")
         else:
-            assert named == "memory (E402)" and any(d.code == "E402" for d in more.diagnostics)
+            assert named == "the GPU's memory (E402)" and any(d.code == "E402" for d in more.diagnostics)
+            assert "splits the weights over more GPUs" in (note.hint or "")    # no requirement to relax
 
 
 def test_the_fast_probe_and_the_full_check_agree_without_overlap():

@@ -159,6 +159,7 @@ def check_cluster_bound(ctx: RuleContext) -> Iterator[Diagnostic]:
 
 
 BROKEN_RULES = "the rules ("        # how `dagc.batch_max` names a batch that breaks a rule: "the rules (E401)"
+BROKEN_MEMORY = "the GPU's memory (E402)"   # … and one that overflows a GPU: no requirement to relax
 
 
 def check_batch_max(ctx: RuleContext) -> Iterator[Diagnostic]:
@@ -183,8 +184,13 @@ def check_batch_max(ctx: RuleContext) -> Iterator[Diagnostic]:
                       f"micro-batch{'es' if lay.microbatches > 1 else ''} = {parts} parts (some carry one request "
                       f"more; {w.batch - w.batch % parts:,} would split evenly)" if w.batch > parts else "")
         broken = w.batch_breaks or ""
-        hint = ("fix the error above: no batch serves a strategy the rules reject" if broken.startswith(BROKEN_RULES)
-                else "write a number to fix the batch; relax the requirement named to serve more requests")
+        if broken.startswith(BROKEN_RULES):
+            hint = "fix the error above: no batch serves a strategy the rules reject"
+        elif broken == BROKEN_MEMORY:
+            hint = ("write a number to fix the batch; a strategy that splits the weights over more GPUs (ep, tp, pp) "
+                    "leaves more room for requests")
+        else:
+            hint = "write a number to fix the batch; relax the requirement named to serve more requests"
         yield diag("N605", Severity.NOTE, w.batch_note + uneven, ctx.plan.span_of("workload.batch"), hint)
 
 
