@@ -171,6 +171,8 @@ class Pruner:
         self._working: dict[tuple, bool] = {}
         self._kv_bytes: dict[tuple[int, int, int], float] = {}     # `kv_cache_bytes_per_layer`
         self._workloads: dict[tuple[int, str], Workload] = {}
+        self._item_shape: tuple | None = None            # `recalled`: the last strategy's degrees, and its figures
+        self._item_figures: tuple[int, int, StageBounds, bool] | None = None
         # whether the rank or a requirement reads TTFT: then its exact figure is worth a prefill schedule
         self.needs_ttft = objective in _TTFT_OBJECTIVES or any(r.kind in _TTFT_METRICS for r in plan.requirements)
         # whether the rank or a requirement reads TPOT (the front reads it too): else a TPOT floor prunes nothing
@@ -184,10 +186,14 @@ class Pruner:
 
     def workload(self, mb: int, overlap: Overlap) -> Workload:
         """The plan's workload with `mb` micro-batches and `overlap`: one object per pair, shared."""
-        hit = self._workloads.get((mb, overlap.value))
+        return self.workload_of(mb, overlap.value)
+
+    def workload_of(self, mb: int, overlap: str) -> Workload:
+        """`workload` of an overlap given by its value (a search item's)."""
+        hit = self._workloads.get((mb, overlap))
         if hit is None:
-            hit = self._workloads[(mb, overlap.value)] = self.plan.workload.model_copy(
-                update={"microbatches": mb, "overlap": overlap})
+            hit = self._workloads[(mb, overlap)] = self.plan.workload.model_copy(
+                update={"microbatches": mb, "overlap": Overlap(overlap)})
         return hit
 
     def physical(self, workload: Workload, gpus: int, dp: int) -> tuple[Bounds, _Best]:
@@ -238,20 +244,22 @@ class Pruner:
         resolving its layout; None otherwise (then `screen` it). The resident bytes and the bounds of
         its GPUs and its pipeline are computed here when no earlier candidate made them (they need
         no layout); its attention split's floors only recalled."""
-        dp, pp, tp, cp, sp, ep, etp, mb, overlap = item
-        m, batch = self.plan.model, self.plan.workload.batch
-        if pp > m.layers:
+        dp, pp, tp, cp, sp, _, _, mb, overlap = item
+        shape = item[:7]
+        if shape != self._item_shape:            # the variants of a strategy come in a row: its part once
+            self._item_shape, self._item_figures = shape, self._strategy_figures(shape)
+        figures = self._item_figures
+        if figures is None:
             return None
-        ep, etp, g, adp = stage_group(tp, cp, ep, etp)
-        stages = StageBounds.even(m.layers, pp)
-        if self.resident_exceeds(tp, cp, ep, etp, stages, busiest_group_requests(batch, dp, adp)):
+        g, adp, stages, aside = figures
+        if aside:
             return Screen.ASIDE_ALL
         if bar.kth is None:
             return None
-        workload = self.workload(mb, Overlap(overlap))
+        workload = self.workload_of(mb, overlap)
         if first and _out_of_reach(self.physical(workload, dp * pp * g, dp)[1], bar):
             return Screen.PRUNED_ALL
-        microbatches = effective_microbatches(workload.microbatches_for(pp), batch, dp, adp)
+        microbatches = effective_microbatches(workload.microbatches_for(pp), self.plan.workload.batch, dp, adp)
         reach = self.stage_bounds(workload, g, pp, dp, adp, microbatches)
         if _out_of_reach(reach[2], bar):
             return Screen.PRUNED
@@ -260,6 +268,20 @@ class Pruner:
             return None
         split = self._split.get(_split_key(tp, cp, sp, g, stages, dp, microbatches, overlap, tpot_floors))
         return Screen.PRUNED if split is not None and _out_of_reach(split[2], bar) else None
+
+    def _strategy_figures(self, shape: tuple) -> tuple[int, int, StageBounds, bool] | None:
+        """What `recalled` reads of a strategy whatever its micro-batches and overlap (`shape`: an
+        item's degrees): its stage group's G and attention-DP groups, its stages, and whether its
+        weights, KV cache and reserve overflow a GPU; None when it has more stages than layers (E303:
+        `screen` says so)."""
+        dp, pp, tp, cp, _, ep, etp = shape
+        m = self.plan.model
+        if pp > m.layers:
+            return None
+        ep, etp, g, adp = stage_group(tp, cp, ep, etp)
+        stages = StageBounds.even(m.layers, pp)
+        requests = busiest_group_requests(self.plan.workload.batch, dp, adp)
+        return g, adp, stages, self.resident_exceeds(tp, cp, ep, etp, stages, requests)
 
     def batch_needed(self, fc: FastCheck, lo: int, most: int, bar: Bar, text: str, mb: int, overlap: Overlap
                      ) -> int | None:
