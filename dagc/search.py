@@ -44,8 +44,8 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from .analyse import analyse
 from .batch_max import fast_largest_batch, fast_largest_batch_bounded
@@ -77,6 +77,9 @@ from .search_result import (
 )
 from .search_space import _Item, _items, _strategy, candidates, count_candidates, strategy_text
 from .verdict import OPTIMAL_TOLERANCE, Objective, judge_optimal
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 __all__ = ["Objective", "Candidate", "SearchResult", "candidates", "count_candidates", "evaluate", "search",
            "objective_picks",
@@ -417,6 +420,14 @@ class _Tally:
         return self.bars[chunk - BAR_LAG]
 
 
+def process_pool(**kw: Any) -> ProcessPoolExecutor:
+    """The worker processes' pool of a search with `jobs` > 1: `concurrent.futures.process` (and
+    multiprocessing, a fiftieth of a second) is imported here, by the searches that use workers,
+    not by every `dagc check`."""
+    from concurrent.futures import ProcessPoolExecutor
+    return ProcessPoolExecutor(**kw)
+
+
 def _evaluate_all(plan: Plan, objective: str, jobs: int, stream: Iterator[_Item], limit: int,
                   deadline: float | None, clock: Callable[[], float], tally: _Tally, timer: _Timer) -> str | None:
     """Evaluate the candidates of `stream` in chunks, in this process or in `jobs` worker processes,
@@ -425,7 +436,7 @@ def _evaluate_all(plan: Plan, objective: str, jobs: int, stream: Iterator[_Item]
     chunks = ((items, tally.bar_for(i)) for i, items in enumerate(_chunks(stream)))   # the bar made when asked for
     if jobs > 1 and limit > CHUNK:
         return _evaluate_in_workers(plan, objective, jobs, chunks, deadline, tally.take, _evaluate_items,
-                                    ProcessPoolExecutor, in_flight=min(2 * jobs, BAR_LAG))
+                                    process_pool, in_flight=min(2 * jobs, BAR_LAG))
     pruner = Pruner(plan, objective, timer)
     for items, bar in chunks:
         found, n, pruned = _evaluate_items(items, deadline, bar, plan, objective, timer, clock, pruner)

@@ -24,15 +24,19 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from multiprocessing.process import BaseProcess
+from concurrent.futures import Future
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from .fastsched import Timer as _Timer
 from .plan import Plan
 from .search_bound import Bar, Pruner
 from .search_result import Candidate
 from .search_space import _Item
+
+if TYPE_CHECKING:                      # imported by the searches that start workers (`dagc.search.process_pool`)
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing.process import BaseProcess
 
 __all__ = ["cpu_count", "DEADLINE_GRACE_S", "WORKER_STOP_TIMEOUT_S"]
 
@@ -184,7 +188,7 @@ def _stop_workers(pool: ProcessPoolExecutor, workers: list[BaseProcess], manager
 
 def _evaluate_in_workers(plan: Plan, objective: str, jobs: int, chunks: Iterator[tuple[list[_Item], Bar]],
                          deadline: float | None, take: Callable[[list[Candidate], int, int], None],
-                         run: ChunkRunner, executor: Callable[..., ProcessPoolExecutor] = ProcessPoolExecutor,
+                         run: ChunkRunner, executor: Callable[..., ProcessPoolExecutor],
                          in_flight: int | None = None) -> str | None:
     """Evaluate the chunks (each with the bar it is evaluated against) in `jobs` worker processes
     (`executor`, a `ProcessPoolExecutor`), each by `run` (a module-level function: it is pickled by

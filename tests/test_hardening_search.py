@@ -238,7 +238,7 @@ def test_jobs_are_clamped_to_the_cpus(monkeypatch):
             started.append(max_workers)
             super().__init__(max_workers, **kw)
 
-    monkeypatch.setattr(search_mod, "ProcessPoolExecutor", Recording)
+    monkeypatch.setattr(search_mod, "process_pool", Recording)
     plan = load_plan(EXAMPLES / "mixtral-8x7b-1node.moe")
     found = search(plan, jobs=1000, rescore=0)
     cpus = cpu_count()
@@ -446,7 +446,7 @@ def _slow(monkeypatch, name: str, seconds: float, module=search_mod) -> None:
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_the_budget_is_kept_when_candidates_are_slow(monkeypatch, jobs):
     # The slowed evaluation reaches the workers by fork, whatever the platform's default start method.
-    monkeypatch.setattr(search_mod, "ProcessPoolExecutor", functools.partial(
+    monkeypatch.setattr(search_mod, "process_pool", functools.partial(
         ProcessPoolExecutor, mp_context=multiprocessing.get_context("fork")))
     monkeypatch.setattr(search_mod, "cpu_count", lambda: 2)      # two workers, even on a one-CPU runner
     plan = load_plan(EXAMPLES / "qwen3-30b-a3b-4gpu.moe")

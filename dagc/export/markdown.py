@@ -14,7 +14,6 @@ from ..layout import Layout
 from ..params import active_params, total_params
 from ..plan import RequirementKind
 from ..units import Dimension, count_text, format_bytes, format_si
-from .launch import launch_md
 from .report import memory_totals
 from .summary import (
     COST_NAMES,
@@ -98,6 +97,8 @@ def report_md(r: StrategyResult, links: dict[str, str] | None = None) -> str:
     if r.metrics is not None:
         lines += _critical_path(r.metrics)
     lines += _pictures(links or {})
+    # the engines' commands: imported by a report, not by every `dagc check`
+    from .launch import launch_md
     lines += launch_md(r)
     lines += ["## Diagnostics", ""]
     if r.diagnostics:
