@@ -279,8 +279,18 @@ def _judge_optimal(result: Any, found: Any, tolerance: float) -> tuple[bool | No
     evidence["factor"] = best.score / own if own > 0 else (own / best.score if best.score < 0 else math.inf)
     where = "" if found.objective == "min-gpus" else f" on {best_gpus}"      # min-gpus names the GPUs already
     evidence["note"] = (f"`{best.text}` {_gain(found.objective, best, result)}{where}{_batch_text(best, result)}"
-                        + partial)
+                        + _misses_too(best, own_meets, found.complete) + partial)
     return False, evidence
+
+
+def _misses_too(best: Any, own_meets: bool, complete: bool) -> str:
+    """When the better strategy misses requirements as this one does (the best misses the fewest, so
+    every strategy searched misses some): saying so, lest the reader take it for a fix."""
+    if best.meets_requirements is not False or own_meets or not best.misses:
+        return ""
+    which = "a requirement" if best.misses == 1 else f"{best.misses} requirements"
+    among = "dagc searched" if complete else "of those evaluated"
+    return f"; like this strategy it misses {which}: no strategy {among} meets them all"
 
 
 def _batch_text(best: Any, result: Any) -> str:

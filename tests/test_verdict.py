@@ -228,3 +228,28 @@ def test_a_candidate_that_misses_fewer_requirements_is_better():
     assert optimal is False
     assert ev["note"] == ("`tp 1 ; ep 2` misses fewer requirements on 1 GPU (1 against 2: `gpus <= 1`, "
                           "`tpot <= 1 ns` for this strategy)")
+
+
+@pytest.mark.parametrize(("require", "complete", "tail"), [
+    ("tpot <= 1 ns", True, "; like this strategy it misses a requirement: no strategy dagc searched meets them all"),
+    ("tpot <= 1 ns  ttft <= 1 ns", False,
+     "; like this strategy it misses 2 requirements: no strategy of those evaluated meets them all"),
+])
+def test_a_better_strategy_that_misses_requirements_too_says_so(require, complete, tail):
+    """A requirement no strategy meets (N604): the better strategy the verdict names misses it too, and
+    the note says so rather than leave the reader to take it for a fix."""
+    r = _check(f"require {{ {require} }}")
+    misses = sum(q.met is False for q in r.requirements)
+    assert misses == len(r.requirements)
+    own = r.metrics["decode_tokens_per_s"] / r.layout.gpus_used
+    optimal, ev = judge_optimal(r, _found(_best(own * 2, meets=False, misses=misses), complete=complete,
+                                          evaluated=40 if complete else 10))
+    assert optimal is False
+    assert ev["note"].startswith("`tp 1 ; ep 2` gives 2.00× the decode throughput per GPU")
+    assert tail in ev["note"]
+
+
+def test_a_better_strategy_that_meets_what_this_one_meets_says_nothing_more(plain):
+    own = plain.metrics["decode_tokens_per_s"] / 2
+    _, ev = judge_optimal(plain, _found(_best(own * 2)))
+    assert "like this strategy" not in ev["note"]
