@@ -176,7 +176,22 @@ def _print_result(console: Console, r: StrategyResult, err: Console | None = Non
                   f"optimal: {_WORD[v.optimal]}", markup=False)
     if r.optimality and r.optimality.get("note"):
         console.print(f"  optimal? {r.optimality['note']}", markup=False)
+        _print_evidence(console, r)
     console.print()
+
+
+def _print_evidence(console: Console, r: StrategyResult) -> None:
+    """The better strategy's figures beside this one's, under the optimal verdict's note: what the
+    better one costs in the figures the objective does not read (a TTFT 20× longer, say)."""
+    ev = r.optimality or {}
+    rows = [("the better one", ev.get("best_figures")), ("this strategy", ev.get("own_figures"))]
+    if any(fig is None for _, fig in rows):
+        return
+    for label, fig in rows:
+        memory = "—" if fig["memory_fraction"] is None else f"{fig['memory_fraction'] * 100:.0f} %"
+        console.print(f"    {label + ':':15} {fig['gpus']:,} GPU{'s' if fig['gpus'] > 1 else ''} · TTFT "
+                      f"{format_si(fig['ttft_s'], Dimension.TIME)} · TPOT {format_si(fig['tpot_s'], Dimension.TIME)} · "
+                      f"{fig['decode_tokens_per_s_per_gpu']:,.1f} tokens/s per GPU · memory {memory}", markup=False)
 
 
 def _print_layout(console: Console, r: StrategyResult) -> None:
@@ -298,6 +313,7 @@ def _print_compiled(out: Console, err: Console, r: StrategyResult) -> None:
               f"{_WORD[v.meets_requirements]} · optimal {_WORD[v.optimal]}", markup=False)
     if r.optimality and r.optimality.get("note"):
         out.print(f"  optimal? {r.optimality['note']}", markup=False)
+        _print_evidence(out, r)
     if r.metrics:
         out.print(f"  TTFT {format_si(r.metrics['ttft_s'], Dimension.TIME)} · TPOT "
                   f"{format_si(r.metrics['tpot_s'], Dimension.TIME)} · decode "

@@ -293,6 +293,27 @@ def test_compile_says_each_warning_in_a_line(tmp_path, write_plan):
     assert "W501" in report and "W501" not in proc.stderr
 
 
+def test_the_better_strategys_figures_stand_beside_this_ones():
+    """Under a verdict that names a better strategy, `check` prints both strategies' GPUs, TTFT, TPOT,
+    tokens/s per GPU and memory — report.json's best_figures and own_figures, in the terminal."""
+    from dagc.units import Dimension, format_si
+
+    plan = str(ROOT / "examples" / "qwen3-30b-a3b-4gpu.moe")
+    text = dagc("check", plan, search=True)
+    report = json.loads(dagc("check", plan, "--format", "json", search=True).stdout)[0]
+    ev = report["verdict"]["optimal_evidence"]
+    assert report["verdict"]["optimal"] is False
+    lines = text.stdout.splitlines()
+    at = lines.index(f"  optimal? {ev['note']}")
+    for line, label, fig in ((lines[at + 1], "the better one:", ev["best_figures"]),
+                             (lines[at + 2], "this strategy: ", ev["own_figures"])):
+        assert line == (f"    {label} {fig['gpus']} GPU{'s' if fig['gpus'] > 1 else ''} · "
+                        f"TTFT {format_si(fig['ttft_s'], Dimension.TIME)} · "
+                        f"TPOT {format_si(fig['tpot_s'], Dimension.TIME)} · "
+                        f"{fig['decode_tokens_per_s_per_gpu']:,.1f} tokens/s per GPU · "
+                        f"memory {fig['memory_fraction'] * 100:.0f} %")
+
+
 def test_progress_bar_appears_after_a_second_on_a_terminal(monkeypatch):
     """The search's progress bar: nothing for a second, nor when stderr is no terminal; then a bar
     (rich.progress, imported only then), which `close` takes down."""
