@@ -279,18 +279,20 @@ def _judge_optimal(result: Any, found: Any, tolerance: float) -> tuple[bool | No
     evidence["factor"] = best.score / own if own > 0 else (own / best.score if best.score < 0 else math.inf)
     where = "" if found.objective == "min-gpus" else f" on {best_gpus}"      # min-gpus names the GPUs already
     evidence["note"] = (f"`{best.text}` {_gain(found.objective, best, result)}{where}{_batch_text(best, result)}"
-                        + _misses_too(best, own_meets, found.complete) + partial)
+                        + _misses_too(best, result, own_meets, found.complete) + partial)
     return False, evidence
 
 
-def _misses_too(best: Any, own_meets: bool, complete: bool) -> str:
+def _misses_too(best: Any, result: Any, own_meets: bool, complete: bool) -> str:
     """When the better strategy misses requirements as this one does (the best misses the fewest, so
-    every strategy searched misses some): saying so, lest the reader take it for a fix."""
+    every strategy searched misses some): saying so, and which this one misses, lest the reader take
+    it for a fix."""
     if best.meets_requirements is not False or own_meets or not best.misses:
         return ""
     which = "a requirement" if best.misses == 1 else f"{best.misses} requirements"
     among = "dagc searched" if complete else "of those evaluated"
-    return f"; like this strategy it misses {which}: no strategy {among} meets them all"
+    return (f"; it misses {which} too, as this strategy misses {_missed_text(result.requirements)}: "
+            f"no strategy {among} meets them all")
 
 
 def _batch_text(best: Any, result: Any) -> str:
@@ -298,8 +300,12 @@ def _batch_text(best: Any, result: Any) -> str:
     answer to "how much can this cluster serve"."""
     if best.batch is None or result.layout is None or result.metrics is None:
         return ""
-    return (f", serving {best.batch:,} requests at TPOT {format_si(best.metrics['tpot_s'], Dimension.TIME)} "
+    return (f", serving {_requests(best.batch)} at TPOT {format_si(best.metrics['tpot_s'], Dimension.TIME)} "
             f"(this strategy: {result.layout.batch:,} at {format_si(result.metrics['tpot_s'], Dimension.TIME)})")
+
+
+def _requests(n: int) -> str:
+    return f"{n:,} request{'' if n == 1 else 's'}"
 
 
 def _missed_text(requirements: tuple[RequirementResult, ...]) -> str:

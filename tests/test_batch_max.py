@@ -84,7 +84,7 @@ def test_check_chooses_the_boundary_exactly(text):
             assert "relax the requirement named" in (note.hint or "")
         else:
             assert named == "the GPU's memory (E402)" and any(d.code == "E402" for d in more.diagnostics)
-            assert "splits the weights over more GPUs" in (note.hint or "")    # no requirement to relax
+            assert "the memory table shows what fills a GPU" in (note.hint or "")    # no requirement to relax
 
 
 def test_the_fast_probe_and_the_full_check_agree_without_overlap():

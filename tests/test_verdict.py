@@ -231,9 +231,10 @@ def test_a_candidate_that_misses_fewer_requirements_is_better():
 
 
 @pytest.mark.parametrize(("require", "complete", "tail"), [
-    ("tpot <= 1 ns", True, "; like this strategy it misses a requirement: no strategy dagc searched meets them all"),
-    ("tpot <= 1 ns  ttft <= 1 ns", False,
-     "; like this strategy it misses 2 requirements: no strategy of those evaluated meets them all"),
+    ("tpot <= 1 ns", True, "; it misses a requirement too, as this strategy misses `tpot <= 1 ns`: no strategy "
+                           "dagc searched meets them all"),
+    ("tpot <= 1 ns  ttft <= 1 ns", False, "; it misses 2 requirements too, as this strategy misses `tpot <= 1 ns`, "
+                                          "`ttft <= 1 ns`: no strategy of those evaluated meets them all"),
 ])
 def test_a_better_strategy_that_misses_requirements_too_says_so(require, complete, tail):
     """A requirement no strategy meets (N604): the better strategy the verdict names misses it too, and
@@ -252,4 +253,15 @@ def test_a_better_strategy_that_misses_requirements_too_says_so(require, complet
 def test_a_better_strategy_that_meets_what_this_one_meets_says_nothing_more(plain):
     own = plain.metrics["decode_tokens_per_s"] / 2
     _, ev = judge_optimal(plain, _found(_best(own * 2)))
-    assert "like this strategy" not in ev["note"]
+    assert "too, as this strategy misses" not in ev["note"]
+
+
+@pytest.mark.parametrize(("batch", "words"), [(1, "serving 1 request at"), (264, "serving 264 requests at")])
+def test_the_requests_a_better_strategy_serves_are_counted_in_words(plain, batch, words):
+    """With `batch = max` the note says how many requests the better strategy serves: one request, or
+    several requests."""
+    own = plain.metrics["decode_tokens_per_s"] / 2
+    best = _best(own * 2)
+    best.batch = batch
+    _, ev = judge_optimal(plain, _found(best))
+    assert words in ev["note"] and f"(this strategy: {plain.layout.batch:,} at" in ev["note"]

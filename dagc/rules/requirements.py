@@ -187,8 +187,8 @@ def check_batch_max(ctx: RuleContext) -> Iterator[Diagnostic]:
         if broken.startswith(BROKEN_RULES):
             hint = "fix the error above: no batch serves a strategy the rules reject"
         elif broken == BROKEN_MEMORY:
-            hint = ("write a number to fix the batch; a strategy that splits the weights over more GPUs (ep, tp, pp) "
-                    "leaves more room for requests")
+            hint = ("write a number to fix the batch; the memory table shows what fills a GPU (weights, KV cache, "
+                    "activations): more GPUs, or degrees that split them further, make room for more requests")
         else:
             hint = "write a number to fix the batch; relax the requirement named to serve more requests"
         yield diag("N605", Severity.NOTE, w.batch_note + uneven, ctx.plan.span_of("workload.batch"), hint)
