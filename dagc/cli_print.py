@@ -184,10 +184,10 @@ def _print_evidence(console: Console, r: StrategyResult) -> None:
     """The better strategy's figures beside this one's, under the optimal verdict's note: what the
     better one costs in the figures the objective does not read (a TTFT 20× longer, say)."""
     ev = r.optimality or {}
-    rows = [("the better one", ev.get("best_figures")), ("this strategy", ev.get("own_figures"))]
-    if any(fig is None for _, fig in rows):
+    best, own = ev.get("best_figures"), ev.get("own_figures")
+    if best is None or own is None:
         return
-    for label, fig in rows:
+    for label, fig in (("the better one", best), ("this strategy", own)):
         memory = "—" if fig["memory_fraction"] is None else f"{fig['memory_fraction'] * 100:.0f} %"
         console.print(f"    {label + ':':15} {fig['gpus']:,} GPU{'s' if fig['gpus'] > 1 else ''} · TTFT "
                       f"{format_si(fig['ttft_s'], Dimension.TIME)} · TPOT {format_si(fig['tpot_s'], Dimension.TIME)} · "

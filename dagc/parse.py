@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import os
 import re
 import stat
@@ -280,6 +281,8 @@ def _syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the p
     """E001 for `exc`; `what` names the text (the plan, or a strategy given with --strategy)."""
     if isinstance(exc, UnexpectedToken) and exc.token.type == "$END":
         exc = UnexpectedEOF(exc.expected)
+    if isinstance(exc, (UnexpectedEOF, UnexpectedToken)) and (extra := _extra_word(src, exc)) is not None:
+        return extra
     if isinstance(exc, UnexpectedEOF):
         end = len(src.text.rstrip()) or 0
         expected = _expected_words(set(exc.expected))
@@ -317,22 +320,65 @@ def _syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the p
         if opened is not None and str(tok) in _STATEMENTS:
             hint = (f"the `{{` on line {src.span(opened).line} is not closed: close its block with `}}` where it "
                     "ends (blocks do not nest, except a model's `moe` and `mla` and a cluster's `gpu`)")
-        extra = _TRAILING_WORD.search(src.text, 0, start) if "EQUAL" in (exc.accepts or exc.expected) else None
-        if extra is not None:        # `batch = max max`: the word after a field's value read as the next field
-            field = f"{extra['name']} = {_short(extra['value'])}"
-            return Diagnostic("E001", Severity.ERROR,
-                              f"unexpected `{_short(extra['extra'])}` after `{field}`; a field takes one value",
-                              src.span(extra.start("extra"), extra.end("extra")),
-                              "remove it: a field is `name = value`, and the next field starts with its own name")
         return Diagnostic("E001", Severity.ERROR, f"unexpected `{_short(str(tok))}`; expected {expected}",
                           src.span(start, end), hint)
     return Diagnostic("E001", Severity.ERROR, "syntax error", src.whole(),  # pragma: no cover
                       "docs/language.md describes the plan language")
 
 
+_OPTIONS = ("microbatches", "overlap")      # a strategy's execution options (grammar: `options`)
+
+
+def _extra_word(src: SourceFile, exc: UnexpectedEOF | UnexpectedToken) -> Diagnostic | None:
+    """E001 at a word that follows a value it does not belong to — a field's (`batch = max max`) or
+    an execution option's (`with overlap microbatch none`) — which the parser took for the next
+    field's or option's name, stumbling only on what comes after it (the next line, the end): None
+    when the error is not of that kind."""
+    at = len(src.text) if isinstance(exc, UnexpectedEOF) else (exc.token.start_pos or 0)
+    stray = _stray_option_word(src, at)
+    if stray is not None or not isinstance(exc, UnexpectedToken) or "EQUAL" not in (exc.accepts or exc.expected):
+        return stray
+    extra = _TRAILING_WORD.search(src.text, 0, at)
+    if extra is None:
+        return None
+    field = f"{extra['name']} = {_short(extra['value'])}"
+    return Diagnostic("E001", Severity.ERROR, f"unexpected `{_short(extra['extra'])}` after `{field}`; a field takes "
+                      "one value", src.span(extra.start("extra"), extra.end("extra")),
+                      "remove it: a field is `name = value`, and the next field starts with its own name")
+
+
+def _stray_option_word(src: SourceFile, at: int) -> Diagnostic | None:
+    """E001 for a word after an execution option's value (`with overlap microbatch none`), which the
+    parser reads as the name of one more option and stumbles on what follows — the end, or the next
+    line: the `with` clause on the line of `at` (where the parser stopped) or the line before it,
+    whose words pair as known options and their values but for one last word."""
+    text = src.text[:at]
+    lines = text.split("\n")
+    offsets = list(itertools.accumulate((len(line) + 1 for line in lines), initial=0))
+    worded = [i for i, line in enumerate(lines) if line.split("#")[0].strip()]    # not blank, not only a comment
+    start = offsets[worded[-2]] if len(worded) > 1 else 0           # the last two such lines
+    clauses = list(re.finditer(r"\bwith\b(?P<rest>[^\n#]*)", text[start:]))
+    if not clauses:
+        return None
+    clause = clauses[-1]
+    words = list(re.finditer(r"\S+", clause["rest"]))
+    names, last = [w.group() for w in words[0:-1:2]], words[-1] if words else None
+    if last is None or len(words) < 3 or len(words) % 2 == 0 or any(n not in _OPTIONS for n in names) \
+            or last.group() in _OPTIONS:
+        return None
+    where = start + clause.start("rest") + last.start()
+    option = f"{words[-3].group()} {words[-2].group()}"
+    return Diagnostic("E001", Severity.ERROR,
+                      f"unexpected `{_short(last.group())}` after `{_short(option)}`; an option takes one value",
+                      src.span(where, where + len(last.group())),
+                      "remove it: options are written `with microbatches 2 overlap microbatch`, a name and one value "
+                      "each")
+
+
 # A field's value followed by one more word, up to the token the parser stumbled on (comments and
 # blank lines between): the parser took the word for the name of the next field.
-_TRAILING_WORD = re.compile(r'(?P<name>[A-Za-z_][\w.-]*)[ \t]*=[ \t]*(?P<value>"[^"\n]*"|[^\s{}=#"]+)'
+_TRAILING_WORD = re.compile(r'(?P<name>[A-Za-z_][\w.-]*)[ \t]*=[ \t]*'
+                            r'(?P<value>"[^"\n]*"|[^\s{}=#"]+(?:[ \t]+[A-Za-z%][A-Za-z0-9%]*(?:/[A-Za-z]+)*)?)'
                             r'[ \t]+(?P<extra>[A-Za-z_][\w.-]*)(?:\s|#[^\n]*)*\Z')
 
 

@@ -95,6 +95,7 @@ def test_an_unclosed_brace_is_named_where_it_opens():
     ("workload { batch = 8  overlap = microbatch none  # a comment\n  prompt = 512 generate = 64 }", 1, "none",
      "overlap = microbatch"),
     ('workload { batch = 8  prompt = 512  generate = 64  dispatch = "fp8" x\n}', 1, "x", 'dispatch = "fp8"'),
+    ("workload { batch = 8\n  prompt = 512 tokens tokens\n  generate = 64 }", 2, "tokens", "prompt = 512 tokens"),
 ])
 def test_a_word_after_a_fields_value_is_named_where_it_stands(workload, at, extra, field):
     """A field given two values: the parser reads the second as the next field's name and stumbles on
@@ -108,6 +109,38 @@ def test_a_word_after_a_fields_value_is_named_where_it_stands(workload, at, extr
     assert kind == "diag" and d.code == "E001" and (d.span.line, d.span.column) == (2 + at, column)
     assert d.message == f"unexpected `{extra}` after `{field}`; a field takes one value"
     assert "a field is `name = value`" in (d.hint or "")
+
+
+@pytest.mark.parametrize(("strategy", "after"), [
+    ("strategy x = tp 8 with overlap microbatch none", ""),                            # the plan's end
+    ("strategy x = tp 8 with microbatches 2 overlap microbatch none  # c", "strategy y = tp 4"),   # the next line
+])
+def test_a_word_after_an_options_value_is_named_where_it_stands(strategy, after):
+    """`with overlap microbatch none`: the parser reads `none` as one more option's name and stumbles
+    at the end or on the next line; the error stands at `none`."""
+    text = f'model preset "mixtral-8x7b"\ncluster {{ gpus = 8  gpu preset "h100-sxm" }}\n' \
+           f"workload {{ batch = 8  prompt = 512  generate = 64 }}\n{strategy}\n{after}\n"
+    kind, diags = outcome(text, is_text=True)
+    d = diags[0]
+    assert kind == "diag" and d.code == "E001" and (d.span.line, d.span.column) == (4, strategy.index(" none") + 2)
+    assert d.message == "unexpected `none` after `overlap microbatch`; an option takes one value"
+    assert "`with microbatches 2 overlap microbatch`" in (d.hint or "")
+
+
+def test_a_word_after_an_options_value_in_strategy_text_is_named_too():
+    from dagc.load import parse_strategy
+
+    with pytest.raises(PlanError) as err:
+        parse_strategy("tp 4 with overlap microbatch none")
+    d = err.value.diagnostics[0]
+    assert (d.code, d.span.column) == ("E001", 30) and "after `overlap microbatch`" in d.message
+
+
+def test_an_option_missing_its_value_is_not_taken_for_a_stray_word():
+    """`with overlap microbatch overlap`: a name without its value — the parser's own message stands."""
+    text = plan_text(strategy="strategy tp 8 with overlap microbatch overlap")
+    kind, diags = outcome(text, is_text=True)
+    assert kind == "diag" and "an option takes one value" not in diags[0].message
 
 
 def test_a_misspelt_field_is_not_taken_for_a_second_value():
