@@ -266,11 +266,16 @@ def _metrics_table(r: StrategyResult) -> Table:
     return t
 
 
+def _share(fraction: float) -> str:
+    """A part's share of a whole in whole percent; "< 1 %" for a part that is there but rounds to none."""
+    return "< 1 %" if 0 < fraction < 0.005 else f"{fraction * 100:.0f} %"
+
+
 def _print_critical_paths(console: Console, m) -> None:
     """The critical paths of prefill and decode by kind of work, and the pipeline bubble."""
     for phase, path in (("prefill", m.prefill_path), ("decode (2 steps)", m.decode_path)):
         total = path.makespan_s or 1.0
-        parts = " · ".join(f"{name} {format_si(v, Dimension.TIME)} ({v / total * 100:.0f} %)" for name, v in (
+        parts = " · ".join(f"{name} {format_si(v, Dimension.TIME)} ({_share(v / total)})" for name, v in (
             ("compute", path.compute_s), ("TP comm", path.tp_comm_s), ("EP comm", path.ep_comm_s),
             ("PP comm", path.pp_comm_s), ("waiting", path.waiting_s)) if v > 0)
         console.print(f"critical path, {phase}: {format_si(path.makespan_s, Dimension.TIME)} = {parts}",
@@ -362,7 +367,7 @@ def _print_table(out: Console, t: Table) -> None:
     out.print(t, width=max(out.width, need))
 
 
-SEARCH_COLUMNS = ("#", "strategy", "GPUs", "memory headroom", "TTFT", "TPOT", "decode (tokens/s/GPU)",
+SEARCH_COLUMNS = ("#", "strategy", "GPUs", "memory used", "TTFT", "TPOT", "decode (tokens/s/GPU)",
                   "meets requirements", "binding requirement")
 PARETO_COLUMNS = ("strategy", "GPUs", "TTFT", "TPOT", "decode (tokens/s/GPU)")
 
@@ -379,7 +384,7 @@ def _print_search(out: Console, found: SearchResult, top: int, svg_path: Path) -
     best = found.ranked[:top]
     varied = any(c.batch is not None for c in best)       # `batch = max`: each at the largest batch it serves
     rows: list[tuple[str, ...]] = [(str(k), c.text, *((f"{c.batch:,}",) if varied else ()), str(c.gpus),
-             f"{(1 - c.memory_fraction) * 100:.0f} %",
+             f"{c.memory_fraction * 100:.0f} %",       # of a GPU, as `memory <= 80 %` reads it
              format_si(c.metrics["ttft_s"], Dimension.TIME), format_si(c.metrics["tpot_s"], Dimension.TIME),
              f"{c.metrics['decode_tokens_per_s_per_gpu']:,.1f}", "yes" if c.meets_requirements else "no",
              c.binding or "—") for k, c in enumerate(best, 1)]
