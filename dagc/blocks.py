@@ -160,12 +160,14 @@ def _assign(out: Collector, item: Item, where: str, fields: dict[str, Field], su
     values[item.name] = read_value(out, item.value, fields[item.name], f"{where}.{item.name}")
 
 
-def read_value(out: Collector, value: Value, spec: Field, label: str) -> Any:
+def read_value(out: Collector, value: Value, spec: Field, label: str, op: str = "=") -> Any:
     """The value of one field in SI units (a `(value, per_gpu)` pair for a throughput), or BAD.
 
-    `label` is the field's dotted name; messages use its last part.
+    `label` is the field's dotted name; messages use its last part, and their examples `op` after it
+    (a requirement's comparison: `tpot <= 50 ms`).
     """
     short = label.rpartition(".")[2]
+    lhs = f"{short} {op}"
     match spec.kind:
         case "bool":
             return _bool(out, value, short)
@@ -183,11 +185,11 @@ def read_value(out: Collector, value: Value, spec: Field, label: str) -> Any:
                 shown = " ".join(str(t) for t in value.tokens)
                 return out.error("E102", f"`batch` is a number of requests or `max`, not `{shown}`", value.span,
                                  "write `batch = 128`, or `batch = max` (unquoted) for the largest that fits")
-            return _quantity(out, value, replace(spec, kind="int"), short)
+            return _quantity(out, value, replace(spec, kind="int"), short, lhs)
         case "name":
             return _word(out, value, short)
         case _:
-            return _quantity(out, value, spec, short)
+            return _quantity(out, value, spec, short, lhs)
 
 
 def _word(out: Collector, value: Value, short: str) -> str | Bad:
@@ -253,40 +255,40 @@ def _number(out: Collector, text: str, span: Span) -> float | Bad:
     return x
 
 
-def _quantity(out: Collector, value: Value, spec: Field, short: str) -> Any:
+def _quantity(out: Collector, value: Value, spec: Field, short: str, lhs: str) -> Any:
     dim = spec.dimension
     assert dim is not None, "every numeric field has a dimension"
     if value.kind is not ValueKind.QUANTITY:
         shown = " ".join(str(t) for t in value.tokens)
         return out.error("E102", f"`{short}` takes {dim.value}, not `{shown}`", value.span,
-                         f"for example `{short} = {dim.example}`")
+                         f"for example `{lhs} {dim.example}`")
     text, tok_span = str(value.tokens[0]), value.token_spans[0]
     m = _NUM_RE.match(text)
     assert m is not None, "the QUANTITY terminal starts with a number"
     num = _number(out, m.group(0), tok_span.source.span(tok_span.start, tok_span.start + m.end()))
     if isinstance(num, Bad):
         return BAD
-    scaled = _with_unit(out, num, text, text[m.end():].strip(), tok_span, dim, short)
+    scaled = _with_unit(out, num, text, text[m.end():].strip(), tok_span, dim, short, lhs)
     if isinstance(scaled, Bad):
         return BAD
     x, per_gpu = scaled
     if dim is Dimension.COUNT:
         if x != int(x):
             return out.error("E104", f"`{short}` must be a whole number, not {text}", value.span,
-                             f"write `{short} = {max(1, math.floor(x))}` or `{short} = {max(1, math.ceil(x))}`")
+                             f"write `{lhs} {max(1, math.floor(x))}` or `{lhs} {max(1, math.ceil(x))}`")
         x = int(x)
     if not spec.lo <= x <= spec.hi:
-        return _out_of_range(out, x, text, spec, dim, short, value.span)
+        return _out_of_range(out, x, text, spec, dim, short, lhs, value.span)
     return (x, per_gpu) if dim is Dimension.THROUGHPUT else x
 
 
 def _with_unit(out: Collector, num: float, text: str, unit_text: str, span: Span, dim: Dimension,
-               short: str) -> tuple[float, bool] | Bad:
+               short: str, lhs: str) -> tuple[float, bool] | Bad:
     """The number scaled by its unit, and whether the unit ends in `/gpu`; `span` is the token's."""
     if not unit_text:
         if dim not in (Dimension.COUNT, Dimension.RATIO):
             return out.error("E102", f"`{short}` takes {dim.value}: `{text}` has no unit", span,
-                             f"write it with a unit, e.g. `{short} = {dim.example}`")
+                             f"write it with a unit, e.g. `{lhs} {dim.example}`")
         return num, False
     unit_span = span.source.span(span.end - len(unit_text), span.end)
     unit: Unit | None = lookup(unit_text)
@@ -294,24 +296,27 @@ def _with_unit(out: Collector, num: float, text: str, unit_text: str, span: Span
         # suggest only the units this field takes (a count takes none)
         fitting = [u for u, known in UNITS.items() if known.dimension is dim and "/gpu" not in u]
         best = nearest(unit_text, fitting) if fitting else None
+        number = text[:len(text) - len(unit_text)].strip()
         hint = (f"did you mean `{best}`?" if best else
-                f"`{short}` takes {dim.value}, e.g. `{short} = {dim.example}`")
+                f"`{short}` takes {dim.value}: `{lhs} {number}`" if dim is Dimension.COUNT else
+                f"`{short}` takes {dim.value}, e.g. `{lhs} {dim.example}`")
         return out.error("E101", f"unknown unit `{unit_text}`", unit_span, hint)
     if unit.dimension is not dim:
         return out.error("E102", f"`{short}` takes {dim.value}, but `{text}` is {unit.dimension.value}",
-                         unit_span, f"for example `{short} = {dim.example}`")
+                         unit_span, f"for example `{lhs} {dim.example}`")
     return num * unit.factor, unit.per_gpu
 
 
-def _out_of_range(out: Collector, x: float, text: str, spec: Field, dim: Dimension, short: str, span: Span) -> Bad:
+def _out_of_range(out: Collector, x: float, text: str, spec: Field, dim: Dimension, short: str, lhs: str,
+                  span: Span) -> Bad:
     if x < spec.lo:
         low = f"{spec.lo:g}" if dim is Dimension.COUNT else f"{spec.lo:g} (SI)"
         return out.error("E104", f"`{short}` = {text} is out of range: it must be at least {low}", span,
-                         f"write `{short} = {low}` or more" if dim is Dimension.COUNT else
-                         f"write a value of at least {low}, e.g. `{short} = {dim.example}`")
+                         f"write `{lhs} {low}` or more" if dim is Dimension.COUNT else
+                         f"write a value of at least {low}, e.g. `{lhs} {dim.example}`")
     if dim is Dimension.COUNT:
         return out.error("E104", f"`{short}` = {text} is out of range (too large)", span,
-                         f"write `{short} = {int(spec.hi):,}` or less".replace(",", "_"))
+                         f"write `{lhs} {int(spec.hi):,}` or less".replace(",", "_"))
     return out.error("E104", f"`{short}` = {text} is out of range (too large)", span,
                      f"dagc accepts at most {spec.hi:g} (SI)")
 

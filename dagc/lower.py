@@ -245,7 +245,7 @@ class _Lowering(Transformer):
         spec = Field("quantity", dim if memory_is_fraction else Dimension.SIZE, 0.0, 1e30)
         if kind is RequirementKind.MEMORY and memory_is_fraction:
             spec = Field("ratio", dim, 0.0, 1.0)
-        v = read_value(self.out, req.value, spec, f"require.{req.name}")
+        v = read_value(self.out, req.value, spec, f"require.{req.name}", str(req.op))
         if v is BAD:
             return None
         target, per_gpu = v if isinstance(v, tuple) else (v, False)

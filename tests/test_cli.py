@@ -187,7 +187,7 @@ def test_strategy_keyword_in_strategy_option_has_a_hint():
 @pytest.mark.parametrize("old, new, hint", [
     ('gpu preset "h100-sxm"', 'gpu presset "h100-sxm"', "did you mean `preset`?"),
     ("workload {", "workloda {", "did you mean `workload`?"),
-    ("prompt = 2048", "prompt = 2048 tokns", "`prompt` takes a plain number, e.g. `prompt = 16`"),
+    ("prompt = 2048", "prompt = 2048 tokns", "`prompt` takes a plain number: `prompt = 2048`"),
     ("strategy tp 8", "strategy tp 8 {", "`{ … }` opens the blocks"),
     ("strategy tp 8", "strategy tp 8 @", "remove it; docs/language.md"),
 ])
@@ -201,6 +201,22 @@ def test_a_mistake_gets_a_hint_that_mends_it(old, new, hint):
     assert old in text
     with pytest.raises(PlanError) as exc:
         load_plan_text(text.replace(old, new, 1))
+    (d,) = exc.value.diagnostics
+    assert d.hint is not None and d.hint.startswith(hint), d.hint
+
+
+@pytest.mark.parametrize("line, hint", [
+    ("tpot <= 40", "write it with a unit, e.g. `tpot <= 50 ms`"),
+    ("tpot <= 40 GB", "for example `tpot <= 50 ms`"),
+    ("decode_throughput >= 2 GB", "for example `decode_throughput >= "),
+])
+def test_a_requirements_examples_are_written_with_its_comparison(line, hint):
+    """A requirement's value gets examples written as requirements are, `tpot <= 50 ms`, never with `=`."""
+    from dagc.diagnostics import PlanError
+    from dagc.load import load_plan_text
+    from conftest import plan_text
+    with pytest.raises(PlanError) as exc:
+        load_plan_text(plan_text(require=f"require {{ {line} }}"))
     (d,) = exc.value.diagnostics
     assert d.hint is not None and d.hint.startswith(hint), d.hint
 

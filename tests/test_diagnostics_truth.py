@@ -236,7 +236,7 @@ def test_search_table_keeps_each_strategy_whole(tmp_path):
     for c in json.loads(data.stdout)["candidates"]:
         assert any(f" {c['strategy']} " in line for line in lines), c["strategy"]
     header = "\n".join(lines[:8])
-    for name in ("strategy", "TTFT", "TPOT", "(tokens/s/GPU)", "memory", "headroom"):
+    for name in ("strategy", "TTFT", "TPOT", "(tokens/s/GPU)", "memory", "used"):
         assert name in header, name
 
 
