@@ -357,7 +357,7 @@ def _stray_option_word(src: SourceFile, at: int) -> Diagnostic | None:
     offsets = list(itertools.accumulate((len(line) + 1 for line in lines), initial=0))
     worded = [i for i, line in enumerate(lines) if line.split("#")[0].strip()]    # not blank, not only a comment
     start = offsets[worded[-2]] if len(worded) > 1 else 0           # the last two such lines
-    clauses = list(re.finditer(r"\bwith\b(?P<rest>[^\n#]*)", text[start:]))
+    clauses = list(re.finditer(r"^[^#\n]*?\bwith\b(?P<rest>[^\n#]*)", text[start:], re.MULTILINE))   # not in a comment
     if not clauses:
         return None
     clause = clauses[-1]

@@ -136,6 +136,13 @@ def test_a_word_after_an_options_value_in_strategy_text_is_named_too():
     assert (d.code, d.span.column) == ("E001", 30) and "after `overlap microbatch`" in d.message
 
 
+def test_options_in_a_comment_are_not_taken_for_a_stray_word():
+    """`# with overlap microbatch none` in a comment just before a syntax error: the error is the parser's."""
+    text = plan_text(strategy="# try it with overlap microbatch none\nstrategy tp 8 =")
+    kind, diags = outcome(text, is_text=True)
+    assert kind == "diag" and diags[0].code == "E001" and "an option takes one value" not in diags[0].message
+
+
 def test_an_option_missing_its_value_is_not_taken_for_a_stray_word():
     """`with overlap microbatch overlap`: a name without its value — the parser's own message stands."""
     text = plan_text(strategy="strategy tp 8 with overlap microbatch overlap")
