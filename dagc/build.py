@@ -107,7 +107,12 @@ class _Builder:
         """Append one layer's ops after `prev`; returns the ops whose outputs leave the layer."""
         ops, outputs = self.layer_plans[not self.model.is_moe_layer(layer)]
         ids: list[int] = []
+        add = self.dag.add
         for seq, lop in enumerate(ops):
-            pred_ids = [x for p in lop.preds for x in (prev if p < 0 else [ids[p]])]
-            ids.append(self.dag.add(s.get(lop.op), phase, step, stage, layer, j, pred_ids, pos=layer + seq / 100))
+            preds = lop.preds
+            if len(preds) == 1:              # most ops: one predecessor, the op before or the layer's input
+                pred_ids = list(prev) if preds[0] < 0 else [ids[preds[0]]]
+            else:
+                pred_ids = [x for p in preds for x in (prev if p < 0 else (ids[p],))]
+            ids.append(add(s.get(lop.op), phase, step, stage, layer, j, pred_ids, pos=layer + seq / 100))
         return [ids[k] for k in outputs]

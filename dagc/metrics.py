@@ -61,8 +61,9 @@ def _bubble(dag: Dag, idx: list[int], start: np.ndarray, finish: np.ndarray, mak
         return 0.0
     idle = 0.0
     by_stage: dict[int, list[tuple[float, float]]] = {}
+    began, ended, stage = start.tolist(), finish.tolist(), dag.stage     # Python floats: no numpy element reads
     for i in idx:
-        by_stage.setdefault(dag.stage[i], []).append((float(start[i]), float(finish[i])))
+        by_stage.setdefault(stage[i], []).append((began[i], ended[i]))
     for spans in by_stage.values():
         spans.sort()
         busy = 0.0

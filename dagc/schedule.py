@@ -90,7 +90,8 @@ def _schedule_phase(dag: Dag, durations: np.ndarray, idx: list[int], overlap: Ov
     stream_free: dict[int, float] = {}
     stream_last: dict[int, int] = {}
     done = [False] * len(dag)
-    fin = [0.0] * len(dag)
+    fin = [0.0] * len(dag)                        # per node its finish (and `began` its start), as Python floats
+    began = [0.0] * len(dag)
     dur_of = durations.tolist()                   # the same floats, read as Python's
     for i in order:
         if done[i]:
@@ -114,14 +115,17 @@ def _schedule_phase(dag: Dag, durations: np.ndarray, idx: list[int], overlap: Ov
         dur = dur_of[i] if j < 0 else max(dur_of[i], dur_of[j])
         end = t0 + dur
         for u in units:
-            start[u] = t0
-            finish[u] = end
+            began[u] = t0
             fin[u] = end
             binding[u] = bind
             done[u] = True
         for u, st in streams:
             stream_free[st] = end
             stream_last[st] = u
+    if idx:                                       # into the arrays at once: a numpy element costs a call
+        nodes = np.asarray(idx, dtype=np.int64)
+        start[nodes] = np.asarray(began, dtype=np.float64)[nodes]
+        finish[nodes] = np.asarray(fin, dtype=np.float64)[nodes]
 
 
 def _order(dag: Dag, idx: list[int], w: int) -> list[int]:
@@ -137,16 +141,17 @@ def _order(dag: Dag, idx: list[int], w: int) -> list[int]:
 
 
 def _path(dag: Dag, idx: list[int], start: np.ndarray, finish: np.ndarray, binding: list[int]) -> PathBreakdown:
-    last = max(idx, key=lambda i: (finish[i], -i))
-    makespan = float(finish[last])
+    began, ended = start.tolist(), finish.tolist()      # the same floats, read as Python's
+    last = max(idx, key=lambda i: (ended[i], -i))
+    makespan = ended[last]
     parts = {c: 0.0 for c in Category}
     nodes = []
     i = last
     while i >= 0:
         nodes.append(i)
-        parts[dag.kind[i].category] += float(finish[i] - start[i])
+        parts[dag.kind[i].category] += ended[i] - began[i]
         b = binding[i]
-        gap = float(start[i] - (finish[b] if b >= 0 else 0.0))
+        gap = began[i] - (ended[b] if b >= 0 else 0.0)
         parts[Category.WAITING] += max(0.0, gap)
         i = b
     return PathBreakdown(makespan_s=makespan, compute_s=parts[Category.COMPUTE], tp_comm_s=parts[Category.TP_COMM],
