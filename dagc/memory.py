@@ -39,7 +39,8 @@ from .shards import (
 
 __all__ = ["StageMemory", "MemoryBreakdown", "memory", "kv_heads_per_rank", "requests_per_rank",
            "ACTIVATION_BYTES", "activation_bytes_by_stage", "stage_activation_bytes", "shape_activation_peaks",
-           "template_activation_peak", "kv_cache_bytes_per_token", "resident_bytes_exceed", "working_set_exceeds",
+           "template_activation_peak", "kv_cache_bytes_per_token", "resident_bytes_exceed", "weight_totals",
+           "working_set_exceeds",
            "resident_figures", "resident_weight_figures", "kv_cache_bytes_per_layer", "with_kv_cache", "StageFigures",
            "with_activations"]
 
@@ -285,14 +286,22 @@ def with_activations(breakdown: MemoryBreakdown, activations: dict[int, float]) 
                                  if st.stage in activations else st for st in breakdown.stages), breakdown.layout)
 
 
-def resident_bytes_exceed(cluster: Cluster, weights: StageFigures, kv_per_layer: float) -> bool:
+def weight_totals(weights: StageFigures) -> tuple[tuple[int, float], ...]:
+    """Per kind of stage of `resident_weight_figures`, its layers and its weight bytes summed as
+    `StageMemory.weights_bytes` sums them (its fields in order, to the bit): what
+    `resident_bytes_exceed` reads, made once per degrees and stages."""
+    by_kind, _ = weights
+    return tuple((key[0], sum(fig.values())) for key, fig in by_kind.items())
+
+
+def resident_bytes_exceed(cluster: Cluster, totals: tuple[tuple[int, float], ...], kv_per_layer: float) -> bool:
     """Whether some stage's weights, KV cache and runtime reserve alone — `with_kv_cache(weights,
     kv_per_layer)`, the `memory` figures without activations — exceed a GPU's memory: `check` then
     rejects the strategy with E402 whatever its activations (the search sets such candidates aside
-    before any bound). The sums of those figures in their order, to the bit, without making them."""
-    by_kind, _ = weights
-    return any(sum(fig.values()) + key[0] * kv_per_layer + cluster.reserve_bytes > cluster.gpu.memory_bytes
-               for key, fig in by_kind.items())
+    before any bound). `totals`: the weights' `weight_totals`. The sums of those figures in their
+    order, to the bit, without making them."""
+    return any(weights + layers * kv_per_layer + cluster.reserve_bytes > cluster.gpu.memory_bytes
+               for layers, weights in totals)
 
 
 def working_set_exceeds(cluster: Cluster, layout: Layout, op: Op, peak: Callable[[tuple], float],

@@ -79,6 +79,7 @@ from .memory import (
     kv_cache_bytes_per_layer,
     resident_bytes_exceed,
     resident_weight_figures,
+    weight_totals,
     working_set_exceeds,
 )
 from .metrics import rate_metrics
@@ -168,6 +169,7 @@ class Pruner:
         self._resident: dict[tuple, bool] = {}
         self._resident_batch: dict[tuple, int] = {}
         self._weights: dict[tuple, StageFigures] = {}            # `resident_weight_figures`
+        self._totals: dict[tuple, tuple[tuple[int, float], ...]] = {}     # … and their `weight_totals`
         self._working: dict[tuple, bool] = {}
         self._kv_bytes: dict[tuple[int, int, int], float] = {}     # `kv_cache_bytes_per_layer`
         self._workloads: dict[tuple[int, str], Workload] = {}
@@ -359,8 +361,16 @@ class Pruner:
         key = _resident_key(tp, cp, ep, etp, stages, requests_per_rank)
         hit = self._resident.get(key)
         if hit is None:
-            hit = self._resident[key] = resident_bytes_exceed(self.plan.cluster, self._weights_of(tp, ep, etp, stages),
+            hit = self._resident[key] = resident_bytes_exceed(self.plan.cluster, self._totals_of(tp, ep, etp, stages),
                                                               self._kv(tp, cp, requests_per_rank))
+        return hit
+
+    def _totals_of(self, tp: int, ep: int, etp: int, stages: StageBounds) -> tuple[tuple[int, float], ...]:
+        """`dagc.memory.weight_totals` of `_weights_of`, remembered by the same."""
+        key = (tp, ep, etp, stages)
+        hit = self._totals.get(key)
+        if hit is None:
+            hit = self._totals[key] = weight_totals(self._weights_of(tp, ep, etp, stages))
         return hit
 
     def _weights_of(self, tp: int, ep: int, etp: int, stages: StageBounds) -> StageFigures:
