@@ -201,16 +201,18 @@ def _evaluate_items(items: list[_Item], deadline: float | None = None, bar: Bar 
     out: list[Candidate] = []
     pruned = 0
     strategy, shape, whole, lay = None, None, None, None
+    batch_max = plan.workload.batch_max
     for n, item in enumerate(items):
         if deadline is not None and clock() >= deadline:
             return out, n, pruned
-        first = item[:7] != shape        # the micro-batch and overlap variants of a strategy come in a row
+        degrees = item[:7]
+        first = degrees != shape         # the micro-batch and overlap variants of a strategy come in a row
         if first:
-            strategy, shape, whole, lay = None, item[:7], None, None
+            strategy, shape, whole, lay = None, degrees, None, None
         elif whole is not None:          # decided with its first variant: the same splits, requests, GPUs
             pruned += whole is Screen.PRUNED_ALL
             continue
-        if plan.workload.batch_max:
+        if batch_max:
             strategy = strategy or _strategy(item)
             found, was_pruned = _evaluate_batch_max(plan, strategy, item, objective, timer, pruner, bar)
             pruned += was_pruned
