@@ -142,7 +142,9 @@ def _order(dag: Dag, idx: list[int], w: int) -> list[int]:
 
 def _path(dag: Dag, idx: list[int], start: np.ndarray, finish: np.ndarray, binding: list[int]) -> PathBreakdown:
     began, ended = start.tolist(), finish.tolist()      # the same floats, read as Python's
-    last = max(idx, key=lambda i: (ended[i], -i))
+    members = np.asarray(idx, dtype=np.int64)
+    ends = finish[members]
+    last = int(members[ends == ends.max()].min())        # the latest finish; of several, the lowest node
     makespan = ended[last]
     parts = {c: 0.0 for c in Category}
     nodes = []
