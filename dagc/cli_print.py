@@ -189,7 +189,7 @@ def _print_evidence(console: Console, r: StrategyResult) -> None:
         return
     for label, fig in (("the better one", best), ("this strategy", own)):
         memory = "—" if fig["memory_fraction"] is None else f"{fig['memory_fraction'] * 100:.0f} %"
-        console.print(f"    {label + ':':15} {fig['gpus']:,} GPU{'s' if fig['gpus'] > 1 else ''} · TTFT "
+        console.print(f"    {label + ':':15} {count_text(fig['gpus'], 'GPU')} · TTFT "
                       f"{format_si(fig['ttft_s'], Dimension.TIME)} · TPOT {format_si(fig['tpot_s'], Dimension.TIME)} · "
                       f"{fig['decode_tokens_per_s_per_gpu']:,.1f} tokens/s per GPU · memory {memory}", markup=False)
 

@@ -14,7 +14,7 @@ from .units import Dimension
 
 __all__ = ["Field", "nearest", "did_you_mean", "MODEL_FIELDS", "MOE_FIELDS", "MLA_FIELDS", "CLUSTER_FIELDS",
            "GPU_FIELDS", "EFFICIENCY_FIELDS", "LATENCY_FIELDS", "WORKLOAD_FIELDS", "REQUIREMENT_DIMENSIONS",
-           "SUBBLOCKS", "MAX_COUNT"]
+           "SUBBLOCKS", "MAX_COUNT", "STRATEGY_OPTIONS"]
 
 MAX_COUNT = 2**40
 
@@ -104,4 +104,7 @@ REQUIREMENT_DIMENSIONS = {
     RequirementKind.THROUGHPUT: Dimension.THROUGHPUT,
     RequirementKind.MEMORY: Dimension.RATIO, RequirementKind.GPUS: Dimension.COUNT,
 }
+# A strategy's execution options (`with microbatches 2 overlap microbatch`): `dagc.flatten` reads
+# them, the parser's diagnostics name a word after one's value.
+STRATEGY_OPTIONS = ("microbatches", "overlap")
 SUBBLOCKS = {"model": ("moe", "mla"), "cluster": ("efficiency", "latency"), "workload": (), "gpu": ()}

@@ -14,7 +14,7 @@ import math
 from collections.abc import Iterable, Sequence
 
 from .diagnostics import Diagnostic, Severity
-from .fields import did_you_mean, nearest
+from .fields import STRATEGY_OPTIONS, did_you_mean, nearest
 from .plan import Axis, AxisNode, Overlap, Strategy, StrategyDecl
 from .source import Span
 
@@ -68,7 +68,7 @@ def flatten(decl: StrategyDecl) -> tuple[Strategy | None, list[Diagnostic]]:
     ), []
 
 
-OPTIONS = ("microbatches", "overlap")
+OPTIONS = STRATEGY_OPTIONS
 MAX_MICROBATCHES = 100_000      # as the workload's field
 
 

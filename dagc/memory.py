@@ -40,7 +40,7 @@ from .shards import (
 __all__ = ["StageMemory", "MemoryBreakdown", "memory", "kv_heads_per_rank", "requests_per_rank",
            "ACTIVATION_BYTES", "activation_bytes_by_stage", "stage_activation_bytes", "shape_activation_peaks",
            "template_activation_peak", "kv_cache_bytes_per_token", "resident_bytes_exceed", "weight_totals",
-           "working_set_exceeds",
+           "WeightTotals", "working_set_exceeds",
            "resident_figures", "resident_weight_figures", "kv_cache_bytes_per_layer", "with_kv_cache", "StageFigures",
            "with_activations"]
 
@@ -286,43 +286,44 @@ def with_activations(breakdown: MemoryBreakdown, activations: dict[int, float]) 
                                  if st.stage in activations else st for st in breakdown.stages), breakdown.layout)
 
 
-def weight_totals(weights: StageFigures) -> tuple[tuple[int, float], ...]:
-    """Per kind of stage of `resident_weight_figures`, its layers and its weight bytes summed as
-    `StageMemory.weights_bytes` sums them (its fields in order, to the bit): what
-    `resident_bytes_exceed` reads, made once per degrees and stages."""
+WeightTotals = dict[tuple[int, int, bool, bool], float]     # `weight_totals`: a kind of stage → its weight bytes
+
+
+def weight_totals(weights: StageFigures) -> WeightTotals:
+    """Each kind of stage of `resident_weight_figures` (in order of first appearance) with its weight
+    bytes summed as `StageMemory.weights_bytes` sums them (its fields in order, to the bit): what
+    `resident_bytes_exceed` and `working_set_exceeds` read, made once per degrees and stages."""
     by_kind, _ = weights
-    return tuple((key[0], sum(fig.values())) for key, fig in by_kind.items())
+    return {key: sum(fig.values()) for key, fig in by_kind.items()}
 
 
-def resident_bytes_exceed(cluster: Cluster, totals: tuple[tuple[int, float], ...], kv_per_layer: float) -> bool:
+def resident_bytes_exceed(cluster: Cluster, totals: WeightTotals, kv_per_layer: float) -> bool:
     """Whether some stage's weights, KV cache and runtime reserve alone — `with_kv_cache(weights,
     kv_per_layer)`, the `memory` figures without activations — exceed a GPU's memory: `check` then
     rejects the strategy with E402 whatever its activations (the search sets such candidates aside
-    before any bound). `totals`: the weights' `weight_totals`. The sums of those figures in their
-    order, to the bit, without making them."""
-    return any(weights + layers * kv_per_layer + cluster.reserve_bytes > cluster.gpu.memory_bytes
-               for layers, weights in totals)
+    before any bound). `totals`: the weights' `weight_totals`. `StageMemory`'s sums in their
+    order, to the bit, without making one."""
+    return any(weights + key[0] * kv_per_layer + cluster.reserve_bytes > cluster.gpu.memory_bytes
+               for key, weights in totals.items())
 
 
 def working_set_exceeds(cluster: Cluster, layout: Layout, op: Op, peak: Callable[[tuple], float],
-                        weights: StageFigures, kv_per_layer: float) -> bool:
-    """Whether some stage's weights, KV cache and runtime reserve (`with_kv_cache(weights,
-    kv_per_layer)`, the layout's `resident_figures`) together with the prefill working set of one of
-    its ops, `op` — the attention (every layer) or the routed experts (MoE layers) — exceed a GPU's
-    memory: a stage's activations are at least the working set of each of its ops
-    (`stage_activation_bytes`), so `check` rejects the strategy with E402 whatever its other ops.
-    `peak(requests)`: `template_activation_peak` of `op`'s prefill template for a micro-batch of
-    those requests (per attention-DP group), or any lower bound of it
-    (`dagc.ops.OpShapes.working_set_floor`)."""
-    by_kind, kinds = weights
-    holders = [key for key in dict.fromkeys(kinds) if _holds(key, op)]
+                        totals: WeightTotals, kv_per_layer: float) -> bool:
+    """Whether some stage's weights, KV cache and runtime reserve (`resident_bytes_exceed`'s, from the
+    weights' `weight_totals`) together with the prefill working set of one of its ops, `op` — the
+    attention (every layer) or the routed experts (MoE layers) — exceed a GPU's memory: a stage's
+    activations are at least the working set of each of its ops (`stage_activation_bytes`), so
+    `check` rejects the strategy with E402 whatever its other ops. `peak(requests)`:
+    `template_activation_peak` of `op`'s prefill template for a micro-batch of those requests (per
+    attention-DP group), or any lower bound of it (`dagc.ops.OpShapes.working_set_floor`)."""
+    holders = [key for key in totals if _holds(key, op)]
     if not holders:
         return False
     act = max(peak(req) for req in layout.distinct_request_rows())
     # `StageMemory.total_bytes`'s sums in its order, so that the answer is its own to the last bit,
-    # without making one: weights (the fields in order), KV cache, activations, reserve
-    return any(sum(by_kind[key].values()) + key[0] * kv_per_layer + act + cluster.reserve_bytes
-               > cluster.gpu.memory_bytes for key in holders)
+    # without making one: weights, KV cache, activations, reserve
+    return any(totals[key] + key[0] * kv_per_layer + act + cluster.reserve_bytes > cluster.gpu.memory_bytes
+               for key in holders)
 
 
 def _holds(kind: tuple[int, int, bool, bool], op: Op) -> bool:

@@ -27,7 +27,7 @@ from lark.exceptions import (
 )
 
 from .diagnostics import Diagnostic, PlanError, Severity
-from .fields import nearest
+from .fields import STRATEGY_OPTIONS, nearest
 from .source import SourceFile, normalise_newlines
 
 __all__ = ["GRAMMAR_PATH", "MAX_NESTING", "MAX_PLAN_BYTES", "MAX_PLAN_TOKENS", "PARSER_PATH", "build_parser", "parse",
@@ -326,9 +326,6 @@ def _syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the p
                       "docs/language.md describes the plan language")
 
 
-_OPTIONS = ("microbatches", "overlap")      # a strategy's execution options (grammar: `options`)
-
-
 def _extra_word(src: SourceFile, exc: UnexpectedEOF | UnexpectedToken) -> Diagnostic | None:
     """E001 at a word that follows a value it does not belong to — a field's (`batch = max max`) or
     an execution option's (`with overlap microbatch none`) — which the parser took for the next
@@ -363,8 +360,8 @@ def _stray_option_word(src: SourceFile, at: int) -> Diagnostic | None:
     clause = clauses[-1]
     words = list(re.finditer(r"\S+", clause["rest"]))
     names, last = [w.group() for w in words[0:-1:2]], words[-1] if words else None
-    if last is None or len(words) < 3 or len(words) % 2 == 0 or any(n not in _OPTIONS for n in names) \
-            or last.group() in _OPTIONS:
+    if last is None or len(words) < 3 or len(words) % 2 == 0 or any(n not in STRATEGY_OPTIONS for n in names) \
+            or last.group() in STRATEGY_OPTIONS:
         return None
     where = start + clause.start("rest") + last.start()
     option = f"{words[-3].group()} {words[-2].group()}"

@@ -61,6 +61,7 @@ import enum
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from .batch_max import largest_batch
 from .bounds import Bounds, bounds, stage_pipeline_bounds, unreachable
 from .dag import Phase
 from .fastcheck import FastCheck
@@ -75,7 +76,7 @@ from .layout import (
     stage_group,
 )
 from .memory import (
-    StageFigures,
+    WeightTotals,
     kv_cache_bytes_per_layer,
     resident_bytes_exceed,
     resident_weight_figures,
@@ -168,8 +169,7 @@ class Pruner:
         self._split: dict[tuple, tuple[float, float, _Best]] = {}
         self._resident: dict[tuple, bool] = {}
         self._resident_batch: dict[tuple, int] = {}
-        self._weights: dict[tuple, StageFigures] = {}            # `resident_weight_figures`
-        self._totals: dict[tuple, tuple[tuple[int, float], ...]] = {}     # … and their `weight_totals`
+        self._totals: dict[tuple, WeightTotals] = {}             # `weight_totals` of `resident_weight_figures`
         self._working: dict[tuple, bool] = {}
         self._kv_bytes: dict[tuple[int, int, int], float] = {}     # `kv_cache_bytes_per_layer`
         self._workloads: dict[tuple[int, str], Workload] = {}
@@ -331,16 +331,11 @@ class Pruner:
         key = (tp, cp, ep, etp, stages, dp, adp)
         hit = self._resident_batch.get(key)
         if hit is None:
-            def fits(batch: int) -> bool:
-                return not self.resident_exceeds(tp, cp, ep, etp, stages, busiest_group_requests(batch, dp, adp))
+            def overflows(batch: int) -> str | None:
+                requests = busiest_group_requests(batch, dp, adp)
+                return "memory" if self.resident_exceeds(tp, cp, ep, etp, stages, requests) else None
 
-            lo, hi = 0, BATCH_LIMIT + 1                  # fits(lo) (or lo = 0); not fits(hi) (or hi past the limit)
-            if fits(BATCH_LIMIT):
-                lo = BATCH_LIMIT
-            while hi - lo > 1:
-                mid = (lo + hi) // 2
-                lo, hi = (mid, hi) if fits(mid) else (lo, mid)
-            hit = self._resident_batch[key] = lo
+            hit = self._resident_batch[key] = largest_batch(overflows, BATCH_LIMIT)[0]
         return hit
 
     def floors_matter(self, bar: Bar) -> bool:
@@ -365,19 +360,12 @@ class Pruner:
                                                               self._kv(tp, cp, requests_per_rank))
         return hit
 
-    def _totals_of(self, tp: int, ep: int, etp: int, stages: StageBounds) -> tuple[tuple[int, float], ...]:
-        """`dagc.memory.weight_totals` of `_weights_of`, remembered by the same."""
+    def _totals_of(self, tp: int, ep: int, etp: int, stages: StageBounds) -> WeightTotals:
+        """`dagc.memory.weight_totals` of the weights of these degrees and stages, remembered by them."""
         key = (tp, ep, etp, stages)
         hit = self._totals.get(key)
         if hit is None:
-            hit = self._totals[key] = weight_totals(self._weights_of(tp, ep, etp, stages))
-        return hit
-
-    def _weights_of(self, tp: int, ep: int, etp: int, stages: StageBounds) -> StageFigures:
-        key = (tp, ep, etp, stages)
-        hit = self._weights.get(key)
-        if hit is None:
-            hit = self._weights[key] = resident_weight_figures(self.plan.model, tp, ep, etp, stages)
+            hit = self._totals[key] = weight_totals(resident_weight_figures(self.plan.model, tp, ep, etp, stages))
         return hit
 
     def _kv(self, tp: int, cp: int, requests_per_rank: int) -> float:
@@ -401,7 +389,7 @@ class Pruner:
             hit = self._working[key] = working_set_exceeds(
                 self.plan.cluster, lay, op,
                 lambda req: self.timer.working_set_floor(workload, lay, Phase.PREFILL, req, op),
-                self._weights_of(lay.tp, lay.ep, lay.etp, lay.stage_layers),
+                self._totals_of(lay.tp, lay.ep, lay.etp, lay.stage_layers),
                 self._kv(lay.tp, lay.cp, lay.requests_per_rank))
         return hit
 

@@ -15,7 +15,17 @@ from .diagnostics import Diagnostic, has_errors
 from .layout import Layout
 from .memory import MemoryBreakdown
 from .plan import OBJECTIVES, Plan, Requirement, RequirementKind
-from .units import Dimension, Unit, format_bytes, format_figure, format_in_unit, format_si, lookup, quantity_unit
+from .units import (
+    Dimension,
+    Unit,
+    count_text,
+    format_bytes,
+    format_figure,
+    format_in_unit,
+    format_si,
+    lookup,
+    quantity_unit,
+)
 
 __all__ = ["RequirementResult", "Verdict", "judge_requirements", "requirement_unit", "requirement_value_text",
            "verdict", "METRIC_OF", "Objective", "judge_optimal", "objective_picks_json", "OPTIMAL_TOLERANCE"]
@@ -300,12 +310,10 @@ def _batch_text(best: Any, result: Any) -> str:
     answer to "how much can this cluster serve"."""
     if best.batch is None or result.layout is None or result.metrics is None:
         return ""
-    return (f", serving {_requests(best.batch)} at TPOT {format_si(best.metrics['tpot_s'], Dimension.TIME)} "
-            f"(this strategy: {result.layout.batch:,} at {format_si(result.metrics['tpot_s'], Dimension.TIME)})")
+    return (f", serving {count_text(best.batch, 'request')} at TPOT "
+            f"{format_si(best.metrics['tpot_s'], Dimension.TIME)} (this strategy: {result.layout.batch:,} at "
+            f"{format_si(result.metrics['tpot_s'], Dimension.TIME)})")
 
-
-def _requests(n: int) -> str:
-    return f"{n:,} request{'' if n == 1 else 's'}"
 
 
 def _missed_text(requirements: tuple[RequirementResult, ...]) -> str:
