@@ -185,7 +185,7 @@ def _print_evidence(console: Console, r: StrategyResult) -> None:
     better one costs in the figures the objective does not read (a TTFT 20× longer, say)."""
     ev = r.optimality or {}
     best, own = ev.get("best_figures"), ev.get("own_figures")
-    if best is None or own is None:
+    if best is None or own is None or r.verdict.optimal is not False:      # optimal: no better one to show
         return
     for label, fig in (("the better one", best), ("this strategy", own)):
         memory = "—" if fig["memory_fraction"] is None else f"{fig['memory_fraction'] * 100:.0f} %"

@@ -316,8 +316,8 @@ def _syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the p
         end = tok.end_pos if tok.end_pos is not None else start + 1
         expected = _expected_words(exc.accepts or exc.expected)
         hint = _hint_for_token(tok, exc.accepts or exc.expected)
-        opened = _unclosed_brace(src.text, start) if "RBRACE" in (exc.accepts or exc.expected) else None
-        if opened is not None and str(tok) in _STATEMENTS:
+        opened = _unclosed_block(src.text, end)
+        if opened is not None:
             hint = (f"the `{{` on line {src.span(opened).line} is not closed: close its block with `}}` where it "
                     "ends (blocks do not nest, except a model's `moe` and `mla` and a cluster's `gpu`)")
         return Diagnostic("E001", Severity.ERROR, f"unexpected `{_short(str(tok))}`; expected {expected}",
@@ -333,15 +333,22 @@ def _extra_word(src: SourceFile, exc: UnexpectedEOF | UnexpectedToken) -> Diagno
     when the error is not of that kind."""
     at = len(src.text) if isinstance(exc, UnexpectedEOF) else (exc.token.start_pos or 0)
     stray = _stray_option_word(src, at)
-    if stray is not None or not isinstance(exc, UnexpectedToken) or "EQUAL" not in (exc.accepts or exc.expected):
+    if stray is not None or not isinstance(exc, UnexpectedToken):
         return stray
-    extra = _TRAILING_WORD.search(src.text, 0, at)
-    if extra is None:
+    if "EQUAL" in (exc.accepts or exc.expected):        # a word after the value, read as the next field's name
+        found = _TRAILING_WORD.search(src.text, 0, at)
+        where = None if found is None else (found.start("extra"), found.end("extra"))
+    elif exc.token.type in ("QUANTITY", "NUMBER", "STRING"):     # a second value itself: `batch = 32 32`
+        found = _VALUE_BEFORE.search(src.text, 0, at)
+        where = None if found is None else (at, exc.token.end_pos or at + 1)
+    else:
         return None
-    field = f"{extra['name']} = {_short(extra['value'])}"
-    return Diagnostic("E001", Severity.ERROR, f"unexpected `{_short(extra['extra'])}` after `{field}`; a field takes "
-                      "one value", src.span(extra.start("extra"), extra.end("extra")),
-                      "remove it: a field is `name = value`, and the next field starts with its own name")
+    if found is None or where is None:
+        return None
+    extra, field = src.text[where[0]:where[1]], f"{found['name']} = {_short(found['value'])}"
+    return Diagnostic("E001", Severity.ERROR, f"unexpected `{_short(extra)}` after `{field}`; a field takes one value",
+                      src.span(*where), "remove it: a field is `name = value`, and the next field starts with its own "
+                      "name")
 
 
 def _stray_option_word(src: SourceFile, at: int) -> Diagnostic | None:
@@ -374,9 +381,11 @@ def _stray_option_word(src: SourceFile, at: int) -> Diagnostic | None:
 
 # A field's value followed by one more word, up to the token the parser stumbled on (comments and
 # blank lines between): the parser took the word for the name of the next field.
-_TRAILING_WORD = re.compile(r'(?P<name>[A-Za-z_][\w.-]*)[ \t]*=[ \t]*'
-                            r'(?P<value>"[^"\n]*"|[^\s{}=#"]+(?:[ \t]+[A-Za-z%][A-Za-z0-9%]*(?:/[A-Za-z]+)*)?)'
-                            r'[ \t]+(?P<extra>[A-Za-z_][\w.-]*)(?:\s|#[^\n]*)*\Z')
+_FIELD_VALUE = (r'(?P<name>[A-Za-z_][\w.-]*)[ \t]*=[ \t]*'
+                r'(?P<value>"[^"\n]*"|[^\s{}=#"]+(?:[ \t]+[A-Za-z%][A-Za-z0-9%]*(?:/[A-Za-z]+)*)?)[ \t]+')
+_TRAILING_WORD = re.compile(_FIELD_VALUE + r'(?P<extra>[A-Za-z_][\w.-]*)(?:\s|#[^\n]*)*\Z')
+# … and a field's value right before the token the parser stumbled on, on its line.
+_VALUE_BEFORE = re.compile(_FIELD_VALUE + r'\Z')
 
 
 def _short(text: str) -> str:
@@ -395,17 +404,20 @@ def _hint_for_char(ch: str, allowed: set[str]) -> str:
 
 
 _STATEMENTS = ("model", "cluster", "workload", "require", "strategy", "objective")   # what opens a plan's lines
+_STATEMENT_LINE = re.compile(rf"^[ \t]*(?:{'|'.join(_STATEMENTS)})\b", re.MULTILINE)
 
 
-def _unclosed_brace(text: str, end: int) -> int | None:
-    """Where the innermost `{` still open at `end` stands (`_scopes`), or None."""
+def _unclosed_block(text: str, end: int) -> int | None:
+    """Where the outermost `{` still open at `end` (`_scopes`) stands when a line after it, up to
+    `end`, opens a statement (`require {` read as a field of an unclosed `workload`): blocks hold no
+    statements, so that `{` lacks its `}`. None otherwise."""
     opened: list[int] = []
     for i, ch in _scopes(text[:end]):
         if ch == "{":
             opened.append(i)
         elif ch == "}" and opened:
             opened.pop()
-    return opened[-1] if opened else None
+    return next((i for i in opened if _STATEMENT_LINE.search(text, i + 1, end)), None)
 
 
 def _hint_for_token(tok: Token, expected: set[str]) -> str:

@@ -81,6 +81,19 @@ def test_huge_numbers():
     assert "E204" in codes_of(plan_text(strategy="strategy dp 99999999999999999999 < tp 8 >"))
 
 
+@pytest.mark.parametrize(("drop", "line"), [("}\nrequire", 3), ("s }\nstrategy", 4)])
+def test_an_unclosed_block_before_a_statement_read_as_its_field_is_named(drop, line):
+    """`workload {` without its `}`: the next statement (`require {`) reads as a field of it and the
+    parser stumbles inside that; the hint still names the `{` left open (and `require`'s likewise)."""
+    text = ('model preset "mixtral-8x7b"\ncluster { gpus = 8  gpu preset "h100-sxm" }\n'
+            "workload { batch = 8  prompt = 512  generate = 64 }\nrequire { ttft <= 2 s }\nstrategy tp 8\n")
+    broken = text.replace(drop, drop.split("}")[0] + drop.split("}")[1], 1)
+    assert broken != text
+    kind, diags = outcome(broken, is_text=True)
+    assert kind == "diag" and diags[0].code == "E001"
+    assert f"the `{{` on line {line} is not closed" in (diags[0].hint or "")
+
+
 def test_an_unclosed_brace_is_named_where_it_opens():
     """A block left open swallows the next one; the error at the next statement says which `{` is open."""
     text = ('model preset "mixtral-8x7b"\ncluster { gpus = 8  gpu preset "h100-sxm"\n'
@@ -96,6 +109,8 @@ def test_an_unclosed_brace_is_named_where_it_opens():
      "overlap = microbatch"),
     ('workload { batch = 8  prompt = 512  generate = 64  dispatch = "fp8" x\n}', 1, "x", 'dispatch = "fp8"'),
     ("workload { batch = 8\n  prompt = 512 tokens tokens\n  generate = 64 }", 2, "tokens", "prompt = 512 tokens"),
+    ("workload { batch = 8 8\n  prompt = 512  generate = 64 }", 1, "8", "batch = 8"),          # a second number
+    ('workload { batch = 8  prompt = 512 "x"\n  generate = 64 }', 1, '"x"', "prompt = 512"),
 ])
 def test_a_word_after_a_fields_value_is_named_where_it_stands(workload, at, extra, field):
     """A field given two values: the parser reads the second as the next field's name and stumbles on

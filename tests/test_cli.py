@@ -330,6 +330,14 @@ def test_the_better_strategys_figures_stand_beside_this_ones():
                         f"memory {fig['memory_fraction'] * 100:.0f} %")
 
 
+def test_an_optimal_strategy_shows_no_better_one():
+    """Under "optimal: yes" there is no better strategy: no figures are put beside this one's."""
+    plan = str(ROOT / "examples" / "qwen3-30b-a3b-4gpu.moe")
+    text = dagc("check", plan, "--strategy", "tp 2 ; ep 2 with microbatches 1 overlap none", search=True).stdout
+    assert "optimal: yes" in text and "optimal? within" in text
+    assert "the better one:" not in text and "this strategy: " not in text
+
+
 def test_progress_bar_appears_after_a_second_on_a_terminal(monkeypatch):
     """The search's progress bar: nothing for a second, nor when stderr is no terminal; then a bar
     (rich.progress, imported only then), which `close` takes down."""

@@ -247,6 +247,23 @@ def test_comparison_html_links_each_strategy_report_html():
     assert "pareto.svg" not in md                         # no search, no plot
     plotted = comparison_md(results[0].plan, results, ["strategy-1", "fast"], "pareto.svg")
     assert "[pareto.svg](pareto.svg)" in plotted and 'href="pareto.svg"' in report_html(plotted, {})
+    assert "![Pareto front](pareto.svg)" in plotted and '<img src="pareto.svg"' in report_html(plotted, {})
+    assert "| better strategy (paste it) | — | — |" in md          # no search: no verdict names one
+
+
+def test_comparison_names_the_better_strategy_of_each():
+    """With the search, the comparison's row names what the optimal verdict of each strategy names
+    instead, as pasteable text (the same as its report's); "—" for a strategy found optimal."""
+    from dagc.search import search
+
+    plan = load_plan_text(SMALL + "\nstrategy fast = tp 2 ; ep 2\n", name="small.moe")
+    results = check(plan, optimality=search(plan, top=5, front=False))
+    md = comparison_md(plan, results, ["strategy-1", "fast"])
+    row = next(line for line in md.splitlines() if line.startswith("| better strategy (paste it) |"))
+    cells = [c.strip() for c in row.strip("|").split("|")[1:]]
+    for r, cell in zip(results, cells, strict=True):
+        assert cell == (f"`{r.optimality['best_strategy']}`" if r.verdict.optimal is False else "—")
+    assert all(cell.startswith("`") for cell in cells)          # neither of these two is optimal
 
 
 def test_a_plan_without_requirements_meets_them_in_every_output():

@@ -277,6 +277,12 @@ def _pictures(links: dict[str, str]) -> list[str]:
     return lines
 
 
+def _better(r: StrategyResult) -> str:
+    """The strategy the optimal verdict names instead of `r`, as pasteable text; "—" when none."""
+    best = (r.optimality or {}).get("best_strategy")
+    return f"`{best}`" if r.verdict.optimal is False and best else "—"
+
+
 def comparison_md(plan, results: list[StrategyResult], dirs: list[str], pareto_link: str | None = None) -> str:
     """The side-by-side table of several strategies of one plan (and, when the search ran, a link to
     its plot `pareto_link`, where these strategies are marked)."""
@@ -302,6 +308,7 @@ def comparison_md(plan, results: list[StrategyResult], dirs: list[str], pareto_l
         row("correct", lambda r: _WORD[r.verdict.correct]),
         row("meets requirements", lambda r: _WORD[r.verdict.meets_requirements]),
         row("optimal", lambda r: _WORD[r.verdict.optimal]),
+        row("better strategy (paste it)", _better),
         row("GPUs used", lambda r: str(r.layout.gpus_used) if r.layout else "—"),
         *([row("batch (batch = max)", lambda r: f"{r.plan.workload.batch:,}" if r.valid else "—")]
           if plan.workload.batch_max else []),
@@ -320,6 +327,6 @@ def comparison_md(plan, results: list[StrategyResult], dirs: list[str], pareto_l
             {True: "met", False: "**not met**", None: "—"}[r.requirements[k].met]
             + (f" ({requirement_value_text(req, r.requirements[k].value)})"
                if r.requirements[k].value is not None else ""))))
-    plot = ["", f"These strategies among every legal one the search evaluated: [pareto.svg]({pareto_link})."
-            ] if pareto_link is not None else []
+    plot = ["", f"These strategies among every legal one the search evaluated: [pareto.svg]({pareto_link}).", "",
+            f"![Pareto front]({pareto_link})"] if pareto_link is not None else []
     return "\n".join(lines + _table(header, rows) + plot) + "\n"
