@@ -31,7 +31,7 @@ from .kernels import KernelProfile, for_gpu, nearest_profile
 from .plan import DEFAULT_HBM_EFFICIENCY, Cluster, DType, KernelTimes, peak_flops
 
 __all__ = ["CostModel", "Costs", "cost", "compute_time_s", "collective_time_s", "template_time_s", "template_floor_s",
-           "kernel_time_s", "kernel_seconds", "compute_cost_key", "cost_basis", "cost_basis_text"]
+           "template_lower_s", "kernel_time_s", "kernel_seconds", "compute_cost_key", "cost_basis", "cost_basis_text"]
 
 
 @dataclass(frozen=True)
@@ -125,9 +125,10 @@ def _hierarchical_time_s(tpl: OpTemplate, cm: CostModel) -> np.ndarray:
     return both * ((r - 1) / r * m / nvl + (nodes - 1) / nodes * m / (r * net)) + cm.inter_latency_s
 
 
-def kernel_time_s(k: Kernel, profile: KernelTimes) -> np.ndarray:
+def kernel_time_s(k: Kernel, profile: KernelTimes, lower: bool = False) -> np.ndarray:
     """Per-rank seconds of one kernel from the profile; 0 on ranks with nothing to do (a zero in its
-    shape). Ranks with the same shape are looked up once."""
+    shape). Ranks with the same shape are looked up once. `lower`: a lower bound of them
+    (`KernelTimes`' `lower`), non-decreasing in the shape."""
     coords = np.stack(np.broadcast_arrays(*(np.asarray(x, dtype=np.float64) for x in k.shape)))
     size = coords[0].size
     flat = coords.reshape(len(k.shape), size)
@@ -136,7 +137,8 @@ def kernel_time_s(k: Kernel, profile: KernelTimes) -> np.ndarray:
         first = tuple(float(x) for x in flat[:, 0])
         if not all(x > 0 for x in first):                         # no rows, bytes or width: no launch
             return np.zeros(coords[0].shape)
-        return np.full(coords[0].shape, _uniform_seconds(profile, k.cls, k.dtype, k.memory_op, k.launches, first))
+        return np.full(coords[0].shape, _uniform_seconds(profile, k.cls, k.dtype, k.memory_op, k.launches, first,
+                                                         lower))
     active = (flat > 0).all(axis=0)
     out = np.zeros(size)
     if active.any():
@@ -148,44 +150,47 @@ def kernel_time_s(k: Kernel, profile: KernelTimes) -> np.ndarray:
             rows[:, j] = values
         else:
             rows, inverse = np.unique(shapes.T, axis=0, return_inverse=True)
-        t = _kernel_lookup(k, profile, [rows[:, j] for j in range(rows.shape[1])])
+        t = _kernel_lookup(k, profile, [rows[:, j] for j in range(rows.shape[1])], lower)
         out[active] = t[inverse.reshape(-1)]
     return out.reshape(coords[0].shape)
 
 
 @functools.lru_cache(maxsize=1 << 16)
 def _uniform_seconds(profile: KernelTimes, cls: KernelClass, dtype: DType, memory_op: str, launches: int,
-                     shape: tuple[float, ...]) -> float:
+                     shape: tuple[float, ...], lower: bool = False) -> float:
     """Seconds of one kernel at one shape (every rank alike): the search asks the same again and again."""
     k = Kernel("", cls, (), dtype, memory_op, launches)
-    return float(_kernel_lookup(k, profile, [np.array([x]) for x in shape])[0])
+    return float(_kernel_lookup(k, profile, [np.array([x]) for x in shape], lower)[0])
 
 
-def _kernel_lookup(k: Kernel, profile: KernelTimes, args: list[np.ndarray]) -> np.ndarray:
+def _kernel_lookup(k: Kernel, profile: KernelTimes, args: list[np.ndarray], lower: bool = False) -> np.ndarray:
     """Seconds of kernel `k` at the shapes `args` (one vector per coordinate), at least its launches
-    at the per-kernel floor."""
+    at the per-kernel floor (`lower`: a lower bound of them)."""
     match k.cls:
         case KernelClass.GEMM:
-            t = profile.gemm_s(args[0], args[1], args[2], dtype=k.dtype)
+            t = profile.gemm_s(args[0], args[1], args[2], dtype=k.dtype, lower=lower)
         case KernelClass.GROUPED_GEMM:
-            t = profile.grouped_gemm_s(args[0], np.maximum(args[1], 1e-9), args[2], args[3], dtype=k.dtype)
+            t = profile.grouped_gemm_s(args[0], np.maximum(args[1], 1e-9), args[2], args[3], dtype=k.dtype,
+                                       lower=lower)
         case KernelClass.ATTN_PREFILL:
-            t = profile.attn_prefill_s(*args)
+            t = profile.attn_prefill_s(*args, lower=lower)
         case KernelClass.ATTN_DECODE:
-            t = profile.attn_decode_s(*args)
+            t = profile.attn_decode_s(*args, lower=lower)
         case KernelClass.MLA_DECODE:
-            t = profile.mla_decode_s(*args)
+            t = profile.mla_decode_s(*args, lower=lower)
         case KernelClass.MEMORY:
-            t = profile.memory_s(args[0], op=k.memory_op)
+            t = profile.memory_s(args[0], op=k.memory_op, lower=lower)
     return np.maximum(np.asarray(t, dtype=np.float64).reshape(-1), k.launches * profile.floor_s)
 
 
-def kernel_seconds(tpl: OpTemplate, cm: CostModel) -> tuple[np.ndarray, ...]:
+def kernel_seconds(tpl: OpTemplate, cm: CostModel, lower: bool = False) -> tuple[np.ndarray, ...]:
     """Per-rank seconds of each kernel of a compute op, scaled by the plan's efficiencies; empty for
-    communication and for the constant-efficiency roofline (no profile)."""
+    communication and for the constant-efficiency roofline (no profile). `lower`: lower bounds of
+    them (`kernel_time_s`)."""
     if tpl.kind.is_comm or cm.profile is None:
         return ()
-    return tuple(kernel_time_s(k, cm.profile) / (cm.hbm_efficiency if k.cls in _MEMORY_BOUND else cm.compute_efficiency)
+    return tuple(kernel_time_s(k, cm.profile, lower) / (cm.hbm_efficiency if k.cls in _MEMORY_BOUND
+                                                         else cm.compute_efficiency)
                  for k in tpl.kernels)
 
 
@@ -209,6 +214,32 @@ def template_time_s(tpl: OpTemplate, cm: CostModel, kernel_s: tuple[np.ndarray, 
     # Eager launches (prefill): the host queues kernels at its launch rate while the GPU runs them,
     # so an op takes at least its launches at the measured eager launch time.
     return np.maximum(total, eager_launches * cm.profile.eager_floor_s)
+
+
+def template_lower_s(tpl: OpTemplate, cm: CostModel) -> float:
+    """A lower bound of a template's slowest rank's seconds (`template_time_s(tpl, cm).max()`) that
+    interpolates no kernel table: each kernel at its `lower` seconds (the roofline over the table's
+    largest efficiency, at least its launches at the floor). The op's time grows with each
+    kernel's, so it bounds the template's time, and — the lower seconds growing with the shape —
+    that of any template whose kernels have larger shapes on some rank (`dagc.op_moe`'s expert
+    FFN at its EP group's mean rows bounds it at the busiest rank's). A collective, or a cost
+    model without a profile, at its own time (no table to look up).
+
+    Example:
+        >>> from dagc.plan import Cluster
+        >>> from dagc.presets import GPU_PRESETS
+        >>> from dagc.kernels import builtin_profile
+        >>> cm = CostModel.from_cluster(Cluster(gpus=8, gpu=GPU_PRESETS["h100-sxm"], intra_node_bytes_per_s=450e9,
+        ...                                     kernels=builtin_profile("h100-sxm")))
+        >>> one = np.ones(2)
+        >>> k = Kernel("up", KernelClass.GROUPED_GEMM, (np.full(2, 8.0), np.full(2, 4.0), 4096.0, 2048.0))
+        >>> tpl = OpTemplate(OpKind.EXPERT_FFN, None, 1, one, one, one, 0 * one, one, 2, 2, 2, 0, kernels=(k,))
+        >>> 0 < template_lower_s(tpl, cm) <= float(template_time_s(tpl, cm).max())
+        True
+    """
+    if tpl.kind.is_comm or cm.profile is None:
+        return float(template_time_s(tpl, cm).max(initial=0.0))
+    return float(template_time_s(tpl, cm, kernel_seconds(tpl, cm, lower=True)).max(initial=0.0))
 
 
 def template_floor_s(tpl: OpTemplate, cm: CostModel, kernel_s: tuple[np.ndarray, ...] | None = None) -> float:

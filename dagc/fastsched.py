@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .cost import CostModel, compute_cost_key, kernel_seconds, template_floor_s, template_time_s
+from .cost import CostModel, compute_cost_key, kernel_seconds, template_floor_s, template_lower_s, template_time_s
 from .dag import OpTemplate, Phase
 from .layout import Layout
 from .memory import shape_activation_peaks, stage_activation_bytes, template_activation_peak
@@ -28,7 +28,8 @@ from .plan import Model, Overlap, Plan, Workload
 from .shards import stage_layer_counts
 
 __all__ = ["TIMER_CACHE_MAX", "Timer", "Recurrence", "fast_metrics", "fast_ttft", "fast_ttft_floor", "fast_tpot",
-           "fast_tpot_floor", "fast_tpot_launch_floor", "fast_tpot_split_floor", "fast_ttft_split_floor"]
+           "fast_tpot_floor", "fast_tpot_launch_floor", "fast_tpot_op_floor", "fast_tpot_split_floor",
+           "fast_ttft_split_floor"]
 
 TIMER_CACHE_MAX = 50_000     # cached stage passes (a few hundred bytes each); the cache restarts beyond
 
@@ -181,16 +182,23 @@ class Timer:
 
         out: dict = _parts(m, lay, lambda op: info(op)[0])
         floor: dict = _parts(m, lay, lambda op: info(op)[3])
+        rest: dict[str, float] = {}        # the floors of the ops `Timer.op_floor_times` prices otherwise: none
         for dense in (True, False):       # two micro-batches through a layer
-            name = "pair_" + ("dense" if dense else "moe")
+            kind = "dense" if dense else "moe"
+            name = "pair_" + kind
             if dense not in m.layer_kinds:
-                out[name] = floor[name] = 0.0
+                out[name] = floor[name] = rest[kind] = rest[name + "_compute"] = rest[name + "_comm"] = 0.0
                 continue
             ops, _ = layer_ops(lay, m, dense)
             infos = [info(lop.op) for lop in ops]
             out[name] = _pair_layer_time([(lop, i[0], i[1]) for lop, i in zip(ops, infos, strict=True)])
             # each stream runs its ops of both, one after the other
             floor[name] = 2 * max(sum(i[3] for i in infos if i[1] is comm) for comm in (False, True))
+            others = [i for lop, i in zip(ops, infos, strict=True) if lop.op not in _OP_FLOOR_PRICED]
+            rest[kind] = sum(i[3] for i in others)
+            rest[name + "_compute"] = sum(i[3] for i in others if not i[1])
+            rest[name + "_comm"] = sum(i[3] for i in others if i[1])
+        floor["rest"] = rest
         out["floor"] = floor
         # the send's peak ("boundary") is added by `pass_times`
         acts = shape_activation_peaks(shapes, m, lambda op: 0.0 if op is Op.SEND else info(op)[2])
@@ -233,6 +241,43 @@ class Timer:
 
         return self._remember(self.cache, ("split", split), make)
 
+    def op_lower(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, op: Op) -> float:
+        """A lower bound of `op`'s time at this shape (the same on every stage): its
+        `OpShapes.lower_template` priced by `dagc.cost.template_lower_s` — for the routed experts, no
+        routing statistics and no kernel table — remembered by the shape and by what the template
+        reads."""
+        def make() -> float:
+            shapes = self._shapes(workload, lay, phase, req, 0)
+            w = workload
+            key = (op, "lower", shapes.reads(op), w.prompt, w.generate, w.routing_imbalance, w.dispatch)
+            return self._remember(self.made, key, lambda: template_lower_s(shapes.lower_template(op), self.cm))
+
+        return self._remember(self.cache, ("lower", op, _shape_key(workload, lay, phase, req)), make)
+
+    def op_floor_times(self, workload: Workload, lay: Layout, phase: Phase, req: tuple) -> list[dict] | None:
+        """Per stage, lower bounds of `pass_times`' parts that price each op of a layer and of the
+        stage's ends by itself, no pass of this shape timed: the ops of the attention split at their
+        times (`split_times`), the routed experts at `op_lower`, every other op at its floor
+        (`stage_floors`: kernel launches and link latencies). A layer's ops run one after the other;
+        a pair of micro-batches runs the compute ops of both on one stream and the collectives on the
+        other. None until a pass of the same structure with the same ranks busy was timed (as
+        `stage_floors`)."""
+        floors = self.stage_floors(workload, lay, phase, req)
+        if floors is None:
+            return None
+        split = self.split_times(workload, lay, phase, req)
+        moe_layers = False in self.plan.model.layer_kinds
+        expert = self.op_lower(workload, lay, phase, req, Op.EXPERT_FFN) if moe_layers else 0.0
+        out = []
+        for f in floors:
+            rest = f["rest"]
+            dense, moe = split["dense"], split["moe"] + expert
+            out.append({"dense": dense + rest["dense"], "moe": moe + rest["moe"], "embed": split["embed"],
+                        "head": split["head"], "send": f["send"],
+                        "pair_dense": 2 * max(dense + rest["pair_dense_compute"], rest["pair_dense_comm"]),
+                        "pair_moe": 2 * max(moe + rest["pair_moe_compute"], rest["pair_moe_comm"])})
+        return out
+
     def working_set_floor(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, op: Op) -> float:
         """A lower bound of the activation peak of `op`'s template at this shape (the same on every stage:
         `OpShapes.working_set_floor`; the template's own peak but for the routed experts, whose
@@ -249,6 +294,11 @@ class Timer:
             return self.pass_times(workload, lay, phase, req, stage)["act"]
 
         return stage_activation_bytes(self.plan.model, workload, lay, act)
+
+
+# Ops `Timer.op_floor_times` prices by themselves (the attention split's at their times, the routed
+# experts at their lower bound); the floors of the others are kept beside a pass's (`"rest"`).
+_OP_FLOOR_PRICED = ATTENTION_SPLIT_OPS | {Op.EXPERT_FFN}
 
 
 def _shape_key(workload: Workload, lay: Layout, phase: Phase, req: tuple) -> tuple:
@@ -346,6 +396,13 @@ def fast_ttft_split_floor(plan: Plan, lay: Layout, workload: Workload, timer: Ti
     """A lower bound of `fast_ttft_floor` from the ops of the attention split alone
     (`Recurrence.prefill_split_floor`), with no op of the expert domain made or priced."""
     return Recurrence(plan, lay, workload, timer).prefill_split_floor()
+
+
+def fast_tpot_op_floor(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> float | None:
+    """A lower bound of `fast_tpot_floor` that prices each op by itself (`Recurrence.tpot_op_floor`):
+    the attention split's ops at their times, the routed experts at a bound that needs no routing
+    statistics, the others at their floors; None until passes of the same structure were timed."""
+    return Recurrence(plan, lay, workload, timer).tpot_op_floor()
 
 
 def fast_tpot_launch_floor(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> float | None:
@@ -446,6 +503,18 @@ class Recurrence:
             assert floor is not None
             self.known[name] = floor
         return self.known[name]
+
+    def tpot_op_floor(self) -> float | None:
+        """A lower bound of `tpot_floor` from each op's own lower bound (`Timer.op_floor_times`), at least
+        `tpot_split_floor` and `tpot_launch_floor`, with no pass of the candidate's timed; None until
+        passes of its structure are known."""
+        if "ops" not in self.known:
+            floor = self._floor(lambda req, n: self._row(self.timer.op_floor_times(self.workload, self.lay,
+                                                                                   Phase.DECODE, req), n))
+            if floor is None:
+                return None
+            self.known["ops"] = floor
+        return self.known["ops"]
 
     def tpot_launch_floor(self) -> float | None:
         if "launches" not in self.known:

@@ -133,7 +133,7 @@ class KernelProfile(KernelTimes):
         return name in self._tables
 
     @_memoised
-    def gemm_s(self, m: Any, n: Any, k: Any, dtype: DType | str = DType.BF16) -> Any:
+    def gemm_s(self, m: Any, n: Any, k: Any, dtype: DType | str = DType.BF16, *, lower: bool = False) -> Any:
         """Seconds of `x[m, k] @ w[n, k]^T` with `dtype` inputs (bf16 out; fp32 in and out)."""
         table_dtype, peak, eb, ob = self._peaks.matmul(dtype_name(dtype))
         shape, (m, n, k) = _flat(m, n, k)
@@ -143,11 +143,12 @@ class KernelProfile(KernelTimes):
 
         def roof(_o: np.ndarray, mm: np.ndarray) -> np.ndarray:
             return roofline_s(2.0 * mm * n3 * k3, eb * (mm * k3 + n3 * k3) + ob * mm * n3, peak, hbm)
-        return _out(shape, evaluate(table, _logs(np.stack([n, k], axis=1)), np.zeros_like(m), m, roof, self.floor_s))
+        return _out(shape, evaluate(table, _logs(np.stack([n, k], axis=1)), np.zeros_like(m), m, roof, self.floor_s,
+                                     lower=lower))
 
     @_memoised
     def grouped_gemm_s(self, experts: Any, tokens_per_expert: Any, k: Any, n: Any,
-                       dtype: DType | str = DType.BF16) -> Any:
+                       dtype: DType | str = DType.BF16, *, lower: bool = False) -> Any:
         """Seconds of one grouped expert GEMM: `experts` experts that received tokens, each `[t, k] @ [k, n]`
         with `tokens_per_expert` rows (a mean may be fractional). With few tokens it streams the
         experts·k·n weights: memory-bound."""
@@ -162,10 +163,11 @@ class KernelProfile(KernelTimes):
             return roofline_s(2.0 * e3 * tt * k3 * n3, eb * (e3 * k3 * n3 + e3 * tt * k3) + ob * e3 * tt * n3, peak,
                               hbm)
         return _out(shape, evaluate(table, _logs(np.stack([e, k, n], axis=1)), np.zeros_like(t), t, roof,
-                                     self.floor_s))
+                                     self.floor_s, lower=lower))
 
     @_memoised
-    def attn_prefill_s(self, batch: Any, seq: Any, heads: Any, kv_heads: Any, head_dim: Any) -> Any:
+    def attn_prefill_s(self, batch: Any, seq: Any, heads: Any, kv_heads: Any, head_dim: Any,
+                       *, lower: bool = False) -> Any:
         """Seconds of causal flash attention over `batch` sequences of `seq` tokens (bf16)."""
         shape, (b, s, h, hkv, d) = _flat(batch, seq, heads, kv_heads, head_dim)
         b3, h3, hkv3, d3 = (x[:, None, None] for x in (b, h, hkv, d))
@@ -174,10 +176,11 @@ class KernelProfile(KernelTimes):
         def roof(_o: np.ndarray, ss: np.ndarray) -> np.ndarray:
             return roofline_s(2.0 * b3 * ss * ss * h3 * d3, 2.0 * b3 * ss * (2 * h3 + 2 * hkv3) * d3, peak, hbm)
         return _out(shape, evaluate(self._tables["attn_prefill"], _logs(np.stack([h, hkv, d], axis=1)),
-                                     np.zeros_like(s), s, roof, self.floor_s))
+                                     np.zeros_like(s), s, roof, self.floor_s, lower=lower))
 
     @_memoised
-    def attn_decode_s(self, batch: Any, ctx: Any, heads: Any, kv_heads: Any, head_dim: Any) -> Any:
+    def attn_decode_s(self, batch: Any, ctx: Any, heads: Any, kv_heads: Any, head_dim: Any,
+                      *, lower: bool = False) -> Any:
         """Seconds of one decode step's attention: one query token per request against `ctx` cached
         tokens (bf16 K and V read once)."""
         shape, (b, c, h, hkv, d) = _flat(batch, ctx, heads, kv_heads, head_dim)
@@ -187,10 +190,11 @@ class KernelProfile(KernelTimes):
         def roof(bb: np.ndarray, cc: np.ndarray) -> np.ndarray:
             return roofline_s(4.0 * bb * cc * h3 * d3, 4.0 * bb * cc * hkv3 * d3, peak, hbm)
         return _out(shape, evaluate(self._tables["attn_decode"], _logs(np.stack([h, hkv, d], axis=1)), b, c, roof,
-                                     self.floor_s))
+                                     self.floor_s, lower=lower))
 
     @_memoised
-    def mla_decode_s(self, batch: Any, ctx: Any, heads: Any, kv_lora: Any = 512, rope: Any = 64) -> Any:
+    def mla_decode_s(self, batch: Any, ctx: Any, heads: Any, kv_lora: Any = 512, rope: Any = 64,
+                     *, lower: bool = False) -> Any:
         """Seconds of absorbed MLA decode attention over a latent cache of `kv_lora + rope` per token.
 
         Without an `mla_decode` table, the decode-attention efficiencies are used with the MLA roofline
@@ -203,12 +207,12 @@ class KernelProfile(KernelTimes):
             return roofline_s(2.0 * bb * h3 * cc * (2 * lat3 + rp3), 2.0 * bb * cc * (lat3 + rp3), peak, hbm)
         if "mla_decode" in self._tables:
             coords = _logs(h[:, None])
-            return _out(shape, evaluate(self._tables["mla_decode"], coords, b, c, roof, self.floor_s))
+            return _out(shape, evaluate(self._tables["mla_decode"], coords, b, c, roof, self.floor_s, lower=lower))
         coords = _logs(np.stack([h, np.ones_like(h), lat + rp], axis=1))
-        return _out(shape, evaluate(self._tables["attn_decode"], coords, b, c, roof, self.floor_s))
+        return _out(shape, evaluate(self._tables["attn_decode"], coords, b, c, roof, self.floor_s, lower=lower))
 
     @_memoised
-    def memory_s(self, nbytes: Any, op: MemoryOp | str = "copy") -> Any:
+    def memory_s(self, nbytes: Any, op: MemoryOp | str = "copy", *, lower: bool = False) -> Any:
         """Seconds of a memory-bound op moving `nbytes` (each input read once, each output written once)."""
         name = MemoryOp(op).value
         key = f"memory.{name}" if f"memory.{name}" in self._tables else "memory.copy"
@@ -220,7 +224,7 @@ class KernelProfile(KernelTimes):
         def roof(_o: np.ndarray, bb: np.ndarray) -> np.ndarray:
             return bb / hbm
         return _out(shape, evaluate(self._tables[key], np.zeros((len(nb), 0)), np.zeros_like(nb), nb, roof,
-                                     self.floor_s))
+                                     self.floor_s, lower=lower))
 
 
 def build_profile(f: ProfileFile, digest: str) -> KernelProfile:

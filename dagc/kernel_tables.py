@@ -86,6 +86,7 @@ class Table:
     series: tuple[_Series, ...]
     outer_breaks: np.ndarray     # raw token values where some series' efficiency bends
     inner_breaks: np.ndarray
+    max_log_eff: float = 0.0     # the largest log efficiency of any series: `evaluate`'s lower bound divides by it
 
 
 def make_table(points: Sequence[tuple[tuple[float, ...], float, float, float, float]]) -> Table:
@@ -108,8 +109,9 @@ def make_table(points: Sequence[tuple[tuple[float, ...], float, float, float, fl
         series.append(_Series(np.log(np.maximum(_unique(o), 1e-300)), tuple(rows)))
     pts_all = np.array([(p[1], p[2]) for p in points], dtype=np.float64)
     outer = _unique(pts_all[:, 0])
+    top = max(float(ys.max()) for s in series for _, ys in s.rows)
     return Table(np.array(shapes).reshape(len(shapes), -1), tuple(series),
-                  outer if len(outer) > 1 else np.empty(0), _unique(pts_all[:, 1]))
+                  outer if len(outer) > 1 else np.empty(0), _unique(pts_all[:, 1]), top)
 
 
 def _unique(values: np.ndarray) -> np.ndarray:
@@ -141,9 +143,18 @@ Roofline = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 def evaluate(table: Table, shape: np.ndarray, outer: np.ndarray, inner: np.ndarray, roof: Roofline,
-              floor_s: float) -> np.ndarray:
+              floor_s: float, lower: bool = False) -> np.ndarray:
     """Seconds for Q queries: shape (Q, d) in log space, raw outer/inner tokens (Q,); `roof(O, I)` gives
-    the roofline at token arrays of shape (Q, A, B) broadcast from (Q, A, 1) and (Q, 1, B)."""
+    the roofline at token arrays of shape (Q, A, B) broadcast from (Q, A, 1) and (Q, 1, B).
+
+    `lower`: instead, a lower bound of those seconds that interpolates nothing: the roofline at the
+    query over the table's largest efficiency (`Table.max_log_eff`), at least `floor_s`. The seconds
+    are the largest of the roofline over the interpolated efficiency at several points, the query
+    among them, and that efficiency blends the measured ones with weights that sum to one, each
+    clamped to its measured range, so it is at most the largest measured."""
+    if lower:
+        at = roof(outer[:, None, None], inner[:, None, None]).reshape(len(outer), -1)[:, 0]
+        return np.maximum(at / np.exp(table.max_log_eff), floor_s)
     w = _weights(table, shape)
     cand_o = np.concatenate([outer[:, None], np.minimum(table.outer_breaks[None, :], outer[:, None])], axis=1)
     cand_i = np.concatenate([inner[:, None], np.minimum(table.inner_breaks[None, :], inner[:, None])], axis=1)

@@ -21,8 +21,8 @@ from .params import ffn_params
 from .plan import DType, Model, Workload
 from .shards import expected_distinct_nodes, expected_distinct_ranks
 
-__all__ = ["combine", "dispatch", "dispatch_dtype", "etp_reduce", "expert_ffn", "router", "shared_expert", "a2a_reads",
-           "etp_reduce_reads", "expert_ffn_reads", "router_reads", "shared_expert_reads"]
+__all__ = ["combine", "dispatch", "dispatch_dtype", "etp_reduce", "expert_ffn", "expert_ffn_lower", "router",
+           "shared_expert", "a2a_reads", "etp_reduce_reads", "expert_ffn_reads", "router_reads", "shared_expert_reads"]
 
 
 def router(s: Shapes, r: Recipe) -> OpTemplate:
@@ -78,8 +78,19 @@ def a2a_reads(s: Shapes) -> Hashable:
     return s.u_key, s.lay.ep, s.lay.etp, s.placement_key(s.lay.ep * s.lay.etp)
 
 def expert_ffn(s: Shapes, r: Recipe) -> OpTemplate:
+    return _expert_ffn(s, r, *s.expert_tokens)
+
+
+def expert_ffn_lower(s: Shapes, r: Recipe) -> OpTemplate:
+    """`expert_ffn` with every rank of an EP group at the group's mean rows (`Shapes.expert_tokens_mean`:
+    no routing statistics). Its kernels' shapes are nowhere above those of `expert_ffn`'s busiest
+    rank, so priced by `dagc.cost.template_lower_s` it bounds `expert_ffn`'s time from below."""
+    return _expert_ffn(s, r, *s.expert_tokens_mean)
+
+
+def _expert_ffn(s: Shapes, r: Recipe, e: np.ndarray, hit: np.ndarray) -> OpTemplate:
+    """The routed experts' template with `e` assignments and `hit` experts hit per rank."""
     m, lay, d = s.m, s.lay, s.d
-    e, hit = s.expert_tokens
     per = ffn_params(m, m.moe.ffn) / lay.etp
     act = e * (d.h + d.gate * m.moe.ffn / lay.etp) * AB
     assignments = s.T * m.moe.top_k

@@ -246,13 +246,27 @@ class Shapes:
     def expert_tokens(self) -> tuple[np.ndarray, np.ndarray]:
         """Token-expert assignments per rank and distinct experts hit per rank."""
         lay, moe = self.lay, self.m.moe
-        size = lay.ep * lay.etp
         origin = self.expert_origin
-        mean = origin * moe.top_k / lay.ep                    # assignments per ep index
         busiest = float(origin.max()) if origin.size else 0.0
         x = busiest_rank_factor(self.w.routing_imbalance, busiest, moe.top_k, moe.experts, lay.ep)
         factor = np.full(lay.ep, 1.0 if lay.ep == 1 else (lay.ep - x) / (lay.ep - 1))
         factor[0] = x if lay.ep > 1 else 1.0                  # ep index 0 is the busiest
+        return self._expert_rows(factor)
+
+    @functools.cached_property
+    def expert_tokens_mean(self) -> tuple[np.ndarray, np.ndarray]:
+        """`expert_tokens` with every rank of an EP group at the group's mean assignments, no routing
+        statistics needed: the factors of `expert_tokens` average to one over an EP group, so its
+        busiest rank has at least these rows (and the same experts hit)."""
+        return self._expert_rows(np.ones(self.lay.ep))
+
+    def _expert_rows(self, factor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Assignments and distinct experts hit per rank when EP index i takes `factor[i]` times its
+        group's mean assignments."""
+        lay, moe = self.lay, self.m.moe
+        size = lay.ep * lay.etp
+        origin = self.expert_origin
+        mean = origin * moe.top_k / lay.ep                    # assignments per ep index
         ep_idx = (np.arange(size) // lay.etp) % lay.ep
         e = (mean[:, None] * factor[ep_idx][None, :]).reshape(-1)
         local_experts = moe.experts // lay.ep

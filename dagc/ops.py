@@ -66,6 +66,7 @@ from .op_moe import (
     etp_reduce_reads,
     expert_ffn,
     expert_ffn_act_floor,
+    expert_ffn_lower,
     expert_ffn_reads,
     router,
     router_reads,
@@ -145,6 +146,13 @@ class OpShapes(Shapes):
         shapes with equal keys make equal templates."""
         return RECIPES[op].reads(self)
 
+    def lower_template(self, op: Op) -> OpTemplate:
+        """A template of `op` whose time under `dagc.cost.template_lower_s` bounds from below that of
+        `op`'s template: the catalogue's cheaper one where it has one (`LOWER_TEMPLATES`: no routing
+        statistics), else the template itself, made afresh and not kept."""
+        lower = LOWER_TEMPLATES.get(op)
+        return lower(self, RECIPES[op]) if lower is not None else self.make(op)
+
     def working_set_floor(self, op: Op) -> float:
         """A lower bound of the largest per-rank working set (`act_bytes`) of `op`'s template: the
         catalogue's cheaper floor where it has one (`WORKING_SET_FLOORS`), else the template's own."""
@@ -164,6 +172,9 @@ def _same_as(op: Op) -> Callable[[Shapes, Recipe], OpTemplate]:
 
 # Ops with a lower bound of their largest working set cheaper than their template (`OpShapes.working_set_floor`).
 WORKING_SET_FLOORS: dict[Op, Callable[[Shapes], float]] = {Op.EXPERT_FFN: expert_ffn_act_floor}
+
+# Ops with a template cheaper to make whose time bounds theirs from below (`OpShapes.lower_template`).
+LOWER_TEMPLATES: dict[Op, Callable[[Shapes, Recipe], OpTemplate]] = {Op.EXPERT_FFN: expert_ffn_lower}
 
 _C, _W, _KV = None, Peak.WEIGHTS, Peak.KV_CACHE
 RECIPES: dict[Op, Recipe] = {

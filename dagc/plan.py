@@ -189,6 +189,9 @@ class KernelTimes(abc.ABC):
     `Cluster` holds one and the plan comes before the kernels in the pipeline. Shapes are floats
     or numpy arrays, broadcast together; results are float64 seconds of the broadcast shape, never
     below `floor_s` (the least a launched kernel takes), non-decreasing in the token counts.
+    With `lower=True` each returns instead a lower bound of those seconds that is cheaper to
+    compute and non-decreasing in every shape coordinate (the search's branch and bound prices
+    ops with it, `dagc.cost.template_lower_s`).
     """
 
     __slots__ = ()
@@ -197,28 +200,31 @@ class KernelTimes(abc.ABC):
     eager_floor_s: float          # the least a kernel launched outside a CUDA graph takes (host-bound)
 
     @abc.abstractmethod
-    def gemm_s(self, m: Any, n: Any, k: Any, dtype: DType | str = DType.BF16) -> Any:
+    def gemm_s(self, m: Any, n: Any, k: Any, dtype: DType | str = DType.BF16, *, lower: bool = False) -> Any:
         """`x[m, k] @ w[n, k]^T`, inputs in `dtype`."""
 
     @abc.abstractmethod
     def grouped_gemm_s(self, experts: Any, tokens_per_expert: Any, k: Any, n: Any,
-                       dtype: DType | str = DType.BF16) -> Any:
+                       dtype: DType | str = DType.BF16, *, lower: bool = False) -> Any:
         """One grouped expert GEMM: `experts` experts with tokens, each `[tokens_per_expert, k] @ [k, n]`."""
 
     @abc.abstractmethod
-    def attn_prefill_s(self, batch: Any, seq: Any, heads: Any, kv_heads: Any, head_dim: Any) -> Any:
+    def attn_prefill_s(self, batch: Any, seq: Any, heads: Any, kv_heads: Any, head_dim: Any,
+                       *, lower: bool = False) -> Any:
         """Causal flash attention over `batch` sequences of `seq` tokens."""
 
     @abc.abstractmethod
-    def attn_decode_s(self, batch: Any, ctx: Any, heads: Any, kv_heads: Any, head_dim: Any) -> Any:
+    def attn_decode_s(self, batch: Any, ctx: Any, heads: Any, kv_heads: Any, head_dim: Any,
+                      *, lower: bool = False) -> Any:
         """One decode step's attention: one query per request against `ctx` cached tokens."""
 
     @abc.abstractmethod
-    def mla_decode_s(self, batch: Any, ctx: Any, heads: Any, kv_lora: Any = 512, rope: Any = 64) -> Any:
+    def mla_decode_s(self, batch: Any, ctx: Any, heads: Any, kv_lora: Any = 512, rope: Any = 64,
+                     *, lower: bool = False) -> Any:
         """Absorbed MLA decode attention over a latent cache of `kv_lora + rope` per token."""
 
     @abc.abstractmethod
-    def memory_s(self, nbytes: Any, op: str = "copy") -> Any:
+    def memory_s(self, nbytes: Any, op: str = "copy", *, lower: bool = False) -> Any:
         """A memory-bound op (`rms_norm`, `silu_mul`, `router_topk`, `permute`, `unpermute`, `copy`)
         moving `nbytes`."""
 

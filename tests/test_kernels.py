@@ -420,3 +420,38 @@ def test_zero_work_costs_the_floor_without_warnings():
         assert p.grouped_gemm_s(0, 0, 4096, 1536) == p.floor_s and p.memory_s(0.0, "permute") == p.floor_s
         assert p.attn_decode_s(0, 0, 32, 8, 128) == p.floor_s and p.attn_prefill_s(0, 0, 0, 0, 0) == p.floor_s
         assert p.mla_decode_s(0, 1024, 128) == p.floor_s
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(16, 200_000), k=st.integers(16, 50_000), experts=st.integers(1, 300),
+       dt=st.sampled_from(["bf16", "fp8"]), name=st.sampled_from(["h100-sxm", "h200"]))
+def test_lower_seconds_bound_the_seconds_and_rise_with_the_shape(n, k, experts, dt, name):
+    """`lower=True` (the search's op floor, `dagc.cost.template_lower_s`): at most the interpolated
+    seconds at every shape, inside and beyond the measured range, and non-decreasing in every
+    coordinate, so a smaller shape's lower seconds bound a larger shape's seconds."""
+    p = builtin_profile(name)
+    tokens = np.sort(np.random.default_rng(n + k).uniform(0.1, 5e4, 64))
+    ctx = np.sort(np.random.default_rng(n).uniform(16, 2e5, 64))
+    pairs = [
+        (p.gemm_s(tokens, n, k, dt), p.gemm_s(tokens, n, k, dt, lower=True)),
+        (p.grouped_gemm_s(experts, tokens / 50, k, n, dt),
+         p.grouped_gemm_s(experts, tokens / 50, k, n, dt, lower=True)),
+        (p.attn_prefill_s(1, tokens, 32, 8, 128), p.attn_prefill_s(1, tokens, 32, 8, 128, lower=True)),
+        (p.attn_decode_s(experts, ctx, 32, 8, 128), p.attn_decode_s(experts, ctx, 32, 8, 128, lower=True)),
+        (p.mla_decode_s(experts, ctx, 16), p.mla_decode_s(experts, ctx, 16, lower=True)),
+        *((p.memory_s(tokens * k, op), p.memory_s(tokens * k, op, lower=True)) for op in MEMORY_OPS),
+    ]
+    for seconds, lower in pairs:
+        assert (lower >= p.floor_s).all() and (lower <= seconds * (1 + 1e-12)).all()
+        assert rising(lower)
+    assert (p.grouped_gemm_s(experts, 1.0, k, n, dt, lower=True)
+            <= p.grouped_gemm_s(experts + 1, 1.0, k, n, dt, lower=True))
+
+
+def test_lower_seconds_by_hand():
+    """The roofline over the largest efficiency measured: the tiny profile's GEMMs peak at 0.8."""
+    p = tiny()
+    # roofline (100, 1000, 1000): 2.4e-4 s; the best measured efficiency 0.8
+    assert p.gemm_s(100, 1000, 1000, lower=True) == pytest.approx(2.4e-4 / 0.8, rel=1e-12)
+    # memory: best efficiency 0.8 (1e8 B in 1.25e-2 s at 10 GB/s)
+    assert p.memory_s(1e7, lower=True) == pytest.approx(1e7 / 1e10 / 0.8, rel=1e-12)
