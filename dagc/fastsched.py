@@ -262,9 +262,14 @@ class Timer:
         a pair of micro-batches runs the compute ops of both on one stream and the collectives on the
         other. None until a pass of the same structure with the same ranks busy was timed (as
         `stage_floors`)."""
+        shape = _shape_key(workload, lay, phase, req)
+        key = ("ops", shape, lay.pp)            # and where the stages sit: `placements` reads no more
+        hit = self.cache.get(key)
+        if hit is not None:
+            return hit
         floors = self.stage_floors(workload, lay, phase, req)
         if floors is None:
-            return None
+            return None                         # not remembered: known once such a pass is timed
         split = self.split_times(workload, lay, phase, req)
         moe_layers = False in self.plan.model.layer_kinds
         expert = self.op_lower(workload, lay, phase, req, Op.EXPERT_FFN) if moe_layers else 0.0
@@ -276,7 +281,7 @@ class Timer:
                         "head": split["head"], "send": f["send"],
                         "pair_dense": 2 * max(dense + rest["pair_dense_compute"], rest["pair_dense_comm"]),
                         "pair_moe": 2 * max(moe + rest["pair_moe_compute"], rest["pair_moe_comm"])})
-        return out
+        return self._remember(self.cache, key, lambda: out)
 
     def working_set_floor(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, op: Op) -> float:
         """A lower bound of the activation peak of `op`'s template at this shape (the same on every stage:
