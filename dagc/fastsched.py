@@ -182,23 +182,16 @@ class Timer:
 
         out: dict = _parts(m, lay, lambda op: info(op)[0])
         floor: dict = _parts(m, lay, lambda op: info(op)[3])
-        rest: dict[str, float] = {}        # the floors of the ops `Timer.op_floor_times` prices otherwise: none
         for dense in (True, False):       # two micro-batches through a layer
-            kind = "dense" if dense else "moe"
-            name = "pair_" + kind
+            name = "pair_" + ("dense" if dense else "moe")
             if dense not in m.layer_kinds:
-                out[name] = floor[name] = rest[kind] = rest[name + "_compute"] = rest[name + "_comm"] = 0.0
+                out[name] = floor[name] = 0.0
                 continue
             ops, _ = layer_ops(lay, m, dense)
             infos = [info(lop.op) for lop in ops]
             out[name] = _pair_layer_time([(lop, i[0], i[1]) for lop, i in zip(ops, infos, strict=True)])
             # each stream runs its ops of both, one after the other
             floor[name] = 2 * max(sum(i[3] for i in infos if i[1] is comm) for comm in (False, True))
-            others = [i for lop, i in zip(ops, infos, strict=True) if lop.op not in _OP_FLOOR_PRICED]
-            rest[kind] = sum(i[3] for i in others)
-            rest[name + "_compute"] = sum(i[3] for i in others if not i[1])
-            rest[name + "_comm"] = sum(i[3] for i in others if i[1])
-        floor["rest"] = rest
         out["floor"] = floor
         # the send's peak ("boundary") is added by `pass_times`
         acts = shape_activation_peaks(shapes, m, lambda op: 0.0 if op is Op.SEND else info(op)[2])
@@ -254,34 +247,65 @@ class Timer:
 
         return self._remember(self.cache, ("lower", op, _shape_key(workload, lay, phase, req)), make)
 
-    def op_floor_times(self, workload: Workload, lay: Layout, phase: Phase, req: tuple) -> list[dict] | None:
+    def op_floor_times(self, workload: Workload, lay: Layout, phase: Phase, req: tuple) -> list[dict]:
         """Per stage, lower bounds of `pass_times`' parts that price each op of a layer and of the
         stage's ends by itself, no pass of this shape timed: the ops of the attention split at their
         times (`split_times`), the routed experts at `op_lower`, every other op at its floor
-        (`stage_floors`: kernel launches and link latencies). A layer's ops run one after the other;
+        (`rest_floors`: kernel launches and link latencies). A layer's ops run one after the other;
         a pair of micro-batches runs the compute ops of both on one stream and the collectives on the
-        other. None until a pass of the same structure with the same ranks busy was timed (as
-        `stage_floors`)."""
-        shape = _shape_key(workload, lay, phase, req)
-        key = ("ops", shape, lay.pp)            # and where the stages sit: `placements` reads no more
-        hit = self.cache.get(key)
-        if hit is not None:
-            return hit
-        floors = self.stage_floors(workload, lay, phase, req)
-        if floors is None:
-            return None                         # not remembered: known once such a pass is timed
-        split = self.split_times(workload, lay, phase, req)
-        moe_layers = False in self.plan.model.layer_kinds
-        expert = self.op_lower(workload, lay, phase, req, Op.EXPERT_FFN) if moe_layers else 0.0
-        out = []
-        for f in floors:
-            rest = f["rest"]
-            dense, moe = split["dense"], split["moe"] + expert
-            out.append({"dense": dense + rest["dense"], "moe": moe + rest["moe"], "embed": split["embed"],
-                        "head": split["head"], "send": f["send"],
-                        "pair_dense": 2 * max(dense + rest["pair_dense_compute"], rest["pair_dense_comm"]),
-                        "pair_moe": 2 * max(moe + rest["pair_moe_compute"], rest["pair_moe_comm"])})
-        return self._remember(self.cache, key, lambda: out)
+        other."""
+        def make() -> list[dict]:
+            split = self.split_times(workload, lay, phase, req)
+            moe_layers = False in self.plan.model.layer_kinds
+            expert = self.op_lower(workload, lay, phase, req, Op.EXPERT_FFN) if moe_layers else 0.0
+            out = []
+            for stage, where in enumerate(self.placements(lay)):
+                rest = self.rest_floors(workload, lay, phase, req, stage, where)
+                dense, moe = split["dense"], split["moe"] + expert
+                out.append({"dense": dense + rest["dense"], "moe": moe + rest["moe"], "embed": split["embed"],
+                            "head": split["head"], "send": rest["send"],
+                            "pair_dense": 2 * max(dense + rest["pair_dense_compute"], rest["pair_dense_comm"]),
+                            "pair_moe": 2 * max(moe + rest["pair_moe_compute"], rest["pair_moe_comm"])})
+            return out
+
+        # and where the stages sit: `placements` reads no more of the layout than the shape and pp
+        return self._remember(self.cache, ("ops", _shape_key(workload, lay, phase, req), lay.pp), make)
+
+    def rest_floors(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int,
+                    where: tuple[int, bool, bool]) -> dict[str, float]:
+        """The floors (`dagc.cost.template_floor_s`) of the ops of a stage's layers that
+        `op_floor_times` does not price otherwise — the collectives and the router — summed per layer
+        of each kind (`dense`, `moe`) and, for a pair of micro-batches, per stream
+        (`pair_…_compute`, `pair_…_comm`); and the send's (`send`, none after the last stage).
+        Each op's floor once per key of what its template reads, its kernels at their lower seconds
+        (a kernel is busy where either is above zero: the same floor, no table interpolated); the
+        floors once per stage placement and ranks busy, whatever the requests (`stage_floors`)."""
+        m = self.plan.model
+
+        def make() -> dict[str, float]:
+            shapes = self._shapes(workload, lay, phase, req, stage)
+            w = workload
+
+            def floor_of(op: Op) -> tuple[float, bool]:
+                def price() -> tuple[float, bool]:
+                    tpl = shapes.make(op)
+                    return template_floor_s(tpl, self.cm, kernel_seconds(tpl, self.cm, lower=True)), tpl.kind.is_comm
+
+                key = (op, "floor", shapes.reads(op), w.prompt, w.generate, w.routing_imbalance, w.dispatch)
+                return self._remember(self.made, key, price)
+
+            rest: dict[str, float] = {"send": 0.0 if where[2] else floor_of(Op.SEND)[0]}
+            for dense in (True, False):
+                kind = "dense" if dense else "moe"
+                figures = ([floor_of(lop.op) for lop in layer_ops(lay, m, dense)[0] if lop.op not in _OP_FLOOR_PRICED]
+                           if dense in m.layer_kinds else [])
+                rest[kind] = sum(f for f, _ in figures)
+                rest["pair_" + kind + "_compute"] = sum(f for f, comm in figures if not comm)
+                rest["pair_" + kind + "_comm"] = sum(f for f, comm in figures if comm)
+            return rest
+
+        # floors read of the requests only which ranks have any (as `stage_floors`)
+        return self._remember(self.cache, ("rest", _busy_key(_shape_key(workload, lay, phase, req)), *where), make)
 
     def working_set_floor(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, op: Op) -> float:
         """A lower bound of the activation peak of `op`'s template at this shape (the same on every stage:
@@ -403,10 +427,10 @@ def fast_ttft_split_floor(plan: Plan, lay: Layout, workload: Workload, timer: Ti
     return Recurrence(plan, lay, workload, timer).prefill_split_floor()
 
 
-def fast_tpot_op_floor(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> float | None:
+def fast_tpot_op_floor(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> float:
     """A lower bound of `fast_tpot_floor` that prices each op by itself (`Recurrence.tpot_op_floor`):
     the attention split's ops at their times, the routed experts at a bound that needs no routing
-    statistics, the others at their floors; None until passes of the same structure were timed."""
+    statistics, the others at their floors, no pass of the candidate's timed."""
     return Recurrence(plan, lay, workload, timer).tpot_op_floor()
 
 
@@ -509,15 +533,13 @@ class Recurrence:
             self.known[name] = floor
         return self.known[name]
 
-    def tpot_op_floor(self) -> float | None:
+    def tpot_op_floor(self) -> float:
         """A lower bound of `tpot_floor` from each op's own lower bound (`Timer.op_floor_times`), at least
-        `tpot_split_floor` and `tpot_launch_floor`, with no pass of the candidate's timed; None until
-        passes of its structure are known."""
+        `tpot_split_floor` and `tpot_launch_floor`, with no pass of the candidate's timed."""
         if "ops" not in self.known:
             floor = self._floor(lambda req, n: self._row(self.timer.op_floor_times(self.workload, self.lay,
                                                                                    Phase.DECODE, req), n))
-            if floor is None:
-                return None
+            assert floor is not None
             self.known["ops"] = floor
         return self.known["ops"]
 

@@ -10,6 +10,7 @@ the measured points and the queries.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -123,8 +124,22 @@ def _unique(values: np.ndarray) -> np.ndarray:
 
 def _weights(table: Table, shape: np.ndarray) -> np.ndarray:
     """(Q, S) blend weights: an exact shape alone, else the nearest ones by inverse squared log distance."""
-    if len(shape) > 1 and bool((shape == shape[0]).all()):     # the usual query: one shape, many token counts
-        return np.broadcast_to(_weights(table, shape[:1]), (len(shape), len(table.series)))
+    if len(shape) and bool((shape == shape[0]).all()):     # the usual query: one shape, many token counts
+        return np.broadcast_to(_weights_of(table, tuple(shape[0].tolist())), (len(shape), len(table.series)))
+    return _blend(table, shape)
+
+
+@functools.lru_cache(maxsize=4096)
+def _weights_of(table: Table, shape: tuple[float, ...]) -> np.ndarray:
+    """`_weights` of one shape, (1, S), remembered: a model's ops ask the same few shapes again and
+    again (read-only: it is shared)."""
+    w = _blend(table, np.array([shape], dtype=np.float64).reshape(1, -1))
+    w.setflags(write=False)
+    return w
+
+
+def _blend(table: Table, shape: np.ndarray) -> np.ndarray:
+    """`_weights`, computed."""
     d2 = ((shape[:, None, :] - table.shapes[None, :, :]) ** 2).sum(axis=-1)
     k = min(_NEIGHBOURS, d2.shape[1])
     idx = np.argsort(d2, axis=1, kind="stable")[:, :k]

@@ -442,11 +442,12 @@ class Pruner:
         ttft, split_tpot, best = self.split_bounds(workload, lay, schedule, tpot_floors)
         if not _could_matter(best, bar, name, mb, overlap):
             return None
-        ops = schedule.tpot_op_floor() if tpot_floors else None
-        if ops is not None and ops > split_tpot:
-            if not _could_matter(self._best(ttft, ops, workload, gpus), bar, name, mb, overlap):
-                return None
-        return ttft, max(split_tpot, ops or 0.0), schedule
+        if not tpot_floors:
+            return ttft, split_tpot, schedule
+        ops = schedule.tpot_op_floor()
+        if ops > split_tpot and not _could_matter(self._best(ttft, ops, workload, gpus), bar, name, mb, overlap):
+            return None
+        return ttft, max(split_tpot, ops), schedule
 
     def split_bounds(self, workload: Workload, lay: Layout, schedule: Recurrence, tpot_floors: bool
                      ) -> tuple[float, float, _Best]:
