@@ -22,11 +22,12 @@ working set of its attention or routed experts alone overflow a GPU (`Pruner.ove
 activations are at least that. `Pruner.screen` runs every step in order.
 
 Before the exact TPOT, the candidate is tried at the physical bounds of its GPUs and of its
-pipeline (`dagc.bounds.bounds` and `pipeline_bounds`, TTFT and TPOT), at the floor of its kernel
-launches (when passes of its structure are known), at the times of its attention split's ops
-alone (`dagc.fastsched.fast_tpot_split_floor`: shared by every expert split, no op of the expert
-domain made; under `ttft` its prefill's too, `fast_ttft_split_floor`), then at a floor of its
-TPOT from its stage costs
+pipeline (`dagc.bounds.bounds` and `pipeline_bounds`, TTFT and TPOT), at the times of its
+attention split's ops alone (`dagc.fastsched.fast_tpot_split_floor`: shared by every expert
+split, no op of the expert domain made; under `ttft` its prefill's too, `fast_ttft_split_floor`),
+at each op's own lower bound (`dagc.fastsched.fast_tpot_op_floor`: those ops at their times, the
+routed experts without routing statistics or interpolated kernel tables, the others at their
+kernel launches and link latencies), then at a floor of its TPOT from its stage costs
 (`dagc.fastsched.fast_tpot_floor`: a micro-batch crosses every stage between two tokens, and
 the busiest stage runs every micro-batch), without running the recurrence; when its TTFT matters,
 likewise at a floor of its TTFT from its prefill stage costs (`fast_ttft_floor`) before the
@@ -427,8 +428,8 @@ class Pruner:
                ) -> tuple[float, float, Recurrence] | None:
         """The first steps of `matters`, those that time no stage pass of the candidate's own: the
         physical bounds of its GPUs and of its pipeline, the times of its attention split's ops alone
-        (shared by every expert split), then the floor of its kernel launches (when passes of its
-        structure are known; after the split, whose figures `recalled` can read for later candidates).
+        (shared by every expert split), then each op's own lower bound (`Recurrence.tpot_op_floor`;
+        after the split, whose figures `recalled` can read for later candidates).
         None when they rule the candidate out, else its TTFT and TPOT bounds so far and its schedule."""
         assert bar.kth is not None
         gpus, name = lay.gpus_used, option_text(text, mb, overlap)
@@ -471,7 +472,7 @@ class Pruner:
     def matters(self, lay: Layout, workload: Workload, bar: Bar, text: str, mb: int, overlap: Overlap) -> bool:
         """Whether the candidate (`text` with `mb` micro-batches and `overlap`) could enter the best
         `k` or the Pareto front, given the `bar`: first at the physical bounds of its GPUs and of
-        its pipeline (no schedule), then at the floor of its kernel launches, then at a floor of its
+        its pipeline (no schedule), then at each op's own lower bound, then at a floor of its
         TPOT from its stage costs, then at its exact TPOT; when its TTFT matters (the objective or a
         requirement reads it), at a floor of its TTFT from its prefill stage costs and at its exact
         TTFT — before the TPOT figures under the `ttft` objective, whose score is TTFT alone."""
