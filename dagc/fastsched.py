@@ -234,34 +234,18 @@ class Timer:
 
         return self._remember(self.cache, ("split", split), make)
 
-    def op_lower(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, op: Op) -> float:
-        """A lower bound of `op`'s time at this shape (the same on every stage): its
-        `OpShapes.lower_template` priced by `dagc.cost.template_lower_s` — for the routed experts, no
-        routing statistics and no kernel table — remembered by the shape and by what the template
-        reads."""
-        def make() -> float:
-            shapes = self._shapes(workload, lay, phase, req, 0)
-            w = workload
-            key = (op, "lower", shapes.reads(op), w.prompt, w.generate, w.routing_imbalance, w.dispatch)
-            return self._remember(self.made, key, lambda: template_lower_s(shapes.lower_template(op), self.cm))
-
-        return self._remember(self.cache, ("lower", op, _shape_key(workload, lay, phase, req)), make)
-
     def op_floor_times(self, workload: Workload, lay: Layout, phase: Phase, req: tuple) -> list[dict]:
         """Per stage, lower bounds of `pass_times`' parts that price each op of a layer and of the
         stage's ends by itself, no pass of this shape timed: the ops of the attention split at their
-        times (`split_times`), the routed experts at `op_lower`, every other op at its floor
-        (`rest_floors`: kernel launches and link latencies). A layer's ops run one after the other;
-        a pair of micro-batches runs the compute ops of both on one stream and the collectives on the
-        other."""
+        times (`split_times`), every other op at its own lower bound (`lower_times`). A layer's ops
+        run one after the other; a pair of micro-batches runs the compute ops of both on one stream
+        and the collectives on the other."""
         def make() -> list[dict]:
             split = self.split_times(workload, lay, phase, req)
-            moe_layers = False in self.plan.model.layer_kinds
-            expert = self.op_lower(workload, lay, phase, req, Op.EXPERT_FFN) if moe_layers else 0.0
+            dense, moe = split["dense"], split["moe"]
             out = []
             for stage, where in enumerate(self.placements(lay)):
-                rest = self.rest_floors(workload, lay, phase, req, stage, where)
-                dense, moe = split["dense"], split["moe"] + expert
+                rest = self.lower_times(workload, lay, phase, req, stage, where)
                 out.append({"dense": dense + rest["dense"], "moe": moe + rest["moe"], "embed": split["embed"],
                             "head": split["head"], "send": rest["send"],
                             "pair_dense": 2 * max(dense + rest["pair_dense_compute"], rest["pair_dense_comm"]),
@@ -271,41 +255,40 @@ class Timer:
         # and where the stages sit: `placements` reads no more of the layout than the shape and pp
         return self._remember(self.cache, ("ops", _shape_key(workload, lay, phase, req), lay.pp), make)
 
-    def rest_floors(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int,
+    def lower_times(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int,
                     where: tuple[int, bool, bool]) -> dict[str, float]:
-        """The floors (`dagc.cost.template_floor_s`) of the ops of a stage's layers that
-        `op_floor_times` does not price otherwise — the collectives and the router — summed per layer
-        of each kind (`dense`, `moe`) and, for a pair of micro-batches, per stream
-        (`pair_…_compute`, `pair_…_comm`); and the send's (`send`, none after the last stage).
-        Each op's floor once per key of what its template reads, its kernels at their lower seconds
-        (a kernel is busy where either is above zero: the same floor, no table interpolated); the
-        floors once per stage placement and ranks busy, whatever the requests (`stage_floors`)."""
+        """Lower bounds of the times of the ops of a stage's layers outside the attention split — the
+        expert domain's and the collectives — summed per layer of each kind (`dense`, `moe`) and, for
+        a pair of micro-batches, per stream (`pair_…_compute`, `pair_…_comm`); and the send's
+        (`send`, none after the last stage). Each op at its `OpShapes.lower_template` priced by
+        `dagc.cost.template_lower_s` — a collective at its time, a compute op's kernels at their
+        lower seconds (no table interpolated), the routed experts and the ETP reduce at their EP
+        group's mean rows (no routing statistics) — once per key of what its template reads."""
         m = self.plan.model
 
         def make() -> dict[str, float]:
             shapes = self._shapes(workload, lay, phase, req, stage)
             w = workload
 
-            def floor_of(op: Op) -> tuple[float, bool]:
+            def lower_of(op: Op) -> tuple[float, bool]:
                 def price() -> tuple[float, bool]:
-                    tpl = shapes.make(op)
-                    return template_floor_s(tpl, self.cm, kernel_seconds(tpl, self.cm, lower=True)), tpl.kind.is_comm
+                    tpl = shapes.lower_template(op)
+                    return template_lower_s(tpl, self.cm), tpl.kind.is_comm
 
-                key = (op, "floor", shapes.reads(op), w.prompt, w.generate, w.routing_imbalance, w.dispatch)
+                key = (op, "lower", shapes.reads(op), w.prompt, w.generate, w.routing_imbalance, w.dispatch)
                 return self._remember(self.made, key, price)
 
-            rest: dict[str, float] = {"send": 0.0 if where[2] else floor_of(Op.SEND)[0]}
+            rest: dict[str, float] = {"send": 0.0 if where[2] else lower_of(Op.SEND)[0]}
             for dense in (True, False):
                 kind = "dense" if dense else "moe"
-                figures = ([floor_of(lop.op) for lop in layer_ops(lay, m, dense)[0] if lop.op not in _OP_FLOOR_PRICED]
-                           if dense in m.layer_kinds else [])
+                figures = ([lower_of(lop.op) for lop in layer_ops(lay, m, dense)[0]
+                            if lop.op not in ATTENTION_SPLIT_OPS] if dense in m.layer_kinds else [])
                 rest[kind] = sum(f for f, _ in figures)
                 rest["pair_" + kind + "_compute"] = sum(f for f, comm in figures if not comm)
                 rest["pair_" + kind + "_comm"] = sum(f for f, comm in figures if comm)
             return rest
 
-        # floors read of the requests only which ranks have any (as `stage_floors`)
-        return self._remember(self.cache, ("rest", _busy_key(_shape_key(workload, lay, phase, req)), *where), make)
+        return self._remember(self.cache, ("lower", _shape_key(workload, lay, phase, req), *where), make)
 
     def working_set_floor(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, op: Op) -> float:
         """A lower bound of the activation peak of `op`'s template at this shape (the same on every stage:
@@ -323,11 +306,6 @@ class Timer:
             return self.pass_times(workload, lay, phase, req, stage)["act"]
 
         return stage_activation_bytes(self.plan.model, workload, lay, act)
-
-
-# Ops `Timer.op_floor_times` prices by themselves (the attention split's at their times, the routed
-# experts at their lower bound); the floors of the others are kept beside a pass's (`"rest"`).
-_OP_FLOOR_PRICED = ATTENTION_SPLIT_OPS | {Op.EXPERT_FFN}
 
 
 def _shape_key(workload: Workload, lay: Layout, phase: Phase, req: tuple) -> tuple:
@@ -429,8 +407,8 @@ def fast_ttft_split_floor(plan: Plan, lay: Layout, workload: Workload, timer: Ti
 
 def fast_tpot_op_floor(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> float:
     """A lower bound of `fast_tpot_floor` that prices each op by itself (`Recurrence.tpot_op_floor`):
-    the attention split's ops at their times, the routed experts at a bound that needs no routing
-    statistics, the others at their floors, no pass of the candidate's timed."""
+    the attention split's ops at their times, the others at lower bounds that need no routing
+    statistics and no kernel table (`Timer.lower_times`), no pass of the candidate's timed."""
     return Recurrence(plan, lay, workload, timer).tpot_op_floor()
 
 

@@ -21,8 +21,9 @@ from .params import ffn_params
 from .plan import DType, Model, Workload
 from .shards import expected_distinct_nodes, expected_distinct_ranks
 
-__all__ = ["combine", "dispatch", "dispatch_dtype", "etp_reduce", "expert_ffn", "expert_ffn_lower", "router",
-           "shared_expert", "a2a_reads", "etp_reduce_reads", "expert_ffn_reads", "router_reads", "shared_expert_reads"]
+__all__ = ["combine", "dispatch", "dispatch_dtype", "etp_reduce", "etp_reduce_lower", "expert_ffn", "expert_ffn_lower",
+           "router", "shared_expert", "a2a_reads", "etp_reduce_reads", "expert_ffn_reads", "router_reads",
+           "shared_expert_reads"]
 
 
 def router(s: Shapes, r: Recipe) -> OpTemplate:
@@ -141,8 +142,17 @@ def _expert_kernels(s: Shapes, e: np.ndarray, hit: np.ndarray) -> tuple[Kernel, 
 
 
 def etp_reduce(s: Shapes, r: Recipe) -> OpTemplate:
+    return _etp_reduce(s, r, s.expert_tokens[0])
+
+
+def etp_reduce_lower(s: Shapes, r: Recipe) -> OpTemplate:
+    """`etp_reduce` of `expert_ffn_lower`'s rows (`Shapes.expert_tokens_mean`: no routing statistics):
+    nowhere more bytes than `etp_reduce`'s busiest rank, so no longer."""
+    return _etp_reduce(s, r, s.expert_tokens_mean[0])
+
+
+def _etp_reduce(s: Shapes, r: Recipe, e: np.ndarray) -> OpTemplate:
     lay, d = s.lay, s.d
-    e, _ = s.expert_tokens
     return s.comm(r, lay.etp, e, e * d.h * AB, s.crosses(lay.etp), s.nodes(lay.etp))
 
 

@@ -63,6 +63,7 @@ from .op_moe import (
     dispatch,
     dispatch_dtype,
     etp_reduce,
+    etp_reduce_lower,
     etp_reduce_reads,
     expert_ffn,
     expert_ffn_act_floor,
@@ -174,7 +175,8 @@ def _same_as(op: Op) -> Callable[[Shapes, Recipe], OpTemplate]:
 WORKING_SET_FLOORS: dict[Op, Callable[[Shapes], float]] = {Op.EXPERT_FFN: expert_ffn_act_floor}
 
 # Ops with a template cheaper to make whose time bounds theirs from below (`OpShapes.lower_template`).
-LOWER_TEMPLATES: dict[Op, Callable[[Shapes, Recipe], OpTemplate]] = {Op.EXPERT_FFN: expert_ffn_lower}
+LOWER_TEMPLATES: dict[Op, Callable[[Shapes, Recipe], OpTemplate]] = {Op.EXPERT_FFN: expert_ffn_lower,
+                                                                      Op.ETP_REDUCE: etp_reduce_lower}
 
 _C, _W, _KV = None, Peak.WEIGHTS, Peak.KV_CACHE
 RECIPES: dict[Op, Recipe] = {

@@ -304,19 +304,19 @@ def test_an_ops_working_set_floor_bounds_its_templates(name):
 @pytest.mark.parametrize("name", PLANS + ["large prefill"])
 def test_an_ops_lower_template_bounds_its_time(name):
     """`OpShapes.lower_template` priced by `dagc.cost.template_lower_s` (what the search's op floor
-    reads, `Timer.op_lower`) is at most the op's time as the schedule prices it, in both phases: the
-    routed experts at their EP group's mean rows, no routing statistics, strictly below with more
-    than one EP rank; every other op's lower seconds below its own."""
+    reads, `Timer.lower_times`) is at most the op's time as the schedule prices it, in both phases, for
+    every op of a layer and the send: the routed experts and the ETP reduce at their EP group's mean
+    rows, no routing statistics (the experts strictly below with more than one EP rank); a compute
+    op's kernels at their lower seconds; a collective at its own time."""
     plan = plan_named(name)
     cm = CostModel.from_cluster(plan.cluster)
     compared, below = set(), 0
     for _, lay, _, _, shapes in stage_shapes(plan, 7, 120):
-        for op in (Op.EXPERT_FFN, Op.QKV, Op.ATTENTION, Op.ROUTER, Op.DISPATCH):
-            if op not in {lop.op for dense in plan.model.layer_kinds for lop in layer_ops(lay, plan.model, dense)[0]}:
-                continue
+        present = {lop.op for dense in plan.model.layer_kinds for lop in layer_ops(lay, plan.model, dense)[0]}
+        for op in present | ({Op.SEND} if lay.pp > 1 else set()):
             lower = template_lower_s(shapes.lower_template(op), cm)
             time_s = float(template_time_s(shapes.make(op), cm).max())
             assert 0 < lower <= time_s * (1 + 1e-12), (op, lay.strategy.text, lower, time_s)
             below += op is Op.EXPERT_FFN and lay.ep > 1 and lower < time_s
             compared.add(op)
-    assert Op.EXPERT_FFN in compared and below
+    assert {Op.EXPERT_FFN, Op.ATTENTION, Op.ROUTER, Op.DISPATCH, Op.TP_REDUCE, Op.SEND} <= compared and below
