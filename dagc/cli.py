@@ -416,8 +416,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help=JOBS_HELP)
     se.add_argument("--svg", metavar="FILE", help="where to write the Pareto plot (default out/<plan>/pareto.svg)")
     se.add_argument("--budget", type=_seconds, default=None, metavar="S",
-                    help="stop after S seconds (the candidates are visited fewest GPUs first; under ttft, tpot and "
-                    "throughput most GPUs first) (default: evaluate every candidate)")
+                    help="stop after S seconds (the candidates are visited best bound first; with --vary batch fewest "
+                    "GPUs first, under ttft, tpot and throughput most) (default: evaluate every candidate)")
     se.add_argument("--vary", choices=("batch",), default=None,
                     help="`batch`: compare every strategy at the largest batch it serves within memory and the "
                     "require block (as `batch = max` in the plan)")

@@ -10,9 +10,10 @@ prompts of 4096 tokens or more), sp, the expert domain (none — experts follow 
 dividing the experts with etp ∈ {1, 2, 4} dividing the expert ffn), micro-batches ∈ {pp, 2·pp}
 (1 and 2 without pp; at most the requests of an attention-DP group) and overlap — using at most
 the GPUs available (fewer is a result in itself). dp takes the powers of two and the largest
-value that fits. Candidates are generated lazily, fewest GPUs first (under the `ttft`, `tpot` and
-`throughput` objectives, whose best use many GPUs, the search visits them in the reverse order),
-and pruned by the very rules `check` runs.
+value that fits. Candidates are generated fewest GPUs first and visited best bound first
+(`dagc.search_bound.Pruner.best_first`; a `batch = max` search, or one without pruning: most GPUs
+first under the `ttft`, `tpot` and `throughput` objectives, whose best use many GPUs, else fewest
+GPUs first), and pruned by the very rules `check` runs.
 
 Evaluation (`evaluate`) uses the cost model of `compile` on op templates shared between
 candidates (`dagc.fastsched`: exact for `overlap = none`, an estimate with overlap) and the
@@ -302,13 +303,17 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
     space = count_candidates(plan)
     limit = min(space, max_candidates)
     stream: Iterator[_Item] = itertools.islice(_items(plan), limit)
-    if objective in MOST_GPUS_FIRST:                # their best use many GPUs: found first, they prune the rest
+    timer = _timer_for(plan, timer)
+    pruner = Pruner(plan, objective, timer)
+    best_first = prune and not plan.workload.batch_max   # a `batch = max` plan's bounds are at its largest batch
+    if best_first:                                   # the bar tightens soonest: the most promising first
+        stream = iter(pruner.best_first(list(stream)))
+    elif objective in MOST_GPUS_FIRST:                # their best use many GPUs: found first, they prune the rest
         stream = reversed(list(stream))
     exact = max(SPLIT_CANDIDATES, rescore, top)
     tally = _Tally(_Best(max(RANKED_KEEP, exact)), _Front() if front else None, BarKeeper(exact if prune else 0),
                    limit, progress)
-    timer = _timer_for(plan, timer)
-    stopped = _evaluate_all(plan, objective, jobs, stream, limit, deadline, clock, tally, timer)
+    stopped = _evaluate_all(plan, objective, jobs, stream, limit, deadline, clock, tally, pruner)
     if tally.done >= space:
         stopped = None
     elif stopped is None:
@@ -331,7 +336,8 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
                         pareto=tally.front.result() if tally.front is not None else (),
                         total=space + len(extra), stopped=stopped, limit=max_candidates,
                         pareto_complete=tally.front.complete if tally.front is not None else True,
-                        pareto_kept=tally.front is not None, skipped=tuple(skipped), pruned=tally.pruned,
+                        pareto_kept=tally.front is not None, best_first=best_first, skipped=tuple(skipped),
+                        pruned=tally.pruned,
                         exact_top=min(exact if prune else RANKED_KEEP, len(ranked)))
 
 
@@ -431,7 +437,7 @@ def process_pool(**kw: Any) -> ProcessPoolExecutor:
 
 
 def _evaluate_all(plan: Plan, objective: str, jobs: int, stream: Iterator[_Item], limit: int,
-                  deadline: float | None, clock: Callable[[], float], tally: _Tally, timer: _Timer) -> str | None:
+                  deadline: float | None, clock: Callable[[], float], tally: _Tally, pruner: Pruner) -> str | None:
     """Evaluate the candidates of `stream` in chunks, in this process or in `jobs` worker processes,
     each against the bar `tally` gives it, handing each chunk's results to `tally.take`. Returns
     "budget" when the deadline stopped it."""
@@ -439,9 +445,8 @@ def _evaluate_all(plan: Plan, objective: str, jobs: int, stream: Iterator[_Item]
     if jobs > 1 and limit > CHUNK:
         return _evaluate_in_workers(plan, objective, jobs, chunks, deadline, tally.take, _evaluate_items,
                                     process_pool, in_flight=min(2 * jobs, BAR_LAG))
-    pruner = Pruner(plan, objective, timer)
     for items, bar in chunks:
-        found, n, pruned = _evaluate_items(items, deadline, bar, plan, objective, timer, clock, pruner)
+        found, n, pruned = _evaluate_items(items, deadline, bar, plan, objective, pruner.timer, clock, pruner)
         if n:
             tally.take(found, n, pruned)
         if n < len(items):

@@ -176,6 +176,7 @@ class Pruner:
         self._workloads: dict[tuple[int, str], Workload] = {}
         self._item_shape: tuple | None = None            # `recalled`: the last strategy's degrees, and its figures
         self._item_figures: tuple[int, int, StageBounds, bool] | None = None
+        self._strategies: dict[tuple, tuple[int, int, StageBounds, bool] | None] = {}   # `_strategy_figures`
         # whether the rank or a requirement reads TTFT: then its exact figure is worth a prefill schedule
         self.needs_ttft = objective in _TTFT_OBJECTIVES or any(r.kind in _TTFT_METRICS for r in plan.requirements)
         # whether the rank or a requirement reads TPOT (the front reads it too): else a TPOT floor prunes nothing
@@ -250,7 +251,7 @@ class Pruner:
         dp, pp, tp, cp, sp, _, _, mb, overlap = item
         shape = item[:7]
         if shape != self._item_shape:            # the variants of a strategy come in a row: its part once
-            self._item_shape, self._item_figures = shape, self._strategy_figures(shape)
+            self._item_shape, self._item_figures = shape, self.strategy_figures(shape)
         figures = self._item_figures
         if figures is None:
             return None
@@ -271,6 +272,39 @@ class Pruner:
             return None
         split = self._split.get(_split_key(tp, cp, sp, g, stages, dp, microbatches, overlap, tpot_floors))
         return Screen.PRUNED if split is not None and _out_of_reach(split[2], bar) else None
+
+    def best_first(self, items: list[tuple]) -> list[tuple]:
+        """The search's items in the order that lets branch and bound prune soonest: each strategy's
+        variants together (as given), the strategies by the best their variant with the most
+        micro-batches (the least bubble) could do at the bounds of its GPUs and its pipeline
+        (`stage_bounds`; rank key order: requirements surely missed, then score, then GPUs), ties in
+        the order given; strategies set aside for their resident bytes, and those with more stages
+        than layers, last. Deterministic: the same items give the same order."""
+        groups: dict[tuple, list[tuple]] = {}
+        for item in items:
+            groups.setdefault(item[:7], []).append(item)
+        last = (1 << 30, 0.0, 0)
+
+        def key(shape: tuple) -> tuple:
+            figures = self.strategy_figures(shape)
+            if figures is None or figures[3]:
+                return last
+            g, adp, _, _ = figures
+            dp, pp = shape[0], shape[1]
+            batch = self.plan.workload.batch
+            item = groups[shape][-1]                  # the most micro-batches: the least bubble
+            workload = self.workload_of(item[7], item[8])
+            microbatches = effective_microbatches(workload.microbatches_for(pp), batch, dp, adp)
+            return self.stage_bounds(workload, g, pp, dp, adp, microbatches)[2].head
+
+        order = sorted(groups, key=key)
+        return [item for shape in order for item in groups[shape]]
+
+    def strategy_figures(self, shape: tuple) -> tuple[int, int, StageBounds, bool] | None:
+        """`_strategy_figures`, remembered (`best_first` and `recalled` read them)."""
+        if shape not in self._strategies:
+            self._strategies[shape] = self._strategy_figures(shape)
+        return self._strategies[shape]
 
     def _strategy_figures(self, shape: tuple) -> tuple[int, int, StageBounds, bool] | None:
         """What `recalled` reads of a strategy whatever its micro-batches and overlap (`shape`: an

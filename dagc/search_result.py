@@ -15,17 +15,20 @@ from .plan import Overlap, Strategy
 __all__ = ["Candidate", "SearchResult", "option_text", "pareto_front", "search_order", "MAX_SEARCH_CANDIDATES",
            "PARETO_MAX", "MOST_GPUS_FIRST", "SKIPPED_SPLITS", "SKIPPED_RESCORE"]
 
-MAX_SEARCH_CANDIDATES = 100_000  # candidates one search evaluates at most, fewest GPUs first (~1 min on one core)
+MAX_SEARCH_CANDIDATES = 100_000  # candidates one search evaluates at most, the first generated (~1 min on one core)
 PARETO_MAX = 1_000              # Pareto-front points kept (beyond: the best by decode tokens/s per GPU)
 SKIPPED_SPLITS = "balanced pipeline splits"           # `SearchResult.skipped`: not tried (for all the best)
 SKIPPED_RESCORE = "exact re-scoring of the best"      # `SearchResult.skipped`: the top are (partly) estimates
-# Objectives whose best strategies tend to use the most GPUs: their search visits those first, so that its
-# bar tightens early (branch and bound, `dagc.search_bound`); the others visit the fewest GPUs first.
+# Objectives whose best strategies tend to use the most GPUs: a search not visited best bound first (`batch =
+# max`, or no pruning) visits those first, so that its bar tightens early; the others visit the fewest first.
 MOST_GPUS_FIRST = frozenset({"ttft", "tpot", "throughput"})
 
 
-def search_order(objective: str) -> str:
-    """The order a search under `objective` visits its candidates in, in words."""
+def search_order(objective: str, best_first: bool = False) -> str:
+    """The order a search under `objective` visits its candidates in, in words: `best_first`, the
+    strategies by the best their GPUs' and pipeline's bounds allow (`dagc.search_bound.Pruner.best_first`)."""
+    if best_first:
+        return "best bound first"
     return "most GPUs first" if objective in MOST_GPUS_FIRST else "fewest GPUs first"
 
 
@@ -84,6 +87,7 @@ class SearchResult:
     exact_top: int = 0                            # `ranked[:exact_top]` is the space's best, in order; beyond,
                                                   # only candidates that were evaluated in full
     pareto_kept: bool = True                      # False: no front was asked for (`search(…, front=False)`)
+    best_first: bool = False                      # visited best bound first (`search_order`)
 
     @property
     def complete(self) -> bool:
@@ -119,7 +123,7 @@ class SearchResult:
     @property
     def order(self) -> str:
         """The order the candidates were visited in (`search_order`): what a partial search covered."""
-        return search_order(self.objective)
+        return search_order(self.objective, self.best_first)
 
     def counts_text(self) -> str:
         """How the candidates examined ended, e.g. "13,201 strategies examined: 12,401 pruned by their

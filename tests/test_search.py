@@ -10,9 +10,12 @@ import pytest
 
 from dagc.check import check, check_strategy
 from dagc.fastsched import Timer
+from dagc.layout import effective_microbatches
 from dagc.load import load_plan, load_plan_text, parse_strategy
 from dagc.plan import Overlap
 from dagc.search import SKIPPED_SPLITS, Objective, candidates, evaluate, judge_optimal, pareto_front, search
+from dagc.search_bound import Pruner
+from dagc.search_space import _items, _strategy
 from conftest import EXAMPLES, ROOT, plan_text
 
 TINY = plan_text(
@@ -236,19 +239,29 @@ def test_when_no_strategy_meets_a_line_the_best_meets_the_others():
 
 
 @pytest.mark.parametrize("objective", Objective.NAMES)
-def test_a_partial_search_covers_the_end_of_the_space_its_objective_favours(objective):
-    """ttft, tpot and throughput favour many GPUs: their search visits those first (its bar tightens
-    sooner), and a partial search says which end it covered."""
+def test_a_partial_search_covers_the_strategies_with_the_best_bounds(objective):
+    """The search visits the strategies best bound first (its bar tightens sooner): a partial search
+    has seen the first of them, in that order, and says so."""
     plan = load_plan(EXAMPLES / "mixtral-8x7b-1node.moe")
     ticks = iter(range(10**9))
     found = search(plan, objective=objective, rescore=0, budget_s=60, clock=lambda: next(ticks))
-    assert not found.complete and found.ranked
-    gpus = sorted({s.dp * s.pp * max(s.tp * s.cp, (s.ep or 1) * (s.etp or s.tp)) for s, _, _ in candidates(plan)})
-    seen = {c.gpus for c in found.ranked}
-    if objective in ("ttft", "tpot", "throughput"):
-        assert found.order == "most GPUs first" and seen == {gpus[-1]}
-    else:
-        assert found.order == "fewest GPUs first" and max(seen) < gpus[-1]
+    assert not found.complete and found.ranked and found.order == "best bound first"
+    pruner = Pruner(plan, objective, Timer(plan))
+    order = pruner.best_first(list(_items(plan)))
+    assert sorted(order, key=repr) == sorted(_items(plan), key=repr)
+    first = {_strategy(item).text for item in order[:found.evaluated]}
+    assert {c.strategy.text for c in found.ranked} <= first and len(first) < len({item[:7] for item in order})
+
+    def head(strategy):  # the best its last variant (the most micro-batches) could do at its bounds
+        item = [i for i in order if i[:7] == strategy][-1]
+        g, adp, _, aside = pruner.strategy_figures(strategy)
+        workload = pruner.workload_of(item[7], item[8])
+        mb = effective_microbatches(workload.microbatches_for(item[1]), plan.workload.batch, item[0], adp)
+        return (1,) if aside else (0, *pruner.stage_bounds(workload, g, item[1], item[0], adp, mb)[2].head)
+
+    seen = {i[:7] for i in order[:found.evaluated]}
+    unseen = {i[:7] for i in order} - seen
+    assert max(head(s) for s in seen) <= min(head(s) for s in unseen)
     _, evidence = judge_optimal(check(plan)[0], found)
     assert f"{found.order}, when its time budget was spent" in evidence["note"]
     assert found.counts_text().startswith(f"{found.evaluated:,} of {found.total:,} strategies examined (the search "
