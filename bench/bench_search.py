@@ -14,12 +14,14 @@ experts, overflow a GPU (set aside: the check rejects them with E402)
 and those evaluated in full (memory, rules, the schedule's figures); `cand/s` the space over the search's seconds;
 `check s` a `dagc.check.check` with the search for its optimal verdict, as `dagc check` runs it (the
 best 5 re-scored, no Pareto front: `search(…, top=5, front=False)`). Each measurement starts with
-dagc's memoised functions forgotten, as a new process would.
+dagc's memoised functions forgotten, as a new process would, and with the garbage collector's
+threshold the `dagc` command sets (`dagc.cli.GC_THRESHOLD`).
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import platform
 import sys
@@ -28,7 +30,7 @@ from pathlib import Path
 
 from dagc.batch_max import BATCH_LIMIT
 from dagc.check import check
-from dagc.cli import CHECK_RESCORED
+from dagc.cli import CHECK_RESCORED, GC_THRESHOLD
 from dagc.load import load_plan, load_plan_text
 from dagc.search import search
 
@@ -74,6 +76,7 @@ def main() -> None:
     ap.add_argument("--vary-batch", action="store_true", help="each candidate at the largest batch it serves")
     ap.add_argument("--plan", type=Path, nargs="*", default=[], help="these plans instead of the ladder")
     args = ap.parse_args()
+    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])       # as the `dagc` command runs
     print(f"machine: {platform.machine()} · {os.cpu_count()} cores · Python {platform.python_version()} · "
           f"jobs {args.jobs}")
     print(f"{'plan':34} {'space':>7} {'pruned':>7} {'past':>6} {'search s':>8} {'cand/s':>8} {'check s':>8}  best")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import json
 import math
 import os
@@ -458,7 +459,23 @@ _RESOURCE_FAILURES: dict[type, str] = {
 }
 
 
+# The cyclic garbage collector's first-generation threshold while a command runs (Python's default: 700
+# allocations). dagc's objects seldom form cycles, yet a check of a large plan allocates millions of
+# them, and the collections those trigger took a tenth of a second of the 2048-GPU check (measured:
+# 1.17 s → 1.08 s). Memory stays bounded: the collector still runs, ~140 times less often.
+GC_THRESHOLD = 100_000
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    before = gc.get_threshold()
+    gc.set_threshold(GC_THRESHOLD, *before[1:])
+    try:
+        return _main(argv)
+    finally:
+        gc.set_threshold(*before)            # a caller in this process (a test) gets its own back
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = None
     try:
         parser = build_parser()
