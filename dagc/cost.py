@@ -129,6 +129,12 @@ def kernel_time_s(k: Kernel, profile: KernelTimes, lower: bool = False) -> np.nd
     """Per-rank seconds of one kernel from the profile; 0 on ranks with nothing to do (a zero in its
     shape). Ranks with the same shape are looked up once. `lower`: a lower bound of them
     (`KernelTimes`' `lower`), non-decreasing in the shape."""
+    alike = _alike(k.shape)
+    if alike is not None:                                         # every rank alike (the usual case)
+        shape, one = alike
+        if not all(x > 0 for x in one):                           # no rows, bytes or width: no launch
+            return np.zeros(shape)
+        return np.full(shape, _uniform_seconds(profile, k.cls, k.dtype, k.memory_op, k.launches, one, lower))
     coords = np.stack(np.broadcast_arrays(*(np.asarray(x, dtype=np.float64) for x in k.shape)))
     size = coords[0].size
     flat = coords.reshape(len(k.shape), size)
@@ -153,6 +159,24 @@ def kernel_time_s(k: Kernel, profile: KernelTimes, lower: bool = False) -> np.nd
         t = _kernel_lookup(k, profile, [rows[:, j] for j in range(rows.shape[1])], lower)
         out[active] = t[inverse.reshape(-1)]
     return out.reshape(coords[0].shape)
+
+
+def _alike(coords: tuple) -> tuple[tuple[int, ...], tuple[float, ...]] | None:
+    """(the broadcast shape, each coordinate's one value) of a kernel shape whose every rank has the same
+    values, else None (also for no ranks), without broadcasting them together."""
+    arrays = [np.asarray(x, dtype=np.float64) for x in coords]
+    values = []
+    for a in arrays:
+        if a.ndim == 0:
+            values.append(float(a))
+            continue
+        if not a.size:
+            return None
+        v = a.flat[0]
+        if not (a == v).all():
+            return None
+        values.append(float(v))
+    return np.broadcast_shapes(*(a.shape for a in arrays)), tuple(values)
 
 
 @functools.lru_cache(maxsize=1 << 16)

@@ -269,20 +269,23 @@ class Timer:
         def make() -> dict[str, float]:
             shapes = self._shapes(workload, lay, phase, req, stage)
             w = workload
+            tail = (w.prompt, w.generate, w.routing_imbalance, w.dispatch)
+            known: dict[Op, tuple[float, bool]] = {}            # an op of both kinds of layer: once
 
             def lower_of(op: Op) -> tuple[float, bool]:
-                def price() -> tuple[float, bool]:
-                    tpl = shapes.lower_template(op)
-                    return template_lower_s(tpl, self.cm), tpl.kind.is_comm
+                hit = known.get(op)
+                if hit is None:
+                    def price() -> tuple[float, bool]:
+                        tpl = shapes.lower_template(op)
+                        return template_lower_s(tpl, self.cm), tpl.kind.is_comm
 
-                key = (op, "lower", shapes.reads(op), w.prompt, w.generate, w.routing_imbalance, w.dispatch)
-                return self._remember(self.made, key, price)
+                    hit = known[op] = self._remember(self.made, (op, "lower", shapes.reads(op), *tail), price)
+                return hit
 
             rest: dict[str, float] = {"send": 0.0 if where[2] else lower_of(Op.SEND)[0]}
             for dense in (True, False):
                 kind = "dense" if dense else "moe"
-                figures = ([lower_of(lop.op) for lop in layer_ops(lay, m, dense)[0]
-                            if lop.op not in ATTENTION_SPLIT_OPS] if dense in m.layer_kinds else [])
+                figures = [lower_of(op) for op in _outside_split(lay, m, dense)]
                 rest[kind] = sum(f for f, _ in figures)
                 rest["pair_" + kind + "_compute"] = sum(f for f, comm in figures if not comm)
                 rest["pair_" + kind + "_comm"] = sum(f for f, comm in figures if comm)
@@ -306,6 +309,19 @@ class Timer:
             return self.pass_times(workload, lay, phase, req, stage)["act"]
 
         return stage_activation_bytes(self.plan.model, workload, lay, act)
+
+
+def _outside_split(lay: Layout, m: Model, dense: bool) -> tuple[Op, ...]:
+    """The ops of a layer of this kind outside `ATTENTION_SPLIT_OPS`, in order (none for a kind the model
+    does not have)."""
+    if dense not in m.layer_kinds:
+        return ()
+    return _outside(layer_ops(lay, m, dense)[0])
+
+
+@functools.lru_cache(maxsize=256)
+def _outside(ops: tuple[LayerOp, ...]) -> tuple[Op, ...]:
+    return tuple(lop.op for lop in ops if lop.op not in ATTENTION_SPLIT_OPS)
 
 
 def _shape_key(workload: Workload, lay: Layout, phase: Phase, req: tuple) -> tuple:
@@ -534,6 +550,12 @@ class Recurrence:
         """max(the first unit crossing every stage and send, the busiest stage's units), from the
         rows `row_of(req, n)` gives (None: not known, and neither is the floor)."""
         units = self.unit_counts
+        if len(units) == 1:                         # every unit alike (the usual case)
+            [(key, count)] = units.items()
+            row = row_of(*key)
+            if row is None:
+                return None
+            return max(sum(compute + send for compute, send in row), count * max(compute for compute, _ in row))
         rows = {key: row_of(*key) for key in units}
         if any(row is None for row in rows.values()):
             return None
