@@ -268,21 +268,15 @@ class Timer:
 
         def make() -> dict[str, float]:
             shapes = self._shapes(workload, lay, phase, req, stage)
-            w = workload
-            tail = (w.prompt, w.generate, w.routing_imbalance, w.dispatch)
             known: dict[Op, tuple[float, bool]] = {}            # an op of both kinds of layer: once
 
             def lower_of(op: Op) -> tuple[float, bool]:
                 hit = known.get(op)
                 if hit is None:
-                    def price() -> tuple[float, bool]:
-                        tpl = shapes.lower_template(op)
-                        return template_lower_s(tpl, self.cm), tpl.kind.is_comm
-
-                    hit = known[op] = self._remember(self.made, (op, "lower", shapes.reads(op), *tail), price)
+                    hit = known[op] = self._lower(shapes, op)
                 return hit
 
-            rest: dict[str, float] = {"send": 0.0 if where[2] else lower_of(Op.SEND)[0]}
+            rest: dict[str, float] = {}
             for dense in (True, False):
                 kind = "dense" if dense else "moe"
                 figures = [lower_of(op) for op in _outside_split(lay, m, dense)]
@@ -291,7 +285,26 @@ class Timer:
                 rest["pair_" + kind + "_comm"] = sum(f for f, comm in figures if comm)
             return rest
 
-        return self._remember(self.cache, ("lower", _shape_key(workload, lay, phase, req), *where), make)
+        # the layers read of where the stage sits its offset in its node, the send whether it crosses nodes
+        offset, cross, last = where
+        shape = _shape_key(workload, lay, phase, req)
+        out = self._remember(self.cache, ("lower", shape, offset), make)
+        if last:
+            return {**out, "send": 0.0}
+        send = self._remember(self.cache, ("lower send", shape, cross),
+                              lambda: self._lower(self._shapes(workload, lay, phase, req, stage), Op.SEND)[0])
+        return {**out, "send": send}
+
+    def _lower(self, shapes: OpShapes, op: Op) -> tuple[float, bool]:
+        """`op`'s lower bound at `shapes` (its `OpShapes.lower_template` priced by
+        `dagc.cost.template_lower_s`) and whether it is a collective, once per key of what it reads."""
+        def price() -> tuple[float, bool]:
+            tpl = shapes.lower_template(op)
+            return template_lower_s(tpl, self.cm), tpl.kind.is_comm
+
+        w = shapes.w
+        return self._remember(self.made, (op, "lower", shapes.reads(op), w.prompt, w.generate, w.routing_imbalance,
+                                          w.dispatch), price)
 
     def working_set_floor(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, op: Op) -> float:
         """A lower bound of the activation peak of `op`'s template at this shape (the same on every stage:

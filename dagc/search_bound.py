@@ -340,10 +340,9 @@ class Pruner:
         resident = self.resident_batch(lay.tp, lay.cp, lay.ep, lay.etp, lay.stage_layers, lay.dp, lay.adp)
         most = min(most, max(lo, resident))           # `lo` is served, so it fits: never below it
         ttft, tpot, gpus = fc.metrics["ttft_s"], fc.metrics["tpot_s"], lay.gpus_used
-        name = option_text(text, mb, overlap)
 
         def could(batch: int) -> bool:
-            return _could_matter(self._best(ttft, tpot, self.plan.workload, gpus, batch), bar, name, mb, overlap)
+            return _could_matter(self._best(ttft, tpot, self.plan.workload, gpus, batch), bar, text, mb, overlap)
 
         if not could(most):
             return None
@@ -466,21 +465,21 @@ class Pruner:
         after the split, whose figures `recalled` can read for later candidates).
         None when they rule the candidate out, else its TTFT and TPOT bounds so far and its schedule."""
         assert bar.kth is not None
-        gpus, name = lay.gpus_used, option_text(text, mb, overlap)
+        gpus = lay.gpus_used
         first_ttft, tpot, best = self.first_bounds(workload, lay)
-        if not _could_matter(best, bar, name, mb, overlap):
+        if not _could_matter(best, bar, text, mb, overlap):
             return None
         schedule = Recurrence(self.plan, lay, workload, self.timer)      # one per candidate: its stage costs shared
         tpot_floors = self.floors_matter(bar)
         if not (tpot_floors or self.ttft_first):
             return first_ttft, tpot, schedule
         ttft, split_tpot, best = self.split_bounds(workload, lay, schedule, tpot_floors)
-        if not _could_matter(best, bar, name, mb, overlap):
+        if not _could_matter(best, bar, text, mb, overlap):
             return None
         if not tpot_floors:
             return ttft, split_tpot, schedule
         ops = schedule.tpot_op_floor()
-        if ops > split_tpot and not _could_matter(self._best(ttft, ops, workload, gpus), bar, name, mb, overlap):
+        if ops > split_tpot and not _could_matter(self._best(ttft, ops, workload, gpus), bar, text, mb, overlap):
             return None
         return ttft, max(split_tpot, ops), schedule
 
@@ -518,11 +517,11 @@ class Pruner:
     def _matters(self, reach: tuple[float, float, Recurrence], lay: Layout, workload: Workload, bar: Bar, text: str,
                  mb: int, overlap: Overlap) -> bool:
         """`matters` after `_reach` let the candidate through with `reach`."""
-        gpus, name = lay.gpus_used, option_text(text, mb, overlap)
+        gpus = lay.gpus_used
         ttft, tpot, schedule = reach
 
         def could(ttft: float, tpot: float) -> bool:
-            return _could_matter(self._best(ttft, tpot, workload, gpus), bar, name, mb, overlap)
+            return _could_matter(self._best(ttft, tpot, workload, gpus), bar, text, mb, overlap)
 
         ttft_first = self.ttft_first
         if ttft_first:
@@ -555,10 +554,12 @@ class _Best(NamedTuple):
 
 
 def _could_matter(best: _Best, bar: Bar, text: str, mb: int, overlap: Overlap) -> bool:
-    """Whether a candidate (`text` with `mb` micro-batches and `overlap`) that does at most `best`
-    could rank before the bar's `k`-th best or join its front."""
+    """Whether a candidate (strategy `text` with `mb` micro-batches and `overlap`) that does at most
+    `best` could rank before the bar's `k`-th best or join its front. Its name (`option_text`) breaks
+    a tie of the rest of the rank key, and is written only then."""
     assert bar.kth is not None
-    if (*best.head, text, mb, overlap.value) < bar.kth:
+    head, kth = best.head, bar.kth
+    if head < kth[:3] or (head == kth[:3] and (option_text(text, mb, overlap), mb, overlap.value) < kth[3:]):
         return True
     if best.missed or bar.front is None:
         return False                 # ranks after the k-th best, and the front (if kept) holds only what meets
