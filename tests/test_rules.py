@@ -160,6 +160,17 @@ def test_w501_names_imbalance():
     text = plan_text(cluster=C24, strategy="strategy pp 3 < tp 8 >")
     d = next(d for d in check(load_plan_text(text))[0].diagnostics if d.code == "W501")
     assert "[11, 11, 10]" in d.message and "10.0 %" in d.message
+    assert d.hint == "pp 2 or pp 4 or pp 8 or pp 16 divides 32 layers evenly; or balance with an explicit split " \
+        "`pp 3 [a, b, …]`"
+
+
+def test_w501_hint_says_when_no_pipeline_degree_divides_the_layers():
+    """DeepSeek-V3's 61 layers: no pipeline degree the search tries divides them."""
+    text = ('model preset "deepseek-v3"\ncluster { gpus = 64  gpus_per_node = 8  gpu preset "h800" }\n'
+            "workload { batch = 64  prompt = 1024  generate = 128 }\nstrategy pp 4 < tp 1 ; ep 16 >\n")
+    d = next(d for d in check(load_plan_text(text))[0].diagnostics if d.code == "W501")
+    assert d.hint == ("no pipeline degree above 1 divides 61 layers evenly: balance the stages with an explicit "
+                      "split `pp 4 [a, b, …]`, or accept the imbalance")
 
 
 def test_w505_counts_unused():

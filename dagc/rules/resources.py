@@ -120,7 +120,18 @@ def check_split_balance(ctx: RuleContext):
                    f"uneven layer split {_short_list(counts)}: the largest stage has {(hi / lo - 1) * 100:.1f} % "
                    f"more layers than the smallest",
                    ctx.strategy.span_of("split") or ctx.strategy.span_of("pp"),
-                   "choose pp dividing the layers, or balance with an explicit split `pp N [a, b, …]`")
+                   _split_hint(sum(counts), len(counts)))
+
+
+def _split_hint(layers: int, pp: int) -> str:
+    """W501's hint: the pipeline degrees that divide the layers evenly (none but 1 for a prime count),
+    or an explicit split."""
+    even = [d for d in range(2, 17) if layers % d == 0 and d != pp][:4]      # the degrees the search tries
+    if not even:
+        return (f"no pipeline degree above 1 divides {layers} layers evenly: balance the stages with an explicit "
+                f"split `pp {pp} [a, b, …]`, or accept the imbalance")
+    return (f"{' or '.join(f'pp {d}' for d in even)} divides {layers} layers evenly; or balance with an explicit "
+            f"split `pp {pp} [a, b, …]`")
 
 
 def check_tp_nodes(ctx: RuleContext):
