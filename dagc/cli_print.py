@@ -390,6 +390,12 @@ def _print_search(out: Console, found: SearchResult, top: int, svg_path: Path) -
              c.binding or "—") for k, c in enumerate(best, 1)]
     columns = SEARCH_COLUMNS[:2] + (("batch (max)",) if varied else ()) + SEARCH_COLUMNS[2:]
     _print_table(out, _strategy_table(f"best {len(best)}", columns, rows))
+    if any(c.binding for c in best):
+        out.print("binding requirement: " + ("what one more request would break (memory, or a requirement)"
+                                             if varied else "the requirement with the least margin: of a candidate "
+                                             "that meets them all, the first to fail if things get worse; of one "
+                                             "that does not, the one it misses by the most"),
+                  markup=False)
     front = sorted(found.pareto, key=lambda c: c.metrics["tpot_s"])[:20]
     if not front:
         out.print("Pareto front: empty — no candidate meets the requirements (their binding requirement is in the "
