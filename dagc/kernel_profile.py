@@ -49,6 +49,8 @@ def _memoised(method: Callable[..., Any]) -> Callable[..., Any]:
     for every candidate strategy. Arrays are returned as copies, so callers may change them."""
     @functools.wraps(method)
     def wrapper(self: KernelProfile, *args: Any, **kw: Any) -> Any:
+        if kw.get("lower"):
+            return method(self, *args, **kw)     # a roofline, no table interpolated: cheaper than its key
         try:
             key = (method.__name__, *map(_key, args), *((k, _key(v)) for k, v in sorted(kw.items())))
         except TypeError:
@@ -66,6 +68,12 @@ def _memoised(method: Callable[..., Any]) -> Callable[..., Any]:
 def _logs(coords: np.ndarray) -> np.ndarray:
     """Shape coordinates in log space; a zero dimension (no work) is placed at 1."""
     return np.log(np.maximum(np.nan_to_num(coords, nan=1.0), 1.0))
+
+
+def _shape_logs(lower: bool, *coords: np.ndarray) -> np.ndarray:
+    """`_logs` of the shape coordinates, one row per query; an empty array for a `lower` query, whose
+    roofline reads no measured shape."""
+    return np.empty((0, 0)) if lower else _logs(np.stack(coords, axis=1))
 
 
 def _out(shape: tuple[int, ...], t: np.ndarray) -> Any:
@@ -143,7 +151,7 @@ class KernelProfile(KernelTimes):
 
         def roof(_o: np.ndarray, mm: np.ndarray) -> np.ndarray:
             return roofline_s(2.0 * mm * n3 * k3, eb * (mm * k3 + n3 * k3) + ob * mm * n3, peak, hbm)
-        return _out(shape, evaluate(table, _logs(np.stack([n, k], axis=1)), np.zeros_like(m), m, roof, self.floor_s,
+        return _out(shape, evaluate(table, _shape_logs(lower, n, k), np.zeros_like(m), m, roof, self.floor_s,
                                      lower=lower))
 
     @_memoised
@@ -162,7 +170,7 @@ class KernelProfile(KernelTimes):
         def roof(_o: np.ndarray, tt: np.ndarray) -> np.ndarray:
             return roofline_s(2.0 * e3 * tt * k3 * n3, eb * (e3 * k3 * n3 + e3 * tt * k3) + ob * e3 * tt * n3, peak,
                               hbm)
-        return _out(shape, evaluate(table, _logs(np.stack([e, k, n], axis=1)), np.zeros_like(t), t, roof,
+        return _out(shape, evaluate(table, _shape_logs(lower, e, k, n), np.zeros_like(t), t, roof,
                                      self.floor_s, lower=lower))
 
     @_memoised
@@ -175,7 +183,7 @@ class KernelProfile(KernelTimes):
 
         def roof(_o: np.ndarray, ss: np.ndarray) -> np.ndarray:
             return roofline_s(2.0 * b3 * ss * ss * h3 * d3, 2.0 * b3 * ss * (2 * h3 + 2 * hkv3) * d3, peak, hbm)
-        return _out(shape, evaluate(self._tables["attn_prefill"], _logs(np.stack([h, hkv, d], axis=1)),
+        return _out(shape, evaluate(self._tables["attn_prefill"], _shape_logs(lower, h, hkv, d),
                                      np.zeros_like(s), s, roof, self.floor_s, lower=lower))
 
     @_memoised
@@ -189,7 +197,7 @@ class KernelProfile(KernelTimes):
 
         def roof(bb: np.ndarray, cc: np.ndarray) -> np.ndarray:
             return roofline_s(4.0 * bb * cc * h3 * d3, 4.0 * bb * cc * hkv3 * d3, peak, hbm)
-        return _out(shape, evaluate(self._tables["attn_decode"], _logs(np.stack([h, hkv, d], axis=1)), b, c, roof,
+        return _out(shape, evaluate(self._tables["attn_decode"], _shape_logs(lower, h, hkv, d), b, c, roof,
                                      self.floor_s, lower=lower))
 
     @_memoised
