@@ -22,7 +22,7 @@ the plan's `cluster` block (`CostModel.from_cluster`).
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -30,7 +30,7 @@ from .dag import Dag, Kernel, KernelClass, OpKind, OpTemplate
 from .kernels import KernelProfile, for_gpu, nearest_profile
 from .plan import DEFAULT_HBM_EFFICIENCY, Cluster, DType, KernelTimes, peak_flops
 
-__all__ = ["CostModel", "Costs", "cost", "compute_time_s", "collective_time_s", "template_time_s", "template_floor_s",
+__all__ = ["CostModel", "Costs", "cost", "compute_time_s", "collective_time_s", "template_time_s",
            "template_lower_s", "kernel_time_s", "kernel_seconds", "compute_cost_key", "cost_basis", "cost_basis_text"]
 
 
@@ -266,42 +266,8 @@ def template_lower_s(tpl: OpTemplate, cm: CostModel) -> float:
     return float(template_time_s(tpl, cm, kernel_seconds(tpl, cm, lower=True)).max(initial=0.0))
 
 
-def template_floor_s(tpl: OpTemplate, cm: CostModel, kernel_s: tuple[np.ndarray, ...] | None = None) -> float:
-    """The least `template_time_s` (its slowest rank) of a template at any sizes that keep the same
-    ranks busy with the same kernels: every kernel's launches at the per-kernel floor (eager ops at
-    least their launches at the eager launch time), and a collective's link latency. The search's
-    branch and bound prices a candidate with it before any kernel is looked up (`dagc.fastsched`).
-    `kernel_s`: the template's `kernel_seconds`, when already known (a kernel is busy on a rank
-    where it takes any time).
-
-    Example:
-        >>> from dagc.plan import Cluster
-        >>> from dagc.presets import GPU_PRESETS
-        >>> cm = CostModel.from_cluster(Cluster(gpus=8, gpu=GPU_PRESETS["h100-sxm"], intra_node_bytes_per_s=450e9))
-        >>> z = np.zeros(2)
-        >>> ar = OpTemplate(OpKind.ALL_REDUCE, None, 2, z, z, z, np.full(2, 1e6), z, 0, 0, 0, 2e6)
-        >>> template_floor_s(ar, cm) == cm.intra_latency_s
-        True
-    """
-    if tpl.kind.is_comm:
-        zero = np.zeros_like(np.asarray(tpl.comm_bytes, dtype=np.float64))
-        return float(template_time_s(replace(tpl, comm_bytes=zero, network_bytes=None), cm).max(initial=0.0))
-    if cm.profile is None:
-        return 0.0
-    kernel_s = kernel_seconds(tpl, cm) if kernel_s is None else kernel_s
-    total = np.zeros(np.shape(tpl.flops))
-    eager = np.zeros(np.shape(tpl.flops))
-    for k, t in zip(tpl.kernels, kernel_s, strict=True):
-        scale = cm.hbm_efficiency if k.cls in _MEMORY_BOUND else cm.compute_efficiency
-        busy = t > 0
-        total = total + busy * (k.launches * cm.profile.floor_s / scale)
-        if k.eager:
-            eager = eager + busy * k.launches
-    return float(np.maximum(total, eager * cm.profile.eager_floor_s).max(initial=0.0))
-
-
 def compute_cost_key(tpl: OpTemplate, cm: CostModel) -> tuple | None:
-    """Everything `template_time_s` and `template_floor_s` read of a compute template under `cm`:
+    """Everything `template_time_s` reads of a compute template under `cm`:
     templates with the same key take the same time (the search's timer prices each key once,
     `dagc.fastsched`). None for a collective.
 

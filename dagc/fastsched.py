@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .cost import CostModel, compute_cost_key, kernel_seconds, template_floor_s, template_lower_s, template_time_s
+from .cost import CostModel, compute_cost_key, template_lower_s, template_time_s
 from .dag import OpTemplate, Phase
 from .layout import Layout
 from .memory import shape_activation_peaks, stage_activation_bytes, template_activation_peak
@@ -28,7 +28,7 @@ from .plan import Model, Overlap, Plan, Workload
 from .shards import stage_layer_counts
 
 __all__ = ["TIMER_CACHE_MAX", "Timer", "Recurrence", "fast_metrics", "fast_ttft", "fast_ttft_floor", "fast_tpot",
-           "fast_tpot_floor", "fast_tpot_launch_floor", "fast_tpot_op_floor", "fast_tpot_split_floor",
+           "fast_tpot_floor", "fast_tpot_op_floor", "fast_tpot_split_floor",
            "fast_ttft_split_floor"]
 
 TIMER_CACHE_MAX = 50_000     # cached stage passes (a few hundred bytes each); the cache restarts beyond
@@ -41,12 +41,12 @@ class Timer:
         self.plan = plan
         self.cm = CostModel.from_cluster(plan.cluster)
         self.cache: dict[tuple, dict] = {}
-        self.op_costs: dict[tuple, tuple[float, float]] = {}     # `_op_cost` by `dagc.cost.compute_cost_key`
-        self.op_info: dict[tuple, tuple[float, bool, float, float]] = {}   # `ATTENTION_SPLIT_OPS` by their key
+        self.op_costs: dict[tuple, float] = {}       # `_op_cost` by `dagc.cost.compute_cost_key`
+        self.op_info: dict[tuple, tuple[float, bool, float]] = {}   # `ATTENTION_SPLIT_OPS` by their key
         self.figures: dict[tuple, dict[str, float]] = {}                   # `figures_of`
         self.layouts: dict[tuple, tuple] = {}        # `placements`, `request_rows`, `stage_kinds` of layouts
         self.peaks: dict[tuple, float] = {}          # `working_set_floor`
-        self.made: dict[tuple, tuple[float, bool, float, float]] = {}     # `_made` by what the op reads
+        self.made: dict[tuple, tuple] = {}           # `_made` and `_lower` by what the op reads
 
     @staticmethod
     def _remember(table: dict, key, make: Callable[[], Any]) -> Any:
@@ -88,22 +88,7 @@ class Timer:
         out = dict(body)
         out["send"] = 0.0 if last else send[0]
         out["act"] = {**body["act"], "boundary": send[1]}
-        floors = {**body["floor"], "send": 0.0 if last else send[2]}
-        self._remember(self.cache, (_busy_key(shape), *where), lambda: floors)
         return self._remember(self.cache, whole_key, lambda: out)
-
-    def stage_floors(self, workload: Workload, lay: Layout, phase: Phase, req: tuple) -> list[dict] | None:
-        """Floors of `stage_passes` (`dagc.cost.template_floor_s`: launches and link latencies, whatever
-        the sizes), once a pass of the same structure with the same ranks busy has been timed for
-        every stage; else None. They depend on the requests only through which ranks have any."""
-        busy = _busy_key(_shape_key(workload, lay, phase, req))
-        out = []
-        for where in self.placements(lay):
-            floor = self.cache.get((busy, *where))
-            if floor is None:
-                return None
-            out.append(floor)
-        return out
 
     def placements(self, lay: Layout) -> tuple[tuple[int, bool, bool], ...]:
         """Per stage, what its costs read of where it sits: its group's offset in its node
@@ -142,13 +127,12 @@ class Timer:
                w.dispatch)
         return self._remember(self.figures, key, dict)
 
-    def _op_cost(self, tpl: OpTemplate) -> tuple[float, float]:
-        """The slowest rank's seconds of a template and its floor; a compute template's are priced once
-        per `dagc.cost.compute_cost_key` (the same kernels recur across stage shapes: the attention
-        ops of one attention split beside every expert split)."""
-        def price() -> tuple[float, float]:
-            ks = kernel_seconds(tpl, self.cm)
-            return float(template_time_s(tpl, self.cm, ks).max()), template_floor_s(tpl, self.cm, ks)
+    def _op_cost(self, tpl: OpTemplate) -> float:
+        """The slowest rank's seconds of a template; a compute template's are priced once per
+        `dagc.cost.compute_cost_key` (the same kernels recur across stage shapes: the attention ops
+        of one attention split beside every expert split)."""
+        def price() -> float:
+            return float(template_time_s(tpl, self.cm).max())
 
         key = compute_cost_key(tpl, self.cm)
         return price() if key is None else self._remember(self.op_costs, key, price)
@@ -158,61 +142,54 @@ class Timer:
         dims = self._remember(self.layouts, ("dims", lay.tp, lay.cp, lay.sp), lambda: rank_dims(m, lay))
         return OpShapes(m, workload, lay, dims, phase, np.array(req), stage)
 
-    def _send(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int
-              ) -> tuple[float, float, float]:
-        """The send after a stage: its duration, activation peak and floor (`_made`'s figures but
-        whether it is a collective)."""
-        time_s, _, peak, floor_s = self._made(self._shapes(workload, lay, phase, req, stage), Op.SEND)
-        return time_s, peak, floor_s
+    def _send(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int) -> tuple[float, float]:
+        """The send after a stage: its duration and activation peak (`_made`'s figures but whether it is
+        a collective)."""
+        time_s, _, peak = self._made(self._shapes(workload, lay, phase, req, stage), Op.SEND)
+        return time_s, peak
 
     def _body(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int) -> dict:
         m = self.plan.model
         shapes = self._shapes(workload, lay, phase, req, stage)
 
         # One template at a time, kept only as floats: a stage group of many ranks holds one op's vectors.
-        ops_info: dict[Op, tuple[float, bool, float, float]] = {}
+        ops_info: dict[Op, tuple[float, bool, float]] = {}
 
         split = attention_split_peak_key(lay, workload, phase, req)
 
-        def info(op: Op) -> tuple[float, bool, float, float]:
+        def info(op: Op) -> tuple[float, bool, float]:
             if op not in ops_info:
                 ops_info[op] = (self._split_op(shapes, op, split) if op in ATTENTION_SPLIT_OPS
                                 else self._made(shapes, op))
             return ops_info[op]
 
         out: dict = _parts(m, lay, lambda op: info(op)[0])
-        floor: dict = _parts(m, lay, lambda op: info(op)[3])
         for dense in (True, False):       # two micro-batches through a layer
             name = "pair_" + ("dense" if dense else "moe")
             if dense not in m.layer_kinds:
-                out[name] = floor[name] = 0.0
+                out[name] = 0.0
                 continue
             ops, _ = layer_ops(lay, m, dense)
-            infos = [info(lop.op) for lop in ops]
-            out[name] = _pair_layer_time([(lop, i[0], i[1]) for lop, i in zip(ops, infos, strict=True)])
-            # each stream runs its ops of both, one after the other
-            floor[name] = 2 * max(sum(i[3] for i in infos if i[1] is comm) for comm in (False, True))
-        out["floor"] = floor
+            out[name] = _pair_layer_time([(lop, *info(lop.op)[:2]) for lop in ops])
         # the send's peak ("boundary") is added by `pass_times`
         acts = shape_activation_peaks(shapes, m, lambda op: 0.0 if op is Op.SEND else info(op)[2])
         out["act"] = {k: v for k, v in acts.items() if k != "boundary"}
         return out
 
-    def _made(self, shapes: OpShapes, op: Op) -> tuple[float, bool, float, float]:
+    def _made(self, shapes: OpShapes, op: Op) -> tuple[float, bool, float]:
         """An op's template at `shapes`, made, priced and let go: its slowest rank's seconds, whether it is
-        a collective, its activation peak and its floor. Once per key of what the template reads
+        a collective and its activation peak. Once per key of what the template reads
         (`OpShapes.reads`: stage shapes of other degrees often give an op the same per-rank
         tokens, e.g. the expert domain's ops beside every attention split)."""
         w = shapes.w
         key = (op, shapes.reads(op), w.prompt, w.generate, w.routing_imbalance, w.dispatch)
         return self._remember(self.made, key, lambda: self._make(shapes, op))
 
-    def _make(self, shapes: OpShapes, op: Op) -> tuple[float, bool, float, float]:
+    def _make(self, shapes: OpShapes, op: Op) -> tuple[float, bool, float]:
         tpl = shapes.make(op)
-        time_s, floor_s = self._op_cost(tpl)
-        return time_s, tpl.kind.is_comm, template_activation_peak(tpl), floor_s
+        return self._op_cost(tpl), tpl.kind.is_comm, template_activation_peak(tpl)
 
-    def _split_op(self, shapes: OpShapes, op: Op, split: tuple) -> tuple[float, bool, float, float]:
+    def _split_op(self, shapes: OpShapes, op: Op, split: tuple) -> tuple[float, bool, float]:
         """`_made` of an op of `ATTENTION_SPLIT_OPS`, once per attention split: its figures are the
         largest per-rank ones (`attention_split_peak_key`)."""
         return self._remember(self.op_info, (op, split), lambda: self._made(shapes, op))
@@ -353,18 +330,6 @@ def _parts(m: Model, lay: Layout, value: Callable[[Op], float]) -> dict[str, flo
     return {**out, "embed": value(Op.EMBED), "head": value(Op.FINAL_NORM) + value(Op.LM_HEAD)}
 
 
-def _busy_key(shape: tuple) -> tuple:
-    """A `_shape_key` without the requests, but for which attention-DP groups have any: the key of
-    the floors (with where the stage sits)."""
-    phase, req, *rest = shape
-    return ("floor", phase, _busy(req), *rest)
-
-
-@functools.lru_cache(maxsize=4096)
-def _busy(req: tuple) -> tuple[bool, ...]:
-    return tuple(x > 0 for x in req)
-
-
 def _pair_layer_time(ops: list[tuple[LayerOp, float, bool]]) -> float:
     """Two micro-batches through one layer, interleaved op by op on a compute and a comm stream."""
     free = [0.0, 0.0]                               # the compute and the communication stream
@@ -441,13 +406,6 @@ def fast_tpot_op_floor(plan: Plan, lay: Layout, workload: Workload, timer: Timer
     return Recurrence(plan, lay, workload, timer).tpot_op_floor()
 
 
-def fast_tpot_launch_floor(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> float | None:
-    """A lower bound of `fast_tpot_floor` from the floors of the stage costs (`Timer.stage_floors`:
-    kernel launches and link latencies), with no kernel looked up; None until passes of the same
-    structure have been timed."""
-    return Recurrence(plan, lay, workload, timer).tpot_launch_floor()
-
-
 class Recurrence:
     """The static schedule of `dagc.schedule` as a recurrence over (step, micro-batch, stage)."""
 
@@ -465,15 +423,11 @@ class Recurrence:
         key = (phase.value, req, n)
         row = self.stage_costs.get(key)
         if row is None:
-            row = self._row(self.timer.stage_passes(self.workload, self.lay, phase, req), n)
-            assert row is not None                        # `pass_times` times every stage
-            self.stage_costs[key] = row
+            row = self.stage_costs[key] = self._row(self.timer.stage_passes(self.workload, self.lay, phase, req), n)
         return row
 
-    def _row(self, passes: list[dict] | None, n: int) -> list[tuple[float, float]] | None:
+    def _row(self, passes: list[dict], n: int) -> list[tuple[float, float]]:
         """(compute, send) of each stage for a unit of `n` micro-batches from its stages' `passes`."""
-        if passes is None:
-            return None
         pair = self.pair and n == 2
         return [(_stage_compute(t, kinds, pair), t["send"] * n) for t, kinds in zip(passes, self.kinds, strict=True)]
 
@@ -508,14 +462,12 @@ class Recurrence:
         unit crosses every stage and send, and the busiest stage runs every unit."""
         if "prefill_floor" not in self.known:
             floor = self._floor(lambda req, n: self.costs(Phase.PREFILL, req, n))
-            assert floor is not None
             self.known["prefill_floor"] = floor
         return self.known["prefill_floor"]
 
     def tpot_floor(self) -> float:
         if "floor" not in self.known:
             floor = self._floor(lambda req, n: self.costs(Phase.DECODE, req, n))
-            assert floor is not None
             self.known["floor"] = floor
         return self.known["floor"]
 
@@ -536,42 +488,27 @@ class Recurrence:
                 return [(_stage_compute(times, kinds, pair), 0.0) for kinds in self.kinds]
 
             floor = self._floor(row)
-            assert floor is not None
             self.known[name] = floor
         return self.known[name]
 
     def tpot_op_floor(self) -> float:
         """A lower bound of `tpot_floor` from each op's own lower bound (`Timer.op_floor_times`), at least
-        `tpot_split_floor` and `tpot_launch_floor`, with no pass of the candidate's timed."""
+        `tpot_split_floor`, with no pass of the candidate's timed."""
         if "ops" not in self.known:
             floor = self._floor(lambda req, n: self._row(self.timer.op_floor_times(self.workload, self.lay,
                                                                                    Phase.DECODE, req), n))
-            assert floor is not None
             self.known["ops"] = floor
         return self.known["ops"]
 
-    def tpot_launch_floor(self) -> float | None:
-        if "launches" not in self.known:
-            floor = self._floor(lambda req, n: self._row(self.timer.stage_floors(self.workload, self.lay, Phase.DECODE,
-                                                                                 req), n))
-            if floor is None:
-                return None                    # not known yet: passes of this structure are still to be timed
-            self.known["launches"] = floor
-        return self.known["launches"]
-
-    def _floor(self, row_of) -> float | None:
+    def _floor(self, row_of: Callable[[tuple, int], list[tuple[float, float]]]) -> float:
         """max(the first unit crossing every stage and send, the busiest stage's units), from the
-        rows `row_of(req, n)` gives (None: not known, and neither is the floor)."""
+        rows `row_of(req, n)` gives."""
         units = self.unit_counts
         if len(units) == 1:                         # every unit alike (the usual case)
             [(key, count)] = units.items()
             row = row_of(*key)
-            if row is None:
-                return None
             return max(sum(compute + send for compute, send in row), count * max(compute for compute, _ in row))
         rows = {key: row_of(*key) for key in units}
-        if any(row is None for row in rows.values()):
-            return None
         first = rows[(self.reqs[self.units[0][0]], len(self.units[0]))]
         crossing = sum(compute + send for compute, send in first)
         busiest = max(sum(count * rows[key][stage][0] for key, count in units.items()) for stage in range(self.lay.pp))

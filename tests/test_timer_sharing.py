@@ -68,7 +68,7 @@ def passes(timer: Timer, workload, lay) -> list:
 
 def figures(plan, timer: Timer, workload, lay) -> tuple:
     rec = Recurrence(plan, lay, workload, timer)
-    return rec.tpot_floor(), rec.tpot(), rec.prefill(), rec.tpot_launch_floor()
+    return rec.tpot_floor(), rec.tpot(), rec.prefill(), rec.tpot_op_floor()
 
 
 def shared_equals_fresh(plan, step: int, most: int = 400) -> int:
