@@ -139,12 +139,6 @@ def kernel_time_s(k: Kernel, profile: KernelTimes, lower: bool = False) -> np.nd
     size = coords[0].size
     flat = coords.reshape(len(k.shape), size)
     varies = ~(flat == flat[:, :1]).all(axis=1) if size else np.zeros(len(k.shape), dtype=bool)
-    if size and not varies.any():                                 # every rank alike (the usual case)
-        first = tuple(float(x) for x in flat[:, 0])
-        if not all(x > 0 for x in first):                         # no rows, bytes or width: no launch
-            return np.zeros(coords[0].shape)
-        return np.full(coords[0].shape, _uniform_seconds(profile, k.cls, k.dtype, k.memory_op, k.launches, first,
-                                                         lower))
     active = (flat > 0).all(axis=0)
     out = np.zeros(size)
     if active.any():

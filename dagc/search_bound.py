@@ -174,8 +174,6 @@ class Pruner:
         self._working: dict[tuple, bool] = {}
         self._kv_bytes: dict[tuple[int, int, int], float] = {}     # `kv_cache_bytes_per_layer`
         self._workloads: dict[tuple[int, str], Workload] = {}
-        self._item_shape: tuple | None = None            # `recalled`: the last strategy's degrees, and its figures
-        self._item_figures: tuple[int, int, StageBounds, bool] | None = None
         self._strategies: dict[tuple, tuple[int, int, StageBounds, bool] | None] = {}   # `_strategy_figures`
         # whether the rank or a requirement reads TTFT: then its exact figure is worth a prefill schedule
         self.needs_ttft = objective in _TTFT_OBJECTIVES or any(r.kind in _TTFT_METRICS for r in plan.requirements)
@@ -249,10 +247,7 @@ class Pruner:
         its GPUs and its pipeline are computed here when no earlier candidate made them (they need
         no layout); its attention split's floors only recalled."""
         dp, pp, tp, cp, sp, _, _, mb, overlap = item
-        shape = item[:7]
-        if shape != self._item_shape:            # the variants of a strategy come in a row: its part once
-            self._item_shape, self._item_figures = shape, self.strategy_figures(shape)
-        figures = self._item_figures
+        figures = self.strategy_figures(item[:7])
         if figures is None:
             return None
         g, adp, stages, aside = figures
@@ -263,8 +258,7 @@ class Pruner:
         workload = self.workload_of(mb, overlap)
         if first and _out_of_reach(self.physical(workload, dp * pp * g, dp)[1], bar):
             return Screen.PRUNED_ALL
-        microbatches = effective_microbatches(workload.microbatches_for(pp), self.plan.workload.batch, dp, adp)
-        reach = self.stage_bounds(workload, g, pp, dp, adp, microbatches)
+        microbatches, reach = self._item_bounds(item, figures)
         if _out_of_reach(reach[2], bar):
             return Screen.PRUNED
         tpot_floors = self.floors_matter(bar)
@@ -289,16 +283,21 @@ class Pruner:
             figures = self.strategy_figures(shape)
             if figures is None or figures[3]:
                 return last
-            g, adp, _, _ = figures
-            dp, pp = shape[0], shape[1]
-            batch = self.plan.workload.batch
-            item = groups[shape][-1]                  # the most micro-batches: the least bubble
-            workload = self.workload_of(item[7], item[8])
-            microbatches = effective_microbatches(workload.microbatches_for(pp), batch, dp, adp)
-            return self.stage_bounds(workload, g, pp, dp, adp, microbatches)[2].head
+            # the variant with the most micro-batches: the least bubble
+            return self._item_bounds(groups[shape][-1], figures)[1][2].head
 
         order = sorted(groups, key=key)
         return [item for shape in order for item in groups[shape]]
+
+    def _item_bounds(self, item: tuple, figures: tuple[int, int, StageBounds, bool]
+                     ) -> tuple[int, tuple[float, float, _Best]]:
+        """A search item's micro-batches as scheduled and its `stage_bounds`, from its strategy's
+        `strategy_figures`."""
+        dp, pp, mb, overlap = item[0], item[1], item[7], item[8]
+        g, adp = figures[0], figures[1]
+        workload = self.workload_of(mb, overlap)
+        microbatches = effective_microbatches(workload.microbatches_for(pp), self.plan.workload.batch, dp, adp)
+        return microbatches, self.stage_bounds(workload, g, pp, dp, adp, microbatches)
 
     def strategy_figures(self, shape: tuple) -> tuple[int, int, StageBounds, bool] | None:
         """`_strategy_figures`, remembered (`best_first` and `recalled` read them)."""
