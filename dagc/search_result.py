@@ -176,13 +176,15 @@ class _Best:
 
 
 def _front_key(c: Candidate) -> tuple:
+    """A candidate's place on the front: its figures, then, among candidates with the same figures,
+    fewer GPUs first (as in the ranking), then its name."""
     m = c.metrics
-    return (-m["decode_tokens_per_s_per_gpu"], m["tpot_s"], c.text, c.microbatches, c.overlap.value)
+    return (-m["decode_tokens_per_s_per_gpu"], m["tpot_s"], c.gpus, c.text, c.microbatches, c.overlap.value)
 
 
 def _beats(f: tuple, c: tuple) -> bool:
     """Front keys: f is no worse than c on every objective and comes first (better, or the same
-    figures and an earlier name)."""
+    figures and fewer GPUs or an earlier name)."""
     return f[0] <= c[0] and f[1] <= c[1] and f < c
 
 

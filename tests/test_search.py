@@ -176,6 +176,36 @@ def test_cli_search_json_follows_spec(tmp_path):
     assert any(e.get("class") == "pareto" for e in root.iter())
 
 
+def test_the_plot_names_the_front_the_search_lists(tmp_path):
+    """pareto.svg names the points of the search's own front (report.json's), by TPOT, as pasteable
+    text with their GPUs and batch; of two strategies with the same figures the front keeps the
+    one on fewer GPUs (`tp 1` on one GPU, not `dp 2 < tp 1 >` on two), as the ranking does."""
+    import re
+    import xml.etree.ElementTree as ET
+    svg = tmp_path / "p.svg"
+    proc = dagc("search", "examples/qwen3-30b-a3b-4gpu.moe", "--vary", "batch", "--format", "json", "--top", "300",
+                "--svg", str(svg))
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    front = data["pareto"]
+    root = ET.parse(svg).getroot()
+    names = ["".join(e.itertext()) for e in root.iter() if e.get("class") == "pareto-name"]
+    by_tpot = sorted(front, key=lambda c: (c["metrics"]["tpot_s"], -c["metrics"]["decode_tokens_per_s_per_gpu"]))
+    assert len(names) == len(front) >= 3
+    for k, (name, c) in enumerate(zip(names, by_tpot, strict=True), 1):
+        gpus = f"{c['gpus']:,} GPU" + ("" if c["gpus"] == 1 else "s")
+        assert name.startswith(f"{k}. {c['strategy']} · {gpus} · batch {c['workload']['batch']:,} · TPOT "), name
+    numbers = [e.text for e in root.iter() if e.get("class") == "pareto-number"]
+    assert numbers == [str(k) for k in range(1, len(front) + 1)]
+    assert "largest batch it serves" in ET.tostring(root, encoding="unicode")
+    first = by_tpot[0]
+    assert first["strategy"].startswith("tp 1 ") and first["gpus"] == 1
+    same = [c for c in data["candidates"] if c["gpus"] > 1 and c["metrics"]["tpot_s"] == pytest.approx(
+        first["metrics"]["tpot_s"], rel=1e-9) and c["metrics"]["decode_tokens_per_s_per_gpu"] == pytest.approx(
+        first["metrics"]["decode_tokens_per_s_per_gpu"], rel=1e-9)]
+    assert same and all(re.match(r"dp \d+ < tp 1 >", c["strategy"]) for c in same)   # the tie it broke
+
+
 def test_fake_clock_needs_one_process():
     with pytest.raises(ValueError, match="time.monotonic"):
         search(load_plan_text(TINY), jobs=2, clock=FakeClock())

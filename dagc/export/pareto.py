@@ -14,6 +14,10 @@ __all__ = ["pareto_svg"]
 
 W, H, L, R, T, B = 900, 590, 80, 30, 82, 60
 MAX_POINTS = 5000
+LEGEND_MAX = 20          # front points named under the plot (report.json lists every one)
+LEGEND_LINE = 14         # its line height
+_NUMBER_PLACES = ((5, -5, "start"), (5, 12, "start"), (-6, 3, "end"))    # a front point's number: (dx, dy, anchor)
+_HALO = ' stroke="white" stroke-width="3" paint-order="stroke"'        # labels stay legible over the points
 
 
 def _ticks(lo: float, hi: float, n: int = 6) -> list[float]:
@@ -32,14 +36,20 @@ def pareto_svg(found, title: str, own: list[tuple[str, float, float]] | None = N
                requirements: tuple = ()) -> str:
     """`own`: (label, tpot_s, decode tokens/s per GPU) of the plan's strategies, drawn in blue;
     `requirements`: the plan's `Requirement`s — TPOT and per-GPU decode throughput bounds are drawn
-    as dashed lines."""
+    as dashed lines. The front drawn is the search's own (`found.pareto`, what its table and
+    report.json list): its points numbered by TPOT, and named in that order under the plot, with
+    their GPUs and (`batch = max`) batch, so that no label hides another."""
     pts = [(c.metrics["tpot_s"] * 1e3, c.metrics["decode_tokens_per_s_per_gpu"], c) for c in found.ranked[:MAX_POINTS]]
-    front = [(c.metrics["tpot_s"] * 1e3, c.metrics["decode_tokens_per_s_per_gpu"], c) for c in found.pareto]
+    front = sorted(((c.metrics["tpot_s"] * 1e3, c.metrics["decode_tokens_per_s_per_gpu"], c) for c in found.pareto),
+                   key=lambda p: (p[0], -p[1]))
+    named = front[:LEGEND_MAX]
     own = [(label, t * 1e3, v) for label, t, v in (own or [])]
-    xs = [p[0] for p in pts] + [o[1] for o in own] or [1.0]
-    ys = [p[1] for p in pts] + [o[2] for o in own] or [1.0]
+    xs = [p[0] for p in pts + front] + [o[1] for o in own] or [1.0]
+    ys = [p[1] for p in pts + front] + [o[2] for o in own] or [1.0]
     x0, x1 = 0.0, max(xs) * 1.05
     y0, y1 = 0.0, max(ys) * 1.08
+    legend = len(named) + (len(front) > len(named)) + 1 if front else 0
+    height = H + LEGEND_LINE * legend
 
     def sx(x: float) -> float:
         return L + (x - x0) / (x1 - x0 or 1) * (W - L - R)
@@ -47,15 +57,17 @@ def pareto_svg(found, title: str, own: list[tuple[str, float, float]] | None = N
     def sy(y: float) -> float:
         return H - B - (y - y0) / (y1 - y0 or 1) * (H - T - B)
 
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" '
-           f'font-family="Helvetica, DejaVu Sans, sans-serif">', f'<rect width="{W}" height="{H}" fill="white"/>',
+    at_max = any(c.batch is not None for _, _, c in pts + front)
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{height}" viewBox="0 0 {W} {height}" '
+           f'font-family="Helvetica, DejaVu Sans, sans-serif">', f'<rect width="{W}" height="{height}" fill="white"/>',
            f'<text x="{L}" y="24" font-size="15" font-weight="bold">{escape(title)}</text>',
            f'<text x="{L}" y="40" font-size="10">{escape(found.counts_text())} (objective '
-           f'{escape(found.objective)}).</text>',
+           f'{escape(found.objective)}){"; each at the largest batch it serves (batch = max)" if at_max else ""}.'
+           f'</text>',
            f'<text x="{L}" y="53" font-size="10">Each legal one is a dot: dark grey meets every requirement, light '
            f'grey misses one; blue squares: the plan\'s strategies; dashed: requirements.</text>',
            f'<text x="{L}" y="66" font-size="10">Red: the Pareto front of those that meet them (more decode '
-           f'tokens/s per GPU, less TPOT; TTFT enters through the requirements).</text>']
+           f'tokens/s per GPU, less TPOT; TTFT enters through the requirements), numbered as named below.</text>']
     for t in _ticks(x0, x1):
         out.append(f'<line x1="{sx(t):.1f}" y1="{T}" x2="{sx(t):.1f}" y2="{H - B}" stroke="#eeeeee"/>')
         out.append(f'<text x="{sx(t):.1f}" y="{H - B + 16}" font-size="10" text-anchor="middle">{t:g}</text>')
@@ -70,28 +82,65 @@ def pareto_svg(found, title: str, own: list[tuple[str, float, float]] | None = N
     for x, y, c in pts:
         colour = "#969696" if c.meets_requirements else "#d9d9d9"
         out.append(f'<circle class="candidate" cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="2.5" fill="{colour}"/>')
-    # The line: the two-dimensional front (no point has less TPOT and more tokens/s per GPU).
-    line, best_y = [], -1.0
-    for x, y, c in sorted(pts, key=lambda p: (p[0], -p[1])):
-        if c.meets_requirements and y > best_y:
-            line.append((x, y, c))
-            best_y = y
-    if len(line) > 1:
-        path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y, _ in line)
-        out.append(f'<polyline points="{path}" fill="none" stroke="#cb181d" stroke-width="1.5"/>')
-    for x, y, c in front:
-        out.append(f'<circle class="pareto" cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="4" fill="#cb181d">'
-                   f'<title>{escape(c.text)} · {c.gpus} GPUs · mb {c.microbatches} · {c.overlap.value} · TTFT '
-                   f'{c.metrics["ttft_s"]:.3g} s</title></circle>')
-    for x, y, c in line[:12]:
-        out.append(f'<text x="{sx(x) + 6:.1f}" y="{sy(y) - 6:.1f}" font-size="9">{escape(c.text)} ({c.gpus})</text>')
+    out += _front_marks(front, len(named), sx, sy)
     out += _requirement_lines(requirements, sx, sy, (x0, x1), (y0, y1))
-    for label, x, y in own:
-        out.append(f'<rect class="own" x="{sx(x) - 4:.1f}" y="{sy(y) - 4:.1f}" width="8" height="8" fill="#2171b5"/>')
-        out.append(f'<text x="{sx(x) + 7:.1f}" y="{sy(y) + 12:.1f}" font-size="10" fill="#2171b5">'
-                   f'{escape(label)}</text>')
+    out += _own_marks(own, sx, sy)
+    out += _legend(front, named)
     out.append("</svg>")
     return "\n".join(out) + "\n"
+
+
+def _front_marks(front: list, named: int, sx, sy) -> list[str]:
+    """The front's line and points, the first `named` numbered (three places around a point in turn,
+    so that close points keep their numbers apart)."""
+    out = []
+    if len(front) > 1:
+        path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y, _ in front)
+        out.append(f'<polyline points="{path}" fill="none" stroke="#cb181d" stroke-width="1.5"/>')
+    for k, (x, y, c) in enumerate(front, 1):
+        out.append(f'<circle class="pareto" cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="4" fill="#cb181d">'
+                   f'<title>{k}. {escape(_name(c))} · TTFT {c.metrics["ttft_s"]:.3g} s</title></circle>')
+        if k <= named:
+            dx, dy, anchor = _NUMBER_PLACES[(k - 1) % len(_NUMBER_PLACES)]
+            out.append(f'<text class="pareto-number" x="{sx(x) + dx:.1f}" y="{sy(y) + dy:.1f}" font-size="9" '
+                       f'fill="#cb181d" text-anchor="{anchor}"{_HALO}>{k}</text>')
+    return out
+
+
+def _own_marks(own: list[tuple[str, float, float]], sx, sy) -> list[str]:
+    """The plan's strategies: blue squares, labelled on the side with room for the label."""
+    out = []
+    for label, x, y in own:
+        out.append(f'<rect class="own" x="{sx(x) - 4:.1f}" y="{sy(y) - 4:.1f}" width="8" height="8" fill="#2171b5"/>')
+        right = sx(x) > (L + W - R) / 2
+        anchor = ' text-anchor="end"' if right else ""
+        out.append(f'<text x="{sx(x) - 7 if right else sx(x) + 7:.1f}" y="{sy(y) + 12:.1f}" font-size="10" '
+                   f'fill="#2171b5"{anchor}{_HALO}>{escape(label)}</text>')
+    return out
+
+
+def _legend(front: list, named: list) -> list[str]:
+    """Under the plot: the `named` front points by number, and how many more there are."""
+    if not front:
+        return []
+    y = H + 4
+    out = [f'<text x="{L}" y="{y}" font-size="10" font-weight="bold" fill="#cb181d">The Pareto front, by TPOT '
+           f'(strategy text as --strategy takes it):</text>']
+    for k, (tpot, tokens, c) in enumerate(named, 1):
+        y += LEGEND_LINE
+        out.append(f'<text class="pareto-name" x="{L}" y="{y}" font-size="10">{k}. {escape(_name(c))} · TPOT '
+                   f'{tpot:.3g} ms · {tokens:,.1f} decode tokens/s per GPU</text>')
+    if len(front) > len(named):
+        y += LEGEND_LINE
+        out.append(f'<text x="{L}" y="{y}" font-size="10">… and {len(front) - len(named)} more (report.json lists '
+                   f'every point).</text>')
+    return out
+
+
+def _name(c) -> str:
+    """A front point as the plot names it: its pasteable text, its GPUs and (`batch = max`) its batch."""
+    batch = "" if c.batch is None else f" · batch {c.batch:,}"
+    return f"{c.text} · {c.gpus:,} GPU{'' if c.gpus == 1 else 's'}{batch}"
 
 
 def _requirement_lines(requirements: tuple, sx, sy, xr: tuple[float, float], yr: tuple[float, float]) -> list[str]:
@@ -103,7 +152,10 @@ def _requirement_lines(requirements: tuple, sx, sy, xr: tuple[float, float], yr:
             x = sx(r.target * 1e3)
             out.append(f'<line class="requirement" x1="{x:.1f}" y1="{T}" x2="{x:.1f}" y2="{H - B}" '
                        f'stroke="#2171b5" stroke-dasharray="6 4"/>')
-            out.append(f'<text x="{x + 4:.1f}" y="{T + 12}" font-size="10" fill="#2171b5">{escape(r.text)}</text>')
+            right = x > (L + W - R) / 2             # the label on the side with room for it
+            anchor = ' text-anchor="end"' if right else ""
+            out.append(f'<text x="{x - 4 if right else x + 4:.1f}" y="{T + 12}" font-size="10" fill="#2171b5"'
+                       f'{anchor}>{escape(r.text)}</text>')
         elif kind == "decode_throughput" and r.per_gpu and yr[0] <= r.target <= yr[1]:
             y = sy(r.target)
             out.append(f'<line class="requirement" x1="{L}" y1="{y:.1f}" x2="{W - R}" y2="{y:.1f}" '
