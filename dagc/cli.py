@@ -432,9 +432,10 @@ def build_parser() -> argparse.ArgumentParser:
         p_.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
                         help=JOBS_HELP)
         p_.add_argument("--search-budget", type=_seconds, default=None, metavar="S",
-                        help="a time limit for the strategy search: past it the search stops and the optimal "
-                        "verdict is 'not judged' (default: none — the search always covers its whole space, "
-                        "so the verdict is the same on every machine)")
+                        help="a time limit for the strategy search: past it the search stops, and the optimal "
+                        "verdict is 'no' only with a better strategy it found (saying the search stopped), else "
+                        "'not judged' (default: none — the search always covers its whole space, so the verdict "
+                        "is the same on every machine)")
     for p_ in (c, co, se):
         p_.add_argument("--allow-path", action="append", metavar="DIR", default=[],
                         help="let `model from` read files under DIR too (default: only the plan's directory)")

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from .search import SearchResult
 
 _WORD = {True: "yes", False: "no", None: "not judged"}
+# the optimal verdict of a check without a search (`dagc.check.check` judges it only against one)
+NOT_SEARCHED = "not judged: no strategy search was run (--no-search)"
 
 
 def _shown(text: str) -> str:
@@ -177,6 +179,8 @@ def _print_result(console: Console, r: StrategyResult, err: Console | None = Non
     if r.optimality and r.optimality.get("note"):
         console.print(f"  optimal? {r.optimality['note']}", markup=False)
         _print_evidence(console, r)
+    elif r.optimality is None:
+        console.print(f"  optimal? {NOT_SEARCHED}", markup=False)
     console.print()
 
 
@@ -284,6 +288,7 @@ def _print_critical_paths(console: Console, m) -> None:
 
 
 def _requirements_table(r: StrategyResult) -> Table:
+    from .verdict import met_text
     t = Table(title="requirements", title_justify="left")
     for col in ("requirement", "value", "margin", "met"):
         t.add_column(col)
@@ -291,8 +296,7 @@ def _requirements_table(r: StrategyResult) -> Table:
     for q in r.requirements:
         value = unknown if q.value is None else q.value_text()
         margin = q.margin_percent()
-        met = {True: "yes", False: "NO", None: "—"}[q.met]
-        _add_row(t, q.requirement.text, value, margin, met)
+        _add_row(t, q.requirement.text, value, margin, met_text(q, r.verdict.correct, "NO"))
     return t
 
 
@@ -319,6 +323,8 @@ def _print_compiled(out: Console, err: Console, r: StrategyResult) -> None:
     if r.optimality and r.optimality.get("note"):
         out.print(f"  optimal? {r.optimality['note']}", markup=False)
         _print_evidence(out, r)
+    elif r.optimality is None:
+        out.print(f"  optimal? {NOT_SEARCHED}", markup=False)
     if r.metrics:
         out.print(f"  TTFT {format_si(r.metrics['ttft_s'], Dimension.TIME)} · TPOT "
                   f"{format_si(r.metrics['tpot_s'], Dimension.TIME)} · decode "
@@ -383,9 +389,11 @@ def _print_search(out: Console, found: SearchResult, top: int, svg_path: Path) -
               f"{found.objective}, subject to the plan's requirements", markup=False)
     best = found.ranked[:top]
     varied = any(c.batch is not None for c in best)       # `batch = max`: each at the largest batch it serves
+    # the figure the objective ranks by, to the digit that tells the rows apart
+    ttft, tpot = (3 if found.objective == "ttft" else 1), (3 if found.objective == "tpot" else 1)
     rows: list[tuple[str, ...]] = [(str(k), c.text, *((f"{c.batch:,}",) if varied else ()), str(c.gpus),
              f"{c.memory_fraction * 100:.0f} %",       # of a GPU, as `memory <= 80 %` reads it
-             format_si(c.metrics["ttft_s"], Dimension.TIME), format_si(c.metrics["tpot_s"], Dimension.TIME),
+             format_si(c.metrics["ttft_s"], Dimension.TIME, ttft), format_si(c.metrics["tpot_s"], Dimension.TIME, tpot),
              f"{c.metrics['decode_tokens_per_s_per_gpu']:,.1f}", "yes" if c.meets_requirements else "no",
              c.binding or "—") for k, c in enumerate(best, 1)]
     columns = SEARCH_COLUMNS[:2] + (("batch (max)",) if varied else ()) + SEARCH_COLUMNS[2:]

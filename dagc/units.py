@@ -77,12 +77,12 @@ def lookup(name: str) -> Unit | None:
     return UNITS.get(name)
 
 
-def format_si(value: float | None, dimension: Dimension) -> str:
-    """A human figure for an SI value, e.g. 80e9 bytes → '80.0 GB'.
+def format_si(value: float | None, dimension: Dimension, decimals: int = 1) -> str:
+    """A human figure for an SI value, e.g. 80e9 bytes → '80.0 GB', with `decimals` after the point.
 
     Example:
-        >>> format_si(0.05, Dimension.TIME)
-        '50.0 ms'
+        >>> format_si(0.05, Dimension.TIME), format_si(1.92345, Dimension.TIME, decimals=3)
+        ('50.0 ms', '1.923 s')
     """
     if value is None:
         return "—"
@@ -103,7 +103,7 @@ def format_si(value: float | None, dimension: Dimension) -> str:
             return f"{value:g}"
     for factor, name in steps:
         if abs(value) >= factor:
-            return f"{value / factor:.1f} {name}"
+            return f"{value / factor:.{decimals}f} {name}"
     factor, name = steps[-1]
     return f"{value / factor:.3g} {name}"
 

@@ -28,7 +28,8 @@ from .units import (
 )
 
 __all__ = ["RequirementResult", "Verdict", "judge_requirements", "requirement_unit", "requirement_value_text",
-           "verdict", "METRIC_OF", "Objective", "judge_optimal", "objective_picks_json", "OPTIMAL_TOLERANCE"]
+           "verdict", "met_text", "METRIC_OF", "Objective", "judge_optimal", "objective_picks_json",
+           "OPTIMAL_TOLERANCE"]
 
 OPTIMAL_TOLERANCE = 0.05        # within 5 % of the best is optimal
 
@@ -145,6 +146,15 @@ class Verdict:
 
     def to_json(self) -> dict:
         return {"correct": self.correct, "meets_requirements": self.meets_requirements, "optimal": self.optimal}
+
+
+def met_text(q: RequirementResult, correct: bool | None, no: str = "no") -> str:
+    """A requirements table's `met` cell: yes, `no` or — (no figure); for a strategy with errors `no`
+    whatever its figures (as if it could run), as its verdict says: what cannot be deployed meets
+    nothing."""
+    if correct is False:
+        return f"{no}: it has errors"
+    return {True: "yes", False: no, None: "—"}[q.met]
 
 
 def judge_requirements(plan: Plan, layout: Layout | None, memory: MemoryBreakdown | None,
@@ -302,7 +312,30 @@ def _misses_too(best: Any, result: Any, own_meets: bool, complete: bool) -> str:
     which = "a requirement" if best.misses == 1 else f"{best.misses} requirements"
     among = "dagc searched" if complete else "of those evaluated"
     return (f"; it misses {which} too, as this strategy misses {_missed_text(result.requirements)}: "
-            f"no strategy {among} meets them all")
+            f"no strategy {among} meets them all ({_shortfalls(best, result)})")
+
+
+def _shortfalls(best: Any, result: Any) -> str:
+    """Each requirement the better strategy or this one misses, with both figures in its unit: how far
+    each is from it (the better one by the objective can be further from a line both miss)."""
+    parts = []
+    for own in result.requirements:
+        theirs = RequirementResult(own.requirement, _candidate_value(own.requirement, best))
+        if own.met is False or theirs.met is False:
+            parts.append(f"`{own.requirement.text}`: {theirs.value_text()} against this strategy's "
+                         f"{own.value_text()}")
+    return "; ".join(parts)
+
+
+def _candidate_value(req: Requirement, c: Any) -> float | None:
+    """A search candidate's figure for `req`, as `judge_requirements` reads a checked strategy's."""
+    match req.kind:
+        case RequirementKind.GPUS:
+            return float(c.gpus)
+        case RequirementKind.MEMORY:
+            return c.memory_fraction if req.memory_is_fraction else None
+    raw = c.metrics.get(METRIC_OF[req.kind])
+    return None if raw is None else raw / c.gpus if req.per_gpu else raw
 
 
 def _batch_text(best: Any, result: Any) -> str:
@@ -341,6 +374,20 @@ def _objective_text(objective: str, metrics: dict, gpus: int) -> str:
     return f"{metrics['decode_tokens_per_s'] / gpus:,.1f} tokens/s per GPU"
 
 
+def _times(ratio: float) -> str:
+    """A ratio of two figures, '1.85×': with two decimals, three below 1.1 (a strategy within 5 % of the
+    best is optimal: 1.054× is not '1.05×'), more where three would still read as 1.050.
+
+    Example:
+        >>> _times(1.8512), _times(1.0536), _times(1.05004)
+        ('1.85×', '1.054×', '1.05004×')
+    """
+    digits, edge = (2 if ratio >= 1.1 else 3), 1 + OPTIMAL_TOLERANCE
+    while digits < 6 and ratio != edge and f"{ratio:.{digits}f}" == f"{edge:.{digits}f}":
+        digits += 1
+    return f"{ratio:.{digits}f}×"
+
+
 def _gain(objective: str, best: Any, result: Any) -> str:
     """How much better the best candidate is than `result`, in the objective's own terms."""
     b, o, og = best.metrics, result.metrics, result.layout.gpus_used
@@ -348,16 +395,16 @@ def _gain(objective: str, best: Any, result: Any) -> str:
     theirs = b["decode_tokens_per_s"] / best.gpus
     match objective:
         case "ttft":
-            return (f"has a {o['ttft_s'] / b['ttft_s']:.2f}× shorter TTFT ({_objective_text('ttft', b, best.gpus)} "
+            return (f"has a {_times(o['ttft_s'] / b['ttft_s'])} shorter TTFT ({_objective_text('ttft', b, best.gpus)} "
                     f"vs {format_si(o['ttft_s'], Dimension.TIME)})")
         case "tpot":
-            return (f"has a {o['tpot_s'] / b['tpot_s']:.2f}× shorter TPOT ({_objective_text('tpot', b, best.gpus)} "
+            return (f"has a {_times(o['tpot_s'] / b['tpot_s'])} shorter TPOT ({_objective_text('tpot', b, best.gpus)} "
                     f"vs {format_si(o['tpot_s'], Dimension.TIME)})")
         case "throughput":
-            return (f"gives {b['throughput_tokens_per_s'] / o['throughput_tokens_per_s']:.2f}× the end-to-end "
+            return (f"gives {_times(b['throughput_tokens_per_s'] / o['throughput_tokens_per_s'])} the end-to-end "
                     f"throughput ({b['throughput_tokens_per_s']:,.1f} vs {o['throughput_tokens_per_s']:,.1f} tokens/s)")
         case "min-gpus":
             return (f"needs fewer GPUs ({best.gpus} vs {og}), decoding {theirs:,.1f} vs {mine:,.1f} tokens/s per "
                     f"GPU")
-    return (f"gives {theirs / mine:.2f}× the decode throughput per GPU ({theirs:,.1f} vs {mine:,.1f} tokens/s per "
+    return (f"gives {_times(theirs / mine)} the decode throughput per GPU ({theirs:,.1f} vs {mine:,.1f} tokens/s per "
             f"GPU)")

@@ -364,3 +364,24 @@ def test_progress_bar_appears_after_a_second_on_a_terminal(monkeypatch):
     assert late.bar is not None and late.bar.tasks[0].completed == 3 and late.bar.tasks[0].total == 10
     late.close()
     assert not late.bar.live.is_started
+
+
+def test_without_a_search_the_optimal_verdict_says_why_it_is_not_judged():
+    proc = dagc("check", "examples/mixtral-8x7b-1node.moe")          # --no-search
+    assert proc.returncode == 0, proc.stderr
+    verdicts = [line for line in proc.stdout.splitlines() if line.startswith("verdict:")]
+    reasons = [line for line in proc.stdout.splitlines() if line.startswith("  optimal? ")]
+    assert len(verdicts) == len(reasons) == 2 and all(v.endswith("optimal: not judged") for v in verdicts)
+    assert set(reasons) == {"  optimal? not judged: no strategy search was run (--no-search)"}
+
+
+def test_the_search_table_shows_the_objectives_figure_to_the_digit_that_ranks_it(tmp_path):
+    """Under `ttft` the TTFT column, which ranks the rows, keeps three decimals (a TTFT of 1.9 s on every row
+    of a prefill plan told nothing); the other figures one."""
+    proc = dagc("search", "examples/mixtral-8x7b-1node.moe", "--objective", "ttft", "--svg", str(tmp_path / "p.svg"))
+    assert proc.returncode == 0, proc.stderr
+    rows = [line.split("│") for line in proc.stdout.splitlines() if re.match(r"│\s+\d+ │", line)]
+    assert len(rows) == 10
+    ttft, tpot = [r[5].strip() for r in rows], [r[6].strip() for r in rows]
+    assert all(re.fullmatch(r"[\d,]+\.\d{3} m?s", t) for t in ttft), ttft
+    assert all(re.fullmatch(r"[\d,]+\.\d m?s", t) for t in tpot), tpot

@@ -265,3 +265,36 @@ def test_the_requests_a_better_strategy_serves_are_counted_in_words(plain, batch
     best.batch = batch
     _, ev = judge_optimal(plain, _found(best))
     assert words in ev["note"] and f"(this strategy: {plain.layout.batch:,} at" in ev["note"]
+
+
+def test_when_both_miss_a_line_the_note_gives_both_figures():
+    """When no strategy meets every requirement, the note names each missed line with the better
+    strategy's figure and this one's, in the line's unit: the better one by the objective can be
+    further from a line both miss (here 10 ms against about 1.9 ms of `tpot <= 1 ns`)."""
+    r = _check("require { tpot <= 1 ns  gpus <= 4 }")
+    own = r.metrics["decode_tokens_per_s"] / r.layout.gpus_used
+    _, ev = judge_optimal(r, _found(_best(own * 2, meets=False, misses=1)))
+    own_ns = f"{r.metrics['tpot_s'] * 1e9:,.0f} ns"
+    assert ev["note"].endswith(f"no strategy dagc searched meets them all (`tpot <= 1 ns`: 10,000,000 ns against "
+                               f"this strategy's {own_ns})")     # `gpus <= 4`, met by both, is not named
+
+
+@pytest.mark.parametrize(("own", "best", "factor"), [(100.0, 185.12, "1.85×"), (100.0, 105.36, "1.054×"),
+                                                     (100.0, 109.99, "1.100×"), (100.0, 300.0, "3.00×")])
+def test_a_gain_near_the_tolerance_is_not_rounded_into_it(plain, own, best, factor):
+    """'optimal: no' with 'gives 1.05×' would read as within the 5 % tolerance: the factor keeps the
+    digits that tell it from 1.05."""
+    scale = plain.metrics["decode_tokens_per_s"] / 2 / own
+    optimal, ev = judge_optimal(plain, _found(_best(best * scale)))
+    assert optimal is False and f"gives {factor} the decode throughput per GPU" in ev["note"]
+
+
+def test_a_strategy_with_errors_meets_no_line_in_its_table():
+    """A strategy with errors (E401: more GPUs than the cluster has) has figures as if it could run;
+    its requirements table says `no: it has errors` on each line, as its verdict says no."""
+    from dagc.verdict import met_text
+    r = _check("require { ttft <= 100 s }", strategy="strategy dp 8 < tp 2 ; ep 2 >")
+    assert r.verdict.correct is False and r.verdict.meets_requirements is False
+    (q,) = r.requirements
+    assert q.met is True and met_text(q, r.verdict.correct) == "no: it has errors"
+    assert met_text(q, True) == "yes" and met_text(q, None) == "yes"

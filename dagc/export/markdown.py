@@ -14,6 +14,7 @@ from ..layout import Layout
 from ..params import active_params, total_params
 from ..plan import RequirementKind
 from ..units import Dimension, count_text, format_bytes, format_si
+from ..verdict import met_text
 from .report import memory_totals
 from .summary import (
     COST_NAMES,
@@ -88,7 +89,7 @@ def report_md(r: StrategyResult, links: dict[str, str] | None = None) -> str:
         lines += _table(["requirement", "value", "target", "margin", "met"], [
             [f"`{q.requirement.text}`", requirement_value_text(q.requirement, q.value),
              requirement_value_text(q.requirement, q.requirement.target), margin_text(q),
-             {True: "yes", False: "**no**", None: "—"}[q.met]] for q in r.requirements])
+             met_text(q, r.verdict.correct, "**no**")] for q in r.requirements])
     if r.layout is not None:
         lines += _placement(r, r.layout)
     if r.memory is not None:
