@@ -218,6 +218,7 @@ def cmd_check(args) -> int:
             _print_result,
             _render_diags,
             is_input_error,
+            objective_text,
             plan_diagnostics,
         )
     err = _console(sys.stderr)
@@ -230,7 +231,7 @@ def cmd_check(args) -> int:
         _render_diags(err, [d for r in results for d in r.diagnostics if is_input_error(d)])
     else:
         out = _console()
-        _print_plan(out, plan, args.plan)
+        _print_plan(out, plan, args.plan, objective_text(plan, args.objective))
         _print_plan_diagnostics(out, plan_diagnostics(results))
         for r in results:
             _print_result(out, r, err)
@@ -239,7 +240,15 @@ def cmd_check(args) -> int:
 
 def cmd_compile(args) -> int:
     with _loading():
-        from .cli_print import _console, _print_reports, _print_written, _Progress, _render_diags, is_input_error
+        from .cli_print import (
+            _console,
+            _print_reports,
+            _print_written,
+            _Progress,
+            _render_diags,
+            is_input_error,
+            objective_text,
+        )
         from .compile import CompileOptions, check_output_dir, compile_results, default_output_dir
         from .export.dot import Detail
         from .export.pareto import pareto_svg
@@ -282,6 +291,8 @@ def cmd_compile(args) -> int:
         _render_diags(err, [d for r in results for d in r.diagnostics if is_input_error(d)])
     else:
         out = _console()
+        if found is not None:
+            out.print(objective_text(plan, args.objective), markup=False)
         for w in written:
             _print_written(out, err, w)
     return args.decided

@@ -110,15 +110,28 @@ def _print_reports(results: list[StrategyResult]) -> None:
 
 # ---------------------------------------------------------------- dagc check
 
-def _print_plan(out: Console, plan: Plan, path: str) -> None:
-    """The line `dagc check` opens with: the plan's model, cluster and workload."""
+def _print_plan(out: Console, plan: Plan, path: str, objective: str) -> None:
+    """The lines `dagc check` opens with: the plan's model, cluster and workload, and `objective`: what
+    its optimal verdicts optimise (`objective_text`)."""
     from .params import active_params, total_params
     m = plan.model
     out.print(f"plan {path} · model {m.name} ({total_params(m) / 1e9:.1f} B params, "
               f"{active_params(m) / 1e9:.1f} B active, {m.weights.value}) · cluster {plan.cluster.gpus} × "
               f"{plan.cluster.gpu.name} ({plan.cluster.gpus_per_node} per node) · batch {plan.workload.batch_text} "
               f"× ({plan.workload.prompt} + {plan.workload.generate}) tokens", markup=False)
+    out.print(objective, markup=False)
     out.print()
+
+
+def objective_text(plan: Plan, flag: str | None) -> str:
+    """What the optimal verdicts optimise and where that comes from: `--objective` (`flag`), the plan's
+    `objective = …`, or the default."""
+    from .plan import DEFAULT_OBJECTIVE
+    from .verdict import Objective
+    source = ("from --objective" if flag else "the plan's `objective`" if plan.objective != DEFAULT_OBJECTIVE
+              else "the default")
+    return (f"optimal means: {Objective.MEANS[plan.objective]} (objective {plan.objective}, {source}), subject to "
+            f"the plan's requirements")
 
 
 def is_input_error(d: Diagnostic) -> bool:
@@ -191,10 +204,14 @@ def _print_evidence(console: Console, r: StrategyResult) -> None:
     best, own = ev.get("best_figures"), ev.get("own_figures")
     if best is None or own is None or r.verdict.optimal is not False:      # optimal: no better one to show
         return
+    from .export.summary import metric_text
+    from .plan import RequirementKind
     for label, fig in (("the better one", best), ("this strategy", own)):
         memory = "—" if fig["memory_fraction"] is None else f"{fig['memory_fraction'] * 100:.0f} %"
+        # in the unit of the plan's requirement on each, with the digits that tell a figure from its target
         console.print(f"    {label + ':':15} {count_text(fig['gpus'], 'GPU')} · TTFT "
-                      f"{format_si(fig['ttft_s'], Dimension.TIME)} · TPOT {format_si(fig['tpot_s'], Dimension.TIME)} · "
+                      f"{metric_text(r.plan, RequirementKind.TTFT, fig['ttft_s'])} · TPOT "
+                      f"{metric_text(r.plan, RequirementKind.TPOT, fig['tpot_s'])} · "
                       f"{fig['decode_tokens_per_s_per_gpu']:,.1f} tokens/s per GPU · memory {memory}", markup=False)
 
 

@@ -196,6 +196,10 @@ class Objective:
     """Objectives: a score, higher is better."""
 
     NAMES = OBJECTIVES
+    # what each objective's best is, in words (SPEC 3.4)
+    MEANS = {"tokens-per-gpu": "the most decode tokens/s per GPU",
+             "min-gpus": "the fewest GPUs (then the most decode tokens/s per GPU)",
+             "ttft": "the shortest TTFT", "tpot": "the shortest TPOT", "throughput": "the most end-to-end tokens/s"}
 
     @staticmethod
     def score(name: str, metrics: dict, gpus: int) -> float:

@@ -311,10 +311,14 @@ def test_compile_says_each_warning_in_a_line(tmp_path, write_plan):
 
 def test_the_better_strategys_figures_stand_beside_this_ones():
     """Under a verdict that names a better strategy, `check` prints both strategies' GPUs, TTFT, TPOT,
-    tokens/s per GPU and memory — report.json's best_figures and own_figures, in the terminal."""
-    from dagc.units import Dimension, format_si
+    tokens/s per GPU and memory — report.json's best_figures and own_figures, in the terminal (TTFT and
+    TPOT in the unit of the plan's requirement on them)."""
+    from dagc.export.summary import metric_text
+    from dagc.load import load_plan
+    from dagc.plan import RequirementKind
 
     plan = str(ROOT / "examples" / "qwen3-30b-a3b-4gpu.moe")
+    loaded = load_plan(plan)
     text = dagc("check", plan, search=True)
     report = json.loads(dagc("check", plan, "--format", "json", search=True).stdout)[0]
     ev = report["verdict"]["optimal_evidence"]
@@ -324,8 +328,8 @@ def test_the_better_strategys_figures_stand_beside_this_ones():
     for line, label, fig in ((lines[at + 1], "the better one:", ev["best_figures"]),
                              (lines[at + 2], "this strategy: ", ev["own_figures"])):
         assert line == (f"    {label} {fig['gpus']} GPU{'s' if fig['gpus'] > 1 else ''} · "
-                        f"TTFT {format_si(fig['ttft_s'], Dimension.TIME)} · "
-                        f"TPOT {format_si(fig['tpot_s'], Dimension.TIME)} · "
+                        f"TTFT {metric_text(loaded, RequirementKind.TTFT, fig['ttft_s'])} · "
+                        f"TPOT {metric_text(loaded, RequirementKind.TPOT, fig['tpot_s'])} · "
                         f"{fig['decode_tokens_per_s_per_gpu']:,.1f} tokens/s per GPU · "
                         f"memory {fig['memory_fraction'] * 100:.0f} %")
 
@@ -385,3 +389,42 @@ def test_the_search_table_shows_the_objectives_figure_to_the_digit_that_ranks_it
     ttft, tpot = [r[5].strip() for r in rows], [r[6].strip() for r in rows]
     assert all(re.fullmatch(r"[\d,]+\.\d{3} m?s", t) for t in ttft), ttft
     assert all(re.fullmatch(r"[\d,]+\.\d m?s", t) for t in tpot), tpot
+
+
+@pytest.mark.parametrize(("extra", "plan_line", "said"), [
+    ((), "", "the most decode tokens/s per GPU (objective tokens-per-gpu, the default)"),
+    (("--objective", "ttft"), "", "the shortest TTFT (objective ttft, from --objective)"),
+    ((), "objective = min-gpus\n", "the fewest GPUs (then the most decode tokens/s per GPU) (objective min-gpus, "
+                                   "the plan's `objective`)"),
+])
+def test_check_says_what_optimal_means_and_where_that_comes_from(tmp_path, extra, plan_line, said):
+    plan = tmp_path / "p.moe"
+    plan.write_text(plan_line + (EXAMPLES / "mixtral-8x7b-1node.moe").read_text())
+    proc = dagc("check", str(plan), *extra)
+    assert proc.returncode in (0, 1), proc.stderr
+    assert proc.stdout.splitlines()[1] == f"optimal means: {said}, subject to the plan's requirements"
+
+
+def test_every_objective_says_what_its_best_is():
+    from dagc.verdict import Objective
+    assert set(Objective.MEANS) == set(Objective.NAMES)
+
+
+def test_a_figure_beside_its_requirement_keeps_the_digits_that_tell_them_apart():
+    """The Mixtral example's better strategy has a TTFT of 1.99983 s against `ttft <= 2 s`: the evidence
+    line says so, not '2.0 s'."""
+    proc = dagc("check", "examples/mixtral-8x7b-1node.moe", search=True)
+    assert "    the better one: 4 GPUs · TTFT 1.99983 s · TPOT 17.86 ms · " in proc.stdout
+
+
+def test_the_comparison_report_says_what_optimal_means_and_what_each_objective_picks(tmp_path):
+    out = tmp_path / "out"
+    proc = dagc("compile", "examples/mixtral-8x7b-1node.moe", "-o", str(out), search=True)
+    assert proc.returncode == 0, proc.stderr
+    report = (out / "report.md").read_text()
+    assert "Optimal means the most decode tokens/s per GPU (objective `tokens-per-gpu`), subject to the plan's " \
+           "requirements." in report
+    picks = report[report.index("## What each objective would pick"):]
+    for objective in ("tokens-per-gpu", "min-gpus", "ttft", "tpot", "throughput"):
+        assert re.search(rf"^\| (\*\*)?{objective}(\*\*)? ", picks, re.M), objective
+    assert (out / "tensor" / "report.md").read_text().count("| **tokens-per-gpu** (this report's) |") == 1

@@ -14,12 +14,13 @@ from ..layout import Layout
 from ..params import active_params, total_params
 from ..plan import RequirementKind
 from ..units import Dimension, count_text, format_bytes, format_si
-from ..verdict import met_text
+from ..verdict import Objective, met_text
 from .report import memory_totals
 from .summary import (
     COST_NAMES,
     GLOSSARY,
     assumptions_md,
+    by_objective_md,
     data_parallel_text,
     margin_text,
     metric_text,
@@ -290,6 +291,11 @@ def comparison_md(plan, results: list[StrategyResult], dirs: list[str], pareto_l
     lines = [f"# dagc comparison: `{plan.name}`", "",
              f"{len(results)} strategies for **{plan.model.name}** on {plan.cluster.gpus} × {plan.cluster.gpu.name}; "
              f"batch {plan.workload.batch_text} × ({plan.workload.prompt} + {plan.workload.generate}) tokens.", ""]
+    judged = next((r for r in results if (r.optimality or {}).get("objective")), None)
+    if judged is not None:           # the search ran: what its verdicts optimise, and what each objective picks
+        objective = (judged.optimality or {})["objective"]
+        lines += [f"Optimal means {Objective.MEANS[objective]} (objective `{objective}`), subject to the plan's "
+                  "requirements.", ""]
     header = ["", *[f"[`{r.decl.name or r.decl.text}`]({d}/report.md)" for r, d in zip(results, dirs, strict=True)]]
 
     def row(name, fn):
@@ -325,9 +331,14 @@ def comparison_md(plan, results: list[StrategyResult], dirs: list[str], pareto_l
     ]
     for q_index, req in enumerate(plan.requirements):
         rows.append(row(f"`{req.text}`", lambda r, k=q_index, req=req: (
-            {True: "met", False: "**not met**", None: "—"}[r.requirements[k].met]
+            ("**not met**: it has errors" if r.verdict.correct is False
+             else {True: "met", False: "**not met**", None: "—"}[r.requirements[k].met])
             + (f" ({requirement_value_text(req, r.requirements[k].value)})"
                if r.requirements[k].value is not None else ""))))
     plot = ["", f"These strategies among every legal one the search evaluated: [pareto.svg]({pareto_link}).", "",
             f"![Pareto front]({pareto_link})"] if pareto_link is not None else []
-    return "\n".join(lines + _table(header, rows) + plot) + "\n"
+    picks = by_objective_md(judged) if judged is not None else []
+    if picks:
+        picks = ["", "## What each objective would pick", "", *(line.removeprefix("- ").removeprefix("  ")
+                                                                   for line in picks)]
+    return "\n".join(lines + _table(header, rows) + plot + picks) + "\n"

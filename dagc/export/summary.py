@@ -18,8 +18,8 @@ from ..units import Dimension, count_text, format_bytes, format_figure, format_i
 from ..verdict import RequirementResult, requirement_unit, requirement_value_text
 from .report import assumptions
 
-__all__ = ["summary_md", "assumptions_md", "data_parallel_text", "requirement_value_text", "metric_text",
-           "margin_text", "optimal_note", "dominant_costs", "COST_NAMES", "GLOSSARY"]
+__all__ = ["by_objective_md", "summary_md", "assumptions_md", "data_parallel_text", "requirement_value_text",
+           "metric_text", "margin_text", "optimal_note", "dominant_costs", "COST_NAMES", "GLOSSARY"]
 
 # The critical-path categories of `Metrics.critical_path`, in words.
 COST_NAMES = {
@@ -47,6 +47,9 @@ def margin_text(q: RequirementResult) -> str:
     return text
 
 
+_TIMES = (RequirementKind.TTFT, RequirementKind.TPOT, RequirementKind.GPUS)     # no total and per-GPU forms
+
+
 def metric_text(plan: Plan, kind: RequirementKind, value: float | None, per_gpu: bool = False) -> str:
     """A metric (SI) in the unit of the plan's requirement on it, if it has one, else in a default
     unit: throughputs in tokens/s, times adaptive, memory as a share of the GPU."""
@@ -57,6 +60,8 @@ def metric_text(plan: Plan, kind: RequirementKind, value: float | None, per_gpu:
             continue
         if kind is RequirementKind.MEMORY and not req.memory_is_fraction:
             return requirement_value_text(req, value * plan.cluster.gpu.memory_bytes)
+        if kind is not RequirementKind.MEMORY and (kind in _TIMES or req.per_gpu == per_gpu):
+            return requirement_value_text(req, value)      # as the requirement reads it (beside its target too)
         unit = requirement_unit(req, per_gpu if kind not in (RequirementKind.MEMORY, RequirementKind.GPUS) else None)
         if unit is not None:
             return format_in_unit(value, unit)
@@ -247,7 +252,7 @@ def _change(r: StrategyResult) -> list[str]:
     return lines + also
 
 
-def _by_objective(r: StrategyResult) -> list[str]:
+def by_objective_md(r: StrategyResult) -> list[str]:
     """What each objective would pick (`verdict.optimal_evidence.by_objective`, written by compile):
     one line when they agree, a table of their picks' figures when they do not."""
     ev = r.optimality or {}
@@ -301,7 +306,7 @@ def summary_md(r: StrategyResult) -> list[str]:
     lines = ["## Summary", "", f"- {_correct(r, cited)}", *_requirements(r, cited), f"- {_optimal(r)}"]
     lines += _time(r)
     lines += _change(r)
-    lines += _by_objective(r)
+    lines += by_objective_md(r)
     lines += _diagnostics(r, cited)
     return lines + [""]
 
