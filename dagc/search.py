@@ -337,7 +337,7 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
                         total=space + len(extra), stopped=stopped, limit=max_candidates,
                         pareto_complete=tally.front.complete if tally.front is not None else True,
                         pareto_kept=tally.front is not None, best_first=best_first, skipped=tuple(skipped),
-                        pruned=tally.pruned,
+                        pruned=tally.pruned, splits=len(extra),
                         exact_top=min(exact if prune else RANKED_KEEP, len(ranked)))
 
 

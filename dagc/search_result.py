@@ -84,6 +84,7 @@ class SearchResult:
                                                   # SKIPPED_SPLITS, SKIPPED_RESCORE
     pruned: int = 0                               # of the evaluated: shown unable to enter the best or the front
                                                   # by their bounds (`dagc.search_bound`), not checked further
+    splits: int = 0                               # of the evaluated: the best again with a cost-balanced split
     exact_top: int = 0                            # `ranked[:exact_top]` is the space's best, in order; beyond,
                                                   # only candidates that were evaluated in full
     pareto_kept: bool = True                      # False: no front was asked for (`search(…, front=False)`)
@@ -137,6 +138,9 @@ class SearchResult:
             rest = f"{self.pruned:,} pruned by their bounds; of the other {self.evaluated - self.pruned:,}, {rest}"
         if self.complete:
             head = f"{self.evaluated:,} {'strategy' if self.evaluated == 1 else 'strategies'} examined"
+            if self.splits:       # beyond the space, which is the same under every objective
+                head += (f" ({self.evaluated - self.splits:,} of the search's space and {self.splits:,} of the best "
+                         f"with a cost-balanced layer split)")
         else:
             head = f"{self.evaluated:,} of {self.total:,} strategies examined (the search stopped early, {self.order})"
         return f"{head}: {rest}"

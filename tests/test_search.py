@@ -13,7 +13,16 @@ from dagc.fastsched import Timer
 from dagc.layout import effective_microbatches
 from dagc.load import load_plan, load_plan_text, parse_strategy
 from dagc.plan import Overlap
-from dagc.search import SKIPPED_SPLITS, Objective, candidates, evaluate, judge_optimal, pareto_front, search
+from dagc.search import (
+    SKIPPED_SPLITS,
+    Objective,
+    candidates,
+    count_candidates,
+    evaluate,
+    judge_optimal,
+    pareto_front,
+    search,
+)
 from dagc.search_bound import Pruner
 from dagc.search_space import _items, _strategy
 from conftest import EXAMPLES, ROOT, plan_text
@@ -335,3 +344,26 @@ def test_the_fast_checks_shortcuts_change_nothing(name):
         assert with_activations(first, acts) == memory(plan.model, workload, plan.cluster, lay, acts)
         seen += 1
     assert seen > 50 and 0 < errors < seen
+
+
+def test_the_space_is_the_same_under_every_objective_and_the_splits_are_counted_apart():
+    """Every objective searches the same space; the best pipelined candidates tried again with a
+    cost-balanced split (DeepSeek-V3's 61 layers split unevenly by any pp) are counted beyond it, and
+    the first line says how many."""
+    plan = load_plan_text('model preset "deepseek-v3"\n'
+                          'cluster { gpus = 2048  gpus_per_node = 8  gpu preset "h800" }\n'
+                          'workload { batch = 2048  prompt = 4096  generate = 512  microbatches = 16 }\n'
+                          'strategy dp 16 < pp 4 < tp 4 sp ; ep 32 > >\n')
+    space = count_candidates(plan)
+    split = {}
+    for objective in ("tokens-per-gpu", "tpot"):
+        found = search(plan, objective=objective, rescore=0, front=False)
+        assert found.evaluated - found.splits == space and found.total == space + found.splits
+        split[objective] = found.splits
+        head = found.counts_text().split(":")[0]
+        if found.splits:
+            assert head == (f"{found.evaluated:,} strategies examined ({space:,} of the search's space and "
+                            f"{found.splits:,} of the best with a cost-balanced layer split)")
+        else:
+            assert head == f"{space:,} strategies examined"
+    assert split["tokens-per-gpu"] == 0 and split["tpot"] > 0
