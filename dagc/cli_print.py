@@ -224,6 +224,8 @@ def _print_layout(console: Console, r: StrategyResult) -> None:
     adp, edp = data_parallel_text(lay)
     console.print(f"GPUs: {lay.gpus_used} used of {plan.cluster.gpus} available  "
                   f"(dp {lay.dp} × pp {lay.pp} × stage group {lay.group_size})", markup=False)
+    if plan.workload.batch_max and plan.workload.batch_note:      # its batch, and what one more would break
+        console.print(plan.workload.batch_note, markup=False)
     console.print(f"stage group: attention tp {lay.tp} · cp {lay.cp}{' · sp' if lay.sp else ''} · attention DP "
                   f"{adp}  ;  {experts} · expert DP {edp}  ·  "
                   f"{count_text(lay.microbatches, 'micro-batch', 'micro-batches')}",
@@ -429,9 +431,11 @@ def _print_search(out: Console, found: SearchResult, top: int, svg_path: Path) -
         return
     rows = [(c.text, *((f"{c.batch:,}",) if varied and c.batch is not None else ()), str(c.gpus),
              format_si(c.metrics["ttft_s"], Dimension.TIME),
-             format_si(c.metrics["tpot_s"], Dimension.TIME), f"{c.metrics['decode_tokens_per_s_per_gpu']:,.1f}")
+             format_si(c.metrics["tpot_s"], Dimension.TIME), f"{c.metrics['decode_tokens_per_s_per_gpu']:,.1f}",
+             *((c.binding or "—",) if varied else ()))          # with `batch = max`: what one more request breaks
             for c in front]
-    columns = PARETO_COLUMNS[:1] + (("batch (max)",) if varied else ()) + PARETO_COLUMNS[1:]
+    columns = (PARETO_COLUMNS[:1] + (("batch (max)",) if varied else ()) + PARETO_COLUMNS[1:]
+               + (("binding requirement",) if varied else ()))
     _print_table(out, _strategy_table("Pareto front (meeting the requirements): decode tokens/s per GPU vs TPOT",
                                       columns, rows))
     out.print(f"wrote {svg_path}", markup=False)

@@ -348,8 +348,18 @@ def _batch_text(best: Any, result: Any) -> str:
     if best.batch is None or result.layout is None or result.metrics is None:
         return ""
     return (f", serving {count_text(best.batch, 'request')} at TPOT "
-            f"{format_si(best.metrics['tpot_s'], Dimension.TIME)} (this strategy: {result.layout.batch:,} at "
-            f"{format_si(result.metrics['tpot_s'], Dimension.TIME)})")
+            f"{format_si(best.metrics['tpot_s'], Dimension.TIME)}{_limited(best.binding, result.plan)} (this "
+            f"strategy: {result.layout.batch:,} at {format_si(result.metrics['tpot_s'], Dimension.TIME)}"
+            f"{_limited(result.plan.workload.batch_breaks, result.plan)})")
+
+
+def _limited(breaks: str | None, plan: Plan) -> str:
+    """What one more request would break, of a strategy at its largest batch (`Workload.batch_breaks`,
+    or a candidate's `binding`): a requirement of the plan, quoted, or the GPU's memory or a rule."""
+    if not breaks:
+        return ""
+    text = breaks.strip("`")
+    return f", limited by `{text}`" if any(r.text == text for r in plan.requirements) else f", limited by {text}"
 
 
 

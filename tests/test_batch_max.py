@@ -240,14 +240,16 @@ def test_pruned_batch_max_search_equals_the_exhaustive_one_on_generated_plans(te
 
 def test_the_verdict_says_what_each_strategy_serves():
     """With `batch = max` the better strategy's line answers the capacity question: the requests each
-    serves and at what TPOT."""
+    serves, at what TPOT, and what one more request would break."""
     plan = load_plan_text(with_max(QWEN))
     found = search(plan, top=5, front=False)
     tp = next(r for r in check(plan, optimality=found) if r.label == "tp")
     note, best = tp.optimality["note"], found.best
     assert note.startswith(f"`{best.text}` gives ")
-    assert note.endswith(f", serving {best.batch:,} requests at TPOT {best.metrics['tpot_s'] * 1e3:.1f} ms "
-                         f"(this strategy: {tp.layout.batch:,} at {tp.metrics['tpot_s'] * 1e3:.1f} ms)")
+    assert best.binding == tp.plan.workload.batch_breaks.strip("`") == "memory <= 80 %"
+    assert note.endswith(f", serving {best.batch:,} requests at TPOT {best.metrics['tpot_s'] * 1e3:.1f} ms, limited "
+                         f"by `memory <= 80 %` (this strategy: {tp.layout.batch:,} at "
+                         f"{tp.metrics['tpot_s'] * 1e3:.1f} ms, limited by `memory <= 80 %`)")
 
 
 def test_a_strategy_the_rules_reject_is_told_to_fix_them_not_to_relax_a_requirement():
@@ -293,3 +295,22 @@ def test_the_resident_batch_is_where_weights_and_kv_cache_stop_fitting():
         assert resident_fits(strategy, most)[0] and not resident_fits(strategy, most + 1)[0], text
         checked += 1
     assert checked == 6
+
+
+def test_check_and_search_say_each_strategys_batch_and_what_limits_it(tmp_path):
+    """`check` prints a strategy's chosen batch and what one more request would break under its GPUs
+    line; `dagc search --vary batch` adds each front point's binding requirement."""
+    from conftest import ROOT
+    plan = tmp_path / "qwen.moe"
+    plan.write_text(with_max(QWEN))
+    checked = subprocess.run([sys.executable, "-m", "dagc", "check", str(plan), "--no-search"], capture_output=True,
+                             text=True, cwd=ROOT, timeout=300)
+    lines = checked.stdout.splitlines()
+    for r in check(load_plan_text(with_max(QWEN))):
+        at = next(i for i, line in enumerate(lines) if line.startswith("GPUs: ") and i > 0
+                  and f"strategy {r.label} = " in "".join(lines[max(0, i - 2):i]))
+        assert lines[at + 1] == r.plan.workload.batch_note, (lines[at - 1:at + 2], r.plan.workload.batch_note)
+    searched = subprocess.run([sys.executable, "-m", "dagc", "search", str(plan), "--vary", "batch", "--svg",
+                               str(tmp_path / "p.svg")], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    front = searched.stdout[searched.stdout.index("Pareto front"):]
+    assert "binding" in front and front.count("memory <= 80 %") >= 3
