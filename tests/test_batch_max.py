@@ -314,3 +314,24 @@ def test_check_and_search_say_each_strategys_batch_and_what_limits_it(tmp_path):
                                str(tmp_path / "p.svg")], capture_output=True, text=True, cwd=ROOT, timeout=300)
     front = searched.stdout[searched.stdout.index("Pareto front"):]
     assert "binding" in front and front.count("memory <= 80 %") >= 3
+
+
+def test_the_clusters_bound_is_the_same_whatever_batch_a_strategy_chose():
+    """N604 is a note about the plan: with `batch = max`, where each strategy runs its own batch, it bounds
+    every strategy at any batch (a throughput at the largest batch dagc considers, a time at one
+    request), so `--strategy` cannot change it; W506 stays each strategy's own, at its batch."""
+    from dagc.bounds import bounds
+    from dagc.fields import BATCH_LIMIT
+    from dagc.load import parse_strategy
+    from conftest import EXAMPLES
+    text = re.sub(r"batch = \d+", "batch = max", (EXAMPLES / "10b-moe-pp16-ep16-256gpu.moe").read_text())
+    plan = load_plan_text(text)
+    notes = set()
+    for strategy in ("pp 16 < ep 16 >", "tp 4 ; ep 16 with microbatches 1 overlap none"):
+        (r,) = check(plan, parse_strategy(strategy))
+        notes |= {d.message for d in r.diagnostics if d.code == "N604"}
+    (note,) = notes
+    loosest = bounds(plan.model, plan.workload.model_copy(update={"batch": BATCH_LIMIT}), plan.cluster,
+                     gpus=plan.cluster.gpus, dp=1).decode_tokens_per_s / plan.cluster.gpus
+    assert note.endswith(f"in one replica, at any batch, the decode throughput per GPU is at most "
+                         f"{loosest / 1e3:.3g} tokens/ms/gpu")

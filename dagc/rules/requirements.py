@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 from ..bounds import Bounds, bounds, requirement_bound, unreachable
 from ..diagnostics import Diagnostic, Severity
+from ..fields import BATCH_LIMIT
 from ..plan import Requirement, RequirementKind
 from ..units import Dimension, format_bytes, format_si, lookup
 from .base import RuleContext, diag, make_rule
@@ -69,9 +70,19 @@ def _ruled_out(req: Requirement, b: Bounds) -> tuple[float, bool] | None:
     return found
 
 
-def _cluster_bounds(ctx: RuleContext) -> Bounds:
+def _cluster_bounds(ctx: RuleContext, req: Requirement) -> Bounds:
+    """The bounds of every strategy the cluster can run, for `req`: all its GPUs in one replica, at the
+    plan's batch — and with `batch = max`, where each strategy chooses its own, at the batch loosest
+    for `req` (one request for a time, which grows with the batch; `BATCH_LIMIT` for a throughput),
+    so that the note is the same whatever batch a strategy chose."""
     p = ctx.plan
-    return bounds(p.model, p.workload, p.cluster, gpus=p.cluster.gpus, dp=1)
+    w = p.workload
+    if w.batch_max:
+        w = w.model_copy(update={"batch": 1 if req.kind in _GROW_WITH_BATCH else BATCH_LIMIT})
+    return bounds(p.model, w, p.cluster, gpus=p.cluster.gpus, dp=1)
+
+
+_GROW_WITH_BATCH = (RequirementKind.TTFT, RequirementKind.TPOT, RequirementKind.GPUS)   # their bounds: lower ones
 
 
 def check_physical(ctx: RuleContext) -> Iterator[Diagnostic]:
@@ -100,10 +111,10 @@ def check_physical(ctx: RuleContext) -> Iterator[Diagnostic]:
     """
     plan, lay = ctx.plan, ctx.layout
     mine = bounds(plan.model, plan.workload, plan.cluster, gpus=lay.gpus_used, dp=lay.dp)
-    whole = _cluster_bounds(ctx)
     for req in plan.requirements:
         if req.kind is RequirementKind.GPUS:
             continue
+        whole = _cluster_bounds(ctx, req)
         found = _ruled_out(req, mine)
         if found is None:
             continue
@@ -139,8 +150,8 @@ def check_cluster_bound(ctx: RuleContext) -> Iterator[Diagnostic]:
         require { decode_throughput >= 1 tokens/ms/gpu }       # or a larger batch, or a faster GPU
     """
     plan = ctx.plan
-    whole = _cluster_bounds(ctx)
     for req in plan.requirements:
+        whole = _cluster_bounds(ctx, req)
         found = _ruled_out(req, whole)
         if found is None:
             continue
@@ -151,8 +162,9 @@ def check_cluster_bound(ctx: RuleContext) -> Iterator[Diagnostic]:
                        f"({weights}) need at least {bound_text(value, req)} of "
                        f"{format_bytes(plan.cluster.gpu.memory_bytes)} each")
         else:
+            batch = ", at any batch," if plan.workload.batch_max else ""
             message = (f"`{req.text}` cannot be met by any strategy on this cluster: even at 100 % efficiency "
-                       f"on all {_gpus(plan.cluster.gpus)} in one replica, the {metric_name(req)} is "
+                       f"on all {_gpus(plan.cluster.gpus)} in one replica{batch} the {metric_name(req)} is "
                        f"{'at least' if lower else 'at most'} {bound_text(value, req)}")
         yield diag("N604", Severity.NOTE, message, req.span,
                    "relax the requirement, or change the cluster (GPU type or count) or the workload")
