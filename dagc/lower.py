@@ -217,10 +217,11 @@ class _Lowering(Transformer):
 
     def objective(self, meta: Meta, children: list) -> str | None:
         (name,) = children
-        span = self._statement("objective", meta)
+        self._statement("objective", meta)          # where the statement is, for later diagnostics
         word = str(name)
-        if word not in OBJECTIVES:
-            self.out.error("E101", f"unknown objective `{word}`", span, did_you_mean(word, OBJECTIVES))
+        if word not in OBJECTIVES:        # the caret under the word, not the statement
+            self.out.error("E101", f"unknown objective `{word}`", node_span(self.src, name),
+                           did_you_mean(word, OBJECTIVES))
             return None
         return word
 

@@ -249,3 +249,14 @@ def test_a_misspelt_axis_in_a_strategy_is_an_input_error(tmp_path):
     assert "error[E101]" not in dagc("check", str(path), "--no-search").stdout
     bad = dagc("check", "examples/mixtral-8x7b-1node.moe", "--no-search", "--strategy", "tp 4 ep 8")
     assert bad.returncode == 3                      # a rule error (E202) is still "plan invalid"
+
+
+def test_an_unknown_objective_is_pointed_at_where_it_is_written():
+    """E101's caret is under the objective's word, not the whole statement."""
+    text = plan_text() + "objective = throughput-per-gpu\n"
+    with pytest.raises(PlanError) as exc:
+        load_plan_text(text)
+    (d,) = [d for d in exc.value.diagnostics if d.code == "E101"]
+    line = text.splitlines().index("objective = throughput-per-gpu") + 1
+    assert (d.span.line, d.span.column, d.span.text) == (line, 13, "throughput-per-gpu")
+    assert d.hint == "did you mean `throughput`?"
