@@ -190,6 +190,7 @@ def test_strategy_keyword_in_strategy_option_has_a_hint():
     ("prompt = 2048", "prompt = 2048 tokns", "`prompt` takes a plain number: `prompt = 2048`"),
     ("strategy tp 8", "strategy tp 8 {", "`{ … }` opens the blocks"),
     ("strategy tp 8", "strategy tp 8 @", "remove it; docs/language.md"),
+    ("strategy tp 8", "strategy tp 4 ;; ep 8", "`;` stands between the attention axes and the expert axes"),
 ])
 def test_a_mistake_gets_a_hint_that_mends_it(old, new, hint):
     """A misspelt keyword is named (not "quote it", which gives another error); a unit is suggested only
