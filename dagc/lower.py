@@ -45,6 +45,7 @@ from .fields import (
     Field,
     did_you_mean,
 )
+from .flatten import flatten
 from .model import ImportRoots, imported_fields, lower_model, model_from_preset, preset_fields
 from .plan import (
     DEFAULT_OBJECTIVE,
@@ -320,6 +321,9 @@ def _lower_plan(lw: _Lowering, tree: Tree) -> Plan | None:
     strategies = _lower_strategies(lw, by_kind.get("strategy", []))
     model, cluster, workload = first.get("model"), first.get("cluster"), first.get("workload")
     if lw.out.has_errors or model is None or cluster is None or workload is None:
+        # nothing will be checked: the strategies' own misspellings (axes, options) are said now, not
+        # one fix later (`check` finds them again, with the rules, once the plan loads)
+        lw.out.diags += [d for s in strategies for d in flatten(s)[1] if d.is_error and d.code[:2] in ("E0", "E1")]
         return None
     return Plan(name=Path(lw.src.path).stem, model=model, cluster=cluster, workload=workload,
                 requirements=first.get("require", ()), strategies=strategies,

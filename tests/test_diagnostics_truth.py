@@ -260,3 +260,18 @@ def test_an_unknown_objective_is_pointed_at_where_it_is_written():
     line = text.splitlines().index("objective = throughput-per-gpu") + 1
     assert (d.span.line, d.span.column, d.span.text) == (line, 13, "throughput-per-gpu")
     assert d.hint == "did you mean `throughput`?"
+
+
+def test_a_strategy_misspelling_is_said_with_the_plans_own_errors():
+    """A plan that does not load still has its strategies' misspelt axes and options named, with its
+    other errors, in source order: not one fix later."""
+    text = plan_text().replace("strategy tp 8", "strategy tp 4 ; ex 8 with microbatch 2")
+    text = text.replace("prompt = 2048", "prompt = 2048  overlap = microbach")
+    assert "ex 8" in text and "microbach" in text
+    with pytest.raises(PlanError) as exc:
+        load_plan_text(text)
+    said = [(d.code, d.span.text, d.hint) for d in exc.value.diagnostics]
+    assert said == [("E101", "microbach", "did you mean `microbatch`?"),
+                    ("E101", "ex", "did you mean `ep`?"),
+                    ("E101", "microbatch 2", "a strategy takes `with microbatches N overlap none|microbatch`; did you "
+                                             "mean `microbatches`?")]
