@@ -14,7 +14,7 @@ __all__ = ["pareto_svg"]
 
 W, H, L, R, T, B = 900, 590, 80, 30, 82, 60
 MAX_POINTS = 5000
-LEGEND_MAX = 20          # front points named under the plot (report.json lists every one)
+LEGEND_MAX = 20          # front points named under the plot (`dagc search --format json` lists every one)
 LEGEND_LINE = 14         # its line height
 _NUMBER_PLACES = ((5, -5, "start"), (5, 12, "start"), (-6, 3, "end"))    # a front point's number: (dx, dy, anchor)
 _HALO = ' stroke="white" stroke-width="3" paint-order="stroke"'        # labels stay legible over the points
@@ -37,7 +37,7 @@ def pareto_svg(found, title: str, own: list[tuple[str, float, float]] | None = N
     """`own`: (label, tpot_s, decode tokens/s per GPU) of the plan's strategies, drawn in blue;
     `requirements`: the plan's `Requirement`s — TPOT and per-GPU decode throughput bounds are drawn
     as dashed lines. The front drawn is the search's own (`found.pareto`, what its table and
-    report.json list): its points numbered by TPOT, and named in that order under the plot, with
+    `dagc search --format json` list): its points numbered by TPOT, and named in that order under the plot, with
     their GPUs and (`batch = max`) batch, so that no label hides another."""
     pts = [(c.metrics["tpot_s"] * 1e3, c.metrics["decode_tokens_per_s_per_gpu"], c) for c in found.ranked[:MAX_POINTS]]
     front = sorted(((c.metrics["tpot_s"] * 1e3, c.metrics["decode_tokens_per_s_per_gpu"], c) for c in found.pareto),
@@ -132,8 +132,8 @@ def _legend(front: list, named: list) -> list[str]:
                    f'{tpot:.3g} ms · {tokens:,.1f} decode tokens/s per GPU</text>')
     if len(front) > len(named):
         y += LEGEND_LINE
-        out.append(f'<text x="{L}" y="{y}" font-size="10">… and {len(front) - len(named)} more (report.json lists '
-                   f'every point).</text>')
+        out.append(f'<text x="{L}" y="{y}" font-size="10">… and {len(front) - len(named)} more (dagc search '
+                   f'--format json lists every point).</text>')
     return out
 
 
