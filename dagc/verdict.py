@@ -300,6 +300,15 @@ def _judge_optimal(result: Any, found: Any, tolerance: float) -> tuple[bool | No
         evidence["note"] = (f"within {tolerance * 100:.0f} % of the best of {found.evaluated:,} strategies by "
                             f"{found.objective} (`{best.text}`: {figure})")
         return True, evidence
+    further = _further(best, result) if best.meets_requirements is False and not own_meets else []
+    if further:
+        among = "dagc searched" if found.complete else "of those evaluated"
+        gain = _gain(found.objective, best, result)
+        evidence["note"] = (f"not judged: no strategy {among} meets every requirement, and `{best.text}`, the best "
+                            f"by {found.objective} of those that miss the fewest, {gain} but is further than this "
+                            f"strategy from {', '.join(f'`{t}`' for t in further)} ({_shortfalls(best, result)})"
+                            + partial)
+        return None, evidence
     evidence["factor"] = best.score / own if own > 0 else (own / best.score if best.score < 0 else math.inf)
     where = "" if found.objective == "min-gpus" else f" on {best_gpus}"      # min-gpus names the GPUs already
     evidence["note"] = (f"`{best.text}` {_gain(found.objective, best, result)}{where}{_batch_text(best, result)}"
@@ -317,6 +326,18 @@ def _misses_too(best: Any, result: Any, own_meets: bool, complete: bool) -> str:
     among = "dagc searched" if complete else "of those evaluated"
     return (f"; it misses {which} too, as this strategy misses {_missed_text(result.requirements)}: "
             f"no strategy {among} meets them all ({_shortfalls(best, result)})")
+
+
+def _further(best: Any, result: Any) -> list[str]:
+    """The requirements this strategy misses that the better one by the objective misses by more (by
+    its relative margin): of two strategies that both miss a line, the one further from it is no
+    better, whatever its score."""
+    out = []
+    for own in result.requirements:
+        theirs = RequirementResult(own.requirement, _candidate_value(own.requirement, best))
+        if own.met is False and theirs.margin is not None and own.margin is not None and theirs.margin < own.margin:
+            out.append(own.requirement.text)
+    return out
 
 
 def _shortfalls(best: Any, result: Any) -> str:
