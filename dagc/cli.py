@@ -298,10 +298,10 @@ def cmd_compile(args) -> int:
     return args.decided
 
 
-def _own_points(results: list[StrategyResult]) -> list[tuple[str, float, float]]:
-    """The plan's own strategies on the Pareto plot: (name, TPOT, decode tokens/s per GPU)."""
-    return [(r.decl.name or r.decl.text, r.metrics["tpot_s"], r.metrics["decode_tokens_per_s_per_gpu"])
-            for r in results if r.metrics]
+def _own_points(results: list[StrategyResult]) -> list[tuple[str, float, float, bool]]:
+    """The plan's own strategies on the Pareto plot: (name, TPOT, decode tokens/s per GPU, correct)."""
+    return [(r.decl.name or r.decl.text, r.metrics["tpot_s"], r.metrics["decode_tokens_per_s_per_gpu"],
+             r.verdict.correct is not False) for r in results if r.metrics]
 
 
 def cmd_search(args) -> int:

@@ -367,3 +367,20 @@ def test_the_space_is_the_same_under_every_objective_and_the_splits_are_counted_
         else:
             assert head == f"{space:,} strategies examined"
     assert split["tokens-per-gpu"] == 0 and split["tpot"] > 0
+
+
+def test_a_plan_strategy_with_errors_is_marked_so_on_the_plot(tmp_path):
+    """A strategy of the plan with errors (E401: 32 GPUs on 8) has figures as if it could run: the plot
+    draws it hollow and says it has errors; a correct one is filled."""
+    import xml.etree.ElementTree as ET
+    plan = tmp_path / "p.moe"
+    plan.write_text('model preset "mixtral-8x7b"\ncluster { gpus = 8  gpu preset "h100-sxm" }\n'
+                    'workload { batch = 64  prompt = 2048  generate = 256 }\n'
+                    'strategy good = tp 8\nstrategy broken = dp 4 < tp 4 ; ep 8 >\n')
+    proc = dagc("compile", str(plan), "-o", str(tmp_path / "out"))
+    assert proc.returncode == 3, proc.stderr          # a strategy with errors (EXIT_INVALID)
+    root = ET.parse(tmp_path / "out" / "pareto.svg").getroot()
+    marks = [e for e in root.iter() if e.get("class") == "own"]
+    assert sorted(e.get("fill") for e in marks) == ["#2171b5", "white"]
+    labels = {"".join(e.itertext()) for e in root.iter() if e.tag.endswith("text")}
+    assert "broken (has errors)" in labels and "good" in labels

@@ -32,9 +32,10 @@ def _ticks(lo: float, hi: float, n: int = 6) -> list[float]:
     return [first + k * step for k in range(int((hi - first) / step) + 1)]
 
 
-def pareto_svg(found, title: str, own: list[tuple[str, float, float]] | None = None,
+def pareto_svg(found, title: str, own: list[tuple[str, float, float, bool]] | None = None,
                requirements: tuple = ()) -> str:
-    """`own`: (label, tpot_s, decode tokens/s per GPU) of the plan's strategies, drawn in blue;
+    """`own`: (label, tpot_s, decode tokens/s per GPU, whether it is correct) of the plan's strategies,
+    drawn in blue (hollow, and said, for one with errors: its figures are as if it could run);
     `requirements`: the plan's `Requirement`s — TPOT and per-GPU decode throughput bounds are drawn
     as dashed lines. The front drawn is the search's own (`found.pareto`, what its table and
     `dagc search --format json` list): its points numbered by TPOT, and named in that order under the plot, with
@@ -43,7 +44,7 @@ def pareto_svg(found, title: str, own: list[tuple[str, float, float]] | None = N
     front = sorted(((c.metrics["tpot_s"] * 1e3, c.metrics["decode_tokens_per_s_per_gpu"], c) for c in found.pareto),
                    key=lambda p: (p[0], -p[1]))
     named = front[:LEGEND_MAX]
-    own = [(label, t * 1e3, v) for label, t, v in (own or [])]
+    own = [(label, t * 1e3, v, ok) for label, t, v, ok in (own or [])]
     xs = [p[0] for p in pts + front] + [o[1] for o in own] or [1.0]
     ys = [p[1] for p in pts + front] + [o[2] for o in own] or [1.0]
     x0, x1 = 0.0, max(xs) * 1.05
@@ -65,7 +66,8 @@ def pareto_svg(found, title: str, own: list[tuple[str, float, float]] | None = N
            f'{escape(found.objective)}){"; each at the largest batch it serves (batch = max)" if at_max else ""}.'
            f'</text>',
            f'<text x="{L}" y="53" font-size="10">Each legal one is a dot: dark grey meets every requirement, light '
-           f'grey misses one; blue squares: the plan\'s strategies; dashed: requirements.</text>',
+           f'grey misses one; blue squares: the plan\'s strategies (hollow: with errors); dashed: requirements.'
+           f'</text>',
            f'<text x="{L}" y="66" font-size="10">Red: the Pareto front of those that meet them (more decode '
            f'tokens/s per GPU, less TPOT; TTFT enters through the requirements), numbered as named below.</text>']
     for t in _ticks(x0, x1):
@@ -82,17 +84,17 @@ def pareto_svg(found, title: str, own: list[tuple[str, float, float]] | None = N
     for x, y, c in pts:
         colour = "#969696" if c.meets_requirements else "#d9d9d9"
         out.append(f'<circle class="candidate" cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="2.5" fill="{colour}"/>')
-    out += _front_marks(front, len(named), sx, sy)
+    out += _front_marks(front, sx, sy)
     out += _requirement_lines(requirements, sx, sy, (x0, x1), (y0, y1))
     out += _own_marks(own, sx, sy)
+    out += _front_numbers(named, sx, sy)          # last: nothing drawn over them
     out += _legend(front, named)
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
 
-def _front_marks(front: list, named: int, sx, sy) -> list[str]:
-    """The front's line and points, the first `named` numbered (three places around a point in turn,
-    so that close points keep their numbers apart)."""
+def _front_marks(front: list, sx, sy) -> list[str]:
+    """The front's line and points."""
     out = []
     if len(front) > 1:
         path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y, _ in front)
@@ -100,22 +102,34 @@ def _front_marks(front: list, named: int, sx, sy) -> list[str]:
     for k, (x, y, c) in enumerate(front, 1):
         out.append(f'<circle class="pareto" cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="4" fill="#cb181d">'
                    f'<title>{k}. {escape(_name(c))} · TTFT {c.metrics["ttft_s"]:.3g} s</title></circle>')
-        if k <= named:
-            dx, dy, anchor = _NUMBER_PLACES[(k - 1) % len(_NUMBER_PLACES)]
-            out.append(f'<text class="pareto-number" x="{sx(x) + dx:.1f}" y="{sy(y) + dy:.1f}" font-size="9" '
-                       f'fill="#cb181d" text-anchor="{anchor}"{_HALO}>{k}</text>')
     return out
 
 
-def _own_marks(own: list[tuple[str, float, float]], sx, sy) -> list[str]:
-    """The plan's strategies: blue squares, labelled on the side with room for the label."""
+def _front_numbers(named: list, sx, sy) -> list[str]:
+    """The numbers of the `named` front points, three places around a point in turn, so that close
+    points keep their numbers apart."""
     out = []
-    for label, x, y in own:
-        out.append(f'<rect class="own" x="{sx(x) - 4:.1f}" y="{sy(y) - 4:.1f}" width="8" height="8" fill="#2171b5"/>')
+    for k, (x, y, _) in enumerate(named, 1):
+        dx, dy, anchor = _NUMBER_PLACES[(k - 1) % len(_NUMBER_PLACES)]
+        out.append(f'<text class="pareto-number" x="{sx(x) + dx:.1f}" y="{sy(y) + dy:.1f}" font-size="9" '
+                   f'fill="#cb181d" text-anchor="{anchor}"{_HALO}>{k}</text>')
+    return out
+
+
+def _own_marks(own: list[tuple[str, float, float, bool]], sx, sy) -> list[str]:
+    """The plan's strategies: blue squares (hollow for one with errors, whose label says so), labelled
+    on the side with room for the label, above the point near the axis."""
+    out = []
+    for label, x, y, ok in own:
+        fill = 'fill="#2171b5"' if ok else 'fill="white" stroke="#2171b5" stroke-width="1.5"'
+        out.append(f'<rect class="own" x="{sx(x) - 4:.1f}" y="{sy(y) - 4:.1f}" width="8" height="8" {fill}/>')
         right = sx(x) > (L + W - R) / 2
         anchor = ' text-anchor="end"' if right else ""
-        out.append(f'<text x="{sx(x) - 7 if right else sx(x) + 7:.1f}" y="{sy(y) + 12:.1f}" font-size="10" '
-                   f'fill="#2171b5"{anchor}{_HALO}>{escape(label)}</text>')
+        below = sy(y) + 12
+        ty = below if below < H - B - 4 else sy(y) - 8
+        text = label if ok else f"{label} (has errors)"
+        out.append(f'<text x="{sx(x) - 7 if right else sx(x) + 7:.1f}" y="{ty:.1f}" font-size="10" '
+                   f'fill="#2171b5"{anchor}{_HALO}>{escape(text)}</text>')
     return out
 
 
