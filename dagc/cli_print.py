@@ -33,8 +33,6 @@ if TYPE_CHECKING:
     from .search import SearchResult
 
 _WORD = {True: "yes", False: "no", None: "not judged"}
-# the optimal verdict of a check without a search (`dagc.check.check` judges it only against one)
-NOT_SEARCHED = "not judged: no strategy search was run (--no-search)"
 
 
 def _shown(text: str) -> str:
@@ -193,6 +191,7 @@ def _print_result(console: Console, r: StrategyResult, err: Console | None = Non
         console.print(f"  optimal? {r.optimality['note']}", markup=False)
         _print_evidence(console, r)
     elif r.optimality is None:
+        from .verdict import NOT_SEARCHED
         console.print(f"  optimal? {NOT_SEARCHED}", markup=False)
     console.print()
 
@@ -343,6 +342,7 @@ def _print_compiled(out: Console, err: Console, r: StrategyResult) -> None:
         out.print(f"  optimal? {r.optimality['note']}", markup=False)
         _print_evidence(out, r)
     elif r.optimality is None:
+        from .verdict import NOT_SEARCHED
         out.print(f"  optimal? {NOT_SEARCHED}", markup=False)
     if r.metrics:
         out.print(f"  TTFT {format_si(r.metrics['ttft_s'], Dimension.TIME)} · TPOT "

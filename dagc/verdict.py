@@ -29,9 +29,11 @@ from .units import (
 
 __all__ = ["RequirementResult", "Verdict", "judge_requirements", "requirement_unit", "requirement_value_text",
            "verdict", "met_text", "METRIC_OF", "Objective", "judge_optimal", "objective_picks_json",
-           "OPTIMAL_TOLERANCE"]
+           "OPTIMAL_TOLERANCE", "NOT_SEARCHED"]
 
 OPTIMAL_TOLERANCE = 0.05        # within 5 % of the best is optimal
+# the optimal verdict of a check without a search (`dagc.check.check` judges it only against one)
+NOT_SEARCHED = "not judged: no strategy search was run (--no-search)"
 
 # report.json metric key behind each requirement (throughputs in tokens/s; /gpu divides).
 METRIC_OF = {

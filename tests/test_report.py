@@ -183,8 +183,8 @@ def test_what_to_change_is_pasteable_with_figures_in_the_requirement_units():
     own_tput = f"{own['decode_tokens_per_s_per_gpu'] / 1e3:.4g} tokens/ms/gpu"
     assert f"| decode throughput per GPU | {own_tput} | 3 tokens/ms/gpu |" in summary
     assert "| memory of the fullest GPU | 5.0 % of a GPU | 6.1 % of a GPU |" in summary
-    assert f"({3000.0 / own['decode_tokens_per_s_per_gpu']:.2f}× the decode throughput per GPU" not in summary
-    assert f"gives {ev['factor']:.2f}× the decode throughput per GPU (3 tokens/ms/gpu vs {own_tput})" in summary
+    # the verdict's own words, as `dagc check` prints them (its caveats too); the figures above in the units
+    assert "- **Optimal: no.** From the verdict." in summary
 
 
 # ------------------------------------------------------------------ memory

@@ -15,7 +15,7 @@ from ..diagnostics import Diagnostic, Severity
 from ..layout import Layout
 from ..plan import Plan, Requirement, RequirementKind
 from ..units import Dimension, count_text, format_bytes, format_figure, format_in_unit, format_si
-from ..verdict import RequirementResult, requirement_unit, requirement_value_text
+from ..verdict import NOT_SEARCHED, RequirementResult, requirement_unit, requirement_value_text
 from .report import assumptions
 
 __all__ = ["by_objective_md", "summary_md", "assumptions_md", "data_parallel_text", "requirement_value_text",
@@ -156,18 +156,9 @@ def _requirements_met(r: StrategyResult) -> str:
 
 
 def optimal_note(r: StrategyResult) -> str:
-    """The evidence of the optimal verdict in words: the verdict's note, except that a gain in decode
-    throughput per GPU is told in the unit of the plan's requirement on it."""
-    ev = r.optimality or {}
-    note = ev.get("note", "not judged: no strategy search has run (`dagc search`)")
-    own, best = ev.get("own_figures"), ev.get("best_figures")
-    if ev.get("objective") != "tokens-per-gpu" or "factor" not in ev or not own or not best:
-        return note
-    key, K = "decode_tokens_per_s_per_gpu", RequirementKind.DECODE_THROUGHPUT
-    return (f"`{ev['best_strategy']}` gives {ev['factor']:.2f}× the decode throughput per GPU "
-            f"({metric_text(r.plan, K, best[key], True)} vs {metric_text(r.plan, K, own[key], True)}) on "
-            f"{best['gpus']} GPU{'s' if best['gpus'] > 1 else ''}" + ("" if ev.get("complete", True) else
-                                                                     " (the search was partial)"))
+    """The evidence of the optimal verdict in words: the verdict's note, as `dagc check` prints it (the
+    same figures, the same caveats), or why there is none."""
+    return (r.optimality or {}).get("note", NOT_SEARCHED)
 
 
 def _optimal(r: StrategyResult) -> str:
