@@ -49,6 +49,7 @@ from .flatten import flatten
 from .model import ImportRoots, imported_fields, lower_model, model_from_preset, preset_fields
 from .plan import (
     DEFAULT_OBJECTIVE,
+    OBJECTIVE_MEANS,
     OBJECTIVES,
     Cluster,
     DType,
@@ -221,8 +222,10 @@ class _Lowering(Transformer):
         self._statement("objective", meta)          # where the statement is, for later diagnostics
         word = str(name)
         if word not in OBJECTIVES:        # the caret under the word, not the statement
+            every = "; ".join(f"`{o}`: {OBJECTIVE_MEANS[o]}" for o in OBJECTIVES)
+            near = did_you_mean(word, OBJECTIVES)
             self.out.error("E101", f"unknown objective `{word}`", node_span(self.src, name),
-                           did_you_mean(word, OBJECTIVES))
+                           (f"{near} " if near else "") + f"(the objectives — {every})")
             return None
         return word
 

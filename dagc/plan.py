@@ -376,6 +376,11 @@ class StrategyDecl(Frozen):
 
 OBJECTIVES = ("tokens-per-gpu", "min-gpus", "ttft", "tpot", "throughput")   # SPEC 3.4; scored in dagc.verdict
 DEFAULT_OBJECTIVE = "tokens-per-gpu"
+# what each objective's best is, in words (SPEC 3.4)
+OBJECTIVE_MEANS = {"tokens-per-gpu": "the most decode tokens/s per GPU",
+                   "min-gpus": "the fewest GPUs, then the most decode tokens/s per GPU",
+                   "ttft": "the shortest TTFT", "tpot": "the shortest TPOT",
+                   "throughput": "the most end-to-end tokens/s (all GPUs together)"}
 
 
 class Plan(Frozen):

@@ -14,7 +14,7 @@ from typing import Any
 from .diagnostics import Diagnostic, has_errors
 from .layout import Layout
 from .memory import MemoryBreakdown
-from .plan import OBJECTIVES, Plan, Requirement, RequirementKind
+from .plan import OBJECTIVE_MEANS, OBJECTIVES, Plan, Requirement, RequirementKind
 from .units import (
     Dimension,
     Unit,
@@ -81,7 +81,7 @@ def requirement_value_text(req: Requirement, value: float | None) -> str:
         return text
     match req.kind:
         case RequirementKind.GPUS:
-            return f"{value:,.0f} GPUs"
+            return f"{value:,.0f} GPU{'' if value == 1 else 's'}"
         case RequirementKind.TTFT | RequirementKind.TPOT:
             return format_si(value, Dimension.TIME)
         case RequirementKind.MEMORY:
@@ -198,10 +198,7 @@ class Objective:
     """Objectives: a score, higher is better."""
 
     NAMES = OBJECTIVES
-    # what each objective's best is, in words (SPEC 3.4)
-    MEANS = {"tokens-per-gpu": "the most decode tokens/s per GPU",
-             "min-gpus": "the fewest GPUs (then the most decode tokens/s per GPU)",
-             "ttft": "the shortest TTFT", "tpot": "the shortest TPOT", "throughput": "the most end-to-end tokens/s"}
+    MEANS = OBJECTIVE_MEANS             # what each one's best is, in words
 
     @staticmethod
     def score(name: str, metrics: dict, gpus: int) -> float:

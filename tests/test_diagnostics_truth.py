@@ -259,7 +259,8 @@ def test_an_unknown_objective_is_pointed_at_where_it_is_written():
     (d,) = [d for d in exc.value.diagnostics if d.code == "E101"]
     line = text.splitlines().index("objective = throughput-per-gpu") + 1
     assert (d.span.line, d.span.column, d.span.text) == (line, 13, "throughput-per-gpu")
-    assert d.hint == "did you mean `throughput`?"
+    assert d.hint.startswith("did you mean `throughput`? (the objectives — `tokens-per-gpu`: the most decode "
+                             "tokens/s per GPU; ")      # every one named: `throughput` is not per GPU
 
 
 def test_a_strategy_misspelling_is_said_with_the_plans_own_errors():
