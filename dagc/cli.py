@@ -185,9 +185,11 @@ def _load(args, err: Console, picks: bool = False):
         from .cli_print import _render_diags
         from .diagnostics import PlanError, Severity
         from .fastsched import Timer
-        from .load import load_plan, parse_strategy
+        from .load import STRATEGY_SOURCE, load_plan, parse_strategy
     try:
         plan = _with_objective(load_plan(args.plan, allow_paths=_allowed(args)), args)
+        # read before the search, which a bad --strategy would otherwise wait for
+        strategy = parse_strategy(args.strategy) if args.strategy is not None else None
         jobs, budget = _jobs(args, err), getattr(args, "search_budget", None)
         searching = not getattr(args, "no_search", True)
         timer = Timer(plan) if searching else None      # the search's stage costs, kept for each objective's pick
@@ -195,7 +197,6 @@ def _load(args, err: Console, picks: bool = False):
         found = _search(plan, plan.objective, top=CHECK_RESCORED, jobs=jobs, budget_s=budget,
                         timer=timer, front=picks) if searching else None
         by_objective = _objective_picks(plan, found, jobs, budget, timer) if picks and found is not None else None
-        strategy = parse_strategy(args.strategy) if args.strategy is not None else None
         results = check(plan, strategy, optimality=found, picks=by_objective)
         return plan, results, found
     except PlanError as exc:
@@ -204,7 +205,9 @@ def _load(args, err: Console, picks: bool = False):
                               "diagnostics": [d.to_json() for d in exc.diagnostics]}, indent=2))
         _render_diags(err, exc.diagnostics)
         n = sum(1 for d in exc.diagnostics if d.severity is Severity.ERROR)
-        err.print(f"error: {args.plan}: {n} error{'' if n == 1 else 's'}; nothing was checked", markup=False)
+        where = STRATEGY_SOURCE if all(d.span is not None and d.span.source.path == STRATEGY_SOURCE
+                                       for d in exc.diagnostics) else args.plan
+        err.print(f"error: {where}: {n} error{'' if n == 1 else 's'}; nothing was checked", markup=False)
         return None, None, None
 
 

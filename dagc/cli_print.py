@@ -416,6 +416,8 @@ def _print_search(out: Console, found: SearchResult, top: int, svg_path: Path) -
              f"{c.metrics['decode_tokens_per_s_per_gpu']:,.1f}", "yes" if c.meets_requirements else "no",
              c.binding or "—") for k, c in enumerate(best, 1)]
     columns = SEARCH_COLUMNS[:2] + (("batch (max)",) if varied else ()) + SEARCH_COLUMNS[2:]
+    if not any(c.binding for c in best):        # no requirement binds (none given): no column of dashes
+        rows, columns = [row[:-1] for row in rows], columns[:-1]
     _print_table(out, _strategy_table(f"best {len(best)}", columns, rows))
     if any(c.binding for c in best):
         out.print("binding requirement: " + ("what one more request would break (memory, or a requirement)"

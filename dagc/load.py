@@ -18,7 +18,9 @@ from .parse import parse, read_source
 from .plan import Plan, StrategyDecl
 from .source import SourceFile, Span
 
-__all__ = ["load_plan", "load_plan_text", "parse_strategy"]
+__all__ = ["STRATEGY_SOURCE", "load_plan", "load_plan_text", "parse_strategy"]
+
+STRATEGY_SOURCE = "--strategy"      # where a strategy given on the command line is said to stand
 
 _KEYWORD = re.compile(r"\s*strategy\b")
 
@@ -69,7 +71,7 @@ def parse_strategy(text: str, name: str | None = None) -> StrategyDecl:
     Raises:
         PlanError: with located E0xx/E1xx diagnostics; E001 when the text is empty or blank.
     """
-    src = SourceFile("--strategy", text)
+    src = SourceFile(STRATEGY_SOURCE, text)
     if not text.strip():
         raise PlanError([Diagnostic("E001", Severity.ERROR, "the strategy expression is empty",
                                     Span(src, 0, len(src.text)),

@@ -436,7 +436,7 @@ def _hint_for_token(tok: Token, expected: set[str]) -> str:
     if tok.type in ("MORETHAN", "LESSTHAN"):
         return "`<` opens the scope of dp or pp and `>` closes it: `pp 4 < tp 2 >`"
     if tok.type == "SEMICOLON":
-        return "`;` stands between the attention axes and the expert axes, each side axes and degrees: `tp 4 ; ep 8`"
+        return "a `;` has axes on both sides, the attention axes then the expert axes (`tp 4 ; ep 8`): remove this one"
     if tok.type == "LBRACE":
         return "`{ … }` opens the blocks `model`, `cluster`, `workload` and `require`; a strategy is axes and degrees"
     return "docs/language.md describes what may stand here"

@@ -190,7 +190,7 @@ def test_strategy_keyword_in_strategy_option_has_a_hint():
     ("prompt = 2048", "prompt = 2048 tokns", "`prompt` takes a plain number: `prompt = 2048`"),
     ("strategy tp 8", "strategy tp 8 {", "`{ … }` opens the blocks"),
     ("strategy tp 8", "strategy tp 8 @", "remove it; docs/language.md"),
-    ("strategy tp 8", "strategy tp 4 ;; ep 8", "`;` stands between the attention axes and the expert axes"),
+    ("strategy tp 8", "strategy tp 4 ;; ep 8", "a `;` has axes on both sides, the attention axes then the expert"),
 ])
 def test_a_mistake_gets_a_hint_that_mends_it(old, new, hint):
     """A misspelt keyword is named (not "quote it", which gives another error); a unit is suggested only
@@ -430,3 +430,12 @@ def test_the_comparison_report_says_what_optimal_means_and_what_each_objective_p
     for objective in ("tokens-per-gpu", "min-gpus", "ttft", "tpot", "throughput"):
         assert re.search(rf"^\| (\*\*)?{objective}(\*\*)? ", picks, re.M), objective
     assert (out / "tensor" / "report.md").read_text().count("| **tokens-per-gpu** (this report's) |") == 1
+
+
+def test_a_bad_strategy_option_is_read_before_the_search_and_blamed_on_itself():
+    """`--strategy` with a syntax error fails at once (the search, a second on a large plan, does not
+    run first) and the last line names `--strategy`, not the plan file."""
+    proc = dagc("check", "examples/mixtral-8x7b-1node.moe", "--strategy", "tp 4 ;; ep 8", search=True)
+    assert proc.returncode == 4
+    assert proc.stderr.splitlines()[-1] == "error: --strategy: 1 error; nothing was checked"
+    assert "--strategy:1:7: error[E001]" in proc.stderr
