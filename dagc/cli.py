@@ -342,7 +342,7 @@ def cmd_search(args) -> int:
     if args.format == "json":
         print(json.dumps(found.to_json(args.top), indent=2, allow_nan=False))
         return EXIT_OK
-    _print_search(_console(), found, args.top, svg_path)
+    _print_search(_console(), found, args.top, svg_path, plan)
     return EXIT_OK
 
 

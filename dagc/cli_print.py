@@ -173,7 +173,7 @@ def _print_result(console: Console, r: StrategyResult, err: Console | None = Non
     if r.metrics:
         console.print(_metrics_table(r))
         if r.compiled is not None and r.compiled.metrics is not None:
-            _print_critical_paths(console, r.compiled.metrics)
+            _print_critical_paths(console, r.compiled.metrics, r.plan)
         console.print(cost_basis_text(r.plan.cluster), markup=False)
     if r.requirements:
         console.print(_requirements_table(r))
@@ -205,8 +205,10 @@ def _print_evidence(console: Console, r: StrategyResult) -> None:
         return
     from .export.summary import metric_text
     from .plan import RequirementKind
+    from .verdict import near_text
     for label, fig in (("the better one", best), ("this strategy", own)):
-        memory = "—" if fig["memory_fraction"] is None else f"{fig['memory_fraction'] * 100:.0f} %"
+        share = fig["memory_fraction"]
+        memory = "—" if share is None else near_text(r.plan, RequirementKind.MEMORY, share, f"{share * 100:.0f} %")
         # in the unit of the plan's requirement on each, with the digits that tell a figure from its target
         console.print(f"    {label + ':':15} {count_text(fig['gpus'], 'GPU')} · TTFT "
                       f"{metric_text(r.plan, RequirementKind.TTFT, fig['ttft_s'])} · TPOT "
@@ -233,6 +235,8 @@ def _print_layout(console: Console, r: StrategyResult) -> None:
 
 def _memory_table(console: Console, r: StrategyResult) -> Table:
     from .export.markdown import gap_text, shown_stages
+    from .plan import RequirementKind
+    from .verdict import near_text
     plan, lay, mem = r.plan, r.layout, r.memory
     assert lay is not None and mem is not None, "a strategy with a layout and its memory"
     t = Table(title=_shown(f"per-rank memory by stage (GPU {plan.cluster.gpu.name}, "
@@ -253,7 +257,8 @@ def _memory_table(console: Console, r: StrategyResult) -> Table:
         _add_row(t, str(s.stage), gpus, layers, per_gpu, format_bytes(s.weights_bytes),
                  format_bytes(s.kv_cache_bytes), format_bytes(s.activation_bytes), format_bytes(s.reserve_bytes),
                  format_bytes(s.total_bytes),
-                 f"{s.fraction * 100:.1f} %", style="red" if not s.fits and console.is_terminal else None)
+                 near_text(r.plan, RequirementKind.MEMORY, s.fraction, f"{s.fraction * 100:.1f} %"),
+                 style="red" if not s.fits and console.is_terminal else None)
     return t
 
 
@@ -279,10 +284,13 @@ def _metrics_table(r: StrategyResult) -> Table:
     t.add_column("metric")
     t.add_column("value", justify="right")
     t.add_column(f"per GPU (of {gpus})" if gpus else "per GPU", justify="right")
+    from .plan import RequirementKind as K
+    from .verdict import near_text
     for key, name in METRIC_NAMES:
         v = r.metrics.get(key)
         if key.endswith("_s") and not key.endswith("_per_s"):
-            _add_row(t, name, format_si(v, Dimension.TIME), "")
+            kind = K.TTFT if key == "ttft_s" else K.TPOT
+            _add_row(t, name, near_text(r.plan, kind, v, format_si(v, Dimension.TIME)), "")
         else:
             _add_row(t, name, _tokens_per_s(v), _tokens_per_s(v / gpus, "/GPU") if v is not None and gpus else "—")
     return t
@@ -293,15 +301,19 @@ def _share(fraction: float) -> str:
     return "< 1 %" if 0 < fraction < 0.005 else f"{fraction * 100:.0f} %"
 
 
-def _print_critical_paths(console: Console, m) -> None:
+def _print_critical_paths(console: Console, m, plan: Plan) -> None:
     """The critical paths of prefill and decode by kind of work, and the pipeline bubble."""
+    from .plan import RequirementKind
+    from .verdict import near_text
     for phase, path in (("prefill", m.prefill_path), ("decode (2 steps)", m.decode_path)):
         total = path.makespan_s or 1.0
         parts = " · ".join(f"{name} {format_si(v, Dimension.TIME)} ({_share(v / total)})" for name, v in (
             ("compute", path.compute_s), ("TP comm", path.tp_comm_s), ("EP comm", path.ep_comm_s),
             ("PP comm", path.pp_comm_s), ("waiting", path.waiting_s)) if v > 0)
-        console.print(f"critical path, {phase}: {format_si(path.makespan_s, Dimension.TIME)} = {parts}",
-                      markup=False)
+        length = format_si(path.makespan_s, Dimension.TIME)
+        if phase == "prefill":                  # the prefill's path is the TTFT
+            length = near_text(plan, RequirementKind.TTFT, path.makespan_s, length)
+        console.print(f"critical path, {phase}: {length} = {parts}", markup=False)
     console.print(f"pipeline bubble (prefill): {m.bubble_fraction * 100:.1f} % of stage time", markup=False)
 
 
@@ -345,8 +357,11 @@ def _print_compiled(out: Console, err: Console, r: StrategyResult) -> None:
         from .verdict import NOT_SEARCHED
         out.print(f"  optimal? {NOT_SEARCHED}", markup=False)
     if r.metrics:
-        out.print(f"  TTFT {format_si(r.metrics['ttft_s'], Dimension.TIME)} · TPOT "
-                  f"{format_si(r.metrics['tpot_s'], Dimension.TIME)} · decode "
+        from .plan import RequirementKind as K
+        from .verdict import near_text
+        ttft, tpot = r.metrics["ttft_s"], r.metrics["tpot_s"]
+        out.print(f"  TTFT {near_text(r.plan, K.TTFT, ttft, format_si(ttft, Dimension.TIME))} · TPOT "
+                  f"{near_text(r.plan, K.TPOT, tpot, format_si(tpot, Dimension.TIME))} · decode "
                   f"{_tokens_per_s(r.metrics['decode_tokens_per_s_per_gpu'], '/GPU')}", markup=False)
     chosen = [d for d in r.diagnostics if d.code == "N605"]      # `batch = max`: the batch the figures are for
     if chosen:
@@ -397,7 +412,7 @@ SEARCH_COLUMNS = ("#", "strategy", "GPUs", "memory used", "TTFT", "TPOT", "decod
 PARETO_COLUMNS = ("strategy", "GPUs", "TTFT", "TPOT", "decode (tokens/s/GPU)")
 
 
-def _print_search(out: Console, found: SearchResult, top: int, svg_path: Path) -> None:
+def _print_search(out: Console, found: SearchResult, top: int, svg_path: Path, plan: Plan) -> None:
     """`dagc search` as text: the counts, the best `top`, the Pareto front and where its plot is.
 
     The strategy text carries its micro-batches and overlap (`… with microbatches 2 overlap
@@ -410,9 +425,16 @@ def _print_search(out: Console, found: SearchResult, top: int, svg_path: Path) -
     varied = any(c.batch is not None for c in best)       # `batch = max`: each at the largest batch it serves
     # the figure the objective ranks by, to the digit that tells the rows apart
     ttft, tpot = (3 if found.objective == "ttft" else 1), (3 if found.objective == "tpot" else 1)
+    from .plan import RequirementKind as K
+    from .verdict import near_text
+
+    def shown(kind: K, value: float, text: str) -> str:
+        return near_text(plan, kind, value, text)          # beside a requirement's target: its digits
+
     rows: list[tuple[str, ...]] = [(str(k), c.text, *((f"{c.batch:,}",) if varied else ()), str(c.gpus),
-             f"{c.memory_fraction * 100:.0f} %",       # of a GPU, as `memory <= 80 %` reads it
-             format_si(c.metrics["ttft_s"], Dimension.TIME, ttft), format_si(c.metrics["tpot_s"], Dimension.TIME, tpot),
+             shown(K.MEMORY, c.memory_fraction, f"{c.memory_fraction * 100:.0f} %"),   # as `memory <= 80 %` reads it
+             shown(K.TTFT, c.metrics["ttft_s"], format_si(c.metrics["ttft_s"], Dimension.TIME, ttft)),
+             shown(K.TPOT, c.metrics["tpot_s"], format_si(c.metrics["tpot_s"], Dimension.TIME, tpot)),
              f"{c.metrics['decode_tokens_per_s_per_gpu']:,.1f}", "yes" if c.meets_requirements else "no",
              c.binding or "—") for k, c in enumerate(best, 1)]
     columns = SEARCH_COLUMNS[:2] + (("batch (max)",) if varied else ()) + SEARCH_COLUMNS[2:]

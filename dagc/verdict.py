@@ -29,7 +29,7 @@ from .units import (
 
 __all__ = ["RequirementResult", "Verdict", "judge_requirements", "requirement_unit", "requirement_value_text",
            "verdict", "met_text", "METRIC_OF", "Objective", "judge_optimal", "objective_picks_json",
-           "OPTIMAL_TOLERANCE", "NOT_SEARCHED"]
+           "OPTIMAL_TOLERANCE", "NOT_SEARCHED", "near_text"]
 
 OPTIMAL_TOLERANCE = 0.05        # within 5 % of the best is optimal
 # the optimal verdict of a check without a search (`dagc.check.check` judges it only against one)
@@ -87,6 +87,25 @@ def requirement_value_text(req: Requirement, value: float | None) -> str:
         case RequirementKind.MEMORY:
             return f"{value * 100:.1f} %" if req.memory_is_fraction else format_bytes(value)
     return f"{format_figure(value)} tokens/s" + ("/gpu" if req.per_gpu else "")
+
+
+NEAR = 0.005        # a figure within this share of a requirement's target is shown as `near_text` says
+
+
+def near_text(plan: Plan, kind: RequirementKind, value: float | None, shown: str) -> str:
+    """`shown` (a figure as a table prints it), unless the plan has a requirement on `kind` whose target
+    the figure lies within `NEAR` of: then in the requirement's unit, with the digits that tell it
+    from the target (a TTFT of 1.99983 s is not '2.0 s' beside `ttft <= 2 s`; a memory use of
+    79.97 % not '80 %' beside `memory <= 80 %`). Times, throughputs as the requirement reads them
+    (per GPU or total, as written, only when `value` is that), memory as a share of a GPU."""
+    if value is None:
+        return shown
+    for req in plan.requirements:
+        if req.kind is not kind or not req.target or (kind is RequirementKind.MEMORY and not req.memory_is_fraction):
+            continue
+        if abs(value - req.target) <= NEAR * abs(req.target):
+            return requirement_value_text(req, value)
+    return shown
 
 
 @dataclass(frozen=True)
@@ -367,10 +386,14 @@ def _batch_text(best: Any, result: Any) -> str:
     answer to "how much can this cluster serve"."""
     if best.batch is None or result.layout is None or result.metrics is None:
         return ""
-    return (f", serving {count_text(best.batch, 'request')} at TPOT "
-            f"{format_si(best.metrics['tpot_s'], Dimension.TIME)}{_limited(best.binding, result.plan)} (this "
-            f"strategy: {result.layout.batch:,} at {format_si(result.metrics['tpot_s'], Dimension.TIME)}"
-            f"{_limited(result.plan.workload.batch_breaks, result.plan)})")
+    plan = result.plan
+
+    def tpot(value: float) -> str:
+        return near_text(plan, RequirementKind.TPOT, value, format_si(value, Dimension.TIME))
+
+    return (f", serving {count_text(best.batch, 'request')} at TPOT {tpot(best.metrics['tpot_s'])}"
+            f"{_limited(best.binding, plan)} (this strategy: {result.layout.batch:,} at "
+            f"{tpot(result.metrics['tpot_s'])}{_limited(plan.workload.batch_breaks, plan)})")
 
 
 def _limited(breaks: str | None, plan: Plan) -> str:

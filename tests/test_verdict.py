@@ -320,3 +320,18 @@ def test_a_strategy_with_errors_meets_no_line_in_its_table():
     (q,) = r.requirements
     assert q.met is True and met_text(q, r.verdict.correct) == "no: it has errors"
     assert met_text(q, True) == "yes" and met_text(q, None) == "yes"
+
+
+def test_a_figure_near_its_requirement_is_shown_with_the_digits_that_tell_them_apart():
+    """Within half a percent of a requirement's target a figure is shown in the requirement's unit with
+    enough digits; elsewhere, and without a requirement on it, as the table would print it."""
+    from dagc.plan import RequirementKind as K
+    from dagc.verdict import near_text
+    plan = load_plan_text(plan_text(model=MODEL, cluster=CLUSTER, workload=WORKLOAD,
+                                    require="require { ttft <= 2 s  memory <= 80 % }", strategy="strategy tp 2"))
+    assert near_text(plan, K.TTFT, 1.99983, "2.0 s") == "1.99983 s"
+    assert near_text(plan, K.TTFT, 2.02, "2.0 s") == "2.0 s"              # 1 % off: as printed
+    assert near_text(plan, K.TTFT, 1.5, "1.5 s") == "1.5 s"
+    assert near_text(plan, K.MEMORY, 0.79967, "80 %") == "79.97 %"
+    assert near_text(plan, K.TPOT, 0.0199, "19.9 ms") == "19.9 ms"         # no requirement on TPOT
+    assert near_text(plan, K.TTFT, None, "—") == "—"

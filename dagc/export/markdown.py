@@ -14,7 +14,7 @@ from ..layout import Layout
 from ..params import active_params, total_params
 from ..plan import RequirementKind
 from ..units import Dimension, count_text, format_bytes, format_si
-from ..verdict import Objective, met_text
+from ..verdict import Objective, met_text, near_text
 from .report import memory_totals
 from .summary import (
     COST_NAMES,
@@ -320,7 +320,8 @@ def comparison_md(plan, results: list[StrategyResult], dirs: list[str], pareto_l
         *([row("batch (batch = max)", lambda r: f"{r.plan.workload.batch:,}" if r.valid else "—")]
           if plan.workload.batch_max else []),
         row("worst rank memory",
-            lambda r: f"{format_bytes(r.memory.worst.total_bytes)} ({r.memory.worst.fraction * 100:.0f} %)"
+            lambda r: f"{format_bytes(r.memory.worst.total_bytes)} ("
+                      f"{near_text(plan, K.MEMORY, r.memory.worst.fraction, f'{r.memory.worst.fraction * 100:.0f} %')})"
             if r.memory else "—"),
         row("TTFT", metric("ttft_s", K.TTFT)),
         row("TPOT", metric("tpot_s", K.TPOT)),
