@@ -335,3 +335,16 @@ def test_the_clusters_bound_is_the_same_whatever_batch_a_strategy_chose():
                      gpus=plan.cluster.gpus, dp=1).decode_tokens_per_s / plan.cluster.gpus
     assert note.endswith(f"in one replica, at any batch, the decode throughput per GPU is at most "
                          f"{loosest / 1e3:.3g} tokens/ms/gpu")
+
+
+def test_the_comparison_report_says_what_limits_each_batch(tmp_path):
+    """compile's side-by-side report gives each strategy's batch with what one more request would break."""
+    from dagc.compile import CompileOptions, compile_results
+    plan = load_plan_text(with_max(QWEN))
+    results = check(plan)
+    compile_results(plan, results, tmp_path / "out", CompileOptions())
+    report = (tmp_path / "out" / "report.md").read_text()
+    row = next(line for line in report.splitlines() if line.startswith("| batch (batch = max) |"))
+    cells = [c.strip() for c in row.strip("|").split("|")][1:]
+    assert cells == [f"{r.plan.workload.batch:,} (one more breaks {r.plan.workload.batch_breaks})" for r in results]
+    assert all("`memory <= 80 %`" in c for c in cells)

@@ -317,8 +317,9 @@ def comparison_md(plan, results: list[StrategyResult], dirs: list[str], pareto_l
         row("optimal", lambda r: _WORD[r.verdict.optimal]),
         row("better strategy (paste it)", _better),
         row("GPUs used", lambda r: str(r.layout.gpus_used) if r.layout else "—"),
-        *([row("batch (batch = max)", lambda r: f"{r.plan.workload.batch:,}" if r.valid else "—")]
-          if plan.workload.batch_max else []),
+        *([row("batch (batch = max)", lambda r: f"{r.plan.workload.batch:,}" + (
+            f" (one more breaks {r.plan.workload.batch_breaks})" if r.plan.workload.batch_breaks else "")
+            if r.valid else "—")] if plan.workload.batch_max else []),
         row("worst rank memory",
             lambda r: f"{format_bytes(r.memory.worst.total_bytes)} ("
                       f"{near_text(plan, K.MEMORY, r.memory.worst.fraction, f'{r.memory.worst.fraction * 100:.0f} %')})"
