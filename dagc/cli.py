@@ -158,7 +158,7 @@ CHECK_RESCORED = 5   # the search's best candidates that check/compile re-score 
 def _with_objective(plan, args):
     """The plan with `--objective` in place of its own `objective = …` (when given)."""
     objective = getattr(args, "objective", None)
-    return plan.model_copy(update={"objective": objective}) if objective else plan
+    return plan.model_copy(update={"objective": objective, "objective_from": "from --objective"}) if objective else plan
 
 
 def _allowed(args) -> tuple[Path, ...]:
@@ -234,7 +234,7 @@ def cmd_check(args) -> int:
         _render_diags(err, [d for r in results for d in r.diagnostics if is_input_error(d)])
     else:
         out = _console()
-        _print_plan(out, plan, args.plan, objective_text(plan, args.objective))
+        _print_plan(out, plan, args.plan, objective_text(plan))
         _print_plan_diagnostics(out, plan_diagnostics(results))
         for r in results:
             _print_result(out, r, err)
@@ -295,7 +295,7 @@ def cmd_compile(args) -> int:
     else:
         out = _console()
         if found is not None:
-            out.print(objective_text(plan, args.objective), markup=False)
+            out.print(objective_text(plan), markup=False)
         for w in written:
             _print_written(out, err, w)
     return args.decided

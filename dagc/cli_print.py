@@ -121,15 +121,12 @@ def _print_plan(out: Console, plan: Plan, path: str, objective: str) -> None:
     out.print()
 
 
-def objective_text(plan: Plan, flag: str | None) -> str:
-    """What the optimal verdicts optimise and where that comes from: `--objective` (`flag`), the plan's
-    `objective = …`, or the default."""
-    from .plan import DEFAULT_OBJECTIVE
+def objective_text(plan: Plan) -> str:
+    """What the optimal verdicts optimise and where that comes from: `--objective`, the plan's
+    `objective = …`, or the default (`Plan.objective_from`)."""
     from .verdict import OPTIMAL_TOLERANCE, Objective
-    source = ("from --objective" if flag else "the plan's `objective`" if plan.objective != DEFAULT_OBJECTIVE
-              else "the default")
-    return (f"optimal means: {Objective.MEANS[plan.objective]} (objective {plan.objective}, {source}), subject to "
-            f"the plan's requirements; within {OPTIMAL_TOLERANCE * 100:.0f} % of the best counts as optimal")
+    return (f"optimal means: {Objective.MEANS[plan.objective]} (objective {plan.objective}, {plan.objective_from}), "
+            f"subject to the plan's requirements; within {OPTIMAL_TOLERANCE * 100:.0f} % of the best counts as optimal")
 
 
 def is_input_error(d: Diagnostic) -> bool:

@@ -330,7 +330,9 @@ def _lower_plan(lw: _Lowering, tree: Tree) -> Plan | None:
         return None
     return Plan(name=Path(lw.src.path).stem, model=model, cluster=cluster, workload=workload,
                 requirements=first.get("require", ()), strategies=strategies,
-                objective=first.get("objective") or DEFAULT_OBJECTIVE, spans=dict(lw.out.spans))
+                objective=first.get("objective") or DEFAULT_OBJECTIVE,
+                objective_from="the plan's `objective`" if first.get("objective") else "the default",
+                spans=dict(lw.out.spans))
 
 
 def lower(tree: Tree, src: SourceFile, base_dir: Path | None = None, *, allow_paths: Sequence[Path] = ()) -> Plan:

@@ -391,6 +391,7 @@ class Plan(Frozen):
     requirements: tuple[Requirement, ...] = ()
     strategies: tuple[StrategyDecl, ...]
     objective: str = DEFAULT_OBJECTIVE          # what "optimal" means for this plan (`objective = …`)
+    objective_from: str = "the default"         # where `objective` comes from, in words (`objective_source`)
     spans: dict[str, Any] = Field(default_factory=dict, exclude=True)
 
     def span_of(self, key: str) -> Span | None:

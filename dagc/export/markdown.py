@@ -14,7 +14,7 @@ from ..layout import Layout
 from ..params import active_params, total_params
 from ..plan import RequirementKind
 from ..units import Dimension, count_text, format_bytes, format_si
-from ..verdict import Objective, met_text, near_text
+from ..verdict import OPTIMAL_TOLERANCE, Objective, met_text, near_text
 from .report import memory_totals
 from .summary import (
     COST_NAMES,
@@ -294,8 +294,9 @@ def comparison_md(plan, results: list[StrategyResult], dirs: list[str], pareto_l
     judged = next((r for r in results if (r.optimality or {}).get("objective")), None)
     if judged is not None:           # the search ran: what its verdicts optimise, and what each objective picks
         objective = (judged.optimality or {})["objective"]
-        lines += [f"Optimal means {Objective.MEANS[objective]} (objective `{objective}`), subject to the plan's "
-                  "requirements.", ""]
+        lines += [f"Optimal means {Objective.MEANS[objective]} (objective `{objective}`, {plan.objective_from}), "
+                  f"subject to the plan's requirements; within {OPTIMAL_TOLERANCE * 100:.0f} % of the best counts as "
+                  "optimal.", ""]
     header = ["", *[f"[`{r.decl.name or r.decl.text}`]({d}/report.md)" for r, d in zip(results, dirs, strict=True)]]
 
     def row(name, fn):
