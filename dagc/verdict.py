@@ -285,6 +285,8 @@ def _judge_optimal(result: Any, found: Any, tolerance: float) -> tuple[bool | No
     evidence: dict[str, object] = {"objective": found.objective, "best_strategy": best.text, "best_score": best.score,
                 "best_gpus": best.gpus, "best_microbatches": best.microbatches, "best_overlap": best.overlap.value,
                 "best_batch": best.batch,
+                # `batch = max`: what one more request would break for the better strategy (as `batch_breaks`)
+                "best_batch_breaks": best.binding if best.batch is not None else None,
                 "best_meets_requirements": best.meets_requirements, "own_score": own, "tolerance": tolerance,
                 "evaluated": found.evaluated, "total": found.total, "complete": found.complete}
     own_meets = result.verdict.meets_requirements is not False

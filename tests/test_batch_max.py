@@ -247,6 +247,7 @@ def test_the_verdict_says_what_each_strategy_serves():
     note, best = tp.optimality["note"], found.best
     assert note.startswith(f"`{best.text}` gives ")
     assert best.binding == tp.plan.workload.batch_breaks.strip("`") == "memory <= 80 %"
+    assert tp.optimality["best_batch_breaks"] == "memory <= 80 %" and tp.optimality["best_batch"] == best.batch
     assert note.endswith(f", serving {best.batch:,} requests at TPOT {best.metrics['tpot_s'] * 1e3:.1f} ms, limited "
                          f"by `memory <= 80 %` (this strategy: {tp.layout.batch:,} at "
                          f"{tp.metrics['tpot_s'] * 1e3:.1f} ms, limited by `memory <= 80 %`)")
