@@ -124,9 +124,8 @@ def _print_plan(out: Console, plan: Plan, path: str, objective: str) -> None:
 def objective_text(plan: Plan) -> str:
     """What the optimal verdicts optimise and where that comes from: `--objective`, the plan's
     `objective = …`, or the default (`Plan.objective_from`)."""
-    from .verdict import OPTIMAL_TOLERANCE, Objective
-    return (f"optimal means: {Objective.MEANS[plan.objective]} (objective {plan.objective}, {plan.objective_from}), "
-            f"subject to the plan's requirements; within {OPTIMAL_TOLERANCE * 100:.0f} % of the best counts as optimal")
+    from .verdict import optimal_means
+    return f"optimal means: {optimal_means(plan.objective, plan.objective_from, plan.objective)}"
 
 
 def is_input_error(d: Diagnostic) -> bool:

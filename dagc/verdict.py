@@ -29,7 +29,7 @@ from .units import (
 
 __all__ = ["RequirementResult", "Verdict", "judge_requirements", "requirement_unit", "requirement_value_text",
            "verdict", "met_text", "METRIC_OF", "Objective", "judge_optimal", "objective_picks_json",
-           "OPTIMAL_TOLERANCE", "NOT_SEARCHED", "near_text"]
+           "OPTIMAL_TOLERANCE", "NOT_SEARCHED", "near_text", "optimal_means", "requirement_value"]
 
 OPTIMAL_TOLERANCE = 0.05        # within 5 % of the best is optimal
 # the optimal verdict of a check without a search (`dagc.check.check` judges it only against one)
@@ -169,33 +169,44 @@ class Verdict:
         return {"correct": self.correct, "meets_requirements": self.meets_requirements, "optimal": self.optimal}
 
 
-def met_text(q: RequirementResult, correct: bool | None, no: str = "no") -> str:
-    """A requirements table's `met` cell: yes, `no` or — (no figure); for a strategy with errors `no`
+def met_text(q: RequirementResult, correct: bool | None, no: str = "no", yes: str = "yes") -> str:
+    """A requirements table's `met` cell: `yes`, `no` or — (no figure); for a strategy with errors `no`
     whatever its figures (as if it could run), as its verdict says: what cannot be deployed meets
     nothing."""
     if correct is False:
         return f"{no}: it has errors"
-    return {True: "yes", False: no, None: "—"}[q.met]
+    return {True: yes, False: no, None: "—"}[q.met]
+
+
+def optimal_means(objective: str, source: str, name: str) -> str:
+    """What an optimal verdict under `objective` (written `name`; from `source`, e.g. "the default")
+    means, in words: what a report says above its verdicts."""
+    return (f"{OBJECTIVE_MEANS[objective]} (objective {name}, {source}), subject to the plan's requirements; "
+            f"within {OPTIMAL_TOLERANCE * 100:.0f} % of the best counts as optimal")
 
 
 def judge_requirements(plan: Plan, layout: Layout | None, memory: MemoryBreakdown | None,
                        metrics: dict | None) -> tuple[RequirementResult, ...]:
-    out = []
-    for req in plan.requirements:
-        value = None
-        match req.kind:
-            case RequirementKind.GPUS:
-                value = float(layout.gpus_used) if layout else None
-            case RequirementKind.MEMORY:
-                if memory is not None:
-                    worst = memory.worst
-                    value = worst.fraction if req.memory_is_fraction else worst.total_bytes
-            case _:
-                raw = (metrics or {}).get(METRIC_OF[req.kind])
-                if raw is not None and layout is not None:
-                    value = raw / layout.gpus_used if req.per_gpu else raw
-        out.append(RequirementResult(req, value))
-    return tuple(out)
+    gpus = layout.gpus_used if layout is not None else None
+    worst = memory.worst if memory is not None else None
+    return tuple(RequirementResult(req, requirement_value(
+        req, gpus, metrics, worst.fraction if worst else None, worst.total_bytes if worst else None))
+        for req in plan.requirements)
+
+
+def requirement_value(req: Requirement, gpus: int | None, metrics: dict | None, memory_fraction: float | None,
+                      memory_bytes: float | None = None) -> float | None:
+    """The figure `req` is judged on, of a strategy on `gpus` GPUs with these metrics and its fullest
+    GPU's memory (a share, and bytes); None when that figure is not known."""
+    match req.kind:
+        case RequirementKind.GPUS:
+            return None if gpus is None else float(gpus)
+        case RequirementKind.MEMORY:
+            return memory_fraction if req.memory_is_fraction else memory_bytes
+    raw = (metrics or {}).get(METRIC_OF[req.kind])
+    if raw is None or gpus is None:
+        return None
+    return raw / gpus if req.per_gpu else raw
 
 
 def verdict(diagnostics: list[Diagnostic], requirements: tuple[RequirementResult, ...],
@@ -352,35 +363,23 @@ def _further(best: Any, result: Any) -> list[str]:
     """The requirements this strategy misses that the better one by the objective misses by more (by
     its relative margin): of two strategies that both miss a line, the one further from it is no
     better, whatever its score."""
-    out = []
-    for own in result.requirements:
-        theirs = RequirementResult(own.requirement, _candidate_value(own.requirement, best))
-        if own.met is False and theirs.margin is not None and own.margin is not None and theirs.margin < own.margin:
-            out.append(own.requirement.text)
-    return out
+    return [own.requirement.text for own, theirs in _side_by_side(best, result)
+            if own.met is False and theirs.margin is not None and own.margin is not None
+            and theirs.margin < own.margin]
 
 
 def _shortfalls(best: Any, result: Any) -> str:
     """Each requirement the better strategy or this one misses, with both figures in its unit: how far
     each is from it (the better one by the objective can be further from a line both miss)."""
-    parts = []
-    for own in result.requirements:
-        theirs = RequirementResult(own.requirement, _candidate_value(own.requirement, best))
-        if own.met is False or theirs.met is False:
-            parts.append(f"`{own.requirement.text}`: {theirs.value_text()} against this strategy's "
-                         f"{own.value_text()}")
-    return "; ".join(parts)
+    return "; ".join(f"`{own.requirement.text}`: {theirs.value_text()} against this strategy's {own.value_text()}"
+                     for own, theirs in _side_by_side(best, result) if own.met is False or theirs.met is False)
 
 
-def _candidate_value(req: Requirement, c: Any) -> float | None:
-    """A search candidate's figure for `req`, as `judge_requirements` reads a checked strategy's."""
-    match req.kind:
-        case RequirementKind.GPUS:
-            return float(c.gpus)
-        case RequirementKind.MEMORY:
-            return c.memory_fraction if req.memory_is_fraction else None
-    raw = c.metrics.get(METRIC_OF[req.kind])
-    return None if raw is None else raw / c.gpus if req.per_gpu else raw
+def _side_by_side(best: Any, result: Any) -> list[tuple[RequirementResult, RequirementResult]]:
+    """Each of this strategy's requirement results beside the search candidate `best`'s."""
+    return [(own, RequirementResult(own.requirement, requirement_value(own.requirement, best.gpus, best.metrics,
+                                                                        best.memory_fraction)))
+            for own in result.requirements]
 
 
 def _batch_text(best: Any, result: Any) -> str:

@@ -14,7 +14,7 @@ from ..layout import Layout
 from ..params import active_params, total_params
 from ..plan import RequirementKind
 from ..units import Dimension, count_text, format_bytes, format_si
-from ..verdict import OPTIMAL_TOLERANCE, Objective, met_text, near_text
+from ..verdict import met_text, near_text, optimal_means
 from .report import memory_totals
 from .summary import (
     COST_NAMES,
@@ -294,9 +294,7 @@ def comparison_md(plan, results: list[StrategyResult], dirs: list[str], pareto_l
     judged = next((r for r in results if (r.optimality or {}).get("objective")), None)
     if judged is not None:           # the search ran: what its verdicts optimise, and what each objective picks
         objective = (judged.optimality or {})["objective"]
-        lines += [f"Optimal means {Objective.MEANS[objective]} (objective `{objective}`, {plan.objective_from}), "
-                  f"subject to the plan's requirements; within {OPTIMAL_TOLERANCE * 100:.0f} % of the best counts as "
-                  "optimal.", ""]
+        lines += [f"Optimal means {optimal_means(objective, plan.objective_from, f'`{objective}`')}.", ""]
     header = ["", *[f"[`{r.decl.name or r.decl.text}`]({d}/report.md)" for r, d in zip(results, dirs, strict=True)]]
 
     def row(name, fn):
@@ -334,8 +332,7 @@ def comparison_md(plan, results: list[StrategyResult], dirs: list[str], pareto_l
     ]
     for q_index, req in enumerate(plan.requirements):
         rows.append(row(f"`{req.text}`", lambda r, k=q_index, req=req: (
-            ("**not met**: it has errors" if r.verdict.correct is False
-             else {True: "met", False: "**not met**", None: "—"}[r.requirements[k].met])
+            met_text(r.requirements[k], r.verdict.correct, "**not met**", "met")
             + (f" ({requirement_value_text(req, r.requirements[k].value)})"
                if r.requirements[k].value is not None else ""))))
     plot = ["", f"These strategies among every legal one the search evaluated: [pareto.svg]({pareto_link}).", "",
