@@ -26,8 +26,8 @@ pipeline (`dagc.bounds.bounds` and `pipeline_bounds`, TTFT and TPOT), at the tim
 attention split's ops alone (`dagc.fastsched.fast_tpot_split_floor`: shared by every expert
 split, no op of the expert domain made; under `ttft` its prefill's too, `fast_ttft_split_floor`),
 at each op's own lower bound (`dagc.fastsched.fast_tpot_op_floor`: those ops at their times, the
-routed experts without routing statistics or interpolated kernel tables, the others at their
-kernel launches and link latencies), then at a floor of its TPOT from its stage costs
+routed experts without routing statistics or interpolated kernel tables, a collective at its time,
+the other compute ops' kernels at the roofline over their table's best efficiency), then at a floor of its TPOT from its stage costs
 (`dagc.fastsched.fast_tpot_floor`: a micro-batch crosses every stage between two tokens, and
 the busiest stage runs every micro-batch), without running the recurrence; when its TTFT matters,
 likewise at a floor of its TTFT from its prefill stage costs (`fast_ttft_floor`) before the
