@@ -314,6 +314,11 @@ def _syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the p
         tok: Token = exc.token
         start = tok.start_pos if tok.start_pos is not None else 0
         end = tok.end_pos if tok.end_pos is not None else start + 1
+        glued = _glued_keyword(src.text, start)
+        if glued is not None and tok.type == "NAME":     # `presett`: the lexer read `preset`, then `t`
+            word = src.text[glued:end]
+            return Diagnostic("E001", Severity.ERROR, f"unexpected `{_short(word)}`", src.span(glued, end),
+                              f"did you mean `{src.text[glued:start]}`?")
         expected = _expected_words(exc.accepts or exc.expected)
         hint = _hint_for_token(tok, exc.accepts or exc.expected)
         opened = _unclosed_block(src.text, end)
@@ -324,6 +329,15 @@ def _syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the p
                           src.span(start, end), hint)
     return Diagnostic("E001", Severity.ERROR, "syntax error", src.whole(),  # pragma: no cover
                       "docs/language.md describes the plan language")
+
+
+def _glued_keyword(text: str, start: int) -> int | None:
+    """Where the word that a token at `start` continues begins, when the token is glued to the word
+    before it (a keyword the lexer matched as a prefix of a longer, misspelt word); else None."""
+    begin = start
+    while begin > 0 and (text[begin - 1].isalnum() or text[begin - 1] in "_-"):
+        begin -= 1
+    return begin if begin < start and text[begin].isalpha() else None
 
 
 def _extra_word(src: SourceFile, exc: UnexpectedEOF | UnexpectedToken) -> Diagnostic | None:

@@ -27,7 +27,8 @@ attention split's ops alone (`dagc.fastsched.fast_tpot_split_floor`: shared by e
 split, no op of the expert domain made; under `ttft` its prefill's too, `fast_ttft_split_floor`),
 at each op's own lower bound (`dagc.fastsched.fast_tpot_op_floor`: those ops at their times, the
 routed experts without routing statistics or interpolated kernel tables, a collective at its time,
-the other compute ops' kernels at the roofline over their table's best efficiency), then at a floor of its TPOT from its stage costs
+the other compute ops' kernels at the roofline over their table's best efficiency), then at a
+floor of its TPOT from its stage costs
 (`dagc.fastsched.fast_tpot_floor`: a micro-batch crosses every stage between two tokens, and
 the busiest stage runs every micro-batch), without running the recurrence; when its TTFT matters,
 likewise at a floor of its TTFT from its prefill stage costs (`fast_ttft_floor`) before the

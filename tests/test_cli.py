@@ -186,6 +186,7 @@ def test_strategy_keyword_in_strategy_option_has_a_hint():
 
 @pytest.mark.parametrize("old, new, hint", [
     ('gpu preset "h100-sxm"', 'gpu presset "h100-sxm"', "did you mean `preset`?"),
+    ('gpu preset "h100-sxm"', 'gpu presett "h100-sxm"', "did you mean `preset`?"),    # a keyword and more
     ("workload {", "workloda {", "did you mean `workload`?"),
     ("prompt = 2048", "prompt = 2048 tokns", "`prompt` takes a plain number: `prompt = 2048`"),
     ("strategy tp 8", "strategy tp 8 {", "`{ … }` opens the blocks"),
