@@ -269,3 +269,18 @@ def test_cli_compile_options(tmp_path):
     assert proc.returncode == 1, proc.stderr        # small.moe's ttft requirement is not met
     assert "Traceback" not in proc.stderr
     assert (tmp_path / "trace.json.gz").exists() and "detail: full" in (tmp_path / "dag.dot").read_text()
+
+
+def test_the_trace_checker_runs_from_the_command_line(tmp_path):
+    """`python tests/trace_checker.py FILE …` says "clean" and exits 0 for a trace Perfetto loads, names
+    what is wrong and exits 1 for one it does not (not JSON), and exits 2 without a file."""
+    good = write_trace(small().compiled, tmp_path / "trace.json").path
+    bad = tmp_path / "bad.json"
+    bad.write_text("not json")
+    checker = [sys.executable, str(ROOT / "tests" / "trace_checker.py")]
+    ok = subprocess.run([*checker, str(good)], capture_output=True, text=True, timeout=120)
+    assert (ok.returncode, ok.stdout) == (0, f"{good}: clean\n")
+    no = subprocess.run([*checker, str(good), str(bad)], capture_output=True, text=True, timeout=120)
+    assert no.returncode == 1 and no.stdout.splitlines()[1] == f"{bad}: container_not_object 1, json_parse 1, " \
+        "not_loadable 1"
+    assert subprocess.run(checker, capture_output=True, text=True, timeout=120).returncode == 2

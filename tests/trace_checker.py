@@ -7,6 +7,9 @@ counter at zero. `check_readable(path)` counts, the
 same way, what makes a clean trace hard to read (dagc's layout rules: named and sorted tracks,
 slice names without layers, counters only where they change, the schedule's tracks first,
 the ranks included said in the metadata).
+
+Run: python tests/trace_checker.py TRACE [TRACE …] — prints each file's counters that are not zero
+(or "clean") and exits 1 when any file has one, 2 without a file.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import gzip
 import itertools
 import json
 import re
+import sys
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
@@ -170,8 +174,12 @@ def check_readable(path: Path | str) -> Counter:
     """
     errors: Counter = Counter()
     raw = Path(path).read_bytes()
-    data = json.loads(gzip.decompress(raw) if str(path).endswith(".gz") else raw)
-    events = data["traceEvents"]
+    try:
+        data = json.loads(gzip.decompress(raw) if str(path).endswith(".gz") else raw)
+        events = list(data["traceEvents"])
+    except (ValueError, OSError, KeyError, TypeError):    # not JSON, not gzip, no event list: check_trace says which
+        errors["not_loadable"] += 1
+        return errors
     process_name: dict[int, str] = {}
     process_sort: dict[int, int] = {}
     thread_name: dict[tuple[int, int], str] = {}
@@ -246,3 +254,20 @@ def _check_ranks(metadata: dict, process_name, errors: Counter) -> None:
     gpus = {pid - 1 for pid, name in process_name.items() if name.startswith("GPU ")}
     if gpus != set(metadata["ranks_included"]):
         errors["ranks_metadata_mismatch"] += 1
+
+
+def main(argv: list[str]) -> int:
+    if not argv:
+        print("usage: python tests/trace_checker.py TRACE [TRACE …]", file=sys.stderr)
+        return 2
+    bad = False
+    for path in argv:
+        found = {**{k: v for k, v in check_trace(path).items() if v},
+                 **{k: v for k, v in check_readable(path).items() if v}}
+        bad = bad or bool(found)
+        print(f"{path}: " + (", ".join(f"{k} {v}" for k, v in sorted(found.items())) if found else "clean"))
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
