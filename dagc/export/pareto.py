@@ -118,19 +118,20 @@ def _front_numbers(named: list, sx, sy) -> list[str]:
 
 def _own_marks(own: list[tuple[str, float, float, bool]], sx, sy) -> list[str]:
     """The plan's strategies: blue squares (hollow for one with errors, whose label says so), labelled
-    on the side with room for the label, above the point near the axis."""
-    out = []
+    on the side with room for the label, above the point near the axis; the squares drawn after every
+    label, so that no label's halo hides another's square."""
+    labels, squares = [], []
     for label, x, y, ok in own:
         fill = 'fill="#2171b5"' if ok else 'fill="white" stroke="#2171b5" stroke-width="1.5"'
-        out.append(f'<rect class="own" x="{sx(x) - 4:.1f}" y="{sy(y) - 4:.1f}" width="8" height="8" {fill}/>')
+        squares.append(f'<rect class="own" x="{sx(x) - 4:.1f}" y="{sy(y) - 4:.1f}" width="8" height="8" {fill}/>')
         right = sx(x) > (L + W - R) / 2
         anchor = ' text-anchor="end"' if right else ""
         below = sy(y) + 12
         ty = below if below < H - B - 4 else sy(y) - 8
         text = label if ok else f"{label} (has errors)"
-        out.append(f'<text x="{sx(x) - 7 if right else sx(x) + 7:.1f}" y="{ty:.1f}" font-size="10" '
-                   f'fill="#2171b5"{anchor}{_HALO}>{escape(text)}</text>')
-    return out
+        labels.append(f'<text x="{sx(x) - 7 if right else sx(x) + 7:.1f}" y="{ty:.1f}" font-size="10" '
+                      f'fill="#2171b5"{anchor}{_HALO}>{escape(text)}</text>')
+    return labels + squares
 
 
 def _legend(front: list, named: list) -> list[str]:
