@@ -275,3 +275,14 @@ def test_a_plan_without_requirements_meets_them_in_every_output():
     assert report_json(r)["verdict"]["meets_requirements"] is True
     md = report_md(r)
     assert "**Meets the requirements: yes.** The plan states no requirements" in md
+
+
+def test_what_to_change_does_not_repeat_a_not_judged_verdict():
+    """When the optimal verdict is not judged with a note, "What to change" points at it rather than
+    printing the note a second time."""
+    r = checked(with_require("ttft <= 10 ms"))[0]
+    ev = {"objective": "tokens-per-gpu", "best_strategy": "x", "note": "not judged: a long reason"}
+    r = dataclasses.replace(r, optimality=ev, verdict=Verdict(True, r.verdict.meets_requirements, None))
+    summary = report_md(r).split("## Assumptions")[0]
+    assert summary.count("a long reason") == 1
+    assert "- **What to change:** no better strategy is known (the optimal verdict above says why)." in summary

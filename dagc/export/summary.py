@@ -224,6 +224,8 @@ def _change(r: StrategyResult) -> list[str]:
     if r.verdict.optimal is not False or not best:
         why = "nothing better was found" if r.verdict.optimal else "no better strategy is known"
         note = ev.get("note", "run `dagc search` to compare strategies")
+        if r.verdict.optimal is None and "note" in ev:
+            note = "the optimal verdict above says why"          # its note, not again in full
         return [head + f"{why} ({note})." + (f" The diagnostics suggest: {'; '.join(hints)}." if hints else "")]
     impossible = [d for d in r.diagnostics if d.code == "N604"]
     if impossible and ev.get("best_meets_requirements") is False:
