@@ -63,6 +63,7 @@ from .search_pool import (
     _evaluate_in_workers,
     cpu_count,
 )
+from .search_screen import Columns
 from .search_result import (
     MAX_SEARCH_CANDIDATES,
     MOST_GPUS_FIRST,
@@ -190,19 +191,23 @@ def _balanced_split(plan: Plan, cand: Candidate, timer: _Timer) -> tuple[int, ..
 def _evaluate_items(items: list[_Item], deadline: float | None = None, bar: Bar | None = None,
                     plan: Plan | None = None, objective: str | None = None, timer: _Timer | None = None,
                     clock: Callable[[], float] = time.monotonic, pruner: Pruner | None = None,
-                    ) -> tuple[list[Candidate], int, int]:
+                    screened: list[Screen | None] | None = None) -> tuple[list[Candidate], int, int]:
     """The legal candidates of a chunk, how many of its items were evaluated (all, or those started
-    before the `clock` deadline) and how many of those the `bar` pruned (`dagc.search_bound`). In
-    a worker: with the plan of `_init_worker`."""
+    before the `clock` deadline) and how many of those the `bar` pruned (`dagc.search_bound`).
+    `screened`: what the screen of the chunk's window (`dagc.search_screen.Columns.screen`) decided
+    of each item; by default the chunk is screened alone. In a worker: with the plan of
+    `_init_worker`."""
     plan = plan or _WORKER["plan"]
     objective = objective or _WORKER["objective"]
     timer = timer or _WORKER["timer"]
     pruner = pruner or _WORKER.get("pruner") or Pruner(plan, objective, timer)
     bar = bar or Bar()
+    batch_max = plan.workload.batch_max
+    if screened is None and not batch_max:
+        screened = Columns(pruner, items).screen([(0, len(items), bar)])
     out: list[Candidate] = []
     pruned = 0
     strategy, shape, whole, lay = None, None, None, None
-    batch_max = plan.workload.batch_max
     for n, item in enumerate(items):
         if deadline is not None and clock() >= deadline:
             return out, n, pruned
@@ -219,7 +224,8 @@ def _evaluate_items(items: list[_Item], deadline: float | None = None, bar: Bar 
             pruned += was_pruned
             out.extend(found)
             continue
-        step = pruner.recalled(item, bar, first)
+        assert screened is not None
+        step = screened[n]
         if step is not None:
             pruned += step in (Screen.PRUNED, Screen.PRUNED_ALL)
             whole = step if step in (Screen.ASIDE_ALL, Screen.PRUNED_ALL) else None
@@ -306,14 +312,17 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
     timer = _timer_for(plan, timer)
     pruner = Pruner(plan, objective, timer)
     best_first = prune and not plan.workload.batch_max   # a `batch = max` plan's bounds are at its largest batch
+    columns = None
     if best_first:                                   # the bar tightens soonest: the most promising first
-        stream = iter(pruner.best_first(list(stream)))
+        ordered = pruner.best_first(list(stream))
+        columns = Columns(pruner, ordered) if jobs == 1 else None
+        stream = iter(ordered)
     elif objective in MOST_GPUS_FIRST:                # their best use many GPUs: found first, they prune the rest
         stream = reversed(list(stream))
     exact = max(SPLIT_CANDIDATES, rescore, top)
     tally = _Tally(_Best(max(RANKED_KEEP, exact)), _Front() if front else None, BarKeeper(exact if prune else 0),
                    limit, progress)
-    stopped = _evaluate_all(plan, objective, jobs, stream, limit, deadline, clock, tally, pruner)
+    stopped = _evaluate_all(plan, objective, jobs, stream, limit, deadline, clock, tally, pruner, columns)
     if tally.done >= space:
         stopped = None
     elif stopped is None:
@@ -437,20 +446,39 @@ def process_pool(**kw: Any) -> ProcessPoolExecutor:
 
 
 def _evaluate_all(plan: Plan, objective: str, jobs: int, stream: Iterator[_Item], limit: int,
-                  deadline: float | None, clock: Callable[[], float], tally: _Tally, pruner: Pruner) -> str | None:
+                  deadline: float | None, clock: Callable[[], float], tally: _Tally, pruner: Pruner,
+                  columns: Columns | None = None) -> str | None:
     """Evaluate the candidates of `stream` in chunks, in this process or in `jobs` worker processes,
     each against the bar `tally` gives it, handing each chunk's results to `tally.take`. Returns
-    "budget" when the deadline stopped it."""
+    "budget" when the deadline stopped it. `columns`: the stream's items as columns
+    (`dagc.search_screen.Columns`), screened `BAR_LAG` chunks at a time in this process."""
     chunks = ((items, tally.bar_for(i)) for i, items in enumerate(_chunks(stream)))   # the bar made when asked for
     if jobs > 1 and limit > CHUNK:
         return _evaluate_in_workers(plan, objective, jobs, chunks, deadline, tally.take, _evaluate_items,
                                     process_pool, in_flight=min(2 * jobs, BAR_LAG))
-    for items, bar in chunks:
-        found, n, pruned = _evaluate_items(items, deadline, bar, plan, objective, pruner.timer, clock, pruner)
-        if n:
-            tally.take(found, n, pruned)
-        if n < len(items):
-            return "budget"
+    if columns is None:
+        for items, bar in chunks:
+            found, n, pruned = _evaluate_items(items, deadline, bar, plan, objective, pruner.timer, clock, pruner)
+            if n:
+                tally.take(found, n, pruned)
+            if n < len(items):
+                return "budget"
+        return None
+    start = 0
+    while window := list(itertools.islice(chunks, BAR_LAG)):   # their bars are made: the chunks before are taken
+        bounds = []
+        for items, bar in window:
+            bounds.append((start, start + len(items), bar))
+            start += len(items)
+        screened = columns.screen(bounds)
+        for (items, bar), (lo, hi, _) in zip(window, bounds, strict=True):
+            first = bounds[0][0]
+            found, n, pruned = _evaluate_items(items, deadline, bar, plan, objective, pruner.timer, clock, pruner,
+                                               screened[lo - first:hi - first])
+            if n:
+                tally.take(found, n, pruned)
+            if n < len(items):
+                return "budget"
     return None
 
 

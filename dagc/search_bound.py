@@ -71,6 +71,7 @@ from .fastsched import Recurrence, Timer
 from .fields import BATCH_LIMIT
 from .layout import (
     Layout,
+    resolve,
     StageBounds,
     busiest_group_requests,
     effective_microbatches,
@@ -88,6 +89,7 @@ from .memory import (
 from .metrics import rate_metrics
 from .ops import Op
 from .plan import Overlap, Plan, RequirementKind, Workload
+from .search_space import _strategy
 from .search_result import MOST_GPUS_FIRST, Candidate, _front_key, _rank_key, option_text
 from .verdict import METRIC_OF, Objective, RequirementResult
 
@@ -240,34 +242,6 @@ class Pruner:
         return _Best((missed, -Objective.score(self.objective, best, gpus), gpus), missed,
                      (-best["decode_tokens_per_s_per_gpu"], tpot))
 
-    def recalled(self, item: tuple, bar: Bar, first: bool) -> Screen | None:
-        """`screen`'s answer for a candidate given as a search item (`dagc.search_space._Item`) when
-        what the screens of earlier candidates remembered decides it — its weights, KV cache and
-        reserve overflow, or the bounds of its GPUs or its pipeline cannot reach the bar — without
-        resolving its layout; None otherwise (then `screen` it). The resident bytes and the bounds of
-        its GPUs and its pipeline are computed here when no earlier candidate made them (they need
-        no layout); its attention split's floors only recalled."""
-        dp, pp, tp, cp, sp, _, _, mb, overlap = item
-        figures = self.strategy_figures(item[:7])
-        if figures is None:
-            return None
-        g, adp, stages, aside = figures
-        if aside:
-            return Screen.ASIDE_ALL
-        if bar.kth is None:
-            return None
-        workload = self.workload_of(mb, overlap)
-        if first and _out_of_reach(self.physical(workload, dp * pp * g, dp)[1], bar):
-            return Screen.PRUNED_ALL
-        microbatches, reach = self._item_bounds(item, figures)
-        if _out_of_reach(reach[2], bar):
-            return Screen.PRUNED
-        tpot_floors = self.floors_matter(bar)
-        if not (tpot_floors or self.ttft_first):
-            return None
-        split = self._split.get(_split_key(tp, cp, sp, g, stages, dp, microbatches, overlap, tpot_floors))
-        return Screen.PRUNED if split is not None and _out_of_reach(split[2], bar) else None
-
     def best_first(self, items: list[tuple]) -> list[tuple]:
         """The search's items in the order that lets branch and bound prune soonest: each strategy's
         variants together (as given), the strategies by the best their variant with the most
@@ -296,9 +270,48 @@ class Pruner:
         `strategy_figures`."""
         dp, pp, mb, overlap = item[0], item[1], item[7], item[8]
         g, adp = figures[0], figures[1]
-        workload = self.workload_of(mb, overlap)
-        microbatches = effective_microbatches(workload.microbatches_for(pp), self.plan.workload.batch, dp, adp)
-        return microbatches, self.stage_bounds(workload, g, pp, dp, adp, microbatches)
+        microbatches = self.item_microbatches(item, adp)
+        return microbatches, self.stage_bounds(self.workload_of(mb, overlap), g, pp, dp, adp, microbatches)
+
+    def item_microbatches(self, item: tuple, adp: int) -> int:
+        """The micro-batches a search item's candidate schedules (those that carry requests), with `adp`
+        attention-DP groups."""
+        return effective_microbatches(self.workload_of(item[7], item[8]).microbatches_for(item[1]),
+                                      self.plan.workload.batch, item[0], adp)
+
+    def physical_best(self, item: tuple, gpus: int) -> _Best:
+        """The best a search item's candidate could do at the physical bounds of its `gpus` GPUs (`physical`)."""
+        return self.physical(self.workload_of(item[7], item[8]), gpus, item[0])[1]
+
+    def item_stage_best(self, item: tuple, g: int, adp: int, microbatches: int) -> _Best:
+        """The best a search item's candidate could do at the bounds of its GPUs and its pipeline
+        (`stage_bounds`), its stage group of `g` GPUs and `adp` attention-DP groups scheduling
+        `microbatches` micro-batches."""
+        return self.stage_bounds(self.workload_of(item[7], item[8]), g, item[1], item[0], adp, microbatches)[2]
+
+    def split_row(self, item: tuple, figures: tuple[int, int, StageBounds, bool], microbatches: int,
+                  tpot_floors: bool) -> tuple[float, ...]:
+        """`split_bounds` of a search item's candidate (its strategy's `strategy_figures`, the
+        micro-batches it schedules) as its best's `_Best.row` followed by its TTFT and TPOT bounds;
+        its layout resolved only when no candidate of its attention split made them."""
+        dp, pp, tp, cp, sp, _, _, mb, overlap = item
+        g, _, stages, _ = figures
+        hit = self._split.get(_split_key(tp, cp, sp, g, stages, dp, microbatches, overlap, tpot_floors))
+        if hit is None:
+            workload = self.workload_of(mb, overlap)
+            lay = resolve(self.plan.model, self.plan.cluster, workload, _strategy(item))
+            hit = self.split_bounds(workload, lay, Recurrence(self.plan, lay, workload, self.timer), tpot_floors)
+        ttft, tpot, best = hit
+        return (*best.row(), ttft, tpot)
+
+    def op_floor_row(self, item: tuple, ttft: float, tpot: float) -> tuple[float, ...]:
+        """The `_Best.row` of a search item's candidate at each op's own lower bound
+        (`Recurrence.tpot_op_floor`), its TTFT and TPOT at least `ttft` and `tpot` (its `split_row`'s),
+        as `_reach` bounds it."""
+        workload = self.workload_of(item[7], item[8])
+        lay = resolve(self.plan.model, self.plan.cluster, workload, _strategy(item))
+        ops = Recurrence(self.plan, lay, workload, self.timer).tpot_op_floor()
+        return self._best(ttft, max(tpot, ops), workload, lay.gpus_used).row()
 
     def strategy_figures(self, shape: tuple) -> tuple[int, int, StageBounds, bool] | None:
         """`_strategy_figures`, remembered (`best_first` and `recalled` read them)."""
@@ -551,6 +564,12 @@ class _Best(NamedTuple):
     head: tuple[int, float, int]
     missed: int
     point: tuple[float, float]
+
+    def row(self) -> tuple[float, float, float, float, float]:
+        """The best as a row of `dagc.search_screen.out_of_reach`'s columns: its head, then its point
+        (integers of a rank key are exact in a float)."""
+        missed, score, gpus = self.head
+        return float(missed), score, float(gpus), self.point[0], self.point[1]
 
 
 def _could_matter(best: _Best, bar: Bar, text: str, mb: int, overlap: Overlap) -> bool:

@@ -25,6 +25,7 @@ from dagc.load import load_plan, load_plan_text
 from dagc.plan import Overlap
 from dagc.search import SPLIT_CANDIDATES, search
 from dagc.search_bound import Bar, Pruner, Screen
+from dagc.search_screen import Columns
 from dagc.search_result import _rank_key
 from dagc.search_space import _items, _strategy, candidates, count_candidates
 from dagc.verdict import Objective
@@ -175,25 +176,31 @@ def test_a_hopeless_strategy_has_no_variant_that_matters(front):
 @pytest.mark.parametrize("objective", ("tokens-per-gpu", "ttft"))
 @pytest.mark.parametrize("front", (True, False))
 @pytest.mark.parametrize("name", ["30b-moe-dp2-pp2-tp2-ep4-16gpu.moe", "10b-moe-tp4-ep16-64gpu.moe"])
-def test_what_the_screen_recalls_is_what_it_would_decide(name, front, objective):
-    """`Pruner.recalled` decides a candidate from the search item alone, with what the screens of
-    earlier candidates remembered: whatever it decides, `screen` decides the same for the resolved
-    candidate — with a fresh pruner, so that nothing it says is read from the same memory."""
+def test_what_the_window_screen_decides_is_what_the_screen_decides(name, front, objective):
+    """`Columns.screen` decides the candidates of a window together, from columns: whatever it
+    decides of a candidate, `Pruner.screen` decides the same for the resolved candidate — with a
+    fresh pruner, so that nothing it says is read from the same memory — and what it leaves
+    undecided is not set aside or pruned with every variant by the physical bounds alone."""
     plan = load_plan(EXAMPLES / name)
     found = search(plan, objective=objective, rescore=0, front=front)
     k = found.exact_top
     front_points = tuple((-c.metrics["decode_tokens_per_s_per_gpu"], c.metrics["tpot_s"]) for c in found.pareto)
     bar = Bar(_rank_key(found.ranked[k - 1]), front_points if front else None)
+    items = list(_items(plan))
     remembering, fresh = (Pruner(plan, objective, Timer(plan)) for _ in range(2))
-    recalled, shape = collections.Counter(), None
-    for item in _items(plan):
-        first, shape = item[:7] != shape, item[:7]
-        step = remembering.recalled(item, bar, first)
+    chunks = [(lo, min(lo + 16, len(items)), bar) for lo in range(0, len(items), 16)]
+    screened = Columns(remembering, items).screen(chunks)
+    decided, shape = collections.Counter(), None
+    for n, item in enumerate(items):
+        first, shape = n % 16 == 0 or item[:7] != shape, item[:7]
         strategy, mb, overlap = _strategy(item), item[7], Overlap(item[8])
-        workload = remembering.workload(mb, overlap)
+        workload = fresh.workload(mb, overlap)
         lay = resolve(plan.model, plan.cluster, workload, strategy)
-        screened = remembering.screen(workload, lay, bar, strategy.text, mb, overlap, first)
+        screen = fresh.screen(workload, lay, bar, strategy.text, mb, overlap, first)
+        step = screened[n]
+        decided[step] += 1
         if step is not None:
-            recalled[step] += 1
-            assert step is fresh.screen(workload, lay, bar, strategy.text, mb, overlap, first) is screened
-    assert recalled[Screen.PRUNED] > 20 and recalled[Screen.ASIDE_ALL] + recalled[Screen.PRUNED_ALL] > 5, recalled
+            assert step is screen, (item, step, screen)
+        else:
+            assert screen not in (Screen.ASIDE_ALL, Screen.PRUNED_ALL), (item, screen)
+    assert decided[Screen.PRUNED] > 20 and decided[Screen.ASIDE_ALL] + decided[Screen.PRUNED_ALL] > 5, decided

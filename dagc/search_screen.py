@@ -1,0 +1,182 @@
+"""The search's screen, a window of candidates at a time (SPEC 10: candidates evaluated together).
+
+Input: the search's items in the order it visits them (`dagc.search_space._Item`), its `Pruner`,
+and, per chunk of items, the `Bar` the chunk is judged against. Output: per item what
+`Pruner.screen` decides from the bounds that time no stage pass of the candidate's own — set
+aside with every variant (its weights, KV cache and reserve overflow a GPU), pruned with every
+variant (its GPUs' physical bounds cannot reach the bar), pruned (its pipeline's bounds, its
+attention split's floors or each op's own lower bound cannot) — or None: the search screens it
+one by one (`Pruner.screen`: it may matter, or ties the bar's `k`-th best but for its name, or
+the bar is not made yet).
+
+The items are held as columns (`Columns`: one row per item, numpy arrays). A figure many
+candidates share — their strategy's stage group and resident bytes, the bounds of their GPUs and
+of their pipeline, their attention split's floors — is computed once per distinct key (the rows'
+key columns made distinct by `np.unique`, the figure by the `Pruner`'s own function) and gathered
+to the rows; each op's own lower bound is the candidate's (`Pruner.op_floor_rows`). The bars are
+tested on whole columns (`out_of_reach`), so a window of `BAR_LAG` chunks — whose bars are all
+made when its first chunk is taken — costs a few dozen numpy calls and one Python step per
+candidate that reaches each op's own lower bound.
+
+What it decides is what `Pruner.screen` would decide (`tests/test_search_screen.py`), chunk by chunk
+with the chunk's bar, so every count the search reports is the same as when each candidate is
+screened alone (and the same with any number of worker processes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .search_bound import Bar, Pruner, Screen, _Best
+
+__all__ = ["Columns", "out_of_reach"]
+
+# A `_Best` as a row of floats: requirements surely missed, −score, GPUs (its rank key's head) and its
+# point for the front (−decode tokens/s per GPU, TPOT). Integers of a rank key are exact in a float64.
+_ROW = 5
+
+
+def out_of_reach(rows: np.ndarray, bar: Bar) -> np.ndarray:
+    """`dagc.search_bound._out_of_reach` of every row of `rows` (`_Best.row`s, shape (n, 5)) at once:
+    whether a candidate that does at most that row can matter under `bar` whatever its name —
+    its head ranks after the bar's `k`-th best, and it misses a requirement, or no front is kept,
+    or a front point beats it."""
+    assert bar.kth is not None
+    missed, score, gpus, x, y = rows.T
+    k_missed, k_score, k_gpus = bar.kth[:3]
+    after = (missed > k_missed) | ((missed == k_missed) & ((score > k_score) | ((score == k_score) & (gpus > k_gpus))))
+    if bar.front is None:
+        return after
+    front = np.asarray(bar.front, dtype=np.float64).reshape(-1, 2)
+    fx, fy = front[:, :1], front[:, 1:]
+    beaten = ((fx <= x) & (fy <= y) & ((fx < x) | (fy < y))).any(axis=0)
+    return after & ((missed > 0) | beaten)
+
+
+def _distinct(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The first row of each distinct combination of `columns` (integer columns of equal length) and,
+    per row, the number of its combination (numbered in the order of their first rows)."""
+    key = np.zeros(len(columns[0]), dtype=np.int64)
+    for column in columns:                 # one integer per combination so far, then with this column
+        values, codes = np.unique(column, return_inverse=True)
+        if len(values) > 1:
+            key = key * len(values) + codes.reshape(-1)
+            if int(key.max(initial=0)) > 1 << 40:
+                key = np.unique(key, return_inverse=True)[1].reshape(-1)
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")           # numbered by first appearance
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return first[order], rank[inverse.reshape(-1)]
+
+
+class Columns:
+    """A sequence of search items as columns, with what the screen reads of each that needs no bar:
+    the rows of its strategy (set aside or not), the bounds of its GPUs and of its pipeline as
+    `_Best.row`s, the number of its attention split's floors' key (`Pruner.split_row`)."""
+
+    def __init__(self, pruner: Pruner, items: Sequence[tuple]):
+        self.pruner, self.items = pruner, items
+        n = len(items)
+        cols = np.array([(dp, pp, tp, cp, sp, ep or 0, etp or 0, mb, overlap == "microbatch")
+                         for dp, pp, tp, cp, sp, ep, etp, mb, overlap in items], dtype=np.int64).reshape(n, 9)
+        dp, pp, tp, cp, sp, mb, pair = (cols[:, k] for k in (0, 1, 2, 3, 4, 7, 8))
+        first, self.shape = _distinct(*(cols[:, k] for k in range(7)))
+        figures = [pruner.strategy_figures(items[i][:7]) for i in first.tolist()]
+        # a strategy with more stages than layers (E303) has no figures: `Pruner.screen` says so
+        self.known = np.array([f is not None for f in figures], dtype=bool)[self.shape]
+        self.aside = np.array([f is not None and f[3] for f in figures], dtype=bool)[self.shape]
+        g = np.array([f[0] if f else 1 for f in figures], dtype=np.int64)[self.shape]
+        adp = np.array([f[1] if f else 1 for f in figures], dtype=np.int64)[self.shape]
+        first, inverse = _distinct(mb, pair, pp, dp, adp)
+        self.microbatches = np.array([pruner.item_microbatches(items[i], int(adp[i])) for i in first.tolist()],
+                                     dtype=np.int64)[inverse]
+        gpus = dp * pp * g
+        first, inverse = _distinct(gpus, dp)
+        self.physical = self._rows([pruner.physical_best(items[i], int(gpus[i])) for i in first.tolist()], inverse)
+        first, inverse = _distinct(g, pp, dp, adp, self.microbatches, pair)
+        self.stage = self._rows([pruner.item_stage_best(items[i], int(g[i]), int(adp[i]), int(self.microbatches[i]))
+                                 if self.known[i] else None for i in first.tolist()], inverse)
+        self.split_first, self.split = _distinct(tp, cp, sp, g, pp, dp, self.microbatches, pair)
+        self.g, self.adp, self.figures = g, adp, figures
+        self._split_table: dict[bool, np.ndarray] = {}
+
+    def _split_rows(self, tpot_floors: bool, ids: np.ndarray) -> np.ndarray:
+        """The attention split's floors of these split keys' numbers (`Pruner.split_row`: its `_Best.row`,
+        then its TTFT and TPOT bounds), each computed the first time it is asked for."""
+        table = self._split_table.get(tpot_floors)
+        if table is None:
+            table = self._split_table[tpot_floors] = np.full((len(self.split_first), _ROW + 2), np.nan)
+        missing = np.unique(ids[np.isnan(table[ids, 0])])
+        for s in missing.tolist():
+            i = int(self.split_first[s])
+            table[s] = self.pruner.split_row(self.items[i], self.figures[self.shape[i]], int(self.microbatches[i]),
+                                             tpot_floors)
+        return table[ids]
+
+    @staticmethod
+    def _rows(bests: list[_Best | None], inverse: np.ndarray) -> np.ndarray:
+        """The `_Best.row` of each distinct key's best (a row that reaches nothing for None: never
+        out of reach), gathered to the rows."""
+        never = (-1.0, -np.inf, 0.0, -np.inf, -np.inf)
+        table = np.array([b.row() if b is not None else never for b in bests], dtype=np.float64).reshape(-1, _ROW)
+        return table[inverse]
+
+    def screen(self, chunks: Sequence[tuple[int, int, Bar]]) -> list[Screen | None]:
+        """What `Pruner.screen` decides, short of timing a stage pass of a candidate's own, for each
+        item of the chunks `[start, stop)` (consecutive, in order), each with its own bar; None for
+        an item it leaves to `Pruner.screen`. An item is the first of its strategy when the item
+        before it in its chunk is of another strategy (as `dagc.search._evaluate_items` walks a
+        chunk)."""
+        lo, hi = chunks[0][0], chunks[-1][1]
+        out: list[Screen | None] = [None] * (hi - lo)
+        codes = np.zeros(hi - lo, dtype=np.int8)            # 0 undecided, else an index of _CODES
+        codes[self.aside[lo:hi]] = _ASIDE_ALL
+        shape = self.shape[lo:hi]
+        first = np.ones(hi - lo, dtype=bool)
+        first[1:] = shape[1:] != shape[:-1]
+        for start, stop, _ in chunks:
+            first[start - lo] = True
+        pruner = self.pruner
+        k = 0
+        while k < len(chunks):                               # the chunks of one bar together
+            start, _, bar = chunks[k]
+            while k + 1 < len(chunks) and chunks[k + 1][2] == bar:
+                k += 1
+            stop = chunks[k][1]
+            k += 1
+            if bar.kth is None:
+                continue
+            rows = np.arange(start, stop)
+            open_ = (codes[start - lo:stop - lo] == 0) & self.known[start:stop]
+            all_ = open_ & first[start - lo:stop - lo] & out_of_reach(self.physical[start:stop], bar)
+            codes[start - lo:stop - lo][all_] = _PRUNED_ALL
+            open_ &= ~all_
+            pruned = open_ & out_of_reach(self.stage[start:stop], bar)
+            open_ &= ~pruned
+            tpot_floors = pruner.floors_matter(bar)
+            if open_.any() and (tpot_floors or pruner.ttft_first):
+                live = rows[open_]
+                split = self._split_rows(tpot_floors, self.split[live])
+                out_split = out_of_reach(split[:, :_ROW], bar)
+                pruned[open_] = out_split
+                if tpot_floors:
+                    keep = ~out_split
+                    live, split = live[keep], split[keep]
+                    if len(live):
+                        ops = np.array([pruner.op_floor_row(self.items[i], ttft, tpot)
+                                        for i, ttft, tpot in zip(live.tolist(), split[:, _ROW].tolist(),
+                                                                 split[:, _ROW + 1].tolist(), strict=True)],
+                                       dtype=np.float64).reshape(-1, _ROW)
+                        pruned[live - start] = out_of_reach(ops, bar)
+            codes[start - lo:stop - lo][pruned] = _PRUNED
+        for i, code in enumerate(codes.tolist()):
+            if code:
+                out[i] = _CODES[code]
+        return out
+
+
+_ASIDE_ALL, _PRUNED_ALL, _PRUNED = 1, 2, 3
+_CODES = (None, Screen.ASIDE_ALL, Screen.PRUNED_ALL, Screen.PRUNED)
