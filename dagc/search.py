@@ -63,7 +63,6 @@ from .search_pool import (
     _evaluate_in_workers,
     cpu_count,
 )
-from .search_screen import Columns
 from .search_result import (
     MAX_SEARCH_CANDIDATES,
     MOST_GPUS_FIRST,
@@ -77,6 +76,7 @@ from .search_result import (
     _rank_key,
     pareto_front,
 )
+from .search_screen import Columns
 from .search_space import _Item, _items, _strategy, candidates, count_candidates, strategy_text
 from .verdict import OPTIMAL_TOLERANCE, Objective, judge_optimal
 

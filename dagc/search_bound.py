@@ -71,11 +71,11 @@ from .fastsched import Recurrence, Timer
 from .fields import BATCH_LIMIT
 from .layout import (
     Layout,
-    resolve,
     StageBounds,
     busiest_group_requests,
     effective_microbatches,
     microbatch_requests,
+    resolve,
     stage_group,
 )
 from .memory import (
@@ -88,9 +88,9 @@ from .memory import (
 )
 from .metrics import rate_metrics
 from .ops import Op
-from .plan import Overlap, Plan, RequirementKind, Workload
-from .search_space import _strategy
+from .plan import Overlap, Plan, RequirementKind, Strategy, Workload
 from .search_result import MOST_GPUS_FIRST, Candidate, _front_key, _rank_key, option_text
+from .search_space import _strategy
 from .verdict import METRIC_OF, Objective, RequirementResult
 
 __all__ = ["BAR_LAG", "Bar", "BarKeeper", "Pruner", "Screen", "surely_misses"]
@@ -178,6 +178,8 @@ class Pruner:
         self._kv_bytes: dict[tuple[int, int, int], float] = {}     # `kv_cache_bytes_per_layer`
         self._workloads: dict[tuple[int, str], Workload] = {}
         self._strategies: dict[tuple, tuple[int, int, StageBounds, bool] | None] = {}   # `_strategy_figures`
+        self._last_strategy: tuple[tuple, Strategy] | None = None      # `layout_of`
+        self._last_layout: tuple[tuple, Layout] | None = None
         # whether the rank or a requirement reads TTFT: then its exact figure is worth a prefill schedule
         self.needs_ttft = objective in _TTFT_OBJECTIVES or any(r.kind in _TTFT_METRICS for r in plan.requirements)
         # whether the rank or a requirement reads TPOT (the front reads it too): else a TPOT floor prunes nothing
@@ -299,17 +301,28 @@ class Pruner:
         hit = self._split.get(_split_key(tp, cp, sp, g, stages, dp, microbatches, overlap, tpot_floors))
         if hit is None:
             workload = self.workload_of(mb, overlap)
-            lay = resolve(self.plan.model, self.plan.cluster, workload, _strategy(item))
+            lay = self.layout_of(item)
             hit = self.split_bounds(workload, lay, Recurrence(self.plan, lay, workload, self.timer), tpot_floors)
         ttft, tpot, best = hit
         return (*best.row(), ttft, tpot)
+
+    def layout_of(self, item: tuple) -> Layout:
+        """A search item's layout, resolved once for the variants of a strategy that come in a row with
+        the same micro-batches (the overlap is not the layout's)."""
+        if self._last_layout is None or self._last_layout[0] != item[:8]:
+            if self._last_strategy is None or self._last_strategy[0] != item[:7]:
+                self._last_strategy = (item[:7], _strategy(item))
+            workload = self.workload_of(item[7], item[8])
+            lay = resolve(self.plan.model, self.plan.cluster, workload, self._last_strategy[1])
+            self._last_layout = (item[:8], lay)
+        return self._last_layout[1]
 
     def op_floor_row(self, item: tuple, ttft: float, tpot: float) -> tuple[float, ...]:
         """The `_Best.row` of a search item's candidate at each op's own lower bound
         (`Recurrence.tpot_op_floor`), its TTFT and TPOT at least `ttft` and `tpot` (its `split_row`'s),
         as `_reach` bounds it."""
         workload = self.workload_of(item[7], item[8])
-        lay = resolve(self.plan.model, self.plan.cluster, workload, _strategy(item))
+        lay = self.layout_of(item)
         ops = Recurrence(self.plan, lay, workload, self.timer).tpot_op_floor()
         return self._best(ttft, max(tpot, ops), workload, lay.gpus_used).row()
 

@@ -137,7 +137,7 @@ class Columns:
         shape = self.shape[lo:hi]
         first = np.ones(hi - lo, dtype=bool)
         first[1:] = shape[1:] != shape[:-1]
-        for start, stop, _ in chunks:
+        for start, _, _ in chunks:
             first[start - lo] = True
         pruner = self.pruner
         k = 0

@@ -25,8 +25,8 @@ from dagc.load import load_plan, load_plan_text
 from dagc.plan import Overlap
 from dagc.search import SPLIT_CANDIDATES, search
 from dagc.search_bound import Bar, Pruner, Screen
-from dagc.search_screen import Columns
 from dagc.search_result import _rank_key
+from dagc.search_screen import Columns
 from dagc.search_space import _items, _strategy, candidates, count_candidates
 from dagc.verdict import Objective
 from plans import plan_texts
