@@ -47,9 +47,10 @@ leave room for).
 What the screen computes is remembered by what it reads (the resident bytes by the layout's
 degrees, stages and requests per rank; the bounds of the GPUs and the pipeline by the stage group,
 stages, replicas and micro-batches; the attention split's floor by all that but the expert
-domain), so `Pruner.recalled` decides most candidates from the search's item alone — no
-`Strategy`, no `Layout` — once an earlier candidate has made the figures it needs: it says
-only what `screen` would say (`tests/test_search_bound.py`), and nothing otherwise.
+domain). The search asks for them a window of candidates at a time (`dagc.search_screen.Columns`:
+the `item_…`, `split_row` and `op_floor_row` methods, from a search item and no `Layout` but
+where a figure is made), tests the bars on whole columns and leaves to `screen` only what those
+steps do not decide; it decides what `screen` would (`tests/test_search_bound.py`).
 
 Determinism: the search hands each chunk of candidates the bar as it stood a fixed number of
 chunks earlier (`BAR_LAG`), in one process as in many, so what is pruned — and every count the
@@ -327,13 +328,13 @@ class Pruner:
         return self._best(ttft, max(tpot, ops), workload, lay.gpus_used).row()
 
     def strategy_figures(self, shape: tuple) -> tuple[int, int, StageBounds, bool] | None:
-        """`_strategy_figures`, remembered (`best_first` and `recalled` read them)."""
+        """`_strategy_figures`, remembered (`best_first` and the window screen read them)."""
         if shape not in self._strategies:
             self._strategies[shape] = self._strategy_figures(shape)
         return self._strategies[shape]
 
     def _strategy_figures(self, shape: tuple) -> tuple[int, int, StageBounds, bool] | None:
-        """What `recalled` reads of a strategy whatever its micro-batches and overlap (`shape`: an
+        """What the window screen reads of a strategy whatever its micro-batches and overlap (`shape`: an
         item's degrees): its stage group's G and attention-DP groups, its stages, and whether its
         weights, KV cache and reserve overflow a GPU; None when it has more stages than layers (E303:
         `screen` says so)."""
@@ -488,7 +489,7 @@ class Pruner:
         """The first steps of `matters`, those that time no stage pass of the candidate's own: the
         physical bounds of its GPUs and of its pipeline, the times of its attention split's ops alone
         (shared by every expert split), then each op's own lower bound (`Recurrence.tpot_op_floor`;
-        after the split, whose figures `recalled` can read for later candidates).
+        after the split, whose figures are remembered for every candidate of its attention split).
         None when they rule the candidate out, else its TTFT and TPOT bounds so far and its schedule."""
         assert bar.kth is not None
         gpus = lay.gpus_used

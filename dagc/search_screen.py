@@ -13,7 +13,7 @@ The items are held as columns (`Columns`: one row per item, numpy arrays). A fig
 candidates share — their strategy's stage group and resident bytes, the bounds of their GPUs and
 of their pipeline, their attention split's floors — is computed once per distinct key (the rows'
 key columns made distinct by `np.unique`, the figure by the `Pruner`'s own function) and gathered
-to the rows; each op's own lower bound is the candidate's (`Pruner.op_floor_rows`). The bars are
+to the rows; each op's own lower bound is the candidate's (`Pruner.op_floor_row`). The bars are
 tested on whole columns (`out_of_reach`), so a window of `BAR_LAG` chunks — whose bars are all
 made when its first chunk is taken — costs a few dozen numpy calls and one Python step per
 candidate that reaches each op's own lower bound.
@@ -25,7 +25,7 @@ screened alone (and the same with any number of worker processes).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -96,25 +96,33 @@ class Columns:
         gpus = dp * pp * g
         first, inverse = _distinct(gpus, dp)
         self.physical = self._rows([pruner.physical_best(items[i], int(gpus[i])) for i in first.tolist()], inverse)
-        first, inverse = _distinct(g, pp, dp, adp, self.microbatches, pair)
-        self.stage = self._rows([pruner.item_stage_best(items[i], int(g[i]), int(adp[i]), int(self.microbatches[i]))
-                                 if self.known[i] else None for i in first.tolist()], inverse)
+        self.stage_first, self.stage = _distinct(g, pp, dp, adp, self.microbatches, pair)
         self.split_first, self.split = _distinct(tp, cp, sp, g, pp, dp, self.microbatches, pair)
         self.g, self.adp, self.figures = g, adp, figures
+        self._stage_table = np.full((len(self.stage_first), _ROW), np.nan)
         self._split_table: dict[bool, np.ndarray] = {}
 
-    def _split_rows(self, tpot_floors: bool, ids: np.ndarray) -> np.ndarray:
-        """The attention split's floors of these split keys' numbers (`Pruner.split_row`: its `_Best.row`,
-        then its TTFT and TPOT bounds), each computed the first time it is asked for."""
+    def _stage_rows(self, rows: np.ndarray) -> np.ndarray:
+        """The bounds of the GPUs and pipeline of these rows' candidates (`Pruner.item_stage_best`) as
+        `_Best.row`s, each distinct key's computed the first time it is asked for."""
+        def row(i: int) -> tuple[float, ...]:
+            return self.pruner.item_stage_best(self.items[i], int(self.g[i]), int(self.adp[i]),
+                                               int(self.microbatches[i])).row()
+
+        return _filled(self._stage_table, self.stage_first, self.stage[rows], row)
+
+    def _split_rows(self, tpot_floors: bool, rows: np.ndarray) -> np.ndarray:
+        """The attention split's floors of these rows' candidates (`Pruner.split_row`: its `_Best.row`,
+        then its TTFT and TPOT bounds), each distinct key's computed the first time it is asked for."""
         table = self._split_table.get(tpot_floors)
         if table is None:
             table = self._split_table[tpot_floors] = np.full((len(self.split_first), _ROW + 2), np.nan)
-        missing = np.unique(ids[np.isnan(table[ids, 0])])
-        for s in missing.tolist():
-            i = int(self.split_first[s])
-            table[s] = self.pruner.split_row(self.items[i], self.figures[self.shape[i]], int(self.microbatches[i]),
-                                             tpot_floors)
-        return table[ids]
+
+        def row(i: int) -> tuple[float, ...]:
+            return self.pruner.split_row(self.items[i], self.figures[self.shape[i]], int(self.microbatches[i]),
+                                         tpot_floors)
+
+        return _filled(table, self.split_first, self.split[rows], row)
 
     @staticmethod
     def _rows(bests: list[_Best | None], inverse: np.ndarray) -> np.ndarray:
@@ -154,12 +162,14 @@ class Columns:
             all_ = open_ & first[start - lo:stop - lo] & out_of_reach(self.physical[start:stop], bar)
             codes[start - lo:stop - lo][all_] = _PRUNED_ALL
             open_ &= ~all_
-            pruned = open_ & out_of_reach(self.stage[start:stop], bar)
+            pruned = np.zeros(stop - start, dtype=bool)
+            if open_.any():
+                pruned[open_] = out_of_reach(self._stage_rows(rows[open_]), bar)
             open_ &= ~pruned
             tpot_floors = pruner.floors_matter(bar)
             if open_.any() and (tpot_floors or pruner.ttft_first):
                 live = rows[open_]
-                split = self._split_rows(tpot_floors, self.split[live])
+                split = self._split_rows(tpot_floors, live)
                 out_split = out_of_reach(split[:, :_ROW], bar)
                 pruned[open_] = out_split
                 if tpot_floors:
@@ -176,6 +186,15 @@ class Columns:
             if code:
                 out[i] = _CODES[code]
         return out
+
+
+def _filled(table: np.ndarray, first: np.ndarray, ids: np.ndarray, row: Callable[[int], tuple[float, ...]]
+            ) -> np.ndarray:
+    """`table`'s rows `ids` (one per distinct key; NaN until made), each made first where missing by
+    `row` of the first item of its key (`first`)."""
+    for key in np.unique(ids[np.isnan(table[ids, 0])]).tolist():
+        table[key] = row(int(first[key]))
+    return table[ids]
 
 
 _ASIDE_ALL, _PRUNED_ALL, _PRUNED = 1, 2, 3
