@@ -4,8 +4,7 @@ and its distinct keys are numbered as the rows first meet them."""
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from dagc.search_bound import Bar, _Best, _out_of_reach
 from dagc.search_screen import _distinct, out_of_reach
