@@ -53,7 +53,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("check",),
     ("search_result", "search_space"),          # the search's ranking and front; its candidates, lazily
     ("search_bound",),                          # branch and bound: what a candidate must beat to matter
-    ("search_screen", "search_pool"),           # the bounds on a window of candidates; the worker processes                
+    ("search_screen", "search_pool"),           # the bounds on a window of candidates; the worker processes
     ("search",),
     ("launch",),                                # `dagc launch`: degrees, nodes, nearest strategy (engine-neutral)
     ("launch_vllm", "launch_sglang", "launch_trtllm"),  # one table per serving engine
