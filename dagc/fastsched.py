@@ -220,13 +220,18 @@ class Timer:
         def make() -> list[dict]:
             split = self.split_times(workload, lay, phase, req)
             dense, moe = split["dense"], split["moe"]
+            alike: dict[tuple[int, bool, bool], dict] = {}       # stages that sit alike: the same bounds
             out = []
             for stage, where in enumerate(self.placements(lay)):
-                rest = self.lower_times(workload, lay, phase, req, stage, where)
-                out.append({"dense": dense + rest["dense"], "moe": moe + rest["moe"], "embed": split["embed"],
-                            "head": split["head"], "send": rest["send"],
-                            "pair_dense": 2 * max(dense + rest["pair_dense_compute"], rest["pair_dense_comm"]),
-                            "pair_moe": 2 * max(moe + rest["pair_moe_compute"], rest["pair_moe_comm"])})
+                times = alike.get(where)
+                if times is None:
+                    rest = self.lower_times(workload, lay, phase, req, stage, where)
+                    times = alike[where] = {
+                        "dense": dense + rest["dense"], "moe": moe + rest["moe"], "embed": split["embed"],
+                        "head": split["head"], "send": rest["send"],
+                        "pair_dense": 2 * max(dense + rest["pair_dense_compute"], rest["pair_dense_comm"]),
+                        "pair_moe": 2 * max(moe + rest["pair_moe_compute"], rest["pair_moe_comm"])}
+                out.append(times)
             return out
 
         # and where the stages sit: `placements` reads no more of the layout than the shape and pp
