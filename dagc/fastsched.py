@@ -20,7 +20,7 @@ import numpy as np
 
 from .cost import CostModel, compute_cost_key, template_lower_s, template_time_s
 from .dag import OpTemplate, Phase
-from .layout import Layout
+from .layout import Layout, resolved
 from .memory import shape_activation_peaks, stage_activation_bytes, template_activation_peak
 from .metrics import rate_metrics
 from .ops import ATTENTION_SPLIT_OPS, LayerOp, Op, OpShapes, attention_split_peak_key, layer_ops, rank_dims
@@ -120,11 +120,11 @@ class Timer:
     def figures_of(self, lay: Layout, workload: Workload) -> dict[str, float]:
         """The schedule's figures of one candidate (`Recurrence` fills it: TPOT, TTFT, the floors),
         kept between searches of this plan (`dagc.search.objective_picks` runs one per objective).
-        Keyed by what they depend on beside the plan: the strategy's text (its degrees and split),
-        the micro-batches scheduled and the workload's fields."""
+        Keyed by what they depend on beside the plan: the layout's degrees (the expert domain's as
+        scheduled) and stages, the micro-batches scheduled and the workload's fields."""
         w = workload
-        key = (lay.strategy.text, lay.microbatches, w.batch, w.prompt, w.generate, w.overlap, w.routing_imbalance,
-               w.dispatch)
+        key = (lay.dp, lay.pp, lay.tp, lay.cp, lay.sp, lay.ep, lay.etp, lay.group_size, lay.stage_layers,
+               lay.microbatches, w.batch, w.prompt, w.generate, w.overlap, w.routing_imbalance, w.dispatch)
         return self._remember(self.figures, key, dict)
 
     def _op_cost(self, tpl: OpTemplate) -> float:
@@ -138,7 +138,7 @@ class Timer:
         return price() if key is None else self._remember(self.op_costs, key, price)
 
     def _shapes(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int) -> OpShapes:
-        m = self.plan.model
+        m, lay = self.plan.model, resolved(lay)        # the shapes read all of it
         dims = self._remember(self.layouts, ("dims", lay.tp, lay.cp, lay.sp), lambda: rank_dims(m, lay))
         return OpShapes(m, workload, lay, dims, phase, np.array(req), stage)
 

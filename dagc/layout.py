@@ -16,9 +16,9 @@ import collections
 import functools
 import itertools
 import operator
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import overload
+from typing import Any, overload
 
 import numpy as np
 
@@ -412,6 +412,48 @@ def stage_group(tp: int, cp: int, ep: int | None, etp: int | None) -> tuple[int,
     attention = tp * cp
     g = max(attention, ep * etp)
     return ep, etp, g, max(1, g // attention)
+
+
+class LayoutSketch:
+    """A layout as the search's timer reads it when its tables already hold what it asks
+    (`dagc.fastsched.Timer`: the keys of `request_rows`, `units`, `stage_kinds`, `figures_of`,
+    `op_floor_times`, `split_times` read only these fields), made from a search candidate's degrees;
+    the `Layout` itself (`make`, e.g. `resolve`) is made on the first read of anything else — a
+    table that misses, which reads it through `resolved` — and answers every read after that. The
+    fields must be those `resolve` gives (`tests/test_search_bound.py` compares them)."""
+
+    __slots__ = ("dp", "pp", "tp", "cp", "sp", "ep", "etp", "group_size", "adp", "stage_layers", "microbatches",
+                 "batch", "gpus_per_node", "_make", "_layout")
+
+    def __init__(self, dp: int, pp: int, tp: int, cp: int, sp: bool, ep: int, etp: int, group_size: int, adp: int,
+                 stage_layers: StageBounds, microbatches: int, batch: int, gpus_per_node: int,
+                 make: Callable[[], Layout]):
+        self.dp, self.pp, self.tp, self.cp, self.sp, self.ep, self.etp = dp, pp, tp, cp, sp, ep, etp
+        self.group_size, self.adp, self.stage_layers, self.microbatches = group_size, adp, stage_layers, microbatches
+        self.batch, self.gpus_per_node = batch, gpus_per_node
+        self._make = make
+        self._layout: Layout | None = None
+
+    @property
+    def gpus_used(self) -> int:
+        return self.dp * self.pp * self.group_size
+
+    def layout(self) -> Layout:
+        """The layout itself, made once."""
+        if self._layout is None:
+            self._layout = self._make()
+        return self._layout
+
+    def __getattr__(self, name: str) -> Any:
+        """Any other field or method of the layout's."""
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.layout(), name)
+
+
+def resolved(lay: Layout | LayoutSketch) -> Layout:
+    """`lay` itself, or the layout a `LayoutSketch` stands for."""
+    return lay.layout() if isinstance(lay, LayoutSketch) else lay
 
 
 def resolve(model: Model, cluster: Cluster, workload: Workload, strategy: Strategy) -> Layout:

@@ -62,7 +62,7 @@ from __future__ import annotations
 import bisect
 import enum
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from .batch_max import largest_batch
 from .bounds import Bounds, bounds, stage_pipeline_bounds, unreachable
@@ -72,6 +72,7 @@ from .fastsched import Recurrence, Timer
 from .fields import BATCH_LIMIT
 from .layout import (
     Layout,
+    LayoutSketch,
     StageBounds,
     busiest_group_requests,
     effective_microbatches,
@@ -302,10 +303,20 @@ class Pruner:
         hit = self._split.get(_split_key(tp, cp, sp, g, stages, dp, microbatches, overlap, tpot_floors))
         if hit is None:
             workload = self.workload_of(mb, overlap)
-            lay = self.layout_of(item)
+            lay = self.sketch(item, figures, microbatches)
             hit = self.split_bounds(workload, lay, Recurrence(self.plan, lay, workload, self.timer), tpot_floors)
         ttft, tpot, best = hit
         return (*best.row(), ttft, tpot)
+
+    def sketch(self, item: tuple, figures: tuple[int, int, StageBounds, bool], microbatches: int) -> Layout:
+        """A search item's layout as a `LayoutSketch` (read like a `Layout`, resolved only when a table
+        misses: `layout_of`)."""
+        dp, pp, tp, cp, sp, ep, etp = item[:7]
+        ep, etp, _, _ = stage_group(tp, cp, ep, etp)
+        g, adp, stages, _ = figures
+        return cast(Layout, LayoutSketch(dp, pp, tp, cp, sp, ep, etp, g, adp, stages, microbatches,
+                                         self.plan.workload.batch, self.plan.cluster.gpus_per_node,
+                                         lambda: self.layout_of(item)))
 
     def layout_of(self, item: tuple) -> Layout:
         """A search item's layout, resolved once for the variants of a strategy that come in a row with
@@ -318,12 +329,13 @@ class Pruner:
             self._last_layout = (item[:8], lay)
         return self._last_layout[1]
 
-    def op_floor_row(self, item: tuple, ttft: float, tpot: float) -> tuple[float, ...]:
+    def op_floor_row(self, item: tuple, figures: tuple[int, int, StageBounds, bool], microbatches: int,
+                     ttft: float, tpot: float) -> tuple[float, ...]:
         """The `_Best.row` of a search item's candidate at each op's own lower bound
         (`Recurrence.tpot_op_floor`), its TTFT and TPOT at least `ttft` and `tpot` (its `split_row`'s),
         as `_reach` bounds it."""
         workload = self.workload_of(item[7], item[8])
-        lay = self.layout_of(item)
+        lay = self.sketch(item, figures, microbatches)
         ops = Recurrence(self.plan, lay, workload, self.timer).tpot_op_floor()
         return self._best(ttft, max(tpot, ops), workload, lay.gpus_used).row()
 

@@ -176,7 +176,8 @@ class Columns:
                     keep = ~out_split
                     live, split = live[keep], split[keep]
                     if len(live):
-                        ops = np.array([pruner.op_floor_row(self.items[i], ttft, tpot)
+                        ops = np.array([pruner.op_floor_row(self.items[i], self.figures[self.shape[i]],
+                                                            int(self.microbatches[i]), ttft, tpot)
                                         for i, ttft, tpot in zip(live.tolist(), split[:, _ROW].tolist(),
                                                                  split[:, _ROW + 1].tolist(), strict=True)],
                                        dtype=np.float64).reshape(-1, _ROW)

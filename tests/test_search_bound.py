@@ -20,7 +20,7 @@ from dagc.fastsched import (
     fast_ttft_floor,
     fast_ttft_split_floor,
 )
-from dagc.layout import resolve
+from dagc.layout import LayoutSketch, resolve, resolved
 from dagc.load import load_plan, load_plan_text
 from dagc.plan import Overlap
 from dagc.search import SPLIT_CANDIDATES, search
@@ -204,3 +204,25 @@ def test_what_the_window_screen_decides_is_what_the_screen_decides(name, front, 
         else:
             assert screen not in (Screen.ASIDE_ALL, Screen.PRUNED_ALL), (item, screen)
     assert decided[Screen.PRUNED] > 20 and decided[Screen.ASIDE_ALL] + decided[Screen.PRUNED_ALL] > 5, decided
+
+
+@pytest.mark.parametrize("name", ["30b-moe-dp2-pp2-tp2-ep4-16gpu.moe", "10b-moe-tp4-ep16-64gpu.moe"])
+def test_a_layout_sketch_reads_as_its_layout(name):
+    """`Pruner.sketch` stands for the candidate's layout in the timer's tables: every field it holds
+    is the resolved layout's, and anything else it is asked is the resolved layout's."""
+    plan = load_plan(EXAMPLES / name)
+    pruner = Pruner(plan, "tokens-per-gpu", Timer(plan))
+    fields = LayoutSketch.__slots__[:-2] + ("gpus_used",)
+    seen = 0
+    for item in _items(plan):
+        figures = pruner.strategy_figures(item[:7])
+        if figures is None:
+            continue
+        workload = pruner.workload_of(item[7], item[8])
+        lay = resolve(plan.model, plan.cluster, workload, _strategy(item))
+        sketch = pruner.sketch(item, figures, pruner.item_microbatches(item, figures[1]))
+        assert {f: getattr(sketch, f) for f in fields} == {f: getattr(lay, f) for f in fields}, item
+        assert sketch.requests().tolist() == lay.requests().tolist() and sketch.strategy == lay.strategy
+        assert resolved(sketch) == lay and resolved(lay) is lay
+        seen += 1
+    assert seen > 100
