@@ -31,9 +31,10 @@ Time budget: an absolute `time.monotonic()` deadline (or one of the `clock` give
 process), checked before every candidate (in the worker processes too: a chunk in flight
 stops at the deadline and returns what it evaluated),
 and before every balanced split and every exact re-scoring; the steps it cut short are named
-in `SearchResult.skipped`. A search overruns its budget by at most one candidate, one balanced
-split or one re-scoring (with worker processes, the evaluation waits `DEADLINE_GRACE_S` at most
-past the deadline for a worker's last candidate).
+in `SearchResult.skipped`. A search overruns its budget by at most one candidate, one chunk's
+screen (the bounds of at most `CHUNK` candidates, `dagc.search_screen`), one balanced split or one
+re-scoring (with worker processes, the evaluation waits `DEADLINE_GRACE_S` at most past the
+deadline for a worker's last candidate).
 
 The search's parts: the space (`dagc.search_space`), the ranking and the front
 (`dagc.search_result`) and the worker processes (`dagc.search_pool`, which says how Ctrl-C
@@ -451,7 +452,8 @@ def _evaluate_all(plan: Plan, objective: str, jobs: int, stream: Iterator[_Item]
     """Evaluate the candidates of `stream` in chunks, in this process or in `jobs` worker processes,
     each against the bar `tally` gives it, handing each chunk's results to `tally.take`. Returns
     "budget" when the deadline stopped it. `columns`: the stream's items as columns
-    (`dagc.search_screen.Columns`), screened `BAR_LAG` chunks at a time in this process."""
+    (`dagc.search_screen.Columns`), screened `BAR_LAG` chunks at a time in this process (one at a
+    time under a deadline)."""
     chunks = ((items, tally.bar_for(i)) for i, items in enumerate(_chunks(stream)))   # the bar made when asked for
     if jobs > 1 and limit > CHUNK:
         return _evaluate_in_workers(plan, objective, jobs, chunks, deadline, tally.take, _evaluate_items,
@@ -464,15 +466,16 @@ def _evaluate_all(plan: Plan, objective: str, jobs: int, stream: Iterator[_Item]
             if n < len(items):
                 return "budget"
         return None
-    start = 0
-    while window := list(itertools.islice(chunks, BAR_LAG)):   # their bars are made: the chunks before are taken
+    # BAR_LAG chunks at a time: their bars are made once the chunks before them are taken. With a
+    # deadline one at a time, so that a search overruns it by at most one chunk's screen.
+    size, start = BAR_LAG if deadline is None else 1, 0
+    while window := list(itertools.islice(chunks, size)):
         bounds = []
         for items, bar in window:
             bounds.append((start, start + len(items), bar))
             start += len(items)
-        screened = columns.screen(bounds)
+        screened, first = columns.screen(bounds), bounds[0][0]
         for (items, bar), (lo, hi, _) in zip(window, bounds, strict=True):
-            first = bounds[0][0]
             found, n, pruned = _evaluate_items(items, deadline, bar, plan, objective, pruner.timer, clock, pruner,
                                                screened[lo - first:hi - first])
             if n:
