@@ -11,7 +11,7 @@ dividing the experts with etp ∈ {1, 2, 4} dividing the expert ffn), micro-batc
 (1 and 2 without pp; at most the requests of an attention-DP group) and overlap — using at most
 the GPUs available (fewer is a result in itself). dp takes the powers of two and the largest
 value that fits. Candidates are generated fewest GPUs first and visited best bound first
-(`dagc.search_bound.Pruner.best_first`; a `batch = max` search, or one without pruning: most GPUs
+(`dagc.search_screen.Columns.best_first`; a `batch = max` search, or one without pruning: most GPUs
 first under the `ttft`, `tpot` and `throughput` objectives, whose best use many GPUs, else fewest
 GPUs first), and pruned by the very rules `check` runs.
 
@@ -315,9 +315,10 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
     best_first = prune and not plan.workload.batch_max   # a `batch = max` plan's bounds are at its largest batch
     columns = None
     if best_first:                                   # the bar tightens soonest: the most promising first
-        ordered = pruner.best_first(list(stream))
-        columns = Columns(pruner, ordered) if jobs == 1 else None
-        stream = iter(ordered)
+        columns = Columns(pruner, list(stream)).best_first()
+        stream = iter(columns.items)
+        if jobs > 1:
+            columns = None                           # each worker screens its chunks alone
     elif objective in MOST_GPUS_FIRST:                # their best use many GPUs: found first, they prune the rest
         stream = reversed(list(stream))
     exact = max(SPLIT_CANDIDATES, rescore, top)

@@ -246,37 +246,6 @@ class Pruner:
         return _Best((missed, -Objective.score(self.objective, best, gpus), gpus), missed,
                      (-best["decode_tokens_per_s_per_gpu"], tpot))
 
-    def best_first(self, items: list[tuple]) -> list[tuple]:
-        """The search's items in the order that lets branch and bound prune soonest: each strategy's
-        variants together (as given), the strategies by the best their variant with the most
-        micro-batches (the least bubble) could do at the bounds of its GPUs and its pipeline
-        (`stage_bounds`; rank key order: requirements surely missed, then score, then GPUs), ties in
-        the order given; strategies set aside for their resident bytes, and those with more stages
-        than layers, last. Deterministic: the same items give the same order."""
-        groups: dict[tuple, list[tuple]] = {}
-        for item in items:
-            groups.setdefault(item[:7], []).append(item)
-        last = (1 << 30, 0.0, 0)
-
-        def key(shape: tuple) -> tuple:
-            figures = self.strategy_figures(shape)
-            if figures is None or figures[3]:
-                return last
-            # the variant with the most micro-batches: the least bubble
-            return self._item_bounds(groups[shape][-1], figures)[1][2].head
-
-        order = sorted(groups, key=key)
-        return [item for shape in order for item in groups[shape]]
-
-    def _item_bounds(self, item: tuple, figures: tuple[int, int, StageBounds, bool]
-                     ) -> tuple[int, tuple[float, float, _Best]]:
-        """A search item's micro-batches as scheduled and its `stage_bounds`, from its strategy's
-        `strategy_figures`."""
-        dp, pp, mb, overlap = item[0], item[1], item[7], item[8]
-        g, adp = figures[0], figures[1]
-        microbatches = self.item_microbatches(item, adp)
-        return microbatches, self.stage_bounds(self.workload_of(mb, overlap), g, pp, dp, adp, microbatches)
-
     def item_microbatches(self, item: tuple, adp: int) -> int:
         """The micro-batches a search item's candidate schedules (those that carry requests), with `adp`
         attention-DP groups."""
@@ -340,7 +309,7 @@ class Pruner:
         return self._best(ttft, max(tpot, ops), workload, lay.gpus_used).row()
 
     def strategy_figures(self, shape: tuple) -> tuple[int, int, StageBounds, bool] | None:
-        """`_strategy_figures`, remembered (`best_first` and the window screen read them)."""
+        """`_strategy_figures`, remembered (the window screen reads them: `dagc.search_screen.Columns`)."""
         if shape not in self._strategies:
             self._strategies[shape] = self._strategy_figures(shape)
         return self._strategies[shape]

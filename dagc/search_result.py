@@ -26,7 +26,7 @@ MOST_GPUS_FIRST = frozenset({"ttft", "tpot", "throughput"})
 
 def search_order(objective: str, best_first: bool = False) -> str:
     """The order a search under `objective` visits its candidates in, in words: `best_first`, the
-    strategies by the best their GPUs' and pipeline's bounds allow (`dagc.search_bound.Pruner.best_first`)."""
+    strategies by the best their GPUs' and pipeline's bounds allow (`dagc.search_screen.Columns.best_first`)."""
     if best_first:
         return "best bound first"
     return "most GPUs first" if objective in MOST_GPUS_FIRST else "fewest GPUs first"

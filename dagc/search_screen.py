@@ -102,6 +102,38 @@ class Columns:
         self._stage_table = np.full((len(self.stage_first), _ROW), np.nan)
         self._split_table: dict[bool, np.ndarray] = {}
 
+    def best_first(self) -> Columns:
+        """These items in the order that lets branch and bound prune soonest: each strategy's variants
+        together, as given (they come in a row), the strategies by the best their variant with the
+        most micro-batches (the least bubble) could do at the bounds of its GPUs and its pipeline
+        (`Pruner.stage_bounds`; rank key order: requirements surely missed, then score, then GPUs),
+        ties in the order given; strategies set aside for their resident bytes, and those with more
+        stages than layers, last. Deterministic: the same items give the same order."""
+        n = len(self.items)
+        starts = np.flatnonzero(np.r_[True, self.shape[1:] != self.shape[:-1]])     # each strategy's run
+        lengths = np.diff(np.r_[starts, n])
+        last = starts + lengths - 1
+        head = np.tile(np.array([float(1 << 30), 0.0, 0.0]), (len(starts), 1))
+        ranked = self.known[last] & ~self.aside[last]
+        head[ranked] = self._stage_rows(last[ranked])[:, :3]
+        order = np.lexsort((head[:, 2], head[:, 1], head[:, 0]))                   # stable: ties as given
+        lengths = lengths[order]
+        offsets = np.cumsum(lengths) - lengths
+        index = np.arange(n) - np.repeat(offsets, lengths) + np.repeat(starts[order], lengths)
+        return self._taken(index)
+
+    def _taken(self, index: np.ndarray) -> Columns:
+        """These columns with their rows in the order `index` (a permutation); the figures made so far kept."""
+        out = object.__new__(Columns)
+        out.__dict__.update(self.__dict__)
+        out.items = [self.items[i] for i in index.tolist()]
+        for name in ("shape", "known", "aside", "g", "adp", "microbatches", "physical", "stage", "split"):
+            setattr(out, name, getattr(self, name)[index])
+        where = np.empty_like(index)
+        where[index] = np.arange(len(index))
+        out.stage_first, out.split_first = where[self.stage_first], where[self.split_first]
+        return out
+
     def _stage_rows(self, rows: np.ndarray) -> np.ndarray:
         """The bounds of the GPUs and pipeline of these rows' candidates (`Pruner.item_stage_best`) as
         `_Best.row`s, each distinct key's computed the first time it is asked for."""

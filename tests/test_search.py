@@ -24,6 +24,7 @@ from dagc.search import (
     search,
 )
 from dagc.search_bound import Pruner
+from dagc.search_screen import Columns
 from dagc.search_space import _items, _strategy
 from conftest import EXAMPLES, ROOT, plan_text
 
@@ -286,7 +287,7 @@ def test_a_partial_search_covers_the_strategies_with_the_best_bounds(objective):
     found = search(plan, objective=objective, rescore=0, budget_s=60, clock=lambda: next(ticks))
     assert not found.complete and found.ranked and found.order == "best bound first"
     pruner = Pruner(plan, objective, Timer(plan))
-    order = pruner.best_first(list(_items(plan)))
+    order = Columns(pruner, list(_items(plan))).best_first().items
     assert sorted(order, key=repr) == sorted(_items(plan), key=repr)
     first = {_strategy(item).text for item in order[:found.evaluated]}
     assert {c.strategy.text for c in found.ranked} <= first and len(first) < len({item[:7] for item in order})
