@@ -217,6 +217,8 @@ class Timer:
         times (`split_times`), every other op at its own lower bound (`lower_times`). A layer's ops
         run one after the other; a pair of micro-batches runs the compute ops of both on one stream
         and the collectives on the other."""
+        shape = _shape_key(workload, lay, phase, req)
+
         def make() -> list[dict]:
             split = self.split_times(workload, lay, phase, req)
             dense, moe = split["dense"], split["moe"]
@@ -225,37 +227,43 @@ class Timer:
             for stage, where in enumerate(self.placements(lay)):
                 times = alike.get(where)
                 if times is None:
-                    rest = self.lower_times(workload, lay, phase, req, stage, where)
+                    rest, send = self.lower_times(workload, lay, phase, req, stage, where, shape)
                     times = alike[where] = {
                         "dense": dense + rest["dense"], "moe": moe + rest["moe"], "embed": split["embed"],
-                        "head": split["head"], "send": rest["send"],
+                        "head": split["head"], "send": send,
                         "pair_dense": 2 * max(dense + rest["pair_dense_compute"], rest["pair_dense_comm"]),
                         "pair_moe": 2 * max(moe + rest["pair_moe_compute"], rest["pair_moe_comm"])}
                 out.append(times)
             return out
 
         # and where the stages sit: `placements` reads no more of the layout than the shape and pp
-        return self._remember(self.cache, ("ops", _shape_key(workload, lay, phase, req), lay.pp), make)
+        return self._remember(self.cache, ("ops", shape, lay.pp), make)
 
     def lower_times(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int,
-                    where: tuple[int, bool, bool]) -> dict[str, float]:
+                    where: tuple[int, bool, bool], shape: tuple | None = None) -> tuple[dict[str, float], float]:
         """Lower bounds of the times of the ops of a stage's layers outside the attention split — the
         expert domain's and the collectives — summed per layer of each kind (`dense`, `moe`) and, for
-        a pair of micro-batches, per stream (`pair_…_compute`, `pair_…_comm`); and the send's
-        (`send`, none after the last stage). Each op at its `OpShapes.lower_template` priced by
+        a pair of micro-batches, per stream (`pair_…_compute`, `pair_…_comm`); and the send's (none
+        after the last stage). Each op at its `OpShapes.lower_template` priced by
         `dagc.cost.template_lower_s` — a collective at its time, a compute op's kernels at their
         lower seconds (no table interpolated), the routed experts and the ETP reduce at their EP
-        group's mean rows (no routing statistics) — once per key of what its template reads."""
+        group's mean rows (no routing statistics) — once per key of what its template reads.
+        `shape`: the pass's `_shape_key`, when known. The dict returned is shared: read it only."""
         m = self.plan.model
+        made: list[OpShapes] = []
+
+        def shapes() -> OpShapes:                               # one for the layers and the send
+            if not made:
+                made.append(self._shapes(workload, lay, phase, req, stage))
+            return made[0]
 
         def make() -> dict[str, float]:
-            shapes = self._shapes(workload, lay, phase, req, stage)
             known: dict[Op, tuple[float, bool]] = {}            # an op of both kinds of layer: once
 
             def lower_of(op: Op) -> tuple[float, bool]:
                 hit = known.get(op)
                 if hit is None:
-                    hit = known[op] = self._lower(shapes, op)
+                    hit = known[op] = self._lower(shapes(), op)
                 return hit
 
             rest: dict[str, float] = {}
@@ -269,13 +277,11 @@ class Timer:
 
         # the layers read of where the stage sits its offset in its node, the send whether it crosses nodes
         offset, cross, last = where
-        shape = _shape_key(workload, lay, phase, req)
-        out = self._remember(self.cache, ("lower", shape, offset), make)
+        shape = shape or _shape_key(workload, lay, phase, req)
+        rest = self._remember(self.cache, ("lower", shape, offset), make)
         if last:
-            return {**out, "send": 0.0}
-        send = self._remember(self.cache, ("lower send", shape, cross),
-                              lambda: self._lower(self._shapes(workload, lay, phase, req, stage), Op.SEND)[0])
-        return {**out, "send": send}
+            return rest, 0.0
+        return rest, self._remember(self.cache, ("lower send", shape, cross), lambda: self._lower(shapes(), Op.SEND)[0])
 
     def _lower(self, shapes: OpShapes, op: Op) -> tuple[float, bool]:
         """`op`'s lower bound at `shapes` (its `OpShapes.lower_template` priced by
