@@ -20,7 +20,7 @@ import numpy as np
 
 from .cost import CostModel, compute_cost_key, template_lower_s, template_time_s
 from .dag import OpTemplate, Phase
-from .layout import Layout, resolved
+from .layout import Layout
 from .memory import shape_activation_peaks, stage_activation_bytes, template_activation_peak
 from .metrics import rate_metrics
 from .ops import ATTENTION_SPLIT_OPS, LayerOp, Op, OpShapes, attention_split_peak_key, layer_ops, rank_dims
@@ -138,7 +138,7 @@ class Timer:
         return price() if key is None else self._remember(self.op_costs, key, price)
 
     def _shapes(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int) -> OpShapes:
-        m, lay = self.plan.model, resolved(lay)        # the shapes read all of it
+        m = self.plan.model
         dims = self._remember(self.layouts, ("dims", lay.tp, lay.cp, lay.sp), lambda: rank_dims(m, lay))
         return OpShapes(m, workload, lay, dims, phase, np.array(req), stage)
 

@@ -415,12 +415,12 @@ def stage_group(tp: int, cp: int, ep: int | None, etp: int | None) -> tuple[int,
 
 
 class LayoutSketch:
-    """A layout as the search's timer reads it when its tables already hold what it asks
-    (`dagc.fastsched.Timer`: the keys of `request_rows`, `units`, `stage_kinds`, `figures_of`,
-    `op_floor_times`, `split_times` read only these fields), made from a search candidate's degrees;
-    the `Layout` itself (`make`, e.g. `resolve`) is made on the first read of anything else — a
-    table that misses, which reads it through `resolved` — and answers every read after that. The
-    fields must be those `resolve` gives (`tests/test_search_bound.py` compares them)."""
+    """A layout as the search's timer reads it (`dagc.fastsched.Timer`: the keys of its tables, and the
+    op shapes its floors make, `dagc.op_shapes.Shapes`, read only these fields and where ranks sit
+    in their nodes), made from a search candidate's degrees; the `Layout` itself (`make`, e.g.
+    `resolve`) is made on the first read of anything else — the requests of a table that misses —
+    and answers every read after that (`resolved`). The fields must be those `resolve` gives
+    (`tests/test_search_bound.py` compares them)."""
 
     __slots__ = ("dp", "pp", "tp", "cp", "sp", "ep", "etp", "group_size", "adp", "stage_layers", "microbatches",
                  "batch", "gpus_per_node", "_make", "_layout")
@@ -437,6 +437,11 @@ class LayoutSketch:
     @property
     def gpus_used(self) -> int:
         return self.dp * self.pp * self.group_size
+
+    # where ranks sit in their nodes reads only the group size and the node's GPUs: the layout's own
+    blocks_cross_nodes = Layout.blocks_cross_nodes
+    send_crosses_nodes = Layout.send_crosses_nodes
+    node_offset = Layout.node_offset
 
     def layout(self) -> Layout:
         """The layout itself, made once."""

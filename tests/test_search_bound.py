@@ -222,6 +222,13 @@ def test_a_layout_sketch_reads_as_its_layout(name):
         lay = resolve(plan.model, plan.cluster, workload, _strategy(item))
         sketch = pruner.sketch(item, figures, pruner.item_microbatches(item, figures[1]))
         assert {f: getattr(sketch, f) for f in fields} == {f: getattr(lay, f) for f in fields}, item
+        for stage in range(lay.pp):                         # where its ranks sit, read by the op shapes
+            assert sketch.node_offset(stage) == lay.node_offset(stage)
+            assert sketch.send_crosses_nodes(stage) == lay.send_crosses_nodes(stage)
+            for span in (2, 4, 8, 16, 12):
+                args = (stage * lay.group_size, lay.group_size, span)
+                assert sketch.blocks_cross_nodes(*args) == lay.blocks_cross_nodes(*args)
+        assert sketch._layout is None                        # none of that resolved it
         assert sketch.requests().tolist() == lay.requests().tolist() and sketch.strategy == lay.strategy
         assert resolved(sketch) == lay and resolved(lay) is lay
         seen += 1
