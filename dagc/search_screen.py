@@ -56,15 +56,17 @@ def out_of_reach(rows: np.ndarray, bar: Bar) -> np.ndarray:
 
 
 def _distinct(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The first row of each distinct combination of `columns` (integer columns of equal length) and,
-    per row, the number of its combination (numbered in the order of their first rows)."""
+    """The first row of each distinct combination of `columns` (integer columns of equal length, none
+    negative) and, per row, the number of its combination (numbered in the order of their first rows)."""
     key = np.zeros(len(columns[0]), dtype=np.int64)
     for column in columns:                 # one integer per combination so far, then with this column
-        values, codes = np.unique(column, return_inverse=True)
-        if len(values) > 1:
-            key = key * len(values) + codes.reshape(-1)
-            if int(key.max(initial=0)) > 1 << 40:
-                key = np.unique(key, return_inverse=True)[1].reshape(-1)
+        base = int(column.max(initial=0)) + 1
+        if base > 1 << 31:                                           # wide values: their ranks instead
+            column = np.unique(column, return_inverse=True)[1].reshape(-1)
+            base = int(column.max(initial=0)) + 1
+        if int(key.max(initial=0)) >= (1 << 62) // base:           # would overflow: renumber first
+            key = np.unique(key, return_inverse=True)[1].reshape(-1)
+        key = key * base + column
     _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
     order = np.argsort(first, kind="stable")           # numbered by first appearance
     rank = np.empty_like(order)

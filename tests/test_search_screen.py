@@ -42,6 +42,9 @@ def test_distinct_keys_are_numbered_by_their_first_row():
     first, number = _distinct(a, b)
     assert first.tolist() == [0, 1, 3, 4]                      # (5, 1), (3, 1), (3, 2), (7, 1)
     assert number.tolist() == [0, 1, 0, 2, 3, 0]
-    big = np.array([2**40, 3, 2**40 + 1, 3])                   # large values: numbered by their order
+    big = np.array([2**61, 3, 2**61 + 1, 3])                   # keys that would overflow are renumbered
     first, number = _distinct(big, np.array([1, 2, 1, 2]), big)
     assert first.tolist() == [0, 1, 2] and number.tolist() == [0, 1, 2, 1]
+    wide = np.array([2**62, 0, 2**62, 5])
+    first, number = _distinct(wide, np.array([2**40, 2**40, 7, 2**40]), wide)
+    assert first.tolist() == [0, 1, 2, 3] and number.tolist() == [0, 1, 2, 3]
