@@ -18,9 +18,11 @@ tested on whole columns (`out_of_reach`), so a window of `BAR_LAG` chunks — wh
 made when its first chunk is taken — costs a few dozen numpy calls and one Python step per
 candidate that reaches each op's own lower bound.
 
-What it decides is what `Pruner.screen` would decide (`tests/test_search_screen.py`), chunk by chunk
-with the chunk's bar, so every count the search reports is the same as when each candidate is
-screened alone (and the same with any number of worker processes).
+What it decides is what `Pruner.screen` would decide, chunk by chunk with the chunk's bar
+(`tests/test_search_bound.py` compares them candidate by candidate; `tests/test_search_screen.py`
+the column test of a bar with the scalar one), so every count the search reports is the same as
+when each candidate is screened alone, and the same with any number of worker processes. The
+columns also give the search its order, best bound first (`Columns.best_first`).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from .search_bound import Bar, Pruner, Screen, _Best
+from .search_bound import Bar, Pruner, Screen
 
 __all__ = ["Columns", "out_of_reach"]
 
@@ -76,8 +78,10 @@ def _distinct(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 class Columns:
     """A sequence of search items as columns, with what the screen reads of each that needs no bar:
-    the rows of its strategy (set aside or not), the bounds of its GPUs and of its pipeline as
-    `_Best.row`s, the number of its attention split's floors' key (`Pruner.split_row`)."""
+    the number of its strategy (its figures, set aside or not), the micro-batches it schedules, the
+    bounds of its GPUs as a `_Best.row`, the numbers of its pipeline's bounds' and its attention
+    split's floors' keys (their rows made when first asked for: `Pruner.item_stage_best`,
+    `Pruner.split_row`)."""
 
     def __init__(self, pruner: Pruner, items: Sequence[tuple]):
         self.pruner, self.items = pruner, items
@@ -97,7 +101,8 @@ class Columns:
                                      dtype=np.int64)[inverse]
         gpus = dp * pp * g
         first, inverse = _distinct(gpus, dp)
-        self.physical = self._rows([pruner.physical_best(items[i], int(gpus[i])) for i in first.tolist()], inverse)
+        self.physical = np.array([pruner.physical_best(items[i], int(gpus[i])).row() for i in first.tolist()],
+                                 dtype=np.float64).reshape(-1, _ROW)[inverse]
         self.stage_first, self.stage = _distinct(g, pp, dp, adp, self.microbatches, pair)
         self.split_first, self.split = _distinct(tp, cp, sp, g, pp, dp, self.microbatches, pair)
         self.g, self.adp, self.figures = g, adp, figures
@@ -157,14 +162,6 @@ class Columns:
                                          tpot_floors)
 
         return _filled(table, self.split_first, self.split[rows], row)
-
-    @staticmethod
-    def _rows(bests: list[_Best | None], inverse: np.ndarray) -> np.ndarray:
-        """The `_Best.row` of each distinct key's best (a row that reaches nothing for None: never
-        out of reach), gathered to the rows."""
-        never = (-1.0, -np.inf, 0.0, -np.inf, -np.inf)
-        table = np.array([b.row() if b is not None else never for b in bests], dtype=np.float64).reshape(-1, _ROW)
-        return table[inverse]
 
     def screen(self, chunks: Sequence[tuple[int, int, Bar]]) -> list[Screen | None]:
         """What `Pruner.screen` decides, short of timing a stage pass of a candidate's own, for each
