@@ -90,7 +90,7 @@ from .memory import (
 )
 from .metrics import rate_metrics
 from .ops import Op
-from .plan import Overlap, Plan, RequirementKind, Strategy, Workload
+from .plan import Overlap, Plan, RequirementKind, Workload
 from .search_result import MOST_GPUS_FIRST, Candidate, _front_key, _rank_key, option_text
 from .search_space import _strategy
 from .verdict import METRIC_OF, Objective, RequirementResult
@@ -180,8 +180,6 @@ class Pruner:
         self._kv_bytes: dict[tuple[int, int, int], float] = {}     # `kv_cache_bytes_per_layer`
         self._workloads: dict[tuple[int, str], Workload] = {}
         self._strategies: dict[tuple, tuple[int, int, StageBounds, bool] | None] = {}   # `_strategy_figures`
-        self._last_strategy: tuple[tuple, Strategy] | None = None      # `layout_of`
-        self._last_layout: tuple[tuple, Layout] | None = None
         # whether the rank or a requirement reads TTFT: then its exact figure is worth a prefill schedule
         self.needs_ttft = objective in _TTFT_OBJECTIVES or any(r.kind in _TTFT_METRICS for r in plan.requirements)
         # whether the rank or a requirement reads TPOT (the front reads it too): else a TPOT floor prunes nothing
@@ -288,15 +286,8 @@ class Pruner:
                                          lambda: self.layout_of(item)))
 
     def layout_of(self, item: tuple) -> Layout:
-        """A search item's layout, resolved once for the variants of a strategy that come in a row with
-        the same micro-batches (the overlap is not the layout's)."""
-        if self._last_layout is None or self._last_layout[0] != item[:8]:
-            if self._last_strategy is None or self._last_strategy[0] != item[:7]:
-                self._last_strategy = (item[:7], _strategy(item))
-            workload = self.workload_of(item[7], item[8])
-            lay = resolve(self.plan.model, self.plan.cluster, workload, self._last_strategy[1])
-            self._last_layout = (item[:8], lay)
-        return self._last_layout[1]
+        """A search item's layout, resolved."""
+        return resolve(self.plan.model, self.plan.cluster, self.workload_of(item[7], item[8]), _strategy(item))
 
     def op_floor_row(self, item: tuple, figures: tuple[int, int, StageBounds, bool], microbatches: int,
                      ttft: float, tpot: float) -> tuple[float, ...]:
