@@ -273,8 +273,8 @@ def cmd_compile(args) -> int:
         return EXIT_OUTPUT
     pareto = None
     if found is not None:
-        pareto = pareto_svg(found, f"{plan.name}: decode throughput per GPU vs TPOT", _own_points(results),
-                            plan.requirements)
+        pareto = pareto_svg(found, f"{plan.name}: decode throughput per GPU vs TPOT",
+                            requirements=plan.requirements, **_own_points(results))
     options = CompileOptions(graph_detail=Detail(args.graph_detail), all_ranks=args.all_ranks, gzip=args.gzip,
                              dot_timeout_s=args.dot_timeout, pareto_svg=pareto)
     progress = _Progress("writing strategies")
@@ -301,10 +301,12 @@ def cmd_compile(args) -> int:
     return args.decided
 
 
-def _own_points(results: list[StrategyResult]) -> list[tuple[str, float, float, bool]]:
-    """The plan's own strategies on the Pareto plot: (name, TPOT, decode tokens/s per GPU, correct)."""
-    return [(r.decl.name or r.decl.text, r.metrics["tpot_s"], r.metrics["decode_tokens_per_s_per_gpu"],
-             r.verdict.correct is not False) for r in results if r.metrics]
+def _own_points(results: list[StrategyResult]) -> dict:
+    """The plan's own strategies on the Pareto plot (`pareto_svg`'s `own`: name, TPOT, decode tokens/s
+    per GPU, correct) and those it cannot draw, with no figures (`unplotted`)."""
+    return {"own": [(r.decl.name or r.decl.text, r.metrics["tpot_s"], r.metrics["decode_tokens_per_s_per_gpu"],
+                     r.verdict.correct is not False) for r in results if r.metrics],
+            "unplotted": tuple(r.decl.name or r.decl.text for r in results if not r.metrics)}
 
 
 def cmd_search(args) -> int:
@@ -330,8 +332,8 @@ def cmd_search(args) -> int:
     own = _own_points(check(plan))
     try:
         svg_path = Path(args.svg) if args.svg else default_output_dir(plan.name) / "pareto.svg"
-        write_text_atomic(svg_path, pareto_svg(found, f"{plan.name}: decode throughput per GPU vs TPOT", own,
-                                               plan.requirements))
+        write_text_atomic(svg_path, pareto_svg(found, f"{plan.name}: decode throughput per GPU vs TPOT",
+                                               requirements=plan.requirements, **own))
     except OutputError as exc:
         err.print(f"error: {exc}", markup=False)
         return EXIT_OUTPUT

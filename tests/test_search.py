@@ -385,3 +385,19 @@ def test_a_plan_strategy_with_errors_is_marked_so_on_the_plot(tmp_path):
     assert sorted(e.get("fill") for e in marks) == ["#2171b5", "white"]
     labels = {"".join(e.itertext()) for e in root.iter() if e.tag.endswith("text")}
     assert "broken (has errors)" in labels and "good" in labels
+
+
+def test_a_plan_strategy_too_broken_for_figures_is_named_as_not_drawn(tmp_path):
+    """A strategy whose errors leave it no figures (E302: tp 3 with 32 heads) has no point on the plot:
+    the heading names it as not drawn, and no square stands for it."""
+    import xml.etree.ElementTree as ET
+    plan = tmp_path / "p.moe"
+    plan.write_text('model preset "qwen3-30b-a3b"\ncluster { gpus = 8  gpu preset "h100-sxm" }\n'
+                    'workload { batch = 64  prompt = 2048  generate = 256 }\nstrategy tp 3 ; ep 8\n')
+    proc = dagc("compile", str(plan), "-o", str(tmp_path / "out"))
+    assert proc.returncode == 3, proc.stderr
+    root = ET.parse(tmp_path / "out" / "pareto.svg").getroot()
+    assert not [e for e in root.iter() if e.get("class") == "own"]
+    texts = ["".join(e.itertext()) for e in root.iter() if e.tag.endswith("text")]
+    assert any(t.endswith("(hollow: with errors) — not drawn, too broken to have figures: tp 3 ; ep 8; "
+                          "dashed: requirements.") for t in texts), texts

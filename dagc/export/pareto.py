@@ -33,9 +33,11 @@ def _ticks(lo: float, hi: float, n: int = 6) -> list[float]:
 
 
 def pareto_svg(found, title: str, own: list[tuple[str, float, float, bool]] | None = None,
-               requirements: tuple = ()) -> str:
+               requirements: tuple = (), unplotted: tuple[str, ...] = ()) -> str:
     """`own`: (label, tpot_s, decode tokens/s per GPU, whether it is correct) of the plan's strategies,
     drawn in blue (hollow, and said, for one with errors: its figures are as if it could run);
+    `unplotted`: the labels of the plan's strategies with no figures at all (errors too deep to
+    schedule them), which the heading names as not drawn;
     `requirements`: the plan's `Requirement`s — TPOT and per-GPU decode throughput bounds are drawn
     as dashed lines. The front drawn is the search's own (`found.pareto`, what its table and
     `dagc search --format json` list): its points numbered by TPOT, and named in that order under the plot, with
@@ -66,8 +68,8 @@ def pareto_svg(found, title: str, own: list[tuple[str, float, float, bool]] | No
            f'{escape(found.objective)}){"; each at the largest batch it serves (batch = max)" if at_max else ""}.'
            f'</text>',
            f'<text x="{L}" y="53" font-size="10">Each legal one is a dot: dark grey meets every requirement, light '
-           f'grey misses one; blue squares: the plan\'s strategies (hollow: with errors); dashed: requirements.'
-           f'</text>',
+           f'grey misses one; blue squares: the plan\'s strategies (hollow: with errors){_unplotted(unplotted)}; '
+           f'dashed: requirements.</text>',
            f'<text x="{L}" y="66" font-size="10">Red: the Pareto front of those that meet them (more decode '
            f'tokens/s per GPU, less TPOT; TTFT enters through the requirements), numbered as named below.</text>']
     for t in _ticks(x0, x1):
@@ -91,6 +93,13 @@ def pareto_svg(found, title: str, own: list[tuple[str, float, float, bool]] | No
     out += _legend(front, named)
     out.append("</svg>")
     return "\n".join(out) + "\n"
+
+
+def _unplotted(labels: tuple[str, ...]) -> str:
+    """The heading's words for the plan's strategies that have no point ('' when every one has)."""
+    if not labels:
+        return ""
+    return f" — not drawn, too broken to have figures: {escape(', '.join(labels))}"
 
 
 def _front_marks(front: list, sx, sy) -> list[str]:
