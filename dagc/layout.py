@@ -419,7 +419,7 @@ class LayoutSketch:
     op shapes its floors make, `dagc.op_shapes.Shapes`, read only these fields and where ranks sit
     in their nodes), made from a search candidate's degrees; the `Layout` itself (`make`, e.g.
     `resolve`) is made on the first read of anything else — the requests of a table that misses —
-    and answers every read after that (`resolved`). The fields must be those `resolve` gives
+    and answers every read after that (`layout`). The fields must be those `resolve` gives
     (`tests/test_search_bound.py` compares them)."""
 
     __slots__ = ("dp", "pp", "tp", "cp", "sp", "ep", "etp", "group_size", "adp", "stage_layers", "microbatches",
@@ -454,11 +454,6 @@ class LayoutSketch:
         if name.startswith("_"):
             raise AttributeError(name)
         return getattr(self.layout(), name)
-
-
-def resolved(lay: Layout | LayoutSketch) -> Layout:
-    """`lay` itself, or the layout a `LayoutSketch` stands for."""
-    return lay.layout() if isinstance(lay, LayoutSketch) else lay
 
 
 def resolve(model: Model, cluster: Cluster, workload: Workload, strategy: Strategy) -> Layout:

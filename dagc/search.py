@@ -459,26 +459,20 @@ def _evaluate_all(plan: Plan, objective: str, jobs: int, stream: Iterator[_Item]
     if jobs > 1 and limit > CHUNK:
         return _evaluate_in_workers(plan, objective, jobs, chunks, deadline, tally.take, _evaluate_items,
                                     process_pool, in_flight=min(2 * jobs, BAR_LAG))
-    if columns is None:
-        for items, bar in chunks:
-            found, n, pruned = _evaluate_items(items, deadline, bar, plan, objective, pruner.timer, clock, pruner)
-            if n:
-                tally.take(found, n, pruned)
-            if n < len(items):
-                return "budget"
-        return None
-    # BAR_LAG chunks at a time: their bars are made once the chunks before them are taken. With a
-    # deadline one at a time, so that a search overruns it by at most one chunk's screen.
-    size, start = BAR_LAG if deadline is None else 1, 0
+    # With columns, BAR_LAG chunks are screened together: their bars are made once the chunks before
+    # them are taken. Under a deadline one at a time, so that a search overruns it by at most one
+    # chunk's screen; without columns each chunk is screened alone (`_evaluate_items`).
+    size, start = BAR_LAG if columns is not None and deadline is None else 1, 0
     while window := list(itertools.islice(chunks, size)):
         bounds = []
         for items, bar in window:
             bounds.append((start, start + len(items), bar))
             start += len(items)
-        screened, first = columns.screen(bounds), bounds[0][0]
+        screened = columns.screen(bounds) if columns is not None else None
+        first = bounds[0][0]
         for (items, bar), (lo, hi, _) in zip(window, bounds, strict=True):
             found, n, pruned = _evaluate_items(items, deadline, bar, plan, objective, pruner.timer, clock, pruner,
-                                               screened[lo - first:hi - first])
+                                               None if screened is None else screened[lo - first:hi - first])
             if n:
                 tally.take(found, n, pruned)
             if n < len(items):

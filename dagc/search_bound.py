@@ -264,7 +264,7 @@ class Pruner:
                   tpot_floors: bool) -> tuple[float, ...]:
         """`split_bounds` of a search item's candidate (its strategy's `strategy_figures`, the
         micro-batches it schedules) as its best's `_Best.row` followed by its TTFT and TPOT bounds;
-        its layout resolved only when no candidate of its attention split made them."""
+        made, when no candidate of its attention split made them, on its layout's `sketch`."""
         dp, pp, tp, cp, sp, _, _, mb, overlap = item
         g, _, stages, _ = figures
         hit = self._split.get(_split_key(tp, cp, sp, g, stages, dp, microbatches, overlap, tpot_floors))

@@ -20,7 +20,7 @@ from dagc.fastsched import (
     fast_ttft_floor,
     fast_ttft_split_floor,
 )
-from dagc.layout import LayoutSketch, resolve, resolved
+from dagc.layout import LayoutSketch, resolve
 from dagc.load import load_plan, load_plan_text
 from dagc.plan import Overlap
 from dagc.search import SPLIT_CANDIDATES, search
@@ -230,6 +230,6 @@ def test_a_layout_sketch_reads_as_its_layout(name):
                 assert sketch.blocks_cross_nodes(*args) == lay.blocks_cross_nodes(*args)
         assert sketch._layout is None                        # none of that resolved it
         assert sketch.requests().tolist() == lay.requests().tolist() and sketch.strategy == lay.strategy
-        assert resolved(sketch) == lay and resolved(lay) is lay
+        assert sketch.layout() == lay and sketch.layout() is sketch.layout()
         seen += 1
     assert seen > 100
