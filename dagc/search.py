@@ -93,6 +93,7 @@ __all__ = ["Objective", "Candidate", "SearchResult", "candidates", "count_candid
 RANKED_KEEP = 5_000             # best candidates kept for the ranking, re-scoring and pareto.svg
 SPLIT_CANDIDATES = 10           # best pipelined candidates tried again with a cost-balanced split
 CHUNK = 16                      # candidates per unit of work of a worker process, at most (and per bar: _chunks)
+WINDOW = 16                     # chunks screened together in one process (`dagc.search_screen.Columns.screen`)
 OPTIMAL_SEARCH_BUDGET_S = None  # check/compile search the whole space: no time budget changes a verdict
 
 
@@ -430,6 +431,14 @@ class _Tally:
         if self.progress:
             self.progress(self.done, self.limit)
 
+    def known_bar(self, chunk: int) -> Bar:
+        """The freshest bar made so far that is no stronger than `bar_for(chunk)`: that one when it is
+        made, else the one after the last chunk taken (bars only tighten: a candidate out of reach
+        of this one is out of reach of chunk `chunk`'s own)."""
+        if chunk - BAR_LAG < self.chunks:
+            return self.bar_for(chunk)
+        return self.bars[self.chunks - 1] if self.chunks else Bar()
+
     def bar_for(self, chunk: int) -> Bar:
         """The bar chunk number `chunk` is evaluated against: the one after chunk `chunk − BAR_LAG`,
         whatever the number of processes."""
@@ -453,26 +462,30 @@ def _evaluate_all(plan: Plan, objective: str, jobs: int, stream: Iterator[_Item]
     """Evaluate the candidates of `stream` in chunks, in this process or in `jobs` worker processes,
     each against the bar `tally` gives it, handing each chunk's results to `tally.take`. Returns
     "budget" when the deadline stopped it. `columns`: the stream's items as columns
-    (`dagc.search_screen.Columns`), screened `BAR_LAG` chunks at a time in this process (one at a
-    time under a deadline)."""
-    chunks = ((items, tally.bar_for(i)) for i, items in enumerate(_chunks(stream)))   # the bar made when asked for
+    (`dagc.search_screen.Columns`), screened `WINDOW` chunks at a time in this process (one at a
+    time under a deadline, so that a search overruns it by at most one chunk's screen).
+
+    A window's chunks are screened against the freshest bars made when it starts (`_Tally.known_bar`),
+    then each chunk's items the screen leaves undecided against the chunk's own bar (`_Tally.bar_for`,
+    made by then): since bars only tighten, whatever the screen prunes or sets aside its own bar
+    would too, so every count is what screening each chunk alone against its own bar gives — what
+    worker processes do."""
     if jobs > 1 and limit > CHUNK:
+        chunks = ((items, tally.bar_for(i)) for i, items in enumerate(_chunks(stream)))  # the bar made when asked for
         return _evaluate_in_workers(plan, objective, jobs, chunks, deadline, tally.take, _evaluate_items,
                                     process_pool, in_flight=min(2 * jobs, BAR_LAG))
-    # With columns, BAR_LAG chunks are screened together: their bars are made once the chunks before
-    # them are taken. Under a deadline one at a time, so that a search overruns it by at most one
-    # chunk's screen; without columns each chunk is screened alone (`_evaluate_items`).
-    size, start = BAR_LAG if columns is not None and deadline is None else 1, 0
-    while window := list(itertools.islice(chunks, size)):
+    size, start = WINDOW if columns is not None and deadline is None else 1, 0
+    numbered = enumerate(_chunks(stream))
+    while window := list(itertools.islice(numbered, size)):
         bounds = []
-        for items, bar in window:
-            bounds.append((start, start + len(items), bar))
+        for i, items in window:
+            bounds.append((start, start + len(items), tally.known_bar(i)))
             start += len(items)
         screened = columns.screen(bounds) if columns is not None else None
         first = bounds[0][0]
-        for (items, bar), (lo, hi, _) in zip(window, bounds, strict=True):
-            found, n, pruned = _evaluate_items(items, deadline, bar, plan, objective, pruner.timer, clock, pruner,
-                                               None if screened is None else screened[lo - first:hi - first])
+        for (i, items), (lo, hi, _) in zip(window, bounds, strict=True):
+            found, n, pruned = _evaluate_items(items, deadline, tally.bar_for(i), plan, objective, pruner.timer, clock,
+                                               pruner, None if screened is None else screened[lo - first:hi - first])
             if n:
                 tally.take(found, n, pruned)
             if n < len(items):
@@ -481,9 +494,9 @@ def _evaluate_all(plan: Plan, objective: str, jobs: int, stream: Iterator[_Item]
 
 
 def _chunks(stream: Iterator[_Item]) -> Iterator[list[_Item]]:
-    """The candidates in chunks: `BAR_LAG` chunks of 1, then of 2, 4, … up to `CHUNK`, so that the
-    first bar (the one after chunk `i − BAR_LAG`) judges the candidates after the first few dozen
-    rather than after `BAR_LAG`·`CHUNK` of them, with any number of processes."""
+    """The candidates in chunks: `BAR_LAG` chunks of 1, then of 2, 4, … up to `CHUNK`, so that a bar
+    (the one after chunk `i − BAR_LAG`) judges the candidates after the first few rather than after
+    `BAR_LAG`·`CHUNK` of them, with any number of processes."""
     for i in itertools.count():
         chunk = list(itertools.islice(stream, min(CHUNK, 1 << (i // BAR_LAG))))
         if not chunk:

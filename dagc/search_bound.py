@@ -97,7 +97,7 @@ from .verdict import METRIC_OF, Objective, RequirementResult
 
 __all__ = ["BAR_LAG", "Bar", "BarKeeper", "Pruner", "Screen", "surely_misses"]
 
-BAR_LAG = 16                # chunks between a bar's making and its use (≥ the chunks in flight)
+BAR_LAG = 2                 # chunks between a bar's making and its use (≥ the chunks in flight)
 
 _LOWER_BOUNDED = (RequirementKind.TTFT, RequirementKind.TPOT)   # their figures here are lower bounds
 _TTFT_OBJECTIVES = ("ttft", "throughput")                           # objectives whose score reads TTFT

@@ -14,14 +14,16 @@ candidates share — their strategy's stage group and resident bytes, the bounds
 of their pipeline, their attention split's floors — is computed once per distinct key (the rows'
 key columns made distinct by `np.unique`, the figure by the `Pruner`'s own function) and gathered
 to the rows; each op's own lower bound is the candidate's (`Pruner.op_floor_row`). The bars are
-tested on whole columns (`out_of_reach`), so a window of `BAR_LAG` chunks — whose bars are all
-made when its first chunk is taken — costs a few dozen numpy calls and one Python step per
-candidate that reaches each op's own lower bound.
+tested on whole columns (`out_of_reach`), so a window of chunks costs a few dozen numpy calls
+and one Python step per candidate that reaches each op's own lower bound.
 
 What it decides is what `Pruner.screen` would decide, chunk by chunk with the chunk's bar
 (`tests/test_search_bound.py` compares them candidate by candidate; `tests/test_search_screen.py`
-the column test of a bar with the scalar one), so every count the search reports is the same as
-when each candidate is screened alone, and the same with any number of worker processes. The
+the column test of a bar with the scalar one). The search screens a window against the bars made
+when it starts, which may be older than its later chunks' own (`dagc.search._evaluate_all`): bars
+only tighten, so what the screen decides with an older bar the chunk's own decides too, and what it
+leaves undecided `Pruner.screen` decides with the chunk's own bar; every count the search reports
+is the same as when each chunk is screened alone with its own bar, as a worker process does. The
 columns also give the search its order, best bound first (`Columns.best_first`).
 """
 

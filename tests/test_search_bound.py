@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 
+import dagc.search as search_mod
 from dagc.bounds import bounds, pipeline_bounds
 from dagc.fastsched import (
     Timer,
@@ -204,6 +205,25 @@ def test_what_the_window_screen_decides_is_what_the_screen_decides(name, front, 
         else:
             assert screen not in (Screen.ASIDE_ALL, Screen.PRUNED_ALL), (item, screen)
     assert decided[Screen.PRUNED] > 20 and decided[Screen.ASIDE_ALL] + decided[Screen.PRUNED_ALL] > 5, decided
+
+
+@pytest.mark.parametrize("objective", ("tokens-per-gpu", "ttft"))
+@pytest.mark.parametrize("front", (True, False))
+@pytest.mark.parametrize("name", ["30b-moe-dp2-pp2-tp2-ep4-16gpu.moe", "10b-moe-tp4-ep16-64gpu.moe",
+                                  "10b-moe-1024-vs-64gpu.moe"])
+def test_windows_screened_against_older_bars_count_what_each_chunk_alone_counts(monkeypatch, name, front, objective):
+    """In one process a window of chunks is screened against the bars made when it starts, older than
+    its later chunks' own; what that screen leaves undecided meets the chunk's own bar. Every count
+    and figure is what screening each chunk alone against its own bar gives (a window of one chunk,
+    as a worker process screens)."""
+    plan = load_plan(EXAMPLES / name)
+    together = search(plan, objective=objective, front=front, rescore=0).to_json()
+    monkeypatch.setattr(search_mod, "WINDOW", 1)
+    alone = search(plan, objective=objective, front=front, rescore=0).to_json()
+    for d in (together, alone):
+        d.pop("seconds")
+    assert together == alone
+    assert together["pruned"] > 0
 
 
 @pytest.mark.parametrize("name", ["30b-moe-dp2-pp2-tp2-ep4-16gpu.moe", "10b-moe-tp4-ep16-64gpu.moe"])
