@@ -29,7 +29,7 @@ from .shards import stage_layer_counts
 
 __all__ = ["TIMER_CACHE_MAX", "Timer", "Recurrence", "fast_metrics", "fast_ttft", "fast_ttft_floor", "fast_tpot",
            "fast_tpot_floor", "fast_tpot_op_floor", "fast_tpot_split_floor",
-           "fast_ttft_split_floor"]
+           "fast_ttft_split_floor", "op_floor", "split_floor"]
 
 TIMER_CACHE_MAX = 50_000     # cached stage passes (a few hundred bytes each); the cache restarts beyond
 
@@ -439,8 +439,7 @@ class Recurrence:
 
     def _row(self, passes: list[dict], n: int) -> list[tuple[float, float]]:
         """(compute, send) of each stage for a unit of `n` micro-batches from its stages' `passes`."""
-        pair = self.pair and n == 2
-        return [(_stage_compute(t, kinds, pair), t["send"] * n) for t, kinds in zip(passes, self.kinds, strict=True)]
+        return _row(passes, self.kinds, self.pair, n)
 
     def _step(self, phase: Phase, free: list[float], p2p: list[float], ready_of) -> dict[int, float]:
         """One pass of every unit through every stage; the end of each micro-batch at the last stage."""
@@ -493,37 +492,19 @@ class Recurrence:
 
     def _split_floor(self, phase: Phase, name: str) -> float:
         if name not in self.known:
-            def row(req: tuple, n: int) -> list[tuple[float, float]]:
-                times = self.timer.split_times(self.workload, self.lay, phase, req)
-                pair = self.pair and n == 2
-                return [(_stage_compute(times, kinds, pair), 0.0) for kinds in self.kinds]
-
-            floor = self._floor(row)
-            self.known[name] = floor
+            self.known[name] = split_floor(self.timer, self.workload, self.lay, phase)
         return self.known[name]
 
     def tpot_op_floor(self) -> float:
         """A lower bound of `tpot_floor` from each op's own lower bound (`Timer.op_floor_times`), at least
         `tpot_split_floor`, with no pass of the candidate's timed."""
         if "ops" not in self.known:
-            floor = self._floor(lambda req, n: self._row(self.timer.op_floor_times(self.workload, self.lay,
-                                                                                   Phase.DECODE, req), n))
-            self.known["ops"] = floor
+            self.known["ops"] = op_floor(self.timer, self.workload, self.lay)
         return self.known["ops"]
 
     def _floor(self, row_of: Callable[[tuple, int], list[tuple[float, float]]]) -> float:
-        """max(the first unit crossing every stage and send, the busiest stage's units), from the
-        rows `row_of(req, n)` gives."""
-        units = self.unit_counts
-        if len(units) == 1:                         # every unit alike (the usual case)
-            [(key, count)] = units.items()
-            row = row_of(*key)
-            return max(sum(compute + send for compute, send in row), count * max(compute for compute, _ in row))
-        rows = {key: row_of(*key) for key in units}
-        first = rows[(self.reqs[self.units[0][0]], len(self.units[0]))]
-        crossing = sum(compute + send for compute, send in first)
-        busiest = max(sum(count * rows[key][stage][0] for key, count in units.items()) for stage in range(self.lay.pp))
-        return max(crossing, busiest)
+        """`_floor` of this schedule's units of micro-batches."""
+        return _floor(self.unit_counts, self.lay.pp, row_of)
 
     def tpot(self) -> float:
         if "tpot" not in self.known:
@@ -533,3 +514,47 @@ class Recurrence:
             second = self._step(Phase.DECODE, free, p2p, lambda unit: max(first[j] for j in unit))
             self.known["tpot"] = max(second[j] - first[j] for j in range(self.lay.microbatches))
         return self.known["tpot"]
+
+
+def _row(passes: list[dict], kinds: tuple[tuple[int, int, bool, bool], ...], pair: bool, n: int
+         ) -> list[tuple[float, float]]:
+    """(compute, send) of each stage for a unit of `n` micro-batches from its stages' `passes` and
+    `Timer.stage_kinds` (two micro-batches as a pair with `overlap = microbatch`)."""
+    pair = pair and n == 2
+    return [(_stage_compute(t, k, pair), t["send"] * n) for t, k in zip(passes, kinds, strict=True)]
+
+
+def _floor(units: collections.Counter, pp: int, row_of: Callable[[tuple, int], list[tuple[float, float]]]) -> float:
+    """max(the first unit crossing every stage and send, the busiest stage's units), from the
+    rows `row_of(req, n)` gives of each kind of unit — (requests, micro-batches), counted in
+    `units` (`Timer.units`) from the first unit on."""
+    if len(units) == 1:                         # every unit alike (the usual case)
+        [(key, count)] = units.items()
+        row = row_of(*key)
+        return max(sum(compute + send for compute, send in row), count * max(compute for compute, _ in row))
+    rows = {key: row_of(*key) for key in units}
+    crossing = sum(compute + send for compute, send in rows[next(iter(units))])
+    busiest = max(sum(count * rows[key][stage][0] for key, count in units.items()) for stage in range(pp))
+    return max(crossing, busiest)
+
+
+def split_floor(timer: Timer, workload: Workload, lay: Layout, phase: Phase) -> float:
+    """`Recurrence.tpot_split_floor` (decode) or `prefill_split_floor` (prefill) of a candidate, no
+    `Recurrence` made: the search's screen asks it of thousands of candidates, once each."""
+    pair = workload.overlap is Overlap.MICROBATCH
+    kinds = timer.stage_kinds(lay)
+
+    def row(req: tuple, n: int) -> list[tuple[float, float]]:
+        times = timer.split_times(workload, lay, phase, req)
+        both = pair and n == 2
+        return [(_stage_compute(times, k, both), 0.0) for k in kinds]
+
+    return _floor(timer.units(lay, pair)[1], lay.pp, row)
+
+
+def op_floor(timer: Timer, workload: Workload, lay: Layout) -> float:
+    """`Recurrence.tpot_op_floor` of a candidate, no `Recurrence` made (see `split_floor`)."""
+    pair = workload.overlap is Overlap.MICROBATCH
+    kinds = timer.stage_kinds(lay)
+    return _floor(timer.units(lay, pair)[1], lay.pp,
+                  lambda req, n: _row(timer.op_floor_times(workload, lay, Phase.DECODE, req), kinds, pair, n))

@@ -68,7 +68,7 @@ from .batch_max import largest_batch
 from .bounds import Bounds, bounds, stage_pipeline_bounds, unreachable
 from .dag import Phase
 from .fastcheck import FastCheck
-from .fastsched import Recurrence, Timer
+from .fastsched import Recurrence, Timer, op_floor, split_floor
 from .fields import BATCH_LIMIT
 from .layout import (
     Layout,
@@ -271,7 +271,7 @@ class Pruner:
         if hit is None:
             workload = self.workload_of(mb, overlap)
             lay = self.sketch(item, figures, microbatches)
-            hit = self.split_bounds(workload, lay, Recurrence(self.plan, lay, workload, self.timer), tpot_floors)
+            hit = self.split_bounds(workload, lay, tpot_floors)
         ttft, tpot, best = hit
         return (*best.row(), ttft, tpot)
 
@@ -292,12 +292,11 @@ class Pruner:
     def op_floor_row(self, item: tuple, figures: tuple[int, int, StageBounds, bool], microbatches: int,
                      ttft: float, tpot: float) -> tuple[float, ...]:
         """The `_Best.row` of a search item's candidate at each op's own lower bound
-        (`Recurrence.tpot_op_floor`), its TTFT and TPOT at least `ttft` and `tpot` (its `split_row`'s),
+        (`dagc.fastsched.op_floor`), its TTFT and TPOT at least `ttft` and `tpot` (its `split_row`'s),
         as `_reach` bounds it."""
         workload = self.workload_of(item[7], item[8])
         lay = self.sketch(item, figures, microbatches)
-        ops = Recurrence(self.plan, lay, workload, self.timer).tpot_op_floor()
-        return self._best(ttft, max(tpot, ops), workload, lay.gpus_used).row()
+        return self._best(ttft, max(tpot, op_floor(self.timer, workload, lay)), workload, lay.gpus_used).row()
 
     def strategy_figures(self, shape: tuple) -> tuple[int, int, StageBounds, bool] | None:
         """`_strategy_figures`, remembered (the window screen reads them: `dagc.search_screen.Columns`)."""
@@ -472,7 +471,7 @@ class Pruner:
         tpot_floors = self.floors_matter(bar)
         if not (tpot_floors or self.ttft_first):
             return first_ttft, tpot, schedule
-        ttft, split_tpot, best = self.split_bounds(workload, lay, schedule, tpot_floors)
+        ttft, split_tpot, best = self.split_bounds(workload, lay, tpot_floors)
         if not _could_matter(best, bar, text, mb, overlap):
             return None
         if not tpot_floors:
@@ -482,11 +481,10 @@ class Pruner:
             return None
         return ttft, max(split_tpot, ops), schedule
 
-    def split_bounds(self, workload: Workload, lay: Layout, schedule: Recurrence, tpot_floors: bool
-                     ) -> tuple[float, float, _Best]:
+    def split_bounds(self, workload: Workload, lay: Layout, tpot_floors: bool) -> tuple[float, float, _Best]:
         """The candidate's TTFT and TPOT bounds from `first_bounds` and its attention split's floors —
-        of its prefill when the rank reads TTFT first (`ttft_first`: `Recurrence.prefill_split_floor`),
-        of its decode with `tpot_floors` (`Recurrence.tpot_split_floor`) — and the best a candidate
+        of its prefill when the rank reads TTFT first (`ttft_first`: `dagc.fastsched.split_floor`),
+        of its decode with `tpot_floors` (the same, of decode) — and the best a candidate
         could do at them, remembered by what they read of the layout and workload: the expert domain
         aside (`_split_key`)."""
         key = _split_key(lay.tp, lay.cp, lay.sp, lay.group_size, lay.stage_layers, lay.dp, lay.microbatches,
@@ -495,9 +493,9 @@ class Pruner:
         if hit is None:
             ttft, tpot, _ = self.first_bounds(workload, lay)
             if self.ttft_first:
-                ttft = max(ttft, schedule.prefill_split_floor())
+                ttft = max(ttft, split_floor(self.timer, workload, lay, Phase.PREFILL))
             if tpot_floors:
-                tpot = max(tpot, schedule.tpot_split_floor())
+                tpot = max(tpot, split_floor(self.timer, workload, lay, Phase.DECODE))
             hit = self._split[key] = (ttft, tpot, self._best(ttft, tpot, workload, lay.gpus_used))
         return hit
 
