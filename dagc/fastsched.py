@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .cost import CostModel, compute_cost_key, template_lower_s, template_time_s
+from .cost import CostModel, compute_cost_key, template_lower_s, template_max_s
 from .dag import OpTemplate, Phase
 from .layout import Layout
 from .memory import shape_activation_peaks, stage_activation_bytes, template_activation_peak
@@ -132,7 +132,7 @@ class Timer:
         `dagc.cost.compute_cost_key` (the same kernels recur across stage shapes: the attention ops
         of one attention split beside every expert split)."""
         def price() -> float:
-            return float(template_time_s(tpl, self.cm).max())
+            return template_max_s(tpl, self.cm)
 
         key = compute_cost_key(tpl, self.cm)
         return price() if key is None else self._remember(self.op_costs, key, price)

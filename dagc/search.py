@@ -494,11 +494,11 @@ def _evaluate_all(plan: Plan, objective: str, jobs: int, stream: Iterator[_Item]
 
 
 def _chunks(stream: Iterator[_Item]) -> Iterator[list[_Item]]:
-    """The candidates in chunks: `BAR_LAG` chunks of 1, then of 2, 4, … up to `CHUNK`, so that a bar
-    (the one after chunk `i − BAR_LAG`) judges the candidates after the first few rather than after
-    `BAR_LAG`·`CHUNK` of them, with any number of processes."""
+    """The candidates in chunks: `WINDOW` chunks of 1, then of 2, 4, … up to `CHUNK`, so that the bars
+    (chunk `i`'s made after chunk `i − BAR_LAG`) are a few candidates old, not `BAR_LAG`·`CHUNK`, while
+    they change most: before the tenth legal candidate and the front's first points are found."""
     for i in itertools.count():
-        chunk = list(itertools.islice(stream, min(CHUNK, 1 << (i // BAR_LAG))))
+        chunk = list(itertools.islice(stream, min(CHUNK, 1 << (i // WINDOW))))
         if not chunk:
             return
         yield chunk

@@ -14,7 +14,14 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from dagc.cost import CostModel, template_lower_s, template_time_s
+from dagc.cost import (
+    CostModel,
+    _alike_kernel_seconds,
+    kernel_seconds,
+    template_lower_s,
+    template_max_s,
+    template_time_s,
+)
 from dagc.dag import Phase
 from dagc.fastcheck import MEMORY, fast_check
 from dagc.fastsched import Recurrence, Timer
@@ -320,3 +327,25 @@ def test_an_ops_lower_template_bounds_its_time(name):
             below += op is Op.EXPERT_FFN and lay.ep > 1 and lower < time_s
             compared.add(op)
     assert {Op.EXPERT_FFN, Op.ATTENTION, Op.ROUTER, Op.DISPATCH, Op.TP_REDUCE, Op.SEND} <= compared and below
+
+
+@pytest.mark.parametrize("name", PLANS + ["10b-moe-pp16-ep16-256gpu.moe"])
+def test_the_slowest_rank_priced_in_floats_is_the_per_rank_arrays_figure(name):
+    """`dagc.cost.template_max_s` sums a template's kernels as floats when every rank of every kernel
+    has the same shape: its figure — exact, and at the kernels' lower seconds for every op's lower
+    template — is the per-rank arrays' maximum to the bit, for templates whose ranks are alike and
+    for those whose ranks differ."""
+    plan = plan_named(name)
+    cm = CostModel.from_cluster(plan.cluster)
+    alike = differ = 0
+    for _, lay, _, _, shapes in stage_shapes(plan, 3, 150):
+        for op in ops_of(plan, lay):
+            for tpl in (shapes.make(op), shapes.lower_template(op)):
+                assert template_max_s(tpl, cm) == float(template_time_s(tpl, cm).max(initial=0.0)), op
+                lower = kernel_seconds(tpl, cm, lower=True)
+                assert template_max_s(tpl, cm, lower=True) == float(template_time_s(tpl, cm, lower or None)
+                                                                     .max(initial=0.0)), op
+                if not tpl.kind.is_comm and cm.profile is not None:
+                    same = _alike_kernel_seconds(tpl, cm, False) is not None
+                    alike, differ = alike + same, differ + (not same)
+    assert cm.profile is None or (alike > 100 and differ > 10), (alike, differ)
