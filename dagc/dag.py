@@ -100,17 +100,24 @@ class OpKind(FastEnum):
 
     @property
     def category(self) -> Category:
-        if self in (OpKind.ALL_TO_ALL_DISPATCH, OpKind.ALL_TO_ALL_COMBINE):
-            return Category.EP_COMM
-        if self in (OpKind.SEND, OpKind.RECV):
-            return Category.PP_COMM
-        if self in _COMM:
-            return Category.TP_COMM
-        return Category.COMPUTE
+        return _CATEGORY[self]
 
 
 _COMM = frozenset({OpKind.ALL_REDUCE, OpKind.REDUCE_SCATTER, OpKind.ALL_GATHER, OpKind.ALL_TO_ALL_DISPATCH,
                    OpKind.ALL_TO_ALL_COMBINE, OpKind.SEND, OpKind.RECV})
+
+
+def _category(kind: OpKind) -> Category:
+    if kind in (OpKind.ALL_TO_ALL_DISPATCH, OpKind.ALL_TO_ALL_COMBINE):
+        return Category.EP_COMM
+    if kind in (OpKind.SEND, OpKind.RECV):
+        return Category.PP_COMM
+    if kind in _COMM:
+        return Category.TP_COMM
+    return Category.COMPUTE
+
+
+_CATEGORY = {kind: _category(kind) for kind in OpKind}     # a kind's, looked up (schedules ask it of every node)
 
 
 class Phase(FastEnum):
