@@ -94,6 +94,7 @@ RANKED_KEEP = 5_000             # best candidates kept for the ranking, re-scori
 SPLIT_CANDIDATES = 10           # best pipelined candidates tried again with a cost-balanced split
 CHUNK = 16                      # candidates per unit of work of a worker process, at most (and per bar: _chunks)
 WINDOW = 16                     # chunks screened together in one process (`dagc.search_screen.Columns.screen`)
+RAMP = 16                       # chunks of each size (1, 2, 4, …) before chunks of `CHUNK` (`_chunks`)
 OPTIMAL_SEARCH_BUDGET_S = None  # check/compile search the whole space: no time budget changes a verdict
 
 
@@ -494,11 +495,11 @@ def _evaluate_all(plan: Plan, objective: str, jobs: int, stream: Iterator[_Item]
 
 
 def _chunks(stream: Iterator[_Item]) -> Iterator[list[_Item]]:
-    """The candidates in chunks: `WINDOW` chunks of 1, then of 2, 4, … up to `CHUNK`, so that the bars
+    """The candidates in chunks: `RAMP` chunks of 1, then of 2, 4, … up to `CHUNK`, so that the bars
     (chunk `i`'s made after chunk `i − BAR_LAG`) are a few candidates old, not `BAR_LAG`·`CHUNK`, while
     they change most: before the tenth legal candidate and the front's first points are found."""
     for i in itertools.count():
-        chunk = list(itertools.islice(stream, min(CHUNK, 1 << (i // WINDOW))))
+        chunk = list(itertools.islice(stream, min(CHUNK, 1 << (i // RAMP))))
         if not chunk:
             return
         yield chunk
