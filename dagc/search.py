@@ -56,7 +56,7 @@ from .fastcheck import fast_check
 from .fastsched import Timer as _Timer
 from .layout import default_split, resolve
 from .plan import Overlap, Plan, Strategy, Workload
-from .search_bound import BAR_LAG, Bar, BarKeeper, Pruner, Screen
+from .search_bound import BAR_LAG, BAR_LAG_BATCH_MAX, Bar, BarKeeper, Pruner, Screen
 from .search_pool import (
     _WORKER,
     DEADLINE_GRACE_S as DEADLINE_GRACE_S,
@@ -325,7 +325,7 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
         stream = reversed(list(stream))
     exact = max(SPLIT_CANDIDATES, rescore, top)
     tally = _Tally(_Best(max(RANKED_KEEP, exact)), _Front() if front else None, BarKeeper(exact if prune else 0),
-                   limit, progress)
+                   limit, progress, BAR_LAG_BATCH_MAX if plan.workload.batch_max else BAR_LAG)
     stopped = _evaluate_all(plan, objective, jobs, stream, limit, deadline, clock, tally, pruner, columns)
     if tally.done >= space:
         stopped = None
@@ -410,11 +410,12 @@ class _Tally:
     keeper: BarKeeper                               # the best rank keys, for the bars
     limit: int                                      # the candidates to evaluate, for `progress`
     progress: Callable[[int, int], None] | None
+    lag: int = BAR_LAG                              # chunks between a bar's making and its use (`bar_for`)
     legal: int = 0
     done: int = 0
     pruned: int = 0
     chunks: int = 0                                 # chunks taken
-    bars: dict[int, Bar] = field(default_factory=dict)   # the bar after chunk i, kept BAR_LAG chunks
+    bars: dict[int, Bar] = field(default_factory=dict)   # the bar after chunk i, kept `lag` chunks
 
     def take(self, found: list[Candidate], n: int, pruned: int = 0) -> None:
         """The legal candidates `found` among `n` evaluated, `pruned` of which were pruned."""
@@ -427,7 +428,7 @@ class _Tally:
         self.done += n
         self.pruned += pruned
         self.bars[self.chunks] = self.keeper.bar(None if self.front is None else [c for _, c in self.front.points])
-        self.bars.pop(self.chunks - BAR_LAG, None)
+        self.bars.pop(self.chunks - self.lag, None)
         self.chunks += 1
         if self.progress:
             self.progress(self.done, self.limit)
@@ -436,17 +437,17 @@ class _Tally:
         """The freshest bar made so far that is no stronger than `bar_for(chunk)`: that one when it is
         made, else the one after the last chunk taken (bars only tighten: a candidate out of reach
         of this one is out of reach of chunk `chunk`'s own)."""
-        if chunk - BAR_LAG < self.chunks:
+        if chunk - self.lag < self.chunks:
             return self.bar_for(chunk)
         return self.bars[self.chunks - 1] if self.chunks else Bar()
 
     def bar_for(self, chunk: int) -> Bar:
-        """The bar chunk number `chunk` is evaluated against: the one after chunk `chunk − BAR_LAG`,
+        """The bar chunk number `chunk` is evaluated against: the one after chunk `chunk − lag`,
         whatever the number of processes."""
-        if chunk < BAR_LAG:
+        if chunk < self.lag:
             return Bar()
-        assert chunk - BAR_LAG in self.bars, "a chunk is handed out only after the chunk BAR_LAG before it is taken"
-        return self.bars[chunk - BAR_LAG]
+        assert chunk - self.lag in self.bars, "a chunk is handed out only after the chunk `lag` before it is taken"
+        return self.bars[chunk - self.lag]
 
 
 def process_pool(**kw: Any) -> ProcessPoolExecutor:
@@ -474,7 +475,7 @@ def _evaluate_all(plan: Plan, objective: str, jobs: int, stream: Iterator[_Item]
     if jobs > 1 and limit > CHUNK:
         chunks = ((items, tally.bar_for(i)) for i, items in enumerate(_chunks(stream)))  # the bar made when asked for
         return _evaluate_in_workers(plan, objective, jobs, chunks, deadline, tally.take, _evaluate_items,
-                                    process_pool, in_flight=min(2 * jobs, BAR_LAG))
+                                    process_pool, in_flight=min(2 * jobs, tally.lag))
     size, start = WINDOW if columns is not None and deadline is None else 1, 0
     numbered = enumerate(_chunks(stream))
     while window := list(itertools.islice(numbered, size)):
@@ -496,7 +497,7 @@ def _evaluate_all(plan: Plan, objective: str, jobs: int, stream: Iterator[_Item]
 
 def _chunks(stream: Iterator[_Item]) -> Iterator[list[_Item]]:
     """The candidates in chunks: `RAMP` chunks of 1, then of 2, 4, … up to `CHUNK`, so that the bars
-    (chunk `i`'s made after chunk `i − BAR_LAG`) are a few candidates old, not `BAR_LAG`·`CHUNK`, while
+    (chunk `i`'s made after chunk `i − lag`) are a few candidates old, not `lag`·`CHUNK`, while
     they change most: before the tenth legal candidate and the front's first points are found."""
     for i in itertools.count():
         chunk = list(itertools.islice(stream, min(CHUNK, 1 << (i // RAMP))))

@@ -53,8 +53,10 @@ where a figure is made), tests the bars on whole columns and leaves to `screen` 
 steps do not decide; it decides what `screen` would (`tests/test_search_bound.py`).
 
 Determinism: the search hands each chunk of candidates the bar as it stood a fixed number of
-chunks earlier (`BAR_LAG`), in one process as in many, so what is pruned — and every count the
-result reports — does not depend on `--jobs` or the machine.
+chunks earlier (`BAR_LAG`; with `batch = max`, whose candidates each cost many fast checks,
+`BAR_LAG_BATCH_MAX`, so that more worker processes have chunks in flight), in one process as in
+many, so what is pruned — and every count the result reports — does not depend on `--jobs` or
+the machine.
 """
 
 from __future__ import annotations
@@ -95,9 +97,10 @@ from .search_result import MOST_GPUS_FIRST, Candidate, _front_key, _rank_key, op
 from .search_space import _strategy
 from .verdict import METRIC_OF, Objective, RequirementResult
 
-__all__ = ["BAR_LAG", "Bar", "BarKeeper", "Pruner", "Screen", "surely_misses"]
+__all__ = ["BAR_LAG", "BAR_LAG_BATCH_MAX", "Bar", "BarKeeper", "Pruner", "Screen", "surely_misses"]
 
 BAR_LAG = 2                 # chunks between a bar's making and its use (≥ the chunks in flight)
+BAR_LAG_BATCH_MAX = 16      # the same with `batch = max`, whose candidates each probe batches: more in flight
 
 _LOWER_BOUNDED = (RequirementKind.TTFT, RequirementKind.TPOT)   # their figures here are lower bounds
 _TTFT_OBJECTIVES = ("ttft", "throughput")                           # objectives whose score reads TTFT
