@@ -427,7 +427,9 @@ class _Tally:
         self.legal += len(found)
         self.done += n
         self.pruned += pruned
-        self.bars[self.chunks] = self.keeper.bar(None if self.front is None else [c for _, c in self.front.points])
+        last = self.bars.get(self.chunks - 1)
+        self.bars[self.chunks] = last if last is not None and not found else \
+            self.keeper.bar(None if self.front is None else [c for _, c in self.front.points])   # none found: the same
         self.bars.pop(self.chunks - self.lag, None)
         self.chunks += 1
         if self.progress:
