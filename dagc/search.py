@@ -438,10 +438,14 @@ class _Tally:
     def known_bar(self, chunk: int) -> Bar:
         """The freshest bar made so far that is no stronger than `bar_for(chunk)`: that one when it is
         made, else the one after the last chunk taken (bars only tighten: a candidate out of reach
-        of this one is out of reach of chunk `chunk`'s own)."""
+        of this one is out of reach of chunk `chunk`'s own) — unless the front has dropped points
+        (more than `PARETO_MAX`), after which an older bar may hold a point a later one lacks: then
+        no bar (`Bar()`: nothing decided before the chunk's own)."""
         if chunk - self.lag < self.chunks:
             return self.bar_for(chunk)
-        return self.bars[self.chunks - 1] if self.chunks else Bar()
+        if not self.chunks or (self.front is not None and not self.front.complete):
+            return Bar()
+        return self.bars[self.chunks - 1]
 
     def bar_for(self, chunk: int) -> Bar:
         """The bar chunk number `chunk` is evaluated against: the one after chunk `chunk − lag`,

@@ -226,6 +226,44 @@ def test_windows_screened_against_older_bars_count_what_each_chunk_alone_counts(
     assert together["pruned"] > 0
 
 
+@pytest.mark.parametrize("name", ["mixtral-8x7b-1node.moe", "qwen3-30b-a3b-4gpu.moe"])
+def test_a_front_that_drops_points_is_screened_against_each_chunks_own_bar(monkeypatch, name):
+    """Past `PARETO_MAX` points the front drops some, so an older bar may hold a point a later one
+    lacks: the window screen then waits for each chunk's own bar, and the search is what each chunk
+    screened alone gives (here with a cap of one point; these fronts have two)."""
+    from dagc import search_result
+
+    monkeypatch.setattr(search_result._Front.__init__, "__defaults__", (1,))
+    plan = load_plan(EXAMPLES / name)
+    found = search(plan, rescore=0)
+    assert not found.pareto_complete
+    together = found.to_json()
+    monkeypatch.setattr(search_mod, "WINDOW", 1)
+    alone = search(plan, rescore=0).to_json()
+    for d in (together, alone):
+        d.pop("seconds")
+    assert together == alone
+
+
+def test_the_window_screen_reads_an_older_bar_only_while_the_front_keeps_every_point():
+    """`_Tally.known_bar`: a chunk whose own bar is not made yet is screened against the one after the
+    last chunk taken — while the front holds every point; once it has dropped one (past its cap) an
+    older bar may hold a point a later one lacks, so against no bar."""
+    from dagc.search import _Tally
+    from dagc.search_bound import BarKeeper
+    from dagc.search_result import _Best, _Front
+
+    found = search(load_plan(EXAMPLES / "mixtral-8x7b-1node.moe"), rescore=0)
+    assert len(found.pareto) == 2
+    for cap, dropped in ((None, False), (1, True)):
+        tally = _Tally(_Best(10), _Front(cap), BarKeeper(1), 100, None, 2)
+        tally.take(list(found.pareto), 2)
+        assert tally.front.complete is not dropped
+        assert tally.known_bar(1) == Bar()                      # its own: before chunk 1 − 2, none
+        assert tally.bar_for(2).kth is not None
+        assert tally.known_bar(5) == (Bar() if dropped else tally.bar_for(2))
+
+
 @pytest.mark.parametrize("name", ["30b-moe-dp2-pp2-tp2-ep4-16gpu.moe", "10b-moe-tp4-ep16-64gpu.moe"])
 def test_a_layout_sketch_reads_as_its_layout(name):
     """`Pruner.sketch` stands for the candidate's layout in the timer's tables: every field it holds
