@@ -407,7 +407,8 @@ def build_parser() -> argparse.ArgumentParser:
                         epilog="example: dagc compile examples/10b-moe-pp16-ep16-256gpu.moe -o out/10b-moe",
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     co.add_argument("plan", help="the .moe plan file")
-    co.add_argument("-o", "--output", metavar="DIR", help="output directory (default out/<plan>)")
+    co.add_argument("-o", "--output", metavar="DIR",
+                    help="output directory, made with its parents when missing (default out/<plan>)")
     co.add_argument("--strategy", metavar="EXPR", help="compile this strategy instead of the plan's")
     co.add_argument("--format", choices=("text", "json"), default="text",
                     help="what to print: a summary (text) or the report objects (json)")
@@ -431,7 +432,8 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--format", choices=("text", "json"), default="text")
     se.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
                     help=JOBS_HELP)
-    se.add_argument("--svg", metavar="FILE", help="where to write the Pareto plot (default out/<plan>/pareto.svg)")
+    se.add_argument("--svg", metavar="FILE", help="where to write the Pareto plot, its directory made with its parents "
+                    "when missing (default out/<plan>/pareto.svg)")
     se.add_argument("--budget", type=_seconds, default=None, metavar="S",
                     help="stop after S seconds (the candidates are visited best bound first; with --vary batch fewest "
                     "GPUs first, under ttft, tpot and throughput most) (default: evaluate every candidate)")
