@@ -240,7 +240,7 @@ class Timer:
         return self._remember(self.cache, ("ops", shape, lay.pp), make)
 
     def lower_times(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int,
-                    where: tuple[int, bool, bool], shape: tuple | None = None) -> tuple[dict[str, float], float]:
+                    where: tuple[int, bool, bool], shape: tuple) -> tuple[dict[str, float], float]:
         """Lower bounds of the times of the ops of a stage's layers outside the attention split — the
         expert domain's and the collectives — summed per layer of each kind (`dense`, `moe`) and, for
         a pair of micro-batches, per stream (`pair_…_compute`, `pair_…_comm`); and the send's (none
@@ -248,7 +248,7 @@ class Timer:
         `dagc.cost.template_lower_s` — a collective at its time, a compute op's kernels at their
         lower seconds (no table interpolated), the routed experts and the ETP reduce at their EP
         group's mean rows (no routing statistics) — once per key of what its template reads.
-        `shape`: the pass's `_shape_key`, when known. The dict returned is shared: read it only."""
+        `shape`: the pass's `_shape_key`. The dict returned is shared: read it only."""
         m = self.plan.model
         made: list[OpShapes] = []
 
@@ -277,7 +277,6 @@ class Timer:
 
         # the layers read of where the stage sits its offset in its node, the send whether it crosses nodes
         offset, cross, last = where
-        shape = shape or _shape_key(workload, lay, phase, req)
         rest = self._remember(self.cache, ("lower", shape, offset), make)
         if last:
             return rest, 0.0
@@ -400,14 +399,14 @@ def fast_tpot_floor(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -
 
 def fast_tpot_split_floor(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> float:
     """A lower bound of `fast_tpot_floor` from the ops of the attention split alone
-    (`Recurrence.tpot_split_floor`), with no op of the expert domain made or priced."""
-    return Recurrence(plan, lay, workload, timer).tpot_split_floor()
+    (`split_floor` of decode), with no op of the expert domain made or priced."""
+    return split_floor(timer, workload, lay, Phase.DECODE)
 
 
 def fast_ttft_split_floor(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> float:
     """A lower bound of `fast_ttft_floor` from the ops of the attention split alone
-    (`Recurrence.prefill_split_floor`), with no op of the expert domain made or priced."""
-    return Recurrence(plan, lay, workload, timer).prefill_split_floor()
+    (`split_floor` of prefill), with no op of the expert domain made or priced."""
+    return split_floor(timer, workload, lay, Phase.PREFILL)
 
 
 def fast_tpot_op_floor(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> float:
@@ -481,23 +480,9 @@ class Recurrence:
             self.known["floor"] = floor
         return self.known["floor"]
 
-    def tpot_split_floor(self) -> float:
-        """A lower bound of `tpot_floor` from the ops of the attention split alone (`Timer.split_times`:
-        no op of the expert domain made or priced, and no send)."""
-        return self._split_floor(Phase.DECODE, "split")
-
-    def prefill_split_floor(self) -> float:
-        """A lower bound of `prefill_floor`, as `tpot_split_floor` is of `tpot_floor`."""
-        return self._split_floor(Phase.PREFILL, "prefill_split")
-
-    def _split_floor(self, phase: Phase, name: str) -> float:
-        if name not in self.known:
-            self.known[name] = split_floor(self.timer, self.workload, self.lay, phase)
-        return self.known[name]
-
     def tpot_op_floor(self) -> float:
         """A lower bound of `tpot_floor` from each op's own lower bound (`Timer.op_floor_times`), at least
-        `tpot_split_floor`, with no pass of the candidate's timed."""
+        `split_floor`'s, with no pass of the candidate's timed."""
         if "ops" not in self.known:
             self.known["ops"] = op_floor(self.timer, self.workload, self.lay)
         return self.known["ops"]
@@ -539,8 +524,9 @@ def _floor(units: collections.Counter, pp: int, row_of: Callable[[tuple, int], l
 
 
 def split_floor(timer: Timer, workload: Workload, lay: Layout, phase: Phase) -> float:
-    """`Recurrence.tpot_split_floor` (decode) or `prefill_split_floor` (prefill) of a candidate, no
-    `Recurrence` made: the search's screen asks it of thousands of candidates, once each."""
+    """A lower bound of `Recurrence.tpot_floor` (decode) or `prefill_floor` (prefill) from the ops of
+    the attention split alone (`Timer.split_times`: no op of the expert domain made or priced, and
+    no send), no `Recurrence` made: the search's screen asks it of thousands of candidates, once each."""
     pair = workload.overlap is Overlap.MICROBATCH
     kinds = timer.stage_kinds(lay)
 
