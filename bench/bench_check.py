@@ -16,9 +16,9 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from dagc.check import check
-from dagc.compile import compile_results
-from dagc.load import load_plan_text
+from dagc.export.compile import compile_results
+from dagc.lang.load import load_plan_text
+from dagc.verdict.check import check
 
 MIXTRAL = 'model preset "mixtral-8x7b"'
 DEEPSEEK = 'model preset "deepseek-v3"'

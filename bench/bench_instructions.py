@@ -5,7 +5,7 @@ percent (docs/search.md, "Speed", was measured so).
 Run: python bench/bench_instructions.py [--examples] [--ref DIR] [--plan FILE ...]
 
 For each plan — the ladder of bench/bench_check.py, with `--examples` every example too, or the
-`--plan` files — one process loads the plan and runs `dagc.search.search(plan, top=5,
+`--plan` files — one process loads the plan and runs `dagc.search.search.search(plan, top=5,
 front=False)` (what `dagc check` runs for its optimal verdict) under `valgrind --tool=callgrind`,
 and one more loads it without searching; the difference is the search's instructions. With
 `--ref DIR` (another checkout of dagc, e.g. a `git worktree` of an earlier commit) the same is
@@ -31,10 +31,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 from bench_check import LADDER, plan_text  # noqa: E402
 
 RUN = """import sys
-from dagc.load import load_plan
-from dagc.search import search
-from dagc.fastsched import Timer
-import dagc.check, dagc.analyse
+from dagc.lang.load import load_plan
+from dagc.search.search import search
+from dagc.serve.fastsched import Timer
+import dagc.verdict.check, dagc.verdict.analyse
 plan = load_plan(sys.argv[1])
 if sys.argv[2] == "search":
     search(plan, top=5, front=False, timer=Timer(plan))

@@ -40,8 +40,8 @@ workload { batch = 8  prompt = 128  generate = 8 }
 # In a child process: run one search in-process and print its figures (peak RSS is the child's).
 SEARCH_CHILD = textwrap.dedent("""
     import resource, sys, time
-    from dagc.load import load_plan
-    from dagc.search import search
+    from dagc.lang.load import load_plan
+    from dagc.search.search import search
     budget = float(sys.argv[2])
     t = time.perf_counter()
     r = search(load_plan(sys.argv[1]), budget_s=budget if budget > 0 else None)

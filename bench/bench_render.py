@@ -18,13 +18,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from dagc.check import check
 from dagc.export import render as render_mod
 from dagc.export.dot import Detail, dag_dot
 from dagc.export.placement import placement_svg
 from dagc.export.render import Renderer, render_dot
 from dagc.export.trace import write_trace
-from dagc.load import load_plan_text
+from dagc.lang.load import load_plan_text
+from dagc.verdict.check import check
 
 ROOT = Path(__file__).resolve().parent.parent
 LARGEST = ROOT / "examples" / "deepseek-v3-prefill-32xh800.moe"

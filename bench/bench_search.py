@@ -4,18 +4,18 @@ and the time of a `check` with its complete optimal verdict (one process).
 Run: python bench/bench_search.py [--examples] [--jobs N] [--vary-batch] [--plan FILE ...]
 
 With `--vary-batch` every plan's batch is varied, as `dagc search --vary batch` does (each candidate
-at the largest batch it serves: `dagc.batch_max`); `--plan` measures those plans instead of the
+at the largest batch it serves: `dagc.verdict.batch_max`); `--plan` measures those plans instead of the
 ladder.
 
 Columns: `space` candidates in the documented space; `pruned` those branch and bound showed
-cannot enter the best 10 or the Pareto front (`dagc.search_bound`); `past` the rest: those whose
+cannot enter the best 10 or the Pareto front (`dagc.search.bound`); `past` the rest: those whose
 weights, KV cache and reserve alone, or with the prefill working set of their attention or routed
 experts, overflow a GPU (set aside: the check rejects them with E402)
 and those evaluated in full (memory, rules, the schedule's figures); `cand/s` the space over the search's seconds;
-`check s` a `dagc.check.check` with the search for its optimal verdict, as `dagc check` runs it (the
+`check s` a `dagc.verdict.check.check` with the search for its optimal verdict, as `dagc check` runs it (the
 best 5 re-scored, no Pareto front: `search(…, top=5, front=False)`). Each measurement starts with
 dagc's memoised functions forgotten, as a new process would, and with the garbage collector's
-threshold the `dagc` command sets (`dagc.cli.GC_THRESHOLD`).
+threshold the `dagc` command sets (`dagc.cli.main.GC_THRESHOLD`).
 """
 
 from __future__ import annotations
@@ -28,11 +28,11 @@ import sys
 import time
 from pathlib import Path
 
-from dagc.batch_max import BATCH_LIMIT
-from dagc.check import check
-from dagc.cli import CHECK_RESCORED, GC_THRESHOLD
-from dagc.load import load_plan, load_plan_text
-from dagc.search import search
+from dagc.cli.main import CHECK_RESCORED, GC_THRESHOLD
+from dagc.lang.load import load_plan, load_plan_text
+from dagc.search.search import search
+from dagc.verdict.batch_max import BATCH_LIMIT
+from dagc.verdict.check import check
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))

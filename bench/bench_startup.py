@@ -35,7 +35,7 @@ COMMANDS: list[tuple[str, list[str]]] = [
 
 # The same command in-process, reporting the heavy libraries it left in sys.modules.
 _PROBE = ("import sys, contextlib, io\n"
-          "from dagc.cli import main\n"
+          "from dagc.cli.main import main\n"
           "with contextlib.redirect_stdout(io.StringIO()):\n"
           "    try:\n        main(sys.argv[1:])\n    except SystemExit:\n        pass\n"
           f"print(' '.join(sorted({{m.split('.')[0] for m in sys.modules}} & {set(HEAVY)!r})) or '—')\n")

@@ -14,7 +14,7 @@ Two comparisons, both computed here from the data (no figure is typed in):
     measurements, so a point slower than a larger shape of its series is predicted at the
     larger shape's time; those points are counted ("lowered").
 (b) Whole-model runs on one H100 (bench/calibration/h100-sxm-e2e-*.json) against
-    `dagc.check.check(...)[0].metrics` of the plan that describes each run: TTFT for prefill
+    `dagc.verdict.check.check(...)[0].metrics` of the plan that describes each run: TTFT for prefill
     runs, TPOT for graph-captured decode steps.
 
 Caveats: (b) uses the cost model as it is in the working tree; the measured reference is
@@ -38,9 +38,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:       # run as a script from anywhere: import the working tree's dagc
     sys.path.insert(0, str(ROOT))
 
-from dagc.check import check  # noqa: E402
-from dagc.kernels import KernelProfile, builtin_profile  # noqa: E402
-from dagc.load import load_plan_text  # noqa: E402
+from dagc.kernels.kernels import KernelProfile, builtin_profile  # noqa: E402
+from dagc.lang.load import load_plan_text  # noqa: E402
+from dagc.verdict.check import check  # noqa: E402
 
 __all__ = ["E2E_MODELS", "KERNEL_MEDIAN_TARGET", "E2E_MEDIAN_TARGET", "E2E_WORST_TARGET", "ClassSummary",
            "E2ECase", "OpPoint", "Skipped", "compute", "e2e_cases", "e2e_summary", "e2e_targets", "kernel_points",

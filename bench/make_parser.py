@@ -1,9 +1,9 @@
-"""Build the plan parser's LALR tables into dagc/data/plan_parser.pickle (`dagc.parse.PARSER_PATH`).
+"""Build the plan parser's LALR tables into dagc/data/plan_parser.pickle (`dagc.lang.parse.PARSER_PATH`).
 
 Usage: python bench/make_parser.py
 
 Lark takes about 0.1 s to build them from grammar/plan.lark, a tenth of a `dagc check`; loading
-them takes a few milliseconds. The file starts with `dagc.parse.parser_header` — the grammar's
+them takes a few milliseconds. The file starts with `dagc.lang.parse.parser_header` — the grammar's
 SHA-256 and Lark's version — and dagc uses it only when both match its own (else it builds the
 parser from the grammar, as before). Run this after changing the grammar: tests/test_parse.py
 fails while the shipped tables are of another grammar. Two runs may write different bytes (Lark
@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 import sys
 
-from dagc.parse import GRAMMAR_PATH, PARSER_PATH, build_parser, parser_header
+from dagc.lang.parse import GRAMMAR_PATH, PARSER_PATH, build_parser, parser_header
 
 
 def main() -> None:

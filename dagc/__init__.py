@@ -23,8 +23,8 @@ import importlib
 TYPE_CHECKING = False
 
 _LAZY = {
-    "load_plan": "load", "load_plan_text": "load", "check": "check", "parse_strategy": "load",
-    "StrategyResult": "check", "report_json": "export.report", "explain": "rules", "RULES": "rules",
+    "load_plan": "lang.load", "load_plan_text": "lang.load", "check": "verdict.check", "parse_strategy": "lang.load",
+    "StrategyResult": "verdict.check", "report_json": "export.report", "explain": "rules", "RULES": "rules",
     "Diagnostic": "diagnostics", "PlanError": "diagnostics", "Severity": "diagnostics", "render": "diagnostics",
 }
 
@@ -35,11 +35,11 @@ if TYPE_CHECKING:
     from typing import Any
 
     __version__: str
-    from .check import StrategyResult, check
     from .diagnostics import Diagnostic, PlanError, Severity, render
     from .export.report import report_json
-    from .load import load_plan, load_plan_text, parse_strategy
+    from .lang.load import load_plan, load_plan_text, parse_strategy
     from .rules import RULES, explain
+    from .verdict.check import StrategyResult, check
 
 
 def _version() -> str:

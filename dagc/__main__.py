@@ -14,7 +14,7 @@ def run() -> int:
         if _CAN_BLOCK:
             signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
-            from .cli import main
+            from .cli.main import main
         finally:
             if _CAN_BLOCK:
                 signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})

@@ -1,4 +1,4 @@
-"""The exit codes of the `dagc` command, shared by every subcommand (`dagc.cli`, `dagc.cli_launch`);
+"""The exit codes of the `dagc` command, shared by every subcommand (`dagc.cli.main`, `dagc.cli.launch`);
 the README, `dagc --help` and docs/limits.md list them. No imports: the CLI starts without the compiler."""
 
 EXIT_OK = 0             # valid, and every requirement met (or none given)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from hypothesis import assume, strategies as st
 
-from dagc.check import check
-from dagc.load import load_plan_text
+from dagc.lang.load import load_plan_text
+from dagc.verdict.check import check
 
 
 @st.composite

@@ -1,76 +1,46 @@
-"""The import layers of dagc: a stage imports only from the stages before it, and no module
-imports itself back, not even from inside a function (STYLE: "data flows one way").
+"""The layout of dagc: one sub-package per pipeline stage, in the order of SPEC 2, a stage importing
+only the stages before it (STYLE: "data flows one way").
 
-Every `import` and `from ... import` of every module under dagc/ is read with `ast` — at module
-level, inside functions and under `if TYPE_CHECKING:` alike. `from . import name` where `name`
-is not a module (the CLI reading `dagc.__version__`) is an attribute of the package, not an
-import of a stage, and is not counted.
+The order is the `import-linter` layers contract in pyproject.toml (`[tool.importlinter]`), run
+here with the linter itself so CI fails when an import breaks it. The linter sees every import,
+inside functions and under `if TYPE_CHECKING:` alike. What it does not check is checked here with
+`ast`: no import cycle between any two modules (inside a stage too), no module over 400 lines, only
+a handful of modules outside the stages, and every stage package in the contract.
 """
 
 from __future__ import annotations
 
 import ast
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
 from pathlib import Path
 
 import networkx as nx
+import pytest
 
 from conftest import ROOT
 
 PACKAGE = ROOT / "dagc"
+MAX_LINES = 400
+# The modules that are no stage: the package's faces and what every stage reads.
+TOP_LEVEL = {"__init__", "__main__", "diagnostics", "source", "units", "enums", "exit_codes"}
 
-# The pipeline, first stage first (docs/architecture.md draws it). A module may import a module
-# of its own layer or of an earlier one. `rules` and `export` are packages: one layer each.
-LAYERS: tuple[tuple[str, ...], ...] = (
-    ("source", "units", "exit_codes", "enums"),  # spans, SI units, exit codes, enums hashed by identity: no imports
-    ("builtin_text",),                          # what `explain` and `presets` print, generated: no imports
-    ("diagnostics",),
-    ("plan", "dag"),                            # the immutable IRs: Plan, and the DAG's node types
-    ("kernel_format", "kernel_tables"),         # kernel profiles: the file format (E105); interpolation tables
-    ("kernel_profile",),                        # a profile's time functions (KernelProfile)
-    ("fields", "params", "presets", "kernels"), # helpers of lower, read by later stages too; kernel profiles
-    ("parse",),
-    ("hf", "blocks", "model", "scope", "cluster"),  # lower's helper passes
-    ("lower", "flatten"),                       # syntax tree → Plan; StrategyDecl → Strategy
-    ("load",),                                  # file / text → Plan (parse + lower)
-    ("layout",),                                # Plan → Layout (resolve)
-    ("shards",),                                # per-rank shard formulas
-    ("op_shapes",),                             # the op catalogue's shapes, recipes and helpers
-    ("op_attention", "op_moe"),                 # the catalogue's figures: attention and dense ops; MoE ops
-    ("ops",),                                   # the op catalogue: typed recipes, per-rank op templates
-    ("build",),                                 # Plan + Layout → DAG
-    ("memory",),                                # per-rank memory, activations from the catalogue's op shapes
-    ("bounds",),
-    ("rules",),                                 # Plan + Layout (+ memory, metrics) → diagnostics
-    ("cost",),
-    ("schedule",),                              # DAG + costs → frozen Schedule (start, finish, critical path)
-    ("metrics",),                               # Schedule → TTFT, TPOT, throughputs, bubble
-    ("compiled",),                              # DAG + costs + schedule + metrics: what exporters draw
-    ("fastsched",),                             # the search's evaluator: the catalogue's ops, cost, metrics
-    ("verdict",),
-    ("fastcheck",),                             # the search's check: rules, memory, the recurrence's figures
-    ("analyse",),                               # resolve → rules → memory → DAG → schedule → verdict
-    ("batch_max",),                             # `batch = max`: the largest batch a strategy serves
-    ("check",),
-    ("search_result", "search_space"),          # the search's ranking and front; its candidates, lazily
-    ("search_bound",),                          # branch and bound: what a candidate must beat to matter
-    ("search_screen", "search_pool"),           # the bounds on a window of candidates; the worker processes
-    ("search",),
-    ("launch",),                                # `dagc launch`: degrees, nodes, nearest strategy (engine-neutral)
-    ("launch_vllm", "launch_sglang", "launch_trtllm"),  # one table per serving engine
-    ("launch_engines",),                        # the engines, and the launch of a checked strategy on each
-    ("export",),
-    ("compile",),
-    ("cli_print", "cli_launch"),                # what each command prints; `dagc launch`
-    ("cli",),
-    ("__main__", "__init__"),                   # the package's faces: no logic
-)
-LAYER_OF = {name: k for k, names in enumerate(LAYERS) for name in names}
 
+def _contract() -> dict:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    (contract,) = [c for c in config["contracts"] if c["id"] == "pipeline"]
+    return contract
+
+
+def _layer_modules() -> list[str]:
+    return [name.strip() for layer in _contract()["layers"] for name in layer.split("|")]
 
 
 def _module_name(path: Path) -> str:
-    parts = path.relative_to(PACKAGE).with_suffix("").parts
-    return ".".join(parts)
+    return ".".join(path.relative_to(PACKAGE).with_suffix("").parts)
 
 
 def _modules() -> dict[str, Path]:
@@ -107,11 +77,6 @@ def imports_of(module: str, path: Path, known: set[str]) -> set[str]:
     return {m if m in known else f"{m}.__init__" for m in out if m in known or f"{m}.__init__" in known}
 
 
-def _stage(module: str) -> str:
-    head = module.split(".")[0]
-    return head if head in ("rules", "export") else module
-
-
 def import_graph() -> nx.DiGraph:
     modules = _modules()
     graph = nx.DiGraph()
@@ -126,39 +91,74 @@ def import_graph() -> nx.DiGraph:
 GRAPH = import_graph()
 
 
+def _lint_imports(config: Path, cwd: Path, pythonpath: Path | None = None) -> subprocess.CompletedProcess:
+    linter = Path(sys.executable).parent / "lint-imports"
+    if not linter.exists():
+        pytest.skip(f"import-linter is not installed beside {sys.executable} (pip install -e '.[test]')")
+    env = {**os.environ, "PYTHONPATH": str(pythonpath)} if pythonpath else None
+    return subprocess.run([str(linter), str(config), "--no-cache", "--no-logo"], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_the_layers_contract_is_kept():
+    run = _lint_imports(ROOT / "pyproject.toml", ROOT)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "1 kept, 0 broken" in run.stdout
+
+
+def test_the_layers_contract_fails_on_an_import_of_a_later_stage(tmp_path):
+    """The contract bites: a copy of dagc whose plan IR imports the CLI breaks it."""
+    copy = tmp_path / "dagc"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("data", "__pycache__", "*.lark"))
+    params = copy / "plan" / "params.py"
+    params.write_text(params.read_text() + "\n\ndef _late():\n    from ..cli import main  # noqa: F401\n")
+    config = tmp_path / "pyproject.toml"
+    shutil.copyfile(ROOT / "pyproject.toml", config)
+    run = _lint_imports(config, tmp_path, pythonpath=tmp_path)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "dagc.plan.params -> dagc.cli" in run.stdout
+
+
+def test_every_stage_is_in_the_contract_and_only_a_handful_of_modules_are_not():
+    stages = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()}
+    listed = {name.removeprefix("dagc.") for name in _layer_modules()}
+    assert stages - listed == set(), f"add these packages to [tool.importlinter] layers: {sorted(stages - listed)}"
+    top = {p.stem for p in PACKAGE.glob("*.py")}
+    assert top == TOP_LEVEL, f"modules outside the stage packages: {sorted(top - TOP_LEVEL)}"
+    assert listed - stages == TOP_LEVEL - {"__init__", "__main__"}
+
+
+def test_no_module_is_over_400_lines():
+    long = {name: n for name, path in _modules().items() if (n := len(path.read_text().splitlines())) > MAX_LINES}
+    assert not long, f"split these modules by responsibility (over {MAX_LINES} lines): {long}"
+
+
 def test_the_graph_sees_the_imports_inside_functions(tmp_path):
     module = tmp_path / "late.py"
     module.write_text("from . import __version__\n"
                       "def f():\n    from .check import check\n    import dagc.search\n"
                       "if False:\n    from . import rules\n")
     assert imports_of("late", module, {"check", "search", "rules.__init__"}) == {"check", "search", "rules.__init__"}
-    assert GRAPH.has_edge("check", "analyse") and GRAPH.has_edge("rules.hierarchy", "flatten")
+    assert GRAPH.has_edge("verdict.check", "verdict.analyse") and GRAPH.has_edge("rules.hierarchy", "lang.flatten")
     assert GRAPH.has_edge("rules.__init__", "rules.hierarchy") and GRAPH.has_edge("export.render", "export.write")
 
 
-def test_every_module_has_a_layer():
-    missing = sorted({_stage(m) for m in GRAPH} - set(LAYER_OF))
-    assert not missing, f"add these modules to LAYERS in {Path(__file__).name}: {missing}"
-
-
-def test_no_stage_imports_a_later_stage():
-    late = []
-    for src, dst in GRAPH.edges:
-        a, b = _stage(src), _stage(dst)
-        if a in LAYER_OF and b in LAYER_OF and LAYER_OF[b] > LAYER_OF[a]:
-            late.append(f"{src} imports {dst} (a later stage)")
-    assert not late, "\n".join(sorted(late))
-
-
-def test_no_import_cycle():
-    graph = nx.DiGraph((_stage(a), _stage(b)) for a, b in GRAPH.edges if _stage(a) != _stage(b))
-    cycles = list(nx.simple_cycles(graph))
-    assert not cycles, f"import cycles between stages: {cycles}"
-    # inside the rules and export packages too
-    inner = GRAPH.subgraph([m for m in GRAPH if _stage(m) != m])
-    assert nx.is_directed_acyclic_graph(inner), list(nx.simple_cycles(inner))
+def test_no_import_cycle_between_modules():
+    """The contract orders the stages; inside a stage, modules import each other one way too."""
+    assert nx.is_directed_acyclic_graph(GRAPH), list(nx.simple_cycles(GRAPH))
 
 
 def test_check_and_search_do_not_import_each_other():
-    assert not GRAPH.has_edge("check", "search") and not GRAPH.has_edge("search", "check")
-    assert GRAPH.has_edge("search", "analyse") and GRAPH.has_edge("check", "analyse")
+    """The optimal verdict compares a check's result with a search's (`verdict.judge_optimal`): the
+    search is handed to `check`, never imported by it."""
+    assert not any(src.startswith("verdict.") and dst.startswith("search.") for src, dst in GRAPH.edges)
+    assert GRAPH.has_edge("search.search", "verdict.analyse") and GRAPH.has_edge("verdict.check", "verdict.analyse")
+
+
+def test_dagc_check_is_the_function_whatever_was_imported():
+    """No module is named `check` at the top: `dagc.check` is only ever the public function."""
+    assert not (PACKAGE / "check.py").exists() and not (PACKAGE / "check").exists()
+    probe = "import dagc.verdict.check, dagc.export.compile\nimport dagc, types\n" \
+            "assert isinstance(dagc.check, types.FunctionType), dagc.check\n"
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr

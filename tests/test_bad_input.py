@@ -7,9 +7,9 @@ import os
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from dagc.check import check
 from dagc.diagnostics import PlanError, render
-from dagc.load import load_plan, load_plan_text
+from dagc.lang.load import load_plan, load_plan_text
+from dagc.verdict.check import check
 from conftest import plan_text
 
 
@@ -143,7 +143,7 @@ def test_a_word_after_an_options_value_is_named_where_it_stands(strategy, after)
 
 
 def test_a_word_after_an_options_value_in_strategy_text_is_named_too():
-    from dagc.load import parse_strategy
+    from dagc.lang.load import parse_strategy
 
     with pytest.raises(PlanError) as err:
         parse_strategy("tp 4 with overlap microbatch none")

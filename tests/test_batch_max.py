@@ -11,16 +11,16 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
-from dagc.analyse import analyse
-from dagc.batch_max import BATCH_LIMIT, bounded_largest_batch, choose_batch, fast_largest_batch, largest_batch
-from dagc.check import check
 from dagc.diagnostics import PlanError
 from dagc.export.report import report_json
-from dagc.fastsched import Timer
-from dagc.flatten import flatten
-from dagc.load import load_plan_text, parse_strategy
-from dagc.search import search
-from dagc.search_space import count_candidates
+from dagc.lang.flatten import flatten
+from dagc.lang.load import load_plan_text, parse_strategy
+from dagc.search.search import search
+from dagc.search.space import count_candidates
+from dagc.serve.fastsched import Timer
+from dagc.verdict.analyse import analyse
+from dagc.verdict.batch_max import BATCH_LIMIT, bounded_largest_batch, choose_batch, fast_largest_batch, largest_batch
+from dagc.verdict.check import check
 from plans import plan_texts
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -272,11 +272,11 @@ def test_batch_written_neither_as_a_number_nor_max(value):
 
 def test_the_resident_batch_is_where_weights_and_kv_cache_stop_fitting():
     """`Pruner.resident_batch`, the bound's largest batch, is exact: at it the weights, KV cache and
-    reserve fit on every stage (`dagc.memory.memory`, what `check` judges E402 by first); one
+    reserve fit on every stage (`dagc.memory.memory.memory`, what `check` judges E402 by first); one
     request more and they do not."""
-    from dagc.layout import resolve
-    from dagc.memory import memory
-    from dagc.search_bound import Pruner
+    from dagc.layout.layout import resolve
+    from dagc.memory.memory import memory
+    from dagc.search.bound import Pruner
 
     plan = load_plan_text(with_max(MIXTRAL))
     pruner = Pruner(plan, "tokens-per-gpu", Timer(plan))
@@ -321,9 +321,9 @@ def test_the_clusters_bound_is_the_same_whatever_batch_a_strategy_chose():
     """N604 is a note about the plan: with `batch = max`, where each strategy runs its own batch, it bounds
     every strategy at any batch (a throughput at the largest batch dagc considers, a time at one
     request), so `--strategy` cannot change it; W506 stays each strategy's own, at its batch."""
-    from dagc.bounds import bounds
-    from dagc.fields import BATCH_LIMIT
-    from dagc.load import parse_strategy
+    from dagc.lang.fields import BATCH_LIMIT
+    from dagc.lang.load import parse_strategy
+    from dagc.rules.bounds import bounds
     from conftest import EXAMPLES
     text = re.sub(r"batch = \d+", "batch = max", (EXAMPLES / "10b-moe-pp16-ep16-256gpu.moe").read_text())
     plan = load_plan_text(text)
@@ -340,7 +340,7 @@ def test_the_clusters_bound_is_the_same_whatever_batch_a_strategy_chose():
 
 def test_the_comparison_report_says_what_limits_each_batch(tmp_path):
     """compile's side-by-side report gives each strategy's batch with what one more request would break."""
-    from dagc.compile import CompileOptions, compile_results
+    from dagc.export.compile import CompileOptions, compile_results
     plan = load_plan_text(with_max(QWEN))
     results = check(plan)
     compile_results(plan, results, tmp_path / "out", CompileOptions())

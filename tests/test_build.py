@@ -9,12 +9,12 @@ from __future__ import annotations
 import networkx as nx
 import pytest
 
-from dagc.build import build
-from dagc.check import check
-from dagc.dag import OpKind, Phase
-from dagc.load import load_plan_text
-from dagc.ops import decode_context
-from dagc.plan import Axis
+from dagc.ir.build import build
+from dagc.ir.dag import OpKind, Phase
+from dagc.ir.ops import decode_context
+from dagc.lang.load import load_plan_text
+from dagc.plan.plan import Axis
+from dagc.verdict.check import check
 from conftest import plan_text
 
 CLUSTER = 'cluster { gpus = 4  gpus_per_node = 8  gpu preset "h100-sxm" }'

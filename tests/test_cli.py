@@ -174,7 +174,7 @@ def test_strategy_keyword_in_strategy_option_has_a_hint():
     assert proc.returncode == 4 and "error[E101]: unknown axis `strategy`" in proc.stderr
     assert "help: drop the `strategy` keyword: --strategy takes the expression" in proc.stderr
     from dagc.diagnostics import PlanError
-    from dagc.load import parse_strategy
+    from dagc.lang.load import parse_strategy
     with pytest.raises(PlanError) as exc:                     # a named line pasted whole does not parse
         parse_strategy("strategy fast = tp 4 ; ep 8")
     (d,) = exc.value.diagnostics
@@ -197,7 +197,7 @@ def test_a_mistake_gets_a_hint_that_mends_it(old, new, hint):
     """A misspelt keyword is named (not "quote it", which gives another error); a unit is suggested only
     among those its field takes; every syntax error has a hint."""
     from dagc.diagnostics import PlanError
-    from dagc.load import load_plan_text
+    from dagc.lang.load import load_plan_text
     from conftest import plan_text
     text = plan_text()
     assert old in text
@@ -215,7 +215,7 @@ def test_a_mistake_gets_a_hint_that_mends_it(old, new, hint):
 def test_a_requirements_examples_are_written_with_its_comparison(line, hint):
     """A requirement's value gets examples written as requirements are, `tpot <= 50 ms`, never with `=`."""
     from dagc.diagnostics import PlanError
-    from dagc.load import load_plan_text
+    from dagc.lang.load import load_plan_text
     from conftest import plan_text
     with pytest.raises(PlanError) as exc:
         load_plan_text(plan_text(require=f"require {{ {line} }}"))
@@ -245,7 +245,7 @@ def test_output_streams(tmp_path):
 
 def test_a_strategy_that_ends_too_early_says_so():
     from dagc.diagnostics import PlanError
-    from dagc.load import load_plan_text, parse_strategy
+    from dagc.lang.load import load_plan_text, parse_strategy
     with pytest.raises(PlanError) as exc:
         parse_strategy("tp 8 ;")
     (d,) = exc.value.diagnostics
@@ -316,8 +316,8 @@ def test_the_better_strategys_figures_stand_beside_this_ones():
     tokens/s per GPU and memory — report.json's best_figures and own_figures, in the terminal (TTFT and
     TPOT in the unit of the plan's requirement on them)."""
     from dagc.export.summary import metric_text
-    from dagc.load import load_plan
-    from dagc.plan import RequirementKind
+    from dagc.lang.load import load_plan
+    from dagc.plan.plan import RequirementKind
 
     plan = str(ROOT / "examples" / "qwen3-30b-a3b-4gpu.moe")
     loaded = load_plan(plan)
@@ -349,7 +349,7 @@ def test_progress_bar_appears_after_a_second_on_a_terminal(monkeypatch):
     (rich.progress, imported only then), which `close` takes down."""
     import io
 
-    from dagc.cli_print import _Progress
+    from dagc.cli.printing import _Progress
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
@@ -409,7 +409,7 @@ def test_check_says_what_optimal_means_and_where_that_comes_from(tmp_path, extra
 
 
 def test_every_objective_says_what_its_best_is():
-    from dagc.verdict import Objective
+    from dagc.verdict.verdict import Objective
     assert set(Objective.MEANS) == set(Objective.NAMES)
 
 

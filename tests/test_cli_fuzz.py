@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, seed, settings, strategies as st
 
-from dagc.cli import main
+from dagc.cli.main import main
 from conftest import ROOT, plan_text, private_devices
 
 DOCUMENTED_EXITS = {0, 1, 2, 3, 4, 5, 130}

@@ -130,7 +130,7 @@ def test_model_from_outside_the_plan_directory_needs_allow_path(tmp_path):
 
 @pytest.mark.parametrize("failure", [MemoryError, RecursionError, KeyboardInterrupt])
 def test_resource_failures_are_one_line(monkeypatch, capsys, failure, tmp_path):
-    import dagc.cli as cli
+    import dagc.cli.main as cli
 
     def boom(args):
         raise failure()

@@ -11,11 +11,11 @@ import jsonschema
 import networkx as nx
 import pytest
 
-from dagc.check import check
-from dagc.compile import compile_results
 from dagc.export import write as write_mod
+from dagc.export.compile import compile_results
 from dagc.export.dag_json import dag_json, dag_schema
-from dagc.load import load_plan, load_plan_text
+from dagc.lang.load import load_plan, load_plan_text
+from dagc.verdict.check import check
 from conftest import EXAMPLES, ROOT, plan_text
 
 EXAMPLE_PLANS = sorted(EXAMPLES.glob("*.moe"))

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import pytest
 
-from dagc.check import check
-from dagc.cost import CostModel, collective_time_s, compute_time_s, kernel_time_s, template_time_s
-from dagc.dag import OpKind, Phase
-from dagc.load import load_plan_text
-from dagc.plan import DType
+from dagc.cost.cost import CostModel, collective_time_s, compute_time_s, kernel_time_s, template_time_s
+from dagc.ir.dag import OpKind, Phase
+from dagc.lang.load import load_plan_text
+from dagc.plan.plan import DType
+from dagc.verdict.check import check
 from conftest import plan_text
 
 SMALL = plan_text(model='model preset "mixtral-8x7b" { layers = 2 }',

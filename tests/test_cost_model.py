@@ -10,13 +10,13 @@ import math
 import numpy as np
 import pytest
 
-from dagc.check import check
-from dagc.cost import CostModel, kernel_time_s, template_time_s
-from dagc.dag import Kernel, KernelClass, OpKind, Phase
-from dagc.kernels import builtin_profile
-from dagc.load import load_plan_text
-from dagc.ops import REFERENCE
-from dagc.shards import expected_distinct_nodes, expected_distinct_ranks, max_load_factor
+from dagc.cost.cost import CostModel, kernel_time_s, template_time_s
+from dagc.ir.dag import Kernel, KernelClass, OpKind, Phase
+from dagc.ir.ops import REFERENCE
+from dagc.kernels.kernels import builtin_profile
+from dagc.lang.load import load_plan_text
+from dagc.layout.shards import expected_distinct_nodes, expected_distinct_ranks, max_load_factor
+from dagc.verdict.check import check
 from conftest import plan_text
 
 H100 = builtin_profile("h100-sxm")

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from dagc.bounds import attention_core_flops_per_layer
-from dagc.check import check
-from dagc.dag import OpKind, Phase
-from dagc.load import load_plan, load_plan_text
-from dagc.memory import kv_heads_per_rank
-from dagc.params import active_params, attention_params, embedding_params, ffn_params
+from dagc.ir.dag import OpKind, Phase
+from dagc.lang.load import load_plan, load_plan_text
+from dagc.memory.memory import kv_heads_per_rank
+from dagc.plan.params import active_params, attention_params, embedding_params, ffn_params
+from dagc.rules.bounds import attention_core_flops_per_layer
+from dagc.verdict.check import check
 from conftest import EXAMPLES, plan_text
 from plans import checked, plan_texts
 

@@ -17,13 +17,13 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from dagc.bounds import bounds, requirement_bound, unreachable
-from dagc.check import check
 from dagc.diagnostics import PlanError
-from dagc.load import load_plan, load_plan_text
-from dagc.plan import RequirementKind
+from dagc.lang.load import load_plan, load_plan_text
+from dagc.plan.plan import RequirementKind
 from dagc.rules import RULES, rule
+from dagc.rules.bounds import bounds, requirement_bound, unreachable
 from dagc.units import lookup
+from dagc.verdict.check import check
 from conftest import EXAMPLES, ROOT, plan_text
 from plans import plan_texts
 

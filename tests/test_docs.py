@@ -119,8 +119,8 @@ def _options_table(p: argparse.ArgumentParser) -> list[str]:
 
 
 def cli_options_markdown() -> str:
-    """Every command of `dagc.cli.build_parser()` with its usage and a table of its arguments."""
-    from dagc.cli import build_parser
+    """Every command of `dagc.cli.main.build_parser()` with its usage and a table of its arguments."""
+    from dagc.cli.main import build_parser
     parser = build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     helps = {c.dest: c.help or "" for c in sub._choices_actions}
@@ -153,8 +153,8 @@ def language_examples() -> list[str]:
 
 
 def _statement_kinds(text: str) -> set[str]:
-    from dagc.lower import _STATEMENTS
-    from dagc.parse import parse
+    from dagc.lang.lower import _STATEMENTS
+    from dagc.lang.parse import parse
     from dagc.source import SourceFile
     return {_STATEMENTS[st.data] for st in parse(SourceFile("example.moe", text)).children}
 
@@ -186,7 +186,7 @@ def test_language_example_loads(index, example_dir):
     """Each `moe` block of docs/language.md loads with `dagc.load_plan_text` — a whole plan as written, a
     fragment completed from the base plan — and its strategies flatten without a diagnostic."""
     from dagc import load_plan_text
-    from dagc.flatten import flatten
+    from dagc.lang.flatten import flatten
     text = language_examples()[index]
     plan = load_plan_text(_completed(text), base_dir=example_dir)
     for decl in plan.strategies:
@@ -195,8 +195,8 @@ def test_language_example_loads(index, example_dir):
 
 
 def test_whole_plans_of_the_language_page_are_valid(example_dir):
-    from dagc.check import check
-    from dagc.load import load_plan_text
+    from dagc.lang.load import load_plan_text
+    from dagc.verdict.check import check
     for text in language_examples():
         if {"model", "cluster", "workload", "strategy"} <= _statement_kinds(text):
             for r in check(load_plan_text(text, base_dir=example_dir)):
@@ -212,11 +212,11 @@ def _grammar_keywords() -> set[str]:
 
 def language_names() -> dict[str, set[str]]:
     """Every name of the plan language, by where it comes from in the code."""
-    from dagc import fields
-    from dagc.cluster import _CLUSTER_FIELDS
-    from dagc.flatten import OPTIONS
-    from dagc.plan import OBJECTIVES, Axis, DType, RequirementKind
-    from dagc.presets import GPU_PRESETS, MODEL_PRESETS
+    from dagc.lang import fields
+    from dagc.lang.cluster import _CLUSTER_FIELDS
+    from dagc.lang.flatten import OPTIONS
+    from dagc.plan.plan import OBJECTIVES, Axis, DType, RequirementKind
+    from dagc.plan.presets import GPU_PRESETS, MODEL_PRESETS
     from dagc.units import UNITS
     choices = {c for table in (fields.MODEL_FIELDS, fields.WORKLOAD_FIELDS) for f in table.values() for c in f.choices}
     return {
@@ -245,8 +245,8 @@ def test_language_page_documents_every_name():
 
 def test_language_page_has_a_row_per_field():
     """Each field of a block has its own table row (`| \\`name\\` |`), with a default column."""
-    from dagc import fields
-    from dagc.cluster import _CLUSTER_FIELDS
+    from dagc.lang import fields
+    from dagc.lang.cluster import _CLUSTER_FIELDS
     text = (DOCS / "language.md").read_text()
     tables = (fields.MODEL_FIELDS, fields.MOE_FIELDS, fields.MLA_FIELDS, _CLUSTER_FIELDS, fields.GPU_FIELDS,
               fields.EFFICIENCY_FIELDS, fields.LATENCY_FIELDS, fields.WORKLOAD_FIELDS)
@@ -291,10 +291,10 @@ def _small_variants() -> dict[str, str]:
 def compiled_reports(tmp_path_factory) -> dict[str, list[dict]]:
     """report.json of each variant as `compile` writes it (with the strategy search, for the optimal
     evidence), and the search objects."""
-    from dagc.check import check
-    from dagc.compile import CompileOptions, compile_results
-    from dagc.load import load_plan_text
-    from dagc.search import search
+    from dagc.export.compile import CompileOptions, compile_results
+    from dagc.lang.load import load_plan_text
+    from dagc.search.search import search
+    from dagc.verdict.check import check
     out: dict[str, list[dict]] = {"report": [], "search": [], "files": []}
     for name, text in _small_variants().items():
         plan = load_plan_text(text, name=f"{name}.moe")
@@ -330,7 +330,7 @@ def test_every_search_key_is_documented(compiled_reports):
 
 
 def test_every_output_file_is_documented(compiled_reports):
-    from dagc.compile import OUTPUT_FILES
+    from dagc.export.compile import OUTPUT_FILES
     documented = _documented_code("outputs.md")
     written = set(compiled_reports["files"])
     assert {"report.json", "report.md", "dag.json", "trace.json", "placement.svg"} <= written
@@ -355,31 +355,34 @@ def _gib(value: float) -> str:
 def cost_constants() -> list[tuple[str, str, str, str]]:
     """(constant, value, where in the code, plan field that overrides it) for every named constant
     the cost model, the memory model and the verdicts read."""
-    from dagc import kernel_tables, plan, shards, verdict
-    from dagc.kernels import builtin_profile, profile_names
-    from dagc.op_shapes import ALIGN_ROWS, REFERENCE
-    from dagc.presets import GPU_PRESETS
+    from dagc.ir.op_shapes import ALIGN_ROWS, REFERENCE
+    from dagc.kernels import tables as kernel_tables
+    from dagc.kernels.kernels import builtin_profile, profile_names
+    from dagc.layout import shards
+    from dagc.plan import plan
+    from dagc.plan.presets import GPU_PRESETS
+    from dagc.verdict import verdict
     generic = GPU_PRESETS["generic-400t"]
     rows = [
-        ("network efficiency", f"{plan.DEFAULT_NETWORK_EFFICIENCY:g}", "`dagc.plan.DEFAULT_NETWORK_EFFICIENCY`",
+        ("network efficiency", f"{plan.DEFAULT_NETWORK_EFFICIENCY:g}", "`dagc.plan.plan.DEFAULT_NETWORK_EFFICIENCY`",
          "`efficiency { network }`"),
-        ("latency inside a node (α)", _si(plan.DEFAULT_INTRA_LATENCY_S, "s"), "`dagc.plan.DEFAULT_INTRA_LATENCY_S`",
+        ("latency inside a node (α)", _si(plan.DEFAULT_INTRA_LATENCY_S, "s"), "`dagc.plan.plan.DEFAULT_INTRA_LATENCY_S`",
          "`latency { intra }`"),
-        ("latency across nodes (α)", _si(plan.DEFAULT_INTER_LATENCY_S, "s"), "`dagc.plan.DEFAULT_INTER_LATENCY_S`",
+        ("latency across nodes (α)", _si(plan.DEFAULT_INTER_LATENCY_S, "s"), "`dagc.plan.plan.DEFAULT_INTER_LATENCY_S`",
          "`latency { inter }`"),
         ("network bandwidth per GPU, one direction", _si(plan.DEFAULT_INTER_NODE_BYTES_PER_S, "B/s"),
-         "`dagc.plan.DEFAULT_INTER_NODE_BYTES_PER_S`", "`inter_node`"),
+         "`dagc.plan.plan.DEFAULT_INTER_NODE_BYTES_PER_S`", "`inter_node`"),
         ("NVLink bandwidth of a custom GPU", _si(plan.Gpu.model_fields["intra_node_bytes_per_s"].default, "B/s"),
-         "`dagc.plan.Gpu.intra_node_bytes_per_s`", "`gpu \"…\" { intra_node }`, `intra_node`"),
-        ("GPUs per node", f"{plan.DEFAULT_GPUS_PER_NODE}", "`dagc.plan.DEFAULT_GPUS_PER_NODE`", "`gpus_per_node`"),
-        ("runtime reserve per GPU", _gib(plan.DEFAULT_RESERVE_BYTES), "`dagc.plan.DEFAULT_RESERVE_BYTES`",
+         "`dagc.plan.plan.Gpu.intra_node_bytes_per_s`", "`gpu \"…\" { intra_node }`, `intra_node`"),
+        ("GPUs per node", f"{plan.DEFAULT_GPUS_PER_NODE}", "`dagc.plan.plan.DEFAULT_GPUS_PER_NODE`", "`gpus_per_node`"),
+        ("runtime reserve per GPU", _gib(plan.DEFAULT_RESERVE_BYTES), "`dagc.plan.plan.DEFAULT_RESERVE_BYTES`",
          "`reserve`"),
         ("HBM efficiency of a GPU without a profile that states none", f"{plan.DEFAULT_HBM_EFFICIENCY:g}",
-         "`dagc.plan.DEFAULT_HBM_EFFICIENCY`", "`efficiency { hbm }`"),
+         "`dagc.plan.plan.DEFAULT_HBM_EFFICIENCY`", "`efficiency { hbm }`"),
         ("compute efficiency default (not read by the cost model: `generic-400t` states its own)",
-         f"{plan.DEFAULT_COMPUTE_EFFICIENCY:g}", "`dagc.plan.DEFAULT_COMPUTE_EFFICIENCY`", "`efficiency { compute }`"),
+         f"{plan.DEFAULT_COMPUTE_EFFICIENCY:g}", "`dagc.plan.plan.DEFAULT_COMPUTE_EFFICIENCY`", "`efficiency { compute }`"),
         ("`generic-400t` compute / HBM efficiency", f"{generic.compute_efficiency:g} / {generic.hbm_efficiency:g}",
-         "`dagc.presets.GPU_PRESETS`", "`efficiency { compute  hbm }`"),
+         "`dagc.plan.presets.GPU_PRESETS`", "`efficiency { compute  hbm }`"),
     ]
     for name in profile_names():
         p = builtin_profile(name)
@@ -389,19 +392,19 @@ def cost_constants() -> list[tuple[str, str, str, str]]:
                      "`kernels from \"…\"`"))
     rows += [
         ("measured shapes blended for an unmeasured shape", f"{kernel_tables._NEIGHBOURS}",
-         "`dagc.kernel_tables._NEIGHBOURS`", "—"),
-        ("rows per expert padded to a multiple of", f"{ALIGN_ROWS}", "`dagc.op_shapes.ALIGN_ROWS`", "—"),
-        ("bytes per activation value (bf16)", f"{shards.ACTIVATION_BYTES:g}", "`dagc.shards.ACTIVATION_BYTES`", "—"),
+         "`dagc.kernels.tables._NEIGHBOURS`", "—"),
+        ("rows per expert padded to a multiple of", f"{ALIGN_ROWS}", "`dagc.ir.op_shapes.ALIGN_ROWS`", "—"),
+        ("bytes per activation value (bf16)", f"{shards.ACTIVATION_BYTES:g}", "`dagc.layout.shards.ACTIVATION_BYTES`", "—"),
         ("routing = random: token-expert assignments computed exactly up to", f"{shards._EXACT_ASSIGNMENTS:,}",
-         "`dagc.shards._EXACT_ASSIGNMENTS`", "`routing = uniform`, `routing = imbalance X`"),
+         "`dagc.layout.shards._EXACT_ASSIGNMENTS`", "`routing = uniform`, `routing = imbalance X`"),
         ("routing = random: loads beyond mean ± this many σ dropped", f"{shards._TAIL_SIGMAS:g}",
-         "`dagc.shards._TAIL_SIGMAS`", "—"),
-        ("optimal: within this share of the best", f"{verdict.OPTIMAL_TOLERANCE:g}", "`dagc.verdict.OPTIMAL_TOLERANCE`",
+         "`dagc.layout.shards._TAIL_SIGMAS`", "—"),
+        ("optimal: within this share of the best", f"{verdict.OPTIMAL_TOLERANCE:g}", "`dagc.verdict.verdict.OPTIMAL_TOLERANCE`",
          "—"),
     ]
-    rows += [(f"kernel launches of `{step}` (reference implementation)", f"{n}", "`dagc.op_shapes.REFERENCE`", "—")
+    rows += [(f"kernel launches of `{step}` (reference implementation)", f"{n}", "`dagc.ir.op_shapes.REFERENCE`", "—")
              for step, n in REFERENCE.items()]
-    rows += [(f"bytes per value, `{d.value}`", f"{d.bytes:g}", "`dagc.plan.DType.bytes`", "`weights`, `kv_cache`, "
+    rows += [(f"bytes per value, `{d.value}`", f"{d.bytes:g}", "`dagc.plan.plan.DType.bytes`", "`weights`, `kv_cache`, "
               "`dispatch`") for d in plan.DType]
     return rows
 
@@ -417,12 +420,12 @@ def test_cost_model_constants_are_the_code(request):
 
 
 def test_every_overridable_constant_is_on_the_cost_model_page():
-    """Every field of `CostModel` (the constants a plan overrides) and every `DEFAULT_*` of dagc.plan is named
+    """Every field of `CostModel` (the constants a plan overrides) and every `DEFAULT_*` of dagc.plan.plan is named
     on docs/cost-model.md."""
     import dataclasses
 
-    from dagc import plan
-    from dagc.cost import CostModel
+    from dagc.cost.cost import CostModel
+    from dagc.plan import plan
     text = (DOCS / "cost-model.md").read_text()
     defaults = [n for n in dir(plan) if n.startswith("DEFAULT_") and n != "DEFAULT_OBJECTIVE"]   # language.md's
     names = [f.name for f in dataclasses.fields(CostModel)] + defaults
@@ -465,7 +468,7 @@ _OUTSIDE_REFERENCE = re.compile(r"SPEC \d|\.\./shared|issue \d", re.I)
 
 
 def _cli_help_texts() -> list[str]:
-    from dagc.cli import build_parser
+    from dagc.cli.main import build_parser
     texts, parsers = [], [build_parser()]
     while parsers:
         parser = parsers.pop()
@@ -506,7 +509,7 @@ def test_readme_lists_the_docs_pages():
 
 def test_language_page_preset_tables_are_the_presets():
     """The built-in model and GPU tables of docs/language.md state the presets' own figures."""
-    from dagc.presets import GPU_PRESETS, MODEL_PRESETS
+    from dagc.plan.presets import GPU_PRESETS, MODEL_PRESETS
     rows = {line.split("|")[1].strip(): line for line in (DOCS / "language.md").read_text().splitlines()
             if line.startswith("| `")}
     for name, f in MODEL_PRESETS.items():

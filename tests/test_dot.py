@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from dagc.check import check
-from dagc.dag import OpKind, Phase
 from dagc.export.dot import Detail, dag_dot
 from dagc.export.render import Renderer, write_svg
-from dagc.load import load_plan
+from dagc.ir.dag import OpKind, Phase
+from dagc.lang.load import load_plan
+from dagc.verdict.check import check
 from conftest import EXAMPLES, ROOT
 
 SVG_NS = "{http://www.w3.org/2000/svg}"

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from dagc.check import check
 from dagc.diagnostics import PlanError
-from dagc.load import load_plan
+from dagc.lang.load import load_plan
+from dagc.verdict.check import check
 from conftest import EXAMPLES, ROOT
 
 VALID = sorted(EXAMPLES.glob("*.moe"))

@@ -13,13 +13,13 @@ import xml.etree.ElementTree as ET
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from dagc.check import check
-from dagc.compile import CompileOptions, compile_results
+from dagc.export.compile import CompileOptions, compile_results
 from dagc.export.dot import Detail, dag_dot, render_svg
 from dagc.export.markdown import report_md
 from dagc.export.placement import placement_svg
 from dagc.export.trace import TraceWriter, write_trace
-from dagc.load import load_plan, load_plan_text
+from dagc.lang.load import load_plan, load_plan_text
+from dagc.verdict.check import check
 from conftest import EXAMPLES, ROOT, plan_text
 from trace_checker import check_readable, check_trace
 

@@ -1,14 +1,14 @@
-"""The flatten pass (`dagc.flatten`): strategy declarations into degrees, E101/E201/E202/E204,
+"""The flatten pass (`dagc.lang.flatten`): strategy declarations into degrees, E101/E201/E202/E204,
 and the rule registry naming the pass for the codes it emits."""
 
 from __future__ import annotations
 
 import pytest
 
-from dagc.flatten import MAX_DEGREE, flatten
-from dagc.load import parse_strategy
-from dagc.lower import lower
-from dagc.parse import parse
+from dagc.lang.flatten import MAX_DEGREE, flatten
+from dagc.lang.load import parse_strategy
+from dagc.lang.lower import lower
+from dagc.lang.parse import parse
 from dagc.rules import RULES, explain, rule
 from dagc.rules.base import Rule
 from dagc.source import SourceFile

@@ -15,8 +15,6 @@ import time
 
 import pytest
 
-from dagc import parse as parse_mod
-from dagc.check import check
 from dagc.diagnostics import (
     MAX_DIAGNOSTICS,
     MAX_ECHO_CHARS,
@@ -28,11 +26,13 @@ from dagc.diagnostics import (
     render,
     render_all,
 )
-from dagc.flatten import flatten
-from dagc.load import load_plan, load_plan_text, parse_strategy
-from dagc.lower import MAX_STRATEGIES
-from dagc.parse import MAX_PLAN_BYTES, MAX_PLAN_TOKENS, read_source
+from dagc.lang import parse as parse_mod
+from dagc.lang.flatten import flatten
+from dagc.lang.load import load_plan, load_plan_text, parse_strategy
+from dagc.lang.lower import MAX_STRATEGIES
+from dagc.lang.parse import MAX_PLAN_BYTES, MAX_PLAN_TOKENS, read_source
 from dagc.source import SourceFile, display_width
+from dagc.verdict.check import check
 from conftest import EXAMPLES, plan_text, private_devices
 
 CONFIG = {"num_hidden_layers": 4, "hidden_size": 1024, "num_attention_heads": 8, "vocab_size": 1000,

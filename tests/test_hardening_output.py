@@ -17,14 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from dagc import compile as compile_mod
-from dagc.check import check
-from dagc.compile import MARKER, CompileOptions, compile_results, strategy_dir_names
-from dagc.export import trace as trace_mod
+from dagc.export import compile as compile_mod, trace as trace_mod
+from dagc.export.compile import MARKER, CompileOptions, compile_results, strategy_dir_names
 from dagc.export.dot import render_svg
 from dagc.export.trace import TraceWriter, time_quantum_ns, write_trace
 from dagc.export.write import OutputError, write_json_atomic, write_text_atomic
-from dagc.load import load_plan, load_plan_text
+from dagc.lang.load import load_plan, load_plan_text
+from dagc.verdict.check import check
 from conftest import ROOT, plan_text
 from trace_checker import check_trace
 

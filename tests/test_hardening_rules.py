@@ -9,16 +9,16 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from dagc.bounds import bounds, requirement_bound, unreachable
-from dagc.build import build
-from dagc.check import check
-from dagc.cost import CostModel
-from dagc.dag import NODE_BUDGET, DagTooLarge, OpKind, Phase, estimate_nodes
-from dagc.flatten import flatten
-from dagc.layout import resolve
-from dagc.load import load_plan_text
-from dagc.plan import DType, Requirement, RequirementKind
+from dagc.cost.cost import CostModel
+from dagc.ir.build import build
+from dagc.ir.dag import NODE_BUDGET, DagTooLarge, OpKind, Phase, estimate_nodes
+from dagc.lang.flatten import flatten
+from dagc.lang.load import load_plan_text
+from dagc.layout.layout import resolve
+from dagc.plan.plan import DType, Requirement, RequirementKind
+from dagc.rules.bounds import bounds, requirement_bound, unreachable
 from dagc.units import Dimension, format_si
+from dagc.verdict.check import check
 from conftest import plan_text
 from plans import plan_texts
 

@@ -18,13 +18,11 @@ from concurrent.futures import ProcessPoolExecutor
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-import dagc.search as search_mod
-from dagc.check import check, check_strategy
-from dagc.fastsched import Timer
-from dagc.load import load_plan, load_plan_text, parse_strategy
-from dagc.memory import activation_bytes_by_stage
-from dagc.plan import Overlap
-from dagc.search import (
+import dagc.search.search as search_mod
+from dagc.lang.load import load_plan, load_plan_text, parse_strategy
+from dagc.memory.memory import activation_bytes_by_stage
+from dagc.plan.plan import Overlap
+from dagc.search.search import (
     MAX_SEARCH_CANDIDATES,
     candidates,
     count_candidates,
@@ -34,6 +32,8 @@ from dagc.search import (
     pareto_front,
     search,
 )
+from dagc.serve.fastsched import Timer
+from dagc.verdict.check import check, check_strategy
 from conftest import EXAMPLES, ROOT, plan_text
 from plans import plan_texts
 
@@ -204,7 +204,7 @@ def test_check_judges_e402_on_the_dags_figures_even_without_building_the_dag(mon
     variant = _variant(plan, 1, Overlap.NONE)
     built = check_strategy(variant, parse_strategy("tp 8 ; ep 2 etp 4"))
     assert built.dag is not None
-    monkeypatch.setattr(sys.modules["dagc.analyse"], "NODE_BUDGET", 0)           # the DAG is over the node budget
+    monkeypatch.setattr(sys.modules["dagc.verdict.analyse"], "NODE_BUDGET", 0)   # the DAG is over the node budget
     unbuilt = check_strategy(variant, parse_strategy("tp 8 ; ep 2 etp 4"))
     assert unbuilt.dag is None
     assert [s.activation_bytes for s in unbuilt.memory.stages] == [s.activation_bytes for s in built.memory.stages]
@@ -249,8 +249,8 @@ def test_jobs_are_clamped_to_the_cpus(monkeypatch):
 
 INTERRUPTED = """
 import os, signal, sys, multiprocessing
-from dagc.load import load_plan
-from dagc.search import search
+from dagc.lang.load import load_plan
+from dagc.search.search import search
 plan = load_plan(sys.argv[1])
 poked = []
 def progress(done, total):
@@ -375,8 +375,8 @@ def test_a_second_ctrl_c_does_not_hang_the_cli_or_leave_workers(tmp_path):
 
 STORM = """
 import multiprocessing, signal, sys, threading
-from dagc.load import load_plan
-from dagc.search import search
+from dagc.lang.load import load_plan
+from dagc.search.search import search
 try:
     search(load_plan(sys.argv[1]), jobs=2, prune=False)     # every candidate in full: long on any machine
 except KeyboardInterrupt:

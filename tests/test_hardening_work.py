@@ -15,12 +15,12 @@ import time
 
 import pytest
 
-from dagc.build import build
-from dagc.check import check
-from dagc.dag import GROUP_BUDGET, STAGE_BUDGET, DagTooLarge, over_work_budget
-from dagc.layout import StageBounds, default_split, distinct_rows, even_split, request_matrix
-from dagc.load import load_plan_text
-from dagc.memory import activation_bytes_by_stage, memory
+from dagc.ir.build import build
+from dagc.ir.dag import GROUP_BUDGET, STAGE_BUDGET, DagTooLarge, over_work_budget
+from dagc.lang.load import load_plan_text
+from dagc.layout.layout import StageBounds, default_split, distinct_rows, even_split, request_matrix
+from dagc.memory.memory import activation_bytes_by_stage, memory
+from dagc.verdict.check import check
 from conftest import ROOT, plan_text
 
 SMALL_MOE = ("model \"small\" {{ layers = {layers}  hidden = 1024  heads = 8  kv_heads = 8  head_dim = 128  "
@@ -80,7 +80,7 @@ def test_sixty_four_deep_strategies_answer_in_seconds():
 
 
 def test_the_bound_is_applied_before_per_stage_work(monkeypatch):
-    import dagc.analyse as check_module
+    import dagc.verdict.analyse as check_module
 
     def refuse(*args, **kwargs):
         raise AssertionError("per-stage work was started over the stage budget")

@@ -1,4 +1,4 @@
-"""Hugging Face import (`dagc.hf`): Mixtral, Qwen3-MoE, DeepSeek-V3 and dense configs map to
+"""Hugging Face import (`dagc.lang.hf`): Mixtral, Qwen3-MoE, DeepSeek-V3 and dense configs map to
 the exact plan fields; every error names the config key and points at it."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import json
 import pytest
 
 from dagc.diagnostics import quote
-from dagc.hf import load_hf_config
+from dagc.lang.hf import load_hf_config
 from dagc.source import SourceFile
 from hf_configs import DEEPSEEK_V3, MIXTRAL_8X7B, QWEN3_30B_A3B
 

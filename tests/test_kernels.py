@@ -1,4 +1,4 @@
-"""Kernel profiles (dagc.kernels): loading, validation diagnostics, interpolation, and the plan's
+"""Kernel profiles (dagc.kernels.kernels): loading, validation diagnostics, interpolation, and the plan's
 `kernels` / `reserve` fields. Hand-computed figures come from a two-point profile written here."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from dagc.diagnostics import PlanError
-from dagc.kernels import (
+from dagc.kernels.kernels import (
     BUILTIN_PROFILES,
     KERNELS_CODE,
     MAX_PROFILE_BYTES,
@@ -28,9 +28,9 @@ from dagc.kernels import (
     parse_profile,
     profile_names,
 )
-from dagc.load import load_plan, load_plan_text
-from dagc.plan import DEFAULT_RESERVE_BYTES, Gpu, KernelTimes
-from dagc.presets import GPU_PRESETS
+from dagc.lang.load import load_plan, load_plan_text
+from dagc.plan.plan import DEFAULT_RESERVE_BYTES, Gpu, KernelTimes
+from dagc.plan.presets import GPU_PRESETS
 from dagc.source import SourceFile
 from conftest import ROOT, plan_text
 
@@ -426,7 +426,7 @@ def test_zero_work_costs_the_floor_without_warnings():
 @given(n=st.integers(16, 200_000), k=st.integers(16, 50_000), experts=st.integers(1, 300),
        dt=st.sampled_from(["bf16", "fp8"]), name=st.sampled_from(["h100-sxm", "h200"]))
 def test_lower_seconds_bound_the_seconds_and_rise_with_the_shape(n, k, experts, dt, name):
-    """`lower=True` (the search's op floor, `dagc.cost.template_lower_s`): at most the interpolated
+    """`lower=True` (the search's op floor, `dagc.cost.cost.template_lower_s`): at most the interpolated
     seconds at every shape, inside and beyond the measured range, and non-decreasing in every
     coordinate, so a smaller shape's lower seconds bound a larger shape's seconds."""
     p = builtin_profile(name)

@@ -8,17 +8,17 @@ import shlex
 
 import pytest
 
-from dagc.check import check
-from dagc.cli import main
+from dagc.cli.main import main
 from dagc.diagnostics import render
-from dagc.launch import HF_IDS, MAX_LISTED_REPLICAS, model_path, nearest, placements
-from dagc.launch_engines import ENGINES, TABLES, launch_result
-from dagc.launch_sglang import default_split as sglang_split
-from dagc.launch_vllm import default_split as vllm_split
-from dagc.layout import default_split
-from dagc.load import load_plan, load_plan_text
+from dagc.lang.load import load_plan, load_plan_text
+from dagc.launch.engines import ENGINES, TABLES, launch_result
+from dagc.launch.launch import HF_IDS, MAX_LISTED_REPLICAS, model_path, nearest, placements
+from dagc.launch.sglang import default_split as sglang_split
+from dagc.launch.vllm import default_split as vllm_split
+from dagc.layout.layout import default_split
 from dagc.rules import explain
 from dagc.units import Dimension, format_si
+from dagc.verdict.check import check
 from conftest import EXAMPLES, plan_text
 
 QWEN = 'model preset "qwen3-30b-a3b"'
@@ -139,7 +139,7 @@ def _nodes_of(x) -> set[int]:
 
 
 def _degrees(plan, result):
-    from dagc.launch import degrees
+    from dagc.launch.launch import degrees
     return degrees(plan, result.strategy, result.layout)
 
 
@@ -327,9 +327,9 @@ def test_engines_are_the_three():
 def test_every_candidate_of_the_search_launches_or_is_refused(parts):
     """On every strategy of the search space: no exception; a launch's flags ask for dagc's GPUs, on
     dagc's nodes; a refusal is an E7xx error located in the strategy."""
-    from dagc.launch import launch
-    from dagc.layout import resolve
-    from dagc.search_space import candidates
+    from dagc.launch.launch import launch
+    from dagc.layout.layout import resolve
+    from dagc.search.space import candidates
     plan = load_plan_text(plan_text(**parts))
     seen = 0
     for strategy, mb, overlap in candidates(plan):
@@ -362,7 +362,7 @@ def test_one_small_replica_need_not_fill_its_node():
 
 
 def test_report_has_a_launch_section(tmp_path):
-    from dagc.compile import CompileOptions, compile_results
+    from dagc.export.compile import CompileOptions, compile_results
     plan = load_plan_text(plan_text(strategy="strategy a = tp 2 ; ep 8\nstrategy b = tp 8 ; ep 4"))
     compile_results(plan, check(plan), tmp_path / "out", CompileOptions(dot_timeout_s=20))
     a = (tmp_path / "out" / "a" / "report.md").read_text()
@@ -479,9 +479,9 @@ def _check_placements(parts) -> set[str]:
     """For every candidate of the search space: whenever an engine gets commands, the nodes its
     flags put each stage's GPUs on (by the engine's own rank rule, read back from the commands) are
     the nodes of dagc's layout (rank = (replica·pp + stage)·G + local, node = rank // gpus_per_node)."""
-    from dagc.launch import launch
-    from dagc.layout import resolve
-    from dagc.search_space import candidates
+    from dagc.launch.launch import launch
+    from dagc.layout.layout import resolve
+    from dagc.search.space import candidates
     plan = load_plan_text(plan_text(**parts))
     seen, refused = 0, set()
     for strategy, mb, overlap in candidates(plan):
@@ -573,7 +573,7 @@ def test_output_directory_must_not_be_a_symlink(capsys, write_plan, tmp_path):
 def test_write_files_refuses_two_texts_under_one_name(tmp_path):
     from dagc.export.launch import write_files
     from dagc.export.write import OutputError
-    from dagc.launch import GeneratedFile, Launch, ModelPath
+    from dagc.launch.launch import GeneratedFile, Launch, ModelPath
     m = ModelPath("m", "why")
     a = Launch("trtllm", "TensorRT-LLM", "1.x", "a", 8, 8, 1, m, files=(GeneratedFile("x.yml", "# a (dagc launch)\n"),))
     b = Launch("trtllm", "TensorRT-LLM", "1.x", "b", 8, 8, 1, m, files=(GeneratedFile("x.yml", "# b (dagc launch)\n"),))
@@ -589,7 +589,7 @@ def test_help_examples_run(capsys, tmp_path, monkeypatch):
     """Every `dagc launch` example of the help exits 0 (the -o one writes its file)."""
     import os
 
-    from dagc.cli_launch import EPILOG
+    from dagc.cli.launch import EPILOG
     monkeypatch.chdir(tmp_path)
     os.symlink(EXAMPLES, tmp_path / "examples")
     for line in EPILOG.splitlines():

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dagc.check import check
-from dagc.layout import default_split
-from dagc.load import load_plan_text
+from dagc.lang.load import load_plan_text
+from dagc.layout.layout import default_split
+from dagc.verdict.check import check
 from conftest import plan_text
 
 

@@ -1,4 +1,4 @@
-"""Lowering (`dagc.lower`): every statement form of SPEC 3 into the exact `Plan` fields,
+"""Lowering (`dagc.lang.lower`): every statement form of SPEC 3 into the exact `Plan` fields,
 the defaults, and the E101–E104 diagnostics with their spans."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ import json
 import pytest
 
 from dagc.diagnostics import PlanError
-from dagc.lower import lower, lower_strategy, model_from_preset, strategy_text
-from dagc.parse import parse
-from dagc.plan import (
+from dagc.lang.lower import lower, lower_strategy, model_from_preset, strategy_text
+from dagc.lang.parse import parse
+from dagc.plan.plan import (
     AttentionKind,
     Cluster,
     DType,
@@ -23,7 +23,7 @@ from dagc.plan import (
     RequirementKind,
     Workload,
 )
-from dagc.presets import GPU_PRESETS, MODEL_PRESETS
+from dagc.plan.presets import GPU_PRESETS, MODEL_PRESETS
 from dagc.source import SourceFile
 from conftest import plan_text
 

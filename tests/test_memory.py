@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from dagc.check import check
-from dagc.load import load_plan_text
+from dagc.lang.load import load_plan_text
+from dagc.verdict.check import check
 from conftest import plan_text
 
 
@@ -121,7 +121,7 @@ def test_tied_embeddings():
 
 def test_weights_sum_over_ranks_is_params_times_replication_for_pure_ep():
     # With ep = G (no attention or expert replication inside a stage) the experts appear once
-    from dagc.params import ffn_params
+    from dagc.plan.params import ffn_params
     r = result("pp 2 < tp 1 ; ep 8 >", cluster=H100_64)
     total_experts = sum(s.routed_expert_bytes for s in r.memory.stages) * r.layout.group_size
     m = r.plan.model

@@ -6,9 +6,9 @@ import pytest
 from lark import Token
 
 from dagc.diagnostics import PlanError, render
-from dagc.load import load_plan, load_plan_text
-from dagc.parse import parse
-from dagc.plan import AttentionKind, DType, Overlap, RequirementKind
+from dagc.lang.load import load_plan, load_plan_text
+from dagc.lang.parse import parse
+from dagc.plan.plan import AttentionKind, DType, Overlap, RequirementKind
 from dagc.source import SourceFile
 from conftest import plan_text
 
@@ -217,7 +217,7 @@ def test_the_shipped_parser_is_the_grammars():
 
     import lark
 
-    from dagc.parse import GRAMMAR_PATH, PARSER_PATH, _shipped_parser, build_parser
+    from dagc.lang.parse import GRAMMAR_PATH, PARSER_PATH, _shipped_parser, build_parser
 
     grammar = GRAMMAR_PATH.read_text()
     digest, version = PARSER_PATH.read_bytes().split(b"\n")[:2]
@@ -236,7 +236,7 @@ def test_the_shipped_parser_is_the_grammars():
 
 @pytest.mark.parametrize("content", [b"", b"not a header\n", b"0" * 64 + b"\nlark 0.0\n", None])
 def test_a_missing_stale_or_damaged_shipped_parser_is_built_from_the_grammar(tmp_path, monkeypatch, content):
-    import dagc.parse as parse_module
+    import dagc.lang.parse as parse_module
 
     path = tmp_path / "plan_parser.pickle"
     if content is None:          # the right header, then no pickle: damaged

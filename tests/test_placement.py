@@ -8,10 +8,10 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from dagc.check import check
 from dagc.export.html import report_html
 from dagc.export.placement import CELL_W, MAX_GPUS, MAX_WIDTH, MEMORY_PARTS, placement_svg, stage_colours
-from dagc.load import load_plan, load_plan_text
+from dagc.lang.load import load_plan, load_plan_text
+from dagc.verdict.check import check
 from conftest import EXAMPLES, ROOT, plan_text
 
 NS = "{http://www.w3.org/2000/svg}"

@@ -7,10 +7,10 @@ import json
 import pytest
 
 from dagc.diagnostics import PlanError
-from dagc.load import load_plan
-from dagc.lower import model_from_preset
-from dagc.params import active_params, attention_params, total_params
-from dagc.presets import GPU_PRESETS, MODEL_PRESETS, PUBLISHED_PARAMS
+from dagc.lang.load import load_plan
+from dagc.lang.lower import model_from_preset
+from dagc.plan.params import active_params, attention_params, total_params
+from dagc.plan.presets import GPU_PRESETS, MODEL_PRESETS, PUBLISHED_PARAMS
 from conftest import plan_text
 from hf_configs import DEEPSEEK_V3 as DEEPSEEK_HF, MIXTRAL_8X7B as MIXTRAL_HF, QWEN3_30B_A3B as QWEN3_HF
 

@@ -17,13 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from dagc.check import check
-from dagc.compile import CompileOptions, compile_results
 from dagc.export import render as render_mod
+from dagc.export.compile import CompileOptions, compile_results
 from dagc.export.dot import Detail, dag_dot
 from dagc.export.render import Renderer, render_dot, write_svg
 from dagc.export.write import OutputError
-from dagc.load import load_plan
+from dagc.lang.load import load_plan
+from dagc.verdict.check import check
 from conftest import EXAMPLES, ROOT
 
 SVG_NS = "{http://www.w3.org/2000/svg}"

@@ -9,14 +9,14 @@ import re
 
 import pytest
 
-from dagc.check import check
 from dagc.export.html import heading_id, report_html
 from dagc.export.markdown import comparison_md, report_md
 from dagc.export.report import report_json
 from dagc.export.summary import COST_NAMES, dominant_costs, metric_text, requirement_value_text
-from dagc.load import load_plan_text
-from dagc.plan import RequirementKind
-from dagc.verdict import Verdict
+from dagc.lang.load import load_plan_text
+from dagc.plan.plan import RequirementKind
+from dagc.verdict.check import check
+from dagc.verdict.verdict import Verdict
 from conftest import ROOT
 
 SMALL = (ROOT / "tests" / "fixtures" / "small.moe").read_text()
@@ -254,7 +254,7 @@ def test_comparison_html_links_each_strategy_report_html():
 def test_comparison_names_the_better_strategy_of_each():
     """With the search, the comparison's row names what the optimal verdict of each strategy names
     instead, as pasteable text (the same as its report's); "—" for a strategy found optimal."""
-    from dagc.search import search
+    from dagc.search.search import search
 
     plan = load_plan_text(SMALL + "\nstrategy fast = tp 2 ; ep 2\n", name="small.moe")
     results = check(plan, optimality=search(plan, top=5, front=False))

@@ -8,13 +8,13 @@ import json
 
 import pytest
 
-from dagc.check import check
 from dagc.diagnostics import PlanError
-from dagc.flatten import flatten
-from dagc.load import load_plan_text, parse_strategy
-from dagc.plan import Overlap
-from dagc.search import cpu_count, objective_picks, search
-from dagc.verdict import Objective
+from dagc.lang.flatten import flatten
+from dagc.lang.load import load_plan_text, parse_strategy
+from dagc.plan.plan import Overlap
+from dagc.search.search import cpu_count, objective_picks, search
+from dagc.verdict.check import check
+from dagc.verdict.verdict import Objective
 from conftest import plan_text
 
 MIXTRAL = plan_text(cluster='cluster { gpus = 8  gpu preset "h100-sxm" }',
@@ -133,7 +133,7 @@ def test_the_search_is_the_same_on_every_run():
 def test_the_pareto_front_holds_only_what_meets_the_requirements(tmp_path):
     import xml.etree.ElementTree as ET
 
-    from dagc.compile import CompileOptions, compile_results
+    from dagc.export.compile import CompileOptions, compile_results
     from dagc.export.pareto import pareto_svg
 
     text = MIXTRAL.replace("strategy tp 8", "require { tpot <= 20 ms }\nstrategy tp 8")
@@ -175,7 +175,7 @@ def test_what_each_objective_picks_is_its_own_search_and_reproducible():
 
 
 def test_compile_reports_what_each_objective_would_pick(tmp_path):
-    from dagc import cli
+    from dagc.cli import main as cli
     path = tmp_path / "prefill.moe"
     path.write_text(PREFILL_HEAVY)
     assert cli.main(["compile", str(path), "-o", str(tmp_path / "out"), "--jobs", "1"]) == 0

@@ -1,4 +1,4 @@
-"""Routing statistics of dagc.shards (SPEC 3.3 `routing = random`, SPEC 6.5 dispatch).
+"""Routing statistics of dagc.layout.shards (SPEC 3.3 `routing = random`, SPEC 6.5 dispatch).
 
 Each function is checked against exact enumeration where the case is tiny, against a seeded
 numpy Monte-Carlo simulation on a grid of small and medium cases, on its edge cases, and for the
@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from dagc import shards
+from dagc.layout import shards
 
 # (experts, ep, top_k) shapes, all with ep dividing experts.
 SHAPES = [(8, 2, 2), (8, 8, 2), (8, 4, 6), (16, 4, 1), (16, 16, 4), (64, 8, 8), (256, 32, 8), (256, 256, 8)]
@@ -253,7 +253,7 @@ def test_distinct_nodes_edges():
 
 
 def test_the_shipped_large_t_table_is_what_the_model_computes():
-    """`dagc.shards.ROUTING_TABLE`: every row is `large_t_coefficients` recomputed (to the rounding of
+    """`dagc.layout.shards.ROUTING_TABLE`: every row is `large_t_coefficients` recomputed (to the rounding of
     the FFTs, should another machine's differ in a last bit), it covers every EP size of the
     built-in models' routings, and a routing that is not in it is computed."""
     table = shards._routing_table()

@@ -6,10 +6,10 @@ import re
 
 import pytest
 
-from dagc.check import check
 from dagc.diagnostics import PlanError, render
-from dagc.load import load_plan, load_plan_text
+from dagc.lang.load import load_plan, load_plan_text
 from dagc.rules import RULES, explain
+from dagc.verdict.check import check
 from conftest import plan_text
 
 SPEC_CODES = {"E101", "E102", "E103", "E201", "E202", "E203", "E204", "E301", "E302", "E303", "E304", "E305",
@@ -234,7 +234,7 @@ def test_n601_counts_the_ranks_holding_each_kv_head():
 
 
 def test_search_space_has_only_tp_that_split_the_kv_heads():
-    from dagc.search_space import candidates
+    from dagc.search.space import candidates
     plan = load_plan_text(plan_text(model=M48, cluster=C16N, strategy="strategy tp 8"))
     assert {s.tp for s, _, _ in candidates(plan)} == {1, 2, 4, 8, 16}
 

@@ -7,11 +7,11 @@ from itertools import pairwise
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from dagc.check import check
-from dagc.cost import collective_time_s, compute_time_s, kernel_time_s
-from dagc.dag import OpKind, Phase
-from dagc.load import load_plan_text
-from dagc.plan import DType, Overlap
+from dagc.cost.cost import collective_time_s, compute_time_s, kernel_time_s
+from dagc.ir.dag import OpKind, Phase
+from dagc.lang.load import load_plan_text
+from dagc.plan.plan import DType, Overlap
+from dagc.verdict.check import check
 from conftest import plan_text
 from plans import checked, plan_texts
 

@@ -8,12 +8,12 @@ import sys
 
 import pytest
 
-from dagc.check import check, check_strategy
-from dagc.fastsched import Timer
-from dagc.layout import effective_microbatches
-from dagc.load import load_plan, load_plan_text, parse_strategy
-from dagc.plan import Overlap
-from dagc.search import (
+from dagc.lang.load import load_plan, load_plan_text, parse_strategy
+from dagc.layout.layout import effective_microbatches
+from dagc.plan.plan import Overlap
+from dagc.search.bound import Pruner
+from dagc.search.screen import Columns
+from dagc.search.search import (
     SKIPPED_SPLITS,
     Objective,
     candidates,
@@ -23,9 +23,9 @@ from dagc.search import (
     pareto_front,
     search,
 )
-from dagc.search_bound import Pruner
-from dagc.search_screen import Columns
-from dagc.search_space import _items, _strategy
+from dagc.search.space import _items, _strategy
+from dagc.serve.fastsched import Timer
+from dagc.verdict.check import check, check_strategy
 from conftest import EXAMPLES, ROOT, plan_text
 
 TINY = plan_text(
@@ -311,7 +311,7 @@ def test_a_partial_search_covers_the_strategies_with_the_best_bounds(objective):
 
 
 def test_the_counts_read_as_english():
-    from dagc.search_result import SearchResult
+    from dagc.search.result import SearchResult
     one = SearchResult(objective="tokens-per-gpu", evaluated=1, legal=1, seconds=0.0, ranked=(), total=1)
     assert one.counts_text() == "1 strategy examined: 1 legal"
     many = SearchResult(objective="ttft", evaluated=13201, legal=407, seconds=0.0, ranked=(), total=13201,
@@ -325,8 +325,8 @@ def test_the_fast_checks_shortcuts_change_nothing(name):
     """`fast_check` runs only the rules whose code is an error, and puts the working sets into its
     first memory breakdown instead of computing it again: the same errors and the same breakdown as
     every rule and `memory` with the activations give, candidate by candidate."""
-    from dagc.layout import resolve
-    from dagc.memory import memory, with_activations
+    from dagc.layout.layout import resolve
+    from dagc.memory.memory import memory, with_activations
     from dagc.rules import RuleContext, run_rules
 
     plan = load_plan(EXAMPLES / name)

@@ -1,4 +1,4 @@
-"""Branch and bound (`dagc.search_bound`): the pruned search gives what the exhaustive one gives,
+"""Branch and bound (`dagc.search.bound`): the pruned search gives what the exhaustive one gives,
 and the bounds it prunes with are true bounds of the figures the search ranks by."""
 
 from __future__ import annotations
@@ -9,9 +9,17 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 
-import dagc.search as search_mod
-from dagc.bounds import bounds, pipeline_bounds
-from dagc.fastsched import (
+import dagc.search.search as search_mod
+from dagc.lang.load import load_plan, load_plan_text
+from dagc.layout.layout import LayoutSketch, resolve
+from dagc.plan.plan import Overlap
+from dagc.rules.bounds import bounds, pipeline_bounds
+from dagc.search.bound import Bar, Pruner, Screen
+from dagc.search.result import _rank_key
+from dagc.search.screen import Columns
+from dagc.search.search import SPLIT_CANDIDATES, search
+from dagc.search.space import _items, _strategy, candidates, count_candidates
+from dagc.serve.fastsched import (
     Timer,
     fast_tpot,
     fast_tpot_floor,
@@ -21,15 +29,7 @@ from dagc.fastsched import (
     fast_ttft_floor,
     fast_ttft_split_floor,
 )
-from dagc.layout import LayoutSketch, resolve
-from dagc.load import load_plan, load_plan_text
-from dagc.plan import Overlap
-from dagc.search import SPLIT_CANDIDATES, search
-from dagc.search_bound import Bar, Pruner, Screen
-from dagc.search_result import _rank_key
-from dagc.search_screen import Columns
-from dagc.search_space import _items, _strategy, candidates, count_candidates
-from dagc.verdict import Objective
+from dagc.verdict.verdict import Objective
 from plans import plan_texts
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -104,7 +104,7 @@ def test_pruned_search_equals_the_exhaustive_one_on_generated_plans(text):
 
 
 def bounds_hold(plan, sample) -> int:
-    """The pruner's tests take TTFT and TPOT at `dagc.bounds` of the candidate's GPUs and replicas
+    """The pruner's tests take TTFT and TPOT at `dagc.rules.bounds` of the candidate's GPUs and replicas
     and of its pipeline, then TPOT at the times of its attention split's ops alone, then at each
     op's own lower bound (the split's ops at their times, the others at lower bounds that need no
     routing statistics or kernel table: at least the split's), then at the floor of its stage costs,
@@ -231,7 +231,7 @@ def test_a_front_that_drops_points_is_screened_against_each_chunks_own_bar(monke
     """Past `PARETO_MAX` points the front drops some, so an older bar may hold a point a later one
     lacks: the window screen then waits for each chunk's own bar, and the search is what each chunk
     screened alone gives (here with a cap of one point; these fronts have two)."""
-    from dagc import search_result
+    from dagc.search import result as search_result
 
     monkeypatch.setattr(search_result._Front.__init__, "__defaults__", (1,))
     plan = load_plan(EXAMPLES / name)
@@ -249,9 +249,9 @@ def test_the_window_screen_reads_an_older_bar_only_while_the_front_keeps_every_p
     """`_Tally.known_bar`: a chunk whose own bar is not made yet is screened against the one after the
     last chunk taken — while the front holds every point; once it has dropped one (past its cap) an
     older bar may hold a point a later one lacks, so against no bar."""
-    from dagc.search import _Tally
-    from dagc.search_bound import BarKeeper
-    from dagc.search_result import _Best, _Front
+    from dagc.search.bound import BarKeeper
+    from dagc.search.result import _Best, _Front
+    from dagc.search.search import _Tally
 
     found = search(load_plan(EXAMPLES / "mixtral-8x7b-1node.moe"), rescore=0)
     assert len(found.pareto) == 2

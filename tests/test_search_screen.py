@@ -1,4 +1,4 @@
-"""The window screen (`dagc.search_screen`): its column test of a bar is the scalar one, row by row,
+"""The window screen (`dagc.search.screen`): its column test of a bar is the scalar one, row by row,
 and its distinct keys are numbered as the rows first meet them."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-from dagc.search_bound import Bar, _Best, _out_of_reach
-from dagc.search_screen import _distinct, out_of_reach
+from dagc.search.bound import Bar, _Best, _out_of_reach
+from dagc.search.screen import _distinct, out_of_reach
 
 # figures drawn from a few values, so that ties with the bar's k-th best and with front points are common
 _SCORE = st.sampled_from([-3.0, -2.0, -2.0 + 1e-12, -1.0, 0.0, 5.5])

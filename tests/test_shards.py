@@ -1,4 +1,4 @@
-"""The per-rank shard formulas (dagc.shards) and the GPU peak, each written once."""
+"""The per-rank shard formulas (dagc.layout.shards) and the GPU peak, each written once."""
 
 from __future__ import annotations
 
@@ -8,10 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dagc import bounds, cost, memory, ops, shards
-from dagc.model import model_from_preset
-from dagc.plan import Cluster, DType
-from dagc.presets import GPU_PRESETS
+from dagc.cost import cost
+from dagc.ir import ops
+from dagc.lang.model import model_from_preset
+from dagc.layout import shards
+from dagc.memory import memory
+from dagc.plan.plan import Cluster, DType
+from dagc.plan.presets import GPU_PRESETS
+from dagc.rules import bounds
 
 ROOT = Path(__file__).resolve().parent.parent
 MIXTRAL = model_from_preset("mixtral-8x7b")          # h 4096, 32 heads, 8 KV heads of 128, 8 experts top 2
@@ -66,7 +70,7 @@ def test_peak_flops_one_formula():
 
 
 def test_the_formulas_are_not_copied():
-    """memory, build, bounds and the rules read the shard formulas from dagc.shards."""
+    """memory, build, bounds and the rules read the shard formulas from dagc.layout.shards."""
     assert memory.kv_heads_per_rank is shards.kv_heads_per_rank
     assert ops.kv_bytes_per_token_layer is shards.kv_bytes_per_token_layer
     assert bounds.expected_distinct_experts is shards.expected_distinct_experts

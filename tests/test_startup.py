@@ -1,9 +1,9 @@
 """`dagc --version`, `--help`, `explain` and `presets` answer without loading the compiler: no numpy,
 networkx, pydantic or lark in the process (rich only for `presets`' tables). What those commands
-show without the compiler — the rule documentation and the preset tables of `dagc.builtin_text`,
+show without the compiler — the rule documentation and the preset tables of `dagc.cli.builtin_text`,
 the choices of `--objective` and `--graph-detail` — is the compiler's, checked here.
 
-`dagc/builtin_text.py` is generated: `pytest tests/test_startup.py --update-golden` rewrites it
+`dagc/cli/builtin_text.py` is generated: `pytest tests/test_startup.py --update-golden` rewrites it
 (review the diff like code).
 """
 
@@ -15,19 +15,19 @@ import sys
 
 import pytest
 
-from dagc import builtin_text, cli
-from dagc.cli_print import preset_rows
+from dagc.cli import builtin_text, main as cli
+from dagc.cli.printing import preset_rows
 from dagc.export.dot import Detail
-from dagc.plan import OBJECTIVES
+from dagc.plan.plan import OBJECTIVES
 from dagc.rules import RULES, explain
 from conftest import ROOT
 
 COMPILER = ("numpy", "networkx", "pydantic", "lark")
 
-# Runs `dagc.cli.main(argv)` in a fresh interpreter and prints the top-level packages it loaded.
+# Runs `dagc.cli.main.main(argv)` in a fresh interpreter and prints the top-level packages it loaded.
 _PROBE = """\
 import contextlib, io, json, sys
-from dagc.cli import main
+from dagc.cli.main import main
 out = io.StringIO()
 with contextlib.redirect_stdout(out):
     try:
@@ -125,7 +125,7 @@ def builtin_text_source() -> str:
     models, gpus, profiles = preset_rows()
     explained = "".join(f"    {json.dumps(r.code)}: {_literal(explain(r.code) or '', 4)},\n" for r in RULES)
     return f'''"""What `dagc explain` and `dagc presets` print, generated from the rule registry (`dagc.rules`) and
-the built-in presets (`dagc.cli_print.preset_rows`), so that those commands load no compiler module.
+the built-in presets (`dagc.cli.printing.preset_rows`), so that those commands load no compiler module.
 
 Do not edit: tests/test_startup.py compares this file with its sources, and
 `pytest tests/test_startup.py --update-golden` rewrites it.
@@ -143,11 +143,11 @@ PROFILE_ROWS: tuple[tuple[str, ...], ...] = {_rows(profiles)}
 
 
 def test_builtin_text_is_generated_from_the_registry_and_the_presets(request):
-    path = ROOT / "dagc" / "builtin_text.py"
+    path = ROOT / "dagc" / "cli" / "builtin_text.py"
     text = builtin_text_source()
     if request.config.getoption("--update-golden"):
         path.write_text(text)
-    assert path.read_text() == text, "dagc/builtin_text.py differs from the rules or presets; " \
+    assert path.read_text() == text, "dagc/cli/builtin_text.py differs from the rules or presets; " \
         "run `pytest tests/test_startup.py --update-golden` and review the diff"
 
 
@@ -158,9 +158,10 @@ def test_builtin_text_holds_what_the_compiler_says():
     assert (builtin_text.MODEL_ROWS, builtin_text.GPU_ROWS, builtin_text.PROFILE_ROWS) == preset_rows()
 
 
-@pytest.mark.parametrize("first", ["", "import dagc.compile", "import dagc.check", "from dagc.check import check"])
+@pytest.mark.parametrize("first", ["", "import dagc.export.compile", "import dagc.verdict.check",
+                                   "from dagc.verdict.check import check"])
 def test_the_public_check_is_callable_whatever_was_imported_first(first):
-    """`dagc.check(plan)` is the public function even when the `dagc.check` module was imported before
+    """`dagc.check(plan)` is the public function even when the `dagc.verdict.check` module was imported before
     the attribute was read (the import system then makes the package's attribute the module)."""
     probe = (f"{first}\nimport dagc\n"
              "r = dagc.check(dagc.load_plan('examples/qwen3-30b-a3b-4gpu.moe'))\n"

@@ -1,5 +1,5 @@
-"""What the search's timer shares between candidates (`dagc.fastsched.Timer`) and what it sets aside
-early (`dagc.search_bound.Pruner.surely_illegal` and `overflows`) changes no figure: a timer that has priced every
+"""What the search's timer shares between candidates (`dagc.serve.fastsched.Timer`) and what it sets aside
+early (`dagc.search.bound.Pruner.surely_illegal` and `overflows`) changes no figure: a timer that has priced every
 other candidate first gives each candidate's passes exactly as a fresh timer does, the ops shared
 by attention split are the very templates the catalogue makes, and a candidate set aside is one the
 full check rejects."""
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from dagc.cost import (
+from dagc.cost.cost import (
     CostModel,
     _alike_kernel_seconds,
     kernel_seconds,
@@ -22,13 +22,8 @@ from dagc.cost import (
     template_max_s,
     template_time_s,
 )
-from dagc.dag import Phase
-from dagc.fastcheck import MEMORY, fast_check
-from dagc.fastsched import Recurrence, Timer
-from dagc.layout import resolve
-from dagc.load import load_plan, load_plan_text
-from dagc.memory import memory, template_activation_peak
-from dagc.ops import (
+from dagc.ir.dag import Phase
+from dagc.ir.ops import (
     ATTENTION_SPLIT_OPS,
     Op,
     OpShapes,
@@ -37,8 +32,13 @@ from dagc.ops import (
     layer_ops,
     rank_dims,
 )
-from dagc.search_bound import Pruner
-from dagc.search_space import candidates
+from dagc.lang.load import load_plan, load_plan_text
+from dagc.layout.layout import resolve
+from dagc.memory.memory import memory, template_activation_peak
+from dagc.search.bound import Pruner
+from dagc.search.space import candidates
+from dagc.serve.fastsched import Recurrence, Timer
+from dagc.verdict.fastcheck import MEMORY, fast_check
 from plans import plan_texts
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -310,7 +310,7 @@ def test_an_ops_working_set_floor_bounds_its_templates(name):
 
 @pytest.mark.parametrize("name", PLANS + ["large prefill"])
 def test_an_ops_lower_template_bounds_its_time(name):
-    """`OpShapes.lower_template` priced by `dagc.cost.template_lower_s` (what the search's op floor
+    """`OpShapes.lower_template` priced by `dagc.cost.cost.template_lower_s` (what the search's op floor
     reads, `Timer.lower_times`) is at most the op's time as the schedule prices it, in both phases, for
     every op of a layer and the send: the routed experts and the ETP reduce at their EP group's mean
     rows, no routing statistics (the experts strictly below with more than one EP rank); a compute
@@ -331,7 +331,7 @@ def test_an_ops_lower_template_bounds_its_time(name):
 
 @pytest.mark.parametrize("name", PLANS + ["10b-moe-pp16-ep16-256gpu.moe"])
 def test_the_slowest_rank_priced_in_floats_is_the_per_rank_arrays_figure(name):
-    """`dagc.cost.template_max_s` sums a template's kernels as floats when every rank of every kernel
+    """`dagc.cost.cost.template_max_s` sums a template's kernels as floats when every rank of every kernel
     has the same shape: its figure — exact, and at the kernels' lower seconds for every op's lower
     template — is the per-rank arrays' maximum to the bit, for templates whose ranks are alike and
     for those whose ranks differ."""

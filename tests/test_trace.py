@@ -11,10 +11,10 @@ from functools import cache
 
 import pytest
 
-from dagc.check import check
-from dagc.dag import OpKind, Phase
 from dagc.export.trace import TraceWriter, representative_ranks, seconds_to_ns, write_trace
-from dagc.load import load_plan, load_plan_text
+from dagc.ir.dag import OpKind, Phase
+from dagc.lang.load import load_plan, load_plan_text
+from dagc.verdict.check import check
 from conftest import EXAMPLES, ROOT, plan_text
 from trace_checker import check_readable, check_trace
 

@@ -7,10 +7,17 @@ from types import SimpleNamespace
 
 import pytest
 
-from dagc.check import check
-from dagc.load import load_plan_text
-from dagc.plan import Overlap
-from dagc.verdict import OPTIMAL_TOLERANCE, RequirementResult, Verdict, judge_optimal, judge_requirements, verdict
+from dagc.lang.load import load_plan_text
+from dagc.plan.plan import Overlap
+from dagc.verdict.check import check
+from dagc.verdict.verdict import (
+    OPTIMAL_TOLERANCE,
+    RequirementResult,
+    Verdict,
+    judge_optimal,
+    judge_requirements,
+    verdict,
+)
 from conftest import plan_text
 
 CLUSTER = 'cluster { gpus = 4  gpus_per_node = 8  gpu preset "h100-sxm" }'
@@ -202,7 +209,7 @@ def test_a_candidate_that_meets_beats_one_that_does_not(plain):
 
 
 def test_margin_of_a_met_equality_is_zero_not_minus_zero():
-    from dagc.cli_print import _requirements_table
+    from dagc.cli.printing import _requirements_table
     from dagc.export.summary import margin_text
     r = check(load_plan_text(plan_text(require="require { gpus == 8 }")))[0]
     (q,) = r.requirements
@@ -314,7 +321,7 @@ def test_a_gain_near_the_tolerance_is_not_rounded_into_it(plain, own, best, fact
 def test_a_strategy_with_errors_meets_no_line_in_its_table():
     """A strategy with errors (E401: more GPUs than the cluster has) has figures as if it could run;
     its requirements table says `no: it has errors` on each line, as its verdict says no."""
-    from dagc.verdict import met_text
+    from dagc.verdict.verdict import met_text
     r = _check("require { ttft <= 100 s }", strategy="strategy dp 8 < tp 2 ; ep 2 >")
     assert r.verdict.correct is False and r.verdict.meets_requirements is False
     (q,) = r.requirements
@@ -325,8 +332,8 @@ def test_a_strategy_with_errors_meets_no_line_in_its_table():
 def test_a_figure_near_its_requirement_is_shown_with_the_digits_that_tell_them_apart():
     """Within half a percent of a requirement's target a figure is shown in the requirement's unit with
     enough digits; elsewhere, and without a requirement on it, as the table would print it."""
-    from dagc.plan import RequirementKind as K
-    from dagc.verdict import near_text
+    from dagc.plan.plan import RequirementKind as K
+    from dagc.verdict.verdict import near_text
     plan = load_plan_text(plan_text(model=MODEL, cluster=CLUSTER, workload=WORKLOAD,
                                     require="require { ttft <= 2 s  memory <= 80 % }", strategy="strategy tp 2"))
     assert near_text(plan, K.TTFT, 1.99983, "2.0 s") == "1.99983 s"

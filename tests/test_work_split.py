@@ -6,13 +6,13 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given, seed, settings, strategies as st
 
-from dagc.build import build
-from dagc.dag import OpKind, Phase
-from dagc.layout import resolve
-from dagc.lower import model_from_preset
-from dagc.memory import kv_bytes_per_token_layer, memory, requests_per_rank
-from dagc.plan import Cluster, Strategy, Workload
-from dagc.presets import GPU_PRESETS
+from dagc.ir.build import build
+from dagc.ir.dag import OpKind, Phase
+from dagc.lang.lower import model_from_preset
+from dagc.layout.layout import resolve
+from dagc.memory.memory import kv_bytes_per_token_layer, memory, requests_per_rank
+from dagc.plan.plan import Cluster, Strategy, Workload
+from dagc.plan.presets import GPU_PRESETS
 
 MODEL = model_from_preset("mixtral-8x7b")
 CLUSTER = Cluster(gpus=16, gpu=GPU_PRESETS["h100-sxm"], intra_node_bytes_per_s=450e9)

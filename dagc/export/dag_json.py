@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Literal
 import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..compiled import Compiled
-from ..dag import DAG_VERSION, OpKind
+from ..ir.dag import DAG_VERSION, OpKind
+from ..verdict.compiled import Compiled
 
 __all__ = ["dag_json", "DagJson", "dag_schema"]
 

@@ -21,10 +21,10 @@ import enum
 import itertools
 from dataclasses import dataclass
 
-from ..compiled import Compiled
-from ..dag import Category, Dag, OpKind, Phase
-from ..layout import Layout
+from ..ir.dag import Category, Dag, OpKind, Phase
+from ..layout.layout import Layout
 from ..units import Dimension, format_si
+from ..verdict.compiled import Compiled
 
 # Rendering moved to render.py; these names stay importable from here.
 from .render import DOT_TIMEOUT_MAX_S, DOT_TIMEOUT_S, check_dot_timeout, render_svg

@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..check import StrategyResult
-from ..launch import OWN_HEADER_END, Launch, shown_commands
-from ..launch_engines import launch_result
+from ..launch.engines import launch_result
+from ..launch.launch import OWN_HEADER_END, Launch, shown_commands
+from ..verdict.check import StrategyResult
 from .write import OutputError, check_target, existing_directory, write_text_atomic
 
 __all__ = ["launch_md", "write_files"]

@@ -8,13 +8,13 @@ critical-path breakdown, pictures, every diagnostic and a glossary.
 
 from __future__ import annotations
 
-from ..check import StrategyResult
 from ..diagnostics import render_all
-from ..layout import Layout
-from ..params import active_params, total_params
-from ..plan import RequirementKind
+from ..layout.layout import Layout
+from ..plan.params import active_params, total_params
+from ..plan.plan import RequirementKind
 from ..units import Dimension, count_text, format_bytes, format_si
-from ..verdict import met_text, near_text, optimal_means
+from ..verdict.check import StrategyResult
+from ..verdict.verdict import met_text, near_text, optimal_means
 from .report import memory_totals
 from .summary import (
     COST_NAMES,

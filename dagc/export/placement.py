@@ -22,9 +22,9 @@ import math
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
-from ..check import StrategyResult
-from ..layout import Layout
-from ..memory import MemoryBreakdown, StageMemory
+from ..layout.layout import Layout
+from ..memory.memory import MemoryBreakdown, StageMemory
+from ..verdict.check import StrategyResult
 from .summary import data_parallel_text
 
 __all__ = ["placement_svg", "stage_colours", "MAX_GPUS", "MAX_WIDTH", "MEMORY_PARTS"]

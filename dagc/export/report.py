@@ -8,13 +8,13 @@ memory in total and the figures the estimates rest on; report.md shows the same 
 
 from __future__ import annotations
 
-from ..check import StrategyResult
-from ..cost import cost_basis
-from ..layout import Layout
-from ..memory import kv_cache_bytes_per_token
-from ..op_moe import dispatch_dtype
-from ..params import active_params, params_by_category, total_params
-from ..plan import Plan
+from ..cost.cost import cost_basis
+from ..ir.op_moe import dispatch_dtype
+from ..layout.layout import Layout
+from ..memory.memory import kv_cache_bytes_per_token
+from ..plan.params import active_params, params_by_category, total_params
+from ..plan.plan import Plan
+from ..verdict.check import StrategyResult
 
 __all__ = ["report_json", "METRIC_KEYS", "REPORT_VERSION", "memory_totals", "assumptions", "WEIGHT_CATEGORIES"]
 
@@ -132,7 +132,7 @@ def report_json(result: StrategyResult) -> dict:
     """The report.json object of one strategy.
 
     Example:
-        >>> from dagc.check import load_plan_text, check
+        >>> from dagc.verdict.check import load_plan_text, check
         >>> plan = load_plan_text('model preset "mixtral-8x7b" cluster { gpus = 8 gpu preset "h100-sxm" } '
         ...                       'workload { batch = 8 prompt = 512 generate = 64 } strategy tp 8')
         >>> r = report_json(check(plan)[0])

@@ -35,9 +35,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..compiled import Compiled
-from ..dag import Category, Dag, OpKind, Phase
-from ..layout import Layout
+from ..ir.dag import Category, Dag, OpKind, Phase
+from ..layout.layout import Layout
+from ..verdict.compiled import Compiled
 from .write import atomic_output
 
 __all__ = ["TraceWriter", "TraceInfo", "write_trace", "representative_ranks", "phase_spans", "EVENT_BUDGET",
@@ -295,7 +295,7 @@ def representative_ranks(lay: Layout) -> list[int]:
     """The first and last GPU of every pipeline stage of replica 0: every stage is drawn.
 
     Example:
-        >>> from dagc.check import load_plan_text, check
+        >>> from dagc.verdict.check import load_plan_text, check
         >>> plan = load_plan_text('model preset "mixtral-8x7b" cluster { gpus = 64 gpu preset "h100-sxm" } '
         ...                       'workload { batch = 64 prompt = 512 generate = 64 } strategy pp 4 < tp 2 ; ep 8 >')
         >>> lay = check(plan)[0].layout
@@ -383,7 +383,7 @@ def phase_spans(c: Compiled, phase: Phase) -> dict[int, tuple[float, float]]:
     a pipeline, decode steps overlap).
 
     Example:
-        >>> from dagc.check import load_plan_text, check
+        >>> from dagc.verdict.check import load_plan_text, check
         >>> plan = load_plan_text('model preset "mixtral-8x7b" cluster { gpus = 8 gpu preset "h100-sxm" } '
         ...                       'workload { batch = 8 prompt = 512 generate = 64 } strategy tp 8')
         >>> c = check(plan)[0].compiled

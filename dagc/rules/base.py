@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..diagnostics import Diagnostic, Severity
-from ..layout import Layout
-from ..memory import MemoryBreakdown
-from ..plan import Plan, Strategy, StrategyDecl
+from ..layout.layout import Layout
+from ..memory.memory import MemoryBreakdown
+from ..plan.plan import Plan, Strategy, StrategyDecl
 from ..source import Span
 
 __all__ = ["Check", "Rule", "RuleContext", "diag", "largest_divisor", "make_rule"]
@@ -22,7 +22,7 @@ class RuleContext:
     strategy: Strategy
     layout: Layout
     memory: MemoryBreakdown | None      # None when pp exceeds the layers (E303)
-    metrics: Any = None                 # dagc.schedule.Metrics once the DAG is scheduled
+    metrics: Any = None                 # dagc.schedule.schedule.Metrics once the DAG is scheduled
 
 
 Check = Callable[[RuleContext], Iterable[Diagnostic]]

@@ -1,7 +1,7 @@
 """The structural hierarchy of a strategy (SPEC 3.5): E201, E202, E203, E204.
 
 E201, E202 and E204 are found while the strategy is lowered: the flatten pass
-(`dagc.flatten`) emits them, and their entries here name it. E203 needs the stage group
+(`dagc.lang.flatten`) emits them, and their entries here name it. E203 needs the stage group
 and is a check on the resolved layout.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..diagnostics import Diagnostic, Severity
-from ..flatten import flatten
+from ..lang.flatten import flatten
 from .base import RuleContext, diag, largest_divisor, make_rule
 
 __all__ = ["RULES", "check_divides"]

@@ -1,7 +1,7 @@
 """What a serving engine cannot express (`dagc launch`): E701–E726.
 
 `dagc launch` maps a valid strategy onto the flags of vLLM, SGLang and TensorRT-LLM
-(dagc.launch and its engine tables). When an engine has no way to say a strategy, the
+(dagc.launch.launch and its engine tables). When an engine has no way to say a strategy, the
 mapping refuses with one of these codes, located at the part of the strategy the engine
 cannot express, and names the nearest strategy the engine can run. The codes are emitted
 by `engine_refusal` below, which the launch mapping calls; they never make a plan invalid

@@ -1,4 +1,4 @@
-"""Requirements against the physical bounds of `dagc.bounds`: W506 (one strategy) and N604 (the cluster);
+"""Requirements against the physical bounds of `dagc.rules.bounds`: W506 (one strategy) and N604 (the cluster);
 and the batch `batch = max` chose to meet them (N605).
 
 Input: a `RuleContext`. Output: diagnostics that say a requirement cannot be met, each
@@ -13,12 +13,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
-from ..bounds import Bounds, bounds, requirement_bound, unreachable
 from ..diagnostics import Diagnostic, Severity
-from ..fields import BATCH_LIMIT
-from ..plan import Requirement, RequirementKind
+from ..lang.fields import BATCH_LIMIT
+from ..plan.plan import Requirement, RequirementKind
 from ..units import Dimension, format_bytes, format_si, lookup
 from .base import RuleContext, diag, make_rule
+from .bounds import Bounds, bounds, requirement_bound, unreachable
 
 __all__ = ["RULES", "bound_text", "metric_name"]
 
@@ -43,7 +43,7 @@ def bound_text(value: float, req: Requirement) -> str:
     """A bound in the requirement's own unit: a `tokens/ms/gpu` target gets tokens/ms/gpu.
 
     Example:
-        >>> from dagc.plan import Requirement, RequirementKind
+        >>> from dagc.plan.plan import Requirement, RequirementKind
         >>> r = Requirement(kind=RequirementKind.DECODE_THROUGHPUT, op=">=", target=1e5, per_gpu=True,
         ...                 text="decode_throughput >= 100 tokens/ms/gpu")
         >>> bound_text(627.0, r), bound_text(627.0, r.model_copy(update={"text": "decode_throughput >= 1e5"}))
@@ -170,14 +170,14 @@ def check_cluster_bound(ctx: RuleContext) -> Iterator[Diagnostic]:
                    "relax the requirement, or change the cluster (GPU type or count) or the workload")
 
 
-BROKEN_RULES = "the rules ("        # how `dagc.batch_max` names a batch that breaks a rule: "the rules (E401)"
+BROKEN_RULES = "the rules ("        # how `dagc.verdict.batch_max` names a batch that breaks a rule: "the rules (E401)"
 BROKEN_MEMORY = "the GPU's memory (E402)"   # … and one that overflows a GPU: no requirement to relax
 
 
 def check_batch_max(ctx: RuleContext) -> Iterator[Diagnostic]:
     """N605: `batch = max` — the batch chosen for this strategy, the largest it serves: it fits in
     memory and meets the requirements' limits on TTFT, TPOT and memory; the note says what one more
-    request would break (`dagc.batch_max`). Throughput floors are judged at that batch.
+    request would break (`dagc.verdict.batch_max`). Throughput floors are judged at that batch.
 
     Example: `workload { batch = max … }` with `require { tpot <= 50 ms }` → "batch = max: 37
     requests, the largest this strategy serves — 38 would break `tpot <= 50 ms`".

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ..dag import GROUP_BUDGET, NODE_BUDGET, STAGE_BUDGET, estimate_nodes, over_work_budget
 from ..diagnostics import Severity
-from ..ops import experts_inside_tp
-from ..plan import Overlap, overlap_span
+from ..ir.dag import GROUP_BUDGET, NODE_BUDGET, STAGE_BUDGET, estimate_nodes, over_work_budget
+from ..ir.ops import experts_inside_tp
+from ..plan.plan import Overlap, overlap_span
 from ..units import Dimension, format_bytes, format_si
 from .base import RuleContext, diag, make_rule
 
@@ -294,7 +294,7 @@ def check_work_budget(ctx: RuleContext):
 
     dagc judges memory stage by stage and computes per-rank figures over a stage group. Both
     are bounded before any of that work starts: at most 4,096 pipeline stages
-    (`dagc.dag.STAGE_BUDGET`) and 65,536 GPUs in a stage group (`dagc.dag.GROUP_BUDGET`).
+    (`dagc.ir.dag.STAGE_BUDGET`) and 65,536 GPUs in a stage group (`dagc.ir.dag.GROUP_BUDGET`).
     Beyond them dagc reports every other rule but computes neither per-stage memory (so E402
     is not judged) nor the DAG and its metrics, and leaves the requirements not judged. Real
     pipelines have at most a few hundred stages.

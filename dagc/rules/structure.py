@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from ..diagnostics import Severity
-from ..shards import kv_heads_fit
+from ..layout.shards import kv_heads_fit
 from .base import RuleContext, diag, largest_divisor, make_rule
 
 __all__ = ["RULES"]

@@ -1,15 +1,15 @@
 """Codes emitted while reading a plan: syntax (E001), input (E002) and lowering (E101–E104).
 
-The checks themselves live in the passes that read the plan (`dagc.parse`, `dagc.lower`,
-`dagc.flatten`); this module documents them, and each entry names the passes that emit it.
+The checks themselves live in the passes that read the plan (`dagc.lang.parse`, `dagc.lang.lower`,
+`dagc.lang.flatten`); this module documents them, and each entry names the passes that emit it.
 """
 
 from __future__ import annotations
 
 from ..diagnostics import Severity, cap
-from ..flatten import flatten
-from ..lower import lower
-from ..parse import parse, read_source
+from ..lang.flatten import flatten
+from ..lang.lower import lower
+from ..lang.parse import parse, read_source
 from .base import make_rule
 
 E001 = """

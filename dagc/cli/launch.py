@@ -1,0 +1,209 @@
+"""`dagc launch PLAN [--engine vllm|sglang|trtllm] [--strategy S] [-o DIR]`: the commands that
+start a plan's strategy on a serving engine, or the located reason the engine cannot run it with
+the nearest strategy it can (and dagc's figures for it). docs/launch.md describes the mappings.
+
+Exit codes of `dagc launch`:
+    0    every strategy can be launched: on the requested engine, or (without --engine) on at
+         least one of the three
+    2    usage error
+    3    a strategy cannot be launched: dagc finds it invalid (E2xx–E4xx), or the requested engine
+         (every engine, without --engine) cannot express it (E7xx)
+    4    input or syntax error (unreadable plan, E0xx, E1xx, a bad --strategy)
+    5    -o DIR could not be written
+
+Heavy modules (numpy, pydantic, the compiler) are imported inside the functions, so that
+`dagc --help` stays light.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..exit_codes import EXIT_INPUT, EXIT_INVALID, EXIT_OK, EXIT_OUTPUT
+
+__all__ = ["add_parser", "cmd_launch"]
+
+ENGINE_KEYS = ("vllm", "sglang", "trtllm")
+
+EPILOG = """\
+examples:
+  dagc launch examples/mixtral-8x7b-1node.moe                       # all three engines
+  dagc launch examples/qwen3-30b-a3b-4gpu.moe --engine sglang --strategy "tp 1 ; ep 4"
+  dagc launch examples/qwen3-30b-a3b-4gpu.moe --engine trtllm --strategy "tp 1 ; ep 4" -o out/launch
+
+exit codes:
+  0 launchable (on the engine asked for; without --engine on at least one)   2 usage error
+  3 not launchable (dagc rule errors, or E7xx: the engine cannot express it)   4 input or syntax error
+  5 -o DIR not written
+"""
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Add `dagc launch` to the CLI's subparsers."""
+    p = subparsers.add_parser("launch", help="print the commands that start a strategy on vLLM, SGLang or "
+                              "TensorRT-LLM", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("plan", help="the .moe plan file")
+    p.add_argument("--engine", choices=ENGINE_KEYS, default=None,
+                   help="the serving engine (default: all three, each with its commands or why it cannot)")
+    p.add_argument("--strategy", metavar="EXPR", help="launch this strategy instead of the plan's")
+    p.add_argument("-o", "--output", metavar="DIR",
+                   help="write the files the commands read (TensorRT-LLM's extra options YAML) into DIR, "
+                   "replacing only files dagc launch wrote; without it they are printed")
+    p.add_argument("--allow-path", action="append", metavar="DIR", default=[],
+                   help="let `model from` read files under DIR too (default: only the plan's directory)")
+    p.set_defaults(func=cmd_launch)
+    return p
+
+
+def _out(line: str = "") -> None:
+    print(line)
+
+
+def _load(args):
+    """The plan's checked strategies, or an exit code after printing why there are none."""
+    from pathlib import Path
+
+    from ..diagnostics import PlanError, printable, render_all
+    from ..lang.load import load_plan, parse_strategy
+    from ..verdict.check import check
+
+    try:
+        plan = load_plan(args.plan, allow_paths=tuple(Path(p) for p in args.allow_path))
+        results = check(plan, parse_strategy(args.strategy) if args.strategy is not None else None)
+    except PlanError as exc:
+        print(render_all(exc.diagnostics), file=sys.stderr)
+        print(f"error: {printable(args.plan)}: nothing to launch", file=sys.stderr)
+        return None, EXIT_INPUT
+    return (plan, results), EXIT_OK
+
+
+def _refuse_invalid(args, result) -> int:
+    """Print why dagc will not launch an invalid strategy; its exit code."""
+    from ..diagnostics import printable, render_all
+    from .printing import is_input_error
+
+    errors = [d for d in result.diagnostics if d.is_error]
+    print(render_all(errors), file=sys.stderr)
+    print(f"error: {printable(args.plan)}: dagc finds strategy `{printable(result.label)}` invalid; nothing to "
+          "launch", file=sys.stderr)
+    return EXIT_INPUT if any(is_input_error(d) for d in errors) else EXIT_INVALID
+
+
+def _figures(metrics: dict) -> str:
+    from ..units import Dimension, format_si
+
+    ttft, tpot = format_si(metrics["ttft_s"], Dimension.TIME), format_si(metrics["tpot_s"], Dimension.TIME)
+    return f"TTFT {ttft}, TPOT {tpot}, {metrics['decode_tokens_per_s_per_gpu']:,.0f} tokens/s/GPU"
+
+
+def _print_refusal(args, plan, result, x) -> None:
+    import dataclasses
+
+    from ..diagnostics import printable, render
+    from ..launch.engines import TABLES
+    from ..launch.launch import nearest
+
+    near = nearest(plan, result.strategy, result.layout, TABLES[x.engine])
+    if near is None:
+        hint = f"no strategy on the same {x.gpus} GPUs that dagc finds valid can be said to {x.name} either"
+    else:
+        at = f" at batch {near.batch:,}, the largest it serves" if near.batch is not None else ""
+        hint = f"the nearest strategy {x.name} can run: `{near.text}` ({_figures(near.metrics)}{at})"
+    for i, d in enumerate(x.refusals):
+        _out(render(dataclasses.replace(d, hint=hint) if i == len(x.refusals) - 1 else d))
+    if near is not None:
+        _out(f"  try: {printable(_try_line(args, x.engine, near.text))}")
+
+
+def _try_line(args, engine: str, strategy: str) -> str:
+    """The command that launches `strategy` on `engine`, with the user's other options."""
+    import shlex
+
+    words = ["dagc", "launch", args.plan, "--engine", engine, "--strategy", strategy]
+    if args.output:
+        words += ["-o", args.output]
+    for d in args.allow_path:
+        words += ["--allow-path", d]
+    return " ".join(shlex.quote(w) for w in words)
+
+
+def _print_launch(args, plan, result, x) -> None:
+    from ..diagnostics import printable
+    from ..launch.launch import shown_commands
+
+    _out(f"## {x.name} — flags of {x.version}")
+    if not x.ok:
+        _print_refusal(args, plan, result, x)
+        _out()
+        return
+    commands, rest = shown_commands(x)
+    node = None
+    for c in commands:
+        if c.node != node:
+            node = c.node
+            _out(f"node {node}:")
+        _out(f"  {printable(c.text)}")
+    if rest:
+        _out(f"  … {rest}")
+    for f in x.files:
+        if args.output:
+            _out(f"file {printable(args.output)}/{f.name} (written)")
+        else:
+            _out(f"file {f.name} (write it beside the command, or use -o DIR):")
+            _out("\n".join(f"  {printable(line)}" for line in f.text.splitlines()))
+    for n in x.notes:
+        _out(f"note: {printable(n)}")
+    _out()
+
+
+def _header(plan, result) -> None:
+    from ..diagnostics import printable
+    from ..launch.launch import model_path
+
+    lay = result.layout
+    nodes = -(-lay.gpus_used // lay.gpus_per_node)
+    title = f"{result.decl.name} = {result.decl.text}" if result.decl.name else result.decl.text
+    _out(f"# dagc launch: {printable(plan.name)} · strategy `{printable(title)}` · {lay.gpus_used} GPUs "
+         f"({nodes} node{'s' if nodes > 1 else ''} of {lay.gpus_per_node})")
+    m = model_path(plan)
+    _out(f"model: {printable(m.text)} ({printable(m.why)})")
+    if result.metrics:
+        _out(f"dagc's figures for it: {_figures(result.metrics)}")
+    chosen = [d for d in result.diagnostics if d.code == "N605"]      # `batch = max`: the batch the figures are for
+    if chosen:
+        _out(printable(chosen[0].message))
+    _out()
+
+
+def cmd_launch(args) -> int:
+    """Print the launch commands of each strategy of the plan (or --strategy) on the engine(s)."""
+    from pathlib import Path
+
+    from ..export.launch import write_files
+    from ..export.write import OutputError
+    from ..launch.engines import launch_result
+
+    loaded, code = _load(args)
+    if loaded is None:
+        return code
+    plan, results = loaded
+    engines = (args.engine,) if args.engine else ENGINE_KEYS
+    launches = [launch_result(r, engines, file_dir=args.output) if r.valid else None for r in results]
+    if args.output:                  # every file checked, then all written, before anything is printed
+        try:
+            write_files([x for xs in launches if xs for x in xs], Path(args.output))
+        except OutputError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_OUTPUT
+    exit_code = EXIT_OK
+    for result, xs in zip(results, launches, strict=True):
+        if xs is None:
+            exit_code = max(exit_code, _refuse_invalid(args, result))
+            continue
+        _header(plan, result)
+        for x in xs:
+            _print_launch(args, plan, result, x)
+        if not any(x.ok for x in xs):
+            exit_code = max(exit_code, EXIT_INVALID)
+    return exit_code

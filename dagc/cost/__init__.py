@@ -1,0 +1,1 @@
+"""Op and collective durations from the kernel profiles and the network (SPEC 6)."""

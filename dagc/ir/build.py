@@ -1,0 +1,118 @@
+"""Build the SPMD DAG of a checked plan (SPEC 5).
+
+Input: a `Plan`'s model, cluster and workload, and a `Layout`. Output: a `Dag` with the
+prefill (every micro-batch through every stage) and a two-step decode, for one
+representative DP replica (the busiest one: ceil(batch/dp) requests).
+
+The ops and their per-rank figures come from the op catalogue (`dagc.ir.ops`): numpy vectors
+over the local ranks of a stage group, made once per op shape (`OpTemplate`) and shared by
+every layer and stage with that shape, so building costs layers × micro-batches small Python
+objects, independent of the GPU count.
+"""
+
+from __future__ import annotations
+
+from ..layout.layout import Layout
+from ..plan.plan import Model, Workload
+from .dag import GROUP_BUDGET, NODE_BUDGET, Dag, DagTooLarge, Phase, estimate_nodes
+from .ops import Op, OpShapes, layer_ops, rank_dims
+
+__all__ = ["build"]
+
+
+def build(model: Model, workload: Workload, layout: Layout, budget: int = NODE_BUDGET) -> Dag:
+    """Build the prefill and two-step decode DAG of one representative replica.
+
+    Example:
+        >>> from dagc.verdict.check import load_plan_text
+        >>> from dagc.layout.layout import resolve
+        >>> from dagc.lang.flatten import flatten
+        >>> p = load_plan_text('model preset "mixtral-8x7b" cluster { gpus = 16 gpu preset "h100-sxm" } '
+        ...                    'workload { batch = 8 prompt = 128 generate = 8 } strategy pp 2 < tp 2 ; ep 8 >')
+        >>> lay = resolve(p.model, p.cluster, p.workload, flatten(p.strategies[0])[0])
+        >>> dag = build(p.model, p.workload, lay)
+        >>> # (prefill + 2 decode steps) × 2 micro-batches × (32 layers × 11 ops + send, recv, embed,
+        >>> # final norm, lm_head)
+        >>> len(dag) == 3 * 2 * (32 * 11 + 5)
+        True
+
+    Raises:
+        DagTooLarge: when the DAG would exceed `budget` nodes (`dagc.ir.dag.estimate_nodes`, an upper
+            bound) or its stage group `dagc.ir.dag.GROUP_BUDGET` GPUs; nothing is built then, so no
+            plan can make dagc build an unbounded graph.
+    """
+    _check_budget(layout, budget)
+    b = _Builder(model, workload, layout)
+    for phase, step in ((Phase.PREFILL, 0), (Phase.DECODE, 0), (Phase.DECODE, 1)):
+        for j in range(layout.microbatches):
+            b.microbatch_pass(phase, step, j)
+    return b.dag
+
+
+def _check_budget(layout: Layout, budget: int) -> None:
+    estimate = estimate_nodes(layout)
+    if estimate > budget:
+        raise DagTooLarge(f"the DAG would have about {estimate:,} nodes, above the budget of {budget:,}")
+    if layout.group_size > GROUP_BUDGET:
+        raise DagTooLarge(f"a stage group of {layout.group_size:,} GPUs is above the budget of {GROUP_BUDGET:,} "
+                          "for per-rank figures")
+
+
+class _Builder:
+    """Appends one micro-batch's pass through every stage at a time, in topological order."""
+
+    def __init__(self, model: Model, workload: Workload, layout: Layout):
+        self.model, self.workload, self.layout = model, workload, layout
+        self.dims = rank_dims(model, layout)
+        self.reqs = layout.requests()
+        self.dag = Dag(layout.group_size, layout.pp, layout.dp, layout.microbatches)
+        self.shapes: dict[tuple, OpShapes] = {}
+        self.layer_plans = {dense: layer_ops(layout, model, dense) for dense in (True, False)}
+        self.lm_head_of: dict[tuple[int, int], int] = {}     # (micro-batch, decode step) → its LM head
+
+    def shape(self, phase: Phase, j: int, stage: int) -> OpShapes:
+        lay = self.layout
+        # Stages whose first rank sits at the same offset in a node have the same templates.
+        key = (phase, tuple(self.reqs[j]), (stage * lay.group_size) % lay.gpus_per_node, stage == lay.pp - 1)
+        if key not in self.shapes:
+            self.shapes[key] = OpShapes(self.model, self.workload, lay, self.dims, phase, self.reqs[j], stage)
+        return self.shapes[key]
+
+    def microbatch_pass(self, phase: Phase, step: int, j: int) -> None:
+        dag, last_stage = self.dag, self.layout.pp - 1
+        prev: list[int] = []
+        for stage, (first_layer, end_layer) in enumerate(self.layout.stage_layers):
+            s = self.shape(phase, j, stage)
+            if stage == 0:
+                # The second decode step starts from the token the first one produced.
+                preds = [self.lm_head_of[(j, 0)]] if (phase is Phase.DECODE and step == 1) else []
+                prev = [dag.add(s.get(Op.EMBED), phase, step, stage, -1, j, preds, pos=-1.0)]
+            for layer in range(first_layer, end_layer):
+                prev = self.layer(s, phase, step, stage, layer, j, prev)
+            if stage == last_stage:
+                layers = self.model.layers
+                norm = dag.add(s.get(Op.FINAL_NORM), phase, step, stage, -1, j, prev, pos=layers + 0.1)
+                self.lm_head_of[(j, step)] = dag.add(s.get(Op.LM_HEAD), phase, step, stage, -1, j, [norm],
+                                                     pos=layers + 0.2)
+            else:
+                boundary = end_layer - 1 + 0.995
+                send = dag.add(s.get(Op.SEND), phase, step, stage, -1, j, prev, pos=boundary)
+                # The recv is the same transfer, seen from the receiving stage.
+                recv = dag.add(s.get(Op.RECV), phase, step, stage + 1, -1, j, prev, pos=boundary)
+                dag.tie(send, recv)
+                prev = [recv]
+
+    def layer(self, s: OpShapes, phase: Phase, step: int, stage: int, layer: int, j: int,
+              prev: list[int]) -> list[int]:
+        """Append one layer's ops after `prev`; returns the ops whose outputs leave the layer."""
+        ops, outputs = self.layer_plans[not self.model.is_moe_layer(layer)]
+        ids: list[int] = []
+        add = self.dag.add
+        for seq, lop in enumerate(ops):
+            preds = lop.preds
+            if len(preds) == 1:              # most ops: one predecessor, the op before or the layer's input
+                pred_ids = list(prev) if preds[0] < 0 else [ids[preds[0]]]
+            else:
+                pred_ids = [x for p in preds for x in (prev if p < 0 else (ids[p],))]
+            ids.append(add(s.get(lop.op), phase, step, stage, layer, j, pred_ids, pos=layer + seq / 100))
+        return [ids[k] for k in outputs]

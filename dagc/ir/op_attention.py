@@ -1,0 +1,208 @@
+"""The figures of attention and the dense ops of a layer, a stage's ends and a stage boundary (SPEC 5, 6).
+
+Input: the `Shapes` of one (phase, micro-batch shape, stage placement) and the op's `Recipe`.
+Output: the op's `OpTemplate` — per-rank tokens, FLOPs, HBM bytes, bytes sent, working set and
+the kernels it launches (the unfused reference, `REFERENCE`). `dagc.ir.ops` lists them in `RECIPES`.
+Covered: embedding, norms, the TP and CP collectives, the QKV and O projections, attention
+(prefill and decode, rope and layout glue), the dense FFN, the LM head and the pipeline send.
+Beside each figure function, its `_reads`: what it reads of the shapes (the model and workload
+aside), the key under which `dagc.serve.fastsched.Timer` prices it once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import replace
+
+from ..layout.shards import kv_heads_per_rank
+from ..plan.params import ffn_params
+from ..plan.plan import AttentionKind
+from .dag import Kernel, KernelClass, OpKind, OpTemplate, Phase
+from .op_shapes import AB, REFERENCE, Recipe, Shapes, decode_context
+
+__all__ = ["attention", "cp_gather", "dense_ffn", "embed", "final_norm", "lm_head", "norm", "o_proj", "qkv", "send",
+           "tp_gather", "tp_reduce", "attention_reads", "cp_gather_reads", "dense_ffn_reads", "embed_reads",
+           "final_norm_reads", "lm_head_reads", "norm_reads", "o_proj_reads", "qkv_reads", "send_reads",
+           "tp_gather_reads", "tp_reduce_reads"]
+
+
+def embed(s: Shapes, r: Recipe) -> OpTemplate:
+    d, t = s.d, s.t
+    return s.compute(r, t, s.zero, t * d.h * (d.wb + AB), t * d.h * AB, s.T, 0.0, t * d.h * AB,
+                     (s.memory_pass("gather", 2 * t * d.h * AB, "copy"),))
+
+
+
+def embed_reads(s: Shapes) -> Hashable:
+    return s.t_key, s.T
+
+def norm(s: Shapes, r: Recipe) -> OpTemplate:
+    d = s.d
+    t = s.t / d.tp if d.sp else s.t
+    act = 2 * t * d.h * AB
+    return s.compute(r, t, 2 * d.h * t, act + d.h * d.wb, act, s.T, 2 * d.h * s.T, act / 2,
+                     (s.memory_pass("rms_norm", 2 * t * d.h * AB, "rms_norm"),))
+
+
+
+def norm_reads(s: Shapes) -> Hashable:
+    return s.t_key, s.T, s.d.tp if s.d.sp else 1
+
+def qkv(s: Shapes, r: Recipe) -> OpTemplate:
+    d = s.d
+    # MLA's several projections are costed as one GEMM of the same weights (N = params / hidden).
+    return s.matmul(r, d.qkv_params_r, d.qkv_params_full, s.t, d.h, d.q_out + d.kv_out, s.T)
+
+
+
+def qkv_reads(s: Shapes) -> Hashable:
+    return s.t_key, s.T, s.d.tp
+
+def attention(s: Shapes, r: Recipe) -> OpTemplate:
+    d, w, m = s.d, s.w, s.m
+    if s.phase is Phase.PREFILL:
+        flops = s.n_seq * w.prompt ** 2 * d.heads_r * (d.dk + d.dv) / d.cp
+        total = s.R * w.prompt ** 2 * m.heads * (d.dk + d.dv)
+        act = s.t * (d.q_out + d.kv_out + d.o_in) * AB
+        hbm = act + s.t * d.kvb_token                         # writes this layer's KV cache
+        out = s.t * d.o_in * AB
+        # cp: each rank computes 1/cp of every sequence's attention
+        kernel = s.kernel("flash_prefill", KernelClass.ATTN_PREFILL,
+                          (s.n_seq / d.cp, s.vec(w.prompt), s.vec(d.heads_r), s.vec(_kv_heads_attn(s)),
+                           s.vec((d.dk + d.dv) / 2)))
+    else:
+        ctx = decode_context(w)
+        flops = 2 * s.n_seq * ctx * d.heads_r * (d.dk + d.dv) / d.cp
+        total = 2 * s.R * ctx * m.heads * (d.dk + d.dv)
+        act = s.n_seq * (d.q_out + d.o_in) * AB
+        hbm = act + s.n_seq * ctx / d.cp * d.kvb_token        # reads the KV cache
+        out = s.n_seq * d.o_in * AB
+        kernel = _decode_kernel(s, ctx / d.cp)
+    return s.compute(r, s.t, flops, hbm, act, s.T, total, out, (*_rope_kernels(s), kernel, *_attention_glue(s)))
+
+
+
+def attention_reads(s: Shapes) -> Hashable:
+    return s.t_key, s.seq_key, s.T, s.R, s.d.tp, s.d.cp
+
+def _rope_kernels(s: Shapes) -> tuple[Kernel, ...]:
+    """Rotary embedding of q and k, unfused (REFERENCE): per element 9 bf16 reads and writes, 13
+    launches per tensor; MLA rotates only its rope dimensions."""
+    m, d = s.m, s.d
+    if m.attention is AttentionKind.MLA and m.mla is not None:
+        width = (d.heads_r + 1) * m.mla.qk_rope
+    else:
+        width = d.q_out + d.kv_out / 2
+    return (s.memory_pass("rope", 9 * AB * s.t * width, "copy", REFERENCE["rope"]),)
+
+
+def _attention_glue(s: Shapes) -> tuple[Kernel, ...]:
+    """The attention output made contiguous for the O projection and, in decode, the new token's K
+    and V written into the cache (REFERENCE)."""
+    d = s.d
+    glue = [s.memory_pass("o_layout", 2 * AB * s.t * d.o_in, "copy", REFERENCE["o_layout"])]
+    if s.phase is Phase.DECODE:
+        glue.append(s.memory_pass("kv_write", 2 * AB * s.t * d.kv_out, "copy", REFERENCE["kv_write"]))
+    return tuple(glue)
+
+
+def _kv_heads_attn(s: Shapes) -> float:
+    """KV heads a rank's attention reads per query head group (MLA prefill runs as multi-head)."""
+    m = s.m
+    if m.attention is AttentionKind.MLA:
+        return s.d.heads_r
+    return float(kv_heads_per_rank(m, s.d.tp))
+
+
+def _decode_kernel(s: Shapes, ctx: float) -> Kernel:
+    """Decode attention over `ctx` cached tokens per request; an 8-bit cache reads half the bytes of
+    the bf16 cache the profile measured, so it counts as half the context."""
+    m, d = s.m, s.d
+    ctx_eff = ctx * m.kv_cache.bytes / 2
+    if m.attention is AttentionKind.MLA and m.mla is not None:
+        return s.kernel("mla_decode", KernelClass.MLA_DECODE, (s.n_seq, s.vec(ctx_eff), s.vec(d.heads_r),
+                                                               s.vec(m.mla.kv_lora), s.vec(m.mla.qk_rope)))
+    return s.kernel("decode_attention", KernelClass.ATTN_DECODE,
+                    (s.n_seq, s.vec(ctx_eff), s.vec(d.heads_r), s.vec(_kv_heads_attn(s)), s.vec(d.dk)))
+
+
+def o_proj(s: Shapes, r: Recipe) -> OpTemplate:
+    d = s.d
+    kernels = (s.gemm("o_proj", s.t, d.h, d.o_in), s.residual_add(s.t))
+    return s.matmul(r, d.o_params_r, d.o_params_full, s.t, d.o_in, d.h, s.T, kernels)
+
+
+
+def o_proj_reads(s: Shapes) -> Hashable:
+    return s.t_key, s.T, s.d.tp
+
+def tp_reduce(s: Shapes, r: Recipe) -> OpTemplate:
+    d = s.d
+    kind = OpKind.REDUCE_SCATTER if d.sp else OpKind.ALL_REDUCE
+    return s.comm(replace(r, kind=kind), d.tp, s.t, s.t * d.h * AB, s.crosses(d.tp), s.nodes(d.tp))
+
+
+
+def tp_reduce_reads(s: Shapes) -> Hashable:
+    return s.t_key, s.d.tp, s.d.sp, s.placement_key(s.d.tp)
+
+def tp_gather(s: Shapes, r: Recipe) -> OpTemplate:
+    d = s.d
+    return s.comm(r, d.tp, s.t, s.t * d.h * AB, s.crosses(d.tp), s.nodes(d.tp))
+
+
+
+def tp_gather_reads(s: Shapes) -> Hashable:
+    return s.t_key, s.d.tp, s.placement_key(s.d.tp)
+
+def cp_gather(s: Shapes, r: Recipe) -> OpTemplate:
+    d = s.d
+    return s.comm(r, d.cp, s.t, s.t * d.kv_out * AB, s.crosses(d.cp, d.tp * d.cp), s.nodes(d.cp, d.tp * d.cp))
+
+
+
+def cp_gather_reads(s: Shapes) -> Hashable:
+    return s.t_key, s.d.tp, s.d.cp, s.placement_key(s.d.cp, s.d.tp * s.d.cp)
+
+def dense_ffn(s: Shapes, r: Recipe) -> OpTemplate:
+    m, d = s.m, s.d
+    full = ffn_params(m, m.moe.dense_ffn)
+    ffn_r = m.moe.dense_ffn / d.tp
+    return s.matmul(r, full / d.tp, full, s.t, d.h, d.gate * ffn_r, s.T,
+                    (*s.ffn_kernels(s.t, ffn_r), s.residual_add(s.t)))
+
+
+
+def dense_ffn_reads(s: Shapes) -> Hashable:
+    return s.t_key, s.T, s.d.tp
+
+def final_norm(s: Shapes, r: Recipe) -> OpTemplate:
+    d = s.d
+    n = s.n_seq / d.cp
+    act = 2 * n * d.h * AB
+    return s.compute(r, n, 2 * d.h * n, act + d.h * d.wb, act, s.R, 2 * d.h * s.R, act / 2,
+                     (s.memory_pass("rms_norm", 2 * n * d.h * AB, "rms_norm"),))
+
+
+
+def final_norm_reads(s: Shapes) -> Hashable:
+    return s.seq_key, s.R, s.d.cp
+
+def lm_head(s: Shapes, r: Recipe) -> OpTemplate:
+    m, d = s.m, s.d
+    n = s.n_seq / d.cp
+    full = m.vocab * d.h
+    return s.matmul(r, full / d.tp, full, n, d.h, m.vocab / d.tp, s.R)
+
+
+
+def lm_head_reads(s: Shapes) -> Hashable:
+    return s.seq_key, s.R, s.d.tp, s.d.cp
+
+def send(s: Shapes, r: Recipe) -> OpTemplate:
+    t = s.t / s.d.tp if s.d.sp else s.t
+    return s.comm(r, 2, t, t * s.d.h * AB, s.lay.send_crosses_nodes(s.stage))
+
+
+def send_reads(s: Shapes) -> Hashable:
+    return s.t_key, s.d.tp if s.d.sp else 1, s.lay.send_crosses_nodes(s.stage)

@@ -1,0 +1,171 @@
+"""The figures of the MoE ops of a layer (SPEC 5, 6.5): the router, the EP dispatch and combine,
+the routed experts with their glue kernels, the ETP reduce and the shared experts.
+
+Input: the `Shapes` of one (phase, micro-batch shape, stage placement) and the op's `Recipe`.
+Output: the op's `OpTemplate`. Tokens entering the expert domain are shared among the TP ranks
+(each rank dispatches 1/tp of its attention group's tokens) unless the expert group is the TP
+group (`experts_inside_tp`); the busiest EP rank gets the expected maximum of the routing.
+Beside each figure function, its `_reads` (as in `dagc.ir.op_attention`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import replace
+
+import numpy as np
+
+from ..layout.shards import expected_distinct_nodes, expected_distinct_ranks
+from ..plan.params import ffn_params
+from ..plan.plan import DType, Model, Workload
+from .dag import Kernel, KernelClass, OpTemplate
+from .op_shapes import AB, ALIGN_ROWS, REFERENCE, Recipe, Shapes
+
+__all__ = ["combine", "dispatch", "dispatch_dtype", "etp_reduce", "etp_reduce_lower", "expert_ffn", "expert_ffn_lower",
+           "router", "shared_expert", "a2a_reads", "etp_reduce_reads", "expert_ffn_reads", "router_reads",
+           "shared_expert_reads"]
+
+
+def router(s: Shapes, r: Recipe) -> OpTemplate:
+    m, d = s.m, s.d
+    p = d.h * m.moe.experts
+    act = s.u * (d.h + m.moe.experts) * AB
+    kernels = (s.gemm("router_gemm", s.u, m.moe.experts, d.h, DType.BF16),
+               s.memory_pass("softmax_topk", 4 * s.u * m.moe.experts, "router_topk"))
+    return s.compute(r, s.u, 2 * p * s.u, p * d.wb + act, act, s.T, 2 * p * s.T, s.u * m.moe.experts * AB, kernels)
+
+
+
+def router_reads(s: Shapes) -> Hashable:
+    return s.u_key, s.T
+
+def dispatch_dtype(m: Model, w: Workload) -> DType:
+    """The EP dispatch payload's dtype: as written, else fp8 for 8-bit weights, else bf16."""
+    if w.dispatch is not None:
+        return w.dispatch
+    return DType.FP8 if m.weights.is_8bit_or_less else DType.BF16
+
+
+def _a2a(s: Shapes, r: Recipe, payload_bytes: float) -> OpTemplate:
+    """An EP all-to-all: each token goes once to each EP rank holding one of its top-k experts (to
+    every etp shard of it), in `payload_bytes` per value; across nodes once per destination node,
+    then forwarded over NVLink (SPEC 6.5)."""
+    lay, moe, d = s.lay, s.m.moe, s.d
+    size = lay.ep * lay.etp
+    ranks_hit = expected_distinct_ranks(moe.top_k, moe.experts, lay.ep)
+    per_token = d.h * payload_bytes * lay.etp
+    nbytes = s.u * ranks_hit * per_token
+    nodes = s.nodes(size)
+    network = None
+    if nodes > 1:
+        per_node = max(1, lay.ep // nodes)
+        nodes_hit = expected_distinct_nodes(moe.top_k, moe.experts, lay.ep, per_node)
+        network = s.u * nodes_hit * per_token
+    tpl = s.comm(r, size, s.u * moe.top_k, nbytes, s.crosses(size))
+    return replace(tpl, nodes=nodes, network_bytes=network)
+
+
+def dispatch(s: Shapes, r: Recipe) -> OpTemplate:
+    return _a2a(s, r, dispatch_dtype(s.m, s.w).bytes)
+
+
+def combine(s: Shapes, r: Recipe) -> OpTemplate:
+    return _a2a(s, r, AB)                                 # combine stays bf16
+
+
+
+def a2a_reads(s: Shapes) -> Hashable:
+    """What `dispatch` and `combine` read."""
+    return s.u_key, s.lay.ep, s.lay.etp, s.placement_key(s.lay.ep * s.lay.etp)
+
+def expert_ffn(s: Shapes, r: Recipe) -> OpTemplate:
+    return _expert_ffn(s, r, *s.expert_tokens)
+
+
+def expert_ffn_lower(s: Shapes, r: Recipe) -> OpTemplate:
+    """`expert_ffn` with every rank of an EP group at the group's mean rows (`Shapes.expert_tokens_mean`:
+    no routing statistics). Its kernels' shapes are nowhere above those of `expert_ffn`'s busiest
+    rank, so priced by `dagc.cost.cost.template_lower_s` it bounds `expert_ffn`'s time from below."""
+    return _expert_ffn(s, r, *s.expert_tokens_mean)
+
+
+def _expert_ffn(s: Shapes, r: Recipe, e: np.ndarray, hit: np.ndarray) -> OpTemplate:
+    """The routed experts' template with `e` assignments and `hit` experts hit per rank."""
+    m, lay, d = s.m, s.lay, s.d
+    per = ffn_params(m, m.moe.ffn) / lay.etp
+    act = e * (d.h + d.gate * m.moe.ffn / lay.etp) * AB
+    assignments = s.T * m.moe.top_k
+    return s.compute(r, e, 2 * per * e, hit * per * d.wb + act, act, assignments,
+                     2 * ffn_params(m, m.moe.ffn) * assignments, e * d.h * AB, _expert_kernels(s, e, hit))
+
+
+
+def expert_ffn_reads(s: Shapes) -> Hashable:
+    return s.u_key, s.T, s.lay.ep, s.lay.etp
+
+def expert_ffn_act_floor(s: Shapes) -> float:
+    """A lower bound of the largest per-rank working set of `expert_ffn` (its `act_bytes`: the rows
+    arriving and the ffn's output of each) that needs neither its kernels nor the routing's
+    statistics: the busiest rank of an EP group takes at least the group's mean assignments (the
+    ranks' factors average to one, `Shapes.expert_tokens`)."""
+    origin = s.expert_origin
+    if not origin.size:
+        return 0.0
+    mean = float(origin.max()) * s.m.moe.top_k / s.lay.ep
+    return mean * (s.d.h + s.d.gate * s.m.moe.ffn / s.lay.etp) * AB
+
+
+def _expert_kernels(s: Shapes, e: np.ndarray, hit: np.ndarray) -> tuple[Kernel, ...]:
+    """The routed experts as engines run them: permute the arriving tokens' rows into expert order
+    (`e` token-expert rows), the grouped gate·up GEMM over the `hit` experts with rows, the
+    activation, the grouped down GEMM, and the un-permutation (scatter-add of the rows back into
+    their tokens). Bytes follow the measured glue kernels (bench/calibration/measure_ops.py)."""
+    m, d = s.m, s.d
+    k = m.moe.top_k
+    ffn_r = m.moe.ffn / s.lay.etp
+    arriving = e / k                                      # distinct tokens behind the rows, about
+    tpe = np.divide(e, hit, out=np.zeros_like(e), where=hit > 0)
+    up_n = (d.gate - 1) * ffn_r
+    grouped = KernelClass.GROUPED_GEMM
+    rows_padded = e + m.moe.experts / s.lay.ep * (ALIGN_ROWS - 1)
+    return (
+        s.memory_pass("routing_index", 40 * e, "copy", REFERENCE["routing_index"]),
+        s.memory_pass("zero_fill", AB * d.h * (rows_padded + arriving), "copy", REFERENCE["zero_fill"]),
+        s.memory_pass("permute", AB * d.h * (arriving + 2 * e), "permute"),
+        s.kernel("gate_up" if d.gate == 3 else "up", grouped, (hit, tpe, s.vec(d.h), s.vec(up_n)), m.weights),
+        s.memory_pass("activation", (6 if d.gate == 3 else 4) * e * ffn_r, "silu_mul"),
+        s.kernel("down", grouped, (hit, tpe, s.vec(ffn_r), s.vec(d.h)), m.weights),
+        s.memory_pass("combine_weights", 4 * AB * d.h * e, "copy", REFERENCE["combine_weights"]),
+        s.memory_pass("unpermute", AB * d.h * (2 * e + 2 * arriving), "unpermute"),
+        s.residual_add(arriving),
+    )
+
+
+def etp_reduce(s: Shapes, r: Recipe) -> OpTemplate:
+    return _etp_reduce(s, r, s.expert_tokens[0])
+
+
+def etp_reduce_lower(s: Shapes, r: Recipe) -> OpTemplate:
+    """`etp_reduce` of `expert_ffn_lower`'s rows (`Shapes.expert_tokens_mean`: no routing statistics):
+    nowhere more bytes than `etp_reduce`'s busiest rank, so no longer."""
+    return _etp_reduce(s, r, s.expert_tokens_mean[0])
+
+
+def _etp_reduce(s: Shapes, r: Recipe, e: np.ndarray) -> OpTemplate:
+    lay, d = s.lay, s.d
+    return s.comm(r, lay.etp, e, e * d.h * AB, s.crosses(lay.etp), s.nodes(lay.etp))
+
+
+
+def etp_reduce_reads(s: Shapes) -> Hashable:
+    return s.u_key, s.lay.ep, s.lay.etp, s.placement_key(s.lay.etp)
+
+def shared_expert(s: Shapes, r: Recipe) -> OpTemplate:
+    m, d = s.m, s.d
+    full = m.moe.shared * ffn_params(m, m.moe.shared_ffn_size)
+    ffn_r = m.moe.shared * m.moe.shared_ffn_size / d.tp
+    return s.matmul(r, full / d.tp, full, s.t, d.h, d.gate * ffn_r, s.T, s.ffn_kernels(s.t, ffn_r))
+
+
+def shared_expert_reads(s: Shapes) -> Hashable:
+    return s.t_key, s.T, s.d.tp

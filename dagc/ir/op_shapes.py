@@ -1,0 +1,275 @@
+"""The shapes the op catalogue's figures are computed at (SPEC 5, 6): what `dagc.ir.ops` and its
+figure modules (`dagc.ir.op_attention`, `dagc.ir.op_moe`) share.
+
+Input: a `Model`, a `Workload`, a `Layout`, a phase, the requests of one micro-batch per
+attention-DP group, and a stage. Output: `Shapes` — per-rank token counts of one (phase,
+micro-batch shape, stage placement) and the helpers that turn figures into `OpTemplate`s and
+`Kernel`s — with `RankDims` (the model's per-rank dimensions), `Recipe` (how one op is made) and
+`Peak`. `Shapes` makes each template once under its key (`template`); `dagc.ir.ops.OpShapes` names
+the keys (`Op`) and their recipes.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..enums import FastEnum
+from ..layout.layout import Layout
+from ..layout.shards import ACTIVATION_BYTES, busiest_rank_factor, expected_distinct_experts
+from ..plan.plan import Axis, DType, Model, Workload
+from .dag import Kernel, KernelClass, OpKind, OpTemplate, Phase
+
+__all__ = ["AB", "ALIGN_ROWS", "REFERENCE", "Peak", "RankDims", "Recipe", "Shapes", "decode_context",
+           "experts_inside_tp"]
+
+AB = ACTIVATION_BYTES
+
+# The reference implementation whose kernels dagc costs: plain, unfused PyTorch, as the calibration's
+# end-to-end runs (bench/calibration/measure_e2e.py) execute a layer. Each entry is how many kernels
+# a step launches; every launch costs at least the profile's per-kernel floor. Serving engines fuse
+# several of these (docs/cost-model.md says what that means for the estimates).
+REFERENCE: dict[str, int] = {
+    "rope": 26,              # q and k: positions → cos, sin, two casts, 4 multiplies, add, sub, cat (13 each)
+    "o_layout": 1,           # attention output transposed to tokens × heads·dim
+    "kv_write": 2,           # the decode token's K and V copied into the cache
+    "residual_add": 1,
+    "routing_index": 24,     # top-k weights normalised, per-expert counts, padded offsets (cumsums), argsort,
+                             # row positions and gathers of the sorted assignments
+    "zero_fill": 2,          # the padded expert input and the combined output zeroed
+    "combine_weights": 3,    # expert outputs gathered back to assignment order and scaled by their weights
+}
+ALIGN_ROWS = 16              # rows per expert are padded to a multiple of this for the grouped GEMM
+
+
+class Peak(FastEnum):
+    """Which dtype's peak FLOPs a compute op runs at."""
+
+    WEIGHTS = "weights"          # matmuls against the model's weights
+    KV_CACHE = "kv_cache"        # attention against the KV cache (fp8 cache: the fp8 peak)
+    NONE = "none"                # communication
+
+
+def decode_context(workload: Workload) -> int:
+    """Context length a decode step attends to: the mean over the generation."""
+    return workload.prompt + workload.generate // 2
+
+
+@dataclass(frozen=True)
+class RankDims:
+    """Model dimensions per rank, derived once per layout."""
+
+    h: int
+    wb: float
+    gate: int
+    tp: int
+    cp: int
+    sp: bool
+    heads_r: float
+    dk: int
+    dv: int
+    q_out: float          # per token, per rank
+    kv_out: float
+    o_in: float
+    qkv_params_r: float
+    qkv_params_full: float
+    o_params_r: float
+    o_params_full: float
+    kvb_token: float      # KV cache bytes per token per layer on a rank
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How one op is made: its node kind, the axis of its group, its peak, its figures, and what
+    those figures read of the shapes beside the plan's model and workload (`reads`: equal keys make
+    equal templates, so the search's timer prices an op once per key)."""
+
+    kind: OpKind
+    group: Axis | None
+    peak: Peak
+    figures: Callable[[Shapes, Recipe], OpTemplate]
+    reads: Callable[[Shapes], Hashable]
+
+
+def experts_inside_tp(lay: Layout) -> bool:
+    """Whether each EP group is one attention TP group (`tp N ; ep N`): after the TP
+    collective every rank holds all the group's tokens, so experts run on them without an
+    all-to-all and the TP reduce sums their outputs (SPEC 6.5)."""
+    size = lay.ep * lay.etp
+    return size > 1 and lay.cp == 1 and lay.tp == size
+
+
+class Shapes:
+    """The per-rank shapes of one (phase, micro-batch shape, stage placement); each op template made once."""
+
+    def __init__(self, m: Model, w: Workload, lay: Layout, d: RankDims, phase: Phase, req: np.ndarray,
+                 stage: int):
+        self.m, self.w, self.lay, self.d, self.phase = m, w, lay, d, phase
+        g = lay.group_size
+        a_idx = np.arange(g) // (lay.tp * lay.cp)
+        self.n_seq = req[a_idx]                                   # requests of each rank's attention group
+        per_seq = w.prompt if phase is Phase.PREFILL else 1
+        self.t = self.n_seq * per_seq / lay.cp                    # tokens through linear ops, per rank
+        # Each rank routes and dispatches its share of its attention group's tokens — unless the
+        # expert group lies inside the TP group, which already holds every token (no all-to-all).
+        self.u = self.t if experts_inside_tp(lay) else self.t / lay.tp
+        self.T = float(req.sum() * per_seq)                       # distinct tokens of the stage
+        self.R = float(req.sum())                                 # requests of the micro-batch
+        self.stage = stage
+        self.eager = phase is Phase.PREFILL                     # kernels launched outside a CUDA graph
+        self.start_rank = stage * g
+        self._cache: dict[Hashable, OpTemplate] = {}
+        self._vecs: dict[float, np.ndarray] = {}           # `vec` of numbers
+        self.zero = np.zeros(g)
+
+    # ----------------------------------------------------------- what the figures read
+    # The per-rank vectors as keys (their bytes: equal vectors, equal keys, whatever the layout
+    # they came from), for the recipes' `reads`.
+    @functools.cached_property
+    def t_key(self) -> tuple[str, bytes]:
+        """`t`, the tokens through linear ops per rank, with the phase (eager or graphed kernels)."""
+        return self.phase.value, self.t.tobytes()
+
+    @functools.cached_property
+    def u_key(self) -> tuple[str, bytes, bool]:
+        """`u`, the tokens each rank routes, with the phase and whether the experts sit inside the TP
+        group (then the EP groups' tokens are one rank's, not the sum: `expert_origin`)."""
+        return self.phase.value, self.u.tobytes(), experts_inside_tp(self.lay)
+
+    @functools.cached_property
+    def seq_key(self) -> tuple[str, bytes]:
+        """`n_seq`, the requests of each rank's attention group, with the phase."""
+        return self.phase.value, self.n_seq.tobytes()
+
+    def placement_key(self, size: int, span: int | None = None) -> tuple[bool, int]:
+        """What a collective of `size` ranks (blocks of `span`) reads of where the stage sits."""
+        return self.crosses(size, span), self.nodes(size, span)
+
+    def template(self, key: Hashable, recipe: Recipe) -> OpTemplate:
+        """The template `recipe` makes at this shape, made once under `key`, then shared."""
+        tpl = self._cache.get(key)
+        if tpl is None:
+            tpl = self._cache[key] = recipe.figures(self, recipe)
+        return tpl
+
+    # ----------------------------------------------------------- helpers
+    def crosses(self, size: int, span: int | None = None) -> bool:
+        """Whether a group of `size` ranks (spread over blocks of `span`) of this stage spans nodes."""
+        return size > 1 and self.lay.blocks_cross_nodes(self.start_rank, self.lay.group_size, span or size)
+
+    def nodes(self, size: int, span: int | None = None) -> int:
+        """Nodes a group of `size` ranks (spread over blocks of `span`) spans: 1 inside a node."""
+        if not self.crosses(size, span):
+            return 1
+        return min(size, max(2, -(-(span or size) // self.lay.gpus_per_node)))
+
+    def peak_dtype(self, peak: Peak) -> DType:
+        if peak is Peak.KV_CACHE:
+            return DType.FP8 if self.m.kv_cache.is_8bit_or_less else DType.BF16
+        return self.m.weights
+
+    def compute(self, r: Recipe, tokens, flops, hbm, act, tokens_total, flops_total, out,
+                kernels: tuple[Kernel, ...]) -> OpTemplate:
+        return OpTemplate(kind=r.kind, group=None, group_size=1, tokens=tokens, flops=flops, hbm_bytes=hbm,
+                          comm_bytes=self.zero, act_bytes=act, tokens_total=float(tokens_total),
+                          flops_total=float(flops_total), hbm_bytes_total=float(hbm.sum()), comm_bytes_total=0.0,
+                          out_bytes_total=float(np.sum(out)), peak_dtype=self.peak_dtype(r.peak), kernels=kernels)
+
+    # ----------------------------------------------------------- kernels
+    def vec(self, x) -> np.ndarray:
+        """`x` as a per-rank vector (read-only; a number's vector is made once per shape)."""
+        if isinstance(x, np.ndarray) and x.shape == self.zero.shape and x.dtype == np.float64:
+            view = x.view()
+            view.flags.writeable = False
+            return view
+        if np.ndim(x) == 0:
+            value = float(x)
+            hit = self._vecs.get(value)
+            if hit is None:
+                hit = self._vecs[value] = np.full(self.zero.shape, value)
+                hit.flags.writeable = False
+            return hit
+        return np.broadcast_to(np.asarray(x, dtype=np.float64), self.zero.shape)
+
+    def kernel(self, name: str, cls: KernelClass, shape: tuple, dtype: DType = DType.BF16, memory_op: str = "copy",
+               launches: int = 1) -> Kernel:
+        """A kernel of this shape's ops: eager in prefill (engines capture decode in CUDA graphs, not
+        prefill). Every kernel of the catalogue is made here."""
+        return Kernel(name, cls, shape, dtype, memory_op, launches, eager=self.eager)
+
+    def gemm(self, name: str, m, n: float, k: float, dtype: DType | None = None) -> Kernel:
+        return self.kernel(name, KernelClass.GEMM, (self.vec(m), self.vec(n), self.vec(k)), dtype or self.m.weights)
+
+    def memory_pass(self, name: str, nbytes, op: str, launches: int = 1) -> Kernel:
+        return self.kernel(name, KernelClass.MEMORY, (self.vec(nbytes),), memory_op=op, launches=launches)
+
+    def ffn_kernels(self, tokens, ffn_r: float) -> tuple[Kernel, ...]:
+        """A dense FFN on `tokens` rows with `ffn_r` intermediate columns per rank: the up (gate·up fused
+        when gated) GEMM, the activation, the down GEMM."""
+        d = self.d
+        up_n = (d.gate - 1) * ffn_r
+        act_bytes = (6 if d.gate == 3 else 4) * tokens * ffn_r
+        return (self.gemm("gate_up" if d.gate == 3 else "up", tokens, up_n, d.h),
+                self.memory_pass("activation", act_bytes, "silu_mul"),
+                self.gemm("down", tokens, d.h, ffn_r))
+
+    def residual_add(self, tokens) -> Kernel:
+        """x + f(x): two reads and a write of the hidden state."""
+        return self.memory_pass("residual_add", 3 * AB * tokens * self.d.h, "copy", REFERENCE["residual_add"])
+
+    def comm(self, r: Recipe, n: int, tokens, nbytes, crosses: bool, nodes: int = 1) -> OpTemplate:
+        return OpTemplate(kind=r.kind, group=r.group, group_size=n, tokens=tokens, flops=self.zero,
+                          hbm_bytes=self.zero, comm_bytes=nbytes, act_bytes=nbytes, tokens_total=float(tokens.sum()),
+                          flops_total=0.0, hbm_bytes_total=0.0, comm_bytes_total=float(nbytes.sum()),
+                          out_bytes_total=float(nbytes.sum()), crosses_nodes=crosses, nodes=nodes)
+
+    def matmul(self, r: Recipe, params_r: float, params_full: float, tokens, in_w: float, out_w: float,
+               distinct: float, kernels: tuple[Kernel, ...] | None = None) -> OpTemplate:
+        """A projection of `params_r` weights per rank on `tokens` rows; by default one GEMM."""
+        act = tokens * (in_w + out_w) * AB
+        if kernels is None:
+            kernels = (self.gemm(r.kind.value, tokens, params_r / in_w, in_w),)
+        return self.compute(r, tokens, 2 * params_r * tokens, params_r * self.d.wb + act, act, distinct,
+                            2 * params_full * distinct, tokens * out_w * AB, kernels)
+
+    @functools.cached_property
+    def expert_origin(self) -> np.ndarray:
+        """Distinct tokens entering each EP group (inside a TP group every rank holds all of them)."""
+        lay = self.lay
+        groups = self.u.reshape(-1, lay.ep * lay.etp)         # EP groups are consecutive local ranks
+        return groups[:, 0] if experts_inside_tp(lay) else groups.sum(axis=1)
+
+    @functools.cached_property
+    def expert_tokens(self) -> tuple[np.ndarray, np.ndarray]:
+        """Token-expert assignments per rank and distinct experts hit per rank."""
+        lay, moe = self.lay, self.m.moe
+        origin = self.expert_origin
+        busiest = float(origin.max()) if origin.size else 0.0
+        x = busiest_rank_factor(self.w.routing_imbalance, busiest, moe.top_k, moe.experts, lay.ep)
+        factor = np.full(lay.ep, 1.0 if lay.ep == 1 else (lay.ep - x) / (lay.ep - 1))
+        factor[0] = x if lay.ep > 1 else 1.0                  # ep index 0 is the busiest
+        return self._expert_rows(factor)
+
+    @functools.cached_property
+    def expert_tokens_mean(self) -> tuple[np.ndarray, np.ndarray]:
+        """`expert_tokens` with every rank of an EP group at the group's mean assignments, no routing
+        statistics needed: the factors of `expert_tokens` average to one over an EP group, so its
+        busiest rank has at least these rows (and the same experts hit)."""
+        return self._expert_rows(np.ones(self.lay.ep))
+
+    def _expert_rows(self, factor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Assignments and distinct experts hit per rank when EP index i takes `factor[i]` times its
+        group's mean assignments."""
+        lay, moe = self.lay, self.m.moe
+        size = lay.ep * lay.etp
+        origin = self.expert_origin
+        mean = origin * moe.top_k / lay.ep                    # assignments per ep index
+        ep_idx = (np.arange(size) // lay.etp) % lay.ep
+        e = (mean[:, None] * factor[ep_idx][None, :]).reshape(-1)
+        local_experts = moe.experts // lay.ep
+        hit = np.repeat(expected_distinct_experts(moe.experts, moe.top_k, origin, local=local_experts), size)
+        return e, hit
+

@@ -1,0 +1,233 @@
+"""The kernel profile file format (docs/kernels.md) and its E105 diagnostics.
+
+Input: the JSON text of a kernel profile, or the path of a profile file. Output: the validated
+file (`ProfileFile`, frozen pydantic models, extra fields forbidden) and its content digest, or a
+`PlanError` carrying one E105 diagnostic that never echoes the file's content. `dagc.kernels.kernels`
+turns the file into a `KernelProfile` (`dagc.kernels.profile`).
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+import os
+import stat
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field as PydField, ValidationError
+
+from ..diagnostics import Diagnostic, PlanError, Severity, quote
+from ..source import Span
+
+__all__ = ["FORMAT", "KERNELS_CODE", "MAX_PROFILE_BYTES", "MEMORY_OPS", "VERSION", "MemoryOp", "ProfileFile",
+           "Provenance", "read_profile_file", "validate_profile"]
+
+FORMAT = "dagc-kernel-profile"
+VERSION = 1
+KERNELS_CODE = "E105"              # a kernel profile file that cannot be read or is not a valid profile
+MAX_PROFILE_BYTES = 16 * 2**20     # the built-in profiles are ~80 KB
+
+
+class MemoryOp(enum.Enum):
+    """The memory-bound glue of an MoE layer, and a plain copy."""
+
+    RMS_NORM = "rms_norm"
+    SILU_MUL = "silu_mul"
+    ROUTER_TOPK = "router_topk"
+    PERMUTE = "permute"
+    UNPERMUTE = "unpermute"
+    COPY = "copy"
+
+
+MEMORY_OPS = tuple(op.value for op in MemoryOp)
+
+
+# ---------------------------------------------------------------- the file format (docs/kernels.md)
+
+_Pos = Annotated[float, PydField(gt=0, allow_inf_nan=False)]
+_NonNeg = Annotated[float, PydField(ge=0, allow_inf_nan=False)]
+_Dim = Annotated[int, PydField(ge=1, le=2**40)]
+_Text = Annotated[str, PydField(max_length=2000)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+
+class _Row(_Strict):
+    seconds: _Pos
+    flops: _NonNeg = 0.0
+    bytes: _NonNeg = 0.0
+
+
+class _GemmRow(_Row):
+    dtype: Literal["bf16", "fp8"]
+    M: _Dim
+    N: _Dim
+    K: _Dim
+
+
+class _GroupedRow(_Row):
+    dtype: Literal["bf16", "fp8"]
+    E: _Dim
+    tokens_per_expert: _Pos
+    K: _Dim
+    N: _Dim
+
+
+class _PrefillRow(_Row):
+    B: _Dim
+    S: _Dim
+    H: _Dim
+    Hkv: _Dim
+    D: _Dim
+
+
+class _DecodeRow(_Row):
+    B: _Dim
+    ctx: _Dim
+    H: _Dim
+    Hkv: _Dim
+    D: _Dim
+
+
+class _MlaRow(_Row):
+    B: _Dim
+    ctx: _Dim
+    heads: _Dim
+    kv_lora: _Dim = 512
+    rope: Annotated[int, PydField(ge=0, le=2**20)] = 64
+
+
+class _MemoryRow(_Strict):
+    op: Literal["rms_norm", "silu_mul", "router_topk", "permute", "unpermute", "copy"]
+    bytes: _Pos
+    seconds: _Pos
+
+
+class _Tables(_Strict):
+    gemm: list[_GemmRow] = PydField(min_length=1)
+    grouped_gemm: list[_GroupedRow] = PydField(min_length=1)
+    attn_prefill: list[_PrefillRow] = PydField(min_length=1)
+    attn_decode: list[_DecodeRow] = PydField(min_length=1)
+    memory: list[_MemoryRow] = PydField(min_length=1)
+    mla_decode: list[_MlaRow] | None = None
+
+
+class Provenance(_Strict):
+    """Where a profile's numbers come from."""
+
+    gpu: _Text
+    software: _Text
+    date: _Text
+    method: _Text
+    source: _Text
+    timing: dict[str, _Text] = {}
+
+
+class _Peaks(_Strict):
+    bf16_flops_per_s: _Pos
+    fp8_flops_per_s: _Pos | None = None
+    hbm_bytes_per_s: _Pos
+
+
+class _Floor(_Strict):
+    kernel_s: _Pos
+    tiny_kernel_s: _Pos | None = None
+    eager_kernel_s: _Pos | None = None     # one launch outside a CUDA graph (host-bound): eager prefill
+    method: _Text = ""
+
+
+class ProfileFile(_Strict):
+    format: Literal["dagc-kernel-profile"]
+    version: Literal[1]
+    name: Annotated[str, PydField(min_length=1, max_length=64)]
+    provenance: Provenance
+    peaks: _Peaks
+    floor: _Floor
+    tables: _Tables
+
+
+def _fail(message: str, at: Span | None, hint: str | None = None) -> PlanError:
+    return PlanError([Diagnostic(KERNELS_CODE, Severity.ERROR, message, at, hint)])
+
+
+_HINT = "a kernel profile is the JSON bench/make_profiles.py writes (docs/kernels.md)"
+
+
+def _where(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "the top level"
+
+
+def validate_profile(text: str, shown: str = "profile", at: Span | None = None) -> tuple[ProfileFile, str]:
+    """The profile file in `text` and its content digest; `shown` names it in messages, `at` locates them.
+
+    Raises:
+        PlanError: E105 when the text is not JSON or not a valid profile (never echoing its content).
+    """
+    shown = quote(shown)
+    try:
+        raw = json.loads(text)
+    except RecursionError:
+        raise _fail(f"kernel profile `{shown}` nests too deeply", at, _HINT) from None
+    except ValueError as exc:
+        msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "a number cannot be read"
+        raise _fail(f"kernel profile `{shown}` is not valid JSON: {msg}", at, _HINT) from None
+    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
+        raise _fail(f"`{shown}` is not a dagc kernel profile (its \"format\" is not \"{FORMAT}\")", at, _HINT)
+    if raw.get("version") != VERSION:
+        raise _fail(f"kernel profile `{shown}` has a version this dagc does not read (it reads version {VERSION})",
+                    at, "convert the measurements again with this dagc's bench/make_profiles.py")
+    try:
+        f = ProfileFile.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False, include_input=False)[0]
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise _fail(f"kernel profile `{shown}`: {_where(err['loc'])}: {err['msg']}{more}", at, _HINT) from None
+    digest = hashlib.sha256(json.dumps(f.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+    return f, digest
+
+
+def read_profile_file(path: str | os.PathLike, at: Span | None = None) -> str:
+    """The text of a kernel profile file: a regular file of at most `MAX_PROFILE_BYTES`, valid UTF-8.
+
+    `at` is where the plan names it (`kernels from "…"`); every problem is reported there.
+
+    Raises:
+        PlanError: E105 for a missing, unreadable, special, oversized or non-UTF-8 file.
+    """
+    shown = quote(Path(path).name or os.fspath(path))
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise _fail(f"kernel profile `{shown}` is not a regular file", at, "give the path of a .json file")
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise _fail(f"kernel profile `{shown}` is not a regular file", at, "give the path of a .json file")
+            chunks, size = [], 0
+            while size <= MAX_PROFILE_BYTES:
+                chunk = os.read(fd, min(1 << 20, MAX_PROFILE_BYTES + 1 - size))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+        finally:
+            os.close(fd)
+    except FileNotFoundError:
+        raise _fail(f"kernel profile `{shown}` does not exist", at, "check the path (relative to the plan)") from None
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "invalid path"
+        raise _fail(f"kernel profile `{shown}` cannot be read: {reason}", at) from None
+    data = b"".join(chunks)
+    if len(data) > MAX_PROFILE_BYTES:
+        raise _fail(f"kernel profile `{shown}` is larger than {MAX_PROFILE_BYTES:,} bytes", at,
+                    "is this the right file?")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise _fail(f"kernel profile `{shown}` is not UTF-8 text", at, _HINT) from None

@@ -1,0 +1,298 @@
+"""A measured kernel profile as time functions of op shapes (SPEC 6.4).
+
+Input: a validated profile file (`dagc.kernels.format.ProfileFile`) and its digest, or a profile and
+a GPU. Output: an immutable `KernelProfile` (`build_profile`; `for_gpu` for another GPU's peaks)
+whose methods return seconds (float64, the shape of the broadcast inputs), each answer
+remembered per profile. The interpolation is `dagc.kernels.tables`; the method is described in
+`dagc.kernels.kernels`.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import hashlib
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from ..plan.plan import DType, Gpu, KernelTimes
+from .format import MEMORY_OPS, MemoryOp, ProfileFile, Provenance
+from .tables import PeakSet, Table, dtype_name, evaluate, make_table, roofline_s
+
+__all__ = ["KernelProfile", "build_profile", "for_gpu"]
+
+_MEMO_MAX = 1 << 16                # answers a profile remembers (the search asks the same shapes again and again)
+_MEMO_MAX_ELEMENTS = 4096          # larger array arguments are computed afresh
+
+def _flat(*xs: Any) -> tuple[tuple[int, ...], list[np.ndarray]]:
+    arrays = np.broadcast_arrays(*(np.asarray(x, dtype=np.float64) for x in xs))
+    return arrays[0].shape, [a.reshape(-1) for a in arrays]
+
+
+def _key(arg: Any) -> Any:
+    if isinstance(arg, np.ndarray):
+        if arg.size > _MEMO_MAX_ELEMENTS:
+            raise TypeError("too large to remember")
+        return arg.dtype.str, arg.shape, arg.tobytes()
+    if isinstance(arg, enum.Enum):
+        return arg.value
+    if isinstance(arg, (int, float, str, np.generic)):
+        return arg
+    raise TypeError("not remembered")
+
+
+def _memoised(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Remember a time function's answers per profile: the cost model asks for the same shapes
+    for every candidate strategy. Arrays are returned as copies, so callers may change them."""
+    @functools.wraps(method)
+    def wrapper(self: KernelProfile, *args: Any, **kw: Any) -> Any:
+        if kw.get("lower"):
+            return method(self, *args, **kw)     # a roofline, no table interpolated: cheaper than its key
+        try:
+            key = (method.__name__, *map(_key, args), *((k, _key(v)) for k, v in sorted(kw.items())))
+        except TypeError:
+            return method(self, *args, **kw)
+        memo = self._memo
+        hit = memo.get(key)
+        if hit is None:
+            if len(memo) >= _MEMO_MAX:
+                memo.clear()
+            hit = memo[key] = method(self, *args, **kw)
+        return hit.copy() if isinstance(hit, np.ndarray) else hit
+    return wrapper
+
+
+def _logs(coords: np.ndarray) -> np.ndarray:
+    """Shape coordinates in log space; a zero dimension (no work) is placed at 1."""
+    return np.log(np.maximum(np.nan_to_num(coords, nan=1.0), 1.0))
+
+
+def _shape_logs(lower: bool, *coords: np.ndarray) -> np.ndarray:
+    """`_logs` of the shape coordinates, one row per query; an empty array for a `lower` query, whose
+    roofline reads no measured shape."""
+    return np.empty((0, 0)) if lower else _logs(np.stack(coords, axis=1))
+
+
+def _out(shape: tuple[int, ...], t: np.ndarray) -> Any:
+    return np.float64(t[0]) if shape == () else t.reshape(shape)
+
+
+class KernelProfile(KernelTimes):
+    """Measured kernel times of one GPU, as time functions of op shapes (immutable).
+
+    Example:
+        >>> from dagc.kernels.kernels import builtin_profile
+        >>> p = builtin_profile("h100-sxm")
+        >>> p.name, p.floor_s > 0
+        ('h100-sxm', True)
+        >>> float(p.gemm_s(4096, 4096, 4096, "bf16")) > 2 * 4096**3 / 989e12
+        True
+    """
+
+    __slots__ = ("name", "provenance", "floor_s", "eager_floor_s", "bf16_flops_per_s", "fp8_flops_per_s",
+                 "hbm_bytes_per_s", "_tables", "_digest", "_memo")
+
+    name: str
+    provenance: Provenance
+    floor_s: float
+    eager_floor_s: float
+    bf16_flops_per_s: float
+    fp8_flops_per_s: float | None
+    hbm_bytes_per_s: float
+    _tables: Mapping[str, Table]
+    _digest: str
+    _memo: dict[tuple, Any]
+
+    def __init__(self, name: str, provenance: Provenance, floor_s: float, peaks: PeakSet,
+                 tables: Mapping[str, Table], digest: str, eager_floor_s: float | None = None) -> None:
+        eager = float(eager_floor_s) if eager_floor_s is not None else float(floor_s)
+        for key, value in (("name", name), ("provenance", provenance), ("floor_s", float(floor_s)),
+                           ("eager_floor_s", max(eager, float(floor_s))),
+                           ("bf16_flops_per_s", peaks.bf16), ("fp8_flops_per_s", peaks.fp8),
+                           ("hbm_bytes_per_s", peaks.hbm), ("_tables", dict(tables)), ("_digest", digest),
+                           ("_memo", {})):
+            object.__setattr__(self, key, value)
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        raise AttributeError(f"KernelProfile is immutable: cannot set {key}")
+
+    def __reduce__(self) -> tuple:
+        return (KernelProfile, (self.name, self.provenance, self.floor_s, self._peaks, self._tables, self._digest,
+                                self.eager_floor_s))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, KernelProfile) and other._digest == self._digest
+
+    def __hash__(self) -> int:
+        return hash(self._digest)
+
+    def __repr__(self) -> str:
+        return f"KernelProfile({self.name!r})"
+
+    @property
+    def _peaks(self) -> PeakSet:
+        return PeakSet(self.bf16_flops_per_s, self.fp8_flops_per_s, self.hbm_bytes_per_s)
+
+    def has_table(self, name: str) -> bool:
+        """Whether the profile has measured points for an op class (`mla_decode` is optional)."""
+        return name in self._tables
+
+    @_memoised
+    def gemm_s(self, m: Any, n: Any, k: Any, dtype: DType | str = DType.BF16, *, lower: bool = False) -> Any:
+        """Seconds of `x[m, k] @ w[n, k]^T` with `dtype` inputs (bf16 out; fp32 in and out)."""
+        table_dtype, peak, eb, ob = self._peaks.matmul(dtype_name(dtype))
+        shape, (m, n, k) = _flat(m, n, k)
+        table = self._tables[f"gemm.{table_dtype}"]
+        n3, k3 = n[:, None, None], k[:, None, None]
+        hbm = self.hbm_bytes_per_s
+
+        def roof(_o: np.ndarray, mm: np.ndarray) -> np.ndarray:
+            return roofline_s(2.0 * mm * n3 * k3, eb * (mm * k3 + n3 * k3) + ob * mm * n3, peak, hbm)
+        return _out(shape, evaluate(table, _shape_logs(lower, n, k), np.zeros_like(m), m, roof, self.floor_s,
+                                     lower=lower))
+
+    @_memoised
+    def grouped_gemm_s(self, experts: Any, tokens_per_expert: Any, k: Any, n: Any,
+                       dtype: DType | str = DType.BF16, *, lower: bool = False) -> Any:
+        """Seconds of one grouped expert GEMM: `experts` experts that received tokens, each `[t, k] @ [k, n]`
+        with `tokens_per_expert` rows (a mean may be fractional). With few tokens it streams the
+        experts·k·n weights: memory-bound."""
+        table_dtype, peak, eb, ob = self._peaks.matmul(dtype_name(dtype))
+        shape, (e, t, k, n) = _flat(experts, tokens_per_expert, k, n)
+        key = f"grouped_gemm.{table_dtype}"
+        table = self._tables[key if key in self._tables else "grouped_gemm.bf16"]
+        e3, k3, n3 = e[:, None, None], k[:, None, None], n[:, None, None]
+        hbm = self.hbm_bytes_per_s
+
+        def roof(_o: np.ndarray, tt: np.ndarray) -> np.ndarray:
+            return roofline_s(2.0 * e3 * tt * k3 * n3, eb * (e3 * k3 * n3 + e3 * tt * k3) + ob * e3 * tt * n3, peak,
+                              hbm)
+        return _out(shape, evaluate(table, _shape_logs(lower, e, k, n), np.zeros_like(t), t, roof,
+                                     self.floor_s, lower=lower))
+
+    @_memoised
+    def attn_prefill_s(self, batch: Any, seq: Any, heads: Any, kv_heads: Any, head_dim: Any,
+                       *, lower: bool = False) -> Any:
+        """Seconds of causal flash attention over `batch` sequences of `seq` tokens (bf16)."""
+        shape, (b, s, h, hkv, d) = _flat(batch, seq, heads, kv_heads, head_dim)
+        b3, h3, hkv3, d3 = (x[:, None, None] for x in (b, h, hkv, d))
+        peak, hbm = self.bf16_flops_per_s, self.hbm_bytes_per_s
+
+        def roof(_o: np.ndarray, ss: np.ndarray) -> np.ndarray:
+            return roofline_s(2.0 * b3 * ss * ss * h3 * d3, 2.0 * b3 * ss * (2 * h3 + 2 * hkv3) * d3, peak, hbm)
+        return _out(shape, evaluate(self._tables["attn_prefill"], _shape_logs(lower, h, hkv, d),
+                                     np.zeros_like(s), s, roof, self.floor_s, lower=lower))
+
+    @_memoised
+    def attn_decode_s(self, batch: Any, ctx: Any, heads: Any, kv_heads: Any, head_dim: Any,
+                      *, lower: bool = False) -> Any:
+        """Seconds of one decode step's attention: one query token per request against `ctx` cached
+        tokens (bf16 K and V read once)."""
+        shape, (b, c, h, hkv, d) = _flat(batch, ctx, heads, kv_heads, head_dim)
+        h3, hkv3, d3 = (x[:, None, None] for x in (h, hkv, d))
+        peak, hbm = self.bf16_flops_per_s, self.hbm_bytes_per_s
+
+        def roof(bb: np.ndarray, cc: np.ndarray) -> np.ndarray:
+            return roofline_s(4.0 * bb * cc * h3 * d3, 4.0 * bb * cc * hkv3 * d3, peak, hbm)
+        return _out(shape, evaluate(self._tables["attn_decode"], _shape_logs(lower, h, hkv, d), b, c, roof,
+                                     self.floor_s, lower=lower))
+
+    @_memoised
+    def mla_decode_s(self, batch: Any, ctx: Any, heads: Any, kv_lora: Any = 512, rope: Any = 64,
+                     *, lower: bool = False) -> Any:
+        """Seconds of absorbed MLA decode attention over a latent cache of `kv_lora + rope` per token.
+
+        Without an `mla_decode` table, the decode-attention efficiencies are used with the MLA roofline
+        (shape: `heads` heads, one KV head of `kv_lora + rope`)."""
+        shape, (b, c, h, lat, rp) = _flat(batch, ctx, heads, kv_lora, rope)
+        h3, lat3, rp3 = (x[:, None, None] for x in (h, lat, rp))
+        peak, hbm = self.bf16_flops_per_s, self.hbm_bytes_per_s
+
+        def roof(bb: np.ndarray, cc: np.ndarray) -> np.ndarray:
+            return roofline_s(2.0 * bb * h3 * cc * (2 * lat3 + rp3), 2.0 * bb * cc * (lat3 + rp3), peak, hbm)
+        if "mla_decode" in self._tables:
+            coords = _logs(h[:, None])
+            return _out(shape, evaluate(self._tables["mla_decode"], coords, b, c, roof, self.floor_s, lower=lower))
+        coords = _logs(np.stack([h, np.ones_like(h), lat + rp], axis=1))
+        return _out(shape, evaluate(self._tables["attn_decode"], coords, b, c, roof, self.floor_s, lower=lower))
+
+    @_memoised
+    def memory_s(self, nbytes: Any, op: MemoryOp | str = "copy", *, lower: bool = False) -> Any:
+        """Seconds of a memory-bound op moving `nbytes` (each input read once, each output written once)."""
+        name = MemoryOp(op).value
+        key = f"memory.{name}" if f"memory.{name}" in self._tables else "memory.copy"
+        if key not in self._tables:
+            key = min(k for k in self._tables if k.startswith("memory."))
+        shape, (nb,) = _flat(nbytes)
+        hbm = self.hbm_bytes_per_s
+
+        def roof(_o: np.ndarray, bb: np.ndarray) -> np.ndarray:
+            return bb / hbm
+        return _out(shape, evaluate(self._tables[key], np.zeros((len(nb), 0)), np.zeros_like(nb), nb, roof,
+                                     self.floor_s, lower=lower))
+
+
+def build_profile(f: ProfileFile, digest: str) -> KernelProfile:
+    """The profile of a validated file: one interpolation table per kernel class and dtype."""
+    peaks = PeakSet(f.peaks.bf16_flops_per_s, f.peaks.fp8_flops_per_s, f.peaks.hbm_bytes_per_s)
+    t = f.tables
+    tables: dict[str, Table] = {}
+    for dt in ("bf16", "fp8"):
+        rows = [r for r in t.gemm if r.dtype == dt]
+        if rows:
+            _, peak, eb, ob = PeakSet(peaks.bf16, peaks.fp8 or peaks.bf16, peaks.hbm).matmul(dt)
+            tables[f"gemm.{dt}"] = make_table([((r.N, r.K), 0.0, r.M, r.seconds, float(roofline_s(
+                2.0 * r.M * r.N * r.K, eb * (r.M * r.K + r.N * r.K) + ob * r.M * r.N, peak, peaks.hbm))) for r in rows])
+        grouped = [r for r in t.grouped_gemm if r.dtype == dt]
+        if grouped:
+            _, peak, eb, ob = PeakSet(peaks.bf16, peaks.fp8 or peaks.bf16, peaks.hbm).matmul(dt)
+            tables[f"grouped_gemm.{dt}"] = make_table([((r.E, r.K, r.N), 0.0, r.tokens_per_expert, r.seconds, float(
+                roofline_s(2.0 * r.E * r.tokens_per_expert * r.K * r.N,
+                           eb * (r.E * r.K * r.N + r.E * r.tokens_per_expert * r.K)
+                           + ob * r.E * r.tokens_per_expert * r.N, peak, peaks.hbm))) for r in grouped])
+    if "gemm.bf16" not in tables:       # fp8-only measurements still answer bf16 queries
+        tables["gemm.bf16"] = tables["gemm.fp8"]
+    if "grouped_gemm.bf16" not in tables:
+        tables["grouped_gemm.bf16"] = tables["grouped_gemm.fp8"]
+    tables["attn_prefill"] = make_table([((r.H, r.Hkv, r.D), 0.0, r.S, r.seconds, float(roofline_s(
+        2.0 * r.B * r.S**2 * r.H * r.D, 2.0 * r.B * r.S * (2 * r.H + 2 * r.Hkv) * r.D, peaks.bf16, peaks.hbm)))
+        for r in t.attn_prefill])
+    tables["attn_decode"] = make_table([((r.H, r.Hkv, r.D), r.B, r.ctx, r.seconds, float(roofline_s(
+        4.0 * r.B * r.ctx * r.H * r.D, 4.0 * r.B * r.ctx * r.Hkv * r.D, peaks.bf16, peaks.hbm)))
+        for r in t.attn_decode])
+    if t.mla_decode:
+        tables["mla_decode"] = make_table([((r.heads,), r.B, r.ctx, r.seconds, float(roofline_s(
+            2.0 * r.B * r.heads * r.ctx * (2 * r.kv_lora + r.rope), 2.0 * r.B * r.ctx * (r.kv_lora + r.rope),
+            peaks.bf16, peaks.hbm))) for r in t.mla_decode])
+    for op in MEMORY_OPS:
+        rows_m = [r for r in t.memory if r.op == op]
+        if rows_m:
+            tables[f"memory.{op}"] = make_table([((), 0.0, r.bytes, r.seconds, r.bytes / peaks.hbm) for r in rows_m])
+    return KernelProfile(f.name, f.provenance, f.floor.kernel_s, peaks, tables, digest, f.floor.eager_kernel_s)
+
+
+def for_gpu(profile: KernelProfile, gpu: Gpu) -> KernelProfile:
+    """`profile`'s efficiencies applied to `gpu`'s own peaks: time = the GPU's roofline / the
+    interpolated efficiency, with the same per-kernel floor. The same profile when the peaks agree.
+
+    Example:
+        >>> from dagc.kernels.kernels import builtin_profile
+        >>> from dagc.plan.presets import GPU_PRESETS
+        >>> h100 = builtin_profile("h100-sxm")
+        >>> for_gpu(h100, GPU_PRESETS["h100-sxm"]) is h100, for_gpu(h100, GPU_PRESETS["a100-80g"]).name
+        (True, 'h100-sxm@a100-80g')
+    """
+    peaks = PeakSet(float(gpu.flops_16bit), float(gpu.flops_8bit) if gpu.flops_8bit else None,
+                     float(gpu.hbm_bytes_per_s))
+    mine = profile._peaks
+    same = (math.isclose(peaks.bf16, mine.bf16, rel_tol=1e-9) and math.isclose(peaks.hbm, mine.hbm, rel_tol=1e-9)
+            and (peaks.fp8 is None) == (mine.fp8 is None)
+            and (peaks.fp8 is None or mine.fp8 is None or math.isclose(peaks.fp8, mine.fp8, rel_tol=1e-9)))
+    if same:
+        return profile
+    digest = hashlib.sha256(f"{profile._digest}|{peaks}".encode()).hexdigest()
+    return KernelProfile(f"{profile.name}@{gpu.name}", profile.provenance, profile.floor_s, peaks, profile._tables,
+                         digest, profile.eager_floor_s)

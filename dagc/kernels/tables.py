@@ -1,0 +1,183 @@
+"""Kernel profile interpolation tables: measured points → time at any shape (SPEC 6.4).
+
+Input: measured points of one kernel class — (shape, outer tokens, inner tokens, seconds,
+roofline seconds) — and queries of shapes and token counts as numpy arrays. Output: a `Table`
+(`make_table`) and, for queries, seconds (`evaluate`). The method — log efficiency interpolated
+on the monotone envelope, the nearest measured shapes blended, the roofline outside the measured
+range — is described in `dagc.kernels.kernels`. `PeakSet` and `roofline_s` are the rooflines shared by
+the measured points and the queries.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["PeakSet", "Roofline", "Table", "dtype_name", "evaluate", "make_table", "roofline_s"]
+
+_NEIGHBOURS = 2                    # measured shapes blended for a shape that was not measured
+
+
+# ---------------------------------------------------------------- rooflines (the same formulas for rows and queries)
+
+_ELEM_BYTES = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "int4": 0.5}
+
+
+def dtype_name(dtype: Any) -> str:
+    """The table name of `dtype` (a `DType` or its value); a ValueError for an unknown one."""
+    name = str(getattr(dtype, "value", dtype))
+    if name not in _ELEM_BYTES:
+        raise ValueError(f"unknown dtype {name!r}; one of {', '.join(_ELEM_BYTES)}")
+    return name
+
+
+@dataclass(frozen=True)
+class PeakSet:
+    """The datasheet peaks the rooflines use: bf16 and fp8 FLOP/s, HBM bytes/s."""
+
+    bf16: float
+    fp8: float | None
+    hbm: float
+
+    def matmul(self, dtype: str) -> tuple[str, float, float, float]:
+        """(table dtype, peak FLOP/s, input bytes per element, output bytes per element)."""
+        eb = _ELEM_BYTES[dtype]
+        if eb <= 1.0:
+            return ("fp8", self.fp8, eb, 2.0) if self.fp8 else ("bf16", self.bf16, eb, 2.0)
+        if dtype == "fp32":
+            return "bf16", self.bf16 / 2, 4.0, 4.0
+        return "bf16", self.bf16, 2.0, 2.0
+
+
+def roofline_s(flops: Any, nbytes: Any, peak: float, hbm: float) -> np.ndarray:
+    """Seconds at the roofline: the larger of the compute time and the HBM time."""
+    return np.maximum(np.asarray(flops, dtype=np.float64) / peak, np.asarray(nbytes, dtype=np.float64) / hbm)
+
+
+# ---------------------------------------------------------------- interpolation tables
+
+
+@dataclass(frozen=True, eq=False)
+class _Series:
+    """One measured shape: log efficiency over (outer, inner) token coordinates, as rows of the outer one."""
+
+    outer: np.ndarray                                 # log outer token values, sorted (one 0.0 when there is none)
+    rows: tuple[tuple[np.ndarray, np.ndarray], ...]   # per outer value: (log inner sorted, log efficiency)
+
+    def log_eff(self, lo: np.ndarray, li: np.ndarray) -> np.ndarray:
+        if len(self.rows) == 1:
+            return np.interp(li, *self.rows[0])
+        vals = np.stack([np.interp(li, xs, ys) for xs, ys in self.rows])
+        j = np.clip(np.searchsorted(self.outer, lo, side="right") - 1, 0, len(self.outer) - 2)
+        lam = np.clip((lo - self.outer[j]) / (self.outer[j + 1] - self.outer[j]), 0.0, 1.0)
+        lower = np.take_along_axis(vals, j[None], 0)[0]
+        upper = np.take_along_axis(vals, (j + 1)[None], 0)[0]
+        return lower * (1.0 - lam) + upper * lam
+
+
+@dataclass(frozen=True, eq=False)
+class Table:
+    """The measured series of one kernel class, and where their efficiencies bend."""
+
+    shapes: np.ndarray           # (S, d) log shape coordinates of the series
+    series: tuple[_Series, ...]
+    outer_breaks: np.ndarray     # raw token values where some series' efficiency bends
+    inner_breaks: np.ndarray
+    max_log_eff: float = 0.0     # the largest log efficiency of any series: `evaluate`'s lower bound divides by it
+
+
+def make_table(points: Sequence[tuple[tuple[float, ...], float, float, float, float]]) -> Table:
+    """Build a table from (shape, outer, inner, seconds, roofline_s) points: envelope, then log efficiency."""
+    by_shape: dict[tuple[float, ...], list[tuple[float, float, float, float]]] = {}
+    for shape, o, i, s, r in points:
+        by_shape.setdefault(shape, []).append((o, i, s, r))
+    shapes, series = [], []
+    for shape in sorted(by_shape):
+        pts = np.array(by_shape[shape], dtype=np.float64)
+        o, i, s, r = pts.T
+        dominated = (o[None, :] >= o[:, None]) & (i[None, :] >= i[:, None])   # [p, q]: q is at least p everywhere
+        env = np.where(dominated, s[None, :], np.inf).min(axis=1)
+        rows = []
+        for ov in _unique(o):
+            sel = o == ov
+            iv, first = np.unique(i[sel], return_index=True)
+            rows.append((np.log(iv), np.log(r[sel][first] / env[sel][first])))
+        shapes.append(np.log(np.array(shape, dtype=np.float64)))
+        series.append(_Series(np.log(np.maximum(_unique(o), 1e-300)), tuple(rows)))
+    pts_all = np.array([(p[1], p[2]) for p in points], dtype=np.float64)
+    outer = _unique(pts_all[:, 0])
+    top = max(float(ys.max()) for s in series for _, ys in s.rows)
+    return Table(np.array(shapes).reshape(len(shapes), -1), tuple(series),
+                  outer if len(outer) > 1 else np.empty(0), _unique(pts_all[:, 1]), top)
+
+
+def _unique(values: np.ndarray) -> np.ndarray:
+    """`np.unique(values)` of a float vector without NaN (a validated profile's): numpy's own, asked
+    for no indices, imports `numpy.ma` to ask whether the vector is masked, a quarter of the time
+    numpy takes to import, on every run."""
+    return np.array(sorted(set(values.tolist())), dtype=np.float64)
+
+
+def _weights(table: Table, shape: np.ndarray) -> np.ndarray:
+    """(Q, S) blend weights: an exact shape alone, else the nearest ones by inverse squared log distance."""
+    if len(shape) and bool((shape == shape[0]).all()):     # the usual query: one shape, many token counts
+        return np.broadcast_to(_weights_of(table, tuple(shape[0].tolist())), (len(shape), len(table.series)))
+    return _blend(table, shape)
+
+
+@functools.lru_cache(maxsize=4096)
+def _weights_of(table: Table, shape: tuple[float, ...]) -> np.ndarray:
+    """`_weights` of one shape, (1, S), remembered: a model's ops ask the same few shapes again and
+    again (read-only: it is shared)."""
+    w = _blend(table, np.array([shape], dtype=np.float64).reshape(1, -1))
+    w.setflags(write=False)
+    return w
+
+
+def _blend(table: Table, shape: np.ndarray) -> np.ndarray:
+    """`_weights`, computed."""
+    d2 = ((shape[:, None, :] - table.shapes[None, :, :]) ** 2).sum(axis=-1)
+    k = min(_NEIGHBOURS, d2.shape[1])
+    idx = np.argsort(d2, axis=1, kind="stable")[:, :k]
+    near = np.take_along_axis(d2, idx, axis=1)
+    exact = near[:, 0] <= 1e-18
+    w = 1.0 / np.maximum(near, 1e-300)
+    w[exact] = 0.0
+    w[exact, 0] = 1.0
+    w /= w.sum(axis=1, keepdims=True)
+    out = np.zeros_like(d2)
+    np.put_along_axis(out, idx, w, axis=1)
+    return out
+
+
+Roofline = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def evaluate(table: Table, shape: np.ndarray, outer: np.ndarray, inner: np.ndarray, roof: Roofline,
+              floor_s: float, lower: bool = False) -> np.ndarray:
+    """Seconds for Q queries: shape (Q, d) in log space, raw outer/inner tokens (Q,); `roof(O, I)` gives
+    the roofline at token arrays of shape (Q, A, B) broadcast from (Q, A, 1) and (Q, 1, B).
+
+    `lower`: instead, a lower bound of those seconds that interpolates nothing: the roofline at the
+    query over the table's largest efficiency (`Table.max_log_eff`), at least `floor_s`. The seconds
+    are the largest of the roofline over the interpolated efficiency at several points, the query
+    among them, and that efficiency blends the measured ones with weights that sum to one, each
+    clamped to its measured range, so it is at most the largest measured."""
+    if lower:
+        at = roof(outer[:, None, None], inner[:, None, None]).reshape(len(outer), -1)[:, 0]
+        return np.maximum(at / np.exp(table.max_log_eff), floor_s)
+    w = _weights(table, shape)
+    cand_o = np.concatenate([outer[:, None], np.minimum(table.outer_breaks[None, :], outer[:, None])], axis=1)
+    cand_i = np.concatenate([inner[:, None], np.minimum(table.inner_breaks[None, :], inner[:, None])], axis=1)
+    big_o, big_i = np.broadcast_arrays(cand_o[:, :, None], cand_i[:, None, :])
+    with np.errstate(divide="ignore"):
+        lo, li = np.log(np.maximum(big_o, 1e-300)), np.log(np.maximum(big_i, 1e-300))
+    log_eff = np.zeros(big_o.shape)
+    for s in np.flatnonzero(w.any(axis=0)):
+        log_eff += w[:, s, None, None] * table.series[s].log_eff(lo, li)
+    t = roof(big_o, big_i) / np.exp(log_eff)
+    return np.maximum(t.max(axis=(1, 2)), floor_s)

@@ -1,0 +1,1 @@
+"""The plan language: `.moe` text → syntax tree (Lark) → `Plan`; a strategy's text → `Strategy`."""

@@ -1,0 +1,332 @@
+"""Reading `{ … }` blocks and field values: the value layer of the lowering pass.
+
+Input: the items of a block as the `dagc.lang.lower` Transformer builds them (`Item`, `Value`:
+syntax, not yet meaning) and the block's field schema (`dagc.lang.fields`). Output: the values
+in SI units, keyed by field name, with every problem recorded as a diagnostic in a
+`Collector`: unknown names (E101), wrong dimensions (E102), bad values and duplicates (E104).
+A value that failed is `BAD`, so that the caller can stop without a second message.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from lark import Token
+from lark.tree import Meta
+
+from ..diagnostics import Diagnostic, Severity
+from ..source import SourceFile, Span
+from ..units import UNITS, Dimension, Unit, lookup
+from .fields import Field, did_you_mean, nearest
+
+__all__ = ["BAD", "Bad", "Collector", "Item", "ItemKind", "Value", "ValueKind", "node_span", "read_block",
+           "read_value", "unit_dimension"]
+
+_NUM_RE = re.compile(r"[+-]?(?:\d[\d_]*(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def node_span(src: SourceFile, node: Meta | Token) -> Span:
+    """Where a tree (by its `meta`) or a token is in `src`; an empty tree is the whole file."""
+    if isinstance(node, Token):
+        assert node.start_pos is not None and node.end_pos is not None, "the lexer positions every token"
+        return src.span(node.start_pos, node.end_pos)
+    if getattr(node, "empty", True):
+        return src.whole()
+    return src.span(node.start_pos, node.end_pos)
+
+
+class Bad:
+    """Marker for a value that already produced a diagnostic."""
+
+
+BAD = Bad()
+
+
+@dataclass
+class Collector:
+    """What the lowering has found so far: diagnostics, and where each field was written."""
+
+    diags: list[Diagnostic] = field(default_factory=list)
+    spans: dict[str, Span] = field(default_factory=dict)
+
+    def error(self, code: str, message: str, span: Span | None, hint: str | None = None) -> Bad:
+        self.diags.append(Diagnostic(code, Severity.ERROR, message, span, hint))
+        return BAD
+
+    @property
+    def has_errors(self) -> bool:
+        return any(d.is_error for d in self.diags)
+
+
+class ValueKind(enum.Enum):
+    QUANTITY = "quantity"           # `64 GB`, `0.6`, `16`
+    NAMED_NUMBER = "named_number"   # `imbalance 1.3`
+    WORD = "word"                   # `bf16`, `true`
+    STRING = "string"               # `"h100-sxm"`
+
+
+@dataclass(frozen=True)
+class Value:
+    """The right-hand side of `name = value`, as written."""
+
+    kind: ValueKind
+    tokens: tuple[Token, ...]
+    span: Span
+    token_spans: tuple[Span, ...]
+
+
+class ItemKind(enum.Enum):
+    ASSIGN = "assign"            # name = value
+    SUBBLOCK = "subblock"        # name { … }
+    GPU_PRESET = "gpu_preset"    # gpu preset "h100-sxm"
+    GPU_CUSTOM = "gpu_custom"    # gpu "name" { … }
+    FROM_FILE = "from_file"      # name from "file.json"
+
+
+@dataclass(frozen=True)
+class Item:
+    """One entry of a block. A `gpu` entry is named "gpu" and spans the whole entry."""
+
+    kind: ItemKind
+    name: str
+    span: Span
+    name_span: Span
+    value: Value | None = None          # ASSIGN
+    block: tuple[Item, ...] = ()        # SUBBLOCK, GPU_CUSTOM
+    label: str = ""                     # GPU_PRESET, GPU_CUSTOM, FROM_FILE: the quoted text, without quotes
+    label_span: Span | None = None
+
+
+def read_block(out: Collector, items: tuple[Item, ...], where: str, fields: dict[str, Field],
+               subblocks: tuple[str, ...] = (), files: tuple[str, ...] = ()) -> tuple[dict[str, Any], dict[str, Item]]:
+    """Read a `{ … }` block: values by field, and the sub-block items by name.
+
+    `where` names the block in messages and in the recorded spans (`cluster.efficiency`).
+    A `gpu` entry is returned as the sub-block "gpu" in any block; the caller decides.
+    `files` names the fields that may be read from a file (`kernels from "…"`): such an entry
+    is returned among the sub-block items, under its name; the caller reads the file.
+    """
+    values: dict[str, Any] = {}
+    subs: dict[str, Item] = {}
+    seen: dict[str, Item] = {}
+    for item in items:
+        if item.name in seen:
+            out.error("E104", f"`{item.name}` is given twice in {where}", item.name_span,
+                      f"the first is at line {seen[item.name].span.line}; keep one")
+            continue
+        seen[item.name] = item
+        match item.kind:
+            case ItemKind.ASSIGN:
+                _assign(out, item, where, fields, subblocks, values)
+            case ItemKind.SUBBLOCK:
+                if item.name not in subblocks:
+                    out.error("E101", f"unknown block `{item.name}` in {where}", item.name_span,
+                              did_you_mean(item.name, list(subblocks) + list(fields)) if subblocks or fields else None)
+                    continue
+                out.spans[f"{where}.{item.name}"] = item.span
+                subs[item.name] = item
+            case ItemKind.GPU_PRESET | ItemKind.GPU_CUSTOM:
+                subs["gpu"] = item
+            case ItemKind.FROM_FILE:
+                if item.name not in files:
+                    if item.name in fields or item.name in subblocks:
+                        out.error("E104", f"`{item.name}` cannot be read from a file in {where}", item.name_span,
+                                  f"write `{item.name} = …`" if item.name in fields else f"write `{item.name} {{ … }}`")
+                    else:
+                        out.error("E101", f"unknown field `{item.name}` in {where}", item.name_span,
+                                  did_you_mean(item.name, list(dict.fromkeys([*fields, *subblocks, *files]))))
+                    continue
+                out.spans[f"{where}.{item.name}"] = item.span
+                subs[item.name] = item
+    return values, subs
+
+
+def _assign(out: Collector, item: Item, where: str, fields: dict[str, Field], subblocks: tuple[str, ...],
+            values: dict[str, Any]) -> None:
+    if item.name not in fields:
+        if item.name in subblocks:
+            out.error("E104", f"`{item.name}` is a block: write `{item.name} {{ … }}`", item.name_span,
+                      f"replace `{item.name} = …` with `{item.name} {{ … }}` and the fields inside it")
+        else:
+            out.error("E101", f"unknown field `{item.name}` in {where}", item.name_span,
+                      did_you_mean(item.name, list(fields) + list(subblocks)))
+        return
+    assert item.value is not None, "the grammar gives every assignment a value"
+    out.spans[f"{where}.{item.name}"] = item.span
+    values[item.name] = read_value(out, item.value, fields[item.name], f"{where}.{item.name}")
+
+
+def read_value(out: Collector, value: Value, spec: Field, label: str, op: str = "=") -> Any:
+    """The value of one field in SI units (a `(value, per_gpu)` pair for a throughput), or BAD.
+
+    `label` is the field's dotted name; messages use its last part, and their examples `op` after it
+    (a requirement's comparison: `tpot <= 50 ms`).
+    """
+    short = label.rpartition(".")[2]
+    lhs = f"{short} {op}"
+    match spec.kind:
+        case "bool":
+            return _bool(out, value, short)
+        case "choice":
+            return _choice(out, value, spec, short)
+        case "routing":
+            return _routing(out, value)
+        case "batch":
+            if value.kind is ValueKind.WORD and str(value.tokens[0]) == "max":
+                return "max"             # the largest batch each strategy serves (`dagc.verdict.batch_max`)
+            if value.kind is ValueKind.WORD:
+                return out.error("E101", f"`batch` is a number of requests or `max`, not `{value.tokens[0]}`",
+                                 value.span, "write `batch = 128`, or `batch = max` for the largest that fits")
+            if value.kind is not ValueKind.QUANTITY:     # a string, a block, several words: neither
+                shown = " ".join(str(t) for t in value.tokens)
+                return out.error("E102", f"`batch` is a number of requests or `max`, not `{shown}`", value.span,
+                                 "write `batch = 128`, or `batch = max` (unquoted) for the largest that fits")
+            return _quantity(out, value, replace(spec, kind="int"), short, lhs)
+        case "name":
+            return _word(out, value, short)
+        case _:
+            return _quantity(out, value, spec, short, lhs)
+
+
+def _word(out: Collector, value: Value, short: str) -> str | Bad:
+    match value.kind:
+        case ValueKind.WORD:
+            return str(value.tokens[0])
+        case ValueKind.STRING:
+            return str(value.tokens[0])[1:-1]
+    return out.error("E102", f"`{short}` takes a name, not a number", value.span,
+                     f"write a name after `{short} =` (docs/language.md lists them)")
+
+
+def _bool(out: Collector, value: Value, short: str) -> bool | Bad:
+    word = _word(out, value, short)
+    if isinstance(word, Bad):
+        return BAD
+    if word not in ("true", "false"):
+        return out.error("E101", f"`{short}` is true or false, not `{word}`", value.span,
+                         did_you_mean(word, ["true", "false"]))
+    return word == "true"
+
+
+def _choice(out: Collector, value: Value, spec: Field, short: str) -> str | Bad:
+    if value.kind not in (ValueKind.WORD, ValueKind.STRING):
+        return out.error("E102", f"`{short}` takes a name, not a number", value.span,
+                         "one of: " + ", ".join(f"`{short} = {c}`" for c in spec.choices))
+    word = _word(out, value, short)
+    if isinstance(word, Bad):
+        return BAD
+    if word not in spec.choices:
+        return out.error("E101", f"unknown {short} `{word}`", value.span, did_you_mean(word, spec.choices))
+    return word
+
+
+def _routing(out: Collector, value: Value) -> float | None | Bad:
+    """`random` is None (the busiest rank's load follows from the token count); `uniform` is 1.0;
+    `imbalance X` is X, the busiest rank's share of the mean."""
+    head = str(value.tokens[0])
+    if value.kind is ValueKind.WORD and head == "random":
+        return None
+    if value.kind is ValueKind.WORD and head == "uniform":
+        return 1.0
+    if value.kind is ValueKind.NAMED_NUMBER and head == "imbalance":
+        x = _number(out, str(value.tokens[1]), value.token_spans[1])
+        if isinstance(x, Bad):
+            return BAD
+        if not 1.0 <= x <= 1e6:
+            return out.error("E104", f"imbalance {x:g} is below 1: the busiest rank carries at least the mean",
+                             value.span, "write `routing = imbalance 1.3` (1.0 is uniform)")
+        return x
+    return out.error("E101", f"unknown routing `{head}`", value.span,
+                     "write `routing = random` (the default), `routing = uniform` or `routing = imbalance 1.3`")
+
+
+def _number(out: Collector, text: str, span: Span) -> float | Bad:
+    try:
+        x = float(text.replace("_", ""))
+    except ValueError:
+        return out.error("E104", f"`{text}` is not a number", span,
+                         "write a number such as `8`, `1.5`, `2e9` or `1_000` (with its unit where it takes one)")
+    if not math.isfinite(x) or abs(x) > 1e30:
+        return out.error("E104", f"`{text}` is too large", span, "dagc reads numbers up to 1e30")
+    return x
+
+
+def _quantity(out: Collector, value: Value, spec: Field, short: str, lhs: str) -> Any:
+    dim = spec.dimension
+    assert dim is not None, "every numeric field has a dimension"
+    if value.kind is not ValueKind.QUANTITY:
+        shown = " ".join(str(t) for t in value.tokens)
+        return out.error("E102", f"`{short}` takes {dim.value}, not `{shown}`", value.span,
+                         f"for example `{lhs} {dim.example}`")
+    text, tok_span = str(value.tokens[0]), value.token_spans[0]
+    m = _NUM_RE.match(text)
+    assert m is not None, "the QUANTITY terminal starts with a number"
+    num = _number(out, m.group(0), tok_span.source.span(tok_span.start, tok_span.start + m.end()))
+    if isinstance(num, Bad):
+        return BAD
+    scaled = _with_unit(out, num, text, text[m.end():].strip(), tok_span, dim, short, lhs)
+    if isinstance(scaled, Bad):
+        return BAD
+    x, per_gpu = scaled
+    if dim is Dimension.COUNT:
+        if x != int(x):
+            return out.error("E104", f"`{short}` must be a whole number, not {text}", value.span,
+                             f"write `{lhs} {max(1, math.floor(x))}` or `{lhs} {max(1, math.ceil(x))}`")
+        x = int(x)
+    if not spec.lo <= x <= spec.hi:
+        return _out_of_range(out, x, text, spec, dim, short, lhs, value.span)
+    return (x, per_gpu) if dim is Dimension.THROUGHPUT else x
+
+
+def _with_unit(out: Collector, num: float, text: str, unit_text: str, span: Span, dim: Dimension,
+               short: str, lhs: str) -> tuple[float, bool] | Bad:
+    """The number scaled by its unit, and whether the unit ends in `/gpu`; `span` is the token's."""
+    if not unit_text:
+        if dim not in (Dimension.COUNT, Dimension.RATIO):
+            return out.error("E102", f"`{short}` takes {dim.value}: `{text}` has no unit", span,
+                             f"write it with a unit, e.g. `{lhs} {dim.example}`")
+        return num, False
+    unit_span = span.source.span(span.end - len(unit_text), span.end)
+    unit: Unit | None = lookup(unit_text)
+    if unit is None:
+        # suggest only the units this field takes (a count takes none)
+        fitting = [u for u, known in UNITS.items() if known.dimension is dim and "/gpu" not in u]
+        best = nearest(unit_text, fitting) if fitting else None
+        number = text[:len(text) - len(unit_text)].strip()
+        hint = (f"did you mean `{best}`?" if best else
+                f"`{short}` takes {dim.value}: `{lhs} {number}`" if dim is Dimension.COUNT else
+                f"`{short}` takes {dim.value}, e.g. `{lhs} {dim.example}`")
+        return out.error("E101", f"unknown unit `{unit_text}`", unit_span, hint)
+    if unit.dimension is not dim:
+        return out.error("E102", f"`{short}` takes {dim.value}, but `{text}` is {unit.dimension.value}",
+                         unit_span, f"for example `{lhs} {dim.example}`")
+    return num * unit.factor, unit.per_gpu
+
+
+def _out_of_range(out: Collector, x: float, text: str, spec: Field, dim: Dimension, short: str, lhs: str,
+                  span: Span) -> Bad:
+    if x < spec.lo:
+        low = f"{spec.lo:g}" if dim is Dimension.COUNT else f"{spec.lo:g} (SI)"
+        return out.error("E104", f"`{short}` = {text} is out of range: it must be at least {low}", span,
+                         f"write `{lhs} {low}` or more" if dim is Dimension.COUNT else
+                         f"write a value of at least {low}, e.g. `{lhs} {dim.example}`")
+    if dim is Dimension.COUNT:
+        return out.error("E104", f"`{short}` = {text} is out of range (too large)", span,
+                         f"write `{lhs} {int(spec.hi):,}` or less".replace(",", "_"))
+    return out.error("E104", f"`{short}` = {text} is out of range (too large)", span,
+                     f"dagc accepts at most {spec.hi:g} (SI)")
+
+
+def unit_dimension(value: Value) -> Dimension | None:
+    """The dimension of a quantity's unit (None for a bare number, a word or an unknown unit)."""
+    if value.kind is not ValueKind.QUANTITY:
+        return None
+    text = str(value.tokens[0])
+    m = _NUM_RE.match(text)
+    assert m is not None, "the QUANTITY terminal starts with a number"
+    unit = lookup(text[m.end():].strip())
+    return unit.dimension if unit else None

@@ -1,0 +1,134 @@
+"""The `cluster` statement: its GPU, kernel profile, efficiencies and latencies (SPEC 3.2).
+
+Input: the items of the `cluster { … }` block (`dagc.lang.blocks`), the plan's import roots and a
+`Collector`. Output: a frozen `Cluster` (`lower_cluster`) with the kernel profile it names
+(`kernels = "h200"`, `kernels from "file.json"`, or the GPU preset's own) applied to its GPU's
+peaks, or None when the collector holds the reasons (E101, E103, E104, E105).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..diagnostics import PlanError, quote
+from ..kernels.kernels import KernelProfile, builtin_profile, for_gpu, load_profile_file, profile_names
+from ..plan.plan import DEFAULT_RESERVE_BYTES, Cluster, Efficiency, Gpu, Latency
+from ..plan.presets import GPU_KERNEL_PROFILES, GPU_PRESETS
+from ..source import Span
+from ..units import Dimension
+from .blocks import BAD, Bad, Collector, Item, ItemKind, read_block
+from .fields import (
+    CLUSTER_FIELDS,
+    EFFICIENCY_FIELDS,
+    GPU_FIELDS,
+    LATENCY_FIELDS,
+    SUBBLOCKS,
+    Field,
+    did_you_mean,
+    nearest,
+)
+from .model import ImportRoots
+
+__all__ = ["lower_cluster"]
+
+
+# The cluster's fields: the shared schema plus the measured cost model's (SPEC 3.2).
+_CLUSTER_FIELDS = {**CLUSTER_FIELDS, "kernels": Field("name"),
+                   "reserve": Field("quantity", Dimension.SIZE, 0.0, 1e18)}
+
+
+def lower_cluster(out: Collector, roots: ImportRoots, block: tuple[Item, ...], span: Span) -> Cluster | None:
+    """The cluster written in `block` (the statement at `span`), or None when `out` holds why not."""
+    values, subs = read_block(out, block, "cluster", _CLUSTER_FIELDS, SUBBLOCKS["cluster"], files=("kernels",))
+    gpu = None
+    if "gpu" not in subs:
+        out.error("E103", "the cluster has no `gpu`", span,
+                  'add `gpu preset "h100-sxm"` or a custom `gpu "name" { … }`')
+    else:
+        gpu = _gpu(out, subs["gpu"])
+    kernels = _kernels(out, roots, values, subs)
+    if gpu is not None and isinstance(values.get("reserve"), float) and values["reserve"] >= gpu.memory_bytes:
+        out.error("E104", "`reserve` is at least the GPU's whole memory", out.spans["cluster.reserve"],
+                  "the reserve is what the runtime keeps per GPU, a few GiB (default 4 GiB)")
+    eff = _subblock(out, subs, "efficiency", EFFICIENCY_FIELDS)
+    lat = _subblock(out, subs, "latency", LATENCY_FIELDS)
+    if "gpus" not in values:
+        out.error("E103", "the cluster has no `gpus`", span, "add `gpus = …` (GPUs available)")
+    if any(v is BAD for v in (*values.values(), *eff.values(), *lat.values())):
+        return None
+    if gpu is None or "gpus" not in values or kernels is BAD:
+        return None
+    if kernels is None and subs["gpu"].kind is ItemKind.GPU_PRESET and gpu.name in GPU_KERNEL_PROFILES:
+        kernels = builtin_profile(GPU_KERNEL_PROFILES[gpu.name])
+    profile = for_gpu(kernels, gpu) if isinstance(kernels, KernelProfile) else None
+    return _cluster(values, gpu, eff, lat).model_copy(update={"kernels": profile})
+
+
+def _subblock(out: Collector, subs: dict[str, Item], name: str, fields: dict[str, Field]) -> dict[str, Any]:
+    if name not in subs:
+        return {}
+    values, _ = read_block(out, subs[name].block, f"cluster.{name}", fields)
+    return values
+
+
+def _kernels(out: Collector, roots: ImportRoots, values: dict[str, Any],
+             subs: dict[str, Item]) -> KernelProfile | None | Bad:
+    """The profile the cluster names (`kernels = "h200"` or `kernels from "file.json"`), None
+    when it names none, BAD when it names one that cannot be used (already reported)."""
+    if "kernels" in subs:
+        item = subs["kernels"]
+        assert item.label_span is not None, "a `from` entry has its path"
+        path = roots.resolve(out, item.label, item.label_span)
+        if path is None:
+            return BAD
+        try:
+            return load_profile_file(path, item.label_span)
+        except PlanError as exc:
+            out.diags.extend(exc.diagnostics)
+            return BAD
+    name = values.get("kernels")
+    if name is None or name is BAD:
+        return name
+    if name not in profile_names():
+        shown = quote(name)
+        best = nearest(name, profile_names())
+        return out.error("E101", f"unknown kernel profile `{shown}`", out.spans["cluster.kernels"],
+                         (f"did you mean `{best}`? " if best else "") + "built-in profiles: "
+                         + ", ".join(f"`{n}`" for n in profile_names())
+                         + '; or measure your own and write `kernels from "file.json"` (docs/kernels.md)')
+    return builtin_profile(name)
+
+
+def _gpu(out: Collector, item: Item) -> Gpu | None:
+    out.spans["cluster.gpu"] = item.span
+    if item.kind is ItemKind.GPU_PRESET:
+        if item.label not in GPU_PRESETS:
+            out.error("E101", f"unknown GPU preset `{item.label}`", item.label_span,
+                      did_you_mean(item.label, GPU_PRESETS))
+            return None
+        return GPU_PRESETS[item.label]
+    values, _ = read_block(out, item.block, "gpu", GPU_FIELDS)
+    if any(v is BAD for v in values.values()):
+        return None
+    missing = [k for k in ("memory", "flops", "hbm") if k not in values]
+    if missing:
+        out.error("E103", f'gpu "{item.label}" has no `{missing[0]}`', item.span,
+                  "a custom GPU needs memory, flops and hbm, "
+                  "e.g. `memory = 64 GB  flops = 400 TFLOPS  hbm = 1.8 TB/s`")
+        return None
+    return Gpu(name=item.label, memory_bytes=values["memory"], flops_16bit=values["flops"],
+               flops_8bit=values.get("fp8_flops"), hbm_bytes_per_s=values["hbm"],
+               intra_node_bytes_per_s=values.get("intra_node", Gpu.model_fields["intra_node_bytes_per_s"].default))
+
+
+def _cluster(values: dict[str, Any], gpu: Gpu, eff: dict[str, Any], lat: dict[str, Any]) -> Cluster:
+    """The cluster from checked values: efficiencies default to the GPU preset's, then dagc's."""
+    efficiency = Efficiency(compute=eff.get("compute"), hbm=eff.get("hbm"),
+                            network=eff.get("network", Efficiency().network))
+    latency = Latency(intra_s=lat.get("intra", Latency().intra_s), inter_s=lat.get("inter", Latency().inter_s))
+    extra = {k: values[k] for k in ("gpus_per_node",) if k in values}
+    if "inter_node" in values:
+        extra["inter_node_bytes_per_s"] = values["inter_node"]
+    extra["reserve_bytes"] = float(values.get("reserve", DEFAULT_RESERVE_BYTES))
+    return Cluster(gpus=values["gpus"], gpu=gpu, intra_node_bytes_per_s=values.get("intra_node",
+                   gpu.intra_node_bytes_per_s), efficiency=efficiency, latency=latency, **extra)

@@ -1,0 +1,295 @@
+"""Flattening: `StrategyDecl` → `Strategy`, the last lowering pass (SPEC 3.5).
+
+Input: a strategy as written (`StrategyDecl`: nested scopes of `AxisNode`s). Output: the
+flat `Strategy` of degrees, or None with the diagnostics that say why the hierarchy has no
+meaning: an unknown axis (E101), axes out of order or a scope opened by an in-stage axis
+(E201), attention and expert axes written in one domain (E202), a repeated axis or a bad
+degree (E204). Their documentation lives in `dagc.rules.hierarchy`, which names this pass.
+E203 needs the stage group and is a rule on the resolved layout.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+from ..diagnostics import Diagnostic, Severity
+from ..plan.plan import Axis, AxisNode, Overlap, Strategy, StrategyDecl
+from ..source import Span
+from .fields import STRATEGY_OPTIONS, did_you_mean, nearest
+
+__all__ = ["MAX_DEGREE", "PRODUCT_CAP", "flatten"]
+
+MAX_DEGREE = 2**20
+PRODUCT_CAP = 2**60           # products of degrees are capped here (no GPU count comes near it)
+_AXES = [a.value for a in Axis]
+
+Domains = Sequence[Sequence[AxisNode]]
+
+
+def flatten(decl: StrategyDecl) -> tuple[Strategy | None, list[Diagnostic]]:
+    """Check a strategy's structure and return its degrees.
+
+    Example:
+        >>> from dagc.lang.parse import parse
+        >>> from dagc.lang.lower import lower
+        >>> from dagc.source import SourceFile
+        >>> text = 'model preset "mixtral-8x7b" cluster { gpus = 8 gpu preset "h100-sxm" } '
+        >>> text += 'workload { batch = 8 prompt = 8 generate = 8 } strategy tp 2 ep 4'
+        >>> src = SourceFile("p.moe", text)
+        >>> s, diags = flatten(lower(parse(src), src).strategies[0])
+        >>> s is None, [d.code for d in diags]
+        (True, ['E202'])
+        >>> src = SourceFile("p.moe", text.replace("tp 2 ep 4", "dp 2 < tp 2 ; ep 4 >"))
+        >>> s, _ = flatten(lower(parse(src), src).strategies[0])
+        >>> s.dp, s.tp, s.ep, s.etp
+        (2, 2, 4, 1)
+    """
+    f = _Flattener()
+    f.scope(decl.scope, level=0)
+    options, option_diags = _options(decl.options)
+    f.diags.extend(option_diags)
+    if f.diags:
+        return None, f.diags
+    v = f.degrees
+    spans: dict[str, Span | None] = {k: sp for k, (_, sp) in v.items()}
+    spans["strategy"] = decl.span
+    if f.split is not None:
+        spans["split"] = f.split_span
+    ep = int(v["ep"][0]) if "ep" in v else None
+    etp = int(v["etp"][0]) if "etp" in v else None
+    if (ep is None) != (etp is None):  # one expert axis written: the other is 1
+        ep, etp = ep or 1, etp or 1
+    return Strategy(
+        name=decl.name, text=decl.text,
+        dp=int(v.get("dp", (1,))[0]), pp=int(v.get("pp", (1,))[0]), pp_split=f.split,
+        tp=int(v.get("tp", (1,))[0]), cp=int(v.get("cp", (1,))[0]), sp="sp" in v, ep=ep, etp=etp,
+        spans=spans, **options,
+    ), []
+
+
+OPTIONS = STRATEGY_OPTIONS
+MAX_MICROBATCHES = 100_000      # as the workload's field
+
+
+def _options(written: Iterable[tuple[str, str, Span]]) -> tuple[dict, list[Diagnostic]]:
+    """A strategy's `with …` options: `microbatches N` (a whole number, 1–100,000) and `overlap
+    none|microbatch`; each at most once (E101 unknown, E104 bad value or repeated)."""
+    out: dict = {}
+    diags: list[Diagnostic] = []
+    for name, value, span in written:
+        if name not in OPTIONS:
+            diags.append(Diagnostic("E101", Severity.ERROR, f"unknown strategy option `{name}`", span,
+                                    f"a strategy takes `with microbatches N overlap none|microbatch`; "
+                                    f"{did_you_mean(name, OPTIONS)}"))
+        elif name in out:
+            diags.append(Diagnostic("E104", Severity.ERROR, f"`{name}` is given twice", span,
+                                    "give each option once"))
+        elif name == "microbatches":
+            n = _whole(value)
+            if n is None or not 1 <= n <= MAX_MICROBATCHES:
+                diags.append(Diagnostic("E104", Severity.ERROR, f"microbatches must be a whole number from 1 to "
+                                        f"{MAX_MICROBATCHES:,}", span, "write e.g. `with microbatches 4`"))
+            else:
+                out[name] = n
+        elif value not in ("none", "microbatch"):
+            diags.append(Diagnostic("E101", Severity.ERROR, f"unknown overlap `{value}`", span,
+                                    "write `overlap none` or `overlap microbatch`"))
+        else:
+            out[name] = Overlap(value)
+    return out, diags
+
+
+def _whole(text: str) -> int | None:
+    try:
+        x = float(text.replace("_", ""))
+    except ValueError:
+        return None
+    return int(x) if math.isfinite(x) and x == int(x) else None
+
+
+
+def _axis(node: AxisNode) -> Axis | None:
+    try:
+        return Axis(node.name)
+    except ValueError:
+        return None
+
+
+def _text(node: AxisNode) -> str:
+    if node.degree is None:
+        return node.name
+    return f"{node.name} {node.degree:g}"
+
+
+def _texts(axes: Iterable[AxisNode]) -> str:
+    return " ".join(_text(a) for a in axes)
+
+
+def _product(axes: Iterable[AxisNode]) -> int:
+    """The product of the valid degrees, capped at PRODUCT_CAP: repeated axes must not build
+    a number with thousands of digits (that alone can take seconds, or fail to print)."""
+    out = 1
+    for a in axes:
+        if a.degree is not None and 1 <= a.degree <= MAX_DEGREE and a.degree == int(a.degree):
+            out = min(out * int(a.degree), PRODUCT_CAP)
+    return out
+
+
+def _count(n: int) -> str:
+    """A GPU count for a message: exact up to PRODUCT_CAP, else said to be beyond it."""
+    return f"more than {PRODUCT_CAP:,}" if n >= PRODUCT_CAP else f"{n:,}"
+
+
+def _span(node: AxisNode) -> Span:
+    return node.span.to(node.degree_span) if node.degree_span else node.span
+
+
+KEYWORD_HINT = "drop the `strategy` keyword"                  # `strategy tp 8` pasted where an expression goes
+OPTION_KEYWORD_HINT = KEYWORD_HINT + ": --strategy takes the expression"
+
+
+def _unknown_axis_hint(a: AxisNode, position: int = 0) -> str:
+    """The hint of E101 for an axis name: the `strategy` keyword pasted into --strategy (the way a
+    report prints a strategy), a near axis name — first among those that fit where it stands (dp
+    and pp open a `<` scope; the first in-stage domain is attention's, the one after `;` the
+    experts') — or the list of axes."""
+    if a.name == "strategy":
+        return OPTION_KEYWORD_HINT if a.span.source.path == "--strategy" else KEYWORD_HINT
+    fitting = ["dp", "pp"] if a.body is not None else ["tp", "cp", "sp"] if position == 0 else ["ep", "etp"]
+    best = nearest(a.name, fitting) or nearest(a.name, _AXES)
+    return f"did you mean `{best}`?" if best else "axes are dp, pp, tp, cp, sp, ep, etp"
+
+
+class _Flattener:
+    """Walks the scopes outside in, recording degrees and diagnostics."""
+
+    def __init__(self) -> None:
+        self.diags: list[Diagnostic] = []
+        self.degrees: dict[str, tuple[float, Span]] = {}
+        self.split: tuple[int, ...] | None = None
+        self.split_span: Span | None = None
+
+    def err(self, code: str, message: str, span: Span | None, hint: str | None = None) -> None:
+        self.diags.append(Diagnostic(code, Severity.ERROR, message, span, hint))
+
+    def scope(self, domains: Domains, level: int) -> None:
+        """level 0: top (dp, pp or in-stage); 1: inside dp (pp or in-stage); 2: inside pp."""
+        axes = [a for d in domains for a in d]
+        outers = [a for a in axes if _axis(a) in (Axis.DP, Axis.PP)]
+        if not outers:
+            self.stage(domains)
+            return
+        a = outers[0]
+        if len(axes) > 1:
+            rest = _texts(x for x in axes if x is not a)
+            self.err("E201", f"`{_text(a)}` must enclose the in-stage axes in `< … >`, not sit beside them",
+                     _span(a), f"write `{_text(a)} < {rest} >`")
+            return
+        self.outer(a, level)
+
+    def outer(self, a: AxisNode, level: int) -> None:
+        ax = _axis(a)
+        if a.name in self.degrees:
+            self.err("E204", f"`{a.name}` is repeated", _span(a), f"write `{a.name}` once, outermost")
+            return
+        if ax is Axis.DP and level > 0:
+            pp = self.degrees.get("pp", (None,))[0]
+            hint = f"write `{_text(a)} < pp {pp:g} < … > >`" if pp else "write `dp N < pp M < … > >`"
+            self.err("E201", "`dp` must be the outermost axis (dp ⊃ pp ⊃ in-stage domains)", _span(a), hint)
+            return
+        if ax is Axis.PP and level > 1:
+            self.err("E201", "`pp` must be outside the in-stage domains", _span(a))
+            return
+        if not self.degree(a):
+            return
+        if a.split is not None:
+            self.layer_split(a, ax)
+        if a.body:
+            self.scope(a.body, level=1 if ax is Axis.DP else 2)
+
+    def layer_split(self, a: AxisNode, ax: Axis | None) -> None:
+        assert a.split is not None
+        if ax is not Axis.PP:
+            self.err("E204", "only `pp` takes an explicit `[…]` layer split", a.split_span,
+                     "write `pp 4 [5, 4, 4, 3] < … >`")
+        elif any(not math.isfinite(x) or x != int(x) or abs(x) > 1e9 for x in a.split):
+            self.err("E204", "a layer split holds whole numbers of layers", a.split_span)
+        else:
+            self.split = tuple(int(x) for x in a.split)
+            self.split_span = a.split_span
+
+    def degree(self, a: AxisNode) -> bool:
+        if a.degree is None:
+            self.err("E204", f"`{a.name}` needs a degree", a.span, f"write e.g. `{a.name} 2`")
+            return False
+        d = a.degree
+        if math.isfinite(d) and d > MAX_DEGREE or d == math.inf:
+            self.err("E204", f"`{a.name}` degree {d:g} is beyond any cluster (at most {MAX_DEGREE})", _span(a))
+            return False
+        if not math.isfinite(d) or d != int(d) or d < 1:
+            self.err("E204", f"`{a.name} {a.degree:g}`: a degree is a whole number of at least 1", _span(a))
+            return False
+        self.degrees[a.name] = (d, _span(a))
+        return True
+
+    def stage(self, domains: Domains) -> None:
+        """The in-stage domains: at most one attention domain and one expert domain."""
+        seen: set[str] = set()
+        kinds = [self.domain(domain, seen, position) for position, domain in enumerate(domains)]
+        named = [k for k in kinds if k]
+        if len(named) != len(set(named)) or len(domains) > 2:
+            first = domains[0][0]
+            self.err("E201", "a stage has at most two domains: attention (tp, cp, sp) and expert (ep, etp)",
+                     first.span.to(_span(domains[-1][-1])), "write `tp 2 cp 2 ; ep 8 etp 2`")
+
+    def domain(self, domain: Sequence[AxisNode], seen: set[str], position: int = 0) -> str | None:
+        """Record one domain's axes (`position`: its place among the stage's domains); its kind
+        ("attention", "expert") or None."""
+        has_attention = has_expert = False
+        for a in domain:
+            ax = self.stage_axis(a, seen, position)
+            if ax is None:
+                continue
+            has_attention |= ax.is_attention
+            has_expert |= ax.is_expert
+        if has_attention and has_expert:
+            self.mixed(domain)
+        return "attention" if has_attention else "expert" if has_expert else None
+
+    def stage_axis(self, a: AxisNode, seen: set[str], position: int = 0) -> Axis | None:
+        """Record one in-stage axis; the axis when its degree counts toward its domain."""
+        ax = _axis(a)
+        if ax is None:
+            self.err("E101", f"unknown axis `{a.name}`", a.span, _unknown_axis_hint(a, position))
+            return None
+        if a.body is not None:
+            inner = " ; ".join(_texts(d) for d in a.body)
+            self.err("E201", f"`<` opened by the in-stage axis `{a.name}`: only dp and pp open a scope",
+                     _span(a), f"in-stage domains sit side by side: `{_text(a)} ; {inner}`")
+        if a.name in seen or a.name in self.degrees:
+            self.err("E204", f"`{a.name}` is repeated in this scope", _span(a))
+            return None
+        seen.add(a.name)
+        if ax is Axis.SP:
+            if a.degree is not None:
+                self.err("E204", "`sp` is a flag on tp and takes no degree", _span(a), "write `tp 4 sp`")
+            else:
+                self.degrees["sp"] = (1, a.span)
+            return None
+        if a.split is not None:
+            self.err("E204", "only `pp` takes an explicit `[…]` layer split", a.split_span)
+        self.degree(a)
+        return ax
+
+    def mixed(self, domain: Sequence[AxisNode]) -> None:
+        """E202: attention and expert axes in one domain read as a product they are not."""
+        att_axes = [a for a in domain if (x := _axis(a)) is not None and x.is_attention]
+        exp_axes = [a for a in domain if (x := _axis(a)) is not None and x.is_expert]
+        att, exp = _texts(att_axes), _texts(exp_axes)
+        pa, pe = _product(att_axes), _product(exp_axes)
+        self.err("E202", f"`{att}` and `{exp}` are written in one domain, which reads as their product "
+                 f"({_count(min(pa * pe, PRODUCT_CAP))} GPUs); attention and expert axes run on the same "
+                 "GPUs of a stage", domain[0].span.to(_span(domain[-1])),
+                 f"separate the domains with `;`: `{att} ; {exp}` uses max({_count(pa)}, {_count(pe)}) = "
+                 f"{_count(max(pa, pe))} GPUs per stage")

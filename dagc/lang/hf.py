@@ -1,0 +1,219 @@
+"""Import a Hugging Face `config.json` as a model (SPEC 3.1, `model from "config.json"`).
+
+Input: the path of a config file (Mixtral, Qwen3-MoE, DeepSeek-V3 style). Output: the
+model's fields in the plan language's own names, or diagnostics that name the field
+and point at it inside the JSON file.
+
+The config is not a plan: it is read with `echo=False`, so no diagnostic ever prints its
+lines, and messages name keys and types, never the values found. Every imported figure
+passes the same range check as the plan field it becomes (`dagc.lang.fields`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import replace
+from pathlib import Path
+
+from ..diagnostics import Diagnostic, PlanError, Severity, quote
+from ..source import SourceFile, Span
+from .fields import MLA_FIELDS, MODEL_FIELDS, MOE_FIELDS, Field
+from .parse import read_source
+
+__all__ = ["HF_DTYPES", "MAX_JSON_INT_DIGITS", "load_hf_config"]
+
+HF_DTYPES = {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16", "float8_e4m3fn": "fp8",
+             "float8": "fp8", "int8": "int8", "int4": "int4"}
+_EXPERT_KEYS = ("num_local_experts", "num_experts", "n_routed_experts")
+MAX_JSON_INT_DIGITS = 30    # longer integer literals in a config are not converted; they are out of range (E104)
+
+
+class _HugeInt:
+    """An integer literal too long to convert: out of every range, never turned into an int."""
+
+    def __repr__(self) -> str:
+        return "<huge integer>"
+
+
+def _parse_int(text: str) -> int | _HugeInt:
+    return _HugeInt() if len(text) > MAX_JSON_INT_DIGITS else int(text)
+
+
+def _kind_of(value: object) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, float):
+        return "a number with a fraction" if math.isfinite(value) else "NaN or infinity"
+    names: dict[type, str] = {str: "a string", list: "a list", dict: "an object"}
+    return names.get(type(value), "not a number")
+
+
+def load_hf_config(path: Path, at: Span) -> tuple[dict | None, list[Diagnostic]]:
+    """Read `path` and map its fields; `at` locates the `model from` statement.
+
+    Returns:
+        (fields, diagnostics): fields is None when an error was found.
+    """
+    try:
+        src = read_source(path, echo=False)
+    except PlanError as exc:
+        shown = quote(str(path))
+        return None, [Diagnostic("E002", Severity.ERROR, f"cannot import `{shown}`: {d.message}", at, d.hint)
+                      for d in exc.diagnostics]
+    shown = quote(path.name)
+    hint = "a Hugging Face config.json is a JSON object"
+    try:
+        cfg = json.loads(src.text, parse_int=_parse_int)
+    except json.JSONDecodeError as exc:
+        return None, [Diagnostic("E002", Severity.ERROR, f"`{shown}` is not valid JSON: {exc.msg}",
+                                 src.span(exc.pos), hint)]
+    except RecursionError:
+        return None, [Diagnostic("E002", Severity.ERROR, f"`{shown}` nests too deeply", src.whole(), hint)]
+    except ValueError:  # pragma: no cover - json raises JSONDecodeError for everything we know of
+        return None, [Diagnostic("E002", Severity.ERROR, f"`{shown}` cannot be read as JSON", src.whole(), hint)]
+    if not isinstance(cfg, dict):
+        return None, [Diagnostic("E002", Severity.ERROR, f"`{shown}` is not a JSON object", src.whole(), hint)]
+    return _map(cfg, src, at)
+
+
+def _key_span(src: SourceFile, key: str, fallback: Span) -> Span:
+    m = re.search(r'"' + re.escape(key) + r'"\s*:', src.text)
+    return src.span(m.start(), m.start() + len(key) + 2) if m else fallback
+
+
+def _at_least_one(field: Field) -> Field:
+    return replace(field, lo=max(field.lo, 1))
+
+
+class _Reader:
+    """Reads the config's integers, each against the range of the plan field it becomes,
+    collecting a diagnostic per missing or bad key."""
+
+    def __init__(self, cfg: dict, src: SourceFile, at: Span):
+        self.cfg, self.src, self.at = cfg, src, at
+        self.diags: list[Diagnostic] = []
+        self.name = quote(Path(src.path).name)
+
+    def error(self, code: str, message: str, key: str, hint: str | None = None) -> None:
+        """A diagnostic pointing at `key` in the config (or at the `model from` statement)."""
+        self.diags.append(Diagnostic(code, Severity.ERROR, message, _key_span(self.src, key, self.at), hint))
+
+    def need(self, key: str, field: Field):
+        if self.cfg.get(key) is None:
+            self.diags.append(Diagnostic("E103", Severity.ERROR, f"`{self.name}` has no `{key}`", self.at,
+                                         f"add `{key}` to the config, or write the model out in full"))
+            return None
+        return self.integer(key, field)
+
+    def integer(self, key: str, field: Field, default=None):
+        cfg = self.cfg
+        if key not in cfg or cfg[key] is None:
+            return default
+        value = cfg[key]
+        span = _key_span(self.src, key, self.at)
+        if isinstance(value, _HugeInt) or (isinstance(value, int) and not isinstance(value, bool)
+                                           and not field.lo <= value <= field.hi):
+            self.diags.append(Diagnostic("E104", Severity.ERROR,
+                                         f"`{key}` is out of range: dagc accepts {field.lo:,.0f} to {field.hi:,.0f}",
+                                         span, "is this the model's config.json? else write the model out in full"))
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.diags.append(Diagnostic("E104", Severity.ERROR,
+                                         f"`{key}` must be a whole number, not {_kind_of(value)}", span,
+                                         f"write `\"{key}\": <whole number>` in the config"))
+            return None
+        return value
+
+
+def _map(cfg: dict, src: SourceFile, at: Span) -> tuple[dict | None, list[Diagnostic]]:
+    r = _Reader(cfg, src, at)
+    out: dict = {}
+    head_dim = _map_shape(r, out)
+    _map_dtype(r, out)
+    _map_attention(r, out, head_dim)
+    _map_experts(r, out)
+    if any(d.is_error for d in r.diags):
+        return None, r.diags
+    return out, r.diags
+
+
+def _map_shape(r: _Reader, out: dict) -> int | None:
+    """Layers, widths, heads, vocabulary and tied embeddings; returns the config's head_dim."""
+    out["layers"] = r.need("num_hidden_layers", MODEL_FIELDS["layers"])
+    out["hidden"] = r.need("hidden_size", MODEL_FIELDS["hidden"])
+    out["heads"] = r.need("num_attention_heads", MODEL_FIELDS["heads"])
+    out["vocab"] = r.need("vocab_size", MODEL_FIELDS["vocab"])
+    out["kv_heads"] = r.integer("num_key_value_heads", MODEL_FIELDS["kv_heads"], out["heads"])
+    head_dim = r.integer("head_dim", MODEL_FIELDS["head_dim"])
+    if head_dim is None and out["hidden"] and out["heads"]:
+        head_dim = out["hidden"] // out["heads"] or None
+    out["head_dim"] = head_dim
+    tied = r.cfg.get("tie_word_embeddings", False)
+    if not isinstance(tied, bool):
+        r.error("E104", "`tie_word_embeddings` must be true or false", "tie_word_embeddings",
+                "write `\"tie_word_embeddings\": true` or `false` in the config")
+    out["tied"] = tied is True
+    return head_dim
+
+
+def _map_dtype(r: _Reader, out: dict) -> None:
+    """The weights' dtype (fp8 when the config is quantised so) and the KV cache's."""
+    cfg = r.cfg
+    dtype = cfg.get("torch_dtype", cfg.get("dtype", "bfloat16"))
+    quant = cfg.get("quantization_config")
+    method = quant.get("quant_method") if isinstance(quant, dict) else None
+    if isinstance(method, str) and method.lower() == "fp8":
+        out["weights"] = "fp8"
+    elif isinstance(dtype, str) and dtype in HF_DTYPES:
+        out["weights"] = HF_DTYPES[dtype]
+    else:
+        key = "torch_dtype" if "torch_dtype" in cfg else "dtype"
+        r.error("E101", f"`{key}` is not a dtype dagc knows", key, "one of: " + ", ".join(HF_DTYPES))
+    out["kv_cache"] = "bf16" if out.get("weights") in ("fp8", "int8", "int4", None) else out.get("weights")
+
+
+def _map_attention(r: _Reader, out: dict, head_dim: int | None) -> None:
+    if r.cfg.get("kv_lora_rank") is not None:
+        out["attention"] = "mla"
+        # MLA has no head_dim; v_head stands in
+        out["head_dim"] = r.integer("v_head_dim", MLA_FIELDS["v_head"], head_dim)
+        out["mla"] = dict(q_lora=r.integer("q_lora_rank", MLA_FIELDS["q_lora"], 0) or 0,
+                          kv_lora=r.integer("kv_lora_rank", MLA_FIELDS["kv_lora"]),
+                          qk_nope=r.need("qk_nope_head_dim", MLA_FIELDS["qk_nope"]),
+                          qk_rope=r.need("qk_rope_head_dim", MLA_FIELDS["qk_rope"]),
+                          v_head=r.need("v_head_dim", MLA_FIELDS["v_head"]))
+    else:
+        out["attention"] = "gqa"
+
+
+def _map_experts(r: _Reader, out: dict) -> None:
+    """The moe block: a dense model's ffn, or the routed and shared experts and the activation."""
+    cfg = r.cfg
+    expert_key = next((k for k in _EXPERT_KEYS if cfg.get(k)), None)
+    if expert_key is None:
+        out["moe"] = dict(experts=0, dense_layers=out["layers"] or 0,
+                          dense_ffn=r.need("intermediate_size", _at_least_one(MOE_FIELDS["dense_ffn"])))
+        return
+    experts = r.integer(expert_key, MOE_FIELDS["experts"])
+    top_k = r.need("num_experts_per_tok", _at_least_one(MOE_FIELDS["top_k"]))
+    if "moe_intermediate_size" in cfg:
+        ffn = r.integer("moe_intermediate_size", _at_least_one(MOE_FIELDS["ffn"]))
+    else:  # Mixtral: intermediate_size is the expert's
+        ffn = r.need("intermediate_size", _at_least_one(MOE_FIELDS["ffn"]))
+    shared = r.integer("n_shared_experts", MOE_FIELDS["shared"], 0) or 0
+    shared_ffn = r.integer("shared_expert_intermediate_size", MOE_FIELDS["shared_ffn"], 0) or 0
+    if shared_ffn and not shared:
+        shared = 1  # Qwen2-MoE style: one shared expert of that size
+    if shared and not shared_ffn:
+        shared_ffn = ffn  # DeepSeek: shared experts are the size of a routed one
+    dense_layers = r.integer("first_k_dense_replace", MOE_FIELDS["dense_layers"], 0) or 0
+    dense_ffn = r.integer("intermediate_size", MOE_FIELDS["dense_ffn"], 0) if dense_layers else 0
+    out["moe"] = dict(experts=experts, top_k=top_k, ffn=ffn, shared=shared, shared_ffn=shared_ffn,
+                      dense_layers=dense_layers, dense_ffn=dense_ffn or 0, gated=True)
+    act = cfg.get("hidden_act", "silu")
+    if act not in ("silu", "swiglu", "gelu", "gelu_new", "relu", "gelu_pytorch_tanh"):
+        r.error("E101", "`hidden_act` names an activation dagc cannot map", "hidden_act",
+                "dagc models SwiGLU (silu) or a plain MLP")
+    out["moe"]["gated"] = act in ("silu", "swiglu")

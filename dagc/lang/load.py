@@ -1,0 +1,87 @@
+"""Loaders: plan text → `Plan`, strategy text → `StrategyDecl` (parse, then lower).
+
+Input: a `.moe` file, plan text, or a strategy expression. Output: the immutable `Plan` or
+`StrategyDecl`. Errors are raised as `PlanError` carrying located diagnostics.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..diagnostics import Diagnostic, PlanError, Severity
+from ..plan.plan import Plan, StrategyDecl
+from ..source import SourceFile, Span
+from .flatten import OPTION_KEYWORD_HINT
+from .lower import lower, lower_strategy
+from .parse import parse, read_source
+
+__all__ = ["STRATEGY_SOURCE", "load_plan", "load_plan_text", "parse_strategy"]
+
+STRATEGY_SOURCE = "--strategy"      # where a strategy given on the command line is said to stand
+
+_KEYWORD = re.compile(r"\s*strategy\b")
+
+
+def load_plan(path: str | Path, *, allow_paths: Sequence[Path] = ()) -> Plan:
+    """Read, parse and lower a plan file.
+
+    `model from` reads files inside the plan's directory, or inside one of `allow_paths`
+    (the CLI's `--allow-path DIR`), and nowhere else.
+
+    Raises:
+        PlanError: with located E0xx/E1xx diagnostics.
+    """
+    base_dir = Path(path).absolute().parent.resolve()   # the directory of the plan as given, not of a link's target
+    src = read_source(path, roots=(base_dir, *allow_paths))
+    return lower(parse(src), src, base_dir=base_dir, allow_paths=allow_paths)
+
+
+def load_plan_text(text: str, name: str = "plan.moe", base_dir: Path | None = None, *,
+                   allow_paths: Sequence[Path] = ()) -> Plan:
+    """Parse and lower a plan given as text (for tests and tools).
+
+    With `base_dir` None the plan has no directory: `model from` can read only inside
+    `allow_paths`.
+
+    Example:
+        >>> plan = load_plan_text('''
+        ...   model preset "mixtral-8x7b"
+        ...   cluster { gpus = 8  gpu preset "h100-sxm" }
+        ...   workload { batch = 64  prompt = 2048  generate = 256 }
+        ...   strategy tp 8''')
+        >>> plan.cluster.gpus, [s.text for s in plan.strategies]
+        (8, ['tp 8'])
+    """
+    src = SourceFile(name, text)
+    return lower(parse(src), src, base_dir=base_dir, allow_paths=allow_paths)
+
+
+def parse_strategy(text: str, name: str | None = None) -> StrategyDecl:
+    """A strategy expression such as `pp 2 < tp 4 ; ep 8 >` (what `--strategy` accepts),
+    optionally written `name = expression`, as dagc prints a named strategy.
+
+    Example:
+        >>> decl = parse_strategy("balanced = pp 2 # two stages\\n < tp 4;ep 8 >")
+        >>> decl.name, decl.text
+        ('balanced', 'pp 2 < tp 4 ; ep 8 >')
+
+    Raises:
+        PlanError: with located E0xx/E1xx diagnostics; E001 when the text is empty or blank.
+    """
+    src = SourceFile(STRATEGY_SOURCE, text)
+    if not text.strip():
+        raise PlanError([Diagnostic("E001", Severity.ERROR, "the strategy expression is empty",
+                                    Span(src, 0, len(src.text)),
+                                    "give an expression such as `tp 4 ; ep 8`, or no --strategy to use the plan's "
+                                    "strategies")])
+    try:
+        tree = parse(src, start="named_scope")
+    except PlanError as exc:                 # `strategy fast = tp 8`: the plan line pasted whole
+        first = exc.diagnostics[0] if exc.diagnostics else None
+        if first is None or not _KEYWORD.match(text):
+            raise                            # else the keyword is what to mend first
+        raise PlanError([dataclasses.replace(first, hint=OPTION_KEYWORD_HINT), *exc.diagnostics[1:]]) from None
+    return lower_strategy(tree, src, name)

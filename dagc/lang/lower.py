@@ -1,0 +1,383 @@
+"""Lowering: Lark syntax tree → `Plan`.
+
+Input: the tree from `dagc.lang.parse` and its `SourceFile`. Output: a frozen `Plan`, or a
+`PlanError` carrying every problem found at once: unknown names (E101, with the nearest
+name), wrong dimensions (E102), missing blocks or fields (E103), invalid values (E104), a
+kernel profile file that cannot be used (E105, from `dagc.kernels.kernels`).
+Strategies are kept as written (`StrategyDecl`); `dagc.lang.flatten` turns them into degrees.
+
+The grammar names every alternative (grammar/plan.lark) and `_Lowering`, a Lark
+`Transformer`, has one method per name. Blocks and values become plain data (`Item`,
+`Value`) bottom-up, without diagnostics; a statement's method gives them meaning with the
+field schema of its block (`dagc.lang.blocks`; the model in `dagc.lang.model`, the cluster
+in `dagc.lang.cluster`, strategy scopes in `dagc.lang.scope`). A small driver (`lower`) lowers
+the first statement of each kind and reports the others, so a second `model` statement is one E104, not a second set of
+findings. Diagnostics are collected, sorted by position, and raised once in a `PlanError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from lark import Token, Transformer, Tree, v_args
+from lark.tree import Meta
+
+from ..diagnostics import Diagnostic, PlanError, Severity
+from ..plan.plan import (
+    DEFAULT_OBJECTIVE,
+    OBJECTIVE_MEANS,
+    OBJECTIVES,
+    Cluster,
+    DType,
+    Model,
+    Overlap,
+    Plan,
+    Requirement,
+    RequirementKind,
+    StrategyDecl,
+    Workload,
+)
+from ..source import SourceFile, Span
+from ..units import Dimension
+from .blocks import (
+    BAD,
+    Collector,
+    Item,
+    ItemKind,
+    Value,
+    ValueKind,
+    node_span,
+    read_block,
+    read_value,
+    unit_dimension,
+)
+from .cluster import lower_cluster
+from .fields import (
+    BATCH_LIMIT,
+    REQUIREMENT_DIMENSIONS,
+    WORKLOAD_FIELDS,
+    Field,
+    did_you_mean,
+)
+from .flatten import flatten
+from .model import ImportRoots, imported_fields, lower_model, model_from_preset, preset_fields
+from .scope import scope_axes, strategy_text
+
+__all__ = ["MAX_STRATEGIES", "lower", "lower_strategy", "model_from_preset", "strategy_text"]
+
+MAX_STRATEGIES = 64   # `strategy` statements per plan; more is E002 at the first one beyond
+
+# The statement each alias of grammar/plan.lark belongs to; a plan has one of each but strategies.
+_STATEMENTS = {"model_full": "model", "model_preset": "model", "model_from": "model", "cluster": "cluster",
+               "workload": "workload", "require": "require", "strategy": "strategy", "named_strategy": "strategy",
+               "objective": "objective"}
+_EXAMPLES = {"model": 'model preset "mixtral-8x7b"', "cluster": 'cluster { gpus = 8  gpu preset "h100-sxm" }',
+             "workload": "workload { batch = 64  prompt = 2048  generate = 256 }", "strategy": "strategy tp 8"}
+
+
+@dataclass(frozen=True)
+class _Requirement:
+    """`name op value` inside `require { … }`, as written."""
+
+    name: Token
+    op: Token
+    value: Value
+    span: Span
+    name_span: Span
+
+
+@v_args(meta=True)
+class _Lowering(Transformer):
+    """One method per alias of the grammar; `out` collects what the statements find."""
+
+    def __init__(self, src: SourceFile, roots: ImportRoots) -> None:
+        super().__init__(visit_tokens=False)
+        self.src = src
+        self.roots = roots
+        self.out = Collector()
+
+    # ---------------------------------------------------------------- values and blocks: data only
+    def _value(self, kind: ValueKind, meta: Meta, tokens: list[Token]) -> Value:
+        return Value(kind, tuple(tokens), node_span(self.src, meta), tuple(node_span(self.src, t) for t in tokens))
+
+    def quantity(self, meta: Meta, tokens: list[Token]) -> Value:
+        return self._value(ValueKind.QUANTITY, meta, tokens)
+
+    def named_number(self, meta: Meta, tokens: list[Token]) -> Value:
+        return self._value(ValueKind.NAMED_NUMBER, meta, tokens)
+
+    def word(self, meta: Meta, tokens: list[Token]) -> Value:
+        return self._value(ValueKind.WORD, meta, tokens)
+
+    def string(self, meta: Meta, tokens: list[Token]) -> Value:
+        return self._value(ValueKind.STRING, meta, tokens)
+
+    def block(self, meta: Meta, items: list[Item]) -> tuple[Item, ...]:
+        return tuple(items)
+
+    def assign(self, meta: Meta, children: list) -> Item:
+        name, value = children
+        return Item(ItemKind.ASSIGN, str(name), node_span(self.src, meta), node_span(self.src, name), value=value)
+
+    def subblock(self, meta: Meta, children: list) -> Item:
+        name, block = children
+        return Item(ItemKind.SUBBLOCK, str(name), node_span(self.src, meta), node_span(self.src, name), block=block)
+
+    def assign_from(self, meta: Meta, children: list) -> Item:
+        name, label = children
+        return Item(ItemKind.FROM_FILE, str(name), node_span(self.src, meta), node_span(self.src, name),
+                    label=str(label)[1:-1], label_span=node_span(self.src, label))
+
+    def gpu_preset(self, meta: Meta, children: list) -> Item:
+        (label,) = children
+        span = node_span(self.src, meta)
+        return Item(ItemKind.GPU_PRESET, "gpu", span, span, label=str(label)[1:-1],
+                    label_span=node_span(self.src, label))
+
+    def gpu_custom(self, meta: Meta, children: list) -> Item:
+        label, block = children
+        span = node_span(self.src, meta)
+        return Item(ItemKind.GPU_CUSTOM, "gpu", span, span, block=block, label=str(label)[1:-1],
+                    label_span=node_span(self.src, label))
+
+    def requirement(self, meta: Meta, children: list) -> _Requirement:
+        name, op, value = children
+        return _Requirement(name, op, value, node_span(self.src, meta), node_span(self.src, name))
+
+    # ---------------------------------------------------------------- statements: meaning and diagnostics
+    def model_full(self, meta: Meta, children: list) -> Model | None:
+        label, *block = children
+        span = self._statement("model", meta)
+        name = str(label)[1:-1]
+        if not block:
+            self.out.error("E103", f'model "{name}" has no fields', span,
+                           'write them in a block, e.g. `model "m" { layers = 16 … }`, or use `model preset`')
+            return None
+        return lower_model(self.out, name, {}, block[0], span)
+
+    def model_preset(self, meta: Meta, children: list) -> Model | None:
+        label, *block = children
+        span = self._statement("model", meta)
+        name = str(label)[1:-1]
+        base = preset_fields(self.out, name, node_span(self.src, label))
+        if base is None:
+            return None
+        return lower_model(self.out, name, base, block[0] if block else None, span)
+
+    def model_from(self, meta: Meta, children: list) -> Model | None:
+        (label,) = children
+        span = self._statement("model", meta)
+        imported = imported_fields(self.out, self.roots, str(label)[1:-1], node_span(self.src, label))
+        if imported is None:
+            return None
+        name, base = imported
+        return lower_model(self.out, name, base, None, span)
+
+    def cluster(self, meta: Meta, children: list) -> Cluster | None:
+        (block,) = children
+        span = self._statement("cluster", meta)
+        return lower_cluster(self.out, self.roots, block, span)
+
+    def workload(self, meta: Meta, children: list) -> Workload | None:
+        (block,) = children
+        span = self._statement("workload", meta)
+        values, _ = read_block(self.out, block, "workload", WORKLOAD_FIELDS)
+        for key in ("batch", "prompt", "generate"):
+            if key not in values:
+                self.out.error("E103", f"the workload has no `{key}`", span, f"add `{key} = …`")
+        if self.out.has_errors or any(v is BAD for v in values.values()):
+            return None
+        batch_max = values["batch"] == "max"
+        return Workload(batch=BATCH_LIMIT if batch_max else values["batch"], batch_max=batch_max,
+                        prompt=values["prompt"], generate=values["generate"],
+                        microbatches=values.get("microbatches"), routing_imbalance=values.get("routing"),
+                        overlap=Overlap(values.get("overlap", "none")),
+                        dispatch=DType(values["dispatch"]) if "dispatch" in values else None)
+
+    def require(self, meta: Meta, written: list[_Requirement]) -> tuple[Requirement, ...]:
+        self._statement("require", meta)
+        out = []
+        seen: set[tuple[str, str]] = set()
+        for req in written:
+            name = str(req.name)
+            try:
+                kind = RequirementKind(name)
+            except ValueError:
+                self.out.error("E101", f"unknown requirement `{name}`", req.name_span,
+                               did_you_mean(name, [k.value for k in RequirementKind]))
+                continue
+            if (name, str(req.op)) in seen:
+                self.out.error("E104", f"`{name} {req.op}` is required twice", req.span, "keep one of the two lines")
+                continue
+            seen.add((name, str(req.op)))
+            lowered = self._requirement(kind, req)
+            if lowered is not None:
+                out.append(lowered)
+        return tuple(out)
+
+    def objective(self, meta: Meta, children: list) -> str | None:
+        (name,) = children
+        self._statement("objective", meta)          # where the statement is, for later diagnostics
+        word = str(name)
+        if word not in OBJECTIVES:        # the caret under the word, not the statement
+            every = "; ".join(f"`{o}`: {OBJECTIVE_MEANS[o]}" for o in OBJECTIVES)
+            near = did_you_mean(word, OBJECTIVES)
+            self.out.error("E101", f"unknown objective `{word}`", node_span(self.src, name),
+                           (f"{near} " if near else "") + f"(the objectives — {every})")
+            return None
+        return word
+
+    def strategy(self, meta: Meta, children: list) -> StrategyDecl:
+        scope, *options = children
+        return _decl(self.src, None, scope, node_span(self.src, meta), options)
+
+    def named_strategy(self, meta: Meta, children: list) -> StrategyDecl:
+        name, scope, *options = children
+        return _decl(self.src, str(name), scope, node_span(self.src, meta), options)
+
+    # ---------------------------------------------------------------- helpers
+    def _statement(self, key: str, meta: Meta) -> Span:
+        span = node_span(self.src, meta)
+        self.out.spans[key] = span
+        return span
+
+    def _requirement(self, kind: RequirementKind, req: _Requirement) -> Requirement | None:
+        # memory may be bounded as a share of the GPU (`90 %`) or in bytes (`70 GB`).
+        memory_is_fraction = not (kind is RequirementKind.MEMORY and unit_dimension(req.value) is Dimension.SIZE)
+        dim = REQUIREMENT_DIMENSIONS[kind]
+        spec = Field("quantity", dim if memory_is_fraction else Dimension.SIZE, 0.0, 1e30)
+        if kind is RequirementKind.MEMORY and memory_is_fraction:
+            spec = Field("ratio", dim, 0.0, 1.0)
+        v = read_value(self.out, req.value, spec, f"require.{req.name}", str(req.op))
+        if v is BAD:
+            return None
+        target, per_gpu = v if isinstance(v, tuple) else (v, False)
+        text = " ".join(" ".join(str(t).split()) for t in (req.name, req.op, *req.value.tokens))
+        return Requirement(kind=kind, op=str(req.op), target=float(target), per_gpu=per_gpu,
+                           memory_is_fraction=memory_is_fraction, text=text, span=req.span)
+
+
+def _decl(src: SourceFile, name: str | None, scope: Tree, span: Span, options: list | None = None) -> StrategyDecl:
+    """A strategy as written; its options (`with microbatches 2 overlap microbatch`) are kept as
+    (name, value, span) for `flatten` to check, and appended to the canonical text."""
+    opts: list[tuple[str, str, Span]] = []
+    for tree in options or ():
+        for opt in tree.children:
+            key, value = opt.children
+            opts.append((str(key), str(value), node_span(src, opt.meta)))
+    text = strategy_text(scope)
+    if opts:
+        text += " with " + " ".join(f"{k} {v}" for k, v, _ in opts)
+    return StrategyDecl(name=name, text=text, scope=scope_axes(scope, src), options=tuple(opts), span=span)
+
+
+# -------------------------------------------------------------------- the driver
+
+
+def _statements(tree: Tree) -> dict[str, list[Tree]]:
+    by_kind: dict[str, list[Tree]] = {}
+    for st in tree.children:
+        by_kind.setdefault(_STATEMENTS[st.data], []).append(st)
+    return by_kind
+
+
+def _check_statements(out: Collector, src: SourceFile, by_kind: dict[str, list[Tree]]) -> None:
+    """One model, cluster, workload and (optional) require; at least one, at most
+    MAX_STRATEGIES strategies."""
+    for kind in ("model", "cluster", "workload", "require", "objective"):
+        for st in by_kind.get(kind, [])[1:]:
+            at = node_span(src, st.meta)
+            out.error("E104", f"a plan has one `{kind}` statement; this is another",
+                      src.span(at.start, at.start + len(kind)),
+                      f"the first is at line {node_span(src, by_kind[kind][0].meta).line}")
+    text = src.text.rstrip()
+    end = src.span(max(0, len(text) - 1), max(1, len(text))) if src.text.strip() else src.span(0, 0)
+    for kind in ("model", "cluster", "workload", "strategy"):
+        if kind not in by_kind:
+            out.error("E103", f"the plan has no `{kind}` statement", end, f"add one, e.g. `{_EXAMPLES[kind]}`")
+
+
+def _lower_strategies(lw: _Lowering, written: list[Tree]) -> tuple[StrategyDecl, ...]:
+    if len(written) > MAX_STRATEGIES:
+        beyond = node_span(lw.src, written[MAX_STRATEGIES].meta)
+        lw.out.error("E002", f"the plan has {len(written):,} strategies; dagc checks at most {MAX_STRATEGIES} per plan",
+                     lw.src.span(beyond.start, beyond.start + len("strategy")),
+                     "split the plan into several files, or let `dagc search` explore strategies")
+    strategies = tuple(lw.transform(st) for st in written[:MAX_STRATEGIES])
+    names: set[str] = set()
+    for s in strategies:
+        if s.name is None:
+            continue
+        if s.name in names:
+            lw.out.error("E104", f"two strategies are named `{s.name}`", s.span, "give each its own name")
+        names.add(s.name)
+    return strategies
+
+
+def _lower_plan(lw: _Lowering, tree: Tree) -> Plan | None:
+    by_kind = _statements(tree)
+    _check_statements(lw.out, lw.src, by_kind)
+    first = {kind: lw.transform(by_kind[kind][0]) for kind in ("model", "cluster", "workload", "require", "objective")
+             if kind in by_kind}
+    strategies = _lower_strategies(lw, by_kind.get("strategy", []))
+    model, cluster, workload = first.get("model"), first.get("cluster"), first.get("workload")
+    if lw.out.has_errors or model is None or cluster is None or workload is None:
+        # nothing will be checked: the strategies' own misspellings (axes, options) are said now, not
+        # one fix later (`check` finds them again, with the rules, once the plan loads)
+        lw.out.diags += [d for s in strategies for d in flatten(s)[1] if d.is_error and d.code[:2] in ("E0", "E1")]
+        return None
+    return Plan(name=Path(lw.src.path).stem, model=model, cluster=cluster, workload=workload,
+                requirements=first.get("require", ()), strategies=strategies,
+                objective=first.get("objective") or DEFAULT_OBJECTIVE,
+                objective_from="the plan's `objective`" if first.get("objective") else "the default",
+                spans=dict(lw.out.spans))
+
+
+def lower(tree: Tree, src: SourceFile, base_dir: Path | None = None, *, allow_paths: Sequence[Path] = ()) -> Plan:
+    """Lower a parsed plan into a `Plan`.
+
+    `base_dir` is the plan's directory: `model from` reads files inside it, or inside one of
+    `allow_paths`, and nowhere else (E002). With `base_dir` None (a plan given as text) only
+    `allow_paths` can be read from.
+
+    Raises:
+        PlanError: every E1xx problem found, in source order.
+
+    Example:
+        >>> from dagc.lang.parse import parse
+        >>> src = SourceFile("p.moe", 'model preset "mixtral-8x7b"  cluster { gpus = 8  gpu preset "h100-sxm" }'
+        ...                  '  workload { batch = 8  prompt = 512  generate = 64 }  strategy tp 8')
+        >>> plan = lower(parse(src), src)
+        >>> plan.model.layers, plan.cluster.gpu.name, plan.strategies[0].text
+        (32, 'h100-sxm', 'tp 8')
+    """
+    lw = _Lowering(src, ImportRoots.of(base_dir, allow_paths))
+    plan = _lower_plan(lw, tree)
+    if plan is None or lw.out.has_errors:
+        diags = sorted(lw.out.diags, key=lambda d: (d.span.start if d.span else -1))
+        raise PlanError(diags or [Diagnostic("E103", Severity.ERROR, "the plan is incomplete", src.whole(),
+                                             "a plan has a model, a cluster, a workload and a strategy")])
+    return plan
+
+
+def lower_strategy(tree: Tree, src: SourceFile, name: str | None = None) -> StrategyDecl:
+    """Lower a strategy expression, e.g. from `--strategy`: a `scope`, or a `named_scope`
+    (`name = expr`, the form the CLI prints for a named strategy). An explicit `name`
+    wins over the one written.
+
+    Example:
+        >>> from dagc.lang.parse import parse
+        >>> src = SourceFile("--strategy", "fast = tp 4 ; ep 8")
+        >>> decl = lower_strategy(parse(src, start="named_scope"), src)
+        >>> decl.name, decl.text, [a.name for a in decl.scope[1]]
+        ('fast', 'tp 4 ; ep 8', ['ep'])
+    """
+    children = list(tree.children)
+    written = str(children.pop(0)) if children and not isinstance(children[0], Tree) else None
+    scope, *options = children
+    span = node_span(src, scope.meta)
+    if options:                         # the expression with its options, without the `name =`
+        span = src.span(span.start, node_span(src, options[-1].meta).end)
+    return _decl(src, name if name is not None else written, scope, span, options)

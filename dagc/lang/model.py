@@ -1,0 +1,217 @@
+"""The `model` statement → `Model`: presets, Hugging Face import, field checks.
+
+Input: the fields a `model` statement starts from (a preset, an imported config.json, or
+nothing) and the block written after it. Output: a frozen `Model`, or None with the
+problems recorded in a `Collector`: a missing dimension (E103), dimensions that cannot go
+together (E104), an unknown preset (E101), an import outside the allowed directories (E002).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..diagnostics import quote
+from ..plan.plan import AttentionKind, DType, Mla, Model, Moe
+from ..plan.presets import MODEL_PRESETS
+from ..source import Span
+from .blocks import BAD, Bad, Collector, Item, read_block
+from .fields import MLA_FIELDS, MODEL_FIELDS, MOE_FIELDS, SUBBLOCKS, did_you_mean
+from .hf import load_hf_config
+
+__all__ = ["ImportRoots", "build_model", "imported_fields", "lower_model", "model_from_preset", "preset_fields"]
+
+_MLA_EXAMPLE = "mla { q_lora = 1536  kv_lora = 512  qk_nope = 128  qk_rope = 64  v_head = 128 }"
+
+
+@dataclass(frozen=True)
+class ImportRoots:
+    """Where `model from` may read: the plan's directory (None for a plan given as text) and
+    the directories allowed with `--allow-path`."""
+
+    base_dir: Path | None = None
+    allow_paths: tuple[Path, ...] = ()
+
+    @classmethod
+    def of(cls, base_dir: Path | None, allow_paths: Sequence[Path]) -> ImportRoots:
+        return cls(base_dir, tuple(Path(p) for p in allow_paths))
+
+    def resolve(self, out: Collector, written: str, span: Span) -> Path | None:
+        """The file `model from` names, if it lies inside the plan's directory or an allowed one.
+
+        Symlinks and `..` are resolved first, so neither can lead outside. A plan given as
+        text has no directory: it imports only from the directories allowed explicitly.
+        """
+        shown = quote(written)
+        try:
+            path = Path(written)
+            if not path.is_absolute() and self.base_dir is not None:
+                path = self.base_dir / path
+            resolved = path.resolve()
+            roots = [r.resolve() for r in ((self.base_dir,) if self.base_dir is not None else ()) + self.allow_paths]
+        except (OSError, RuntimeError, ValueError):  # a symlink loop, a NUL byte
+            out.error("E002", f"cannot import `{shown}`: the path cannot be resolved", span,
+                      "write the path of an existing file, relative to the plan or absolute")
+            return None
+        if any(resolved == root or resolved.is_relative_to(root) for root in roots):
+            return resolved
+        if self.base_dir is None:
+            out.error("E002", f"cannot import `{shown}`: a plan given as text reads no files unless a directory "
+                      "is allowed", span, "allow the file's directory with `--allow-path DIR`")
+        else:
+            out.error("E002", f"cannot import `{shown}`: it is outside the plan's directory", span,
+                      "move the file beside the plan, or allow its directory with `--allow-path DIR`")
+        return None
+
+
+def preset_fields(out: Collector, name: str, name_span: Span) -> dict[str, Any] | None:
+    """The fields of a built-in model (a copy: the block written after it overrides them)."""
+    if name not in MODEL_PRESETS:
+        out.error("E101", f"unknown model preset `{name}`", name_span, did_you_mean(name, MODEL_PRESETS))
+        return None
+    return {k: (dict(v) if isinstance(v, dict) else v) for k, v in MODEL_PRESETS[name].items()}
+
+
+def imported_fields(out: Collector, roots: ImportRoots, written: str,
+                    name_span: Span) -> tuple[str, dict[str, Any]] | None:
+    """The model's name and fields from a Hugging Face config.json (`model from "…"`)."""
+    path = roots.resolve(out, written, name_span)
+    if path is None:
+        return None
+    fields, diags = load_hf_config(path, name_span)
+    out.diags.extend(diags)
+    if fields is None:
+        return None
+    # A config.json is named after its directory, as on the Hugging Face hub.
+    return (path.stem if path.name != "config.json" else path.parent.name or "hf-model"), fields
+
+
+def lower_model(out: Collector, name: str, base: dict[str, Any], block: tuple[Item, ...] | None,
+                span: Span) -> Model | None:
+    """The model from `base` with the fields of the written block (if any) on top."""
+    values, subs = read_block(out, block, "model", MODEL_FIELDS, SUBBLOCKS["model"]) if block else ({}, {})
+    if any(v is BAD for v in values.values()):
+        return None
+    merged = {**base, **values}
+    for sub, fields in (("moe", MOE_FIELDS), ("mla", MLA_FIELDS)):
+        if sub in subs:
+            sv, _ = read_block(out, subs[sub].block, f"model.{sub}", fields)
+            if any(v is BAD for v in sv.values()):
+                return None
+            merged[sub] = {**(base.get(sub) or {}), **sv}
+    return build_model(out, name, merged, span)
+
+
+def build_model(out: Collector, name: str, f: dict[str, Any], span: Span | None) -> Model | None:
+    """A `Model` from merged fields; `span` is None for a built-in preset, which has no source."""
+    missing = [key for key in ("layers", "hidden", "heads", "vocab") if f.get(key) is None]
+    for key in missing:
+        out.error("E103", f"the model has no `{key}`", span, f"add `{key} = …` to the model block")
+    if missing:
+        return None
+    attention = AttentionKind(f.get("attention", "gqa"))
+    heads, hidden = f["heads"], f["hidden"]
+    kv = f.get("kv_heads") or heads
+    head_dim = f.get("head_dim") or (hidden // heads if hidden % heads == 0 else None)
+    if head_dim is None:
+        out.error("E103", "the model has no `head_dim` and hidden is not a multiple of heads", span,
+                  "add `head_dim = …`")
+        return None
+    _check_kv_heads(out, attention, heads, kv, out.spans.get("model.kv_heads", span))
+    mla = _mla(out, attention, f, span)
+    if isinstance(mla, Bad):
+        return None
+    moe = _moe(out, f, span)
+    if moe is None or out.has_errors:
+        return None
+    return Model(name=name, layers=f["layers"], hidden=hidden, heads=heads, kv_heads=kv, head_dim=head_dim,
+                 vocab=f["vocab"], tied=f.get("tied", False), weights=DType(f.get("weights", "bf16")),
+                 kv_cache=DType(f.get("kv_cache", "bf16")), attention=attention, mla=mla, moe=moe)
+
+
+def _check_kv_heads(out: Collector, attention: AttentionKind, heads: int, kv: int, at: Span | None) -> None:
+    if kv > heads:
+        out.error("E104", f"kv_heads ({kv}) exceeds heads ({heads})", at,
+                  f"write `kv_heads = {heads}` (multi-head attention) or fewer")
+    elif attention is AttentionKind.GQA and heads % kv:
+        out.error("E104", f"heads ({heads}) is not a multiple of kv_heads ({kv})", at,
+                  "each KV head serves a whole group of query heads")
+
+
+def _mla(out: Collector, attention: AttentionKind, f: dict[str, Any], span: Span | None) -> Mla | Bad | None:
+    """The MLA dimensions (None for GQA), or BAD when the model cannot be built."""
+    where = out.spans.get("model.mla", span)
+    if attention is not AttentionKind.MLA:
+        if f.get("mla"):
+            out.error("E104", "an `mla` block needs `attention = mla`", where,
+                      "add `attention = mla` to the model, or remove the `mla` block")
+        return None
+    if not f.get("mla"):
+        return out.error("E103", "attention = mla needs an `mla { … }` block", out.spans.get("model.attention", span),
+                         f"add `{_MLA_EXAMPLE}`")
+    missing = [k for k in ("kv_lora", "qk_nope", "v_head") if not f["mla"].get(k)]
+    missing += ["qk_rope"] if f["mla"].get("qk_rope") is None else []       # 0: no rotary part
+    if missing:
+        return out.error("E103", f"the mla block has no `{missing[0]}`", where, f"a full block: `{_MLA_EXAMPLE}`")
+    return Mla(**{k: v for k, v in f["mla"].items() if v is not None})
+
+
+def _moe(out: Collector, f: dict[str, Any], span: Span | None) -> Moe | None:
+    """The feed-forward part: a `moe { … }` block, or the dense sugar `ffn = …`."""
+    moe_f = f.get("moe")
+    if moe_f is None:
+        if f.get("ffn") is None:
+            out.error("E103", "the model has neither a `moe { … }` block nor a dense `ffn`", span,
+                      "add `moe { experts = 8  top_k = 2  ffn = 14336 }`, or `ffn = …` for a dense model")
+            return None
+        return Moe(experts=0, dense_layers=f["layers"], dense_ffn=f["ffn"], gated=f.get("gated", True))
+    moe_f = {k: v for k, v in moe_f.items() if v is not None}
+    moe = Moe(**moe_f)
+    where = out.spans.get("model.moe", span)
+    if moe.experts > 0:
+        _check_experts(out, moe, moe_f, f["layers"], where)
+    elif not moe.dense_ffn:
+        out.error("E103", "a model with experts = 0 needs `dense_ffn`", where,
+                  "add `dense_ffn = …` (the FFN's intermediate size) to the moe block")
+    if moe.experts == 0:
+        moe = moe.model_copy(update={"dense_layers": f["layers"]})
+    return moe
+
+
+def _check_experts(out: Collector, moe: Moe, written: dict[str, Any], layers: int, where: Span | None) -> None:
+    def at(key: str) -> Span | None:
+        return out.spans.get(f"model.moe.{key}", where)
+
+    for key in ("top_k", "ffn"):
+        if key not in written:
+            out.error("E103", f"the moe block has no `{key}`", where, f"add `{key} = …`")
+        elif not getattr(moe, key):
+            out.error("E104", f"`{key}` = 0: a model with experts needs at least 1", at(key),
+                      "for a dense model write `experts = 0` and `dense_ffn = …`")
+    if moe.top_k > moe.experts:
+        out.error("E104", f"top_k ({moe.top_k}) exceeds experts ({moe.experts})", at("top_k"),
+                  f"write `top_k = {moe.experts}` or fewer")
+    if moe.dense_layers > layers:
+        out.error("E104", f"dense_layers ({moe.dense_layers}) exceeds layers ({layers})", at("dense_layers"),
+                  f"write `dense_layers = {layers}` or fewer (the first layers are dense)")
+    if moe.dense_layers and not moe.dense_ffn:
+        out.error("E103", "dense_layers needs `dense_ffn`", at("dense_layers"),
+                  "add `dense_ffn = …` (the dense layers' FFN intermediate size)")
+
+
+def model_from_preset(name: str, **overrides: Any) -> Model:
+    """A built-in model as a `Model` (overrides replace top-level fields).
+
+    Example:
+        >>> model_from_preset("qwen3-30b-a3b").moe.experts
+        128
+    """
+    fields = {**MODEL_PRESETS[name], **overrides}
+    out = Collector()
+    model = build_model(out, name, fields, None)
+    if model is None:  # pragma: no cover - presets are valid by construction
+        raise ValueError(f"preset {name} does not build: {[d.message for d in out.diags]}")
+    return model
+

@@ -1,0 +1,1 @@
+"""A checked strategy → the commands that start it on vLLM, SGLang and TensorRT-LLM."""

@@ -1,0 +1,126 @@
+"""SGLang's mapping for `dagc launch`: `python -m sglang.launch_server …`, flags of SGLang 0.5.
+
+Input: the engine-neutral `Setup` of `dagc.launch.launch`. Output: the commands per node. `--tp N` is
+the number of GPUs of one stage (not the attention TP), `--pp-size P`; `--enable-dp-attention
+--dp D` makes attention TP N / D and attention DP D; `--ep E` makes MoE TP N / E, so the experts
+always span the whole stage. Layer split: `SGLANG_PP_LAYER_PARTITION`; the default gives the
+remainder to the **last** stages. Several nodes: `--nnodes K --node-rank r --dist-init-addr`.
+A version bump should only touch this table.
+"""
+
+from __future__ import annotations
+
+from ..plan.plan import Overlap
+from .launch import Command, Degrees, EngineTable, Placement, Refusal, Setup, dagc_stage_nodes, overlap_note
+
+__all__ = ["TABLE", "default_split", "refusals", "stage_nodes"]
+
+VERSION = "SGLang 0.5"
+DIST_PORT = 5000          # --dist-init-addr HOST:PORT
+
+
+def default_split(layers: int, pp: int) -> tuple[int, ...]:
+    """SGLang's own split: L // P each, the remainder to the last stages.
+
+    Example:
+        >>> default_split(61, 4)
+        (15, 15, 15, 16)
+    """
+    base, extra = divmod(layers, pp)
+    return (base,) * (pp - extra) + (base + 1,) * extra
+
+
+def stage_nodes(d: Degrees) -> tuple[frozenset[int], ...] | None:
+    """The nodes (relative to the replica's first) of each stage's GPUs as SGLang places them with
+    `--nnodes K --pp-size P --tp N`: node r holds the pp ranks of block r // (K/P) and the tp ranks
+    of block r mod (K/P) (`nnodes_per_tp_group = max(K // P, 1)`, `pp_size_per_node = max(P // K,
+    1)`); None when the stages do not divide the nodes that way (SGLang would leave ranks unplaced).
+
+    Example:
+        >>> from dagc.plan.plan import Overlap
+        >>> d = Degrees(dp=1, pp=2, group=16, tp=1, cp=1, sp=False, adp=16, ep=16, etp=1, edp=1, has_experts=True,
+        ...             dense_layers=0, layers=48, split=(24, 24), split_explicit=False, overlap=Overlap.NONE,
+        ...             gpus_per_node=8)
+        >>> [sorted(n) for n in stage_nodes(d)]
+        [[0, 1], [2, 3]]
+    """
+    n, p, gpn = d.group, d.pp, d.gpus_per_node
+    if d.replica_gpus <= gpn:
+        return (frozenset({0}),) * p
+    k = d.replica_gpus // gpn
+    per_tp_group, per_node = max(k // p, 1), max(p // k, 1)
+    if n % per_tp_group:
+        return None
+    tp_per_node = n // per_tp_group
+    out = tuple(frozenset((s // per_node) * per_tp_group + t // tp_per_node for t in range(n)) for s in range(p))
+    return out if max(max(nodes) for nodes in out) < k else None
+
+
+def refusals(d: Degrees) -> list[Refusal]:
+    """What SGLang cannot say: cp (E712); experts replicated inside a stage (E711); stages that do not
+    take whole nodes, nor nodes whole stages (E713)."""
+    out = []
+    if d.cp > 1:
+        out.append(Refusal("E712", f"SGLang: no context parallelism; `cp {d.cp}` has no flag", "cp"))
+    if d.has_experts and d.edp > 1:
+        out.append(Refusal("E711", f"SGLang: the MoE layers span all --tp {d.group} GPUs of a stage (EP × MoE TP "
+                           f"= {d.group}); here ep {d.ep} × etp {d.etp} = {d.ep * d.etp}, each expert replicated "
+                           f"{d.edp} times", "ep"))
+    if d.replica_gpus % d.gpus_per_node == 0 and stage_nodes(d) != dagc_stage_nodes(d):
+        k = d.replica_gpus // d.gpus_per_node
+        out.append(Refusal("E713", f"SGLang: --nnodes {k} --pp-size {d.pp} gives each stage whole nodes or each "
+                           f"node whole stages; dagc's {d.pp} stages of {d.group} GPUs on {k} nodes of "
+                           f"{d.gpus_per_node} are neither", "pp"))
+    return out
+
+
+def _flags(d: Degrees) -> list[str]:
+    flags = ["--tp", str(d.group)]
+    if d.pp > 1:
+        flags += ["--pp-size", str(d.pp)]
+    if d.adp > 1:
+        flags += ["--enable-dp-attention", "--dp", str(d.adp)]
+        if d.dense_layers and d.tp == 1:
+            flags += ["--moe-dense-tp-size", "1"]
+    if d.has_experts and d.ep > 1:
+        flags += ["--ep", str(d.ep)]
+    if d.overlap is Overlap.MICROBATCH:
+        flags.append("--enable-two-batch-overlap")
+    return flags
+
+
+def _replica(s: Setup, p: Placement) -> list[Command]:
+    env = s.split_env if p.whole_nodes else (("CUDA_VISIBLE_DEVICES", ",".join(map(str, p.gpus))), *s.split_env)
+    base = ["python", "-m", "sglang.launch_server", "--model-path", s.model.text, *_flags(s.d)]
+    port = ["--port", str(p.port)]
+    if len(p.nodes) == 1:
+        return [Command(p.head, p.replica, tuple(base + port), env)]
+    multi = ["--nnodes", str(len(p.nodes)), "--dist-init-addr", f"$NODE{p.head}_ADDR:{DIST_PORT}"]
+    return [Command(node, p.replica, tuple(base + multi + ["--node-rank", str(i)] + port), env)
+            for i, node in enumerate(p.listed_nodes)]
+
+
+def _notes(s: Setup) -> list[str]:
+    d, notes = s.d, []
+    if d.adp > 1 and d.dense_layers and d.tp > 1:
+        notes.append(f"the {d.dense_layers} dense layers: SGLang splits their FFN over all {d.group} GPUs of a stage "
+                     f"(--moe-dense-tp-size takes only 1), dagc by tp {d.tp}")
+    if d.sp:
+        notes.append("sp: SGLang has no flag for sequence-parallel activations; with --enable-dp-attention it "
+                     "gathers and scatters activations itself")
+    notes += overlap_note(s, "SGLang", "--enable-two-batch-overlap")
+    if d.overlap is Overlap.MICROBATCH:
+        notes.append("--enable-two-batch-overlap: SGLang documents it with expert parallelism over DeepEP "
+                     "(--moe-a2a-backend deepep, which needs --ep equal to --tp)")
+    if s.split_env:
+        notes.append(f"layer split {list(d.split)} differs from SGLang's default "
+                     f"{list(default_split(d.layers, d.pp))}: set by SGLANG_PP_LAYER_PARTITION")
+    return notes
+
+
+def _commands(s: Setup) -> tuple[list[Command], list, list[str]]:
+    return [c for p in s.places for c in _replica(s, p)], [], _notes(s)
+
+
+TABLE = EngineTable(key="sglang", name="SGLang", version=VERSION, split_env="SGLANG_PP_LAYER_PARTITION",
+                    default_split=default_split, refusals=refusals, commands=_commands)

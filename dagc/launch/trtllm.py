@@ -1,0 +1,151 @@
+"""TensorRT-LLM's mapping for `dagc launch`: `trtllm-serve MODEL …`, flags of TensorRT-LLM 1.x.
+
+Input: the engine-neutral `Setup` of `dagc.launch.launch`. Output: the commands per node and the extra
+LLM API options YAML (`--extra_llm_api_options FILE`; newer releases call it `--config`).
+`--tp_size T` is the number of GPUs of one stage, `--pp_size P`; `--ep_size E` splits the MoE
+layers as EP E × MoE TP T / E; attention is TP T, or with `enable_attention_dp: true` attention
+DP T (attention TP 1). No context parallelism with experts; the layer split is the engine's own
+(the first L mod P stages one layer more, as dagc's default). Several nodes: one `mpirun` on the
+first node starts every rank (`trtllm-llmapi-launch`). A version bump should only touch this table.
+"""
+
+from __future__ import annotations
+
+import posixpath
+
+from ..layout.layout import default_split
+from ..plan.plan import Overlap
+from .launch import (
+    MAX_LISTED_NODES,
+    OWN_HEADER_END,
+    Command,
+    Degrees,
+    EngineTable,
+    GeneratedFile,
+    Placement,
+    Refusal,
+    Setup,
+)
+
+__all__ = ["TABLE", "ep_group_nodes", "refusals", "yaml_text"]
+
+VERSION = "TensorRT-LLM 1.x (trtllm-serve, PyTorch backend)"
+HOSTFILE = "hosts.txt"      # mpirun's host list when a replica spans more nodes than a -H list shows
+
+
+def ep_group_nodes(d: Degrees, ep_fastest: bool) -> list[frozenset[int]]:
+    """The nodes (relative to the replica's first) of every MoE EP group of every stage, sorted:
+    with `ep_fastest` as TensorRT-LLM forms them (its `Mapping`: moe_ep_rank = tp_rank mod ep_size,
+    so an EP group is ep_size consecutive ranks), else as dagc (etp fastest: ranks etp apart).
+
+    Example:
+        >>> d = Degrees(dp=1, pp=1, group=16, tp=1, cp=1, sp=False, adp=16, ep=8, etp=2, edp=1, has_experts=True,
+        ...             dense_layers=0, layers=32, split=(32,), split_explicit=False, overlap=Overlap.NONE,
+        ...             gpus_per_node=8)
+        >>> [sorted(n) for n in ep_group_nodes(d, True)], [sorted(n) for n in ep_group_nodes(d, False)]
+        ([[0], [1]], [[0, 1], [0, 1]])
+    """
+    gpn, g = d.gpus_per_node, d.group
+    whole = d.replica_gpus <= gpn
+    groups = []
+    for s in range(d.pp):
+        for m in range(d.etp):
+            local = [m * d.ep + e if ep_fastest else e * d.etp + m for e in range(d.ep)]
+            groups.append(frozenset(0 if whole else (s * g + r) // gpn for r in local))
+    return sorted(groups, key=sorted)
+
+
+def _moe_order(d: Degrees) -> list[Refusal]:
+    if not d.has_experts or d.edp > 1 or d.ep == 1 or d.etp == 1:
+        return []
+    engine, own = ep_group_nodes(d, True), ep_group_nodes(d, False)
+    if engine == own:
+        return []
+    spans = [f"{n} node{'s' if n > 1 else ''}" for n in (len(engine[-1]), len(own[-1]))]
+    return [Refusal("E726", f"TensorRT-LLM: an EP group is {d.ep} consecutive GPUs of a stage (MoE TP over GPUs "
+                    f"{d.ep} apart), dagc's EP group GPUs {d.etp} apart (etp fastest); on a stage of {d.group} GPUs "
+                    f"over nodes of {d.gpus_per_node}, the engine's EP groups span {spans[0]}, dagc's {spans[1]}, "
+                    "which dagc costs", "etp")]
+
+
+def refusals(d: Degrees) -> list[Refusal]:
+    """What TensorRT-LLM cannot say: cp (E722), expert DP (E723), attention TP × DP mixed (E721), an
+    explicit split other than its own (E724), micro-batch overlap (E725), EP groups on other nodes
+    than dagc's (E726)."""
+    out = []
+    if d.cp > 1:
+        why = "CP with MoE layers is not supported" if d.has_experts else "trtllm-serve has no context-parallel flag"
+        out.append(Refusal("E722", f"TensorRT-LLM: {why}; `cp {d.cp}` cannot be launched", "cp"))
+    elif d.adp > 1 and d.tp > 1:
+        out.append(Refusal("E721", f"TensorRT-LLM: attention is TP over all --tp_size {d.group} GPUs or, with "
+                           f"enable_attention_dp, DP over them; here attention TP {d.tp} × DP {d.adp}", "tp"))
+    if d.has_experts and d.edp > 1:
+        out.append(Refusal("E723", f"TensorRT-LLM: --tp_size {d.group} --ep_size E makes EP E × MoE TP "
+                           f"{d.group}/E, the whole stage; here ep {d.ep} × etp {d.etp} = {d.ep * d.etp}, each "
+                           f"expert replicated {d.edp} times", "ep"))
+    own = default_split(d.layers, d.pp)
+    if d.split != own:
+        out.append(Refusal("E724", f"TensorRT-LLM: the layer split is the engine's own, {list(own)}; "
+                           f"{list(d.split)} cannot be set", "split"))
+    if d.overlap is Overlap.MICROBATCH:
+        out.append(Refusal("E725", "TensorRT-LLM: no option overlaps one micro-batch's communication with "
+                           "another's compute (`overlap microbatch`)", "overlap"))
+    return out + _moe_order(d)
+
+
+def yaml_text(d: Degrees, label: str) -> str:
+    """The extra LLM API options of a strategy.
+
+    Example:
+        >>> print(yaml_text(Degrees(dp=1, pp=1, group=8, tp=1, cp=1, sp=False, adp=8, ep=8, etp=1, edp=1,
+        ...   has_experts=True, dense_layers=0, layers=32, split=(32,), split_explicit=False,
+        ...   overlap=Overlap.NONE, gpus_per_node=8), "dep"), end="")
+        # TensorRT-LLM 1.x extra LLM API options for strategy `dep` (dagc launch)
+        # attention DP 8 × TP 1; MoE EP 8 × TP 1
+        enable_attention_dp: true
+    """
+    attention = f"attention DP {d.group} × TP 1" if d.adp > 1 else f"attention TP {d.group}"
+    moe = f"; MoE EP {d.ep} × TP {d.etp}" if d.has_experts else ""
+    label = " ".join(label.split())          # one line: its end marks the file as dagc's (OWN_HEADER_END)
+    return (f"# TensorRT-LLM 1.x extra LLM API options for strategy `{label}` {OWN_HEADER_END}\n"
+            f"# {attention}{moe}\n"
+            f"enable_attention_dp: {'true' if d.adp > 1 else 'false'}\n")
+
+
+def _flags(d: Degrees, yaml_path: str) -> list[str]:
+    flags = ["--tp_size", str(d.group)]
+    if d.pp > 1:
+        flags += ["--pp_size", str(d.pp)]
+    if d.has_experts:
+        flags += ["--ep_size", str(d.ep)]
+    return flags + ["--extra_llm_api_options", yaml_path]
+
+
+def _replica(s: Setup, p: Placement, yaml_path: str) -> Command:
+    serve = ["trtllm-serve", s.model.text, *_flags(s.d, yaml_path), "--port", str(p.port)]
+    if len(p.nodes) == 1:
+        env = () if p.whole_nodes else (("CUDA_VISIBLE_DEVICES", ",".join(map(str, p.gpus))),)
+        return Command(p.head, p.replica, tuple(serve), env)
+    ranks = str(len(p.nodes) * len(p.gpus))
+    if len(p.nodes) > MAX_LISTED_NODES:       # too many for -H: a hostfile lists them (see the note)
+        return Command(p.head, p.replica, ("mpirun", "--hostfile", HOSTFILE, "-n", ranks, "trtllm-llmapi-launch",
+                                           *serve))
+    hosts = ",".join(f"$NODE{n}_ADDR:{len(p.gpus)}" for n in p.nodes)
+    return Command(p.head, p.replica, ("mpirun", "-H", hosts, "-n", ranks, "trtllm-llmapi-launch", *serve))
+
+
+def _commands(s: Setup) -> tuple[list[Command], list[GeneratedFile], list[str]]:
+    name = f"trtllm-{s.file_stem}.yml"
+    path = posixpath.join(s.file_dir, name) if s.file_dir else name
+    notes = []
+    if any(len(p.nodes) > 1 for p in s.places):
+        notes.append("mpirun on the first node of a replica starts the ranks on all its nodes")
+    if any(len(p.nodes) > MAX_LISTED_NODES for p in s.places):
+        notes.append(f"{HOSTFILE}: one line per node of the replica, `ADDRESS slots={s.d.gpus_per_node}`")
+    if s.d.sp:
+        notes.append("sp: TensorRT-LLM has no flag for sequence-parallel activations")
+    return [_replica(s, p, path) for p in s.places], [GeneratedFile(name, yaml_text(s.d, s.label))], notes
+
+
+TABLE = EngineTable(key="trtllm", name="TensorRT-LLM", version=VERSION, split_env=None,
+                    default_split=default_split, refusals=refusals, commands=_commands)

@@ -1,0 +1,149 @@
+"""vLLM's mapping for `dagc launch`: `vllm serve MODEL …`, flags of vLLM v0.11 (v0.10–v0.12).
+
+Input: the engine-neutral `Setup` of `dagc.launch.launch`. Output: the commands per node. One engine
+process group per whole-model replica: `--tensor-parallel-size T` (attention TP), `--pipeline-
+parallel-size P`, `--data-parallel-size D` (attention DP, D engines); the MoE layers span all
+D × T GPUs of a stage, tensor-sharded (EP 1) or, with `--enable-expert-parallel`, EP = D × T.
+Layer split: `VLLM_PP_LAYER_PARTITION`; the default gives the remainder to the stages just
+before the last. Several nodes: vLLM's multi-node data parallelism when each DP rank (T × P
+GPUs) fits in a node, else a Ray cluster. A version bump should only touch this table.
+"""
+
+from __future__ import annotations
+
+from ..plan.plan import Overlap
+from .launch import BASE_PORT, Command, Degrees, EngineTable, Placement, Refusal, Setup, dagc_stage_nodes, overlap_note
+
+__all__ = ["TABLE", "default_split", "refusals", "stage_nodes"]
+
+VERSION = "vLLM v0.11 (v0.10–v0.12)"
+RPC_PORT = 13345           # --data-parallel-rpc-port
+RAY_PORT = 6379
+
+
+def default_split(layers: int, pp: int) -> tuple[int, ...]:
+    """vLLM's own split (`get_pp_indices`): L // P each, the remainder to the stages before the last.
+
+    Example:
+        >>> default_split(61, 4), default_split(31, 4)
+        ((15, 15, 16, 15), (8, 8, 8, 7))
+    """
+    base, extra = divmod(layers, pp)
+    parts = [base] * pp
+    for i in range(2, extra + 2):
+        parts[-i] += 1
+    return tuple(parts)
+
+
+def _experts_expressible(d: Degrees) -> bool:
+    return (d.ep == 1 and d.etp == d.group) or (d.ep == d.group and d.etp == 1)
+
+
+def stage_nodes(d: Degrees) -> tuple[frozenset[int], ...]:
+    """The nodes (relative to the replica's first) of each stage's GPUs as vLLM places them: the
+    global rank is dp_rank·(P·T) + pp_rank·T + tp_rank — each data-parallel engine's T × P GPUs
+    together, engines one after another — and rank k runs on node k // gpus_per_node (multi-node
+    DP starts `--data-parallel-size-local` whole engines per node; Ray fills nodes in rank order).
+
+    Example:
+        >>> from dagc.plan.plan import Overlap
+        >>> d = Degrees(dp=1, pp=4, group=8, tp=2, cp=1, sp=False, adp=4, ep=8, etp=1, edp=1, has_experts=True,
+        ...             dense_layers=0, layers=32, split=(8,) * 4, split_explicit=False, overlap=Overlap.NONE,
+        ...             gpus_per_node=8)
+        >>> [sorted(n) for n in stage_nodes(d)]             # dagc: stage s on node s
+        [[0, 1, 2, 3], [0, 1, 2, 3], [0, 1, 2, 3], [0, 1, 2, 3]]
+    """
+    t, p, gpn = d.tp, d.pp, d.gpus_per_node
+    if d.replica_gpus <= gpn:
+        return (frozenset({0}),) * p
+    return tuple(frozenset((e * p * t + s * t + k) // gpn for e in range(d.adp) for k in range(t)) for s in range(p))
+
+
+def refusals(d: Degrees) -> list[Refusal]:
+    """What vLLM cannot say: cp (E703); an expert split other than EP 1 or EP = attention DP × TP (E702);
+    stages on other nodes than dagc's (E704)."""
+    out = []
+    if d.cp > 1:
+        out.append(Refusal("E703", f"vLLM: no context parallelism; `cp {d.cp}` has no flag", "cp"))
+    elif d.has_experts and not _experts_expressible(d):
+        extra = f" with expert DP {d.edp}" if d.edp > 1 else ""
+        out.append(Refusal("E702", f"vLLM: EP is always attention DP × TP ({d.adp} × {d.tp} = {d.group}, with "
+                           f"--enable-expert-parallel) or 1 (experts tensor-sharded {d.group} ways); here ep {d.ep} "
+                           f"× etp {d.etp}{extra}", "ep" if d.ep > 1 else "etp"))
+    engine, own = stage_nodes(d), dagc_stage_nodes(d)
+    if d.cp == 1 and engine != own:
+        s = next(i for i in range(d.pp) if engine[i] != own[i])
+        group = "EP group" if d.has_experts and d.ep > 1 else "GPUs"
+        out.append(Refusal("E704", f"vLLM: each data-parallel engine's TP × PP GPUs ({d.tp} × {d.pp}) are placed "
+                           f"together, so a stage's {group} spans nodes: stage {s}'s {d.group} GPUs run on "
+                           f"{_nodes_text(engine[s])} of the replica, where dagc puts them on {_nodes_text(own[s])} "
+                           "and costs them so", "pp"))
+    return out
+
+
+def _nodes_text(nodes: frozenset[int]) -> str:
+    lo, hi = min(nodes), max(nodes)
+    if len(nodes) == 1:
+        return f"node {lo}"
+    return f"nodes {lo}–{hi}" if len(nodes) == hi - lo + 1 else "nodes " + ", ".join(map(str, sorted(nodes)))
+
+
+def _flags(d: Degrees) -> list[str]:
+    flags = ["--tensor-parallel-size", str(d.tp)]
+    if d.pp > 1:
+        flags += ["--pipeline-parallel-size", str(d.pp)]
+    if d.adp > 1:
+        flags += ["--data-parallel-size", str(d.adp)]
+    if d.has_experts and d.ep > 1:
+        flags.append("--enable-expert-parallel")
+    if d.overlap is Overlap.MICROBATCH:
+        flags.append("--enable-dbo")
+    return flags
+
+
+def _replica(s: Setup, p: Placement) -> list[Command]:
+    d = s.d
+    env = s.split_env if p.whole_nodes else (("CUDA_VISIBLE_DEVICES", ",".join(map(str, p.gpus))), *s.split_env)
+    base = ["vllm", "serve", s.model.text, *_flags(d)]
+    port = ["--port", str(p.port)]
+    if len(p.nodes) == 1:
+        # servers sharing a node: each its own DP RPC port too (vLLM's default is one fixed port)
+        rpc = ["--data-parallel-rpc-port", str(RPC_PORT + p.port - BASE_PORT)] if p.shares_node and d.adp > 1 else []
+        return [Command(p.head, p.replica, tuple(base + rpc + port), env)]
+    rank_gpus = d.tp * d.pp
+    head_addr = f"$NODE{p.head}_ADDR"
+    if d.adp > 1 and d.gpus_per_node % rank_gpus == 0:     # whole DP ranks per node: vLLM's multi-node DP
+        local = d.gpus_per_node // rank_gpus
+        dp = ["--data-parallel-size-local", str(local), "--data-parallel-address", head_addr,
+              "--data-parallel-rpc-port", str(RPC_PORT)]
+        cmds = [Command(p.head, p.replica, tuple(base + dp + port), env)]
+        cmds += [Command(node, p.replica, tuple(base + dp + ["--data-parallel-start-rank", str(i * local),
+                                                             "--headless"]), env)
+                 for i, node in enumerate(p.listed_nodes[1:], 1)]
+        return cmds
+    # An engine (T × P GPUs) spans nodes: vLLM runs it on a Ray cluster started on the replica's nodes.
+    ray = ["--distributed-executor-backend", "ray"] + (["--data-parallel-backend", "ray"] if d.adp > 1 else [])
+    return [Command(p.head, p.replica, ("ray", "start", "--head", "--port", str(RAY_PORT))),
+            *[Command(n, p.replica, ("ray", "start", "--address", f"{head_addr}:{RAY_PORT}", "--block"))
+              for n in p.listed_nodes[1:]],
+            Command(p.head, p.replica, tuple(base + ray + port), env)]
+
+
+def _commands(s: Setup) -> tuple[list[Command], list, list[str]]:
+    commands = [c for p in s.places for c in _replica(s, p)]
+    notes = []
+    if s.d.sp:
+        notes.append("sp: vLLM turns sequence parallelism on in its compilation config (--compilation-config, "
+                     "pass_config.enable_sequence_parallelism), not with a parallel flag; dagc does not set it")
+    notes += overlap_note(s, "vLLM", "--enable-dbo")
+    if s.d.overlap is Overlap.MICROBATCH:
+        notes.append("--enable-dbo: vLLM documents it with expert parallelism over its DeepEP all-to-all backends "
+                     "(--all2all-backend deepep_low_latency or deepep_high_throughput)")
+    if s.split_env:
+        notes.append(f"layer split {list(s.d.split)} differs from vLLM's default "
+                     f"{list(default_split(s.d.layers, s.d.pp))}: set by VLLM_PP_LAYER_PARTITION")
+    return commands, [], notes
+
+
+TABLE = EngineTable(key="vllm", name="vLLM", version=VERSION, split_env="VLLM_PP_LAYER_PARTITION",
+                    default_split=default_split, refusals=refusals, commands=_commands)

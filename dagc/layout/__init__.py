@@ -1,0 +1,1 @@
+"""Plan → `Layout`: the device mesh (ranks, groups, stage layers, experts) and per-rank shard formulas."""

@@ -1,0 +1,216 @@
+"""Physical bounds: what no schedule can beat, at 100 % efficiency (for W506 and N604).
+
+Input: a `Model`, `Workload`, `Cluster`, a GPU count and a DP degree. Output: `Bounds` —
+the smallest possible TTFT and TPOT and the largest possible throughputs on that many GPUs
+(communication ignored), and the fewest GPUs that can hold the weights.
+
+Every bound is a true bound of dagc's own cost model: the busiest rank is at least as busy
+as the average rank, and a rank's time is at least its FLOPs at the peak of each op's dtype
+(matmuls: the weights' dtype; attention: the KV cache's) and at least its bytes at peak HBM
+bandwidth. The bytes counted are those the DAG must read: every weight once per pass except
+the input embedding table (a lookup reads rows) and the routed experts no token is expected
+to hit; in decode also the KV cache. Times are lower bounds (a `<=` target below one is
+unreachable, a `>=` one never is), throughputs upper bounds (a `>=` target above one is
+unreachable, a `<=` one never is).
+
+`bounds(…, gpus=layout.gpus_used, dp=layout.dp)` bounds one strategy; `bounds(…,
+gpus=cluster.gpus, dp=1)` bounds every strategy the cluster can run: more GPUs only lower
+the times, and more replicas only read the weights more often (E·(1−(1−k/E)^T) is
+subadditive in T).
+
+`pipeline_bounds(…, layout)` bounds one strategy more tightly by its pipeline (the search's
+branch and bound, `dagc.search.bound`): a micro-batch crosses every stage in turn, and each
+stage's G GPUs do that stage's share of its work, so the crossing takes at least `bounds` of
+the whole model for that micro-batch's requests on G GPUs (a sum over stages of each stage's
+max(FLOPs, bytes) term is at least the max of the sums); and the busiest stage runs every
+micro-batch, so it takes at least 1/pp of their sum.
+"""
+
+from __future__ import annotations
+
+import collections
+import functools
+import math
+from dataclasses import dataclass
+
+from ..layout.layout import Layout
+from ..layout.shards import attention_dims, expected_distinct_experts, kv_bytes_per_token_layer
+from ..plan.params import active_params, embedding_params, ffn_params, total_params
+from ..plan.plan import Cluster, DType, Model, Overlap, Requirement, RequirementKind, Workload
+
+__all__ = ["Bounds", "bounds", "pipeline_bounds", "stage_pipeline_bounds", "attention_core_flops_per_layer",
+           "expected_distinct_experts", "requirement_bound", "unreachable"]
+
+
+@dataclass(frozen=True)
+class Bounds:
+    gpus: int
+    dp: int
+    ttft_s: float
+    tpot_s: float
+    prefill_tokens_per_s: float
+    decode_tokens_per_s: float
+    throughput_tokens_per_s: float
+    min_gpus_for_weights: int
+    weights_bytes: float = 0.0          # every weight of the model once: what `min_gpus_for_weights` holds
+
+
+def attention_core_flops_per_layer(model: Model, seq: int) -> float:
+    """Causal prefill attention core for one sequence of `seq` tokens: s²·heads·(dk+dv)."""
+    dk, dv = attention_dims(model)
+    return seq * seq * model.heads * (dk + dv)
+
+
+def _weights_read_bytes(model: Model, tokens: float) -> float:
+    """Weight bytes one replica must read in a pass of `tokens` tokens (at least)."""
+    table = 0 if model.tied else embedding_params(model)      # a tied table is read whole by the LM head
+    unhit = model.moe.experts - expected_distinct_experts(model.moe.experts, model.moe.top_k, tokens)
+    experts_unread = model.moe_layer_count * unhit * ffn_params(model, model.moe.ffn)
+    return (total_params(model) - table - experts_unread) * model.weights.bytes
+
+
+def bounds(model: Model, workload: Workload, cluster: Cluster, gpus: int, dp: int = 1) -> Bounds:
+    """Bounds of any strategy that runs `dp` replicas on `gpus` GPUs, at 100 % efficiency.
+
+    Example:
+        >>> from dagc.verdict.check import load_plan_text
+        >>> p = load_plan_text('model preset "mixtral-8x7b" cluster { gpus = 8 gpu preset "h100-sxm" } '
+        ...                    'workload { batch = 64 prompt = 2048 generate = 256 } strategy tp 8')
+        >>> b = bounds(p.model, p.workload, p.cluster, gpus=8)
+        >>> round(b.ttft_s * 1e3, 1), round(b.tpot_s * 1e6, 1)
+        (427.0, 4156.6)
+    """
+    gpus, dp = max(1, gpus), max(1, dp)
+    key = (id(model), id(cluster), workload.batch, workload.prompt, workload.generate, gpus, dp)
+    hit = _BOUNDS.get(key)
+    if hit is not None and hit[0] is model and hit[1] is cluster:     # what it reads, unchanged objects
+        return hit[2]
+    found = _bounds(model, workload, cluster, gpus, dp)
+    if len(_BOUNDS) >= _BOUNDS_MAX:
+        _BOUNDS.clear()
+    _BOUNDS[key] = (model, cluster, found)
+    return found
+
+
+_BOUNDS_MAX = 4096
+_BOUNDS: dict[tuple, tuple[Model, Cluster, Bounds]] = {}    # `bounds` by what it reads: the search asks often
+
+
+def _bounds(model: Model, workload: Workload, cluster: Cluster, gpus: int, dp: int) -> Bounds:
+    gpu = cluster.gpu
+    peak_w = gpu.peak_flops(model.weights) * gpus
+    peak_a = gpu.peak_flops(DType.FP8 if model.kv_cache.is_8bit_or_less else DType.BF16) * gpus
+    hbm = gpu.hbm_bytes_per_s * gpus
+    b, s, g = workload.batch, workload.prompt, workload.generate
+    head = embedding_params(model)
+    # Parameters of the layers a token passes (the final norm and LM head run once per request in prefill).
+    body = active_params(model) - head * (1 if model.tied else 2) - model.hidden
+    dk, dv = attention_dims(model)
+
+    prefill_matmul = 2 * body * b * s + 2 * (head + model.hidden) * b
+    prefill_attention = model.layers * b * attention_core_flops_per_layer(model, s)
+    prefill_bytes = dp * _weights_read_bytes(model, b * s / dp)
+    ttft = max(prefill_matmul / peak_w + prefill_attention / peak_a, prefill_bytes / hbm)
+
+    context = s + g // 2                                   # as dagc.ir.build.decode_context
+    decode_matmul = 2 * (body + head + model.hidden) * b
+    decode_attention = model.layers * b * 2 * context * model.heads * (dk + dv)
+    kv = b * context * model.layers * kv_bytes_per_token_layer(model, 1)
+    decode_bytes = dp * _weights_read_bytes(model, b / dp) + kv
+    tpot = max(decode_matmul / peak_w + decode_attention / peak_a, decode_bytes / hbm)
+
+    weights_bytes = total_params(model) * model.weights.bytes
+    min_gpus = math.ceil(weights_bytes / gpu.memory_bytes)
+    return Bounds(gpus=gpus, dp=dp, ttft_s=ttft, tpot_s=tpot, prefill_tokens_per_s=b * s / ttft,
+                  decode_tokens_per_s=b / tpot, throughput_tokens_per_s=b * (s + g) / (ttft + g * tpot),
+                  min_gpus_for_weights=min_gpus, weights_bytes=weights_bytes)
+
+
+def pipeline_bounds(model: Model, workload: Workload, cluster: Cluster, lay: Layout) -> tuple[float, float]:
+    """Lower bounds of a strategy's TTFT and TPOT from its pipeline: the first unit of micro-batches
+    (two with `overlap = microbatch`, which run one after the other on a stage's compute stream)
+    crosses every stage, and the busiest stage runs every unit (the static schedule,
+    `dagc.serve.fastsched`). Each micro-batch of replica 0 (the busiest) is bounded by `bounds` of its
+    requests on the G GPUs of a stage.
+
+    Example:
+        >>> from dagc.verdict.check import load_plan_text
+        >>> from dagc.lang.flatten import flatten
+        >>> from dagc.layout.layout import resolve
+        >>> p = load_plan_text('model preset "mixtral-8x7b" cluster { gpus = 8 gpu preset "h100-sxm" } '
+        ...                    'workload { batch = 64 prompt = 2048 generate = 256 } strategy pp 4 < tp 2 >')
+        >>> lay = resolve(p.model, p.cluster, p.workload, flatten(p.strategies[0])[0])
+        >>> ttft, tpot = pipeline_bounds(p.model, p.workload, p.cluster, lay)
+        >>> b = bounds(p.model, p.workload, p.cluster, gpus=8)
+        >>> round(ttft / b.ttft_s, 2), round(tpot / b.tpot_s, 2)      # four stages in turn
+        (1.0, 3.48)
+    """
+    return stage_pipeline_bounds(model, workload, cluster, lay.group_size, lay.pp, lay.microbatch_requests())
+
+
+def stage_pipeline_bounds(model: Model, workload: Workload, cluster: Cluster, group_size: int, pp: int,
+                          requests: tuple[int, ...]) -> tuple[float, float]:
+    """`pipeline_bounds` of `pp` stages of `group_size` GPUs running micro-batches of `requests`
+    requests each (the busiest replica's, `dagc.layout.layout.microbatch_requests`): what it reads of a
+    layout, so the search can bound a candidate before making its layout."""
+    pair = 2 if workload.overlap is Overlap.MICROBATCH else 1
+    sizes = collections.Counter(requests)
+    per = {r: _microbatch_bounds(model, workload, cluster, group_size, r) for r in sizes}
+    first = [per[r] for r in requests[:pair]]
+    out = []
+    for i in (0, 1):                                      # TTFT, TPOT
+        crossing = sum(b[i] for b in first)
+        busiest = sum(count * per[r][i] for r, count in sizes.items()) / max(1, pp)
+        out.append(max(crossing, busiest))
+    return out[0], out[1]
+
+
+@functools.lru_cache(maxsize=4096)
+def _microbatch_bounds(model: Model, workload: Workload, cluster: Cluster, gpus: int, requests: int
+                       ) -> tuple[float, float]:
+    """(TTFT, TPOT) bounds of one micro-batch of `requests` on `gpus` GPUs (0 for an empty one)."""
+    if requests < 1:
+        return 0.0, 0.0
+    b = bounds(model, workload.model_copy(update={"batch": requests}), cluster, gpus=gpus)
+    return b.ttft_s, b.tpot_s
+
+
+def requirement_bound(req: Requirement, b: Bounds) -> tuple[float, bool] | None:
+    """The bound on a requirement's metric and whether it is a lower bound (times, GPUs) or an
+    upper one (throughputs); None for a metric without a bound (memory)."""
+    per = b.gpus if req.per_gpu else 1
+    match req.kind:
+        case RequirementKind.TTFT:
+            return b.ttft_s, True
+        case RequirementKind.TPOT:
+            return b.tpot_s, True
+        case RequirementKind.GPUS:
+            return float(b.min_gpus_for_weights), True
+        case RequirementKind.PREFILL_THROUGHPUT:
+            return b.prefill_tokens_per_s / per, False
+        case RequirementKind.DECODE_THROUGHPUT:
+            return b.decode_tokens_per_s / per, False
+        case RequirementKind.THROUGHPUT:
+            return b.throughput_tokens_per_s / per, False
+    return None
+
+
+def unreachable(req: Requirement, bound: float, lower: bool) -> bool:
+    """Whether no value on the right side of `bound` can satisfy `req`.
+
+    A lower bound L (the metric is ≥ L) rules out `<= T` and `== T` for T < L and `< T` for
+    T ≤ L, never `>=`/`>`; an upper bound U rules out `>= T`, `== T` for T > U and `> T`
+    for T ≥ U, never `<=`/`<`.
+
+    Example:
+        >>> from dagc.plan.plan import Requirement, RequirementKind
+        >>> r = Requirement(kind=RequirementKind.TPOT, op=">=", target=150e-6, text="tpot >= 150 us")
+        >>> unreachable(r, 200e-6, lower=True), unreachable(r.model_copy(update={"op": "<="}), 200e-6, lower=True)
+        (False, True)
+    """
+    t, op = req.target, req.op
+    if op == "==":
+        return (t < bound if lower else t > bound) and not math.isclose(t, bound, rel_tol=1e-9)
+    if lower:
+        return t < bound if op == "<=" else t <= bound if op == "<" else False
+    return t > bound if op == ">=" else t >= bound if op == ">" else False

@@ -1,0 +1,253 @@
+"""The search's worker processes: a pool that evaluates chunks of candidates, and its stopping.
+
+Input: a plan, chunks of candidates (`dagc.search.space._Item`) and the function that
+evaluates a chunk in a worker. Output: the chunks' results, taken in order by a callback.
+
+Worker processes (`jobs` > 1) ignore Ctrl-C: the parent stops them. On any way out of the
+search — finished, budget spent, Ctrl-C, an error — the parent cancels the pending chunks,
+kills the workers that still run (SIGKILL: they hold nothing worth saving) and joins them and
+the pool's manager thread with a timeout; meanwhile further Ctrl-Cs are noted, not raised, so
+a second or third Ctrl-C cannot abandon workers half-stopped (the first one, or one that came
+during a normal finish, raises KeyboardInterrupt once they are gone). A worker also dies with
+its parent however the parent ends (SIGKILL, or a `timeout` that signals it alone): on Linux
+by PR_SET_PDEATHSIG, elsewhere by a thread polling its parent twice a second.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import itertools
+import os
+import signal
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from types import FrameType
+from typing import TYPE_CHECKING
+
+from ..plan.plan import Plan
+from ..serve.fastsched import Timer as _Timer
+from .bound import Bar, Pruner
+from .result import Candidate
+from .space import _Item
+
+if TYPE_CHECKING:                      # imported by the searches that start workers (`dagc.search.search.process_pool`)
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing.process import BaseProcess
+
+__all__ = ["cpu_count", "DEADLINE_GRACE_S", "WORKER_STOP_TIMEOUT_S"]
+
+DEADLINE_GRACE_S = 0.5          # how long past the deadline the parent waits for a worker's last candidate
+WORKER_STOP_TIMEOUT_S = 5.0     # how long the parent waits for each step of stopping its workers
+
+_WORKER: dict = {}
+_PR_SET_PDEATHSIG = 1           # <linux/prctl.h>
+_PARENT_POLL_S = 0.5            # where PR_SET_PDEATHSIG is missing: how often a worker looks for its parent
+
+
+def _init_worker(plan: Plan, objective: str, parent: int | None = None) -> None:
+    """Worker processes leave Ctrl-C to the parent, which stops them (no traceback from a worker),
+    and end with their parent (`_die_with_parent`)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    if parent is not None:
+        _die_with_parent(parent)
+    timer = _Timer(plan)
+    _WORKER.update(plan=plan, objective=objective, timer=timer, pruner=Pruner(plan, objective, timer))
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True                 # it exists, and is not ours to signal
+    return True
+
+
+def _die_with_parent(parent: int) -> None:
+    """End this worker when the process that started it ends, however that one ends (SIGKILL, a
+    `timeout --foreground` that signals it alone, a crash): an orphaned worker would wait for
+    work forever. On Linux the kernel sends SIGKILL (PR_SET_PDEATHSIG); elsewhere a daemon
+    thread polls the parent's pid. `parent` is the searching process; the direct parent can be
+    a fork server instead, which itself ends with the searching process."""
+    ppid = os.getppid()
+    if ppid != parent and not _pid_alive(parent):
+        os._exit(1)                 # the search ended before this worker started
+    if sys.platform.startswith("linux"):
+        try:
+            armed = ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            armed = False
+        if armed:
+            if os.getppid() != ppid:
+                os._exit(1)         # the parent ended before the signal was armed
+            return
+    threading.Thread(target=_watch_parent, args=(ppid,), name="dagc-watch-parent", daemon=True).start()
+
+
+def _watch_parent(ppid: int) -> None:
+    while os.getppid() == ppid:
+        time.sleep(_PARENT_POLL_S)
+    os._exit(1)
+
+
+def cpu_count() -> int:
+    """CPUs this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+# What a worker runs on a chunk: (items, deadline, bar) → (the legal candidates, how many items were
+# evaluated, how many of those the bar pruned).
+ChunkRunner = Callable[[list[_Item], float | None, Bar], tuple[list[Candidate], int, int]]
+
+
+def _submit(pool: ProcessPoolExecutor, run: ChunkRunner, items: list[_Item], deadline: float | None,
+            bar: Bar) -> Future:
+    # Worker processes (and the pool's threads) start at a submit: SIGINT stays blocked in them
+    # until a worker's initializer ignores it; the threads never take it from the main thread.
+    if not hasattr(signal, "pthread_sigmask"):
+        return pool.submit(run, items, deadline, bar)
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        return pool.submit(run, items, deadline, bar)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+class _InterruptGuard:
+    """Ctrl-C while worker processes run: the first raises KeyboardInterrupt; once the workers are
+    being stopped (`stopping`) later ones are only noted (`seen`), so that none can break off
+    the stopping. Installed only in the main thread over Python's default handler (a program's
+    own handler, or SIG_IGN, is left alone)."""
+
+    def __init__(self) -> None:
+        self.seen = self.raised = self.stopping = False
+        self.previous: Callable[[int, FrameType | None], object] | None = None
+
+    def install(self) -> None:
+        if (threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+            signal.signal(signal.SIGINT, self._on_sigint)
+            self.previous = signal.default_int_handler
+
+    def _on_sigint(self, signum: int, frame: FrameType | None) -> None:
+        self.seen = True
+        if not (self.stopping or self.raised):
+            self.raised = True
+            raise KeyboardInterrupt
+
+    def restore(self) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+            self.previous = None
+
+
+def _stop_workers(pool: ProcessPoolExecutor, workers: list[BaseProcess], manager: threading.Thread | None,
+                  results: object, kill: bool) -> None:
+    """Stop the pool without ever waiting unboundedly: cancel the pending chunks, kill the workers
+    (`kill`; else idle workers exit on their own, or are killed after a timeout), join them and
+    the pool's manager thread (which the interpreter would join at exit) with a timeout. Can be
+    called again if it was interrupted."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    if not kill and manager is not None:
+        manager.join(WORKER_STOP_TIMEOUT_S)
+    workers = [p for p in workers if not getattr(p, "_closed", False)]
+    for p in workers:
+        if p.exitcode is None:
+            p.kill()
+    for p in workers:
+        p.join(WORKER_STOP_TIMEOUT_S)
+    if manager is not None and manager.is_alive():
+        # A worker killed while writing its result leaves half a message, which the manager thread
+        # would wait for forever: with the parent's write end closed too, it reads end-of-file.
+        writer = getattr(results, "_writer", None)
+        if writer is not None:
+            try:
+                writer.close()
+            except OSError:
+                pass
+        manager.join(WORKER_STOP_TIMEOUT_S)
+    if manager is None or not manager.is_alive():
+        # Release the pipes now rather than in finalizers run later, outside any Ctrl-C guard.
+        for p in workers:
+            if p.exitcode is not None:
+                p.close()
+        close = getattr(results, "close", None)
+        if close is not None:
+            close()
+
+
+def _evaluate_in_workers(plan: Plan, objective: str, jobs: int, chunks: Iterator[tuple[list[_Item], Bar]],
+                         deadline: float | None, take: Callable[[list[Candidate], int, int], None],
+                         run: ChunkRunner, executor: Callable[..., ProcessPoolExecutor],
+                         in_flight: int | None = None) -> str | None:
+    """Evaluate the chunks (each with the bar it is evaluated against) in `jobs` worker processes
+    (`executor`, a `ProcessPoolExecutor`), each by `run` (a module-level function: it is pickled by
+    name), taking their results in order, with at most `in_flight` chunks (default 2·jobs) handed
+    out and not yet taken: a chunk is asked of `chunks` only once the one `in_flight` before it is
+    taken. Returns
+    "budget" when the deadline stopped it. However it ends (also by Ctrl-C, however many), no
+    worker process is left behind."""
+    guard = _InterruptGuard()
+    pool: ProcessPoolExecutor | None = None
+    workers: dict[int, BaseProcess] = {}
+    manager: threading.Thread | None = None
+    results: object = None
+    finished = False
+    try:
+        guard.install()
+        pool = executor(max_workers=jobs, initializer=_init_worker,
+                         initargs=(plan, objective, os.getpid()))
+        results = getattr(pool, "_result_queue", None)
+        pending: deque[tuple[Future, int]] = deque()
+
+        def submit(chunk: tuple[list[_Item], Bar]) -> None:
+            nonlocal manager
+            assert pool is not None
+            items, bar = chunk
+            pending.append((_submit(pool, run, items, deadline, bar), len(items)))
+            workers.update(getattr(pool, "_processes", None) or {})
+            manager = getattr(pool, "_executor_manager_thread", None) or manager
+
+        for chunk in itertools.islice(chunks, in_flight or 2 * jobs):      # a bounded number of chunks in flight
+            submit(chunk)
+        while pending:
+            fut, n = pending[0]
+            wait = None if deadline is None else max(0.0, deadline - time.monotonic()) + DEADLINE_GRACE_S
+            try:
+                found, k, pruned = fut.result(wait)
+            except TimeoutError:
+                return "budget"                     # its last candidate overran: what it did is lost
+            pending.popleft()
+            take(found, k, pruned)
+            if k < n or (deadline is not None and time.monotonic() >= deadline):
+                return "budget"
+            nxt = next(chunks, None)
+            if nxt is not None:
+                submit(nxt)
+        finished = True
+        return None
+    finally:
+        guard.stopping = True
+        interrupted = False
+        while pool is not None:
+            try:
+                # also the workers and thread of a submit that Ctrl-C cut short (before shutdown forgets them)
+                workers.update(getattr(pool, "_processes", None) or {})
+                manager = getattr(pool, "_executor_manager_thread", None) or manager
+                _stop_workers(pool, list(workers.values()), manager, results, kill=not finished or interrupted)
+                break
+            except KeyboardInterrupt:       # a program's own SIGINT handler: stop them all the same
+                interrupted = True
+        guard.restore()
+        if interrupted or (guard.seen and not guard.raised):
+            raise KeyboardInterrupt

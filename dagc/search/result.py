@@ -1,0 +1,231 @@
+"""The search's results: `Candidate`, `SearchResult`, the ranking and the Pareto front.
+
+Input: the candidates the search scored (`dagc.search.search.evaluate`). Output: the best `k` by
+`_rank_key` (`_Best`, memory bounded by 2·k) and the non-dominated ones (`_Front`,
+`pareto_front`), from which `dagc.search.search.search` makes a `SearchResult`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from ..plan.plan import Overlap, Strategy
+
+__all__ = ["Candidate", "SearchResult", "option_text", "pareto_front", "search_order", "MAX_SEARCH_CANDIDATES",
+           "PARETO_MAX", "MOST_GPUS_FIRST", "SKIPPED_SPLITS", "SKIPPED_RESCORE"]
+
+MAX_SEARCH_CANDIDATES = 100_000  # candidates one search evaluates at most, the first generated (~1 min on one core)
+PARETO_MAX = 1_000              # Pareto-front points kept (beyond: the best by decode tokens/s per GPU)
+SKIPPED_SPLITS = "balanced pipeline splits"           # `SearchResult.skipped`: not tried (for all the best)
+SKIPPED_RESCORE = "exact re-scoring of the best"      # `SearchResult.skipped`: the top are (partly) estimates
+# Objectives whose best strategies tend to use the most GPUs: a search not visited best bound first (`batch =
+# max`, or no pruning) visits those first, so that its bar tightens early; the others visit the fewest first.
+MOST_GPUS_FIRST = frozenset({"ttft", "tpot", "throughput"})
+
+
+def search_order(objective: str, best_first: bool = False) -> str:
+    """The order a search under `objective` visits its candidates in, in words: `best_first`, the
+    strategies by the best their GPUs' and pipeline's bounds allow (`dagc.search.screen.Columns.best_first`)."""
+    if best_first:
+        return "best bound first"
+    return "most GPUs first" if objective in MOST_GPUS_FIRST else "fewest GPUs first"
+
+
+def option_text(strategy: str, microbatches: int, overlap: Overlap) -> str:
+    """Strategy text with its execution options (SPEC 3.5)."""
+    return f"{strategy} with microbatches {microbatches} overlap {overlap.value}"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    strategy: Strategy
+    microbatches: int
+    overlap: Overlap
+    gpus: int
+    metrics: dict
+    meets_requirements: bool
+    score: float
+    memory_fraction: float
+    binding: str | None            # the requirement with the least margin
+    exact: bool = False            # re-scored by the full scheduler
+    batch: int | None = None       # the batch it runs when the batch varies (`batch = max`); None: the plan's
+    misses: int = 0                # requirements it does not meet (0 when it meets them all)
+
+    @property
+    def text(self) -> str:
+        """The strategy with its execution options: what `--strategy` and a plan line accept back and
+        evaluate to the same figures (SPEC 3.5)."""
+        return option_text(self.strategy.text, self.microbatches, self.overlap)
+
+    def to_json(self) -> dict:
+        return {"strategy": self.text, "gpus": self.gpus,
+                "workload": {"microbatches": self.microbatches, "overlap": self.overlap.value,
+                             **({"batch": self.batch} if self.batch is not None else {})},
+                "metrics": self.metrics, "meets_requirements": self.meets_requirements,
+                "requirements_missed": self.misses, "score": self.score,
+                "memory_headroom": 1.0 - self.memory_fraction, "binding_requirement": self.binding,
+                "exact": self.exact}
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    objective: str
+    evaluated: int
+    legal: int
+    seconds: float
+    ranked: tuple[Candidate, ...]                 # the best (at most RANKED_KEEP), best first
+    pareto: tuple[Candidate, ...] = field(default=())
+    total: int = 0                                # candidates in the space (evaluated < total: stopped early)
+    stopped: str | None = None                    # why it stopped early: "budget" or "cap"
+    limit: int = MAX_SEARCH_CANDIDATES            # the cap on candidates evaluated
+    pareto_complete: bool = True                  # False: the front was thinned to PARETO_MAX points
+    skipped: tuple[str, ...] = ()                 # steps after the evaluation that the time budget cut short:
+                                                  # SKIPPED_SPLITS, SKIPPED_RESCORE
+    pruned: int = 0                               # of the evaluated: shown unable to enter the best or the front
+                                                  # by their bounds (`dagc.search.bound`), not checked further
+    splits: int = 0                               # of the evaluated: the best again with a cost-balanced split
+    exact_top: int = 0                            # `ranked[:exact_top]` is the space's best, in order; beyond,
+                                                  # only candidates that were evaluated in full
+    pareto_kept: bool = True                      # False: no front was asked for (`search(…, front=False)`)
+    best_first: bool = False                      # visited best bound first (`search_order`)
+
+    @property
+    def complete(self) -> bool:
+        return self.evaluated >= self.total
+
+    def stop_reason(self) -> str:
+        """Why a partial search stopped, in words ('' when complete)."""
+        if self.complete:
+            return ""
+        if self.stopped == "cap":
+            return f"at its cap of {self.limit:,} candidates"
+        return "when its time budget was spent"
+
+    def to_json(self, top: int | None = None) -> dict:
+        limit = top if top is not None else (self.exact_top or None)      # beyond exact_top: not the space's order
+        chosen = self.ranked[:limit]
+        return {"objective": self.objective, "evaluated": self.evaluated, "legal": self.legal,
+                "seconds": self.seconds, "candidates": [c.to_json() for c in chosen],
+                "pareto": [c.to_json() for c in self.pareto] if self.pareto_kept else None,
+                "total": self.total, "complete": self.complete,
+                "stopped": None if self.complete else self.stopped, "skipped": list(self.skipped),
+                "pruned": self.pruned, "rejected": self.rejected}
+
+    @property
+    def best(self) -> Candidate | None:
+        return self.ranked[0] if self.ranked else None
+
+    @property
+    def rescore_cut(self) -> bool:
+        """Whether the time budget cut the exact re-scoring of the best (some are estimates)."""
+        return SKIPPED_RESCORE in self.skipped
+
+    @property
+    def order(self) -> str:
+        """The order the candidates were visited in (`search_order`): what a partial search covered."""
+        return search_order(self.objective, self.best_first)
+
+    def counts_text(self) -> str:
+        """How the candidates examined ended, e.g. "13,201 strategies examined: 12,401 pruned by their
+        bounds; of the other 800, 393 rejected by the rules, 407 legal" (`rejected`: the legal ones
+        are counted among those not pruned, so the count depends on how much was pruned); a partial
+        search says of how many and in what order ("454 of 33,827 strategies examined (the search
+        stopped early, most GPUs first): …")."""
+        rest = ", ".join(p for p in (f"{self.rejected:,} rejected by the rules" if self.rejected else "",
+                                     f"{self.legal:,} legal") if p)
+        if self.pruned:
+            rest = f"{self.pruned:,} pruned by their bounds; of the other {self.evaluated - self.pruned:,}, {rest}"
+        if self.complete:
+            head = f"{self.evaluated:,} {'strategy' if self.evaluated == 1 else 'strategies'} examined"
+            if self.splits:       # beyond the space, which is the same under every objective
+                head += (f" ({self.evaluated - self.splits:,} of the search's space and {self.splits:,} of the best "
+                         f"with a cost-balanced layer split)")
+        else:
+            head = f"{self.evaluated:,} of {self.total:,} strategies examined (the search stopped early, {self.order})"
+        return f"{head}: {rest}"
+
+    @property
+    def rejected(self) -> int:
+        """Candidates examined that were neither pruned nor legal: a rule (memory among them) rejects
+        them, or they were set aside for memory."""
+        return self.evaluated - self.pruned - self.legal
+
+
+def _rank_key(c: Candidate):
+    """Fewest requirements missed first (all met before any missed; when no strategy can meet one,
+    those that meet the rest come first), then the objective's score."""
+    return (c.misses, -c.score, c.gpus, c.text, c.microbatches, c.overlap.value)
+
+
+class _Best:
+    """The best `k` candidates by `_rank_key`, in memory bounded by 2·k."""
+
+    def __init__(self, k: int):
+        self.k = k
+        self.items: list[Candidate] = []
+
+    def add(self, c: Candidate) -> None:
+        self.items.append(c)
+        if len(self.items) >= 2 * self.k:
+            self._trim()
+
+    def _trim(self) -> None:
+        self.items.sort(key=_rank_key)
+        del self.items[self.k:]
+
+    def ranked(self) -> list[Candidate]:
+        self._trim()
+        return list(self.items)
+
+
+def _front_key(c: Candidate) -> tuple:
+    """A candidate's place on the front: its figures, then, among candidates with the same figures,
+    fewer GPUs first (as in the ranking), then its name."""
+    m = c.metrics
+    return (-m["decode_tokens_per_s_per_gpu"], m["tpot_s"], c.gpus, c.text, c.microbatches, c.overlap.value)
+
+
+def _beats(f: tuple, c: tuple) -> bool:
+    """Front keys: f is no worse than c on every objective and comes first (better, or the same
+    figures and fewer GPUs or an earlier name)."""
+    return f[0] <= c[0] and f[1] <= c[1] and f < c
+
+
+class _Front:
+    """The Pareto front (more decode tokens/s per GPU, less TPOT: the trade-off pareto.svg draws; TTFT
+    enters through the requirements, which every point meets), kept incrementally.
+
+    A point joins unless a point of the front beats it, and evicts the points it beats; the
+    result does not depend on the order of arrival. Beyond `cap` points the front keeps the
+    `cap` with the most decode tokens/s per GPU and says so (`complete`).
+    """
+
+    def __init__(self, cap: int | None = PARETO_MAX):
+        self.cap = cap
+        self.points: list[tuple[tuple, Candidate]] = []
+        self.complete = True
+
+    def add(self, c: Candidate) -> None:
+        k = _front_key(c)
+        if any(_beats(f, k) for f, _ in self.points):
+            return
+        self.points = [(f, x) for f, x in self.points if not _beats(k, f)]
+        self.points.append((k, c))
+        if self.cap is not None and len(self.points) > self.cap:
+            self.points.sort(key=lambda p: p[0])
+            del self.points[self.cap:]
+            self.complete = False
+
+    def result(self) -> tuple[Candidate, ...]:
+        return tuple(c for _, c in sorted(self.points, key=lambda p: p[0]))
+
+
+def pareto_front(cands: Iterable[Candidate]) -> tuple[Candidate, ...]:
+    """Non-dominated candidates among those that meet the requirements: more decode tokens/s per
+    GPU, less TPOT."""
+    front = _Front(cap=None)
+    for c in cands:
+        if c.meets_requirements:
+            front.add(c)
+    return front.result()

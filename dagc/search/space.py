@@ -1,0 +1,239 @@
+"""The search space: every candidate strategy of a plan, generated lazily, fewest GPUs first.
+
+Input: a `Plan`. Output: candidates (`_items`: cheap tuples for the worker processes;
+`candidates`: `Strategy` objects with their micro-batches and overlap) and their number
+(`count_candidates`, counted without generating them). The coverage is described in
+`dagc.search.search`.
+"""
+
+from __future__ import annotations
+
+import functools
+import heapq
+import itertools
+import math
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..layout.layout import busiest_group_requests
+from ..layout.shards import kv_heads_fit
+from ..plan.plan import Overlap, Plan, Strategy
+
+__all__ = ["candidates", "count_candidates", "strategy_text", "CP_MIN_PROMPT", "PP_MAX", "ETP_VALUES"]
+
+
+def _divisors_upto(n: int, limit: int) -> list[int]:
+    """The divisors of n not above `limit`, ascending: at most min(limit, √n) trial divisions.
+
+    Example:
+        >>> _divisors_upto(36, 10)
+        [1, 2, 3, 4, 6, 9]
+    """
+    limit = min(n, limit)
+    if limit < 1:
+        return []
+    root = math.isqrt(n)
+    if limit <= root:
+        return [d for d in range(1, limit + 1) if n % d == 0]
+    small = [d for d in range(1, root + 1) if n % d == 0]
+    return small + [n // d for d in reversed(small) if n // d != d and n // d <= limit]
+
+
+@functools.lru_cache(maxsize=4096)
+def _divisors_of(n: int) -> tuple[int, ...]:
+    return tuple(_divisors_upto(n, n))
+
+
+def strategy_text(dp: int, pp: int, split: tuple[int, ...] | None, tp: int, cp: int, sp: bool,
+                  expert: tuple[int, int] | None) -> str:
+    """Strategy text that `--strategy` accepts.
+
+    Example:
+        >>> strategy_text(2, 4, None, 2, 1, False, (8, 1))
+        'dp 2 < pp 4 < tp 2 ; ep 8 > >'
+    """
+    inner = f"tp {tp}" + (f" cp {cp}" if cp > 1 else "") + (" sp" if sp else "")
+    if expert is not None:
+        ep, etp = expert
+        inner += f" ; ep {ep}" + (f" etp {etp}" if etp > 1 else "")
+    if pp > 1:
+        inner = f"pp {pp}" + (f" [{', '.join(map(str, split))}]" if split else "") + f" < {inner} >"
+    if dp > 1:
+        inner = f"dp {dp} < {inner} >"
+    return inner
+
+
+CP_MIN_PROMPT = 4096        # context parallelism is searched for prompts at least this long
+PP_MAX = 16
+ETP_VALUES = (1, 2, 4)
+
+
+def _pp_values(layers: int, limit: int) -> list[int]:
+    """Stage counts searched: the divisors of the layers and the powers of two, up to 16."""
+    top = min(layers, limit, PP_MAX)
+    return [p for p in range(1, top + 1) if layers % p == 0 or p & (p - 1) == 0]
+
+
+def _dp_values(limit: int) -> list[int]:
+    values = {1 << k for k in range(limit.bit_length()) if 1 << k <= limit}
+    values.add(limit)
+    return sorted(v for v in values if v >= 1)
+
+
+def _next_dp(dp: int, limit: int) -> int | None:
+    """The next value of `_dp_values(limit)` after dp (powers of two, then the limit)."""
+    if dp >= limit:
+        return None
+    return min(dp * 2, limit)
+
+
+def _mb_options(per_group: int, pp: int) -> tuple[int, ...]:
+    """Micro-batch counts searched: pp and 2·pp (1 and 2 without pp), at most the requests of an
+    attention-DP group (a micro-batch beyond carries no request)."""
+    return tuple(mb for mb in ((pp, 2 * pp) if pp > 1 else (1, 2)) if mb <= max(per_group, 1))
+
+
+def _overlaps(mb: int) -> tuple[Overlap, ...]:
+    return (Overlap.NONE, Overlap.MICROBATCH) if mb >= 2 else (Overlap.NONE,)
+
+
+@dataclass(frozen=True)
+class _Space:
+    """The stage-group configurations: attention domains by tp·cp, expert domains by ep·etp."""
+
+    attention: dict[int, tuple[tuple[int, int, bool], ...]]     # tp·cp → (tp, cp, sp)
+    experts: dict[int, tuple[tuple[int, int], ...]]             # ep·etp → (ep, etp)
+    groups: tuple[int, ...]                                     # stage group sizes G, ascending
+
+    def configs(self, g: int) -> Iterator[tuple[int, int, bool, tuple[int, int] | None, int]]:
+        """(tp, cp, sp, expert domain, tp·cp) of every stage group of size g = max(tp·cp, ep·etp),
+        where the smaller domain divides the larger."""
+        divs = _divisors_of(g)
+        for a in divs:
+            for tp, cp, sp in self.attention.get(a, ()):
+                options: Iterable[tuple[int, int] | None]
+                if a == g:
+                    options = itertools.chain((None,), (x for e in divs for x in self.experts.get(e, ())))
+                else:
+                    options = self.experts.get(g, ())
+                for expert in options:
+                    # `ep 1 etp T` beside `tp T` is what an absent expert domain means: keep one spelling.
+                    if expert != (1, tp):
+                        yield tp, cp, sp, expert, a
+
+    def config_counts(self, g: int) -> dict[int, int]:
+        """The number of `configs(g)` by tp·cp, counted without listing them."""
+        divs = _divisors_of(g)
+        out: dict[int, int] = {}
+        for a in divs:
+            att = self.attention.get(a, ())
+            if not att:
+                continue
+            if a == g:
+                n_exp = 1 + sum(len(self.experts.get(e, ())) for e in divs)
+                skipped = sum(1 for tp, _, _ in att if (1, tp) in self.experts.get(tp, ()))
+                out[a] = len(att) * n_exp - skipped
+            elif g in self.experts:
+                out[a] = len(att) * len(self.experts[g])
+        return out
+
+
+def _space(plan: Plan) -> _Space:
+    m, c, w = plan.model, plan.cluster, plan.workload
+    attention: dict[int, list[tuple[int, int, bool]]] = {}
+    tps = [tp for tp in _divisors_upto(m.heads, min(max(1, c.gpus_per_node), c.gpus)) if kv_heads_fit(m, tp)]
+    for tp in tps:
+        for cp in ((1, 2) if w.prompt >= CP_MIN_PROMPT else (1,)):
+            for sp in ((False, True) if tp > 1 else (False,)):
+                if tp * cp <= c.gpus:
+                    attention.setdefault(tp * cp, []).append((tp, cp, sp))
+    experts: dict[int, list[tuple[int, int]]] = {}
+    if m.has_experts:
+        for ep in _divisors_upto(m.moe.experts, c.gpus):
+            for etp in ETP_VALUES:
+                if m.moe.ffn % etp == 0 and ep * etp <= c.gpus:
+                    experts.setdefault(ep * etp, []).append((ep, etp))
+    # tp 1 is always there, so every expert domain size is a stage group (with tp 1 and adp G).
+    groups = tuple(sorted(set(attention) | set(experts)))
+    return _Space({a: tuple(v) for a, v in attention.items()}, {e: tuple(v) for e, v in experts.items()}, groups)
+
+
+def _layouts(groups: Iterable[int], layers: int, gpus: int) -> Iterator[tuple[int, int, int, int]]:
+    """(GPUs used, G, pp, dp) in increasing order of GPUs used (then G, pp, dp), lazily: a heap
+    holds one entry per (G, pp)."""
+    heap = [(g * pp, g, pp, 1) for g in groups for pp in _pp_values(layers, gpus // g)]
+    heapq.heapify(heap)
+    while heap:
+        n, g, pp, dp = heap[0]
+        yield n, g, pp, dp
+        nxt = _next_dp(dp, gpus // (pp * g))
+        if nxt is None:
+            heapq.heappop(heap)
+        else:
+            heapq.heapreplace(heap, (g * pp * nxt, g, pp, nxt))
+
+
+# A candidate before it is a Strategy: (dp, pp, tp, cp, sp, ep, etp, micro-batches, overlap) — cheap to
+# pickle for the worker processes.
+_Item = tuple[int, int, int, int, bool, int | None, int | None, int, str]
+
+
+def _items(plan: Plan) -> Iterator[_Item]:
+    """The candidates, fewest GPUs first, generated lazily (memory independent of their number)."""
+    batch = plan.workload.batch
+    space = _space(plan)
+    for _, g, pp, dp in _layouts(space.groups, plan.model.layers, plan.cluster.gpus):
+        if pp > max(1, busiest_group_requests(batch, dp, 1)):
+            continue                 # pp (and 2·pp) micro-batches would exceed the requests
+        for tp, cp, sp, expert, a in space.configs(g):
+            per_group = busiest_group_requests(batch, dp, g // a)
+            for mb in _mb_options(per_group, pp):
+                for overlap in _overlaps(mb):
+                    yield (dp, pp, tp, cp, sp, expert[0] if expert else None, expert[1] if expert else None,
+                           mb, overlap.value)
+
+
+def _strategy(item: _Item) -> Strategy:
+    dp, pp, tp, cp, sp, ep, etp, _, _ = item
+    # explicit splits are added later, for the candidates that rank well
+    text = strategy_text(dp, pp, None, tp, cp, sp, (ep, etp) if ep is not None and etp is not None else None)
+    return Strategy(text=text, dp=dp, pp=pp, tp=tp, cp=cp, sp=sp, ep=ep, etp=etp)
+
+
+def candidates(plan: Plan) -> Iterator[tuple[Strategy, int, Overlap]]:
+    """Every candidate (strategy, micro-batches, overlap) of the search space, before the rules,
+    fewest GPUs first, generated lazily."""
+    for item in _items(plan):
+        yield _strategy(item), item[7], Overlap(item[8])
+
+
+def count_candidates(plan: Plan) -> int:
+    """The number of `candidates(plan)`, counted without generating them.
+
+    Example:
+        >>> from dagc.lang.load import load_plan_text
+        >>> p = load_plan_text('model preset "mixtral-8x7b" cluster { gpus = 8 gpu preset "h100-sxm" } '
+        ...                    'workload { batch = 32 prompt = 512 generate = 64 } strategy tp 8')
+        >>> count_candidates(p) == sum(1 for _ in candidates(p))
+        True
+    """
+    batch, layers, gpus = plan.workload.batch, plan.model.layers, plan.cluster.gpus
+    space = _space(plan)
+    total = 0
+    for g in space.groups:
+        counts = space.config_counts(g)
+        pairs = [(pp, dp) for pp in _pp_values(layers, gpus // g) for dp in _dp_values(gpus // (pp * g))
+                 if pp <= max(1, math.ceil(batch / dp))]
+        if not counts or not pairs:
+            continue
+        pp_, dp_ = (np.array(v, dtype=np.int64) for v in zip(*pairs, strict=True))
+        a = np.array(list(counts), dtype=np.int64)
+        n = np.array(list(counts.values()), dtype=np.int64)
+        # requests of an attention-DP group, per (tp·cp, layout): ceil(batch / (dp·adp)), at least 1
+        per_group = np.maximum(-(-batch // (dp_[None, :] * (g // a)[:, None])), 1)
+        # `_mb_options` × `_overlaps`: without pp, 1 (mb 1) + 2 (mb 2); with pp, 2 per mb ∈ {pp, 2·pp}
+        variants = np.where(pp_ == 1, 1 + 2 * (per_group >= 2), 2 * (pp_ <= per_group) + 2 * (2 * pp_ <= per_group))
+        total += int((n[:, None] * variants).sum())
+    return total

@@ -1,0 +1,546 @@
+"""Fast evaluation of a candidate strategy: the static schedule as a recurrence.
+
+Input: a `Plan`, a `Layout` and a workload. Output: the metrics `dagc.schedule.schedule` would give,
+from the op templates of `dagc.ir.ops` costed by `dagc.cost.cost`, cached between candidates
+(`Timer`). A stage's pass of one micro-batch is the sum of its ops (one stream); the
+pipeline — blocking send/recv, two decode steps — is the static schedule of
+`dagc.schedule.schedule`, computed by a recurrence over (step, micro-batch, stage): exact for
+`overlap = none`. With `overlap = microbatch` a pair of micro-batches is timed by
+scheduling one layer of both on a compute and a communication stream (an estimate).
+"""
+
+from __future__ import annotations
+
+import collections
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..cost.cost import CostModel, compute_cost_key, template_lower_s, template_max_s
+from ..ir.dag import OpTemplate, Phase
+from ..ir.ops import ATTENTION_SPLIT_OPS, LayerOp, Op, OpShapes, attention_split_peak_key, layer_ops, rank_dims
+from ..layout.layout import Layout
+from ..layout.shards import stage_layer_counts
+from ..memory.memory import shape_activation_peaks, stage_activation_bytes, template_activation_peak
+from ..plan.plan import Model, Overlap, Plan, Workload
+from .metrics import rate_metrics
+
+__all__ = ["TIMER_CACHE_MAX", "Timer", "Recurrence", "fast_metrics", "fast_ttft", "fast_ttft_floor", "fast_tpot",
+           "fast_tpot_floor", "fast_tpot_op_floor", "fast_tpot_split_floor",
+           "fast_ttft_split_floor", "op_floor", "split_floor"]
+
+TIMER_CACHE_MAX = 50_000     # cached stage passes (a few hundred bytes each); the cache restarts beyond
+
+
+class Timer:
+    """Per-op durations and activation peaks of one layout, cached by everything they depend on."""
+
+    def __init__(self, plan: Plan):
+        self.plan = plan
+        self.cm = CostModel.from_cluster(plan.cluster)
+        self.cache: dict[tuple, dict] = {}
+        self.op_costs: dict[tuple, float] = {}       # `_op_cost` by `dagc.cost.cost.compute_cost_key`
+        self.op_info: dict[tuple, tuple[float, bool, float]] = {}   # `ATTENTION_SPLIT_OPS` by their key
+        self.figures: dict[tuple, dict[str, float]] = {}                   # `figures_of`
+        self.layouts: dict[tuple, tuple] = {}        # `placements`, `request_rows`, `stage_kinds` of layouts
+        self.peaks: dict[tuple, float] = {}          # `working_set_floor`
+        self.made: dict[tuple, tuple] = {}           # `_made` and `_lower` by what the op reads
+
+    @staticmethod
+    def _remember(table: dict, key, make: Callable[[], Any]) -> Any:
+        """`table[key]`, made by `make()` the first time; a table restarts at `TIMER_CACHE_MAX` entries."""
+        hit = table.get(key)
+        if hit is None:
+            if len(table) >= TIMER_CACHE_MAX:
+                table.clear()
+            hit = table[key] = make()
+        return hit
+
+    def pass_times(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int) -> dict:
+        """Durations of a micro-batch's pass on a stage: per-layer (dense, MoE), the extras and the send;
+        `act`: the activation peaks of the stage's ops (`dagc.memory.memory.shape_activation_peaks`).
+
+        Cached in two parts: the layers and the extras (embedding, final norm and LM head) by the
+        structure, the shape and where the stage group sits in its node — only when that can
+        change a node crossing (`Layout.node_offset`) — and the send by whether it crosses nodes. The
+        dict returned is shared: read it, never change it.
+        """
+        return self._pass(workload, lay, phase, req, stage, _shape_key(workload, lay, phase, req),
+                          self.placements(lay)[stage])
+
+    def stage_passes(self, workload: Workload, lay: Layout, phase: Phase, req: tuple) -> list[dict]:
+        """`pass_times` of every stage, in order."""
+        shape = _shape_key(workload, lay, phase, req)
+        return [self._pass(workload, lay, phase, req, stage, shape, where)
+                for stage, where in enumerate(self.placements(lay))]
+
+    def _pass(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int, shape: tuple,
+              where: tuple[int, bool, bool]) -> dict:
+        whole_key = (shape, *where)
+        whole = self.cache.get(whole_key)
+        if whole is not None:
+            return whole
+        offset, cross, last = where
+        body = self._remember(self.cache, (shape, offset), lambda: self._body(workload, lay, phase, req, stage))
+        send = self._remember(self.cache, (shape, "send", cross), lambda: self._send(workload, lay, phase, req, stage))
+        out = dict(body)
+        out["send"] = 0.0 if last else send[0]
+        out["act"] = {**body["act"], "boundary": send[1]}
+        return self._remember(self.cache, whole_key, lambda: out)
+
+    def placements(self, lay: Layout) -> tuple[tuple[int, bool, bool], ...]:
+        """Per stage, what its costs read of where it sits: its group's offset in its node
+        (`Layout.node_offset`), whether its send crosses nodes, whether it is the last."""
+        return self._remember(self.layouts, ("placements", lay.group_size, lay.gpus_per_node, lay.pp), lambda: tuple(
+            (lay.node_offset(stage), lay.send_crosses_nodes(stage), stage == lay.pp - 1) for stage in range(lay.pp)))
+
+    def request_rows(self, lay: Layout) -> tuple[tuple[float, ...], ...]:
+        """`Layout.requests()` as tuples, one per micro-batch (what the recurrence keys its passes by)."""
+        return self._remember(self.layouts, ("requests", lay.batch, lay.dp, lay.adp, lay.microbatches),
+                              lambda: tuple(tuple(row) for row in lay.requests().tolist()))
+
+    def units(self, lay: Layout, pair: bool) -> tuple[tuple[tuple[int, ...], ...], collections.Counter]:
+        """The units of micro-batches the static schedule runs together (pairs with `overlap =
+        microbatch`), and how many units of each (requests, micro-batches) there are."""
+        def make() -> tuple:
+            reqs, w = self.request_rows(lay), 2 if pair else 1
+            units = tuple(tuple(range(k, min(k + w, lay.microbatches))) for k in range(0, lay.microbatches, w))
+            return units, collections.Counter((reqs[unit[0]], len(unit)) for unit in units)
+
+        return self._remember(self.layouts, ("units", lay.batch, lay.dp, lay.adp, lay.microbatches, pair), make)
+
+    def stage_kinds(self, lay: Layout) -> tuple[tuple[int, int, bool, bool], ...]:
+        """Per stage: its dense and MoE layer counts, whether it is the first, whether the last."""
+        return self._remember(self.layouts, ("kinds", lay.stage_layers), lambda: tuple(
+            (*stage_layer_counts(self.plan.model, a, b), stage == 0, stage == lay.pp - 1)
+            for stage, (a, b) in enumerate(lay.stage_layers)))
+
+    def figures_of(self, lay: Layout, workload: Workload) -> dict[str, float]:
+        """The schedule's figures of one candidate (`Recurrence` fills it: TPOT, TTFT, the floors),
+        kept between searches of this plan (`dagc.search.search.objective_picks` runs one per objective).
+        Keyed by what they depend on beside the plan: the layout's degrees (the expert domain's as
+        scheduled) and stages, the micro-batches scheduled and the workload's fields."""
+        w = workload
+        key = (lay.dp, lay.pp, lay.tp, lay.cp, lay.sp, lay.ep, lay.etp, lay.group_size, lay.stage_layers,
+               lay.microbatches, w.batch, w.prompt, w.generate, w.overlap, w.routing_imbalance, w.dispatch)
+        return self._remember(self.figures, key, dict)
+
+    def _op_cost(self, tpl: OpTemplate) -> float:
+        """The slowest rank's seconds of a template; a compute template's are priced once per
+        `dagc.cost.cost.compute_cost_key` (the same kernels recur across stage shapes: the attention ops
+        of one attention split beside every expert split)."""
+        def price() -> float:
+            return template_max_s(tpl, self.cm)
+
+        key = compute_cost_key(tpl, self.cm)
+        return price() if key is None else self._remember(self.op_costs, key, price)
+
+    def _shapes(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int) -> OpShapes:
+        m = self.plan.model
+        dims = self._remember(self.layouts, ("dims", lay.tp, lay.cp, lay.sp), lambda: rank_dims(m, lay))
+        return OpShapes(m, workload, lay, dims, phase, np.array(req), stage)
+
+    def _send(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int) -> tuple[float, float]:
+        """The send after a stage: its duration and activation peak (`_made`'s figures but whether it is
+        a collective)."""
+        time_s, _, peak = self._made(self._shapes(workload, lay, phase, req, stage), Op.SEND)
+        return time_s, peak
+
+    def _body(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int) -> dict:
+        m = self.plan.model
+        shapes = self._shapes(workload, lay, phase, req, stage)
+
+        # One template at a time, kept only as floats: a stage group of many ranks holds one op's vectors.
+        ops_info: dict[Op, tuple[float, bool, float]] = {}
+
+        split = attention_split_peak_key(lay, workload, phase, req)
+
+        def info(op: Op) -> tuple[float, bool, float]:
+            if op not in ops_info:
+                ops_info[op] = (self._split_op(shapes, op, split) if op in ATTENTION_SPLIT_OPS
+                                else self._made(shapes, op))
+            return ops_info[op]
+
+        out: dict = _parts(m, lay, lambda op: info(op)[0])
+        for dense in (True, False):       # two micro-batches through a layer
+            name = "pair_" + ("dense" if dense else "moe")
+            if dense not in m.layer_kinds:
+                out[name] = 0.0
+                continue
+            ops, _ = layer_ops(lay, m, dense)
+            out[name] = _pair_layer_time([(lop, *info(lop.op)[:2]) for lop in ops])
+        # the send's peak ("boundary") is added by `pass_times`
+        acts = shape_activation_peaks(shapes, m, lambda op: 0.0 if op is Op.SEND else info(op)[2])
+        out["act"] = {k: v for k, v in acts.items() if k != "boundary"}
+        return out
+
+    def _made(self, shapes: OpShapes, op: Op) -> tuple[float, bool, float]:
+        """An op's template at `shapes`, made, priced and let go: its slowest rank's seconds, whether it is
+        a collective and its activation peak. Once per key of what the template reads
+        (`OpShapes.reads`: stage shapes of other degrees often give an op the same per-rank
+        tokens, e.g. the expert domain's ops beside every attention split)."""
+        w = shapes.w
+        key = (op, shapes.reads(op), w.prompt, w.generate, w.routing_imbalance, w.dispatch)
+        return self._remember(self.made, key, lambda: self._make(shapes, op))
+
+    def _make(self, shapes: OpShapes, op: Op) -> tuple[float, bool, float]:
+        tpl = shapes.make(op)
+        return self._op_cost(tpl), tpl.kind.is_comm, template_activation_peak(tpl)
+
+    def _split_op(self, shapes: OpShapes, op: Op, split: tuple) -> tuple[float, bool, float]:
+        """`_made` of an op of `ATTENTION_SPLIT_OPS`, once per attention split: its figures are the
+        largest per-rank ones (`attention_split_peak_key`)."""
+        return self._remember(self.op_info, (op, split), lambda: self._made(shapes, op))
+
+    def split_times(self, workload: Workload, lay: Layout, phase: Phase, req: tuple) -> dict:
+        """Lower bounds of a pass's compute parts (`pass_times`: per layer of each kind, alone and as a
+        pair of micro-batches; the embedding; the final norm and LM head) from the ops of its attention
+        split alone (`ATTENTION_SPLIT_OPS`, all compute), each at its exact time, the others — the
+        expert domain's ops and the collectives — at none: a layer's ops run one after the other, and
+        a pair's compute stream runs the compute ops of both. Shared by every expert split of the
+        attention split, so no op of the expert domain is made or priced."""
+        split = attention_split_peak_key(lay, workload, phase, req)
+
+        def make() -> dict:
+            shapes = self._shapes(workload, lay, phase, req, 0)
+            out = _parts(self.plan.model, lay, lambda op: self._split_op(shapes, op, split)[0]
+                         if op in ATTENTION_SPLIT_OPS else 0.0)
+            return {**out, "pair_dense": 2 * out["dense"], "pair_moe": 2 * out["moe"]}
+
+        return self._remember(self.cache, ("split", split), make)
+
+    def op_floor_times(self, workload: Workload, lay: Layout, phase: Phase, req: tuple) -> list[dict]:
+        """Per stage, lower bounds of `pass_times`' parts that price each op of a layer and of the
+        stage's ends by itself, no pass of this shape timed: the ops of the attention split at their
+        times (`split_times`), every other op at its own lower bound (`lower_times`). A layer's ops
+        run one after the other; a pair of micro-batches runs the compute ops of both on one stream
+        and the collectives on the other."""
+        shape = _shape_key(workload, lay, phase, req)
+
+        def make() -> list[dict]:
+            split = self.split_times(workload, lay, phase, req)
+            dense, moe = split["dense"], split["moe"]
+            alike: dict[tuple[int, bool, bool], dict] = {}       # stages that sit alike: the same bounds
+            out = []
+            for stage, where in enumerate(self.placements(lay)):
+                times = alike.get(where)
+                if times is None:
+                    rest, send = self.lower_times(workload, lay, phase, req, stage, where, shape)
+                    times = alike[where] = {
+                        "dense": dense + rest["dense"], "moe": moe + rest["moe"], "embed": split["embed"],
+                        "head": split["head"], "send": send,
+                        "pair_dense": 2 * max(dense + rest["pair_dense_compute"], rest["pair_dense_comm"]),
+                        "pair_moe": 2 * max(moe + rest["pair_moe_compute"], rest["pair_moe_comm"])}
+                out.append(times)
+            return out
+
+        # and where the stages sit: `placements` reads no more of the layout than the shape and pp
+        return self._remember(self.cache, ("ops", shape, lay.pp), make)
+
+    def lower_times(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int,
+                    where: tuple[int, bool, bool], shape: tuple) -> tuple[dict[str, float], float]:
+        """Lower bounds of the times of the ops of a stage's layers outside the attention split — the
+        expert domain's and the collectives — summed per layer of each kind (`dense`, `moe`) and, for
+        a pair of micro-batches, per stream (`pair_…_compute`, `pair_…_comm`); and the send's (none
+        after the last stage). Each op at its `OpShapes.lower_template` priced by
+        `dagc.cost.cost.template_lower_s` — a collective at its time, a compute op's kernels at their
+        lower seconds (no table interpolated), the routed experts and the ETP reduce at their EP
+        group's mean rows (no routing statistics) — once per key of what its template reads.
+        `shape`: the pass's `_shape_key`. The dict returned is shared: read it only."""
+        m = self.plan.model
+        made: list[OpShapes] = []
+
+        def shapes() -> OpShapes:                               # one for the layers and the send
+            if not made:
+                made.append(self._shapes(workload, lay, phase, req, stage))
+            return made[0]
+
+        def make() -> dict[str, float]:
+            known: dict[Op, tuple[float, bool]] = {}            # an op of both kinds of layer: once
+
+            def lower_of(op: Op) -> tuple[float, bool]:
+                hit = known.get(op)
+                if hit is None:
+                    hit = known[op] = self._lower(shapes(), op)
+                return hit
+
+            rest: dict[str, float] = {}
+            for dense in (True, False):
+                kind = "dense" if dense else "moe"
+                figures = [lower_of(op) for op in _outside_split(lay, m, dense)]
+                rest[kind] = sum(f for f, _ in figures)
+                rest["pair_" + kind + "_compute"] = sum(f for f, comm in figures if not comm)
+                rest["pair_" + kind + "_comm"] = sum(f for f, comm in figures if comm)
+            return rest
+
+        # the layers read of where the stage sits its offset in its node, the send whether it crosses nodes
+        offset, cross, last = where
+        rest = self._remember(self.cache, ("lower", shape, offset), make)
+        if last:
+            return rest, 0.0
+        return rest, self._remember(self.cache, ("lower send", shape, cross), lambda: self._lower(shapes(), Op.SEND)[0])
+
+    def _lower(self, shapes: OpShapes, op: Op) -> tuple[float, bool]:
+        """`op`'s lower bound at `shapes` (its `OpShapes.lower_template` priced by
+        `dagc.cost.cost.template_lower_s`) and whether it is a collective, once per key of what it reads."""
+        def price() -> tuple[float, bool]:
+            tpl = shapes.lower_template(op)
+            return template_lower_s(tpl, self.cm), tpl.kind.is_comm
+
+        w = shapes.w
+        return self._remember(self.made, (op, "lower", shapes.reads(op), w.prompt, w.generate, w.routing_imbalance,
+                                          w.dispatch), price)
+
+    def working_set_floor(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, op: Op) -> float:
+        """A lower bound of the activation peak of `op`'s template at this shape (the same on every stage:
+        `OpShapes.working_set_floor`; the template's own peak but for the routed experts, whose
+        floor needs no routing statistics), no other op made, no kernel priced, and remembered (an
+        op of `ATTENTION_SPLIT_OPS` once per attention split)."""
+        split = op in ATTENTION_SPLIT_OPS
+        shape = attention_split_peak_key(lay, workload, phase, req) if split else _shape_key(workload, lay, phase, req)
+        return self._remember(self.peaks, (op, shape),
+                              lambda: self._shapes(workload, lay, phase, req, 0).working_set_floor(op))
+
+    def activations(self, workload: Workload, lay: Layout) -> dict[int, float]:
+        """The DAG's activation working set per stage (`dagc.memory.memory.stage_activation_bytes`)."""
+        def act(phase, req, stage):
+            return self.pass_times(workload, lay, phase, req, stage)["act"]
+
+        return stage_activation_bytes(self.plan.model, workload, lay, act)
+
+
+def _outside_split(lay: Layout, m: Model, dense: bool) -> tuple[Op, ...]:
+    """The ops of a layer of this kind outside `ATTENTION_SPLIT_OPS`, in order (none for a kind the model
+    does not have)."""
+    if dense not in m.layer_kinds:
+        return ()
+    return _outside(layer_ops(lay, m, dense)[0])
+
+
+@functools.lru_cache(maxsize=256)
+def _outside(ops: tuple[LayerOp, ...]) -> tuple[Op, ...]:
+    return tuple(lop.op for lop in ops if lop.op not in ATTENTION_SPLIT_OPS)
+
+
+def _shape_key(workload: Workload, lay: Layout, phase: Phase, req: tuple) -> tuple:
+    """What a pass's op figures depend on, but where its stage sits: the structure and the shape."""
+    # the phase by its value: a str hashes once, an enum member in Python on every look-up
+    return (phase.value, req, lay.tp, lay.cp, lay.sp, lay.ep, lay.etp, lay.group_size, lay.gpus_per_node,
+            workload.prompt, workload.generate, workload.routing_imbalance)
+
+
+def _parts(m: Model, lay: Layout, value: Callable[[Op], float]) -> dict[str, float]:
+    """A pass's parts from a figure of each op, `value(op)`: per layer of each kind (`dense`, `moe`:
+    its ops in turn; none for a kind the model does not have), the embedding (`embed`), the final
+    norm and LM head (`head`)."""
+    out = {("dense" if dense else "moe"): sum(value(lop.op) for lop in layer_ops(lay, m, dense)[0])
+           if dense in m.layer_kinds else 0.0 for dense in (True, False)}
+    return {**out, "embed": value(Op.EMBED), "head": value(Op.FINAL_NORM) + value(Op.LM_HEAD)}
+
+
+def _pair_layer_time(ops: list[tuple[LayerOp, float, bool]]) -> float:
+    """Two micro-batches through one layer, interleaved op by op on a compute and a comm stream."""
+    free = [0.0, 0.0]                               # the compute and the communication stream
+    fin: list[tuple[float, float]] = []             # per op, the end of each micro-batch's
+    for lop, d, comm in ops:
+        ends = []
+        for mb in (0, 1):
+            ready = max((fin[p][mb] for p in lop.preds if p >= 0), default=0.0)
+            end = max(ready, free[comm]) + d
+            free[comm] = end
+            ends.append(end)
+        fin.append((ends[0], ends[1]))
+    return max(max(e) for e in fin)
+
+
+def _stage_compute(times: dict, kinds: tuple[int, int, bool, bool], pair: bool) -> float:
+    """A stage's compute seconds for a unit (two micro-batches when `pair`) from its pass's times and
+    its `Timer.stage_kinds` entry."""
+    n_dense, n_moe, first, last = kinds
+    if pair:
+        dense_t, moe_t = times["pair_dense"], times["pair_moe"]
+        extra = 2 * ((times["embed"] if first else 0.0) + (times["head"] if last else 0.0))
+    else:
+        dense_t, moe_t = times["dense"], times["moe"]
+        extra = (times["embed"] if first else 0.0) + (times["head"] if last else 0.0)
+    return extra + n_dense * dense_t + n_moe * moe_t
+
+
+def fast_metrics(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> dict:
+    """TTFT and TPOT by the static schedule's recurrence (exact for overlap = none)."""
+    return rate_metrics(fast_ttft(plan, lay, workload, timer), fast_tpot(plan, lay, workload, timer), workload,
+                        lay.gpus_used)
+
+
+def fast_ttft(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> float:
+    """The prefill makespan of the static schedule's recurrence."""
+    return Recurrence(plan, lay, workload, timer).prefill()
+
+
+def fast_ttft_floor(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> float:
+    """A lower bound of `fast_ttft` from the prefill stage costs alone (`Recurrence.prefill_floor`)."""
+    return Recurrence(plan, lay, workload, timer).prefill_floor()
+
+
+def fast_tpot(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> float:
+    """The gap between two decode steps of the static schedule's recurrence. Decode starts on idle
+    streams, so it does not depend on prefill: the search prices it alone first (`dagc.search.search`)."""
+    return Recurrence(plan, lay, workload, timer).tpot()
+
+
+def fast_tpot_floor(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> float:
+    """A lower bound of `fast_tpot` from the stage costs alone, without running the recurrence:
+    between a micro-batch's two tokens its next pass crosses every stage and every send in turn,
+    and the busiest stage runs every unit of micro-batches once (its stream is serial)."""
+    return Recurrence(plan, lay, workload, timer).tpot_floor()
+
+
+def fast_tpot_split_floor(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> float:
+    """A lower bound of `fast_tpot_floor` from the ops of the attention split alone
+    (`split_floor` of decode), with no op of the expert domain made or priced."""
+    return split_floor(timer, workload, lay, Phase.DECODE)
+
+
+def fast_ttft_split_floor(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> float:
+    """A lower bound of `fast_ttft_floor` from the ops of the attention split alone
+    (`split_floor` of prefill), with no op of the expert domain made or priced."""
+    return split_floor(timer, workload, lay, Phase.PREFILL)
+
+
+def fast_tpot_op_floor(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> float:
+    """A lower bound of `fast_tpot_floor` that prices each op by itself (`Recurrence.tpot_op_floor`):
+    the attention split's ops at their times, the others at lower bounds that need no routing
+    statistics and no kernel table (`Timer.lower_times`), no pass of the candidate's timed."""
+    return Recurrence(plan, lay, workload, timer).tpot_op_floor()
+
+
+class Recurrence:
+    """The static schedule of `dagc.schedule.schedule` as a recurrence over (step, micro-batch, stage)."""
+
+    def __init__(self, plan: Plan, lay: Layout, workload: Workload, timer: Timer):
+        self.plan, self.lay, self.workload, self.timer = plan, lay, workload, timer
+        self.reqs = timer.request_rows(lay)             # per micro-batch, per attention-DP group
+        self.pair = workload.overlap is Overlap.MICROBATCH
+        self.units, self.unit_counts = timer.units(lay, self.pair)
+        self.stage_costs: dict[tuple, list[tuple[float, float]]] = {}
+        self.kinds = timer.stage_kinds(lay)
+        self.known = timer.figures_of(lay, workload)      # its figures, once computed, for every later search
+
+    def costs(self, phase: Phase, req: tuple, n: int) -> list[tuple[float, float]]:
+        """(compute, send) seconds of each stage for a unit of `n` micro-batches of `req` requests."""
+        key = (phase.value, req, n)
+        row = self.stage_costs.get(key)
+        if row is None:
+            row = self.stage_costs[key] = self._row(self.timer.stage_passes(self.workload, self.lay, phase, req), n)
+        return row
+
+    def _row(self, passes: list[dict], n: int) -> list[tuple[float, float]]:
+        """(compute, send) of each stage for a unit of `n` micro-batches from its stages' `passes`."""
+        return _row(passes, self.kinds, self.pair, n)
+
+    def _step(self, phase: Phase, free: list[float], p2p: list[float], ready_of) -> dict[int, float]:
+        """One pass of every unit through every stage; the end of each micro-batch at the last stage."""
+        last = self.lay.pp - 1
+        ends: dict[int, float] = {}
+        for unit in self.units:
+            ready = ready_of(unit)
+            for stage, (compute, send) in enumerate(self.costs(phase, self.reqs[unit[0]], len(unit))):
+                end = max(free[stage], ready) + compute
+                free[stage] = end
+                if stage == last:
+                    for j in unit:
+                        ends[j] = end
+                elif self.pair:
+                    start = max(end, p2p[stage], p2p[stage + 1])
+                    p2p[stage] = p2p[stage + 1] = ready = start + send
+                else:
+                    start = max(end, free[stage + 1])
+                    free[stage] = free[stage + 1] = ready = start + send
+        return ends
+
+    def prefill(self) -> float:
+        if "prefill" not in self.known:
+            pp = self.lay.pp
+            self.known["prefill"] = max(self._step(Phase.PREFILL, [0.0] * pp, [0.0] * pp, lambda unit: 0.0).values())
+        return self.known["prefill"]
+
+    def prefill_floor(self) -> float:
+        """A lower bound of `prefill` from the prefill stage costs alone, without the recurrence: every
+        unit crosses every stage and send, and the busiest stage runs every unit."""
+        if "prefill_floor" not in self.known:
+            floor = self._floor(lambda req, n: self.costs(Phase.PREFILL, req, n))
+            self.known["prefill_floor"] = floor
+        return self.known["prefill_floor"]
+
+    def tpot_floor(self) -> float:
+        if "floor" not in self.known:
+            floor = self._floor(lambda req, n: self.costs(Phase.DECODE, req, n))
+            self.known["floor"] = floor
+        return self.known["floor"]
+
+    def tpot_op_floor(self) -> float:
+        """A lower bound of `tpot_floor` from each op's own lower bound (`Timer.op_floor_times`), at least
+        `split_floor`'s, with no pass of the candidate's timed."""
+        if "ops" not in self.known:
+            self.known["ops"] = op_floor(self.timer, self.workload, self.lay)
+        return self.known["ops"]
+
+    def _floor(self, row_of: Callable[[tuple, int], list[tuple[float, float]]]) -> float:
+        """`_floor` of this schedule's units of micro-batches."""
+        return _floor(self.unit_counts, self.lay.pp, row_of)
+
+    def tpot(self) -> float:
+        if "tpot" not in self.known:
+            pp = self.lay.pp
+            free, p2p = [0.0] * pp, [0.0] * pp        # stage streams (compute; with overlap, also the collectives)
+            first = self._step(Phase.DECODE, free, p2p, lambda unit: 0.0)
+            second = self._step(Phase.DECODE, free, p2p, lambda unit: max(first[j] for j in unit))
+            self.known["tpot"] = max(second[j] - first[j] for j in range(self.lay.microbatches))
+        return self.known["tpot"]
+
+
+def _row(passes: list[dict], kinds: tuple[tuple[int, int, bool, bool], ...], pair: bool, n: int
+         ) -> list[tuple[float, float]]:
+    """(compute, send) of each stage for a unit of `n` micro-batches from its stages' `passes` and
+    `Timer.stage_kinds` (two micro-batches as a pair with `overlap = microbatch`)."""
+    pair = pair and n == 2
+    return [(_stage_compute(t, k, pair), t["send"] * n) for t, k in zip(passes, kinds, strict=True)]
+
+
+def _floor(units: collections.Counter, pp: int, row_of: Callable[[tuple, int], list[tuple[float, float]]]) -> float:
+    """max(the first unit crossing every stage and send, the busiest stage's units), from the
+    rows `row_of(req, n)` gives of each kind of unit — (requests, micro-batches), counted in
+    `units` (`Timer.units`) from the first unit on."""
+    if len(units) == 1:                         # every unit alike (the usual case)
+        [(key, count)] = units.items()
+        row = row_of(*key)
+        return max(sum(compute + send for compute, send in row), count * max(compute for compute, _ in row))
+    rows = {key: row_of(*key) for key in units}
+    crossing = sum(compute + send for compute, send in rows[next(iter(units))])
+    busiest = max(sum(count * rows[key][stage][0] for key, count in units.items()) for stage in range(pp))
+    return max(crossing, busiest)
+
+
+def split_floor(timer: Timer, workload: Workload, lay: Layout, phase: Phase) -> float:
+    """A lower bound of `Recurrence.tpot_floor` (decode) or `prefill_floor` (prefill) from the ops of
+    the attention split alone (`Timer.split_times`: no op of the expert domain made or priced, and
+    no send), no `Recurrence` made: the search's screen asks it of thousands of candidates, once each."""
+    pair = workload.overlap is Overlap.MICROBATCH
+    kinds = timer.stage_kinds(lay)
+
+    def row(req: tuple, n: int) -> list[tuple[float, float]]:
+        times = timer.split_times(workload, lay, phase, req)
+        both = pair and n == 2
+        return [(_stage_compute(times, k, both), 0.0) for k in kinds]
+
+    return _floor(timer.units(lay, pair)[1], lay.pp, row)
+
+
+def op_floor(timer: Timer, workload: Workload, lay: Layout) -> float:
+    """`Recurrence.tpot_op_floor` of a candidate, no `Recurrence` made (see `split_floor`)."""
+    pair = workload.overlap is Overlap.MICROBATCH
+    kinds = timer.stage_kinds(lay)
+    return _floor(timer.units(lay, pair)[1], lay.pp,
+                  lambda req, n: _row(timer.op_floor_times(workload, lay, Phase.DECODE, req), kinds, pair, n))

@@ -1,0 +1,180 @@
+"""`batch = max` (SPEC 3.3): the largest batch a strategy serves.
+
+Input: a `Plan` whose workload says `batch = max` (or a search that varies the batch), a
+`Strategy` and the `Workload` it runs. Output: that workload with the batch chosen and a note
+saying how (`Workload.batch_note`, reported as N605).
+
+A batch is *served* when the strategy is legal at it — it fits in memory — and meets every
+requirement that more requests can only make harder: the `<=`/`<` limits on TTFT, TPOT and
+memory. Throughput floors (`>=`) and `gpus` do not choose the batch (throughput grows with the
+batch); they are judged at the batch chosen, like any other requirement. Memory and latency
+only grow with the batch, so "served" holds up to a boundary and not beyond: `largest_batch`
+finds it by doubling from 1, then bisecting — about 2·log2(batch) checks — and says what one
+more request breaks.
+
+`fast_largest_batch` probes with `dagc.verdict.fastcheck` (the search's evaluator, exact for `overlap =
+none`); `choose_batch` (what `check` uses) confirms the batch with the full `analyse` and, if
+the schedule disagrees (an overlap estimate), bisects again below it with `analyse` itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..lang.fields import BATCH_LIMIT
+from ..plan.plan import Plan, RequirementKind, Strategy, Workload
+from ..rules.requirements import BROKEN_MEMORY, BROKEN_RULES
+from ..serve.fastsched import Timer
+from .analyse import analyse
+from .fastcheck import MEMORY, FastCheck, fast_check
+from .verdict import RequirementResult
+
+__all__ = ["BATCH_LIMIT", "largest_batch", "bounded_largest_batch", "fast_largest_batch", "fast_largest_batch_bounded",
+           "choose_batch"]
+
+_UPPER_LIMITED = frozenset({RequirementKind.TTFT, RequirementKind.TPOT, RequirementKind.MEMORY})
+
+Served = Callable[[int], str | None]        # a batch → None when served, else what it breaks
+# (the largest batch known served, the largest the answer can be) → the least batch that matters
+Need = Callable[[int, int], int | None]
+Needed = Callable[[FastCheck, int, int], int | None]   # `Need` given the fast check at the former too
+
+
+def largest_batch(served: Served, limit: int = BATCH_LIMIT) -> tuple[int, str | None]:
+    """The largest batch b in [1, `limit`] with `served(b)` None (0 when not even 1 is served), and
+    what b + 1 breaks (None when b is `limit`). Exact when being served is monotone.
+
+    Example:
+        >>> largest_batch(lambda b: None if b <= 37 else "memory")
+        (37, 'memory')
+    """
+    found = bounded_largest_batch(served, limit)
+    assert found is not None, "with no `need` the search always ends with a batch"
+    return found
+
+
+def bounded_largest_batch(served: Served, limit: int = BATCH_LIMIT, need: Need | None = None
+                          ) -> tuple[int, str | None] | None:
+    """`largest_batch`, or None when the answer cannot matter to the caller.
+
+    Whenever the bracket narrows, `need(lo, most)` — `lo` the largest batch known served (at least
+    1), `most` the largest the answer can still be — says whether the answer could matter at some
+    batch of [lo, most] (None: none, and None is returned) and, if so, a batch b of [lo, least],
+    `least` the least such batch, with no power of two in (b, least] (least itself will do).
+    While no batch is known broken, the largest power of two not above b, when it is above `lo`,
+    is probed next: broken, the answer is below `least`, and None is returned. Otherwise the
+    batches probed are those of `largest_batch`: 1, then the powers of two up to the first broken
+    one, then the bisection between the last two (what every strategy's search probes, so that
+    their stage costs are shared).
+
+    Both find the boundary of a monotone `served` (memory and latency only grow with the batch),
+    so with `need` the answer is `largest_batch`'s or None.
+
+    Example:
+        >>> def served(b): return None if b <= 37 else "memory"
+        >>> bounded_largest_batch(served, need=lambda lo, most: 40 if most >= 40 else None)
+        >>> bounded_largest_batch(served, need=lambda lo, most: max(lo, 30) if most >= 30 else None)
+        (37, 'memory')
+    """
+    why = served(1)
+    if why is not None:
+        return 0, why
+    lo, hi = 1, None                         # served(lo) holds; served(hi) breaks `why` (None: none known)
+    while True:
+        most = limit if hi is None else hi - 1
+        if lo >= most:
+            return lo, why
+        if need is not None:
+            least = need(lo, most)
+            if least is None:
+                return None
+            # The answer matters only if it reaches the least batch `need` stands for. The probes stay
+            # those of `largest_batch`'s steps (what every strategy's search probes, so that their stage
+            # costs are shared): while no batch is known broken, the largest power of two not above it.
+            jump = 1 << (least.bit_length() - 1)
+            if hi is None and jump > lo:
+                if served(jump) is not None:
+                    return None
+                lo = jump
+                continue
+        probe = min(1 << lo.bit_length(), limit) if hi is None else (lo + hi) // 2
+        broken = served(probe)
+        if broken is None:
+            lo = probe
+        else:
+            hi, why = probe, broken
+
+
+def _broken(requirements: tuple[RequirementResult, ...]) -> str | None:
+    for r in requirements:
+        if r.met is False and r.requirement.kind in _UPPER_LIMITED and r.requirement.op in ("<=", "<"):
+            return f"`{r.requirement.text}`"
+    return None
+
+
+def _reason(code: str) -> str:
+    return BROKEN_MEMORY if code == MEMORY else f"{BROKEN_RULES}{code})"
+
+
+def _chosen(workload: Workload, batch: int, why: str | None, limit: int) -> Workload:
+    if batch == 0:
+        note = f"batch = max: not even one request is served — it breaks {why}; the figures are for one request"
+    elif why is None:
+        note = f"batch = max: {batch:,} requests, the largest dagc considers ({limit:,})"
+    else:
+        note = f"batch = max: {batch:,} requests, the largest this strategy serves — {batch + 1:,} would break {why}"
+    return workload.model_copy(update={"batch": max(batch, 1), "batch_note": note, "batch_breaks": why})
+
+
+def _fast_search(plan: Plan, strategy: Strategy, workload: Workload, timer: Timer, limit: int,
+                 needed: Needed | None = None) -> tuple[int, str | None] | None:
+    checks: dict[int, FastCheck] = {}            # the served batches' fast checks, for `needed`
+
+    def served(b: int) -> str | None:
+        fc = fast_check(plan, strategy, workload.model_copy(update={"batch": b}), timer)
+        if isinstance(fc, str):
+            return _reason(fc)
+        why = _broken(fc.requirements)
+        if why is None and needed is not None:
+            checks[b] = fc
+        return why
+
+    need = None if needed is None else lambda lo, most: needed(checks[lo], lo, most)
+    return bounded_largest_batch(served, limit, need)
+
+
+def fast_largest_batch(plan: Plan, strategy: Strategy, workload: Workload, timer: Timer,
+                       limit: int = BATCH_LIMIT) -> Workload:
+    """`workload` at the largest batch `strategy` serves, probed with the fast check."""
+    found = _fast_search(plan, strategy, workload, timer, limit)
+    assert found is not None, "a search with no `needed` always ends with a batch"
+    return _chosen(workload, *found, limit)
+
+
+def fast_largest_batch_bounded(plan: Plan, strategy: Strategy, workload: Workload, timer: Timer,
+                               needed: Needed, limit: int = BATCH_LIMIT) -> Workload | None:
+    """`fast_largest_batch`, or None when the batch it would choose cannot matter: `needed(fc, lo, most)`
+    says the least batch of [lo, most] at which it could (`bounded_largest_batch`'s `need`), given
+    `fc`, the fast check at `lo` (the search's branch and bound: `dagc.search.bound.Pruner.batch_needed`)."""
+    found = _fast_search(plan, strategy, workload, timer, limit, needed)
+    return None if found is None else _chosen(workload, *found, limit)
+
+
+def choose_batch(plan: Plan, strategy: Strategy, workload: Workload, timer: Timer | None = None) -> Workload:
+    """`workload` at the largest batch `strategy` serves, as `check` reports it: probed with the fast
+    check, confirmed by `analyse` (and searched again with it below the fast answer if they differ)."""
+    found = _fast_search(plan, strategy, workload, timer or Timer(plan), BATCH_LIMIT)
+    assert found is not None, "a search with no `needed` always ends with a batch"
+    batch, why = found
+
+    def served(b: int) -> str | None:
+        a = analyse(plan, strategy, workload.model_copy(update={"batch": b}))
+        error = next((d.code for d in a.diagnostics if d.is_error), None)
+        return _reason(error) if error is not None else _broken(a.requirements)
+
+    if batch > 0:
+        broken = served(batch)
+        if broken is not None:       # the full schedule disagrees with the estimate (overlap): search below it
+            below, why_below = largest_batch(served, batch - 1) if batch > 1 else (0, broken)
+            batch, why = below, why_below or broken
+    return _chosen(workload, batch, why, BATCH_LIMIT)

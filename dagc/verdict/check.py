@@ -1,0 +1,95 @@
+"""`check`: plan → per-strategy results (layout, rules, memory, DAG, schedule, verdicts).
+
+Input: a `Plan` (and optionally a strategy expression that replaces the plan's). Output:
+one `StrategyResult` per strategy, with every diagnostic of that strategy and, when the
+strategy is sound, its scheduled DAG and metrics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from ..diagnostics import Diagnostic, cap, has_errors
+from ..ir.dag import Dag
+from ..lang.flatten import flatten
+from ..lang.load import load_plan, load_plan_text, parse_strategy
+from ..layout.layout import Layout
+from ..memory.memory import MemoryBreakdown
+from ..plan.plan import Plan, Strategy, StrategyDecl
+from .analyse import analyse
+from .batch_max import choose_batch
+from .compiled import Compiled
+from .verdict import RequirementResult, Verdict, judge_optimal, judge_requirements, verdict
+
+# The loaders live in `dagc.lang.load`; they are named here too for callers of `dagc.verdict.check.load_plan`.
+__all__ = ["StrategyResult", "check", "check_strategy", "load_plan", "load_plan_text", "parse_strategy"]
+
+
+@dataclass(frozen=True)
+class StrategyResult:
+    plan: Plan
+    decl: StrategyDecl
+    strategy: Strategy | None
+    layout: Layout | None
+    memory: MemoryBreakdown | None
+    diagnostics: tuple[Diagnostic, ...]
+    requirements: tuple[RequirementResult, ...]
+    verdict: Verdict
+    metrics: dict | None = field(default=None)       # Metrics.to_json(), None when not computed
+    compiled: Compiled | None = field(default=None, repr=False)   # None: no DAG was built
+    optimality: dict | None = field(default=None)     # evidence of the optimal verdict (dagc.search.search)
+
+    @property
+    def dag(self) -> Dag | None:
+        return self.compiled.dag if self.compiled is not None else None
+
+    @property
+    def valid(self) -> bool:
+        return not has_errors(self.diagnostics)
+
+    @property
+    def label(self) -> str:
+        return self.decl.name or self.decl.text
+
+
+def check_strategy(plan: Plan, decl: StrategyDecl) -> StrategyResult:
+    """Flatten one strategy and `analyse` it (resolve, rules, memory, DAG, schedule, verdict).
+
+    A strategy that does not flatten (E201, E202, E204) gets its diagnostics and nothing else.
+    """
+    strategy, diags = flatten(decl)
+    if strategy is None:
+        reqs = judge_requirements(plan, None, None, None)
+        return StrategyResult(plan=plan, decl=decl, strategy=None, layout=None, memory=None,
+                              diagnostics=tuple(cap(diags)), requirements=reqs, verdict=verdict(diags, reqs))
+    workload = None
+    if plan.workload.batch_max:              # `batch = max`: the largest batch this strategy serves
+        workload = choose_batch(plan, strategy, strategy.workload_for(plan.workload))
+    a = analyse(plan, strategy, workload, decl=decl)
+    return StrategyResult(plan=a.plan, decl=decl, strategy=strategy, layout=a.layout, memory=a.memory,
+                          diagnostics=a.diagnostics, requirements=a.requirements, verdict=a.verdict,
+                          metrics=a.metrics, compiled=a.compiled)
+
+
+def check(plan: Plan, strategy: str | StrategyDecl | None = None, optimality=None,
+          picks: dict | None = None) -> list[StrategyResult]:
+    """Check every strategy of a plan (or only `strategy`, which replaces them).
+
+    `optimality`, a `dagc.search.search.SearchResult`, sets each verdict's `optimal` against it;
+    `picks` (`dagc.search.search.objective_picks`), what each objective would pick, joins its evidence.
+
+    Raises:
+        PlanError: when `strategy` text does not parse.
+    """
+    if isinstance(strategy, str):
+        strategy = parse_strategy(strategy)
+    decls = (strategy,) if strategy is not None else plan.strategies
+    results = [check_strategy(plan, d) for d in decls]
+    if optimality is not None:
+        judged = []
+        for r in results:
+            optimal, evidence = judge_optimal(r, optimality, picks=picks)
+            judged.append(replace(r, verdict=replace(r.verdict, optimal=optimal), optimality=evidence))
+        results = judged
+    return results
+
