@@ -33,7 +33,7 @@ from bench_check import LADDER, plan_text  # noqa: E402
 RUN = """import sys
 from dagc.lang.load import load_plan
 from dagc.search.search import search
-from dagc.serve.fastsched import Timer
+from dagc.schedule.timer import Timer
 import dagc.verdict.check, dagc.verdict.analyse
 plan = load_plan(sys.argv[1])
 if sys.argv[2] == "search":

@@ -28,7 +28,8 @@ import sys
 import time
 from pathlib import Path
 
-from dagc.cli.main import CHECK_RESCORED, GC_THRESHOLD
+from dagc.cli.commands import CHECK_RESCORED
+from dagc.cli.main import GC_THRESHOLD
 from dagc.lang.load import load_plan, load_plan_text
 from dagc.search.search import search
 from dagc.verdict.batch_max import BATCH_LIMIT

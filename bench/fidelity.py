@@ -498,7 +498,7 @@ LIMITS = """## Known limits: what the calibration does not cover
 
 - **Multi-GPU communication is not measured.** Every run here is on one GPU. Collectives
   (all-reduce, all-gather, reduce-scatter, all-to-all, send/recv) are priced by the alpha-beta
-  model of [cost-model.md](cost-model.md), "Communication" (`dagc/cost.py`: ring all-reduce
+  model of [cost-model.md](cost-model.md), "Communication" (`dagc/cost/comm.py`: ring all-reduce
   `2(n−1)/n·M/B + α`, the others `(n−1)/n·M/B + α`, with the cluster's link bandwidths and
   latencies); no measured collective backs it. The ops file's `nccl_like_local` section is a
   device-to-device copy on one GPU, not a collective, and no profile uses it. So the figures

@@ -1,10 +1,10 @@
 """Compute the routing statistics' large-T coefficients of the built-in models and the examples into
-dagc/data/routing_large_t.json (`dagc.layout.shards.ROUTING_TABLE`).
+dagc/data/routing_large_t.json (`dagc.layout.routing.ROUTING_TABLE`).
 
 Usage: python bench/make_routing_table.py
 
 For every (top_k, experts) of the model presets and of the models written in examples/, and every EP
-size that divides the experts (balanced routings aside), `dagc.layout.shards.large_t_coefficients`: the
+size that divides the experts (balanced routings aside), `dagc.layout.routing.large_t_coefficients`: the
 exact model of the expected maximum load at T_switch, refitted into 1 + A/√T + B/T. dagc reads
 them from the table instead of computing them (~20 ms per EP size of a top-8 routing over 256
 experts); tests/test_routing_math.py recomputes every row. The output is deterministic.
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from dagc.lang.load import load_plan
 from dagc.lang.model import model_from_preset
-from dagc.layout.shards import ROUTING_TABLE, _balanced, large_t_coefficients
+from dagc.layout.routing import ROUTING_TABLE, _balanced, large_t_coefficients
 from dagc.plan.presets import MODEL_PRESETS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,7 +44,7 @@ def rows() -> list[dict]:
 
 
 def main() -> None:
-    table = {"about": "dagc.layout.shards.large_t_coefficients of the built-in models' and the examples' routings "
+    table = {"about": "dagc.layout.routing.large_t_coefficients of the built-in models' and the examples' routings "
                       "(bench/make_routing_table.py); a and b as float.hex", "rows": rows()}
     lines = ",\n".join("  " + json.dumps(r) for r in table["rows"])      # a row a line
     OUT.write_text(f'{{"about": {json.dumps(table["about"])},\n "rows": [\n{lines}\n]}}\n', encoding="utf-8")

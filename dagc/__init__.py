@@ -5,6 +5,7 @@ Public API (no logic here):
     load_plan(path) -> Plan                  read, parse and lower a .moe file
     load_plan_text(text) -> Plan
     check(plan, strategy=None) -> [StrategyResult]
+    compile(plan, out, strategy=None) -> [Written]   check, then write every output into `out`
     report_json(result) -> dict              the report.json object (docs/outputs.md)
     explain(code) -> str | None              a rule's documentation
 
@@ -23,19 +24,21 @@ import importlib
 TYPE_CHECKING = False
 
 _LAZY = {
-    "load_plan": "lang.load", "load_plan_text": "lang.load", "check": "verdict.check", "parse_strategy": "lang.load",
-    "StrategyResult": "verdict.check", "report_json": "export.report", "explain": "rules", "RULES": "rules",
+    "load_plan": "lang.load", "load_plan_text": "lang.load", "parse_strategy": "lang.load",
+    "check": "verdict.check", "StrategyResult": "verdict.check", "compile": "export.compile",
+    "report_json": "export.report", "explain": "rules", "RULES": "rules",
     "Diagnostic": "diagnostics", "PlanError": "diagnostics", "Severity": "diagnostics", "render": "diagnostics",
 }
 
-__all__ = ["RULES", "Diagnostic", "PlanError", "Severity", "StrategyResult", "__version__", "check", "explain",
-           "load_plan", "load_plan_text", "parse_strategy", "render", "report_json"]
+__all__ = ["RULES", "Diagnostic", "PlanError", "Severity", "StrategyResult", "__version__", "check", "compile",
+           "explain", "load_plan", "load_plan_text", "parse_strategy", "render", "report_json"]
 
 if TYPE_CHECKING:
     from typing import Any
 
     __version__: str
     from .diagnostics import Diagnostic, PlanError, Severity, render
+    from .export.compile import compile
     from .export.report import report_json
     from .lang.load import load_plan, load_plan_text, parse_strategy
     from .rules import RULES, explain

@@ -149,10 +149,10 @@ def test_no_import_cycle_between_modules():
 
 
 def test_check_and_search_do_not_import_each_other():
-    """The optimal verdict compares a check's result with a search's (`verdict.judge_optimal`): the
+    """The optimal verdict compares a check's result with a search's (`verdict.optimal.judge_optimal`): the
     search is handed to `check`, never imported by it."""
     assert not any(src.startswith("verdict.") and dst.startswith("search.") for src, dst in GRAPH.edges)
-    assert GRAPH.has_edge("search.search", "verdict.analyse") and GRAPH.has_edge("verdict.check", "verdict.analyse")
+    assert GRAPH.has_edge("search.rescore", "verdict.analyse") and GRAPH.has_edge("verdict.check", "verdict.analyse")
 
 
 def test_dagc_check_is_the_function_whatever_was_imported():

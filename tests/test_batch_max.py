@@ -15,9 +15,9 @@ from dagc.diagnostics import PlanError
 from dagc.export.report import report_json
 from dagc.lang.flatten import flatten
 from dagc.lang.load import load_plan_text, parse_strategy
+from dagc.schedule.timer import Timer
 from dagc.search.search import search
 from dagc.search.space import count_candidates
-from dagc.serve.fastsched import Timer
 from dagc.verdict.analyse import analyse
 from dagc.verdict.batch_max import BATCH_LIMIT, bounded_largest_batch, choose_batch, fast_largest_batch, largest_batch
 from dagc.verdict.check import check

@@ -13,7 +13,7 @@ from dagc.ir.build import build
 from dagc.ir.dag import OpKind, Phase
 from dagc.ir.ops import decode_context
 from dagc.lang.load import load_plan_text
-from dagc.plan.plan import Axis
+from dagc.plan.strategy import Axis
 from dagc.verdict.check import check
 from conftest import plan_text
 

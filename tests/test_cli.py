@@ -317,7 +317,7 @@ def test_the_better_strategys_figures_stand_beside_this_ones():
     TPOT in the unit of the plan's requirement on them)."""
     from dagc.export.summary import metric_text
     from dagc.lang.load import load_plan
-    from dagc.plan.plan import RequirementKind
+    from dagc.plan.workload import RequirementKind
 
     plan = str(ROOT / "examples" / "qwen3-30b-a3b-4gpu.moe")
     loaded = load_plan(plan)
@@ -409,7 +409,7 @@ def test_check_says_what_optimal_means_and_where_that_comes_from(tmp_path, extra
 
 
 def test_every_objective_says_what_its_best_is():
-    from dagc.verdict.verdict import Objective
+    from dagc.verdict.optimal import Objective
     assert set(Objective.MEANS) == set(Objective.NAMES)
 
 

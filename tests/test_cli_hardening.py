@@ -130,11 +130,12 @@ def test_model_from_outside_the_plan_directory_needs_allow_path(tmp_path):
 
 @pytest.mark.parametrize("failure", [MemoryError, RecursionError, KeyboardInterrupt])
 def test_resource_failures_are_one_line(monkeypatch, capsys, failure, tmp_path):
+    import dagc.cli.commands as commands
     import dagc.cli.main as cli
 
     def boom(args):
         raise failure()
-    monkeypatch.setattr(cli, "cmd_check", boom)
+    monkeypatch.setattr(commands, "cmd_check", boom)
     plan = tmp_path / "p.moe"
     plan.write_text(plan_text())
     rc = cli.main(["check", str(plan)])

@@ -129,3 +129,15 @@ def test_unwritable_output_is_reported(tmp_path):
     blocker.write_text("x")
     proc = dagc("compile", "examples/10b-moe-pp16-ep16-256gpu.moe", "-o", str(blocker / "sub"))
     assert proc.returncode == 5 and "cannot write" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_the_public_api_compiles_a_plan(tmp_path):
+    """`import dagc; dagc.compile(plan, out)`: check, then every output written, as `dagc compile --no-search`."""
+    import dagc
+    plan = dagc.load_plan(EXAMPLES / "mixtral-8x7b-1node.moe")
+    written = dagc.compile(plan, tmp_path / "out", strategy="tp 8")
+    (result,) = dagc.check(plan, "tp 8")
+    assert [w.directory for w in written] == [tmp_path / "out"]
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report == json.loads(json.dumps(dagc.report_json(result)))
+    assert {p.name for p in written[0].files} >= {"report.json", "report.md", "dag.json", "trace.json"}

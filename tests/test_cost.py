@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import pytest
 
-from dagc.cost.cost import CostModel, collective_time_s, compute_time_s, kernel_time_s, template_time_s
+from dagc.cost.comm import collective_time_s
+from dagc.cost.compute import compute_time_s, kernel_time_s
+from dagc.cost.cost import template_time_s
+from dagc.cost.cost_model import CostModel
 from dagc.ir.dag import OpKind, Phase
 from dagc.lang.load import load_plan_text
-from dagc.plan.plan import DType
+from dagc.plan.model import DType
 from dagc.verdict.check import check
 from conftest import plan_text
 

@@ -10,12 +10,14 @@ import math
 import numpy as np
 import pytest
 
-from dagc.cost.cost import CostModel, kernel_time_s, template_time_s
+from dagc.cost.compute import kernel_time_s
+from dagc.cost.cost import template_time_s
+from dagc.cost.cost_model import CostModel
 from dagc.ir.dag import Kernel, KernelClass, OpKind, Phase
 from dagc.ir.ops import REFERENCE
 from dagc.kernels.kernels import builtin_profile
 from dagc.lang.load import load_plan_text
-from dagc.layout.shards import expected_distinct_nodes, expected_distinct_ranks, max_load_factor
+from dagc.layout.routing import expected_distinct_nodes, expected_distinct_ranks, max_load_factor
 from dagc.verdict.check import check
 from conftest import plan_text
 

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 
 from dagc.ir.dag import OpKind, Phase
 from dagc.lang.load import load_plan, load_plan_text
-from dagc.memory.memory import kv_heads_per_rank
+from dagc.layout.shards import kv_heads_per_rank
 from dagc.plan.params import active_params, attention_params, embedding_params, ffn_params
 from dagc.rules.bounds import attention_core_flops_per_layer
 from dagc.verdict.check import check

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 
 from dagc.diagnostics import PlanError
 from dagc.lang.load import load_plan, load_plan_text
-from dagc.plan.plan import RequirementKind
+from dagc.plan.workload import RequirementKind
 from dagc.rules import RULES, rule
 from dagc.rules.bounds import bounds, requirement_bound, unreachable
 from dagc.units import lookup

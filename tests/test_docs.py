@@ -119,8 +119,8 @@ def _options_table(p: argparse.ArgumentParser) -> list[str]:
 
 
 def cli_options_markdown() -> str:
-    """Every command of `dagc.cli.main.build_parser()` with its usage and a table of its arguments."""
-    from dagc.cli.main import build_parser
+    """Every command of `dagc.cli.parser.build_parser()` with its usage and a table of its arguments."""
+    from dagc.cli.parser import build_parser
     parser = build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     helps = {c.dest: c.help or "" for c in sub._choices_actions}
@@ -215,8 +215,11 @@ def language_names() -> dict[str, set[str]]:
     from dagc.lang import fields
     from dagc.lang.cluster import _CLUSTER_FIELDS
     from dagc.lang.flatten import OPTIONS
-    from dagc.plan.plan import OBJECTIVES, Axis, DType, RequirementKind
+    from dagc.plan.model import DType
+    from dagc.plan.plan import OBJECTIVES
     from dagc.plan.presets import GPU_PRESETS, MODEL_PRESETS
+    from dagc.plan.strategy import Axis
+    from dagc.plan.workload import RequirementKind
     from dagc.units import UNITS
     choices = {c for table in (fields.MODEL_FIELDS, fields.WORKLOAD_FIELDS) for f in table.values() for c in f.choices}
     return {
@@ -358,29 +361,32 @@ def cost_constants() -> list[tuple[str, str, str, str]]:
     from dagc.ir.op_shapes import ALIGN_ROWS, REFERENCE
     from dagc.kernels import tables as kernel_tables
     from dagc.kernels.kernels import builtin_profile, profile_names
-    from dagc.layout import shards
-    from dagc.plan import plan
+    from dagc.layout import routing, shards
+    from dagc.plan import cluster
+    from dagc.plan.model import DType
     from dagc.plan.presets import GPU_PRESETS
-    from dagc.verdict import verdict
+    from dagc.verdict import optimal
     generic = GPU_PRESETS["generic-400t"]
     rows = [
-        ("network efficiency", f"{plan.DEFAULT_NETWORK_EFFICIENCY:g}", "`dagc.plan.plan.DEFAULT_NETWORK_EFFICIENCY`",
-         "`efficiency { network }`"),
-        ("latency inside a node (α)", _si(plan.DEFAULT_INTRA_LATENCY_S, "s"), "`dagc.plan.plan.DEFAULT_INTRA_LATENCY_S`",
-         "`latency { intra }`"),
-        ("latency across nodes (α)", _si(plan.DEFAULT_INTER_LATENCY_S, "s"), "`dagc.plan.plan.DEFAULT_INTER_LATENCY_S`",
-         "`latency { inter }`"),
-        ("network bandwidth per GPU, one direction", _si(plan.DEFAULT_INTER_NODE_BYTES_PER_S, "B/s"),
-         "`dagc.plan.plan.DEFAULT_INTER_NODE_BYTES_PER_S`", "`inter_node`"),
-        ("NVLink bandwidth of a custom GPU", _si(plan.Gpu.model_fields["intra_node_bytes_per_s"].default, "B/s"),
-         "`dagc.plan.plan.Gpu.intra_node_bytes_per_s`", "`gpu \"…\" { intra_node }`, `intra_node`"),
-        ("GPUs per node", f"{plan.DEFAULT_GPUS_PER_NODE}", "`dagc.plan.plan.DEFAULT_GPUS_PER_NODE`", "`gpus_per_node`"),
-        ("runtime reserve per GPU", _gib(plan.DEFAULT_RESERVE_BYTES), "`dagc.plan.plan.DEFAULT_RESERVE_BYTES`",
+        ("network efficiency", f"{cluster.DEFAULT_NETWORK_EFFICIENCY:g}",
+         "`dagc.plan.cluster.DEFAULT_NETWORK_EFFICIENCY`", "`efficiency { network }`"),
+        ("latency inside a node (α)", _si(cluster.DEFAULT_INTRA_LATENCY_S, "s"),
+         "`dagc.plan.cluster.DEFAULT_INTRA_LATENCY_S`", "`latency { intra }`"),
+        ("latency across nodes (α)", _si(cluster.DEFAULT_INTER_LATENCY_S, "s"),
+         "`dagc.plan.cluster.DEFAULT_INTER_LATENCY_S`", "`latency { inter }`"),
+        ("network bandwidth per GPU, one direction", _si(cluster.DEFAULT_INTER_NODE_BYTES_PER_S, "B/s"),
+         "`dagc.plan.cluster.DEFAULT_INTER_NODE_BYTES_PER_S`", "`inter_node`"),
+        ("NVLink bandwidth of a custom GPU", _si(cluster.Gpu.model_fields["intra_node_bytes_per_s"].default, "B/s"),
+         "`dagc.plan.cluster.Gpu.intra_node_bytes_per_s`", "`gpu \"…\" { intra_node }`, `intra_node`"),
+        ("GPUs per node", f"{cluster.DEFAULT_GPUS_PER_NODE}", "`dagc.plan.cluster.DEFAULT_GPUS_PER_NODE`",
+         "`gpus_per_node`"),
+        ("runtime reserve per GPU", _gib(cluster.DEFAULT_RESERVE_BYTES), "`dagc.plan.cluster.DEFAULT_RESERVE_BYTES`",
          "`reserve`"),
-        ("HBM efficiency of a GPU without a profile that states none", f"{plan.DEFAULT_HBM_EFFICIENCY:g}",
-         "`dagc.plan.plan.DEFAULT_HBM_EFFICIENCY`", "`efficiency { hbm }`"),
+        ("HBM efficiency of a GPU without a profile that states none", f"{cluster.DEFAULT_HBM_EFFICIENCY:g}",
+         "`dagc.plan.cluster.DEFAULT_HBM_EFFICIENCY`", "`efficiency { hbm }`"),
         ("compute efficiency default (not read by the cost model: `generic-400t` states its own)",
-         f"{plan.DEFAULT_COMPUTE_EFFICIENCY:g}", "`dagc.plan.plan.DEFAULT_COMPUTE_EFFICIENCY`", "`efficiency { compute }`"),
+         f"{cluster.DEFAULT_COMPUTE_EFFICIENCY:g}", "`dagc.plan.cluster.DEFAULT_COMPUTE_EFFICIENCY`",
+         "`efficiency { compute }`"),
         ("`generic-400t` compute / HBM efficiency", f"{generic.compute_efficiency:g} / {generic.hbm_efficiency:g}",
          "`dagc.plan.presets.GPU_PRESETS`", "`efficiency { compute  hbm }`"),
     ]
@@ -394,18 +400,19 @@ def cost_constants() -> list[tuple[str, str, str, str]]:
         ("measured shapes blended for an unmeasured shape", f"{kernel_tables._NEIGHBOURS}",
          "`dagc.kernels.tables._NEIGHBOURS`", "—"),
         ("rows per expert padded to a multiple of", f"{ALIGN_ROWS}", "`dagc.ir.op_shapes.ALIGN_ROWS`", "—"),
-        ("bytes per activation value (bf16)", f"{shards.ACTIVATION_BYTES:g}", "`dagc.layout.shards.ACTIVATION_BYTES`", "—"),
-        ("routing = random: token-expert assignments computed exactly up to", f"{shards._EXACT_ASSIGNMENTS:,}",
-         "`dagc.layout.shards._EXACT_ASSIGNMENTS`", "`routing = uniform`, `routing = imbalance X`"),
-        ("routing = random: loads beyond mean ± this many σ dropped", f"{shards._TAIL_SIGMAS:g}",
-         "`dagc.layout.shards._TAIL_SIGMAS`", "—"),
-        ("optimal: within this share of the best", f"{verdict.OPTIMAL_TOLERANCE:g}", "`dagc.verdict.verdict.OPTIMAL_TOLERANCE`",
+        ("bytes per activation value (bf16)", f"{shards.ACTIVATION_BYTES:g}", "`dagc.layout.shards.ACTIVATION_BYTES`",
          "—"),
+        ("routing = random: token-expert assignments computed exactly up to", f"{routing._EXACT_ASSIGNMENTS:,}",
+         "`dagc.layout.routing._EXACT_ASSIGNMENTS`", "`routing = uniform`, `routing = imbalance X`"),
+        ("routing = random: loads beyond mean ± this many σ dropped", f"{routing._TAIL_SIGMAS:g}",
+         "`dagc.layout.routing._TAIL_SIGMAS`", "—"),
+        ("optimal: within this share of the best", f"{optimal.OPTIMAL_TOLERANCE:g}",
+         "`dagc.verdict.optimal.OPTIMAL_TOLERANCE`", "—"),
     ]
     rows += [(f"kernel launches of `{step}` (reference implementation)", f"{n}", "`dagc.ir.op_shapes.REFERENCE`", "—")
              for step, n in REFERENCE.items()]
-    rows += [(f"bytes per value, `{d.value}`", f"{d.bytes:g}", "`dagc.plan.plan.DType.bytes`", "`weights`, `kv_cache`, "
-              "`dispatch`") for d in plan.DType]
+    rows += [(f"bytes per value, `{d.value}`", f"{d.bytes:g}", "`dagc.plan.model.DType.bytes`",
+              "`weights`, `kv_cache`, `dispatch`") for d in DType]
     return rows
 
 
@@ -420,14 +427,15 @@ def test_cost_model_constants_are_the_code(request):
 
 
 def test_every_overridable_constant_is_on_the_cost_model_page():
-    """Every field of `CostModel` (the constants a plan overrides) and every `DEFAULT_*` of dagc.plan.plan is named
-    on docs/cost-model.md."""
+    """Every field of `CostModel` (the constants a plan overrides) and every `DEFAULT_*` of the plan's IR
+    (dagc.plan.cluster, dagc.plan.plan) is named on docs/cost-model.md."""
     import dataclasses
 
-    from dagc.cost.cost import CostModel
-    from dagc.plan import plan
+    from dagc.cost.cost_model import CostModel
+    from dagc.plan import cluster, plan
     text = (DOCS / "cost-model.md").read_text()
-    defaults = [n for n in dir(plan) if n.startswith("DEFAULT_") and n != "DEFAULT_OBJECTIVE"]   # language.md's
+    defaults = [n for m in (cluster, plan) for n in dir(m)
+                if n.startswith("DEFAULT_") and n != "DEFAULT_OBJECTIVE"]   # language.md's
     names = [f.name for f in dataclasses.fields(CostModel)] + defaults
     missing = [n for n in names if f"`{n}`" not in text and f"{n}`" not in text]
     assert not missing, missing
@@ -468,7 +476,7 @@ _OUTSIDE_REFERENCE = re.compile(r"SPEC \d|\.\./shared|issue \d", re.I)
 
 
 def _cli_help_texts() -> list[str]:
-    from dagc.cli.main import build_parser
+    from dagc.cli.parser import build_parser
     texts, parsers = [], [build_parser()]
     while parsers:
         parser = parsers.pop()

@@ -11,13 +11,15 @@ import xml.etree.ElementTree as ET
 from functools import cache
 from pathlib import Path
 
+import graphviz
 import pytest
 
 from dagc.export.dot import Detail, dag_dot
+from dagc.export.dot_graph import _text
 from dagc.export.render import Renderer, write_svg
 from dagc.ir.dag import OpKind, Phase
 from dagc.lang.load import load_plan
-from dagc.verdict.check import check
+from dagc.verdict.check import check, load_plan_text
 from conftest import EXAMPLES, ROOT
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
@@ -26,7 +28,9 @@ PLANS = {"small": ROOT / "tests" / "fixtures" / "small.moe",
          **{p.stem: p for p in sorted(EXAMPLES.glob("*.moe"))}}
 SEED0 = "10b-moe-pp16-ep16-256gpu"
 DEEPSEEK = "deepseek-v3-prefill-32xh800"
-EDGE = re.compile(r"^\s+(\w+) -> (\w+) \[(.*)\];$", re.M)
+EDGE = re.compile(r"^\s+(\w+) -> (\w+) \[(.*)\]$", re.M)
+NODE = re.compile(r"^\s+(\w+) \[(.*)\]$", re.M)
+CLASS = re.compile(r'\bclass=(?:"([^"]*)"|(\w+))')
 
 
 @cache
@@ -52,6 +56,13 @@ def rendered(name: str, detail: Detail = Detail.SUMMARY, renderer: Renderer = Re
 def edges(text: str) -> list[tuple[str, str, str]]:
     """(tail, head, attributes) of every drawn edge, legend left out."""
     return [(a, b, attrs) for a, b, attrs in EDGE.findall(text) if not a.startswith("legend")]
+
+
+def classes(attrs: str) -> set[str]:
+    """The words of the `class` in a DOT attribute list (the graphviz package quotes it only when it
+    has several)."""
+    m = CLASS.search(attrs)
+    return set((m.group(1) or m.group(2)).split()) if m else set()
 
 
 def node_y(svg: ET.Element) -> dict[str, float]:
@@ -144,7 +155,7 @@ def test_every_step_of_the_critical_path_drawn_between_two_ops_is_red(name):
         hops = [(a, dag.pair[b]), (dag.pair[b], b)] if dag.kind[b] is OpKind.RECV else [(a, b)]
         for p, i in hops:
             if (f"n{p}", f"n{i}") in style:
-                assert 'class="crit' in style[f"n{p}", f"n{i}"], f"{name}: n{p} -> n{i} not critical"
+                assert "crit" in classes(style[f"n{p}", f"n{i}"]), f"{name}: n{p} -> n{i} not critical"
                 checked += 1
     assert checked
 
@@ -154,8 +165,8 @@ def test_every_step_of_the_critical_path_drawn_between_two_ops_is_red(name):
 def test_critical_path_unbroken(name, detail):
     """Every critical box but the first is entered by a critical edge, every one but the last left by one."""
     text, _ = rendered(name, detail)
-    crit_nodes = set(re.findall(r"^\s+(\w+) \[.*class=\"[^\"]*\bcrit\b[^\"]*\"", text, re.M)) - {"legend_crit"}
-    crit_edges = [(a, b) for a, b, attrs in edges(text) if 'class="crit' in attrs]
+    crit_nodes = {n for n, attrs in NODE.findall(text) if "crit" in classes(attrs)} - {"legend_crit"}
+    crit_edges = [(a, b) for a, b, attrs in edges(text) if "crit" in classes(attrs)]
     into = {b for _, b in crit_edges}
     out = {a for a, _ in crit_edges}
     assert crit_nodes and {a for a, _ in crit_edges} | into <= crit_nodes
@@ -171,7 +182,7 @@ def test_send_before_a_critical_recv_is_critical():
                 and dag.mb[i] == 0)
     send = dag.pair[recv]
     assert re.search(rf"^\s+n{send} \[.*class=\"send comm crit\"", text, re.M)
-    assert re.search(rf"^\s+n{send} -> n{recv} \[.*class=\"crit\"", text, re.M)
+    assert classes(dict(((a, b), attrs) for a, b, attrs in edges(text))[f"n{send}", f"n{recv}"]) == {"crit"}
 
 
 # ------------------------------------------------------------------ tooltips
@@ -188,3 +199,18 @@ def test_tooltips_say_where_ops_outside_the_layers_are():
     text = dag_dot(compiled("small")).text
     assert 'tooltip="send · stage 0 → 1 · ' in text and 'tooltip="recv · stage 0 → 1 · ' in text
     assert 'tooltip="norm · head · ' in text and 'tooltip="embed · 16.6 us"' in text
+
+
+# ------------------------------------------------------------------ quoting
+
+@pytest.mark.parametrize("renderer", list(Renderer))
+def test_a_plan_name_is_drawn_as_typed_never_as_markup(renderer, tmp_path):
+    """Backslash escapes (`\\N`, `\\l`, `\\n`), quotes and HTML-like markup in a plan's name reach the
+    picture as typed: the graphviz package quotes, dot_graph escapes, nothing is read as markup."""
+    name = '<i>\\N "x" \\l\\n\\\\<i>'
+    plan = load_plan_text((ROOT / "tests" / "fixtures" / "small.moe").read_text(), name=f"{name}.moe")
+    assert plan.name == name
+    text = dag_dot(check(plan)[0].compiled).text
+    assert write_svg(text, tmp_path / "dag.svg", renderers=(renderer,)).warning is None
+    assert svg_texts(ET.parse(tmp_path / "dag.svg").getroot()).splitlines()[0].startswith(f"{name} · strategy ")
+    assert graphviz.quoting.quote(_text("<b>x</b>")) == '"<b>x</b>"'      # never an HTML-like label

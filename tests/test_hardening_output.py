@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from dagc.export import compile as compile_mod, trace as trace_mod
+from dagc.export import compile as compile_mod, output_dir as output_dir_mod, trace_writer as trace_writer_mod
 from dagc.export.compile import MARKER, CompileOptions, compile_results, strategy_dir_names
 from dagc.export.dot import render_svg
 from dagc.export.trace import TraceWriter, time_quantum_ns, write_trace
@@ -234,7 +234,7 @@ def test_trace_exact_at_huge_timestamps(tmp_path, base_us):
 
 def test_trace_checker_sees_the_precision_loss(tmp_path, monkeypatch):
     """The control: printed to the ns beyond 2**53 ns, the same trace fails the importer's rules."""
-    monkeypatch.setattr(trace_mod, "time_quantum_ns", lambda max_ns: 1)
+    monkeypatch.setattr(trace_writer_mod, "time_quantum_ns", lambda max_ns: 1)
     path = tmp_path / "t.json"
     _nested_trace(int(9.3e15)).write(path, {"generator": "test"})
     assert check_trace(path)["partial_overlap"] > 0
@@ -292,7 +292,7 @@ def test_cli_compile_refuses_a_foreign_directory_before_checking_the_plan(tmp_pa
 
 def test_swap_without_rename_exchange(tmp_path, monkeypatch):
     """Where the kernel cannot exchange two directories, two renames do it, leaving nothing behind."""
-    monkeypatch.setattr(compile_mod, "_exchange", lambda a, b: False)
+    monkeypatch.setattr(output_dir_mod, "_exchange", lambda a, b: False)
     out = tmp_path / "out"
     for batch in (8, 16):
         plan = load_plan_text(small_variant(batch), name=f"p{batch}.moe")

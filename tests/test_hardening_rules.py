@@ -9,13 +9,14 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from dagc.cost.cost import CostModel
+from dagc.cost.cost_model import CostModel
 from dagc.ir.build import build
 from dagc.ir.dag import NODE_BUDGET, DagTooLarge, OpKind, Phase, estimate_nodes
 from dagc.lang.flatten import flatten
 from dagc.lang.load import load_plan_text
 from dagc.layout.layout import resolve
-from dagc.plan.plan import DType, Requirement, RequirementKind
+from dagc.plan.model import DType
+from dagc.plan.workload import Requirement, RequirementKind
 from dagc.rules.bounds import bounds, requirement_bound, unreachable
 from dagc.units import Dimension, format_si
 from dagc.verdict.check import check

@@ -18,10 +18,13 @@ from concurrent.futures import ProcessPoolExecutor
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+import dagc.search.chunks as chunks_mod
+import dagc.search.rescore as rescore_mod
 import dagc.search.search as search_mod
 from dagc.lang.load import load_plan, load_plan_text, parse_strategy
-from dagc.memory.memory import activation_bytes_by_stage
-from dagc.plan.plan import Overlap
+from dagc.memory.activations import activation_bytes_by_stage
+from dagc.plan.workload import Overlap
+from dagc.schedule.timer import Timer
 from dagc.search.search import (
     MAX_SEARCH_CANDIDATES,
     candidates,
@@ -32,7 +35,6 @@ from dagc.search.search import (
     pareto_front,
     search,
 )
-from dagc.serve.fastsched import Timer
 from dagc.verdict.check import check, check_strategy
 from conftest import EXAMPLES, ROOT, plan_text
 from plans import plan_texts
@@ -238,7 +240,7 @@ def test_jobs_are_clamped_to_the_cpus(monkeypatch):
             started.append(max_workers)
             super().__init__(max_workers, **kw)
 
-    monkeypatch.setattr(search_mod, "process_pool", Recording)
+    monkeypatch.setattr(chunks_mod, "process_pool", Recording)
     plan = load_plan(EXAMPLES / "mixtral-8x7b-1node.moe")
     found = search(plan, jobs=1000, rescore=0)
     cpus = cpu_count()
@@ -446,13 +448,13 @@ def _slow(monkeypatch, name: str, seconds: float, module=search_mod) -> None:
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_the_budget_is_kept_when_candidates_are_slow(monkeypatch, jobs):
     # The slowed evaluation reaches the workers by fork, whatever the platform's default start method.
-    monkeypatch.setattr(search_mod, "process_pool", functools.partial(
+    monkeypatch.setattr(chunks_mod, "process_pool", functools.partial(
         ProcessPoolExecutor, mp_context=multiprocessing.get_context("fork")))
     monkeypatch.setattr(search_mod, "cpu_count", lambda: 2)      # two workers, even on a one-CPU runner
     plan = load_plan(EXAMPLES / "qwen3-30b-a3b-4gpu.moe")
     assert count_candidates(plan) > 2 * search_mod.CHUNK            # so that --jobs uses worker processes
-    _slow(monkeypatch, "evaluate", SLOW_CANDIDATE_S)
-    _slow(monkeypatch, "analyse", 2.0)   # the exact re-scoring
+    _slow(monkeypatch, "evaluate", SLOW_CANDIDATE_S, chunks_mod)
+    _slow(monkeypatch, "analyse", 2.0, rescore_mod)   # the exact re-scoring
     t0 = time.monotonic()
     found = search(plan, budget_s=1.0, jobs=jobs)
     took = time.monotonic() - t0
@@ -476,8 +478,8 @@ def test_balanced_splits_and_rescoring_stop_at_the_budget(monkeypatch):
     assert whole.complete and whole.skipped == () and whole.best.exact
     assert any("[" in c.text for c in whole.ranked)                # balanced splits were tried
     monkeypatch.setattr(search_mod, "SPLIT_CANDIDATES", 50)        # more splits than the budget allows
-    _slow(monkeypatch, "_balanced_split", 0.5)
-    _slow(monkeypatch, "analyse", 2.0)
+    _slow(monkeypatch, "_balanced_split", 0.5, rescore_mod)
+    _slow(monkeypatch, "analyse", 2.0, rescore_mod)
     t0 = time.monotonic()
     found = search(plan, rescore=1, budget_s=2.0)
     took = time.monotonic() - t0

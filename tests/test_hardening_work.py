@@ -2,8 +2,8 @@
 
 A 1 KB plan with 100,000 layers and `pp 100000` used to take ~2 minutes and 0.8 GB per
 strategy (activation working sets were computed once per stage, memory once per stage).
-Now stages of one kind share their figures, and beyond `dag.STAGE_BUDGET` stages or a stage
-group of `dag.GROUP_BUDGET` GPUs `check` computes no per-stage or per-rank figure (W511).
+Now stages of one kind share their figures, and beyond `dagc.ir.dag.STAGE_BUDGET` stages or a stage
+group of `dagc.ir.dag.GROUP_BUDGET` GPUs `check` computes no per-stage or per-rank figure (W511).
 """
 
 from __future__ import annotations
@@ -18,8 +18,10 @@ import pytest
 from dagc.ir.build import build
 from dagc.ir.dag import GROUP_BUDGET, STAGE_BUDGET, DagTooLarge, over_work_budget
 from dagc.lang.load import load_plan_text
-from dagc.layout.layout import StageBounds, default_split, distinct_rows, even_split, request_matrix
-from dagc.memory.memory import activation_bytes_by_stage, memory
+from dagc.layout.split import distinct_rows, even_split, request_matrix
+from dagc.layout.stages import StageBounds, default_split
+from dagc.memory.activations import activation_bytes_by_stage
+from dagc.memory.memory import memory
 from dagc.verdict.check import check
 from conftest import ROOT, plan_text
 

@@ -29,7 +29,7 @@ from dagc.kernels.kernels import (
     profile_names,
 )
 from dagc.lang.load import load_plan, load_plan_text
-from dagc.plan.plan import DEFAULT_RESERVE_BYTES, Gpu, KernelTimes
+from dagc.plan.cluster import DEFAULT_RESERVE_BYTES, Gpu, KernelTimes
 from dagc.plan.presets import GPU_PRESETS
 from dagc.source import SourceFile
 from conftest import ROOT, plan_text

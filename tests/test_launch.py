@@ -11,11 +11,13 @@ import pytest
 from dagc.cli.main import main
 from dagc.diagnostics import render
 from dagc.lang.load import load_plan, load_plan_text
+from dagc.launch.degrees import placements
 from dagc.launch.engines import ENGINES, TABLES, launch_result
-from dagc.launch.launch import HF_IDS, MAX_LISTED_REPLICAS, model_path, nearest, placements
+from dagc.launch.launch import HF_IDS, MAX_LISTED_REPLICAS, model_path
+from dagc.launch.nearest import nearest
 from dagc.launch.sglang import default_split as sglang_split
 from dagc.launch.vllm import default_split as vllm_split
-from dagc.layout.layout import default_split
+from dagc.layout.stages import default_split
 from dagc.rules import explain
 from dagc.units import Dimension, format_si
 from dagc.verdict.check import check
@@ -139,7 +141,7 @@ def _nodes_of(x) -> set[int]:
 
 
 def _degrees(plan, result):
-    from dagc.launch.launch import degrees
+    from dagc.launch.degrees import degrees
     return degrees(plan, result.strategy, result.layout)
 
 

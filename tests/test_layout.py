@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from dagc.lang.load import load_plan_text
-from dagc.layout.layout import default_split
+from dagc.layout.stages import default_split
 from dagc.verdict.check import check
 from conftest import plan_text
 

@@ -10,20 +10,10 @@ import pytest
 from dagc.diagnostics import PlanError
 from dagc.lang.lower import lower, lower_strategy, model_from_preset, strategy_text
 from dagc.lang.parse import parse
-from dagc.plan.plan import (
-    AttentionKind,
-    Cluster,
-    DType,
-    Efficiency,
-    Latency,
-    Mla,
-    Model,
-    Moe,
-    Overlap,
-    RequirementKind,
-    Workload,
-)
+from dagc.plan.cluster import Cluster, Efficiency, Latency
+from dagc.plan.model import AttentionKind, DType, Mla, Model, Moe
 from dagc.plan.presets import GPU_PRESETS, MODEL_PRESETS
+from dagc.plan.workload import Overlap, RequirementKind, Workload
 from dagc.source import SourceFile
 from conftest import plan_text
 

@@ -8,7 +8,8 @@ from lark import Token
 from dagc.diagnostics import PlanError, render
 from dagc.lang.load import load_plan, load_plan_text
 from dagc.lang.parse import parse
-from dagc.plan.plan import AttentionKind, DType, Overlap, RequirementKind
+from dagc.plan.model import AttentionKind, DType
+from dagc.plan.workload import Overlap, RequirementKind
 from dagc.source import SourceFile
 from conftest import plan_text
 

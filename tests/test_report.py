@@ -14,7 +14,7 @@ from dagc.export.markdown import comparison_md, report_md
 from dagc.export.report import report_json
 from dagc.export.summary import COST_NAMES, dominant_costs, metric_text, requirement_value_text
 from dagc.lang.load import load_plan_text
-from dagc.plan.plan import RequirementKind
+from dagc.plan.workload import RequirementKind
 from dagc.verdict.check import check
 from dagc.verdict.verdict import Verdict
 from conftest import ROOT

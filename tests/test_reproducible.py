@@ -11,10 +11,10 @@ import pytest
 from dagc.diagnostics import PlanError
 from dagc.lang.flatten import flatten
 from dagc.lang.load import load_plan_text, parse_strategy
-from dagc.plan.plan import Overlap
+from dagc.plan.workload import Overlap
 from dagc.search.search import cpu_count, objective_picks, search
 from dagc.verdict.check import check
-from dagc.verdict.verdict import Objective
+from dagc.verdict.optimal import Objective
 from conftest import plan_text
 
 MIXTRAL = plan_text(cluster='cluster { gpus = 8  gpu preset "h100-sxm" }',

@@ -1,4 +1,4 @@
-"""Routing statistics of dagc.layout.shards (SPEC 3.3 `routing = random`, SPEC 6.5 dispatch).
+"""Routing statistics of dagc.layout.routing (SPEC 3.3 `routing = random`, SPEC 6.5 dispatch).
 
 Each function is checked against exact enumeration where the case is tiny, against a seeded
 numpy Monte-Carlo simulation on a grid of small and medium cases, on its edge cases, and for the
@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from dagc.layout import shards
+from dagc.layout import routing
 
 # (experts, ep, top_k) shapes, all with ep dividing experts.
 SHAPES = [(8, 2, 2), (8, 8, 2), (8, 4, 6), (16, 4, 1), (16, 16, 4), (64, 8, 8), (256, 32, 8), (256, 256, 8)]
@@ -72,11 +72,11 @@ def multinomial_max_load(tokens: int, ep: int) -> float:
 
 def test_max_load_by_hand():
     # E=4, k=2, ep=2, one token: both experts on one rank with probability 2/C(4,2) = 1/3.
-    assert shards.expected_max_load(1, 2, 4, 2) == pytest.approx(4 / 3, rel=1e-9)
+    assert routing.expected_max_load(1, 2, 4, 2) == pytest.approx(4 / 3, rel=1e-9)
     # One token, top-1: the busiest rank has that token.
-    assert shards.expected_max_load(1, 1, 256, 256) == pytest.approx(1.0, rel=1e-9)
+    assert routing.expected_max_load(1, 1, 256, 256) == pytest.approx(1.0, rel=1e-9)
     # Two tokens, top-1, two ranks: same rank with p = 1/2 → 1.5.
-    assert shards.expected_max_load(2, 1, 8, 2) == pytest.approx(1.5, rel=1e-9)
+    assert routing.expected_max_load(2, 1, 8, 2) == pytest.approx(1.5, rel=1e-9)
 
 
 def conditioned_max_load(tokens, top_k, experts, ep):
@@ -85,10 +85,10 @@ def conditioned_max_load(tokens, top_k, experts, ep):
     every term of Σ_a (1 − P(max ≤ a)) summed."""
     mean = tokens * top_k / ep
     sigma = math.sqrt(tokens * top_k * (experts - top_k) / (experts - 1) / ep)
-    lo = max(0, math.floor(mean - shards._TAIL_SIGMAS * sigma) - 2)
-    hi = min(tokens * min(top_k, experts // ep), math.ceil(mean + shards._TAIL_SIGMAS * sigma) + 4)
+    lo = max(0, math.floor(mean - routing._TAIL_SIGMAS * sigma) - 2)
+    hi = min(tokens * min(top_k, experts // ep), math.ceil(mean + routing._TAIL_SIGMAS * sigma) + 4)
     loads = np.arange(lo, hi + 1, dtype=float)
-    weights = np.exp(shards._log_weights(tokens, top_k, experts, ep, loads))
+    weights = np.exp(routing._log_weights(tokens, top_k, experts, ep, loads))
     size = ep * (hi - lo) + 1                   # the power's whole degree: no coefficient folds onto another
 
     def coefficient(row):
@@ -105,13 +105,13 @@ def conditioned_max_load(tokens, top_k, experts, ep):
 def test_max_load_is_the_conditioned_models(tokens, top_k, experts, ep):
     """`_max_load_exact` takes one coefficient of each power without a whole inverse transform and
     stops summing where the terms fall below rounding: the model's figure all the same."""
-    assert shards._max_load_exact(tokens, top_k, experts, ep) == pytest.approx(
+    assert routing._max_load_exact(tokens, top_k, experts, ep) == pytest.approx(
         conditioned_max_load(tokens, top_k, experts, ep), rel=1e-13)
 
 
 @pytest.mark.parametrize(("tokens", "ep"), [(3, 2), (5, 3), (6, 4), (4, 6)])
 def test_top1_is_the_exact_multinomial(tokens, ep):
-    assert shards.expected_max_load(tokens, 1, 6 * ep, ep) == pytest.approx(multinomial_max_load(tokens, ep), rel=1e-9)
+    assert routing.expected_max_load(tokens, 1, 6 * ep, ep) == pytest.approx(multinomial_max_load(tokens, ep), rel=1e-9)
 
 
 @pytest.mark.parametrize(("tokens", "top_k", "experts", "ep"),
@@ -122,7 +122,7 @@ def test_max_load_against_enumeration(tokens, top_k, experts, ep):
     The worst found is two tokens, top-2 of 8 experts on 8 ranks: 1.4457 for 1.4643 (−1.3 %)."""
     exact = enumerate_max_load(tokens, top_k, experts, ep)
     rel = 1e-9 if tokens == 1 else 0.015
-    assert shards.expected_max_load(tokens, top_k, experts, ep) == pytest.approx(exact, rel=rel)
+    assert routing.expected_max_load(tokens, top_k, experts, ep) == pytest.approx(exact, rel=rel)
 
 
 @pytest.mark.parametrize(("experts", "ep", "top_k"), SHAPES)
@@ -131,7 +131,7 @@ def test_max_load_against_simulation(experts, ep, top_k, tokens):
     """Within 4 standard errors of 3,000 simulated batches plus 1.5 % model error (the worst
     measured over this grid, and over T up to 1e6 offline, is below 1 %)."""
     mean, stderr = simulate_max_load(tokens, top_k, experts, ep, trials=3000, seed=tokens)
-    model = shards.expected_max_load(tokens, top_k, experts, ep)
+    model = routing.expected_max_load(tokens, top_k, experts, ep)
     assert abs(model - mean) <= 4 * stderr + 0.015 * mean, (model, mean, stderr)
 
 
@@ -142,39 +142,39 @@ def test_large_counts_against_simulation():
     rng = np.random.default_rng(7)
     for ep in (2, 16, 256):
         busiest = rng.multinomial(20_000, [1 / ep] * ep, size=2000).max(axis=1)
-        model = shards.expected_max_load(20_000, 1, 256, ep)
+        model = routing.expected_max_load(20_000, 1, 256, ep)
         assert abs(model - busiest.mean()) <= 4 * busiest.std() / math.sqrt(2000) + 0.003 * busiest.mean()
     mean, stderr = simulate_max_load(2000, 8, 64, 8, trials=300, seed=3)
-    assert abs(shards.expected_max_load(2000, 8, 64, 8) - mean) <= 4 * stderr + 0.003 * mean
+    assert abs(routing.expected_max_load(2000, 8, 64, 8) - mean) <= 4 * stderr + 0.003 * mean
 
 
 @pytest.mark.parametrize(("top_k", "experts", "ep"), [(2, 8, 1), (8, 8, 4), (8, 256, 1), (1, 1, 1)])
 def test_balanced_cases_are_the_mean(top_k, experts, ep):
     t = np.array([0.0, 0.5, 1.0, 7.0, 1e6])
-    np.testing.assert_allclose(shards.expected_max_load(t, top_k, experts, ep), t * top_k / ep, rtol=1e-12)
-    np.testing.assert_allclose(shards.max_load_factor(t, top_k, experts, ep), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(routing.expected_max_load(t, top_k, experts, ep), t * top_k / ep, rtol=1e-12)
+    np.testing.assert_allclose(routing.max_load_factor(t, top_k, experts, ep), 1.0, rtol=1e-12)
 
 
 def test_factor_limits():
-    assert shards.max_load_factor(1, 1, 64, 8) == pytest.approx(8.0)       # one token: all on one rank
+    assert routing.max_load_factor(1, 1, 64, 8) == pytest.approx(8.0)       # one token: all on one rank
     for experts, ep, top_k in SHAPES:
-        f = shards.max_load_factor(np.array([1.0, 1e3, 1e6]), top_k, experts, ep)
+        f = routing.max_load_factor(np.array([1.0, 1e3, 1e6]), top_k, experts, ep)
         assert np.all(f >= 1.0) and f[0] > f[1] > f[2]
         assert f[2] < 1.05                                             # → 1 as the batch grows
 
 
 def test_fractional_and_array_tokens():
     args = (8, 256, 32)
-    one, two = shards.expected_max_load(1, *args), shards.expected_max_load(2, *args)
-    assert shards.expected_max_load(0.0, *args) == 0.0
-    assert shards.expected_max_load(0.25, *args) == pytest.approx(0.25 * one)
-    assert shards.expected_max_load(1.5, *args) == pytest.approx((one + two) / 2)
+    one, two = routing.expected_max_load(1, *args), routing.expected_max_load(2, *args)
+    assert routing.expected_max_load(0.0, *args) == 0.0
+    assert routing.expected_max_load(0.25, *args) == pytest.approx(0.25 * one)
+    assert routing.expected_max_load(1.5, *args) == pytest.approx((one + two) / 2)
     grid = np.array([[0.0, 1.0, 2.5], [100.0, 5000.0, 1e6]])
-    loads = shards.expected_max_load(grid, *args)
+    loads = routing.expected_max_load(grid, *args)
     assert isinstance(loads, np.ndarray) and loads.shape == grid.shape
-    assert loads.tolist() == [[shards.expected_max_load(float(t), *args) for t in row] for row in grid]
-    factors = shards.max_load_factor(grid, *args)
-    assert factors.shape == grid.shape and isinstance(shards.max_load_factor(3, *args), float)
+    assert loads.tolist() == [[routing.expected_max_load(float(t), *args) for t in row] for row in grid]
+    factors = routing.max_load_factor(grid, *args)
+    assert factors.shape == grid.shape and isinstance(routing.max_load_factor(3, *args), float)
 
 
 @pytest.mark.parametrize(("experts", "ep", "top_k"), SHAPES)
@@ -182,8 +182,8 @@ def test_monotone_across_the_switch(experts, ep, top_k):
     """Around T·k = 8192, where the exact model hands over to the normal limit."""
     switch = 8192 // top_k
     t = np.concatenate([np.arange(switch - 3, switch + 4, 0.5), [2 * switch, 10 * switch, 1e6, 1e7]])
-    loads = shards.expected_max_load(t, top_k, experts, ep)
-    factors = shards.max_load_factor(t, top_k, experts, ep)
+    loads = routing.expected_max_load(t, top_k, experts, ep)
+    factors = routing.max_load_factor(t, top_k, experts, ep)
     assert np.all(np.diff(loads) >= 0) and np.all(np.diff(factors) <= 1e-12)
 
 
@@ -192,29 +192,29 @@ def test_monotone_across_the_switch(experts, ep, top_k):
 def test_load_non_decreasing_factor_non_increasing(shape, a, b):
     experts, ep, top_k = shape
     lo, hi = sorted((a, b))
-    assert shards.expected_max_load(lo, top_k, experts, ep) <= shards.expected_max_load(hi, top_k, experts, ep) + 1e-9
-    assert shards.max_load_factor(lo, top_k, experts, ep) >= shards.max_load_factor(hi, top_k, experts, ep) - 1e-9
-    assert shards.max_load_factor(hi, top_k, experts, ep) >= 1.0 - 1e-12
+    assert routing.expected_max_load(lo, top_k, experts, ep) <= routing.expected_max_load(hi, top_k, experts, ep) + 1e-9
+    assert routing.max_load_factor(lo, top_k, experts, ep) >= routing.max_load_factor(hi, top_k, experts, ep) - 1e-9
+    assert routing.max_load_factor(hi, top_k, experts, ep) >= 1.0 - 1e-12
 
 
 @pytest.mark.parametrize("args", [(-1, 2, 8, 2), (float("nan"), 2, 8, 2), (1, 0, 8, 2), (1, 9, 8, 2),
                                   (1, 2, 8, 3), (1, 2, 8, 0), (np.array([1.0, -2.0]), 2, 8, 2)])
 def test_bad_input_names_the_value(args):
     with pytest.raises(ValueError, match="must"):
-        shards.expected_max_load(*args)
+        routing.expected_max_load(*args)
 
 
 # --- expected_distinct_ranks, expected_distinct_nodes -----------------------------------------------
 
 def test_distinct_ranks_by_hand():
-    assert shards.expected_distinct_ranks(2, 4, 2) == pytest.approx(5 / 3)        # 2·(1 − 1/6)
-    assert shards.expected_distinct_ranks(1, 64, 8) == pytest.approx(1.0)         # one expert, one rank
-    assert shards.expected_distinct_ranks(8, 256, 1) == 1.0
-    assert shards.expected_distinct_ranks(8, 256, 256) == pytest.approx(8.0)      # one expert per rank
-    assert shards.expected_distinct_ranks(5, 8, 2) == 2.0                         # k > E/ep: both ranks, surely
-    assert shards.expected_distinct_ranks(8, 8, 4) == 4.0                         # k = E
+    assert routing.expected_distinct_ranks(2, 4, 2) == pytest.approx(5 / 3)        # 2·(1 − 1/6)
+    assert routing.expected_distinct_ranks(1, 64, 8) == pytest.approx(1.0)         # one expert, one rank
+    assert routing.expected_distinct_ranks(8, 256, 1) == 1.0
+    assert routing.expected_distinct_ranks(8, 256, 256) == pytest.approx(8.0)      # one expert per rank
+    assert routing.expected_distinct_ranks(5, 8, 2) == 2.0                         # k > E/ep: both ranks, surely
+    assert routing.expected_distinct_ranks(8, 8, 4) == 4.0                         # k = E
     # E=6, ep=3, k=2: both on one rank in 3 of C(6,2) = 15 pairs → 1·3/15 + 2·12/15 = 1.8.
-    assert shards.expected_distinct_ranks(2, 6, 3) == pytest.approx(1.8)
+    assert routing.expected_distinct_ranks(2, 6, 3) == pytest.approx(1.8)
 
 
 def simulate_distinct(top_k: int, experts: int, group_of_expert: np.ndarray, trials: int = 20_000) -> float:
@@ -227,7 +227,7 @@ def simulate_distinct(top_k: int, experts: int, group_of_expert: np.ndarray, tri
 def test_distinct_ranks_against_simulation(experts, ep, top_k):
     """20,000 tokens: the standard error of the mean is below 0.01 ranks, so 2 % holds with margin."""
     rank = np.arange(experts) // (experts // ep)
-    assert shards.expected_distinct_ranks(top_k, experts, ep) == pytest.approx(
+    assert routing.expected_distinct_ranks(top_k, experts, ep) == pytest.approx(
         simulate_distinct(top_k, experts, rank), rel=0.02)
 
 
@@ -235,36 +235,36 @@ def test_distinct_ranks_against_simulation(experts, ep, top_k):
                          [(256, 64, 8, 8), (256, 32, 8, 8), (64, 16, 4, 4), (64, 16, 6, 3), (16, 8, 2, 8)])
 def test_distinct_nodes_against_simulation(experts, ep, top_k, per_node):
     node = np.arange(experts) // (experts // ep) // per_node
-    assert shards.expected_distinct_nodes(top_k, experts, ep, per_node) == pytest.approx(
+    assert routing.expected_distinct_nodes(top_k, experts, ep, per_node) == pytest.approx(
         simulate_distinct(top_k, experts, node), rel=0.02)
 
 
 def test_distinct_nodes_edges():
-    assert shards.expected_distinct_nodes(8, 256, 8, 8) == 1.0                    # one node
-    assert shards.expected_distinct_nodes(8, 256, 4, 8) == 1.0                    # ep smaller than a node
-    assert shards.expected_distinct_nodes(8, 256, 64, 1) == pytest.approx(shards.expected_distinct_ranks(8, 256, 64))
+    assert routing.expected_distinct_nodes(8, 256, 8, 8) == 1.0                    # one node
+    assert routing.expected_distinct_nodes(8, 256, 4, 8) == 1.0                    # ep smaller than a node
+    assert routing.expected_distinct_nodes(8, 256, 64, 1) == pytest.approx(routing.expected_distinct_ranks(8, 256, 64))
     # 8 experts on 4 ranks in nodes of 3 ranks: nodes hold 6 and 2 experts; k = 2:
     # 1 − C(2,2)/C(8,2) + 1 − C(6,2)/C(8,2) = 2 − 16/28.
-    assert shards.expected_distinct_nodes(2, 8, 4, 3) == pytest.approx(2 - 16 / 28)
+    assert routing.expected_distinct_nodes(2, 8, 4, 3) == pytest.approx(2 - 16 / 28)
     eight_nodes = 8 * (1 - math.comb(224, 8) / math.comb(256, 8))                # 32 experts a node
-    assert shards.expected_distinct_nodes(8, 256, 64, 8) == pytest.approx(eight_nodes)
+    assert routing.expected_distinct_nodes(8, 256, 64, 8) == pytest.approx(eight_nodes)
     with pytest.raises(ValueError, match="ranks_per_node"):
-        shards.expected_distinct_nodes(2, 8, 4, 0)
+        routing.expected_distinct_nodes(2, 8, 4, 0)
 
 
 def test_the_shipped_large_t_table_is_what_the_model_computes():
-    """`dagc.layout.shards.ROUTING_TABLE`: every row is `large_t_coefficients` recomputed (to the rounding of
+    """`dagc.layout.routing.ROUTING_TABLE`: every row is `large_t_coefficients` recomputed (to the rounding of
     the FFTs, should another machine's differ in a last bit), it covers every EP size of the
     built-in models' routings, and a routing that is not in it is computed."""
-    table = shards._routing_table()
+    table = routing._routing_table()
     assert {(8, 256), (8, 128), (2, 8)} <= {(k, e) for k, e, _ in table}
     assert all((8, 256, ep) in table for ep in (2, 4, 8, 16, 32, 64, 128))
     for (top_k, experts, ep), (switch, a, b) in table.items():
-        want = shards.large_t_coefficients(top_k, experts, ep)
+        want = routing.large_t_coefficients(top_k, experts, ep)
         assert switch == want[0]
         assert a == pytest.approx(want[1], rel=1e-12, abs=1e-300) and b == pytest.approx(want[2], rel=1e-12, abs=1e-300)
     assert (3, 12, 4) not in table
-    assert shards._large_t_coefficients(3, 12, 4) == shards.large_t_coefficients(3, 12, 4)
+    assert routing._large_t_coefficients(3, 12, 4) == routing.large_t_coefficients(3, 12, 4)
 
 
 def test_the_table_is_the_one_the_generator_writes():
@@ -275,7 +275,7 @@ def test_the_table_is_the_one_the_generator_writes():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     rows = {(r["top_k"], r["experts"], r["ep"]): r for r in module.rows()}
-    table = shards._routing_table()
+    table = routing._routing_table()
     assert set(rows) == set(table)
     for key, r in rows.items():
         assert (r["switch"], float.fromhex(r["a"]), float.fromhex(r["b"])) == pytest.approx(table[key], rel=1e-12)

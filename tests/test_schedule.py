@@ -7,10 +7,12 @@ from itertools import pairwise
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from dagc.cost.cost import collective_time_s, compute_time_s, kernel_time_s
+from dagc.cost.comm import collective_time_s
+from dagc.cost.compute import compute_time_s, kernel_time_s
 from dagc.ir.dag import OpKind, Phase
 from dagc.lang.load import load_plan_text
-from dagc.plan.plan import DType, Overlap
+from dagc.plan.model import DType
+from dagc.plan.workload import Overlap
 from dagc.verdict.check import check
 from conftest import plan_text
 from plans import checked, plan_texts

@@ -9,18 +9,13 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 
-import dagc.search.search as search_mod
+import dagc.search.chunks as chunks_mod
 from dagc.lang.load import load_plan, load_plan_text
-from dagc.layout.layout import LayoutSketch, resolve
-from dagc.plan.plan import Overlap
+from dagc.layout.layout import resolve
+from dagc.layout.sketch import LayoutSketch
+from dagc.plan.workload import Overlap
 from dagc.rules.bounds import bounds, pipeline_bounds
-from dagc.search.bound import Bar, Pruner, Screen
-from dagc.search.result import _rank_key
-from dagc.search.screen import Columns
-from dagc.search.search import SPLIT_CANDIDATES, search
-from dagc.search.space import _items, _strategy, candidates, count_candidates
-from dagc.serve.fastsched import (
-    Timer,
+from dagc.schedule.recurrence import (
     fast_tpot,
     fast_tpot_floor,
     fast_tpot_op_floor,
@@ -29,7 +24,14 @@ from dagc.serve.fastsched import (
     fast_ttft_floor,
     fast_ttft_split_floor,
 )
-from dagc.verdict.verdict import Objective
+from dagc.schedule.timer import Timer
+from dagc.search.bar import Bar
+from dagc.search.bound import Pruner, Screen
+from dagc.search.result import _rank_key
+from dagc.search.screen import Columns
+from dagc.search.search import SPLIT_CANDIDATES, search
+from dagc.search.space import _items, _strategy, candidates, count_candidates
+from dagc.verdict.optimal import Objective
 from plans import plan_texts
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -218,7 +220,7 @@ def test_windows_screened_against_older_bars_count_what_each_chunk_alone_counts(
     as a worker process screens)."""
     plan = load_plan(EXAMPLES / name)
     together = search(plan, objective=objective, front=front, rescore=0).to_json()
-    monkeypatch.setattr(search_mod, "WINDOW", 1)
+    monkeypatch.setattr(chunks_mod, "WINDOW", 1)
     alone = search(plan, objective=objective, front=front, rescore=0).to_json()
     for d in (together, alone):
         d.pop("seconds")
@@ -238,7 +240,7 @@ def test_a_front_that_drops_points_is_screened_against_each_chunks_own_bar(monke
     found = search(plan, rescore=0)
     assert not found.pareto_complete
     together = found.to_json()
-    monkeypatch.setattr(search_mod, "WINDOW", 1)
+    monkeypatch.setattr(chunks_mod, "WINDOW", 1)
     alone = search(plan, rescore=0).to_json()
     for d in (together, alone):
         d.pop("seconds")
@@ -249,9 +251,9 @@ def test_the_window_screen_reads_an_older_bar_only_while_the_front_keeps_every_p
     """`_Tally.known_bar`: a chunk whose own bar is not made yet is screened against the one after the
     last chunk taken — while the front holds every point; once it has dropped one (past its cap) an
     older bar may hold a point a later one lacks, so against no bar."""
-    from dagc.search.bound import BarKeeper
+    from dagc.search.bar import BarKeeper
+    from dagc.search.chunks import _Tally
     from dagc.search.result import _Best, _Front
-    from dagc.search.search import _Tally
 
     found = search(load_plan(EXAMPLES / "mixtral-8x7b-1node.moe"), rescore=0)
     assert len(found.pareto) == 2

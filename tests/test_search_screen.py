@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-from dagc.search.bound import Bar, _Best, _out_of_reach
+from dagc.search.bar import Bar, _Best, _out_of_reach
 from dagc.search.screen import _distinct, out_of_reach
 
 # figures drawn from a few values, so that ties with the bar's k-th best and with front points are common

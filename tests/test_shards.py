@@ -8,12 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dagc.cost import cost
+from dagc.cost import cost_model
 from dagc.ir import ops
 from dagc.lang.model import model_from_preset
 from dagc.layout import shards
-from dagc.memory import memory
-from dagc.plan.plan import Cluster, DType
+from dagc.memory import activations
+from dagc.plan.cluster import Cluster
+from dagc.plan.model import DType
 from dagc.plan.presets import GPU_PRESETS
 from dagc.rules import bounds
 
@@ -61,7 +62,7 @@ def test_stage_layer_counts():
 
 def test_peak_flops_one_formula():
     c = Cluster(gpus=8, gpu=GPU_PRESETS["h100-sxm"], intra_node_bytes_per_s=450e9)
-    model = cost.CostModel.from_cluster(c)
+    model = cost_model.CostModel.from_cluster(c)
     for d in DType:
         assert model.peak_flops(d) == c.gpu.peak_flops(d)
     assert c.gpu.peak_flops(DType.FP32) == c.gpu.flops_16bit / 2
@@ -71,7 +72,7 @@ def test_peak_flops_one_formula():
 
 def test_the_formulas_are_not_copied():
     """memory, build, bounds and the rules read the shard formulas from dagc.layout.shards."""
-    assert memory.kv_heads_per_rank is shards.kv_heads_per_rank
+    assert activations.kv_heads_per_rank is shards.kv_heads_per_rank
     assert ops.kv_bytes_per_token_layer is shards.kv_bytes_per_token_layer
     assert bounds.expected_distinct_experts is shards.expected_distinct_experts
     copies = re.compile(r"def (kv_heads_per_rank|attention_params_per_rank|kv_bytes_per_token_layer|"

@@ -1,10 +1,10 @@
 """`dagc --version`, `--help`, `explain` and `presets` answer without loading the compiler: no numpy,
 networkx, pydantic or lark in the process (rich only for `presets`' tables). What those commands
-show without the compiler — the rule documentation and the preset tables of `dagc.cli.builtin_text`,
-the choices of `--objective` and `--graph-detail` — is the compiler's, checked here.
+show without the compiler — the rule documentation and the preset tables that `dagc.cli.builtin_text`
+reads, the choices of `--objective` and `--graph-detail` — is the compiler's, checked here.
 
-`dagc/cli/builtin_text.py` is generated: `pytest tests/test_startup.py --update-golden` rewrites it
-(review the diff like code).
+The data files dagc/data/explain.md and dagc/data/presets.json are generated:
+`pytest tests/test_startup.py --update-golden` rewrites them (review the diff like code).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import sys
 
 import pytest
 
-from dagc.cli import builtin_text, main as cli
-from dagc.cli.printing import preset_rows
+from dagc.cli import builtin_text, main as cli, parser as cli_parser
+from dagc.cli.print_presets import preset_rows
 from dagc.export.dot import Detail
 from dagc.plan.plan import OBJECTIVES
 from dagc.rules import RULES, explain
@@ -86,76 +86,65 @@ def test_explain_codes_are_case_insensitive_and_unknown_ones_are_usage_errors(ca
     assert "\x1b" not in err and "E202" in err and len(err.strip().splitlines()) == 1
 
 
-# ---------------------------------------------------------------- what the parser and builtin_text restate
+# ---------------------------------------------------------------- what the parser and the data files restate
 
 
 def test_the_parser_choices_are_the_compilers():
-    assert cli.OBJECTIVES == OBJECTIVES
-    assert cli.GRAPH_DETAILS == tuple(d.value for d in Detail)
+    assert cli_parser.OBJECTIVES == OBJECTIVES
+    assert cli_parser.GRAPH_DETAILS == tuple(d.value for d in Detail)
 
 
-def _literal(text: str, indent: int) -> str:
-    """A Python string literal of `text`, one line of source per line of text (long ones cut)."""
-    pieces = []
-    for line in text.splitlines(keepends=True) or [""]:
-        while True:
-            pieces.append(line[:96])
-            line = line[96:]
-            if not line:
-                break
-    pad = " " * indent
-    if len(pieces) == 1:
-        return json.dumps(pieces[0], ensure_ascii=False)
-    body = "\n".join(pad + "    " + json.dumps(p, ensure_ascii=False) for p in pieces)
-    return f"(\n{body}\n{pad})"
+def explain_markdown() -> str:
+    """dagc/data/explain.md: each rule's documentation under a `## CODE` heading, in the registry's order."""
+    sections = []
+    for r in RULES:
+        text = explain(r.code) or ""
+        assert not builtin_text.HEADING.search(text), f"{r.code}'s documentation holds a line like a heading"
+        sections.append(f"\n\n## {r.code}\n\n{text}")
+    preamble = ("<!-- What `dagc explain CODE` prints: each rule's documentation under its code, generated from\n"
+                "the rule registry (dagc.rules). Do not edit: tests/test_startup.py compares this file with the\n"
+                "registry, and `pytest tests/test_startup.py --update-golden` rewrites it. -->")
+    return preamble + "".join(sections) + "\n"
 
 
-def _rows(rows) -> str:
-    lines = []
-    for row in rows:
-        cells = ", ".join(json.dumps(c, ensure_ascii=False) for c in row)
-        line = f"    ({cells}),"
-        if len(line) > 116:
-            line = "    (\n" + "".join(f"        {json.dumps(c, ensure_ascii=False)},\n" for c in row) + "    ),"
-        lines.append(line)
-    return "(\n" + "\n".join(lines) + "\n)"
-
-
-def builtin_text_source() -> str:
+def presets_json() -> str:
+    """dagc/data/presets.json: the rows of `dagc presets`' tables, one row a line."""
+    def table(rows) -> str:
+        return "[\n" + ",\n".join(f"    {json.dumps(list(row), ensure_ascii=False)}" for row in rows) + "\n  ]"
     models, gpus, profiles = preset_rows()
-    explained = "".join(f"    {json.dumps(r.code)}: {_literal(explain(r.code) or '', 4)},\n" for r in RULES)
-    return f'''"""What `dagc explain` and `dagc presets` print, generated from the rule registry (`dagc.rules`) and
-the built-in presets (`dagc.cli.printing.preset_rows`), so that those commands load no compiler module.
-
-Do not edit: tests/test_startup.py compares this file with its sources, and
-`pytest tests/test_startup.py --update-golden` rewrites it.
-"""
-
-EXPLAIN: dict[str, str] = {{
-{explained}}}
-
-MODEL_ROWS: tuple[tuple[str, ...], ...] = {_rows(models)}
-
-GPU_ROWS: tuple[tuple[str, ...], ...] = {_rows(gpus)}
-
-PROFILE_ROWS: tuple[tuple[str, ...], ...] = {_rows(profiles)}
-'''
+    about = ("What `dagc presets` prints, generated from the built-in presets (dagc.cli.print_presets.preset_rows). "
+             "Do not edit: `pytest tests/test_startup.py --update-golden` rewrites it.")
+    return (f'{{\n  "about": {json.dumps(about)},\n  "models": {table(models)},\n  "gpus": {table(gpus)},\n'
+            f'  "profiles": {table(profiles)}\n}}\n')
 
 
-def test_builtin_text_is_generated_from_the_registry_and_the_presets(request):
-    path = ROOT / "dagc" / "cli" / "builtin_text.py"
-    text = builtin_text_source()
+@pytest.mark.parametrize(("path", "generate"), [(builtin_text.EXPLAIN_FILE, explain_markdown),
+                                                (builtin_text.PRESETS_FILE, presets_json)],
+                         ids=["explain.md", "presets.json"])
+def test_builtin_text_is_generated_from_the_registry_and_the_presets(request, path, generate):
+    text = generate()
     if request.config.getoption("--update-golden"):
-        path.write_text(text)
-    assert path.read_text() == text, "dagc/cli/builtin_text.py differs from the rules or presets; " \
+        path.write_bytes(text.encode("utf-8"))
+    assert path.read_bytes().decode("utf-8") == text, f"dagc/data/{path.name} differs from the rules or presets; " \
         "run `pytest tests/test_startup.py --update-golden` and review the diff"
 
 
+def test_the_data_files_ship_with_the_package():
+    # An installed copy (a wheel) holds only what `[tool.setuptools.package-data]` names.
+    import fnmatch
+    import tomllib
+    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["dagc"]
+    for path in (builtin_text.EXPLAIN_FILE, builtin_text.PRESETS_FILE):
+        inside = path.relative_to(ROOT / "dagc").as_posix()
+        assert any(fnmatch.fnmatch(inside, p) for p in patterns), f"{inside} is not in the package data"
+
+
 def test_builtin_text_holds_what_the_compiler_says():
-    # The same facts through the module's own values (not only its source text).
-    assert list(builtin_text.EXPLAIN) == [r.code for r in RULES]
-    assert all(builtin_text.EXPLAIN[r.code] == explain(r.code) for r in RULES)
-    assert (builtin_text.MODEL_ROWS, builtin_text.GPU_ROWS, builtin_text.PROFILE_ROWS) == preset_rows()
+    # The same facts through the loader (not only the files' text).
+    texts = builtin_text.explain_texts()
+    assert list(texts) == [r.code for r in RULES]
+    assert all(texts[r.code] == explain(r.code) for r in RULES)
+    assert builtin_text.preset_tables() == preset_rows()
 
 
 @pytest.mark.parametrize("first", ["", "import dagc.export.compile", "import dagc.verdict.check",

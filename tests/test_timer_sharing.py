@@ -1,4 +1,4 @@
-"""What the search's timer shares between candidates (`dagc.serve.fastsched.Timer`) and what it sets aside
+"""What the search's timer shares between candidates (`dagc.schedule.timer.Timer`) and what it sets aside
 early (`dagc.search.bound.Pruner.surely_illegal` and `overflows`) changes no figure: a timer that has priced every
 other candidate first gives each candidate's passes exactly as a fresh timer does, the ops shared
 by attention split are the very templates the catalogue makes, and a candidate set aside is one the
@@ -14,14 +14,9 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from dagc.cost.cost import (
-    CostModel,
-    _alike_kernel_seconds,
-    kernel_seconds,
-    template_lower_s,
-    template_max_s,
-    template_time_s,
-)
+from dagc.cost.compute import _alike_kernel_seconds, kernel_seconds
+from dagc.cost.cost import template_lower_s, template_max_s, template_time_s
+from dagc.cost.cost_model import CostModel
 from dagc.ir.dag import Phase
 from dagc.ir.ops import (
     ATTENTION_SPLIT_OPS,
@@ -34,10 +29,12 @@ from dagc.ir.ops import (
 )
 from dagc.lang.load import load_plan, load_plan_text
 from dagc.layout.layout import resolve
-from dagc.memory.memory import memory, template_activation_peak
+from dagc.memory.activations import template_activation_peak
+from dagc.memory.memory import memory
+from dagc.schedule.recurrence import Recurrence
+from dagc.schedule.timer import Timer
 from dagc.search.bound import Pruner
 from dagc.search.space import candidates
-from dagc.serve.fastsched import Recurrence, Timer
 from dagc.verdict.fastcheck import MEMORY, fast_check
 from plans import plan_texts
 

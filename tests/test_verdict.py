@@ -8,16 +8,10 @@ from types import SimpleNamespace
 import pytest
 
 from dagc.lang.load import load_plan_text
-from dagc.plan.plan import Overlap
+from dagc.plan.workload import Overlap
 from dagc.verdict.check import check
-from dagc.verdict.verdict import (
-    OPTIMAL_TOLERANCE,
-    RequirementResult,
-    Verdict,
-    judge_optimal,
-    judge_requirements,
-    verdict,
-)
+from dagc.verdict.optimal import OPTIMAL_TOLERANCE, judge_optimal
+from dagc.verdict.verdict import RequirementResult, Verdict, judge_requirements, verdict
 from conftest import plan_text
 
 CLUSTER = 'cluster { gpus = 4  gpus_per_node = 8  gpu preset "h100-sxm" }'
@@ -209,7 +203,7 @@ def test_a_candidate_that_meets_beats_one_that_does_not(plain):
 
 
 def test_margin_of_a_met_equality_is_zero_not_minus_zero():
-    from dagc.cli.printing import _requirements_table
+    from dagc.cli.print_check import _requirements_table
     from dagc.export.summary import margin_text
     r = check(load_plan_text(plan_text(require="require { gpus == 8 }")))[0]
     (q,) = r.requirements
@@ -332,7 +326,7 @@ def test_a_strategy_with_errors_meets_no_line_in_its_table():
 def test_a_figure_near_its_requirement_is_shown_with_the_digits_that_tell_them_apart():
     """Within half a percent of a requirement's target a figure is shown in the requirement's unit with
     enough digits; elsewhere, and without a requirement on it, as the table would print it."""
-    from dagc.plan.plan import RequirementKind as K
+    from dagc.plan.workload import RequirementKind as K
     from dagc.verdict.verdict import near_text
     plan = load_plan_text(plan_text(model=MODEL, cluster=CLUSTER, workload=WORKLOAD,
                                     require="require { ttft <= 2 s  memory <= 80 % }", strategy="strategy tp 2"))

@@ -10,9 +10,13 @@ from dagc.ir.build import build
 from dagc.ir.dag import OpKind, Phase
 from dagc.lang.lower import model_from_preset
 from dagc.layout.layout import resolve
-from dagc.memory.memory import kv_bytes_per_token_layer, memory, requests_per_rank
-from dagc.plan.plan import Cluster, Strategy, Workload
+from dagc.layout.shards import kv_bytes_per_token_layer
+from dagc.memory.memory import memory
+from dagc.memory.resident import requests_per_rank
+from dagc.plan.cluster import Cluster
 from dagc.plan.presets import GPU_PRESETS
+from dagc.plan.strategy import Strategy
+from dagc.plan.workload import Workload
 
 MODEL = model_from_preset("mixtral-8x7b")
 CLUSTER = Cluster(gpus=16, gpu=GPU_PRESETS["h100-sxm"], intra_node_bytes_per_s=450e9)

@@ -102,7 +102,7 @@ def _print_refusal(args, plan, result, x) -> None:
 
     from ..diagnostics import printable, render
     from ..launch.engines import TABLES
-    from ..launch.launch import nearest
+    from ..launch.nearest import nearest
 
     near = nearest(plan, result.strategy, result.layout, TABLES[x.engine])
     if near is None:

@@ -11,10 +11,11 @@ from __future__ import annotations
 from ..diagnostics import render_all
 from ..layout.layout import Layout
 from ..plan.params import active_params, total_params
-from ..plan.plan import RequirementKind
+from ..plan.workload import RequirementKind
 from ..units import Dimension, count_text, format_bytes, format_si
 from ..verdict.check import StrategyResult
-from ..verdict.verdict import met_text, near_text, optimal_means
+from ..verdict.optimal import optimal_means
+from ..verdict.verdict import met_text, near_text
 from .report import memory_totals
 from .summary import (
     COST_NAMES,

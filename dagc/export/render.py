@@ -99,6 +99,10 @@ def check_dot_timeout(timeout_s: float) -> float:
 
 # ------------------------------------------------------------------ Graphviz's `dot` program
 
+# dag.dot is built with the `graphviz` package (dot_graph.py), but `dot` is run here, not through
+# the package's `pipe()`: `pipe()` (graphviz 0.20/0.21) takes no timeout and calls subprocess.run
+# without one, so a layout that runs for hours could not be stopped and killed; it also prints
+# `dot`'s stderr to ours, where dagc reports it in the warning.
 def _run_dot(dot_text: str, timeout_s: float) -> tuple[str, str]:
     exe = shutil.which("dot")
     if exe is None:

@@ -8,10 +8,10 @@ memory in total and the figures the estimates rest on; report.md shows the same 
 
 from __future__ import annotations
 
-from ..cost.cost import cost_basis
+from ..cost.cost_model import cost_basis
 from ..ir.op_moe import dispatch_dtype
 from ..layout.layout import Layout
-from ..memory.memory import kv_cache_bytes_per_token
+from ..memory.resident import kv_cache_bytes_per_token
 from ..plan.params import active_params, params_by_category, total_params
 from ..plan.plan import Plan
 from ..verdict.check import StrategyResult

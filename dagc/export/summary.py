@@ -9,13 +9,15 @@ rest on. Every requirement's figures are shown in the requirement's own unit
 
 from __future__ import annotations
 
-from ..cost.cost import cost_basis_text
+from ..cost.cost_model import cost_basis_text
 from ..diagnostics import Diagnostic, Severity
 from ..layout.layout import Layout
-from ..plan.plan import Plan, Requirement, RequirementKind
+from ..plan.plan import Plan
+from ..plan.workload import Requirement, RequirementKind
 from ..units import Dimension, count_text, format_bytes, format_figure, format_in_unit, format_si
 from ..verdict.check import StrategyResult
-from ..verdict.verdict import NOT_SEARCHED, RequirementResult, requirement_unit, requirement_value_text
+from ..verdict.optimal import NOT_SEARCHED
+from ..verdict.verdict import RequirementResult, requirement_unit, requirement_value_text
 from .report import assumptions
 
 __all__ = ["by_objective_md", "summary_md", "assumptions_md", "data_parallel_text", "requirement_value_text",

@@ -13,7 +13,8 @@ objects, independent of the GPU count.
 from __future__ import annotations
 
 from ..layout.layout import Layout
-from ..plan.plan import Model, Workload
+from ..plan.model import Model
+from ..plan.workload import Workload
 from .dag import GROUP_BUDGET, NODE_BUDGET, Dag, DagTooLarge, Phase, estimate_nodes
 from .ops import Op, OpShapes, layer_ops, rank_dims
 

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..enums import FastEnum
-from ..plan.plan import Axis, DType
+from ..plan.model import DType
+from ..plan.strategy import Axis
 
 if TYPE_CHECKING:   # networkx is for exporters and tests: checking a plan does not load it
     import networkx as nx

@@ -6,7 +6,7 @@ the kernels it launches (the unfused reference, `REFERENCE`). `dagc.ir.ops` list
 Covered: embedding, norms, the TP and CP collectives, the QKV and O projections, attention
 (prefill and decode, rope and layout glue), the dense FFN, the LM head and the pipeline send.
 Beside each figure function, its `_reads`: what it reads of the shapes (the model and workload
-aside), the key under which `dagc.serve.fastsched.Timer` prices it once.
+aside), the key under which `dagc.schedule.timer.Timer` prices it once.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from collections.abc import Hashable
 from dataclasses import replace
 
 from ..layout.shards import kv_heads_per_rank
+from ..plan.model import AttentionKind
 from ..plan.params import ffn_params
-from ..plan.plan import AttentionKind
 from .dag import Kernel, KernelClass, OpKind, OpTemplate, Phase
 from .op_shapes import AB, REFERENCE, Recipe, Shapes, decode_context
 

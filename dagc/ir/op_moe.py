@@ -15,9 +15,10 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..layout.shards import expected_distinct_nodes, expected_distinct_ranks
+from ..layout.routing import expected_distinct_nodes, expected_distinct_ranks
+from ..plan.model import DType, Model
 from ..plan.params import ffn_params
-from ..plan.plan import DType, Model, Workload
+from ..plan.workload import Workload
 from .dag import Kernel, KernelClass, OpTemplate
 from .op_shapes import AB, ALIGN_ROWS, REFERENCE, Recipe, Shapes
 

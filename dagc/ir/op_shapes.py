@@ -19,8 +19,11 @@ import numpy as np
 
 from ..enums import FastEnum
 from ..layout.layout import Layout
-from ..layout.shards import ACTIVATION_BYTES, busiest_rank_factor, expected_distinct_experts
-from ..plan.plan import Axis, DType, Model, Workload
+from ..layout.routing import busiest_rank_factor
+from ..layout.shards import ACTIVATION_BYTES, expected_distinct_experts
+from ..plan.model import DType, Model
+from ..plan.strategy import Axis
+from ..plan.workload import Workload
 from .dag import Kernel, KernelClass, OpKind, OpTemplate, Phase
 
 __all__ = ["AB", "ALIGN_ROWS", "REFERENCE", "Peak", "RankDims", "Recipe", "Shapes", "decode_context",

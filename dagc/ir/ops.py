@@ -8,7 +8,7 @@ layer in order, with their dependencies.
 Each `Op` has a typed `Recipe`: its DAG node kind (`OpKind`), the parallel axis whose group
 runs it together (`Axis`, None for compute), which dtype's peak applies (`Peak`) and the
 function that derives its figures. `dagc.ir.build` assembles the DAG from these templates;
-`dagc.memory.memory` and `dagc.serve.fastsched` read the same templates without building a DAG, so every
+`dagc.memory.activations` and `dagc.schedule.timer` read the same templates without building a DAG, so every
 figure of an op is derived in the catalogue, once: the shapes and helpers in `dagc.ir.op_shapes`,
 the figures of attention and the dense ops in `dagc.ir.op_attention`, of the MoE ops in
 `dagc.ir.op_moe`; this module names the ops, their recipes and a layer's order.
@@ -31,8 +31,10 @@ import numpy as np
 from ..enums import FastEnum
 from ..layout.layout import Layout
 from ..layout.shards import attention_dims, kv_bytes_per_token_layer, kv_heads_per_rank, qkv_params_per_rank
+from ..plan.model import AttentionKind, Model
 from ..plan.params import attention_params
-from ..plan.plan import AttentionKind, Axis, Model, Workload
+from ..plan.strategy import Axis
+from ..plan.workload import Workload
 from .dag import OpKind, OpTemplate, Phase
 from .op_attention import (
     attention,
@@ -205,7 +207,7 @@ RECIPES: dict[Op, Recipe] = {
 # The compute ops whose templates read only the attention split (tp, cp, sp: `RankDims`), the stage
 # group's size, the phase, the requests and the workload's prompt and generate (`attention_split_key`):
 # not the expert domain, not where the stage sits. Stage shapes that differ only there share them
-# (the search's timer, `dagc.serve.fastsched`; tests/test_timer_sharing.py compares them field by field).
+# (the search's timer, `dagc.schedule.timer`; tests/test_timer_sharing.py compares them field by field).
 ATTENTION_SPLIT_OPS = frozenset({Op.EMBED, Op.NORM, Op.QKV, Op.ATTENTION, Op.O_PROJ, Op.DENSE_FFN, Op.FINAL_NORM,
                                  Op.LM_HEAD, Op.SHARED_EXPERT})    # shared experts: split by tp, on every token
 

@@ -39,7 +39,7 @@ from collections.abc import Iterator, Mapping
 from importlib import resources
 from pathlib import Path
 
-from ..plan.plan import Gpu
+from ..plan.cluster import Gpu
 from ..source import Span
 from .format import (
     FORMAT,

@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from ..plan.plan import DType, Gpu, KernelTimes
+from ..plan.cluster import Gpu, KernelTimes
+from ..plan.model import DType
 from .format import MEMORY_OPS, MemoryOp, ProfileFile, Provenance
 from .tables import PeakSet, Table, dtype_name, evaluate, make_table, roofline_s
 

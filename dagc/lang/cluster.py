@@ -12,7 +12,7 @@ from typing import Any
 
 from ..diagnostics import PlanError, quote
 from ..kernels.kernels import KernelProfile, builtin_profile, for_gpu, load_profile_file, profile_names
-from ..plan.plan import DEFAULT_RESERVE_BYTES, Cluster, Efficiency, Gpu, Latency
+from ..plan.cluster import DEFAULT_RESERVE_BYTES, Cluster, Efficiency, Gpu, Latency
 from ..plan.presets import GPU_KERNEL_PROFILES, GPU_PRESETS
 from ..source import Span
 from ..units import Dimension

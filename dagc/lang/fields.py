@@ -9,7 +9,8 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
-from ..plan.plan import DType, RequirementKind
+from ..plan.model import DType
+from ..plan.workload import RequirementKind
 from ..units import Dimension
 
 __all__ = ["Field", "nearest", "did_you_mean", "MODEL_FIELDS", "MOE_FIELDS", "MLA_FIELDS", "CLUSTER_FIELDS",

@@ -14,7 +14,8 @@ import math
 from collections.abc import Iterable, Sequence
 
 from ..diagnostics import Diagnostic, Severity
-from ..plan.plan import Axis, AxisNode, Overlap, Strategy, StrategyDecl
+from ..plan.strategy import Axis, AxisNode, Strategy, StrategyDecl
+from ..plan.workload import Overlap
 from ..source import Span
 from .fields import STRATEGY_OPTIONS, did_you_mean, nearest
 

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..diagnostics import Diagnostic, PlanError, Severity
-from ..plan.plan import Plan, StrategyDecl
+from ..plan.plan import Plan
+from ..plan.strategy import StrategyDecl
 from ..source import SourceFile, Span
 from .flatten import OPTION_KEYWORD_HINT
 from .lower import lower, lower_strategy

@@ -25,20 +25,11 @@ from lark import Token, Transformer, Tree, v_args
 from lark.tree import Meta
 
 from ..diagnostics import Diagnostic, PlanError, Severity
-from ..plan.plan import (
-    DEFAULT_OBJECTIVE,
-    OBJECTIVE_MEANS,
-    OBJECTIVES,
-    Cluster,
-    DType,
-    Model,
-    Overlap,
-    Plan,
-    Requirement,
-    RequirementKind,
-    StrategyDecl,
-    Workload,
-)
+from ..plan.cluster import Cluster
+from ..plan.model import DType, Model
+from ..plan.plan import DEFAULT_OBJECTIVE, OBJECTIVE_MEANS, OBJECTIVES, Plan
+from ..plan.strategy import StrategyDecl
+from ..plan.workload import Overlap, Requirement, RequirementKind, Workload
 from ..source import SourceFile, Span
 from ..units import Dimension
 from .blocks import (

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..diagnostics import quote
-from ..plan.plan import AttentionKind, DType, Mla, Model, Moe
+from ..plan.model import AttentionKind, DType, Mla, Model, Moe
 from ..plan.presets import MODEL_PRESETS
 from ..source import Span
 from .blocks import BAD, Bad, Collector, Item, read_block

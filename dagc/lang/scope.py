@@ -14,7 +14,7 @@ from typing import Any
 from lark import Token, Transformer, Tree, v_args
 from lark.tree import Meta
 
-from ..plan.plan import AxisNode
+from ..plan.strategy import AxisNode
 from ..source import SourceFile, Span
 from .blocks import node_span
 

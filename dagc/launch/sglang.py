@@ -10,8 +10,9 @@ A version bump should only touch this table.
 
 from __future__ import annotations
 
-from ..plan.plan import Overlap
-from .launch import Command, Degrees, EngineTable, Placement, Refusal, Setup, dagc_stage_nodes, overlap_note
+from ..plan.workload import Overlap
+from .degrees import Degrees, Placement, dagc_stage_nodes
+from .launch import Command, EngineTable, Refusal, Setup, overlap_note
 
 __all__ = ["TABLE", "default_split", "refusals", "stage_nodes"]
 
@@ -37,10 +38,12 @@ def stage_nodes(d: Degrees) -> tuple[frozenset[int], ...] | None:
     1)`); None when the stages do not divide the nodes that way (SGLang would leave ranks unplaced).
 
     Example:
-        >>> from dagc.plan.plan import Overlap
-        >>> d = Degrees(dp=1, pp=2, group=16, tp=1, cp=1, sp=False, adp=16, ep=16, etp=1, edp=1, has_experts=True,
-        ...             dense_layers=0, layers=48, split=(24, 24), split_explicit=False, overlap=Overlap.NONE,
-        ...             gpus_per_node=8)
+        >>> from dagc.lang.load import load_plan_text
+        >>> from dagc.launch.degrees import degrees
+        >>> from dagc.verdict.check import check
+        >>> p = load_plan_text('model preset "qwen3-30b-a3b" cluster { gpus = 32 gpu preset "h100-sxm" } '
+        ...                    'workload { batch = 8 prompt = 512 generate = 64 } strategy pp 2 < tp 1 ; ep 16 >')
+        >>> d = degrees(p, check(p)[0].strategy)
         >>> [sorted(n) for n in stage_nodes(d)]
         [[0, 1], [2, 3]]
     """

@@ -13,19 +13,10 @@ from __future__ import annotations
 
 import posixpath
 
-from ..layout.layout import default_split
-from ..plan.plan import Overlap
-from .launch import (
-    MAX_LISTED_NODES,
-    OWN_HEADER_END,
-    Command,
-    Degrees,
-    EngineTable,
-    GeneratedFile,
-    Placement,
-    Refusal,
-    Setup,
-)
+from ..layout.stages import default_split
+from ..plan.workload import Overlap
+from .degrees import MAX_LISTED_NODES, Degrees, Placement
+from .launch import OWN_HEADER_END, Command, EngineTable, GeneratedFile, Refusal, Setup
 
 __all__ = ["TABLE", "ep_group_nodes", "refusals", "yaml_text"]
 
@@ -39,9 +30,12 @@ def ep_group_nodes(d: Degrees, ep_fastest: bool) -> list[frozenset[int]]:
     so an EP group is ep_size consecutive ranks), else as dagc (etp fastest: ranks etp apart).
 
     Example:
-        >>> d = Degrees(dp=1, pp=1, group=16, tp=1, cp=1, sp=False, adp=16, ep=8, etp=2, edp=1, has_experts=True,
-        ...             dense_layers=0, layers=32, split=(32,), split_explicit=False, overlap=Overlap.NONE,
-        ...             gpus_per_node=8)
+        >>> from dagc.lang.load import load_plan_text
+        >>> from dagc.launch.degrees import degrees
+        >>> from dagc.verdict.check import check
+        >>> p = load_plan_text('model preset "mixtral-8x7b" cluster { gpus = 16 gpu preset "h100-sxm" } '
+        ...                    'workload { batch = 8 prompt = 512 generate = 64 } strategy tp 1 ; ep 8 etp 2')
+        >>> d = degrees(p, check(p)[0].strategy)
         >>> [sorted(n) for n in ep_group_nodes(d, True)], [sorted(n) for n in ep_group_nodes(d, False)]
         ([[0], [1]], [[0, 1], [0, 1]])
     """
@@ -97,9 +91,13 @@ def yaml_text(d: Degrees, label: str) -> str:
     """The extra LLM API options of a strategy.
 
     Example:
-        >>> print(yaml_text(Degrees(dp=1, pp=1, group=8, tp=1, cp=1, sp=False, adp=8, ep=8, etp=1, edp=1,
-        ...   has_experts=True, dense_layers=0, layers=32, split=(32,), split_explicit=False,
-        ...   overlap=Overlap.NONE, gpus_per_node=8), "dep"), end="")
+        >>> from dagc.lang.load import load_plan_text
+        >>> from dagc.launch.degrees import degrees
+        >>> from dagc.verdict.check import check
+        >>> p = load_plan_text('model preset "mixtral-8x7b" cluster { gpus = 8 gpu preset "h100-sxm" } '
+        ...                    'workload { batch = 8 prompt = 512 generate = 64 } strategy tp 1 ; ep 8')
+        >>> d = degrees(p, check(p)[0].strategy)
+        >>> print(yaml_text(d, "dep"), end="")
         # TensorRT-LLM 1.x extra LLM API options for strategy `dep` (dagc launch)
         # attention DP 8 × TP 1; MoE EP 8 × TP 1
         enable_attention_dp: true

@@ -11,8 +11,9 @@ GPUs) fits in a node, else a Ray cluster. A version bump should only touch this 
 
 from __future__ import annotations
 
-from ..plan.plan import Overlap
-from .launch import BASE_PORT, Command, Degrees, EngineTable, Placement, Refusal, Setup, dagc_stage_nodes, overlap_note
+from ..plan.workload import Overlap
+from .degrees import BASE_PORT, Degrees, Placement, dagc_stage_nodes
+from .launch import Command, EngineTable, Refusal, Setup, overlap_note
 
 __all__ = ["TABLE", "default_split", "refusals", "stage_nodes"]
 
@@ -46,10 +47,12 @@ def stage_nodes(d: Degrees) -> tuple[frozenset[int], ...]:
     DP starts `--data-parallel-size-local` whole engines per node; Ray fills nodes in rank order).
 
     Example:
-        >>> from dagc.plan.plan import Overlap
-        >>> d = Degrees(dp=1, pp=4, group=8, tp=2, cp=1, sp=False, adp=4, ep=8, etp=1, edp=1, has_experts=True,
-        ...             dense_layers=0, layers=32, split=(8,) * 4, split_explicit=False, overlap=Overlap.NONE,
-        ...             gpus_per_node=8)
+        >>> from dagc.lang.load import load_plan_text
+        >>> from dagc.launch.degrees import degrees
+        >>> from dagc.verdict.check import check
+        >>> p = load_plan_text('model preset "mixtral-8x7b" cluster { gpus = 32 gpu preset "h100-sxm" } '
+        ...                    'workload { batch = 8 prompt = 512 generate = 64 } strategy pp 4 < tp 2 ; ep 8 >')
+        >>> d = degrees(p, check(p)[0].strategy)
         >>> [sorted(n) for n in stage_nodes(d)]             # dagc: stage s on node s
         [[0, 1, 2, 3], [0, 1, 2, 3], [0, 1, 2, 3], [0, 1, 2, 3]]
     """

@@ -1,1 +1,2 @@
-"""Plan → `Layout`: the device mesh (ranks, groups, stage layers, experts) and per-rank shard formulas."""
+"""Plan → `Layout`: the device mesh (ranks, groups, stage layers, experts), the work split, per-rank shard
+formulas and routing statistics."""

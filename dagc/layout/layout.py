@@ -8,187 +8,34 @@ experts each expert-parallel index holds, and per-rank coordinates as numpy vect
 Rank numbering: rank = ((d·pp) + p)·G + local. Inside a stage, attention coordinates
 (adp, cp, tp) with tp fastest; expert coordinates (edp, ep, etp) with etp fastest. The
 node of a rank is rank // gpus_per_node.
+
+The work split a `Layout` reads (requests per replica, attention-DP group and micro-batch) is
+`dagc.layout.split`, its stages' layers `dagc.layout.stages.StageBounds`; the search's light view
+of a layout is `dagc.layout.sketch.LayoutSketch`.
 """
 
 from __future__ import annotations
 
-import collections
 import functools
-import itertools
-import operator
-from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, overload
 
 import numpy as np
 
-from ..plan.plan import Cluster, Model, Strategy, Workload
+from ..plan.cluster import Cluster
+from ..plan.model import Model
+from ..plan.strategy import Strategy
+from ..plan.workload import Workload
+from .split import (
+    _replica_rows,
+    busiest_group_requests,
+    effective_microbatches,
+    even_split,
+    microbatch_requests,
+    request_matrix,
+)
+from .stages import StageBounds
 
-__all__ = ["Layout", "StageBounds", "resolve", "default_split", "effective_microbatches", "even_split",
-           "busiest_group_requests", "request_matrix", "distinct_rows", "stage_group", "microbatch_requests"]
-
-
-def even_split(n: int, parts: int) -> tuple[int, ...]:
-    """`n` as `parts` counts, as even as possible, the first (n mod parts) one more.
-
-    Example:
-        >>> even_split(5, 4), even_split(2, 4)
-        ((2, 1, 1, 1), (1, 1, 0, 0))
-    """
-    base, extra = divmod(n, parts)
-    return (base + 1,) * extra + (base,) * (parts - extra)
-
-
-def request_matrix(groups: Sequence[int], microbatches: int) -> np.ndarray:
-    """Requests per (micro-batch, group): each group's requests split over the micro-batches.
-
-    Example:
-        >>> request_matrix((5, 5), 4).tolist()
-        [[2.0, 2.0], [1.0, 1.0], [1.0, 1.0], [1.0, 1.0]]
-    """
-    cols = [even_split(n, microbatches) for n in groups]
-    return np.array(cols, dtype=np.float64).reshape(len(groups), microbatches).T
-
-
-def distinct_rows(groups: Sequence[int], microbatches: int) -> list[tuple[float, ...]]:
-    """The distinct rows of `request_matrix(groups, microbatches)`, in order of first appearance,
-    without one row per micro-batch: a row changes only where a group's extra requests run out."""
-    m = microbatches
-    starts = sorted({0} | {n % m for n in groups})
-    rows = [tuple(float(n // m + (j < n % m)) for n in groups) for j in starts if j < m]
-    return list(dict.fromkeys(rows))
-
-
-@functools.lru_cache(maxsize=4096)
-def _replica_rows(requests: int, adp: int, microbatches: int) -> tuple[tuple[float, ...], ...]:
-    """`distinct_rows` of a replica of `requests` requests over `adp` groups (the search asks again
-    and again)."""
-    return tuple(distinct_rows(even_split(requests, adp), microbatches))
-
-
-def busiest_group_requests(batch: int, dp: int, adp: int) -> int:
-    """Requests of the busiest attention-DP group (of the first replica): ceil(batch / (dp·adp)).
-
-    The batch is split over replicas, then each replica's requests over its attention-DP groups,
-    the first ones taking one more; ceil(ceil(b/dp)/adp) = ceil(b/(dp·adp)).
-    """
-    return -(-batch // (dp * adp))
-
-
-def microbatch_requests(requests: int, adp: int, microbatches: int) -> tuple[int, ...]:
-    """Requests of each micro-batch of a replica of `requests` requests, all its `adp` attention-DP
-    groups together: the row sums of `request_matrix`, from the at most two distinct group sizes of
-    the even split (no row per group).
-
-    Example:
-        >>> microbatch_requests(10, 4, 2)      # groups of 3, 3, 2, 2
-        (6, 4)
-    """
-    out = [0] * microbatches
-    for n, groups in collections.Counter(even_split(requests, adp)).items():
-        for j, share in enumerate(even_split(n, microbatches)):
-            out[j] += groups * share
-    return tuple(out)
-
-
-def default_split(layers: int, pp: int) -> tuple[int, ...]:
-    """Layers per stage, as even as possible, the first (L mod pp) stages one more.
-
-    Example:
-        >>> default_split(61, 4)
-        (16, 15, 15, 15)
-    """
-    base, extra = divmod(layers, pp)
-    return (base + 1,) * extra + (base,) * (pp - extra)
-
-
-class StageBounds(Sequence[tuple[int, int]]):
-    """The [first, last+1) layers of each stage, read like a tuple of pairs and compared equal
-    to one, but held in O(1) memory for the default split (and as the prefix sums of an
-    explicit one, which the plan writes out anyway): a layout with 100,000 stages costs no
-    100,000 Python tuples, and indexing is O(1).
-
-    Example:
-        >>> b = StageBounds.even(61, 4)
-        >>> b == ((0, 16), (16, 31), (31, 46), (46, 61)), b[-1], len(b), b.counts()
-        (True, (46, 61), 4, (16, 15, 15, 15))
-        >>> StageBounds.explicit((10, 8, 8, 6))[3]
-        (26, 32)
-    """
-
-    __slots__ = ("_n", "_base", "_extra", "_ends", "_hash")
-
-    def __init__(self, n: int, base: int = 0, extra: int = 0, ends: tuple[int, ...] | None = None) -> None:
-        self._n, self._base, self._extra, self._ends = n, base, extra, ends
-        self._hash: int | None = None
-
-    @classmethod
-    def even(cls, layers: int, pp: int) -> StageBounds:
-        """`default_split(layers, pp)`: the first (layers mod pp) stages one layer more (one object per
-        (layers, pp), so its hash is computed once however many layouts share it)."""
-        return _even_bounds(cls, layers, pp)
-
-    @classmethod
-    def explicit(cls, counts: Sequence[int]) -> StageBounds:
-        return cls(len(counts), ends=tuple(itertools.accumulate(counts)))
-
-    def _start(self, i: int) -> int:
-        if self._ends is not None:
-            return self._ends[i - 1] if i else 0
-        return i * self._base + min(i, self._extra)
-
-    def __len__(self) -> int:
-        return self._n
-
-    @overload
-    def __getitem__(self, i: int) -> tuple[int, int]: ...
-
-    @overload
-    def __getitem__(self, i: slice) -> tuple[tuple[int, int], ...]: ...
-
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            return tuple(self[j] for j in range(*i.indices(self._n)))
-        i = operator.index(i)
-        if i < 0:
-            i += self._n
-        if not 0 <= i < self._n:
-            raise IndexError("stage index out of range")
-        return self._start(i), self._start(i + 1)
-
-    def __iter__(self) -> Iterator[tuple[int, int]]:
-        start = 0
-        for n in self.counts():
-            yield start, start + n
-            start += n
-
-    def counts(self) -> tuple[int, ...]:
-        """Layers per stage."""
-        if self._ends is not None:
-            return tuple(b - a for a, b in zip((0,) + self._ends, self._ends, strict=False))
-        return (self._base + 1,) * self._extra + (self._base,) * (self._n - self._extra)
-
-    @property
-    def layers(self) -> int:
-        """Layers of all the stages (the end of the last one)."""
-        return self._start(self._n)
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, StageBounds):
-            return self._n == other._n and self.counts() == other.counts()
-        if isinstance(other, Sequence) and not isinstance(other, str):
-            return len(other) == self._n and all(tuple(o) == s for o, s in zip(other, self, strict=False))
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        if self._hash is None:               # the tuple of pairs' hash (they compare equal), once
-            self._hash = hash(tuple(self))
-        return self._hash
-
-    def __repr__(self) -> str:
-        if self._n <= 8:
-            return repr(tuple(self))
-        return f"StageBounds({self._n} stages: {', '.join(map(str, self[:3]))}, …, {self[-1]})"
+__all__ = ["Layout", "resolve", "stage_group"]
 
 
 @dataclass(frozen=True)
@@ -361,12 +208,6 @@ class Layout:
 
 
 @functools.lru_cache(maxsize=4096)
-def _even_bounds(cls: type[StageBounds], layers: int, pp: int) -> StageBounds:
-    base, extra = divmod(layers, pp)
-    return cls(pp, base, extra)
-
-
-@functools.lru_cache(maxsize=4096)
 def _blocks_cross_nodes(first: int, count: int, span: int, gpus_per_node: int) -> bool:
     """`Layout.blocks_cross_nodes` for nodes of `gpus_per_node` (the search asks the same again and again)."""
     if span <= 1:
@@ -377,23 +218,6 @@ def _blocks_cross_nodes(first: int, count: int, span: int, gpus_per_node: int) -
         return span > gpus_per_node or gpus_per_node % span != 0
     starts = first + np.arange(0, count - span + 1, span, dtype=np.int64)    # whole blocks only
     return bool(np.any(starts // gpus_per_node != (starts + span - 1) // gpus_per_node))
-
-
-def effective_microbatches(requested: int, batch: int, dp: int, adp: int) -> int:
-    """Micro-batches that carry requests: at most the requests of one attention-DP group,
-    ceil(batch / (dp·adp)), and at least one.
-
-    A replica's requests are split over its attention-DP groups, and each group's requests over
-    the micro-batches; a micro-batch beyond the busiest group's requests would be empty while
-    still costing its latencies.
-
-    Example:
-        >>> effective_microbatches(64, batch=8, dp=1, adp=1)
-        8
-        >>> effective_microbatches(4, batch=8, dp=1, adp=4)
-        2
-    """
-    return max(1, min(requested, busiest_group_requests(batch, dp, adp)))
 
 
 def stage_group(tp: int, cp: int, ep: int | None, etp: int | None) -> tuple[int, int, int, int]:
@@ -414,55 +238,14 @@ def stage_group(tp: int, cp: int, ep: int | None, etp: int | None) -> tuple[int,
     return ep, etp, g, max(1, g // attention)
 
 
-class LayoutSketch:
-    """A layout as the search's timer reads it (`dagc.serve.fastsched.Timer`: the keys of its tables, and the
-    op shapes its floors make, `dagc.ir.op_shapes.Shapes`, read only these fields and where ranks sit
-    in their nodes), made from a search candidate's degrees; the `Layout` itself (`make`, e.g.
-    `resolve`) is made on the first read of anything else — the requests of a table that misses —
-    and answers every read after that (`layout`). The fields must be those `resolve` gives
-    (`tests/test_search_bound.py` compares them)."""
-
-    __slots__ = ("dp", "pp", "tp", "cp", "sp", "ep", "etp", "group_size", "adp", "stage_layers", "microbatches",
-                 "batch", "gpus_per_node", "_make", "_layout")
-
-    def __init__(self, dp: int, pp: int, tp: int, cp: int, sp: bool, ep: int, etp: int, group_size: int, adp: int,
-                 stage_layers: StageBounds, microbatches: int, batch: int, gpus_per_node: int,
-                 make: Callable[[], Layout]):
-        self.dp, self.pp, self.tp, self.cp, self.sp, self.ep, self.etp = dp, pp, tp, cp, sp, ep, etp
-        self.group_size, self.adp, self.stage_layers, self.microbatches = group_size, adp, stage_layers, microbatches
-        self.batch, self.gpus_per_node = batch, gpus_per_node
-        self._make = make
-        self._layout: Layout | None = None
-
-    @property
-    def gpus_used(self) -> int:
-        return self.dp * self.pp * self.group_size
-
-    # where ranks sit in their nodes reads only the group size and the node's GPUs: the layout's own
-    blocks_cross_nodes = Layout.blocks_cross_nodes
-    send_crosses_nodes = Layout.send_crosses_nodes
-    node_offset = Layout.node_offset
-
-    def layout(self) -> Layout:
-        """The layout itself, made once."""
-        if self._layout is None:
-            self._layout = self._make()
-        return self._layout
-
-    def __getattr__(self, name: str) -> Any:
-        """Any other field or method of the layout's."""
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return getattr(self.layout(), name)
-
-
 def resolve(model: Model, cluster: Cluster, workload: Workload, strategy: Strategy) -> Layout:
     """Resolve a strategy into a `Layout`. Never fails: divisibility is checked by the rules.
 
     Example:
-        >>> from dagc.plan.plan import Strategy
+        >>> from dagc.plan.strategy import Strategy
         >>> from dagc.lang.lower import model_from_preset
-        >>> from dagc.plan.plan import Cluster, Workload
+        >>> from dagc.plan.cluster import Cluster
+        >>> from dagc.plan.workload import Workload
         >>> from dagc.plan.presets import GPU_PRESETS
         >>> m = model_from_preset("mixtral-8x7b")
         >>> c = Cluster(gpus=16, gpu=GPU_PRESETS["h100-sxm"], intra_node_bytes_per_s=450e9)

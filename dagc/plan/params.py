@@ -6,7 +6,7 @@ formulas are the single source for presets' totals, per-rank weights and DAG FLO
 
 from __future__ import annotations
 
-from .plan import AttentionKind, Model
+from .model import AttentionKind, Model
 
 __all__ = ["attention_params", "ffn_params", "moe_layer_params", "dense_layer_params",
            "total_params", "active_params", "embedding_params", "params_by_category"]

@@ -9,7 +9,7 @@ built-in kernel profile of each GPU preset that has one (dagc.kernels.kernels).
 
 from __future__ import annotations
 
-from .plan import Gpu
+from .cluster import Gpu
 
 __all__ = ["MODEL_PRESETS", "GPU_PRESETS", "GPU_KERNEL_PROFILES", "PUBLISHED_PARAMS"]
 

@@ -14,17 +14,22 @@ from __future__ import annotations
 import inspect
 
 from ..diagnostics import Diagnostic, Severity
-from . import hierarchy, launch, requirements, resources, structure, syntax
-from .base import Rule, RuleContext
+from . import hierarchy, launch, pipeline, requirements, resources, structure, syntax
+from .base import Reads, Rule, RuleContext
 
-__all__ = ["RULES", "Rule", "RuleContext", "rule", "explain", "run_rules"]
+__all__ = ["RULES", "Reads", "Rule", "RuleContext", "explain", "in_rule_order", "rule", "run_rules"]
 
 RULES: tuple[Rule, ...] = tuple(sorted(
-    syntax.RULES + hierarchy.RULES + structure.RULES + resources.RULES + requirements.RULES + launch.RULES,
+    syntax.RULES + hierarchy.RULES + structure.RULES + resources.RULES + pipeline.RULES + requirements.RULES
+    + launch.RULES,
     key=lambda r: r.code))
 _BY_CODE = {r.code: r for r in RULES}
-_CHECKS = tuple(r.check for r in RULES if r.check is not None)
-_ERROR_CHECKS = tuple(r.check for r in RULES if r.check is not None and r.severity is Severity.ERROR)
+_ORDER = {r.code: k for k, r in enumerate(RULES)}
+_ALL_CHECKS = tuple(r.check for r in RULES if r.check is not None)
+_CHECKS = {reads: tuple(r.check for r in RULES if r.check is not None and r.reads is reads) for reads in Reads}
+_ERROR_CHECKS = {reads: tuple(r.check for r in RULES if r.check is not None and r.reads is reads
+                              and r.severity is Severity.ERROR) for reads in Reads}
+_ALL_ERROR_CHECKS = tuple(r.check for r in RULES if r.check is not None and r.severity is Severity.ERROR)
 
 
 def rule(code: str) -> Rule | None:
@@ -44,11 +49,21 @@ def explain(code: str) -> str | None:
     return f"{r.code} ({r.severity.value}): {r.title}\n\n{inspect.cleandoc(r.doc)}"
 
 
-def run_rules(ctx: RuleContext, errors_only: bool = False) -> list[Diagnostic]:
-    """Every rule that looks at a resolved strategy, in code order (the others' passes have run);
-    with `errors_only`, only the rules whose code is an error (what rejects a strategy: the
-    search's fast check reads nothing else)."""
+def run_rules(ctx: RuleContext, reads: Reads | None = None, errors_only: bool = False) -> list[Diagnostic]:
+    """The rules that look at a resolved strategy, in code order (the others' passes have run):
+    those that read `reads` (every one when None); with `errors_only`, only those whose code is an
+    error (what rejects a strategy: the search's fast check reads nothing else)."""
+    if reads is None:
+        checks = _ALL_ERROR_CHECKS if errors_only else _ALL_CHECKS
+    else:
+        checks = _ERROR_CHECKS[reads] if errors_only else _CHECKS[reads]
     out: list[Diagnostic] = []
-    for check in _ERROR_CHECKS if errors_only else _CHECKS:
+    for check in checks:
         out.extend(check(ctx))
     return out
+
+
+def in_rule_order(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """Diagnostics of rules run at different stages, in code order as one `run_rules` gives them
+    (a check emits only its own code; the sort is stable within a code)."""
+    return sorted(diagnostics, key=lambda d: _ORDER[d.code])

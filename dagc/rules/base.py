@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 from ..diagnostics import Diagnostic, Severity
 from ..layout.layout import Layout
 from ..memory.memory import MemoryBreakdown
-from ..plan.plan import Plan, Strategy, StrategyDecl
+from ..plan.plan import Plan
+from ..plan.strategy import Strategy, StrategyDecl
 from ..source import Span
 
-__all__ = ["Check", "Rule", "RuleContext", "diag", "largest_divisor", "make_rule"]
+__all__ = ["Check", "Reads", "Rule", "RuleContext", "diag", "largest_divisor", "make_rule"]
 
 
 @dataclass(frozen=True)
@@ -21,8 +23,17 @@ class RuleContext:
     decl: StrategyDecl | None           # None for a candidate of the search: it was never written
     strategy: Strategy
     layout: Layout
-    memory: MemoryBreakdown | None      # None when pp exceeds the layers (E303)
-    metrics: Any = None                 # dagc.schedule.schedule.Metrics once the DAG is scheduled
+    memory: MemoryBreakdown | None = None   # set for the rules that read memory (None when pp exceeds the layers)
+    metrics: Any = None                 # dagc.serve.metrics.Metrics, for the rules that read the schedule
+
+
+class Reads(Enum):
+    """What a rule's check reads besides the plan and the layout: a check runs once, as soon as
+    that exists (`dagc.verdict.analyse`: layout → memory → build, cost, schedule)."""
+
+    LAYOUT = "layout"                   # the plan, the strategy and its layout only
+    MEMORY = "memory"                   # and the per-stage memory breakdown
+    SCHEDULE = "schedule"               # and the scheduled DAG's metrics, when there is one
 
 
 Check = Callable[[RuleContext], Iterable[Diagnostic]]
@@ -44,6 +55,7 @@ class Rule:
     check: Check | None = None
     passes: tuple[Callable[..., object], ...] = ()
     plan_level: bool = False            # the same for every strategy of a plan: shown once
+    reads: Reads = Reads.LAYOUT
 
     def __post_init__(self) -> None:
         if (self.check is None) == (not self.passes):
@@ -51,11 +63,12 @@ class Rule:
 
 
 def make_rule(code: str, severity: Severity, title: str, check: Check | None = None, doc: str | None = None,
-              passes: tuple[Callable[..., object], ...] = (), plan_level: bool = False) -> Rule:
+              passes: tuple[Callable[..., object], ...] = (), plan_level: bool = False,
+              reads: Reads = Reads.LAYOUT) -> Rule:
     """A rule documented by `doc`, or by its check's docstring."""
     if doc is None:
         doc = (check.__doc__ or "") if check is not None else ""
-    return Rule(code, severity, title, doc, check, passes, plan_level)
+    return Rule(code, severity, title, doc, check, passes, plan_level, reads)
 
 
 def largest_divisor(n: int, limit: int) -> int:

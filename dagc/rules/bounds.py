@@ -35,8 +35,10 @@ from dataclasses import dataclass
 
 from ..layout.layout import Layout
 from ..layout.shards import attention_dims, expected_distinct_experts, kv_bytes_per_token_layer
+from ..plan.cluster import Cluster
+from ..plan.model import DType, Model
 from ..plan.params import active_params, embedding_params, ffn_params, total_params
-from ..plan.plan import Cluster, DType, Model, Overlap, Requirement, RequirementKind, Workload
+from ..plan.workload import Overlap, Requirement, RequirementKind, Workload
 
 __all__ = ["Bounds", "bounds", "pipeline_bounds", "stage_pipeline_bounds", "attention_core_flops_per_layer",
            "expected_distinct_experts", "requirement_bound", "unreachable"]
@@ -112,7 +114,7 @@ def _bounds(model: Model, workload: Workload, cluster: Cluster, gpus: int, dp: i
     prefill_bytes = dp * _weights_read_bytes(model, b * s / dp)
     ttft = max(prefill_matmul / peak_w + prefill_attention / peak_a, prefill_bytes / hbm)
 
-    context = s + g // 2                                   # as dagc.ir.build.decode_context
+    context = s + g // 2                                   # as dagc.ir.op_shapes.decode_context
     decode_matmul = 2 * (body + head + model.hidden) * b
     decode_attention = model.layers * b * 2 * context * model.heads * (dk + dv)
     kv = b * context * model.layers * kv_bytes_per_token_layer(model, 1)
@@ -130,7 +132,7 @@ def pipeline_bounds(model: Model, workload: Workload, cluster: Cluster, lay: Lay
     """Lower bounds of a strategy's TTFT and TPOT from its pipeline: the first unit of micro-batches
     (two with `overlap = microbatch`, which run one after the other on a stage's compute stream)
     crosses every stage, and the busiest stage runs every unit (the static schedule,
-    `dagc.serve.fastsched`). Each micro-batch of replica 0 (the busiest) is bounded by `bounds` of its
+    `dagc.schedule.recurrence`). Each micro-batch of replica 0 (the busiest) is bounded by `bounds` of its
     requests on the G GPUs of a stage.
 
     Example:
@@ -151,7 +153,7 @@ def pipeline_bounds(model: Model, workload: Workload, cluster: Cluster, lay: Lay
 def stage_pipeline_bounds(model: Model, workload: Workload, cluster: Cluster, group_size: int, pp: int,
                           requests: tuple[int, ...]) -> tuple[float, float]:
     """`pipeline_bounds` of `pp` stages of `group_size` GPUs running micro-batches of `requests`
-    requests each (the busiest replica's, `dagc.layout.layout.microbatch_requests`): what it reads of a
+    requests each (the busiest replica's, `dagc.layout.split.microbatch_requests`): what it reads of a
     layout, so the search can bound a candidate before making its layout."""
     pair = 2 if workload.overlap is Overlap.MICROBATCH else 1
     sizes = collections.Counter(requests)
@@ -203,7 +205,7 @@ def unreachable(req: Requirement, bound: float, lower: bool) -> bool:
     for T ≥ U, never `<=`/`<`.
 
     Example:
-        >>> from dagc.plan.plan import Requirement, RequirementKind
+        >>> from dagc.plan.workload import Requirement, RequirementKind
         >>> r = Requirement(kind=RequirementKind.TPOT, op=">=", target=150e-6, text="tpot >= 150 us")
         >>> unreachable(r, 200e-6, lower=True), unreachable(r.model_copy(update={"op": "<="}), 200e-6, lower=True)
         (False, True)

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 from ..diagnostics import Diagnostic, Severity
 from ..lang.fields import BATCH_LIMIT
-from ..plan.plan import Requirement, RequirementKind
+from ..plan.workload import Requirement, RequirementKind
 from ..units import Dimension, format_bytes, format_si, lookup
 from .base import RuleContext, diag, make_rule
 from .bounds import Bounds, bounds, requirement_bound, unreachable
@@ -43,7 +43,7 @@ def bound_text(value: float, req: Requirement) -> str:
     """A bound in the requirement's own unit: a `tokens/ms/gpu` target gets tokens/ms/gpu.
 
     Example:
-        >>> from dagc.plan.plan import Requirement, RequirementKind
+        >>> from dagc.plan.workload import Requirement, RequirementKind
         >>> r = Requirement(kind=RequirementKind.DECODE_THROUGHPUT, op=">=", target=1e5, per_gpu=True,
         ...                 text="decode_throughput >= 100 tokens/ms/gpu")
         >>> bound_text(627.0, r), bound_text(627.0, r.model_copy(update={"text": "decode_throughput >= 1e5"}))

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..cost.cost import Costs
 from ..ir.dag import Category, Dag, OpKind, Phase
-from ..plan.plan import Overlap
+from ..plan.workload import Overlap
 
 __all__ = ["PathBreakdown", "Schedule", "schedule", "CycleError"]
 

@@ -29,12 +29,13 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from ..plan.plan import Plan
-from ..serve.fastsched import Timer as _Timer
-from .bound import Bar, Pruner
+from ..schedule.timer import Timer as _Timer
+from .bar import Bar
+from .bound import Pruner
 from .result import Candidate
 from .space import _Item
 
-if TYPE_CHECKING:                      # imported by the searches that start workers (`dagc.search.search.process_pool`)
+if TYPE_CHECKING:                      # imported by the searches that start workers (`dagc.search.chunks.process_pool`)
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing.process import BaseProcess
 

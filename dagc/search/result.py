@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ..plan.plan import Overlap, Strategy
+from ..plan.strategy import Strategy
+from ..plan.workload import Overlap
 
 __all__ = ["Candidate", "SearchResult", "option_text", "pareto_front", "search_order", "MAX_SEARCH_CANDIDATES",
            "PARETO_MAX", "MOST_GPUS_FIRST", "SKIPPED_SPLITS", "SKIPPED_RESCORE"]

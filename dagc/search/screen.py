@@ -20,7 +20,7 @@ and one Python step per candidate that reaches each op's own lower bound.
 What it decides is what `Pruner.screen` would decide, chunk by chunk with the chunk's bar
 (`tests/test_search_bound.py` compares them candidate by candidate; `tests/test_search_screen.py`
 the column test of a bar with the scalar one). The search screens a window against the bars made
-when it starts, which may be older than its later chunks' own (`dagc.search.search._evaluate_all`): bars
+when it starts, which may be older than its later chunks' own (`dagc.search.chunks._evaluate_all`): bars
 only tighten, so what the screen decides with an older bar the chunk's own decides too, and what it
 leaves undecided `Pruner.screen` decides with the chunk's own bar; every count the search reports
 is the same as when each chunk is screened alone with its own bar, as a worker process does. The
@@ -33,7 +33,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from .bound import Bar, Pruner, Screen
+from .bar import Bar
+from .bound import Pruner, Screen
 
 __all__ = ["Columns", "out_of_reach"]
 
@@ -43,7 +44,7 @@ _ROW = 5
 
 
 def out_of_reach(rows: np.ndarray, bar: Bar) -> np.ndarray:
-    """`dagc.search.bound._out_of_reach` of every row of `rows` (`_Best.row`s, shape (n, 5)) at once:
+    """`dagc.search.bar._out_of_reach` of every row of `rows` (`_Best.row`s, shape (n, 5)) at once:
     whether a candidate that does at most that row can matter under `bar` whatever its name —
     its head ranks after the bar's `k`-th best, and it misses a requirement, or no front is kept,
     or a front point beats it."""
@@ -169,7 +170,7 @@ class Columns:
         """What `Pruner.screen` decides, short of timing a stage pass of a candidate's own, for each
         item of the chunks `[start, stop)` (consecutive, in order), each with its own bar; None for
         an item it leaves to `Pruner.screen`. An item is the first of its strategy when the item
-        before it in its chunk is of another strategy (as `dagc.search.search._evaluate_items` walks a
+        before it in its chunk is of another strategy (as `dagc.search.chunks._evaluate_items` walks a
         chunk)."""
         lo, hi = chunks[0][0], chunks[-1][1]
         out: list[Screen | None] = [None] * (hi - lo)

@@ -17,9 +17,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..layout.layout import busiest_group_requests
 from ..layout.shards import kv_heads_fit
-from ..plan.plan import Overlap, Plan, Strategy
+from ..layout.split import busiest_group_requests
+from ..plan.plan import Plan
+from ..plan.strategy import Strategy
+from ..plan.workload import Overlap
 
 __all__ = ["candidates", "count_candidates", "strategy_text", "CP_MIN_PROMPT", "PP_MAX", "ETP_VALUES"]
 

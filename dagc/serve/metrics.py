@@ -1,7 +1,7 @@
 """Metrics of a scheduled DAG (SPEC 7): TTFT, TPOT, throughputs, bubble, time on the critical path.
 
 Input: a `Dag`, its `Schedule`, the workload and the layout. Output: `Metrics`. `rate_metrics`
-is the one formula from TTFT and TPOT to throughputs, shared with `dagc.serve.fastsched`.
+is the one formula from TTFT and TPOT to throughputs, shared with `dagc.serve.estimate`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import numpy as np
 
 from ..ir.dag import Dag, OpKind, Phase
 from ..layout.layout import Layout
-from ..plan.plan import Workload
+from ..plan.workload import Workload
 from ..schedule.schedule import PathBreakdown, Schedule
 
 __all__ = ["Metrics", "metrics", "rate_metrics"]
@@ -23,7 +23,7 @@ def rate_metrics(ttft_s: float, tpot_s: float, workload: Workload, gpus: int, ba
     batch or `batch` requests.
 
     Example:
-        >>> from dagc.plan.plan import Workload
+        >>> from dagc.plan.workload import Workload
         >>> rate_metrics(2.0, 0.01, Workload(batch=10, prompt=100, generate=10), 5)["decode_tokens_per_s_per_gpu"]
         200.0
     """

@@ -22,9 +22,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..lang.fields import BATCH_LIMIT
-from ..plan.plan import Plan, RequirementKind, Strategy, Workload
+from ..plan.plan import Plan
+from ..plan.strategy import Strategy
+from ..plan.workload import RequirementKind, Workload
 from ..rules.requirements import BROKEN_MEMORY, BROKEN_RULES
-from ..serve.fastsched import Timer
+from ..schedule.timer import Timer
 from .analyse import analyse
 from .fastcheck import MEMORY, FastCheck, fast_check
 from .verdict import RequirementResult

@@ -15,11 +15,13 @@ from ..lang.flatten import flatten
 from ..lang.load import load_plan, load_plan_text, parse_strategy
 from ..layout.layout import Layout
 from ..memory.memory import MemoryBreakdown
-from ..plan.plan import Plan, Strategy, StrategyDecl
+from ..plan.plan import Plan
+from ..plan.strategy import Strategy, StrategyDecl
 from .analyse import analyse
 from .batch_max import choose_batch
 from .compiled import Compiled
-from .verdict import RequirementResult, Verdict, judge_optimal, judge_requirements, verdict
+from .optimal import judge_optimal
+from .verdict import RequirementResult, Verdict, judge_requirements, verdict
 
 # The loaders live in `dagc.lang.load`; they are named here too for callers of `dagc.verdict.check.load_plan`.
 __all__ = ["StrategyResult", "check", "check_strategy", "load_plan", "load_plan_text", "parse_strategy"]

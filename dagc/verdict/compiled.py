@@ -17,7 +17,8 @@ from ..cost.cost import Costs
 from ..ir.dag import Dag, Node, OpTemplate
 from ..layout.layout import Layout
 from ..memory.memory import MemoryBreakdown
-from ..plan.plan import Plan, Strategy
+from ..plan.plan import Plan
+from ..plan.strategy import Strategy
 from ..schedule.schedule import Schedule
 from ..serve.metrics import Metrics
 

@@ -1,0 +1,296 @@
+"""The `dagc` commands check, compile, search, schema, explain and presets: each reads its arguments
+(from `dagc.cli.parser`), runs the compiler, prints (`dagc.cli.printing` and the `print_*` modules)
+and returns its exit code (`dagc.exit_codes`). `dagc launch` is `dagc.cli.launch`.
+
+Only what every command needs is imported here: `dagc explain` and `presets` answer without
+loading the compiler (numpy, networkx, pydantic, lark). Each command imports what it uses, under
+`_loading()`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..exit_codes import EXIT_INPUT, EXIT_INVALID, EXIT_OK, EXIT_OUTPUT, EXIT_REQUIREMENTS, EXIT_USAGE
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from ..verdict.check import StrategyResult
+
+_CAN_BLOCK = hasattr(signal, "pthread_sigmask")
+
+
+@contextlib.contextmanager
+def _loading() -> Iterator[None]:
+    """Hold Ctrl-C while a command imports the compiler's modules (as `dagc.__main__` does for this
+    one): raised in the middle of an import, it can land in one of importlib's callbacks, where Python
+    prints "Exception ignored … Traceback". Held, it is raised when they have loaded, in plain code."""
+    if _CAN_BLOCK:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        if _CAN_BLOCK:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def _jobs(args, err: Console) -> int:
+    """Worker processes: at most the CPUs this process may run on (more only adds overhead); 1 when
+    `--jobs` is not given."""
+    jobs = getattr(args, "jobs", None)
+    if jobs is None:
+        return 1
+    with _loading():
+        from ..search.search import cpu_count
+    cpus = cpu_count()
+    if jobs > cpus:
+        err.print(f"note: --jobs {jobs} lowered to {cpus}, the CPUs available", markup=False)
+        return cpus
+    return jobs
+
+
+def _exit_code(results: list[StrategyResult]) -> int:
+    """4 when a strategy could not be read (E0xx, E1xx: a misspelt axis or option is an input error
+    wherever it is found); 3 when a strategy is invalid; 1 when a requirement is not met or could
+    not be judged."""
+    with _loading():
+        from .printing import is_input_error
+    if any(is_input_error(d) for r in results for d in r.diagnostics):
+        return EXIT_INPUT
+    if any(not r.valid for r in results):
+        return EXIT_INVALID
+    if any(r.verdict.meets_requirements is not True and r.requirements for r in results):
+        return EXIT_REQUIREMENTS
+    return EXIT_OK
+
+
+def _search(plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: int = 1,
+            budget_s: float | None = None, timer=None, front: bool = True):
+    with _loading():
+        from ..search.search import search
+        from .printing import _Progress
+    progress = _Progress("searching strategies")
+    try:
+        return search(plan, objective=objective, top=top, jobs=jobs, progress=progress, budget_s=budget_s,
+                      timer=timer, front=front)
+    finally:
+        progress.close()
+
+
+CHECK_RESCORED = 5   # the search's best candidates that check/compile re-score exactly before judging
+
+
+def _with_objective(plan, args):
+    """The plan with `--objective` in place of its own `objective = …` (when given)."""
+    objective = getattr(args, "objective", None)
+    return plan.model_copy(update={"objective": objective, "objective_from": "from --objective"}) if objective else plan
+
+
+def _allowed(args) -> tuple[Path, ...]:
+    return tuple(Path(p) for p in (getattr(args, "allow_path", None) or ()))
+
+
+def _objective_picks(plan, found, jobs: int, budget_s: float | None, timer=None) -> dict:
+    with _loading():
+        from ..search.search import objective_picks
+        from .printing import _Progress
+    progress = _Progress("what each objective picks")
+    try:
+        return objective_picks(plan, found, top=CHECK_RESCORED, jobs=jobs,
+                               progress=progress, budget_s=budget_s, timer=timer)
+    finally:
+        progress.close()
+
+
+def _load(args, err: Console, picks: bool = False):
+    """The plan, its strategies checked and the search (None with --no-search); with `picks`, the
+    report's "what each objective would pick" too."""
+    with _loading():
+        from ..diagnostics import PlanError, Severity
+        from ..lang.load import STRATEGY_SOURCE, load_plan, parse_strategy
+        from ..schedule.timer import Timer
+        from ..verdict.check import check
+        from .printing import _render_diags
+    try:
+        plan = _with_objective(load_plan(args.plan, allow_paths=_allowed(args)), args)
+        # read before the search, which a bad --strategy would otherwise wait for
+        strategy = parse_strategy(args.strategy) if args.strategy is not None else None
+        jobs, budget = _jobs(args, err), getattr(args, "search_budget", None)
+        searching = not getattr(args, "no_search", True)
+        timer = Timer(plan) if searching else None      # the search's stage costs, kept for each objective's pick
+        # the Pareto front only for compile's pareto.svg: a verdict needs the best alone
+        found = _search(plan, plan.objective, top=CHECK_RESCORED, jobs=jobs, budget_s=budget,
+                        timer=timer, front=picks) if searching else None
+        by_objective = _objective_picks(plan, found, jobs, budget, timer) if picks and found is not None else None
+        results = check(plan, strategy, optimality=found, picks=by_objective)
+        return plan, results, found
+    except PlanError as exc:
+        if getattr(args, "format", "text") == "json":
+            print(json.dumps({"plan": args.plan, "valid": False,
+                              "diagnostics": [d.to_json() for d in exc.diagnostics]}, indent=2))
+        _render_diags(err, exc.diagnostics)
+        n = sum(1 for d in exc.diagnostics if d.severity is Severity.ERROR)
+        where = STRATEGY_SOURCE if all(d.span is not None and d.span.source.path == STRATEGY_SOURCE
+                                       for d in exc.diagnostics) else args.plan
+        err.print(f"error: {where}: {n} error{'' if n == 1 else 's'}; nothing was checked", markup=False)
+        return None, None, None
+
+
+def cmd_check(args) -> int:
+    with _loading():
+        from .print_check import _print_plan, _print_plan_diagnostics, _print_result, objective_text, plan_diagnostics
+        from .printing import _console, _print_reports, _render_diags, is_input_error
+    err = _console(sys.stderr)
+    plan, results, _ = _load(args, err)
+    if plan is None:
+        return EXIT_INPUT
+    args.decided = _exit_code(results)     # what a reader that stops early (`| head`) still gets
+    if args.format == "json":
+        _print_reports(results)
+        _render_diags(err, [d for r in results for d in r.diagnostics if is_input_error(d)])
+    else:
+        out = _console()
+        _print_plan(out, plan, args.plan, objective_text(plan))
+        _print_plan_diagnostics(out, plan_diagnostics(results))
+        for r in results:
+            _print_result(out, r, err)
+    return args.decided
+
+
+def cmd_compile(args) -> int:
+    with _loading():
+        from ..export.compile import CompileOptions, check_output_dir, compile_results, default_output_dir
+        from ..export.dot import Detail
+        from ..export.pareto import pareto_svg
+        from ..export.write import OutputError
+        from .print_check import _print_written, objective_text
+        from .printing import _console, _print_reports, _Progress, _render_diags, is_input_error
+    err = _console(sys.stderr)
+    if args.output:
+        try:                         # refused before the work, not after it (checked again when written)
+            check_output_dir(Path(args.output))
+        except OutputError as exc:
+            err.print(f"error: {exc}", markup=False)
+            return EXIT_OUTPUT
+    plan, results, found = _load(args, err, picks=True)
+    if plan is None:
+        return EXIT_INPUT
+    try:
+        out_dir = Path(args.output) if args.output else default_output_dir(plan.name)
+    except OutputError as exc:
+        err.print(f"error: {exc}", markup=False)
+        return EXIT_OUTPUT
+    pareto = None
+    if found is not None:
+        pareto = pareto_svg(found, f"{plan.name}: decode throughput per GPU vs TPOT",
+                            requirements=plan.requirements, **_own_points(results))
+    options = CompileOptions(graph_detail=Detail(args.graph_detail), all_ranks=args.all_ranks, gzip=args.gzip,
+                             dot_timeout_s=args.dot_timeout, pareto_svg=pareto)
+    progress = _Progress("writing strategies")
+    try:
+        written = compile_results(plan, results, out_dir, options, progress)
+    except OutputError as exc:
+        err.print(f"error: {exc}", markup=False)
+        return EXIT_OUTPUT
+    except OSError as exc:
+        err.print(f"error: cannot write to {out_dir}: {exc.strerror or exc}", markup=False)
+        return EXIT_OUTPUT
+    finally:
+        progress.close()
+    args.decided = _exit_code(results)     # what a reader that stops early (`| head`) still gets
+    if args.format == "json":
+        _print_reports(results)
+        _render_diags(err, [d for r in results for d in r.diagnostics if is_input_error(d)])
+    else:
+        out = _console()
+        if found is not None:
+            out.print(objective_text(plan), markup=False)
+        for w in written:
+            _print_written(out, err, w)
+    return args.decided
+
+
+def _own_points(results: list[StrategyResult]) -> dict:
+    """The plan's own strategies on the Pareto plot (`pareto_svg`'s `own`: name, TPOT, decode tokens/s
+    per GPU, correct) and those it cannot draw, with no figures (`unplotted`)."""
+    return {"own": [(r.decl.name or r.decl.text, r.metrics["tpot_s"], r.metrics["decode_tokens_per_s_per_gpu"],
+                     r.verdict.correct is not False) for r in results if r.metrics],
+            "unplotted": tuple(r.decl.name or r.decl.text for r in results if not r.metrics)}
+
+
+def cmd_search(args) -> int:
+    with _loading():
+        from ..diagnostics import PlanError
+        from ..export.compile import default_output_dir
+        from ..export.pareto import pareto_svg
+        from ..export.write import OutputError, write_text_atomic
+        from ..lang.fields import BATCH_LIMIT
+        from ..lang.load import load_plan
+        from ..verdict.check import check
+        from .print_search import _print_search, _print_search_warnings
+        from .printing import _console, _render_diags
+    err = _console(sys.stderr)
+    try:
+        plan = _with_objective(load_plan(args.plan, allow_paths=_allowed(args)), args)
+    except PlanError as exc:
+        _render_diags(err, exc.diagnostics)
+        return EXIT_INPUT
+    if args.vary == "batch" and not plan.workload.batch_max:
+        plan = plan.model_copy(update={"workload": plan.workload.model_copy(
+            update={"batch": BATCH_LIMIT, "batch_max": True})})
+    found = _search(plan, plan.objective, args.top, _jobs(args, err), args.budget)
+    own = _own_points(check(plan))
+    try:
+        svg_path = Path(args.svg) if args.svg else default_output_dir(plan.name) / "pareto.svg"
+        write_text_atomic(svg_path, pareto_svg(found, f"{plan.name}: decode throughput per GPU vs TPOT",
+                                               requirements=plan.requirements, **own))
+    except OutputError as exc:
+        err.print(f"error: {exc}", markup=False)
+        return EXIT_OUTPUT
+    except OSError as exc:
+        err.print(f"error: cannot write {svg_path}: {exc.strerror or exc}", markup=False)
+        return EXIT_OUTPUT
+    _print_search_warnings(err, found)
+    if args.format == "json":
+        print(json.dumps(found.to_json(args.top), indent=2, allow_nan=False))
+        return EXIT_OK
+    _print_search(_console(), found, args.top, svg_path, plan)
+    return EXIT_OK
+
+
+def cmd_schema(args) -> int:
+    with _loading():
+        from ..export.dag_json import dag_schema
+    print(json.dumps(dag_schema(), indent=2))
+    return EXIT_OK
+
+
+def cmd_explain(args) -> int:
+    # The rules' documentation as generated from their registry (dagc/data/explain.md): explaining a
+    # code loads no rule.
+    from .builtin_text import explain_texts
+    texts = explain_texts()
+    text = texts.get(args.code.upper())
+    if text is None:
+        from ..diagnostics import printable
+        print(f"error: unknown code `{printable(args.code)[:40]}`; known codes: {', '.join(texts)}",
+              file=sys.stderr)
+        return EXIT_USAGE
+    print(text)
+    return EXIT_OK
+
+
+def cmd_presets(args) -> int:
+    with _loading():
+        from .builtin_text import preset_tables
+        from .print_presets import _print_presets
+        from .printing import _console
+    _print_presets(_console(), *preset_tables())
+    return EXIT_OK

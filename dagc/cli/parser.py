@@ -1,0 +1,153 @@
+"""The `dagc` command's arguments: `build_parser()`, the parser of every subcommand with its help,
+choices and checks of values; each subcommand's `func` runs it (`dagc.cli.commands`, `dagc.cli.launch`).
+
+Only what parsing the command line needs is imported: `dagc --version`, `--help`, `explain` and
+`presets` answer without loading the compiler (numpy, networkx, pydantic, lark).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Sequence
+
+from . import commands, launch as cli_launch
+
+# The choices of --objective and --graph-detail, written out so that the parser needs no compiler
+# module: `dagc.plan.plan.OBJECTIVES` and `dagc.export.dot.Detail` (tests/test_startup.py compares them).
+OBJECTIVES = ("tokens-per-gpu", "min-gpus", "ttft", "tpot", "throughput")
+GRAPH_DETAILS = ("summary", "layers", "full", "ranks")
+
+EPILOG = """\
+examples:
+  dagc compile examples/mixtral-8x7b-1node.moe            # writes out/mixtral-8x7b-1node/…
+  dagc check examples/mixtral-8x7b-1node.moe
+  dagc check plan.moe --format json
+  dagc check plan.moe --strategy "pp 2 < tp 4 ; ep 8 >"
+  dagc search examples/10b-moe-pp16-ep16-256gpu.moe --top 5
+  dagc explain E202
+  dagc presets
+  dagc schema > dag.schema.json
+
+exit codes:
+  0 valid and requirements met   1 a requirement not met or not judged   2 usage error
+  3 plan invalid (rule errors)   4 input or syntax error   5 outputs not written
+  130 interrupted
+"""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"`{text[:40]}` is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"`{text[:40]}` is not a number of seconds") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds above 0, not {text[:40]}")
+    return value
+
+
+JOBS_HELP = ("processes for the strategy search (at most the CPUs available; default 1: one process prices each "
+             "stage once for every candidate, which on two cores is faster than two)")
+
+
+class _Version(argparse.Action):
+    """`--version`: the installed version, read (importlib.metadata) only when asked for."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS,
+                 default: str = argparse.SUPPRESS, help: str | None = None) -> None:
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        from .. import __version__
+        print(f"dagc {__version__}")
+        parser.exit()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="dagc", description="Check and compile parallel deployment strategies "
+                                "of Mixture-of-Experts models.", epilog=EPILOG,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action=_Version, help="show program's version number and exit")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    c = sub.add_parser("check", help="check a plan: legality, GPUs, memory, requirements",
+                       epilog="example: dagc check examples/mixtral-8x7b-1node.moe --format json",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    c.add_argument("plan", help="the .moe plan file")
+    c.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
+    c.add_argument("--strategy", metavar="EXPR", help='check this strategy instead of the plan\'s, e.g. "tp 4 ; ep 8"')
+    c.set_defaults(func=commands.cmd_check)
+    co = sub.add_parser("compile", help="check, build and schedule the DAG; write reports, dag.json, dag.svg, "
+                        "placement.svg and trace.json",
+                        epilog="example: dagc compile examples/10b-moe-pp16-ep16-256gpu.moe -o out/10b-moe",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    co.add_argument("plan", help="the .moe plan file")
+    co.add_argument("-o", "--output", metavar="DIR",
+                    help="output directory, made with its parents when missing (default out/<plan>)")
+    co.add_argument("--strategy", metavar="EXPR", help="compile this strategy instead of the plan's")
+    co.add_argument("--format", choices=("text", "json"), default="text",
+                    help="what to print: a summary (text) or the report objects (json)")
+    co.add_argument("--graph-detail", choices=GRAPH_DETAILS, default="summary",
+                    help="dag.svg detail: summary (one layer per stage expanded), layers, full, ranks")
+    co.add_argument("--all-ranks", action="store_true",
+                    help="trace every GPU (default: all up to 32 GPUs, else representative ranks)")
+    co.add_argument("--gzip", action="store_true", help="write trace.json.gz")
+    co.add_argument("--dot-timeout", type=_seconds, default=60.0, metavar="S",
+                    help="stop Graphviz after S seconds and keep dag.dot (default 60)")
+    co.set_defaults(func=commands.cmd_compile)
+    se = sub.add_parser("search", help="search every legal strategy on the plan's cluster and rank them",
+                        epilog="example: dagc search examples/10b-moe-pp16-ep16-256gpu.moe --top 5",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    se.add_argument("plan", help="the .moe plan file")
+    se.add_argument("--objective", choices=OBJECTIVES, default=None,
+                    help="what to optimise (default: the plan's `objective`, else decode output tokens/s per GPU), "
+                    "always subject to `require`")
+    se.add_argument("--top", type=_positive_int, default=10, metavar="N",
+                    help="how many candidates to show (default 10)")
+    se.add_argument("--format", choices=("text", "json"), default="text")
+    se.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
+                    help=JOBS_HELP)
+    se.add_argument("--svg", metavar="FILE", help="where to write the Pareto plot, its directory made with its parents "
+                    "when missing (default out/<plan>/pareto.svg)")
+    se.add_argument("--budget", type=_seconds, default=None, metavar="S",
+                    help="stop after S seconds (the candidates are visited best bound first; with --vary batch fewest "
+                    "GPUs first, under ttft, tpot and throughput most) (default: evaluate every candidate)")
+    se.add_argument("--vary", choices=("batch",), default=None,
+                    help="`batch`: compare every strategy at the largest batch it serves within memory and the "
+                    "require block (as `batch = max` in the plan)")
+    se.set_defaults(func=commands.cmd_search)
+    for p_ in (c, co):
+        p_.add_argument("--objective", choices=OBJECTIVES, default=None,
+                        help="what the optimal verdict optimises (default: the plan's `objective`, else "
+                        "tokens-per-gpu)")
+        p_.add_argument("--no-search", action="store_true",
+                        help="skip the strategy search (the optimal verdict is then not judged)")
+        p_.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
+                        help=JOBS_HELP)
+        p_.add_argument("--search-budget", type=_seconds, default=None, metavar="S",
+                        help="a time limit for the strategy search: past it the search stops, and the optimal "
+                        "verdict is 'no' only with a better strategy it found (saying the search stopped), else "
+                        "'not judged' (default: none — the search always covers its whole space, so the verdict "
+                        "is the same on every machine)")
+    for p_ in (c, co, se):
+        p_.add_argument("--allow-path", action="append", metavar="DIR", default=[],
+                        help="let `model from` read files under DIR too (default: only the plan's directory)")
+    sc = sub.add_parser("schema", help="print the JSON Schema of dag.json")
+    sc.set_defaults(func=commands.cmd_schema)
+    e = sub.add_parser("explain", help="print a rule's documentation with a bad and a fixed example",
+                       epilog="example: dagc explain E202")
+    e.add_argument("code", help="a rule code such as E202")
+    e.set_defaults(func=commands.cmd_explain)
+    pr = sub.add_parser("presets", help="list the built-in models, GPUs and kernel profiles")
+    pr.set_defaults(func=commands.cmd_presets)
+    cli_launch.add_parser(sub)
+    return p

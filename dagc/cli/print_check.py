@@ -1,0 +1,282 @@
+"""What `dagc check` and `dagc compile` print for each strategy: the plan, layout, memory, metrics,
+critical paths, requirements and verdicts (check), and the files written with each verdict (compile).
+
+Input: `StrategyResult`s (and compile's `Written`) and a rich console, made by `dagc.cli.printing`.
+Output: text and tables on the console; every string from the user passes through `_shown`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.table import Table
+
+from ..diagnostics import Diagnostic, Severity
+from ..units import Dimension, count_text, format_bytes, format_si
+from .printing import _add_row, _render_diags, _shown, is_input_error
+
+if TYPE_CHECKING:
+    from ..export.compile import Written
+    from ..plan.plan import Plan
+    from ..verdict.check import StrategyResult
+
+_WORD = {True: "yes", False: "no", None: "not judged"}
+
+
+# ---------------------------------------------------------------- dagc check
+
+def _print_plan(out: Console, plan: Plan, path: str, objective: str) -> None:
+    """The lines `dagc check` opens with: the plan's model, cluster and workload, and `objective`: what
+    its optimal verdicts optimise (`objective_text`)."""
+    from ..plan.params import active_params, total_params
+    m = plan.model
+    out.print(f"plan {path} · model {m.name} ({total_params(m) / 1e9:.1f} B params, "
+              f"{active_params(m) / 1e9:.1f} B active, {m.weights.value}) · cluster {plan.cluster.gpus} × "
+              f"{plan.cluster.gpu.name} ({plan.cluster.gpus_per_node} per node) · batch {plan.workload.batch_text} "
+              f"× ({plan.workload.prompt} + {plan.workload.generate}) tokens", markup=False)
+    out.print(objective, markup=False)
+    out.print()
+
+
+def objective_text(plan: Plan) -> str:
+    """What the optimal verdicts optimise and where that comes from: `--objective`, the plan's
+    `objective = …`, or the default (`Plan.objective_from`)."""
+    from ..verdict.optimal import optimal_means
+    return f"optimal means: {optimal_means(plan.objective, plan.objective_from, plan.objective)}"
+
+
+def plan_diagnostics(results: list[StrategyResult]) -> list[Diagnostic]:
+    """The diagnostics about the plan as a whole (plan-level rules such as N604): each strategy
+    carries them, the terminal shows them once."""
+    from ..rules import rule
+    seen: dict[tuple, Diagnostic] = {}
+    for r in results:
+        for d in r.diagnostics:
+            found = rule(d.code)
+            if found is not None and found.plan_level:
+                seen.setdefault((d.code, d.message, d.span and (d.span.line, d.span.column)), d)
+    return list(seen.values())
+
+
+def _print_plan_diagnostics(console: Console, diags: list[Diagnostic]) -> None:
+    if diags:
+        console.rule("the plan, for every strategy", style="bold")
+        _render_diags(console, diags)
+
+
+def _print_result(console: Console, r: StrategyResult, err: Console | None = None) -> None:
+    """One strategy of `dagc check`: layout, memory, metrics, requirements, diagnostics, verdict.
+
+    Plan-level diagnostics are left to `_print_plan_diagnostics`; input errors (E0xx, E1xx) go
+    to `err` when it is given, as those found while loading the plan do."""
+    from ..cost.cost_model import cost_basis_text
+    from ..rules import rule
+    title = f"strategy {r.decl.name + ' = ' if r.decl.name else ''}{r.decl.text}"
+    console.rule(_shown(title), style="bold")
+    if r.layout is not None:
+        _print_layout(console, r)
+        if r.memory is not None:
+            console.print(_memory_table(console, r))
+    if r.metrics:
+        console.print(_metrics_table(r))
+        if r.compiled is not None and r.compiled.metrics is not None:
+            _print_critical_paths(console, r.compiled.metrics, r.plan)
+        console.print(cost_basis_text(r.plan.cluster), markup=False)
+    if r.requirements:
+        console.print(_requirements_table(r))
+    own = [d for d in r.diagnostics if not ((found := rule(d.code)) is not None and found.plan_level)]
+    if err is not None:
+        _render_diags(err, [d for d in own if is_input_error(d)])
+        own = [d for d in own if not is_input_error(d)]
+    if own:
+        console.print()
+        _render_diags(console, own)
+    v = r.verdict
+    console.print(f"verdict: correct: {_WORD[v.correct]} · meets requirements: {_WORD[v.meets_requirements]} · "
+                  f"optimal: {_WORD[v.optimal]}", markup=False)
+    if r.optimality and r.optimality.get("note"):
+        console.print(f"  optimal? {r.optimality['note']}", markup=False)
+        _print_evidence(console, r)
+    elif r.optimality is None:
+        from ..verdict.optimal import NOT_SEARCHED
+        console.print(f"  optimal? {NOT_SEARCHED}", markup=False)
+    console.print()
+
+
+def _print_evidence(console: Console, r: StrategyResult) -> None:
+    """The better strategy's figures beside this one's, under the optimal verdict's note: what the
+    better one costs in the figures the objective does not read (a TTFT 20× longer, say)."""
+    ev = r.optimality or {}
+    best, own = ev.get("best_figures"), ev.get("own_figures")
+    if best is None or own is None or r.verdict.optimal is not False:      # optimal: no better one to show
+        return
+    from ..export.summary import metric_text
+    from ..plan.workload import RequirementKind
+    from ..verdict.verdict import near_text
+    for label, fig in (("the better one", best), ("this strategy", own)):
+        share = fig["memory_fraction"]
+        memory = "—" if share is None else near_text(r.plan, RequirementKind.MEMORY, share, f"{share * 100:.0f} %")
+        # in the unit of the plan's requirement on each, with the digits that tell a figure from its target
+        console.print(f"    {label + ':':15} {count_text(fig['gpus'], 'GPU')} · TTFT "
+                      f"{metric_text(r.plan, RequirementKind.TTFT, fig['ttft_s'])} · TPOT "
+                      f"{metric_text(r.plan, RequirementKind.TPOT, fig['tpot_s'])} · "
+                      f"{fig['decode_tokens_per_s_per_gpu']:,.1f} tokens/s per GPU · memory {memory}", markup=False)
+
+
+def _print_layout(console: Console, r: StrategyResult) -> None:
+    from ..export.summary import data_parallel_text
+    plan, lay = r.plan, r.layout
+    assert lay is not None, "a strategy with a layout"
+    experts = (f"ep {lay.ep} · etp {lay.etp}" if lay.expert_domain_written
+               else f"experts follow tp (etp {lay.etp})") if plan.model.has_experts else "dense model"
+    adp, edp = data_parallel_text(lay)
+    console.print(f"GPUs: {lay.gpus_used} used of {plan.cluster.gpus} available  "
+                  f"(dp {lay.dp} × pp {lay.pp} × stage group {lay.group_size})", markup=False)
+    if plan.workload.batch_max and plan.workload.batch_note:      # its batch, and what one more would break
+        console.print(plan.workload.batch_note, markup=False)
+    console.print(f"stage group: attention tp {lay.tp} · cp {lay.cp}{' · sp' if lay.sp else ''} · attention DP "
+                  f"{adp}  ;  {experts} · expert DP {edp}  ·  "
+                  f"{count_text(lay.microbatches, 'micro-batch', 'micro-batches')}",
+                  markup=False)
+
+
+def _memory_table(console: Console, r: StrategyResult) -> Table:
+    from ..export.markdown import gap_text, shown_stages
+    from ..plan.workload import RequirementKind
+    from ..verdict.verdict import near_text
+    plan, lay, mem = r.plan, r.layout, r.memory
+    assert lay is not None and mem is not None, "a strategy with a layout and its memory"
+    t = Table(title=_shown(f"per-rank memory by stage (GPU {plan.cluster.gpu.name}, "
+                           f"{format_bytes(plan.cluster.gpu.memory_bytes)})"),
+              title_justify="left")
+    for col in ("stage", "GPUs", "layers", "experts/GPU", "weights", "KV cache", "activations", "reserve", "total",
+                "use"):
+        t.add_column(col, justify="right" if col not in ("stage", "GPUs", "layers") else "left")
+    per_gpu = str(lay.experts_per_ep_rank) if plan.model.has_experts else "—"
+    for k in shown_stages(len(mem.stages)):
+        if k is None:
+            _add_row(t, "…", gap_text(len(mem.stages)), *[""] * 8)
+            continue
+        s = mem.stages[k]
+        ranks = lay.stage_ranks(0, s.stage)
+        layers = f"{s.layers[0]}–{s.layers[1] - 1}" if s.layers[1] > s.layers[0] else "none"
+        gpus = f"{ranks.start}–{ranks.stop - 1}" + (f" (+{count_text(lay.dp - 1, 'replica')})" if lay.dp > 1 else "")
+        _add_row(t, str(s.stage), gpus, layers, per_gpu, format_bytes(s.weights_bytes),
+                 format_bytes(s.kv_cache_bytes), format_bytes(s.activation_bytes), format_bytes(s.reserve_bytes),
+                 format_bytes(s.total_bytes),
+                 near_text(r.plan, RequirementKind.MEMORY, s.fraction, f"{s.fraction * 100:.1f} %"),
+                 style="red" if not s.fits and console.is_terminal else None)
+    return t
+
+
+# The metrics (docs/cost-model.md, "Schedule and metrics") by their human names; the keys stay those of report.json.
+METRIC_NAMES = (
+    ("ttft_s", "TTFT (time to first token)"),
+    ("tpot_s", "TPOT (time per output token)"),
+    ("prefill_tokens_per_s", "prefill throughput"),
+    ("decode_tokens_per_s", "decode throughput"),
+    ("throughput_tokens_per_s", "end-to-end throughput"),
+)
+
+
+def _tokens_per_s(v: float | None, per: str = "") -> str:
+    return "—" if v is None else f"{v:,.1f} tokens/s{per}" if abs(v) < 100 else f"{v:,.0f} tokens/s{per}"
+
+
+def _metrics_table(r: StrategyResult) -> Table:
+    """The metrics with their names and units; throughputs also per GPU."""
+    assert r.metrics, "a scheduled strategy"
+    gpus = r.layout.gpus_used if r.layout is not None else None
+    t = Table(title="metrics", title_justify="left")
+    t.add_column("metric")
+    t.add_column("value", justify="right")
+    t.add_column(f"per GPU (of {gpus})" if gpus else "per GPU", justify="right")
+    from ..plan.workload import RequirementKind as K
+    from ..verdict.verdict import near_text
+    for key, name in METRIC_NAMES:
+        v = r.metrics.get(key)
+        if key.endswith("_s") and not key.endswith("_per_s"):
+            kind = K.TTFT if key == "ttft_s" else K.TPOT
+            _add_row(t, name, near_text(r.plan, kind, v, format_si(v, Dimension.TIME)), "")
+        else:
+            _add_row(t, name, _tokens_per_s(v), _tokens_per_s(v / gpus, "/GPU") if v is not None and gpus else "—")
+    return t
+
+
+def _share(fraction: float) -> str:
+    """A part's share of a whole in whole percent; "< 1 %" for a part that is there but rounds to none."""
+    return "< 1 %" if 0 < fraction < 0.005 else f"{fraction * 100:.0f} %"
+
+
+def _print_critical_paths(console: Console, m, plan: Plan) -> None:
+    """The critical paths of prefill and decode by kind of work, and the pipeline bubble."""
+    from ..plan.workload import RequirementKind
+    from ..verdict.verdict import near_text
+    for phase, path in (("prefill", m.prefill_path), ("decode (2 steps)", m.decode_path)):
+        total = path.makespan_s or 1.0
+        parts = " · ".join(f"{name} {format_si(v, Dimension.TIME)} ({_share(v / total)})" for name, v in (
+            ("compute", path.compute_s), ("TP comm", path.tp_comm_s), ("EP comm", path.ep_comm_s),
+            ("PP comm", path.pp_comm_s), ("waiting", path.waiting_s)) if v > 0)
+        length = format_si(path.makespan_s, Dimension.TIME)
+        if phase == "prefill":                  # the prefill's path is the TTFT
+            length = near_text(plan, RequirementKind.TTFT, path.makespan_s, length)
+        console.print(f"critical path, {phase}: {length} = {parts}", markup=False)
+    console.print(f"pipeline bubble (prefill): {m.bubble_fraction * 100:.1f} % of stage time", markup=False)
+
+
+def _requirements_table(r: StrategyResult) -> Table:
+    from ..verdict.verdict import met_text
+    t = Table(title="requirements", title_justify="left")
+    for col in ("requirement", "value", "margin", "met"):
+        t.add_column(col)
+    unknown = "not computed: the strategy has errors" if r.verdict.correct is False else "not computed"
+    for q in r.requirements:
+        value = unknown if q.value is None else q.value_text()
+        margin = q.margin_percent()
+        _add_row(t, q.requirement.text, value, margin, met_text(q, r.verdict.correct, "NO"))
+    return t
+
+
+# ---------------------------------------------------------------- dagc compile
+
+def _print_written(out: Console, err: Console, w: Written) -> None:
+    """What `dagc compile` wrote for one strategy (or the side-by-side comparison), with its verdict."""
+    r = w.result
+    for warning in w.warnings:
+        err.print(f"warning: {warning}", markup=False)
+    if r is None:
+        out.print("side-by-side comparison:", markup=False)
+    else:
+        _print_compiled(out, err, r)
+    for f in w.files:
+        out.print(f"  wrote {f}", markup=False)
+
+
+def _print_compiled(out: Console, err: Console, r: StrategyResult) -> None:
+    v = r.verdict
+    label = f"{r.decl.name} = {r.decl.text}" if r.decl.name else r.decl.text
+    out.print(f"strategy {label}: correct {_WORD[v.correct]} · meets requirements "
+              f"{_WORD[v.meets_requirements]} · optimal {_WORD[v.optimal]}", markup=False)
+    if r.optimality and r.optimality.get("note"):
+        out.print(f"  optimal? {r.optimality['note']}", markup=False)
+        _print_evidence(out, r)
+    elif r.optimality is None:
+        from ..verdict.optimal import NOT_SEARCHED
+        out.print(f"  optimal? {NOT_SEARCHED}", markup=False)
+    if r.metrics:
+        from ..plan.workload import RequirementKind as K
+        from ..verdict.verdict import near_text
+        ttft, tpot = r.metrics["ttft_s"], r.metrics["tpot_s"]
+        out.print(f"  TTFT {near_text(r.plan, K.TTFT, ttft, format_si(ttft, Dimension.TIME))} · TPOT "
+                  f"{near_text(r.plan, K.TPOT, tpot, format_si(tpot, Dimension.TIME))} · decode "
+                  f"{_tokens_per_s(r.metrics['decode_tokens_per_s_per_gpu'], '/GPU')}", markup=False)
+    chosen = [d for d in r.diagnostics if d.code == "N605"]      # `batch = max`: the batch the figures are for
+    if chosen:
+        out.print(f"  {chosen[0].message}", markup=False)
+    for d in r.diagnostics:          # a line each; report.md shows them with their source and help
+        if d.severity is Severity.WARNING:
+            out.print(f"  warning[{d.code}]: {d.message}", markup=False)
+    errors = [d for d in r.diagnostics if d.is_error]
+    if errors:
+        _render_diags(err, errors)

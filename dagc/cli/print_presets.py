@@ -1,0 +1,73 @@
+"""What `dagc presets` prints: the built-in models, GPUs and kernel profiles as tables.
+
+Input: the rows of each table, as `dagc.cli.builtin_text` reads them from dagc/data/presets.json
+(without loading the compiler), and a rich console. Output: the tables on the console.
+`preset_rows` computes the same rows from the built-in data, which the data file is generated from.
+"""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from ..units import Dimension, format_bytes, format_si
+from .builtin_text import Rows
+from .printing import _add_row
+
+PRESET_COLUMNS: dict[str, tuple[str, ...]] = {
+    "model presets": ("preset", "layers", "hidden", "heads/kv", "vocab", "experts/top_k", "expert ffn", "params",
+                      "active"),
+    "GPU presets": ("preset", "memory", "16-bit", "fp8", "HBM", "intra-node", "kernel profile"),
+    'kernel profiles (cluster { kernels = "…" })': ("profile", "measured on", "software", "date",
+                                                    "per-kernel floor"),
+}
+
+
+def _print_presets(out: Console, *tables: Rows) -> None:
+    """The tables of `dagc presets`, one per title of PRESET_COLUMNS (rows from `preset_rows`)."""
+    for (title, columns), rows in zip(PRESET_COLUMNS.items(), tables, strict=True):
+        t = Table(title=title, title_justify="left")
+        for col in columns:
+            t.add_column(col)
+        for row in rows:
+            _add_row(t, *row)
+        out.print(t)
+
+
+def preset_rows() -> tuple[Rows, Rows, Rows]:
+    """The rows of `dagc presets` (models, GPUs, kernel profiles), computed from the built-in data.
+
+    `dagc presets` prints them from dagc/data/presets.json (`dagc.cli.builtin_text`), generated from this
+    function so that the command loads no compiler module; tests/test_startup.py keeps the two equal.
+    """
+    from ..kernels.kernels import builtin_profile, profile_names
+    from ..lang.model import model_from_preset
+    from ..plan.params import active_params, total_params
+    from ..plan.presets import GPU_PRESETS, MODEL_PRESETS
+    models = []
+    for name in MODEL_PRESETS:
+        m = model_from_preset(name)
+        heads = f"{m.heads} (MLA)" if m.attention.value == "mla" else f"{m.heads}/{m.kv_heads}"
+        models.append((name, str(m.layers), str(m.hidden), heads, str(m.vocab), f"{m.moe.experts}/{m.moe.top_k}",
+                       str(m.moe.ffn), f"{total_params(m) / 1e9:.1f} B", f"{active_params(m) / 1e9:.1f} B"))
+    gpus = [(g.name, format_bytes(g.memory_bytes), format_si(g.flops_16bit, Dimension.COMPUTE),
+             format_si(g.flops_8bit, Dimension.COMPUTE) if g.flops_8bit else "—",
+             format_si(g.hbm_bytes_per_s, Dimension.BANDWIDTH),
+             format_si(g.intra_node_bytes_per_s, Dimension.BANDWIDTH), _profile_of(g))
+            for g in GPU_PRESETS.values()]
+    profiles = []
+    for name in profile_names():
+        p = builtin_profile(name)
+        profiles.append((name, p.provenance.gpu, p.provenance.software, p.provenance.date,
+                         format_si(p.floor_s, Dimension.TIME)))
+    return tuple(models), tuple(gpus), tuple(profiles)
+
+
+def _profile_of(gpu) -> str:
+    """The profile a GPU preset's estimates use by default."""
+    from ..kernels.kernels import nearest_profile, profile_names
+    if gpu.name in profile_names():
+        return gpu.name
+    if gpu.compute_efficiency is not None:
+        return "— (constant efficiencies)"
+    return f"{nearest_profile(gpu).name}'s, at its peaks"

@@ -1,0 +1,112 @@
+"""What `dagc search` prints: the counts, the best candidates and the Pareto front as tables whose
+strategy cells never break, and the warnings of a partial search.
+
+Input: a `SearchResult` of `dagc.search.search`, its plan and a rich console. Output: text and
+tables on the console.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.measure import Measurement
+from rich.table import Table
+
+from ..units import Dimension, format_si
+from .printing import _add_row
+
+if TYPE_CHECKING:
+    from ..plan.plan import Plan
+    from ..search.search import SearchResult
+
+
+def _print_search_warnings(err: Console, found: SearchResult) -> None:
+    """What a partial search did not do."""
+    if not found.complete:
+        err.print(f"warning: the search stopped {found.stop_reason()}: {found.evaluated:,} of {found.total:,} "
+                  f"candidates evaluated ({found.order})", markup=False)
+    if found.skipped:
+        err.print(f"warning: the time budget left no time for: {', '.join(found.skipped)}", markup=False)
+
+
+def _strategy_table(title: str, columns: tuple[str, ...], rows: Sequence[Sequence[str]]) -> Table:
+    """A table whose cells never break: the `strategy` column above all, so that each strategy
+    can be pasted into `--strategy` or a plan as it stands. Headers wrap between words."""
+    t = Table(title=title, title_justify="left")
+    for k, col in enumerate(columns):
+        widest = max((len(row[k]) for row in rows), default=1)
+        words = max(len(w) for w in col.split())
+        left = col in ("strategy", "meets requirements", "binding requirement")
+        t.add_column(col, min_width=max(widest, words), overflow="fold", no_wrap=col == "strategy",
+                     justify="left" if left else "right")
+    for row in rows:
+        _add_row(t, *row)
+    return t
+
+
+def _print_table(out: Console, t: Table) -> None:
+    """A table at the console's width, or wider when its unbreakable cells need more (a terminal
+    then wraps the long lines whole rather than cutting a strategy's text)."""
+    need = Measurement.get(out, out.options, t).minimum
+    out.print(t, width=max(out.width, need))
+
+
+SEARCH_COLUMNS = ("#", "strategy", "GPUs", "memory used", "TTFT", "TPOT", "decode (tokens/s/GPU)",
+                  "meets requirements", "binding requirement")
+PARETO_COLUMNS = ("strategy", "GPUs", "TTFT", "TPOT", "decode (tokens/s/GPU)")
+
+
+def _print_search(out: Console, found: SearchResult, top: int, svg_path: Path, plan: Plan) -> None:
+    """`dagc search` as text: the counts, the best `top`, the Pareto front and where its plot is.
+
+    The strategy text carries its micro-batches and overlap (`… with microbatches 2 overlap
+    none`), so they have no columns of their own.
+    """
+    out.print(f"{found.counts_text()}; in "
+              f"{found.seconds:.2f} s ({found.evaluated / max(found.seconds, 1e-9):,.0f} per second); objective "
+              f"{found.objective}, subject to the plan's requirements", markup=False)
+    best = found.ranked[:top]
+    varied = any(c.batch is not None for c in best)       # `batch = max`: each at the largest batch it serves
+    # the figure the objective ranks by, to the digit that tells the rows apart
+    ttft, tpot = (3 if found.objective == "ttft" else 1), (3 if found.objective == "tpot" else 1)
+    from ..plan.workload import RequirementKind as K
+    from ..verdict.verdict import near_text
+
+    def shown(kind: K, value: float, text: str) -> str:
+        return near_text(plan, kind, value, text)          # beside a requirement's target: its digits
+
+    rows: list[tuple[str, ...]] = [(str(k), c.text, *((f"{c.batch:,}",) if varied else ()), str(c.gpus),
+             shown(K.MEMORY, c.memory_fraction, f"{c.memory_fraction * 100:.0f} %"),   # as `memory <= 80 %` reads it
+             shown(K.TTFT, c.metrics["ttft_s"], format_si(c.metrics["ttft_s"], Dimension.TIME, ttft)),
+             shown(K.TPOT, c.metrics["tpot_s"], format_si(c.metrics["tpot_s"], Dimension.TIME, tpot)),
+             f"{c.metrics['decode_tokens_per_s_per_gpu']:,.1f}", "yes" if c.meets_requirements else "no",
+             c.binding or "—") for k, c in enumerate(best, 1)]
+    columns = SEARCH_COLUMNS[:2] + (("batch (max)",) if varied else ()) + SEARCH_COLUMNS[2:]
+    if not any(c.binding for c in best):        # no requirement binds (none given): no column of dashes
+        rows, columns = [row[:-1] for row in rows], columns[:-1]
+    _print_table(out, _strategy_table(f"best {len(best)}", columns, rows))
+    if any(c.binding for c in best):
+        out.print("binding requirement: " + ("what one more request would break (memory, or a requirement)"
+                                             if varied else "the requirement with the least margin: of a candidate "
+                                             "that meets them all, the first to fail if things get worse; of one "
+                                             "that does not, the one it misses by the most"),
+                  markup=False)
+    front = sorted(found.pareto, key=lambda c: c.metrics["tpot_s"])[:20]
+    if not front:
+        out.print("Pareto front: empty — no candidate meets the requirements (their binding requirement is in the "
+                  "table above)", markup=False)
+        out.print(f"wrote {svg_path}", markup=False)
+        return
+    rows = [(c.text, *((f"{c.batch:,}",) if varied and c.batch is not None else ()), str(c.gpus),
+             format_si(c.metrics["ttft_s"], Dimension.TIME),
+             format_si(c.metrics["tpot_s"], Dimension.TIME), f"{c.metrics['decode_tokens_per_s_per_gpu']:,.1f}",
+             *((c.binding or "—",) if varied else ()))          # with `batch = max`: what one more request breaks
+            for c in front]
+    columns = (PARETO_COLUMNS[:1] + (("batch (max)",) if varied else ()) + PARETO_COLUMNS[1:]
+               + (("binding requirement",) if varied else ()))
+    _print_table(out, _strategy_table("Pareto front (meeting the requirements): decode tokens/s per GPU vs TPOT",
+                                      columns, rows))
+    out.print(f"wrote {svg_path}", markup=False)

@@ -1,0 +1,152 @@
+"""Durations of compute ops (SPEC 6.4): each kernel looked up in the kernel profile, or the roofline.
+
+Input: an `OpTemplate` and a `CostModel`. Output: per-rank seconds of each of the op's kernels.
+Compute ops take the sum of the kernels the op launches (`OpTemplate.kernels`), each looked up
+in the cluster's kernel profile at its shape (`dagc.kernels.kernels`: measured, interpolated, never
+below the per-kernel floor; eagerly launched prefill ops at least their launches at the measured
+eager launch time); a GPU without its own profile uses the nearest profiled GPU's
+efficiencies at its own peaks. `efficiency { compute, hbm }` written in the plan scales the
+measured speed (1.0: as measured; `hbm` for memory-bound kernels). A GPU preset defined by
+constant efficiencies and without a profile (`generic-400t`) keeps the roofline
+`max(flops / (peak · compute_eff), hbm_bytes / (hbm · hbm_eff))` (`compute_time_s`).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from ..ir.dag import Kernel, KernelClass, OpTemplate
+from ..plan.cluster import KernelTimes
+from ..plan.model import DType
+from .cost_model import CostModel
+
+__all__ = ["compute_time_s", "kernel_time_s", "kernel_seconds"]
+
+
+def compute_time_s(flops, hbm_bytes, peak_flops_per_s: float, hbm_bytes_per_s: float):
+    """Roofline time of a compute op (the bounds of `dagc.rules.bounds` and W506 use it).
+
+    Example:
+        >>> compute_time_s(2e12, 0.0, 1e15, 1e12)     # 2 TFLOP at 1 PFLOP/s
+        0.002
+    """
+    return np.maximum(np.asarray(flops) / peak_flops_per_s, np.asarray(hbm_bytes) / hbm_bytes_per_s) \
+        if isinstance(flops, np.ndarray) else max(flops / peak_flops_per_s, hbm_bytes / hbm_bytes_per_s)
+
+
+def kernel_time_s(k: Kernel, profile: KernelTimes, lower: bool = False) -> np.ndarray:
+    """Per-rank seconds of one kernel from the profile; 0 on ranks with nothing to do (a zero in its
+    shape). Ranks with the same shape are looked up once. `lower`: a lower bound of them
+    (`KernelTimes`' `lower`), non-decreasing in the shape."""
+    alike = _alike(k.shape)
+    if alike is not None:                                         # every rank alike (the usual case)
+        shape, one = alike
+        if not all(x > 0 for x in one):                           # no rows, bytes or width: no launch
+            return np.zeros(shape)
+        return np.full(shape, _uniform_seconds(profile, k.cls, k.dtype, k.memory_op, k.launches, one, lower))
+    coords = np.stack(np.broadcast_arrays(*(np.asarray(x, dtype=np.float64) for x in k.shape)))
+    size = coords[0].size
+    flat = coords.reshape(len(k.shape), size)
+    varies = ~(flat == flat[:, :1]).all(axis=1) if size else np.zeros(len(k.shape), dtype=bool)
+    active = (flat > 0).all(axis=0)
+    out = np.zeros(size)
+    if active.any():
+        shapes = flat[:, active]
+        if varies.sum() == 1:             # one coordinate differs between ranks: its distinct values
+            j = int(np.argmax(varies))
+            values, inverse = np.unique(shapes[j], return_inverse=True)
+            rows = np.repeat(shapes[:, :1].T, len(values), axis=0)
+            rows[:, j] = values
+        else:
+            rows, inverse = np.unique(shapes.T, axis=0, return_inverse=True)
+        t = _kernel_lookup(k, profile, [rows[:, j] for j in range(rows.shape[1])], lower)
+        out[active] = t[inverse.reshape(-1)]
+    return out.reshape(coords[0].shape)
+
+
+def _alike(coords: tuple) -> tuple[tuple[int, ...], tuple[float, ...]] | None:
+    """(the broadcast shape, each coordinate's one value) of a kernel shape whose every rank has the same
+    values, else None (also for no ranks), without broadcasting them together."""
+    values = _alike_values(coords)
+    if values is None:
+        return None
+    return np.broadcast_shapes(*(np.shape(x) for x in coords)), values
+
+
+def _alike_values(coords: tuple) -> tuple[float, ...] | None:
+    """Each coordinate's one value of a kernel shape whose every rank has the same values, else None
+    (also for no ranks)."""
+    values = []
+    for x in coords:
+        a = np.asarray(x, dtype=np.float64)
+        if a.ndim == 0:
+            values.append(float(a))
+            continue
+        if not a.size:
+            return None
+        v = a.flat[0]
+        if not (a == v).all():
+            return None
+        values.append(float(v))
+    return tuple(values)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _uniform_seconds(profile: KernelTimes, cls: KernelClass, dtype: DType, memory_op: str, launches: int,
+                     shape: tuple[float, ...], lower: bool = False) -> float:
+    """Seconds of one kernel at one shape (every rank alike): the search asks the same again and again."""
+    k = Kernel("", cls, (), dtype, memory_op, launches)
+    return float(_kernel_lookup(k, profile, [np.array([x]) for x in shape], lower)[0])
+
+
+def _kernel_lookup(k: Kernel, profile: KernelTimes, args: list[np.ndarray], lower: bool = False) -> np.ndarray:
+    """Seconds of kernel `k` at the shapes `args` (one vector per coordinate), at least its launches
+    at the per-kernel floor (`lower`: a lower bound of them)."""
+    match k.cls:
+        case KernelClass.GEMM:
+            t = profile.gemm_s(args[0], args[1], args[2], dtype=k.dtype, lower=lower)
+        case KernelClass.GROUPED_GEMM:
+            t = profile.grouped_gemm_s(args[0], np.maximum(args[1], 1e-9), args[2], args[3], dtype=k.dtype,
+                                       lower=lower)
+        case KernelClass.ATTN_PREFILL:
+            t = profile.attn_prefill_s(*args, lower=lower)
+        case KernelClass.ATTN_DECODE:
+            t = profile.attn_decode_s(*args, lower=lower)
+        case KernelClass.MLA_DECODE:
+            t = profile.mla_decode_s(*args, lower=lower)
+        case KernelClass.MEMORY:
+            t = profile.memory_s(args[0], op=k.memory_op, lower=lower)
+    return np.maximum(np.asarray(t, dtype=np.float64).reshape(-1), k.launches * profile.floor_s)
+
+
+def kernel_seconds(tpl: OpTemplate, cm: CostModel, lower: bool = False) -> tuple[np.ndarray, ...]:
+    """Per-rank seconds of each kernel of a compute op, scaled by the plan's efficiencies; empty for
+    communication and for the constant-efficiency roofline (no profile). `lower`: lower bounds of
+    them (`kernel_time_s`)."""
+    if tpl.kind.is_comm or cm.profile is None:
+        return ()
+    return tuple(kernel_time_s(k, cm.profile, lower) / (cm.hbm_efficiency if k.cls in _MEMORY_BOUND
+                                                         else cm.compute_efficiency)
+                 for k in tpl.kernels)
+
+
+def _alike_kernel_seconds(tpl: OpTemplate, cm: CostModel, lower: bool) -> list[float] | None:
+    """`kernel_seconds` of a compute template whose every kernel has the same shape on every rank, one
+    float per kernel; None when some kernel's ranks differ."""
+    profile = cm.profile
+    assert profile is not None
+    out = []
+    for k in tpl.kernels:
+        one = _alike_values(k.shape)
+        if one is None:
+            return None
+        t = _uniform_seconds(profile, k.cls, k.dtype, k.memory_op, k.launches, one, lower) \
+            if all(x > 0 for x in one) else 0.0
+        out.append(t / (cm.hbm_efficiency if k.cls in _MEMORY_BOUND else cm.compute_efficiency))
+    return out
+
+
+# Kernel classes that stream memory: `efficiency { hbm }` scales them, `compute` the others.
+_MEMORY_BOUND = frozenset({KernelClass.ATTN_DECODE, KernelClass.MLA_DECODE, KernelClass.MEMORY})

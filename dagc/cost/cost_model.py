@@ -1,0 +1,103 @@
+"""The cost model's constants (SPEC 6.4, 6.5) and what a plan's times rest on.
+
+Input: the plan's `Cluster`. Output: `CostModel`, the named constants every duration reads (the
+kernel profile or the constant-efficiency roofline, the GPU's peaks, the link bandwidths and
+latencies, the efficiencies), all overridable from the plan's `cluster` block
+(`CostModel.from_cluster`); and `cost_basis` / `cost_basis_text`, what the times rest on, for
+reports and the terminal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..kernels.kernels import KernelProfile, for_gpu, nearest_profile
+from ..plan.cluster import DEFAULT_HBM_EFFICIENCY, Cluster, KernelTimes, peak_flops
+from ..plan.model import DType
+
+__all__ = ["CostModel", "cost_basis", "cost_basis_text"]
+
+
+@dataclass(frozen=True)
+class CostModel:
+    """The named constants of the cost model, all overridable from the plan's cluster block."""
+
+    profile: KernelTimes | None     # None: the constant-efficiency roofline (a GPU defined by its efficiencies)
+    gpu_flops_16bit: float
+    gpu_flops_8bit: float | None
+    hbm_bytes_per_s: float
+    intra_node_bytes_per_s: float
+    inter_node_bytes_per_s: float
+    compute_efficiency: float       # with a profile: a scale of the measured speed (1.0: as measured)
+    hbm_efficiency: float           # with a profile: the same for memory-bound kernels
+    network_efficiency: float
+    intra_latency_s: float
+    inter_latency_s: float
+
+    @classmethod
+    def from_cluster(cls, c: Cluster) -> CostModel:
+        """The cluster's kernel profile (its GPU's own by default, else the nearest profiled GPU's at
+        this GPU's peaks); a GPU preset defined by constant efficiencies (`generic-400t`, the seed
+        reports' GPU) without a profile keeps the constant-efficiency roofline."""
+        eff, gpu = c.efficiency, c.gpu
+        if c.kernels is None and gpu.compute_efficiency is not None:
+            profile, compute, hbm = None, eff.compute or gpu.compute_efficiency, eff.hbm or gpu.hbm_efficiency
+        else:
+            profile = c.kernels if c.kernels is not None else for_gpu(nearest_profile(gpu), gpu)
+            compute, hbm = eff.compute or 1.0, eff.hbm or 1.0
+        return cls(profile=profile, gpu_flops_16bit=gpu.flops_16bit, gpu_flops_8bit=gpu.flops_8bit,
+                   hbm_bytes_per_s=gpu.hbm_bytes_per_s, intra_node_bytes_per_s=c.intra_node_bytes_per_s,
+                   inter_node_bytes_per_s=c.inter_node_bytes_per_s, compute_efficiency=compute,
+                   hbm_efficiency=hbm or DEFAULT_HBM_EFFICIENCY, network_efficiency=eff.network,
+                   intra_latency_s=c.latency.intra_s, inter_latency_s=c.latency.inter_s)
+
+    def peak_flops(self, dtype: DType) -> float:
+        return peak_flops(self.gpu_flops_16bit, self.gpu_flops_8bit, dtype)
+
+    def link(self, crosses_nodes: bool) -> tuple[float, float]:
+        """(effective bandwidth in bytes/s, latency in s) of a group's slowest link."""
+        if crosses_nodes:
+            return self.inter_node_bytes_per_s * self.network_efficiency, self.inter_latency_s
+        return self.intra_node_bytes_per_s * self.network_efficiency, self.intra_latency_s
+
+
+def cost_basis(cluster: Cluster) -> dict:
+    """What a plan's time estimates rest on, for reports: the kernel profile (name and provenance)
+    or the constant-efficiency roofline, and the efficiency scales.
+
+    Example:
+        >>> from dagc.plan.cluster import Cluster
+        >>> from dagc.plan.presets import GPU_PRESETS
+        >>> c = Cluster(gpus=8, gpu=GPU_PRESETS["a100-80g"], intra_node_bytes_per_s=300e9)
+        >>> cost_basis(c)["kernel_profile"]
+        'h100-sxm@a100-80g'
+    """
+    cm = CostModel.from_cluster(cluster)
+    p = cm.profile
+    if p is None:
+        return {"kernel_profile": None, "model": "roofline with constant efficiencies",
+                "compute_efficiency": cm.compute_efficiency, "hbm_efficiency": cm.hbm_efficiency,
+                "network_efficiency": cm.network_efficiency}
+    out: dict = {"kernel_profile": p.name, "model": "measured kernel profile (docs/cost-model.md)",
+                 "kernel_floor_s": p.floor_s, "eager_launch_s": p.eager_floor_s,
+                 "compute_scale": cm.compute_efficiency, "hbm_scale": cm.hbm_efficiency,
+                 "network_efficiency": cm.network_efficiency}
+    if isinstance(p, KernelProfile):
+        v = p.provenance
+        out["measured_on"] = {"gpu": v.gpu, "software": v.software, "date": v.date}
+    if p.name.partition("@")[0] != cluster.gpu.name:
+        why = "as the plan asks" if cluster.kernels is not None else f"the {cluster.gpu.name} has no profile of its own"
+        out["note"] = f"applied at the {cluster.gpu.name}'s peaks ({why})"
+    return out
+
+
+def cost_basis_text(cluster: Cluster) -> str:
+    """One sentence of `cost_basis` for report.md and the terminal."""
+    b = cost_basis(cluster)
+    if b["kernel_profile"] is None:
+        return (f"Times: the roofline at constant efficiencies (compute {b['compute_efficiency']:g}, "
+                f"HBM {b['hbm_efficiency']:g}) — this GPU has no measured kernel profile.")
+    m = b.get("measured_on")
+    where = f", measured on {m['gpu']} with {m['software']} ({m['date']})" if m else ""
+    borrowed = f"; {b['note']}" if "note" in b else ""
+    return f"Times: kernel profile `{b['kernel_profile']}`{where}{borrowed}."

@@ -1,0 +1,249 @@
+"""Syntax errors in words: a Lark parse error → one located E001 diagnostic.
+
+Input: the plan's `SourceFile` and Lark's `UnexpectedInput`. Output: a `Diagnostic` whose
+message names the culprit and what was expected, in words (a number, a quoted string), and
+whose hint says what most likely went wrong: a misspelt keyword, an unquoted name, an
+unclosed block, a word after a field's value. `dagc.lang.parse.parse` calls it when a plan
+fails to parse; its nesting limit counts the brackets that `scope_marks` finds.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterator
+
+from lark import Token
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from ..diagnostics import Diagnostic, Severity
+from ..source import SourceFile
+from .fields import STRATEGY_OPTIONS, nearest
+
+__all__ = ["scope_marks", "syntax_diagnostic"]
+
+# What a terminal means, in words, for "expected …" messages (a keyword's word is itself: `model`).
+_TERMINAL_WORDS = {
+    "NAME": "a name", "QUANTITY": "a number", "NUMBER": "a number", "STRING": 'a quoted string',
+    "CMP": "a comparison (<=, >=)", "LBRACE": "`{`", "RBRACE": "`}`", "EQUAL": "`=`",
+    "LESSTHAN": "`<`", "MORETHAN": "`>`", "SEMICOLON": "`;`", "LSQB": "`[`", "RSQB": "`]`",
+    "COMMA": "`,`", "$END": "the end of the file", "MODEL": "`model`", "CLUSTER": "`cluster`",
+    "WORKLOAD": "`workload`", "REQUIRE": "`require`", "STRATEGY": "`strategy`", "GPU": "`gpu`",
+    "PRESET": "`preset`", "FROM": "`from`",
+}
+
+
+def _word(terminal: str) -> str:
+    return _TERMINAL_WORDS.get(terminal, f"`{terminal.lower()}`")
+
+
+def _keywords(expected: set[str]) -> list[str]:
+    """The keywords among the `expected` terminals: those whose word is their own name."""
+    return [t.lower() for t in expected if not t.startswith("__") and _word(t) == f"`{t.lower()}`"]
+
+
+def _expected_words(expected: set[str] | frozenset[str]) -> str:
+    words = sorted({_word(t) for t in expected if not t.startswith("__")})
+    if not words:
+        return ""
+    if len(words) == 1:
+        return words[0]
+    return ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the plan") -> Diagnostic:
+    """E001 for `exc`; `what` names the text (the plan, or a strategy given with --strategy)."""
+    if isinstance(exc, UnexpectedToken) and exc.token.type == "$END":
+        exc = UnexpectedEOF(exc.expected)
+    if isinstance(exc, (UnexpectedEOF, UnexpectedToken)) and (extra := _extra_word(src, exc)) is not None:
+        return extra
+    if isinstance(exc, UnexpectedEOF):
+        end = len(src.text.rstrip()) or 0
+        expected = _expected_words(set(exc.expected))
+        hint = "close every `{` with `}` and every `<` with `>`" if {"RBRACE", "MORETHAN"} & set(exc.expected) else None
+        if hint is None and src.text.rstrip().endswith(";"):
+            hint = "the domain after `;` needs its axes, e.g. `tp 4 ; ep 8`"
+        if hint is None and src.text.rstrip().endswith("<"):
+            hint = "`<` opens the scope of dp or pp: write what runs inside it and close it, e.g. `pp 4 < tp 2 >`"
+        if hint is None:
+            hint = f"{what} stops before it is complete; docs/language.md describes what comes here"
+        return Diagnostic("E001", Severity.ERROR, f"{what} ends too early; expected {expected}",
+                          src.span(max(0, end - 1), max(1, end)), hint)
+    if isinstance(exc, UnexpectedCharacters):
+        # lark annotates `pos_in_stream` as None on the base class; the lexer always sets an int here
+        pos: int = exc.pos_in_stream  # type: ignore[assignment]
+        ch = src.text[pos] if pos < len(src.text) else "?"
+        line_rest = src.text[pos + 1:].split("\n", 1)[0]
+        if ch == '"' and '"' not in line_rest and "STRING" in (exc.allowed or set()):   # a string is one line
+            rest = line_rest.strip()
+            hint = f'close it on the same line: "{_short(rest)}"' if rest else 'a string is written "…" on one line'
+            return Diagnostic("E001", Severity.ERROR, "unterminated string: the `\"` opened here is not closed on "
+                              "its line", src.span(pos), hint)
+        shown = ch if ch.isprintable() else f"U+{ord(ch):04X}"
+        expected = _expected_words(exc.allowed or set())
+        msg = f"unexpected character `{shown}`" + (f"; expected {expected}" if expected else "")
+        hint = _hint_for_char(ch, exc.allowed or set())
+        return Diagnostic("E001", Severity.ERROR, msg, src.span(pos), hint)
+    if isinstance(exc, UnexpectedToken):
+        tok: Token = exc.token
+        start = tok.start_pos if tok.start_pos is not None else 0
+        end = tok.end_pos if tok.end_pos is not None else start + 1
+        glued = _glued_keyword(src.text, start)
+        if glued is not None and tok.type == "NAME":     # `presett`: the lexer read `preset`, then `t`
+            word = src.text[glued:end]
+            return Diagnostic("E001", Severity.ERROR, f"unexpected `{_short(word)}`", src.span(glued, end),
+                              f"did you mean `{src.text[glued:start]}`?")
+        expected = _expected_words(exc.accepts or exc.expected)
+        hint = _hint_for_token(tok, exc.accepts or exc.expected)
+        opened = _unclosed_block(src.text, end)
+        if opened is not None:
+            hint = (f"the `{{` on line {src.span(opened).line} is not closed: close its block with `}}` where it "
+                    "ends (blocks do not nest, except a model's `moe` and `mla` and a cluster's `gpu`)")
+        return Diagnostic("E001", Severity.ERROR, f"unexpected `{_short(str(tok))}`; expected {expected}",
+                          src.span(start, end), hint)
+    return Diagnostic("E001", Severity.ERROR, "syntax error", src.whole(),  # pragma: no cover
+                      "docs/language.md describes the plan language")
+
+
+def scope_marks(text: str) -> Iterator[tuple[int, str]]:
+    """Each `<`, `{`, `>` and `}` that opens or closes a scope, with where it stands: not in a comment
+    or a string, nor part of a comparison (`<=`, `>=`)."""
+    in_comment = in_string = False
+    for i, ch in enumerate(text):
+        if in_comment:
+            in_comment = ch != "\n"
+        elif in_string:
+            in_string = ch not in '"\n'
+        elif ch == "#":
+            in_comment = True
+        elif ch == '"':
+            in_string = True
+        elif ch in "<{" and text[i + 1 : i + 2] != "=":
+            yield i, ch
+        elif ch in ">}" and text[i + 1 : i + 2] != "=" and text[i - 1 : i] not in ("<", ">", "="):
+            yield i, ch
+
+
+def _glued_keyword(text: str, start: int) -> int | None:
+    """Where the word that a token at `start` continues begins, when the token is glued to the word
+    before it (a keyword the lexer matched as a prefix of a longer, misspelt word); else None."""
+    begin = start
+    while begin > 0 and (text[begin - 1].isalnum() or text[begin - 1] in "_-"):
+        begin -= 1
+    return begin if begin < start and text[begin].isalpha() else None
+
+
+def _extra_word(src: SourceFile, exc: UnexpectedEOF | UnexpectedToken) -> Diagnostic | None:
+    """E001 at a word that follows a value it does not belong to — a field's (`batch = max max`) or
+    an execution option's (`with overlap microbatch none`) — which the parser took for the next
+    field's or option's name, stumbling only on what comes after it (the next line, the end): None
+    when the error is not of that kind."""
+    at = len(src.text) if isinstance(exc, UnexpectedEOF) else (exc.token.start_pos or 0)
+    stray = _stray_option_word(src, at)
+    if stray is not None or not isinstance(exc, UnexpectedToken):
+        return stray
+    if "EQUAL" in (exc.accepts or exc.expected):        # a word after the value, read as the next field's name
+        found = _TRAILING_WORD.search(src.text, 0, at)
+        where = None if found is None else (found.start("extra"), found.end("extra"))
+    elif exc.token.type in ("QUANTITY", "NUMBER", "STRING"):     # a second value itself: `batch = 32 32`
+        found = _VALUE_BEFORE.search(src.text, 0, at)
+        where = None if found is None else (at, exc.token.end_pos or at + 1)
+    else:
+        return None
+    if found is None or where is None:
+        return None
+    extra, field = src.text[where[0]:where[1]], f"{found['name']} = {_short(found['value'])}"
+    return Diagnostic("E001", Severity.ERROR, f"unexpected `{_short(extra)}` after `{field}`; a field takes one value",
+                      src.span(*where), "remove it: a field is `name = value`, and the next field starts with its own "
+                      "name")
+
+
+def _stray_option_word(src: SourceFile, at: int) -> Diagnostic | None:
+    """E001 for a word after an execution option's value (`with overlap microbatch none`), which the
+    parser reads as the name of one more option and stumbles on what follows — the end, or the next
+    line: the `with` clause on the line of `at` (where the parser stopped) or the line before it,
+    whose words pair as known options and their values but for one last word."""
+    text = src.text[:at]
+    lines = text.split("\n")
+    offsets = list(itertools.accumulate((len(line) + 1 for line in lines), initial=0))
+    worded = [i for i, line in enumerate(lines) if line.split("#")[0].strip()]    # not blank, not only a comment
+    start = offsets[worded[-2]] if len(worded) > 1 else 0           # the last two such lines
+    clauses = list(re.finditer(r"^[^#\n]*?\bwith\b(?P<rest>[^\n#]*)", text[start:], re.MULTILINE))   # not in a comment
+    if not clauses:
+        return None
+    clause = clauses[-1]
+    words = list(re.finditer(r"\S+", clause["rest"]))
+    names, last = [w.group() for w in words[0:-1:2]], words[-1] if words else None
+    if last is None or len(words) < 3 or len(words) % 2 == 0 or any(n not in STRATEGY_OPTIONS for n in names) \
+            or last.group() in STRATEGY_OPTIONS:
+        return None
+    where = start + clause.start("rest") + last.start()
+    option = f"{words[-3].group()} {words[-2].group()}"
+    return Diagnostic("E001", Severity.ERROR,
+                      f"unexpected `{_short(last.group())}` after `{_short(option)}`; an option takes one value",
+                      src.span(where, where + len(last.group())),
+                      "remove it: options are written `with microbatches 2 overlap microbatch`, a name and one value "
+                      "each")
+
+
+# A field's value followed by one more word, up to the token the parser stumbled on (comments and
+# blank lines between): the parser took the word for the name of the next field.
+_FIELD_VALUE = (r'(?P<name>[A-Za-z_][\w.-]*)[ \t]*=[ \t]*'
+                r'(?P<value>"[^"\n]*"|[^\s{}=#"]+(?:[ \t]+[A-Za-z%][A-Za-z0-9%]*(?:/[A-Za-z]+)*)?)[ \t]+')
+_TRAILING_WORD = re.compile(_FIELD_VALUE + r'(?P<extra>[A-Za-z_][\w.-]*)(?:\s|#[^\n]*)*\Z')
+# … and a field's value right before the token the parser stumbled on, on its line.
+_VALUE_BEFORE = re.compile(_FIELD_VALUE + r'\Z')
+
+
+def _short(text: str) -> str:
+    text = text.replace("\n", " ")
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _hint_for_char(ch: str, allowed: set[str]) -> str:
+    if ch == "'":
+        return 'strings use double quotes: "mixtral-8x7b"'
+    if ch == ":":
+        return "fields are written `name = value`"
+    if "STRING" in allowed:
+        return 'names of presets and files are quoted: preset "h100-sxm"'
+    return "remove it; docs/language.md describes what may stand here"
+
+
+_STATEMENTS = ("model", "cluster", "workload", "require", "strategy", "objective")   # what opens a plan's lines
+_STATEMENT_LINE = re.compile(rf"^[ \t]*(?:{'|'.join(_STATEMENTS)})\b", re.MULTILINE)
+
+
+def _unclosed_block(text: str, end: int) -> int | None:
+    """Where the outermost `{` still open at `end` (`scope_marks`) stands when a line after it, up to
+    `end`, opens a statement (`require {` read as a field of an unclosed `workload`): blocks hold no
+    statements, so that `{` lacks its `}`. None otherwise."""
+    opened: list[int] = []
+    for i, ch in scope_marks(text[:end]):
+        if ch == "{":
+            opened.append(i)
+        elif ch == "}" and opened:
+            opened.pop()
+    return next((i for i in opened if _STATEMENT_LINE.search(text, i + 1, end)), None)
+
+
+def _hint_for_token(tok: Token, expected: set[str]) -> str:
+    keywords = _keywords(expected)
+    near = nearest(str(tok), keywords) if tok.type == "NAME" and keywords else None
+    if near is not None and near != str(tok).lower():
+        return f"did you mean `{near}`?"                 # a misspelt keyword, e.g. `presset`, `workloda`
+    if "STRING" in expected and tok.type == "NAME":
+        return f'quote it: "{tok}"'
+    if "EQUAL" in expected and tok.type in ("QUANTITY", "NAME", "STRING"):
+        return "fields are written `name = value`"
+    if tok.type == "QUANTITY" and "NAME" in expected:
+        return "a strategy axis is a name followed by its degree, e.g. `tp 4`"
+    if "CMP" in expected:
+        return "requirements are written `ttft <= 10 s`"
+    if tok.type in ("MORETHAN", "LESSTHAN"):
+        return "`<` opens the scope of dp or pp and `>` closes it: `pp 4 < tp 2 >`"
+    if tok.type == "SEMICOLON":
+        return "a `;` has axes on both sides, the attention axes then the expert axes (`tp 4 ; ep 8`): remove this one"
+    if tok.type == "LBRACE":
+        return "`{ … }` opens the blocks `model`, `cluster`, `workload` and `require`; a strategy is axes and degrees"
+    return "docs/language.md describes what may stand here"

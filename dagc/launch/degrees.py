@@ -1,0 +1,205 @@
+"""`dagc launch`'s view of a resolved strategy: its degrees as the engines see them, and the nodes
+and GPUs each whole-model replica occupies.
+
+Input: a `Plan`, a `Strategy` and its `Layout` (resolved here when not given). Output: `Degrees` —
+the layout's degrees (the `Layout` derives each of them; `Degrees` reads them from it) with the
+model's layers and the workload's overlap — and from them the nodes of each stage in dagc's rank
+order (`dagc_stage_nodes`, which each engine table compares with its engine's own) and one
+`Placement` per replica (`placements`: one server per replica, as every engine runs whole-model
+replicas as separate servers behind a load balancer).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..layout.layout import Layout, resolve
+from ..plan.plan import Plan
+from ..plan.strategy import Strategy
+from ..plan.workload import Overlap
+
+__all__ = ["BASE_PORT", "MAX_LISTED_NODES", "Degrees", "Placement", "dagc_stage_nodes", "degrees", "placements"]
+
+BASE_PORT = 8000            # the HTTP port of the first server on a node; the next server on it takes 8001, …
+MAX_LISTED_NODES = 32       # nodes of one replica whose commands a `Launch` holds; the rest follow the pattern
+
+
+@dataclass(frozen=True)
+class Degrees:
+    """A strategy's degrees as the engines see them: per stage, attention `tp × cp × adp` and experts
+    `etp × ep × edp` over the same `group` GPUs; `dp` whole replicas of `pp` stages. Every degree is
+    the layout's; the model and the workload add what the layout does not hold."""
+
+    layout: Layout
+    has_experts: bool
+    dense_layers: int
+    layers: int
+    overlap: Overlap
+
+    @property
+    def dp(self) -> int:
+        return self.layout.dp
+
+    @property
+    def pp(self) -> int:
+        return self.layout.pp
+
+    @property
+    def group(self) -> int:
+        return self.layout.group_size
+
+    @property
+    def tp(self) -> int:
+        return self.layout.tp
+
+    @property
+    def cp(self) -> int:
+        return self.layout.cp
+
+    @property
+    def sp(self) -> bool:
+        return self.layout.sp
+
+    @property
+    def adp(self) -> int:
+        return self.layout.adp
+
+    @property
+    def ep(self) -> int:
+        return self.layout.ep
+
+    @property
+    def etp(self) -> int:
+        return self.layout.etp
+
+    @property
+    def edp(self) -> int:
+        return self.layout.edp
+
+    @property
+    def split(self) -> tuple[int, ...]:
+        return self.layout.layers_per_stage
+
+    @property
+    def split_explicit(self) -> bool:
+        return self.layout.split_is_explicit
+
+    @property
+    def gpus_per_node(self) -> int:
+        return self.layout.gpus_per_node
+
+    @property
+    def microbatches(self) -> int:
+        """Scheduled by dagc (what its figures are for)."""
+        return self.layout.microbatches
+
+    @property
+    def replica_gpus(self) -> int:
+        return self.pp * self.group
+
+    @property
+    def gpus(self) -> int:
+        return self.layout.gpus_used
+
+
+def degrees(plan: Plan, strategy: Strategy, layout: Layout | None = None) -> Degrees:
+    """The engine-neutral degrees of a strategy, resolved into its layout when `layout` is not given.
+
+    Example:
+        >>> from dagc.lang.load import load_plan_text
+        >>> from dagc.verdict.check import check
+        >>> p = load_plan_text('model preset "mixtral-8x7b" cluster { gpus = 32 gpu preset "h100-sxm" } '
+        ...                    'workload { batch = 8 prompt = 512 generate = 64 } strategy pp 4 < tp 2 ; ep 8 >')
+        >>> d = degrees(p, check(p)[0].strategy)
+        >>> d.dp, d.pp, d.group, d.tp, d.adp, d.ep, d.etp, d.edp, d.split
+        (1, 4, 8, 2, 4, 8, 1, 1, (8, 8, 8, 8))
+    """
+    model, workload = plan.model, strategy.workload_for(plan.workload)
+    if layout is None:
+        layout = resolve(model, plan.cluster, workload, strategy)
+    return Degrees(layout=layout, has_experts=model.has_experts,
+                   dense_layers=model.dense_layer_count if model.has_experts else 0, layers=model.layers,
+                   overlap=workload.overlap)
+
+
+def dagc_stage_nodes(d: Degrees) -> tuple[frozenset[int], ...]:
+    """The nodes of each stage's GPUs in dagc's rank order, relative to the replica's first node:
+    stage s holds the replica's ranks s·G … s·G + G − 1 (a replica inside one node: node 0).
+
+    Example:
+        >>> from dagc.lang.load import load_plan_text
+        >>> from dagc.verdict.check import check
+        >>> p = load_plan_text('model preset "mixtral-8x7b" cluster { gpus = 32 gpu preset "h100-sxm" } '
+        ...                    'workload { batch = 8 prompt = 512 generate = 64 } strategy pp 4 < tp 2 ; ep 8 >')
+        >>> d = degrees(p, check(p)[0].strategy)
+        >>> [sorted(n) for n in dagc_stage_nodes(d)]
+        [[0], [1], [2], [3]]
+    """
+    g, gpn = d.group, d.gpus_per_node
+    if d.replica_gpus <= gpn:
+        return (frozenset({0}),) * d.pp
+    return tuple(frozenset(range(s * g // gpn, (s * g + g - 1) // gpn + 1)) for s in range(d.pp))
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where one whole-model replica runs: its nodes, the local GPUs it uses on each, its HTTP port."""
+
+    replica: int
+    nodes: range
+    gpus: range
+    port: int
+    shares_node: bool = False      # other replicas run on its node: it is given its GPUs by CUDA_VISIBLE_DEVICES
+
+    @property
+    def head(self) -> int:
+        return self.nodes[0]
+
+    @property
+    def listed_nodes(self) -> range:
+        """The nodes whose commands are written out (at most MAX_LISTED_NODES)."""
+        return self.nodes[:MAX_LISTED_NODES]
+
+    @property
+    def whole_nodes(self) -> bool:
+        """Whether the replica has its nodes to itself (no CUDA_VISIBLE_DEVICES needed)."""
+        return not self.shares_node
+
+
+def _straddles(n: int, per_node: int, dp: int) -> bool:
+    """Whether a replica of n GPUs (of dp, placed one after another) spans part of a node: larger
+    than a node and not whole nodes, or smaller and crossing a node boundary. The offsets of the
+    replicas in a node repeat with a period of at most `per_node` replicas."""
+    if n > per_node:
+        return n % per_node != 0
+    return any((r * n) % per_node + n > per_node for r in range(min(dp, per_node)))
+
+
+def placements(d: Degrees, limit: int | None = None) -> list[Placement] | None:
+    """One placement per replica (the first `limit`) in dagc's rank order (replica r holds ranks
+    r·pp·G …), or None when a replica would straddle nodes unevenly (E701).
+
+    Example:
+        >>> from dagc.lang.load import load_plan_text
+        >>> from dagc.verdict.check import check
+        >>> p = load_plan_text('model preset "mixtral-8x7b" cluster { gpus = 8 gpu preset "h100-sxm" } '
+        ...                    'workload { batch = 8 prompt = 512 generate = 64 } strategy dp 2 < tp 4 >')
+        >>> d = degrees(p, check(p)[0].strategy)
+        >>> d.dp, d.pp, d.group, d.tp, d.ep, d.etp
+        (2, 1, 4, 4, 1, 4)
+        >>> [(tuple(p.nodes), tuple(p.gpus), p.port) for p in placements(d)]
+        [((0,), (0, 1, 2, 3), 8000), ((0,), (4, 5, 6, 7), 8001)]
+    """
+    n, per_node = d.replica_gpus, d.gpus_per_node
+    if _straddles(n, per_node, d.dp):
+        return None
+    out = []
+    for r in range(d.dp if limit is None else min(d.dp, limit)):
+        start = r * n
+        node, first = divmod(start, per_node)
+        if n <= per_node:
+            out.append(Placement(r, range(node, node + 1), range(first, first + n), BASE_PORT + first // n,
+                                 shares_node=n < per_node and d.dp > 1))
+        else:
+            out.append(Placement(r, range(node, node + n // per_node), range(per_node), BASE_PORT))
+    return out

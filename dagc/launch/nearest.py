@@ -1,0 +1,100 @@
+"""The nearest strategy an engine can run, for a strategy it refuses: same GPUs, the fewest degrees
+changed the least, with dagc's own figures for it.
+
+Input: a `Plan`, a valid `Strategy` and its `Layout`, and an engine's table (`EngineTable`).
+Output: a `Nearest` — the strategy as text `--strategy` accepts, its metrics and (with
+`batch = max`) its batch — or None when no strategy on the same GPUs is both valid and expressible.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from ..layout.layout import Layout
+from ..plan.plan import Plan
+from ..plan.strategy import Strategy
+from ..plan.workload import Overlap
+from ..search.space import strategy_text
+from ..verdict.check import check
+from .degrees import Degrees, degrees
+from .launch import EngineTable, refusals_of
+
+__all__ = ["NEAREST_TRIES", "Nearest", "nearest"]
+
+NEAREST_TRIES = 8           # candidates `check`ed, nearest first, before giving up on a nearest strategy
+
+
+@dataclass(frozen=True)
+class Nearest:
+    """A strategy the engine can run, as text `--strategy` accepts, with dagc's figures for it."""
+
+    text: str
+    metrics: dict
+    batch: int | None = None       # with `batch = max`: the batch its figures are for (its own largest)
+
+
+def _divisors(n: int) -> list[int]:
+    return [k for k in range(1, n + 1) if n % k == 0]
+
+
+def _experts(d: Degrees) -> Iterator[tuple[int, int] | None]:
+    yield None
+    if d.has_experts:
+        for ep in _divisors(d.group):
+            for etp in _divisors(d.group // ep):
+                yield ep, etp
+
+
+def _candidates(plan: Plan, strategy: Strategy, d: Degrees, refused: Sequence[str]) -> Iterator[Strategy]:
+    split = None if "split" in refused else strategy.pp_split
+    overlap = Overlap.NONE if "overlap" in refused else strategy.overlap
+    for tp in _divisors(d.group):
+        for cp in _divisors(d.group // tp):
+            for expert in _experts(d):
+                text = strategy_text(d.dp, d.pp, split, tp, cp, strategy.sp and tp > 1, expert)
+                yield Strategy(text=text, dp=d.dp, pp=d.pp, pp_split=split, tp=tp, cp=cp, sp=strategy.sp and tp > 1,
+                               ep=expert[0] if expert else None, etp=expert[1] if expert else None,
+                               microbatches=strategy.microbatches, overlap=overlap)
+
+
+def _distance(a: Degrees, b: Degrees) -> float:
+    axes = ("tp", "cp", "adp", "ep", "etp", "edp")
+    moved = sum(abs(math.log2(getattr(a, k) / getattr(b, k))) for k in axes)
+    return moved + (a.split != b.split) + (a.overlap != b.overlap)
+
+
+def _with_options(s: Strategy) -> str:
+    opts = []
+    if s.microbatches is not None:
+        opts.append(f"microbatches {s.microbatches}")
+    if s.overlap is not None:
+        opts.append(f"overlap {s.overlap.value}")
+    return s.text + (" with " + " ".join(opts) if opts else "")
+
+
+def nearest(plan: Plan, strategy: Strategy, layout: Layout, table: EngineTable) -> Nearest | None:
+    """The valid strategy on the same GPUs (same dp, pp and stage group) that the engine can run and
+    that changes the fewest degrees the least (in factors of two), with dagc's figures; None if none.
+
+    It keeps what the engine can say and changes only what it cannot: the split when the engine
+    refused it, the overlap when it has none, else the in-stage degrees."""
+    d = degrees(plan, strategy, layout)
+    refused = [r.at for r in refusals_of(table, d)]
+    ranked = []
+    for cand in _candidates(plan, strategy, d, refused):
+        cd = degrees(plan, cand)            # resolved into its own layout
+        if cd.group != d.group or cd.gpus != d.gpus:
+            continue
+        if cd.adp * cd.tp * cd.cp != d.group or refusals_of(table, cd):
+            continue
+        # Among equals, the form the user wrote (an expert domain or none), then the shortest text.
+        form = (cand.ep is None) != (strategy.ep is None and strategy.etp is None)
+        ranked.append((_distance(d, cd), form, len(cand.text), _with_options(cand)))
+    for *_, text in sorted(set(ranked))[:NEAREST_TRIES]:
+        result = check(plan, text)[0]
+        if result.valid and result.metrics:
+            batch = result.layout.batch if plan.workload.batch_max and result.layout is not None else None
+            return Nearest(text, result.metrics, batch)
+    return None

@@ -1,0 +1,58 @@
+"""LayoutSketch: the search's light view of a layout (SPEC 3.5).
+
+Input: a search candidate's degrees and a way to make its `Layout`. Output: a `LayoutSketch`,
+which answers the fields the search's timer reads without resolving the layout, and makes the
+`Layout` on the first read of anything else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .layout import Layout
+from .stages import StageBounds
+
+__all__ = ["LayoutSketch"]
+
+
+class LayoutSketch:
+    """A layout as the search's timer reads it (`dagc.schedule.timer.Timer`: the keys of its tables, and the
+    op shapes its floors make, `dagc.ir.op_shapes.Shapes`, read only these fields and where ranks sit
+    in their nodes), made from a search candidate's degrees; the `Layout` itself (`make`, e.g.
+    `resolve`) is made on the first read of anything else — the requests of a table that misses —
+    and answers every read after that (`layout`). The fields must be those `resolve` gives
+    (`tests/test_search_bound.py` compares them)."""
+
+    __slots__ = ("dp", "pp", "tp", "cp", "sp", "ep", "etp", "group_size", "adp", "stage_layers", "microbatches",
+                 "batch", "gpus_per_node", "_make", "_layout")
+
+    def __init__(self, dp: int, pp: int, tp: int, cp: int, sp: bool, ep: int, etp: int, group_size: int, adp: int,
+                 stage_layers: StageBounds, microbatches: int, batch: int, gpus_per_node: int,
+                 make: Callable[[], Layout]):
+        self.dp, self.pp, self.tp, self.cp, self.sp, self.ep, self.etp = dp, pp, tp, cp, sp, ep, etp
+        self.group_size, self.adp, self.stage_layers, self.microbatches = group_size, adp, stage_layers, microbatches
+        self.batch, self.gpus_per_node = batch, gpus_per_node
+        self._make = make
+        self._layout: Layout | None = None
+
+    @property
+    def gpus_used(self) -> int:
+        return self.dp * self.pp * self.group_size
+
+    # where ranks sit in their nodes reads only the group size and the node's GPUs: the layout's own
+    blocks_cross_nodes = Layout.blocks_cross_nodes
+    send_crosses_nodes = Layout.send_crosses_nodes
+    node_offset = Layout.node_offset
+
+    def layout(self) -> Layout:
+        """The layout itself, made once."""
+        if self._layout is None:
+            self._layout = self._make()
+        return self._layout
+
+    def __getattr__(self, name: str) -> Any:
+        """Any other field or method of the layout's."""
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.layout(), name)

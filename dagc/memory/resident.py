@@ -1,0 +1,159 @@
+"""What a rank holds besides activations (SPEC 6.2, 6.3): weights and KV cache, per kind of stage.
+
+Input: a `Model`, `Workload` and a `Layout`'s degrees and stages (or the degrees alone). Output:
+`StageMemory`'s weight and KV cache fields of each kind of stage (`resident_figures`, its layers,
+its dense layers, whether first, whether last: stages of one kind hold the same amounts) and each
+stage's kind, the KV cache per token and per layer; and, for the search, whether those alone (or
+with one op's working set) overflow a GPU before any activation is computed
+(`resident_bytes_exceed`, `working_set_exceeds`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from ..ir.ops import Op
+from ..layout.layout import Layout
+from ..layout.shards import attention_params_per_rank, kv_bytes_per_token_layer, stage_layer_counts
+from ..layout.stages import StageBounds
+from ..plan.cluster import Cluster
+from ..plan.model import Model
+from ..plan.params import embedding_params, ffn_params, router_params
+from ..plan.workload import Workload
+
+__all__ = ["requests_per_rank", "kv_cache_bytes_per_token", "resident_bytes_exceed", "weight_totals", "WeightTotals",
+           "working_set_exceeds", "resident_figures", "resident_weight_figures", "kv_cache_bytes_per_layer",
+           "with_kv_cache", "StageFigures"]
+
+
+def kv_cache_bytes_per_token(model: Model) -> float:
+    """KV cache of one token over the whole model (every layer, unsharded): what a request holds
+    per token of its context, before any strategy splits or replicates it (SPEC 6.3).
+
+    Example:
+        >>> from dagc.lang.lower import model_from_preset
+        >>> kv_cache_bytes_per_token(model_from_preset("mixtral-8x7b"))   # 32 layers · 2 · 8 heads · 128 · 2 B
+        131072.0
+    """
+    return model.layers * kv_bytes_per_token_layer(model, 1)
+
+
+def requests_per_rank(workload: Workload, layout: Layout) -> int:
+    """Requests whose attention (and KV cache) one rank serves: the layout's busiest group's."""
+    return layout.requests_per_rank
+
+
+WeightTotals = dict[tuple[int, int, bool, bool], float]     # `weight_totals`: a kind of stage → its weight bytes
+
+
+def weight_totals(weights: StageFigures) -> WeightTotals:
+    """Each kind of stage of `resident_weight_figures` (in order of first appearance) with its weight
+    bytes summed as `StageMemory.weights_bytes` sums them (its fields in order, to the bit): what
+    `resident_bytes_exceed` and `working_set_exceeds` read, made once per degrees and stages."""
+    by_kind, _ = weights
+    return {key: sum(fig.values()) for key, fig in by_kind.items()}
+
+
+def resident_bytes_exceed(cluster: Cluster, totals: WeightTotals, kv_per_layer: float) -> bool:
+    """Whether some stage's weights, KV cache and runtime reserve alone — `with_kv_cache(weights,
+    kv_per_layer)`, the `memory` figures without activations — exceed a GPU's memory: `check` then
+    rejects the strategy with E402 whatever its activations (the search sets such candidates aside
+    before any bound). `totals`: the weights' `weight_totals`. `StageMemory`'s sums in their
+    order, to the bit, without making one."""
+    return any(weights + key[0] * kv_per_layer + cluster.reserve_bytes > cluster.gpu.memory_bytes
+               for key, weights in totals.items())
+
+
+def working_set_exceeds(cluster: Cluster, layout: Layout, op: Op, peak: Callable[[tuple], float],
+                        totals: WeightTotals, kv_per_layer: float) -> bool:
+    """Whether some stage's weights, KV cache and runtime reserve (`resident_bytes_exceed`'s, from the
+    weights' `weight_totals`) together with the prefill working set of one of its ops, `op` — the
+    attention (every layer) or the routed experts (MoE layers) — exceed a GPU's memory: a stage's
+    activations are at least the working set of each of its ops (`stage_activation_bytes`), so
+    `check` rejects the strategy with E402 whatever its other ops. `peak(requests)`:
+    `template_activation_peak` of `op`'s prefill template for a micro-batch of those requests (per
+    attention-DP group), or any lower bound of it (`dagc.ir.ops.OpShapes.working_set_floor`)."""
+    holders = [key for key in totals if _holds(key, op)]
+    if not holders:
+        return False
+    act = max(peak(req) for req in layout.distinct_request_rows())
+    # `StageMemory.total_bytes`'s sums in its order, so that the answer is its own to the last bit,
+    # without making one: weights, KV cache, activations, reserve
+    return any(totals[key] + key[0] * kv_per_layer + act + cluster.reserve_bytes > cluster.gpu.memory_bytes
+               for key in holders)
+
+
+def _holds(kind: tuple[int, int, bool, bool], op: Op) -> bool:
+    """Whether every layer of some kind that a stage of this kind has (its layers, its dense layers,
+    first, last) runs `op` whatever the strategy (`dagc.ir.ops.layer_ops`): the attention every layer,
+    the routed experts every MoE layer."""
+    n, n_dense = kind[0], kind[1]
+    if op is Op.ATTENTION:
+        return n > 0
+    if op is Op.EXPERT_FFN:
+        return n > n_dense
+    raise ValueError(f"{op} is not known to run in every layer of a kind")
+
+
+# `resident_figures`: the weight and KV cache fields of each kind of stage, and each stage's kind in order.
+StageFigures = tuple[dict[tuple[int, int, bool, bool], dict[str, float]], list[tuple[int, int, bool, bool]]]
+
+
+def resident_figures(model: Model, workload: Workload, layout: Layout) -> StageFigures:
+    """`StageMemory`'s weight and KV cache fields (what a rank holds besides activations) of each
+    kind of stage (its layers, its dense layers, whether first, whether last: stages of one kind
+    hold the same amounts), and each stage's kind in order."""
+    weights = resident_weight_figures(model, layout.tp, layout.ep, layout.etp, layout.stage_layers)
+    return with_kv_cache(weights, kv_cache_bytes_per_layer(model, workload, layout.tp, layout.cp,
+                                                           layout.requests_per_rank))
+
+
+def resident_weight_figures(model: Model, tp: int, ep: int, etp: int, stage_layers: StageBounds) -> StageFigures:
+    """The weight fields of `resident_figures` of each kind of stage (no KV cache), and each stage's
+    kind in order: what a layout's degrees and stages alone decide."""
+    wbytes = model.weights.bytes
+    h = model.hidden
+    attn_pr = attention_params_per_rank(model, tp)
+    expert_pr = (model.moe.experts // ep if ep else 0) * ffn_params(model, model.moe.ffn) / etp
+    shared_pr = model.moe.shared * ffn_params(model, model.moe.shared_ffn_size) / tp
+    dense_pr = ffn_params(model, model.moe.dense_ffn) / tp
+    emb, router = embedding_params(model), router_params(model)
+    figures: dict[tuple[int, int, bool, bool], dict[str, float]] = {}
+    kinds = []
+    last_stage = len(stage_layers) - 1
+    for s, (a, b) in enumerate(stage_layers):
+        n = b - a
+        n_dense, n_moe = stage_layer_counts(model, a, b)
+        first, last = s == 0, s == last_stage
+        key = (n, n_dense, first, last)
+        kinds.append(key)
+        if key in figures:
+            continue
+        embed = emb / tp if first else 0.0
+        head = 0.0
+        if last and not (model.tied and first):
+            head = emb / tp
+        replicated = n * 2 * h + n_moe * router + (h if last else 0)
+        figures[key] = dict(
+            attention_bytes=n * attn_pr * wbytes,
+            routed_expert_bytes=n_moe * expert_pr * wbytes,
+            shared_expert_bytes=n_moe * shared_pr * wbytes,
+            dense_ffn_bytes=n_dense * dense_pr * wbytes,
+            replicated_bytes=replicated * wbytes,
+            embedding_bytes=embed * wbytes,
+            lm_head_bytes=head * wbytes,
+        )
+    return figures, kinds
+
+
+def kv_cache_bytes_per_layer(model: Model, workload: Workload, tp: int, cp: int, requests_per_rank: int) -> float:
+    """The KV cache one rank holds per layer: its requests' prompt and generated tokens (split by cp)."""
+    kv_tokens = math.ceil(requests_per_rank * (workload.prompt + workload.generate) / cp)
+    return kv_tokens * kv_bytes_per_token_layer(model, tp)
+
+
+def with_kv_cache(weights: StageFigures, kv_per_layer: float) -> StageFigures:
+    """`resident_weight_figures` with each kind's KV cache (`kv_cache_bytes`, its layers' worth) last."""
+    by_kind, kinds = weights
+    return {key: {**fig, "kv_cache_bytes": key[0] * kv_per_layer} for key, fig in by_kind.items()}, kinds

@@ -1,0 +1,137 @@
+"""The cluster a plan runs on: its GPU, nodes and network, and the defaults of what a plan omits.
+
+Input: nothing (these are the types). Output: `Gpu`, `Cluster` with its `Efficiency` and
+`Latency`, the `DEFAULT_*` figures a cluster takes when the plan does not set them, and
+`KernelTimes`, the interface of a GPU's measured kernel times. All quantities are SI.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any
+
+from .base import Frozen
+from .model import DType
+
+__all__ = ["Gpu", "peak_flops", "Efficiency", "Latency", "Cluster", "KernelTimes", "DEFAULT_COMPUTE_EFFICIENCY",
+           "DEFAULT_HBM_EFFICIENCY", "DEFAULT_NETWORK_EFFICIENCY", "DEFAULT_INTRA_LATENCY_S", "DEFAULT_INTER_LATENCY_S",
+           "DEFAULT_INTER_NODE_BYTES_PER_S", "DEFAULT_GPUS_PER_NODE", "DEFAULT_RESERVE_BYTES"]
+
+
+class Gpu(Frozen):
+    name: str
+    memory_bytes: float
+    flops_16bit: float                 # dense bf16/fp16 peak, FLOP/s
+    flops_8bit: float | None = None    # dense fp8 peak; None: no fp8 units (runs at the 16-bit peak)
+    hbm_bytes_per_s: float
+    intra_node_bytes_per_s: float = 450e9
+    compute_efficiency: float | None = None
+    hbm_efficiency: float | None = None
+
+    def peak_flops(self, dtype: DType) -> float:
+        """Peak dense FLOP/s for matmuls whose weights are in `dtype`."""
+        return peak_flops(self.flops_16bit, self.flops_8bit, dtype)
+
+
+def peak_flops(flops_16bit: float, flops_8bit: float | None, dtype: DType) -> float:
+    """Peak dense FLOP/s of a GPU for `dtype`: the 8-bit peak for ≤ 8-bit types when the GPU has
+    8-bit units, half the 16-bit peak for fp32, the 16-bit peak otherwise.
+
+    Example:
+        >>> peak_flops(989e12, 1979e12, DType.FP8), peak_flops(989e12, None, DType.FP8), peak_flops(2, None, DType.FP32)
+        (1979000000000000.0, 989000000000000.0, 1.0)
+    """
+    if dtype.is_8bit_or_less and flops_8bit:
+        return flops_8bit
+    if dtype is DType.FP32:
+        return flops_16bit / 2
+    return flops_16bit
+
+
+DEFAULT_COMPUTE_EFFICIENCY = 0.6
+DEFAULT_HBM_EFFICIENCY = 0.8
+DEFAULT_NETWORK_EFFICIENCY = 0.8
+DEFAULT_INTRA_LATENCY_S = 10e-6
+DEFAULT_INTER_LATENCY_S = 20e-6
+DEFAULT_INTER_NODE_BYTES_PER_S = 50e9
+DEFAULT_GPUS_PER_NODE = 8
+# Per-GPU memory the runtime keeps beyond weights, KV cache and activations: CUDA context and
+# kernel images (~0.5–1 GiB), NCCL buffers and CUDA-graph pools of the TP/EP/PP communicators
+# (~1–2 GiB), cuBLAS workspaces and allocator fragmentation (~1 GiB). docs/decisions.md.
+DEFAULT_RESERVE_BYTES = 4 * 2**30
+
+
+class KernelTimes(abc.ABC):
+    """The measured kernel times of a cluster's GPU: seconds of an op at its shape (SPEC 6.4).
+
+    The interface of `dagc.kernels.kernels.KernelProfile`, which implements it; declared here because a
+    `Cluster` holds one and the plan comes before the kernels in the pipeline. Shapes are floats
+    or numpy arrays, broadcast together; results are float64 seconds of the broadcast shape, never
+    below `floor_s` (the least a launched kernel takes), non-decreasing in the token counts.
+    With `lower=True` each returns instead a lower bound of those seconds that is cheaper to
+    compute and non-decreasing in every shape coordinate (the search's branch and bound prices
+    ops with it, `dagc.cost.cost.template_lower_s`).
+    """
+
+    __slots__ = ()
+    name: str
+    floor_s: float
+    eager_floor_s: float          # the least a kernel launched outside a CUDA graph takes (host-bound)
+
+    @abc.abstractmethod
+    def gemm_s(self, m: Any, n: Any, k: Any, dtype: DType | str = DType.BF16, *, lower: bool = False) -> Any:
+        """`x[m, k] @ w[n, k]^T`, inputs in `dtype`."""
+
+    @abc.abstractmethod
+    def grouped_gemm_s(self, experts: Any, tokens_per_expert: Any, k: Any, n: Any,
+                       dtype: DType | str = DType.BF16, *, lower: bool = False) -> Any:
+        """One grouped expert GEMM: `experts` experts with tokens, each `[tokens_per_expert, k] @ [k, n]`."""
+
+    @abc.abstractmethod
+    def attn_prefill_s(self, batch: Any, seq: Any, heads: Any, kv_heads: Any, head_dim: Any,
+                       *, lower: bool = False) -> Any:
+        """Causal flash attention over `batch` sequences of `seq` tokens."""
+
+    @abc.abstractmethod
+    def attn_decode_s(self, batch: Any, ctx: Any, heads: Any, kv_heads: Any, head_dim: Any,
+                      *, lower: bool = False) -> Any:
+        """One decode step's attention: one query per request against `ctx` cached tokens."""
+
+    @abc.abstractmethod
+    def mla_decode_s(self, batch: Any, ctx: Any, heads: Any, kv_lora: Any = 512, rope: Any = 64,
+                     *, lower: bool = False) -> Any:
+        """Absorbed MLA decode attention over a latent cache of `kv_lora + rope` per token."""
+
+    @abc.abstractmethod
+    def memory_s(self, nbytes: Any, op: str = "copy", *, lower: bool = False) -> Any:
+        """A memory-bound op (`rms_norm`, `silu_mul`, `router_topk`, `permute`, `unpermute`, `copy`)
+        moving `nbytes`."""
+
+
+class Efficiency(Frozen):
+    """`efficiency { … }` as written (None: not written). With a kernel profile, `compute` and `hbm`
+    scale the measured speed (1.0: as measured); for a GPU defined by constant efficiencies and
+    without a profile they are the fractions of the peaks (default the preset's)."""
+
+    compute: float | None = None
+    hbm: float | None = None
+    network: float = DEFAULT_NETWORK_EFFICIENCY
+
+
+class Latency(Frozen):
+    intra_s: float = DEFAULT_INTRA_LATENCY_S
+    inter_s: float = DEFAULT_INTER_LATENCY_S
+
+
+class Cluster(Frozen):
+    gpus: int
+    gpus_per_node: int = DEFAULT_GPUS_PER_NODE
+    gpu: Gpu
+    intra_node_bytes_per_s: float
+    inter_node_bytes_per_s: float = DEFAULT_INTER_NODE_BYTES_PER_S
+    efficiency: Efficiency = Efficiency()
+    latency: Latency = Latency()
+    # The measured kernel times for this cluster's GPU (already applied to its peaks, see
+    # dagc.kernels.kernels.for_gpu); None: no profile (a GPU without one: dagc.kernels.kernels.nearest_profile).
+    kernels: KernelTimes | None = None
+    reserve_bytes: float = DEFAULT_RESERVE_BYTES

@@ -1,0 +1,98 @@
+"""The model a plan serves: its layers, attention and experts, and the number types it stores.
+
+Input: nothing (these are the types). Output: `Model` with its parts `Moe` and `Mla`, and the
+enums its fields take (`DType`, `AttentionKind`), produced by `dagc.lang.model`.
+"""
+
+from __future__ import annotations
+
+from ..enums import FastEnum
+from .base import Frozen
+
+__all__ = ["DType", "AttentionKind", "Mla", "Moe", "Model"]
+
+
+class DType(FastEnum):
+    FP32 = "fp32"
+    BF16 = "bf16"
+    FP16 = "fp16"
+    FP8 = "fp8"
+    INT8 = "int8"
+    INT4 = "int4"
+
+    @property
+    def bytes(self) -> float:
+        return {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "int4": 0.5}[self.value]
+
+    @property
+    def is_8bit_or_less(self) -> bool:
+        return self.bytes <= 1.0
+
+
+class AttentionKind(FastEnum):
+    GQA = "gqa"
+    MLA = "mla"
+
+
+
+class Mla(Frozen):
+    """Multi-head latent attention dimensions (DeepSeek-V2/V3). q_lora = 0: no query LoRA."""
+
+    q_lora: int = 0
+    kv_lora: int
+    qk_nope: int
+    qk_rope: int
+    v_head: int
+
+
+class Moe(Frozen):
+    """The feed-forward part of the model. experts = 0: a dense model (every layer dense)."""
+
+    experts: int = 0
+    top_k: int = 0
+    ffn: int = 0
+    shared: int = 0
+    shared_ffn: int = 0
+    dense_layers: int = 0
+    dense_ffn: int = 0
+    gated: bool = True
+
+    @property
+    def shared_ffn_size(self) -> int:
+        return self.shared_ffn or self.ffn
+
+
+class Model(Frozen):
+    name: str
+    layers: int
+    hidden: int
+    heads: int
+    kv_heads: int
+    head_dim: int
+    vocab: int
+    tied: bool = False
+    weights: DType = DType.BF16
+    kv_cache: DType = DType.BF16
+    attention: AttentionKind = AttentionKind.GQA
+    mla: Mla | None = None
+    moe: Moe = Moe()
+
+    @property
+    def has_experts(self) -> bool:
+        return self.moe.experts > 0
+
+    def is_moe_layer(self, layer: int) -> bool:
+        return self.has_experts and layer >= self.moe.dense_layers
+
+    @property
+    def dense_layer_count(self) -> int:
+        return self.layers if not self.has_experts else min(self.moe.dense_layers, self.layers)
+
+    @property
+    def moe_layer_count(self) -> int:
+        return self.layers - self.dense_layer_count
+
+    @property
+    def layer_kinds(self) -> tuple[bool, ...]:
+        """The kinds of layer the model has, dense (True) and MoE (False): what is worth timing."""
+        return tuple(dense for dense, n in ((True, self.dense_layer_count), (False, self.moe_layer_count)) if n)

@@ -1,0 +1,104 @@
+"""A plan's strategies: how the model is split over the GPUs.
+
+Input: nothing (these are the types). Output: `StrategyDecl` (a `strategy` statement as
+written, its axes `AxisNode`s) and `Strategy` (the degrees of every `Axis` once the structural
+rules have run, `dagc.lang.flatten`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from ..enums import FastEnum
+from ..source import Span
+from .base import Frozen
+from .workload import Overlap, Workload
+
+__all__ = ["Axis", "AxisNode", "Strategy", "StrategyDecl"]
+
+
+class Axis(FastEnum):
+    DP = "dp"
+    PP = "pp"
+    TP = "tp"
+    CP = "cp"
+    SP = "sp"
+    EP = "ep"
+    ETP = "etp"
+
+    @property
+    def is_attention(self) -> bool:
+        return self in (Axis.TP, Axis.CP, Axis.SP)
+
+    @property
+    def is_expert(self) -> bool:
+        return self in (Axis.EP, Axis.ETP)
+
+    @property
+    def is_outer(self) -> bool:
+        return self in (Axis.DP, Axis.PP)
+
+
+
+class AxisNode(Frozen):
+    """One axis as written in a strategy: `pp 4 [5, 4, 4, 3] < … >`."""
+
+    name: str
+    degree: float | None = None
+    split: tuple[float, ...] | None = None
+    body: tuple[tuple[AxisNode, ...], ...] | None = None   # domains of the `< … >` scope
+    span: Span = Field(exclude=True)
+    degree_span: Span | None = Field(default=None, exclude=True)
+    split_span: Span | None = Field(default=None, exclude=True)
+
+
+class Strategy(Frozen):
+    """A strategy after the structural rules: the degrees of every axis.
+
+    `ep`/`etp` are None when no expert domain was written (experts then follow tp).
+    """
+
+    name: str | None = None
+    text: str
+    dp: int = 1
+    pp: int = 1
+    pp_split: tuple[int, ...] | None = None
+    tp: int = 1
+    cp: int = 1
+    sp: bool = False
+    ep: int | None = None
+    etp: int | None = None
+    microbatches: int | None = None      # `with microbatches N`: overrides the workload's
+    overlap: Overlap | None = None       # `with overlap …`: overrides the workload's
+    spans: dict[str, Any] = Field(default_factory=dict, exclude=True)
+
+    def workload_for(self, w: Workload) -> Workload:
+        """The workload this strategy runs: `w` with the strategy's own execution options."""
+        update: dict[str, Any] = {}
+        if self.microbatches is not None:
+            update["microbatches"] = self.microbatches
+        if self.overlap is not None:
+            update["overlap"] = self.overlap
+        return w.model_copy(update=update) if update else w
+
+    @property
+    def label(self) -> str:
+        return self.name or self.text
+
+    def span_of(self, key: str) -> Span | None:
+        return self.spans.get(key) or self.spans.get("strategy")
+
+
+class StrategyDecl(Frozen):
+    """A `strategy` statement before the structural rules run."""
+
+    name: str | None = None
+    text: str
+    scope: tuple[tuple[AxisNode, ...], ...]
+    options: tuple[tuple[str, str, Span], ...] = Field(default=(), exclude=True)   # `with name value`, as written
+    span: Span = Field(exclude=True)
+
+
+AxisNode.model_rebuild()

@@ -1,0 +1,82 @@
+"""What a plan serves and what it requires: the workload and the `require` lines.
+
+Input: nothing (these are the types). Output: `Workload` (batch, prompt, generated tokens and
+how they are executed: micro-batches, overlap) and `Requirement`s with their `RequirementKind`.
+Targets are SI (seconds, tokens/s, bytes or a fraction of memory, GPUs).
+"""
+
+from __future__ import annotations
+
+import math
+
+from pydantic import Field
+
+from ..enums import FastEnum
+from ..source import Span
+from .base import Frozen
+from .model import DType
+
+__all__ = ["Overlap", "Workload", "RequirementKind", "Requirement"]
+
+
+class Overlap(FastEnum):
+    NONE = "none"
+    MICROBATCH = "microbatch"
+
+
+
+class Workload(Frozen):
+    batch: int                           # with `batch_max`: the chosen batch, or BATCH_LIMIT before the choice
+    prompt: int
+    generate: int
+    microbatches: int | None = None      # None: one per pipeline stage
+    routing_imbalance: float | None = None   # busiest EP rank's tokens / mean; None: `routing = random`
+    overlap: Overlap = Overlap.NONE
+    dispatch: DType | None = None        # EP dispatch payload; None: fp8 for 8-bit weights, else bf16
+    batch_max: bool = False              # `batch = max`: the largest batch each strategy serves (verdict.batch_max)
+    batch_note: str | None = None        # once chosen: how (what one more request would break), for N605
+    batch_breaks: str | None = None      # once chosen: what one more request would break (a requirement, memory)
+
+    def microbatches_for(self, pp: int) -> int:
+        return self.microbatches if self.microbatches is not None else pp
+
+    @property
+    def batch_text(self) -> str:
+        """The batch as a report states it: '128', '171 (batch = max)' once chosen for a strategy,
+        'max (chosen per strategy)' before."""
+        if not self.batch_max:
+            return f"{self.batch:,}"
+        return "max (chosen per strategy)" if self.batch_note is None else f"{self.batch:,} (batch = max)"
+
+
+class RequirementKind(FastEnum):
+    TTFT = "ttft"
+    TPOT = "tpot"
+    DECODE_THROUGHPUT = "decode_throughput"
+    PREFILL_THROUGHPUT = "prefill_throughput"
+    THROUGHPUT = "throughput"
+    MEMORY = "memory"
+    GPUS = "gpus"
+
+
+class Requirement(Frozen):
+    kind: RequirementKind
+    op: str                  # one of <= >= < > ==
+    target: float            # SI: seconds, tokens/s, fraction of memory or bytes, GPUs
+    per_gpu: bool = False    # throughput targets written with /gpu
+    memory_is_fraction: bool = True
+    text: str                # the line as written, for reports
+    span: Span | None = Field(default=None, exclude=True)
+
+    def holds(self, value: float) -> bool:
+        match self.op:
+            case "<=":
+                return value <= self.target
+            case ">=":
+                return value >= self.target
+            case "<":
+                return value < self.target
+            case ">":
+                return value > self.target
+            case _:
+                return math.isclose(value, self.target, rel_tol=1e-9)

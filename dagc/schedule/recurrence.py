@@ -1,0 +1,210 @@
+"""The static schedule of a candidate's steps as a recurrence, no DAG built.
+
+Input: a `Plan`, a `Layout`, a workload and a `dagc.schedule.timer.Timer` of the plan (its stage passes'
+times). Output: what the static schedule of `dagc.schedule.schedule` gives — the prefill makespan
+(TTFT) and the gap between two decode steps (TPOT) — and lower bounds of them from the stage costs
+alone, without running the recurrence, or from single ops' times (`split_floor`, `op_floor`). The
+pipeline — blocking send/recv, two decode steps — is computed by a recurrence over (step,
+micro-batch, stage): exact for `overlap = none`; with `overlap = microbatch` it schedules pairs of
+micro-batches, timed by the `Timer` (an estimate). `dagc.serve.estimate.fast_metrics` turns its
+TTFT and TPOT into metrics.
+"""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Callable
+
+from ..ir.dag import Phase
+from ..layout.layout import Layout
+from ..plan.plan import Plan
+from ..plan.workload import Overlap, Workload
+from .timer import Timer
+
+__all__ = ["Recurrence", "fast_ttft", "fast_ttft_floor", "fast_tpot", "fast_tpot_floor", "fast_tpot_op_floor",
+           "fast_tpot_split_floor", "fast_ttft_split_floor", "op_floor", "split_floor"]
+
+
+def _stage_compute(times: dict, kinds: tuple[int, int, bool, bool], pair: bool) -> float:
+    """A stage's compute seconds for a unit (two micro-batches when `pair`) from its pass's times and
+    its `Timer.stage_kinds` entry."""
+    n_dense, n_moe, first, last = kinds
+    if pair:
+        dense_t, moe_t = times["pair_dense"], times["pair_moe"]
+        extra = 2 * ((times["embed"] if first else 0.0) + (times["head"] if last else 0.0))
+    else:
+        dense_t, moe_t = times["dense"], times["moe"]
+        extra = (times["embed"] if first else 0.0) + (times["head"] if last else 0.0)
+    return extra + n_dense * dense_t + n_moe * moe_t
+
+
+def fast_ttft(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> float:
+    """The prefill makespan of the static schedule's recurrence."""
+    return Recurrence(plan, lay, workload, timer).prefill()
+
+
+def fast_ttft_floor(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> float:
+    """A lower bound of `fast_ttft` from the prefill stage costs alone (`Recurrence.prefill_floor`)."""
+    return Recurrence(plan, lay, workload, timer).prefill_floor()
+
+
+def fast_tpot(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> float:
+    """The gap between two decode steps of the static schedule's recurrence. Decode starts on idle
+    streams, so it does not depend on prefill: the search prices it alone first (`dagc.search.search`)."""
+    return Recurrence(plan, lay, workload, timer).tpot()
+
+
+def fast_tpot_floor(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> float:
+    """A lower bound of `fast_tpot` from the stage costs alone, without running the recurrence:
+    between a micro-batch's two tokens its next pass crosses every stage and every send in turn,
+    and the busiest stage runs every unit of micro-batches once (its stream is serial)."""
+    return Recurrence(plan, lay, workload, timer).tpot_floor()
+
+
+def fast_tpot_split_floor(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> float:
+    """A lower bound of `fast_tpot_floor` from the ops of the attention split alone
+    (`split_floor` of decode), with no op of the expert domain made or priced."""
+    return split_floor(timer, workload, lay, Phase.DECODE)
+
+
+def fast_ttft_split_floor(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> float:
+    """A lower bound of `fast_ttft_floor` from the ops of the attention split alone
+    (`split_floor` of prefill), with no op of the expert domain made or priced."""
+    return split_floor(timer, workload, lay, Phase.PREFILL)
+
+
+def fast_tpot_op_floor(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> float:
+    """A lower bound of `fast_tpot_floor` that prices each op by itself (`Recurrence.tpot_op_floor`):
+    the attention split's ops at their times, the others at lower bounds that need no routing
+    statistics and no kernel table (`Timer.lower_times`), no pass of the candidate's timed."""
+    return Recurrence(plan, lay, workload, timer).tpot_op_floor()
+
+
+class Recurrence:
+    """The static schedule of `dagc.schedule.schedule` as a recurrence over (step, micro-batch, stage)."""
+
+    def __init__(self, plan: Plan, lay: Layout, workload: Workload, timer: Timer):
+        self.plan, self.lay, self.workload, self.timer = plan, lay, workload, timer
+        self.reqs = timer.request_rows(lay)             # per micro-batch, per attention-DP group
+        self.pair = workload.overlap is Overlap.MICROBATCH
+        self.units, self.unit_counts = timer.units(lay, self.pair)
+        self.stage_costs: dict[tuple, list[tuple[float, float]]] = {}
+        self.kinds = timer.stage_kinds(lay)
+        self.known = timer.figures_of(lay, workload)      # its figures, once computed, for every later search
+
+    def costs(self, phase: Phase, req: tuple, n: int) -> list[tuple[float, float]]:
+        """(compute, send) seconds of each stage for a unit of `n` micro-batches of `req` requests."""
+        key = (phase.value, req, n)
+        row = self.stage_costs.get(key)
+        if row is None:
+            row = self.stage_costs[key] = self._row(self.timer.stage_passes(self.workload, self.lay, phase, req), n)
+        return row
+
+    def _row(self, passes: list[dict], n: int) -> list[tuple[float, float]]:
+        """(compute, send) of each stage for a unit of `n` micro-batches from its stages' `passes`."""
+        return _row(passes, self.kinds, self.pair, n)
+
+    def _step(self, phase: Phase, free: list[float], p2p: list[float], ready_of) -> dict[int, float]:
+        """One pass of every unit through every stage; the end of each micro-batch at the last stage."""
+        last = self.lay.pp - 1
+        ends: dict[int, float] = {}
+        for unit in self.units:
+            ready = ready_of(unit)
+            for stage, (compute, send) in enumerate(self.costs(phase, self.reqs[unit[0]], len(unit))):
+                end = max(free[stage], ready) + compute
+                free[stage] = end
+                if stage == last:
+                    for j in unit:
+                        ends[j] = end
+                elif self.pair:
+                    start = max(end, p2p[stage], p2p[stage + 1])
+                    p2p[stage] = p2p[stage + 1] = ready = start + send
+                else:
+                    start = max(end, free[stage + 1])
+                    free[stage] = free[stage + 1] = ready = start + send
+        return ends
+
+    def prefill(self) -> float:
+        if "prefill" not in self.known:
+            pp = self.lay.pp
+            self.known["prefill"] = max(self._step(Phase.PREFILL, [0.0] * pp, [0.0] * pp, lambda unit: 0.0).values())
+        return self.known["prefill"]
+
+    def prefill_floor(self) -> float:
+        """A lower bound of `prefill` from the prefill stage costs alone, without the recurrence: every
+        unit crosses every stage and send, and the busiest stage runs every unit."""
+        if "prefill_floor" not in self.known:
+            floor = self._floor(lambda req, n: self.costs(Phase.PREFILL, req, n))
+            self.known["prefill_floor"] = floor
+        return self.known["prefill_floor"]
+
+    def tpot_floor(self) -> float:
+        if "floor" not in self.known:
+            floor = self._floor(lambda req, n: self.costs(Phase.DECODE, req, n))
+            self.known["floor"] = floor
+        return self.known["floor"]
+
+    def tpot_op_floor(self) -> float:
+        """A lower bound of `tpot_floor` from each op's own lower bound (`Timer.op_floor_times`), at least
+        `split_floor`'s, with no pass of the candidate's timed."""
+        if "ops" not in self.known:
+            self.known["ops"] = op_floor(self.timer, self.workload, self.lay)
+        return self.known["ops"]
+
+    def _floor(self, row_of: Callable[[tuple, int], list[tuple[float, float]]]) -> float:
+        """`_floor` of this schedule's units of micro-batches."""
+        return _floor(self.unit_counts, self.lay.pp, row_of)
+
+    def tpot(self) -> float:
+        if "tpot" not in self.known:
+            pp = self.lay.pp
+            free, p2p = [0.0] * pp, [0.0] * pp        # stage streams (compute; with overlap, also the collectives)
+            first = self._step(Phase.DECODE, free, p2p, lambda unit: 0.0)
+            second = self._step(Phase.DECODE, free, p2p, lambda unit: max(first[j] for j in unit))
+            self.known["tpot"] = max(second[j] - first[j] for j in range(self.lay.microbatches))
+        return self.known["tpot"]
+
+
+def _row(passes: list[dict], kinds: tuple[tuple[int, int, bool, bool], ...], pair: bool, n: int
+         ) -> list[tuple[float, float]]:
+    """(compute, send) of each stage for a unit of `n` micro-batches from its stages' `passes` and
+    `Timer.stage_kinds` (two micro-batches as a pair with `overlap = microbatch`)."""
+    pair = pair and n == 2
+    return [(_stage_compute(t, k, pair), t["send"] * n) for t, k in zip(passes, kinds, strict=True)]
+
+
+def _floor(units: collections.Counter, pp: int, row_of: Callable[[tuple, int], list[tuple[float, float]]]) -> float:
+    """max(the first unit crossing every stage and send, the busiest stage's units), from the
+    rows `row_of(req, n)` gives of each kind of unit — (requests, micro-batches), counted in
+    `units` (`Timer.units`) from the first unit on."""
+    if len(units) == 1:                         # every unit alike (the usual case)
+        [(key, count)] = units.items()
+        row = row_of(*key)
+        return max(sum(compute + send for compute, send in row), count * max(compute for compute, _ in row))
+    rows = {key: row_of(*key) for key in units}
+    crossing = sum(compute + send for compute, send in rows[next(iter(units))])
+    busiest = max(sum(count * rows[key][stage][0] for key, count in units.items()) for stage in range(pp))
+    return max(crossing, busiest)
+
+
+def split_floor(timer: Timer, workload: Workload, lay: Layout, phase: Phase) -> float:
+    """A lower bound of `Recurrence.tpot_floor` (decode) or `prefill_floor` (prefill) from the ops of
+    the attention split alone (`Timer.split_times`: no op of the expert domain made or priced, and
+    no send), no `Recurrence` made: the search's screen asks it of thousands of candidates, once each."""
+    pair = workload.overlap is Overlap.MICROBATCH
+    kinds = timer.stage_kinds(lay)
+
+    def row(req: tuple, n: int) -> list[tuple[float, float]]:
+        times = timer.split_times(workload, lay, phase, req)
+        both = pair and n == 2
+        return [(_stage_compute(times, k, both), 0.0) for k in kinds]
+
+    return _floor(timer.units(lay, pair)[1], lay.pp, row)
+
+
+def op_floor(timer: Timer, workload: Workload, lay: Layout) -> float:
+    """`Recurrence.tpot_op_floor` of a candidate, no `Recurrence` made (see `split_floor`)."""
+    pair = workload.overlap is Overlap.MICROBATCH
+    kinds = timer.stage_kinds(lay)
+    return _floor(timer.units(lay, pair)[1], lay.pp,
+                  lambda req, n: _row(timer.op_floor_times(workload, lay, Phase.DECODE, req), kinds, pair, n))

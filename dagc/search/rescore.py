@@ -1,0 +1,124 @@
+"""After the search's evaluation: its best candidates with a cost-balanced split, and re-scored exactly.
+
+Input: a `Plan`, the ranked candidates, the objective, the plan's `dagc.schedule.timer.Timer` and the
+search's deadline. Output: the best pipelined candidates again with a split that balances stage time
+(`_balanced_candidates`), and the top `n` with the figures of the full DAG schedule, which `check`
+gives their printed text (`_rescore`: `dagc.verdict.analyse.analyse`), re-ranked; each with whether
+the deadline cut it short.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from ..ir.dag import Phase
+from ..layout.layout import resolve
+from ..layout.stages import default_split
+from ..plan.plan import Plan
+from ..schedule.timer import Timer as _Timer
+from ..verdict.analyse import analyse
+from ..verdict.optimal import Objective
+from .result import Candidate, _rank_key
+from .score import _binding, _misses, _workload_of, evaluate
+from .space import strategy_text
+
+
+def _balanced_split(plan: Plan, cand: Candidate, timer: _Timer) -> tuple[int, ...] | None:
+    """A split that balances stage time (dense layers, embedding and LM head weigh differently)."""
+    s = cand.strategy
+    if s.pp == 1:
+        return None
+    workload = _workload_of(plan, cand)
+    lay = resolve(plan.model, plan.cluster, workload, s)
+    req = tuple(lay.requests()[0])
+    t = timer.pass_times(workload, lay, Phase.PREFILL, req, 0)
+    t_last = timer.pass_times(workload, lay, Phase.PREFILL, req, lay.pp - 1)
+    m = plan.model
+    cost = [t["dense"] if not m.is_moe_layer(i) else t["moe"] for i in range(m.layers)]
+    cost[0] += t["embed"]
+    cost[-1] += t_last["head"]
+    best: tuple[float, tuple[int, ...]] | None = None
+    # binary search on the largest stage time, greedy packing
+    lo, hi = max(cost), sum(cost)
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        counts, acc = [0], 0.0
+        for c in cost:
+            if counts[-1] and acc + c > mid:
+                counts.append(0)
+                acc = 0.0
+            counts[-1] += 1
+            acc += c
+        if len(counts) <= s.pp:
+            hi = mid
+            best = (mid, tuple(counts))
+        else:
+            lo = mid
+    if best is None:
+        return None
+    counts = list(best[1])
+    while len(counts) < s.pp:            # split the largest stage until there are pp of them
+        k = max(range(len(counts)), key=lambda i: counts[i])
+        if counts[k] < 2:
+            return None
+        counts[k:k + 1] = [counts[k] - counts[k] // 2, counts[k] // 2]
+    split = tuple(counts)
+    return None if split == default_split(m.layers, s.pp) else split
+
+
+def _balanced_candidates(plan: Plan, ranked: list[Candidate], objective: str, deadline: float | None,
+                         clock: Callable[[], float], timer: _Timer) -> tuple[list[Candidate], bool]:
+    """The pipelined candidates of `ranked` (the search's best `SPLIT_CANDIDATES`) again with a
+    cost-balanced explicit split (those legal and different from the default split), and whether the
+    `clock` deadline cut them short."""
+    extra: list[Candidate] = []
+    for c in ranked:
+        if c.strategy.pp == 1:
+            continue
+        if deadline is not None and clock() >= deadline:
+            return extra, True
+        split = _balanced_split(plan, c, timer)
+        if split is not None:
+            s = c.strategy
+            text = strategy_text(s.dp, s.pp, split, s.tp, s.cp, s.sp, (s.ep, s.etp or 1) if s.ep else None)
+            alt = evaluate(plan, s.model_copy(update={"pp_split": split, "text": text}), c.microbatches, c.overlap,
+                           objective, timer)
+            if alt is not None:
+                extra.append(alt)
+    return extra, False
+
+
+def _rescore(plan: Plan, ranked: list[Candidate], n: int, objective: str,
+             deadline: float | None = None,
+             clock: Callable[[], float] = time.monotonic) -> tuple[list[Candidate], bool]:
+    """Replace the figures of the top n by the full DAG schedule (exact under both overlaps) until
+    the top n after re-ranking are all exact, while the `clock` deadline allows. Returns the new
+    ranking and whether it was cut."""
+    current: list[Candidate | None] = list(ranked)
+    while True:
+        todo = [k for k, c in enumerate(current[:n]) if c is not None and not c.exact]
+        if not todo:
+            return [c for c in current if c is not None], False
+        for k in todo:
+            if deadline is not None and clock() >= deadline:
+                return sorted((c for c in current if c is not None), key=_rank_key), True
+            c = current[k]
+            current[k] = _exact(plan, c, objective) if c is not None else None
+        ordered: list[Candidate] = sorted((c for c in current if c is not None), key=_rank_key)
+        current = [*ordered]
+
+
+def _exact(plan: Plan, c: Candidate, objective: str) -> Candidate | None:
+    """A candidate with the figures `check` gives its printed text (None: the full check rejects it)."""
+    r = analyse(plan, c.strategy, _workload_of(plan, c))
+    if not r.valid or r.metrics is None:
+        return None
+    assert r.memory is not None, "a scheduled strategy has its memory breakdown"
+    metrics = {k: r.metrics[k] for k in c.metrics}
+    return Candidate(strategy=c.strategy, microbatches=c.microbatches, overlap=c.overlap, gpus=c.gpus,
+                     metrics=metrics, meets_requirements=r.verdict.meets_requirements is not False,
+                     score=Objective.score(objective, metrics, c.gpus),
+                     memory_fraction=r.memory.worst.fraction, exact=True,
+                     binding=c.binding if c.batch is not None else _binding(r.requirements, r.plan.workload),
+                     batch=c.batch, misses=_misses(r.requirements))

@@ -1,0 +1,90 @@
+"""Scoring one candidate of the search: its fast check, as a `Candidate`.
+
+Input: a `Plan`, a strategy, its micro-batches and overlap, an objective and the plan's
+`dagc.schedule.timer.Timer`. Output: the `Candidate` (its metrics, score, memory, what binds it),
+or None when a rule rejects it (`dagc.verdict.fastcheck`: the same rules and memory as `check`).
+With `batch = max` the candidate runs the largest batch it serves (`dagc.verdict.batch_max`, probed
+with the same fast check); in the search its probing stops as soon as no batch it can still end
+with could matter (`_evaluate_batch_max`, `dagc.search.bound.Pruner.batch_needed`).
+"""
+
+from __future__ import annotations
+
+from ..plan.plan import Plan
+from ..plan.strategy import Strategy
+from ..plan.workload import Overlap, Workload
+from ..schedule.timer import Timer as _Timer
+from ..verdict.batch_max import fast_largest_batch, fast_largest_batch_bounded
+from ..verdict.fastcheck import fast_check
+from ..verdict.optimal import Objective
+from .bar import Bar
+from .bound import Pruner
+from .result import Candidate
+from .space import _Item
+
+__all__ = ["evaluate"]
+
+
+def _binding(requirements, workload: Workload) -> str | None:
+    """What binds the candidate: with `batch = max`, what one more request would break (a requirement,
+    or memory); otherwise the requirement with the least margin."""
+    if workload.batch_max and workload.batch_breaks is not None:
+        return workload.batch_breaks.replace("`", "")
+    judged = [r for r in requirements if r.margin is not None]
+    if not judged:
+        return None
+    return min(judged, key=lambda r: r.margin).requirement.text
+
+
+def evaluate(plan: Plan, strategy: Strategy, mb: int, overlap: Overlap, objective: str,
+             timer: _Timer | None = None) -> Candidate | None:
+    """Score one candidate, or None when a rule rejects it (`dagc.verdict.fastcheck`: the same rules and
+    memory as `check`). With `batch = max` the candidate runs the largest batch it serves
+    (`dagc.verdict.batch_max`, probed with the same fast check)."""
+    timer = timer or _Timer(plan)
+    workload = plan.workload.model_copy(update={"microbatches": mb, "overlap": overlap})
+    if workload.batch_max:
+        workload = fast_largest_batch(plan, strategy, workload, timer)
+    return _scored(plan, strategy, mb, workload, objective, timer)
+
+
+def _scored(plan: Plan, strategy: Strategy, mb: int, workload: Workload, objective: str, timer: _Timer
+            ) -> Candidate | None:
+    """`evaluate`'s candidate with `mb` micro-batches once its workload (those, its overlap, its batch)
+    is chosen."""
+    fc = fast_check(plan, strategy, workload, timer)
+    if isinstance(fc, str):
+        return None
+    gpus = fc.layout.gpus_used
+    return Candidate(strategy=strategy, microbatches=mb, overlap=workload.overlap, gpus=gpus, metrics=fc.metrics,
+                     meets_requirements=fc.meets_requirements, score=Objective.score(objective, fc.metrics, gpus),
+                     memory_fraction=fc.memory.worst.fraction, binding=_binding(fc.requirements, workload),
+                     batch=workload.batch if workload.batch_max else None, misses=_misses(fc.requirements))
+
+
+def _misses(requirements) -> int:
+    """Requirements a candidate does not meet."""
+    return sum(1 for r in requirements if r.met is False)
+
+
+def _workload_of(plan: Plan, c: Candidate) -> Workload:
+    """The workload a candidate ran: its micro-batches, overlap and (`batch = max`) its own batch."""
+    update: dict[str, object] = {"microbatches": c.microbatches, "overlap": c.overlap}
+    if c.batch is not None:
+        update["batch"] = c.batch
+    return plan.workload.model_copy(update=update)
+
+
+def _evaluate_batch_max(plan: Plan, strategy: Strategy, item: _Item, objective: str, timer: _Timer,
+                        pruner: Pruner, bar: Bar) -> tuple[list[Candidate], bool]:
+    """A `batch = max` candidate's search of its largest batch, stopped as soon as no batch it can
+    still end with could matter (`Pruner.batch_needed`): its candidate (none when a rule rejects
+    it) and whether it was pruned."""
+    mb, overlap = item[7], Overlap(item[8])
+    chosen = fast_largest_batch_bounded(plan, strategy, pruner.workload(mb, overlap), timer,
+                                        lambda fc, lo, most: pruner.batch_needed(fc, lo, most, bar, strategy.text,
+                                                                                 mb, overlap))
+    if chosen is None:
+        return [], True
+    c = _scored(plan, strategy, mb, chosen, objective, timer)
+    return ([] if c is None else [c]), False
