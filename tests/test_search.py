@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 
 import pytest
 
 from dagc.lang.load import load_plan, load_plan_text, parse_strategy
-from dagc.layout.layout import effective_microbatches
-from dagc.plan.plan import Overlap
+from dagc.layout.split import effective_microbatches
+from dagc.plan.workload import Overlap
+from dagc.schedule.timer import Timer
 from dagc.search.bound import Pruner
 from dagc.search.screen import Columns
 from dagc.search.search import (
@@ -24,7 +26,6 @@ from dagc.search.search import (
     search,
 )
 from dagc.search.space import _items, _strategy
-from dagc.serve.fastsched import Timer
 from dagc.verdict.check import check, check_strategy
 from conftest import EXAMPLES, ROOT, plan_text
 
@@ -322,29 +323,38 @@ def test_the_counts_read_as_english():
 
 @pytest.mark.parametrize("name", ["30b-moe-dp2-pp2-tp2-ep4-16gpu.moe", "deepseek-v3-prefill-32xh800.moe"])
 def test_the_fast_checks_shortcuts_change_nothing(name):
-    """`fast_check` runs only the rules whose code is an error, and puts the working sets into its
-    first memory breakdown instead of computing it again: the same errors and the same breakdown as
-    every rule and `memory` with the activations give, candidate by candidate."""
+    """`fast_check` runs only the rules whose code is an error, and answers E402 from the weights, KV
+    cache and reserve alone when those overflow, before any working set: the same answer, candidate
+    by candidate, as every rule over the memory with the DAG's working sets gives."""
     from dagc.layout.layout import resolve
-    from dagc.memory.memory import memory, with_activations
-    from dagc.rules import RuleContext, run_rules
+    from dagc.memory.memory import memory
+    from dagc.rules import Reads, RuleContext, run_rules
+    from dagc.verdict.fastcheck import FastCheck, fast_check
 
     plan = load_plan(EXAMPLES / name)
-    timer, seen, errors = Timer(plan), 0, 0
+    timer, seen, errors, memory_errors = Timer(plan), 0, 0, 0
     for s, mb, ov in list(candidates(plan))[::7]:
         workload = plan.workload.model_copy(update={"microbatches": mb, "overlap": ov})
         lay = resolve(plan.model, plan.cluster, workload, s)
         if lay.pp > plan.model.layers:
             continue
-        first = memory(plan.model, workload, plan.cluster, lay)
-        ctx = RuleContext(plan.model_copy(update={"workload": workload}), None, s, lay, first)
-        every = run_rules(ctx)
-        assert run_rules(ctx, errors_only=True) == [d for d in every if d.is_error]
-        errors += any(d.is_error for d in every)
-        acts = timer.activations(workload, lay)
-        assert with_activations(first, acts) == memory(plan.model, workload, plan.cluster, lay, acts)
+        ctx = RuleContext(plan.model_copy(update={"workload": workload}), None, s, lay)
+        every = run_rules(ctx, Reads.LAYOUT)
+        assert run_rules(ctx, Reads.LAYOUT, errors_only=True) == [d for d in every if d.is_error]
+        found = fast_check(plan, s, workload, timer)
         seen += 1
-    assert seen > 50 and 0 < errors < seen
+        if any(d.is_error for d in every):
+            errors += 1
+            assert found == next(d.code for d in every if d.is_error)
+            continue
+        mem = memory(plan.model, workload, plan.cluster, lay, timer.activations(workload, lay))
+        if any(d.code == "E402" for d in run_rules(replace(ctx, memory=mem), Reads.MEMORY)):
+            memory_errors += 1
+            assert found == "E402"
+        else:
+            assert isinstance(found, FastCheck) and found.memory == mem
+    # the space holds no structural mistake: what the fast check rejects, it rejects for memory
+    assert seen > 50 and errors == 0 and 0 < memory_errors < seen
 
 
 def test_the_space_is_the_same_under_every_objective_and_the_splits_are_counted_apart():

@@ -1,23 +1,32 @@
 """`analyse`: one strategy of a plan → its layout, diagnostics, memory, schedule and verdict.
 
 Input: a `Plan`, a flattened `Strategy` (and optionally a `Workload` that replaces the
-plan's). Output: an `Analysis`. This is the one route every figure of a strategy takes —
-resolve → rules → memory → build, cost, schedule → requirements → verdict — shared by
-`check_strategy` and the search's exact re-scoring.
+plan's). Output: an `Analysis`. This is the one route every figure of a strategy takes, shared
+by `check_strategy` and the search's exact re-scoring. Each stage runs once, in the pipeline's
+order, and hands the next an immutable result:
+
+    resolve → Layout → memory → MemoryBreakdown → build → Dag → cost → Costs → schedule →
+    Schedule → metrics → Metrics → requirements, verdict → Verdict
+
+A rule runs once too, as soon as what it reads exists (`rules.Reads`): the rules on the layout
+right after it is resolved (their errors decide whether the DAG is worth building), the rule on
+memory after memory, the rule that quotes the schedule after the schedule. Their diagnostics
+are reported in code order, as one pass over every rule would give them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..cost.cost import cost
 from ..diagnostics import Diagnostic, cap, has_errors
 from ..ir.build import build
 from ..ir.dag import NODE_BUDGET, estimate_nodes, over_work_budget
 from ..layout.layout import Layout, resolve
-from ..memory.memory import MemoryBreakdown, activation_bytes_by_stage, memory
+from ..memory.activations import activation_bytes_by_stage
+from ..memory.memory import MemoryBreakdown, memory
 from ..plan.plan import Plan, Strategy, StrategyDecl, Workload
-from ..rules import RuleContext, run_rules
+from ..rules import Reads, RuleContext, in_rule_order, run_rules
 from ..schedule.schedule import schedule
 from ..serve.metrics import metrics as derive_metrics
 from .compiled import Compiled
@@ -50,20 +59,20 @@ class Analysis:
 
 def analyse(plan: Plan, strategy: Strategy, workload: Workload | None = None,
             decl: StrategyDecl | None = None) -> Analysis:
-    """Resolve, run every rule, size memory, build, cost and schedule one strategy, and judge it.
+    """Resolve, size memory, build, cost and schedule one strategy, run every rule, and judge it.
 
-    When the strategy is structurally sound (no error other than E401/E402) the activation
-    working sets of the DAG's ops (`activation_bytes_by_stage`, the figure `search` uses too)
-    replace the first estimate and the rules run again, so E402 is judged on the DAG's
-    figures, whether or not the DAG itself is within the node budget and built.
+    When the rules on the layout find the strategy structurally sound (no error but E401) its
+    memory counts the activation working sets of the DAG's ops (`activation_bytes_by_stage`, the
+    figure `search` uses too), so E402 is judged on the DAG's figures whether or not the DAG
+    itself is within the node budget and built; otherwise the breakdown's first estimate.
 
-    The work is bounded before it starts: a layout with more than `dag.STAGE_BUDGET` stages or
-    a stage group of more than `dag.GROUP_BUDGET` GPUs gets no per-stage or per-rank figure
+    The work is bounded before it starts: a layout with more than `dagc.ir.dag.STAGE_BUDGET` stages or
+    a stage group of more than `dagc.ir.dag.GROUP_BUDGET` GPUs gets no per-stage or per-rank figure
     (no memory, no DAG, no metrics) and W511 says so; its requirements are not judged.
 
     Args:
         plan: the plan.
-        strategy: a flattened strategy (`flatten.flatten`, or a search candidate's).
+        strategy: a flattened strategy (`dagc.lang.flatten.flatten`, or a search candidate's).
         workload: replaces the plan's workload (the search's micro-batches and overlap).
         decl: the strategy as written, when it was (None for a search candidate).
     """
@@ -73,18 +82,19 @@ def analyse(plan: Plan, strategy: Strategy, workload: Workload | None = None,
     if own is not plan.workload:
         plan = plan.model_copy(update={"workload": own})
     layout = resolve(plan.model, plan.cluster, plan.workload, strategy)
+    ctx = RuleContext(plan, decl, strategy, layout)
+    diags = run_rules(ctx, Reads.LAYOUT)
+    structured = not any(d.is_error and d.code not in _RESOURCE_ERRORS for d in diags)
     mem = compiled = None
     # More stages than layers is E303; there is no meaningful per-stage memory then.
     if layout.pp <= plan.model.layers and over_work_budget(layout) is None:
-        mem = memory(plan.model, plan.workload, plan.cluster, layout)
-    diags = run_rules(RuleContext(plan, decl, strategy, layout, mem))
-    sound = mem is not None and not any(d.is_error and d.code not in _RESOURCE_ERRORS for d in diags)
-    if sound:
-        mem = memory(plan.model, plan.workload, plan.cluster, layout,
-                     activation_bytes_by_stage(plan.model, plan.workload, plan.cluster, layout))
-        if estimate_nodes(layout) <= NODE_BUDGET:
-            compiled = compile_dag(plan, strategy, layout, mem)
-        diags = run_rules(RuleContext(plan, decl, strategy, layout, mem, compiled.metrics if compiled else None))
+        activations = activation_bytes_by_stage(plan.model, plan.workload, plan.cluster, layout) if structured else None
+        mem = memory(plan.model, plan.workload, plan.cluster, layout, activations)
+    diags += run_rules(replace(ctx, memory=mem), Reads.MEMORY)
+    if structured and mem is not None and estimate_nodes(layout) <= NODE_BUDGET:
+        compiled = compile_dag(plan, strategy, layout, mem)
+    diags = in_rule_order(diags + run_rules(replace(ctx, memory=mem, metrics=compiled.metrics if compiled else None),
+                                            Reads.SCHEDULE))
     metrics_json = compiled.metrics.to_json() if compiled is not None else None
     reqs = judge_requirements(plan, layout, mem, metrics_json)
     return Analysis(plan=plan, strategy=strategy, layout=layout, memory=mem, diagnostics=tuple(cap(diags)),

@@ -1,26 +1,31 @@
 """The fast check of one strategy: what `check` decides, without building its DAG.
 
-Input: a `Plan`, a `Strategy`, the `Workload` it runs and a `dagc.serve.fastsched.Timer`. Output:
+Input: a `Plan`, a `Strategy`, the `Workload` it runs and a `dagc.schedule.timer.Timer`. Output:
 `FastCheck` — the layout, the memory breakdown (activations: the DAG's working sets), the
 static schedule's figures and the requirements judged — or, when a rule rejects the strategy,
 the code of the first error (`E402` when it does not fit in memory).
 
-The rules run on a first memory estimate to reject unsound structures; E402 is then judged
-on the working sets of the DAG's ops (`Timer.activations`, the figure of
-`dagc.memory.memory.activation_bytes_by_stage`), as `dagc.verdict.analyse` does. The search scores its
-candidates with it and `dagc.verdict.batch_max` probes batches with it.
+Each stage runs once, in the order `dagc.verdict.analyse` runs them: the layout, the error rules
+on the layout (they reject unsound structures), memory — weights, KV cache and reserve first, and
+only when those fit the working sets of the DAG's ops (`Timer.activations`, the figure of
+`dagc.memory.activations.activation_bytes_by_stage`) — and E402 judged on it, the static
+schedule's figures, the requirements. The search scores its candidates with it and
+`dagc.verdict.batch_max` probes batches with it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..layout.layout import Layout, resolve
-from ..memory.memory import MemoryBreakdown, memory, with_activations
-from ..plan.plan import Plan, Strategy, Workload
-from ..rules import RuleContext, run_rules
-from ..rules.resources import check_memory
-from ..serve.fastsched import Timer, fast_metrics
+from ..memory.memory import MemoryBreakdown, memory
+from ..memory.resident import kv_cache_bytes_per_layer, resident_bytes_exceed, resident_weight_figures, weight_totals
+from ..plan.plan import Plan
+from ..plan.strategy import Strategy
+from ..plan.workload import Workload
+from ..rules import Reads, RuleContext, run_rules
+from ..schedule.timer import Timer
+from ..serve.estimate import fast_metrics
 from .verdict import RequirementResult, judge_requirements
 
 __all__ = ["FastCheck", "fast_check", "MEMORY", "TOO_DEEP"]
@@ -47,15 +52,16 @@ def fast_check(plan: Plan, strategy: Strategy, workload: Workload, timer: Timer)
     if lay.pp > plan.model.layers:
         return TOO_DEEP
     variant = plan.model_copy(update={"workload": workload})
-    first = memory(plan.model, workload, plan.cluster, lay)
-    diags = run_rules(RuleContext(variant, None, strategy, lay, first), errors_only=True)
-    error = next((d.code for d in diags if d.code != MEMORY), None)
+    ctx = RuleContext(variant, None, strategy, lay)
+    error = next((d.code for d in run_rules(ctx, Reads.LAYOUT, errors_only=True)), None)
     if error is not None:
         return error
-    if any(st.weights_bytes + st.kv_cache_bytes + st.reserve_bytes > st.capacity_bytes for st in first.stages):
+    weights = resident_weight_figures(plan.model, lay.tp, lay.ep, lay.etp, lay.stage_layers)
+    kv_per_layer = kv_cache_bytes_per_layer(plan.model, workload, lay.tp, lay.cp, lay.requests_per_rank)
+    if resident_bytes_exceed(plan.cluster, weight_totals(weights), kv_per_layer):
         return MEMORY                # E402 whatever the activations: no need to compute them
-    mem = with_activations(first, timer.activations(workload, lay))
-    if any(True for _ in check_memory(RuleContext(variant, None, strategy, lay, mem))):
+    mem = memory(plan.model, workload, plan.cluster, lay, timer.activations(workload, lay))
+    if any(True for _ in run_rules(replace(ctx, memory=mem), Reads.MEMORY, errors_only=True)):
         return MEMORY
     metrics = fast_metrics(plan, lay, workload, timer)
     return FastCheck(lay, mem, metrics, judge_requirements(variant, lay, mem, metrics))

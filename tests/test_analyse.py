@@ -1,0 +1,132 @@
+"""`analyse` visits each stage once, in the pipeline's order, and runs each rule once, as soon as what
+it reads exists (`rules.Reads`); its diagnostics are those of one pass of every rule over the final
+memory and metrics, in the same order."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from dagc.diagnostics import PlanError, cap
+from dagc.lang.flatten import flatten
+from dagc.lang.load import load_plan, load_plan_text
+from dagc.rules import RULES, Reads, RuleContext, in_rule_order, run_rules
+from dagc.verdict.analyse import analyse
+from conftest import EXAMPLES, plan_text
+from plans import plan_texts
+
+PLANS = sorted(EXAMPLES.glob("*.moe")) + sorted((EXAMPLES / "mistakes").glob("*.moe"))
+MORE = [  # a bubble with and without a schedule (W504), a plan over memory (E402), a broken structure
+    plan_text(strategy="strategy pp 4 < tp 2 >"),
+    plan_text(strategy="strategy tp 3 ; ep 8"),
+    plan_text(cluster='cluster { gpus = 2  gpus_per_node = 8  gpu preset "h100-sxm" }', strategy="strategy tp 2"),
+    plan_text(cluster='cluster { gpus = 4  gpus_per_node = 8  gpu preset "h100-sxm" }',
+              strategy="strategy pp 8 < tp 1 >"),
+]
+
+
+def _strategies():
+    for path in PLANS:
+        try:
+            plan = load_plan(path)
+        except PlanError:        # a mistake found while the plan is read: no strategy reaches analyse
+            continue
+        for decl in plan.strategies:
+            yield path.name, plan, decl
+    for k, text in enumerate(MORE):
+        plan = load_plan_text(text)
+        yield f"more-{k}", plan, plan.strategies[0]
+
+
+# The strategies that reach `analyse`: one that does not flatten (E201, E202, E204) stops before it.
+CASES = [(name, plan, decl) for name, plan, decl in _strategies() if flatten(decl)[0] is not None]
+
+
+class _Unread:
+    """Stands for memory and metrics where a rule on the layout must not look."""
+
+    def __getattr__(self, name):
+        raise AssertionError(f"a rule that reads the layout only read .{name} of memory or metrics")
+
+    def __bool__(self):
+        raise AssertionError("a rule that reads the layout only tested memory or metrics")
+
+
+def _one_pass(a):
+    """The diagnostics of one pass of every rule over the analysis's final memory and metrics."""
+    metrics = a.compiled.metrics if a.compiled is not None else None
+    return cap(run_rules(RuleContext(a.plan, None, a.strategy, a.layout, a.memory, metrics)))
+
+
+@pytest.mark.parametrize(("name", "plan", "decl"), CASES, ids=[c[0] + ":" + c[2].text for c in CASES])
+def test_diagnostics_are_one_pass_of_every_rule_in_code_order(name, plan, decl):
+    a = analyse(plan, flatten(decl)[0])
+    assert list(a.diagnostics) == _one_pass(a)
+
+
+@pytest.mark.parametrize(("name", "plan", "decl"), CASES, ids=[c[0] + ":" + c[2].text for c in CASES])
+def test_rules_on_the_layout_read_neither_memory_nor_metrics(name, plan, decl):
+    a = analyse(plan, flatten(decl)[0])
+    ctx = RuleContext(a.plan, None, a.strategy, a.layout, _Unread(), _Unread())   # type: ignore[arg-type]
+    metrics = a.compiled.metrics if a.compiled is not None else None
+    every = run_rules(RuleContext(a.plan, None, a.strategy, a.layout, a.memory, metrics))
+    assert run_rules(ctx, Reads.LAYOUT) == [d for d in every if RULES_BY_CODE[d.code].reads is Reads.LAYOUT]
+
+
+RULES_BY_CODE = {r.code: r for r in RULES}
+
+
+def test_the_rules_that_read_more_than_the_layout():
+    reads = {r.code: r.reads for r in RULES if r.reads is not Reads.LAYOUT}
+    assert reads == {"E402": Reads.MEMORY, "W504": Reads.SCHEDULE}
+
+
+def test_each_check_emits_only_its_own_code():
+    """What lets `in_rule_order` put diagnostics of rules run at different stages back in code order."""
+    assert len(CASES) >= 20
+    for _name, plan, decl in CASES:
+        a = analyse(plan, flatten(decl)[0])
+        metrics = a.compiled.metrics if a.compiled is not None else None
+        ctx = RuleContext(a.plan, None, a.strategy, a.layout, a.memory, metrics)
+        for r in RULES:
+            if r.check is not None:
+                assert {d.code for d in r.check(ctx)} <= {r.code}, r.code
+
+
+def test_rules_run_at_three_stages_give_one_pass_in_order():
+    plan = load_plan(EXAMPLES / "mixtral-8x7b-1node.moe")
+    a = analyse(plan, flatten(plan.strategies[0])[0])
+    ctx = RuleContext(a.plan, None, a.strategy, a.layout, a.memory, a.compiled.metrics if a.compiled else None)
+    parts = [run_rules(ctx, reads) for reads in (Reads.SCHEDULE, Reads.MEMORY, Reads.LAYOUT)]
+    assert in_rule_order([d for part in parts for d in part]) == run_rules(ctx)
+
+
+def test_each_stage_runs_once_in_order(monkeypatch):
+    module = sys.modules["dagc.verdict.analyse"]
+    calls: list[str] = []
+    for name in ("resolve", "memory", "activation_bytes_by_stage", "build", "cost", "schedule", "derive_metrics",
+                 "judge_requirements", "verdict"):
+        real = getattr(module, name)
+
+        def counted(*args, _real=real, _name=name, **kwargs):
+            calls.append(_name)
+            return _real(*args, **kwargs)
+        monkeypatch.setattr(module, name, counted)
+    plan = load_plan(EXAMPLES / "mixtral-8x7b-1node.moe")
+    a = analyse(plan, flatten(plan.strategies[0])[0])
+    assert a.compiled is not None
+    assert calls == ["resolve", "activation_bytes_by_stage", "memory", "build", "cost", "schedule", "derive_metrics",
+                     "judge_requirements", "verdict"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(plan_texts())
+def test_generated_plans_get_one_pass_of_every_rule(text):
+    plan = load_plan_text(text)
+    strategy, _ = flatten(plan.strategies[0])
+    if strategy is None:
+        return
+    a = analyse(plan, strategy)
+    assert list(a.diagnostics) == _one_pass(a)
