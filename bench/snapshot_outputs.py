@@ -7,7 +7,8 @@ Runs the `dagc` of CHECKOUT (default: this checkout) with `python -m dagc` and `
 inside OUTDIR, so every path it prints is the same from one checkout to the other. For each example
 (and the mistakes under examples/mistakes) it keeps each command's stdout, stderr and exit code, and
 every file `dagc compile` writes. Lines that time the run (`seconds`, candidates per second) are
-the only thing that moves between runs; `--normalise` blanks them so `diff -r` shows the rest:
+the only thing that moves between runs; `--normalise` blanks them (and writes the run's own
+directory as `<work>`) so `diff -r` shows the rest:
 
     python bench/snapshot_outputs.py /tmp/old --dagc ../old-checkout
     python bench/snapshot_outputs.py /tmp/new
@@ -56,10 +57,10 @@ def _commands(plans: list[Path], shown: list[Path]) -> list[tuple[str, list[str]
     return runs
 
 
-def _normalise(data: bytes) -> bytes:
+def _normalise(data: bytes, work: Path) -> bytes:
     for pattern, repl in _TIMING:
         data = pattern.sub(repl, data)
-    return data
+    return data.replace(str(work).encode(), b"<work>")
 
 
 def main() -> int:
@@ -90,14 +91,14 @@ def main() -> int:
         proc = subprocess.run([sys.executable, "-m", "dagc", *argv], cwd=work, env=env,
                               capture_output=True, timeout=600)
         for suffix, data in (("stdout", proc.stdout), ("stderr", proc.stderr)):
-            (out / f"{name}.{suffix}").write_bytes(_normalise(data) if args.normalise else data)
+            (out / f"{name}.{suffix}").write_bytes(_normalise(data, work) if args.normalise else data)
         (out / f"{name}.rc").write_text(f"{proc.returncode}\n")
         print(f"{name}: exit {proc.returncode}", flush=True)
     compiled = work / "compiled"
     if compiled.exists():
         for path in sorted(compiled.rglob("*")):
             if path.is_file() and args.normalise:
-                path.write_bytes(_normalise(path.read_bytes()))
+                path.write_bytes(_normalise(path.read_bytes(), work))
         target = out / "compiled"
         if target.exists():
             shutil.rmtree(target)
