@@ -349,22 +349,22 @@ def test_progress_bar_appears_after_a_second_on_a_terminal(monkeypatch):
     (rich.progress, imported only then), which `close` takes down."""
     import io
 
-    from dagc.cli.printing import _Progress
+    from dagc.cli.printing import ProgressBar
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
             return True
 
     monkeypatch.setattr(sys, "stderr", io.StringIO())
-    quiet = _Progress("searching strategies")
+    quiet = ProgressBar("searching strategies")
     quiet.t0 -= 2.0
     quiet(1, 10)
     assert quiet.bar is None                       # not a terminal
     monkeypatch.setattr(sys, "stderr", Terminal())
-    early = _Progress("searching strategies")
+    early = ProgressBar("searching strategies")
     early(1, 10)
     assert early.bar is None                       # within the first second
-    late = _Progress("searching strategies")
+    late = ProgressBar("searching strategies")
     late.t0 -= 2.0
     late(3, 10)
     assert late.bar is not None and late.bar.tasks[0].completed == 3 and late.bar.tasks[0].total == 10

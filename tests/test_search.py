@@ -25,7 +25,7 @@ from dagc.search.search import (
     pareto_front,
     search,
 )
-from dagc.search.space import _items, _strategy
+from dagc.search.space import item_strategy, space_items
 from dagc.verdict.check import check, check_strategy
 from conftest import EXAMPLES, ROOT, plan_text
 
@@ -288,9 +288,9 @@ def test_a_partial_search_covers_the_strategies_with_the_best_bounds(objective):
     found = search(plan, objective=objective, rescore=0, budget_s=60, clock=lambda: next(ticks))
     assert not found.complete and found.ranked and found.order == "best bound first"
     pruner = Pruner(plan, objective, Timer(plan))
-    order = Columns(pruner, list(_items(plan))).best_first().items
-    assert sorted(order, key=repr) == sorted(_items(plan), key=repr)
-    first = {_strategy(item).text for item in order[:found.evaluated]}
+    order = Columns(pruner, list(space_items(plan))).best_first().items
+    assert sorted(order, key=repr) == sorted(space_items(plan), key=repr)
+    first = {item_strategy(item).text for item in order[:found.evaluated]}
     assert {c.strategy.text for c in found.ranked} <= first and len(first) < len({item[:7] for item in order})
 
     def head(strategy):  # the best its last variant (the most micro-batches) could do at its bounds

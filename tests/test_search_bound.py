@@ -27,10 +27,10 @@ from dagc.schedule.recurrence import (
 from dagc.schedule.timer import Timer
 from dagc.search.bar import Bar
 from dagc.search.bound import Pruner, Screen
-from dagc.search.result import _rank_key
+from dagc.search.result import rank_key
 from dagc.search.screen import Columns
 from dagc.search.search import SPLIT_CANDIDATES, search
-from dagc.search.space import _items, _strategy, candidates, count_candidates
+from dagc.search.space import candidates, count_candidates, item_strategy, space_items
 from dagc.verdict.optimal import Objective
 from plans import plan_texts
 
@@ -157,7 +157,7 @@ def test_a_hopeless_strategy_has_no_variant_that_matters(front):
     found = search(plan, rescore=0, front=front)
     k = found.exact_top
     front_points = tuple((-c.metrics["decode_tokens_per_s_per_gpu"], c.metrics["tpot_s"]) for c in found.pareto)
-    bar = Bar(_rank_key(found.ranked[k - 1]), front_points if front else None)
+    bar = Bar(rank_key(found.ranked[k - 1]), front_points if front else None)
     pruner = Pruner(plan, "tokens-per-gpu", Timer(plan))
     by_strategy: dict[str, list] = {}
     for s, mb, ov in candidates(plan):
@@ -188,15 +188,15 @@ def test_what_the_window_screen_decides_is_what_the_screen_decides(name, front, 
     found = search(plan, objective=objective, rescore=0, front=front)
     k = found.exact_top
     front_points = tuple((-c.metrics["decode_tokens_per_s_per_gpu"], c.metrics["tpot_s"]) for c in found.pareto)
-    bar = Bar(_rank_key(found.ranked[k - 1]), front_points if front else None)
-    items = list(_items(plan))
+    bar = Bar(rank_key(found.ranked[k - 1]), front_points if front else None)
+    items = list(space_items(plan))
     remembering, fresh = (Pruner(plan, objective, Timer(plan)) for _ in range(2))
     chunks = [(lo, min(lo + 16, len(items)), bar) for lo in range(0, len(items), 16)]
     screened = Columns(remembering, items).screen(chunks)
     decided, shape = collections.Counter(), None
     for n, item in enumerate(items):
         first, shape = n % 16 == 0 or item[:7] != shape, item[:7]
-        strategy, mb, overlap = _strategy(item), item[7], Overlap(item[8])
+        strategy, mb, overlap = item_strategy(item), item[7], Overlap(item[8])
         workload = fresh.workload(mb, overlap)
         lay = resolve(plan.model, plan.cluster, workload, strategy)
         screen = fresh.screen(workload, lay, bar, strategy.text, mb, overlap, first)
@@ -235,7 +235,7 @@ def test_a_front_that_drops_points_is_screened_against_each_chunks_own_bar(monke
     screened alone gives (here with a cap of one point; these fronts have two)."""
     from dagc.search import result as search_result
 
-    monkeypatch.setattr(search_result._Front.__init__, "__defaults__", (1,))
+    monkeypatch.setattr(search_result.ParetoFront.__init__, "__defaults__", (1,))
     plan = load_plan(EXAMPLES / name)
     found = search(plan, rescore=0)
     assert not found.pareto_complete
@@ -248,17 +248,17 @@ def test_a_front_that_drops_points_is_screened_against_each_chunks_own_bar(monke
 
 
 def test_the_window_screen_reads_an_older_bar_only_while_the_front_keeps_every_point():
-    """`_Tally.known_bar`: a chunk whose own bar is not made yet is screened against the one after the
+    """`Tally.known_bar`: a chunk whose own bar is not made yet is screened against the one after the
     last chunk taken — while the front holds every point; once it has dropped one (past its cap) an
     older bar may hold a point a later one lacks, so against no bar."""
     from dagc.search.bar import BarKeeper
-    from dagc.search.chunks import _Tally
-    from dagc.search.result import _Best, _Front
+    from dagc.search.chunks import Tally
+    from dagc.search.result import ParetoFront, TopK
 
     found = search(load_plan(EXAMPLES / "mixtral-8x7b-1node.moe"), rescore=0)
     assert len(found.pareto) == 2
     for cap, dropped in ((None, False), (1, True)):
-        tally = _Tally(_Best(10), _Front(cap), BarKeeper(1), 100, None, 2)
+        tally = Tally(TopK(10), ParetoFront(cap), BarKeeper(1), 100, None, 2)
         tally.take(list(found.pareto), 2)
         assert tally.front.complete is not dropped
         assert tally.known_bar(1) == Bar()                      # its own: before chunk 1 − 2, none
@@ -274,12 +274,12 @@ def test_a_layout_sketch_reads_as_its_layout(name):
     pruner = Pruner(plan, "tokens-per-gpu", Timer(plan))
     fields = LayoutSketch.__slots__[:-2] + ("gpus_used",)
     seen = 0
-    for item in _items(plan):
+    for item in space_items(plan):
         figures = pruner.strategy_figures(item[:7])
         if figures is None:
             continue
         workload = pruner.workload_of(item[7], item[8])
-        lay = resolve(plan.model, plan.cluster, workload, _strategy(item))
+        lay = resolve(plan.model, plan.cluster, workload, item_strategy(item))
         sketch = pruner.sketch(item, figures, pruner.item_microbatches(item, figures[1]))
         assert {f: getattr(sketch, f) for f in fields} == {f: getattr(lay, f) for f in fields}, item
         for stage in range(lay.pp):                         # where its ranks sit, read by the op shapes

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-from dagc.search.bar import Bar, _Best, _out_of_reach
+from dagc.search.bar import Bar, BestAtBounds, is_out_of_reach
 from dagc.search.screen import _distinct, out_of_reach
 
 # figures drawn from a few values, so that ties with the bar's k-th best and with front points are common
@@ -17,9 +17,9 @@ _Y = st.sampled_from([0.01, 0.02, 0.02 + 1e-12, 0.05])
 
 
 @st.composite
-def bests(draw) -> _Best:
+def bests(draw) -> BestAtBounds:
     missed = draw(st.integers(0, 2))
-    return _Best((missed, draw(_SCORE), draw(_GPUS)), missed, (draw(_X), draw(_Y)))
+    return BestAtBounds((missed, draw(_SCORE), draw(_GPUS)), missed, (draw(_X), draw(_Y)))
 
 
 @st.composite
@@ -33,7 +33,7 @@ def bars(draw) -> Bar:
 @given(st.lists(bests(), min_size=1, max_size=12), bars())
 def test_the_column_test_is_the_scalar_test_row_by_row(rows, bar):
     got = out_of_reach(np.array([b.row() for b in rows]), bar)
-    assert got.tolist() == [_out_of_reach(b, bar) for b in rows]
+    assert got.tolist() == [is_out_of_reach(b, bar) for b in rows]
 
 
 def test_distinct_keys_are_numbered_by_their_first_row():

@@ -75,8 +75,8 @@ def _search(plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: int = 
             budget_s: float | None = None, timer=None, front: bool = True):
     with _loading():
         from ..search.search import search
-        from .printing import _Progress
-    progress = _Progress("searching strategies")
+        from .printing import ProgressBar
+    progress = ProgressBar("searching strategies")
     try:
         return search(plan, objective=objective, top=top, jobs=jobs, progress=progress, budget_s=budget_s,
                       timer=timer, front=front)
@@ -100,8 +100,8 @@ def _allowed(args) -> tuple[Path, ...]:
 def _objective_picks(plan, found, jobs: int, budget_s: float | None, timer=None) -> dict:
     with _loading():
         from ..search.search import objective_picks
-        from .printing import _Progress
-    progress = _Progress("what each objective picks")
+        from .printing import ProgressBar
+    progress = ProgressBar("what each objective picks")
     try:
         return objective_picks(plan, found, top=CHECK_RESCORED, jobs=jobs,
                                progress=progress, budget_s=budget_s, timer=timer)
@@ -117,7 +117,7 @@ def _load(args, err: Console, picks: bool = False):
         from ..lang.load import STRATEGY_SOURCE, load_plan, parse_strategy
         from ..schedule.timer import Timer
         from ..verdict.check import check
-        from .printing import _render_diags
+        from .printing import render_diags
     try:
         plan = _with_objective(load_plan(args.plan, allow_paths=_allowed(args)), args)
         # read before the search, which a bad --strategy would otherwise wait for
@@ -135,7 +135,7 @@ def _load(args, err: Console, picks: bool = False):
         if getattr(args, "format", "text") == "json":
             print(json.dumps({"plan": args.plan, "valid": False,
                               "diagnostics": [d.to_json() for d in exc.diagnostics]}, indent=2))
-        _render_diags(err, exc.diagnostics)
+        render_diags(err, exc.diagnostics)
         n = sum(1 for d in exc.diagnostics if d.severity is Severity.ERROR)
         where = STRATEGY_SOURCE if all(d.span is not None and d.span.source.path == STRATEGY_SOURCE
                                        for d in exc.diagnostics) else args.plan
@@ -145,22 +145,22 @@ def _load(args, err: Console, picks: bool = False):
 
 def cmd_check(args) -> int:
     with _loading():
-        from .print_check import _print_plan, _print_plan_diagnostics, _print_result, objective_text, plan_diagnostics
-        from .printing import _console, _print_reports, _render_diags, is_input_error
-    err = _console(sys.stderr)
+        from .print_check import objective_text, plan_diagnostics, print_plan, print_plan_diagnostics, print_result
+        from .printing import is_input_error, make_console, print_reports, render_diags
+    err = make_console(sys.stderr)
     plan, results, _ = _load(args, err)
     if plan is None:
         return EXIT_INPUT
     args.decided = _exit_code(results)     # what a reader that stops early (`| head`) still gets
     if args.format == "json":
-        _print_reports(results)
-        _render_diags(err, [d for r in results for d in r.diagnostics if is_input_error(d)])
+        print_reports(results)
+        render_diags(err, [d for r in results for d in r.diagnostics if is_input_error(d)])
     else:
-        out = _console()
-        _print_plan(out, plan, args.plan, objective_text(plan))
-        _print_plan_diagnostics(out, plan_diagnostics(results))
+        out = make_console()
+        print_plan(out, plan, args.plan, objective_text(plan))
+        print_plan_diagnostics(out, plan_diagnostics(results))
         for r in results:
-            _print_result(out, r, err)
+            print_result(out, r, err)
     return args.decided
 
 
@@ -170,9 +170,9 @@ def cmd_compile(args) -> int:
         from ..export.dot import Detail
         from ..export.pareto import pareto_svg
         from ..export.write import OutputError
-        from .print_check import _print_written, objective_text
-        from .printing import _console, _print_reports, _Progress, _render_diags, is_input_error
-    err = _console(sys.stderr)
+        from .print_check import objective_text, print_written
+        from .printing import ProgressBar, is_input_error, make_console, print_reports, render_diags
+    err = make_console(sys.stderr)
     if args.output:
         try:                         # refused before the work, not after it (checked again when written)
             check_output_dir(Path(args.output))
@@ -193,7 +193,7 @@ def cmd_compile(args) -> int:
                             requirements=plan.requirements, **_own_points(results))
     options = CompileOptions(graph_detail=Detail(args.graph_detail), all_ranks=args.all_ranks, gzip=args.gzip,
                              dot_timeout_s=args.dot_timeout, pareto_svg=pareto)
-    progress = _Progress("writing strategies")
+    progress = ProgressBar("writing strategies")
     try:
         written = compile_results(plan, results, out_dir, options, progress)
     except OutputError as exc:
@@ -206,14 +206,14 @@ def cmd_compile(args) -> int:
         progress.close()
     args.decided = _exit_code(results)     # what a reader that stops early (`| head`) still gets
     if args.format == "json":
-        _print_reports(results)
-        _render_diags(err, [d for r in results for d in r.diagnostics if is_input_error(d)])
+        print_reports(results)
+        render_diags(err, [d for r in results for d in r.diagnostics if is_input_error(d)])
     else:
-        out = _console()
+        out = make_console()
         if found is not None:
             out.print(objective_text(plan), markup=False)
         for w in written:
-            _print_written(out, err, w)
+            print_written(out, err, w)
     return args.decided
 
 
@@ -234,13 +234,13 @@ def cmd_search(args) -> int:
         from ..lang.fields import BATCH_LIMIT
         from ..lang.load import load_plan
         from ..verdict.check import check
-        from .print_search import _print_search, _print_search_warnings
-        from .printing import _console, _render_diags
-    err = _console(sys.stderr)
+        from .print_search import print_search, print_search_warnings
+        from .printing import make_console, render_diags
+    err = make_console(sys.stderr)
     try:
         plan = _with_objective(load_plan(args.plan, allow_paths=_allowed(args)), args)
     except PlanError as exc:
-        _render_diags(err, exc.diagnostics)
+        render_diags(err, exc.diagnostics)
         return EXIT_INPUT
     if args.vary == "batch" and not plan.workload.batch_max:
         plan = plan.model_copy(update={"workload": plan.workload.model_copy(
@@ -257,11 +257,11 @@ def cmd_search(args) -> int:
     except OSError as exc:
         err.print(f"error: cannot write {svg_path}: {exc.strerror or exc}", markup=False)
         return EXIT_OUTPUT
-    _print_search_warnings(err, found)
+    print_search_warnings(err, found)
     if args.format == "json":
         print(json.dumps(found.to_json(args.top), indent=2, allow_nan=False))
         return EXIT_OK
-    _print_search(_console(), found, args.top, svg_path, plan)
+    print_search(make_console(), found, args.top, svg_path, plan)
     return EXIT_OK
 
 
@@ -290,7 +290,7 @@ def cmd_explain(args) -> int:
 def cmd_presets(args) -> int:
     with _loading():
         from .builtin_text import preset_tables
-        from .print_presets import _print_presets
-        from .printing import _console
-    _print_presets(_console(), *preset_tables())
+        from .print_presets import print_presets
+        from .printing import make_console
+    print_presets(make_console(), *preset_tables())
     return EXIT_OK

@@ -2,7 +2,7 @@
 critical paths, requirements and verdicts (check), and the files written with each verdict (compile).
 
 Input: `StrategyResult`s (and compile's `Written`) and a rich console, made by `dagc.cli.printing`.
-Output: text and tables on the console; every string from the user passes through `_shown`.
+Output: text and tables on the console; every string from the user passes through `shown`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from rich.table import Table
 
 from ..diagnostics import Diagnostic, Severity
 from ..units import Dimension, count_text, format_bytes, format_si
-from .printing import _add_row, _render_diags, _shown, is_input_error
+from .printing import add_shown_row, is_input_error, render_diags, shown
 
 if TYPE_CHECKING:
     from ..export.compile import Written
@@ -26,7 +26,7 @@ _WORD = {True: "yes", False: "no", None: "not judged"}
 
 # ---------------------------------------------------------------- dagc check
 
-def _print_plan(out: Console, plan: Plan, path: str, objective: str) -> None:
+def print_plan(out: Console, plan: Plan, path: str, objective: str) -> None:
     """The lines `dagc check` opens with: the plan's model, cluster and workload, and `objective`: what
     its optimal verdicts optimise (`objective_text`)."""
     from ..plan.params import active_params, total_params
@@ -59,21 +59,21 @@ def plan_diagnostics(results: list[StrategyResult]) -> list[Diagnostic]:
     return list(seen.values())
 
 
-def _print_plan_diagnostics(console: Console, diags: list[Diagnostic]) -> None:
+def print_plan_diagnostics(console: Console, diags: list[Diagnostic]) -> None:
     if diags:
         console.rule("the plan, for every strategy", style="bold")
-        _render_diags(console, diags)
+        render_diags(console, diags)
 
 
-def _print_result(console: Console, r: StrategyResult, err: Console | None = None) -> None:
+def print_result(console: Console, r: StrategyResult, err: Console | None = None) -> None:
     """One strategy of `dagc check`: layout, memory, metrics, requirements, diagnostics, verdict.
 
-    Plan-level diagnostics are left to `_print_plan_diagnostics`; input errors (E0xx, E1xx) go
+    Plan-level diagnostics are left to `print_plan_diagnostics`; input errors (E0xx, E1xx) go
     to `err` when it is given, as those found while loading the plan do."""
     from ..cost.cost_model import cost_basis_text
     from ..rules import rule
     title = f"strategy {r.decl.name + ' = ' if r.decl.name else ''}{r.decl.text}"
-    console.rule(_shown(title), style="bold")
+    console.rule(shown(title), style="bold")
     if r.layout is not None:
         _print_layout(console, r)
         if r.memory is not None:
@@ -87,11 +87,11 @@ def _print_result(console: Console, r: StrategyResult, err: Console | None = Non
         console.print(_requirements_table(r))
     own = [d for d in r.diagnostics if not ((found := rule(d.code)) is not None and found.plan_level)]
     if err is not None:
-        _render_diags(err, [d for d in own if is_input_error(d)])
+        render_diags(err, [d for d in own if is_input_error(d)])
         own = [d for d in own if not is_input_error(d)]
     if own:
         console.print()
-        _render_diags(console, own)
+        render_diags(console, own)
     v = r.verdict
     console.print(f"verdict: correct: {_WORD[v.correct]} · meets requirements: {_WORD[v.meets_requirements]} · "
                   f"optimal: {_WORD[v.optimal]}", markup=False)
@@ -147,7 +147,7 @@ def _memory_table(console: Console, r: StrategyResult) -> Table:
     from ..verdict.verdict import near_text
     plan, lay, mem = r.plan, r.layout, r.memory
     assert lay is not None and mem is not None, "a strategy with a layout and its memory"
-    t = Table(title=_shown(f"per-rank memory by stage (GPU {plan.cluster.gpu.name}, "
+    t = Table(title=shown(f"per-rank memory by stage (GPU {plan.cluster.gpu.name}, "
                            f"{format_bytes(plan.cluster.gpu.memory_bytes)})"),
               title_justify="left")
     for col in ("stage", "GPUs", "layers", "experts/GPU", "weights", "KV cache", "activations", "reserve", "total",
@@ -156,13 +156,13 @@ def _memory_table(console: Console, r: StrategyResult) -> Table:
     per_gpu = str(lay.experts_per_ep_rank) if plan.model.has_experts else "—"
     for k in shown_stages(len(mem.stages)):
         if k is None:
-            _add_row(t, "…", gap_text(len(mem.stages)), *[""] * 8)
+            add_shown_row(t, "…", gap_text(len(mem.stages)), *[""] * 8)
             continue
         s = mem.stages[k]
         ranks = lay.stage_ranks(0, s.stage)
         layers = f"{s.layers[0]}–{s.layers[1] - 1}" if s.layers[1] > s.layers[0] else "none"
         gpus = f"{ranks.start}–{ranks.stop - 1}" + (f" (+{count_text(lay.dp - 1, 'replica')})" if lay.dp > 1 else "")
-        _add_row(t, str(s.stage), gpus, layers, per_gpu, format_bytes(s.weights_bytes),
+        add_shown_row(t, str(s.stage), gpus, layers, per_gpu, format_bytes(s.weights_bytes),
                  format_bytes(s.kv_cache_bytes), format_bytes(s.activation_bytes), format_bytes(s.reserve_bytes),
                  format_bytes(s.total_bytes),
                  near_text(r.plan, RequirementKind.MEMORY, s.fraction, f"{s.fraction * 100:.1f} %"),
@@ -198,9 +198,9 @@ def _metrics_table(r: StrategyResult) -> Table:
         v = r.metrics.get(key)
         if key.endswith("_s") and not key.endswith("_per_s"):
             kind = K.TTFT if key == "ttft_s" else K.TPOT
-            _add_row(t, name, near_text(r.plan, kind, v, format_si(v, Dimension.TIME)), "")
+            add_shown_row(t, name, near_text(r.plan, kind, v, format_si(v, Dimension.TIME)), "")
         else:
-            _add_row(t, name, _tokens_per_s(v), _tokens_per_s(v / gpus, "/GPU") if v is not None and gpus else "—")
+            add_shown_row(t, name, _tokens_per_s(v), _tokens_per_s(v / gpus, "/GPU") if v is not None and gpus else "—")
     return t
 
 
@@ -234,13 +234,13 @@ def _requirements_table(r: StrategyResult) -> Table:
     for q in r.requirements:
         value = unknown if q.value is None else q.value_text()
         margin = q.margin_percent()
-        _add_row(t, q.requirement.text, value, margin, met_text(q, r.verdict.correct, "NO"))
+        add_shown_row(t, q.requirement.text, value, margin, met_text(q, r.verdict.correct, "NO"))
     return t
 
 
 # ---------------------------------------------------------------- dagc compile
 
-def _print_written(out: Console, err: Console, w: Written) -> None:
+def print_written(out: Console, err: Console, w: Written) -> None:
     """What `dagc compile` wrote for one strategy (or the side-by-side comparison), with its verdict."""
     r = w.result
     for warning in w.warnings:
@@ -279,4 +279,4 @@ def _print_compiled(out: Console, err: Console, r: StrategyResult) -> None:
             out.print(f"  warning[{d.code}]: {d.message}", markup=False)
     errors = [d for d in r.diagnostics if d.is_error]
     if errors:
-        _render_diags(err, errors)
+        render_diags(err, errors)

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from ..units import Dimension, format_bytes, format_si
 from .builtin_text import Rows
-from .printing import _add_row
+from .printing import add_shown_row
 
 PRESET_COLUMNS: dict[str, tuple[str, ...]] = {
     "model presets": ("preset", "layers", "hidden", "heads/kv", "vocab", "experts/top_k", "expert ffn", "params",
@@ -23,14 +23,14 @@ PRESET_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _print_presets(out: Console, *tables: Rows) -> None:
+def print_presets(out: Console, *tables: Rows) -> None:
     """The tables of `dagc presets`, one per title of PRESET_COLUMNS (rows from `preset_rows`)."""
     for (title, columns), rows in zip(PRESET_COLUMNS.items(), tables, strict=True):
         t = Table(title=title, title_justify="left")
         for col in columns:
             t.add_column(col)
         for row in rows:
-            _add_row(t, *row)
+            add_shown_row(t, *row)
         out.print(t)
 
 

@@ -16,14 +16,14 @@ from rich.measure import Measurement
 from rich.table import Table
 
 from ..units import Dimension, format_si
-from .printing import _add_row
+from .printing import add_shown_row
 
 if TYPE_CHECKING:
     from ..plan.plan import Plan
     from ..search.search import SearchResult
 
 
-def _print_search_warnings(err: Console, found: SearchResult) -> None:
+def print_search_warnings(err: Console, found: SearchResult) -> None:
     """What a partial search did not do."""
     if not found.complete:
         err.print(f"warning: the search stopped {found.stop_reason()}: {found.evaluated:,} of {found.total:,} "
@@ -43,7 +43,7 @@ def _strategy_table(title: str, columns: tuple[str, ...], rows: Sequence[Sequenc
         t.add_column(col, min_width=max(widest, words), overflow="fold", no_wrap=col == "strategy",
                      justify="left" if left else "right")
     for row in rows:
-        _add_row(t, *row)
+        add_shown_row(t, *row)
     return t
 
 
@@ -59,7 +59,7 @@ SEARCH_COLUMNS = ("#", "strategy", "GPUs", "memory used", "TTFT", "TPOT", "decod
 PARETO_COLUMNS = ("strategy", "GPUs", "TTFT", "TPOT", "decode (tokens/s/GPU)")
 
 
-def _print_search(out: Console, found: SearchResult, top: int, svg_path: Path, plan: Plan) -> None:
+def print_search(out: Console, found: SearchResult, top: int, svg_path: Path, plan: Plan) -> None:
     """`dagc search` as text: the counts, the best `top`, the Pareto front and where its plot is.
 
     The strategy text carries its micro-batches and overlap (`… with microbatches 2 overlap

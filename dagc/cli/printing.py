@@ -2,7 +2,7 @@
 off the terminal, diagnostics, the progress bar, report.json on stdout.
 
 Input: the results of the library and a rich console. Output: text on the console. Every string
-from the user passes through `_shown`, so escape sequences never reach the terminal. What each
+from the user passes through `shown`, so escape sequences never reach the terminal. What each
 command prints is in `dagc.cli.print_check` (check, compile), `dagc.cli.print_search` and
 `dagc.cli.print_presets`; arguments are `dagc.cli.parser`'s, exit codes `dagc.cli.commands`'.
 """
@@ -27,17 +27,17 @@ if TYPE_CHECKING:
     from ..verdict.check import StrategyResult
 
 
-def _shown(text: str) -> str:
+def shown(text: str) -> str:
     """A text from the user (a path, a plan's names, a message quoting them) fit for a terminal,
     line by line: escape sequences and other control characters never reach it."""
     return "\n".join(printable(line) for line in text.split("\n"))
 
 
 class _Console(Console):
-    """A rich console that passes every string it prints through `_shown`."""
+    """A rich console that passes every string it prints through `shown`."""
 
     def print(self, *objects, **kwargs) -> None:
-        super().print(*(_shown(o) if isinstance(o, str) else o for o in objects), **kwargs)
+        super().print(*(shown(o) if isinstance(o, str) else o for o in objects), **kwargs)
 
     def on_broken_pipe(self) -> None:
         """A reader gone early (`| head`): the CLI's own handler ends quietly with the command's exit
@@ -45,25 +45,25 @@ class _Console(Console):
         raise BrokenPipeError
 
 
-def _add_row(table: Table, *cells: str, **kwargs) -> None:
-    table.add_row(*(_shown(c) for c in cells), **kwargs)
+def add_shown_row(table: Table, *cells: str, **kwargs) -> None:
+    table.add_row(*(shown(c) for c in cells), **kwargs)
 
 
-def _console(stream=None) -> Console:
+def make_console(stream=None) -> Console:
     stream = stream or sys.stdout
     tty = stream.isatty()
     return _Console(file=stream, width=None if tty else 120, no_color=not tty, highlight=False,
                     soft_wrap=True, emoji=False)
 
 
-def _render_diags(console: Console, diags) -> None:
+def render_diags(console: Console, diags) -> None:
     for d in diags:
         style = {"error": "bold red", "warning": "yellow", "note": "cyan"}[d.severity.value]
         console.print(render(d), style=style if console.is_terminal else None, markup=False, highlight=False)
         console.print()
 
 
-class _Progress:
+class ProgressBar:
     """A rich progress bar that appears only once the work has taken more than a second."""
 
     task: TaskID                   # the bar's task, once the bar is shown
@@ -91,7 +91,7 @@ class _Progress:
             self.bar.stop()
 
 
-def _print_reports(results: list[StrategyResult]) -> None:
+def print_reports(results: list[StrategyResult]) -> None:
     """report.json objects on stdout: one object, or a list when the plan has several strategies."""
     from ..export.report import report_json
     objs = [report_json(r) for r in results]

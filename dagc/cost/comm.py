@@ -33,7 +33,7 @@ def collective_time_s(kind: OpKind, n: int, nbytes, bw_bytes_per_s: float, laten
     return factor * nbytes / bw_bytes_per_s + latency_s
 
 
-def _hierarchical_time_s(tpl: OpTemplate, cm: CostModel) -> np.ndarray:
+def hierarchical_time_s(tpl: OpTemplate, cm: CostModel) -> np.ndarray:
     """A collective whose group spans `tpl.nodes` nodes, priced per level (SPEC 6.5).
 
     All-reduce: reduce-scatter inside each node, all-reduce of the node's 1/r share across the

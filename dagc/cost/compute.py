@@ -132,7 +132,7 @@ def kernel_seconds(tpl: OpTemplate, cm: CostModel, lower: bool = False) -> tuple
                  for k in tpl.kernels)
 
 
-def _alike_kernel_seconds(tpl: OpTemplate, cm: CostModel, lower: bool) -> list[float] | None:
+def alike_kernel_seconds(tpl: OpTemplate, cm: CostModel, lower: bool) -> list[float] | None:
     """`kernel_seconds` of a compute template whose every kernel has the same shape on every rank, one
     float per kernel; None when some kernel's ranks differ."""
     profile = cm.profile

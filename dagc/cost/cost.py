@@ -17,8 +17,8 @@ import numpy as np
 
 from ..ir.dag import Dag, OpKind, OpTemplate
 from ..plan.cluster import Cluster
-from .comm import _hierarchical_time_s, collective_time_s
-from .compute import _alike_kernel_seconds, compute_time_s, kernel_seconds
+from .comm import collective_time_s, hierarchical_time_s
+from .compute import alike_kernel_seconds, compute_time_s, kernel_seconds
 from .cost_model import CostModel
 
 __all__ = ["Costs", "cost", "template_time_s", "template_lower_s", "template_max_s", "compute_cost_key"]
@@ -28,7 +28,7 @@ def template_time_s(tpl: OpTemplate, cm: CostModel, kernel_s: tuple[np.ndarray, 
     """Per-rank durations of one op template (`kernel_s`: its `kernel_seconds`, when already known)."""
     if tpl.kind.is_comm:
         if tpl.nodes > 1 and tpl.kind not in (OpKind.SEND, OpKind.RECV):
-            return _hierarchical_time_s(tpl, cm)
+            return hierarchical_time_s(tpl, cm)
         bw, alpha = cm.link(tpl.crosses_nodes)
         return np.asarray(collective_time_s(tpl.kind, tpl.group_size, tpl.comm_bytes, bw, alpha), dtype=np.float64)
     if cm.profile is None:
@@ -77,7 +77,7 @@ def template_max_s(tpl: OpTemplate, cm: CostModel, lower: bool = False) -> float
     kernel has the same shape (the search's usual case) it is summed as floats, kernel by kernel in
     the same order as the per-rank arrays would be: the same figure, without a numpy call per kernel."""
     if not tpl.kind.is_comm and cm.profile is not None and np.size(tpl.flops):
-        seconds = _alike_kernel_seconds(tpl, cm, lower)
+        seconds = alike_kernel_seconds(tpl, cm, lower)
         if seconds is not None:
             total, eager_launches = 0.0, 0.0
             for k, t in zip(tpl.kernels, seconds, strict=True):

@@ -31,14 +31,14 @@ from .markdown import comparison_md, report_md
 from .output_dir import (
     MARKER,
     OUTPUT_FILES,
-    _carry_over,
-    _clean_stale,
-    _output_lock,
-    _sibling,
-    _swap_in,
+    carry_over,
     check_output_dir,
+    clean_stale,
     default_output_dir,
+    output_lock,
     safe_dir_name,
+    sibling,
+    swap_in,
 )
 from .placement import placement_svg
 from .render import DOT_TIMEOUT_S, check_dot_timeout, write_svg
@@ -191,12 +191,12 @@ def compile_results(plan: Plan, results: list[StrategyResult], out: Path,
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(out, exc.strerror or str(exc)) from exc
-    with _output_lock(out):
+    with output_lock(out):
         staging: Path | None = None
         try:
-            _clean_stale(out)
+            clean_stale(out)
             check_output_dir(out)
-            staging = Path(tempfile.mkdtemp(prefix=_sibling(out, "tmp-"), dir=out.parent))
+            staging = Path(tempfile.mkdtemp(prefix=sibling(out, "tmp-"), dir=out.parent))
             write_text_atomic(staging / MARKER, "dagc output directory: `dagc compile` replaces it whole.\n")
             if opts.pareto_svg is not None:
                 write_text_atomic(staging / "pareto.svg", opts.pareto_svg)
@@ -213,9 +213,9 @@ def compile_results(plan: Plan, results: list[StrategyResult], out: Path,
             elif pareto:                   # one strategy: its files and the search's plot share the directory
                 written[0] = replace(written[0], files=(*written[0].files, *pareto))
             if opts.pareto_svg is None:
-                _carry_over(out, staging)
+                carry_over(out, staging)
             os.chmod(staging, 0o755)
-            _swap_in(staging, out)
+            swap_in(staging, out)
         except OSError as exc:
             raise OutputError(Path(exc.filename) if exc.filename else out, exc.strerror or str(exc)) from exc
         finally:

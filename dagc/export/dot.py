@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 from ..ir.dag import Dag, Phase
 from ..verdict.compiled import Compiled
-from .dot_draw import _by_stage, _draw_ops, _draw_ranks, _Picture
-from .dot_graph import KIND_COLOURS, _Writer
+from .dot_draw import Picture, draw_ops, draw_ranks, ops_by_stage
+from .dot_graph import KIND_COLOURS, Writer
 
 # Rendering moved to render.py; these names stay importable from here.
 from .render import DOT_TIMEOUT_MAX_S, DOT_TIMEOUT_S, check_dot_timeout, render_svg
@@ -76,7 +76,7 @@ def _stage_runs(c: Compiled, by_stage: dict[int, list[int]], merge: bool) -> lis
     return runs
 
 
-def _summary(c: Compiled, by_stage: dict[int, list[int]]) -> _Picture:
+def _summary(c: Compiled, by_stage: dict[int, list[int]]) -> Picture:
     """Identical stages drawn once; in each drawn stage its first MoE layer (else its first layer) shown
     op by op, unless a layer with the same ops is already shown."""
     runs = _stage_runs(c, by_stage, merge=True)
@@ -92,7 +92,7 @@ def _summary(c: Compiled, by_stage: dict[int, list[int]]) -> _Picture:
         if layer in sig:
             shown.setdefault(sig[layer], layer)
     like = {layer: shown[s] for layer, s in sig.items() if s in shown and shown[s] != layer}
-    return _Picture(runs, frozenset(shown.values()), like, box_per_layer=False)
+    return Picture(runs, frozenset(shown.values()), like, box_per_layer=False)
 
 
 def _representative_layer(c: Compiled, stage: int) -> int:
@@ -113,16 +113,16 @@ def dag_dot(c: Compiled, detail: Detail = Detail.SUMMARY, budget: int = NODE_BUD
     if detail is Detail.FULL and len(ids) > budget:
         note = f"full view would have {len(ids):,} nodes, over the budget of {budget:,}"
         detail = Detail.LAYERS
-    w = _Writer(c, detail.value, note)
-    by_stage = _by_stage(dag, ids)
+    w = Writer(c, detail.value, note)
+    by_stage = ops_by_stage(dag, ids)
     every = _stage_runs(c, by_stage, merge=False)
     match detail:
         case Detail.RANKS:
-            _draw_ranks(w, ids)
+            draw_ranks(w, ids)
         case Detail.FULL:
-            _draw_ops(w, ids, _Picture(every, frozenset(range(c.plan.model.layers)), {}, box_per_layer=True))
+            draw_ops(w, ids, Picture(every, frozenset(range(c.plan.model.layers)), {}, box_per_layer=True))
         case Detail.LAYERS:
-            _draw_ops(w, ids, _Picture(every, frozenset(), {}, box_per_layer=True))
+            draw_ops(w, ids, Picture(every, frozenset(), {}, box_per_layer=True))
         case Detail.SUMMARY:
-            _draw_ops(w, ids, _summary(c, by_stage))
+            draw_ops(w, ids, _summary(c, by_stage))
     return DotGraph(w.text(), detail, w.count, note)

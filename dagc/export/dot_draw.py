@@ -2,7 +2,7 @@
 in it the shown layers op by op (a cluster each) and the other layers collapsed into boxes, then
 the edges between drawn boxes and the critical path's steps; or, per rank, a cluster per GPU.
 
-Input: a `_Writer` (dot_graph.py), the ops of micro-batch 0 and a `_Picture` (which stages are
+Input: a `Writer` (dot_graph.py), the ops of micro-batch 0 and a `Picture` (which stages are
 drawn once, which layers are shown). Output: nodes, edges and clusters added to the writer.
 """
 
@@ -15,11 +15,11 @@ from ..ir.dag import Dag, OpKind
 from ..layout.layout import Layout
 from ..units import Dimension, format_si
 from ..verdict.compiled import Compiled
-from .dot_graph import _key, _Writer
+from .dot_graph import Writer, position_key
 
 
 @dataclass(frozen=True)
-class _Picture:
+class Picture:
     """What a level draws of micro-batch 0: runs of identical consecutive stages (each drawn once, as
     its first stage), the layers shown op by op, the collapsed layers with the same ops as a shown one."""
 
@@ -29,7 +29,7 @@ class _Picture:
     box_per_layer: bool          # collapse each layer into its own box (else each run of layers)
 
 
-def _by_stage(dag: Dag, ids: list[int]) -> dict[int, list[int]]:
+def ops_by_stage(dag: Dag, ids: list[int]) -> dict[int, list[int]]:
     """Ops per stage in pass order."""
     out: dict[int, list[int]] = {}
     for i in sorted(ids, key=lambda i: (dag.pos[i], i)):
@@ -79,9 +79,9 @@ def _run_label(lay: Layout, run: list[int]) -> str:
     return f"stages {first}–{last}: {len(run)} identical stages, drawn once (as stage {first})\n{gpus} · {layers}"
 
 
-def _draw_ops(w: _Writer, ids: list[int], pic: _Picture) -> None:
+def draw_ops(w: Writer, ids: list[int], pic: Picture) -> None:
     """Draw micro-batch 0 of prefill: one cluster per run of stages, then the edges between drawn boxes."""
-    by_stage = _by_stage(w.dag, ids)
+    by_stage = ops_by_stage(w.dag, ids)
     rep: dict[int, str] = {}                 # dag node → dot node id
     run_of: dict[int, int] = {}              # stage → the stage drawn for it
     for run in pic.runs:
@@ -101,7 +101,7 @@ def _draw_ops(w: _Writer, ids: list[int], pic: _Picture) -> None:
     _draw_edges(w, ids, rep, run_of)
 
 
-def _segments(dag: Dag, ops: list[int], pic: _Picture) -> list[tuple[tuple, list[int]]]:
+def _segments(dag: Dag, ops: list[int], pic: Picture) -> list[tuple[tuple, list[int]]]:
     """A stage's ops in pass order, cut into single ops (outside the layers), shown layers and collapsed runs."""
     out: list[tuple[tuple, list[int]]] = []
     for i in ops:
@@ -119,7 +119,7 @@ def _segments(dag: Dag, ops: list[int], pic: _Picture) -> list[tuple[tuple, list
     return out
 
 
-def _draw_stage(w: _Writer, run: list[int], ops: list[int], alias: dict[int, list[int]], pic: _Picture,
+def _draw_stage(w: Writer, run: list[int], ops: list[int], alias: dict[int, list[int]], pic: Picture,
                 rep: dict[int, str]) -> None:
     """One stage's ops: shown layers op by op in a cluster of their own, the others collapsed, one box per run."""
     dag, c = w.dag, w.c
@@ -138,7 +138,7 @@ def _draw_stage(w: _Writer, run: list[int], ops: list[int], alias: dict[int, lis
                 w.node(rep[i], _op_label(c, i), dag.kind[i], w.crit(alias[i]), tooltip=_op_tooltip(c, i, run))
 
 
-def _collapsed_box(w: _Writer, group: list[int], alias: dict[int, list[int]], pic: _Picture,
+def _collapsed_box(w: Writer, group: list[int], alias: dict[int, list[int]], pic: Picture,
                    rep: dict[int, str], run: list[int]) -> None:
     dag, c = w.dag, w.c
     layers = sorted({dag.layer[i] for i in group})
@@ -163,7 +163,7 @@ def _collapsed_box(w: _Writer, group: list[int], alias: dict[int, list[int]], pi
         rep[i] = nid
 
 
-def _draw_edges(w: _Writer, ids: list[int], rep: dict[int, str], run_of: dict[int, int]) -> None:
+def _draw_edges(w: Writer, ids: list[int], rep: dict[int, str], run_of: dict[int, int]) -> None:
     """The data edges between drawn boxes, each once (a recv is fed by its send, the transfer), then the
     critical-path steps that are no data edge: the op waited for its stream."""
     dag = w.dag
@@ -177,7 +177,7 @@ def _draw_edges(w: _Writer, ids: list[int], rep: dict[int, str], run_of: dict[in
             label = format_si(dag.template[i].comm_bytes_total, Dimension.SIZE) if dag.kind[i] is OpKind.RECV else None
             edge = edges.setdefault((a, b), [cat, False, label])
             edge[1] = edge[1] or w.crit_edge(p, i)
-    drawn = {_key(dag, i): i for i in ids}
+    drawn = {position_key(dag, i): i for i in ids}
     for ka, kb in sorted(w.steps):
         if ka not in drawn or kb not in drawn or ka[1] >= kb[1] or _inside_run(dag, drawn[ka], drawn[kb], run_of):
             continue          # a step back in the pass: the path moves on to another micro-batch
@@ -197,7 +197,7 @@ def _inside_run(dag: Dag, p: int, i: int, run_of: dict[int, int]) -> bool:
     return dag.stage[p] != dag.stage[i] and run_of.get(dag.stage[p]) == run_of.get(dag.stage[i])
 
 
-def _draw_ranks(w: _Writer, ids: list[int]) -> None:
+def draw_ranks(w: Writer, ids: list[int]) -> None:
     dag, lay = w.dag, w.lay
     for stage in sorted({dag.stage[i] for i in ids}):
         for rank in lay.stage_ranks(0, stage):

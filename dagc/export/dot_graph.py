@@ -2,7 +2,7 @@
 category, fill colour by kind, communication dashed, the critical path thick and red with class
 "crit"), the title and the legend.
 
-Input: a scheduled `Compiled`, the level drawn and why it fell back. Output: `_Writer`, which the
+Input: a scheduled `Compiled`, the level drawn and why it fell back. Output: `Writer`, which the
 levels (dot_draw.py) fill with nodes, edges and clusters and which gives the DOT text.
 
 The DOT is assembled and quoted by the `graphviz` package (`Digraph`, `subgraph`, `node`, `edge`);
@@ -60,7 +60,7 @@ def _shape(kind: OpKind) -> str:
 Key = tuple[int, float]      # (stage, position in the pass): the same op in every micro-batch
 
 
-def _key(dag: Dag, i: int) -> Key:
+def position_key(dag: Dag, i: int) -> Key:
     return (dag.stage[i], dag.pos[i])
 
 
@@ -73,20 +73,21 @@ def _critical_steps(c: Compiled) -> frozenset[tuple[Key, Key]]:
     for a, b in itertools.pairwise(path):
         send = dag.pair[b]
         if dag.kind[b] is OpKind.RECV and send >= 0 and a != send:
-            steps.add((_key(dag, a), _key(dag, send)))
+            steps.add((position_key(dag, a), position_key(dag, send)))
             a = send
-        steps.add((_key(dag, a), _key(dag, b)))
+        steps.add((position_key(dag, a), position_key(dag, b)))
     return frozenset(steps)
 
 
-class _Writer:
+class Writer:
     def __init__(self, c: Compiled, level: str, note: str | None):
         self.c = c
         self.dag = c.dag
         self.lay = c.layout
         self.steps = _critical_steps(c)
         path = c.schedule.prefill_path.nodes
-        self.critical_keys = frozenset(k for step in self.steps for k in step) | {_key(c.dag, i) for i in path[:1]}
+        self.critical_keys = (frozenset(k for step in self.steps for k in step)
+                              | {position_key(c.dag, i) for i in path[:1]})
         self.graph = graphviz.Digraph(name="dag")
         self.target = self.graph          # where nodes and edges go: the innermost open cluster
         self.count = 0
@@ -107,11 +108,11 @@ class _Writer:
     def crit(self, ids) -> bool:
         """Whether any of these ops is on the prefill critical path in any micro-batch (the picture
         shows micro-batch 0; the path usually runs through the last one)."""
-        return any(_key(self.dag, i) in self.critical_keys for i in ids)
+        return any(position_key(self.dag, i) in self.critical_keys for i in ids)
 
     def crit_edge(self, p: int, i: int) -> bool:
         """Whether the critical path goes from op `p` straight to op `i`, in any micro-batch."""
-        return (_key(self.dag, p), _key(self.dag, i)) in self.steps
+        return (position_key(self.dag, p), position_key(self.dag, i)) in self.steps
 
     def node(self, nid: str, label: str, kind: OpKind | None, crit: bool, shape: str | None = None,
              tooltip: str | None = None) -> None:

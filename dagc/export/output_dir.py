@@ -4,10 +4,10 @@ Input: the path of an output directory (and a staging directory filled beside it
 refusal (`OutputError`) or the set swapped in.
 
 The whole set is written into a fresh sibling directory `.<out>.dagc-tmp-*` and swapped in
-at the end (`_swap_in`: an atomic exchange where the kernel has one), so a reader sees the old
+at the end (`swap_in`: an atomic exchange where the kernel has one), so a reader sees the old
 complete set or the new one, never a mix; a lock file `.<out>.dagc-lock` beside it serialises
-compiles of one directory (`_output_lock`), and temporary directories left by killed runs are
-removed under it (`_clean_stale`). `<out>` carries a `.dagc-output` marker: a non-empty
+compiles of one directory (`output_lock`), and temporary directories left by killed runs are
+removed under it (`clean_stale`). `<out>` carries a `.dagc-output` marker: a non-empty
 directory without it (and not recognisably dagc's) is refused, never replaced
 (`check_output_dir`). Directory names are made one harmless path component (`safe_dir_name`),
 and the default `out/` must not be a link (`default_output_dir`).
@@ -115,17 +115,17 @@ def check_output_dir(out: Path) -> None:
                            "its output directory whole): give a new or empty directory")
 
 
-def _sibling(out: Path, kind: str) -> str:
+def sibling(out: Path, kind: str) -> str:
     return f".{out.name}.dagc-{kind}"
 
 
 @contextlib.contextmanager
-def _output_lock(out: Path) -> Iterator[None]:
+def output_lock(out: Path) -> Iterator[None]:
     """Hold an exclusive flock on `.<out>.dagc-lock`; the file is removed on release.
 
     A waiter may lock a file the holder has just removed: it then checks that the path still
     names the file it locked, and starts again if not."""
-    path = out.parent / (_sibling(out, "lock"))
+    path = out.parent / (sibling(out, "lock"))
     while True:
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
@@ -162,9 +162,9 @@ def _remove(path: Path) -> None:
         os.unlink(path)
 
 
-def _clean_stale(out: Path) -> None:
+def clean_stale(out: Path) -> None:
     """Under the lock: put back a set a killed swap left aside, remove killed runs' staging."""
-    prefixes = (_sibling(out, "tmp-"), _sibling(out, "old-"))
+    prefixes = (sibling(out, "tmp-"), sibling(out, "old-"))
     with os.scandir(out.parent) as entries:
         stale = sorted(Path(e.path) for e in entries if e.name.startswith(prefixes))
     for p in stale:
@@ -199,14 +199,14 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(err, os.strerror(err), str(b))
 
 
-def _swap_in(staging: Path, out: Path) -> None:
+def swap_in(staging: Path, out: Path) -> None:
     """Make `staging` the content of `out`; afterwards `staging` holds the old set (or nothing)."""
     if lstat_or_none(out) is None or _is_empty_dir(out):
         os.rename(staging, out)           # replaces an empty directory atomically
         return
     if _exchange(staging, out):
         return
-    old = out.parent / (_sibling(out, "old-") + staging.name.rsplit("-", 1)[-1])
+    old = out.parent / (sibling(out, "old-") + staging.name.rsplit("-", 1)[-1])
     os.rename(out, old)
     try:
         os.rename(staging, out)
@@ -216,7 +216,7 @@ def _swap_in(staging: Path, out: Path) -> None:
     os.rename(old, staging)
 
 
-def _carry_over(out: Path, staging: Path) -> None:
+def carry_over(out: Path, staging: Path) -> None:
     for name in CARRIED_OVER:
         src = out / name
         st = lstat_or_none(src)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from ..layout.layout import Layout
 from ..memory.memory import MemoryBreakdown
 from ..verdict.check import StrategyResult
-from .placement_grid import _Grid, _MemScale
+from .placement_grid import Grid, MemScale
 from .placement_style import (
     LEGEND_LABEL_W,
     LINE,
@@ -34,14 +34,14 @@ from .placement_style import (
     MAX_WIDTH,
     MEMORY_PARTS,
     PALETTE_MAX,
-    _gb,
-    _layers,
-    _rect,
-    _short_layers,
-    _text,
-    _width,
-    _wrap,
+    gb_text,
+    layers,
+    rect,
+    short_layers,
     stage_colours,
+    svg_text,
+    text_width,
+    wrap,
 )
 from .summary import data_parallel_text
 
@@ -113,21 +113,21 @@ def placement_svg(result: StrategyResult) -> str:
         raise ValueError("no layout: the strategy did not resolve")
     available = r.plan.cluster.gpus
     shown = _shown(lay, available)
-    grid = _Grid.of(lay.gpus_per_node, shown.ranks)
+    grid = Grid.of(lay.gpus_per_node, shown.ranks)
     head: list[tuple[str, int, bool, str | None]] = [(t, size, bold, None) for t, size, bold in _header_lines(r, lay)]
     head += [(note, 11, True, "#8a1c00") for note in shown.notes]
-    natural = max([grid.width] + [_width(t, size, bold) for t, size, bold, _ in head])
+    natural = max([grid.width] + [text_width(t, size, bold) for t, size, bold, _ in head])
     width = math.ceil(min(MAX_WIDTH - 2 * MARGIN, natural)) + 2 * MARGIN
     inner = width - 2 * MARGIN
     out: list[str] = []
     y = float(MARGIN)
     for t, size, bold, fill in head:
-        for part in _wrap(t, size, inner, bold):
+        for part in wrap(t, size, inner, bold):
             y += LINE + (4 if size > 12 else 0)
-            out.append(_text(MARGIN, y, part, size, "bold" if bold else "normal", cls="note" if fill else None,
+            out.append(svg_text(MARGIN, y, part, size, "bold" if bold else "normal", cls="note" if fill else None,
                              fill=fill, fit=inner))
     mem = _memory(r)
-    scale = _MemScale.of(mem, r.plan.cluster.gpu.memory_bytes)
+    scale = MemScale.of(mem, r.plan.cluster.gpu.memory_bytes)
     y += 12
     legend, y = _stage_legend(lay, MARGIN, y, inner)
     out += legend
@@ -147,12 +147,12 @@ def placement_svg(result: StrategyResult) -> str:
 def _stage_legend(lay: Layout, x0: float, y: float, inner: float) -> tuple[list[str], float]:
     """Stage colours: swatches with layers up to `PALETTE_MAX` stages, else a labelled strip."""
     colours = stage_colours(lay.pp)
-    out = [_text(x0, y + 11, "pipeline stages (cell colour):", 11, "bold")]
+    out = [svg_text(x0, y + 11, "pipeline stages (cell colour):", 11, "bold")]
     label_w = float(LEGEND_LABEL_W)
     if lay.pp > PALETTE_MAX:
         return _stage_strip(lay, colours, x0 + label_w, y, inner - label_w, out)
-    entries = [f"stage {s}: {_layers(a, b)}" for s, (a, b) in enumerate(lay.stage_layers)]
-    col_w = 14 + 5 + max(_width(e, 10) for e in entries) + 14
+    entries = [f"stage {s}: {layers(a, b)}" for s, (a, b) in enumerate(lay.stage_layers)]
+    col_w = 14 + 5 + max(text_width(e, 10) for e in entries) + 14
     if label_w + col_w > inner:
         label_w = 0     # a narrow canvas: the entries go under the label
         y += LINE
@@ -160,8 +160,8 @@ def _stage_legend(lay: Layout, x0: float, y: float, inner: float) -> tuple[list[
     for s, entry in enumerate(entries):
         ex = x0 + label_w + (s % per_row) * col_w
         ey = y + (s // per_row) * 18
-        out.append(_rect(ex, ey, 14, 14, colours[s], "#636363", f' class="stage-swatch" data-stage="{s}"'))
-        out.append(_text(ex + 19, ey + 11, entry, 10, fit=col_w - 33))
+        out.append(rect(ex, ey, 14, 14, colours[s], "#636363", f' class="stage-swatch" data-stage="{s}"'))
+        out.append(svg_text(ex + 19, ey + 11, entry, 10, fit=col_w - 33))
     rows = -(-len(entries) // per_row)
     return out, y + rows * 18 + 6
 
@@ -170,8 +170,8 @@ def _stage_strip(lay: Layout, colours: list[str], x0: float, y: float, width: fl
                  out: list[str]) -> tuple[list[str], float]:
     step_w = width / lay.pp
     for s, colour in enumerate(colours):
-        out.append(_rect(x0 + s * step_w, y, step_w, 14, colour, extra=f' class="stage-swatch" data-stage="{s}"'))
-    out.append(_rect(x0, y, width, 14, "none", "#636363"))
+        out.append(rect(x0 + s * step_w, y, step_w, 14, colour, extra=f' class="stage-swatch" data-stage="{s}"'))
+    out.append(rect(x0, y, width, 14, "none", "#636363"))
     # A tick every `every` stages, far enough apart for two lines of labels.
     every = max(1, -(-lay.pp * 80 // int(width)))
     ticks = [s for s in range(0, lay.pp, every) if (lay.pp - 1 - s) * step_w >= 80] + [lay.pp - 1]
@@ -181,8 +181,8 @@ def _stage_strip(lay: Layout, colours: list[str], x0: float, y: float, width: fl
         tx = x0 if s == 0 else x0 + width if s == lay.pp - 1 else cx
         a, b = lay.stage_layers[s]
         out.append(f'<line x1="{cx:.1f}" y1="{y + 14}" x2="{cx:.1f}" y2="{y + 18}" stroke="#636363"/>')
-        out.append(_text(tx, y + 29, f"stage {s}", 10, anchor=anchor))
-        out.append(_text(tx, y + 41, _short_layers(a, b), 10, anchor=anchor))
+        out.append(svg_text(tx, y + 29, f"stage {s}", 10, anchor=anchor))
+        out.append(svg_text(tx, y + 41, short_layers(a, b), 10, anchor=anchor))
     return out, y + 48
 
 
@@ -191,21 +191,21 @@ def _memory_parts(mem: MemoryBreakdown) -> list[tuple[str, str, str]]:
     return [p for p in MEMORY_PARTS if p[0] != "reserve_bytes" or any(st.reserve_bytes > 0 for st in mem.stages)]
 
 
-def _memory_legend(mem: MemoryBreakdown, scale: _MemScale, x0: float, y: float,
+def _memory_legend(mem: MemoryBreakdown, scale: MemScale, x0: float, y: float,
                    inner: float) -> tuple[list[str], float]:
     """What each colour of the memory bars means, and what a full bar is."""
-    out = [_text(x0, y + 11, "memory bar:", 11, "bold")]
-    gb = _gb(scale.capacity_bytes)
-    note = (f"full bar = {_gb(scale.full_bytes)}, the red line = the GPU's {gb}" if scale.over
+    out = [svg_text(x0, y + 11, "memory bar:", 11, "bold")]
+    gb = gb_text(scale.capacity_bytes)
+    note = (f"full bar = {gb_text(scale.full_bytes)}, the red line = the GPU's {gb}" if scale.over
             else f"full bar = the GPU's {gb}")
     items = [(label, colour) for _, label, colour in _memory_parts(mem)] + [(note, None)]
     x = x0 + LEGEND_LABEL_W
     for label, colour in items:
-        w = (19 if colour else 0) + _width(label, 10) + 14
+        w = (19 if colour else 0) + text_width(label, 10) + 14
         if x + w > x0 + inner and x > x0 + LEGEND_LABEL_W:
             x, y = x0 + LEGEND_LABEL_W, y + 18
         if colour:
-            out.append(_rect(x, y, 14, 14, colour, "#636363", ' class="memory-swatch"'))
-        out.append(_text(x + (19 if colour else 0), y + 11, label, 10, fit=x0 + inner - x - (19 if colour else 0)))
+            out.append(rect(x, y, 14, 14, colour, "#636363", ' class="memory-swatch"'))
+        out.append(svg_text(x + (19 if colour else 0), y + 11, label, 10, fit=x0 + inner - x - (19 if colour else 0)))
         x += w
     return out, y + 24

@@ -3,7 +3,7 @@ stage and layers, attention and expert coordinates, the experts held and a memor
 KV cache, activations, reserve) on one scale for every GPU.
 
 Input: a checked `StrategyResult`, its layout and memory breakdown, how many ranks are drawn.
-Output: the grid's geometry (`_Grid`) and its SVG elements; the bars' scale (`_MemScale`).
+Output: the grid's geometry (`Grid`) and its SVG elements; the bars' scale (`MemScale`).
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ from .placement_style import (
     NODE_GAP,
     NODE_HEAD,
     NODE_PAD,
-    _gb,
-    _layers,
-    _rect,
-    _short_layers,
-    _text,
+    gb_text,
+    layers,
+    rect,
+    short_layers,
     stage_colours,
+    svg_text,
 )
 
 MAX_COORDS = 4_000_000          # layouts larger than this are not expanded to per-rank coordinates
@@ -37,7 +37,7 @@ IDLE_FILL = "#eeeeee"
 
 
 @dataclass(frozen=True)
-class _MemScale:
+class MemScale:
     """Bytes per pixel of every memory bar: the bar is the GPU's capacity, or the largest rank's
     total when that is larger (then a red line marks the capacity)."""
 
@@ -45,7 +45,7 @@ class _MemScale:
     full_bytes: float
 
     @classmethod
-    def of(cls, mem: MemoryBreakdown | None, capacity_bytes: float) -> _MemScale:
+    def of(cls, mem: MemoryBreakdown | None, capacity_bytes: float) -> MemScale:
         if mem is None or not mem.stages:
             return cls(capacity_bytes, capacity_bytes)
         capacity_bytes = mem.stages[0].capacity_bytes
@@ -60,7 +60,7 @@ class _MemScale:
 
 
 @dataclass(frozen=True)
-class _Grid:
+class Grid:
     """Geometry of the GPU grid: nodes of `cols` cells per row, `per_row` nodes side by side."""
 
     gpn: int
@@ -69,7 +69,7 @@ class _Grid:
     per_row: int
 
     @classmethod
-    def of(cls, gpn: int, ranks: int) -> _Grid:
+    def of(cls, gpn: int, ranks: int) -> Grid:
         cols = max(1, min(gpn, 8))
         node_w = cols * (CELL_W + GAP) - GAP + 2 * NODE_PAD
         per_row = max(1, min(-(-ranks // gpn), (MAX_WIDTH - 2 * MARGIN + NODE_GAP) // (node_w + NODE_GAP)))
@@ -96,16 +96,16 @@ class _Grid:
     def height(self) -> int:
         return -(-self.nodes // self.per_row) * (self.node_h + NODE_GAP) - NODE_GAP
 
-    def draw(self, r: StrategyResult, lay: Layout, mem: MemoryBreakdown | None, scale: _MemScale,
+    def draw(self, r: StrategyResult, lay: Layout, mem: MemoryBreakdown | None, scale: MemScale,
              x0: float, y0: float) -> list[str]:
         colours = stage_colours(lay.pp)
         out = []
         for node in range(self.nodes):
             nx = x0 + (node % self.per_row) * (self.node_w + NODE_GAP)
             ny = y0 + (node // self.per_row) * (self.node_h + NODE_GAP)
-            out.append(f'<g id="node{node}">' + _rect(nx, ny, self.node_w, self.node_h, "#fafafa", "#636363",
+            out.append(f'<g id="node{node}">' + rect(nx, ny, self.node_w, self.node_h, "#fafafa", "#636363",
                                                        ' rx="8"'))
-            out.append(_text(nx + NODE_PAD, ny + 13, f"node {node}", 11, "bold"))
+            out.append(svg_text(nx + NODE_PAD, ny + 13, f"node {node}", 11, "bold"))
             for k in range(min(self.gpn, self.ranks - node * self.gpn)):
                 x = nx + NODE_PAD + (k % self.cols) * (CELL_W + GAP)
                 y = ny + NODE_PAD + NODE_HEAD + (k // self.cols) * (CELL_H + GAP)
@@ -115,12 +115,13 @@ class _Grid:
 
 
 def _gpu_cell(rank: int, x: float, y: float, r: StrategyResult, lay: Layout, mem: MemoryBreakdown | None,
-              scale: _MemScale, colours: list[str]) -> str:
+              scale: MemScale, colours: list[str]) -> str:
     fit = CELL_W - 12
     if rank >= lay.gpus_used or lay.gpus_used > MAX_COORDS:
-        return "".join([f'<g id="gpu{rank}" class="gpu idle">', _rect(x, y, CELL_W, CELL_H, IDLE_FILL, "#bdbdbd",
+        return "".join([f'<g id="gpu{rank}" class="gpu idle">', rect(x, y, CELL_W, CELL_H, IDLE_FILL, "#bdbdbd",
                                                                        ' rx="4"'),
-                        _text(x + 6, y + 15, f"GPU {rank}", 11, "bold"), _text(x + 6, y + 30, "idle", 10, cls="idle"),
+                        svg_text(x + 6, y + 15, f"GPU {rank}", 11, "bold"),
+                        svg_text(x + 6, y + 30, "idle", 10, cls="idle"),
                         "</g>"])
     c = lay.coords
     stage, replica = int(c["stage"][rank]), int(c["replica"][rank])
@@ -128,23 +129,23 @@ def _gpu_cell(rank: int, x: float, y: float, r: StrategyResult, lay: Layout, mem
     st = mem.stages[stage] if mem is not None else None
     parts = [f'<g id="gpu{rank}" class="gpu" data-stage="{stage}">',
              f"<title>{escape(_tooltip(rank, lay, stage, st))}</title>",
-             _rect(x, y, CELL_W, CELL_H, colours[stage], "#636363", ' rx="4"'),
-             _text(x + 6, y + 15, f"GPU {rank}", 11, "bold")]
+             rect(x, y, CELL_W, CELL_H, colours[stage], "#636363", ' rx="4"'),
+             svg_text(x + 6, y + 15, f"GPU {rank}", 11, "bold")]
     if lay.dp > 1:
-        parts.append(_text(x + CELL_W - 6, y + 15, f"dp {replica}", 10, anchor="end"))
-    parts.append(_text(x + 6, y + 29, (f"stage {stage}: {_layers(a, b)}", f"stage {stage}: {_short_layers(a, b)}"),
+        parts.append(svg_text(x + CELL_W - 6, y + 15, f"dp {replica}", 10, anchor="end"))
+    parts.append(svg_text(x + 6, y + 29, (f"stage {stage}: {layers(a, b)}", f"stage {stage}: {short_layers(a, b)}"),
                        10, fit=fit))
     attention = (("tp", lay.tp), ("cp", lay.cp)) + ((("adp", lay.adp),) if lay.attention_divides else ())
-    parts.append(_text(x + 6, y + 42, _coords(c, rank, attention), 10, fit=fit))
+    parts.append(svg_text(x + 6, y + 42, _coords(c, rank, attention), 10, fit=fit))
     if r.plan.model.has_experts:
         e = int(c["ep"][rank])
         held = lay.experts_of(e)
         what = f"experts {held.start}–{held.stop - 1}" if len(held) > 1 else f"expert {held.start}"
-        parts.append(_text(x + 6, y + 55, _coords(c, rank, (("ep", lay.ep), ("etp", lay.etp))), 10, fit=fit))
+        parts.append(svg_text(x + 6, y + 55, _coords(c, rank, (("ep", lay.ep), ("etp", lay.etp))), 10, fit=fit))
         share = f"1/{lay.etp} of " if lay.etp > 1 else ""
-        parts.append(_text(x + 6, y + 68, (share + what, share + what.replace("experts ", "exp. ")), 10, fit=fit))
+        parts.append(svg_text(x + 6, y + 68, (share + what, share + what.replace("experts ", "exp. ")), 10, fit=fit))
     else:
-        parts.append(_text(x + 6, y + 55, "dense FFN split by tp", 10, fit=fit))
+        parts.append(svg_text(x + 6, y + 55, "dense FFN split by tp", 10, fit=fit))
     if st is not None:
         parts += _memory_bar(st, scale, x + 6, y + 75, CELL_W - 12)
     parts.append("</g>")
@@ -162,23 +163,23 @@ def _coords(c: dict, rank: int, axes: tuple[tuple[str, int], ...]) -> tuple[str,
 
 def _tooltip(rank: int, lay: Layout, stage: int, st: StageMemory | None) -> str:
     a, b = lay.stage_layers[stage]
-    s = f"GPU {rank}, node {rank // lay.gpus_per_node}: stage {stage}, {_layers(a, b)}"
+    s = f"GPU {rank}, node {rank // lay.gpus_per_node}: stage {stage}, {layers(a, b)}"
     if st is None:
         return s
     parts = ", ".join(f"{label} {getattr(st, key) / 1e9:.2f} GB" for key, label, _ in MEMORY_PARTS)
-    return f"{s}; {parts}; total {st.total_bytes / 1e9:.2f} GB of {_gb(st.capacity_bytes)}"
+    return f"{s}; {parts}; total {st.total_bytes / 1e9:.2f} GB of {gb_text(st.capacity_bytes)}"
 
 
-def _memory_bar(st: StageMemory, scale: _MemScale, x: float, y: float, bar_w: float) -> list[str]:
+def _memory_bar(st: StageMemory, scale: MemScale, x: float, y: float, bar_w: float) -> list[str]:
     """The stacked bar (one segment per category, its bytes in `data-bytes`) and its figures."""
-    out = [_rect(x, y, bar_w, 10, "white", "#969696")]
+    out = [rect(x, y, bar_w, 10, "white", "#969696")]
     left = x
     for key, label, colour in MEMORY_PARTS:
         nbytes = float(getattr(st, key))
         if nbytes <= 0:
             continue
         w = scale.px(nbytes, bar_w)
-        out.append(_rect(left, y, w, 10, colour, extra=f' class="mem" data-part="{label}" data-bytes="{nbytes!r}"'))
+        out.append(rect(left, y, w, 10, colour, extra=f' class="mem" data-part="{label}" data-bytes="{nbytes!r}"'))
         left += w
     if scale.over:
         cx = x + scale.px(scale.capacity_bytes, bar_w)
@@ -186,7 +187,7 @@ def _memory_bar(st: StageMemory, scale: _MemScale, x: float, y: float, bar_w: fl
                    f'stroke-width="2"/>')
     pct = st.total_bytes / scale.capacity_bytes * 100
     over = st.total_bytes > scale.capacity_bytes
-    out.append(_text(x, y + 23, f"{st.total_bytes / 1e9:.1f} GB · {pct:.0f} %", 10,
+    out.append(svg_text(x, y + 23, f"{st.total_bytes / 1e9:.1f} GB · {pct:.0f} %", 10,
                      "bold" if over else "normal", cls="over" if over else None, fill="#b2182b" if over else None,
                      fit=bar_w))
     return out

@@ -44,51 +44,51 @@ def stage_colours(pp: int) -> list[str]:
     return ["#" + "".join(f"{round(v * 255):02x}" for v in colorsys.hls_to_rgb(h, lum, sat)) for h, lum, sat in hls]
 
 
-def _width(s: str, size: float, bold: bool = False) -> float:
+def text_width(s: str, size: float, bold: bool = False) -> float:
     return len(s) * size * (EM_BOLD if bold else EM_NORMAL)
 
 
-def _text(x: float, y: float, s: str | tuple[str, ...], size: int = 10, weight: str = "normal",
+def svg_text(x: float, y: float, s: str | tuple[str, ...], size: int = 10, weight: str = "normal",
           anchor: str = "start", cls: str | None = None, fit: float | None = None, fill: str | None = None) -> str:
     """A <text>. With `fit`: the first of the variants `s` (longest first) whose estimated width
     fits; if none does, the last one, condensed to that width (`textLength` would also stretch a
     text narrower than estimated, so it is the last resort)."""
     variants = (s,) if isinstance(s, str) else s
-    s = next((v for v in variants if fit is None or _width(v, size, weight == "bold") <= fit), variants[-1])
+    s = next((v for v in variants if fit is None or text_width(v, size, weight == "bold") <= fit), variants[-1])
     extra = f' class="{cls}"' if cls else ""
     if fill:
         extra += f' fill="{fill}"'
-    if fit is not None and _width(s, size, weight == "bold") > fit:
+    if fit is not None and text_width(s, size, weight == "bold") > fit:
         extra += f' textLength="{fit:.1f}" lengthAdjust="spacingAndGlyphs"'
     return (f'<text x="{x:.1f}" y="{y:.1f}" font-family="{FONT}" font-size="{size}" '
             f'font-weight="{weight}" text-anchor="{anchor}"{extra}>{escape(s)}</text>')
 
 
-def _rect(x: float, y: float, w: float, h: float, fill: str, stroke: str | None = None, extra: str = "") -> str:
+def rect(x: float, y: float, w: float, h: float, fill: str, stroke: str | None = None, extra: str = "") -> str:
     s = f' stroke="{stroke}"' if stroke else ""
     return f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" fill="{fill}"{s}{extra}/>'
 
 
-def _wrap(s: str, size: int, width: float, bold: bool = False) -> list[str]:
+def wrap(s: str, size: int, width: float, bold: bool = False) -> list[str]:
     """Greedy word wrap to an estimated width; a word longer than the width is cut into pieces."""
     per_line = max(1, int(width // (size * (EM_BOLD if bold else EM_NORMAL))))
     lines: list[str] = []
     for word in s.split(" "):
-        if lines and _width(lines[-1] + " " + word, size, bold) <= width:
+        if lines and text_width(lines[-1] + " " + word, size, bold) <= width:
             lines[-1] += " " + word
         else:
             lines += [word[i:i + per_line] for i in range(0, max(len(word), 1), per_line)]
     return lines or [""]
 
 
-def _gb(nbytes: float) -> str:
+def gb_text(nbytes: float) -> str:
     """'80 GB', '85.9 GB': SI gigabytes, the decimal only when it says something."""
     return f"{nbytes / 1e9:.1f}".removesuffix(".0") + " GB"
 
 
-def _layers(a: int, b: int) -> str:
+def layers(a: int, b: int) -> str:
     return "no layers" if b <= a else f"layer {a}" if b - a == 1 else f"layers {a}–{b - 1}"
 
 
-def _short_layers(a: int, b: int) -> str:
+def short_layers(a: int, b: int) -> str:
     return "no layers" if b <= a else f"L{a}" if b - a == 1 else f"L{a}–{b - 1}"

@@ -26,11 +26,11 @@ from ..plan.model import Model
 from ..plan.strategy import Strategy
 from ..plan.workload import Workload
 from .split import (
-    _replica_rows,
     busiest_group_requests,
     effective_microbatches,
     even_split,
     microbatch_requests,
+    replica_rows,
     request_matrix,
 )
 from .stages import StageBounds
@@ -87,7 +87,7 @@ class Layout:
     def distinct_request_rows(self) -> list[tuple[float, ...]]:
         """The distinct rows of `requests()`, in order of first appearance (remembered by what they
         read: replica 0's requests, the attention-DP groups and the micro-batches)."""
-        return list(_replica_rows(self.replica_requests[0], self.adp, self.microbatches))
+        return list(replica_rows(self.replica_requests[0], self.adp, self.microbatches))
 
     @property
     def requests_per_rank(self) -> int:

@@ -52,7 +52,7 @@ def distinct_rows(groups: Sequence[int], microbatches: int) -> list[tuple[float,
 
 
 @functools.lru_cache(maxsize=4096)
-def _replica_rows(requests: int, adp: int, microbatches: int) -> tuple[tuple[float, ...], ...]:
+def replica_rows(requests: int, adp: int, microbatches: int) -> tuple[tuple[float, ...], ...]:
     """`distinct_rows` of a replica of `requests` requests over `adp` groups (the search asks again
     and again)."""
     return tuple(distinct_rows(even_split(requests, adp), microbatches))

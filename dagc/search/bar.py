@@ -1,10 +1,10 @@
 """The bar of the branch and bound: what a candidate must beat to change the search's result.
 
 Input: the legal candidates the search has taken so far (`BarKeeper`), and the best a candidate
-could do at some bounds of its TTFT and TPOT (`_Best`, made by `dagc.search.candidate_bounds`).
+could do at some bounds of its TTFT and TPOT (`BestAtBounds`, made by `dagc.search.candidate_bounds`).
 Output: `Bar` — the `k`-th best rank key among the legal candidates, the Pareto front's figures:
 decode tokens/s per GPU and TPOT — and whether a candidate doing at most that best could still
-enter the best `k` or the front (`_could_matter`; `_out_of_reach` whatever its name). Every
+enter the best `k` or the front (`could_matter`; `is_out_of_reach` whatever its name). Every
 objective's score falls as TTFT and TPOT grow, so the score at lower bounds of them is an upper
 bound; a requirement is surely missed when a TTFT, TPOT or throughput line is out of reach of
 those figures (`surely_misses`).
@@ -26,7 +26,7 @@ from ..plan.plan import Plan
 from ..plan.workload import Overlap, RequirementKind
 from ..rules.bounds import unreachable
 from ..verdict.verdict import METRIC_OF, RequirementResult
-from .result import Candidate, _front_key, _rank_key, option_text
+from .result import Candidate, front_key, option_text, rank_key
 
 __all__ = ["BAR_LAG", "BAR_LAG_BATCH_MAX", "Bar", "BarKeeper", "surely_misses"]
 
@@ -57,7 +57,7 @@ class BarKeeper:
     def take(self, c: Candidate) -> None:
         if self.k <= 0:
             return
-        key = _rank_key(c)
+        key = rank_key(c)
         if len(self.keys) < self.k or key < self.keys[-1]:
             bisect.insort(self.keys, key)
             del self.keys[self.k:]
@@ -67,7 +67,7 @@ class BarKeeper:
         kth = self.keys[-1] if self.k > 0 and len(self.keys) >= self.k else None
         if front is None:
             return Bar(kth, None)
-        return Bar(kth, tuple((float(k[0]), float(k[1])) for k in (_front_key(c) for c in front)))
+        return Bar(kth, tuple((float(k[0]), float(k[1])) for k in (front_key(c) for c in front)))
 
 
 def surely_misses(plan: Plan, metrics: dict, gpus: int) -> int:
@@ -87,7 +87,7 @@ def surely_misses(plan: Plan, metrics: dict, gpus: int) -> int:
     return missed
 
 
-class _Best(NamedTuple):
+class BestAtBounds(NamedTuple):
     """The best a candidate could do at some bounds of its TTFT and TPOT: its rank key but for the
     names that break ties (requirements surely missed, −score, GPUs), how many it misses, and its
     point for the front (−decode tokens/s per GPU, TPOT)."""
@@ -103,7 +103,7 @@ class _Best(NamedTuple):
         return float(missed), score, float(gpus), self.point[0], self.point[1]
 
 
-def _could_matter(best: _Best, bar: Bar, text: str, mb: int, overlap: Overlap) -> bool:
+def could_matter(best: BestAtBounds, bar: Bar, text: str, mb: int, overlap: Overlap) -> bool:
     """Whether a candidate (strategy `text` with `mb` micro-batches and `overlap`) that does at most
     `best` could rank before the bar's `k`-th best or join its front. Its name (`option_text`) breaks
     a tie of the rest of the rank key, and is written only then."""
@@ -116,10 +116,10 @@ def _could_matter(best: _Best, bar: Bar, text: str, mb: int, overlap: Overlap) -
     return not _beaten(bar.front, *best.point)
 
 
-def _out_of_reach(best: _Best, bar: Bar) -> bool:
+def is_out_of_reach(best: BestAtBounds, bar: Bar) -> bool:
     """Whether no candidate that does at most `best` can matter, whatever its name: it ranks after
     the bar's `k`-th best by more than the name, and it misses a requirement, or no front is
-    kept, or a front point beats it (`_could_matter` says no to every name)."""
+    kept, or a front point beats it (`could_matter` says no to every name)."""
     assert bar.kth is not None
     if best.head <= bar.kth[:3]:
         return False

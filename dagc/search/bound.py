@@ -68,7 +68,7 @@ from ..plan.workload import Overlap, RequirementKind, Workload
 from ..schedule.recurrence import Recurrence
 from ..schedule.timer import Timer
 from ..verdict.fastcheck import FastCheck
-from .bar import Bar, _could_matter, _out_of_reach
+from .bar import Bar, could_matter, is_out_of_reach
 from .candidate_bounds import CandidateBounds
 from .result import MOST_GPUS_FIRST
 
@@ -113,7 +113,7 @@ class Pruner(CandidateBounds):
         bar's `k`-th best by more than the name that breaks ties, and no front is kept, or it misses
         a requirement, or a front point beats it. Each variant's own figures are no better, so
         `matters` would say no to every one."""
-        return bar.kth is not None and _out_of_reach(self.physical(workload, lay.gpus_used, lay.dp)[1], bar)
+        return bar.kth is not None and is_out_of_reach(self.physical(workload, lay.gpus_used, lay.dp)[1], bar)
 
     def screen(self, workload: Workload, lay: Layout, bar: Bar, text: str, mb: int, overlap: Overlap,
                first: bool) -> Screen | None:
@@ -147,19 +147,19 @@ class Pruner(CandidateBounds):
         assert bar.kth is not None
         gpus = lay.gpus_used
         first_ttft, tpot, best = self.first_bounds(workload, lay)
-        if not _could_matter(best, bar, text, mb, overlap):
+        if not could_matter(best, bar, text, mb, overlap):
             return None
         schedule = Recurrence(self.plan, lay, workload, self.timer)      # one per candidate: its stage costs shared
         tpot_floors = self.floors_matter(bar)
         if not (tpot_floors or self.ttft_first):
             return first_ttft, tpot, schedule
         ttft, split_tpot, best = self.split_bounds(workload, lay, tpot_floors)
-        if not _could_matter(best, bar, text, mb, overlap):
+        if not could_matter(best, bar, text, mb, overlap):
             return None
         if not tpot_floors:
             return ttft, split_tpot, schedule
         ops = schedule.tpot_op_floor()
-        if ops > split_tpot and not _could_matter(self._best(ttft, ops, workload, gpus), bar, text, mb, overlap):
+        if ops > split_tpot and not could_matter(self._best(ttft, ops, workload, gpus), bar, text, mb, overlap):
             return None
         return ttft, max(split_tpot, ops), schedule
 
@@ -182,7 +182,7 @@ class Pruner(CandidateBounds):
         ttft, tpot, schedule = reach
 
         def could(ttft: float, tpot: float) -> bool:
-            return _could_matter(self._best(ttft, tpot, workload, gpus), bar, text, mb, overlap)
+            return could_matter(self._best(ttft, tpot, workload, gpus), bar, text, mb, overlap)
 
         ttft_first = self.ttft_first
         if ttft_first:
@@ -225,7 +225,7 @@ class Pruner(CandidateBounds):
         ttft, tpot, gpus = fc.metrics["ttft_s"], fc.metrics["tpot_s"], lay.gpus_used
 
         def could(batch: int) -> bool:
-            return _could_matter(self._best(ttft, tpot, self.plan.workload, gpus, batch), bar, text, mb, overlap)
+            return could_matter(self._best(ttft, tpot, self.plan.workload, gpus, batch), bar, text, mb, overlap)
 
         if not could(most):
             return None

@@ -1,10 +1,10 @@
 """The bounds of a candidate's TTFT and TPOT that the branch and bound tries, and the best it could do at them.
 
 Input: a plan, an objective and the plan's `dagc.schedule.timer.Timer`; a candidate's layout and
-workload, or a search item (`dagc.search.space._Item`) and its strategy's figures. Output: its TTFT and
+workload, or a search item (`dagc.search.space.Item`) and its strategy's figures. Output: its TTFT and
 TPOT bounds — the physical bounds of its GPUs and of its pipeline (`dagc.rules.bounds.bounds`,
 `stage_pipeline_bounds`), its attention split's floors (`dagc.schedule.recurrence.split_floor`), each
-op's own lower bound (`op_floor`) — each with the best a candidate could do at them (`_Best`, for
+op's own lower bound (`op_floor`) — each with the best a candidate could do at them (`BestAtBounds`, for
 `dagc.search.bar`), remembered by what they read of the layout and workload. The window screen
 (`dagc.search.screen.Columns`) asks for them by search item: the `item_…`, `split_row` and
 `op_floor_row` methods, from a search item and no `Layout` but where a figure is made.
@@ -26,9 +26,9 @@ from ..schedule.recurrence import op_floor, split_floor
 from ..schedule.timer import Timer
 from ..serve.metrics import rate_metrics
 from ..verdict.optimal import Objective
-from .bar import _Best, surely_misses
+from .bar import BestAtBounds, surely_misses
 from .memory_screen import MemoryScreen
-from .space import _strategy
+from .space import item_strategy
 
 __all__ = ["CandidateBounds"]
 
@@ -40,9 +40,9 @@ class CandidateBounds(MemoryScreen):
         super().__init__(plan, timer)
         self.objective = objective
         self.ttft_first = objective == "ttft"          # the score is TTFT alone: its bounds come first
-        self._physical: dict[tuple[int, int], tuple[Bounds, _Best]] = {}
-        self._first: dict[tuple, tuple[float, float, _Best]] = {}
-        self._split: dict[tuple, tuple[float, float, _Best]] = {}
+        self._physical: dict[tuple[int, int], tuple[Bounds, BestAtBounds]] = {}
+        self._first: dict[tuple, tuple[float, float, BestAtBounds]] = {}
+        self._split: dict[tuple, tuple[float, float, BestAtBounds]] = {}
         self._workloads: dict[tuple[int, str], Workload] = {}
         self._strategies: dict[tuple, tuple[int, int, StageBounds, bool] | None] = {}   # `_strategy_figures`
 
@@ -58,7 +58,7 @@ class CandidateBounds(MemoryScreen):
                 update={"microbatches": mb, "overlap": Overlap(overlap)})
         return hit
 
-    def physical(self, workload: Workload, gpus: int, dp: int) -> tuple[Bounds, _Best]:
+    def physical(self, workload: Workload, gpus: int, dp: int) -> tuple[Bounds, BestAtBounds]:
         """`dagc.rules.bounds.bounds` for `gpus` GPUs and `dp` replicas and the best a candidate could do
         at them (they do not depend on micro-batches or overlap, which is all the search varies in
         the workload)."""
@@ -68,7 +68,7 @@ class CandidateBounds(MemoryScreen):
             hit = self._physical[(gpus, dp)] = (b, self._best(b.ttft_s, b.tpot_s, workload, gpus))
         return hit
 
-    def first_bounds(self, workload: Workload, lay: Layout) -> tuple[float, float, _Best]:
+    def first_bounds(self, workload: Workload, lay: Layout) -> tuple[float, float, BestAtBounds]:
         """The TTFT and TPOT bounds of the candidate's GPUs and of its pipeline together
         (`dagc.rules.bounds.bounds`, `pipeline_bounds`) and the best a candidate could do at them,
         remembered by what they read of the layout and workload (`_first_key`: the search varies
@@ -76,7 +76,7 @@ class CandidateBounds(MemoryScreen):
         return self.stage_bounds(workload, lay.group_size, lay.pp, lay.dp, lay.adp, lay.microbatches)
 
     def stage_bounds(self, workload: Workload, g: int, pp: int, dp: int, adp: int, microbatches: int
-                     ) -> tuple[float, float, _Best]:
+                     ) -> tuple[float, float, BestAtBounds]:
         """`first_bounds` of a layout of `pp` stages of `g` GPUs, `dp` replicas, `adp` attention-DP
         groups and `microbatches` micro-batches (all it reads of one: no layout needed)."""
         batch = self.plan.workload.batch
@@ -91,15 +91,15 @@ class CandidateBounds(MemoryScreen):
             hit = self._first[key] = (ttft, tpot, self._best(ttft, tpot, workload, gpus))
         return hit
 
-    def _best(self, ttft: float, tpot: float, workload: Workload, gpus: int, batch: int | None = None) -> _Best:
+    def _best(self, ttft: float, tpot: float, workload: Workload, gpus: int, batch: int | None = None) -> BestAtBounds:
         """What a candidate on `gpus` GPUs whose TTFT and TPOT are at least `ttft` and `tpot` could
         do at best (with `batch` requests: at most that many, with `batch = max`)."""
         best = rate_metrics(ttft, tpot, workload, gpus, batch)
         missed = surely_misses(self.plan, best, gpus)
-        return _Best((missed, -Objective.score(self.objective, best, gpus), gpus), missed,
+        return BestAtBounds((missed, -Objective.score(self.objective, best, gpus), gpus), missed,
                      (-best["decode_tokens_per_s_per_gpu"], tpot))
 
-    def split_bounds(self, workload: Workload, lay: Layout, tpot_floors: bool) -> tuple[float, float, _Best]:
+    def split_bounds(self, workload: Workload, lay: Layout, tpot_floors: bool) -> tuple[float, float, BestAtBounds]:
         """The candidate's TTFT and TPOT bounds from `first_bounds` and its attention split's floors —
         of its prefill when the rank reads TTFT first (`ttft_first`: `dagc.schedule.recurrence.split_floor`),
         of its decode with `tpot_floors` (the same, of decode) — and the best a candidate
@@ -123,11 +123,11 @@ class CandidateBounds(MemoryScreen):
         return effective_microbatches(self.workload_of(item[7], item[8]).microbatches_for(item[1]),
                                       self.plan.workload.batch, item[0], adp)
 
-    def physical_best(self, item: tuple, gpus: int) -> _Best:
+    def physical_best(self, item: tuple, gpus: int) -> BestAtBounds:
         """The best a search item's candidate could do at the physical bounds of its `gpus` GPUs (`physical`)."""
         return self.physical(self.workload_of(item[7], item[8]), gpus, item[0])[1]
 
-    def item_stage_best(self, item: tuple, g: int, adp: int, microbatches: int) -> _Best:
+    def item_stage_best(self, item: tuple, g: int, adp: int, microbatches: int) -> BestAtBounds:
         """The best a search item's candidate could do at the bounds of its GPUs and its pipeline
         (`stage_bounds`), its stage group of `g` GPUs and `adp` attention-DP groups scheduling
         `microbatches` micro-batches."""
@@ -136,7 +136,7 @@ class CandidateBounds(MemoryScreen):
     def split_row(self, item: tuple, figures: tuple[int, int, StageBounds, bool], microbatches: int,
                   tpot_floors: bool) -> tuple[float, ...]:
         """`split_bounds` of a search item's candidate (its strategy's `strategy_figures`, the
-        micro-batches it schedules) as its best's `_Best.row` followed by its TTFT and TPOT bounds;
+        micro-batches it schedules) as its best's `BestAtBounds.row` followed by its TTFT and TPOT bounds;
         made, when no candidate of its attention split made them, on its layout's `sketch`."""
         dp, pp, tp, cp, sp, _, _, mb, overlap = item
         g, _, stages, _ = figures
@@ -160,11 +160,11 @@ class CandidateBounds(MemoryScreen):
 
     def layout_of(self, item: tuple) -> Layout:
         """A search item's layout, resolved."""
-        return resolve(self.plan.model, self.plan.cluster, self.workload_of(item[7], item[8]), _strategy(item))
+        return resolve(self.plan.model, self.plan.cluster, self.workload_of(item[7], item[8]), item_strategy(item))
 
     def op_floor_row(self, item: tuple, figures: tuple[int, int, StageBounds, bool], microbatches: int,
                      ttft: float, tpot: float) -> tuple[float, ...]:
-        """The `_Best.row` of a search item's candidate at each op's own lower bound
+        """The `BestAtBounds.row` of a search item's candidate at each op's own lower bound
         (`dagc.schedule.recurrence.op_floor`), its TTFT and TPOT at least `ttft` and `tpot` (its `split_row`'s),
         as `_reach` bounds it."""
         workload = self.workload_of(item[7], item[8])

@@ -1,7 +1,7 @@
 """The search's evaluation loop: candidates in chunks, each against the bar of the chunks before it.
 
-Input: the plan, the objective, the stream of search items (`dagc.search.space._Item`), the
-`Pruner` and the deadline. Output: what `_Tally` takes of each chunk — the legal candidates, the
+Input: the plan, the objective, the stream of search items (`dagc.search.space.Item`), the
+`Pruner` and the deadline. Output: what `Tally` takes of each chunk — the legal candidates, the
 counts of evaluated and pruned — in this process (screened `WINDOW` chunks at a time:
 `dagc.search.screen.Columns`) or in worker processes (`dagc.search.pool`), the same whatever the
 number of processes (`dagc.search.bar`: the bars lag `BAR_LAG` chunks).
@@ -21,11 +21,11 @@ from ..plan.workload import Overlap
 from ..schedule.timer import Timer as _Timer
 from .bar import BAR_LAG, Bar, BarKeeper
 from .bound import Pruner, Screen
-from .pool import _WORKER, _evaluate_in_workers
-from .result import Candidate, _Best, _Front
-from .score import _evaluate_batch_max, evaluate
+from .pool import WORKER, evaluate_in_workers
+from .result import Candidate, ParetoFront, TopK
+from .score import evaluate, evaluate_batch_max
 from .screen import Columns
-from .space import _Item, _strategy
+from .space import Item, item_strategy
 
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
@@ -38,11 +38,11 @@ RAMP = 16                       # chunks of each size (1, 2, 4, …) before chun
 
 
 @dataclass
-class _Tally:
+class Tally:
     """What the evaluation has taken so far: the best candidates, the front and the counts."""
 
-    best: _Best
-    front: _Front | None                            # None: no front is kept (`search(…, front=False)`)
+    best: TopK
+    front: ParetoFront | None                            # None: no front is kept (`search(…, front=False)`)
     keeper: BarKeeper                               # the best rank keys, for the bars
     limit: int                                      # the candidates to evaluate, for `progress`
     progress: Callable[[int, int], None] | None
@@ -100,8 +100,8 @@ def process_pool(**kw: Any) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(**kw)
 
 
-def _evaluate_all(plan: Plan, objective: str, jobs: int, stream: Iterator[_Item], limit: int,
-                  deadline: float | None, clock: Callable[[], float], tally: _Tally, pruner: Pruner,
+def evaluate_all(plan: Plan, objective: str, jobs: int, stream: Iterator[Item], limit: int,
+                  deadline: float | None, clock: Callable[[], float], tally: Tally, pruner: Pruner,
                   columns: Columns | None = None) -> str | None:
     """Evaluate the candidates of `stream` in chunks, in this process or in `jobs` worker processes,
     each against the bar `tally` gives it, handing each chunk's results to `tally.take`. Returns
@@ -109,14 +109,14 @@ def _evaluate_all(plan: Plan, objective: str, jobs: int, stream: Iterator[_Item]
     (`dagc.search.screen.Columns`), screened `WINDOW` chunks at a time in this process (one at a
     time under a deadline, so that a search overruns it by at most one chunk's screen).
 
-    A window's chunks are screened against the freshest bars made when it starts (`_Tally.known_bar`),
-    then each chunk's items the screen leaves undecided against the chunk's own bar (`_Tally.bar_for`,
+    A window's chunks are screened against the freshest bars made when it starts (`Tally.known_bar`),
+    then each chunk's items the screen leaves undecided against the chunk's own bar (`Tally.bar_for`,
     made by then): since bars only tighten, whatever the screen prunes or sets aside its own bar
     would too, so every count is what screening each chunk alone against its own bar gives — what
     worker processes do."""
     if jobs > 1 and limit > CHUNK:
         chunks = ((items, tally.bar_for(i)) for i, items in enumerate(_chunks(stream)))  # the bar made when asked for
-        return _evaluate_in_workers(plan, objective, jobs, chunks, deadline, tally.take, _evaluate_items,
+        return evaluate_in_workers(plan, objective, jobs, chunks, deadline, tally.take, _evaluate_items,
                                     process_pool, in_flight=min(2 * jobs, tally.lag))
     size, start = WINDOW if columns is not None and deadline is None else 1, 0
     numbered = enumerate(_chunks(stream))
@@ -137,7 +137,7 @@ def _evaluate_all(plan: Plan, objective: str, jobs: int, stream: Iterator[_Item]
     return None
 
 
-def _chunks(stream: Iterator[_Item]) -> Iterator[list[_Item]]:
+def _chunks(stream: Iterator[Item]) -> Iterator[list[Item]]:
     """The candidates in chunks: `RAMP` chunks of 1, then of 2, 4, … up to `CHUNK`, so that the bars
     (chunk `i`'s made after chunk `i − lag`) are a few candidates old, not `lag`·`CHUNK`, while
     they change most: before the tenth legal candidate and the front's first points are found."""
@@ -148,7 +148,7 @@ def _chunks(stream: Iterator[_Item]) -> Iterator[list[_Item]]:
         yield chunk
 
 
-def _evaluate_items(items: list[_Item], deadline: float | None = None, bar: Bar | None = None,
+def _evaluate_items(items: list[Item], deadline: float | None = None, bar: Bar | None = None,
                     plan: Plan | None = None, objective: str | None = None, timer: _Timer | None = None,
                     clock: Callable[[], float] = time.monotonic, pruner: Pruner | None = None,
                     screened: list[Screen | None] | None = None) -> tuple[list[Candidate], int, int]:
@@ -157,10 +157,10 @@ def _evaluate_items(items: list[_Item], deadline: float | None = None, bar: Bar 
     `screened`: what the screen of the chunk's window (`dagc.search.screen.Columns.screen`) decided
     of each item; by default the chunk is screened alone. In a worker: with the plan of
     `_init_worker`."""
-    plan = plan or _WORKER["plan"]
-    objective = objective or _WORKER["objective"]
-    timer = timer or _WORKER["timer"]
-    pruner = pruner or _WORKER.get("pruner") or Pruner(plan, objective, timer)
+    plan = plan or WORKER["plan"]
+    objective = objective or WORKER["objective"]
+    timer = timer or WORKER["timer"]
+    pruner = pruner or WORKER.get("pruner") or Pruner(plan, objective, timer)
     bar = bar or Bar()
     batch_max = plan.workload.batch_max
     if screened is None and not batch_max:
@@ -179,8 +179,8 @@ def _evaluate_items(items: list[_Item], deadline: float | None = None, bar: Bar 
             pruned += whole is Screen.PRUNED_ALL
             continue
         if batch_max:
-            strategy = strategy or _strategy(item)
-            found, was_pruned = _evaluate_batch_max(plan, strategy, item, objective, timer, pruner, bar)
+            strategy = strategy or item_strategy(item)
+            found, was_pruned = evaluate_batch_max(plan, strategy, item, objective, timer, pruner, bar)
             pruned += was_pruned
             out.extend(found)
             continue
@@ -190,7 +190,7 @@ def _evaluate_items(items: list[_Item], deadline: float | None = None, bar: Bar 
             pruned += step in (Screen.PRUNED, Screen.PRUNED_ALL)
             whole = step if step in (Screen.ASIDE_ALL, Screen.PRUNED_ALL) else None
             continue
-        strategy = strategy or _strategy(item)
+        strategy = strategy or item_strategy(item)
         mb, overlap = item[7], Overlap(item[8])
         workload = pruner.workload(mb, overlap)
         if lay is None or lay.microbatches_requested != workload.microbatches_for(strategy.pp):

@@ -1,6 +1,6 @@
 """The search's worker processes: a pool that evaluates chunks of candidates, and its stopping.
 
-Input: a plan, chunks of candidates (`dagc.search.space._Item`) and the function that
+Input: a plan, chunks of candidates (`dagc.search.space.Item`) and the function that
 evaluates a chunk in a worker. Output: the chunks' results, taken in order by a callback.
 
 Worker processes (`jobs` > 1) ignore Ctrl-C: the parent stops them. On any way out of the
@@ -33,7 +33,7 @@ from ..schedule.timer import Timer as _Timer
 from .bar import Bar
 from .bound import Pruner
 from .result import Candidate
-from .space import _Item
+from .space import Item
 
 if TYPE_CHECKING:                      # imported by the searches that start workers (`dagc.search.chunks.process_pool`)
     from concurrent.futures import ProcessPoolExecutor
@@ -44,7 +44,7 @@ __all__ = ["cpu_count", "DEADLINE_GRACE_S", "WORKER_STOP_TIMEOUT_S"]
 DEADLINE_GRACE_S = 0.5          # how long past the deadline the parent waits for a worker's last candidate
 WORKER_STOP_TIMEOUT_S = 5.0     # how long the parent waits for each step of stopping its workers
 
-_WORKER: dict = {}
+WORKER: dict = {}
 _PR_SET_PDEATHSIG = 1           # <linux/prctl.h>
 _PARENT_POLL_S = 0.5            # where PR_SET_PDEATHSIG is missing: how often a worker looks for its parent
 
@@ -58,7 +58,7 @@ def _init_worker(plan: Plan, objective: str, parent: int | None = None) -> None:
     if parent is not None:
         _die_with_parent(parent)
     timer = _Timer(plan)
-    _WORKER.update(plan=plan, objective=objective, timer=timer, pruner=Pruner(plan, objective, timer))
+    WORKER.update(plan=plan, objective=objective, timer=timer, pruner=Pruner(plan, objective, timer))
 
 
 def _pid_alive(pid: int) -> bool:
@@ -108,10 +108,10 @@ def cpu_count() -> int:
 
 # What a worker runs on a chunk: (items, deadline, bar) → (the legal candidates, how many items were
 # evaluated, how many of those the bar pruned).
-ChunkRunner = Callable[[list[_Item], float | None, Bar], tuple[list[Candidate], int, int]]
+ChunkRunner = Callable[[list[Item], float | None, Bar], tuple[list[Candidate], int, int]]
 
 
-def _submit(pool: ProcessPoolExecutor, run: ChunkRunner, items: list[_Item], deadline: float | None,
+def _submit(pool: ProcessPoolExecutor, run: ChunkRunner, items: list[Item], deadline: float | None,
             bar: Bar) -> Future:
     # Worker processes (and the pool's threads) start at a submit: SIGINT stays blocked in them
     # until a worker's initializer ignores it; the threads never take it from the main thread.
@@ -187,7 +187,7 @@ def _stop_workers(pool: ProcessPoolExecutor, workers: list[BaseProcess], manager
             close()
 
 
-def _evaluate_in_workers(plan: Plan, objective: str, jobs: int, chunks: Iterator[tuple[list[_Item], Bar]],
+def evaluate_in_workers(plan: Plan, objective: str, jobs: int, chunks: Iterator[tuple[list[Item], Bar]],
                          deadline: float | None, take: Callable[[list[Candidate], int, int], None],
                          run: ChunkRunner, executor: Callable[..., ProcessPoolExecutor],
                          in_flight: int | None = None) -> str | None:
@@ -211,7 +211,7 @@ def _evaluate_in_workers(plan: Plan, objective: str, jobs: int, chunks: Iterator
         results = getattr(pool, "_result_queue", None)
         pending: deque[tuple[Future, int]] = deque()
 
-        def submit(chunk: tuple[list[_Item], Bar]) -> None:
+        def submit(chunk: tuple[list[Item], Bar]) -> None:
             nonlocal manager
             assert pool is not None
             items, bar = chunk

@@ -2,8 +2,8 @@
 
 Input: a `Plan`, the ranked candidates, the objective, the plan's `dagc.schedule.timer.Timer` and the
 search's deadline. Output: the best pipelined candidates again with a split that balances stage time
-(`_balanced_candidates`), and the top `n` with the figures of the full DAG schedule, which `check`
-gives their printed text (`_rescore`: `dagc.verdict.analyse.analyse`), re-ranked; each with whether
+(`balanced_candidates`), and the top `n` with the figures of the full DAG schedule, which `check`
+gives their printed text (`rescore_best`: `dagc.verdict.analyse.analyse`), re-ranked; each with whether
 the deadline cut it short.
 """
 
@@ -19,8 +19,8 @@ from ..plan.plan import Plan
 from ..schedule.timer import Timer as _Timer
 from ..verdict.analyse import analyse
 from ..verdict.optimal import Objective
-from .result import Candidate, _rank_key
-from .score import _binding, _misses, _workload_of, evaluate
+from .result import Candidate, rank_key
+from .score import binding_of, evaluate, misses, workload_of
 from .space import strategy_text
 
 
@@ -29,7 +29,7 @@ def _balanced_split(plan: Plan, cand: Candidate, timer: _Timer) -> tuple[int, ..
     s = cand.strategy
     if s.pp == 1:
         return None
-    workload = _workload_of(plan, cand)
+    workload = workload_of(plan, cand)
     lay = resolve(plan.model, plan.cluster, workload, s)
     req = tuple(lay.requests()[0])
     t = timer.pass_times(workload, lay, Phase.PREFILL, req, 0)
@@ -67,7 +67,7 @@ def _balanced_split(plan: Plan, cand: Candidate, timer: _Timer) -> tuple[int, ..
     return None if split == default_split(m.layers, s.pp) else split
 
 
-def _balanced_candidates(plan: Plan, ranked: list[Candidate], objective: str, deadline: float | None,
+def balanced_candidates(plan: Plan, ranked: list[Candidate], objective: str, deadline: float | None,
                          clock: Callable[[], float], timer: _Timer) -> tuple[list[Candidate], bool]:
     """The pipelined candidates of `ranked` (the search's best `SPLIT_CANDIDATES`) again with a
     cost-balanced explicit split (those legal and different from the default split), and whether the
@@ -89,7 +89,7 @@ def _balanced_candidates(plan: Plan, ranked: list[Candidate], objective: str, de
     return extra, False
 
 
-def _rescore(plan: Plan, ranked: list[Candidate], n: int, objective: str,
+def rescore_best(plan: Plan, ranked: list[Candidate], n: int, objective: str,
              deadline: float | None = None,
              clock: Callable[[], float] = time.monotonic) -> tuple[list[Candidate], bool]:
     """Replace the figures of the top n by the full DAG schedule (exact under both overlaps) until
@@ -102,16 +102,16 @@ def _rescore(plan: Plan, ranked: list[Candidate], n: int, objective: str,
             return [c for c in current if c is not None], False
         for k in todo:
             if deadline is not None and clock() >= deadline:
-                return sorted((c for c in current if c is not None), key=_rank_key), True
+                return sorted((c for c in current if c is not None), key=rank_key), True
             c = current[k]
             current[k] = _exact(plan, c, objective) if c is not None else None
-        ordered: list[Candidate] = sorted((c for c in current if c is not None), key=_rank_key)
+        ordered: list[Candidate] = sorted((c for c in current if c is not None), key=rank_key)
         current = [*ordered]
 
 
 def _exact(plan: Plan, c: Candidate, objective: str) -> Candidate | None:
     """A candidate with the figures `check` gives its printed text (None: the full check rejects it)."""
-    r = analyse(plan, c.strategy, _workload_of(plan, c))
+    r = analyse(plan, c.strategy, workload_of(plan, c))
     if not r.valid or r.metrics is None:
         return None
     assert r.memory is not None, "a scheduled strategy has its memory breakdown"
@@ -120,5 +120,5 @@ def _exact(plan: Plan, c: Candidate, objective: str) -> Candidate | None:
                      metrics=metrics, meets_requirements=r.verdict.meets_requirements is not False,
                      score=Objective.score(objective, metrics, c.gpus),
                      memory_fraction=r.memory.worst.fraction, exact=True,
-                     binding=c.binding if c.batch is not None else _binding(r.requirements, r.plan.workload),
-                     batch=c.batch, misses=_misses(r.requirements))
+                     binding=c.binding if c.batch is not None else binding_of(r.requirements, r.plan.workload),
+                     batch=c.batch, misses=misses(r.requirements))

@@ -1,7 +1,7 @@
 """The search's results: `Candidate`, `SearchResult`, the ranking and the Pareto front.
 
 Input: the candidates the search scored (`dagc.search.search.evaluate`). Output: the best `k` by
-`_rank_key` (`_Best`, memory bounded by 2·k) and the non-dominated ones (`_Front`,
+`rank_key` (`TopK`, memory bounded by 2·k) and the non-dominated ones (`ParetoFront`,
 `pareto_front`), from which `dagc.search.search.search` makes a `SearchResult`.
 """
 
@@ -153,14 +153,14 @@ class SearchResult:
         return self.evaluated - self.pruned - self.legal
 
 
-def _rank_key(c: Candidate):
+def rank_key(c: Candidate):
     """Fewest requirements missed first (all met before any missed; when no strategy can meet one,
     those that meet the rest come first), then the objective's score."""
     return (c.misses, -c.score, c.gpus, c.text, c.microbatches, c.overlap.value)
 
 
-class _Best:
-    """The best `k` candidates by `_rank_key`, in memory bounded by 2·k."""
+class TopK:
+    """The best `k` candidates by `rank_key`, in memory bounded by 2·k."""
 
     def __init__(self, k: int):
         self.k = k
@@ -172,7 +172,7 @@ class _Best:
             self._trim()
 
     def _trim(self) -> None:
-        self.items.sort(key=_rank_key)
+        self.items.sort(key=rank_key)
         del self.items[self.k:]
 
     def ranked(self) -> list[Candidate]:
@@ -180,7 +180,7 @@ class _Best:
         return list(self.items)
 
 
-def _front_key(c: Candidate) -> tuple:
+def front_key(c: Candidate) -> tuple:
     """A candidate's place on the front: its figures, then, among candidates with the same figures,
     fewer GPUs first (as in the ranking), then its name."""
     m = c.metrics
@@ -193,7 +193,7 @@ def _beats(f: tuple, c: tuple) -> bool:
     return f[0] <= c[0] and f[1] <= c[1] and f < c
 
 
-class _Front:
+class ParetoFront:
     """The Pareto front (more decode tokens/s per GPU, less TPOT: the trade-off pareto.svg draws; TTFT
     enters through the requirements, which every point meets), kept incrementally.
 
@@ -208,7 +208,7 @@ class _Front:
         self.complete = True
 
     def add(self, c: Candidate) -> None:
-        k = _front_key(c)
+        k = front_key(c)
         if any(_beats(f, k) for f, _ in self.points):
             return
         self.points = [(f, x) for f, x in self.points if not _beats(k, f)]
@@ -225,7 +225,7 @@ class _Front:
 def pareto_front(cands: Iterable[Candidate]) -> tuple[Candidate, ...]:
     """Non-dominated candidates among those that meet the requirements: more decode tokens/s per
     GPU, less TPOT."""
-    front = _Front(cap=None)
+    front = ParetoFront(cap=None)
     for c in cands:
         if c.meets_requirements:
             front.add(c)

@@ -5,7 +5,7 @@ Input: a `Plan`, a strategy, its micro-batches and overlap, an objective and the
 or None when a rule rejects it (`dagc.verdict.fastcheck`: the same rules and memory as `check`).
 With `batch = max` the candidate runs the largest batch it serves (`dagc.verdict.batch_max`, probed
 with the same fast check); in the search its probing stops as soon as no batch it can still end
-with could matter (`_evaluate_batch_max`, `dagc.search.bound.Pruner.batch_needed`).
+with could matter (`evaluate_batch_max`, `dagc.search.bound.Pruner.batch_needed`).
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ from ..verdict.optimal import Objective
 from .bar import Bar
 from .bound import Pruner
 from .result import Candidate
-from .space import _Item
+from .space import Item
 
 __all__ = ["evaluate"]
 
 
-def _binding(requirements, workload: Workload) -> str | None:
+def binding_of(requirements, workload: Workload) -> str | None:
     """What binds the candidate: with `batch = max`, what one more request would break (a requirement,
     or memory); otherwise the requirement with the least margin."""
     if workload.batch_max and workload.batch_breaks is not None:
@@ -58,16 +58,16 @@ def _scored(plan: Plan, strategy: Strategy, mb: int, workload: Workload, objecti
     gpus = fc.layout.gpus_used
     return Candidate(strategy=strategy, microbatches=mb, overlap=workload.overlap, gpus=gpus, metrics=fc.metrics,
                      meets_requirements=fc.meets_requirements, score=Objective.score(objective, fc.metrics, gpus),
-                     memory_fraction=fc.memory.worst.fraction, binding=_binding(fc.requirements, workload),
-                     batch=workload.batch if workload.batch_max else None, misses=_misses(fc.requirements))
+                     memory_fraction=fc.memory.worst.fraction, binding=binding_of(fc.requirements, workload),
+                     batch=workload.batch if workload.batch_max else None, misses=misses(fc.requirements))
 
 
-def _misses(requirements) -> int:
+def misses(requirements) -> int:
     """Requirements a candidate does not meet."""
     return sum(1 for r in requirements if r.met is False)
 
 
-def _workload_of(plan: Plan, c: Candidate) -> Workload:
+def workload_of(plan: Plan, c: Candidate) -> Workload:
     """The workload a candidate ran: its micro-batches, overlap and (`batch = max`) its own batch."""
     update: dict[str, object] = {"microbatches": c.microbatches, "overlap": c.overlap}
     if c.batch is not None:
@@ -75,7 +75,7 @@ def _workload_of(plan: Plan, c: Candidate) -> Workload:
     return plan.workload.model_copy(update=update)
 
 
-def _evaluate_batch_max(plan: Plan, strategy: Strategy, item: _Item, objective: str, timer: _Timer,
+def evaluate_batch_max(plan: Plan, strategy: Strategy, item: Item, objective: str, timer: _Timer,
                         pruner: Pruner, bar: Bar) -> tuple[list[Candidate], bool]:
     """A `batch = max` candidate's search of its largest batch, stopped as soon as no batch it can
     still end with could matter (`Pruner.batch_needed`): its candidate (none when a rule rejects

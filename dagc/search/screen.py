@@ -1,6 +1,6 @@
 """The search's screen, a window of candidates at a time (SPEC 10: candidates evaluated together).
 
-Input: the search's items in the order it visits them (`dagc.search.space._Item`), its `Pruner`,
+Input: the search's items in the order it visits them (`dagc.search.space.Item`), its `Pruner`,
 and, per chunk of items, the `Bar` the chunk is judged against. Output: per item what
 `Pruner.screen` decides from the bounds that time no stage pass of the candidate's own — set
 aside with every variant (its weights, KV cache and reserve overflow a GPU), pruned with every
@@ -20,7 +20,7 @@ and one Python step per candidate that reaches each op's own lower bound.
 What it decides is what `Pruner.screen` would decide, chunk by chunk with the chunk's bar
 (`tests/test_search_bound.py` compares them candidate by candidate; `tests/test_search_screen.py`
 the column test of a bar with the scalar one). The search screens a window against the bars made
-when it starts, which may be older than its later chunks' own (`dagc.search.chunks._evaluate_all`): bars
+when it starts, which may be older than its later chunks' own (`dagc.search.chunks.evaluate_all`): bars
 only tighten, so what the screen decides with an older bar the chunk's own decides too, and what it
 leaves undecided `Pruner.screen` decides with the chunk's own bar; every count the search reports
 is the same as when each chunk is screened alone with its own bar, as a worker process does. The
@@ -38,13 +38,13 @@ from .bound import Pruner, Screen
 
 __all__ = ["Columns", "out_of_reach"]
 
-# A `_Best` as a row of floats: requirements surely missed, −score, GPUs (its rank key's head) and its
+# A `BestAtBounds` as a row of floats: requirements surely missed, −score, GPUs (its rank key's head) and its
 # point for the front (−decode tokens/s per GPU, TPOT). Integers of a rank key are exact in a float64.
 _ROW = 5
 
 
 def out_of_reach(rows: np.ndarray, bar: Bar) -> np.ndarray:
-    """`dagc.search.bar._out_of_reach` of every row of `rows` (`_Best.row`s, shape (n, 5)) at once:
+    """`dagc.search.bar.is_out_of_reach` of every row of `rows` (`BestAtBounds.row`s, shape (n, 5)) at once:
     whether a candidate that does at most that row can matter under `bar` whatever its name —
     its head ranks after the bar's `k`-th best, and it misses a requirement, or no front is kept,
     or a front point beats it."""
@@ -82,7 +82,7 @@ def _distinct(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class Columns:
     """A sequence of search items as columns, with what the screen reads of each that needs no bar:
     the number of its strategy (its figures, set aside or not), the micro-batches it schedules, the
-    bounds of its GPUs as a `_Best.row`, the numbers of its pipeline's bounds' and its attention
+    bounds of its GPUs as a `BestAtBounds.row`, the numbers of its pipeline's bounds' and its attention
     split's floors' keys (their rows made when first asked for: `Pruner.item_stage_best`,
     `Pruner.split_row`)."""
 
@@ -146,7 +146,7 @@ class Columns:
 
     def _stage_rows(self, rows: np.ndarray) -> np.ndarray:
         """The bounds of the GPUs and pipeline of these rows' candidates (`Pruner.item_stage_best`) as
-        `_Best.row`s, each distinct key's computed the first time it is asked for."""
+        `BestAtBounds.row`s, each distinct key's computed the first time it is asked for."""
         def row(i: int) -> tuple[float, ...]:
             return self.pruner.item_stage_best(self.items[i], int(self.g[i]), int(self.adp[i]),
                                                int(self.microbatches[i])).row()
@@ -154,7 +154,7 @@ class Columns:
         return _filled(self._stage_table, self.stage_first, self.stage[rows], row)
 
     def _split_rows(self, tpot_floors: bool, rows: np.ndarray) -> np.ndarray:
-        """The attention split's floors of these rows' candidates (`Pruner.split_row`: its `_Best.row`,
+        """The attention split's floors of these rows' candidates (`Pruner.split_row`: its `BestAtBounds.row`,
         then its TTFT and TPOT bounds), each distinct key's computed the first time it is asked for."""
         table = self._split_table.get(tpot_floors)
         if table is None:

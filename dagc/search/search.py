@@ -54,13 +54,13 @@ from ..schedule.timer import Timer as _Timer
 from ..verdict.optimal import OPTIMAL_TOLERANCE, Objective, judge_optimal
 from .bar import BAR_LAG, BAR_LAG_BATCH_MAX, BarKeeper
 from .bound import Pruner
-from .chunks import CHUNK, _evaluate_all, _Tally
+from .chunks import CHUNK, Tally, evaluate_all
 from .pool import (
     DEADLINE_GRACE_S as DEADLINE_GRACE_S,
     WORKER_STOP_TIMEOUT_S as WORKER_STOP_TIMEOUT_S,
     cpu_count,
 )
-from .rescore import _balanced_candidates, _rescore
+from .rescore import balanced_candidates, rescore_best
 from .result import (
     MAX_SEARCH_CANDIDATES,
     MOST_GPUS_FIRST,
@@ -68,14 +68,14 @@ from .result import (
     SKIPPED_RESCORE,
     SKIPPED_SPLITS,
     Candidate,
+    ParetoFront,
     SearchResult,
-    _Best,
-    _Front,
+    TopK,
     pareto_front,
 )
 from .score import evaluate
 from .screen import Columns
-from .space import _Item, _items, candidates, count_candidates, strategy_text
+from .space import Item, candidates, count_candidates, space_items, strategy_text
 
 __all__ = ["Objective", "Candidate", "SearchResult", "candidates", "count_candidates", "evaluate", "search",
            "objective_picks",
@@ -135,7 +135,7 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
     deadline = None if budget_s is None else t0 + budget_s       # monotonic: the same clock in the workers
     space = count_candidates(plan)
     limit = min(space, max_candidates)
-    stream: Iterator[_Item] = itertools.islice(_items(plan), limit)
+    stream: Iterator[Item] = itertools.islice(space_items(plan), limit)
     timer = _timer_for(plan, timer)
     pruner = Pruner(plan, objective, timer)
     best_first = prune and not plan.workload.batch_max   # a `batch = max` plan's bounds are at its largest batch
@@ -148,15 +148,15 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
     elif objective in MOST_GPUS_FIRST:                # their best use many GPUs: found first, they prune the rest
         stream = reversed(list(stream))
     exact = max(SPLIT_CANDIDATES, rescore, top)
-    tally = _Tally(_Best(max(RANKED_KEEP, exact)), _Front() if front else None, BarKeeper(exact if prune else 0),
+    tally = Tally(TopK(max(RANKED_KEEP, exact)), ParetoFront() if front else None, BarKeeper(exact if prune else 0),
                    limit, progress, BAR_LAG_BATCH_MAX if plan.workload.batch_max else BAR_LAG)
-    stopped = _evaluate_all(plan, objective, jobs, stream, limit, deadline, clock, tally, pruner, columns)
+    stopped = evaluate_all(plan, objective, jobs, stream, limit, deadline, clock, tally, pruner, columns)
     if tally.done >= space:
         stopped = None
     elif stopped is None:
         stopped = "cap"
     skipped: list[str] = []
-    extra, cut = _balanced_candidates(plan, tally.best.ranked()[:SPLIT_CANDIDATES], objective, deadline,
+    extra, cut = balanced_candidates(plan, tally.best.ranked()[:SPLIT_CANDIDATES], objective, deadline,
                                       clock, timer)
     if cut:
         skipped.append(SKIPPED_SPLITS)
@@ -166,7 +166,7 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
             tally.front.add(c)
     ranked = tally.best.ranked()
     if rescore and ranked:
-        ranked, cut = _rescore(plan, ranked, rescore, objective, deadline, clock)
+        ranked, cut = rescore_best(plan, ranked, rescore, objective, deadline, clock)
         if cut:
             skipped.append(SKIPPED_RESCORE)
     return SearchResult(objective=objective, evaluated=tally.done + len(extra), legal=tally.legal + len(extra),

@@ -1,6 +1,6 @@
 """The search space: every candidate strategy of a plan, generated lazily, fewest GPUs first.
 
-Input: a `Plan`. Output: candidates (`_items`: cheap tuples for the worker processes;
+Input: a `Plan`. Output: candidates (`space_items`: cheap tuples for the worker processes;
 `candidates`: `Strategy` objects with their micro-batches and overlap) and their number
 (`count_candidates`, counted without generating them). The coverage is described in
 `dagc.search.search`.
@@ -179,10 +179,10 @@ def _layouts(groups: Iterable[int], layers: int, gpus: int) -> Iterator[tuple[in
 
 # A candidate before it is a Strategy: (dp, pp, tp, cp, sp, ep, etp, micro-batches, overlap) — cheap to
 # pickle for the worker processes.
-_Item = tuple[int, int, int, int, bool, int | None, int | None, int, str]
+Item = tuple[int, int, int, int, bool, int | None, int | None, int, str]
 
 
-def _items(plan: Plan) -> Iterator[_Item]:
+def space_items(plan: Plan) -> Iterator[Item]:
     """The candidates, fewest GPUs first, generated lazily (memory independent of their number)."""
     batch = plan.workload.batch
     space = _space(plan)
@@ -197,7 +197,7 @@ def _items(plan: Plan) -> Iterator[_Item]:
                            mb, overlap.value)
 
 
-def _strategy(item: _Item) -> Strategy:
+def item_strategy(item: Item) -> Strategy:
     dp, pp, tp, cp, sp, ep, etp, _, _ = item
     # explicit splits are added later, for the candidates that rank well
     text = strategy_text(dp, pp, None, tp, cp, sp, (ep, etp) if ep is not None and etp is not None else None)
@@ -207,8 +207,8 @@ def _strategy(item: _Item) -> Strategy:
 def candidates(plan: Plan) -> Iterator[tuple[Strategy, int, Overlap]]:
     """Every candidate (strategy, micro-batches, overlap) of the search space, before the rules,
     fewest GPUs first, generated lazily."""
-    for item in _items(plan):
-        yield _strategy(item), item[7], Overlap(item[8])
+    for item in space_items(plan):
+        yield item_strategy(item), item[7], Overlap(item[8])
 
 
 def count_candidates(plan: Plan) -> int:
