@@ -69,3 +69,16 @@ def test_the_example_exists_and_the_venv_is_ignored():
     assert (ROOT / plan).is_file(), plan
     ignored = {line.strip() for line in (ROOT / ".gitignore").read_text().splitlines()}
     assert {".venv/", "out/*"} <= ignored
+
+
+def test_the_readmes_python_runs(tmp_path, monkeypatch, capsys):
+    """The README's Python block runs as written, from a directory holding the examples, and writes
+    only there."""
+    (block,) = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+    (tmp_path / "examples").symlink_to(ROOT / "examples")
+    monkeypatch.chdir(tmp_path)
+    exec(compile(block, "README.md", "exec"), {})
+    printed = capsys.readouterr().out.splitlines()
+    assert [line.split()[:3] for line in printed] == [["ep", "True", "True"], ["tp", "True", "True"]]
+    assert (tmp_path / "out" / "qwen3" / "report.json").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["examples", "out"]

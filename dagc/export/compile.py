@@ -225,13 +225,14 @@ def compile_results(plan: Plan, results: list[StrategyResult], out: Path,
     return written
 
 
-def compile(plan: Plan, out: Path, strategy: str | StrategyDecl | None = None,  # noqa: A001 (dagc.compile)
+def compile(plan: Plan, out: Path | str, strategy: str | StrategyDecl | None = None,  # noqa: A001 (dagc.compile)
             options: CompileOptions | None = None) -> list[Written]:
-    """Check the plan's strategies (or only `strategy`) and write their outputs into `out`, as
-    `dagc compile --no-search` does: the library's `compile`, `dagc.compile`.
+    """Check the plan's strategies and write their outputs into `out`, as `dagc compile --no-search`
+    does: the library's `compile`, `dagc.compile`. `strategy`, a strategy expression as
+    `--strategy` takes it (`"tp 1 ; ep 4"`, not a strategy's name), replaces the plan's strategies.
 
     Raises:
         PlanError: when `strategy` text does not parse.
         OutputError: `out` is not a directory dagc may replace, or writing failed.
     """
-    return compile_results(plan, check(plan, strategy), out, options)
+    return compile_results(plan, check(plan, strategy), Path(out), options)
