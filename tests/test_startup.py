@@ -68,6 +68,18 @@ def test_check_still_loads_the_compiler():
     assert "networkx" not in found["modules"]
 
 
+@pytest.mark.parametrize("argv", [("check", "examples/qwen3-30b-a3b-4gpu.moe", "--no-search"),
+                                  ("search", "examples/qwen3-30b-a3b-4gpu.moe", "--format", "json", "--top", "1"),
+                                  ("launch", "examples/qwen3-30b-a3b-4gpu.moe", "--engine", "vllm")])
+def test_commands_that_draw_no_dag_load_no_graphviz(argv, tmp_path):
+    """Only `dagc compile` writes dag.dot: the others do not pay for the `graphviz` package."""
+    plan = tmp_path / "plan.moe"
+    plan.write_bytes((ROOT / argv[1]).read_bytes())
+    svg = ("--svg", str(tmp_path / "pareto.svg")) if argv[0] == "search" else ()   # never into the checkout
+    found = run_probe(argv[0], str(plan), *argv[2:], *svg)
+    assert found["rc"] in (0, 1) and "graphviz" not in found["modules"]
+
+
 @pytest.mark.parametrize("argv", [("--version",), ("explain", "E202"), ("presets",)])
 def test_the_command_answers_as_before(argv):
     # `python -m dagc`: through dagc.__main__, as the installed `dagc` script runs.

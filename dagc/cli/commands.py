@@ -228,7 +228,7 @@ def _own_points(results: list[StrategyResult]) -> dict:
 def cmd_search(args) -> int:
     with _loading():
         from ..diagnostics import PlanError
-        from ..export.compile import default_output_dir
+        from ..export.output_dir import default_output_dir
         from ..export.pareto import pareto_svg
         from ..export.write import OutputError, write_text_atomic
         from ..lang.fields import BATCH_LIMIT
