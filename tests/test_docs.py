@@ -333,7 +333,7 @@ def test_every_search_key_is_documented(compiled_reports):
 
 
 def test_every_output_file_is_documented(compiled_reports):
-    from dagc.export.compile import OUTPUT_FILES
+    from dagc.export.output_dir import OUTPUT_FILES
     documented = _documented_code("outputs.md")
     written = set(compiled_reports["files"])
     assert {"report.json", "report.md", "dag.json", "trace.json", "placement.svg"} <= written

@@ -17,7 +17,8 @@ from dagc.export.compile import CompileOptions, compile_results
 from dagc.export.dot import Detail, dag_dot, render_svg
 from dagc.export.markdown import report_md
 from dagc.export.placement import placement_svg
-from dagc.export.trace import TraceWriter, write_trace
+from dagc.export.trace import write_trace
+from dagc.export.trace_writer import TraceWriter
 from dagc.lang.load import load_plan, load_plan_text
 from dagc.verdict.check import check
 from conftest import EXAMPLES, ROOT, plan_text

@@ -18,9 +18,11 @@ from pathlib import Path
 import pytest
 
 from dagc.export import compile as compile_mod, output_dir as output_dir_mod, trace_writer as trace_writer_mod
-from dagc.export.compile import MARKER, CompileOptions, compile_results, strategy_dir_names
+from dagc.export.compile import CompileOptions, compile_results, strategy_dir_names
 from dagc.export.dot import render_svg
-from dagc.export.trace import TraceWriter, time_quantum_ns, write_trace
+from dagc.export.output_dir import MARKER
+from dagc.export.trace import write_trace
+from dagc.export.trace_writer import TraceWriter, time_quantum_ns
 from dagc.export.write import OutputError, write_json_atomic, write_text_atomic
 from dagc.lang.load import load_plan, load_plan_text
 from dagc.verdict.check import check

@@ -25,12 +25,12 @@ from dagc.lang.load import load_plan, load_plan_text, parse_strategy
 from dagc.memory.activations import activation_bytes_by_stage
 from dagc.plan.workload import Overlap
 from dagc.schedule.timer import Timer
+from dagc.search.score import evaluate
 from dagc.search.search import (
     MAX_SEARCH_CANDIDATES,
     candidates,
     count_candidates,
     cpu_count,
-    evaluate,
     judge_optimal,
     pareto_front,
     search,
@@ -452,7 +452,7 @@ def test_the_budget_is_kept_when_candidates_are_slow(monkeypatch, jobs):
         ProcessPoolExecutor, mp_context=multiprocessing.get_context("fork")))
     monkeypatch.setattr(search_mod, "cpu_count", lambda: 2)      # two workers, even on a one-CPU runner
     plan = load_plan(EXAMPLES / "qwen3-30b-a3b-4gpu.moe")
-    assert count_candidates(plan) > 2 * search_mod.CHUNK            # so that --jobs uses worker processes
+    assert count_candidates(plan) > 2 * chunks_mod.CHUNK            # so that --jobs uses worker processes
     _slow(monkeypatch, "evaluate", SLOW_CANDIDATE_S, chunks_mod)
     _slow(monkeypatch, "analyse", 2.0, rescore_mod)   # the exact re-scoring
     t0 = time.monotonic()

@@ -9,8 +9,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from dagc.export.html import report_html
-from dagc.export.placement import MAX_GPUS, MAX_WIDTH, MEMORY_PARTS, placement_svg, stage_colours
-from dagc.export.placement_style import CELL_W
+from dagc.export.placement import MAX_GPUS, placement_svg
+from dagc.export.placement_style import CELL_W, MAX_WIDTH, MEMORY_PARTS, stage_colours
 from dagc.lang.load import load_plan, load_plan_text
 from dagc.verdict.check import check
 from conftest import EXAMPLES, ROOT, plan_text

@@ -14,13 +14,13 @@ from dagc.layout.split import effective_microbatches
 from dagc.plan.workload import Overlap
 from dagc.schedule.timer import Timer
 from dagc.search.bound import Pruner
+from dagc.search.score import evaluate
 from dagc.search.screen import Columns
 from dagc.search.search import (
     SKIPPED_SPLITS,
     Objective,
     candidates,
     count_candidates,
-    evaluate,
     judge_optimal,
     pareto_front,
     search,

@@ -11,7 +11,8 @@ from functools import cache
 
 import pytest
 
-from dagc.export.trace import TraceWriter, representative_ranks, seconds_to_ns, write_trace
+from dagc.export.trace import representative_ranks, write_trace
+from dagc.export.trace_writer import TraceWriter, seconds_to_ns
 from dagc.ir.dag import OpKind, Phase
 from dagc.lang.load import load_plan, load_plan_text
 from dagc.verdict.check import check

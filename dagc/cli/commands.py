@@ -166,8 +166,9 @@ def cmd_check(args) -> int:
 
 def cmd_compile(args) -> int:
     with _loading():
-        from ..export.compile import CompileOptions, check_output_dir, compile_results, default_output_dir
+        from ..export.compile import CompileOptions, compile_results
         from ..export.dot import Detail
+        from ..export.output_dir import check_output_dir, default_output_dir
         from ..export.pareto import pareto_svg
         from ..export.write import OutputError
         from .print_check import objective_text, print_written

@@ -34,7 +34,6 @@ from .output_dir import (
     carry_over,
     check_output_dir,
     clean_stale,
-    default_output_dir,
     output_lock,
     safe_dir_name,
     sibling,
@@ -43,11 +42,12 @@ from .output_dir import (
 from .placement import placement_svg
 from .render import DOT_TIMEOUT_S, check_dot_timeout, write_svg
 from .report import report_json
-from .trace import EVENT_BUDGET, write_trace
+from .trace import write_trace
+from .trace_writer import EVENT_BUDGET
 from .write import OutputError, write_json_atomic, write_text_atomic
 
-__all__ = ["CompileOptions", "check_output_dir", "Written", "compile", "compile_results", "strategy_dir_name",
-           "strategy_dir_names", "MARKER", "OutputError", "default_output_dir", "safe_dir_name"]
+__all__ = ["CompileOptions", "Written", "compile", "compile_results", "strategy_dir_name", "strategy_dir_names",
+           "OutputError"]
 
 
 FILES_PER_STRATEGY = 8      # report.json/.md/.html, dag.json/.dot/.svg, trace, placement

@@ -26,12 +26,12 @@ from dataclasses import dataclass
 from ..ir.dag import Dag, Phase
 from ..verdict.compiled import Compiled
 from .dot_draw import Picture, draw_ops, draw_ranks, ops_by_stage
-from .dot_graph import KIND_COLOURS, Writer
+from .dot_graph import Writer
 
 # Rendering moved to render.py; these names stay importable from here.
 from .render import DOT_TIMEOUT_MAX_S, DOT_TIMEOUT_S, check_dot_timeout, render_svg
 
-__all__ = ["Detail", "DotGraph", "dag_dot", "render_svg", "check_dot_timeout", "NODE_BUDGET_DOT", "KIND_COLOURS",
+__all__ = ["Detail", "DotGraph", "dag_dot", "render_svg", "check_dot_timeout", "NODE_BUDGET_DOT",
            "DOT_TIMEOUT_S", "DOT_TIMEOUT_MAX_S"]
 
 NODE_BUDGET_DOT = 3000

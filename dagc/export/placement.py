@@ -45,7 +45,7 @@ from .placement_style import (
 )
 from .summary import data_parallel_text
 
-__all__ = ["placement_svg", "stage_colours", "MAX_GPUS", "MAX_WIDTH", "MEMORY_PARTS"]
+__all__ = ["placement_svg", "MAX_GPUS"]
 
 MAX_GPUS = 256
 

@@ -26,18 +26,9 @@ import numpy as np
 from ..ir.dag import Category, Dag, OpKind, Phase
 from ..layout.layout import Layout
 from ..verdict.compiled import Compiled
-from .trace_writer import (
-    EVENT_BUDGET,
-    EXACT_NS_BELOW,
-    TRACE_MAX_NS,
-    TraceWriter,
-    ns_text,
-    seconds_to_ns,
-    time_quantum_ns,
-)
+from .trace_writer import EVENT_BUDGET, TRACE_MAX_NS, TraceWriter, seconds_to_ns
 
-__all__ = ["TraceWriter", "TraceInfo", "write_trace", "representative_ranks", "phase_spans", "EVENT_BUDGET",
-           "ALL_RANKS_UP_TO", "ns_text", "time_quantum_ns", "EXACT_NS_BELOW", "TRACE_MAX_NS"]
+__all__ = ["TraceInfo", "write_trace", "representative_ranks", "phase_spans", "ALL_RANKS_UP_TO"]
 
 ALL_RANKS_UP_TO = 32          # below this many GPUs every rank is drawn by default
 CATEGORY_CLASS = {Category.COMPUTE: "compute", Category.TP_COMM: "comm: TP", Category.EP_COMM: "comm: EP (all-to-all)",

@@ -1,6 +1,6 @@
 """The search's results: `Candidate`, `SearchResult`, the ranking and the Pareto front.
 
-Input: the candidates the search scored (`dagc.search.search.evaluate`). Output: the best `k` by
+Input: the candidates the search scored (`dagc.search.score.evaluate`). Output: the best `k` by
 `rank_key` (`TopK`, memory bounded by 2·k) and the non-dominated ones (`ParetoFront`,
 `pareto_front`), from which `dagc.search.search.search` makes a `SearchResult`.
 """

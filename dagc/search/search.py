@@ -54,7 +54,7 @@ from ..schedule.timer import Timer as _Timer
 from ..verdict.optimal import OPTIMAL_TOLERANCE, Objective, judge_optimal
 from .bar import BAR_LAG, BAR_LAG_BATCH_MAX, BarKeeper
 from .bound import Pruner
-from .chunks import CHUNK, Tally, evaluate_all
+from .chunks import Tally, evaluate_all
 from .pool import (
     DEADLINE_GRACE_S as DEADLINE_GRACE_S,
     WORKER_STOP_TIMEOUT_S as WORKER_STOP_TIMEOUT_S,
@@ -73,14 +73,13 @@ from .result import (
     TopK,
     pareto_front,
 )
-from .score import evaluate
 from .screen import Columns
 from .space import Item, candidates, count_candidates, space_items, strategy_text
 
-__all__ = ["Objective", "Candidate", "SearchResult", "candidates", "count_candidates", "evaluate", "search",
+__all__ = ["Objective", "Candidate", "SearchResult", "candidates", "count_candidates", "search",
            "objective_picks",
            "strategy_text", "judge_optimal", "pareto_front", "OPTIMAL_TOLERANCE", "MAX_SEARCH_CANDIDATES",
-           "RANKED_KEEP", "PARETO_MAX", "SPLIT_CANDIDATES", "CHUNK", "OPTIMAL_SEARCH_BUDGET_S", "cpu_count",
+           "RANKED_KEEP", "PARETO_MAX", "SPLIT_CANDIDATES", "OPTIMAL_SEARCH_BUDGET_S", "cpu_count",
            "SKIPPED_SPLITS", "SKIPPED_RESCORE"]
 
 RANKED_KEEP = 5_000             # best candidates kept for the ranking, re-scoring and pareto.svg

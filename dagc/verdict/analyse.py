@@ -25,7 +25,9 @@ from ..ir.dag import NODE_BUDGET, estimate_nodes, over_work_budget
 from ..layout.layout import Layout, resolve
 from ..memory.activations import activation_bytes_by_stage
 from ..memory.memory import MemoryBreakdown, memory
-from ..plan.plan import Plan, Strategy, StrategyDecl, Workload
+from ..plan.plan import Plan
+from ..plan.strategy import Strategy, StrategyDecl
+from ..plan.workload import Workload
 from ..rules import Reads, RuleContext, in_rule_order, run_rules
 from ..schedule.schedule import schedule
 from ..serve.metrics import metrics as derive_metrics
