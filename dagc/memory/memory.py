@@ -29,7 +29,7 @@ from ..plan.cluster import Cluster
 from ..plan.model import Model
 from ..plan.workload import Workload
 from .activations import activation_bytes
-from .resident import resident_figures
+from .resident import StageFigures, resident_figures
 
 __all__ = ["StageMemory", "MemoryBreakdown", "memory"]
 
@@ -90,11 +90,12 @@ class MemoryBreakdown:
 
 
 def memory(model: Model, workload: Workload, cluster: Cluster, layout: Layout,
-           activations: dict[int, float] | None = None) -> MemoryBreakdown:
+           activations: dict[int, float] | None = None, resident: StageFigures | None = None) -> MemoryBreakdown:
     """Per-stage memory of one rank, by SPEC 6.2/6.3.
 
     `activations` (stage → bytes, from `activation_bytes_by_stage`) replaces the first
-    estimate with the DAG's largest working set.
+    estimate with the DAG's largest working set; `resident`, the layout's `resident_figures`
+    when the caller has made them already.
 
     Example:
         >>> from dagc.lang.lower import model_from_preset
@@ -110,7 +111,7 @@ def memory(model: Model, workload: Workload, cluster: Cluster, layout: Layout,
         >>> round(memory(m, w, c, lay).worst.weights_bytes / 1e9, 2)
         11.68
     """
-    figures, kinds = resident_figures(model, workload, layout)
+    figures, kinds = resident if resident is not None else resident_figures(model, workload, layout)
     capacity = cluster.gpu.memory_bytes
     estimates: dict[tuple[int, int, bool, bool], float] = {}
     stages = []

@@ -25,11 +25,11 @@ RULES: tuple[Rule, ...] = tuple(sorted(
     key=lambda r: r.code))
 _BY_CODE = {r.code: r for r in RULES}
 _ORDER = {r.code: k for k, r in enumerate(RULES)}
-_ALL_CHECKS = tuple(r.check for r in RULES if r.check is not None)
-_CHECKS = {reads: tuple(r.check for r in RULES if r.check is not None and r.reads is reads) for reads in Reads}
-_ERROR_CHECKS = {reads: tuple(r.check for r in RULES if r.check is not None and r.reads is reads
-                              and r.severity is Severity.ERROR) for reads in Reads}
-_ALL_ERROR_CHECKS = tuple(r.check for r in RULES if r.check is not None and r.severity is Severity.ERROR)
+# The checks `run_rules` calls, in code order, by (what they read or None for all, errors only).
+_CHECKS = {(reads, errors_only): tuple(r.check for r in RULES if r.check is not None
+                                       and reads in (None, r.reads)
+                                       and (not errors_only or r.severity is Severity.ERROR))
+           for reads in (None, *Reads) for errors_only in (False, True)}
 
 
 def rule(code: str) -> Rule | None:
@@ -53,12 +53,8 @@ def run_rules(ctx: RuleContext, reads: Reads | None = None, errors_only: bool = 
     """The rules that look at a resolved strategy, in code order (the others' passes have run):
     those that read `reads` (every one when None); with `errors_only`, only those whose code is an
     error (what rejects a strategy: the search's fast check reads nothing else)."""
-    if reads is None:
-        checks = _ALL_ERROR_CHECKS if errors_only else _ALL_CHECKS
-    else:
-        checks = _ERROR_CHECKS[reads] if errors_only else _CHECKS[reads]
     out: list[Diagnostic] = []
-    for check in checks:
+    for check in _CHECKS[reads, errors_only]:
         out.extend(check(ctx))
     return out
 

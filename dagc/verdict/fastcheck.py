@@ -19,7 +19,13 @@ from dataclasses import dataclass, replace
 
 from ..layout.layout import Layout, resolve
 from ..memory.memory import MemoryBreakdown, memory
-from ..memory.resident import kv_cache_bytes_per_layer, resident_bytes_exceed, resident_weight_figures, weight_totals
+from ..memory.resident import (
+    kv_cache_bytes_per_layer,
+    resident_bytes_exceed,
+    resident_weight_figures,
+    weight_totals,
+    with_kv_cache,
+)
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
 from ..plan.workload import Workload
@@ -60,7 +66,8 @@ def fast_check(plan: Plan, strategy: Strategy, workload: Workload, timer: Timer)
     kv_per_layer = kv_cache_bytes_per_layer(plan.model, workload, lay.tp, lay.cp, lay.requests_per_rank)
     if resident_bytes_exceed(plan.cluster, weight_totals(weights), kv_per_layer):
         return MEMORY                # E402 whatever the activations: no need to compute them
-    mem = memory(plan.model, workload, plan.cluster, lay, timer.activations(workload, lay))
+    mem = memory(plan.model, workload, plan.cluster, lay, timer.activations(workload, lay),
+                 with_kv_cache(weights, kv_per_layer))
     if any(True for _ in run_rules(replace(ctx, memory=mem), Reads.MEMORY, errors_only=True)):
         return MEMORY
     metrics = fast_metrics(plan, lay, workload, timer)
