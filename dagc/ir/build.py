@@ -1,7 +1,8 @@
 """Build the SPMD DAG of a checked plan (SPEC 5).
 
 Input: a `Plan`'s model, cluster and workload, and a `Layout`. Output: a `Dag` with the
-prefill (every micro-batch through every stage) and a two-step decode, for one
+prefill (every micro-batch through every stage) and a two-step decode — in flight, a two-step
+decode and two mixed steps, whose first micro-batch carries a prompt's chunk — for one
 representative DP replica (the busiest one: ceil(batch/dp) requests).
 
 The ops and their per-rank figures come from the op catalogue (`dagc.ir.ops`): numpy vectors
@@ -15,7 +16,7 @@ from __future__ import annotations
 from ..layout.layout import Layout
 from ..plan.model import Model
 from ..plan.workload import Workload
-from .dag import GROUP_BUDGET, NODE_BUDGET, Dag, DagTooLarge, Phase, estimate_nodes
+from .dag import GROUP_BUDGET, NODE_BUDGET, Dag, DagTooLarge, Phase, estimate_nodes, step_passes
 from .ops import Op, OpShapes, layer_ops, rank_dims
 
 __all__ = ["build"]
@@ -42,16 +43,16 @@ def build(model: Model, workload: Workload, layout: Layout, budget: int = NODE_B
             bound) or its stage group `dagc.ir.dag.GROUP_BUDGET` GPUs; nothing is built then, so no
             plan can make dagc build an unbounded graph.
     """
-    _check_budget(layout, budget)
+    _check_budget(layout, workload, budget)
     b = _Builder(model, workload, layout)
-    for phase, step in ((Phase.PREFILL, 0), (Phase.DECODE, 0), (Phase.DECODE, 1)):
+    for phase, step in step_passes(workload):
         for j in range(layout.microbatches):
             b.microbatch_pass(phase, step, j)
     return b.dag
 
 
-def _check_budget(layout: Layout, budget: int) -> None:
-    estimate = estimate_nodes(layout)
+def _check_budget(layout: Layout, workload: Workload, budget: int) -> None:
+    estimate = estimate_nodes(layout, workload)
     if estimate > budget:
         raise DagTooLarge(f"the DAG would have about {estimate:,} nodes, above the budget of {budget:,}")
     if layout.group_size > GROUP_BUDGET:
@@ -69,10 +70,12 @@ class _Builder:
         self.dag = Dag(layout.group_size, layout.pp, layout.dp, layout.microbatches)
         self.shapes: dict[tuple, OpShapes] = {}
         self.layer_plans = {dense: layer_ops(layout, model, dense) for dense in (True, False)}
-        self.lm_head_of: dict[tuple[int, int], int] = {}     # (micro-batch, decode step) → its LM head
+        self.lm_head_of: dict[tuple[Phase, int, int], int] = {}     # (phase, micro-batch, step) → its LM head
 
     def shape(self, phase: Phase, j: int, stage: int) -> OpShapes:
         lay = self.layout
+        if phase is Phase.MIXED and j > 0:          # a mixed step's chunk rides in its first micro-batch
+            phase = Phase.DECODE
         # Stages whose first rank sits at the same offset in a node have the same templates.
         key = (phase, tuple(self.reqs[j]), (stage * lay.group_size) % lay.gpus_per_node, stage == lay.pp - 1)
         if key not in self.shapes:
@@ -85,15 +88,15 @@ class _Builder:
         for stage, (first_layer, end_layer) in enumerate(self.layout.stage_layers):
             s = self.shape(phase, j, stage)
             if stage == 0:
-                # The second decode step starts from the token the first one produced.
-                preds = [self.lm_head_of[(j, 0)]] if (phase is Phase.DECODE and step == 1) else []
+                # A second step starts from the token the first one produced.
+                preds = [self.lm_head_of[(phase, j, 0)]] if step == 1 else []
                 prev = [dag.add(s.get(Op.EMBED), phase, step, stage, -1, j, preds, pos=-1.0)]
             for layer in range(first_layer, end_layer):
                 prev = self.layer(s, phase, step, stage, layer, j, prev)
             if stage == last_stage:
                 layers = self.model.layers
                 norm = dag.add(s.get(Op.FINAL_NORM), phase, step, stage, -1, j, prev, pos=layers + 0.1)
-                self.lm_head_of[(j, step)] = dag.add(s.get(Op.LM_HEAD), phase, step, stage, -1, j, [norm],
+                self.lm_head_of[(phase, j, step)] = dag.add(s.get(Op.LM_HEAD), phase, step, stage, -1, j, [norm],
                                                      pos=layers + 0.2)
             else:
                 boundary = end_layer - 1 + 0.995

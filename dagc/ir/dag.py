@@ -25,7 +25,8 @@ if TYPE_CHECKING:   # networkx is for exporters and tests: checking a plan does 
     import networkx as nx
 
 __all__ = ["OpKind", "Phase", "Category", "Kernel", "KernelClass", "OpTemplate", "Node", "Dag", "DAG_VERSION",
-           "NODE_BUDGET", "STAGE_BUDGET", "GROUP_BUDGET", "estimate_nodes", "over_work_budget", "DagTooLarge"]
+           "NODE_BUDGET", "STAGE_BUDGET", "GROUP_BUDGET", "estimate_nodes", "over_work_budget", "step_passes",
+           "DagTooLarge"]
 
 DAG_VERSION = 1
 # The most nodes dagc builds (about 3 s and 0.3 GB); above it `check` reports W507 and no metrics.
@@ -44,13 +45,23 @@ class DagTooLarge(ValueError):
     stage group exceeds `GROUP_BUDGET` GPUs (`dagc.verdict.check` never builds one: it reports W507 or W511)."""
 
 
-def estimate_nodes(layout) -> int:
-    """An upper bound on the DAG's node count: 3 timelines (prefill, two decode steps) × micro-batches ×
-    (ops of every layer + embed, final norm, LM head and a send/recv pair per stage boundary).
+def step_passes(workload) -> tuple[tuple[Phase, int], ...]:
+    """The passes the DAG of a workload holds, in order, as (phase, step): statically the prefill and
+    two decode steps; in flight two decode steps and two mixed steps (dagc.serve.inflight)."""
+    if workload.inflight:
+        return (Phase.DECODE, 0), (Phase.DECODE, 1), (Phase.MIXED, 0), (Phase.MIXED, 1)
+    return (Phase.PREFILL, 0), (Phase.DECODE, 0), (Phase.DECODE, 1)
+
+
+def estimate_nodes(layout, workload=None) -> int:
+    """An upper bound on the DAG's node count: its passes (`step_passes`; 4 when the workload is not
+    given) × micro-batches × (ops of every layer + embed, final norm, LM head and a send/recv pair
+    per stage boundary).
 
     O(1): the stages are contiguous from layer 0, so their layers sum to the last one's end."""
     layers = layout.stage_layers[-1][1] if layout.stage_layers else 0
-    return 3 * layout.microbatches * (OPS_PER_LAYER_MAX * layers + 3 + 2 * (layout.pp - 1))
+    passes = 4 if workload is None else len(step_passes(workload))
+    return passes * layout.microbatches * (OPS_PER_LAYER_MAX * layers + 3 + 2 * (layout.pp - 1))
 
 
 def over_work_budget(layout) -> str | None:
@@ -124,6 +135,7 @@ _CATEGORY = {kind: _category(kind) for kind in OpKind}     # a kind's, looked up
 class Phase(FastEnum):
     PREFILL = "prefill"
     DECODE = "decode"
+    MIXED = "mixed"            # in flight: the decode tokens plus one prompt's chunk (dagc.serve.inflight)
 
 
 class KernelClass(FastEnum):

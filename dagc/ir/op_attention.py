@@ -78,7 +78,22 @@ def attention(s: Shapes, r: Recipe) -> OpTemplate:
         hbm = act + s.n_seq * ctx / d.cp * d.kvb_token        # reads the KV cache
         out = s.n_seq * d.o_in * AB
         kernel = _decode_kernel(s, ctx / d.cp)
-    return s.compute(r, s.t, flops, hbm, act, s.T, total, out, (*_rope_kernels(s), kernel, *_attention_glue(s)))
+    kernels: tuple[Kernel, ...] = (kernel,)
+    if s.phase is Phase.MIXED:
+        # The chunk's tokens attend to their prompt's prefix and to each other. Over a prompt's chunks
+        # the mean chunk of c tokens meets c·prompt/2 query-key pairs, the work of c/prompt causal
+        # prefills of the whole prompt: costed as those.
+        c = s.c
+        flops = flops + c * w.prompt * d.heads_r * (d.dk + d.dv)
+        total += s.chunk * w.prompt * m.heads * (d.dk + d.dv)
+        chunk_act = c * (d.q_out + d.kv_out + d.o_in) * AB
+        act = act + chunk_act
+        hbm = hbm + chunk_act + 2 * c * d.kvb_token           # writes the chunk's KV, reads its prefix's
+        out = out + c * d.o_in * AB
+        kernels += (s.kernel("flash_prefill", KernelClass.ATTN_PREFILL,
+                             (c / w.prompt, s.vec(w.prompt), s.vec(d.heads_r), s.vec(_kv_heads_attn(s)),
+                              s.vec((d.dk + d.dv) / 2))),)
+    return s.compute(r, s.t, flops, hbm, act, s.T, total, out, (*_rope_kernels(s), *kernels, *_attention_glue(s)))
 
 
 
@@ -98,10 +113,10 @@ def _rope_kernels(s: Shapes) -> tuple[Kernel, ...]:
 
 def _attention_glue(s: Shapes) -> tuple[Kernel, ...]:
     """The attention output made contiguous for the O projection and, in decode, the new token's K
-    and V written into the cache (REFERENCE)."""
+    and V written into the cache (REFERENCE); a mixed step writes its chunk's too."""
     d = s.d
     glue = [s.memory_pass("o_layout", 2 * AB * s.t * d.o_in, "copy", REFERENCE["o_layout"])]
-    if s.phase is Phase.DECODE:
+    if s.phase is not Phase.PREFILL:
         glue.append(s.memory_pass("kv_write", 2 * AB * s.t * d.kv_out, "copy", REFERENCE["kv_write"]))
     return tuple(glue)
 

@@ -26,8 +26,8 @@ from ..plan.strategy import Axis
 from ..plan.workload import Workload
 from .dag import Kernel, KernelClass, OpKind, OpTemplate, Phase
 
-__all__ = ["AB", "ALIGN_ROWS", "REFERENCE", "Peak", "RankDims", "Recipe", "Shapes", "decode_context",
-           "experts_inside_tp"]
+__all__ = ["AB", "ALIGN_ROWS", "REFERENCE", "Peak", "RankDims", "Recipe", "Shapes", "chunk_prompt_tokens",
+           "decode_context", "experts_inside_tp", "phase_chunk"]
 
 AB = ACTIVATION_BYTES
 
@@ -59,6 +59,18 @@ class Peak(FastEnum):
 def decode_context(workload: Workload) -> int:
     """Context length a decode step attends to: the mean over the generation."""
     return workload.prompt + workload.generate // 2
+
+
+def chunk_prompt_tokens(workload: Workload, lay: Layout) -> int:
+    """In flight: the prompt tokens a mixed step's chunk carries on the busiest attention-DP rank —
+    the step's token budget less that rank's decode tokens (`chunk − d`), none when they leave no room."""
+    return max(0, workload.chunk_tokens - lay.requests_per_rank)
+
+
+def phase_chunk(workload: Workload, lay: Layout, phase: Phase) -> int:
+    """The prompt tokens of the chunk a pass of `phase` carries: `chunk_prompt_tokens` in a mixed step,
+    none otherwise (what the caches of shapes are keyed by beside the phase and the requests)."""
+    return chunk_prompt_tokens(workload, lay) if phase is Phase.MIXED else 0
 
 
 @dataclass(frozen=True)
@@ -106,7 +118,12 @@ def experts_inside_tp(lay: Layout) -> bool:
 
 
 class Shapes:
-    """The per-rank shapes of one (phase, micro-batch shape, stage placement); each op template made once."""
+    """The per-rank shapes of one (phase, micro-batch shape, stage placement); each op template made once.
+
+    A mixed step (in flight) is a decode step whose first attention-DP group also runs `chunk`
+    prompt tokens of one prompt (`chunk_prompt_tokens`): the step ends at that group, the slowest,
+    and its experts see those tokens too. The builder gives it to one micro-batch of the step.
+    """
 
     def __init__(self, m: Model, w: Workload, lay: Layout, d: RankDims, phase: Phase, req: np.ndarray,
                  stage: int):
@@ -115,14 +132,18 @@ class Shapes:
         a_idx = np.arange(g) // (lay.tp * lay.cp)
         self.n_seq = req[a_idx]                                   # requests of each rank's attention group
         per_seq = w.prompt if phase is Phase.PREFILL else 1
-        self.t = self.n_seq * per_seq / lay.cp                    # tokens through linear ops, per rank
+        self.chunk = phase_chunk(w, lay, phase)                   # prompt tokens of a mixed step's chunk
+        self.c = np.where(a_idx == 0, self.chunk / lay.cp, 0.0)   # … of them on each rank
+        self.t = self.n_seq * per_seq / lay.cp + self.c           # tokens through linear ops, per rank
         # Each rank routes and dispatches its share of its attention group's tokens — unless the
         # expert group lies inside the TP group, which already holds every token (no all-to-all).
         self.u = self.t if experts_inside_tp(lay) else self.t / lay.tp
-        self.T = float(req.sum() * per_seq)                       # distinct tokens of the stage
+        self.T = float(req.sum() * per_seq + self.chunk)          # distinct tokens of the stage
         self.R = float(req.sum())                                 # requests of the micro-batch
         self.stage = stage
-        self.eager = phase is Phase.PREFILL                     # kernels launched outside a CUDA graph
+        # Kernels launched outside a CUDA graph: engines graph decode-only steps, not prefill, and not
+        # mixed steps (their token counts lie beyond the graphs' captured sizes).
+        self.eager = phase is not Phase.DECODE
         self.start_rank = stage * g
         self._cache: dict[Hashable, OpTemplate] = {}
         self._vecs: dict[float, np.ndarray] = {}           # `vec` of numbers
@@ -143,9 +164,9 @@ class Shapes:
         return self.phase.value, self.u.tobytes(), experts_inside_tp(self.lay)
 
     @functools.cached_property
-    def seq_key(self) -> tuple[str, bytes]:
-        """`n_seq`, the requests of each rank's attention group, with the phase."""
-        return self.phase.value, self.n_seq.tobytes()
+    def seq_key(self) -> tuple[str, bytes, int]:
+        """`n_seq`, the requests of each rank's attention group, with the phase and a mixed step's chunk."""
+        return self.phase.value, self.n_seq.tobytes(), self.chunk
 
     def placement_key(self, size: int, span: int | None = None) -> tuple[bool, int]:
         """What a collective of `size` ranks (blocks of `span`) reads of where the stage sits."""

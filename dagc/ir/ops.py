@@ -79,7 +79,17 @@ from .op_moe import (
     shared_expert,
     shared_expert_reads,
 )
-from .op_shapes import ALIGN_ROWS, REFERENCE, Peak, RankDims, Recipe, Shapes, decode_context, experts_inside_tp
+from .op_shapes import (
+    ALIGN_ROWS,
+    REFERENCE,
+    Peak,
+    RankDims,
+    Recipe,
+    Shapes,
+    decode_context,
+    experts_inside_tp,
+    phase_chunk,
+)
 
 __all__ = ["Op", "ATTENTION_SPLIT_OPS", "attention_split_key", "attention_split_peak_key",
            "Peak", "Recipe", "RECIPES", "RankDims", "rank_dims", "OpShapes", "LayerOp", "layer_ops",
@@ -214,7 +224,8 @@ ATTENTION_SPLIT_OPS = frozenset({Op.EMBED, Op.NORM, Op.QKV, Op.ATTENTION, Op.O_P
 
 def attention_split_key(lay: Layout, workload: Workload, phase: Phase, req: tuple) -> tuple:
     """What the templates of `ATTENTION_SPLIT_OPS` depend on, the model aside."""
-    return (phase, req, lay.tp, lay.cp, lay.sp, lay.group_size, workload.prompt, workload.generate)
+    return (phase, req, lay.tp, lay.cp, lay.sp, lay.group_size, workload.prompt, workload.generate,
+            phase_chunk(workload, lay, phase))
 
 
 def attention_split_peak_key(lay: Layout, workload: Workload, phase: Phase, req: tuple) -> tuple:
@@ -223,7 +234,8 @@ def attention_split_peak_key(lay: Layout, workload: Workload, phase: Phase, req:
     same requests, the ranks of every group do the same, so neither how many groups there are nor
     the requests' repetition matters."""
     if _same_everywhere(req):
-        return (phase, (req[0],), lay.tp, lay.cp, lay.sp, None, workload.prompt, workload.generate)
+        return (phase, (req[0],), lay.tp, lay.cp, lay.sp, None, workload.prompt, workload.generate,
+                phase_chunk(workload, lay, phase))
     return attention_split_key(lay, workload, phase, req)
 
 

@@ -274,8 +274,9 @@ def _quantity(out: Collector, value: Value, spec: Field, short: str, lhs: str) -
     x, per_gpu = scaled
     if dim is Dimension.COUNT:
         if x != int(x):
+            lo, hi = max(1, math.floor(x)), max(1, math.ceil(x))
             return out.error("E104", f"`{short}` must be a whole number, not {text}", value.span,
-                             f"write `{lhs} {max(1, math.floor(x))}` or `{lhs} {max(1, math.ceil(x))}`")
+                             f"write `{lhs} {lo}`" + ("" if lo == hi else f" or `{lhs} {hi}`"))
         x = int(x)
     if not spec.lo <= x <= spec.hi:
         return _out_of_range(out, x, text, spec, dim, short, lhs, value.span)

@@ -58,6 +58,7 @@ class Field:
     choices: tuple[str, ...] = ()
 
 
+CHUNK_LIMIT = 2**20                # the largest token budget of one engine step a plan may write (docs/limits.md)
 BATCH_LIMIT = 2**40                # the largest batch a plan may write, and where `batch = max` stops looking
 
 
@@ -97,6 +98,8 @@ WORKLOAD_FIELDS = {
     "microbatches": _int(1, 100_000), "routing": Field("routing"),
     "overlap": Field("choice", choices=("none", "microbatch")),
     "dispatch": Field("choice", choices=("bf16", "fp8")),
+    "serving": Field("choice", choices=("static", "inflight")),
+    "chunk": _int(1, CHUNK_LIMIT),
 }
 REQUIREMENT_DIMENSIONS = {
     RequirementKind.TTFT: Dimension.TIME, RequirementKind.TPOT: Dimension.TIME,

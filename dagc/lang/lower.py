@@ -29,7 +29,7 @@ from ..plan.cluster import Cluster
 from ..plan.model import DType, Model
 from ..plan.plan import DEFAULT_OBJECTIVE, OBJECTIVE_MEANS, OBJECTIVES, Plan
 from ..plan.strategy import StrategyDecl
-from ..plan.workload import Overlap, Requirement, RequirementKind, Workload
+from ..plan.workload import Overlap, Requirement, RequirementKind, Serving, Workload
 from ..source import SourceFile, Span
 from ..units import Dimension
 from .blocks import (
@@ -185,7 +185,8 @@ class _Lowering(Transformer):
                         prompt=values["prompt"], generate=values["generate"],
                         microbatches=values.get("microbatches"), routing_imbalance=values.get("routing"),
                         overlap=Overlap(values.get("overlap", "none")),
-                        dispatch=DType(values["dispatch"]) if "dispatch" in values else None)
+                        dispatch=DType(values["dispatch"]) if "dispatch" in values else None,
+                        serving=Serving(values.get("serving", "static")), chunk=values.get("chunk"))
 
     def require(self, meta: Meta, written: list[_Requirement]) -> tuple[Requirement, ...]:
         self._statement("require", meta)

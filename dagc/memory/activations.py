@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from ..ir.dag import Phase
+from ..ir.dag import Phase, step_passes
 from ..ir.ops import Op, OpShapes, layer_ops, rank_dims
 from ..layout.layout import Layout
 from ..layout.routing import busiest_rank_factor
@@ -105,13 +105,16 @@ def stage_activation_bytes(model: Model, workload: Workload, layout: Layout, pea
     a micro-batch with those requests (per attention-DP group). This is exactly
     `Dag.activation_bytes_by_stage()` of the built DAG: the same templates, the same ops per
     stage (embed on the first, the layers of the stage, final norm and LM head on the last, a
-    send before and a recv after each boundary), prefill and decode, every micro-batch.
+    send before and a recv after each boundary), every phase of the DAG (prefill and decode; in
+    flight decode and the mixed step, so one step's working sets: the chunk and the decode
+    tokens, not a whole batch's prefill), every micro-batch.
 
     The working sets of an op do not depend on where its stage sits (only its node crossings
     do), so stages that hold the same kinds of ops share one figure: it is computed once per
     distinct kind of stage (dense layers, MoE layers, first, last), not once per stage.
     """
     rows = layout.distinct_request_rows()
+    phases = tuple(dict.fromkeys(phase for phase, _ in step_passes(workload)))
     last = layout.pp - 1
     by_groups: dict[tuple[str, ...], float] = {}
     out: dict[int, float] = {}
@@ -123,8 +126,9 @@ def stage_activation_bytes(model: Model, workload: Workload, layout: Layout, pea
         best = by_groups.get(groups)
         if best is None:
             best = 0.0
-            for phase in (Phase.PREFILL, Phase.DECODE):
-                for req in rows:
+            for phase in phases:
+                # a mixed step's chunk rides in its first micro-batch (rows[0]); the others decode
+                for req in rows[:1] if phase is Phase.MIXED else rows:
                     p = peaks(phase, req, stage)
                     best = max(best, *(p[g] for g in groups)) if groups else best
             by_groups[groups] = best

@@ -16,13 +16,21 @@ from ..source import Span
 from .base import Frozen
 from .model import DType
 
-__all__ = ["Overlap", "Workload", "RequirementKind", "Requirement"]
+__all__ = ["CHUNK_DEFAULT", "Overlap", "Serving", "Workload", "RequirementKind", "Requirement"]
+
+CHUNK_DEFAULT = 8192       # `chunk` unwritten: the engines' default token budget per step (docs/language.md)
 
 
 class Overlap(FastEnum):
     NONE = "none"
     MICROBATCH = "microbatch"
 
+
+class Serving(FastEnum):
+    """How the deployment runs requests (`workload { serving = … }`)."""
+
+    STATIC = "static"          # the batch prefilled together, then decoded together
+    INFLIGHT = "inflight"      # continuous batching with chunked prefill (dagc.serve.inflight)
 
 
 class Workload(Frozen):
@@ -36,6 +44,17 @@ class Workload(Frozen):
     batch_max: bool = False              # `batch = max`: the largest batch each strategy serves (verdict.batch_max)
     batch_note: str | None = None        # once chosen: how (what one more request would break), for N605
     batch_breaks: str | None = None      # once chosen: what one more request would break (a requirement, memory)
+    serving: Serving = Serving.STATIC
+    chunk: int | None = None             # in flight: most tokens one engine step runs; None: CHUNK_DEFAULT
+
+    @property
+    def inflight(self) -> bool:
+        return self.serving is Serving.INFLIGHT
+
+    @property
+    def chunk_tokens(self) -> int:
+        """The token budget of one engine step in flight (`chunk`, or its default)."""
+        return CHUNK_DEFAULT if self.chunk is None else self.chunk
 
     def microbatches_for(self, pp: int) -> int:
         return self.microbatches if self.microbatches is not None else pp

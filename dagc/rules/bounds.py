@@ -18,6 +18,10 @@ gpus=cluster.gpus, dp=1)` bounds every strategy the cluster can run: more GPUs o
 the times, and more replicas only read the weights more often (E·(1−(1−k/E)^T) is
 subadditive in T).
 
+In flight (`serving = inflight`) every step decodes every request in flight, and a mixed step
+does more, so TPOT is bounded by the decode step's bound, the throughputs by the batch over it,
+and TTFT by ceil(prompt / chunk) such steps.
+
 `pipeline_bounds(…, layout)` bounds one strategy more tightly by its pipeline (the search's
 branch and bound, `dagc.search.bound`): a micro-batch crosses every stage in turn, and each
 stage's G GPUs do that stage's share of its work, so the crossing takes at least `bounds` of
@@ -40,8 +44,8 @@ from ..plan.model import DType, Model
 from ..plan.params import active_params, embedding_params, ffn_params, total_params
 from ..plan.workload import Overlap, Requirement, RequirementKind, Workload
 
-__all__ = ["Bounds", "bounds", "pipeline_bounds", "stage_pipeline_bounds", "attention_core_flops_per_layer",
-           "expected_distinct_experts", "requirement_bound", "unreachable"]
+__all__ = ["Bounds", "bounds", "inflight_first_token_floor", "pipeline_bounds", "stage_pipeline_bounds",
+           "attention_core_flops_per_layer", "expected_distinct_experts", "requirement_bound", "unreachable"]
 
 
 @dataclass(frozen=True)
@@ -83,7 +87,8 @@ def bounds(model: Model, workload: Workload, cluster: Cluster, gpus: int, dp: in
         (427.0, 4156.6)
     """
     gpus, dp = max(1, gpus), max(1, dp)
-    key = (id(model), id(cluster), workload.batch, workload.prompt, workload.generate, gpus, dp)
+    key = (id(model), id(cluster), workload.batch, workload.prompt, workload.generate, workload.serving,
+           workload.chunk, gpus, dp)
     hit = _BOUNDS.get(key)
     if hit is not None and hit[0] is model and hit[1] is cluster:     # what it reads, unchanged objects
         return hit[2]
@@ -123,9 +128,23 @@ def _bounds(model: Model, workload: Workload, cluster: Cluster, gpus: int, dp: i
 
     weights_bytes = total_params(model) * model.weights.bytes
     min_gpus = math.ceil(weights_bytes / gpu.memory_bytes)
+    if workload.inflight:
+        # Every step decodes every request in flight (a mixed step more), and a prompt takes at least
+        # ceil(prompt / chunk) steps (dagc.serve.inflight).
+        decode = b / tpot
+        return Bounds(gpus=gpus, dp=dp, ttft_s=inflight_first_token_floor(workload) * tpot, tpot_s=tpot,
+                      prefill_tokens_per_s=decode * s / g, decode_tokens_per_s=decode,
+                      throughput_tokens_per_s=decode * (s + g) / g, min_gpus_for_weights=min_gpus,
+                      weights_bytes=weights_bytes)
     return Bounds(gpus=gpus, dp=dp, ttft_s=ttft, tpot_s=tpot, prefill_tokens_per_s=b * s / ttft,
                   decode_tokens_per_s=b / tpot, throughput_tokens_per_s=b * (s + g) / (ttft + g * tpot),
                   min_gpus_for_weights=min_gpus, weights_bytes=weights_bytes)
+
+
+def inflight_first_token_floor(workload: Workload) -> int:
+    """In flight, the fewest steps to a first token on any layout: ceil(prompt / chunk) (a step's chunk
+    carries at most `chunk` less the rank's decode tokens)."""
+    return -(-workload.prompt // workload.chunk_tokens)
 
 
 def pipeline_bounds(model: Model, workload: Workload, cluster: Cluster, lay: Layout) -> tuple[float, float]:
@@ -164,6 +183,8 @@ def stage_pipeline_bounds(model: Model, workload: Workload, cluster: Cluster, gr
         crossing = sum(b[i] for b in first)
         busiest = sum(count * per[r][i] for r, count in sizes.items()) / max(1, pp)
         out.append(max(crossing, busiest))
+    if workload.inflight:                                 # TTFT: steps of at least a decode step each
+        return inflight_first_token_floor(workload) * out[1], out[1]
     return out[0], out[1]
 
 

@@ -106,14 +106,15 @@ def check_dag_size(ctx: RuleContext):
     """The DAG would be too large to build and schedule quickly: metrics are not computed.
 
     The DAG has about 3 × micro-batches × (layers × ops per layer) nodes (prefill and two
-    decode steps). Above the budget dagc reports everything else and leaves the metrics null.
+    decode steps; in flight 4 ×, two decode and two mixed steps). Above the budget dagc reports
+    everything else and leaves the metrics null.
 
     Bad:
         workload { batch = 4096  prompt = 512  generate = 64  microbatches = 4096 }
     Fixed:
         workload { batch = 4096  prompt = 512  generate = 64  microbatches = 16 }
     """
-    n = estimate_nodes(ctx.layout)
+    n = estimate_nodes(ctx.layout, ctx.plan.workload)
     if n > NODE_BUDGET:
         yield diag("W507", Severity.WARNING,
                    f"the DAG would have about {n:,} nodes (budget {NODE_BUDGET:,}): metrics are not computed",

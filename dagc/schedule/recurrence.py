@@ -19,10 +19,11 @@ from ..ir.dag import Phase
 from ..layout.layout import Layout
 from ..plan.plan import Plan
 from ..plan.workload import Overlap, Workload
+from .mix import inflight_ttft_tpot, shares
 from .timer import Timer
 
 __all__ = ["Recurrence", "fast_ttft", "fast_ttft_floor", "fast_tpot", "fast_tpot_floor", "fast_tpot_op_floor",
-           "fast_tpot_split_floor", "fast_ttft_split_floor", "op_floor", "split_floor"]
+           "fast_tpot_split_floor", "fast_ttft_split_floor", "op_floor", "split_floor", "ttft_split_floor"]
 
 
 def _stage_compute(times: dict, kinds: tuple[int, int, bool, bool], pair: bool) -> float:
@@ -70,6 +71,13 @@ def fast_tpot_split_floor(plan: Plan, lay: Layout, workload: Workload, timer: Ti
 def fast_ttft_split_floor(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> float:
     """A lower bound of `fast_ttft_floor` from the ops of the attention split alone
     (`split_floor` of prefill), with no op of the expert domain made or priced."""
+    return ttft_split_floor(timer, workload, lay)
+
+
+def ttft_split_floor(timer: Timer, workload: Workload, lay: Layout) -> float:
+    """`split_floor` of the prefill; in flight, the first token's steps each at the decode step's."""
+    if workload.inflight:
+        return shares(workload, lay).first_token_steps * split_floor(timer, workload, lay, Phase.DECODE)
     return split_floor(timer, workload, lay, Phase.PREFILL)
 
 
@@ -105,12 +113,14 @@ class Recurrence:
         return _row(passes, self.kinds, self.pair, n)
 
     def _step(self, phase: Phase, free: list[float], p2p: list[float], ready_of) -> dict[int, float]:
-        """One pass of every unit through every stage; the end of each micro-batch at the last stage."""
+        """One pass of every unit through every stage; the end of each micro-batch at the last stage.
+        A mixed step's chunk rides in its first unit; the others decode (as `dagc.ir.build` builds it)."""
         last = self.lay.pp - 1
         ends: dict[int, float] = {}
-        for unit in self.units:
+        for k, unit in enumerate(self.units):
             ready = ready_of(unit)
-            for stage, (compute, send) in enumerate(self.costs(phase, self.reqs[unit[0]], len(unit))):
+            unit_phase = Phase.DECODE if phase is Phase.MIXED and k > 0 else phase
+            for stage, (compute, send) in enumerate(self.costs(unit_phase, self.reqs[unit[0]], len(unit))):
                 end = max(free[stage], ready) + compute
                 free[stage] = end
                 if stage == last:
@@ -125,20 +135,32 @@ class Recurrence:
         return ends
 
     def prefill(self) -> float:
+        """TTFT: the prefill makespan; in flight, ceil(prompt / c) mixed steps (`dagc.schedule.mix`)."""
         if "prefill" not in self.known:
-            pp = self.lay.pp
-            self.known["prefill"] = max(self._step(Phase.PREFILL, [0.0] * pp, [0.0] * pp, lambda unit: 0.0).values())
+            if self.workload.inflight:
+                self.known["prefill"] = inflight_ttft_tpot(self.decode_step(), self.mixed_step(), self.workload,
+                                                           self.lay)[0]
+            else:
+                pp = self.lay.pp
+                self.known["prefill"] = max(self._step(Phase.PREFILL, [0.0] * pp, [0.0] * pp,
+                                                       lambda unit: 0.0).values())
         return self.known["prefill"]
 
     def prefill_floor(self) -> float:
         """A lower bound of `prefill` from the prefill stage costs alone, without the recurrence: every
-        unit crosses every stage and send, and the busiest stage runs every unit."""
+        unit crosses every stage and send, and the busiest stage runs every unit. In flight, the
+        first token's steps each at least `tpot_floor` (a mixed step does all a decode step does)."""
         if "prefill_floor" not in self.known:
-            floor = self._floor(lambda req, n: self.costs(Phase.PREFILL, req, n))
+            if self.workload.inflight:
+                floor = shares(self.workload, self.lay).first_token_steps * self.tpot_floor()
+            else:
+                floor = self._floor(lambda req, n: self.costs(Phase.PREFILL, req, n))
             self.known["prefill_floor"] = floor
         return self.known["prefill_floor"]
 
     def tpot_floor(self) -> float:
+        """A lower bound of `tpot` from the decode stage costs alone (in flight too: every step does
+        at least a decode step's work)."""
         if "floor" not in self.known:
             floor = self._floor(lambda req, n: self.costs(Phase.DECODE, req, n))
             self.known["floor"] = floor
@@ -156,13 +178,33 @@ class Recurrence:
         return _floor(self.unit_counts, self.lay.pp, row_of)
 
     def tpot(self) -> float:
+        """TPOT: the decode step; in flight, its mixture with the mixed step (`dagc.schedule.mix`)."""
         if "tpot" not in self.known:
+            if self.workload.inflight:
+                self.known["tpot"] = inflight_ttft_tpot(self.decode_step(), self.mixed_step(), self.workload,
+                                                        self.lay)[1]
+            else:
+                self.known["tpot"] = self.decode_step()
+        return self.known["tpot"]
+
+    def decode_step(self) -> float:
+        """The gap between two decode steps (the static TPOT)."""
+        return self._two_steps(Phase.DECODE)
+
+    def mixed_step(self) -> float:
+        """In flight, the gap between two mixed steps (a decode step whose first unit carries a chunk)."""
+        return self._two_steps(Phase.MIXED)
+
+    def _two_steps(self, phase: Phase) -> float:
+        """Two steps of `phase` from idle streams: the slowest micro-batch's gap between its tokens."""
+        key = "step " + phase.value
+        if key not in self.known:
             pp = self.lay.pp
             free, p2p = [0.0] * pp, [0.0] * pp        # stage streams (compute; with overlap, also the collectives)
-            first = self._step(Phase.DECODE, free, p2p, lambda unit: 0.0)
-            second = self._step(Phase.DECODE, free, p2p, lambda unit: max(first[j] for j in unit))
-            self.known["tpot"] = max(second[j] - first[j] for j in range(self.lay.microbatches))
-        return self.known["tpot"]
+            first = self._step(phase, free, p2p, lambda unit: 0.0)
+            second = self._step(phase, free, p2p, lambda unit: max(first[j] for j in unit))
+            self.known[key] = max(second[j] - first[j] for j in range(self.lay.microbatches))
+        return self.known[key]
 
 
 def _row(passes: list[dict], kinds: tuple[tuple[int, int, bool, bool], ...], pair: bool, n: int

@@ -10,10 +10,9 @@ uses one stream). The ranks of a stage run in lock-step, so the stage's streams 
 every rank's. A send and its recv occupy both stages' streams together. Every stream runs
 its ops in one fixed order — micro-batches in turn (GPipe's forward), or with `overlap =
 microbatch` two by two, interleaved op by op — and each op starts as soon as its data and
-its streams allow. Prefill
-and decode are scheduled on separate timelines, each from 0. The critical path is the
-chain of binding predecessors (the predecessor, data or stream, whose finish is the op's
-start) ending at the last finish.
+its streams allow. Prefill and decode (in flight: decode and the mixed steps) are scheduled on
+separate timelines, each from 0. The critical path is the chain of binding predecessors (the
+predecessor, data or stream, whose finish is the op's start) ending at the last finish.
 """
 
 from __future__ import annotations
@@ -69,8 +68,16 @@ class Schedule:
     binding: tuple[int, ...]          # per node: the predecessor (data or stream) whose finish is its start; -1
     stream_prev: tuple[int, ...]      # per node: the op before it on its stream; -1
     critical: np.ndarray              # per node: on a critical path
-    prefill_path: PathBreakdown
-    decode_path: PathBreakdown
+    paths: dict[Phase, PathBreakdown]     # per phase of the DAG, in the DAG's order (`dagc.ir.dag.step_passes`)
+
+    @property
+    def prefill_path(self) -> PathBreakdown:
+        """The path of the first timeline: the prefill, or in flight the mixed steps (what TTFT is made of)."""
+        return self.paths.get(Phase.PREFILL) or self.paths[Phase.MIXED]
+
+    @property
+    def decode_path(self) -> PathBreakdown:
+        return self.paths[Phase.DECODE]
 
 
 def _schedule_phase(dag: Dag, durations: np.ndarray, idx: list[int], overlap: Overlap, start: np.ndarray,
@@ -162,21 +169,20 @@ def _path(dag: Dag, idx: list[int], start: np.ndarray, finish: np.ndarray, bindi
 
 
 def schedule(dag: Dag, costs: Costs, overlap: Overlap) -> Schedule:
-    """Schedule both phases and find their critical paths."""
+    """Schedule each phase (prefill and decode; in flight decode and mixed) on its own timeline
+    from 0 and find their critical paths."""
     n = len(dag)
     start = np.zeros(n)
     finish = np.zeros(n)
     binding = [-1] * n
     stream_prev = [-1] * n
-    prefill = dag.indices(Phase.PREFILL)
-    decode = dag.indices(Phase.DECODE)
-    _schedule_phase(dag, costs.node_s, prefill, overlap, start, finish, binding, stream_prev)
-    _schedule_phase(dag, costs.node_s, decode, overlap, start, finish, binding, stream_prev)
-    p_path = _path(dag, prefill, start, finish, binding)
-    d_path = _path(dag, decode, start, finish, binding)
     critical = np.zeros(n, dtype=bool)
-    critical[list(p_path.nodes)] = True
-    critical[list(d_path.nodes)] = True
+    paths: dict[Phase, PathBreakdown] = {}
+    for phase in dict.fromkeys(dag.phase):          # the phases present, in the DAG's order
+        idx = dag.indices(phase)
+        _schedule_phase(dag, costs.node_s, idx, overlap, start, finish, binding, stream_prev)
+        paths[phase] = path = _path(dag, idx, start, finish, binding)
+        critical[list(path.nodes)] = True
     start.flags.writeable = finish.flags.writeable = critical.flags.writeable = False
     return Schedule(start=start, finish=finish, binding=tuple(binding), stream_prev=tuple(stream_prev),
-                    critical=critical, prefill_path=p_path, decode_path=d_path)
+                    critical=critical, paths=paths)

@@ -22,6 +22,7 @@ import numpy as np
 from ..cost.cost import compute_cost_key, template_lower_s, template_max_s
 from ..cost.cost_model import CostModel
 from ..ir.dag import OpTemplate, Phase
+from ..ir.op_shapes import phase_chunk
 from ..ir.ops import ATTENTION_SPLIT_OPS, LayerOp, Op, OpShapes, attention_split_peak_key, layer_ops, rank_dims
 from ..layout.layout import Layout
 from ..layout.shards import stage_layer_counts
@@ -125,7 +126,8 @@ class Timer:
         scheduled) and stages, the micro-batches scheduled and the workload's fields."""
         w = workload
         key = (lay.dp, lay.pp, lay.tp, lay.cp, lay.sp, lay.ep, lay.etp, lay.group_size, lay.stage_layers,
-               lay.microbatches, w.batch, w.prompt, w.generate, w.overlap, w.routing_imbalance, w.dispatch)
+               lay.microbatches, w.batch, w.prompt, w.generate, w.overlap, w.routing_imbalance, w.dispatch,
+               w.serving, w.chunk)
         return self._remember(self.figures, key, dict)
 
     def _op_cost(self, tpl: OpTemplate) -> float:
@@ -329,7 +331,7 @@ def _shape_key(workload: Workload, lay: Layout, phase: Phase, req: tuple) -> tup
     """What a pass's op figures depend on, but where its stage sits: the structure and the shape."""
     # the phase by its value: a str hashes once, an enum member in Python on every look-up
     return (phase.value, req, lay.tp, lay.cp, lay.sp, lay.ep, lay.etp, lay.group_size, lay.gpus_per_node,
-            workload.prompt, workload.generate, workload.routing_imbalance)
+            workload.prompt, workload.generate, workload.routing_imbalance, phase_chunk(workload, lay, phase))
 
 
 def _parts(m: Model, lay: Layout, value: Callable[[Op], float]) -> dict[str, float]:

@@ -22,9 +22,9 @@ from ..layout.stages import StageBounds
 from ..plan.plan import Plan
 from ..plan.workload import Overlap, Workload
 from ..rules.bounds import Bounds, bounds, stage_pipeline_bounds
-from ..schedule.recurrence import op_floor, split_floor
+from ..schedule.recurrence import op_floor, split_floor, ttft_split_floor
 from ..schedule.timer import Timer
-from ..serve.metrics import rate_metrics
+from ..serve.rates import rate_metrics
 from ..verdict.optimal import Objective
 from .bar import BestAtBounds, surely_misses
 from .memory_screen import MemoryScreen
@@ -111,7 +111,7 @@ class CandidateBounds(MemoryScreen):
         if hit is None:
             ttft, tpot, _ = self.first_bounds(workload, lay)
             if self.ttft_first:
-                ttft = max(ttft, split_floor(self.timer, workload, lay, Phase.PREFILL))
+                ttft = max(ttft, ttft_split_floor(self.timer, workload, lay))
             if tpot_floors:
                 tpot = max(tpot, split_floor(self.timer, workload, lay, Phase.DECODE))
             hit = self._split[key] = (ttft, tpot, self._best(ttft, tpot, workload, lay.gpus_used))

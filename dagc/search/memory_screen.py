@@ -103,9 +103,11 @@ class MemoryScreen:
                lay.microbatches)                 # and the plan's batch: the working sets' and the figures' shapes
         hit = self._working.get(key)
         if hit is None:
+            # in flight the DAG has no prefill: its decode steps' working sets are a floor of its largest
+            phase = Phase.DECODE if workload.inflight else Phase.PREFILL
             hit = self._working[key] = working_set_exceeds(
                 self.plan.cluster, lay, op,
-                lambda req: self.timer.working_set_floor(workload, lay, Phase.PREFILL, req, op),
+                lambda req: self.timer.working_set_floor(workload, lay, phase, req, op),
                 self._totals_of(lay.tp, lay.ep, lay.etp, lay.stage_layers),
                 self._kv(lay.tp, lay.cp, lay.requests_per_rank))
         return hit

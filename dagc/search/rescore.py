@@ -32,8 +32,9 @@ def _balanced_split(plan: Plan, cand: Candidate, timer: _Timer) -> tuple[int, ..
     workload = workload_of(plan, cand)
     lay = resolve(plan.model, plan.cluster, workload, s)
     req = tuple(lay.requests()[0])
-    t = timer.pass_times(workload, lay, Phase.PREFILL, req, 0)
-    t_last = timer.pass_times(workload, lay, Phase.PREFILL, req, lay.pp - 1)
+    phase = Phase.MIXED if workload.inflight else Phase.PREFILL      # the pass TTFT is made of
+    t = timer.pass_times(workload, lay, phase, req, 0)
+    t_last = timer.pass_times(workload, lay, phase, req, lay.pp - 1)
     m = plan.model
     cost = [t["dense"] if not m.is_moe_layer(i) else t["moe"] for i in range(m.layers)]
     cost[0] += t["embed"]

@@ -1,7 +1,9 @@
 """Metrics of a scheduled DAG (SPEC 7): TTFT, TPOT, throughputs, bubble, time on the critical path.
 
-Input: a `Dag`, its `Schedule`, the workload and the layout. Output: `Metrics`. `rate_metrics`
-is the one formula from TTFT and TPOT to throughputs, shared with `dagc.serve.estimate`.
+Input: a `Dag`, its `Schedule`, the workload and the layout. Output: `Metrics`, whose rates come
+from `dagc.serve.rates.rate_metrics` (statically: the prefill makespan and the decode step) or
+`dagc.serve.inflight.inflight_rates` (in flight: the decode and mixed steps), both shared with
+`dagc.serve.estimate`.
 """
 
 from __future__ import annotations
@@ -14,31 +16,26 @@ from ..ir.dag import Dag, OpKind, Phase
 from ..layout.layout import Layout
 from ..plan.workload import Workload
 from ..schedule.schedule import PathBreakdown, Schedule
+from .inflight import inflight_rates
+from .rates import rate_metrics
 
-__all__ = ["Metrics", "metrics", "rate_metrics"]
-
-
-def rate_metrics(ttft_s: float, tpot_s: float, workload: Workload, gpus: int, batch: int | None = None) -> dict:
-    """TTFT, TPOT and the throughputs they imply, total and per GPU (SPEC 7), for the workload's
-    batch or `batch` requests.
-
-    Example:
-        >>> from dagc.plan.workload import Workload
-        >>> rate_metrics(2.0, 0.01, Workload(batch=10, prompt=100, generate=10), 5)["decode_tokens_per_s_per_gpu"]
-        200.0
-    """
-    b, s, g = workload.batch if batch is None else batch, workload.prompt, workload.generate
-    rates = {"prefill_tokens_per_s": b * s / ttft_s, "decode_tokens_per_s": b / tpot_s,
-             "throughput_tokens_per_s": b * (s + g) / (ttft_s + g * tpot_s)}
-    return {"ttft_s": ttft_s, "tpot_s": tpot_s, **rates, **{f"{k}_per_gpu": v / gpus for k, v in rates.items()}}
+__all__ = ["Metrics", "metrics", "step_gap"]
 
 
 @dataclass(frozen=True)
 class Metrics:
-    rates: dict                    # rate_metrics(): ttft_s, tpot_s and the throughputs
+    rates: dict                    # rate_metrics() (in flight inflight_rates()): ttft_s, tpot_s and the throughputs
     bubble_fraction: float
-    prefill_path: PathBreakdown
-    decode_path: PathBreakdown
+    paths: dict[Phase, PathBreakdown]      # the schedule's critical path of each phase
+
+    @property
+    def prefill_path(self) -> PathBreakdown:
+        """The path TTFT is made of: the prefill's, in flight the mixed steps'."""
+        return self.paths.get(Phase.PREFILL) or self.paths[Phase.MIXED]
+
+    @property
+    def decode_path(self) -> PathBreakdown:
+        return self.paths[Phase.DECODE]
 
     @property
     def ttft_s(self) -> float:
@@ -50,7 +47,7 @@ class Metrics:
 
     def to_json(self) -> dict:
         return {**self.rates, "bubble_fraction": self.bubble_fraction,
-                "critical_path": {"prefill": self.prefill_path.to_json(), "decode": self.decode_path.to_json()}}
+                "critical_path": {phase.value: path.to_json() for phase, path in self.paths.items()}}
 
 
 
@@ -79,13 +76,26 @@ def _bubble(dag: Dag, idx: list[int], start: np.ndarray, finish: np.ndarray, mak
     return idle / (dag.pp * makespan)
 
 
+def step_gap(dag: Dag, finish: np.ndarray, phase: Phase, microbatches: int) -> float:
+    """The steady-state time of a step of `phase`: the gap between a request's tokens of its two
+    steps, the slowest micro-batch's."""
+    heads = {(dag.step[i], dag.mb[i]): i for i in dag.indices(phase) if dag.kind[i] is OpKind.LM_HEAD}
+    return max(float(finish[heads[(1, j)]] - finish[heads[(0, j)]]) for j in range(microbatches))
+
+
 def metrics(dag: Dag, sched: Schedule, workload: Workload, layout: Layout) -> Metrics:
     """TTFT (the prefill makespan), TPOT (the steady-state gap between a request's two decode
-    tokens, the slowest micro-batch's), the throughputs, the bubble and the critical paths."""
+    tokens, the slowest micro-batch's), the throughputs, the bubble and the critical paths. In
+    flight, TTFT and TPOT come from the decode and mixed steps' gaps (`dagc.serve.inflight`), and
+    the bubble is the mixed steps'."""
     finish = sched.finish
-    heads = {(dag.step[i], dag.mb[i]): i for i in dag.indices(Phase.DECODE) if dag.kind[i] is OpKind.LM_HEAD}
-    tpot = max(float(finish[heads[(1, j)]] - finish[heads[(0, j)]]) for j in range(layout.microbatches))
-    ttft = sched.prefill_path.makespan_s
-    return Metrics(rates=rate_metrics(ttft, tpot, workload, layout.gpus_used),
-                   bubble_fraction=_bubble(dag, dag.indices(Phase.PREFILL), sched.start, finish, ttft),
-                   prefill_path=sched.prefill_path, decode_path=sched.decode_path)
+    t_decode = step_gap(dag, finish, Phase.DECODE, layout.microbatches)
+    if workload.inflight:
+        rates = inflight_rates(t_decode, step_gap(dag, finish, Phase.MIXED, layout.microbatches), workload, layout)
+        first = Phase.MIXED
+    else:
+        rates = rate_metrics(sched.prefill_path.makespan_s, t_decode, workload, layout.gpus_used)
+        first = Phase.PREFILL
+    return Metrics(rates=rates,
+                   bubble_fraction=_bubble(dag, dag.indices(first), sched.start, finish, sched.paths[first].makespan_s),
+                   paths=dict(sched.paths))

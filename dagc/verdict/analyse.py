@@ -93,7 +93,7 @@ def analyse(plan: Plan, strategy: Strategy, workload: Workload | None = None,
         activations = activation_bytes_by_stage(plan.model, plan.workload, plan.cluster, layout) if structured else None
         mem = memory(plan.model, plan.workload, plan.cluster, layout, activations)
     diags += run_rules(replace(ctx, memory=mem), Reads.MEMORY)
-    if structured and mem is not None and estimate_nodes(layout) <= NODE_BUDGET:
+    if structured and mem is not None and estimate_nodes(layout, plan.workload) <= NODE_BUDGET:
         compiled = compile_dag(plan, strategy, layout, mem)
     diags = in_rule_order(diags + run_rules(replace(ctx, memory=mem, metrics=compiled.metrics if compiled else None),
                                             Reads.SCHEDULE))

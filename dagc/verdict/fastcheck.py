@@ -44,7 +44,7 @@ TOO_DEEP = "E303"           # … when it has more stages than layers
 class FastCheck:
     layout: Layout
     memory: MemoryBreakdown
-    metrics: dict                                   # `dagc.serve.metrics.rate_metrics` of the recurrence
+    metrics: dict                                   # `dagc.serve.rates.rate_metrics` of the recurrence
     requirements: tuple[RequirementResult, ...]
 
     @property

@@ -1,0 +1,50 @@
+"""Serving in flight: continuous batching with chunked prefill, in steady state.
+
+Input: a `Workload` with `serving = inflight`, a `Layout`, and the times of the two steps the DAG
+(or the search's recurrence) prices — the decode step (the decode tokens of every request in
+flight) and the mixed step (the same plus a chunk of one prompt). Output: the metrics dict
+(`inflight_rates`: the keys of `dagc.serve.rates.rate_metrics` and the two step times) and the
+report's `serving` object (`serving_json`), from the shares of `dagc.schedule.mix`:
+
+    TPOT = f_g · t_mixed + (1 − f_g) · t_decode
+    TTFT = ceil(prompt / c) · t_mixed              (no queueing: that needs an arrival rate)
+    decode tokens/s = batch / TPOT,  prompt tokens/s = that × prompt / generate.
+"""
+
+from __future__ import annotations
+
+from ..layout.layout import Layout
+from ..plan.workload import Workload
+from ..schedule.mix import inflight_ttft_tpot, shares
+from .rates import rate_metrics
+
+__all__ = ["inflight_rates", "serving_json"]
+
+
+def inflight_rates(t_decode: float, t_mixed: float, workload: Workload, lay: Layout) -> dict:
+    """TTFT, TPOT and the throughputs in flight (`dagc.schedule.mix.inflight_ttft_tpot`, then
+    `dagc.serve.rates.rate_metrics`), total and per GPU, with the two step times they come from:
+    `decode_step_s`, `mixed_step_s`."""
+    ttft, tpot = inflight_ttft_tpot(t_decode, t_mixed, workload, lay)
+    return {**rate_metrics(ttft, tpot, workload, lay.gpus_used), "decode_step_s": t_decode, "mixed_step_s": t_mixed}
+
+
+def serving_json(workload: Workload, lay: Layout | None) -> dict:
+    """report.json's `serving` object: the mode and, in flight, its shares (null where the mode has
+    no such figure, or no layout was resolved)."""
+    inflight = workload.inflight
+    s = shares(workload, lay) if inflight and lay is not None else None
+    return {
+        "mode": workload.serving.value,
+        "chunk": workload.chunk_tokens if inflight else None,
+        "requests_per_rank": s.requests_per_rank if s else None,
+        "chunk_prompt_tokens": s.chunk_prompt_tokens if s else None,
+        "mixed_step_share": s.share if s else None,
+        "mixed_step_share_group": s.group_share if s else None,
+        "attention_dp_group": s.group if s else None,
+        "first_token_steps": s.first_token_steps if s else None,
+        "sustainable_batch": s.sustainable_batch if s else None,
+        "keeps_up": s.keeps_up if s else None,
+        "binding_pool": None,
+        "pools": None,
+    }

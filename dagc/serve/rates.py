@@ -1,0 +1,39 @@
+"""The one formula from TTFT and TPOT to throughputs, for each serving mode.
+
+Input: TTFT and TPOT (measured, estimated, or lower bounds of them), a `Workload` and a GPU
+count. Output: the metrics dict of report.json — `ttft_s`, `tpot_s`, the prefill, decode and
+end-to-end throughputs, each also per GPU. Statically (SPEC 7) the batch is prefilled in TTFT,
+then decoded a token per TPOT. In flight (`dagc.serve.inflight`) every step decodes every request
+in flight while prompts are chunked in, so the rates follow from TPOT alone: decode tokens/s =
+batch / TPOT, prompt tokens/s = that × prompt / generate, end to end their sum. Either way lower
+bounds of TTFT and TPOT give upper bounds of every rate (the search's bounds read it so).
+"""
+
+from __future__ import annotations
+
+from ..plan.workload import Workload
+
+__all__ = ["rate_metrics"]
+
+
+def rate_metrics(ttft_s: float, tpot_s: float, workload: Workload, gpus: int, batch: int | None = None) -> dict:
+    """TTFT, TPOT and the throughputs they imply, total and per GPU, for the workload's batch or
+    `batch` requests, in the workload's serving mode.
+
+    Example:
+        >>> from dagc.plan.workload import Workload
+        >>> rate_metrics(2.0, 0.01, Workload(batch=10, prompt=100, generate=10), 5)["decode_tokens_per_s_per_gpu"]
+        200.0
+        >>> rate_metrics(2.0, 0.01, Workload(batch=10, prompt=100, generate=10, serving="inflight"), 5
+        ...              )["prefill_tokens_per_s"]
+        10000.0
+    """
+    b, s, g = workload.batch if batch is None else batch, workload.prompt, workload.generate
+    decode = b / tpot_s
+    if workload.inflight:
+        rates = {"prefill_tokens_per_s": decode * s / g, "decode_tokens_per_s": decode,
+                 "throughput_tokens_per_s": decode * (s + g) / g}
+    else:
+        rates = {"prefill_tokens_per_s": b * s / ttft_s, "decode_tokens_per_s": decode,
+                 "throughput_tokens_per_s": b * (s + g) / (ttft_s + g * tpot_s)}
+    return {"ttft_s": ttft_s, "tpot_s": tpot_s, **rates, **{f"{k}_per_gpu": v / gpus for k, v in rates.items()}}
