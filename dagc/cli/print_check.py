@@ -81,7 +81,7 @@ def print_result(console: Console, r: StrategyResult, err: Console | None = None
     if r.metrics:
         console.print(_metrics_table(r))
         if r.compiled is not None and r.compiled.metrics is not None:
-            _print_critical_paths(console, r.compiled.metrics, r.plan)
+            _print_critical_paths(console, r.compiled.metrics, r.plan, r.layout)
         console.print(cost_basis_text(r.plan.cluster), markup=False)
     if r.requirements:
         console.print(_requirements_table(r))
@@ -209,11 +209,13 @@ def _share(fraction: float) -> str:
     return "< 1 %" if 0 < fraction < 0.005 else f"{fraction * 100:.0f} %"
 
 
-def _print_critical_paths(console: Console, m, plan: Plan) -> None:
+def _print_critical_paths(console: Console, m, plan: Plan, lay) -> None:
     """The critical paths of prefill and decode by kind of work, and the pipeline bubble."""
     from ..plan.workload import RequirementKind
     from ..verdict.verdict import near_text
-    for phase, path in (("prefill", m.prefill_path), ("decode (2 steps)", m.decode_path)):
+    inflight = plan.workload.inflight
+    for key, path in m.paths.items():
+        phase = key.value if key.value == "prefill" else f"{key.value} (2 steps)"
         total = path.makespan_s or 1.0
         parts = " · ".join(f"{name} {format_si(v, Dimension.TIME)} ({_share(v / total)})" for name, v in (
             ("compute", path.compute_s), ("TP comm", path.tp_comm_s), ("EP comm", path.ep_comm_s),
@@ -222,7 +224,18 @@ def _print_critical_paths(console: Console, m, plan: Plan) -> None:
         if phase == "prefill":                  # the prefill's path is the TTFT
             length = near_text(plan, RequirementKind.TTFT, path.makespan_s, length)
         console.print(f"critical path, {phase}: {length} = {parts}", markup=False)
-    console.print(f"pipeline bubble (prefill): {m.bubble_fraction * 100:.1f} % of stage time", markup=False)
+    console.print(f"pipeline bubble ({'mixed steps' if inflight else 'prefill'}): {m.bubble_fraction * 100:.1f} % "
+                  "of stage time", markup=False)
+    if inflight and lay is not None:
+        from ..serve.inflight import serving_json
+        s, rates = serving_json(plan.workload, lay), m.rates
+        decode, mixed = (format_si(rates[k], Dimension.TIME) for k in ("decode_step_s", "mixed_step_s"))
+        console.print(f"in flight (chunk {s['chunk']:,}): decode step {decode}, mixed step {mixed} (+ "
+                      f"{s['chunk_prompt_tokens']:,} prompt tokens); steps with a chunk f "
+                      f"{s['mixed_step_share'] * 100:.1f} %, f_g "
+                      f"{s['mixed_step_share_group'] * 100:.1f} % (group of {s['attention_dp_group']}); TTFT "
+                      f"{s['first_token_steps']} mixed step(s); sustains up to {s['sustainable_batch']:,} requests; "
+                      "steady state, no queueing", markup=False)
 
 
 def _requirements_table(r: StrategyResult) -> Table:

@@ -53,7 +53,10 @@ class DotGraph:
 
 
 def _mb0_prefill(dag: Dag) -> list[int]:
-    return [i for i in range(len(dag)) if dag.phase[i] is Phase.PREFILL and dag.mb[i] == 0]
+    """The ops drawn: micro-batch 0's prefill; in flight (no prefill) its first mixed step, the one
+    with a prompt's chunk."""
+    phase = Phase.PREFILL if dag.phase and dag.phase[0] is Phase.PREFILL else Phase.MIXED
+    return [i for i in range(len(dag)) if dag.phase[i] is phase and dag.mb[i] == 0 and dag.step[i] == 0]
 
 
 def _signature(c: Compiled, ops: list[int], base: float) -> tuple:

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 import graphviz
 
 from ..ir.dag import Category, Dag, OpKind
+from ..ir.op_shapes import chunk_prompt_tokens
 from ..units import Dimension, format_si
 from ..verdict.compiled import Compiled
 
@@ -147,7 +148,10 @@ class Writer:
         title = (f"{c.plan.name} · strategy {c.strategy.text} · {lay.gpus_used} GPUs · "
                  f"TTFT {format_si(c.metrics.ttft_s, Dimension.TIME)} · "
                  f"TPOT {format_si(c.metrics.tpot_s, Dimension.TIME)}")
-        sub = f"prefill, micro-batch 0 of {lay.microbatches}; detail: {self.level}"
+        what = ("in flight: mixed step (decode tokens + a prompt's chunk of "
+                f"{chunk_prompt_tokens(c.plan.workload, lay):,} tokens in attention-DP group 0)"
+                if c.plan.workload.inflight else "prefill")
+        sub = f"{what}, micro-batch 0 of {lay.microbatches}; detail: {self.level}"
         if self.note:
             sub += f" ({self.note})"
         big = self.count > 1000

@@ -17,6 +17,7 @@ from ..verdict.check import StrategyResult
 from ..verdict.optimal import optimal_means
 from ..verdict.verdict import met_text, near_text
 from .report import memory_totals
+from .serving_md import inflight_metric_rows
 from .summary import (
     COST_NAMES,
     GLOSSARY,
@@ -99,7 +100,7 @@ def report_md(r: StrategyResult, links: dict[str, str] | None = None) -> str:
     lines += _metrics(r)
     if r.metrics is not None:
         lines += _critical_path(r.metrics)
-    lines += _pictures(links or {})
+    lines += _pictures(links or {}, plan.workload.inflight)
     # the engines' commands: imported by a report, not by every `dagc check`
     from .launch import launch_md
     lines += launch_md(r)
@@ -238,41 +239,48 @@ def _metrics(r: StrategyResult) -> list[str]:
     def throughput(name: str, kind: RequirementKind, key: str) -> list[str]:
         return [name, metric_text(plan, kind, met[key]), metric_text(plan, kind, met[key] / g, per_gpu=True)]
 
+    inflight = plan.workload.inflight
     return lines + _table(["metric", "value", "per GPU"], [
-        ["TTFT (prefill makespan)", metric_text(plan, K.TTFT, met["ttft_s"]), ""],
-        ["TPOT (steady decode step)", metric_text(plan, K.TPOT, met["tpot_s"]), ""],
+        ["TTFT (mixed steps to a first token)" if inflight else "TTFT (prefill makespan)",
+         metric_text(plan, K.TTFT, met["ttft_s"]), ""],
+        ["TPOT (decode and mixed steps mixed)" if inflight else "TPOT (steady decode step)",
+         metric_text(plan, K.TPOT, met["tpot_s"]), ""],
         throughput("prefill throughput", K.PREFILL_THROUGHPUT, "prefill_tokens_per_s"),
         throughput("decode throughput", K.DECODE_THROUGHPUT, "decode_tokens_per_s"),
         throughput("end-to-end throughput", K.THROUGHPUT, "throughput_tokens_per_s"),
-        ["pipeline bubble (prefill)", f"{met['bubble_fraction'] * 100:.1f} %", ""],
+        *inflight_metric_rows(r),
+        [f"pipeline bubble ({'mixed steps' if inflight else 'prefill'})", f"{met['bubble_fraction'] * 100:.1f} %", ""],
     ])
 
 
 def _critical_path(met: dict) -> list[str]:
     rows = []
-    for phase in ("prefill", "decode"):
-        p = met["critical_path"][phase]
+    for phase, p in met["critical_path"].items():
         total = p["makespan_s"] or 1.0
         rows.append([phase, format_si(p["makespan_s"], Dimension.TIME)] + [
             f"{format_si(p[k], Dimension.TIME)} ({p[k] / total * 100:.0f} %)"
             for k in COST_NAMES])
-    return (["## Critical path", ""]
-            + _table(["phase", "makespan", *COST_NAMES.values()], rows)
-            + ["The decode row covers two consecutive steps; TPOT is the gap between them.", ""])
+    inflight = "mixed" in met["critical_path"]
+    note = ("The decode row covers two consecutive steps; TPOT is the gap between them." if not inflight
+            else "Each row covers two consecutive steps of its kind (the mixed steps carry a prompt's chunk in "
+                 "micro-batch 0); a step is the gap between them.")
+    return ["## Critical path", ""] + _table(["phase", "makespan", *COST_NAMES.values()], rows) + [note, ""]
 
 
-def _pictures(links: dict[str, str]) -> list[str]:
+def _pictures(links: dict[str, str], inflight: bool) -> list[str]:
     if not links:
         return []
     lines = ["## Pictures and trace", ""]
     if "placement.svg" in links:
         lines += ["Which GPU holds what ([placement.svg](placement.svg)):", "", "![placement](placement.svg)", ""]
     if "dag.svg" in links:
-        lines += ["The DAG, prefill micro-batch 0 ([dag.svg](dag.svg), source [dag.dot](dag.dot); the "
+        first = "the first mixed step's micro-batch 0, with its chunk" if inflight else "prefill micro-batch 0"
+        lines += [f"The DAG, {first} ([dag.svg](dag.svg), source [dag.dot](dag.dot); the "
                   "critical path is red):", "", "![DAG](dag.svg)", ""]
     if "trace" in links:
+        steps = "two decode steps, then two mixed steps" if inflight else "prefill, then two decode steps"
         lines += [f"The timeline: [{links['trace']}]({links['trace']}) — open it in "
-                  "[Perfetto](https://ui.perfetto.dev) (prefill, then two decode steps).", ""]
+                  f"[Perfetto](https://ui.perfetto.dev) ({steps}).", ""]
     if "pareto.svg" in links:
         target = links["pareto.svg"]
         lines += [f"This strategy among every legal one the search evaluated ([pareto.svg]({target})):", "",

@@ -14,6 +14,7 @@ from ..layout.layout import Layout
 from ..memory.resident import kv_cache_bytes_per_token
 from ..plan.params import active_params, params_by_category, total_params
 from ..plan.plan import Plan
+from ..serve.inflight import serving_json
 from ..verdict.check import StrategyResult
 
 __all__ = ["report_json", "METRIC_KEYS", "REPORT_VERSION", "memory_totals", "assumptions", "WEIGHT_CATEGORIES"]
@@ -125,7 +126,8 @@ def _workload_json(plan: Plan, lay: Layout | None) -> dict:
     chosen = not w.batch_max or w.batch_note is not None        # batch = max chose none for a wrong strategy
     return {"batch": w.batch if chosen else None, "batch_max": w.batch_max,
             "batch_breaks": w.batch_breaks if w.batch_max else None, "prompt": w.prompt, "generate": w.generate,
-            "microbatches": lay.microbatches if lay else w.microbatches, "overlap": w.overlap.value}
+            "microbatches": lay.microbatches if lay else w.microbatches, "overlap": w.overlap.value,
+            "serving": w.serving.value, "chunk": w.chunk_tokens if w.inflight else None}
 
 
 def report_json(result: StrategyResult) -> dict:
@@ -165,6 +167,7 @@ def report_json(result: StrategyResult) -> dict:
             "model": memory_totals(result),
         },
         "metrics": {**{k: metrics.get(k) for k in METRIC_KEYS}, **metrics},
+        "serving": serving_json(plan.workload, lay),
         "cost_model": cost_basis(plan.cluster),
         "assumptions": assumptions(plan, lay.microbatches if lay else None),
         "requirements": [r.to_json() for r in result.requirements],

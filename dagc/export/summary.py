@@ -19,6 +19,7 @@ from ..verdict.check import StrategyResult
 from ..verdict.optimal import NOT_SEARCHED
 from ..verdict.verdict import RequirementResult, requirement_unit, requirement_value_text
 from .report import assumptions
+from .serving_md import inflight_execution, inflight_summary
 
 __all__ = ["by_objective_md", "summary_md", "assumptions_md", "data_parallel_text", "requirement_value_text",
            "metric_text", "margin_text", "optimal_note", "dominant_costs", "COST_NAMES", "GLOSSARY"]
@@ -176,7 +177,8 @@ def _time(r: StrategyResult) -> list[str]:
     dom = dominant_costs(met)
     out = []
     for phase, label, figure in (("prefill", "prefill", f"TTFT {format_si(met['ttft_s'], Dimension.TIME)}"),
-                                 ("decode", "decode", f"TPOT {format_si(met['tpot_s'], Dimension.TIME)}")):
+                                 ("decode", "decode", f"TPOT {format_si(met['tpot_s'], Dimension.TIME)}"),
+                                 ("mixed", "the mixed steps", f"TTFT {format_si(met['ttft_s'], Dimension.TIME)}")):
         shares = dom.get(phase) or []
         if not shares:
             continue
@@ -298,7 +300,8 @@ def _diagnostics(r: StrategyResult, cited: set[int]) -> list[str]:
 def summary_md(r: StrategyResult) -> list[str]:
     """The summary section of report.md."""
     cited: set[int] = set()
-    lines = ["## Summary", "", f"- {_correct(r, cited)}", *_requirements(r, cited), f"- {_optimal(r)}"]
+    lines = ["## Summary", "", f"- {_correct(r, cited)}", *_requirements(r, cited), f"- {_optimal(r)}",
+             *inflight_summary(r)]
     lines += _time(r)
     lines += _change(r)
     lines += by_objective_md(r)
@@ -340,7 +343,7 @@ def assumptions_md(r: StrategyResult) -> list[str]:
     execution = count_text(mb, "micro-batch", "micro-batches") if mb is not None else "— micro-batches"
     lines.append(f"- Execution: {execution}, overlap `{a['overlap']}`; "
                  f"batch {plan.workload.batch_text} × ({plan.workload.prompt} prompt + {plan.workload.generate} "
-                 "generated) tokens.")
+                 "generated) tokens." + inflight_execution(r))
     return lines + [""]
 
 

@@ -24,11 +24,12 @@ from pathlib import Path
 import numpy as np
 
 from ..ir.dag import Category, Dag, OpKind, Phase
+from ..ir.op_shapes import chunk_prompt_tokens
 from ..layout.layout import Layout
 from ..verdict.compiled import Compiled
 from .trace_writer import EVENT_BUDGET, TRACE_MAX_NS, TraceWriter, seconds_to_ns
 
-__all__ = ["TraceInfo", "write_trace", "representative_ranks", "phase_spans", "ALL_RANKS_UP_TO"]
+__all__ = ["TraceInfo", "write_trace", "representative_ranks", "phase_offsets", "phase_spans", "ALL_RANKS_UP_TO"]
 
 ALL_RANKS_UP_TO = 32          # below this many GPUs every rank is drawn by default
 CATEGORY_CLASS = {Category.COMPUTE: "compute", Category.TP_COMM: "comm: TP", Category.EP_COMM: "comm: EP (all-to-all)",
@@ -123,7 +124,9 @@ def _metadata(c: Compiled, ranks: list[int], representative: bool, warning: str 
                               "every GPU",
                 "gpus_used": lay.gpus_used, "pipeline_stages": lay.pp, "dp_replicas": lay.dp,
                 "time_unit": "us, from integer ns",
-                "timeline": "prefill from 0, decode (two steps) from the end of prefill",
+                "timeline": ("decode (two steps) from 0, mixed (two steps, a prompt's chunk in micro-batch 0: its ops "
+                             "are named `… (chunk)`) from the end of decode") if c.plan.workload.inflight else
+                            "prefill from 0, decode (two steps) from the end of prefill",
                 "tracks": "schedule: phases (prefill, decode steps) and critical path (the critical ops in "
                           "order); then one process per GPU: compute and comm streams, HBM counter",
                 "ttft_s": c.metrics.ttft_s, "tpot_s": c.metrics.tpot_s}
@@ -154,19 +157,34 @@ def phase_spans(c: Compiled, phase: Phase) -> dict[int, tuple[float, float]]:
     return dict(sorted(spans.items()))
 
 
+def phase_offsets(c: Compiled) -> dict[Phase, int]:
+    """Where each phase's own timeline starts in the trace, in ns: one after the other, each at the
+    end of the one before (the prefill's end is TTFT)."""
+    out, at = {}, 0
+    for phase, path in c.schedule.paths.items():
+        out[phase] = at
+        at += seconds_to_ns(path.makespan_s)
+    return out
+
+
 def _phase_slices(tw: TraceWriter, c: Compiled, pid: int) -> None:
-    """The "phases" track: prefill (ending at TTFT), then each decode step (decode starts at TTFT)."""
-    ttft_ns = seconds_to_ns(c.metrics.ttft_s)
+    """The "phases" track: prefill (ending at TTFT), then each decode step (decode starts at TTFT);
+    in flight, each decode step, then each mixed step."""
+    offsets = phase_offsets(c)
     mbs = c.layout.microbatches
     for _, (lo, hi) in phase_spans(c, Phase.PREFILL).items():
         tw.slice(pid, "phases", seconds_to_ns(lo), seconds_to_ns(hi), "prefill", "phase",
                  {"kind": "phase", "phase": "prefill", "microbatches": mbs, "ttft_s": c.metrics.ttft_s})
-    for k, (lo, hi) in phase_spans(c, Phase.DECODE).items():
-        args: dict[str, object] = {"kind": "phase", "phase": "decode", "step": k, "microbatches": mbs}
-        if k > 0:
-            args["tpot_s"] = c.metrics.tpot_s
-        tw.slice(pid, "phases", ttft_ns + seconds_to_ns(lo), ttft_ns + seconds_to_ns(hi), f"decode step {k}",
-                 "phase", args)
+    met = c.metrics.rates
+    for phase in (Phase.DECODE, Phase.MIXED):
+        at = offsets.get(phase, 0)
+        for k, (lo, hi) in phase_spans(c, phase).items():
+            args: dict[str, object] = {"kind": "phase", "phase": phase.value, "step": k, "microbatches": mbs}
+            if k > 0:
+                args.update({"tpot_s": c.metrics.tpot_s} if phase is Phase.DECODE and not c.plan.workload.inflight
+                            else {"step_s": met["decode_step_s" if phase is Phase.DECODE else "mixed_step_s"]})
+            tw.slice(pid, "phases", at + seconds_to_ns(lo), at + seconds_to_ns(hi), f"{phase.value} step {k}",
+                     "phase", args)
 
 
 def _critical_slices(tw: TraceWriter, c: Compiled, pid: int,
@@ -175,8 +193,9 @@ def _critical_slices(tw: TraceWriter, c: Compiled, pid: int,
     slice spans its op's schedule (its slowest rank, whose kernels it lists) and says how long
     the op waited after the one before it."""
     dag, sched = c.dag, c.schedule
-    ttft_ns = seconds_to_ns(c.metrics.ttft_s)
-    for path, offset in ((sched.prefill_path, 0), (sched.decode_path, ttft_ns)):
+    offsets = phase_offsets(c)
+    for phase, path in sched.paths.items():
+        offset = offsets[phase]
         for i in path.nodes:
             b = sched.binding[i]
             wait_s = float(sched.start[i]) - (float(sched.finish[b]) if b >= 0 else 0.0)
@@ -195,7 +214,7 @@ def _critical_slices(tw: TraceWriter, c: Compiled, pid: int,
 
 def _op_ns(c: Compiled, i: int, local: int) -> tuple[int, int]:
     """One op's start and end on a rank (local index in its stage group), in ns of the timeline."""
-    offset = seconds_to_ns(c.metrics.ttft_s) if c.dag.phase[i] is Phase.DECODE else 0
+    offset = phase_offsets(c)[c.dag.phase[i]]
     start_s = float(c.schedule.start[i])
     return (offset + seconds_to_ns(start_s),
             offset + seconds_to_ns(start_s + float(c.costs.rank_s(c.dag, i)[local])))
@@ -207,6 +226,9 @@ def _rank_slices(tw: TraceWriter, c: Compiled, rank: int, ops: list[int],
     dag, coords = c.dag, c.layout.coords
     stage, local, replica = int(coords["stage"][rank]), int(coords["local"][rank]), int(coords["replica"][rank])
     pid = rank + 1
+    # in flight, the prompt tokens of a mixed step's chunk on this rank (its first attention-DP group's)
+    chunk = (chunk_prompt_tokens(c.plan.workload, c.layout) / c.layout.cp
+             if c.plan.workload.inflight and int(coords["adp"][rank]) == 0 else 0)
     for i in ops:
         t = dag.template[i]
         start_ns, end_ns = _op_ns(c, i, local)
@@ -222,8 +244,11 @@ def _rank_slices(tw: TraceWriter, c: Compiled, rank: int, ops: list[int],
         parts = kernels[dag.template_index[i]]
         if parts:       # the kernels the op launches on this rank, in µs
             args["kernels_us"] = {name: round(float(sec[local]) * 1e6, 3) for name, sec in parts}
-        tw.slice(pid, CATEGORY_CLASS[cat], start_ns, end_ns, dag.kind[i].value, CATEGORY_CAT[cat], args,
-                 key=(i, rank))
+        name = dag.kind[i].value
+        if chunk and dag.phase[i] is Phase.MIXED and dag.mb[i] == 0 and cat is Category.COMPUTE:
+            args["chunk_tokens"] = chunk        # this rank's ops carry a prompt's chunk too
+            name += " (chunk)"
+        tw.slice(pid, CATEGORY_CLASS[cat], start_ns, end_ns, name, CATEGORY_CAT[cat], args, key=(i, rank))
 
 
 def _rank_memory(tw: TraceWriter, c: Compiled, rank: int, ops: list[int]) -> None:

@@ -20,7 +20,7 @@ from ..units import Dimension, format_bytes, format_si, lookup
 from .base import RuleContext, diag, make_rule
 from .bounds import Bounds, bounds, requirement_bound, unreachable
 
-__all__ = ["RULES", "bound_text", "metric_name"]
+__all__ = ["BROKEN_CHUNK", "BROKEN_MEMORY", "BROKEN_RULES", "RULES", "bound_text", "metric_name"]
 
 _METRIC = {
     RequirementKind.TTFT: "TTFT", RequirementKind.TPOT: "TPOT",
@@ -172,6 +172,7 @@ def check_cluster_bound(ctx: RuleContext) -> Iterator[Diagnostic]:
 
 BROKEN_RULES = "the rules ("        # how `dagc.verdict.batch_max` names a batch that breaks a rule: "the rules (E401)"
 BROKEN_MEMORY = "the GPU's memory (E402)"   # … and one that overflows a GPU: no requirement to relax
+BROKEN_CHUNK = "the chunk's pace (W513)"     # … and, in flight, one whose prompts the chunk cannot keep up with
 
 
 def check_batch_max(ctx: RuleContext) -> Iterator[Diagnostic]:
@@ -198,6 +199,9 @@ def check_batch_max(ctx: RuleContext) -> Iterator[Diagnostic]:
         broken = w.batch_breaks or ""
         if broken.startswith(BROKEN_RULES):
             hint = "fix the error above: no batch serves a strategy the rules reject"
+        elif broken == BROKEN_CHUNK:
+            hint = ("write a number to fix the batch; a larger `chunk`, or more ranks, keep up with more requests in "
+                    "flight")
         elif broken == BROKEN_MEMORY:
             hint = ("write a number to fix the batch; the memory table shows what fills a GPU (weights, KV cache, "
                     "activations): more GPUs, or degrees that split them further, make room for more requests")

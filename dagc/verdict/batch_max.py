@@ -6,7 +6,8 @@ saying how (`Workload.batch_note`, reported as N605).
 
 A batch is *served* when the strategy is legal at it — it fits in memory — and meets every
 requirement that more requests can only make harder: the `<=`/`<` limits on TTFT, TPOT and
-memory. Throughput floors (`>=`) and `gpus` do not choose the batch (throughput grows with the
+memory; in flight, also when the chunk keeps up with the prompts it admits (W513). Throughput
+floors (`>=`) and `gpus` do not choose the batch (throughput grows with the
 batch); they are judged at the batch chosen, like any other requirement. Memory and latency
 only grow with the batch, so "served" holds up to a boundary and not beyond: `largest_batch`
 finds it by doubling from 1, then bisecting — about 2·log2(batch) checks — and says what one
@@ -22,10 +23,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..lang.fields import BATCH_LIMIT
+from ..layout.layout import Layout
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
 from ..plan.workload import RequirementKind, Workload
-from ..rules.requirements import BROKEN_MEMORY, BROKEN_RULES
+from ..rules.requirements import BROKEN_CHUNK, BROKEN_MEMORY, BROKEN_RULES
+from ..schedule.mix import shares
 from ..schedule.timer import Timer
 from .analyse import analyse
 from .fastcheck import MEMORY, FastCheck, fast_check
@@ -114,6 +117,11 @@ def _broken(requirements: tuple[RequirementResult, ...]) -> str | None:
     return None
 
 
+def _unsustained(workload: Workload, lay: Layout) -> str | None:
+    """In flight, what a batch breaks when the chunk cannot keep up with its admissions (W513)."""
+    return BROKEN_CHUNK if workload.inflight and not shares(workload, lay).keeps_up else None
+
+
 def _reason(code: str) -> str:
     return BROKEN_MEMORY if code == MEMORY else f"{BROKEN_RULES}{code})"
 
@@ -133,10 +141,11 @@ def _fast_search(plan: Plan, strategy: Strategy, workload: Workload, timer: Time
     checks: dict[int, FastCheck] = {}            # the served batches' fast checks, for `needed`
 
     def served(b: int) -> str | None:
-        fc = fast_check(plan, strategy, workload.model_copy(update={"batch": b}), timer)
+        probe = workload.model_copy(update={"batch": b})
+        fc = fast_check(plan, strategy, probe, timer)
         if isinstance(fc, str):
             return _reason(fc)
-        why = _broken(fc.requirements)
+        why = _unsustained(probe, fc.layout) or _broken(fc.requirements)
         if why is None and needed is not None:
             checks[b] = fc
         return why
@@ -172,7 +181,9 @@ def choose_batch(plan: Plan, strategy: Strategy, workload: Workload, timer: Time
     def served(b: int) -> str | None:
         a = analyse(plan, strategy, workload.model_copy(update={"batch": b}))
         error = next((d.code for d in a.diagnostics if d.is_error), None)
-        return _reason(error) if error is not None else _broken(a.requirements)
+        if error is not None:
+            return _reason(error)
+        return _unsustained(a.plan.workload, a.layout) or _broken(a.requirements)
 
     if batch > 0:
         broken = served(batch)

@@ -1,0 +1,104 @@
+"""Rules about how the deployment serves requests (`workload { serving = …  chunk = … }`): E307,
+W513, W514.
+
+Input: a `RuleContext`. Output: diagnostics on the in-flight step mix of `dagc.schedule.mix` —
+whether a step leaves room for a prompt's chunk at all (E307), whether the chunk keeps up with
+the prompts the batch admits (W513) — and on a `chunk` that the static mode never reads (W514).
+"""
+
+from __future__ import annotations
+
+from ..diagnostics import Severity
+from ..schedule.mix import shares
+from .base import RuleContext, diag, make_rule
+
+__all__ = ["RULES"]
+
+
+def check_chunk_room(ctx: RuleContext):
+    """In flight, a step's token budget (`chunk`) holds no prompt token beside the decode tokens.
+
+    Serving in flight, every engine step runs one decode token of each request in flight on an
+    attention-DP rank, and fills the rest of its token budget with prompt tokens (chunked
+    prefill). When `chunk` is at most the requests in flight on a rank, no prompt token fits:
+    no request is ever admitted, and the figures would be meaningless. Raise `chunk` above the
+    requests per rank (batch over dp × attention DP), or spread the batch over more ranks.
+
+    Bad:
+        workload { batch = 256  prompt = 4000  generate = 500  serving = inflight  chunk = 256 }
+        strategy tp 8
+    Fixed:
+        workload { batch = 256  prompt = 4000  generate = 500  serving = inflight  chunk = 8192 }
+        strategy tp 8
+    """
+    w, lay = ctx.plan.workload, ctx.layout
+    if not w.inflight:
+        return
+    d = lay.requests_per_rank
+    if w.chunk_tokens <= d:
+        yield diag("E307", Severity.ERROR,
+                   f"`chunk = {w.chunk_tokens:,}` leaves no room for a prompt: each step of an attention-DP rank "
+                   f"already runs {d:,} decode tokens (its requests in flight)",
+                   ctx.plan.span_of("workload.chunk") or ctx.plan.span_of("workload.serving"),
+                   f"write `chunk = {max(8192, 2 * d):,}` or more, or spread the batch over more ranks")
+
+
+def check_chunk_keeps_up(ctx: RuleContext):
+    """In flight, the chunk cannot keep up with the prompts the batch admits.
+
+    A request in flight needs its prompt processed once over its `generate` steps, so an
+    attention-DP rank with d requests needs d · prompt / generate prompt tokens per step on
+    average, and a step has room for `chunk` − d of them. When it needs more, every step
+    carries a chunk and prompts still queue: the steady state dagc assumes does not exist, and
+    TTFT grows without bound as requests wait. The warning names the largest batch the chunk
+    keeps up with (`serving.sustainable_batch` in report.json); serve fewer requests at once,
+    raise `chunk`, or add ranks.
+
+    Bad:
+        workload { batch = 512  prompt = 8000  generate = 100  serving = inflight  chunk = 2048 }
+        strategy tp 8
+    Fixed:
+        workload { batch = 24  prompt = 8000  generate = 100  serving = inflight  chunk = 2048 }
+        strategy tp 8
+    """
+    w, lay = ctx.plan.workload, ctx.layout
+    if not w.inflight or w.chunk_tokens <= lay.requests_per_rank:      # E307's
+        return
+    s = shares(w, lay)
+    if s.keeps_up:
+        return
+    yield diag("W513", Severity.WARNING,
+               f"the chunk cannot keep up with admissions: {s.requests_per_rank:,} requests in flight per "
+               f"attention-DP rank need {s.demand * s.chunk_prompt_tokens:,.0f} prompt tokens per step, a step has "
+               f"room for {s.chunk_prompt_tokens:,} (`chunk` less the decode tokens); prompts queue and TTFT grows",
+               ctx.plan.span_of("workload.batch") or ctx.plan.span_of("workload.serving"),
+               f"the largest batch this chunk keeps up with is {s.sustainable_batch:,}; serve at most that many "
+               "requests at once, raise `chunk`, or add ranks")
+
+
+def check_chunk_static(ctx: RuleContext):
+    """`chunk` is written but the workload is served statically: it changes nothing.
+
+    `chunk` is the token budget of one engine step when serving in flight (continuous batching
+    with chunked prefill). With `serving = static` (the default) the batch is prefilled whole,
+    then decoded, and no figure reads `chunk`. Write `serving = inflight` to serve in flight, or
+    remove `chunk`.
+
+    Bad:
+        workload { batch = 64  prompt = 4000  generate = 500  chunk = 8192 }
+    Fixed:
+        workload { batch = 64  prompt = 4000  generate = 500  serving = inflight  chunk = 8192 }
+    """
+    w = ctx.plan.workload
+    if w.inflight or w.chunk is None:
+        return
+    yield diag("W514", Severity.WARNING, "`chunk` does nothing when serving statically: the batch is prefilled whole",
+               ctx.plan.span_of("workload.chunk"), "write `serving = inflight` to serve in flight, or remove `chunk`")
+
+
+RULES = (
+    make_rule("E307", Severity.ERROR, "in flight, chunk leaves no room for a prompt", check_chunk_room),
+    make_rule("W513", Severity.WARNING, "in flight, the chunk cannot keep up with admissions", check_chunk_keeps_up),
+    make_rule("W514", Severity.WARNING, "chunk with static serving does nothing", check_chunk_static,
+              plan_level=True),
+)
