@@ -1,7 +1,7 @@
 """Rules about how the deployment serves requests (`workload { serving = …  chunk = … }`): E307,
 W513, W514.
 
-Input: a `RuleContext`. Output: diagnostics on the in-flight step mix of `dagc.schedule.mix` —
+Input: a `RuleContext`. Output: diagnostics on the in-flight step mix of `dagc.layout.mix` —
 whether a step leaves room for a prompt's chunk at all (E307), whether the chunk keeps up with
 the prompts the batch admits (W513) — and on a `chunk` that the static mode never reads (W514).
 """
@@ -9,7 +9,7 @@ the prompts the batch admits (W513) — and on a `chunk` that the static mode ne
 from __future__ import annotations
 
 from ..diagnostics import Severity
-from ..schedule.mix import shares
+from ..layout.mix import shares
 from .base import RuleContext, diag, make_rule
 
 __all__ = ["RULES"]

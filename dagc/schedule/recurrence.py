@@ -17,9 +17,9 @@ from collections.abc import Callable
 
 from ..ir.dag import Phase
 from ..layout.layout import Layout
+from ..layout.mix import inflight_ttft_tpot, shares
 from ..plan.plan import Plan
 from ..plan.workload import Overlap, Workload
-from .mix import inflight_ttft_tpot, shares
 from .timer import Timer
 
 __all__ = ["Recurrence", "fast_ttft", "fast_ttft_floor", "fast_tpot", "fast_tpot_floor", "fast_tpot_op_floor",
@@ -135,7 +135,7 @@ class Recurrence:
         return ends
 
     def prefill(self) -> float:
-        """TTFT: the prefill makespan; in flight, ceil(prompt / c) mixed steps (`dagc.schedule.mix`)."""
+        """TTFT: the prefill makespan; in flight, ceil(prompt / c) mixed steps (`dagc.layout.mix`)."""
         if "prefill" not in self.known:
             if self.workload.inflight:
                 self.known["prefill"] = inflight_ttft_tpot(self.decode_step(), self.mixed_step(), self.workload,
@@ -178,7 +178,7 @@ class Recurrence:
         return _floor(self.unit_counts, self.lay.pp, row_of)
 
     def tpot(self) -> float:
-        """TPOT: the decode step; in flight, its mixture with the mixed step (`dagc.schedule.mix`)."""
+        """TPOT: the decode step; in flight, its mixture with the mixed step (`dagc.layout.mix`)."""
         if "tpot" not in self.known:
             if self.workload.inflight:
                 self.known["tpot"] = inflight_ttft_tpot(self.decode_step(), self.mixed_step(), self.workload,

@@ -4,7 +4,7 @@ Input: a `Workload` with `serving = inflight`, a `Layout`, and the times of the 
 (or the search's recurrence) prices — the decode step (the decode tokens of every request in
 flight) and the mixed step (the same plus a chunk of one prompt). Output: the metrics dict
 (`inflight_rates`: the keys of `dagc.serve.rates.rate_metrics` and the two step times) and the
-report's `serving` object (`serving_json`), from the shares of `dagc.schedule.mix`:
+report's `serving` object (`serving_json`), from the shares of `dagc.layout.mix`:
 
     TPOT = f_g · t_mixed + (1 − f_g) · t_decode
     TTFT = ceil(prompt / c) · t_mixed              (no queueing: that needs an arrival rate)
@@ -14,15 +14,15 @@ report's `serving` object (`serving_json`), from the shares of `dagc.schedule.mi
 from __future__ import annotations
 
 from ..layout.layout import Layout
+from ..layout.mix import inflight_ttft_tpot, shares
 from ..plan.workload import Workload
-from ..schedule.mix import inflight_ttft_tpot, shares
 from .rates import rate_metrics
 
 __all__ = ["inflight_rates", "serving_json"]
 
 
 def inflight_rates(t_decode: float, t_mixed: float, workload: Workload, lay: Layout) -> dict:
-    """TTFT, TPOT and the throughputs in flight (`dagc.schedule.mix.inflight_ttft_tpot`, then
+    """TTFT, TPOT and the throughputs in flight (`dagc.layout.mix.inflight_ttft_tpot`, then
     `dagc.serve.rates.rate_metrics`), total and per GPU, with the two step times they come from:
     `decode_step_s`, `mixed_step_s`."""
     ttft, tpot = inflight_ttft_tpot(t_decode, t_mixed, workload, lay)

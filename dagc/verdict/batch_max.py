@@ -24,11 +24,11 @@ from collections.abc import Callable
 
 from ..lang.fields import BATCH_LIMIT
 from ..layout.layout import Layout
+from ..layout.mix import shares
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
 from ..plan.workload import RequirementKind, Workload
 from ..rules.requirements import BROKEN_CHUNK, BROKEN_MEMORY, BROKEN_RULES
-from ..schedule.mix import shares
 from ..schedule.timer import Timer
 from .analyse import analyse
 from .fastcheck import MEMORY, FastCheck, fast_check

@@ -15,8 +15,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ..layout.layout import Layout
 from ..plan.workload import Workload
+from .layout import Layout
 
 __all__ = ["Shares", "attention_dp_group", "inflight_ttft_tpot", "shares"]
 
