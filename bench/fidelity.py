@@ -17,6 +17,9 @@ Two comparisons, both computed here from the data (no figure is typed in):
     `dagc.verdict.check.check(...)[0].metrics` of the plan that describes each run: TTFT for prefill
     runs, TPOT for graph-captured decode steps.
 
+(d) `serving = inflight` plans of published serving runs (bench/fidelity_inflight.py, which
+    names each source): mean TPOT and output tokens/s per GPU.
+
 Caveats: (b) uses the cost model as it is in the working tree; the measured reference is
 plain PyTorch on one GPU, so no collective is exercised (docs/fidelity.md, "Known limits").
 """
@@ -37,6 +40,10 @@ from xml.sax.saxutils import escape
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:       # run as a script from anywhere: import the working tree's dagc
     sys.path.insert(0, str(ROOT))
+if str(ROOT / "bench") not in sys.path:     # and its sibling bench/fidelity_inflight.py, however it is loaded
+    sys.path.insert(0, str(ROOT / "bench"))
+
+import fidelity_inflight  # noqa: E402, I001  (bench/, on the path above)
 
 from dagc.kernels.kernels import KernelProfile, builtin_profile  # noqa: E402
 from dagc.lang.load import load_plan_text  # noqa: E402
@@ -550,6 +557,7 @@ def render_markdown(summaries: Sequence[ClassSummary], cases: Sequence[E2ECase],
     lines += ["## (c) Predicted against measured", "",
               "![dagc prediction against the measured time, log-log, with y = x and ±15 % / ±40 % bands]"
               "(fidelity.svg)", ""]
+    lines += fidelity_inflight.markdown_section([fidelity_inflight.predict(c) for c in fidelity_inflight.CASES])
     lines.append(LIMITS)
     return "\n".join(lines)
 

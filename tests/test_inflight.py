@@ -46,10 +46,11 @@ def test_shares_by_hand():
     p = plan()
     s = shares(p.workload, layout_of(p))
     d = 64 // 4                                          # requests in flight per attention-DP rank
-    c = 8192 - d                                         # prompt tokens a mixed step carries
-    f = d * 4000 / 500 / c                               # 128 prompt tokens needed per step, 8,176 of room
-    assert (s.requests_per_rank, s.chunk_prompt_tokens, s.group) == (16, 8176, 4)
-    assert s.share == pytest.approx(f, rel=1e-12) and f == pytest.approx(0.0156556, rel=1e-5)
+    room = 8192 - d                                      # prompt tokens a step has room for
+    c = 4000                                             # a mixed step carries one whole prompt (it fits)
+    f = d * 4000 / 500 / c                               # 128 prompt tokens needed per step
+    assert (s.requests_per_rank, s.room, s.chunk_prompt_tokens, s.group) == (16, room, c, 4)
+    assert s.share == pytest.approx(f, rel=1e-12) and f == pytest.approx(0.032, rel=1e-12)
     assert s.group_share == pytest.approx(1 - (1 - f) ** 4, rel=1e-12)
     assert s.first_token_steps == 1 and s.keeps_up
     assert s.sustainable_batch == (8192 * 500 // 4500) * 4 == 3640       # 910 per rank
@@ -86,7 +87,7 @@ def test_the_mixed_step_carries_the_chunk_in_one_group_of_micro_batch_0():
     p = plan(strategy="tp 1 ; ep 4")
     dag = check(p)[0].compiled.dag
     k = p.model.moe.top_k
-    for phase, step, extra in ((Phase.DECODE, 0, 0), (Phase.MIXED, 0, 8176), (Phase.MIXED, 1, 8176)):
+    for phase, step, extra in ((Phase.DECODE, 0, 0), (Phase.MIXED, 0, 4000), (Phase.MIXED, 1, 4000)):
         experts = [i for i in dag.indices(phase) if dag.step[i] == step and dag.kind[i] is OpKind.EXPERT_FFN
                    and dag.layer[i] == 1]
         # Σ expert tokens of a layer = tokens × top_k: 64 decode tokens, and in a mixed step the chunk
@@ -151,7 +152,7 @@ def test_chunk_without_room_for_a_prompt_is_an_error():
 
 
 def test_a_chunk_that_cannot_keep_up_warns_with_the_sustainable_batch():
-    # 64 per rank need 64 · 4000 / 500 = 512 prompt tokens a step; chunk 512 leaves 448
+    # 64 per rank need 64 · 4000 / 500 = 512 prompt tokens a step; chunk 512 leaves room for 448
     r = check(plan(batch=64, chunk="chunk = 512", strategy="tp 4"))[0]
     [d] = [d for d in r.diagnostics if d.code == "W513"]
     assert "512 prompt tokens per step" in d.message and "room for 448" in d.message
@@ -212,3 +213,31 @@ def test_outputs_show_the_decode_and_mixed_steps(tmp_path):
     chunked = {e["name"] for e in trace["traceEvents"] if e.get("ph") == "X" and e["name"].endswith(" (chunk)")}
     assert {"attention (chunk)", "expert_ffn (chunk)"} <= chunked
     assert "mixed step" in (out.parent / "dag.dot").read_text()
+
+
+def _figures(c):
+    return (c.text, c.gpus, c.batch, c.binding, c.meets_requirements, c.score, c.metrics, c.memory_fraction)
+
+
+@pytest.mark.parametrize(("objective", "require", "batch"), [
+    ("tokens-per-gpu", "require { tpot <= 60 ms }", "256"),
+    ("ttft", "require { ttft <= 400 ms }", "64"),
+    ("tokens-per-gpu", "require { tpot <= 40 ms }", "max"),
+])
+def test_pruned_in_flight_search_is_the_exhaustive_one(objective, require, batch):
+    """The search ranks in-flight candidates by in-flight figures, and its bounds (TTFT: the first
+    token's steps at a decode step's floor; rates from TPOT alone) prune nothing that matters."""
+    from dagc.search.search import search
+    p = plan(batch=batch, prompt=8000, chunk="chunk = 4096", require=require)
+    pruned = search(p, objective=objective, rescore=0)
+    whole = search(p, objective=objective, rescore=0, prune=False)
+    k = pruned.exact_top
+    assert k > 0 and whole.pruned == 0
+    assert [_figures(c) for c in pruned.ranked[:k]] == [_figures(c) for c in whole.ranked[:k]]
+    assert [_figures(c) for c in pruned.pareto] == [_figures(c) for c in whole.pareto]
+    best = whole.ranked[0]
+    assert set(best.metrics) >= {"decode_step_s", "mixed_step_s"}       # scored on the in-flight figures
+    # and the best's figures are what `check` gives it
+    r = check(p, strategy=best.text)[0] if batch != "max" else None
+    if r is not None:
+        assert r.metrics["tpot_s"] == pytest.approx(best.metrics["tpot_s"], rel=1e-9)

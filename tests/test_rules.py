@@ -21,6 +21,9 @@ C16 = 'cluster { gpus = 16  gpus_per_node = 8  gpu preset "h100-sxm" }'
 C24 = 'cluster { gpus = 24  gpus_per_node = 8  gpu preset "h100-sxm" }'
 A100 = 'cluster { gpus = 8  gpus_per_node = 8  gpu preset "a100-80g" }'
 
+INFLIGHT = ("workload {{ batch = {batch}  prompt = {prompt}  generate = {generate}  "
+            "serving = inflight  chunk = {chunk} }}")
+
 # code: (bad plan parts, good plan parts)
 FIXTURES = {
     "E001": (dict(cluster="cluster { gpus: 8 }"), {}),
@@ -65,6 +68,13 @@ FIXTURES = {
                            "overlap = microbatch }"),
              dict(workload="workload { batch = 32  prompt = 512  generate = 64  microbatches = 2  "
                            "overlap = microbatch }")),
+    # the bad and fixed examples of the serving rules' documentation
+    "E307": (dict(workload=INFLIGHT.format(batch=256, prompt=4000, generate=500, chunk=256)),
+             dict(workload=INFLIGHT.format(batch=256, prompt=4000, generate=500, chunk=8192))),
+    "W513": (dict(workload=INFLIGHT.format(batch=512, prompt=8000, generate=100, chunk=2048)),
+             dict(workload=INFLIGHT.format(batch=24, prompt=8000, generate=100, chunk=2048))),
+    "W514": (dict(workload="workload { batch = 64  prompt = 4000  generate = 500  chunk = 8192 }"),
+             dict(workload=INFLIGHT.format(batch=64, prompt=4000, generate=500, chunk=8192))),
     "W511": (dict(model='model preset "mixtral-8x7b" { layers = 5000 }', strategy="strategy pp 5000",
                   cluster='cluster { gpus = 5000  gpu preset "h100-sxm" }'), {}),
     "N001": (dict(strategy="strategy" + " tp 2" * 60), dict(strategy="strategy tp 8")),

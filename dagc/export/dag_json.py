@@ -41,8 +41,9 @@ class KernelJson(_Strict):
 class DagNodeJson(_Strict):
     id: int
     kind: KindName
-    phase: Literal["prefill", "decode"]
-    step: int = Field(description="decode step (0 or 1); 0 in prefill")
+    phase: Literal["prefill", "decode", "mixed"] = Field(
+        description="prefill and decode statically; in flight decode and mixed (decode plus a prompt's chunk)")
+    step: int = Field(description="decode or mixed step (0 or 1); 0 in prefill")
     stage: int
     layer: int = Field(description="-1 for ops outside a layer (embed, final norm, lm_head, send/recv)")
     microbatch: int

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..enums import FastEnum
 from ..layout.layout import Layout
+from ..layout.mix import shares
 from ..layout.routing import busiest_rank_factor
 from ..layout.shards import ACTIVATION_BYTES, expected_distinct_experts
 from ..plan.model import DType, Model
@@ -62,9 +63,9 @@ def decode_context(workload: Workload) -> int:
 
 
 def chunk_prompt_tokens(workload: Workload, lay: Layout) -> int:
-    """In flight: the prompt tokens a mixed step's chunk carries on the busiest attention-DP rank —
-    the step's token budget less that rank's decode tokens (`chunk − d`), none when they leave no room."""
-    return max(0, workload.chunk_tokens - lay.requests_per_rank)
+    """In flight: the prompt tokens a mixed step's chunk carries on the busiest attention-DP rank
+    (`dagc.layout.mix.Shares.chunk_prompt_tokens`)."""
+    return shares(workload, lay).chunk_prompt_tokens
 
 
 def phase_chunk(workload: Workload, lay: Layout, phase: Phase) -> int:
@@ -141,9 +142,11 @@ class Shapes:
         self.T = float(req.sum() * per_seq + self.chunk)          # distinct tokens of the stage
         self.R = float(req.sum())                                 # requests of the micro-batch
         self.stage = stage
-        # Kernels launched outside a CUDA graph: engines graph decode-only steps, not prefill, and not
-        # mixed steps (their token counts lie beyond the graphs' captured sizes).
-        self.eager = phase is not Phase.DECODE
+        # Kernels launched eagerly, the host's launch time a floor of each op: a static prefill (the
+        # calibration's eager runs). A serving engine's steps, decode and mixed, do not wait on the host:
+        # decode runs in CUDA graphs, and mixed steps in piecewise graphs (vLLM) or launched ahead by an
+        # overlapping scheduler (SGLang, TensorRT-LLM), so their kernels pay the in-graph floor.
+        self.eager = phase is Phase.PREFILL
         self.start_rank = stage * g
         self._cache: dict[Hashable, OpTemplate] = {}
         self._vecs: dict[float, np.ndarray] = {}           # `vec` of numbers

@@ -2,11 +2,14 @@
 
 Input: a `Workload` with `serving = inflight` and a `Layout`. Output: `Shares` — per attention-DP
 rank with `d` requests in flight (the busiest rank's share of the batch): each request's prompt is
-processed once over its `generate` steps, so a step carries on average `d · prompt / generate`
-prompt tokens, at most `c = chunk − d` in one step; a share `f = min(1, d · prompt / generate / c)`
-of a rank's steps carry a chunk. The `g` attention-DP ranks of one expert-parallel group meet in
+processed once over its `generate` steps, so a rank needs `need = d · prompt / generate` prompt
+tokens per step on average, and a step has room for `chunk − d`. A mixed step carries a chunk of
+one prompt: `c = chunk − d` tokens when the prompt is longer, else the whole prompt (one prompt
+cannot fill more), or what `need` asks when that is more than a prompt (several prompts a step).
+A share `f = min(1, need / c)` of a rank's steps carry a chunk; when `need` exceeds the room the
+chunk cannot keep up (W513). The `g` attention-DP ranks of one expert-parallel group meet in
 every layer's all-to-all, so their step is a mixed one when any of them carries a chunk:
-`f_g = 1 − (1 − f)^g`. A prompt takes ceil(prompt / c) mixed steps. `dagc.schedule.recurrence`
+`f_g = 1 − (1 − f)^g`. A prompt takes ceil(prompt / min(chunk − d, prompt)) mixed steps. `dagc.schedule.recurrence`
 and `dagc.serve.inflight` turn the shares and the two steps' times into TTFT and TPOT.
 """
 
@@ -26,12 +29,13 @@ class Shares:
     """What the in-flight steady state of a workload on a layout is made of, before any timing."""
 
     requests_per_rank: int        # d: requests in flight on the busiest attention-DP rank
-    chunk_prompt_tokens: int      # c = chunk − d: prompt tokens a mixed step carries (0: no room)
-    demand: float                 # d · prompt / generate / c: prompt tokens needed per step over c (> 1: behind)
-    share: float                  # f = min(1, demand): a rank's steps that carry a chunk
+    room: int                     # chunk − d: the most prompt tokens a step has room for (0: none)
+    chunk_prompt_tokens: int      # c: prompt tokens a mixed step carries, min(room, max(prompt, need))
+    demand: float                 # need / room: prompt tokens needed per step over the room (> 1: behind)
+    share: float                  # f = min(1, need / c): a rank's steps that carry a chunk
     group: int                    # g: attention-DP ranks of one expert-parallel group
     group_share: float            # f_g = 1 − (1 − f)^g: steps on which some rank of the group carries a chunk
-    first_token_steps: int        # ceil(prompt / c): mixed steps until a request's first token
+    first_token_steps: int        # ceil(prompt / min(room, prompt)): mixed steps until a request's first token
     sustainable_batch: int        # the largest batch whose demand is at most 1
 
     @property
@@ -54,21 +58,23 @@ def shares(workload: Workload, lay: Layout) -> Shares:
         >>> from dagc.plan.workload import Workload
         >>> w = Workload(batch=64, prompt=4000, generate=500, serving="inflight", chunk=8192)
         >>> lay = SimpleNamespace(requests_per_rank=64, adp=1, ep=1, etp=1, tp=1, cp=1, dp=1)
-        >>> s = shares(w, lay)
-        >>> s.chunk_prompt_tokens, round(s.share, 4), s.first_token_steps, s.sustainable_batch
-        (8128, 0.063, 1, 910)
+        >>> s = shares(w, lay)         # a whole prompt fits a step: a mixed step carries one prompt
+        >>> s.room, s.chunk_prompt_tokens, s.share, s.first_token_steps, s.sustainable_batch
+        (8128, 4000, 0.128, 1, 910)
     """
-    d = lay.requests_per_rank
-    c = max(0, workload.chunk_tokens - d)
-    need = d * workload.prompt / workload.generate
-    demand = need / c if c > 0 else math.inf
-    f = min(1.0, demand)
+    d, prompt = lay.requests_per_rank, workload.prompt
+    room = max(0, workload.chunk_tokens - d)
+    need = d * prompt / workload.generate
+    # A mixed step carries a chunk of one prompt: all the room when the prompt is longer, else the whole
+    # prompt — or, when the requests need more than one prompt a step, what they need (several prompts).
+    c = min(room, max(prompt, math.ceil(need)))
     g = attention_dp_group(lay)
-    # d · prompt / generate ≤ chunk − d  ⇔  d ≤ chunk · generate / (generate + prompt)
-    per_rank = workload.chunk_tokens * workload.generate // (workload.generate + workload.prompt)
-    return Shares(requests_per_rank=d, chunk_prompt_tokens=c, demand=demand, share=f, group=g,
-                  group_share=1.0 - (1.0 - f) ** g,
-                  first_token_steps=math.ceil(workload.prompt / c) if c > 0 else 0,
+    f = min(1.0, need / c) if c > 0 else 1.0
+    # need ≤ room  ⇔  d · prompt / generate ≤ chunk − d  ⇔  d ≤ chunk · generate / (generate + prompt)
+    per_rank = workload.chunk_tokens * workload.generate // (workload.generate + prompt)
+    return Shares(requests_per_rank=d, room=room, chunk_prompt_tokens=c,
+                  demand=need / room if room > 0 else math.inf, share=f, group=g, group_share=1.0 - (1.0 - f) ** g,
+                  first_token_steps=math.ceil(prompt / min(room, prompt)) if room > 0 else 0,
                   sustainable_batch=per_rank * lay.dp * lay.adp)
 
 

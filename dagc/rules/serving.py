@@ -69,8 +69,8 @@ def check_chunk_keeps_up(ctx: RuleContext):
         return
     yield diag("W513", Severity.WARNING,
                f"the chunk cannot keep up with admissions: {s.requests_per_rank:,} requests in flight per "
-               f"attention-DP rank need {s.demand * s.chunk_prompt_tokens:,.0f} prompt tokens per step, a step has "
-               f"room for {s.chunk_prompt_tokens:,} (`chunk` less the decode tokens); prompts queue and TTFT grows",
+               f"attention-DP rank need {s.demand * s.room:,.0f} prompt tokens per step, a step has "
+               f"room for {s.room:,} (`chunk` less the decode tokens); prompts queue and TTFT grows",
                ctx.plan.span_of("workload.batch") or ctx.plan.span_of("workload.serving"),
                f"the largest batch this chunk keeps up with is {s.sustainable_batch:,}; serve at most that many "
                "requests at once, raise `chunk`, or add ranks")
