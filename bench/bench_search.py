@@ -2,6 +2,11 @@
 and the time of a `check` with its complete optimal verdict (one process).
 
 Run: python bench/bench_search.py [--examples] [--jobs N] [--vary-batch] [--plan FILE ...]
+     [--serving static|inflight|both]
+
+With `--serving inflight` every plan is served in flight (`serving = inflight`); with `both`
+each plan is searched both ways and the in-flight search's time over the static one's printed
+(target: at most 2×).
 
 With `--vary-batch` every plan's batch is varied, as `dagc search --vary batch` does (each candidate
 at the largest batch it serves: `dagc.verdict.batch_max`); `--plan` measures those plans instead of the
@@ -50,7 +55,11 @@ def cold() -> None:
                     value.cache_clear()
 
 
-def row(name: str, plan, jobs: int, vary_batch: bool = False) -> None:
+def row(name: str, plan, jobs: int, vary_batch: bool = False, serving: str = "static") -> float:
+    """Print one plan's row; returns the search's seconds."""
+    if serving == "inflight":
+        plan = plan.model_copy(update={"workload": plan.workload.model_copy(update={"serving": "inflight"})})
+        name += " inflight"
     if vary_batch and not plan.workload.batch_max:
         plan = plan.model_copy(update={"workload": plan.workload.model_copy(
             update={"batch": BATCH_LIMIT, "batch_max": True})})
@@ -68,6 +77,7 @@ def row(name: str, plan, jobs: int, vary_batch: bool = False) -> None:
           f"{found.total / (t1 - t0):8,.0f} {t2 - t1:8.2f}  "
           + (f"{best.text} ({best.gpus} GPUs, {best.score:,.1f} tok/s/GPU"
              + (f", batch {best.batch:,d})" if best.batch is not None else ")") if best else "no legal strategy"))
+    return t1 - t0
 
 
 def main() -> None:
@@ -76,20 +86,22 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--vary-batch", action="store_true", help="each candidate at the largest batch it serves")
     ap.add_argument("--plan", type=Path, nargs="*", default=[], help="these plans instead of the ladder")
+    ap.add_argument("--serving", choices=("static", "inflight", "both"), default="static")
     args = ap.parse_args()
+    modes = ("static", "inflight") if args.serving == "both" else (args.serving,)
     gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])       # as the `dagc` command runs
     print(f"machine: {platform.machine()} · {os.cpu_count()} cores · Python {platform.python_version()} · "
           f"jobs {args.jobs}")
     print(f"{'plan':34} {'space':>7} {'pruned':>7} {'past':>6} {'search s':>8} {'cand/s':>8} {'check s':>8}  best")
-    if args.plan:
-        for path in args.plan:
-            row(path.name, load_plan(path), args.jobs, args.vary_batch)
-    else:
-        for name, model, gpus, gpu, mb, strategy in LADDER:
-            row(name, load_plan_text(plan_text(model, gpus, gpu, mb, strategy)), args.jobs, args.vary_batch)
+    plans = ([(path.name, load_plan(path)) for path in args.plan] if args.plan else
+             [(name, load_plan_text(plan_text(model, gpus, gpu, mb, strategy)))
+              for name, model, gpus, gpu, mb, strategy in LADDER])
     if args.examples:
-        for path in sorted((ROOT / "examples").glob("*.moe")):
-            row(path.name, load_plan(path), args.jobs, args.vary_batch)
+        plans += [(path.name, load_plan(path)) for path in sorted((ROOT / "examples").glob("*.moe"))]
+    for name, plan in plans:
+        seconds = [row(name, plan, args.jobs, args.vary_batch, serving) for serving in modes]
+        if len(seconds) == 2:
+            print(f"{'':34} search in flight / static: {seconds[1] / seconds[0]:.2f}x (target ≤ 2x)")
 
 
 if __name__ == "__main__":

@@ -47,12 +47,15 @@ def plan_texts(draw) -> str:
     mb = draw(st.integers(1, 4))
     routing = draw(st.sampled_from(["uniform", "imbalance 1.5"]))
     overlap = draw(st.sampled_from(["none", "microbatch"]))
+    # in flight a third of the time; a chunk above the most requests a rank can hold (48), smaller
+    # than, about, and larger than a prompt
+    serving = draw(st.sampled_from(["", "", f"  serving = inflight  chunk = {draw(st.sampled_from([64, 200, 8192]))}"]))
     return "\n".join([
         model,
         'cluster { gpus = 1024  gpus_per_node = 8  gpu "big" { memory = 10 TB  flops = 400 TFLOPS  hbm = 2 TB/s }\n'
         "  inter_node = 50 GB/s }",
         f"workload {{ batch = {batch}  prompt = {prompt}  generate = {generate}  microbatches = {mb}  "
-        f"routing = {routing}  overlap = {overlap} }}",
+        f"routing = {routing}  overlap = {overlap}{serving} }}",
         f"strategy {strategy}",
     ])
 

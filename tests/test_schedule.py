@@ -11,6 +11,7 @@ from dagc.cost.comm import collective_time_s
 from dagc.cost.compute import compute_time_s, kernel_time_s
 from dagc.ir.dag import OpKind, Phase
 from dagc.lang.load import load_plan_text
+from dagc.layout.mix import shares
 from dagc.plan.model import DType
 from dagc.plan.workload import Overlap
 from dagc.verdict.check import check
@@ -39,13 +40,20 @@ def check_schedule(r):
         spans.sort()
         for (_, f0), (s1, _) in pairwise(spans):
             assert s1 >= f0 - EPS, "two ops overlap on one stream"
-    for path in (sched.prefill_path, sched.decode_path):
+    for phase, path in sched.paths.items():
         parts = path.compute_s + path.tp_comm_s + path.ep_comm_s + path.pp_comm_s + path.waiting_s
         assert parts == pytest.approx(path.makespan_s, rel=1e-9)
         durations = sum(sched.finish[i] - sched.start[i] for i in path.nodes)
         assert durations + path.waiting_s == pytest.approx(path.makespan_s, rel=1e-9)
-        assert all(sched.critical[i] for i in path.nodes)
-    assert r.metrics["ttft_s"] == pytest.approx(max(sched.finish[i] for i in dag.indices(Phase.PREFILL)))
+        assert all(sched.critical[i] for i in path.nodes) and all(dag.phase[i] is phase for i in path.nodes)
+        assert path.makespan_s == pytest.approx(max(sched.finish[i] for i in dag.indices(phase)))
+    if r.plan.workload.inflight:            # TTFT: the mixed steps of a prompt, each the mixed steps' gap
+        steps = shares(r.plan.workload, r.layout).first_token_steps
+        assert set(sched.paths) == {Phase.DECODE, Phase.MIXED}
+        assert r.metrics["ttft_s"] == pytest.approx(steps * r.metrics["mixed_step_s"], rel=1e-12)
+    else:
+        assert set(sched.paths) == {Phase.PREFILL, Phase.DECODE}
+        assert r.metrics["ttft_s"] == pytest.approx(max(sched.finish[i] for i in dag.indices(Phase.PREFILL)))
 
 
 @SETTINGS
