@@ -3,6 +3,8 @@ each engine's refusals (located, with the nearest strategy it can run), and the 
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import re
 import shlex
 
@@ -26,6 +28,7 @@ from conftest import EXAMPLES, plan_text
 QWEN = 'model preset "qwen3-30b-a3b"'
 C = 'cluster {{ gpus = {n}  gpus_per_node = 8  gpu preset "h100-sxm" }}'
 LONG = "workload { batch = 64  prompt = 8192  generate = 256 }"
+INFLIGHT = "workload {{ batch = 250  prompt = 2000  generate = 500  serving = inflight  chunk = {chunk} }}"
 
 # name: (plan parts, what the case shows)
 CASES = {
@@ -59,6 +62,11 @@ CASES = {
                         "a stage over 2 nodes with EP 8 × MoE TP 2: TensorRT-LLM's EP groups are consecutive (E726)"),
     "overlap-paired": (dict(model=QWEN, strategy="strategy tp 1 ; ep 8 with microbatches 2 overlap microbatch"),
                        "the engines' overlap options run what dagc costed (2 micro-batches, paired)"),
+    "inflight-dep": (dict(model=QWEN, workload=INFLIGHT.format(chunk=4096), strategy="strategy tp 1 ; ep 8"),
+                     "in flight, attention DP 8: the serving flags, some written for all 8 ranks (SGLang)"),
+    "inflight-dp-pp": (dict(model=QWEN, cluster=C.format(n=32), workload=INFLIGHT.format(chunk=20000),
+                            strategy="strategy dp 2 < pp 2 < tp 8 ; ep 8 > >"),
+                       "in flight, 2 servers of 2 stages: per-server shares, per-pipeline-batch limits, a large chunk"),
 }
 
 
@@ -629,3 +637,253 @@ def test_replicas_beyond_the_listed_are_numbered_from_0(capsys, write_plan):
     assert out.count("sglang.launch_server") == MAX_LISTED_REPLICAS == 8
     assert "… replicas 8–11 run the same commands on nodes 8–11" in out
     assert "node 7:" in out and "node 8:" not in out
+
+
+# ------------------------------------------------------------------ in flight: the serving flags
+
+
+def _argv_after(argv: tuple[str, ...], word: str) -> tuple[str, ...]:
+    return argv[argv.index(word) + 1:]
+
+
+def _value(argv: tuple[str, ...], name: str) -> str:
+    return argv[argv.index(name) + 1]
+
+
+def _yaml_settings(text: str) -> dict[str, str]:
+    """The settings of a YAML of `dagc launch` (two levels), as `key` or `key.sub` → value text."""
+    out, parent = {}, None
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        key, _, value = line.strip().partition(":")
+        if line.startswith("  "):
+            out[f"{parent}.{key}"] = value.strip()
+        elif value.strip():
+            out[key] = value.strip()
+        else:
+            parent = key
+    return out
+
+
+def _floor3(x: float) -> str:
+    return f"{math.floor(x * 1000) / 1000:.3f}"
+
+
+def _by_engine(result):
+    return {x.engine: x for x in launch_result(result)}
+
+
+def test_inflight_flags_per_engine_attention_dp():
+    """batch 250 on one server of 8 attention-DP ranks: 32 requests on the busiest rank (ceil(250 / 8)),
+    steps of 4,096 tokens, each engine told so as it counts."""
+    _, result = _result(CASES["inflight-dep"][0])
+    by = _by_engine(result)
+    capacity, reserve = 81_559 * 2**20, 4 * 2**30                   # h100-sxm, dagc's default reserve
+    stages = result.memory.stages
+    activations = max(st.activation_bytes for st in stages)
+    free = capacity - max(st.weights_bytes + st.activation_bytes for st in stages)
+
+    (vllm,) = by["vllm"].commands
+    assert vllm.argv[3:] == ("--tensor-parallel-size", "1", "--data-parallel-size", "8", "--enable-expert-parallel",
+                             "--max-num-seqs", "32",                     # per DP engine = per attention-DP rank
+                             "--max-num-batched-tokens", "4096", "--enable-chunked-prefill",
+                             "--gpu-memory-utilization", "0.949",        # (81,559 − 4,096) MiB / 81,559 MiB = 0.9497…
+                             "--max-cudagraph-capture-size", "32",       # 32 is on vLLM's grid (multiples of 8)
+                             "--port", "8000")
+    assert (capacity - reserve) / capacity == pytest.approx(0.94978, abs=1e-5)
+
+    (sglang,) = by["sglang"].commands
+    assert sglang.argv[5:] == ("--tp", "8", "--enable-dp-attention", "--dp", "8", "--ep", "8",
+                               "--max-running-requests", "256",          # 32 × 8: SGLang divides by the 8 ranks
+                               "--chunked-prefill-size", "32768",        # 4,096 × 8: likewise
+                               "--enable-mixed-chunk",
+                               "--mem-fraction-static", _floor3((capacity - reserve - activations) / capacity),
+                               "--cuda-graph-max-bs-decode", "32", "--port", "8000")
+    assert "--max-prefill-tokens" not in sglang.argv and "--pp-max-micro-batch-size" not in sglang.argv
+
+    (trtllm,) = by["trtllm"].commands
+    assert _argv_after(trtllm.argv, "Qwen/Qwen3-30B-A3B") == ("--tp_size", "8", "--ep_size", "8",
+                                                              "--extra_llm_api_options", "trtllm-tp-1-ep-8.yml",
+                                                              "--port", "8000")       # the command is the static one
+    (yml,) = by["trtllm"].files
+    assert _yaml_settings(yml.text) == {
+        "enable_attention_dp": "true", "max_batch_size": "32", "max_num_tokens": "4096",
+        "enable_chunked_prefill": "true",
+        "kv_cache_config.free_gpu_memory_fraction": _floor3((free - reserve) / free),
+        "cuda_graph_config.enable_padding": "true", "cuda_graph_config.max_batch_size": "32"}
+    assert not any("whole KV blocks" in n for n in by["trtllm"].notes)    # a whole prompt fits a step
+
+
+def test_inflight_flags_per_server_and_pipeline_batch():
+    """dp 2 < pp 2 < tp 8 ; ep 8 > >, batch 250: 125 requests per server (no attention DP), which the
+    engines keep in 2 pipeline batches of at most 63; a chunk of 20,000 tokens."""
+    _, result = _result(CASES["inflight-dp-pp"][0])
+    by = _by_engine(result)
+    for c in by["vllm"].commands:
+        if c.argv[:2] != ("vllm", "serve"):
+            continue
+        assert _value(c.argv, "--max-num-seqs") == "125"                  # all of the engine's pipeline batches
+        assert _value(c.argv, "--max-num-batched-tokens") == "20000"
+        assert _value(c.argv, "--max-cudagraph-capture-size") == "128"    # 125 → the next multiple of 8
+    sglang = [c.argv for c in by["sglang"].commands]
+    assert len(sglang) == 4                                               # 2 servers × 2 nodes
+    for argv in sglang:
+        assert _value(argv, "--max-running-requests") == "125"            # no attention DP: as is
+        assert _value(argv, "--chunked-prefill-size") == "20000"
+        assert _value(argv, "--max-prefill-tokens") == "20000"            # above SGLang's default 16,384
+        assert _value(argv, "--pp-max-micro-batch-size") == "63"          # ceil(125 / 2); SGLang's own: 125 // 2
+        assert _value(argv, "--cuda-graph-max-bs-decode") == "63"
+    settings = _yaml_settings(by["trtllm"].files[0].text)
+    assert settings["max_batch_size"] == settings["cuda_graph_config.max_batch_size"] == "63"   # per pipeline batch
+    assert settings["max_num_tokens"] == "20000" and settings["enable_chunked_prefill"] == "true"
+
+
+def _without_serving_flags(engine: str, argv: tuple[str, ...]) -> tuple[str, ...]:
+    valued = {"--max-num-seqs", "--max-num-batched-tokens", "--gpu-memory-utilization", "--max-cudagraph-capture-size",
+              "--max-running-requests", "--chunked-prefill-size", "--max-prefill-tokens", "--pp-max-micro-batch-size",
+              "--mem-fraction-static", "--cuda-graph-max-bs-decode"}
+    bare = {"--enable-chunked-prefill", "--enable-mixed-chunk"}
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a in valued:
+            skip = True
+        elif a not in bare:
+            out.append(a)
+    return tuple(out)
+
+
+@pytest.mark.parametrize("name", ["inflight-dep", "inflight-dp-pp"])
+def test_inflight_only_adds_serving_flags_to_the_static_launch(name):
+    """The in-flight launch is the static one of the same strategy plus the serving flags and YAML lines."""
+    parts = CASES[name][0]
+    _, inflight = _result(parts)
+    static_parts = {**parts, "workload": parts["workload"].replace("serving = inflight", "serving = static")
+                    .replace(re.search(r"chunk = \d+", parts["workload"]).group(0), "")}
+    _, static = _result(static_parts)
+    for x, y in zip(launch_result(inflight), launch_result(static), strict=True):
+        assert [_without_serving_flags(x.engine, c.argv) for c in x.commands] == [c.argv for c in y.commands]
+        assert [c.env for c in x.commands] == [c.env for c in y.commands]
+        for f, g in zip(x.files, y.files, strict=True):
+            assert f.text.startswith(g.text)                               # the YAML only grows
+        assert [n for n in x.notes if n in y.notes] == list(y.notes)     # the static notes, in their order
+        extra = [n for n in x.notes if n not in y.notes]
+        assert extra[0].startswith("in flight (serving "), extra
+
+
+@pytest.mark.parametrize("written", ["", "serving = static", "serving = static  chunk = 4096"])
+def test_static_plans_launch_as_before(written):
+    """A static plan, whether it says so or not (a `chunk` it does not read included), gets no serving
+    flag: the same launch as the plan without `serving` (the golden files above hold that one)."""
+    base = dict(model=QWEN, strategy="strategy tp 1 ; ep 8")
+    _, plain = _result(base)
+    _, said = _result({**base, "workload": f"workload {{ batch = 64  prompt = 2048  generate = 256  {written} }}"})
+    assert _render(launch_result(said)) == _render(launch_result(plain))
+    from dagc.launch.serving import serving
+    assert serving(said.plan, said.strategy, said.layout) is None
+
+
+def _engine_flags(engine: str, c) -> list[str]:
+    """The flags a command hands the engine itself (not mpirun's, not ray's)."""
+    start = {"vllm": "serve", "sglang": "sglang.launch_server", "trtllm": "trtllm-serve"}[engine]
+    if start not in c.argv:
+        return []
+    return [a for a in _argv_after(c.argv, start) if a.startswith("--")]
+
+
+def test_every_flag_and_yaml_key_is_in_the_engines_checked_table():
+    """Every flag the commands hand an engine, and every key of TensorRT-LLM's YAML, is one of the
+    engine table's FLAGS (YAML_KEYS), each checked against the engine's own parser or source."""
+    from dagc.launch import sglang, trtllm, vllm
+    flags = {"vllm": vllm.FLAGS, "sglang": sglang.FLAGS, "trtllm": trtllm.FLAGS}
+    seen: dict[str, set[str]] = {e: set() for e in ENGINES}
+    keys: set[str] = set()
+    for parts, _ in CASES.values():
+        _, result = _result(parts)
+        for x in launch_result(result):
+            for c in x.commands:
+                seen[x.engine] |= set(_engine_flags(x.engine, c))
+            for f in x.files:
+                keys |= set(_yaml_settings(f.text))
+    for engine in ENGINES:
+        assert seen[engine] <= flags[engine], (engine, seen[engine] - flags[engine])
+    assert keys <= trtllm.YAML_KEYS, keys - trtllm.YAML_KEYS
+    serving_flags = {"vllm": {"--max-num-seqs", "--max-num-batched-tokens", "--enable-chunked-prefill",
+                              "--gpu-memory-utilization", "--max-cudagraph-capture-size"},
+                     "sglang": {"--max-running-requests", "--chunked-prefill-size", "--enable-mixed-chunk",
+                                "--max-prefill-tokens", "--pp-max-micro-batch-size", "--mem-fraction-static",
+                                "--cuda-graph-max-bs-decode"}}
+    for engine, wanted in serving_flags.items():
+        assert wanted <= seen[engine], wanted - seen[engine]                 # the cases above use every one
+    assert {"max_batch_size", "max_num_tokens", "enable_chunked_prefill", "kv_cache_config.free_gpu_memory_fraction",
+            "cuda_graph_config.enable_padding", "cuda_graph_config.max_batch_size"} <= keys
+
+
+def test_every_inflight_candidate_launches_with_its_own_share():
+    """On every strategy of an in-flight plan's search space that an engine runs: the requests the
+    flags give each attention-DP rank are dagc's busiest rank's, the step's tokens the chunk."""
+    from dagc.launch.launch import launch
+    from dagc.layout.layout import resolve
+    from dagc.search.space import candidates
+    plan = load_plan_text(plan_text(model=QWEN, cluster=C.format(n=16), workload=INFLIGHT.format(chunk=8192)))
+    seen = 0
+    for strategy, mb, overlap in candidates(plan):
+        strategy = strategy.model_copy(update={"microbatches": mb, "overlap": overlap})
+        lay = resolve(plan.model, plan.cluster, strategy.workload_for(plan.workload), strategy)
+        d, adp = lay.requests_per_rank, lay.adp
+        for engine in ENGINES:
+            x = launch(plan, strategy, lay, TABLES[engine])
+            if not x.ok:
+                continue
+            for c in x.commands:
+                flags = _engine_flags(engine, c)
+                if engine == "vllm" and flags:
+                    assert int(_value(c.argv, "--max-num-seqs")) == d
+                    assert int(_value(c.argv, "--max-num-batched-tokens")) == 8192
+                    assert int(_value(c.argv, "--max-cudagraph-capture-size")) >= d
+                elif engine == "sglang" and flags:
+                    assert int(_value(c.argv, "--max-running-requests")) // adp == d
+                    assert int(_value(c.argv, "--chunked-prefill-size")) // adp == 8192
+            if engine == "trtllm":
+                settings = _yaml_settings(x.files[0].text)
+                assert int(settings["max_batch_size"]) * lay.pp >= d > (int(settings["max_batch_size"]) - 1) * lay.pp
+            seen += 1
+    assert seen > 20
+
+
+def test_inflight_cli_prints_the_flags_and_writes_the_yaml(capsys, write_plan, tmp_path):
+    path = write_plan(plan_text(model=QWEN, workload=INFLIGHT.format(chunk=4096),
+                                strategy="strategy dep = tp 1 ; ep 8"))
+    assert main(["launch", str(path), "--engine", "sglang"]) == 0
+    out = capsys.readouterr().out
+    assert "--max-running-requests 256 --chunked-prefill-size 32768 --enable-mixed-chunk" in out
+    assert "note: in flight (serving flags of SGLang 0.5.23): each attention-DP rank runs up to 32 requests" in out
+    out_dir = tmp_path / "launch"
+    assert main(["launch", str(path), "--engine", "trtllm", "-o", str(out_dir)]) == 0
+    settings = _yaml_settings((out_dir / "trtllm-dep.yml").read_text())
+    assert settings["max_num_tokens"] == "4096" and settings["cuda_graph_config.max_batch_size"] == "32"
+
+
+def test_trtllm_notes_a_full_step_it_cuts_to_whole_kv_blocks():
+    """TensorRT-LLM cuts prompts at multiples of its 32-token KV block: when dagc fills a step's room
+    (chunk − requests) with prompt tokens and the room is not such a multiple, it says so."""
+    from dagc.launch.serving import Serving
+    from dagc.launch.trtllm import _serving_notes
+    v = Serving(batch=250, servers=1, ranks=8, pp=1, requests=32, chunk=4100, capacity_bytes=80e9, reserve_bytes=4e9,
+                activation_bytes=1e9, resident_bytes=60e9, room=4068, prompt_tokens=4068)
+    assert any("a full step holds 4,064 prompt tokens where dagc counts 4,068" in n for n in _serving_notes(v))
+    assert not any("KV blocks" in n for n in _serving_notes(dataclasses.replace(v, prompt_tokens=2000)))
+    assert not any("KV blocks" in n for n in _serving_notes(dataclasses.replace(v, room=4064, prompt_tokens=4064)))
+
+
+def test_trtllm_notes_mla_chunked_prefill_below_sm90():
+    """TensorRT-LLM turns chunked prefill off for MLA models below SM90: dagc says so under the command."""
+    from dagc.launch.serving import Serving
+    from dagc.launch.trtllm import _serving_notes
+    v = Serving(batch=64, servers=1, ranks=8, pp=1, requests=8, chunk=8192, capacity_bytes=80e9, reserve_bytes=4e9,
+                activation_bytes=1e9, resident_bytes=60e9, mla=True, gpu="a100-80g")
+    assert any("below SM90 (a100-80g is SM80)" in n for n in _serving_notes(v))
+    assert not any("SM90" in n for n in _serving_notes(dataclasses.replace(v, gpu="h100-sxm")))
+    assert not any("SM90" in n for n in _serving_notes(dataclasses.replace(v, mla=False)))

@@ -32,4 +32,4 @@ def launch_result(result: StrategyResult, engines: Sequence[str] = ENGINES,
     """
     if not result.valid or result.strategy is None or result.layout is None:
         return []
-    return [launch(result.plan, result.strategy, result.layout, TABLES[e], file_dir) for e in engines]
+    return [launch(result.plan, result.strategy, result.layout, TABLES[e], file_dir, result.memory) for e in engines]

@@ -24,6 +24,7 @@ from pathlib import PurePath
 from ..diagnostics import Diagnostic, quote
 from ..lang.lower import model_from_preset
 from ..layout.layout import Layout
+from ..memory.memory import MemoryBreakdown
 from ..plan.plan import Plan, overlap_span
 from ..plan.strategy import Strategy
 from ..plan.workload import Overlap
@@ -31,6 +32,7 @@ from ..rules.launch import engine_refusal
 from ..search.space import strategy_text
 from ..source import Span
 from .degrees import BASE_PORT, MAX_LISTED_NODES, Degrees, Placement, degrees, placements
+from .serving import Serving, serving
 
 __all__ = ["HF_IDS", "MAX_LISTED_REPLICAS", "OWN_HEADER_END", "Command", "EngineTable", "GeneratedFile", "Launch",
            "ModelPath", "Refusal", "Setup", "launch", "model_path", "overlap_note", "refusals_of", "shown_commands"]
@@ -144,6 +146,7 @@ class Setup:
     text: str                                # the strategy's text (without name or options)
     file_stem: str                           # for files the engine reads (TensorRT-LLM's YAML)
     file_dir: str | None                     # where such files are written (-o DIR); None: printed only
+    serving: Serving | None = None           # in flight: what the serving flags are derived from; None: static
 
 
 @dataclass(frozen=True)
@@ -218,8 +221,11 @@ def refusals_of(table: EngineTable, d: Degrees) -> list[Refusal]:
     return found
 
 
-def launch(plan: Plan, strategy: Strategy, layout: Layout, table: EngineTable, file_dir: str | None = None) -> Launch:
-    """The commands that start `strategy` on the engine of `table`, or why it cannot.
+def launch(plan: Plan, strategy: Strategy, layout: Layout, table: EngineTable, file_dir: str | None = None,
+           mem: MemoryBreakdown | None = None) -> Launch:
+    """The commands that start `strategy` on the engine of `table`, or why it cannot. In flight
+    (`serving = inflight`) the commands also carry the serving flags dagc's figures assume
+    (`dagc.launch.serving`), derived from `mem` (made here when not given).
 
     Example:
         >>> from dagc.verdict.check import check
@@ -242,7 +248,7 @@ def launch(plan: Plan, strategy: Strategy, layout: Layout, table: EngineTable, f
     places = placements(d, MAX_LISTED_REPLICAS)
     assert places is not None         # refusals_of says E701 otherwise
     setup = Setup(d, model, tuple(places), _engine_split(table, d), strategy.label, _bare_text(strategy),
-                  _file_stem(strategy), file_dir)
+                  _file_stem(strategy), file_dir, serving(plan, strategy, layout, mem))
     commands, files, notes = table.commands(setup)
     notes = [*notes, *_common_notes(d, setup), *_address_note(commands)]
     return Launch(table.key, table.name, table.version, strategy.label, d.gpus, d.gpus_per_node, d.dp, model,

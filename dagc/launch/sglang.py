@@ -5,19 +5,44 @@ the number of GPUs of one stage (not the attention TP), `--pp-size P`; `--enable
 --dp D` makes attention TP N / D and attention DP D; `--ep E` makes MoE TP N / E, so the experts
 always span the whole stage. Layer split: `SGLANG_PP_LAYER_PARTITION`; the default gives the
 remainder to the **last** stages. Several nodes: `--nnodes K --node-rank r --dist-init-addr`.
-A version bump should only touch this table.
+In flight, the serving flags of each server (`serving_flags`), counted as SGLang counts them: some
+over all its attention-DP ranks, some per rank. A version bump should only touch this table.
 """
 
 from __future__ import annotations
 
 from ..plan.workload import Overlap
+from ..units import format_bytes
 from .degrees import Degrees, Placement, dagc_stage_nodes
 from .launch import Command, EngineTable, Refusal, Setup, overlap_note
+from .serving import Serving, fraction_text
 
-__all__ = ["TABLE", "default_split", "refusals", "stage_nodes"]
+__all__ = ["FLAGS", "TABLE", "default_split", "refusals", "serving_flags", "stage_nodes"]
 
 VERSION = "SGLang 0.5"
+SERVING_VERSION = "SGLang 0.5.23"    # the serving flags (in flight) follow this release
 DIST_PORT = 5000          # --dist-init-addr HOST:PORT
+MAX_PREFILL_TOKENS = 16384   # SGLang's default --max-prefill-tokens (python/sglang/srt/arg_groups/fields/schedule.py)
+
+# Every flag the commands write, each found in SGLang 0.5.23's own parser (built CPU-only:
+# python/sglang/srt/server_args.py `ServerArgs.add_cli_args`, its fields in
+# python/sglang/srt/arg_groups/fields/). Two are not flags of their own there: `--tp` and `--dp`
+# reach `--tp-size` and `--dp-size` as argparse abbreviations (`prepare_server_args` builds its
+# parser with abbreviations on); `--ep` is a real alias of `--ep-size`. The serving flags'
+# meaning: `--max-running-requests` is over all attention-DP ranks (each gets it // attn_dp_size:
+# mem_cache/kv_cache_configurator.py `resolve_max_num_reqs`); `--chunked-prefill-size` too
+# (divided by attn_dp_size: arg_groups/parallel_hook.py); with `--enable-mixed-chunk` a step's
+# prompt chunk is that size less its decode tokens (managers/schedule_policy.py `PrefillAdder`);
+# `--max-prefill-tokens` and `--pp-max-micro-batch-size` are per rank (managers/scheduler.py);
+# `--mem-fraction-static` is (weights + KV pool) / GPU memory (arg_groups/memory_hook.py);
+# `--cuda-graph-max-bs-decode` is per rank (`--cuda-graph-max-bs` is gone from 0.5.23).
+FLAGS = frozenset({
+    "--model-path", "--tp", "--pp-size", "--enable-dp-attention", "--dp", "--moe-dense-tp-size", "--ep",
+    "--enable-two-batch-overlap", "--nnodes", "--dist-init-addr", "--node-rank", "--port",
+    # in flight
+    "--max-running-requests", "--chunked-prefill-size", "--enable-mixed-chunk", "--max-prefill-tokens",
+    "--pp-max-micro-batch-size", "--mem-fraction-static", "--cuda-graph-max-bs-decode",
+})
 
 
 def default_split(layers: int, pp: int) -> tuple[int, ...]:
@@ -92,9 +117,52 @@ def _flags(d: Degrees) -> list[str]:
     return flags
 
 
+def serving_flags(v: Serving | None) -> list[str]:
+    """The serving flags of one server in flight (none for a static plan). SGLang divides
+    `--max-running-requests` and `--chunked-prefill-size` by the attention-DP ranks, so they are
+    written for all D ranks of the server (D × each rank's); with `--enable-mixed-chunk` a step
+    runs the decode tokens and a prompt's chunk within the chunk size, as dagc's `chunk`.
+    `--max-prefill-tokens` (per rank) only when the chunk is above its default, 16,384;
+    `--pp-max-micro-batch-size` (per rank) with pipeline stages, whose batches SGLang caps at
+    requests // P otherwise. `--mem-fraction-static` = (capacity − reserve − activations) /
+    capacity; the decode CUDA graphs cover a rank's step."""
+    if v is None:
+        return []
+    flags = ["--max-running-requests", str(v.requests * v.ranks), "--chunked-prefill-size", str(v.chunk * v.ranks),
+             "--enable-mixed-chunk"]
+    if v.chunk > MAX_PREFILL_TOKENS:
+        flags += ["--max-prefill-tokens", str(v.chunk)]
+    if v.pp > 1:
+        flags += ["--pp-max-micro-batch-size", str(v.step_requests)]
+    if v.static_fraction is not None:
+        flags += ["--mem-fraction-static", fraction_text(v.static_fraction)]
+    return flags + ["--cuda-graph-max-bs-decode", str(v.step_requests)]
+
+
+def _serving_notes(v: Serving | None) -> list[str]:
+    if v is None:
+        return []
+    batches = f", in {v.pp} pipeline batches of at most {v.step_requests:,}" if v.pp > 1 else ""
+    divided = "" if v.ranks == 1 else (f"; --max-running-requests and --chunked-prefill-size are written for all "
+                                        f"{v.ranks:,} ranks ({v.ranks:,} × the rank's), since SGLang divides them "
+                                        "by the attention-DP ranks")
+    notes = [f"in flight (serving flags of {SERVING_VERSION}): {v.unit_text} runs up to {v.requests:,} "
+             f"requests ({v.share_text}){batches}, in steps of at most {v.chunk:,} tokens, decode tokens included "
+             f"(--enable-mixed-chunk){divided}"]
+    if v.static_fraction is None:
+        notes.append("--mem-fraction-static: dagc has no per-GPU memory figures for this strategy; SGLang's default "
+                     "applies")
+    else:
+        notes.append(f"--mem-fraction-static {fraction_text(v.static_fraction)}: SGLang's share of each GPU's memory "
+                     "for weights and the KV cache pool = (capacity − reserve − activations) / capacity, "
+                     f"{v.capacity_text}, activations {format_bytes(v.activation_bytes or 0.0)}")
+    return notes
+
+
 def _replica(s: Setup, p: Placement) -> list[Command]:
     env = s.split_env if p.whole_nodes else (("CUDA_VISIBLE_DEVICES", ",".join(map(str, p.gpus))), *s.split_env)
-    base = ["python", "-m", "sglang.launch_server", "--model-path", s.model.text, *_flags(s.d)]
+    base = ["python", "-m", "sglang.launch_server", "--model-path", s.model.text, *_flags(s.d),
+            *serving_flags(s.serving)]
     port = ["--port", str(p.port)]
     if len(p.nodes) == 1:
         return [Command(p.head, p.replica, tuple(base + port), env)]
@@ -122,7 +190,7 @@ def _notes(s: Setup) -> list[str]:
 
 
 def _commands(s: Setup) -> tuple[list[Command], list, list[str]]:
-    return [c for p in s.places for c in _replica(s, p)], [], _notes(s)
+    return [c for p in s.places for c in _replica(s, p)], [], _notes(s) + _serving_notes(s.serving)
 
 
 TABLE = EngineTable(key="sglang", name="SGLang", version=VERSION, split_env="SGLANG_PP_LAYER_PARTITION",

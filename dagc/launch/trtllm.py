@@ -6,7 +6,9 @@ LLM API options YAML (`--extra_llm_api_options FILE`; newer releases call it `--
 layers as EP E × MoE TP T / E; attention is TP T, or with `enable_attention_dp: true` attention
 DP T (attention TP 1). No context parallelism with experts; the layer split is the engine's own
 (the first L mod P stages one layer more, as dagc's default). Several nodes: one `mpirun` on the
-first node starts every rank (`trtllm-llmapi-launch`). A version bump should only touch this table.
+first node starts every rank (`trtllm-llmapi-launch`). In flight, the serving settings go into the
+same YAML (`serving_yaml`), per attention-DP rank and per pipeline batch as TensorRT-LLM counts.
+A version bump should only touch this table.
 """
 
 from __future__ import annotations
@@ -15,13 +17,40 @@ import posixpath
 
 from ..layout.stages import default_split
 from ..plan.workload import Overlap
+from ..units import format_bytes
 from .degrees import MAX_LISTED_NODES, Degrees, Placement
 from .launch import OWN_HEADER_END, Command, EngineTable, GeneratedFile, Refusal, Setup
+from .serving import Serving, fraction_text
 
-__all__ = ["TABLE", "ep_group_nodes", "refusals", "yaml_text"]
+__all__ = ["FLAGS", "TABLE", "YAML_KEYS", "ep_group_nodes", "refusals", "serving_yaml", "yaml_text"]
 
 VERSION = "TensorRT-LLM 1.x (trtllm-serve, PyTorch backend)"
+SERVING_VERSION = "TensorRT-LLM 1.2"     # the serving settings (in flight) follow this release
 HOSTFILE = "hosts.txt"      # mpirun's host list when a replica spans more nodes than a -H list shows
+TOKENS_PER_BLOCK = 32       # KvCacheConfig.tokens_per_block's default: the unit prompts are chunked in
+MLA_CHUNKED_PREFILL_MIN_SM = 90     # below it the engine turns chunked prefill off for MLA models
+GPU_SM = {"a100-80g": 80, "h100-sxm": 90, "h200": 90, "h800": 90, "h20": 90, "b200": 100}
+
+# Every flag the commands write and every key of the extra options YAML, as TensorRT-LLM 1.x
+# spells them in its source (read, not run: the engine does not install without NVIDIA's package
+# index; 2025–2026 snapshots of the repository, not the 1.2 tag itself):
+# tensorrt_llm/commands/serve.py (`trtllm-serve` options: `--tp_size`, `--pp_size`, `--ep_size`,
+# `--port`, `--extra_llm_api_options`, alias `--config`) and tensorrt_llm/llmapi/llm_args.py (the
+# YAML's model, which forbids unknown keys: `enable_attention_dp`, `max_batch_size`,
+# `max_num_tokens`, `enable_chunked_prefill`, `kv_cache_config.free_gpu_memory_fraction`,
+# `cuda_graph_config.max_batch_size` and `.enable_padding`). Their meaning: `max_batch_size` is
+# the requests of one scheduled batch of one attention-DP rank, which keeps pp_size of them in
+# flight (`get_max_num_sequences` = pp_size × max_batch_size; with attention DP, tp_size × that
+# over the ranks: _torch/pyexecutor request fetching); `max_num_tokens` the tokens of one step of
+# a rank; `free_gpu_memory_fraction` the KV cache's share of the memory left free after a
+# profiling step with the weights loaded (_torch/pyexecutor/_util.py: (total − peak) × fraction).
+FLAGS = frozenset({"--tp_size", "--pp_size", "--ep_size", "--extra_llm_api_options", "--port"})
+YAML_KEYS = frozenset({
+    "enable_attention_dp",
+    # in flight
+    "max_batch_size", "max_num_tokens", "enable_chunked_prefill", "kv_cache_config.free_gpu_memory_fraction",
+    "cuda_graph_config.enable_padding", "cuda_graph_config.max_batch_size",
+})
 
 
 def ep_group_nodes(d: Degrees, ep_fastest: bool) -> list[frozenset[int]]:
@@ -87,8 +116,65 @@ def refusals(d: Degrees) -> list[Refusal]:
     return out + _moe_order(d)
 
 
-def yaml_text(d: Degrees, label: str) -> str:
-    """The extra LLM API options of a strategy.
+def serving_yaml(v: Serving | None) -> str:
+    """The serving settings of the extra options YAML in flight (nothing for a static plan), per
+    attention-DP rank: its scheduled batch (`max_batch_size`: ceil(requests / pp), the engine keeping
+    pp batches in flight), its step's tokens with chunked prefill on (`max_num_tokens`, decode tokens
+    included), the KV cache's share of the memory the weights and activations leave
+    (`kv_cache_config.free_gpu_memory_fraction` = (free − reserve) / free), CUDA graphs for the batch.
+
+    Example:
+        >>> from dagc.launch.serving import Serving
+        >>> v = Serving(batch=256, servers=1, ranks=8, pp=1, requests=32, chunk=8192, capacity_bytes=80e9,
+        ...             reserve_bytes=4e9, activation_bytes=1e9, resident_bytes=21e9)
+        >>> print(serving_yaml(v), end="")
+        max_batch_size: 32
+        max_num_tokens: 8192
+        enable_chunked_prefill: true
+        kv_cache_config:
+          free_gpu_memory_fraction: 0.932
+        cuda_graph_config:
+          enable_padding: true
+          max_batch_size: 32
+    """
+    if v is None:
+        return ""
+    lines = [f"max_batch_size: {v.step_requests}", f"max_num_tokens: {v.chunk}", "enable_chunked_prefill: true"]
+    if v.free_fraction is not None:
+        lines += ["kv_cache_config:", f"  free_gpu_memory_fraction: {fraction_text(v.free_fraction)}"]
+    lines += ["cuda_graph_config:", "  enable_padding: true", f"  max_batch_size: {v.step_requests}"]
+    return "".join(line + "\n" for line in lines)
+
+
+def _serving_notes(v: Serving | None) -> list[str]:
+    if v is None:
+        return []
+    batches = f", in {v.pp} pipeline batches of at most {v.step_requests:,} (max_batch_size)" if v.pp > 1 else ""
+    notes = [f"in flight (serving settings of {SERVING_VERSION}, in the YAML): {v.unit_text} runs up to "
+             f"{v.requests:,} requests ({v.share_text}){batches}, in steps of at most {v.chunk:,} tokens, decode "
+             "tokens included (max_num_tokens, enable_chunked_prefill)"]
+    if v.free_fraction is None:
+        notes.append("kv_cache_config.free_gpu_memory_fraction: dagc has no per-GPU memory figures for this "
+                     "strategy; TensorRT-LLM's default applies")
+    else:
+        notes.append(f"kv_cache_config.free_gpu_memory_fraction {fraction_text(v.free_fraction)}: the KV cache's "
+                     "share of the memory the weights and activations leave = (free − reserve) / free, free = "
+                     f"capacity − weights − activations = {format_bytes(v.capacity_bytes - (v.resident_bytes or 0.0))}"
+                     f" on the fullest stage, {v.capacity_text}")
+    if v.prompt_tokens == v.room and v.room % TOKENS_PER_BLOCK:       # dagc fills a step's room; the engine cannot
+        notes.append(f"TensorRT-LLM cuts prompts into chunks of whole KV blocks ({TOKENS_PER_BLOCK} tokens by "
+                     f"default): a full step holds {v.room // TOKENS_PER_BLOCK * TOKENS_PER_BLOCK:,} prompt tokens "
+                     f"where dagc counts {v.room:,}")
+    sm = GPU_SM.get(v.gpu)
+    if v.mla and sm is not None and sm < MLA_CHUNKED_PREFILL_MIN_SM:
+        notes.append(f"TensorRT-LLM turns chunked prefill off for MLA models below SM{MLA_CHUNKED_PREFILL_MIN_SM} "
+                     f"({v.gpu} is SM{sm}): it would prefill whole prompts, which dagc's in-flight figures do not "
+                     "describe")
+    return notes
+
+
+def yaml_text(d: Degrees, label: str, serving: Serving | None = None) -> str:
+    """The extra LLM API options of a strategy (with, in flight, its serving settings).
 
     Example:
         >>> from dagc.lang.load import load_plan_text
@@ -107,7 +193,8 @@ def yaml_text(d: Degrees, label: str) -> str:
     label = " ".join(label.split())          # one line: its end marks the file as dagc's (OWN_HEADER_END)
     return (f"# TensorRT-LLM 1.x extra LLM API options for strategy `{label}` {OWN_HEADER_END}\n"
             f"# {attention}{moe}\n"
-            f"enable_attention_dp: {'true' if d.adp > 1 else 'false'}\n")
+            f"enable_attention_dp: {'true' if d.adp > 1 else 'false'}\n"
+            + serving_yaml(serving))
 
 
 def _flags(d: Degrees, yaml_path: str) -> list[str]:
@@ -142,7 +229,8 @@ def _commands(s: Setup) -> tuple[list[Command], list[GeneratedFile], list[str]]:
         notes.append(f"{HOSTFILE}: one line per node of the replica, `ADDRESS slots={s.d.gpus_per_node}`")
     if s.d.sp:
         notes.append("sp: TensorRT-LLM has no flag for sequence-parallel activations")
-    return [_replica(s, p, path) for p in s.places], [GeneratedFile(name, yaml_text(s.d, s.label))], notes
+    notes += _serving_notes(s.serving)
+    return [_replica(s, p, path) for p in s.places], [GeneratedFile(name, yaml_text(s.d, s.label, s.serving))], notes
 
 
 TABLE = EngineTable(key="trtllm", name="TensorRT-LLM", version=VERSION, split_env=None,

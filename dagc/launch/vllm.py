@@ -6,7 +6,9 @@ parallel-size P`, `--data-parallel-size D` (attention DP, D engines); the MoE la
 D × T GPUs of a stage, tensor-sharded (EP 1) or, with `--enable-expert-parallel`, EP = D × T.
 Layer split: `VLLM_PP_LAYER_PARTITION`; the default gives the remainder to the stages just
 before the last. Several nodes: vLLM's multi-node data parallelism when each DP rank (T × P
-GPUs) fits in a node, else a Ray cluster. A version bump should only touch this table.
+GPUs) fits in a node, else a Ray cluster. In flight, the serving flags of each DP engine
+(`serving_flags`): its requests, its step's tokens, its share of GPU memory, its CUDA graphs.
+A version bump should only touch this table.
 """
 
 from __future__ import annotations
@@ -14,12 +16,32 @@ from __future__ import annotations
 from ..plan.workload import Overlap
 from .degrees import BASE_PORT, Degrees, Placement, dagc_stage_nodes
 from .launch import Command, EngineTable, Refusal, Setup, overlap_note
+from .serving import Serving, fraction_text
 
-__all__ = ["TABLE", "default_split", "refusals", "stage_nodes"]
+__all__ = ["FLAGS", "TABLE", "capture_size", "default_split", "refusals", "serving_flags", "stage_nodes"]
 
 VERSION = "vLLM v0.11 (v0.10–v0.12)"
+SERVING_VERSION = "vLLM 0.33.0"      # the serving flags (in flight) follow this release
 RPC_PORT = 13345           # --data-parallel-rpc-port
 RAY_PORT = 6379
+
+# Every flag the commands write, each found in `vllm serve`'s own parser of vLLM 0.33.0 (built
+# CPU-only: vllm/entrypoints/common/cli_args.py `make_arg_parser`, which adds `--headless`, the
+# frontend's `--port` and `EngineArgs.add_cli_args` of vllm/engine/arg_utils.py). The serving
+# flags' meaning: vllm/config/scheduler.py (`max_num_seqs` "applies per data-parallel rank",
+# `max_num_batched_tokens` the tokens of one step, decode tokens included), vllm/config/cache.py
+# (`gpu_memory_utilization`: the share of the GPU's total memory this instance may use),
+# vllm/config/compilation.py and vllm/config/vllm.py (`max_cudagraph_capture_size`, the capture
+# grid). `--cuda-graph-sizes` is gone from 0.33 (deprecated in 0.11.1).
+FLAGS = frozenset({
+    "--tensor-parallel-size", "--pipeline-parallel-size", "--data-parallel-size", "--enable-expert-parallel",
+    "--enable-dbo", "--data-parallel-size-local", "--data-parallel-address", "--data-parallel-rpc-port",
+    "--data-parallel-start-rank", "--headless", "--distributed-executor-backend", "--data-parallel-backend",
+    "--port",
+    # in flight
+    "--max-num-seqs", "--max-num-batched-tokens", "--enable-chunked-prefill", "--gpu-memory-utilization",
+    "--max-cudagraph-capture-size",
+})
 
 
 def default_split(layers: int, pp: int) -> tuple[int, ...]:
@@ -104,10 +126,57 @@ def _flags(d: Degrees) -> list[str]:
     return flags
 
 
+def capture_size(requests: int, chunk: int) -> int:
+    """The largest CUDA-graph size vLLM is told to capture so that a decode step of `requests`
+    requests runs graphed: the smallest size of vLLM's capture grid (1, 2, 4, multiples of 8 below
+    256, of 16 from 256: `VllmConfig._set_cudagraph_sizes`) that holds them, at most the step's
+    token budget (vLLM caps the sizes there and always captures the budget itself).
+
+    Example:
+        >>> capture_size(3, 8192), capture_size(32, 8192), capture_size(250, 8192), capture_size(300, 8192)
+        (4, 32, 256, 304)
+        >>> capture_size(1000, 1001)
+        1001
+    """
+    if requests <= 4:
+        size = 1 if requests <= 1 else 2 if requests == 2 else 4
+    elif requests < 256:
+        size = -(-requests // 8) * 8
+    else:
+        size = 256 + -(-(requests - 256) // 16) * 16
+    return min(size, chunk)
+
+
+def serving_flags(v: Serving | None) -> list[str]:
+    """The serving flags of one data-parallel engine in flight (none for a static plan). vLLM
+    counts per DP engine, which is one attention-DP rank: its requests (`--max-num-seqs`, all its
+    pipeline batches together), its step's tokens with chunked prefill on (`--max-num-batched-
+    tokens`, decode tokens included, as dagc's `chunk`), the share of each GPU's total memory it may
+    use (`--gpu-memory-utilization` = (capacity − reserve) / capacity) and its CUDA graphs."""
+    if v is None:
+        return []
+    return ["--max-num-seqs", str(v.requests), "--max-num-batched-tokens", str(v.chunk), "--enable-chunked-prefill",
+            "--gpu-memory-utilization", fraction_text(v.usable_fraction),
+            "--max-cudagraph-capture-size", str(capture_size(v.requests, v.chunk))]
+
+
+def _serving_notes(v: Serving | None) -> list[str]:
+    if v is None:
+        return []
+    engine = "each data-parallel engine (one attention-DP rank)" if v.ranks > 1 else v.unit_text
+    return [f"in flight (serving flags of {SERVING_VERSION}): {engine} runs up to {v.requests:,} requests "
+            f"({v.share_text}), in steps of at most {v.chunk:,} tokens, decode "
+            f"tokens included (chunked prefill); CUDA graphs up to {capture_size(v.requests, v.chunk):,} requests "
+            "cover its decode steps",
+            f"--gpu-memory-utilization {fraction_text(v.usable_fraction)}: vLLM's share of each GPU's total memory "
+            f"(weights, activations, KV cache, its CUDA graphs and buffers) = (capacity − reserve) / capacity, "
+            f"{v.capacity_text}"]
+
+
 def _replica(s: Setup, p: Placement) -> list[Command]:
     d = s.d
     env = s.split_env if p.whole_nodes else (("CUDA_VISIBLE_DEVICES", ",".join(map(str, p.gpus))), *s.split_env)
-    base = ["vllm", "serve", s.model.text, *_flags(d)]
+    base = ["vllm", "serve", s.model.text, *_flags(d), *serving_flags(s.serving)]
     port = ["--port", str(p.port)]
     if len(p.nodes) == 1:
         # servers sharing a node: each its own DP RPC port too (vLLM's default is one fixed port)
@@ -145,7 +214,7 @@ def _commands(s: Setup) -> tuple[list[Command], list, list[str]]:
     if s.split_env:
         notes.append(f"layer split {list(s.d.split)} differs from vLLM's default "
                      f"{list(default_split(s.d.layers, s.d.pp))}: set by VLLM_PP_LAYER_PARTITION")
-    return commands, [], notes
+    return commands, [], notes + _serving_notes(s.serving)
 
 
 TABLE = EngineTable(key="vllm", name="vLLM", version=VERSION, split_env="VLLM_PP_LAYER_PARTITION",

@@ -1,0 +1,148 @@
+"""What an engine must be told to serve a plan in flight as dagc's figures assume: the engine-neutral
+numbers behind each engine's serving flags.
+
+Input: a `Plan` whose workload says `serving = inflight`, a valid `Strategy`, its `Layout` and
+(when the caller has it) its `MemoryBreakdown`. Output: `Serving` — the requests in flight on one
+attention-DP rank, the token budget of one engine step, and the memory figures the engines' memory
+fractions are derived from — or None for a static plan (whose launch sets no serving flag). Each
+engine table (`dagc.launch.vllm`, `.sglang`, `.trtllm`) turns it into its own flags, counting as
+that engine counts (per data-parallel engine, over all attention-DP ranks, per pipeline batch).
+
+dagc's in-flight model (`dagc.schedule.mix`): each attention-DP rank serves `requests` requests
+for their whole life; every step runs their decode tokens and fills the rest of `chunk` tokens with
+a prompt's chunk. Its memory model (`dagc.memory.memory`): a GPU holds weights + KV cache +
+activations + the runtime's reserve (`cluster.reserve_bytes`) within its capacity.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ..ir.dag import over_work_budget
+from ..layout.layout import Layout
+from ..layout.mix import shares
+from ..memory.activations import activation_bytes_by_stage
+from ..memory.memory import MemoryBreakdown, memory
+from ..plan.plan import Plan
+from ..plan.strategy import Strategy
+from ..units import format_bytes
+
+__all__ = ["Serving", "fraction_text", "serving"]
+
+
+def _floor3(x: float) -> float:
+    """`x` rounded down to 3 decimals (a memory share the engine may take: never above dagc's)."""
+    return max(0.0, min(1.0, math.floor(round(x * 1000, 6)) / 1000))
+
+
+def fraction_text(x: float) -> str:
+    """A memory fraction as the commands write it: 3 decimals.
+
+    Example:
+        >>> fraction_text(0.9497)
+        '0.949'
+    """
+    return f"{_floor3(x):.3f}"
+
+
+@dataclass(frozen=True)
+class Serving:
+    """The in-flight figures an engine's serving flags are derived from."""
+
+    batch: int                   # requests in flight over the whole deployment
+    servers: int                 # whole-model replicas (dp): one server each
+    ranks: int                   # attention-DP ranks of one server (adp)
+    pp: int                      # pipeline stages: the engines keep one batch in flight per stage
+    requests: int                # requests in flight on the busiest attention-DP rank (dagc's d)
+    chunk: int                   # most tokens one step of one attention-DP rank runs
+    capacity_bytes: float        # one GPU's memory
+    reserve_bytes: float         # what dagc keeps for the runtime on every GPU
+    activation_bytes: float | None   # the largest activation working set of any stage; None: no figures
+    resident_bytes: float | None     # the largest weights + activations of any stage; None: no figures
+    mla: bool = False            # the model's attention is MLA
+    gpu: str = ""                # the GPU preset's name
+    room: int = 0                # chunk − requests: the most prompt tokens a step has room for
+    prompt_tokens: int = 0       # the prompt tokens dagc's mixed step carries (`dagc.layout.mix`); = room: a full step
+
+    @property
+    def step_requests(self) -> int:
+        """Requests of one of the `pp` batches an engine keeps in flight: ceil(requests / pp)."""
+        return -(-self.requests // self.pp)
+
+    @property
+    def usable_fraction(self) -> float:
+        """(capacity − reserve) / capacity: what dagc lets the engine use of a GPU."""
+        return _floor3((self.capacity_bytes - self.reserve_bytes) / self.capacity_bytes)
+
+    @property
+    def static_fraction(self) -> float | None:
+        """(capacity − reserve − activations) / capacity: weights + KV cache of the GPU's memory."""
+        if self.activation_bytes is None:
+            return None
+        return _floor3((self.capacity_bytes - self.reserve_bytes - self.activation_bytes) / self.capacity_bytes)
+
+    @property
+    def free_fraction(self) -> float | None:
+        """(free − reserve) / free, free = capacity − weights − activations: the KV cache's share of
+        what the weights and activations leave."""
+        if self.resident_bytes is None or self.resident_bytes >= self.capacity_bytes:
+            return None
+        free = self.capacity_bytes - self.resident_bytes
+        return _floor3((free - self.reserve_bytes) / free)
+
+    @property
+    def unit_text(self) -> str:
+        """What holds `requests`, for the notes: an attention-DP rank, or the whole server without."""
+        return "each attention-DP rank" if self.ranks > 1 else "each server"
+
+    @property
+    def share_text(self) -> str:
+        """Where `requests` comes from, for the notes."""
+        servers = f"{self.servers:,} server{'s' if self.servers > 1 else ''}"
+        over = f"{servers} × {self.ranks:,} attention-DP ranks" if self.ranks > 1 else servers
+        share = "" if self.batch % (self.servers * self.ranks) == 0 else "the busiest rank's share of "
+        return f"{share}the batch of {self.batch:,} over {over}"
+
+    @property
+    def capacity_text(self) -> str:
+        return f"capacity {format_bytes(self.capacity_bytes)}, dagc's reserve {format_bytes(self.reserve_bytes)}"
+
+
+def _memory(plan: Plan, strategy: Strategy, layout: Layout) -> MemoryBreakdown | None:
+    """The strategy's memory as `dagc.verdict.analyse` makes it (None where it makes none)."""
+    if layout.pp > plan.model.layers or over_work_budget(layout) is not None:
+        return None
+    workload = strategy.workload_for(plan.workload)
+    return memory(plan.model, workload, plan.cluster, layout,
+                  activation_bytes_by_stage(plan.model, workload, plan.cluster, layout))
+
+
+def serving(plan: Plan, strategy: Strategy, layout: Layout, mem: MemoryBreakdown | None = None) -> Serving | None:
+    """The in-flight figures of a strategy, or None when the plan serves statically.
+
+    Example:
+        >>> from dagc.lang.load import load_plan_text
+        >>> from dagc.verdict.check import check
+        >>> p = load_plan_text('model preset "qwen3-30b-a3b" cluster { gpus = 8 gpu preset "h100-sxm" } '
+        ...                    'workload { batch = 250 prompt = 2000 generate = 500 serving = inflight chunk = 4096 } '
+        ...                    'strategy tp 1 ; ep 8')
+        >>> r = check(p)[0]
+        >>> s = serving(r.plan, r.strategy, r.layout, r.memory)
+        >>> s.requests, s.chunk, s.usable_fraction
+        (32, 4096, 0.949)
+    """
+    workload = strategy.workload_for(plan.workload)
+    if not workload.inflight:
+        return None
+    mix = shares(workload, layout)
+    if mem is None:
+        mem = _memory(plan, strategy, layout)
+    stages = mem.stages if mem is not None else ()
+    activations = max((s.activation_bytes for s in stages), default=None)
+    resident = max((s.weights_bytes + s.activation_bytes for s in stages), default=None)
+    return Serving(batch=layout.batch, servers=layout.dp, ranks=layout.adp, pp=layout.pp,
+                   requests=layout.requests_per_rank, chunk=workload.chunk_tokens,
+                   capacity_bytes=plan.cluster.gpu.memory_bytes, reserve_bytes=plan.cluster.reserve_bytes,
+                   activation_bytes=activations, resident_bytes=resident, mla=plan.model.mla is not None,
+                   gpu=plan.cluster.gpu.name, room=mix.room, prompt_tokens=mix.chunk_prompt_tokens)
