@@ -36,6 +36,7 @@ from pathlib import Path
 from dagc.cli.commands import CHECK_RESCORED
 from dagc.cli.main import GC_THRESHOLD
 from dagc.lang.load import load_plan, load_plan_text
+from dagc.plan.workload import Serving
 from dagc.search.search import search
 from dagc.verdict.batch_max import BATCH_LIMIT
 from dagc.verdict.check import check
@@ -58,7 +59,7 @@ def cold() -> None:
 def row(name: str, plan, jobs: int, vary_batch: bool = False, serving: str = "static") -> float:
     """Print one plan's row; returns the search's seconds."""
     if serving == "inflight":
-        plan = plan.model_copy(update={"workload": plan.workload.model_copy(update={"serving": "inflight"})})
+        plan = plan.model_copy(update={"workload": plan.workload.model_copy(update={"serving": Serving.INFLIGHT})})
         name += " inflight"
     if vary_batch and not plan.workload.batch_max:
         plan = plan.model_copy(update={"workload": plan.workload.model_copy(

@@ -40,7 +40,9 @@ class LayoutSketch:
     def gpus_used(self) -> int:
         return self.dp * self.pp * self.group_size
 
-    # where ranks sit in their nodes reads only the group size and the node's GPUs: the layout's own
+    # the busiest attention-DP rank's requests (in flight: its share of a step, `dagc.layout.mix`) and
+    # where ranks sit in their nodes read only these fields: the layout's own
+    requests_per_rank = Layout.requests_per_rank
     blocks_cross_nodes = Layout.blocks_cross_nodes
     send_crosses_nodes = Layout.send_crosses_nodes
     node_offset = Layout.node_offset

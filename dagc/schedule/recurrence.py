@@ -23,7 +23,8 @@ from ..plan.workload import Overlap, Workload
 from .timer import Timer
 
 __all__ = ["Recurrence", "fast_ttft", "fast_ttft_floor", "fast_tpot", "fast_tpot_floor", "fast_tpot_op_floor",
-           "fast_tpot_split_floor", "fast_ttft_split_floor", "op_floor", "split_floor", "ttft_split_floor"]
+           "fast_tpot_split_floor", "fast_ttft_split_floor", "inflight_floors", "mixed_floor", "op_floor",
+           "split_floor", "tpot_split_floor", "ttft_split_floor"]
 
 
 def _stage_compute(times: dict, kinds: tuple[int, int, bool, bool], pair: bool) -> float:
@@ -64,8 +65,8 @@ def fast_tpot_floor(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -
 
 def fast_tpot_split_floor(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> float:
     """A lower bound of `fast_tpot_floor` from the ops of the attention split alone
-    (`split_floor` of decode), with no op of the expert domain made or priced."""
-    return split_floor(timer, workload, lay, Phase.DECODE)
+    (`tpot_split_floor`), with no op of the expert domain made or priced."""
+    return tpot_split_floor(timer, workload, lay)
 
 
 def fast_ttft_split_floor(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> float:
@@ -75,9 +76,11 @@ def fast_ttft_split_floor(plan: Plan, lay: Layout, workload: Workload, timer: Ti
 
 
 def ttft_split_floor(timer: Timer, workload: Workload, lay: Layout) -> float:
-    """`split_floor` of the prefill; in flight, the first token's steps each at the decode step's."""
+    """`split_floor` of the prefill; in flight, the first token's steps each at the mixed step's
+    (`inflight_floors`)."""
     if workload.inflight:
-        return shares(workload, lay).first_token_steps * split_floor(timer, workload, lay, Phase.DECODE)
+        decode = split_floor(timer, workload, lay, Phase.DECODE)
+        return inflight_floors(workload, lay, decode, _split_mixed_floor(timer, workload, lay))[0]
     return split_floor(timer, workload, lay, Phase.PREFILL)
 
 
@@ -152,19 +155,34 @@ class Recurrence:
         first token's steps each at least `tpot_floor` (a mixed step does all a decode step does)."""
         if "prefill_floor" not in self.known:
             if self.workload.inflight:
-                floor = shares(self.workload, self.lay).first_token_steps * self.tpot_floor()
+                floor = inflight_floors(self.workload, self.lay, self._decode_floor(), self._mixed_floor())[0]
             else:
                 floor = self._floor(lambda req, n: self.costs(Phase.PREFILL, req, n))
             self.known["prefill_floor"] = floor
         return self.known["prefill_floor"]
 
     def tpot_floor(self) -> float:
-        """A lower bound of `tpot` from the decode stage costs alone (in flight too: every step does
-        at least a decode step's work)."""
+        """A lower bound of `tpot` from the decode stage costs alone; in flight, its mixture with the
+        mixed step's (`inflight_floors`)."""
         if "floor" not in self.known:
-            floor = self._floor(lambda req, n: self.costs(Phase.DECODE, req, n))
+            floor = self._decode_floor()
+            if self.workload.inflight:
+                floor = inflight_floors(self.workload, self.lay, floor, self._mixed_floor())[1]
             self.known["floor"] = floor
         return self.known["floor"]
+
+    def _decode_floor(self) -> float:
+        """A lower bound of the decode step from its stage costs alone."""
+        if "decode_floor" not in self.known:
+            self.known["decode_floor"] = self._floor(lambda req, n: self.costs(Phase.DECODE, req, n))
+        return self.known["decode_floor"]
+
+    def _mixed_floor(self) -> float:
+        """A lower bound of the mixed step from the stage costs alone (`mixed_floor`)."""
+        if "mixed_floor" not in self.known:
+            self.known["mixed_floor"] = mixed_floor(self.timer.units(self.lay, self.pair)[0], self.reqs, self.lay.pp,
+                                                    lambda phase, req, n: self.costs(phase, req, n))
+        return self.known["mixed_floor"]
 
     def tpot_op_floor(self) -> float:
         """A lower bound of `tpot_floor` from each op's own lower bound (`Timer.op_floor_times`), at least
@@ -229,24 +247,89 @@ def _floor(units: collections.Counter, pp: int, row_of: Callable[[tuple, int], l
     return max(crossing, busiest)
 
 
+Rows = Callable[[Phase, tuple, int], list[tuple[float, float]]]    # (phase, requests, micro-batches) → a row
+
+
+def mixed_floor(units: tuple[tuple[int, ...], ...], reqs: tuple[tuple[float, ...], ...], pp: int, row_of: Rows
+                ) -> float:
+    """A lower bound of the mixed step (its first unit carries the chunk, the others decode) from the
+    rows `row_of` gives — (compute, send) of each stage, lower bounds of the passes' — without the
+    recurrence: the first unit crosses every stage and send in turn, and the busiest stage runs every
+    unit once (the first mixed, the others decoding). A mixed pass does all a decode pass does, so
+    the decode step's bound bounds it too: `inflight_floors` takes the larger."""
+    first = (reqs[units[0][0]], len(units[0]))
+    mixed = row_of(Phase.MIXED, *first)
+    rest = collections.Counter((reqs[u[0]], len(u)) for u in units[1:])
+    rows = {key: row_of(Phase.DECODE, *key) for key in rest}
+    crossing = sum(compute + send for compute, send in mixed)
+    busiest = max(mixed[s][0] + sum(n * rows[key][s][0] for key, n in rest.items()) for s in range(pp))
+    return max(crossing, busiest)
+
+
+def inflight_floors(workload: Workload, lay: Layout, decode_floor: float, mixed: float) -> tuple[float, float]:
+    """In flight, lower bounds of TTFT and TPOT from lower bounds of the decode and mixed steps:
+    TTFT's steps each at least the mixed step's, TPOT the steps' mixture (`dagc.layout.mix`)."""
+    mixed = max(mixed, decode_floor)
+    s = shares(workload, lay)
+    return s.first_token_steps * mixed, s.group_share * mixed + (1.0 - s.group_share) * decode_floor
+
+
+def _split_rows(timer: Timer, workload: Workload, lay: Layout) -> Rows:
+    """The rows of `split_floor`: each stage's compute from its attention split's ops alone, no send."""
+    pair = workload.overlap is Overlap.MICROBATCH
+    kinds = timer.stage_kinds(lay)
+
+    def row(phase: Phase, req: tuple, n: int) -> list[tuple[float, float]]:
+        times = timer.split_times(workload, lay, phase, req)
+        both = pair and n == 2
+        return [(_stage_compute(times, k, both), 0.0) for k in kinds]
+
+    return row
+
+
+def tpot_split_floor(timer: Timer, workload: Workload, lay: Layout) -> float:
+    """`split_floor` of decode; in flight, its mixture with the mixed step's (`inflight_floors`)."""
+    decode = split_floor(timer, workload, lay, Phase.DECODE)
+    if not workload.inflight:
+        return decode
+    return inflight_floors(workload, lay, decode, _split_mixed_floor(timer, workload, lay))[1]
+
+
+def _split_mixed_floor(timer: Timer, workload: Workload, lay: Layout) -> float:
+    """`mixed_floor` of the attention split's rows (`_split_rows`), remembered by what they read: the
+    attention split, the stages, the requests' rows and the workload's lengths and chunk."""
+    pair = workload.overlap is Overlap.MICROBATCH
+    key = ("split mixed", lay.tp, lay.cp, lay.sp, lay.group_size, lay.stage_layers, lay.batch, lay.dp, lay.adp,
+           lay.microbatches, pair, workload.prompt, workload.generate, workload.chunk_tokens)
+    return timer.remember(key, lambda: mixed_floor(timer.units(lay, pair)[0], timer.request_rows(lay), lay.pp,
+                                                   _split_rows(timer, workload, lay)))
+
+
 def split_floor(timer: Timer, workload: Workload, lay: Layout, phase: Phase) -> float:
     """A lower bound of `Recurrence.tpot_floor` (decode) or `prefill_floor` (prefill) from the ops of
     the attention split alone (`Timer.split_times`: no op of the expert domain made or priced, and
     no send), no `Recurrence` made: the search's screen asks it of thousands of candidates, once each."""
     pair = workload.overlap is Overlap.MICROBATCH
-    kinds = timer.stage_kinds(lay)
-
-    def row(req: tuple, n: int) -> list[tuple[float, float]]:
-        times = timer.split_times(workload, lay, phase, req)
-        both = pair and n == 2
-        return [(_stage_compute(times, k, both), 0.0) for k in kinds]
-
-    return _floor(timer.units(lay, pair)[1], lay.pp, row)
+    rows = _split_rows(timer, workload, lay)
+    return _floor(timer.units(lay, pair)[1], lay.pp, lambda req, n: rows(phase, req, n))
 
 
-def op_floor(timer: Timer, workload: Workload, lay: Layout) -> float:
-    """`Recurrence.tpot_op_floor` of a candidate, no `Recurrence` made (see `split_floor`)."""
+def op_floor(timer: Timer, workload: Workload, lay: Layout, mixed_ops: bool = True) -> float:
+    """`Recurrence.tpot_op_floor` of a candidate, no `Recurrence` made (see `split_floor`); in flight,
+    its mixture with the mixed step's (`inflight_floors`) — with `mixed_ops` False, the mixed step at
+    its attention split's floor (`tpot_split_floor`'s, shared by every expert split), a cheaper and
+    lower bound that the search's screen asks first."""
     pair = workload.overlap is Overlap.MICROBATCH
     kinds = timer.stage_kinds(lay)
-    return _floor(timer.units(lay, pair)[1], lay.pp,
-                  lambda req, n: _row(timer.op_floor_times(workload, lay, Phase.DECODE, req), kinds, pair, n))
+
+    def rows(phase: Phase, req: tuple, n: int) -> list[tuple[float, float]]:
+        return _row(timer.op_floor_times(workload, lay, phase, req), kinds, pair, n)
+
+    units, counts = timer.units(lay, pair)
+    decode = _floor(counts, lay.pp, lambda req, n: rows(Phase.DECODE, req, n))
+    if not workload.inflight:
+        return decode
+    mixed = _split_mixed_floor(timer, workload, lay)
+    if mixed_ops:
+        mixed = max(mixed, mixed_floor(units, timer.request_rows(lay), lay.pp, rows))
+    return inflight_floors(workload, lay, decode, mixed)[1]

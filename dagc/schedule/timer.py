@@ -60,6 +60,10 @@ class Timer:
             hit = table[key] = make()
         return hit
 
+    def remember(self, key: tuple, make: Callable[[], Any]) -> Any:
+        """A figure of the recurrence's (`dagc.schedule.recurrence`), made once under `key` (what it reads)."""
+        return self._remember(self.cache, key, make)
+
     def pass_times(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int) -> dict:
         """Durations of a micro-batch's pass on a stage: per-layer (dense, MoE), the extras and the send;
         `act`: the activation peaks of the stage's ops (`dagc.memory.activations.shape_activation_peaks`).

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from typing import cast
 
-from ..ir.dag import Phase
 from ..layout.layout import Layout, resolve, stage_group
 from ..layout.sketch import LayoutSketch
 from ..layout.split import busiest_group_requests, effective_microbatches, microbatch_requests
@@ -22,7 +21,7 @@ from ..layout.stages import StageBounds
 from ..plan.plan import Plan
 from ..plan.workload import Overlap, Workload
 from ..rules.bounds import Bounds, bounds, stage_pipeline_bounds
-from ..schedule.recurrence import op_floor, split_floor, ttft_split_floor
+from ..schedule.recurrence import op_floor, tpot_split_floor, ttft_split_floor
 from ..schedule.timer import Timer
 from ..serve.rates import rate_metrics
 from ..verdict.optimal import Objective
@@ -113,7 +112,7 @@ class CandidateBounds(MemoryScreen):
             if self.ttft_first:
                 ttft = max(ttft, ttft_split_floor(self.timer, workload, lay))
             if tpot_floors:
-                tpot = max(tpot, split_floor(self.timer, workload, lay, Phase.DECODE))
+                tpot = max(tpot, tpot_split_floor(self.timer, workload, lay))
             hit = self._split[key] = (ttft, tpot, self._best(ttft, tpot, workload, lay.gpus_used))
         return hit
 
@@ -163,13 +162,14 @@ class CandidateBounds(MemoryScreen):
         return resolve(self.plan.model, self.plan.cluster, self.workload_of(item[7], item[8]), item_strategy(item))
 
     def op_floor_row(self, item: tuple, figures: tuple[int, int, StageBounds, bool], microbatches: int,
-                     ttft: float, tpot: float) -> tuple[float, ...]:
+                     ttft: float, tpot: float, mixed_ops: bool = True) -> tuple[float, ...]:
         """The `BestAtBounds.row` of a search item's candidate at each op's own lower bound
         (`dagc.schedule.recurrence.op_floor`), its TTFT and TPOT at least `ttft` and `tpot` (its `split_row`'s),
         as `_reach` bounds it."""
         workload = self.workload_of(item[7], item[8])
         lay = self.sketch(item, figures, microbatches)
-        return self._best(ttft, max(tpot, op_floor(self.timer, workload, lay)), workload, lay.gpus_used).row()
+        return self._best(ttft, max(tpot, op_floor(self.timer, workload, lay, mixed_ops)), workload,
+                          lay.gpus_used).row()
 
     def strategy_figures(self, shape: tuple) -> tuple[int, int, StageBounds, bool] | None:
         """`_strategy_figures`, remembered (the window screen reads them: `dagc.search.screen.Columns`)."""
