@@ -15,6 +15,7 @@ and `dagc.serve.inflight` turn the shares and the two steps' times into TTFT and
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -62,20 +63,25 @@ def shares(workload: Workload, lay: Layout) -> Shares:
         >>> s.room, s.chunk_prompt_tokens, s.share, s.first_token_steps, s.sustainable_batch
         (8128, 4000, 0.128, 1, 910)
     """
-    d, prompt = lay.requests_per_rank, workload.prompt
-    room = max(0, workload.chunk_tokens - d)
-    need = d * prompt / workload.generate
+    return _shares(workload.chunk_tokens, workload.prompt, workload.generate, lay.requests_per_rank,
+                   attention_dp_group(lay), lay.dp * lay.adp)
+
+
+@functools.lru_cache(maxsize=4096)
+def _shares(chunk: int, prompt: int, generate: int, d: int, g: int, ranks: int) -> Shares:
+    """`shares` of its numbers (the search asks of the same ones again and again)."""
+    room = max(0, chunk - d)
+    need = d * prompt / generate
     # A mixed step carries a chunk of one prompt: all the room when the prompt is longer, else the whole
     # prompt — or, when the requests need more than one prompt a step, what they need (several prompts).
     c = min(room, max(prompt, math.ceil(need)))
-    g = attention_dp_group(lay)
     f = min(1.0, need / c) if c > 0 else 1.0
     # need ≤ room  ⇔  d · prompt / generate ≤ chunk − d  ⇔  d ≤ chunk · generate / (generate + prompt)
-    per_rank = workload.chunk_tokens * workload.generate // (workload.generate + prompt)
+    per_rank = chunk * generate // (generate + prompt)
     return Shares(requests_per_rank=d, room=room, chunk_prompt_tokens=c,
                   demand=need / room if room > 0 else math.inf, share=f, group=g, group_share=1.0 - (1.0 - f) ** g,
                   first_token_steps=math.ceil(prompt / min(room, prompt)) if room > 0 else 0,
-                  sustainable_batch=per_rank * lay.dp * lay.adp)
+                  sustainable_batch=per_rank * ranks)
 
 
 def inflight_ttft_tpot(t_decode: float, t_mixed: float, workload: Workload, lay: Layout) -> tuple[float, float]:
