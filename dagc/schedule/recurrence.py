@@ -314,11 +314,9 @@ def split_floor(timer: Timer, workload: Workload, lay: Layout, phase: Phase) -> 
     return _floor(timer.units(lay, pair)[1], lay.pp, lambda req, n: rows(phase, req, n))
 
 
-def op_floor(timer: Timer, workload: Workload, lay: Layout, mixed_ops: bool = True) -> float:
+def op_floor(timer: Timer, workload: Workload, lay: Layout) -> float:
     """`Recurrence.tpot_op_floor` of a candidate, no `Recurrence` made (see `split_floor`); in flight,
-    its mixture with the mixed step's (`inflight_floors`) — with `mixed_ops` False, the mixed step at
-    its attention split's floor (`tpot_split_floor`'s, shared by every expert split), a cheaper and
-    lower bound that the search's screen asks first."""
+    its mixture with the mixed step's (`inflight_floors`), at least its attention split's floor."""
     pair = workload.overlap is Overlap.MICROBATCH
     kinds = timer.stage_kinds(lay)
 
@@ -329,7 +327,5 @@ def op_floor(timer: Timer, workload: Workload, lay: Layout, mixed_ops: bool = Tr
     decode = _floor(counts, lay.pp, lambda req, n: rows(Phase.DECODE, req, n))
     if not workload.inflight:
         return decode
-    mixed = _split_mixed_floor(timer, workload, lay)
-    if mixed_ops:
-        mixed = max(mixed, mixed_floor(units, timer.request_rows(lay), lay.pp, rows))
+    mixed = max(_split_mixed_floor(timer, workload, lay), mixed_floor(units, timer.request_rows(lay), lay.pp, rows))
     return inflight_floors(workload, lay, decode, mixed)[1]

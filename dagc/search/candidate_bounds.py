@@ -162,14 +162,13 @@ class CandidateBounds(MemoryScreen):
         return resolve(self.plan.model, self.plan.cluster, self.workload_of(item[7], item[8]), item_strategy(item))
 
     def op_floor_row(self, item: tuple, figures: tuple[int, int, StageBounds, bool], microbatches: int,
-                     ttft: float, tpot: float, mixed_ops: bool = True) -> tuple[float, ...]:
+                     ttft: float, tpot: float) -> tuple[float, ...]:
         """The `BestAtBounds.row` of a search item's candidate at each op's own lower bound
         (`dagc.schedule.recurrence.op_floor`), its TTFT and TPOT at least `ttft` and `tpot` (its `split_row`'s),
         as `_reach` bounds it."""
         workload = self.workload_of(item[7], item[8])
         lay = self.sketch(item, figures, microbatches)
-        return self._best(ttft, max(tpot, op_floor(self.timer, workload, lay, mixed_ops)), workload,
-                          lay.gpus_used).row()
+        return self._best(ttft, max(tpot, op_floor(self.timer, workload, lay)), workload, lay.gpus_used).row()
 
     def strategy_figures(self, shape: tuple) -> tuple[int, int, StageBounds, bool] | None:
         """`_strategy_figures`, remembered (the window screen reads them: `dagc.search.screen.Columns`)."""

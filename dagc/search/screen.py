@@ -88,7 +88,6 @@ class Columns:
 
     def __init__(self, pruner: Pruner, items: Sequence[tuple]):
         self.pruner, self.items = pruner, items
-        self.inflight = pruner.plan.workload.inflight
         n = len(items)
         cols = np.array([(dp, pp, tp, cp, sp, ep or 0, etp or 0, mb, overlap == "microbatch")
                          for dp, pp, tp, cp, sp, ep, etp, mb, overlap in items], dtype=np.int64).reshape(n, 9)
@@ -210,19 +209,13 @@ class Columns:
                 if tpot_floors:
                     keep = ~out_split
                     live, split = live[keep], split[keep]
-                    # in flight, first with the mixed step at its attention split's floor (a lower
-                    # bound of the full one: what it prunes the full one prunes), then in full
-                    for mixed_ops in ((False, True) if self.inflight else (True,)):
-                        if not len(live):
-                            break
+                    if len(live):
                         ops = np.array([pruner.op_floor_row(self.items[i], self.figures[self.shape[i]],
-                                                            int(self.microbatches[i]), ttft, tpot, mixed_ops)
+                                                            int(self.microbatches[i]), ttft, tpot)
                                         for i, ttft, tpot in zip(live.tolist(), split[:, _ROW].tolist(),
                                                                  split[:, _ROW + 1].tolist(), strict=True)],
                                        dtype=np.float64).reshape(-1, _ROW)
-                        out_ops = out_of_reach(ops, bar)
-                        pruned[live[out_ops] - start] = True
-                        live, split = live[~out_ops], split[~out_ops]
+                        pruned[live - start] = out_of_reach(ops, bar)
             codes[start - lo:stop - lo][pruned] = _PRUNED
         for i, code in enumerate(codes.tolist()):
             if code:
