@@ -26,16 +26,7 @@ __all__ = ["Metrics", "metrics", "step_gap"]
 class Metrics:
     rates: dict                    # rate_metrics() (in flight inflight_rates()): ttft_s, tpot_s and the throughputs
     bubble_fraction: float
-    paths: dict[Phase, PathBreakdown]      # the schedule's critical path of each phase
-
-    @property
-    def prefill_path(self) -> PathBreakdown:
-        """The path TTFT is made of: the prefill's, in flight the mixed steps'."""
-        return self.paths.get(Phase.PREFILL) or self.paths[Phase.MIXED]
-
-    @property
-    def decode_path(self) -> PathBreakdown:
-        return self.paths[Phase.DECODE]
+    paths: dict[Phase, PathBreakdown]      # the schedule's critical path of each phase (`Schedule.paths`)
 
     @property
     def ttft_s(self) -> float:
