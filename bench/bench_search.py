@@ -4,9 +4,9 @@ and the time of a `check` with its complete optimal verdict (one process).
 Run: python bench/bench_search.py [--examples] [--jobs N] [--vary-batch] [--plan FILE ...]
      [--serving static|inflight|both]
 
-With `--serving inflight` every plan is served in flight (`serving = inflight`); with `both`
-each plan is searched both ways and the in-flight search's time over the static one's printed
-(target: at most 2×).
+With `--serving static` or `inflight` every plan is served so (`serving = …`; by default as
+each plan says); with `both` each plan is searched both ways and the in-flight search's time over
+the static one's printed (target: at most 2×).
 
 With `--vary-batch` every plan's batch is varied, as `dagc search --vary batch` does (each candidate
 at the largest batch it serves: `dagc.verdict.batch_max`); `--plan` measures those plans instead of the
@@ -56,11 +56,11 @@ def cold() -> None:
                     value.cache_clear()
 
 
-def row(name: str, plan, jobs: int, vary_batch: bool = False, serving: str = "static") -> float:
+def row(name: str, plan, jobs: int, vary_batch: bool = False, serving: str = "as-written") -> float:
     """Print one plan's row; returns the search's seconds."""
-    if serving == "inflight":
-        plan = plan.model_copy(update={"workload": plan.workload.model_copy(update={"serving": Serving.INFLIGHT})})
-        name += " inflight"
+    if serving != "as-written":
+        plan = plan.model_copy(update={"workload": plan.workload.model_copy(update={"serving": Serving(serving)})})
+        name += " inflight" if serving == "inflight" else ""
     if vary_batch and not plan.workload.batch_max:
         plan = plan.model_copy(update={"workload": plan.workload.model_copy(
             update={"batch": BATCH_LIMIT, "batch_max": True})})
@@ -87,7 +87,7 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--vary-batch", action="store_true", help="each candidate at the largest batch it serves")
     ap.add_argument("--plan", type=Path, nargs="*", default=[], help="these plans instead of the ladder")
-    ap.add_argument("--serving", choices=("static", "inflight", "both"), default="static")
+    ap.add_argument("--serving", choices=("as-written", "static", "inflight", "both"), default="as-written")
     args = ap.parse_args()
     modes = ("static", "inflight") if args.serving == "both" else (args.serving,)
     gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])       # as the `dagc` command runs
