@@ -47,8 +47,9 @@ class Shares:
 
 def attention_dp_group(lay: Layout) -> int:
     """g: the attention-DP ranks of one expert-parallel group (they wait for each other in every
-    MoE layer's all-to-all); 1 without attention DP, or when the experts sit inside one TP group."""
-    return max(1, min(lay.adp, (lay.ep * lay.etp) // (lay.tp * lay.cp)))
+    MoE layer's all-to-all). A stage group is max(tp·cp, ep·etp) GPUs, so with attention DP (more
+    than tp·cp GPUs) its expert domain spans all of them: g is the attention DP, 1 without."""
+    return lay.adp
 
 
 def shares(workload: Workload, lay: Layout) -> Shares:
