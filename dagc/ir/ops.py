@@ -232,8 +232,9 @@ def attention_split_peak_key(lay: Layout, workload: Workload, phase: Phase, req:
     """What the largest per-rank figures (slowest rank's time, floor, working set) of the templates of
     `ATTENTION_SPLIT_OPS` depend on: `attention_split_key`, but when every attention-DP group has the
     same requests, the ranks of every group do the same, so neither how many groups there are nor
-    the requests' repetition matters — but in a mixed step, whose first group alone carries a chunk."""
-    if phase is not Phase.MIXED and _same_everywhere(req):
+    the requests' repetition matters (in a mixed step, whose first group alone carries a chunk, the
+    search's timer prices them on two groups: `dagc.schedule.timer.Timer`)."""
+    if _same_everywhere(req):
         return (phase, (req[0],), lay.tp, lay.cp, lay.sp, None, workload.prompt, workload.generate,
                 phase_chunk(workload, lay, phase))
     return attention_split_key(lay, workload, phase, req)

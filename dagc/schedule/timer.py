@@ -15,7 +15,7 @@ from __future__ import annotations
 import collections
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -26,6 +26,7 @@ from ..ir.op_shapes import phase_chunk
 from ..ir.ops import ATTENTION_SPLIT_OPS, LayerOp, Op, OpShapes, attention_split_peak_key, layer_ops, rank_dims
 from ..layout.layout import Layout
 from ..layout.shards import stage_layer_counts
+from ..layout.sketch import LayoutSketch
 from ..memory.activations import shape_activation_peaks, stage_activation_bytes, template_activation_peak
 from ..plan.model import Model
 from ..plan.plan import Plan
@@ -199,7 +200,7 @@ class Timer:
     def _split_op(self, shapes: OpShapes, op: Op, split: tuple) -> tuple[float, bool, float]:
         """`_made` of an op of `ATTENTION_SPLIT_OPS`, once per attention split: its figures are the
         largest per-rank ones (`attention_split_peak_key`)."""
-        return self._remember(self.op_info, (op, split), lambda: self._made(shapes, op))
+        return self._remember(self.op_info, (op, split), lambda: self._made(_split_shapes(shapes, split), op))
 
     def split_times(self, workload: Workload, lay: Layout, phase: Phase, req: tuple) -> dict:
         """Lower bounds of a pass's compute parts (`pass_times`: per layer of each kind, alone and as a
@@ -316,6 +317,26 @@ class Timer:
             return self.pass_times(workload, lay, phase, req, stage)["act"]
 
         return stage_activation_bytes(self.plan.model, workload, lay, act)
+
+
+def _split_shapes(shapes: OpShapes, split: tuple) -> OpShapes:
+    """The shapes an attention split's ops are priced on. A mixed step whose attention-DP groups have
+    the same requests (its split key leaves out how many: `attention_split_peak_key`) is priced on two
+    groups — the first with the chunk, one without — whatever the candidate's count, so that every
+    candidate sharing the key gets the very figures a fresh timer makes (the largest per-rank ones
+    are the same; summing per-rank vectors of other lengths could differ in the last bit)."""
+    lay = shapes.lay
+    if shapes.phase is not Phase.MIXED or split[5] is not None or lay.adp == 2:
+        return shapes
+    d, attention = lay.requests_per_rank, lay.tp * lay.cp
+    two = LayoutSketch(1, lay.pp, lay.tp, lay.cp, lay.sp, 1, lay.tp, 2 * attention, 2, lay.stage_layers,
+                       lay.microbatches, 2 * d, lay.gpus_per_node, _no_layout)
+    return OpShapes(shapes.m, shapes.w, cast(Layout, two), shapes.d, Phase.MIXED,
+                    np.array(shapes.n_seq[:1].tolist() * 2), shapes.stage)
+
+
+def _no_layout() -> Layout:
+    raise AssertionError("an attention split's ops read only the sketch's fields")
 
 
 def _outside_split(lay: Layout, m: Model, dense: bool) -> tuple[Op, ...]:
