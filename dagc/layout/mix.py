@@ -59,7 +59,7 @@ def shares(workload: Workload, lay: Layout) -> Shares:
         >>> from types import SimpleNamespace
         >>> from dagc.plan.workload import Workload
         >>> w = Workload(batch=64, prompt=4000, generate=500, serving="inflight", chunk=8192)
-        >>> lay = SimpleNamespace(requests_per_rank=64, adp=1, ep=1, etp=1, tp=1, cp=1, dp=1)
+        >>> lay = SimpleNamespace(requests_per_rank=64, adp=1, dp=1)
         >>> s = shares(w, lay)         # a whole prompt fits a step: a mixed step carries one prompt
         >>> s.room, s.chunk_prompt_tokens, s.share, s.first_token_steps, s.sustainable_batch
         (8128, 4000, 0.128, 1, 910)
@@ -86,8 +86,8 @@ def _shares(chunk: int, prompt: int, generate: int, d: int, g: int, ranks: int) 
 
 
 def inflight_ttft_tpot(t_decode: float, t_mixed: float, workload: Workload, lay: Layout) -> tuple[float, float]:
-    """TTFT and TPOT in flight from the two steps' times: TTFT = ceil(prompt / c) · t_mixed (no
-    queueing; infinite when a step leaves no room for a prompt), TPOT = f_g · t_mixed + (1 − f_g) ·
+    """TTFT and TPOT in flight from the two steps' times: TTFT = the first token's mixed steps ·
+    t_mixed (no queueing; infinite when a step leaves no room for a prompt), TPOT = f_g · t_mixed + (1 − f_g) ·
     t_decode (other requests' chunks slow every token)."""
     s = shares(workload, lay)
     tpot = s.group_share * t_mixed + (1.0 - s.group_share) * t_decode

@@ -152,7 +152,7 @@ class Recurrence:
     def prefill_floor(self) -> float:
         """A lower bound of `prefill` from the prefill stage costs alone, without the recurrence: every
         unit crosses every stage and send, and the busiest stage runs every unit. In flight, the
-        first token's steps each at least `tpot_floor` (a mixed step does all a decode step does)."""
+        first token's steps each at least the mixed step's floor (`inflight_floors`)."""
         if "prefill_floor" not in self.known:
             if self.workload.inflight:
                 floor = inflight_floors(self.workload, self.lay, self._decode_floor(), self._mixed_floor())[0]
