@@ -13,7 +13,7 @@ import dagc.search.chunks as chunks_mod
 from dagc.lang.load import load_plan, load_plan_text
 from dagc.layout.layout import resolve
 from dagc.layout.sketch import LayoutSketch
-from dagc.plan.workload import Overlap
+from dagc.plan.workload import Overlap, Serving
 from dagc.rules.bounds import bounds, pipeline_bounds
 from dagc.schedule.recurrence import (
     fast_tpot,
@@ -141,6 +141,17 @@ def bounds_hold(plan, sample) -> int:
 @pytest.mark.parametrize("name", SMALL_AND_MEDIUM)
 def test_the_bounds_never_exceed_the_search_figures(name):
     assert bounds_hold(load_plan(EXAMPLES / name), lambda cands: cands[::5]) >= 20
+
+
+@pytest.mark.parametrize("name", SMALL_AND_MEDIUM)
+def test_the_bounds_never_exceed_the_search_figures_in_flight(name):
+    """In flight the bounds of the mixed step come from the decode step's and the chunk's alone
+    (`dagc.schedule.recurrence.mixed_times`, `dagc.rules.bounds` with the chunk's FLOPs): each must
+    still be below the recurrence's figures, on every example served in flight with a chunk that
+    leaves room for a prompt."""
+    plan = load_plan(EXAMPLES / name)
+    workload = plan.workload.model_copy(update={"serving": Serving.INFLIGHT, "chunk": 4 * plan.workload.prompt})
+    assert bounds_hold(plan.model_copy(update={"workload": workload}), lambda cands: cands[::7]) >= 10
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])

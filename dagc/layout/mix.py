@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from ..plan.workload import Workload
 from .layout import Layout
 
-__all__ = ["Shares", "attention_dp_group", "inflight_ttft_tpot", "shares"]
+__all__ = ["Shares", "attention_dp_group", "inflight_ttft_tpot", "shares", "shares_at"]
 
 
 @dataclass(frozen=True)
@@ -64,8 +64,13 @@ def shares(workload: Workload, lay: Layout) -> Shares:
         >>> s.room, s.chunk_prompt_tokens, s.share, s.first_token_steps, s.sustainable_batch
         (8128, 4000, 0.128, 1, 910)
     """
-    return _shares(workload.chunk_tokens, workload.prompt, workload.generate, lay.requests_per_rank,
-                   attention_dp_group(lay), lay.dp * lay.adp)
+    return shares_at(workload, lay.requests_per_rank, attention_dp_group(lay), lay.dp)
+
+
+def shares_at(workload: Workload, requests_per_rank: int, adp: int, dp: int) -> Shares:
+    """`shares` of a layout with `dp` replicas of `adp` attention-DP groups whose busiest rank serves
+    `requests_per_rank` requests: all `shares` reads of one (the search's bounds have no layout)."""
+    return _shares(workload.chunk_tokens, workload.prompt, workload.generate, requests_per_rank, adp, dp * adp)
 
 
 @functools.lru_cache(maxsize=4096)

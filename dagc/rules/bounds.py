@@ -20,7 +20,9 @@ subadditive in T).
 
 In flight (`serving = inflight`) every step decodes every request in flight, and a mixed step
 does more, so TPOT is bounded by the decode step's bound, the throughputs by the batch over it,
-and TTFT by ceil(prompt / chunk) such steps.
+and TTFT by ceil(prompt / chunk) such steps. `pipeline_bounds` knows the layout's attention-DP
+groups, so it bounds the mixed step too: its chunk's matmuls and attention run on one group's
+tp·cp GPUs, its routed experts on at most the stage's G (`_chunk_seconds`).
 
 `pipeline_bounds(…, layout)` bounds one strategy more tightly by its pipeline (the search's
 branch and bound, `dagc.search.bound`): a micro-batch crosses every stage in turn, and each
@@ -38,10 +40,19 @@ import math
 from dataclasses import dataclass
 
 from ..layout.layout import Layout
+from ..layout.mix import shares_at
 from ..layout.shards import attention_dims, expected_distinct_experts, kv_bytes_per_token_layer
+from ..layout.split import busiest_group_requests
 from ..plan.cluster import Cluster
 from ..plan.model import DType, Model
-from ..plan.params import active_params, embedding_params, ffn_params, total_params
+from ..plan.params import (
+    active_params,
+    attention_params,
+    dense_layer_params,
+    embedding_params,
+    ffn_params,
+    total_params,
+)
 from ..plan.workload import Overlap, Requirement, RequirementKind, Workload
 
 __all__ = ["Bounds", "bounds", "inflight_first_token_floor", "pipeline_bounds", "stage_pipeline_bounds",
@@ -166,14 +177,16 @@ def pipeline_bounds(model: Model, workload: Workload, cluster: Cluster, lay: Lay
         >>> round(ttft / b.ttft_s, 2), round(tpot / b.tpot_s, 2)      # four stages in turn
         (1.0, 3.48)
     """
-    return stage_pipeline_bounds(model, workload, cluster, lay.group_size, lay.pp, lay.microbatch_requests())
+    return stage_pipeline_bounds(model, workload, cluster, lay.group_size, lay.pp, lay.microbatch_requests(),
+                                 adp=lay.adp, dp=lay.dp)
 
 
 def stage_pipeline_bounds(model: Model, workload: Workload, cluster: Cluster, group_size: int, pp: int,
-                          requests: tuple[int, ...]) -> tuple[float, float]:
+                          requests: tuple[int, ...], *, adp: int, dp: int) -> tuple[float, float]:
     """`pipeline_bounds` of `pp` stages of `group_size` GPUs running micro-batches of `requests`
-    requests each (the busiest replica's, `dagc.layout.split.microbatch_requests`): what it reads of a
-    layout, so the search can bound a candidate before making its layout."""
+    requests each (the busiest replica's, `dagc.layout.split.microbatch_requests`), `dp` replicas of
+    `adp` attention-DP groups: what it reads of a layout, so the search can bound a candidate before
+    making its layout."""
     pair = 2 if workload.overlap is Overlap.MICROBATCH else 1
     sizes = collections.Counter(requests)
     per = {r: _microbatch_bounds(model, workload, cluster, group_size, r) for r in sizes}
@@ -183,9 +196,48 @@ def stage_pipeline_bounds(model: Model, workload: Workload, cluster: Cluster, gr
         crossing = sum(b[i] for b in first)
         busiest = sum(count * per[r][i] for r, count in sizes.items()) / max(1, pp)
         out.append(max(crossing, busiest))
-    if workload.inflight:                                 # TTFT: steps of at least a decode step each
-        return inflight_first_token_floor(workload) * out[1], out[1]
+    if workload.inflight:
+        tpots = [per[r][1] for r in requests]
+        return _inflight_pipeline_bounds(model, workload, cluster, group_size, pp, tpots, out[1], adp, dp)
     return out[0], out[1]
+
+
+def _inflight_pipeline_bounds(model: Model, workload: Workload, cluster: Cluster, group_size: int, pp: int,
+                              tpots: list[float], decode: float, adp: int, dp: int) -> tuple[float, float]:
+    """In flight, `stage_pipeline_bounds` from `decode`, the decode step's bound, and `tpots`, each
+    micro-batch's decode pass's: a mixed step does all a decode step does, and its first micro-batch
+    carries a chunk of c prompt tokens
+    (`dagc.layout.mix.shares_at`) whose pass takes at least `_chunk_seconds`. The first unit crosses
+    every stage with the chunk, and the busiest stage runs at least 1/pp of the chunk beside every
+    other micro-batch's decode. TPOT is the steps' mixture, TTFT the first token's mixed steps."""
+    pair = 2 if workload.overlap is Overlap.MICROBATCH else 1
+    s = shares_at(workload, busiest_group_requests(workload.batch, dp, adp), adp, dp)
+    chunk = _chunk_seconds(model, workload, cluster, group_size, adp, s.chunk_prompt_tokens)
+    first = max(tpots[0], chunk)                          # the chunk's micro-batch: at least its decode
+    mixed = max(decode, first + sum(tpots[1:pair]), (first + sum(tpots[1:])) / max(1, pp))
+    return s.first_token_steps * mixed, s.group_share * mixed + (1.0 - s.group_share) * decode
+
+
+def _chunk_seconds(model: Model, workload: Workload, cluster: Cluster, group_size: int, adp: int,
+                   chunk: int) -> float:
+    """A lower bound of the passes of a mixed step's chunk of `chunk` prompt tokens through the whole
+    model, at 100 % efficiency: one attention-DP group's tp·cp GPUs (`group_size / adp`) alone run
+    its ops of the attention split — the attention and shared-expert or dense-FFN matmuls, and its
+    attention core as chunk / prompt causal prefills of the prompt (as `dagc.ir.op_attention` costs
+    it) — and its routed experts' matmuls are spread at best over the stage's `group_size` GPUs.
+    Norms, the router and every collective are left out."""
+    if chunk <= 0:
+        return 0.0
+    gpu = cluster.gpu
+    peak_w = gpu.peak_flops(model.weights)
+    peak_a = gpu.peak_flops(DType.FP8 if model.kv_cache.is_8bit_or_less else DType.BF16)
+    e = model.moe
+    split_params = (model.layers * attention_params(model) + model.dense_layer_count * dense_layer_params(model)
+                    + model.moe_layer_count * e.shared * ffn_params(model, e.shared_ffn_size))
+    core = model.layers * attention_core_flops_per_layer(model, workload.prompt) * chunk / workload.prompt
+    experts = 2 * chunk * e.top_k * ffn_params(model, e.ffn) * model.moe_layer_count
+    attention_gpus = max(1, group_size // max(1, adp))
+    return (2 * split_params * chunk / peak_w + core / peak_a) / attention_gpus + experts / (group_size * peak_w)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -275,12 +275,14 @@ def inflight_floors(workload: Workload, lay: Layout, decode_floor: float, mixed:
 
 
 def _split_rows(timer: Timer, workload: Workload, lay: Layout) -> Rows:
-    """The rows of `split_floor`: each stage's compute from its attention split's ops alone, no send."""
+    """The rows of `split_floor`: each stage's compute from its attention split's ops alone, no send (a
+    mixed pass's from its decode pass's and its chunk's: `Timer.mixed_split_times`)."""
     pair = workload.overlap is Overlap.MICROBATCH
     kinds = timer.stage_kinds(lay)
 
     def row(phase: Phase, req: tuple, n: int) -> list[tuple[float, float]]:
-        times = timer.split_times(workload, lay, phase, req)
+        times = (timer.mixed_split_times(workload, lay, req) if phase is Phase.MIXED
+                 else timer.split_times(workload, lay, phase, req))
         both = pair and n == 2
         return [(_stage_compute(times, k, both), 0.0) for k in kinds]
 
@@ -296,13 +298,9 @@ def tpot_split_floor(timer: Timer, workload: Workload, lay: Layout) -> float:
 
 
 def _split_mixed_floor(timer: Timer, workload: Workload, lay: Layout) -> float:
-    """`mixed_floor` of the attention split's rows (`_split_rows`), remembered by what they read: the
-    attention split, the stages, the requests' rows and the workload's lengths and chunk."""
+    """`mixed_floor` of the attention split's rows (`_split_rows`)."""
     pair = workload.overlap is Overlap.MICROBATCH
-    key = ("split mixed", lay.tp, lay.cp, lay.sp, lay.group_size, lay.stage_layers, lay.batch, lay.dp, lay.adp,
-           lay.microbatches, pair, workload.prompt, workload.generate, workload.chunk_tokens)
-    return timer.remember(key, lambda: mixed_floor(timer.units(lay, pair)[0], timer.request_rows(lay), lay.pp,
-                                                   _split_rows(timer, workload, lay)))
+    return mixed_floor(timer.units(lay, pair)[0], timer.request_rows(lay), lay.pp, _split_rows(timer, workload, lay))
 
 
 def split_floor(timer: Timer, workload: Workload, lay: Layout, phase: Phase) -> float:
@@ -321,11 +319,14 @@ def op_floor(timer: Timer, workload: Workload, lay: Layout) -> float:
     kinds = timer.stage_kinds(lay)
 
     def rows(phase: Phase, req: tuple, n: int) -> list[tuple[float, float]]:
-        return _row(timer.op_floor_times(workload, lay, phase, req), kinds, pair, n)
+        passes = (timer.mixed_floor_times(workload, lay, req) if phase is Phase.MIXED
+                  else timer.op_floor_times(workload, lay, phase, req))
+        return _row(passes, kinds, pair, n)
 
     units, counts = timer.units(lay, pair)
     decode = _floor(counts, lay.pp, lambda req, n: rows(Phase.DECODE, req, n))
     if not workload.inflight:
         return decode
-    mixed = max(_split_mixed_floor(timer, workload, lay), mixed_floor(units, timer.request_rows(lay), lay.pp, rows))
+    # part by part at least the attention split's rows (`_split_rows`), so at least `_split_mixed_floor`
+    mixed = mixed_floor(units, timer.request_rows(lay), lay.pp, rows)
     return inflight_floors(workload, lay, decode, mixed)[1]

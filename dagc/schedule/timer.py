@@ -32,7 +32,7 @@ from ..plan.model import Model
 from ..plan.plan import Plan
 from ..plan.workload import Workload
 
-__all__ = ["TIMER_CACHE_MAX", "Timer"]
+__all__ = ["TIMER_CACHE_MAX", "Timer", "mixed_times"]
 
 TIMER_CACHE_MAX = 50_000     # cached stage passes (a few hundred bytes each); the cache restarts beyond
 
@@ -247,12 +247,79 @@ class Timer:
         # and where the stages sit: `placements` reads no more of the layout than the shape and pp
         return self._remember(self.cache, ("ops", shape, lay.pp), make)
 
+    def chunk_split_times(self, workload: Workload, lay: Layout) -> dict:
+        """Lower bounds of a mixed pass's compute parts (`split_times`' keys) from its chunk alone: the ops
+        of the attention split at the mixed shape with no decode request, each at its lower bound
+        (`_lower`). Lower seconds grow with the shape, so each bounds the op at the mixed shape of
+        any requests; shared by every candidate of the attention split and chunk, whatever its
+        expert domain, batch split and micro-batches (`mixed_split_times`)."""
+        req = self._no_requests(lay)
+        split = attention_split_peak_key(lay, workload, Phase.MIXED, req)
+
+        def make() -> dict:
+            shapes = _split_shapes(self._shapes(workload, lay, Phase.MIXED, req, 0), split)
+            out = _parts(self.plan.model, lay, lambda op: self._lower(shapes, op)[0]
+                         if op in ATTENTION_SPLIT_OPS else 0.0)
+            return {**out, "pair_dense": 2 * out["dense"], "pair_moe": 2 * out["moe"]}
+
+        return self._remember(self.cache, ("chunk split", split), make)
+
+    def chunk_floor_times(self, workload: Workload, lay: Layout) -> list[dict]:
+        """Per stage, lower bounds of a mixed pass's parts (`op_floor_times`' keys) from its chunk alone:
+        every op at the mixed shape with no decode request, at its lower bound (`_lower`: the
+        attention split's too). Shared by every candidate of the same structure and chunk, whatever
+        its batch split and micro-batches (`mixed_floor_times`)."""
+        req = self._no_requests(lay)
+        shape = _shape_key(workload, lay, Phase.MIXED, req)
+
+        def make() -> list[dict]:
+            alike: dict[tuple[int, bool, bool], dict] = {}
+            out = []
+            for stage, where in enumerate(self.placements(lay)):
+                times = alike.get(where)
+                if times is None:
+                    rest, send = self.lower_times(workload, lay, Phase.MIXED, req, stage, where, shape, every=True)
+                    shapes = self._shapes(workload, lay, Phase.MIXED, req, stage)
+                    times = alike[where] = {
+                        "dense": rest["dense"], "moe": rest["moe"], "embed": self._lower(shapes, Op.EMBED)[0],
+                        "head": self._lower(shapes, Op.FINAL_NORM)[0] + self._lower(shapes, Op.LM_HEAD)[0],
+                        "send": send,
+                        "pair_dense": 2 * max(rest["pair_dense_compute"], rest["pair_dense_comm"]),
+                        "pair_moe": 2 * max(rest["pair_moe_compute"], rest["pair_moe_comm"])}
+                out.append(times)
+            return out
+
+        return self._remember(self.cache, ("chunk ops", shape, lay.pp), make)
+
+    def mixed_split_times(self, workload: Workload, lay: Layout, req: tuple) -> dict:
+        """Lower bounds of `split_times` of a mixed pass of `req`: those of its decode pass and of its
+        chunk alone (`chunk_split_times`), part by part the larger (`mixed_times`)."""
+        split = attention_split_peak_key(lay, workload, Phase.MIXED, req)
+        return self._remember(self.cache, ("mixed split", split), lambda: mixed_times(
+            self.split_times(workload, lay, Phase.DECODE, req), self.chunk_split_times(workload, lay)))
+
+    def mixed_floor_times(self, workload: Workload, lay: Layout, req: tuple) -> list[dict]:
+        """Per stage, lower bounds of `op_floor_times` of a mixed pass of `req`: those of its decode pass
+        and of its chunk alone (`chunk_floor_times`), part by part the larger (`mixed_times`). Its
+        decode pass's are the decode step's and its chunk's shared by every candidate of its
+        structure and chunk, so no op is made at the mixed pass's own shape."""
+        shape = _shape_key(workload, lay, Phase.MIXED, req)
+        return self._remember(self.cache, ("mixed ops", shape, lay.pp), lambda: [
+            mixed_times(d, c) for d, c in zip(self.op_floor_times(workload, lay, Phase.DECODE, req),
+                                              self.chunk_floor_times(workload, lay), strict=True)])
+
+    def _no_requests(self, lay: Layout) -> tuple[float, ...]:
+        """A micro-batch's row of requests (`request_rows`) with none: a mixed pass's chunk alone."""
+        return (0.0,) * len(self.request_rows(lay)[0])
+
     def lower_times(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int,
-                    where: tuple[int, bool, bool], shape: tuple) -> tuple[dict[str, float], float]:
+                    where: tuple[int, bool, bool], shape: tuple, every: bool = False
+                    ) -> tuple[dict[str, float], float]:
         """Lower bounds of the times of the ops of a stage's layers outside the attention split — the
         expert domain's and the collectives — summed per layer of each kind (`dense`, `moe`) and, for
         a pair of micro-batches, per stream (`pair_…_compute`, `pair_…_comm`); and the send's (none
-        after the last stage). Each op at its `OpShapes.lower_template` priced by
+        after the last stage); with `every`, the attention split's ops too. Each op at its
+        `OpShapes.lower_template` priced by
         `dagc.cost.cost.template_lower_s` — a collective at its time, a compute op's kernels at their
         lower seconds (no table interpolated), the routed experts and the ETP reduce at their EP
         group's mean rows (no routing statistics) — once per key of what its template reads.
@@ -277,7 +344,8 @@ class Timer:
             rest: dict[str, float] = {}
             for dense in (True, False):
                 kind = "dense" if dense else "moe"
-                figures = [lower_of(op) for op in _outside_split(lay, m, dense)]
+                ops = _layer_op_list(lay, m, dense) if every else _outside_split(lay, m, dense)
+                figures = [lower_of(op) for op in ops]
                 rest[kind] = sum(f for f, _ in figures)
                 rest["pair_" + kind + "_compute"] = sum(f for f, comm in figures if not comm)
                 rest["pair_" + kind + "_comm"] = sum(f for f, comm in figures if comm)
@@ -285,7 +353,7 @@ class Timer:
 
         # the layers read of where the stage sits its offset in its node, the send whether it crosses nodes
         offset, cross, last = where
-        rest = self._remember(self.cache, ("lower", shape, offset), make)
+        rest = self._remember(self.cache, ("lower", every, shape, offset), make)
         if last:
             return rest, 0.0
         return rest, self._remember(self.cache, ("lower send", shape, cross), lambda: self._lower(shapes(), Op.SEND)[0])
@@ -319,6 +387,15 @@ class Timer:
         return stage_activation_bytes(self.plan.model, workload, lay, act)
 
 
+def mixed_times(decode: dict, chunk: dict) -> dict:
+    """Lower bounds of a mixed pass's parts from lower bounds of its decode pass's (`decode`) and of its
+    chunk's alone (`chunk`: `Timer.chunk_split_times`, `chunk_floor_times`), part by part the larger.
+    A mixed pass runs each op of the decode pass on the decode tokens and the chunk's, so each op
+    takes at least as long as with either alone (its time grows with its shape), and so does every
+    sum of ops (a layer, a stream of a pair)."""
+    return {key: max(value, chunk[key]) for key, value in decode.items()}
+
+
 def _split_shapes(shapes: OpShapes, split: tuple) -> OpShapes:
     """The shapes an attention split's ops are priced on. A mixed step whose attention-DP groups have
     the same requests (its split key leaves out how many: `attention_split_peak_key`) is priced on two
@@ -345,6 +422,13 @@ def _outside_split(lay: Layout, m: Model, dense: bool) -> tuple[Op, ...]:
     if dense not in m.layer_kinds:
         return ()
     return _outside(layer_ops(lay, m, dense)[0])
+
+
+def _layer_op_list(lay: Layout, m: Model, dense: bool) -> tuple[Op, ...]:
+    """Every op of a layer of this kind, in order (none for a kind the model does not have)."""
+    if dense not in m.layer_kinds:
+        return ()
+    return tuple(lop.op for lop in layer_ops(lay, m, dense)[0])
 
 
 @functools.lru_cache(maxsize=256)

@@ -85,7 +85,8 @@ class CandidateBounds(MemoryScreen):
             gpus = dp * pp * g
             physical, _ = self.physical(workload, gpus, dp)
             requests = microbatch_requests(busiest_group_requests(batch, dp, 1), adp, microbatches)   # replica 0
-            ttft, tpot = stage_pipeline_bounds(self.plan.model, workload, self.plan.cluster, g, pp, requests)
+            ttft, tpot = stage_pipeline_bounds(self.plan.model, workload, self.plan.cluster, g, pp, requests,
+                                               adp=adp, dp=dp)
             ttft, tpot = max(ttft, physical.ttft_s), max(tpot, physical.tpot_s)
             hit = self._first[key] = (ttft, tpot, self._best(ttft, tpot, workload, gpus))
         return hit
