@@ -127,13 +127,15 @@ class Shapes:
     """
 
     def __init__(self, m: Model, w: Workload, lay: Layout, d: RankDims, phase: Phase, req: np.ndarray,
-                 stage: int):
+                 stage: int, chunk: int | None = None):
+        """`chunk`: a mixed step's chunk of that many prompt tokens instead of the layout's
+        (`phase_chunk`; the search's lower bounds price a smaller one)."""
         self.m, self.w, self.lay, self.d, self.phase = m, w, lay, d, phase
         g = lay.group_size
         a_idx = np.arange(g) // (lay.tp * lay.cp)
         self.n_seq = req[a_idx]                                   # requests of each rank's attention group
         per_seq = w.prompt if phase is Phase.PREFILL else 1
-        self.chunk = phase_chunk(w, lay, phase)                   # prompt tokens of a mixed step's chunk
+        self.chunk = phase_chunk(w, lay, phase) if chunk is None else chunk   # a mixed step's chunk's prompt tokens
         self.c = np.where(a_idx == 0, self.chunk / lay.cp, 0.0)   # … of them on each rank
         self.t = self.n_seq * per_seq / lay.cp + self.c           # tokens through linear ops, per rank
         # Each rank routes and dispatches its share of its attention group's tokens — unless the

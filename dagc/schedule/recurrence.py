@@ -180,7 +180,7 @@ class Recurrence:
     def _mixed_floor(self) -> float:
         """A lower bound of the mixed step from the stage costs alone (`mixed_floor`)."""
         if "mixed_floor" not in self.known:
-            self.known["mixed_floor"] = mixed_floor(self.timer.units(self.lay, self.pair)[0], self.reqs, self.lay.pp,
+            self.known["mixed_floor"] = mixed_floor(self.timer.mixed_units(self.lay, self.pair), self.lay.pp,
                                                     lambda phase, req, n: self.costs(phase, req, n))
         return self.known["mixed_floor"]
 
@@ -250,19 +250,21 @@ def _floor(units: collections.Counter, pp: int, row_of: Callable[[tuple, int], l
 Rows = Callable[[Phase, tuple, int], list[tuple[float, float]]]    # (phase, requests, micro-batches) → a row
 
 
-def mixed_floor(units: tuple[tuple[int, ...], ...], reqs: tuple[tuple[float, ...], ...], pp: int, row_of: Rows
-                ) -> float:
+def mixed_floor(units: tuple[tuple[tuple, int], collections.Counter], pp: int, row_of: Rows) -> float:
     """A lower bound of the mixed step (its first unit carries the chunk, the others decode) from the
     rows `row_of` gives — (compute, send) of each stage, lower bounds of the passes' — without the
     recurrence: the first unit crosses every stage and send in turn, and the busiest stage runs every
-    unit once (the first mixed, the others decoding). A mixed pass does all a decode pass does, so
-    the decode step's bound bounds it too: `inflight_floors` takes the larger."""
-    first = (reqs[units[0][0]], len(units[0]))
+    unit once (the first mixed, the others decoding). `units`: the first unit's (requests,
+    micro-batches) and how many of the others there are of each (`Timer.mixed_units`). A mixed
+    pass does all a decode pass does, so the decode step's bound bounds it too: `inflight_floors`
+    takes the larger."""
+    first, rest = units
     mixed = row_of(Phase.MIXED, *first)
-    rest = collections.Counter((reqs[u[0]], len(u)) for u in units[1:])
-    rows = {key: row_of(Phase.DECODE, *key) for key in rest}
     crossing = sum(compute + send for compute, send in mixed)
-    busiest = max(mixed[s][0] + sum(n * rows[key][s][0] for key, n in rest.items()) for s in range(pp))
+    if not rest:
+        return max(crossing, max(compute for compute, _ in mixed))
+    rows = [(n, row_of(Phase.DECODE, *key)) for key, n in rest.items()]
+    busiest = max(mixed[s][0] + sum(n * row[s][0] for n, row in rows) for s in range(pp))
     return max(crossing, busiest)
 
 
@@ -300,7 +302,7 @@ def tpot_split_floor(timer: Timer, workload: Workload, lay: Layout) -> float:
 def _split_mixed_floor(timer: Timer, workload: Workload, lay: Layout) -> float:
     """`mixed_floor` of the attention split's rows (`_split_rows`)."""
     pair = workload.overlap is Overlap.MICROBATCH
-    return mixed_floor(timer.units(lay, pair)[0], timer.request_rows(lay), lay.pp, _split_rows(timer, workload, lay))
+    return mixed_floor(timer.mixed_units(lay, pair), lay.pp, _split_rows(timer, workload, lay))
 
 
 def split_floor(timer: Timer, workload: Workload, lay: Layout, phase: Phase) -> float:
@@ -323,10 +325,10 @@ def op_floor(timer: Timer, workload: Workload, lay: Layout) -> float:
                   else timer.op_floor_times(workload, lay, phase, req))
         return _row(passes, kinds, pair, n)
 
-    units, counts = timer.units(lay, pair)
+    counts = timer.units(lay, pair)[1]
     decode = _floor(counts, lay.pp, lambda req, n: rows(Phase.DECODE, req, n))
     if not workload.inflight:
         return decode
     # part by part at least the attention split's rows (`_split_rows`), so at least `_split_mixed_floor`
-    mixed = mixed_floor(units, timer.request_rows(lay), lay.pp, rows)
+    mixed = mixed_floor(timer.mixed_units(lay, pair), lay.pp, rows)
     return inflight_floors(workload, lay, decode, mixed)[1]

@@ -118,6 +118,17 @@ class Timer:
 
         return self._remember(self.layouts, ("units", lay.batch, lay.dp, lay.adp, lay.microbatches, pair), make)
 
+    def mixed_units(self, lay: Layout, pair: bool) -> tuple[tuple[tuple, int], collections.Counter]:
+        """In a mixed step, the first unit's (requests, micro-batches) — it carries the chunk — and how
+        many units of each (requests, micro-batches) decode beside it (`units`)."""
+        def make() -> tuple:
+            reqs = self.request_rows(lay)
+            units = self.units(lay, pair)[0]
+            return ((reqs[units[0][0]], len(units[0])),
+                    collections.Counter((reqs[unit[0]], len(unit)) for unit in units[1:]))
+
+        return self._remember(self.layouts, ("mixed units", lay.batch, lay.dp, lay.adp, lay.microbatches, pair), make)
+
     def stage_kinds(self, lay: Layout) -> tuple[tuple[int, int, bool, bool], ...]:
         """Per stage: its dense and MoE layer counts, whether it is the first, whether the last."""
         return self._remember(self.layouts, ("kinds", lay.stage_layers), lambda: tuple(
@@ -145,10 +156,11 @@ class Timer:
         key = compute_cost_key(tpl, self.cm)
         return price() if key is None else self._remember(self.op_costs, key, price)
 
-    def _shapes(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int) -> OpShapes:
+    def _shapes(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int,
+                chunk: int | None = None) -> OpShapes:
         m = self.plan.model
         dims = self._remember(self.layouts, ("dims", lay.tp, lay.cp, lay.sp), lambda: rank_dims(m, lay))
-        return OpShapes(m, workload, lay, dims, phase, np.array(req), stage)
+        return OpShapes(m, workload, lay, dims, phase, np.array(req), stage, chunk)
 
     def _send(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int) -> tuple[float, float]:
         """The send after a stage: its duration and activation peak (`_made`'s figures but whether it is
@@ -249,15 +261,17 @@ class Timer:
 
     def chunk_split_times(self, workload: Workload, lay: Layout) -> dict:
         """Lower bounds of a mixed pass's compute parts (`split_times`' keys) from its chunk alone: the ops
-        of the attention split at the mixed shape with no decode request, each at its lower bound
-        (`_lower`). Lower seconds grow with the shape, so each bounds the op at the mixed shape of
-        any requests; shared by every candidate of the attention split and chunk, whatever its
-        expert domain, batch split and micro-batches (`mixed_split_times`)."""
+        of the attention split at the mixed shape with no decode request and the chunk rounded down
+        (`chunk_floor_tokens`), each at its lower bound (`_lower`). Lower seconds grow with the shape,
+        so each bounds the op at the mixed shape of any requests; shared by every candidate of the
+        attention split and rounded chunk, whatever its expert domain, batch split and micro-batches
+        (`mixed_split_times`)."""
         req = self._no_requests(lay)
-        split = attention_split_peak_key(lay, workload, Phase.MIXED, req)
+        chunk = chunk_floor_tokens(phase_chunk(workload, lay, Phase.MIXED))
+        split = attention_split_peak_key(lay, workload, Phase.MIXED, req)[:-1] + (chunk,)
 
         def make() -> dict:
-            shapes = _split_shapes(self._shapes(workload, lay, Phase.MIXED, req, 0), split)
+            shapes = _split_shapes(self._shapes(workload, lay, Phase.MIXED, req, 0, chunk), split)
             out = _parts(self.plan.model, lay, lambda op: self._lower(shapes, op)[0]
                          if op in ATTENTION_SPLIT_OPS else 0.0)
             return {**out, "pair_dense": 2 * out["dense"], "pair_moe": 2 * out["moe"]}
@@ -266,11 +280,13 @@ class Timer:
 
     def chunk_floor_times(self, workload: Workload, lay: Layout) -> list[dict]:
         """Per stage, lower bounds of a mixed pass's parts (`op_floor_times`' keys) from its chunk alone:
-        every op at the mixed shape with no decode request, at its lower bound (`_lower`: the
-        attention split's too). Shared by every candidate of the same structure and chunk, whatever
-        its batch split and micro-batches (`mixed_floor_times`)."""
+        every op at the mixed shape with no decode request and the chunk rounded down
+        (`chunk_floor_tokens`), at its lower bound (`_lower`: the attention split's too). Shared by
+        every candidate of the same structure and rounded chunk, whatever its batch split and
+        micro-batches (`mixed_floor_times`)."""
         req = self._no_requests(lay)
-        shape = _shape_key(workload, lay, Phase.MIXED, req)
+        chunk = chunk_floor_tokens(phase_chunk(workload, lay, Phase.MIXED))
+        shape = _shape_key(workload, lay, Phase.MIXED, req)[:-1] + (chunk,)
 
         def make() -> list[dict]:
             alike: dict[tuple[int, bool, bool], dict] = {}
@@ -278,8 +294,9 @@ class Timer:
             for stage, where in enumerate(self.placements(lay)):
                 times = alike.get(where)
                 if times is None:
-                    rest, send = self.lower_times(workload, lay, Phase.MIXED, req, stage, where, shape, every=True)
-                    shapes = self._shapes(workload, lay, Phase.MIXED, req, stage)
+                    rest, send = self.lower_times(workload, lay, Phase.MIXED, req, stage, where, shape, every=True,
+                                                  chunk=chunk)
+                    shapes = self._shapes(workload, lay, Phase.MIXED, req, stage, chunk)
                     times = alike[where] = {
                         "dense": rest["dense"], "moe": rest["moe"], "embed": self._lower(shapes, Op.EMBED)[0],
                         "head": self._lower(shapes, Op.FINAL_NORM)[0] + self._lower(shapes, Op.LM_HEAD)[0],
@@ -313,12 +330,13 @@ class Timer:
         return (0.0,) * len(self.request_rows(lay)[0])
 
     def lower_times(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int,
-                    where: tuple[int, bool, bool], shape: tuple, every: bool = False
+                    where: tuple[int, bool, bool], shape: tuple, every: bool = False, chunk: int | None = None
                     ) -> tuple[dict[str, float], float]:
         """Lower bounds of the times of the ops of a stage's layers outside the attention split — the
         expert domain's and the collectives — summed per layer of each kind (`dense`, `moe`) and, for
         a pair of micro-batches, per stream (`pair_…_compute`, `pair_…_comm`); and the send's (none
-        after the last stage); with `every`, the attention split's ops too. Each op at its
+        after the last stage); with `every`, the attention split's ops too; `chunk`: a mixed pass's chunk
+        of that many prompt tokens (`OpShapes`; `shape` must say so). Each op at its
         `OpShapes.lower_template` priced by
         `dagc.cost.cost.template_lower_s` — a collective at its time, a compute op's kernels at their
         lower seconds (no table interpolated), the routed experts and the ETP reduce at their EP
@@ -329,7 +347,7 @@ class Timer:
 
         def shapes() -> OpShapes:                               # one for the layers and the send
             if not made:
-                made.append(self._shapes(workload, lay, phase, req, stage))
+                made.append(self._shapes(workload, lay, phase, req, stage, chunk))
             return made[0]
 
         def make() -> dict[str, float]:
@@ -385,6 +403,14 @@ class Timer:
             return self.pass_times(workload, lay, phase, req, stage)["act"]
 
         return stage_activation_bytes(self.plan.model, workload, lay, act)
+
+
+def chunk_floor_tokens(chunk: int) -> int:
+    """`chunk` rounded down to its three leading binary digits (8,128 → 7,168; 4,096 and 6,144 stay): the
+    chunks of candidates that differ only in their requests per rank share one lower bound, at most
+    an eighth below their own."""
+    drop = max(0, chunk.bit_length() - 3)
+    return chunk >> drop << drop
 
 
 def mixed_times(decode: dict, chunk: dict) -> dict:
