@@ -1,0 +1,250 @@
+"""Lower bounds of a candidate's stage passes that time no pass of its own, for the search's branch and bound.
+
+Input: a `Plan` (through `dagc.schedule.timer_base.TimerCore`), then a `Layout`, a workload, a phase
+and a micro-batch's requests. Output: per stage, lower bounds of the parts of `Timer.pass_times`
+(per layer of each kind, alone and as a pair of micro-batches; the embedding; the final norm and
+LM head; the send): from the attention split's ops alone (`split_times`), from each op by itself
+at its lower seconds (`op_floor_times`, `lower_times`), and for a mixed pass in flight from its
+decode pass's and its chunk's alone (`mixed_split_times`, `mixed_floor_times`); and lower bounds
+of an op's working set (`working_set_floor`). `dagc.schedule.recurrence` turns them into floors
+of TPOT and TTFT.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from ..cost.cost import template_lower_s
+from ..ir.dag import Phase
+from ..ir.op_shapes import phase_chunk
+from ..ir.ops import ATTENTION_SPLIT_OPS, LayerOp, Op, OpShapes, attention_split_peak_key, layer_ops
+from ..layout.layout import Layout
+from ..plan.model import Model
+from ..plan.workload import Workload
+from .timer_base import TimerCore, _parts, _shape_key, _split_shapes
+
+__all__ = ["FloorTimes", "chunk_floor_tokens", "mixed_times"]
+
+
+class FloorTimes(TimerCore):
+    """Lower bounds of stage passes' times and working sets, from the core's op templates."""
+
+    def split_times(self, workload: Workload, lay: Layout, phase: Phase, req: tuple) -> dict:
+        """Lower bounds of a pass's compute parts (`pass_times`: per layer of each kind, alone and as a
+        pair of micro-batches; the embedding; the final norm and LM head) from the ops of its attention
+        split alone (`ATTENTION_SPLIT_OPS`, all compute), each at its exact time, the others — the
+        expert domain's ops and the collectives — at none: a layer's ops run one after the other, and
+        a pair's compute stream runs the compute ops of both. Shared by every expert split of the
+        attention split, so no op of the expert domain is made or priced."""
+        split = attention_split_peak_key(lay, workload, phase, req)
+
+        def make() -> dict:
+            shapes = self._shapes(workload, lay, phase, req, 0)
+            out = _parts(self.plan.model, lay, lambda op: self._split_op(shapes, op, split)[0]
+                         if op in ATTENTION_SPLIT_OPS else 0.0)
+            return {**out, "pair_dense": 2 * out["dense"], "pair_moe": 2 * out["moe"]}
+
+        return self._remember(self.cache, ("split", split), make)
+
+    def op_floor_times(self, workload: Workload, lay: Layout, phase: Phase, req: tuple) -> list[dict]:
+        """Per stage, lower bounds of `pass_times`' parts that price each op of a layer and of the
+        stage's ends by itself, no pass of this shape timed: the ops of the attention split at their
+        times (`split_times`), every other op at its own lower bound (`lower_times`). A layer's ops
+        run one after the other; a pair of micro-batches runs the compute ops of both on one stream
+        and the collectives on the other."""
+        shape = _shape_key(workload, lay, phase, req)
+
+        def make() -> list[dict]:
+            split = self.split_times(workload, lay, phase, req)
+            dense, moe = split["dense"], split["moe"]
+            alike: dict[tuple[int, bool, bool], dict] = {}       # stages that sit alike: the same bounds
+            out = []
+            for stage, where in enumerate(self.placements(lay)):
+                times = alike.get(where)
+                if times is None:
+                    rest, send = self.lower_times(workload, lay, phase, req, stage, where, shape)
+                    times = alike[where] = {
+                        "dense": dense + rest["dense"], "moe": moe + rest["moe"], "embed": split["embed"],
+                        "head": split["head"], "send": send,
+                        "pair_dense": 2 * max(dense + rest["pair_dense_compute"], rest["pair_dense_comm"]),
+                        "pair_moe": 2 * max(moe + rest["pair_moe_compute"], rest["pair_moe_comm"])}
+                out.append(times)
+            return out
+
+        # and where the stages sit: `placements` reads no more of the layout than the shape and pp
+        return self._remember(self.cache, ("ops", shape, lay.pp), make)
+
+    def chunk_split_times(self, workload: Workload, lay: Layout) -> dict:
+        """Lower bounds of a mixed pass's compute parts (`split_times`' keys) from its chunk alone: the ops
+        of the attention split at the mixed shape with no decode request and the chunk rounded down
+        (`chunk_floor_tokens`), each at its lower bound (`_lower`). Lower seconds grow with the shape,
+        so each bounds the op at the mixed shape of any requests; shared by every candidate of the
+        attention split and rounded chunk, whatever its expert domain, batch split and micro-batches
+        (`mixed_split_times`)."""
+        req = self._no_requests(lay)
+        chunk = chunk_floor_tokens(phase_chunk(workload, lay, Phase.MIXED))
+        split = attention_split_peak_key(lay, workload, Phase.MIXED, req)[:-1] + (chunk,)
+
+        def make() -> dict:
+            shapes = _split_shapes(self._shapes(workload, lay, Phase.MIXED, req, 0, chunk), split)
+            out = _parts(self.plan.model, lay, lambda op: self._lower(shapes, op)[0]
+                         if op in ATTENTION_SPLIT_OPS else 0.0)
+            return {**out, "pair_dense": 2 * out["dense"], "pair_moe": 2 * out["moe"]}
+
+        return self._remember(self.cache, ("chunk split", split), make)
+
+    def chunk_floor_times(self, workload: Workload, lay: Layout) -> list[dict]:
+        """Per stage, lower bounds of a mixed pass's parts (`op_floor_times`' keys) from its chunk alone:
+        every op at the mixed shape with no decode request and the chunk rounded down
+        (`chunk_floor_tokens`), at its lower bound (`_lower`: the attention split's too). Shared by
+        every candidate of the same structure and rounded chunk, whatever its batch split and
+        micro-batches (`mixed_floor_times`)."""
+        req = self._no_requests(lay)
+        chunk = chunk_floor_tokens(phase_chunk(workload, lay, Phase.MIXED))
+        shape = _shape_key(workload, lay, Phase.MIXED, req)[:-1] + (chunk,)
+
+        def make() -> list[dict]:
+            alike: dict[tuple[int, bool, bool], dict] = {}
+            out = []
+            for stage, where in enumerate(self.placements(lay)):
+                times = alike.get(where)
+                if times is None:
+                    rest, send = self.lower_times(workload, lay, Phase.MIXED, req, stage, where, shape, every=True,
+                                                  chunk=chunk)
+                    shapes = self._shapes(workload, lay, Phase.MIXED, req, stage, chunk)
+                    times = alike[where] = {
+                        "dense": rest["dense"], "moe": rest["moe"], "embed": self._lower(shapes, Op.EMBED)[0],
+                        "head": self._lower(shapes, Op.FINAL_NORM)[0] + self._lower(shapes, Op.LM_HEAD)[0],
+                        "send": send,
+                        "pair_dense": 2 * max(rest["pair_dense_compute"], rest["pair_dense_comm"]),
+                        "pair_moe": 2 * max(rest["pair_moe_compute"], rest["pair_moe_comm"])}
+                out.append(times)
+            return out
+
+        return self._remember(self.cache, ("chunk ops", shape, lay.pp), make)
+
+    def mixed_split_times(self, workload: Workload, lay: Layout, req: tuple) -> dict:
+        """Lower bounds of `split_times` of a mixed pass of `req`: those of its decode pass and of its
+        chunk alone (`chunk_split_times`), part by part the larger (`mixed_times`)."""
+        split = attention_split_peak_key(lay, workload, Phase.MIXED, req)
+        return self._remember(self.cache, ("mixed split", split), lambda: mixed_times(
+            self.split_times(workload, lay, Phase.DECODE, req), self.chunk_split_times(workload, lay)))
+
+    def mixed_floor_times(self, workload: Workload, lay: Layout, req: tuple) -> list[dict]:
+        """Per stage, lower bounds of `op_floor_times` of a mixed pass of `req`: those of its decode pass
+        and of its chunk alone (`chunk_floor_times`), part by part the larger (`mixed_times`). Its
+        decode pass's are the decode step's and its chunk's shared by every candidate of its
+        structure and chunk, so no op is made at the mixed pass's own shape."""
+        shape = _shape_key(workload, lay, Phase.MIXED, req)
+        return self._remember(self.cache, ("mixed ops", shape, lay.pp), lambda: [
+            mixed_times(d, c) for d, c in zip(self.op_floor_times(workload, lay, Phase.DECODE, req),
+                                              self.chunk_floor_times(workload, lay), strict=True)])
+
+    def _no_requests(self, lay: Layout) -> tuple[float, ...]:
+        """A micro-batch's row of requests (`request_rows`) with none: a mixed pass's chunk alone."""
+        return (0.0,) * len(self.request_rows(lay)[0])
+
+    def lower_times(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int,
+                    where: tuple[int, bool, bool], shape: tuple, every: bool = False, chunk: int | None = None
+                    ) -> tuple[dict[str, float], float]:
+        """Lower bounds of the times of the ops of a stage's layers outside the attention split — the
+        expert domain's and the collectives — summed per layer of each kind (`dense`, `moe`) and, for
+        a pair of micro-batches, per stream (`pair_…_compute`, `pair_…_comm`); and the send's (none
+        after the last stage); with `every`, the attention split's ops too; `chunk`: a mixed pass's chunk
+        of that many prompt tokens (`OpShapes`; `shape` must say so). Each op at its
+        `OpShapes.lower_template` priced by
+        `dagc.cost.cost.template_lower_s` — a collective at its time, a compute op's kernels at their
+        lower seconds (no table interpolated), the routed experts and the ETP reduce at their EP
+        group's mean rows (no routing statistics) — once per key of what its template reads.
+        `shape`: the pass's `_shape_key`. The dict returned is shared: read it only."""
+        m = self.plan.model
+        made: list[OpShapes] = []
+
+        def shapes() -> OpShapes:                               # one for the layers and the send
+            if not made:
+                made.append(self._shapes(workload, lay, phase, req, stage, chunk))
+            return made[0]
+
+        def make() -> dict[str, float]:
+            known: dict[Op, tuple[float, bool]] = {}            # an op of both kinds of layer: once
+
+            def lower_of(op: Op) -> tuple[float, bool]:
+                hit = known.get(op)
+                if hit is None:
+                    hit = known[op] = self._lower(shapes(), op)
+                return hit
+
+            rest: dict[str, float] = {}
+            for dense in (True, False):
+                kind = "dense" if dense else "moe"
+                ops = _layer_op_list(lay, m, dense) if every else _outside_split(lay, m, dense)
+                figures = [lower_of(op) for op in ops]
+                rest[kind] = sum(f for f, _ in figures)
+                rest["pair_" + kind + "_compute"] = sum(f for f, comm in figures if not comm)
+                rest["pair_" + kind + "_comm"] = sum(f for f, comm in figures if comm)
+            return rest
+
+        # the layers read of where the stage sits its offset in its node, the send whether it crosses nodes
+        offset, cross, last = where
+        rest = self._remember(self.cache, ("lower", every, shape, offset), make)
+        if last:
+            return rest, 0.0
+        return rest, self._remember(self.cache, ("lower send", shape, cross), lambda: self._lower(shapes(), Op.SEND)[0])
+
+    def _lower(self, shapes: OpShapes, op: Op) -> tuple[float, bool]:
+        """`op`'s lower bound at `shapes` (its `OpShapes.lower_template` priced by
+        `dagc.cost.cost.template_lower_s`) and whether it is a collective, once per key of what it reads."""
+        def price() -> tuple[float, bool]:
+            tpl = shapes.lower_template(op)
+            return template_lower_s(tpl, self.cm), tpl.kind.is_comm
+
+        w = shapes.w
+        return self._remember(self.made, (op, "lower", shapes.reads(op), w.prompt, w.generate, w.routing_imbalance,
+                                          w.dispatch), price)
+
+    def working_set_floor(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, op: Op) -> float:
+        """A lower bound of the activation peak of `op`'s template at this shape (the same on every stage:
+        `OpShapes.working_set_floor`; the template's own peak but for the routed experts, whose
+        floor needs no routing statistics), no other op made, no kernel priced, and remembered (an
+        op of `ATTENTION_SPLIT_OPS` once per attention split)."""
+        split = op in ATTENTION_SPLIT_OPS
+        shape = attention_split_peak_key(lay, workload, phase, req) if split else _shape_key(workload, lay, phase, req)
+        return self._remember(self.peaks, (op, shape),
+                              lambda: self._shapes(workload, lay, phase, req, 0).working_set_floor(op))
+
+
+def chunk_floor_tokens(chunk: int) -> int:
+    """`chunk` rounded down to its three leading binary digits (8,128 → 7,168; 4,096 and 6,144 stay): the
+    chunks of candidates that differ only in their requests per rank share one lower bound, at most
+    an eighth below their own."""
+    drop = max(0, chunk.bit_length() - 3)
+    return chunk >> drop << drop
+
+
+def mixed_times(decode: dict, chunk: dict) -> dict:
+    """Lower bounds of a mixed pass's parts from lower bounds of its decode pass's (`decode`) and of its
+    chunk's alone (`chunk`: `Timer.chunk_split_times`, `chunk_floor_times`), part by part the larger.
+    A mixed pass runs each op of the decode pass on the decode tokens and the chunk's, so each op
+    takes at least as long as with either alone (its time grows with its shape), and so does every
+    sum of ops (a layer, a stream of a pair)."""
+    return {key: max(value, chunk[key]) for key, value in decode.items()}
+
+
+def _outside_split(lay: Layout, m: Model, dense: bool) -> tuple[Op, ...]:
+    """The ops of a layer of this kind outside `ATTENTION_SPLIT_OPS`, in order (none for a kind the model
+    does not have)."""
+    if dense not in m.layer_kinds:
+        return ()
+    return _outside(layer_ops(lay, m, dense)[0])
+
+
+def _layer_op_list(lay: Layout, m: Model, dense: bool) -> tuple[Op, ...]:
+    """Every op of a layer of this kind, in order (none for a kind the model does not have)."""
+    if dense not in m.layer_kinds:
+        return ()
+    return tuple(lop.op for lop in layer_ops(lay, m, dense)[0])
+
+
+@functools.lru_cache(maxsize=256)
+def _outside(ops: tuple[LayerOp, ...]) -> tuple[Op, ...]:
+    return tuple(lop.op for lop in ops if lop.op not in ATTENTION_SPLIT_OPS)
