@@ -22,7 +22,7 @@ In flight (`serving = inflight`) every step decodes every request in flight, and
 does more, so TPOT is bounded by the decode step's bound, the throughputs by the batch over it,
 and TTFT by ceil(prompt / chunk) such steps. `pipeline_bounds` knows the layout's attention-DP
 groups, so it bounds the mixed step too: its chunk's matmuls and attention run on one group's
-tp·cp GPUs, its routed experts on at most the stage's G (`_chunk_seconds`).
+tp·cp GPUs, its routed experts on at most the stage's G (`_mixed_pass_seconds`).
 
 `pipeline_bounds(…, layout)` bounds one strategy more tightly by its pipeline (the search's
 branch and bound, `dagc.search.bound`): a micro-batch crosses every stage in turn, and each
@@ -39,6 +39,7 @@ import functools
 import math
 from dataclasses import dataclass
 
+from ..cost.peak import routed_experts_peak_s
 from ..layout.layout import Layout
 from ..layout.mix import shares_at
 from ..layout.shards import attention_dims, expected_distinct_experts, kv_bytes_per_token_layer
@@ -198,46 +199,59 @@ def stage_pipeline_bounds(model: Model, workload: Workload, cluster: Cluster, gr
         out.append(max(crossing, busiest))
     if workload.inflight:
         tpots = [per[r][1] for r in requests]
-        return _inflight_pipeline_bounds(model, workload, cluster, group_size, pp, tpots, out[1], adp, dp)
+        return _inflight_pipeline_bounds(model, workload, cluster, group_size, pp, requests, tpots, out[1], adp, dp)
     return out[0], out[1]
 
 
 def _inflight_pipeline_bounds(model: Model, workload: Workload, cluster: Cluster, group_size: int, pp: int,
-                              tpots: list[float], decode: float, adp: int, dp: int) -> tuple[float, float]:
+                              requests: tuple[int, ...], tpots: list[float], decode: float, adp: int, dp: int
+                              ) -> tuple[float, float]:
     """In flight, `stage_pipeline_bounds` from `decode`, the decode step's bound, and `tpots`, each
     micro-batch's decode pass's: a mixed step does all a decode step does, and its first micro-batch
-    carries a chunk of c prompt tokens
-    (`dagc.layout.mix.shares_at`) whose pass takes at least `_chunk_seconds`. The first unit crosses
-    every stage with the chunk, and the busiest stage runs at least 1/pp of the chunk beside every
-    other micro-batch's decode. TPOT is the steps' mixture, TTFT the first token's mixed steps."""
+    carries a chunk of c prompt tokens (`dagc.layout.mix.shares_at`) whose pass takes at least
+    `_mixed_pass_seconds`. The first unit crosses every stage with the chunk, and the busiest stage
+    runs at least 1/pp of it beside every other micro-batch's decode. TPOT is the steps' mixture,
+    TTFT the first token's mixed steps."""
     pair = 2 if workload.overlap is Overlap.MICROBATCH else 1
     s = shares_at(workload, busiest_group_requests(workload.batch, dp, adp), adp, dp)
-    chunk = _chunk_seconds(model, workload, cluster, group_size, adp, s.chunk_prompt_tokens)
-    first = max(tpots[0], chunk)                          # the chunk's micro-batch: at least its decode
+    first = max(tpots[0], _mixed_pass_seconds(model, cluster, workload.prompt, group_size, adp, requests[0],
+                                              s.chunk_prompt_tokens))
     mixed = max(decode, first + sum(tpots[1:pair]), (first + sum(tpots[1:])) / max(1, pp))
     return s.first_token_steps * mixed, s.group_share * mixed + (1.0 - s.group_share) * decode
 
 
-def _chunk_seconds(model: Model, workload: Workload, cluster: Cluster, group_size: int, adp: int,
-                   chunk: int) -> float:
-    """A lower bound of the passes of a mixed step's chunk of `chunk` prompt tokens through the whole
-    model, at 100 % efficiency: one attention-DP group's tp·cp GPUs (`group_size / adp`) alone run
-    its ops of the attention split — the attention and shared-expert or dense-FFN matmuls, and its
-    attention core as chunk / prompt causal prefills of the prompt (as `dagc.ir.op_attention` costs
-    it) — and its routed experts' matmuls are spread at best over the stage's `group_size` GPUs.
-    Norms, the router and every collective are left out."""
+@functools.lru_cache(maxsize=4096)
+def _mixed_pass_seconds(model: Model, cluster: Cluster, prompt: int, group_size: int, adp: int, requests: int,
+                        chunk: int) -> float:
+    """A lower bound of a mixed micro-batch's passes through the whole model — `requests` decode tokens
+    and a chunk of `chunk` prompt tokens — on stages of `group_size` GPUs with `adp` attention-DP groups,
+    at 100 % efficiency. A pass is the sum of its ops, each at its slowest rank, so it is at least
+    the routed experts' time on the average rank plus the other matmuls' on a rank of the group that
+    carries the chunk, each at least its FLOPs at peak and its bytes at peak HBM bandwidth:
+    - routed experts: the FLOPs of every token's top-k experts and the weights of the experts they
+      are expected to hit, spread over the stage's GPUs;
+    - the attention split (attention and shared-expert or dense-FFN matmuls, and the attention core
+      of the chunk as chunk / prompt causal prefills of the prompt, as `dagc.ir.op_attention` costs
+      it): the chunk's FLOPs and the weights, on one group's tp·cp GPUs (`group_size / adp`).
+    Norms, the router, the decode tokens' attention and every collective are left out."""
     if chunk <= 0:
         return 0.0
-    gpu = cluster.gpu
+    gpu, e = cluster.gpu, model.moe
     peak_w = gpu.peak_flops(model.weights)
     peak_a = gpu.peak_flops(DType.FP8 if model.kv_cache.is_8bit_or_less else DType.BF16)
-    e = model.moe
+    hbm, wbytes = gpu.hbm_bytes_per_s, model.weights.bytes
+    tokens = requests + chunk
+    expert = ffn_params(model, e.ffn)
+    experts_flops = model.moe_layer_count * routed_experts_peak_s(model, cluster, tokens, group_size)
+    experts_bytes = (model.moe_layer_count * expected_distinct_experts(e.experts, e.top_k, tokens) * expert * wbytes
+                     / (group_size * hbm))
     split_params = (model.layers * attention_params(model) + model.dense_layer_count * dense_layer_params(model)
                     + model.moe_layer_count * e.shared * ffn_params(model, e.shared_ffn_size))
-    core = model.layers * attention_core_flops_per_layer(model, workload.prompt) * chunk / workload.prompt
-    experts = 2 * chunk * e.top_k * ffn_params(model, e.ffn) * model.moe_layer_count
+    core = model.layers * attention_core_flops_per_layer(model, prompt) * chunk / prompt
     attention_gpus = max(1, group_size // max(1, adp))
-    return (2 * split_params * chunk / peak_w + core / peak_a) / attention_gpus + experts / (group_size * peak_w)
+    split_flops = (2 * split_params * chunk / peak_w + core / peak_a) / attention_gpus
+    split_bytes = split_params * wbytes / (attention_gpus * hbm)
+    return max(experts_flops, experts_bytes) + max(split_flops, split_bytes)
 
 
 @functools.lru_cache(maxsize=4096)

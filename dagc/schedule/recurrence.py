@@ -15,7 +15,9 @@ from __future__ import annotations
 import collections
 from collections.abc import Callable
 
+from ..cost.peak import routed_experts_peak_s
 from ..ir.dag import Phase
+from ..ir.op_shapes import phase_chunk
 from ..layout.layout import Layout
 from ..layout.mix import inflight_ttft_tpot, shares
 from ..plan.plan import Plan
@@ -277,14 +279,22 @@ def inflight_floors(workload: Workload, lay: Layout, decode_floor: float, mixed:
 
 
 def _split_rows(timer: Timer, workload: Workload, lay: Layout) -> Rows:
-    """The rows of `split_floor`: each stage's compute from its attention split's ops alone, no send (a
-    mixed pass's from its decode pass's and its chunk's: `Timer.mixed_split_times`)."""
+    """The rows of `split_floor`: each stage's compute from its attention split's ops alone, no send. A
+    mixed pass's from its decode pass's and its chunk's (`Timer.mixed_split_times`), and its MoE
+    layers' routed experts at least at the GPUs' peak (`routed_experts_peak_s`: the chunk makes them
+    a large share of the step, and they read no expert split)."""
     pair = workload.overlap is Overlap.MICROBATCH
     kinds = timer.stage_kinds(lay)
 
     def row(phase: Phase, req: tuple, n: int) -> list[tuple[float, float]]:
-        times = (timer.mixed_split_times(workload, lay, req) if phase is Phase.MIXED
-                 else timer.split_times(workload, lay, phase, req))
+        if phase is Phase.MIXED:
+            times = dict(timer.mixed_split_times(workload, lay, req))
+            tokens = sum(req) + phase_chunk(workload, lay, Phase.MIXED)
+            experts = routed_experts_peak_s(timer.plan.model, timer.plan.cluster, tokens, lay.group_size)
+            times["moe"] += experts
+            times["pair_moe"] += 2 * experts
+        else:
+            times = timer.split_times(workload, lay, phase, req)
         both = pair and n == 2
         return [(_stage_compute(times, k, both), 0.0) for k in kinds]
 
