@@ -23,7 +23,12 @@ from ..plan.model import Model
 from ..plan.workload import Workload
 from .timer_base import TimerCore, _parts, _shape_key, _split_shapes
 
-__all__ = ["FloorTimes", "chunk_floor_tokens", "mixed_times"]
+__all__ = ["SPLIT_COLLECTIVES", "FloorTimes", "chunk_floor_tokens", "mixed_times"]
+
+
+# The collectives of the attention split: they read its degrees (tp, cp, sp) and where the stage sits,
+# not the expert domain (`dagc.ir.ops.layer_ops`).
+SPLIT_COLLECTIVES = frozenset({Op.TP_GATHER, Op.CP_GATHER, Op.TP_REDUCE})
 
 
 class FloorTimes(TimerCore):
@@ -75,21 +80,26 @@ class FloorTimes(TimerCore):
         return self._remember(self.cache, ("ops", shape, lay.pp), make)
 
     def chunk_split_times(self, workload: Workload, lay: Layout) -> dict:
-        """Lower bounds of a mixed pass's compute parts (`split_times`' keys) from its chunk alone: the ops
-        of the attention split at the mixed shape with no decode request and the chunk rounded down
-        (`chunk_floor_tokens`), each at its lower bound (`_lower`). Lower seconds grow with the shape,
-        so each bounds the op at the mixed shape of any requests; shared by every candidate of the
-        attention split and rounded chunk, whatever its expert domain, batch split and micro-batches
-        (`mixed_split_times`)."""
+        """Lower bounds of a mixed pass's parts (`split_times`' keys) from its chunk alone: the ops of the
+        attention split and its collectives (`SPLIT_COLLECTIVES`) at the mixed shape with no decode
+        request and the chunk rounded down (`chunk_floor_tokens`), each at its lower bound (`_lower`;
+        the collectives with the stage group at the start of a node, where they cross the fewest
+        nodes). Lower seconds grow with the shape, so each bounds the op at the mixed shape of any
+        requests; shared by every candidate of the attention split and rounded chunk, whatever its
+        expert domain, batch split and micro-batches (`mixed_split_times`). A pair of micro-batches
+        runs the compute ops of both on one stream and the collectives on the other."""
         req = self._no_requests(lay)
         chunk = chunk_floor_tokens(phase_chunk(workload, lay, Phase.MIXED))
         split = attention_split_peak_key(lay, workload, Phase.MIXED, req)[:-1] + (chunk,)
 
         def make() -> dict:
             shapes = _split_shapes(self._shapes(workload, lay, Phase.MIXED, req, 0, chunk), split)
-            out = _parts(self.plan.model, lay, lambda op: self._lower(shapes, op)[0]
-                         if op in ATTENTION_SPLIT_OPS else 0.0)
-            return {**out, "pair_dense": 2 * out["dense"], "pair_moe": 2 * out["moe"]}
+            m = self.plan.model
+            compute = _parts(m, lay, lambda op: self._lower(shapes, op)[0] if op in ATTENTION_SPLIT_OPS else 0.0)
+            comm = _parts(m, lay, lambda op: self._lower(shapes, op)[0] if op in SPLIT_COLLECTIVES else 0.0)
+            out = {key: compute[key] + comm[key] for key in compute}
+            return {**out, "pair_dense": 2 * max(compute["dense"], comm["dense"]),
+                    "pair_moe": 2 * max(compute["moe"], comm["moe"])}
 
         return self._remember(self.cache, ("chunk split", split), make)
 
