@@ -15,13 +15,13 @@ from __future__ import annotations
 import collections
 from collections.abc import Callable
 
-from ..cost.peak import routed_experts_peak_s
 from ..ir.dag import Phase
 from ..ir.op_shapes import phase_chunk
 from ..layout.layout import Layout
 from ..layout.mix import inflight_ttft_tpot, shares
 from ..plan.plan import Plan
 from ..plan.workload import Overlap, Workload
+from ..rules.bounds import routed_experts_peak_s
 from .timer import Timer
 
 __all__ = ["Recurrence", "fast_ttft", "fast_ttft_floor", "fast_tpot", "fast_tpot_floor", "fast_tpot_op_floor",
