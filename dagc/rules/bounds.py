@@ -56,7 +56,8 @@ from ..plan.params import (
 from ..plan.workload import Overlap, Requirement, RequirementKind, Workload
 
 __all__ = ["Bounds", "bounds", "inflight_first_token_floor", "pipeline_bounds", "routed_experts_peak_s",
-           "stage_pipeline_bounds", "attention_core_flops_per_layer", "expected_distinct_experts", "requirement_bound", "unreachable"]
+           "stage_pipeline_bounds", "attention_core_flops_per_layer", "expected_distinct_experts",
+           "requirement_bound", "unreachable"]
 
 
 @dataclass(frozen=True)
