@@ -100,6 +100,7 @@ WORKLOAD_FIELDS = {
     "dispatch": Field("choice", choices=("bf16", "fp8")),
     "serving": Field("choice", choices=("static", "inflight")),
     "chunk": _int(1, CHUNK_LIMIT),
+    "prefill_batch": _int(1, BATCH_LIMIT), "kv_transfer": Field("choice", choices=("after", "layerwise")),
 }
 REQUIREMENT_DIMENSIONS = {
     RequirementKind.TTFT: Dimension.TIME, RequirementKind.TPOT: Dimension.TIME,

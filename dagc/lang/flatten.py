@@ -14,7 +14,7 @@ import math
 from collections.abc import Iterable, Sequence
 
 from ..diagnostics import Diagnostic, Severity
-from ..plan.strategy import Axis, AxisNode, Strategy, StrategyDecl
+from ..plan.strategy import POOL_ROLES, Axis, AxisNode, Pool, Strategy, StrategyDecl
 from ..plan.workload import Overlap
 from ..source import Span
 from .fields import STRATEGY_OPTIONS, did_you_mean, nearest
@@ -46,6 +46,8 @@ def flatten(decl: StrategyDecl) -> tuple[Strategy | None, list[Diagnostic]]:
         >>> s.dp, s.tp, s.ep, s.etp
         (2, 2, 4, 1)
     """
+    if any(a.name in POOL_ROLES for d in decl.scope for a in d):
+        return _pools(decl)
     f = _Flattener()
     f.scope(decl.scope, level=0)
     options, option_diags = _options(decl.options)
@@ -67,6 +69,94 @@ def flatten(decl: StrategyDecl) -> tuple[Strategy | None, list[Diagnostic]]:
         tp=int(v.get("tp", (1,))[0]), cp=int(v.get("cp", (1,))[0]), sp="sp" in v, ep=ep, etp=etp,
         spans=spans, **options,
     ), []
+
+
+POOLS_HINT = "write `prefill N < strategy > decode M < strategy >`, e.g. `prefill 2 < tp 8 > decode 1 < tp 2 ; ep 8 >`"
+
+
+def _pools(decl: StrategyDecl) -> tuple[Strategy | None, list[Diagnostic]]:
+    """A disaggregated strategy (SPEC 11.3): `prefill N < A > decode M < B >` and nothing beside, each
+    pool's count a whole number of instances, each scope any strategy without pools (E205); the
+    execution options apply to both pools."""
+    diags: list[Diagnostic] = []
+    found = _pool_axes(decl, diags)
+    options, option_diags = _options(decl.options)
+    diags.extend(option_diags)
+    if found is None or diags:
+        return None, diags
+    pools = [_pool(found[role], options, diags) for role in POOL_ROLES]
+    if diags:
+        return None, diags
+    spans: dict[str, Span | None] = {"strategy": decl.span, **{role: _span(found[role]) for role in POOL_ROLES}}
+    return Strategy(name=decl.name, text=decl.text, pools=tuple(p for p in pools if p is not None), spans=spans,
+                    **options), []
+
+
+def _pool_error(diags: list[Diagnostic], message: str, span: Span | None, hint: str = POOLS_HINT) -> None:
+    diags.append(Diagnostic("E205", Severity.ERROR, message, span, hint))
+
+
+def _pool_axes(decl: StrategyDecl, diags: list[Diagnostic]) -> dict[str, AxisNode] | None:
+    """The two pools' axes by role, or None (with E205) when the top level is not exactly
+    `prefill … decode …` in that order."""
+    if len(decl.scope) > 1:
+        _pool_error(diags, "the pools of a disaggregated strategy are written side by side, not split by `;`",
+                    decl.span)
+        return None
+    found: dict[str, AxisNode] = {}
+    for a in decl.scope[0]:
+        if a.name not in POOL_ROLES:
+            _pool_error(diags, f"`{_text(a)}` beside the pools: a disaggregated strategy is two pools and nothing "
+                        "else (dp, pp and the in-stage axes go inside a pool's `< … >`)", _span(a))
+        elif a.name in found:
+            _pool_error(diags, f"the {a.name} pool is written twice", _span(a), f"write one `{a.name} N < … >`")
+        else:
+            found[a.name] = a
+    for role in POOL_ROLES:
+        if role not in found:
+            _pool_error(diags, f"a disaggregated strategy needs a {role} pool", _span(next(iter(found.values()))))
+    if not diags and list(found) != list(POOL_ROLES):
+        _pool_error(diags, "the prefill pool comes first", _span(found["decode"]),
+                    "write `prefill N < … > decode M < … >`")
+    return None if diags else found
+
+
+def _pool(a: AxisNode, options: dict, diags: list[Diagnostic]) -> Pool | None:
+    """One pool: its count of instances and its scope flattened as a strategy of its own (E205 when
+    either is missing or wrong; the scope's own diagnostics as any strategy's)."""
+    role, n = a.name, a.degree
+    if n is None or not math.isfinite(n) or n != int(n) or not 1 <= n <= MAX_DEGREE:
+        _pool_error(diags, f"the {role} pool needs a whole number of instances from 1 to {MAX_DEGREE:,}", _span(a),
+                    f"write e.g. `{role} 2 < tp 8 >`")
+    if a.split is not None:
+        _pool_error(diags, "a pool takes no `[…]` layer split", a.split_span,
+                    f"split the layers inside it: `{role} 1 < pp 2 [31, 30] < tp 4 > >`")
+    if not a.body:
+        _pool_error(diags, f"the {role} pool needs the strategy of its instances in `< … >`", _span(a),
+                    f"write e.g. `{role} 1 < tp 8 >`")
+        return None
+    f = _Flattener()
+    f.scope(a.body, level=0)
+    diags.extend(f.diags)
+    if diags:
+        return None
+    inner, _ = flatten(StrategyDecl(text=_scope_text(a.body), scope=a.body, span=a.span))
+    assert inner is not None          # the same scope flattened without a diagnostic just above
+    return Pool(role=role, instances=int(n or 1),
+                strategy=inner.model_copy(update={**options, "spans": {**inner.spans, "strategy": _span(a)}}))
+
+
+def _scope_text(domains: Domains) -> str:
+    """A scope as dagc prints a strategy: `pp 2 [31, 30] < tp 4 ; ep 8 >`."""
+    def axis(a: AxisNode) -> str:
+        out = _text(a)
+        if a.split is not None:
+            out += " [" + ", ".join(f"{x:g}" for x in a.split) + "]"
+        if a.body is not None:
+            out += " < " + _scope_text(a.body) + " >"
+        return out
+
+    return " ; ".join(" ".join(axis(a) for a in d) for d in domains)
 
 
 OPTIONS = STRATEGY_OPTIONS
@@ -261,6 +351,10 @@ class _Flattener:
     def stage_axis(self, a: AxisNode, seen: set[str], position: int = 0) -> Axis | None:
         """Record one in-stage axis; the axis when its degree counts toward its domain."""
         ax = _axis(a)
+        if ax is None and a.name in POOL_ROLES:
+            self.err("E205", f"the {a.name} pool is inside another scope: pools are the outermost level",
+                     _span(a), POOLS_HINT)
+            return None
         if ax is None:
             self.err("E101", f"unknown axis `{a.name}`", a.span, _unknown_axis_hint(a, position))
             return None

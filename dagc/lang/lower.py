@@ -186,7 +186,8 @@ class _Lowering(Transformer):
                         microbatches=values.get("microbatches"), routing_imbalance=values.get("routing"),
                         overlap=Overlap(values.get("overlap", "none")),
                         dispatch=DType(values["dispatch"]) if "dispatch" in values else None,
-                        serving=Serving(values.get("serving", "static")), chunk=values.get("chunk"))
+                        serving=Serving(values.get("serving", "static")), chunk=values.get("chunk"),
+                        prefill_batch=values.get("prefill_batch"), kv_transfer=values.get("kv_transfer", "after"))
 
     def require(self, meta: Meta, written: list[_Requirement]) -> tuple[Requirement, ...]:
         self._statement("require", meta)

@@ -16,7 +16,7 @@ from ..source import Span
 from .base import Frozen
 from .workload import Overlap, Workload
 
-__all__ = ["Axis", "AxisNode", "Strategy", "StrategyDecl"]
+__all__ = ["Axis", "AxisNode", "POOL_ROLES", "Pool", "Strategy", "StrategyDecl"]
 
 
 class Axis(FastEnum):
@@ -54,10 +54,15 @@ class AxisNode(Frozen):
     split_span: Span | None = Field(default=None, exclude=True)
 
 
+POOL_ROLES = ("prefill", "decode")      # the pools of a disaggregated strategy, in the order written
+
+
 class Strategy(Frozen):
     """A strategy after the structural rules: the degrees of every axis.
 
-    `ep`/`etp` are None when no expert domain was written (experts then follow tp).
+    `ep`/`etp` are None when no expert domain was written (experts then follow tp). A disaggregated
+    strategy (`prefill N < A > decode M < B >`, SPEC 11.3) has its two `pools` and no degrees of its
+    own: each pool's instances run the pool's strategy.
     """
 
     name: str | None = None
@@ -72,7 +77,16 @@ class Strategy(Frozen):
     etp: int | None = None
     microbatches: int | None = None      # `with microbatches N`: overrides the workload's
     overlap: Overlap | None = None       # `with overlap …`: overrides the workload's
+    pools: tuple[Pool, ...] = ()         # disaggregated: the prefill pool, then the decode pool
     spans: dict[str, Any] = Field(default_factory=dict, exclude=True)
+
+    @property
+    def disaggregated(self) -> bool:
+        return bool(self.pools)
+
+    def pool(self, role: str) -> Pool:
+        """The pool of `role` ("prefill" or "decode") of a disaggregated strategy."""
+        return next(p for p in self.pools if p.role == role)
 
     def workload_for(self, w: Workload) -> Workload:
         """The workload this strategy runs: `w` with the strategy's own execution options."""
@@ -91,6 +105,14 @@ class Strategy(Frozen):
         return self.spans.get(key) or self.spans.get("strategy")
 
 
+class Pool(Frozen):
+    """One pool of a disaggregated strategy: `instances` copies of `strategy`, each serving one role."""
+
+    role: str                   # "prefill" | "decode"
+    instances: int
+    strategy: Strategy
+
+
 class StrategyDecl(Frozen):
     """A `strategy` statement before the structural rules run."""
 
@@ -102,3 +124,4 @@ class StrategyDecl(Frozen):
 
 
 AxisNode.model_rebuild()
+Strategy.model_rebuild()

@@ -46,6 +46,14 @@ class Workload(Frozen):
     batch_breaks: str | None = None      # once chosen: what one more request would break (a requirement, memory)
     serving: Serving = Serving.STATIC
     chunk: int | None = None             # in flight: most tokens one engine step runs; None: CHUNK_DEFAULT
+    # Disaggregated (`dagc.verdict.pools`; reported in `serving.pools`, not here): the requests a prefill
+    # instance prefills at once (None: as many as fill a chunk) and when their KV moves ("after" the
+    # prefill, or "layerwise" with it).
+    prefill_batch: int | None = Field(default=None, exclude=True)
+    kv_transfer: str = Field(default="after", exclude=True)
+    # A pool's instance of a disaggregated strategy: "prefill" runs the static prefill alone, "decode" the
+    # decode steps alone (`dagc.ir.dag.step_passes`); None: the whole workload.
+    role: str | None = Field(default=None, exclude=True)
 
     @property
     def inflight(self) -> bool:

@@ -1,6 +1,6 @@
-"""The structural hierarchy of a strategy (SPEC 3.5): E201, E202, E203, E204.
+"""The structural hierarchy of a strategy (SPEC 3.5, 11.3): E201, E202, E203, E204, E205.
 
-E201, E202 and E204 are found while the strategy is lowered: the flatten pass
+E201, E202, E204 and E205 are found while the strategy is lowered: the flatten pass
 (`dagc.lang.flatten`) emits them, and their entries here name it. E203 needs the stage group
 and is a check on the resolved layout.
 """
@@ -81,10 +81,28 @@ Fixed:
     strategy tp 8
 """
 
+E205 = """
+A disaggregated strategy (`serving = inflight`, SPEC 11.3) runs prefill and decode on separate
+pools of GPUs: `prefill N < A > decode M < B >` is N instances of strategy A that prefill
+prompts and M instances of strategy B that decode them. The two pools are the whole strategy,
+prefill first: nothing sits beside them, neither is nested inside dp, pp or the other pool, each
+is written once with a whole number of instances and its strategy in `< … >` (any strategy dagc
+accepts, dp included).
+
+Bad:
+    strategy dp 2 < prefill 1 < tp 8 > decode 1 < tp 8 > >
+    strategy prefill 2 < tp 8 >
+    strategy decode 1 < tp 8 > prefill 2 < tp 8 >
+Fixed:
+    strategy prefill 2 < tp 8 > decode 1 < dp 2 < tp 4 ; ep 8 > >
+"""
+
 RULES = (
     make_rule("E201", Severity.ERROR, "hierarchy: only dp ⊃ pp ⊃ in-stage domains", doc=E201, passes=(flatten,)),
     make_rule("E202", Severity.ERROR, "attention and expert axes written in one domain without `;`", doc=E202,
               passes=(flatten,)),
     make_rule("E203", Severity.ERROR, "a domain product does not divide the stage group", check_divides),
     make_rule("E204", Severity.ERROR, "axis repeated in a scope, or degree < 1", doc=E204, passes=(flatten,)),
+    make_rule("E205", Severity.ERROR, "a disaggregated strategy's pools: `prefill N < … > decode M < … >`", doc=E205,
+              passes=(flatten,)),
 )

@@ -80,6 +80,8 @@ def metrics(dag: Dag, sched: Schedule, workload: Workload, layout: Layout) -> Me
     flight, TTFT and TPOT come from the decode and mixed steps' gaps (`dagc.serve.inflight`), and
     the bubble is the mixed steps'."""
     finish = sched.finish
+    if workload.role is not None:       # a pool's instance: its own figure alone (`dagc.verdict.pools`)
+        return _pool_metrics(dag, sched, workload, layout)
     t_decode = step_gap(dag, finish, Phase.DECODE, layout.microbatches)
     if workload.inflight:
         rates = inflight_rates(t_decode, step_gap(dag, finish, Phase.MIXED, layout.microbatches), workload, layout)
@@ -90,3 +92,17 @@ def metrics(dag: Dag, sched: Schedule, workload: Workload, layout: Layout) -> Me
     return Metrics(rates=rates,
                    bubble_fraction=_bubble(dag, dag.indices(first), sched.start, finish, sched.paths[first].makespan_s),
                    paths=dict(sched.paths))
+
+
+def _pool_metrics(dag: Dag, sched: Schedule, workload: Workload, layout: Layout) -> Metrics:
+    """A disaggregated pool's instance: a prefill instance's TTFT is its prefill's makespan, a decode
+    instance's TPOT its decode step; the other figure and the throughputs are the deployment's
+    (`dagc.serve.disagg`), left at 0 here."""
+    if workload.role == "prefill":
+        phase, ttft, tpot = Phase.PREFILL, sched.paths[Phase.PREFILL].makespan_s, 0.0
+    else:
+        phase, ttft, tpot = Phase.DECODE, 0.0, step_gap(dag, sched.finish, Phase.DECODE, layout.microbatches)
+    rates = {"ttft_s": ttft, "tpot_s": tpot}
+    return Metrics(rates=rates, paths=dict(sched.paths),
+                   bubble_fraction=_bubble(dag, dag.indices(phase), sched.start, sched.finish,
+                                           sched.paths[phase].makespan_s))

@@ -21,6 +21,7 @@ from .analyse import analyse
 from .batch_max import choose_batch
 from .compiled import Compiled
 from .optimal import judge_optimal
+from .pools import PooledCheck, check_pools
 from .verdict import RequirementResult, Verdict, judge_requirements, verdict
 
 # The loaders live in `dagc.lang.load`; they are named here too for callers of `dagc.verdict.check.load_plan`.
@@ -40,6 +41,7 @@ class StrategyResult:
     metrics: dict | None = field(default=None)       # Metrics.to_json(), None when not computed
     compiled: Compiled | None = field(default=None, repr=False)   # None: no DAG was built
     optimality: dict | None = field(default=None)     # evidence of the optimal verdict (dagc.search.search)
+    pooled: PooledCheck | None = field(default=None, repr=False)   # a disaggregated strategy's pools
 
     @property
     def dag(self) -> Dag | None:
@@ -64,6 +66,14 @@ def check_strategy(plan: Plan, decl: StrategyDecl) -> StrategyResult:
         reqs = judge_requirements(plan, None, None, None)
         return StrategyResult(plan=plan, decl=decl, strategy=None, layout=None, memory=None,
                               diagnostics=tuple(cap(diags)), requirements=reqs, verdict=verdict(diags, reqs))
+    if strategy.disaggregated:
+        pooled = check_pools(plan, strategy)
+        decode = pooled.decode
+        a = decode.analysis if decode is not None else None
+        return StrategyResult(plan=plan, decl=decl, strategy=strategy, layout=a.layout if a else None,
+                              memory=a.memory if a else None, diagnostics=pooled.diagnostics,
+                              requirements=pooled.requirements, verdict=pooled.verdict, metrics=pooled.metrics,
+                              compiled=a.compiled if a else None, pooled=pooled)
     workload = None
     if plan.workload.batch_max:              # `batch = max`: the largest batch this strategy serves
         workload = choose_batch(plan, strategy, strategy.workload_for(plan.workload))

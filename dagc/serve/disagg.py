@@ -1,0 +1,106 @@
+"""Disaggregated serving (SPEC 11.3): two pools' figures → the deployment's TTFT, TPOT and rates.
+
+Input: each pool's figures per instance — the prefill instance's makespan `t_p` of `prefill_batch`
+requests, the decode instance's decode step at its concurrency — the KV bytes one request moves from
+a prefill instance to a decode instance, the link they cross and the workload. Output:
+`Disaggregated`: TTFT = t_p + the transfer's visible part (`kv_transfer = after`: the batch's whole
+KV after the prefill; `layerwise`: overlapped with it layer by layer, only the last layer's share
+shows), TPOT = the decode step, each pool's capacity in requests/s, the pool that binds, the N:M
+that would balance them, and the rates of `dagc.serve.rates` at the served rate, per GPU over both
+pools. No timing happens here: the pools' figures come from their own analyses.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+
+from ..plan.workload import Workload
+
+__all__ = ["BALANCE_MAX", "Disaggregated", "PoolFigures", "disaggregated", "transfer_seconds"]
+
+BALANCE_MAX = 64          # the balancing N:M is given in whole instances, neither above this
+
+
+@dataclass(frozen=True)
+class PoolFigures:
+    """One pool: `instances` instances of `gpus_per_instance` GPUs, each holding `batch_per_instance`
+    requests and taking `seconds` for them — a prefill instance its prefill's makespan, a decode
+    instance its decode step (one token of each of its requests)."""
+
+    role: str
+    instances: int
+    gpus_per_instance: int
+    batch_per_instance: float
+    seconds: float
+
+    @property
+    def gpus(self) -> int:
+        return self.instances * self.gpus_per_instance
+
+
+@dataclass(frozen=True)
+class Disaggregated:
+    ttft_s: float
+    tpot_s: float
+    transfer_s: float                  # the visible part of one prefill batch's KV transfer
+    capacity: dict[str, float]         # requests/s each pool can serve, by role
+    binding_pool: str                  # the pool with the smaller capacity ("prefill" on a tie)
+    balance: tuple[int, int]           # the prefill:decode instances that would give equal capacities
+    rates: dict                        # `rate_metrics`-like: TTFT, TPOT and throughputs at the served rate
+    gpus: int
+
+    @property
+    def served_requests_per_s(self) -> float:
+        return min(self.capacity.values())
+
+
+def transfer_seconds(bytes_per_request: float, requests: float, bytes_per_s: float, layers: int,
+                     layerwise: bool) -> float:
+    """The visible time of moving `requests` requests' KV (`bytes_per_request` each) over a link of
+    `bytes_per_s`: all of it after the prefill, or with `layerwise` only the last layer's share
+    (the others move while later layers compute).
+
+    Example:
+        >>> transfer_seconds(1e9, 4, 50e9, 61, False), round(transfer_seconds(1e9, 4, 50e9, 61, True), 6)
+        (0.08, 0.001311)
+    """
+    whole = bytes_per_request * requests / bytes_per_s
+    return whole / max(1, layers) if layerwise else whole
+
+
+def disaggregated(prefill: PoolFigures, decode: PoolFigures, transfer_s: float, workload: Workload) -> Disaggregated:
+    """The deployment's figures from its pools' (SPEC 11.3).
+
+    Capacities, in requests/s: prefill N · prefill_batch / t_p; decode M · (its requests) /
+    (generate · TPOT), each request holding a decode slot for `generate` steps. The deployment serves
+    the smaller; tokens/s = that × generate (decode) and × prompt (prefill); per GPU over both pools.
+
+    Example:
+        >>> from dagc.plan.workload import Workload
+        >>> w = Workload(batch=64, prompt=4000, generate=500, serving="inflight")
+        >>> p = PoolFigures("prefill", 3, 8, 2, 0.5)          # 3 instances, 2 prompts in 0.5 s each
+        >>> d = PoolFigures("decode", 1, 8, 64, 0.025)        # one instance, 64 requests, a step of 25 ms
+        >>> r = disaggregated(p, d, 0.02, w)
+        >>> r.ttft_s, r.capacity, r.binding_pool, r.balance      # an instance: 4 vs 5.12 requests/s
+        (0.52, {'prefill': 12.0, 'decode': 5.12}, 'decode', (32, 25))
+        >>> round(r.rates["decode_tokens_per_s_per_gpu"], 1)      # 5.12 requests/s × 500 tokens over 32 GPUs
+        80.0
+    """
+    cap_p = prefill.instances * prefill.batch_per_instance / prefill.seconds
+    cap_d = decode.instances * decode.batch_per_instance / (workload.generate * decode.seconds)
+    capacity = {"prefill": cap_p, "decode": cap_d}
+    served = min(cap_p, cap_d)
+    gpus = prefill.gpus + decode.gpus
+    per_p = prefill.batch_per_instance / prefill.seconds                                   # one instance's
+    per_d = decode.batch_per_instance / (workload.generate * decode.seconds)
+    ratio = Fraction(per_d / per_p).limit_denominator(BALANCE_MAX) if per_p > 0 and math.isfinite(per_d) else None
+    balance = (max(1, ratio.numerator), max(1, ratio.denominator)) if ratio else (prefill.instances, decode.instances)
+    rates = {"prefill_tokens_per_s": served * workload.prompt, "decode_tokens_per_s": served * workload.generate,
+             "throughput_tokens_per_s": served * (workload.prompt + workload.generate)}
+    ttft = prefill.seconds + transfer_s
+    return Disaggregated(ttft_s=ttft, tpot_s=decode.seconds, transfer_s=transfer_s, capacity=capacity,
+                         binding_pool="prefill" if cap_p <= cap_d else "decode", balance=balance,
+                         rates={"ttft_s": ttft, "tpot_s": decode.seconds, **rates,
+                                **{f"{k}_per_gpu": v / gpus for k, v in rates.items()}}, gpus=gpus)

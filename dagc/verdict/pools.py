@@ -1,0 +1,140 @@
+"""A disaggregated strategy (SPEC 11.3): each pool's instance analysed as a strategy of its own, then
+the deployment's figures from both.
+
+Input: a `Plan` served in flight and a flattened `Strategy` with its two `pools`. Output: a
+`PooledCheck`: each pool's `Analysis` — the prefill instance runs a static prefill of
+`prefill_batch` requests (`Workload.role = "prefill"`: the prefill pass alone), the decode instance
+the decode steps of its share of the batch, whose KV arrives made (`role = "decode"`) — and the
+deployment's diagnostics (each pool's, named by its pool, and E308, E309), figures
+(`dagc.serve.disagg`), requirements and verdict. The layout, memory and DAG a report draws are the
+decode instance's, which sets TPOT; `pools` carries both.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+from ..diagnostics import Diagnostic, Severity, cap
+from ..layout.layout import resolve
+from ..layout.shards import kv_bytes_per_token_layer
+from ..plan.plan import Plan
+from ..plan.strategy import Pool, Strategy
+from ..plan.workload import Serving, Workload
+from ..serve.disagg import Disaggregated, PoolFigures, disaggregated, transfer_seconds
+from .analyse import Analysis, analyse
+from .verdict import RequirementResult, Verdict, requirement_value, verdict
+
+__all__ = ["PoolResult", "PooledCheck", "check_pools", "prefill_batch_of"]
+
+
+@dataclass(frozen=True)
+class PoolResult:
+    """One pool: its instances, what each runs and holds, and the analysis of one instance."""
+
+    pool: Pool
+    batch_per_instance: int
+    analysis: Analysis
+
+    @property
+    def gpus_per_instance(self) -> int:
+        return self.analysis.layout.gpus_used
+
+    @property
+    def gpus(self) -> int:
+        return self.pool.instances * self.gpus_per_instance
+
+
+@dataclass(frozen=True)
+class PooledCheck:
+    pools: tuple[PoolResult, ...]
+    diagnostics: tuple[Diagnostic, ...]
+    figures: Disaggregated | None
+    metrics: dict | None
+    requirements: tuple[RequirementResult, ...]
+    verdict: Verdict
+    kv_bytes_per_request: float | None = None
+
+    @property
+    def decode(self) -> PoolResult | None:
+        return next((p for p in self.pools if p.pool.role == "decode"), None)
+
+
+def prefill_batch_of(workload: Workload, ranks: int) -> int:
+    """The requests a prefill instance of `ranks` attention-DP ranks prefills at once: the workload's
+    `prefill_batch`, else as many as fill one chunk on each rank, max(1, floor(chunk / prompt))."""
+    if workload.prefill_batch is not None:
+        return workload.prefill_batch
+    return max(1, workload.chunk_tokens // workload.prompt) * ranks
+
+
+def check_pools(plan: Plan, strategy: Strategy) -> PooledCheck:
+    """Analyse both pools' instances and compose the deployment's figures (module docstring)."""
+    w = plan.workload
+    if not w.inflight:
+        d = Diagnostic("E309", Severity.ERROR, "a disaggregated strategy serves requests in flight, but the "
+                       "workload is `serving = static`", strategy.span_of("strategy"),
+                       "add `serving = inflight` to the workload, or write one strategy without pools")
+        return PooledCheck((), (d,), None, None, (), verdict([d], ()))
+    prefill, decode = strategy.pool("prefill"), strategy.pool("decode")
+    lay_p = resolve(plan.model, plan.cluster, w, prefill.strategy)
+    batch_p = prefill_batch_of(w, lay_p.dp * lay_p.adp)
+    batch_d = -(-w.batch // decode.instances)
+    results = []
+    for pool, batch, update in ((prefill, batch_p, {"generate": 1}), (decode, batch_d, {})):
+        workload = w.model_copy(update={"serving": Serving.STATIC, "chunk": None, "batch": batch, "batch_max": False,
+                                        "role": pool.role, **update})
+        results.append(PoolResult(pool, batch, analyse(plan, pool.strategy, workload)))
+    diags = [replace(d, message=f"{r.pool.role} pool: {d.message}") for r in results for d in r.analysis.diagnostics]
+    gpus = sum(r.gpus for r in results)
+    if gpus > plan.cluster.gpus:
+        diags.append(Diagnostic(
+            "E308", Severity.ERROR, f"the pools need {gpus:,} GPUs ({_pool_gpus(results[0])} + "
+            f"{_pool_gpus(results[1])}), more than the cluster's {plan.cluster.gpus:,}", strategy.span_of("strategy"),
+            "use fewer instances or smaller ones, or a larger cluster"))
+    figures = metrics = kv = None
+    decode_metrics = results[1].analysis.metrics
+    if results[0].analysis.metrics is not None and decode_metrics is not None and not any(d.is_error for d in diags):
+        kv = _kv_bytes_per_request(plan, results[1])
+        figures = _figures(plan, results[0], results[1], kv)
+        metrics = {**figures.rates, "bubble_fraction": decode_metrics["bubble_fraction"],
+                   "critical_path": decode_metrics["critical_path"], "kv_transfer_s": figures.transfer_s}
+    reqs = _requirements(plan, results, gpus, metrics)
+    return PooledCheck(tuple(results), tuple(cap(diags)), figures, metrics, reqs, verdict(diags, reqs), kv)
+
+
+def _pool_gpus(r: PoolResult) -> str:
+    return f"{r.pool.instances} × {r.gpus_per_instance} for {r.pool.role}"
+
+
+def _kv_bytes_per_request(plan: Plan, decode: PoolResult) -> float:
+    """The bytes of one request's KV cache that move to a decode instance: its prompt's tokens over all
+    layers, in the decode instance's layout (each of its tp ranks receives its share: its KV heads, or
+    MLA's latent whole) and the model's KV dtype."""
+    lay, m = decode.analysis.layout, plan.model
+    return plan.workload.prompt * m.layers * kv_bytes_per_token_layer(m, lay.tp) * lay.tp
+
+
+def _figures(plan: Plan, prefill: PoolResult, decode: PoolResult, kv: float) -> Disaggregated:
+    """The deployment's figures: the transfer over NVLink when both pools fit one node's NVLink
+    domain, else over the network, at the sending instance's GPUs' bandwidth."""
+    c, w = plan.cluster, plan.workload
+    one_domain = prefill.gpus + decode.gpus <= c.gpus_per_node
+    link = (c.intra_node_bytes_per_s if one_domain else c.inter_node_bytes_per_s) * prefill.gpus_per_instance
+    transfer = transfer_seconds(kv, prefill.batch_per_instance, link, plan.model.layers, w.kv_transfer == "layerwise")
+    t_p = prefill.analysis.metrics["ttft_s"] if prefill.analysis.metrics is not None else math.inf
+    tpot = decode.analysis.metrics["tpot_s"] if decode.analysis.metrics is not None else math.inf
+    pf = PoolFigures("prefill", prefill.pool.instances, prefill.gpus_per_instance, prefill.batch_per_instance, t_p)
+    dc = PoolFigures("decode", decode.pool.instances, decode.gpus_per_instance, decode.batch_per_instance, tpot)
+    return disaggregated(pf, dc, transfer, w)
+
+
+def _requirements(plan: Plan, results: list[PoolResult], gpus: int, metrics: dict | None
+                  ) -> tuple[RequirementResult, ...]:
+    """The plan's requirements on the deployment: its figures, both pools' GPUs, and the fuller pool's
+    memory."""
+    worsts = [r.analysis.memory.worst for r in results if r.analysis.memory is not None]
+    worst = max(worsts, key=lambda s: s.fraction) if len(worsts) == len(results) and worsts else None
+    return tuple(RequirementResult(req, requirement_value(req, gpus, metrics, worst.fraction if worst else None,
+                                                          worst.total_bytes if worst else None))
+                 for req in plan.requirements)
