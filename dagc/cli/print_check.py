@@ -74,13 +74,15 @@ def print_result(console: Console, r: StrategyResult, err: Console | None = None
     from ..rules import rule
     title = f"strategy {r.decl.name + ' = ' if r.decl.name else ''}{r.decl.text}"
     console.rule(shown(title), style="bold")
-    if r.layout is not None:
+    if r.pooled is not None:
+        _print_pools(console, r)
+    elif r.layout is not None:
         _print_layout(console, r)
         if r.memory is not None:
             console.print(_memory_table(console, r))
     if r.metrics:
         console.print(_metrics_table(r))
-        if r.compiled is not None and r.compiled.metrics is not None:
+        if r.compiled is not None and r.compiled.metrics is not None and r.pooled is None:
             _print_critical_paths(console, r.compiled.metrics, r.plan, r.layout)
         console.print(cost_basis_text(r.plan.cluster), markup=False)
     if r.requirements:
@@ -187,7 +189,7 @@ def _tokens_per_s(v: float | None, per: str = "") -> str:
 def _metrics_table(r: StrategyResult) -> Table:
     """The metrics with their names and units; throughputs also per GPU."""
     assert r.metrics, "a scheduled strategy"
-    gpus = r.layout.gpus_used if r.layout is not None else None
+    gpus = r.gpus_used
     t = Table(title="metrics", title_justify="left")
     t.add_column("metric")
     t.add_column("value", justify="right")
@@ -202,6 +204,39 @@ def _metrics_table(r: StrategyResult) -> Table:
         else:
             add_shown_row(t, name, _tokens_per_s(v), _tokens_per_s(v / gpus, "/GPU") if v is not None and gpus else "—")
     return t
+
+
+def _print_pools(console: Console, r: StrategyResult) -> None:
+    """A disaggregated strategy: each pool's instances, what one runs and holds, its capacity; then how
+    TTFT is made and which pool binds (`dagc.verdict.pools`)."""
+    pooled, plan = r.pooled, r.plan
+    assert pooled is not None
+    f = pooled.figures
+    console.print(f"GPUs: {r.gpus_used or 0:,} used of {plan.cluster.gpus:,} available (two pools)", markup=False)
+    t = Table(title="pools", title_justify="left")
+    for col, justify in (("pool", "left"), ("instances", "right"), ("strategy of each", "left"),
+                         ("GPUs", "right"), ("requests each", "right"), ("time", "right"),
+                         ("capacity", "right"), ("memory use", "right")):
+        t.add_column(col, justify=justify)        # type: ignore[arg-type]
+    for p in pooled.pools:
+        m, mem = p.analysis.metrics or {}, p.analysis.memory
+        time = (f"prefill {format_si(m['ttft_s'], Dimension.TIME)}" if p.pool.role == "prefill" and m
+                else f"step {format_si(m['tpot_s'], Dimension.TIME)}" if m else "—")
+        cap = f"{f.capacity[p.pool.role]:,.2f} req/s" if f is not None else "—"
+        use = f"{mem.worst.fraction * 100:.1f} %" if mem is not None else "—"
+        add_shown_row(t, p.pool.role, f"{p.pool.instances:,}", p.pool.strategy.text,
+                      f"{p.pool.instances:,} × {p.gpus_per_instance:,}", f"{p.batch_per_instance:,}", time, cap, use)
+    console.print(t)
+    if f is not None and pooled.kv_bytes_per_request is not None:
+        mode = "layer by layer, the last layer's share shown" if plan.workload.kv_transfer == "layerwise" \
+            else "after the prefill"
+        n, d = f.balance
+        kv = format_si(pooled.kv_bytes_per_request, Dimension.SIZE)
+        console.print(f"TTFT = prefill {format_si(f.ttft_s - f.transfer_s, Dimension.TIME)} + KV transfer "
+                      f"{format_si(f.transfer_s, Dimension.TIME)} ({kv} a request, {mode}); the {f.binding_pool} "
+                      "pool binds: it serves "
+                      f"{f.served_requests_per_s:,.2f} requests/s; {n}:{d} prefill:decode instances would balance "
+                      "the pools; steady state, no queueing", markup=False)
 
 
 def _share(fraction: float) -> str:

@@ -17,7 +17,8 @@ from ..plan.plan import Plan
 from ..serve.inflight import serving_json
 from ..verdict.check import StrategyResult
 
-__all__ = ["report_json", "METRIC_KEYS", "REPORT_VERSION", "memory_totals", "assumptions", "WEIGHT_CATEGORIES"]
+__all__ = ["pools_json", "report_json", "METRIC_KEYS", "REPORT_VERSION", "memory_totals", "assumptions",
+           "WEIGHT_CATEGORIES"]
 
 REPORT_VERSION = 1
 METRIC_KEYS = ("ttft_s", "tpot_s", "prefill_tokens_per_s", "decode_tokens_per_s", "throughput_tokens_per_s")
@@ -130,6 +131,28 @@ def _workload_json(plan: Plan, lay: Layout | None) -> dict:
             "serving": w.serving.value, "chunk": w.chunk_tokens if w.inflight else None}
 
 
+def pools_json(result: StrategyResult) -> dict:
+    """report.json's `serving` of a disaggregated strategy (docs/outputs.md): its pools, each with its
+    instances, strategy, GPUs, requests and capacity per instance and its memory by stage."""
+    pooled, w = result.pooled, result.plan.workload
+    assert pooled is not None
+    f = pooled.figures
+    pools = []
+    for p in pooled.pools:
+        mem = p.analysis.memory
+        pools.append({"role": p.pool.role, "instances": p.pool.instances, "strategy": p.pool.strategy.text,
+                      "gpus_per_instance": p.gpus_per_instance, "batch_per_instance": p.batch_per_instance,
+                      "capacity_requests_per_s": f.capacity[p.pool.role] if f else None,
+                      "memory": {"max_rank_bytes": mem.worst.total_bytes, "fraction": mem.worst.fraction,
+                                 "stages": [_stage_json(s) for s in mem.stages]} if mem is not None else None})
+    return {"mode": "disaggregated", "chunk": w.chunk_tokens, "prefill_batch": pooled.pools[0].batch_per_instance
+            if pooled.pools else None, "kv_transfer": w.kv_transfer,
+            "kv_bytes_per_request": pooled.kv_bytes_per_request, "kv_transfer_s": f.transfer_s if f else None,
+            "binding_pool": f.binding_pool if f else None,
+            "balance": {"prefill": f.balance[0], "decode": f.balance[1]} if f else None,
+            "served_requests_per_s": f.served_requests_per_s if f else None, "pools": pools}
+
+
 def report_json(result: StrategyResult) -> dict:
     """The report.json object of one strategy.
 
@@ -155,7 +178,7 @@ def report_json(result: StrategyResult) -> dict:
         "strategy": result.decl.text if result.decl.name is None else f"{result.decl.name} = {result.decl.text}",
         "strategy_name": result.decl.name,
         "valid": result.valid,
-        "gpus": {"used": lay.gpus_used if lay else None, "available": plan.cluster.gpus},
+        "gpus": {"used": result.gpus_used, "available": plan.cluster.gpus},
         "workload": _workload_json(plan, lay),
         "model": {"name": plan.model.name, "params_total": total_params(plan.model),
                   "params_active": active_params(plan.model)},
@@ -167,7 +190,7 @@ def report_json(result: StrategyResult) -> dict:
             "model": memory_totals(result),
         },
         "metrics": {**{k: metrics.get(k) for k in METRIC_KEYS}, **metrics},
-        "serving": serving_json(plan.workload, lay),
+        "serving": pools_json(result) if result.pooled is not None else serving_json(plan.workload, lay),
         "cost_model": cost_basis(plan.cluster),
         "assumptions": assumptions(plan, lay.microbatches if lay else None),
         "requirements": [r.to_json() for r in result.requirements],

@@ -12,7 +12,7 @@ from ..serve.inflight import serving_json
 from ..units import Dimension, format_si
 from ..verdict.check import StrategyResult
 
-__all__ = ["inflight_execution", "inflight_metric_rows", "inflight_summary"]
+__all__ = ["inflight_execution", "inflight_metric_rows", "inflight_summary", "pooled_summary"]
 
 
 def _t(x: float) -> str:
@@ -27,6 +27,8 @@ def inflight_summary(r: StrategyResult) -> list[str]:
     """The summary's line on the mode: what the figures mean (steady state, no queueing) and the
     shares they rest on."""
     w = r.plan.workload
+    if r.pooled is not None:
+        return pooled_summary(r)
     if not w.inflight or r.layout is None:
         return []
     s = serving_json(w, r.layout)
@@ -51,6 +53,12 @@ def inflight_metric_rows(r: StrategyResult) -> list[list[str]]:
     """The metrics table's rows beside TTFT, TPOT and the throughputs, in flight: the two steps and
     the shares."""
     met, lay = r.metrics, r.layout
+    if r.pooled is not None:
+        f = r.pooled.figures
+        if f is None:
+            return []
+        return [["KV transfer (visible part)", _t(f.transfer_s), ""],
+                *[[f"{role} pool capacity", f"{cap:,.2f} requests/s", ""] for role, cap in f.capacity.items()]]
     if not r.plan.workload.inflight or met is None or lay is None:
         return []
     s = serving_json(r.plan.workload, lay)
@@ -63,7 +71,40 @@ def inflight_metric_rows(r: StrategyResult) -> list[list[str]]:
 def inflight_execution(r: StrategyResult) -> str:
     """The assumptions' words on the mode: empty statically."""
     w = r.plan.workload
+    if r.pooled is not None:
+        when = "layer by layer" if w.kv_transfer == "layerwise" else "after its prefill"
+        return (" Disaggregated: prefill instances prefill `prefill_batch` requests at a time, statically; each "
+                f"request's KV cache moves to a decode instance {when}; decode instances decode their share of the "
+                "batch, the KV cache of each at full context.")
     if not w.inflight:
         return ""
     return (f" Served in flight: `batch` requests at once, each engine step at most {w.chunk_tokens:,} tokens "
             "(its decode tokens, then a chunk of one prompt); the KV cache holds every request at full context.")
+
+
+def pooled_summary(r: StrategyResult) -> list[str]:
+    """A disaggregated strategy: its pools side by side, how TTFT is made, the pool that binds and the
+    N:M that would balance them (`dagc.verdict.pools`)."""
+    pooled = r.pooled
+    assert pooled is not None
+    f = pooled.figures
+    lines = [f"- **Disaggregated**: {r.gpus_used or 0:,} GPUs in two pools; the figures are the steady state with "
+             f"{r.plan.workload.batch:,} requests in flight, no queueing (docs/cost-model.md, \"Disaggregated prefill "
+             "and decode\")."]
+    if f is not None and pooled.kv_bytes_per_request is not None:
+        n, d = f.balance
+        lines[0] = lines[0][:-1] + (f"; TTFT = the prefill {_t(f.ttft_s - f.transfer_s)} + the KV transfer "
+                                    f"{_t(f.transfer_s)} ({format_si(pooled.kv_bytes_per_request, Dimension.SIZE)} a "
+                                    f"request); the **{f.binding_pool} pool binds** "
+                                    f"({f.served_requests_per_s:,.2f} requests/s); {n}:{d} prefill:decode instances "
+                                    "would balance the pools.")
+    lines += ["", "| pool | instances | strategy of each | GPUs | requests each | time | capacity | memory use |",
+              "|---|---:|---|---:|---:|---:|---:|---:|"]
+    for p in pooled.pools:
+        m, mem = p.analysis.metrics or {}, p.analysis.memory
+        time = (f"prefill {_t(m['ttft_s'])}" if p.pool.role == "prefill" else f"step {_t(m['tpot_s'])}") if m else "—"
+        cap = f"{f.capacity[p.pool.role]:,.2f} req/s" if f is not None else "—"
+        use = _pct(mem.worst.fraction) if mem is not None else "—"
+        lines.append(f"| {p.pool.role} | {p.pool.instances:,} | `{p.pool.strategy.text}` | {p.pool.instances:,} × "
+                     f"{p.gpus_per_instance:,} | {p.batch_per_instance:,} | {time} | {cap} | {use} |")
+    return lines + [""]

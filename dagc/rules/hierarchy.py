@@ -82,7 +82,7 @@ Fixed:
 """
 
 E205 = """
-A disaggregated strategy (`serving = inflight`, SPEC 11.3) runs prefill and decode on separate
+A disaggregated strategy (`serving = inflight`, docs/language.md) runs prefill and decode on separate
 pools of GPUs: `prefill N < A > decode M < B >` is N instances of strategy A that prefill
 prompts and M instances of strategy B that decode them. The two pools are the whole strategy,
 prefill first: nothing sits beside them, neither is nested inside dp, pp or the other pool, each

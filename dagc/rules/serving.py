@@ -1,5 +1,5 @@
 """Rules about how the deployment serves requests (`workload { serving = …  chunk = … }`): E307,
-W513, W514.
+W513, W514; and the pools of a disaggregated strategy (E308, E309: `dagc.verdict.pools` asks them).
 
 Input: a `RuleContext`. Output: diagnostics on the in-flight step mix of `dagc.layout.mix` —
 whether a step leaves room for a prompt's chunk at all (E307), whether the chunk keeps up with
@@ -8,8 +8,12 @@ the prompts the batch admits (W513) — and on a `chunk` that the static mode ne
 
 from __future__ import annotations
 
-from ..diagnostics import Severity
+from collections.abc import Sequence
+
+from ..diagnostics import Diagnostic, Severity
 from ..layout.mix import shares
+from ..plan.plan import Plan
+from ..plan.strategy import Strategy
 from .base import RuleContext, diag, make_rule
 
 __all__ = ["RULES"]
@@ -96,9 +100,53 @@ def check_chunk_static(ctx: RuleContext):
                ctx.plan.span_of("workload.chunk"), "write `serving = inflight` to serve in flight, or remove `chunk`")
 
 
+def pools_need_inflight(plan: Plan, strategy: Strategy) -> Diagnostic | None:
+    """E309: a disaggregated strategy with `serving = static`. Its pools hand each request from a prefill
+    instance to a decode instance as the request arrives: that is serving in flight, and a static
+    batch (prefilled together, then decoded together) has nothing to hand over.
+
+    Bad:
+        workload { batch = 256  prompt = 4000  generate = 500 }
+        strategy prefill 2 < tp 8 > decode 1 < dp 4 < tp 2 ; ep 8 > >
+    Fixed:
+        workload { batch = 256  prompt = 4000  generate = 500  serving = inflight }
+        strategy prefill 2 < tp 8 > decode 1 < dp 4 < tp 2 ; ep 8 > >
+    """
+    if not strategy.disaggregated or plan.workload.inflight:
+        return None
+    return diag("E309", Severity.ERROR, "a disaggregated strategy serves requests in flight, but the workload is "
+                "`serving = static`", strategy.span_of("strategy"),
+                "add `serving = inflight` to the workload, or write one strategy without pools")
+
+
+def pools_fit_cluster(plan: Plan, strategy: Strategy, pools: Sequence[tuple[str, int, int]]) -> Diagnostic | None:
+    """E308: the pools of a disaggregated strategy need more GPUs than the cluster has: N instances of
+    the prefill strategy and M of the decode strategy, each instance on its own GPUs (`pools`:
+    role, instances, GPUs per instance).
+
+    Bad:
+        cluster { gpus = 16  gpu preset "h200" }
+        strategy prefill 2 < tp 8 > decode 1 < tp 8 >
+    Fixed:
+        cluster { gpus = 24  gpu preset "h200" }
+        strategy prefill 2 < tp 8 > decode 1 < tp 8 >
+    """
+    gpus = sum(n * g for _, n, g in pools)
+    if gpus <= plan.cluster.gpus:
+        return None
+    parts = " + ".join(f"{n} × {g} for {role}" for role, n, g in pools)
+    return diag("E308", Severity.ERROR, f"the pools need {gpus:,} GPUs ({parts}), more than the cluster's "
+                f"{plan.cluster.gpus:,}", strategy.span_of("strategy"),
+                "use fewer instances or smaller ones, or a larger cluster")
+
+
 RULES = (
     make_rule("E307", Severity.ERROR, "in flight, chunk leaves no room for a prompt", check_chunk_room),
     make_rule("W513", Severity.WARNING, "in flight, the chunk cannot keep up with admissions", check_chunk_keeps_up),
     make_rule("W514", Severity.WARNING, "chunk with static serving does nothing", check_chunk_static,
               plan_level=True),
+    make_rule("E308", Severity.ERROR, "the pools of a disaggregated strategy exceed the cluster",
+              doc=pools_fit_cluster.__doc__, passes=(pools_fit_cluster,)),
+    make_rule("E309", Severity.ERROR, "a disaggregated strategy needs `serving = inflight`",
+              doc=pools_need_inflight.__doc__, passes=(pools_need_inflight,)),
 )

@@ -72,8 +72,9 @@ class Schedule:
 
     @property
     def prefill_path(self) -> PathBreakdown:
-        """The path of the first timeline: the prefill, or in flight the mixed steps (what TTFT is made of)."""
-        return self.paths.get(Phase.PREFILL) or self.paths[Phase.MIXED]
+        """The path of the first timeline: the prefill, or in flight the mixed steps (what TTFT is made of);
+        a disaggregated decode instance's DAG has only its decode steps."""
+        return self.paths.get(Phase.PREFILL) or self.paths.get(Phase.MIXED) or self.paths[Phase.DECODE]
 
     @property
     def decode_path(self) -> PathBreakdown:

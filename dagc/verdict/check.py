@@ -52,6 +52,13 @@ class StrategyResult:
         return not has_errors(self.diagnostics)
 
     @property
+    def gpus_used(self) -> int | None:
+        """The GPUs the strategy uses: its layout's, or a disaggregated strategy's pools' together."""
+        if self.pooled is not None:
+            return sum(p.gpus for p in self.pooled.pools) or None
+        return self.layout.gpus_used if self.layout is not None else None
+
+    @property
     def label(self) -> str:
         return self.decl.name or self.decl.text
 

@@ -21,6 +21,7 @@ from ..layout.shards import kv_bytes_per_token_layer
 from ..plan.plan import Plan
 from ..plan.strategy import Pool, Strategy
 from ..plan.workload import Serving, Workload
+from ..rules.serving import pools_fit_cluster, pools_need_inflight
 from ..serve.disagg import Disaggregated, PoolFigures, disaggregated, transfer_seconds
 from .analyse import Analysis, analyse
 from .verdict import RequirementResult, Verdict, requirement_value, verdict
@@ -71,11 +72,9 @@ def prefill_batch_of(workload: Workload, ranks: int) -> int:
 def check_pools(plan: Plan, strategy: Strategy) -> PooledCheck:
     """Analyse both pools' instances and compose the deployment's figures (module docstring)."""
     w = plan.workload
-    if not w.inflight:
-        d = Diagnostic("E309", Severity.ERROR, "a disaggregated strategy serves requests in flight, but the "
-                       "workload is `serving = static`", strategy.span_of("strategy"),
-                       "add `serving = inflight` to the workload, or write one strategy without pools")
-        return PooledCheck((), (d,), None, None, (), verdict([d], ()))
+    static = pools_need_inflight(plan, strategy)
+    if static is not None:
+        return PooledCheck((), (static,), None, None, (), verdict([static], ()))
     prefill, decode = strategy.pool("prefill"), strategy.pool("decode")
     lay_p = resolve(plan.model, plan.cluster, w, prefill.strategy)
     batch_p = prefill_batch_of(w, lay_p.dp * lay_p.adp)
@@ -85,13 +84,17 @@ def check_pools(plan: Plan, strategy: Strategy) -> PooledCheck:
         workload = w.model_copy(update={"serving": Serving.STATIC, "chunk": None, "batch": batch, "batch_max": False,
                                         "role": pool.role, **update})
         results.append(PoolResult(pool, batch, analyse(plan, pool.strategy, workload)))
-    diags = [replace(d, message=f"{r.pool.role} pool: {d.message}") for r in results for d in r.analysis.diagnostics]
+    # each instance is analysed alone on the cluster: its unused GPUs (W505) are the deployment's to count
+    diags = [replace(d, message=f"{r.pool.role} pool: {d.message}") for r in results for d in r.analysis.diagnostics
+             if d.code != "W505"]
     gpus = sum(r.gpus for r in results)
-    if gpus > plan.cluster.gpus:
-        diags.append(Diagnostic(
-            "E308", Severity.ERROR, f"the pools need {gpus:,} GPUs ({_pool_gpus(results[0])} + "
-            f"{_pool_gpus(results[1])}), more than the cluster's {plan.cluster.gpus:,}", strategy.span_of("strategy"),
-            "use fewer instances or smaller ones, or a larger cluster"))
+    over = pools_fit_cluster(plan, strategy, [(r.pool.role, r.pool.instances, r.gpus_per_instance) for r in results])
+    if over is not None:
+        diags.append(over)
+    elif gpus < plan.cluster.gpus:
+        diags.append(Diagnostic("W505", Severity.WARNING, f"{plan.cluster.gpus - gpus:,} of {plan.cluster.gpus:,} "
+                                f"GPUs are unused (the pools use {gpus:,})", strategy.span_of("strategy"),
+                                "add instances to the binding pool, or use a smaller cluster"))
     figures = metrics = kv = None
     decode_metrics = results[1].analysis.metrics
     if results[0].analysis.metrics is not None and decode_metrics is not None and not any(d.is_error for d in diags):
@@ -101,10 +104,6 @@ def check_pools(plan: Plan, strategy: Strategy) -> PooledCheck:
                    "critical_path": decode_metrics["critical_path"], "kv_transfer_s": figures.transfer_s}
     reqs = _requirements(plan, results, gpus, metrics)
     return PooledCheck(tuple(results), tuple(cap(diags)), figures, metrics, reqs, verdict(diags, reqs), kv)
-
-
-def _pool_gpus(r: PoolResult) -> str:
-    return f"{r.pool.instances} × {r.gpus_per_instance} for {r.pool.role}"
 
 
 def _kv_bytes_per_request(plan: Plan, decode: PoolResult) -> float:
