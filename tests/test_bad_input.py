@@ -244,6 +244,7 @@ def test_fuzz_any_text_never_tracebacks(text):
 
 
 STRATEGY_TOKENS = st.sampled_from(["tp", "ep", "pp", "dp", "cp", "etp", "sp", "xx", "1", "2", "4", "8", "16", "0",
+                                   "prefill", "decode",
                                    "<", ">", ";", "[", "]", ",", "3"])
 
 

@@ -90,6 +90,19 @@ def _refuse_invalid(args, result) -> int:
     return EXIT_INPUT if any(is_input_error(d) for d in errors) else EXIT_INVALID
 
 
+def _refuse_pools(args, result) -> int:
+    """A disaggregated strategy: E705, and its exit code."""
+    from ..diagnostics import render_all
+    from ..rules.launch import engine_refusal
+
+    d = engine_refusal("E705", "dagc launch does not write a disaggregated deployment yet (its prefill and decode "
+                       "pools and the router between them)", result.strategy.span_of("strategy"),
+                       "launch each pool's strategy by itself: `dagc launch PLAN --strategy \"<the pool's strategy>\"`"
+                       " gives one instance's commands")
+    print(render_all([d]), file=sys.stderr)
+    return EXIT_INVALID
+
+
 def _figures(metrics: dict) -> str:
     from ..units import Dimension, format_si
 
@@ -189,7 +202,8 @@ def cmd_launch(args) -> int:
         return code
     plan, results = loaded
     engines = (args.engine,) if args.engine else ENGINE_KEYS
-    launches = [launch_result(r, engines, file_dir=args.output) if r.valid else None for r in results]
+    launches = [launch_result(r, engines, file_dir=args.output) if r.valid and r.pooled is None else None
+                for r in results]
     if args.output:                  # every file checked, then all written, before anything is printed
         try:
             write_files([x for xs in launches if xs for x in xs], Path(args.output))
@@ -199,7 +213,7 @@ def cmd_launch(args) -> int:
     exit_code = EXIT_OK
     for result, xs in zip(results, launches, strict=True):
         if xs is None:
-            exit_code = max(exit_code, _refuse_invalid(args, result))
+            exit_code = max(exit_code, _refuse_pools(args, result) if result.valid else _refuse_invalid(args, result))
             continue
         _header(plan, result)
         for x in xs:

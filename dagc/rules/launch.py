@@ -187,6 +187,19 @@ Fixed:
     strategy dp 2 < tp 1 ; ep 4 etp 2 >      # a stage inside one node: the order costs the same
 """
 
+E705 = """
+A disaggregated strategy (`prefill N < A > decode M < B >`) runs as two pools of servers and a
+router that sends each request to a prefill server, then its KV cache to a decode server. This
+release of `dagc launch` writes one strategy's servers, not a pair of pools with their router:
+it refuses rather than print commands for one pool as if they were the deployment.
+
+Bad:
+    dagc launch plan.moe             # strategy prefill 3 < tp 8 > decode 1 < dp 4 < tp 2 ; ep 8 > >
+Fixed:
+    dagc launch plan.moe --strategy "tp 8"                    # one prefill instance's commands
+    dagc launch plan.moe --strategy "dp 4 < tp 2 ; ep 8 >"    # the decode instance's
+"""
+
 _PASSES = (engine_refusal,)
 
 RULES = (
@@ -196,6 +209,8 @@ RULES = (
     make_rule("E703", Severity.ERROR, "vLLM: no context parallelism", doc=E703, passes=_PASSES),
     make_rule("E704", Severity.ERROR, "vLLM: each data-parallel engine's TP × PP GPUs sit together, so with pp a "
               "stage spans nodes", doc=E704, passes=_PASSES),
+    make_rule("E705", Severity.ERROR, "launch: a disaggregated strategy's pools are not launched yet", doc=E705,
+              passes=_PASSES),
     make_rule("E711", Severity.ERROR, "SGLang: EP × MoE TP is the whole stage (--tp)", doc=E711, passes=_PASSES),
     make_rule("E712", Severity.ERROR, "SGLang: no context parallelism", doc=E712, passes=_PASSES),
     make_rule("E713", Severity.ERROR, "SGLang: a stage takes whole nodes, or a node whole stages", doc=E713,

@@ -1,0 +1,151 @@
+"""Disaggregated prefill and decode (`prefill N < A > decode M < B >`): the language (E205), each pool's
+instance, the deployment's figures by hand (`dagc.serve.disagg`, `dagc.verdict.pools`), E308, E309, the
+outputs and `dagc launch`'s refusal (E705)."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+
+from dagc.lang.flatten import flatten
+from dagc.lang.load import load_plan_text, parse_strategy
+from dagc.layout.shards import kv_bytes_per_token_layer
+from dagc.verdict.check import check
+
+QWEN = 'model preset "qwen3-30b-a3b"'
+CLUSTER = 'cluster { gpus = 16  gpus_per_node = 8  gpu preset "h100-sxm" }'
+
+
+def plan(strategy: str, workload: str = "batch = 64  prompt = 2000  generate = 200  serving = inflight",
+         cluster: str = CLUSTER) -> str:
+    return f"{QWEN}\n{cluster}\nworkload {{ {workload} }}\nstrategy {strategy}\n"
+
+
+def test_pools_flatten_into_two_strategies_with_the_options_of_both():
+    s, diags = flatten(parse_strategy("prefill 3 < tp 4 ; ep 4 > decode 1 < dp 2 < pp 2 < tp 2 ; ep 4 > > > "
+                                      "with microbatches 2"))
+    assert diags == [] and s is not None and s.disaggregated
+    (p, d) = s.pools
+    assert (p.role, p.instances, p.strategy.text, p.strategy.tp, p.strategy.ep) == ("prefill", 3, "tp 4 ; ep 4", 4, 4)
+    assert (d.role, d.instances, d.strategy.text) == ("decode", 1, "dp 2 < pp 2 < tp 2 ; ep 4 > >")
+    assert (d.strategy.dp, d.strategy.pp, d.strategy.tp, d.strategy.ep) == (2, 2, 2, 4)
+    assert p.strategy.microbatches == d.strategy.microbatches == 2
+
+
+@pytest.mark.parametrize("text, message, column", [
+    ("dp 2 < prefill 1 < tp 2 > decode 1 < tp 2 > >", "inside another scope", 8),
+    ("prefill 1 < tp 2 >", "needs a decode pool", 1),
+    ("decode 1 < tp 8 > prefill 1 < tp 2 >", "the prefill pool comes first", 1),
+    ("prefill 1 < tp 2 > prefill 2 < tp 2 > decode 1 < tp 2 >", "written twice", 20),
+    ("prefill 1 < tp 2 > decode < tp 2 >", "whole number of instances", 20),
+    ("prefill 0 < tp 2 > decode 1 < tp 2 >", "whole number of instances", 1),
+    ("prefill 1.5 < tp 2 > decode 1 < tp 2 >", "whole number of instances", 1),
+    ("prefill 1 decode 1 < tp 2 >", "needs the strategy of its instances", 1),
+    ("tp 2 prefill 1 < tp 2 > decode 1 < tp 2 >", "beside the pools", 1),
+    ("prefill 1 < tp 2 > ; decode 1 < tp 2 >", "side by side", 1),
+    ("prefill 1 [2, 2] < tp 2 > decode 1 < tp 2 >", "no `[…]` layer split", 11),
+    ("prefill 1 < tp 2 > decode 1 < prefill 1 < tp 2 > >", "inside another scope", 31),
+])
+def test_malformed_pools_get_a_located_E205(text, message, column):
+    s, diags = flatten(parse_strategy(text))
+    assert s is None
+    assert [d.code for d in diags][:1] == ["E205"], diags
+    assert message in diags[0].message and diags[0].span.column == column
+
+
+def test_a_pools_own_strategy_is_checked_as_any_strategy():
+    _, diags = flatten(parse_strategy("prefill 1 < tp 2 ep 2 > decode 1 < tp 2 >"))
+    assert [d.code for d in diags] == ["E202"]
+
+
+def test_the_deployment_figures_by_hand():
+    text = plan("prefill 2 < tp 2 > decode 1 < tp 4 ; ep 4 >")
+    (r,) = check(load_plan_text(text))
+    assert r.valid and r.pooled is not None and r.gpus_used == 2 * 2 + 4
+    p, d = r.pooled.pools
+    # prefill_batch by default: a chunk's worth of prompts per attention-DP rank, floor(8192 / 2000) = 4, one rank
+    assert p.batch_per_instance == 4 and d.batch_per_instance == 64
+    # each pool's instance is the static strategy of its role: a prefill instance's makespan is the TTFT of a
+    # static check of its strategy at its batch (one token generated), a decode instance's step the TPOT of one
+    static_p = check(load_plan_text(plan("tp 2", "batch = 4  prompt = 2000  generate = 1")))[0].metrics
+    static_d = check(load_plan_text(plan("tp 4 ; ep 4", "batch = 64  prompt = 2000  generate = 200")))[0].metrics
+    t_p, tpot = p.analysis.metrics["ttft_s"], d.analysis.metrics["tpot_s"]
+    assert t_p == pytest.approx(static_p["ttft_s"], rel=1e-12)
+    assert tpot == pytest.approx(static_d["tpot_s"], rel=1e-12)
+    m = load_plan_text(text).model
+    kv = 2000 * m.layers * kv_bytes_per_token_layer(m, 4) * 4          # the prompt's KV, in tp 4's layout
+    assert r.pooled.kv_bytes_per_request == kv
+    link = 450e9 * 2                       # both pools inside one node of 8: NVLink, at the sending instance's GPUs
+    transfer = kv * 4 / link
+    f = r.pooled.figures
+    assert f.transfer_s == pytest.approx(transfer) and r.metrics["ttft_s"] == pytest.approx(t_p + transfer)
+    assert r.metrics["tpot_s"] == tpot
+    cap_p, cap_d = 2 * 4 / t_p, 64 / (200 * tpot)
+    assert f.capacity == pytest.approx({"prefill": cap_p, "decode": cap_d})
+    served = min(cap_p, cap_d)
+    assert f.binding_pool == ("prefill" if cap_p <= cap_d else "decode")
+    assert r.metrics["decode_tokens_per_s"] == pytest.approx(served * 200)
+    assert r.metrics["decode_tokens_per_s_per_gpu"] == pytest.approx(served * 200 / 8)
+    n, k = f.balance
+    assert n / k == pytest.approx((64 / (200 * tpot)) / (4 / t_p), rel=0.05)
+    # the unused GPUs are the deployment's, said once
+    assert [(x.code, x.message) for x in r.diagnostics if x.code == "W505"] == [
+        ("W505", "8 of 16 GPUs are unused (the pools use 8)")]
+
+
+def test_layerwise_transfer_shows_only_the_last_layers_share():
+    after = check(load_plan_text(plan("prefill 1 < tp 2 > decode 1 < tp 4 ; ep 4 >")))[0].pooled.figures
+    layerwise = check(load_plan_text(plan("prefill 1 < tp 2 > decode 1 < tp 4 ; ep 4 >",
+                                          "batch = 64  prompt = 2000  generate = 200  serving = inflight  "
+                                          "kv_transfer = layerwise")))[0].pooled.figures
+    assert layerwise.transfer_s == pytest.approx(after.transfer_s / 48)      # qwen3-30b-a3b: 48 layers
+    assert layerwise.tpot_s == after.tpot_s
+
+
+def test_pools_across_nodes_move_kv_over_the_network():
+    r = check(load_plan_text(plan("prefill 1 < tp 8 > decode 1 < tp 8 ; ep 8 >")))[0]
+    kv = r.pooled.kv_bytes_per_request
+    assert r.pooled.figures.transfer_s == pytest.approx(kv * r.pooled.pools[0].batch_per_instance / (50e9 * 8))
+
+
+def test_pools_over_the_cluster_and_static_serving_are_errors():
+    (over,) = check(load_plan_text(plan("prefill 2 < tp 8 > decode 1 < tp 4 ; ep 4 >")))
+    assert [d.code for d in over.diagnostics if d.is_error] == ["E308"]
+    assert "20 GPUs (2 × 8 for prefill + 1 × 4 for decode)" in over.diagnostics[0].message or any(
+        "20 GPUs (2 × 8 for prefill + 1 × 4 for decode)" in d.message for d in over.diagnostics)
+    (static,) = check(load_plan_text(plan("prefill 1 < tp 2 > decode 1 < tp 4 ; ep 4 >",
+                                          "batch = 64  prompt = 2000  generate = 200")))
+    assert [d.code for d in static.diagnostics] == ["E309"] and static.metrics is None
+
+
+def test_each_pools_diagnostics_are_named_by_its_pool():
+    (r,) = check(load_plan_text(plan("prefill 1 < tp 3 > decode 1 < tp 4 ; ep 4 >")))
+    assert any(d.code == "E302" and d.message.startswith("prefill pool: ") for d in r.diagnostics)
+    assert r.metrics is None and not r.valid
+
+
+def test_the_command_line_reports_the_pools(tmp_path):
+    path = tmp_path / "pd.moe"
+    path.write_text(plan("prefill 2 < tp 2 > decode 1 < tp 4 ; ep 4 >"))
+    run = subprocess.run([sys.executable, "-m", "dagc", "check", str(path)], capture_output=True, text=True,
+                         cwd=tmp_path, check=False)
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stdout + run.stderr
+    assert "pools" in run.stdout and "KV transfer" in run.stdout and "pool binds" in run.stdout
+    out = tmp_path / "out"
+    run = subprocess.run([sys.executable, "-m", "dagc", "compile", str(path), "-o", str(out)], capture_output=True,
+                         text=True, cwd=tmp_path, check=False)
+    assert run.returncode == 0, run.stderr
+    report = json.loads((out / "report.json").read_text())
+    s = report["serving"]
+    assert s["mode"] == "disaggregated" and [p["role"] for p in s["pools"]] == ["prefill", "decode"]
+    assert [p["instances"] for p in s["pools"]] == [2, 1] and report["gpus"]["used"] == 8
+    assert s["binding_pool"] in ("prefill", "decode") and math.isfinite(s["served_requests_per_s"])
+    assert "Disaggregated" in (out / "report.md").read_text()
+    run = subprocess.run([sys.executable, "-m", "dagc", "launch", str(path)], capture_output=True, text=True,
+                         cwd=tmp_path, check=False)
+    assert run.returncode != 0 and "E705" in run.stderr and "Traceback" not in run.stderr
