@@ -149,3 +149,19 @@ def test_the_command_line_reports_the_pools(tmp_path):
     run = subprocess.run([sys.executable, "-m", "dagc", "launch", str(path)], capture_output=True, text=True,
                          cwd=tmp_path, check=False)
     assert run.returncode != 0 and "E705" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_batch_max_with_pools_is_what_the_decode_instances_hold():
+    """`batch = max`: each decode instance at the largest batch it serves under `tpot` and memory (TTFT is
+    the deployment's, not the instance's), times the instances; N605 says so."""
+    text = plan("prefill 1 < tp 2 > decode 2 < tp 4 ; ep 4 >",
+                "batch = max  prompt = 2000  generate = 200  serving = inflight") + "require { tpot <= 30 ms }\n"
+    (r,) = check(load_plan_text(text))
+    d = r.pooled.pools[1]
+    assert r.plan.workload.batch == 2 * d.batch_per_instance and d.batch_per_instance > 1
+    assert r.metrics["tpot_s"] <= 0.030
+    note = next(x for x in r.diagnostics if x.code == "N605")
+    assert f"{d.batch_per_instance:,} on each of the 2 decode instances" in note.message
+    one_more = check(load_plan_text(plan("tp 4 ; ep 4", f"batch = {d.batch_per_instance + 1}  prompt = 2000  "
+                                         "generate = 200") + "require { tpot <= 30 ms }\n"))[0]
+    assert one_more.metrics["tpot_s"] > 0.030 or not one_more.valid

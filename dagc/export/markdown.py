@@ -114,12 +114,12 @@ def report_md(r: StrategyResult, links: dict[str, str] | None = None) -> str:
 
 
 def _verdicts(r: StrategyResult) -> list[str]:
-    plan, lay, v = r.plan, r.layout, r.verdict
+    plan, v = r.plan, r.verdict
     errors = [d for d in r.diagnostics if d.is_error]
     failed = [q for q in r.requirements if q.met is False]
     correct_ev = "no rule errors" if not errors else "; ".join(f"{d.code}: {d.message}" for d in errors)
-    if lay is not None:
-        correct_ev += f"; uses {lay.gpus_used} of {plan.cluster.gpus} GPUs"
+    if r.gpus_used:
+        correct_ev += f"; uses {r.gpus_used} of {plan.cluster.gpus} GPUs"
     req_ev = ("the strategy is not correct, so it cannot be deployed" if not v.correct and not failed else
               "no requirements given" if not r.requirements else
               "all met" if v.meets_requirements else
@@ -137,6 +137,10 @@ def _verdicts(r: StrategyResult) -> list[str]:
 def _placement(r: StrategyResult, lay: Layout) -> list[str]:
     plan, m = r.plan, r.plan.model
     lines = ["## GPUs and placement", ""]
+    if r.pooled is not None:             # what follows, the DAG files and the pictures: one instance
+        lines += ["A disaggregated strategy: this section, the DAG files, trace.json and placement.svg describe **one "
+                  "decode instance** (`" + r.pooled.pools[-1].pool.strategy.text + "`), which sets TPOT; the pools "
+                  "are in the summary.", ""]
     adp, edp = data_parallel_text(lay)
     lines += [f"GPUs used = dp {lay.dp} × pp {lay.pp} × stage group {lay.group_size} = **{lay.gpus_used}** "
               f"of {plan.cluster.gpus} available. Inside a stage: attention tp {lay.tp} × cp {lay.cp}"
@@ -313,7 +317,7 @@ def comparison_md(plan, results: list[StrategyResult], dirs: list[str], pareto_l
         def fn(r):
             if not r.metrics:
                 return "—"
-            return metric_text(plan, kind, r.metrics[key] / (r.layout.gpus_used if per_gpu else 1), per_gpu)
+            return metric_text(plan, kind, r.metrics[key] / ((r.gpus_used or 1) if per_gpu else 1), per_gpu)
         return fn
 
     K = RequirementKind
@@ -324,7 +328,7 @@ def comparison_md(plan, results: list[StrategyResult], dirs: list[str], pareto_l
         row("meets requirements", lambda r: _WORD[r.verdict.meets_requirements]),
         row("optimal", lambda r: _WORD[r.verdict.optimal]),
         row("better strategy (paste it)", _better),
-        row("GPUs used", lambda r: str(r.layout.gpus_used) if r.layout else "—"),
+        row("GPUs used", lambda r: str(r.gpus_used) if r.gpus_used else "—"),
         *([row("batch (batch = max)", lambda r: f"{r.plan.workload.batch:,}" + (
             f" (one more breaks {r.plan.workload.batch_breaks})" if r.plan.workload.batch_breaks else "")
             if r.valid else "—")] if plan.workload.batch_max else []),

@@ -77,7 +77,7 @@ def check_strategy(plan: Plan, decl: StrategyDecl) -> StrategyResult:
         pooled = check_pools(plan, strategy)
         decode = pooled.decode
         a = decode.analysis if decode is not None else None
-        return StrategyResult(plan=plan, decl=decl, strategy=strategy, layout=a.layout if a else None,
+        return StrategyResult(plan=pooled.plan, decl=decl, strategy=strategy, layout=a.layout if a else None,
                               memory=a.memory if a else None, diagnostics=pooled.diagnostics,
                               requirements=pooled.requirements, verdict=pooled.verdict, metrics=pooled.metrics,
                               compiled=a.compiled if a else None, pooled=pooled)

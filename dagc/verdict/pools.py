@@ -20,10 +20,11 @@ from ..layout.layout import resolve
 from ..layout.shards import kv_bytes_per_token_layer
 from ..plan.plan import Plan
 from ..plan.strategy import Pool, Strategy
-from ..plan.workload import Serving, Workload
+from ..plan.workload import RequirementKind, Serving, Workload
 from ..rules.serving import pools_fit_cluster, pools_need_inflight
 from ..serve.disagg import Disaggregated, PoolFigures, disaggregated, transfer_seconds
 from .analyse import Analysis, analyse
+from .batch_max import choose_batch
 from .verdict import RequirementResult, Verdict, requirement_value, verdict
 
 __all__ = ["PoolResult", "PooledCheck", "check_pools", "prefill_batch_of"]
@@ -48,6 +49,7 @@ class PoolResult:
 
 @dataclass(frozen=True)
 class PooledCheck:
+    plan: Plan                          # the plan as checked: with `batch = max`, the batch chosen
     pools: tuple[PoolResult, ...]
     diagnostics: tuple[Diagnostic, ...]
     figures: Disaggregated | None
@@ -71,11 +73,15 @@ def prefill_batch_of(workload: Workload, ranks: int) -> int:
 
 def check_pools(plan: Plan, strategy: Strategy) -> PooledCheck:
     """Analyse both pools' instances and compose the deployment's figures (module docstring)."""
-    w = plan.workload
     static = pools_need_inflight(plan, strategy)
     if static is not None:
-        return PooledCheck((), (static,), None, None, (), verdict([static], ()))
+        return PooledCheck(plan, (), (static,), None, None, (), verdict([static], ()))
     prefill, decode = strategy.pool("prefill"), strategy.pool("decode")
+    chosen: list[Diagnostic] = []
+    if plan.workload.batch_max:
+        plan, note = _batch_max(plan, decode)
+        chosen.append(Diagnostic("N605", Severity.NOTE, note, plan.span_of("workload.batch")))
+    w = plan.workload
     lay_p = resolve(plan.model, plan.cluster, w, prefill.strategy)
     batch_p = prefill_batch_of(w, lay_p.dp * lay_p.adp)
     batch_d = -(-w.batch // decode.instances)
@@ -85,8 +91,8 @@ def check_pools(plan: Plan, strategy: Strategy) -> PooledCheck:
                                         "role": pool.role, **update})
         results.append(PoolResult(pool, batch, analyse(plan, pool.strategy, workload)))
     # each instance is analysed alone on the cluster: its unused GPUs (W505) are the deployment's to count
-    diags = [replace(d, message=f"{r.pool.role} pool: {d.message}") for r in results for d in r.analysis.diagnostics
-             if d.code != "W505"]
+    diags = chosen + [replace(d, message=f"{r.pool.role} pool: {d.message}") for r in results
+                      for d in r.analysis.diagnostics if d.code != "W505"]
     gpus = sum(r.gpus for r in results)
     over = pools_fit_cluster(plan, strategy, [(r.pool.role, r.pool.instances, r.gpus_per_instance) for r in results])
     if over is not None:
@@ -103,7 +109,24 @@ def check_pools(plan: Plan, strategy: Strategy) -> PooledCheck:
         metrics = {**figures.rates, "bubble_fraction": decode_metrics["bubble_fraction"],
                    "critical_path": decode_metrics["critical_path"], "kv_transfer_s": figures.transfer_s}
     reqs = _requirements(plan, results, gpus, metrics)
-    return PooledCheck(tuple(results), tuple(cap(diags)), figures, metrics, reqs, verdict(diags, reqs), kv)
+    return PooledCheck(plan, tuple(results), tuple(cap(diags)), figures, metrics, reqs, verdict(diags, reqs), kv)
+
+
+def _batch_max(plan: Plan, decode: Pool) -> tuple[Plan, str]:
+    """`batch = max` with pools: the most requests the decode instances hold — each the largest batch
+    its instance serves (`dagc.verdict.batch_max`: it fits in memory and meets `tpot` and `memory`;
+    TTFT and the throughputs are the deployment's, not one instance's) — and the note that says so."""
+    keep = (RequirementKind.TPOT, RequirementKind.MEMORY)
+    probe = plan.model_copy(update={"requirements": tuple(r for r in plan.requirements if r.kind in keep)})
+    w = plan.workload.model_copy(update={"serving": Serving.STATIC, "chunk": None, "role": "decode"})
+    one = choose_batch(probe, decode.strategy, w)
+    total, m = one.batch * decode.instances, decode.instances
+    why = one.batch_breaks
+    each = "the most the decode instance holds" if m == 1 else \
+        f"{one.batch:,} on each of the {m:,} decode instances, the most one holds"
+    note = f"batch = max: {total:,} requests, {each}" + (f" — {one.batch + 1:,} would break {why}" if why else "")
+    chosen = plan.workload.model_copy(update={"batch": total, "batch_note": note, "batch_breaks": why})
+    return plan.model_copy(update={"workload": chosen}), note
 
 
 def _kv_bytes_per_request(plan: Plan, decode: PoolResult) -> float:
