@@ -136,7 +136,10 @@ def test_every_example_trace_loads_cleanly(tmp_path, path):
         errors = check_trace(info.path) + check_readable(info.path)
         assert not errors, errors
         data = json.loads(info.path.read_text())
-        assert data["metadata"]["plan"] == r.plan.name and data["metadata"]["strategy"] == r.decl.text
+        # a disaggregated strategy's trace is its decode instance's, and says so
+        shown = r.pooled.pools[-1].pool.strategy.text if r.pooled is not None else r.decl.text
+        assert data["metadata"]["plan"] == r.plan.name and data["metadata"]["strategy"] == shown
+        assert data["metadata"].get("pool") == ("decode" if r.pooled is not None else None)
         names = {e["args"]["name"] for e in data["traceEvents"] if e.get("name") == "process_name"}
         assert len([n for n in names if n.startswith("GPU ")]) == len(info.ranks) == len(names) - 1
 

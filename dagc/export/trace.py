@@ -116,7 +116,7 @@ def _metadata(c: Compiled, ranks: list[int], representative: bool, warning: str 
     by_stage: dict[str, list[int]] = {}
     for rank in ranks:
         by_stage.setdefault(str(int(stage[rank])), []).append(rank)
-    metadata = {"generator": "dagc", "plan": c.plan.name, "strategy": c.strategy.text,
+    metadata: dict[str, object] = {"generator": "dagc", "plan": c.plan.name, "strategy": c.strategy.text,
                 "ranks": "representative" if representative else "all", "ranks_included": ranks,
                 "ranks_by_stage": by_stage,
                 "ranks_note": ("the first and last GPU of every pipeline stage of replica 0; the others run the "
@@ -130,6 +130,11 @@ def _metadata(c: Compiled, ranks: list[int], representative: bool, warning: str 
                 "tracks": "schedule: phases (prefill, decode steps) and critical path (the critical ops in "
                           "order); then one process per GPU: compute and comm streams, HBM counter",
                 "ttft_s": c.metrics.ttft_s, "tpot_s": c.metrics.tpot_s}
+    role = c.plan.workload.role
+    if role is not None:              # one instance of a pool of a disaggregated strategy (`dagc.verdict.pools`)
+        metadata.update({"pool": role, "timeline": f"one {role} instance of a disaggregated strategy: " + (
+            "its prefill from 0" if role == "prefill" else "its decode (two steps) from 0, the KV of its requests "
+            "already transferred"), "ttft_s" if role == "decode" else "tpot_s": None})
     if warning:
         metadata["warning"] = warning
     return metadata
