@@ -54,8 +54,9 @@ class DotGraph:
 
 def _mb0_prefill(dag: Dag) -> list[int]:
     """The ops drawn: micro-batch 0's prefill; in flight (no prefill) its first mixed step, the one
-    with a prompt's chunk."""
-    phase = Phase.PREFILL if dag.phase and dag.phase[0] is Phase.PREFILL else Phase.MIXED
+    with a prompt's chunk; a disaggregated decode instance (neither) its first decode step."""
+    phases = set(dag.phase)
+    phase = next((p for p in (Phase.PREFILL, Phase.MIXED) if p in phases), Phase.DECODE)
     return [i for i in range(len(dag)) if dag.phase[i] is phase and dag.mb[i] == 0 and dag.step[i] == 0]
 
 

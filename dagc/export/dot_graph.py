@@ -145,10 +145,14 @@ class Writer:
 
     def header(self) -> None:
         c, lay = self.c, self.lay
-        title = (f"{c.plan.name} · strategy {c.strategy.text} · {lay.gpus_used} GPUs · "
-                 f"TTFT {format_si(c.metrics.ttft_s, Dimension.TIME)} · "
-                 f"TPOT {format_si(c.metrics.tpot_s, Dimension.TIME)}")
-        what = ("in flight: mixed step (decode tokens + a prompt's chunk of "
+        figures = [f"TTFT {format_si(c.metrics.ttft_s, Dimension.TIME)}",
+                   f"TPOT {format_si(c.metrics.tpot_s, Dimension.TIME)}"]
+        role = c.plan.workload.role            # a pool's instance has its own figure alone
+        shown = figures if role is None else figures[:1] if role == "prefill" else figures[1:]
+        title = f"{c.plan.name} · strategy {c.strategy.text} · {lay.gpus_used} GPUs · " + " · ".join(shown)
+        what = (f"one {role} instance of a disaggregated strategy: its "
+                + ("prefill" if role == "prefill" else "first decode step") if role is not None else
+                "in flight: mixed step (decode tokens + a prompt's chunk of "
                 f"{chunk_prompt_tokens(c.plan.workload, lay):,} tokens in attention-DP group 0)"
                 if c.plan.workload.inflight else "prefill")
         sub = f"{what}, micro-batch 0 of {lay.microbatches}; detail: {self.level}"
