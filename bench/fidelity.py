@@ -510,6 +510,11 @@ LIMITS = """## Known limits: what the calibration does not cover
   latencies); no measured collective backs it. The ops file's `nccl_like_local` section is a
   device-to-device copy on one GPU, not a collective, and no profile uses it. So the figures
   above say nothing about tp, ep or pp across GPUs.
+- **Disaggregated serving is not compared yet.** `prefill N < A > decode M < B >` composes each
+  pool's instance, costed as above, with a KV transfer over the modelled links (docs/cost-model.md,
+  "Disaggregated prefill and decode"); no published disaggregated deployment is reproduced here.
+  The public ones at hand (SGLang's DeepSeek-V3 deployment on H100s, DeepSeek's own H800 figures)
+  place their experts with redundant slots, which dagc cannot state yet.
 - **fp8 end to end is not measured.** fp8 GEMMs are measured kernel by kernel (`g_gemm_fp8`,
   in (a)); grouped GEMMs were measured in bf16 only (an fp8 grouped GEMM uses the bf16
   efficiencies with the fp8 roofline), and the whole-model runs are bf16.
