@@ -13,6 +13,7 @@ of TPOT and TTFT.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 from ..cost.cost import template_lower_s
 from ..ir.dag import Phase
@@ -61,20 +62,12 @@ class FloorTimes(TimerCore):
 
         def make() -> list[dict]:
             split = self.split_times(workload, lay, phase, req)
-            dense, moe = split["dense"], split["moe"]
-            alike: dict[tuple[int, bool, bool], dict] = {}       # stages that sit alike: the same bounds
-            out = []
-            for stage, where in enumerate(self.placements(lay)):
-                times = alike.get(where)
-                if times is None:
-                    rest, send = self.lower_times(workload, lay, phase, req, stage, where, shape)
-                    times = alike[where] = {
-                        "dense": dense + rest["dense"], "moe": moe + rest["moe"], "embed": split["embed"],
-                        "head": split["head"], "send": send,
-                        "pair_dense": 2 * max(dense + rest["pair_dense_compute"], rest["pair_dense_comm"]),
-                        "pair_moe": 2 * max(moe + rest["pair_moe_compute"], rest["pair_moe_comm"])}
-                out.append(times)
-            return out
+
+            def at(stage: int, where: tuple[int, bool, bool]) -> dict:
+                rest, send = self.lower_times(workload, lay, phase, req, stage, where, shape)
+                return _stage_bounds(split, rest, send)
+
+            return self._by_placement(lay, at)
 
         # and where the stages sit: `placements` reads no more of the layout than the shape and pp
         return self._remember(self.cache, ("ops", shape, lay.pp), make)
@@ -113,25 +106,28 @@ class FloorTimes(TimerCore):
         chunk = chunk_floor_tokens(phase_chunk(workload, lay, Phase.MIXED))
         shape = _shape_key(workload, lay, Phase.MIXED, req)[:-1] + (chunk,)
 
+        def at(stage: int, where: tuple[int, bool, bool]) -> dict:
+            rest, send = self.lower_times(workload, lay, Phase.MIXED, req, stage, where, shape, every=True,
+                                          chunk=chunk)
+            shapes = self._shapes(workload, lay, Phase.MIXED, req, stage, chunk)
+            ends = {"dense": 0.0, "moe": 0.0, "embed": self._lower(shapes, Op.EMBED)[0],
+                    "head": self._lower(shapes, Op.FINAL_NORM)[0] + self._lower(shapes, Op.LM_HEAD)[0]}
+            return _stage_bounds(ends, rest, send)
+
         def make() -> list[dict]:
-            alike: dict[tuple[int, bool, bool], dict] = {}
-            out = []
-            for stage, where in enumerate(self.placements(lay)):
-                times = alike.get(where)
-                if times is None:
-                    rest, send = self.lower_times(workload, lay, Phase.MIXED, req, stage, where, shape, every=True,
-                                                  chunk=chunk)
-                    shapes = self._shapes(workload, lay, Phase.MIXED, req, stage, chunk)
-                    times = alike[where] = {
-                        "dense": rest["dense"], "moe": rest["moe"], "embed": self._lower(shapes, Op.EMBED)[0],
-                        "head": self._lower(shapes, Op.FINAL_NORM)[0] + self._lower(shapes, Op.LM_HEAD)[0],
-                        "send": send,
-                        "pair_dense": 2 * max(rest["pair_dense_compute"], rest["pair_dense_comm"]),
-                        "pair_moe": 2 * max(rest["pair_moe_compute"], rest["pair_moe_comm"])}
-                out.append(times)
-            return out
+            return self._by_placement(lay, at)
 
         return self._remember(self.cache, ("chunk ops", shape, lay.pp), make)
+
+    def _by_placement(self, lay: Layout, at: Callable[[int, tuple[int, bool, bool]], dict]) -> list[dict]:
+        """`at(stage, where)` of every stage, made once for the stages that sit alike (`placements`)."""
+        alike: dict[tuple[int, bool, bool], dict] = {}
+        out = []
+        for stage, where in enumerate(self.placements(lay)):
+            if where not in alike:
+                alike[where] = at(stage, where)
+            out.append(alike[where])
+        return out
 
     def mixed_split_times(self, workload: Workload, lay: Layout, req: tuple) -> dict:
         """Lower bounds of `split_times` of a mixed pass of `req`: those of its decode pass and of its
@@ -221,6 +217,17 @@ class FloorTimes(TimerCore):
         shape = attention_split_peak_key(lay, workload, phase, req) if split else _shape_key(workload, lay, phase, req)
         return self._remember(self.peaks, (op, shape),
                               lambda: self._shapes(workload, lay, phase, req, 0).working_set_floor(op))
+
+
+def _stage_bounds(split: dict, rest: dict[str, float], send: float) -> dict:
+    """A stage's bounds (`op_floor_times`' keys) from its attention split's parts (`split_times`' keys;
+    zeros where its ops are in `rest`), the other ops' per layer and per stream (`lower_times`) and its
+    send: a layer's ops one after the other; a pair runs the compute ops of both on one stream and
+    the collectives on the other."""
+    dense, moe = split["dense"], split["moe"]
+    return {"dense": dense + rest["dense"], "moe": moe + rest["moe"], "embed": split["embed"], "head": split["head"],
+            "send": send, "pair_dense": 2 * max(dense + rest["pair_dense_compute"], rest["pair_dense_comm"]),
+            "pair_moe": 2 * max(moe + rest["pair_moe_compute"], rest["pair_moe_comm"])}
 
 
 def chunk_floor_tokens(chunk: int) -> int:
