@@ -165,3 +165,20 @@ def test_batch_max_with_pools_is_what_the_decode_instances_hold():
     one_more = check(load_plan_text(plan("tp 4 ; ep 4", f"batch = {d.batch_per_instance + 1}  prompt = 2000  "
                                          "generate = 200") + "require { tpot <= 30 ms }\n"))[0]
     assert one_more.metrics["tpot_s"] > 0.030 or not one_more.valid
+
+
+def test_the_requirements_are_the_deployments_not_a_pools():
+    """A decode instance never prefills, a prefill instance never decodes: no rule judges the plan's
+    `ttft` or `tpot` against one instance (W506 would quote a pool's own static prefill as the TTFT)."""
+    text = plan("prefill 1 < tp 2 > decode 1 < tp 4 ; ep 4 >") + "require { ttft <= 1 ms  tpot <= 1 ms }\n"
+    (r,) = check(load_plan_text(text))
+    assert not [d for d in r.diagnostics if "pool:" in d.message and d.code in ("W506", "N604")]
+    assert [q.met for q in r.requirements] == [False, False]
+
+
+def test_the_optimal_verdict_scores_the_deployment_over_both_pools():
+    from dagc.search.search import search
+    p = load_plan_text(plan("prefill 2 < tp 2 > decode 1 < tp 4 ; ep 4 >"))
+    (r,) = check(p, optimality=search(p, top=5, front=False))
+    assert r.optimality["own_score"] == pytest.approx(r.metrics["decode_tokens_per_s"] / 8)
+    assert r.gpus_used == 8 and r.verdict.optimal is (r.optimality["own_score"] >= r.optimality["best_score"] * (1 - r.optimality["tolerance"]))

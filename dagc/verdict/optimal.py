@@ -96,8 +96,8 @@ def _judge_optimal(result: Any, found: Any, tolerance: float) -> tuple[bool | No
         return None, {"note": f"not judged: {stopped} before finding a legal strategy",
                       "evaluated": found.evaluated, "total": found.total, "complete": False}
     own = None
-    if result.metrics is not None and result.layout is not None:
-        own = Objective.score(found.objective, result.metrics, result.layout.gpus_used)
+    if result.metrics is not None and result.gpus_used:
+        own = Objective.score(found.objective, result.metrics, result.gpus_used)
     evidence: dict[str, object] = {"objective": found.objective, "best_strategy": best.text, "best_score": best.score,
                 "best_gpus": best.gpus, "best_microbatches": best.microbatches, "best_overlap": best.overlap.value,
                 "best_batch": best.batch,
@@ -113,7 +113,7 @@ def _judge_optimal(result: Any, found: Any, tolerance: float) -> tuple[bool | No
                             + partial)
         return False, evidence
     evidence["best_figures"] = _figures(best.metrics, best.gpus, best.memory_fraction)
-    evidence["own_figures"] = _figures(result.metrics, result.layout.gpus_used,
+    evidence["own_figures"] = _figures(result.metrics, result.gpus_used,
                                        result.memory.worst.fraction if result.memory is not None else None)
     if best.meets_requirements and not own_meets:
         m = best.metrics
@@ -198,7 +198,7 @@ def _batch_text(best: Any, result: Any) -> str:
         return near_text(plan, RequirementKind.TPOT, value, format_si(value, Dimension.TIME))
 
     return (f", serving {count_text(best.batch, 'request')} at TPOT {tpot(best.metrics['tpot_s'])}"
-            f"{_limited(best.binding, plan)} (this strategy: {result.layout.batch:,} at "
+            f"{_limited(best.binding, plan)} (this strategy: {plan.workload.batch:,} at "
             f"{tpot(result.metrics['tpot_s'])}{_limited(plan.workload.batch_breaks, plan)})")
 
 
@@ -253,7 +253,7 @@ def _times(ratio: float) -> str:
 
 def _gain(objective: str, best: Any, result: Any) -> str:
     """How much better the best candidate is than `result`, in the objective's own terms."""
-    b, o, og = best.metrics, result.metrics, result.layout.gpus_used
+    b, o, og = best.metrics, result.metrics, result.gpus_used or 1
     mine = o["decode_tokens_per_s"] / og
     theirs = b["decode_tokens_per_s"] / best.gpus
     match objective:

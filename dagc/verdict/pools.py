@@ -85,11 +85,13 @@ def check_pools(plan: Plan, strategy: Strategy) -> PooledCheck:
     lay_p = resolve(plan.model, plan.cluster, w, prefill.strategy)
     batch_p = prefill_batch_of(w, lay_p.dp * lay_p.adp)
     batch_d = -(-w.batch // decode.instances)
+    # a pool's instance is no deployment: the plan's requirements are judged on the deployment's figures below
+    alone = plan.model_copy(update={"requirements": ()})
     results = []
     for pool, batch, update in ((prefill, batch_p, {"generate": 1}), (decode, batch_d, {})):
         workload = w.model_copy(update={"serving": Serving.STATIC, "chunk": None, "batch": batch, "batch_max": False,
                                         "role": pool.role, **update})
-        results.append(PoolResult(pool, batch, analyse(plan, pool.strategy, workload)))
+        results.append(PoolResult(pool, batch, analyse(alone, pool.strategy, workload)))
     # each instance is analysed alone on the cluster: its unused GPUs (W505) are the deployment's to count
     diags = chosen + [replace(d, message=f"{r.pool.role} pool: {d.message}") for r in results
                       for d in r.analysis.diagnostics if d.code != "W505"]
