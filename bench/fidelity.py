@@ -19,6 +19,9 @@ Two comparisons, both computed here from the data (no figure is typed in):
 
 (d) `serving = inflight` plans of published serving runs (bench/fidelity_inflight.py, which
     names each source): mean TPOT and output tokens/s per GPU.
+(e) Disaggregated `prefill N < A > decode M < B >` plans of published disaggregated deployments
+    (bench/fidelity_disagg.py, which names each source): each pool's input or output tokens/s per
+    node against the published prefill-only or decode-only benchmark.
 
 Caveats: (b) uses the cost model as it is in the working tree; the measured reference is
 plain PyTorch on one GPU, so no collective is exercised (docs/fidelity.md, "Known limits").
@@ -40,9 +43,10 @@ from xml.sax.saxutils import escape
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:       # run as a script from anywhere: import the working tree's dagc
     sys.path.insert(0, str(ROOT))
-if str(ROOT / "bench") not in sys.path:     # and its sibling bench/fidelity_inflight.py, however it is loaded
+if str(ROOT / "bench") not in sys.path:     # and its siblings bench/fidelity_*.py, however it is loaded
     sys.path.insert(0, str(ROOT / "bench"))
 
+import fidelity_disagg  # noqa: E402, I001  (bench/, on the path above)
 import fidelity_inflight  # noqa: E402, I001  (bench/, on the path above)
 
 from dagc.kernels.kernels import KernelProfile, builtin_profile  # noqa: E402
@@ -510,11 +514,14 @@ LIMITS = """## Known limits: what the calibration does not cover
   latencies); no measured collective backs it. The ops file's `nccl_like_local` section is a
   device-to-device copy on one GPU, not a collective, and no profile uses it. So the figures
   above say nothing about tp, ep or pp across GPUs.
-- **Disaggregated serving is not compared yet.** `prefill N < A > decode M < B >` composes each
-  pool's instance, costed as above, with a KV transfer over the modelled links (docs/cost-model.md,
-  "Disaggregated prefill and decode"); no published disaggregated deployment is reproduced here.
-  The public ones at hand (SGLang's DeepSeek-V3 deployment on H100s, DeepSeek's own H800 figures)
-  place their experts with redundant slots, which dagc cannot state yet.
+- **Disaggregated serving is compared pool by pool, not end to end.** Section (e) sets each pool's
+  capacity against a published prefill-only or decode-only benchmark (SGLang's DeepSeek-V3
+  deployment on H100s, DeepSeek's own H800 figures). Those deployments place their experts with
+  redundant slots (EPLB), which dagc cannot state yet (issue 35): their EP72 and EP144 decode pools
+  are written as `ep 64` and `ep 128`, the same experts and tokens per GPU; their routing is real
+  traffic's, where dagc's is random. No published figure here measures TTFT, the KV transfer or
+  both pools serving together, so that part of the model (docs/cost-model.md, "Disaggregated
+  prefill and decode") is not checked.
 - **fp8 end to end is not measured.** fp8 GEMMs are measured kernel by kernel (`g_gemm_fp8`,
   in (a)); grouped GEMMs were measured in bf16 only (an fp8 grouped GEMM uses the bf16
   efficiencies with the fp8 roofline), and the whole-model runs are bf16.
@@ -563,6 +570,7 @@ def render_markdown(summaries: Sequence[ClassSummary], cases: Sequence[E2ECase],
               "![dagc prediction against the measured time, log-log, with y = x and ±15 % / ±40 % bands]"
               "(fidelity.svg)", ""]
     lines += fidelity_inflight.markdown_section([fidelity_inflight.predict(c) for c in fidelity_inflight.CASES])
+    lines += fidelity_disagg.markdown_section([fidelity_disagg.predict(c) for c in fidelity_disagg.CASES])
     lines.append(LIMITS)
     return "\n".join(lines)
 

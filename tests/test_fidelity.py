@@ -2,18 +2,23 @@
 
 (a) each built-in kernel profile against its own measured points: median |error| ≤ 5 % per profile;
 (b) whole-model runs on one H100: median |error| ≤ 15 %, no case worse than 40 %.
+(e) published disaggregated deployments: the section is made from its cases and is in the page.
 A failure here is a finding about the cost model, not a reason to move the targets.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import math
 import re
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+
+from dagc.lang.load import load_plan_text
+from dagc.verdict.check import check
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -98,3 +103,81 @@ def test_svg_parses(tmp_path, computed, where):
     assert len(root.findall(f"{ns}circle[@class='prefill']")) == sum(c.phase == "prefill" for c in cases)
     assert len(root.findall(f"{ns}rect[@class='decode']")) == sum(c.phase == "decode" for c in cases)
     assert len(root.findall(f"{ns}polygon[@class='band']")) == 2
+
+
+# ---------------------------------------------------------------- (e) disaggregated: bench/fidelity_disagg.py
+
+disagg = fidelity.fidelity_disagg
+
+
+@pytest.fixture(scope="module")
+def disagg_preds():
+    return [disagg.predict(c) for c in disagg.CASES]
+
+
+def test_disagg_cases_come_from_two_deployments_at_least():
+    assert len({c.source for c in disagg.CASES}) >= 2
+    for c in disagg.CASES:
+        assert c.input_per_node is not None or c.output_per_node is not None, c.label
+        # the decode pool dagc writes holds the published routed experts per GPU (256 + 32 redundant slots)
+        assert 256 / c.decode_gpus in (256 / c.published_decode_gpus, 288 / c.published_decode_gpus), c.label
+        # dagc's decode step attends to prompt + generate // 2: the published KV length (+1 when it is the prompt)
+        assert c.prompt + c.generate // 2 in (c.kv_length, c.kv_length + 1), c.label
+        plan = disagg.plan_of(c)
+        assert f"ep {c.prefill_gpus} >" in plan and f"ep {c.decode_gpus} >" in plan and disagg.OVERLAP in plan
+        assert disagg.OVERLAP not in disagg.plan_of(c, overlap=False)
+
+
+def test_disagg_predictions_finite_and_positive(disagg_preds):
+    for p in disagg_preds:
+        for pools in (p.pools, p.no_overlap):
+            figures = (pools.input_per_node, pools.output_per_node, pools.prefill_s, pools.tpot_s)
+            assert all(math.isfinite(x) and x > 0 for x in figures), (p.case.label, figures)
+            assert pools.prefill_path["expert_ffn"] > 0 and sum(pools.decode_path.values()) == pytest.approx(1)
+
+
+def test_disagg_figures_are_the_pools_capacities(disagg_preds):
+    for c, p in zip(disagg.CASES, disagg_preds, strict=True):
+        pooled = check(load_plan_text(disagg.plan_of(c), "t.moe"))[0].pooled
+        pre, dec = pooled.pools
+        assert (pre.pool.role, dec.pool.role) == ("prefill", "decode")
+        cap = pooled.figures.capacity
+        assert p.input_per_node == pytest.approx(cap["prefill"] * c.prompt / pre.gpus * disagg.GPUS_PER_NODE)
+        # output tokens/s per node = requests per decode instance / TPOT, per node: `generate` cancels
+        assert p.output_per_node == pytest.approx(dec.batch_per_instance / pooled.figures.tpot_s / dec.gpus * 8)
+        assert dec.batch_per_instance == c.decode_per_rank * c.decode_gpus
+
+
+def test_disagg_errors_come_from_the_case_figures(disagg_preds):
+    for p in disagg_preds:
+        c, errs = p.case, p.errors()
+        published = {"input": c.input_per_node, "output": c.output_per_node}
+        assert set(errs) == {k for k, v in published.items() if v is not None}
+        dagc = {"input": p.input_per_node, "output": p.output_per_node}
+        for k, e in errs.items():
+            assert e == pytest.approx(dagc[k] / published[k] - 1)
+    n, med, worst = disagg.summary(disagg_preds)
+    assert n == sum(len(p.errors()) for p in disagg_preds) and 0 <= med <= worst
+
+
+def test_disagg_section_lists_every_case(disagg_preds):
+    md = disagg.markdown_section(disagg_preds)
+    assert md[0] == "## (e) Disaggregated: published prefill and decode pools"
+    rows = [line for line in md if line.startswith("| ") and not line.startswith("| case")]
+    assert len(rows) == len(disagg.CASES)
+    for p, row in zip(disagg_preds, rows, strict=True):
+        assert row.startswith(f"| {p.case.label} | {p.case.gpu} |")
+        for e in p.errors().values():
+            assert f"{e * 100:+.1f} %" in row
+    n, med, worst = disagg.summary(disagg_preds)
+    assert f"Over {n} scored figures: median |error| **{med * 100:.1f} %**, worst {worst * 100:.1f} %." in md
+    text = "\n".join(md)
+    assert all(c.source in text for c in disagg.CASES) and "issue 35" in text
+
+
+def test_disagg_section_and_limits_in_the_docs(disagg_preds):
+    committed = (ROOT / "docs" / "fidelity.md").read_text(encoding="utf-8")
+    assert "\n".join(disagg.markdown_section(disagg_preds)) in committed, "run python bench/fidelity.py"
+    assert fidelity.LIMITS in committed
+    assert "Disaggregated serving is not compared yet" not in committed + fidelity.LIMITS
+    assert committed.index("## (d)") < committed.index("## (e)") < committed.index("## Known limits")
