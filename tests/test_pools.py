@@ -1,6 +1,6 @@
 """Disaggregated prefill and decode (`prefill N < A > decode M < B >`): the language (E205), each pool's
 instance, the deployment's figures by hand (`dagc.serve.disagg`, `dagc.verdict.pools`), E308, E309, the
-outputs and `dagc launch`'s refusal (E705)."""
+outputs and `dagc launch` of both pools (tests/test_launch_pools.py for the commands)."""
 
 from __future__ import annotations
 
@@ -148,7 +148,8 @@ def test_the_command_line_reports_the_pools(tmp_path):
     assert "Disaggregated" in (out / "report.md").read_text()
     run = subprocess.run([sys.executable, "-m", "dagc", "launch", str(path)], capture_output=True, text=True,
                          cwd=tmp_path, check=False)
-    assert run.returncode != 0 and "E705" in run.stderr and "Traceback" not in run.stderr
+    assert run.returncode == 0 and "Traceback" not in run.stderr, run.stderr      # both pools and the router
+    assert "--disaggregation-mode prefill" in run.stdout and "sglang_router.launch_router" in run.stdout
 
 
 def test_batch_max_with_pools_is_what_the_decode_instances_hold():

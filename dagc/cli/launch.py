@@ -90,19 +90,6 @@ def _refuse_invalid(args, result) -> int:
     return EXIT_INPUT if any(is_input_error(d) for d in errors) else EXIT_INVALID
 
 
-def _refuse_pools(args, result) -> int:
-    """A disaggregated strategy: E705, and its exit code."""
-    from ..diagnostics import render_all
-    from ..rules.launch import engine_refusal
-
-    d = engine_refusal("E705", "dagc launch does not write a disaggregated deployment yet (its prefill and decode "
-                       "pools and the router between them)", result.strategy.span_of("strategy"),
-                       "launch each pool's strategy by itself: `dagc launch PLAN --strategy \"<the pool's strategy>\"`"
-                       " gives one instance's commands")
-    print(render_all([d]), file=sys.stderr)
-    return EXIT_INVALID
-
-
 def _figures(metrics: dict) -> str:
     from ..units import Dimension, format_si
 
@@ -115,10 +102,16 @@ def _print_refusal(args, plan, result, x) -> None:
 
     from ..diagnostics import printable, render
     from ..launch.engines import TABLES
-    from ..launch.nearest import nearest
+    from ..launch.nearest import nearest, nearest_pooled
 
-    near = nearest(plan, result.strategy, result.layout, TABLES[x.engine])
-    if near is None:
+    if result.pooled is not None:
+        near = nearest_pooled(plan, result.strategy, result.pooled, TABLES[x.engine]) \
+            if any(d.code != "E705" for d in x.refusals) else None
+    else:
+        near = nearest(plan, result.strategy, result.layout, TABLES[x.engine])
+    if near is None and any(d.code == "E705" for d in x.refusals):
+        hint = "change the pools' instances so that each takes whole nodes or shares one, prefill pool first"
+    elif near is None:
         hint = f"no strategy on the same {x.gpus} GPUs that dagc finds valid can be said to {x.name} either"
     else:
         at = f" at batch {near.batch:,}, the largest it serves" if near.batch is not None else ""
@@ -175,9 +168,11 @@ def _header(plan, result) -> None:
     from ..launch.launch import model_path
 
     lay = result.layout
-    nodes = -(-lay.gpus_used // lay.gpus_per_node)
+    gpus = result.gpus_used or lay.gpus_used
+    nodes = -(-gpus // lay.gpus_per_node)
     title = f"{result.decl.name} = {result.decl.text}" if result.decl.name else result.decl.text
-    _out(f"# dagc launch: {printable(plan.name)} · strategy `{printable(title)}` · {lay.gpus_used} GPUs "
+    pools = " in two pools" if result.pooled is not None else ""
+    _out(f"# dagc launch: {printable(plan.name)} · strategy `{printable(title)}` · {gpus} GPUs{pools} "
          f"({nodes} node{'s' if nodes > 1 else ''} of {lay.gpus_per_node})")
     m = model_path(plan)
     _out(f"model: {printable(m.text)} ({printable(m.why)})")
@@ -202,8 +197,7 @@ def cmd_launch(args) -> int:
         return code
     plan, results = loaded
     engines = (args.engine,) if args.engine else ENGINE_KEYS
-    launches = [launch_result(r, engines, file_dir=args.output) if r.valid and r.pooled is None else None
-                for r in results]
+    launches = [launch_result(r, engines, file_dir=args.output) if r.valid else None for r in results]
     if args.output:                  # every file checked, then all written, before anything is printed
         try:
             write_files([x for xs in launches if xs for x in xs], Path(args.output))
@@ -213,7 +207,7 @@ def cmd_launch(args) -> int:
     exit_code = EXIT_OK
     for result, xs in zip(results, launches, strict=True):
         if xs is None:
-            exit_code = max(exit_code, _refuse_pools(args, result) if result.valid else _refuse_invalid(args, result))
+            exit_code = max(exit_code, _refuse_invalid(args, result))
             continue
         _header(plan, result)
         for x in xs:

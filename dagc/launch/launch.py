@@ -119,13 +119,17 @@ class Command:
 
     @property
     def text(self) -> str:
-        env = " ".join(f"{k}={shlex.quote(v)}" for k, v in self.env)
+        env = " ".join(f"{k}={_quote(v)}" for k, v in self.env)
         return (env + " " if env else "") + " ".join(_quote(a) for a in self.argv)
 
 
 def _quote(arg: str) -> str:
-    # `$NODE0_ADDR` placeholders stay expandable; everything else is quoted for the shell.
-    return arg if re.fullmatch(r"\$NODE\d+_ADDR(:\d+)?(,\$NODE\d+_ADDR(:\d+)?)*", arg) else shlex.quote(arg)
+    # `$NODE0_ADDR` placeholders (in a host list or a URL) stay expandable; everything else is quoted for the shell.
+    return arg if re.fullmatch(_ADDRESSES, arg) else shlex.quote(arg)
+
+
+_ADDRESS = r"(http://)?\$NODE\d+_ADDR(:\d+)?"
+_ADDRESSES = f"{_ADDRESS}(,{_ADDRESS})*"
 
 
 @dataclass(frozen=True)
@@ -147,6 +151,8 @@ class Setup:
     file_stem: str                           # for files the engine reads (TensorRT-LLM's YAML)
     file_dir: str | None                     # where such files are written (-o DIR); None: printed only
     serving: Serving | None = None           # in flight: what the serving flags are derived from; None: static
+    extra_flags: tuple[str, ...] = ()        # a pool's server (dagc.launch.pools): its role's flags, before --port
+    extra_yaml: str = ""                     # a pool's server: its role's settings in TensorRT-LLM's YAML
 
 
 @dataclass(frozen=True)
@@ -179,6 +185,7 @@ class Launch:
     notes: tuple[str, ...] = ()
     refusals: tuple[Diagnostic, ...] = ()
     refused_at: tuple[str, ...] = field(default=(), repr=False)
+    pool_nodes: int = 0      # a disaggregated deployment (dagc.launch.pools): the nodes its pools span; 0: none
 
     @property
     def ok(self) -> bool:
@@ -187,6 +194,8 @@ class Launch:
     @property
     def nodes(self) -> int:
         """Nodes the strategy runs on (dagc's placement: node of rank = rank // gpus_per_node)."""
+        if self.pool_nodes:
+            return self.pool_nodes
         return -(-self.gpus // self.gpus_per_node) if self.gpus_per_node else 0
 
 
@@ -296,6 +305,8 @@ def _address_note(commands: Sequence[Command]) -> list[str]:
 def shown_commands(result: Launch, limit: int = MAX_LISTED_REPLICAS) -> tuple[list[Command], str | None]:
     """The commands of the first `limit` replicas, and a line saying what the others run. Replicas
     are numbered from 0, as dagc's ranks: replica r holds ranks r·pp·G …"""
+    if result.pool_nodes:           # a disaggregated deployment: its commands are already the listed ones
+        return list(result.commands), None
     shown = [c for c in result.commands if c.replica < limit]
     if result.replicas <= limit:
         return shown, None

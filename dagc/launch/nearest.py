@@ -8,6 +8,7 @@ Output: a `Nearest` — the strategy as text `--strategy` accepts, its metrics a
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -18,10 +19,11 @@ from ..plan.strategy import Strategy
 from ..plan.workload import Overlap
 from ..search.space import strategy_text
 from ..verdict.check import check
+from ..verdict.pools import PooledCheck
 from .degrees import Degrees, degrees
 from .launch import EngineTable, refusals_of
 
-__all__ = ["NEAREST_TRIES", "Nearest", "nearest"]
+__all__ = ["NEAREST_TRIES", "Nearest", "nearest", "nearest_pooled"]
 
 NEAREST_TRIES = 8           # candidates `check`ed, nearest first, before giving up on a nearest strategy
 
@@ -74,12 +76,8 @@ def _with_options(s: Strategy) -> str:
     return s.text + (" with " + " ".join(opts) if opts else "")
 
 
-def nearest(plan: Plan, strategy: Strategy, layout: Layout, table: EngineTable) -> Nearest | None:
-    """The valid strategy on the same GPUs (same dp, pp and stage group) that the engine can run and
-    that changes the fewest degrees the least (in factors of two), with dagc's figures; None if none.
-
-    It keeps what the engine can say and changes only what it cannot: the split when the engine
-    refused it, the overlap when it has none, else the in-stage degrees."""
+def _ranked(plan: Plan, strategy: Strategy, layout: Layout, table: EngineTable) -> list[Strategy]:
+    """The strategies on the same GPUs that the engine can express, nearest first."""
     d = degrees(plan, strategy, layout)
     refused = [r.at for r in refusals_of(table, d)]
     ranked = []
@@ -91,10 +89,47 @@ def nearest(plan: Plan, strategy: Strategy, layout: Layout, table: EngineTable) 
             continue
         # Among equals, the form the user wrote (an expert domain or none), then the shortest text.
         form = (cand.ep is None) != (strategy.ep is None and strategy.etp is None)
-        ranked.append((_distance(d, cd), form, len(cand.text), _with_options(cand)))
-    for *_, text in sorted(set(ranked))[:NEAREST_TRIES]:
+        ranked.append((_distance(d, cd), form, len(cand.text), _with_options(cand), cand))
+    best = sorted({r[:4]: r for r in ranked}.values(), key=lambda r: r[:4])
+    return [r[4] for r in best[:NEAREST_TRIES]]
+
+
+def nearest(plan: Plan, strategy: Strategy, layout: Layout, table: EngineTable) -> Nearest | None:
+    """The valid strategy on the same GPUs (same dp, pp and stage group) that the engine can run and
+    that changes the fewest degrees the least (in factors of two), with dagc's figures; None if none.
+
+    It keeps what the engine can say and changes only what it cannot: the split when the engine
+    refused it, the overlap when it has none, else the in-stage degrees."""
+    for text in map(_with_options, _ranked(plan, strategy, layout, table)):
         result = check(plan, text)[0]
         if result.valid and result.metrics:
             batch = result.layout.batch if plan.workload.batch_max and result.layout is not None else None
             return Nearest(text, result.metrics, batch)
     return None
+
+
+def nearest_pooled(plan: Plan, strategy: Strategy, pooled: PooledCheck, table: EngineTable) -> Nearest | None:
+    """For a disaggregated strategy the engine refuses: the same pools, each pool the engine cannot run
+    replaced by its nearest strategy on the same GPUs (`nearest`'s ranking), checked as a whole
+    deployment with dagc's rules and figures; None when none of the first tries is valid."""
+    options: list[list[Strategy | None]] = []
+    for r in pooled.pools:
+        own = degrees(plan, r.pool.strategy, r.analysis.layout)
+        options.append([None] if not refusals_of(table, own) else
+                       list(_ranked(plan, r.pool.strategy, r.analysis.layout, table)))
+    for pair in list(itertools.product(*options))[:NEAREST_TRIES]:
+        chosen = [c if c is not None else r.pool.strategy for c, r in zip(pair, pooled.pools, strict=True)]
+        overlap = next((c.overlap for c in pair if c is not None and c.overlap is not None), strategy.overlap)
+        whole = strategy.model_copy(update={"overlap": overlap})
+        text = " ".join(f"{r.pool.role} {r.pool.instances} < {_bare(c)} >"
+                        for c, r in zip(chosen, pooled.pools, strict=True))
+        text = _with_options(whole.model_copy(update={"text": text}))
+        result = check(plan, text)[0]
+        if result.valid and result.metrics:
+            return Nearest(text, result.metrics, result.plan.workload.batch if plan.workload.batch_max else None)
+    return None
+
+
+def _bare(s: Strategy) -> str:
+    expert = None if s.ep is None and s.etp is None else (s.ep or 1, s.etp or 1)
+    return strategy_text(s.dp, s.pp, s.pp_split, s.tp, s.cp, s.sp, expert)

@@ -16,9 +16,11 @@ from __future__ import annotations
 from ..plan.workload import Overlap
 from .degrees import BASE_PORT, Degrees, Placement, dagc_stage_nodes
 from .launch import Command, EngineTable, Refusal, Setup, overlap_note
+from .pools import ROUTER_PORT, PdTable
 from .serving import Serving, fraction_text
 
-__all__ = ["FLAGS", "TABLE", "capture_size", "default_split", "refusals", "serving_flags", "stage_nodes"]
+__all__ = ["FLAGS", "PD", "PD_ENV", "PD_FLAGS", "ROUTER_FLAGS", "TABLE", "capture_size", "default_split", "refusals",
+           "serving_flags", "stage_nodes"]
 
 VERSION = "vLLM v0.11 (v0.10–v0.12)"
 SERVING_VERSION = "vLLM 0.33.0"      # the serving flags (in flight) follow this release
@@ -176,7 +178,7 @@ def _serving_notes(v: Serving | None) -> list[str]:
 def _replica(s: Setup, p: Placement) -> list[Command]:
     d = s.d
     env = s.split_env if p.whole_nodes else (("CUDA_VISIBLE_DEVICES", ",".join(map(str, p.gpus))), *s.split_env)
-    base = ["vllm", "serve", s.model.text, *_flags(d), *serving_flags(s.serving)]
+    base = ["vllm", "serve", s.model.text, *_flags(d), *serving_flags(s.serving), *s.extra_flags]
     port = ["--port", str(p.port)]
     if len(p.nodes) == 1:
         # servers sharing a node: each its own DP RPC port too (vLLM's default is one fixed port)
@@ -219,3 +221,45 @@ def _commands(s: Setup) -> tuple[list[Command], list, list[str]]:
 
 TABLE = EngineTable(key="vllm", name="vLLM", version=VERSION, split_env="VLLM_PP_LAYER_PARTITION",
                     default_split=default_split, refusals=refusals, commands=_commands)
+
+
+# Disaggregated serving (dagc.launch.pools), vLLM 0.33.0 with its NIXL connector and vllm-router:
+# `--kv-transfer-config` is `KVTransferConfig` (vllm/config/kv_transfer.py: `kv_connector`, the
+# connector's registered name, `NixlConnector` in distributed/kv_transfer/kv_connector/factory.py;
+# `kv_role` one of kv_producer, kv_consumer, kv_both, required with a connector). The connector's
+# handshake listener binds VLLM_NIXL_SIDE_CHANNEL_HOST (default localhost) on
+# VLLM_NIXL_SIDE_CHANNEL_PORT (default 5600) + the engine's data-parallel index
+# (vllm/envs.py; distributed/kv_transfer/kv_connector/v1/nixl/base_scheduler.py), and a decode
+# server connects to the host the prefill server names: each server is given its node's address,
+# and servers sharing a node ports apart by their first GPU. The router: vllm-router 0.1.17
+# (`vllm-router --vllm-pd-disaggregation --kv-connector nixl --prefill URL … --decode URL …`,
+# vllm_router/router_args.py).
+PD_VERSION = "vLLM 0.33.0 NixlConnector, vllm-router 0.1.17"
+KV_TRANSFER_CONFIG = '{"kv_connector":"NixlConnector","kv_role":"kv_both"}'
+NIXL_PORT = 5600
+PD_FLAGS = frozenset({"--kv-transfer-config"})
+PD_ENV = frozenset({"VLLM_NIXL_SIDE_CHANNEL_HOST", "VLLM_NIXL_SIDE_CHANNEL_PORT"})
+ROUTER_FLAGS = frozenset({"--vllm-pd-disaggregation", "--kv-connector", "--prefill", "--decode", "--host", "--port"})
+
+
+def _pd_env(server, node: int) -> tuple[tuple[str, str], ...]:
+    return (("VLLM_NIXL_SIDE_CHANNEL_HOST", f"$NODE{node}_ADDR"),
+            ("VLLM_NIXL_SIDE_CHANNEL_PORT", str(NIXL_PORT + server.placement.gpus[0])))
+
+
+def _router(prefill, decode, label: str, stem: str, file_dir: str | None) -> tuple[Command, list]:
+    argv = ["vllm-router", "--vllm-pd-disaggregation", "--kv-connector", "nixl"]
+    for s in prefill:
+        argv += ["--prefill", s.url]
+    for s in decode:
+        argv += ["--decode", s.url]
+    return Command(0, 0, (*argv, "--host", "0.0.0.0", "--port", str(ROUTER_PORT))), []
+
+
+PD = PdTable(version=PD_VERSION, http_port=lambda p: p.port, flags=lambda role, p: ("--kv-transfer-config",
+                                                                                     KV_TRANSFER_CONFIG),
+             env=_pd_env, router=_router, yaml=lambda role: "",
+             notes=("KV transfer: vLLM's NixlConnector with kv_role kv_both on both pools, as vLLM documents its "
+                    "NIXL disaggregated serving (the decode server pulls the KV cache from the prefill server over "
+                    "NIXL, UCX underneath; vllm-router pairs them); VLLM_NIXL_SIDE_CHANNEL_HOST is the node's "
+                    "address, since the listener binds it and the decode servers connect to it",))

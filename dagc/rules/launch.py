@@ -1,4 +1,5 @@
-"""What a serving engine cannot express (`dagc launch`): E701–E726.
+"""What a serving engine cannot express (`dagc launch`): E701–E726 (E705: the pools of a disaggregated
+strategy placed on the cluster's nodes).
 
 `dagc launch` maps a valid strategy onto the flags of vLLM, SGLang and TensorRT-LLM
 (dagc.launch.launch and its engine tables). When an engine has no way to say a strategy, the
@@ -189,15 +190,19 @@ Fixed:
 
 E705 = """
 A disaggregated strategy (`prefill N < A > decode M < B >`) runs as two pools of servers and a
-router that sends each request to a prefill server, then its KV cache to a decode server. This
-release of `dagc launch` writes one strategy's servers, not a pair of pools with their router:
-it refuses rather than print commands for one pool as if they were the deployment.
+router. `dagc launch` places the instances one after another, the prefill pool first: an
+instance of a node or more on whole nodes, a smaller one inside one node (moved to the next node
+rather than across). When that needs more GPUs than the cluster has (dagc's own E308 counts the
+GPUs alone), or a pool has more servers (instances × dp) than `dagc launch` writes (256), it
+refuses rather than print servers on GPUs that do not exist. Each pool's own strategy is checked
+against the engine as any strategy (E701–E726, named by its pool).
 
 Bad:
-    dagc launch plan.moe             # strategy prefill 3 < tp 8 > decode 1 < dp 4 < tp 2 ; ep 8 > >
+    cluster { gpus = 16  gpus_per_node = 8 … }
+    strategy prefill 1 < tp 4 > decode 1 < dp 3 < tp 4 > >   # decode (12 GPUs) starts on node 1: 20 GPUs
 Fixed:
-    dagc launch plan.moe --strategy "tp 8"                    # one prefill instance's commands
-    dagc launch plan.moe --strategy "dp 4 < tp 2 ; ep 8 >"    # the decode instance's
+    strategy prefill 1 < tp 4 > decode 1 < dp 2 < tp 4 > >   # 4 + 8 GPUs on 2 nodes
+    strategy prefill 1 < tp 4 > decode 3 < tp 4 >            # instances of 4 GPUs share nodes
 """
 
 _PASSES = (engine_refusal,)
@@ -209,8 +214,8 @@ RULES = (
     make_rule("E703", Severity.ERROR, "vLLM: no context parallelism", doc=E703, passes=_PASSES),
     make_rule("E704", Severity.ERROR, "vLLM: each data-parallel engine's TP × PP GPUs sit together, so with pp a "
               "stage spans nodes", doc=E704, passes=_PASSES),
-    make_rule("E705", Severity.ERROR, "launch: a disaggregated strategy's pools are not launched yet", doc=E705,
-              passes=_PASSES),
+    make_rule("E705", Severity.ERROR, "launch: a disaggregated strategy's instances do not fit the cluster's nodes",
+              doc=E705, passes=_PASSES),
     make_rule("E711", Severity.ERROR, "SGLang: EP × MoE TP is the whole stage (--tp)", doc=E711, passes=_PASSES),
     make_rule("E712", Severity.ERROR, "SGLang: no context parallelism", doc=E712, passes=_PASSES),
     make_rule("E713", Severity.ERROR, "SGLang: a stage takes whole nodes, or a node whole stages", doc=E713,
