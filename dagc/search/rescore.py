@@ -19,6 +19,7 @@ from ..plan.plan import Plan
 from ..schedule.timer import Timer as _Timer
 from ..verdict.analyse import analyse
 from ..verdict.optimal import Objective
+from .pooled import exact_pooled
 from .result import Candidate, rank_key
 from .score import binding_of, evaluate, misses, workload_of
 from .space import strategy_text
@@ -112,6 +113,8 @@ def rescore_best(plan: Plan, ranked: list[Candidate], n: int, objective: str,
 
 def _exact(plan: Plan, c: Candidate, objective: str) -> Candidate | None:
     """A candidate with the figures `check` gives its printed text (None: the full check rejects it)."""
+    if c.strategy.disaggregated:
+        return exact_pooled(plan.model_copy(update={"workload": workload_of(plan, c)}), c, objective)
     r = analyse(plan, c.strategy, workload_of(plan, c))
     if not r.valid or r.metrics is None:
         return None

@@ -90,10 +90,12 @@ class SearchResult:
                                                   # only candidates that were evaluated in full
     pareto_kept: bool = True                      # False: no front was asked for (`search(…, front=False)`)
     best_first: bool = False                      # visited best bound first (`search_order`)
+    disaggregated: dict | None = None             # in flight: what weighing pooled candidates did
+                                                  # (`dagc.search.pooled.PooledCounts.to_json`); None: not weighed
 
     @property
     def complete(self) -> bool:
-        return self.evaluated >= self.total
+        return self.evaluated >= self.total and (self.disaggregated is None or self.disaggregated["complete"])
 
     def stop_reason(self) -> str:
         """Why a partial search stopped, in words ('' when complete)."""
@@ -111,7 +113,7 @@ class SearchResult:
                 "pareto": [c.to_json() for c in self.pareto] if self.pareto_kept else None,
                 "total": self.total, "complete": self.complete,
                 "stopped": None if self.complete else self.stopped, "skipped": list(self.skipped),
-                "pruned": self.pruned, "rejected": self.rejected}
+                "pruned": self.pruned, "rejected": self.rejected, "disaggregated": self.disaggregated}
 
     @property
     def best(self) -> Candidate | None:
@@ -144,7 +146,17 @@ class SearchResult:
                          f"with a cost-balanced layer split)")
         else:
             head = f"{self.evaluated:,} of {self.total:,} strategies examined (the search stopped early, {self.order})"
-        return f"{head}: {rest}"
+        return f"{head}: {rest}" + self._pooled_text()
+
+    def _pooled_text(self) -> str:
+        """What weighing disaggregated candidates did, as a sentence (or '')."""
+        d = self.disaggregated
+        if d is None:
+            return ""
+        pruned = f" ({d['pruned']:,} more pruned by their floors)" if d["pruned"] else ""
+        cut = "; cut short by the time budget" if not d["complete"] else ""
+        return (f"; disaggregated: {d['prefill_instances']:,} prefill and {d['decode_instances']:,} decode instances "
+                f"evaluated{pruned}, {d['pairs']:,} pairs weighed, {d['legal']:,} kept{cut}")
 
     @property
     def rejected(self) -> int:

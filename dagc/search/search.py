@@ -60,6 +60,7 @@ from .pool import (
     WORKER_STOP_TIMEOUT_S as WORKER_STOP_TIMEOUT_S,
     cpu_count,
 )
+from .pooled import pooled_search, searches_pools
 from .rescore import balanced_candidates, rescore_best
 from .result import (
     MAX_SEARCH_CANDIDATES,
@@ -91,7 +92,7 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
            progress: Callable[[int, int], None] | None = None, rescore: int | None = None,
            budget_s: float | None = None, max_candidates: int = MAX_SEARCH_CANDIDATES, *,
            clock: Callable[[], float] = time.monotonic, prune: bool = True, timer: _Timer | None = None,
-           front: bool = True) -> SearchResult:
+           front: bool = True, pools: bool = True) -> SearchResult:
     """Enumerate, prune by the rules, score, rank; re-score the top `rescore` exactly (default: the
     `top` that will be shown, so every strategy dagc prints carries the figures `check` gives it).
 
@@ -110,6 +111,10 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
 
     `timer`, a `dagc.schedule.timer.Timer` of this `plan`, keeps the stage costs between searches of one
     plan (`objective_picks`); in this process only (workers have their own).
+
+    In flight, disaggregated candidates (`prefill N < A > decode M < B >`) are weighed beside the
+    aggregated ones, after them and in this process (`dagc.search.pooled`); `pools=False` weighs the
+    aggregated ones only (to measure what the pools cost: `bench/bench_pools.py`).
 
     `front=False` keeps no Pareto front (`pareto` is empty and `pareto_kept` False): what only
     the best matter for — a verdict — is answered sooner, since a candidate that could join the
@@ -154,6 +159,10 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
         stopped = None
     elif stopped is None:
         stopped = "cap"
+    pooled = None
+    if pools and searches_pools(plan) and stopped is None:       # disaggregated candidates beside the aggregated ones
+        pooled = pooled_search(plan, objective, timer, tally, deadline, clock, prune, exact if prune else RANKED_KEEP)
+    stopped = "budget" if pooled is not None and pooled.stopped else stopped
     skipped: list[str] = []
     extra, cut = balanced_candidates(plan, tally.best.ranked()[:SPLIT_CANDIDATES], objective, deadline,
                                       clock, timer)
@@ -175,7 +184,8 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
                         pareto_complete=tally.front.complete if tally.front is not None else True,
                         pareto_kept=tally.front is not None, best_first=best_first, skipped=tuple(skipped),
                         pruned=tally.pruned, splits=len(extra),
-                        exact_top=min(exact if prune else RANKED_KEEP, len(ranked)))
+                        exact_top=min(exact if prune else RANKED_KEEP, len(ranked)),
+                        disaggregated=pooled.to_json() if pooled is not None else None)
 
 
 def objective_picks(plan: Plan, found: SearchResult, top: int = 5, jobs: int = 1,

@@ -23,7 +23,9 @@ from ..plan.plan import Plan
 from ..plan.strategy import Strategy
 from ..plan.workload import Overlap
 
-__all__ = ["candidates", "count_candidates", "strategy_text", "CP_MIN_PROMPT", "PP_MAX", "ETP_VALUES"]
+__all__ = ["candidates", "count_candidates", "strategy_text", "instance_strategies", "replica_counts", "variants",
+           "CP_MIN_PROMPT",
+           "PP_MAX", "ETP_VALUES"]
 
 
 def _divisors_upto(n: int, limit: int) -> list[int]:
@@ -82,6 +84,17 @@ def _dp_values(limit: int) -> list[int]:
     values = {1 << k for k in range(limit.bit_length()) if 1 << k <= limit}
     values.add(limit)
     return sorted(v for v in values if v >= 1)
+
+
+def replica_counts(limit: int) -> list[int]:
+    """The replica counts searched up to `limit`: the powers of two and the limit itself (dp, and a
+    decode pool's instances).
+
+    Example:
+        >>> replica_counts(12)
+        [1, 2, 4, 8, 12]
+    """
+    return _dp_values(limit)
 
 
 def _next_dp(dp: int, limit: int) -> int | None:
@@ -202,6 +215,28 @@ def item_strategy(item: Item) -> Strategy:
     # explicit splits are added later, for the candidates that rank well
     text = strategy_text(dp, pp, None, tp, cp, sp, (ep, etp) if ep is not None and etp is not None else None)
     return Strategy(text=text, dp=dp, pp=pp, tp=tp, cp=cp, sp=sp, ep=ep, etp=etp)
+
+
+def instance_strategies(plan: Plan, most_gpus: int) -> Iterator[Strategy]:
+    """The strategies a pool's instance of a disaggregated candidate may run (`dagc.search.pooled`): those
+    of the space without data parallelism (an instance's replicas are more instances) on at most
+    `most_gpus` GPUs, fewest GPUs first, before micro-batches and overlap (`variants`)."""
+    space = _space(plan)
+    for n, g, pp, dp in _layouts(space.groups, plan.model.layers, plan.cluster.gpus):
+        if n > most_gpus:
+            return
+        if dp == 1:
+            for tp, cp, sp, expert, _ in space.configs(g):
+                yield item_strategy((1, pp, tp, cp, sp, expert[0] if expert else None,
+                                     expert[1] if expert else None, 1, Overlap.NONE.value))
+
+
+def variants(strategy: Strategy, per_group: int) -> Iterator[tuple[int, Overlap]]:
+    """The micro-batches and overlap a strategy is searched with when its busiest attention-DP group
+    holds `per_group` requests (the space's: pp and 2·pp micro-batches, or 1 and 2 without pp)."""
+    for mb in _mb_options(per_group, strategy.pp):
+        for overlap in _overlaps(mb):
+            yield mb, overlap
 
 
 def candidates(plan: Plan) -> Iterator[tuple[Strategy, int, Overlap]]:

@@ -15,10 +15,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
+import numpy as np
+
+from ..layout.shards import kv_bytes_per_token_layer
+from ..plan.cluster import Cluster
+from ..plan.model import Model
 from ..plan.workload import Workload
 
-__all__ = ["BALANCE_MAX", "Disaggregated", "PoolFigures", "disaggregated", "transfer_seconds"]
+__all__ = ["BALANCE_MAX", "Disaggregated", "PoolFigures", "capacity", "disaggregated", "kv_bytes_per_request",
+           "pooled_rates", "transfer_link", "transfer_seconds"]
 
 BALANCE_MAX = 64          # the balancing N:M is given in whole instances, neither above this
 
@@ -70,6 +77,38 @@ def transfer_seconds(bytes_per_request: float, requests: float, bytes_per_s: flo
     return whole / max(1, layers) if layerwise else whole
 
 
+def kv_bytes_per_request(model: Model, workload: Workload, decode_tp: int) -> float:
+    """The bytes of one request's KV cache that move to a decode instance of tensor parallelism
+    `decode_tp`: its prompt's tokens over all layers, in the decode instance's layout (each of its tp
+    ranks receives its share: its KV heads, or MLA's latent whole) and the model's KV dtype."""
+    return workload.prompt * model.layers * kv_bytes_per_token_layer(model, decode_tp) * decode_tp
+
+
+def transfer_link(cluster: Cluster, gpus: Any, prefill_gpus_per_instance: Any) -> Any:
+    """The bytes/s a prefill instance sends KV at: over NVLink when both pools (`gpus` in all) fit one
+    node's NVLink domain, else over the network, at the sending instance's GPUs' bandwidth. Scalars
+    or numpy arrays alike (the search weighs many pairs at once)."""
+    one_domain = np.asarray(gpus) <= cluster.gpus_per_node
+    per_gpu = np.where(one_domain, cluster.intra_node_bytes_per_s, cluster.inter_node_bytes_per_s)
+    out = per_gpu * prefill_gpus_per_instance
+    return float(out) if np.ndim(out) == 0 else out
+
+
+def capacity(instances: Any, batch_per_instance: Any, seconds: Any, steps: int = 1) -> Any:
+    """Requests/s a pool serves: `instances` × `batch_per_instance` requests every `steps` × `seconds`
+    (a prefill instance: its batch per makespan; a decode instance: its requests per `generate`
+    steps). Scalars or numpy arrays alike."""
+    return instances * batch_per_instance / (steps * seconds)
+
+
+def pooled_rates(served: Any, gpus: Any, ttft_s: Any, tpot_s: Any, workload: Workload) -> dict:
+    """The deployment's rates at `served` requests/s on `gpus` GPUs over both pools (the keys of
+    `dagc.serve.rates.rate_metrics`). Scalars or numpy arrays alike."""
+    rates = {"prefill_tokens_per_s": served * workload.prompt, "decode_tokens_per_s": served * workload.generate,
+             "throughput_tokens_per_s": served * (workload.prompt + workload.generate)}
+    return {"ttft_s": ttft_s, "tpot_s": tpot_s, **rates, **{f"{k}_per_gpu": v / gpus for k, v in rates.items()}}
+
+
 def disaggregated(prefill: PoolFigures, decode: PoolFigures, transfer_s: float, workload: Workload) -> Disaggregated:
     """The deployment's figures from its pools' (SPEC 11.3).
 
@@ -88,19 +127,16 @@ def disaggregated(prefill: PoolFigures, decode: PoolFigures, transfer_s: float, 
         >>> round(r.rates["decode_tokens_per_s_per_gpu"], 1)      # 5.12 requests/s × 500 tokens over 32 GPUs
         80.0
     """
-    cap_p = prefill.instances * prefill.batch_per_instance / prefill.seconds
-    cap_d = decode.instances * decode.batch_per_instance / (workload.generate * decode.seconds)
-    capacity = {"prefill": cap_p, "decode": cap_d}
+    cap_p = capacity(prefill.instances, prefill.batch_per_instance, prefill.seconds)
+    cap_d = capacity(decode.instances, decode.batch_per_instance, decode.seconds, workload.generate)
     served = min(cap_p, cap_d)
     gpus = prefill.gpus + decode.gpus
-    per_p = prefill.batch_per_instance / prefill.seconds                                   # one instance's
-    per_d = decode.batch_per_instance / (workload.generate * decode.seconds)
+    per_p = capacity(1, prefill.batch_per_instance, prefill.seconds)                   # one instance's
+    per_d = capacity(1, decode.batch_per_instance, decode.seconds, workload.generate)
     ratio = Fraction(per_d / per_p).limit_denominator(BALANCE_MAX) if per_p > 0 and math.isfinite(per_d) else None
     balance = (max(1, ratio.numerator), max(1, ratio.denominator)) if ratio else (prefill.instances, decode.instances)
-    rates = {"prefill_tokens_per_s": served * workload.prompt, "decode_tokens_per_s": served * workload.generate,
-             "throughput_tokens_per_s": served * (workload.prompt + workload.generate)}
     ttft = prefill.seconds + transfer_s
-    return Disaggregated(ttft_s=ttft, tpot_s=decode.seconds, transfer_s=transfer_s, capacity=capacity,
+    return Disaggregated(ttft_s=ttft, tpot_s=decode.seconds, transfer_s=transfer_s,
+                         capacity={"prefill": cap_p, "decode": cap_d},
                          binding_pool="prefill" if cap_p <= cap_d else "decode", balance=balance,
-                         rates={"ttft_s": ttft, "tpot_s": decode.seconds, **rates,
-                                **{f"{k}_per_gpu": v / gpus for k, v in rates.items()}}, gpus=gpus)
+                         rates=pooled_rates(served, gpus, ttft, decode.seconds, workload), gpus=gpus)

@@ -20,7 +20,14 @@ __all__ = ["fast_metrics"]
 
 def fast_metrics(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> dict:
     """TTFT and TPOT by the static schedule's recurrence (exact for overlap = none); in flight from
-    its decode and mixed steps (`dagc.serve.inflight.inflight_rates`)."""
+    its decode and mixed steps (`dagc.serve.inflight.inflight_rates`). A pool's instance of a disaggregated
+    strategy (`Workload.role`) prices its own figure alone, the other left at 0, as
+    `dagc.serve.metrics` reports it: a prefill instance its prefill's makespan, a decode instance its
+    decode step."""
+    if workload.role == "prefill":
+        return {"ttft_s": fast_ttft(plan, lay, workload, timer), "tpot_s": 0.0}
+    if workload.role == "decode":
+        return {"ttft_s": 0.0, "tpot_s": fast_tpot(plan, lay, workload, timer)}
     if workload.inflight:
         rec = Recurrence(plan, lay, workload, timer)
         return inflight_rates(rec.decode_step(), rec.mixed_step(), workload, lay)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from ..plan.plan import OBJECTIVE_MEANS, OBJECTIVES, Plan
 from ..plan.workload import RequirementKind
 from ..units import Dimension, count_text, format_si
@@ -30,7 +32,8 @@ def optimal_means(objective: str, source: str, name: str) -> str:
 
 
 class Objective:
-    """Objectives: a score, higher is better."""
+    """Objectives: a score, higher is better (of one candidate's figures, or elementwise of arrays of
+    them: the search weighs many disaggregated pairs at once)."""
 
     NAMES = OBJECTIVES
     MEANS = OBJECTIVE_MEANS             # what each one's best is, in words
@@ -42,7 +45,7 @@ class Objective:
                 return metrics["decode_tokens_per_s"] / gpus
             case "min-gpus":
                 # fewer GPUs first; among equals, more decode tokens/s per GPU
-                return -gpus + min(0.999, metrics["decode_tokens_per_s"] / gpus / 1e9)
+                return -gpus + np.minimum(0.999, metrics["decode_tokens_per_s"] / gpus / 1e9)   # arrays too
             case "ttft":
                 return -metrics["ttft_s"]
             case "tpot":

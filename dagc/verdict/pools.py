@@ -17,12 +17,18 @@ from dataclasses import dataclass, replace
 
 from ..diagnostics import Diagnostic, Severity, cap
 from ..layout.layout import resolve
-from ..layout.shards import kv_bytes_per_token_layer
 from ..plan.plan import Plan
 from ..plan.strategy import Pool, Strategy
 from ..plan.workload import RequirementKind, Serving, Workload
 from ..rules.serving import pools_fit_cluster, pools_need_inflight
-from ..serve.disagg import Disaggregated, PoolFigures, disaggregated, transfer_seconds
+from ..serve.disagg import (
+    Disaggregated,
+    PoolFigures,
+    disaggregated,
+    kv_bytes_per_request,
+    transfer_link,
+    transfer_seconds,
+)
 from .analyse import Analysis, analyse
 from .batch_max import choose_batch
 from .verdict import RequirementResult, Verdict, requirement_value, verdict
@@ -106,7 +112,7 @@ def check_pools(plan: Plan, strategy: Strategy) -> PooledCheck:
     figures = metrics = kv = None
     decode_metrics = results[1].analysis.metrics
     if results[0].analysis.metrics is not None and decode_metrics is not None and not any(d.is_error for d in diags):
-        kv = _kv_bytes_per_request(plan, results[1])
+        kv = kv_bytes_per_request(plan.model, w, results[1].analysis.layout.tp)
         figures = _figures(plan, results[0], results[1], kv)
         metrics = {**figures.rates, "bubble_fraction": decode_metrics["bubble_fraction"],
                    "critical_path": decode_metrics["critical_path"], "kv_transfer_s": figures.transfer_s}
@@ -131,20 +137,10 @@ def _batch_max(plan: Plan, decode: Pool) -> tuple[Plan, str]:
     return plan.model_copy(update={"workload": chosen}), note
 
 
-def _kv_bytes_per_request(plan: Plan, decode: PoolResult) -> float:
-    """The bytes of one request's KV cache that move to a decode instance: its prompt's tokens over all
-    layers, in the decode instance's layout (each of its tp ranks receives its share: its KV heads, or
-    MLA's latent whole) and the model's KV dtype."""
-    lay, m = decode.analysis.layout, plan.model
-    return plan.workload.prompt * m.layers * kv_bytes_per_token_layer(m, lay.tp) * lay.tp
-
-
 def _figures(plan: Plan, prefill: PoolResult, decode: PoolResult, kv: float) -> Disaggregated:
-    """The deployment's figures: the transfer over NVLink when both pools fit one node's NVLink
-    domain, else over the network, at the sending instance's GPUs' bandwidth."""
-    c, w = plan.cluster, plan.workload
-    one_domain = prefill.gpus + decode.gpus <= c.gpus_per_node
-    link = (c.intra_node_bytes_per_s if one_domain else c.inter_node_bytes_per_s) * prefill.gpus_per_instance
+    """The deployment's figures, its KV crossing the link `dagc.serve.disagg.transfer_link` names."""
+    w = plan.workload
+    link = transfer_link(plan.cluster, prefill.gpus + decode.gpus, prefill.gpus_per_instance)
     transfer = transfer_seconds(kv, prefill.batch_per_instance, link, plan.model.layers, w.kv_transfer == "layerwise")
     t_p = prefill.analysis.metrics["ttft_s"] if prefill.analysis.metrics is not None else math.inf
     tpot = decode.analysis.metrics["tpot_s"] if decode.analysis.metrics is not None else math.inf

@@ -1,0 +1,173 @@
+"""Weighing disaggregated pairs (SPEC 11.3): one decode pool against every prefill instance and count.
+
+Input: one decode instance's figures (`Instance`: its step, GPUs, memory) and its count M, the prefill
+instances it may pair with, the plan and the search's bar. Output: the pairs (`Pair`: a prefill
+instance, N, the decode instance, M, the deployment's figures) that could matter — every N from 1 to
+what the cluster holds weighed at once with numpy, from the formulas of `dagc.serve.disagg` (the
+one place they are written), and only those that could enter the best or the front made into
+`Pair`s. And `best_at_bounds`: the best any pair of a decode pool could do at a floor of its step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..plan.plan import Plan
+from ..plan.strategy import Strategy
+from ..plan.workload import Overlap, RequirementKind
+from ..rules.bounds import unreachable
+from ..serve.disagg import capacity, kv_bytes_per_request, pooled_rates, transfer_link, transfer_seconds
+from ..verdict.optimal import Objective
+from ..verdict.verdict import METRIC_OF, RequirementResult, requirement_value
+from .bar import Bar, BestAtBounds
+
+__all__ = ["Instance", "Pair", "best_at_bounds", "weigh"]
+
+@dataclass(frozen=True)
+class Instance:
+    """One pool's instance evaluated in its role: its strategy (with the micro-batches and overlap it
+    ran), its GPUs and requests, its `seconds` (a prefill instance its makespan, a decode instance
+    its step), its fullest GPU's memory and its tensor parallelism (the KV layout a decode instance
+    receives)."""
+
+    strategy: Strategy
+    mb: int
+    overlap: Overlap
+    gpus: int
+    batch: int
+    seconds: float
+    memory_fraction: float
+    memory_bytes: float
+    tp: int
+
+
+@dataclass(frozen=True)
+class Pair:
+    """N prefill instances and M decode instances, with the deployment's figures."""
+
+    prefill: Instance
+    n: int
+    decode: Instance
+    m: int
+    gpus: int
+    metrics: dict
+
+    def requirements(self, plan: Plan) -> tuple[RequirementResult, ...]:
+        """The plan's requirements judged on the deployment, as `dagc.verdict.pools` judges them."""
+        fuller = max((self.prefill, self.decode), key=lambda i: i.memory_fraction)
+        return tuple(RequirementResult(r, requirement_value(r, self.gpus, self.metrics, fuller.memory_fraction,
+                                                            fuller.memory_bytes)) for r in plan.requirements)
+
+
+def _columns(prefills: list[Instance], m: int, g: int, cluster_gpus: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every (prefill instance, N) that fits beside M decode instances of g GPUs: the instances' indices
+    and N, as arrays."""
+    room = np.array([(cluster_gpus - m * g) // p.gpus for p in prefills], dtype=np.int64)
+    which = np.repeat(np.arange(len(prefills)), room)
+    starts = np.repeat(np.cumsum(room) - room, room)
+    return which, np.arange(len(which)) - starts + 1
+
+
+def _holds(op: str, value: np.ndarray, target: float) -> np.ndarray:
+    """`Requirement.holds`, elementwise."""
+    match op:
+        case "<=":
+            return value <= target
+        case ">=":
+            return value >= target
+        case "<":
+            return value < target
+        case ">":
+            return value > target
+    return np.isclose(value, target, rtol=1e-9, atol=0.0)
+
+
+def weigh(plan: Plan, objective: str, d: Instance, m: int, prefills: list[Instance], bar: Bar | None, keep: int
+          ) -> tuple[list[Pair], int]:
+    """The pairs of `m` decode instances `d` with every prefill instance and N that could enter the best
+    `keep` or the front (by the `bar`; with none, or no k-th best yet, its best `keep` and its point of
+    the front), and how many pairs were weighed."""
+    w, c = plan.workload, plan.cluster
+    which, n = _columns(prefills, m, d.gpus, c.gpus)
+    if not len(which):
+        return [], 0
+    g_p = np.array([p.gpus for p in prefills])[which]
+    batch_p = np.array([p.batch for p in prefills], dtype=float)[which]
+    t_p = np.array([p.seconds for p in prefills])[which]
+    gpus = n * g_p + m * d.gpus
+    kv = kv_bytes_per_request(plan.model, w, d.tp)
+    transfer = transfer_seconds(kv, batch_p, transfer_link(c, gpus, g_p), plan.model.layers,
+                                w.kv_transfer == "layerwise")
+    served = np.minimum(capacity(n, batch_p, t_p), capacity(m, d.batch, d.seconds, w.generate))
+    metrics = {**pooled_rates(served, gpus, t_p + transfer, np.full(len(which), d.seconds), w),
+               "kv_transfer_s": transfer}
+    score = np.asarray(Objective.score(objective, metrics, gpus), dtype=float)
+    mem = np.maximum(np.array([p.memory_fraction for p in prefills])[which], d.memory_fraction)
+    missed = _misses(plan, metrics, gpus, mem)
+    order = np.lexsort((gpus, -score, missed))          # the rank key but for the names
+    chosen = set(order[:keep].tolist()) if bar is None or bar.kth is None else \
+        set(np.flatnonzero(_before(missed, -score, gpus, bar.kth[:3])).tolist())
+    meets = np.flatnonzero(missed == 0)
+    if len(meets) and (bar is None or bar.front is not None):     # the front holds only what meets them all
+        per_gpu = metrics["decode_tokens_per_s_per_gpu"][meets]
+        chosen.add(int(meets[np.lexsort((gpus[meets], -per_gpu))[0]]))    # one step: its best point alone
+    pairs = [Pair(prefills[int(which[k])], int(n[k]), d, m, int(gpus[k]),
+                  {key: float(v[k]) for key, v in metrics.items()}) for k in sorted(chosen)]
+    return pairs, len(which)
+
+
+def _before(missed: np.ndarray, neg_score: np.ndarray, gpus: np.ndarray, head: tuple) -> np.ndarray:
+    """Whether each rank-key head (missed, −score, GPUs) comes no later than `head`."""
+    k_missed, k_score, k_gpus = head
+    return (missed < k_missed) | ((missed == k_missed) & ((neg_score < k_score) |
+                                                          ((neg_score == k_score) & (gpus <= k_gpus))))
+
+
+def _misses(plan: Plan, metrics: dict, gpus: np.ndarray, memory: np.ndarray) -> np.ndarray:
+    """The requirements each pair misses (memory judged on its fuller pool's share, or on bytes by
+    `Pair.requirements` for the pairs made)."""
+    out = np.zeros(len(gpus), dtype=np.int64)
+    for r in plan.requirements:
+        if r.kind is RequirementKind.GPUS:
+            value = gpus.astype(float)
+        elif r.kind is RequirementKind.MEMORY:
+            if not r.memory_is_fraction:
+                continue
+            value = memory
+        else:
+            value = metrics[METRIC_OF[r.kind]] / (gpus if r.per_gpu else 1)
+        out += ~_holds(r.op, value, r.target)
+    return out
+
+
+def best_at_bounds(plan: Plan, objective: str, prefills: list[Instance], m: int, g: int, batch: int,
+                   step_floor: float) -> BestAtBounds:
+    """The best any pair of `m` decode instances of `g` GPUs holding `batch` requests each could do when
+    their step takes at least `step_floor`: served at most their capacity D at that floor, TTFT at
+    least the quickest prefill's, TPOT at least the floor, and over N prefill instances at least
+    D · (the least prefill GPU-seconds per request) + m·g GPUs and at least the smallest prefill
+    instance's + m·g."""
+    w = plan.workload
+    d = capacity(m, batch, step_floor, w.generate)
+    per_request = min(p.gpus * p.seconds / p.batch for p in prefills)
+    least = m * g + min(p.gpus for p in prefills)
+    per_gpu = min(d * w.generate / (d * per_request + m * g), d * w.generate / least)
+    ttft = min(p.seconds for p in prefills)
+    served = per_gpu * least / w.generate                   # at `least` GPUs, the best per GPU
+    metrics = {**pooled_rates(served, least, ttft, step_floor, w),
+               "throughput_tokens_per_s": d * (w.prompt + w.generate)}
+    score = float(Objective.score(objective, metrics, least))
+    totals = {"decode_tokens_per_s": d * w.generate, "prefill_tokens_per_s": d * w.prompt,
+              "throughput_tokens_per_s": d * (w.prompt + w.generate)}
+    missed = 0
+    for r in plan.requirements:
+        if r.kind is RequirementKind.GPUS:
+            missed += unreachable(r, float(least), lower=True)
+        elif r.kind in (RequirementKind.TTFT, RequirementKind.TPOT):
+            missed += unreachable(r, ttft if r.kind is RequirementKind.TTFT else step_floor, lower=True)
+        elif r.kind is not RequirementKind.MEMORY:
+            key = METRIC_OF[r.kind]
+            missed += unreachable(r, metrics[key + "_per_gpu"] if r.per_gpu else totals[key], lower=False)
+    return BestAtBounds((missed, -score, least), missed, (-per_gpu, step_floor))

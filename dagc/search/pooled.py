@@ -1,0 +1,251 @@
+"""Disaggregated candidates of the search (SPEC 11.3): `prefill N < A > decode M < B >` beside the
+aggregated strategies, factorised.
+
+Input: a `Plan` served in flight, the objective, the search's `Timer` and its `Tally` (the aggregated
+candidates taken so far: their bar prunes). Output: the disaggregated candidates that could matter,
+taken into the tally, and `PooledCounts`.
+
+The space (docs/search.md, "Disaggregated candidates"): each pool's instance runs a strategy of the
+space without data parallelism (`dagc.search.space.instance_strategies`: an instance's replicas are
+more instances) with the micro-batches and overlap the space gives the requests of its busiest
+attention-DP group; both pools run the same micro-batches and overlap (a strategy's options apply to
+both pools). A prefill instance prefills its `prefill_batch` (`dagc.verdict.pools.prefill_batch_of`);
+M decode instances hold ceil(batch / M) requests each, M a power of two or the most that fit (as the
+space's dp) while M·G(B) leaves room for the smallest legal prefill instance; N prefill instances,
+every N from 1 while N·G(A) + M·G(B) fits the cluster.
+
+Factorised: each (A, micro-batches, overlap) is evaluated once as a prefill instance (its makespan,
+memory) and each (B, micro-batches, overlap, M) once as a decode instance (its step, memory), with
+the fast check (`dagc.verdict.fastcheck`: the rules and memory of `check`); every pair and every N
+is then weighed from those figures at once (`dagc.search.pairs`), no op priced. A decode instance
+whose step's floor (`dagc.schedule.recurrence.op_floor`) cannot beat the bar with the best prefill
+pool it could have is not evaluated (`pruned`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ..layout.layout import resolve
+from ..layout.split import busiest_group_requests
+from ..plan.plan import Plan
+from ..plan.strategy import Pool, Strategy
+from ..plan.workload import Overlap, RequirementKind, Serving, Workload
+from ..schedule.recurrence import op_floor
+from ..schedule.timer import Timer
+from ..verdict.fastcheck import fast_check
+from ..verdict.optimal import Objective
+from ..verdict.pools import check_pools, prefill_batch_of
+from .bar import Bar, is_out_of_reach
+from .chunks import Tally
+from .pairs import Instance, best_at_bounds, weigh
+from .result import Candidate
+from .score import binding_of, misses
+from .space import instance_strategies, replica_counts, variants
+
+__all__ = ["PooledCounts", "exact_pooled", "pooled_search", "pooled_text", "searches_pools"]
+
+
+@dataclass
+class PooledCounts:
+    """What the disaggregated part of a search did: instances evaluated in each role, decode instances
+    pruned by their floor, pairs (with their N) weighed, legal candidates among them."""
+
+    prefill: int = 0
+    decode: int = 0
+    pruned: int = 0
+    pairs: int = 0
+    legal: int = 0
+    stopped: bool = False                  # the deadline cut it short
+    seconds: float = 0.0
+    best: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"prefill_instances": self.prefill, "decode_instances": self.decode, "pruned": self.pruned,
+                "pairs": self.pairs, "legal": self.legal, "complete": not self.stopped}
+
+
+def searches_pools(plan: Plan) -> bool:
+    """Whether the search weighs disaggregated candidates: served in flight at the plan's batch (a
+    `batch = max` search weighs aggregated strategies only: docs/search.md)."""
+    return plan.workload.inflight and not plan.workload.batch_max and plan.cluster.gpus >= 2
+
+
+def pooled_text(prefill: Strategy, n: int, decode: Strategy, m: int) -> str:
+    """The text of a disaggregated strategy, as `--strategy` accepts it.
+
+    Example:
+        >>> pooled_text(Strategy(text="tp 8", tp=8), 3, Strategy(text="tp 8 ; ep 8", tp=8, ep=8), 1)
+        'prefill 3 < tp 8 > decode 1 < tp 8 ; ep 8 >'
+    """
+    return f"prefill {n} < {prefill.text} > decode {m} < {decode.text} >"
+
+
+def _role_workload(w: Workload, role: str, batch: int, mb: int, overlap: Overlap) -> Workload:
+    """What one pool's instance runs (as `dagc.verdict.pools.check_pools` analyses it)."""
+    update: dict = {"serving": Serving.STATIC, "chunk": None, "batch": batch, "batch_max": False, "role": role,
+                    "microbatches": mb, "overlap": overlap}
+    if role == "prefill":
+        update["generate"] = 1
+    return w.model_copy(update=update)
+
+
+def _instance(plan: Plan, s: Strategy, workload: Workload, timer: Timer) -> Instance | None:
+    """One instance's figures from the fast check, or None when a rule rejects it."""
+    fc = fast_check(plan, s, workload, timer)
+    if isinstance(fc, str):
+        return None
+    seconds = fc.metrics["ttft_s"] if workload.role == "prefill" else fc.metrics["tpot_s"]
+    worst = fc.memory.worst
+    return Instance(s.model_copy(update={"microbatches": workload.microbatches, "overlap": workload.overlap}),
+                    workload.microbatches or 1, workload.overlap, fc.layout.gpus_used, workload.batch, seconds,
+                    worst.fraction, worst.total_bytes, fc.layout.tp)
+
+
+def _prefill_instances(plan: Plan, alone: Plan, timer: Timer, counts: PooledCounts, late: Callable[[], bool]
+                       ) -> list[Instance]:
+    """Every legal prefill instance of the space."""
+    w, out = plan.workload, list[Instance]()
+    for s in instance_strategies(plan, plan.cluster.gpus - 1):
+        lay = resolve(plan.model, plan.cluster, w, s)
+        batch = prefill_batch_of(w, lay.adp)
+        for mb, overlap in variants(s, busiest_group_requests(batch, 1, lay.adp)):
+            if late():
+                counts.stopped = True
+                return out
+            counts.prefill += 1
+            found = _instance(alone, s, _role_workload(w, "prefill", batch, mb, overlap), timer)
+            if found is not None:
+                out.append(found)
+    return out
+
+
+def pooled_search(plan: Plan, objective: str, timer: Timer, tally: Tally, deadline: float | None,
+                  clock: Callable[[], float] = time.monotonic, prune: bool = True, keep: int = 10
+                  ) -> PooledCounts:
+    """Weigh the disaggregated candidates (module docstring) into `tally`, which keeps the best `keep`
+    (the search's exact top) and maybe a front."""
+    t0, counts = clock(), PooledCounts()
+
+    def late() -> bool:
+        return deadline is not None and clock() >= deadline
+
+    alone = plan.model_copy(update={"requirements": ()})       # an instance is no deployment
+    prefills = _prefill_instances(plan, alone, timer, counts, late)
+    if not prefills or counts.stopped:
+        counts.seconds = clock() - t0
+        return counts
+    w, gpus = plan.workload, plan.cluster.gpus
+    least = min(p.gpus for p in prefills)
+    by_option: dict[tuple[int, Overlap], list[Instance]] = {}
+    for p in _undominated(prefills, any(r.kind is RequirementKind.MEMORY for r in plan.requirements), keep):
+        by_option.setdefault((p.mb, p.overlap), []).append(p)
+    for s in instance_strategies(plan, gpus - least):
+        bar = _bar(tally) if prune else None
+        g = resolve(plan.model, plan.cluster, w, s).gpus_used
+        for m in replica_counts(min(w.batch, (gpus - least) // g)):
+            batch = -(-w.batch // m)
+            lay = resolve(plan.model, plan.cluster, _role_workload(w, "decode", batch, 1, Overlap.NONE), s)
+            for mb, overlap in variants(s, busiest_group_requests(batch, 1, lay.adp)):
+                fits = [p for p in by_option.get((mb, overlap), ()) if p.gpus + m * g <= gpus]
+                if not fits:
+                    continue
+                if late():
+                    counts.stopped = True
+                    counts.seconds = clock() - t0
+                    return counts
+                workload = _role_workload(w, "decode", batch, mb, overlap)
+                if bar is not None and bar.kth is not None and _hopeless(plan, objective, timer, workload, s, fits,
+                                                                          m, bar):
+                    counts.pruned += 1
+                    continue
+                counts.decode += 1
+                d = _instance(alone, s, workload, timer)
+                if d is None:
+                    continue
+                found, weighed = weigh(plan, objective, d, m, fits, bar, keep)
+                counts.pairs += weighed
+                counts.legal += len(found)
+                _take(tally, [_candidate(plan, objective, c) for c in found])
+    counts.seconds = clock() - t0
+    return counts
+
+
+def _undominated(prefills: list[Instance], memory: bool, keep: int) -> list[Instance]:
+    """The prefill instances that fewer than `keep` others of the same GPUs, micro-batches and overlap
+    beat (`_beats`): a pair with one that `keep` others beat ranks after the `keep` pairs those make
+    with the same decode pool and N, so it can enter neither the best `keep` nor the front."""
+    groups: dict[tuple, list[Instance]] = {}
+    for p in prefills:
+        groups.setdefault((p.gpus, p.mb, p.overlap), []).append(p)
+    return [p for p in prefills
+            if sum(_beats(q, p, memory) for q in groups[(p.gpus, p.mb, p.overlap)]) < keep]
+
+
+def _beats(q: Instance, p: Instance, memory: bool) -> bool:
+    """Whether every pair prefill instance `q` makes ranks before the same pair with `p` (the same GPUs,
+    micro-batches and overlap): a pair's rank reads of its prefill instance its makespan and its
+    requests per makespan — and its memory when a requirement reads memory (`memory`) — and then
+    its name. `q` no slower, serving no fewer requests per second (and no fuller) and first by name."""
+    return (q.seconds <= p.seconds and q.batch * p.seconds >= p.batch * q.seconds
+            and (not memory or (q.memory_fraction <= p.memory_fraction and q.memory_bytes <= p.memory_bytes))
+            and f"{q.strategy.text} >" < f"{p.strategy.text} >")         # as inside `pooled_text`
+
+
+def _hopeless(plan: Plan, objective: str, timer: Timer, workload: Workload, s: Strategy, fits: list[Instance],
+              m: int, bar: Bar) -> bool:
+    """Whether no pair of `m` decode instances running `s` on `workload` can matter (`bar`) at the floor of
+    their step with each op at its lower bound (`op_floor`). (Cheaper floors first — the physical bound
+    of the instance's GPUs, its attention split's ops alone — were measured to prune 4 % of what this one
+    does on the DeepSeek-V3 example, and cost more than they saved.)"""
+    lay = resolve(plan.model, plan.cluster, workload, s)
+    floor = op_floor(timer, workload, lay)
+    return is_out_of_reach(best_at_bounds(plan, objective, fits, m, lay.gpus_used, workload.batch, floor), bar)
+
+
+def _take(tally: Tally, found: list[Candidate]) -> None:
+    """Take pooled candidates into the best, the bar's keys and the front (as `Tally.take`, which
+    also counts them among the aggregated candidates and makes a bar: `PooledCounts` counts them)."""
+    for c in found:
+        tally.best.add(c)
+        tally.keeper.take(c)
+        if c.meets_requirements and tally.front is not None:
+            tally.front.add(c)
+
+
+def _bar(tally: Tally) -> Bar:
+    """The bar of what the tally holds now."""
+    return tally.keeper.bar(None if tally.front is None else [c for _, c in tally.front.points])
+
+
+def _candidate(plan: Plan, objective: str, pair) -> Candidate:
+    """A weighed pair (`dagc.search.pairs.Pair`) as a candidate of the search."""
+    p, n, d, m = pair.prefill, pair.n, pair.decode, pair.m
+    text = pooled_text(p.strategy, n, d.strategy, m)
+    strategy = Strategy(text=text, microbatches=d.mb, overlap=d.overlap,
+                        pools=(Pool(role="prefill", instances=n, strategy=p.strategy),
+                               Pool(role="decode", instances=m, strategy=d.strategy)))
+    reqs = pair.requirements(plan)
+    return Candidate(strategy=strategy, microbatches=d.mb, overlap=d.overlap, gpus=pair.gpus, metrics=pair.metrics,
+                     meets_requirements=all(r.met for r in reqs), score=float(Objective.score(objective, pair.metrics,
+                                                                                             pair.gpus)),
+                     memory_fraction=max(p.memory_fraction, d.memory_fraction),
+                     binding=binding_of(reqs, plan.workload), misses=misses(reqs))
+
+
+def exact_pooled(plan: Plan, c: Candidate, objective: str) -> Candidate | None:
+    """A disaggregated candidate with the figures `check` gives its printed text (None: the full check
+    rejects it): both pools analysed in full (`dagc.verdict.pools.check_pools`)."""
+    checked = check_pools(plan, c.strategy)
+    if checked.metrics is None or any(d.is_error for d in checked.diagnostics):
+        return None
+    metrics = {k: checked.metrics[k] for k in c.metrics}
+    fractions = [p.analysis.memory.worst.fraction for p in checked.pools if p.analysis.memory is not None]
+    return Candidate(strategy=c.strategy, microbatches=c.microbatches, overlap=c.overlap, gpus=c.gpus,
+                     metrics=metrics, meets_requirements=checked.verdict.meets_requirements is not False,
+                     score=float(Objective.score(objective, metrics, c.gpus)),
+                     memory_fraction=max(fractions, default=math.nan), exact=True,
+                     binding=binding_of(checked.requirements, plan.workload), misses=misses(checked.requirements))

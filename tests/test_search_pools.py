@@ -1,0 +1,222 @@
+"""The search with disaggregated candidates (`dagc.search.pooled`, `dagc.search.pairs`): what it finds is
+what a brute force over the documented space finds, its figures are `check`'s, its pruning changes
+nothing, and it reports what it did."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from dagc.lang.load import load_plan_text
+from dagc.layout.layout import resolve
+from dagc.layout.split import busiest_group_requests
+from dagc.plan.strategy import Pool, Strategy
+from dagc.schedule.timer import Timer
+from dagc.search import pooled
+from dagc.search.result import Candidate, rank_key
+from dagc.search.search import search
+from dagc.search.space import instance_strategies, replica_counts, variants
+from dagc.serve.disagg import PoolFigures, disaggregated, kv_bytes_per_request, transfer_link, transfer_seconds
+from dagc.verdict.check import check
+from dagc.verdict.optimal import Objective
+from dagc.verdict.pools import check_pools, prefill_batch_of
+from dagc.verdict.verdict import RequirementResult, requirement_value
+
+QWEN = ('model preset "qwen3-30b-a3b"\ncluster {{ gpus = 8  gpus_per_node = 8  gpu preset "h100-sxm" }}\n'
+        "workload {{ batch = 64  prompt = 2000  generate = 200  serving = inflight {extra} }}\n{require}"
+           "strategy tp 8\n")
+
+
+def qwen(extra: str = "", require: str = "") -> str:
+    return QWEN.format(extra=extra, require=require)
+
+
+def brute_force(plan, objective: str) -> list[Candidate]:
+    """Every disaggregated candidate of the documented space (docs/search.md), each pool's instance by
+    the fast check, each pair and N scored one by one with `dagc.serve.disagg.disaggregated`."""
+    timer, alone = Timer(plan), plan.model_copy(update={"requirements": ()})
+    w, c = plan.workload, plan.cluster
+    prefills = []
+    for s in instance_strategies(plan, c.gpus - 1):
+        lay = resolve(plan.model, c, w, s)
+        batch = prefill_batch_of(w, lay.adp)
+        for mb, ov in variants(s, busiest_group_requests(batch, 1, lay.adp)):
+            p = pooled._instance(alone, s, pooled._role_workload(w, "prefill", batch, mb, ov), timer)
+            if p is not None:
+                prefills.append(p)
+    least = min(p.gpus for p in prefills)
+    out = []
+    for s in instance_strategies(plan, c.gpus - least):
+        g = resolve(plan.model, c, w, s).gpus_used
+        for m in replica_counts(min(w.batch, (c.gpus - least) // g)):
+            batch = -(-w.batch // m)
+            lay = resolve(plan.model, c, pooled._role_workload(w, "decode", batch, 1, pooled.Overlap.NONE), s)
+            for mb, ov in variants(s, busiest_group_requests(batch, 1, lay.adp)):
+                if not any(p.mb == mb and p.overlap == ov and p.gpus + m * g <= c.gpus for p in prefills):
+                    continue
+                d = pooled._instance(alone, s, pooled._role_workload(w, "decode", batch, mb, ov), timer)
+                if d is None:
+                    continue
+                for p in prefills:
+                    for n in range(1, (c.gpus - m * d.gpus) // p.gpus + 1 if (p.mb, p.overlap) == (mb, ov) else 1):
+                        out.append(candidate(plan, objective, p, n, d, m))
+    return out
+
+
+def candidate(plan, objective, p, n, d, m) -> Candidate:
+    w = plan.workload
+    gpus = n * p.gpus + m * d.gpus
+    kv = kv_bytes_per_request(plan.model, w, d.tp)
+    transfer = transfer_seconds(kv, p.batch, transfer_link(plan.cluster, gpus, p.gpus), plan.model.layers, False)
+    f = disaggregated(PoolFigures("prefill", n, p.gpus, p.batch, p.seconds),
+                      PoolFigures("decode", m, d.gpus, d.batch, d.seconds), transfer, w)
+    metrics = {**f.rates, "kv_transfer_s": transfer}
+    fuller = max((p, d), key=lambda i: i.memory_fraction)
+    reqs = [RequirementResult(r, requirement_value(r, gpus, metrics, fuller.memory_fraction, fuller.memory_bytes))
+            for r in plan.requirements]
+    text = f"prefill {n} < {p.strategy.text} > decode {m} < {d.strategy.text} >"
+    strategy = Strategy(text=text, pools=(Pool(role="prefill", instances=n, strategy=p.strategy),
+                                          Pool(role="decode", instances=m, strategy=d.strategy)))
+    return Candidate(strategy, d.mb, d.overlap, gpus, metrics, all(r.met for r in reqs),
+                     Objective.score(objective, metrics, gpus), fuller.memory_fraction, None,
+                     misses=sum(r.met is False for r in reqs))
+
+
+def keys(cands) -> list[tuple]:
+    return [(c.misses, round(-c.score, 9), c.gpus, c.text) for c in cands]
+
+
+# objective, requirements, whether a disaggregated candidate is among the best 10
+CASES = [("tokens-per-gpu", "", True), ("throughput", "", True), ("tpot", "", True), ("ttft", "", False),
+         ("min-gpus", "require { tpot <= 40 ms }\n", True),
+         ("tokens-per-gpu", "require { ttft <= 1 s  decode_throughput >= 2000 tokens/s }\n", True)]
+
+
+@pytest.mark.parametrize("objective, require, pools_win", CASES)
+@pytest.mark.parametrize("prune", [True, False])
+def test_the_search_finds_what_a_brute_force_over_its_space_finds(objective, require, pools_win, prune):
+    plan = load_plan_text(qwen(require=require))
+    found = search(plan, objective=objective, rescore=0, prune=prune)
+    aggregated = search(plan, objective=objective, rescore=0, pools=False).ranked
+    brute = sorted([*aggregated, *brute_force(plan, objective)], key=rank_key)
+    assert any(c.strategy.disaggregated for c in brute[:10]) is pools_win
+    assert keys(found.ranked[:10]) == keys(brute[:10])
+    assert found.disaggregated is not None and found.disaggregated["complete"]
+
+
+def test_pruning_pools_keeps_the_front_and_counts_what_it_pruned():
+    plan = load_plan_text(qwen())
+    pruned, full = search(plan, rescore=0), search(plan, rescore=0, prune=False)
+    assert [c.text for c in pruned.pareto] == [c.text for c in full.pareto]
+    assert any(c.strategy.disaggregated for c in pruned.pareto)
+    assert pruned.disaggregated["pruned"] > 0 == full.disaggregated["pruned"]
+    assert pruned.disaggregated["decode_instances"] < full.disaggregated["decode_instances"]
+
+
+def test_the_search_figures_of_a_pair_are_the_checks():
+    """overlap none: the fast check's recurrence is exact, so a pair's figures are `check_pools`'."""
+    plan = load_plan_text(qwen())
+    pairs = [c for c in search(plan, rescore=0, top=40).ranked if c.strategy.disaggregated
+             and c.overlap.value == "none"][:6]
+    assert pairs
+    for c in pairs:
+        exact = check_pools(plan.model_copy(update={"workload": plan.workload.model_copy(
+            update={"microbatches": c.microbatches})}), c.strategy)
+        for key in ("ttft_s", "tpot_s", "decode_tokens_per_s_per_gpu", "kv_transfer_s"):
+            assert math.isclose(c.metrics[key], exact.metrics[key], rel_tol=1e-9), (c.text, key)
+
+
+def test_the_best_is_rescored_by_check_and_its_text_checks_to_the_same_figures():
+    plan = load_plan_text(qwen())
+    best = search(plan, objective="tpot").best
+    assert best.strategy.disaggregated and best.exact
+    again = check(load_plan_text(qwen().replace("strategy tp 8", f"strategy {best.text}")))[0]
+    assert again.verdict.correct and again.pooled is not None
+    assert math.isclose(again.metrics["decode_tokens_per_s"], best.metrics["decode_tokens_per_s"], rel_tol=1e-12)
+    assert again.gpus_used == best.gpus
+
+
+def test_the_optimal_verdict_can_name_a_disaggregated_strategy():
+    plan = load_plan_text(qwen() + "objective = tpot\n")
+    r = check(plan, optimality=search(plan, objective="tpot", rescore=5, front=False))[0]
+    assert r.verdict.optimal is False
+    assert r.optimality["best_strategy"].startswith("prefill 1 < ")
+    assert r.optimality["best_figures"]["tpot_s"] < r.metrics["tpot_s"]
+
+
+@pytest.mark.parametrize("extra", ["", "batch_max"])
+def test_only_in_flight_plans_at_their_batch_weigh_pools(extra):
+    text = qwen().replace("serving = inflight", "") if extra == "" else \
+        qwen().replace("batch = 64", "batch = max")
+    found = search(load_plan_text(text), rescore=0)
+    assert found.disaggregated is None and not any(c.strategy.disaggregated for c in found.ranked)
+    assert search(load_plan_text(qwen()), rescore=0, pools=False).disaggregated is None
+
+
+def test_a_budget_spent_while_weighing_pools_leaves_a_partial_search(monkeypatch):
+    import dagc.search.search as driver
+
+    plan = load_plan_text(qwen())
+    calls, entered = [0], []
+
+    def clock() -> float:
+        calls[0] += 1
+        return float(calls[0])
+
+    def recording(*args, **kwargs):
+        entered.append(calls[0])
+        return pooled.pooled_search(*args, **kwargs)
+
+    monkeypatch.setattr(driver, "pooled_search", recording)
+    search(plan, rescore=0, clock=clock, budget_s=1e9)        # a budget makes the search read the clock more
+    calls[0] = 0
+    # the deadline falls a few instances into the pools: t0 is the first call
+    found = search(plan, rescore=0, clock=clock, budget_s=entered[0] + 5 - 1)
+    assert not found.complete and found.stopped == "budget"
+    assert found.disaggregated is not None and not found.disaggregated["complete"]
+    assert 0 < found.disaggregated["prefill_instances"] <= 6
+    assert "cut short by the time budget" in found.counts_text()
+
+
+def test_counts_are_reported_in_words_and_json():
+    found = search(load_plan_text(qwen()), rescore=0)
+    d = found.to_json()["disaggregated"]
+    assert set(d) == {"prefill_instances", "decode_instances", "pruned", "pairs", "legal", "complete"}
+    assert d["pairs"] >= d["legal"] > 0 and d["prefill_instances"] > 0
+    assert f"{d['pairs']:,} pairs weighed" in found.counts_text()
+
+
+def test_the_search_is_deterministic():
+    plan = load_plan_text(qwen())
+    a, b = search(plan, rescore=0), search(plan, rescore=0)
+    assert keys(a.ranked) == keys(b.ranked) and a.disaggregated == b.disaggregated
+
+
+def test_prefill_instances_that_enough_others_beat_are_set_aside():
+    def inst(text, seconds=1.0, gpus=1, fraction=0.5):
+        return pooled.Instance(Strategy(text=text), 1, pooled.Overlap.NONE, gpus, 4, seconds, fraction, 10.0, 1)
+
+    a, b, c = inst("tp 1"), inst("tp 1 ; ep 1"), inst("tp 2", seconds=2.0)
+    assert pooled._undominated([a, b, c], False, 2) == [a, b]                  # c: beaten by two
+    assert pooled._undominated([a, b, c], False, 3) == [a, b, c]               # … not by three
+    # the same figures: only the name tells them apart — as written inside a pooled strategy, where
+    # `tp 1 ; ep 1 >` comes before `tp 1 >` (`;` before `>`)
+    assert pooled._undominated([a, b], False, 1) == [b]
+    # more memory: no matter without a memory line
+    fuller = inst("tp 1 sp", fraction=0.9)
+    assert pooled._undominated([a, fuller], False, 1) == [a] and pooled._undominated([a, fuller], True, 1) == [a]
+    assert pooled._undominated([fuller, inst("tp 4", fraction=0.1)], True, 1) == [fuller, inst("tp 4", fraction=0.1)]
+    # other GPUs never beat each other
+    assert pooled._undominated([a, inst("tp 2", seconds=9.0, gpus=2)], False, 1) == [a, inst("tp 2", seconds=9.0,
+                                                                                             gpus=2)]
+
+
+def test_both_pools_of_a_candidate_run_its_options():
+    """A strategy's options apply to both pools: no candidate mixes micro-batches or overlap."""
+    found = search(load_plan_text(qwen()), rescore=0, top=40, prune=False)
+    pairs = [c for c in found.ranked if c.strategy.disaggregated]
+    assert len(pairs) > 40
+    for c in pairs:
+        p, d = (pool.strategy for pool in c.strategy.pools)
+        assert (p.microbatches, p.overlap) == (d.microbatches, d.overlap) == (c.microbatches, c.overlap)
