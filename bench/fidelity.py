@@ -517,7 +517,7 @@ LIMITS = """## Known limits: what the calibration does not cover
 - **Disaggregated serving is compared pool by pool, not end to end.** Section (e) sets each pool's
   capacity against a published prefill-only or decode-only benchmark (SGLang's DeepSeek-V3
   deployment on H100s, DeepSeek's own H800 figures). Those deployments place their experts with
-  redundant slots (EPLB), which dagc cannot state yet (issue 35): their EP72 and EP144 decode pools
+  redundant slots (EPLB), which dagc cannot state yet: their EP72 and EP144 decode pools
   are written as `ep 64` and `ep 128`, the same experts and tokens per GPU; their routing is real
   traffic's, where dagc's is random. No published figure here measures TTFT, the KV transfer or
   both pools serving together, so that part of the model (docs/cost-model.md, "Disaggregated

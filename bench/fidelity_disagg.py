@@ -262,7 +262,7 @@ def markdown_section(preds: list[Prediction]) -> list[str]:
     lines += ["", "Sources:", ""] + [f"- {s}" for s in dict.fromkeys(c.source for c in CASES)]
     lines += [
         "", "What dagc cannot state, and how the plans stand in for it: both deployments place their experts "
-        "with **redundant slots** (EPLB, 256 + 32), which dagc does not model yet (issue 35): the decode pools "
+        "with **redundant slots** (EPLB, 256 + 32), which dagc does not model yet: the decode pools "
         "of EP72 (SGLang) and EP144 (DeepSeek) are written `ep 64` and `ep 128`, the same routed experts and "
         "routed tokens per GPU on fewer GPUs (figures are per node), and the prefill EP32 holds 8 experts per GPU "
         "where theirs hold 9 slots. Their routing is **real traffic's, skewed** and rebalanced by EPLB; dagc "

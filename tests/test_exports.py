@@ -210,11 +210,11 @@ def test_lanes_on_random_schedules(tmp_path_factory, items, flows):
     for pid in range(1, 5):
         tw.process(pid, f"GPU {pid - 1}", pid - 1)
     for k, (gpu, cls, start, dur) in enumerate(items):
-        tw.slice(gpu + 1, cls, start, start + dur, "op", "compute", {"k": k}, key=(k, gpu))
+        tw.slice(gpu + 1, cls, start, start + dur, "op", "compute", {"k": k}, key=(k, gpu + 1))   # (node, pid)
         tw.counter(gpu + 1, start, float(k))
     for a, b in flows:
         if a < len(items) and b < len(items) and items[a][0] != items[b][0]:
-            tw.flow((a, items[a][0]), (b, items[b][0]))
+            tw.flow((a, items[a][0] + 1), (b, items[b][0] + 1))
     path = tmp_path_factory.mktemp("trace") / "t.json"
     tw.write(path, {"generator": "test"})
     assert not check_trace(path)

@@ -172,7 +172,7 @@ def test_disagg_section_lists_every_case(disagg_preds):
     n, med, worst = disagg.summary(disagg_preds)
     assert f"Over {n} scored figures: median |error| **{med * 100:.1f} %**, worst {worst * 100:.1f} %." in md
     text = "\n".join(md)
-    assert all(c.source in text for c in disagg.CASES) and "issue 35" in text
+    assert all(c.source in text for c in disagg.CASES) and "redundant slots" in text
 
 
 def test_disagg_section_and_limits_in_the_docs(disagg_preds):

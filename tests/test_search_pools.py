@@ -220,3 +220,23 @@ def test_both_pools_of_a_candidate_run_its_options():
     for c in pairs:
         p, d = (pool.strategy for pool in c.strategy.pools)
         assert (p.microbatches, p.overlap) == (d.microbatches, d.overlap) == (c.microbatches, c.overlap)
+
+
+def test_pareto_svg_draws_disaggregated_candidates_as_diamonds():
+    import xml.etree.ElementTree as ET
+
+    from dagc.export.pareto import MAX_POINTS, pareto_svg
+
+    found = search(load_plan_text(qwen()), objective="tpot", rescore=0)
+    svg = ET.fromstring(pareto_svg(found, "qwen"))
+    ns = "{http://www.w3.org/2000/svg}"
+    marks = [e for e in svg.iter() if "candidate" in e.get("class", "").split() or
+             "pareto" in e.get("class", "").split()]
+    diamonds = [e for e in marks if e.tag == ns + "polygon"]
+    pooled_points = sum(c.strategy.disaggregated for c in (*found.ranked[:MAX_POINTS], *found.pareto))
+    assert pooled_points > 0 and len(diamonds) == pooled_points
+    assert all("disaggregated" in e.get("class").split() for e in diamonds)
+    assert all(e.tag == ns + "circle" for e in marks if e not in diamonds)
+    assert any("diamonds: disaggregated" in (t.text or "") for t in svg.iter(ns + "text"))
+    aggregated = search(load_plan_text(qwen()), objective="tpot", rescore=0, pools=False)
+    assert "diamonds" not in pareto_svg(aggregated, "qwen")

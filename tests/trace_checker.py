@@ -231,25 +231,40 @@ def _check_counters(events, errors: Counter) -> None:
 
 
 def _check_schedule(events, process_sort, thread_name, errors: Counter) -> None:
-    tracks = {name: key for key, name in thread_name.items() if name in ("phases", "critical path")}
-    if "phases" not in tracks:
+    """The schedule's tracks: a "phases" and a "critical path" track (one of each per pool of a
+    disaggregated strategy), a schedule process sorted first, and no overlap on a critical path."""
+    phases = {key[0] for key, name in thread_name.items() if name == "phases"}
+    critical = {key for key, name in thread_name.items() if name == "critical path"}
+    if not phases:
         errors["no_phases_track"] += 1
-    if "critical path" not in tracks:
+    if not critical:
         errors["no_critical_path_track"] += 1
         return
-    pid = tracks["critical path"][0]
-    if any(p != pid and s <= process_sort.get(pid, 0) for p, s in process_sort.items()):
+    schedules = {pid for pid, _ in critical}
+    first = min(process_sort, key=lambda p: (process_sort[p], p))
+    if first not in schedules:
         errors["schedule_not_first"] += 1
-    crit = sorted((_ns(ev["ts"]), _ns(ev["ts"]) + _ns(ev["dur"])) for ev in events
-                  if ev["ph"] == "X" and (ev["pid"], ev["tid"]) == tracks["critical path"])
-    for (_, end), (start, _) in itertools.pairwise(crit):
-        if start < end:
-            errors["critical_path_overlap"] += 1
+    for track in critical:
+        crit = sorted((_ns(ev["ts"]), _ns(ev["ts"]) + _ns(ev["dur"])) for ev in events
+                      if ev["ph"] == "X" and (ev["pid"], ev["tid"]) == track)
+        for (_, end), (start, _) in itertools.pairwise(crit):
+            if start < end:
+                errors["critical_path_overlap"] += 1
 
 
 def _check_ranks(metadata: dict, process_name, errors: Counter) -> None:
-    if "ranks_included" not in metadata or metadata.get("ranks") not in ("all", "representative"):
+    """The metadata names the GPUs drawn: "GPU <rank>" processes at pid 1 + rank; for a disaggregated
+    strategy, per pool, "<pool> · GPU <rank>" processes at the pids its `pools.<pool>.pids` lists."""
+    if "ranks_included" not in metadata and "pools" not in metadata or \
+            metadata.get("ranks") not in ("all", "representative"):
         errors["ranks_not_in_metadata"] += 1
+        return
+    if "pools" in metadata:
+        for role, pool in metadata["pools"].items():
+            drawn = {pid: name for pid, name in process_name.items() if name.startswith(f"{role} · GPU ")}
+            ranks = {int(name.split(" · GPU ")[1].split(" ")[0]) for name in drawn.values()}
+            if set(drawn) != set(pool["pids"]) or ranks != set(pool["ranks_included"]):
+                errors["ranks_metadata_mismatch"] += 1
         return
     gpus = {pid - 1 for pid, name in process_name.items() if name.startswith("GPU ")}
     if gpus != set(metadata["ranks_included"]):

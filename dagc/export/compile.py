@@ -24,7 +24,7 @@ from pathlib import Path
 from ..plan.plan import Plan
 from ..plan.strategy import StrategyDecl
 from ..verdict.check import StrategyResult, check
-from .dag_json import dag_json
+from .dag_json import dag_json, pooled_dag_json
 from .dot import Detail, dag_dot
 from .html import report_html
 from .markdown import comparison_md, report_md
@@ -43,6 +43,7 @@ from .placement import placement_svg
 from .render import DOT_TIMEOUT_S, check_dot_timeout, write_svg
 from .report import report_json
 from .trace import write_trace
+from .trace_pools import write_pooled_trace
 from .trace_writer import EVENT_BUDGET
 from .write import OutputError, write_json_atomic, write_text_atomic
 
@@ -112,7 +113,7 @@ def _write_one(r: StrategyResult, d: Path, final: Path, opts: CompileOptions,
         artefacts[pareto_link] = opts.pareto_svg
     d.mkdir(exist_ok=True)
     if r.compiled is not None:
-        write_json_atomic(d / "dag.json", dag_json(r.compiled), indent=None)
+        write_json_atomic(d / "dag.json", _dag_json(r), indent=None)
         files.append("dag.json")
         tick()
         graph = dag_dot(r.compiled, opts.graph_detail)
@@ -131,8 +132,12 @@ def _write_one(r: StrategyResult, d: Path, final: Path, opts: CompileOptions,
             files.append("dag.svg")
             tick()
             artefacts["dag.svg"] = drawn.svg
-        info = write_trace(r.compiled, d / "trace.json", all_ranks=opts.all_ranks, compress=opts.gzip,
-                           budget=opts.event_budget)
+        if r.pooled is not None and r.pooled.figures is not None:     # both pools and their KV transfer
+            info = write_pooled_trace(r, d / "trace.json", all_ranks=opts.all_ranks, compress=opts.gzip,
+                                      budget=opts.event_budget)
+        else:
+            info = write_trace(r.compiled, d / "trace.json", all_ranks=opts.all_ranks, compress=opts.gzip,
+                               budget=opts.event_budget)
         files.append(info.path.name)
         tick()
         artefacts["trace"] = info.path.name
@@ -236,3 +241,13 @@ def compile(plan: Plan, out: Path | str, strategy: str | StrategyDecl | None = N
         OutputError: `out` is not a directory dagc may replace, or writing failed.
     """
     return compile_results(plan, check(plan, strategy), Path(out), options)
+
+
+def _dag_json(r: StrategyResult) -> dict:
+    """dag.json: the strategy's DAG, or a disaggregated strategy's instances of both pools."""
+    pools = [(p.pool.role, p.pool.instances, p.pool.strategy.text, p.analysis.compiled)
+             for p in (r.pooled.pools if r.pooled is not None else ())]
+    if pools and all(c is not None for *_, c in pools):
+        return pooled_dag_json(pools)  # type: ignore[arg-type]   # every instance compiled, just checked
+    assert r.compiled is not None
+    return dag_json(r.compiled)

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..ir.dag import DAG_VERSION, OpKind
 from ..verdict.compiled import Compiled
 
-__all__ = ["dag_json", "DagJson", "dag_schema"]
+__all__ = ["dag_json", "DagJson", "dag_schema", "pooled_dag_json"]
 
 if TYPE_CHECKING:
     # A Literal built from the enum at run time is beyond static analysis; pydantic sees the real
@@ -58,6 +58,8 @@ class DagNodeJson(_Strict):
     finish: float
     on_critical_path: bool
     kernels: list[KernelJson] = Field(description="what a compute op launches, in order (empty for communication)")
+    pool: Literal["prefill", "decode"] | None = Field(
+        default=None, description="a disaggregated strategy's: the pool whose instance runs the op (absent otherwise)")
 
 
 class DagEdgeJson(_Strict):
@@ -67,11 +69,25 @@ class DagEdgeJson(_Strict):
     bytes: float
 
 
-class DagGraphJson(_Strict):
-    version: int
-    dp: int = Field(description="identical DP replicas this DAG stands for")
+class PoolGraphJson(_Strict):
+    role: Literal["prefill", "decode"]
+    instances: int = Field(description="instances of the pool; the DAG holds one")
+    strategy: str = Field(description="what each instance runs")
+    dp: int
     pp: int
     group_size: int
+    nodes: list[int] = Field(description="[first, last] id of its instance's nodes")
+
+
+class DagGraphJson(_Strict):
+    version: int
+    dp: int = Field(description="identical DP replicas this DAG stands for (a disaggregated strategy: its decode "
+                                "instance's)")
+    pp: int
+    group_size: int
+    pools: list[PoolGraphJson] | None = Field(
+        default=None, description="a disaggregated strategy: one instance of each pool, prefill's nodes first, "
+                                  "each node tagged with its `pool` (absent otherwise)")
 
 
 class DagJson(_Strict):
@@ -87,6 +103,25 @@ def dag_json(c: Compiled) -> dict:
     """The dag.json object of a compiled strategy: its DAG with times."""
     data = nx.node_link_data(c.to_networkx(), edges="edges")
     return {"version": DAG_VERSION, **data}
+
+
+def pooled_dag_json(pools: list[tuple[str, int, str, Compiled]]) -> dict:
+    """The dag.json object of a disaggregated strategy: one instance of each pool (role, instances,
+    strategy text, its compiled instance), prefill first, the node ids of each after the one before,
+    every node tagged with its `pool`; `graph` the decode instance's, with `pools`."""
+    out: dict = {"version": DAG_VERSION, "nodes": [], "edges": []}
+    graphs = []
+    for role, instances, text, c in pools:
+        data = nx.node_link_data(c.to_networkx(), edges="edges")
+        first = len(out["nodes"])
+        out["nodes"] += [{**n, "id": n["id"] + first, "pool": role} for n in data["nodes"]]
+        out["edges"] += [{**e, "source": e["source"] + first, "target": e["target"] + first} for e in data["edges"]]
+        g = data["graph"]
+        graphs.append({"role": role, "instances": instances, "strategy": text, "dp": g["dp"], "pp": g["pp"],
+                       "group_size": g["group_size"], "nodes": [first, len(out["nodes"]) - 1]})
+        out.update({k: v for k, v in data.items() if k not in ("nodes", "edges")})
+    out["graph"] = {**out["graph"], "pools": graphs}
+    return out
 
 
 def dag_schema() -> dict:

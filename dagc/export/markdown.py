@@ -137,10 +137,11 @@ def _verdicts(r: StrategyResult) -> list[str]:
 def _placement(r: StrategyResult, lay: Layout) -> list[str]:
     plan, m = r.plan, r.plan.model
     lines = ["## GPUs and placement", ""]
-    if r.pooled is not None:             # what follows, the DAG files and the pictures: one instance
-        lines += ["A disaggregated strategy: this section, the DAG files, trace.json and placement.svg describe **one "
+    if r.pooled is not None:             # what follows, dag.dot/svg and placement.svg's grid: one instance
+        lines += ["A disaggregated strategy: this section, dag.dot, dag.svg and placement.svg's grid describe **one "
                   "decode instance** (`" + r.pooled.pools[-1].pool.strategy.text + "`), which sets TPOT; the pools "
-                  "are in the summary.", ""]
+                  "are in the summary, placement.svg's strip shows every pool's GPUs, and dag.json and trace.json "
+                  "hold one instance of each pool with the KV transfer between them.", ""]
     adp, edp = data_parallel_text(lay)
     lines += [f"GPUs used = dp {lay.dp} × pp {lay.pp} × stage group {lay.group_size} = **{lay.gpus_used}** "
               f"of {plan.cluster.gpus} available. Inside a stage: attention tp {lay.tp} × cp {lay.cp}"

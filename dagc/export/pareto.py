@@ -68,8 +68,8 @@ def pareto_svg(found, title: str, own: list[tuple[str, float, float, bool]] | No
            f'{escape(found.objective)}){"; each at the largest batch it serves (batch = max)" if at_max else ""}.'
            f'</text>',
            f'<text x="{L}" y="53" font-size="10">Each legal one is a dot: dark grey meets every requirement, light '
-           f'grey misses one; blue squares: the plan\'s strategies (hollow: with errors){_unplotted(unplotted)}; '
-           f'dashed: requirements.</text>',
+           f'grey misses one{_diamonds(pts + front)}; blue squares: the plan\'s strategies (hollow: with errors)'
+           f'{_unplotted(unplotted)}; dashed: requirements.</text>',
            f'<text x="{L}" y="66" font-size="10">Red: the Pareto front of those that meet them (more decode '
            f'tokens/s per GPU, less TPOT; TTFT enters through the requirements), numbered as named below.</text>']
     for t in _ticks(x0, x1):
@@ -85,7 +85,7 @@ def pareto_svg(found, title: str, own: list[tuple[str, float, float, bool]] | No
                f'transform="rotate(-90 18 {(T + H - B) / 2})">decode tokens/s per GPU</text>')
     for x, y, c in pts:
         colour = "#969696" if c.meets_requirements else "#d9d9d9"
-        out.append(f'<circle class="candidate" cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="2.5" fill="{colour}"/>')
+        out.append(_point("candidate", c, sx(x), sy(y), 2.5, colour, ""))
     out += _front_marks(front, sx, sy)
     out += _requirement_lines(requirements, sx, sy, (x0, x1), (y0, y1))
     out += _own_marks(own, sx, sy)
@@ -93,6 +93,12 @@ def pareto_svg(found, title: str, own: list[tuple[str, float, float, bool]] | No
     out += _legend(front, named)
     out.append("</svg>")
     return "\n".join(out) + "\n"
+
+
+def _diamonds(points: list) -> str:
+    """The heading's words for disaggregated candidates' marks ('' when none is drawn)."""
+    return "; diamonds: disaggregated (prefill and decode pools)" if any(c.strategy.disaggregated
+                                                                         for _, _, c in points) else ""
 
 
 def _unplotted(labels: tuple[str, ...]) -> str:
@@ -109,9 +115,19 @@ def _front_marks(front: list, sx, sy) -> list[str]:
         path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y, _ in front)
         out.append(f'<polyline points="{path}" fill="none" stroke="#cb181d" stroke-width="1.5"/>')
     for k, (x, y, c) in enumerate(front, 1):
-        out.append(f'<circle class="pareto" cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="4" fill="#cb181d">'
-                   f'<title>{k}. {escape(_name(c))} · TTFT {c.metrics["ttft_s"]:.3g} s</title></circle>')
+        out.append(_point("pareto", c, sx(x), sy(y), 4, "#cb181d",
+                          f'<title>{k}. {escape(_name(c))} · TTFT {c.metrics["ttft_s"]:.3g} s</title>'))
     return out
+
+
+def _point(cls: str, c, x: float, y: float, r: float, fill: str, inner: str) -> str:
+    """One candidate's mark: a dot, or for a disaggregated strategy (prefill and decode pools) a diamond
+    of the same size, class `disaggregated` besides `cls`."""
+    if not c.strategy.disaggregated:
+        return f'<circle class="{cls}" cx="{x:.1f}" cy="{y:.1f}" r="{r:g}" fill="{fill}">{inner}</circle>'
+    d = r * 1.3
+    return (f'<polygon class="{cls} disaggregated" points="{x:.1f},{y - d:.1f} {x + d:.1f},{y:.1f} {x:.1f},{y + d:.1f} '
+            f'{x - d:.1f},{y:.1f}" fill="{fill}">{inner}</polygon>')
 
 
 def _front_numbers(named: list, sx, sy) -> list[str]:

@@ -24,6 +24,7 @@ import math
 from dataclasses import dataclass
 
 from ..layout.layout import Layout
+from ..layout.pools import instance_starts
 from ..memory.memory import MemoryBreakdown
 from ..verdict.check import StrategyResult
 from .placement_grid import Grid, MemScale
@@ -135,6 +136,9 @@ def placement_svg(result: StrategyResult) -> str:
     mem = _memory(r)
     scale = MemScale.of(mem, r.plan.cluster.gpu.memory_bytes)
     y += 12
+    if r.pooled is not None:
+        strip, y = _pools_strip(r, MARGIN, y, inner)
+        out += strip
     legend, y = _stage_legend(lay, MARGIN, y, inner)
     out += legend
     if mem is not None:
@@ -146,6 +150,48 @@ def placement_svg(result: StrategyResult) -> str:
     return "\n".join([f'<svg xmlns="http://www.w3.org/2000/svg" class="placement" width="{width}" '
                       f'height="{height}" viewBox="0 0 {width} {height}">',
                       f'<rect width="{width}" height="{height}" fill="white"/>', *out, "</svg>"]) + "\n"
+
+
+# ------------------------------------------------------------------ pools
+
+POOL_COLOURS: dict[str | None, str] = {"prefill": "#fd8d3c", "decode": "#4292c6", None: "#f0f0f0"}  # None: idle
+POOL_CELL = 9           # px of one GPU in the pools' strip
+
+
+def _pools_strip(r: StrategyResult, x0: float, y: float, inner: float) -> tuple[list[str], float]:
+    """A disaggregated strategy's GPUs by pool, node by node — each instance where `dagc launch` puts
+    it (`dagc.layout.pools.instance_starts`: prefill pool first, whole nodes where they can) — one
+    small cell per GPU (at most `MAX_GPUS`, then said), the grid below drawing one decode instance."""
+    assert r.pooled is not None
+    gpn, total = r.plan.cluster.gpus_per_node, r.plan.cluster.gpus
+    sizes = [(p.pool.role, p.gpus_per_instance) for p in r.pooled.pools for _ in range(p.pool.instances)]
+    owner: dict[int, tuple[str, int]] = {}
+    for k, ((role, n), start) in enumerate(zip(sizes, instance_starts([n for _, n in sizes], gpn), strict=True)):
+        owner.update({g: (role, k) for g in range(start, start + n)})
+    shown = min(max(total, max(owner, default=0) + 1), MAX_GPUS)
+    parts = [f"{p.pool.role}: {p.pool.instances} × {p.gpus_per_instance} GPUs ({p.pool.strategy.text})"
+             for p in r.pooled.pools]
+    out = [svg_text(x0, y + 11, "pools (one cell per GPU, node by node):", 11, "bold")]
+    y += 16
+    for k, (role, colour) in enumerate((role, c) for role, c in POOL_COLOURS.items() if role is not None):
+        out.append(rect(x0, y + k * 16, 12, 12, colour, "#636363", f' class="pool-swatch" data-pool="{role}"'))
+        out.append(svg_text(x0 + 17, y + k * 16 + 10, parts[k], 10, fit=inner - 17))
+    y += 16 * len(parts) + 4
+    node_w = gpn * POOL_CELL + 6
+    per_row = max(1, int(inner // node_w))
+    nodes = -(-shown // gpn)
+    for node in range(nodes):
+        nx, ny = x0 + (node % per_row) * node_w, y + (node // per_row) * (POOL_CELL + 6)
+        for g in range(node * gpn, min(shown, (node + 1) * gpn)):
+            held: tuple[str | None, int] = owner.get(g, (None, -1))
+            extra = f' class="pool-cell" data-pool="{held[0] or "idle"}" data-instance="{held[1]}" data-gpu="{g}"'
+            out.append(rect(nx + (g % gpn) * POOL_CELL, ny, POOL_CELL - 1, POOL_CELL - 1, POOL_COLOURS[held[0]],
+                            None, extra))
+    y += -(-nodes // per_row) * (POOL_CELL + 6)
+    if shown < max(total, len(owner)):
+        out.append(svg_text(x0, y + 10, f"GPUs 0–{shown - 1} of {max(total, len(owner))} shown", 10))
+        y += LINE
+    return out, y + 6
 
 
 # ------------------------------------------------------------------ legend

@@ -8,6 +8,7 @@ from `dagc.serve.inflight.serving_json` and the metrics dict, never derived here
 
 from __future__ import annotations
 
+from ..serve.disagg import instances_to_serve
 from ..serve.inflight import serving_json
 from ..units import Dimension, format_si
 from ..verdict.check import StrategyResult
@@ -98,6 +99,8 @@ def pooled_summary(r: StrategyResult) -> list[str]:
                                     f"request); the **{f.binding_pool} pool binds** "
                                     f"({f.served_requests_per_s:,.2f} requests/s); {n}:{d} prefill:decode instances "
                                     "would balance the pools.")
+    if f is not None:
+        lines.append(_to_change(r))
     lines += ["", "| pool | instances | strategy of each | GPUs | requests each | time | capacity | memory use |",
               "|---|---:|---|---:|---:|---:|---:|---:|"]
     for p in pooled.pools:
@@ -108,3 +111,24 @@ def pooled_summary(r: StrategyResult) -> list[str]:
         lines.append(f"| {p.pool.role} | {p.pool.instances:,} | `{p.pool.strategy.text}` | {p.pool.instances:,} × "
                      f"{p.gpus_per_instance:,} | {p.batch_per_instance:,} | {time} | {cap} | {use} |")
     return lines + [""]
+
+
+def _to_change(r: StrategyResult) -> str:
+    """What would lift the deployment's rate to its other pool's capacity: more prefill instances (each
+    adds its own capacity), or for a binding decode pool a faster decode step (more instances each
+    hold fewer requests, so their step changes too: `dagc search` weighs them)."""
+    assert r.pooled is not None and r.pooled.figures is not None
+    f, (pre, dec) = r.pooled.figures, r.pooled.pools
+    if f.binding_pool == "prefill":
+        n = instances_to_serve(f.capacity["decode"], f.capacity["prefill"] / pre.pool.instances)
+        more = (n - pre.pool.instances) * pre.gpus_per_instance
+        room = r.plan.cluster.gpus - (r.gpus_used or 0)
+        fits = "within the cluster" if more <= room else f"{more - room:,} more GPUs than the cluster has"
+        return (f"- **To serve the decode pool's {f.capacity['decode']:,.2f} requests/s**: {n:,} prefill instances "
+                f"({more:,} more GPUs, {fits}), or a prefill instance that prefills faster.")
+    many = dec.pool.instances > 1
+    return (f"- **The decode pool binds**: {'each of its' if many else 'its'} {dec.pool.instances:,} "
+            f"instance{'s takes' if many else ' takes'} {f.tpot_s * 1e3:,.1f} ms a step for {dec.batch_per_instance:,} "
+            "requests; more decode instances "
+            f"(each holding fewer requests, so stepping faster) or a faster decode layout would lift the rate toward "
+            f"the prefill pool's {f.capacity['prefill']:,.2f} requests/s — `dagc search` weighs both.")

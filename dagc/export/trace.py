@@ -29,7 +29,8 @@ from ..layout.layout import Layout
 from ..verdict.compiled import Compiled
 from .trace_writer import EVENT_BUDGET, TRACE_MAX_NS, TraceWriter, seconds_to_ns
 
-__all__ = ["TraceInfo", "write_trace", "representative_ranks", "phase_offsets", "phase_spans", "ALL_RANKS_UP_TO"]
+__all__ = ["Place", "TraceInfo", "add_instance", "write_trace", "representative_ranks", "phase_offsets", "phase_spans",
+           "ALL_RANKS_UP_TO"]
 
 ALL_RANKS_UP_TO = 32          # below this many GPUs every rank is drawn by default
 CATEGORY_CLASS = {Category.COMPUTE: "compute", Category.TP_COMM: "comm: TP", Category.EP_COMM: "comm: EP (all-to-all)",
@@ -79,29 +80,9 @@ def _ranks(dag: Dag, lay: Layout, all_ranks: bool, budget: int) -> tuple[list[in
 def write_trace(c: Compiled, path: Path, all_ranks: bool = False, compress: bool = False,
                 budget: int = EVENT_BUDGET) -> TraceInfo:
     """Write the trace of a compiled strategy to `path` (+ `.gz` when compressing)."""
-    dag, lay = c.dag, c.layout
-    ranks, representative, warning = _ranks(dag, lay, all_ranks, budget)
+    ranks, representative, warning = _ranks(c.dag, c.layout, all_ranks, budget)
     tw = TraceWriter()
-    schedule_pid = lay.gpus_used + 1      # after every rank's pid, but sorted first
-    tw.process(schedule_pid, "schedule · phases and critical path", 0)
-    _phase_slices(tw, c, schedule_pid)
-    kernels = [[(k.name, sec) for k, sec in zip(t.kernels, ks, strict=False)]
-               for t, ks in zip(c.dag.templates, c.costs.per_kernel, strict=True)]
-    _critical_slices(tw, c, schedule_pid, kernels)
-    coords = lay.coords
-    for rank in ranks:
-        name = (f"GPU {rank} · dp {int(coords['replica'][rank])} · stage {int(coords['stage'][rank])} · "
-                f"tp {int(coords['tp'][rank])} · ep {int(coords['ep'][rank])}"
-                + (" · representative" if representative else ""))
-        tw.process(rank + 1, name, rank + 1)
-    by_stage: dict[int, list[int]] = {}
-    for i in range(len(dag)):
-        by_stage.setdefault(dag.stage[i], []).append(i)
-    for rank in ranks:
-        ops = by_stage.get(int(coords["stage"][rank]), [])
-        _rank_slices(tw, c, rank, ops, kernels)
-        _rank_memory(tw, c, rank, ops)
-        _rank_flows(tw, c, rank, ops, set(ranks))
+    add_instance(tw, c, ranks, representative, Place(1, 0, "", c.layout.gpus_used + 1))
     target = Path(str(path) + ".gz") if compress and not str(path).endswith(".gz") else Path(path)
     events = tw.write(target, _metadata(c, ranks, representative, warning), compress=compress, budget=budget)
     if events >= budget and warning is None:
@@ -109,6 +90,43 @@ def write_trace(c: Compiled, path: Path, all_ranks: bool = False, compress: bool
     if tw.cut and warning is None:
         warning = f"{tw.cut:,} events end past {TRACE_MAX_NS:,} ns (~146 years) and were cut"
     return TraceInfo(target, tuple(ranks), representative, events, warning)
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where one compiled instance goes in a trace: its ranks' pids from `pid0` (rank r is pid0 + r),
+    its timeline from `at_ns`, a `label` before its process names (a pool's, or ''), and the pid of its
+    "schedule" process (phases and critical path)."""
+
+    pid0: int
+    at_ns: int
+    label: str
+    schedule_pid: int
+
+
+def add_instance(tw: TraceWriter, c: Compiled, ranks: list[int], representative: bool, at: Place) -> None:
+    """One compiled instance's processes and events: its schedule process, then one process per drawn
+    rank with its op slices, HBM counter and the flows between its ranks."""
+    dag, lay = c.dag, c.layout
+    tw.process(at.schedule_pid, f"{at.label}schedule · phases and critical path", at.pid0 - 1)
+    _phase_slices(tw, c, at)
+    kernels = [[(k.name, sec) for k, sec in zip(t.kernels, ks, strict=False)]
+               for t, ks in zip(c.dag.templates, c.costs.per_kernel, strict=True)]
+    _critical_slices(tw, c, at, kernels)
+    coords = lay.coords
+    for rank in ranks:
+        name = (f"{at.label}GPU {rank} · dp {int(coords['replica'][rank])} · stage {int(coords['stage'][rank])} · "
+                f"tp {int(coords['tp'][rank])} · ep {int(coords['ep'][rank])}"
+                + (" · representative" if representative else ""))
+        tw.process(at.pid0 + rank, name, at.pid0 + rank)
+    by_stage: dict[int, list[int]] = {}
+    for i in range(len(dag)):
+        by_stage.setdefault(dag.stage[i], []).append(i)
+    for rank in ranks:
+        ops = by_stage.get(int(coords["stage"][rank]), [])
+        _rank_slices(tw, c, rank, ops, kernels, at)
+        _rank_memory(tw, c, rank, ops, at)
+        _rank_flows(tw, c, rank, ops, set(ranks), at)
 
 
 def _metadata(c: Compiled, ranks: list[int], representative: bool, warning: str | None) -> dict:
@@ -172,27 +190,27 @@ def phase_offsets(c: Compiled) -> dict[Phase, int]:
     return out
 
 
-def _phase_slices(tw: TraceWriter, c: Compiled, pid: int) -> None:
+def _phase_slices(tw: TraceWriter, c: Compiled, at: Place) -> None:
     """The "phases" track: prefill (ending at TTFT), then each decode step (decode starts at TTFT);
     in flight, each decode step, then each mixed step."""
-    offsets = phase_offsets(c)
+    offsets, pid = {k: at.at_ns + v for k, v in phase_offsets(c).items()}, at.schedule_pid
     mbs = c.layout.microbatches
     for _, (lo, hi) in phase_spans(c, Phase.PREFILL).items():
-        tw.slice(pid, "phases", seconds_to_ns(lo), seconds_to_ns(hi), "prefill", "phase",
+        tw.slice(pid, "phases", at.at_ns + seconds_to_ns(lo), at.at_ns + seconds_to_ns(hi), "prefill", "phase",
                  {"kind": "phase", "phase": "prefill", "microbatches": mbs, "ttft_s": c.metrics.ttft_s})
     met = c.metrics.rates
     for phase in (Phase.DECODE, Phase.MIXED):
-        at = offsets.get(phase, 0)
+        start = offsets.get(phase, at.at_ns)
         for k, (lo, hi) in phase_spans(c, phase).items():
             args: dict[str, object] = {"kind": "phase", "phase": phase.value, "step": k, "microbatches": mbs}
             if k > 0:
                 args.update({"tpot_s": c.metrics.tpot_s} if phase is Phase.DECODE and not c.plan.workload.inflight
                             else {"step_s": met["decode_step_s" if phase is Phase.DECODE else "mixed_step_s"]})
-            tw.slice(pid, "phases", at + seconds_to_ns(lo), at + seconds_to_ns(hi), f"{phase.value} step {k}",
+            tw.slice(pid, "phases", start + seconds_to_ns(lo), start + seconds_to_ns(hi), f"{phase.value} step {k}",
                      "phase", args)
 
 
-def _critical_slices(tw: TraceWriter, c: Compiled, pid: int,
+def _critical_slices(tw: TraceWriter, c: Compiled, at: Place,
                      kernels: list[list[tuple[str, np.ndarray]]]) -> None:
     """The "critical path" track: the critical ops of prefill, then of decode, in order; each
     slice spans its op's schedule (its slowest rank, whose kernels it lists) and says how long
@@ -200,7 +218,7 @@ def _critical_slices(tw: TraceWriter, c: Compiled, pid: int,
     dag, sched = c.dag, c.schedule
     offsets = phase_offsets(c)
     for phase, path in sched.paths.items():
-        offset = offsets[phase]
+        offset = at.at_ns + offsets[phase]
         for i in path.nodes:
             b = sched.binding[i]
             wait_s = float(sched.start[i]) - (float(sched.finish[b]) if b >= 0 else 0.0)
@@ -213,30 +231,31 @@ def _critical_slices(tw: TraceWriter, c: Compiled, pid: int,
             if parts:
                 slowest = int(np.argmax(c.costs.rank_s(dag, i)))
                 args["kernels_us"] = {name: round(float(sec[slowest]) * 1e6, 3) for name, sec in parts}
-            tw.slice(pid, "critical path", offset + seconds_to_ns(sched.start[i]),
+            tw.slice(at.schedule_pid, "critical path", offset + seconds_to_ns(sched.start[i]),
                      offset + seconds_to_ns(sched.finish[i]), dag.kind[i].value, CATEGORY_CAT[cat], args)
 
 
-def _op_ns(c: Compiled, i: int, local: int) -> tuple[int, int]:
-    """One op's start and end on a rank (local index in its stage group), in ns of the timeline."""
-    offset = phase_offsets(c)[c.dag.phase[i]]
+def _op_ns(c: Compiled, i: int, local: int, at_ns: int) -> tuple[int, int]:
+    """One op's start and end on a rank (local index in its stage group), in ns of the timeline that
+    starts at `at_ns`."""
+    offset = at_ns + phase_offsets(c)[c.dag.phase[i]]
     start_s = float(c.schedule.start[i])
     return (offset + seconds_to_ns(start_s),
             offset + seconds_to_ns(start_s + float(c.costs.rank_s(c.dag, i)[local])))
 
 
 def _rank_slices(tw: TraceWriter, c: Compiled, rank: int, ops: list[int],
-                 kernels: list[list[tuple[str, np.ndarray]]]) -> None:
+                 kernels: list[list[tuple[str, np.ndarray]]], at: Place) -> None:
     """One rank's op slices (prefill from 0, decode after it), named by op kind."""
     dag, coords = c.dag, c.layout.coords
     stage, local, replica = int(coords["stage"][rank]), int(coords["local"][rank]), int(coords["replica"][rank])
-    pid = rank + 1
+    pid = at.pid0 + rank
     # in flight, the prompt tokens of a mixed step's chunk on this rank (its first attention-DP group's)
     chunk = (chunk_prompt_tokens(c.plan.workload, c.layout) / c.layout.cp
              if c.plan.workload.inflight and int(coords["adp"][rank]) == 0 else 0)
     for i in ops:
         t = dag.template[i]
-        start_ns, end_ns = _op_ns(c, i, local)
+        start_ns, end_ns = _op_ns(c, i, local, at.at_ns)
         cat = dag.kind[i].category
         args: dict[str, object] = {"node": i, "kind": dag.kind[i].value, "phase": dag.phase[i].value,
                                    "step": dag.step[i], "stage": stage, "layer": dag.layer[i],
@@ -253,10 +272,10 @@ def _rank_slices(tw: TraceWriter, c: Compiled, rank: int, ops: list[int],
         if chunk and dag.phase[i] is Phase.MIXED and dag.mb[i] == 0 and cat is Category.COMPUTE:
             args["chunk_tokens"] = chunk        # this rank's ops carry a prompt's chunk too
             name += " (chunk)"
-        tw.slice(pid, CATEGORY_CLASS[cat], start_ns, end_ns, name, CATEGORY_CAT[cat], args, key=(i, rank))
+        tw.slice(pid, CATEGORY_CLASS[cat], start_ns, end_ns, name, CATEGORY_CAT[cat], args, key=(i, pid))
 
 
-def _rank_memory(tw: TraceWriter, c: Compiled, rank: int, ops: list[int]) -> None:
+def _rank_memory(tw: TraceWriter, c: Compiled, rank: int, ops: list[int], at: Place) -> None:
     """One rank's HBM counter: weights and KV cache from 0, plus each micro-batch's activations.
 
     A micro-batch holds the largest workspace of the layer it is in (its compute ops' inputs
@@ -269,7 +288,7 @@ def _rank_memory(tw: TraceWriter, c: Compiled, rank: int, ops: list[int]) -> Non
     stage, local = int(coords["stage"][rank]), int(coords["local"][rank])
     units: dict[tuple, list[int]] = {}          # (phase, step, mb, layer or op) → [start, end, act bytes]
     for i in ops:
-        start_ns, end_ns = _op_ns(c, i, local)
+        start_ns, end_ns = _op_ns(c, i, local, at.at_ns)
         key = (dag.phase[i], dag.step[i], dag.mb[i], dag.layer[i] if dag.layer[i] >= 0 else -1 - i)
         act = int(dag.template[i].act_bytes[local]) if dag.kind[i].category is Category.COMPUTE else 0
         u = units.setdefault(key, [start_ns, end_ns, 0])
@@ -286,13 +305,13 @@ def _rank_memory(tw: TraceWriter, c: Compiled, rank: int, ops: list[int]) -> Non
             delta[end_ns] = delta.get(end_ns, 0) - act
     base = c.memory.stages[stage].weights_bytes + c.memory.stages[stage].kv_cache_bytes
     level = 0
-    tw.counter(rank + 1, 0, base)
+    tw.counter(at.pid0 + rank, at.at_ns, base)
     for ts in sorted(delta):
         level += delta[ts]
-        tw.counter(rank + 1, ts, base + level)
+        tw.counter(at.pid0 + rank, ts, base + level)
 
 
-def _rank_flows(tw: TraceWriter, c: Compiled, rank: int, ops: list[int], included: set[int]) -> None:
+def _rank_flows(tw: TraceWriter, c: Compiled, rank: int, ops: list[int], included: set[int], at: Place) -> None:
     """Dependencies that cross ranks: pipeline transfers, and decode step 1 waiting for step 0's token."""
     dag, lay = c.dag, c.layout
     local, replica = int(lay.coords["local"][rank]), int(lay.coords["replica"][rank])
@@ -302,9 +321,9 @@ def _rank_flows(tw: TraceWriter, c: Compiled, rank: int, ops: list[int], include
             j = dag.pair[i]
             other = (replica * lay.pp + dag.stage[j]) * g + local
             if other in included:
-                tw.flow((i, rank), (j, other))
+                tw.flow((i, at.pid0 + rank), (j, at.pid0 + other))
         elif dag.kind[i] is OpKind.EMBED and dag.step[i] == 1 and lay.pp > 1:
             for p in dag.preds[i]:
                 other = (replica * lay.pp + dag.stage[p]) * g + local
                 if other in included:
-                    tw.flow((p, other), (i, rank))
+                    tw.flow((p, at.pid0 + other), (i, at.pid0 + rank))

@@ -266,4 +266,4 @@ class TraceWriter:
 
 
 def _pid_of(key) -> int:
-    return key[1] + 1     # keys are (dag node, rank)
+    return key[1]         # keys are (dag node, the pid of its rank's process)

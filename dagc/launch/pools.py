@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
+from ..layout.pools import instance_starts
 from ..plan.plan import Plan
 from ..plan.strategy import Pool, Strategy
 from ..rules.launch import engine_refusal
@@ -77,19 +78,6 @@ class PdTable:
     notes: tuple[str, ...]                                 # the KV transfer backend, and why
 
 
-def _starts(sizes: Sequence[int], gpn: int) -> list[int]:
-    """The first GPU of each instance: one after another, an instance of a node or more on a node
-    boundary, a smaller one moved to the next node rather than across it."""
-    cursor, out = 0, []
-    for n in sizes:
-        start = cursor
-        if n >= gpn or cursor % gpn + n > gpn:
-            start = -(-cursor // gpn) * gpn
-        out.append(start)
-        cursor = start + n
-    return out
-
-
 def pool_places(pools: Sequence[tuple[Pool, Degrees]], gpus_per_node: int
                 ) -> list[list[list[Placement]]] | None:
     """Each pool's instances' servers, placed on the cluster's nodes (module docstring); None when a
@@ -108,7 +96,7 @@ def pool_places(pools: Sequence[tuple[Pool, Degrees]], gpus_per_node: int
     """
     gpn = gpus_per_node
     sizes = [d.dp * d.replica_gpus for pool, d in pools for _ in range(pool.instances)]
-    starts = iter(_starts(sizes, gpn))
+    starts = iter(instance_starts(sizes, gpn))
     out: list[list[list[Placement]]] = []
     for pool, d in pools:
         own = placements(d)

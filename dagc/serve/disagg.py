@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -24,10 +23,11 @@ from ..plan.cluster import Cluster
 from ..plan.model import Model
 from ..plan.workload import Workload
 
-__all__ = ["BALANCE_MAX", "Disaggregated", "PoolFigures", "capacity", "disaggregated", "kv_bytes_per_request",
+__all__ = ["BALANCE_MAX", "Disaggregated", "PoolFigures", "balance_of", "capacity", "disaggregated",
+           "instances_to_serve", "kv_bytes_per_request",
            "pooled_rates", "transfer_link", "transfer_seconds"]
 
-BALANCE_MAX = 64          # the balancing N:M is given in whole instances, neither above this
+BALANCE_MAX = 64          # the balancing N:M is given in whole instances, neither above this (`balance_of`)
 
 
 @dataclass(frozen=True)
@@ -109,6 +109,27 @@ def pooled_rates(served: Any, gpus: Any, ttft_s: Any, tpot_s: Any, workload: Wor
     return {"ttft_s": ttft_s, "tpot_s": tpot_s, **rates, **{f"{k}_per_gpu": v / gpus for k, v in rates.items()}}
 
 
+def balance_of(ratio: float) -> tuple[int, int]:
+    """The prefill:decode instances N:M, both whole and at most `BALANCE_MAX`, whose N/M is nearest to
+    `ratio` (one decode instance's capacity over one prefill instance's); among equally near, the
+    fewest instances.
+
+    Example:
+        >>> balance_of(1.25), balance_of(1000.0), balance_of(1 / 3), balance_of(3.157)
+        ((5, 4), (64, 1), (1, 3), (60, 19))
+    """
+    best = (math.inf, 0, 1, 1)
+    for m in range(1, BALANCE_MAX + 1):
+        for n in {min(BALANCE_MAX, max(1, math.floor(ratio * m))), min(BALANCE_MAX, max(1, math.ceil(ratio * m)))}:
+            best = min(best, (abs(n / m - ratio), n + m, n, m))
+    return best[2], best[3]
+
+
+def instances_to_serve(rate: float, per_instance: float) -> int:
+    """The instances of `per_instance` requests/s each that serve `rate` requests/s."""
+    return max(1, math.ceil(rate / per_instance - 1e-9))
+
+
 def disaggregated(prefill: PoolFigures, decode: PoolFigures, transfer_s: float, workload: Workload) -> Disaggregated:
     """The deployment's figures from its pools' (SPEC 11.3).
 
@@ -133,8 +154,8 @@ def disaggregated(prefill: PoolFigures, decode: PoolFigures, transfer_s: float, 
     gpus = prefill.gpus + decode.gpus
     per_p = capacity(1, prefill.batch_per_instance, prefill.seconds)                   # one instance's
     per_d = capacity(1, decode.batch_per_instance, decode.seconds, workload.generate)
-    ratio = Fraction(per_d / per_p).limit_denominator(BALANCE_MAX) if per_p > 0 and math.isfinite(per_d) else None
-    balance = (max(1, ratio.numerator), max(1, ratio.denominator)) if ratio else (prefill.instances, decode.instances)
+    balance = balance_of(per_d / per_p) if per_p > 0 and math.isfinite(per_d) else (prefill.instances,
+                                                                                       decode.instances)
     ttft = prefill.seconds + transfer_s
     return Disaggregated(ttft_s=ttft, tpot_s=decode.seconds, transfer_s=transfer_s,
                          capacity={"prefill": cap_p, "decode": cap_d},

@@ -1,0 +1,131 @@
+"""What `dagc compile` writes for a disaggregated strategy: trace.json with both pools' instances and
+their KV transfer, dag.json with both instances' nodes tagged by pool, placement.svg with the pools'
+GPUs, report.md with the binding pool and what to change."""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+
+import networkx as nx
+import pytest
+
+from dagc.export.compile import CompileOptions, compile_results
+from dagc.export.dag_json import DagJson
+from dagc.lang.load import load_plan_text
+from dagc.verdict.check import check
+from trace_checker import check_readable, check_trace
+
+QWEN = ('model preset "qwen3-30b-a3b"\ncluster { gpus = 16  gpus_per_node = 8  gpu preset "h100-sxm" }\n'
+        "workload { batch = 64  prompt = 2000  generate = 200  serving = inflight }\n")
+PD = "prefill 2 < tp 2 > decode 1 < tp 4 ; ep 4 >"       # 4 + 4 GPUs on node 0, 8 idle on node 1
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+    plan = load_plan_text(QWEN + f"strategy {PD}\n")
+    results = check(plan)
+    out = tmp_path_factory.mktemp("pools") / "out"
+    compile_results(plan, results, out, CompileOptions())
+    return results[0], out
+
+
+def test_the_trace_holds_both_pools_and_loads_cleanly(written):
+    r, out = written
+    path = out / "trace.json"
+    assert not {k: v for k, v in check_trace(path).items() if v}
+    assert not {k: v for k, v in check_readable(path).items() if v}
+    data = json.loads(path.read_text())
+    meta, events = data["metadata"], data["traceEvents"]
+    names = {e["pid"]: e["args"]["name"] for e in events if e["ph"] == "M" and e["name"] == "process_name"}
+    pre, dec = meta["pools"]["prefill"], meta["pools"]["decode"]
+    assert (pre["instances"], pre["gpus_per_instance"], dec["instances"], dec["gpus_per_instance"]) == (2, 2, 1, 4)
+    assert all(names[p].startswith("prefill · GPU ") for p in pre["pids"])
+    assert all(names[p].startswith("decode · GPU ") for p in dec["pids"])
+    assert names[pre["schedule_pid"]].startswith("prefill · schedule") and \
+        names[dec["schedule_pid"]].startswith("decode · schedule")
+    assert meta["ttft_s"] == pytest.approx(r.metrics["ttft_s"]) and meta["tpot_s"] == pytest.approx(r.metrics["tpot_s"])
+
+
+def test_kv_transfer_events_link_each_prefill_gpu_to_the_decode_gpu_it_feeds(written):
+    r, out = written
+    data = json.loads((out / "trace.json").read_text())
+    meta, events = data["metadata"], data["traceEvents"]
+    pre, dec = meta["pools"]["prefill"], meta["pools"]["decode"]
+    sends = [e for e in events if e["ph"] == "X" and e["name"] == "kv transfer"]
+    receives = [e for e in events if e["ph"] == "X" and e["name"] == "kv receive"]
+    assert sorted(e["pid"] for e in sends) == sorted(pre["pids"])
+    f = r.pooled.figures
+    for s in sends:
+        rank = pre["pids"].index(s["pid"])
+        assert s["args"]["to_decode_gpu"] == rank % 4          # prefill GPU r feeds decode GPU r mod 4
+        assert s["dur"] == pytest.approx(f.transfer_s * 1e6, abs=1e-3)
+        assert s["ts"] == pytest.approx((f.ttft_s - f.transfer_s) * 1e6, abs=1e-3)
+        # the bytes: one prefill batch's KV, each GPU its share
+        kv = r.pooled.kv_bytes_per_request * r.pooled.pools[0].batch_per_instance / 2
+        assert s["args"]["bytes"] == pytest.approx(kv)
+    assert {e["pid"] for e in receives} <= set(dec["pids"])
+    starts = [e for e in events if e["ph"] == "s"]
+    finishes = {e["id"]: e for e in events if e["ph"] == "f"}
+    kv_flows = [(s, finishes[s["id"]]) for s in starts if s["pid"] in pre["pids"] and finishes[s["id"]]["pid"]
+                in dec["pids"]]
+    assert len(kv_flows) == len(sends) == len(pre["pids"]) == 2       # one instance of each pool is drawn
+    # decode starts when the transfer ends: TTFT
+    decode_phase = [e for e in events if e["ph"] == "X" and e["pid"] == dec["schedule_pid"] and e["name"] ==
+                    "decode step 0"]
+    assert decode_phase and decode_phase[0]["ts"] >= f.ttft_s * 1e6 - 1e-3
+
+
+def test_dag_json_holds_both_instances_each_node_tagged(written):
+    r, out = written
+    data = json.loads((out / "dag.json").read_text())
+    DagJson.model_validate(data)
+    pools = data["graph"]["pools"]
+    assert [p["role"] for p in pools] == ["prefill", "decode"]
+    sizes = [len(p.analysis.compiled.dag) for p in r.pooled.pools]
+    assert [p["nodes"][1] - p["nodes"][0] + 1 for p in pools] == sizes
+    assert [n["pool"] for n in data["nodes"]] == ["prefill"] * sizes[0] + ["decode"] * sizes[1]
+    assert {n["phase"] for n in data["nodes"] if n["pool"] == "prefill"} == {"prefill"}
+    assert {n["phase"] for n in data["nodes"] if n["pool"] == "decode"} == {"decode"}
+    g = nx.node_link_graph(data, edges="edges")
+    assert nx.is_directed_acyclic_graph(g)
+    assert all(g.nodes[a]["pool"] == g.nodes[b]["pool"] for a, b in g.edges)     # no edge crosses pools
+    assert [p["instances"] for p in pools] == [2, 1] and pools[1]["strategy"] == "tp 4 ; ep 4"
+
+
+def test_placement_draws_each_pools_gpus_where_they_sit(written):
+    _, out = written
+    svg = ET.parse(out / "placement.svg").getroot()
+    cells = [e for e in svg.iter() if e.get("class") == "pool-cell"]
+    by_gpu = {int(e.get("data-gpu")): (e.get("data-pool"), int(e.get("data-instance"))) for e in cells}
+    # prefill's two 2-GPU instances on GPUs 0–3, the 4-GPU decode instance on 4–7, node 1 idle
+    assert [by_gpu[g] for g in range(8)] == [("prefill", 0)] * 2 + [("prefill", 1)] * 2 + [("decode", 2)] * 4
+    assert {by_gpu[g] for g in range(8, 16)} == {("idle", -1)}
+    assert len(cells) == 16
+
+
+def test_the_report_says_which_pool_binds_and_what_to_change(written):
+    r, out = written
+    md = (out / "report.md").read_text()
+    f = r.pooled.figures
+    assert f"the **{f.binding_pool} pool binds**" in md
+    if f.binding_pool == "prefill":
+        m = re.search(r"\*\*To serve the decode pool's [\d.,]+ requests/s\*\*: (\d+) prefill instances", md)
+        assert m is not None
+        n = int(m.group(1))
+        per = f.capacity["prefill"] / 2
+        assert (n - 1) * per < f.capacity["decode"] <= n * per
+    else:
+        assert "**The decode pool binds**" in md
+
+
+def test_a_prefill_bound_plan_names_the_prefill_instances_needed(tmp_path):
+    plan = load_plan_text(QWEN + "strategy prefill 1 < tp 1 > decode 1 < tp 8 ; ep 8 >\n")
+    results = check(plan)
+    f = results[0].pooled.figures
+    assert f.binding_pool == "prefill"
+    compile_results(plan, results, tmp_path / "out", CompileOptions())
+    md = (tmp_path / "out" / "report.md").read_text()
+    n = -(-f.capacity["decode"] // f.capacity["prefill"])
+    assert f"{int(n)} prefill instances ({int(n) - 1} more GPUs, within the cluster)" in md
