@@ -213,10 +213,10 @@ def _nested_trace(base_ns: int) -> TraceWriter:
     t = base_ns
     for k in range(2000):
         dur = 1 + (k * 7919) % 4999                      # odd figures in ns
-        tw.slice(1, "compute", t, t + dur, "op", "compute", {}, key=(k, 0))
-        tw.slice(1, "compute", t + dur // 3, t + dur, "inner", "compute", {}, key=(k + 10_000, 0))
-        tw.slice(2, "comm: PP", t + 1, t + dur + 1, "recv", "comm.pp", {}, key=(k, 1))
-        tw.flow((k, 0), (k, 1))
+        tw.slice(1, "compute", t, t + dur, "op", "compute", {}, key=(k, 1))         # keys: (node, pid)
+        tw.slice(1, "compute", t + dur // 3, t + dur, "inner", "compute", {}, key=(k + 10_000, 1))
+        tw.slice(2, "comm: PP", t + 1, t + dur + 1, "recv", "comm.pp", {}, key=(k, 2))
+        tw.flow((k, 1), (k, 2))
         tw.counter(1, t, float(k))
         t += dur
     return tw

@@ -240,3 +240,20 @@ def test_pareto_svg_draws_disaggregated_candidates_as_diamonds():
     assert any("diamonds: disaggregated" in (t.text or "") for t in svg.iter(ns + "text"))
     aggregated = search(load_plan_text(qwen()), objective="tpot", rescore=0, pools=False)
     assert "diamonds" not in pareto_svg(aggregated, "qwen")
+
+
+def test_pairs_with_the_same_figures_are_ranked_by_name_pruned_or_not():
+    """A tiny model on 1,024 GPUs: many pairs share their figures and GPUs; the front and the best keep the
+    first by name whether or not the search prunes (found by the generated plans of test_search_bound)."""
+    text = ('model "gen" { layers = 4  hidden = 256  heads = 8  vocab = 1000  kv_heads = 1  head_dim = 32\n'
+            '  moe { experts = 4  top_k = 2  ffn = 256  shared = 0  dense_layers = 0  dense_ffn = 1024 } }\n'
+            'cluster { gpus = 1024  gpus_per_node = 8  gpu "big" { memory = 10 TB  flops = 400 TFLOPS  hbm = 2 TB/s }\n'
+            '  inter_node = 50 GB/s }\nworkload { batch = 2  prompt = 114  generate = 2  microbatches = 2  '
+            'routing = uniform  overlap = none  serving = inflight  chunk = 200 }\n'
+            'strategy pp 2 < tp 1 cp 2 ; ep 4 >\n')
+    plan = load_plan_text(text)
+    pruned, whole = search(plan, rescore=0), search(plan, rescore=0, prune=False)
+    assert [c.text for c in pruned.pareto] == [c.text for c in whole.pareto]
+    assert keys(pruned.ranked[:10]) == keys(whole.ranked[:10])
+    assert any(c.strategy.disaggregated for c in pruned.pareto)
+    assert "prefill 3 < tp 1 ; ep 1 etp 2 > decode 1 < tp 1 ; ep 1 etp 2 >" in {c.strategy.text for c in pruned.pareto}

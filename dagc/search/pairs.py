@@ -21,7 +21,7 @@ from ..rules.bounds import unreachable
 from ..serve.disagg import capacity, kv_bytes_per_request, pooled_rates, transfer_link, transfer_seconds
 from ..verdict.optimal import Objective
 from ..verdict.verdict import METRIC_OF, RequirementResult, requirement_value
-from .bar import Bar, BestAtBounds
+from .bar import BestAtBounds
 
 __all__ = ["Instance", "Pair", "best_at_bounds", "weigh"]
 
@@ -84,11 +84,12 @@ def _holds(op: str, value: np.ndarray, target: float) -> np.ndarray:
     return np.isclose(value, target, rtol=1e-9, atol=0.0)
 
 
-def weigh(plan: Plan, objective: str, d: Instance, m: int, prefills: list[Instance], bar: Bar | None, keep: int
-          ) -> tuple[list[Pair], int]:
+def weigh(plan: Plan, objective: str, d: Instance, m: int, prefills: list[Instance], head: tuple | None,
+          front: bool, keep: int) -> tuple[list[Pair], int]:
     """The pairs of `m` decode instances `d` with every prefill instance and N that could enter the best
-    `keep` or the front (by the `bar`; with none, or no k-th best yet, its best `keep` and its point of
-    the front), and how many pairs were weighed."""
+    `keep` — whose rank key's head (requirements missed, −score, GPUs) is no later than `head`, the
+    `keep`-th best's so far (None: fewer found; then this pool's own best `keep`), names breaking ties —
+    or, when a `front` is kept, its point of the front; and how many pairs were weighed."""
     w, c = plan.workload, plan.cluster
     which, n = _columns(prefills, m, d.gpus, c.gpus)
     if not len(which):
@@ -106,13 +107,17 @@ def weigh(plan: Plan, objective: str, d: Instance, m: int, prefills: list[Instan
     score = np.asarray(Objective.score(objective, metrics, gpus), dtype=float)
     mem = np.maximum(np.array([p.memory_fraction for p in prefills])[which], d.memory_fraction)
     missed = _misses(plan, metrics, gpus, mem)
-    order = np.lexsort((gpus, -score, missed))          # the rank key but for the names
-    chosen = set(order[:keep].tolist()) if bar is None or bar.kth is None else \
-        set(np.flatnonzero(_before(missed, -score, gpus, bar.kth[:3])).tolist())
+    if head is None:                                    # this pool's best `keep` by the rank key but the names
+        order = np.lexsort((gpus, -score, missed))
+        last = order[min(keep, len(order)) - 1]
+        head = (missed[last], -score[last], gpus[last])
+    chosen = set(np.flatnonzero(_before(missed, -score, gpus, head)).tolist())   # ties too: names break them
     meets = np.flatnonzero(missed == 0)
-    if len(meets) and (bar is None or bar.front is not None):     # the front holds only what meets them all
+    if len(meets) and front:                            # the front holds only what meets them all
+        # one TPOT for all: the front can take only the most tokens/s per GPU, on the fewest GPUs (any name)
         per_gpu = metrics["decode_tokens_per_s_per_gpu"][meets]
-        chosen.add(int(meets[np.lexsort((gpus[meets], -per_gpu))[0]]))    # one step: its best point alone
+        best = meets[per_gpu == per_gpu.max()]
+        chosen.update(best[gpus[best] == gpus[best].min()].tolist())
     pairs = [Pair(prefills[int(which[k])], int(n[k]), d, m, int(gpus[k]),
                   {key: float(v[k]) for key, v in metrics.items()}) for k in sorted(chosen)]
     return pairs, len(which)

@@ -39,7 +39,7 @@ from ..schedule.timer import Timer
 from ..verdict.fastcheck import fast_check
 from ..verdict.optimal import Objective
 from ..verdict.pools import check_pools, prefill_batch_of
-from .bar import Bar, is_out_of_reach
+from .bar import Bar, BarKeeper, is_out_of_reach
 from .chunks import Tally
 from .pairs import Instance, best_at_bounds, weigh
 from .result import Candidate
@@ -143,6 +143,9 @@ def pooled_search(plan: Plan, objective: str, timer: Timer, tally: Tally, deadli
     by_option: dict[tuple[int, Overlap], list[Instance]] = {}
     for p in _undominated(prefills, any(r.kind is RequirementKind.MEMORY for r in plan.requirements), keep):
         by_option.setdefault((p.mb, p.overlap), []).append(p)
+    kept = BarKeeper(keep)             # the best `keep` rank keys so far: a pair after them is not made
+    for c in tally.best.ranked():
+        kept.take(c)
     for s in instance_strategies(plan, gpus - least):
         bar = _bar(tally) if prune else None
         g = resolve(plan.model, plan.cluster, w, s).gpus_used
@@ -164,14 +167,24 @@ def pooled_search(plan: Plan, objective: str, timer: Timer, tally: Tally, deadli
                     continue
                 counts.decode += 1
                 d = _instance(alone, s, workload, timer)
-                if d is None:
-                    continue
-                found, weighed = weigh(plan, objective, d, m, fits, bar, keep)
-                counts.pairs += weighed
-                counts.legal += len(found)
-                _take(tally, [_candidate(plan, objective, c) for c in found])
+                if d is not None:
+                    _pairs(plan, objective, d, m, fits, tally, kept, counts)
     counts.seconds = clock() - t0
     return counts
+
+
+def _pairs(plan: Plan, objective: str, d: Instance, m: int, fits: list[Instance], tally: Tally, kept: BarKeeper,
+           counts: PooledCounts) -> None:
+    """Weigh `m` decode instances `d` against the prefill instances that `fit` beside them, and take
+    those pairs that could matter into `tally` and `kept` (the best `kept.k` rank keys so far)."""
+    head = kept.keys[-1][:3] if len(kept.keys) >= kept.k else None
+    found, weighed = weigh(plan, objective, d, m, fits, head, tally.front is not None, kept.k)
+    counts.pairs += weighed
+    counts.legal += len(found)
+    taken = [_candidate(plan, objective, c) for c in found]
+    _take(tally, taken)
+    for c in taken:
+        kept.take(c)
 
 
 def _undominated(prefills: list[Instance], memory: bool, keep: int) -> list[Instance]:
