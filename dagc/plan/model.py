@@ -19,14 +19,32 @@ class DType(FastEnum):
     FP8 = "fp8"
     INT8 = "int8"
     INT4 = "int4"
+    NVFP4 = "nvfp4"         # 4-bit values (e2m1) in blocks of 16, one fp8 (e4m3) scale per block
+    MXFP4 = "mxfp4"         # 4-bit values (e2m1) in blocks of 32, one e8m0 scale per block (OCP MX)
 
     @property
     def bytes(self) -> float:
-        return {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "int4": 0.5}[self.value]
+        """Bytes per value, block scales included: nvfp4 0.5 + 1/16, mxfp4 0.5 + 1/32 (a tensor's own
+        fp32 scale of nvfp4, 4 bytes per tensor, is left out).
+
+        Example:
+            >>> DType.NVFP4.bytes, DType.MXFP4.bytes, DType.INT4.bytes
+            (0.5625, 0.53125, 0.5)
+        """
+        return _BYTES[self.value]
 
     @property
     def is_8bit_or_less(self) -> bool:
         return self.bytes <= 1.0
+
+    @property
+    def is_fp4(self) -> bool:
+        """A 4-bit float with block scales, which Blackwell's fp4 tensor cores run."""
+        return self in (DType.NVFP4, DType.MXFP4)
+
+
+_BYTES = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "int4": 0.5,
+          "nvfp4": 0.5 + 1 / 16, "mxfp4": 0.5 + 1 / 32}
 
 
 class AttentionKind(FastEnum):
