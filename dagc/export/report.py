@@ -12,7 +12,7 @@ from ..cost.cost_model import cost_basis
 from ..ir.op_moe import dispatch_dtype
 from ..layout.layout import Layout
 from ..memory.resident import kv_cache_bytes_per_token
-from ..plan.params import active_params, params_by_category, total_params
+from ..plan.params import active_params, bytes_per_param, params_by_category, total_params, weight_bytes
 from ..plan.plan import Plan
 from ..serve.inflight import serving_json
 from ..verdict.check import StrategyResult
@@ -69,8 +69,9 @@ def memory_totals(result: StrategyResult) -> dict | None:
         held = float(sum(mem.per_rank(f).sum() for f in fields))
         if n == 0 and held == 0:
             continue
-        cats.append({"category": name, "params": n, "bytes": n * wbytes, "all_ranks_bytes": held,
-                     "copies": held / (n * wbytes) if n else None})
+        nbytes = sum(params[k] * bytes_per_param(m, k) for k in keys)
+        cats.append({"category": name, "params": n, "bytes": nbytes, "all_ranks_bytes": held,
+                     "copies": held / nbytes if n else None})
     n_total = sum(params.values())
     held_total = float(mem.per_rank("weights_bytes").sum())
     per_token = kv_cache_bytes_per_token(m)
@@ -78,8 +79,9 @@ def memory_totals(result: StrategyResult) -> dict | None:
     kv_held = float(mem.per_rank("kv_cache_bytes").sum())
     return {
         "bytes_per_param": wbytes, "ranks": int(mem.per_rank().size), "categories": cats,
-        "weights": {"params": n_total, "bytes": n_total * wbytes, "all_ranks_bytes": held_total,
-                    "copies": held_total / (n_total * wbytes)},
+        "expert_bytes_per_param": m.expert_weights.bytes,
+        "weights": {"params": n_total, "bytes": weight_bytes(m), "all_ranks_bytes": held_total,
+                    "copies": held_total / weight_bytes(m)},
         "kv_cache": {"bytes_per_token": per_token, "bytes_per_request": per_request,
                      "batch_bytes": per_request * w.batch, "all_ranks_bytes": kv_held,
                      "copies": kv_held / (per_request * w.batch) if per_request else None},

@@ -96,7 +96,7 @@ def _expert_ffn(s: Shapes, r: Recipe, e: np.ndarray, hit: np.ndarray) -> OpTempl
     per = ffn_params(m, m.moe.ffn) / lay.etp
     act = e * (d.h + d.gate * m.moe.ffn / lay.etp) * AB
     assignments = s.T * m.moe.top_k
-    return s.compute(r, e, 2 * per * e, hit * per * d.wb + act, act, assignments,
+    return s.compute(r, e, 2 * per * e, hit * per * d.ewb + act, act, assignments,
                      2 * ffn_params(m, m.moe.ffn) * assignments, e * d.h * AB, _expert_kernels(s, e, hit))
 
 
@@ -133,9 +133,9 @@ def _expert_kernels(s: Shapes, e: np.ndarray, hit: np.ndarray) -> tuple[Kernel, 
         s.memory_pass("routing_index", 40 * e, "copy", REFERENCE["routing_index"]),
         s.memory_pass("zero_fill", AB * d.h * (rows_padded + arriving), "copy", REFERENCE["zero_fill"]),
         s.memory_pass("permute", AB * d.h * (arriving + 2 * e), "permute"),
-        s.kernel("gate_up" if d.gate == 3 else "up", grouped, (hit, tpe, s.vec(d.h), s.vec(up_n)), m.weights),
+        s.kernel("gate_up" if d.gate == 3 else "up", grouped, (hit, tpe, s.vec(d.h), s.vec(up_n)), m.expert_weights),
         s.memory_pass("activation", (6 if d.gate == 3 else 4) * e * ffn_r, "silu_mul"),
-        s.kernel("down", grouped, (hit, tpe, s.vec(ffn_r), s.vec(d.h)), m.weights),
+        s.kernel("down", grouped, (hit, tpe, s.vec(ffn_r), s.vec(d.h)), m.expert_weights),
         s.memory_pass("combine_weights", 4 * AB * d.h * e, "copy", REFERENCE["combine_weights"]),
         s.memory_pass("unpermute", AB * d.h * (2 * e + 2 * arriving), "unpermute"),
         s.residual_add(arriving),
@@ -165,7 +165,8 @@ def shared_expert(s: Shapes, r: Recipe) -> OpTemplate:
     m, d = s.m, s.d
     full = m.moe.shared * ffn_params(m, m.moe.shared_ffn_size)
     ffn_r = m.moe.shared * m.moe.shared_ffn_size / d.tp
-    return s.matmul(r, full / d.tp, full, s.t, d.h, d.gate * ffn_r, s.T, s.ffn_kernels(s.t, ffn_r))
+    return s.matmul(r, full / d.tp, full, s.t, d.h, d.gate * ffn_r, s.T, s.ffn_kernels(s.t, ffn_r, m.expert_weights),
+                    wb=d.ewb)
 
 
 def shared_expert_reads(s: Shapes) -> Hashable:

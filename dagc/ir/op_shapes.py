@@ -53,6 +53,7 @@ class Peak(FastEnum):
     """Which dtype's peak FLOPs a compute op runs at."""
 
     WEIGHTS = "weights"          # matmuls against the model's weights
+    EXPERTS = "experts"          # matmuls against the experts' weights (`moe { weights = … }`, else the model's)
     KV_CACHE = "kv_cache"        # attention against the KV cache (fp8 cache: the fp8 peak)
     NONE = "none"                # communication
 
@@ -80,6 +81,7 @@ class RankDims:
 
     h: int
     wb: float
+    ewb: float              # bytes per expert weight (routed and shared experts)
     gate: int
     tp: int
     cp: int
@@ -198,7 +200,7 @@ class Shapes:
     def peak_dtype(self, peak: Peak) -> DType:
         if peak is Peak.KV_CACHE:
             return DType.FP8 if self.m.kv_cache.is_8bit_or_less else DType.BF16
-        return self.m.weights
+        return self.m.expert_weights if peak is Peak.EXPERTS else self.m.weights
 
     def compute(self, r: Recipe, tokens, flops, hbm, act, tokens_total, flops_total, out,
                 kernels: tuple[Kernel, ...]) -> OpTemplate:
@@ -235,15 +237,15 @@ class Shapes:
     def memory_pass(self, name: str, nbytes, op: str, launches: int = 1) -> Kernel:
         return self.kernel(name, KernelClass.MEMORY, (self.vec(nbytes),), memory_op=op, launches=launches)
 
-    def ffn_kernels(self, tokens, ffn_r: float) -> tuple[Kernel, ...]:
+    def ffn_kernels(self, tokens, ffn_r: float, dtype: DType | None = None) -> tuple[Kernel, ...]:
         """A dense FFN on `tokens` rows with `ffn_r` intermediate columns per rank: the up (gate·up fused
-        when gated) GEMM, the activation, the down GEMM."""
+        when gated) GEMM, the activation, the down GEMM (weights in `dtype`, by default the model's)."""
         d = self.d
         up_n = (d.gate - 1) * ffn_r
         act_bytes = (6 if d.gate == 3 else 4) * tokens * ffn_r
-        return (self.gemm("gate_up" if d.gate == 3 else "up", tokens, up_n, d.h),
+        return (self.gemm("gate_up" if d.gate == 3 else "up", tokens, up_n, d.h, dtype),
                 self.memory_pass("activation", act_bytes, "silu_mul"),
-                self.gemm("down", tokens, d.h, ffn_r))
+                self.gemm("down", tokens, d.h, ffn_r, dtype))
 
     def residual_add(self, tokens) -> Kernel:
         """x + f(x): two reads and a write of the hidden state."""
@@ -256,13 +258,14 @@ class Shapes:
                           out_bytes_total=float(nbytes.sum()), crosses_nodes=crosses, nodes=nodes)
 
     def matmul(self, r: Recipe, params_r: float, params_full: float, tokens, in_w: float, out_w: float,
-               distinct: float, kernels: tuple[Kernel, ...] | None = None) -> OpTemplate:
-        """A projection of `params_r` weights per rank on `tokens` rows; by default one GEMM."""
+               distinct: float, kernels: tuple[Kernel, ...] | None = None, wb: float | None = None) -> OpTemplate:
+        """A projection of `params_r` weights per rank (`wb` bytes each, by default the model's) on
+        `tokens` rows; by default one GEMM."""
         act = tokens * (in_w + out_w) * AB
         if kernels is None:
             kernels = (self.gemm(r.kind.value, tokens, params_r / in_w, in_w),)
-        return self.compute(r, tokens, 2 * params_r * tokens, params_r * self.d.wb + act, act, distinct,
-                            2 * params_full * distinct, tokens * out_w * AB, kernels)
+        return self.compute(r, tokens, 2 * params_r * tokens, params_r * (self.d.wb if wb is None else wb) + act, act,
+                            distinct, 2 * params_full * distinct, tokens * out_w * AB, kernels)
 
     @functools.cached_property
     def expert_origin(self) -> np.ndarray:

@@ -136,7 +136,8 @@ def rank_dims(m: Model, lay: Layout) -> RankDims:
     else:
         kv_out = 2 * kv_heads_per_rank(m, tp) * dk
     q_out, o_in = heads_r * dk, heads_r * dv
-    return RankDims(h=h, wb=m.weights.bytes, gate=3 if m.moe.gated else 2, tp=tp, cp=lay.cp, sp=lay.sp,
+    return RankDims(h=h, wb=m.weights.bytes, ewb=m.expert_weights.bytes, gate=3 if m.moe.gated else 2, tp=tp,
+                    cp=lay.cp, sp=lay.sp,
                     heads_r=heads_r, dk=dk, dv=dv, q_out=q_out, kv_out=kv_out, o_in=o_in, qkv_params_r=qkv_r,
                     qkv_params_full=attention_params(m) - o_full, o_params_r=o_full / tp, o_params_full=o_full,
                     kvb_token=kv_bytes_per_token_layer(m, tp))
@@ -190,7 +191,7 @@ WORKING_SET_FLOORS: dict[Op, Callable[[Shapes], float]] = {Op.EXPERT_FFN: expert
 LOWER_TEMPLATES: dict[Op, Callable[[Shapes, Recipe], OpTemplate]] = {Op.EXPERT_FFN: expert_ffn_lower,
                                                                       Op.ETP_REDUCE: etp_reduce_lower}
 
-_C, _W, _KV = None, Peak.WEIGHTS, Peak.KV_CACHE
+_C, _W, _E, _KV = None, Peak.WEIGHTS, Peak.EXPERTS, Peak.KV_CACHE
 RECIPES: dict[Op, Recipe] = {
     Op.EMBED: Recipe(OpKind.EMBED, _C, _W, embed, embed_reads),
     Op.NORM: Recipe(OpKind.NORM, _C, _W, norm, norm_reads),
@@ -202,8 +203,8 @@ RECIPES: dict[Op, Recipe] = {
     Op.TP_REDUCE: Recipe(OpKind.ALL_REDUCE, Axis.TP, Peak.NONE, tp_reduce, tp_reduce_reads),   # reduce-scatter with sp
     Op.ROUTER: Recipe(OpKind.ROUTER, _C, _W, router, router_reads),
     Op.DISPATCH: Recipe(OpKind.ALL_TO_ALL_DISPATCH, Axis.EP, Peak.NONE, dispatch, a2a_reads),
-    Op.SHARED_EXPERT: Recipe(OpKind.SHARED_EXPERT, _C, _W, shared_expert, shared_expert_reads),
-    Op.EXPERT_FFN: Recipe(OpKind.EXPERT_FFN, _C, _W, expert_ffn, expert_ffn_reads),
+    Op.SHARED_EXPERT: Recipe(OpKind.SHARED_EXPERT, _C, _E, shared_expert, shared_expert_reads),
+    Op.EXPERT_FFN: Recipe(OpKind.EXPERT_FFN, _C, _E, expert_ffn, expert_ffn_reads),
     Op.ETP_REDUCE: Recipe(OpKind.ALL_REDUCE, Axis.ETP, Peak.NONE, etp_reduce, etp_reduce_reads),
     Op.COMBINE: Recipe(OpKind.ALL_TO_ALL_COMBINE, Axis.EP, Peak.NONE, combine, a2a_reads),
     Op.DENSE_FFN: Recipe(OpKind.DENSE_FFN, _C, _W, dense_ffn, dense_ffn_reads),

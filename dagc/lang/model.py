@@ -199,6 +199,19 @@ def _check_experts(out: Collector, moe: Moe, written: dict[str, Any], layers: in
     if moe.dense_layers and not moe.dense_ffn:
         out.error("E103", "dense_layers needs `dense_ffn`", at("dense_layers"),
                   "add `dense_ffn = …` (the dense layers' FFN intermediate size)")
+    after = layers - min(moe.dense_layers, layers)
+    if moe.every > 1 and after % moe.every:
+        out.error("E104", f"`every = {moe.every}` does not divide the {after} layers after the dense ones",
+                  at("every"), f"one MoE layer in every {moe.every} needs a multiple of {moe.every} layers after "
+                  f"`dense_layers`: e.g. `every = {_divisor_near(after, moe.every)}`")
+    if moe.every > 1 and not moe.dense_ffn:
+        out.error("E103", f"`every = {moe.every}` makes the other layers dense: they need `dense_ffn`", at("every"),
+                  "add `dense_ffn = …` (the dense layers' FFN intermediate size)")
+
+
+def _divisor_near(n: int, k: int) -> int:
+    """The divisor of `n` nearest to `k` (the smaller on a tie), for a hint."""
+    return min((d for d in range(1, n + 1) if n % d == 0), key=lambda d: (abs(d - k), d), default=1)
 
 
 def model_from_preset(name: str, **overrides: Any) -> Model:

@@ -115,12 +115,12 @@ def expected_distinct_experts(experts: int, top_k: int, tokens: Tokens, local: f
 
 
 def stage_layer_counts(model: Model, first: int, end: int) -> tuple[int, int]:
-    """(dense, MoE) layers among layers [first, end): the dense ones come first in the model.
+    """(dense, MoE) layers among layers [first, end) (`Model.is_moe_layer`).
 
     Example:
         >>> from dagc.lang.model import model_from_preset
         >>> stage_layer_counts(model_from_preset("mixtral-8x7b"), 0, 16)
         (0, 16)
     """
-    dense = max(0, min(end, model.dense_layer_count) - first)
-    return dense, end - first - dense
+    moe = model.moe_layers_below(end) - model.moe_layers_below(first)
+    return end - first - moe, moe

@@ -112,7 +112,7 @@ def resident_figures(model: Model, workload: Workload, layout: Layout) -> StageF
 def resident_weight_figures(model: Model, tp: int, ep: int, etp: int, stage_layers: StageBounds) -> StageFigures:
     """The weight fields of `resident_figures` of each kind of stage (no KV cache), and each stage's
     kind in order: what a layout's degrees and stages alone decide."""
-    wbytes = model.weights.bytes
+    wbytes, ebytes = model.weights.bytes, model.expert_weights.bytes
     h = model.hidden
     attn_pr = attention_params_per_rank(model, tp)
     expert_pr = (model.moe.experts // ep if ep else 0) * ffn_params(model, model.moe.ffn) / etp
@@ -137,8 +137,8 @@ def resident_weight_figures(model: Model, tp: int, ep: int, etp: int, stage_laye
         replicated = n * 2 * h + n_moe * router + (h if last else 0)
         figures[key] = dict(
             attention_bytes=n * attn_pr * wbytes,
-            routed_expert_bytes=n_moe * expert_pr * wbytes,
-            shared_expert_bytes=n_moe * shared_pr * wbytes,
+            routed_expert_bytes=n_moe * expert_pr * ebytes,
+            shared_expert_bytes=n_moe * shared_pr * ebytes,
             dense_ffn_bytes=n_dense * dense_pr * wbytes,
             replicated_bytes=replicated * wbytes,
             embedding_bytes=embed * wbytes,

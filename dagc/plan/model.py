@@ -74,6 +74,8 @@ class Moe(Frozen):
     dense_layers: int = 0
     dense_ffn: int = 0
     gated: bool = True
+    every: int = 1                  # after the dense layers, every k-th layer is MoE, the others dense (Llama 4: 2)
+    weights: DType | None = None    # the experts' weights (routed and shared), when not the model's (gpt-oss: mxfp4)
 
     @property
     def shared_ffn_size(self) -> int:
@@ -100,15 +102,36 @@ class Model(Frozen):
         return self.moe.experts > 0
 
     def is_moe_layer(self, layer: int) -> bool:
-        return self.has_experts and layer >= self.moe.dense_layers
+        """Whether `layer` is an MoE layer: after the `dense_layers` first ones, every `every`-th
+        (the `every`-th, the 2·`every`-th, …; all of them with `every = 1`)."""
+        d = self.moe.dense_layers
+        return self.has_experts and layer >= d and (layer - d + 1) % self.moe.every == 0
+
+    def moe_layers_below(self, end: int) -> int:
+        """How many of the layers [0, end) are MoE layers (`is_moe_layer`), in O(1).
+
+        Example:
+            >>> m = Model(name="m", layers=8, hidden=8, heads=1, kv_heads=1, head_dim=8, vocab=8,
+            ...           moe=Moe(experts=4, top_k=1, ffn=8, dense_layers=2, dense_ffn=8, every=2))
+            >>> [m.is_moe_layer(i) for i in range(8)], m.moe_layers_below(8), m.moe_layers_below(5)
+            ([False, False, False, True, False, True, False, True], 3, 1)
+        """
+        if not self.has_experts:
+            return 0
+        return max(0, min(end, self.layers) - self.moe.dense_layers) // self.moe.every
 
     @property
     def dense_layer_count(self) -> int:
-        return self.layers if not self.has_experts else min(self.moe.dense_layers, self.layers)
+        return self.layers - self.moe_layer_count
 
     @property
     def moe_layer_count(self) -> int:
-        return self.layers - self.dense_layer_count
+        return self.moe_layers_below(self.layers)
+
+    @property
+    def expert_weights(self) -> DType:
+        """The dtype of the experts' weights (routed and shared): `moe { weights = … }`, else the model's."""
+        return self.moe.weights or self.weights
 
     @property
     def layer_kinds(self) -> tuple[bool, ...]:

@@ -84,6 +84,27 @@ def params_by_category(m: Model) -> dict[str, int]:
     }
 
 
+EXPERT_CATEGORIES = ("routed_experts", "shared_experts")     # held in `Model.expert_weights`
+
+
+def bytes_per_param(m: Model, category: str) -> float:
+    """Bytes a parameter of `category` (a key of `params_by_category`) takes: the experts' dtype for
+    routed and shared experts (`moe { weights = … }`), the model's for the rest."""
+    return (m.expert_weights if category in EXPERT_CATEGORIES else m.weights).bytes
+
+
+def weight_bytes(m: Model) -> float:
+    """Bytes of all the model's weights, each category in its dtype.
+
+    Example:
+        >>> from dagc.lang.lower import model_from_preset
+        >>> m = model_from_preset("mixtral-8x7b")
+        >>> weight_bytes(m) == 2 * total_params(m)
+        True
+    """
+    return sum(n * bytes_per_param(m, k) for k, n in params_by_category(m).items())
+
+
 def total_params(m: Model) -> int:
     """All parameters: layers (attention, norms `2h`, FFN or MoE), final norm `h`,
     embedding `V·h` and LM head `V·h` unless tied (the sum of `params_by_category`)."""

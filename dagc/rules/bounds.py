@@ -51,7 +51,7 @@ from ..plan.params import (
     dense_layer_params,
     embedding_params,
     ffn_params,
-    total_params,
+    weight_bytes,
 )
 from ..plan.workload import Overlap, Requirement, RequirementKind, Workload
 
@@ -94,7 +94,12 @@ def routed_experts_peak_s(model: Model, cluster: Cluster, tokens: float, gpus: i
     """
     e = model.moe
     flops = 2.0 * tokens * e.top_k * ffn_params(model, e.ffn)
-    return flops / (max(1, gpus) * cluster.gpu.peak_flops(model.weights))
+    return flops / (max(1, gpus) * cluster.gpu.peak_flops(model.expert_weights))
+
+
+def _matmul_peak(model: Model, cluster: Cluster) -> float:
+    """The highest peak any of the model's matmuls runs at: its weights' dtype's or its experts'."""
+    return max(cluster.gpu.peak_flops(model.weights), cluster.gpu.peak_flops(model.expert_weights))
 
 
 def _weights_read_bytes(model: Model, tokens: float) -> float:
@@ -102,7 +107,7 @@ def _weights_read_bytes(model: Model, tokens: float) -> float:
     table = 0 if model.tied else embedding_params(model)      # a tied table is read whole by the LM head
     unhit = model.moe.experts - expected_distinct_experts(model.moe.experts, model.moe.top_k, tokens)
     experts_unread = model.moe_layer_count * unhit * ffn_params(model, model.moe.ffn)
-    return (total_params(model) - table - experts_unread) * model.weights.bytes
+    return (weight_bytes(model) - table * model.weights.bytes - experts_unread * model.expert_weights.bytes)
 
 
 def bounds(model: Model, workload: Workload, cluster: Cluster, gpus: int, dp: int = 1) -> Bounds:
@@ -135,7 +140,7 @@ _BOUNDS: dict[tuple, tuple[Model, Cluster, Bounds]] = {}    # `bounds` by what i
 
 def _bounds(model: Model, workload: Workload, cluster: Cluster, gpus: int, dp: int) -> Bounds:
     gpu = cluster.gpu
-    peak_w = gpu.peak_flops(model.weights) * gpus
+    peak_w = _matmul_peak(model, cluster) * gpus
     peak_a = gpu.peak_flops(DType.FP8 if model.kv_cache.is_8bit_or_less else DType.BF16) * gpus
     hbm = gpu.hbm_bytes_per_s * gpus
     b, s, g = workload.batch, workload.prompt, workload.generate
@@ -156,7 +161,7 @@ def _bounds(model: Model, workload: Workload, cluster: Cluster, gpus: int, dp: i
     decode_bytes = dp * _weights_read_bytes(model, b / dp) + kv
     tpot = max(decode_matmul / peak_w + decode_attention / peak_a, decode_bytes / hbm)
 
-    weights_bytes = total_params(model) * model.weights.bytes
+    weights_bytes = weight_bytes(model)
     min_gpus = math.ceil(weights_bytes / gpu.memory_bytes)
     if workload.inflight:
         # Every step decodes every request in flight (a mixed step more), and a prompt takes at least
@@ -255,20 +260,21 @@ def _mixed_pass_seconds(model: Model, cluster: Cluster, prompt: int, group_size:
     if chunk <= 0:
         return 0.0
     gpu, e = cluster.gpu, model.moe
-    peak_w = gpu.peak_flops(model.weights)
+    peak_w = _matmul_peak(model, cluster)
     peak_a = gpu.peak_flops(DType.FP8 if model.kv_cache.is_8bit_or_less else DType.BF16)
     hbm, wbytes = gpu.hbm_bytes_per_s, model.weights.bytes
     tokens = requests + chunk
     expert = ffn_params(model, e.ffn)
     experts_flops = model.moe_layer_count * routed_experts_peak_s(model, cluster, tokens, group_size)
-    experts_bytes = (model.moe_layer_count * expected_distinct_experts(e.experts, e.top_k, tokens) * expert * wbytes
+    experts_bytes = (model.moe_layer_count * expected_distinct_experts(e.experts, e.top_k, tokens) * expert
+                     * model.expert_weights.bytes
                      / (group_size * hbm))
     split_params = (model.layers * attention_params(model) + model.dense_layer_count * dense_layer_params(model)
                     + model.moe_layer_count * e.shared * ffn_params(model, e.shared_ffn_size))
     core = model.layers * attention_core_flops_per_layer(model, prompt) * chunk / prompt
     attention_gpus = max(1, group_size // max(1, adp))
     split_flops = (2 * split_params * chunk / peak_w + core / peak_a) / attention_gpus
-    split_bytes = split_params * wbytes / (attention_gpus * hbm)
+    split_bytes = split_params * min(wbytes, model.expert_weights.bytes) / (attention_gpus * hbm)
     return max(experts_flops, experts_bytes) + max(split_flops, split_bytes)
 
 
