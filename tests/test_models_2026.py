@@ -1,0 +1,114 @@
+"""Model structure of the MoE models served in 2026 (SPEC 12): MoE on every k-th layer (Llama 4), the
+experts' own weight dtype (gpt-oss: mxfp4 experts beside bf16 attention), checked against figures
+computed by hand."""
+
+from __future__ import annotations
+
+import pytest
+
+from dagc.export.report import memory_totals
+from dagc.ir.dag import OpKind
+from dagc.lang.load import PlanError, load_plan_text
+from dagc.plan.params import params_by_category, total_params, weight_bytes
+from dagc.verdict.check import check
+
+# A small Llama-4-like model: 8 layers, MoE on layers 1, 3, 5, 7 (every 2nd), a shared expert, dense FFN between.
+H, HEADS, KV, HD, V, E, FFN, DENSE, L = 1024, 16, 4, 64, 32000, 16, 2048, 4096, 8
+
+
+def model(extra: str = "", weights: str = "bf16") -> str:
+    return (f'model "interleaved" {{ layers = {L}  hidden = {H}  heads = {HEADS}  kv_heads = {KV}  head_dim = {HD}  '
+            f'vocab = {V}  weights = {weights}\n'
+            f'  moe {{ experts = {E}  top_k = 1  ffn = {FFN}  shared = 1  every = 2  dense_ffn = {DENSE} {extra} }}'
+            ' }\n')
+
+
+def plan(strategy: str, extra: str = "", weights: str = "bf16") -> str:
+    return (model(extra, weights) + 'cluster { gpus = 8  gpus_per_node = 8  gpu preset "h100-sxm" }\n'
+            "workload { batch = 8  prompt = 1024  generate = 128 }\n" f"strategy {strategy}\n")
+
+
+def attention(tp: int) -> int:
+    """q and o: h·heads·hd each; k and v: h·kv·hd each (tp ≤ kv heads: split)."""
+    return (2 * H * HEADS * HD + 2 * H * KV * HD) // tp
+
+
+def ffn(size: int) -> int:
+    return 3 * H * size                      # gated: gate, up, down
+
+
+def test_every_second_layer_is_moe_and_the_parameters_count_so():
+    m = load_plan_text(plan("tp 4")).model
+    assert [m.is_moe_layer(i) for i in range(L)] == [False, True] * 4
+    assert (m.dense_layer_count, m.moe_layer_count) == (4, 4)
+    p = params_by_category(m)
+    assert p["routed_experts"] == 4 * E * ffn(FFN) and p["shared_experts"] == 4 * ffn(FFN)
+    assert p["dense_ffn"] == 4 * ffn(DENSE)
+    assert p["norms_and_routers"] == L * 2 * H + H + 4 * H * E
+    assert total_params(m) == L * attention(1) + 4 * (E + 1) * ffn(FFN) + 4 * ffn(DENSE) + L * 2 * H + H \
+        + 4 * H * E + 2 * V * H
+
+
+@pytest.mark.parametrize("strategy, stages", [
+    ("tp 4", [(0, 8)]),
+    ("pp 2 < tp 2 ; ep 2 >", [(0, 4), (4, 8)]),
+])
+def test_weights_per_rank_of_an_interleaved_model_by_hand(strategy, stages):
+    (r,) = check(load_plan_text(plan(strategy)))
+    tp = r.layout.tp
+    ep, etp = r.layout.ep, r.layout.etp
+    for s, (a, b) in enumerate(stages):
+        moe = sum(1 for i in range(a, b) if i % 2 == 1)
+        dense = (b - a) - moe
+        per_rank = ((b - a) * attention(tp) + moe * (E // ep * ffn(FFN) // etp + ffn(FFN) // tp)
+                    + dense * ffn(DENSE) // tp + (b - a) * 2 * H + moe * H * E
+                    + (V * H // tp if s == 0 else 0) + ((V * H // tp + H) if s == len(stages) - 1 else 0))
+        assert r.memory.stages[s].weights_bytes == per_rank * 2, (strategy, s)
+
+
+def test_the_dag_runs_experts_on_the_moe_layers_only():
+    (r,) = check(load_plan_text(plan("tp 4")))
+    dag = r.compiled.dag
+    layers_with = {kind: {dag.layer[i] for i in range(len(dag)) if dag.kind[i] is kind}
+                   for kind in (OpKind.EXPERT_FFN, OpKind.DENSE_FFN, OpKind.SHARED_EXPERT)}
+    assert layers_with[OpKind.EXPERT_FFN] == layers_with[OpKind.SHARED_EXPERT] == {1, 3, 5, 7}
+    assert layers_with[OpKind.DENSE_FFN] == {0, 2, 4, 6}
+
+
+def test_experts_in_their_own_dtype_hold_and_read_their_bytes():
+    text = plan("tp 4", extra="weights = fp8")
+    (r,) = check(load_plan_text(text))
+    m = r.plan.model
+    assert (m.weights.value, m.expert_weights.value) == ("bf16", "fp8")
+    experts = 4 * (E * ffn(FFN) + ffn(FFN))
+    assert weight_bytes(m) == (total_params(m) - experts) * 2 + experts * 1
+    st = r.memory.stages[0]
+    assert st.routed_expert_bytes == 4 * E * ffn(FFN) // 4 * 1      # fp8: a byte each, split over tp 4
+    assert st.shared_expert_bytes == 4 * ffn(FFN) // 4 * 1
+    assert st.attention_bytes == L * attention(4) * 2
+    # the routed experts' op reads fp8 weights: a byte a weight where the bf16 model's reads two
+    (bf,) = check(load_plan_text(plan("tp 4")))
+
+    def expert_weight_bytes(res) -> float:
+        dag = res.compiled.dag
+        i = next(i for i in range(len(dag)) if dag.kind[i] is OpKind.EXPERT_FFN and dag.phase[i].value == "prefill")
+        t = dag.template[i]
+        return float(t.hbm_bytes[0])
+
+    assert expert_weight_bytes(r) < expert_weight_bytes(bf)
+    cats = {c["category"]: c for c in memory_totals(r)["categories"]}
+    assert cats["routed_experts"]["bytes"] == 4 * E * ffn(FFN)
+    assert cats["attention"]["bytes"] == L * attention(1) * 2
+
+
+@pytest.mark.parametrize("text, code, column", [
+    (model().replace("layers = 8", "layers = 7"), "E104", "every"),
+    (model().replace(f"dense_ffn = {DENSE}", ""), "E103", "every"),
+])
+def test_bad_interleave_is_located(text, code, column):
+    full = text + 'cluster { gpus = 8  gpu preset "h100-sxm" }\nworkload { batch = 8  prompt = 64  generate = 8 }\n' \
+        "strategy tp 4\n"
+    with pytest.raises(PlanError) as e:
+        load_plan_text(full)
+    d = next(d for d in e.value.diagnostics if d.code == code)
+    assert d.span is not None and full[d.span.start:d.span.end].startswith(column) and d.hint
