@@ -332,7 +332,8 @@ def test_for_gpu_scales_with_the_gpus_peaks():
 def test_nearest_profile_by_bandwidth():
     near = {g: nearest_profile(GPU_PRESETS[g]).name for g in GPU_PRESETS}
     assert near == {"h100-sxm": "h100-sxm", "h200": "h200", "h800": "h100-sxm", "h20": "h100-sxm",
-                    "a100-80g": "h100-sxm", "b200": "h200", "mi300x": "h200", "generic-400t": "h100-sxm"}
+                    "a100-80g": "h100-sxm", "b200": "h200", "b300": "h200", "gb200": "h200", "gb300": "h200",
+                    "mi300x": "h200", "generic-400t": "h100-sxm"}
 
 
 # ---------------------------------------------------------------- the plan: kernels, reserve, presets
@@ -408,7 +409,8 @@ def test_kernels_from_a_file_beside_the_plan(tmp_path):
 def test_preset_memory_is_what_the_device_reports():
     mib = {g.name: g.memory_bytes / 2**20 for g in GPU_PRESETS.values()}
     assert mib == {"h100-sxm": 81_559, "h200": 143_771, "h800": 81_559, "h20": 97_871, "a100-80g": 81_920,
-                   "b200": 183_359, "mi300x": 196_608, "generic-400t": 64e9 / 2**20}
+                   "b200": 183_359, "b300": 275_040, "gb200": 189_471, "gb300": 284_208, "mi300x": 196_608,
+                   "generic-400t": 64e9 / 2**20}
 
 
 def test_zero_work_costs_the_floor_without_warnings():

@@ -38,7 +38,8 @@ def test_deepseek_mla_params_by_hand():
 
 
 def test_gpu_presets():
-    assert set(GPU_PRESETS) == {"h100-sxm", "h200", "h800", "h20", "a100-80g", "b200", "mi300x", "generic-400t"}
+    assert set(GPU_PRESETS) == {"h100-sxm", "h200", "h800", "h20", "a100-80g", "b200", "b300", "gb200", "gb300",
+                                "mi300x", "generic-400t"}
     assert GPU_PRESETS["a100-80g"].flops_8bit is None
     assert GPU_PRESETS["h800"].intra_node_bytes_per_s == 200e9
     g = GPU_PRESETS["generic-400t"]

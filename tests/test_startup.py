@@ -16,7 +16,7 @@ import sys
 import pytest
 
 from dagc.cli import builtin_text, main as cli, parser as cli_parser
-from dagc.cli.print_presets import preset_rows
+from dagc.cli.print_presets import preset_fields, preset_rows
 from dagc.export.dot import Detail
 from dagc.plan.plan import OBJECTIVES
 from dagc.rules import RULES, explain
@@ -58,6 +58,12 @@ def test_presets_loads_no_compiler():
     found = run_probe("presets")
     assert found["rc"] == 0 and "mixtral-8x7b" in found["out"] and "h100-sxm" in found["out"]
     assert not set(found["modules"]) & set(COMPILER)
+
+
+def test_presets_json_loads_neither_the_compiler_nor_rich():
+    found = run_probe("presets", "--format", "json")
+    assert found["rc"] == 0 and json.loads(found["out"])["gpus"]["h100-sxm"]["flops_16bit"] == 989e12
+    assert not set(found["modules"]) & {*COMPILER, "rich"}
 
 
 def test_check_still_loads_the_compiler():
@@ -120,14 +126,20 @@ def explain_markdown() -> str:
 
 
 def presets_json() -> str:
-    """dagc/data/presets.json: the rows of `dagc presets`' tables, one row a line."""
+    """dagc/data/presets.json: the rows of `dagc presets`' tables, one row a line, and every preset's
+    fields (`dagc presets --format json`), one preset a line."""
     def table(rows) -> str:
         return "[\n" + ",\n".join(f"    {json.dumps(list(row), ensure_ascii=False)}" for row in rows) + "\n  ]"
+
+    def by_name(entries: dict) -> str:
+        return "{\n" + ",\n".join(f"      {json.dumps(k)}: {json.dumps(v, ensure_ascii=False)}"
+                                   for k, v in entries.items()) + "\n    }"
     models, gpus, profiles = preset_rows()
-    about = ("What `dagc presets` prints, generated from the built-in presets (dagc.cli.print_presets.preset_rows). "
-             "Do not edit: `pytest tests/test_startup.py --update-golden` rewrites it.")
+    fields = ",\n".join(f"    {json.dumps(k)}: {by_name(v)}" for k, v in preset_fields().items())
+    about = ("What `dagc presets` prints, generated from the built-in presets (dagc.cli.print_presets.preset_rows "
+             "and preset_fields). Do not edit: `pytest tests/test_startup.py --update-golden` rewrites it.")
     return (f'{{\n  "about": {json.dumps(about)},\n  "models": {table(models)},\n  "gpus": {table(gpus)},\n'
-            f'  "profiles": {table(profiles)}\n}}\n')
+            f'  "profiles": {table(profiles)},\n  "fields": {{\n{fields}\n  }}\n}}\n')
 
 
 @pytest.mark.parametrize(("path", "generate"), [(builtin_text.EXPLAIN_FILE, explain_markdown),
@@ -157,6 +169,7 @@ def test_builtin_text_holds_what_the_compiler_says():
     assert list(texts) == [r.code for r in RULES]
     assert all(texts[r.code] == explain(r.code) for r in RULES)
     assert builtin_text.preset_tables() == preset_rows()
+    assert builtin_text.preset_fields() == json.loads(json.dumps(preset_fields()))
 
 
 @pytest.mark.parametrize("first", ["", "import dagc.export.compile", "import dagc.verdict.check",

@@ -2,10 +2,11 @@
 commands load no compiler module.
 
 Input: dagc/data/explain.md (each rule's documentation under a `## CODE` heading, in the order of
-the rule registry `dagc.rules`) and dagc/data/presets.json (the rows of `dagc.cli.print_presets.preset_rows`).
-Output: `explain_texts()`, the documentation by code, and `preset_tables()`, the rows of the model,
-GPU and kernel-profile tables. Both files are generated: tests/test_startup.py compares them with
-their sources, and `pytest tests/test_startup.py --update-golden` rewrites them.
+the rule registry `dagc.rules`) and dagc/data/presets.json (the rows of `dagc.cli.print_presets.preset_rows`
+and the fields of `preset_fields`). Output: `explain_texts()`, the documentation by code, `preset_tables()`,
+the rows of the model, GPU and kernel-profile tables, and `preset_fields()`, every preset's fields.
+Both files are generated: tests/test_startup.py compares them with their sources, and
+`pytest tests/test_startup.py --update-golden` rewrites them.
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ import json
 import re
 from pathlib import Path
 
-__all__ = ["EXPLAIN_FILE", "MAX_DATA_BYTES", "PRESETS_FILE", "Rows", "explain_texts", "preset_tables"]
+__all__ = ["EXPLAIN_FILE", "MAX_DATA_BYTES", "PRESETS_FILE", "Rows", "explain_texts", "preset_fields", "preset_tables"]
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 EXPLAIN_FILE = DATA / "explain.md"
 PRESETS_FILE = DATA / "presets.json"
-MAX_DATA_BYTES = 1 << 20        # the files are ~30 KB and ~2 KB: a larger one is not the package's own
+MAX_DATA_BYTES = 1 << 20        # the files are ~30 KB and ~20 KB: a larger one is not the package's own
 
 # Each rule's section: a blank line, its heading, a blank line, then its documentation as printed.
 HEADING = re.compile(r"\n\n## ([A-Z][0-9]{3})\n\n")
@@ -51,3 +52,9 @@ def preset_tables() -> tuple[Rows, Rows, Rows]:
     def rows(key: str) -> Rows:
         return tuple(tuple(row) for row in tables[key])
     return rows("models"), rows("gpus"), rows("profiles")
+
+
+def preset_fields() -> dict:
+    """Every preset's fields: what `dagc presets --format json` prints (`dagc.cli.print_presets.preset_fields`)."""
+    fields: dict = json.loads(_read(PRESETS_FILE))["fields"]
+    return fields

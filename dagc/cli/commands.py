@@ -289,6 +289,10 @@ def cmd_explain(args) -> int:
 
 
 def cmd_presets(args) -> int:
+    if args.format == "json":
+        from .builtin_text import preset_fields
+        print(json.dumps(preset_fields(), indent=2, ensure_ascii=False))
+        return EXIT_OK
     with _loading():
         from .builtin_text import preset_tables
         from .print_presets import print_presets

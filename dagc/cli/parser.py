@@ -147,7 +147,10 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog="example: dagc explain E202")
     e.add_argument("code", help="a rule code such as E202")
     e.set_defaults(func=commands.cmd_explain)
-    pr = sub.add_parser("presets", help="list the built-in models, GPUs and kernel profiles")
+    pr = sub.add_parser("presets", help="list the built-in models, GPUs and kernel profiles",
+                        epilog="example: dagc presets --format json")
+    pr.add_argument("--format", choices=("text", "json"), default="text",
+                    help="text: tables; json: every preset with its fields (default text)")
     pr.set_defaults(func=commands.cmd_presets)
     cli_launch.add_parser(sub)
     return p

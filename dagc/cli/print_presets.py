@@ -1,8 +1,9 @@
-"""What `dagc presets` prints: the built-in models, GPUs and kernel profiles as tables.
+"""What `dagc presets` prints: the built-in models, GPUs and kernel profiles as tables, or as JSON.
 
 Input: the rows of each table, as `dagc.cli.builtin_text` reads them from dagc/data/presets.json
 (without loading the compiler), and a rich console. Output: the tables on the console.
-`preset_rows` computes the same rows from the built-in data, which the data file is generated from.
+`preset_rows` computes the same rows from the built-in data, and `preset_fields` every preset's
+fields (what `dagc presets --format json` prints); the data file is generated from both.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from .printing import add_shown_row
 PRESET_COLUMNS: dict[str, tuple[str, ...]] = {
     "model presets": ("preset", "layers", "hidden", "heads/kv", "vocab", "experts/top_k", "expert ffn", "params",
                       "active"),
-    "GPU presets": ("preset", "memory", "16-bit", "fp8", "HBM", "intra-node", "kernel profile"),
+    "GPU presets": ("preset", "memory", "16-bit", "fp8", "fp4", "HBM", "intra-node", "per node",
+                    "kernel profile"),
     'kernel profiles (cluster { kernels = "…" })': ("profile", "measured on", "software", "date",
                                                     "per-kernel floor"),
 }
@@ -52,8 +54,9 @@ def preset_rows() -> tuple[Rows, Rows, Rows]:
                        str(m.moe.ffn), f"{total_params(m) / 1e9:.1f} B", f"{active_params(m) / 1e9:.1f} B"))
     gpus = [(g.name, format_bytes(g.memory_bytes), format_si(g.flops_16bit, Dimension.COMPUTE),
              format_si(g.flops_8bit, Dimension.COMPUTE) if g.flops_8bit else "—",
+             format_si(g.flops_4bit, Dimension.COMPUTE) if g.flops_4bit else "—",
              format_si(g.hbm_bytes_per_s, Dimension.BANDWIDTH),
-             format_si(g.intra_node_bytes_per_s, Dimension.BANDWIDTH), _profile_of(g))
+             format_si(g.intra_node_bytes_per_s, Dimension.BANDWIDTH), str(_domain(g)), _profile_of(g))
             for g in GPU_PRESETS.values()]
     profiles = []
     for name in profile_names():
@@ -61,6 +64,40 @@ def preset_rows() -> tuple[Rows, Rows, Rows]:
         profiles.append((name, p.provenance.gpu, p.provenance.software, p.provenance.date,
                          format_si(p.floor_s, Dimension.TIME)))
     return tuple(models), tuple(gpus), tuple(profiles)
+
+
+def preset_fields() -> dict:
+    """Every built-in preset with its fields, what `dagc presets --format json` prints: each model's
+    fields in the plan language's names (as `model preset "…"` reads them) with its parameter counts,
+    each GPU's figures in SI units with its NVLink domain (the cluster's default `gpus_per_node`) and
+    the kernel profile its estimates use, and each built-in kernel profile's provenance."""
+    from ..kernels.kernels import builtin_profile, nearest_profile, profile_names
+    from ..lang.model import model_from_preset
+    from ..plan.params import active_params, total_params
+    from ..plan.presets import GPU_PRESETS, MODEL_PRESETS, PUBLISHED_PARAMS
+    models = {}
+    for name, fields in MODEL_PRESETS.items():
+        m = model_from_preset(name)
+        models[name] = {"fields": fields, "params_total": total_params(m), "params_active": active_params(m),
+                        "params_published": PUBLISHED_PARAMS.get(name)}
+    gpus = {}
+    for g in GPU_PRESETS.values():
+        profile = None if g.compute_efficiency is not None and g.name not in profile_names() \
+            else nearest_profile(g).name
+        gpus[g.name] = {**g.model_dump(exclude={"name", "nvlink_domain"}), "gpus_per_node": _domain(g),
+                        "kernel_profile": profile, "kernel_profile_measured": g.name in profile_names()}
+    profiles = {}
+    for name in profile_names():
+        v = builtin_profile(name).provenance
+        profiles[name] = {"measured_on": v.gpu, "software": v.software, "date": v.date,
+                          "floor_s": builtin_profile(name).floor_s}
+    return {"models": models, "gpus": gpus, "profiles": profiles}
+
+
+def _domain(gpu) -> int:
+    """The GPUs of a node (one NVLink domain) a cluster of `gpu` has when the plan does not say."""
+    from ..plan.cluster import DEFAULT_GPUS_PER_NODE
+    return gpu.nvlink_domain or DEFAULT_GPUS_PER_NODE
 
 
 def _profile_of(gpu) -> str:

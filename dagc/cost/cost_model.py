@@ -25,6 +25,7 @@ class CostModel:
     profile: KernelTimes | None     # None: the constant-efficiency roofline (a GPU defined by its efficiencies)
     gpu_flops_16bit: float
     gpu_flops_8bit: float | None
+    gpu_flops_4bit: float | None
     hbm_bytes_per_s: float
     intra_node_bytes_per_s: float
     inter_node_bytes_per_s: float
@@ -46,13 +47,14 @@ class CostModel:
             profile = c.kernels if c.kernels is not None else for_gpu(nearest_profile(gpu), gpu)
             compute, hbm = eff.compute or 1.0, eff.hbm or 1.0
         return cls(profile=profile, gpu_flops_16bit=gpu.flops_16bit, gpu_flops_8bit=gpu.flops_8bit,
-                   hbm_bytes_per_s=gpu.hbm_bytes_per_s, intra_node_bytes_per_s=c.intra_node_bytes_per_s,
+                   gpu_flops_4bit=gpu.flops_4bit, hbm_bytes_per_s=gpu.hbm_bytes_per_s,
+                   intra_node_bytes_per_s=c.intra_node_bytes_per_s,
                    inter_node_bytes_per_s=c.inter_node_bytes_per_s, compute_efficiency=compute,
                    hbm_efficiency=hbm or DEFAULT_HBM_EFFICIENCY, network_efficiency=eff.network,
                    intra_latency_s=c.latency.intra_s, inter_latency_s=c.latency.inter_s)
 
     def peak_flops(self, dtype: DType) -> float:
-        return peak_flops(self.gpu_flops_16bit, self.gpu_flops_8bit, dtype)
+        return peak_flops(self.gpu_flops_16bit, self.gpu_flops_8bit, dtype, self.gpu_flops_4bit)
 
     def link(self, crosses_nodes: bool) -> tuple[float, float]:
         """(effective bandwidth in bytes/s, latency in s) of a group's slowest link."""

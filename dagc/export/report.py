@@ -18,7 +18,7 @@ from ..serve.inflight import serving_json
 from ..verdict.check import StrategyResult
 
 __all__ = ["pools_json", "report_json", "METRIC_KEYS", "REPORT_VERSION", "memory_totals", "assumptions",
-           "WEIGHT_CATEGORIES"]
+           "fp4_compute", "WEIGHT_CATEGORIES"]
 
 REPORT_VERSION = 1
 METRIC_KEYS = ("ttft_s", "tpot_s", "prefill_tokens_per_s", "decode_tokens_per_s", "throughput_tokens_per_s")
@@ -90,11 +90,13 @@ def memory_totals(result: StrategyResult) -> dict | None:
 
 def assumptions(plan: Plan, microbatches: int | None) -> dict:
     """What the time and memory figures rest on besides the cost model (`cost_basis`): the GPU's
-    peaks, the interconnect, the per-GPU reserve and how tokens are routed and dispatched."""
+    peaks, how fp4 weights are computed, the interconnect, the per-GPU reserve and how tokens are
+    routed and dispatched."""
     c, w, gpu = plan.cluster, plan.workload, plan.cluster.gpu
     return {
         "gpu": {"name": gpu.name, "memory_bytes": gpu.memory_bytes, "flops_16bit": gpu.flops_16bit,
-                "flops_8bit": gpu.flops_8bit, "hbm_bytes_per_s": gpu.hbm_bytes_per_s},
+                "flops_8bit": gpu.flops_8bit, "flops_4bit": gpu.flops_4bit, "hbm_bytes_per_s": gpu.hbm_bytes_per_s},
+        "fp4": fp4_compute(plan),
         "gpus_per_node": c.gpus_per_node,
         "intra_node_bytes_per_s": c.intra_node_bytes_per_s, "inter_node_bytes_per_s": c.inter_node_bytes_per_s,
         "intra_node_latency_s": c.latency.intra_s, "inter_node_latency_s": c.latency.inter_s,
@@ -104,6 +106,18 @@ def assumptions(plan: Plan, microbatches: int | None) -> dict:
         "dispatch": dispatch_dtype(plan.model, w).value if plan.model.has_experts else None,
         "overlap": w.overlap.value, "microbatches": microbatches,
     }
+
+
+def fp4_compute(plan: Plan) -> dict | None:
+    """How the model's fp4 weights (nvfp4, mxfp4) are computed, None when it has none: on the GPU's
+    fp4 tensor cores at its fp4 peak, or weight-only — dequantised to bf16 and multiplied at the
+    16-bit peak, their bytes still 4-bit (SPEC 12; `dagc.plan.cluster.peak_flops`)."""
+    m, gpu = plan.model, plan.cluster.gpu
+    fp4 = [d for d in (m.weights, m.expert_weights) if d.is_fp4]
+    if not fp4:
+        return None
+    return {"dtypes": sorted({d.value for d in fp4}), "compute": "fp4" if gpu.flops_4bit else "weight-only",
+            "peak_flops": gpu.peak_flops(fp4[0])}
 
 
 def _layout_json(result: StrategyResult) -> dict | None:

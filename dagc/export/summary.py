@@ -322,6 +322,7 @@ def assumptions_md(r: StrategyResult) -> list[str]:
     c, g = plan.cluster, a["gpu"]
     eff = c.efficiency
     fp8 = f", {format_si(g['flops_8bit'], Dimension.COMPUTE)} fp8" if g["flops_8bit"] else ""
+    fp8 += f", {format_si(g['flops_4bit'], Dimension.COMPUTE)} fp4" if g["flops_4bit"] else ""
     routing = ("`random`: each token picks its experts at random, the busiest EP rank gets the expected maximum"
                if a["routing"] == "random" else f"the busiest EP rank gets {a['routing_imbalance']:g}× the mean")
     lines = ["## Assumptions", "", "The figures rest on these; change them in the plan (`cluster`, `workload`) "
@@ -331,6 +332,7 @@ def assumptions_md(r: StrategyResult) -> list[str]:
              + (f", HBM {eff.hbm:g}" if eff.hbm is not None else "") + ". How: dagc's docs/cost-model.md.",
              f"- GPU `{g['name']}`: {format_bytes(g['memory_bytes'])}, "
              f"{format_si(g['flops_16bit'], Dimension.COMPUTE)} bf16{fp8}, HBM {_gbs(g['hbm_bytes_per_s'])}.",
+             *_fp4_md(a["fp4"], g["name"]),
              f"- Interconnect: {_gbs(a['intra_node_bytes_per_s'])} per GPU inside a node of {a['gpus_per_node']} "
              f"({format_si(a['intra_node_latency_s'], Dimension.TIME)} latency), "
              f"{_gbs(a['inter_node_bytes_per_s'])} per GPU between nodes "
@@ -345,6 +347,18 @@ def assumptions_md(r: StrategyResult) -> list[str]:
                  f"batch {plan.workload.batch_text} × ({plan.workload.prompt} prompt + {plan.workload.generate} "
                  "generated) tokens." + inflight_execution(r))
     return lines + [""]
+
+
+def _fp4_md(fp4: dict | None, gpu: str) -> list[str]:
+    """The assumptions line on the model's fp4 weights (`dagc.export.report.fp4_compute`), if it has any."""
+    if fp4 is None:
+        return []
+    which = " and ".join(fp4["dtypes"])
+    peak = format_si(fp4["peak_flops"], Dimension.COMPUTE)
+    if fp4["compute"] == "fp4":
+        return [f"- Precision: the {which} weights run on the GPU's fp4 tensor cores at {peak}."]
+    return [f"- Precision: the {which} weights are weight-only: dequantised to bf16 (the {gpu} has no fp4 units), "
+            f"their matmuls at the 16-bit peak, {peak}; their bytes stay 4-bit."]
 
 
 GLOSSARY = [

@@ -94,7 +94,7 @@ class KernelProfile(KernelTimes):
     """
 
     __slots__ = ("name", "provenance", "floor_s", "eager_floor_s", "bf16_flops_per_s", "fp8_flops_per_s",
-                 "hbm_bytes_per_s", "_tables", "_digest", "_memo")
+                 "fp4_flops_per_s", "hbm_bytes_per_s", "_tables", "_digest", "_memo")
 
     name: str
     provenance: Provenance
@@ -102,6 +102,7 @@ class KernelProfile(KernelTimes):
     eager_floor_s: float
     bf16_flops_per_s: float
     fp8_flops_per_s: float | None
+    fp4_flops_per_s: float | None      # only a profile applied to a GPU with fp4 units has one (`for_gpu`)
     hbm_bytes_per_s: float
     _tables: Mapping[str, Table]
     _digest: str
@@ -113,6 +114,7 @@ class KernelProfile(KernelTimes):
         for key, value in (("name", name), ("provenance", provenance), ("floor_s", float(floor_s)),
                            ("eager_floor_s", max(eager, float(floor_s))),
                            ("bf16_flops_per_s", peaks.bf16), ("fp8_flops_per_s", peaks.fp8),
+                           ("fp4_flops_per_s", peaks.fp4),
                            ("hbm_bytes_per_s", peaks.hbm), ("_tables", dict(tables)), ("_digest", digest),
                            ("_memo", {})):
             object.__setattr__(self, key, value)
@@ -135,7 +137,7 @@ class KernelProfile(KernelTimes):
 
     @property
     def _peaks(self) -> PeakSet:
-        return PeakSet(self.bf16_flops_per_s, self.fp8_flops_per_s, self.hbm_bytes_per_s)
+        return PeakSet(self.bf16_flops_per_s, self.fp8_flops_per_s, self.hbm_bytes_per_s, self.fp4_flops_per_s)
 
     def has_table(self, name: str) -> bool:
         """Whether the profile has measured points for an op class (`mla_decode` is optional)."""
@@ -287,13 +289,17 @@ def for_gpu(profile: KernelProfile, gpu: Gpu) -> KernelProfile:
         (True, 'h100-sxm@a100-80g')
     """
     peaks = PeakSet(float(gpu.flops_16bit), float(gpu.flops_8bit) if gpu.flops_8bit else None,
-                     float(gpu.hbm_bytes_per_s))
+                     float(gpu.hbm_bytes_per_s), float(gpu.flops_4bit) if gpu.flops_4bit else None)
     mine = profile._peaks
     same = (math.isclose(peaks.bf16, mine.bf16, rel_tol=1e-9) and math.isclose(peaks.hbm, mine.hbm, rel_tol=1e-9)
-            and (peaks.fp8 is None) == (mine.fp8 is None)
-            and (peaks.fp8 is None or mine.fp8 is None or math.isclose(peaks.fp8, mine.fp8, rel_tol=1e-9)))
+            and _same_peak(peaks.fp8, mine.fp8) and _same_peak(peaks.fp4, mine.fp4))
     if same:
         return profile
     digest = hashlib.sha256(f"{profile._digest}|{peaks}".encode()).hexdigest()
     return KernelProfile(f"{profile.name}@{gpu.name}", profile.provenance, profile.floor_s, peaks, profile._tables,
                          digest, profile.eager_floor_s)
+
+
+def _same_peak(a: float | None, b: float | None) -> bool:
+    """Two optional peaks agree: both absent, or equal."""
+    return (a is None) == (b is None) and (a is None or b is None or math.isclose(a, b, rel_tol=1e-9))

@@ -24,7 +24,11 @@ _NEIGHBOURS = 2                    # measured shapes blended for a shape that wa
 
 # ---------------------------------------------------------------- rooflines (the same formulas for rows and queries)
 
-_ELEM_BYTES = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "int4": 0.5}
+# Bytes per element, block scales included for nvfp4 and mxfp4 (the same figures as `DType.bytes`,
+# which this stage does not import: a test keeps the two equal).
+_ELEM_BYTES = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "int4": 0.5,
+               "nvfp4": 0.5 + 1 / 16, "mxfp4": 0.5 + 1 / 32}
+_FP4 = ("nvfp4", "mxfp4")
 
 
 def dtype_name(dtype: Any) -> str:
@@ -37,15 +41,22 @@ def dtype_name(dtype: Any) -> str:
 
 @dataclass(frozen=True)
 class PeakSet:
-    """The datasheet peaks the rooflines use: bf16 and fp8 FLOP/s, HBM bytes/s."""
+    """The datasheet peaks the rooflines use: bf16, fp8 and fp4 FLOP/s, HBM bytes/s."""
 
     bf16: float
     fp8: float | None
     hbm: float
+    fp4: float | None = None
 
     def matmul(self, dtype: str) -> tuple[str, float, float, float]:
-        """(table dtype, peak FLOP/s, input bytes per element, output bytes per element)."""
+        """(table dtype, peak FLOP/s, input bytes per element, output bytes per element).
+
+        fp4 (nvfp4, mxfp4) runs at the fp4 peak with the fp8 tables' efficiencies (no profile
+        measures fp4 kernels) when the GPU has fp4 units, else weight-only: dequantised to bf16, at
+        the bf16 peak with the bf16 tables, its bytes still 4-bit (docs/kernels.md)."""
         eb = _ELEM_BYTES[dtype]
+        if dtype in _FP4:
+            return ("fp8", self.fp4, eb, 2.0) if self.fp4 else ("bf16", self.bf16, eb, 2.0)
         if eb <= 1.0:
             return ("fp8", self.fp8, eb, 2.0) if self.fp8 else ("bf16", self.bf16, eb, 2.0)
         if dtype == "fp32":

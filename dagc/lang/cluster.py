@@ -117,16 +117,20 @@ def _gpu(out: Collector, item: Item) -> Gpu | None:
                   "e.g. `memory = 64 GB  flops = 400 TFLOPS  hbm = 1.8 TB/s`")
         return None
     return Gpu(name=item.label, memory_bytes=values["memory"], flops_16bit=values["flops"],
-               flops_8bit=values.get("fp8_flops"), hbm_bytes_per_s=values["hbm"],
+               flops_8bit=values.get("fp8_flops"), flops_4bit=values.get("fp4_flops"),
+               hbm_bytes_per_s=values["hbm"],
                intra_node_bytes_per_s=values.get("intra_node", Gpu.model_fields["intra_node_bytes_per_s"].default))
 
 
 def _cluster(values: dict[str, Any], gpu: Gpu, eff: dict[str, Any], lat: dict[str, Any]) -> Cluster:
-    """The cluster from checked values: efficiencies default to the GPU preset's, then dagc's."""
+    """The cluster from checked values: efficiencies default to the GPU preset's, then dagc's; the
+    node (the NVLink domain) to the GPU preset's domain (72 GPUs of an NVL72 rack), then dagc's."""
     efficiency = Efficiency(compute=eff.get("compute"), hbm=eff.get("hbm"),
                             network=eff.get("network", Efficiency().network))
     latency = Latency(intra_s=lat.get("intra", Latency().intra_s), inter_s=lat.get("inter", Latency().inter_s))
     extra = {k: values[k] for k in ("gpus_per_node",) if k in values}
+    if "gpus_per_node" not in extra and gpu.nvlink_domain is not None:
+        extra["gpus_per_node"] = gpu.nvlink_domain
     if "inter_node" in values:
         extra["inter_node_bytes_per_s"] = values["inter_node"]
     extra["reserve_bytes"] = float(values.get("reserve", DEFAULT_RESERVE_BYTES))

@@ -89,6 +89,7 @@ GPU_FIELDS = {
     "memory": Field("quantity", Dimension.SIZE, 1e6, 1e18),
     "flops": Field("quantity", Dimension.COMPUTE, 1e9, 1e21),
     "fp8_flops": Field("quantity", Dimension.COMPUTE, 1e9, 1e21),
+    "fp4_flops": Field("quantity", Dimension.COMPUTE, 1e9, 1e21),
     "hbm": Field("quantity", Dimension.BANDWIDTH, 1e6, 1e18),
     "intra_node": Field("quantity", Dimension.BANDWIDTH, 1e3, 1e18),
 }

@@ -23,24 +23,34 @@ class Gpu(Frozen):
     memory_bytes: float
     flops_16bit: float                 # dense bf16/fp16 peak, FLOP/s
     flops_8bit: float | None = None    # dense fp8 peak; None: no fp8 units (runs at the 16-bit peak)
+    flops_4bit: float | None = None    # dense fp4 peak; None: no fp4 units (fp4 weights run weight-only, 16-bit)
     hbm_bytes_per_s: float
     intra_node_bytes_per_s: float = 450e9
     compute_efficiency: float | None = None
     hbm_efficiency: float | None = None
+    # GPUs in one NVLink domain, the cluster's `gpus_per_node` when the plan does not set it
+    # (72 for an NVL72 rack); None: DEFAULT_GPUS_PER_NODE.
+    nvlink_domain: int | None = None
 
     def peak_flops(self, dtype: DType) -> float:
         """Peak dense FLOP/s for matmuls whose weights are in `dtype`."""
-        return peak_flops(self.flops_16bit, self.flops_8bit, dtype)
+        return peak_flops(self.flops_16bit, self.flops_8bit, dtype, self.flops_4bit)
 
 
-def peak_flops(flops_16bit: float, flops_8bit: float | None, dtype: DType) -> float:
-    """Peak dense FLOP/s of a GPU for `dtype`: the 8-bit peak for ≤ 8-bit types when the GPU has
-    8-bit units, half the 16-bit peak for fp32, the 16-bit peak otherwise.
+def peak_flops(flops_16bit: float, flops_8bit: float | None, dtype: DType, flops_4bit: float | None = None) -> float:
+    """Peak dense FLOP/s of a GPU for `dtype`: the 4-bit peak for fp4 types (nvfp4, mxfp4) when the
+    GPU has fp4 units, else the 16-bit peak (weight-only: dequantised to 16 bits, SPEC 12); the 8-bit
+    peak for other ≤ 8-bit types when the GPU has 8-bit units; half the 16-bit peak for fp32; the
+    16-bit peak otherwise.
 
     Example:
         >>> peak_flops(989e12, 1979e12, DType.FP8), peak_flops(989e12, None, DType.FP8), peak_flops(2, None, DType.FP32)
         (1979000000000000.0, 989000000000000.0, 1.0)
+        >>> peak_flops(2250e12, 4500e12, DType.NVFP4, 9000e12), peak_flops(989e12, 1979e12, DType.MXFP4)
+        (9000000000000000.0, 989000000000000.0)
     """
+    if dtype.is_fp4:
+        return flops_4bit or flops_16bit
     if dtype.is_8bit_or_less and flops_8bit:
         return flops_8bit
     if dtype is DType.FP32:

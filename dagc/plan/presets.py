@@ -73,7 +73,17 @@ GPU_PRESETS: dict[str, Gpu] = {
         Gpu(name="a100-80g", memory_bytes=81_920 * MiB, flops_16bit=312 * TFLOPS, flops_8bit=None,
             hbm_bytes_per_s=2.0 * TBPS, intra_node_bytes_per_s=300 * GB),
         Gpu(name="b200", memory_bytes=183_359 * MiB, flops_16bit=2250 * TFLOPS, flops_8bit=4500 * TFLOPS,
-            hbm_bytes_per_s=8.0 * TBPS, intra_node_bytes_per_s=900 * GB),
+            flops_4bit=9000 * TFLOPS, hbm_bytes_per_s=8.0 * TBPS, intra_node_bytes_per_s=900 * GB),
+        # Blackwell Ultra in an 8-GPU HGX node; GB200 and GB300 per GPU of an NVL72 rack, whose 72 GPUs
+        # are one NVLink domain (the rack's figures / 72). Sources: docs/decisions.md.
+        Gpu(name="b300", memory_bytes=275_040 * MiB, flops_16bit=2250 * TFLOPS, flops_8bit=4500 * TFLOPS,
+            flops_4bit=13_500 * TFLOPS, hbm_bytes_per_s=8.0 * TBPS, intra_node_bytes_per_s=900 * GB),
+        Gpu(name="gb200", memory_bytes=189_471 * MiB, flops_16bit=2500 * TFLOPS, flops_8bit=5000 * TFLOPS,
+            flops_4bit=10_000 * TFLOPS, hbm_bytes_per_s=8.0 * TBPS, intra_node_bytes_per_s=900 * GB,
+            nvlink_domain=72),
+        Gpu(name="gb300", memory_bytes=284_208 * MiB, flops_16bit=2500 * TFLOPS, flops_8bit=5000 * TFLOPS,
+            flops_4bit=15_000 * TFLOPS, hbm_bytes_per_s=8.0 * TBPS, intra_node_bytes_per_s=900 * GB,
+            nvlink_domain=72),
         # MI300X: Infinity Fabric, 7 links of 64 GB/s per direction to the other GPUs.
         Gpu(name="mi300x", memory_bytes=196_608 * MiB, flops_16bit=1307 * TFLOPS, flops_8bit=2615 * TFLOPS,
             hbm_bytes_per_s=5.3 * TBPS, intra_node_bytes_per_s=448 * GB),
