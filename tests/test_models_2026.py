@@ -112,3 +112,75 @@ def test_bad_interleave_is_located(text, code, column):
         load_plan_text(full)
     d = next(d for d in e.value.diagnostics if d.code == code)
     assert d.span is not None and full[d.span.start:d.span.end].startswith(column) and d.hint
+
+
+# ------------------------------------------------------------------ windowed attention
+
+def windowed(window: str, strategy: str = "tp 4", workload: str = "batch = 8  prompt = 1000  generate = 200") -> str:
+    return (f'model "w" {{ layers = 8  hidden = {H}  heads = {HEADS}  kv_heads = {KV}  head_dim = {HD}  vocab = {V}\n'
+            f'  moe {{ experts = {E}  top_k = 2  ffn = {FFN} }}\n  window {{ {window} }} }}\n'
+            'cluster { gpus = 8  gpus_per_node = 8  gpu preset "h100-sxm" }\n'
+            f"workload {{ {workload} }}\nstrategy {strategy}\n")
+
+
+def test_windowed_layers_hold_at_most_the_window_in_their_kv_cache():
+    (r,) = check(load_plan_text(windowed("size = 128  full_every = 2", "pp 2 < tp 4 >")))
+    # per token and layer on a rank: k and v of kv_heads / tp = 1 head of 64 dims, bf16
+    per_token = 2 * 1 * HD * 2
+    full = 8 * 1200 * per_token                  # 8 requests × (1000 + 200) tokens
+    win = 8 * 128 * per_token                    # at most the window
+    for s in (0, 1):                             # layers 0–3 and 4–7: two windowed (even), two full (odd) each
+        assert r.memory.stages[s].kv_cache_bytes == 2 * full + 2 * win
+    (chunked,) = check(load_plan_text(windowed("size = 512  kind = chunked", "tp 4")))
+    assert chunked.memory.stages[0].kv_cache_bytes == 8 * (8 * 512 * per_token)     # every layer windowed
+
+
+def test_attention_follows_the_window_in_prefill_and_decode():
+    def attention(text: str, phase: str):
+        (r,) = check(load_plan_text(text))
+        dag = r.compiled.dag
+        i = next(i for i in range(len(dag)) if dag.kind[i] is OpKind.ATTENTION and dag.phase[i].value == phase)
+        return dag.template[i]
+
+    full_text = windowed("size = 100000").replace("  window { size = 100000 }", "")
+    half = windowed("size = 128  full_every = 2")
+    p_full, p_half = attention(full_text, "prefill"), attention(half, "prefill")
+    # a windowed layer of a 1,000-token prompt: 128·129/2 + 872·128 pairs of 1000·1001/2; half the layers
+    ratio = (128 * 129 // 2 + 872 * 128) / (1000 * 1001 / 2)
+    assert float(p_half.flops[0]) == pytest.approx(float(p_full.flops[0]) * (0.5 + 0.5 * ratio), rel=1e-12)
+    d_full, d_half = attention(full_text, "decode"), attention(half, "decode")
+    # decode: the full layers attend to 1000 + 100 tokens, the windowed ones to 128
+    assert float(d_half.flops[0]) == pytest.approx(float(d_full.flops[0]) * (0.5 * 1100 + 0.5 * 128) / 1100,
+                                                   rel=1e-12)
+    # on long contexts the windows shorten both figures (on short ones each op's launch floor binds)
+    long = "batch = 32  prompt = 16000  generate = 200"
+    (a,) = check(load_plan_text(windowed("size = 100000", workload=long).replace("  window { size = 100000 }", "")))
+    (b,) = check(load_plan_text(windowed("size = 128  full_every = 2", workload=long)))
+    assert b.metrics["ttft_s"] < a.metrics["ttft_s"] and b.metrics["tpot_s"] < a.metrics["tpot_s"]
+
+
+def test_a_window_that_covers_the_context_changes_nothing_and_is_warned():
+    base = windowed("size = 100000").replace("  window { size = 100000 }", "")
+    (a,) = check(load_plan_text(base))
+    (b,) = check(load_plan_text(windowed("size = 5000  full_every = 2")))
+    assert a.metrics == b.metrics and a.memory.stages[0].kv_cache_bytes == b.memory.stages[0].kv_cache_bytes
+    assert "W515" in {d.code for d in b.diagnostics} and "W515" not in {d.code for d in a.diagnostics}
+
+
+def test_the_bounds_stay_below_a_windowed_plans_figures():
+    from dagc.rules.bounds import bounds
+
+    for window in ("size = 128  full_every = 2", "size = 256  kind = chunked  full_every = 4"):
+        (r,) = check(load_plan_text(windowed(window, "tp 8")))
+        b = bounds(r.plan.model, r.plan.workload, r.plan.cluster, gpus=8)
+        assert b.ttft_s <= r.metrics["ttft_s"] and b.tpot_s <= r.metrics["tpot_s"]
+
+
+def test_bad_windows_are_located():
+    for window, code in (("full_every = 2", "E103"), ("size = 128  full_every = 1", "E104"),
+                         ("size = 128  kind = tumbling", "E101")):
+        text = windowed(window)
+        with pytest.raises(PlanError) as e:
+            load_plan_text(text)
+        d = next(d for d in e.value.diagnostics if d.code == code)
+        assert d.span is not None and d.hint, (window, d)

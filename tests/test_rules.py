@@ -85,6 +85,8 @@ FIXTURES = {
                   strategy="strategy prefill 1 < tp 2 > decode 1 < tp 4 ; ep 4 >")),
     "W514": (dict(workload="workload { batch = 64  prompt = 4000  generate = 500  chunk = 8192 }"),
              dict(workload=INFLIGHT.format(batch=64, prompt=4000, generate=500, chunk=8192))),
+    "W515": (dict(model='model preset "mixtral-8x7b" { window { size = 8192 } }'),
+             dict(model='model preset "mixtral-8x7b" { window { size = 128 } }')),
     "W511": (dict(model='model preset "mixtral-8x7b" { layers = 5000 }', strategy="strategy pp 5000",
                   cluster='cluster { gpus = 5000  gpu preset "h100-sxm" }'), {}),
     "N001": (dict(strategy="strategy" + " tp 2" * 60), dict(strategy="strategy tp 8")),

@@ -11,7 +11,7 @@ from __future__ import annotations
 from ..cost.cost_model import cost_basis
 from ..ir.op_moe import dispatch_dtype
 from ..layout.layout import Layout
-from ..memory.resident import kv_cache_bytes_per_token
+from ..memory.resident import kv_cache_bytes_per_request, kv_cache_bytes_per_token
 from ..plan.params import active_params, bytes_per_param, params_by_category, total_params, weight_bytes
 from ..plan.plan import Plan
 from ..serve.inflight import serving_json
@@ -75,7 +75,7 @@ def memory_totals(result: StrategyResult) -> dict | None:
     n_total = sum(params.values())
     held_total = float(mem.per_rank("weights_bytes").sum())
     per_token = kv_cache_bytes_per_token(m)
-    per_request = per_token * (w.prompt + w.generate)
+    per_request = kv_cache_bytes_per_request(m, w.prompt + w.generate)
     kv_held = float(mem.per_rank("kv_cache_bytes").sum())
     return {
         "bytes_per_param": wbytes, "ranks": int(mem.per_rank().size), "categories": cats,

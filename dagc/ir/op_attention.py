@@ -15,10 +15,11 @@ from collections.abc import Hashable
 from dataclasses import replace
 
 from ..layout.shards import kv_heads_per_rank
+from ..layout.window import decode_context_mean, prefill_factor
 from ..plan.model import AttentionKind
 from ..plan.params import ffn_params
 from .dag import Kernel, KernelClass, OpKind, OpTemplate, Phase
-from .op_shapes import AB, REFERENCE, Recipe, Shapes, decode_context
+from .op_shapes import AB, REFERENCE, Recipe, Shapes
 
 __all__ = ["attention", "cp_gather", "dense_ffn", "embed", "final_norm", "lm_head", "norm", "o_proj", "qkv", "send",
            "tp_gather", "tp_reduce", "attention_reads", "cp_gather_reads", "dense_ffn_reads", "embed_reads",
@@ -59,19 +60,23 @@ def qkv_reads(s: Shapes) -> Hashable:
     return s.t_key, s.T, s.d.tp
 
 def attention(s: Shapes, r: Recipe) -> OpTemplate:
+    """A layer's attention; with windowed layers (`model.window`), the model's mean over its full and
+    windowed layers (`dagc.layout.window`): a prefill does `prefill_factor` of a full causal prefill's
+    work (costed as that share of its sequences), a decode step attends to `decode_context_mean`."""
     d, w, m = s.d, s.w, s.m
+    share = prefill_factor(m, w.prompt)               # 1.0 without a window
     if s.phase is Phase.PREFILL:
-        flops = s.n_seq * w.prompt ** 2 * d.heads_r * (d.dk + d.dv) / d.cp
-        total = s.R * w.prompt ** 2 * m.heads * (d.dk + d.dv)
+        flops = s.n_seq * w.prompt ** 2 * d.heads_r * (d.dk + d.dv) / d.cp * share
+        total = s.R * w.prompt ** 2 * m.heads * (d.dk + d.dv) * share
         act = s.t * (d.q_out + d.kv_out + d.o_in) * AB
         hbm = act + s.t * d.kvb_token                         # writes this layer's KV cache
         out = s.t * d.o_in * AB
         # cp: each rank computes 1/cp of every sequence's attention
         kernel = s.kernel("flash_prefill", KernelClass.ATTN_PREFILL,
-                          (s.n_seq / d.cp, s.vec(w.prompt), s.vec(d.heads_r), s.vec(_kv_heads_attn(s)),
+                          (s.n_seq / d.cp * share, s.vec(w.prompt), s.vec(d.heads_r), s.vec(_kv_heads_attn(s)),
                            s.vec((d.dk + d.dv) / 2)))
     else:
-        ctx = decode_context(w)
+        ctx = decode_context_mean(m, w)
         flops = 2 * s.n_seq * ctx * d.heads_r * (d.dk + d.dv) / d.cp
         total = 2 * s.R * ctx * m.heads * (d.dk + d.dv)
         act = s.n_seq * (d.q_out + d.o_in) * AB
@@ -84,14 +89,14 @@ def attention(s: Shapes, r: Recipe) -> OpTemplate:
         # the mean chunk of c tokens meets c·prompt/2 query-key pairs, the work of c/prompt causal
         # prefills of the whole prompt: costed as those.
         c = s.c
-        flops = flops + c * w.prompt * d.heads_r * (d.dk + d.dv)
-        total += s.chunk * w.prompt * m.heads * (d.dk + d.dv)
+        flops = flops + c * w.prompt * d.heads_r * (d.dk + d.dv) * share
+        total += s.chunk * w.prompt * m.heads * (d.dk + d.dv) * share
         chunk_act = c * (d.q_out + d.kv_out + d.o_in) * AB
         act = act + chunk_act
         hbm = hbm + chunk_act + 2 * c * d.kvb_token           # writes the chunk's KV, reads its prefix's
         out = out + c * d.o_in * AB
         kernels += (s.kernel("flash_prefill", KernelClass.ATTN_PREFILL,
-                             (c / w.prompt, s.vec(w.prompt), s.vec(d.heads_r), s.vec(_kv_heads_attn(s)),
+                             (c / w.prompt * share, s.vec(w.prompt), s.vec(d.heads_r), s.vec(_kv_heads_attn(s)),
                               s.vec((d.dk + d.dv) / 2))),)
     return s.compute(r, s.t, flops, hbm, act, s.T, total, out, (*_rope_kernels(s), *kernels, *_attention_glue(s)))
 

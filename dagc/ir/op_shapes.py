@@ -22,6 +22,7 @@ from ..layout.layout import Layout
 from ..layout.mix import shares
 from ..layout.routing import busiest_rank_factor
 from ..layout.shards import ACTIVATION_BYTES, expected_distinct_experts
+from ..layout.window import decode_context
 from ..plan.model import DType, Model
 from ..plan.strategy import Axis
 from ..plan.workload import Workload
@@ -58,9 +59,6 @@ class Peak(FastEnum):
     NONE = "none"                # communication
 
 
-def decode_context(workload: Workload) -> int:
-    """Context length a decode step attends to: the mean over the generation."""
-    return workload.prompt + workload.generate // 2
 
 
 def chunk_prompt_tokens(workload: Workload, lay: Layout) -> int:

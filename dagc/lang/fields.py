@@ -13,7 +13,8 @@ from ..plan.model import DType
 from ..plan.workload import RequirementKind
 from ..units import Dimension
 
-__all__ = ["Field", "nearest", "did_you_mean", "MODEL_FIELDS", "MOE_FIELDS", "MLA_FIELDS", "CLUSTER_FIELDS",
+__all__ = ["Field", "nearest", "did_you_mean", "MODEL_FIELDS", "MOE_FIELDS", "MLA_FIELDS", "WINDOW_FIELDS",
+           "CLUSTER_FIELDS",
            "GPU_FIELDS", "EFFICIENCY_FIELDS", "LATENCY_FIELDS", "WORKLOAD_FIELDS", "REQUIREMENT_DIMENSIONS",
            "SUBBLOCKS", "MAX_COUNT", "STRATEGY_OPTIONS"]
 
@@ -80,6 +81,8 @@ MOE_FIELDS = {
     "every": _int(1, 100_000), "weights": Field("choice", choices=_DTYPES),
 }
 MLA_FIELDS = {"q_lora": _int(0), "kv_lora": _int(), "qk_nope": _int(), "qk_rope": _int(0), "v_head": _int()}
+WINDOW_FIELDS = {"size": _int(1, 2**32), "kind": Field("choice", choices=("sliding", "chunked")),
+                 "full_every": _int(0, 100_000)}
 CLUSTER_FIELDS = {
     "gpus": _int(1, 2**20), "gpus_per_node": _int(1, 2**20),
     "intra_node": Field("quantity", Dimension.BANDWIDTH, 1e3, 1e18),
@@ -114,4 +117,4 @@ REQUIREMENT_DIMENSIONS = {
 # A strategy's execution options (`with microbatches 2 overlap microbatch`): `dagc.lang.flatten` reads
 # them, the parser's diagnostics name a word after one's value.
 STRATEGY_OPTIONS = ("microbatches", "overlap")
-SUBBLOCKS = {"model": ("moe", "mla"), "cluster": ("efficiency", "latency"), "workload": (), "gpu": ()}
+SUBBLOCKS = {"model": ("moe", "mla", "window"), "cluster": ("efficiency", "latency"), "workload": (), "gpu": ()}

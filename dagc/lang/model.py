@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from ..diagnostics import quote
-from ..plan.model import AttentionKind, DType, Mla, Model, Moe
+from ..plan.model import AttentionKind, DType, Mla, Model, Moe, Window
 from ..plan.presets import MODEL_PRESETS
 from ..source import Span
 from .blocks import BAD, Bad, Collector, Item, read_block
-from .fields import MLA_FIELDS, MODEL_FIELDS, MOE_FIELDS, SUBBLOCKS, did_you_mean
+from .fields import MLA_FIELDS, MODEL_FIELDS, MOE_FIELDS, SUBBLOCKS, WINDOW_FIELDS, did_you_mean
 from .hf import load_hf_config
 
 __all__ = ["ImportRoots", "build_model", "imported_fields", "lower_model", "model_from_preset", "preset_fields"]
@@ -95,7 +95,7 @@ def lower_model(out: Collector, name: str, base: dict[str, Any], block: tuple[It
     if any(v is BAD for v in values.values()):
         return None
     merged = {**base, **values}
-    for sub, fields in (("moe", MOE_FIELDS), ("mla", MLA_FIELDS)):
+    for sub, fields in (("moe", MOE_FIELDS), ("mla", MLA_FIELDS), ("window", WINDOW_FIELDS)):
         if sub in subs:
             sv, _ = read_block(out, subs[sub].block, f"model.{sub}", fields)
             if any(v is BAD for v in sv.values()):
@@ -124,11 +124,31 @@ def build_model(out: Collector, name: str, f: dict[str, Any], span: Span | None)
     if isinstance(mla, Bad):
         return None
     moe = _moe(out, f, span)
+    window = _window(out, f, span)
     if moe is None or out.has_errors:
         return None
     return Model(name=name, layers=f["layers"], hidden=hidden, heads=heads, kv_heads=kv, head_dim=head_dim,
                  vocab=f["vocab"], tied=f.get("tied", False), weights=DType(f.get("weights", "bf16")),
-                 kv_cache=DType(f.get("kv_cache", "bf16")), attention=attention, mla=mla, moe=moe)
+                 kv_cache=DType(f.get("kv_cache", "bf16")), attention=attention, mla=mla, moe=moe, window=window)
+
+
+def _window(out: Collector, f: dict[str, Any], span: Span | None) -> Window | None:
+    """The windowed attention (`window { size = …  kind = …  full_every = … }`), or None."""
+    w = f.get("window")
+    if not w:
+        return None
+    where = out.spans.get("model.window", span)
+    if w.get("size") is None:
+        out.error("E103", "the window block has no `size`", where,
+                  "add `size = …`: the tokens a windowed layer attends to (gpt-oss: 128, Llama 4: 8192)")
+        return None
+    full_every = w.get("full_every") or 0
+    if full_every == 1:
+        out.error("E104", "`full_every = 1` keeps full attention on every layer: no layer is windowed",
+                  out.spans.get("model.window.full_every", where),
+                  "write `full_every = 2` (every other layer full, as gpt-oss), 4 (Llama 4), or 0 (every layer "
+                  "windowed), or remove the window block")
+    return Window(size=w["size"], kind=w.get("kind") or "sliding", full_every=full_every)
 
 
 def _check_kv_heads(out: Collector, attention: AttentionKind, heads: int, kv: int, at: Span | None) -> None:

@@ -113,7 +113,7 @@ def memory(model: Model, workload: Workload, cluster: Cluster, layout: Layout,
     """
     figures, kinds = resident if resident is not None else resident_figures(model, workload, layout)
     capacity = cluster.gpu.memory_bytes
-    estimates: dict[tuple[int, int, bool, bool], float] = {}
+    estimates: dict[tuple, float] = {}
     stages = []
     for s, ((a, b), key) in enumerate(zip(layout.stage_layers, kinds, strict=True)):
         if activations is not None and s in activations:

@@ -12,19 +12,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import NamedTuple
 
 from ..ir.ops import Op
 from ..layout.layout import Layout
 from ..layout.shards import attention_params_per_rank, kv_bytes_per_token_layer, stage_layer_counts
 from ..layout.stages import StageBounds
+from ..layout.window import kv_tokens
 from ..plan.cluster import Cluster
 from ..plan.model import Model
 from ..plan.params import embedding_params, ffn_params, router_params
 from ..plan.workload import Workload
 
-__all__ = ["requests_per_rank", "kv_cache_bytes_per_token", "resident_bytes_exceed", "weight_totals", "WeightTotals",
+__all__ = ["requests_per_rank", "kv_cache_bytes_per_token", "kv_cache_bytes_per_request",
+           "resident_bytes_exceed", "weight_totals", "WeightTotals",
            "working_set_exceeds", "resident_figures", "resident_weight_figures", "kv_cache_bytes_per_layer",
-           "with_kv_cache", "StageFigures"]
+           "with_kv_cache", "StageFigures", "StageKind", "KvPerLayer", "stage_kv_bytes"]
 
 
 def kv_cache_bytes_per_token(model: Model) -> float:
@@ -39,12 +42,24 @@ def kv_cache_bytes_per_token(model: Model) -> float:
     return model.layers * kv_bytes_per_token_layer(model, 1)
 
 
+def kv_cache_bytes_per_request(model: Model, tokens: int, tp: int = 1) -> float:
+    """The KV cache of one request of `tokens` tokens over the whole model, as a rank of tensor
+    parallelism `tp` holds it (1: unsharded): every full-attention layer's `tokens`, a windowed layer's
+    at most the window's (`dagc.layout.window.kv_tokens`)."""
+    windowed = model.windowed_layers_below(model.layers)
+    per_layer = kv_bytes_per_token_layer(model, tp)
+    return ((model.layers - windowed) * tokens + windowed * kv_tokens(model.window, tokens)) * per_layer
+
+
 def requests_per_rank(workload: Workload, layout: Layout) -> int:
     """Requests whose attention (and KV cache) one rank serves: the layout's busiest group's."""
     return layout.requests_per_rank
 
 
-WeightTotals = dict[tuple[int, int, bool, bool], float]     # `weight_totals`: a kind of stage → its weight bytes
+# A kind of stage: its layers, its dense layers, whether first, whether last, its windowed layers (stages of
+# one kind hold the same weights and KV cache).
+StageKind = tuple[int, int, bool, bool, int]
+WeightTotals = dict[StageKind, float]     # `weight_totals`: a kind of stage → its weight bytes
 
 
 def weight_totals(weights: StageFigures) -> WeightTotals:
@@ -55,18 +70,32 @@ def weight_totals(weights: StageFigures) -> WeightTotals:
     return {key: sum(fig.values()) for key, fig in by_kind.items()}
 
 
-def resident_bytes_exceed(cluster: Cluster, totals: WeightTotals, kv_per_layer: float) -> bool:
+class KvPerLayer(NamedTuple):
+    """The KV cache one rank holds per layer (`kv_cache_bytes_per_layer`): a full-attention layer's, and
+    a windowed layer's (at most the window's tokens of each request; the same without a window)."""
+
+    full: float
+    windowed: float
+
+
+def stage_kv_bytes(kind: StageKind, kv: KvPerLayer) -> float:
+    """A stage's KV cache on one rank: its full-attention layers' and its windowed layers'."""
+    n, windowed = kind[0], kind[4]
+    return (n - windowed) * kv.full + windowed * kv.windowed if windowed else n * kv.full
+
+
+def resident_bytes_exceed(cluster: Cluster, totals: WeightTotals, kv_per_layer: KvPerLayer) -> bool:
     """Whether some stage's weights, KV cache and runtime reserve alone — `with_kv_cache(weights,
     kv_per_layer)`, the `memory` figures without activations — exceed a GPU's memory: `check` then
     rejects the strategy with E402 whatever its activations (the search sets such candidates aside
     before any bound). `totals`: the weights' `weight_totals`. `StageMemory`'s sums in their
     order, to the bit, without making one."""
-    return any(weights + key[0] * kv_per_layer + cluster.reserve_bytes > cluster.gpu.memory_bytes
+    return any(weights + stage_kv_bytes(key, kv_per_layer) + cluster.reserve_bytes > cluster.gpu.memory_bytes
                for key, weights in totals.items())
 
 
 def working_set_exceeds(cluster: Cluster, layout: Layout, op: Op, peak: Callable[[tuple], float],
-                        totals: WeightTotals, kv_per_layer: float) -> bool:
+                        totals: WeightTotals, kv_per_layer: KvPerLayer) -> bool:
     """Whether some stage's weights, KV cache and runtime reserve (`resident_bytes_exceed`'s, from the
     weights' `weight_totals`) together with the prefill working set of one of its ops, `op` — the
     attention (every layer) or the routed experts (MoE layers) — exceed a GPU's memory: a stage's
@@ -80,11 +109,11 @@ def working_set_exceeds(cluster: Cluster, layout: Layout, op: Op, peak: Callable
     act = max(peak(req) for req in layout.distinct_request_rows())
     # `StageMemory.total_bytes`'s sums in its order, so that the answer is its own to the last bit,
     # without making one: weights, KV cache, activations, reserve
-    return any(totals[key] + key[0] * kv_per_layer + act + cluster.reserve_bytes > cluster.gpu.memory_bytes
-               for key in holders)
+    return any(totals[key] + stage_kv_bytes(key, kv_per_layer) + act + cluster.reserve_bytes
+               > cluster.gpu.memory_bytes for key in holders)
 
 
-def _holds(kind: tuple[int, int, bool, bool], op: Op) -> bool:
+def _holds(kind: StageKind, op: Op) -> bool:
     """Whether every layer of some kind that a stage of this kind has (its layers, its dense layers,
     first, last) runs `op` whatever the strategy (`dagc.ir.ops.layer_ops`): the attention every layer,
     the routed experts every MoE layer."""
@@ -97,7 +126,7 @@ def _holds(kind: tuple[int, int, bool, bool], op: Op) -> bool:
 
 
 # `resident_figures`: the weight and KV cache fields of each kind of stage, and each stage's kind in order.
-StageFigures = tuple[dict[tuple[int, int, bool, bool], dict[str, float]], list[tuple[int, int, bool, bool]]]
+StageFigures = tuple[dict[StageKind, dict[str, float]], list[StageKind]]
 
 
 def resident_figures(model: Model, workload: Workload, layout: Layout) -> StageFigures:
@@ -119,14 +148,14 @@ def resident_weight_figures(model: Model, tp: int, ep: int, etp: int, stage_laye
     shared_pr = model.moe.shared * ffn_params(model, model.moe.shared_ffn_size) / tp
     dense_pr = ffn_params(model, model.moe.dense_ffn) / tp
     emb, router = embedding_params(model), router_params(model)
-    figures: dict[tuple[int, int, bool, bool], dict[str, float]] = {}
+    figures: dict[StageKind, dict[str, float]] = {}
     kinds = []
     last_stage = len(stage_layers) - 1
     for s, (a, b) in enumerate(stage_layers):
         n = b - a
         n_dense, n_moe = stage_layer_counts(model, a, b)
         first, last = s == 0, s == last_stage
-        key = (n, n_dense, first, last)
+        key = (n, n_dense, first, last, model.windowed_layers_below(b) - model.windowed_layers_below(a))
         kinds.append(key)
         if key in figures:
             continue
@@ -147,13 +176,19 @@ def resident_weight_figures(model: Model, tp: int, ep: int, etp: int, stage_laye
     return figures, kinds
 
 
-def kv_cache_bytes_per_layer(model: Model, workload: Workload, tp: int, cp: int, requests_per_rank: int) -> float:
-    """The KV cache one rank holds per layer: its requests' prompt and generated tokens (split by cp)."""
-    kv_tokens = math.ceil(requests_per_rank * (workload.prompt + workload.generate) / cp)
-    return kv_tokens * kv_bytes_per_token_layer(model, tp)
+def kv_cache_bytes_per_layer(model: Model, workload: Workload, tp: int, cp: int, requests_per_rank: int
+                             ) -> KvPerLayer:
+    """The KV cache one rank holds per layer: its requests' prompt and generated tokens (split by cp);
+    a windowed layer's at most the window's tokens of each request (`dagc.layout.window.kv_tokens`)."""
+    per_token = kv_bytes_per_token_layer(model, tp)
+    context = workload.prompt + workload.generate
+    full = math.ceil(requests_per_rank * context / cp) * per_token
+    if model.window is None:
+        return KvPerLayer(full, full)
+    return KvPerLayer(full, math.ceil(requests_per_rank * kv_tokens(model.window, context) / cp) * per_token)
 
 
-def with_kv_cache(weights: StageFigures, kv_per_layer: float) -> StageFigures:
+def with_kv_cache(weights: StageFigures, kv_per_layer: KvPerLayer) -> StageFigures:
     """`resident_weight_figures` with each kind's KV cache (`kv_cache_bytes`, its layers' worth) last."""
     by_kind, kinds = weights
-    return {key: {**fig, "kv_cache_bytes": key[0] * kv_per_layer} for key, fig in by_kind.items()}, kinds
+    return {key: {**fig, "kv_cache_bytes": stage_kv_bytes(key, kv_per_layer)} for key, fig in by_kind.items()}, kinds

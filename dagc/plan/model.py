@@ -82,6 +82,17 @@ class Moe(Frozen):
         return self.shared_ffn or self.ffn
 
 
+class Window(Frozen):
+    """Attention over a window of recent tokens on some layers (`model { window { … } }`): `sliding` —
+    each token attends to the `size` tokens before it (gpt-oss: 128) — or `chunked` — to the tokens of
+    its own chunk of `size` (Llama 4: 8192). Every `full_every`-th layer (the `full_every`-th, the
+    2·`full_every`-th, …) keeps full attention; 0: every layer is windowed."""
+
+    size: int
+    kind: str = "sliding"            # "sliding" | "chunked"
+    full_every: int = 0
+
+
 class Model(Frozen):
     name: str
     layers: int
@@ -96,6 +107,7 @@ class Model(Frozen):
     attention: AttentionKind = AttentionKind.GQA
     mla: Mla | None = None
     moe: Moe = Moe()
+    window: Window | None = None      # windowed attention on some layers; None: full attention everywhere
 
     @property
     def has_experts(self) -> bool:
@@ -127,6 +139,23 @@ class Model(Frozen):
     @property
     def moe_layer_count(self) -> int:
         return self.moe_layers_below(self.layers)
+
+    def is_windowed(self, layer: int) -> bool:
+        """Whether `layer` attends over a window (`Window`) rather than its whole context."""
+        w = self.window
+        return w is not None and not (w.full_every and (layer + 1) % w.full_every == 0)
+
+    def windowed_layers_below(self, end: int) -> int:
+        """How many of the layers [0, end) are windowed (`is_windowed`), in O(1)."""
+        w, end = self.window, max(0, min(end, self.layers))
+        if w is None:
+            return 0
+        return end - (end // w.full_every if w.full_every else 0)
+
+    @property
+    def window_share(self) -> float:
+        """The share of the model's layers that are windowed."""
+        return self.windowed_layers_below(self.layers) / self.layers
 
     @property
     def expert_weights(self) -> DType:

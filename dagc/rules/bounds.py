@@ -43,6 +43,7 @@ from ..layout.layout import Layout
 from ..layout.mix import shares_at
 from ..layout.shards import attention_dims, expected_distinct_experts, kv_bytes_per_token_layer
 from ..layout.split import busiest_group_requests
+from ..layout.window import decode_context_mean, prefill_factor
 from ..plan.cluster import Cluster
 from ..plan.model import DType, Model
 from ..plan.params import (
@@ -150,11 +151,11 @@ def _bounds(model: Model, workload: Workload, cluster: Cluster, gpus: int, dp: i
     dk, dv = attention_dims(model)
 
     prefill_matmul = 2 * body * b * s + 2 * (head + model.hidden) * b
-    prefill_attention = model.layers * b * attention_core_flops_per_layer(model, s)
+    prefill_attention = model.layers * b * attention_core_flops_per_layer(model, s) * prefill_factor(model, s)
     prefill_bytes = dp * _weights_read_bytes(model, b * s / dp)
     ttft = max(prefill_matmul / peak_w + prefill_attention / peak_a, prefill_bytes / hbm)
 
-    context = s + g // 2                                   # as dagc.ir.op_shapes.decode_context
+    context = decode_context_mean(model, workload)         # as dagc.ir.op_attention's decode
     decode_matmul = 2 * (body + head + model.hidden) * b
     decode_attention = model.layers * b * 2 * context * model.heads * (dk + dv)
     kv = b * context * model.layers * kv_bytes_per_token_layer(model, 1)
@@ -271,7 +272,7 @@ def _mixed_pass_seconds(model: Model, cluster: Cluster, prompt: int, group_size:
                      / (group_size * hbm))
     split_params = (model.layers * attention_params(model) + model.dense_layer_count * dense_layer_params(model)
                     + model.moe_layer_count * e.shared * ffn_params(model, e.shared_ffn_size))
-    core = model.layers * attention_core_flops_per_layer(model, prompt) * chunk / prompt
+    core = model.layers * attention_core_flops_per_layer(model, prompt) * chunk / prompt * prefill_factor(model, prompt)
     attention_gpus = max(1, group_size // max(1, adp))
     split_flops = (2 * split_params * chunk / peak_w + core / peak_a) / attention_gpus
     split_bytes = split_params * min(wbytes, model.expert_weights.bytes) / (attention_gpus * hbm)

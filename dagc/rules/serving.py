@@ -100,6 +100,30 @@ def check_chunk_static(ctx: RuleContext):
                ctx.plan.span_of("workload.chunk"), "write `serving = inflight` to serve in flight, or remove `chunk`")
 
 
+def check_window_covers_context(ctx: RuleContext):
+    """The model's attention window covers every request's whole context: no windowed layer attends to
+    fewer tokens or holds a smaller KV cache than a full one, so the window changes no figure.
+
+    A `window { size = … }` caps the tokens a windowed layer attends to and keeps (docs/language.md).
+    With prompt + generate at most the window, that cap never binds — often a window written in
+    thousands where the model's is in tens or hundreds (gpt-oss: 128), or a workload shorter than
+    intended.
+
+    Bad:
+        model "m" { layers = 8  hidden = 512  heads = 8  vocab = 1000  ffn = 2048  window { size = 8192 } }
+        workload { batch = 8  prompt = 1000  generate = 200 }
+    Fixed:
+        model "m" { layers = 8  hidden = 512  heads = 8  vocab = 1000  ffn = 2048  window { size = 128 } }
+        workload { batch = 8  prompt = 1000  generate = 200 }
+    """
+    w, window = ctx.plan.workload, ctx.plan.model.window
+    if window is None or window.size < w.prompt + w.generate:
+        return
+    yield diag("W515", Severity.WARNING, f"the attention window ({window.size:,} tokens) covers the whole context "
+               f"({w.prompt + w.generate:,} tokens): it changes nothing", ctx.plan.span_of("model.window.size"),
+               "check the window's size (gpt-oss: 128, Llama 4's chunks: 8192), or the workload's lengths")
+
+
 def pools_need_inflight(plan: Plan, strategy: Strategy) -> Diagnostic | None:
     """E309: a disaggregated strategy with `serving = static`. Its pools hand each request from a prefill
     instance to a decode instance as the request arrives: that is serving in flight, and a static
@@ -144,6 +168,8 @@ RULES = (
     make_rule("E307", Severity.ERROR, "in flight, chunk leaves no room for a prompt", check_chunk_room),
     make_rule("W513", Severity.WARNING, "in flight, the chunk cannot keep up with admissions", check_chunk_keeps_up),
     make_rule("W514", Severity.WARNING, "chunk with static serving does nothing", check_chunk_static,
+              plan_level=True),
+    make_rule("W515", Severity.WARNING, "the attention window covers the whole context", check_window_covers_context,
               plan_level=True),
     make_rule("E308", Severity.ERROR, "the pools of a disaggregated strategy exceed the cluster",
               doc=pools_fit_cluster.__doc__, passes=(pools_fit_cluster,)),

@@ -19,6 +19,7 @@ from ..layout.layout import Layout
 from ..layout.split import busiest_group_requests
 from ..layout.stages import StageBounds
 from ..memory.resident import (
+    KvPerLayer,
     WeightTotals,
     kv_cache_bytes_per_layer,
     resident_bytes_exceed,
@@ -43,7 +44,7 @@ class MemoryScreen:
         self._resident_batch: dict[tuple, int] = {}
         self._totals: dict[tuple, WeightTotals] = {}             # `weight_totals` of `resident_weight_figures`
         self._working: dict[tuple, bool] = {}
-        self._kv_bytes: dict[tuple[int, int, int], float] = {}     # `kv_cache_bytes_per_layer`
+        self._kv_bytes: dict[tuple[int, int, int], KvPerLayer] = {}     # `kv_cache_bytes_per_layer`
 
     def resident_batch(self, tp: int, cp: int, ep: int, etp: int, stages: StageBounds, dp: int, adp: int) -> int:
         """The largest batch whose weights, KV cache and reserve fit on every GPU of a layout with these
@@ -85,7 +86,7 @@ class MemoryScreen:
             hit = self._totals[key] = weight_totals(resident_weight_figures(self.plan.model, tp, ep, etp, stages))
         return hit
 
-    def _kv(self, tp: int, cp: int, requests_per_rank: int) -> float:
+    def _kv(self, tp: int, cp: int, requests_per_rank: int) -> KvPerLayer:
         key = (tp, cp, requests_per_rank)
         hit = self._kv_bytes.get(key)
         if hit is None:

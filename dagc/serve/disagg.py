@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..layout.shards import kv_bytes_per_token_layer
+from ..memory.resident import kv_cache_bytes_per_request
 from ..plan.cluster import Cluster
 from ..plan.model import Model
 from ..plan.workload import Workload
@@ -81,7 +81,7 @@ def kv_bytes_per_request(model: Model, workload: Workload, decode_tp: int) -> fl
     """The bytes of one request's KV cache that move to a decode instance of tensor parallelism
     `decode_tp`: its prompt's tokens over all layers, in the decode instance's layout (each of its tp
     ranks receives its share: its KV heads, or MLA's latent whole) and the model's KV dtype."""
-    return workload.prompt * model.layers * kv_bytes_per_token_layer(model, decode_tp) * decode_tp
+    return kv_cache_bytes_per_request(model, workload.prompt, decode_tp) * decode_tp
 
 
 def transfer_link(cluster: Cluster, gpus: Any, prefill_gpus_per_instance: Any) -> Any:
