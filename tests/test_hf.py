@@ -10,7 +10,7 @@ import pytest
 from dagc.diagnostics import quote
 from dagc.lang.hf import load_hf_config
 from dagc.source import SourceFile
-from hf_configs import DEEPSEEK_V3, MIXTRAL_8X7B, QWEN3_30B_A3B
+from hf_configs import DEEPSEEK_V3, GPT_OSS_120B, LLAMA4_MAVERICK, MIXTRAL_8X7B, QWEN3_30B_A3B
 
 QWEN15_MOE_A27B = {   # Qwen2-MoE style: one shared expert given only by its size
     "architectures": ["Qwen2MoeForCausalLM"], "hidden_size": 2048, "intermediate_size": 5632,
@@ -150,3 +150,60 @@ def test_unreadable_configs_are_e002(tmp_path):
 def test_config_lines_are_never_echoed(tmp_path):
     _, diags = imported(tmp_path, dict(MIXTRAL_8X7B, hidden_size="secret"))
     assert diags and all(not d.span.source.echo for d in diags) and all("secret" not in d.message for d in diags)
+
+
+def test_gpt_oss_imports_as_its_preset(tmp_path):
+    """Alternating sliding (128) and full layers from `layer_types`, MXFP4 experts beside bf16 attention from
+    the quantization config, gpt-oss's `experts_per_token`."""
+    fields, diags = imported(tmp_path, GPT_OSS_120B)
+    assert diags == []
+    assert fields["window"] == {"size": 128, "kind": "sliding", "full_every": 2}
+    assert fields["weights"] == "bf16" and fields["moe"]["weights"] == "mxfp4"
+    assert (fields["moe"]["experts"], fields["moe"]["top_k"], fields["moe"]["ffn"]) == (128, 4, 2880)
+    _same_model_as_preset(tmp_path, GPT_OSS_120B, "gpt-oss-120b")
+
+
+def test_llama4_imports_its_text_model_as_its_preset(tmp_path):
+    """Llama 4's language model sits under `text_config`: MoE every 2nd layer (dense ones of
+    `intermediate_size_mlp`), a shared expert, chunked attention with global layers every 4."""
+    fields, diags = imported(tmp_path, LLAMA4_MAVERICK)
+    assert diags == []
+    assert fields["window"] == {"size": 8192, "kind": "chunked", "full_every": 4}
+    assert (fields["moe"]["every"], fields["moe"]["dense_ffn"], fields["moe"]["shared"]) == (2, 16384, 1)
+    _same_model_as_preset(tmp_path, LLAMA4_MAVERICK, "llama-4-maverick")
+
+
+def _same_model_as_preset(tmp_path, cfg, preset):
+    from dagc.lang.load import load_plan_text
+    from dagc.lang.lower import model_from_preset
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(cfg))
+    plan = load_plan_text(f'model from "{path.name}"\ncluster {{ gpus = 8  gpu preset "h200" }}\n'
+                          "workload { batch = 8  prompt = 512  generate = 64 }\nstrategy tp 8\n", base_dir=tmp_path)
+    ours = model_from_preset(preset)
+    assert plan.model.model_copy(update={"name": preset}) == ours
+
+
+@pytest.mark.parametrize("quant, word", [
+    ({"quant_method": "gptq", "bits": 4}, "quantization_config"),
+    ({"bits": 4}, "quantization_config"),
+])
+def test_an_unknown_quantization_is_named_and_located(tmp_path, quant, word):
+    fields, diags = imported(tmp_path, {**MIXTRAL_8X7B, "quantization_config": quant})
+    assert fields is None and [d.code for d in diags] == ["E101"]
+    d = diags[0]
+    assert word in d.message and d.hint and "weights" in d.hint
+    assert d.span is not None and "quantization_config" in d.span.source.text[d.span.start:d.span.end]
+
+
+def test_a_layer_pattern_dagc_cannot_state_is_named(tmp_path):
+    cfg = {**GPT_OSS_120B, "layer_types": ["sliding_attention"] * 3 + ["full_attention"] * 33}
+    fields, diags = imported(tmp_path, cfg)
+    assert fields is None and diags[0].code == "E101" and "layer_types" in diags[0].message
+
+
+def test_sliding_window_off_is_no_window(tmp_path):
+    fields, _ = imported(tmp_path, {**QWEN3_30B_A3B, "sliding_window": 4096, "use_sliding_window": False})
+    assert "window" not in fields
+    fields, _ = imported(tmp_path, {**MIXTRAL_8X7B, "sliding_window": 4096})
+    assert fields["window"] == {"size": 4096, "kind": "sliding", "full_every": 0}

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..diagnostics import Diagnostic, PlanError, Severity, quote
 from ..source import SourceFile, Span
-from .fields import MLA_FIELDS, MODEL_FIELDS, MOE_FIELDS, Field
+from .fields import MLA_FIELDS, MODEL_FIELDS, MOE_FIELDS, WINDOW_FIELDS, Field
 from .parse import read_source
 
 __all__ = ["HF_DTYPES", "MAX_JSON_INT_DIGITS", "load_hf_config"]
@@ -27,6 +27,7 @@ __all__ = ["HF_DTYPES", "MAX_JSON_INT_DIGITS", "load_hf_config"]
 HF_DTYPES = {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16", "float8_e4m3fn": "fp8",
              "float8": "fp8", "int8": "int8", "int4": "int4"}
 _EXPERT_KEYS = ("num_local_experts", "num_experts", "n_routed_experts")
+_QUANT_METHODS = ("fp8", "mxfp4")         # quant_method values the importer maps (fp8: every weight; mxfp4: experts)
 MAX_JSON_INT_DIGITS = 30    # longer integer literals in a config are not converted; they are out of range (E104)
 
 
@@ -128,12 +129,17 @@ class _Reader:
 
 
 def _map(cfg: dict, src: SourceFile, at: Span) -> tuple[dict | None, list[Diagnostic]]:
+    text = cfg.get("text_config")
+    if isinstance(text, dict) and "num_hidden_layers" not in cfg:
+        # a multimodal checkpoint (Llama 4): the language model's fields, its vision encoder not costed
+        cfg = {**{k: v for k, v in cfg.items() if k in ("quantization_config", "torch_dtype")}, **text}
     r = _Reader(cfg, src, at)
     out: dict = {}
     head_dim = _map_shape(r, out)
     _map_dtype(r, out)
     _map_attention(r, out, head_dim)
     _map_experts(r, out)
+    _map_window(r, out)
     if any(d.is_error for d in r.diags):
         return None, r.diags
     return out, r.diags
@@ -164,8 +170,15 @@ def _map_dtype(r: _Reader, out: dict) -> None:
     dtype = cfg.get("torch_dtype", cfg.get("dtype", "bfloat16"))
     quant = cfg.get("quantization_config")
     method = quant.get("quant_method") if isinstance(quant, dict) else None
+    if quant is not None and (not isinstance(method, str) or method.lower() not in _QUANT_METHODS):
+        r.error("E101", "`quantization_config` names a quantization dagc cannot map", "quantization_config",
+                f"dagc maps quant_method {', '.join(_QUANT_METHODS)}; write the model's dtypes out "
+                "(`weights = …`, `moe { weights = … }`) or import the unquantised config")
     if isinstance(method, str) and method.lower() == "fp8":
         out["weights"] = "fp8"
+    elif isinstance(method, str) and method.lower() == "mxfp4":     # gpt-oss: the experts only
+        out["expert_weights"] = "mxfp4"
+        out["weights"] = HF_DTYPES.get(dtype, "bf16") if isinstance(dtype, str) else "bf16"
     elif isinstance(dtype, str) and dtype in HF_DTYPES:
         out["weights"] = HF_DTYPES[dtype]
     else:
@@ -197,7 +210,8 @@ def _map_experts(r: _Reader, out: dict) -> None:
                           dense_ffn=r.need("intermediate_size", _at_least_one(MOE_FIELDS["dense_ffn"])))
         return
     experts = r.integer(expert_key, MOE_FIELDS["experts"])
-    top_k = r.need("num_experts_per_tok", _at_least_one(MOE_FIELDS["top_k"]))
+    top_k = r.need("num_experts_per_tok" if "num_experts_per_tok" in cfg or "experts_per_token" not in cfg
+                   else "experts_per_token", _at_least_one(MOE_FIELDS["top_k"]))
     if "moe_intermediate_size" in cfg:
         ffn = r.integer("moe_intermediate_size", _at_least_one(MOE_FIELDS["ffn"]))
     else:  # Mixtral: intermediate_size is the expert's
@@ -210,10 +224,45 @@ def _map_experts(r: _Reader, out: dict) -> None:
         shared_ffn = ffn  # DeepSeek: shared experts are the size of a routed one
     dense_layers = r.integer("first_k_dense_replace", MOE_FIELDS["dense_layers"], 0) or 0
     dense_ffn = r.integer("intermediate_size", MOE_FIELDS["dense_ffn"], 0) if dense_layers else 0
+    every = r.integer("interleave_moe_layer_step", MOE_FIELDS["every"], 1) or 1   # Llama 4
+    if r.cfg.get("model_type") in ("llama4_text", "llama4"):        # one shared expert of a routed one's width
+        shared, shared_ffn = 1, ffn
+    if every > 1:
+        dense_ffn = r.need("intermediate_size_mlp", MOE_FIELDS["dense_ffn"])
     out["moe"] = dict(experts=experts, top_k=top_k, ffn=ffn, shared=shared, shared_ffn=shared_ffn,
                       dense_layers=dense_layers, dense_ffn=dense_ffn or 0, gated=True)
+    if every > 1:
+        out["moe"]["every"] = every
+    if out.pop("expert_weights", None):
+        out["moe"]["weights"] = "mxfp4"
     act = cfg.get("hidden_act", "silu")
     if act not in ("silu", "swiglu", "gelu", "gelu_new", "relu", "gelu_pytorch_tanh"):
         r.error("E101", "`hidden_act` names an activation dagc cannot map", "hidden_act",
                 "dagc models SwiGLU (silu) or a plain MLP")
     out["moe"]["gated"] = act in ("silu", "swiglu")
+
+
+def _map_window(r: _Reader, out: dict) -> None:
+    """Windowed attention: gpt-oss's `layer_types` with `sliding_window`, Llama 4's `attention_chunk_size`
+    with its global layers every `no_rope_layer_interval`, or a `sliding_window` on every layer (unless
+    `use_sliding_window` is false, as Qwen's configs say). A pattern `window { full_every }` cannot
+    state is named."""
+    cfg = r.cfg
+    types = cfg.get("layer_types")
+    if isinstance(types, list) and "sliding_attention" in types:
+        full = [i for i, t in enumerate(types) if t != "sliding_attention"]
+        every = full[0] + 1 if full else 0
+        if every and full != list(range(every - 1, len(types), every)):
+            r.error("E101", "`layer_types` mixes full and sliding layers in a pattern dagc cannot state",
+                    "layer_types", "dagc states one full-attention layer in every k (`window { full_every = k }`); "
+                    "write the model's window out")
+            return
+        out["window"] = dict(size=r.need("sliding_window", _at_least_one(WINDOW_FIELDS["size"])), kind="sliding",
+                             full_every=every)
+    elif cfg.get("attention_chunk_size") is not None:
+        out["window"] = dict(size=r.integer("attention_chunk_size", _at_least_one(WINDOW_FIELDS["size"])),
+                             kind="chunked",
+                             full_every=r.integer("no_rope_layer_interval", WINDOW_FIELDS["full_every"], 4) or 0)
+    elif cfg.get("sliding_window") is not None and cfg.get("use_sliding_window", True) is not False:
+        out["window"] = dict(size=r.integer("sliding_window", _at_least_one(WINDOW_FIELDS["size"])), kind="sliding",
+                             full_every=0)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from .cluster import Gpu
 
-__all__ = ["MODEL_PRESETS", "GPU_PRESETS", "GPU_KERNEL_PROFILES", "PUBLISHED_PARAMS"]
+__all__ = ["MODEL_PRESETS", "GPU_PRESETS", "GPU_KERNEL_PROFILES", "PUBLISHED_PARAMS", "PUBLISHED_TOLERANCE",
+           "PUBLISHED_ACTIVE"]
 
 # Field dictionaries in the plan language's own names, so a preset is exactly what a
 # user could have written in a `model { … }` block; overrides merge key by key.
@@ -43,6 +44,54 @@ MODEL_PRESETS: dict[str, dict] = {
         moe=dict(experts=256, top_k=8, ffn=2048, shared=1, shared_ffn=2048, dense_layers=3, dense_ffn=18432,
                  gated=True),
     ),
+    # The models of 2026 (SPEC 12). Sources: each model's config.json as its vendor publishes it
+    # (docs/decisions.md, "Model presets of 2026", names each file); biases, attention sinks and
+    # qk-norm weights are not modelled (under 0.04 % of any of these totals).
+    "gpt-oss-120b": dict(
+        layers=36, hidden=2880, heads=64, kv_heads=8, head_dim=64, vocab=201088, tied=False,
+        weights="bf16", kv_cache="bf16", attention="gqa",
+        moe=dict(experts=128, top_k=4, ffn=2880, shared=0, shared_ffn=0, dense_layers=0, dense_ffn=0, gated=True,
+                 weights="mxfp4"),
+        window=dict(size=128, kind="sliding", full_every=2),
+    ),
+    "gpt-oss-20b": dict(
+        layers=24, hidden=2880, heads=64, kv_heads=8, head_dim=64, vocab=201088, tied=False,
+        weights="bf16", kv_cache="bf16", attention="gqa",
+        moe=dict(experts=32, top_k=4, ffn=2880, shared=0, shared_ffn=0, dense_layers=0, dense_ffn=0, gated=True,
+                 weights="mxfp4"),
+        window=dict(size=128, kind="sliding", full_every=2),
+    ),
+    "kimi-k2": dict(
+        layers=61, hidden=7168, heads=64, kv_heads=64, head_dim=128, vocab=163840, tied=False,
+        weights="fp8", kv_cache="bf16", attention="mla",
+        mla=dict(q_lora=1536, kv_lora=512, qk_nope=128, qk_rope=64, v_head=128),
+        moe=dict(experts=384, top_k=8, ffn=2048, shared=1, shared_ffn=2048, dense_layers=1, dense_ffn=18432,
+                 gated=True),
+    ),
+    "llama-4-maverick": dict(
+        layers=48, hidden=5120, heads=40, kv_heads=8, head_dim=128, vocab=202048, tied=False,
+        weights="bf16", kv_cache="bf16", attention="gqa",
+        moe=dict(experts=128, top_k=1, ffn=8192, shared=1, shared_ffn=8192, dense_layers=0, dense_ffn=16384,
+                 gated=True, every=2),
+        window=dict(size=8192, kind="chunked", full_every=4),
+    ),
+    "llama-4-scout": dict(
+        layers=48, hidden=5120, heads=40, kv_heads=8, head_dim=128, vocab=202048, tied=False,
+        weights="bf16", kv_cache="bf16", attention="gqa",
+        moe=dict(experts=16, top_k=1, ffn=8192, shared=1, shared_ffn=8192, dense_layers=0, dense_ffn=0, gated=True),
+        window=dict(size=8192, kind="chunked", full_every=4),
+    ),
+    "glm-4.5": dict(
+        layers=92, hidden=5120, heads=96, kv_heads=8, head_dim=128, vocab=151552, tied=False,
+        weights="bf16", kv_cache="bf16", attention="gqa",
+        moe=dict(experts=160, top_k=8, ffn=1536, shared=1, shared_ffn=1536, dense_layers=3, dense_ffn=12288,
+                 gated=True),
+    ),
+    "qwen3-coder-480b-a35b": dict(
+        layers=62, hidden=6144, heads=96, kv_heads=8, head_dim=128, vocab=151936, tied=False,
+        weights="bf16", kv_cache="bf16", attention="gqa",
+        moe=dict(experts=160, top_k=8, ffn=2560, shared=0, shared_ffn=0, dense_layers=0, dense_ffn=0, gated=True),
+    ),
 }
 
 # Totals as published by the model authors (model cards / papers).
@@ -52,6 +101,28 @@ PUBLISHED_PARAMS: dict[str, float] = {
     "qwen3-30b-a3b": 30.5e9,
     "qwen3-235b-a22b": 235e9,
     "deepseek-v3": 671e9,
+    "gpt-oss-120b": 116.83e9,          # model card (arXiv 2508.10925): 116.83B total, 5.13B active
+    "gpt-oss-20b": 20.91e9,
+    "kimi-k2": 1.0e12,                 # README: "1T total, 32B activated"
+    "llama-4-maverick": 400e9,         # Meta's model card: 400B total, 17B active
+    "llama-4-scout": 109e9,            # … 109B total, its vision encoder included (PUBLISHED_TOLERANCE)
+    "glm-4.5": 355e9,                  # README: 355B total, 32B active (PUBLISHED_TOLERANCE)
+    "qwen3-coder-480b-a35b": 480e9,    # README: 480B total, 35B active
+}
+
+# Totals that a published figure does not pin to 0.5 %, and why: the tolerance the tests allow.
+PUBLISHED_TOLERANCE: dict[str, tuple[float, str]] = {
+    "kimi-k2": (0.05, "the card rounds to 1T; the configuration counts 1.026T (the tech report's 1.04T may count an "
+                      "unreleased MTP layer)"),
+    "llama-4-scout": (0.015, "109B counts the vision encoder (about 0.9B) that dagc, costing text, leaves out"),
+    "glm-4.5": (0.007, "355B lies between the count without the MTP layer (352.8B) and with it (356.8B)"),
+}
+
+# Active parameters where the card states them exactly, and whether that figure counts the input
+# embedding (gpt-oss's does not: its 5.13B are the layers' active weights and the unembedding).
+PUBLISHED_ACTIVE: dict[str, tuple[float, bool]] = {
+    "gpt-oss-120b": (5.13e9, False),
+    "gpt-oss-20b": (3.61e9, False),
 }
 
 GB = 1e9

@@ -101,8 +101,9 @@ def check_chunk_static(ctx: RuleContext):
 
 
 def check_window_covers_context(ctx: RuleContext):
-    """The model's attention window covers every request's whole context: no windowed layer attends to
-    fewer tokens or holds a smaller KV cache than a full one, so the window changes no figure.
+    """The attention window written in the plan covers every request's whole context: no windowed layer
+    attends to fewer tokens or holds a smaller KV cache than a full one, so the window changes no figure
+    (a preset's window is the model's own and is not warned about).
 
     A `window { size = … }` caps the tokens a windowed layer attends to and keeps (docs/language.md).
     With prompt + generate at most the window, that cap never binds — often a window written in
@@ -117,10 +118,12 @@ def check_window_covers_context(ctx: RuleContext):
         workload { batch = 8  prompt = 1000  generate = 200 }
     """
     w, window = ctx.plan.workload, ctx.plan.model.window
-    if window is None or window.size < w.prompt + w.generate:
+    # a preset's window is the model's own, never a slip: only one written in the plan is warned about
+    written = ctx.plan.spans.get("model.window.size") or ctx.plan.spans.get("model.window")
+    if window is None or window.size < w.prompt + w.generate or written is None:
         return
     yield diag("W515", Severity.WARNING, f"the attention window ({window.size:,} tokens) covers the whole context "
-               f"({w.prompt + w.generate:,} tokens): it changes nothing", ctx.plan.span_of("model.window.size"),
+               f"({w.prompt + w.generate:,} tokens): it changes nothing", written,
                "check the window's size (gpt-oss: 128, Llama 4's chunks: 8192), or the workload's lengths")
 
 
