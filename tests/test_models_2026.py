@@ -184,3 +184,57 @@ def test_bad_windows_are_located():
             load_plan_text(text)
         d = next(d for d in e.value.diagnostics if d.code == code)
         assert d.span is not None and d.hint, (window, d)
+
+
+# ------------------------------------------------------------------ memory oracles of two presets
+
+def preset_plan(preset: str, gpus: int, gpu: str, workload: str, strategy: str) -> str:
+    return (f'model preset "{preset}"\ncluster {{ gpus = {gpus}  gpus_per_node = 8  gpu preset "{gpu}" }}\n'
+            f"workload {{ {workload} }}\nstrategy {strategy}\n")
+
+
+MXFP4 = 0.5 + 1 / 32          # bytes a weight: 4 bits and an e8m0 scale per 32
+
+
+@pytest.mark.parametrize("strategy, tp, ep, etp", [("tp 1", 1, 1, 1), ("tp 2 ; ep 2", 2, 2, 1)])
+def test_gpt_oss_120b_memory_by_hand(strategy, tp, ep, etp):
+    """gpt-oss-120b: bf16 attention, MXFP4 experts, a sliding window of 128 on its 18 even layers."""
+    h, heads, kv, hd, v, e, ffn, layers = 2880, 64, 8, 64, 201088, 128, 2880, 36
+    text = preset_plan("gpt-oss-120b", tp, "h100-sxm", "batch = 32  prompt = 2048  generate = 1024", strategy)
+    (r,) = check(load_plan_text(text))
+    st = r.memory.stages[0]
+    assert st.attention_bytes == layers * (2 * h * heads * hd // tp + 2 * h * (kv // tp) * hd) * 2
+    assert st.routed_expert_bytes == pytest.approx(layers * (e // ep) * 3 * h * ffn / etp * MXFP4, rel=1e-12)
+    assert st.replicated_bytes == (layers * 2 * h + layers * h * e + h) * 2          # norms, routers, final norm
+    assert st.embedding_bytes == st.lm_head_bytes == v * h // tp * 2
+    per_token = 2 * (kv // tp) * hd * 2                                             # k and v of its heads, bf16
+    assert st.kv_cache_bytes == 18 * 32 * 3072 * per_token + 18 * 32 * 128 * per_token
+
+
+@pytest.mark.parametrize("strategy, ep", [("tp 8", 1), ("tp 8 ; ep 8", 8)])
+def test_llama_4_maverick_memory_by_hand(strategy, ep):
+    """Llama 4 Maverick: 24 MoE layers (odd) with a shared expert, 24 dense ones, chunked attention (8192)
+    on the 36 layers that are not every 4th; a 17,000-token context, so the chunks bind."""
+    h, heads, kv, hd, v, e, ffn, dense, layers = 5120, 40, 8, 128, 202048, 128, 8192, 16384, 48
+    text = preset_plan("llama-4-maverick", 8, "h200", "batch = 64  prompt = 16000  generate = 1000", strategy)
+    (r,) = check(load_plan_text(text))
+    st = r.memory.stages[0]
+    tp = 8
+    assert st.attention_bytes == layers * (2 * h * heads * hd // tp + 2 * h * (kv // tp) * hd) * 2
+    experts_per_rank = e // ep * 3 * h * ffn // (tp if ep == 1 else 1)             # ep 1: experts follow tp
+    assert st.routed_expert_bytes == 24 * experts_per_rank * 2
+    assert st.shared_expert_bytes == 24 * 3 * h * ffn // tp * 2
+    assert st.dense_ffn_bytes == 24 * 3 * h * dense // tp * 2
+    assert st.replicated_bytes == (layers * 2 * h + 24 * h * e + h) * 2
+    per_token = 2 * 1 * hd * 2                                                     # one KV head per rank, bf16
+    assert st.kv_cache_bytes == 12 * 64 * 17000 * per_token + 36 * 64 * 8192 * per_token
+    assert st.embedding_bytes == st.lm_head_bytes == v * h // tp * 2
+
+
+def test_an_fp4_kv_cache_is_refused_where_it_is_written():
+    text = preset_plan("mixtral-8x7b", 8, "b200", "batch = 8  prompt = 64  generate = 8", "tp 8").replace(
+        'model preset "mixtral-8x7b"', 'model preset "mixtral-8x7b" { kv_cache = nvfp4 }')
+    with pytest.raises(PlanError) as e:
+        load_plan_text(text)
+    d = e.value.diagnostics[0]
+    assert d.code == "E104" and text[d.span.start:d.span.end].startswith("kv_cache") and "fp8" in d.hint

@@ -123,6 +123,9 @@ def build_model(out: Collector, name: str, f: dict[str, Any], span: Span | None)
     mla = _mla(out, attention, f, span)
     if isinstance(mla, Bad):
         return None
+    if DType(f.get("kv_cache", "bf16")).is_fp4:
+        out.error("E104", f"a KV cache in `{f['kv_cache']}` is not modelled: fp4 block formats hold weights",
+                  out.spans.get("model.kv_cache", span), "write `kv_cache = fp8` (or bf16)")
     moe = _moe(out, f, span)
     window = _window(out, f, span)
     if moe is None or out.has_errors:

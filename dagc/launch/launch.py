@@ -34,7 +34,8 @@ from ..source import Span
 from .degrees import BASE_PORT, MAX_LISTED_NODES, Degrees, Placement, degrees, placements
 from .serving import Serving, serving
 
-__all__ = ["HF_IDS", "MAX_LISTED_REPLICAS", "OWN_HEADER_END", "Command", "EngineTable", "GeneratedFile", "Launch",
+__all__ = ["HF_IDS", "MODEL_FLAGS", "model_flags",
+           "MAX_LISTED_REPLICAS", "OWN_HEADER_END", "Command", "EngineTable", "GeneratedFile", "Launch",
            "ModelPath", "Refusal", "Setup", "launch", "model_path", "overlap_note", "refusals_of", "shown_commands"]
 
 MAX_LISTED_REPLICAS = 8     # replicas whose commands are listed (a plan may have a million); the rest repeat them
@@ -54,6 +55,13 @@ HF_IDS = {
     "llama-4-scout": "meta-llama/Llama-4-Scout-17B-16E-Instruct",
     "glm-4.5": "zai-org/GLM-4.5",
     "qwen3-coder-480b-a35b": "Qwen/Qwen3-Coder-480B-A35B-Instruct",
+}
+# What an engine needs to load a preset's checkpoint besides its id, by engine key: Kimi-K2's
+# repository ships its own tokenizer code (its README serves it with these flags on vLLM and SGLang;
+# trtllm-serve's `--trust_remote_code`, tensorrt_llm/commands/serve.py).
+MODEL_FLAGS: dict[str, dict[str, tuple[str, ...]]] = {
+    "kimi-k2": {"vllm": ("--trust-remote-code",), "sglang": ("--trust-remote-code",),
+                "trtllm": ("--trust_remote_code",)},
 }
 
 
@@ -264,11 +272,20 @@ def launch(plan: Plan, strategy: Strategy, layout: Layout, table: EngineTable, f
     places = placements(d, MAX_LISTED_REPLICAS)
     assert places is not None         # refusals_of says E701 otherwise
     setup = Setup(d, model, tuple(places), _engine_split(table, d), strategy.label, _bare_text(strategy),
-                  _file_stem(strategy), file_dir, serving(plan, strategy, layout, mem))
+                  _file_stem(strategy), file_dir, serving(plan, strategy, layout, mem),
+                  extra_flags=model_flags(plan, table.key))
     commands, files, notes = table.commands(setup)
     notes = [*notes, *_common_notes(d, setup), *_address_note(commands)]
     return Launch(table.key, table.name, table.version, strategy.label, d.gpus, d.gpus_per_node, d.dp, model,
                   commands=tuple(commands), files=tuple(files), notes=tuple(notes))
+
+
+def model_flags(plan: Plan, engine: str) -> tuple[str, ...]:
+    """The flags `engine` needs to load the plan's preset's checkpoint (`MODEL_FLAGS`); none for any other."""
+    name = plan.model.name
+    if name not in MODEL_FLAGS or model_path(plan).text != HF_IDS.get(name):
+        return ()
+    return MODEL_FLAGS[name].get(engine, ())
 
 
 def _common_notes(d: Degrees, s: Setup) -> list[str]:
