@@ -83,7 +83,7 @@ def weights_by_replication(r) -> float:
     """Σ over ranks of the weights, from the parameters and how often each is replicated."""
     m, lay = r.plan.model, r.layout
     g, tp = lay.group_size, lay.tp
-    h, wb = m.hidden, m.weights.bytes
+    h, wb, eb = m.hidden, m.weights.bytes, m.expert_weights.bytes
     copies_tp = g // tp                                    # a tp-split matrix has G/tp full copies per stage
     if m.attention.value == "mla":
         a = m.mla
@@ -94,12 +94,13 @@ def weights_by_replication(r) -> float:
         kv_copies = kv_heads_per_rank(m, tp) * tp / m.kv_heads
         attn = q_o * copies_tp + 2 * h * m.kv_heads * m.head_dim * kv_copies * copies_tp
     per_layer = attn + 2 * h * g
-    moe = m.moe.experts * ffn_params(m, m.moe.ffn) * lay.edp + m.moe.shared * ffn_params(
-        m, m.moe.shared_ffn_size) * copies_tp + h * m.moe.experts * g
+    experts = m.moe.experts * ffn_params(m, m.moe.ffn) * lay.edp + m.moe.shared * ffn_params(
+        m, m.moe.shared_ffn_size) * copies_tp                  # in the experts' own dtype
+    router = h * m.moe.experts * g
     dense = ffn_params(m, m.moe.dense_ffn) * copies_tp
-    total = m.layers * per_layer + m.moe_layer_count * moe + m.dense_layer_count * dense
+    total = m.layers * per_layer + m.moe_layer_count * router + m.dense_layer_count * dense
     total += embedding_params(m) * copies_tp * (1 if (m.tied and lay.pp == 1) else 2) + h * g
-    return total * wb * lay.dp
+    return (total * wb + m.moe_layer_count * experts * eb) * lay.dp
 
 
 def check_weights(r):

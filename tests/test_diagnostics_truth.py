@@ -202,8 +202,8 @@ def test_w506_and_n604_fire_exactly_when_their_bounds_rule_out(text):
 
 def test_every_registered_code_is_documented_and_n604_is_plan_level():
     # the codes that are the same for every strategy of a plan, shown once: N604 (the cluster's
-    # bounds) and W514 (`chunk` with static serving)
-    assert [r.code for r in RULES if r.plan_level] == ["N604", "W514"]
+    # bounds), W514 (`chunk` with static serving) and W515 (a written window covering the context)
+    assert [r.code for r in RULES if r.plan_level] == ["N604", "W514", "W515"]
     assert "W506" in {r.code for r in RULES} and "N604" in {r.code for r in RULES}
 
 
