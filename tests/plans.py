@@ -22,9 +22,14 @@ def plan_texts(draw) -> str:
     dense_layers = draw(st.integers(0, 1))
     attention = ("attention = mla  mla { q_lora = 64  kv_lora = 32  qk_nope = 32  qk_rope = 16  v_head = 32 }"
                  if mla else f"kv_heads = {kv}  head_dim = {hidden // heads}")
+    # the structure of 2026's models: MoE every other layer, the experts' own dtype, windowed attention
+    every = draw(st.sampled_from([1, 2])) if (layers - dense_layers) % 2 == 0 else 1
+    experts_dtype = draw(st.sampled_from(["", "", "  weights = fp8", "  weights = mxfp4"]))
+    window = draw(st.sampled_from(["", "", "  window { size = 8  full_every = 2 }",
+                                   "  window { size = 64  kind = chunked }"]))
     model = (f'model "gen" {{ layers = {layers}  hidden = {hidden}  heads = {heads}  vocab = 1000  {attention}\n'
              f"  moe {{ experts = {experts}  top_k = {top_k}  ffn = {ffn}  shared = {shared}  "
-             f"dense_layers = {dense_layers}  dense_ffn = 1024 }} }}")
+             f"dense_layers = {dense_layers}  dense_ffn = 1024  every = {every}{experts_dtype} }}{window} }}")
     dp = draw(st.sampled_from([1, 2]))
     pp = draw(st.integers(1, min(3, layers)))
     tp = draw(st.sampled_from([1, 2, 4]))

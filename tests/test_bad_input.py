@@ -228,6 +228,7 @@ TOKENS = st.sampled_from([
     "etp", "sp", "0", "1", "2", "8", "-3", "1e999", "2.5", "GB", "ms", "%", "tokens/ms/gpu", "layers",
     "gpus", "batch", "prompt", "generate", "moe", "mla", "experts", "top_k", "ffn", "efficiency", "#c\n", "\n",
     "imbalance", "routing", "uniform", "true", "\x00", "é", "\t",
+    "window", "size", "kind", "chunked", "sliding", "full_every", "every", "weights", "mxfp4", "nvfp4", "kv_cache",
 ])
 
 

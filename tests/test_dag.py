@@ -69,6 +69,11 @@ def check_flops(r):
     vh = embedding_params(m)
     body = active_params(m) - vh * (1 if m.tied else 2) - m.hidden      # layers only
     attention = m.layers * requests * attention_core_flops_per_layer(m, w.prompt)
+    if m.window is not None:          # windowed layers compute their share of the causal pairs, by hand
+        windowed = m.windowed_layers_below(m.layers)
+        pairs = sum(min(i, m.window.size) if m.window.kind == "sliding" else (i - 1) % m.window.size + 1
+                    for i in range(1, w.prompt + 1))
+        attention *= (m.layers - windowed + windowed * pairs / (w.prompt * (w.prompt + 1) / 2)) / m.layers
     got = sum(n.template.flops_total for n in prefill)
     # Exactly: 2 × params × tokens for every layer, the embedding lookup moves bytes only, and the
     # final norm and LM head run for the last token of each request.
