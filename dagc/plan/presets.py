@@ -14,6 +14,14 @@ from .cluster import Gpu
 __all__ = ["MODEL_PRESETS", "GPU_PRESETS", "GPU_KERNEL_PROFILES", "PUBLISHED_PARAMS", "PUBLISHED_TOLERANCE",
            "PUBLISHED_ACTIVE"]
 
+_GPT_OSS_120B: dict = dict(
+    layers=36, hidden=2880, heads=64, kv_heads=8, head_dim=64, vocab=201088, tied=False,
+    weights="bf16", kv_cache="bf16", attention="gqa",
+    moe=dict(experts=128, top_k=4, ffn=2880, shared=0, shared_ffn=0, dense_layers=0, dense_ffn=0, gated=True,
+             weights="mxfp4"),
+    window=dict(size=128, kind="sliding", full_every=2),
+)
+
 # Field dictionaries in the plan language's own names, so a preset is exactly what a
 # user could have written in a `model { … }` block; overrides merge key by key.
 MODEL_PRESETS: dict[str, dict] = {
@@ -47,20 +55,9 @@ MODEL_PRESETS: dict[str, dict] = {
     # The models of 2026 (SPEC 12). Sources: each model's config.json as its vendor publishes it
     # (docs/decisions.md, "Model presets of 2026", names each file); biases, attention sinks and
     # qk-norm weights are not modelled (under 0.04 % of any of these totals).
-    "gpt-oss-120b": dict(
-        layers=36, hidden=2880, heads=64, kv_heads=8, head_dim=64, vocab=201088, tied=False,
-        weights="bf16", kv_cache="bf16", attention="gqa",
-        moe=dict(experts=128, top_k=4, ffn=2880, shared=0, shared_ffn=0, dense_layers=0, dense_ffn=0, gated=True,
-                 weights="mxfp4"),
-        window=dict(size=128, kind="sliding", full_every=2),
-    ),
-    "gpt-oss-20b": dict(
-        layers=24, hidden=2880, heads=64, kv_heads=8, head_dim=64, vocab=201088, tied=False,
-        weights="bf16", kv_cache="bf16", attention="gqa",
-        moe=dict(experts=32, top_k=4, ffn=2880, shared=0, shared_ffn=0, dense_layers=0, dense_ffn=0, gated=True,
-                 weights="mxfp4"),
-        window=dict(size=128, kind="sliding", full_every=2),
-    ),
+    "gpt-oss-120b": _GPT_OSS_120B,
+    # gpt-oss-20b: 24 layers of 32 experts; its config.json differs from gpt-oss-120b's in nothing else
+    "gpt-oss-20b": {**_GPT_OSS_120B, "layers": 24, "moe": {**_GPT_OSS_120B["moe"], "experts": 32}},
     "kimi-k2": dict(
         layers=61, hidden=7168, heads=64, kv_heads=64, head_dim=128, vocab=163840, tied=False,
         weights="fp8", kv_cache="bf16", attention="mla",
