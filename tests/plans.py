@@ -55,12 +55,14 @@ def plan_texts(draw) -> str:
     # in flight a third of the time; a chunk above the most requests a rank can hold (48), smaller
     # than, about, and larger than a prompt
     serving = draw(st.sampled_from(["", "", f"  serving = inflight  chunk = {draw(st.sampled_from([64, 200, 8192]))}"]))
+    speculative = draw(st.sampled_from(["", "", "", "  speculative { method = mtp  tokens = 1  acceptance = 0.8 }",
+                                        "  speculative { method = ngram  tokens = 2  accept_length = 2 }"]))
     return "\n".join([
         model,
         'cluster { gpus = 1024  gpus_per_node = 8  gpu "big" { memory = 10 TB  flops = 400 TFLOPS  hbm = 2 TB/s }\n'
         "  inter_node = 50 GB/s }",
         f"workload {{ batch = {batch}  prompt = {prompt}  generate = {generate}  microbatches = {mb}  "
-        f"routing = {routing}  overlap = {overlap}{serving} }}",
+        f"routing = {routing}  overlap = {overlap}{serving}{speculative} }}",
         f"strategy {strategy}",
     ])
 

@@ -229,6 +229,7 @@ TOKENS = st.sampled_from([
     "gpus", "batch", "prompt", "generate", "moe", "mla", "experts", "top_k", "ffn", "efficiency", "#c\n", "\n",
     "imbalance", "routing", "uniform", "true", "\x00", "é", "\t",
     "window", "size", "kind", "chunked", "sliding", "full_every", "every", "weights", "mxfp4", "nvfp4", "kv_cache",
+    "speculative", "method", "mtp", "eagle", "tokens", "acceptance", "accept_length",
 ])
 
 

@@ -15,6 +15,7 @@ from ..memory.resident import kv_cache_bytes_per_request, kv_cache_bytes_per_tok
 from ..plan.params import active_params, bytes_per_param, params_by_category, total_params, weight_bytes
 from ..plan.plan import Plan
 from ..serve.inflight import serving_json
+from ..serve.speculative import speculative_figures
 from ..verdict.check import StrategyResult
 
 __all__ = ["pools_json", "report_json", "METRIC_KEYS", "REPORT_VERSION", "memory_totals", "assumptions",
@@ -169,6 +170,14 @@ def pools_json(result: StrategyResult) -> dict:
             "served_requests_per_s": f.served_requests_per_s if f else None, "pools": pools}
 
 
+def _speculative_json(result: StrategyResult) -> dict | None:
+    """report.json's `speculative`: of the strategy's DAG — a disaggregated strategy's decode instance's."""
+    c = result.compiled
+    if c is None or result.metrics is None:
+        return None
+    return speculative_figures(c.dag, c.costs.node_s, c.plan.model, c.plan.workload, result.metrics["tpot_s"])
+
+
 def report_json(result: StrategyResult) -> dict:
     """The report.json object of one strategy.
 
@@ -207,6 +216,7 @@ def report_json(result: StrategyResult) -> dict:
         },
         "metrics": {**{k: metrics.get(k) for k in METRIC_KEYS}, **metrics},
         "serving": pools_json(result) if result.pooled is not None else serving_json(plan.workload, lay),
+        "speculative": _speculative_json(result),
         "cost_model": cost_basis(plan.cluster),
         "assumptions": assumptions(plan, lay.microbatches if lay else None),
         "requirements": [r.to_json() for r in result.requirements],

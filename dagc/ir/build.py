@@ -14,6 +14,7 @@ objects, independent of the GPU count.
 from __future__ import annotations
 
 from ..layout.layout import Layout
+from ..layout.speculative import draft_layer_dense, draft_passes, without_speculation
 from ..plan.model import Model
 from ..plan.workload import Workload
 from .dag import GROUP_BUDGET, NODE_BUDGET, Dag, DagTooLarge, Phase, estimate_nodes, step_passes
@@ -96,8 +97,10 @@ class _Builder:
             if stage == last_stage:
                 layers = self.model.layers
                 norm = dag.add(s.get(Op.FINAL_NORM), phase, step, stage, -1, j, prev, pos=layers + 0.1)
-                self.lm_head_of[(phase, j, step)] = dag.add(s.get(Op.LM_HEAD), phase, step, stage, -1, j, [norm],
-                                                     pos=layers + 0.2)
+                head = dag.add(s.get(Op.LM_HEAD), phase, step, stage, -1, j, [norm], pos=layers + 0.2)
+                if phase is not Phase.PREFILL:
+                    head = self.draft(phase, step, stage, j, head)
+                self.lm_head_of[(phase, j, step)] = head
             else:
                 boundary = end_layer - 1 + 0.995
                 send = dag.add(s.get(Op.SEND), phase, step, stage, -1, j, prev, pos=boundary)
@@ -105,6 +108,31 @@ class _Builder:
                 recv = dag.add(s.get(Op.RECV), phase, step, stage + 1, -1, j, prev, pos=boundary)
                 dag.tie(send, recv)
                 prev = [recv]
+
+    def draft(self, phase: Phase, step: int, stage: int, j: int, head: int) -> int:
+        """Speculative decoding's draft passes after a decode step's LM head (`dagc.layout.speculative`):
+        each a layer of the draft's kind (numbered after the model's, as the MTP module is) and the final
+        norm and LM head, on one position per request; returns the last op."""
+        passes = draft_passes(self.workload)
+        if not passes:
+            return head
+        lay, dag = self.layout, self.dag
+        key = ("draft", tuple(self.reqs[j]), (stage * lay.group_size) % lay.gpus_per_node)
+        if key not in self.shapes:
+            self.shapes[key] = OpShapes(self.model, without_speculation(self.workload), lay, self.dims, Phase.DECODE,
+                                        self.reqs[j], stage)
+        s = self.shapes[key]
+        ops, outputs = layer_ops(lay, self.model, draft_layer_dense(self.model, self.workload))
+        for p in range(passes):
+            layer, at = self.model.layers + p, self.model.layers + 1 + p   # after the step's LM head (layers + 0.2)
+            ids: list[int] = []
+            for seq, lop in enumerate(ops):
+                pred_ids = [x for q in lop.preds for x in ([head] if q < 0 else [ids[q]])]
+                ids.append(dag.add(s.get(lop.op), phase, step, stage, layer, j, pred_ids, pos=at + seq / 100))
+            norm = dag.add(s.get(Op.FINAL_NORM), phase, step, stage, -1, j, [ids[k] for k in outputs],
+                           pos=at + 0.91)
+            head = dag.add(s.get(Op.LM_HEAD), phase, step, stage, -1, j, [norm], pos=at + 0.92)
+        return head
 
     def layer(self, s: OpShapes, phase: Phase, step: int, stage: int, layer: int, j: int,
               prev: list[int]) -> list[int]:

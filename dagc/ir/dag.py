@@ -61,12 +61,15 @@ def step_passes(workload) -> tuple[tuple[Phase, int], ...]:
 def estimate_nodes(layout, workload=None) -> int:
     """An upper bound on the DAG's node count: its passes (`step_passes`; 4 when the workload is not
     given) × micro-batches × (ops of every layer + embed, final norm, LM head and a send/recv pair
-    per stage boundary).
+    per stage boundary), and speculative decoding's draft passes after each decode step (a layer, a
+    final norm and an LM head each).
 
     O(1): the stages are contiguous from layer 0, so their layers sum to the last one's end."""
     layers = layout.stage_layers[-1][1] if layout.stage_layers else 0
     passes = 4 if workload is None else len(step_passes(workload))
-    return passes * layout.microbatches * (OPS_PER_LAYER_MAX * layers + 3 + 2 * (layout.pp - 1))
+    spec = getattr(workload, "speculative", None)
+    drafts = spec.tokens * (OPS_PER_LAYER_MAX + 2) if spec is not None else 0
+    return passes * layout.microbatches * (OPS_PER_LAYER_MAX * layers + 3 + 2 * (layout.pp - 1) + drafts)
 
 
 def over_work_budget(layout) -> str | None:

@@ -77,12 +77,13 @@ def attention(s: Shapes, r: Recipe) -> OpTemplate:
                            s.vec((d.dk + d.dv) / 2)))
     else:
         ctx = decode_context_mean(m, w)
-        flops = 2 * s.n_seq * ctx * d.heads_r * (d.dk + d.dv) / d.cp
-        total = 2 * s.R * ctx * m.heads * (d.dk + d.dv)
-        act = s.n_seq * (d.q_out + d.o_in) * AB
+        q = w.step_positions                              # speculative decoding verifies k + 1 positions
+        flops = 2 * s.n_seq * q * ctx * d.heads_r * (d.dk + d.dv) / d.cp
+        total = 2 * s.R * q * ctx * m.heads * (d.dk + d.dv)
+        act = s.n_seq * q * (d.q_out + d.o_in) * AB
         hbm = act + s.n_seq * ctx / d.cp * d.kvb_token        # reads the KV cache
-        out = s.n_seq * d.o_in * AB
-        kernel = _decode_kernel(s, ctx / d.cp)
+        out = s.n_seq * q * d.o_in * AB
+        kernel = _decode_kernel(s, ctx / d.cp, q)
     kernels: tuple[Kernel, ...] = (kernel,)
     if s.phase is Phase.MIXED:
         # The chunk's tokens attend to their prompt's prefix and to each other. Over a prompt's chunks
@@ -134,16 +135,17 @@ def _kv_heads_attn(s: Shapes) -> float:
     return float(kv_heads_per_rank(m, s.d.tp))
 
 
-def _decode_kernel(s: Shapes, ctx: float) -> Kernel:
+def _decode_kernel(s: Shapes, ctx: float, q: int = 1) -> Kernel:
     """Decode attention over `ctx` cached tokens per request; an 8-bit cache reads half the bytes of
-    the bf16 cache the profile measured, so it counts as half the context."""
+    the bf16 cache the profile measured, so it counts as half the context. `q` positions per request
+    (speculative decoding's verification) read the cache once: costed as `q` times the query heads."""
     m, d = s.m, s.d
     ctx_eff = ctx * m.kv_cache.bytes / 2
     if m.attention is AttentionKind.MLA and m.mla is not None:
-        return s.kernel("mla_decode", KernelClass.MLA_DECODE, (s.n_seq, s.vec(ctx_eff), s.vec(d.heads_r),
+        return s.kernel("mla_decode", KernelClass.MLA_DECODE, (s.n_seq, s.vec(ctx_eff), s.vec(d.heads_r * q),
                                                                s.vec(m.mla.kv_lora), s.vec(m.mla.qk_rope)))
     return s.kernel("decode_attention", KernelClass.ATTN_DECODE,
-                    (s.n_seq, s.vec(ctx_eff), s.vec(d.heads_r), s.vec(_kv_heads_attn(s)), s.vec(d.dk)))
+                    (s.n_seq, s.vec(ctx_eff), s.vec(d.heads_r * q), s.vec(_kv_heads_attn(s)), s.vec(d.dk)))
 
 
 def o_proj(s: Shapes, r: Recipe) -> OpTemplate:

@@ -134,7 +134,8 @@ class Shapes:
         g = lay.group_size
         a_idx = np.arange(g) // (lay.tp * lay.cp)
         self.n_seq = req[a_idx]                                   # requests of each rank's attention group
-        per_seq = w.prompt if phase is Phase.PREFILL else 1
+        # decode: one position per request, or with speculative decoding the drafted ones and the next
+        per_seq = w.prompt if phase is Phase.PREFILL else w.step_positions
         self.chunk = phase_chunk(w, lay, phase) if chunk is None else chunk   # a mixed step's chunk's prompt tokens
         self.c = np.where(a_idx == 0, self.chunk / lay.cp, 0.0)   # … of them on each rank
         self.t = self.n_seq * per_seq / lay.cp + self.c           # tokens through linear ops, per rank

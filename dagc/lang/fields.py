@@ -14,6 +14,7 @@ from ..plan.workload import RequirementKind
 from ..units import Dimension
 
 __all__ = ["Field", "nearest", "did_you_mean", "MODEL_FIELDS", "MOE_FIELDS", "MLA_FIELDS", "WINDOW_FIELDS",
+           "SPECULATIVE_FIELDS",
            "CLUSTER_FIELDS",
            "GPU_FIELDS", "EFFICIENCY_FIELDS", "LATENCY_FIELDS", "WORKLOAD_FIELDS", "REQUIREMENT_DIMENSIONS",
            "SUBBLOCKS", "MAX_COUNT", "STRATEGY_OPTIONS"]
@@ -107,6 +108,11 @@ WORKLOAD_FIELDS = {
     "chunk": _int(1, CHUNK_LIMIT),
     "prefill_batch": _int(1, BATCH_LIMIT), "kv_transfer": Field("choice", choices=("after", "layerwise")),
 }
+SPECULATIVE_FIELDS = {
+    "method": Field("choice", choices=("mtp", "eagle", "ngram")), "tokens": _int(1, 16),
+    "acceptance": Field("ratio", Dimension.RATIO, 1e-9, 1.0),
+    "accept_length": Field("ratio", Dimension.RATIO, 1.0, 17.0),
+}
 REQUIREMENT_DIMENSIONS = {
     RequirementKind.TTFT: Dimension.TIME, RequirementKind.TPOT: Dimension.TIME,
     RequirementKind.DECODE_THROUGHPUT: Dimension.THROUGHPUT,
@@ -117,4 +123,5 @@ REQUIREMENT_DIMENSIONS = {
 # A strategy's execution options (`with microbatches 2 overlap microbatch`): `dagc.lang.flatten` reads
 # them, the parser's diagnostics name a word after one's value.
 STRATEGY_OPTIONS = ("microbatches", "overlap")
-SUBBLOCKS = {"model": ("moe", "mla", "window"), "cluster": ("efficiency", "latency"), "workload": (), "gpu": ()}
+SUBBLOCKS = {"model": ("moe", "mla", "window"), "cluster": ("efficiency", "latency"), "workload": ("speculative",),
+             "gpu": ()}

@@ -48,6 +48,7 @@ from .cluster import lower_cluster
 from .fields import (
     BATCH_LIMIT,
     REQUIREMENT_DIMENSIONS,
+    SUBBLOCKS,
     WORKLOAD_FIELDS,
     Field,
     did_you_mean,
@@ -55,6 +56,7 @@ from .fields import (
 from .flatten import flatten
 from .model import ImportRoots, imported_fields, lower_model, model_from_preset, preset_fields
 from .scope import scope_axes, strategy_text
+from .speculative import lower_speculative
 
 __all__ = ["MAX_STRATEGIES", "lower", "lower_strategy", "model_from_preset", "strategy_text"]
 
@@ -174,10 +176,11 @@ class _Lowering(Transformer):
     def workload(self, meta: Meta, children: list) -> Workload | None:
         (block,) = children
         span = self._statement("workload", meta)
-        values, _ = read_block(self.out, block, "workload", WORKLOAD_FIELDS)
+        values, subs = read_block(self.out, block, "workload", WORKLOAD_FIELDS, SUBBLOCKS["workload"])
         for key in ("batch", "prompt", "generate"):
             if key not in values:
                 self.out.error("E103", f"the workload has no `{key}`", span, f"add `{key} = …`")
+        speculative = lower_speculative(self.out, subs["speculative"].block, span) if "speculative" in subs else None
         if self.out.has_errors or any(v is BAD for v in values.values()):
             return None
         batch_max = values["batch"] == "max"
@@ -187,7 +190,8 @@ class _Lowering(Transformer):
                         overlap=Overlap(values.get("overlap", "none")),
                         dispatch=DType(values["dispatch"]) if "dispatch" in values else None,
                         serving=Serving(values.get("serving", "static")), chunk=values.get("chunk"),
-                        prefill_batch=values.get("prefill_batch"), kv_transfer=values.get("kv_transfer", "after"))
+                        prefill_batch=values.get("prefill_batch"), kv_transfer=values.get("kv_transfer", "after"),
+                        speculative=speculative)
 
     def require(self, meta: Meta, written: list[_Requirement]) -> tuple[Requirement, ...]:
         self._statement("require", meta)

@@ -16,7 +16,7 @@ from ..source import Span
 from .base import Frozen
 from .model import DType
 
-__all__ = ["CHUNK_DEFAULT", "Overlap", "Serving", "Workload", "RequirementKind", "Requirement"]
+__all__ = ["CHUNK_DEFAULT", "Overlap", "Serving", "Speculative", "Workload", "RequirementKind", "Requirement"]
 
 CHUNK_DEFAULT = 8192       # `chunk` unwritten: the engines' default token budget per step (docs/language.md)
 
@@ -31,6 +31,36 @@ class Serving(FastEnum):
 
     STATIC = "static"          # the batch prefilled together, then decoded together
     INFLIGHT = "inflight"      # continuous batching with chunked prefill (dagc.serve.inflight)
+
+
+class Speculative(Frozen):
+    """Speculative decoding (`workload { speculative { … } }`, SPEC 12): each decode step drafts `tokens`
+    tokens per request — by `method`: `mtp` the model's multi-token-prediction module, `eagle` one
+    decoder layer of the model's width, `ngram` a lookup with no model — and the model verifies them
+    with the next, `tokens + 1` positions per request. Drafts are accepted with probability
+    `acceptance` each (until the first rejected), or `accept_length` tokens come out per step as engines
+    report it."""
+
+    method: str
+    tokens: int
+    acceptance: float | None = None
+    accept_length: float | None = None
+
+    @property
+    def tokens_per_step(self) -> float:
+        """Tokens one decode step emits per request: (1 − a^(k+1)) / (1 − a) for acceptance a of k drafted
+        tokens (k + 1 when every draft is accepted), or the accept length given.
+
+        Example:
+            >>> Speculative(method="mtp", tokens=1, acceptance=0.8).tokens_per_step
+            1.8
+            >>> round(Speculative(method="eagle", tokens=3, acceptance=0.7).tokens_per_step, 4)
+            2.533
+        """
+        if self.accept_length is not None:
+            return self.accept_length
+        a, k = self.acceptance or 0.0, self.tokens
+        return float(sum(a ** i for i in range(k + 1)))        # = (1 − a^(k+1)) / (1 − a), exact at a = 1
 
 
 class Workload(Frozen):
@@ -54,6 +84,17 @@ class Workload(Frozen):
     # A pool's instance of a disaggregated strategy: "prefill" runs the static prefill alone, "decode" the
     # decode steps alone (`dagc.ir.dag.step_passes`); None: the whole workload.
     role: str | None = Field(default=None, exclude=True)
+    speculative: Speculative | None = Field(default=None, exclude=True)   # reported under `speculative`
+
+    @property
+    def tokens_per_step(self) -> float:
+        """Tokens a decode step emits per request: 1, or with speculative decoding its expected count."""
+        return 1.0 if self.speculative is None else self.speculative.tokens_per_step
+
+    @property
+    def step_positions(self) -> int:
+        """Positions a decode step runs per request: 1, or the drafted tokens and the next one."""
+        return 1 if self.speculative is None else self.speculative.tokens + 1
 
     @property
     def inflight(self) -> bool:

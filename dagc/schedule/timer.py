@@ -15,6 +15,7 @@ from __future__ import annotations
 from ..ir.dag import Phase
 from ..ir.ops import ATTENTION_SPLIT_OPS, LayerOp, Op, attention_split_peak_key, layer_ops
 from ..layout.layout import Layout
+from ..layout.speculative import draft_layer_dense, draft_passes, without_speculation
 from ..memory.activations import shape_activation_peaks, stage_activation_bytes
 from ..plan.workload import Workload
 from .floors import FloorTimes
@@ -69,6 +70,16 @@ class Timer(FloorTimes):
                w.serving, w.chunk)
         return self._remember(self.figures, key, dict)
 
+    def _draft(self, workload: Workload, lay: Layout, req: tuple, stage: int) -> float:
+        """Speculative decoding's draft passes after a decode step (`dagc.layout.speculative`), as the DAG
+        builder appends them to the last stage: each a layer of the draft's kind, the final norm and the
+        LM head, on one position per request, in turn."""
+        one = without_speculation(workload)
+        shapes = self._shapes(one, lay, Phase.DECODE, req, stage)
+        parts = _parts(self.plan.model, lay, lambda op: self._made(shapes, op)[0])
+        layer = parts["dense" if draft_layer_dense(self.plan.model, workload) else "moe"]
+        return draft_passes(workload) * (layer + parts["head"])
+
     def _send(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int) -> tuple[float, float]:
         """The send after a stage: its duration and activation peak (`_made`'s figures but whether it is
         a collective)."""
@@ -91,6 +102,8 @@ class Timer(FloorTimes):
             return ops_info[op]
 
         out: dict = _parts(m, lay, lambda op: info(op)[0])
+        if phase is not Phase.PREFILL and draft_passes(workload):
+            out["head"] += self._draft(workload, lay, req, stage)
         for dense in (True, False):       # two micro-batches through a layer
             name = "pair_" + ("dense" if dense else "moe")
             if dense not in m.layer_kinds:

@@ -159,7 +159,8 @@ def _shape_key(workload: Workload, lay: Layout, phase: Phase, req: tuple) -> tup
     """What a pass's op figures depend on, but where its stage sits: the structure and the shape."""
     # the phase by its value: a str hashes once, an enum member in Python on every look-up
     return (phase.value, req, lay.tp, lay.cp, lay.sp, lay.ep, lay.etp, lay.group_size, lay.gpus_per_node,
-            workload.prompt, workload.generate, workload.routing_imbalance, phase_chunk(workload, lay, phase))
+            workload.prompt, workload.generate, workload.routing_imbalance, phase_chunk(workload, lay, phase),
+            workload.speculative)
 
 
 def _parts(m: Model, lay: Layout, value: Callable[[Op], float]) -> dict[str, float]:

@@ -97,7 +97,7 @@ class CandidateBounds(MemoryScreen):
         best = rate_metrics(ttft, tpot, workload, gpus, batch)
         missed = surely_misses(self.plan, best, gpus)
         return BestAtBounds((missed, -Objective.score(self.objective, best, gpus), gpus), missed,
-                     (-best["decode_tokens_per_s_per_gpu"], tpot))
+                     (-best["decode_tokens_per_s_per_gpu"], best["tpot_s"]))
 
     def split_bounds(self, workload: Workload, lay: Layout, tpot_floors: bool) -> tuple[float, float, BestAtBounds]:
         """The candidate's TTFT and TPOT bounds from `first_bounds` and its attention split's floors —

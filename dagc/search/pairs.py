@@ -19,6 +19,7 @@ from ..plan.strategy import Strategy
 from ..plan.workload import Overlap, RequirementKind
 from ..rules.bounds import unreachable
 from ..serve.disagg import capacity, kv_bytes_per_request, pooled_rates, transfer_link, transfer_seconds
+from ..serve.rates import per_token
 from ..verdict.optimal import Objective
 from ..verdict.verdict import METRIC_OF, RequirementResult, requirement_value
 from .bar import BestAtBounds
@@ -155,6 +156,7 @@ def best_at_bounds(plan: Plan, objective: str, prefills: list[Instance], m: int,
     D · (the least prefill GPU-seconds per request) + m·g GPUs and at least the smallest prefill
     instance's + m·g."""
     w = plan.workload
+    step_floor = per_token(step_floor, w)                 # the TPOT floor: with speculative decoding, per token
     d = capacity(m, batch, step_floor, w.generate)
     per_request = min(p.gpus * p.seconds / p.batch for p in prefills)
     least = m * g + min(p.gpus for p in prefills)

@@ -215,7 +215,7 @@ def _hopeless(plan: Plan, objective: str, timer: Timer, workload: Workload, s: S
     of the instance's GPUs, its attention split's ops alone — were measured to prune 4 % of what this one
     does on the DeepSeek-V3 example, and cost more than they saved.)"""
     lay = resolve(plan.model, plan.cluster, workload, s)
-    floor = op_floor(timer, workload, lay)
+    floor = op_floor(timer, workload, lay)                  # a step's floor; the pair's TPOT is per token
     return is_out_of_reach(best_at_bounds(plan, objective, fits, m, lay.gpus_used, workload.batch, floor), bar)
 
 

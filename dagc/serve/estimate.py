@@ -13,7 +13,7 @@ from ..plan.workload import Workload
 from ..schedule.recurrence import Recurrence, fast_tpot, fast_ttft
 from ..schedule.timer import Timer
 from .inflight import inflight_rates
-from .rates import rate_metrics
+from .rates import per_token, rate_metrics
 
 __all__ = ["fast_metrics"]
 
@@ -27,7 +27,7 @@ def fast_metrics(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> d
     if workload.role == "prefill":
         return {"ttft_s": fast_ttft(plan, lay, workload, timer), "tpot_s": 0.0}
     if workload.role == "decode":
-        return {"ttft_s": 0.0, "tpot_s": fast_tpot(plan, lay, workload, timer)}
+        return {"ttft_s": 0.0, "tpot_s": per_token(fast_tpot(plan, lay, workload, timer), workload)}
     if workload.inflight:
         rec = Recurrence(plan, lay, workload, timer)
         return inflight_rates(rec.decode_step(), rec.mixed_step(), workload, lay)

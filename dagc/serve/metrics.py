@@ -17,7 +17,7 @@ from ..layout.layout import Layout
 from ..plan.workload import Workload
 from ..schedule.schedule import PathBreakdown, Schedule
 from .inflight import inflight_rates
-from .rates import rate_metrics
+from .rates import per_token, rate_metrics
 
 __all__ = ["Metrics", "metrics", "step_gap"]
 
@@ -101,7 +101,8 @@ def _pool_metrics(dag: Dag, sched: Schedule, workload: Workload, layout: Layout)
     if workload.role == "prefill":
         phase, ttft, tpot = Phase.PREFILL, sched.paths[Phase.PREFILL].makespan_s, 0.0
     else:
-        phase, ttft, tpot = Phase.DECODE, 0.0, step_gap(dag, sched.finish, Phase.DECODE, layout.microbatches)
+        phase, ttft = Phase.DECODE, 0.0
+        tpot = per_token(step_gap(dag, sched.finish, Phase.DECODE, layout.microbatches), workload)
     rates = {"ttft_s": ttft, "tpot_s": tpot}
     return Metrics(rates=rates, paths=dict(sched.paths),
                    bubble_fraction=_bubble(dag, dag.indices(phase), sched.start, sched.finish,

@@ -13,12 +13,26 @@ from __future__ import annotations
 
 from ..plan.workload import Workload
 
-__all__ = ["rate_metrics"]
+__all__ = ["per_token", "rate_metrics"]
+
+
+def per_token(step_s: float, workload: Workload) -> float:
+    """TPOT from a decode step's time: the step, or with speculative decoding the step over the tokens
+    it emits per request (`Workload.tokens_per_step`).
+
+    Example:
+        >>> from dagc.plan.workload import Speculative, Workload
+        >>> spec = Speculative(method="mtp", tokens=1, acceptance=0.8)
+        >>> per_token(0.018, Workload(batch=1, prompt=10, generate=10, speculative=spec))
+        0.01
+    """
+    return step_s / workload.tokens_per_step
 
 
 def rate_metrics(ttft_s: float, tpot_s: float, workload: Workload, gpus: int, batch: int | None = None) -> dict:
     """TTFT, TPOT and the throughputs they imply, total and per GPU, for the workload's batch or
-    `batch` requests, in the workload's serving mode.
+    `batch` requests, in the workload's serving mode. `tpot_s` is a decode step's time: with
+    speculative decoding the TPOT is that over the tokens a step emits (`per_token`).
 
     Example:
         >>> from dagc.plan.workload import Workload
@@ -29,6 +43,7 @@ def rate_metrics(ttft_s: float, tpot_s: float, workload: Workload, gpus: int, ba
         10000.0
     """
     b, s, g = workload.batch if batch is None else batch, workload.prompt, workload.generate
+    tpot_s = per_token(tpot_s, workload)
     decode = b / tpot_s
     if workload.inflight:
         rates = {"prefill_tokens_per_s": decode * s / g, "decode_tokens_per_s": decode,

@@ -1,0 +1,32 @@
+"""Speculative decoding's figures for the report (SPEC 12): tokens per step and the draft's share of a step.
+
+Input: a compiled strategy (its DAG, the ops' costs and its TPOT). Output: `speculative_figures` —
+the method, drafted tokens, acceptance, tokens a step emits per request (`Workload.tokens_per_step`),
+the decode step's time (TPOT × tokens per step) and the draft passes' share of it: the seconds of the
+draft ops of one decode step of micro-batch 0 (`dagc.layout.speculative`: numbered after the model's
+layers, and their final norm and LM head), as the DAG runs them.
+"""
+
+from __future__ import annotations
+
+from ..ir.dag import Dag, Phase
+from ..plan.model import Model
+from ..plan.workload import Workload
+
+__all__ = ["speculative_figures"]
+
+
+def speculative_figures(dag: Dag, node_s, model: Model, workload: Workload, tpot_s: float) -> dict | None:
+    """report.json's `speculative` (docs/outputs.md), or None without speculative decoding."""
+    spec = workload.speculative
+    if spec is None:
+        return None
+    layers = model.layers
+    draft_s = float(sum(node_s[i] for i in range(len(dag))
+                        if dag.phase[i] is Phase.DECODE and dag.step[i] == 1 and dag.mb[i] == 0
+                        and (dag.layer[i] >= layers or dag.pos[i] > layers + 0.5)))
+    step_s = tpot_s * workload.tokens_per_step
+    return {"method": spec.method, "tokens": spec.tokens, "acceptance": spec.acceptance,
+            "accept_length": spec.accept_length, "tokens_per_step": workload.tokens_per_step,
+            "verify_positions": workload.step_positions, "step_s": step_s, "draft_s": draft_s,
+            "draft_share": draft_s / step_s if step_s > 0 else None}

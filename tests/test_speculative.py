@@ -1,0 +1,120 @@
+"""Speculative decoding (`workload { speculative { … } }`, SPEC 12): tokens per step by hand, the verify step
+and the draft passes in the DAG, TPOT = the step over the tokens it emits, in every serving mode, and bad
+input located."""
+
+from __future__ import annotations
+
+import pytest
+
+from dagc.ir.dag import Phase
+from dagc.lang.load import PlanError, load_plan_text
+from dagc.plan.workload import Speculative
+from dagc.verdict.check import check
+
+QWEN_1GPU = ('model preset "qwen3-30b-a3b"\ncluster {{ gpus = 1  gpu preset "h100-sxm" }}\n'
+             "workload {{ batch = 1  prompt = 1000  generate = 200 {extra} }}\nstrategy tp 1\n")
+
+
+def plan(spec: str = "", extra: str = "") -> str:
+    body = f"\n  speculative {{ {spec} }}" if spec else ""
+    return QWEN_1GPU.format(extra=extra + body)
+
+
+@pytest.mark.parametrize("k, a, tokens", [
+    (1, 0.8, 1.8),                              # 1 + 0.8
+    (3, 0.7, 1 + 0.7 + 0.49 + 0.343),           # (1 − 0.7⁴) / (1 − 0.7)
+    (2, 1.0, 3.0),                              # every draft accepted: k + 1
+    (4, 0.5, 1 + 0.5 + 0.25 + 0.125 + 0.0625),
+])
+def test_tokens_per_step_by_hand(k, a, tokens):
+    assert Speculative(method="mtp", tokens=k, acceptance=a).tokens_per_step == pytest.approx(tokens, rel=1e-15)
+    assert Speculative(method="eagle", tokens=k, accept_length=2.4).tokens_per_step == 2.4
+
+
+def decode_step(r, step: int = 1) -> list[int]:
+    """The nodes of micro-batch 0's decode step `step`."""
+    dag = r.compiled.dag
+    return [i for i in range(len(dag)) if dag.phase[i] is Phase.DECODE and dag.step[i] == step and dag.mb[i] == 0]
+
+
+def test_an_mtp_tpot_at_batch_1_on_one_gpu_is_its_step_over_the_tokens_it_emits():
+    """One GPU, one request: no collective, so a step is its ops in turn. The MTP step verifies two
+    positions and runs one draft pass (one MoE layer, the final norm and the LM head, numbered after the
+    model's layers); n-gram drafting verifies the same two positions with no draft pass."""
+    (mtp,) = check(load_plan_text(plan("method = mtp  tokens = 1  acceptance = 0.8")))
+    (ngram,) = check(load_plan_text(plan("method = ngram  tokens = 1  acceptance = 0.8")))
+    (plain,) = check(load_plan_text(plan()))
+    layers = mtp.plan.model.layers
+    dag, costs = mtp.compiled.dag, mtp.compiled.costs
+    step = decode_step(mtp)
+    draft = [i for i in step if dag.layer[i] == layers or dag.pos[i] > layers + 0.5]
+    assert {dag.layer[i] for i in draft} == {layers, -1} and len(draft) == len(
+        [i for i in decode_step(plain) if dag.layer[i] == 1]) + 2       # an MoE layer's ops, norm and head
+    draft_s = float(sum(costs.node_s[i] for i in draft))
+    # TPOT × tokens per step is the step: the verify step (n-gram's) and the draft pass after it
+    assert mtp.metrics["tpot_s"] * 1.8 == pytest.approx(ngram.metrics["tpot_s"] * 1.8 + draft_s, rel=1e-9)
+    assert ngram.metrics["tpot_s"] * 1.8 >= plain.metrics["tpot_s"]      # two positions cost at least one
+    assert mtp.metrics["tpot_s"] < plain.metrics["tpot_s"]               # and the draft pays off here
+    assert mtp.metrics["ttft_s"] == plain.metrics["ttft_s"]               # the prefill drafts nothing
+
+
+def test_draft_passes_run_after_each_decode_step_on_the_last_stage_only():
+    text = QWEN_1GPU.replace("gpus = 1 ", "gpus = 2 ").replace("strategy tp 1", "strategy pp 2 < tp 1 >").format(
+        extra="microbatches = 2\n  speculative { method = eagle  tokens = 2  acceptance = 0.6 }")
+    (r,) = check(load_plan_text(text))
+    dag, layers = r.compiled.dag, r.plan.model.layers
+    drafted = [i for i in range(len(dag)) if dag.layer[i] >= layers]
+    assert {dag.phase[i] for i in drafted} == {Phase.DECODE} and {dag.stage[i] for i in drafted} == {1}
+    assert {dag.layer[i] for i in drafted} == {layers, layers + 1}       # two passes
+    assert not [i for i in range(len(dag)) if dag.phase[i] is Phase.PREFILL and dag.layer[i] >= layers]
+
+
+@pytest.mark.parametrize("extra", ["serving = inflight", ""])
+def test_speculation_shortens_tpot_served_statically_in_flight_and_in_a_decode_pool(extra):
+    spec = "method = mtp  tokens = 2  acceptance = 0.75"
+    text = QWEN_1GPU.replace("batch = 1 ", "batch = 16 ")
+    (with_spec,) = check(load_plan_text(text.format(extra=f"{extra}\n  speculative {{ {spec} }}")))
+    (without,) = check(load_plan_text(text.format(extra=extra)))
+    assert with_spec.metrics["tpot_s"] < without.metrics["tpot_s"]
+    if extra:            # in flight: a disaggregated decode pool decodes with its speculation too
+        pooled = text.replace('gpus = 1 ', 'gpus = 4 ').replace("strategy tp 1",
+                                                              "strategy prefill 1 < tp 1 > decode 1 < tp 2 >")
+        (p_spec,) = check(load_plan_text(pooled.format(extra=f"{extra}\n  speculative {{ {spec} }}")))
+        (p_plain,) = check(load_plan_text(pooled.format(extra=extra)))
+        assert p_spec.pooled.figures.tpot_s < p_plain.pooled.figures.tpot_s
+        assert p_spec.metrics["ttft_s"] == p_plain.metrics["ttft_s"]
+
+
+@pytest.mark.parametrize("spec, code, at", [
+    ("method = mtp  tokens = 1  acceptance = 0", "E104", "0"),          # a value out of range: at the value
+    ("method = mtp  tokens = 1  acceptance = 1.5", "E104", "1.5"),
+    ("method = mtp  tokens = 0  acceptance = 0.5", "E104", "0"),
+    ("method = mtp  tokens = 1000  acceptance = 0.5", "E104", "1000"),
+    ("method = medusa  tokens = 1  acceptance = 0.5", "E101", "medusa"),
+    ("method = mtp  tokens = 2  acceptance = 0.5  accept_length = 2", "E104", "accept_length"),
+    ("method = mtp  tokens = 2  accept_length = 4", "E104", "accept_length"),
+    ("method = mtp  tokens = 2", "E103", "speculative"),
+    ("tokens = 2  acceptance = 0.5", "E103", "speculative"),
+])
+def test_bad_speculation_is_located(spec, code, at):
+    text = plan(spec)
+    with pytest.raises(PlanError) as e:
+        load_plan_text(text)
+    d = next(d for d in e.value.diagnostics if d.code == code)
+    assert d.span is not None and d.hint
+    assert text[d.span.start:d.span.end].startswith(at), (text[d.span.start:d.span.end], at)
+
+
+def test_report_json_says_tokens_per_step_and_the_drafts_share():
+    from dagc.export.report import report_json
+
+    (mtp,) = check(load_plan_text(plan("method = mtp  tokens = 1  acceptance = 0.8")))
+    s = report_json(mtp)["speculative"]
+    dag, costs, layers = mtp.compiled.dag, mtp.compiled.costs, mtp.plan.model.layers
+    draft = sum(float(costs.node_s[i]) for i in decode_step(mtp) if dag.layer[i] == layers or dag.pos[i] > layers + 0.5)
+    assert (s["method"], s["tokens"], s["acceptance"], s["accept_length"]) == ("mtp", 1, 0.8, None)
+    assert s["tokens_per_step"] == 1.8 and s["verify_positions"] == 2
+    assert s["step_s"] == pytest.approx(mtp.metrics["tpot_s"] * 1.8, rel=1e-12)
+    assert s["draft_s"] == pytest.approx(draft, rel=1e-12) and 0 < s["draft_share"] < 1
+    (plain,) = check(load_plan_text(plan()))
+    assert report_json(plain)["speculative"] is None
