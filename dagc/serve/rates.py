@@ -23,7 +23,7 @@ def per_token(step_s: float, workload: Workload) -> float:
     Example:
         >>> from dagc.plan.workload import Speculative, Workload
         >>> spec = Speculative(method="mtp", tokens=1, acceptance=0.8)
-        >>> per_token(0.018, Workload(batch=1, prompt=10, generate=10, speculative=spec))
+        >>> round(per_token(0.018, Workload(batch=1, prompt=10, generate=10, speculative=spec)), 12)  # 18 ms / 1.8
         0.01
     """
     return step_s / workload.tokens_per_step
