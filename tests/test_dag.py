@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from dagc.ir.dag import OpKind, Phase
 from dagc.lang.load import load_plan, load_plan_text
 from dagc.layout.shards import kv_heads_per_rank
+from dagc.layout.speculative import draft_layer
 from dagc.plan.params import active_params, attention_params, embedding_params, ffn_params
 from dagc.rules.bounds import attention_core_flops_per_layer
 from dagc.verdict.check import check
@@ -105,9 +106,13 @@ def weights_by_replication(r) -> float:
         m, m.moe.shared_ffn_size) * copies_tp                  # in the experts' own dtype
     router = h * m.moe.experts * g
     dense = ffn_params(m, m.moe.dense_ffn) * copies_tp
-    total = m.layers * per_layer + m.moe_layer_count * router + m.dense_layer_count * dense
+    moe_layers, dense_layers = m.moe_layer_count, m.dense_layer_count
+    draft = draft_layer(m, r.plan.workload)          # speculative decoding's draft layer, on the last stage
+    if draft is not None:
+        moe_layers, dense_layers = moe_layers + (not draft), dense_layers + draft
+    total = (moe_layers + dense_layers) * per_layer + moe_layers * router + dense_layers * dense
     total += embedding_params(m) * copies_tp * (1 if (m.tied and lay.pp == 1) else 2) + h * g
-    return (total * wb + m.moe_layer_count * experts * eb) * lay.dp
+    return (total * wb + moe_layers * experts * eb) * lay.dp
 
 
 def check_weights(r):

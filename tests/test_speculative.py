@@ -118,3 +118,18 @@ def test_report_json_says_tokens_per_step_and_the_drafts_share():
     assert s["draft_s"] == pytest.approx(draft, rel=1e-12) and 0 < s["draft_share"] < 1
     (plain,) = check(load_plan_text(plan()))
     assert report_json(plain)["speculative"] is None
+
+
+def test_the_draft_layer_is_held_on_the_last_stage():
+    """An MTP or EAGLE draft is one more decoder layer on the last stage: its weights and its KV cache (as a
+    full-attention layer's); n-gram drafting holds nothing."""
+    (plain,) = check(load_plan_text(plan()))
+    (mtp,) = check(load_plan_text(plan("method = mtp  tokens = 2  acceptance = 0.8")))
+    (ngram,) = check(load_plan_text(plan("method = ngram  tokens = 2  acceptance = 0.8")))
+    m = plain.plan.model
+    a, b, c = plain.memory.stages[-1], mtp.memory.stages[-1], ngram.memory.stages[-1]
+    layers = m.layers                          # qwen3-30b-a3b: every layer MoE, 128 experts of 768, 32/4 heads
+    assert b.routed_expert_bytes - a.routed_expert_bytes == a.routed_expert_bytes / layers
+    assert b.attention_bytes - a.attention_bytes == a.attention_bytes / layers
+    assert b.kv_cache_bytes - a.kv_cache_bytes == a.kv_cache_bytes / layers
+    assert (c.weights_bytes, c.kv_cache_bytes) == (a.weights_bytes, a.kv_cache_bytes)

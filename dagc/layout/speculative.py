@@ -14,7 +14,7 @@ from __future__ import annotations
 from ..plan.model import Model
 from ..plan.workload import Workload
 
-__all__ = ["draft_layer_dense", "draft_passes", "without_speculation"]
+__all__ = ["draft_layer", "draft_layer_dense", "draft_passes", "without_speculation"]
 
 
 def draft_passes(workload: Workload) -> int:
@@ -31,6 +31,12 @@ def draft_layer_dense(model: Model, workload: Workload) -> bool:
     kinds = model.layer_kinds                                 # the kinds the model has: dense True, MoE False
     want = spec is not None and spec.method == "eagle"
     return want if want in kinds else kinds[0]
+
+
+def draft_layer(model: Model, workload: Workload) -> bool | None:
+    """The draft's layer, which the last stage holds (weights and KV cache) when a method runs one: its
+    kind (`draft_layer_dense`), or None (no speculative decoding, or n-gram drafting)."""
+    return draft_layer_dense(model, workload) if draft_passes(workload) else None
 
 
 def without_speculation(workload: Workload) -> Workload:

@@ -17,6 +17,7 @@ from typing import NamedTuple
 from ..ir.ops import Op
 from ..layout.layout import Layout
 from ..layout.shards import attention_params_per_rank, kv_bytes_per_token_layer, stage_layer_counts
+from ..layout.speculative import draft_layer
 from ..layout.stages import StageBounds
 from ..layout.window import kv_tokens
 from ..plan.cluster import Cluster
@@ -133,14 +134,18 @@ def resident_figures(model: Model, workload: Workload, layout: Layout) -> StageF
     """`StageMemory`'s weight and KV cache fields (what a rank holds besides activations) of each
     kind of stage (its layers, its dense layers, whether first, whether last: stages of one kind
     hold the same amounts), and each stage's kind in order."""
-    weights = resident_weight_figures(model, layout.tp, layout.ep, layout.etp, layout.stage_layers)
+    weights = resident_weight_figures(model, layout.tp, layout.ep, layout.etp, layout.stage_layers,
+                                      draft_layer(model, workload))
     return with_kv_cache(weights, kv_cache_bytes_per_layer(model, workload, layout.tp, layout.cp,
                                                            layout.requests_per_rank))
 
 
-def resident_weight_figures(model: Model, tp: int, ep: int, etp: int, stage_layers: StageBounds) -> StageFigures:
+def resident_weight_figures(model: Model, tp: int, ep: int, etp: int, stage_layers: StageBounds,
+                            draft: bool | None = None) -> StageFigures:
     """The weight fields of `resident_figures` of each kind of stage (no KV cache), and each stage's
-    kind in order: what a layout's degrees and stages alone decide."""
+    kind in order: what a layout's degrees and stages alone decide. `draft`: speculative decoding's
+    draft layer on the last stage (`dagc.layout.speculative.draft_layer`: dense True, MoE False; its
+    weights, and its KV cache as a full-attention layer's), or None."""
     wbytes, ebytes = model.weights.bytes, model.expert_weights.bytes
     h = model.hidden
     attn_pr = attention_params_per_rank(model, tp)
@@ -155,6 +160,8 @@ def resident_weight_figures(model: Model, tp: int, ep: int, etp: int, stage_laye
         n = b - a
         n_dense, n_moe = stage_layer_counts(model, a, b)
         first, last = s == 0, s == last_stage
+        if last and draft is not None:            # the draft layer: one more layer of its kind
+            n, n_dense, n_moe = n + 1, n_dense + draft, n_moe + (not draft)
         key = (n, n_dense, first, last, model.windowed_layers_below(b) - model.windowed_layers_below(a))
         kinds.append(key)
         if key in figures:

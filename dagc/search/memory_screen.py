@@ -16,6 +16,7 @@ from ..ir.dag import Phase
 from ..ir.ops import Op
 from ..lang.fields import BATCH_LIMIT
 from ..layout.layout import Layout
+from ..layout.speculative import draft_layer
 from ..layout.split import busiest_group_requests
 from ..layout.stages import StageBounds
 from ..memory.resident import (
@@ -83,7 +84,8 @@ class MemoryScreen:
         key = (tp, ep, etp, stages)
         hit = self._totals.get(key)
         if hit is None:
-            hit = self._totals[key] = weight_totals(resident_weight_figures(self.plan.model, tp, ep, etp, stages))
+            hit = self._totals[key] = weight_totals(resident_weight_figures(
+                self.plan.model, tp, ep, etp, stages, draft_layer(self.plan.model, self.plan.workload)))
         return hit
 
     def _kv(self, tp: int, cp: int, requests_per_rank: int) -> KvPerLayer:

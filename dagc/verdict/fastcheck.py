@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from ..layout.layout import Layout, resolve
+from ..layout.speculative import draft_layer
 from ..memory.memory import MemoryBreakdown, memory
 from ..memory.resident import (
     kv_cache_bytes_per_layer,
@@ -62,7 +63,8 @@ def fast_check(plan: Plan, strategy: Strategy, workload: Workload, timer: Timer)
     error = next((d.code for d in run_rules(ctx, Reads.LAYOUT, errors_only=True)), None)
     if error is not None:
         return error
-    weights = resident_weight_figures(plan.model, lay.tp, lay.ep, lay.etp, lay.stage_layers)
+    weights = resident_weight_figures(plan.model, lay.tp, lay.ep, lay.etp, lay.stage_layers,
+                                      draft_layer(plan.model, workload))
     kv_per_layer = kv_cache_bytes_per_layer(plan.model, workload, lay.tp, lay.cp, lay.requests_per_rank)
     if resident_bytes_exceed(plan.cluster, weight_totals(weights), kv_per_layer):
         return MEMORY                # E402 whatever the activations: no need to compute them
