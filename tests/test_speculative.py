@@ -133,3 +133,38 @@ def test_the_draft_layer_is_held_on_the_last_stage():
     assert b.attention_bytes - a.attention_bytes == a.attention_bytes / layers
     assert b.kv_cache_bytes - a.kv_cache_bytes == a.kv_cache_bytes / layers
     assert (c.weights_bytes, c.kv_cache_bytes) == (a.weights_bytes, a.kv_cache_bytes)
+
+
+def test_the_search_varies_the_drafted_tokens_when_asked(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from dagc.search.search import search
+    from dagc.search.speculative import SPECULATIVE_TOKENS, search_speculative
+
+    text = QWEN_1GPU.replace("gpus = 1 ", "gpus = 2 ").format(
+        extra="\n  speculative { method = eagle  tokens = 2  acceptance = 0.7 }")
+    p = load_plan_text(text)
+    found = search_speculative(p, rescore=0)
+    assert {c.speculative_tokens for c in found.ranked} == set(SPECULATIVE_TOKENS)
+    # each count's best is what a search at that count finds
+    for k in (1, 3):
+        alone = search(p.model_copy(update={"workload": p.workload.model_copy(update={
+            "speculative": p.workload.speculative.model_copy(update={"tokens": k})})}), rescore=0)
+        ours = [c for c in found.ranked if c.speculative_tokens == k][0]
+        assert (ours.text, ours.score) == (alone.best.text, alone.best.score)
+    assert found.ranked[0].to_json()["workload"]["speculative_tokens"] in SPECULATIVE_TOKENS
+    assert found.evaluated == found.total and found.complete
+    path = tmp_path / "p.moe"
+    path.write_text(text.replace("acceptance = 0.7", "accept_length = 2"))
+    run = subprocess.run([sys.executable, "-m", "dagc", "search", str(path), "--vary", "speculative",
+                          "--svg", str(tmp_path / "p.svg")], capture_output=True, text=True, cwd=tmp_path, check=False)
+    assert run.returncode == 2 and "acceptance" in run.stderr and "Traceback" not in run.stderr
+    path.write_text(text)
+    run = subprocess.run([sys.executable, "-m", "dagc", "search", str(path), "--vary", "speculative", "--format",
+                          "json", "--svg", str(tmp_path / "p.svg")], capture_output=True, text=True, cwd=tmp_path,
+                         check=False)
+    assert run.returncode == 0, run.stderr
+    best = json.loads(run.stdout)["candidates"][0]
+    assert best["workload"]["speculative_tokens"] in SPECULATIVE_TOKENS

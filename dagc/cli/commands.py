@@ -71,6 +71,19 @@ def _exit_code(results: list[StrategyResult]) -> int:
     return EXIT_OK
 
 
+def _search_speculative(plan, top: int, jobs: int, budget_s: float | None):
+    """`--vary speculative`: the search at each count of drafted tokens, merged, with a progress bar."""
+    with _loading():
+        from ..search.speculative import search_speculative
+        from .printing import ProgressBar
+    progress = ProgressBar("searching strategies and drafted tokens")
+    try:
+        return search_speculative(plan, objective=plan.objective, top=top, jobs=jobs, progress=progress,
+                                  budget_s=budget_s)
+    finally:
+        progress.close()
+
+
 def _search(plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: int = 1,
             budget_s: float | None = None, timer=None, front: bool = True):
     with _loading():
@@ -246,7 +259,15 @@ def cmd_search(args) -> int:
     if args.vary == "batch" and not plan.workload.batch_max:
         plan = plan.model_copy(update={"workload": plan.workload.model_copy(
             update={"batch": BATCH_LIMIT, "batch_max": True})})
-    found = _search(plan, plan.objective, args.top, _jobs(args, err), args.budget)
+    if args.vary == "speculative":
+        spec = plan.workload.speculative
+        if spec is None or spec.acceptance is None:
+            err.print("error: --vary speculative needs `speculative { method = …  tokens = …  acceptance = … }` in "
+                      "the plan's workload (an accept_length holds for one count of drafted tokens)", markup=False)
+            return EXIT_USAGE
+        found = _search_speculative(plan, args.top, _jobs(args, err), args.budget)
+    else:
+        found = _search(plan, plan.objective, args.top, _jobs(args, err), args.budget)
     own = _own_points(check(plan))
     try:
         svg_path = Path(args.svg) if args.svg else default_output_dir(plan.name) / "pareto.svg"

@@ -121,9 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--budget", type=_seconds, default=None, metavar="S",
                     help="stop after S seconds (the candidates are visited best bound first; with --vary batch fewest "
                     "GPUs first, under ttft, tpot and throughput most) (default: evaluate every candidate)")
-    se.add_argument("--vary", choices=("batch",), default=None,
+    se.add_argument("--vary", choices=("batch", "speculative"), default=None,
                     help="`batch`: compare every strategy at the largest batch it serves within memory and the "
-                    "require block (as `batch = max` in the plan)")
+                    "require block (as `batch = max` in the plan); `speculative`: compare 1 to 5 tokens drafted "
+                    "per step (the plan's `speculative` block with its `acceptance`)")
     se.set_defaults(func=commands.cmd_search)
     for p_ in (c, co):
         p_.add_argument("--objective", choices=OBJECTIVES, default=None,

@@ -70,6 +70,7 @@ def print_search(out: Console, found: SearchResult, top: int, svg_path: Path, pl
               f"{found.objective}, subject to the plan's requirements", markup=False)
     best = found.ranked[:top]
     varied = any(c.batch is not None for c in best)       # `batch = max`: each at the largest batch it serves
+    drafted = any(c.speculative_tokens is not None for c in best)     # `--vary speculative`
     # the figure the objective ranks by, to the digit that tells the rows apart
     ttft, tpot = (3 if found.objective == "ttft" else 1), (3 if found.objective == "tpot" else 1)
     from ..plan.workload import RequirementKind as K
@@ -78,13 +79,15 @@ def print_search(out: Console, found: SearchResult, top: int, svg_path: Path, pl
     def shown(kind: K, value: float, text: str) -> str:
         return near_text(plan, kind, value, text)          # beside a requirement's target: its digits
 
-    rows: list[tuple[str, ...]] = [(str(k), c.text, *((f"{c.batch:,}",) if varied else ()), str(c.gpus),
+    rows: list[tuple[str, ...]] = [(str(k), c.text, *((f"{c.batch:,}",) if varied else ()),
+             *((str(c.speculative_tokens),) if drafted else ()), str(c.gpus),
              shown(K.MEMORY, c.memory_fraction, f"{c.memory_fraction * 100:.0f} %"),   # as `memory <= 80 %` reads it
              shown(K.TTFT, c.metrics["ttft_s"], format_si(c.metrics["ttft_s"], Dimension.TIME, ttft)),
              shown(K.TPOT, c.metrics["tpot_s"], format_si(c.metrics["tpot_s"], Dimension.TIME, tpot)),
              f"{c.metrics['decode_tokens_per_s_per_gpu']:,.1f}", "yes" if c.meets_requirements else "no",
              c.binding or "—") for k, c in enumerate(best, 1)]
-    columns = SEARCH_COLUMNS[:2] + (("batch (max)",) if varied else ()) + SEARCH_COLUMNS[2:]
+    columns = (SEARCH_COLUMNS[:2] + (("batch (max)",) if varied else ()) + (("drafted",) if drafted else ())
+               + SEARCH_COLUMNS[2:])
     if not any(c.binding for c in best):        # no requirement binds (none given): no column of dashes
         rows, columns = [row[:-1] for row in rows], columns[:-1]
     _print_table(out, _strategy_table(f"best {len(best)}", columns, rows))
@@ -100,12 +103,14 @@ def print_search(out: Console, found: SearchResult, top: int, svg_path: Path, pl
                   "table above)", markup=False)
         out.print(f"wrote {svg_path}", markup=False)
         return
-    rows = [(c.text, *((f"{c.batch:,}",) if varied and c.batch is not None else ()), str(c.gpus),
+    rows = [(c.text, *((f"{c.batch:,}",) if varied and c.batch is not None else ()),
+             *((str(c.speculative_tokens),) if drafted else ()), str(c.gpus),
              format_si(c.metrics["ttft_s"], Dimension.TIME),
              format_si(c.metrics["tpot_s"], Dimension.TIME), f"{c.metrics['decode_tokens_per_s_per_gpu']:,.1f}",
              *((c.binding or "—",) if varied else ()))          # with `batch = max`: what one more request breaks
             for c in front]
-    columns = (PARETO_COLUMNS[:1] + (("batch (max)",) if varied else ()) + PARETO_COLUMNS[1:]
+    columns = (PARETO_COLUMNS[:1] + (("batch (max)",) if varied else ()) + (("drafted",) if drafted else ())
+               + PARETO_COLUMNS[1:]
                + (("binding requirement",) if varied else ()))
     _print_table(out, _strategy_table("Pareto front (meeting the requirements): decode tokens/s per GPU vs TPOT",
                                       columns, rows))

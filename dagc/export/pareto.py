@@ -179,7 +179,8 @@ def _legend(front: list, named: list) -> list[str]:
 
 def _name(c) -> str:
     """A front point as the plot names it: its pasteable text, its GPUs and (`batch = max`) its batch."""
-    batch = "" if c.batch is None else f" · batch {c.batch:,}"
+    batch = ("" if c.batch is None else f" · batch {c.batch:,}") + (
+        "" if c.speculative_tokens is None else f" · {c.speculative_tokens} drafted")
     return f"{c.text} · {c.gpus:,} GPU{'' if c.gpus == 1 else 's'}{batch}"
 
 

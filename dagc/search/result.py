@@ -52,6 +52,7 @@ class Candidate:
     exact: bool = False            # re-scored by the full scheduler
     batch: int | None = None       # the batch it runs when the batch varies (`batch = max`); None: the plan's
     misses: int = 0                # requirements it does not meet (0 when it meets them all)
+    speculative_tokens: int | None = None   # the tokens drafted per step when they vary (`--vary speculative`)
 
     @property
     def text(self) -> str:
@@ -62,7 +63,9 @@ class Candidate:
     def to_json(self) -> dict:
         return {"strategy": self.text, "gpus": self.gpus,
                 "workload": {"microbatches": self.microbatches, "overlap": self.overlap.value,
-                             **({"batch": self.batch} if self.batch is not None else {})},
+                             **({"batch": self.batch} if self.batch is not None else {}),
+                             **({"speculative_tokens": self.speculative_tokens}
+                                if self.speculative_tokens is not None else {})},
                 "metrics": self.metrics, "meets_requirements": self.meets_requirements,
                 "requirements_missed": self.misses, "score": self.score,
                 "memory_headroom": 1.0 - self.memory_fraction, "binding_requirement": self.binding,
@@ -168,7 +171,7 @@ class SearchResult:
 def rank_key(c: Candidate):
     """Fewest requirements missed first (all met before any missed; when no strategy can meet one,
     those that meet the rest come first), then the objective's score."""
-    return (c.misses, -c.score, c.gpus, c.text, c.microbatches, c.overlap.value)
+    return (c.misses, -c.score, c.gpus, c.text, c.microbatches, c.overlap.value, c.speculative_tokens or 0)
 
 
 class TopK:
@@ -196,7 +199,8 @@ def front_key(c: Candidate) -> tuple:
     """A candidate's place on the front: its figures, then, among candidates with the same figures,
     fewer GPUs first (as in the ranking), then its name."""
     m = c.metrics
-    return (-m["decode_tokens_per_s_per_gpu"], m["tpot_s"], c.gpus, c.text, c.microbatches, c.overlap.value)
+    return (-m["decode_tokens_per_s_per_gpu"], m["tpot_s"], c.gpus, c.text, c.microbatches, c.overlap.value,
+            c.speculative_tokens or 0)
 
 
 def _beats(f: tuple, c: tuple) -> bool:

@@ -1,0 +1,59 @@
+"""`dagc search --vary speculative`: the search of every count of drafted tokens, merged.
+
+Input: a `Plan` whose workload drafts with a given `acceptance` (`workload { speculative { … } }`) and
+the search's arguments. Output: one `SearchResult` — each candidate of each search with the tokens it
+drafts (`Candidate.speculative_tokens`), ranked together, the front of them all, the counts summed.
+A search per count: the tokens drafted change every figure of a candidate (its verify step, its draft
+passes, the tokens a step emits), as the batch does with `--vary batch`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ..plan.plan import Plan
+from .result import SearchResult, pareto_front, rank_key
+from .search import search
+
+__all__ = ["SPECULATIVE_TOKENS", "search_speculative"]
+
+SPECULATIVE_TOKENS = (1, 2, 3, 4, 5)      # tokens drafted per step that `--vary speculative` compares
+
+
+def search_speculative(plan: Plan, tokens: tuple[int, ...] = SPECULATIVE_TOKENS, **kwargs) -> SearchResult:
+    """The search of `plan` with each count of `tokens` drafted per step, merged (module docstring).
+
+    Raises:
+        ValueError: the plan does not speculate, or states an `accept_length` (which holds for one
+            count of drafted tokens only: give `acceptance` to vary them).
+    """
+    spec = plan.workload.speculative
+    if spec is None or spec.acceptance is None:
+        raise ValueError("--vary speculative needs `speculative { method = …  tokens = …  acceptance = … }` in the "
+                         "workload (an accept_length holds for one count of drafted tokens)")
+    found = []
+    for k in tokens:
+        workload = plan.workload.model_copy(update={"speculative": spec.model_copy(update={"tokens": k})})
+        r = search(plan.model_copy(update={"workload": workload}), **kwargs)
+        found.append((k, r))
+    ranked = sorted((replace(c, speculative_tokens=k) for k, r in found for c in r.ranked), key=rank_key)
+    front = pareto_front(replace(c, speculative_tokens=k) for k, r in found for c in r.pareto)
+    first = found[0][1]
+    return SearchResult(objective=first.objective, evaluated=sum(r.evaluated for _, r in found),
+                        legal=sum(r.legal for _, r in found), seconds=sum(r.seconds for _, r in found),
+                        ranked=tuple(ranked), pareto=front, total=sum(r.total for _, r in found),
+                        stopped=next((r.stopped for _, r in found if r.stopped), None), limit=first.limit,
+                        pareto_complete=all(r.pareto_complete for _, r in found),
+                        skipped=tuple(dict.fromkeys(s for _, r in found for s in r.skipped)),
+                        pruned=sum(r.pruned for _, r in found), splits=sum(r.splits for _, r in found),
+                        exact_top=min(r.exact_top for _, r in found), pareto_kept=first.pareto_kept,
+                        best_first=first.best_first, disaggregated=_pooled([r.disaggregated for _, r in found]))
+
+
+def _pooled(counts: list[dict | None]) -> dict | None:
+    """The searches' disaggregated counts summed (`PooledCounts.to_json`), or None when none weighed pools."""
+    kept = [c for c in counts if c is not None]
+    if not kept:
+        return None
+    return {**{k: sum(c[k] for c in kept) for k in kept[0] if k != "complete"},
+            "complete": all(c["complete"] for c in kept)}
