@@ -22,6 +22,9 @@ Two comparisons, both computed here from the data (no figure is typed in):
 (e) Disaggregated `prefill N < A > decode M < B >` plans of published disaggregated deployments
     (bench/fidelity_disagg.py, which names each source): each pool's input or output tokens/s per
     node against the published prefill-only or decode-only benchmark.
+(f) Speculative decoding (MTP) plans of published DeepSeek-V3/R1 runs with and without it
+    (bench/fidelity_speculative.py, which names each source), given the published accept length:
+    the speed-up and the tokens/s per user or per GPU.
 
 Caveats: (b) uses the cost model as it is in the working tree; the measured reference is
 plain PyTorch on one GPU, so no collective is exercised (docs/fidelity.md, "Known limits").
@@ -48,6 +51,7 @@ if str(ROOT / "bench") not in sys.path:     # and its siblings bench/fidelity_*.
 
 import fidelity_disagg  # noqa: E402, I001  (bench/, on the path above)
 import fidelity_inflight  # noqa: E402, I001  (bench/, on the path above)
+import fidelity_speculative  # noqa: E402, I001  (bench/, on the path above)
 
 from dagc.kernels.kernels import KernelProfile, builtin_profile  # noqa: E402
 from dagc.lang.load import load_plan_text  # noqa: E402
@@ -522,6 +526,10 @@ LIMITS = """## Known limits: what the calibration does not cover
   traffic's, where dagc's is random. No published figure here measures TTFT, the KV transfer or
   both pools serving together, so that part of the model (docs/cost-model.md, "Disaggregated
   prefill and decode") is not checked.
+- **Speculative decoding is checked for its cost, not its acceptance.** Section (f) gives dagc
+  the accept length each source measured (MTP on DeepSeek-V3/R1: TensorRT-LLM at one request on
+  B200s, SGLang's disaggregated decode on H200s), so only the verify step's and the draft's cost
+  is compared; the `acceptance` form is not checked, and neither is EAGLE or n-gram drafting.
 - **fp8 end to end is not measured.** fp8 GEMMs are measured kernel by kernel (`g_gemm_fp8`,
   in (a)); grouped GEMMs were measured in bf16 only (an fp8 grouped GEMM uses the bf16
   efficiencies with the fp8 roofline), and the whole-model runs are bf16.
@@ -571,6 +579,8 @@ def render_markdown(summaries: Sequence[ClassSummary], cases: Sequence[E2ECase],
               "(fidelity.svg)", ""]
     lines += fidelity_inflight.markdown_section([fidelity_inflight.predict(c) for c in fidelity_inflight.CASES])
     lines += fidelity_disagg.markdown_section([fidelity_disagg.predict(c) for c in fidelity_disagg.CASES])
+    lines += fidelity_speculative.markdown_section([fidelity_speculative.predict(c)
+                                                    for c in fidelity_speculative.CASES])
     lines.append(LIMITS)
     return "\n".join(lines)
 

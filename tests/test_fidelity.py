@@ -2,7 +2,8 @@
 
 (a) each built-in kernel profile against its own measured points: median |error| ≤ 5 % per profile;
 (b) whole-model runs on one H100: median |error| ≤ 15 %, no case worse than 40 %.
-(e) published disaggregated deployments: the section is made from its cases and is in the page.
+(e) published disaggregated deployments, (f) published speculative-decoding speed-ups: each section is
+made from its cases and is in the page.
 A failure here is a finding about the cost model, not a reason to move the targets.
 """
 
@@ -181,3 +182,92 @@ def test_disagg_section_and_limits_in_the_docs(disagg_preds):
     assert fidelity.LIMITS in committed
     assert "Disaggregated serving is not compared yet" not in committed + fidelity.LIMITS
     assert committed.index("## (d)") < committed.index("## (e)") < committed.index("## Known limits")
+
+
+# ---------------------------------------------------------------- (f) speculative: bench/fidelity_speculative.py
+
+spec = fidelity.fidelity_speculative
+
+
+@pytest.fixture(scope="module")
+def spec_preds():
+    return [spec.predict(c) for c in spec.CASES]
+
+
+def test_spec_cases_come_from_two_sources_at_least():
+    assert len({c.deployment.source for c in spec.CASES}) >= 2
+    assert {c.deployment for c in spec.CASES} == set(spec.DEPLOYMENTS)
+    for c in spec.CASES:
+        # the accept length a source publishes is what a step of k drafted tokens can emit
+        assert 1 <= c.accept_length <= c.tokens + 1, c
+        assert c.published > 0 and c.deployment.baseline > 0
+        # where the source prints the speed-up, it is its own figures' ratio
+        if c.published_speedup is not None:
+            assert c.published / c.deployment.baseline == pytest.approx(c.published_speedup, abs=0.006), c
+        plan = spec.plan_of(c.deployment, c.tokens, c.accept_length)
+        assert f"speculative {{ method = mtp  tokens = {c.tokens}  accept_length = {c.accept_length} }}" in plan
+        assert "speculative" not in spec.plan_of(c.deployment)
+
+
+def test_spec_predictions_finite_and_positive(spec_preds):
+    for p in spec_preds:
+        for run in (p.base, p.spec):
+            figures = (run.tpot_s, run.figure, run.step_s)
+            assert all(math.isfinite(x) and x > 0 for x in figures), (p.case, figures)
+            assert sum(run.path.values()) > 0
+        assert p.base.draft_share == 0 and 0 < p.spec.draft_share < 1
+        assert math.isfinite(p.speedup) and p.speedup > 0
+
+
+def test_spec_figures_are_dagcs_metrics(spec_preds):
+    for p in spec_preds:
+        d = p.case.deployment
+        for text, run in ((spec.plan_of(d), p.base), (spec.plan_of(d, p.case.tokens, p.case.accept_length), p.spec)):
+            m = check(load_plan_text(text, "t.moe"))[0].metrics
+            assert run.tpot_s == pytest.approx(m["tpot_s"])
+            per = 1 / m["tpot_s"] if d.figure == spec.PER_USER else d.batch / m["tpot_s"] / d.gpus
+            assert run.figure == pytest.approx(per)
+        # TPOT = the step's time / the tokens it emits: the given accept length
+        assert p.spec.step_s == pytest.approx(p.spec.tpot_s * p.case.accept_length)
+        assert p.base.step_s == pytest.approx(p.base.tpot_s)
+
+
+def test_spec_errors_come_from_the_case_figures(spec_preds):
+    for p in spec_preds:
+        c = p.case
+        published = c.published / c.deployment.baseline
+        assert p.published_speedup == pytest.approx(published)
+        errs = p.errors()
+        assert set(errs) == {"speedup", "figure"}
+        assert errs["speedup"] == pytest.approx((p.base.tpot_s / p.spec.tpot_s) / published - 1)
+        assert errs["figure"] == pytest.approx(p.spec.figure / c.published - 1)
+        assert p.baseline_error() == pytest.approx(p.base.figure / c.deployment.baseline - 1)
+        assert p.published_step_ratio == pytest.approx(c.accept_length / published)
+    s = spec.summary(spec_preds)
+    assert s["speedup"][0] == len(spec.CASES) and s["absolute"][0] == len(spec.CASES) + len(spec.DEPLOYMENTS)
+    for _, med, worst in s.values():
+        assert 0 <= med <= worst
+
+
+def test_spec_section_lists_every_case(spec_preds):
+    md = spec.markdown_section(spec_preds)
+    assert md[0] == "## (f) Speculative decoding: published MTP speed-ups"
+    rows = [line for line in md if line.startswith("| ") and not line.startswith("| deployment")]
+    assert len(rows) == len(spec.CASES)
+    for p, row in zip(spec_preds, rows, strict=True):
+        assert row.startswith(f"| {p.case.deployment.label} | `{p.case.deployment.strategy}` | {p.case.tokens} |")
+        assert f"{p.published_speedup:.2f} / {p.speedup:.2f}" in row
+        for e in p.errors().values():
+            assert f"{e * 100:+.1f} %" in row
+    s = spec.summary(spec_preds)
+    (ns, meds, worsts), (na, meda, worsta) = s["speedup"], s["absolute"]
+    text = "\n".join(md)
+    assert f"Speed-up, over {ns} cases: median |error| **{meds * 100:.1f} %**, worst {worsts * 100:.1f} %." in text
+    assert f"over {na}: median |error| **{meda * 100:.1f} %**, worst {worsta * 100:.1f} %." in text
+    assert all(d.source in text and spec.plan_of(d).split("\n")[0] in text for d in spec.DEPLOYMENTS)
+
+
+def test_spec_section_in_the_docs(spec_preds):
+    committed = (ROOT / "docs" / "fidelity.md").read_text(encoding="utf-8")
+    assert "\n".join(spec.markdown_section(spec_preds)) in committed, "run python bench/fidelity.py"
+    assert committed.index("## (e)") < committed.index("## (f)") < committed.index("## Known limits")
