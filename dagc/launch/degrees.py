@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from ..layout.layout import Layout, resolve
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
-from ..plan.workload import Overlap
+from ..plan.workload import Overlap, Speculative
+from .speculative import mtp_weights
 
 __all__ = ["BASE_PORT", "MAX_LISTED_NODES", "Degrees", "Placement", "dagc_stage_nodes", "degrees", "placements"]
 
@@ -35,6 +36,8 @@ class Degrees:
     dense_layers: int
     layers: int
     overlap: Overlap
+    speculative: Speculative | None = None   # the workload's speculative decoding (None: none, or a pool's)
+    mtp: bool | None = None                  # with `method = mtp`: whether the checkpoint ships MTP weights
 
     @property
     def dp(self) -> int:
@@ -115,11 +118,13 @@ def degrees(plan: Plan, strategy: Strategy, layout: Layout | None = None) -> Deg
         (1, 4, 8, 2, 4, 8, 1, 1, (8, 8, 8, 8))
     """
     model, workload = plan.model, strategy.workload_for(plan.workload)
+    spec = workload.speculative
     if layout is None:
         layout = resolve(model, plan.cluster, workload, strategy)
     return Degrees(layout=layout, has_experts=model.has_experts,
                    dense_layers=model.dense_layer_count if model.has_experts else 0, layers=model.layers,
-                   overlap=workload.overlap)
+                   overlap=workload.overlap, speculative=spec,
+                   mtp=mtp_weights(plan) if spec is not None and spec.method == "mtp" else None)
 
 
 def dagc_stage_nodes(d: Degrees) -> tuple[frozenset[int], ...]:

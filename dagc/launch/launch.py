@@ -33,6 +33,7 @@ from ..search.space import strategy_text
 from ..source import Span
 from .degrees import BASE_PORT, MAX_LISTED_NODES, Degrees, Placement, degrees, placements
 from .serving import Serving, serving
+from .speculative import config_written, mtp_refusal
 
 __all__ = ["HF_IDS", "MODEL_FLAGS", "model_flags",
            "MAX_LISTED_REPLICAS", "OWN_HEADER_END", "Command", "EngineTable", "GeneratedFile", "Launch",
@@ -74,16 +75,6 @@ class ModelPath:
     placeholder: bool = False
 
 
-def _config_written(plan: Plan) -> str | None:
-    """The path a `model from "…"` statement names, as written; None for the other model forms."""
-    span = plan.span_of("model")
-    words = span.text.split(None, 2) if span is not None else []
-    if len(words) == 3 and words[1] == "from":
-        m = re.match(r'"([^"]*)"', words[2])
-        return m.group(1) if m else None
-    return None
-
-
 def _placeholder_for(name: str) -> str:
     return "/path/to/" + (re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "model")
 
@@ -100,7 +91,7 @@ def model_path(plan: Plan) -> ModelPath:
         >>> model_path(p).text
         'Qwen/Qwen3-30B-A3B'
     """
-    written, span, name = _config_written(plan), plan.span_of("model"), plan.model.name
+    written, span, name = config_written(plan), plan.span_of("model"), plan.model.name
     if written is not None and span is not None:
         directory = PurePath(span.source.path).parent / PurePath(written).parent
         return ModelPath(str(directory), "the directory of the plan's config.json, which must hold the weights too")
@@ -215,6 +206,8 @@ class Launch:
 
 
 def _span(plan: Plan, strategy: Strategy, key: str) -> Span | None:
+    if key.startswith("workload."):            # a workload setting the engine cannot run (E706, E714)
+        return plan.span_of(key)
     return overlap_span(plan, strategy) if key == "overlap" else strategy.span_of(key)
 
 
@@ -236,9 +229,12 @@ def _bare_text(s: Strategy) -> str:
 
 
 def refusals_of(table: EngineTable, d: Degrees) -> list[Refusal]:
-    """What the engine of `table` cannot express of `d`: its table's refusals, and E701 when a
-    replica would straddle nodes unevenly."""
+    """What the engine of `table` cannot express of `d`: its table's refusals, E701 when a replica
+    would straddle nodes unevenly, and E706 when `method = mtp` meets a checkpoint without MTP weights."""
     found = list(table.refusals(d))
+    mtp = mtp_refusal(d.speculative, d.mtp, table.key, table.name)
+    if mtp is not None:
+        found.append(Refusal("E706", mtp, "workload.speculative.method"))
     if placements(d) is None:
         found.append(Refusal("E701", f"{table.name}: a replica of {d.replica_gpus} GPUs (pp × stage group) does "
                              f"not sit on whole nodes of {d.gpus_per_node} GPUs, nor share one evenly", "pp"))

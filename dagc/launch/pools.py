@@ -136,7 +136,9 @@ def launch_pooled(plan: Plan, strategy: Strategy, pooled: PooledCheck, table: En
     and `pd`, or why it cannot: a pool's strategy the engine cannot express (its E7xx, named by the
     pool and located in it), or E705 (module docstring)."""
     gpn = plan.cluster.gpus_per_node
-    pools = [(r.pool, degrees(plan, r.pool.strategy, r.analysis.layout)) for r in pooled.pools]
+    # speculative decoding is not written for pools (a note says so): each pool's server is told its strategy only
+    pools = [(r.pool, replace(degrees(plan, r.pool.strategy, r.analysis.layout), speculative=None, mtp=None))
+             for r in pooled.pools]
     gpus = sum(r.gpus for r in pooled.pools)
     base = Launch(table.key, table.name, f"{table.version}; disaggregated: {pd.version}", strategy.label, gpus, gpn,
                   len(pools), model_path(plan))
@@ -193,6 +195,8 @@ def _assemble(base: Launch, plan: Plan, strategy: Strategy, table: EngineTable, 
              "server, then its KV cache to a decode server", *pd.notes, *notes,
              "the serving flags of an in-flight plan (requests in flight, step tokens, memory share) are not "
              "written for pools: dagc analyses each pool's instance by itself; the engine's defaults apply",
+             *(["speculative decoding (the workload's `speculative` block) is not written for pools either: set it on "
+                "the servers as for a single strategy (docs/launch.md)"] if plan.workload.speculative else []),
              "`$NODE<k>_ADDR`: the address of node k (node k holds dagc's GPUs k·gpus_per_node …)"]
     return replace(base, commands=(*commands, router), files=tuple(files.values()), notes=tuple(notes),
                    pool_nodes=nodes)

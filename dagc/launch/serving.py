@@ -64,6 +64,7 @@ class Serving:
     gpu: str = ""                # the GPU preset's name
     room: int = 0                # chunk − requests: the most prompt tokens a step has room for
     prompt_tokens: int = 0       # the prompt tokens dagc's mixed step carries (`dagc.layout.mix`); = room: a full step
+    query_len: int = 1           # tokens one request runs in a decode step: 1, or k + 1 when k tokens are drafted
 
     @property
     def step_requests(self) -> int:
@@ -145,4 +146,5 @@ def serving(plan: Plan, strategy: Strategy, layout: Layout, mem: MemoryBreakdown
                    requests=layout.requests_per_rank, chunk=workload.chunk_tokens,
                    capacity_bytes=plan.cluster.gpu.memory_bytes, reserve_bytes=plan.cluster.reserve_bytes,
                    activation_bytes=activations, resident_bytes=resident, mla=plan.model.mla is not None,
-                   gpu=plan.cluster.gpu.name, room=mix.room, prompt_tokens=mix.chunk_prompt_tokens)
+                   gpu=plan.cluster.gpu.name, room=mix.room, prompt_tokens=mix.chunk_prompt_tokens,
+                   query_len=1 + (workload.speculative.tokens if workload.speculative is not None else 0))

@@ -17,9 +17,10 @@ from .degrees import BASE_PORT, Degrees, Placement, dagc_stage_nodes
 from .launch import Command, EngineTable, Refusal, Setup, overlap_note
 from .pools import ROUTER_PORT, PdTable
 from .serving import Serving, fraction_text
+from .speculative import draft_placeholder, notes as speculative_notes
 
-__all__ = ["FLAGS", "PD", "PD_FLAGS", "ROUTER_FLAGS", "TABLE", "bootstrap_port", "default_split", "http_port",
-           "refusals", "serving_flags", "stage_nodes"]
+__all__ = ["ALGORITHMS", "FLAGS", "PD", "PD_FLAGS", "ROUTER_FLAGS", "TABLE", "bootstrap_port", "default_split",
+           "http_port", "refusals", "serving_flags", "speculative_flags", "stage_nodes"]
 
 VERSION = "SGLang 0.5"
 SERVING_VERSION = "SGLang 0.5.23"    # the serving flags (in flight) follow this release
@@ -45,7 +46,24 @@ FLAGS = frozenset({
     # in flight
     "--max-running-requests", "--chunked-prefill-size", "--enable-mixed-chunk", "--max-prefill-tokens",
     "--pp-max-micro-batch-size", "--mem-fraction-static", "--cuda-graph-max-bs-decode",
+    # speculative decoding
+    "--speculative-algorithm", "--speculative-num-steps", "--speculative-eagle-topk", "--speculative-num-draft-tokens",
+    "--speculative-draft-model-path",
 })
+
+# Speculative decoding, SGLang 0.5.23 (fields: python/sglang/srt/arg_groups/fields/spec.py; resolution and
+# checks: arg_groups/speculative_hook.py, arg_groups/validation_hook.py). `--speculative-algorithm`:
+# NEXTN for a checkpoint's own MTP layer (an alias of EAGLE whose draft is the target checkpoint for
+# DeepseekV3ForCausalLM, Glm4MoeForCausalLM, …), EAGLE3 with `--speculative-draft-model-path`, NGRAM.
+# EAGLE-family steps: `--speculative-num-steps k --speculative-eagle-topk 1 --speculative-num-draft-tokens
+# k + 1` (with topk 1 SGLang sets the draft tokens to steps + 1 itself: the verified positions, the
+# last token included). NGRAM: `--speculative-num-draft-tokens k + 1` (its tree's positions; default 12).
+# Refused by SGLang (E714): NGRAM with attention DP (`_handle_ngram`), any algorithm with pipeline
+# stages (`check_pipeline_parallel_compat`: only EAGLE, and only on a PD prefill server or with the
+# experimental SGLANG_ENABLE_PP_SPEC=1 and no attention DP). Without `--max-running-requests` SGLang
+# caps the requests at 48 when speculating; NGRAM turns `--enable-mixed-chunk` off.
+ALGORITHMS = {"mtp": "NEXTN", "eagle": "EAGLE3", "ngram": "NGRAM"}
+SPEC_MAX_RUNNING = 48
 
 
 def default_split(layers: int, pp: int) -> tuple[int, ...]:
@@ -97,11 +115,70 @@ def refusals(d: Degrees) -> list[Refusal]:
         out.append(Refusal("E711", f"SGLang: the MoE layers span all --tp {d.group} GPUs of a stage (EP × MoE TP "
                            f"= {d.group}); here ep {d.ep} × etp {d.etp} = {d.ep * d.etp}, each expert replicated "
                            f"{d.edp} times", "ep"))
+    out += _speculative_refusals(d)
     if d.replica_gpus % d.gpus_per_node == 0 and stage_nodes(d) != dagc_stage_nodes(d):
         k = d.replica_gpus // d.gpus_per_node
         out.append(Refusal("E713", f"SGLang: --nnodes {k} --pp-size {d.pp} gives each stage whole nodes or each "
                            f"node whole stages; dagc's {d.pp} stages of {d.group} GPUs on {k} nodes of "
                            f"{d.gpus_per_node} are neither", "pp"))
+    return out
+
+
+def _speculative_refusals(d: Degrees) -> list[Refusal]:
+    spec = d.speculative
+    if spec is None:
+        return []
+    algorithm = ALGORITHMS[spec.method]
+    if d.pp > 1:
+        return [Refusal("E714", f"SGLang: speculative decoding ({algorithm}) with pipeline stages runs only on a "
+                        "disaggregated prefill server or under the experimental SGLANG_ENABLE_PP_SPEC (EAGLE only, no "
+                        f"attention DP); here pp {d.pp}", "pp")]
+    if spec.method == "ngram" and d.adp > 1:
+        return [Refusal("E714", f"SGLang: NGRAM speculative decoding does not run with attention DP; here attention "
+                        f"DP {d.adp}", "tp")]
+    return []
+
+
+def speculative_flags(d: Degrees, model: str) -> list[str]:
+    """The speculative-decoding flags of the plan's `speculative` block (none without).
+
+    Example:
+        >>> from dagc.lang.load import load_plan_text
+        >>> from dagc.launch.degrees import degrees
+        >>> from dagc.verdict.check import check
+        >>> p = load_plan_text('model preset "deepseek-v3" cluster { gpus = 16 gpu preset "h200" } '
+        ...                    'workload { batch = 8 prompt = 512 generate = 64 '
+        ...                    'speculative { method = mtp tokens = 2 acceptance = 0.8 } } strategy tp 1 ; ep 16')
+        >>> speculative_flags(degrees(p, check(p)[0].strategy), "deepseek-ai/DeepSeek-V3")[:4]
+        ['--speculative-algorithm', 'NEXTN', '--speculative-num-steps', '2']
+    """
+    spec = d.speculative
+    if spec is None:
+        return []
+    flags = ["--speculative-algorithm", ALGORITHMS[spec.method]]
+    if spec.method == "ngram":
+        return flags + ["--speculative-num-draft-tokens", str(spec.tokens + 1)]
+    if spec.method == "eagle":
+        flags += ["--speculative-draft-model-path", draft_placeholder(model)]
+    return flags + ["--speculative-num-steps", str(spec.tokens), "--speculative-eagle-topk", "1",
+                    "--speculative-num-draft-tokens", str(spec.tokens + 1)]
+
+
+def _speculative_notes(s: Setup) -> list[str]:
+    spec = s.d.speculative
+    if spec is None:
+        return []
+    out = speculative_notes(spec, s.d.mtp, "sglang", draft_placeholder(s.model.text))
+    if spec.method == "ngram":
+        out.append("--speculative-num-draft-tokens: the positions SGLang's n-gram tree verifies per request (the last "
+                   f"token and {spec.tokens} drafted); its breadth (--speculative-ngram-max-bfs-breadth, 10) is "
+                   "SGLang's default")
+        if s.serving is not None:
+            out.append("NGRAM: SGLang turns --enable-mixed-chunk off, so it runs prompt chunks and decode steps "
+                       "apart, not the mixed steps dagc's in-flight figures describe")
+    if s.serving is None:
+        out.append(f"SGLang caps the requests in flight at {SPEC_MAX_RUNNING} when speculating unless "
+                   "--max-running-requests is given (an in-flight plan writes it)")
     return out
 
 
@@ -165,7 +242,7 @@ def _serving_notes(v: Serving | None) -> list[str]:
 def _replica(s: Setup, p: Placement) -> list[Command]:
     env = s.split_env if p.whole_nodes else (("CUDA_VISIBLE_DEVICES", ",".join(map(str, p.gpus))), *s.split_env)
     base = ["python", "-m", "sglang.launch_server", "--model-path", s.model.text, *_flags(s.d),
-            *serving_flags(s.serving), *s.extra_flags]
+            *serving_flags(s.serving), *speculative_flags(s.d, s.model.text), *s.extra_flags]
     port = ["--port", str(http_port(p))]
     if len(p.nodes) == 1:
         return [Command(p.head, p.replica, tuple(base + port), env)]
@@ -207,7 +284,8 @@ def _notes(s: Setup) -> list[str]:
 
 
 def _commands(s: Setup) -> tuple[list[Command], list, list[str]]:
-    return [c for p in s.places for c in _replica(s, p)], [], _notes(s) + _serving_notes(s.serving)
+    return ([c for p in s.places for c in _replica(s, p)], [],
+            _notes(s) + _serving_notes(s.serving) + _speculative_notes(s))
 
 
 TABLE = EngineTable(key="sglang", name="SGLang", version=VERSION, split_env="SGLANG_PP_LAYER_PARTITION",

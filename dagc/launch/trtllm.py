@@ -22,9 +22,10 @@ from .degrees import MAX_LISTED_NODES, Degrees, Placement
 from .launch import OWN_HEADER_END, Command, EngineTable, GeneratedFile, Refusal, Setup
 from .pools import ROUTER_PORT, PdTable
 from .serving import Serving, fraction_text
+from .speculative import draft_placeholder, notes as speculative_notes
 
-__all__ = ["DISAGG_KEYS", "FLAGS", "PD", "PD_FLAGS", "PD_YAML_KEYS", "ROUTER_FLAGS", "TABLE", "YAML_KEYS",
-           "disagg_yaml", "ep_group_nodes", "refusals", "serving_yaml", "yaml_text"]
+__all__ = ["DECODING_TYPES", "DISAGG_KEYS", "FLAGS", "PD", "PD_FLAGS", "PD_YAML_KEYS", "ROUTER_FLAGS", "TABLE",
+           "YAML_KEYS", "disagg_yaml", "ep_group_nodes", "refusals", "serving_yaml", "speculative_yaml", "yaml_text"]
 
 VERSION = "TensorRT-LLM 1.x (trtllm-serve, PyTorch backend)"
 SERVING_VERSION = "TensorRT-LLM 1.2"     # the serving settings (in flight) follow this release
@@ -52,7 +53,18 @@ YAML_KEYS = frozenset({
     # in flight
     "max_batch_size", "max_num_tokens", "enable_chunked_prefill", "kv_cache_config.free_gpu_memory_fraction",
     "cuda_graph_config.enable_padding", "cuda_graph_config.max_batch_size",
+    # speculative decoding
+    "speculative_config.decoding_type", "speculative_config.num_nextn_predict_layers",
+    "speculative_config.max_draft_len", "speculative_config.speculative_model",
 })
+
+# Speculative decoding, TensorRT-LLM 1.2 (tensorrt_llm/llmapi/llm_args.py: `speculative_config` is
+# one of the decoding configs, chosen by `decoding_type`): MTPDecodingConfig (`MTP`,
+# `num_nextn_predict_layers`: the draft tokens; a checkpoint with one MTP layer runs it once per
+# token, "EAGLE-style MTP"), Eagle3DecodingConfig (`Eagle3`, `max_draft_len`, `speculative_model`, the
+# draft checkpoint, alias `speculative_model_dir`), NGramDecodingConfig (`NGram`, `max_draft_len`;
+# `max_matching_ngram_size` left at its default).
+DECODING_TYPES = {"mtp": "MTP", "eagle": "Eagle3", "ngram": "NGram"}
 
 
 def ep_group_nodes(d: Degrees, ep_fastest: bool) -> list[frozenset[int]]:
@@ -148,6 +160,34 @@ def serving_yaml(v: Serving | None) -> str:
     return "".join(line + "\n" for line in lines)
 
 
+def speculative_yaml(d: Degrees, model: str) -> str:
+    """The `speculative_config` of the extra options YAML (nothing without speculative decoding).
+
+    Example:
+        >>> from dagc.lang.load import load_plan_text
+        >>> from dagc.launch.degrees import degrees
+        >>> from dagc.verdict.check import check
+        >>> p = load_plan_text('model preset "deepseek-v3" cluster { gpus = 16 gpu preset "h200" } '
+        ...                    'workload { batch = 8 prompt = 512 generate = 64 '
+        ...                    'speculative { method = mtp tokens = 2 acceptance = 0.8 } } strategy tp 1 ; ep 16')
+        >>> print(speculative_yaml(degrees(p, check(p)[0].strategy), "deepseek-ai/DeepSeek-V3"), end="")
+        speculative_config:
+          decoding_type: MTP
+          num_nextn_predict_layers: 2
+    """
+    spec = d.speculative
+    if spec is None:
+        return ""
+    lines = ["speculative_config:", f"  decoding_type: {DECODING_TYPES[spec.method]}"]
+    if spec.method == "mtp":
+        lines.append(f"  num_nextn_predict_layers: {spec.tokens}")
+    else:
+        lines.append(f"  max_draft_len: {spec.tokens}")
+    if spec.method == "eagle":
+        lines.append(f"  speculative_model: {draft_placeholder(model)}")
+    return "".join(line + "\n" for line in lines)
+
+
 def _serving_notes(v: Serving | None) -> list[str]:
     if v is None:
         return []
@@ -232,7 +272,8 @@ def _commands(s: Setup) -> tuple[list[Command], list[GeneratedFile], list[str]]:
     if s.d.sp:
         notes.append("sp: TensorRT-LLM has no flag for sequence-parallel activations")
     notes += _serving_notes(s.serving)
-    text = yaml_text(s.d, s.label, s.serving) + s.extra_yaml
+    notes += speculative_notes(s.d.speculative, s.d.mtp, "trtllm", draft_placeholder(s.model.text))
+    text = yaml_text(s.d, s.label, s.serving) + speculative_yaml(s.d, s.model.text) + s.extra_yaml
     return [_replica(s, p, path) for p in s.places], [GeneratedFile(name, text)], notes
 
 

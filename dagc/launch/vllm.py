@@ -13,14 +13,17 @@ A version bump should only touch this table.
 
 from __future__ import annotations
 
+import json
+
 from ..plan.workload import Overlap
 from .degrees import BASE_PORT, Degrees, Placement, dagc_stage_nodes
 from .launch import Command, EngineTable, Refusal, Setup, overlap_note
 from .pools import ROUTER_PORT, PdTable
 from .serving import Serving, fraction_text
+from .speculative import draft_placeholder, notes as speculative_notes
 
-__all__ = ["FLAGS", "PD", "PD_ENV", "PD_FLAGS", "ROUTER_FLAGS", "TABLE", "capture_size", "default_split", "refusals",
-           "serving_flags", "stage_nodes"]
+__all__ = ["FLAGS", "PD", "PD_ENV", "PD_FLAGS", "ROUTER_FLAGS", "SPECULATIVE_KEYS", "TABLE", "capture_size",
+           "default_split", "refusals", "serving_flags", "speculative_config", "stage_nodes"]
 
 VERSION = "vLLM v0.11 (v0.10–v0.12)"
 SERVING_VERSION = "vLLM 0.33.0"      # the serving flags (in flight) follow this release
@@ -43,7 +46,17 @@ FLAGS = frozenset({
     # in flight
     "--max-num-seqs", "--max-num-batched-tokens", "--enable-chunked-prefill", "--gpu-memory-utilization",
     "--max-cudagraph-capture-size",
+    # speculative decoding
+    "--speculative-config",
 })
+
+# The keys of `--speculative-config` (JSON, parsed into `SpeculativeConfig`, vllm/config/speculative.py
+# of vLLM 0.33.0; `vllm/engine/arg_utils.py` adds the flag): `method` — "mtp" (what "deepseek_mtp" and
+# the other *_mtp names are now rewritten to; the draft is the target checkpoint's MTP layers),
+# "eagle3" (an EAGLE-3 draft in `model`), "ngram" (no model: a lookup in the request's tokens,
+# window `prompt_lookup_min` … `prompt_lookup_max`, both 5 by default) — and `num_speculative_tokens`.
+SPECULATIVE_KEYS = frozenset({"method", "model", "num_speculative_tokens", "prompt_lookup_max", "prompt_lookup_min"})
+NGRAM_WINDOW = 5        # vLLM's own prompt_lookup_min = prompt_lookup_max default, written out
 
 
 def default_split(layers: int, pp: int) -> tuple[int, ...]:
@@ -159,17 +172,50 @@ def serving_flags(v: Serving | None) -> list[str]:
         return []
     return ["--max-num-seqs", str(v.requests), "--max-num-batched-tokens", str(v.chunk), "--enable-chunked-prefill",
             "--gpu-memory-utilization", fraction_text(v.usable_fraction),
-            "--max-cudagraph-capture-size", str(capture_size(v.requests, v.chunk))]
+            "--max-cudagraph-capture-size", str(capture_size(v.requests * v.query_len, v.chunk))]
+
+
+def speculative_config(s: Setup) -> dict | None:
+    """The `--speculative-config` of the plan's speculative decoding (None without).
+
+    Example:
+        >>> from dagc.lang.load import load_plan_text
+        >>> from dagc.launch.degrees import degrees
+        >>> from dagc.verdict.check import check
+        >>> p = load_plan_text('model preset "deepseek-v3" cluster { gpus = 16 gpu preset "h200" } '
+        ...                    'workload { batch = 8 prompt = 512 generate = 64 '
+        ...                    'speculative { method = mtp tokens = 2 acceptance = 0.8 } } strategy tp 1 ; ep 16')
+        >>> d = degrees(p, check(p)[0].strategy)
+        >>> from dagc.launch.launch import Setup, model_path
+        >>> speculative_config(Setup(d, model_path(p), (), (), "", "", "", None))
+        {'method': 'mtp', 'num_speculative_tokens': 2}
+    """
+    spec = s.d.speculative
+    if spec is None:
+        return None
+    if spec.method == "mtp":
+        return {"method": "mtp", "num_speculative_tokens": spec.tokens}
+    if spec.method == "eagle":
+        return {"method": "eagle3", "model": draft_placeholder(s.model.text), "num_speculative_tokens": spec.tokens}
+    return {"method": "ngram", "num_speculative_tokens": spec.tokens, "prompt_lookup_max": NGRAM_WINDOW,
+            "prompt_lookup_min": NGRAM_WINDOW}
+
+
+def _speculative_flags(s: Setup) -> list[str]:
+    config = speculative_config(s)
+    return [] if config is None else ["--speculative-config", json.dumps(config, separators=(",", ":"))]
 
 
 def _serving_notes(v: Serving | None) -> list[str]:
     if v is None:
         return []
     engine = "each data-parallel engine (one attention-DP rank)" if v.ranks > 1 else v.unit_text
+    size = capture_size(v.requests * v.query_len, v.chunk)
+    graphs = f"{size:,} requests" if v.query_len == 1 else \
+        f"{size:,} tokens ({v.requests:,} requests × {v.query_len} verified positions)"
     return [f"in flight (serving flags of {SERVING_VERSION}): {engine} runs up to {v.requests:,} requests "
             f"({v.share_text}), in steps of at most {v.chunk:,} tokens, decode "
-            f"tokens included (chunked prefill); CUDA graphs up to {capture_size(v.requests, v.chunk):,} requests "
-            "cover its decode steps",
+            f"tokens included (chunked prefill); CUDA graphs up to {graphs} cover its decode steps",
             f"--gpu-memory-utilization {fraction_text(v.usable_fraction)}: vLLM's share of each GPU's total memory "
             f"(weights, activations, KV cache, its CUDA graphs and buffers) = (capacity − reserve) / capacity, "
             f"{v.capacity_text}"]
@@ -178,7 +224,8 @@ def _serving_notes(v: Serving | None) -> list[str]:
 def _replica(s: Setup, p: Placement) -> list[Command]:
     d = s.d
     env = s.split_env if p.whole_nodes else (("CUDA_VISIBLE_DEVICES", ",".join(map(str, p.gpus))), *s.split_env)
-    base = ["vllm", "serve", s.model.text, *_flags(d), *serving_flags(s.serving), *s.extra_flags]
+    base = ["vllm", "serve", s.model.text, *_flags(d), *serving_flags(s.serving), *_speculative_flags(s),
+            *s.extra_flags]
     port = ["--port", str(p.port)]
     if len(p.nodes) == 1:
         # servers sharing a node: each its own DP RPC port too (vLLM's default is one fixed port)
@@ -216,7 +263,9 @@ def _commands(s: Setup) -> tuple[list[Command], list, list[str]]:
     if s.split_env:
         notes.append(f"layer split {list(s.d.split)} differs from vLLM's default "
                      f"{list(default_split(s.d.layers, s.d.pp))}: set by VLLM_PP_LAYER_PARTITION")
-    return commands, [], notes + _serving_notes(s.serving)
+    spec = speculative_config(s)
+    return commands, [], notes + _serving_notes(s.serving) + speculative_notes(
+        s.d.speculative, s.d.mtp, "vllm", str(spec.get("model", "")) if spec else "")
 
 
 TABLE = EngineTable(key="vllm", name="vLLM", version=VERSION, split_env="VLLM_PP_LAYER_PARTITION",

@@ -1,5 +1,5 @@
 """What a serving engine cannot express (`dagc launch`): E701–E726 (E705: the pools of a disaggregated
-strategy placed on the cluster's nodes).
+strategy placed on the cluster's nodes; E706 and E714: the workload's speculative decoding).
 
 `dagc launch` maps a valid strategy onto the flags of vLLM, SGLang and TensorRT-LLM
 (dagc.launch.launch and its engine tables). When an engine has no way to say a strategy, the
@@ -205,6 +205,36 @@ Fixed:
     strategy prefill 1 < tp 4 > decode 3 < tp 4 >            # instances of 4 GPUs share nodes
 """
 
+E706 = """
+`speculative { method = mtp … }` drafts with the model's own multi-token-prediction (MTP) module,
+and every engine loads it from the model's checkpoint: vLLM 0.33's `mtp` method (the draft is
+the target checkpoint, vllm/config/speculative.py), SGLang 0.5.23's `NEXTN` (arg_groups/
+speculative_hook.py), TensorRT-LLM 1.2's `decoding_type: MTP` (llmapi/llm_args.py). DeepSeek-V3
+and GLM-4.5 ship one MTP layer (`num_nextn_predict_layers: 1` in their config.json); Mixtral,
+Qwen3, gpt-oss, Llama 4 and Kimi-K2 ship none, so the engine has nothing to draft with.
+A `model from "config.json"` is judged by its `num_nextn_predict_layers`.
+
+Bad:
+    model preset "mixtral-8x7b"
+    workload { … speculative { method = mtp  tokens = 2  acceptance = 0.7 } }
+Fixed:
+    workload { … speculative { method = eagle  tokens = 2  acceptance = 0.7 } }   # an EAGLE-3 draft
+    workload { … speculative { method = ngram  tokens = 2  acceptance = 0.4 } }   # no draft model
+"""
+
+E714 = """
+SGLang (0.5.23) refuses speculative decoding with pipeline parallelism, except on a
+disaggregated prefill server or under its experimental SGLANG_ENABLE_PP_SPEC (EAGLE only, no
+attention DP) (arg_groups/validation_hook.py, `check_pipeline_parallel_compat`), and its NGRAM
+drafting with attention DP (arg_groups/speculative_hook.py, `_handle_ngram`).
+
+Bad:
+    workload { … speculative { method = mtp  tokens = 1  acceptance = 0.8 } }
+    strategy pp 2 < tp 8 ; ep 8 >
+Fixed:
+    strategy tp 16 ; ep 16                   # no pipeline stages
+"""
+
 _PASSES = (engine_refusal,)
 
 RULES = (
@@ -216,10 +246,14 @@ RULES = (
               "stage spans nodes", doc=E704, passes=_PASSES),
     make_rule("E705", Severity.ERROR, "launch: a disaggregated strategy's instances do not fit the cluster's nodes",
               doc=E705, passes=_PASSES),
+    make_rule("E706", Severity.ERROR, "launch: `method = mtp` needs the checkpoint's MTP weights", doc=E706,
+              passes=_PASSES),
     make_rule("E711", Severity.ERROR, "SGLang: EP × MoE TP is the whole stage (--tp)", doc=E711, passes=_PASSES),
     make_rule("E712", Severity.ERROR, "SGLang: no context parallelism", doc=E712, passes=_PASSES),
     make_rule("E713", Severity.ERROR, "SGLang: a stage takes whole nodes, or a node whole stages", doc=E713,
               passes=_PASSES),
+    make_rule("E714", Severity.ERROR, "SGLang: no speculative decoding with pipeline stages, nor NGRAM with "
+              "attention DP", doc=E714, passes=_PASSES),
     make_rule("E721", Severity.ERROR, "TensorRT-LLM: attention is all TP or all DP over the stage", doc=E721,
               passes=_PASSES),
     make_rule("E722", Severity.ERROR, "TensorRT-LLM: no context parallelism with experts", doc=E722,
