@@ -238,3 +238,17 @@ def test_an_fp4_kv_cache_is_refused_where_it_is_written():
         load_plan_text(text)
     d = e.value.diagnostics[0]
     assert d.code == "E104" and text[d.span.start:d.span.end].startswith("kv_cache") and "fp8" in d.hint
+
+
+def test_the_report_names_what_sets_a_model_apart():
+    from dagc.export.markdown import report_md
+
+    (r,) = check(load_plan_text(preset_plan("gpt-oss-120b", 1, "h100-sxm", "batch = 4  prompt = 512  generate = 64",
+                                            "tp 1")))
+    assert r.plan.model.structure_text == "mxfp4 experts; sliding window of 128 tokens on 18 of 36 layers"
+    assert "bf16 weights; mxfp4 experts; sliding window of 128 tokens on 18 of 36 layers)" in report_md(r)
+    maverick = load_plan_text(preset_plan("llama-4-maverick", 8, "h200", "batch = 4  prompt = 512  generate = 64",
+                                          "tp 8")).model
+    assert maverick.structure_text == "MoE on 1 layer in 2; chunked window of 8,192 tokens on 36 of 48 layers"
+    assert load_plan_text(preset_plan("mixtral-8x7b", 8, "h100-sxm", "batch = 4  prompt = 512  generate = 64",
+                                      "tp 8")).model.structure_text == ""

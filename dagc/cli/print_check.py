@@ -32,7 +32,8 @@ def print_plan(out: Console, plan: Plan, path: str, objective: str) -> None:
     from ..plan.params import active_params, total_params
     m = plan.model
     out.print(f"plan {path} · model {m.name} ({total_params(m) / 1e9:.1f} B params, "
-              f"{active_params(m) / 1e9:.1f} B active, {m.weights.value}) · cluster {plan.cluster.gpus} × "
+              f"{active_params(m) / 1e9:.1f} B active, {m.weights.value}"
+              f"{'; ' + m.structure_text if m.structure_text else ''}) · cluster {plan.cluster.gpus} × "
               f"{plan.cluster.gpu.name} ({plan.cluster.gpus_per_node} per node) · batch {plan.workload.batch_text} "
               f"× ({plan.workload.prompt} + {plan.workload.generate}) tokens", markup=False)
     out.print(objective, markup=False)

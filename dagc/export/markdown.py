@@ -80,8 +80,9 @@ def report_md(r: StrategyResult, links: dict[str, str] | None = None) -> str:
     plan, m = r.plan, r.plan.model
     title = f"{r.decl.name} = {r.decl.text}" if r.decl.name else r.decl.text
     lines = [f"# dagc report: `{plan.name}` · strategy `{title}`", ""]
+    structure = f"; {m.structure_text}" if m.structure_text else ""
     lines += [f"Model **{m.name}** ({_count(total_params(m))} parameters, {_count(active_params(m))} active, "
-              f"{m.weights.value} weights) on **{plan.cluster.gpus} × {plan.cluster.gpu.name}** "
+              f"{m.weights.value} weights{structure}) on **{plan.cluster.gpus} × {plan.cluster.gpu.name}** "
               f"({plan.cluster.gpus_per_node} per node); batch {plan.workload.batch_text} × "
               f"({plan.workload.prompt} prompt + {plan.workload.generate} generated) tokens.", ""]
     lines += summary_md(r)

@@ -158,6 +158,20 @@ class Model(Frozen):
         return self.windowed_layers_below(self.layers) / self.layers
 
     @property
+    def structure_text(self) -> str:
+        """What sets the model apart beside its size, for a report's model line ('' for a plain one):
+        the experts' own dtype, MoE on some layers only, windowed attention."""
+        parts = []
+        if self.moe.weights is not None and self.moe.weights != self.weights:
+            parts.append(f"{self.moe.weights.value} experts")
+        if self.has_experts and self.moe.every > 1:
+            parts.append(f"MoE on 1 layer in {self.moe.every}")
+        if self.window is not None:
+            parts.append(f"{self.window.kind} window of {self.window.size:,} tokens on "
+                         f"{self.windowed_layers_below(self.layers)} of {self.layers} layers")
+        return "; ".join(parts)
+
+    @property
     def expert_weights(self) -> DType:
         """The dtype of the experts' weights (routed and shared): `moe { weights = … }`, else the model's."""
         return self.moe.weights or self.weights
