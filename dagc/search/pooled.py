@@ -33,12 +33,12 @@ from ..layout.layout import resolve
 from ..layout.split import busiest_group_requests
 from ..plan.plan import Plan
 from ..plan.strategy import Pool, Strategy
-from ..plan.workload import Overlap, RequirementKind, Serving, Workload
+from ..plan.workload import Overlap, RequirementKind, Workload
 from ..schedule.recurrence import op_floor
 from ..schedule.timer import Timer
 from ..verdict.fastcheck import fast_check
 from ..verdict.optimal import Objective
-from ..verdict.pools import check_pools, prefill_batch_of
+from ..verdict.pools import check_pools, prefill_batch_of, role_workload
 from .bar import Bar, BarKeeper, is_out_of_reach
 from .chunks import Tally
 from .pairs import Instance, best_at_bounds, weigh
@@ -85,12 +85,8 @@ def pooled_text(prefill: Strategy, n: int, decode: Strategy, m: int) -> str:
 
 
 def _role_workload(w: Workload, role: str, batch: int, mb: int, overlap: Overlap) -> Workload:
-    """What one pool's instance runs (as `dagc.verdict.pools.check_pools` analyses it)."""
-    update: dict = {"serving": Serving.STATIC, "chunk": None, "batch": batch, "batch_max": False, "role": role,
-                    "microbatches": mb, "overlap": overlap}
-    if role == "prefill":
-        update["generate"] = 1
-    return w.model_copy(update=update)
+    """What one pool's instance runs with `mb` micro-batches and `overlap` (`dagc.verdict.pools.role_workload`)."""
+    return role_workload(w, role, batch, microbatches=mb, overlap=overlap)
 
 
 def _instance(plan: Plan, s: Strategy, workload: Workload, timer: Timer) -> Instance | None:

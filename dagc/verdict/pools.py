@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from typing import Any
 
 from ..diagnostics import Diagnostic, Severity, cap
 from ..layout.layout import resolve
@@ -33,7 +34,7 @@ from .analyse import Analysis, analyse
 from .batch_max import choose_batch
 from .verdict import RequirementResult, Verdict, requirement_value, verdict
 
-__all__ = ["PoolResult", "PooledCheck", "check_pools", "prefill_batch_of"]
+__all__ = ["PoolResult", "PooledCheck", "check_pools", "prefill_batch_of", "role_workload"]
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,17 @@ def prefill_batch_of(workload: Workload, ranks: int) -> int:
     return max(1, workload.chunk_tokens // workload.prompt) * ranks
 
 
+def role_workload(w: Workload, role: str, batch: int, **update: Any) -> Workload:
+    """What one pool's instance runs: `batch` requests statically in its `role` — a prefill instance its
+    prefill alone (one token generated), a decode instance its decode steps alone — and `update`
+    (the search sets micro-batches and overlap)."""
+    fields: dict[str, Any] = {"serving": Serving.STATIC, "chunk": None, "batch": batch, "batch_max": False,
+                              "role": role, **update}
+    if role == "prefill":
+        fields["generate"] = 1
+    return w.model_copy(update=fields)
+
+
 def check_pools(plan: Plan, strategy: Strategy) -> PooledCheck:
     """Analyse both pools' instances and compose the deployment's figures (module docstring)."""
     static = pools_need_inflight(plan, strategy)
@@ -94,10 +106,8 @@ def check_pools(plan: Plan, strategy: Strategy) -> PooledCheck:
     # a pool's instance is no deployment: the plan's requirements are judged on the deployment's figures below
     alone = plan.model_copy(update={"requirements": ()})
     results = []
-    for pool, batch, update in ((prefill, batch_p, {"generate": 1}), (decode, batch_d, {})):
-        workload = w.model_copy(update={"serving": Serving.STATIC, "chunk": None, "batch": batch, "batch_max": False,
-                                        "role": pool.role, **update})
-        results.append(PoolResult(pool, batch, analyse(alone, pool.strategy, workload)))
+    for pool, batch in ((prefill, batch_p), (decode, batch_d)):
+        results.append(PoolResult(pool, batch, analyse(alone, pool.strategy, role_workload(w, pool.role, batch))))
     # each instance is analysed alone on the cluster: its unused GPUs (W505) are the deployment's to count
     diags = chosen + [replace(d, message=f"{r.pool.role} pool: {d.message}") for r in results
                       for d in r.analysis.diagnostics if d.code != "W505"]
