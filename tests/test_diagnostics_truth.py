@@ -276,5 +276,5 @@ def test_a_strategy_misspelling_is_said_with_the_plans_own_errors():
     said = [(d.code, d.span.text, d.hint) for d in exc.value.diagnostics]
     assert said == [("E101", "microbach", "did you mean `microbatch`?"),
                     ("E101", "ex", "did you mean `ep`?"),
-                    ("E101", "microbatch 2", "a strategy takes `with microbatches N overlap none|microbatch`; did you "
-                                             "mean `microbatches`?")]
+                    ("E101", "microbatch 2", "a strategy takes `with microbatches N overlap none|microbatch "
+                                             "redundant R`; did you mean `microbatches`?")]

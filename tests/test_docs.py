@@ -168,9 +168,11 @@ def _completed(text: str) -> str:
 
 @pytest.fixture
 def example_dir(tmp_path):
-    """The directory the examples are read from: a config.json and a kernel profile file beside them."""
+    """The directory the examples are read from: a config.json, a kernel profile and expert loads beside them."""
     (tmp_path / "config.json").write_text(json.dumps(_HF_CONFIG))
     shutil.copy(ROOT / "dagc" / "data" / "kernels" / "h100-sxm.json", tmp_path / "my-h100.json")
+    # the base plan's Mixtral: 32 MoE layers of 8 experts
+    (tmp_path / "expert_load.json").write_text(json.dumps({"layers": [[9, 5, 4, 3, 3, 2, 1, 1]] * 32}))
     return tmp_path
 
 

@@ -72,6 +72,7 @@ def print_result(console: Console, r: StrategyResult, err: Console | None = None
     Plan-level diagnostics are left to `print_plan_diagnostics`; input errors (E0xx, E1xx) go
     to `err` when it is given, as those found while loading the plan do."""
     from ..cost.cost_model import cost_basis_text
+    from ..export.techniques import technique_lines
     from ..rules import rule
     title = f"strategy {r.decl.name + ' = ' if r.decl.name else ''}{r.decl.text}"
     console.rule(shown(title), style="bold")
@@ -86,6 +87,8 @@ def print_result(console: Console, r: StrategyResult, err: Console | None = None
         if r.compiled is not None and r.compiled.metrics is not None and r.pooled is None:
             _print_critical_paths(console, r.compiled.metrics, r.plan, r.layout)
         console.print(cost_basis_text(r.plan.cluster), markup=False)
+        for label, text in technique_lines(r):
+            console.print(f"{label}: {text}", markup=False)
     if r.requirements:
         console.print(_requirements_table(r))
     own = [d for d in r.diagnostics if not ((found := rule(d.code)) is not None and found.plan_level)]

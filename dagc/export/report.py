@@ -15,8 +15,8 @@ from ..memory.resident import kv_cache_bytes_per_request, kv_cache_bytes_per_tok
 from ..plan.params import active_params, bytes_per_param, params_by_category, total_params, weight_bytes
 from ..plan.plan import Plan
 from ..serve.inflight import serving_json
-from ..serve.speculative import speculative_figures
 from ..verdict.check import StrategyResult
+from .techniques import eplb_json, speculative_json
 
 __all__ = ["pools_json", "report_json", "METRIC_KEYS", "REPORT_VERSION", "memory_totals", "assumptions",
            "fp4_compute", "WEIGHT_CATEGORIES"]
@@ -102,7 +102,7 @@ def assumptions(plan: Plan, microbatches: int | None) -> dict:
         "intra_node_bytes_per_s": c.intra_node_bytes_per_s, "inter_node_bytes_per_s": c.inter_node_bytes_per_s,
         "intra_node_latency_s": c.latency.intra_s, "inter_node_latency_s": c.latency.inter_s,
         "reserve_bytes": c.reserve_bytes,
-        "routing": "random" if w.routing_imbalance is None else "imbalance",
+        "routing": "measured" if w.expert_load else "random" if w.routing_imbalance is None else "imbalance",
         "routing_imbalance": w.routing_imbalance,
         "dispatch": dispatch_dtype(plan.model, w).value if plan.model.has_experts else None,
         "overlap": w.overlap.value, "microbatches": microbatches,
@@ -170,14 +170,6 @@ def pools_json(result: StrategyResult) -> dict:
             "served_requests_per_s": f.served_requests_per_s if f else None, "pools": pools}
 
 
-def _speculative_json(result: StrategyResult) -> dict | None:
-    """report.json's `speculative`: of the strategy's DAG — a disaggregated strategy's decode instance's."""
-    c = result.compiled
-    if c is None or result.metrics is None:
-        return None
-    return speculative_figures(c.dag, c.costs.node_s, c.plan.model, c.plan.workload, result.metrics["tpot_s"])
-
-
 def report_json(result: StrategyResult) -> dict:
     """The report.json object of one strategy.
 
@@ -216,7 +208,8 @@ def report_json(result: StrategyResult) -> dict:
         },
         "metrics": {**{k: metrics.get(k) for k in METRIC_KEYS}, **metrics},
         "serving": pools_json(result) if result.pooled is not None else serving_json(plan.workload, lay),
-        "speculative": _speculative_json(result),
+        "speculative": speculative_json(result),
+        "eplb": eplb_json(result),
         "cost_model": cost_basis(plan.cluster),
         "assumptions": assumptions(plan, lay.microbatches if lay else None),
         "requirements": [r.to_json() for r in result.requirements],

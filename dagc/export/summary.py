@@ -20,6 +20,7 @@ from ..verdict.optimal import NOT_SEARCHED
 from ..verdict.verdict import RequirementResult, requirement_unit, requirement_value_text
 from .report import assumptions
 from .serving_md import inflight_execution, inflight_summary
+from .techniques import technique_lines
 
 __all__ = ["by_objective_md", "summary_md", "assumptions_md", "data_parallel_text", "requirement_value_text",
            "metric_text", "margin_text", "optimal_note", "dominant_costs", "COST_NAMES", "GLOSSARY"]
@@ -301,7 +302,7 @@ def summary_md(r: StrategyResult) -> list[str]:
     """The summary section of report.md."""
     cited: set[int] = set()
     lines = ["## Summary", "", f"- {_correct(r, cited)}", *_requirements(r, cited), f"- {_optimal(r)}",
-             *inflight_summary(r)]
+             *inflight_summary(r), *(f"- **{label}:** {text}" for label, text in technique_lines(r))]
     lines += _time(r)
     lines += _change(r)
     lines += by_objective_md(r)
@@ -323,8 +324,11 @@ def assumptions_md(r: StrategyResult) -> list[str]:
     eff = c.efficiency
     fp8 = f", {format_si(g['flops_8bit'], Dimension.COMPUTE)} fp8" if g["flops_8bit"] else ""
     fp8 += f", {format_si(g['flops_4bit'], Dimension.COMPUTE)} fp4" if g["flops_4bit"] else ""
-    routing = ("`random`: each token picks its experts at random, the busiest EP rank gets the expected maximum"
-               if a["routing"] == "random" else f"the busiest EP rank gets {a['routing_imbalance']:g}× the mean")
+    routing = {"random": "`random`: each token picks its experts at random, the busiest EP rank gets the expected "
+                         "maximum",
+               "measured": "measured loads (`routing from`), placed by EPLB: the busiest EP rank gets the larger of "
+                           "their placement's load and random routing's expected maximum"}.get(
+        a["routing"], f"the busiest EP rank gets {a['routing_imbalance'] or 1:g}× the mean")
     lines = ["## Assumptions", "", "The figures rest on these; change them in the plan (`cluster`, `workload`) "
              "if your system differs.", "",
              f"- {cost_basis_text(c)} Network efficiency {eff.network:g}"

@@ -102,7 +102,7 @@ def _expert_ffn(s: Shapes, r: Recipe, e: np.ndarray, hit: np.ndarray) -> OpTempl
 
 
 def expert_ffn_reads(s: Shapes) -> Hashable:
-    return s.u_key, s.T, s.lay.ep, s.lay.etp
+    return s.u_key, s.T, s.lay.ep, s.lay.etp, s.lay.redundant, s.lay.eplb
 
 def expert_ffn_act_floor(s: Shapes) -> float:
     """A lower bound of the largest per-rank working set of `expert_ffn` (its `act_bytes`: the rows
@@ -128,7 +128,7 @@ def _expert_kernels(s: Shapes, e: np.ndarray, hit: np.ndarray) -> tuple[Kernel, 
     tpe = np.divide(e, hit, out=np.zeros_like(e), where=hit > 0)
     up_n = (d.gate - 1) * ffn_r
     grouped = KernelClass.GROUPED_GEMM
-    rows_padded = e + m.moe.experts / s.lay.ep * (ALIGN_ROWS - 1)
+    rows_padded = e + (m.moe.experts + s.lay.redundant) / s.lay.ep * (ALIGN_ROWS - 1)
     return (
         s.memory_pass("routing_index", 40 * e, "copy", REFERENCE["routing_index"]),
         s.memory_pass("zero_fill", AB * d.h * (rows_padded + arriving), "copy", REFERENCE["zero_fill"]),

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..enums import FastEnum
+from ..layout.eplb import ep_nodes
 from ..layout.layout import Layout
 from ..layout.mix import shares
 from ..layout.routing import busiest_rank_factor
@@ -279,7 +280,8 @@ class Shapes:
         lay, moe = self.lay, self.m.moe
         origin = self.expert_origin
         busiest = float(origin.max()) if origin.size else 0.0
-        x = busiest_rank_factor(self.w.routing_imbalance, busiest, moe.top_k, moe.experts, lay.ep)
+        x = busiest_rank_factor(self.w.routing, busiest, moe.top_k, moe.experts, lay.ep, lay.redundant,
+                                ep_nodes(lay.ep, lay.etp, lay.gpus_per_node), lay.eplb)
         factor = np.full(lay.ep, 1.0 if lay.ep == 1 else (lay.ep - x) / (lay.ep - 1))
         factor[0] = x if lay.ep > 1 else 1.0                  # ep index 0 is the busiest
         return self._expert_rows(factor)
@@ -300,7 +302,7 @@ class Shapes:
         mean = origin * moe.top_k / lay.ep                    # assignments per ep index
         ep_idx = (np.arange(size) // lay.etp) % lay.ep
         e = (mean[:, None] * factor[ep_idx][None, :]).reshape(-1)
-        local_experts = moe.experts // lay.ep
-        hit = np.repeat(expected_distinct_experts(moe.experts, moe.top_k, origin, local=local_experts), size)
+        slots = moe.experts + lay.redundant                   # each slot read once it takes a row
+        hit = np.repeat(expected_distinct_experts(slots, moe.top_k, origin, local=slots // lay.ep), size)
         return e, hit
 

@@ -122,6 +122,6 @@ REQUIREMENT_DIMENSIONS = {
 }
 # A strategy's execution options (`with microbatches 2 overlap microbatch`): `dagc.lang.flatten` reads
 # them, the parser's diagnostics name a word after one's value.
-STRATEGY_OPTIONS = ("microbatches", "overlap")
+STRATEGY_OPTIONS = ("microbatches", "overlap", "redundant")
 SUBBLOCKS = {"model": ("moe", "mla", "window"), "cluster": ("efficiency", "latency"), "workload": ("speculative",),
              "gpu": ()}

@@ -52,11 +52,13 @@ def flatten(decl: StrategyDecl) -> tuple[Strategy | None, list[Diagnostic]]:
     f.scope(decl.scope, level=0)
     options, option_diags = _options(decl.options)
     f.diags.extend(option_diags)
+    option_spans = {name: sp for name, _, sp in decl.options}
     if f.diags:
         return None, f.diags
     v = f.degrees
     spans: dict[str, Span | None] = {k: sp for k, (_, sp) in v.items()}
     spans["strategy"] = decl.span
+    spans.update(option_spans)
     if f.split is not None:
         spans["split"] = f.split_span
     ep = int(v["ep"][0]) if "ep" in v else None
@@ -87,7 +89,8 @@ def _pools(decl: StrategyDecl) -> tuple[Strategy | None, list[Diagnostic]]:
     pools = [_pool(found[role], options, diags) for role in POOL_ROLES]
     if diags:
         return None, diags
-    spans: dict[str, Span | None] = {"strategy": decl.span, **{role: _span(found[role]) for role in POOL_ROLES}}
+    spans: dict[str, Span | None] = {"strategy": decl.span, **{role: _span(found[role]) for role in POOL_ROLES},
+                                     **{name: sp for name, _, sp in decl.options}}
     return Strategy(name=decl.name, text=decl.text, pools=tuple(p for p in pools if p is not None), spans=spans,
                     **options), []
 
@@ -161,26 +164,29 @@ def _scope_text(domains: Domains) -> str:
 
 OPTIONS = STRATEGY_OPTIONS
 MAX_MICROBATCHES = 100_000      # as the workload's field
+MAX_REDUNDANT = 65_536          # redundant expert slots per MoE layer (DeepSeek serves with 32)
+_COUNTS = {"microbatches": (1, MAX_MICROBATCHES, "microbatches"), "redundant": (0, MAX_REDUNDANT, "redundant slots")}
 
 
 def _options(written: Iterable[tuple[str, str, Span]]) -> tuple[dict, list[Diagnostic]]:
-    """A strategy's `with …` options: `microbatches N` (a whole number, 1–100,000) and `overlap
-    none|microbatch`; each at most once (E101 unknown, E104 bad value or repeated)."""
+    """A strategy's `with …` options: `microbatches N` (a whole number, 1–100,000), `overlap
+    none|microbatch` and `redundant R` (extra expert slots per MoE layer, 0–65,536); each at most once
+    (E101 unknown, E104 bad value or repeated)."""
     out: dict = {}
     diags: list[Diagnostic] = []
     for name, value, span in written:
         if name not in OPTIONS:
             diags.append(Diagnostic("E101", Severity.ERROR, f"unknown strategy option `{name}`", span,
-                                    f"a strategy takes `with microbatches N overlap none|microbatch`; "
+                                    f"a strategy takes `with microbatches N overlap none|microbatch redundant R`; "
                                     f"{did_you_mean(name, OPTIONS)}"))
         elif name in out:
             diags.append(Diagnostic("E104", Severity.ERROR, f"`{name}` is given twice", span,
                                     "give each option once"))
-        elif name == "microbatches":
-            n = _whole(value)
-            if n is None or not 1 <= n <= MAX_MICROBATCHES:
-                diags.append(Diagnostic("E104", Severity.ERROR, f"microbatches must be a whole number from 1 to "
-                                        f"{MAX_MICROBATCHES:,}", span, "write e.g. `with microbatches 4`"))
+        elif name in _COUNTS:
+            n, (low, high, what) = _whole(value), _COUNTS[name]
+            if n is None or not low <= n <= high:
+                diags.append(Diagnostic("E104", Severity.ERROR, f"{what} must be a whole number from {low} to "
+                                        f"{high:,}", span, f"write e.g. `with {name} {max(low, 4)}`"))
             else:
                 out[name] = n
         elif value not in ("none", "microbatch"):

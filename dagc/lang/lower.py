@@ -29,7 +29,7 @@ from ..plan.cluster import Cluster
 from ..plan.model import DType, Model
 from ..plan.plan import DEFAULT_OBJECTIVE, OBJECTIVE_MEANS, OBJECTIVES, Plan
 from ..plan.strategy import StrategyDecl
-from ..plan.workload import Overlap, Requirement, RequirementKind, Serving, Workload
+from ..plan.workload import ExpertLoad, Overlap, Requirement, RequirementKind, Serving, Workload
 from ..source import SourceFile, Span
 from ..units import Dimension
 from .blocks import (
@@ -45,6 +45,7 @@ from .blocks import (
     unit_dimension,
 )
 from .cluster import lower_cluster
+from .expert_load import check_expert_load, read_expert_load
 from .fields import (
     BATCH_LIMIT,
     REQUIREMENT_DIMENSIONS,
@@ -176,11 +177,13 @@ class _Lowering(Transformer):
     def workload(self, meta: Meta, children: list) -> Workload | None:
         (block,) = children
         span = self._statement("workload", meta)
-        values, subs = read_block(self.out, block, "workload", WORKLOAD_FIELDS, SUBBLOCKS["workload"])
+        values, subs = read_block(self.out, block, "workload", WORKLOAD_FIELDS, SUBBLOCKS["workload"],
+                                  files=("routing",))
         for key in ("batch", "prompt", "generate"):
             if key not in values:
                 self.out.error("E103", f"the workload has no `{key}`", span, f"add `{key} = …`")
         speculative = lower_speculative(self.out, subs["speculative"].block, span) if "speculative" in subs else None
+        load = read_expert_load(self.out, self.roots, subs["routing"]) if "routing" in subs else None
         if self.out.has_errors or any(v is BAD for v in values.values()):
             return None
         batch_max = values["batch"] == "max"
@@ -191,7 +194,7 @@ class _Lowering(Transformer):
                         dispatch=DType(values["dispatch"]) if "dispatch" in values else None,
                         serving=Serving(values.get("serving", "static")), chunk=values.get("chunk"),
                         prefill_batch=values.get("prefill_batch"), kv_transfer=values.get("kv_transfer", "after"),
-                        speculative=speculative)
+                        speculative=speculative, expert_load=load if isinstance(load, ExpertLoad) else None)
 
     def require(self, meta: Meta, written: list[_Requirement]) -> tuple[Requirement, ...]:
         self._statement("require", meta)
@@ -325,6 +328,10 @@ def _lower_plan(lw: _Lowering, tree: Tree) -> Plan | None:
         # one fix later (`check` finds them again, with the rules, once the plan loads)
         lw.out.diags += [d for s in strategies for d in flatten(s)[1] if d.is_error and d.code[:2] in ("E0", "E1")]
         return None
+    if workload.expert_load is not None:
+        lw.out.diags += check_expert_load(model, workload.expert_load, lw.out.spans["workload.routing"])
+        if lw.out.has_errors:
+            return None
     return Plan(name=Path(lw.src.path).stem, model=model, cluster=cluster, workload=workload,
                 requirements=first.get("require", ()), strategies=strategies,
                 objective=first.get("objective") or DEFAULT_OBJECTIVE,

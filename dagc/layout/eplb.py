@@ -18,10 +18,15 @@ The algorithm is DeepSeek's open-sourced `eplb.py` (github.com/deepseek-ai/EPLB)
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["Placement", "busiest_factor", "pack", "place", "replicate"]
+from ..plan.workload import ExpertLoad
+
+__all__ = ["Placement", "balance_figures", "busiest_factor", "contiguous_factor", "ep_nodes", "measured_factor",
+           "pack", "place", "replicate"]
 
 
 @dataclass(frozen=True)
@@ -98,3 +103,87 @@ def busiest_factor(loads: Sequence[float], ep: int, redundant: int = 0, nodes: i
     if total <= 0:
         return 1.0
     return max(place(loads, ep, redundant, nodes).loads) / (total / ep)
+
+
+def ep_nodes(ep: int, etp: int, gpus_per_node: int) -> int:
+    """Nodes one EP group spans (its ep·etp ranks are consecutive ranks of a stage).
+
+    Example:
+        >>> ep_nodes(32, 1, 8), ep_nodes(8, 1, 8), ep_nodes(72, 1, 72)
+        (4, 1, 1)
+    """
+    return max(1, math.ceil(ep * etp / max(1, gpus_per_node)))
+
+
+def contiguous_factor(loads: Sequence[float], ep: int) -> float:
+    """The busiest rank's tokens over the mean rank's when rank r holds experts [r·E/ep, (r+1)·E/ep), as
+    engines place them without EPLB (1 when no token is routed).
+
+    Example:
+        >>> contiguous_factor([6, 3, 2, 1], ep=2)
+        1.5
+    """
+    total, per = float(sum(loads)), len(loads) // ep
+    if total <= 0:
+        return 1.0
+    return max(sum(loads[r * per:(r + 1) * per]) for r in range(ep)) / (total / ep)
+
+
+@functools.lru_cache(maxsize=1024)
+def measured_factor(load: ExpertLoad, ep: int, redundant: int, nodes: int, eplb: bool = True) -> float:
+    """The busiest EP rank's factor of measured loads, averaged over their MoE layers (each layer's
+    busiest rank sets that layer's pace, and a pass runs the layers in turn): with `eplb`, of EPLB's
+    placement over `redundant` extra slots (`busiest_factor`), hierarchical over `nodes` when they divide
+    the ranks, experts and redundant slots (as DeepSeek's `rebalance_experts` falls back to the global
+    policy otherwise); else of the contiguous placement (`contiguous_factor`).
+
+    Example:
+        >>> load = ExpertLoad(file="l.json", layers=((6, 3, 2, 1), (3, 3, 3, 3)), digest="d")
+        >>> measured_factor(load, 2, 0, 1, eplb=False), measured_factor(load, 2, 0, 1), measured_factor(load, 2, 2, 1)
+        (1.25, 1.0833333333333335, 1.0)
+    """
+    if eplb:
+        factors = [busiest_factor(layer, ep, redundant, _hierarchy(len(layer), ep, redundant, nodes))
+                   for layer in load.layers]
+    else:
+        factors = [contiguous_factor(layer, ep) for layer in load.layers]
+    return sum(factors) / len(factors) if factors else 1.0
+
+
+def _hierarchy(experts: int, ep: int, redundant: int, nodes: int) -> int:
+    """The nodes EPLB places over: the EP group's, when they divide its ranks, experts and slots; else 1."""
+    return nodes if nodes > 1 and not (ep % nodes or experts % nodes or redundant % nodes) else 1
+
+
+def balance_figures(load: ExpertLoad | None, experts: int, ep: int, etp: int, redundant: int, eplb: bool,
+                    gpus_per_node: int) -> dict | None:
+    """report.json's `eplb` (docs/outputs.md), None when there are neither measured loads nor EPLB: the
+    measured loads' busiest EP rank over the mean as placed (by EPLB with the strategy's redundant slots,
+    or contiguously), its worst layer, and the contiguous placement's (None when the experts alone do not
+    split over ep), with the slots per GPU.
+
+    Example:
+        >>> load = ExpertLoad(file="l.json", layers=((6, 3, 2, 1), (3, 3, 3, 3)), digest="d")
+        >>> f = balance_figures(load, 4, 2, 1, 2, True, 8)
+        >>> f["busiest_factor"], f["busiest_factor_contiguous"], f["slots_per_gpu"]
+        (1.0, 1.25, 3)
+    """
+    if load is None and not eplb:
+        return None
+    nodes = ep_nodes(ep, etp, gpus_per_node)
+    legal = ep >= 1 and (experts + redundant) % ep == 0
+    hierarchical = eplb and _hierarchy(experts, ep, redundant, nodes) > 1
+    out: dict = {"file": load.file if load else None, "layers": len(load.layers) if load else None,
+                 "experts": experts, "ep": ep, "eplb": eplb, "redundant": redundant,
+                 "slots_per_gpu": (experts + redundant) // ep if legal else None, "ep_nodes": nodes,
+                 "hierarchical": hierarchical, "busiest_factor": None, "worst_layer_factor": None,
+                 "busiest_factor_contiguous": None}
+    if load is None or not legal:
+        return out
+    if eplb:
+        per_layer = [busiest_factor(layer, ep, redundant, nodes if hierarchical else 1) for layer in load.layers]
+    else:
+        per_layer = [contiguous_factor(layer, ep) for layer in load.layers]
+    out.update(busiest_factor=measured_factor(load, ep, redundant, nodes, eplb), worst_layer_factor=max(per_layer),
+               busiest_factor_contiguous=measured_factor(load, ep, 0, 1, False) if experts % ep == 0 else None)
+    return out

@@ -60,6 +60,8 @@ class Layout:
     gpus_available: int
     microbatches_requested: int = 0     # as written (or pp by default); 0: same as `microbatches`
     batch: int = 0                      # requests of the workload, split by `requests`
+    redundant: int = 0                  # `with redundant R`: extra expert slots per MoE layer
+    eplb: bool = False                  # experts placed by EPLB (`with redundant R`, R ≥ 0); else contiguously
 
     # The work split. A request belongs to one attention-DP group for its whole life: the batch is
     # split over replicas, each replica's requests over its attention-DP groups, and then each
@@ -144,7 +146,8 @@ class Layout:
 
     @property
     def experts_per_ep_rank(self) -> int:
-        return self.experts // self.ep if self.ep else 0
+        """Expert slots per EP rank and MoE layer: the routed experts and the redundant slots, over ep."""
+        return (self.experts + self.redundant) // self.ep if self.ep else 0
 
     def experts_of(self, ep_index: int) -> range:
         """Routed experts held by expert-parallel index `ep_index` (contiguous)."""
@@ -266,5 +269,5 @@ def resolve(model: Model, cluster: Cluster, workload: Workload, strategy: Strate
         stage_layers=bounds, split_is_explicit=explicit, experts=model.moe.experts,
         microbatches=effective_microbatches(requested, workload.batch, s.dp, adp),
         gpus_per_node=cluster.gpus_per_node, gpus_available=cluster.gpus, microbatches_requested=requested,
-        batch=workload.batch,
+        batch=workload.batch, redundant=s.redundant or 0, eplb=s.redundant is not None,
     )

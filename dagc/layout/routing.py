@@ -17,6 +17,8 @@ from importlib import resources
 
 import numpy as np
 
+from ..plan.workload import ExpertLoad
+from .eplb import measured_factor
 from .shards import Tokens
 
 __all__ = ["busiest_rank_factor", "expected_max_load", "max_load_factor", "expected_distinct_ranks",
@@ -327,11 +329,20 @@ def expected_distinct_nodes(top_k: int, experts: int, ep: int, ranks_per_node: i
     return _ranks_hit(top_k, experts, np.array(ranks) * (experts // ep))
 
 
-def busiest_rank_factor(routing_imbalance: float | None, tokens: float, top_k: int, experts: int, ep: int) -> float:
+def busiest_rank_factor(routing: float | ExpertLoad | None, tokens: float, top_k: int, experts: int, ep: int,
+                        redundant: int = 0, nodes: int = 1, eplb: bool = False) -> float:
     """The busiest EP rank's token-expert assignments over the mean, for `tokens` distinct tokens
-    entering an EP group of `ep` ranks: the written imbalance (`routing = uniform` is 1.0,
-    `imbalance X` is X, at most ep), or with `routing = random` (None) the expected maximum of
-    the random assignment (`max_load_factor`), looked up once per whole token count.
+    entering an EP group of `ep` ranks (`Workload.routing`): the written imbalance (`routing =
+    uniform` is 1.0, `imbalance X` is X, at most ep), or with `routing = random` (None) the expected
+    maximum of the random assignment (`max_load_factor`), looked up once per whole token count. With
+    measured loads (`routing from "…"`), the larger of their placement's busiest rank
+    (`dagc.layout.eplb.measured_factor`: with `eplb`, EPLB's over `redundant` extra slots, the EP group
+    spanning `nodes` nodes; else the contiguous one) and the random assignment's: the measured skew does
+    not take away the randomness of a few tokens.
+
+    Random routing over `redundant` extra slots that do not leave whole experts per rank is taken as
+    routing over experts + redundant equally loaded slots: with no loads measured, nothing says which
+    experts the slots copy.
 
     Example:
         >>> busiest_rank_factor(1.3, 100, 2, 8, 4), busiest_rank_factor(None, 1, 1, 64, 8)
@@ -339,11 +350,15 @@ def busiest_rank_factor(routing_imbalance: float | None, tokens: float, top_k: i
     """
     if ep <= 1:
         return 1.0
-    if experts % ep or not 1 <= top_k <= experts:
+    if (experts + redundant) % ep or not 1 <= top_k <= experts:
         return 1.0          # not a legal expert split (E301): the rules say so, no statistics apply
-    if routing_imbalance is not None:
-        return min(routing_imbalance, float(ep))
-    return _random_factor(max(1, round(tokens)), top_k, experts, ep)
+    if routing is not None and not isinstance(routing, ExpertLoad):
+        return min(routing, float(ep))
+    slots = experts if experts % ep == 0 else experts + redundant
+    random = _random_factor(max(1, round(tokens)), top_k, slots, ep)
+    if routing is None:
+        return random
+    return max(random, measured_factor(routing, ep, redundant, nodes, eplb))
 
 
 @functools.lru_cache(maxsize=65_536)

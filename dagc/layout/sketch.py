@@ -40,6 +40,8 @@ class LayoutSketch:
     def gpus_used(self) -> int:
         return self.dp * self.pp * self.group_size
 
+    redundant, eplb = 0, False     # the search's candidates place experts contiguously, no redundant slots
+
     # the busiest attention-DP rank's requests (in flight: its share of a step, `dagc.layout.mix`) and
     # where ranks sit in their nodes read only these fields: the layout's own
     requests_per_rank = Layout.requests_per_rank

@@ -135,21 +135,22 @@ def resident_figures(model: Model, workload: Workload, layout: Layout) -> StageF
     kind of stage (its layers, its dense layers, whether first, whether last: stages of one kind
     hold the same amounts), and each stage's kind in order."""
     weights = resident_weight_figures(model, layout.tp, layout.ep, layout.etp, layout.stage_layers,
-                                      draft_layer(model, workload))
+                                      draft_layer(model, workload), layout.redundant)
     return with_kv_cache(weights, kv_cache_bytes_per_layer(model, workload, layout.tp, layout.cp,
                                                            layout.requests_per_rank))
 
 
 def resident_weight_figures(model: Model, tp: int, ep: int, etp: int, stage_layers: StageBounds,
-                            draft: bool | None = None) -> StageFigures:
+                            draft: bool | None = None, redundant: int = 0) -> StageFigures:
     """The weight fields of `resident_figures` of each kind of stage (no KV cache), and each stage's
     kind in order: what a layout's degrees and stages alone decide. `draft`: speculative decoding's
     draft layer on the last stage (`dagc.layout.speculative.draft_layer`: dense True, MoE False; its
-    weights, and its KV cache as a full-attention layer's), or None."""
+    weights, and its KV cache as a full-attention layer's), or None. `redundant`: extra expert slots per
+    MoE layer (`with redundant R`), each a whole expert's weights."""
     wbytes, ebytes = model.weights.bytes, model.expert_weights.bytes
     h = model.hidden
     attn_pr = attention_params_per_rank(model, tp)
-    expert_pr = (model.moe.experts // ep if ep else 0) * ffn_params(model, model.moe.ffn) / etp
+    expert_pr = ((model.moe.experts + redundant) // ep if ep else 0) * ffn_params(model, model.moe.ffn) / etp
     shared_pr = model.moe.shared * ffn_params(model, model.moe.shared_ffn_size) / tp
     dense_pr = ffn_params(model, model.moe.dense_ffn) / tp
     emb, router = embedding_params(model), router_params(model)

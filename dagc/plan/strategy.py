@@ -77,6 +77,7 @@ class Strategy(Frozen):
     etp: int | None = None
     microbatches: int | None = None      # `with microbatches N`: overrides the workload's
     overlap: Overlap | None = None       # `with overlap …`: overrides the workload's
+    redundant: int | None = None         # `with redundant R`: EPLB with R extra expert slots per MoE layer
     pools: tuple[Pool, ...] = ()         # disaggregated: the prefill pool, then the decode pool
     spans: dict[str, Any] = Field(default_factory=dict, exclude=True)
 

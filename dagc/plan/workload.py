@@ -16,7 +16,8 @@ from ..source import Span
 from .base import Frozen
 from .model import DType
 
-__all__ = ["CHUNK_DEFAULT", "Overlap", "Serving", "Speculative", "Workload", "RequirementKind", "Requirement"]
+__all__ = ["CHUNK_DEFAULT", "ExpertLoad", "Overlap", "Serving", "Speculative", "Workload", "RequirementKind",
+           "Requirement"]
 
 CHUNK_DEFAULT = 8192       # `chunk` unwritten: the engines' default token budget per step (docs/language.md)
 
@@ -63,6 +64,22 @@ class Speculative(Frozen):
         return float(sum(a ** i for i in range(k + 1)))        # = (1 − a^(k+1)) / (1 − a), exact at a = 1
 
 
+class ExpertLoad(Frozen):
+    """Measured routing (`routing from "expert_load.json"`, SPEC 12): the tokens routed to each expert of
+    each MoE layer, as an engine's expert-distribution recorder counts them. `digest` names the counts
+    (equal counts, equal digest): the timer's tables key on it rather than on the counts."""
+
+    file: str                                   # the file's name, as the report shows it
+    layers: tuple[tuple[float, ...], ...]       # per MoE layer, per expert: tokens routed
+    digest: str
+
+    def __hash__(self) -> int:
+        return hash(self.digest)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ExpertLoad) and other.digest == self.digest
+
+
 class Workload(Frozen):
     batch: int                           # with `batch_max`: the chosen batch, or BATCH_LIMIT before the choice
     prompt: int
@@ -85,6 +102,13 @@ class Workload(Frozen):
     # decode steps alone (`dagc.ir.dag.step_passes`); None: the whole workload.
     role: str | None = Field(default=None, exclude=True)
     speculative: Speculative | None = Field(default=None, exclude=True)   # reported under `speculative`
+    expert_load: ExpertLoad | None = Field(default=None, exclude=True)    # reported under `eplb`
+
+    @property
+    def routing(self) -> float | ExpertLoad | None:
+        """How tokens spread over the experts, as the cost model reads it (and its tables key on it): the
+        measured loads, else the written imbalance, else None (`routing = random`)."""
+        return self.expert_load if self.expert_load is not None else self.routing_imbalance
 
     @property
     def tokens_per_step(self) -> float:

@@ -151,9 +151,15 @@ def check_experts_per_gpu(ctx: RuleContext):
         strategy tp 2 ; ep 4          # 8 experts: 2 per GPU, each whole (etp 1)
     """
     m, lay = ctx.plan.model, ctx.layout
-    if not m.has_experts or m.moe.experts % lay.ep or lay.ep > m.moe.experts:
+    slots = m.moe.experts + lay.redundant
+    if not m.has_experts or slots % lay.ep or lay.ep > slots:
         return
-    per = m.moe.experts // lay.ep
+    per = lay.experts_per_ep_rank
+    if lay.redundant:
+        yield diag("N602", Severity.NOTE, f"each GPU holds {per} expert slots of every MoE layer ({m.moe.experts:,} "
+                   f"routed experts and {lay.redundant:,} redundant slots over ep {lay.ep})",
+                   ctx.strategy.span_of("redundant"))
+        return
     shard = f", each split {lay.etp}-way" if lay.etp > 1 else ""
     rep = f"; each expert on {lay.edp * lay.etp} GPUs of a stage" if lay.edp * lay.etp > 1 else ""
     yield diag("N602", Severity.NOTE,
@@ -228,6 +234,40 @@ def check_8bit_compute(ctx: RuleContext):
                "expect 16-bit speed, or use a GPU with fp8 units (h100-sxm, h800, h200, b200)")
 
 
+def check_redundant_gains(ctx: RuleContext):
+    """EPLB (`with redundant R`) that can gain nothing: no loads are measured, or one EP rank holds
+    every expert.
+
+    EPLB replicates the experts that measured routing shows to be hot, so that the busiest EP rank
+    carries less. With `routing = random`, `uniform` or `imbalance X`, nothing says which experts are
+    hot: dagc costs the slots (each holds a whole expert's weights, read when it takes tokens) and no
+    rank carries less. With ep 1
+    every rank already holds every expert. Give the loads an engine recorded (`routing from
+    "expert_load.json"`), or drop the option.
+
+    Bad:
+        workload { batch = 256  prompt = 2048  generate = 256 }
+        strategy tp 4 ; ep 32 with redundant 32
+    Fixed:
+        workload { batch = 256  prompt = 2048  generate = 256  routing from "expert_load.json" }
+        strategy tp 4 ; ep 32 with redundant 32
+    """
+    lay, w = ctx.layout, ctx.plan.workload
+    if not lay.eplb or not ctx.plan.model.has_experts:
+        return
+    if lay.ep == 1:
+        yield diag("W516", Severity.WARNING, f"EPLB with {lay.redundant:,} redundant expert slots and ep 1: every GPU "
+                   "already holds every expert, the slots only cost memory", ctx.strategy.span_of("redundant"),
+                   "spread the experts with `ep`, or remove `redundant`")
+    elif w.expert_load is None:
+        how = "random" if w.routing_imbalance is None else f"imbalance {w.routing_imbalance:g}"
+        yield diag("W516", Severity.WARNING, f"EPLB with {lay.redundant:,} redundant expert slots under "
+                   f"`routing = {how}`: "
+                   "no measured load says which experts to replicate, so no rank carries less: dagc counts what "
+                   "the slots cost (memory, weight reads) and nothing they save", ctx.strategy.span_of("redundant"),
+                   'give the loads an engine recorded: `routing from "expert_load.json"` (docs/language.md)')
+
+
 RULES = (
     make_rule("E401", Severity.ERROR, "GPUs used exceed GPUs available", check_gpus),
     make_rule("E402", Severity.ERROR, "a rank's memory exceeds the GPU's memory", check_memory, reads=Reads.MEMORY),
@@ -235,6 +275,7 @@ RULES = (
     make_rule("W505", Severity.WARNING, "GPUs available but unused", check_unused),
     make_rule("W508", Severity.WARNING, "sp without tp does nothing", check_sp_without_tp),
     make_rule("W509", Severity.WARNING, "8-bit weights on a GPU without fp8 compute", check_8bit_compute),
+    make_rule("W516", Severity.WARNING, "EPLB and redundant expert slots that gain nothing", check_redundant_gains),
     make_rule("N601", Severity.NOTE, "kv_heads < tp: KV heads replicated", check_kv_replication),
     make_rule("N602", Severity.NOTE, "experts per GPU", check_experts_per_gpu),
     make_rule("N603", Severity.NOTE, "the EP all-to-all crosses nodes", check_ep_nodes),

@@ -12,12 +12,14 @@ __all__ = ["RULES"]
 
 
 def check_ep(ctx: RuleContext):
-    """ep must not exceed the routed experts of a layer and must divide them.
+    """ep must not exceed the routed experts of a layer and must divide them (with `with redundant R`,
+    the experts and the R redundant slots).
 
     Expert parallelism places the routed experts of every MoE layer contiguously: ep index e
     holds experts [e·E/ep, (e+1)·E/ep). With more ep ranks than experts, or a remainder, some
     ranks hold no expert or a fraction of one. To use more GPUs, add expert DP (a larger
-    attention domain), pp or dp instead.
+    attention domain), pp or dp instead. Redundant slots (EPLB) count as experts here: each rank
+    holds (E + R)/ep slots, so R must make E + R a multiple of ep.
 
     Bad:
         strategy pp 16 < ep 256 >       # 16 experts per layer
@@ -27,13 +29,31 @@ def check_ep(ctx: RuleContext):
     m, lay = ctx.plan.model, ctx.layout
     if not m.has_experts or not lay.expert_domain_written:
         return
-    e, ep = m.moe.experts, lay.ep
-    if ep > e or e % ep:
+    e, ep, r = m.moe.experts, lay.ep, lay.redundant
+    if r and (ep > e + r or (e + r) % ep):
+        yield diag("E301", Severity.ERROR, f"ep {ep}: {e} experts and {r} redundant slots do not split evenly",
+                   ctx.strategy.span_of("redundant"),
+                   f"the nearest redundant count that does is {nearest_redundant(e, r, ep)} "
+                   f"(each GPU then holds (experts + redundant) / ep slots)")
+    elif not r and (ep > e or e % ep):
         best = largest_divisor(e, ep)
         why = f"more than the {e} routed experts of a layer" if ep > e else f"{e} experts do not split evenly"
         yield diag("E301", Severity.ERROR, f"ep {ep}: {why}", ctx.strategy.span_of("ep"),
                    f"the largest ep up to {ep} that divides the {e} experts is {best} "
                    f"({e // best} expert{'s' if e // best > 1 else ''} per GPU); use dp or pp for more GPUs")
+
+
+def nearest_redundant(experts: int, redundant: int, ep: int) -> int:
+    """The redundant slot count nearest `redundant` (the larger on a tie) with experts + it a positive
+    multiple of ep.
+
+    Example:
+        >>> nearest_redundant(256, 30, 32), nearest_redundant(256, 17, 32), nearest_redundant(8, 1, 16)
+        (32, 32, 8)
+    """
+    below = (experts + redundant) // ep * ep - experts          # negative when no multiple above 0 fits
+    above = below + ep
+    return below if 0 <= below and (experts + redundant) // ep and redundant - below < above - redundant else above
 
 
 def _tp_values(m) -> list[int]:
@@ -113,7 +133,7 @@ def check_pp(ctx: RuleContext):
 
 
 def check_experts_exist(ctx: RuleContext):
-    """ep/etp on a model without experts.
+    """ep/etp (or redundant expert slots) on a model without experts.
 
     A dense model has no routed experts to distribute; its FFNs are split by tp.
 
@@ -126,6 +146,9 @@ def check_experts_exist(ctx: RuleContext):
     if not ctx.plan.model.has_experts and ctx.layout.expert_domain_written:
         yield diag("E304", Severity.ERROR, f"model `{ctx.plan.model.name}` has no routed experts to place with ep/etp",
                    ctx.strategy.span_of("ep") or ctx.strategy.span_of("etp"), "remove the expert domain; use tp")
+    elif not ctx.plan.model.has_experts and ctx.layout.eplb:
+        yield diag("E304", Severity.ERROR, f"model `{ctx.plan.model.name}` has no routed experts to replicate in "
+                   "redundant slots", ctx.strategy.span_of("redundant"), "remove `redundant` from the options")
 
 
 def check_ffn_split(ctx: RuleContext):

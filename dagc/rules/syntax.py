@@ -95,6 +95,20 @@ Fixed:
     cluster { gpus = 8  gpu preset "h100-sxm"  kernels from "my-h100.json" }   # from bench/make_profiles.py
 """
 
+E106 = """
+An expert load file (`workload { routing from "…" }`) that dagc cannot use: missing, not a regular
+file, larger than 1 MiB, not UTF-8 JSON, without a "layers" list, a layer that is not a list of
+counts like the first, a count that is negative or not a number, no token routed at all; or loads
+that do not fit the model: one list per MoE layer (dense layers have none), one count per routed
+expert. The message names the layer and expert at fault; the file's content is never printed.
+`bench/convert_sglang_expert_load.py` makes the file from an SGLang expert-distribution dump.
+
+Bad:
+    workload { batch = 256  prompt = 2048  generate = 256  routing from "all_layers.json" }   # 61 lists
+Fixed:
+    workload { batch = 256  prompt = 2048  generate = 256  routing from "moe_layers.json" }   # 58 lists
+"""
+
 N001 = """
 More diagnostics than dagc shows at once: at most 50 per plan (or per strategy) are shown,
 errors first, and this note counts the rest by code. Fix the ones shown and run again.
@@ -112,5 +126,6 @@ RULES = (
     make_rule("E103", Severity.ERROR, "missing required block or field", doc=E103, passes=(lower,)),
     make_rule("E104", Severity.ERROR, "invalid value (range, whole number, duplicate)", doc=E104, passes=(lower,)),
     make_rule("E105", Severity.ERROR, "unusable kernel profile file", doc=E105, passes=(lower,)),
+    make_rule("E106", Severity.ERROR, "unusable expert load file", doc=E106, passes=(lower,)),
     make_rule("N001", Severity.NOTE, "more diagnostics than dagc shows at once", doc=N001, passes=(cap,)),
 )

@@ -205,7 +205,7 @@ class FloorTimes(TimerCore):
             return template_lower_s(tpl, self.cm), tpl.kind.is_comm
 
         w = shapes.w
-        return self._remember(self.made, (op, "lower", shapes.reads(op), w.prompt, w.generate, w.routing_imbalance,
+        return self._remember(self.made, (op, "lower", shapes.reads(op), w.prompt, w.generate, w.routing,
                                           w.dispatch), price)
 
     def working_set_floor(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, op: Op) -> float:

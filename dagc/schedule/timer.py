@@ -65,8 +65,8 @@ class Timer(FloorTimes):
         Keyed by what they depend on beside the plan: the layout's degrees (the expert domain's as
         scheduled) and stages, the micro-batches scheduled and the workload's fields."""
         w = workload
-        key = (lay.dp, lay.pp, lay.tp, lay.cp, lay.sp, lay.ep, lay.etp, lay.group_size, lay.stage_layers,
-               lay.microbatches, w.batch, w.prompt, w.generate, w.overlap, w.routing_imbalance, w.dispatch,
+        key = (lay.dp, lay.pp, lay.tp, lay.cp, lay.sp, lay.ep, lay.etp, lay.redundant, lay.eplb, lay.group_size,
+               lay.stage_layers, lay.microbatches, w.batch, w.prompt, w.generate, w.overlap, w.routing, w.dispatch,
                w.serving, w.chunk)
         return self._remember(self.figures, key, dict)
 

@@ -122,7 +122,7 @@ class TimerCore:
         (`OpShapes.reads`: stage shapes of other degrees often give an op the same per-rank
         tokens, e.g. the expert domain's ops beside every attention split)."""
         w = shapes.w
-        key = (op, shapes.reads(op), w.prompt, w.generate, w.routing_imbalance, w.dispatch)
+        key = (op, shapes.reads(op), w.prompt, w.generate, w.routing, w.dispatch)
         return self._remember(self.made, key, lambda: self._make(shapes, op))
 
     def _make(self, shapes: OpShapes, op: Op) -> tuple[float, bool, float]:
@@ -158,8 +158,8 @@ def _no_layout() -> Layout:
 def _shape_key(workload: Workload, lay: Layout, phase: Phase, req: tuple) -> tuple:
     """What a pass's op figures depend on, but where its stage sits: the structure and the shape."""
     # the phase by its value: a str hashes once, an enum member in Python on every look-up
-    return (phase.value, req, lay.tp, lay.cp, lay.sp, lay.ep, lay.etp, lay.group_size, lay.gpus_per_node,
-            workload.prompt, workload.generate, workload.routing_imbalance, phase_chunk(workload, lay, phase),
+    return (phase.value, req, lay.tp, lay.cp, lay.sp, lay.ep, lay.etp, lay.redundant, lay.eplb, lay.group_size,
+            lay.gpus_per_node, workload.prompt, workload.generate, workload.routing, phase_chunk(workload, lay, phase),
             workload.speculative)
 
 

@@ -64,7 +64,7 @@ def fast_check(plan: Plan, strategy: Strategy, workload: Workload, timer: Timer)
     if error is not None:
         return error
     weights = resident_weight_figures(plan.model, lay.tp, lay.ep, lay.etp, lay.stage_layers,
-                                      draft_layer(plan.model, workload))
+                                      draft_layer(plan.model, workload), lay.redundant)
     kv_per_layer = kv_cache_bytes_per_layer(plan.model, workload, lay.tp, lay.cp, lay.requests_per_rank)
     if resident_bytes_exceed(plan.cluster, weight_totals(weights), kv_per_layer):
         return MEMORY                # E402 whatever the activations: no need to compute them

@@ -1,0 +1,74 @@
+"""What the report says of speculative decoding and expert load balancing (SPEC 12): one sentence each,
+as report.md's summary and `dagc check` print them.
+
+Input: a `StrategyResult`. Output: `technique_lines` — (label, sentence) pairs, plain text — from
+report.json's `speculative` (`dagc.serve.speculative`) and `eplb` (`dagc.layout.eplb.balance_figures`)
+objects, which derive the figures; nothing is computed here.
+"""
+
+from __future__ import annotations
+
+from ..diagnostics import quote
+from ..layout.eplb import balance_figures
+from ..serve.speculative import speculative_figures
+from ..units import Dimension, format_si
+from ..verdict.check import StrategyResult
+
+__all__ = ["eplb_json", "speculative_json", "technique_lines"]
+
+
+def speculative_json(result: StrategyResult) -> dict | None:
+    """report.json's `speculative`: of the strategy's DAG — a disaggregated strategy's decode instance's."""
+    c = result.compiled
+    if c is None or result.metrics is None:
+        return None
+    return speculative_figures(c.dag, c.costs.node_s, c.plan.model, c.plan.workload, result.metrics["tpot_s"])
+
+
+def eplb_json(result: StrategyResult) -> dict | None:
+    """report.json's `eplb`: of the strategy's layout — a disaggregated strategy's decode instance's."""
+    lay = result.layout if result.pooled is None else next(
+        (p.analysis.layout for p in result.pooled.pools if p.pool.role == "decode"), None)
+    if lay is None or not result.plan.model.has_experts:
+        return None
+    return balance_figures(result.plan.workload.expert_load, result.plan.model.moe.experts, lay.ep, lay.etp,
+                           lay.redundant, lay.eplb, lay.gpus_per_node)
+
+
+def technique_lines(result: StrategyResult) -> list[tuple[str, str]]:
+    """(label, sentence) for speculative decoding and for expert load balancing, where the plan uses them."""
+    out = []
+    spec = speculative_json(result)
+    if spec is not None:
+        given = (f"acceptance {spec['acceptance']:g}" if spec["acceptance"] is not None
+                 else f"accept length {spec['accept_length']:g}")
+        share = f", the draft {spec['draft_share'] * 100:.1f} % of it" if spec["draft_share"] is not None else ""
+        out.append(("Speculative decoding", f"{spec['method']} drafting {spec['tokens']} tokens ({given}): a decode "
+                    f"step verifies {spec['verify_positions']} positions per request and emits "
+                    f"{spec['tokens_per_step']:.2f} tokens on average; the step takes "
+                    f"{format_si(spec['step_s'], Dimension.TIME)}{share}; TPOT is the step over the tokens it emits."))
+    eplb = eplb_json(result)
+    if eplb is not None:
+        out.append(("Expert load balance", _eplb_sentence(eplb)))
+    return out
+
+
+def _eplb_sentence(f: dict) -> str:
+    placed = "contiguously (no EPLB)"
+    if f["eplb"]:
+        slots = f"{f['redundant']:,} redundant slots, {f['slots_per_gpu']} per GPU" if f["redundant"] else \
+            "no redundant slot"
+        placed = f"by EPLB {'hierarchically over its nodes' if f['hierarchical'] else 'over the EP group'} with {slots}"
+    if f["file"] is None:
+        return (f"experts placed {placed}; no measured loads (`routing from`) say which experts are hot, so no rank "
+                "carries less: the slots cost memory and weight reads and save nothing under the routing assumed.")
+    where = f"measured loads of {f['layers']} MoE layers from `{quote(f['file']).replace('`', chr(39))}`"
+    if f["busiest_factor"] is None:
+        return f"{where}; experts placed {placed}: they do not split over ep {f['ep']} (see the errors)."
+    base = f["busiest_factor_contiguous"]
+    against = ""
+    if f["eplb"]:
+        against = (f", against {base:.3f}× placed contiguously without EPLB" if base is not None else
+                   f"; without EPLB the {f['experts']} experts do not split over ep {f['ep']}")
+    return (f"{where}, experts placed {placed}: the busiest EP rank takes {f['busiest_factor']:.3f}× the mean "
+            f"(worst layer {f['worst_layer_factor']:.3f}×){against}.")
