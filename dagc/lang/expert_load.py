@@ -35,7 +35,7 @@ _FORMAT = '{"layers": [[tokens to expert 0, expert 1, …], …]}, one list per 
 def read_expert_load(out: Collector, roots: ImportRoots, item: Item) -> ExpertLoad | Bad:
     """The loads the entry `item` (`routing from "…"`) names, or BAD with the reasons in `out`."""
     assert item.label_span is not None, "a `from` entry has its path"
-    at = item.label_span
+    at = out.spans["workload.routing.file"] = item.label_span
     path = roots.resolve(out, item.label, at)
     if path is None:
         return BAD
@@ -74,7 +74,8 @@ def check_expert_load(model: Model, load: ExpertLoad, at: Span) -> list[Diagnost
         return [_error(f"`{shown}` gives expert loads, but model `{quote(model.name)}` has no routed experts", at,
                        "remove `routing from`: a dense model routes nothing")]
     if len(load.layers) != model.moe_layer_count:
-        return [_error(f"`{shown}` has {len(load.layers)} layers of loads; the model has "
+        n = len(load.layers)
+        return [_error(f"`{shown}` has {n} layer{'s' if n != 1 else ''} of loads; the model has "
                        f"{model.moe_layer_count} MoE layers", at,
                        "give one list per MoE layer, in layer order (drop the dense layers' lists)")]
     if len(load.layers[0]) != model.moe.experts:

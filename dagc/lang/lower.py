@@ -329,7 +329,7 @@ def _lower_plan(lw: _Lowering, tree: Tree) -> Plan | None:
         lw.out.diags += [d for s in strategies for d in flatten(s)[1] if d.is_error and d.code[:2] in ("E0", "E1")]
         return None
     if workload.expert_load is not None:
-        lw.out.diags += check_expert_load(model, workload.expert_load, lw.out.spans["workload.routing"])
+        lw.out.diags += check_expert_load(model, workload.expert_load, lw.out.spans["workload.routing.file"])
         if lw.out.has_errors:
             return None
     return Plan(name=Path(lw.src.path).stem, model=model, cluster=cluster, workload=workload,
