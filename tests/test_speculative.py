@@ -168,3 +168,29 @@ def test_the_search_varies_the_drafted_tokens_when_asked(tmp_path):
     assert run.returncode == 0, run.stderr
     best = json.loads(run.stdout)["candidates"][0]
     assert best["workload"]["speculative_tokens"] in SPECULATIVE_TOKENS
+
+
+def test_in_flight_a_speculating_request_lives_generate_over_e_steps_and_runs_q_positions_each():
+    """d = 64 requests on one rank, chunk 8192, prompt 1000, generate 200; MTP drafting 3 at acceptance
+    0.5: E = 1 + 0.5 + 0.25 + 0.125 = 1.875 tokens a step, q = 4 positions. Room = 8192 − 64·4 = 7936;
+    need = 64 · 1000 · 1.875 / 200 = 600 prompt tokens a step; a mixed step carries one whole prompt
+    (1000 ≤ room), so f = 600 / 1000 = 0.6; sustainable d ≤ 8192 · 200 / (4 · 200 + 1.875 · 1000) = 612.4."""
+    from types import SimpleNamespace
+
+    from dagc.layout.mix import shares
+    from dagc.plan.workload import Workload
+    w = Workload(batch=64, prompt=1000, generate=200, serving="inflight", chunk=8192,
+                 speculative=Speculative(method="mtp", tokens=3, acceptance=0.5))
+    s = shares(w, SimpleNamespace(requests_per_rank=64, adp=1, dp=1))
+    assert (s.room, s.chunk_prompt_tokens, s.sustainable_batch) == (7936, 1000, 612)
+    assert s.share == pytest.approx(0.6, rel=1e-15)
+    plain = shares(w.model_copy(update={"speculative": None}), SimpleNamespace(requests_per_rank=64, adp=1, dp=1))
+    assert (plain.room, plain.share, plain.sustainable_batch) == (8128, 0.32, 1365)     # 64·1000/200 = 320
+
+
+def test_in_flight_the_verify_positions_count_against_the_chunk(tmp_path):
+    """E307 counts d · q decode tokens: 8 requests × 4 positions fill a chunk of 32."""
+    text = plan("method = mtp  tokens = 3  acceptance = 0.7", "serving = inflight  chunk = 32").replace(
+        "batch = 1", "batch = 8")
+    (r,) = check(load_plan_text(text))
+    assert [d.code for d in r.diagnostics if d.is_error] == ["E307"] and "32 decode tokens" in r.diagnostics[0].message

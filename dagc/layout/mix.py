@@ -2,9 +2,10 @@
 
 Input: a `Workload` with `serving = inflight` and a `Layout`. Output: `Shares` — per attention-DP
 rank with `d` requests in flight (the busiest rank's share of the batch): each request's prompt is
-processed once over its `generate` steps, so a rank needs `need = d · prompt / generate` prompt
-tokens per step on average, and a step has room for `chunk − d`. A mixed step carries a chunk of
-one prompt: `c = chunk − d` tokens when the prompt is longer, else the whole prompt (one prompt
+processed once over its `generate / E` steps (E tokens emitted per step: 1, or with speculative
+decoding its expected count), so a rank needs `need = d · prompt · E / generate` prompt tokens per
+step on average, and a step has room for `chunk − d · q` (q positions run per request: 1, or the
+drafted tokens and the next). A mixed step carries a chunk of one prompt: the room when the prompt is longer, else the whole prompt (one prompt
 cannot fill more), or what `need` asks when that is more than a prompt (several prompts a step).
 A share `f = min(1, need / c)` of a rank's steps carry a chunk; when `need` exceeds the room the
 chunk cannot keep up (W513). The `g` attention-DP ranks of one expert-parallel group meet in
@@ -30,7 +31,7 @@ class Shares:
     """What the in-flight steady state of a workload on a layout is made of, before any timing."""
 
     requests_per_rank: int        # d: requests in flight on the busiest attention-DP rank
-    room: int                     # chunk − d: the most prompt tokens a step has room for (0: none)
+    room: int                     # chunk − d·q: the most prompt tokens a step has room for (0: none)
     chunk_prompt_tokens: int      # c: prompt tokens a mixed step carries, min(room, max(prompt, need))
     demand: float                 # need / room: prompt tokens needed per step over the room (> 1: behind)
     share: float                  # f = min(1, need / c): a rank's steps that carry a chunk
@@ -70,20 +71,23 @@ def shares(workload: Workload, lay: Layout) -> Shares:
 def shares_at(workload: Workload, requests_per_rank: int, adp: int, dp: int) -> Shares:
     """`shares` of a layout with `dp` replicas of `adp` attention-DP groups whose busiest rank serves
     `requests_per_rank` requests: all `shares` reads of one (the search's bounds have no layout)."""
-    return _shares(workload.chunk_tokens, workload.prompt, workload.generate, requests_per_rank, adp, dp * adp)
+    return _shares(workload.chunk_tokens, workload.prompt, workload.generate, requests_per_rank, adp, dp * adp,
+                   workload.tokens_per_step, workload.step_positions)
 
 
 @functools.lru_cache(maxsize=4096)
-def _shares(chunk: int, prompt: int, generate: int, d: int, g: int, ranks: int) -> Shares:
+def _shares(chunk: int, prompt: int, generate: int, d: int, g: int, ranks: int, emitted: float = 1.0,
+            positions: int = 1) -> Shares:
     """`shares` of its numbers (the search asks of the same ones again and again)."""
-    room = max(0, chunk - d)
-    need = d * prompt / generate
+    room = max(0, chunk - d * positions)
+    need = d * prompt * emitted / generate
     # A mixed step carries a chunk of one prompt: all the room when the prompt is longer, else the whole
     # prompt — or, when the requests need more than one prompt a step, what they need (several prompts).
     c = min(room, max(prompt, math.ceil(need)))
     f = min(1.0, need / c) if c > 0 else 1.0
-    # need ≤ room  ⇔  d · prompt / generate ≤ chunk − d  ⇔  d ≤ chunk · generate / (generate + prompt)
-    per_rank = chunk * generate // (generate + prompt)
+    # need ≤ room  ⇔  d·prompt·E / generate ≤ chunk − d·q  ⇔  d ≤ chunk · generate / (q · generate + E · prompt)
+    per_rank = (chunk * generate // (positions * generate + prompt) if emitted == 1.0 else
+                math.floor(chunk * generate / (positions * generate + emitted * prompt)))
     return Shares(requests_per_rank=d, room=room, chunk_prompt_tokens=c,
                   demand=need / room if room > 0 else math.inf, share=f, group=g, group_share=1.0 - (1.0 - f) ** g,
                   first_token_steps=math.ceil(prompt / min(room, prompt)) if room > 0 else 0,

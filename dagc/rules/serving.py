@@ -38,13 +38,14 @@ def check_chunk_room(ctx: RuleContext):
     w, lay = ctx.plan.workload, ctx.layout
     if not w.inflight:
         return
-    d = lay.requests_per_rank
-    if w.chunk_tokens <= d:
+    d, q = lay.requests_per_rank, w.step_positions
+    if w.chunk_tokens <= d * q:
+        per = f", {q} positions each with speculative decoding" if q > 1 else ""
         yield diag("E307", Severity.ERROR,
                    f"`chunk = {w.chunk_tokens:,}` leaves no room for a prompt: each step of an attention-DP rank "
-                   f"already runs {d:,} decode tokens (its requests in flight)",
+                   f"already runs {d * q:,} decode tokens (its {d:,} requests in flight{per})",
                    ctx.plan.span_of("workload.chunk") or ctx.plan.span_of("workload.serving"),
-                   f"write `chunk = {max(8192, 2 * d):,}` or more, or spread the batch over more ranks")
+                   f"write `chunk = {max(8192, 2 * d * q):,}` or more, or spread the batch over more ranks")
 
 
 def check_chunk_keeps_up(ctx: RuleContext):
@@ -66,7 +67,7 @@ def check_chunk_keeps_up(ctx: RuleContext):
         strategy tp 8
     """
     w, lay = ctx.plan.workload, ctx.layout
-    if not w.inflight or w.chunk_tokens <= lay.requests_per_rank:      # E307's
+    if not w.inflight or w.chunk_tokens <= lay.requests_per_rank * w.step_positions:      # E307's
         return
     s = shares(w, lay)
     if s.keeps_up:
