@@ -5,13 +5,14 @@ rank with `d` requests in flight (the busiest rank's share of the batch): each r
 processed once over its `generate / E` steps (E tokens emitted per step: 1, or with speculative
 decoding its expected count), so a rank needs `need = d · prompt · E / generate` prompt tokens per
 step on average, and a step has room for `chunk − d · q` (q positions run per request: 1, or the
-drafted tokens and the next). A mixed step carries a chunk of one prompt: the room when the prompt is
-longer, else the whole prompt (one prompt cannot fill more), or what `need` asks when that is more
-than a prompt (several prompts a step). A share `f = min(1, need / c)` of a rank's steps carry a chunk; when `need` exceeds the room the
-chunk cannot keep up (W513). The `g` attention-DP ranks of one expert-parallel group meet in
-every layer's all-to-all, so their step is a mixed one when any of them carries a chunk:
-`f_g = 1 − (1 − f)^g`. A prompt takes ceil(prompt / min(room, prompt)) mixed steps.
-`dagc.schedule.recurrence` and `dagc.serve.inflight` turn the shares and the two steps' times into TTFT and TPOT.
+drafted tokens and the next). A mixed step carries a chunk of one prompt: the room when the prompt
+is longer, else the whole prompt (one prompt cannot fill more), or what `need` asks when that is
+more than a prompt (several prompts a step). A share `f = min(1, need / c)` of a rank's steps carry
+a chunk; when `need` exceeds the room the chunk cannot keep up (W513). The `g` attention-DP ranks of
+one expert-parallel group meet in every layer's all-to-all, so their step is a mixed one when any of
+them carries a chunk: `f_g = 1 − (1 − f)^g`. A prompt takes ceil(prompt / min(room, prompt)) mixed
+steps. `dagc.schedule.recurrence` and `dagc.serve.inflight` turn the shares and the two steps' times
+into TTFT and TPOT.
 """
 
 from __future__ import annotations
