@@ -85,7 +85,8 @@ def test_preset_mla_block():
     m = lowered(text).model
     assert m.attention is AttentionKind.MLA and m.weights is DType.FP8
     assert m.mla == Mla(q_lora=1024, kv_lora=256, qk_nope=64, qk_rope=32, v_head=64)
-    assert m.moe == Moe(experts=256, top_k=8, ffn=2048, shared=1, shared_ffn=2048, dense_layers=3, dense_ffn=18432)
+    assert m.moe == Moe(experts=256, top_k=8, ffn=2048, shared=1, shared_ffn=2048, dense_layers=3, dense_ffn=18432,
+                        groups=8)
 
 
 @pytest.mark.parametrize("name", sorted(MODEL_PRESETS))

@@ -31,7 +31,8 @@ def eplb_json(result: StrategyResult) -> dict | None:
         (p.analysis.layout for p in result.pooled.pools if p.pool.role == "decode"), None)
     if lay is None or not result.plan.model.has_experts:
         return None
-    return balance_figures(result.plan.workload.expert_load, result.plan.model.moe.experts, lay.ep, lay.etp,
+    moe = result.plan.model.moe
+    return balance_figures(result.plan.workload.expert_load, moe.experts, moe.groups, lay.ep, lay.etp,
                            lay.redundant, lay.eplb, lay.gpus_per_node)
 
 

@@ -281,7 +281,7 @@ class Shapes:
         origin = self.expert_origin
         busiest = float(origin.max()) if origin.size else 0.0
         x = busiest_rank_factor(self.w.routing, busiest, moe.top_k, moe.experts, lay.ep, lay.redundant,
-                                ep_nodes(lay.ep, lay.etp, lay.gpus_per_node), lay.eplb)
+                                ep_nodes(lay.ep, lay.etp, lay.gpus_per_node), lay.eplb, moe.groups)
         factor = np.full(lay.ep, 1.0 if lay.ep == 1 else (lay.ep - x) / (lay.ep - 1))
         factor[0] = x if lay.ep > 1 else 1.0                  # ep index 0 is the busiest
         return self._expert_rows(factor)

@@ -79,7 +79,7 @@ MODEL_FIELDS = {
 MOE_FIELDS = {
     "experts": _int(0), "top_k": _int(0), "ffn": _int(0), "shared": _int(0), "shared_ffn": _int(0),
     "dense_layers": _int(0, 100_000), "dense_ffn": _int(0), "gated": Field("bool"),
-    "every": _int(1, 100_000), "weights": Field("choice", choices=_DTYPES),
+    "every": _int(1, 100_000), "weights": Field("choice", choices=_DTYPES), "groups": _int(1, 100_000),
 }
 MLA_FIELDS = {"q_lora": _int(0), "kv_lora": _int(), "qk_nope": _int(), "qk_rope": _int(0), "v_head": _int()}
 WINDOW_FIELDS = {"size": _int(1, 2**32), "kind": Field("choice", choices=("sliding", "chunked")),

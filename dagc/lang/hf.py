@@ -233,6 +233,9 @@ def _map_experts(r: _Reader, out: dict) -> None:
                       dense_layers=dense_layers, dense_ffn=dense_ffn or 0, gated=True)
     if every > 1:
         out["moe"]["every"] = every
+    groups = r.integer("n_group", MOE_FIELDS["groups"], 1) or 1          # DeepSeek's group-limited routing
+    if groups > 1:
+        out["moe"]["groups"] = groups
     if out.pop("expert_weights", None):
         out["moe"]["weights"] = "mxfp4"
     act = cfg.get("hidden_act", "silu")

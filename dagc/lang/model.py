@@ -216,6 +216,9 @@ def _check_experts(out: Collector, moe: Moe, written: dict[str, Any], layers: in
     if moe.top_k > moe.experts:
         out.error("E104", f"top_k ({moe.top_k}) exceeds experts ({moe.experts})", at("top_k"),
                   f"write `top_k = {moe.experts}` or fewer")
+    if moe.experts % moe.groups:
+        out.error("E104", f"{moe.groups} expert groups do not split the {moe.experts} experts", at("groups"),
+                  "`groups` is the model's expert groups of group-limited routing (config.json `n_group`)")
     if moe.dense_layers > layers:
         out.error("E104", f"dense_layers ({moe.dense_layers}) exceeds layers ({layers})", at("dense_layers"),
                   f"write `dense_layers = {layers}` or fewer (the first layers are dense)")

@@ -11,9 +11,13 @@ The algorithm is DeepSeek's open-sourced `eplb.py` (github.com/deepseek-ai/EPLB)
   first such expert on a tie); an expert's tokens split evenly over its replicas;
 - **pack**: the replicas, heaviest first (by index on a tie), each to the least loaded rank that
   still has a free slot (the first such rank on a tie), every rank taking (experts + redundant) / ep;
-- **hierarchical** when the EP group spans nodes: the experts are first packed into the nodes (each
-  node E / nodes of them, by the same greedy rule), then each node replicates into its share of the
-  redundant slots and packs onto its own ranks — so that a token's experts stay inside fewer nodes.
+- **hierarchical** when the EP group spans nodes that divide the model's expert groups (group-limited
+  routing: DeepSeek-V3's 8 groups of 32): the groups are first packed into the nodes by the same greedy
+  rule, then each node replicates its experts into its share of the redundant slots and packs them
+  onto its own ranks — so that a token's experts stay inside fewer nodes. Otherwise (one group, as most
+  models) the **global** policy replicates and packs over every rank of the group.
+
+`tests/test_eplb.py` reproduces the published example of DeepSeek's README exactly.
 """
 
 from __future__ import annotations
@@ -25,8 +29,8 @@ from dataclasses import dataclass
 
 from ..plan.workload import ExpertLoad
 
-__all__ = ["Placement", "balance_figures", "busiest_factor", "contiguous_factor", "ep_nodes", "measured_factor",
-           "pack", "place", "replicate"]
+__all__ = ["Placement", "balance_figures", "busiest_factor", "contiguous_factor", "ep_nodes", "hierarchical",
+           "measured_factor", "pack", "place", "replicas", "replicate"]
 
 
 @dataclass(frozen=True)
@@ -41,25 +45,42 @@ class Placement:
         return tuple(sum(t for _, t in slots) for slots in self.ranks)
 
 
-def replicate(loads: Sequence[float], slots: int) -> list[int]:
-    """Replicas of each expert when `slots` ≥ experts slots hold them: every expert once, each further
-    slot to the expert with the most tokens per replica (the first on a tie).
+def replicas(loads: Sequence[float], slots: int) -> list[int]:
+    """The expert each of `slots` ≥ experts slots holds (DeepSeek's `replicate_experts`, its phy2log): every
+    expert once in order, then each further slot the expert with the most tokens per replica so far (the
+    first on a tie).
 
     Example:
-        >>> replicate([6, 3, 2, 1], 6)          # 6 → 3 a replica, then 3 vs 3: the first
-        [3, 1, 1, 1]
+        >>> replicas([6, 3, 2, 1], 6)          # 6 → 3 a replica, then 3 vs 3: the first
+        [0, 1, 2, 3, 0, 0]
     """
     count = [1] * len(loads)
+    out = list(range(len(loads)))
     for _ in range(slots - len(loads)):
         best = max(range(len(loads)), key=lambda e: (loads[e] / count[e], -e))
         count[best] += 1
-    return count
+        out.append(best)
+    return out
+
+
+def replicate(loads: Sequence[float], slots: int) -> list[int]:
+    """Replicas of each expert under `replicas`.
+
+    Example:
+        >>> replicate([6, 3, 2, 1], 6)
+        [3, 1, 1, 1]
+    """
+    held = replicas(loads, slots)
+    return [held.count(e) for e in range(len(loads))]
 
 
 def pack(items: Sequence[tuple[int, float]], packs: int) -> list[list[tuple[int, float]]]:
-    """`items` (id, load) into `packs` packs of equal count: heaviest first (by position on a tie), each
-    to the least loaded pack with room (the first on a tie)."""
+    """`items` (id, load) into `packs` packs of equal count (DeepSeek's `balanced_packing`): heaviest first
+    (by position on a tie), each to the least loaded pack with room (the first on a tie); one item a pack
+    keeps them in order."""
     per = len(items) // packs
+    if per == 1:
+        return [[item] for item in items]
     out: list[list[tuple[int, float]]] = [[] for _ in range(packs)]
     load = [0.0] * packs
     for item in sorted(items, key=lambda x: -x[1]):             # sorted is stable: by position on a tie
@@ -69,31 +90,44 @@ def pack(items: Sequence[tuple[int, float]], packs: int) -> list[list[tuple[int,
     return out
 
 
-def place(loads: Sequence[float], ep: int, redundant: int = 0, nodes: int = 1) -> Placement:
-    """The EPLB placement of one layer's experts on `ep` ranks with `redundant` extra slots, hierarchical
-    over `nodes` nodes when the group spans several (module docstring).
+def hierarchical(experts: int, ep: int, redundant: int, nodes: int, groups: int) -> bool:
+    """Whether EPLB places hierarchically: the EP group spans several nodes and they divide the model's
+    expert groups (as DeepSeek's `rebalance_experts` chooses; else the global policy), its ranks and
+    its slots."""
+    return (nodes > 1 and groups % nodes == 0 and experts % groups == 0 and ep % nodes == 0
+            and (experts + redundant) % nodes == 0)
+
+
+def place(loads: Sequence[float], ep: int, redundant: int = 0, nodes: int = 1, groups: int = 1) -> Placement:
+    """The EPLB placement of one layer's experts on `ep` ranks with `redundant` extra slots (module
+    docstring): hierarchical over `nodes` nodes when `hierarchical` says so — the model's `groups`
+    expert groups (contiguous experts) packed into the nodes, then each node's experts replicated into
+    its share of the slots and packed onto its ranks — else global over every rank.
 
     Example:
         >>> place([6, 3, 2, 1], ep=3, redundant=2).loads     # expert 0 in three replicas of 2
         (4.0, 4.0, 4.0)
     """
     experts = len(loads)
-    if (experts + redundant) % ep or (nodes > 1 and (ep % nodes or experts % nodes or redundant % nodes)):
-        raise ValueError(f"{experts} experts and {redundant} redundant slots do not split over {ep} ranks in "
-                         f"{nodes} nodes")
-    groups = [list(range(experts))] if nodes <= 1 else \
-        [[e for e, _ in node] for node in pack([(e, float(loads[e])) for e in range(experts)], nodes)]
+    if (experts + redundant) % ep:
+        raise ValueError(f"{experts} experts and {redundant} redundant slots do not split over {ep} ranks")
+    if not hierarchical(experts, ep, redundant, nodes, groups):
+        nodes, groups = 1, 1
+    size = experts // groups
+    grouped = [(g, float(sum(loads[g * size:(g + 1) * size]))) for g in range(groups)]
     ranks: list[tuple[tuple[int, float], ...]] = []
-    for members in groups:
-        count = replicate([loads[e] for e in members], len(members) + redundant // len(groups))
-        replicas = [(e, loads[e] / c) for e, c in zip(members, count, strict=True) for _ in range(c)]
-        ranks += [tuple(r) for r in pack(replicas, ep // len(groups))]
+    for node in pack(grouped, nodes):
+        members = [g * size + j for g, _ in node for j in range(size)]
+        held = replicas([loads[e] for e in members], (experts + redundant) // nodes)
+        count = [held.count(i) for i in range(len(members))]
+        slots = [(members[i], loads[members[i]] / count[i]) for i in held]
+        ranks += [tuple(r) for r in pack(slots, ep // nodes)]
     return Placement(tuple(ranks))
 
 
-def busiest_factor(loads: Sequence[float], ep: int, redundant: int = 0, nodes: int = 1) -> float:
-    """The busiest rank's tokens over the mean rank's under the EPLB placement: the `routing_imbalance`
-    of this layer's measured routing (1 when no token is routed).
+def busiest_factor(loads: Sequence[float], ep: int, redundant: int = 0, nodes: int = 1, groups: int = 1) -> float:
+    """The busiest rank's tokens over the mean rank's under the EPLB placement (`place`): the
+    `routing_imbalance` of this layer's measured routing (1 when no token is routed).
 
     Example:
         >>> busiest_factor([6, 3, 2, 1], ep=2), busiest_factor([6, 3, 2, 1], ep=2, redundant=2)
@@ -102,7 +136,7 @@ def busiest_factor(loads: Sequence[float], ep: int, redundant: int = 0, nodes: i
     total = float(sum(loads))
     if total <= 0:
         return 1.0
-    return max(place(loads, ep, redundant, nodes).loads) / (total / ep)
+    return max(place(loads, ep, redundant, nodes, groups).loads) / (total / ep)
 
 
 def ep_nodes(ep: int, etp: int, gpus_per_node: int) -> int:
@@ -130,12 +164,12 @@ def contiguous_factor(loads: Sequence[float], ep: int) -> float:
 
 
 @functools.lru_cache(maxsize=1024)
-def measured_factor(load: ExpertLoad, ep: int, redundant: int, nodes: int, eplb: bool = True) -> float:
+def measured_factor(load: ExpertLoad, ep: int, redundant: int, nodes: int, eplb: bool = True,
+                    groups: int = 1) -> float:
     """The busiest EP rank's factor of measured loads, averaged over their MoE layers (each layer's
     busiest rank sets that layer's pace, and a pass runs the layers in turn): with `eplb`, of EPLB's
-    placement over `redundant` extra slots (`busiest_factor`), hierarchical over `nodes` when they divide
-    the ranks, experts and redundant slots (as DeepSeek's `rebalance_experts` falls back to the global
-    policy otherwise); else of the contiguous placement (`contiguous_factor`).
+    placement over `redundant` extra slots (`busiest_factor`: hierarchical over the `nodes` the group
+    spans when they divide the model's expert `groups`); else of the contiguous placement.
 
     Example:
         >>> load = ExpertLoad(file="l.json", layers=((6, 3, 2, 1), (3, 3, 3, 3)), digest="d")
@@ -143,20 +177,14 @@ def measured_factor(load: ExpertLoad, ep: int, redundant: int, nodes: int, eplb:
         (1.25, 1.0833333333333335, 1.0)
     """
     if eplb:
-        factors = [busiest_factor(layer, ep, redundant, _hierarchy(len(layer), ep, redundant, nodes))
-                   for layer in load.layers]
+        factors = [busiest_factor(layer, ep, redundant, nodes, groups) for layer in load.layers]
     else:
         factors = [contiguous_factor(layer, ep) for layer in load.layers]
     return sum(factors) / len(factors) if factors else 1.0
 
 
-def _hierarchy(experts: int, ep: int, redundant: int, nodes: int) -> int:
-    """The nodes EPLB places over: the EP group's, when they divide its ranks, experts and slots; else 1."""
-    return nodes if nodes > 1 and not (ep % nodes or experts % nodes or redundant % nodes) else 1
-
-
-def balance_figures(load: ExpertLoad | None, experts: int, ep: int, etp: int, redundant: int, eplb: bool,
-                    gpus_per_node: int) -> dict | None:
+def balance_figures(load: ExpertLoad | None, experts: int, groups: int, ep: int, etp: int, redundant: int,
+                    eplb: bool, gpus_per_node: int) -> dict | None:
     """report.json's `eplb` (docs/outputs.md), None when there are neither measured loads nor EPLB: the
     measured loads' busiest EP rank over the mean as placed (by EPLB with the strategy's redundant slots,
     or contiguously), its worst layer, and the contiguous placement's (None when the experts alone do not
@@ -164,7 +192,7 @@ def balance_figures(load: ExpertLoad | None, experts: int, ep: int, etp: int, re
 
     Example:
         >>> load = ExpertLoad(file="l.json", layers=((6, 3, 2, 1), (3, 3, 3, 3)), digest="d")
-        >>> f = balance_figures(load, 4, 2, 1, 2, True, 8)
+        >>> f = balance_figures(load, 4, 1, 2, 1, 2, True, 8)
         >>> f["busiest_factor"], f["busiest_factor_contiguous"], f["slots_per_gpu"]
         (1.0, 1.25, 3)
     """
@@ -172,18 +200,18 @@ def balance_figures(load: ExpertLoad | None, experts: int, ep: int, etp: int, re
         return None
     nodes = ep_nodes(ep, etp, gpus_per_node)
     legal = ep >= 1 and (experts + redundant) % ep == 0
-    hierarchical = eplb and _hierarchy(experts, ep, redundant, nodes) > 1
     out: dict = {"file": load.file if load else None, "layers": len(load.layers) if load else None,
                  "experts": experts, "ep": ep, "eplb": eplb, "redundant": redundant,
                  "slots_per_gpu": (experts + redundant) // ep if legal else None, "ep_nodes": nodes,
-                 "hierarchical": hierarchical, "busiest_factor": None, "worst_layer_factor": None,
-                 "busiest_factor_contiguous": None}
+                 "hierarchical": eplb and hierarchical(experts, ep, redundant, nodes, groups),
+                 "busiest_factor": None, "worst_layer_factor": None, "busiest_factor_contiguous": None}
     if load is None or not legal:
         return out
     if eplb:
-        per_layer = [busiest_factor(layer, ep, redundant, nodes if hierarchical else 1) for layer in load.layers]
+        per_layer = [busiest_factor(layer, ep, redundant, nodes, groups) for layer in load.layers]
     else:
         per_layer = [contiguous_factor(layer, ep) for layer in load.layers]
-    out.update(busiest_factor=measured_factor(load, ep, redundant, nodes, eplb), worst_layer_factor=max(per_layer),
+    out.update(busiest_factor=measured_factor(load, ep, redundant, nodes, eplb, groups),
+               worst_layer_factor=max(per_layer),
                busiest_factor_contiguous=measured_factor(load, ep, 0, 1, False) if experts % ep == 0 else None)
     return out

@@ -330,14 +330,14 @@ def expected_distinct_nodes(top_k: int, experts: int, ep: int, ranks_per_node: i
 
 
 def busiest_rank_factor(routing: float | ExpertLoad | None, tokens: float, top_k: int, experts: int, ep: int,
-                        redundant: int = 0, nodes: int = 1, eplb: bool = False) -> float:
+                        redundant: int = 0, nodes: int = 1, eplb: bool = False, groups: int = 1) -> float:
     """The busiest EP rank's token-expert assignments over the mean, for `tokens` distinct tokens
     entering an EP group of `ep` ranks (`Workload.routing`): the written imbalance (`routing =
     uniform` is 1.0, `imbalance X` is X, at most ep), or with `routing = random` (None) the expected
     maximum of the random assignment (`max_load_factor`), looked up once per whole token count. With
     measured loads (`routing from "…"`), the larger of their placement's busiest rank
     (`dagc.layout.eplb.measured_factor`: with `eplb`, EPLB's over `redundant` extra slots, the EP group
-    spanning `nodes` nodes; else the contiguous one) and the random assignment's: the measured skew does
+    spanning `nodes` nodes, the model's expert `groups`; else the contiguous one) and the random assignment's: the measured skew does
     not take away the randomness of a few tokens.
 
     Random routing over `redundant` extra slots that do not leave whole experts per rank is taken as
@@ -358,7 +358,7 @@ def busiest_rank_factor(routing: float | ExpertLoad | None, tokens: float, top_k
     random = _random_factor(max(1, round(tokens)), top_k, slots, ep)
     if routing is None:
         return random
-    return max(random, measured_factor(routing, ep, redundant, nodes, eplb))
+    return max(random, measured_factor(routing, ep, redundant, nodes, eplb, groups))
 
 
 @functools.lru_cache(maxsize=65_536)

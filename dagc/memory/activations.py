@@ -58,7 +58,7 @@ def activation_bytes(model: Model, workload: Workload, layout: Layout, layers: t
         moe = model.moe
         factor = busiest_rank_factor(workload.routing, stage_tokens / layout.edp, moe.top_k, moe.experts,
                                      layout.ep, layout.redundant, ep_nodes(layout.ep, layout.etp, layout.gpus_per_node),
-                                     layout.eplb)
+                                     layout.eplb, moe.groups)
         expert_tokens = stage_tokens * moe.top_k / (layout.ep * layout.edp) * factor
         cands.append(expert_tokens * (h + gate * model.moe.ffn / layout.etp))
         if model.moe.shared:

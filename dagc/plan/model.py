@@ -76,6 +76,7 @@ class Moe(Frozen):
     gated: bool = True
     every: int = 1                  # after the dense layers, every k-th layer is MoE, the others dense (Llama 4: 2)
     weights: DType | None = None    # the experts' weights (routed and shared), when not the model's (gpt-oss: mxfp4)
+    groups: int = 1                 # expert groups of group-limited routing (DeepSeek-V3: 8), for EPLB's placement
 
     @property
     def shared_ffn_size(self) -> int:

@@ -50,7 +50,7 @@ MODEL_PRESETS: dict[str, dict] = {
         weights="fp8", kv_cache="bf16", attention="mla",
         mla=dict(q_lora=1536, kv_lora=512, qk_nope=128, qk_rope=64, v_head=128),
         moe=dict(experts=256, top_k=8, ffn=2048, shared=1, shared_ffn=2048, dense_layers=3, dense_ffn=18432,
-                 gated=True),
+                 gated=True, groups=8),
     ),
     # The models of 2026 (SPEC 12). Sources: each model's config.json as its vendor publishes it
     # (docs/decisions.md, "Model presets of 2026", names each file); biases, attention sinks and
