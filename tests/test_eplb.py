@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dagc.layout.eplb import busiest_factor, pack, place, replicas, replicate
+from dagc.layout.eplb import busiest_factor, place, replicas, replicate
 
 
 def test_three_ranks_worked_by_hand():

@@ -69,7 +69,7 @@ def test_deepseek_v3(tmp_path):
         "mla": {"q_lora": 1536, "kv_lora": 512, "qk_nope": 128, "qk_rope": 64, "v_head": 128},
         # one shared expert the size of a routed one; the first 3 layers dense with the 18432 ffn.
         "moe": {"experts": 256, "top_k": 8, "ffn": 2048, "shared": 1, "shared_ffn": 2048, "dense_layers": 3,
-                "dense_ffn": 18432, "gated": True},
+                "dense_ffn": 18432, "gated": True, "groups": 8},
     }, [])
 
 

@@ -337,8 +337,8 @@ def busiest_rank_factor(routing: float | ExpertLoad | None, tokens: float, top_k
     maximum of the random assignment (`max_load_factor`), looked up once per whole token count. With
     measured loads (`routing from "…"`), the larger of their placement's busiest rank
     (`dagc.layout.eplb.measured_factor`: with `eplb`, EPLB's over `redundant` extra slots, the EP group
-    spanning `nodes` nodes, the model's expert `groups`; else the contiguous one) and the random assignment's: the measured skew does
-    not take away the randomness of a few tokens.
+    spanning `nodes` nodes, the model's expert `groups`; else the contiguous one) and the random
+    assignment's: the measured skew does not take away the randomness of a few tokens.
 
     Random routing over `redundant` extra slots that do not leave whole experts per rank is taken as
     routing over experts + redundant equally loaded slots: with no loads measured, nothing says which
