@@ -17,6 +17,7 @@ from ..layout.layout import Layout, resolve
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
 from ..plan.workload import Overlap, Speculative
+from .eplb import architecture
 from .speculative import mtp_weights
 
 __all__ = ["BASE_PORT", "MAX_LISTED_NODES", "Degrees", "Placement", "dagc_stage_nodes", "degrees", "placements"]
@@ -38,6 +39,8 @@ class Degrees:
     overlap: Overlap
     speculative: Speculative | None = None   # the workload's speculative decoding (None: none, or a pool's)
     mtp: bool | None = None                  # with `method = mtp`: whether the checkpoint ships MTP weights
+    architecture: str | None = None          # with EPLB: the checkpoint's architecture (None: dagc does not know)
+    expert_load: str | None = None           # the workload's measured expert loads: its file, as the plan names it
 
     @property
     def dp(self) -> int:
@@ -78,6 +81,19 @@ class Degrees:
     @property
     def edp(self) -> int:
         return self.layout.edp
+
+    @property
+    def eplb(self) -> bool:
+        """Whether the strategy balances its experts (`with redundant R`, R ≥ 0)."""
+        return self.layout.eplb and self.has_experts
+
+    @property
+    def redundant(self) -> int:
+        return self.layout.redundant
+
+    @property
+    def experts(self) -> int:
+        return self.layout.experts
 
     @property
     def split(self) -> tuple[int, ...]:
@@ -121,10 +137,13 @@ def degrees(plan: Plan, strategy: Strategy, layout: Layout | None = None) -> Deg
     spec = workload.speculative
     if layout is None:
         layout = resolve(model, plan.cluster, workload, strategy)
+    load = workload.expert_load
     return Degrees(layout=layout, has_experts=model.has_experts,
                    dense_layers=model.dense_layer_count if model.has_experts else 0, layers=model.layers,
                    overlap=workload.overlap, speculative=spec,
-                   mtp=mtp_weights(plan) if spec is not None and spec.method == "mtp" else None)
+                   mtp=mtp_weights(plan) if spec is not None and spec.method == "mtp" else None,
+                   architecture=architecture(plan) if layout.eplb else None,
+                   expert_load=load.file if load is not None else None)
 
 
 def dagc_stage_nodes(d: Degrees) -> tuple[frozenset[int], ...]:

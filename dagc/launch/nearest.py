@@ -52,19 +52,20 @@ def _experts(d: Degrees) -> Iterator[tuple[int, int] | None]:
 def _candidates(plan: Plan, strategy: Strategy, d: Degrees, refused: Sequence[str]) -> Iterator[Strategy]:
     split = None if "split" in refused else strategy.pp_split
     overlap = Overlap.NONE if "overlap" in refused else strategy.overlap
+    redundant = None if "redundant" in refused else strategy.redundant     # EPLB the engine cannot run: off
     for tp in _divisors(d.group):
         for cp in _divisors(d.group // tp):
             for expert in _experts(d):
                 text = strategy_text(d.dp, d.pp, split, tp, cp, strategy.sp and tp > 1, expert)
                 yield Strategy(text=text, dp=d.dp, pp=d.pp, pp_split=split, tp=tp, cp=cp, sp=strategy.sp and tp > 1,
                                ep=expert[0] if expert else None, etp=expert[1] if expert else None,
-                               microbatches=strategy.microbatches, overlap=overlap)
+                               microbatches=strategy.microbatches, overlap=overlap, redundant=redundant)
 
 
 def _distance(a: Degrees, b: Degrees) -> float:
     axes = ("tp", "cp", "adp", "ep", "etp", "edp")
     moved = sum(abs(math.log2(getattr(a, k) / getattr(b, k))) for k in axes)
-    return moved + (a.split != b.split) + (a.overlap != b.overlap)
+    return moved + (a.split != b.split) + (a.overlap != b.overlap) + (a.eplb != b.eplb)
 
 
 def _with_options(s: Strategy) -> str:
@@ -73,6 +74,8 @@ def _with_options(s: Strategy) -> str:
         opts.append(f"microbatches {s.microbatches}")
     if s.overlap is not None:
         opts.append(f"overlap {s.overlap.value}")
+    if s.redundant is not None:
+        opts.append(f"redundant {s.redundant}")
     return s.text + (" with " + " ".join(opts) if opts else "")
 
 
@@ -86,6 +89,8 @@ def _ranked(plan: Plan, strategy: Strategy, layout: Layout, table: EngineTable) 
         if cd.group != d.group or cd.gpus != d.gpus:
             continue
         if cd.adp * cd.tp * cd.cp != d.group or refusals_of(table, cd):
+            continue
+        if cd.eplb and (cd.experts + cd.redundant) % cd.ep:      # dagc's E301: the slots do not split over ep
             continue
         # Among equals, the form the user wrote (an expert domain or none), then the shortest text.
         form = (cand.ep is None) != (strategy.ep is None and strategy.etp is None)
@@ -120,7 +125,9 @@ def nearest_pooled(plan: Plan, strategy: Strategy, pooled: PooledCheck, table: E
     for pair in list(itertools.product(*options))[:NEAREST_TRIES]:
         chosen = [c if c is not None else r.pool.strategy for c, r in zip(pair, pooled.pools, strict=True)]
         overlap = next((c.overlap for c in pair if c is not None and c.overlap is not None), strategy.overlap)
-        whole = strategy.model_copy(update={"overlap": overlap})
+        # EPLB is the whole strategy's option: off for both pools when either pool's engine cannot run it
+        redundant = strategy.redundant if all(c is None or c.redundant is not None for c in pair) else None
+        whole = strategy.model_copy(update={"overlap": overlap, "redundant": redundant})
         text = " ".join(f"{r.pool.role} {r.pool.instances} < {_bare(c)} >"
                         for c, r in zip(chosen, pooled.pools, strict=True))
         text = _with_options(whole.model_copy(update={"text": text}))

@@ -145,7 +145,8 @@ def launch_pooled(plan: Plan, strategy: Strategy, pooled: PooledCheck, table: En
     diags, at = [], []
     for pool, d in pools:
         for r in refusals_of(table, d):
-            span = _span(plan, pool.strategy, r.at)
+            # EPLB (`with redundant R`) is written once, for both pools: the refusal points at it there
+            span = _span(plan, strategy if r.at == "redundant" else pool.strategy, r.at)
             diags.append(engine_refusal(r.code, f"{pool.role} pool: {r.message}", span))
             at.append(f"{pool.role}:{r.at}")
     if diags:

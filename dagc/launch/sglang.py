@@ -13,13 +13,15 @@ from __future__ import annotations
 
 from ..plan.workload import Overlap
 from ..units import format_bytes
+from . import eplb
 from .degrees import BASE_PORT, Degrees, Placement, dagc_stage_nodes
+from .eplb import EplbSupport
 from .launch import Command, EngineTable, Refusal, Setup, overlap_note
 from .pools import ROUTER_PORT, PdTable
 from .serving import Serving, fraction_text
 from .speculative import draft_placeholder, notes as speculative_notes
 
-__all__ = ["ALGORITHMS", "FLAGS", "PD", "PD_FLAGS", "ROUTER_FLAGS", "TABLE", "bootstrap_port", "default_split",
+__all__ = ["ALGORITHMS", "EPLB", "FLAGS", "PD", "PD_FLAGS", "ROUTER_FLAGS", "TABLE", "bootstrap_port", "default_split",
            "http_port", "refusals", "serving_flags", "speculative_flags", "stage_nodes"]
 
 VERSION = "SGLang 0.5"
@@ -49,7 +51,32 @@ FLAGS = frozenset({
     # speculative decoding
     "--speculative-algorithm", "--speculative-num-steps", "--speculative-eagle-topk", "--speculative-num-draft-tokens",
     "--speculative-draft-model-path",
+    # EPLB
+    "--enable-eplb", "--ep-num-redundant-experts",
 })
+
+# EPLB (`with redundant R`), SGLang 0.5.23: `--enable-eplb`, `--ep-num-redundant-experts R`
+# (python/sglang/srt/arg_groups/fields/exec_.py). `--enable-eplb` asserts an EP size above 1 and turns the
+# recorder on (`--expert-distribution-recorder-mode stat`; arg_groups/parallel_hook.py
+# `handle_eplb_and_dispatch`); it rebalances every `--eplb-rebalance-num-iterations` (1000) passes
+# (eplb/eplb_manager.py). `--init-expert-location` (default `trivial`) takes a JSON text or a .json/.pt file
+# with `physical_to_logical_map` or `logical_count` (eplb/expert_location.py
+# `compute_initial_expert_location_metadata`): the `logical_count` of SGLang's own `stat` dump, which dagc's
+# expert-load file is not. A model balances when its class has `get_model_config_for_expert_location` and
+# sizes its experts with the redundant slots (models/deepseek_v2.py, glm4_moe.py, qwen3_moe.py, gpt_oss.py);
+# mixtral.py and mllama4.py have neither.
+EPLB = EplbSupport(frozenset({"DeepseekV3ForCausalLM", "Glm4MoeForCausalLM", "GptOssForCausalLM",
+                              "Qwen3MoeForCausalLM"}),
+                   frozenset({"Llama4ForConditionalGeneration", "MixtralForCausalLM"}),
+                   "SGLang 0.5.23's model classes with get_model_config_for_expert_location, "
+                   "python/sglang/srt/eplb/expert_location.py")
+EPLB_HOW = ("--enable-eplb records them with --expert-distribution-recorder-mode stat and rebalances every 1,000 "
+            "forward passes, --eplb-rebalance-num-iterations by default; it starts from its trivial placement")
+EPLB_START = ("EPLB: SGLang can start from measured loads instead: --init-expert-location FILE takes SGLang's own "
+              "expert-distribution dump (the .pt that /dump_expert_distribution_record writes with "
+              "--expert-distribution-recorder-mode stat: its `logical_count`), which it balances before serving; "
+              "dagc's expert-load file is not that format (bench/convert_sglang_expert_load.py converts the other "
+              "way): give SGLang its own dump, never dagc's file")
 
 # Speculative decoding, SGLang 0.5.23 (fields: python/sglang/srt/arg_groups/fields/spec.py; resolution and
 # checks: arg_groups/speculative_hook.py, arg_groups/validation_hook.py). `--speculative-algorithm`:
@@ -106,8 +133,9 @@ def stage_nodes(d: Degrees) -> tuple[frozenset[int], ...] | None:
 
 
 def refusals(d: Degrees) -> list[Refusal]:
-    """What SGLang cannot say: cp (E712); experts replicated inside a stage (E711); stages that do not
-    take whole nodes, nor nodes whole stages (E713)."""
+    """What SGLang cannot say: cp (E712); experts replicated inside a stage (E711); its speculative
+    decoding's limits (E714); EPLB with EP 1 or for a model it does not balance (E707); stages that do
+    not take whole nodes, nor nodes whole stages (E713)."""
     out = []
     if d.cp > 1:
         out.append(Refusal("E712", f"SGLang: no context parallelism; `cp {d.cp}` has no flag", "cp"))
@@ -116,6 +144,10 @@ def refusals(d: Degrees) -> list[Refusal]:
                            f"= {d.group}); here ep {d.ep} × etp {d.etp} = {d.ep * d.etp}, each expert replicated "
                            f"{d.edp} times", "ep"))
     out += _speculative_refusals(d)
+    balance = eplb.refusal(d, "SGLang", EPLB, "SGLang asserts an EP size above 1 with --enable-eplb "
+                           "(arg_groups/parallel_hook.py, handle_eplb_and_dispatch)")
+    if balance is not None:
+        out.append(Refusal("E707", balance, "redundant"))
     if d.replica_gpus % d.gpus_per_node == 0 and stage_nodes(d) != dagc_stage_nodes(d):
         k = d.replica_gpus // d.gpus_per_node
         out.append(Refusal("E713", f"SGLang: --nnodes {k} --pp-size {d.pp} gives each stage whole nodes or each "
@@ -194,6 +226,8 @@ def _flags(d: Degrees) -> list[str]:
         flags += ["--ep", str(d.ep)]
     if d.overlap is Overlap.MICROBATCH:
         flags.append("--enable-two-batch-overlap")
+    if d.eplb:
+        flags += ["--enable-eplb", "--ep-num-redundant-experts", str(d.redundant)]
     return flags
 
 
@@ -280,7 +314,8 @@ def _notes(s: Setup) -> list[str]:
     if s.split_env:
         notes.append(f"layer split {list(d.split)} differs from SGLang's default "
                      f"{list(default_split(d.layers, d.pp))}: set by SGLANG_PP_LAYER_PARTITION")
-    return notes
+    notes += eplb.notes(d, "SGLang", "--enable-eplb --ep-num-redundant-experts, flags of SGLang 0.5.23", EPLB_HOW, EPLB)
+    return notes + ([EPLB_START] if d.eplb else [])
 
 
 def _commands(s: Setup) -> tuple[list[Command], list, list[str]]:

@@ -18,14 +18,17 @@ import posixpath
 from ..layout.stages import default_split
 from ..plan.workload import Overlap
 from ..units import format_bytes
+from . import eplb
 from .degrees import MAX_LISTED_NODES, Degrees, Placement
+from .eplb import EplbSupport
 from .launch import OWN_HEADER_END, Command, EngineTable, GeneratedFile, Refusal, Setup
 from .pools import ROUTER_PORT, PdTable
 from .serving import Serving, fraction_text
 from .speculative import draft_placeholder, notes as speculative_notes
 
-__all__ = ["DECODING_TYPES", "DISAGG_KEYS", "FLAGS", "PD", "PD_FLAGS", "PD_YAML_KEYS", "ROUTER_FLAGS", "TABLE",
-           "YAML_KEYS", "disagg_yaml", "ep_group_nodes", "refusals", "serving_yaml", "speculative_yaml", "yaml_text"]
+__all__ = ["DECODING_TYPES", "DISAGG_KEYS", "EPLB", "FLAGS", "PD", "PD_FLAGS", "PD_YAML_KEYS", "ROUTER_FLAGS", "TABLE",
+           "YAML_KEYS", "disagg_yaml", "eplb_yaml", "ep_group_nodes", "refusals", "serving_yaml", "speculative_yaml",
+           "yaml_text"]
 
 VERSION = "TensorRT-LLM 1.x (trtllm-serve, PyTorch backend)"
 SERVING_VERSION = "TensorRT-LLM 1.2"     # the serving settings (in flight) follow this release
@@ -56,7 +59,22 @@ YAML_KEYS = frozenset({
     # speculative decoding
     "speculative_config.decoding_type", "speculative_config.num_nextn_predict_layers",
     "speculative_config.max_draft_len", "speculative_config.speculative_model",
+    # EPLB
+    "moe_config.load_balancer.num_slots", "moe_config.load_balancer.layer_updates_per_iter",
 })
+
+# EPLB (`with redundant R`), TensorRT-LLM 1.2: `moe_config.load_balancer` (llmapi/llm_args.py: `MoeConfig`,
+# `MoeLoadBalancerConfig`): `num_slots`, the expert slots of a MoE layer over all EP ranks (E + R, divisible by
+# the EP size), and `layer_updates_per_iter` (0: a static placement; 1: the online balancer re-places one
+# layer per iteration from its routing statistics). `maybe_create_moe_load_balancer`
+# (_torch/modules/fused_moe/moe_load_balancer.py) creates the balancer only with moe_ep_size above 1 and for the
+# architectures of its `moe_model_arch_list`; for any other it ignores the setting.
+EPLB = EplbSupport(frozenset({"DeepseekV3ForCausalLM", "Llama4ForConditionalGeneration", "MixtralForCausalLM",
+                              "Qwen2MoeForCausalLM", "Qwen3MoeForCausalLM"}), frozenset(),
+                   "moe_model_arch_list, tensorrt_llm/_torch/modules/fused_moe/moe_load_balancer.py",
+                   exhaustive=True)
+EPLB_HOW = ("layer_updates_per_iter 1: its online balancer gathers the experts' tokens every iteration and re-places "
+            "one MoE layer per iteration; 0 would keep the first placement")
 
 # Speculative decoding, TensorRT-LLM 1.2 (tensorrt_llm/llmapi/llm_args.py: `speculative_config` is
 # one of the decoding configs, chosen by `decoding_type`): MTPDecodingConfig (`MTP`,
@@ -108,7 +126,7 @@ def _moe_order(d: Degrees) -> list[Refusal]:
 def refusals(d: Degrees) -> list[Refusal]:
     """What TensorRT-LLM cannot say: cp (E722), expert DP (E723), attention TP × DP mixed (E721), an
     explicit split other than its own (E724), micro-batch overlap (E725), EP groups on other nodes
-    than dagc's (E726)."""
+    than dagc's (E726), EPLB with EP 1 or for an architecture its balancer does not list (E707)."""
     out = []
     if d.cp > 1:
         why = "CP with MoE layers is not supported" if d.has_experts else "trtllm-serve has no context-parallel flag"
@@ -127,6 +145,10 @@ def refusals(d: Degrees) -> list[Refusal]:
     if d.overlap is Overlap.MICROBATCH:
         out.append(Refusal("E725", "TensorRT-LLM: no option overlaps one micro-batch's communication with "
                            "another's compute (`overlap microbatch`)", "overlap"))
+    balance = eplb.refusal(d, "TensorRT-LLM", EPLB, "TensorRT-LLM creates its load balancer only with an EP size "
+                           "above 1 and ignores moe_config.load_balancer otherwise (maybe_create_moe_load_balancer)")
+    if balance is not None:
+        out.append(Refusal("E707", balance, "redundant"))
     return out + _moe_order(d)
 
 
@@ -186,6 +208,28 @@ def speculative_yaml(d: Degrees, model: str) -> str:
     if spec.method == "eagle":
         lines.append(f"  speculative_model: {draft_placeholder(model)}")
     return "".join(line + "\n" for line in lines)
+
+
+def eplb_yaml(d: Degrees) -> str:
+    """The `moe_config.load_balancer` of the extra options YAML (nothing without `with redundant R`).
+
+    Example:
+        >>> from dagc.lang.load import load_plan_text
+        >>> from dagc.launch.degrees import degrees
+        >>> from dagc.verdict.check import check
+        >>> p = load_plan_text('model preset "deepseek-v3" cluster { gpus = 32 gpu preset "h200" } '
+        ...                    'workload { batch = 64 prompt = 512 generate = 64 } '
+        ...                    'strategy tp 1 ; ep 32 with redundant 32')
+        >>> print(eplb_yaml(degrees(p, check(p)[0].strategy)), end="")
+        moe_config:
+          load_balancer:
+            num_slots: 288
+            layer_updates_per_iter: 1
+    """
+    if not d.eplb:
+        return ""
+    return ("moe_config:\n  load_balancer:\n"
+            f"    num_slots: {d.experts + d.redundant}\n    layer_updates_per_iter: 1\n")
 
 
 def _serving_notes(v: Serving | None) -> list[str]:
@@ -273,7 +317,8 @@ def _commands(s: Setup) -> tuple[list[Command], list[GeneratedFile], list[str]]:
         notes.append("sp: TensorRT-LLM has no flag for sequence-parallel activations")
     notes += _serving_notes(s.serving)
     notes += speculative_notes(s.d.speculative, s.d.mtp, "trtllm", draft_placeholder(s.model.text))
-    text = yaml_text(s.d, s.label, s.serving) + speculative_yaml(s.d, s.model.text) + s.extra_yaml
+    notes += eplb.notes(s.d, "TensorRT-LLM", "moe_config.load_balancer in the YAML, TensorRT-LLM 1.2", EPLB_HOW, EPLB)
+    text = yaml_text(s.d, s.label, s.serving) + speculative_yaml(s.d, s.model.text) + eplb_yaml(s.d) + s.extra_yaml
     return [_replica(s, p, path) for p in s.places], [GeneratedFile(name, text)], notes
 
 

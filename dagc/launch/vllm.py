@@ -16,14 +16,17 @@ from __future__ import annotations
 import json
 
 from ..plan.workload import Overlap
+from . import eplb
 from .degrees import BASE_PORT, Degrees, Placement, dagc_stage_nodes
+from .eplb import EplbSupport
 from .launch import Command, EngineTable, Refusal, Setup, overlap_note
 from .pools import ROUTER_PORT, PdTable
 from .serving import Serving, fraction_text
 from .speculative import draft_placeholder, notes as speculative_notes
 
-__all__ = ["FLAGS", "PD", "PD_ENV", "PD_FLAGS", "ROUTER_FLAGS", "SPECULATIVE_KEYS", "TABLE", "capture_size",
-           "default_split", "refusals", "serving_flags", "speculative_config", "stage_nodes"]
+__all__ = ["EPLB", "EPLB_KEYS", "FLAGS", "PD", "PD_ENV", "PD_FLAGS", "ROUTER_FLAGS", "SPECULATIVE_KEYS", "TABLE",
+           "capture_size", "default_split", "eplb_flags", "refusals", "serving_flags", "speculative_config",
+           "stage_nodes"]
 
 VERSION = "vLLM v0.11 (v0.10–v0.12)"
 SERVING_VERSION = "vLLM 0.33.0"      # the serving flags (in flight) follow this release
@@ -48,6 +51,8 @@ FLAGS = frozenset({
     "--max-cudagraph-capture-size",
     # speculative decoding
     "--speculative-config",
+    # EPLB
+    "--enable-eplb", "--eplb-config",
 })
 
 # The keys of `--speculative-config` (JSON, parsed into `SpeculativeConfig`, vllm/config/speculative.py
@@ -57,6 +62,21 @@ FLAGS = frozenset({
 # window `prompt_lookup_min` … `prompt_lookup_max`, both 5 by default) — and `num_speculative_tokens`.
 SPECULATIVE_KEYS = frozenset({"method", "model", "num_speculative_tokens", "prompt_lookup_max", "prompt_lookup_min"})
 NGRAM_WINDOW = 5        # vLLM's own prompt_lookup_min = prompt_lookup_max default, written out
+
+# EPLB (`with redundant R`), vLLM 0.33.0: `--enable-eplb` and `--eplb-config` (vllm/engine/arg_utils.py,
+# from `ParallelConfig`); the JSON is `EPLBConfig` (vllm/config/parallel.py: `num_redundant_experts` ≥ 0;
+# `window_size` 1000 and `step_interval` 3000 by default, left so). `ParallelConfig` refuses EPLB without
+# `enable_expert_parallel`; `FusedMoE` wants (experts + R) divisible by EP (model_executor/layers/fused_moe/
+# layer.py), as dagc's E301. The balancer moves the experts of models whose class implements `MixtureOfExperts`
+# (model_executor/models/interfaces.py; v1/worker/gpu_model_runner.py adds only those to its `EplbState`):
+# not gpt-oss, whose `GptOssForCausalLM` does not and builds its experts with no redundant slot (gpt_oss.py).
+EPLB_KEYS = frozenset({"num_redundant_experts"})
+EPLB = EplbSupport(frozenset({"DeepseekV3ForCausalLM", "Glm4MoeForCausalLM", "Llama4ForConditionalGeneration",
+                              "MixtralForCausalLM", "Qwen3MoeForCausalLM"}), frozenset({"GptOssForCausalLM"}),
+                   "the model classes of vLLM 0.33.0 that implement MixtureOfExperts, "
+                   "vllm/model_executor/models/interfaces.py")
+EPLB_HOW = ("it counts each expert's tokens over its last 1,000 steps and rearranges the experts every 3,000 steps, "
+            "EPLBConfig's window_size and step_interval by default; it starts from its contiguous placement")
 
 
 def default_split(layers: int, pp: int) -> tuple[int, ...]:
@@ -101,7 +121,7 @@ def stage_nodes(d: Degrees) -> tuple[frozenset[int], ...]:
 
 def refusals(d: Degrees) -> list[Refusal]:
     """What vLLM cannot say: cp (E703); an expert split other than EP 1 or EP = attention DP × TP (E702);
-    stages on other nodes than dagc's (E704)."""
+    stages on other nodes than dagc's (E704); EPLB with EP 1 or for a model it does not balance (E707)."""
     out = []
     if d.cp > 1:
         out.append(Refusal("E703", f"vLLM: no context parallelism; `cp {d.cp}` has no flag", "cp"))
@@ -118,6 +138,10 @@ def refusals(d: Degrees) -> list[Refusal]:
                            f"together, so a stage's {group} spans nodes: stage {s}'s {d.group} GPUs run on "
                            f"{_nodes_text(engine[s])} of the replica, where dagc puts them on {_nodes_text(own[s])} "
                            "and costs them so", "pp"))
+    balance = eplb.refusal(d, "vLLM", EPLB, "vLLM runs EPLB only with --enable-expert-parallel (vllm/config/"
+                           "parallel.py: \"enable_expert_parallel must be True to use EPLB\")")
+    if balance is not None:
+        out.append(Refusal("E707", balance, "redundant"))
     return out
 
 
@@ -138,7 +162,15 @@ def _flags(d: Degrees) -> list[str]:
         flags.append("--enable-expert-parallel")
     if d.overlap is Overlap.MICROBATCH:
         flags.append("--enable-dbo")
-    return flags
+    return flags + eplb_flags(d)
+
+
+def eplb_flags(d: Degrees) -> list[str]:
+    """`--enable-eplb --eplb-config '{"num_redundant_experts":R}'` when the strategy balances its
+    experts (`with redundant R`); nothing otherwise."""
+    if not d.eplb:
+        return []
+    return ["--enable-eplb", "--eplb-config", json.dumps({"num_redundant_experts": d.redundant}, separators=(",", ":"))]
 
 
 def capture_size(requests: int, chunk: int) -> int:
@@ -265,7 +297,8 @@ def _commands(s: Setup) -> tuple[list[Command], list, list[str]]:
                      f"{list(default_split(s.d.layers, s.d.pp))}: set by VLLM_PP_LAYER_PARTITION")
     spec = speculative_config(s)
     return commands, [], notes + _serving_notes(s.serving) + speculative_notes(
-        s.d.speculative, s.d.mtp, "vllm", str(spec.get("model", "")) if spec else "")
+        s.d.speculative, s.d.mtp, "vllm", str(spec.get("model", "")) if spec else "") + eplb.notes(
+        s.d, "vLLM", "--enable-eplb --eplb-config, flags of vLLM 0.33.0", EPLB_HOW, EPLB)
 
 
 TABLE = EngineTable(key="vllm", name="vLLM", version=VERSION, split_env="VLLM_PP_LAYER_PARTITION",

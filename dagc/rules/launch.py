@@ -1,5 +1,6 @@
 """What a serving engine cannot express (`dagc launch`): E701–E726 (E705: the pools of a disaggregated
-strategy placed on the cluster's nodes; E706 and E714: the workload's speculative decoding).
+strategy placed on the cluster's nodes; E706 and E714: the workload's speculative decoding; E707: the
+strategy's expert-parallel load balancing, `with redundant R`).
 
 `dagc launch` maps a valid strategy onto the flags of vLLM, SGLang and TensorRT-LLM
 (dagc.launch.launch and its engine tables). When an engine has no way to say a strategy, the
@@ -222,6 +223,25 @@ Fixed:
     workload { … speculative { method = ngram  tokens = 2  acceptance = 0.4 } }   # no draft model
 """
 
+E707 = """
+`with redundant R` turns expert-parallel load balancing (EPLB) on, and each engine writes it:
+vLLM 0.33 `--enable-eplb --eplb-config '{"num_redundant_experts":R}'`, SGLang 0.5.23
+`--enable-eplb --ep-num-redundant-experts R`, TensorRT-LLM 1.2 `moe_config.load_balancer`
+(`num_slots: E + R`). The engines move experts between the ranks of an EP group, so none balances
+with ep 1 (vLLM refuses EPLB without --enable-expert-parallel, SGLang asserts an EP size above 1,
+TensorRT-LLM ignores the setting). And each balances only the models its code implements it for:
+vLLM the classes that implement `MixtureOfExperts` (not gpt-oss); SGLang the classes with
+`get_model_config_for_expert_location` (not Mixtral, not Llama 4); TensorRT-LLM the architectures
+of its `moe_model_arch_list` (DeepSeek-V3 and Kimi-K2, Mixtral, Llama 4, Qwen2/Qwen3 MoE: not GLM-4.5,
+not gpt-oss). dagc would otherwise print figures for a placement the engine never makes.
+
+Bad:
+    model preset "gpt-oss-120b"
+    strategy tp 1 ; ep 8 with redundant 8      # vLLM: GptOssForCausalLM has no EPLB
+Fixed:
+    strategy tp 1 ; ep 8                       # experts placed contiguously, as the engine runs them
+"""
+
 E714 = """
 SGLang (0.5.23) refuses speculative decoding with pipeline parallelism, except on a
 disaggregated prefill server or under its experimental SGLANG_ENABLE_PP_SPEC (EAGLE only, no
@@ -247,6 +267,8 @@ RULES = (
     make_rule("E705", Severity.ERROR, "launch: a disaggregated strategy's instances do not fit the cluster's nodes",
               doc=E705, passes=_PASSES),
     make_rule("E706", Severity.ERROR, "launch: `method = mtp` needs the checkpoint's MTP weights", doc=E706,
+              passes=_PASSES),
+    make_rule("E707", Severity.ERROR, "launch: the engine's EPLB needs ep above 1 and a model it balances", doc=E707,
               passes=_PASSES),
     make_rule("E711", Severity.ERROR, "SGLang: EP × MoE TP is the whole stage (--tp)", doc=E711, passes=_PASSES),
     make_rule("E712", Severity.ERROR, "SGLang: no context parallelism", doc=E712, passes=_PASSES),
