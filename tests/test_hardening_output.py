@@ -157,7 +157,8 @@ def test_refuses_a_foreign_directory_and_never_deletes(tmp_path):
     (tmp_path / "link").symlink_to(home)
     with pytest.raises(OutputError, match="symbolic link"):
         compile_results(plan, results, tmp_path / "link")
-    # an existing empty directory is fine, and so is one dagc wrote before the marker existed
+    # an existing empty directory is fine; one that only looks like dagc's (issue 40: a user's
+    # report.md) is replaced only with force
     empty = tmp_path / "empty"
     empty.mkdir()
     compile_results(plan, results, empty)
@@ -167,7 +168,11 @@ def test_refuses_a_foreign_directory_and_never_deletes(tmp_path):
     (legacy / "tmpabcd1234" / "trace.json").write_text("partial")
     (legacy / "report.json").write_text("{}")
     (legacy / ".report.md.k2j3h4g5").write_text("partial")
-    compile_results(plan, results, legacy)
+    before = snapshot(legacy)
+    with pytest.raises(OutputError, match="named like dagc's, but it has no marker"):
+        compile_results(plan, results, legacy)
+    assert snapshot(legacy) == before
+    compile_results(plan, results, legacy, CompileOptions(force=True))
     assert snapshot(legacy) == snapshot(empty)
 
 
@@ -176,9 +181,10 @@ def test_stale_staging_is_removed_and_search_plot_kept(tmp_path):
     results = check(plan)
     out = tmp_path / "out"
     compile_results(plan, results, out)
-    (out / "pareto.svg").write_text("<svg/>")            # written by `dagc search`
+    output_dir_mod.plot_dir(out, "pareto.svg").write_text("<svg/>")      # as `dagc search` writes it
     stale = tmp_path / ".out.dagc-tmp-abc123xy"
     stale.mkdir()
+    (stale / MARKER).write_text("dagc output directory\n")      # what a killed run's staging holds first
     (stale / "trace.json").write_text("x" * 1000)
     compile_results(plan, results, out)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]

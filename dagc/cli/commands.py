@@ -187,9 +187,10 @@ def cmd_compile(args) -> int:
         from .print_check import objective_text, print_written
         from .printing import ProgressBar, is_input_error, make_console, print_reports, render_diags
     err = make_console(sys.stderr)
+    force = bool(getattr(args, "force", False))
     if args.output:
         try:                         # refused before the work, not after it (checked again when written)
-            check_output_dir(Path(args.output))
+            check_output_dir(Path(args.output), force)
         except OutputError as exc:
             err.print(f"error: {exc}", markup=False)
             return EXIT_OUTPUT
@@ -205,8 +206,10 @@ def cmd_compile(args) -> int:
     if found is not None:
         pareto = pareto_svg(found, f"{plan.name}: decode throughput per GPU vs TPOT",
                             requirements=plan.requirements, **_own_points(results))
+    budget = getattr(args, "output_budget", None)
     options = CompileOptions(graph_detail=Detail(args.graph_detail), all_ranks=args.all_ranks, gzip=args.gzip,
-                             dot_timeout_s=args.dot_timeout, pareto_svg=pareto)
+                             dot_timeout_s=args.dot_timeout, pareto_svg=pareto, force=force,
+                             **({"output_budget_bytes": budget} if budget else {}))
     progress = ProgressBar("writing strategies")
     try:
         written = compile_results(plan, results, out_dir, options, progress)
@@ -242,9 +245,9 @@ def _own_points(results: list[StrategyResult]) -> dict:
 def cmd_search(args) -> int:
     with _loading():
         from ..diagnostics import PlanError
-        from ..export.output_dir import default_output_dir
-        from ..export.pareto import pareto_svg
-        from ..export.write import OutputError, write_text_atomic
+        from ..export.output_dir import default_output_dir, plot_dir
+        from ..export.pareto import PARETO_SIGNATURE, pareto_svg
+        from ..export.write import OutputError, check_own, write_text_atomic
         from ..lang.fields import BATCH_LIMIT
         from ..lang.load import load_plan
         from ..verdict.check import check
@@ -269,8 +272,13 @@ def cmd_search(args) -> int:
     else:
         found = _search(plan, plan.objective, args.top, _jobs(args, err), args.budget)
     own = _own_points(check(plan))
+    force = bool(getattr(args, "force", False))
     try:
-        svg_path = Path(args.svg) if args.svg else default_output_dir(plan.name) / "pareto.svg"
+        if args.svg:                # replaces only a pareto.svg dagc drew, short of --force
+            svg_path = Path(args.svg)
+            check_own(svg_path, PARETO_SIGNATURE, force)
+        else:                       # out/<plan>: a dagc output directory, its manifest lists the plot
+            svg_path = plot_dir(default_output_dir(plan.name), "pareto.svg", force)
         write_text_atomic(svg_path, pareto_svg(found, f"{plan.name}: decode throughput per GPU vs TPOT",
                                                requirements=plan.requirements, **own))
     except OutputError as exc:

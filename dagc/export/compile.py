@@ -8,7 +8,9 @@ sits in `<out>/`.
 
 The whole set is written into a fresh sibling directory and swapped in at the end, under a
 lock, so a reader sees the old complete set or the new one, never a mix; a directory dagc did
-not write is refused, never replaced (output_dir.py).
+not write is refused, never replaced (output_dir.py), short of `CompileOptions.force`. The set is
+bounded: past `CompileOptions.output_budget_bytes` in all, the compile stops with an
+`OutputError` and leaves the old set as it was (docs/limits.md).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from .html import report_html
 from .markdown import comparison_md, report_md
 from .output_dir import (
     MARKER,
+    MARKER_TEXT,
     OUTPUT_FILES,
     carry_over,
     check_output_dir,
@@ -38,6 +41,7 @@ from .output_dir import (
     safe_dir_name,
     sibling,
     swap_in,
+    write_manifest,
 )
 from .placement import placement_svg
 from .render import DOT_TIMEOUT_S, check_dot_timeout, write_svg
@@ -45,13 +49,14 @@ from .report import report_json
 from .trace import write_trace
 from .trace_pools import write_pooled_trace
 from .trace_writer import EVENT_BUDGET
-from .write import OutputError, write_json_atomic, write_text_atomic
+from .write import OutputError, dir_mode, write_json_atomic, write_text_atomic
 
 __all__ = ["CompileOptions", "Written", "compile", "compile_results", "strategy_dir_name", "strategy_dir_names",
            "OutputError"]
 
 
 FILES_PER_STRATEGY = 8      # report.json/.md/.html, dag.json/.dot/.svg, trace, placement
+OUTPUT_BUDGET_BYTES = 2 << 30    # all the files of one compile: 2 GiB (64 strategies in full detail wrote 11 GB)
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,8 @@ class CompileOptions:
     dot_timeout_s: float = DOT_TIMEOUT_S
     event_budget: int = EVENT_BUDGET
     pareto_svg: str | None = None      # the search's Pareto plot (when it ran): <out>/pareto.svg, linked by the reports
+    force: bool = False                # replace an output directory that holds files dagc did not write
+    output_budget_bytes: int = OUTPUT_BUDGET_BYTES     # the whole set; past it, nothing is replaced
 
 
 @dataclass(frozen=True)
@@ -191,7 +198,9 @@ def compile_results(plan: Plan, results: list[StrategyResult], out: Path,
         if progress:
             progress(min(done, total), total)
 
-    check_output_dir(out)            # refuse before creating anything
+    if not opts.output_budget_bytes > 0:
+        raise ValueError(f"the output budget must be a number of bytes above 0, not {opts.output_budget_bytes!r}")
+    check_output_dir(out, opts.force)            # refuse before creating anything
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -200,15 +209,16 @@ def compile_results(plan: Plan, results: list[StrategyResult], out: Path,
         staging: Path | None = None
         try:
             clean_stale(out)
-            check_output_dir(out)
+            check_output_dir(out, opts.force)
             staging = Path(tempfile.mkdtemp(prefix=sibling(out, "tmp-"), dir=out.parent))
-            write_text_atomic(staging / MARKER, "dagc output directory: `dagc compile` replaces it whole.\n")
+            write_text_atomic(staging / MARKER, MARKER_TEXT)     # marks it dagc's, for clean_stale after a kill
             if opts.pareto_svg is not None:
                 write_text_atomic(staging / "pareto.svg", opts.pareto_svg)
             written = []
             for i, r in enumerate(results):
                 d, final = (staging / names[i], out / names[i]) if several else (staging, out)
                 written.append(_write_one(r, d, final, opts, tick, "../pareto.svg" if several else "pareto.svg"))
+                _within_budget(staging, out, opts.output_budget_bytes)
             pareto = (out / "pareto.svg",) if opts.pareto_svg is not None else ()
             if len(results) > 1:
                 md = comparison_md(plan, results, names, "pareto.svg" if pareto else None)
@@ -219,7 +229,8 @@ def compile_results(plan: Plan, results: list[StrategyResult], out: Path,
                 written[0] = replace(written[0], files=(*written[0].files, *pareto))
             if opts.pareto_svg is None:
                 carry_over(out, staging)
-            os.chmod(staging, 0o755)
+            write_manifest(staging)
+            os.chmod(staging, dir_mode())
             swap_in(staging, out)
         except OSError as exc:
             raise OutputError(Path(exc.filename) if exc.filename else out, exc.strerror or str(exc)) from exc
@@ -241,6 +252,15 @@ def compile(plan: Plan, out: Path | str, strategy: str | StrategyDecl | None = N
         OutputError: `out` is not a directory dagc may replace, or writing failed.
     """
     return compile_results(plan, check(plan, strategy), Path(out), options)
+
+
+def _within_budget(staging: Path, out: Path, budget_bytes: int) -> None:
+    """Raise OutputError when the files staged so far pass the budget (checked after each strategy:
+    one strategy's files are bounded by their own limits, docs/limits.md)."""
+    total = sum(p.lstat().st_size for p in staging.rglob("*"))
+    if total > budget_bytes:
+        raise OutputError(out, f"the outputs passed the output budget ({total:,} > {budget_bytes:,} bytes) and none "
+                               "was written; fewer strategies, a smaller --graph-detail, or a larger --output-budget")
 
 
 def _dag_json(r: StrategyResult) -> dict:

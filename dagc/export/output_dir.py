@@ -8,9 +8,16 @@ at the end (`swap_in`: an atomic exchange where the kernel has one), so a reader
 complete set or the new one, never a mix; a lock file `.<out>.dagc-lock` beside it serialises
 compiles of one directory (`output_lock`), and temporary directories left by killed runs are
 removed under it (`clean_stale`). `<out>` carries a `.dagc-output` marker: a non-empty
-directory without it (and not recognisably dagc's) is refused, never replaced
-(`check_output_dir`). Directory names are made one harmless path component (`safe_dir_name`),
-and the default `out/` must not be a link (`default_output_dir`).
+directory without it is refused, never replaced (`check_output_dir`). Directory names are made
+one harmless path component (`safe_dir_name`), and the default `out/` and `out/<plan>` must
+not be links (`default_output_dir`).
+
+The marker is also the manifest: it lists every file and directory dagc wrote into `<out>`
+(`write_manifest`). A directory holding anything the manifest does not list (a file the user put
+there, a link) is refused, and so is one without a marker that only looks like dagc's output
+(names like report.md): both are replaced only with `force` (`--force`). Leftovers beside it
+(`.<out>.dagc-tmp-*`, `-old-*`) are touched only when they are real directories of this user that
+dagc marked: a link or a stranger's directory under that name is left alone.
 """
 
 from __future__ import annotations
@@ -27,9 +34,10 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-from .write import OutputError, existing_directory, file_kind, lstat_or_none
+from .write import OutputError, existing_directory, file_kind, lstat_or_none, write_text_atomic
 
-__all__ = ["check_output_dir", "default_output_dir", "safe_dir_name", "MARKER", "OUTPUT_FILES", "MAX_DIR_NAME"]
+__all__ = ["check_output_dir", "default_output_dir", "safe_dir_name", "write_manifest", "plot_dir", "MARKER",
+           "OUTPUT_FILES", "MAX_DIR_NAME"]
 
 MARKER = ".dagc-output"     # in every output directory dagc creates
 MAX_DIR_NAME = 64           # characters of a strategy's directory name (then cut, and made unique)
@@ -37,6 +45,9 @@ MAX_DIR_NAME = 64           # characters of a strategy's directory name (then cu
 # temporary names of older versions) is dagc's even without the marker.
 OUTPUT_FILES = frozenset({"report.json", "report.md", "report.html", "dag.json", "dag.dot", "dag.svg",
                           "placement.svg", "trace.json", "trace.json.gz", "pareto.svg", MARKER})
+MARKER_TEXT = "dagc output directory: `dagc compile` replaces it whole.\n"
+MANIFEST_HEAD = "files dagc wrote here (anything else makes dagc refuse to replace it, short of --force):\n"
+MAX_MANIFEST_BYTES = 16 << 20     # a marker larger than this is not dagc's
 CARRIED_OVER = ("pareto.svg",)          # written by `dagc search` into the same directory: kept
 _OLD_TEMP_FILE = re.compile(r"\.(?P<name>[^/]+)\.[A-Za-z0-9_]{8}(?:\.tmp)?")
 _OLD_TEMP_DIR = re.compile(r"tmp[A-Za-z0-9_]{8}")
@@ -58,17 +69,19 @@ def default_output_dir(plan_name: str, root: Path = Path("out")) -> Path:
     """`out/<plan>`, the default output directory, for a plan named after its file's stem.
 
     The plan's name is made one safe path component (a plan file `..moe` must not make
-    dagc replace `out/` itself), and `out` must not be a symlink: a pull request could commit
-    `out -> /etc` and have dagc write there.
+    dagc replace `out/` itself), and neither `out` nor `out/<plan>` may be a symlink: a pull
+    request could commit `out -> /etc` (or `out/plan -> ~`) and have dagc write there.
 
     Raises:
-        OutputError: when `root` is a symlink or not a directory.
+        OutputError: when `root` or `root/<plan>` is a symlink or not a directory.
     """
     st = lstat_or_none(root)
     if st is not None and not stat.S_ISDIR(st.st_mode):
         raise OutputError(root, f"the default output directory is {file_kind(st.st_mode)}; "
                                 "give one with -o DIR")
-    return root / safe_dir_name(plan_name, "plan")
+    out = root / safe_dir_name(plan_name, "plan")
+    existing_directory(out)
+    return out
 
 
 def _is_dagc_tree(d: Path, depth: int = 0) -> bool:
@@ -97,22 +110,101 @@ def _is_empty_dir(d: Path) -> bool:
         return next(iter(entries), None) is None
 
 
-def check_output_dir(out: Path) -> None:
-    """Raise OutputError unless `out` is absent, an empty directory or a dagc output directory."""
+def read_manifest(out: Path) -> frozenset[str] | None:
+    """What the marker of `out` says dagc wrote there (paths relative to `out`, directories ending
+    in `/`); None when there is no marker, or one of a dagc without manifests (which trusted it).
+
+    Raises:
+        OutputError: the marker is not a regular file, or cannot be read.
+    """
+    path = out / MARKER
+    st = lstat_or_none(path)
+    if st is None:
+        return None
+    if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_MANIFEST_BYTES:
+        raise OutputError(out, f"its {MARKER} is not dagc's marker; give a new or empty directory")
+    try:
+        text = path.read_bytes().decode("utf-8", errors="surrogateescape")
+    except OSError as exc:
+        raise OutputError(path, exc.strerror or str(exc)) from exc
+    if MANIFEST_HEAD not in text:
+        return frozenset({"*"})                       # an older dagc's marker: the whole directory was its own
+    return frozenset(text.split(MANIFEST_HEAD, 1)[1].splitlines())
+
+
+def _entries(d: Path, prefix: str = "", depth: int = 0) -> Iterator[tuple[str, os.DirEntry]]:
+    with os.scandir(d) as it:
+        found = sorted(it, key=lambda e: e.name)
+    for e in found:
+        rel = prefix + e.name
+        if e.is_dir(follow_symlinks=False):
+            yield rel + "/", e
+            if depth < 2:
+                yield from _entries(Path(e.path), rel + "/", depth + 1)
+        else:
+            yield rel, e
+
+
+def _foreign(out: Path, manifest: frozenset[str]) -> str | None:
+    """The first entry of `out` that the manifest does not list (links never count as dagc's)."""
+    if "*" in manifest:
+        return None
+    for rel, e in _entries(out):
+        if rel != MARKER and (rel not in manifest or e.is_symlink()):
+            return rel
+    return None
+
+
+def check_output_dir(out: Path, force: bool = False) -> None:
+    """Raise OutputError unless `out` is absent, an empty directory or a dagc output directory
+    holding only what dagc wrote (`force`: any directory, which is then replaced whole)."""
     if out.parent == out:
         raise OutputError(out, "the root directory cannot be an output directory")
     if not existing_directory(out):
         return
     try:
-        marker = lstat_or_none(out / MARKER)
-        if marker is not None and stat.S_ISREG(marker.st_mode):
+        if _is_empty_dir(out) or force:
             return
-        if _is_empty_dir(out) or _is_dagc_tree(out):
-            return
+        manifest = read_manifest(out)
+        if manifest is not None:
+            extra = _foreign(out, manifest)
+            if extra is None:
+                return
+            raise OutputError(out, f"it holds `{extra}`, which dagc did not write (dagc replaces its output "
+                                   "directory whole); move it away, or give --force to replace the directory")
+        older = _is_dagc_tree(out)
     except OSError as exc:
         raise OutputError(out, exc.strerror or str(exc)) from exc
-    raise OutputError(out, "not a dagc output directory (it holds files dagc did not write, and dagc replaces "
-                           "its output directory whole): give a new or empty directory")
+    hint = " (its files are named like dagc's, but it has no marker)" if older else ""
+    raise OutputError(out, f"not a dagc output directory{hint}: it holds files dagc did not write, and dagc "
+                           "replaces its output directory whole; give a new or empty directory, or --force")
+
+
+def write_manifest(staging: Path) -> None:
+    """Write the marker of a filled staging directory: every entry in it, listed."""
+    listed = [rel for rel, _ in _entries(staging) if rel != MARKER]
+    write_text_atomic(staging / MARKER, MARKER_TEXT + MANIFEST_HEAD + "".join(f"{r}\n" for r in listed))
+
+
+def plot_dir(out: Path, name: str, force: bool = False) -> Path:
+    """Make `out` ready to receive one more file `name` (the search's pareto.svg in `out/<plan>`):
+    created with a marker listing it when absent; when it exists, it must be one `check_output_dir`
+    accepts, and its manifest then lists `name` too. Returns the path to write.
+
+    Raises:
+        OutputError: as `check_output_dir`.
+    """
+    check_output_dir(out, force)
+    try:
+        if not existing_directory(out):
+            out.mkdir(parents=True, exist_ok=True)
+        manifest = read_manifest(out)
+        if manifest is None or (name not in manifest and "*" not in manifest):
+            listed = sorted((manifest or frozenset()) | {name})
+            write_text_atomic(out / MARKER, MARKER_TEXT + MANIFEST_HEAD + "".join(f"{r}\n" for r in listed))
+    except OSError as exc:
+        raise OutputError(out, exc.strerror or str(exc)) from exc
+    return out / name
 
 
 def sibling(out: Path, kind: str) -> str:
@@ -162,12 +254,25 @@ def _remove(path: Path) -> None:
         os.unlink(path)
 
 
+def _ours(path: Path) -> bool:
+    """A leftover dagc may remove or restore: a real directory (not a link) of this user, empty
+    (a run killed before its first file) or holding dagc's marker."""
+    st = lstat_or_none(path)
+    if st is None or not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid():
+        return False
+    marker = lstat_or_none(path / MARKER)
+    return (marker is not None and stat.S_ISREG(marker.st_mode)) or _is_empty_dir(path)
+
+
 def clean_stale(out: Path) -> None:
-    """Under the lock: put back a set a killed swap left aside, remove killed runs' staging."""
+    """Under the lock: put back a set a killed swap left aside, remove killed runs' staging. Only
+    dagc's own leftovers (`_ours`) are touched: a link or a stranger's directory is left alone."""
     prefixes = (sibling(out, "tmp-"), sibling(out, "old-"))
     with os.scandir(out.parent) as entries:
         stale = sorted(Path(e.path) for e in entries if e.name.startswith(prefixes))
     for p in stale:
+        if not _ours(p):
+            continue
         if p.name.startswith(prefixes[1]) and lstat_or_none(out) is None:
             os.rename(p, out)
         else:

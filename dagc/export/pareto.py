@@ -10,7 +10,10 @@ from __future__ import annotations
 import math
 from xml.sax.saxutils import escape
 
-__all__ = ["pareto_svg"]
+__all__ = ["pareto_svg", "PARETO_SIGNATURE"]
+
+# In every pareto.svg: `dagc search --svg FILE` replaces an existing FILE only when it holds this.
+PARETO_SIGNATURE = "<!-- dagc search: Pareto front -->"
 
 W, H, L, R, T, B = 900, 590, 80, 30, 82, 60
 MAX_POINTS = 5000
@@ -62,7 +65,8 @@ def pareto_svg(found, title: str, own: list[tuple[str, float, float, bool]] | No
 
     at_max = any(c.batch is not None for _, _, c in pts + front)
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{height}" viewBox="0 0 {W} {height}" '
-           f'font-family="Helvetica, DejaVu Sans, sans-serif">', f'<rect width="{W}" height="{height}" fill="white"/>',
+           f'font-family="Helvetica, DejaVu Sans, sans-serif">', PARETO_SIGNATURE,
+           f'<rect width="{W}" height="{height}" fill="white"/>',
            f'<text x="{L}" y="24" font-size="15" font-weight="bold">{escape(title)}</text>',
            f'<text x="{L}" y="40" font-size="10">{escape(found.counts_text())} (objective '
            f'{escape(found.objective)}){"; each at the largest batch it serves (batch = max)" if at_max else ""}.'

@@ -1,10 +1,15 @@
-"""Atomic file output: a file is either absent, the old one, or complete.
+"""Atomic file output: a file is either absent, the old one, or complete. Every file dagc writes
+goes through here (`output_dir.py` owns the directories, and calls this for their files).
 
 Only regular files are ever replaced: a target that is a symbolic link, a device, a FIFO, a
 socket or a directory is refused with `OutputError` (renaming over `/dev/null` would replace
 the device itself). The content goes to a fresh temporary file beside the target (created
 with O_EXCL, so never through a link), which is renamed over it once complete; on any
-exception, KeyboardInterrupt included, the temporary file is removed.
+exception, KeyboardInterrupt included, the temporary file is removed. Files get the mode the
+umask leaves of 0o666 (directories of 0o777), as any Unix tool's. A file that already exists is
+replaced only when it is dagc's own (`check_own`: it carries dagc's signature) or with `force`.
+Text that cannot be encoded (a file name that was not UTF-8 reaches a report as a lone surrogate)
+is written escaped (`\\udcff`), never as invalid UTF-8 and never as a crash.
 """
 
 from __future__ import annotations
@@ -19,7 +24,9 @@ from pathlib import Path
 from typing import IO
 
 __all__ = ["OutputError", "write_text_atomic", "write_json_atomic", "atomic_output", "check_target", "lstat_or_none",
-           "existing_directory"]
+           "existing_directory", "check_own", "file_mode", "dir_mode"]
+
+OWN_PROBE_BYTES = 4096      # how much of an existing file `check_own` reads for dagc's signature
 
 
 class OutputError(Exception):
@@ -81,6 +88,45 @@ def check_target(path: Path) -> None:
         raise OutputError(path, f"it is {file_kind(st.st_mode)}; dagc only replaces regular files")
 
 
+def _umask() -> int:
+    # Read by setting it and setting it back: there is no other portable way. dagc creates files
+    # from one thread at a time (the WebAssembly renderer's thread creates none).
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def file_mode() -> int:
+    """The mode of a new file: 0o666 less the umask (mkstemp's 0o600 would ignore the user's choice)."""
+    return 0o666 & ~_umask()
+
+
+def dir_mode() -> int:
+    """The mode of a new directory: 0o777 less the umask."""
+    return 0o777 & ~_umask()
+
+
+def check_own(path: Path, signature: str, force: bool = False) -> None:
+    """Raise `OutputError` when `path` exists and is not dagc's own: not a regular file, or a regular
+    file whose first OWN_PROBE_BYTES bytes do not hold `signature` (what dagc writes at its top).
+    `force` lets a regular file be replaced anyway; a link, device or directory never is.
+
+    Example:
+        >>> check_own(Path("/nonexistent/dagc/pareto.svg"), "<!-- dagc")
+    """
+    check_target(path)
+    try:
+        with open(path, "rb") as f:
+            head = f.read(OWN_PROBE_BYTES)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise OutputError(path, exc.strerror or str(exc)) from exc
+    if not force and signature.encode() not in head:
+        raise OutputError(path, "the file exists and dagc did not write it; move it away, choose another path, "
+                                "or give --force to replace it")
+
+
 def _ensure_parent(path: Path) -> None:
     parent = path.parent
     try:
@@ -108,9 +154,10 @@ def atomic_output(path: Path, binary: bool = False) -> Iterator[IO]:
     except OSError as exc:
         raise OutputError(path, exc.strerror or str(exc)) from exc
     try:
-        with (os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8")) as f:
+        with (os.fdopen(fd, "wb") if binary else
+              os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace")) as f:
             yield f
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, file_mode())
         check_target(path)      # again: the target may have changed while we wrote
         os.replace(tmp, path)
     except OSError as exc:
