@@ -1,11 +1,11 @@
-"""dag.dot / dag.svg as a reader sees them: rendered with the real `dot` (the layout checks with
-Graphviz in WebAssembly too), the SVG parsed. Identical stages drawn once, collapsed layers in
+"""dag.dot / dag.svg as a reader sees them: the SVG drawn by Graphviz in WebAssembly (what dagc
+draws with on a machine with Python alone) and by the real `dot` (those tests are marked
+`needs_dot`, skipped where it is absent), the SVG parsed. Identical stages drawn once, collapsed layers in
 pass order, the shown layer named, the critical path unbroken, no sentinel values in tooltips."""
 
 from __future__ import annotations
 
 import re
-import shutil
 import tempfile
 import xml.etree.ElementTree as ET
 from functools import cache
@@ -20,13 +20,15 @@ from dagc.export.render import Renderer, write_svg
 from dagc.ir.dag import OpKind, Phase
 from dagc.lang.load import load_plan
 from dagc.verdict.check import check, load_plan_text
-from conftest import EXAMPLES, ROOT
+from conftest import EXAMPLES, ROOT, needs_dot
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 XLINK_TITLE = "{http://www.w3.org/1999/xlink}title"
 PLANS = {"small": ROOT / "tests" / "fixtures" / "small.moe",
          **{p.stem: p for p in sorted(EXAMPLES.glob("*.moe"))}}
 SEED0 = "10b-moe-pp16-ep16-256gpu"
+# Each picture test runs with both renderers; the `dot` one only where `dot` is on PATH.
+RENDERERS = [pytest.param(r, marks=[needs_dot] if r is Renderer.DOT else [], id=r.value) for r in Renderer]
 DEEPSEEK = "deepseek-v3-prefill-32xh800"
 EDGE = re.compile(r"^\s+(\w+) -> (\w+) \[(.*)\]$", re.M)
 NODE = re.compile(r"^\s+(\w+) \[(.*)\]$", re.M)
@@ -39,13 +41,9 @@ def compiled(name: str):
 
 
 @cache
-def rendered(name: str, detail: Detail = Detail.SUMMARY, renderer: Renderer = Renderer.DOT
-             ) -> tuple[str, ET.Element]:
+def rendered(name: str, detail: Detail, renderer: Renderer) -> tuple[str, ET.Element]:
     """The DOT text and the parsed SVG `renderer` makes of it (once per plan, level and renderer):
-    Graphviz's `dot`, or Graphviz in WebAssembly (what a machine without `dot` draws with)."""
-    if renderer is Renderer.DOT and shutil.which("dot") is None:
-        pytest.skip("Graphviz `dot` is not installed (apt-get install graphviz; .ci/run installs it): "
-                    "the WebAssembly renderer's tests draw these pictures without it")
+    Graphviz's `dot` (a test asking for it is marked `needs_dot`), or Graphviz in WebAssembly."""
     text = dag_dot(compiled(name), detail).text
     with tempfile.TemporaryDirectory() as d:
         svg = Path(d) / "dag.svg"
@@ -87,7 +85,7 @@ def svg_texts(svg: ET.Element) -> str:
 
 # ------------------------------------------------------------------ identical stages
 
-@pytest.mark.parametrize("renderer", list(Renderer))
+@pytest.mark.parametrize("renderer", RENDERERS)
 def test_identical_stages_drawn_once_with_their_count(renderer):
     text, svg = rendered(SEED0, Detail.SUMMARY, renderer)
     assert svg_height_pt(svg) < 4000          # was 13,815 pt with every stage drawn
@@ -98,7 +96,7 @@ def test_identical_stages_drawn_once_with_their_count(renderer):
 
 
 def test_stages_that_differ_are_all_drawn():
-    text, _ = rendered("small")
+    text = dag_dot(compiled("small")).text
     assert text.count("subgraph cluster_stage") == 2 and "identical stages" not in text
 
 
@@ -109,7 +107,7 @@ def test_full_detail_draws_every_stage():
 
 # ------------------------------------------------------------------ layer order
 
-@pytest.mark.parametrize("renderer", list(Renderer))
+@pytest.mark.parametrize("renderer", RENDERERS)
 @pytest.mark.parametrize("name", list(PLANS))
 @pytest.mark.parametrize("detail", [Detail.SUMMARY, Detail.LAYERS])
 def test_no_edge_goes_back_up(name, detail, renderer):
@@ -119,7 +117,7 @@ def test_no_edge_goes_back_up(name, detail, renderer):
         assert y[a] < y[b], f"{name}: edge {a} -> {b} drawn upwards"
 
 
-@pytest.mark.parametrize("renderer", list(Renderer))
+@pytest.mark.parametrize("renderer", RENDERERS)
 def test_collapsed_layers_on_both_sides_of_the_shown_one(renderer):
     """DeepSeek-V3 shows layer 3 (its first MoE layer): layers 0–2 collapse above it, 4–60 below."""
     text, svg = rendered(DEEPSEEK, Detail.SUMMARY, renderer)
@@ -132,8 +130,9 @@ def test_collapsed_layers_on_both_sides_of_the_shown_one(renderer):
     assert 'label="layers 0–60' not in text          # one box for all but the shown layer: drawn out of order
 
 
-def test_shown_layer_is_named():
-    _, svg = rendered(DEEPSEEK)
+@pytest.mark.parametrize("renderer", RENDERERS)
+def test_shown_layer_is_named(renderer):
+    _, svg = rendered(DEEPSEEK, Detail.SUMMARY, renderer)
     clusters = {g.get("id"): g for g in svg.iter(f"{SVG_NS}g") if "cluster" in g.get("class", "")}
     assert "layer 3 (MoE), op by op" in svg_texts(clusters["layer3"])
 
@@ -146,7 +145,7 @@ def test_every_step_of_the_critical_path_drawn_between_two_ops_is_red(name):
     critical; a recv is reached through its send, and both edges are critical."""
     c = compiled(name)
     dag = c.dag
-    text, _ = rendered(name, Detail.FULL)
+    text = dag_dot(c, Detail.FULL).text
     style = {(a, b): attrs for a, b, attrs in edges(text)}
     path = c.schedule.prefill_path.nodes
     checked = 0
@@ -165,7 +164,7 @@ def test_every_step_of_the_critical_path_drawn_between_two_ops_is_red(name):
 @pytest.mark.parametrize("detail", [Detail.SUMMARY, Detail.FULL])
 def test_critical_path_unbroken(name, detail):
     """Every critical box but the first is entered by a critical edge, every one but the last left by one."""
-    text, _ = rendered(name, detail)
+    text = dag_dot(compiled(name), detail).text
     crit_nodes = {n for n, attrs in NODE.findall(text) if "crit" in classes(attrs)} - {"legend_crit"}
     crit_edges = [(a, b) for a, b, attrs in edges(text) if "crit" in classes(attrs)]
     into = {b for _, b in crit_edges}
@@ -178,7 +177,7 @@ def test_critical_path_unbroken(name, detail):
 def test_send_before_a_critical_recv_is_critical():
     c = compiled("small")
     dag = c.dag
-    text, _ = rendered("small")
+    text = dag_dot(c).text
     recv = next(i for i in range(len(dag)) if dag.kind[i] is OpKind.RECV and dag.phase[i] is Phase.PREFILL
                 and dag.mb[i] == 0)
     send = dag.pair[recv]
@@ -204,12 +203,10 @@ def test_tooltips_say_where_ops_outside_the_layers_are():
 
 # ------------------------------------------------------------------ quoting
 
-@pytest.mark.parametrize("renderer", list(Renderer))
+@pytest.mark.parametrize("renderer", RENDERERS)
 def test_a_plan_name_is_drawn_as_typed_never_as_markup(renderer, tmp_path):
     """Backslash escapes (`\\N`, `\\l`, `\\n`), quotes and HTML-like markup in a plan's name reach the
     picture as typed: the graphviz package quotes, dot_graph escapes, nothing is read as markup."""
-    if renderer is Renderer.DOT and shutil.which("dot") is None:
-        pytest.skip("Graphviz `dot` is not installed (apt-get install graphviz; .ci/run installs it)")
     name = '<i>\\N "x" \\l\\n\\\\<i>'
     plan = load_plan_text((ROOT / "tests" / "fixtures" / "small.moe").read_text(), name=f"{name}.moe")
     assert plan.name == name

@@ -24,7 +24,7 @@ from dagc.export.render import Renderer, render_dot, write_svg
 from dagc.export.write import OutputError
 from dagc.lang.load import load_plan
 from dagc.verdict.check import check
-from conftest import EXAMPLES, ROOT
+from conftest import EXAMPLES, ROOT, needs_dot
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 SMALL = ROOT / "tests" / "fixtures" / "small.moe"
@@ -33,7 +33,6 @@ NODE_ID = re.compile(r"^\s+(n\d+)\s+\[", re.M)
 # A graph Graphviz needs several seconds for (about 3 s in WebAssembly on a 2-core machine).
 SLOW_DOT = "digraph { " + " ".join(f"n{i} -> n{(i * 7919) % 3000};" for i in range(20000)) + " }"
 
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` is not installed")
 
 
 @cache
@@ -150,7 +149,7 @@ def test_a_failing_dot_falls_back_to_the_webassembly_graphviz(monkeypatch, tmp_p
     fake.parent.mkdir()
     fake.write_text("#!/bin/sh\necho 'Format: \"svg\" not recognized' >&2\nexit 1\n")
     fake.chmod(0o755)
-    monkeypatch.setattr(render_mod.shutil, "which", lambda name, *a, **k: str(fake) if name == "dot" else None)
+    monkeypatch.setenv("PATH", str(fake.parent))
     drawn = write_svg(dot_text(), tmp_path / "dag.svg")
     assert drawn.renderer is Renderer.WASM
     assert drawn.warning.startswith('`dot` failed: Format: "svg" not recognized; dag.svg drawn by Graphviz compiled')
@@ -188,18 +187,25 @@ def test_a_link_at_the_target_is_refused_before_rendering(no_dot, tmp_path):
     assert victim.read_text() == "keep me"
 
 
-def test_the_webassembly_graphviz_reads_no_file(tmp_path):
-    """No directory is preopened: a DOT file naming a host file as an image cannot read it. `dot`
-    reads it and sizes the node to the image, which shows the probe works."""
+def image_probe(tmp_path: Path) -> str:
+    """DOT text of one node whose image is a 500 × 400 pt SVG file of the host."""
     image = tmp_path / "host.svg"
     image.write_text('<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" '
                      'width="500pt" height="400pt" viewBox="0 0 500 400"></svg>\n')
-    text = f'digraph {{ a [image="{image}", label=""] }}'
+    return f'digraph {{ a [image="{image}", label=""] }}'
 
-    def width_pt(svg: str | None) -> float:
-        assert svg is not None
-        return float(ET.fromstring(svg.encode()).get("width").removesuffix("pt"))
 
-    assert width_pt(render_dot(text, renderers=(Renderer.WASM,)).svg) < 100
-    if shutil.which("dot"):
-        assert width_pt(render_dot(text, renderers=(Renderer.DOT,)).svg) > 500
+def width_pt(svg: str | None) -> float:
+    assert svg is not None
+    return float(ET.fromstring(svg.encode()).get("width").removesuffix("pt"))
+
+
+def test_the_webassembly_graphviz_reads_no_file(tmp_path):
+    """No directory is preopened: a DOT file naming a host file as an image cannot read it."""
+    assert width_pt(render_dot(image_probe(tmp_path), renderers=(Renderer.WASM,)).svg) < 100
+
+
+@needs_dot
+def test_dot_reads_the_image_file_so_the_probe_works(tmp_path):
+    """`dot` reads the host file and sizes the node to the image: the probe above can see a read."""
+    assert width_pt(render_dot(image_probe(tmp_path), renderers=(Renderer.DOT,)).svg) > 500
