@@ -261,8 +261,8 @@ def test_an_unknown_objective_is_pointed_at_where_it_is_written():
     (d,) = [d for d in exc.value.diagnostics if d.code == "E101"]
     line = text.splitlines().index("objective = throughput-per-gpu") + 1
     assert (d.span.line, d.span.column, d.span.text) == (line, 13, "throughput-per-gpu")
-    assert d.hint.startswith("did you mean `throughput`? (the objectives — `tokens-per-gpu`: the most decode "
-                             "tokens/s per GPU; ")      # every one named: `throughput` is not per GPU
+    assert d.hint.startswith("(the objectives — `tokens-per-gpu`: the most decode "
+                             "tokens/s per GPU; ")      # every one named; `throughput` is not per GPU: not offered
 
 
 def test_a_strategy_misspelling_is_said_with_the_plans_own_errors():
@@ -275,6 +275,7 @@ def test_a_strategy_misspelling_is_said_with_the_plans_own_errors():
         load_plan_text(text)
     said = [(d.code, d.span.text, d.hint) for d in exc.value.diagnostics]
     assert said == [("E101", "microbach", "did you mean `microbatch`?"),
-                    ("E101", "ex", "did you mean `ep`?"),
+                    ("E101", "ex", "axes are dp (data), pp (pipeline), tp (tensor), cp (context), sp (sequence), "
+                                   "ep (expert), etp (expert tensor)"),
                     ("E101", "microbatch 2", "a strategy takes `with microbatches N overlap none|microbatch "
                                              "redundant R`; did you mean `microbatches`?")]

@@ -78,7 +78,13 @@ def test_structural_errors(text, expected):
     ("pp 2 < tp 2 ; epp 4 >", "did you mean `ep`?"),
     ("ddp 2 < tp 4 >", "did you mean `dp`?"),             # only dp and pp open a scope
     ("ppp 2 < tp 4 >", "did you mean `pp`?"),
-    ("tp 2 ; zzz 2", "axes are dp, pp, tp, cp, sp, ep, etp"),
+    ("tp 2 ; zzz 2", "axes are dp (data), pp (pipeline), tp (tensor), cp (context), sp (sequence), ep (expert), "
+                     "etp (expert tensor)"),
+    ("tp 2 ; ex 2", "axes are dp (data), pp (pipeline), tp (tensor), cp (context), sp (sequence), ep (expert), "
+                    "etp (expert tensor)"),          # `ex` is one letter from `ep` — and from nothing it means
+    ("tp 2 ; expert 2", "did you mean `ep`?"),           # an axis's name in words
+    ("tp8", "write `tp 8`: an axis and its degree are two words"),
+    ("tp 2k", "`2k` is not read as a number: write `tp 2000` (or `tp 2048` for 2 × 1,024)"),
 ])
 def test_an_unknown_axis_is_matched_first_among_those_that_fit_where_it_stands(text, hint):
     (d,) = flatten(parse_strategy(text))[1]

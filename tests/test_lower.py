@@ -377,4 +377,4 @@ def test_every_problem_at_once_in_source_order():
     with pytest.raises(PlanError) as exc:
         lowered(text)
     hints = [d.hint for d in exc.value.diagnostics]
-    assert hints[1] == "did you mean `h100-sxm`?" and hints[4] == "the first is at line 3; keep one"
+    assert hints[1] == "did you mean `h100-sxm`? (the SXM module)" and hints[4] == "the first is at line 3; keep one"

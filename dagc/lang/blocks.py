@@ -20,8 +20,9 @@ from lark.tree import Meta
 
 from ..diagnostics import Diagnostic, Severity
 from ..source import SourceFile, Span
-from ..units import UNITS, Dimension, Unit, lookup
-from .fields import Field, did_you_mean, nearest
+from ..units import Dimension, Unit, lookup
+from .fields import Field, did_you_mean
+from .hints import unit_hint
 
 __all__ = ["BAD", "Bad", "Collector", "Item", "ItemKind", "Value", "ValueKind", "node_span", "read_block",
            "read_value", "unit_dimension"]
@@ -293,15 +294,10 @@ def _with_unit(out: Collector, num: float, text: str, unit_text: str, span: Span
         return num, False
     unit_span = span.source.span(span.end - len(unit_text), span.end)
     unit: Unit | None = lookup(unit_text)
-    if unit is None:
-        # suggest only the units this field takes (a count takes none)
-        fitting = [u for u, known in UNITS.items() if known.dimension is dim and "/gpu" not in u]
-        best = nearest(unit_text, fitting) if fitting else None
+    if unit is None:               # the unit of the same meaning, the factor said aloud, or the units it takes
         number = text[:len(text) - len(unit_text)].strip()
-        hint = (f"did you mean `{best}`?" if best else
-                f"`{short}` takes {dim.value}: `{lhs} {number}`" if dim is Dimension.COUNT else
-                f"`{short}` takes {dim.value}, e.g. `{lhs} {dim.example}`")
-        return out.error("E101", f"unknown unit `{unit_text}`", unit_span, hint)
+        return out.error("E101", f"unknown unit `{unit_text}`", unit_span,
+                         unit_hint(number, unit_text, dim, short, lhs))
     if unit.dimension is not dim:
         return out.error("E102", f"`{short}` takes {dim.value}, but `{text}` is {unit.dimension.value}",
                          unit_span, f"for example `{lhs} {dim.example}`")

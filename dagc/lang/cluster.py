@@ -24,9 +24,8 @@ from .fields import (
     LATENCY_FIELDS,
     SUBBLOCKS,
     Field,
-    did_you_mean,
-    nearest,
 )
+from .hints import gpu_hint
 from .model import ImportRoots
 
 __all__ = ["lower_cluster"]
@@ -91,9 +90,10 @@ def _kernels(out: Collector, roots: ImportRoots, values: dict[str, Any],
         return name
     if name not in profile_names():
         shown = quote(name)
-        best = nearest(name, profile_names())
+        same = gpu_hint(name, {p: GPU_PRESETS[p] for p in profile_names() if p in GPU_PRESETS})
         return out.error("E101", f"unknown kernel profile `{shown}`", out.spans["cluster.kernels"],
-                         (f"did you mean `{best}`? " if best else "") + "built-in profiles: "
+                         (same.partition("?")[0] + "? " if same.startswith("did you mean") else "")
+                         + "built-in profiles: "
                          + ", ".join(f"`{n}`" for n in profile_names())
                          + '; or measure your own and write `kernels from "file.json"` (docs/kernels.md)')
     return builtin_profile(name)
@@ -104,7 +104,7 @@ def _gpu(out: Collector, item: Item) -> Gpu | None:
     if item.kind is ItemKind.GPU_PRESET:
         if item.label not in GPU_PRESETS:
             out.error("E101", f"unknown GPU preset `{item.label}`", item.label_span,
-                      did_you_mean(item.label, GPU_PRESETS))
+                      gpu_hint(item.label, GPU_PRESETS))
             return None
         return GPU_PRESETS[item.label]
     values, _ = read_block(out, item.block, "gpu", GPU_FIELDS)

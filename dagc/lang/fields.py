@@ -6,7 +6,8 @@ and `nearest`, the "did you mean" helper behind every E101.
 
 from __future__ import annotations
 
-import difflib
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..plan.model import DType
@@ -17,34 +18,81 @@ __all__ = ["Field", "nearest", "did_you_mean", "MODEL_FIELDS", "MOE_FIELDS", "ML
            "SPECULATIVE_FIELDS",
            "CLUSTER_FIELDS",
            "GPU_FIELDS", "EFFICIENCY_FIELDS", "LATENCY_FIELDS", "WORKLOAD_FIELDS", "REQUIREMENT_DIMENSIONS",
-           "SUBBLOCKS", "MAX_COUNT", "STRATEGY_OPTIONS"]
+           "SUBBLOCKS", "MAX_COUNT", "STRATEGY_OPTIONS", "AXIS_WORDS", "AXES_SAID"]
 
 MAX_COUNT = 2**40
 
 
-def nearest(word: str, choices) -> str | None:
-    """The closest known name to `word`, for "did you mean" hints.
+def nearest(word: str, choices, aliases: Mapping[str, str] | None = None) -> str | None:
+    """The known name `word` stands for, for "did you mean" hints — only one that means the same.
+
+    A name qualifies when it is `word` written another way: another case, `-`/`_`/`.` or a space
+    between its parts, a letter doubled (`presset`), a plural `s` (`microbatch`), one slip of a
+    letter (missing, extra, swapped or replaced) in a word of four letters or more, outside its
+    parts with digits (`h200`, `8x7b`, `fp8` name things), or a spelling in `aliases` (word →
+    name). Never one that is merely near: `h200-sxm` is not `h100-sxm`, `h200` not `b200`, `ex`
+    not `ep`. None when no name, or more than one, qualifies.
 
     Example:
-        >>> nearest("mixtral-8x7", ["mixtral-8x7b", "deepseek-v3"])
-        'mixtral-8x7b'
+        >>> nearest("mixtral-8x7B", ["mixtral-8x7b", "mixtral-8x22b"]), nearest("h200-sxm", ["h100-sxm"])
+        ('mixtral-8x7b', None)
+        >>> nearest("Top-K", ["top_k", "experts"]), nearest("ex", ["ep", "tp"]), nearest("tpp", ["tp", "pp"])
+        ('top_k', None, 'tp')
     """
     choices = list(choices)
-    lowered = {c.lower(): c for c in choices}
-    if word.lower() in lowered:
-        return lowered[word.lower()]
-    prefixed = [c for c in choices if c.lower().startswith(word.lower())]
-    if len(prefixed) == 1:
-        return prefixed[0]
-    found = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.5)
-    return lowered[found[0]] if found else None
+    alias = (aliases or {}).get(word.lower())
+    if alias is not None and alias in choices:
+        return alias
+    for same in (str.lower, _spelling, _plain):
+        found = {c for c in choices if same(c) == same(word)}
+        if found:
+            return found.pop() if len(found) == 1 else None
+    key = _plain(word)
+    if len(key) < 4:                 # short codes (tp, ep, gqa, mla) are one letter apart by design
+        return None
+    slips = [c for c in choices if _numbered(c) == _numbered(word) and _one_slip(_plain(c), key)]
+    return slips[0] if len(slips) == 1 else None
 
 
-def did_you_mean(word: str, choices) -> str:
-    best = nearest(word, choices)
+def did_you_mean(word: str, choices, aliases: Mapping[str, str] | None = None) -> str:
+    """`did you mean `x`?` for the name `word` stands for (`nearest`), else the names to choose from.
+
+    Example:
+        >>> did_you_mean("bacth", ["batch", "prompt"]), did_you_mean("fp4", ["fp8", "bf16"])
+        ('did you mean `batch`?', 'expected one of: `fp8`, `bf16`')
+    """
+    best = nearest(word, choices, aliases)
     if best:
         return f"did you mean `{best}`?"
     return "expected one of: " + ", ".join(f"`{c}`" for c in choices)
+
+
+def _spelling(name: str) -> str:
+    """`name` without case and separators: `Top-K`, `top_k` and `topk` are one spelling."""
+    return re.sub(r"[-_.\s]+", "", name.lower())
+
+
+def _plain(name: str) -> str:
+    """`_spelling` with doubled letters single and a plural `s`/`es` dropped."""
+    single = re.sub(r"([a-z])\1+", r"\1", _spelling(name))
+    return re.sub(r"(?<=[a-z]{2})(?:(?<=ch|sh)e|(?<=x)e)?s$", "", single)
+
+
+def _numbered(name: str) -> list[str]:
+    """The parts of `name` with a digit in them (`h200`, `8x7b`, `fp8`): a slip never touches these."""
+    return [part for part in re.findall(r"[a-z0-9]+", name.lower()) if any(ch.isdigit() for ch in part)]
+
+
+def _one_slip(a: str, b: str) -> bool:
+    """Whether `a` and `b` differ by one letter missing, added, replaced, or two neighbours swapped."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return a == b
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1
+                                  and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]])
+    short, long = sorted((a, b), key=len)
+    return any(long[:i] + long[i + 1:] == short for i in range(len(long)))
 
 
 # ---------------------------------------------------------------- field schemas
@@ -123,5 +171,9 @@ REQUIREMENT_DIMENSIONS = {
 # A strategy's execution options (`with microbatches 2 overlap microbatch`): `dagc.lang.flatten` reads
 # them, the parser's diagnostics name a word after one's value.
 STRATEGY_OPTIONS = ("microbatches", "overlap", "redundant")
+# What each axis is called in words, which a hint accepts for it (`expert 8` → `ep`), and says.
+AXIS_WORDS = {"data": "dp", "ddp": "dp", "pipeline": "pp", "tensor": "tp", "context": "cp", "sequence": "sp",
+              "expert": "ep", "experts": "ep"}
+AXES_SAID = "dp (data), pp (pipeline), tp (tensor), cp (context), sp (sequence), ep (expert), etp (expert tensor)"
 SUBBLOCKS = {"model": ("moe", "mla", "window"), "cluster": ("efficiency", "latency"), "workload": ("speculative",),
              "gpu": ()}

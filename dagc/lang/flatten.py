@@ -17,7 +17,8 @@ from ..diagnostics import Diagnostic, Severity
 from ..plan.strategy import POOL_ROLES, Axis, AxisNode, Pool, Strategy, StrategyDecl
 from ..plan.workload import Overlap
 from ..source import Span
-from .fields import STRATEGY_OPTIONS, did_you_mean, nearest
+from .fields import AXES_SAID, AXIS_WORDS, STRATEGY_OPTIONS, did_you_mean, nearest
+from .hints import axis_word_hint
 
 __all__ = ["MAX_DEGREE", "PRODUCT_CAP", "flatten"]
 
@@ -253,9 +254,11 @@ def _unknown_axis_hint(a: AxisNode, position: int = 0) -> str:
     experts') — or the list of axes."""
     if a.name == "strategy":
         return OPTION_KEYWORD_HINT if a.span.source.path == "--strategy" else KEYWORD_HINT
+    if (degree := axis_word_hint(a.name, a.span, _AXES)) is not None:
+        return degree                           # `tp8`, `tp 2k`
     fitting = ["dp", "pp"] if a.body is not None else ["tp", "cp", "sp"] if position == 0 else ["ep", "etp"]
-    best = nearest(a.name, fitting) or nearest(a.name, _AXES)
-    return f"did you mean `{best}`?" if best else "axes are dp, pp, tp, cp, sp, ep, etp"
+    best = nearest(a.name, fitting, AXIS_WORDS) or nearest(a.name, _AXES, AXIS_WORDS)
+    return f"did you mean `{best}`?" if best else f"axes are {AXES_SAID}"
 
 
 class _Flattener:

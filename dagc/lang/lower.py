@@ -53,6 +53,7 @@ from .fields import (
     WORKLOAD_FIELDS,
     Field,
     did_you_mean,
+    nearest,
 )
 from .flatten import flatten
 from .model import ImportRoots, imported_fields, lower_model, model_from_preset, preset_fields
@@ -223,9 +224,9 @@ class _Lowering(Transformer):
         word = str(name)
         if word not in OBJECTIVES:        # the caret under the word, not the statement
             every = "; ".join(f"`{o}`: {OBJECTIVE_MEANS[o]}" for o in OBJECTIVES)
-            near = did_you_mean(word, OBJECTIVES)
+            near = nearest(word, OBJECTIVES)
             self.out.error("E101", f"unknown objective `{word}`", node_span(self.src, name),
-                           (f"{near} " if near else "") + f"(the objectives — {every})")
+                           (f"did you mean `{near}`? " if near else "") + f"(the objectives — {every})")
             return None
         return word
 

@@ -1,0 +1,267 @@
+"""Hints that keep the user's meaning: the GPU preset a name stands for, what a unit dagc does not
+read means, a count written with a multiplier (`2k`).
+
+Input: the word the user wrote (and the field it was written for). Output: a hint's text. A hint
+names a value only when it means what the user wrote — the same GPU (family, form and memory),
+the same unit — and says the factor aloud when the written unit differs by one (`Gb/s` are bits,
+an eighth of `GB/s`); otherwise it lists what dagc reads. Never a value that is merely near.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ..plan.cluster import Gpu
+from ..source import Span
+from ..units import UNITS, Dimension, format_figure, format_in_unit
+from .fields import nearest
+
+__all__ = ["GpuName", "gpu_hint", "count_multiplier_hint", "axis_word_hint", "unit_hint"]
+
+# Forms of a GPU: the SXM module (HGX and DGX boards hold SXM modules), a PCIe card, the NVL card
+# pair, a rack of one NVLink domain, AMD's OAM module.
+_FORMS = {"sxm": "sxm", "sxm4": "sxm", "sxm5": "sxm", "sxm6": "sxm", "hgx": "sxm", "dgx": "sxm",
+          "pcie": "pcie", "nvl": "nvl", "nvl72": "nvl72", "nvl36": "nvl36", "oam": "oam"}
+_FORM_WORDS = {"sxm": "the SXM module", "pcie": "the PCIe card", "nvl": "the NVL card",
+               "nvl72": "the NVL72 rack's GPU", "nvl36": "the NVL36 rack's GPU", "oam": "the OAM module"}
+_VENDORS = ("nvidia", "amd", "instinct", "tesla")
+_MEMORY = re.compile(r"^(\d+(?:\.\d+)?)(gb|g|gib)$")
+_MODEL = re.compile(r"^(?:gb|mi|[a-z])\d{2,3}[a-z]?$")
+
+
+@dataclass(frozen=True)
+class GpuName:
+    """What a GPU's name says: its model (`h200`), its form (`sxm`) and memory in GB, when written."""
+
+    model: str | None
+    form: str | None
+    memory_gb: float | None
+
+    @classmethod
+    def parse(cls, name: str) -> GpuName:
+        """The parts of a written GPU name.
+
+        Example:
+            >>> GpuName.parse("H200-SXM-141GB"), GpuName.parse("a100_40g").memory_gb
+            (GpuName(model='h200', form='sxm', memory_gb=141.0), 40.0)
+        """
+        model = form = memory = None
+        for part in re.split(r"[-_.\s/]+", name.lower()):
+            if part in _VENDORS or not part:
+                continue
+            if part in _FORMS:
+                form = _FORMS[part]
+            elif m := _MEMORY.match(part):
+                memory = float(m.group(1))
+            elif _MODEL.match(part) and model is None:
+                model = part
+            else:
+                return cls(None, form, memory)         # a word dagc cannot place: no claim about the GPU
+        return cls(model, form, memory)
+
+    @classmethod
+    def of_preset(cls, gpu: Gpu) -> GpuName:
+        """A preset's parts: every built-in NVIDIA GPU is the SXM module but the NVL72 racks'."""
+        written = cls.parse(gpu.name)
+        form = written.form or ("oam" if (written.model or "").startswith("mi") else
+                                f"nvl{gpu.nvlink_domain}" if gpu.nvlink_domain else "sxm")
+        return cls(written.model, form, None)
+
+
+def _same_memory(memory_gb: float, memory_bytes: float) -> bool:
+    """Whether a datasheet's GB figure is this memory: vendors write GiB as GB (H100's 80 GB)."""
+    return any(abs(memory_gb * unit - memory_bytes) <= 0.03 * memory_bytes for unit in (1e9, 2.0**30))
+
+
+def gpu_hint(name: str, presets: Mapping[str, Gpu]) -> str:
+    """The hint for a GPU preset dagc does not know: the preset that is the same GPU, else why the
+    preset of the same model is another GPU, else the presets.
+
+    Example:
+        >>> from dagc.plan.presets import GPU_PRESETS
+        >>> gpu_hint("H200-SXM", GPU_PRESETS)
+        'did you mean `h200`? (the SXM module)'
+        >>> gpu_hint("a100-40gb", GPU_PRESETS)
+        'no built-in GPU is that one: `a100-80g` is an A100 with 80 GiB (the SXM module); describe it as \
+`gpu "a100-40gb" { memory = …  flops = …  hbm = … }`'
+    """
+    written = GpuName.parse(name)
+    same_model = {key: GpuName.of_preset(gpu) for key, gpu in presets.items()
+                  if written.model is not None and GpuName.of_preset(gpu).model == written.model}
+    same = [key for key, p in same_model.items()
+            if written.form in (None, p.form)
+            and (written.memory_gb is None or _same_memory(written.memory_gb, presets[key].memory_bytes))]
+    if len(same) == 1:
+        return f"did you mean `{same[0]}`? ({_form_words(same_model[same[0]].form)})"
+    custom = f'describe it as `gpu "{name}" {{ memory = …  flops = …  hbm = … }}`'
+    if same_model:
+        others = ", ".join(f"`{key}` is {_a(p.model)} with {presets[key].memory_bytes / 2**30:.0f} GiB "
+                           f"({_form_words(p.form)})" for key, p in same_model.items())
+        return f"no built-in GPU is that one: {others}; {custom}"
+    return "built-in GPUs: " + ", ".join(f"`{key}`" for key in presets) + f"; or {custom}"
+
+
+def _a(model: str | None) -> str:
+    """`an H200`, `a B200`: the article as the model's first letter is spoken."""
+    shown = (model or "").upper()
+    return f"{'an' if shown[:1] in tuple('AEFHILMNORSX') else 'a'} {shown}"
+
+
+def _form_words(form: str | None) -> str:
+    return _FORM_WORDS.get(form or "sxm", f"the {form} GPU")
+
+
+# What a plan's counts count: written after a count, such a word can go without changing it.
+_COUNTED = ("tokens", "requests", "sequences", "gpus", "layers", "experts", "heads", "steps", "microbatches")
+
+# Multipliers a count may be written with, and what each is read as by one reader or another.
+_MULTIPLIERS = {"k": (1_000, 1_024), "K": (1_000, 1_024), "M": (1_000_000, 2**20), "m": (1_000_000, 2**20),
+                "G": (10**9, 2**30), "B": (10**9, None), "b": (10**9, None)}
+
+
+def count_multiplier_hint(written: str, suffix: str, lhs: str) -> str | None:
+    """The hint for a count written with a multiplier (`prompt = 2k`), which dagc does not read:
+    whether `k` is 1,000 or 1,024 is the writer's, so the hint names both numbers.
+
+    Example:
+        >>> count_multiplier_hint("2", "k", "prompt =")
+        '`2k` is not read as a number: write `prompt = 2000` (or `prompt = 2048` for 2 × 1,024)'
+    """
+    if suffix not in _MULTIPLIERS:
+        return None
+    number = float(written.replace("_", ""))
+    decimal, binary = _MULTIPLIERS[suffix]
+    first = f"`{written}{suffix}` is not read as a number: write `{lhs} {_plain_number(number * decimal)}`"
+    if binary is None or number * binary != int(number * binary):
+        return first
+    return f"{first} (or `{lhs} {_plain_number(number * binary)}` for {written} × {binary:,})"
+
+
+def axis_word_hint(name: str, span: Span, axes: list[str]) -> str | None:
+    """The hint for an unknown axis word that is a degree written wrongly: glued to its axis
+    (`tp8`), or a multiplier glued to the degree before it (`tp 2k`, read as `tp 2` and an axis
+    `k`). None for any other word."""
+    if (joined := re.fullmatch(r"([a-z]+)(\d+)", name)) and joined.group(1) in axes:
+        return f"write `{joined.group(1)} {joined.group(2)}`: an axis and its degree are two words"
+    before = re.search(r"([a-z]+)[ \t]+(\d[\d_]*(?:\.\d+)?)$", span.source.text[:span.start])
+    return count_multiplier_hint(before.group(2), name, before.group(1)) if before else None
+
+
+def _plain_number(x: float) -> str:
+    """A number as a plan writes it: no thousands commas."""
+    return f"{int(x)}" if x == int(x) else format_figure(x).replace(",", "")
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """What a unit dagc does not read means: in words, its dimension, its SI factor."""
+
+    words: str
+    dimension: Dimension
+    factor: float
+    bits: bool = False
+
+
+_PREFIXES = {"k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12, "p": 1e15}
+_PREFIX_WORDS = {"k": "kilo", "m": "mega", "g": "giga", "t": "tera", "p": "peta"}
+_DATA = re.compile(r"^(?P<p>[kmgtp](?P<i>i)?)?(?P<b>b|bits?|bytes?)(?P<r>/s|ps|/sec|/second)?$", re.I)
+_TIME_WORDS = {**dict.fromkeys(("sec", "secs", "second", "seconds"), ("seconds", 1.0)),
+               **dict.fromkeys(("msec", "msecs", "millisecond", "milliseconds"), ("milliseconds", 1e-3)),
+               **dict.fromkeys(("µs", "μs", "usec", "usecs", "microsecond", "microseconds"), ("microseconds", 1e-6)),
+               **dict.fromkeys(("nsec", "nsecs", "nanosecond", "nanoseconds"), ("nanoseconds", 1e-9)),
+               **dict.fromkeys(("min", "mins", "minute", "minutes"), ("minutes", 60.0)),
+               **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), ("hours", 3600.0))}
+
+
+def _data_readings(text: str) -> list[_Reading]:
+    """Bytes or bits, with an SI or binary prefix, per second or not: `Gb/s`, `GBps`, `gb`, `MiB/s`."""
+    m = _DATA.match(text)
+    if m is None:
+        return []
+    prefix, base, rate = m.group("p") or "", m.group("b"), m.group("r")
+    scale = (2.0 ** (10 * (1 + "kmgtp".index(prefix[0].lower()))) if m.group("i") else
+             _PREFIXES[prefix[0].lower()] if prefix else 1.0)
+    dim = Dimension.BANDWIDTH if rate else Dimension.SIZE
+    name = (_PREFIX_WORDS[prefix[0].lower()].replace("o", "i", 1)[:2] + "bi" if m.group("i") else
+            _PREFIX_WORDS[prefix[0].lower()]) if prefix else ""
+    per = " per second" if rate else ""
+    byte = _Reading(f"{name}bytes{per}", dim, scale)
+    bit = _Reading(f"{name}bits{per}", dim, scale / 8, bits=True)
+    if base.lower().startswith("byte") or base == "B":
+        return [byte]
+    if base.lower().startswith("bit") or (prefix and (prefix[0].isupper() and prefix[0] != "K" or m.group("i"))):
+        return [bit]                  # `Gb`, `Mbps`, `Gib`: bits as networking writes them
+    return [byte, bit]                # `gb`, `kb`, `b`: the writer's case says neither
+
+
+def _readings(text: str) -> list[_Reading]:
+    """What `text`, a unit dagc does not read, may mean (several when its case leaves it open)."""
+    lowered = text.lower()
+    if lowered in _TIME_WORDS:
+        words, factor = _TIME_WORDS[lowered]
+        return [_Reading(words, Dimension.TIME, factor)]
+    if lowered in ("percent", "pct"):
+        return [_Reading("per cent", Dimension.RATIO, 0.01)]
+    if m := re.fullmatch(r"([gtp])(?:flops|flop/s|flop)", lowered):
+        return [_Reading(f"{_PREFIX_WORDS[m.group(1)]}FLOP per second", Dimension.COMPUTE, _PREFIXES[m.group(1)])]
+    tokens = re.sub(r"^(?:tok|token|tokens)/", "tokens/", lowered).replace("/sec", "/s").replace("tps", "tokens/s")
+    if tokens in UNITS and UNITS[tokens].dimension is Dimension.THROUGHPUT:
+        unit = UNITS[tokens]
+        return [_Reading(unit.name, unit.dimension, unit.factor)]
+    data = _data_readings(text)
+    if data:
+        return data
+    same = [u for name, u in UNITS.items() if name.lower() == lowered]
+    return [_Reading(same[0].name, same[0].dimension, same[0].factor)] if len(same) == 1 else []
+
+
+def _shown(value_si: float, dim: Dimension, per_gpu: bool) -> str:
+    """`value_si` in the largest decimal unit of `dim` it is at least one of, as a plan writes it."""
+    units = sorted((u for u in UNITS.values() if u.dimension is dim and "i" not in u.name.replace("/gpu", "")
+                    and u.per_gpu is per_gpu), key=lambda u: u.factor)
+    unit = next((u for u in reversed(units) if abs(value_si) >= u.factor), units[0])
+    return format_in_unit(value_si, unit).replace(",", "")
+
+
+def unit_hint(written: str, unit_text: str, dim: Dimension, short: str, lhs: str) -> str:
+    """The hint for a unit dagc does not read, written after the number `written` for the field
+    `short` (`lhs` is `short` and its operator): the unit of the same meaning, or the number in a
+    unit dagc reads with the factor said aloud, or the units the field takes.
+
+    Example:
+        >>> unit_hint("400", "Gb/s", Dimension.BANDWIDTH, "inter_node", "inter_node =")
+        '`Gb/s` is gigabits per second, 8 bits a byte: 400 Gb/s = 50 GB/s; write `inter_node = 50 GB/s`'
+        >>> unit_hint("2", "sec", Dimension.TIME, "ttft", "ttft <=")
+        'did you mean `s`? (`sec` is seconds: `ttft <= 2 s`)'
+    """
+    if dim is Dimension.COUNT:       # a count's noun dropped keeps its meaning: `prompt = 2048 tokens`
+        if nearest(unit_text, _COUNTED) is not None:
+            return f"`{short}` takes {dim.value}: `{lhs} {written}`"
+        counted = count_multiplier_hint(written, unit_text, lhs)
+        return counted or f"`{short}` takes {dim.value}, without a unit: `{written}{unit_text}` is not one"
+    number = float(written.replace("_", ""))
+    readings = _readings(unit_text)
+    if len(readings) > 1:           # the case leaves it open: each reading, with its number
+        each = [f"{r.words}{', 8 bits a byte' if r.bits else ''} (`{lhs} {_shown(number * r.factor, dim, False)}`)"
+                for r in readings if r.dimension is dim]
+        return f"`{unit_text}` could be " + " or ".join(each)
+    if readings:
+        return _said(readings[0], number, written, unit_text, dim, short, lhs)
+    takes = sorted({u.name for u in UNITS.values() if u.dimension is dim and not u.per_gpu},
+                   key=lambda n: UNITS[n].factor)
+    return f"`{short}` takes {dim.value} in " + ", ".join(f"`{n}`" for n in takes) + f", e.g. `{lhs} {dim.example}`"
+
+
+def _said(r: _Reading, number: float, written: str, unit_text: str, dim: Dimension, short: str, lhs: str) -> str:
+    if r.dimension is not dim:
+        return (f"`{unit_text}` is {r.words}, {r.dimension.value}; `{short}` takes {dim.value}, "
+                f"e.g. `{lhs} {dim.example}`")
+    per_gpu = unit_text.lower().endswith("/gpu")
+    same = [u.name for u in UNITS.values() if u.dimension is dim and u.factor == r.factor and u.per_gpu is per_gpu]
+    if same and not r.bits:
+        return f"did you mean `{same[0]}`? (`{unit_text}` is {r.words}: `{lhs} {written} {same[0]}`)"
+    shown = _shown(number * r.factor, dim, per_gpu)
+    factor = ", 8 bits a byte" if r.bits else ""
+    return f"`{unit_text}` is {r.words}{factor}: {written} {unit_text} = {shown}; write `{lhs} {shown}`"
