@@ -18,6 +18,7 @@ from collections.abc import Iterator
 
 import graphviz
 
+from ..diagnostics import printable
 from ..ir.dag import Category, Dag, OpKind
 from ..ir.op_shapes import chunk_prompt_tokens
 from ..units import Dimension, format_si
@@ -149,7 +150,7 @@ class Writer:
                    f"TPOT {format_si(c.metrics.tpot_s, Dimension.TIME)}"]
         role = c.plan.workload.role            # a pool's instance has its own figure alone
         shown = figures if role is None else figures[:1] if role == "prefill" else figures[1:]
-        title = f"{c.plan.name} · strategy {c.strategy.text} · {lay.gpus_used} GPUs · " + " · ".join(shown)
+        title = f"{printable(c.plan.name)} · strategy {c.strategy.text} · {lay.gpus_used} GPUs · " + " · ".join(shown)
         what = (f"one {role} instance of a disaggregated strategy: its "
                 + ("prefill" if role == "prefill" else "first decode step") if role is not None else
                 "in flight: mixed step (decode tokens + a prompt's chunk of "

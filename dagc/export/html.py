@@ -1,7 +1,9 @@
 """report.html: report.md rendered for a browser, self-contained (the SVGs inline).
 
 Input: the Markdown of a report and the SVG texts written beside it. Output: one HTML file
-with no external references but the links to the files beside it.
+with no external references but the links to the files beside it: raw HTML in the Markdown
+stays text, a link or image whose target has a scheme or an absolute path stays text too
+(`_local_link`), and every SVG is parsed and re-serialised before it is inlined (`svg_safe`).
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import re
 from html import escape, unescape
 
 from markdown_it import MarkdownIt
+
+from .svg_safe import UnsafeSvg, safe_svg
 
 __all__ = ["report_html", "heading_id"]
 
@@ -38,11 +42,27 @@ def _keep_legible(svg: str) -> str:
     return svg.replace("<svg ", f'<svg style="min-width: {int(float(m.group(1)) * PLACEMENT_MIN_SCALE)}px" ', 1)
 
 
-def _inline_svg(svg: str) -> str:
-    svg = re.sub(r"<\?xml[^>]*\?>", "", svg)
-    svg = re.sub(r"<!DOCTYPE[^>]*>", "", svg, flags=re.S)
-    svg = re.sub(r"<!--.*?-->", "", svg, flags=re.S)
-    return f'<figure class="svg">{svg.strip()}</figure>'
+def _inline_svg(svg: str, legible: bool) -> str | None:
+    """The SVG as a figure of the page, parsed and re-serialised (`safe_svg`); None when refused."""
+    try:
+        svg = safe_svg(svg)
+    except UnsafeSvg:
+        return None
+    svg = svg.split("?>", 1)[1] if svg.startswith("<?xml") else svg
+    return f'<figure class="svg">{(_keep_legible(svg) if legible else svg).strip()}</figure>'
+
+
+OWN_EXTERNAL_LINKS = frozenset({"https://ui.perfetto.dev"})      # the report's own links out (markdown.py)
+
+
+def _local_link(url: str) -> bool:
+    """Links and images of the page may only point into it or at the files beside it: a name from
+    a plan that reads as `![x](https://…)` must not load or link anything (markdown-it's own check
+    refuses `javascript:` and the like; this refuses every scheme and every absolute path)."""
+    url = url.strip()
+    if url in OWN_EXTERNAL_LINKS:
+        return True
+    return not (re.match(r"[A-Za-z][A-Za-z0-9+.\-]*:", url) or url.startswith(("/", "\\")))
 
 
 def heading_id(text: str) -> str:
@@ -74,14 +94,16 @@ def report_html(markdown: str, svgs: dict[str, str]) -> str:
     headings get the anchors report.md's links use, and links to a report.md go to its report.html."""
     # Raw HTML stays text: a plan's names (model, strategies) reach the Markdown, and a plan from a
     # pull request must not put a <script> into the page.
-    body = MarkdownIt("commonmark", {"html": False}).enable("table").render(markdown)
+    md = MarkdownIt("commonmark", {"html": False}).enable("table")
+    md.validateLink = _local_link        # type: ignore[method-assign]
+    body = md.render(markdown)
     body = _html_siblings(_heading_ids(body))
 
     def swap(m: re.Match) -> str:
-        src = m.group(1)
+        src = unescape(m.group(1))
         if src not in svgs:
             return m.group(0)
-        return _inline_svg(_keep_legible(svgs[src]) if src == "placement.svg" else svgs[src])
+        return _inline_svg(svgs[src], src == "placement.svg") or m.group(0)
 
     body = re.sub(r'<img src="([^"]+)"[^>]*>', swap, body)
     title = escape(markdown.splitlines()[0].lstrip("# ").replace("`", "")) if markdown else "dagc report"

@@ -18,6 +18,7 @@ from pathlib import Path
 from ..launch.engines import launch_result
 from ..launch.launch import OWN_HEADER_END, Launch, shown_commands
 from ..verdict.check import StrategyResult
+from .md_escape import md_code, md_prose
 from .write import OutputError, check_target, existing_directory, write_text_atomic
 
 __all__ = ["launch_md", "write_files"]
@@ -61,7 +62,7 @@ def write_files(launches: Sequence[Launch], out_dir: Path) -> list[Path]:
 
 def _engine_md(x: Launch) -> list[str]:
     if not x.ok:
-        reasons = "; ".join(f"{d.code} — {d.message}" for d in x.refusals)
+        reasons = "; ".join(f"{d.code} — {md_prose(d.message)}" for d in x.refusals)
         return [f"- **{x.name}** — flags of {x.version} — cannot run it: {reasons}.", ""]
     nodes = x.nodes
     lines = [f"- **{x.name}** — flags of {x.version} — {nodes} node{'s' if nodes > 1 else ''}:", "", "  ```sh"]
@@ -90,7 +91,7 @@ def launch_md(r: StrategyResult) -> list[str]:
     lines = ["## Launch", "",
              "The commands that start this strategy on each serving engine, from `dagc launch` (which also "
              "names the nearest strategy an engine can run when it cannot; docs/launch.md). "
-             f"Model path: `{model.text}` — {model.why}.", ""]
+             f"Model path: {md_code(model.text)} — {md_prose(model.why)}.", ""]
     for x in launches:
         lines += _engine_md(x)
     return lines

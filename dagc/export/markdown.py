@@ -16,11 +16,12 @@ from ..units import Dimension, count_text, format_bytes, format_si
 from ..verdict.check import StrategyResult
 from ..verdict.optimal import optimal_means
 from ..verdict.verdict import met_text, near_text
+from .glossary import GLOSSARY
+from .md_escape import md_code, md_fence, md_prose, md_text
 from .report import memory_totals
 from .serving_md import inflight_metric_rows
 from .summary import (
     COST_NAMES,
-    GLOSSARY,
     assumptions_md,
     by_objective_md,
     data_parallel_text,
@@ -79,10 +80,10 @@ def report_md(r: StrategyResult, links: dict[str, str] | None = None) -> str:
     """report.md of one strategy; `links` names the pictures and trace written beside it."""
     plan, m = r.plan, r.plan.model
     title = f"{r.decl.name} = {r.decl.text}" if r.decl.name else r.decl.text
-    lines = [f"# dagc report: `{plan.name}` · strategy `{title}`", ""]
+    lines = [f"# dagc report: {md_code(plan.name)} · strategy {md_code(title)}", ""]
     structure = f"; {m.structure_text}" if m.structure_text else ""
-    lines += [f"Model **{m.name}** ({_count(total_params(m))} parameters, {_count(active_params(m))} active, "
-              f"{m.weights.value} weights{structure}) on **{plan.cluster.gpus} × {plan.cluster.gpu.name}** "
+    lines += [f"Model **{md_text(m.name)}** ({_count(total_params(m))} parameters, {_count(active_params(m))} active, "
+              f"{m.weights.value} weights{structure}) on **{plan.cluster.gpus} × {md_text(plan.cluster.gpu.name)}** "
               f"({plan.cluster.gpus_per_node} per node); batch {plan.workload.batch_text} × "
               f"({plan.workload.prompt} prompt + {plan.workload.generate} generated) tokens.", ""]
     lines += summary_md(r)
@@ -107,7 +108,7 @@ def report_md(r: StrategyResult, links: dict[str, str] | None = None) -> str:
     lines += launch_md(r)
     lines += ["## Diagnostics", ""]
     if r.diagnostics:
-        lines += ["```", render_all(r.diagnostics), "```", ""]
+        lines += [*md_fence(render_all(r.diagnostics)), ""]
     else:
         lines += ["None.", ""]
     lines += ["## Glossary", ""] + [f"- **{word}**: {text}" for word, text in GLOSSARY]
@@ -118,7 +119,7 @@ def _verdicts(r: StrategyResult) -> list[str]:
     plan, v = r.plan, r.verdict
     errors = [d for d in r.diagnostics if d.is_error]
     failed = [q for q in r.requirements if q.met is False]
-    correct_ev = "no rule errors" if not errors else "; ".join(f"{d.code}: {d.message}" for d in errors)
+    correct_ev = "no rule errors" if not errors else "; ".join(f"{d.code}: {md_prose(d.message)}" for d in errors)
     if r.gpus_used:
         correct_ev += f"; uses {r.gpus_used} of {plan.cluster.gpus} GPUs"
     req_ev = ("the strategy is not correct, so it cannot be deployed" if not v.correct and not failed else
@@ -180,7 +181,7 @@ def _memory_totals(r: StrategyResult) -> list[str]:
     m, w, wt, kv = r.plan.model, r.plan.workload, t["weights"], t["kv_cache"]
     n = t["ranks"]
     lines = ["## Memory of the model", "",
-             f"**{m.name}** has {_count(wt['params'])} parameters × {t['bytes_per_param']:g} "
+             f"**{md_text(m.name)}** has {_count(wt['params'])} parameters × {t['bytes_per_param']:g} "
              f"byte{'' if t['bytes_per_param'] == 1 else 's'} "
              f"({m.weights.value}) = **{format_bytes(wt['bytes'])}** of weights. Over its {n:,} GPUs the strategy "
              f"holds {format_bytes(wt['all_ranks_bytes'])} of weights ({_copies(wt['copies'])} the model); "
@@ -303,8 +304,9 @@ def _better(r: StrategyResult) -> str:
 def comparison_md(plan, results: list[StrategyResult], dirs: list[str], pareto_link: str | None = None) -> str:
     """The side-by-side table of several strategies of one plan (and, when the search ran, a link to
     its plot `pareto_link`, where these strategies are marked)."""
-    lines = [f"# dagc comparison: `{plan.name}`", "",
-             f"{len(results)} strategies for **{plan.model.name}** on {plan.cluster.gpus} × {plan.cluster.gpu.name}; "
+    lines = [f"# dagc comparison: {md_code(plan.name)}", "",
+             f"{len(results)} strategies for **{md_text(plan.model.name)}** on {plan.cluster.gpus} × "
+             f"{md_text(plan.cluster.gpu.name)}; "
              f"batch {plan.workload.batch_text} × ({plan.workload.prompt} + {plan.workload.generate}) tokens.", ""]
     judged = next((r for r in results if (r.optimality or {}).get("objective")), None)
     if judged is not None:           # the search ran: what its verdicts optimise, and what each objective picks

@@ -8,9 +8,17 @@ that meet the requirements) drawn and labelled.
 from __future__ import annotations
 
 import math
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape as xml_escape
+
+from ..diagnostics import printable
 
 __all__ = ["pareto_svg", "PARETO_SIGNATURE"]
+
+
+def escape(text: str) -> str:
+    """Text for the SVG: control characters (not allowed in XML) shown as U+FFFD, then XML-escaped."""
+    return xml_escape(printable(text))
+
 
 # In every pareto.svg: `dagc search --svg FILE` replaces an existing FILE only when it holds this.
 PARETO_SIGNATURE = "<!-- dagc search: Pareto front -->"

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ..diagnostics import printable
 from ..layout.layout import Layout
 from ..layout.pools import instance_starts
 from ..memory.memory import MemoryBreakdown
@@ -82,15 +83,15 @@ def _shown(lay: Layout, available: int) -> _Shown:
 def _header_lines(r: StrategyResult, lay: Layout) -> list[tuple[str, int, bool]]:
     """(text, size, bold) of the header, before wrapping."""
     plan = r.plan
-    lines = [(f"{plan.name} · strategy {r.decl.text}", 15, True)]
+    lines = [(f"{printable(plan.name)} · strategy {r.decl.text}", 15, True)]
     if r.pooled is not None:            # the layout drawn is one decode instance's
         p, d = r.pooled.pools[0], r.pooled.pools[-1]
         lines.append((f"one decode instance drawn ({d.pool.strategy.text}, {d.gpus_per_instance} GPUs) of a "
                       f"disaggregated deployment of {r.gpus_used} GPUs: {p.pool.instances} × {p.gpus_per_instance} "
                       f"prefill, {d.pool.instances} × {d.gpus_per_instance} decode", 11, True))
     used = f"{lay.gpus_used} GPUs" if r.pooled is not None else f"{lay.gpus_used} of {plan.cluster.gpus} GPUs used"
-    lines.append((f"{used} = dp {lay.dp} × pp {lay.pp} × stage group {lay.group_size} · {plan.cluster.gpu.name}, "
-                  f"{lay.gpus_per_node} per node", 11, False))
+    lines.append((f"{used} = dp {lay.dp} × pp {lay.pp} × stage group {lay.group_size} · "
+                  f"{printable(plan.cluster.gpu.name)}, {lay.gpus_per_node} per node", 11, False))
     adp, edp = data_parallel_text(lay)            # "—" where a domain does not divide the stage group (E203)
     axes = f"attention: tp {lay.tp}, cp {lay.cp}, DP {adp}"
     if plan.model.has_experts:

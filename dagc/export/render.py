@@ -14,8 +14,12 @@ standard streams: DOT goes in and SVG comes out through its memory. `dot` writes
 only `write_svg` writes, through `write_text_atomic`, so a link or a device at the target is
 refused and never written through.
 
-If `dot` fails (a broken install, an SVG plugin missing), the WebAssembly build is tried and the
-warning says so; a timeout is final (the other renderer would be as slow). The SVG carries a
+`dot` is taken from PATH's absolute entries outside the current directory only (`find_dot`), runs
+in a process group of its own that is killed whole at the timeout or on Ctrl-C, and what either
+renderer prints is parsed and re-serialised (`svg_safe.safe_svg`) before it is written or inlined.
+
+If `dot` fails (a broken install, an SVG plugin missing, an SVG dagc refuses), the WebAssembly
+build is tried and the warning says so; a timeout is final (the other renderer would be as slow). The SVG carries a
 comment naming its renderer.
 """
 
@@ -25,14 +29,14 @@ import atexit
 import enum
 import functools
 import math
-import shutil
-import subprocess
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from .dot_program import Failed as _Failed, TimedOut as _TimedOut, Unavailable as _Unavailable, run_dot as _run_dot
+from .svg_safe import UnsafeSvg, safe_svg
 from .write import check_target, write_text_atomic
 
 if TYPE_CHECKING:
@@ -65,18 +69,6 @@ class Rendered:
     warning: str | None          # why there is no SVG, or why the second renderer drew it
 
 
-class _Unavailable(Exception):
-    """This renderer is not on this machine: try the next one."""
-
-
-class _Failed(Exception):
-    """This renderer ran and failed: try the next one, and say so."""
-
-
-class _TimedOut(Exception):
-    """This renderer was stopped at the timeout: stop there."""
-
-
 def check_dot_timeout(timeout_s: float) -> float:
     """A usable render timeout in seconds: `timeout_s`, at most DOT_TIMEOUT_MAX_S (a longer wait
     would overflow Python's timers); ValueError when it is not a finite number above 0.
@@ -98,25 +90,6 @@ def check_dot_timeout(timeout_s: float) -> float:
 
 
 # ------------------------------------------------------------------ Graphviz's `dot` program
-
-# dag.dot is built with the `graphviz` package (dot_graph.py), but `dot` is run here, not through
-# the package's `pipe()`: `pipe()` (graphviz 0.20/0.21) takes no timeout and calls subprocess.run
-# without one, so a layout that runs for hours could not be stopped and killed; it also prints
-# `dot`'s stderr to ours, where dagc reports it in the warning.
-def _run_dot(dot_text: str, timeout_s: float) -> tuple[str, str]:
-    exe = shutil.which("dot")
-    if exe is None:
-        raise _Unavailable("Graphviz `dot` is not on PATH")
-    try:
-        proc = subprocess.run([exe, "-Tsvg"], input=dot_text.encode(), capture_output=True, timeout=timeout_s)
-    except subprocess.TimeoutExpired as exc:
-        raise _TimedOut(f"`dot` took longer than {timeout_s:g} s and was stopped") from exc
-    except OSError as exc:
-        raise _Failed(f"`dot` could not be run: {exc.strerror or exc}") from exc
-    if proc.returncode != 0:
-        raise _Failed(f"`dot` failed: {proc.stderr.decode(errors='replace').strip()[:300]}")
-    return proc.stdout.decode("utf-8", errors="replace"), "Graphviz's dot program (found on PATH)"
-
 
 # ------------------------------------------------------------------ Graphviz in WebAssembly
 
@@ -201,7 +174,7 @@ def _call_graphviz(w: _Wasm, dot_text: str) -> tuple[str, str]:
         return result
 
     def cstr(text: str) -> int:
-        data = text.encode() + b"\0"
+        data = text.encode(errors="backslashreplace") + b"\0"
         addr = call(malloc, len(data))
         if not addr:
             raise _Failed("the WebAssembly Graphviz ran out of memory")
@@ -309,6 +282,10 @@ def render_dot(dot_text: str, timeout_s: float = DOT_TIMEOUT_S, renderers: tuple
     for renderer in renderers:
         try:
             svg, by = _RUN[renderer](dot_text, timeout_s)
+            svg = safe_svg(svg)      # never written or inlined as printed (svg_safe.py)
+        except UnsafeSvg as exc:
+            failed.append(f"{renderer.value} printed an SVG dagc refuses: {exc}")
+            continue
         except _Unavailable as exc:
             missing.append(str(exc))
             continue

@@ -18,12 +18,13 @@ from ..units import Dimension, count_text, format_bytes, format_figure, format_i
 from ..verdict.check import StrategyResult
 from ..verdict.optimal import NOT_SEARCHED
 from ..verdict.verdict import RequirementResult, requirement_unit, requirement_value_text
+from .md_escape import md_code, md_prose
 from .report import assumptions
 from .serving_md import inflight_execution, inflight_summary
 from .techniques import technique_lines
 
 __all__ = ["by_objective_md", "summary_md", "assumptions_md", "data_parallel_text", "requirement_value_text",
-           "metric_text", "margin_text", "optimal_note", "dominant_costs", "COST_NAMES", "GLOSSARY"]
+           "metric_text", "margin_text", "optimal_note", "dominant_costs", "COST_NAMES"]
 
 # The critical-path categories of `Metrics.critical_path`, in words.
 COST_NAMES = {
@@ -107,7 +108,7 @@ def _about(d: Diagnostic, req: Requirement) -> bool:
 
 def _diag_text(d: Diagnostic) -> str:
     where = f" (line {d.span.line})" if d.span is not None else ""
-    return f"{d.severity.value} {d.code}{where}: {d.message}"
+    return f"{d.severity.value} {d.code}{where}: {md_prose(d.message)}"
 
 
 def _correct(r: StrategyResult, cited: set[int]) -> str:
@@ -219,7 +220,7 @@ def _change(r: StrategyResult) -> list[str]:
     head = "- **What to change:** "
     errors = [d for d in r.diagnostics if d.is_error]
     if errors:
-        hints = [f"{d.code}: {d.hint}" for d in errors if d.hint][:3]
+        hints = [f"{d.code}: {md_prose(d.hint)}" for d in errors if d.hint][:3]
         return [head + "fix the errors first" + (" — " + "; ".join(hints) if hints else "")
                 + " ([Diagnostics](#diagnostics))."]
     ev = r.optimality or {}
@@ -331,10 +332,10 @@ def assumptions_md(r: StrategyResult) -> list[str]:
         a["routing"], f"the busiest EP rank gets {a['routing_imbalance'] or 1:g}× the mean")
     lines = ["## Assumptions", "", "The figures rest on these; change them in the plan (`cluster`, `workload`) "
              "if your system differs.", "",
-             f"- {cost_basis_text(c)} Network efficiency {eff.network:g}"
+             f"- {md_prose(cost_basis_text(c))} Network efficiency {eff.network:g}"
              + (f", compute {eff.compute:g}" if eff.compute is not None else "")
              + (f", HBM {eff.hbm:g}" if eff.hbm is not None else "") + ". How: dagc's docs/cost-model.md.",
-             f"- GPU `{g['name']}`: {format_bytes(g['memory_bytes'])}, "
+             f"- GPU {md_code(g['name'])}: {format_bytes(g['memory_bytes'])}, "
              f"{format_si(g['flops_16bit'], Dimension.COMPUTE)} bf16{fp8}, HBM {_gbs(g['hbm_bytes_per_s'])}.",
              *_fp4_md(a["fp4"], g["name"]),
              f"- Interconnect: {_gbs(a['intra_node_bytes_per_s'])} per GPU inside a node of {a['gpus_per_node']} "
@@ -363,30 +364,6 @@ def _fp4_md(fp4: dict | None, gpu: str) -> list[str]:
         return [f"- Precision: the {which} weights run on the GPU's fp4 tensor cores at {peak}."]
     return [f"- Precision: the {which} weights are weight-only: dequantised to bf16 (the {gpu} has no fp4 units), "
             f"their matmuls at the 16-bit peak, {peak}; their bytes stay 4-bit."]
-
-
-GLOSSARY = [
-    ("TTFT", "time to first token: the prefill makespan, from the batch's arrival to its first generated token."),
-    ("TPOT", "time per output token: the gap between two steady decode steps."),
-    ("makespan", "the time from the first op of a phase to its last, over all GPUs."),
-    ("critical path", "the chain of ops (and waits) that sets the makespan; shortening anything else does not help."),
-    ("binding requirement", "the met requirement with the smallest margin: the first to fail if things get worse."),
-    ("margin", "how far a figure is from its target, as a share of the target (positive: met)."),
-    ("stage group", "the GPUs of one pipeline stage of one DP replica; they hold the stage's layers together."),
-    ("tp / cp / sp", "tensor parallel (each matrix split across GPUs), context parallel (the sequence split), "
-                     "sequence-parallel activations between tensor-parallel ops."),
-    ("adp (attention DP)", "attention data parallelism inside a stage group: groups of GPUs that each serve "
-                           "their own requests' attention."),
-    ("ep / etp / edp", "expert parallel (the routed experts spread across GPUs), expert tensor parallel (each "
-                       "expert split), expert data parallel (copies of the expert set)."),
-    ("micro-batch", "a slice of the batch that moves through the pipeline on its own, so stages work at once."),
-    ("bubble", "the time pipeline stages sit idle while the first micro-batches fill the pipeline and the last "
-               "drain it."),
-    ("all-to-all", "the EP exchange that sends each token to its experts' GPUs (dispatch) and back (combine)."),
-    ("reserve", "memory the runtime keeps on every GPU beyond weights, KV cache and activations."),
-    ("copies", "how many times the strategy holds a category of weights over all its GPUs (replicas, "
-               "replicated norms and KV heads)."),
-]
 
 
 def data_parallel_text(lay: Layout) -> tuple[str, str]:

@@ -196,7 +196,8 @@ class TraceWriter:
                                  self._counter_events(budget), self._flow_events(by_key, written_keys))
         with atomic_output(path, binary=True) as raw, contextlib.ExitStack() as stack:
             sink = stack.enter_context(gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0)) if compress else raw
-            f = stack.enter_context(io.TextIOWrapper(sink, encoding="utf-8", newline="\n"))
+            # errors="replace": a name that was not UTF-8 becomes "?", never a surrogate escape (Perfetto aborts)
+            f = stack.enter_context(io.TextIOWrapper(sink, encoding="utf-8", errors="replace", newline="\n"))
             f.write('{"traceEvents":[\n')
             for text in events:
                 f.write(text if self._emitted == 0 else ",\n" + text)

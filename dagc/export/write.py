@@ -181,5 +181,6 @@ def write_text_atomic(path: Path, text: str) -> Path:
 def write_json_atomic(path: Path, obj, indent: int | None = 1) -> Path:
     """Plain JSON: no NaN/Infinity, UTF-8 as is, stable key order as built."""
     separators = None if indent is not None else (",", ":")
-    return write_text_atomic(path, json.dumps(obj, indent=indent, separators=separators, ensure_ascii=False,
-                                              allow_nan=False) + "\n")
+    text = json.dumps(obj, indent=indent, separators=separators, ensure_ascii=False, allow_nan=False) + "\n"
+    # a name that was not UTF-8 (a lone surrogate) becomes "?": JSON readers choke on `\udcxx` escapes
+    return write_text_atomic(path, text.encode("utf-8", "replace").decode("utf-8"))
