@@ -7,12 +7,18 @@ Exit codes (documented in the README, `dagc --help` and docs/limits.md):
     2    usage error (bad command-line arguments)
     3    the plan is invalid (a strategy breaks a rule: E2xx–E4xx)
     4    input or syntax error (unreadable or refused file, E0xx, E1xx — in a strategy too)
-    5    the outputs could not be written (refused or failing output path)
+    5    the outputs could not be written (refused or failing output path; standard output closed,
+         full or failing, or in an encoding that cannot show dagc's text)
     130  interrupted (Ctrl-C); temporary files are removed
+
+A reader that stops early (`| head`) ends dagc quietly with the verdict's code, as Unix tools do.
+Names that were not UTF-8 (file names) are printed with backslash escapes, never as a crash; a
+current directory that was deleted is said in one line (4).
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import signal
@@ -20,7 +26,7 @@ import sys
 from collections.abc import Sequence
 from concurrent.futures import BrokenExecutor
 
-from ..exit_codes import EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from ..exit_codes import EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_OUTPUT, EXIT_USAGE
 from .parser import build_parser
 
 # Failures of the machine's resources rather than of the plan: one line each, never a traceback.
@@ -48,8 +54,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         gc.set_threshold(*before)            # a caller in this process (a test) gets its own back
 
 
+def _streams_usable() -> str | None:
+    """Why dagc cannot run with these standard streams and this directory (None: it can). Lone
+    surrogates (a file name that was not UTF-8) are printed escaped on a UTF-8 terminal."""
+    if sys.stdout is None:
+        return "standard output is closed"
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None and (getattr(stream, "encoding", "") or "").lower().replace("-", "") == "utf8":
+            with contextlib.suppress(AttributeError, ValueError, OSError):
+                stream.reconfigure(errors="backslashreplace")      # type: ignore[union-attr]
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        return "the current directory no longer exists; cd to one that does"
+    except OSError as exc:
+        return f"the current directory cannot be read ({exc.strerror or exc})"
+    return None
+
+
+def _say(line: str) -> None:
+    """One line on stderr, whatever its encoding and state."""
+    with contextlib.suppress(Exception):
+        if sys.stderr is not None:
+            enc = getattr(sys.stderr, "encoding", None) or "ascii"
+            sys.stderr.write(line.encode(enc, "backslashreplace").decode(enc, "replace") + "\n")
+            sys.stderr.flush()
+
+
 def _main(argv: Sequence[str] | None) -> int:
     args = None
+    problem = _streams_usable()
+    if problem is not None:
+        _say(f"error: {problem}")
+        return EXIT_OUTPUT if sys.stdout is None else EXIT_INPUT
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
@@ -68,12 +105,24 @@ def _main(argv: Sequence[str] | None) -> int:
     except (RecursionError, BrokenExecutor, MemoryError) as exc:
         print(f"error: {next(m for t, m in _RESOURCE_FAILURES.items() if isinstance(exc, t))}", file=sys.stderr)
         return EXIT_INPUT
+    except UnicodeEncodeError as exc:
+        _say(f"error: this terminal's encoding ({exc.encoding}) cannot show dagc's output; use a UTF-8 locale "
+             "or set PYTHONIOENCODING=utf-8")
+        _quiet_stdout()
+        return EXIT_OUTPUT
     except BrokenPipeError:
         # stdout closed early (e.g. `| head`): stop quietly, keep Python from complaining at exit, and
         # exit as the command decided before it printed (check, compile: the verdict's code).
-        try:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-        except OSError:
-            pass
+        _quiet_stdout()
         return getattr(args, "decided", EXIT_OK)
+    except OSError as exc:       # what the commands did not catch: standard output full or failing
+        _say(f"error: cannot write to standard output: {exc.strerror or exc}")
+        _quiet_stdout()
+        return EXIT_OUTPUT
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so that Python's own flush at exit finds nothing left to complain about."""
+    with contextlib.suppress(OSError, AttributeError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
