@@ -71,12 +71,27 @@ def _exit_code(results: list[StrategyResult]) -> int:
     return EXIT_OK
 
 
-def _search_speculative(plan, top: int, jobs: int, budget_s: float | None):
+class _NoBar:
+    """The progress bar of `--quiet`: none."""
+
+    def __call__(self, done: int, total: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _bar(label: str, quiet: bool):
+    with _loading():
+        from .printing import ProgressBar
+    return _NoBar() if quiet else ProgressBar(label)
+
+
+def _search_speculative(plan, top: int, jobs: int, budget_s: float | None, quiet: bool = False):
     """`--vary speculative`: the search at each count of drafted tokens, merged, with a progress bar."""
     with _loading():
         from ..search.speculative import search_speculative
-        from .printing import ProgressBar
-    progress = ProgressBar("searching strategies and drafted tokens")
+    progress = _bar("searching strategies and drafted tokens", quiet)
     try:
         return search_speculative(plan, objective=plan.objective, top=top, jobs=jobs, progress=progress,
                                   budget_s=budget_s)
@@ -85,11 +100,10 @@ def _search_speculative(plan, top: int, jobs: int, budget_s: float | None):
 
 
 def _search(plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: int = 1,
-            budget_s: float | None = None, timer=None, front: bool = True):
+            budget_s: float | None = None, timer=None, front: bool = True, quiet: bool = False):
     with _loading():
         from ..search.search import search
-        from .printing import ProgressBar
-    progress = ProgressBar("searching strategies")
+    progress = _bar("searching strategies", quiet)
     try:
         return search(plan, objective=objective, top=top, jobs=jobs, progress=progress, budget_s=budget_s,
                       timer=timer, front=front)
@@ -110,11 +124,23 @@ def _allowed(args) -> tuple[Path, ...]:
     return tuple(Path(p) for p in (getattr(args, "allow_path", None) or ()))
 
 
-def _objective_picks(plan, found, jobs: int, budget_s: float | None, timer=None) -> dict:
+def _quiet(args) -> bool:
+    return _volume(args) < 0
+
+
+def _plan(args):
+    """The plan with `--set` overrides (re-lowered from its text, so checked as the plan's own) and
+    `--objective`. Raises PlanError."""
+    with _loading():
+        from ..lang.overrides import load_plan_with
+    return _with_objective(load_plan_with(args.plan, getattr(args, "overrides", None) or (),
+                                          allow_paths=_allowed(args)), args)
+
+
+def _objective_picks(plan, found, jobs: int, budget_s: float | None, timer=None, quiet: bool = False) -> dict:
     with _loading():
         from ..search.search import objective_picks
-        from .printing import ProgressBar
-    progress = ProgressBar("what each objective picks")
+    progress = _bar("what each objective picks", quiet)
     try:
         return objective_picks(plan, found, top=CHECK_RESCORED, jobs=jobs,
                                progress=progress, budget_s=budget_s, timer=timer)
@@ -127,21 +153,23 @@ def _load(args, err: Console, picks: bool = False):
     report's "what each objective would pick" too."""
     with _loading():
         from ..diagnostics import PlanError, Severity
-        from ..lang.load import STRATEGY_SOURCE, load_plan, parse_strategy
+        from ..lang.load import STRATEGY_SOURCE, parse_strategy
         from ..schedule.timer import Timer
         from ..verdict.check import check
         from .printing import render_diags
     try:
-        plan = _with_objective(load_plan(args.plan, allow_paths=_allowed(args)), args)
+        plan = _plan(args)
         # read before the search, which a bad --strategy would otherwise wait for
         strategy = parse_strategy(args.strategy) if args.strategy is not None else None
         jobs, budget = _jobs(args, err), getattr(args, "search_budget", None)
         searching = not getattr(args, "no_search", True)
         timer = Timer(plan) if searching else None      # the search's stage costs, kept for each objective's pick
         # the Pareto front only for compile's pareto.svg: a verdict needs the best alone
+        quiet = _quiet(args)
         found = _search(plan, plan.objective, top=CHECK_RESCORED, jobs=jobs, budget_s=budget,
-                        timer=timer, front=picks) if searching else None
-        by_objective = _objective_picks(plan, found, jobs, budget, timer) if picks and found is not None else None
+                        timer=timer, front=picks, quiet=quiet) if searching else None
+        by_objective = (_objective_picks(plan, found, jobs, budget, timer, quiet)
+                        if picks and found is not None else None)
         results = check(plan, strategy, optimality=found, picks=by_objective)
         return plan, results, found
     except PlanError as exc:
@@ -156,12 +184,17 @@ def _load(args, err: Console, picks: bool = False):
         return None, None, None
 
 
+def _volume(args) -> int:
+    """-1 with --quiet, 1 with --verbose, else 0 (and 0 for JSON, which they leave as it is)."""
+    return getattr(args, "volume", 0) if getattr(args, "format", "text") == "text" else 0
+
+
 def cmd_check(args) -> int:
     with _loading():
-        from .print_check import objective_text, plan_diagnostics, print_plan, print_plan_diagnostics, print_result
+        from .print_check import print_check
         from .printing import is_input_error, make_console, print_reports, render_diags
     err = make_console(sys.stderr)
-    plan, results, _ = _load(args, err)
+    plan, results, found = _load(args, err)
     if plan is None:
         return EXIT_INPUT
     args.decided = _exit_code(results)     # what a reader that stops early (`| head`) still gets
@@ -169,11 +202,7 @@ def cmd_check(args) -> int:
         print_reports(results)
         render_diags(err, [d for r in results for d in r.diagnostics if is_input_error(d)])
     else:
-        out = make_console()
-        print_plan(out, plan, args.plan, objective_text(plan))
-        print_plan_diagnostics(out, plan_diagnostics(results))
-        for r in results:
-            print_result(out, r, err)
+        print_check(make_console(), err, plan, args.plan, results, found, _volume(args), args.overrides)
     return args.decided
 
 
@@ -184,8 +213,8 @@ def cmd_compile(args) -> int:
         from ..export.output_dir import check_output_dir, default_output_dir
         from ..export.pareto import pareto_svg
         from ..export.write import OutputError
-        from .print_check import objective_text, print_written
-        from .printing import ProgressBar, is_input_error, make_console, print_reports, render_diags
+        from .print_check import print_compile
+        from .printing import is_input_error, make_console, print_reports, render_diags
     err = make_console(sys.stderr)
     force = bool(getattr(args, "force", False))
     if args.output:
@@ -210,7 +239,7 @@ def cmd_compile(args) -> int:
     options = CompileOptions(graph_detail=Detail(args.graph_detail), all_ranks=args.all_ranks, gzip=args.gzip,
                              dot_timeout_s=args.dot_timeout, pareto_svg=pareto, force=force,
                              **({"output_budget_bytes": budget} if budget else {}))
-    progress = ProgressBar("writing strategies")
+    progress = _bar("writing strategies", _quiet(args))
     try:
         written = compile_results(plan, results, out_dir, options, progress)
     except OutputError as exc:
@@ -226,11 +255,7 @@ def cmd_compile(args) -> int:
         print_reports(results)
         render_diags(err, [d for r in results for d in r.diagnostics if is_input_error(d)])
     else:
-        out = make_console()
-        if found is not None:
-            out.print(objective_text(plan), markup=False)
-        for w in written:
-            print_written(out, err, w)
+        print_compile(make_console(), err, plan, results, written, found, _volume(args), args.overrides)
     return args.decided
 
 
@@ -249,13 +274,13 @@ def cmd_search(args) -> int:
         from ..export.pareto import PARETO_SIGNATURE, pareto_svg
         from ..export.write import OutputError, check_own, write_text_atomic
         from ..lang.fields import BATCH_LIMIT
-        from ..lang.load import load_plan
         from ..verdict.check import check
-        from .print_search import print_search, print_search_warnings
+        from .print_check import objective_text, print_overrides, print_plan
+        from .print_search import print_search, print_search_verdict, print_search_warnings
         from .printing import make_console, render_diags
     err = make_console(sys.stderr)
     try:
-        plan = _with_objective(load_plan(args.plan, allow_paths=_allowed(args)), args)
+        plan = _plan(args)
     except PlanError as exc:
         render_diags(err, exc.diagnostics)
         return EXIT_INPUT
@@ -268,9 +293,9 @@ def cmd_search(args) -> int:
             err.print("error: --vary speculative needs `speculative { method = …  tokens = …  acceptance = … }` in "
                       "the plan's workload (an accept_length holds for one count of drafted tokens)", markup=False)
             return EXIT_USAGE
-        found = _search_speculative(plan, args.top, _jobs(args, err), args.budget)
+        found = _search_speculative(plan, args.top, _jobs(args, err), args.search_budget, _quiet(args))
     else:
-        found = _search(plan, plan.objective, args.top, _jobs(args, err), args.budget)
+        found = _search(plan, plan.objective, args.top, _jobs(args, err), args.search_budget, quiet=_quiet(args))
     own = _own_points(check(plan))
     force = bool(getattr(args, "force", False))
     try:
@@ -291,7 +316,15 @@ def cmd_search(args) -> int:
     if args.format == "json":
         print(json.dumps(found.to_json(args.top), indent=2, allow_nan=False))
         return EXIT_OK
-    print_search(make_console(), found, args.top, svg_path, plan)
+    out = make_console()
+    if _quiet(args):
+        print_search_verdict(out, found)
+        return EXIT_OK
+    if _volume(args) > 0:            # what was searched: the plan's model, cluster and workload
+        print_plan(out, plan, args.plan, objective_text(plan), args.overrides)
+    else:
+        print_overrides(out, args.overrides)
+    print_search(out, found, args.top, svg_path, plan)
     return EXIT_OK
 
 

@@ -73,6 +73,19 @@ class _Version(argparse.Action):
         parser.exit()
 
 
+def _add_set_and_volume(p: argparse.ArgumentParser) -> None:
+    """--set, --quiet and --verbose: the same on check, compile and search."""
+    p.add_argument("--set", action="append", metavar="FIELD=VALUE", default=[], dest="overrides",
+                   help="a what-if without editing the plan: a plan field by its dotted path, written as in the "
+                   "plan, e.g. --set workload.batch=256 --set cluster.gpus=16 (repeatable; docs/cli.md)")
+    volume = p.add_mutually_exclusive_group()
+    volume.add_argument("-q", "--quiet", action="store_const", const=-1, dest="volume", default=0,
+                        help="print the verdicts only (the exit code says the rest); errors still go to stderr")
+    volume.add_argument("-v", "--verbose", action="store_const", const=1, dest="volume",
+                        help="print how the answer was reached too: what was searched, in how long, and "
+                        "(compile) each strategy's whole check")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="dagc", description="Check and compile parallel deployment strategies "
                                 "of Mixture-of-Experts models.", epilog=EPILOG,
@@ -118,9 +131,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help=JOBS_HELP)
     se.add_argument("--svg", metavar="FILE", help="where to write the Pareto plot, its directory made with its parents "
                     "when missing (default out/<plan>/pareto.svg)")
-    se.add_argument("--budget", type=_seconds, default=None, metavar="S",
+    se.add_argument("--search-budget", type=_seconds, default=None, metavar="S",
                     help="stop after S seconds (the candidates are visited best bound first; with --vary batch fewest "
                     "GPUs first, under ttft, tpot and throughput most) (default: evaluate every candidate)")
+    # its name before check and compile took --search-budget: still read, no longer shown
+    se.add_argument("--budget", type=_seconds, dest="search_budget", metavar="S", help=argparse.SUPPRESS)
     se.add_argument("--vary", choices=("batch", "speculative"), default=None,
                     help="`batch`: compare every strategy at the largest batch it serves within memory and the "
                     "require block (as `batch = max` in the plan); `speculative`: compare 1 to 5 tokens drafted "
@@ -142,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     for p_ in (c, co, se):
         p_.add_argument("--allow-path", action="append", metavar="DIR", default=[],
                         help="let `model from` read files under DIR too (default: only the plan's directory)")
+        _add_set_and_volume(p_)
     sc = sub.add_parser("schema", help="print the JSON Schema of dag.json")
     sc.set_defaults(func=commands.cmd_schema)
     e = sub.add_parser("explain", help="print a rule's documentation with a bad and a fixed example",

@@ -7,6 +7,7 @@ Output: text and tables on the console; every string from the user passes throug
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -26,9 +27,9 @@ _WORD = {True: "yes", False: "no", None: "not judged"}
 
 # ---------------------------------------------------------------- dagc check
 
-def print_plan(out: Console, plan: Plan, path: str, objective: str) -> None:
-    """The lines `dagc check` opens with: the plan's model, cluster and workload, and `objective`: what
-    its optimal verdicts optimise (`objective_text`)."""
+def print_plan(out: Console, plan: Plan, path: str, objective: str, overrides: Sequence[str] = ()) -> None:
+    """The lines `dagc check` opens with: the plan's model, cluster and workload, the `--set`
+    overrides they are with, and `objective`: what its optimal verdicts optimise (`objective_text`)."""
     from ..plan.params import active_params, total_params
     m = plan.model
     out.print(f"plan {path} · model {m.name} ({total_params(m) / 1e9:.1f} B params, "
@@ -36,6 +37,7 @@ def print_plan(out: Console, plan: Plan, path: str, objective: str) -> None:
               f"{'; ' + m.structure_text if m.structure_text else ''}) · cluster {plan.cluster.gpus} × "
               f"{plan.cluster.gpu.name} ({plan.cluster.gpus_per_node} per node) · batch {plan.workload.batch_text} "
               f"× ({plan.workload.prompt} + {plan.workload.generate}) tokens", markup=False)
+    print_overrides(out, overrides)
     out.print(objective, markup=False)
     out.print()
 
@@ -305,11 +307,64 @@ def print_written(out: Console, err: Console, w: Written) -> None:
         out.print(f"  wrote {f}", markup=False)
 
 
-def _print_compiled(out: Console, err: Console, r: StrategyResult) -> None:
+def print_check(out: Console, err: Console, plan: Plan, path: str, results: list[StrategyResult], found,
+                volume: int, overrides: list[str]) -> None:
+    """`dagc check` as text: the plan and each strategy; with `volume` -1 (`--quiet`) the verdicts
+    alone (and the errors, on `err`), with 1 (`--verbose`) what the search examined too."""
+    if volume < 0:
+        for r in results:
+            print_verdict_line(out, r)
+        render_diags(err, [d for r in results for d in r.diagnostics if d.is_error])
+        return
+    print_plan(out, plan, path, objective_text(plan), overrides)
+    print_plan_diagnostics(out, plan_diagnostics(results))
+    for r in results:
+        print_result(out, r, err)
+    if volume > 0:
+        _print_searched(out, found)
+
+
+def print_compile(out: Console, err: Console, plan: Plan, results: list[StrategyResult], written: list[Written],
+                  found, volume: int, overrides: list[str]) -> None:
+    """`dagc compile` as text: each strategy's verdicts and the files written; the verdicts alone with
+    `volume` -1 (`--quiet`); each strategy's whole check first and the search's counts with 1."""
+    if volume < 0:
+        for r in results:
+            print_verdict_line(out, r)
+        return
+    print_overrides(out, overrides)
+    if found is not None:
+        out.print(objective_text(plan), markup=False)
+    for r in results if volume > 0 else ():
+        print_result(out, r, err)
+    for w in written:
+        print_written(out, err, w)
+    if volume > 0:
+        _print_searched(out, found)
+
+
+def _print_searched(out: Console, found) -> None:
+    """`--verbose`: what the search examined and in how long."""
+    if found is not None:
+        out.print(f"search: {found.counts_text()}; in {found.seconds:.2f} s", markup=False)
+
+
+def print_verdict_line(out: Console, r: StrategyResult) -> None:
+    """One strategy's three verdicts on one line (compile's first line; all `--quiet` prints)."""
     v = r.verdict
     label = f"{r.decl.name} = {r.decl.text}" if r.decl.name else r.decl.text
-    out.print(f"strategy {label}: correct {_WORD[v.correct]} · meets requirements "
+    out.print(f"strategy {shown(label)}: correct {_WORD[v.correct]} · meets requirements "
               f"{_WORD[v.meets_requirements]} · optimal {_WORD[v.optimal]}", markup=False)
+
+
+def print_overrides(out: Console, overrides: Sequence[str]) -> None:
+    """The `--set` overrides the figures are for, under the plan's line: a what-if, not the plan."""
+    if overrides:
+        out.print("overrides (--set, not in the plan): " + " · ".join(shown(o) for o in overrides), markup=False)
+
+
+def _print_compiled(out: Console, err: Console, r: StrategyResult) -> None:
+    print_verdict_line(out, r)
     if r.optimality and r.optimality.get("note"):
         out.print(f"  optimal? {r.optimality['note']}", markup=False)
         _print_evidence(out, r)

@@ -59,6 +59,16 @@ SEARCH_COLUMNS = ("#", "strategy", "GPUs", "memory used", "TTFT", "TPOT", "decod
 PARETO_COLUMNS = ("strategy", "GPUs", "TTFT", "TPOT", "decode (tokens/s/GPU)")
 
 
+def print_search_verdict(out: Console, found: SearchResult) -> None:
+    """`dagc search --quiet`: the best strategy, its GPUs and whether it meets the requirements."""
+    if not found.ranked:
+        out.print("best: none — no legal strategy on this cluster", markup=False)
+        return
+    c = found.ranked[0]
+    out.print(f"best: {c.text} · {c.gpus:,} GPU{'' if c.gpus == 1 else 's'} · meets requirements: "
+              f"{'yes' if c.meets_requirements else 'no'}", markup=False)
+
+
 def print_search(out: Console, found: SearchResult, top: int, svg_path: Path, plan: Plan) -> None:
     """`dagc search` as text: the counts, the best `top`, the Pareto front and where its plot is.
 

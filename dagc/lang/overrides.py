@@ -1,0 +1,242 @@
+"""`--set FIELD=VALUE`: what-ifs without editing the plan (`--set workload.batch=256`).
+
+Input: the plan's text and the `--set` options. Output: the `Plan` lowered from the plan's text with
+each value written in place — replaced where the field is written, added to its block where it is
+not — so an override is read, checked and defaulted exactly as the plan's own field is. A problem
+with an override is the plan's own diagnostic (E101 unknown field, E102, E104 …) located in the
+option's text (`--set:1:16`), not in the plan's.
+
+Paths: `workload.batch`, `workload.speculative.tokens`, `cluster.gpus`, `cluster.efficiency.compute`,
+`cluster.gpu.memory` (a custom GPU), `cluster.gpu=h200` (another GPU preset), `model.layers`,
+`model.moe.experts`, `model=deepseek-v3` (another model preset), `require.ttft=2 s` (the requirement
+written, else `<=`; `>=` for throughputs), `objective=ttft`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from lark import Token, Tree
+
+from ..diagnostics import Diagnostic, PlanError, Severity
+from ..plan.plan import Plan
+from ..source import SourceFile, Span
+from .fields import did_you_mean
+from .lower import lower
+from .parse import parse, read_source
+
+__all__ = ["SET_SOURCE", "Override", "load_plan_with"]
+
+SET_SOURCE = "--set"
+_TOP = ("model", "cluster", "workload", "require", "objective")
+_AT_LEAST = ("decode_throughput", "prefill_throughput", "throughput")      # `>=` requirements
+_PATH = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*=\s*(.*?)\s*$", re.S)
+
+
+@dataclass(frozen=True)
+class Override:
+    """One `--set` option: its dotted path, its value as written, and the option's own source."""
+
+    path: tuple[str, ...]
+    value: str
+    src: SourceFile
+    value_start: int                  # where the value starts in the option's text
+
+    @classmethod
+    def parse(cls, option: str) -> Override:
+        """`workload.batch=256` → path ('workload', 'batch'), value '256'.
+
+        Raises:
+            PlanError: E001 for an option that is not `FIELD=VALUE`, E101 for an unknown first part.
+
+        Example:
+            >>> o = Override.parse("workload.batch = 256")
+            >>> o.path, o.value, o.text
+            (('workload', 'batch'), '256', 'workload.batch = 256')
+        """
+        src = SourceFile(SET_SOURCE, option)
+        m = _PATH.fullmatch(option)
+        if m is None or not m.group(2) or "\n" in m.group(2):
+            raise PlanError([Diagnostic("E001", Severity.ERROR, "--set takes FIELD=VALUE", src.span(0, len(option)),
+                                        "a plan field by its dotted path and a value written as in the plan, "
+                                        "e.g. --set workload.batch=256 or --set require.ttft='2 s'")])
+        path = tuple(m.group(1).split("."))
+        if path[0] not in _TOP:
+            raise PlanError([Diagnostic("E101", Severity.ERROR, f"unknown statement `{path[0]}` in --set",
+                                        src.span(m.start(1), m.start(1) + len(path[0])), did_you_mean(path[0], _TOP))])
+        return cls(path, m.group(2), src, m.start(2))
+
+    @property
+    def text(self) -> str:
+        return self.src.text
+
+    @property
+    def whole(self) -> Span:
+        """The option's whole text, for a finding about the override as a whole."""
+        return self.src.span(0, len(self.src.text))
+
+    @property
+    def shown(self) -> str:
+        """`workload.batch = 256`: how reports name it."""
+        return f"{'.'.join(self.path)} = {self.value}"
+
+
+@dataclass(frozen=True)
+class _Edit:
+    """Text put at [start, end) of the plan; `value_at` is where the override's value starts in
+    `text` and `name_at` where its last path part does (-1: not in it)."""
+
+    start: int
+    end: int
+    text: str
+    override: Override
+    value_at: int
+    name_at: int = -1
+
+
+def load_plan_with(path: str | Path, options: Sequence[str], *, allow_paths: Sequence[Path] = ()) -> Plan:
+    """The plan at `path` with each `--set` option in `options` applied (none: `load_plan`'s).
+
+    Raises:
+        PlanError: the plan's diagnostics, an override's located in its option.
+    """
+    base_dir = Path(path).absolute().parent.resolve()
+    src = read_source(path, roots=(base_dir, *allow_paths))
+    if not options:
+        return lower(parse(src), src, base_dir=base_dir, allow_paths=allow_paths)
+    overrides = [Override.parse(o) for o in options]
+    seen: dict[tuple[str, ...], Override] = {}
+    for o in overrides:
+        if o.path in seen:
+            raise PlanError([Diagnostic("E104", Severity.ERROR, f"`{'.'.join(o.path)}` is set twice", o.whole,
+                                        f"keep one --set of it (the other is `{seen[o.path].text}`)")])
+        seen[o.path] = o
+    tree = parse(src)
+    edits = [_edit(src.text, tree, o) for o in overrides]
+    text, placed = _apply(src.text, edits)
+    changed = SourceFile(src.path, text)
+    try:
+        return lower(parse(changed), changed, base_dir=base_dir, allow_paths=allow_paths)
+    except PlanError as exc:
+        raise PlanError([_located(d, placed) for d in exc.diagnostics]) from None
+
+
+def _apply(text: str, edits: list[_Edit]) -> tuple[str, list[tuple[int, _Edit]]]:
+    """The text with every edit made, and where each edit's text starts in it."""
+    out, placed, at, delta = [], [], 0, 0
+    for e in sorted(edits, key=lambda e: (e.start, e.end)):
+        out.append(text[at:e.start])
+        placed.append((e.start + delta, e))
+        out.append(e.text)
+        delta += len(e.text) - (e.end - e.start)
+        at = e.end
+    out.append(text[at:])
+    return "".join(out), placed
+
+
+def _located(d: Diagnostic, placed: list[tuple[int, _Edit]]) -> Diagnostic:
+    """`d` with its span moved into the option's text when it lies in an override's value or name."""
+    if d.span is None:
+        return d
+    for start, e in placed:
+        lo, hi = d.span.start - start, d.span.end - start
+        if 0 <= lo and hi <= len(e.text):
+            o = e.override
+            if lo >= e.value_at:               # in the value
+                return dataclasses.replace(d, span=o.src.span(o.value_start + lo - e.value_at,
+                                                              min(len(o.text), o.value_start + hi - e.value_at)))
+            name = o.text.rfind(o.path[-1], 0, o.value_start)    # in the field's name, else the option
+            return dataclasses.replace(d, span=o.src.span(name, name + len(o.path[-1])) if e.name_at >= 0
+                                       and hi <= e.value_at else o.whole)
+    return d
+
+
+def _edit(text: str, tree: Tree, o: Override) -> _Edit:
+    """Where `o` goes in the plan's text: over the value written, or into its block."""
+    head, rest = o.path[0], o.path[1:]
+    statements = [s for s in tree.children if isinstance(s, Tree)]
+    found = next((s for s in statements if s.data == head or s.data.startswith(head + "_")), None)
+    if head == "objective" or (head == "model" and not rest):
+        if rest:
+            raise _unknown(o, 1)
+        if found is None:
+            return _insert(len(text), f"\n{head} = {o.value}\n" if head == "objective"
+                           else f'\nmodel preset "{o.value}"\n', o, len(head) + 4 if head == "objective" else 15)
+        token = next(c for c in found.children if isinstance(c, Token))
+        return _replace(token, _quoted(o.value) if token.type == "STRING" else o.value, o)
+    if not rest:
+        raise PlanError([Diagnostic("E104", Severity.ERROR, f"`{head}` is a block: --set one of its fields",
+                                    o.whole, f"e.g. --set {head}.{'batch' if head == 'workload' else 'gpus'}=…")])
+    if head == "require":
+        return _require(text, found, o)
+    if found is None:
+        return _insert_nested(len(text), f"\n{head} {{ ", rest, " }\n", o)
+    block = next((c for c in found.children if isinstance(c, Tree) and c.data == "block"), None)
+    if block is None:                          # `model preset "x"` without a block: one after it
+        return _insert_nested(found.meta.end_pos, " { ", rest, " }", o)
+    return _in_block(block, rest, o)
+
+
+def _in_block(block: Tree, rest: tuple[str, ...], o: Override) -> _Edit:
+    name, deeper = rest[0], rest[1:]
+    items = [i for i in block.children if isinstance(i, Tree)]
+    if name == "gpu":
+        gpu = next((i for i in items if i.data in ("gpu_preset", "gpu_custom")), None)
+        if not deeper and gpu is not None:     # another preset
+            return _Edit(gpu.meta.start_pos, gpu.meta.end_pos, f"gpu preset {_quoted(o.value)}", o, 11)
+        if gpu is not None and gpu.data == "gpu_custom":
+            return _in_block(gpu.children[1], deeper, o)
+    match_ = next((i for i in items if i.children and isinstance(i.children[0], Token)
+                   and str(i.children[0]) == name and i.data != "gpu_preset"), None)
+    if match_ is not None and not deeper and match_.data == "assign":
+        value = match_.children[1]
+        return _Edit(value.meta.start_pos, value.meta.end_pos, o.value, o, 0)
+    if match_ is not None and deeper and match_.data == "subblock":
+        return _in_block(match_.children[1], deeper, o)
+    return _insert_nested(block.meta.end_pos - 1, " ", rest, " ", o)      # before the block's `}`
+
+
+def _require(text: str, found: Tree | None, o: Override) -> _Edit:
+    if len(o.path) != 2:
+        raise _unknown(o, 2)
+    kind = o.path[1]
+    for req in (found.children if found is not None else ()):
+        if isinstance(req, Tree) and str(req.children[0]) == kind:
+            value = req.children[2]
+            return _Edit(value.meta.start_pos, value.meta.end_pos, o.value, o, 0)
+    line = f"{kind} {'>=' if kind in _AT_LEAST else '<='} {o.value}"
+    if found is None:
+        return _insert(len(text), f"\nrequire {{ {line} }}\n", o, 11 + len(kind) + 4, 11)
+    return _insert(found.meta.end_pos - 1, f" {line} ", o, 1 + len(kind) + 4, 1)
+
+
+def _insert_nested(at: int, before: str, rest: tuple[str, ...], after: str, o: Override) -> _Edit:
+    """`speculative { tokens = 3 }` for the path ('speculative', 'tokens'), between `before` and `after`."""
+    inner = f"{rest[-1]} = {o.value}"
+    for name in reversed(rest[:-1]):
+        inner = f"{name} {{ {inner} }}"
+    equals = len(before) + inner.index(" = ")           # the only `=`: the field's
+    return _insert(at, before + inner + after, o, equals + 3, equals - len(rest[-1]))
+
+
+def _insert(at: int, text: str, o: Override, value_at: int, name_at: int = -1) -> _Edit:
+    return _Edit(at, at, text, o, value_at, name_at)
+
+
+def _replace(token: Token, text: str, o: Override) -> _Edit:
+    assert token.start_pos is not None and token.end_pos is not None, "the parser keeps positions"
+    return _Edit(token.start_pos, token.end_pos, text, o, 0)
+
+
+def _quoted(value: str) -> str:
+    return value if value.startswith('"') else f'"{value}"'
+
+
+def _unknown(o: Override, depth: int) -> PlanError:
+    part = ".".join(o.path[:depth + 1])
+    return PlanError([Diagnostic("E101", Severity.ERROR, f"`{part}` is not a field --set can reach",
+                                 o.src.span(0, len(part)), "docs/cli.md lists the paths --set takes")])

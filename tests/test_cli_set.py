@@ -1,0 +1,176 @@
+"""`--set FIELD=VALUE` what-ifs (re-lowered from the plan's text, a bad one located in the option),
+`--quiet` and `--verbose` on check, compile and search, and `--search-budget` named alike on all
+three (`search --budget` kept, hidden). Outputs go to temporary directories only."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from dagc.cli.main import main
+from dagc.diagnostics import PlanError
+from dagc.lang.overrides import SET_SOURCE, load_plan_with
+from conftest import EXAMPLES, plan_text
+
+MIXTRAL = str(EXAMPLES / "mixtral-8x7b-1node.moe")
+QWEN = str(EXAMPLES / "qwen3-30b-a3b-4gpu.moe")
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def set_error(plan, *options: str):
+    """The one diagnostic of loading `plan` with `options`."""
+    with pytest.raises(PlanError) as exc:
+        load_plan_with(plan, options)
+    (d,) = exc.value.diagnostics
+    return d
+
+
+# ------------------------------------------------------------------ --set: good
+
+@pytest.mark.parametrize("option, read", [
+    ("workload.batch=256", lambda p: p.workload.batch == 256),
+    ("workload.batch = 32", lambda p: p.workload.batch == 32),
+    ("workload.serving=inflight", lambda p: p.workload.serving.value == "inflight"),
+    ("workload.speculative.tokens=2", None),        # a block the plan lacks: added, then checked (E103 here)
+    ("cluster.gpus=16", lambda p: p.cluster.gpus == 16),
+    ("cluster.gpu=h200", lambda p: p.cluster.gpu.name == "h200"),
+    ("cluster.efficiency.compute=50 %", lambda p: p.cluster.efficiency.compute == 0.5),
+    ("cluster.inter_node=50 GB/s", lambda p: p.cluster.inter_node_bytes_per_s == 50e9),
+    ("model=qwen3-30b-a3b", lambda p: p.model.name == "qwen3-30b-a3b"),
+    ("model.layers=8", lambda p: p.model.layers == 8),
+    ("require.ttft=1 s", lambda p: [(r.kind.value, r.op, r.target) for r in p.requirements] == [("ttft", "<=", 1.0)]),
+    ("require.tpot=20 ms", lambda p: any(r.kind.value == "tpot" for r in p.requirements)),
+    ("objective=ttft", lambda p: p.objective == "ttft"),
+])
+def test_a_field_is_set_by_its_dotted_path(option, read, write_plan):
+    path = write_plan(plan_text(require="require { ttft <= 2 s }"))
+    if read is None:
+        with pytest.raises(PlanError) as exc:
+            load_plan_with(path, [option])
+        assert {d.code for d in exc.value.diagnostics} == {"E103"}
+        assert {d.span.source.path for d in exc.value.diagnostics} == {SET_SOURCE}
+        return
+    plan = load_plan_with(path, [option])
+    assert read(plan), option
+    assert plan.name == "plan"                     # the same plan, its output directory unchanged
+
+
+def test_overrides_leave_the_rest_of_the_plan_as_written(write_plan):
+    path = write_plan(plan_text(require="require { ttft <= 2 s  memory <= 90 % }"))
+    base = load_plan_with(path, [])
+    plan = load_plan_with(path, ["workload.batch=8", "require.ttft=3 s", "cluster.gpu=h200"])
+    assert (plan.workload.batch, plan.cluster.gpu.name) == (8, "h200")
+    assert [r.target for r in plan.requirements] == [3.0, base.requirements[1].target]
+    assert plan.workload.prompt == base.workload.prompt and plan.strategies[0].text == base.strategies[0].text
+    assert plan.model == base.model
+
+
+def test_a_requirement_the_plan_lacks_is_added_with_its_direction(write_plan):
+    plan = load_plan_with(write_plan(plan_text()), ["require.decode_throughput=10 tokens/s/gpu"])
+    (r,) = plan.requirements
+    assert (r.kind.value, r.op) == ("decode_throughput", ">=")
+
+
+def test_check_prints_the_override_and_uses_it(capsys):
+    code, out, _ = run(capsys, "check", MIXTRAL, "--no-search", "--set", "workload.batch=256")
+    assert "overrides (--set, not in the plan): workload.batch=256" in out
+    assert "batch 256 ×" in out
+    code, out, _ = run(capsys, "check", MIXTRAL, "--no-search", "--format", "json", "--set", "workload.batch=16")
+    report = json.loads(out)
+    assert isinstance(report, list) and code in (0, 1)
+
+
+# ------------------------------------------------------------------ --set: bad, located in the option
+
+@pytest.mark.parametrize("option, code, caret, hint", [
+    ("workload.bacth=256", "E101", "bacth", "did you mean `batch`?"),
+    ("workload.batch=2k", "E101", "k", "`2k` is not read as a number: write `batch = 2000`"),
+    ("workload.batch=0", "E104", "0", "write `batch = 1` or more"),
+    ("cluster.gpu=h200-sxm", "E101", "h200-sxm", "did you mean `h200`? (the SXM module)"),
+    ("cluster.inter_node=400 Gb/s", "E101", "Gb/s", "`Gb/s` is gigabits per second, 8 bits a byte"),
+    ("cluster.gpus=8 ms", "E102", "ms", "for example `gpus = 16`"),
+    ("worklaod.batch=4", "E101", "worklaod", "did you mean `workload`?"),
+    ("workload.batch", "E001", "workload.batch", "a plan field by its dotted path"),
+    ("workload=4", "E104", "workload=4", "e.g. --set workload.batch=…"),
+])
+def test_a_bad_override_gets_the_plans_own_diagnostic_in_the_option(option, code, caret, hint, write_plan):
+    d = set_error(write_plan(plan_text()), option)
+    assert d.code == code and d.span is not None
+    assert d.span.source.path == SET_SOURCE and d.span.source.text == option
+    assert d.span.text == caret and d.hint is not None and d.hint.startswith(hint), (d.span.text, d.hint)
+
+
+def test_a_path_set_twice_is_refused(write_plan):
+    d = set_error(write_plan(plan_text()), "workload.batch=4", "workload.batch=8")
+    assert d.code == "E104" and d.span.text == "workload.batch=8" and "workload.batch=4" in d.hint
+
+
+def test_the_command_line_names_the_option_and_exits_as_for_the_plan(capsys, tmp_path):
+    code, out, err = run(capsys, "check", MIXTRAL, "--no-search", "--set", "workload.batch=2k")
+    assert code == 4 and out == ""
+    assert "--set:1:17: error[E101]: unknown unit `k`" in err and " 1 | workload.batch=2k" in err
+    code, _, err = run(capsys, "search", QWEN, "--svg", str(tmp_path / "p.svg"), "--set", "cluster.gpuz=4")
+    assert code == 4 and "--set:1:9: error[E101]: unknown field `gpuz` in cluster" in err
+
+
+# ------------------------------------------------------------------ --quiet, --verbose
+
+def test_quiet_check_prints_the_verdicts_alone_with_the_same_exit_code(capsys):
+    loud, full, _ = run(capsys, "check", MIXTRAL, "--no-search")
+    code, out, err = run(capsys, "check", MIXTRAL, "--no-search", "--quiet")
+    assert code == loud
+    lines = out.splitlines()
+    assert len(lines) == 2 and all(line.startswith("strategy ") and " · optimal not judged" in line for line in lines)
+    assert lines[0] == "strategy tensor = tp 8: correct yes · meets requirements yes · optimal not judged"
+
+
+def test_quiet_check_sends_errors_to_stderr(capsys):
+    code, out, err = run(capsys, "check", MIXTRAL, "--no-search", "-q", "--strategy", "tp 3")
+    assert code == 3 and out.startswith("strategy tp 3: correct no") and "error[E" in err
+
+
+def test_verbose_check_says_what_the_search_examined(capsys):
+    code, out, _ = run(capsys, "check", QWEN, "--verbose")
+    assert "\nsearch: " in out and " strategies examined" in out
+    _, out, _ = run(capsys, "check", QWEN)
+    assert "\nsearch: " not in out
+
+
+def test_quiet_and_verbose_exclude_each_other(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["check", MIXTRAL, "-q", "-v"])
+    assert exc.value.code == 2
+
+
+def test_quiet_compile_writes_everything_and_prints_the_verdicts(capsys, tmp_path):
+    code, out, _ = run(capsys, "compile", QWEN, "--no-search", "-q", "-o", str(tmp_path / "out"))
+    assert code == 0 and all(line.startswith("strategy ") for line in out.splitlines()) and "wrote" not in out
+    assert (tmp_path / "out" / "report.md").exists()
+
+
+def test_verbose_compile_prints_each_strategys_check_first(capsys, tmp_path):
+    _, out, _ = run(capsys, "compile", QWEN, "--no-search", "-v", "-o", str(tmp_path / "out"))
+    assert "verdict: correct: yes" in out and out.index("verdict: correct") < out.index("wrote ")
+
+
+def test_quiet_search_prints_the_best_strategy(capsys, tmp_path):
+    code, out, _ = run(capsys, "search", QWEN, "-q", "--svg", str(tmp_path / "p.svg"))
+    assert code == 0 and len(out.splitlines()) == 1 and out.startswith("best: ")
+    assert "GPU" in out and out.rstrip().endswith(("meets requirements: yes", "meets requirements: no"))
+
+
+def test_the_search_budget_has_one_name_and_the_old_one_still_works(capsys, tmp_path):
+    svg = str(tmp_path / "p.svg")
+    for option in ("--search-budget", "--budget"):
+        code, out, _ = run(capsys, "search", QWEN, "-q", "--svg", svg, option, "60")
+        assert code == 0 and out.startswith("best: ")
+    with pytest.raises(SystemExit):
+        main(["search", "--help"])
+    helped = capsys.readouterr().out
+    assert "--search-budget S" in helped and "--budget" not in helped
