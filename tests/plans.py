@@ -52,11 +52,12 @@ def plan_texts(draw) -> str:
     mb = draw(st.integers(1, 4))
     routing = draw(st.sampled_from(["uniform", "imbalance 1.5"]))
     overlap = draw(st.sampled_from(["none", "microbatch"]))
-    # in flight a third of the time; a chunk above the most requests a rank can hold (48), smaller
-    # than, about, and larger than a prompt
-    serving = draw(st.sampled_from(["", "", f"  serving = inflight  chunk = {draw(st.sampled_from([64, 200, 8192]))}"]))
     speculative = draw(st.sampled_from(["", "", "", "  speculative { method = mtp  tokens = 1  acceptance = 0.8 }",
                                         "  speculative { method = ngram  tokens = 2  accept_length = 2 }"]))
+    # in flight a third of the time; a chunk above the decode tokens of the most requests a rank can hold
+    # (48, each up to 3 positions with speculative decoding), smaller than, about, and larger than a prompt
+    chunks = [200, 8192] if speculative else [64, 200, 8192]
+    serving = draw(st.sampled_from(["", "", f"  serving = inflight  chunk = {draw(st.sampled_from(chunks))}"]))
     return "\n".join([
         model,
         'cluster { gpus = 1024  gpus_per_node = 8  gpu "big" { memory = 10 TB  flops = 400 TFLOPS  hbm = 2 TB/s }\n'

@@ -105,6 +105,9 @@ def same_template(a, b) -> bool:
         if f.name == "kernels":
             if len(x) != len(y) or any(not same_kernel(k, q) for k, q in zip(x, y, strict=True)):
                 return False
+        elif f.name == "fused":
+            if (x is None) != (y is None) or (x is not None and not same_kernel(x, y)):
+                return False
         elif isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
             if not np.array_equal(np.asarray(x), np.asarray(y)):
                 return False

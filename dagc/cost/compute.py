@@ -22,7 +22,7 @@ from ..plan.cluster import KernelTimes
 from ..plan.model import DType
 from .cost_model import CostModel
 
-__all__ = ["compute_time_s", "kernel_time_s", "kernel_seconds"]
+__all__ = ["compute_time_s", "kernel_time_s", "kernel_seconds", "priced_kernels"]
 
 
 def compute_time_s(flops, hbm_bytes, peak_flops_per_s: float, hbm_bytes_per_s: float):
@@ -118,7 +118,21 @@ def _kernel_lookup(k: Kernel, profile: KernelTimes, args: list[np.ndarray], lowe
             t = profile.mla_decode_s(*args, lower=lower)
         case KernelClass.MEMORY:
             t = profile.memory_s(args[0], op=k.memory_op, lower=lower)
+        case KernelClass.FUSED_MOE:
+            hidden, inter, topk, experts, tp, ep = (int(a[0]) for a in args[1:])
+            t = profile.fused_moe_s(args[0], k.dtype, hidden, inter, topk, experts, tp, ep, lower=lower)
     return np.maximum(np.asarray(t, dtype=np.float64).reshape(-1), k.launches * profile.floor_s)
+
+
+def priced_kernels(tpl: OpTemplate, profile: KernelTimes | None) -> tuple[Kernel, ...]:
+    """The kernels a compute op is priced by: its engine kernel (`OpTemplate.fused`: a fused MoE layer) when
+    the profile measured it at this shape, else the kernels dagc decomposes it into."""
+    fused = tpl.fused
+    if fused is not None and profile is not None:
+        shape = _alike_values(fused.shape[1:])
+        if shape is not None and profile.fused_moe_covers(fused.dtype, *(int(x) for x in shape)):
+            return (fused,)
+    return tpl.kernels
 
 
 def kernel_seconds(tpl: OpTemplate, cm: CostModel, lower: bool = False) -> tuple[np.ndarray, ...]:
@@ -129,7 +143,7 @@ def kernel_seconds(tpl: OpTemplate, cm: CostModel, lower: bool = False) -> tuple
         return ()
     return tuple(kernel_time_s(k, cm.profile, lower) / (cm.hbm_efficiency if k.cls in _MEMORY_BOUND
                                                          else cm.compute_efficiency)
-                 for k in tpl.kernels)
+                 for k in priced_kernels(tpl, cm.profile))
 
 
 def alike_kernel_seconds(tpl: OpTemplate, cm: CostModel, lower: bool) -> list[float] | None:
@@ -138,7 +152,7 @@ def alike_kernel_seconds(tpl: OpTemplate, cm: CostModel, lower: bool) -> list[fl
     profile = cm.profile
     assert profile is not None
     out = []
-    for k in tpl.kernels:
+    for k in priced_kernels(tpl, profile):
         one = _alike_values(k.shape)
         if one is None:
             return None

@@ -18,7 +18,7 @@ import numpy as np
 from ..ir.dag import Dag, OpKind, OpTemplate
 from ..plan.cluster import Cluster
 from .comm import collective_time_s, hierarchical_time_s
-from .compute import alike_kernel_seconds, compute_time_s, kernel_seconds
+from .compute import alike_kernel_seconds, compute_time_s, kernel_seconds, priced_kernels
 from .cost_model import CostModel
 
 __all__ = ["Costs", "cost", "template_time_s", "template_lower_s", "template_max_s", "compute_cost_key"]
@@ -37,7 +37,8 @@ def template_time_s(tpl: OpTemplate, cm: CostModel, kernel_s: tuple[np.ndarray, 
                           dtype=np.float64)
     total = np.zeros(np.shape(tpl.flops))
     eager_launches = np.zeros(np.shape(tpl.flops))
-    for k, t in zip(tpl.kernels, kernel_seconds(tpl, cm) if kernel_s is None else kernel_s, strict=True):
+    for k, t in zip(priced_kernels(tpl, cm.profile), kernel_seconds(tpl, cm) if kernel_s is None else kernel_s,
+                    strict=True):
         total = total + t
         if k.eager:
             eager_launches = eager_launches + np.where(t > 0, k.launches, 0)
@@ -80,7 +81,7 @@ def template_max_s(tpl: OpTemplate, cm: CostModel, lower: bool = False) -> float
         seconds = alike_kernel_seconds(tpl, cm, lower)
         if seconds is not None:
             total, eager_launches = 0.0, 0.0
-            for k, t in zip(tpl.kernels, seconds, strict=True):
+            for k, t in zip(priced_kernels(tpl, cm.profile), seconds, strict=True):
                 total = total + t
                 if k.eager and t > 0:
                     eager_launches = eager_launches + k.launches
@@ -109,7 +110,7 @@ def compute_cost_key(tpl: OpTemplate, cm: CostModel) -> tuple | None:
     if tpl.kind.is_comm:
         return None
     kernels = tuple((k.cls, k.dtype, k.memory_op, k.launches, k.eager, tuple(_array_key(x) for x in k.shape))
-                    for k in tpl.kernels)
+                    for k in priced_kernels(tpl, cm.profile))
     roofline = (tpl.peak_dtype, _array_key(tpl.flops), _array_key(tpl.hbm_bytes)) if cm.profile is None else ()
     return (np.shape(tpl.flops), kernels, *roofline)
 

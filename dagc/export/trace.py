@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..cost.compute import priced_kernels
 from ..ir.dag import Category, Dag, OpKind, Phase
 from ..ir.op_shapes import chunk_prompt_tokens
 from ..layout.layout import Layout
@@ -110,7 +111,7 @@ def add_instance(tw: TraceWriter, c: Compiled, ranks: list[int], representative:
     dag, lay = c.dag, c.layout
     tw.process(at.schedule_pid, f"{at.label}schedule · phases and critical path", at.pid0 - 1)
     _phase_slices(tw, c, at)
-    kernels = [[(k.name, sec) for k, sec in zip(t.kernels, ks, strict=False)]
+    kernels = [[(k.name, sec) for k, sec in zip(priced_kernels(t, c.plan.cluster.kernels), ks, strict=False)]
                for t, ks in zip(c.dag.templates, c.costs.per_kernel, strict=True)]
     _critical_slices(tw, c, at, kernels)
     coords = lay.coords

@@ -155,6 +155,7 @@ class KernelClass(FastEnum):
     ATTN_DECODE = "attn_decode"         # one query per request against its KV cache
     MLA_DECODE = "mla_decode"           # absorbed MLA decode over the latent cache
     MEMORY = "memory"                   # a memory-bound pass over `nbytes` (norm, activation, permutation, …)
+    FUSED_MOE = "fused_moe"             # a serving engine's whole fused MoE layer on one rank (engine profiles)
 
 
 @dataclass(frozen=True, eq=False)
@@ -164,7 +165,8 @@ class Kernel:
     `shape` holds the class's arguments in the order of the profile's time function:
     GEMM (m, n, k); GROUPED_GEMM (experts, tokens_per_expert, k, n); ATTN_PREFILL (batch, seq,
     heads, kv_heads, head_dim); ATTN_DECODE (batch, ctx, heads, kv_heads, head_dim); MLA_DECODE
-    (batch, ctx, heads, kv_lora, rope); MEMORY (nbytes,). A rank whose first coordinate is 0
+    (batch, ctx, heads, kv_lora, rope); MEMORY (nbytes,); FUSED_MOE (tokens entering the EP group,
+    hidden, inter, top_k, experts, tp, ep). A rank whose first coordinate is 0
     (no tokens, no bytes) launches nothing.
     """
 
@@ -205,6 +207,9 @@ class OpTemplate:
     nodes: int = 1                  # nodes a collective's group spans (SPEC 6.5 prices it per level)
     network_bytes: np.ndarray | None = None   # per rank bytes over the network when they differ from comm_bytes
     kernels: tuple[Kernel, ...] = ()   # what a compute op launches, each costed from the kernel profile
+    # The same op as one engine kernel (the routed experts: a fused MoE layer), priced instead of `kernels`
+    # when the profile measured that kernel at this shape (`dagc.cost.compute.priced_kernels`).
+    fused: Kernel | None = None
 
 
 @dataclass(frozen=True)

@@ -96,8 +96,14 @@ def _expert_ffn(s: Shapes, r: Recipe, e: np.ndarray, hit: np.ndarray) -> OpTempl
     per = ffn_params(m, m.moe.ffn) / lay.etp
     act = e * (d.h + d.gate * m.moe.ffn / lay.etp) * AB
     assignments = s.T * m.moe.top_k
-    return s.compute(r, e, 2 * per * e, hit * per * d.ewb + act, act, assignments,
-                     2 * ffn_params(m, m.moe.ffn) * assignments, e * d.h * AB, _expert_kernels(s, e, hit))
+    tpl = s.compute(r, e, 2 * per * e, hit * per * d.ewb + act, act, assignments,
+                    2 * ffn_params(m, m.moe.ffn) * assignments, e * d.h * AB, _expert_kernels(s, e, hit))
+    # As an engine runs it: one fused MoE layer, measured by the tokens entering the EP group routed evenly —
+    # a rank taking e rows sees what e · ep / top_k such tokens give it (engine profiles price this instead).
+    moe = m.moe
+    fused = Kernel("fused_moe", KernelClass.FUSED_MOE, (s.vec(e * lay.ep / moe.top_k), *(s.vec(x) for x in (
+        d.h, moe.ffn, moe.top_k, moe.experts, lay.etp, lay.ep))), m.expert_weights, eager=s.eager)
+    return replace(tpl, fused=fused)
 
 
 

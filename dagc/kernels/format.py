@@ -101,6 +101,22 @@ class _MlaRow(_Row):
     rope: Annotated[int, PydField(ge=0, le=2**20)] = 64
 
 
+class _FusedMoeRow(_Strict):
+    """An engine's whole fused MoE layer on one rank of an EP group (`dagc kernels import`): `tokens`
+    tokens enter the group, routed evenly over its `experts` experts; the rank holds experts / ep of
+    them, each split `tp` ways."""
+
+    dtype: Literal["bf16", "fp8", "nvfp4", "mxfp4"]
+    tokens: _Dim
+    hidden: _Dim
+    inter: _Dim
+    topk: _Dim
+    experts: _Dim
+    tp: _Dim
+    ep: _Dim
+    seconds: _Pos
+
+
 class _MemoryRow(_Strict):
     op: Literal["rms_norm", "silu_mul", "router_topk", "permute", "unpermute", "copy"]
     bytes: _Pos
@@ -114,6 +130,7 @@ class _Tables(_Strict):
     attn_decode: list[_DecodeRow] = PydField(min_length=1)
     memory: list[_MemoryRow] = PydField(min_length=1)
     mla_decode: list[_MlaRow] | None = None
+    fused_moe: list[_FusedMoeRow] | None = None
 
 
 class Provenance(_Strict):

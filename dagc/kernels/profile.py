@@ -94,7 +94,7 @@ class KernelProfile(KernelTimes):
     """
 
     __slots__ = ("name", "provenance", "floor_s", "eager_floor_s", "bf16_flops_per_s", "fp8_flops_per_s",
-                 "fp4_flops_per_s", "hbm_bytes_per_s", "_tables", "_digest", "_memo")
+                 "fp4_flops_per_s", "hbm_bytes_per_s", "_tables", "_digest", "_memo", "_fused")
 
     name: str
     provenance: Provenance
@@ -107,16 +107,18 @@ class KernelProfile(KernelTimes):
     _tables: Mapping[str, Table]
     _digest: str
     _memo: dict[tuple, Any]
+    _fused: Mapping[tuple, tuple[np.ndarray, np.ndarray]]   # fused MoE: shape key → (log tokens, log seconds)
 
     def __init__(self, name: str, provenance: Provenance, floor_s: float, peaks: PeakSet,
-                 tables: Mapping[str, Table], digest: str, eager_floor_s: float | None = None) -> None:
+                 tables: Mapping[str, Table], digest: str, eager_floor_s: float | None = None,
+                 fused: Mapping[tuple, tuple[np.ndarray, np.ndarray]] | None = None) -> None:
         eager = float(eager_floor_s) if eager_floor_s is not None else float(floor_s)
         for key, value in (("name", name), ("provenance", provenance), ("floor_s", float(floor_s)),
                            ("eager_floor_s", max(eager, float(floor_s))),
                            ("bf16_flops_per_s", peaks.bf16), ("fp8_flops_per_s", peaks.fp8),
                            ("fp4_flops_per_s", peaks.fp4),
                            ("hbm_bytes_per_s", peaks.hbm), ("_tables", dict(tables)), ("_digest", digest),
-                           ("_memo", {})):
+                           ("_memo", {}), ("_fused", dict(fused or {}))):
             object.__setattr__(self, key, value)
 
     def __setattr__(self, key: str, value: Any) -> None:
@@ -124,7 +126,7 @@ class KernelProfile(KernelTimes):
 
     def __reduce__(self) -> tuple:
         return (KernelProfile, (self.name, self.provenance, self.floor_s, self._peaks, self._tables, self._digest,
-                                self.eager_floor_s))
+                                self.eager_floor_s, self._fused))
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, KernelProfile) and other._digest == self._digest
@@ -222,6 +224,21 @@ class KernelProfile(KernelTimes):
         coords = _logs(np.stack([h, np.ones_like(h), lat + rp], axis=1))
         return _out(shape, evaluate(self._tables["attn_decode"], coords, b, c, roof, self.floor_s, lower=lower))
 
+    def fused_moe_covers(self, dtype: DType, hidden: int, inter: int, topk: int, experts: int, tp: int,
+                         ep: int) -> bool:
+        return (dtype_name(dtype), hidden, inter, topk, experts, tp, ep) in self._fused
+
+    def fused_moe_s(self, tokens: Any, dtype: DType, hidden: int, inter: int, topk: int, experts: int, tp: int,
+                    ep: int, *, lower: bool = False) -> Any:
+        """Interpolated log-log in the tokens between measured counts; below the least measured its time
+        (a launch takes no less), above the most measured that time × tokens / its tokens (the layer is
+        compute-bound there). Non-decreasing in the tokens, so also its own lower bound."""
+        log_n, log_s = self._fused[(dtype_name(dtype), hidden, inter, topk, experts, tp, ep)]
+        shape, (n,) = _flat(tokens)
+        ln = np.log(np.maximum(n, 1.0))
+        t = np.exp(np.interp(ln, log_n, log_s)) * np.exp(np.maximum(ln - log_n[-1], 0.0))
+        return _out(shape, np.maximum(t, self.floor_s))
+
     @_memoised
     def memory_s(self, nbytes: Any, op: MemoryOp | str = "copy", *, lower: bool = False) -> Any:
         """Seconds of a memory-bound op moving `nbytes` (each input read once, each output written once)."""
@@ -274,7 +291,22 @@ def build_profile(f: ProfileFile, digest: str) -> KernelProfile:
         rows_m = [r for r in t.memory if r.op == op]
         if rows_m:
             tables[f"memory.{op}"] = make_table([((), 0.0, r.bytes, r.seconds, r.bytes / peaks.hbm) for r in rows_m])
-    return KernelProfile(f.name, f.provenance, f.floor.kernel_s, peaks, tables, digest, f.floor.eager_kernel_s)
+    return KernelProfile(f.name, f.provenance, f.floor.kernel_s, peaks, tables, digest, f.floor.eager_kernel_s,
+                         _fused_series(f))
+
+
+def _fused_series(f: ProfileFile) -> dict[tuple, tuple[np.ndarray, np.ndarray]]:
+    """The fused MoE rows by shape, each series sorted by tokens (the last of equal counts kept), its
+    seconds made non-decreasing (a measured dip is noise, and the search's bounds need monotone times)."""
+    by: dict[tuple, dict[int, float]] = {}
+    for r in f.tables.fused_moe or ():
+        by.setdefault((r.dtype, r.hidden, r.inter, r.topk, r.experts, r.tp, r.ep), {})[r.tokens] = r.seconds
+    out = {}
+    for key, points in by.items():
+        n = np.array(sorted(points), dtype=np.float64)
+        s = np.maximum.accumulate(np.array([points[int(x)] for x in n]))
+        out[key] = (np.log(n), np.log(s))
+    return out
 
 
 def for_gpu(profile: KernelProfile, gpu: Gpu) -> KernelProfile:

@@ -117,6 +117,17 @@ class KernelTimes(abc.ABC):
         """A memory-bound op (`rms_norm`, `silu_mul`, `router_topk`, `permute`, `unpermute`, `copy`)
         moving `nbytes`."""
 
+    def fused_moe_covers(self, dtype: DType, hidden: int, inter: int, topk: int, experts: int, tp: int,
+                         ep: int) -> bool:
+        """Whether an engine's fused MoE layer was measured at this shape (engine profiles only)."""
+        return False
+
+    def fused_moe_s(self, tokens: Any, dtype: DType, hidden: int, inter: int, topk: int, experts: int, tp: int,
+                    ep: int, *, lower: bool = False) -> Any:
+        """One rank's fused MoE layer when `tokens` tokens enter its EP group, routed evenly (a shape
+        `fused_moe_covers`)."""
+        raise NotImplementedError("this profile measured no fused MoE layer")
+
 
 class Efficiency(Frozen):
     """`efficiency { … }` as written (None: not written). With a kernel profile, `compute` and `hbm`

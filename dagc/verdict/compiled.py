@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..cost.compute import priced_kernels
 from ..cost.cost import Costs
-from ..ir.dag import Dag, Node, OpTemplate
+from ..ir.dag import Dag, Kernel, Node
 from ..layout.layout import Layout
 from ..memory.memory import MemoryBreakdown
 from ..plan.plan import Plan
@@ -66,7 +67,9 @@ class Compiled:
         stream-order edges."""
         g = self.dag.to_networkx()
         s = self.schedule
-        kernels = [self._kernels_json(t, ks) for t, ks in zip(self.dag.templates, self.costs.per_kernel, strict=True)]
+        profile = self.plan.cluster.kernels
+        kernels = [self._kernels_json(priced_kernels(t, profile), ks)
+                   for t, ks in zip(self.dag.templates, self.costs.per_kernel, strict=True)]
         for i in range(len(self.dag)):
             g.nodes[i].update(duration=float(s.finish[i] - s.start[i]), start=float(s.start[i]),
                               finish=float(s.finish[i]), on_critical_path=bool(s.critical[i]),
@@ -77,11 +80,11 @@ class Compiled:
         return g
 
     @staticmethod
-    def _kernels_json(tpl: OpTemplate, seconds: tuple[np.ndarray, ...]) -> list[dict]:
-        """The kernels of one template with their seconds on its slowest rank (None without a profile)."""
+    def _kernels_json(priced: tuple[Kernel, ...], seconds: tuple[np.ndarray, ...]) -> list[dict]:
+        """The kernels a template is priced by with their seconds on its slowest rank (None without a profile)."""
         return [{"name": k.name, "kernel_class": k.cls.value, "launches": k.launches,
                  "seconds": float(seconds[j].max()) if seconds and seconds[j].size else None}
-                for j, k in enumerate(tpl.kernels)]
+                for j, k in enumerate(priced)]
 
     def expand_ranks(self, max_ops: int = 1_000_000) -> Iterator[tuple[int, int, float, float]]:
         """Per-rank expansion: (node id, global rank, start, finish) for every rank of every node.
