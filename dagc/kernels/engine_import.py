@@ -1,0 +1,212 @@
+"""Engine-measured kernel tables → a dagc kernel profile (`dagc kernels import`, docs/kernels.md).
+
+Input: the silicon tables NVIDIA's `aiconfigurator-core` package ships (the optional extra
+`dagc[engines]`): per system (`h200_sxm`, …), engine (`trtllm`, `sglang`, `vllm`) and release, parquet
+tables of kernel latencies measured in that engine — GEMM, fused MoE, context and generation
+attention, MLA generation. Output: a profile in dagc's own format (`dagc.kernels.format`), which
+records where every table came from.
+
+The mapping (each latency in ms → seconds):
+- `gemm_perf` (m, n, k, `gemm_dtype` bfloat16 | fp8) → `tables.gemm` (M, N, K); fp8_block rows are fp8
+  where no per-tensor fp8 row has the shape;
+- `moe_perf`, rows of a `balanced` distribution (tokens spread evenly; dagc applies its own busiest
+  rank) → `tables.fused_moe` (tokens, hidden, inter, top-k, experts, moe tp, moe ep): the whole fused
+  layer — permutation and activation included, so dagc's glue is not added again; of several kernel
+  sources at one shape the fastest, as an engine's autotuner picks;
+- `context_attention_perf` (full attention, bf16) → `tables.attn_prefill` (B, S, H, Hkv, D);
+- `generation_attention_perf` (full attention, bf16 KV cache, beam 1) → `tables.attn_decode`, the
+  context being `isl + step`;
+- `generation_mla_perf` (bf16 KV cache) → `tables.mla_decode`, heads per rank as measured.
+The grouped-GEMM and memory tables, and the per-kernel floor, which the engines' tables do not
+hold, are dagc's own profile's for that GPU (`base`): dagc prices the ops no engine table covers
+with them, and its provenance says so.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+__all__ = ["ENGINES", "SYSTEM_GPUS", "EngineImportError", "available", "convert", "data_root", "import_profile"]
+
+ENGINES = ("trtllm", "sglang", "vllm")
+# aiconfigurator's system names → dagc's GPU presets (the peaks of the profile)
+SYSTEM_GPUS = {"h100_sxm": "h100-sxm", "h200_sxm": "h200", "b200_sxm": "b200", "b300_sxm": "b300",
+               "gb200": "gb200", "gb300": "gb300", "a100_sxm": "a100-80g"}
+TABLES = {"gemm": ("gemm", "gemm_perf"), "moe": ("moe", "moe_perf"),
+          "context_attention": ("attention", "context_attention_perf"),
+          "generation_attention": ("attention", "generation_attention_perf"),
+          "generation_mla": ("mla", "generation_mla_perf")}
+_DTYPES = {"bfloat16": "bf16", "fp8": "fp8", "fp8_block": "fp8", "nvfp4": "nvfp4", "w4a16_mxfp4": "mxfp4"}
+Rows = list[dict[str, Any]]
+
+
+class EngineImportError(ValueError):
+    """A system, engine or release that is not there (the message names what is), or a missing extra."""
+
+
+def data_root() -> Path:
+    """The tables' folder of the installed `aiconfigurator-core`.
+
+    Raises:
+        EngineImportError: the package is not installed (the message says how to install it).
+    """
+    try:
+        import aiconfigurator_core  # type: ignore[import-not-found]
+    except ImportError:
+        raise EngineImportError("engine kernel tables need the optional extra: pip install 'dagc[engines]' "
+                                "(it installs aiconfigurator-core)") from None
+    return Path(aiconfigurator_core.__file__).parent / "systems" / "data"
+
+
+def _release_key(name: str) -> tuple:
+    """A release's sort key: numbers compared as numbers (0.5.10 after 0.5.9), a pre-release (rc, dev, post
+    counted as after) below its release."""
+    parts = re.findall(r"\d+|[a-z]+", name.lower())
+    return tuple((0, int(p)) if p.isdigit() else ((-1 if p in ("rc", "dev", "a", "b") else 1), p) for p in parts)
+
+
+def available(root: Path) -> dict[str, dict[str, list[str]]]:
+    """system → engine → the releases whose GEMM table exists, oldest first."""
+    out: dict[str, dict[str, list[str]]] = {}
+    for system in sorted(p.name for p in root.iterdir() if p.is_dir()):
+        for engine in ENGINES:
+            folder = root / system / "gemm" / engine
+            releases = sorted((p.name for p in folder.iterdir() if (p / "gemm_perf.parquet").is_file()),
+                              key=_release_key) if folder.is_dir() else []
+            if releases:
+                out.setdefault(system, {})[engine] = releases
+    return out
+
+
+def _choose(found: Mapping[str, Mapping[str, list[str]]], system: str, engine: str, release: str | None) -> str:
+    if system not in found:
+        raise EngineImportError(f"unknown system {system!r}; the tables hold: {', '.join(sorted(found))}")
+    if engine not in found[system]:
+        raise EngineImportError(f"no {engine} tables for {system}; engines: {', '.join(found[system])}")
+    releases = found[system][engine]
+    if release is None:
+        return releases[-1]
+    if release not in releases:
+        raise EngineImportError(f"no {engine} release {release!r} for {system}; releases: {', '.join(releases)}")
+    return release
+
+
+def _table(root: Path, system: str, engine: str, release: str, kind: str) -> Path | None:
+    """The table of `kind` of this release, or of the newest release of the engine up to it that has one
+    (the engines' tables are collected separately: a release may lack some)."""
+    family, name = TABLES[kind]
+    folder = root / system / family / engine
+    if not folder.is_dir():
+        return None
+    cands = sorted((p.name for p in folder.iterdir() if (p / f"{name}.parquet").is_file()), key=_release_key)
+    usable = [r for r in cands if _release_key(r) <= _release_key(release)] or cands
+    return folder / usable[-1] / f"{name}.parquet" if usable else None
+
+
+def _ms(row: Mapping[str, Any]) -> float:
+    return float(row["latency"]) / 1e3
+
+
+def convert(tables: Mapping[str, Rows], base: Mapping[str, Any], *, name: str, gpu: str, source: str,
+            peaks: Mapping[str, Any]) -> dict:
+    """A dagc profile (JSON object) from the engine's rows by kind (`TABLES`' keys; any may be missing or
+    empty) over `base`, dagc's own profile for the GPU (grouped GEMM, memory, floor, and any table the
+    engine lacks)."""
+    out_tables = dict(base["tables"])
+    used: list[str] = []
+    gemm = [{"dtype": _DTYPES[r["gemm_dtype"]], "M": int(r["m"]), "N": int(r["n"]), "K": int(r["k"]),
+             "seconds": _ms(r), "_block": r["gemm_dtype"] == "fp8_block"}
+            for r in tables.get("gemm", ()) if r["gemm_dtype"] in ("bfloat16", "fp8", "fp8_block")]
+    exact = {(g["dtype"], g["M"], g["N"], g["K"]) for g in gemm if not g["_block"]}
+    gemm = [{k: v for k, v in g.items() if k != "_block"} for g in gemm
+            if not g["_block"] or (g["dtype"], g["M"], g["N"], g["K"]) not in exact]
+    _put(out_tables, used, "gemm", gemm, ("dtype", "M", "N", "K"))
+    moe = [{"dtype": _DTYPES[r["moe_dtype"]], "tokens": int(r["num_tokens"]), "hidden": int(r["hidden_size"]),
+            "inter": int(r["inter_size"]), "topk": int(r["topk"]), "experts": int(r["num_experts"]),
+            "tp": int(r["moe_tp_size"]), "ep": int(r["moe_ep_size"]), "seconds": _ms(r)}
+           for r in tables.get("moe", ()) if r["distribution"] == "balanced" and r["moe_dtype"] in _DTYPES]
+    _put(out_tables, used, "fused_moe", moe, ("dtype", "tokens", "hidden", "inter", "topk", "experts", "tp", "ep"))
+    prefill = [{"B": int(r["batch_size"]), "S": int(r["isl"]), "H": int(r["num_heads"]),
+                "Hkv": int(r["num_key_value_heads"]) or int(r["num_heads"]), "D": int(r["head_dim"]), "seconds": _ms(r)}
+               for r in tables.get("context_attention", ()) if _full_bf16(r)]
+    _put(out_tables, used, "attn_prefill", prefill, ("B", "S", "H", "Hkv", "D"))
+    decode = [{"B": int(r["batch_size"]), "ctx": int(r["isl"]) + int(r["step"]), "H": int(r["num_heads"]),
+               "Hkv": int(r["num_key_value_heads"]) or int(r["num_heads"]), "D": int(r["head_dim"]), "seconds": _ms(r)}
+              for r in tables.get("generation_attention", ()) if _full_bf16(r) and int(r.get("beam_width", 1)) == 1]
+    _put(out_tables, used, "attn_decode", decode, ("B", "ctx", "H", "Hkv", "D"))
+    mla = [{"B": int(r["batch_size"]), "ctx": int(r["isl"]) + int(r["step"]), "heads": int(r["num_heads"]),
+            "seconds": _ms(r)} for r in tables.get("generation_mla", ()) if r["kv_cache_dtype"] == "bfloat16"]
+    _put(out_tables, used, "mla_decode", mla, ("B", "ctx", "heads"))
+    kept = [k for k in ("gemm", "grouped_gemm", "attn_prefill", "attn_decode", "memory", "mla_decode")
+            if k not in used and out_tables.get(k)]
+    sources = sorted({str(r.get("kernel_source")) for rows in tables.values() for r in rows if r.get("kernel_source")})
+    method = (f"engine tables {', '.join(used) or 'none'}; dagc's own profile `{base['name']}` for "
+              f"{', '.join(kept) or 'nothing'} and the per-kernel floor; kernel sources: {', '.join(sources) or '—'}")
+    return {"format": "dagc-kernel-profile", "version": 1, "name": name, "peaks": dict(peaks),
+            "floor": dict(base["floor"]), "tables": out_tables,
+            "provenance": {"gpu": gpu, "software": source, "date": "as collected by the package",
+                           "method": method[:2000], "source": source}}
+
+
+def _put(tables: dict, used: list[str], name: str, rows: list[dict], key: tuple[str, ...]) -> None:
+    """The engine's rows as table `name`, when it has any (else the base profile's stays)."""
+    if rows:
+        tables[name] = _fastest(rows, key)
+        used.append(name)
+
+
+def _full_bf16(row: Mapping[str, Any]) -> bool:
+    return (int(row.get("window_size", 0)) == 0 and row.get("attn_dtype", "bfloat16") == "bfloat16"
+            and row.get("kv_cache_dtype", "bfloat16") == "bfloat16")
+
+
+def _fastest(rows: Iterable[dict], key: tuple[str, ...]) -> list[dict]:
+    """One row per shape, the fastest (an engine picks its fastest kernel), in shape order."""
+    best: dict[tuple, dict] = {}
+    for r in rows:
+        k = tuple(r[x] for x in key)
+        if k not in best or r["seconds"] < best[k]["seconds"]:
+            best[k] = r
+    return [best[k] for k in sorted(best)]
+
+
+def import_profile(system: str, engine: str, release: str | None = None, *, root: Path | None = None,
+                   read: Callable[[Path], Rows] | None = None) -> dict:
+    """The profile of one system, engine and release (the newest by default), as a JSON object.
+
+    Raises:
+        EngineImportError: the extra is missing, or an unknown system, engine or release (named with
+            the available ones).
+    """
+    from ..plan.presets import GPU_KERNEL_PROFILES, GPU_PRESETS
+    from .kernels import nearest_profile
+    root = data_root() if root is None else root
+    chosen = _choose(available(root), system, engine, release)
+    reader = _read_parquet if read is None else read
+    tables = {kind: reader(path) for kind in TABLES if (path := _table(root, system, engine, chosen, kind))}
+    preset = GPU_PRESETS.get(SYSTEM_GPUS.get(system, ""))
+    if preset is None:
+        raise EngineImportError(f"dagc has no GPU preset for system {system!r}; importable: "
+                                f"{', '.join(sorted(SYSTEM_GPUS))}")
+    own = GPU_KERNEL_PROFILES.get(preset.name)
+    base_name = own if own is not None else nearest_profile(preset).name
+    base = json.loads((Path(__file__).parent.parent / "data" / "kernels" / f"{base_name}.json").read_text())
+    try:
+        version = metadata.version("aiconfigurator-core")
+    except metadata.PackageNotFoundError:
+        version = "unknown"
+    source = f"aiconfigurator-core {version}: {system} / {engine} {chosen}"
+    peaks = {"bf16_flops_per_s": preset.flops_16bit, "fp8_flops_per_s": preset.flops_8bit,
+             "hbm_bytes_per_s": preset.hbm_bytes_per_s}
+    return convert(tables, base, name=f"{engine}-{chosen}-{preset.name}"[:64], gpu=system, source=source,
+                   peaks=peaks)
+
+
+def _read_parquet(path: Path) -> Rows:
+    import pandas  # type: ignore[import-untyped]  # installed with aiconfigurator-core
+    return pandas.read_parquet(path).to_dict("records")

@@ -1,0 +1,90 @@
+"""`dagc.kernels.engine_import`: aiconfigurator-core's engine tables → a dagc profile, on rows copied from
+the real h200_sxm / trtllm 1.3.0rc20 tables (tests/data/aic_h200_trtllm_rows.json, the package's own
+column names), without the 80 MB package."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from dagc.kernels.engine_import import TABLES, EngineImportError, available, import_profile
+from dagc.kernels.kernels import load_profile_file
+from dagc.plan.model import DType
+
+ROWS = json.loads((Path(__file__).parent / "data" / "aic_h200_trtllm_rows.json").read_text())
+
+
+def tree(tmp_path: Path, releases=("1.2.0rc5", "1.3.0rc20", "1.3.0rc10")) -> Path:
+    """The package's folder layout: systems/data/<system>/<family>/<engine>/<release>/<table>.parquet,
+    each file here holding its rows as JSON (read by `read_rows`)."""
+    root = tmp_path / "data"
+    for release in releases:
+        for kind, (family, name) in TABLES.items():
+            folder = root / "h200_sxm" / family / "trtllm" / release
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{name}.parquet").write_text(json.dumps(ROWS[kind]))
+    return root
+
+
+def read_rows(path: Path) -> list[dict]:
+    return json.loads(path.read_text())
+
+
+def test_releases_sort_as_numbers_and_the_newest_is_the_default(tmp_path):
+    root = tree(tmp_path)
+    assert available(root) == {"h200_sxm": {"trtllm": ["1.2.0rc5", "1.3.0rc10", "1.3.0rc20"]}}
+    doc = import_profile("h200_sxm", "trtllm", root=root, read=read_rows)
+    assert doc["name"] == "trtllm-1.3.0rc20-h200" and "trtllm 1.3.0rc20" in doc["provenance"]["source"]
+
+
+def test_the_converted_profile_loads_and_answers_the_measured_points(tmp_path):
+    doc = import_profile("h200_sxm", "trtllm", "1.3.0rc20", root=tree(tmp_path), read=read_rows)
+    path = tmp_path / "engine.json"
+    path.write_text(json.dumps(doc))
+    p = load_profile_file(path)
+    moe = {r["num_tokens"]: r["latency"] / 1e3 for r in ROWS["moe"]
+           if r["distribution"] == "balanced" and r["moe_dtype"] == "bfloat16"}
+    fastest = {n: min(r["latency"] for r in ROWS["moe"] if r["num_tokens"] == n and r["distribution"] == "balanced"
+                      and r["moe_dtype"] == "bfloat16") / 1e3 for n in moe}
+    shape = (DType.BF16, 4096, 14336, 2, 8, 1, 1)                       # Mixtral's layer on one GPU
+    assert p.fused_moe_covers(*shape)
+    for n, seconds in fastest.items():
+        assert float(p.fused_moe_s(n, *shape)) == pytest.approx(seconds, rel=1e-12)
+    gemm = next(r for r in ROWS["gemm"] if r["gemm_dtype"] == "bfloat16" and r["m"] == 4096)
+    assert float(p.gemm_s(4096, 4096, 4096, "bf16")) == pytest.approx(gemm["latency"] / 1e3, rel=1e-9)
+    dec = ROWS["generation_attention"][0]
+    ctx = dec["isl"] + dec["step"]
+    if dec["kv_cache_dtype"] == "bfloat16":
+        assert float(p.attn_decode_s(8, ctx, 32, 8, 128)) == pytest.approx(dec["latency"] / 1e3, rel=1e-9)
+    # what the engine does not measure is dagc's own H200 profile's, and the provenance says so
+    assert doc["tables"]["memory"] and doc["tables"]["grouped_gemm"]
+    assert "dagc's own profile `h200` for grouped_gemm, memory" in doc["provenance"]["method"]
+    # power-law rows are left out: dagc applies its own busiest rank to even routing
+    assert all(r["tokens"] in moe for r in doc["tables"]["fused_moe"])
+
+
+@pytest.mark.parametrize("args, says", [
+    (("h300_sxm", "trtllm", None), "unknown system 'h300_sxm'; the tables hold: h200_sxm"),
+    (("h200_sxm", "tensorrt", None), "no tensorrt tables for h200_sxm; engines: trtllm"),
+    (("h200_sxm", "trtllm", "9.9"), "releases: 1.2.0rc5, 1.3.0rc10, 1.3.0rc20"),
+])
+def test_unknown_names_list_what_is_there(tmp_path, args, says):
+    with pytest.raises(EngineImportError, match=".*") as exc:
+        import_profile(*args, root=tree(tmp_path), read=read_rows)
+    assert says in str(exc.value)
+
+
+def test_without_the_extra_the_error_says_how_to_install_it(monkeypatch):
+    import builtins
+    real = builtins.__import__
+
+    def no_package(name, *a, **kw):
+        if name == "aiconfigurator_core":
+            raise ImportError(name)
+        return real(name, *a, **kw)
+    monkeypatch.setattr(builtins, "__import__", no_package)
+    with pytest.raises(EngineImportError) as exc:
+        import_profile("h200_sxm", "trtllm")
+    assert "pip install 'dagc[engines]'" in str(exc.value)
