@@ -88,3 +88,24 @@ def test_without_the_extra_the_error_says_how_to_install_it(monkeypatch):
     with pytest.raises(EngineImportError) as exc:
         import_profile("h200_sxm", "trtllm")
     assert "pip install 'dagc[engines]'" in str(exc.value)
+
+
+def run(*args: str, cwd: Path):
+    import subprocess
+    import sys
+    return subprocess.run([sys.executable, "-m", "dagc", *args], capture_output=True, text=True, cwd=cwd, timeout=120)
+
+
+def test_the_cli_without_the_extra_says_how_to_install_it(tmp_path):
+    import importlib.util
+    if importlib.util.find_spec("aiconfigurator_core") is not None:
+        pytest.skip("aiconfigurator-core is installed here: this checks a machine without the extra")
+    r = run("kernels", "import", "--system", "h200_sxm", "--engine", "trtllm", "-o", "p.json", cwd=tmp_path)
+    assert r.returncode == 4 and "pip install 'dagc[engines]'" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "p.json").exists()
+
+
+def test_the_cli_never_replaces_a_file_without_force(tmp_path):
+    (tmp_path / "p.json").write_text("mine")
+    r = run("kernels", "import", "--system", "h200_sxm", "--engine", "trtllm", "-o", "p.json", cwd=tmp_path)
+    assert r.returncode == 5 and "exists" in r.stderr and (tmp_path / "p.json").read_text() == "mine"

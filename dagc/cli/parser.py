@@ -11,7 +11,7 @@ import argparse
 import math
 from collections.abc import Sequence
 
-from . import commands, launch as cli_launch
+from . import commands, kernels_cmd, launch as cli_launch
 
 # The choices of --objective and --graph-detail, written out so that the parser needs no compiler
 # module: `dagc.plan.plan.OBJECTIVES` and `dagc.export.dot.Detail` (tests/test_startup.py compares them).
@@ -170,4 +170,5 @@ def build_parser() -> argparse.ArgumentParser:
                     help="text: tables; json: every preset with its fields (default text)")
     pr.set_defaults(func=commands.cmd_presets)
     cli_launch.add_parser(sub)
+    kernels_cmd.add_parser(sub)
     return p

@@ -1,0 +1,87 @@
+"""`dagc kernels import --system S --engine E [--release R] -o FILE` and `dagc kernels list`: engine-measured
+kernel tables of the optional extra `dagc[engines]` (aiconfigurator-core) as a dagc kernel profile
+(`dagc.kernels.engine_import`, docs/kernels.md), which `cluster { kernels from "FILE" }` reads.
+
+Exit codes: 0 written (or listed); 2 usage error; 4 an unknown system, engine or release, or the extra
+missing (the message says which exist, or how to install it); 5 FILE not written (it exists and is
+not replaced without --force, or cannot be written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+
+from ..exit_codes import EXIT_INPUT, EXIT_OK, EXIT_OUTPUT
+
+__all__ = ["add_parser"]
+
+EPILOG = """\
+examples:
+  pip install 'dagc[engines]'
+  dagc kernels list
+  dagc kernels import --system h200_sxm --engine trtllm -o h200-trtllm.json
+  # then in the plan: cluster { gpus = 8  gpu preset "h200"  kernels from "h200-trtllm.json" }
+"""
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Add `dagc kernels` to the CLI's subparsers."""
+    p = subparsers.add_parser("kernels", help="make a kernel profile from engine-measured tables (dagc[engines])",
+                              epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="kernels_command", required=True, metavar="{import,list}")
+    imp = sub.add_parser("import", help="convert one system, engine and release into a profile file",
+                         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    imp.add_argument("--system", required=True, help="an aiconfigurator system, e.g. h200_sxm (see `list`)")
+    imp.add_argument("--engine", required=True, choices=("trtllm", "sglang", "vllm"))
+    imp.add_argument("--release", default=None, help="the engine release (default: the newest with tables)")
+    imp.add_argument("-o", "--output", required=True, metavar="FILE", help="the profile file to write")
+    imp.add_argument("--force", action="store_true", help="replace FILE when it exists (a regular file only)")
+    imp.set_defaults(func=cmd_import)
+    ls = sub.add_parser("list", help="the systems, engines and releases the installed tables hold")
+    ls.set_defaults(func=cmd_list)
+    return p
+
+
+def cmd_list(args) -> int:
+    from ..kernels.engine_import import EngineImportError, available, data_root
+    try:
+        found = available(data_root())
+    except EngineImportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    for system, engines in found.items():
+        print(system + ": " + "; ".join(f"{e} {', '.join(r)}" for e, r in engines.items()))
+    return EXIT_OK
+
+
+def cmd_import(args) -> int:
+    import json
+
+    from ..kernels.engine_import import EngineImportError, import_profile
+    target = args.output
+    if os.path.lexists(target) and not (args.force and os.path.isfile(target) and not os.path.islink(target)):
+        print(f"error: {target} exists; dagc replaces only a regular file, with --force", file=sys.stderr)
+        return EXIT_OUTPUT
+    try:
+        doc = import_profile(args.system, args.engine, args.release)
+    except EngineImportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    folder = os.path.dirname(os.path.abspath(target))
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".dagc-profile-", suffix=".json")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(doc, f, separators=(",", ":"))
+        os.replace(tmp, target)
+    except OSError as exc:
+        if tmp is not None and os.path.lexists(tmp):
+            os.unlink(tmp)
+        print(f"error: cannot write {target}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_OUTPUT
+    tables = ", ".join(f"{k} {len(v):,}" for k, v in doc["tables"].items())
+    print(f"wrote {target}: profile `{doc['name']}` ({doc['provenance']['source']}); rows: {tables}")
+    return EXIT_OK
