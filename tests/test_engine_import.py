@@ -109,3 +109,16 @@ def test_the_cli_never_replaces_a_file_without_force(tmp_path):
     (tmp_path / "p.json").write_text("mine")
     r = run("kernels", "import", "--system", "h200_sxm", "--engine", "trtllm", "-o", "p.json", cwd=tmp_path)
     assert r.returncode == 5 and "exists" in r.stderr and (tmp_path / "p.json").read_text() == "mine"
+
+
+def test_launch_defaults_to_the_engine_the_profile_was_measured_in(tmp_path):
+    doc = import_profile("h200_sxm", "trtllm", root=tree(tmp_path), read=read_rows)
+    (tmp_path / "engine.json").write_text(json.dumps(doc))
+    plan = tmp_path / "p.moe"
+    plan.write_text('model preset "mixtral-8x7b"\ncluster { gpus = 8  gpu preset "h200"  kernels from "engine.json" }\n'
+                    "workload { batch = 8  prompt = 512  generate = 32 }\nstrategy tp 8\n")
+    r = run("launch", "p.moe", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "engine: trtllm, as the kernel profile `trtllm-1.3.0rc20-h200` was measured in it" in r.stdout
+    assert "trtllm-serve" in r.stdout and "vllm serve" not in r.stdout and "sglang.launch_server" not in r.stdout
+    assert "vllm serve" in run("launch", "p.moe", "--engine", "vllm", cwd=tmp_path).stdout

@@ -184,6 +184,19 @@ def _header(plan, result) -> None:
     _out()
 
 
+def _profile_engines(plan) -> tuple[str, ...]:
+    """Without --engine: the engine the plan's kernel profile was measured in (`dagc kernels import`), which
+    the figures assume, else all three."""
+    from ..kernels.engine_import import profile_engine
+    profile = plan.cluster.kernels
+    provenance = getattr(profile, "provenance", None)
+    engine = profile_engine(provenance.source) if provenance is not None else None
+    if engine is None:
+        return ENGINE_KEYS
+    _out(f"engine: {engine}, as the kernel profile `{profile.name}` was measured in it (--engine for another)")
+    return (engine,)
+
+
 def cmd_launch(args) -> int:
     """Print the launch commands of each strategy of the plan (or --strategy) on the engine(s)."""
     from pathlib import Path
@@ -196,7 +209,7 @@ def cmd_launch(args) -> int:
     if loaded is None:
         return code
     plan, results = loaded
-    engines = (args.engine,) if args.engine else ENGINE_KEYS
+    engines = (args.engine,) if args.engine else _profile_engines(plan)
     launches = [launch_result(r, engines, file_dir=args.output) if r.valid else None for r in results]
     if args.output:                  # every file checked, then all written, before anything is printed
         try:

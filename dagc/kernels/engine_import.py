@@ -31,7 +31,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ENGINES", "SYSTEM_GPUS", "EngineImportError", "available", "convert", "data_root", "import_profile"]
+__all__ = ["ENGINES", "SYSTEM_GPUS", "EngineImportError", "available", "convert", "data_root", "import_profile",
+           "profile_engine"]
 
 ENGINES = ("trtllm", "sglang", "vllm")
 # aiconfigurator's system names → dagc's GPU presets (the peaks of the profile)
@@ -205,6 +206,18 @@ def import_profile(system: str, engine: str, release: str | None = None, *, root
              "hbm_bytes_per_s": preset.hbm_bytes_per_s}
     return convert(tables, base, name=f"{engine}-{chosen}-{preset.name}"[:64], gpu=system, source=source,
                    peaks=peaks)
+
+
+def profile_engine(source: str) -> str | None:
+    """The engine an imported profile's tables were measured in, from its `provenance.source`
+    ("aiconfigurator-core 0.12.0: h200_sxm / trtllm 1.3.0rc20"); None for any other profile.
+
+    Example:
+        >>> profile_engine("aiconfigurator-core 0.12.0: h200_sxm / sglang 0.5.14"), profile_engine("bench")
+        ('sglang', None)
+    """
+    found = re.fullmatch(r"aiconfigurator-core \S+: \S+ / (\w+) \S+", source)
+    return found.group(1) if found and found.group(1) in ENGINES else None
 
 
 def _read_parquet(path: Path) -> Rows:
