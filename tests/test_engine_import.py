@@ -122,3 +122,19 @@ def test_launch_defaults_to_the_engine_the_profile_was_measured_in(tmp_path):
     assert "engine: trtllm, as the kernel profile `trtllm-1.3.0rc20-h200` was measured in it" in r.stdout
     assert "trtllm-serve" in r.stdout and "vllm serve" not in r.stdout and "sglang.launch_server" not in r.stdout
     assert "vllm serve" in run("launch", "p.moe", "--engine", "vllm", cwd=tmp_path).stdout
+
+
+def test_a_plan_naming_an_engine_profile_without_the_extra_is_told_how_to_install_it():
+    import importlib.util
+
+    from dagc.diagnostics import PlanError
+    from dagc.lang.load import load_plan_text
+    if importlib.util.find_spec("aiconfigurator_core") is not None:
+        pytest.skip("aiconfigurator-core is installed here: this checks a machine without the extra")
+    text = ('model preset "mixtral-8x7b"\ncluster { gpus = 8  gpu preset "h200"  kernels = "trtllm:h200_sxm" }\n'
+            "workload { batch = 8  prompt = 512  generate = 32 }\nstrategy tp 8\n")
+    with pytest.raises(PlanError) as exc:
+        load_plan_text(text)
+    (d,) = exc.value.diagnostics
+    assert d.code == "E101" and "pip install 'dagc[engines]'" in d.message
+    assert d.span.text == 'kernels = "trtllm:h200_sxm"'

@@ -88,6 +88,8 @@ def _kernels(out: Collector, roots: ImportRoots, values: dict[str, Any],
     name = values.get("kernels")
     if name is None or name is BAD:
         return name
+    if ":" in name:
+        return _engine_profile(out, name)
     if name not in profile_names():
         shown = quote(name)
         same = gpu_hint(name, {p: GPU_PRESETS[p] for p in profile_names() if p in GPU_PRESETS})
@@ -97,6 +99,28 @@ def _kernels(out: Collector, roots: ImportRoots, values: dict[str, Any],
                          + ", ".join(f"`{n}`" for n in profile_names())
                          + '; or measure your own and write `kernels from "file.json"` (docs/kernels.md)')
     return builtin_profile(name)
+
+
+def _engine_profile(out: Collector, name: str) -> KernelProfile | Bad:
+    """`kernels = "ENGINE:SYSTEM"` or `"ENGINE:SYSTEM@RELEASE"`: the engine-measured tables of the optional
+    extra, converted as `dagc kernels import` converts them (docs/kernels.md)."""
+    import json
+
+    from ..kernels.engine_import import EngineImportError, import_profile
+    from ..kernels.kernels import parse_profile
+    engine, _, rest = name.partition(":")
+    system, _, release = rest.partition("@")
+    try:
+        doc = import_profile(system, engine, release or None)
+    except EngineImportError as exc:
+        return out.error("E101", f"engine kernel profile `{quote(name)}`: {quote(str(exc), 300)}",
+                         out.spans["cluster.kernels"], 'write `kernels = "ENGINE:SYSTEM[@RELEASE]"`, e.g. '
+                         '`"trtllm:h200_sxm"`; `dagc kernels list` shows what the installed tables hold')
+    try:
+        return parse_profile(json.dumps(doc), f"{engine}:{system}")
+    except PlanError as exc:
+        out.diags.extend(exc.diagnostics)
+        return BAD
 
 
 def _gpu(out: Collector, item: Item) -> Gpu | None:
