@@ -116,6 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     co.add_argument("--gzip", action="store_true", help="write trace.json.gz")
     co.add_argument("--dot-timeout", type=_seconds, default=60.0, metavar="S",
                     help="stop Graphviz after S seconds and keep dag.dot (default 60)")
+    co.add_argument("--output-budget", type=_positive_int, default=None, metavar="BYTES",
+                    help="the most one compile writes in all; past it nothing is replaced (default 2 GiB)")
     co.set_defaults(func=commands.cmd_compile)
     se = sub.add_parser("search", help="search every legal strategy on the plan's cluster and rank them",
                         epilog="example: dagc search examples/10b-moe-pp16-ep16-256gpu.moe --top 5",
@@ -154,6 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "verdict is 'no' only with a better strategy it found (saying the search stopped), else "
                         "'not judged' (default: none — the search always covers its whole space, so the verdict "
                         "is the same on every machine)")
+    for p_ in (co, se):
+        p_.add_argument("--force", action="store_true",
+                        help="replace an output directory or file that dagc cannot tell it wrote (docs/security.md)")
     for p_ in (c, co, se):
         p_.add_argument("--allow-path", action="append", metavar="DIR", default=[],
                         help="let `model from` read files under DIR too (default: only the plan's directory)")
