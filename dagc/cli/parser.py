@@ -38,6 +38,8 @@ exit codes:
 
 def _positive_int(text: str) -> int:
     try:
+        if not text.isascii():                # int() reads other scripts' digits (`٣`): numbers are 0–9 here
+            raise ValueError(text)
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"`{text[:40]}` is not a whole number") from None
@@ -48,6 +50,8 @@ def _positive_int(text: str) -> int:
 
 def _seconds(text: str) -> float:
     try:
+        if not text.isascii():
+            raise ValueError(text)
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"`{text[:40]}` is not a number of seconds") from None

@@ -201,6 +201,9 @@ def _short(text: str) -> str:
 
 
 def _hint_for_char(ch: str, allowed: set[str]) -> str:
+    if ch.isdigit() or ch.isnumeric():
+        return "numbers are written with the ASCII digits 0–9" + (
+            f" (`{ch}` is {int(ch) if ch.isdigit() else 'a numeral'}: write `{int(ch)}`)" if ch.isdigit() else "")
     if ch == "'":
         return 'strings use double quotes: "mixtral-8x7b"'
     if ch == ":":
