@@ -33,6 +33,8 @@ FIXTURES = {
     "E103": (dict(workload="workload { batch = 64 }"), {}),
     "E104": (dict(workload="workload { batch = 0  prompt = 2048  generate = 256 }"), {}),
     "E105": (dict(cluster='cluster { gpus = 8  gpu preset "h100-sxm"  kernels from "missing.json" }'), {}),
+    "E107": (dict(cluster='cluster { gpus = 8  gpu "x" { memory = 80 GB  flops = 1 PFLOPS  hbm = 3 MB/s } }'),
+             dict(cluster='cluster { gpus = 8  gpu "x" { memory = 80 GB  flops = 1 PFLOPS  hbm = 3 TB/s } }')),
     "E106": (dict(workload='workload { batch = 64  prompt = 2048  generate = 256  routing from "missing.json" }'), {}),
     "E201": (dict(strategy="strategy pp 2 < dp 2 < tp 2 > >"), dict(strategy="strategy dp 2 < pp 2 < tp 2 > >")),
     "E202": (dict(strategy="strategy tp 2 ep 4"), dict(strategy="strategy tp 2 ; ep 4")),

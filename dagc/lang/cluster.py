@@ -140,10 +140,39 @@ def _gpu(out: Collector, item: Item) -> Gpu | None:
                   "a custom GPU needs memory, flops and hbm, "
                   "e.g. `memory = 64 GB  flops = 400 TFLOPS  hbm = 1.8 TB/s`")
         return None
+    if _implausible(out, values, item):
+        return None
     return Gpu(name=item.label, memory_bytes=values["memory"], flops_16bit=values["flops"],
                flops_8bit=values.get("fp8_flops"), flops_4bit=values.get("fp4_flops"),
                hbm_bytes_per_s=values["hbm"],
                intra_node_bytes_per_s=values.get("intra_node", Gpu.model_fields["intra_node_bytes_per_s"].default))
+
+
+# What an accelerator can be (docs/limits.md, "Custom GPUs"): two orders of magnitude around every datasheet
+# of 2016–2026 (a V100's 16 GB and 0.9 TB/s, a GB300's 288 GB and 8 TB/s, 5 PFLOP/s of dense fp8).
+PLAUSIBLE = {"memory": (1e6, 100e12, "1 MB", "100 TB"), "flops": (1e12, 100e15, "1 TFLOP/s", "100 PFLOP/s"),
+             "fp8_flops": (1e12, 200e15, "1 TFLOP/s", "200 PFLOP/s"),
+             "fp4_flops": (1e12, 400e15, "1 TFLOP/s", "400 PFLOP/s"),
+             "hbm": (10e9, 1e15, "10 GB/s", "1 PB/s"), "intra_node": (1e9, 100e12, "1 GB/s", "100 TB/s")}
+INTENSITY = (1.0, 20_000.0)      # bf16 FLOPs per HBM byte: a V100 ~140, an H100 ~300, a B200 ~280
+
+
+def _implausible(out: Collector, values: dict[str, Any], item: Item) -> bool:
+    """E107 for a custom GPU's figure no accelerator has, or a compute-to-bandwidth ratio none has."""
+    bad = False
+    for key, (lo, hi, low_text, high_text) in PLAUSIBLE.items():
+        if key in values and not lo <= values[key] <= hi:
+            out.error("E107", f'gpu "{quote(item.label)}": `{key}` is outside what any accelerator has '
+                      f"({low_text} to {high_text})", out.spans.get(f"gpu.{key}", item.span),
+                      "check the unit (GB vs GiB, TB/s vs GB/s, TFLOPS vs PFLOPS) against the datasheet")
+            bad = True
+    ratio = values["flops"] / values["hbm"]
+    if not bad and not INTENSITY[0] <= ratio <= INTENSITY[1]:
+        out.error("E107", f'gpu "{quote(item.label)}": {ratio:,.0f} bf16 FLOPs per byte of HBM bandwidth; '
+                  f"accelerators have {INTENSITY[0]:g} to {INTENSITY[1]:,.0f}", out.spans.get("gpu.hbm", item.span),
+                  "`flops` and `hbm` are likely in the wrong units: an H100 is 989 TFLOPS and 3.35 TB/s")
+        bad = True
+    return bad
 
 
 def _cluster(values: dict[str, Any], gpu: Gpu, eff: dict[str, Any], lat: dict[str, Any]) -> Cluster:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import unicodedata
 from collections.abc import Iterator
 
 from lark import Token
@@ -201,9 +202,10 @@ def _short(text: str) -> str:
 
 
 def _hint_for_char(ch: str, allowed: set[str]) -> str:
-    if ch.isdigit() or ch.isnumeric():
+    if ch.isnumeric():
+        value = unicodedata.decimal(ch, None)
         return "numbers are written with the ASCII digits 0–9" + (
-            f" (`{ch}` is {int(ch) if ch.isdigit() else 'a numeral'}: write `{int(ch)}`)" if ch.isdigit() else "")
+            f" (`{ch}` is {value}: write `{value}`)" if value is not None else "")
     if ch == "'":
         return 'strings use double quotes: "mixtral-8x7b"'
     if ch == ":":

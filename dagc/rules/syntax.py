@@ -109,6 +109,20 @@ Fixed:
     workload { batch = 256  prompt = 2048  generate = 256  routing from "moe_layers.json" }   # 58 lists
 """
 
+E107 = """
+A custom GPU (`gpu "name" { … }`) whose figures no accelerator has: memory outside 1 MB–100 TB, dense
+bf16 `flops` outside 1 TFLOP/s–100 PFLOP/s (fp8 to 200, fp4 to 400), `hbm` outside 10 GB/s–1 PB/s,
+`intra_node` outside 1 GB/s–100 TB/s, or bf16 FLOPs per byte of HBM bandwidth outside 1–20,000 (an
+H100 has ~300). Figures like these are almost always a unit slip (GB/s for TB/s, PFLOPS for
+TFLOPS), and every time and memory figure dagc derives from them would be meaningless. The limits
+are in docs/limits.md.
+
+Bad:
+    gpu "x" { memory = 80 GB  flops = 1 PFLOPS  hbm = 3 MB/s }
+Fixed:
+    gpu "x" { memory = 80 GB  flops = 1 PFLOPS  hbm = 3 TB/s }
+"""
+
 N001 = """
 More diagnostics than dagc shows at once: at most 50 per plan (or per strategy) are shown,
 errors first, and this note counts the rest by code. Fix the ones shown and run again.
@@ -127,5 +141,6 @@ RULES = (
     make_rule("E104", Severity.ERROR, "invalid value (range, whole number, duplicate)", doc=E104, passes=(lower,)),
     make_rule("E105", Severity.ERROR, "unusable kernel profile file", doc=E105, passes=(lower,)),
     make_rule("E106", Severity.ERROR, "unusable expert load file", doc=E106, passes=(lower,)),
+    make_rule("E107", Severity.ERROR, "a custom GPU's figures no accelerator has", doc=E107, passes=(lower,)),
     make_rule("N001", Severity.NOTE, "more diagnostics than dagc shows at once", doc=N001, passes=(cap,)),
 )
