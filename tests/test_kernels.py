@@ -136,11 +136,17 @@ def test_broken_or_foreign_json(tmp_path, text, says):
     (dict(floor=None), "floor"),
     (dict(tables__memory__0__op="memcpy"), "tables.memory[0].op"),
     (dict(SECRET="x"), "SECRET: Extra inputs are not permitted"),
+    # values no measurement has (docs/limits.md, "Kernel profiles"): refused, never a traceback downstream
+    (dict(tables__gemm__0__seconds=1e300), "tables.gemm[0].seconds: Input should be less than or equal to 3600"),
+    (dict(floor__kernel_s=1e300), "floor.kernel_s: Input should be less than or equal to 0.01"),
+    (dict(peaks__bf16_flops_per_s=1e-300), "peaks.bf16_flops_per_s: Input should be greater than or equal to"),
+    (dict(tables__memory__0__bytes=1e300), "tables.memory[0].bytes"),
+    (dict(tables__grouped_gemm__0__tokens_per_expert=1e300), "tables.grouped_gemm[0].tokens_per_expert"),
 ])
 def test_invalid_profiles(tmp_path, changes, says):
     d = one(broken(tmp_path, edited(**changes)))
     assert says in d.message, d.message
-    assert "0.00" not in d.message   # no value from the file is echoed
+    assert "1e-05" not in d.message and "0.00001" not in d.message and "1e+300" not in d.message   # no value echoed
 
 
 def test_unreadable_paths(tmp_path):

@@ -46,8 +46,15 @@ MEMORY_OPS = tuple(op.value for op in MemoryOp)
 
 # ---------------------------------------------------------------- the file format (docs/kernels.md)
 
-_Pos = Annotated[float, PydField(gt=0, allow_inf_nan=False)]
-_NonNeg = Annotated[float, PydField(ge=0, allow_inf_nan=False)]
+# Bounds of what a measurement can be (docs/limits.md, "Kernel profiles"): a kernel from 1 ns to 1 hour, a
+# table's figures up to 1e30, peaks two orders of magnitude around every datasheet, a floor under 10 ms.
+_Pos = Annotated[float, PydField(gt=0, le=1e30, allow_inf_nan=False)]
+_NonNeg = Annotated[float, PydField(ge=0, le=1e30, allow_inf_nan=False)]
+_Seconds = Annotated[float, PydField(ge=1e-9, le=3600.0, allow_inf_nan=False)]
+_FloorSeconds = Annotated[float, PydField(ge=1e-9, le=1e-2, allow_inf_nan=False)]
+_Flops = Annotated[float, PydField(ge=1e12, le=1e18, allow_inf_nan=False)]
+_Bandwidth = Annotated[float, PydField(ge=1e9, le=1e16, allow_inf_nan=False)]
+_Tokens = Annotated[float, PydField(ge=1e-6, le=2**40, allow_inf_nan=False)]
 _Dim = Annotated[int, PydField(ge=1, le=2**40)]
 _Text = Annotated[str, PydField(max_length=2000)]
 
@@ -57,7 +64,7 @@ class _Strict(BaseModel):
 
 
 class _Row(_Strict):
-    seconds: _Pos
+    seconds: _Seconds
     flops: _NonNeg = 0.0
     bytes: _NonNeg = 0.0
 
@@ -72,7 +79,7 @@ class _GemmRow(_Row):
 class _GroupedRow(_Row):
     dtype: Literal["bf16", "fp8"]
     E: _Dim
-    tokens_per_expert: _Pos
+    tokens_per_expert: _Tokens
     K: _Dim
     N: _Dim
 
@@ -114,13 +121,13 @@ class _FusedMoeRow(_Strict):
     experts: _Dim
     tp: _Dim
     ep: _Dim
-    seconds: _Pos
+    seconds: _Seconds
 
 
 class _MemoryRow(_Strict):
     op: Literal["rms_norm", "silu_mul", "router_topk", "permute", "unpermute", "copy"]
     bytes: _Pos
-    seconds: _Pos
+    seconds: _Seconds
 
 
 class _Tables(_Strict):
@@ -145,15 +152,15 @@ class Provenance(_Strict):
 
 
 class _Peaks(_Strict):
-    bf16_flops_per_s: _Pos
-    fp8_flops_per_s: _Pos | None = None
-    hbm_bytes_per_s: _Pos
+    bf16_flops_per_s: _Flops
+    fp8_flops_per_s: _Flops | None = None
+    hbm_bytes_per_s: _Bandwidth
 
 
 class _Floor(_Strict):
-    kernel_s: _Pos
-    tiny_kernel_s: _Pos | None = None
-    eager_kernel_s: _Pos | None = None     # one launch outside a CUDA graph (host-bound): eager prefill
+    kernel_s: _FloorSeconds
+    tiny_kernel_s: _FloorSeconds | None = None
+    eager_kernel_s: _FloorSeconds | None = None     # one launch outside a CUDA graph (host-bound): eager prefill
     method: _Text = ""
 
 
