@@ -174,3 +174,14 @@ def test_the_search_budget_has_one_name_and_the_old_one_still_works(capsys, tmp_
         main(["search", "--help"])
     helped = capsys.readouterr().out
     assert "--search-budget S" in helped and "--budget" not in helped
+
+
+def test_the_reports_name_the_overrides_they_are_for(tmp_path, capsys):
+    code, _, _ = run(capsys, "compile", str(EXAMPLES / "mixtral-8x7b-1node.moe"), "-o", str(tmp_path / "out"),
+                     "--no-search", "--set", "workload.batch=32")
+    assert code in (0, 1)
+    reports = sorted((tmp_path / "out").glob("*/report.json"))
+    assert reports and all(json.loads(p.read_text())["overrides"] == ["workload.batch = 32"] for p in reports)
+    assert all("what-ifs in place of the plan's own values: `workload.batch = 32`" in p.with_suffix(".md").read_text()
+               for p in reports)
+    assert all(json.loads(p.read_text())["workload"]["batch"] == 32 for p in reports)

@@ -86,6 +86,9 @@ def report_md(r: StrategyResult, links: dict[str, str] | None = None) -> str:
               f"{m.weights.value} weights{structure}) on **{plan.cluster.gpus} × {md_text(plan.cluster.gpu.name)}** "
               f"({plan.cluster.gpus_per_node} per node); batch {plan.workload.batch_text} × "
               f"({plan.workload.prompt} prompt + {plan.workload.generate} generated) tokens.", ""]
+    if plan.overrides:
+        lines += ["With `--set` what-ifs in place of the plan's own values: "
+                  + ", ".join(md_code(o) for o in plan.overrides) + ".", ""]
     lines += summary_md(r)
     lines += assumptions_md(r)
     lines += _verdicts(r)

@@ -192,6 +192,7 @@ def report_json(result: StrategyResult) -> dict:
     return {
         "version": REPORT_VERSION,
         "plan": plan.name,
+        "overrides": list(plan.overrides),
         "strategy": result.decl.text if result.decl.name is None else f"{result.decl.name} = {result.decl.text}",
         "strategy_name": result.decl.name,
         "valid": result.valid,

@@ -120,7 +120,8 @@ def load_plan_with(path: str | Path, options: Sequence[str], *, allow_paths: Seq
     text, placed = _apply(src.text, edits)
     changed = SourceFile(src.path, text)
     try:
-        return lower(parse(changed), changed, base_dir=base_dir, allow_paths=allow_paths)
+        plan = lower(parse(changed), changed, base_dir=base_dir, allow_paths=allow_paths)
+        return plan.model_copy(update={"overrides": tuple(o.shown for o in overrides)})
     except PlanError as exc:
         raise PlanError([_located(d, placed) for d in exc.diagnostics]) from None
 

@@ -41,6 +41,7 @@ class Plan(Frozen):
     strategies: tuple[StrategyDecl, ...]
     objective: str = DEFAULT_OBJECTIVE          # what "optimal" means for this plan (`objective = …`)
     objective_from: str = "the default"         # where `objective` comes from, in words (`objective_source`)
+    overrides: tuple[str, ...] = ()             # `--set` what-ifs applied to the plan's text, as `path = value`
     spans: dict[str, Any] = Field(default_factory=dict, exclude=True)
 
     def span_of(self, key: str) -> Span | None:
