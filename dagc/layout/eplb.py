@@ -211,7 +211,6 @@ def balance_figures(load: ExpertLoad | None, experts: int, groups: int, ep: int,
         per_layer = [busiest_factor(layer, ep, redundant, nodes, groups) for layer in load.layers]
     else:
         per_layer = [contiguous_factor(layer, ep) for layer in load.layers]
-    out.update(busiest_factor=measured_factor(load, ep, redundant, nodes, eplb, groups),
-               worst_layer_factor=max(per_layer),
+    out.update(busiest_factor=sum(per_layer) / len(per_layer), worst_layer_factor=max(per_layer),
                busiest_factor_contiguous=measured_factor(load, ep, 0, 1, False) if experts % ep == 0 else None)
     return out
