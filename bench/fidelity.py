@@ -25,6 +25,9 @@ Two comparisons, both computed here from the data (no figure is typed in):
 (f) Speculative decoding (MTP) plans of published DeepSeek-V3/R1 runs with and without it
     (bench/fidelity_speculative.py, which names each source), given the published accept length:
     the speed-up and the tokens/s per user or per GPU.
+(g) Engine-measured kernel profiles (bench/fidelity_engines.py, which needs the extra `dagc[engines]`
+    and records its figures in bench/engine_fidelity.json, rendered here): dagc against the engine
+    tables' own static estimates and against the published measurements of (d).
 
 Caveats: (b) uses the cost model as it is in the working tree; the measured reference is
 plain PyTorch on one GPU, so no collective is exercised (docs/fidelity.md, "Known limits").
@@ -50,6 +53,7 @@ if str(ROOT / "bench") not in sys.path:     # and its siblings bench/fidelity_*.
     sys.path.insert(0, str(ROOT / "bench"))
 
 import fidelity_disagg  # noqa: E402, I001  (bench/, on the path above)
+import fidelity_engines  # noqa: E402, I001  (bench/, on the path above)
 import fidelity_inflight  # noqa: E402, I001  (bench/, on the path above)
 import fidelity_speculative  # noqa: E402, I001  (bench/, on the path above)
 
@@ -581,6 +585,7 @@ def render_markdown(summaries: Sequence[ClassSummary], cases: Sequence[E2ECase],
     lines += fidelity_disagg.markdown_section([fidelity_disagg.predict(c) for c in fidelity_disagg.CASES])
     lines += fidelity_speculative.markdown_section([fidelity_speculative.predict(c)
                                                     for c in fidelity_speculative.CASES])
+    lines += fidelity_engines.markdown_section(json.loads(fidelity_engines.RESULTS.read_text()))
     lines.append(LIMITS)
     return "\n".join(lines)
 

@@ -25,6 +25,9 @@ def tree(tmp_path: Path, releases=("1.2.0rc5", "1.3.0rc20", "1.3.0rc10")) -> Pat
             folder = root / "h200_sxm" / family / "trtllm" / release
             folder.mkdir(parents=True, exist_ok=True)
             (folder / f"{name}.parquet").write_text(json.dumps(ROWS[kind]))
+    nccl = root / "h200_sxm" / "comm" / "nccl" / "2.29.2"           # NCCL's own, beside the engines'
+    nccl.mkdir(parents=True)
+    (nccl / "nccl_perf.parquet").write_text(json.dumps(ROWS["nccl"]))
     return root
 
 
@@ -63,6 +66,16 @@ def test_the_converted_profile_loads_and_answers_the_measured_points(tmp_path):
     assert "dagc's own profile `h200` for grouped_gemm, memory" in doc["provenance"]["method"]
     # power-law rows are left out: dagc applies its own busiest rank to even routing
     assert all(r["tokens"] in moe for r in doc["tables"]["fused_moe"])
+    # the all-reduce: the engine's custom kernel or NCCL's, the faster at each size; message sizes are bf16 elements
+    for gpus, elements in ((8, 524288), (8, 65536), (2, 128)):
+        times = [r["latency"] / 1e3 for r in ROWS["custom_allreduce"] if r["num_gpus"] == gpus
+                 and r["message_size"] == elements]
+        times += [r["latency"] / 1e3 for r in ROWS["nccl"] if r["num_gpus"] == gpus and r["message_size"] == elements
+                  and r["op_name"] == "all_reduce" and r["nccl_dtype"] == "half"]
+        assert times and float(p.all_reduce_s(gpus, 2 * elements)) == pytest.approx(min(times), rel=1e-12)
+    assert not p.all_reduce_covers(4)
+    # TensorRT-LLM's attention op applies the rotary embedding and writes the KV cache itself
+    assert p.glue == {"rope": 0, "o_layout": 0, "kv_write": 0, "residual_add": 0, "softmax_topk": 1}
 
 
 @pytest.mark.parametrize("args, says", [
@@ -77,17 +90,33 @@ def test_unknown_names_list_what_is_there(tmp_path, args, says):
 
 
 def test_without_the_extra_the_error_says_how_to_install_it(monkeypatch):
-    import builtins
-    real = builtins.__import__
-
-    def no_package(name, *a, **kw):
-        if name == "aiconfigurator_core":
-            raise ImportError(name)
-        return real(name, *a, **kw)
-    monkeypatch.setattr(builtins, "__import__", no_package)
+    import sys
+    monkeypatch.setitem(sys.modules, "aiconfigurator_core", None)      # unimportable, installed or not
     with pytest.raises(EngineImportError) as exc:
         import_profile("h200_sxm", "trtllm")
     assert "pip install 'dagc[engines]'" in str(exc.value)
+
+
+def test_presets_lists_the_engine_profiles_dagc_can_import(tmp_path, monkeypatch, capsys):
+    import sys
+
+    import dagc.kernels.engine_import as engine_import
+    from dagc.cli.main import main
+    root = tree(tmp_path)
+    (root / "l40s" / "gemm" / "vllm" / "0.24.0").mkdir(parents=True)
+    (root / "l40s" / "gemm" / "vllm" / "0.24.0" / "gemm_perf.parquet").write_text("[]")
+    monkeypatch.setattr(engine_import, "data_root", lambda: root)
+    assert main(["presets"]) == 0
+    out = capsys.readouterr().out
+    assert "h200_sxm (h200): trtllm 1.3.0rc20 (newest of 3)" in out
+    assert "not importable, no dagc GPU preset: l40s" in out
+    assert main(["presets", "--format", "json"]) == 0
+    found = json.loads(capsys.readouterr().out)["engine_kernel_profiles"]
+    assert found["systems"] == {"h200_sxm": {"trtllm": ["1.2.0rc5", "1.3.0rc10", "1.3.0rc20"]}}
+    monkeypatch.undo()
+    monkeypatch.setitem(sys.modules, "aiconfigurator_core", None)
+    assert main(["presets"]) == 0
+    assert "none installed: pip install 'dagc[engines]'" in capsys.readouterr().out
 
 
 def run(*args: str, cwd: Path):

@@ -180,7 +180,7 @@ def test_an_ep64_all_to_all_inside_an_nvl72_rack_pays_nvlink_and_across_b200_nod
 def test_presets_json_lists_every_preset_with_its_fields(capsys):
     assert cli.main(["presets", "--format", "json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == {"models", "gpus", "profiles"}
+    assert set(out) == {"models", "gpus", "profiles", "engine_kernel_profiles"}
     assert list(out["models"]) == list(MODEL_PRESETS) and list(out["gpus"]) == list(GPU_PRESETS)
     for name, fields in MODEL_PRESETS.items():
         assert out["models"][name]["fields"] == json.loads(json.dumps(fields))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -10,7 +11,7 @@ from dagc.diagnostics import PlanError, render
 from dagc.lang.load import load_plan, load_plan_text
 from dagc.rules import RULES, explain
 from dagc.verdict.check import check
-from conftest import plan_text
+from conftest import ROOT, plan_text
 
 SPEC_CODES = {"E101", "E102", "E103", "E201", "E202", "E203", "E204", "E301", "E302", "E303", "E304", "E305",
               "E401", "E402", "W501", "W502", "W503", "W504", "W505", "W506", "N601", "N602", "N603"}
@@ -20,6 +21,17 @@ DENSE = 'model "dense" { layers = 32  hidden = 4096  heads = 32  kv_heads = 8  v
 C16 = 'cluster { gpus = 16  gpus_per_node = 8  gpu preset "h100-sxm" }'
 C24 = 'cluster { gpus = 24  gpus_per_node = 8  gpu preset "h100-sxm" }'
 A100 = 'cluster { gpus = 8  gpus_per_node = 8  gpu preset "a100-80g" }'
+
+ENGINE = 'cluster { gpus = 8  gpus_per_node = 8  gpu preset "h100-sxm"  kernels from "engine.json" }'
+
+
+def engine_profile(etp: int, ep: int) -> str:
+    """The built-in H100 profile with an engine's fused MoE layer of Mixtral-8x7B measured at one split."""
+    doc = json.loads((ROOT / "dagc" / "data" / "kernels" / "h100-sxm.json").read_text())
+    doc["tables"]["fused_moe"] = [dict(dtype="bf16", tokens=n, hidden=4096, inter=14336, topk=2, experts=8, tp=etp,
+                                       ep=ep, seconds=1e-4 * n ** 0.5) for n in (1, 64, 4096)]
+    return json.dumps(doc)
+
 
 INFLIGHT = ("workload {{ batch = {batch}  prompt = {prompt}  generate = {generate}  "
             "serving = inflight  chunk = {chunk} }}")
@@ -94,6 +106,8 @@ FIXTURES = {
     "W511": (dict(model='model preset "mixtral-8x7b" { layers = 5000 }', strategy="strategy pp 5000",
                   cluster='cluster { gpus = 5000  gpu preset "h100-sxm" }'), {}),
     "N001": (dict(strategy="strategy" + " tp 2" * 60), dict(strategy="strategy tp 8")),
+    "W517": (dict(cluster=ENGINE, files=lambda: {"engine.json": engine_profile(1, 8)}),
+             dict(cluster=ENGINE, files=lambda: {"engine.json": engine_profile(8, 1)})),
     "N601": (dict(model=QWEN), dict(model=QWEN, strategy="strategy tp 4")),
     "N602": (dict(strategy="strategy tp 2 ; ep 8"), dict(model=DENSE)),
     "N604": (dict(require="require { decode_throughput >= 100 tokens/ms/gpu }"),
@@ -109,6 +123,9 @@ LAUNCH_CODES = {"E701", "E702", "E703", "E704", "E705", "E706", "E707", "E711", 
 
 
 def codes(tmp_path, parts) -> set[str]:
+    parts = dict(parts)
+    for name, text in parts.pop("files", dict)().items():     # files the plan reads, beside it
+        (tmp_path / name).write_text(text)
     path = tmp_path / "plan.moe"
     path.write_text(plan_text(**parts))
     try:

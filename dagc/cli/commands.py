@@ -351,13 +351,40 @@ def cmd_explain(args) -> int:
 
 
 def cmd_presets(args) -> int:
+    engines = _engine_profiles()
     if args.format == "json":
         from .builtin_text import preset_fields
-        print(json.dumps(preset_fields(), indent=2, ensure_ascii=False))
+        print(json.dumps({**preset_fields(), "engine_kernel_profiles": engines}, indent=2, ensure_ascii=False))
         return EXIT_OK
     with _loading():
         from .builtin_text import preset_tables
         from .print_presets import print_presets
         from .printing import make_console
-    print_presets(make_console(), *preset_tables())
+    console = make_console()
+    print_presets(console, *preset_tables())
+    console.print("engine kernel profiles (cluster { kernels = \"ENGINE:SYSTEM[@RELEASE]\" }, docs/kernels.md)",
+                  markup=False)
+    if engines["package"] is None:
+        console.print("  none installed: pip install 'dagc[engines]' (aiconfigurator-core's measured tables)",
+                      markup=False)
+    for system, by_engine in engines["systems"].items():
+        console.print(f"  {system} ({engines['gpus'][system]}): " + "; ".join(
+            f"{e} {releases[-1]} (newest of {len(releases)})" for e, releases in by_engine.items()), markup=False)
+    if engines["without_preset"]:
+        console.print(f"  not importable, no dagc GPU preset: {', '.join(engines['without_preset'])}", markup=False)
     return EXIT_OK
+
+
+def _engine_profiles() -> dict:
+    """What the optional extra `dagc[engines]` offers: its package version (None when not installed),
+    system → engine → releases (oldest first) of the systems dagc can import, the GPU preset of each, and
+    the systems it cannot (no GPU preset)."""
+    from ..kernels.engine_import import SYSTEM_GPUS, EngineImportError, available, data_root, package_version
+    try:
+        found = available(data_root())
+    except EngineImportError:
+        return {"package": None, "systems": {}, "gpus": {}, "without_preset": []}
+    return {"package": f"aiconfigurator-core {package_version()}",
+            "systems": {k: v for k, v in found.items() if k in SYSTEM_GPUS},
+            "gpus": {k: SYSTEM_GPUS[k] for k in found if k in SYSTEM_GPUS},
+            "without_preset": sorted(k for k in found if k not in SYSTEM_GPUS)}

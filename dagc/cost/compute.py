@@ -13,7 +13,9 @@ constant efficiencies and without a profile (`generic-400t`) keeps the roofline
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -22,7 +24,7 @@ from ..plan.cluster import KernelTimes
 from ..plan.model import DType
 from .cost_model import CostModel
 
-__all__ = ["compute_time_s", "kernel_time_s", "kernel_seconds", "priced_kernels"]
+__all__ = ["compute_time_s", "engine_glue", "kernel_time_s", "kernel_seconds", "priced_kernels"]
 
 
 def compute_time_s(flops, hbm_bytes, peak_flops_per_s: float, hbm_bytes_per_s: float):
@@ -126,13 +128,36 @@ def _kernel_lookup(k: Kernel, profile: KernelTimes, args: list[np.ndarray], lowe
 
 def priced_kernels(tpl: OpTemplate, profile: KernelTimes | None) -> tuple[Kernel, ...]:
     """The kernels a compute op is priced by: its engine kernel (`OpTemplate.fused`: a fused MoE layer) when
-    the profile measured it at this shape, else the kernels dagc decomposes it into."""
+    the profile measured it at this shape, else the kernels dagc decomposes it into — each glue step the
+    profile's engine runs its own way (`KernelTimes.glue`) as that engine runs it (`engine_glue`)."""
     fused = tpl.fused
     if fused is not None and profile is not None:
         shape = _alike_values(fused.shape[1:])
         if shape is not None and profile.fused_moe_covers(fused.dtype, *(int(x) for x in shape)):
             return (fused,)
-    return tpl.kernels
+    if profile is None or not profile.glue:
+        return tpl.kernels
+    return tuple(x for k in tpl.kernels if (x := engine_glue(k, profile.glue)) is not None)
+
+
+def engine_glue(k: Kernel, glue: Mapping[str, int]) -> Kernel | None:
+    """Glue kernel `k` as an engine that spends `glue[name]` launches on it runs it: None when fused into a
+    measured kernel (0 launches); else one pass over its data (`Kernel.one_pass` of its bytes) at a copy's
+    speed in that many launches. Any other kernel as it is.
+
+    Example:
+        >>> rope = Kernel("rope", KernelClass.MEMORY, (np.array([900.0]),), launches=26, one_pass=2 / 9)
+        >>> x = engine_glue(rope, {"rope": 1}); (x.launches, float(x.shape[0][0]), x.memory_op)
+        (1, 200.0, 'copy')
+        >>> engine_glue(rope, {"rope": 0}) is None, engine_glue(rope, {}) is rope
+        (True, True)
+    """
+    n = glue.get(k.name) if k.cls is KernelClass.MEMORY else None
+    if n is None:
+        return k
+    if n == 0:
+        return None
+    return dataclasses.replace(k, shape=(k.shape[0] * k.one_pass,), memory_op="copy", launches=n, one_pass=1.0)
 
 
 def kernel_seconds(tpl: OpTemplate, cm: CostModel, lower: bool = False) -> tuple[np.ndarray, ...]:

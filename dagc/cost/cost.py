@@ -29,6 +29,10 @@ def template_time_s(tpl: OpTemplate, cm: CostModel, kernel_s: tuple[np.ndarray, 
     if tpl.kind.is_comm:
         if tpl.nodes > 1 and tpl.kind not in (OpKind.SEND, OpKind.RECV):
             return hierarchical_time_s(tpl, cm)
+        if (tpl.kind is OpKind.ALL_REDUCE and not tpl.crosses_nodes and cm.measured_all_reduce
+                and cm.profile is not None and cm.profile.all_reduce_covers(tpl.group_size)):
+            m = np.asarray(tpl.comm_bytes, dtype=np.float64)     # the engine's own all-reduce, as measured
+            return np.where(m > 0, np.asarray(cm.profile.all_reduce_s(tpl.group_size, m), dtype=np.float64), 0.0)
         bw, alpha = cm.link(tpl.crosses_nodes)
         return np.asarray(collective_time_s(tpl.kind, tpl.group_size, tpl.comm_bytes, bw, alpha), dtype=np.float64)
     if cm.profile is None:

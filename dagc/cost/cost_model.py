@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..kernels.kernels import KernelProfile, for_gpu, nearest_profile
-from ..plan.cluster import DEFAULT_HBM_EFFICIENCY, Cluster, KernelTimes, peak_flops
+from ..plan.cluster import DEFAULT_HBM_EFFICIENCY, DEFAULT_INTRA_LATENCY_S, Cluster, KernelTimes, peak_flops
 from ..plan.model import DType
 
 __all__ = ["CostModel", "cost_basis", "cost_basis_text"]
@@ -34,6 +34,9 @@ class CostModel:
     network_efficiency: float
     intra_latency_s: float
     inter_latency_s: float
+    # the profile's measured all-reduce prices a node's all-reduces: the plan keeps the GPU's own NVLink
+    # bandwidth and latency, which the measurement was made on
+    measured_all_reduce: bool = False
 
     @classmethod
     def from_cluster(cls, c: Cluster) -> CostModel:
@@ -51,7 +54,9 @@ class CostModel:
                    intra_node_bytes_per_s=c.intra_node_bytes_per_s,
                    inter_node_bytes_per_s=c.inter_node_bytes_per_s, compute_efficiency=compute,
                    hbm_efficiency=hbm or DEFAULT_HBM_EFFICIENCY, network_efficiency=eff.network,
-                   intra_latency_s=c.latency.intra_s, inter_latency_s=c.latency.inter_s)
+                   intra_latency_s=c.latency.intra_s, inter_latency_s=c.latency.inter_s,
+                   measured_all_reduce=(c.intra_node_bytes_per_s == gpu.intra_node_bytes_per_s
+                                        and c.latency.intra_s == DEFAULT_INTRA_LATENCY_S))
 
     def peak_flops(self, dtype: DType) -> float:
         return peak_flops(self.gpu_flops_16bit, self.gpu_flops_8bit, dtype, self.gpu_flops_4bit)

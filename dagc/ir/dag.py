@@ -177,6 +177,9 @@ class Kernel:
     memory_op: str = "copy"              # MEMORY: which measured glue op it is (dagc.kernels.kernels.MemoryOp)
     launches: int = 1                    # kernels this stands for (small unfused steps): each costs the floor
     eager: bool = False                  # launched outside a CUDA graph (prefill): the host's launch rate bounds it
+    # MEMORY glue: the share of its bytes one fused kernel moves (each input read once, each output written
+    # once), for a profile whose engine runs the step as one kernel (`KernelTimes.glue`)
+    one_pass: float = 1.0
 
 
 @dataclass(frozen=True, eq=False)

@@ -108,13 +108,14 @@ def attention_reads(s: Shapes) -> Hashable:
 
 def _rope_kernels(s: Shapes) -> tuple[Kernel, ...]:
     """Rotary embedding of q and k, unfused (REFERENCE): per element 9 bf16 reads and writes, 13
-    launches per tensor; MLA rotates only its rope dimensions."""
+    launches per tensor (one fused kernel reads and writes each element once: 2 of the 9); MLA rotates
+    only its rope dimensions."""
     m, d = s.m, s.d
     if m.attention is AttentionKind.MLA and m.mla is not None:
         width = (d.heads_r + 1) * m.mla.qk_rope
     else:
         width = d.q_out + d.kv_out / 2
-    return (s.memory_pass("rope", 9 * AB * s.t * width, "copy", REFERENCE["rope"]),)
+    return (s.memory_pass("rope", 9 * AB * s.t * width, "copy", REFERENCE["rope"], one_pass=2 / 9),)
 
 
 def _attention_glue(s: Shapes) -> tuple[Kernel, ...]:

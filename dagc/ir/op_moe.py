@@ -16,6 +16,7 @@ from dataclasses import replace
 import numpy as np
 
 from ..layout.routing import expected_distinct_nodes, expected_distinct_ranks
+from ..layout.shards import fused_moe_shape
 from ..plan.model import DType, Model
 from ..plan.params import ffn_params
 from ..plan.workload import Workload
@@ -100,9 +101,9 @@ def _expert_ffn(s: Shapes, r: Recipe, e: np.ndarray, hit: np.ndarray) -> OpTempl
                     2 * ffn_params(m, m.moe.ffn) * assignments, e * d.h * AB, _expert_kernels(s, e, hit))
     # As an engine runs it: one fused MoE layer, measured by the tokens entering the EP group routed evenly —
     # a rank taking e rows sees what e · ep / top_k such tokens give it (engine profiles price this instead).
-    moe = m.moe
-    fused = Kernel("fused_moe", KernelClass.FUSED_MOE, (s.vec(e * lay.ep / moe.top_k), *(s.vec(x) for x in (
-        d.h, moe.ffn, moe.top_k, moe.experts, lay.etp, lay.ep))), m.expert_weights, eager=s.eager)
+    dtype, *shape = fused_moe_shape(m, lay.ep, lay.etp)
+    fused = Kernel("fused_moe", KernelClass.FUSED_MOE, (s.vec(e * lay.ep / m.moe.top_k), *map(s.vec, shape)), dtype,
+                   eager=s.eager)
     return replace(tpl, fused=fused)
 
 

@@ -226,16 +226,17 @@ class Shapes:
         return np.broadcast_to(np.asarray(x, dtype=np.float64), self.zero.shape)
 
     def kernel(self, name: str, cls: KernelClass, shape: tuple, dtype: DType = DType.BF16, memory_op: str = "copy",
-               launches: int = 1) -> Kernel:
+               launches: int = 1, one_pass: float = 1.0) -> Kernel:
         """A kernel of this shape's ops: eager in prefill (engines capture decode in CUDA graphs, not
         prefill). Every kernel of the catalogue is made here."""
-        return Kernel(name, cls, shape, dtype, memory_op, launches, eager=self.eager)
+        return Kernel(name, cls, shape, dtype, memory_op, launches, eager=self.eager, one_pass=one_pass)
 
     def gemm(self, name: str, m, n: float, k: float, dtype: DType | None = None) -> Kernel:
         return self.kernel(name, KernelClass.GEMM, (self.vec(m), self.vec(n), self.vec(k)), dtype or self.m.weights)
 
-    def memory_pass(self, name: str, nbytes, op: str, launches: int = 1) -> Kernel:
-        return self.kernel(name, KernelClass.MEMORY, (self.vec(nbytes),), memory_op=op, launches=launches)
+    def memory_pass(self, name: str, nbytes, op: str, launches: int = 1, one_pass: float = 1.0) -> Kernel:
+        return self.kernel(name, KernelClass.MEMORY, (self.vec(nbytes),), memory_op=op, launches=launches,
+                           one_pass=one_pass)
 
     def ffn_kernels(self, tokens, ffn_r: float, dtype: DType | None = None) -> tuple[Kernel, ...]:
         """A dense FFN on `tokens` rows with `ffn_r` intermediate columns per rank: the up (gate·up fused

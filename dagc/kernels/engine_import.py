@@ -19,7 +19,8 @@ The mapping (each latency in ms → seconds):
 - `generation_mla_perf` (bf16 KV cache) → `tables.mla_decode`, heads per rank as measured.
 The grouped-GEMM and memory tables, and the per-kernel floor, which the engines' tables do not
 hold, are dagc's own profile's for that GPU (`base`): dagc prices the ops no engine table covers
-with them, and its provenance says so.
+with them, and its provenance says so. The profile's `glue` says how the engine runs dagc's glue steps
+(`ENGINE_GLUE`, docs/kernels.md): fused into a measured kernel, or one kernel each.
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ENGINES", "SYSTEM_GPUS", "EngineImportError", "available", "convert", "data_root", "import_profile",
-           "profile_engine"]
+__all__ = ["ENGINES", "ENGINE_GLUE", "SYSTEM_GPUS", "EngineImportError", "available", "convert", "data_root",
+           "import_profile", "package_version", "profile_engine"]
 
 ENGINES = ("trtllm", "sglang", "vllm")
 # aiconfigurator's system names → dagc's GPU presets (the peaks of the profile)
@@ -41,7 +42,20 @@ SYSTEM_GPUS = {"h100_sxm": "h100-sxm", "h200_sxm": "h200", "b200_sxm": "b200", "
 TABLES = {"gemm": ("gemm", "gemm_perf"), "moe": ("moe", "moe_perf"),
           "context_attention": ("attention", "context_attention_perf"),
           "generation_attention": ("attention", "generation_attention_perf"),
-          "generation_mla": ("mla", "generation_mla_perf")}
+          "generation_mla": ("mla", "generation_mla_perf"),
+          "custom_allreduce": ("comm", "custom_allreduce_perf")}
+NCCL = ("comm", "nccl", "nccl_perf")          # NCCL's own tables: <system>/comm/nccl/<NCCL version>/nccl_perf
+# How each engine runs dagc's glue steps (`dagc.kernels.format.GLUE_STEPS`): launches per step, 0 when fused
+# into a kernel the engine's tables measured (docs/kernels.md, "Glue", names the engines' code). All three
+# write attention's output token-major (no layout copy), add the residual inside a fused add + RMSNorm, and
+# pick experts with one fused softmax/top-k kernel. TensorRT-LLM applies the rotary embedding and writes the
+# KV cache inside its attention op (the generation table measured it whole); vLLM and SGLang launch the
+# rotary embedding and the KV cache write as a kernel each before their attention backend.
+ENGINE_GLUE = {
+    "trtllm": {"rope": 0, "o_layout": 0, "kv_write": 0, "residual_add": 0, "softmax_topk": 1},
+    "sglang": {"rope": 1, "o_layout": 0, "kv_write": 1, "residual_add": 0, "softmax_topk": 1},
+    "vllm": {"rope": 1, "o_layout": 0, "kv_write": 1, "residual_add": 0, "softmax_topk": 1},
+}
 _DTYPES = {"bfloat16": "bf16", "fp8": "fp8", "fp8_block": "fp8", "nvfp4": "nvfp4", "w4a16_mxfp4": "mxfp4"}
 Rows = list[dict[str, Any]]
 
@@ -51,17 +65,30 @@ class EngineImportError(ValueError):
 
 
 def data_root() -> Path:
-    """The tables' folder of the installed `aiconfigurator-core`.
+    """The tables' folder of the installed `aiconfigurator-core`, found without importing the package.
 
     Raises:
         EngineImportError: the package is not installed (the message says how to install it).
     """
+    import importlib.util
+    import sys
     try:
-        import aiconfigurator_core  # type: ignore[import-not-found]
-    except ImportError:
+        blocked = "aiconfigurator_core" in sys.modules and sys.modules["aiconfigurator_core"] is None
+        spec = None if blocked else importlib.util.find_spec("aiconfigurator_core")
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or not spec.submodule_search_locations:
         raise EngineImportError("engine kernel tables need the optional extra: pip install 'dagc[engines]' "
-                                "(it installs aiconfigurator-core)") from None
-    return Path(aiconfigurator_core.__file__).parent / "systems" / "data"
+                                "(it installs aiconfigurator-core)")
+    return Path(next(iter(spec.submodule_search_locations))) / "systems" / "data"
+
+
+def package_version() -> str:
+    """The installed aiconfigurator-core's version ("unknown" when its metadata is missing)."""
+    try:
+        return metadata.version("aiconfigurator-core")
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def _release_key(name: str) -> tuple:
@@ -97,15 +124,15 @@ def _choose(found: Mapping[str, Mapping[str, list[str]]], system: str, engine: s
     return release
 
 
-def _table(root: Path, system: str, engine: str, release: str, kind: str) -> Path | None:
+def _table(root: Path, system: str, engine: str, release: str | None, kind: str) -> Path | None:
     """The table of `kind` of this release, or of the newest release of the engine up to it that has one
-    (the engines' tables are collected separately: a release may lack some)."""
-    family, name = TABLES[kind]
+    (the engines' tables are collected separately: a release may lack some); None: the newest."""
+    family, name = NCCL[::2] if kind == "nccl" else TABLES[kind]
     folder = root / system / family / engine
     if not folder.is_dir():
         return None
     cands = sorted((p.name for p in folder.iterdir() if (p / f"{name}.parquet").is_file()), key=_release_key)
-    usable = [r for r in cands if _release_key(r) <= _release_key(release)] or cands
+    usable = [r for r in cands if release is None or _release_key(r) <= _release_key(release)] or cands
     return folder / usable[-1] / f"{name}.parquet" if usable else None
 
 
@@ -114,10 +141,10 @@ def _ms(row: Mapping[str, Any]) -> float:
 
 
 def convert(tables: Mapping[str, Rows], base: Mapping[str, Any], *, name: str, gpu: str, source: str,
-            peaks: Mapping[str, Any]) -> dict:
+            peaks: Mapping[str, Any], glue: Mapping[str, int] | None = None) -> dict:
     """A dagc profile (JSON object) from the engine's rows by kind (`TABLES`' keys; any may be missing or
     empty) over `base`, dagc's own profile for the GPU (grouped GEMM, memory, floor, and any table the
-    engine lacks)."""
+    engine lacks); `glue`: how the engine runs dagc's glue steps (`ENGINE_GLUE`)."""
     out_tables = dict(base["tables"])
     used: list[str] = []
     gemm = [{"dtype": _DTYPES[r["gemm_dtype"]], "M": int(r["m"]), "N": int(r["n"]), "K": int(r["k"]),
@@ -143,13 +170,22 @@ def convert(tables: Mapping[str, Rows], base: Mapping[str, Any], *, name: str, g
     mla = [{"B": int(r["batch_size"]), "ctx": int(r["isl"]) + int(r["step"]), "heads": int(r["num_heads"]),
             "seconds": _ms(r)} for r in tables.get("generation_mla", ()) if r["kv_cache_dtype"] == "bfloat16"]
     _put(out_tables, used, "mla_decode", mla, ("B", "ctx", "heads"))
+    # the engine's all-reduce: its custom kernel or NCCL, the faster at each size (as the engine picks), bf16
+    reduce = [{"gpus": int(r["num_gpus"]), "bytes": 2.0 * float(r["message_size"]), "seconds": _ms(r)}
+              for r in tables.get("custom_allreduce", ()) if r.get("allreduce_dtype") == "bfloat16"]
+    reduce += [{"gpus": int(r["num_gpus"]), "bytes": 2.0 * float(r["message_size"]), "seconds": _ms(r)}
+               for r in tables.get("nccl", ()) if r.get("op_name") == "all_reduce" and r.get("nccl_dtype") == "half"]
+    _put(out_tables, used, "all_reduce", [r for r in reduce if r["gpus"] >= 2], ("gpus", "bytes"))
     kept = [k for k in ("gemm", "grouped_gemm", "attn_prefill", "attn_decode", "memory", "mla_decode")
             if k not in used and out_tables.get(k)]
     sources = sorted({str(r.get("kernel_source")) for rows in tables.values() for r in rows if r.get("kernel_source")})
     method = (f"engine tables {', '.join(used) or 'none'}; dagc's own profile `{base['name']}` for "
               f"{', '.join(kept) or 'nothing'} and the per-kernel floor; kernel sources: {', '.join(sources) or '—'}")
-    return {"format": "dagc-kernel-profile", "version": 1, "name": name, "peaks": dict(peaks),
-            "floor": dict(base["floor"]), "tables": out_tables,
+    out: dict[str, Any] = {"format": "dagc-kernel-profile", "version": 1, "name": name, "peaks": dict(peaks),
+                           "floor": dict(base["floor"]), "tables": out_tables}
+    if glue:
+        out["glue"] = dict(glue)
+    return {**out,
             "provenance": {"gpu": gpu, "software": source, "date": "as collected by the package",
                            "method": method[:2000], "source": source}}
 
@@ -190,6 +226,8 @@ def import_profile(system: str, engine: str, release: str | None = None, *, root
     chosen = _choose(available(root), system, engine, release)
     reader = _read_parquet if read is None else read
     tables = {kind: reader(path) for kind in TABLES if (path := _table(root, system, engine, chosen, kind))}
+    if (nccl := _table(root, system, NCCL[1], None, "nccl")) is not None:      # the newest NCCL measured
+        tables["nccl"] = reader(nccl)
     preset = GPU_PRESETS.get(SYSTEM_GPUS.get(system, ""))
     if preset is None:
         raise EngineImportError(f"dagc has no GPU preset for system {system!r}; importable: "
@@ -197,15 +235,13 @@ def import_profile(system: str, engine: str, release: str | None = None, *, root
     own = GPU_KERNEL_PROFILES.get(preset.name)
     base_name = own if own is not None else nearest_profile(preset).name
     base = json.loads((Path(__file__).parent.parent / "data" / "kernels" / f"{base_name}.json").read_text())
-    try:
-        version = metadata.version("aiconfigurator-core")
-    except metadata.PackageNotFoundError:
-        version = "unknown"
-    source = f"aiconfigurator-core {version}: {system} / {engine} {chosen}"
+    source = f"aiconfigurator-core {package_version()}: {system} / {engine} {chosen}"
     peaks = {"bf16_flops_per_s": preset.flops_16bit, "fp8_flops_per_s": preset.flops_8bit,
              "hbm_bytes_per_s": preset.hbm_bytes_per_s}
+    if preset.flops_4bit:
+        peaks["fp4_flops_per_s"] = preset.flops_4bit
     return convert(tables, base, name=f"{engine}-{chosen}-{preset.name}"[:64], gpu=system, source=source,
-                   peaks=peaks)
+                   peaks=peaks, glue=ENGINE_GLUE[engine])
 
 
 def profile_engine(source: str) -> str | None:

@@ -21,8 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field as PydField, ValidationError
 from ..diagnostics import Diagnostic, PlanError, Severity, quote
 from ..source import Span
 
-__all__ = ["FORMAT", "KERNELS_CODE", "MAX_PROFILE_BYTES", "MEMORY_OPS", "VERSION", "MemoryOp", "ProfileFile",
-           "Provenance", "read_profile_file", "validate_profile"]
+__all__ = ["FORMAT", "GLUE_STEPS", "KERNELS_CODE", "MAX_PROFILE_BYTES", "MEMORY_OPS", "VERSION", "MemoryOp",
+           "ProfileFile", "Provenance", "read_profile_file", "validate_profile"]
 
 FORMAT = "dagc-kernel-profile"
 VERSION = 1
@@ -42,6 +42,11 @@ class MemoryOp(enum.Enum):
 
 
 MEMORY_OPS = tuple(op.value for op in MemoryOp)
+
+# dagc's glue steps around the measured kernels that a serving engine fuses or runs as one kernel: the
+# rotary embedding, the attention output's layout, the KV cache write, the residual add, the router's
+# softmax and top-k (`dagc.ir.op_shapes.REFERENCE` has their unfused launches).
+GLUE_STEPS = ("rope", "o_layout", "kv_write", "residual_add", "softmax_topk")
 
 
 # ---------------------------------------------------------------- the file format (docs/kernels.md)
@@ -130,6 +135,15 @@ class _MemoryRow(_Strict):
     seconds: _Seconds
 
 
+class _AllReduceRow(_Strict):
+    """An engine's all-reduce of a `bytes`-byte bf16 buffer over `gpus` GPUs of one node (its own custom
+    kernel or NCCL, whichever it runs at that size)."""
+
+    gpus: Annotated[int, PydField(ge=2, le=2**20)]
+    bytes: _Pos
+    seconds: _Seconds
+
+
 class _Tables(_Strict):
     gemm: list[_GemmRow] = PydField(min_length=1)
     grouped_gemm: list[_GroupedRow] = PydField(min_length=1)
@@ -138,6 +152,7 @@ class _Tables(_Strict):
     memory: list[_MemoryRow] = PydField(min_length=1)
     mla_decode: list[_MlaRow] | None = None
     fused_moe: list[_FusedMoeRow] | None = None
+    all_reduce: list[_AllReduceRow] | None = None
 
 
 class Provenance(_Strict):
@@ -154,6 +169,7 @@ class Provenance(_Strict):
 class _Peaks(_Strict):
     bf16_flops_per_s: _Flops
     fp8_flops_per_s: _Flops | None = None
+    fp4_flops_per_s: _Flops | None = None       # a GPU with fp4 units (Blackwell): its datasheet dense fp4 peak
     hbm_bytes_per_s: _Bandwidth
 
 
@@ -164,6 +180,20 @@ class _Floor(_Strict):
     method: _Text = ""
 
 
+_Launches = Annotated[int, PydField(ge=0, le=64)]
+
+
+class _Glue(_Strict):
+    """Launches the measured engine spends on each of dagc's glue steps (absent: the unfused reference's);
+    0: fused into a kernel the tables measured, so priced nothing."""
+
+    rope: _Launches | None = None
+    o_layout: _Launches | None = None
+    kv_write: _Launches | None = None
+    residual_add: _Launches | None = None
+    softmax_topk: _Launches | None = None
+
+
 class ProfileFile(_Strict):
     format: Literal["dagc-kernel-profile"]
     version: Literal[1]
@@ -172,6 +202,12 @@ class ProfileFile(_Strict):
     peaks: _Peaks
     floor: _Floor
     tables: _Tables
+    glue: _Glue | None = None
+
+    @property
+    def glue_launches(self) -> dict[str, int]:
+        """The glue steps the profile's engine runs its own way: step → launches."""
+        return {k: v for k, v in (self.glue.model_dump() if self.glue else {}).items() if v is not None}
 
 
 def _fail(message: str, at: Span | None, hint: str | None = None) -> PlanError:

@@ -94,7 +94,8 @@ class KernelProfile(KernelTimes):
     """
 
     __slots__ = ("name", "provenance", "floor_s", "eager_floor_s", "bf16_flops_per_s", "fp8_flops_per_s",
-                 "fp4_flops_per_s", "hbm_bytes_per_s", "_tables", "_digest", "_memo", "_fused")
+                 "fp4_flops_per_s", "hbm_bytes_per_s", "_tables", "_digest", "_memo", "_fused", "glue",
+                 "_all_reduce")
 
     name: str
     provenance: Provenance
@@ -108,17 +109,22 @@ class KernelProfile(KernelTimes):
     _digest: str
     _memo: dict[tuple, Any]
     _fused: Mapping[tuple, tuple[np.ndarray, np.ndarray]]   # fused MoE: shape key → (log tokens, log seconds)
+    glue: Mapping[str, int]
+    _all_reduce: Mapping[int, tuple[np.ndarray, np.ndarray]]  # gpus → (log bytes, log seconds)
 
     def __init__(self, name: str, provenance: Provenance, floor_s: float, peaks: PeakSet,
                  tables: Mapping[str, Table], digest: str, eager_floor_s: float | None = None,
-                 fused: Mapping[tuple, tuple[np.ndarray, np.ndarray]] | None = None) -> None:
+                 fused: Mapping[tuple, tuple[np.ndarray, np.ndarray]] | None = None,
+                 glue: Mapping[str, int] | None = None,
+                 all_reduce: Mapping[int, tuple[np.ndarray, np.ndarray]] | None = None) -> None:
         eager = float(eager_floor_s) if eager_floor_s is not None else float(floor_s)
         for key, value in (("name", name), ("provenance", provenance), ("floor_s", float(floor_s)),
                            ("eager_floor_s", max(eager, float(floor_s))),
                            ("bf16_flops_per_s", peaks.bf16), ("fp8_flops_per_s", peaks.fp8),
                            ("fp4_flops_per_s", peaks.fp4),
                            ("hbm_bytes_per_s", peaks.hbm), ("_tables", dict(tables)), ("_digest", digest),
-                           ("_memo", {}), ("_fused", dict(fused or {}))):
+                           ("_memo", {}), ("_fused", dict(fused or {})), ("glue", dict(glue or {})),
+                           ("_all_reduce", dict(all_reduce or {}))):
             object.__setattr__(self, key, value)
 
     def __setattr__(self, key: str, value: Any) -> None:
@@ -126,7 +132,7 @@ class KernelProfile(KernelTimes):
 
     def __reduce__(self) -> tuple:
         return (KernelProfile, (self.name, self.provenance, self.floor_s, self._peaks, self._tables, self._digest,
-                                self.eager_floor_s, self._fused))
+                                self.eager_floor_s, self._fused, self.glue, self._all_reduce))
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, KernelProfile) and other._digest == self._digest
@@ -224,6 +230,17 @@ class KernelProfile(KernelTimes):
         coords = _logs(np.stack([h, np.ones_like(h), lat + rp], axis=1))
         return _out(shape, evaluate(self._tables["attn_decode"], coords, b, c, roof, self.floor_s, lower=lower))
 
+    def fused_moe_measured(self) -> tuple[tuple[str, int, int, int, int, int, int], ...]:
+        return tuple(sorted(self._fused))
+
+    def all_reduce_covers(self, gpus: int) -> bool:
+        return gpus in self._all_reduce
+
+    def all_reduce_s(self, gpus: int, nbytes: Any) -> Any:
+        """Log-log in the bytes between measured sizes; below the least its time, above the largest that
+        time × bytes / its bytes (bandwidth-bound there). Non-decreasing in the bytes."""
+        return _series_s(self._all_reduce[gpus], nbytes, self.floor_s)
+
     def fused_moe_covers(self, dtype: DType, hidden: int, inter: int, topk: int, experts: int, tp: int,
                          ep: int) -> bool:
         return (dtype_name(dtype), hidden, inter, topk, experts, tp, ep) in self._fused
@@ -233,11 +250,7 @@ class KernelProfile(KernelTimes):
         """Interpolated log-log in the tokens between measured counts; below the least measured its time
         (a launch takes no less), above the most measured that time × tokens / its tokens (the layer is
         compute-bound there). Non-decreasing in the tokens, so also its own lower bound."""
-        log_n, log_s = self._fused[(dtype_name(dtype), hidden, inter, topk, experts, tp, ep)]
-        shape, (n,) = _flat(tokens)
-        ln = np.log(np.maximum(n, 1.0))
-        t = np.exp(np.interp(ln, log_n, log_s)) * np.exp(np.maximum(ln - log_n[-1], 0.0))
-        return _out(shape, np.maximum(t, self.floor_s))
+        return _series_s(self._fused[(dtype_name(dtype), hidden, inter, topk, experts, tp, ep)], tokens, self.floor_s)
 
     @_memoised
     def memory_s(self, nbytes: Any, op: MemoryOp | str = "copy", *, lower: bool = False) -> Any:
@@ -255,9 +268,20 @@ class KernelProfile(KernelTimes):
                                      self.floor_s, lower=lower))
 
 
+def _series_s(series: tuple[np.ndarray, np.ndarray], x: Any, floor_s: float) -> Any:
+    """A measured series (log x, log seconds; x ascending, seconds non-decreasing) at `x`: log-log between
+    points, below the first its time, above the last that time × x / its x; at least `floor_s`."""
+    log_x, log_s = series
+    shape, (v,) = _flat(x)
+    lv = np.log(np.maximum(v, 1.0))
+    t = np.exp(np.interp(lv, log_x, log_s)) * np.exp(np.maximum(lv - log_x[-1], 0.0))
+    return _out(shape, np.maximum(t, floor_s))
+
+
 def build_profile(f: ProfileFile, digest: str) -> KernelProfile:
     """The profile of a validated file: one interpolation table per kernel class and dtype."""
-    peaks = PeakSet(f.peaks.bf16_flops_per_s, f.peaks.fp8_flops_per_s, f.peaks.hbm_bytes_per_s)
+    peaks = PeakSet(f.peaks.bf16_flops_per_s, f.peaks.fp8_flops_per_s, f.peaks.hbm_bytes_per_s,
+                    f.peaks.fp4_flops_per_s)
     t = f.tables
     tables: dict[str, Table] = {}
     for dt in ("bf16", "fp8"):
@@ -292,26 +316,38 @@ def build_profile(f: ProfileFile, digest: str) -> KernelProfile:
         if rows_m:
             tables[f"memory.{op}"] = make_table([((), 0.0, r.bytes, r.seconds, r.bytes / peaks.hbm) for r in rows_m])
     return KernelProfile(f.name, f.provenance, f.floor.kernel_s, peaks, tables, digest, f.floor.eager_kernel_s,
-                         _fused_series(f))
+                         _fused_series(f), f.glue_launches, _all_reduce_series(f))
+
+
+def _monotone_series(points: Mapping[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """(log x, log seconds) of measured points, x ascending, each point's seconds the least measured at it or
+    at any larger x (the monotone envelope of the kernel tables: a smaller call could run the larger one
+    padded), so non-decreasing, as the search's bounds need."""
+    x = np.array(sorted(points), dtype=np.float64)
+    s = np.minimum.accumulate(np.array([points[v] for v in sorted(points)])[::-1])[::-1]
+    return np.log(np.maximum(x, 1.0)), np.log(s)
+
+
+def _all_reduce_series(f: ProfileFile) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    by: dict[int, dict[float, float]] = {}
+    for r in f.tables.all_reduce or ():
+        by.setdefault(r.gpus, {})[r.bytes] = r.seconds
+    return {gpus: _monotone_series(points) for gpus, points in by.items()}
 
 
 def _fused_series(f: ProfileFile) -> dict[tuple, tuple[np.ndarray, np.ndarray]]:
-    """The fused MoE rows by shape, each series sorted by tokens (the last of equal counts kept), its
-    seconds made non-decreasing (a measured dip is noise, and the search's bounds need monotone times)."""
-    by: dict[tuple, dict[int, float]] = {}
+    """The fused MoE rows by shape, each series sorted by tokens (the last of equal counts kept), as its
+    monotone envelope (`_monotone_series`)."""
+    by: dict[tuple, dict[float, float]] = {}
     for r in f.tables.fused_moe or ():
         by.setdefault((r.dtype, r.hidden, r.inter, r.topk, r.experts, r.tp, r.ep), {})[r.tokens] = r.seconds
-    out = {}
-    for key, points in by.items():
-        n = np.array(sorted(points), dtype=np.float64)
-        s = np.maximum.accumulate(np.array([points[int(x)] for x in n]))
-        out[key] = (np.log(n), np.log(s))
-    return out
+    return {key: _monotone_series(points) for key, points in by.items()}
 
 
 def for_gpu(profile: KernelProfile, gpu: Gpu) -> KernelProfile:
     """`profile`'s efficiencies applied to `gpu`'s own peaks: time = the GPU's roofline / the
-    interpolated efficiency, with the same per-kernel floor. The same profile when the peaks agree.
+    interpolated efficiency, with the same per-kernel floor. The same profile when the peaks agree; its
+    name and fused MoE measurements when only `gpu`'s fp4 peak is new (a profile file that records none).
 
     Example:
         >>> from dagc.kernels.kernels import builtin_profile
@@ -323,13 +359,17 @@ def for_gpu(profile: KernelProfile, gpu: Gpu) -> KernelProfile:
     peaks = PeakSet(float(gpu.flops_16bit), float(gpu.flops_8bit) if gpu.flops_8bit else None,
                      float(gpu.hbm_bytes_per_s), float(gpu.flops_4bit) if gpu.flops_4bit else None)
     mine = profile._peaks
-    same = (math.isclose(peaks.bf16, mine.bf16, rel_tol=1e-9) and math.isclose(peaks.hbm, mine.hbm, rel_tol=1e-9)
-            and _same_peak(peaks.fp8, mine.fp8) and _same_peak(peaks.fp4, mine.fp4))
-    if same:
+    # the measured chip; a profile file without an fp4 peak (older, or written by hand) is told by the others
+    same_chip = (math.isclose(peaks.bf16, mine.bf16, rel_tol=1e-9) and math.isclose(peaks.hbm, mine.hbm, rel_tol=1e-9)
+                 and _same_peak(peaks.fp8, mine.fp8) and (mine.fp4 is None or _same_peak(peaks.fp4, mine.fp4)))
+    if same_chip and _same_peak(peaks.fp4, mine.fp4):
         return profile
     digest = hashlib.sha256(f"{profile._digest}|{peaks}".encode()).hexdigest()
-    return KernelProfile(f"{profile.name}@{gpu.name}", profile.provenance, profile.floor_s, peaks, profile._tables,
-                         digest, profile.eager_floor_s)
+    name = profile.name if same_chip else f"{profile.name}@{gpu.name}"
+    # a fused layer and an all-reduce measured belong to their chip; how the engine runs its glue stays on any
+    return KernelProfile(name, profile.provenance, profile.floor_s, peaks, profile._tables, digest,
+                         profile.eager_floor_s, profile._fused if same_chip else None, profile.glue,
+                         profile._all_reduce if same_chip else None)
 
 
 def _same_peak(a: float | None, b: float | None) -> bool:

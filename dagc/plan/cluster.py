@@ -8,6 +8,7 @@ Input: nothing (these are the types). Output: `Gpu`, `Cluster` with its `Efficie
 from __future__ import annotations
 
 import abc
+from collections.abc import Mapping
 from typing import Any
 
 from .base import Frozen
@@ -87,6 +88,9 @@ class KernelTimes(abc.ABC):
     name: str
     floor_s: float
     eager_floor_s: float          # the least a kernel launched outside a CUDA graph takes (host-bound)
+    # Glue steps the profile's engine runs its own way (`dagc.kernels.format.GLUE_STEPS` → launches, 0: fused
+    # into a measured kernel); empty for a profile of the unfused reference (the built-in ones).
+    glue: Mapping[str, int]
 
     @abc.abstractmethod
     def gemm_s(self, m: Any, n: Any, k: Any, dtype: DType | str = DType.BF16, *, lower: bool = False) -> Any:
@@ -116,6 +120,19 @@ class KernelTimes(abc.ABC):
     def memory_s(self, nbytes: Any, op: str = "copy", *, lower: bool = False) -> Any:
         """A memory-bound op (`rms_norm`, `silu_mul`, `router_topk`, `permute`, `unpermute`, `copy`)
         moving `nbytes`."""
+
+    def all_reduce_covers(self, gpus: int) -> bool:
+        """Whether an engine's all-reduce over `gpus` GPUs of a node was measured (engine profiles only)."""
+        return False
+
+    def all_reduce_s(self, gpus: int, nbytes: Any) -> Any:
+        """An all-reduce of an `nbytes` buffer over `gpus` GPUs of one node (`all_reduce_covers`)."""
+        raise NotImplementedError("this profile measured no all-reduce")
+
+    def fused_moe_measured(self) -> tuple[tuple[str, int, int, int, int, int, int], ...]:
+        """The shapes an engine's fused MoE layer was measured at, (dtype name, hidden, inter, top-k, experts,
+        tp, ep) each; none for a profile of dagc's own kernels."""
+        return ()
 
     def fused_moe_covers(self, dtype: DType, hidden: int, inter: int, topk: int, experts: int, tp: int,
                          ep: int) -> bool:

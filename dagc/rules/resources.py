@@ -1,9 +1,10 @@
 """Rules about the GPUs a strategy uses: how many, their memory, which nodes its groups span and what
-their units compute: E401, E402, W502, W505, W508, W509, N601–N603."""
+their units compute: E401, E402, W502, W505, W508, W509, W516, W517, N601–N603."""
 
 from __future__ import annotations
 
 from ..diagnostics import Severity
+from ..layout.shards import fused_moe_shape
 from ..units import Dimension, format_bytes, format_si
 from .base import Reads, RuleContext, diag, make_rule
 
@@ -268,6 +269,41 @@ def check_redundant_gains(ctx: RuleContext):
                    'give the loads an engine recorded: `routing from "expert_load.json"` (docs/language.md)')
 
 
+def check_engine_coverage(ctx: RuleContext):
+    """The plan's engine kernel profile measured no fused MoE layer at the strategy's shape.
+
+    An engine profile (`dagc kernels import`) prices the routed experts by the engine's own fused MoE
+    layer, measured at given shapes: the experts' dtype, hidden size, expert ffn, top-k, experts, and
+    how the strategy splits them (expert tp `etp`, `ep`). At a shape it did not measure, dagc prices
+    the experts by its own unfused kernels (routing, permutation, grouped GEMMs, activation, each a
+    launch), which no engine runs: at decode that can double the experts' time. The hint lists the
+    splits the profile measured for this model's layer; a strategy with one of them is priced by the
+    engine's kernel.
+
+    Example:
+        cluster { gpus = 8  gpu preset "b200"  kernels from "b200-sglang.json" }
+        strategy tp 8 ; ep 8 etp 1     # priced by the engine's layer where `tp 8` (etp 8, ep 1) is not
+    """
+    prof, m, lay = ctx.plan.cluster.kernels, ctx.plan.model, ctx.layout
+    if prof is None or not m.has_experts or not (measured := prof.fused_moe_measured()):
+        return
+    dtype, *shape = fused_moe_shape(m, lay.ep, lay.etp)
+    if prof.fused_moe_covers(dtype, *shape):
+        return
+    hidden, ffn, top_k, experts = shape[:4]
+    splits = sorted({(k[5], k[6]) for k in measured if k[:5] == (dtype.value, hidden, ffn, top_k, experts)},
+                    key=lambda x: (x[1], x[0]))
+    hint = ("splits it measured for this layer: " + ", ".join(f"ep {ep} etp {etp}" for etp, ep in splits[:12])
+            + (" …" if len(splits) > 12 else "") if splits else
+            f"it measured no {dtype.value} layer of {experts} experts of hidden {hidden} and ffn {ffn} at any split: "
+            "import a profile of another engine or release (`dagc kernels list`)")
+    yield diag("W517", Severity.WARNING,
+               f"the kernel profile `{prof.name}` measured its engine's fused MoE layer, but not at this strategy's "
+               f"shape ({dtype.value} experts, hidden {hidden}, ffn {ffn}, top-{top_k} of {experts}, ep {lay.ep} "
+               f"etp {lay.etp}): dagc prices these experts by its own unfused kernels, which the engine does not run",
+               ctx.strategy.span_of("strategy"), hint)
+
+
 RULES = (
     make_rule("E401", Severity.ERROR, "GPUs used exceed GPUs available", check_gpus),
     make_rule("E402", Severity.ERROR, "a rank's memory exceeds the GPU's memory", check_memory, reads=Reads.MEMORY),
@@ -276,6 +312,8 @@ RULES = (
     make_rule("W508", Severity.WARNING, "sp without tp does nothing", check_sp_without_tp),
     make_rule("W509", Severity.WARNING, "8-bit weights on a GPU without fp8 compute", check_8bit_compute),
     make_rule("W516", Severity.WARNING, "EPLB and redundant expert slots that gain nothing", check_redundant_gains),
+    make_rule("W517", Severity.WARNING, "the engine profile did not measure the fused MoE layer at this shape",
+              check_engine_coverage),
     make_rule("N601", Severity.NOTE, "kv_heads < tp: KV heads replicated", check_kv_replication),
     make_rule("N602", Severity.NOTE, "experts per GPU", check_experts_per_gpu),
     make_rule("N603", Severity.NOTE, "the EP all-to-all crosses nodes", check_ep_nodes),
