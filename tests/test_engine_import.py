@@ -74,6 +74,10 @@ def test_the_converted_profile_loads_and_answers_the_measured_points(tmp_path):
                   and r["op_name"] == "all_reduce" and r["nccl_dtype"] == "half"]
         assert times and float(p.all_reduce_s(gpus, 2 * elements)) == pytest.approx(min(times), rel=1e-12)
     assert not p.all_reduce_covers(4)
+    # MLA prefill, bf16, as dagc prices it: multi-head, D = (192 + 128) / 2
+    mla = next(r for r in ROWS["context_mla"] if r["kv_cache_dtype"] == "bfloat16")
+    assert float(p.attn_prefill_s(mla["batch_size"], mla["isl"], mla["num_heads"], mla["num_heads"], 160)) == \
+        pytest.approx(mla["latency"] / 1e3, rel=1e-9)
     # TensorRT-LLM's attention op applies the rotary embedding and writes the KV cache itself
     assert p.glue == {"rope": 0, "o_layout": 0, "kv_write": 0, "residual_add": 0, "softmax_topk": 1}
 

@@ -16,7 +16,10 @@ The mapping (each latency in ms → seconds):
 - `context_attention_perf` (full attention, bf16) → `tables.attn_prefill` (B, S, H, Hkv, D);
 - `generation_attention_perf` (full attention, bf16 KV cache, beam 1) → `tables.attn_decode`, the
   context being `isl + step`;
-- `generation_mla_perf` (bf16 KV cache) → `tables.mla_decode`, heads per rank as measured.
+- `generation_mla_perf` (bf16 KV cache) → `tables.mla_decode`, heads per rank as measured;
+- `context_mla_perf` (bf16) → `tables.attn_prefill` rows of H = Hkv = heads per rank and D = 160, the shape
+  dagc prices DeepSeek's MLA prefill in (q·k over 192 dims, v over 128);
+- the engine's `custom_allreduce_perf` and NCCL's `nccl_perf` (`all_reduce`, half) → `tables.all_reduce`.
 The grouped-GEMM and memory tables, and the per-kernel floor, which the engines' tables do not
 hold, are dagc's own profile's for that GPU (`base`): dagc prices the ops no engine table covers
 with them, and its provenance says so. The profile's `glue` says how the engine runs dagc's glue steps
@@ -43,6 +46,7 @@ TABLES = {"gemm": ("gemm", "gemm_perf"), "moe": ("moe", "moe_perf"),
           "context_attention": ("attention", "context_attention_perf"),
           "generation_attention": ("attention", "generation_attention_perf"),
           "generation_mla": ("mla", "generation_mla_perf"),
+          "context_mla": ("mla", "context_mla_perf"),
           "custom_allreduce": ("comm", "custom_allreduce_perf")}
 NCCL = ("comm", "nccl", "nccl_perf")          # NCCL's own tables: <system>/comm/nccl/<NCCL version>/nccl_perf
 # How each engine runs dagc's glue steps (`dagc.kernels.format.GLUE_STEPS`): launches per step, 0 when fused
@@ -56,6 +60,7 @@ ENGINE_GLUE = {
     "sglang": {"rope": 1, "o_layout": 0, "kv_write": 1, "residual_add": 0, "softmax_topk": 1},
     "vllm": {"rope": 1, "o_layout": 0, "kv_write": 1, "residual_add": 0, "softmax_topk": 1},
 }
+MLA_PREFILL_HEAD_DIM = 160       # (qk_nope 128 + qk_rope 64 + v_head 128) / 2: dagc's MLA prefill kernel shape
 _DTYPES = {"bfloat16": "bf16", "fp8": "fp8", "fp8_block": "fp8", "nvfp4": "nvfp4", "w4a16_mxfp4": "mxfp4"}
 Rows = list[dict[str, Any]]
 
@@ -162,6 +167,11 @@ def convert(tables: Mapping[str, Rows], base: Mapping[str, Any], *, name: str, g
     prefill = [{"B": int(r["batch_size"]), "S": int(r["isl"]), "H": int(r["num_heads"]),
                 "Hkv": int(r["num_key_value_heads"]) or int(r["num_heads"]), "D": int(r["head_dim"]), "seconds": _ms(r)}
                for r in tables.get("context_attention", ()) if _full_bf16(r)]
+    # MLA prefill (DeepSeek's dims: q·k over 192, v 128) as dagc prices it: multi-head, D = (192 + 128) / 2
+    prefill += [{"B": int(r["batch_size"]), "S": int(r["isl"]), "H": int(r["num_heads"]), "Hkv": int(r["num_heads"]),
+                 "D": MLA_PREFILL_HEAD_DIM, "seconds": _ms(r)}
+                for r in tables.get("context_mla", ()) if r.get("kv_cache_dtype", "bfloat16") == "bfloat16"
+                and r.get("mla_dtype", "bfloat16") == "bfloat16"]
     _put(out_tables, used, "attn_prefill", prefill, ("B", "S", "H", "Hkv", "D"))
     decode = [{"B": int(r["batch_size"]), "ctx": int(r["isl"]) + int(r["step"]), "H": int(r["num_heads"]),
                "Hkv": int(r["num_key_value_heads"]) or int(r["num_heads"]), "D": int(r["head_dim"]), "seconds": _ms(r)}
