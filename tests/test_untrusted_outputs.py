@@ -158,3 +158,33 @@ def test_total_output_is_bounded_and_nothing_replaced_past_it(tmp_path, small):
 def test_text_that_is_not_utf8_is_written_escaped(tmp_path):
     write_text_atomic(tmp_path / "r.md", "plan q\udcff")
     assert (tmp_path / "r.md").read_bytes() == b"plan q\\udcff"
+
+
+def test_a_mount_point_is_written_in_place_and_only_dagcs_files_are_replaced(tmp_path, small, monkeypatch):
+    # A mount point cannot be renamed, and its parent is another file system: the set is staged inside it
+    # and moved in file by file. Mounting needs privileges a test may lack, so the mount is simulated.
+    plan, results = small
+    out = tmp_path / "mnt"
+    out.mkdir()
+    real = os.path.ismount
+    monkeypatch.setattr(os.path, "ismount", lambda p: Path(p) == out or real(p))
+    monkeypatch.setattr(os, "rename", _no_rename_of(out, os.rename))
+    compile_results(plan, results, out)
+    first = tree(out)
+    assert "report.json" in first and {p.name for p in tmp_path.iterdir()} == {"mnt"}    # nothing beside it
+    (out / "stale.json").write_text("{}")          # not dagc's: the next compile refuses, as for any directory
+    with pytest.raises(OutputError, match="stale.json"):
+        compile_results(plan, results, out)
+    (out / "stale.json").unlink()
+    one = check(plan, plan.strategies[0].text)
+    compile_results(plan, one, out)                # a different set: what only the old one had is removed
+    assert set(tree(out)) - {MARKER} == set(read_manifest(out)) and "report.json" in tree(out)
+    assert not [p for p in out.iterdir() if p.name.startswith(".mnt.dagc-")]     # no staging left inside
+
+
+def _no_rename_of(out: Path, rename):
+    def guarded(a, b, *args, **kw):
+        if Path(b) == out or Path(a) == out:
+            raise OSError(16, "Device or resource busy", str(b))
+        return rename(a, b, *args, **kw)
+    return guarded

@@ -40,6 +40,7 @@ from .output_dir import (
     output_lock,
     safe_dir_name,
     sibling,
+    staging_parent,
     swap_in,
     write_manifest,
 )
@@ -210,7 +211,7 @@ def compile_results(plan: Plan, results: list[StrategyResult], out: Path,
         try:
             clean_stale(out)
             check_output_dir(out, opts.force)
-            staging = Path(tempfile.mkdtemp(prefix=sibling(out, "tmp-"), dir=out.parent))
+            staging = Path(tempfile.mkdtemp(prefix=sibling(out, "tmp-"), dir=staging_parent(out)))
             write_text_atomic(staging / MARKER, MARKER_TEXT)     # marks it dagc's, for clean_stale after a kill
             if opts.pareto_svg is not None:
                 write_text_atomic(staging / "pareto.svg", opts.pareto_svg)

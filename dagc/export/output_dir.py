@@ -37,7 +37,7 @@ from pathlib import Path
 from .write import OutputError, existing_directory, file_kind, lstat_or_none, write_text_atomic
 
 __all__ = ["check_output_dir", "default_output_dir", "safe_dir_name", "write_manifest", "plot_dir", "MARKER",
-           "OUTPUT_FILES", "MAX_DIR_NAME"]
+           "OUTPUT_FILES", "MAX_DIR_NAME", "staging_parent"]
 
 MARKER = ".dagc-output"     # in every output directory dagc creates
 MAX_DIR_NAME = 64           # characters of a strategy's directory name (then cut, and made unique)
@@ -149,7 +149,10 @@ def _foreign(out: Path, manifest: frozenset[str]) -> str | None:
     """The first entry of `out` that the manifest does not list (links never count as dagc's)."""
     if "*" in manifest:
         return None
+    staged = sibling(out, "tmp-")          # a killed run's staging inside a mount point (`staging_parent`)
     for rel, e in _entries(out):
+        if rel.startswith(staged) and "/" not in rel.rstrip("/") and _ours(out / rel.rstrip("/")):
+            continue
         if rel != MARKER and (rel not in manifest or e.is_symlink()):
             return rel
     return None
@@ -264,12 +267,21 @@ def _ours(path: Path) -> bool:
     return (marker is not None and stat.S_ISREG(marker.st_mode)) or _is_empty_dir(path)
 
 
+def staging_parent(out: Path) -> Path:
+    """Where the new set is staged: beside `out`, so that it is swapped in whole; inside `out` when `out`
+    is a mount point, which cannot be renamed (and whose parent is another file system): the set then
+    replaces the old one file by file (`swap_in`)."""
+    return out if existing_directory(out) and os.path.ismount(out) else out.parent
+
+
 def clean_stale(out: Path) -> None:
     """Under the lock: put back a set a killed swap left aside, remove killed runs' staging. Only
     dagc's own leftovers (`_ours`) are touched: a link or a stranger's directory is left alone."""
     prefixes = (sibling(out, "tmp-"), sibling(out, "old-"))
-    with os.scandir(out.parent) as entries:
-        stale = sorted(Path(e.path) for e in entries if e.name.startswith(prefixes))
+    stale = []
+    for folder in {out.parent, staging_parent(out)}:
+        with os.scandir(folder) as entries:
+            stale += sorted(Path(e.path) for e in entries if e.name.startswith(prefixes))
     for p in stale:
         if not _ours(p):
             continue
@@ -305,7 +317,21 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 def swap_in(staging: Path, out: Path) -> None:
-    """Make `staging` the content of `out`; afterwards `staging` holds the old set (or nothing)."""
+    """Make `staging` the content of `out`; afterwards `staging` holds the old set (or nothing). A staging
+    directory inside `out` (a mount point) is moved in entry by entry, the marker last, and what the old
+    manifest lists but the new set lacks is removed: each file is replaced atomically, the set is not."""
+    if staging.parent == out:
+        old = read_manifest(out) or frozenset()
+        new = sorted(e.name for e in os.scandir(staging) if e.name != MARKER)
+        for name in new:
+            st = lstat_or_none(out / name)
+            if st is not None and stat.S_ISDIR(st.st_mode):
+                shutil.rmtree(out / name)          # ours: the manifest check let nothing else stay
+            os.replace(staging / name, out / name)
+        for rel in sorted({r.rstrip("/").split("/", 1)[0] for r in old if r != "*"} - set(new)):
+            _remove(out / rel)
+        os.replace(staging / MARKER, out / MARKER)
+        return
     if lstat_or_none(out) is None or _is_empty_dir(out):
         os.rename(staging, out)           # replaces an empty directory atomically
         return
