@@ -209,3 +209,16 @@ def test_the_webassembly_graphviz_reads_no_file(tmp_path):
 def test_dot_reads_the_image_file_so_the_probe_works(tmp_path):
     """`dot` reads the host file and sizes the node to the image: the probe above can see a read."""
     assert width_pt(render_dot(image_probe(tmp_path), renderers=(Renderer.DOT,)).svg) > 500
+
+
+def test_the_webassembly_graphviz_draws_under_a_3_gb_address_space_limit():
+    # wasmtime's default reserves 4 GiB of address space for the module's memory up front: under a CI
+    # job's `ulimit -v` that alone failed. dagc reserves what a picture needs and lets it grow.
+    import subprocess
+    import sys
+    code = ("import resource, sys; resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30)); "
+            "from dagc.export.render import Renderer, render_dot; "
+            "r = render_dot('digraph { a -> b -> c }', renderers=(Renderer.WASM,)); "
+            "sys.exit(0 if r.svg and '<svg' in r.svg else (print(r.warning) or 1))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

