@@ -188,9 +188,14 @@ def test_partial_search_that_found_nothing_is_none(plain):
 
 
 def test_complete_search_that_found_nothing_is_none(plain):
-    optimal, ev = judge_optimal(plain, _found(None, evaluated=300, total=300))
+    # an illegal strategy: nothing on the cluster is legal, as far as the search looked
+    optimal, ev = judge_optimal(SimpleNamespace(valid=False), _found(None, evaluated=300, total=300))
     assert optimal is None
     assert ev["note"] == "no legal strategy was found on this cluster (all 300 candidates evaluated)"
+    # a legal one never reads "no legal strategy" beside its correct: yes
+    optimal, ev = judge_optimal(plain, _found(None, evaluated=300, total=300))
+    assert optimal is None and plain.valid and "no legal strategy" not in ev["note"]
+    assert ev["note"].startswith("not judged: this strategy is legal, but none of the search's 300 candidates is")
 
 
 def test_a_candidate_that_meets_beats_one_that_does_not(plain):

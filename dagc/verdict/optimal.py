@@ -93,6 +93,12 @@ def _judge_optimal(result: Any, found: Any, tolerance: float) -> tuple[bool | No
     if best is not None and getattr(found, "rescore_cut", False) and not best.exact:
         partial += "; its figures are the search's estimate: the time budget left no time to re-score it"
     if best is None:
+        if found.complete and getattr(result, "valid", False):
+            # this strategy is legal, yet none of the search's: it lies outside the space the search tries
+            return None, {"note": f"not judged: this strategy is legal, but none of the search's {found.total:,} "
+                                  "candidates is (it lies outside the strategies the search tries, docs/search.md): "
+                                  "there is nothing to compare it with", "evaluated": found.evaluated,
+                          "total": found.total, "complete": True}
         if found.complete:
             return None, {"note": f"no legal strategy was found on this cluster (all {found.total:,} candidates "
                                   "evaluated)", "evaluated": found.evaluated, "total": found.total, "complete": True}
