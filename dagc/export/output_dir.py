@@ -321,14 +321,14 @@ def swap_in(staging: Path, out: Path) -> None:
     directory inside `out` (a mount point) is moved in entry by entry, the marker last, and what the old
     manifest lists but the new set lacks is removed: each file is replaced atomically, the set is not."""
     if staging.parent == out:
-        old = read_manifest(out) or frozenset()
+        listed = read_manifest(out) or frozenset()
         new = sorted(e.name for e in os.scandir(staging) if e.name != MARKER)
         for name in new:
             st = lstat_or_none(out / name)
             if st is not None and stat.S_ISDIR(st.st_mode):
                 shutil.rmtree(out / name)          # ours: the manifest check let nothing else stay
             os.replace(staging / name, out / name)
-        for rel in sorted({r.rstrip("/").split("/", 1)[0] for r in old if r != "*"} - set(new)):
+        for rel in sorted({r.rstrip("/").split("/", 1)[0] for r in listed if r != "*"} - set(new)):
             _remove(out / rel)
         os.replace(staging / MARKER, out / MARKER)
         return

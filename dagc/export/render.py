@@ -106,8 +106,9 @@ _WASM_LOCK = threading.Lock()      # one render at a time: an epoch bump interru
 
 
 @functools.cache
-def _wasm() -> _Wasm:
-    """The compiled module (about half a second, once per process)."""
+def _wasm(frugal: bool = False) -> _Wasm:
+    """The compiled module (about half a second, once per process). `frugal`: for a process whose address
+    space is limited (`_run_wasm` falls back to it when the default reservation fails)."""
     import importlib.metadata
     import importlib.resources
     try:
@@ -121,13 +122,15 @@ def _wasm() -> _Wasm:
     config = wasmtime.Config()
     config.epoch_interruption = True
     config.max_wasm_stack = WASM_STACK_BYTES
-    # wasmtime's default reserves 4 GiB of address space (plus guard pages) for the linear memory up front:
-    # under an address-space limit (`ulimit -v`, a CI job's 3 GB) that reservation alone fails. Reserve
-    # what a picture needs and let the memory move as it grows, with explicit bounds checks instead.
-    config.memory_reservation = WASM_MEMORY_RESERVATION_BYTES
-    config.memory_reservation_for_growth = WASM_MEMORY_RESERVATION_BYTES
-    config.memory_guard_size = 64 << 10
-    config.memory_may_move = True
+    if frugal:
+        # wasmtime's default reserves 4 GiB of address space (plus guard pages) for the linear memory up
+        # front, which lets it skip bounds checks: under an address-space limit (`ulimit -v`, a CI job's
+        # 3 GB) that reservation alone fails. Reserve what a picture needs and let the memory move as it
+        # grows, with explicit bounds checks instead (about 15 % slower on the largest pictures).
+        config.memory_reservation = WASM_MEMORY_RESERVATION_BYTES
+        config.memory_reservation_for_growth = WASM_MEMORY_RESERVATION_BYTES
+        config.memory_guard_size = 64 << 10
+        config.memory_may_move = True
     engine = wasmtime.Engine(config)
     try:
         module = wasmtime.Module(engine, wasm)
@@ -236,6 +239,9 @@ def _run_wasm(dot_text: str, timeout_s: float) -> tuple[str, str]:
     import wasmtime
     with _WASM_LOCK:
         outcome = _in_worker(lambda: _call_graphviz(w, dot_text), w.engine, timeout_s)
+        if isinstance(outcome, wasmtime.WasmtimeError) and "os error 12" in str(outcome):
+            frugal = _wasm(frugal=True)   # the address space is limited: reserve less, and try once more
+            outcome = _in_worker(lambda: _call_graphviz(frugal, dot_text), frugal.engine, timeout_s)
     match outcome:
         case wasmtime.Trap() if outcome.trap_code is wasmtime.TrapCode.INTERRUPT:
             raise _TimedOut(f"the WebAssembly Graphviz took longer than {timeout_s:g} s and was stopped"
