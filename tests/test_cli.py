@@ -440,3 +440,18 @@ def test_a_bad_strategy_option_is_read_before_the_search_and_blamed_on_itself():
     assert proc.returncode == 4
     assert proc.stderr.splitlines()[-1] == "error: --strategy: 1 error; nothing was checked"
     assert "--strategy:1:7: error[E001]" in proc.stderr
+
+
+def test_compile_writes_the_trace_gzipped_by_default_and_plain_on_request(tmp_path):
+    import gzip
+    plan = EXAMPLES / "qwen3-30b-a3b-4gpu.moe"
+    assert dagc("compile", str(plan), "-o", str(tmp_path / "gz"), "--strategy", "tp 4").returncode == 0
+    assert not (tmp_path / "gz" / "trace.json").exists()
+    events = json.loads(gzip.decompress((tmp_path / "gz" / "trace.json.gz").read_bytes()))["traceEvents"]
+    assert dagc("compile", str(plan), "-o", str(tmp_path / "plain"), "--strategy", "tp 4",
+                "--trace-format", "json").returncode == 0
+    assert not (tmp_path / "plain" / "trace.json.gz").exists()
+    assert json.loads((tmp_path / "plain" / "trace.json").read_text())["traceEvents"] == events
+    assert "trace.json.gz" in (tmp_path / "gz" / "report.md").read_text()      # the report links what exists
+    assert dagc("compile", str(plan), "-o", str(tmp_path / "old"), "--strategy", "tp 4", "--gzip").returncode == 0
+    assert (tmp_path / "old" / "trace.json.gz").exists()                       # the older spelling still works

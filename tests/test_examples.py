@@ -144,7 +144,7 @@ def test_one_example_compiles_to_every_output(tmp_path):
     assert proc.returncode in (0, 1) and "Traceback" not in proc.stderr, proc.stderr
     for name in ("original", "capped"):
         out = tmp_path / name
-        assert {"report.json", "report.md", "dag.json", "dag.svg", "trace.json"} <= {p.name for p in out.iterdir()}
+        assert {"report.json", "report.md", "dag.json", "dag.svg", "trace.json.gz"} <= {p.name for p in out.iterdir()}
         report = json.loads((out / "report.json").read_text())
         assert report["valid"] and report["strategy"]
     gpus = {n: json.loads((tmp_path / n / "report.json").read_text())["gpus"]["used"] for n in ("original", "capped")}

@@ -236,7 +236,8 @@ def cmd_compile(args) -> int:
         pareto = pareto_svg(found, f"{plan.name}: decode throughput per GPU vs TPOT",
                             requirements=plan.requirements, **_own_points(results))
     budget = getattr(args, "output_budget", None)
-    options = CompileOptions(graph_detail=Detail(args.graph_detail), all_ranks=args.all_ranks, gzip=args.gzip,
+    options = CompileOptions(graph_detail=Detail(args.graph_detail), all_ranks=args.all_ranks,
+                             gzip=getattr(args, "trace_format", "gzip") == "gzip",
                              dot_timeout_s=args.dot_timeout, pareto_svg=pareto, force=force,
                              **({"output_budget_bytes": budget} if budget else {}))
     progress = _bar("writing strategies", _quiet(args))

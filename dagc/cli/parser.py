@@ -104,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--strategy", metavar="EXPR", help='check this strategy instead of the plan\'s, e.g. "tp 4 ; ep 8"')
     c.set_defaults(func=commands.cmd_check)
     co = sub.add_parser("compile", help="check, build and schedule the DAG; write reports, dag.json, dag.svg, "
-                        "placement.svg and trace.json",
+                        "placement.svg and trace.json.gz",
                         epilog="example: dagc compile examples/10b-moe-pp16-ep16-256gpu.moe -o out/10b-moe",
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     co.add_argument("plan", help="the .moe plan file")
@@ -117,7 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="dag.svg detail: summary (one layer per stage expanded), layers, full, ranks")
     co.add_argument("--all-ranks", action="store_true",
                     help="trace every GPU (default: all up to 32 GPUs, else representative ranks)")
-    co.add_argument("--gzip", action="store_true", help="write trace.json.gz")
+    co.add_argument("--trace-format", choices=("gzip", "json"), default="gzip",
+                    help="trace.json.gz, which Perfetto opens as it is (default), or plain trace.json")
+    co.add_argument("--gzip", action="store_const", const="gzip", dest="trace_format",
+                    help=argparse.SUPPRESS)    # the older spelling: gzip is now the default
     co.add_argument("--dot-timeout", type=_seconds, default=60.0, metavar="S",
                     help="stop Graphviz after S seconds and keep dag.dot (default 60)")
     co.add_argument("--output-budget", type=_positive_int, default=None, metavar="BYTES",
