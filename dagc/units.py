@@ -23,12 +23,13 @@ class Dimension(enum.Enum):
     TIME = "a time"
     RATIO = "a ratio"
     THROUGHPUT = "a throughput"
+    PRICE = "a price per GPU-hour"
 
     @property
     def example(self) -> str:
         return {
             "COUNT": "16", "SIZE": "80 GB", "BANDWIDTH": "450 GB/s", "COMPUTE": "989 TFLOPS",
-            "TIME": "50 ms", "RATIO": "90 %", "THROUGHPUT": "100 tokens/ms/gpu",
+            "TIME": "50 ms", "RATIO": "90 %", "THROUGHPUT": "100 tokens/ms/gpu", "PRICE": "2.5 $/h",
         }[self.name]
 
 
@@ -54,6 +55,8 @@ def _units() -> dict[str, Unit]:
         ("s", Dimension.TIME, 1.0),
         ("%", Dimension.RATIO, 0.01),
         ("tokens/s", Dimension.THROUGHPUT, 1.0), ("tokens/ms", Dimension.THROUGHPUT, 1e3),
+        # a GPU's rent per hour, in the user's currency (dagc writes it `$`): the price is one number
+        ("$/h", Dimension.PRICE, 1.0), ("$/hour", Dimension.PRICE, 1.0),
     ]
     units = {name: Unit(name, dim, factor) for name, dim, factor in table}
     for name, dim, factor in table:
@@ -99,6 +102,8 @@ def format_si(value: float | None, dimension: Dimension, decimals: int = 1) -> s
             return f"{value * 100:.1f} %"
         case Dimension.THROUGHPUT:
             steps = [(1.0, "tokens/s")]
+        case Dimension.PRICE:
+            return f"{value:.2f} $/h"
         case _:
             return f"{value:g}"
     for factor, name in steps:

@@ -15,7 +15,7 @@ from . import commands, kernels_cmd, launch as cli_launch
 
 # The choices of --objective and --graph-detail, written out so that the parser needs no compiler
 # module: `dagc.plan.plan.OBJECTIVES` and `dagc.export.dot.Detail` (tests/test_startup.py compares them).
-OBJECTIVES = ("tokens-per-gpu", "min-gpus", "ttft", "tpot", "throughput")
+OBJECTIVES = ("tokens-per-gpu", "min-gpus", "ttft", "tpot", "throughput", "cost")
 GRAPH_DETAILS = ("summary", "layers", "full", "ranks")
 
 EPILOG = """\

@@ -15,6 +15,7 @@ from ..memory.resident import kv_cache_bytes_per_request, kv_cache_bytes_per_tok
 from ..plan.params import active_params, bytes_per_param, params_by_category, total_params, weight_bytes
 from ..plan.plan import Plan
 from ..serve.inflight import serving_json
+from ..serve.price import token_cost
 from ..verdict.check import StrategyResult
 from .techniques import eplb_json, speculative_json
 
@@ -211,6 +212,8 @@ def report_json(result: StrategyResult) -> dict:
         "serving": pools_json(result) if result.pooled is not None else serving_json(plan.workload, lay),
         "speculative": speculative_json(result),
         "eplb": eplb_json(result),
+        "cost": (token_cost(metrics, plan.cluster.price_per_gpu_hour, plan.workload.prompt, plan.workload.generate)
+                 if result.metrics else None),
         "cost_model": cost_basis(plan.cluster),
         "assumptions": assumptions(plan, lay.microbatches if lay else None),
         "requirements": [r.to_json() for r in result.requirements],

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from ..diagnostics import quote
 from ..layout.eplb import balance_figures
+from ..serve.price import token_cost
 from ..serve.speculative import speculative_figures
 from ..units import Dimension, format_si
 from ..verdict.check import StrategyResult
 
-__all__ = ["eplb_json", "speculative_json", "technique_lines"]
+__all__ = ["cost_sentence", "eplb_json", "speculative_json", "technique_lines"]
 
 
 def speculative_json(result: StrategyResult) -> dict | None:
@@ -37,7 +38,8 @@ def eplb_json(result: StrategyResult) -> dict | None:
 
 
 def technique_lines(result: StrategyResult) -> list[tuple[str, str]]:
-    """(label, sentence) for speculative decoding and for expert load balancing, where the plan uses them."""
+    """(label, sentence) for speculative decoding and for expert load balancing, where the plan uses them, and
+    what the tokens cost where the cluster has a `price`."""
     out = []
     spec = speculative_json(result)
     if spec is not None:
@@ -51,7 +53,21 @@ def technique_lines(result: StrategyResult) -> list[tuple[str, str]]:
     eplb = eplb_json(result)
     if eplb is not None:
         out.append(("Expert load balance", _eplb_sentence(eplb)))
+    price = result.plan.cluster.price_per_gpu_hour
+    if price is not None and result.metrics:
+        w = result.plan.workload
+        out.append(("Cost", cost_sentence(token_cost(result.metrics, price, w.prompt, w.generate))))
     return out
+
+
+def cost_sentence(c: dict) -> str:
+    """The cost line of the reports (`dagc.serve.price.token_cost` with a price)."""
+    def money(key: str) -> str:
+        return "—" if c[key] is None else f"{c[key]:,.3f} $"
+    return (f"at {c['price_per_gpu_hour']:,.2f} $/h per GPU, {money('per_million_tokens')} per million tokens "
+            f"(input and output); the whole cost over the output tokens alone, as serving benchmarks quote it, "
+            f"{money('per_million_output_tokens')} per million output tokens, and over the input tokens alone "
+            f"{money('per_million_input_tokens')} per million input tokens")
 
 
 def _eplb_sentence(f: dict) -> str:

@@ -33,7 +33,8 @@ __all__ = ["lower_cluster"]
 
 # The cluster's fields: the shared schema plus the measured cost model's (SPEC 3.2).
 _CLUSTER_FIELDS = {**CLUSTER_FIELDS, "kernels": Field("name"),
-                   "reserve": Field("quantity", Dimension.SIZE, 0.0, 1e18)}
+                   "reserve": Field("quantity", Dimension.SIZE, 0.0, 1e18),
+                   "price": Field("quantity", Dimension.PRICE, 1e-9, 1e6)}
 
 
 def lower_cluster(out: Collector, roots: ImportRoots, block: tuple[Item, ...], span: Span) -> Cluster | None:
@@ -187,5 +188,7 @@ def _cluster(values: dict[str, Any], gpu: Gpu, eff: dict[str, Any], lat: dict[st
     if "inter_node" in values:
         extra["inter_node_bytes_per_s"] = values["inter_node"]
     extra["reserve_bytes"] = float(values.get("reserve", DEFAULT_RESERVE_BYTES))
+    if "price" in values:
+        extra["price_per_gpu_hour"] = float(values["price"])
     return Cluster(gpus=values["gpus"], gpu=gpu, intra_node_bytes_per_s=values.get("intra_node",
                    gpu.intra_node_bytes_per_s), efficiency=efficiency, latency=latency, **extra)

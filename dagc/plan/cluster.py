@@ -173,3 +173,4 @@ class Cluster(Frozen):
     # dagc.kernels.kernels.for_gpu); None: no profile (a GPU without one: dagc.kernels.kernels.nearest_profile).
     kernels: KernelTimes | None = None
     reserve_bytes: float = DEFAULT_RESERVE_BYTES
+    price_per_gpu_hour: float | None = None    # `price = 2.5 $/h`: one GPU's rent per hour (cost per token)

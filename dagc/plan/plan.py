@@ -23,13 +23,16 @@ from .workload import Requirement, Workload
 __all__ = ["Plan", "OBJECTIVES", "DEFAULT_OBJECTIVE", "OBJECTIVE_MEANS", "overlap_span"]
 
 
-OBJECTIVES = ("tokens-per-gpu", "min-gpus", "ttft", "tpot", "throughput")   # SPEC 3.4; scored in dagc.verdict.optimal
+# SPEC 3.4; scored in dagc.verdict.optimal
+OBJECTIVES = ("tokens-per-gpu", "min-gpus", "ttft", "tpot", "throughput", "cost")
 DEFAULT_OBJECTIVE = "tokens-per-gpu"
 # what each objective's best is, in words (SPEC 3.4)
 OBJECTIVE_MEANS = {"tokens-per-gpu": "the most decode tokens/s per GPU",
                    "min-gpus": "the fewest GPUs, then the most decode tokens/s per GPU",
                    "ttft": "the shortest TTFT", "tpot": "the shortest TPOT",
-                   "throughput": "the most end-to-end tokens/s (all GPUs together)"}
+                   "throughput": "the most end-to-end tokens/s (all GPUs together)",
+                   "cost": "the least GPU time per token, input and output (with `price`, the fewest $ per million "
+                           "tokens)"}
 
 
 class Plan(Frozen):

@@ -74,7 +74,7 @@ from .result import MOST_GPUS_FIRST
 
 __all__ = ["Pruner", "Screen"]
 
-_TTFT_OBJECTIVES = ("ttft", "throughput")                           # objectives whose score reads TTFT
+_TTFT_OBJECTIVES = ("ttft", "throughput", "cost")                           # objectives whose score reads TTFT
 _TTFT_METRICS = (RequirementKind.TTFT, RequirementKind.PREFILL_THROUGHPUT, RequirementKind.THROUGHPUT)
 _TPOT_METRICS = (RequirementKind.TPOT, RequirementKind.DECODE_THROUGHPUT, RequirementKind.THROUGHPUT)
 

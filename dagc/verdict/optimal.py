@@ -52,6 +52,9 @@ class Objective:
                 return -metrics["tpot_s"]
             case "throughput":
                 return metrics["throughput_tokens_per_s"]
+            case "cost":
+                # GPU-seconds per token, negated: the price per GPU-hour scales it, never reorders (arrays too)
+                return -gpus / metrics["throughput_tokens_per_s"]
         raise ValueError(f"unknown objective {name!r}; one of {', '.join(Objective.NAMES)}")
 
 
@@ -243,6 +246,8 @@ def _objective_text(objective: str, metrics: dict, gpus: int) -> str:
             return f"{metrics['throughput_tokens_per_s']:,.1f} tokens/s end to end"
         case "min-gpus":
             return f"{gpus} GPU{'s' if gpus > 1 else ''}"
+        case "cost":
+            return f"{gpus / metrics['throughput_tokens_per_s'] * 1e6 / 3600:,.4g} GPU-hours per million tokens"
     return f"{metrics['decode_tokens_per_s'] / gpus:,.1f} tokens/s per GPU"
 
 
@@ -278,5 +283,9 @@ def _gain(objective: str, best: Any, result: Any) -> str:
         case "min-gpus":
             return (f"needs fewer GPUs ({best.gpus} vs {og}), decoding {theirs:,.1f} vs {mine:,.1f} tokens/s per "
                     f"GPU")
+        case "cost":
+            own_cost, best_cost = og / o["throughput_tokens_per_s"], best.gpus / b["throughput_tokens_per_s"]
+            return (f"costs {_times(own_cost / best_cost)} less GPU time per token "
+                    f"({_objective_text('cost', b, best.gpus)} vs {_objective_text('cost', o, og)})")
     return (f"gives {_times(theirs / mine)} the decode throughput per GPU ({theirs:,.1f} vs {mine:,.1f} tokens/s per "
             f"GPU)")
