@@ -247,7 +247,9 @@ def test_comparison_html_links_each_strategy_report_html():
     assert "pareto.svg" not in md                         # no search, no plot
     plotted = comparison_md(results[0].plan, results, ["strategy-1", "fast"], "pareto.svg")
     assert "[pareto.svg](pareto.svg)" in plotted and 'href="pareto.svg"' in report_html(plotted, {})
-    assert "![Pareto front](pareto.svg)" in plotted and '<img src="pareto.svg"' in report_html(plotted, {})
+    assert "![Pareto front](pareto.svg)" in plotted and "<img" not in report_html(plotted, {})   # no plot: a link
+    held = report_html(plotted, {"pareto.svg": '<svg xmlns="http://www.w3.org/2000/svg" width="9" height="9"/>'})
+    assert '<figure class="svg"><svg' in held and "<img" not in held      # the plot inside the page
     assert "| better strategy (paste it) | — | — |" in md          # no search: no verdict names one
 
 

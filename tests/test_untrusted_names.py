@@ -196,7 +196,7 @@ def test_what_dot_prints_is_reserialised_or_refused(tmp_path, monkeypatch):
     refused = render_dot("digraph { a -> b }", renderers=(Renderer.DOT,))
     assert refused.svg is None and "refuses" in (refused.warning or "")
     page = html_mod.report_html("![DAG](dag.svg)\n", {"dag.svg": "<html><script>x</script></html>"})
-    assert "<script" not in page and '<img src="dag.svg"' in page
+    assert "<script" not in page and '<a href="dag.svg">' in page
     for bad in ('<!DOCTYPE svg [<!ENTITY a "b">]><svg xmlns="http://www.w3.org/2000/svg">&a;</svg>',
                 "not xml", '<svg xmlns="http://www.w3.org/2000/svg">' + "<g>" * 100 + "</g>" * 100 + "</svg>"):
         with pytest.raises(UnsafeSvg):

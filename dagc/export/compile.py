@@ -224,7 +224,8 @@ def compile_results(plan: Plan, results: list[StrategyResult], out: Path,
             if len(results) > 1:
                 md = comparison_md(plan, results, names, "pareto.svg" if pareto else None)
                 write_text_atomic(staging / "report.md", md)
-                write_text_atomic(staging / "report.html", report_html(md, {}))
+                plot = {"pareto.svg": opts.pareto_svg} if opts.pareto_svg is not None else {}
+                write_text_atomic(staging / "report.html", report_html(md, plot))     # the plot inline
                 written.append(Written(None, out, (out / "report.md", out / "report.html", *pareto)))
             elif pareto:                   # one strategy: its files and the search's plot share the directory
                 written[0] = replace(written[0], files=(*written[0].files, *pareto))

@@ -4,6 +4,12 @@ Input: the Markdown of a report and the SVG texts written beside it. Output: one
 with no external references but the links to the files beside it: raw HTML in the Markdown
 stays text, a link or image whose target has a scheme or an absolute path stays text too
 (`_local_link`), and every SVG is parsed and re-serialised before it is inlined (`svg_safe`).
+
+The page loads nothing: a Content-Security-Policy (`CSP`) forbids script and every fetch (only
+inline styles and `data:` images are allowed), so that even an escaping slip cannot run code
+or reach the network; a picture that is not inlined is a link to its file, never an `<img>`.
+A picture too large to read inside the page (`too_large`) is linked with a one-line summary.
+The layout holds at a phone's width: tables, code and pictures scroll inside their own box.
 """
 
 from __future__ import annotations
@@ -15,24 +21,90 @@ from markdown_it import MarkdownIt
 
 from .svg_safe import UnsafeSvg, safe_svg
 
-__all__ = ["report_html", "heading_id"]
+__all__ = ["report_html", "heading_id", "too_large", "CSP", "INLINE_MAX_WIDTH_PX", "INLINE_MAX_HEIGHT_PX",
+           "INLINE_MAX_BYTES"]
+
+# What the page may load: nothing but its own inline styles and data: images (no script, no fetch,
+# no form, no <base>). A meta CSP cannot set frame-ancestors; the rest holds from a file:// page too.
+CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'")
+
+COLUMN_PX = 1200            # the page's text column; a wider picture is shown shrunk to it
+# The size rule (docs/outputs.md): a picture is drawn inside the page when, shown at the column's
+# width, its text stays legible (shrunk by at most 4x: at most 4,800 px wide) and it is at most
+# 20,000 px tall (some twenty screens), and its SVG is at most 2 MB; else it is linked, summarised.
+INLINE_MAX_WIDTH_PX = 4 * COLUMN_PX
+INLINE_MAX_HEIGHT_PX = 20_000
+INLINE_MAX_BYTES = 2_000_000
 
 _CSS = """
 body { font-family: Helvetica, "DejaVu Sans", Arial, sans-serif; margin: 2em auto; max-width: 1200px;
-       padding: 0 1em; color: #222; line-height: 1.45; }
-table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
+       padding: 0 1em; color: #222; line-height: 1.45; overflow-wrap: break-word; }
+h1, h2, h3, h4 { overflow-wrap: anywhere; }
+div.table { overflow-x: auto; margin: 0.5em 0 1.5em; }
+table { border-collapse: collapse; }
 th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }
 th { background: #f2f2f2; }
 code, pre { background: #f6f8fa; border-radius: 3px; }
-pre { padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
+p code, li code { overflow-wrap: anywhere; }
+pre { padding: 0.8em; overflow-x: auto; font-size: 0.85em; max-width: 100%; box-sizing: border-box; }
 figure.svg { overflow: auto; border: 1px solid #ddd; padding: 0.5em; margin: 0.5em 0 1.5em; }
 figure.svg svg { max-width: 100%; height: auto; }
+figure.linked { padding: 0.5em 1em; }
+img { max-width: 100%; }
+@media print {
+  body { max-width: none; margin: 0; }
+  div.table, figure.svg, pre { overflow: visible; }
+  pre { white-space: pre-wrap; overflow-wrap: anywhere; }
+  figure.svg svg { min-width: 0 !important; }
+}
 """
 
 
 # placement.svg is drawn at most 1180 px wide with 10 px text: in a narrower page it shrinks, but
 # not below this share of its size (its text stays legible); narrower still, the figure scrolls.
 PLACEMENT_MIN_SCALE = 0.9
+_PT_PX = 4 / 3              # Graphviz sizes its SVGs in points; a CSS px is 3/4 pt
+
+
+def _svg_size(svg: str) -> tuple[float, float, str] | None:
+    """The root element's width, height and their unit (`pt` or `px`), None when it states no size."""
+    m = re.search(r"<svg\b[^>]*>", svg)
+    if m is None:
+        return None
+    size, units = [], set()
+    for key in ("width", "height"):
+        v = re.search(rf'\s{key}="\s*(\d+(?:\.\d+)?)\s*(pt|px)?\s*"', m.group(0))
+        if v is None:
+            return None
+        size.append(float(v.group(1)))
+        units.add(v.group(2) or "px")
+    return (size[0], size[1], units.pop()) if len(units) == 1 else None
+
+
+def too_large(svg: str) -> str | None:
+    """Why `svg` is too large to read inside the page (the size rule above), or None when it is not.
+
+    Example:
+        >>> too_large('<svg width="549pt" height="81719pt"></svg>')
+        '549 × 81,719 pt, 108,959 px tall at the page’s width'
+        >>> too_large('<svg width="900" height="590"></svg>') is None
+        True
+    """
+    nbytes = len(svg.encode())
+    if nbytes > INLINE_MAX_BYTES:
+        return f"{nbytes / 1e6:,.1f} MB of SVG"
+    size = _svg_size(svg)
+    if size is None:
+        return None
+    w, h, unit = size
+    px = _PT_PX if unit == "pt" else 1.0
+    stated = f"{w:,.0f} × {h:,.0f} {unit}"
+    if w * px > INLINE_MAX_WIDTH_PX:
+        return f"{stated}: shrunk to the page’s width, its text would be under a quarter of its size"
+    shown_h = h * px * min(1.0, COLUMN_PX / (w * px)) if w > 0 else h * px
+    if shown_h > INLINE_MAX_HEIGHT_PX:
+        return f"{stated}, {shown_h:,.0f} px tall at the page’s width"
+    return None
 
 
 def _keep_legible(svg: str) -> str:
@@ -42,14 +114,34 @@ def _keep_legible(svg: str) -> str:
     return svg.replace("<svg ", f'<svg style="min-width: {int(float(m.group(1)) * PLACEMENT_MIN_SCALE)}px" ', 1)
 
 
-def _inline_svg(svg: str, legible: bool) -> str | None:
-    """The SVG as a figure of the page, parsed and re-serialised (`safe_svg`); None when refused."""
+def _linked(src: str, why: str, svg: str) -> str:
+    """The short summary that stands in for a picture too large to read inside the page."""
+    nodes, edges = svg.count('class="node"'), svg.count('class="edge"')
+    drawn = f" ({nodes:,} boxes, {edges:,} arrows)" if nodes else ""
+    return (f'<figure class="svg linked"><p><a href="{escape(src)}">{escape(src)}</a>{drawn} is too large to read '
+            f"inside this page ({escape(why)}): open it on its own to zoom and scroll, or draw a coarser "
+            "<code>--graph-detail</code>.</p></figure>")
+
+
+def _inline_svg(src: str, svg: str, legible: bool) -> str | None:
+    """The SVG as a figure of the page, parsed and re-serialised (`safe_svg`), or its summary when it
+    is too large to read there; None when refused."""
     try:
         svg = safe_svg(svg)
     except UnsafeSvg:
         return None
     svg = svg.split("?>", 1)[1] if svg.startswith("<?xml") else svg
+    why = too_large(svg)
+    if why is not None:
+        return _linked(src, why, svg)
     return f'<figure class="svg">{(_keep_legible(svg) if legible else svg).strip()}</figure>'
+
+
+def _as_link(m: re.Match) -> str:
+    """An image left in the page (its picture not inlined) becomes a link to the file: the page fetches
+    nothing (its CSP would refuse the load and log an error)."""
+    alt = re.search(r'\salt="([^"]*)"', m.group(0))
+    return f'<a href="{m.group(1)}">{alt.group(1) if alt and alt.group(1) else m.group(1)}</a>'
 
 
 OWN_EXTERNAL_LINKS = frozenset({"https://ui.perfetto.dev"})      # the report's own links out (markdown.py)
@@ -84,6 +176,12 @@ def _heading_ids(body: str) -> str:
     return re.sub(r"<(h[1-6])>(.*?)</\1>", add, body)
 
 
+def _scrolling_tables(body: str) -> str:
+    # A wide table scrolls inside its own box instead of widening the page (markdown-it writes bare
+    # <table> tags, and raw HTML in the Markdown stays text, so every tag here is its own).
+    return body.replace("<table>", '<div class="table"><table>').replace("</table>", "</table></div>")
+
+
 def _html_siblings(body: str) -> str:
     # The comparison's report.md links each strategy's report.md; in a browser, its report.html.
     return re.sub(r'href="((?:[^"/:]+/)*)report\.md"', r'href="\1report.html"', body)
@@ -97,15 +195,16 @@ def report_html(markdown: str, svgs: dict[str, str]) -> str:
     md = MarkdownIt("commonmark", {"html": False}).enable("table")
     md.validateLink = _local_link        # type: ignore[method-assign]
     body = md.render(markdown)
-    body = _html_siblings(_heading_ids(body))
+    body = _scrolling_tables(_html_siblings(_heading_ids(body)))
 
     def swap(m: re.Match) -> str:
         src = unescape(m.group(1))
-        if src not in svgs:
-            return m.group(0)
-        return _inline_svg(svgs[src], src == "placement.svg") or m.group(0)
+        inline = _inline_svg(src, svgs[src], src.endswith("placement.svg")) if src in svgs else None
+        return inline or _as_link(m)
 
     body = re.sub(r'<img src="([^"]+)"[^>]*>', swap, body)
     title = escape(markdown.splitlines()[0].lstrip("# ").replace("`", "")) if markdown else "dagc report"
-    return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{title}</title>\n'
+    return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+            f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">\n<title>{title}</title>\n'
             f"<style>{_CSS}</style>\n</head>\n<body>\n{body}</body>\n</html>\n")

@@ -8,9 +8,11 @@ that meet the requirements) drawn and labelled.
 from __future__ import annotations
 
 import math
+import re
 from xml.sax.saxutils import escape as xml_escape
 
 from ..diagnostics import printable
+from .placement_style import text_width, wrap
 
 __all__ = ["pareto_svg", "PARETO_SIGNATURE"]
 
@@ -72,18 +74,18 @@ def pareto_svg(found, title: str, own: list[tuple[str, float, float, bool]] | No
         return H - B - (y - y0) / (y1 - y0 or 1) * (H - T - B)
 
     at_max = any(c.batch is not None for _, _, c in pts + front)
+    head, shift = _header(title, [
+        f'{found.counts_text()} (objective {found.objective})'
+        f'{"; each at the largest batch it serves (batch = max)" if at_max else ""}.',
+        f"Each legal one is a dot: dark grey meets every requirement, light grey misses one{_diamonds(pts + front)}; "
+        f"blue squares: the plan's strategies (hollow: with errors){_unplotted(unplotted)}; dashed: requirements.",
+        "Red: the Pareto front of those that meet them (more decode tokens/s per GPU, less TPOT; TTFT enters "
+        "through the requirements), numbered as named below."])
+    height += shift
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{height}" viewBox="0 0 {W} {height}" '
            f'font-family="Helvetica, DejaVu Sans, sans-serif">', PARETO_SIGNATURE,
-           f'<rect width="{W}" height="{height}" fill="white"/>',
-           f'<text x="{L}" y="24" font-size="15" font-weight="bold">{escape(title)}</text>',
-           f'<text x="{L}" y="40" font-size="10">{escape(found.counts_text())} (objective '
-           f'{escape(found.objective)}){"; each at the largest batch it serves (batch = max)" if at_max else ""}.'
-           f'</text>',
-           f'<text x="{L}" y="53" font-size="10">Each legal one is a dot: dark grey meets every requirement, light '
-           f'grey misses one{_diamonds(pts + front)}; blue squares: the plan\'s strategies (hollow: with errors)'
-           f'{_unplotted(unplotted)}; dashed: requirements.</text>',
-           f'<text x="{L}" y="66" font-size="10">Red: the Pareto front of those that meet them (more decode '
-           f'tokens/s per GPU, less TPOT; TTFT enters through the requirements), numbered as named below.</text>']
+           f'<rect width="{W}" height="{height}" fill="white"/>', *head,
+           f'<g transform="translate(0 {shift})">']     # the plot, below however many lines the heading took
     for t in _ticks(x0, x1):
         out.append(f'<line x1="{sx(t):.1f}" y1="{T}" x2="{sx(t):.1f}" y2="{H - B}" stroke="#eeeeee"/>')
         out.append(f'<text x="{sx(t):.1f}" y="{H - B + 16}" font-size="10" text-anchor="middle">{t:g}</text>')
@@ -103,8 +105,43 @@ def pareto_svg(found, title: str, own: list[tuple[str, float, float, bool]] | No
     out += _own_marks(own, sx, sy)
     out += _front_numbers(named, sx, sy)          # last: nothing drawn over them
     out += _legend(front, named)
+    out.append("</g>")
     out.append("</svg>")
     return "\n".join(out) + "\n"
+
+
+def _clauses(text: str, size: int, width: float) -> list[str]:
+    """`text` in lines no wider than `width` (estimated, as placement.svg's text), broken between its
+    clauses (after `; `) where it can, so that a clause reads whole; a clause too long alone is
+    broken between words.
+
+    Example:
+        >>> _clauses("a b; tp 2 ; ep 2 c; d", 10, 130)
+        ['a b; tp 2 ; ep 2 c;', 'd']
+    """
+    lines: list[str] = []
+    for clause in (c + ";" for c in re.split(r"(?<! ); ", text)):      # not inside a strategy's ` ; `
+        if lines and text_width(f"{lines[-1]} {clause}", size) <= width:
+            lines[-1] = f"{lines[-1]} {clause}"
+        else:
+            lines += wrap(clause, size, width)
+    lines[-1] = lines[-1][:-1]
+    return lines
+
+
+def _header(title: str, captions: list[str]) -> tuple[list[str], int]:
+    """The title (bold, 15) and the caption lines (10), wrapped to the picture's width so that none is
+    cut at its edge; and how far below the one-line-each heading the plot must move to make room."""
+    width = W - L - 10
+    out, y = [], 24
+    for k, line in enumerate(wrap(title, 15, width, bold=True)):
+        y += 18 if k else 0
+        out.append(f'<text x="{L}" y="{y}" font-size="15" font-weight="bold">{escape(line)}</text>')
+    y += 3
+    for line in (part for caption in captions for part in _clauses(caption, 10, width)):
+        y += 13
+        out.append(f'<text x="{L}" y="{y}" font-size="10">{escape(line)}</text>')
+    return out, y - 66
 
 
 def _diamonds(points: list) -> str:
@@ -117,7 +154,7 @@ def _unplotted(labels: tuple[str, ...]) -> str:
     """The heading's words for the plan's strategies that have no point ('' when every one has)."""
     if not labels:
         return ""
-    return f" — not drawn, too broken to have figures: {escape(', '.join(labels))}"
+    return f" — not drawn, too broken to have figures: {', '.join(labels)}"
 
 
 def _front_marks(front: list, sx, sy) -> list[str]:
