@@ -67,7 +67,8 @@ def test_the_reports_state_the_cost(tmp_path):
     done = subprocess.run([sys.executable, "-m", "dagc", "compile", str(plan), "--no-search", "-o",
                            str(tmp_path / "o")], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert f"{c['per_million_output_tokens']:,.3f} $ per million output tokens" in (tmp_path / "o" / "report.md").read_text()
+    md = (tmp_path / "o" / "report.md").read_text()
+    assert f"{c['per_million_output_tokens']:,.3f} $ per million output tokens" in md
     assert json.loads((tmp_path / "o" / "report.json").read_text())["cost"] == pytest.approx(c)
 
 
