@@ -185,3 +185,12 @@ def test_the_reports_name_the_overrides_they_are_for(tmp_path, capsys):
     assert all("what-ifs in place of the plan's own values: `workload.batch = 32`" in p.with_suffix(".md").read_text()
                for p in reports)
     assert all(json.loads(p.read_text())["workload"]["batch"] == 32 for p in reports)
+
+
+def test_two_fields_of_a_preset_without_a_block_go_into_one_new_block(write_plan):
+    plan = load_plan_with(MIXTRAL, ["model.weights=fp8", "model.kv_cache=fp8"])
+    assert plan.model.weights.value == "fp8" and plan.model.kv_cache.value == "fp8"
+    with pytest.raises(PlanError) as err:                    # the second's diagnostic is still its own
+        load_plan_with(MIXTRAL, ["model.weights=fp8", "model.kv_cache=fp9"])
+    (d,) = err.value.diagnostics
+    assert d.code == "E101" and d.span.source.path == SET_SOURCE and d.span.text == "fp9"

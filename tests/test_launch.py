@@ -42,14 +42,20 @@ CASES = {
     "pp-uneven-default": (dict(cluster=C.format(n=24), strategy="strategy pp 3 < tp 8 >"),
                           "dagc's default split (11, 11, 10) is SGLang's only by the variable"),
     "pp-explicit-split": (dict(strategy="strategy pp 4 [10, 8, 8, 6] < tp 2 >"),
-                          "an explicit split: the variables of vLLM and SGLang; TensorRT-LLM refuses (E724)"),
+                          "an explicit split: the variables of vLLM and SGLang, TensorRT-LLM's pp_partition"),
     "overlap": (dict(model=QWEN, strategy="strategy tp 1 ; ep 8 with overlap microbatch"),
                 "--enable-dbo, --enable-two-batch-overlap; TensorRT-LLM refuses (E725)"),
     "ep4-etp2": (dict(strategy="strategy tp 8 ; ep 4 etp 2"), "vLLM refuses EP 4 × expert TP 2 (E702)"),
     "expert-dp": (dict(model=QWEN, strategy="strategy tp 8 ; ep 4"),
                   "experts replicated twice: vLLM E702, SGLang E711, TensorRT-LLM E723"),
     "cp": (dict(workload=LONG, strategy="strategy tp 2 cp 4 ; ep 8"),
-           "context parallelism: vLLM E703, SGLang E712, TensorRT-LLM E722"),
+           "context parallelism: vLLM -pcp/-dcp, SGLang E712, TensorRT-LLM Helix"),
+    "cp-overlap": (dict(workload=LONG, strategy="strategy tp 2 cp 4 ; ep 8 with overlap microbatch"),
+                   "cp with overlap: vLLM E703 (V2 runner vs V1), SGLang E712 and E715 (Mixtral), TensorRT-LLM E725"),
+    "cp-attention-dp": (dict(workload=LONG, strategy="strategy tp 1 cp 4 ; ep 8"),
+                        "Helix CP beside attention DP: TensorRT-LLM E722"),
+    "tbo-mixtral": (dict(strategy="strategy tp 8 ; ep 8 with overlap microbatch"),
+                    "SGLang has no two-batch overlap for Mixtral (E715)"),
     "straddles-nodes": (dict(cluster=C.format(n=24), strategy="strategy dp 2 < pp 3 < tp 4 > >"),
                         "replicas of 12 GPUs on nodes of 8 (E701)"),
     "pp-attention-dp-nodes": (dict(model=QWEN, cluster=C.format(n=32), strategy="strategy pp 4 < tp 2 ; ep 8 >"),
@@ -103,10 +109,10 @@ def _gpus_of_server(engine: str, argv: tuple[str, ...]) -> int:
     """The GPUs a server's flags ask for, as each engine counts them (ENGINES.md)."""
     if engine == "vllm":
         return (_flag(argv, "--tensor-parallel-size") * _flag(argv, "--pipeline-parallel-size")
-                * _flag(argv, "--data-parallel-size"))
+                * _flag(argv, "--data-parallel-size") * _flag(argv, "--prefill-context-parallel-size"))
     if engine == "sglang":
-        return _flag(argv, "--tp") * _flag(argv, "--pp-size")
-    return _flag(argv, "--tp_size") * _flag(argv, "--pp_size")
+        return _flag(argv, "--tp-size") * _flag(argv, "--pp-size")
+    return _flag(argv, "--tp_size") * _flag(argv, "--pp_size") * _flag(argv, "--cp_size")
 
 
 def _servers(x):
@@ -179,11 +185,10 @@ def test_partition_variable_only_when_the_engines_default_differs():
 
 @pytest.mark.parametrize("name, refused", [
     ("tp2-ep8", {"trtllm": ["E721"]}),
-    ("pp-explicit-split", {"trtllm": ["E724"]}),
-    ("overlap", {"trtllm": ["E725"]}),
+        ("overlap", {"trtllm": ["E725"]}),
     ("ep4-etp2", {"vllm": ["E702"]}),
     ("expert-dp", {"vllm": ["E702"], "sglang": ["E711"], "trtllm": ["E723"]}),
-    ("cp", {"vllm": ["E703"], "sglang": ["E712"], "trtllm": ["E722"]}),
+    ("cp", {"sglang": ["E712"]}),
     ("straddles-nodes", {"vllm": ["E701"], "sglang": ["E701"], "trtllm": ["E701"]}),
     ("pp-attention-dp-nodes", {"vllm": ["E704"], "trtllm": ["E721"]}),
     ("trtllm-ep-order", {"vllm": ["E702"], "trtllm": ["E726"]}),
@@ -207,12 +212,12 @@ def test_every_launch_code_is_triggered_here():
     for parts, _ in CASES.values():
         _, result = _result(parts)
         found |= {d.code for x in launch_result(result) for d in x.refusals}
-    assert found == {"E701", "E702", "E703", "E704", "E711", "E712", "E713", "E721", "E722", "E723", "E724", "E725",
+    assert found == {"E701", "E702", "E703", "E704", "E711", "E712", "E713", "E715", "E721", "E722", "E723", "E725",
                      "E726"}
 
 
 @pytest.mark.parametrize("name, engine", [("tp2-ep8", "trtllm"), ("ep4-etp2", "vllm"), ("expert-dp", "sglang"),
-                                          ("pp-explicit-split", "trtllm"), ("overlap", "trtllm"), ("cp", "vllm")])
+                                          ("tbo-mixtral", "sglang"), ("overlap", "trtllm"), ("cp-overlap", "vllm")])
 def test_nearest_is_runnable_valid_and_has_dagcs_figures(name, engine):
     plan, result = _result(CASES[name][0])
     near = nearest(plan, result.strategy, result.layout, TABLES[engine])
@@ -226,8 +231,8 @@ def test_nearest_is_runnable_valid_and_has_dagcs_figures(name, engine):
 def test_nearest_changes_only_what_the_engine_cannot_say():
     plan, result = _result(CASES["overlap"][0])
     assert nearest(plan, result.strategy, result.layout, TABLES["trtllm"]).text == "tp 1 ; ep 8 with overlap none"
-    plan, result = _result(CASES["pp-explicit-split"][0])
-    assert nearest(plan, result.strategy, result.layout, TABLES["trtllm"]).text == "pp 4 < tp 2 >"
+    plan, result = _result(CASES["tbo-mixtral"][0])
+    assert nearest(plan, result.strategy, result.layout, TABLES["sglang"]).text == "tp 8 ; ep 8 with overlap none"
     plan, result = _result(CASES["ep4-etp2"][0])
     assert nearest(plan, result.strategy, result.layout, TABLES["vllm"]).text == "tp 8 ; ep 8"
 
@@ -261,7 +266,7 @@ def test_cli_all_engines(capsys):
     out = capsys.readouterr().out
     assert code == 0
     assert out.count("## vLLM") == out.count("## SGLang") == out.count("## TensorRT-LLM") == 2
-    assert "flags of vLLM v0.11" in out and "flags of SGLang 0.5" in out and "flags of TensorRT-LLM 1.x" in out
+    assert "flags of vLLM 0.33.0" in out and "flags of SGLang 0.5.23" in out and "flags of TensorRT-LLM 1.2" in out
     assert "vllm serve mistralai/Mixtral-8x7B-Instruct-v0.1 --tensor-parallel-size 8" in out
     assert "error[E721]" in out and "the nearest strategy TensorRT-LLM can run: `tp 1 ; ep 8` (TTFT" in out
 
@@ -378,7 +383,7 @@ def test_report_has_a_launch_section(tmp_path):
     a = (tmp_path / "out" / "a" / "report.md").read_text()
     section = a.partition("## Launch")[2].partition("\n## ")[0]
     assert "vllm serve mistralai/Mixtral-8x7B-Instruct-v0.1 --tensor-parallel-size 2 --data-parallel-size 4" in section
-    assert "- **TensorRT-LLM** — flags of TensorRT-LLM 1.x" in section and "cannot run it: E721 — " in section
+    assert "- **TensorRT-LLM** — flags of TensorRT-LLM 1.2" in section and "cannot run it: E721 — " in section
     b = (tmp_path / "out" / "b" / "report.md").read_text()
     assert b.count("cannot run it: E7") == 3                     # expert DP 2: no engine can
     html = (tmp_path / "out" / "a" / "report.html").read_text()
@@ -386,8 +391,8 @@ def test_report_has_a_launch_section(tmp_path):
 
 
 def test_explain_every_launch_code(capsys):
-    for code in ("E701", "E702", "E703", "E704", "E711", "E712", "E713", "E721", "E722", "E723", "E724", "E725",
-                 "E726"):
+    for code in ("E701", "E702", "E703", "E704", "E708", "E711", "E712", "E713", "E715", "E721", "E722", "E723",
+                 "E725", "E726"):
         assert main(["explain", code]) == 0
         text = capsys.readouterr().out
         assert text.startswith(f"{code} (error): ") and "Bad:" in text and "Fixed:" in text
@@ -425,7 +430,7 @@ def _sglang_rank_nodes(cmds) -> dict[tuple[int, int], int]:
     r mod nnodes_per_tp_group. Keys: (stage, tp rank)."""
     out = {}
     for c in cmds:
-        n, p, k = _flag(c.argv, "--tp"), _flag(c.argv, "--pp-size"), _flag(c.argv, "--nnodes")
+        n, p, k = _flag(c.argv, "--tp-size"), _flag(c.argv, "--pp-size"), _flag(c.argv, "--nnodes")
         r = _flag(c.argv, "--node-rank", 0)
         per_tp_group, per_node = max(k // p, 1), max(p // k, 1)
         assert n % per_tp_group == 0
@@ -460,7 +465,7 @@ def _ep_groups(engine: str, argv, lay, node_of: dict[tuple[int, int], int]) -> l
         ep = _flag(_flags_of(argv), "--ep_size")
         etp = lay.group_size // ep
     elif engine == "sglang":
-        ep = _flag(argv, "--ep")
+        ep = _flag(argv, "--ep-size")
         etp = lay.group_size // ep
     consecutive = engine == "trtllm"
     groups = []
@@ -686,6 +691,7 @@ def test_inflight_flags_per_engine_attention_dp():
 
     (vllm,) = by["vllm"].commands
     assert vllm.argv[3:] == ("--tensor-parallel-size", "1", "--data-parallel-size", "8", "--enable-expert-parallel",
+                             "--max-model-len", "2500",                  # prompt + generate
                              "--max-num-seqs", "32",                     # per DP engine = per attention-DP rank
                              "--max-num-batched-tokens", "4096", "--enable-chunked-prefill",
                              "--gpu-memory-utilization", "0.949",        # (81,559 − 4,096) MiB / 81,559 MiB = 0.9497…
@@ -694,21 +700,22 @@ def test_inflight_flags_per_engine_attention_dp():
     assert (capacity - reserve) / capacity == pytest.approx(0.94978, abs=1e-5)
 
     (sglang,) = by["sglang"].commands
-    assert sglang.argv[5:] == ("--tp", "8", "--enable-dp-attention", "--dp", "8", "--ep", "8",
+    assert sglang.argv[5:] == ("--tp-size", "8", "--attn-dp-size", "8", "--ep-size", "8",
+                               "--context-length", "2500",
                                "--max-running-requests", "256",          # 32 × 8: SGLang divides by the 8 ranks
                                "--chunked-prefill-size", "32768",        # 4,096 × 8: likewise
                                "--enable-mixed-chunk",
                                "--mem-fraction-static", _floor3((capacity - reserve - activations) / capacity),
-                               "--cuda-graph-max-bs-decode", "32", "--port", "8000")
+                               "--cuda-graph-max-bs-decode", "32", "--host", "0.0.0.0", "--port", "8000")
     assert "--max-prefill-tokens" not in sglang.argv and "--pp-max-micro-batch-size" not in sglang.argv
 
     (trtllm,) = by["trtllm"].commands
     assert _argv_after(trtllm.argv, "Qwen/Qwen3-30B-A3B") == ("--tp_size", "8", "--ep_size", "8",
                                                               "--extra_llm_api_options", "trtllm-tp-1-ep-8.yml",
-                                                              "--port", "8000")       # the command is the static one
+                                                              "--host", "0.0.0.0", "--port", "8000")
     (yml,) = by["trtllm"].files
     assert _yaml_settings(yml.text) == {
-        "enable_attention_dp": "true", "max_batch_size": "32", "max_num_tokens": "4096",
+        "enable_attention_dp": "true", "max_seq_len": "2500", "max_batch_size": "32", "max_num_tokens": "4096",
         "enable_chunked_prefill": "true",
         "kv_cache_config.free_gpu_memory_fraction": _floor3((free - reserve) / free),
         "cuda_graph_config.enable_padding": "true", "cuda_graph_config.max_batch_size": "32"}
@@ -740,7 +747,7 @@ def test_inflight_flags_per_server_and_pipeline_batch():
 
 
 def _without_serving_flags(engine: str, argv: tuple[str, ...]) -> tuple[str, ...]:
-    valued = {"--max-num-seqs", "--max-num-batched-tokens", "--gpu-memory-utilization", "--max-cudagraph-capture-size",
+    valued = {"--max-model-len", "--context-length", "--max-num-seqs", "--max-num-batched-tokens", "--gpu-memory-utilization", "--max-cudagraph-capture-size",
               "--max-running-requests", "--chunked-prefill-size", "--max-prefill-tokens", "--pp-max-micro-batch-size",
               "--mem-fraction-static", "--cuda-graph-max-bs-decode"}
     bare = {"--enable-chunked-prefill", "--enable-mixed-chunk"}
@@ -757,32 +764,40 @@ def _without_serving_flags(engine: str, argv: tuple[str, ...]) -> tuple[str, ...
 
 @pytest.mark.parametrize("name", ["inflight-dep", "inflight-dp-pp"])
 def test_inflight_only_adds_serving_flags_to_the_static_launch(name):
-    """The in-flight launch is the static one of the same strategy plus the serving flags and YAML lines."""
+    """The in-flight launch is the static one of the same strategy with its own serving flags and YAML lines."""
     parts = CASES[name][0]
     _, inflight = _result(parts)
     static_parts = {**parts, "workload": parts["workload"].replace("serving = inflight", "serving = static")
                     .replace(re.search(r"chunk = \d+", parts["workload"]).group(0), "")}
     _, static = _result(static_parts)
     for x, y in zip(launch_result(inflight), launch_result(static), strict=True):
-        assert [_without_serving_flags(x.engine, c.argv) for c in x.commands] == [c.argv for c in y.commands]
+        assert [_without_serving_flags(x.engine, c.argv) for c in x.commands] == \
+            [_without_serving_flags(y.engine, c.argv) for c in y.commands]
         assert [c.env for c in x.commands] == [c.env for c in y.commands]
         for f, g in zip(x.files, y.files, strict=True):
-            assert f.text.startswith(g.text)                               # the YAML only grows
-        assert [n for n in x.notes if n in y.notes] == list(y.notes)     # the static notes, in their order
-        extra = [n for n in x.notes if n not in y.notes]
-        assert extra[0].startswith("in flight (serving "), extra
+            assert f.text.split("max_seq_len")[0] == g.text.split("max_seq_len")[0]    # the same parallel settings
+            assert "enable_chunked_prefill: true" in f.text and "enable_chunked_prefill" not in g.text
+        assert any(n.startswith("in flight (serving ") for n in x.notes)
+        assert any(n.startswith("static (serving ") for n in y.notes)
+        assert all("--enable-chunked-prefill" not in c.argv and "--enable-mixed-chunk" not in c.argv
+                   for c in y.commands)
 
 
 @pytest.mark.parametrize("written", ["", "serving = static", "serving = static  chunk = 4096"])
-def test_static_plans_launch_as_before(written):
-    """A static plan, whether it says so or not (a `chunk` it does not read included), gets no serving
-    flag: the same launch as the plan without `serving` (the golden files above hold that one)."""
+def test_static_plans_launch_with_their_own_serving_flags(written):
+    """A static plan, whether it says so or not (a `chunk` it does not read included), is told its longest
+    sequence, its requests and a step holding a prefill of all a rank's prompts at once."""
     base = dict(model=QWEN, strategy="strategy tp 1 ; ep 8")
-    _, plain = _result(base)
-    _, said = _result({**base, "workload": f"workload {{ batch = 64  prompt = 2048  generate = 256  {written} }}"})
+    work = f"workload {{ batch = 64  prompt = 2048  generate = 256  {written} }}"
+    _, plain = _result({**base, "workload": "workload { batch = 64  prompt = 2048  generate = 256 }"})
+    _, said = _result({**base, "workload": work})
     assert _render(launch_result(said)) == _render(launch_result(plain))
     from dagc.launch.serving import serving
-    assert serving(said.plan, said.strategy, said.layout) is None
+    v = serving(said.plan, said.strategy, said.layout)
+    assert not v.inflight and v.max_len == 2304 and v.requests == 8 and v.chunk == 8 * 2048
+    vllm_argv = launch_result(said, ("vllm",))[0].commands[0].argv
+    assert _flag(vllm_argv, "--max-model-len") == 2304 and _flag(vllm_argv, "--max-num-seqs") == 8
+    assert _flag(vllm_argv, "--max-num-batched-tokens") == 16384 and "--enable-chunked-prefill" not in vllm_argv
 
 
 def _engine_flags(engine: str, c) -> list[str]:

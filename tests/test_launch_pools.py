@@ -43,15 +43,15 @@ def _launch(plan_key: str, strategy: str | None, engine: str):
 
 # (plan, strategy, engine) → per role: servers, and the flags each server of the role carries
 CASES = {
-    ("deepseek", None, "sglang"): {"prefill": (3, ["--tp", "8"]),
-                                   "decode": (4, ["--tp", "8", "--enable-dp-attention", "--dp", "4", "--ep", "8"])},
+    ("deepseek", None, "sglang"): {"prefill": (3, ["--tp-size", "8"]),
+                                   "decode": (4, ["--tp-size", "8", "--attn-dp-size", "4", "--ep-size", "8"])},
     ("deepseek", None, "vllm"): {"prefill": (3, ["--tensor-parallel-size", "8"]),
                                  "decode": (4, ["--tensor-parallel-size", "2", "--data-parallel-size", "4",
                                                 "--enable-expert-parallel"])},
     ("deepseek", TRT_DEEPSEEK, "trtllm"): {"prefill": (3, ["--tp_size", "8", "--ep_size", "1"]),
                                            "decode": (4, ["--tp_size", "8", "--ep_size", "8"])},
-    ("small", None, "sglang"): {"prefill": (2, ["--tp", "2"]),
-                                "decode": (2, ["--tp", "4", "--enable-dp-attention", "--dp", "4", "--ep", "4"])},
+    ("small", None, "sglang"): {"prefill": (2, ["--tp-size", "2"]),
+                                "decode": (2, ["--tp-size", "4", "--attn-dp-size", "4", "--ep-size", "4"])},
     ("small", None, "vllm"): {"prefill": (2, ["--tensor-parallel-size", "2"]),
                               "decode": (2, ["--tensor-parallel-size", "1", "--data-parallel-size", "4",
                                              "--enable-expert-parallel"])},

@@ -120,6 +120,7 @@ FIXTURES = {
 
 LAUNCH_CODES = {"E701", "E702", "E703", "E704", "E705", "E706", "E707", "E711", "E712", "E713", "E714", "E721",
                 "E722", "E723", "E724", "E725", "E726"}
+LAUNCH_CODES |= {"E708", "E715"}
 
 
 def codes(tmp_path, parts) -> set[str]:

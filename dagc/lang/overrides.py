@@ -96,6 +96,7 @@ class _Edit:
     override: Override
     value_at: int
     name_at: int = -1
+    opens: bool = False         # opens a block after a preset that has none: ` { … }`
 
 
 def load_plan_with(path: str | Path, options: Sequence[str], *, allow_paths: Sequence[Path] = ()) -> Plan:
@@ -130,6 +131,12 @@ def _apply(text: str, edits: list[_Edit]) -> tuple[str, list[tuple[int, _Edit]]]
     """The text with every edit made, and where each edit's text starts in it."""
     out, placed, at, delta = [], [], 0, 0
     for e in sorted(edits, key=lambda e: (e.start, e.end)):
+        prev = placed[-1][1] if placed else None
+        if e.opens and prev is not None and prev.opens and e.start == prev.start:
+            # two fields into one new block: ` { a = 1` + `  b = 2 }`, not ` { a = 1 } { b = 2 }`
+            out[-1], delta = out[-1][:-2], delta - 2
+            e = dataclasses.replace(e, text="  " + e.text[3:], value_at=e.value_at - 1,
+                                    name_at=e.name_at - 1 if e.name_at >= 0 else -1)
         out.append(text[at:e.start])
         placed.append((e.start + delta, e))
         out.append(e.text)
@@ -178,7 +185,7 @@ def _edit(text: str, tree: Tree, o: Override) -> _Edit:
         return _insert_nested(len(text), f"\n{head} {{ ", rest, " }\n", o)
     block = next((c for c in found.children if isinstance(c, Tree) and c.data == "block"), None)
     if block is None:                          # `model preset "x"` without a block: one after it
-        return _insert_nested(found.meta.end_pos, " { ", rest, " }", o)
+        return dataclasses.replace(_insert_nested(found.meta.end_pos, " { ", rest, " }", o), opens=True)
     return _in_block(block, rest, o)
 
 

@@ -41,6 +41,7 @@ class Degrees:
     mtp: bool | None = None                  # with `method = mtp`: whether the checkpoint ships MTP weights
     architecture: str | None = None          # with EPLB: the checkpoint's architecture (None: dagc does not know)
     expert_load: str | None = None           # the workload's measured expert loads: its file, as the plan names it
+    model_arch: str | None = None            # the checkpoint's architecture, whatever the options (None: not known)
 
     @property
     def dp(self) -> int:
@@ -143,7 +144,7 @@ def degrees(plan: Plan, strategy: Strategy, layout: Layout | None = None) -> Deg
                    overlap=workload.overlap, speculative=spec,
                    mtp=mtp_weights(plan) if spec is not None and spec.method == "mtp" else None,
                    architecture=architecture(plan) if layout.eplb else None,
-                   expert_load=load.file if load is not None else None)
+                   expert_load=load.file if load is not None else None, model_arch=architecture(plan))
 
 
 def dagc_stage_nodes(d: Degrees) -> tuple[frozenset[int], ...]:

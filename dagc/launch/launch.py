@@ -31,11 +31,12 @@ from ..plan.workload import Overlap
 from ..rules.launch import engine_refusal
 from ..search.space import strategy_text
 from ..source import Span
+from .checkpoint import Checkpoint, checkpoint, preset_with_dtypes, safe_path
 from .degrees import BASE_PORT, MAX_LISTED_NODES, Degrees, Placement, degrees, placements
 from .serving import Serving, serving
 from .speculative import config_written, mtp_refusal
 
-__all__ = ["HF_IDS", "MODEL_FLAGS", "model_flags",
+__all__ = ["HF_IDS", "MODEL_FLAGS", "engine_checkpoint", "model_flags",
            "MAX_LISTED_REPLICAS", "OWN_HEADER_END", "Command", "EngineTable", "GeneratedFile", "Launch",
            "ModelPath", "Refusal", "Setup", "launch", "model_path", "overlap_note", "refusals_of", "shown_commands"]
 
@@ -94,10 +95,14 @@ def model_path(plan: Plan) -> ModelPath:
     written, span, name = config_written(plan), plan.span_of("model"), plan.model.name
     if written is not None and span is not None:
         directory = PurePath(span.source.path).parent / PurePath(written).parent
-        return ModelPath(str(directory), "the directory of the plan's config.json, which must hold the weights too")
+        return ModelPath(safe_path(str(directory)), "the directory of the plan's config.json, which must hold the "
+                         "weights too")
     if name in HF_IDS:
-        if plan.model == model_from_preset(name):
-            return ModelPath(HF_IDS[name], f"the Hugging Face id of preset `{name}`")
+        if plan.model == model_from_preset(name) or preset_with_dtypes(plan):
+            dtypes = "" if plan.model == model_from_preset(name) else \
+                f", its dtypes as the plan costs them ({plan.model.weights.value} weights, " \
+                f"{plan.model.kv_cache.value} KV cache: see each engine's flags)"
+            return ModelPath(HF_IDS[name], f"the Hugging Face id of preset `{name}`{dtypes}")
         return ModelPath(_placeholder_for(name), f"preset `{name}` with fields overridden: replace the path "
                          "with the checkpoint of that model", placeholder=True)
     return ModelPath(_placeholder_for(name), f"model `{quote(name)}` has no known checkpoint: replace the path with "
@@ -156,9 +161,10 @@ class Setup:
     text: str                                # the strategy's text (without name or options)
     file_stem: str                           # for files the engine reads (TensorRT-LLM's YAML)
     file_dir: str | None                     # where such files are written (-o DIR); None: printed only
-    serving: Serving | None = None           # in flight: what the serving flags are derived from; None: static
+    serving: Serving | None = None           # what the serving flags are derived from; None: none written (a pool)
     extra_flags: tuple[str, ...] = ()        # a pool's server (dagc.launch.pools): its role's flags, before --port
     extra_yaml: str = ""                     # a pool's server: its role's settings in TensorRT-LLM's YAML
+    checkpoint: Checkpoint = Checkpoint()    # the weights' quantization and the KV cache's dtype the plan costs
 
 
 @dataclass(frozen=True)
@@ -206,7 +212,7 @@ class Launch:
 
 
 def _span(plan: Plan, strategy: Strategy, key: str) -> Span | None:
-    if key.startswith("workload."):            # a workload setting the engine cannot run (E706, E714)
+    if key.startswith("workload.") or key == "model":     # the workload or the model, not the strategy
         return plan.span_of(key)
     return overlap_span(plan, strategy) if key == "overlap" else strategy.span_of(key)
 
@@ -243,9 +249,9 @@ def refusals_of(table: EngineTable, d: Degrees) -> list[Refusal]:
 
 def launch(plan: Plan, strategy: Strategy, layout: Layout, table: EngineTable, file_dir: str | None = None,
            mem: MemoryBreakdown | None = None) -> Launch:
-    """The commands that start `strategy` on the engine of `table`, or why it cannot. In flight
-    (`serving = inflight`) the commands also carry the serving flags dagc's figures assume
-    (`dagc.launch.serving`), derived from `mem` (made here when not given).
+    """The commands that start `strategy` on the engine of `table`, or why it cannot. The commands also
+    carry the serving flags dagc's figures assume (`dagc.launch.serving`, static or in flight), derived
+    from `mem` (made here when not given), and the checkpoint's dtypes (`dagc.launch.checkpoint`).
 
     Example:
         >>> from dagc.verdict.check import check
@@ -254,12 +260,12 @@ def launch(plan: Plan, strategy: Strategy, layout: Layout, table: EngineTable, f
         >>> p = load_plan_text('model preset "mixtral-8x7b" cluster { gpus = 8 gpu preset "h100-sxm" } '
         ...                    'workload { batch = 8 prompt = 512 generate = 64 } strategy tp 2 ; ep 8')
         >>> r = check(p)[0]
-        >>> launch(p, r.strategy, r.layout, TABLE).commands[0].argv[3:]
-        ('--tensor-parallel-size', '2', '--data-parallel-size', '4', '--enable-expert-parallel', '--port', '8000')
+        >>> launch(p, r.strategy, r.layout, TABLE).commands[0].argv[3:8]
+        ('--tensor-parallel-size', '2', '--data-parallel-size', '4', '--enable-expert-parallel')
     """
     d = degrees(plan, strategy, layout)
     model = model_path(plan)
-    refused = refusals_of(table, d)
+    refused = refusals_of(table, d) + _path_refusal(model)
     if refused:
         diags = tuple(engine_refusal(r.code, r.message, _span(plan, strategy, r.at)) for r in refused)
         return Launch(table.key, table.name, table.version, strategy.label, d.gpus, d.gpus_per_node, d.dp,
@@ -267,13 +273,29 @@ def launch(plan: Plan, strategy: Strategy, layout: Layout, table: EngineTable, f
                       refused_at=tuple(r.at for r in refused))
     places = placements(d, MAX_LISTED_REPLICAS)
     assert places is not None         # refusals_of says E701 otherwise
+    ckpt = engine_checkpoint(plan, table.key, model)
+    if ckpt.path is not None:
+        model = ModelPath(ckpt.path, model.why, placeholder=True)
     setup = Setup(d, model, tuple(places), _engine_split(table, d), strategy.label, _bare_text(strategy),
                   _file_stem(strategy), file_dir, serving(plan, strategy, layout, mem),
-                  extra_flags=model_flags(plan, table.key))
+                  extra_flags=(*ckpt.flags, *model_flags(plan, table.key)), checkpoint=ckpt)
     commands, files, notes = table.commands(setup)
-    notes = [*notes, *_common_notes(d, setup), *_address_note(commands)]
+    notes = [*notes, *ckpt.notes, *_common_notes(d, setup), *_address_note(commands)]
     return Launch(table.key, table.name, table.version, strategy.label, d.gpus, d.gpus_per_node, d.dp, model,
                   commands=tuple(commands), files=tuple(files), notes=tuple(notes))
+
+
+def engine_checkpoint(plan: Plan, engine: str, model: ModelPath) -> Checkpoint:
+    """The engine's checkpoint settings for the plan's dtypes (`dagc.launch.checkpoint`)."""
+    return checkpoint(plan, engine, model.text, preset_with_dtypes(plan) and model.text == HF_IDS.get(plan.model.name))
+
+
+def _path_refusal(model: ModelPath) -> list[Refusal]:
+    """E708: a model path with a control character (a newline would end the printed command)."""
+    if not any(ord(c) < 32 or ord(c) == 127 for c in model.text):
+        return []
+    return [Refusal("E708", f"the model path {quote(model.text)} holds a control character, which no command "
+                    "line can carry as it is printed; rename the directory", "model")]
 
 
 def model_flags(plan: Plan, engine: str) -> tuple[str, ...]:

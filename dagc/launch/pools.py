@@ -36,7 +36,10 @@ from .launch import (
     _bare_text,
     _engine_split,
     _file_stem,
+    _path_refusal,
     _span,
+    engine_checkpoint,
+    model_flags,
     model_path,
     refusals_of,
 )
@@ -143,6 +146,9 @@ def launch_pooled(plan: Plan, strategy: Strategy, pooled: PooledCheck, table: En
     base = Launch(table.key, table.name, f"{table.version}; disaggregated: {pd.version}", strategy.label, gpus, gpn,
                   len(pools), model_path(plan))
     diags, at = [], []
+    for r in _path_refusal(base.model):
+        diags.append(engine_refusal(r.code, r.message, _span(plan, strategy, r.at)))
+        at.append(r.at)
     for pool, d in pools:
         for r in refusals_of(table, d):
             # EPLB (`with redundant R`) is written once, for both pools: the refusal points at it there
@@ -169,6 +175,9 @@ def launch_pooled(plan: Plan, strategy: Strategy, pooled: PooledCheck, table: En
 def _assemble(base: Launch, plan: Plan, strategy: Strategy, table: EngineTable, pd: PdTable, pools, places,
               file_dir: str | None) -> Launch:
     model = base.model
+    ckpt = engine_checkpoint(plan, table.key, model)
+    if ckpt.path is not None:
+        model = replace(model, text=ckpt.path, placeholder=True)
     commands: list[Command] = []
     files: dict[str, GeneratedFile] = {}
     notes: list[str] = []
@@ -180,7 +189,8 @@ def _assemble(base: Launch, plan: Plan, strategy: Strategy, table: EngineTable, 
                 by_role.setdefault(pool.role, []).append(server)
                 setup = Setup(d, model, (p,), _engine_split(table, d), f"{strategy.label} ({pool.role} pool)",
                               _bare_text(pool.strategy), f"{_file_stem(strategy)}-{pool.role}", file_dir,
-                              None, pd.flags(pool.role, p), pd.yaml(pool.role))
+                              None, (*ckpt.flags, *model_flags(plan, table.key), *pd.flags(pool.role, p)),
+                              pd.yaml(pool.role), checkpoint=ckpt)
                 cmds, fs, ns = table.commands(setup)
                 commands += [replace(c, env=(*c.env, *pd.env(server, c.node))) if _serves(c) else c for c in cmds]
                 files.update((f.name, f) for f in fs)
@@ -192,7 +202,8 @@ def _assemble(base: Launch, plan: Plan, strategy: Strategy, table: EngineTable, 
     counts = "; ".join(f"{role}: {len(servers):,} server{'s' if len(servers) > 1 else ''} "
                        f"({pool.instances:,} instance{'s' if pool.instances > 1 else ''} of `{pool.strategy.text}`)"
                        for (pool, _), (role, servers) in zip(pools, by_role.items(), strict=True))
-    notes = [f"disaggregated: {counts}; the router on node 0 (port {ROUTER_PORT}) sends each request to a prefill "
+    notes = [*ckpt.notes,
+             f"disaggregated: {counts}; the router on node 0 (port {ROUTER_PORT}) sends each request to a prefill "
              "server, then its KV cache to a decode server", *pd.notes, *notes,
              "the serving flags of an in-flight plan (requests in flight, step tokens, memory share) are not "
              "written for pools: dagc analyses each pool's instance by itself; the engine's defaults apply",

@@ -1,10 +1,10 @@
-"""What an engine must be told to serve a plan in flight as dagc's figures assume: the engine-neutral
+"""What an engine must be told to serve a plan as dagc's figures assume: the engine-neutral
 numbers behind each engine's serving flags.
 
-Input: a `Plan` whose workload says `serving = inflight`, a valid `Strategy`, its `Layout` and
+Input: a `Plan`, a valid `Strategy`, its `Layout` and
 (when the caller has it) its `MemoryBreakdown`. Output: `Serving` — the requests in flight on one
 attention-DP rank, the token budget of one engine step, and the memory figures the engines' memory
-fractions are derived from — or None for a static plan (whose launch sets no serving flag). Each
+fractions are derived from, and the longest sequence (prompt + generate). Each
 engine table (`dagc.launch.vllm`, `.sglang`, `.trtllm`) turns it into its own flags, counting as
 that engine counts (per data-parallel engine, over all attention-DP ranks, per pipeline batch).
 
@@ -65,6 +65,8 @@ class Serving:
     room: int = 0                # chunk − requests: the most prompt tokens a step has room for
     prompt_tokens: int = 0       # the prompt tokens dagc's mixed step carries (`dagc.layout.mix`); = room: a full step
     query_len: int = 1           # tokens one request runs in a decode step: 1, or k + 1 when k tokens are drafted
+    inflight: bool = True        # False: a static plan (whole prompts prefilled in one step, then decode)
+    max_len: int = 0             # prompt + generate: the longest sequence a request reaches (0: not known)
 
     @property
     def step_requests(self) -> int:
@@ -93,6 +95,11 @@ class Serving:
         return _floor3((free - self.reserve_bytes) / free)
 
     @property
+    def mode_text(self) -> str:
+        """How the plan serves, for the notes."""
+        return "in flight" if self.inflight else "static"
+
+    @property
     def unit_text(self) -> str:
         """What holds `requests`, for the notes: an attention-DP rank, or the whole server without."""
         return "each attention-DP rank" if self.ranks > 1 else "each server"
@@ -119,8 +126,10 @@ def _memory(plan: Plan, strategy: Strategy, layout: Layout) -> MemoryBreakdown |
                   activation_bytes_by_stage(plan.model, workload, plan.cluster, layout))
 
 
-def serving(plan: Plan, strategy: Strategy, layout: Layout, mem: MemoryBreakdown | None = None) -> Serving | None:
-    """The in-flight figures of a strategy, or None when the plan serves statically.
+def serving(plan: Plan, strategy: Strategy, layout: Layout, mem: MemoryBreakdown | None = None) -> Serving:
+    """The serving figures of a strategy: in flight (`serving = inflight`), each step the rank's decode
+    tokens and a prompt's chunk; static, each step a prefill of the rank's whole prompts (`chunk` =
+    requests × prompt) or their decode. None only for a strategy without a layout's batch.
 
     Example:
         >>> from dagc.lang.load import load_plan_text
@@ -134,17 +143,21 @@ def serving(plan: Plan, strategy: Strategy, layout: Layout, mem: MemoryBreakdown
         (32, 4096, 0.949)
     """
     workload = strategy.workload_for(plan.workload)
-    if not workload.inflight:
-        return None
-    mix = shares(workload, layout)
     if mem is None:
         mem = _memory(plan, strategy, layout)
     stages = mem.stages if mem is not None else ()
     activations = max((s.activation_bytes for s in stages), default=None)
     resident = max((s.weights_bytes + s.activation_bytes for s in stages), default=None)
+    requests = layout.requests_per_rank
+    if workload.inflight:
+        mix = shares(workload, layout)
+        chunk, room, prompt_tokens = workload.chunk_tokens, mix.room, mix.chunk_prompt_tokens
+    else:
+        chunk, room, prompt_tokens = max(requests * workload.prompt, requests), 0, 0
     return Serving(batch=layout.batch, servers=layout.dp, ranks=layout.adp, pp=layout.pp,
-                   requests=layout.requests_per_rank, chunk=workload.chunk_tokens,
+                   requests=requests, chunk=chunk,
                    capacity_bytes=plan.cluster.gpu.memory_bytes, reserve_bytes=plan.cluster.reserve_bytes,
                    activation_bytes=activations, resident_bytes=resident, mla=plan.model.mla is not None,
-                   gpu=plan.cluster.gpu.name, room=mix.room, prompt_tokens=mix.chunk_prompt_tokens,
-                   query_len=1 + (workload.speculative.tokens if workload.speculative is not None else 0))
+                   gpu=plan.cluster.gpu.name, room=room, prompt_tokens=prompt_tokens,
+                   query_len=1 + (workload.speculative.tokens if workload.speculative is not None else 0),
+                   inflight=workload.inflight, max_len=workload.prompt + workload.generate)

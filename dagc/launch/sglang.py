@@ -1,12 +1,13 @@
-"""SGLang's mapping for `dagc launch`: `python -m sglang.launch_server …`, flags of SGLang 0.5.
+"""SGLang's mapping for `dagc launch`: `python -m sglang.launch_server …`, flags of SGLang 0.5.23.
 
-Input: the engine-neutral `Setup` of `dagc.launch.launch`. Output: the commands per node. `--tp N` is
-the number of GPUs of one stage (not the attention TP), `--pp-size P`; `--enable-dp-attention
---dp D` makes attention TP N / D and attention DP D; `--ep E` makes MoE TP N / E, so the experts
-always span the whole stage. Layer split: `SGLANG_PP_LAYER_PARTITION`; the default gives the
+Input: the engine-neutral `Setup` of `dagc.launch.launch`. Output: the commands per node. `--tp-size N`
+is the number of GPUs of one stage (not the attention TP), `--pp-size P`; `--attn-dp-size D` makes
+attention TP N / D and attention DP D; `--ep-size E` makes MoE TP N / E, so the experts always span
+the whole stage. Every server listens on `--host 0.0.0.0` (SGLang's default is 127.0.0.1).
+Layer split: `SGLANG_PP_LAYER_PARTITION`; the default gives the
 remainder to the **last** stages. Several nodes: `--nnodes K --node-rank r --dist-init-addr`.
-In flight, the serving flags of each server (`serving_flags`), counted as SGLang counts them: some
-over all its attention-DP ranks, some per rank. A version bump should only touch this table.
+The serving flags of each server (`serving_flags`), counted as SGLang counts them: some over all its
+attention-DP ranks, some per rank. A version bump should only touch this table.
 """
 
 from __future__ import annotations
@@ -24,17 +25,22 @@ from .speculative import draft_placeholder, notes as speculative_notes
 __all__ = ["ALGORITHMS", "EPLB", "FLAGS", "PD", "PD_FLAGS", "ROUTER_FLAGS", "TABLE", "bootstrap_port", "default_split",
            "http_port", "refusals", "serving_flags", "speculative_flags", "stage_nodes"]
 
-VERSION = "SGLang 0.5"
-SERVING_VERSION = "SGLang 0.5.23"    # the serving flags (in flight) follow this release
+VERSION = "SGLang 0.5.23"
+SERVING_VERSION = VERSION
+A2A_BACKEND = "deepep"       # --moe-a2a-backend: SGLang sets --ep-size to --tp-size with it (arg_groups/overrides.py)
+# Models with an overlap schedule for --enable-two-batch-overlap (their forward runs `model_forward_stages` of
+# python/sglang/srt/batch_overlap/two_batch_overlap.py: models/deepseek_v2.py, glm4_moe.py, qwen2_moe.py, whose
+# model Qwen3-MoE reuses); mixtral.py, gpt_oss.py and mllama4.py have none.
+NO_TBO_MODELS = frozenset({"MixtralForCausalLM", "GptOssForCausalLM", "Llama4ForConditionalGeneration"})
 DIST_PORT = 5000          # --dist-init-addr HOST:PORT
 PORT_STRIDE = 250         # between the HTTP ports of two servers on a node (`http_port`)
 MAX_PREFILL_TOKENS = 16384   # SGLang's default --max-prefill-tokens (python/sglang/srt/arg_groups/fields/schedule.py)
 
 # Every flag the commands write, each found in SGLang 0.5.23's own parser (built CPU-only:
 # python/sglang/srt/server_args.py `ServerArgs.add_cli_args`, its fields in
-# python/sglang/srt/arg_groups/fields/). Two are not flags of their own there: `--tp` and `--dp`
-# reach `--tp-size` and `--dp-size` as argparse abbreviations (`prepare_server_args` builds its
-# parser with abbreviations on); `--ep` is a real alias of `--ep-size`. The serving flags'
+# python/sglang/srt/arg_groups/fields/; dagc/data/engine_flags/sglang-0.5.23.json). Full names only:
+# `--tp` and `--dp` are no flags there (argparse abbreviations at best), and `--enable-dp-attention --dp`
+# is deprecated for `--attn-dp-size` (arg_groups/fields/parallel.py). The serving flags'
 # meaning: `--max-running-requests` is over all attention-DP ranks (each gets it // attn_dp_size:
 # mem_cache/kv_cache_configurator.py `resolve_max_num_reqs`); `--chunked-prefill-size` too
 # (divided by attn_dp_size: arg_groups/parallel_hook.py); with `--enable-mixed-chunk` a step's
@@ -43,10 +49,12 @@ MAX_PREFILL_TOKENS = 16384   # SGLang's default --max-prefill-tokens (python/sgl
 # `--mem-fraction-static` is (weights + KV pool) / GPU memory (arg_groups/memory_hook.py);
 # `--cuda-graph-max-bs-decode` is per rank (`--cuda-graph-max-bs` is gone from 0.5.23).
 FLAGS = frozenset({
-    "--model-path", "--tp", "--pp-size", "--enable-dp-attention", "--dp", "--moe-dense-tp-size", "--ep",
-    "--enable-two-batch-overlap", "--nnodes", "--dist-init-addr", "--node-rank", "--port",
-    # in flight
-    "--max-running-requests", "--chunked-prefill-size", "--enable-mixed-chunk", "--max-prefill-tokens",
+    "--model-path", "--tp-size", "--pp-size", "--attn-dp-size", "--moe-dense-tp-size", "--ep-size",
+    "--enable-two-batch-overlap", "--moe-a2a-backend", "--nnodes", "--dist-init-addr", "--node-rank", "--host",
+    "--port", "--quantization", "--kv-cache-dtype", "--trust-remote-code",
+    # serving
+    "--context-length", "--max-running-requests", "--chunked-prefill-size", "--enable-mixed-chunk",
+    "--max-prefill-tokens",
     "--pp-max-micro-batch-size", "--mem-fraction-static", "--cuda-graph-max-bs-decode",
     # speculative decoding
     "--speculative-algorithm", "--speculative-num-steps", "--speculative-eagle-topk", "--speculative-num-draft-tokens",
@@ -133,17 +141,21 @@ def stage_nodes(d: Degrees) -> tuple[frozenset[int], ...] | None:
 
 
 def refusals(d: Degrees) -> list[Refusal]:
-    """What SGLang cannot say: cp (E712); experts replicated inside a stage (E711); its speculative
-    decoding's limits (E714); EPLB with EP 1 or for a model it does not balance (E707); stages that do
-    not take whole nodes, nor nodes whole stages (E713)."""
+    """What SGLang cannot say: cp as dagc counts it (E712); experts replicated inside a stage (E711);
+    its speculative decoding's limits (E714); two-batch overlap where it has none (E715); EPLB with
+    EP 1 or for a model it does not balance (E707); stages that do not take whole nodes, nor nodes
+    whole stages (E713)."""
     out = []
     if d.cp > 1:
-        out.append(Refusal("E712", f"SGLang: no context parallelism; `cp {d.cp}` has no flag", "cp"))
+        out.append(Refusal("E712", f"SGLang: --attn-cp-size {d.cp} (with --enable-prefill-cp) splits each prompt "
+                           "but keeps the whole KV cache on every CP rank (it shards it only on disaggregated prefill "
+                           f"workers, --enable-kv-cache-sharding), where dagc's `cp {d.cp}` holds 1/{d.cp} of it on "
+                           "each", "cp"))
     if d.has_experts and d.edp > 1:
         out.append(Refusal("E711", f"SGLang: the MoE layers span all --tp {d.group} GPUs of a stage (EP × MoE TP "
                            f"= {d.group}); here ep {d.ep} × etp {d.etp} = {d.ep * d.etp}, each expert replicated "
                            f"{d.edp} times", "ep"))
-    out += _speculative_refusals(d)
+    out += _speculative_refusals(d) + _overlap_refusals(d)
     balance = eplb.refusal(d, "SGLang", EPLB, "SGLang asserts an EP size above 1 with --enable-eplb "
                            "(arg_groups/parallel_hook.py, handle_eplb_and_dispatch)")
     if balance is not None:
@@ -154,6 +166,28 @@ def refusals(d: Degrees) -> list[Refusal]:
                            f"node whole stages; dagc's {d.pp} stages of {d.group} GPUs on {k} nodes of "
                            f"{d.gpus_per_node} are neither", "pp"))
     return out
+
+
+def _deepep(d: Degrees) -> bool:
+    """Whether the experts take SGLang's DeepEP all-to-all: EP over the whole stage (DeepEP sets --ep-size to
+    --tp-size), and two-batch overlap or a stage over several nodes asks for an all-to-all."""
+    if not d.has_experts or d.ep != d.group or d.ep == 1:
+        return False
+    return d.overlap is Overlap.MICROBATCH or any(len(n) > 1 for n in dagc_stage_nodes(d))
+
+
+def _overlap_refusals(d: Degrees) -> list[Refusal]:
+    if d.overlap is not Overlap.MICROBATCH:
+        return []
+    if d.model_arch in NO_TBO_MODELS:
+        return [Refusal("E715", f"SGLang: --enable-two-batch-overlap has no overlap schedule for {d.model_arch} "
+                        "(only for models whose forward SGLang splits in two: DeepSeek-V3, GLM-4.5, Qwen3-MoE, …)",
+                        "overlap")]
+    if not _deepep(d) and d.adp == 1:
+        return [Refusal("E715", "SGLang: --enable-two-batch-overlap needs an expert all-to-all (--moe-a2a-backend "
+                        f"deepep, EP over the whole stage; here ep {d.ep} of {d.group} GPUs) or attention DP "
+                        "(arg_groups/validation_hook.py, check_two_batch_overlap)", "overlap")]
+    return []
 
 
 def _speculative_refusals(d: Degrees) -> list[Refusal]:
@@ -215,15 +249,17 @@ def _speculative_notes(s: Setup) -> list[str]:
 
 
 def _flags(d: Degrees) -> list[str]:
-    flags = ["--tp", str(d.group)]
+    flags = ["--tp-size", str(d.group)]
     if d.pp > 1:
         flags += ["--pp-size", str(d.pp)]
     if d.adp > 1:
-        flags += ["--enable-dp-attention", "--dp", str(d.adp)]
+        flags += ["--attn-dp-size", str(d.adp)]
         if d.dense_layers and d.tp == 1:
             flags += ["--moe-dense-tp-size", "1"]
     if d.has_experts and d.ep > 1:
-        flags += ["--ep", str(d.ep)]
+        flags += ["--ep-size", str(d.ep)]
+    if _deepep(d):
+        flags += ["--moe-a2a-backend", A2A_BACKEND]
     if d.overlap is Overlap.MICROBATCH:
         flags.append("--enable-two-batch-overlap")
     if d.eplb:
@@ -232,7 +268,7 @@ def _flags(d: Degrees) -> list[str]:
 
 
 def serving_flags(v: Serving | None) -> list[str]:
-    """The serving flags of one server in flight (none for a static plan). SGLang divides
+    """The serving flags of one server: its longest sequence (`--context-length`). SGLang divides
     `--max-running-requests` and `--chunked-prefill-size` by the attention-DP ranks, so they are
     written for all D ranks of the server (D × each rank's); with `--enable-mixed-chunk` a step
     runs the decode tokens and a prompt's chunk within the chunk size, as dagc's `chunk`.
@@ -242,8 +278,9 @@ def serving_flags(v: Serving | None) -> list[str]:
     capacity; the decode CUDA graphs cover a rank's step."""
     if v is None:
         return []
-    flags = ["--max-running-requests", str(v.requests * v.ranks), "--chunked-prefill-size", str(v.chunk * v.ranks),
-             "--enable-mixed-chunk"]
+    length = ["--context-length", str(v.max_len)] if v.max_len else []
+    flags = [*length, "--max-running-requests", str(v.requests * v.ranks), "--chunked-prefill-size",
+             str(v.chunk * v.ranks), *(["--enable-mixed-chunk"] if v.inflight else [])]
     if v.chunk > MAX_PREFILL_TOKENS:
         flags += ["--max-prefill-tokens", str(v.chunk)]
     if v.pp > 1:
@@ -260,9 +297,10 @@ def _serving_notes(v: Serving | None) -> list[str]:
     divided = "" if v.ranks == 1 else (f"; --max-running-requests and --chunked-prefill-size are written for all "
                                         f"{v.ranks:,} ranks ({v.ranks:,} × the rank's), since SGLang divides them "
                                         "by the attention-DP ranks")
-    notes = [f"in flight (serving flags of {SERVING_VERSION}): {v.unit_text} runs up to {v.requests:,} "
-             f"requests ({v.share_text}){batches}, in steps of at most {v.chunk:,} tokens, decode tokens included "
-             f"(--enable-mixed-chunk){divided}"]
+    steps = "decode tokens included (--enable-mixed-chunk)" if v.inflight else "a prefill of all its prompts at once"
+    notes = [f"{v.mode_text} (serving flags of {SERVING_VERSION}): {v.unit_text} runs up to {v.requests:,} "
+             f"requests ({v.share_text}) of up to {v.max_len:,} tokens{batches}, in steps of at most {v.chunk:,} "
+             f"tokens, {steps}{divided}"]
     if v.static_fraction is None:
         notes.append("--mem-fraction-static: dagc has no per-GPU memory figures for this strategy; SGLang's default "
                      "applies")
@@ -277,7 +315,7 @@ def _replica(s: Setup, p: Placement) -> list[Command]:
     env = s.split_env if p.whole_nodes else (("CUDA_VISIBLE_DEVICES", ",".join(map(str, p.gpus))), *s.split_env)
     base = ["python", "-m", "sglang.launch_server", "--model-path", s.model.text, *_flags(s.d),
             *serving_flags(s.serving), *speculative_flags(s.d, s.model.text), *s.extra_flags]
-    port = ["--port", str(http_port(p))]
+    port = ["--host", "0.0.0.0", "--port", str(http_port(p))]
     if len(p.nodes) == 1:
         return [Command(p.head, p.replica, tuple(base + port), env)]
     multi = ["--nnodes", str(len(p.nodes)), "--dist-init-addr", f"$NODE{p.head}_ADDR:{DIST_PORT}"]
@@ -303,14 +341,19 @@ def _notes(s: Setup) -> list[str]:
     d, notes = s.d, []
     if d.adp > 1 and d.dense_layers and d.tp > 1:
         notes.append(f"the {d.dense_layers} dense layers: SGLang splits their FFN over all {d.group} GPUs of a stage "
-                     f"(--moe-dense-tp-size takes only 1), dagc by tp {d.tp}")
+                     f"(--moe-dense-tp-size takes only 1), dagc by tp {d.tp}; --enable-dense-mlp-attn-tp, which "
+                     "would split them by the attention TP, is read by Kimi-K3's model file only (models/kimi_k3.py)")
     if d.sp:
-        notes.append("sp: SGLang has no flag for sequence-parallel activations; with --enable-dp-attention it "
+        notes.append("sp: SGLang has no flag for sequence-parallel activations; with --attn-dp-size it "
                      "gathers and scatters activations itself")
     notes += overlap_note(s, "SGLang", "--enable-two-batch-overlap")
-    if d.overlap is Overlap.MICROBATCH:
-        notes.append("--enable-two-batch-overlap: SGLang documents it with expert parallelism over DeepEP "
-                     "(--moe-a2a-backend deepep, which needs --ep equal to --tp)")
+    if _deepep(d):
+        why = "two-batch overlap" if d.overlap is Overlap.MICROBATCH else "a stage whose EP group spans nodes"
+        notes.append(f"--moe-a2a-backend {A2A_BACKEND}: the experts' all-to-all over DeepEP (its kernels must be "
+                     f"installed), for {why}")
+    if d.overlap is Overlap.MICROBATCH and d.model_arch is None and d.has_experts:
+        notes.append("--enable-two-batch-overlap: dagc cannot tell whether SGLang has an overlap schedule for this "
+                     "model (DeepSeek-V3, GLM-4.5 and Qwen3-MoE have one; Mixtral, gpt-oss and Llama 4 none)")
     if s.split_env:
         notes.append(f"layer split {list(d.split)} differs from SGLang's default "
                      f"{list(default_split(d.layers, d.pp))}: set by SGLANG_PP_LAYER_PARTITION")
@@ -355,7 +398,7 @@ def _pd_flags(role: str, p: Placement) -> tuple[str, ...]:
     flags: tuple[str, ...] = ("--disaggregation-mode", role, "--disaggregation-transfer-backend", TRANSFER_BACKEND)
     if role == "prefill":
         flags += ("--disaggregation-bootstrap-port", str(bootstrap_port(p)))
-    return (*flags, "--host", "0.0.0.0")
+    return flags
 
 
 def _router(prefill, decode, label: str, stem: str, file_dir: str | None) -> tuple[Command, list]:

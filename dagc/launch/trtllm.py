@@ -1,13 +1,15 @@
-"""TensorRT-LLM's mapping for `dagc launch`: `trtllm-serve MODEL …`, flags of TensorRT-LLM 1.x.
+"""TensorRT-LLM's mapping for `dagc launch`: `trtllm-serve MODEL …`, flags of TensorRT-LLM 1.2.
 
 Input: the engine-neutral `Setup` of `dagc.launch.launch`. Output: the commands per node and the extra
 LLM API options YAML (`--extra_llm_api_options FILE`; newer releases call it `--config`).
 `--tp_size T` is the number of GPUs of one stage, `--pp_size P`; `--ep_size E` splits the MoE
 layers as EP E × MoE TP T / E; attention is TP T, or with `enable_attention_dp: true` attention
-DP T (attention TP 1). No context parallelism with experts; the layer split is the engine's own
-(the first L mod P stages one layer more, as dagc's default). Several nodes: one `mpirun` on the
-first node starts every rank (`trtllm-llmapi-launch`). In flight, the serving settings go into the
-same YAML (`serving_yaml`), per attention-DP rank and per pipeline batch as TensorRT-LLM counts.
+DP T (attention TP 1). `cp C` is Helix context parallelism (`--cp_size C`, `cp_config: {cp_type:
+HELIX}`), which runs with MoE; a layer split other than the engine's own (the first L mod P stages
+one layer more) is its YAML's `pp_partition`. Several nodes: one `mpirun` on the first node starts
+every rank (`trtllm-llmapi-launch`). Every server listens on `--host 0.0.0.0` (the default is
+localhost). The serving settings go into the same YAML (`serving_yaml`), per attention-DP rank and
+per pipeline batch as TensorRT-LLM counts.
 A version bump should only touch this table.
 """
 
@@ -30,8 +32,8 @@ __all__ = ["DECODING_TYPES", "DISAGG_KEYS", "EPLB", "FLAGS", "PD", "PD_FLAGS", "
            "YAML_KEYS", "disagg_yaml", "eplb_yaml", "ep_group_nodes", "refusals", "serving_yaml", "speculative_yaml",
            "yaml_text"]
 
-VERSION = "TensorRT-LLM 1.x (trtllm-serve, PyTorch backend)"
-SERVING_VERSION = "TensorRT-LLM 1.2"     # the serving settings (in flight) follow this release
+VERSION = "TensorRT-LLM 1.2 (trtllm-serve, PyTorch backend)"
+SERVING_VERSION = "TensorRT-LLM 1.2"
 HOSTFILE = "hosts.txt"      # mpirun's host list when a replica spans more nodes than a -H list shows
 TOKENS_PER_BLOCK = 32       # KvCacheConfig.tokens_per_block's default: the unit prompts are chunked in
 MLA_CHUNKED_PREFILL_MIN_SM = 90     # below it the engine turns chunked prefill off for MLA models
@@ -50,11 +52,16 @@ GPU_SM = {"a100-80g": 80, "h100-sxm": 90, "h200": 90, "h800": 90, "h20": 90, "b2
 # over the ranks: _torch/pyexecutor request fetching); `max_num_tokens` the tokens of one step of
 # a rank; `free_gpu_memory_fraction` the KV cache's share of the memory left free after a
 # profiling step with the weights loaded (_torch/pyexecutor/_util.py: (total − peak) × fraction).
-FLAGS = frozenset({"--tp_size", "--pp_size", "--ep_size", "--extra_llm_api_options", "--port"})
+# `--host` (default localhost), `--cp_size` (alias of --context_parallel_size): serve.py; `pp_partition`
+# (a layer count per stage, BaseLlmArgs), `cp_config.cp_type` HELIX (mapping.py: the one CP type that runs with
+# MoE EP or TP), `max_seq_len`, `kv_cache_config.dtype` (KvCacheConfig, PyTorch backend): llm_args.py.
+FLAGS = frozenset({"--tp_size", "--pp_size", "--cp_size", "--ep_size", "--extra_llm_api_options", "--host", "--port",
+                   "--trust_remote_code"})
 YAML_KEYS = frozenset({
-    "enable_attention_dp",
-    # in flight
-    "max_batch_size", "max_num_tokens", "enable_chunked_prefill", "kv_cache_config.free_gpu_memory_fraction",
+    "enable_attention_dp", "pp_partition", "cp_config.cp_type", "kv_cache_config.dtype",
+    # serving
+    "max_seq_len", "max_batch_size", "max_num_tokens", "enable_chunked_prefill",
+    "kv_cache_config.free_gpu_memory_fraction",
     "cuda_graph_config.enable_padding", "cuda_graph_config.max_batch_size",
     # speculative decoding
     "speculative_config.decoding_type", "speculative_config.num_nextn_predict_layers",
@@ -124,13 +131,14 @@ def _moe_order(d: Degrees) -> list[Refusal]:
 
 
 def refusals(d: Degrees) -> list[Refusal]:
-    """What TensorRT-LLM cannot say: cp (E722), expert DP (E723), attention TP × DP mixed (E721), an
-    explicit split other than its own (E724), micro-batch overlap (E725), EP groups on other nodes
-    than dagc's (E726), EPLB with EP 1 or for an architecture its balancer does not list (E707)."""
+    """What TensorRT-LLM cannot say: cp beside attention DP (E722), expert DP (E723), attention TP × DP
+    mixed (E721), micro-batch overlap (E725), EP groups on other nodes than dagc's (E726), EPLB with EP 1
+    or for an architecture its balancer does not list (E707)."""
     out = []
-    if d.cp > 1:
-        why = "CP with MoE layers is not supported" if d.has_experts else "trtllm-serve has no context-parallel flag"
-        out.append(Refusal("E722", f"TensorRT-LLM: {why}; `cp {d.cp}` cannot be launched", "cp"))
+    if d.cp > 1 and d.adp > 1:
+        out.append(Refusal("E722", f"TensorRT-LLM: Helix context parallelism splits attention as TP × CP over the "
+                           f"stage (--tp_size × --cp_size); `cp {d.cp}` beside attention DP {d.adp} has no setting",
+                           "cp"))
     elif d.adp > 1 and d.tp > 1:
         out.append(Refusal("E721", f"TensorRT-LLM: attention is TP over all --tp_size {d.group} GPUs or, with "
                            f"enable_attention_dp, DP over them; here attention TP {d.tp} × DP {d.adp}", "tp"))
@@ -138,10 +146,6 @@ def refusals(d: Degrees) -> list[Refusal]:
         out.append(Refusal("E723", f"TensorRT-LLM: --tp_size {d.group} --ep_size E makes EP E × MoE TP "
                            f"{d.group}/E, the whole stage; here ep {d.ep} × etp {d.etp} = {d.ep * d.etp}, each "
                            f"expert replicated {d.edp} times", "ep"))
-    own = default_split(d.layers, d.pp)
-    if d.split != own:
-        out.append(Refusal("E724", f"TensorRT-LLM: the layer split is the engine's own, {list(own)}; "
-                           f"{list(d.split)} cannot be set", "split"))
     if d.overlap is Overlap.MICROBATCH:
         out.append(Refusal("E725", "TensorRT-LLM: no option overlaps one micro-batch's communication with "
                            "another's compute (`overlap microbatch`)", "overlap"))
@@ -152,9 +156,9 @@ def refusals(d: Degrees) -> list[Refusal]:
     return out + _moe_order(d)
 
 
-def serving_yaml(v: Serving | None) -> str:
-    """The serving settings of the extra options YAML in flight (nothing for a static plan), per
-    attention-DP rank: its scheduled batch (`max_batch_size`: ceil(requests / pp), the engine keeping
+def serving_yaml(v: Serving | None, kv_dtype: str = "") -> str:
+    """The serving settings of the extra options YAML, per attention-DP rank: its longest sequence
+    (`max_seq_len`), its scheduled batch (`max_batch_size`: ceil(requests / pp), the engine keeping
     pp batches in flight), its step's tokens with chunked prefill on (`max_num_tokens`, decode tokens
     included), the KV cache's share of the memory the weights and activations leave
     (`kv_cache_config.free_gpu_memory_fraction` = (free − reserve) / free), CUDA graphs for the batch.
@@ -164,6 +168,7 @@ def serving_yaml(v: Serving | None) -> str:
         >>> v = Serving(batch=256, servers=1, ranks=8, pp=1, requests=32, chunk=8192, capacity_bytes=80e9,
         ...             reserve_bytes=4e9, activation_bytes=1e9, resident_bytes=21e9)
         >>> print(serving_yaml(v), end="")
+        max_seq_len: 0
         max_batch_size: 32
         max_num_tokens: 8192
         enable_chunked_prefill: true
@@ -174,10 +179,14 @@ def serving_yaml(v: Serving | None) -> str:
           max_batch_size: 32
     """
     if v is None:
-        return ""
-    lines = [f"max_batch_size: {v.step_requests}", f"max_num_tokens: {v.chunk}", "enable_chunked_prefill: true"]
+        return "kv_cache_config:\n" + kv_dtype if kv_dtype else ""
+    lines = [f"max_seq_len: {v.max_len}", f"max_batch_size: {v.step_requests}", f"max_num_tokens: {v.chunk}",
+             *(["enable_chunked_prefill: true"] if v.inflight else [])]
+    if v.free_fraction is not None or kv_dtype:
+        lines.append("kv_cache_config:")
     if v.free_fraction is not None:
-        lines += ["kv_cache_config:", f"  free_gpu_memory_fraction: {fraction_text(v.free_fraction)}"]
+        lines.append(f"  free_gpu_memory_fraction: {fraction_text(v.free_fraction)}")
+    lines += kv_dtype.splitlines()
     lines += ["cuda_graph_config:", "  enable_padding: true", f"  max_batch_size: {v.step_requests}"]
     return "".join(line + "\n" for line in lines)
 
@@ -236,9 +245,11 @@ def _serving_notes(v: Serving | None) -> list[str]:
     if v is None:
         return []
     batches = f", in {v.pp} pipeline batches of at most {v.step_requests:,} (max_batch_size)" if v.pp > 1 else ""
-    notes = [f"in flight (serving settings of {SERVING_VERSION}, in the YAML): {v.unit_text} runs up to "
-             f"{v.requests:,} requests ({v.share_text}){batches}, in steps of at most {v.chunk:,} tokens, decode "
-             "tokens included (max_num_tokens, enable_chunked_prefill)"]
+    steps = "decode tokens included (max_num_tokens, enable_chunked_prefill)" if v.inflight else \
+        "a prefill of all its prompts at once (max_num_tokens)"
+    notes = [f"{v.mode_text} (serving settings of {SERVING_VERSION}, in the YAML): {v.unit_text} runs up to "
+             f"{v.requests:,} requests ({v.share_text}) of up to {v.max_len:,} tokens (max_seq_len){batches}, in "
+             f"steps of at most {v.chunk:,} tokens, {steps}"]
     if v.free_fraction is None:
         notes.append("kv_cache_config.free_gpu_memory_fraction: dagc has no per-GPU memory figures for this "
                      "strategy; TensorRT-LLM's default applies")
@@ -247,19 +258,19 @@ def _serving_notes(v: Serving | None) -> list[str]:
                      "share of the memory the weights and activations leave = (free − reserve) / free, free = "
                      f"capacity − weights − activations = {format_bytes(v.capacity_bytes - (v.resident_bytes or 0.0))}"
                      f" on the fullest stage, {v.capacity_text}")
-    if v.prompt_tokens == v.room and v.room % TOKENS_PER_BLOCK:       # dagc fills a step's room; the engine cannot
+    if v.inflight and v.prompt_tokens == v.room and v.room % TOKENS_PER_BLOCK:   # dagc fills a step's room
         notes.append(f"TensorRT-LLM cuts prompts into chunks of whole KV blocks ({TOKENS_PER_BLOCK} tokens by "
                      f"default): a full step holds {v.room // TOKENS_PER_BLOCK * TOKENS_PER_BLOCK:,} prompt tokens "
                      f"where dagc counts {v.room:,}")
     sm = GPU_SM.get(v.gpu)
-    if v.mla and sm is not None and sm < MLA_CHUNKED_PREFILL_MIN_SM:
+    if v.inflight and v.mla and sm is not None and sm < MLA_CHUNKED_PREFILL_MIN_SM:
         notes.append(f"TensorRT-LLM turns chunked prefill off for MLA models below SM{MLA_CHUNKED_PREFILL_MIN_SM} "
                      f"({v.gpu} is SM{sm}): it would prefill whole prompts, which dagc's in-flight figures do not "
                      "describe")
     return notes
 
 
-def yaml_text(d: Degrees, label: str, serving: Serving | None = None) -> str:
+def yaml_text(d: Degrees, label: str, serving: Serving | None = None, kv_dtype: str = "") -> str:
     """The extra LLM API options of a strategy (with, in flight, its serving settings).
 
     Example:
@@ -270,30 +281,38 @@ def yaml_text(d: Degrees, label: str, serving: Serving | None = None) -> str:
         ...                    'workload { batch = 8 prompt = 512 generate = 64 } strategy tp 1 ; ep 8')
         >>> d = degrees(p, check(p)[0].strategy)
         >>> print(yaml_text(d, "dep"), end="")
-        # TensorRT-LLM 1.x extra LLM API options for strategy `dep` (dagc launch)
+        # TensorRT-LLM 1.2 extra LLM API options for strategy `dep` (dagc launch)
         # attention DP 8 × TP 1; MoE EP 8 × TP 1
         enable_attention_dp: true
     """
     attention = f"attention DP {d.group} × TP 1" if d.adp > 1 else f"attention TP {d.group}"
     moe = f"; MoE EP {d.ep} × TP {d.etp}" if d.has_experts else ""
     label = " ".join(label.split())          # one line: its end marks the file as dagc's (OWN_HEADER_END)
-    return (f"# TensorRT-LLM 1.x extra LLM API options for strategy `{label}` {OWN_HEADER_END}\n"
+    own = default_split(d.layers, d.pp)
+    parallel = "" if d.split == own else f"pp_partition: [{', '.join(map(str, d.split))}]\n"
+    if d.cp > 1:
+        parallel += "cp_config:\n  cp_type: HELIX\n"
+        attention = f"attention TP {d.tp} × Helix CP {d.cp}"
+    return (f"# TensorRT-LLM 1.2 extra LLM API options for strategy `{label}` {OWN_HEADER_END}\n"
             f"# {attention}{moe}\n"
             f"enable_attention_dp: {'true' if d.adp > 1 else 'false'}\n"
-            + serving_yaml(serving))
+            + parallel + serving_yaml(serving, kv_dtype))
 
 
 def _flags(d: Degrees, yaml_path: str) -> list[str]:
-    flags = ["--tp_size", str(d.group)]
+    flags = ["--tp_size", str(d.group // d.cp)]
     if d.pp > 1:
         flags += ["--pp_size", str(d.pp)]
+    if d.cp > 1:
+        flags += ["--cp_size", str(d.cp)]
     if d.has_experts:
         flags += ["--ep_size", str(d.ep)]
     return flags + ["--extra_llm_api_options", yaml_path]
 
 
 def _replica(s: Setup, p: Placement, yaml_path: str) -> Command:
-    serve = ["trtllm-serve", s.model.text, *_flags(s.d, yaml_path), *s.extra_flags, "--port", str(p.port)]
+    serve = ["trtllm-serve", s.model.text, *_flags(s.d, yaml_path), *s.extra_flags, "--host", "0.0.0.0",
+             "--port", str(p.port)]
     if len(p.nodes) == 1:
         env = () if p.whole_nodes else (("CUDA_VISIBLE_DEVICES", ",".join(map(str, p.gpus))),)
         return Command(p.head, p.replica, tuple(serve), env)
@@ -318,7 +337,15 @@ def _commands(s: Setup) -> tuple[list[Command], list[GeneratedFile], list[str]]:
     notes += _serving_notes(s.serving)
     notes += speculative_notes(s.d.speculative, s.d.mtp, "trtllm", draft_placeholder(s.model.text))
     notes += eplb.notes(s.d, "TensorRT-LLM", "moe_config.load_balancer in the YAML, TensorRT-LLM 1.2", EPLB_HOW, EPLB)
-    text = yaml_text(s.d, s.label, s.serving) + speculative_yaml(s.d, s.model.text) + eplb_yaml(s.d) + s.extra_yaml
+    if s.d.split != default_split(s.d.layers, s.d.pp):
+        notes.append(f"layer split {list(s.d.split)} differs from TensorRT-LLM's default "
+                     f"{list(default_split(s.d.layers, s.d.pp))}: set by pp_partition in the YAML (a prototype field)")
+    if s.d.cp > 1:
+        notes.append(f"cp {s.d.cp}: TensorRT-LLM's Helix context parallelism (cp_config cp_type HELIX, --cp_size), the "
+                     "one CP type its Mapping runs with MoE; the KV cache is split over the CP ranks. The engine "
+                     "checks at start whether the model's attention runs Helix")
+    text = (yaml_text(s.d, s.label, s.serving, s.checkpoint.yaml) + speculative_yaml(s.d, s.model.text)
+            + eplb_yaml(s.d) + s.extra_yaml)
     return [_replica(s, p, path) for p in s.places], [GeneratedFile(name, text)], notes
 
 
@@ -337,7 +364,7 @@ TABLE = EngineTable(key="trtllm", name="TensorRT-LLM", version=VERSION, split_en
 # `moe_expert_parallel_size`, `enable_attention_dp`), which disagg_utils keeps beside each URL.
 PD_VERSION = "TensorRT-LLM 1.2 trtllm-serve disaggregated"
 CACHE_BACKEND = "NIXL"
-PD_FLAGS = frozenset({"--host"})
+PD_FLAGS: frozenset[str] = frozenset()
 ROUTER_FLAGS = frozenset({"-c"})
 PD_YAML_KEYS = frozenset({"cache_transceiver_config.backend"})
 DISAGG_KEYS = frozenset({"hostname", "port", "context_servers", "generation_servers", "num_instances", "urls",
@@ -374,7 +401,7 @@ def _router(prefill, decode, label: str, stem: str, file_dir: str | None) -> tup
         GeneratedFile(name, disagg_yaml(prefill, decode, label))]
 
 
-PD = PdTable(version=PD_VERSION, http_port=lambda p: p.port, flags=lambda role, p: ("--host", "0.0.0.0"),
+PD = PdTable(version=PD_VERSION, http_port=lambda p: p.port, flags=lambda role, p: (),
              env=lambda server, node: (), router=_router,
              yaml=lambda role: f"cache_transceiver_config:\n  backend: {CACHE_BACKEND}\n",
              notes=(f"KV transfer: cache_transceiver_config backend {CACHE_BACKEND} in both pools' YAML, "

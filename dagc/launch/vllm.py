@@ -1,13 +1,15 @@
-"""vLLM's mapping for `dagc launch`: `vllm serve MODEL …`, flags of vLLM v0.11 (v0.10–v0.12).
+"""vLLM's mapping for `dagc launch`: `vllm serve MODEL …`, flags of vLLM 0.33.0.
 
 Input: the engine-neutral `Setup` of `dagc.launch.launch`. Output: the commands per node. One engine
 process group per whole-model replica: `--tensor-parallel-size T` (attention TP), `--pipeline-
-parallel-size P`, `--data-parallel-size D` (attention DP, D engines); the MoE layers span all
-D × T GPUs of a stage, tensor-sharded (EP 1) or, with `--enable-expert-parallel`, EP = D × T.
+parallel-size P`, `--data-parallel-size D` (attention DP, D engines), `--prefill-context-parallel-size
+C --decode-context-parallel-size C` (cp: the prompt and the KV cache split over C ranks); the MoE
+layers span all D × C × T GPUs of a stage, tensor-sharded (EP 1) or, with `--enable-expert-parallel`,
+EP = D × C × T.
 Layer split: `VLLM_PP_LAYER_PARTITION`; the default gives the remainder to the stages just
 before the last. Several nodes: vLLM's multi-node data parallelism when each DP rank (T × P
-GPUs) fits in a node, else a Ray cluster. In flight, the serving flags of each DP engine
-(`serving_flags`): its requests, its step's tokens, its share of GPU memory, its CUDA graphs.
+GPUs) fits in a node, else a Ray cluster. The serving flags of each DP engine (`serving_flags`):
+its longest sequence, its requests, its step's tokens, its share of GPU memory, its CUDA graphs.
 A version bump should only touch this table.
 """
 
@@ -28,8 +30,13 @@ __all__ = ["EPLB", "EPLB_KEYS", "FLAGS", "PD", "PD_ENV", "PD_FLAGS", "ROUTER_FLA
            "capture_size", "default_split", "eplb_flags", "refusals", "serving_flags", "speculative_config",
            "stage_nodes"]
 
-VERSION = "vLLM v0.11 (v0.10–v0.12)"
-SERVING_VERSION = "vLLM 0.33.0"      # the serving flags (in flight) follow this release
+VERSION = "vLLM 0.33.0"
+SERVING_VERSION = VERSION
+# `--enable-dbo` runs only with these all-to-all backends (vllm/config/vllm.py, VllmConfig.__post_init__,
+# the non-ROCm `supported_backends`); dagc writes the low-latency DeepEP kernels, which it also writes when
+# a stage's EP group spans nodes (the default allgather_reducescatter is no all-to-all).
+A2A_BACKEND = "deepep_low_latency"
+RAY_PACK = ("VLLM_RAY_DP_PACK_STRATEGY", "span")   # vllm/v1/engine/utils.py: a DP rank over several nodes
 RPC_PORT = 13345           # --data-parallel-rpc-port
 RAY_PORT = 6379
 
@@ -45,9 +52,11 @@ FLAGS = frozenset({
     "--tensor-parallel-size", "--pipeline-parallel-size", "--data-parallel-size", "--enable-expert-parallel",
     "--enable-dbo", "--data-parallel-size-local", "--data-parallel-address", "--data-parallel-rpc-port",
     "--data-parallel-start-rank", "--headless", "--distributed-executor-backend", "--data-parallel-backend",
-    "--port",
-    # in flight
-    "--max-num-seqs", "--max-num-batched-tokens", "--enable-chunked-prefill", "--gpu-memory-utilization",
+    "--port", "--prefill-context-parallel-size", "--decode-context-parallel-size", "--all2all-backend",
+    "--quantization", "--kv-cache-dtype", "--trust-remote-code",
+    # serving
+    "--max-model-len", "--max-num-seqs", "--max-num-batched-tokens", "--enable-chunked-prefill",
+    "--gpu-memory-utilization",
     "--max-cudagraph-capture-size",
     # speculative decoding
     "--speculative-config",
@@ -93,6 +102,11 @@ def default_split(layers: int, pp: int) -> tuple[int, ...]:
     return tuple(parts)
 
 
+def _engine_gpus(d: Degrees) -> int:
+    """The GPUs of one data-parallel engine's stage: TP × prefill CP (vLLM's rank order DP × PP × PCP × TP)."""
+    return d.tp * d.cp
+
+
 def _experts_expressible(d: Degrees) -> bool:
     return (d.ep == 1 and d.etp == d.group) or (d.ep == d.group and d.etp == 1)
 
@@ -113,28 +127,32 @@ def stage_nodes(d: Degrees) -> tuple[frozenset[int], ...]:
         >>> [sorted(n) for n in stage_nodes(d)]             # dagc: stage s on node s
         [[0, 1, 2, 3], [0, 1, 2, 3], [0, 1, 2, 3], [0, 1, 2, 3]]
     """
-    t, p, gpn = d.tp, d.pp, d.gpus_per_node
+    t, p, gpn = _engine_gpus(d), d.pp, d.gpus_per_node
     if d.replica_gpus <= gpn:
         return (frozenset({0}),) * p
     return tuple(frozenset((e * p * t + s * t + k) // gpn for e in range(d.adp) for k in range(t)) for s in range(p))
 
 
 def refusals(d: Degrees) -> list[Refusal]:
-    """What vLLM cannot say: cp (E703); an expert split other than EP 1 or EP = attention DP × TP (E702);
+    """What vLLM cannot say: cp with dual-batch overlap (E703); an expert split other than EP 1 or the stage (E702);
     stages on other nodes than dagc's (E704); EPLB with EP 1 or for a model it does not balance (E707)."""
     out = []
-    if d.cp > 1:
-        out.append(Refusal("E703", f"vLLM: no context parallelism; `cp {d.cp}` has no flag", "cp"))
-    elif d.has_experts and not _experts_expressible(d):
+    if d.cp > 1 and d.overlap is Overlap.MICROBATCH:
+        out.append(Refusal("E703", f"vLLM: context parallelism (`cp {d.cp}`, --prefill-context-parallel-size) runs "
+                           "on its V2 model runner only, and dual-batch overlap (--enable-dbo) on its V1 runner only "
+                           "(vllm/config/vllm.py)", "overlap"))
+    if d.has_experts and not _experts_expressible(d):
         extra = f" with expert DP {d.edp}" if d.edp > 1 else ""
-        out.append(Refusal("E702", f"vLLM: EP is always attention DP × TP ({d.adp} × {d.tp} = {d.group}, with "
+        cp = f" × CP {d.cp}" if d.cp > 1 else ""
+        out.append(Refusal("E702", f"vLLM: EP is always attention DP × TP{cp} ({d.group}, with "
                            f"--enable-expert-parallel) or 1 (experts tensor-sharded {d.group} ways); here ep {d.ep} "
                            f"× etp {d.etp}{extra}", "ep" if d.ep > 1 else "etp"))
     engine, own = stage_nodes(d), dagc_stage_nodes(d)
-    if d.cp == 1 and engine != own:
+    if engine != own:
         s = next(i for i in range(d.pp) if engine[i] != own[i])
         group = "EP group" if d.has_experts and d.ep > 1 else "GPUs"
-        out.append(Refusal("E704", f"vLLM: each data-parallel engine's TP × PP GPUs ({d.tp} × {d.pp}) are placed "
+        out.append(Refusal("E704", f"vLLM: each data-parallel engine's TP × PP GPUs ({_engine_gpus(d)} × {d.pp}) are "
+                           "placed "
                            f"together, so a stage's {group} spans nodes: stage {s}'s {d.group} GPUs run on "
                            f"{_nodes_text(engine[s])} of the replica, where dagc puts them on {_nodes_text(own[s])} "
                            "and costs them so", "pp"))
@@ -152,14 +170,23 @@ def _nodes_text(nodes: frozenset[int]) -> str:
     return f"nodes {lo}–{hi}" if len(nodes) == hi - lo + 1 else "nodes " + ", ".join(map(str, sorted(nodes)))
 
 
+def _ep_spans_nodes(d: Degrees) -> bool:
+    """Whether a stage's EP group (the whole stage) spans nodes."""
+    return d.has_experts and d.ep > 1 and any(len(n) > 1 for n in dagc_stage_nodes(d))
+
+
 def _flags(d: Degrees) -> list[str]:
     flags = ["--tensor-parallel-size", str(d.tp)]
     if d.pp > 1:
         flags += ["--pipeline-parallel-size", str(d.pp)]
+    if d.cp > 1:       # DCP spanning the PCP axis: the KV cache split over the cp ranks, as dagc counts it
+        flags += ["--prefill-context-parallel-size", str(d.cp), "--decode-context-parallel-size", str(d.cp)]
     if d.adp > 1:
         flags += ["--data-parallel-size", str(d.adp)]
     if d.has_experts and d.ep > 1:
         flags.append("--enable-expert-parallel")
+    if d.overlap is Overlap.MICROBATCH or _ep_spans_nodes(d):
+        flags += ["--all2all-backend", A2A_BACKEND]
     if d.overlap is Overlap.MICROBATCH:
         flags.append("--enable-dbo")
     return flags + eplb_flags(d)
@@ -195,14 +222,17 @@ def capture_size(requests: int, chunk: int) -> int:
 
 
 def serving_flags(v: Serving | None) -> list[str]:
-    """The serving flags of one data-parallel engine in flight (none for a static plan). vLLM
-    counts per DP engine, which is one attention-DP rank: its requests (`--max-num-seqs`, all its
-    pipeline batches together), its step's tokens with chunked prefill on (`--max-num-batched-
-    tokens`, decode tokens included, as dagc's `chunk`), the share of each GPU's total memory it may
-    use (`--gpu-memory-utilization` = (capacity − reserve) / capacity) and its CUDA graphs."""
+    """The serving flags of one data-parallel engine. vLLM counts per DP engine, which is one
+    attention-DP rank: its longest sequence (`--max-model-len` prompt + generate), its requests
+    (`--max-num-seqs`, all its pipeline batches together), its step's tokens (`--max-num-batched-
+    tokens`: in flight dagc's `chunk`, decode tokens included, chunked prefill on; static, the prefill
+    of all its prompts at once), the share of each GPU's total memory it may use
+    (`--gpu-memory-utilization` = (capacity − reserve) / capacity) and its CUDA graphs."""
     if v is None:
         return []
-    return ["--max-num-seqs", str(v.requests), "--max-num-batched-tokens", str(v.chunk), "--enable-chunked-prefill",
+    length = ["--max-model-len", str(v.max_len)] if v.max_len else []
+    return [*length, "--max-num-seqs", str(v.requests), "--max-num-batched-tokens", str(v.chunk),
+            *(["--enable-chunked-prefill"] if v.inflight else []),
             "--gpu-memory-utilization", fraction_text(v.usable_fraction),
             "--max-cudagraph-capture-size", str(capture_size(v.requests * v.query_len, v.chunk))]
 
@@ -245,9 +275,10 @@ def _serving_notes(v: Serving | None) -> list[str]:
     size = capture_size(v.requests * v.query_len, v.chunk)
     graphs = f"{size:,} requests" if v.query_len == 1 else \
         f"{size:,} tokens ({v.requests:,} requests × {v.query_len} verified positions)"
-    return [f"in flight (serving flags of {SERVING_VERSION}): {engine} runs up to {v.requests:,} requests "
-            f"({v.share_text}), in steps of at most {v.chunk:,} tokens, decode "
-            f"tokens included (chunked prefill); CUDA graphs up to {graphs} cover its decode steps",
+    steps = "decode tokens included (chunked prefill)" if v.inflight else "a prefill of all its prompts at once"
+    return [f"{v.mode_text} (serving flags of {SERVING_VERSION}): {engine} runs up to {v.requests:,} requests "
+            f"({v.share_text}) of up to {v.max_len:,} tokens, in steps of at most {v.chunk:,} tokens, "
+            f"{steps}; CUDA graphs up to {graphs} cover its decode steps",
             f"--gpu-memory-utilization {fraction_text(v.usable_fraction)}: vLLM's share of each GPU's total memory "
             f"(weights, activations, KV cache, its CUDA graphs and buffers) = (capacity − reserve) / capacity, "
             f"{v.capacity_text}"]
@@ -276,6 +307,8 @@ def _replica(s: Setup, p: Placement) -> list[Command]:
         return cmds
     # An engine (T × P GPUs) spans nodes: vLLM runs it on a Ray cluster started on the replica's nodes.
     ray = ["--distributed-executor-backend", "ray"] + (["--data-parallel-backend", "ray"] if d.adp > 1 else [])
+    if d.adp > 1:          # a DP rank over several nodes: Ray places it with the `span` pack strategy
+        env = (*env, RAY_PACK)
     return [Command(p.head, p.replica, ("ray", "start", "--head", "--port", str(RAY_PORT))),
             *[Command(n, p.replica, ("ray", "start", "--address", f"{head_addr}:{RAY_PORT}", "--block"))
               for n in p.listed_nodes[1:]],
@@ -289,9 +322,15 @@ def _commands(s: Setup) -> tuple[list[Command], list, list[str]]:
         notes.append("sp: vLLM turns sequence parallelism on in its compilation config (--compilation-config, "
                      "pass_config.enable_sequence_parallelism), not with a parallel flag; dagc does not set it")
     notes += overlap_note(s, "vLLM", "--enable-dbo")
-    if s.d.overlap is Overlap.MICROBATCH:
-        notes.append("--enable-dbo: vLLM documents it with expert parallelism over its DeepEP all-to-all backends "
-                     "(--all2all-backend deepep_low_latency or deepep_high_throughput)")
+    if s.d.overlap is Overlap.MICROBATCH or _ep_spans_nodes(s.d):
+        why = "--enable-dbo runs only with a DeepEP or NIXL-EP all-to-all" if s.d.overlap is Overlap.MICROBATCH \
+            else "a stage's EP group spans nodes"
+        notes.append(f"--all2all-backend {A2A_BACKEND}: {why} (vllm/config/vllm.py); it needs DeepEP's kernels "
+                     "installed; deepep_high_throughput suits a prefill-heavy service better")
+    if s.d.cp > 1:
+        notes.append(f"cp {s.d.cp}: --prefill-context-parallel-size splits each prompt over {s.d.cp} ranks and "
+                     "--decode-context-parallel-size the KV cache over the same ranks, as dagc counts it; vLLM runs "
+                     "it on its V2 model runner, with the attention backends that support it")
     if s.split_env:
         notes.append(f"layer split {list(s.d.split)} differs from vLLM's default "
                      f"{list(default_split(s.d.layers, s.d.pp))}: set by VLLM_PP_LAYER_PARTITION")

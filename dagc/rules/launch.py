@@ -1,6 +1,8 @@
 """What a serving engine cannot express (`dagc launch`): E701–E726 (E705: the pools of a disaggregated
 strategy placed on the cluster's nodes; E706 and E714: the workload's speculative decoding; E707: the
-strategy's expert-parallel load balancing, `with redundant R`).
+strategy's expert-parallel load balancing, `with redundant R`; E708: a model path no command can carry).
+Each was checked against the engine's release named in its text: vLLM 0.33.0 and SGLang 0.5.23 (their
+own parsers and source), TensorRT-LLM 1.2 (its source).
 
 `dagc launch` maps a valid strategy onto the flags of vLLM, SGLang and TensorRT-LLM
 (dagc.launch.launch and its engine tables). When an engine has no way to say a strategy, the
@@ -39,11 +41,11 @@ Fixed:
 """
 
 E702 = """
-vLLM (v0.10–0.12): attention is data-parallel across the `--data-parallel-size` D engines and
-tensor-parallel inside each (T), and the MoE layers span all D × T GPUs of a stage. Without
-`--enable-expert-parallel` each expert is tensor-sharded over all D × T GPUs (expert TP = D·T,
-EP = 1); with it, EP = D × T and expert TP = 1. There is no independent EP degree, no expert
-TP beside EP, and no expert data parallelism.
+vLLM (0.33): attention is data-parallel across the `--data-parallel-size` D engines and
+tensor-parallel (T) and context-parallel (C, `--prefill-context-parallel-size`) inside each, and
+the MoE layers span all D × C × T GPUs of a stage. Without `--enable-expert-parallel` each expert is
+tensor-sharded over all of them (EP = 1); with it, EP = D × C × T and expert TP = 1. There is no
+independent EP degree, no expert TP beside EP, and no expert data parallelism.
 
 Bad:
     strategy tp 8 ; ep 4 etp 2               # EP 4 × expert TP 2
@@ -54,18 +56,21 @@ Fixed:
 """
 
 E703 = """
-vLLM (v0.10–0.12) has no flag for context parallelism of prefill attention (`cp`): its serving
-flags split attention by heads (`--tensor-parallel-size`) and by requests
-(`--data-parallel-size`) only.
+vLLM (0.33) runs `cp C` as `--prefill-context-parallel-size C --decode-context-parallel-size C`
+(each prompt and the KV cache split over C ranks), but only on its V2 model runner, while
+dual-batch overlap (`--enable-dbo`) runs on its V1 runner only (vllm/config/vllm.py lists "dual batch
+overlap with context parallelism" among what the V2 runner does not support, and "prefill context
+parallel" among what V1 does not): `cp` and `overlap microbatch` together do not start.
 
 Bad:
-    strategy tp 2 cp 4 ; ep 8
+    strategy tp 2 cp 4 ; ep 8 with overlap microbatch
 Fixed:
-    strategy tp 2 ; ep 8                     # the 4 extra GPUs become attention data parallelism
+    strategy tp 2 cp 4 ; ep 8 with overlap none     # vllm serve … -pcp 4 -dcp 4
+    strategy tp 2 ; ep 8 with overlap microbatch    # the 4 extra GPUs become attention data parallelism
 """
 
 E704 = """
-vLLM (v0.10–0.12) numbers its GPUs data-parallel engine by engine: global rank = dp_rank·(P·T)
+vLLM (0.33) numbers its GPUs data-parallel engine by engine: global rank = dp_rank·(P·T)
 + pp_rank·T + tp_rank, so each engine's TP × PP GPUs sit together (a whole pipeline per node
 with `--data-parallel-size-local`). dagc puts the GPUs of one stage together instead (rank =
 stage·G + local): with attention DP (D > 1), pipeline parallelism (P > 1) and a replica on
@@ -80,8 +85,20 @@ Fixed:
     strategy tp 2 ; ep 32                    # no pipeline: EP 32 over the 4 nodes, as dagc costs it
 """
 
+E708 = """
+The model path goes into every command. A path with a control character (a newline, a tab, an
+escape) cannot be printed as one shell word that runs what it says, so `dagc launch` refuses it,
+located at the model. (A path starting with `-`, or with `$`, is written as `./PATH` and quoted,
+so that neither the engine's parser nor the shell misreads it.)
+
+Bad:
+    model from "weights\tv2/config.json"
+Fixed:
+    model from "weights-v2/config.json"
+"""
+
 E711 = """
-SGLang (0.5): `--tp N` is the number of GPUs of one stage and `--ep E` sets the MoE tensor
+SGLang (0.5.23): `--tp-size N` is the number of GPUs of one stage and `--ep E` sets the MoE tensor
 parallelism to N / E: the routed experts always span all N GPUs. Experts replicated over part
 of the stage (dagc's expert data parallelism, ep × etp smaller than the stage group) cannot be
 said.
@@ -94,18 +111,20 @@ Fixed:
 """
 
 E712 = """
-SGLang (0.5) has no flag for context parallelism of prefill attention (`cp`) in the serving
-flags dagc maps: `--tp` and `--enable-dp-attention --dp` split attention by heads and by
-requests only.
+SGLang (0.5.23) has attention context parallelism (`--attn-cp-size C --enable-prefill-cp`): it
+splits each prompt over C ranks, but keeps the whole KV cache on every one of them (it shards it
+only on the prefill workers of disaggregated serving, `--enable-kv-cache-sharding`), where dagc's
+`cp C` holds 1/C of the KV cache on each rank and costs its memory so. dagc does not print figures
+SGLang would not run.
 
 Bad:
     strategy tp 2 cp 4 ; ep 8
 Fixed:
-    strategy tp 2 ; ep 8
+    strategy tp 2 ; ep 8                     # the 4 extra GPUs become attention data parallelism
 """
 
 E713 = """
-SGLang (0.5) with `--nnodes K --pp-size P` gives each stage K/P whole nodes (K ≥ P) or each
+SGLang (0.5.23) with `--nnodes K --pp-size P` gives each stage K/P whole nodes (K ≥ P) or each
 node P/K whole stages (K < P), in dagc's order (stage outer, GPU of the stage inner). A replica
 whose stages do not divide its nodes that way (e.g. 3 nodes for 2 stages of 12 GPUs) cannot be
 placed by SGLang as dagc places it.
@@ -117,8 +136,23 @@ Fixed:
     strategy pp 3 < tp 8 ; ep 8 >            # one stage per node
 """
 
+E715 = """
+SGLang (0.5.23) runs `--enable-two-batch-overlap` (dagc's `overlap microbatch`) only for models
+whose forward it splits in two (DeepSeek-V3 and Kimi-K2, GLM-4.5, Qwen3-MoE: their model files run
+`model_forward_stages`); Mixtral, gpt-oss and Llama 4 have no such schedule. And it refuses the
+option without an expert all-to-all backend unless attention is data-parallel
+(arg_groups/validation_hook.py, `check_two_batch_overlap`): dagc writes `--moe-a2a-backend deepep`
+when EP spans the whole stage (DeepEP sets `--ep-size` to `--tp-size`).
+
+Bad:
+    model preset "mixtral-8x7b"
+    strategy tp 8 ; ep 8 with overlap microbatch
+Fixed:
+    strategy tp 8 ; ep 8 with overlap none
+"""
+
 E721 = """
-TensorRT-LLM (1.x): attention is either tensor-parallel over the whole `--tp_size` group
+TensorRT-LLM (1.2): attention is either tensor-parallel over the whole `--tp_size` group
 (attention TP = T) or, with `enable_attention_dp: true` in the extra options YAML, data-parallel
 over it (attention DP = T, attention TP = 1). A mix such as attention TP 2 × attention DP 4 has
 no setting.
@@ -131,17 +165,19 @@ Fixed:
 """
 
 E722 = """
-TensorRT-LLM (1.x) does not support context parallelism (`cp`) together with MoE layers, and
-its `trtllm-serve` flags that dagc maps have no context-parallel degree.
+TensorRT-LLM (1.2) runs `cp C` as Helix context parallelism (`--cp_size C` and `cp_config:
+{cp_type: HELIX}` in the YAML), the one kind of context parallelism its `Mapping` allows with MoE
+layers: attention TP × CP over the stage, the experts over all of it. Helix has no attention data
+parallelism beside it, so `cp` with attention DP (tp × cp smaller than the stage) has no setting.
 
 Bad:
-    strategy tp 2 cp 4 ; ep 8
+    strategy tp 1 cp 4 ; ep 8                # attention TP 1 × CP 4 × DP 2
 Fixed:
-    strategy tp 8 ; ep 8
+    strategy tp 2 cp 4 ; ep 8                # --tp_size 2 --cp_size 4 --ep_size 8, Helix
 """
 
 E723 = """
-TensorRT-LLM (1.x): `--tp_size T --ep_size E` splits the MoE layers as EP E × MoE TP T/E over
+TensorRT-LLM (1.2): `--tp_size T --ep_size E` splits the MoE layers as EP E × MoE TP T/E over
 all T GPUs of a stage. Experts replicated over part of the stage (dagc's expert data
 parallelism, ep × etp smaller than the stage group) have no setting.
 
@@ -151,19 +187,8 @@ Fixed:
     strategy tp 8 ; ep 4 etp 2               # --tp_size 8 --ep_size 4: MoE TP 2
 """
 
-E724 = """
-TensorRT-LLM (1.x) splits the layers over pipeline stages itself: the first L mod P stages
-take one layer more (as dagc's default split). An explicit split that differs from it has no
-setting in the flags dagc maps.
-
-Bad:
-    strategy pp 4 [10, 8, 8, 6] < tp 8 >
-Fixed:
-    strategy pp 4 < tp 8 >                   # 8 layers per stage for 32 layers
-"""
-
 E725 = """
-TensorRT-LLM (1.x) has no option that overlaps the communication of one micro-batch with the
+TensorRT-LLM (1.2) has no option that overlaps the communication of one micro-batch with the
 compute of another (dagc's `overlap = microbatch`; vLLM's `--enable-dbo`, SGLang's
 `--enable-two-batch-overlap`). The engine would run the strategy without overlap: other figures.
 
@@ -174,7 +199,7 @@ Fixed:
 """
 
 E726 = """
-TensorRT-LLM (1.x) numbers the MoE ranks of a stage EP first: moe_ep_rank = tp_rank mod
+TensorRT-LLM (1.2) numbers the MoE ranks of a stage EP first: moe_ep_rank = tp_rank mod
 ep_size, so an EP group is `--ep_size` consecutive GPUs and MoE TP runs over GPUs ep_size
 apart (its `Mapping`: with 8 GPUs, MoE TP 2 × EP 4, the EP groups are [0‥3] and [4‥7]). dagc
 numbers etp first (an EP group takes every etp-th GPU). Inside one node that changes nothing
@@ -259,9 +284,10 @@ _PASSES = (engine_refusal,)
 
 RULES = (
     make_rule("E701", Severity.ERROR, "launch: a replica does not sit on whole nodes", doc=E701, passes=_PASSES),
-    make_rule("E702", Severity.ERROR, "vLLM: EP is 1 or attention DP × TP, with no expert TP or DP beside it",
+    make_rule("E702", Severity.ERROR, "vLLM: EP is 1 or the whole stage, with no expert TP or DP beside it",
               doc=E702, passes=_PASSES),
-    make_rule("E703", Severity.ERROR, "vLLM: no context parallelism", doc=E703, passes=_PASSES),
+    make_rule("E703", Severity.ERROR, "vLLM: no context parallelism with dual-batch overlap", doc=E703,
+              passes=_PASSES),
     make_rule("E704", Severity.ERROR, "vLLM: each data-parallel engine's TP × PP GPUs sit together, so with pp a "
               "stage spans nodes", doc=E704, passes=_PASSES),
     make_rule("E705", Severity.ERROR, "launch: a disaggregated strategy's instances do not fit the cluster's nodes",
@@ -270,19 +296,21 @@ RULES = (
               passes=_PASSES),
     make_rule("E707", Severity.ERROR, "launch: the engine's EPLB needs ep above 1 and a model it balances", doc=E707,
               passes=_PASSES),
+    make_rule("E708", Severity.ERROR, "launch: the model path holds a control character", doc=E708, passes=_PASSES),
     make_rule("E711", Severity.ERROR, "SGLang: EP × MoE TP is the whole stage (--tp)", doc=E711, passes=_PASSES),
-    make_rule("E712", Severity.ERROR, "SGLang: no context parallelism", doc=E712, passes=_PASSES),
+    make_rule("E712", Severity.ERROR, "SGLang: its attention CP keeps the whole KV cache on each CP rank", doc=E712,
+              passes=_PASSES),
     make_rule("E713", Severity.ERROR, "SGLang: a stage takes whole nodes, or a node whole stages", doc=E713,
               passes=_PASSES),
     make_rule("E714", Severity.ERROR, "SGLang: no speculative decoding with pipeline stages, nor NGRAM with "
               "attention DP", doc=E714, passes=_PASSES),
+    make_rule("E715", Severity.ERROR, "SGLang: two-batch overlap needs the model's overlap schedule and an expert "
+              "all-to-all or attention DP", doc=E715, passes=_PASSES),
     make_rule("E721", Severity.ERROR, "TensorRT-LLM: attention is all TP or all DP over the stage", doc=E721,
               passes=_PASSES),
-    make_rule("E722", Severity.ERROR, "TensorRT-LLM: no context parallelism with experts", doc=E722,
+    make_rule("E722", Severity.ERROR, "TensorRT-LLM: Helix context parallelism, not beside attention DP", doc=E722,
               passes=_PASSES),
     make_rule("E723", Severity.ERROR, "TensorRT-LLM: EP × MoE TP is the whole stage (--tp_size)", doc=E723,
-              passes=_PASSES),
-    make_rule("E724", Severity.ERROR, "TensorRT-LLM: the layer split is the engine's own", doc=E724,
               passes=_PASSES),
     make_rule("E725", Severity.ERROR, "TensorRT-LLM: no micro-batch overlap", doc=E725, passes=_PASSES),
     make_rule("E726", Severity.ERROR, "TensorRT-LLM: EP groups are consecutive GPUs, dagc's etp apart", doc=E726,

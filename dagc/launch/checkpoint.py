@@ -1,0 +1,107 @@
+"""What `dagc launch` tells an engine about the checkpoint: the weights' quantization and the KV
+cache's dtype the plan costs, and a model path the shell and the engine's parser cannot misread.
+
+Input: a `Plan` and an engine key. Output: a `Checkpoint` — the engine's flags (vLLM, SGLang), its
+YAML settings (TensorRT-LLM), a model path when the plan's dtype needs another checkpoint, and notes.
+
+A built-in preset ships one checkpoint, in the preset's own dtype (bf16 for most, fp8 for
+DeepSeek-V3 and Kimi-K2, mxfp4 experts for gpt-oss). A plan that keeps the preset's dimensions but
+costs fp8 weights keeps the Hugging Face id: vLLM and SGLang quantize it to fp8 as they load it
+(`--quantization fp8`); TensorRT-LLM loads pre-quantized checkpoints only, so its command names a
+placeholder for the fp8 checkpoint made from that id. Other weight dtypes need a checkpoint in that
+dtype on every engine. An fp8 KV cache is an engine setting on all three.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..lang.model import model_from_preset
+from ..plan.model import DType
+from ..plan.plan import Plan
+
+__all__ = ["Checkpoint", "checkpoint", "preset_with_dtypes", "safe_path"]
+
+# The KV-cache dtype value of an fp8 cache, as each engine spells it (vLLM 0.33.0 `CacheDType`,
+# vllm/config/cache.py; SGLang 0.5.23 --kv-cache-dtype choices; TensorRT-LLM 1.2 `KvCacheConfig.dtype`).
+KV_FP8 = {"vllm": "fp8", "sglang": "fp8_e4m3", "trtllm": "fp8"}
+# Online fp8 quantization of a bf16 checkpoint: `--quantization fp8` (vLLM 0.33.0 and SGLang 0.5.23 choices).
+ONLINE_FP8 = {"vllm": ("--quantization", "fp8"), "sglang": ("--quantization", "fp8")}
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """What the engine is told about the checkpoint besides its path."""
+
+    flags: tuple[str, ...] = ()
+    yaml: str = ""
+    path: str | None = None           # a placeholder to load instead of the preset's id; None: the id
+    notes: tuple[str, ...] = ()
+
+
+def preset_with_dtypes(plan: Plan) -> bool:
+    """Whether the plan's model is a built-in preset with only its weights' or KV cache's dtype changed."""
+    name = plan.model.name
+    try:
+        own = model_from_preset(name)
+    except KeyError:
+        return False
+    return plan.model.model_copy(update={"weights": own.weights, "kv_cache": own.kv_cache}) == own
+
+
+def checkpoint(plan: Plan, engine: str, model_id: str, known: bool) -> Checkpoint:
+    """The checkpoint settings of `engine` for the plan's dtypes; `model_id` is the path the commands
+    use and `known` whether it is a preset's published checkpoint (whose dtype dagc knows).
+
+    Example:
+        >>> from dagc.lang.load import load_plan_text
+        >>> p = load_plan_text('model preset "qwen3-30b-a3b" { weights = fp8  kv_cache = fp8 } '
+        ...                    'cluster { gpus = 4 gpu preset "h100-sxm" } '
+        ...                    'workload { batch = 8 prompt = 512 generate = 64 } strategy tp 4')
+        >>> checkpoint(p, "vllm", "Qwen/Qwen3-30B-A3B", True).flags
+        ('--quantization', 'fp8', '--kv-cache-dtype', 'fp8')
+    """
+    flags: list[str] = []
+    yaml, path, notes = "", None, []
+    model = plan.model
+    if known:
+        own = model_from_preset(model.name).weights
+        if model.weights != own:
+            if model.weights is DType.FP8 and engine in ONLINE_FP8 and own in (DType.BF16, DType.FP16):
+                flags += ONLINE_FP8[engine]
+                notes.append(f"--quantization fp8: the engine quantizes {model_id}'s {own.value} weights to fp8 as it "
+                             "loads them, the weights dagc costs")
+            else:
+                path = _placeholder(model_id, model.weights)
+                how = "NVIDIA ModelOpt" if engine == "trtllm" else "a quantizer the engine reads"
+                notes.append(f"{path}: a {model.weights.value} checkpoint of {model_id} (whose own weights are "
+                             f"{own.value}), made with {how}; dagc costs {model.weights.value} weights")
+    if model.kv_cache is DType.FP8:
+        if engine == "trtllm":
+            yaml = f"  dtype: {KV_FP8[engine]}\n"
+        else:
+            flags += ["--kv-cache-dtype", KV_FP8[engine]]
+    elif model.kv_cache not in (DType.BF16, DType.FP16):
+        notes.append(f"KV cache {model.kv_cache.value}: dagc writes no KV-cache dtype for it; the engine's "
+                     "default (the model's dtype) applies, so the KV cache takes more memory than dagc counts")
+    return Checkpoint(tuple(flags), yaml, path, tuple(notes))
+
+
+def _placeholder(model_id: str, dtype: DType) -> str:
+    return "/path/to/" + re.sub(r"[^A-Za-z0-9._-]+", "-", model_id.rsplit("/", 1)[-1]).strip("-.") + \
+        "-" + dtype.value.upper()
+
+
+_ADDRESS_LIKE = re.compile(r"\$|^-")
+
+
+def safe_path(path: str) -> str:
+    """A relative path the engine's parser cannot take for a flag, nor the shell for a node address:
+    `-dir` → `./-dir`, `$NODE0_ADDR/m` → `./$NODE0_ADDR/m` (the commands quote it, so `$` stays literal).
+
+    Example:
+        >>> safe_path("-weights"), safe_path("models/m"), safe_path("/abs/-x")
+        ('./-weights', 'models/m', '/abs/-x')
+    """
+    return "./" + path if _ADDRESS_LIKE.search(path[:1]) else path
