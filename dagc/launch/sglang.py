@@ -15,11 +15,11 @@ from __future__ import annotations
 from ..plan.workload import Overlap
 from ..units import format_bytes
 from . import eplb
-from .degrees import BASE_PORT, Degrees, Placement, dagc_stage_nodes
+from .degrees import Degrees, Placement, dagc_stage_nodes
 from .eplb import EplbSupport
 from .launch import Command, EngineTable, Refusal, Setup, overlap_note
-from .pools import ROUTER_PORT, PdTable
 from .serving import Serving, fraction_text
+from .sglang_pd import PD, PD_FLAGS, ROUTER_FLAGS, bootstrap_port, http_port
 from .speculative import draft_placeholder, notes as speculative_notes
 
 __all__ = ["ALGORITHMS", "EPLB", "FLAGS", "PD", "PD_FLAGS", "ROUTER_FLAGS", "TABLE", "bootstrap_port", "default_split",
@@ -33,7 +33,6 @@ A2A_BACKEND = "deepep"       # --moe-a2a-backend: SGLang sets --ep-size to --tp-
 # model Qwen3-MoE reuses); mixtral.py, gpt_oss.py and mllama4.py have none.
 NO_TBO_MODELS = frozenset({"MixtralForCausalLM", "GptOssForCausalLM", "Llama4ForConditionalGeneration"})
 DIST_PORT = 5000          # --dist-init-addr HOST:PORT
-PORT_STRIDE = 250         # between the HTTP ports of two servers on a node (`http_port`)
 MAX_PREFILL_TOKENS = 16384   # SGLang's default --max-prefill-tokens (python/sglang/srt/arg_groups/fields/schedule.py)
 
 # Every flag the commands write, each found in SGLang 0.5.23's own parser (built CPU-only:
@@ -323,20 +322,6 @@ def _replica(s: Setup, p: Placement) -> list[Command]:
             for i, node in enumerate(p.listed_nodes)]
 
 
-def http_port(p: Placement) -> int:
-    """The HTTP port of the server of `p`: the k-th server on a node (p.port = 8000 + k) takes
-    8000 + 250·k. A server on port H also binds H + 13 and H + 233 … H + 239 (with attention DP:
-    `ZMQ_TCP_PORT_DELTA` = 233 and `DP_ATTENTION_HANDSHAKE_PORT_DELTA` = 13 in
-    python/sglang/srt/server_args.py of 0.5.23), so servers 250 apart never share a port.
-
-    Example:
-        >>> from dagc.launch.degrees import Placement
-        >>> [http_port(Placement(k, range(0, 1), range(k, k + 1), 8000 + k)) for k in range(3)]
-        [8000, 8250, 8500]
-    """
-    return BASE_PORT + PORT_STRIDE * (p.port - BASE_PORT)
-
-
 def _notes(s: Setup) -> list[str]:
     d, notes = s.d, []
     if d.adp > 1 and d.dense_layers and d.tp > 1:
@@ -368,51 +353,3 @@ def _commands(s: Setup) -> tuple[list[Command], list, list[str]]:
 
 TABLE = EngineTable(key="sglang", name="SGLang", version=VERSION, split_env="SGLANG_PP_LAYER_PARTITION",
                     default_split=default_split, refusals=refusals, commands=_commands)
-
-
-# Disaggregated serving (dagc.launch.pools), SGLang 0.5.23 and its router: each server's role
-# (`--disaggregation-mode`, python/sglang/srt/arg_groups/fields/disagg.py), the KV transfer backend
-# (`--disaggregation-transfer-backend`, choices mooncake, nixl, ascend, fake, mori, mooncake_tcp;
-# default mooncake), the prefill server's bootstrap server (`--disaggregation-bootstrap-port`,
-# default 8998, bound on `--host`: managers/disagg_service.py), `--host 0.0.0.0` since the router
-# and the decode servers reach the prefill servers over the network. The router: sglang-router
-# 0.3.2's `python -m sglang_router.launch_router --pd-disaggregation --prefill URL BOOTSTRAP_PORT
-# … --decode URL …` (sglang_router/router_args.py; the spelling SGLang 0.5.23's own PD tests use,
-# test/server_fixtures/disaggregation_fixture.py); a prefill URL without its bootstrap port means
-# none to the router, so it is always written.
-PD_VERSION = "SGLang 0.5.23 --disaggregation-mode, sglang-router 0.3.2"
-TRANSFER_BACKEND = "mooncake"
-BOOTSTRAP_PORT = 8998
-PD_FLAGS = frozenset({"--disaggregation-mode", "--disaggregation-transfer-backend", "--disaggregation-bootstrap-port",
-                      "--host"})
-ROUTER_FLAGS = frozenset({"--pd-disaggregation", "--prefill", "--decode", "--host", "--port"})
-
-
-def bootstrap_port(p: Placement) -> int:
-    """A prefill server's bootstrap port: 8998 (SGLang's default) + 250 per server before it on its node;
-    998 mod 250 = 248 lies outside every server's own ports mod 250 (0, 13, 233 … 239)."""
-    return BOOTSTRAP_PORT + PORT_STRIDE * (p.port - BASE_PORT)
-
-
-def _pd_flags(role: str, p: Placement) -> tuple[str, ...]:
-    flags: tuple[str, ...] = ("--disaggregation-mode", role, "--disaggregation-transfer-backend", TRANSFER_BACKEND)
-    if role == "prefill":
-        flags += ("--disaggregation-bootstrap-port", str(bootstrap_port(p)))
-    return flags
-
-
-def _router(prefill, decode, label: str, stem: str, file_dir: str | None) -> tuple[Command, list]:
-    argv = ["python", "-m", "sglang_router.launch_router", "--pd-disaggregation"]
-    for s in prefill:
-        argv += ["--prefill", s.url, str(bootstrap_port(s.placement))]
-    for s in decode:
-        argv += ["--decode", s.url]
-    return Command(0, 0, (*argv, "--host", "0.0.0.0", "--port", str(ROUTER_PORT))), []
-
-
-PD = PdTable(version=PD_VERSION, http_port=http_port, flags=_pd_flags, env=lambda server, node: (), router=_router,
-             yaml=lambda role: "",
-             notes=(f"KV transfer: --disaggregation-transfer-backend {TRANSFER_BACKEND}, SGLang's default (RDMA "
-                    "through the Mooncake transfer engine; `nixl` is the other GPU-to-GPU backend SGLang offers, "
-                    "`mooncake_tcp` the one without RDMA); each prefill server's bootstrap port is given to the "
-                    "router beside its URL",))
