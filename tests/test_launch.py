@@ -747,7 +747,8 @@ def test_inflight_flags_per_server_and_pipeline_batch():
 
 
 def _without_serving_flags(engine: str, argv: tuple[str, ...]) -> tuple[str, ...]:
-    valued = {"--max-model-len", "--context-length", "--max-num-seqs", "--max-num-batched-tokens", "--gpu-memory-utilization", "--max-cudagraph-capture-size",
+    valued = {"--max-model-len", "--context-length", "--max-num-seqs", "--max-num-batched-tokens",
+              "--gpu-memory-utilization", "--max-cudagraph-capture-size",
               "--max-running-requests", "--chunked-prefill-size", "--max-prefill-tokens", "--pp-max-micro-batch-size",
               "--mem-fraction-static", "--cuda-graph-max-bs-decode"}
     bare = {"--enable-chunked-prefill", "--enable-mixed-chunk"}

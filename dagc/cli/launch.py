@@ -115,7 +115,8 @@ def _print_refusal(args, plan, result, x) -> None:
         hint = f"no strategy on the same {x.gpus} GPUs that dagc finds valid can be said to {x.name} either"
     else:
         at = f" at batch {near.batch:,}, the largest it serves" if near.batch is not None else ""
-        hint = f"the nearest strategy {x.name} can run: `{near.text}` ({_figures(near.metrics)}{at})"
+        meets = f"; it {near.requirements_text}" if near.requirements_text else ""
+        hint = f"the nearest strategy {x.name} can run: `{near.text}` ({_figures(near.metrics)}{at}){meets}"
     for i, d in enumerate(x.refusals):
         _out(render(dataclasses.replace(d, hint=hint) if i == len(x.refusals) - 1 else d))
     if near is not None:

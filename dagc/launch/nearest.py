@@ -35,6 +35,16 @@ class Nearest:
     text: str
     metrics: dict
     batch: int | None = None       # with `batch = max`: the batch its figures are for (its own largest)
+    meets: bool | None = None      # whether it meets the plan's requirements (None: the plan states none)
+    missed: tuple[str, ...] = ()   # the requirements it misses, as the plan writes them
+
+    @property
+    def requirements_text(self) -> str:
+        """Whether it meets the plan's requirements, in words ("" when the plan states none)."""
+        if self.meets is None:
+            return ""
+        return "meets the plan's requirements" if self.meets else \
+            "misses the plan's requirements: " + "; ".join(self.missed)
 
 
 def _divisors(n: int) -> list[int]:
@@ -109,8 +119,16 @@ def nearest(plan: Plan, strategy: Strategy, layout: Layout, table: EngineTable) 
         result = check(plan, text)[0]
         if result.valid and result.metrics:
             batch = result.layout.batch if plan.workload.batch_max and result.layout is not None else None
-            return Nearest(text, result.metrics, batch)
+            return Nearest(text, result.metrics, batch, *_requirements(result))
     return None
+
+
+def _requirements(result) -> tuple[bool | None, tuple[str, ...]]:
+    """Whether a checked strategy meets the plan's requirements, and the ones it misses."""
+    if not result.requirements:
+        return None, ()
+    missed = tuple(r.requirement.text for r in result.requirements if r.met is False)
+    return result.verdict.meets_requirements is not False and not missed, missed
 
 
 def nearest_pooled(plan: Plan, strategy: Strategy, pooled: PooledCheck, table: EngineTable) -> Nearest | None:
@@ -133,7 +151,8 @@ def nearest_pooled(plan: Plan, strategy: Strategy, pooled: PooledCheck, table: E
         text = _with_options(whole.model_copy(update={"text": text}))
         result = check(plan, text)[0]
         if result.valid and result.metrics:
-            return Nearest(text, result.metrics, result.plan.workload.batch if plan.workload.batch_max else None)
+            return Nearest(text, result.metrics, result.plan.workload.batch if plan.workload.batch_max else None,
+                           *_requirements(result))
     return None
 
 
