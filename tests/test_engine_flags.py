@@ -13,8 +13,6 @@ import shlex
 from functools import cache
 from pathlib import Path
 
-import pytest
-
 from dagc.lang.load import load_plan, load_plan_text
 from dagc.launch.checkpoint import safe_path
 from dagc.launch.engines import ENGINES, launch_result
@@ -29,7 +27,8 @@ C = 'cluster {{ gpus = {n}  gpus_per_node = 8  gpu preset "h100-sxm" }}'
 H200 = 'cluster {{ gpus = {n}  gpus_per_node = 8  gpu preset "h200" }}'
 LONG = "workload { batch = 64  prompt = 8192  generate = 256 }"
 INFLIGHT = "workload { batch = 250  prompt = 2000  generate = 500  serving = inflight  chunk = 4096 }"
-SPEC = "workload {{ batch = 64  prompt = 1024  generate = 128  speculative {{ method = {m}  tokens = 2  acceptance = 0.7 }} }}"
+SPEC = ("workload {{ batch = 64  prompt = 1024  generate = 128 "
+        "speculative {{ method = {m}  tokens = 2  acceptance = 0.7 }} }}")
 
 # every strategy family the mappings know, on plans small enough to check quickly
 FAMILIES = [
@@ -206,7 +205,8 @@ def _bound(engine: str, argv: tuple[str, ...]) -> set[int]:
     if engine == "sglang" and "sglang.launch_server" in argv:
         http = int(val("--port") or 30000)
         ports = next(c["ports"] for c in snapshot("sglang")["checks"] if "ports" in c)
-        zmq, hand, n = ports["zmq_tcp_port_delta"], ports["dp_attention_handshake_port_delta"], ports["num_derived_ports"]
+        zmq, hand = ports["zmq_tcp_port_delta"], ports["dp_attention_handshake_port_delta"]
+        n = ports["num_derived_ports"]
         out = {http}
         dist = val("--dist-init-addr")
         base = int(dist.rsplit(":", 1)[1]) if dist else http + zmq
