@@ -170,7 +170,7 @@ def _load(args, err: Console, picks: bool = False):
                         timer=timer, front=picks, quiet=quiet) if searching else None
         by_objective = (_objective_picks(plan, found, jobs, budget, timer, quiet)
                         if picks and found is not None else None)
-        results = check(plan, strategy, optimality=found, picks=by_objective)
+        results = check(plan, strategy, optimality=found, picks=by_objective, suggest=True)
         return plan, results, found
     except PlanError as exc:
         if getattr(args, "format", "text") == "json":

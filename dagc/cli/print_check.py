@@ -68,6 +68,14 @@ def print_plan_diagnostics(console: Console, diags: list[Diagnostic]) -> None:
         render_diags(console, diags)
 
 
+def _print_next_steps(console: Console, r: StrategyResult) -> None:
+    from ..export.techniques import next_step_lines
+    if r.next_steps:
+        console.print("Next steps (each change checked by dagc as the plan is):", markup=False)
+        for line in next_step_lines(r):
+            console.print(f"  {line}", markup=False)
+
+
 def print_result(console: Console, r: StrategyResult, err: Console | None = None) -> None:
     """One strategy of `dagc check`: layout, memory, metrics, requirements, diagnostics, verdict.
 
@@ -93,6 +101,7 @@ def print_result(console: Console, r: StrategyResult, err: Console | None = None
             console.print(f"{label}: {text}", markup=False)
     if r.requirements:
         console.print(_requirements_table(r))
+    _print_next_steps(console, r)
     own = [d for d in r.diagnostics if not ((found := rule(d.code)) is not None and found.plan_level)]
     if err is not None:
         render_diags(err, [d for d in own if is_input_error(d)])

@@ -214,6 +214,7 @@ def report_json(result: StrategyResult) -> dict:
         "eplb": eplb_json(result),
         "cost": (token_cost(metrics, plan.cluster.price_per_gpu_hour, plan.workload.prompt, plan.workload.generate)
                  if result.metrics else None),
+        "next_steps": [s.to_json() for s in result.next_steps],
         "cost_model": cost_basis(plan.cluster),
         "assumptions": assumptions(plan, lay.microbatches if lay else None),
         "requirements": [r.to_json() for r in result.requirements],

@@ -21,7 +21,7 @@ from ..verdict.verdict import RequirementResult, requirement_unit, requirement_v
 from .md_escape import md_code, md_prose
 from .report import assumptions
 from .serving_md import inflight_execution, inflight_summary
-from .techniques import technique_lines
+from .techniques import step_figures, technique_lines
 
 __all__ = ["by_objective_md", "summary_md", "assumptions_md", "data_parallel_text", "requirement_value_text",
            "metric_text", "margin_text", "optimal_note", "dominant_costs", "COST_NAMES"]
@@ -299,11 +299,25 @@ def _diagnostics(r: StrategyResult, cited: set[int]) -> list[str]:
     return lines
 
 
+def _next_steps(r: StrategyResult) -> list[str]:
+    """What would meet the requirements this strategy misses, each change tried by dagc."""
+    if not r.next_steps:
+        return []
+    out = ["- **Next steps** (each change checked by dagc as the plan is):"]
+    for s in r.next_steps:
+        figures = step_figures(s.figures)
+        verdict = "meets every requirement" if s.meets else \
+            "still misses " + ", ".join(md_code(m) for m in s.missed)
+        out.append(f"  - {md_prose(s.change)}: {verdict} ({figures}) — {md_code(' '.join(s.options))}")
+    return out
+
+
 def summary_md(r: StrategyResult) -> list[str]:
     """The summary section of report.md."""
     cited: set[int] = set()
     lines = ["## Summary", "", f"- {_correct(r, cited)}", *_requirements(r, cited), f"- {_optimal(r)}",
              *inflight_summary(r), *(f"- **{label}:** {text}" for label, text in technique_lines(r))]
+    lines += _next_steps(r)
     lines += _time(r)
     lines += _change(r)
     lines += by_objective_md(r)

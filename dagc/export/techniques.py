@@ -12,10 +12,10 @@ from ..diagnostics import quote
 from ..layout.eplb import balance_figures
 from ..serve.price import token_cost
 from ..serve.speculative import speculative_figures
-from ..units import Dimension, format_si
+from ..units import Dimension, format_figure, format_in_unit, format_si, lookup
 from ..verdict.check import StrategyResult
 
-__all__ = ["cost_sentence", "eplb_json", "speculative_json", "technique_lines"]
+__all__ = ["cost_sentence", "eplb_json", "next_step_lines", "speculative_json", "step_figures", "technique_lines"]
 
 
 def speculative_json(result: StrategyResult) -> dict | None:
@@ -58,6 +58,31 @@ def technique_lines(result: StrategyResult) -> list[tuple[str, str]]:
         w = result.plan.workload
         out.append(("Cost", cost_sentence(token_cost(result.metrics, price, w.prompt, w.generate))))
     return out
+
+
+def next_step_lines(result: StrategyResult) -> list[str]:
+    """One line per next step of a strategy that misses its requirements (`StrategyResult.next_steps`): the
+    change, the options that make it, and what it gives, each tried by the compiler."""
+    out = []
+    for s in result.next_steps:
+        verdict = "meets every requirement" if s.meets else f"still misses {', '.join(f'`{m}`' for m in s.missed)}"
+        out.append(f"{s.change} — {verdict} ({step_figures(s.figures)}): {' '.join(s.options)}")
+    return out
+
+
+def step_figures(f: dict) -> str:
+    """A next step's figures, times to four significant digits (as requirements are judged: 3.037 s, not 3.0 s,
+    beside `ttft <= 3 s`)."""
+    if f["tpot_s"] is None:
+        return "no figures"
+    return (f"TTFT {_time4(f['ttft_s'])}, TPOT {_time4(f['tpot_s'])}, "
+            f"{format_figure(f['decode_tokens_per_s_per_gpu'])} tokens/s/GPU")
+
+
+def _time4(seconds: float) -> str:
+    unit = lookup("s" if seconds >= 1 else "ms")
+    assert unit is not None
+    return format_in_unit(seconds, unit)
 
 
 def cost_sentence(c: dict) -> str:

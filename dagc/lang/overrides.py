@@ -129,7 +129,9 @@ def load_plan_with(path: str | Path, options: Sequence[str], *, allow_paths: Seq
 
 def _apply(text: str, edits: list[_Edit]) -> tuple[str, list[tuple[int, _Edit]]]:
     """The text with every edit made, and where each edit's text starts in it."""
-    out, placed, at, delta = [], [], 0, 0
+    out: list[str] = []
+    placed: list[tuple[int, _Edit]] = []
+    at, delta = 0, 0
     for e in sorted(edits, key=lambda e: (e.start, e.end)):
         prev = placed[-1][1] if placed else None
         if e.opens and prev is not None and prev.opens and e.start == prev.start:

@@ -1,0 +1,161 @@
+"""Next steps: for a legal strategy that misses the plan's requirements, the nearest changes that meet them,
+each tried by the compiler (checked as the plan itself is), not guessed.
+
+Input: a `StrategyResult` of `dagc.verdict.check`. Output: `next_steps` — `NextStep`s, each a change in
+words, the command-line options that make it (`--set …`, `--strategy …`), whether it meets every
+requirement and the figures it gives. Tried, in this order, each only where it applies:
+
+- the largest smaller batch that meets (the batch is searched by halving: a smaller batch shortens
+  TTFT and TPOT and lightens memory, so meeting is taken to be monotone in it);
+- 8-bit weights, an 8-bit KV cache, both; fp4 weights on a GPU with fp4 units;
+- more GPUs: the strategy replicated `dp` 2, 4 or 8 times (each replica a share of the batch), the
+  cluster grown to hold them; the fewest that meets.
+
+A change is listed when it meets the requirements, and the nearest of each kind only; when none meets,
+the best tried of each kind is listed with `meets` false, so that the user sees how close it came.
+The library never prints: the reports and `dagc check` show them.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+
+from ..plan.model import DType
+from ..plan.plan import Plan
+from ..plan.strategy import StrategyDecl
+from .check import StrategyResult, check_strategy, parse_strategy
+
+__all__ = ["NextStep", "next_steps", "MAX_TRIES"]
+
+MAX_TRIES = 24          # checks one strategy's next steps may run (each is a whole check, no search)
+_REPLICAS = (2, 4, 8)
+
+
+@dataclass(frozen=True)
+class NextStep:
+    kind: str                      # batch | precision | gpus
+    change: str                    # in words: "a batch of 48 (from 64)"
+    options: tuple[str, ...]       # what makes it on the command line
+    meets: bool                    # every requirement met
+    missed: tuple[str, ...]        # the requirements it still misses, as written
+    figures: dict                  # gpus, ttft_s, tpot_s, decode_tokens_per_s_per_gpu
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "change": self.change, "options": list(self.options), "meets": self.meets,
+                "missed": list(self.missed), **self.figures}
+
+
+def next_steps(result: StrategyResult, max_tries: int = MAX_TRIES) -> list[NextStep]:
+    """The nearest changes that make `result`'s legal strategy meet its plan's requirements (none when it
+    meets them, is not legal, or has no requirement a change could reach: the `gpus` cap alone)."""
+    if not result.valid or result.verdict.meets_requirements is not False or result.pooled is not None:
+        return []
+    tries = _Tries(result.plan, result.decl, max_tries)
+    out: list[NextStep] = []
+    for kind in (_batch, _precision, _replicas):
+        found = kind(result, tries)
+        if found is not None:
+            out.append(found)
+    return out
+
+
+class _Tries:
+    """Checks of changed plans, at most `limit` of them."""
+
+    def __init__(self, plan: Plan, decl: StrategyDecl, limit: int):
+        self.plan, self.decl, self.left = plan, decl, limit
+
+    def __call__(self, plan: Plan, decl: StrategyDecl | None = None) -> StrategyResult | None:
+        if self.left <= 0:
+            return None
+        self.left -= 1
+        return check_strategy(plan, decl or self.decl)
+
+
+def _step(kind: str, change: str, options: tuple[str, ...], r: StrategyResult) -> NextStep:
+    m = r.metrics or {}
+    figures = {"gpus": r.gpus_used, "ttft_s": m.get("ttft_s"), "tpot_s": m.get("tpot_s"),
+               "decode_tokens_per_s_per_gpu": m.get("decode_tokens_per_s_per_gpu")}
+    missed = tuple(q.requirement.text for q in r.requirements if q.met is False)
+    return NextStep(kind, change, options, bool(r.valid and r.verdict.meets_requirements), missed, figures)
+
+
+def _meets(r: StrategyResult | None) -> bool:
+    return r is not None and r.valid and r.verdict.meets_requirements is True
+
+
+def _batch(result: StrategyResult, tries: _Tries) -> NextStep | None:
+    """The largest batch below the plan's that meets, by halving [1, batch)."""
+    w = result.plan.workload
+    if w.batch_max or w.batch <= 1:
+        return None
+
+    def at(b: int) -> StrategyResult | None:
+        return tries(result.plan.model_copy(update={"workload": w.model_copy(update={"batch": b})}))
+    lo_r = at(1)
+    if not _meets(lo_r):
+        return None
+    lo, hi, best = 1, w.batch, lo_r          # lo meets, hi does not
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        r = at(mid)
+        if r is None:
+            break
+        if _meets(r):
+            lo, best = mid, r
+        else:
+            hi = mid
+    assert best is not None
+    return _step("batch", f"a batch of {lo:,} (from {w.batch:,})", (f"--set workload.batch={lo}",), best)
+
+
+def _precision(result: StrategyResult, tries: _Tries) -> NextStep | None:
+    """The first of 8-bit weights, an 8-bit KV cache, both, fp4 weights that meets; else the best tried."""
+    m, gpu = result.plan.model, result.plan.cluster.gpu
+    weights_16 = m.weights.bytes >= 2
+    kv_16 = m.kv_cache.bytes >= 2
+    options: list[tuple[str, dict]] = []
+    if weights_16:
+        options.append(("8-bit weights (fp8)", {"weights": DType.FP8}))
+    if kv_16:
+        options.append(("an 8-bit KV cache (fp8)", {"kv_cache": DType.FP8}))
+    if weights_16 and kv_16:
+        options.append(("8-bit weights and KV cache (fp8)", {"weights": DType.FP8, "kv_cache": DType.FP8}))
+    if gpu.flops_4bit and not m.weights.is_fp4:
+        options.append(("fp4 weights (nvfp4)", {"weights": DType.NVFP4}))
+    tried: NextStep | None = None
+    for words, update in options:
+        r = tries(result.plan.model_copy(update={"model": m.model_copy(update=update)}))
+        if r is None:
+            break
+        sets = tuple(f"--set model.{k}={v.value}" for k, v in update.items())
+        step = _step("precision", words, sets, r)
+        if step.meets:
+            return step
+        if r.valid and (tried is None or len(step.missed) < len(tried.missed)):
+            tried = step                           # the closest so far: the fewest requirements missed
+    return tried
+
+
+def _replicas(result: StrategyResult, tries: _Tries) -> NextStep | None:
+    """The fewest replicas (`dp k < … >`, the cluster grown to hold them) that meet; else the most tried."""
+    lay = result.layout
+    if lay is None or lay.dp != 1:
+        return None
+    tried = None
+    for k in (k for k in _REPLICAS if result.plan.workload.batch >= k):      # each replica gets a request
+        gpus = max(result.plan.cluster.gpus, lay.gpus_used * k)
+        plan = result.plan.model_copy(update={"cluster": result.plan.cluster.model_copy(update={"gpus": gpus})})
+        text = f"dp {k} < {result.decl.text} >"
+        r = tries(plan, parse_strategy(text))
+        if r is None:
+            break
+        options = (*((f"--set cluster.gpus={gpus}",) if gpus != result.plan.cluster.gpus else ()),
+                   f"--strategy {shlex.quote(text)}")
+        step = _step("gpus", f"{lay.gpus_used * k:,} GPUs: {k} replicas of the strategy", options, r)
+        if step.meets:
+            return step
+        tried = step if r.valid else tried
+    return tried
+

@@ -1,0 +1,87 @@
+"""Next steps: a legal strategy that misses its requirements gets the nearest changes that meet them, each
+tried by the compiler; the options it prints make exactly the plan it tried."""
+
+from __future__ import annotations
+
+import shlex
+
+import pytest
+
+from dagc.export.report import report_json
+from dagc.lang.load import parse_strategy
+from dagc.lang.overrides import load_plan_with
+from dagc.verdict.check import check, check_strategy
+from dagc.verdict.next_steps import next_steps
+
+PLAN = ('model preset "mixtral-8x7b"\ncluster {{ gpus = 8  gpu preset "h100-sxm" }}\n'
+        "workload {{ batch = 128  prompt = 2048  generate = 256 }}\nrequire {{ {req} }}\nstrategy tp 8\n")
+
+
+@pytest.fixture(scope="module")
+def missed(tmp_path_factory):
+    path = tmp_path_factory.mktemp("ns") / "p.moe"
+    path.write_text(PLAN.format(req="tpot <= 15 ms  ttft <= 3 s"))
+    (r,) = check(load_plan_with(path, []), suggest=True)
+    assert r.valid and r.verdict.meets_requirements is False
+    return path, r
+
+
+def _replay(path, step):
+    """The plan and strategy the step's options make, checked."""
+    words = shlex.split(" ".join(step.options))
+    sets = [words[i + 1] for i, w in enumerate(words) if w == "--set"]
+    strategy = next((words[i + 1] for i, w in enumerate(words) if w == "--strategy"), None)
+    plan = load_plan_with(path, sets)
+    return check(plan, strategy)[0]
+
+
+def test_each_step_is_what_its_options_make(missed):
+    path, r = missed
+    assert [s.kind for s in r.next_steps] == ["batch", "precision", "gpus"]
+    for step in r.next_steps:
+        again = _replay(path, step)
+        assert again.verdict.meets_requirements is step.meets
+        assert again.metrics["tpot_s"] == pytest.approx(step.figures["tpot_s"], rel=1e-12)
+        assert again.gpus_used == step.figures["gpus"]
+
+
+def test_the_batch_is_the_largest_that_meets(missed):
+    path, r = missed
+    (step,) = [s for s in r.next_steps if s.kind == "batch"]
+    batch = int(step.options[0].rsplit("=", 1)[1])
+    assert step.meets and 1 <= batch < 128
+    above = load_plan_with(path, [f"workload.batch={batch + 1}"])
+    assert check(above)[0].verdict.meets_requirements is False          # one more request misses
+
+
+def test_replicas_the_fewest_that_meet(missed):
+    path, r = missed
+    (step,) = [s for s in r.next_steps if s.kind == "gpus"]
+    assert step.meets and step.options[-1] == "--strategy 'dp 2 < tp 8 >'" and step.figures["gpus"] == 16
+
+
+def test_a_step_that_does_not_meet_says_what_it_still_misses(missed):
+    _, r = missed
+    (step,) = [s for s in r.next_steps if s.kind == "precision"]
+    assert not step.meets and step.missed == ("ttft <= 3 s",)
+
+
+def test_no_steps_when_met_or_illegal(tmp_path):
+    path = tmp_path / "p.moe"
+    path.write_text(PLAN.format(req="tpot <= 1 s"))
+    plan = load_plan_with(path, [])
+    assert check(plan, suggest=True)[0].next_steps == ()
+    illegal = check_strategy(plan, parse_strategy("tp 3"))
+    assert not illegal.valid and next_steps(illegal) == []
+
+
+def test_report_json_lists_them(missed):
+    _, r = missed
+    steps = report_json(r)["next_steps"]
+    assert [s["kind"] for s in steps] == ["batch", "precision", "gpus"]
+    assert steps[0]["meets"] is True and steps[0]["options"][0].startswith("--set workload.batch=")
+
+
+def test_the_tries_are_bounded(missed):
+    _, r = missed
+    assert next_steps(r, max_tries=0) == []
