@@ -45,7 +45,7 @@ table { border-collapse: collapse; }
 th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }
 th { background: #f2f2f2; }
 code, pre { background: #f6f8fa; border-radius: 3px; }
-p code, li code { overflow-wrap: anywhere; }
+p code, li > code { overflow-wrap: anywhere; }
 pre { padding: 0.8em; overflow-x: auto; font-size: 0.85em; max-width: 100%; box-sizing: border-box; }
 figure.svg { overflow: auto; border: 1px solid #ddd; padding: 0.5em; margin: 0.5em 0 1.5em; }
 figure.svg svg { max-width: 100%; height: auto; }

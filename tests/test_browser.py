@@ -1,0 +1,388 @@
+"""What a person sees, checked in a real browser: every example plan's report.html, the comparison
+pages and the standalone SVGs, opened in the system's Chromium (Debian's `chromium`) through the
+`playwright` package at a laptop's 1280 px and a phone's 390 px.
+
+The tests marked `browser` are skipped, saying what is missing, where the playwright package or a
+Chromium on PATH is absent; they never download a browser (playwright is pointed at the system's
+binary with `executable_path`) and never reach the network (every http(s) fetch goes to a closed
+local proxy port, and any request that is not the page's own file fails the test). The examples are
+compiled once per run, with `dagc compile`, into pytest's temporary directory; under pytest-xdist
+the workers share that one compile (a lock file), each driving its own browser.
+
+The other tests here need no browser: the Content-Security-Policy on every page dagc writes, the
+size rule for pictures too large to inline, and the README's pictures.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from dagc.export.html import CSP, report_html
+from conftest import ROOT
+
+EXAMPLES = sorted((ROOT / "examples").glob("*.moe"))
+DEFAULT = "mixtral-8x7b-1node"          # compiled with the search: its comparison page holds pareto.svg
+WIDTHS = (1280, 390)
+CSP_META = f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+
+
+def chromium() -> str | None:
+    """The system's Chromium (Debian's `chromium` package installs /usr/bin/chromium)."""
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def browser_missing() -> str | None:
+    """Why the browser tests cannot run here, naming the missing piece; None when they can."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return ("the playwright Python package is not installed (pip install -e '.[test]' installs it; it "
+                "downloads no browser)")
+    if chromium() is None:
+        return ("no Chromium on PATH (apt-get install chromium; .ci/run installs it): the browser tests drive "
+                "the system's Chromium and never download one")
+    return None
+
+
+browser = pytest.mark.browser
+needs_browser = pytest.mark.skipif(browser_missing() is not None, reason=str(browser_missing()))
+
+# A plan whose names try every way into a page: raw HTML, an event handler, a javascript: link, and
+# Markdown links and images to the network. (A strategy's name is an identifier in the grammar, so
+# it cannot carry them; the plan's file name, which titles the pages, does.)
+HOSTILE_MODEL = ("<script>window.dagcPwned=1</script><img src=x onerror=window.dagcPwned=2> "
+                 "[click](javascript:window.dagcPwned=3) ![p](http://127.0.0.1:9/model.png)")
+HOSTILE_GPU = "<svg onload=window.dagcPwned=4>[g](http://127.0.0.1:9/gpu) javascript:window.dagcPwned=5"
+HOSTILE_STEM = "<img src=x onerror=window.dagcPwned=6> [p](javascript:window.dagcPwned=7)"
+HOSTILE_PLAN = (
+    f'model "{HOSTILE_MODEL}" {{ layers = 4  hidden = 256  heads = 8  kv_heads = 2  head_dim = 32  vocab = 1000\n'
+    "  moe { experts = 4  top_k = 2  ffn = 512 } }\n"
+    f'cluster {{ gpus = 4  gpus_per_node = 2  gpu "{HOSTILE_GPU}" {{ memory = 80 GB  flops = 400 TFLOPS  '
+    "hbm = 2 TB/s } }\n"
+    "workload { batch = 8  prompt = 128  generate = 8  microbatches = 2 }\n"
+    "require { ttft <= 10 ms }\nstrategy piped = pp 2 < tp 2 ; ep 2 >\nstrategy flat = tp 2 ; ep 2\n")
+
+
+# ------------------------------------------------------------------ without a browser
+
+def test_every_page_dagc_writes_forbids_script_and_fetches(tmp_path):
+    import dagc
+    from dagc.lang.load import load_plan_text
+    plan = load_plan_text(HOSTILE_PLAN, name="plan.moe")
+    dagc.compile(plan, tmp_path / "out")
+    pages = sorted((tmp_path / "out").rglob("*.html"))
+    assert len(pages) == 3                                   # the comparison and one page per strategy
+    for page in pages:
+        head = page.read_text().split("</head>", 1)[0]
+        assert CSP_META in head, page
+    assert CSP_META in report_html("", {})
+    assert "script-src" not in CSP and "default-src 'none'" in CSP and "img-src data:" in CSP
+
+
+def test_a_graph_too_large_to_read_is_linked_with_a_summary():
+    huge = ('<svg xmlns="http://www.w3.org/2000/svg" width="549pt" height="81719pt" viewBox="0 0 549 81719">'
+            + '<g class="node"><text>op</text></g>' * 3 + "</svg>")
+    page = report_html("# r\n\n![DAG](dag.svg)\n", {"dag.svg": huge})
+    assert "<svg" not in page.split("</style>", 1)[1] and "<img" not in page
+    summary = re.search(r'<figure class="svg linked">(.*?)</figure>', page, re.S)
+    assert summary is not None
+    assert '<a href="dag.svg">dag.svg</a> (3 boxes, 0 arrows)' in summary.group(1)
+    assert "549 × 81,719 pt" in summary.group(1)
+    legible = huge.replace('height="81719pt"', 'height="900pt"')
+    assert '<figure class="svg"><svg' in report_html("![DAG](dag.svg)\n", {"dag.svg": legible})
+
+
+def readme_images() -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    return re.findall(r"!\[[^\]]*\]\((docs/images/[^)\s]+)\)", text)
+
+
+def test_the_pictures_the_readme_shows_exist():
+    images = readme_images()
+    assert len(images) >= 3, images                         # a report's summary, the DAG, the placement
+    for rel in images:
+        path = ROOT / rel
+        assert path.is_file(), f"README.md shows {rel}, which is missing: python bench/screenshots.py"
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", rel
+    outputs = (ROOT / "docs" / "outputs.md").read_text()
+    for rel in re.findall(r"!\[[^\]]*\]\((images/[^)\s]+)\)", outputs):
+        assert (ROOT / "docs" / rel).is_file(), rel
+    total = sum(p.stat().st_size for p in (ROOT / "docs" / "images").glob("*.png"))
+    assert total < 600_000, f"docs/images holds {total:,} bytes of PNG: keep the pictures small"
+
+
+# ------------------------------------------------------------------ the compiled pages
+
+def _shared_dir(tmp_path_factory) -> Path:
+    """One directory per test run, which pytest-xdist's workers share (they share the run's id)."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    base = tmp_path_factory.getbasetemp()
+    return base.parent / f"dagc-browser-{run}" if run else base / "dagc-browser"
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    try:
+        import fcntl
+    except ImportError:                 # no flock: each worker then compiles into a directory of its own
+        yield
+        return
+    with open(path, "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _compile(plan: Path, out: Path, search: bool) -> tuple[Path, subprocess.CompletedProcess]:
+    argv = [sys.executable, "-m", "dagc", "compile", str(plan), "-o", str(out), "-q"]
+    proc = subprocess.run(argv + ([] if search else ["--no-search"]), capture_output=True, text=True, timeout=300)
+    return out, proc
+
+
+def compile_all(root: Path) -> dict[str, Path]:
+    """Every example compiled with `dagc compile` (the default one with its search, the others
+    without: the search draws nothing else), and the hostile plan, in parallel; their directories."""
+    slow_first = sorted(EXAMPLES, key=lambda p: (not p.stem.startswith("deepseek"), p.stem))    # packs the two cores
+    plans = {p.stem: (p, p.stem == DEFAULT) for p in slow_first}
+    hostile = root / "plans" / f"{HOSTILE_STEM}.moe"
+    hostile.parent.mkdir(parents=True, exist_ok=True)
+    hostile.write_text(HOSTILE_PLAN)
+    plans["hostile"] = (hostile, True)
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        done = list(pool.map(lambda kv: _compile(kv[1][0], root / "out" / kv[0], kv[1][1]), plans.items()))
+    for out, proc in done:
+        assert proc.returncode in (0, 1), f"{' '.join(proc.args)} exited {proc.returncode}: {proc.stderr[-2000:]}"
+        assert (out / "report.html").is_file(), out
+    return {name: root / "out" / name for name in plans}
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory) -> dict[str, Path]:
+    if browser_missing() is not None:
+        pytest.skip(str(browser_missing()))
+    root = _shared_dir(tmp_path_factory)
+    root.mkdir(parents=True, exist_ok=True)
+    with _locked(root / "lock"):
+        if not (root / "done").exists():
+            compile_all(root)
+            (root / "done").write_text("compiled\n")
+    return {name: root / "out" / name for name in [*(p.stem for p in EXAMPLES), "hostile"]}
+
+
+# ------------------------------------------------------------------ the browser
+
+@pytest.fixture(scope="module")
+def chrome():
+    """The system's Chromium, headless, every http(s) fetch sent to a closed local port."""
+    if browser_missing() is not None:
+        pytest.skip(str(browser_missing()))
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium(), args=[
+            "--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=<-loopback>", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+class Tab:
+    """One page at one width, recording what a person would not see: console errors, page errors,
+    requests for anything but the file itself, dialogs."""
+
+    def __init__(self, browser, width: int):
+        self.context = browser.new_context(viewport={"width": width, "height": 900})
+        self.page = self.context.new_page()
+        self.width = width
+        self.errors: list[str] = []
+        self.console: list[str] = []
+        self.requests: list = []
+        self.blocked: list[tuple[str, str | None]] = []
+        self.responses: list[str] = []
+        self.page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}"))
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(f"console: {m.text}"))
+        self.page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
+        self.page.on("request", lambda r: self.requests.append(r))
+        self.page.on("requestfailed", lambda r: self.blocked.append((r.url, r.failure)))
+        self.page.on("response", lambda r: self.responses.append(r.url))
+        self.page.on("dialog", lambda d: (self.errors.append(f"dialog: {d.message}"), d.dismiss()))
+
+    def open(self, path: Path) -> dict:
+        """Load `path`; what the page looks like (`_LOOK`), after checking it loaded nothing else."""
+        self.errors.clear()
+        self.console.clear()
+        self.requests.clear()
+        url = path.resolve().as_uri()
+        self.page.goto(url, wait_until="load")
+        others = [r.url for r in self.requests if r.url != url]
+        assert not others, f"{path} at {self.width} px fetched {others}"
+        assert not self.errors, f"{path} at {self.width} px: {self.errors}"
+        return self.page.evaluate(_LOOK)
+
+    def close(self) -> None:
+        self.context.close()
+
+
+_LOOK = """() => {
+  const doc = document.documentElement;
+  const pictures = [...document.querySelectorAll('svg, img')]
+    .filter(e => !e.parentElement || !e.parentElement.closest('svg'));
+  const empty = pictures.filter(e => { const r = e.getBoundingClientRect(); return !(r.width > 0 && r.height > 0); })
+                        .map(e => e.outerHTML.slice(0, 80));
+  const clipped = [];
+  for (const svg of pictures.filter(e => e.tagName.toLowerCase() === 'svg')) {
+    const R = svg.getBoundingClientRect();
+    for (const t of svg.querySelectorAll('text')) {
+      const b = t.getBoundingClientRect();
+      if (b.width > 0 && (b.left < R.left - 1 || b.right > R.right + 1 || b.top < R.top - 1 || b.bottom > R.bottom + 1))
+        clipped.push(t.textContent.slice(0, 80));
+    }
+  }
+  const all = [...document.querySelectorAll('*')];
+  return {
+    scrollWidth: doc.scrollWidth, innerWidth: window.innerWidth, html: doc.tagName.toLowerCase() === 'html',
+    pictures: pictures.length, linked: document.querySelectorAll('figure.linked').length, empty, clipped,
+    scripts: document.querySelectorAll('script').length,
+    handlers: all.filter(e => [...e.attributes].some(a => a.name.toLowerCase().startsWith('on'))).map(e => e.tagName),
+    scriptLinks: all.filter(e => /^\\s*javascript:/i.test(e.getAttribute('href') || e.getAttribute('src') || ''))
+                    .length,
+    pwned: window.dagcPwned === undefined ? null : window.dagcPwned,
+  };
+}"""
+
+
+def _md_images(page: Path) -> int:
+    md = page.with_suffix(".md")
+    return len(re.findall(r"^!\[[^\]]*\]\(", md.read_text(), re.M)) if md.is_file() else 0
+
+
+def check_page(tab: Tab, path: Path) -> dict:
+    look = tab.open(path)
+    where = f"{path} at {tab.width} px"
+    assert not look["empty"], f"{where}: pictures with an empty box: {look['empty']}"
+    assert not look["clipped"], f"{where}: text cut at a picture's edge: {look['clipped']}"
+    assert look["scripts"] == 0 and not look["handlers"] and look["scriptLinks"] == 0, (where, look)
+    assert look["pwned"] is None, f"{where} ran script: {look['pwned']}"
+    if look["html"]:            # a report page: no sideways scroll, every picture of report.md drawn or linked
+        assert look["scrollWidth"] <= look["innerWidth"], f"{where} is {look['scrollWidth']} px wide"
+        assert look["pictures"] + look["linked"] == _md_images(path), (where, look)
+    else:                       # a standalone SVG: the drawing itself, at its own size
+        assert look["pictures"] >= 1, where
+    return look
+
+
+def _pages(directory: Path) -> list[Path]:
+    return sorted(directory.rglob("report.html"), key=lambda p: (len(p.parts), str(p)))
+
+
+def _pictures(directory: Path) -> list[Path]:
+    return sorted(p for name in ("dag.svg", "placement.svg", "pareto.svg") for p in directory.rglob(name))
+
+
+def _print(tab: Tab, path: Path) -> None:
+    tab.open(path)
+    pdf = tab.page.pdf(format="A4", print_background=True)
+    assert pdf[:5] == b"%PDF-" and len(pdf) > 1000, path
+    assert not tab.errors, (path, tab.errors)
+
+
+@browser
+@needs_browser
+@pytest.mark.parametrize("example", [p.stem for p in EXAMPLES])
+def test_example_pages_in_the_browser(example, compiled, chrome):
+    """Each report.html of the example (the comparison of its strategies and each strategy's page) and
+    each of its SVGs, at 1280 and 390 px: nothing fetched, no error, every picture with a box and
+    none of its text cut, no sideways scroll; the first page prints to PDF."""
+    directory = compiled[example]
+    pages, pictures = _pages(directory), _pictures(directory)
+    assert pages and pictures, directory
+    for width in WIDTHS:
+        tab = Tab(chrome, width)
+        try:
+            for path in pages + pictures:
+                check_page(tab, path)
+            if width == WIDTHS[0]:
+                _print(tab, pages[0])
+        finally:
+            tab.close()
+
+
+@browser
+@needs_browser
+def test_the_comparison_page_holds_the_pareto_plot(compiled, chrome):
+    directory = compiled[DEFAULT]
+    page = directory / "report.html"
+    assert (directory / "pareto.svg").is_file() and "<img" not in page.read_text()
+    tab = Tab(chrome, 390)
+    try:
+        look = check_page(tab, page)
+        plot = tab.page.evaluate("""() => [...document.querySelectorAll('figure.svg > svg')]
+            .filter(s => s.textContent.includes('decode throughput per GPU vs TPOT'))
+            .map(s => { const r = s.getBoundingClientRect(); return [r.width, r.height]; })""")
+        assert len(plot) == 1 and plot[0][0] > 100 and plot[0][1] > 100, (plot, look)
+        for path in (directory / "pareto.svg", *_pages(directory)[1:2], *_pictures(directory)[:2]):
+            _print(tab, path)
+    finally:
+        tab.close()
+
+
+@browser
+@needs_browser
+def test_hostile_names_run_nothing_and_fetch_nothing(compiled, chrome):
+    """A plan whose model, GPU and file names carry <script>, onerror=, javascript: and Markdown links:
+    its pages and pictures run no script, fetch nothing, and show the names as text."""
+    directory = compiled["hostile"]
+    pages, pictures = _pages(directory), _pictures(directory)
+    assert len(pages) == 3 and pictures
+    tab = Tab(chrome, 1280)
+    try:
+        for path in pages + pictures:
+            check_page(tab, path)
+            for link in tab.page.eval_on_selector_all("a[href]", "as => as.map(a => a.getAttribute('href'))"):
+                assert not re.match(r"\s*[a-z][a-z0-9+.-]*:", link, re.I) or link == "https://ui.perfetto.dev", link
+            assert not [m for m in tab.console if "Content Security Policy" in m], (path, tab.console)
+        tab.open(pages[0])
+        text = tab.page.inner_text("body")
+        assert "<script>window.dagcPwned=1</script>" in text and "javascript:window.dagcPwned" in text
+    finally:
+        tab.close()
+
+
+@browser
+@needs_browser
+def test_the_policy_blocks_a_smuggled_script_and_fetch(compiled, chrome, tmp_path):
+    """Were an escaping slip to let markup through, the page's Content-Security-Policy would still
+    refuse it: the script does not run, the image is not fetched, and Chromium logs the violations."""
+    page = (compiled[DEFAULT] / "report.html").read_text()
+    smuggled = ('<script>window.dagcPwned = "inline"</script>'
+                '<img src="http://127.0.0.1:9/pixel.png" onerror="window.dagcPwned = \'handler\'">'
+                '<link rel="stylesheet" href="http://127.0.0.1:9/style.css">'
+                '<iframe src="http://127.0.0.1:9/frame"></iframe>')
+    path = tmp_path / "report.html"
+    path.write_text(page.replace("<body>", "<body>" + smuggled, 1))
+    tab = Tab(chrome, 1280)
+    try:
+        tab.page.goto(path.resolve().as_uri(), wait_until="load")
+        assert tab.page.evaluate("window.dagcPwned === undefined"), "a smuggled script ran"
+        # Chromium announces the elements' requests, then refuses them before they leave the renderer.
+        tried = sorted(r.url for r in tab.requests if "127.0.0.1" in r.url)
+        assert sorted(url for url, why in tab.blocked if why and "csp" in why.lower()) == tried, tab.blocked
+        assert not [url for url in tab.responses if "127.0.0.1" in url]
+        violations = [m for m in tab.console if "Content Security Policy" in m]
+        assert any("script" in m for m in violations), tab.console
+        assert any("img-src" in m or "image" in m for m in violations), tab.console
+    finally:
+        tab.close()
