@@ -308,8 +308,9 @@ def test_check_and_search_say_each_strategys_batch_and_what_limits_it(tmp_path):
                              text=True, cwd=ROOT, timeout=300)
     lines = checked.stdout.splitlines()
     for r in check(load_plan_text(with_max(QWEN))):
-        at = next(i for i, line in enumerate(lines) if line.startswith("GPUs: ") and i > 0
-                  and f"strategy {r.label} = " in "".join(lines[max(0, i - 2):i]))
+        # the strategy's section leads with its verdicts and requirements; its GPUs line follows them
+        rule = next(i for i, line in enumerate(lines) if f"strategy {r.label} = " in line)
+        at = next(i for i, line in enumerate(lines) if line.startswith("GPUs: ") and i > rule)
         assert lines[at + 1] == r.plan.workload.batch_note, (lines[at - 1:at + 2], r.plan.workload.batch_note)
     searched = subprocess.run([sys.executable, "-m", "dagc", "search", str(plan), "--vary", "batch", "--svg",
                                str(tmp_path / "p.svg")], capture_output=True, text=True, cwd=ROOT, timeout=300)

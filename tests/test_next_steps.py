@@ -11,7 +11,7 @@ from dagc.export.report import report_json
 from dagc.lang.load import parse_strategy
 from dagc.lang.overrides import load_plan_with
 from dagc.verdict.check import check, check_strategy
-from dagc.verdict.next_steps import next_steps
+from dagc.verdict.next_steps import next_steps, with_next_steps
 
 PLAN = ('model preset "mixtral-8x7b"\ncluster {{ gpus = 8  gpu preset "h100-sxm" }}\n'
         "workload {{ batch = 128  prompt = 2048  generate = 256 }}\nrequire {{ {req} }}\nstrategy tp 8\n")
@@ -21,7 +21,7 @@ PLAN = ('model preset "mixtral-8x7b"\ncluster {{ gpus = 8  gpu preset "h100-sxm"
 def missed(tmp_path_factory):
     path = tmp_path_factory.mktemp("ns") / "p.moe"
     path.write_text(PLAN.format(req="tpot <= 15 ms  ttft <= 3 s"))
-    (r,) = check(load_plan_with(path, []), suggest=True)
+    (r,) = with_next_steps(check(load_plan_with(path, [])))
     assert r.valid and r.verdict.meets_requirements is False
     return path, r
 
@@ -70,7 +70,7 @@ def test_no_steps_when_met_or_illegal(tmp_path):
     path = tmp_path / "p.moe"
     path.write_text(PLAN.format(req="tpot <= 1 s"))
     plan = load_plan_with(path, [])
-    assert check(plan, suggest=True)[0].next_steps == ()
+    assert with_next_steps(check(plan))[0].next_steps == ()
     illegal = check_strategy(plan, parse_strategy("tp 3"))
     assert not illegal.valid and next_steps(illegal) == []
 

@@ -156,6 +156,7 @@ def _load(args, err: Console, picks: bool = False):
         from ..lang.load import STRATEGY_SOURCE, parse_strategy
         from ..schedule.timer import Timer
         from ..verdict.check import check
+        from ..verdict.next_steps import with_next_steps
         from .printing import render_diags
     try:
         plan = _plan(args)
@@ -170,7 +171,7 @@ def _load(args, err: Console, picks: bool = False):
                         timer=timer, front=picks, quiet=quiet) if searching else None
         by_objective = (_objective_picks(plan, found, jobs, budget, timer, quiet)
                         if picks and found is not None else None)
-        results = check(plan, strategy, optimality=found, picks=by_objective, suggest=True)
+        results = with_next_steps(check(plan, strategy, optimality=found, picks=by_objective))
         return plan, results, found
     except PlanError as exc:
         if getattr(args, "format", "text") == "json":

@@ -22,8 +22,12 @@ if TYPE_CHECKING:
     from ..plan.plan import Plan
     from ..verdict.check import StrategyResult
 
-_WORD = {True: "yes", False: "no", None: "not judged"}
-
+from .print_verdict import (
+    WORD as _WORD,
+    print_evidence as _print_evidence,
+    print_next_steps as _print_next_steps,
+    print_verdict as _print_verdict,
+)
 
 # ---------------------------------------------------------------- dagc check
 
@@ -68,24 +72,34 @@ def print_plan_diagnostics(console: Console, diags: list[Diagnostic]) -> None:
         render_diags(console, diags)
 
 
-def _print_next_steps(console: Console, r: StrategyResult) -> None:
-    from ..export.techniques import next_step_lines
-    if r.next_steps:
-        console.print("Next steps (each change checked by dagc as the plan is):", markup=False)
-        for line in next_step_lines(r):
-            console.print(f"  {line}", markup=False)
-
-
 def print_result(console: Console, r: StrategyResult, err: Console | None = None) -> None:
-    """One strategy of `dagc check`: layout, memory, metrics, requirements, diagnostics, verdict.
+    """One strategy of `dagc check`: first the three verdicts, the figures against each requirement and
+    the next steps (one screen), then the layout, memory, metrics and diagnostics that are their evidence.
 
     Plan-level diagnostics are left to `print_plan_diagnostics`; input errors (E0xx, E1xx) go
     to `err` when it is given, as those found while loading the plan do."""
-    from ..cost.cost_model import cost_basis_text
-    from ..export.techniques import technique_lines
     from ..rules import rule
     title = f"strategy {r.decl.name + ' = ' if r.decl.name else ''}{r.decl.text}"
     console.rule(shown(title), style="bold")
+    _print_verdict(console, r)
+    if r.requirements:
+        console.print(_requirements_table(r))
+    _print_next_steps(console, r)
+    _print_evidence_of_figures(console, r)
+    own = [d for d in r.diagnostics if not ((found := rule(d.code)) is not None and found.plan_level)]
+    if err is not None:
+        render_diags(err, [d for d in own if is_input_error(d)])
+        own = [d for d in own if not is_input_error(d)]
+    if own:
+        console.print()
+        render_diags(console, own)
+    console.print()
+
+
+def _print_evidence_of_figures(console: Console, r: StrategyResult) -> None:
+    """The layout, memory, metrics and critical paths the verdicts rest on."""
+    from ..cost.cost_model import cost_basis_text
+    from ..export.techniques import technique_lines
     if r.pooled is not None:
         _print_pools(console, r)
     elif r.layout is not None:
@@ -99,46 +113,6 @@ def print_result(console: Console, r: StrategyResult, err: Console | None = None
         console.print(cost_basis_text(r.plan.cluster), markup=False)
         for label, text in technique_lines(r):
             console.print(f"{label}: {text}", markup=False)
-    if r.requirements:
-        console.print(_requirements_table(r))
-    _print_next_steps(console, r)
-    own = [d for d in r.diagnostics if not ((found := rule(d.code)) is not None and found.plan_level)]
-    if err is not None:
-        render_diags(err, [d for d in own if is_input_error(d)])
-        own = [d for d in own if not is_input_error(d)]
-    if own:
-        console.print()
-        render_diags(console, own)
-    v = r.verdict
-    console.print(f"verdict: correct: {_WORD[v.correct]} · meets requirements: {_WORD[v.meets_requirements]} · "
-                  f"optimal: {_WORD[v.optimal]}", markup=False)
-    if r.optimality and r.optimality.get("note"):
-        console.print(f"  optimal? {r.optimality['note']}", markup=False)
-        _print_evidence(console, r)
-    elif r.optimality is None:
-        from ..verdict.optimal import NOT_SEARCHED
-        console.print(f"  optimal? {NOT_SEARCHED}", markup=False)
-    console.print()
-
-
-def _print_evidence(console: Console, r: StrategyResult) -> None:
-    """The better strategy's figures beside this one's, under the optimal verdict's note: what the
-    better one costs in the figures the objective does not read (a TTFT 20× longer, say)."""
-    ev = r.optimality or {}
-    best, own = ev.get("best_figures"), ev.get("own_figures")
-    if best is None or own is None or r.verdict.optimal is not False:      # optimal: no better one to show
-        return
-    from ..export.summary import metric_text
-    from ..plan.workload import RequirementKind
-    from ..verdict.verdict import near_text
-    for label, fig in (("the better one", best), ("this strategy", own)):
-        share = fig["memory_fraction"]
-        memory = "—" if share is None else near_text(r.plan, RequirementKind.MEMORY, share, f"{share * 100:.0f} %")
-        # in the unit of the plan's requirement on each, with the digits that tell a figure from its target
-        console.print(f"    {label + ':':15} {count_text(fig['gpus'], 'GPU')} · TTFT "
-                      f"{metric_text(r.plan, RequirementKind.TTFT, fig['ttft_s'])} · TPOT "
-                      f"{metric_text(r.plan, RequirementKind.TPOT, fig['tpot_s'])} · "
-                      f"{fig['decode_tokens_per_s_per_gpu']:,.1f} tokens/s per GPU · memory {memory}", markup=False)
 
 
 def _print_layout(console: Console, r: StrategyResult) -> None:

@@ -42,7 +42,7 @@ class StrategyResult:
     compiled: Compiled | None = field(default=None, repr=False)   # None: no DAG was built
     optimality: dict | None = field(default=None)     # evidence of the optimal verdict (dagc.search.search)
     pooled: PooledCheck | None = field(default=None, repr=False)   # a disaggregated strategy's pools
-    # the nearest changes that meet the requirements it misses (`dagc.verdict.next_steps`; `check(…, suggest=True)`)
+    # the nearest changes that meet the requirements it misses (`dagc.verdict.next_steps.with_next_steps`)
     next_steps: tuple = field(default=(), repr=False)
 
     @property
@@ -93,12 +93,12 @@ def check_strategy(plan: Plan, decl: StrategyDecl) -> StrategyResult:
 
 
 def check(plan: Plan, strategy: str | StrategyDecl | None = None, optimality=None,
-          picks: dict | None = None, suggest: bool = False) -> list[StrategyResult]:
+          picks: dict | None = None) -> list[StrategyResult]:
     """Check every strategy of a plan (or only `strategy`, which replaces them).
 
     `optimality`, a `dagc.search.search.SearchResult`, sets each verdict's `optimal` against it;
-    `picks` (`dagc.search.search.objective_picks`), what each objective would pick, joins its evidence;
-    `suggest`: a legal strategy that misses the requirements gets its `next_steps`, each tried.
+    `picks` (`dagc.search.search.objective_picks`), what each objective would pick, joins its evidence.
+    `dagc.verdict.next_steps.with_next_steps` adds the next steps of the strategies that miss requirements.
 
     Raises:
         PlanError: when `strategy` text does not parse.
@@ -113,8 +113,5 @@ def check(plan: Plan, strategy: str | StrategyDecl | None = None, optimality=Non
             optimal, evidence = judge_optimal(r, optimality, picks=picks)
             judged.append(replace(r, verdict=replace(r.verdict, optimal=optimal), optimality=evidence))
         results = judged
-    if suggest:
-        from .next_steps import next_steps  # it checks changed plans with `check_strategy`
-        results = [replace(r, next_steps=tuple(next_steps(r))) for r in results]
     return results
 

@@ -18,6 +18,7 @@ The library never prints: the reports and `dagc check` show them.
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 from dataclasses import dataclass
 
@@ -26,7 +27,7 @@ from ..plan.plan import Plan
 from ..plan.strategy import StrategyDecl
 from .check import StrategyResult, check_strategy, parse_strategy
 
-__all__ = ["NextStep", "next_steps", "MAX_TRIES"]
+__all__ = ["NextStep", "next_steps", "with_next_steps", "MAX_TRIES"]
 
 MAX_TRIES = 24          # checks one strategy's next steps may run (each is a whole check, no search)
 _REPLICAS = (2, 4, 8)
@@ -58,6 +59,11 @@ def next_steps(result: StrategyResult, max_tries: int = MAX_TRIES) -> list[NextS
         if found is not None:
             out.append(found)
     return out
+
+
+def with_next_steps(results: list[StrategyResult]) -> list[StrategyResult]:
+    """`results` with each one's `next_steps` (`dagc check` and `dagc compile` show them)."""
+    return [dataclasses.replace(r, next_steps=tuple(next_steps(r))) for r in results]
 
 
 class _Tries:

@@ -1,0 +1,60 @@
+"""The verdict lines of `dagc check` for one strategy: the three verdicts, the optimal verdict's note and
+evidence, and the next steps (`dagc.verdict.next_steps`).
+
+Input: a `StrategyResult` and a rich console. Output: text on the console.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+
+from ..units import count_text
+
+if TYPE_CHECKING:
+    from ..verdict.check import StrategyResult
+
+__all__ = ["WORD", "print_evidence", "print_next_steps", "print_verdict"]
+
+WORD = {True: "yes", False: "no", None: "not judged"}
+
+
+def print_verdict(console: Console, r: StrategyResult) -> None:
+    v = r.verdict
+    console.print(f"verdict: correct: {WORD[v.correct]} · meets requirements: {WORD[v.meets_requirements]} · "
+                  f"optimal: {WORD[v.optimal]}", markup=False)
+    if r.optimality and r.optimality.get("note"):
+        console.print(f"  optimal? {r.optimality['note']}", markup=False)
+        print_evidence(console, r)
+    elif r.optimality is None:
+        from ..verdict.optimal import NOT_SEARCHED
+        console.print(f"  optimal? {NOT_SEARCHED}", markup=False)
+
+
+def print_evidence(console: Console, r: StrategyResult) -> None:
+    """The better strategy's figures beside this one's, under the optimal verdict's note: what the
+    better one costs in the figures the objective does not read (a TTFT 20× longer, say)."""
+    ev = r.optimality or {}
+    best, own = ev.get("best_figures"), ev.get("own_figures")
+    if best is None or own is None or r.verdict.optimal is not False:      # optimal: no better one to show
+        return
+    from ..export.summary import metric_text
+    from ..plan.workload import RequirementKind
+    from ..verdict.verdict import near_text
+    for label, fig in (("the better one", best), ("this strategy", own)):
+        share = fig["memory_fraction"]
+        memory = "—" if share is None else near_text(r.plan, RequirementKind.MEMORY, share, f"{share * 100:.0f} %")
+        # in the unit of the plan's requirement on each, with the digits that tell a figure from its target
+        console.print(f"    {label + ':':15} {count_text(fig['gpus'], 'GPU')} · TTFT "
+                      f"{metric_text(r.plan, RequirementKind.TTFT, fig['ttft_s'])} · TPOT "
+                      f"{metric_text(r.plan, RequirementKind.TPOT, fig['tpot_s'])} · "
+                      f"{fig['decode_tokens_per_s_per_gpu']:,.1f} tokens/s per GPU · memory {memory}", markup=False)
+
+
+def print_next_steps(console: Console, r: StrategyResult) -> None:
+    from ..export.techniques import next_step_lines
+    if r.next_steps:
+        console.print("Next steps (each change checked by dagc as the plan is):", markup=False)
+        for line in next_step_lines(r):
+            console.print(f"  {line}", markup=False)
