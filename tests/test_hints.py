@@ -217,3 +217,16 @@ def test_a_counts_own_noun_may_go_and_any_other_word_is_not_dropped_silently():
 def test_an_axis_hint_explains_instead_of_swapping(strategy, where, hint):
     (d,) = flatten(parse_strategy(strategy))[1]
     assert (d.code, d.span.text, d.hint) == ("E101", where, hint)
+
+
+@pytest.mark.parametrize("strategy, hint", [
+    ("tp 8 with microbatches 2k", "`2k` is not read as a number: write `microbatches 2000` (or `microbatches 2048` "
+                                  "for 2 × 1,024)"),
+    ("tp 8 with microbatches 4K overlap none", "`4K` is not read as a number: write `microbatches 4000` (or "
+                                               "`microbatches 4096` for 4 × 1,024)"),
+])
+def test_a_strategy_options_2k_gets_the_number_to_write_not_a_premature_end(strategy, hint):
+    with pytest.raises(PlanError) as err:
+        parse_strategy(strategy)
+    (d,) = err.value.diagnostics
+    assert (d.code, d.span.text, d.hint) == ("E001", strategy.split("microbatches ")[1][1], hint)

@@ -20,6 +20,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from ..diagnostics import Diagnostic, Severity
 from ..source import SourceFile
 from .fields import STRATEGY_OPTIONS, nearest
+from .hints import count_multiplier_hint
 
 __all__ = ["scope_marks", "syntax_diagnostic"]
 
@@ -56,8 +57,10 @@ def syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the pl
     """E001 for `exc`; `what` names the text (the plan, or a strategy given with --strategy)."""
     if isinstance(exc, UnexpectedToken) and exc.token.type == "$END":
         exc = UnexpectedEOF(exc.expected)
-    if isinstance(exc, (UnexpectedEOF, UnexpectedToken)) and (extra := _extra_word(src, exc)) is not None:
-        return extra
+    misplaced = _glued_multiplier(src, exc) or (
+        _extra_word(src, exc) if isinstance(exc, (UnexpectedEOF, UnexpectedToken)) else None)
+    if misplaced is not None:
+        return misplaced
     if isinstance(exc, UnexpectedEOF):
         end = len(src.text.rstrip()) or 0
         expected = _expected_words(set(exc.expected))
@@ -104,6 +107,33 @@ def syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the pl
                           src.span(start, end), hint)
     return Diagnostic("E001", Severity.ERROR, "syntax error", src.whole(),  # pragma: no cover
                       "docs/language.md describes the plan language")
+
+
+_GLUED_COUNT = re.compile(r"(?P<lhs>[A-Za-z_][A-Za-z0-9_]*)[ \t]+(?P<num>[0-9][0-9_]*)(?P<suf>[kKmMGBb])"
+                          r"(?![A-Za-z0-9_])")
+
+
+def _glued_multiplier(src: SourceFile, exc: UnexpectedInput) -> Diagnostic | None:
+    """E001 at a multiplier glued to a count of a strategy (`with microbatches 2k`, which the lexer reads as
+    `microbatches 2` and a word `k`), when the error comes right after it on its line: the hint says
+    which number to write, as a field's `2k` gets (E101). The glued count is the last before the error
+    on its line: the words after it were read as options."""
+    at = len(src.text) if isinstance(exc, UnexpectedEOF) else getattr(exc, "pos_in_stream", None)
+    if isinstance(exc, UnexpectedToken) and exc.token.start_pos is not None:
+        at = exc.token.start_pos
+    if at is None:
+        return None
+    line_start = src.text.rfind("\n", 0, at) + 1 if not isinstance(exc, UnexpectedEOF) else 0
+    found = None
+    for m in _GLUED_COUNT.finditer(src.text, line_start, at + 1):
+        found = m
+    if found is None or "\n" in src.text[found.end():at]:
+        return None
+    hint = count_multiplier_hint(found["num"], found["suf"], found["lhs"])
+    if hint is None:
+        return None
+    return Diagnostic("E001", Severity.ERROR, f"`{found['num']}{found['suf']}` is not a number dagc reads",
+                      src.span(found.start("suf"), found.end("suf")), hint)
 
 
 def scope_marks(text: str) -> Iterator[tuple[int, str]]:
