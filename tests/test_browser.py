@@ -164,7 +164,7 @@ def compile_all(root: Path) -> dict[str, Path]:
         done = list(pool.map(lambda kv: _compile(kv[1][0], root / "out" / kv[0], kv[1][1]), plans.items()))
     for out, proc in done:
         assert proc.returncode in (0, 1), f"{' '.join(proc.args)} exited {proc.returncode}: {proc.stderr[-2000:]}"
-        assert (out / "report.html").is_file(), out
+        assert (out / "report.html").is_file(), f"{' '.join(proc.args)} wrote no report.html: {proc.stdout[-1000:]}"
     return {name: root / "out" / name for name in plans}
 
 
