@@ -11,8 +11,8 @@ import enum
 import math
 from dataclasses import dataclass
 
-__all__ = ["Dimension", "Unit", "UNITS", "lookup", "format_si", "format_bytes", "quantity_unit", "format_figure",
-           "format_in_unit", "count_text"]
+__all__ = ["Dimension", "Unit", "UNITS", "lookup", "format_si", "format_bytes", "format_gpu_memory", "quantity_unit",
+           "format_figure", "format_in_unit", "count_text"]
 
 
 class Dimension(enum.Enum):
@@ -81,23 +81,29 @@ def lookup(name: str) -> Unit | None:
 
 
 def format_si(value: float | None, dimension: Dimension, decimals: int = 1) -> str:
-    """A human figure for an SI value, e.g. 80e9 bytes → '80.0 GB', with `decimals` after the point.
+    """A human figure for an SI value in the unit its size calls for: the one rounding rule of each
+    quantity, in every output (text, markdown, HTML, SVG; JSON keeps full precision). Times have four
+    significant digits (`312.2 ms`, `25.85 ms`, `3.635 s`: as many as a requirement is judged by);
+    sizes are binary (`GiB`, as engines and `nvidia-smi` report memory); other quantities have
+    `decimals` after the point.
 
     Example:
-        >>> format_si(0.05, Dimension.TIME), format_si(1.92345, Dimension.TIME, decimals=3)
-        ('50.0 ms', '1.923 s')
+        >>> format_si(0.05, Dimension.TIME), format_si(1.92345, Dimension.TIME), format_si(0.025849, Dimension.TIME)
+        ('50 ms', '1.923 s', '25.85 ms')
+        >>> format_si(131072, Dimension.SIZE), format_si(80e9, Dimension.BANDWIDTH)
+        ('128.0 KiB', '80.0 GB/s')
     """
     if value is None:
         return "—"
     match dimension:
+        case Dimension.TIME:
+            return _format_time(value)
         case Dimension.SIZE:
-            steps = [(1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "KB"), (1, "B")]
+            steps = [(2.0**40, "TiB"), (2.0**30, "GiB"), (2.0**20, "MiB"), (2.0**10, "KiB"), (1, "B")]
         case Dimension.BANDWIDTH:
             steps = [(1e12, "TB/s"), (1e9, "GB/s"), (1e6, "MB/s"), (1, "B/s")]
         case Dimension.COMPUTE:
             steps = [(1e15, "PFLOPS"), (1e12, "TFLOPS"), (1e9, "GFLOPS"), (1, "FLOPS")]
-        case Dimension.TIME:
-            steps = [(1.0, "s"), (1e-3, "ms"), (1e-6, "us"), (1e-9, "ns")]
         case Dimension.RATIO:
             return f"{value * 100:.1f} %"
         case Dimension.THROUGHPUT:
@@ -113,16 +119,35 @@ def format_si(value: float | None, dimension: Dimension, decimals: int = 1) -> s
     return f"{value / factor:.3g} {name}"
 
 
+def _format_time(seconds: float) -> str:
+    """Four significant digits in s, ms, us or ns, whichever keeps the figure from 1 to 999.9."""
+    for factor, name in ((1.0, "s"), (1e-3, "ms"), (1e-6, "us")):
+        if abs(seconds) >= factor * 0.99995:          # 0.99996 s rounds to 1 s, not to 1,000 ms
+            return f"{format_figure(seconds / factor)} {name}"
+    return f"{format_figure(seconds / 1e-9)} ns"
+
+
 def format_bytes(x: float | None) -> str:
-    """Memory for tables: GB with two decimals from 0.1 GB up, adaptive below.
+    """Memory, in every output: GiB with two decimals from 0.1 GiB up (as engines and `nvidia-smi` count
+    it), adaptive below.
 
     Example:
-        >>> format_bytes(80e9), format_bytes(4.5e6)
-        ('80.00 GB', '4.5 MB')
+        >>> format_bytes(80 * 2**30), format_bytes(4.5 * 2**20)
+        ('80.00 GiB', '4.5 MiB')
     """
     if x is None:
         return "—"
-    return f"{x / 1e9:,.2f} GB" if abs(x) >= 1e8 else format_si(x, Dimension.SIZE)
+    return f"{x / 2**30:,.2f} GiB" if abs(x) >= 0.1 * 2**30 else format_si(x, Dimension.SIZE)
+
+
+def format_gpu_memory(x: float) -> str:
+    """A GPU's memory as the user compares it: in GiB, and in MiB as `nvidia-smi` and engine logs show it.
+
+    Example:
+        >>> format_gpu_memory(143_771 * 2**20)      # an H200
+        '140.40 GiB (143,771 MiB)'
+    """
+    return f"{format_bytes(x)} ({x / 2**20:,.0f} MiB)"
 
 
 def quantity_unit(text: str) -> Unit | None:

@@ -18,6 +18,7 @@ from dagc.lang.load import load_plan_text, parse_strategy
 from dagc.schedule.timer import Timer
 from dagc.search.search import search
 from dagc.search.space import count_candidates
+from dagc.units import Dimension, format_si
 from dagc.verdict.analyse import analyse
 from dagc.verdict.batch_max import BATCH_LIMIT, bounded_largest_batch, choose_batch, fast_largest_batch, largest_batch
 from dagc.verdict.check import check
@@ -248,9 +249,10 @@ def test_the_verdict_says_what_each_strategy_serves():
     assert note.startswith(f"`{best.text}` gives ")
     assert best.binding == tp.plan.workload.batch_breaks.strip("`") == "memory <= 80 %"
     assert tp.optimality["best_batch_breaks"] == "memory <= 80 %" and tp.optimality["best_batch"] == best.batch
-    assert note.endswith(f", serving {best.batch:,} requests at TPOT {best.metrics['tpot_s'] * 1e3:.1f} ms, limited "
+    t = lambda s: format_si(s, Dimension.TIME)      # noqa: E731  (the one rounding rule of times)
+    assert note.endswith(f", serving {best.batch:,} requests at TPOT {t(best.metrics['tpot_s'])}, limited "
                          f"by `memory <= 80 %` (this strategy: {tp.layout.batch:,} at "
-                         f"{tp.metrics['tpot_s'] * 1e3:.1f} ms, limited by `memory <= 80 %`)")
+                         f"{t(tp.metrics['tpot_s'])}, limited by `memory <= 80 %`)")
 
 
 def test_a_strategy_the_rules_reject_is_told_to_fix_them_not_to_relax_a_requirement():

@@ -139,8 +139,9 @@ def test_gpus_below_the_weights_is_a_plan_note_not_a_strategy_warning():
     (r,) = check(load_plan_text(text))
     assert not diags(r, "W506")
     (note,) = diags(r, "N604")
+    # memory in GiB, and the GPU's as nvidia-smi shows it too
     assert note.message == ("`gpus <= 2` cannot be met by any strategy that fits in memory: the weights alone "
-                            "(281.26 GB) need at least 4 GPUs of 85.52 GB each")
+                            "(261.94 GiB) need at least 4 GPUs of 79.65 GiB (81,559 MiB) each")
 
 
 # ---------------------------------------------------------------- every example, generated plans

@@ -198,7 +198,7 @@ def test_no_sentinel_in_tooltips(name, detail):
 def test_tooltips_say_where_ops_outside_the_layers_are():
     text = dag_dot(compiled("small")).text
     assert 'tooltip="send · stage 0 → 1 · ' in text and 'tooltip="recv · stage 0 → 1 · ' in text
-    assert 'tooltip="norm · head · ' in text and 'tooltip="embed · 16.6 us"' in text
+    assert 'tooltip="norm · head · ' in text and 'tooltip="embed · 16.64 us"' in text
 
 
 # ------------------------------------------------------------------ quoting

@@ -21,7 +21,7 @@ from dagc.launch.sglang import default_split as sglang_split
 from dagc.launch.vllm import default_split as vllm_split
 from dagc.layout.stages import default_split
 from dagc.rules import explain
-from dagc.units import Dimension, format_si
+from dagc.units import Dimension, format_figure, format_si
 from dagc.verdict.check import check
 from conftest import EXAMPLES, plan_text
 
@@ -277,12 +277,12 @@ def test_cli_refusal_exit_code_and_nearest_figures(capsys, write_plan):
     out = capsys.readouterr().out
     assert code == 3
     assert "--strategy:1:8: error[E702]: vLLM: EP is always attention DP × TP" in out
-    m = re.search(r"can run: `([^`]+)` \(TTFT ([^,]+), TPOT ([^,]+), ([\d,]+) tokens/s/GPU\)", out)
+    m = re.search(r"can run: `([^`]+)` \(TTFT ([^,]+), TPOT ([^,]+), ([\d,.]+) tokens/s/GPU\)", out)
     assert m, out
     metrics = check(load_plan(path), m.group(1))[0].metrics
     shown = (format_si(metrics["ttft_s"], Dimension.TIME), format_si(metrics["tpot_s"], Dimension.TIME))
     assert shown == m.groups()[1:3]
-    assert f"{metrics['decode_tokens_per_s_per_gpu']:,.0f}" == m.group(4)
+    assert format_figure(metrics['decode_tokens_per_s_per_gpu']) == m.group(4)
     assert main(["launch", str(path), "--strategy", "tp 8 ; ep 4 etp 2"]) == 0       # SGLang and TensorRT-LLM can
 
 

@@ -216,9 +216,10 @@ def test_memory_totals_by_hand():
     assert t["kv_cache"]["bytes_per_request"] == kv_token * (128 + 8)
     assert t["kv_cache"]["batch_bytes"] == t["kv_cache"]["all_ranks_bytes"] == kv_token * 136 * 8
     md = report_md(r)
-    assert "**tiny** has 9.0 M parameters × 2 bytes (bf16) = **18.1 MB** of weights" in md
-    assert "| norms and routers | 6.4 K | 12.8 KB | 25.6 KB | 2.00× |" in md
-    assert "**1.0 KB per token** of context over all 4 layers, **139.3 KB per request** of 136 tokens" in md
+    # memory in binary units, as engines and nvidia-smi count it: 18,076,160 B = 17.24 MiB
+    assert "**tiny** has 9.0 M parameters × 2 bytes (bf16) = **17.2 MiB** of weights" in md
+    assert "| norms and routers | 6.4 K | 12.5 KiB | 25.0 KiB | 2.00× |" in md          # 12,800 and 25,600 B
+    assert "**1.0 KiB per token** of context over all 4 layers, **136.0 KiB per request** of 136 tokens" in md
     per_rank = md.split("## Memory per rank")[1]
     assert "| stage | attention | routed experts | shared experts | embedding and LM head | norms and routers |" \
         in per_rank

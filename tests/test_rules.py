@@ -304,7 +304,7 @@ def test_e402_with_several_stages_gives_the_worst_figure_and_its_stage():
 def test_e402_with_one_stage():
     (r,) = check(load_plan_text(plan_text(model=DSV3)))
     (d,) = [d for d in r.diagnostics if d.code == "E402"]
-    assert d.message.startswith("every rank needs ") and "+ reserve 4.29 GB) of the GPU's 85.52 GB" in d.message
+    assert d.message.startswith("every rank needs ") and "+ reserve 4.00 GiB) of the GPU's 79.65 GiB" in d.message
 
 
 def test_explain_e402_counts_the_reserve():

@@ -9,6 +9,7 @@ import pytest
 
 from dagc.lang.load import load_plan_text
 from dagc.plan.workload import Overlap
+from dagc.units import format_figure
 from dagc.verdict.check import check
 from dagc.verdict.optimal import OPTIMAL_TOLERANCE, judge_optimal
 from dagc.verdict.verdict import RequirementResult, Verdict, judge_requirements, verdict
@@ -128,8 +129,8 @@ def test_a_better_candidate_is_not_optimal(plain):
     assert optimal is False
     assert ev["own_score"] == pytest.approx(own)
     assert ev["factor"] == pytest.approx(2.0)
-    assert ev["note"] == (f"`tp 1 ; ep 2` gives 2.00× the decode throughput per GPU ({own * 2:,.1f} vs "
-                          f"{own:,.1f} tokens/s per GPU) on 2 GPUs")
+    assert ev["note"] == (f"`tp 1 ; ep 2` gives 2.00× the decode throughput per GPU ({format_figure(own * 2)} vs "
+                          f"{format_figure(own)} tokens/s per GPU) on 2 GPUs")
     # the evidence puts the better strategy's figures beside this one's
     assert ev["best_figures"]["decode_tokens_per_s_per_gpu"] == pytest.approx(own * 2)
     assert ev["own_figures"]["ttft_s"] == plain.metrics["ttft_s"] and ev["own_figures"]["gpus"] == 2
@@ -141,8 +142,8 @@ def test_a_candidate_on_fewer_gpus_is_named_with_both_throughputs_under_min_gpus
     found.objective = "min-gpus"
     optimal, ev = judge_optimal(plain, found)
     assert optimal is False
-    assert ev["note"] == (f"`tp 1` needs fewer GPUs (1 vs 2), decoding {own * 1.5:,.1f} vs {own:,.1f} tokens/s "
-                          "per GPU")
+    assert ev["note"] == (f"`tp 1` needs fewer GPUs (1 vs 2), decoding {format_figure(own * 1.5)} vs "
+                          f"{format_figure(own)} tokens/s per GPU")
 
 
 def test_within_tolerance_is_optimal(plain):
@@ -151,8 +152,8 @@ def test_within_tolerance_is_optimal(plain):
     best = own / 0.96                                 # 4.2 % better: own >= best · 0.95
     optimal, ev = judge_optimal(plain, _found(_best(best), evaluated=12, total=12))
     assert optimal is True
-    assert ev["note"] == (f"within 5 % of the best of 12 strategies by tokens-per-gpu (`tp 1 ; ep 2`: {best:,.1f} "
-                          "tokens/s per GPU)")
+    assert ev["note"] == (f"within 5 % of the best of 12 strategies by tokens-per-gpu (`tp 1 ; ep 2`: "
+                          f"{format_figure(best)} tokens/s per GPU)")
     # just beyond the tolerance: 1/0.94 is 6.4 % better
     assert judge_optimal(plain, _found(_best(own / 0.94)))[0] is False
 
@@ -203,8 +204,8 @@ def test_a_candidate_that_meets_beats_one_that_does_not(plain):
     own = plain.metrics["decode_tokens_per_s"] / 2
     optimal, ev = judge_optimal(failing, _found(_best(own * 0.5, gpus=4)))
     assert optimal is False
-    assert ev["note"] == (f"`tp 1 ; ep 2` meets the requirements on 4 GPUs (TTFT 1.0 s, TPOT 10.0 ms, "
-                          f"{own * 0.5:,.1f} tokens/s per GPU); this strategy does not")
+    assert ev["note"] == (f"`tp 1 ; ep 2` meets the requirements on 4 GPUs (TTFT 1 s, TPOT 10 ms, "
+                          f"{format_figure(own * 0.5)} tokens/s per GPU); this strategy does not")
 
 
 def test_margin_of_a_met_equality_is_zero_not_minus_zero():
@@ -303,8 +304,9 @@ def test_a_better_score_further_from_a_line_both_miss_is_not_better():
     assert optimal is None
     assert ev["note"] == (f"not judged: no strategy dagc searched meets every requirement, and `tp 1 ; ep 2`, the best "
                           f"by tokens-per-gpu of those that miss the fewest, gives 2.00× the decode throughput per GPU "
-                          f"({own * 2:,.1f} vs {own:,.1f} tokens/s per GPU) but is further than this strategy from "
-                          f"`tpot <= 1 ns` (`tpot <= 1 ns`: 10,000,000 ns against this strategy's {tpot_ns})")
+                          f"({format_figure(own * 2)} vs {format_figure(own)} tokens/s per GPU) but is further than "
+                          f"this strategy from `tpot <= 1 ns` (`tpot <= 1 ns`: 10,000,000 ns against this strategy's "
+                          f"{tpot_ns})")
 
 
 @pytest.mark.parametrize(("own", "best", "factor"), [(100.0, 185.12, "1.85×"), (100.0, 105.36, "1.054×"),

@@ -91,10 +91,10 @@ def _refuse_invalid(args, result) -> int:
 
 
 def _figures(metrics: dict) -> str:
-    from ..units import Dimension, format_si
+    from ..units import Dimension, format_figure, format_si
 
     ttft, tpot = format_si(metrics["ttft_s"], Dimension.TIME), format_si(metrics["tpot_s"], Dimension.TIME)
-    return f"TTFT {ttft}, TPOT {tpot}, {metrics['decode_tokens_per_s_per_gpu']:,.0f} tokens/s/GPU"
+    return f"TTFT {ttft}, TPOT {tpot}, {format_figure(metrics['decode_tokens_per_s_per_gpu'])} tokens/s/GPU"
 
 
 def _print_refusal(args, plan, result, x) -> None:

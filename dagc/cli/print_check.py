@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..diagnostics import Diagnostic, Severity
-from ..units import Dimension, count_text, format_bytes, format_si
+from ..units import Dimension, count_text, format_bytes, format_figure, format_gpu_memory, format_si
 from .printing import add_shown_row, is_input_error, render_diags, shown
 
 if TYPE_CHECKING:
@@ -139,11 +139,12 @@ def _memory_table(console: Console, r: StrategyResult) -> Table:
     plan, lay, mem = r.plan, r.layout, r.memory
     assert lay is not None and mem is not None, "a strategy with a layout and its memory"
     t = Table(title=shown(f"per-rank memory by stage (GPU {plan.cluster.gpu.name}, "
-                           f"{format_bytes(plan.cluster.gpu.memory_bytes)})"),
+                           f"{format_gpu_memory(plan.cluster.gpu.memory_bytes)})"),
               title_justify="left")
     for col in ("stage", "GPUs", "layers", "experts/GPU", "weights", "KV cache", "activations", "reserve", "total",
                 "use"):
-        t.add_column(col, justify="right" if col not in ("stage", "GPUs", "layers") else "left")
+        # a narrow terminal wraps a cell, and folds a word too long for it, never cutting it to `…`
+        t.add_column(col, justify="right" if col not in ("stage", "GPUs", "layers") else "left", overflow="fold")
     per_gpu = str(lay.experts_per_ep_rank) if plan.model.has_experts else "—"
     for k in shown_stages(len(mem.stages)):
         if k is None:
@@ -172,7 +173,7 @@ METRIC_NAMES = (
 
 
 def _tokens_per_s(v: float | None, per: str = "") -> str:
-    return "—" if v is None else f"{v:,.1f} tokens/s{per}" if abs(v) < 100 else f"{v:,.0f} tokens/s{per}"
+    return "—" if v is None else f"{format_figure(v)} tokens/s{per}"
 
 
 def _metrics_table(r: StrategyResult) -> Table:

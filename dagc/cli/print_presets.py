@@ -11,7 +11,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from ..units import Dimension, format_bytes, format_si
+from ..units import Dimension, format_gpu_memory, format_si
 from .builtin_text import Rows
 from .printing import add_shown_row
 
@@ -29,8 +29,12 @@ def print_presets(out: Console, *tables: Rows) -> None:
     """The tables of `dagc presets`, one per title of PRESET_COLUMNS (rows from `preset_rows`)."""
     for (title, columns), rows in zip(PRESET_COLUMNS.items(), tables, strict=True):
         t = Table(title=title, title_justify="left")
-        for col in columns:
-            t.add_column(col)
+        names = max((len(str(r[0])) for r in rows), default=0)
+        for i, col in enumerate(columns):     # a preset's name is what a plan writes: never cut
+            if i == 0:
+                t.add_column(col, min_width=names, no_wrap=True)
+            else:
+                t.add_column(col)
         for row in rows:
             add_shown_row(t, *row)
         out.print(t)
@@ -52,7 +56,7 @@ def preset_rows() -> tuple[Rows, Rows, Rows]:
         heads = f"{m.heads} (MLA)" if m.attention.value == "mla" else f"{m.heads}/{m.kv_heads}"
         models.append((name, str(m.layers), str(m.hidden), heads, str(m.vocab), f"{m.moe.experts}/{m.moe.top_k}",
                        str(m.moe.ffn), f"{total_params(m) / 1e9:.1f} B", f"{active_params(m) / 1e9:.1f} B"))
-    gpus = [(g.name, format_bytes(g.memory_bytes), format_si(g.flops_16bit, Dimension.COMPUTE),
+    gpus = [(g.name, format_gpu_memory(g.memory_bytes), format_si(g.flops_16bit, Dimension.COMPUTE),
              format_si(g.flops_8bit, Dimension.COMPUTE) if g.flops_8bit else "—",
              format_si(g.flops_4bit, Dimension.COMPUTE) if g.flops_4bit else "—",
              format_si(g.hbm_bytes_per_s, Dimension.BANDWIDTH),

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 
-from ..units import Dimension, format_si
+from ..units import Dimension, format_figure, format_si
 from .printing import add_shown_row
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ def print_search(out: Console, found: SearchResult, top: int, svg_path: Path, pl
              shown(K.MEMORY, c.memory_fraction, f"{c.memory_fraction * 100:.0f} %"),   # as `memory <= 80 %` reads it
              shown(K.TTFT, c.metrics["ttft_s"], format_si(c.metrics["ttft_s"], Dimension.TIME, ttft)),
              shown(K.TPOT, c.metrics["tpot_s"], format_si(c.metrics["tpot_s"], Dimension.TIME, tpot)),
-             f"{c.metrics['decode_tokens_per_s_per_gpu']:,.1f}", "yes" if c.meets_requirements else "no",
+             format_figure(c.metrics['decode_tokens_per_s_per_gpu']), "yes" if c.meets_requirements else "no",
              c.binding or "—") for k, c in enumerate(best, 1)]
     columns = (SEARCH_COLUMNS[:2] + (("batch (max)",) if varied else ()) + (("drafted",) if drafted else ())
                + SEARCH_COLUMNS[2:])
@@ -116,7 +116,7 @@ def print_search(out: Console, found: SearchResult, top: int, svg_path: Path, pl
     rows = [(c.text, *((f"{c.batch:,}",) if varied and c.batch is not None else ()),
              *((str(c.speculative_tokens),) if drafted else ()), str(c.gpus),
              format_si(c.metrics["ttft_s"], Dimension.TIME),
-             format_si(c.metrics["tpot_s"], Dimension.TIME), f"{c.metrics['decode_tokens_per_s_per_gpu']:,.1f}",
+             format_si(c.metrics["tpot_s"], Dimension.TIME), format_figure(c.metrics['decode_tokens_per_s_per_gpu']),
              *((c.binding or "—",) if varied else ()))          # with `batch = max`: what one more request breaks
             for c in front]
     columns = (PARETO_COLUMNS[:1] + (("batch (max)",) if varied else ()) + (("drafted",) if drafted else ())

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 
-from ..units import count_text
+from ..units import count_text, format_figure
 
 if TYPE_CHECKING:
     from ..verdict.check import StrategyResult
@@ -49,7 +49,8 @@ def print_evidence(console: Console, r: StrategyResult) -> None:
         console.print(f"    {label + ':':15} {count_text(fig['gpus'], 'GPU')} · TTFT "
                       f"{metric_text(r.plan, RequirementKind.TTFT, fig['ttft_s'])} · TPOT "
                       f"{metric_text(r.plan, RequirementKind.TPOT, fig['tpot_s'])} · "
-                      f"{fig['decode_tokens_per_s_per_gpu']:,.1f} tokens/s per GPU · memory {memory}", markup=False)
+                      f"{format_figure(fig['decode_tokens_per_s_per_gpu'])} tokens/s per GPU · memory {memory}",
+                      markup=False)
 
 
 def print_next_steps(console: Console, r: StrategyResult) -> None:

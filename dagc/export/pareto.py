@@ -12,6 +12,7 @@ import re
 from xml.sax.saxutils import escape as xml_escape
 
 from ..diagnostics import printable
+from ..units import Dimension, format_figure, format_si
 from .placement_style import text_width, wrap
 
 __all__ = ["pareto_svg", "PARETO_SIGNATURE"]
@@ -218,7 +219,7 @@ def _legend(front: list, named: list) -> list[str]:
     for k, (tpot, tokens, c) in enumerate(named, 1):
         y += LEGEND_LINE
         out.append(f'<text class="pareto-name" x="{L}" y="{y}" font-size="10">{k}. {escape(_name(c))} · TPOT '
-                   f'{tpot:.3g} ms · {tokens:,.1f} decode tokens/s per GPU</text>')
+                   f'{format_si(tpot / 1e3, Dimension.TIME)} · {format_figure(tokens)} decode tokens/s per GPU</text>')
     if len(front) > len(named):
         y += LEGEND_LINE
         out.append(f'<text x="{L}" y="{y}" font-size="10">… and {len(front) - len(named)} more (dagc search '

@@ -166,8 +166,8 @@ def _tooltip(rank: int, lay: Layout, stage: int, st: StageMemory | None) -> str:
     s = f"GPU {rank}, node {rank // lay.gpus_per_node}: stage {stage}, {layers(a, b)}"
     if st is None:
         return s
-    parts = ", ".join(f"{label} {getattr(st, key) / 1e9:.2f} GB" for key, label, _ in MEMORY_PARTS)
-    return f"{s}; {parts}; total {st.total_bytes / 1e9:.2f} GB of {gb_text(st.capacity_bytes)}"
+    parts = ", ".join(f"{label} {gb_text(getattr(st, key))}" for key, label, _ in MEMORY_PARTS)
+    return f"{s}; {parts}; total {gb_text(st.total_bytes)} of {gb_text(st.capacity_bytes)}"
 
 
 def _memory_bar(st: StageMemory, scale: MemScale, x: float, y: float, bar_w: float) -> list[str]:
@@ -187,7 +187,7 @@ def _memory_bar(st: StageMemory, scale: MemScale, x: float, y: float, bar_w: flo
                    f'stroke-width="2"/>')
     pct = st.total_bytes / scale.capacity_bytes * 100
     over = st.total_bytes > scale.capacity_bytes
-    out.append(svg_text(x, y + 23, f"{st.total_bytes / 1e9:.1f} GB · {pct:.0f} %", 10,
+    out.append(svg_text(x, y + 23, f"{gb_text(st.total_bytes)} · {pct:.1f} %", 10,
                      "bold" if over else "normal", cls="over" if over else None, fill="#b2182b" if over else None,
                      fit=bar_w))
     return out

@@ -10,6 +10,8 @@ from __future__ import annotations
 import colorsys
 from xml.sax.saxutils import escape
 
+from ..units import format_bytes
+
 __all__ = ["stage_colours", "MAX_WIDTH", "MEMORY_PARTS", "CELL_W"]
 
 MAX_WIDTH = 1180                 # report.html's text column is 1200 px: the figure is shown unscaled
@@ -82,8 +84,8 @@ def wrap(s: str, size: int, width: float, bold: bool = False) -> list[str]:
 
 
 def gb_text(nbytes: float) -> str:
-    """'80 GB', '85.9 GB': SI gigabytes, the decimal only when it says something."""
-    return f"{nbytes / 1e9:.1f}".removesuffix(".0") + " GB"
+    """Memory as every output writes it (`dagc.units.format_bytes`: GiB with two decimals)."""
+    return format_bytes(nbytes)
 
 
 def layers(a: int, b: int) -> str:

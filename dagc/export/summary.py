@@ -14,7 +14,7 @@ from ..diagnostics import Diagnostic, Severity
 from ..layout.layout import Layout
 from ..plan.plan import Plan
 from ..plan.workload import Requirement, RequirementKind
-from ..units import Dimension, count_text, format_bytes, format_figure, format_in_unit, format_si
+from ..units import Dimension, count_text, format_bytes, format_figure, format_gpu_memory, format_in_unit, format_si
 from ..verdict.check import StrategyResult
 from ..verdict.optimal import NOT_SEARCHED
 from ..verdict.verdict import RequirementResult, requirement_unit, requirement_value_text
@@ -349,7 +349,7 @@ def assumptions_md(r: StrategyResult) -> list[str]:
              f"- {md_prose(cost_basis_text(c))} Network efficiency {eff.network:g}"
              + (f", compute {eff.compute:g}" if eff.compute is not None else "")
              + (f", HBM {eff.hbm:g}" if eff.hbm is not None else "") + ". How: dagc's docs/cost-model.md.",
-             f"- GPU {md_code(g['name'])}: {format_bytes(g['memory_bytes'])}, "
+             f"- GPU {md_code(g['name'])}: {format_gpu_memory(g['memory_bytes'])}, "
              f"{format_si(g['flops_16bit'], Dimension.COMPUTE)} bf16{fp8}, HBM {_gbs(g['hbm_bytes_per_s'])}.",
              *_fp4_md(a["fp4"], g["name"]),
              f"- Interconnect: {_gbs(a['intra_node_bytes_per_s'])} per GPU inside a node of {a['gpus_per_node']} "

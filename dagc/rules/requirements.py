@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from ..diagnostics import Diagnostic, Severity
 from ..lang.fields import BATCH_LIMIT
 from ..plan.workload import Requirement, RequirementKind
-from ..units import Dimension, format_bytes, format_si, lookup
+from ..units import Dimension, format_bytes, format_gpu_memory, format_si, lookup
 from .base import RuleContext, diag, make_rule
 from .bounds import Bounds, bounds, requirement_bound, unreachable
 
@@ -160,7 +160,7 @@ def check_cluster_bound(ctx: RuleContext) -> Iterator[Diagnostic]:
             weights = format_bytes(whole.weights_bytes)
             message = (f"`{req.text}` cannot be met by any strategy that fits in memory: the weights alone "
                        f"({weights}) need at least {bound_text(value, req)} of "
-                       f"{format_bytes(plan.cluster.gpu.memory_bytes)} each")
+                       f"{format_gpu_memory(plan.cluster.gpu.memory_bytes)} each")
         else:
             batch = ", at any batch," if plan.workload.batch_max else ""
             message = (f"`{req.text}` cannot be met by any strategy on this cluster: even at 100 % efficiency "

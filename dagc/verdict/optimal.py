@@ -14,7 +14,7 @@ import numpy as np
 
 from ..plan.plan import OBJECTIVE_MEANS, OBJECTIVES, Plan
 from ..plan.workload import RequirementKind
-from ..units import Dimension, count_text, format_si
+from ..units import Dimension, count_text, format_figure, format_si
 from .verdict import RequirementResult, near_text, requirement_value
 
 __all__ = ["Objective", "judge_optimal", "objective_picks_json", "OPTIMAL_TOLERANCE", "NOT_SEARCHED", "optimal_means"]
@@ -131,7 +131,8 @@ def _judge_optimal(result: Any, found: Any, tolerance: float) -> tuple[bool | No
         m = best.metrics
         evidence["note"] = (f"`{best.text}` meets the requirements on {best_gpus} (TTFT "
                             f"{format_si(m['ttft_s'], Dimension.TIME)}, TPOT {format_si(m['tpot_s'], Dimension.TIME)}, "
-                            f"{m['decode_tokens_per_s'] / best.gpus:,.1f} tokens/s per GPU); this strategy does not"
+                            f"{format_figure(m['decode_tokens_per_s'] / best.gpus)} tokens/s per GPU); this strategy "
+                            "does not"
                             + partial)
         return False, evidence
     own_misses = sum(1 for q in result.requirements if q.met is False)
@@ -243,12 +244,12 @@ def _objective_text(objective: str, metrics: dict, gpus: int) -> str:
         case "tpot":
             return f"TPOT {format_si(metrics['tpot_s'], Dimension.TIME)}"
         case "throughput":
-            return f"{metrics['throughput_tokens_per_s']:,.1f} tokens/s end to end"
+            return f"{format_figure(metrics['throughput_tokens_per_s'])} tokens/s end to end"
         case "min-gpus":
             return f"{gpus} GPU{'s' if gpus > 1 else ''}"
         case "cost":
             return f"{gpus / metrics['throughput_tokens_per_s'] * 1e6 / 3600:,.4g} GPU-hours per million tokens"
-    return f"{metrics['decode_tokens_per_s'] / gpus:,.1f} tokens/s per GPU"
+    return f"{format_figure(metrics['decode_tokens_per_s'] / gpus)} tokens/s per GPU"
 
 
 def _times(ratio: float) -> str:
@@ -279,13 +280,15 @@ def _gain(objective: str, best: Any, result: Any) -> str:
                     f"vs {format_si(o['tpot_s'], Dimension.TIME)})")
         case "throughput":
             return (f"gives {_times(b['throughput_tokens_per_s'] / o['throughput_tokens_per_s'])} the end-to-end "
-                    f"throughput ({b['throughput_tokens_per_s']:,.1f} vs {o['throughput_tokens_per_s']:,.1f} tokens/s)")
+                    f"throughput ({format_figure(b['throughput_tokens_per_s'])} vs "
+                    f"{format_figure(o['throughput_tokens_per_s'])} tokens/s)")
         case "min-gpus":
-            return (f"needs fewer GPUs ({best.gpus} vs {og}), decoding {theirs:,.1f} vs {mine:,.1f} tokens/s per "
-                    f"GPU")
+            return (f"needs fewer GPUs ({best.gpus} vs {og}), decoding {format_figure(theirs)} vs "
+                    f"{format_figure(mine)} tokens/s per GPU")
         case "cost":
             own_cost, best_cost = og / o["throughput_tokens_per_s"], best.gpus / b["throughput_tokens_per_s"]
             return (f"costs {_times(own_cost / best_cost)} less GPU time per token "
                     f"({_objective_text('cost', b, best.gpus)} vs {_objective_text('cost', o, og)})")
-    return (f"gives {_times(theirs / mine)} the decode throughput per GPU ({theirs:,.1f} vs {mine:,.1f} tokens/s per "
+    return (f"gives {_times(theirs / mine)} the decode throughput per GPU ({format_figure(theirs)} vs "
+            f"{format_figure(mine)} tokens/s per "
             f"GPU)")
