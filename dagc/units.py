@@ -2,7 +2,7 @@
 
 Input: the unit word of a quantity. Output: its dimension and SI factor. Sizes in bytes
 (KB = 1000 B, KiB = 1024 B), bandwidth in bytes/s, compute in FLOP/s, time in seconds,
-ratios as fractions, throughput in tokens/s (a trailing `/gpu` marks a per-GPU figure).
+ratios as fractions, throughput in tokens/s (a trailing `/gpu` marks a per-GPU figure), arrival rates in requests/s.
 """
 
 from __future__ import annotations
@@ -24,12 +24,14 @@ class Dimension(enum.Enum):
     RATIO = "a ratio"
     THROUGHPUT = "a throughput"
     PRICE = "a price per GPU-hour"
+    RATE = "an arrival rate"
 
     @property
     def example(self) -> str:
         return {
             "COUNT": "16", "SIZE": "80 GB", "BANDWIDTH": "450 GB/s", "COMPUTE": "989 TFLOPS",
             "TIME": "50 ms", "RATIO": "90 %", "THROUGHPUT": "100 tokens/ms/gpu", "PRICE": "2.5 $/h",
+            "RATE": "12 requests/s",
         }[self.name]
 
 
@@ -57,6 +59,8 @@ def _units() -> dict[str, Unit]:
         ("tokens/s", Dimension.THROUGHPUT, 1.0), ("tokens/ms", Dimension.THROUGHPUT, 1e3),
         # a GPU's rent per hour, in the user's currency (dagc writes it `$`): the price is one number
         ("$/h", Dimension.PRICE, 1.0), ("$/hour", Dimension.PRICE, 1.0),
+        # requests arriving per second (`workload { rate = 12 requests/s }`)
+        ("requests/s", Dimension.RATE, 1.0),
     ]
     units = {name: Unit(name, dim, factor) for name, dim, factor in table}
     for name, dim, factor in table:
@@ -110,6 +114,8 @@ def format_si(value: float | None, dimension: Dimension, decimals: int = 1) -> s
             steps = [(1.0, "tokens/s")]
         case Dimension.PRICE:
             return f"{value:.2f} $/h"
+        case Dimension.RATE:
+            return f"{value:.{decimals}f} requests/s"
         case _:
             return f"{value:g}"
     for factor, name in steps:

@@ -19,13 +19,14 @@ from lark import Token
 from lark.tree import Meta
 
 from ..diagnostics import Diagnostic, Severity
+from ..plan.workload import Traffic
 from ..source import SourceFile, Span
 from ..units import Dimension, Unit, lookup
-from .fields import Field, did_you_mean
+from .fields import TRAFFIC_FIELDS, Field, did_you_mean
 from .hints import unit_hint
 
 __all__ = ["BAD", "Bad", "Collector", "Item", "ItemKind", "Value", "ValueKind", "node_span", "read_block",
-           "read_value", "unit_dimension"]
+           "read_traffic", "read_value", "unit_dimension"]
 
 _NUM_RE = re.compile(r"[+-]?(?:\d[\d_]*(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 
@@ -327,3 +328,39 @@ def unit_dimension(value: Value) -> Dimension | None:
     assert m is not None, "the QUANTITY terminal starts with a number"
     unit = lookup(text[m.end():].strip())
     return unit.dimension if unit else None
+
+
+REQUESTS_DEFAULT = 1000            # requests simulated when the traffic names none (docs/language.md)
+
+
+def read_traffic(out: Collector, values: dict[str, Any], span: Span) -> Traffic | None | Bad:
+    """The workload's traffic (`rate` or `concurrency`, with `requests`, `arrival`, `seed`, `ramp`), None
+    without any, or BAD after a diagnostic (E104, at the field) when the fields do not go together: a
+    rate and a concurrency both, neither with the others, `arrival` in a closed loop or `ramp` in an open one."""
+    given = [k for k in TRAFFIC_FIELDS if k in values]
+    if not given:
+        return None
+    if any(values[k] is BAD for k in given):
+        return BAD
+
+    def bad(key: str, message: str, hint: str) -> Bad:
+        return out.error("E104", message, out.spans.get(f"workload.{key}", span), hint)
+
+    rate, concurrency = values.get("rate"), values.get("concurrency")
+    if rate is not None and concurrency is not None:
+        return bad("concurrency", "the traffic has both a `rate` and a `concurrency`",
+                   "keep `rate = … requests/s` (requests arriving at random) or `concurrency = N` (N clients "
+                   "each sending its next request when the last ends), not both")
+    if rate is None and concurrency is None:
+        return bad(given[0], f"`{given[0]}` describes traffic, but the workload has neither `rate` nor `concurrency`",
+                   "add `rate = 12 requests/s` (open loop) or `concurrency = 64` (closed loop)")
+    if concurrency is not None and "arrival" in values:
+        return bad("arrival", "`arrival` is the spacing of an open loop's requests; a closed loop's follow its clients",
+                   "remove `arrival`, or write `rate = … requests/s` instead of `concurrency`")
+    if rate is not None and "ramp" in values:
+        return bad("ramp", "`ramp` spreads a closed loop's first requests; an open loop's arrive at its `rate`",
+                   "remove `ramp`, or write `concurrency = N` instead of `rate`")
+    rate_value = rate[0] if isinstance(rate, tuple) else rate
+    return Traffic(requests=values.get("requests", REQUESTS_DEFAULT), rate=rate_value,
+                   arrival=values.get("arrival", "poisson"), seed=values.get("seed", 0), concurrency=concurrency,
+                   ramp=values.get("ramp"))

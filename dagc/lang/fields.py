@@ -17,7 +17,8 @@ from ..units import Dimension
 __all__ = ["Field", "nearest", "did_you_mean", "MODEL_FIELDS", "MOE_FIELDS", "MLA_FIELDS", "WINDOW_FIELDS",
            "SPECULATIVE_FIELDS",
            "CLUSTER_FIELDS",
-           "GPU_FIELDS", "EFFICIENCY_FIELDS", "LATENCY_FIELDS", "WORKLOAD_FIELDS", "REQUIREMENT_DIMENSIONS",
+           "GPU_FIELDS", "EFFICIENCY_FIELDS", "LATENCY_FIELDS", "WORKLOAD_FIELDS", "TRAFFIC_FIELDS",
+           "REQUIREMENT_DIMENSIONS",
            "SUBBLOCKS", "MAX_COUNT", "STRATEGY_OPTIONS", "AXIS_WORDS", "AXES_SAID"]
 
 MAX_COUNT = 2**40
@@ -110,6 +111,10 @@ class Field:
 
 CHUNK_LIMIT = 2**20                # the largest token budget of one engine step a plan may write (docs/limits.md)
 BATCH_LIMIT = 2**40                # the largest batch a plan may write, and where `batch = max` stops looking
+REQUESTS_LIMIT = 10_000_000        # the most requests a load simulation runs (docs/limits.md)
+CONCURRENCY_LIMIT = 1_000_000      # the most clients of a closed loop
+RATE_LIMIT = 1e6                   # the highest arrival rate, requests/s
+RAMP_LIMIT = 86_400.0              # the longest ramp, seconds (a day)
 
 
 def _int(lo=1, hi=MAX_COUNT) -> Field:
@@ -155,7 +160,12 @@ WORKLOAD_FIELDS = {
     "serving": Field("choice", choices=("static", "inflight")),
     "chunk": _int(1, CHUNK_LIMIT),
     "prefill_batch": _int(1, BATCH_LIMIT), "kv_transfer": Field("choice", choices=("after", "layerwise")),
+    # traffic, simulated by `dagc.serve.load` (`dagc.lang.blocks.read_traffic` checks how they combine)
+    "rate": Field("quantity", Dimension.RATE, 1e-6, RATE_LIMIT), "requests": _int(1, REQUESTS_LIMIT),
+    "arrival": Field("choice", choices=("poisson", "uniform")), "seed": _int(0, 2**63 - 1),
+    "concurrency": _int(1, CONCURRENCY_LIMIT), "ramp": Field("quantity", Dimension.TIME, 0.0, RAMP_LIMIT),
 }
+TRAFFIC_FIELDS = ("rate", "requests", "arrival", "seed", "concurrency", "ramp")
 SPECULATIVE_FIELDS = {
     "method": Field("choice", choices=("mtp", "eagle", "ngram")), "tokens": _int(1, 16),
     "acceptance": Field("ratio", Dimension.RATIO, 1e-9, 1.0),

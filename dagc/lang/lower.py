@@ -29,7 +29,7 @@ from ..plan.cluster import Cluster
 from ..plan.model import DType, Model
 from ..plan.plan import DEFAULT_OBJECTIVE, OBJECTIVE_MEANS, OBJECTIVES, Plan
 from ..plan.strategy import StrategyDecl
-from ..plan.workload import ExpertLoad, Overlap, Requirement, RequirementKind, Serving, Workload
+from ..plan.workload import ExpertLoad, Overlap, Requirement, RequirementKind, Serving, Traffic, Workload
 from ..source import SourceFile, Span
 from ..units import Dimension
 from .blocks import (
@@ -41,6 +41,7 @@ from .blocks import (
     ValueKind,
     node_span,
     read_block,
+    read_traffic,
     read_value,
     unit_dimension,
 )
@@ -185,6 +186,7 @@ class _Lowering(Transformer):
                 self.out.error("E103", f"the workload has no `{key}`", span, f"add `{key} = …`")
         speculative = lower_speculative(self.out, subs["speculative"].block, span) if "speculative" in subs else None
         load = read_expert_load(self.out, self.roots, subs["routing"]) if "routing" in subs else None
+        traffic = read_traffic(self.out, values, span)
         if self.out.has_errors or any(v is BAD for v in values.values()):
             return None
         batch_max = values["batch"] == "max"
@@ -195,7 +197,8 @@ class _Lowering(Transformer):
                         dispatch=DType(values["dispatch"]) if "dispatch" in values else None,
                         serving=Serving(values.get("serving", "static")), chunk=values.get("chunk"),
                         prefill_batch=values.get("prefill_batch"), kv_transfer=values.get("kv_transfer", "after"),
-                        speculative=speculative, expert_load=load if isinstance(load, ExpertLoad) else None)
+                        speculative=speculative, expert_load=load if isinstance(load, ExpertLoad) else None,
+                        traffic=traffic if isinstance(traffic, Traffic) else None)
 
     def require(self, meta: Meta, written: list[_Requirement]) -> tuple[Requirement, ...]:
         self._statement("require", meta)

@@ -16,8 +16,8 @@ from ..source import Span
 from .base import Frozen
 from .model import DType
 
-__all__ = ["CHUNK_DEFAULT", "ExpertLoad", "Overlap", "Serving", "Speculative", "Workload", "RequirementKind",
-           "Requirement"]
+__all__ = ["CHUNK_DEFAULT", "ExpertLoad", "Overlap", "Serving", "Speculative", "Traffic", "Workload",
+           "RequirementKind", "Requirement"]
 
 CHUNK_DEFAULT = 8192       # `chunk` unwritten: the engines' default token budget per step (docs/language.md)
 
@@ -80,6 +80,21 @@ class ExpertLoad(Frozen):
         return isinstance(other, ExpertLoad) and other.digest == self.digest
 
 
+class Traffic(Frozen):
+    """Requests arriving at the deployment (`workload { rate = 12 requests/s  requests = 2000 }`, or
+    `concurrency = 64`), simulated by `dagc.serve.load`: open loop at `rate` requests/s (`arrival`
+    poisson or uniform, drawn from `seed`), or closed loop with `concurrency` clients each sending its
+    next request when the last one ends, their first starts spread over `ramp` seconds (None: one
+    request's expected lifetime). Prompt and output lengths are the workload's."""
+
+    requests: int
+    rate: float | None = None            # requests/s (open loop); None: closed loop
+    arrival: str = "poisson"             # poisson | uniform
+    seed: int = 0
+    concurrency: int | None = None       # clients in a closed loop
+    ramp: float | None = None            # seconds over which the clients' first requests start
+
+
 class Workload(Frozen):
     batch: int                           # with `batch_max`: the chosen batch, or BATCH_LIMIT before the choice
     prompt: int
@@ -103,6 +118,7 @@ class Workload(Frozen):
     role: str | None = Field(default=None, exclude=True)
     speculative: Speculative | None = Field(default=None, exclude=True)   # reported under `speculative`
     expert_load: ExpertLoad | None = Field(default=None, exclude=True)    # reported under `eplb`
+    traffic: Traffic | None = Field(default=None, exclude=True)           # simulated, reported under `load`
 
     @property
     def routing(self) -> float | ExpertLoad | None:
