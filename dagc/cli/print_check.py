@@ -78,6 +78,8 @@ def print_result(console: Console, r: StrategyResult, err: Console | None = None
 
     Plan-level diagnostics are left to `print_plan_diagnostics`; input errors (E0xx, E1xx) go
     to `err` when it is given, as those found while loading the plan do."""
+    from ..export.load_md import load_line
+    from ..export.report import load_of
     from ..rules import rule
     title = f"strategy {r.decl.name + ' = ' if r.decl.name else ''}{r.decl.text}"
     console.rule(shown(title), style="bold")
@@ -85,6 +87,8 @@ def print_result(console: Console, r: StrategyResult, err: Console | None = None
     if r.requirements:
         console.print(_requirements_table(r))
     _print_next_steps(console, r)
+    if (line := load_line(load_of(r))) is not None:
+        console.print(shown(line))
     _print_evidence_of_figures(console, r)
     own = [d for d in r.diagnostics if not ((found := rule(d.code)) is not None and found.plan_level)]
     if err is not None:

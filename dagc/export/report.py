@@ -15,11 +15,12 @@ from ..memory.resident import kv_cache_bytes_per_request, kv_cache_bytes_per_tok
 from ..plan.params import active_params, bytes_per_param, params_by_category, total_params, weight_bytes
 from ..plan.plan import Plan
 from ..serve.inflight import serving_json
+from ..serve.load import load_json, simulate
 from ..serve.price import token_cost
 from ..verdict.check import StrategyResult
 from .techniques import eplb_json, speculative_json
 
-__all__ = ["pools_json", "report_json", "METRIC_KEYS", "REPORT_VERSION", "memory_totals", "assumptions",
+__all__ = ["load_of", "pools_json", "report_json", "METRIC_KEYS", "REPORT_VERSION", "memory_totals", "assumptions",
            "fp4_compute", "WEIGHT_CATEGORIES"]
 
 REPORT_VERSION = 1
@@ -171,6 +172,27 @@ def pools_json(result: StrategyResult) -> dict:
             "served_requests_per_s": f.served_requests_per_s if f else None, "pools": pools}
 
 
+_LOADS: dict[int, tuple[StrategyResult, dict | None]] = {}
+
+
+def load_of(result: StrategyResult) -> dict | None:
+    """report.json's `load`: the workload's traffic simulated through the strategy (`dagc.serve.load`),
+    None without traffic, for a strategy dagc could not resolve or a disaggregated one. Remembered for
+    the result, which every output reads."""
+    plan = result.plan
+    if plan.workload.traffic is None or result.strategy is None or result.layout is None or result.pooled is not None \
+            or not result.valid:
+        return None
+    known = _LOADS.get(id(result))
+    if known is not None and known[0] is result:
+        return known[1]
+    out = load_json(plan, simulate(plan, result.strategy, result.layout))
+    if len(_LOADS) > 64:
+        _LOADS.clear()
+    _LOADS[id(result)] = (result, out)
+    return out
+
+
 def report_json(result: StrategyResult) -> dict:
     """The report.json object of one strategy.
 
@@ -212,6 +234,7 @@ def report_json(result: StrategyResult) -> dict:
         "serving": pools_json(result) if result.pooled is not None else serving_json(plan.workload, lay),
         "speculative": speculative_json(result),
         "eplb": eplb_json(result),
+        "load": load_of(result),
         "cost": (token_cost(metrics, plan.cluster.price_per_gpu_hour, plan.workload.prompt, plan.workload.generate)
                  if result.metrics else None),
         "next_steps": [s.to_json() for s in result.next_steps],
