@@ -318,6 +318,7 @@ def test_the_better_strategys_figures_stand_beside_this_ones():
     from dagc.export.summary import metric_text
     from dagc.lang.load import load_plan
     from dagc.plan.workload import RequirementKind
+    from dagc.units import format_figure
 
     plan = str(ROOT / "examples" / "qwen3-30b-a3b-4gpu.moe")
     loaded = load_plan(plan)
@@ -332,8 +333,8 @@ def test_the_better_strategys_figures_stand_beside_this_ones():
         assert line == (f"    {label} {fig['gpus']} GPU{'s' if fig['gpus'] > 1 else ''} · "
                         f"TTFT {metric_text(loaded, RequirementKind.TTFT, fig['ttft_s'])} · "
                         f"TPOT {metric_text(loaded, RequirementKind.TPOT, fig['tpot_s'])} · "
-                        f"{fig['decode_tokens_per_s_per_gpu']:,.1f} tokens/s per GPU · "
-                        f"memory {fig['memory_fraction'] * 100:.0f} %")
+                        f"{format_figure(fig['decode_tokens_per_s_per_gpu'])} tokens/s per GPU · "
+                        f"memory {fig['memory_fraction'] * 100:.1f} %")
 
 
 def test_an_optimal_strategy_shows_no_better_one():

@@ -91,7 +91,7 @@ def print_search(out: Console, found: SearchResult, top: int, svg_path: Path, pl
 
     rows: list[tuple[str, ...]] = [(str(k), c.text, *((f"{c.batch:,}",) if varied else ()),
              *((str(c.speculative_tokens),) if drafted else ()), str(c.gpus),
-             shown(K.MEMORY, c.memory_fraction, f"{c.memory_fraction * 100:.0f} %"),   # as `memory <= 80 %` reads it
+             shown(K.MEMORY, c.memory_fraction, f"{c.memory_fraction * 100:.1f} %"),   # as `memory <= 80 %` reads it
              shown(K.TTFT, c.metrics["ttft_s"], format_si(c.metrics["ttft_s"], Dimension.TIME, ttft)),
              shown(K.TPOT, c.metrics["tpot_s"], format_si(c.metrics["tpot_s"], Dimension.TIME, tpot)),
              format_figure(c.metrics['decode_tokens_per_s_per_gpu']), "yes" if c.meets_requirements else "no",

@@ -44,7 +44,7 @@ def print_evidence(console: Console, r: StrategyResult) -> None:
     from ..verdict.verdict import near_text
     for label, fig in (("the better one", best), ("this strategy", own)):
         share = fig["memory_fraction"]
-        memory = "—" if share is None else near_text(r.plan, RequirementKind.MEMORY, share, f"{share * 100:.0f} %")
+        memory = "—" if share is None else near_text(r.plan, RequirementKind.MEMORY, share, f"{share * 100:.1f} %")
         # in the unit of the plan's requirement on each, with the digits that tell a figure from its target
         console.print(f"    {label + ':':15} {count_text(fig['gpus'], 'GPU')} · TTFT "
                       f"{metric_text(r.plan, RequirementKind.TTFT, fig['ttft_s'])} · TPOT "

@@ -341,7 +341,7 @@ def comparison_md(plan, results: list[StrategyResult], dirs: list[str], pareto_l
             if r.valid else "—")] if plan.workload.batch_max else []),
         row("worst rank memory",
             lambda r: f"{format_bytes(r.memory.worst.total_bytes)} ("
-                      f"{near_text(plan, K.MEMORY, r.memory.worst.fraction, f'{r.memory.worst.fraction * 100:.0f} %')})"
+                      f"{near_text(plan, K.MEMORY, r.memory.worst.fraction, f'{r.memory.worst.fraction * 100:.1f} %')})"
             if r.memory else "—"),
         row("TTFT", metric("ttft_s", K.TTFT)),
         row("TPOT", metric("tpot_s", K.TPOT)),
