@@ -12,8 +12,9 @@ of the plan's `batch`. A step decodes a token of every request past its first to
 a prompt to prefill, a chunk of one prompt — the room the step's token budget (`chunk`) leaves, or the
 rest of the prompt (the step that ends a prompt emits its first token). Its time is what dagc prices
 (`dagc.schedule.recurrence.Recurrence`, as `dagc.serve.estimate` reads it): the decode step at the
-busiest rank's requests in flight, or the mixed step at those and the largest chunk any rank carries
-(the ranks meet in every layer, so the step ends at the slowest). Statically, the waiting requests are
+replica's requests in flight split over its ranks as dagc splits a batch (at least the busiest rank's
+on one), or the mixed step at those and the largest chunk any rank carries (the ranks meet in every
+layer, so the step ends at the slowest). Statically, the waiting requests are
 taken `batch` at a time, prefilled together, then decoded together. Step times are cached by (requests
 in flight, prompt tokens), and stretches of decode steps with nothing to admit run as one event, so a
 run costs a few events per request.
@@ -159,8 +160,8 @@ def _inflight(plan: Plan, traffic: Traffic, lay: Layout, prices: StepPrices) -> 
             _Replica(w, prices, caps[r], run, _OpenLoop([(float(times[i]), i) for i in range(r, n, lay.dp)])).run()
     else:
         clients = traffic.concurrency or 1
-        per_rank = max(1, -(-min(clients, w.batch) // (lay.dp * lay.adp)))
-        ttft, tpot = prices.steady(min(per_rank, max(max(c) for c in caps)))
+        per_replica = max(1, -(-min(clients, w.batch) // lay.dp))
+        ttft, tpot = prices.steady(min(per_replica, max(sum(c) for c in caps)))
         life = ttft + (w.generate - 1) * tpot / w.tokens_per_step
         warm = life if traffic.ramp is None else traffic.ramp
         for r in range(lay.dp):
@@ -269,7 +270,9 @@ class _Replica:
         """One mixed step, or decode steps up to the next end or admissible arrival."""
         chunks = [min(max(1, self.chunk - self.decoding[r] * self.q), self.prefill[r][0][1]) if self.prefill[r]
                   else 0 for r in range(self.g)]
-        nmax, p = max(self.inflight), max(chunks)
+        # priced at the requests in flight as an even split of them (the usual case: each is admitted to
+        # the emptiest rank), or of enough to put the busiest rank's on one rank
+        nmax, p = max(sum(self.inflight), self.g * (max(self.inflight) - 1) + 1), max(chunks)
         if p:
             dt, k = self.prices.mixed(nmax, p), 1
         else:

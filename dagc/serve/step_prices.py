@@ -21,24 +21,25 @@ __all__ = ["StepPrices"]
 
 
 class StepPrices:
-    """The time of a step at `n` requests in flight per attention-DP rank (and `p` prompt tokens of a
-    chunk), from dagc's cost model, each priced once."""
+    """The time of a step of a replica with `m` requests in flight, split over its attention-DP ranks as
+    evenly as they go (as dagc splits a batch, and as `dagc.serve.load` admits them), and `p` prompt
+    tokens of a chunk, from dagc's cost model, each priced once."""
 
     def __init__(self, plan: Plan, strategy: Strategy, lay: Layout, timer: Timer | None = None) -> None:
-        self.plan, self.strategy, self.ranks = plan, strategy, lay.dp * lay.adp
+        self.plan, self.strategy, self.dp, self.adp = plan, strategy, lay.dp, lay.adp
         self.timer = timer or Timer(plan)
         self.cache: dict[tuple[int, int], float] = {}
         self.static_cache: dict[int, tuple[float, float]] = {}
 
     def _at(self, n: int, chunk: int | None = None) -> tuple[Workload, Layout]:
-        update: dict = {"batch": n * self.ranks, "batch_max": False}
+        update: dict = {"batch": n * self.dp, "batch_max": False}
         if chunk is not None:
             update["chunk"] = chunk
         w = self.plan.workload.model_copy(update=update)
         return w, resolve(self.plan.model, self.plan.cluster, w, self.strategy)
 
     def decode(self, n: int) -> float:
-        """The decode step with `n` requests in flight on the busiest rank."""
+        """The decode step with `n` requests in flight on the replica."""
         key = (n, 0)
         if key not in self.cache:
             w, lay = self._at(n)
@@ -46,14 +47,14 @@ class StepPrices:
         return self.cache[key]
 
     def mixed(self, n: int, p: int) -> float:
-        """The mixed step: `n` requests in flight on the busiest rank, one of which prefills `p` prompt
-        tokens. The mixed step dagc prices carries a chunk of the budget's room; a budget of n·q + p
-        tokens leaves room for exactly `p`. Where dagc's chunk cannot be `p` (more than a prompt when the
-        requests need less), the chunk's cost is extrapolated from a whole prompt's."""
+        """The mixed step: `n` requests in flight on the replica, one of which prefills `p` prompt tokens.
+        The mixed step dagc prices carries a chunk of the budget's room; a budget of d·q + p tokens (d the
+        busiest rank's requests) leaves room for exactly `p`. Where dagc's chunk cannot be `p` (more than
+        a prompt when the requests need less), the chunk's cost is extrapolated from a whole prompt's."""
         key = (n, p)
         if key not in self.cache:
             w0 = self.plan.workload
-            chunk = n * w0.step_positions + p
+            chunk = -(-n // self.adp) * w0.step_positions + p
             w, lay = self._at(n, chunk)
             if shares(w, lay).chunk_prompt_tokens == p:
                 self.cache[key] = Recurrence(self.plan, lay, w, self.timer).mixed_step()
@@ -71,7 +72,7 @@ class StepPrices:
         return self.static_cache[b]
 
     def steady(self, n: int) -> tuple[float, float]:
-        """dagc's in-flight steady state at `n` requests per rank: TTFT and TPOT."""
+        """dagc's in-flight steady state at `n` requests in flight on the replica: TTFT and TPOT."""
         w, lay = self._at(n)
         return inflight_ttft_tpot(self.decode(n), self.mixed_steady(n), w, lay)
 
