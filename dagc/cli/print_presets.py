@@ -33,8 +33,8 @@ def print_presets(out: Console, *tables: Rows) -> None:
         for i, col in enumerate(columns):     # a preset's name is what a plan writes: never cut
             if i == 0:
                 t.add_column(col, min_width=names, no_wrap=True)
-            else:
-                t.add_column(col)
+            else:                             # the others wrap, and fold a word too long: never cut to `…`
+                t.add_column(col, overflow="fold")
         for row in rows:
             add_shown_row(t, *row)
         out.print(t)
