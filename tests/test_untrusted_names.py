@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import shutil
 import sys
 import tempfile
 import time
@@ -209,7 +208,9 @@ def test_a_dot_timeout_kills_everything_dot_started(tmp_path, monkeypatch):
     bin_dir.mkdir()
     pid_file = tmp_path / "child.pid"
     dot = bin_dir / "dot"
-    dot.write_text(f"#!/bin/sh\n{shutil.which('sleep')} 300 &\necho $! > {pid_file}\nwait\n")
+    # the child dot starts: this Python sleeping (whatever the PATH holds, `sleep` included or not)
+    sleeper = f"{shlex.quote(sys.executable)} -c 'import time; time.sleep(300)'"
+    dot.write_text(f"#!/bin/sh\n{sleeper} &\necho $! > {pid_file}\nwait\n")
     dot.chmod(0o755)
     monkeypatch.setenv("PATH", str(bin_dir))
     drawn = render_mod.render_dot("digraph { a -> b }", timeout_s=0.5, renderers=(Renderer.DOT,))
