@@ -7,7 +7,7 @@ Targets are SI (seconds, tokens/s, bytes or a fraction of memory, GPUs).
 
 from __future__ import annotations
 
-import math
+from typing import Any
 
 from pydantic import Field
 
@@ -176,7 +176,16 @@ class Requirement(Frozen):
     text: str                # the line as written, for reports
     span: Span | None = Field(default=None, exclude=True)
 
-    def holds(self, value: float) -> bool:
+    def holds(self, value: Any) -> Any:
+        """Whether `value` meets the requirement: a float, or a numpy array judged elementwise. `==` holds
+        within a relative 1e-9 (as `math.isclose`: of the larger magnitude).
+
+        Example:
+            >>> import numpy as np
+            >>> r = Requirement(kind=RequirementKind.GPUS, op="==", target=8.0, text="gpus == 8")
+            >>> r.holds(8.0), r.holds(8.0 + 1e-12), r.holds(np.array([8.0, 9.0])).tolist()
+            (True, True, [True, False])
+        """
         match self.op:
             case "<=":
                 return value <= self.target
@@ -187,4 +196,5 @@ class Requirement(Frozen):
             case ">":
                 return value > self.target
             case _:
-                return math.isclose(value, self.target, rel_tol=1e-9)
+                larger = (abs(value) + abs(self.target) + abs(abs(value) - abs(self.target))) / 2
+                return abs(value - self.target) <= 1e-9 * larger

@@ -367,9 +367,9 @@ def load_json(plan: Plan, load: Load | None) -> dict | None:
     ok = np.ones(len(ttft), dtype=bool)
     for req in plan.requirements:
         if req.kind is RequirementKind.TTFT:
-            ok &= _holds(req, ttft)
+            ok &= req.holds(ttft)
         elif req.kind is RequirementKind.TPOT:
-            ok &= _holds(req, tpot)
+            ok &= req.holds(tpot)
     served = load.served_requests_per_s
     little_l, little_r = load.little()
     return {
@@ -384,16 +384,3 @@ def load_json(plan: Plan, load: Load | None) -> dict | None:
         "overloaded": load.overloaded,
     }
 
-
-def _holds(req, x: np.ndarray) -> np.ndarray:
-    """`req` judged on every value of `x` at once."""
-    match req.op:
-        case "<=":
-            return x <= req.target
-        case ">=":
-            return x >= req.target
-        case "<":
-            return x < req.target
-        case ">":
-            return x > req.target
-    return np.isclose(x, req.target, rtol=1e-9)
