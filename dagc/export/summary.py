@@ -22,7 +22,7 @@ from .load_md import load_md
 from .md_escape import md_code, md_prose
 from .report import assumptions, load_of
 from .serving_md import inflight_execution, inflight_summary
-from .techniques import step_figures, technique_lines
+from .techniques import step_figures, step_verdict, technique_lines
 
 __all__ = ["by_objective_md", "summary_md", "assumptions_md", "data_parallel_text", "requirement_value_text",
            "metric_text", "margin_text", "optimal_note", "dominant_costs", "COST_NAMES"]
@@ -306,10 +306,8 @@ def _next_steps(r: StrategyResult) -> list[str]:
         return []
     out = ["- **Next steps** (each change checked by dagc as the plan is):"]
     for s in r.next_steps:
-        figures = step_figures(s.figures)
-        verdict = "meets every requirement" if s.meets else \
-            "still misses " + ", ".join(md_code(m) for m in s.missed)
-        out.append(f"  - {md_prose(s.change)}: {verdict} ({figures}) — {md_code(' '.join(s.options))}")
+        out.append(f"  - {md_prose(s.change)}: {step_verdict(s, md_code)} ({step_figures(s.figures)}) — "
+                   f"{md_code(' '.join(s.options))}")
     return out
 
 

@@ -8,14 +8,18 @@ objects, which derive the figures; nothing is computed here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..diagnostics import quote
 from ..layout.eplb import balance_figures
 from ..serve.price import token_cost
 from ..serve.speculative import speculative_figures
 from ..units import Dimension, format_figure, format_in_unit, format_si, lookup
 from ..verdict.check import StrategyResult
+from ..verdict.next_steps import NextStep
 
-__all__ = ["cost_sentence", "eplb_json", "next_step_lines", "speculative_json", "step_figures", "technique_lines"]
+__all__ = ["cost_sentence", "eplb_json", "next_step_lines", "speculative_json", "step_figures", "step_verdict",
+           "technique_lines"]
 
 
 def speculative_json(result: StrategyResult) -> dict | None:
@@ -63,11 +67,13 @@ def technique_lines(result: StrategyResult) -> list[tuple[str, str]]:
 def next_step_lines(result: StrategyResult) -> list[str]:
     """One line per next step of a strategy that misses its requirements (`StrategyResult.next_steps`): the
     change, the options that make it, and what it gives, each tried by the compiler."""
-    out = []
-    for s in result.next_steps:
-        verdict = "meets every requirement" if s.meets else f"still misses {', '.join(f'`{m}`' for m in s.missed)}"
-        out.append(f"{s.change} — {verdict} ({step_figures(s.figures)}): {' '.join(s.options)}")
-    return out
+    return [f"{s.change} — {step_verdict(s, lambda m: f'`{m}`')} ({step_figures(s.figures)}): {' '.join(s.options)}"
+            for s in result.next_steps]
+
+
+def step_verdict(step: NextStep, code: Callable[[str], str]) -> str:
+    """Whether a next step meets every requirement, or which it still misses, each set as `code` sets it."""
+    return "meets every requirement" if step.meets else "still misses " + ", ".join(code(m) for m in step.missed)
 
 
 def step_figures(f: dict) -> str:
