@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from pydantic import Field
 
 from ..enums import FastEnum
@@ -16,7 +18,7 @@ from ..source import Span
 from .base import Frozen
 from .model import DType
 
-__all__ = ["CHUNK_DEFAULT", "ExpertLoad", "Overlap", "Serving", "Speculative", "Traffic", "Workload",
+__all__ = ["CHUNK_DEFAULT", "ExpertLoad", "Overlap", "RequestLog", "Serving", "Speculative", "Traffic", "Workload",
            "RequirementKind", "Requirement"]
 
 CHUNK_DEFAULT = 8192       # `chunk` unwritten: the engines' default token budget per step (docs/language.md)
@@ -80,19 +82,59 @@ class ExpertLoad(Frozen):
         return isinstance(other, ExpertLoad) and other.digest == self.digest
 
 
+class RequestLog(Frozen):
+    """A request log replayed as traffic (`requests from "FILE"`, read by `dagc.lang.request_log`): per
+    request, in arrival order, its arrival (seconds after the log's first), prompt and output tokens, and
+    — for a Mooncake log — the hash ids of its prompt's blocks of `block_tokens` tokens (requests sharing
+    leading ids share that prefix), flattened: request i's are `hash_ids[hash_offsets[i]:hash_offsets[i+1]]`.
+    `digest` names the contents (equal contents, equal digest): a log is compared and hashed by it."""
+
+    file: str                            # the file's name, as reports show it
+    format: str                          # "azure" | "mooncake"
+    arrival: np.ndarray                  # float64, s, non-decreasing, the first 0
+    prompt: np.ndarray                   # int64, ≥ 1
+    output: np.ndarray                   # int64, ≥ 1
+    block_tokens: int = 512
+    hash_ids: np.ndarray | None = None   # int64, flattened (Mooncake only)
+    hash_offsets: np.ndarray | None = None   # int64, len(arrival) + 1
+    digest: str
+
+    def __hash__(self) -> int:
+        return hash(self.digest)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RequestLog) and other.digest == self.digest
+
+    @property
+    def requests(self) -> int:
+        return len(self.arrival)
+
+
 class Traffic(Frozen):
     """Requests arriving at the deployment (`workload { rate = 12 requests/s  requests = 2000 }`, or
-    `concurrency = 64`), simulated by `dagc.serve.load`: open loop at `rate` requests/s (`arrival`
-    poisson or uniform, drawn from `seed`), or closed loop with `concurrency` clients each sending its
-    next request when the last one ends, their first starts spread over `ramp` seconds (None: one
-    request's expected lifetime). Prompt and output lengths are the workload's."""
+    `concurrency = 64`, or `requests from "FILE"`), simulated by `dagc.serve.load`: open loop at `rate`
+    requests/s (`arrival` poisson or uniform, drawn from `seed`), or closed loop with `concurrency`
+    clients each sending its next request when the last one ends, their first starts spread over `ramp`
+    seconds (None: one request's expected lifetime), or a request log replayed at its own times (at `rate`
+    when one is written: the log's times scaled to that mean rate). Prompt and output lengths are the
+    workload's `prompt` and `generate`, fixed or — with `lengths` — drawn around them (`length_cv`: the
+    spread as a coefficient of variation), or the log's. `prefix`: the leading prompt tokens every
+    request shares (a system prompt), prefilled once while cached."""
 
     requests: int
-    rate: float | None = None            # requests/s (open loop); None: closed loop
+    rate: float | None = None            # requests/s (open loop); None: closed loop, or the log's own times
     arrival: str = "poisson"             # poisson | uniform
     seed: int = 0
     concurrency: int | None = None       # clients in a closed loop
     ramp: float | None = None            # seconds over which the clients' first requests start
+    log: RequestLog | None = None        # `requests from "FILE"`
+    lengths: str = "fixed"               # fixed | uniform | exponential | lognormal (docs/language.md)
+    length_cv: float | None = None       # None: the distribution's default spread
+    prefix: int = 0                      # tokens of a prompt shared by every request
+
+    def at_rate(self, rate: float) -> Traffic:
+        """The same traffic arriving at `rate` requests/s (capacity bisection, `dagc search --rate`)."""
+        return self.model_copy(update={"rate": rate, "concurrency": None, "ramp": None})
 
 
 class Workload(Frozen):
