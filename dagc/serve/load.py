@@ -35,9 +35,21 @@ from ..plan.strategy import Strategy
 from ..plan.workload import RequirementKind, Traffic, Workload
 from .step_prices import StepPrices
 
-__all__ = ["Load", "StepPrices", "load_json", "percentiles", "simulate"]
+__all__ = ["Load", "StepPrices", "Timeline", "load_json", "percentiles", "simulate"]
 
 PERCENTILES = (50, 90, 95, 99)
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """A run over time, sampled at its events (pictures, the trace's counters): requests running (admitted,
+    not ended) and waiting (arrived, not admitted), and the KV cache in use as a share of what the fullest
+    rank holds (0–1)."""
+
+    t: np.ndarray                  # s
+    running: np.ndarray
+    waiting: np.ndarray
+    kv_share: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -53,6 +65,7 @@ class Load:
     itl_weight: np.ndarray         # the decode tokens it emitted
     area: float                    # ∫ requests in the system dt, from the scheduler's own counts
     warm_until: float = 0.0        # before this, requests were still ramping up (closed loop)
+    timeline: Timeline | None = None
 
     @property
     def ttft(self) -> np.ndarray:
