@@ -15,7 +15,6 @@ from ..memory.resident import kv_cache_bytes_per_request, kv_cache_bytes_per_tok
 from ..plan.params import active_params, bytes_per_param, params_by_category, total_params, weight_bytes
 from ..plan.plan import Plan
 from ..serve.inflight import serving_json
-from ..serve.load import load_json, simulate
 from ..serve.price import token_cost
 from ..verdict.check import StrategyResult
 from .techniques import eplb_json, speculative_json
@@ -172,25 +171,10 @@ def pools_json(result: StrategyResult) -> dict:
             "served_requests_per_s": f.served_requests_per_s if f else None, "pools": pools}
 
 
-_LOADS: dict[int, tuple[StrategyResult, dict | None]] = {}
-
-
 def load_of(result: StrategyResult) -> dict | None:
-    """report.json's `load`: the workload's traffic simulated through the strategy (`dagc.serve.load`),
-    None without traffic, for a strategy dagc could not resolve or a disaggregated one. Remembered for
-    the result, which every output reads."""
-    plan = result.plan
-    if plan.workload.traffic is None or result.strategy is None or result.layout is None or result.pooled is not None \
-            or not result.valid:
-        return None
-    known = _LOADS.get(id(result))
-    if known is not None and known[0] is result:
-        return known[1]
-    out = load_json(plan, simulate(plan, result.strategy, result.layout))
-    if len(_LOADS) > 64:
-        _LOADS.clear()
-    _LOADS[id(result)] = (result, out)
-    return out
+    """report.json's `load`: the workload's traffic simulated through the strategy and its capacity
+    (`dagc.verdict.under_load`), None without traffic or for a strategy that was not simulated."""
+    return result.load.json if result.load is not None else None
 
 
 def report_json(result: StrategyResult) -> dict:

@@ -61,7 +61,7 @@ def metric_text(plan: Plan, kind: RequirementKind, value: float | None, per_gpu:
     unit: throughputs in tokens/s, times adaptive, memory as a share of the GPU."""
     if value is None:
         return "—"
-    for req in plan.requirements:
+    for req in plan.steady_requirements:
         if req.kind is not kind:
             continue
         if kind is RequirementKind.MEMORY and not req.memory_is_fraction:

@@ -11,14 +11,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..plan.model import DType
-from ..plan.workload import RequirementKind
+from ..plan.workload import PERCENTILE_KINDS, PERCENTILES, RequirementKind
 from ..units import Dimension
 
 __all__ = ["Field", "nearest", "did_you_mean", "MODEL_FIELDS", "MOE_FIELDS", "MLA_FIELDS", "WINDOW_FIELDS",
            "SPECULATIVE_FIELDS",
            "CLUSTER_FIELDS",
            "GPU_FIELDS", "EFFICIENCY_FIELDS", "LATENCY_FIELDS", "WORKLOAD_FIELDS", "TRAFFIC_FIELDS",
-           "REQUIREMENT_DIMENSIONS",
+           "REQUIREMENT_DIMENSIONS", "LOAD_ONLY", "REQUIREMENT_NAMES", "requirement_name",
            "SUBBLOCKS", "MAX_COUNT", "STRATEGY_OPTIONS", "AXIS_WORDS", "AXES_SAID"]
 
 MAX_COUNT = 2**40
@@ -177,7 +177,29 @@ REQUIREMENT_DIMENSIONS = {
     RequirementKind.PREFILL_THROUGHPUT: Dimension.THROUGHPUT,
     RequirementKind.THROUGHPUT: Dimension.THROUGHPUT,
     RequirementKind.MEMORY: Dimension.RATIO, RequirementKind.GPUS: Dimension.COUNT,
+    RequirementKind.E2E: Dimension.TIME, RequirementKind.ITL: Dimension.TIME, RequirementKind.GOODPUT: Dimension.RATE,
 }
+# judged on the simulated load only: percentiles of a latency (`e2e_p99`) and goodput
+LOAD_ONLY = (RequirementKind.E2E, RequirementKind.ITL, RequirementKind.GOODPUT)
+# every name a `require` line may use, for hints
+REQUIREMENT_NAMES = tuple([k.value for k in RequirementKind if k not in LOAD_ONLY[:2]]
+                          + [f"{k}_p{p}" for k in PERCENTILE_KINDS for p in PERCENTILES])
+
+
+def requirement_name(name: str) -> tuple[RequirementKind, int | None] | None:
+    """What a `require` line's name bounds: its kind and percentile (`ttft_p99` → TTFT, 99), None when unknown.
+
+    Example:
+        >>> requirement_name("ttft_p99"), requirement_name("goodput"), requirement_name("tpot_p42")
+        ((<RequirementKind.TTFT: 'ttft'>, 99), (<RequirementKind.GOODPUT: 'goodput'>, None), None)
+    """
+    base, _, pct = name.rpartition("_p")
+    if base in PERCENTILE_KINDS and pct.isdigit() and int(pct) in PERCENTILES and pct == str(int(pct)):
+        return RequirementKind(base), int(pct)
+    try:
+        return RequirementKind(name), None
+    except ValueError:
+        return None
 # A strategy's execution options (`with microbatches 2 overlap microbatch`): `dagc.lang.flatten` reads
 # them, the parser's diagnostics name a word after one's value.
 STRATEGY_OPTIONS = ("microbatches", "overlap", "redundant")

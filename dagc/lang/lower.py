@@ -29,7 +29,16 @@ from ..plan.cluster import Cluster
 from ..plan.model import DType, Model
 from ..plan.plan import DEFAULT_OBJECTIVE, OBJECTIVE_MEANS, OBJECTIVES, Plan
 from ..plan.strategy import StrategyDecl
-from ..plan.workload import ExpertLoad, Overlap, Requirement, RequirementKind, Serving, Traffic, Workload
+from ..plan.workload import (
+    PERCENTILE_KINDS,
+    ExpertLoad,
+    Overlap,
+    Requirement,
+    RequirementKind,
+    Serving,
+    Traffic,
+    Workload,
+)
 from ..source import SourceFile, Span
 from ..units import Dimension
 from .blocks import (
@@ -49,12 +58,15 @@ from .cluster import lower_cluster
 from .expert_load import check_expert_load, read_expert_load
 from .fields import (
     BATCH_LIMIT,
+    LOAD_ONLY,
     REQUIREMENT_DIMENSIONS,
+    REQUIREMENT_NAMES,
     SUBBLOCKS,
     WORKLOAD_FIELDS,
     Field,
     did_you_mean,
     nearest,
+    requirement_name,
 )
 from .flatten import flatten
 from .model import ImportRoots, imported_fields, lower_model, model_from_preset, preset_fields
@@ -206,17 +218,23 @@ class _Lowering(Transformer):
         seen: set[tuple[str, str]] = set()
         for req in written:
             name = str(req.name)
-            try:
-                kind = RequirementKind(name)
-            except ValueError:
+            named = requirement_name(name)
+            if named is None:
+                base = name.rpartition("_p")[0]
                 self.out.error("E101", f"unknown requirement `{name}`", req.name_span,
-                               did_you_mean(name, [k.value for k in RequirementKind]))
+                               f"dagc reports the percentiles 50, 90, 95 and 99: `{base}_p50` … `{base}_p99`"
+                               if base in PERCENTILE_KINDS else did_you_mean(name, REQUIREMENT_NAMES))
+                continue
+            kind, percentile = named
+            if kind in LOAD_ONLY and percentile is None and kind is not RequirementKind.GOODPUT:
+                self.out.error("E101", f"`{name}` is judged on the simulated load's percentiles", req.name_span,
+                               f"write `{name}_p50`, `{name}_p90`, `{name}_p95` or `{name}_p99`")
                 continue
             if (name, str(req.op)) in seen:
                 self.out.error("E104", f"`{name} {req.op}` is required twice", req.span, "keep one of the two lines")
                 continue
             seen.add((name, str(req.op)))
-            lowered = self._requirement(kind, req)
+            lowered = self._requirement(kind, req, percentile)
             if lowered is not None:
                 out.append(lowered)
         return tuple(out)
@@ -247,7 +265,7 @@ class _Lowering(Transformer):
         self.out.spans[key] = span
         return span
 
-    def _requirement(self, kind: RequirementKind, req: _Requirement) -> Requirement | None:
+    def _requirement(self, kind: RequirementKind, req: _Requirement, percentile: int | None) -> Requirement | None:
         # memory may be bounded as a share of the GPU (`90 %`) or in bytes (`70 GB`).
         memory_is_fraction = not (kind is RequirementKind.MEMORY and unit_dimension(req.value) is Dimension.SIZE)
         dim = REQUIREMENT_DIMENSIONS[kind]
@@ -260,7 +278,7 @@ class _Lowering(Transformer):
         target, per_gpu = v if isinstance(v, tuple) else (v, False)
         text = " ".join(" ".join(str(t).split()) for t in (req.name, req.op, *req.value.tokens))
         return Requirement(kind=kind, op=str(req.op), target=float(target), per_gpu=per_gpu,
-                           memory_is_fraction=memory_is_fraction, text=text, span=req.span)
+                           memory_is_fraction=memory_is_fraction, percentile=percentile, text=text, span=req.span)
 
 
 def _decl(src: SourceFile, name: str | None, scope: Tree, span: Span, options: list | None = None) -> StrategyDecl:
@@ -336,6 +354,13 @@ def _lower_plan(lw: _Lowering, tree: Tree) -> Plan | None:
         lw.out.diags += check_expert_load(model, workload.expert_load, lw.out.spans["workload.routing.file"])
         if lw.out.has_errors:
             return None
+    for req in first.get("require", ()):
+        if req.on_load and workload.traffic is None:
+            lw.out.error("E104", f"`{req.name}` is judged on a simulated load, but the workload sends no traffic",
+                         req.span, "add `rate = 12 requests/s` (open loop), `concurrency = 64` (closed loop) or "
+                                   "`requests from \"trace.csv\"` to the workload")
+    if lw.out.has_errors:
+        return None
     return Plan(name=Path(lw.src.path).stem, model=model, cluster=cluster, workload=workload,
                 requirements=first.get("require", ()), strategies=strategies,
                 objective=first.get("objective") or DEFAULT_OBJECTIVE,

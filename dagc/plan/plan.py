@@ -47,6 +47,12 @@ class Plan(Frozen):
     overrides: tuple[str, ...] = ()             # `--set` what-ifs applied to the plan's text, as `path = value`
     spans: dict[str, Any] = Field(default_factory=dict, exclude=True)
 
+    @property
+    def steady_requirements(self) -> tuple[Requirement, ...]:
+        """The requirements judged on the serving mode's steady state: all but those on the simulated load
+        (`Requirement.on_load`, judged by `dagc.verdict.load`)."""
+        return tuple(r for r in self.requirements if not r.on_load)
+
     def span_of(self, key: str) -> Span | None:
         """Where a field was written, e.g. 'model.layers', 'cluster.gpus', 'workload'."""
         while key:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-
 from pydantic import Field
 
 from ..enums import FastEnum
@@ -19,7 +18,7 @@ from .base import Frozen
 from .model import DType
 
 __all__ = ["CHUNK_DEFAULT", "ExpertLoad", "Overlap", "RequestLog", "Serving", "Speculative", "Traffic", "Workload",
-           "RequirementKind", "Requirement"]
+           "RequirementKind", "Requirement", "PERCENTILES", "PERCENTILE_KINDS"]
 
 CHUNK_DEFAULT = 8192       # `chunk` unwritten: the engines' default token budget per step (docs/language.md)
 
@@ -207,6 +206,14 @@ class RequirementKind(FastEnum):
     THROUGHPUT = "throughput"
     MEMORY = "memory"
     GPUS = "gpus"
+    # judged on the simulated load only (`ttft_p99`, `e2e_p90`, `goodput`): `Requirement.on_load`
+    E2E = "e2e"
+    ITL = "itl"
+    GOODPUT = "goodput"
+
+
+PERCENTILES = (50, 90, 95, 99)                      # the percentiles a load reports and a requirement may bound
+PERCENTILE_KINDS = ("ttft", "tpot", "itl", "e2e")   # the latencies written `ttft_p99`
 
 
 class Requirement(Frozen):
@@ -215,8 +222,21 @@ class Requirement(Frozen):
     target: float            # SI: seconds, tokens/s, fraction of memory or bytes, GPUs
     per_gpu: bool = False    # throughput targets written with /gpu
     memory_is_fraction: bool = True
+    percentile: int | None = None   # `ttft_p99 <= 2 s`: the 99th percentile of the simulated load's TTFT
     text: str                # the line as written, for reports
     span: Span | None = Field(default=None, exclude=True)
+
+    @property
+    def on_load(self) -> bool:
+        """Whether it is judged on the simulated load (a percentile, or goodput) rather than the steady state."""
+        return self.percentile is not None or self.kind in (RequirementKind.E2E, RequirementKind.ITL,
+                                                            RequirementKind.GOODPUT)
+
+    @property
+    def name(self) -> str:
+        """The name as written and as report.json states it: `ttft`, `ttft_p99`, `decode_throughput_per_gpu`."""
+        pct = f"_p{self.percentile}" if self.percentile is not None else ""
+        return self.kind.value + pct + ("_per_gpu" if self.per_gpu else "")
 
     def holds(self, value: Any) -> Any:
         """Whether `value` meets the requirement: a float, or a numpy array judged elementwise. `==` holds

@@ -26,7 +26,8 @@ _METRIC = {
     RequirementKind.TTFT: "TTFT", RequirementKind.TPOT: "TPOT",
     RequirementKind.PREFILL_THROUGHPUT: "prefill throughput", RequirementKind.DECODE_THROUGHPUT: "decode throughput",
     RequirementKind.THROUGHPUT: "end-to-end throughput", RequirementKind.GPUS: "GPU count",
-    RequirementKind.MEMORY: "memory",
+    RequirementKind.MEMORY: "memory", RequirementKind.E2E: "end-to-end latency",
+    RequirementKind.ITL: "inter-token latency", RequirementKind.GOODPUT: "goodput",
 }
 
 
@@ -111,7 +112,7 @@ def check_physical(ctx: RuleContext) -> Iterator[Diagnostic]:
     """
     plan, lay = ctx.plan, ctx.layout
     mine = bounds(plan.model, plan.workload, plan.cluster, gpus=lay.gpus_used, dp=lay.dp)
-    for req in plan.requirements:
+    for req in plan.steady_requirements:
         if req.kind is RequirementKind.GPUS:
             continue
         whole = _cluster_bounds(ctx, req)
@@ -150,7 +151,7 @@ def check_cluster_bound(ctx: RuleContext) -> Iterator[Diagnostic]:
         require { decode_throughput >= 1 tokens/ms/gpu }       # or a larger batch, or a faster GPU
     """
     plan = ctx.plan
-    for req in plan.requirements:
+    for req in plan.steady_requirements:
         whole = _cluster_bounds(ctx, req)
         found = _ruled_out(req, whole)
         if found is None:

@@ -75,7 +75,7 @@ def surely_misses(plan: Plan, metrics: dict, gpus: int) -> int:
     throughput line out of reach of `metrics` (TTFT and TPOT lower bounds, throughputs upper
     bounds). A lower bound of the requirements the candidate misses."""
     missed = 0
-    for req in plan.requirements:
+    for req in plan.steady_requirements:
         if req.kind is RequirementKind.GPUS:
             missed += RequirementResult(req, float(gpus)).met is False
             continue

@@ -94,9 +94,10 @@ class Pruner(CandidateBounds):
     def __init__(self, plan: Plan, objective: str, timer: Timer):
         super().__init__(plan, objective, timer)
         # whether the rank or a requirement reads TTFT: then its exact figure is worth a prefill schedule
-        self.needs_ttft = objective in _TTFT_OBJECTIVES or any(r.kind in _TTFT_METRICS for r in plan.requirements)
+        self.needs_ttft = objective in _TTFT_OBJECTIVES or any(r.kind in _TTFT_METRICS
+                                                               for r in plan.steady_requirements)
         # whether the rank or a requirement reads TPOT (the front reads it too): else a TPOT floor prunes nothing
-        self.reads_tpot = objective != "ttft" or any(r.kind in _TPOT_METRICS for r in plan.requirements)
+        self.reads_tpot = objective != "ttft" or any(r.kind in _TPOT_METRICS for r in plan.steady_requirements)
         # Visited fewest GPUs first, candidates that one op's working set overflows come before the bar
         # is high, and setting them aside saves their stage passes; visited most GPUs first, the bar
         # prunes them anyway, and the working sets' templates would cost more than they save (measured

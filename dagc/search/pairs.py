@@ -59,7 +59,7 @@ class Pair:
         """The plan's requirements judged on the deployment, as `dagc.verdict.pools` judges them."""
         fuller = max((self.prefill, self.decode), key=lambda i: i.memory_fraction)
         return tuple(RequirementResult(r, requirement_value(r, self.gpus, self.metrics, fuller.memory_fraction,
-                                                            fuller.memory_bytes)) for r in plan.requirements)
+                                                            fuller.memory_bytes)) for r in plan.steady_requirements)
 
 
 def _columns(prefills: list[Instance], m: int, g: int, cluster_gpus: int) -> tuple[np.ndarray, np.ndarray]:
@@ -135,7 +135,7 @@ def _misses(plan: Plan, metrics: dict, gpus: np.ndarray, memory: np.ndarray) -> 
     """The requirements each pair misses (memory judged on its fuller pool's share, or on bytes by
     `Pair.requirements` for the pairs made)."""
     out = np.zeros(len(gpus), dtype=np.int64)
-    for r in plan.requirements:
+    for r in plan.steady_requirements:
         if r.kind is RequirementKind.GPUS:
             value = gpus.astype(float)
         elif r.kind is RequirementKind.MEMORY:
@@ -169,7 +169,7 @@ def best_at_bounds(plan: Plan, objective: str, prefills: list[Instance], m: int,
     totals = {"decode_tokens_per_s": d * w.generate, "prefill_tokens_per_s": d * w.prompt,
               "throughput_tokens_per_s": d * (w.prompt + w.generate)}
     missed = 0
-    for r in plan.requirements:
+    for r in plan.steady_requirements:
         if r.kind is RequirementKind.GPUS:
             missed += unreachable(r, float(least), lower=True)
         elif r.kind in (RequirementKind.TTFT, RequirementKind.TPOT):

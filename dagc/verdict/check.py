@@ -22,6 +22,7 @@ from .batch_max import choose_batch
 from .compiled import Compiled
 from .optimal import judge_optimal
 from .pools import PooledCheck, check_pools
+from .under_load import Progress, UnderLoad, judge_on_load, under_load
 from .verdict import RequirementResult, Verdict, judge_requirements, verdict
 
 # The loaders live in `dagc.lang.load`; they are named here too for callers of `dagc.verdict.check.load_plan`.
@@ -44,6 +45,8 @@ class StrategyResult:
     pooled: PooledCheck | None = field(default=None, repr=False)   # a disaggregated strategy's pools
     # the nearest changes that meet the requirements it misses (`dagc.verdict.next_steps.with_next_steps`)
     next_steps: tuple = field(default=(), repr=False)
+    # the workload's traffic simulated through the strategy (`dagc.verdict.under_load`), None without traffic
+    load: UnderLoad | None = field(default=None, repr=False)
 
     @property
     def dag(self) -> Dag | None:
@@ -65,8 +68,10 @@ class StrategyResult:
         return self.decl.name or self.decl.text
 
 
-def check_strategy(plan: Plan, decl: StrategyDecl) -> StrategyResult:
-    """Flatten one strategy and `analyse` it (resolve, rules, memory, DAG, schedule, verdict).
+def check_strategy(plan: Plan, decl: StrategyDecl, progress: Progress | None = None) -> StrategyResult:
+    """Flatten one strategy and `analyse` it (resolve, rules, memory, DAG, schedule, verdict); with
+    traffic, simulate it under that load (`dagc.verdict.under_load`; `progress(done, total)` follows the
+    simulation) and judge the requirements on the load.
 
     A strategy that does not flatten (E201, E202, E204) gets its diagnostics and nothing else.
     """
@@ -87,13 +92,18 @@ def check_strategy(plan: Plan, decl: StrategyDecl) -> StrategyResult:
     if plan.workload.batch_max:              # `batch = max`: the largest batch this strategy serves
         workload = choose_batch(plan, strategy, strategy.workload_for(plan.workload))
     a = analyse(plan, strategy, workload, decl=decl)
+    reqs, judged, load = a.requirements, a.verdict, None
+    if a.plan.workload.traffic is not None and a.valid and a.metrics is not None:
+        load = under_load(a.plan, strategy, a.layout, a.metrics, progress)
+        reqs = judge_on_load(reqs, load.json)
+        judged = verdict(list(a.diagnostics), reqs)
     return StrategyResult(plan=a.plan, decl=decl, strategy=strategy, layout=a.layout, memory=a.memory,
-                          diagnostics=a.diagnostics, requirements=a.requirements, verdict=a.verdict,
-                          metrics=a.metrics, compiled=a.compiled)
+                          diagnostics=a.diagnostics, requirements=reqs, verdict=judged,
+                          metrics=a.metrics, compiled=a.compiled, load=load)
 
 
 def check(plan: Plan, strategy: str | StrategyDecl | None = None, optimality=None,
-          picks: dict | None = None) -> list[StrategyResult]:
+          picks: dict | None = None, progress: Progress | None = None) -> list[StrategyResult]:
     """Check every strategy of a plan (or only `strategy`, which replaces them).
 
     `optimality`, a `dagc.search.search.SearchResult`, sets each verdict's `optimal` against it;
@@ -106,7 +116,7 @@ def check(plan: Plan, strategy: str | StrategyDecl | None = None, optimality=Non
     if isinstance(strategy, str):
         strategy = parse_strategy(strategy)
     decls = (strategy,) if strategy is not None else plan.strategies
-    results = [check_strategy(plan, d) for d in decls]
+    results = [check_strategy(plan, d, progress) for d in decls]
     if optimality is not None:
         judged = []
         for r in results:

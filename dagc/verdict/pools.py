@@ -135,7 +135,7 @@ def _batch_max(plan: Plan, decode: Pool) -> tuple[Plan, str]:
     its instance serves (`dagc.verdict.batch_max`: it fits in memory and meets `tpot` and `memory`;
     TTFT and the throughputs are the deployment's, not one instance's) — and the note that says so."""
     keep = (RequirementKind.TPOT, RequirementKind.MEMORY)
-    probe = plan.model_copy(update={"requirements": tuple(r for r in plan.requirements if r.kind in keep)})
+    probe = plan.model_copy(update={"requirements": tuple(r for r in plan.steady_requirements if r.kind in keep)})
     w = plan.workload.model_copy(update={"serving": Serving.STATIC, "chunk": None, "role": "decode"})
     one = choose_batch(probe, decode.strategy, w)
     total, m = one.batch * decode.instances, decode.instances

@@ -67,10 +67,12 @@ def requirement_value_text(req: Requirement, value: float | None) -> str:
     match req.kind:
         case RequirementKind.GPUS:
             return f"{value:,.0f} GPU{'' if value == 1 else 's'}"
-        case RequirementKind.TTFT | RequirementKind.TPOT:
+        case RequirementKind.TTFT | RequirementKind.TPOT | RequirementKind.E2E | RequirementKind.ITL:
             return format_si(value, Dimension.TIME)
         case RequirementKind.MEMORY:
             return f"{value * 100:.1f} %" if req.memory_is_fraction else format_bytes(value)
+        case RequirementKind.GOODPUT:
+            return format_si(value, Dimension.RATE)
     return f"{format_figure(value)} tokens/s" + ("/gpu" if req.per_gpu else "")
 
 
@@ -85,7 +87,7 @@ def near_text(plan: Plan, kind: RequirementKind, value: float | None, shown: str
     (per GPU or total, as written, only when `value` is that), memory as a share of a GPU."""
     if value is None:
         return shown
-    for req in plan.requirements:
+    for req in plan.steady_requirements:
         if req.kind is not kind or not req.target or (kind is RequirementKind.MEMORY and not req.memory_is_fraction):
             continue
         if abs(value - req.target) <= NEAR * abs(req.target):
@@ -140,7 +142,7 @@ class RequirementResult:
 
     def to_json(self) -> dict:
         r = self.requirement
-        return {"name": r.kind.value + ("_per_gpu" if r.per_gpu else ""), "op": r.op, "target": r.target,
+        return {"name": r.name, "op": r.op, "target": r.target,
                 "value": self.value, "met": self.met}
 
 
@@ -173,9 +175,16 @@ def judge_requirements(plan: Plan, layout: Layout | None, memory: MemoryBreakdow
 
 
 def requirement_value(req: Requirement, gpus: int | None, metrics: dict | None, memory_fraction: float | None,
-                      memory_bytes: float | None = None) -> float | None:
+                      memory_bytes: float | None = None, load: dict | None = None) -> float | None:
     """The figure `req` is judged on, of a strategy on `gpus` GPUs with these metrics and its fullest
-    GPU's memory (a share, and bytes); None when that figure is not known."""
+    GPU's memory (a share, and bytes), or — for a requirement on the load (`Requirement.on_load`) — with
+    report.json's `load`; None when that figure is not known."""
+    if req.on_load:
+        if load is None:
+            return None
+        if req.kind is RequirementKind.GOODPUT:
+            return load.get("goodput_requests_per_s")
+        return (load.get(f"{req.kind.value}_s") or {}).get(f"p{req.percentile}")
     match req.kind:
         case RequirementKind.GPUS:
             return None if gpus is None else float(gpus)

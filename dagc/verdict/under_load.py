@@ -1,0 +1,122 @@
+"""The verdict under load: the workload's traffic simulated through a strategy, its percentile and goodput
+requirements judged, and the capacity — the highest arrival rate at which they hold.
+
+Input: a `Plan` whose workload has traffic, a sound strategy with its `Layout` and steady-state metrics.
+Output: `UnderLoad` — the simulated `dagc.serve.load.Load`, report.json's `load` (with
+`capacity_requests_per_s`) — and `judge_on_load`, which fills the values of the requirements judged on
+the load (`Requirement.on_load`). The capacity is a bisection over seeded open-loop runs of the traffic's
+requests at trial rates (`CAPACITY_STEPS` runs at most), each judged on the percentile requirements and
+on not being overloaded; without percentile requirements, on not being overloaded alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from ..layout.layout import Layout
+from ..plan.plan import Plan
+from ..plan.strategy import Strategy
+from ..serve.load import Load, StepPrices, load_json, simulate
+from .verdict import RequirementResult, requirement_value
+
+__all__ = ["CAPACITY_STEPS", "CAPACITY_TOLERANCE", "UnderLoad", "capacity", "judge_on_load", "under_load"]
+
+CAPACITY_TOLERANCE = 0.01     # the bisection stops when the bracket is within 1 % of its upper end
+CAPACITY_STEPS = 24           # simulated runs at most per capacity (bracketing and bisection)
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class UnderLoad:
+    """A strategy under its plan's traffic: the run and report.json's `load`."""
+
+    load: Load
+    json: dict
+
+
+def under_load(plan: Plan, strategy: Strategy, lay: Layout, metrics: dict | None,
+               progress: Progress | None = None) -> UnderLoad:
+    """Simulate the plan's traffic through the strategy, and bisect its capacity (module docstring)."""
+    traffic = plan.workload.traffic
+    assert traffic is not None, "under_load needs traffic"
+    prices = StepPrices(plan, strategy, lay)
+    run = simulate(plan, strategy, lay, prices)
+    out = load_json(plan, run)
+    assert out is not None, "a run has its figures"
+    out["capacity_requests_per_s"] = capacity(plan, strategy, lay, prices, _steady_rate(plan, metrics))
+    return UnderLoad(run, out)
+
+
+def _steady_rate(plan: Plan, metrics: dict | None) -> float | None:
+    """The requests per second the steady state serves: its end-to-end tokens/s over a request's tokens."""
+    if not metrics or not metrics.get("throughput_tokens_per_s"):
+        return None
+    w = plan.workload
+    return float(metrics["throughput_tokens_per_s"]) / (w.prompt + w.generate)
+
+
+def _holds(plan: Plan, out: dict) -> bool:
+    """Whether a run meets the percentile requirements and its queue does not keep growing."""
+    if out["overloaded"]:
+        return False
+    for req in plan.requirements:
+        if req.percentile is None:
+            continue
+        value = requirement_value(req, None, None, None, load=out)
+        if value is None or not req.holds(value):
+            return False
+    return True
+
+
+def capacity(plan: Plan, strategy: Strategy, lay: Layout, prices: StepPrices, estimate: float | None) -> float | None:
+    """The highest arrival rate (requests/s) at which the traffic's requests, arriving open loop from its
+    seed, meet the percentile requirements without overloading the deployment; None when not even the
+    lowest rate tried does (or there is no estimate to start from). Starts from the steady state's rate,
+    brackets by doubling or halving, then bisects to `CAPACITY_TOLERANCE`."""
+    traffic = plan.workload.traffic
+    if traffic is None or not estimate or estimate <= 0:
+        return None
+    runs = 0
+
+    def ok(rate: float) -> bool:
+        nonlocal runs
+        runs += 1
+        trial = plan.model_copy(update={"workload": plan.workload.model_copy(
+            update={"traffic": traffic.at_rate(rate)})})
+        out = load_json(trial, simulate(trial, strategy, lay, prices))
+        return out is not None and _holds(trial, out)
+
+    lo, hi = 0.0, estimate
+    if ok(hi):
+        lo = hi
+        while runs < CAPACITY_STEPS // 2:
+            hi = lo * 2
+            if not ok(hi):
+                break
+            lo = hi
+        else:
+            return lo
+    else:
+        while runs < CAPACITY_STEPS // 2:
+            if ok(hi / 2):
+                lo = hi / 2
+                break
+            hi /= 2
+        else:
+            return None
+    while runs < CAPACITY_STEPS and hi - lo > CAPACITY_TOLERANCE * hi:
+        mid = (lo + hi) / 2
+        if ok(mid):
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def judge_on_load(requirements: tuple[RequirementResult, ...], load: dict | None) -> tuple[RequirementResult, ...]:
+    """The requirements with those judged on the load (`Requirement.on_load`) valued from report.json's
+    `load`; the others as they were."""
+    return tuple(replace(r, value=requirement_value(r.requirement, None, None, None, load=load))
+                 if r.requirement.on_load else r for r in requirements)

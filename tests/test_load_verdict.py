@@ -1,0 +1,128 @@
+"""Requirements on the simulated load (`ttft_p99 <= 2 s`, `goodput >= …`), judged like the others, and the
+capacity: the highest arrival rate at which they hold (`dagc.verdict.under_load`).
+
+Each judged value is the simulated load's own figure (report.json's `load`); a percentile requirement
+without traffic, an unknown percentile and a bare `e2e` get located diagnostics; the steady state's
+consumers (bounds, search, `batch = max`) never read a load requirement; the capacity's bracket is real —
+the requirements hold at the capacity and fail a little above it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dagc.export.report import report_json
+from dagc.lang.load import PlanError, load_plan_text
+from dagc.serve.load import load_json, simulate
+from dagc.serve.step_prices import StepPrices
+from dagc.verdict.check import check
+from dagc.verdict.under_load import CAPACITY_TOLERANCE, _holds
+
+ROOT = Path(__file__).resolve().parents[1]
+INFLIGHT = (ROOT / "examples" / "qwen3-30b-a3b-inflight.moe").read_text()
+
+
+def _plan(traffic: str, require: str, strategy: str = "strategy dep = tp 1 ; ep 4"):
+    text = INFLIGHT.replace("chunk = 8192", "chunk = 8192\n  " + traffic)
+    text = text.replace("memory <= 90 %", "memory <= 90 %\n  " + require)
+    text = text[:text.index("strategy dep")] + strategy + "\n"
+    return load_plan_text(text)
+
+
+@pytest.fixture(scope="module")
+def judged():
+    plan = _plan("rate = 3 requests/s  requests = 600",
+                 "ttft_p99 <= 2 s  tpot_p90 <= 40 ms  e2e_p50 <= 1 ms  itl_p95 <= 1 s  goodput >= 2 requests/s")
+    (r,) = check(plan)
+    return plan, r, report_json(r)
+
+
+def test_each_load_requirement_is_the_loads_own_figure(judged):
+    _, r, rep = judged
+    load = rep["load"]
+    by_name = {q["name"]: q for q in rep["requirements"]}
+    assert by_name["ttft_p99"]["value"] == load["ttft_s"]["p99"]
+    assert by_name["tpot_p90"]["value"] == load["tpot_s"]["p90"]
+    assert by_name["e2e_p50"]["value"] == load["e2e_s"]["p50"]
+    assert by_name["itl_p95"]["value"] == load["itl_s"]["p95"]
+    assert by_name["goodput"]["value"] == load["goodput_requests_per_s"]
+    # a median end-to-end latency of a millisecond cannot be met; the rest are
+    assert [q["met"] for q in rep["requirements"]] == [True, True, True, True, True, False, True, True]
+    assert r.verdict.meets_requirements is False
+    # the steady state's `ttft` is still the steady state's
+    assert by_name["ttft"]["value"] == rep["metrics"]["ttft_s"]
+
+
+def test_the_same_run_judged_again_gives_the_same_figures(judged):
+    """The load in report.json is the run of the verdict: simulating again from the seed gives it."""
+    plan, r, rep = judged
+    again = load_json(r.plan, simulate(r.plan, r.strategy, r.layout))
+    assert again is not None
+    assert again["ttft_s"] == rep["load"]["ttft_s"] and again["goodput_requests_per_s"] == \
+        rep["load"]["goodput_requests_per_s"]
+
+
+def test_capacity_brackets_the_requirements():
+    """At the capacity the percentile requirements hold and the deployment keeps up; half as much again
+    they do not."""
+    plan = _plan("rate = 3 requests/s  requests = 600", "ttft_p99 <= 2 s  tpot_p90 <= 40 ms")
+    (r,) = check(plan)
+    rep = report_json(r)
+    cap = rep["load"]["capacity_requests_per_s"]
+    steady = rep["metrics"]["throughput_tokens_per_s"] / (plan.workload.prompt + plan.workload.generate)
+    assert 0.3 * steady < cap < 1.2 * steady
+    prices = StepPrices(r.plan, r.strategy, r.layout)
+
+    def holds(rate: float) -> bool:
+        trial = r.plan.model_copy(update={"workload": r.plan.workload.model_copy(
+            update={"traffic": r.plan.workload.traffic.at_rate(rate)})})
+        out = load_json(trial, simulate(trial, r.strategy, r.layout, prices))
+        return _holds(trial, out)
+
+    assert holds(cap)
+    assert holds(cap * (1 - CAPACITY_TOLERANCE))
+    assert not holds(cap * 1.5)
+
+
+def test_a_percentile_out_of_reach_has_no_capacity():
+    plan = _plan("rate = 3 requests/s  requests = 300", "ttft_p50 <= 1 us")
+    (r,) = check(plan)
+    load = report_json(r)["load"]
+    assert load["capacity_requests_per_s"] is None
+    assert r.requirements[-1].met is False
+
+
+@pytest.mark.parametrize(("traffic", "require", "code", "message", "at"), [
+    ("", "ttft_p99 <= 2 s", "E104", "judged on a simulated load, but the workload sends no traffic",
+     "ttft_p99 <= 2 s"),
+    ("rate = 3 requests/s", "ttft_p98 <= 2 s", "E101", "unknown requirement `ttft_p98`", "ttft_p98"),
+    ("rate = 3 requests/s", "e2e <= 2 s", "E101", "`e2e` is judged on the simulated load's percentiles", "e2e"),
+    ("rate = 3 requests/s", "goodput >= 2 tokens/s", "E102", "`goodput` takes an arrival rate", "tokens/s"),
+])
+def test_bad_load_requirements_are_located(traffic, require, code, message, at):
+    with pytest.raises(PlanError) as err:
+        _plan(traffic, require)
+    (d,) = [d for d in err.value.diagnostics if d.code == code]
+    assert message in d.message
+    assert d.span is not None and d.span.text == at
+
+
+def test_the_hint_for_an_unknown_percentile_names_the_reported_ones():
+    with pytest.raises(PlanError) as err:
+        _plan("rate = 3 requests/s", "tpot_p75 <= 2 s")
+    (d,) = err.value.diagnostics
+    assert "`tpot_p50` … `tpot_p99`" in d.hint
+
+
+def test_the_search_and_batch_max_never_read_a_load_requirement():
+    """A percentile requirement is not a steady-state one: `batch = max` and the search judge the plan
+    without it (a `ttft_p99` that only a simulation can judge does not shrink the batch)."""
+    plan = _plan("rate = 3 requests/s  requests = 200", "ttft_p99 <= 1 us")
+    assert [q.name for q in plan.steady_requirements] == ["ttft", "tpot", "memory"]
+    maxed = load_plan_text(plan_text := INFLIGHT.replace("batch = 64", "batch = max").replace(
+        "chunk = 8192", "chunk = 8192\n  rate = 3 requests/s  requests = 200").replace(
+        "memory <= 90 %", "memory <= 90 %\n  ttft_p99 <= 1 us"))
+    plain = load_plan_text(plan_text.replace("ttft_p99 <= 1 us", ""))
+    assert [r.plan.workload.batch for r in check(maxed)] == [r.plan.workload.batch for r in check(plain)]
