@@ -18,7 +18,6 @@ findings. Diagnostics are collected, sorted by position, and raised once in a `P
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from lark import Token, Transformer, Tree, v_args
@@ -30,17 +29,14 @@ from ..plan.model import DType, Model
 from ..plan.plan import DEFAULT_OBJECTIVE, OBJECTIVE_MEANS, OBJECTIVES, Plan
 from ..plan.strategy import StrategyDecl
 from ..plan.workload import (
-    PERCENTILE_KINDS,
     ExpertLoad,
     Overlap,
     Requirement,
-    RequirementKind,
     Serving,
     Traffic,
     Workload,
 )
 from ..source import SourceFile, Span
-from ..units import Dimension
 from .blocks import (
     BAD,
     Collector,
@@ -51,25 +47,18 @@ from .blocks import (
     node_span,
     read_block,
     read_traffic,
-    read_value,
-    unit_dimension,
 )
 from .cluster import lower_cluster
 from .expert_load import check_expert_load, read_expert_load
 from .fields import (
     BATCH_LIMIT,
-    LOAD_ONLY,
-    REQUIREMENT_DIMENSIONS,
-    REQUIREMENT_NAMES,
     SUBBLOCKS,
     WORKLOAD_FIELDS,
-    Field,
-    did_you_mean,
     nearest,
-    requirement_name,
 )
 from .flatten import flatten
 from .model import ImportRoots, imported_fields, lower_model, model_from_preset, preset_fields
+from .requirements import WrittenRequirement, lower_requirements
 from .scope import scope_axes, strategy_text
 from .speculative import lower_speculative
 
@@ -83,17 +72,6 @@ _STATEMENTS = {"model_full": "model", "model_preset": "model", "model_from": "mo
                "objective": "objective"}
 _EXAMPLES = {"model": 'model preset "mixtral-8x7b"', "cluster": 'cluster { gpus = 8  gpu preset "h100-sxm" }',
              "workload": "workload { batch = 64  prompt = 2048  generate = 256 }", "strategy": "strategy tp 8"}
-
-
-@dataclass(frozen=True)
-class _Requirement:
-    """`name op value` inside `require { … }`, as written."""
-
-    name: Token
-    op: Token
-    value: Value
-    span: Span
-    name_span: Span
 
 
 @v_args(meta=True)
@@ -150,9 +128,9 @@ class _Lowering(Transformer):
         return Item(ItemKind.GPU_CUSTOM, "gpu", span, span, block=block, label=str(label)[1:-1],
                     label_span=node_span(self.src, label))
 
-    def requirement(self, meta: Meta, children: list) -> _Requirement:
+    def requirement(self, meta: Meta, children: list) -> WrittenRequirement:
         name, op, value = children
-        return _Requirement(name, op, value, node_span(self.src, meta), node_span(self.src, name))
+        return WrittenRequirement(name, op, value, node_span(self.src, meta), node_span(self.src, name))
 
     # ---------------------------------------------------------------- statements: meaning and diagnostics
     def model_full(self, meta: Meta, children: list) -> Model | None:
@@ -212,32 +190,9 @@ class _Lowering(Transformer):
                         speculative=speculative, expert_load=load if isinstance(load, ExpertLoad) else None,
                         traffic=traffic if isinstance(traffic, Traffic) else None)
 
-    def require(self, meta: Meta, written: list[_Requirement]) -> tuple[Requirement, ...]:
+    def require(self, meta: Meta, written: list[WrittenRequirement]) -> tuple[Requirement, ...]:
         self._statement("require", meta)
-        out = []
-        seen: set[tuple[str, str]] = set()
-        for req in written:
-            name = str(req.name)
-            named = requirement_name(name)
-            if named is None:
-                base = name.rpartition("_p")[0]
-                self.out.error("E101", f"unknown requirement `{name}`", req.name_span,
-                               f"dagc reports the percentiles 50, 90, 95 and 99: `{base}_p50` … `{base}_p99`"
-                               if base in PERCENTILE_KINDS else did_you_mean(name, REQUIREMENT_NAMES))
-                continue
-            kind, percentile = named
-            if kind in LOAD_ONLY and percentile is None and kind is not RequirementKind.GOODPUT:
-                self.out.error("E101", f"`{name}` is judged on the simulated load's percentiles", req.name_span,
-                               f"write `{name}_p50`, `{name}_p90`, `{name}_p95` or `{name}_p99`")
-                continue
-            if (name, str(req.op)) in seen:
-                self.out.error("E104", f"`{name} {req.op}` is required twice", req.span, "keep one of the two lines")
-                continue
-            seen.add((name, str(req.op)))
-            lowered = self._requirement(kind, req, percentile)
-            if lowered is not None:
-                out.append(lowered)
-        return tuple(out)
+        return lower_requirements(self.out, written)
 
     def objective(self, meta: Meta, children: list) -> str | None:
         (name,) = children
@@ -264,21 +219,6 @@ class _Lowering(Transformer):
         span = node_span(self.src, meta)
         self.out.spans[key] = span
         return span
-
-    def _requirement(self, kind: RequirementKind, req: _Requirement, percentile: int | None) -> Requirement | None:
-        # memory may be bounded as a share of the GPU (`90 %`) or in bytes (`70 GB`).
-        memory_is_fraction = not (kind is RequirementKind.MEMORY and unit_dimension(req.value) is Dimension.SIZE)
-        dim = REQUIREMENT_DIMENSIONS[kind]
-        spec = Field("quantity", dim if memory_is_fraction else Dimension.SIZE, 0.0, 1e30)
-        if kind is RequirementKind.MEMORY and memory_is_fraction:
-            spec = Field("ratio", dim, 0.0, 1.0)
-        v = read_value(self.out, req.value, spec, f"require.{req.name}", str(req.op))
-        if v is BAD:
-            return None
-        target, per_gpu = v if isinstance(v, tuple) else (v, False)
-        text = " ".join(" ".join(str(t).split()) for t in (req.name, req.op, *req.value.tokens))
-        return Requirement(kind=kind, op=str(req.op), target=float(target), per_gpu=per_gpu,
-                           memory_is_fraction=memory_is_fraction, percentile=percentile, text=text, span=req.span)
 
 
 def _decl(src: SourceFile, name: str | None, scope: Tree, span: Span, options: list | None = None) -> StrategyDecl:

@@ -1,0 +1,79 @@
+"""The `require` statement: each `name op value` line → a `Requirement`.
+
+Input: the lines as written (`WrittenRequirement`, from the parse tree) and the `Collector` of the plan's
+diagnostics. Output: the `Requirement`s, SI targets, or located diagnostics: an unknown name (E101, with
+the nearest; for a percentile, the ones dagc reports), a latency judged only on the simulated load
+written without its percentile (E101), the same name and operator twice (E104), a value in the wrong
+dimension (E102). Whether the workload sends the traffic a load requirement needs is checked once the
+plan is whole (`dagc.lang.lower`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lark import Token
+
+from ..plan.workload import PERCENTILE_KINDS, Requirement, RequirementKind
+from ..source import Span
+from ..units import Dimension
+from .blocks import BAD, Collector, Value, read_value, unit_dimension
+from .fields import LOAD_ONLY, REQUIREMENT_DIMENSIONS, REQUIREMENT_NAMES, Field, did_you_mean, requirement_name
+
+__all__ = ["WrittenRequirement", "lower_requirements"]
+
+
+@dataclass(frozen=True)
+class WrittenRequirement:
+    """`name op value` inside `require { … }`, as written."""
+
+    name: Token
+    op: Token
+    value: Value
+    span: Span
+    name_span: Span
+
+
+def lower_requirements(out: Collector, written: list[WrittenRequirement]) -> tuple[Requirement, ...]:
+    """The requirements of the lines `written`, each checked (module docstring)."""
+    lowered = []
+    seen: set[tuple[str, str]] = set()
+    for req in written:
+        name = str(req.name)
+        named = requirement_name(name)
+        if named is None:
+            base = name.rpartition("_p")[0]
+            out.error("E101", f"unknown requirement `{name}`", req.name_span,
+                      f"dagc reports the percentiles 50, 90, 95 and 99: `{base}_p50` … `{base}_p99`"
+                      if base in PERCENTILE_KINDS else did_you_mean(name, REQUIREMENT_NAMES))
+            continue
+        kind, percentile = named
+        if kind in LOAD_ONLY and percentile is None and kind is not RequirementKind.GOODPUT:
+            out.error("E101", f"`{name}` is judged on the simulated load's percentiles", req.name_span,
+                      f"write `{name}_p50`, `{name}_p90`, `{name}_p95` or `{name}_p99`")
+            continue
+        if (name, str(req.op)) in seen:
+            out.error("E104", f"`{name} {req.op}` is required twice", req.span, "keep one of the two lines")
+            continue
+        seen.add((name, str(req.op)))
+        one = _requirement(out, kind, req, percentile)
+        if one is not None:
+            lowered.append(one)
+    return tuple(lowered)
+
+
+def _requirement(out: Collector, kind: RequirementKind, req: WrittenRequirement,
+                 percentile: int | None) -> Requirement | None:
+    # memory may be bounded as a share of the GPU (`90 %`) or in bytes (`70 GB`).
+    memory_is_fraction = not (kind is RequirementKind.MEMORY and unit_dimension(req.value) is Dimension.SIZE)
+    dim = REQUIREMENT_DIMENSIONS[kind]
+    spec = Field("quantity", dim if memory_is_fraction else Dimension.SIZE, 0.0, 1e30)
+    if kind is RequirementKind.MEMORY and memory_is_fraction:
+        spec = Field("ratio", dim, 0.0, 1.0)
+    v = read_value(out, req.value, spec, f"require.{req.name}", str(req.op))
+    if v is BAD:
+        return None
+    target, per_gpu = v if isinstance(v, tuple) else (v, False)
+    text = " ".join(" ".join(str(t).split()) for t in (req.name, req.op, *req.value.tokens))
+    return Requirement(kind=kind, op=str(req.op), target=float(target), per_gpu=per_gpu,
+                       memory_is_fraction=memory_is_fraction, percentile=percentile, text=text, span=req.span)
