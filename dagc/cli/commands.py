@@ -87,18 +87,6 @@ def _bar(label: str, quiet: bool):
     return _NoBar() if quiet else ProgressBar(label)
 
 
-def _search_speculative(plan, top: int, jobs: int, budget_s: float | None, quiet: bool = False):
-    """`--vary speculative`: the search at each count of drafted tokens, merged, with a progress bar."""
-    with _loading():
-        from ..search.speculative import search_speculative
-    progress = _bar("searching strategies and drafted tokens", quiet)
-    try:
-        return search_speculative(plan, objective=plan.objective, top=top, jobs=jobs, progress=progress,
-                                  budget_s=budget_s)
-    finally:
-        progress.close()
-
-
 def _search(plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: int = 1,
             budget_s: float | None = None, timer=None, front: bool = True, quiet: bool = False):
     with _loading():
@@ -267,67 +255,6 @@ def _own_points(results: list[StrategyResult]) -> dict:
     return {"own": [(r.decl.name or r.decl.text, r.metrics["tpot_s"], r.metrics["decode_tokens_per_s_per_gpu"],
                      r.verdict.correct is not False) for r in results if r.metrics],
             "unplotted": tuple(r.decl.name or r.decl.text for r in results if not r.metrics)}
-
-
-def cmd_search(args) -> int:
-    with _loading():
-        from ..diagnostics import PlanError
-        from ..export.output_dir import default_output_dir, plot_dir
-        from ..export.pareto import PARETO_SIGNATURE, pareto_svg
-        from ..export.write import OutputError, check_own, write_text_atomic
-        from ..lang.fields import BATCH_LIMIT
-        from ..verdict.check import check
-        from .print_check import objective_text, print_overrides, print_plan
-        from .print_search import print_search, print_search_verdict, print_search_warnings
-        from .printing import make_console, render_diags
-    err = make_console(sys.stderr)
-    try:
-        plan = _plan(args)
-    except PlanError as exc:
-        render_diags(err, exc.diagnostics)
-        return EXIT_INPUT
-    if args.vary == "batch" and not plan.workload.batch_max:
-        plan = plan.model_copy(update={"workload": plan.workload.model_copy(
-            update={"batch": BATCH_LIMIT, "batch_max": True})})
-    if args.vary == "speculative":
-        spec = plan.workload.speculative
-        if spec is None or spec.acceptance is None:
-            err.print("error: --vary speculative needs `speculative { method = …  tokens = …  acceptance = … }` in "
-                      "the plan's workload (an accept_length holds for one count of drafted tokens)", markup=False)
-            return EXIT_USAGE
-        found = _search_speculative(plan, args.top, _jobs(args, err), args.search_budget, _quiet(args))
-    else:
-        found = _search(plan, plan.objective, args.top, _jobs(args, err), args.search_budget, quiet=_quiet(args))
-    own = _own_points(check(plan))
-    force = bool(getattr(args, "force", False))
-    try:
-        if args.svg:                # replaces only a pareto.svg dagc drew, short of --force
-            svg_path = Path(args.svg)
-            check_own(svg_path, PARETO_SIGNATURE, force)
-        else:                       # out/<plan>: a dagc output directory, its manifest lists the plot
-            svg_path = plot_dir(default_output_dir(plan.name), "pareto.svg", force)
-        write_text_atomic(svg_path, pareto_svg(found, f"{plan.name}: decode throughput per GPU vs TPOT",
-                                               requirements=plan.requirements, **own))
-    except OutputError as exc:
-        err.print(f"error: {exc}", markup=False)
-        return EXIT_OUTPUT
-    except OSError as exc:
-        err.print(f"error: cannot write {svg_path}: {exc.strerror or exc}", markup=False)
-        return EXIT_OUTPUT
-    print_search_warnings(err, found)
-    if args.format == "json":
-        print(json.dumps(found.to_json(args.top), indent=2, allow_nan=False))
-        return EXIT_OK
-    out = make_console()
-    if _quiet(args):
-        print_search_verdict(out, found)
-        return EXIT_OK
-    if _volume(args) > 0:            # what was searched: the plan's model, cluster and workload
-        print_plan(out, plan, args.plan, objective_text(plan), args.overrides)
-    else:
-        print_overrides(out, args.overrides)
-    print_search(out, found, args.top, svg_path, plan)
-    return EXIT_OK
 
 
 def cmd_schema(args) -> int:

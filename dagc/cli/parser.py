@@ -11,7 +11,7 @@ import argparse
 import math
 from collections.abc import Sequence
 
-from . import commands, kernels_cmd, launch as cli_launch
+from . import commands, kernels_cmd, launch as cli_launch, search_cmd
 
 # The choices of --objective and --graph-detail, written out so that the parser needs no compiler
 # module: `dagc.plan.plan.OBJECTIVES` and `dagc.export.dot.Detail` (tests/test_startup.py compares them).
@@ -57,6 +57,21 @@ def _seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(f"`{text[:40]}` is not a number of seconds") from None
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"must be a finite number of seconds above 0, not {text[:40]}")
+    return value
+
+
+def _rate(text: str) -> float:
+    """`--rate 12` or `--rate "12 requests/s"`: an arrival rate in requests per second."""
+    from ..lang.fields import RATE_LIMIT
+    number = text.strip().removesuffix("requests/s").strip()
+    try:
+        if not number.isascii():
+            raise ValueError(text)
+        value = float(number)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"`{text[:40]}` is not an arrival rate in requests/s") from None
+    if not math.isfinite(value) or value <= 0 or value > RATE_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be above 0 and at most {RATE_LIMIT:,.0f} requests/s, not {text[:40]}")
     return value
 
 
@@ -149,7 +164,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="`batch`: compare every strategy at the largest batch it serves within memory and the "
                     "require block (as `batch = max` in the plan); `speculative`: compare 1 to 5 tokens drafted "
                     "per step (the plan's `speculative` block with its `acceptance`)")
-    se.set_defaults(func=commands.cmd_search)
+    se.add_argument("--rate", type=_rate, default=None, metavar="R",
+                    help="also simulate the best strategies under R requests/s (the plan's traffic, else 1,000 "
+                    "random arrivals) and rank them by goodput per GPU")
+    se.set_defaults(func=search_cmd.cmd_search)
     for p_ in (c, co):
         p_.add_argument("--objective", choices=OBJECTIVES, default=None,
                         help="what the optimal verdict optimises (default: the plan's `objective`, else "

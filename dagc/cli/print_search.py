@@ -20,6 +20,7 @@ from .printing import add_shown_row
 
 if TYPE_CHECKING:
     from ..plan.plan import Plan
+    from ..search.at_rate import RankedAtRate
     from ..search.search import SearchResult
 
 
@@ -125,3 +126,27 @@ def print_search(out: Console, found: SearchResult, top: int, svg_path: Path, pl
     _print_table(out, _strategy_table("Pareto front (meeting the requirements): decode tokens/s per GPU vs TPOT",
                                       columns, rows))
     out.print(f"wrote {svg_path}", markup=False)
+
+
+def print_at_rate(out: Console, ranked: RankedAtRate, top: int) -> None:
+    """`dagc search --rate R`: the best strategies simulated at R requests/s, by goodput per GPU."""
+    tr = ranked.traffic
+    out.print(f"at {format_si(ranked.rate, Dimension.RATE)}: {tr.requests:,} requests ({tr.arrival}, seed {tr.seed}) "
+              f"simulated through each of the {len(ranked.ranked):,} best strategies, ranked by goodput per GPU "
+              "(requests/s served within every latency requirement, per GPU)"
+              + (f"; {ranked.skipped:,} disaggregated not simulated here (`dagc check` simulates its own)"
+                 if ranked.skipped else ""), markup=False)
+    rows = []
+    for k, a in enumerate(ranked.ranked[:top], 1):
+        load, c = a.load, a.candidate
+        rows.append((str(k), c.text, str(c.gpus), f"{format_figure(a.goodput_per_gpu)} requests/s/gpu",
+                     f"{format_figure(load['served_requests_per_s'])} requests/s",
+                     _time(load["ttft_s"]["p99"]), _time(load["tpot_s"]["p90"]),
+                     "yes" if load["overloaded"] else "no"))
+    _print_table(out, _strategy_table(f"best {len(rows)} at {format_si(ranked.rate, Dimension.RATE)}",
+                                      ("#", "strategy", "GPUs", "goodput", "served", "TTFT p99", "TPOT p90",
+                                       "overloaded"), rows))
+
+
+def _time(value: float | None) -> str:
+    return "—" if value is None else format_si(value, Dimension.TIME)

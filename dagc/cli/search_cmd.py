@@ -1,0 +1,121 @@
+"""`dagc search PLAN`: every legal strategy on the plan's cluster ranked, its Pareto plot written, and with
+`--rate R` the best simulated at that arrival rate.
+
+Input: the parsed arguments. Output: the exit code; the table (or JSON) on stdout, errors on stderr,
+pareto.svg in the output directory or at `--svg`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..exit_codes import EXIT_INPUT, EXIT_OK, EXIT_OUTPUT, EXIT_USAGE
+from .commands import _bar, _jobs, _loading, _own_points, _plan, _quiet, _search, _volume
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+__all__ = ["cmd_search"]
+
+
+def cmd_search(args) -> int:
+    with _loading():
+        from ..diagnostics import PlanError
+        from ..lang.fields import BATCH_LIMIT
+        from .print_check import objective_text, print_overrides, print_plan
+        from .print_search import print_at_rate, print_search, print_search_verdict, print_search_warnings
+        from .printing import make_console, render_diags
+    err = make_console(sys.stderr)
+    try:
+        plan = _plan(args)
+    except PlanError as exc:
+        render_diags(err, exc.diagnostics)
+        return EXIT_INPUT
+    if args.vary == "batch" and not plan.workload.batch_max:
+        plan = plan.model_copy(update={"workload": plan.workload.model_copy(
+            update={"batch": BATCH_LIMIT, "batch_max": True})})
+    if args.vary == "speculative":
+        spec = plan.workload.speculative
+        if spec is None or spec.acceptance is None:
+            err.print("error: --vary speculative needs `speculative { method = …  tokens = …  acceptance = … }` in "
+                      "the plan's workload (an accept_length holds for one count of drafted tokens)", markup=False)
+            return EXIT_USAGE
+        found = _search_speculative(plan, args.top, _jobs(args, err), args.search_budget, _quiet(args))
+    else:
+        found = _search(plan, plan.objective, args.top, _jobs(args, err), args.search_budget, quiet=_quiet(args))
+    svg_path = _write_pareto(args, plan, found, err)
+    if svg_path is None:
+        return EXIT_OUTPUT
+    print_search_warnings(err, found)
+    at_rate = _at_rate(plan, found, args.rate, _quiet(args)) if args.rate is not None else None
+    if args.format == "json":
+        doc = found.to_json(args.top)
+        if at_rate is not None:
+            doc["at_rate"] = at_rate.to_json(args.top)
+        print(json.dumps(doc, indent=2, allow_nan=False))
+        return EXIT_OK
+    out = make_console()
+    if _quiet(args):
+        print_search_verdict(out, found)
+        return EXIT_OK
+    if _volume(args) > 0:            # what was searched: the plan's model, cluster and workload
+        print_plan(out, plan, args.plan, objective_text(plan), args.overrides)
+    else:
+        print_overrides(out, args.overrides)
+    print_search(out, found, args.top, svg_path, plan)
+    if at_rate is not None:
+        print_at_rate(out, at_rate, args.top)
+    return EXIT_OK
+
+
+def _write_pareto(args, plan, found, err: Console) -> Path | None:
+    """pareto.svg of a search, with the plan's own strategies marked: where it was written, None (after an
+    error line) when it could not be."""
+    with _loading():
+        from ..export.output_dir import default_output_dir, plot_dir
+        from ..export.pareto import PARETO_SIGNATURE, pareto_svg
+        from ..export.write import OutputError, check_own, write_text_atomic
+        from ..verdict.check import check
+    own = _own_points(check(plan))
+    force = bool(getattr(args, "force", False))
+    svg_path = Path(args.svg) if args.svg else None
+    try:
+        if svg_path is not None:    # replaces only a pareto.svg dagc drew, short of --force
+            check_own(svg_path, PARETO_SIGNATURE, force)
+        else:                       # out/<plan>: a dagc output directory, its manifest lists the plot
+            svg_path = plot_dir(default_output_dir(plan.name), "pareto.svg", force)
+        write_text_atomic(svg_path, pareto_svg(found, f"{plan.name}: decode throughput per GPU vs TPOT",
+                                               requirements=plan.requirements, **own))
+    except OutputError as exc:
+        err.print(f"error: {exc}", markup=False)
+        return None
+    except OSError as exc:
+        err.print(f"error: cannot write {svg_path}: {exc.strerror or exc}", markup=False)
+        return None
+    return svg_path
+
+
+def _at_rate(plan, found, rate: float, quiet: bool):
+    """`--rate R`: the search's best simulated at R requests/s, with a progress bar."""
+    with _loading():
+        from ..search.at_rate import rank_at_rate
+    progress = _bar(f"simulating the best strategies at {rate:g} requests/s", quiet)
+    try:
+        return rank_at_rate(plan, found, rate, progress=progress)
+    finally:
+        progress.close()
+
+
+def _search_speculative(plan, top: int, jobs: int, budget_s: float | None, quiet: bool = False):
+    """`--vary speculative`: the search at each count of drafted tokens, merged, with a progress bar."""
+    with _loading():
+        from ..search.speculative import search_speculative
+    progress = _bar("searching strategies and drafted tokens", quiet)
+    try:
+        return search_speculative(plan, objective=plan.objective, top=top, jobs=jobs, progress=progress,
+                                  budget_s=budget_s)
+    finally:
+        progress.close()

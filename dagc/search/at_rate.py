@@ -1,0 +1,92 @@
+"""`dagc search --rate R`: the search's best strategies ranked again by goodput per GPU at an arrival rate.
+
+Input: a `Plan`, its `SearchResult` and an arrival rate. Output: `RankedAtRate` — the candidates the search
+found best on its steady-state figures (its ranking's first `RATE_CANDIDATES`, with every point of its
+Pareto front over TTFT, TPOT and tokens/s per GPU), each simulated under the plan's traffic arriving at
+`rate` (`dagc.serve.load`; without traffic, `REQUESTS_DEFAULT` poisson arrivals from seed 0), ranked by
+goodput per GPU — requests per second served within every latency requirement, per GPU — best first,
+ties to the lower p99 TTFT. The steady state picks which strategies are worth simulating; the simulation
+ranks them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..lang.traffic import REQUESTS_DEFAULT
+from ..layout.layout import resolve
+from ..plan.plan import Plan
+from ..plan.workload import Traffic
+from ..serve.load import load_json, simulate
+from .result import Candidate, SearchResult
+from .score import workload_of
+
+__all__ = ["RATE_CANDIDATES", "AtRate", "RankedAtRate", "rank_at_rate"]
+
+RATE_CANDIDATES = 32      # of the search's ranking, simulated at the rate (beside its Pareto front)
+
+
+@dataclass(frozen=True)
+class AtRate:
+    """One candidate under the load: report.json's `load` of its run, and its goodput per GPU."""
+
+    candidate: Candidate
+    load: dict
+    goodput_per_gpu: float
+
+    def to_json(self) -> dict:
+        return {**self.candidate.to_json(), "goodput_requests_per_s_per_gpu": self.goodput_per_gpu,
+                "load": self.load}
+
+
+@dataclass(frozen=True)
+class RankedAtRate:
+    """The candidates simulated at `rate`, best goodput per GPU first; `skipped`: how many of the search's
+    were not simulated (disaggregated candidates, whose pools are simulated by `dagc check`)."""
+
+    rate: float
+    traffic: Traffic
+    ranked: tuple[AtRate, ...]
+    skipped: int = 0
+
+    def to_json(self, top: int) -> dict:
+        return {"rate_requests_per_s": self.rate, "requests": self.traffic.requests, "seed": self.traffic.seed,
+                "simulated": len(self.ranked), "not_simulated": self.skipped,
+                "ranked": [a.to_json() for a in self.ranked[:top]]}
+
+
+def _pool(found: SearchResult) -> list[Candidate]:
+    """The ranking's first `RATE_CANDIDATES` and the Pareto front, each once, in that order."""
+    seen: set[str] = set()
+    out = []
+    for c in (*found.ranked[:RATE_CANDIDATES], *found.pareto):
+        if c.text not in seen:
+            seen.add(c.text)
+            out.append(c)
+    return out
+
+
+def rank_at_rate(plan: Plan, found: SearchResult, rate: float,
+                 progress: Callable[[int, int], None] | None = None) -> RankedAtRate:
+    """The search's best candidates ranked by goodput per GPU at `rate` requests/s (module docstring)."""
+    base = plan.workload.traffic or Traffic(requests=REQUESTS_DEFAULT)
+    traffic = base.at_rate(rate)
+    pool = _pool(found)
+    ranked, skipped = [], 0
+    for done, c in enumerate(pool):
+        if progress is not None:
+            progress(done, len(pool))
+        if c.strategy.disaggregated:
+            skipped += 1
+            continue
+        w = workload_of(plan, c).model_copy(update={"traffic": traffic})
+        trial = plan.model_copy(update={"workload": w})
+        lay = resolve(plan.model, plan.cluster, w, c.strategy)
+        out = load_json(trial, simulate(trial, c.strategy, lay))
+        assert out is not None, "a run has its figures"
+        ranked.append(AtRate(c, out, out["goodput_requests_per_s"] / c.gpus))
+    if progress is not None:
+        progress(len(pool), len(pool))
+    ranked.sort(key=lambda a: (-a.goodput_per_gpu, a.load["ttft_s"]["p99"] or 0.0))
+    return RankedAtRate(rate, traffic, tuple(ranked), skipped)
