@@ -126,3 +126,40 @@ def test_the_search_and_batch_max_never_read_a_load_requirement():
         "memory <= 90 %", "memory <= 90 %\n  ttft_p99 <= 1 us"))
     plain = load_plan_text(plan_text.replace("ttft_p99 <= 1 us", ""))
     assert [r.plan.workload.batch for r in check(maxed)] == [r.plan.workload.batch for r in check(plain)]
+
+
+def test_search_at_a_rate_ranks_by_goodput_per_gpu():
+    """`dagc search --rate R`: the search's best, each simulated at R, best goodput per GPU first; each
+    figure is a run of that candidate at that rate."""
+    from dagc.layout.layout import resolve
+    from dagc.search.at_rate import RATE_CANDIDATES, rank_at_rate
+    from dagc.search.score import workload_of
+    from dagc.search.search import search
+
+    plan = _plan("rate = 2 requests/s  requests = 300", "ttft_p99 <= 2 s")
+    found = search(plan, top=5)
+    ranked = rank_at_rate(plan, found, 4.0)
+    assert ranked.traffic.rate == 4.0 and ranked.traffic.requests == 300
+    goodputs = [a.goodput_per_gpu for a in ranked.ranked]
+    assert goodputs == sorted(goodputs, reverse=True) and goodputs[0] > 0
+    simulated = {a.candidate.text for a in ranked.ranked}
+    assert len(simulated) + ranked.skipped >= min(RATE_CANDIDATES, len(found.ranked))
+    best = ranked.ranked[0]
+    c = best.candidate
+    w = workload_of(plan, c).model_copy(update={"traffic": ranked.traffic})
+    trial = plan.model_copy(update={"workload": w})
+    again = load_json(trial, simulate(trial, c.strategy, resolve(plan.model, plan.cluster, w, c.strategy)))
+    assert again is not None and again["goodput_requests_per_s"] / c.gpus == best.goodput_per_gpu
+
+
+def test_progress_follows_every_strategy_to_its_end():
+    """check's `progress(done, total)`: one total, never going back, ending at it — two strategies
+    simulated, each with its capacity's runs."""
+    plan = _plan("rate = 3 requests/s  requests = 200", "ttft_p99 <= 2 s",
+                 strategy="strategy dep = tp 1 ; ep 4\nstrategy tp = tp 4")
+    seen: list[tuple[int, int]] = []
+    check(plan, progress=lambda done, total: seen.append((done, total)))
+    assert len({total for _, total in seen}) == 1
+    dones = [done for done, _ in seen]
+    assert dones == sorted(dones) and dones[-1] == seen[-1][1]
+    assert any(done == seen[-1][1] // 2 for done in dones)       # the first strategy's end is half the work

@@ -159,7 +159,13 @@ def _load(args, err: Console, picks: bool = False):
                         timer=timer, front=picks, quiet=quiet) if searching else None
         by_objective = (_objective_picks(plan, found, jobs, budget, timer, quiet)
                         if picks and found is not None else None)
-        results = with_next_steps(check(plan, strategy, optimality=found, picks=by_objective))
+        simulating = _bar("simulating the load", quiet) if plan.workload.traffic is not None else None
+        try:
+            results = with_next_steps(check(plan, strategy, optimality=found, picks=by_objective,
+                                            progress=simulating))
+        finally:
+            if simulating is not None:
+                simulating.close()
         return plan, results, found
     except PlanError as exc:
         if getattr(args, "format", "text") == "json":
@@ -182,6 +188,7 @@ def cmd_check(args) -> int:
     with _loading():
         from .print_check import print_check
         from .printing import is_input_error, make_console, print_reports, render_diags
+        from .requests_cmd import write_check_requests
     err = make_console(sys.stderr)
     plan, results, found = _load(args, err)
     if plan is None:
@@ -192,7 +199,8 @@ def cmd_check(args) -> int:
         render_diags(err, [d for r in results for d in r.diagnostics if is_input_error(d)])
     else:
         print_check(make_console(), err, plan, args.plan, results, found, _volume(args), args.overrides)
-    return args.decided
+    refused = write_check_requests(args, err, make_console(), plan, results)
+    return args.decided if refused is None else refused
 
 
 def cmd_compile(args) -> int:
@@ -204,8 +212,11 @@ def cmd_compile(args) -> int:
         from ..export.write import OutputError
         from .print_check import print_compile
         from .printing import is_input_error, make_console, print_reports, render_diags
+        from .requests_cmd import requests_refused
     err = make_console(sys.stderr)
     force = bool(getattr(args, "force", False))
+    if (refused := requests_refused(args, err)) is not None:      # a bad --requests-out name, before the work
+        return refused
     if args.output:
         try:                         # refused before the work, not after it (checked again when written)
             check_output_dir(Path(args.output), force)
@@ -215,6 +226,8 @@ def cmd_compile(args) -> int:
     plan, results, found = _load(args, err, picks=True)
     if plan is None:
         return EXIT_INPUT
+    if (refused := requests_refused(args, err, plan)) is not None:
+        return refused
     try:
         out_dir = Path(args.output) if args.output else default_output_dir(plan.name)
     except OutputError as exc:
@@ -228,6 +241,7 @@ def cmd_compile(args) -> int:
     options = CompileOptions(graph_detail=Detail(args.graph_detail), all_ranks=args.all_ranks,
                              gzip=getattr(args, "trace_format", "gzip") == "gzip",
                              dot_timeout_s=args.dot_timeout, pareto_svg=pareto, force=force,
+                             requests_out=getattr(args, "requests_out", None),
                              **({"output_budget_bytes": budget} if budget else {}))
     progress = _bar("writing strategies", _quiet(args))
     try:

@@ -102,6 +102,18 @@ def check_strategy(plan: Plan, decl: StrategyDecl, progress: Progress | None = N
                           metrics=a.metrics, compiled=a.compiled, load=load)
 
 
+def _share(progress: Progress | None, i: int, n: int) -> Progress | None:
+    """Strategy `i` of `n`'s share of one progress: its (done, total) as the `i`-th of `n` equal parts."""
+    if progress is None:
+        return None
+    report = progress
+
+    def share(done: int, total: int) -> None:
+        report(i * total + done, n * total)
+
+    return share
+
+
 def check(plan: Plan, strategy: str | StrategyDecl | None = None, optimality=None,
           picks: dict | None = None, progress: Progress | None = None) -> list[StrategyResult]:
     """Check every strategy of a plan (or only `strategy`, which replaces them).
@@ -116,7 +128,7 @@ def check(plan: Plan, strategy: str | StrategyDecl | None = None, optimality=Non
     if isinstance(strategy, str):
         strategy = parse_strategy(strategy)
     decls = (strategy,) if strategy is not None else plan.strategies
-    results = [check_strategy(plan, d, progress) for d in decls]
+    results = [check_strategy(plan, d, _share(progress, i, len(decls))) for i, d in enumerate(decls)]
     if optimality is not None:
         judged = []
         for r in results:

@@ -42,10 +42,20 @@ def under_load(plan: Plan, strategy: Strategy, lay: Layout, metrics: dict | None
     traffic = plan.workload.traffic
     assert traffic is not None, "under_load needs traffic"
     prices = StepPrices(plan, strategy, lay)
+    n = traffic.requests
+    span = n * (1 + CAPACITY_STEPS)      # the run, then the capacity's runs at most: requests to simulate
+
+    def each_run(runs: int) -> None:
+        if progress is not None:
+            progress(n * (1 + runs), span)
+
     run = simulate(plan, strategy, lay, prices)
     out = load_json(plan, run)
     assert out is not None, "a run has its figures"
-    out["capacity_requests_per_s"] = capacity(plan, strategy, lay, prices, _steady_rate(plan, metrics))
+    each_run(0)
+    out["capacity_requests_per_s"] = capacity(plan, strategy, lay, prices, _steady_rate(plan, metrics), each_run)
+    if progress is not None:
+        progress(span, span)
     return UnderLoad(run, out)
 
 
@@ -70,11 +80,12 @@ def _holds(plan: Plan, out: dict) -> bool:
     return True
 
 
-def capacity(plan: Plan, strategy: Strategy, lay: Layout, prices: StepPrices, estimate: float | None) -> float | None:
+def capacity(plan: Plan, strategy: Strategy, lay: Layout, prices: StepPrices, estimate: float | None,
+             each_run: Callable[[int], None] | None = None) -> float | None:
     """The highest arrival rate (requests/s) at which the traffic's requests, arriving open loop from its
     seed, meet the percentile requirements without overloading the deployment; None when not even the
     lowest rate tried does (or there is no estimate to start from). Starts from the steady state's rate,
-    brackets by doubling or halving, then bisects to `CAPACITY_TOLERANCE`."""
+    brackets by doubling or halving, then bisects to `CAPACITY_TOLERANCE`. `each_run(runs)` follows it."""
     traffic = plan.workload.traffic
     if traffic is None or not estimate or estimate <= 0:
         return None
@@ -86,6 +97,8 @@ def capacity(plan: Plan, strategy: Strategy, lay: Layout, prices: StepPrices, es
         trial = plan.model_copy(update={"workload": plan.workload.model_copy(
             update={"traffic": traffic.at_rate(rate)})})
         out = load_json(trial, simulate(trial, strategy, lay, prices))
+        if each_run is not None:
+            each_run(runs)
         return out is not None and _holds(trial, out)
 
     lo, hi = 0.0, estimate
