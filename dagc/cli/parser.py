@@ -181,6 +181,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "verdict is 'no' only with a better strategy it found (saying the search stopped), else "
                         "'not judged' (default: none — the search always covers its whole space, so the verdict "
                         "is the same on every machine)")
+    for p_ in (c, co):
+        p_.add_argument("--requests-out", metavar="FILE",
+                        help="write every simulated request (the workload's traffic) as a JSON line to FILE, a file "
+                        "name written in the output directory (check: out/<plan>); docs/outputs.md")
     for p_ in (co, se):
         p_.add_argument("--force", action="store_true",
                         help="replace an output directory or file that dagc cannot tell it wrote (docs/security.md)")

@@ -3,8 +3,9 @@
 Input: a `Plan`, its `StrategyResult`s, an output directory and `CompileOptions`. Output,
 for each strategy, under `<out>/` (a single unnamed strategy) or `<out>/<strategy dir>/`:
 report.json, report.md, report.html and, when the DAG was built, dag.json, dag.dot + dag.svg,
-placement.svg and trace.json. With several strategies a side-by-side report.md / report.html
-sits in `<out>/`.
+placement.svg and trace.json, and with a simulated load load_cdf.svg and load_timeline.svg (and its
+counters in the trace). With several strategies a side-by-side report.md / report.html sits in `<out>/`,
+and so does `CompileOptions.requests_out`, every strategy's simulated requests (requests_out.py).
 
 The whole set is written into a fresh sibling directory and swapped in at the end, under a
 lock, so a reader sees the old complete set or the new one, never a mix; a directory dagc did
@@ -25,10 +26,14 @@ from pathlib import Path
 
 from ..plan.plan import Plan
 from ..plan.strategy import StrategyDecl
+from ..serve.load import Load
 from ..verdict.check import StrategyResult, check
 from .dag_json import dag_json, pooled_dag_json
 from .dot import Detail, dag_dot
 from .html import report_html
+from .load_md import traffic_text
+from .load_series import load_run
+from .load_svg import load_cdf_svg, load_timeline_svg
 from .markdown import comparison_md, report_md
 from .output_dir import (
     MARKER,
@@ -46,7 +51,8 @@ from .output_dir import (
 )
 from .placement import placement_svg
 from .render import DOT_TIMEOUT_S, check_dot_timeout, write_svg
-from .report import report_json
+from .report import load_of, report_json
+from .requests_out import check_requests_name, write_requests
 from .trace import write_trace
 from .trace_pools import write_pooled_trace
 from .trace_writer import EVENT_BUDGET
@@ -56,7 +62,7 @@ __all__ = ["CompileOptions", "Written", "compile", "compile_results", "strategy_
            "OutputError"]
 
 
-FILES_PER_STRATEGY = 8      # report.json/.md/.html, dag.json/.dot/.svg, trace, placement
+FILES_PER_STRATEGY = 10     # report.json/.md/.html, dag.json/.dot/.svg, trace, placement, load_cdf/timeline
 OUTPUT_BUDGET_BYTES = 2 << 30    # all the files of one compile: 2 GiB (64 strategies in full detail wrote 11 GB)
 
 
@@ -70,6 +76,7 @@ class CompileOptions:
     pareto_svg: str | None = None      # the search's Pareto plot (when it ran): <out>/pareto.svg, linked by the reports
     force: bool = False                # replace an output directory that holds files dagc did not write
     output_budget_bytes: int = OUTPUT_BUDGET_BYTES     # the whole set; past it, nothing is replaced
+    requests_out: str | None = None    # a file name: every simulated request, a JSON line each (requests_out.py)
 
 
 @dataclass(frozen=True)
@@ -145,7 +152,7 @@ def _write_one(r: StrategyResult, d: Path, final: Path, opts: CompileOptions,
                                       budget=opts.event_budget)
         else:
             info = write_trace(r.compiled, d / "trace.json", all_ranks=opts.all_ranks, compress=opts.gzip,
-                               budget=opts.event_budget)
+                               budget=opts.event_budget, load=load_run(r), traffic=_traffic(r))
         files.append(info.path.name)
         tick()
         artefacts["trace"] = info.path.name
@@ -157,6 +164,11 @@ def _write_one(r: StrategyResult, d: Path, final: Path, opts: CompileOptions,
         files.append("placement.svg")
         tick()
         artefacts["placement.svg"] = svg
+    for name, svg in _load_svgs(r).items():
+        write_text_atomic(d / name, svg)
+        files.append(name)
+        tick()
+        artefacts[name] = svg
     links = {k: (k if k != "trace" else v) for k, v in artefacts.items() if k != pareto_link}
     if opts.pareto_svg is not None:
         links["pareto.svg"] = pareto_link
@@ -202,6 +214,7 @@ def compile_results(plan: Plan, results: list[StrategyResult], out: Path,
     if not opts.output_budget_bytes > 0:
         raise ValueError(f"the output budget must be a number of bytes above 0, not {opts.output_budget_bytes!r}")
     check_output_dir(out, opts.force)            # refuse before creating anything
+    check_requests_name(opts.requests_out, names)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -221,14 +234,15 @@ def compile_results(plan: Plan, results: list[StrategyResult], out: Path,
                 written.append(_write_one(r, d, final, opts, tick, "../pareto.svg" if several else "pareto.svg"))
                 _within_budget(staging, out, opts.output_budget_bytes)
             pareto = (out / "pareto.svg",) if opts.pareto_svg is not None else ()
+            extra = _requests_file(results, staging, out, opts)
             if len(results) > 1:
                 md = comparison_md(plan, results, names, "pareto.svg" if pareto else None)
                 write_text_atomic(staging / "report.md", md)
                 plot = {"pareto.svg": opts.pareto_svg} if opts.pareto_svg is not None else {}
                 write_text_atomic(staging / "report.html", report_html(md, plot))     # the plot inline
-                written.append(Written(None, out, (out / "report.md", out / "report.html", *pareto)))
-            elif pareto:                   # one strategy: its files and the search's plot share the directory
-                written[0] = replace(written[0], files=(*written[0].files, *pareto))
+                written.append(Written(None, out, (out / "report.md", out / "report.html", *pareto, *extra)))
+            elif pareto or extra:          # one strategy: its files and the search's plot share the directory
+                written[0] = replace(written[0], files=(*written[0].files, *pareto, *extra))
             if opts.pareto_svg is None:
                 carry_over(out, staging)
             write_manifest(staging)
@@ -263,6 +277,46 @@ def _within_budget(staging: Path, out: Path, budget_bytes: int) -> None:
     if total > budget_bytes:
         raise OutputError(out, f"the outputs passed the output budget ({total:,} > {budget_bytes:,} bytes) and none "
                                "was written; fewer strategies, a smaller --graph-detail, or a larger --output-budget")
+
+
+def _traffic(r: StrategyResult) -> str:
+    load = load_of(r)
+    return traffic_text(load) if load is not None else ""
+
+
+def _load_svgs(r: StrategyResult) -> dict[str, str]:
+    """load_cdf.svg and (when the run kept a timeline) load_timeline.svg of a simulated strategy."""
+    load = load_run(r)
+    if load is None:
+        return {}
+    label, traffic = r.decl.name or r.decl.text, _traffic(r)
+    out = {"load_cdf.svg": load_cdf_svg(load, f"{r.plan.name} · {label}: latency of {len(load.arrival):,} simulated "
+                                              "requests", traffic)}
+    timeline = load_timeline_svg(load, f"{r.plan.name} · {label}: the simulated load over time", traffic)
+    if timeline is not None:
+        out["load_timeline.svg"] = timeline
+    return out
+
+
+def _requests_file(results: list[StrategyResult], staging: Path, out: Path, opts: CompileOptions) -> tuple[Path, ...]:
+    """`requests_out`: every strategy's simulated requests in one file at the top of the set."""
+    if opts.requests_out is None:
+        return ()
+    write_requests(staging / opts.requests_out, requests_runs(results))
+    _within_budget(staging, out, opts.output_budget_bytes)
+    return (out / opts.requests_out,)
+
+
+def requests_runs(results: list[StrategyResult]) -> list[tuple[str, Load, int]]:
+    """What `--requests-out` writes: each simulated strategy's label (report.json's `strategy`), run and
+    prompt tokens, in the plan's order."""
+    runs = []
+    for r in results:
+        load = load_run(r)
+        if load is not None:
+            label = r.decl.text if r.decl.name is None else f"{r.decl.name} = {r.decl.text}"
+            runs.append((label, load, r.plan.workload.prompt))
+    return runs
 
 
 def _dag_json(r: StrategyResult) -> dict:

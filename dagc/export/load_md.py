@@ -1,17 +1,24 @@
-"""The simulated load in words: report.md's table and `dagc check`'s line.
+"""The simulated load in words: report.md's table and pictures, and `dagc check`'s line.
 
 Input: report.json's `load` (`dagc.export.report.load_of`: the traffic simulated by `dagc.serve.load`).
-Output: markdown lines (`load_md`) and one line of text (`load_line`); nothing without traffic.
+Output: markdown lines (`load_md`, and `load_pictures_md` for load_cdf.svg and load_timeline.svg written
+beside the report) and one line of text (`load_line`); nothing without traffic.
 """
 
 from __future__ import annotations
 
 from ..units import Dimension, format_figure, format_si
 
-__all__ = ["load_line", "load_md"]
+__all__ = ["LOAD_PICTURES", "load_line", "load_md", "load_pictures_md", "traffic_text"]
+
+# The pictures of a simulated load (`dagc.export.load_svg`): file → what report.md says of it
+LOAD_PICTURES = {"load_cdf.svg": ("latency CDF", "Every request's TTFT, TPOT and end-to-end latency as a cumulative "
+                                  "distribution"),
+                 "load_timeline.svg": ("load over time", "Requests running and waiting, and the KV cache in use, "
+                                       "over the run")}
 
 
-def _traffic(load: dict) -> str:
+def traffic_text(load: dict) -> str:
     """The traffic as written: `2,000 requests at 12 requests/s (poisson, seed 0)` or `… by 64 clients`."""
     n = f"{load['requests']:,} requests"
     if load["rate_requests_per_s"] is not None:
@@ -31,7 +38,7 @@ def load_md(load: dict | None) -> list[str]:
     over = (" **The deployment is overloaded: the queue keeps growing**, so these percentiles grow with the "
             "run's length." if load["overloaded"] else "")
     lines = ["## Load", "",
-             f"{_traffic(load)}, simulated step by step through the serving mode's scheduler: "
+             f"{traffic_text(load)}, simulated step by step through the serving mode's scheduler: "
              f"{format_figure(load['served_requests_per_s'])} requests/s served "
              f"({format_figure(load['output_tokens_per_s'])} output tokens/s), goodput "
              f"{format_figure(load['goodput_requests_per_s'])} requests/s within the `ttft` and `tpot` "
@@ -44,11 +51,23 @@ def load_md(load: dict | None) -> list[str]:
     return lines + [""]
 
 
+def load_pictures_md(load: dict | None, links: dict[str, str]) -> list[str]:
+    """The Load section's pictures (those of `LOAD_PICTURES` that `links` names, written beside the report),
+    to follow `load_md`'s table; nothing without traffic."""
+    if load is None:
+        return []
+    lines = []
+    for name, (alt, text) in LOAD_PICTURES.items():
+        if name in links:
+            lines += [f"{text} ([{name}]({name})):", "", f"![{alt}]({name})", ""]
+    return lines
+
+
 def load_line(load: dict | None) -> str | None:
     """`dagc check`'s line of the simulated load, None without traffic."""
     if load is None:
         return None
-    return (f"Load: {_traffic(load)}: p50/p99 TTFT {_t(load['ttft_s']['p50'])}/{_t(load['ttft_s']['p99'])}, "
+    return (f"Load: {traffic_text(load)}: p50/p99 TTFT {_t(load['ttft_s']['p50'])}/{_t(load['ttft_s']['p99'])}, "
             f"TPOT {_t(load['tpot_s']['p50'])}/{_t(load['tpot_s']['p99'])}; "
             f"{format_figure(load['served_requests_per_s'])} requests/s served, goodput "
             f"{format_figure(load['goodput_requests_per_s'])}" + ("; OVERLOADED (the queue keeps growing)"

@@ -27,7 +27,9 @@ from ..cost.compute import priced_kernels
 from ..ir.dag import Category, Dag, OpKind, Phase
 from ..ir.op_shapes import chunk_prompt_tokens
 from ..layout.layout import Layout
+from ..serve.load import Load
 from ..verdict.compiled import Compiled
+from .trace_load import add_load_counters
 from .trace_writer import EVENT_BUDGET, TRACE_MAX_NS, TraceWriter, seconds_to_ns
 
 __all__ = ["Place", "TraceInfo", "add_instance", "write_trace", "representative_ranks", "phase_offsets", "phase_spans",
@@ -79,13 +81,18 @@ def _ranks(dag: Dag, lay: Layout, all_ranks: bool, budget: int) -> tuple[list[in
 
 
 def write_trace(c: Compiled, path: Path, all_ranks: bool = False, compress: bool = False,
-                budget: int = EVENT_BUDGET) -> TraceInfo:
-    """Write the trace of a compiled strategy to `path` (+ `.gz` when compressing)."""
+                budget: int = EVENT_BUDGET, load: Load | None = None, traffic: str = "") -> TraceInfo:
+    """Write the trace of a compiled strategy to `path` (+ `.gz` when compressing); with a simulated
+    `load` (`traffic`: its traffic in words), its counters in a last process (`dagc.export.trace_load`)."""
     ranks, representative, warning = _ranks(c.dag, c.layout, all_ranks, budget)
     tw = TraceWriter()
     add_instance(tw, c, ranks, representative, Place(1, 0, "", c.layout.gpus_used + 1))
+    metadata = _metadata(c, ranks, representative, warning)
+    counters = add_load_counters(tw, load, c.layout.gpus_used + 2, c.layout.gpus_used + 2, traffic)
+    if counters is not None:
+        metadata["load"] = counters
     target = Path(str(path) + ".gz") if compress and not str(path).endswith(".gz") else Path(path)
-    events = tw.write(target, _metadata(c, ranks, representative, warning), compress=compress, budget=budget)
+    events = tw.write(target, metadata, compress=compress, budget=budget)
     if events >= budget and warning is None:
         warning = f"the trace reached the event budget of {budget:,}: later events were cut"
     if tw.cut and warning is None:

@@ -108,6 +108,8 @@ class TraceWriter:
     slices: dict[tuple[int, str], list[_Slice]] = field(default_factory=dict)
     counters: dict[int, list[tuple[int, float]]] = field(default_factory=dict)
     flows: list[tuple[object, object]] = field(default_factory=list)           # (producer key, consumer key)
+    # named counter tracks: (pid, counter name, args key) → samples (ns, value); Perfetto shows "<name> <key>"
+    series: dict[tuple[int, str, str], list[tuple[int, float]]] = field(default_factory=dict)
     threads: dict[tuple[int, int], tuple[str, int]] = field(default_factory=dict)
     quantum_ns: int = 1           # set by `write`
     cut: int = 0                  # slices and samples dropped for ending past TRACE_MAX_NS
@@ -123,6 +125,11 @@ class TraceWriter:
     def counter(self, pid: int, ts_ns: int, value: float) -> None:
         self.counters.setdefault(pid, []).append((ts_ns, value))
 
+    def counter_series(self, pid: int, name: str, key: str, samples: list[tuple[int, float]]) -> None:
+        """A counter track of its own ("<name> <key>" under the process): samples (ns, value), written as
+        the HBM counter is, only where the value changes."""
+        self.series.setdefault((pid, name, key), []).extend(samples)
+
     def flow(self, producer_key: object, consumer_key: object) -> None:
         self.flows.append((producer_key, consumer_key))
 
@@ -136,8 +143,13 @@ class TraceWriter:
             kept_samples = [x for x in samples if x[0] <= TRACE_MAX_NS]
             self.cut += len(samples) - len(kept_samples)
             self.counters[pid] = kept_samples
+        for track, samples in self.series.items():
+            kept_samples = [x for x in samples if x[0] <= TRACE_MAX_NS]
+            self.cut += len(samples) - len(kept_samples)
+            self.series[track] = kept_samples
         latest = max([s.end_ns for items in self.slices.values() for s in items]
-                     + [x[0] for samples in self.counters.values() for x in samples], default=0)
+                     + [x[0] for samples in self.counters.values() for x in samples]
+                     + [x[0] for samples in self.series.values() for x in samples], default=0)
         q = self.quantum_ns = time_quantum_ns(latest)
         if q > 1:
             for items in self.slices.values():
@@ -145,6 +157,8 @@ class TraceWriter:
                     s.start_ns, s.end_ns = _quantise(s.start_ns, q), _quantise(s.end_ns, q)
             for pid, samples in self.counters.items():
                 self.counters[pid] = [(_quantise(t, q), v) for t, v in samples]
+            for track, samples in self.series.items():
+                self.series[track] = [(_quantise(t, q), v) for t, v in samples]
 
     def _tracks(self) -> list[tuple[tuple[int, str], list[_Slice]]]:
         """(pid, class) → slices, in display order: processes by sort index, then classes by first lane."""
@@ -234,22 +248,26 @@ class TraceWriter:
                     written_keys.add(s.key)
 
     def _counter_events(self, budget: int) -> Iterator[str]:
-        """HBM counter samples: one per distinct time (the last value wins), and only where the
-        value as printed changes (a track never repeats a value)."""
-        for pid, samples in sorted(self.counters.items()):
+        """Counter samples, the named tracks first, then each GPU's HBM: one per distinct time (the last
+        value wins), and only where the value as printed changes (a track never repeats a value)."""
+        tracks: list[tuple[int, str, str, list[tuple[int, float]], float | None]]
+        tracks = [(pid, name, key, samples, None) for (pid, name, key), samples in self.series.items()]
+        tracks += [(pid, "HBM", "used_GB", samples, 1e9) for pid, samples in sorted(self.counters.items())]
+        for pid, name, key, samples, scale in tracks:
             samples.sort(key=lambda x: x[0])
             last_at: dict[int, float] = {}
             for ts, v in samples:
                 last_at[ts] = v
             prev = None
+            head = f'"name":{_dumps(name)},"args":{{{_dumps(key)}:'
             for ts, v in last_at.items():
                 if self._emitted >= budget:
                     break
-                text = _dumps(round(v / 1e9, 6))
+                text = _dumps(round(v / scale, 6) if scale else v)
                 if text == prev:
                     continue
                 prev = text
-                yield f'{{"ph":"C","pid":{pid:d},"tid":0,"ts":{ns_text(ts)},"name":"HBM","args":{{"used_GB":{text}}}}}'
+                yield f'{{"ph":"C","pid":{pid:d},"tid":0,"ts":{ns_text(ts)},{head}{text}}}}}'
 
     def _flow_events(self, by_key: dict[object, _Slice], written_keys: set[object]) -> Iterator[str]:
         flow_id = 0

@@ -1,0 +1,217 @@
+"""load_cdf.svg and load_timeline.svg: a simulated load drawn.
+
+Input: a `Load` (`dagc.serve.load`), a title and the traffic in words. Output: SVG text, drawn by dagc
+itself as pareto.svg is: `load_cdf_svg` — the cumulative distribution of every request's TTFT, TPOT and
+end-to-end latency on one chart, time on a log scale, with p50, p90 and p99 marked; `load_timeline_svg`
+— requests running and waiting over the run, and the KV cache in use (None when the run kept no
+timeline). Every text is escaped; figures follow dagc's rounding (`dagc.units.format_si`). A run of
+any length draws a bounded number of points (`dagc.export.load_series`).
+"""
+
+from __future__ import annotations
+
+import math
+from xml.sax.saxutils import escape as xml_escape
+
+import numpy as np
+
+from ..diagnostics import printable
+from ..serve.load import Load, percentiles
+from ..units import Dimension, format_figure, format_si
+from .load_series import CDF_POINTS, SERIES_INTERVALS, cdf_points, envelope
+from .placement_style import wrap
+
+__all__ = ["load_cdf_svg", "load_timeline_svg", "LOAD_CDF_SIGNATURE", "LOAD_TIMELINE_SIGNATURE", "LATENCIES"]
+
+LOAD_CDF_SIGNATURE = "<!-- dagc: latency CDF of a simulated load -->"
+LOAD_TIMELINE_SIGNATURE = "<!-- dagc: a simulated load over time -->"
+W, L, R = 900, 80, 30
+FONT = "Helvetica, DejaVu Sans, sans-serif"
+# (Load property, name, colour): the latencies of load_cdf.svg
+LATENCIES = (("ttft", "TTFT", "#2171b5"), ("tpot", "TPOT", "#238b45"), ("e2e", "end to end", "#cb181d"))
+MARKED = (50, 90, 99)          # percentiles drawn as dashed lines across the CDF
+RUNNING, WAITING, KV = "#2171b5", "#e6862e", "#6a51a3"
+
+
+def _esc(text: str) -> str:
+    return xml_escape(printable(text))
+
+
+def _t(seconds: float) -> str:
+    return "0 s" if seconds == 0 else format_si(seconds, Dimension.TIME)
+
+
+def _header(title: str, captions: list[str]) -> tuple[list[str], float]:
+    """The title (bold, 15) and caption lines (10) wrapped to the picture's width; and the y below them."""
+    out, y = [], 24.0
+    for k, line in enumerate(wrap(title, 15, W - L - 10, bold=True)):
+        y += 18 if k else 0
+        out.append(f'<text x="{L}" y="{y:.0f}" font-size="15" font-weight="bold">{_esc(line)}</text>')
+    y += 3
+    for line in (part for caption in captions for part in wrap(caption, 10, W - L - 10)):
+        y += 13
+        out.append(f'<text x="{L}" y="{y:.0f}" font-size="10">{_esc(line)}</text>')
+    return out, y + 16
+
+
+def _open(width: int, height: float, signature: str, cls: str) -> list[str]:
+    h = math.ceil(height)
+    return [f'<svg xmlns="http://www.w3.org/2000/svg" class="{cls}" width="{width}" height="{h}" '
+            f'viewBox="0 0 {width} {h}" font-family="{FONT}">', signature,
+            f'<rect width="{width}" height="{h}" fill="white"/>']
+
+
+def _ticks(lo: float, hi: float, n: int = 6) -> list[float]:
+    """Round tick values from `lo` to `hi`, at most about `n`."""
+    if hi <= lo:
+        return [lo]
+    step = 10 ** math.floor(math.log10((hi - lo) / n))
+    for mult in (1, 2, 5, 10):
+        if (hi - lo) / (step * mult) <= n:
+            step *= mult
+            break
+    first = math.ceil(lo / step) * step
+    return [first + k * step for k in range(int((hi - first) / step + 1e-9) + 1)]
+
+
+def _decades(values: list[np.ndarray]) -> tuple[int, int]:
+    """The powers of ten around every positive value (a latency of 0 sits at the left edge)."""
+    pos = np.concatenate([v[v > 0] for v in values]) if values else np.zeros(0)
+    if pos.size == 0:
+        return -3, 0
+    lo, hi = math.floor(math.log10(float(pos.min()))), math.ceil(math.log10(float(pos.max())))
+    return lo, max(hi, lo + 1)
+
+
+def load_cdf_svg(load: Load, title: str, traffic: str) -> str:
+    """The CDF of each request's TTFT, TPOT and end-to-end latency (module docstring): one polyline per
+    latency (`class="cdf"`, `data-latency` its name), through its values sorted — every request up to
+    `CDF_POINTS`, else that many evenly spaced in rank — against the share of requests at most each."""
+    n = len(load.arrival)
+    series = [(key, name, colour, np.asarray(getattr(load, key), dtype=float)) for key, name, colour in LATENCIES]
+    cut = (f" Each curve draws {CDF_POINTS:,} of the {n:,} requests, evenly spaced in rank." if n > CDF_POINTS else "")
+    head, top = _header(title, [f"{traffic}: the share of requests whose latency is at most each time (time on a "
+                                f"log scale); dashed: p{', p'.join(map(str, MARKED))}.{cut}"])
+    bottom = top + 300
+    height = bottom + 44 + 14 * len(series) + 10
+    lo, hi = _decades([x for *_, x in series])
+
+    def sx(v: float) -> float:
+        return L + (math.log10(max(v, 10.0 ** lo)) - lo) / (hi - lo) * (W - L - R)
+
+    def sy(share: float) -> float:
+        return bottom - share * (bottom - top)
+
+    out = _open(W, height, LOAD_CDF_SIGNATURE, "load-cdf") + head
+    for k in range(lo, hi + 1):
+        x = sx(10.0 ** k)
+        out.append(f'<line x1="{x:.2f}" y1="{top:.0f}" x2="{x:.2f}" y2="{bottom:.0f}" stroke="#eeeeee"/>')
+        out.append(f'<text x="{x:.2f}" y="{bottom + 16:.0f}" font-size="10" text-anchor="middle">'
+                   f'{_esc(_t(10.0 ** k))}</text>')
+    for share in (0, 0.25, 0.5, 0.75, 1):
+        out.append(f'<text x="{L - 6}" y="{sy(share) + 3:.1f}" font-size="10" text-anchor="end">'
+                   f'{share * 100:.0f} %</text>')
+    for p in MARKED:
+        out.append(f'<line class="percentile" x1="{L}" y1="{sy(p / 100):.2f}" x2="{W - R}" y2="{sy(p / 100):.2f}" '
+                   f'stroke="#bbbbbb" stroke-dasharray="4 4"/>')
+        out.append(f'<text x="{W - R - 4}" y="{sy(p / 100) - 3:.1f}" font-size="9" fill="#777777" '
+                   f'text-anchor="end">p{p}</text>')
+    out += _axes(top, bottom)
+    out.append(f'<text x="{(L + W - R) / 2}" y="{bottom + 34:.0f}" font-size="12" text-anchor="middle">'
+               'latency (log scale)</text>')
+    out.append(f'<text x="18" y="{(top + bottom) / 2:.0f}" font-size="12" text-anchor="middle" '
+               f'transform="rotate(-90 18 {(top + bottom) / 2:.0f})">requests at most that long</text>')
+    y = bottom + 44
+    for key, name, colour, values in series:
+        xs, ys = cdf_points(values)
+        points = " ".join(f"{sx(a):.2f},{sy(b):.2f}" for a, b in zip(xs.tolist(), ys.tolist(), strict=True))
+        out.append(f'<polyline class="cdf" data-latency="{key}" points="{points}" fill="none" stroke="{colour}" '
+                   f'stroke-width="1.5"/>')
+        q = percentiles(values)
+        figures = " · ".join(f"p{p} {_t(q[f'p{p}'])}" for p in (50, 90, 99)) if values.size else "no requests"
+        y += 14
+        out.append(f'<line x1="{L}" y1="{y - 4}" x2="{L + 24}" y2="{y - 4}" stroke="{colour}" stroke-width="2"/>')
+        out.append(f'<text x="{L + 30}" y="{y:.0f}" font-size="10">{_esc(name)}: {_esc(figures)}</text>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def _axes(top: float, bottom: float) -> list[str]:
+    return [f'<line x1="{L}" y1="{bottom:.0f}" x2="{W - R}" y2="{bottom:.0f}" stroke="#333"/>',
+            f'<line x1="{L}" y1="{top:.0f}" x2="{L}" y2="{bottom:.0f}" stroke="#333"/>']
+
+
+def _steps(t: np.ndarray, v: np.ndarray, sx, sy, end: float) -> str:
+    """A step line's points: each value held from its time to the next, the last to `end`."""
+    pts: list[str] = []
+    ts, vs = t.tolist(), v.tolist()
+    for k, (a, b) in enumerate(zip(ts, vs, strict=True)):
+        nxt = ts[k + 1] if k + 1 < len(ts) else end
+        pts.append(f"{sx(a):.2f},{sy(b):.2f} {sx(nxt):.2f},{sy(b):.2f}")
+    return " ".join(pts)
+
+
+def load_timeline_svg(load: Load, title: str, traffic: str) -> str | None:
+    """Requests running and waiting (top) and the KV cache in use on the fullest rank (bottom) over the
+    run, as step lines (`class="series"`, `data-series` running, waiting or kv); None without a timeline.
+    Past `SERIES_INTERVALS` samples each series is cut as `envelope` says."""
+    tl = load.timeline
+    if tl is None or len(tl.t) == 0:
+        return None
+    t = np.asarray(tl.t, dtype=float)
+    run, wait, kv = (envelope(t, np.asarray(x, dtype=float)) for x in (tl.running, tl.waiting, tl.kv_share))
+    cut = (f" Past {SERIES_INTERVALS:,} samples, each of {SERIES_INTERVALS:,} equal stretches of the run shows its "
+           "largest value, then its last." if len(t) > SERIES_INTERVALS else "")
+    head, top = _header(title, [f"{traffic}: requests running (admitted, not finished) and waiting (arrived, not "
+                                f"admitted), and the KV cache in use as a share of what the fullest GPU holds.{cut}"])
+    mid = top + 220
+    kv_top, kv_bottom = mid + 30, mid + 150
+    height = kv_bottom + 46
+    end = max(float(t[-1]), float(load.finish.max()) if len(load.finish) else 0.0)
+    t0 = min(0.0, float(t[0]))
+    span = (end - t0) or 1.0
+    peak = max(1.0, float(run[1].max(initial=0)), float(wait[1].max(initial=0)))
+    y_ticks = [v for v in _ticks(0, peak) if v == int(v)] or [0.0]
+    y_hi = max(peak * 1.05, y_ticks[-1])
+
+    def sx(v: float) -> float:
+        return L + (v - t0) / span * (W - L - R)
+
+    def sy_req(v: float) -> float:
+        return mid - v / y_hi * (mid - top)
+
+    def sy_kv(v: float) -> float:
+        return kv_bottom - min(max(v, 0.0), 1.0) * (kv_bottom - kv_top)
+
+    out = _open(W, height, LOAD_TIMELINE_SIGNATURE, "load-timeline") + head
+    for x in _ticks(t0, end):
+        for a, b in ((top, mid), (kv_top, kv_bottom)):
+            out.append(f'<line x1="{sx(x):.2f}" y1="{a:.0f}" x2="{sx(x):.2f}" y2="{b:.0f}" stroke="#eeeeee"/>')
+        out.append(f'<text x="{sx(x):.2f}" y="{kv_bottom + 16:.0f}" font-size="10" text-anchor="middle">'
+                   f'{_esc(_t(x))}</text>')
+    for v in y_ticks:
+        out.append(f'<text x="{L - 6}" y="{sy_req(v) + 3:.1f}" font-size="10" text-anchor="end">'
+                   f'{_esc(format_figure(v))}</text>')
+    for share in (0, 0.5, 1):
+        out.append(f'<text x="{L - 6}" y="{sy_kv(share) + 3:.1f}" font-size="10" text-anchor="end">'
+                   f'{share * 100:.0f} %</text>')
+    out += _axes(top, mid) + _axes(kv_top, kv_bottom)
+    for key, (ts, vs), colour, sy in (("running", run, RUNNING, sy_req), ("waiting", wait, WAITING, sy_req),
+                                      ("kv", kv, KV, sy_kv)):
+        out.append(f'<polyline class="series" data-series="{key}" points="{_steps(ts, vs, sx, sy, end)}" '
+                   f'fill="none" stroke="{colour}" stroke-width="1.2"/>')
+    legend = [("running", RUNNING, f"most {format_figure(float(np.max(tl.running)))}"),
+              ("waiting", WAITING, f"most {format_figure(float(np.max(tl.waiting)))}")]
+    for k, (name, colour, most) in enumerate(legend):
+        x = L + 10 + 170 * k
+        out.append(f'<line x1="{x}" y1="{top + 10:.0f}" x2="{x + 20}" y2="{top + 10:.0f}" stroke="{colour}" '
+                   f'stroke-width="2"/>')
+        out.append(f'<text x="{x + 26}" y="{top + 14:.0f}" font-size="10">requests {name} ({most})</text>')
+    out.append(f'<text x="{L}" y="{kv_top - 8:.0f}" font-size="10" fill="{KV}">KV cache in use (most '
+               f'{format_si(float(np.max(tl.kv_share)), Dimension.RATIO)})</text>')
+    out.append(f'<text x="18" y="{(top + mid) / 2:.0f}" font-size="12" text-anchor="middle" '
+               f'transform="rotate(-90 18 {(top + mid) / 2:.0f})">requests</text>')
+    out.append(f'<text x="{(L + W - R) / 2}" y="{kv_bottom + 34:.0f}" font-size="12" text-anchor="middle">'
+               'time since the run began</text>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,101 @@
+"""`--requests-out FILE`: every simulated request as one JSON line, written in the output directory.
+
+Input: a file name, and per strategy its label and simulated `Load`. Output: the file — one line per
+request of each simulated strategy, in the plan's order of strategies and each strategy's request ids —
+or an `OutputError` naming why the name is refused.
+
+A line: `strategy` (as report.json's `strategy`), `id` (the request, 0 up in arrival order), `arrival_s`,
+`prompt_tokens`, `output_tokens`, `first_token_s`, `finish_s`, `ttft_s`, `tpot_s`, `e2e_s` (seconds from
+the run's start; the last three as report.json's `load` percentiles are computed from) and, where the
+simulation counts them, `preemptions`. FILE is one file name, never a path: it is written inside the
+output directory (`dagc compile`'s, or `out/<plan>` for `dagc check`), so that a name from a command line
+cannot make dagc write elsewhere; the file is written as every file is (`dagc.export.write`: a link, FIFO,
+device or directory there is refused, never replaced).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+
+from ..serve.load import Load
+from .output_dir import OUTPUT_FILES, safe_dir_name
+from .write import OutputError, atomic_output
+
+__all__ = ["REQUEST_KEYS", "check_requests_name", "request_lines", "write_requests"]
+
+REQUEST_KEYS = ("strategy", "id", "arrival_s", "prompt_tokens", "output_tokens", "first_token_s", "finish_s",
+                "ttft_s", "tpot_s", "e2e_s")
+
+
+def check_requests_name(name: str | None, taken: Iterable[str] = ()) -> None:
+    """Raise `OutputError` unless `name` is None (no file asked for) or one plain file name dagc may write
+    in its output directory: letters, digits, `_`, `-` and inner dots (no directory, not hidden, at most 64
+    characters), not a file dagc writes there itself, nor one of `taken` (its strategies' directories).
+
+    Example:
+        >>> check_requests_name("requests.jsonl")
+        >>> check_requests_name("../x.jsonl")
+        Traceback (most recent call last):
+        ...
+        dagc.export.write.OutputError: cannot write ../x.jsonl: --requests-out takes a file name (letters, \
+digits, `_`, `-`, inner dots), which dagc writes in its output directory; not a path
+    """
+    if name is None:
+        return
+    if safe_dir_name(name, "") != name:
+        raise OutputError(name, "--requests-out takes a file name (letters, digits, `_`, `-`, inner dots), which "
+                                "dagc writes in its output directory; not a path")
+    clash = {n.casefold() for n in (*OUTPUT_FILES, *taken)}
+    if name.casefold() in clash:
+        raise OutputError(name, "dagc writes a file or directory of that name in its output directory; choose "
+                                "another name for --requests-out")
+
+
+def _column(load: Load, name: str, default: float) -> list:
+    """A per-request array of the load (`prompt`, `output`, `preemptions`) as a list, or `default` for
+    every request where the simulation does not keep it."""
+    values = getattr(load, name, None)
+    if values is None:
+        return [default] * len(load.arrival)
+    return np.asarray(values).tolist()
+
+
+def _number(x: float) -> str:
+    return repr(x) if math.isfinite(x) else "null"     # a float's repr is its JSON, read back exactly
+
+
+def request_lines(strategy: str, load: Load, prompt_tokens: int) -> Iterator[str]:
+    """The lines of one strategy's requests (module docstring), each ending with a newline;
+    `prompt_tokens`: every request's prompt where the run does not keep each one's (the workload's)."""
+    head = '{"strategy":' + json.dumps(strategy, ensure_ascii=False) + ',"id":'
+    prompt = _column(load, "prompt", prompt_tokens)
+    output = _column(load, "output", load.generate)
+    preempt = getattr(load, "preemptions", None)
+    pre = np.asarray(preempt).tolist() if preempt is not None else None
+    cols = [x.tolist() for x in (load.arrival, load.first_token, load.finish, load.ttft, load.tpot, load.e2e)]
+    for i, (a, f, e, ttft, tpot, e2e) in enumerate(zip(*cols, strict=True)):
+        tail = f',"preemptions":{int(pre[i])}' if pre is not None else ""
+        yield (f'{head}{i},"arrival_s":{_number(a)},"prompt_tokens":{int(prompt[i])},'
+               f'"output_tokens":{int(output[i])},"first_token_s":{_number(f)},"finish_s":{_number(e)},'
+               f'"ttft_s":{_number(ttft)},"tpot_s":{_number(tpot)},"e2e_s":{_number(e2e)}{tail}}}\n')
+
+
+def write_requests(path: Path, runs: list[tuple[str, Load, int]]) -> int:
+    """Write every run's requests to `path` (atomically, streamed): (strategy, its run, the workload's
+    prompt tokens) each; returns the lines written.
+
+    Raises:
+        OutputError: `path` is a link, device, FIFO, socket or directory, or cannot be written.
+    """
+    lines = 0
+    with atomic_output(Path(path)) as f:
+        for strategy, load, prompt_tokens in runs:
+            for line in request_lines(strategy, load, prompt_tokens):
+                f.write(line)
+                lines += 1
+    return lines
