@@ -6,7 +6,9 @@ Output: `UnderLoad` — the simulated `dagc.serve.load.Load`, report.json's `loa
 `capacity_requests_per_s`) — and `judge_on_load`, which fills the values of the requirements judged on
 the load (`Requirement.on_load`). The capacity is a bisection over seeded open-loop runs of the traffic's
 requests at trial rates (`CAPACITY_STEPS` runs at most), each judged on the percentile requirements and
-on not being overloaded; without percentile requirements, on not being overloaded alone.
+on not being overloaded; without percentile requirements, on not being overloaded alone. A capacity run
+simulates the traffic's first `CAPACITY_REQUESTS` requests, so that a run of millions costs one long
+simulation and two dozen short ones.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ from ..plan.strategy import Strategy
 from ..serve.load import Load, StepPrices, load_json, simulate
 from .verdict import RequirementResult, requirement_value
 
-__all__ = ["CAPACITY_STEPS", "CAPACITY_TOLERANCE", "UnderLoad", "capacity", "judge_on_load", "under_load"]
+__all__ = ["CAPACITY_REQUESTS", "CAPACITY_STEPS", "CAPACITY_TOLERANCE", "UnderLoad", "capacity", "judge_on_load",
+           "under_load"]
 
 CAPACITY_TOLERANCE = 0.01     # the bisection stops when the bracket is within 1 % of its upper end
 CAPACITY_STEPS = 24           # simulated runs at most per capacity (bracketing and bisection)
+CAPACITY_REQUESTS = 2_000     # requests per capacity run: the traffic's first ones (all when it has fewer)
 
 Progress = Callable[[int, int], None]
 
@@ -42,12 +46,12 @@ def under_load(plan: Plan, strategy: Strategy, lay: Layout, metrics: dict | None
     traffic = plan.workload.traffic
     assert traffic is not None, "under_load needs traffic"
     prices = StepPrices(plan, strategy, lay)
-    n = traffic.requests
-    span = n * (1 + CAPACITY_STEPS)      # the run, then the capacity's runs at most: requests to simulate
+    n, m = traffic.requests, min(traffic.requests, CAPACITY_REQUESTS)
+    span = n + m * CAPACITY_STEPS       # the run, then the capacity's runs at most: requests to simulate
 
     def each_run(runs: int) -> None:
         if progress is not None:
-            progress(n * (1 + runs), span)
+            progress(n + m * runs, span)
 
     run = simulate(plan, strategy, lay, prices)
     out = load_json(plan, run)
@@ -95,7 +99,8 @@ def capacity(plan: Plan, strategy: Strategy, lay: Layout, prices: StepPrices, es
         nonlocal runs
         runs += 1
         trial = plan.model_copy(update={"workload": plan.workload.model_copy(
-            update={"traffic": traffic.at_rate(rate)})})
+            update={"traffic": traffic.at_rate(rate).model_copy(
+                update={"requests": min(traffic.requests, CAPACITY_REQUESTS)})})})
         out = load_json(trial, simulate(trial, strategy, lay, prices))
         if each_run is not None:
             each_run(runs)
