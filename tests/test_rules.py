@@ -33,6 +33,11 @@ def engine_profile(etp: int, ep: int) -> str:
     return json.dumps(doc)
 
 
+# A request log (the first lines of the Azure LLM inference trace 2023, code) replayed as the traffic.
+AZURE_LOG = ("TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:17:03.9799600,4808,10\n"
+             "2023-11-16 18:17:04.0319600,3180,8\n2023-11-16 18:17:04.0781490,110,27\n")
+LOGGED = 'workload { batch = 8  prompt = 2048  generate = 64  serving = inflight  requests from "trace.csv" }'
+
 INFLIGHT = ("workload {{ batch = {batch}  prompt = {prompt}  generate = {generate}  "
             "serving = inflight  chunk = {chunk} }}")
 
@@ -48,6 +53,8 @@ FIXTURES = {
     "E107": (dict(cluster='cluster { gpus = 8  gpu "x" { memory = 80 GB  flops = 1 PFLOPS  hbm = 3 MB/s } }'),
              dict(cluster='cluster { gpus = 8  gpu "x" { memory = 80 GB  flops = 1 PFLOPS  hbm = 3 TB/s } }')),
     "E106": (dict(workload='workload { batch = 64  prompt = 2048  generate = 256  routing from "missing.json" }'), {}),
+    "E108": (dict(workload=LOGGED, files=lambda: {"trace.csv": AZURE_LOG.replace(",4808,", ",48.5,")}),
+             dict(workload=LOGGED, files=lambda: {"trace.csv": AZURE_LOG})),
     "E201": (dict(strategy="strategy pp 2 < dp 2 < tp 2 > >"), dict(strategy="strategy dp 2 < pp 2 < tp 2 > >")),
     "E202": (dict(strategy="strategy tp 2 ep 4"), dict(strategy="strategy tp 2 ; ep 4")),
     "E203": (dict(model=QWEN, cluster=C16, strategy="strategy tp 8 ; ep 4 etp 3"),

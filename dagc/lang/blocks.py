@@ -19,14 +19,13 @@ from lark import Token
 from lark.tree import Meta
 
 from ..diagnostics import Diagnostic, Severity
-from ..plan.workload import Traffic
 from ..source import SourceFile, Span
 from ..units import Dimension, Unit, lookup
-from .fields import TRAFFIC_FIELDS, Field, did_you_mean
+from .fields import Field, did_you_mean
 from .hints import unit_hint
 
 __all__ = ["BAD", "Bad", "Collector", "Item", "ItemKind", "Value", "ValueKind", "node_span", "read_block",
-           "read_traffic", "read_value", "unit_dimension"]
+           "read_value", "unit_dimension"]
 
 _NUM_RE = re.compile(r"[+-]?(?:\d[\d_]*(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 
@@ -104,23 +103,26 @@ class Item:
 
 
 def read_block(out: Collector, items: tuple[Item, ...], where: str, fields: dict[str, Field],
-               subblocks: tuple[str, ...] = (), files: tuple[str, ...] = ()) -> tuple[dict[str, Any], dict[str, Item]]:
+               subblocks: tuple[str, ...] = (), files: tuple[str, ...] = (),
+               file_and_value: tuple[str, ...] = ()) -> tuple[dict[str, Any], dict[str, Item]]:
     """Read a `{ … }` block: values by field, and the sub-block items by name.
 
     `where` names the block in messages and in the recorded spans (`cluster.efficiency`).
     A `gpu` entry is returned as the sub-block "gpu" in any block; the caller decides.
     `files` names the fields that may be read from a file (`kernels from "…"`): such an entry
-    is returned among the sub-block items, under its name; the caller reads the file.
+    is returned among the sub-block items, under its name; the caller reads the file. Those in
+    `file_and_value` may be written both ways at once (`requests from "log.csv"  requests = 100`).
     """
     values: dict[str, Any] = {}
     subs: dict[str, Item] = {}
-    seen: dict[str, Item] = {}
+    seen: dict[tuple[str, bool], Item] = {}
     for item in items:
-        if item.name in seen:
+        key = (item.name, item.kind is ItemKind.FROM_FILE and item.name in file_and_value)
+        if key in seen:
             out.error("E104", f"`{item.name}` is given twice in {where}", item.name_span,
-                      f"the first is at line {seen[item.name].span.line}; keep one")
+                      f"the first is at line {seen[key].span.line}; keep one")
             continue
-        seen[item.name] = item
+        seen[key] = item
         match item.kind:
             case ItemKind.ASSIGN:
                 _assign(out, item, where, fields, subblocks, values)
@@ -142,7 +144,7 @@ def read_block(out: Collector, items: tuple[Item, ...], where: str, fields: dict
                         out.error("E101", f"unknown field `{item.name}` in {where}", item.name_span,
                                   did_you_mean(item.name, list(dict.fromkeys([*fields, *subblocks, *files]))))
                     continue
-                out.spans[f"{where}.{item.name}"] = item.span
+                out.spans[f"{where}.{item.name}" + (".from" if key[1] else "")] = item.span
                 subs[item.name] = item
     return values, subs
 
@@ -190,8 +192,20 @@ def read_value(out: Collector, value: Value, spec: Field, label: str, op: str = 
             return _quantity(out, value, replace(spec, kind="int"), short, lhs)
         case "name":
             return _word(out, value, short)
+        case "tokens":             # `prefix = 2000 tokens`, or the plain number
+            return _quantity(out, _without_tokens(value), replace(spec, kind="int"), short, lhs)
         case _:
             return _quantity(out, value, spec, short, lhs)
+
+
+def _without_tokens(value: Value) -> Value:
+    """A count written with the word `tokens` (or `token`) after it, as the plain number."""
+    text = str(value.tokens[0]) if value.tokens else ""
+    m = _NUM_RE.match(text)
+    if value.kind is not ValueKind.QUANTITY or m is None or text[m.end():].strip() not in ("tokens", "token"):
+        return value
+    number = Token.new_borrow_pos(value.tokens[0].type, text[:m.end()], value.tokens[0])
+    return replace(value, tokens=(number, *value.tokens[1:]))
 
 
 def _word(out: Collector, value: Value, short: str) -> str | Bad:
@@ -328,39 +342,3 @@ def unit_dimension(value: Value) -> Dimension | None:
     assert m is not None, "the QUANTITY terminal starts with a number"
     unit = lookup(text[m.end():].strip())
     return unit.dimension if unit else None
-
-
-REQUESTS_DEFAULT = 1000            # requests simulated when the traffic names none (docs/language.md)
-
-
-def read_traffic(out: Collector, values: dict[str, Any], span: Span) -> Traffic | None | Bad:
-    """The workload's traffic (`rate` or `concurrency`, with `requests`, `arrival`, `seed`, `ramp`), None
-    without any, or BAD after a diagnostic (E104, at the field) when the fields do not go together: a
-    rate and a concurrency both, neither with the others, `arrival` in a closed loop or `ramp` in an open one."""
-    given = [k for k in TRAFFIC_FIELDS if k in values]
-    if not given:
-        return None
-    if any(values[k] is BAD for k in given):
-        return BAD
-
-    def bad(key: str, message: str, hint: str) -> Bad:
-        return out.error("E104", message, out.spans.get(f"workload.{key}", span), hint)
-
-    rate, concurrency = values.get("rate"), values.get("concurrency")
-    if rate is not None and concurrency is not None:
-        return bad("concurrency", "the traffic has both a `rate` and a `concurrency`",
-                   "keep `rate = … requests/s` (requests arriving at random) or `concurrency = N` (N clients "
-                   "each sending its next request when the last ends), not both")
-    if rate is None and concurrency is None:
-        return bad(given[0], f"`{given[0]}` describes traffic, but the workload has neither `rate` nor `concurrency`",
-                   "add `rate = 12 requests/s` (open loop) or `concurrency = 64` (closed loop)")
-    if concurrency is not None and "arrival" in values:
-        return bad("arrival", "`arrival` is the spacing of an open loop's requests; a closed loop's follow its clients",
-                   "remove `arrival`, or write `rate = … requests/s` instead of `concurrency`")
-    if rate is not None and "ramp" in values:
-        return bad("ramp", "`ramp` spreads a closed loop's first requests; an open loop's arrive at its `rate`",
-                   "remove `ramp`, or write `concurrency = N` instead of `rate`")
-    rate_value = rate[0] if isinstance(rate, tuple) else rate
-    return Traffic(requests=values.get("requests", REQUESTS_DEFAULT), rate=rate_value,
-                   arrival=values.get("arrival", "poisson"), seed=values.get("seed", 0), concurrency=concurrency,
-                   ramp=values.get("ramp"))

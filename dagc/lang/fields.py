@@ -18,7 +18,7 @@ __all__ = ["Field", "nearest", "did_you_mean", "MODEL_FIELDS", "MOE_FIELDS", "ML
            "SPECULATIVE_FIELDS",
            "CLUSTER_FIELDS",
            "GPU_FIELDS", "EFFICIENCY_FIELDS", "LATENCY_FIELDS", "WORKLOAD_FIELDS", "TRAFFIC_FIELDS",
-           "REQUIREMENT_DIMENSIONS", "LOAD_ONLY", "REQUIREMENT_NAMES", "requirement_name",
+           "REQUIREMENT_DIMENSIONS", "LOAD_ONLY", "LENGTHS", "LENGTH_CV_LIMIT", "REQUIREMENT_NAMES", "requirement_name",
            "SUBBLOCKS", "MAX_COUNT", "STRATEGY_OPTIONS", "AXIS_WORDS", "AXES_SAID"]
 
 MAX_COUNT = 2**40
@@ -102,7 +102,7 @@ def _one_slip(a: str, b: str) -> bool:
 class Field:
     """How to read one `name = value` field."""
 
-    kind: str                      # int | bool | choice | quantity | ratio | routing | batch
+    kind: str                      # int | bool | choice | quantity | ratio | routing | batch | tokens
     dimension: Dimension | None = None
     lo: float = 1
     hi: float = MAX_COUNT
@@ -114,6 +114,8 @@ BATCH_LIMIT = 2**40                # the largest batch a plan may write, and whe
 REQUESTS_LIMIT = 10_000_000        # the most requests a load simulation runs (docs/limits.md)
 CONCURRENCY_LIMIT = 1_000_000      # the most clients of a closed loop
 RATE_LIMIT = 1e6                   # the highest arrival rate, requests/s
+LENGTHS = ("fixed", "uniform", "exponential", "lognormal")   # how prompt and output lengths spread (`lengths`)
+LENGTH_CV_LIMIT = 4.0              # the widest spread of drawn lengths, as a coefficient of variation
 RAMP_LIMIT = 86_400.0              # the longest ramp, seconds (a day)
 
 
@@ -160,12 +162,14 @@ WORKLOAD_FIELDS = {
     "serving": Field("choice", choices=("static", "inflight")),
     "chunk": _int(1, CHUNK_LIMIT),
     "prefill_batch": _int(1, BATCH_LIMIT), "kv_transfer": Field("choice", choices=("after", "layerwise")),
-    # traffic, simulated by `dagc.serve.load` (`dagc.lang.blocks.read_traffic` checks how they combine)
+    # traffic, simulated by `dagc.serve.load` (`dagc.lang.traffic.read_traffic` checks how they combine)
     "rate": Field("quantity", Dimension.RATE, 1e-6, RATE_LIMIT), "requests": _int(1, REQUESTS_LIMIT),
     "arrival": Field("choice", choices=("poisson", "uniform")), "seed": _int(0, 2**63 - 1),
     "concurrency": _int(1, CONCURRENCY_LIMIT), "ramp": Field("quantity", Dimension.TIME, 0.0, RAMP_LIMIT),
+    "lengths": Field("choice", choices=LENGTHS), "length_cv": Field("ratio", Dimension.RATIO, 0.0, LENGTH_CV_LIMIT),
+    "prefix": Field("tokens", Dimension.COUNT, 0, 2**32),
 }
-TRAFFIC_FIELDS = ("rate", "requests", "arrival", "seed", "concurrency", "ramp")
+TRAFFIC_FIELDS = ("rate", "requests", "arrival", "seed", "concurrency", "ramp", "lengths", "length_cv", "prefix")
 SPECULATIVE_FIELDS = {
     "method": Field("choice", choices=("mtp", "eagle", "ngram")), "tokens": _int(1, 16),
     "acceptance": Field("ratio", Dimension.RATIO, 1e-9, 1.0),

@@ -46,7 +46,6 @@ from .blocks import (
     ValueKind,
     node_span,
     read_block,
-    read_traffic,
 )
 from .cluster import lower_cluster
 from .expert_load import check_expert_load, read_expert_load
@@ -61,6 +60,7 @@ from .model import ImportRoots, imported_fields, lower_model, model_from_preset,
 from .requirements import WrittenRequirement, lower_requirements
 from .scope import scope_axes, strategy_text
 from .speculative import lower_speculative
+from .traffic import read_traffic
 
 __all__ = ["MAX_STRATEGIES", "lower", "lower_strategy", "model_from_preset", "strategy_text"]
 
@@ -170,13 +170,13 @@ class _Lowering(Transformer):
         (block,) = children
         span = self._statement("workload", meta)
         values, subs = read_block(self.out, block, "workload", WORKLOAD_FIELDS, SUBBLOCKS["workload"],
-                                  files=("routing",))
+                                  files=("routing", "requests"), file_and_value=("requests",))
         for key in ("batch", "prompt", "generate"):
             if key not in values:
                 self.out.error("E103", f"the workload has no `{key}`", span, f"add `{key} = …`")
         speculative = lower_speculative(self.out, subs["speculative"].block, span) if "speculative" in subs else None
         load = read_expert_load(self.out, self.roots, subs["routing"]) if "routing" in subs else None
-        traffic = read_traffic(self.out, values, span)
+        traffic = read_traffic(self.out, self.roots, values, subs.get("requests"), span)
         if self.out.has_errors or any(v is BAD for v in values.values()):
             return None
         batch_max = values["batch"] == "max"

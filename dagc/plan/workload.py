@@ -96,6 +96,7 @@ class RequestLog(Frozen):
     block_tokens: int = 512
     hash_ids: np.ndarray | None = None   # int64, flattened (Mooncake only)
     hash_offsets: np.ndarray | None = None   # int64, len(arrival) + 1
+    first_line: int = 1                  # the file's line of the first request (2 under a CSV header)
     digest: str
 
     def __hash__(self) -> int:

@@ -123,6 +123,23 @@ Fixed:
     gpu "x" { memory = 80 GB  flops = 1 PFLOPS  hbm = 3 TB/s }
 """
 
+E108 = """
+A request log (`workload { requests from "…" }`) that dagc cannot replay: missing, not a regular file,
+larger than 256 MiB (with `requests = N` only its first N requests need fit), binary or not UTF-8, empty,
+more than 2,000,000 requests; an Azure CSV whose header is not `TIMESTAMP,ContextTokens,GeneratedTokens`
+(a column unknown, missing or twice); a line without its fields, a TIMESTAMP that is not a date and time,
+a token count that is not a whole number from 1; a Mooncake line that is not one JSON object with
+"timestamp" (ms), "input_length", "output_length" and "hash_ids" (no other field), or with more hash ids
+than its prompt has 512-token blocks; a request earlier than the line above it (a log is replayed in
+its order, never sorted). The message names the log's line and column, never its content; nothing is
+skipped or guessed. The formats are in docs/language.md ("Request logs").
+
+Bad:
+    workload { batch = 64  prompt = 2048  generate = 256  requests from "trace.csv" }   # a line `…,12.5,7`
+Fixed:
+    workload { batch = 64  prompt = 2048  generate = 256  requests from "trace.csv" }   # tokens `…,12,7`
+"""
+
 N001 = """
 More diagnostics than dagc shows at once: at most 50 per plan (or per strategy) are shown,
 errors first, and this note counts the rest by code. Fix the ones shown and run again.
@@ -142,5 +159,6 @@ RULES = (
     make_rule("E105", Severity.ERROR, "unusable kernel profile file", doc=E105, passes=(lower,)),
     make_rule("E106", Severity.ERROR, "unusable expert load file", doc=E106, passes=(lower,)),
     make_rule("E107", Severity.ERROR, "a custom GPU's figures no accelerator has", doc=E107, passes=(lower,)),
+    make_rule("E108", Severity.ERROR, "unusable request log", doc=E108, passes=(lower,)),
     make_rule("N001", Severity.NOTE, "more diagnostics than dagc shows at once", doc=N001, passes=(cap,)),
 )

@@ -5,17 +5,30 @@ its arrival time (None for a closed loop, whose clients send when their last req
 output tokens, and the hash ids of its prompt's blocks where the traffic has them (a shared `prefix`, or
 a Mooncake log's) — for `dagc.serve.load`. Drawn from the traffic's seed: the same traffic, the same
 requests.
+
+- Arrivals: a request log's own times (with `rate`: scaled so that its first `requests` arrive at that mean
+  rate), or at `rate` — poisson (exponential gaps drawn from `seed`) or uniform — or none (closed loop).
+- Lengths: a log's; else the workload's `prompt` and `generate`, fixed or drawn (`lengths`) around them as
+  means with the spread `length_cv` (docs/language.md): whole numbers from 1 to `DRAW_LIMIT` × the mean.
+  With a `prefix`, the prompt is the prefix and a drawn rest around `prompt − prefix`, so its mean stays.
+- Prefix: one mechanism for logs and `prefix`, the prompt's block hash ids — a request whose leading ids a
+  cached request has skips prefilling those blocks. A `prefix` of P tokens is ⌈P / 512⌉ blocks every
+  request shares (ids 0, 1, …), then ids of the request's own; see `dagc.lang.traffic.prefix_block_tokens`.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..plan.workload import Traffic, Workload
+from ..lang.traffic import LENGTH_CV_DEFAULT, PREFIX_BLOCK_TOKENS, prefix_block_tokens
+from ..plan.workload import RequestLog, Traffic, Workload
 
-__all__ = ["Requests", "requests_of"]
+__all__ = ["DRAW_LIMIT", "Requests", "draw_lengths", "prefix_hash_ids", "requests_of"]
+
+DRAW_LIMIT = 20        # a drawn length is at most this many times its mean (docs/language.md)
 
 
 @dataclass(frozen=True)
@@ -36,14 +49,98 @@ class Requests:
 
 
 def requests_of(traffic: Traffic, workload: Workload) -> Requests:
-    """The requests `traffic` sends (module docstring)."""
+    """The requests `traffic` sends (module docstring).
+
+    Example:
+        >>> from dagc.plan.workload import Traffic, Workload
+        >>> w = Workload(batch=8, prompt=2000, generate=100)
+        >>> r = requests_of(Traffic(requests=3, rate=2.0, arrival="uniform", prefix=1000), w)
+        >>> r.arrival.tolist(), r.prompt.tolist(), r.block_tokens, r.hash_ids[:6].tolist()
+        ([0.0, 0.5, 1.0], [2000, 2000, 2000], 500, [0, 1, 2, 3, 0, 1])
+    """
     n = traffic.requests
-    arrival = None
-    if traffic.rate is not None:
-        gap = 1.0 / traffic.rate
-        if traffic.arrival == "uniform":
-            arrival = np.arange(n, dtype=float) * gap
-        else:
-            arrival = np.cumsum(np.random.default_rng(traffic.seed).exponential(gap, n))
-    return Requests(arrival, np.full(n, workload.prompt, dtype=np.int64),
-                    np.full(n, workload.generate, dtype=np.int64))
+    if traffic.log is not None:
+        log = traffic.log
+        prompt, output = log.prompt[:n], log.output[:n]
+        arrival = None if traffic.concurrency is not None else _log_arrival(log, n, traffic.rate)
+        if log.hash_ids is not None and log.hash_offsets is not None:
+            offsets = log.hash_offsets[:n + 1]
+            return Requests(arrival, prompt, output, log.block_tokens, log.hash_ids[:offsets[-1]], offsets)
+    else:
+        arrival = _arrival(traffic, n)
+        rest = draw_lengths(traffic.lengths, workload.prompt - traffic.prefix, traffic.length_cv, n,
+                            np.random.default_rng([traffic.seed, 1]))
+        prompt = traffic.prefix + rest
+        output = draw_lengths(traffic.lengths, workload.generate, traffic.length_cv, n,
+                              np.random.default_rng([traffic.seed, 2]))
+    if not traffic.prefix:
+        return Requests(arrival, prompt, output)
+    ids, offsets, block = prefix_hash_ids(prompt, traffic.prefix)
+    return Requests(arrival, prompt, output, block, ids, offsets)
+
+
+def _arrival(traffic: Traffic, n: int) -> np.ndarray | None:
+    if traffic.rate is None:
+        return None
+    gap = 1.0 / traffic.rate
+    if traffic.arrival == "uniform":
+        return np.arange(n, dtype=float) * gap
+    return np.cumsum(np.random.default_rng(traffic.seed).exponential(gap, n))
+
+
+def _log_arrival(log: RequestLog, n: int, rate: float | None) -> np.ndarray:
+    """The log's first n times; at `rate`, scaled so that they arrive at that mean rate ((n − 1) gaps over
+    the last time). A log whose requests all arrive at once has no rate to scale: at `rate` they arrive
+    evenly (the plan refuses this; a capacity search may ask it)."""
+    times = log.arrival[:n]
+    if rate is None or n < 2:
+        return times
+    if times[-1] <= 0:
+        return np.arange(n, dtype=float) / rate
+    return times * ((n - 1) / float(times[-1]) / rate)
+
+
+def draw_lengths(kind: str, mean: int, cv: float | None, n: int, rng: np.random.Generator) -> np.ndarray:
+    """n whole lengths of `kind` around `mean` with the spread `cv` (None: the kind's default), each from 1
+    to DRAW_LIMIT × mean: uniform on mean·(1 ± √3·cv); exponential shifted, mean·(1 − cv) plus an exponential
+    of mean mean·cv; lognormal with σ² = ln(1 + cv²) and the mean kept.
+
+    Example:
+        >>> x = draw_lengths("lognormal", 1000, 0.5, 100_000, np.random.default_rng(0))
+        >>> bool(abs(x.mean() / 1000 - 1) < 0.01), bool(abs(x.std() / x.mean() - 0.5) < 0.02), int(x.min()) >= 1
+        (True, True, True)
+    """
+    if kind == "fixed" or n == 0:
+        return np.full(n, mean, dtype=np.int64)
+    c = LENGTH_CV_DEFAULT[kind] if cv is None else cv
+    match kind:
+        case "uniform":
+            x = rng.uniform(mean * (1 - c * math.sqrt(3)), mean * (1 + c * math.sqrt(3)), n)
+        case "exponential":
+            x = mean * (1 - c) + rng.exponential(mean * c, n) if c > 0 else np.full(n, float(mean))
+        case _:
+            s2 = math.log1p(c * c)
+            x = rng.lognormal(math.log(mean) - s2 / 2, math.sqrt(s2), n)
+    return np.clip(np.rint(x), 1, max(1, DRAW_LIMIT * mean)).astype(np.int64)
+
+
+def prefix_hash_ids(prompt: np.ndarray, prefix: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Hash ids for prompts that share their first `prefix` tokens: (ids, offsets, block tokens). Each prompt
+    is cut into blocks of `prefix_block_tokens(prefix)`; its first ⌈prefix / 512⌉ blocks are ids 0, 1, … for
+    every request, the others ids no other request has.
+
+    Example:
+        >>> ids, offsets, block = prefix_hash_ids(np.array([1500, 1100]), 1000)
+        >>> block, ids.tolist(), offsets.tolist()
+        (500, [0, 1, 2, 0, 1, 3], [0, 3, 6])
+    """
+    block = prefix_block_tokens(prefix)
+    shared = -(-prefix // PREFIX_BLOCK_TOKENS)
+    n = len(prompt)
+    counts = np.maximum(-(-np.asarray(prompt, dtype=np.int64) // block), shared + 1)
+    offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+    owner = np.repeat(np.arange(n), counts)
+    at = np.arange(int(offsets[-1]), dtype=np.int64) - offsets[owner]
+    own_before = offsets[:-1] - shared * np.arange(n, dtype=np.int64)
+    ids = np.where(at < shared, at, shared + own_before[owner] + (at - shared))
+    return ids.astype(np.int64), offsets, block
