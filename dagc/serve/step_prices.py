@@ -1,10 +1,11 @@
 """The time of one engine step of a strategy at any load, from dagc's cost model, for `dagc.serve.load`.
 
 Input: a `Plan`, one of its strategies and its `Layout`. Output: `StepPrices` — the decode step at `n`
-requests in flight per attention-DP rank, the mixed step with `p` prompt tokens of a chunk beside them,
-a static batch's prefill and decode step, and dagc's in-flight steady state at `n` — each priced once by
-the schedule's recurrence (`dagc.schedule.recurrence.Recurrence`, exact for `overlap = none`), as
-`dagc.serve.estimate` prices the steady state.
+requests in flight per replica, the mixed step with `p` prompt tokens of chunks beside them, each at a
+prefix of `ell` prompt tokens (the workload's `prompt` by default), a static batch's prefill and decode
+step, and dagc's in-flight steady state at `n` — each priced once by the schedule's recurrence
+(`dagc.schedule.recurrence.Recurrence`, exact for `overlap = none`), as `dagc.serve.estimate` prices the
+steady state. `dagc.serve.surrogate` interpolates between such prices.
 """
 
 from __future__ import annotations
@@ -21,47 +22,61 @@ __all__ = ["StepPrices"]
 
 
 class StepPrices:
-    """The time of a step of a replica with `m` requests in flight, split over its attention-DP ranks as
+    """The time of a step of a replica with `n` requests in flight, split over its attention-DP ranks as
     evenly as they go (as dagc splits a batch, and as `dagc.serve.load` admits them), and `p` prompt
-    tokens of a chunk, from dagc's cost model, each priced once."""
+    tokens of a chunk, from dagc's cost model, each priced once.
+
+    `ell` is the prompt the step is priced at (None: the workload's): its decode tokens attend to
+    `ell + generate / 2` tokens (`dagc.layout.window.decode_context`), its chunk to a prefix of `ell`."""
 
     def __init__(self, plan: Plan, strategy: Strategy, lay: Layout, timer: Timer | None = None) -> None:
         self.plan, self.strategy, self.dp, self.adp = plan, strategy, lay.dp, lay.adp
         self.timer = timer or Timer(plan)
-        self.cache: dict[tuple[int, int], float] = {}
+        self.cache: dict[tuple[int, int, int], float] = {}
         self.static_cache: dict[int, tuple[float, float]] = {}
+        self.exact_evaluations = 0          # how many steps the recurrence priced (the surrogate's cost)
 
-    def _at(self, n: int, chunk: int | None = None) -> tuple[Workload, Layout]:
+    def _at(self, n: int, chunk: int | None = None, ell: int | None = None) -> tuple[Workload, Layout]:
         update: dict = {"batch": n * self.dp, "batch_max": False}
         if chunk is not None:
             update["chunk"] = chunk
+        if ell is not None:
+            update["prompt"] = ell
         w = self.plan.workload.model_copy(update=update)
         return w, resolve(self.plan.model, self.plan.cluster, w, self.strategy)
 
-    def decode(self, n: int) -> float:
+    def decode(self, n: int, ell: int | None = None) -> float:
         """The decode step with `n` requests in flight on the replica."""
-        key = (n, 0)
+        ell = self.plan.workload.prompt if ell is None else ell
+        key = (n, 0, ell)
         if key not in self.cache:
-            w, lay = self._at(n)
+            w, lay = self._at(n, ell=ell)
+            self.exact_evaluations += 1
             self.cache[key] = Recurrence(self.plan, lay, w, self.timer).decode_step()
         return self.cache[key]
 
-    def mixed(self, n: int, p: int) -> float:
-        """The mixed step: `n` requests in flight on the replica, one of which prefills `p` prompt tokens.
-        The mixed step dagc prices carries a chunk of the budget's room; a budget of d·q + p tokens (d the
-        busiest rank's requests) leaves room for exactly `p`. Where dagc's chunk cannot be `p` (more than
-        a prompt when the requests need less), the chunk's cost is extrapolated from a whole prompt's."""
-        key = (n, p)
+    def mixed(self, n: int, p: int, ell: int | None = None) -> float:
+        """The mixed step: `n` requests in flight on the replica, and `p` prompt tokens of a chunk on its
+        busiest rank. The mixed step dagc prices carries a chunk of the budget's room; a budget of d·q + p
+        tokens (d the busiest rank's requests) leaves room for exactly `p`. Where dagc's chunk cannot be
+        `p` (more than a prompt when the requests need less), the chunk's cost is extrapolated from a whole
+        prompt's."""
+        ell = self.plan.workload.prompt if ell is None else ell
+        key = (n, p, ell)
         if key not in self.cache:
-            w0 = self.plan.workload
-            chunk = -(-n // self.adp) * w0.step_positions + p
-            w, lay = self._at(n, chunk)
+            chunk = -(-n // self.adp) * self.plan.workload.step_positions + p
+            w, lay = self._at(n, chunk, ell)
             if shares(w, lay).chunk_prompt_tokens == p:
+                self.exact_evaluations += 1
                 self.cache[key] = Recurrence(self.plan, lay, w, self.timer).mixed_step()
             else:
-                whole, dec = self.mixed(n, w0.prompt), self.decode(n)
-                self.cache[key] = dec + (whole - dec) * p / w0.prompt
+                whole, dec = self.mixed(n, ell, ell), self.decode(n, ell)
+                self.cache[key] = dec + (whole - dec) * p / ell
         return self.cache[key]
+
+    def step(self, n: int, p: int, ell: int | None = None) -> float:
+        """The decode step (`p` = 0) or the mixed step."""
+        return self.mixed(n, p, ell) if p else self.decode(n, ell)
 
     def static(self, b: int) -> tuple[float, float]:
         """A static batch of `b` requests (the whole deployment's): its prefill and its decode step."""

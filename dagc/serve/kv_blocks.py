@@ -1,0 +1,121 @@
+"""The KV cache of an attention-DP rank in blocks, with a prefix cache: what the in-flight simulation
+(`dagc.serve.load`) admits, grows, preempts and reuses.
+
+Input: a `Plan`, a strategy and its `Layout` (`kv_capacity_tokens`: the tokens of requests' context one
+attention-DP rank can hold, from dagc's memory model), then requests' blocks. Output: `RankKV`, one
+rank's block pool: blocks held by running requests, and a prefix cache of prompt blocks keyed by their
+hash ids, kept least recently used first while no request holds them and evicted when room is needed.
+
+A block holds `BLOCK_TOKENS` = 16 tokens, vLLM's default (`--block-size 16`); a request holds
+ceil(tokens / 16) blocks of its own beyond the cached prefix it shares.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+
+from ..layout.layout import Layout
+from ..memory.activations import activation_bytes_by_stage
+from ..memory.memory import memory
+from ..plan.plan import Plan
+from ..plan.strategy import Strategy
+
+__all__ = ["BLOCK_TOKENS", "RankKV", "kv_capacity_tokens"]
+
+BLOCK_TOKENS = 16
+
+
+def kv_capacity_tokens(plan: Plan, strategy: Strategy, lay: Layout) -> int:
+    """The tokens of requests' context (prompt and generated) one attention-DP rank's KV cache can hold:
+    on every stage, the memory left after the weights, the activations and the runtime's reserve
+    (`dagc.memory.memory`, as `check` sizes it) over the KV bytes one token of a request costs there
+    (that stage's KV cache at the plan's batch and lengths over the tokens it holds); the least over the
+    stages. What vLLM's `gpu_memory_utilization` leaves for the KV cache, in tokens."""
+    w = strategy.workload_for(plan.workload)
+    mem = memory(plan.model, w, plan.cluster, lay, activation_bytes_by_stage(plan.model, w, plan.cluster, lay))
+    held = max(1, lay.requests_per_rank) * (w.prompt + w.generate)
+    most = math.inf
+    for s in mem.stages:
+        if s.kv_cache_bytes > 0:
+            free = s.capacity_bytes - s.weights_bytes - s.activation_bytes - s.reserve_bytes
+            most = min(most, max(0.0, free) / (s.kv_cache_bytes / held))
+    return int(most) if most < math.inf else 1 << 40
+
+
+class RankKV:
+    """One attention-DP rank's KV blocks (module docstring): `used` blocks are held by running requests
+    or by cached prefix blocks; `evictable` of those are cached blocks no running request holds."""
+
+    __slots__ = ("cache", "entry_blocks", "evictable", "held", "total", "used")
+
+    def __init__(self, blocks: int, hash_tokens: int) -> None:
+        self.total = blocks
+        self.used = 0
+        self.evictable = 0
+        self.entry_blocks = -(-hash_tokens // BLOCK_TOKENS)     # blocks of one hashed prompt block
+        self.held: dict[int, int] = {}                          # hash id → running requests holding it
+        self.cache: OrderedDict[int, None] = OrderedDict()      # hash ids nobody holds, least recent first
+
+    @property
+    def free(self) -> int:
+        """Blocks a request can take: the never used and the evictable."""
+        return self.total - self.used + self.evictable
+
+    def take(self, blocks: int) -> None:
+        """Take `blocks`, evicting the least recently used cached blocks while the pool is over."""
+        self.used += blocks
+        eb = self.entry_blocks
+        while self.used > self.total and self.cache:
+            self.cache.popitem(last=False)
+            self.used -= eb
+            self.evictable -= eb
+
+    def give(self, blocks: int) -> None:
+        self.used -= blocks
+
+    def match(self, ids) -> tuple[int, int]:
+        """How many of `ids` (a chain of hash ids from the prompt's start) are cached in a row, and how
+        many of those no request holds (they stop being evictable when taken)."""
+        held, cache = self.held, self.cache
+        j = idle = 0
+        for h in ids:
+            if h in held:
+                j += 1
+            elif h in cache:
+                j += 1
+                idle += 1
+            else:
+                break
+        return j, idle
+
+    def hold(self, ids) -> None:
+        """A request takes the cached blocks `ids` (found by `match`)."""
+        held, cache, eb = self.held, self.cache, self.entry_blocks
+        for h in ids:
+            if h in held:
+                held[h] += 1
+            else:
+                del cache[h]
+                self.evictable -= eb
+                held[h] = 1
+
+    def add(self, h: int) -> bool:
+        """Cache a block a request has just prefilled as `h` (it holds it): False when `h` is cached already."""
+        if h in self.held or h in self.cache:
+            return False
+        self.held[h] = 1
+        return True
+
+    def release(self, ids) -> None:
+        """A request lets go of its cached blocks `ids`: those nobody else holds become evictable, most
+        recently used last."""
+        held, cache, eb = self.held, self.cache, self.entry_blocks
+        for h in ids:
+            k = held[h] - 1
+            if k:
+                held[h] = k
+            else:
+                del held[h]
+                cache[h] = None
+                self.evictable += eb

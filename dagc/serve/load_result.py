@@ -1,0 +1,121 @@
+"""What a load simulation gives (`dagc.serve.load`): every request's times and lengths, the steps' gaps,
+the run over time, and the percentiles report.json states.
+
+Input: the simulation's arrays. Output: `Load` (TTFT, TPOT, end-to-end latency per request, the requests
+served per second, Little's law both ways, whether the queue keeps growing), `Timeline`, `percentiles`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..plan.workload import Traffic
+
+__all__ = ["PERCENTILES", "Load", "Timeline", "percentiles"]
+
+PERCENTILES = (50, 90, 95, 99)
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """A run over time, sampled after each of its events (pictures, the trace's counters): requests
+    running (admitted, not ended) and waiting (arrived, not admitted), and the KV cache in use — blocks
+    held by running requests — as a share of what the fullest rank holds (0–1)."""
+
+    t: np.ndarray                  # s
+    running: np.ndarray
+    waiting: np.ndarray
+    kv_share: np.ndarray
+
+
+@dataclass(frozen=True)
+class Load:
+    """A simulated run: per request (in arrival order) its times and lengths, and the steps' gaps."""
+
+    traffic: Traffic
+    arrival: np.ndarray            # s
+    first_token: np.ndarray        # s
+    finish: np.ndarray             # s
+    generate: int                  # the workload's output tokens (each request's: `output`)
+    itl: np.ndarray                # each step's duration with decode tokens, s
+    itl_weight: np.ndarray         # the decode tokens it emitted
+    area: float                    # ∫ requests in the system dt, from the scheduler's own counts
+    warm_until: float = 0.0        # before this, requests were still ramping up (closed loop)
+    timeline: Timeline | None = None
+    prompt: np.ndarray | None = None          # each request's prompt tokens (None: the workload's)
+    output: np.ndarray | None = None          # each request's output tokens (None: `generate`)
+    preemptions: np.ndarray | None = None     # times each request was preempted (its KV cache freed)
+    cached_tokens: np.ndarray | None = None   # prompt tokens each found in the prefix cache when first admitted
+
+    @property
+    def ttft(self) -> np.ndarray:
+        return self.first_token - self.arrival
+
+    @property
+    def e2e(self) -> np.ndarray:
+        return self.finish - self.arrival
+
+    @property
+    def tpot(self) -> np.ndarray:
+        """(end − first token) / (output − 1), each request's own output (0 for a single token)."""
+        out = self.output if self.output is not None else self.generate
+        return (self.finish - self.first_token) / np.maximum(1, np.asarray(out) - 1)
+
+    @property
+    def output_tokens(self) -> np.ndarray:
+        return self.output if self.output is not None else np.full(len(self.arrival), self.generate)
+
+    @property
+    def duration(self) -> float:
+        return float(self.finish.max() - self.arrival.min())
+
+    @property
+    def served_requests_per_s(self) -> float:
+        """Requests served per second while the deployment is loaded: those ending between the first end
+        and the last arrival (open loop) or the last start (closed loop), over that time; over the whole
+        run when that window is empty."""
+        lo, hi = float(self.finish.min()), float(self.arrival.max())
+        done = int(np.count_nonzero((self.finish > lo) & (self.finish <= hi)))
+        return done / (hi - lo) if hi > lo and done else len(self.finish) / self.duration
+
+    @property
+    def served_output_tokens_per_s(self) -> float:
+        """Output tokens of the requests `served_requests_per_s` counts, per second of that window."""
+        lo, hi = float(self.finish.min()), float(self.arrival.max())
+        inside = (self.finish > lo) & (self.finish <= hi)
+        if hi > lo and inside.any():
+            return float(self.output_tokens[inside].sum()) / (hi - lo)
+        return float(self.output_tokens.sum()) / self.duration
+
+    def little(self) -> tuple[float, float]:
+        """Little's law both ways: the mean requests in the system (the scheduler's counts over time)
+        and the arrival rate × the mean end-to-end latency."""
+        return self.area / self.duration, len(self.arrival) / self.duration * float(self.e2e.mean())
+
+    @property
+    def overloaded(self) -> bool:
+        """Whether the queue keeps growing: the requests of the run's last quarter waited for their first
+        token more than twice as long as those of its second quarter, and by over a request's lifetime."""
+        if self.traffic.rate is None or len(self.arrival) < 8:
+            return False
+        q = len(self.arrival) // 4
+        early, late = float(self.ttft[q:2 * q].mean()), float(self.ttft[-q:].mean())
+        return late > 2 * early and late - early > float(np.median(self.e2e[q:2 * q]))
+
+
+def percentiles(x: np.ndarray, weights: np.ndarray | None = None) -> dict:
+    """mean, p50, p90, p95, p99 of `x` (each value counted `weights` times); None when `x` is empty."""
+    if x.size == 0:
+        return {k: None for k in ("mean", *(f"p{p}" for p in PERCENTILES))}
+    if weights is None:
+        out = {"mean": float(x.mean())}
+        out.update({f"p{p}": float(v) for p, v in zip(PERCENTILES, np.percentile(x, PERCENTILES), strict=True)})
+        return out
+    order = np.argsort(x, kind="stable")
+    xs, cum = x[order], np.cumsum(weights[order])
+    out = {"mean": float(np.dot(x, weights) / cum[-1])}
+    for p in PERCENTILES:
+        out[f"p{p}"] = float(xs[min(len(xs) - 1, int(np.searchsorted(cum, p / 100 * cum[-1])))])
+    return out

@@ -1,0 +1,402 @@
+"""One data-parallel replica of an in-flight deployment, simulated step by step (`dagc.serve.load`).
+
+Input: the replica's request source (`dagc.serve.sources`), each request's lengths and prompt block hash
+ids (`dagc.serve.requests.Requests`), each attention-DP rank's most requests in flight and KV blocks
+(`dagc.serve.kv_blocks`), and the step-time surrogate (`dagc.serve.surrogate.StepSurface`). Output: the
+shared `Run`, filled with every request's arrival, first token, end, preemptions and cached prompt
+tokens, each step's gap and tokens, and the replica's timeline.
+
+Its attention-DP ranks step together. Waiting requests are admitted first come first served, each to the
+rank with the fewest in flight (else the one with the most free blocks), while it holds fewer than its
+share of the batch and has free blocks for the request's prompt beyond the longest chain of its prompt's
+hashed blocks cached there; no request is admitted in a step that preempted one (as vLLM). A step fills
+each rank's token budget (`chunk`) after its decode tokens with prompt tokens, first come first served
+(the last prompt chunked); it costs what the surrogate says for the replica's requests in flight, the
+largest rank's prompt tokens, and the prefix the decode requests attend to (their mean context less
+half the workload's `generate`; a prompt's own length when none decodes). A request ending its prompt
+emits its first token and caches its prompt's hashed blocks; each decode step grows its KV by a token, a
+block every 16. When a rank has no block for that, its most recently admitted request is preempted
+(vLLM V1's recompute): its blocks are freed, it goes back to the head of the queue, and later prefills
+its prompt and the tokens it had generated again. Stretches of decode steps with nothing to admit, no
+end and enough blocks run as one event.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from array import array
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .kv_blocks import BLOCK_TOKENS, RankKV
+from .requests import Requests
+from .sources import OpenLoop
+from .surrogate import StepSurface
+
+__all__ = ["Replica", "Run"]
+
+B = BLOCK_TOKENS
+
+
+@dataclass
+class Run:
+    """What every replica of a run fills (per request, in id order; per step)."""
+
+    requests: Requests
+    arrive: np.ndarray
+    first: np.ndarray
+    finish: np.ndarray
+    preemptions: np.ndarray
+    cached: np.ndarray
+    itl: array = field(default_factory=lambda: array("d"))
+    weight: array = field(default_factory=lambda: array("d"))
+    area: float = 0.0
+    done: int = 0
+    series: list = field(default_factory=list)        # per replica: (t, running, waiting, kv share) arrays
+
+    @classmethod
+    def of(cls, requests: Requests) -> Run:
+        n = len(requests)
+        return cls(requests, np.zeros(n), np.full(n, np.nan), np.zeros(n), np.zeros(n, np.int32), np.zeros(n, np.int64))
+
+
+class _Req:
+    """A request on its way through a replica (only those arrived and not ended exist)."""
+
+    __slots__ = ("cached", "epoch", "i", "ids", "left", "nheld", "phase", "priv", "r", "start", "steps_done",
+                 "steps_total", "tokens")
+
+    def __init__(self, i: int, steps_total: int, tokens: int, ids: list[int]) -> None:
+        self.i, self.steps_total, self.tokens, self.ids = i, steps_total, tokens, ids
+        self.steps_done = self.epoch = self.start = self.left = self.nheld = self.priv = self.cached = 0
+        self.r = -1
+        self.phase = 0                 # 0 prefilling (or waiting), 1 decoding
+
+
+class Replica:
+    """One data-parallel replica (module docstring)."""
+
+    def __init__(self, run: Run, source: OpenLoop, caps: list[int], kv_blocks: int, surface: StepSurface,
+                 chunk: int, positions: int, emitted: float, generate: int, progress) -> None:
+        self.run_, self.source, self.caps, self.surface = run, source, caps, surface
+        self.g = len(caps)
+        self.chunk, self.q, self.E, self.half = chunk, positions, emitted, generate // 2
+        self.P = max(1, round(B / emitted))                   # decode steps per block
+        req = run.requests
+        self.prompt, self.output = req.prompt, req.output
+        self.hash_ids, self.offsets, self.hash_tokens = req.hash_ids, req.hash_offsets, req.block_tokens
+        self.kv = [RankKV(kv_blocks, req.block_tokens) for _ in caps]
+        self.inflight = [0] * self.g
+        self.ndec = [0] * self.g
+        self.phases = [[0] * self.P for _ in caps]
+        self.ctx_base = 0.0                                   # Σ (tokens − start·E) of decoding requests
+        self.ndec_all = 0
+        self.prefill: list[deque] = [deque() for _ in caps]
+        self.admitted: list[dict] = [{} for _ in caps]        # rank → its requests in admission order
+        self.live: dict[int, _Req] = {}
+        self.ends: list[tuple[int, int, int]] = []            # (step it ends after, request, epoch)
+        self.waiting: deque = deque()
+        self.step, self.t, self.done, self.hold_admission = 0, 0.0, 0, False
+        self.progress = progress
+        self.tl = (array("d"), array("d"), array("d"), array("d"))
+
+    # --- the loop -------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        while self.done < self.source.total:
+            self._arrive()
+            if not self.hold_admission:
+                self._admit()
+            if not any(self.inflight):
+                self.hold_admission = False
+                if not self.waiting:
+                    self.t = max(self.t, self.source.next_time())
+                continue
+            self._advance()
+        self.run_.series.append(tuple(np.frombuffer(a, dtype=float) if len(a) else np.zeros(0) for a in self.tl))
+
+    def _arrive(self) -> None:
+        run = self.run_
+        for a, i in self.source.due(self.t):
+            run.arrive[i] = a
+            self.waiting.append(i)
+            run.area += self.t - a
+
+    def _admit(self) -> None:
+        """First come first served while a rank has room (module docstring)."""
+        g, caps, inflight, kv = self.g, self.caps, self.inflight, self.kv
+        while self.waiting:
+            head = self.waiting[0]
+            req = head if isinstance(head, _Req) else self._new(head)
+            open_ = [r for r in range(g) if inflight[r] < caps[r]]
+            if not open_:
+                return
+            r = min(open_, key=inflight.__getitem__)
+            plan = self._fit(req, r)
+            if plan is None:
+                r = max(open_, key=lambda x: kv[x].free)
+                plan = self._fit(req, r)
+                if plan is None:
+                    if not isinstance(head, _Req):
+                        self.waiting[0] = req
+                    return
+            self.waiting.popleft()
+            self._place(req, r, *plan)
+
+    def _new(self, i: int) -> _Req:
+        tokens = int(self.prompt[i])
+        ids: list[int] = []
+        if self.hash_ids is not None and self.offsets is not None:
+            lo = int(self.offsets[i])
+            ids = self.hash_ids[lo:min(int(self.offsets[i + 1]), lo + tokens // self.hash_tokens)].tolist()
+        return _Req(i, math.ceil((int(self.output[i]) - 1) / self.E), tokens, ids)
+
+    def _fit(self, req: _Req, r: int) -> tuple[int, int] | None:
+        """(cached hashed blocks, blocks to take) when rank `r` has room for `req`'s prompt, else None (an
+        empty rank always has: it holds at least the longest request)."""
+        kv = self.kv[r]
+        j = idle = 0
+        if req.ids:
+            j, idle = kv.match(req.ids[:(req.tokens - 1) // self.hash_tokens])
+        need = -(-(req.tokens - j * self.hash_tokens) // B)
+        if need > kv.free - idle * kv.entry_blocks and self.inflight[r]:
+            return None
+        return j, need
+
+    def _place(self, req: _Req, r: int, j: int, need: int) -> None:
+        kv = self.kv[r]
+        if j:
+            kv.hold(req.ids[:j])
+        kv.take(need)
+        req.r, req.nheld, req.priv, req.phase = r, j, need, 0
+        req.cached = j * self.hash_tokens
+        req.left = req.tokens - req.cached
+        if req.steps_done == 0 and not self.run_.preemptions[req.i]:
+            self.run_.cached[req.i] = req.cached
+        self.inflight[r] += 1
+        self.admitted[r][req.i] = None
+        self.live[req.i] = req
+        self.prefill[r].append(req)
+
+    # --- one event: a mixed step, or a stretch of decode steps ------------------------------------
+
+    def _advance(self) -> None:
+        chunks, p = self._chunks()
+        k = self._kv_steps(1 if p else self._decode_stretch())
+        if k == 0:
+            return
+        g, inflight = self.g, self.inflight
+        nin = sum(inflight)
+        n = max(nin, g * (max(inflight) - 1) + 1) if g > 1 else nin
+        if self.ndec_all:
+            ell = (self.ctx_base + self.ndec_all * self.E * (self.step + k / 2)) / self.ndec_all - self.half
+        else:
+            ell = max(req.tokens for c in chunks for req, _ in c)
+        dt = self.surface.time(n, p, max(1.0, ell))
+        end = self.t + dt * k
+        run = self.run_
+        run.area += (nin + len(self.waiting)) * dt * k + self.source.wait_before(end)
+        if self.ndec_all:
+            run.itl.append(dt)
+            run.weight.append(self.ndec_all * k)
+        kv_used = self._grow(k)
+        self.t, self.step = end, self.step + k
+        self.hold_admission = False
+        for c in chunks:
+            for req, take in c:
+                req.left -= take
+                if req.left == 0:
+                    self._prefilled(req)
+        ends, live = self.ends, self.live
+        while ends and ends[0][0] <= self.step:
+            _, i, epoch = heapq.heappop(ends)
+            ending = live.get(i)
+            if ending is not None and ending.epoch == epoch:
+                self._end(ending)
+                kv_used = -1.0
+        tl = self.tl
+        tl[0].append(self.t)
+        tl[1].append(sum(inflight))
+        tl[2].append(len(self.waiting))
+        tl[3].append(kv_used if kv_used >= 0 else self._kv_share())
+
+    def _chunks(self) -> tuple[list[list[tuple[_Req, int]]], int]:
+        """Each rank's prompt tokens this step, first come first served in the room its budget leaves
+        after its decode tokens (the last prompt chunked), and the most of any rank."""
+        chunks: list[list[tuple[_Req, int]]] = []
+        p = 0
+        for r, queue in enumerate(self.prefill):
+            if not queue:
+                continue
+            room = max(1, self.chunk - self.ndec[r] * self.q)
+            size = 0
+            mine = []
+            for req in queue:
+                take = min(room - size, req.left)
+                mine.append((req, take))
+                size += take
+                if size >= room:
+                    break
+            chunks.append(mine)
+            p = max(p, size)
+        return chunks, p
+
+    def _decode_stretch(self) -> int:
+        """Decode steps until the next end, or the next arrival that could be admitted."""
+        ends, live = self.ends, self.live
+        while ends and (live.get(ends[0][1]) is None or live[ends[0][1]].epoch != ends[0][2]):
+            heapq.heappop(ends)
+        k = ends[0][0] - self.step if ends else 1
+        if not self.waiting and any(self.inflight[r] < self.caps[r] for r in range(self.g)):
+            a = self.source.next_time()
+            if a < math.inf:
+                n = sum(self.inflight)
+                dt = self.surface.time(max(n, self.g * (max(self.inflight) - 1) + 1), 0,
+                                       max(1.0, (self.ctx_base + self.ndec_all * self.E * self.step)
+                                           / max(1, self.ndec_all) - self.half))
+                k = min(k, math.ceil((a - self.t) / dt))
+        return max(1, k)
+
+    # --- KV blocks of decoding requests -----------------------------------------------------------
+    # A decoding request takes a block every P steps at its own phase ψ (`_prefilled`); `phases[r][ψ]`
+    # counts rank r's, so the blocks its requests take over k steps from step S are n·(k // P) and one
+    # for each request whose phase comes round within the remaining k % P steps.
+
+    def _kv_steps(self, k: int) -> int:
+        """The most of the next `k` decode steps every rank has blocks for; 0 after preempting a request
+        of a rank that has none for the next."""
+        P, S = self.P, self.step
+        for r in range(self.g):
+            n = self.ndec[r]
+            if not n:
+                continue
+            kv = self.kv[r]
+            free = kv.total - kv.used + kv.evictable
+            if free >= n * (k // P + 1):
+                continue
+            full = free // n if free > 0 else 0
+            most = full * P
+            rem, cnt = free - full * n, self.phases[r]
+            for extra in range(1, P):
+                rem -= cnt[(P - extra - S) % P]
+                if rem < 0:
+                    break
+                most += 1
+            if most == 0:
+                self._preempt(r)
+                return 0
+            k = min(k, most)
+        return k
+
+    def _grow(self, k: int) -> float:
+        """Each rank's decoding requests take their blocks for `k` steps: the fullest rank's share in use."""
+        P, S = self.P, self.step
+        rem, whole = k % P, k // P
+        lo = (P - rem - S) % P
+        most = 0
+        for r in range(self.g):
+            kv = self.kv[r]
+            n = self.ndec[r]
+            if n:
+                out = n * whole
+                if rem:
+                    cnt = self.phases[r]
+                    out += sum(cnt[lo:lo + rem]) if lo + rem <= P else sum(cnt[lo:]) + sum(cnt[:lo + rem - P])
+                if out:
+                    kv.used += out
+                    if kv.used > kv.total:
+                        kv.take(0)                 # evicts cached blocks
+            held = kv.used - kv.evictable
+            if held > most:
+                most = held
+        return most / self.kv[0].total
+
+    def _kv_share(self) -> float:
+        return max(kv.used - kv.evictable for kv in self.kv) / self.kv[0].total
+
+    def _blocks_now(self, req: _Req) -> int:
+        """A decoding request's own blocks at this step."""
+        u0 = req.tokens - req.cached
+        return (u0 - 1) // B + 1 + (self._phase0(u0) + self.step - req.start) // self.P
+
+    def _phase0(self, u0: int) -> int:
+        return int(((u0 - 1) % B) / self.E)
+
+    # --- a request's milestones -------------------------------------------------------------------
+
+    def _prefilled(self, req: _Req) -> None:
+        """Its prompt is in: it caches its prompt's hashed blocks, emits its first token, and decodes."""
+        r, kv, ht = req.r, self.kv[req.r], self.hash_tokens
+        self.prefill[r].popleft()
+        if req.ids:
+            j0 = j = req.nheld
+            while j < len(req.ids) and (j + 1) * ht < req.tokens and kv.add(req.ids[j]):
+                j += 1
+            if j > j0:                 # its own blocks of those prompt blocks become cached ones
+                before = req.priv
+                req.nheld, req.cached = j, j * ht
+                req.priv = -(-(req.tokens - req.cached) // B)
+                kv.used += (j - j0) * kv.entry_blocks + req.priv - before
+        run = self.run_
+        if np.isnan(run.first[req.i]):
+            run.first[req.i] = self.t
+        steps = req.steps_total - req.steps_done
+        if steps <= 0:
+            self._end(req)
+            return
+        req.phase, req.start = 1, self.step
+        P = self.P
+        psi = (self._phase0(req.tokens - req.cached) - req.start) % P
+        req.priv = psi                                     # while decoding: its phase
+        self.phases[r][psi] += 1
+        self.ndec[r] += 1
+        self.ndec_all += 1
+        self.ctx_base += req.tokens - req.start * self.E
+        heapq.heappush(self.ends, (self.step + steps, req.i, req.epoch))
+
+    def _release(self, req: _Req) -> None:
+        """Free `req`'s blocks and take it off its rank."""
+        r, kv = req.r, self.kv[req.r]
+        if req.phase:
+            kv.give(self._blocks_now(req))
+            self.phases[r][req.priv] -= 1
+            self.ndec[r] -= 1
+            self.ndec_all -= 1
+            self.ctx_base -= req.tokens - req.start * self.E
+        else:
+            kv.give(req.priv)
+            self.prefill[r].remove(req)
+        if req.nheld:
+            kv.release(req.ids[:req.nheld])
+        self.inflight[r] -= 1
+        del self.admitted[r][req.i]
+        del self.live[req.i]
+        req.epoch += 1
+
+    def _end(self, req: _Req) -> None:
+        self._release(req)
+        run = self.run_
+        run.finish[req.i] = self.t
+        self.done += 1
+        run.done += 1
+        if self.progress is not None:
+            self.progress(run.done)
+        self.source.ended(req.i, self.t)
+
+    def _preempt(self, r: int) -> None:
+        """Rank `r` has no block for its next step: its most recently admitted request goes back to the
+        head of the queue, to prefill its prompt and generated tokens again."""
+        req = self.live[next(reversed(self.admitted[r]))]
+        decoding = req.phase
+        self._release(req)
+        if decoding:
+            done = self.step - req.start
+            req.steps_done += done
+            req.tokens += round(done * self.E)
+        req.phase = 0
+        self.run_.preemptions[req.i] += 1
+        self.waiting.appendleft(req)
+        self.hold_admission = True

@@ -1,0 +1,74 @@
+"""Where a replica's requests come from in the load simulation (`dagc.serve.load`): an open loop's arrival
+times, or a closed loop's clients each sending its next request when its last one ends.
+
+Input: the requests' ids and (open loop) arrival times. Output: a source the replica asks for the next
+arrival time, the requests due by a time, the arrivals before a time (for Little's law), and tells of
+each end.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+
+__all__ = ["ClosedLoop", "OpenLoop"]
+
+
+class OpenLoop:
+    """Requests `ids` arriving at `times` (ascending)."""
+
+    def __init__(self, ids: list[int], times: list[float]) -> None:
+        self.ids, self.times, self.at = ids, times, 0
+        self.total = len(ids)
+
+    def next_time(self) -> float:
+        return self.times[self.at] if self.at < self.total else math.inf
+
+    def due(self, now: float) -> list[tuple[float, int]]:
+        """(arrival, request) of those arrived by `now`, earliest first."""
+        at, times = self.at, self.times
+        stop = at
+        while stop < self.total and times[stop] <= now:
+            stop += 1
+        self.at = stop
+        return list(zip(times[at:stop], self.ids[at:stop], strict=True))
+
+    def wait_before(self, end: float) -> float:
+        """Σ (end − arrival) over the arrivals not yet due that come before `end`."""
+        out, times = 0.0, self.times
+        for j in range(self.at, self.total):
+            a = times[j]
+            if a >= end:
+                break
+            out += end - a
+        return out
+
+    def ended(self, i: int, t: float) -> None:
+        """An open loop's arrivals do not depend on ends."""
+
+
+class ClosedLoop(OpenLoop):
+    """Clients `mine` of `clients`, each sending requests c, c + clients, … one after the other: the
+    first at c × ramp / clients, each next one when the last ends."""
+
+    def __init__(self, mine: list[int], ramp: float, clients: int, n: int) -> None:
+        self.clients, self.n = clients, n
+        self.heap = [(c * ramp / clients, c) for c in mine]
+        heapq.heapify(self.heap)
+        self.total = sum(len(range(c, n, clients)) for c in mine)
+
+    def next_time(self) -> float:
+        return self.heap[0][0] if self.heap else math.inf
+
+    def due(self, now: float) -> list[tuple[float, int]]:
+        out = []
+        while self.heap and self.heap[0][0] <= now:
+            out.append(heapq.heappop(self.heap))       # (time, request): the client's request is its id
+        return out
+
+    def wait_before(self, end: float) -> float:
+        return sum(end - a for a, _ in self.heap if a < end)
+
+    def ended(self, i: int, t: float) -> None:
+        if i + self.clients < self.n:
+            heapq.heappush(self.heap, (t, i + self.clients))

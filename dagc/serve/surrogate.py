@@ -1,0 +1,113 @@
+"""A step-time surrogate: the time of an engine step at any (requests, prompt tokens, prefix), interpolated
+between exact prices on a grid.
+
+Input: `StepPrices` (exact: the schedule's recurrence on the step's DAG, a few milliseconds each) and the
+most requests a replica holds. Output: `StepSurface`, whose `time(n, p, ell)` is the step of a replica with
+`n` requests in flight, `p` prompt tokens of chunks on its busiest rank and a prefix of `ell` tokens (the
+prompt its decode tokens and chunk are priced at: `StepPrices`), trilinear between the prices at the
+surrounding grid points, each priced the first time a step needs it:
+
+- requests: every count up to max(16, 2 × attention DP) (where each request moves the busiest rank's
+  share), then a geometric grid of ratio 2^¼, and the replica's most;
+- prompt tokens: 0 (a decode step), then a geometric grid of ratio √2 from 16 up to the step's budget
+  (`chunk`), the workload's prompt and the prompt tokens its steady state's mixed step carries;
+- prefix: the workload's prompt × 2^(j/2) for any whole j (the attention's work is linear in it).
+
+It is exact at the grid points — at the workload's own steady state too — and monotone along each axis
+wherever the exact prices are. Its error against exact pricing at points off the grid is measured in
+tests/test_surrogate.py and stated in docs/load.md.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+
+from .step_prices import StepPrices
+
+__all__ = ["StepSurface"]
+
+_N_RATIO = 2 ** 0.25
+_P_FIRST, _P_RATIO = 16, 2 ** 0.5
+_MEMO_LIMIT = 1 << 17
+
+
+def _geometric(first: float, ratio: float, last: int) -> list[int]:
+    out, x = [], float(first)
+    while x < last:
+        out.append(round(x))
+        x *= ratio
+    return out
+
+
+class StepSurface:
+    """Step times interpolated between exact prices (module docstring).
+
+    Example:
+        >>> class Linear:                 # a stand-in for StepPrices: 1 ms + 0.1 ms a request + 1 µs a token
+        ...     plan = None
+        ...     def step(self, n, p, ell): return 1e-3 + 1e-4 * n + 1e-6 * p * ell / 1000
+        >>> s = StepSurface(Linear(), most_requests=64, adp=1, chunk=8192, prompt=1000, steady_chunk=1000)
+        >>> round(s.time(40, 3000, 1500) * 1e3, 6)     # off the grid, exact for a linear price
+        9.5
+    """
+
+    def __init__(self, prices: StepPrices, most_requests: int, adp: int, chunk: int, prompt: int,
+                 steady_chunk: int) -> None:
+        self.prices = prices
+        dense = max(16, 2 * adp)
+        self.n_grid = sorted({*range(1, min(dense, most_requests) + 1),
+                              *(k for k in _geometric(dense, _N_RATIO, most_requests) if k > dense),
+                              most_requests})
+        self.p_grid = sorted({0, *_geometric(_P_FIRST, _P_RATIO, chunk), chunk,
+                              *(x for x in (prompt, steady_chunk) if 0 < x <= chunk)})
+        self.prompt = max(1, prompt)
+        self.memo: dict[tuple[int, int, int], float] = {}
+
+    @staticmethod
+    def _bracket(grid: list[int], x: float) -> tuple[int, int, float]:
+        """The grid points around `x` and the weight of the upper one (flat beyond the ends)."""
+        if x <= grid[0]:
+            return grid[0], grid[0], 0.0
+        if x >= grid[-1]:
+            return grid[-1], grid[-1], 0.0
+        i = bisect.bisect_left(grid, x)
+        hi = grid[i]
+        if hi == x:
+            return hi, hi, 0.0
+        lo = grid[i - 1]
+        return lo, hi, (x - lo) / (hi - lo)
+
+    def _ell_bracket(self, ell: float) -> tuple[int, int, float]:
+        j = math.floor(2 * math.log2(max(1.0, ell) / self.prompt) + 1e-9)
+        lo, hi = max(1, round(self.prompt * 2 ** (j / 2))), max(1, round(self.prompt * 2 ** ((j + 1) / 2)))
+        if ell <= lo or hi == lo:
+            return lo, lo, 0.0
+        if ell >= hi:
+            return hi, hi, 0.0
+        return lo, hi, (ell - lo) / (hi - lo)
+
+    def time(self, n: int, p: int, ell: float) -> float:
+        """The step of `n` requests in flight, `p` prompt tokens on the busiest rank, a prefix of `ell`."""
+        key = (n, p, round(ell))
+        out = self.memo.get(key)
+        if out is not None:
+            return out
+        n0, n1, wn = self._bracket(self.n_grid, n)
+        p0, p1, wp = self._bracket(self.p_grid, p)
+        l0, l1, wl = self._ell_bracket(key[2])
+        step = self.prices.step
+        out = 0.0
+        for nn, a in ((n0, 1.0 - wn), (n1, wn)):
+            if a == 0.0:
+                continue
+            for pp, b in ((p0, 1.0 - wp), (p1, wp)):
+                if b == 0.0:
+                    continue
+                for ll, c in ((l0, 1.0 - wl), (l1, wl)):
+                    if c:
+                        out += a * b * c * step(nn, pp, ll)
+        if len(self.memo) > _MEMO_LIMIT:
+            self.memo.clear()
+        self.memo[key] = out
+        return out
