@@ -188,8 +188,10 @@ def cmd_check(args) -> int:
     with _loading():
         from .print_check import print_check
         from .printing import is_input_error, make_console, print_reports, render_diags
-        from .requests_cmd import write_check_requests
+        from .requests_cmd import requests_refused, write_check_requests
     err = make_console(sys.stderr)
+    if (refused := requests_refused(args, err)) is not None:      # a bad --requests-out name, before the work
+        return refused
     plan, results, found = _load(args, err)
     if plan is None:
         return EXIT_INPUT

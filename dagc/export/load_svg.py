@@ -180,8 +180,10 @@ def load_timeline_svg(load: Load, title: str, traffic: str) -> str | None:
     def sy_req(v: float) -> float:
         return mid - v / y_hi * (mid - top)
 
-    def sy_kv(v: float) -> float:
-        return kv_bottom - min(max(v, 0.0), 1.0) * (kv_bottom - kv_top)
+    kv_hi = 1.0 if float(kv[1].max(initial=0)) > 0.5 else max(0.1, math.ceil(float(kv[1].max(initial=0)) * 10) / 10)
+
+    def sy_kv(v: float) -> float:          # 0 to 100 %, or to the next tenth above the most used
+        return kv_bottom - min(max(v, 0.0), kv_hi) / kv_hi * (kv_bottom - kv_top)
 
     out = _open(W, height, LOAD_TIMELINE_SIGNATURE, "load-timeline") + head
     for x in _ticks(t0, end):
@@ -192,9 +194,9 @@ def load_timeline_svg(load: Load, title: str, traffic: str) -> str | None:
     for v in y_ticks:
         out.append(f'<text x="{L - 6}" y="{sy_req(v) + 3:.1f}" font-size="10" text-anchor="end">'
                    f'{_esc(format_figure(v))}</text>')
-    for share in (0, 0.5, 1):
+    for share in (0, kv_hi / 2, kv_hi):
         out.append(f'<text x="{L - 6}" y="{sy_kv(share) + 3:.1f}" font-size="10" text-anchor="end">'
-                   f'{share * 100:.0f} %</text>')
+                   f'{share * 100:g} %</text>')
     out += _axes(top, mid) + _axes(kv_top, kv_bottom)
     for key, (ts, vs), colour, sy in (("running", run, RUNNING, sy_req), ("waiting", wait, WAITING, sy_req),
                                       ("kv", kv, KV, sy_kv)):

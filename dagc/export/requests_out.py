@@ -47,7 +47,7 @@ digits, `_`, `-`, inner dots), which dagc writes in its output directory; not a 
     """
     if name is None:
         return
-    if safe_dir_name(name, "") != name:
+    if not name or safe_dir_name(name, "") != name:
         raise OutputError(name, "--requests-out takes a file name (letters, digits, `_`, `-`, inner dots), which "
                                 "dagc writes in its output directory; not a path")
     clash = {n.casefold() for n in (*OUTPUT_FILES, *taken)}
