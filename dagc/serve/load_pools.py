@@ -1,0 +1,312 @@
+"""Load on a disaggregated deployment: requests through a prefill pool, KV transfers and a decode pool.
+
+Input: a `Plan` whose workload has `Traffic`, and its disaggregated strategy as dagc checked it — each
+pool's instances and the analysis of one instance (`Pooled`: `dagc.verdict.pools.PooledCheck` is one).
+Output: `simulate_pools`'s `Load`, as `dagc.serve.load.simulate` gives an aggregated strategy.
+
+The model (docs/load_pools.md), one event at a time, seeded by the traffic:
+- a router sends each arriving request to the prefill instance with the least queued work — the rest of
+  its running prefill and its waiting prompts' tokens at a full batch's seconds per token — the first on
+  a tie;
+- a prefill instance idle with requests waiting prefills up to `prefill_batch` of them at once, first
+  come first served, without waiting for more; the prefill is priced as dagc prices `t_p`, the instance
+  strategy's static prefill at that batch;
+- a prefilled request waits, first come first served, for room on a decode replica — the one with the
+  fewest requests in flight, each holding at most its share of the plan's batch as dagc splits it — which
+  reserves its KV; its KV then moves over the sending prefill instance's link, shared with the other
+  transfers under way on it (`dagc.serve.load_pools_link.SharedLink`); its first token arrives when the
+  transfer ends (TTFT = prefill + transfer, waiting included);
+- a decode replica runs in-flight decode steps, each priced as dagc prices TPOT, the decode step at its
+  requests in flight; a request joins at the next step boundary and ends after its decode steps;
+  stretches of steps with nothing joining or ending run as one event.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import deque
+from collections.abc import Callable
+from dataclasses import fields
+from typing import Protocol
+
+import numpy as np
+
+from ..layout.layout import Layout
+from ..plan.plan import Plan
+from ..plan.strategy import Pool
+from .disagg import kv_bytes_per_request, transfer_link, transfer_seconds
+from .load import Load, Timeline
+from .load_pools_decode import DecodeReplica
+from .load_pools_link import SharedLink
+from .requests import Requests, requests_of
+from .step_prices import StepPrices
+
+__all__ = ["InstanceRun", "PoolRun", "Pooled", "simulate_pools"]
+
+ARRIVE, PREFILLED, TRANSFERRED, DECODE = range(4)
+
+
+class InstanceRun(Protocol):
+    """One instance as dagc analysed it (`dagc.verdict.analyse.Analysis`): the plan with the workload it
+    ran, and its layout."""
+
+    @property
+    def plan(self) -> Plan: ...
+
+    @property
+    def layout(self) -> Layout: ...
+
+
+class PoolRun(Protocol):
+    """One pool (`dagc.verdict.pools.PoolResult`): its instances, each one's requests, one's analysis."""
+
+    @property
+    def pool(self) -> Pool: ...
+
+    @property
+    def batch_per_instance(self) -> int: ...
+
+    @property
+    def analysis(self) -> InstanceRun: ...
+
+
+class Pooled(Protocol):
+    """A checked disaggregated strategy (`dagc.verdict.pools.PooledCheck`): its prefill and decode pools."""
+
+    @property
+    def pools(self) -> tuple[PoolRun, ...]: ...
+
+
+def simulate_pools(plan: Plan, pooled: Pooled, progress: Callable[[int, int], None] | None = None) -> Load:
+    """Run the workload's traffic through a disaggregated strategy's two pools (module docstring).
+
+    Args:
+        plan: the plan as checked (`PooledCheck.plan`: with `batch = max`, the batch chosen); its
+            workload's `traffic` is what arrives.
+        pooled: both pools as dagc checked them, each with its analysed instance.
+        progress: called as `progress(requests ended, requests)` as the run goes.
+
+    Returns:
+        The run's `Load`.
+    """
+    traffic = plan.workload.traffic
+    assert traffic is not None, "simulate_pools needs traffic"
+    prefill = next(p for p in pooled.pools if p.pool.role == "prefill")
+    decode = next(p for p in pooled.pools if p.pool.role == "decode")
+    return _Pools(plan, prefill, decode, requests_of(traffic, plan.workload), progress).run()
+
+
+class _Pools:
+    """The two pools' state and the event loop (module docstring)."""
+
+    def __init__(self, plan: Plan, prefill: PoolRun, decode: PoolRun, reqs: Requests,
+                 progress: Callable[[int, int], None] | None) -> None:
+        w = plan.workload
+        assert w.traffic is not None
+        self.plan, self.w, self.traffic, self.reqs, self.progress = plan, w, w.traffic, reqs, progress
+        n = self.n = len(reqs)
+        self.prompt = [int(p) for p in reqs.prompt]
+        self.steps = [math.ceil((int(o) - 1) / w.tokens_per_step) for o in reqs.output]
+        self.arrive, self.first, self.finish = np.zeros(n), np.zeros(n), np.zeros(n)
+        self.heap: list[tuple[float, int, int, int, int]] = []     # (time, order, kind, which, version)
+        self.order = 0
+        # prefill pool
+        lay_p, lay_d = prefill.analysis.layout, decode.analysis.layout
+        self.prefill_prices = StepPrices(prefill.analysis.plan, prefill.pool.strategy, lay_p)
+        self.prefill_batch = prefill.batch_per_instance
+        self.prefill_cache: dict[tuple[int, int], float] = {}
+        n_p = prefill.pool.instances
+        self.queues: list[deque[int]] = [deque() for _ in range(n_p)]
+        self.queued_tokens = [0] * n_p
+        self.busy_until = [0.0] * n_p
+        self.running: list[list[int]] = [[] for _ in range(n_p)]
+        self.s_per_token = self._prefill_s(self.prefill_batch, self.prefill_batch * w.prompt) / (
+            self.prefill_batch * w.prompt)
+        # transfers: a link per prefill instance's sending side, as dagc's steady state prices it
+        gpus = n_p * lay_p.gpus_used + decode.pool.instances * lay_d.gpus_used
+        link_bytes_per_s = transfer_link(plan.cluster, gpus, lay_p.gpus_used)
+        layerwise = w.kv_transfer == "layerwise"
+        alone = {p: transfer_seconds(kv_bytes_per_request(plan.model, w.model_copy(update={"prompt": p}), lay_d.tp),
+                                     1, link_bytes_per_s, plan.model.layers, layerwise) for p in set(self.prompt)}
+        self.transfer_s = [alone[p] for p in self.prompt]
+        self.links = [SharedLink() for _ in range(n_p)]
+        self.link_version = [0] * n_p
+        self.sender = [0] * n
+        self.target = [0] * n
+        # decode pool: every data-parallel replica of every instance steps on its own
+        prices_d = StepPrices(decode.analysis.plan, decode.pool.strategy, lay_d)
+        caps = [max(1, k) for k in lay_d.replica_requests]
+        self.replicas = [DecodeReplica(cap, prices_d.decode) for _ in range(decode.pool.instances) for cap in caps]
+        self.inflight = [0] * len(self.replicas)
+        self.slots = sum(caps) * decode.pool.instances
+        self.decode_wait: deque[int] = deque()
+        # the run's counts
+        self.in_system, self.waiting, self.area, self.at = 0, 0, 0.0, 0.0
+        self.done = 0
+        self.itl: list[float] = []
+        self.weight: list[float] = []
+        self.samples: list[tuple[float, int, int, int]] = []
+
+    # events
+    def _push(self, t: float, kind: int, which: int, version: int = 0) -> None:
+        heapq.heappush(self.heap, (t, self.order, kind, which, version))
+        self.order += 1
+
+    def _count(self, t: float, delta: int) -> None:
+        """Requests in the system change at `t`: the area under their count, from the scheduler's own."""
+        self.area += self.in_system * (t - self.at)
+        self.at, self.in_system = t, self.in_system + delta
+
+    def _sample(self, t: float) -> None:
+        self.samples.append((t, self.in_system - self.waiting, self.waiting, sum(self.inflight)))
+
+    def run(self) -> Load:
+        warm = self._start()
+        handlers = (self._arrived, self._prefilled, self._transferred, self._decoded)
+        heap, step = self.heap, max(1, self.n // 100)
+        while heap:
+            t, _, kind, which, version = heapq.heappop(heap)
+            before = self.done
+            handlers[kind](t, which, version)
+            if self.progress is not None and self.done // step != before // step:
+                self.progress(self.done, self.n)
+        return self._load(warm)
+
+    def _start(self) -> float:
+        """The first arrivals: an open loop's next one, a closed loop's clients' first ones spread over
+        `ramp` (default: one request's expected life). Returns until when the run warms up."""
+        if self.reqs.arrival is not None:
+            self.arrival = self.reqs.arrival
+            self._push(float(self.arrival[0]), ARRIVE, 0)
+            return 0.0
+        clients = min(self.traffic.concurrency or 1, self.n)
+        self.clients = clients
+        per_replica = min(self.replicas[0].cap, -(-clients // len(self.replicas)))
+        life = self._prefill_s(self.prefill_batch, self.prefill_batch * self.w.prompt) + \
+            self.prefill_batch * self.transfer_s[0] + self.steps[0] * self.replicas[0].price(per_replica)
+        ramp = life if self.traffic.ramp is None else self.traffic.ramp
+        for c in range(clients):
+            self._push(c * ramp / clients, ARRIVE, c)
+        return ramp
+
+    def _arrived(self, t: float, i: int, _: int) -> None:
+        self.arrive[i] = t
+        self._count(t, 1)
+        if self.reqs.arrival is not None and i + 1 < self.n:
+            self._push(float(self.arrival[i + 1]), ARRIVE, i + 1)
+        # the router: the instance with the least queued work
+        k = min(range(len(self.queues)),
+                key=lambda j: max(0.0, self.busy_until[j] - t) + self.queued_tokens[j] * self.s_per_token)
+        self.queues[k].append(i)
+        self.queued_tokens[k] += self.prompt[i]
+        self.waiting += 1
+        if not self.running[k]:
+            self._prefill(t, k)
+        self._sample(t)
+
+    # prefill pool
+    def _prefill_s(self, b: int, tokens: int) -> float:
+        """A static prefill of `b` prompts of `tokens` tokens in all: dagc's at `b` of the workload's prompt,
+        scaled by the tokens when they differ from that."""
+        key = (b, tokens)
+        if key not in self.prefill_cache:
+            t = self.prefill_prices.static(b)[0]
+            self.prefill_cache[key] = t if tokens == b * self.w.prompt else t * tokens / (b * self.w.prompt)
+        return self.prefill_cache[key]
+
+    def _prefill(self, t: float, k: int) -> None:
+        q = self.queues[k]
+        batch = [q.popleft() for _ in range(min(len(q), self.prefill_batch))]
+        tokens = sum(self.prompt[i] for i in batch)
+        self.queued_tokens[k] -= tokens
+        self.waiting -= len(batch)
+        self.running[k] = batch
+        self.busy_until[k] = t + self._prefill_s(len(batch), tokens)
+        self._push(self.busy_until[k], PREFILLED, k)
+
+    def _prefilled(self, t: float, k: int, _: int) -> None:
+        for i in self.running[k]:
+            self.sender[i] = k
+            if self.steps[i] <= 0:          # a single token: nothing to decode, nothing to move
+                self.first[i] = t
+                self._ended(t, i)
+            else:
+                self.decode_wait.append(i)
+                self.waiting += 1
+        self.running[k] = []
+        if self.queues[k]:
+            self._prefill(t, k)
+        self._admit(t)
+        self._sample(t)
+
+    # transfers and the decode pool
+    def _admit(self, t: float) -> None:
+        """Prefilled requests, first come first served, each to the decode replica with the fewest in
+        flight while it has room; its transfer starts."""
+        touched = set()
+        while self.decode_wait:
+            r = min(range(len(self.inflight)), key=self.inflight.__getitem__)
+            if self.inflight[r] >= self.replicas[r].cap:
+                break
+            i = self.decode_wait.popleft()
+            self.waiting -= 1
+            self.inflight[r] += 1
+            self.target[i] = r
+            k = self.sender[i]
+            self.links[k].start(t, self.transfer_s[i], i)
+            touched.add(k)
+        for k in sorted(touched):
+            self._link_event(k)
+
+    def _link_event(self, k: int) -> None:
+        self.link_version[k] += 1
+        end = self.links[k].next_end()
+        if end < math.inf:
+            self._push(end, TRANSFERRED, k, self.link_version[k])
+
+    def _transferred(self, t: float, k: int, version: int) -> None:
+        if version != self.link_version[k]:
+            return
+        for i in self.links[k].ended(t):
+            self.first[i] = t
+            r = self.target[i]
+            step = self.replicas[r].join(t, i, self.steps[i])
+            self._push(step[0], DECODE, r, step[1])
+        self._link_event(k)
+
+    def _decoded(self, t: float, r: int, version: int) -> None:
+        rep = self.replicas[r]
+        if version != rep.version:
+            return
+        ended, stretch = rep.advance(t)
+        if stretch is not None:
+            self.itl.append(stretch[0])
+            self.weight.append(stretch[1])
+        nxt = rep.next_event()
+        if nxt is not None:
+            self._push(nxt[0], DECODE, r, nxt[1])
+        for i in ended:
+            self.inflight[r] -= 1
+            self._ended(t, i)
+        if ended:
+            self._admit(t)
+            self._sample(t)
+
+    def _ended(self, t: float, i: int) -> None:
+        self.finish[i] = t
+        self._count(t, -1)
+        self.done += 1
+        if self.reqs.arrival is None and i + self.clients < self.n:
+            self._push(t, ARRIVE, i + self.clients)      # the client's next request
+
+    def _load(self, warm: float) -> Load:
+        s = np.asarray(self.samples) if self.samples else np.zeros((0, 4))
+        timeline = Timeline(t=s[:, 0], running=s[:, 1].astype(np.int64), waiting=s[:, 2].astype(np.int64),
+                            kv_share=s[:, 3] / self.slots)
+        extra = {"prompt": np.asarray(self.reqs.prompt), "output": np.asarray(self.reqs.output)}
+        names = {f.name for f in fields(Load)}
+        return Load(traffic=self.traffic, arrival=self.arrive, first_token=self.first, finish=self.finish,
+                    generate=self.w.generate, itl=np.asarray(self.itl), itl_weight=np.asarray(self.weight, dtype=float),
+                    area=self.area, warm_until=warm, timeline=timeline,
+                    **{k: v for k, v in extra.items() if k in names})
