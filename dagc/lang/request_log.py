@@ -29,6 +29,7 @@ import itertools
 import json
 import os
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +56,10 @@ _AZURE = "Azure LLM inference trace CSV: the header `TIMESTAMP,ContextTokens,Gen
 _MOONCAKE = 'Mooncake trace: one JSON object a line, {"timestamp": ms, "input_length": N, "output_length": N, ' \
             '"hash_ids": [...]}'
 _OFFSET_RE = re.compile(r"[+-]\d\d:\d\d\Z")
+_NUMBER = r"(?:0|[1-9][0-9]*)"
+_AS_WRITTEN_RE = re.compile(rf'^\{{"timestamp": ({_NUMBER}(?:\.[0-9]+)?), "input_length": ({_NUMBER}), '
+                            rf'"output_length": ({_NUMBER}), "hash_ids": \[([0-9, ]*)\]\}}$',
+                            re.MULTILINE)
 
 
 class LogError(Exception):
@@ -195,24 +200,25 @@ def _azure(lines: list[str], name: str) -> RequestLog:
     if missing:
         raise LogError(1, f"the header has no column `{missing[0]}`", "the header is "
                        "`TIMESTAMP,ContextTokens,GeneratedTokens`")
-    rows = [line.split(",") for line in lines[1:]]
-    if not rows:
+    body, width = lines[1:], len(columns)
+    if not body:
         raise LogError(None, "the log has a header but no request", "one request a line follows the header")
-    width = len(columns)
-    for i, row in enumerate(rows):
-        if len(row) != width:
-            said = "is empty" if row == [""] else f"has {len(row)} fields, the header {width}"
-            raise LogError(i + 2, said, f"each line is one request: {', '.join(AZURE_COLUMNS)}, as in the header")
-    fields = dict(zip(columns, zip(*rows, strict=True), strict=True))
+    wrong = np.flatnonzero(np.array([line.count(",") for line in body]) != width - 1)
+    if wrong.size:
+        i = int(wrong[0])
+        said = "is empty" if not body[i] else f"has {body[i].count(',') + 1} fields, the header {width}"
+        raise LogError(i + 2, said, f"each line is one request: {', '.join(AZURE_COLUMNS)}, as in the header")
+    flat = ",".join(body).split(",")          # every line has `width` fields: column k is every width-th
+    fields = {c: flat[k::width] for k, c in enumerate(columns)}
     prompt = _counts(fields["ContextTokens"], "`ContextTokens`", 2)
     output = _counts(fields["GeneratedTokens"], "`GeneratedTokens`", 2)
     return _log(name, "azure", _azure_times(fields["TIMESTAMP"]), prompt, output, first_line=2)
 
 
-def _counts(texts: tuple[str, ...] | list, column: str, first: int) -> np.ndarray:
+def _counts(texts: list[str], column: str, first: int) -> np.ndarray:
     """Whole token counts from 1 to MAX_LOG_TOKENS; `first` is the line of texts[0]."""
     try:
-        values = np.array(texts).astype(np.int64)
+        values = np.array(list(map(int, texts)), dtype=np.int64)
     except (ValueError, OverflowError, TypeError):
         for i, t in enumerate(texts):
             try:
@@ -220,7 +226,7 @@ def _counts(texts: tuple[str, ...] | list, column: str, first: int) -> np.ndarra
             except (ValueError, TypeError):
                 raise LogError(i + first, f"{column} is not a whole number", "token counts are whole numbers "
                                "(tokens, from 1)") from None
-        values = np.array([min(int(t), MAX_LOG_TOKENS + 1) for t in texts], dtype=np.int64)
+        values = np.array([max(-1, min(int(t), MAX_LOG_TOKENS + 1)) for t in texts], dtype=np.int64)
     return _in_range(values, column, first)
 
 
@@ -234,12 +240,12 @@ def _in_range(values: np.ndarray, column: str, first: int) -> np.ndarray:
     return values
 
 
-def _azure_times(stamps: tuple[str, ...]) -> np.ndarray:
+def _azure_times(stamps: list[str]) -> np.ndarray:
     """Seconds after the first request, from TIMESTAMPs with or without a UTC offset (`+00:00`)."""
     offsets = np.zeros(len(stamps))
     if _OFFSET_RE.search(stamps[0]):
         tails = [s[-6:] for s in stamps]
-        stamps = tuple(s[:-6] for s in stamps)
+        stamps = [s[:-6] for s in stamps]
         if len(set(tails)) > 1:            # a constant offset shifts nothing; others are each its own
             for i, t in enumerate(tails):
                 if not _OFFSET_RE.match(t):
@@ -284,20 +290,60 @@ def _arrivals(seconds: np.ndarray, column: str, first: int) -> np.ndarray:
 def _mooncake(lines: list[str], name: str) -> RequestLog:
     if not lines:
         raise LogError(None, "the log is empty", f"a {_MOONCAKE}")
-    records = _json_lines(lines)
-    keys: set[str] = set()
-    for r in records:
-        keys.update(r)
-    unknown = keys.difference(MOONCAKE_KEYS)
-    if unknown:
-        key = min(unknown)
-        line = next(i for i, r in enumerate(records) if key in r) + 1
-        raise LogError(line, f"the field `{quote(key, 40)}` is no field of a Mooncake log",
-                       "a Mooncake log's fields are " + ", ".join(f'"{k}"' for k in MOONCAKE_KEYS))
-    stamps = _column(records, "timestamp", (int, float))
-    prompt = _in_range(_int_column(records, "input_length"), "`input_length`", 1)
-    output = _in_range(_int_column(records, "output_length"), "`output_length`", 1)
-    arrival = _arrivals((np.array(stamps, dtype=np.float64) - float(stamps[0])) / 1e3, "`timestamp`", 1)
+    fast = _as_written(lines)
+    if fast is not None:
+        stamps, prompt, output, hash_ids, counts = fast
+        offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+    else:
+        records = _json_lines(lines)
+        keys: set[str] = set()
+        for r in records:
+            keys.update(r)
+        unknown = keys.difference(MOONCAKE_KEYS)
+        if unknown:
+            key = min(unknown)
+            line = next(i for i, r in enumerate(records) if key in r) + 1
+            raise LogError(line, f"the field `{quote(key, 40)}` is no field of a Mooncake log",
+                           "a Mooncake log's fields are " + ", ".join(f'"{k}"' for k in MOONCAKE_KEYS))
+        stamps = np.array(_column(records, "timestamp", (int, float)), dtype=np.float64)
+        prompt, output = _int_column(records, "input_length"), _int_column(records, "output_length")
+        hash_ids, counts, offsets = _hash_ids(records)
+    prompt = _in_range(prompt, "`input_length`", 1)
+    output = _in_range(output, "`output_length`", 1)
+    arrival = _arrivals((stamps - stamps[0]) / 1e3, "`timestamp`", 1)
+    over = np.flatnonzero(counts > -(-prompt // BLOCK_TOKENS))
+    if over.size:
+        raise LogError(int(over[0]) + 1, "`hash_ids` has more ids than the prompt has 512-token blocks",
+                       "one hash id per 512-token block of `input_length` (the last block may be partial)")
+    return _log(name, "mooncake", arrival, prompt, output, 1, hash_ids, offsets)
+
+
+def _as_written(lines: list[str]) -> tuple[np.ndarray, ...] | None:
+    """(timestamps, prompts, outputs, flat hash ids, ids per line) when every line is as Mooncake writes it —
+    its four fields in order, `json.dumps` spacing, plain numbers: read by one regular expression and numpy,
+    without a Python object per id — else None (then every line is read as JSON)."""
+    text = "\n".join(lines)
+    found = _AS_WRITTEN_RE.findall(text)
+    if len(found) != len(lines):
+        return None
+    stamps, prompts, outputs, ids_texts = zip(*found, strict=True)
+    counts = np.fromiter((s.count(",") + 1 if s else 0 for s in ids_texts), dtype=np.int64, count=len(found))
+    joined = ",".join(s for s in ids_texts if s)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)     # numpy stops at what is no number: counted below
+        ids = np.fromstring(joined, dtype=np.int64, sep=",") if joined else np.zeros(0, dtype=np.int64)
+    # numpy reads "1, 2" as "1,2": a count short of the commas' is something else; a saturated id, too large
+    if len(ids) != counts.sum() or (ids.size and ids.max() == np.iinfo(np.int64).max):
+        return None
+    try:
+        return (np.array(list(map(float, stamps))), np.array(list(map(int, prompts)), dtype=np.int64),
+                np.array(list(map(int, outputs)), dtype=np.int64), ids, counts)
+    except OverflowError:
+        return None
+
+
+def _hash_ids(records: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each line's hash ids, checked one by one: (flat ids, counts per line, offsets)."""
     ids_lists = [r.get("hash_ids", []) for r in records]
     for i, ids in enumerate(ids_lists):
         if type(ids) is not list:
@@ -309,12 +355,7 @@ def _mooncake(lines: list[str], name: str) -> RequestLog:
         j = next(j for j, x in enumerate(flat) if not (type(x) is int and 0 <= x < 2**63))
         raise LogError(int(np.searchsorted(offsets, j, side="right")), "`hash_ids` holds something not a whole number "
                        "from 0", "hash ids are whole numbers from 0, one per 512-token block of the prompt")
-    over = np.flatnonzero(counts > -(-prompt // BLOCK_TOKENS))
-    if over.size:
-        raise LogError(int(over[0]) + 1, "`hash_ids` has more ids than the prompt has 512-token blocks",
-                       "one hash id per 512-token block of `input_length` (the last block may be partial)")
-    hash_ids = np.array(flat, dtype=np.int64) if flat else np.zeros(0, dtype=np.int64)
-    return _log(name, "mooncake", arrival, prompt, output, 1, hash_ids, offsets)
+    return (np.array(flat, dtype=np.int64) if flat else np.zeros(0, dtype=np.int64)), counts, offsets
 
 
 def _json_lines(lines: list[str]) -> list[dict]:
