@@ -69,7 +69,7 @@ HOSTILE_PLAN = (
     "  moe { experts = 4  top_k = 2  ffn = 512 } }\n"
     f'cluster {{ gpus = 4  gpus_per_node = 2  gpu "{HOSTILE_GPU}" {{ memory = 80 GB  flops = 400 TFLOPS  '
     "hbm = 2 TB/s } }\n"
-    "workload { batch = 8  prompt = 128  generate = 8  microbatches = 2 }\n"
+    "workload { batch = 8  prompt = 128  generate = 8  microbatches = 2  rate = 50 requests/s  requests = 200 }\n"
     "require { ttft <= 10 ms }\nstrategy piped = pp 2 < tp 2 ; ep 2 >\nstrategy flat = tp 2 ; ep 2\n")
 
 
@@ -289,7 +289,8 @@ def _pages(directory: Path) -> list[Path]:
 
 
 def _pictures(directory: Path) -> list[Path]:
-    return sorted(p for name in ("dag.svg", "placement.svg", "pareto.svg") for p in directory.rglob(name))
+    return sorted(p for name in ("dag.svg", "placement.svg", "pareto.svg", "load_cdf.svg", "load_timeline.svg")
+                  for p in directory.rglob(name))
 
 
 def _print(tab: Tab, path: Path) -> None:
@@ -347,6 +348,7 @@ def test_hostile_names_run_nothing_and_fetch_nothing(compiled, chrome):
     directory = compiled["hostile"]
     pages, pictures = _pages(directory), _pictures(directory)
     assert len(pages) == 3 and pictures
+    assert {"load_cdf.svg", "load_timeline.svg"} <= {p.name for p in pictures}      # its traffic, drawn
     tab = Tab(chrome, 1280)
     try:
         for path in pages + pictures:

@@ -56,33 +56,40 @@ digits, `_`, `-`, inner dots), which dagc writes in its output directory; not a 
                                 "another name for --requests-out")
 
 
-def _column(load: Load, name: str, default: float) -> list:
-    """A per-request array of the load (`prompt`, `output`, `preemptions`) as a list, or `default` for
+BLOCK = 65536          # lines formatted and written at once
+
+
+def _ints(load: Load, name: str, default: int) -> list[str]:
+    """A per-request count of the load (`prompt`, `output`, `preemptions`) as JSON texts, `default` for
     every request where the simulation does not keep it."""
     values = getattr(load, name, None)
     if values is None:
-        return [default] * len(load.arrival)
-    return np.asarray(values).tolist()
+        return [str(default)] * len(load.arrival)
+    return list(map(str, np.asarray(values, dtype=np.int64).tolist()))
 
 
-def _number(x: float) -> str:
-    return repr(x) if math.isfinite(x) else "null"     # a float's repr is its JSON, read back exactly
+def _floats(x: np.ndarray) -> list[str]:
+    """Seconds as JSON texts: a float's repr reads back to the same double; not finite (never expected)
+    is null."""
+    texts = list(map(repr, np.asarray(x, dtype=float).tolist()))
+    if not np.isfinite(x).all():
+        texts = [t if math.isfinite(float(t)) else "null" for t in texts]
+    return texts
 
 
 def request_lines(strategy: str, load: Load, prompt_tokens: int) -> Iterator[str]:
     """The lines of one strategy's requests (module docstring), each ending with a newline;
     `prompt_tokens`: every request's prompt where the run does not keep each one's (the workload's)."""
     head = '{"strategy":' + json.dumps(strategy, ensure_ascii=False) + ',"id":'
-    prompt = _column(load, "prompt", prompt_tokens)
-    output = _column(load, "output", load.generate)
-    preempt = getattr(load, "preemptions", None)
-    pre = np.asarray(preempt).tolist() if preempt is not None else None
-    cols = [x.tolist() for x in (load.arrival, load.first_token, load.finish, load.ttft, load.tpot, load.e2e)]
-    for i, (a, f, e, ttft, tpot, e2e) in enumerate(zip(*cols, strict=True)):
-        tail = f',"preemptions":{int(pre[i])}' if pre is not None else ""
-        yield (f'{head}{i},"arrival_s":{_number(a)},"prompt_tokens":{int(prompt[i])},'
-               f'"output_tokens":{int(output[i])},"first_token_s":{_number(f)},"finish_s":{_number(e)},'
-               f'"ttft_s":{_number(ttft)},"tpot_s":{_number(tpot)},"e2e_s":{_number(e2e)}{tail}}}\n')
+    prompt, output = _ints(load, "prompt", prompt_tokens), _ints(load, "output", load.generate)
+    pre = _ints(load, "preemptions", 0) if getattr(load, "preemptions", None) is not None else None
+    a, f, e, ttft, tpot, e2e = (_floats(x) for x in (load.arrival, load.first_token, load.finish, load.ttft,
+                                                     load.tpot, load.e2e))
+    for i in range(len(a)):
+        tail = f',"preemptions":{pre[i]}' if pre is not None else ""
+        yield (f'{head}{i},"arrival_s":{a[i]},"prompt_tokens":{prompt[i]},"output_tokens":{output[i]},'
+               f'"first_token_s":{f[i]},"finish_s":{e[i]},"ttft_s":{ttft[i]},"tpot_s":{tpot[i]},'
+               f'"e2e_s":{e2e[i]}{tail}}}\n')
 
 
 def write_requests(path: Path, runs: list[tuple[str, Load, int]]) -> int:
@@ -95,7 +102,12 @@ def write_requests(path: Path, runs: list[tuple[str, Load, int]]) -> int:
     lines = 0
     with atomic_output(Path(path)) as f:
         for strategy, load, prompt_tokens in runs:
+            block: list[str] = []
             for line in request_lines(strategy, load, prompt_tokens):
-                f.write(line)
-                lines += 1
+                block.append(line)
+                if len(block) == BLOCK:
+                    f.write("".join(block))
+                    lines, block = lines + len(block), []
+            f.write("".join(block))
+            lines += len(block)
     return lines
