@@ -1,18 +1,22 @@
 """Requests simulated per second of wall by the load simulation (`dagc.serve.load`), on one core.
 
-Run: python bench/bench_load.py [--requests N] [--rate R] [--strategy S]
+Run: taskset -c 0 python bench/bench_load.py [--requests N] [--rate R] [--strategy S] [--closed-only|--open-only]
 
 The workload: Qwen3-30B-A3B on 8 H200, 4,000 prompt and 500 output tokens a request, served in flight
-at 64 requests in flight with a chunk of 8,192 tokens; 10,000 requests arriving at `--rate` (Poisson,
-seed 0), and the same as a closed loop of 64 clients. Printed: the wall time of the simulation alone
-(the plan checked before the clock starts; the step prices, from the cost model, inside it, first
-priced and then cached) and requests per second of wall; the target is at least 10,000.
+at 64 requests in flight with a chunk of 8,192 tokens; `--requests` (10,000) requests arriving at
+`--rate` (Poisson, seed 0), and the same as a closed loop of 64 clients. Printed, per strategy and
+traffic: the wall time of the simulation alone (the plan checked before the clock starts; the step
+prices, exact evaluations of the cost model for the surrogate's grid points, inside it) and requests
+per second of wall, then the same run again with the prices already made; the exact evaluations; the
+process's peak resident memory at the end. Targets: 10,000 requests in at most 1 s (at least 10,000
+requests/s); 1,000,000 (`--requests 1000000`) in at most 120 s under 1 GB.
 """
 
 from __future__ import annotations
 
 import argparse
 import platform
+import resource
 import time
 
 from dagc.lang.load import load_plan_text
@@ -35,27 +39,38 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=10_000)
     ap.add_argument("--rate", type=float, default=4.0, help="open loop's requests/s (default 4)")
     ap.add_argument("--strategy", action="append", help="strategies (default: tp 8, dp 8, tp 1 ; ep 8)")
+    ap.add_argument("--open-only", action="store_true")
+    ap.add_argument("--closed-only", action="store_true")
+    ap.add_argument("--no-warm", action="store_true", help="skip the second run with the prices made")
     args = ap.parse_args()
-    print(f"{_cpu()}, Python {platform.python_version()}; pin it to one core: taskset -c 0 python …")
+    print(f"{_cpu()}, Python {platform.python_version()}; load average {_load()}; pin it to one core: "
+          "taskset -c 0 python …")
+    traffics = []
+    if not args.closed_only:
+        traffics.append(f"rate = {args.rate:g} requests/s  requests = {args.requests}")
+    if not args.open_only:
+        traffics.append(f"concurrency = 64  requests = {args.requests}")
     for strategy in args.strategy or ["tp 8", "dp 8", "tp 1 ; ep 8"]:
-        for traffic in (f"rate = {args.rate:g} requests/s  requests = {args.requests}",
-                        f"concurrency = 64  requests = {args.requests}"):
+        for traffic in traffics:
             plan = load_plan_text(PLAN.format(traffic=traffic, strategy=strategy))
             r = check(plan)[0]
             assert r.strategy is not None and r.layout is not None, r.diagnostics
+            prices = StepPrices(plan, r.strategy, r.layout)
             start = time.perf_counter()
-            load = simulate(plan, r.strategy, r.layout, StepPrices(plan, r.strategy, r.layout))
+            load = simulate(plan, r.strategy, r.layout, prices)
             wall = time.perf_counter() - start
             out = load_json(plan, load)
             assert out is not None
-            warm = _warm(plan, r)
-            again = time.perf_counter()
-            simulate(plan, r.strategy, r.layout, warm)
-            cached = time.perf_counter() - again
-            print(f"{strategy:>12} · {traffic:<40} {wall:6.3f} s  {args.requests / wall:>9,.0f} requests/s "
-                  f"(step prices cached: {args.requests / cached:>9,.0f}/s) · p99 TTFT {out['ttft_s']['p99']:.3g} s"
-                  f" · {out['served_requests_per_s']:.3g} requests/s served"
-                  + (" · overloaded" if out["overloaded"] else ""))
+            line = (f"{strategy:>12} · {traffic:<42} {wall:7.3f} s {args.requests / wall:>9,.0f} requests/s "
+                    f"({prices.exact_evaluations} exact steps)")
+            if not args.no_warm:
+                again = time.perf_counter()
+                simulate(plan, r.strategy, r.layout, prices)
+                line += f" · prices made: {args.requests / (time.perf_counter() - again):>9,.0f}/s"
+            print(line + f" · p99 TTFT {out['ttft_s']['p99']:.3g} s · {out['served_requests_per_s']:.3g} requests/s"
+                  f" served · {out['preemptions']} preemptions" + (" · overloaded" if out["overloaded"] else ""),
+                  flush=True)
+    print(f"peak resident memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")
 
 
 def _cpu() -> str:
@@ -66,17 +81,12 @@ def _cpu() -> str:
         return platform.processor() or platform.machine()
 
 
-_PRICES: dict = {}
-
-
-def _warm(plan, r) -> StepPrices:
-    """Step prices already priced for this plan and strategy (the second run of each)."""
-    key = (r.decl.text, plan.workload.traffic)
-    if key not in _PRICES:
-        prices = StepPrices(plan, r.strategy, r.layout)
-        simulate(plan, r.strategy, r.layout, prices)
-        _PRICES[key] = prices
-    return _PRICES[key]
+def _load() -> str:
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "unknown"
 
 
 if __name__ == "__main__":

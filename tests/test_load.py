@@ -10,11 +10,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from dagc.export.report import report_json
 from dagc.lang.load import PlanError, load_plan_text
+from dagc.serve import load as load_module
 from dagc.serve.load import load_json, simulate
+from dagc.serve.requests import Requests
+from dagc.serve.step_prices import StepPrices
 from dagc.verdict.check import check
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -129,3 +133,123 @@ def test_bad_traffic_is_located(traffic, code, at):
     d = next(d for d in e.value.diagnostics if d.code == code)
     assert d.span is not None and d.hint
     assert text[d.span.start:d.span.end].startswith(at), (text[d.span.start:d.span.end], at)
+
+
+# --- the in-flight scheduler: each request's lengths, KV blocks, the prefix cache, the timeline ---------
+
+def _exact(plan, name="tp"):
+    """(plan's check result of strategy `name`, StepPrices of it)."""
+    r = next(r for r in check(plan) if r.decl.name == name)
+    return r, StepPrices(plan, r.strategy, r.layout)
+
+
+def _requests(monkeypatch, prompt, output, arrival=None, **kw):
+    """Make simulate's traffic send these requests (lengths, and optionally hash ids)."""
+    made = Requests(None if arrival is None else np.asarray(arrival, dtype=float), np.asarray(prompt, dtype=np.int64),
+                    np.asarray(output, dtype=np.int64), **kw)
+    monkeypatch.setattr(load_module, "requests_of", lambda traffic, workload: made)
+    return made
+
+
+def test_each_request_has_its_own_lengths(monkeypatch):
+    """Requests far apart each find the engine idle: a request's TTFT is one mixed step carrying its whole
+    prompt, its TPOT a decode step at its own context, over its own output (within the surrogate's
+    error, measured in tests/test_surrogate.py)."""
+    rng = np.random.default_rng(3)
+    prompt, output = rng.integers(200, 8000, 24), rng.integers(2, 800, 24)
+    plan = _plan("rate = 0.01 requests/s  requests = 24  arrival = uniform")
+    made = _requests(monkeypatch, prompt, output, np.arange(24) * 100.0)
+    r, prices = _exact(plan)
+    load = simulate(plan, r.strategy, r.layout, prices)
+    assert (load.prompt == made.prompt).all() and (load.output == made.output).all()
+    half = plan.workload.generate // 2
+    for i in range(24):
+        assert load.ttft[i] == pytest.approx(prices.mixed(1, int(prompt[i]), int(prompt[i])), rel=0.03)
+        ell = int(prompt[i] + output[i] / 2) - half
+        assert load.tpot[i] == pytest.approx(prices.decode(1, ell), rel=0.03), i
+    mean_in_system, rate_times_e2e = load.little()
+    assert mean_in_system == pytest.approx(rate_times_e2e, rel=0.02)
+
+
+def test_variable_lengths_keep_littles_law(monkeypatch):
+    rng = np.random.default_rng(4)
+    n = 3000
+    plan = _plan(f"concurrency = 64  requests = {n}")
+    _requests(monkeypatch, rng.integers(100, 8000, n), rng.integers(1, 1500, n))
+    for r in check(plan):
+        load = simulate(plan, r.strategy, r.layout)
+        assert (load.finish >= load.first_token).all() and (load.first_token > load.arrival).all()
+        left, right = load.little()
+        assert left == pytest.approx(right, rel=0.02), r.decl.name
+
+
+def test_kv_exhaustion_preempts_the_latest_request():
+    """A KV cache of three prompts (4,000 tokens each) and 600 tokens more, and eight clients starting at
+    once: three prompts fit and are admitted, their 3 × 500 decode tokens outgrow the blocks, and the most
+    recently admitted request is preempted and later prefilled again; with the memory model's KV cache
+    nothing is."""
+    plan = _plan("concurrency = 8  requests = 64  ramp = 0 s")
+    r, prices = _exact(plan)
+    small = simulate(plan, r.strategy, r.layout, prices, kv_tokens=3 * 4000 + 600)
+    assert small.preemptions is not None and small.preemptions.sum() > 0
+    assert (small.finish > small.first_token).all() and np.isfinite(small.first_token).all()
+    assert small.timeline is not None and small.timeline.kv_share.max() <= 1.0
+    assert small.timeline.kv_share.max() > 0.95 and small.timeline.running.max() <= 3
+    ample = simulate(plan, r.strategy, r.layout, prices)
+    assert ample.preemptions is not None and ample.preemptions.sum() == 0
+    assert ample.timeline is not None and ample.timeline.running.max() == 8
+    # a preempted request prefills its prompt and generated tokens again: it takes longer
+    hit = small.preemptions > 0
+    assert small.e2e[hit].mean() > ample.e2e.mean()
+
+
+def test_a_cached_prefix_skips_its_prefill(monkeypatch):
+    """Forty requests far apart share their first 2,048 prompt tokens (four blocks of 512): the first
+    prefills all 4,000, every later one only the 1,952 after the cached prefix — its TTFT is the mixed
+    step of those tokens, and 39 × 2,048 of the 40 × 4,000 prompt tokens are cached."""
+    n, block = 40, 512
+    shared = [1, 2, 3, 4]
+    ids = np.concatenate([np.array(shared + [100 * (i + 1) + j for j in range(3)]) for i in range(n)])
+    plan = _plan(f"rate = 0.01 requests/s  requests = {n}  arrival = uniform")
+    _requests(monkeypatch, [4000] * n, [100] * n, np.arange(n) * 100.0, block_tokens=block, hash_ids=ids,
+              hash_offsets=np.arange(n + 1) * 7)
+    r, prices = _exact(plan)
+    load = simulate(plan, r.strategy, r.layout, prices)
+    assert load.cached_tokens is not None and list(load.cached_tokens) == [0] + [2048] * (n - 1)
+    assert load.ttft[0] == pytest.approx(prices.mixed(1, 4000), rel=1e-9)
+    assert np.allclose(load.ttft[1:], prices.mixed(1, 4000 - 2048, 4000), rtol=0.03)
+    assert load_json(plan, load)["cached_prompt_share"] == pytest.approx((n - 1) * 2048 / (n * 4000))
+
+
+def test_the_timeline_counts_the_requests_in_the_system(closed_loop):
+    """After each event: requests running never above the batch, the KV share within 0–1, and the
+    requests running and waiting, weighted by time, are the mean in the system of Little's law."""
+    plan = _plan("concurrency = 64  requests = 1280")
+    for r in check(plan):
+        load = simulate(plan, r.strategy, r.layout)
+        tl = load.timeline
+        assert tl is not None and (np.diff(tl.t) >= 0).all()
+        assert tl.running.max() <= 64 and ((tl.kv_share >= 0) & (tl.kv_share <= 1)).all()
+        inside = (tl.running + tl.waiting)[:-1] * np.diff(tl.t)
+        start = float(load.arrival.min())
+        assert float(inside.sum()) / (float(tl.t[-1]) - start) == pytest.approx(load.little()[0], rel=0.02)
+
+
+def test_progress_is_told_about_twenty_times():
+    plan = _plan("rate = 4 requests/s  requests = 1000")
+    r, prices = _exact(plan)
+    calls: list[tuple[int, int]] = []
+    simulate(plan, r.strategy, r.layout, prices, progress=lambda done, total: calls.append((done, total)))
+    assert 10 <= len(calls) <= 21 and calls[-1] == (1000, 1000)
+    assert all(a[0] < b[0] for a, b in zip(calls, calls[1:], strict=False))
+
+
+def test_static_batches_take_each_requests_lengths(monkeypatch):
+    """Statically every request of a batch decodes at the batch's decode step until its own last token."""
+    text = INFLIGHT.replace("serving = inflight", "serving = static")
+    plan = load_plan_text(text.replace("chunk = 8192", "concurrency = 64  requests = 256"))
+    rng = np.random.default_rng(5)
+    _requests(monkeypatch, rng.integers(1000, 6000, 256), rng.integers(2, 900, 256))
+    r = check(plan, "tp 4")[0]
+    load = simulate(plan, r.strategy, r.layout)
+    assert np.allclose(load.tpot, load.tpot[0]) and len(set(np.round(load.e2e, 9))) > 64

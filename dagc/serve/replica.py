@@ -73,7 +73,7 @@ class _Req:
         self.i, self.steps_total, self.tokens, self.ids = i, steps_total, tokens, ids
         self.steps_done = self.epoch = self.start = self.left = self.nheld = self.priv = self.cached = 0
         self.r = -1
-        self.phase = 0                 # 0 prefilling (or waiting), 1 decoding
+        self.phase = 0                 # 0 prefilling (or waiting), 1 decoding, 2 ending at its first token
 
 
 class Replica:
@@ -345,6 +345,7 @@ class Replica:
             run.first[req.i] = self.t
         steps = req.steps_total - req.steps_done
         if steps <= 0:
+            req.phase = 2
             self._end(req)
             return
         req.phase, req.start = 1, self.step
@@ -360,7 +361,7 @@ class Replica:
     def _release(self, req: _Req) -> None:
         """Free `req`'s blocks and take it off its rank."""
         r, kv = req.r, self.kv[req.r]
-        if req.phase:
+        if req.phase == 1:
             kv.give(self._blocks_now(req))
             self.phases[r][req.priv] -= 1
             self.ndec[r] -= 1
@@ -368,7 +369,8 @@ class Replica:
             self.ctx_base -= req.tokens - req.start * self.E
         else:
             kv.give(req.priv)
-            self.prefill[r].remove(req)
+            if req.phase == 0:
+                self.prefill[r].remove(req)
         if req.nheld:
             kv.release(req.ids[:req.nheld])
         self.inflight[r] -= 1
@@ -390,7 +392,7 @@ class Replica:
         """Rank `r` has no block for its next step: its most recently admitted request goes back to the
         head of the queue, to prefill its prompt and generated tokens again."""
         req = self.live[next(reversed(self.admitted[r]))]
-        decoding = req.phase
+        decoding = req.phase == 1
         self._release(req)
         if decoding:
             done = self.step - req.start

@@ -8,7 +8,7 @@ prompt its decode tokens and chunk are priced at: `StepPrices`), trilinear betwe
 surrounding grid points, each priced the first time a step needs it:
 
 - requests: every count up to max(16, 2 × attention DP) (where each request moves the busiest rank's
-  share), then a geometric grid of ratio 2^¼, and the replica's most;
+  share), then a geometric grid of ratio √2, and the replica's most;
 - prompt tokens: 0 (a decode step), then a geometric grid of ratio √2 from 16 up to the step's budget
   (`chunk`), the workload's prompt and the prompt tokens its steady state's mixed step carries;
 - prefix: the workload's prompt × 2^(j/2) for any whole j (the attention's work is linear in it).
@@ -27,7 +27,7 @@ from .step_prices import StepPrices
 
 __all__ = ["StepSurface"]
 
-_N_RATIO = 2 ** 0.25
+_N_RATIO = 2 ** 0.5
 _P_FIRST, _P_RATIO = 16, 2 ** 0.5
 _MEMO_LIMIT = 1 << 17
 
