@@ -44,7 +44,7 @@ from .step_prices import StepPrices
 
 __all__ = ["InstanceRun", "PoolRun", "Pooled", "simulate_pools"]
 
-ARRIVE, PREFILLED, TRANSFERRED, DECODE = range(4)
+ARRIVE, PREFILLED, TRANSFERRED, DECODE, START = range(5)
 
 
 class InstanceRun(Protocol):
@@ -121,6 +121,7 @@ class _Pools:
         self.queued_tokens = [0] * n_p
         self.busy_until = [0.0] * n_p
         self.running: list[list[int]] = [[] for _ in range(n_p)]
+        self.starting = [False] * n_p
         self.s_per_token = self._prefill_s(self.prefill_batch, self.prefill_batch * w.prompt) / (
             self.prefill_batch * w.prompt)
         # transfers: a link per prefill instance's sending side, as dagc's steady state prices it
@@ -163,7 +164,7 @@ class _Pools:
 
     def run(self) -> Load:
         warm = self._start()
-        handlers = (self._arrived, self._prefilled, self._transferred, self._decoded)
+        handlers = (self._arrived, self._prefilled, self._transferred, self._decoded, self._start_prefill)
         heap, step = self.heap, max(1, self.n // 100)
         while heap:
             t, _, kind, which, version = heapq.heappop(heap)
@@ -201,8 +202,10 @@ class _Pools:
         self.queues[k].append(i)
         self.queued_tokens[k] += self.prompt[i]
         self.waiting += 1
-        if not self.running[k]:
-            self._prefill(t, k)
+        if not self.running[k] and not self.starting[k]:
+            # after the other arrivals of this instant, which the prefill takes too
+            self.starting[k] = True
+            self._push(t, START, k)
         self._sample(t)
 
     # prefill pool
@@ -214,6 +217,12 @@ class _Pools:
             t = self.prefill_prices.static(b)[0]
             self.prefill_cache[key] = t if tokens == b * self.w.prompt else t * tokens / (b * self.w.prompt)
         return self.prefill_cache[key]
+
+    def _start_prefill(self, t: float, k: int, _: int) -> None:
+        self.starting[k] = False
+        if not self.running[k]:
+            self._prefill(t, k)
+            self._sample(t)
 
     def _prefill(self, t: float, k: int) -> None:
         q = self.queues[k]
