@@ -7,8 +7,9 @@ decode step) and "critical path" (the critical ops, in order). Then one process 
 compute and each communication class, complete events (`X`) named by op kind
 only (layer, micro-batch and the rest in args, so Perfetto's per-name totals add up across
 layers), flow arrows for dependencies across ranks, an HBM counter per GPU,
-prefill then decode on one timeline. Large plans get representative ranks — the first and last GPU of every
-pipeline stage — and say so in the metadata and process names; `all_ranks` draws every GPU
+prefill then decode on one timeline; with a simulated load, a last process of its counters (requests
+running and waiting, KV use over the run: trace_load.py). Large plans get representative ranks — the
+first and last GPU of every pipeline stage — and say so in the metadata and process names; `all_ranks` draws every GPU
 within an event budget.
 
 This module says what each op, rank and phase contributes; trace_writer.py lays the events out in
