@@ -169,6 +169,21 @@ def test_trace_counters(results, run, tmp_path, huge):
         assert tracks["requests running"][-1][1] == int(tl.running[-1])
 
 
+def test_a_disaggregated_trace_gets_the_counters_too(tmp_path):
+    """Both pools' instances, then the load's process, sorted last; the trace stays clean."""
+    from dagc.export.trace_pools import write_pooled_trace
+    text = _plan_text().split("strategy dep")[0] + "strategy pd = prefill 1 < tp 2 > decode 1 < tp 2 >\n"
+    (r,) = check(load_plan_text(text))
+    path = tmp_path / "trace.json"
+    write_pooled_trace(r, path, load=_huge_load(20_000), traffic="20,000 requests")
+    assert not +check_trace(path) and not +check_readable(path)
+    events, meta = _trace_events(path)
+    pid = meta["load"]["pid"]
+    sorts = {e["pid"]: e["args"]["sort_index"] for e in events if e["name"] == "process_sort_index"}
+    assert sorts[pid] == max(sorts.values()) and pid == max(sorts)
+    assert {e["name"] for e in events if e["ph"] == "C" and e["pid"] == pid} == {"requests", "KV cache"}
+
+
 def test_trace_without_a_timeline_has_no_counters(results, run, tmp_path):
     path = tmp_path / "trace.json"
     write_trace(results[0].compiled, path, load=dataclasses.replace(run, timeline=None), traffic="x")

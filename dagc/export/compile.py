@@ -149,7 +149,7 @@ def _write_one(r: StrategyResult, d: Path, final: Path, opts: CompileOptions,
             artefacts["dag.svg"] = drawn.svg
         if r.pooled is not None and r.pooled.figures is not None:     # both pools and their KV transfer
             info = write_pooled_trace(r, d / "trace.json", all_ranks=opts.all_ranks, compress=opts.gzip,
-                                      budget=opts.event_budget)
+                                      budget=opts.event_budget, load=load_run(r), traffic=_traffic(r))
         else:
             info = write_trace(r.compiled, d / "trace.json", all_ranks=opts.all_ranks, compress=opts.gzip,
                                budget=opts.event_budget, load=load_run(r), traffic=_traffic(r))

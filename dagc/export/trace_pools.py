@@ -15,8 +15,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..serve.load import Load
 from ..verdict.check import StrategyResult
 from .trace import Place, TraceInfo, _ranks, add_instance
+from .trace_load import add_load_counters
 from .trace_writer import EVENT_BUDGET, TRACE_MAX_NS, TraceWriter, seconds_to_ns
 
 __all__ = ["KV_CLASS", "write_pooled_trace"]
@@ -25,8 +27,9 @@ KV_CLASS = "comm: KV transfer"
 
 
 def write_pooled_trace(r: StrategyResult, path: Path, all_ranks: bool = False, compress: bool = False,
-                       budget: int = EVENT_BUDGET) -> TraceInfo:
-    """Write both pools' instances and their KV transfer (module docstring) to `path` (+ `.gz`)."""
+                       budget: int = EVENT_BUDGET, load: Load | None = None, traffic: str = "") -> TraceInfo:
+    """Write both pools' instances and their KV transfer (module docstring) to `path` (+ `.gz`); with a
+    simulated `load`, its counters in a last process (`dagc.export.trace_load`)."""
     pooled = r.pooled
     assert pooled is not None and pooled.figures is not None and len(pooled.pools) == 2
     (pre, dec), f = pooled.pools, pooled.figures
@@ -57,6 +60,10 @@ def write_pooled_trace(r: StrategyResult, path: Path, all_ranks: bool = False, c
     warning = "; ".join(f"{role}: {x}" for role, x in (("prefill", warn_p), ("decode", warn_d)) if x) or None
     target = Path(str(path) + ".gz") if compress and not str(path).endswith(".gz") else Path(path)
     metadata = _metadata(r, ranks_p, ranks_d, rep_p or rep_d, place_p, place_d, warning)
+    last = place_d.pid0 + g_d
+    counters = add_load_counters(tw, load, last, last, traffic)
+    if counters is not None:
+        metadata["load"] = counters
     events = tw.write(target, metadata, compress=compress, budget=budget)
     if events >= budget and warning is None:
         warning = f"the trace reached the event budget of {budget:,}: later events were cut"
