@@ -8,6 +8,7 @@ traffic gets located diagnostics.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -253,3 +254,36 @@ def test_static_batches_take_each_requests_lengths(monkeypatch):
     r = check(plan, "tp 4")[0]
     load = simulate(plan, r.strategy, r.layout)
     assert np.allclose(load.tpot, load.tpot[0]) and len(set(np.round(load.e2e, 9))) > 64
+
+
+def _inflight_examples() -> list:
+    out = []
+    for path in sorted((ROOT / "examples").glob("*.moe")):
+        text = path.read_text()
+        if "serving = inflight" not in text or path.stem == "qwen3-30b-a3b-inflight":   # that one: above
+            continue
+        marks = []
+        if path.stem == "kimi-k2-nvl72":
+            marks = [pytest.mark.xfail(strict=True, reason=(
+                "64 attention-DP ranks: the steady state counts a step mixed when any rank carries a chunk "
+                "as if the ranks' chunks fell independently (f_g = 1 − (1 − f)^g), while a closed loop "
+                "spreads them evenly over the steps, so nearly every step carries one (TPOT +9 %, +15 %)"))]
+        out.append(pytest.param(path, marks=marks, id=path.stem))
+    return out
+
+
+@pytest.mark.parametrize("path", _inflight_examples())
+def test_every_inflight_example_matches_its_steady_state(path):
+    """A closed loop of `batch` clients (20 requests each) on every strategy of every in-flight example
+    that serves in one pool: TPOT and output tokens/s within 5 % of the steady state at that batch."""
+    text = path.read_text()
+    batch = int(re.search(r"batch = (\d+)", text).group(1))
+    plan = load_plan_text(re.sub(r"workload \{", f"workload {{\n  concurrency = {batch}  requests = {20 * batch}",
+                                 text, count=1))
+    for r in check(plan):
+        if r.strategy is None or r.layout is None or r.strategy.pools:
+            continue
+        load = load_json(plan, simulate(plan, r.strategy, r.layout))
+        tpot_error = load["tpot_s"]["mean"] / r.metrics["tpot_s"] - 1
+        throughput_error = load["output_tokens_per_s"] / r.metrics["decode_tokens_per_s"] - 1
+        assert abs(tpot_error) < 0.05 and abs(throughput_error) < 0.05, (r.decl.name, tpot_error, throughput_error)
