@@ -5,6 +5,7 @@ and never a traceback, drawn lengths seeded, near their means and at least 1, sh
 
 from __future__ import annotations
 
+import json
 import os
 
 import numpy as np
@@ -83,6 +84,17 @@ def test_mooncake_log_reads_to_exact_arrays_and_hash_ids(tmp_path):
     assert log.prompt.tolist() == [6758, 2290, 915, 1053] and log.output.tolist() == [500, 316, 355, 26]
     assert log.hash_offsets.tolist() == [0, 14, 19, 21, 24]
     assert log.hash_ids.tolist() == [*range(14), 0, 42, 43, 44, 45, 0, 462, 0, 773, 774]
+
+
+def test_a_mooncake_log_written_otherwise_reads_the_same():
+    as_written = parse_request_log(MOONCAKE.encode(), "t.jsonl")
+    reordered = "\n".join(json.dumps(dict(reversed(json.loads(line).items()))) for line in MOONCAKE.splitlines())
+    for other in (reordered, MOONCAKE.replace(", ", ",")):
+        assert parse_request_log(other.encode(), "t.jsonl").digest == as_written.digest
+    long = MOONCAKE.replace('"input_length": 915', '"input_length": ' + "9" * 5000)
+    with pytest.raises(LogError) as exc:
+        parse_request_log(long.encode(), "t.jsonl")
+    assert exc.value.line == 3
 
 
 def test_format_is_told_by_extension_then_content():
@@ -303,7 +315,8 @@ def test_fixed_traffic_without_prefix_is_as_before():
 _LINES = st.sampled_from([
     "TIMESTAMP,ContextTokens,GeneratedTokens", "2023-11-16 18:17:03.9799600,4808,10", "2024-05-10 00:00:00.1+00:00,1,1",
     '{"timestamp": 0, "input_length": 600, "output_length": 9, "hash_ids": [0, 1]}', '{"timestamp": 1e400}',
-    '{"input_length": 99999999999999999999999}', "", ",,", "{", "[]", "NaT,1,1", '{"hash_ids": [1.5]}'])
+    '{"input_length": 99999999999999999999999}', '{"timestamp": 1' + '0' * 400 + '}', "", ",,", "{", "[]",
+    "NaT,1,1", '{"hash_ids": [1.5]}'])
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
