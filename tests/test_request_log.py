@@ -339,3 +339,30 @@ def test_fuzzed_bytes_read_or_say_why(data):
             parse_request_log(data, name)
         except LogError:
             pass
+
+
+_TRAFFIC = st.lists(st.sampled_from([
+    "rate = 3 requests/s", "concurrency = 2", "requests = 2", "requests = 9", "arrival = uniform", "seed = 5",
+    "ramp = 0 s", "lengths = uniform", "lengths = exponential", "lengths = lognormal", "length_cv = 0.3",
+    "length_cv = 2", "prefix = 100 tokens", "prefix = 3000", 'requests from "t.csv"', 'requests from "t.jsonl"',
+    'requests from "gone.csv"', "lengths = fixed", "prefix = 0"]), max_size=5, unique=True)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                   HealthCheck.function_scoped_fixture])
+@given(fields=_TRAFFIC)
+def test_any_traffic_loads_and_sends_or_is_a_diagnostic(tmp_path, fields):
+    try:
+        traffic = plan(tmp_path, "  ".join(fields), {"t.csv": AZURE_2023, "t.jsonl": MOONCAKE}).workload.traffic
+    except PlanError as exc:
+        assert exc.diagnostics and all(d.span is not None and d.code in ("E002", "E104", "E108")
+                                       for d in exc.diagnostics)
+        return
+    if traffic is None:
+        assert not fields
+        return
+    r = requests_of(traffic, Workload(batch=8, prompt=2048, generate=64))
+    assert len(r) == traffic.requests and r.prompt.min() >= 1 and r.output.min() >= 1
+    assert (r.arrival is None) == (traffic.concurrency is not None)
+    if r.hash_ids is not None:
+        assert r.hash_offsets[-1] == len(r.hash_ids) and len(r.hash_offsets) == len(r) + 1
