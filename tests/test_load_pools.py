@@ -145,3 +145,15 @@ def test_the_timeline_counts_requests_and_decode_slots():
     assert np.all(tl.running >= 0) and np.all(tl.waiting >= 0)
     assert 0 < tl.kv_share.max() <= 1
     assert tl.running[-1] + tl.waiting[-1] == 0
+
+
+def test_drawn_lengths_run_each_request_s_own():
+    """With lengths drawn around the workload's, each request prefills, moves and decodes its own: the
+    run carries them, a longer output takes longer, and Little's law still holds."""
+    pooled, load = _run("lengths = lognormal  rate = 6 requests/s  requests = 1500")
+    assert load.prompt is not None and load.output is not None and len(np.unique(load.output)) > 100
+    decode_s = load.finish - load.first_token
+    long, short = load.output > 2 * pooled.plan.workload.generate, load.output < pooled.plan.workload.generate / 2
+    assert decode_s[long].mean() > 4 * decode_s[short].mean()
+    in_system, rate_times_e2e = load.little()
+    assert in_system == pytest.approx(rate_times_e2e, rel=0.02)

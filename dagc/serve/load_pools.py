@@ -9,16 +9,18 @@ The model (docs/load_pools.md), one event at a time, seeded by the traffic:
   its running prefill and its waiting prompts' tokens at a full batch's seconds per token — the first on
   a tie;
 - a prefill instance idle with requests waiting prefills up to `prefill_batch` of them at once, first
-  come first served, without waiting for more; the prefill is priced as dagc prices `t_p`, the instance
-  strategy's static prefill at that batch;
+  come first served — those waiting at that instant, without waiting for more; the prefill is priced as
+  dagc prices `t_p`, the instance strategy's static prefill at that batch (scaled by the batch's prompt
+  tokens when they are not the workload's);
 - a prefilled request waits, first come first served, for room on a decode replica — the one with the
   fewest requests in flight, each holding at most its share of the plan's batch as dagc splits it — which
   reserves its KV; its KV then moves over the sending prefill instance's link, shared with the other
   transfers under way on it (`dagc.serve.load_pools_link.SharedLink`); its first token arrives when the
   transfer ends (TTFT = prefill + transfer, waiting included);
-- a decode replica runs in-flight decode steps, each priced as dagc prices TPOT, the decode step at its
-  requests in flight; a request joins at the next step boundary and ends after its decode steps;
-  stretches of steps with nothing joining or ending run as one event.
+- a decode replica (each data-parallel replica of each decode instance) runs in-flight decode steps, each
+  priced as dagc prices TPOT, the decode step at its requests in flight (`dagc.serve.load_pools_decode`);
+  a request joins at the next step boundary and ends after its decode steps; stretches of steps with
+  nothing joining or ending run as one event.
 """
 
 from __future__ import annotations
@@ -36,9 +38,9 @@ from ..layout.layout import Layout
 from ..plan.plan import Plan
 from ..plan.strategy import Pool
 from .disagg import kv_bytes_per_request, transfer_link, transfer_seconds
-from .load import Load, Timeline
 from .load_pools_decode import DecodeReplica
 from .load_pools_link import SharedLink
+from .load_result import Load, Timeline
 from .requests import Requests, requests_of
 from .step_prices import StepPrices
 
@@ -85,15 +87,17 @@ def simulate_pools(plan: Plan, pooled: Pooled, progress: Callable[[int, int], No
         plan: the plan as checked (`PooledCheck.plan`: with `batch = max`, the batch chosen); its
             workload's `traffic` is what arrives.
         pooled: both pools as dagc checked them, each with its analysed instance.
-        progress: called as `progress(requests ended, requests)` as the run goes.
+        progress: called with (requests ended, requests) about 20 times over the run, the last at the end.
 
     Returns:
         The run's `Load`.
     """
     traffic = plan.workload.traffic
     assert traffic is not None, "simulate_pools needs traffic"
-    prefill = next(p for p in pooled.pools if p.pool.role == "prefill")
-    decode = next(p for p in pooled.pools if p.pool.role == "decode")
+    roles = {p.pool.role: p for p in pooled.pools}
+    if set(roles) != {"prefill", "decode"}:
+        raise ValueError(f"simulate_pools needs a prefill and a decode pool, not {sorted(roles)}")
+    prefill, decode = roles["prefill"], roles["decode"]
     return _Pools(plan, prefill, decode, requests_of(traffic, plan.workload), progress).run()
 
 
@@ -165,13 +169,15 @@ class _Pools:
     def run(self) -> Load:
         warm = self._start()
         handlers = (self._arrived, self._prefilled, self._transferred, self._decoded, self._start_prefill)
-        heap, step = self.heap, max(1, self.n // 100)
+        heap, step = self.heap, max(1, -(-self.n // 20))
         while heap:
             t, _, kind, which, version = heapq.heappop(heap)
             before = self.done
             handlers[kind](t, which, version)
-            if self.progress is not None and self.done // step != before // step:
+            if self.progress is not None and self.done // step != before // step and self.done < self.n:
                 self.progress(self.done, self.n)
+        if self.progress is not None:
+            self.progress(self.done, self.n)
         return self._load(warm)
 
     def _start(self) -> float:
@@ -254,9 +260,10 @@ class _Pools:
         """Prefilled requests, first come first served, each to the decode replica with the fewest in
         flight while it has room; its transfer starts."""
         touched = set()
+        inflight, reps = self.inflight, self.replicas
         while self.decode_wait:
-            r = min(range(len(self.inflight)), key=self.inflight.__getitem__)
-            if self.inflight[r] >= self.replicas[r].cap:
+            r = min(range(len(inflight)), key=lambda j: (inflight[j] >= reps[j].cap, inflight[j]))
+            if inflight[r] >= reps[r].cap:
                 break
             i = self.decode_wait.popleft()
             self.waiting -= 1
