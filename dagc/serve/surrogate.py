@@ -55,7 +55,7 @@ class StepSurface:
     def __init__(self, prices: StepPrices, most_requests: int, adp: int, chunk: int, prompt: int,
                  steady_chunk: int) -> None:
         self.prices = prices
-        dense = max(16, 2 * adp)
+        dense = max(8, adp)
         self.n_grid = sorted({*range(1, min(dense, most_requests) + 1),
                               *(k for k in _geometric(dense, _N_RATIO, most_requests) if k > dense),
                               most_requests})
