@@ -250,8 +250,8 @@ def _azure_times(stamps: list[str]) -> np.ndarray:
     times = _datetimes(stamps)
     if times is None or np.isnat(times).any():
         for i, s in enumerate(stamps):
-            t = _datetimes([s])
-            if t is None or np.isnat(t[0]):
+            one = _datetimes([s])
+            if one is None or np.isnat(one[0]):
                 raise LogError(i + 2, "`TIMESTAMP` is not a date and time (with a UTC offset if the first line's has "
                                "one)", "write it as `2023-11-16 18:17:03.9799600` or `2024-05-10 00:00:00.0099+00:00`")
         raise LogError(None, "`TIMESTAMP` is not a date and time", "write it as `2023-11-16 18:17:03.9799600`")
