@@ -1,23 +1,19 @@
 """Load: requests arriving at a deployment, simulated one step at a time through its serving mode.
 
-Input: a `Plan` whose workload has `Traffic` (`rate` or `concurrency`), one of its strategies, and the
-strategy's `Layout`. Output: `simulate`'s `Load` — every request's arrival, first token and end, the
-percentiles of TTFT, TPOT, ITL and end-to-end latency, the requests per second served, the goodput and
-whether the queue keeps growing — and `load_json`, report.json's `load`. The library never prints.
+Input: a `Plan` whose workload has `Traffic` (`rate`, `concurrency` or a request log), one of its
+strategies, and the strategy's `Layout`. Output: `simulate`'s `Load` — every request's arrival, lengths,
+first token, end, preemptions and cached prompt tokens, the steps' gaps and the run's timeline — and
+`load_json`, report.json's `load`: the percentiles of TTFT, TPOT, ITL and end-to-end latency, the
+requests per second served, the goodput and whether the queue keeps growing. The library never prints;
+`progress` hears how far a run is.
 
-The scheduler is the one dagc's steady state assumes (`dagc.layout.mix`). In flight, each data-parallel
-replica serves its share of the requests (every dp-th arrival, or every dp-th client); its attention-DP
-ranks step together, each admitting requests first come first served while it holds fewer than its share
-of the plan's `batch`. A step decodes a token of every request past its first token and, on a rank with
-a prompt to prefill, a chunk of one prompt — the room the step's token budget (`chunk`) leaves, or the
-rest of the prompt (the step that ends a prompt emits its first token). Its time is what dagc prices
-(`dagc.schedule.recurrence.Recurrence`, as `dagc.serve.estimate` reads it): the decode step at the
-replica's requests in flight split over its ranks as dagc splits a batch (at least the busiest rank's
-on one), or the mixed step at those and the largest chunk any rank carries (the ranks meet in every
-layer, so the step ends at the slowest). Statically, the waiting requests are
-taken `batch` at a time, prefilled together, then decoded together. Step times are cached by (requests
-in flight, prompt tokens), and stretches of decode steps with nothing to admit run as one event, so a
-run costs a few events per request.
+The requests are `dagc.serve.requests.requests_of`'s. In flight, each data-parallel replica serves its
+share of them (every dp-th arrival, or every dp-th client) through `dagc.serve.replica`: first come first
+served admission while a rank has fewer than its share of `batch` and KV blocks for the prompt
+(`dagc.serve.kv_blocks`: its KV cache from dagc's memory model), chunked prefill within `chunk`,
+preemption when the blocks run out, a prefix cache; each step priced by the surrogate of
+`dagc.serve.surrogate` over dagc's exact step prices (`dagc.serve.step_prices`). Statically, the waiting
+requests are taken `batch` at a time (`dagc.serve.static_load`). docs/load.md tells it whole.
 """
 
 from __future__ import annotations
@@ -33,8 +29,9 @@ from ..plan.strategy import Strategy
 from ..plan.workload import RequirementKind, Traffic
 from .kv_blocks import BLOCK_TOKENS, kv_capacity_tokens
 from .load_result import Load, Timeline, percentiles
-from .replica import Replica, Run
+from .replica import Replica
 from .requests import Requests, requests_of
+from .run import Run
 from .sources import ClosedLoop, OpenLoop
 from .static_load import static_load
 from .step_prices import StepPrices

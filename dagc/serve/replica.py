@@ -27,53 +27,17 @@ import heapq
 import math
 from array import array
 from collections import deque
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from .kv_blocks import BLOCK_TOKENS, RankKV
-from .requests import Requests
+from .run import Req, Run
 from .sources import OpenLoop
 from .surrogate import StepSurface
 
-__all__ = ["Replica", "Run"]
+__all__ = ["Replica"]
 
 B = BLOCK_TOKENS
-
-
-@dataclass
-class Run:
-    """What every replica of a run fills (per request, in id order; per step)."""
-
-    requests: Requests
-    arrive: np.ndarray
-    first: np.ndarray
-    finish: np.ndarray
-    preemptions: np.ndarray
-    cached: np.ndarray
-    itl: array = field(default_factory=lambda: array("d"))
-    weight: array = field(default_factory=lambda: array("d"))
-    area: float = 0.0
-    done: int = 0
-    series: list = field(default_factory=list)        # per replica: (t, running, waiting, kv share) arrays
-
-    @classmethod
-    def of(cls, requests: Requests) -> Run:
-        n = len(requests)
-        return cls(requests, np.zeros(n), np.full(n, np.nan), np.zeros(n), np.zeros(n, np.int32), np.zeros(n, np.int64))
-
-
-class _Req:
-    """A request on its way through a replica (only those arrived and not ended exist)."""
-
-    __slots__ = ("cached", "epoch", "i", "ids", "left", "nheld", "phase", "priv", "r", "start", "steps_done",
-                 "steps_total", "tokens")
-
-    def __init__(self, i: int, steps_total: int, tokens: int, ids: list[int]) -> None:
-        self.i, self.steps_total, self.tokens, self.ids = i, steps_total, tokens, ids
-        self.steps_done = self.epoch = self.start = self.left = self.nheld = self.priv = self.cached = 0
-        self.r = -1
-        self.phase = 0                 # 0 prefilling (or waiting), 1 decoding, 2 ending at its first token
 
 
 class Replica:
@@ -96,7 +60,7 @@ class Replica:
         self.ndec_all = 0
         self.prefill: list[deque] = [deque() for _ in caps]
         self.admitted: list[dict] = [{} for _ in caps]        # rank → its requests in admission order
-        self.live: dict[int, _Req] = {}
+        self.live: dict[int, Req] = {}
         self.ends: list[tuple[int, int, int]] = []            # (step it ends after, request, epoch)
         self.waiting: deque = deque()
         self.step, self.t, self.done, self.hold_admission = 0, 0.0, 0, False
@@ -130,7 +94,7 @@ class Replica:
         g, caps, inflight, kv = self.g, self.caps, self.inflight, self.kv
         while self.waiting:
             head = self.waiting[0]
-            req = head if isinstance(head, _Req) else self._new(head)
+            req = head if isinstance(head, Req) else self._new(head)
             open_ = [r for r in range(g) if inflight[r] < caps[r]]
             if not open_:
                 return
@@ -140,21 +104,21 @@ class Replica:
                 r = max(open_, key=lambda x: kv[x].free)
                 plan = self._fit(req, r)
                 if plan is None:
-                    if not isinstance(head, _Req):
+                    if not isinstance(head, Req):
                         self.waiting[0] = req
                     return
             self.waiting.popleft()
             self._place(req, r, *plan)
 
-    def _new(self, i: int) -> _Req:
+    def _new(self, i: int) -> Req:
         tokens = int(self.prompt[i])
         ids: list[int] = []
         if self.hash_ids is not None and self.offsets is not None:
             lo = int(self.offsets[i])
             ids = self.hash_ids[lo:min(int(self.offsets[i + 1]), lo + tokens // self.hash_tokens)].tolist()
-        return _Req(i, math.ceil((int(self.output[i]) - 1) / self.E), tokens, ids)
+        return Req(i, math.ceil((int(self.output[i]) - 1) / self.E), tokens, ids)
 
-    def _fit(self, req: _Req, r: int) -> tuple[int, int] | None:
+    def _fit(self, req: Req, r: int) -> tuple[int, int] | None:
         """(cached hashed blocks, blocks to take) when rank `r` has room for `req`'s prompt, else None (an
         empty rank always has: it holds at least the longest request)."""
         kv = self.kv[r]
@@ -166,7 +130,7 @@ class Replica:
             return None
         return j, need
 
-    def _place(self, req: _Req, r: int, j: int, need: int) -> None:
+    def _place(self, req: Req, r: int, j: int, need: int) -> None:
         kv = self.kv[r]
         if j:
             kv.hold(req.ids[:j])
@@ -223,10 +187,10 @@ class Replica:
         tl[2].append(len(self.waiting))
         tl[3].append(kv_used if kv_used >= 0 else self._kv_share())
 
-    def _chunks(self) -> tuple[list[list[tuple[_Req, int]]], int]:
+    def _chunks(self) -> tuple[list[list[tuple[Req, int]]], int]:
         """Each rank's prompt tokens this step, first come first served in the room its budget leaves
         after its decode tokens (the last prompt chunked), and the most of any rank."""
-        chunks: list[list[tuple[_Req, int]]] = []
+        chunks: list[list[tuple[Req, int]]] = []
         p = 0
         for r, queue in enumerate(self.prefill):
             if not queue:
@@ -317,7 +281,7 @@ class Replica:
     def _kv_share(self) -> float:
         return max(kv.used - kv.evictable for kv in self.kv) / self.kv[0].total
 
-    def _blocks_now(self, req: _Req) -> int:
+    def _blocks_now(self, req: Req) -> int:
         """A decoding request's own blocks at this step."""
         u0 = req.tokens - req.cached
         return (u0 - 1) // B + 1 + (self._phase0(u0) + self.step - req.start) // self.P
@@ -327,7 +291,7 @@ class Replica:
 
     # --- a request's milestones -------------------------------------------------------------------
 
-    def _prefilled(self, req: _Req) -> None:
+    def _prefilled(self, req: Req) -> None:
         """Its prompt is in: it caches its prompt's hashed blocks, emits its first token, and decodes."""
         r, kv, ht = req.r, self.kv[req.r], self.hash_tokens
         self.prefill[r].popleft()
@@ -358,7 +322,7 @@ class Replica:
         self.ctx_base += req.tokens - req.start * self.E
         heapq.heappush(self.ends, (self.step + steps, req.i, req.epoch))
 
-    def _release(self, req: _Req) -> None:
+    def _release(self, req: Req) -> None:
         """Free `req`'s blocks and take it off its rank."""
         r, kv = req.r, self.kv[req.r]
         if req.phase == 1:
@@ -378,7 +342,7 @@ class Replica:
         del self.live[req.i]
         req.epoch += 1
 
-    def _end(self, req: _Req) -> None:
+    def _end(self, req: Req) -> None:
         self._release(req)
         run = self.run_
         run.finish[req.i] = self.t

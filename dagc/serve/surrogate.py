@@ -7,7 +7,7 @@ most requests a replica holds. Output: `StepSurface`, whose `time(n, p, ell)` is
 prompt its decode tokens and chunk are priced at: `StepPrices`), trilinear between the prices at the
 surrounding grid points, each priced the first time a step needs it:
 
-- requests: every count up to max(16, 2 × attention DP) (where each request moves the busiest rank's
+- requests: every count up to max(8, attention DP) (where each request moves the busiest rank's
   share), then a geometric grid of ratio √2, and the replica's most;
 - prompt tokens: 0 (a decode step), then a geometric grid of ratio √2 from 16 up to the step's budget
   (`chunk`), the workload's prompt and the prompt tokens its steady state's mixed step carries;
