@@ -118,7 +118,8 @@ def test_a_prefill_batch_s_transfers_share_the_link():
 @pytest.mark.parametrize(("prefill", "binding"), [(3, "prefill"), (4, "decode")])
 def test_above_the_binding_pool_s_capacity_the_run_is_overloaded(prefill, binding):
     """The deployment serves the smaller pool's capacity: at 1.5 × that the queue keeps growing (the
-    report says overloaded and the run serves about the capacity), at half of it not."""
+    report says overloaded, and the middle half of the ends come at the capacity within 2 %), at half of
+    it not."""
     swap = {"prefill 3 <": f"prefill {prefill} <"}
     pooled = _pooled(**swap)
     assert pooled.figures.binding_pool == binding
@@ -128,7 +129,7 @@ def test_above_the_binding_pool_s_capacity_the_run_is_overloaded(prefill, bindin
     assert hot.overloaded and not cool.overloaded
     assert float(np.percentile(hot.ttft, 99)) > 10 * float(np.percentile(cool.ttft, 99))
     late = np.sort(hot.finish)[len(hot.finish) // 4:len(hot.finish) * 3 // 4]
-    assert (len(late) - 1) / (late[-1] - late[0]) == pytest.approx(capacity, rel=0.05)
+    assert (len(late) - 1) / (late[-1] - late[0]) == pytest.approx(capacity, rel=0.02)
 
 
 def test_progress_counts_the_requests_ended():
