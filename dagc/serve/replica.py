@@ -287,7 +287,7 @@ class Replica:
         return (u0 - 1) // B + 1 + (self._phase0(u0) + self.step - req.start) // self.P
 
     def _phase0(self, u0: int) -> int:
-        return int(((u0 - 1) % B) / self.E)
+        return min(self.P - 1, int(((u0 - 1) % B) / self.E))     # the block's tokens so far, in steps
 
     # --- a request's milestones -------------------------------------------------------------------
 
