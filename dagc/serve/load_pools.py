@@ -91,6 +91,23 @@ def simulate_pools(plan: Plan, pooled: Pooled, progress: Callable[[int, int], No
 
     Returns:
         The run's `Load`.
+
+    Raises:
+        ValueError: when `pooled` has not both a prefill and a decode pool.
+
+    Example:
+        >>> from dagc.lang.flatten import flatten
+        >>> from dagc.lang.load import load_plan_text
+        >>> from dagc.verdict.pools import check_pools
+        >>> plan = load_plan_text(
+        ...     'model preset "deepseek-v3" cluster { gpus = 64 gpus_per_node = 8 gpu preset "h200" } '
+        ...     'workload { batch = 256 prompt = 4000 generate = 500 serving = inflight '
+        ...     '           rate = 0.01 requests/s requests = 4 arrival = uniform } '
+        ...     'strategy pd = prefill 3 < tp 8 > decode 1 < dp 4 < tp 2 ; ep 8 > >')
+        >>> pooled = check_pools(plan, flatten(plan.strategies[0])[0])
+        >>> load = simulate_pools(pooled.plan, pooled)       # each request alone: a prefill of one, its transfer
+        >>> load.ttft.round(3).tolist(), round(pooled.figures.ttft_s, 3)     # the steady state: a batch of 2
+        ([0.311, 0.311, 0.311, 0.311], 0.579)
     """
     traffic = plan.workload.traffic
     assert traffic is not None, "simulate_pools needs traffic"
@@ -132,9 +149,14 @@ class _Pools:
         gpus = n_p * lay_p.gpus_used + decode.pool.instances * lay_d.gpus_used
         link_bytes_per_s = transfer_link(plan.cluster, gpus, lay_p.gpus_used)
         layerwise = w.kv_transfer == "layerwise"
-        alone = {p: transfer_seconds(kv_bytes_per_request(plan.model, w.model_copy(update={"prompt": p}), lay_d.tp),
-                                     1, link_bytes_per_s, plan.model.layers, layerwise) for p in set(self.prompt)}
-        self.transfer_s = [alone[p] for p in self.prompt]
+
+        def alone(prompt: int) -> float:
+            """A request's transfer alone on its link: its KV as the steady state counts it, its visible part."""
+            kv = kv_bytes_per_request(plan.model, w.model_copy(update={"prompt": prompt}), lay_d.tp)
+            return transfer_seconds(kv, 1, link_bytes_per_s, plan.model.layers, layerwise)
+        by_prompt = {p: alone(p) for p in {*self.prompt, w.prompt}}
+        self.transfer_s = [by_prompt[p] for p in self.prompt]
+        self.typical_transfer_s = by_prompt[w.prompt]
         self.links = [SharedLink() for _ in range(n_p)]
         self.link_version = [0] * n_p
         self.sender = [0] * n
@@ -144,6 +166,7 @@ class _Pools:
         caps = [max(1, k) for k in lay_d.replica_requests]
         self.replicas = [DecodeReplica(cap, prices_d.decode) for _ in range(decode.pool.instances) for cap in caps]
         self.inflight = [0] * len(self.replicas)
+        self.decoding = 0                               # requests holding a decode slot, over all replicas
         self.slots = sum(caps) * decode.pool.instances
         self.decode_wait: deque[int] = deque()
         # the run's counts
@@ -152,6 +175,8 @@ class _Pools:
         self.itl: list[float] = []
         self.weight: list[float] = []
         self.samples: list[tuple[float, int, int, int]] = []
+        self.arrival = reqs.arrival
+        self.clients = min(self.traffic.concurrency or 1, n)
 
     # events
     def _push(self, t: float, kind: int, which: int, version: int = 0) -> None:
@@ -164,7 +189,7 @@ class _Pools:
         self.at, self.in_system = t, self.in_system + delta
 
     def _sample(self, t: float) -> None:
-        self.samples.append((t, self.in_system - self.waiting, self.waiting, sum(self.inflight)))
+        self.samples.append((t, self.in_system - self.waiting, self.waiting, self.decoding))
 
     def run(self) -> Load:
         warm = self._start()
@@ -183,15 +208,14 @@ class _Pools:
     def _start(self) -> float:
         """The first arrivals: an open loop's next one, a closed loop's clients' first ones spread over
         `ramp` (default: one request's expected life). Returns until when the run warms up."""
-        if self.reqs.arrival is not None:
-            self.arrival = self.reqs.arrival
+        if self.arrival is not None:
             self._push(float(self.arrival[0]), ARRIVE, 0)
             return 0.0
-        clients = min(self.traffic.concurrency or 1, self.n)
-        self.clients = clients
+        w, clients = self.w, self.clients
         per_replica = min(self.replicas[0].cap, -(-clients // len(self.replicas)))
-        life = self._prefill_s(self.prefill_batch, self.prefill_batch * self.w.prompt) + \
-            self.prefill_batch * self.transfer_s[0] + self.steps[0] * self.replicas[0].price(per_replica)
+        steps = math.ceil((w.generate - 1) / w.tokens_per_step)
+        life = self._prefill_s(self.prefill_batch, self.prefill_batch * w.prompt) + \
+            self.prefill_batch * self.typical_transfer_s + steps * self.replicas[0].price(per_replica)
         ramp = life if self.traffic.ramp is None else self.traffic.ramp
         for c in range(clients):
             self._push(c * ramp / clients, ARRIVE, c)
@@ -200,7 +224,7 @@ class _Pools:
     def _arrived(self, t: float, i: int, _: int) -> None:
         self.arrive[i] = t
         self._count(t, 1)
-        if self.reqs.arrival is not None and i + 1 < self.n:
+        if self.arrival is not None and i + 1 < self.n:
             self._push(float(self.arrival[i + 1]), ARRIVE, i + 1)
         # the router: the instance with the least queued work
         k = min(range(len(self.queues)),
@@ -268,6 +292,7 @@ class _Pools:
             i = self.decode_wait.popleft()
             self.waiting -= 1
             self.inflight[r] += 1
+            self.decoding += 1
             self.target[i] = r
             k = self.sender[i]
             self.links[k].start(t, self.transfer_s[i], i)
@@ -304,6 +329,7 @@ class _Pools:
             self._push(nxt[0], DECODE, r, nxt[1])
         for i in ended:
             self.inflight[r] -= 1
+            self.decoding -= 1
             self._ended(t, i)
         if ended:
             self._admit(t)
@@ -313,7 +339,7 @@ class _Pools:
         self.finish[i] = t
         self._count(t, -1)
         self.done += 1
-        if self.reqs.arrival is None and i + self.clients < self.n:
+        if self.arrival is None and i + self.clients < self.n:
             self._push(t, ARRIVE, i + self.clients)      # the client's next request
 
     def _load(self, warm: float) -> Load:
