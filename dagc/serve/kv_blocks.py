@@ -31,7 +31,17 @@ def kv_capacity_tokens(plan: Plan, strategy: Strategy, lay: Layout) -> int:
     on every stage, the memory left after the weights, the activations and the runtime's reserve
     (`dagc.memory.memory`, as `check` sizes it) over the KV bytes one token of a request costs there
     (that stage's KV cache at the plan's batch and lengths over the tokens it holds); the least over the
-    stages. What vLLM's `gpu_memory_utilization` leaves for the KV cache, in tokens."""
+    stages. What vLLM's `gpu_memory_utilization` leaves for the KV cache, in tokens.
+
+    Example:
+        >>> from dagc.lang.load import load_plan_text
+        >>> from dagc.verdict.check import check
+        >>> plan = load_plan_text('model preset "qwen3-30b-a3b" cluster { gpus = 8 gpu preset "h200" } '
+        ...     'workload { batch = 64 prompt = 4000 generate = 500 serving = inflight } strategy tp 8')
+        >>> r = check(plan)[0]
+        >>> kv_capacity_tokens(plan, r.strategy, r.layout)      # 138.6 GB free / 24.6 kB a token
+        5640763
+    """
     w = strategy.workload_for(plan.workload)
     mem = memory(plan.model, w, plan.cluster, lay, activation_bytes_by_stage(plan.model, w, plan.cluster, lay))
     held = max(1, lay.requests_per_rank) * (w.prompt + w.generate)

@@ -48,6 +48,17 @@ def simulate(plan: Plan, strategy: Strategy, lay: Layout, prices: StepPrices | N
         prices: the strategy's step prices, when the caller has some priced already.
         progress: called with (requests ended, requests) about 20 times over the run, the last at the end.
         kv_tokens: the tokens one attention-DP rank's KV cache holds (None: `kv_capacity_tokens`).
+
+    Example:
+        >>> from dagc.lang.load import load_plan_text
+        >>> from dagc.verdict.check import check
+        >>> plan = load_plan_text('model preset "qwen3-30b-a3b" cluster { gpus = 8 gpu preset "h200" } '
+        ...     'workload { batch = 64 prompt = 4000 generate = 500 serving = inflight '
+        ...     'rate = 2 requests/s requests = 200 } strategy tp 8')
+        >>> r = check(plan)[0]
+        >>> load = simulate(plan, r.strategy, r.layout)
+        >>> len(load.finish), load.overloaded, int(load.preemptions.sum())
+        (200, False, 0)
     """
     traffic = plan.workload.traffic
     assert traffic is not None, "simulate needs traffic"
