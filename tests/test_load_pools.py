@@ -16,7 +16,7 @@ import pytest
 from dagc.lang.flatten import flatten
 from dagc.lang.load import load_plan_text
 from dagc.serve.load import load_json
-from dagc.serve.load_pools import simulate_pools
+from dagc.serve.load_pools import PoolPrices, simulate_pools
 from dagc.serve.load_pools_link import SharedLink
 from dagc.verdict.pools import check_pools
 
@@ -83,6 +83,9 @@ def test_a_seed_gives_the_same_run():
     assert first == again
     other = _pooled("rate = 8 requests/s  requests = 800  seed = 8")
     assert load_json(other.plan, simulate_pools(other.plan, other))["ttft_s"] != first["ttft_s"]
+    prices = PoolPrices(pooled)         # priced once, kept over runs: the same run
+    assert load_json(pooled.plan, simulate_pools(pooled.plan, pooled, prices=prices)) == first
+    assert load_json(pooled.plan, simulate_pools(pooled.plan, pooled, prices=prices)) == first
 
 
 def test_transfers_sharing_a_link_take_longer():

@@ -44,7 +44,7 @@ from .load_result import Load, Timeline
 from .requests import Requests, requests_of
 from .step_prices import StepPrices
 
-__all__ = ["InstanceRun", "PoolRun", "Pooled", "simulate_pools"]
+__all__ = ["InstanceRun", "PoolPrices", "PoolRun", "Pooled", "simulate_pools"]
 
 ARRIVE, PREFILLED, TRANSFERRED, DECODE, START = range(5)
 
@@ -80,7 +80,26 @@ class Pooled(Protocol):
     def pools(self) -> tuple[PoolRun, ...]: ...
 
 
-def simulate_pools(plan: Plan, pooled: Pooled, progress: Callable[[int, int], None] | None = None) -> Load:
+class PoolPrices:
+    """Both pools' step prices — the prefill instance's static prefill, the decode replica's decode step —
+    each priced once when first needed, and kept over the runs they are passed to (a capacity's runs at
+    several rates price each step once)."""
+
+    def __init__(self, pooled: Pooled) -> None:
+        prefill, decode = _roles(pooled)
+        self.prefill = StepPrices(prefill.analysis.plan, prefill.pool.strategy, prefill.analysis.layout)
+        self.decode = StepPrices(decode.analysis.plan, decode.pool.strategy, decode.analysis.layout)
+
+
+def _roles(pooled: Pooled) -> tuple[PoolRun, PoolRun]:
+    roles = {p.pool.role: p for p in pooled.pools}
+    if set(roles) != {"prefill", "decode"}:
+        raise ValueError(f"simulate_pools needs a prefill and a decode pool, not {sorted(roles)}")
+    return roles["prefill"], roles["decode"]
+
+
+def simulate_pools(plan: Plan, pooled: Pooled, progress: Callable[[int, int], None] | None = None,
+                   prices: PoolPrices | None = None) -> Load:
     """Run the workload's traffic through a disaggregated strategy's two pools (module docstring).
 
     Args:
@@ -88,6 +107,7 @@ def simulate_pools(plan: Plan, pooled: Pooled, progress: Callable[[int, int], No
             workload's `traffic` is what arrives.
         pooled: both pools as dagc checked them, each with its analysed instance.
         progress: called with (requests ended, requests) about 20 times over the run, the last at the end.
+        prices: the pools' step prices, when the caller has some priced already (`PoolPrices(pooled)`).
 
     Returns:
         The run's `Load`.
@@ -111,17 +131,15 @@ def simulate_pools(plan: Plan, pooled: Pooled, progress: Callable[[int, int], No
     """
     traffic = plan.workload.traffic
     assert traffic is not None, "simulate_pools needs traffic"
-    roles = {p.pool.role: p for p in pooled.pools}
-    if set(roles) != {"prefill", "decode"}:
-        raise ValueError(f"simulate_pools needs a prefill and a decode pool, not {sorted(roles)}")
-    prefill, decode = roles["prefill"], roles["decode"]
-    return _Pools(plan, prefill, decode, requests_of(traffic, plan.workload), progress).run()
+    prefill, decode = _roles(pooled)
+    prices = prices or PoolPrices(pooled)
+    return _Pools(plan, prefill, decode, prices, requests_of(traffic, plan.workload), progress).run()
 
 
 class _Pools:
     """The two pools' state and the event loop (module docstring)."""
 
-    def __init__(self, plan: Plan, prefill: PoolRun, decode: PoolRun, reqs: Requests,
+    def __init__(self, plan: Plan, prefill: PoolRun, decode: PoolRun, prices: PoolPrices, reqs: Requests,
                  progress: Callable[[int, int], None] | None) -> None:
         w = plan.workload
         assert w.traffic is not None
@@ -134,7 +152,7 @@ class _Pools:
         self.order = 0
         # prefill pool
         lay_p, lay_d = prefill.analysis.layout, decode.analysis.layout
-        self.prefill_prices = StepPrices(prefill.analysis.plan, prefill.pool.strategy, lay_p)
+        self.prefill_prices = prices.prefill
         self.prefill_batch = prefill.batch_per_instance
         self.prefill_cache: dict[tuple[int, int], float] = {}
         n_p = prefill.pool.instances
@@ -162,9 +180,8 @@ class _Pools:
         self.sender = [0] * n
         self.target = [0] * n
         # decode pool: every data-parallel replica of every instance steps on its own
-        prices_d = StepPrices(decode.analysis.plan, decode.pool.strategy, lay_d)
         caps = [max(1, k) for k in lay_d.replica_requests]
-        self.replicas = [DecodeReplica(cap, prices_d.decode) for _ in range(decode.pool.instances) for cap in caps]
+        self.replicas = [DecodeReplica(cap, prices.decode.decode) for _ in range(decode.pool.instances) for cap in caps]
         self.inflight = [0] * len(self.replicas)
         self.decoding = 0                               # requests holding a decode slot, over all replicas
         self.slots = sum(caps) * decode.pool.instances
