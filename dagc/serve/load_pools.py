@@ -29,7 +29,6 @@ import heapq
 import math
 from collections import deque
 from collections.abc import Callable
-from dataclasses import fields
 from typing import Protocol
 
 import numpy as np
@@ -360,12 +359,9 @@ class _Pools:
             self._push(t, ARRIVE, i + self.clients)      # the client's next request
 
     def _load(self, warm: float) -> Load:
-        s = np.asarray(self.samples) if self.samples else np.zeros((0, 4))
-        timeline = Timeline(t=s[:, 0], running=s[:, 1].astype(np.int64), waiting=s[:, 2].astype(np.int64),
-                            kv_share=s[:, 3] / self.slots)
-        extra = {"prompt": np.asarray(self.reqs.prompt), "output": np.asarray(self.reqs.output)}
-        names = {f.name for f in fields(Load)}
+        s = np.asarray(self.samples, dtype=float) if self.samples else np.zeros((0, 4))
+        timeline = Timeline(t=s[:, 0], running=s[:, 1], waiting=s[:, 2], kv_share=s[:, 3] / self.slots)
         return Load(traffic=self.traffic, arrival=self.arrive, first_token=self.first, finish=self.finish,
                     generate=self.w.generate, itl=np.asarray(self.itl), itl_weight=np.asarray(self.weight, dtype=float),
-                    area=self.area, warm_until=warm, timeline=timeline,
-                    **{k: v for k, v in extra.items() if k in names})
+                    area=self.area, warm_until=warm, timeline=timeline, prompt=self.reqs.prompt,
+                    output=self.reqs.output)
