@@ -250,6 +250,8 @@ class Replica:
                     break
                 most += 1
             if most == 0:
+                if self.inflight[r] == 1:      # alone it goes on (a rank holds at least the longest request)
+                    continue
                 self._preempt(r)
                 return 0
             k = min(k, most)
