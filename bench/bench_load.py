@@ -1,6 +1,7 @@
 """Requests simulated per second of wall by the load simulation (`dagc.serve.load`), on one core.
 
 Run: taskset -c 0 python bench/bench_load.py [--requests N] [--rate R] [--strategy S] [--closed-only|--open-only]
+     [--extra "lengths = lognormal  prefix = 1500 tokens"]
 
 The workload: Qwen3-30B-A3B on 8 H200, 4,000 prompt and 500 output tokens a request, served in flight
 at 64 requests in flight with a chunk of 8,192 tokens; `--requests` (10,000) requests arriving at
@@ -42,14 +43,15 @@ def main() -> None:
     ap.add_argument("--open-only", action="store_true")
     ap.add_argument("--closed-only", action="store_true")
     ap.add_argument("--no-warm", action="store_true", help="skip the second run with the prices made")
+    ap.add_argument("--extra", default="", help='more traffic fields, e.g. "lengths = lognormal  prefix = 1500 tokens"')
     args = ap.parse_args()
     print(f"{_cpu()}, Python {platform.python_version()}; load average {_load()}; pin it to one core: "
           "taskset -c 0 python …")
     traffics = []
     if not args.closed_only:
-        traffics.append(f"rate = {args.rate:g} requests/s  requests = {args.requests}")
+        traffics.append(f"rate = {args.rate:g} requests/s  requests = {args.requests}  {args.extra}".rstrip())
     if not args.open_only:
-        traffics.append(f"concurrency = 64  requests = {args.requests}")
+        traffics.append(f"concurrency = 64  requests = {args.requests}  {args.extra}".rstrip())
     for strategy in args.strategy or ["tp 8", "dp 8", "tp 1 ; ep 8"]:
         for traffic in traffics:
             plan = load_plan_text(PLAN.format(traffic=traffic, strategy=strategy))
