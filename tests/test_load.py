@@ -180,8 +180,8 @@ def test_variable_lengths_keep_littles_law(monkeypatch):
     for r in check(plan):
         load = simulate(plan, r.strategy, r.layout)
         assert (load.finish >= load.first_token).all() and (load.first_token > load.arrival).all()
-        left, right = load.little()
-        assert left == pytest.approx(right, rel=0.02), r.decl.name
+        left, right = load.little()     # the scheduler counts each request from arrival to end: exactly
+        assert left == pytest.approx(right, rel=1e-9), r.decl.name
 
 
 def test_kv_exhaustion_preempts_the_latest_request():
@@ -266,8 +266,8 @@ def _inflight_examples() -> list:
         if path.stem == "kimi-k2-nvl72":
             marks = [pytest.mark.xfail(strict=True, reason=(
                 "64 attention-DP ranks: the steady state counts a step mixed when any rank carries a chunk "
-                "as if the ranks' chunks fell independently (f_g = 1 − (1 − f)^g), while a closed loop "
-                "spreads them evenly over the steps, so nearly every step carries one (TPOT +9 %, +15 %)"))]
+                "as if the ranks' chunks fell independently (f_g = 1 − (1 − f)^g, 64 %), while a closed loop "
+                "spreads them more evenly than chance (70 % of the steps mixed): TPOT +9 %, +15 %"))]
         out.append(pytest.param(path, marks=marks, id=path.stem))
     return out
 

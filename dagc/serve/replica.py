@@ -77,27 +77,29 @@ class Replica:
             if not any(self.inflight):
                 self.hold_admission = False
                 if not self.waiting:
+                    if self.source.next_time() == math.inf:
+                        raise RuntimeError("the requests' source ran dry before every request ended")
                     self.t = max(self.t, self.source.next_time())
                 continue
             self._advance()
         self.run_.series.append(tuple(np.frombuffer(a, dtype=float) if len(a) else np.zeros(0) for a in self.tl))
 
     def _arrive(self) -> None:
-        run = self.run_
+        """The requests arrived by now join the queue (their wait inside the last step is in `area`)."""
+        arrive = self.run_.arrive
         for a, i in self.source.due(self.t):
-            run.arrive[i] = a
+            arrive[i] = a
             self.waiting.append(i)
-            run.area += self.t - a
 
     def _admit(self) -> None:
         """First come first served while a rank has room (module docstring)."""
         g, caps, inflight, kv = self.g, self.caps, self.inflight, self.kv
         while self.waiting:
-            head = self.waiting[0]
-            req = head if isinstance(head, Req) else self._new(head)
             open_ = [r for r in range(g) if inflight[r] < caps[r]]
             if not open_:
                 return
+            head = self.waiting[0]
+            req = head if isinstance(head, Req) else self._new(head)
             r = min(open_, key=inflight.__getitem__)
             plan = self._fit(req, r)
             if plan is None:
