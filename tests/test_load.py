@@ -170,6 +170,8 @@ def test_each_request_has_its_own_lengths(monkeypatch):
         assert load.tpot[i] == pytest.approx(prices.decode(1, ell), rel=0.03), i
     mean_in_system, rate_times_e2e = load.little()
     assert mean_in_system == pytest.approx(rate_times_e2e, rel=0.02)
+    # alone, a request is two events: the mixed step of its prompt, and its decode steps as one stretch
+    assert load.timeline is not None and len(load.timeline.t) <= 2 * 24
 
 
 def test_variable_lengths_keep_littles_law(monkeypatch):

@@ -163,7 +163,7 @@ def load_json(plan: Plan, load: Load | None) -> dict | None:
     served = load.served_requests_per_s
     little_l, little_r = load.little()
     return {
-        "requests": tr.requests, "rate_requests_per_s": tr.rate, "arrival": tr.arrival if tr.rate else None,
+        "requests": len(load.arrival), "rate_requests_per_s": tr.rate, "arrival": tr.arrival if tr.rate else None,
         "concurrency": tr.concurrency, "seed": tr.seed,
         "ttft_s": percentiles(ttft), "tpot_s": percentiles(tpot[load.output_tokens > 1]),
         "itl_s": percentiles(load.itl, load.itl_weight),
