@@ -10,7 +10,8 @@ surrounding grid points, each priced the first time a step needs it:
 - requests: every count up to max(8, attention DP) (where each request moves the busiest rank's
   share), then a geometric grid of ratio √2, and the replica's most;
 - prompt tokens: 0 (a decode step), then a geometric grid of ratio √2 from 16 up to the step's budget
-  (`chunk`), the workload's prompt and the prompt tokens its steady state's mixed step carries;
+  (`chunk`), the workload's prompt and the prompt tokens its steady state's mixed step carries (a
+  geometric point within 2^⅛ of one of those three left out);
 - prefix: the workload's prompt × 2^(j/2) for any whole j (the attention's work is linear in it).
 
 It is exact at the grid points — at the workload's own steady state too — and monotone along each axis
@@ -59,8 +60,11 @@ class StepSurface:
         self.n_grid = sorted({*range(1, min(dense, most_requests) + 1),
                               *(k for k in _geometric(dense, _N_RATIO, most_requests) if k > dense),
                               most_requests})
-        self.p_grid = sorted({0, *_geometric(_P_FIRST, _P_RATIO, chunk), chunk,
-                              *(x for x in (prompt, steady_chunk) if 0 < x <= chunk)})
+        marks = {chunk, *(x for x in (prompt, steady_chunk) if 0 < x <= chunk)}
+        # a geometric point within 2^⅛ of a marked one adds a cell, not precision
+        near = [x for x in _geometric(_P_FIRST, _P_RATIO, chunk)
+                if not any(abs(math.log2(x / m)) < 0.125 for m in marks)]
+        self.p_grid = sorted({0, *near, *marks})
         self.prompt = max(1, prompt)
         self.memo: dict[tuple[int, int, int], float] = {}
 
