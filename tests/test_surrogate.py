@@ -55,8 +55,8 @@ def test_the_surrogate_is_exact_on_its_grid_and_monotone(strategy):
         assert t == prices.step(n, p, ell)
     ns = sorted({n for n, _ in grid})
     ps = sorted({p for _, p in grid})
-    # the exact prices themselves dip by up to 0.01 % where more requests on other attention-DP ranks do
-    # not load the busiest one: monotone within 0.1 %
+    # the exact prices themselves dip by up to 1.6 % along the requests where a step carries more prompt
+    # tokens than its prefix (extrapolated from one prompt, `StepPrices.mixed`): monotone within 2 %
     for n in ns:
         _monotone([grid[n, p] for p in ps])
     for p in ps:
@@ -65,4 +65,4 @@ def test_the_surrogate_is_exact_on_its_grid_and_monotone(strategy):
 
 
 def _monotone(along: list[float]) -> None:
-    assert all(b >= a * (1 - 1e-3) for a, b in zip(along, along[1:], strict=False)), along
+    assert all(b >= a * (1 - 0.02) for a, b in zip(along, along[1:], strict=False)), along
