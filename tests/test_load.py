@@ -176,7 +176,7 @@ def test_each_request_has_its_own_lengths(monkeypatch):
 
 def test_variable_lengths_keep_littles_law(monkeypatch):
     rng = np.random.default_rng(4)
-    n = 3000
+    n = 1000
     plan = _plan(f"concurrency = 64  requests = {n}")
     _requests(monkeypatch, rng.integers(100, 8000, n), rng.integers(1, 1500, n))
     for r in check(plan):
