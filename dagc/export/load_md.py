@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..units import Dimension, format_figure, format_si
 
-__all__ = ["LOAD_PICTURES", "load_line", "load_md", "load_pictures_md", "traffic_text"]
+__all__ = ["LOAD_PICTURES", "capacity_text", "load_line", "load_md", "load_pictures_md", "traffic_text"]
 
 # The pictures of a simulated load (`dagc.export.load_svg`): file → what report.md says of it
 LOAD_PICTURES = {"load_cdf.svg": ("latency CDF", "Every request's TTFT, TPOT and end-to-end latency as a cumulative "
@@ -19,12 +19,28 @@ LOAD_PICTURES = {"load_cdf.svg": ("latency CDF", "Every request's TTFT, TPOT and
 
 
 def traffic_text(load: dict) -> str:
-    """The traffic as written: `2,000 requests at 12 requests/s (poisson, seed 0)` or `… by 64 clients`."""
+    """The traffic as written: `2,000 requests at 12 requests/s (poisson, seed 0)`, `… from 64 clients in a
+    closed loop`, `… of trace.csv at its own times`, `… of trace.csv at 12 requests/s (its times scaled)`."""
     n = f"{load['requests']:,} requests"
+    log = load.get("log")
+    if log is not None:
+        n += f" of {log}"
+        if load["rate_requests_per_s"] is not None:
+            return f"{n} at {format_figure(load['rate_requests_per_s'])} requests/s (its times scaled)"
+        if load["concurrency"] is None:
+            return f"{n} at its own times"
     if load["rate_requests_per_s"] is not None:
         return (f"{n} at {format_figure(load['rate_requests_per_s'])} requests/s ({load['arrival']}, "
                 f"seed {load['seed']})")
     return f"{n} from {load['concurrency']:,} clients in a closed loop"
+
+
+def capacity_text(load: dict) -> str:
+    """The capacity in words: `capacity 5.133 requests/s` or `no capacity: …`."""
+    cap = load.get("capacity_requests_per_s")
+    if cap is None:
+        return "capacity: none — not even a trickle of this traffic meets the percentile requirements"
+    return f"capacity {format_figure(cap)} requests/s"
 
 
 def _t(x: float | None) -> str:
@@ -41,8 +57,9 @@ def load_md(load: dict | None) -> list[str]:
              f"{traffic_text(load)}, simulated step by step through the serving mode's scheduler: "
              f"{format_figure(load['served_requests_per_s'])} requests/s served "
              f"({format_figure(load['output_tokens_per_s'])} output tokens/s), goodput "
-             f"{format_figure(load['goodput_requests_per_s'])} requests/s within the `ttft` and `tpot` "
-             f"requirements.{over}", "",
+             f"{format_figure(load['goodput_requests_per_s'])} requests/s within the latency requirements; "
+             f"{capacity_text(load)} (the highest arrival rate at which the percentile requirements hold and "
+             f"the queue does not keep growing).{over}", "",
              "| | mean | p50 | p90 | p95 | p99 |", "|---|---|---|---|---|---|"]
     for key, name in (("ttft_s", "TTFT"), ("tpot_s", "TPOT"), ("itl_s", "ITL (between tokens)"),
                       ("e2e_s", "end to end")):
@@ -70,5 +87,5 @@ def load_line(load: dict | None) -> str | None:
     return (f"Load: {traffic_text(load)}: p50/p99 TTFT {_t(load['ttft_s']['p50'])}/{_t(load['ttft_s']['p99'])}, "
             f"TPOT {_t(load['tpot_s']['p50'])}/{_t(load['tpot_s']['p99'])}; "
             f"{format_figure(load['served_requests_per_s'])} requests/s served, goodput "
-            f"{format_figure(load['goodput_requests_per_s'])}" + ("; OVERLOADED (the queue keeps growing)"
-                                                                   if load["overloaded"] else ""))
+            f"{format_figure(load['goodput_requests_per_s'])}; {capacity_text(load)}"
+            + ("; OVERLOADED (the queue keeps growing)" if load["overloaded"] else ""))

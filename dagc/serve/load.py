@@ -160,11 +160,14 @@ def load_json(plan: Plan, load: Load | None) -> dict | None:
             ok &= req.holds(ttft)
         elif req.kind is RequirementKind.TPOT:
             ok &= req.holds(tpot)
+        elif req.kind is RequirementKind.E2E:
+            ok &= req.holds(load.e2e)
     served = load.served_requests_per_s
     little_l, little_r = load.little()
     return {
-        "requests": len(load.arrival), "rate_requests_per_s": tr.rate, "arrival": tr.arrival if tr.rate else None,
-        "concurrency": tr.concurrency, "seed": tr.seed,
+        "requests": len(load.arrival), "rate_requests_per_s": tr.rate,
+        "arrival": tr.arrival if tr.rate and tr.log is None else None,
+        "concurrency": tr.concurrency, "seed": tr.seed, "log": tr.log.file if tr.log is not None else None,
         "ttft_s": percentiles(ttft), "tpot_s": percentiles(tpot[load.output_tokens > 1]),
         "itl_s": percentiles(load.itl, load.itl_weight),
         "e2e_s": percentiles(load.e2e),

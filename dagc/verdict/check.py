@@ -17,12 +17,13 @@ from ..layout.layout import Layout
 from ..memory.memory import MemoryBreakdown
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy, StrategyDecl
+from ..serve.step_prices import StepPrices
 from .analyse import analyse
 from .batch_max import choose_batch
 from .compiled import Compiled
 from .optimal import judge_optimal
 from .pools import PooledCheck, check_pools
-from .under_load import Progress, UnderLoad, judge_on_load, under_load
+from .under_load import Progress, UnderLoad, judge_on_load, pools_run, strategy_run, under_load
 from .verdict import RequirementResult, Verdict, judge_requirements, verdict
 
 # The loaders live in `dagc.lang.load`; they are named here too for callers of `dagc.verdict.check.load_plan`.
@@ -84,17 +85,24 @@ def check_strategy(plan: Plan, decl: StrategyDecl, progress: Progress | None = N
         pooled = check_pools(plan, strategy)
         decode = pooled.decode
         a = decode.analysis if decode is not None else None
+        reqs, judged, load = pooled.requirements, pooled.verdict, None
+        if pooled.plan.workload.traffic is not None and not has_errors(pooled.diagnostics) \
+                and pooled.metrics is not None and len(pooled.pools) == 2:
+            load = under_load(pooled.plan, pools_run(pooled), pooled.metrics, progress)
+            reqs = judge_on_load(reqs, load.json)
+            judged = verdict(list(pooled.diagnostics), reqs)
         return StrategyResult(plan=pooled.plan, decl=decl, strategy=strategy, layout=a.layout if a else None,
                               memory=a.memory if a else None, diagnostics=pooled.diagnostics,
-                              requirements=pooled.requirements, verdict=pooled.verdict, metrics=pooled.metrics,
-                              compiled=a.compiled if a else None, pooled=pooled)
+                              requirements=reqs, verdict=judged, metrics=pooled.metrics,
+                              compiled=a.compiled if a else None, pooled=pooled, load=load)
     workload = None
     if plan.workload.batch_max:              # `batch = max`: the largest batch this strategy serves
         workload = choose_batch(plan, strategy, strategy.workload_for(plan.workload))
     a = analyse(plan, strategy, workload, decl=decl)
     reqs, judged, load = a.requirements, a.verdict, None
     if a.plan.workload.traffic is not None and a.valid and a.metrics is not None:
-        load = under_load(a.plan, strategy, a.layout, a.metrics, progress)
+        load = under_load(a.plan, strategy_run(strategy, a.layout, StepPrices(a.plan, strategy, a.layout)),
+                          a.metrics, progress)
         reqs = judge_on_load(reqs, load.json)
         judged = verdict(list(a.diagnostics), reqs)
     return StrategyResult(plan=a.plan, decl=decl, strategy=strategy, layout=a.layout, memory=a.memory,

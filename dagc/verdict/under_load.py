@@ -7,8 +7,9 @@ Output: `UnderLoad` — the simulated `dagc.serve.load.Load`, report.json's `loa
 the load (`Requirement.on_load`). The capacity is a bisection over seeded open-loop runs of the traffic's
 requests at trial rates (`CAPACITY_STEPS` runs at most), each judged on the percentile requirements and
 on not being overloaded; without percentile requirements, on not being overloaded alone. A capacity run
-simulates the traffic's first `CAPACITY_REQUESTS` requests, so that a run of millions costs one long
-simulation and two dozen short ones.
+simulates `CAPACITY_REQUESTS` requests drawn from the traffic's seed (of a request log, its first ones),
+whatever the traffic's own count: enough for `Load.overloaded` to tell a deployment that keeps up from
+one that does not, and a run of millions costs one long simulation and two dozen short ones.
 """
 
 from __future__ import annotations
@@ -19,15 +20,18 @@ from dataclasses import dataclass, replace
 from ..layout.layout import Layout
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
+from ..plan.workload import Traffic
 from ..serve.load import Load, StepPrices, load_json, simulate
+from ..serve.load_pools import PoolPrices, simulate_pools
+from .pools import PooledCheck
 from .verdict import RequirementResult, requirement_value
 
-__all__ = ["CAPACITY_REQUESTS", "CAPACITY_STEPS", "CAPACITY_TOLERANCE", "UnderLoad", "capacity", "judge_on_load",
-           "under_load"]
+__all__ = ["CAPACITY_REQUESTS", "CAPACITY_STEPS", "CAPACITY_TOLERANCE", "UnderLoad", "capacity", "capacity_requests",
+           "judge_on_load", "pools_run", "strategy_run", "under_load"]
 
 CAPACITY_TOLERANCE = 0.01     # the bisection stops when the bracket is within 1 % of its upper end
 CAPACITY_STEPS = 24           # simulated runs at most per capacity (bracketing and bisection)
-CAPACITY_REQUESTS = 2_000     # requests per capacity run: the traffic's first ones (all when it has fewer)
+CAPACITY_REQUESTS = 2_000     # requests per capacity run (a log's first ones, all when it has fewer)
 
 Progress = Callable[[int, int], None]
 
@@ -40,27 +44,45 @@ class UnderLoad:
     json: dict
 
 
-def under_load(plan: Plan, strategy: Strategy, lay: Layout, metrics: dict | None,
-               progress: Progress | None = None) -> UnderLoad:
-    """Simulate the plan's traffic through the strategy, and bisect its capacity (module docstring)."""
+Run = Callable[[Plan, "Progress | None"], Load]     # the traffic of a plan (as checked) through one strategy
+
+
+def strategy_run(strategy: Strategy, lay: Layout, prices: StepPrices) -> Run:
+    """A run through one strategy (`dagc.serve.load.simulate`), each step priced once over every run."""
+    return lambda plan, progress: simulate(plan, strategy, lay, prices, progress=progress)
+
+
+def pools_run(pooled: PooledCheck) -> Run:
+    """A run through a disaggregated strategy's pools (`dagc.serve.load_pools.simulate_pools`)."""
+    prices = PoolPrices(pooled)
+    return lambda plan, progress: simulate_pools(plan, pooled, progress, prices)
+
+
+def under_load(plan: Plan, run: Run, metrics: dict | None, progress: Progress | None = None) -> UnderLoad:
+    """Simulate the plan's traffic with `run` (`strategy_run`, `pools_run`), and bisect its capacity (module
+    docstring). `progress(done, total)` follows the requests simulated, the capacity's runs included."""
     traffic = plan.workload.traffic
     assert traffic is not None, "under_load needs traffic"
-    prices = StepPrices(plan, strategy, lay)
-    n, m = traffic.requests, min(traffic.requests, CAPACITY_REQUESTS)
+    n, m = traffic.requests, capacity_requests(traffic)
     span = n + m * CAPACITY_STEPS       # the run, then the capacity's runs at most: requests to simulate
 
     def each_run(runs: int) -> None:
         if progress is not None:
             progress(n + m * runs, span)
 
-    run = simulate(plan, strategy, lay, prices)
-    out = load_json(plan, run)
+    main = run(plan, None if progress is None else (lambda done, _: progress(done, span)))
+    out = load_json(plan, main)
     assert out is not None, "a run has its figures"
     each_run(0)
-    out["capacity_requests_per_s"] = capacity(plan, strategy, lay, prices, _steady_rate(plan, metrics), each_run)
+    out["capacity_requests_per_s"] = capacity(plan, run, _steady_rate(plan, metrics), each_run)
     if progress is not None:
         progress(span, span)
-    return UnderLoad(run, out)
+    return UnderLoad(main, out)
+
+
+def capacity_requests(traffic: Traffic) -> int:
+    """The requests of one capacity run: `CAPACITY_REQUESTS`, of a request log at most its own."""
+    return CAPACITY_REQUESTS if traffic.log is None else min(traffic.requests, CAPACITY_REQUESTS)
 
 
 def _steady_rate(plan: Plan, metrics: dict | None) -> float | None:
@@ -84,7 +106,7 @@ def _holds(plan: Plan, out: dict) -> bool:
     return True
 
 
-def capacity(plan: Plan, strategy: Strategy, lay: Layout, prices: StepPrices, estimate: float | None,
+def capacity(plan: Plan, run: Run, estimate: float | None,
              each_run: Callable[[int], None] | None = None) -> float | None:
     """The highest arrival rate (requests/s) at which the traffic's requests, arriving open loop from its
     seed, meet the percentile requirements without overloading the deployment; None when not even the
@@ -94,14 +116,14 @@ def capacity(plan: Plan, strategy: Strategy, lay: Layout, prices: StepPrices, es
     if traffic is None or not estimate or estimate <= 0:
         return None
     runs = 0
+    m = capacity_requests(traffic)
 
     def ok(rate: float) -> bool:
         nonlocal runs
         runs += 1
         trial = plan.model_copy(update={"workload": plan.workload.model_copy(
-            update={"traffic": traffic.at_rate(rate).model_copy(
-                update={"requests": min(traffic.requests, CAPACITY_REQUESTS)})})})
-        out = load_json(trial, simulate(trial, strategy, lay, prices))
+            update={"traffic": traffic.at_rate(rate).model_copy(update={"requests": m})})})
+        out = load_json(trial, run(trial, None))
         if each_run is not None:
             each_run(runs)
         return out is not None and _holds(trial, out)
