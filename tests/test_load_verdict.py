@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from dagc.export.report import report_json
@@ -165,3 +166,24 @@ def test_progress_follows_every_strategy_to_its_end():
     dones = [done for done, _ in seen]
     assert dones == sorted(dones) and dones[-1] == seen[-1][1]
     assert any(done == seen[-1][1] // 2 for done in dones)       # the first strategy's end is half the work
+
+
+def test_goodput_is_the_served_requests_within_every_target():
+    """Goodput counts the requests served while loaded that meet every latency target, over the same
+    stretch as the served rate: without a latency requirement it is the served rate; with one, the
+    requests within it, counted by hand."""
+    plan = _plan("rate = 3 requests/s  requests = 400", "")
+    loose = plan.model_copy(update={"requirements": ()})
+    (r,) = check(loose)
+    run = r.load.load
+    out = r.load.json
+    assert out["goodput_requests_per_s"] == out["served_requests_per_s"]
+    inside, seconds = run.served()
+    target = float(np.median(run.ttft[inside]))
+    tight = _plan("rate = 3 requests/s  requests = 400", f"ttft_p50 <= {target * 1e3!r} ms")
+    (t,) = check(tight)
+    # the plan's steady-state `ttft <= 1 s` and `tpot <= 50 ms` are per-request targets too
+    ok = (run.ttft <= target * (1 + 1e-12)) & (run.ttft <= 1.0) & (run.tpot <= 0.05)
+    by_hand = int(np.count_nonzero(inside & ok)) / seconds
+    assert t.load.json["goodput_requests_per_s"] == pytest.approx(by_hand, rel=1e-9)
+    assert t.load.json["goodput_requests_per_s"] < out["served_requests_per_s"]

@@ -173,7 +173,7 @@ def load_json(plan: Plan, load: Load | None) -> dict | None:
         "e2e_s": percentiles(load.e2e),
         "duration_s": load.duration, "served_requests_per_s": served,
         "output_tokens_per_s": load.served_output_tokens_per_s,
-        "goodput_requests_per_s": float(ok.sum()) / load.duration,
+        "goodput_requests_per_s": load.goodput(ok),
         "mean_in_system": little_l, "arrival_rate_times_e2e": little_r,
         "overloaded": load.overloaded,
         "preemptions": int(load.preemptions.sum()) if load.preemptions is not None else 0,

@@ -71,23 +71,32 @@ class Load:
     def duration(self) -> float:
         return float(self.finish.max() - self.arrival.min())
 
+    def served(self) -> tuple[np.ndarray, float]:
+        """The requests served while the deployment is loaded — those ending between the first end and the
+        last arrival (open loop) or the last start (closed loop) — and that window's length; every request
+        over the whole run when the window is empty."""
+        lo, hi = float(self.finish.min()), float(self.arrival.max())
+        inside = (self.finish > lo) & (self.finish <= hi)
+        if hi > lo and inside.any():
+            return inside, hi - lo
+        return np.ones(len(self.finish), dtype=bool), self.duration
+
     @property
     def served_requests_per_s(self) -> float:
-        """Requests served per second while the deployment is loaded: those ending between the first end
-        and the last arrival (open loop) or the last start (closed loop), over that time; over the whole
-        run when that window is empty."""
-        lo, hi = float(self.finish.min()), float(self.arrival.max())
-        done = int(np.count_nonzero((self.finish > lo) & (self.finish <= hi)))
-        return done / (hi - lo) if hi > lo and done else len(self.finish) / self.duration
+        """Requests served per second while the deployment is loaded (`served`)."""
+        inside, seconds = self.served()
+        return int(np.count_nonzero(inside)) / seconds
 
     @property
     def served_output_tokens_per_s(self) -> float:
         """Output tokens of the requests `served_requests_per_s` counts, per second of that window."""
-        lo, hi = float(self.finish.min()), float(self.arrival.max())
-        inside = (self.finish > lo) & (self.finish <= hi)
-        if hi > lo and inside.any():
-            return float(self.output_tokens[inside].sum()) / (hi - lo)
-        return float(self.output_tokens.sum()) / self.duration
+        inside, seconds = self.served()
+        return float(self.output_tokens[inside].sum()) / seconds
+
+    def goodput(self, ok: np.ndarray) -> float:
+        """Requests served per second (`served`) of those `ok` marks (each within every latency target)."""
+        inside, seconds = self.served()
+        return int(np.count_nonzero(inside & ok)) / seconds
 
     def little(self) -> tuple[float, float]:
         """Little's law both ways: the mean requests in the system (the scheduler's counts over time)
