@@ -264,13 +264,7 @@ def _inflight_examples() -> list:
         text = path.read_text()
         if "serving = inflight" not in text or path.stem == "qwen3-30b-a3b-inflight":   # that one: above
             continue
-        marks = []
-        if path.stem == "kimi-k2-nvl72":
-            marks = [pytest.mark.xfail(strict=True, reason=(
-                "64 attention-DP ranks: the steady state counts a step mixed when any rank carries a chunk "
-                "as if the ranks' chunks fell independently (f_g = 1 − (1 − f)^g, 64 %), while a closed loop "
-                "spreads them more evenly than chance (70 % of the steps mixed): TPOT +9 %, +15 %"))]
-        out.append(pytest.param(path, marks=marks, id=path.stem))
+        out.append(pytest.param(path, id=path.stem))
     return out
 
 

@@ -18,6 +18,7 @@ requests are taken `batch` at a time (`dagc.serve.static_load`). docs/load.md te
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -26,7 +27,7 @@ from ..layout.layout import Layout
 from ..layout.mix import shares
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
-from ..plan.workload import RequirementKind, Traffic
+from ..plan.workload import RequirementKind, Traffic, Workload
 from .kv_blocks import BLOCK_TOKENS, kv_capacity_tokens
 from .load_result import Load, Timeline, percentiles
 from .replica import Replica
@@ -120,10 +121,11 @@ def _inflight(plan: Plan, traffic: Traffic, requests: Requests, lay: Layout, pri
         ttft, tpot = prices.steady(min(per_replica, max(sum(c) for c in caps)))
         life = ttft + (w.generate - 1) * tpot / w.tokens_per_step
         warm = life if traffic.ramp is None else traffic.ramp
+        steps = first_steps(traffic, w, lay) if traffic.ramp is None else None
         for r in range(lay.dp):
             mine = [c for c in range(r, clients, lay.dp) if c < n]
             if mine:
-                replica(r, ClosedLoop(mine, warm, clients, n))
+                replica(r, ClosedLoop(mine, warm, clients, n, steps))
     return Load(traffic, run.arrive, run.first, run.finish, w.generate, np.frombuffer(run.itl, dtype=float),
                 np.frombuffer(run.weight, dtype=float), run.area, warm, merge_timelines(run.series),
                 prompt=requests.prompt, output=requests.output, preemptions=run.preemptions,
@@ -181,4 +183,17 @@ def load_json(plan: Plan, load: Load | None) -> dict | None:
                                 if load.cached_tokens is not None and load.prompt is not None and load.prompt.sum()
                                 else 0.0),
     }
+
+
+def first_steps(traffic: Traffic, w: Workload, lay: Layout) -> list[int]:
+    """The default ramp of a closed loop: the engine step at which each client sends its first request,
+    drawn uniformly (from the traffic's seed, a stream of its own) over one request's life in steps — its
+    prompt's mixed steps and its decode steps. Each client keeps that phase for the whole run (a request
+    lives as many steps as the last), so the prompts of the ranks that step together fall on the steps
+    independently, as the steady state's share of mixed steps counts them (`dagc.layout.mix`); starts
+    spaced evenly in time would interleave them in lockstep, and starts drawn in time would bunch them
+    into the long mixed steps."""
+    life = shares(w, lay).first_token_steps + math.ceil((w.generate - 1) / w.tokens_per_step)
+    rng = np.random.default_rng([traffic.seed, 3])
+    return rng.integers(0, max(1, life), traffic.concurrency or 1).tolist()
 

@@ -76,6 +76,9 @@ class Replica:
                 self._admit()
             if not any(self.inflight):
                 self.hold_admission = False
+                if not self.waiting and self.source.next_step() < math.inf:     # no step to wait: jump
+                    self.step = max(self.step, int(self.source.next_step()))
+                    continue
                 if not self.waiting:
                     if self.source.next_time() == math.inf:
                         raise RuntimeError("the requests' source ran dry before every request ended")
@@ -87,7 +90,7 @@ class Replica:
     def _arrive(self) -> None:
         """The requests arrived by now join the queue (their wait inside the last step is in `area`)."""
         arrive = self.run_.arrive
-        for a, i in self.source.due(self.t):
+        for a, i in self.source.due(self.t) + self.source.due_at_step(self.step, self.t):
             arrive[i] = a
             self.waiting.append(i)
 
@@ -217,6 +220,7 @@ class Replica:
             heapq.heappop(ends)
         k = ends[0][0] - self.step if ends else 1
         if not self.waiting and any(self.inflight[r] < self.caps[r] for r in range(self.g)):
+            k = min(k, max(1, int(min(self.source.next_step() - self.step, k))))
             a = self.source.next_time()
             if a < math.inf:
                 n = sum(self.inflight)

@@ -46,15 +46,27 @@ class OpenLoop:
     def ended(self, i: int, t: float) -> None:
         """An open loop's arrivals do not depend on ends."""
 
+    def due_at_step(self, step: int, now: float) -> list[tuple[float, int]]:
+        """(arrival, request) of those due by engine step `step` (they arrive `now`): none but a closed
+        loop's first requests started in steps."""
+        return []
+
+    def next_step(self) -> float:
+        """The engine step of the next request due by step (`due_at_step`), inf when none is."""
+        return math.inf
+
 
 class ClosedLoop(OpenLoop):
     """Clients `mine` of `clients`, each sending requests c, c + clients, … one after the other: the
-    first at c × ramp / clients, each next one when the last ends."""
+    first at c × ramp / clients — or, given `first_steps`, when the replica reaches engine step
+    `first_steps[c]` — each next one when the last ends."""
 
-    def __init__(self, mine: list[int], ramp: float, clients: int, n: int) -> None:
+    def __init__(self, mine: list[int], ramp: float, clients: int, n: int,
+                 first_steps: list[int] | None = None) -> None:
         self.clients, self.n = clients, n
-        self.heap = [(c * ramp / clients, c) for c in mine]
+        self.heap = [(c * ramp / clients, c) for c in mine] if first_steps is None else []
         heapq.heapify(self.heap)
+        self.stepped = [] if first_steps is None else sorted(((first_steps[c], c) for c in mine), reverse=True)
         self.total = sum(len(range(c, n, clients)) for c in mine)
 
     def next_time(self) -> float:
@@ -68,6 +80,15 @@ class ClosedLoop(OpenLoop):
 
     def wait_before(self, end: float) -> float:
         return sum(end - a for a, _ in self.heap if a < end)
+
+    def due_at_step(self, step: int, now: float) -> list[tuple[float, int]]:
+        out = []
+        while self.stepped and self.stepped[-1][0] <= step:
+            out.append((now, self.stepped.pop()[1]))
+        return out
+
+    def next_step(self) -> float:
+        return self.stepped[-1][0] if self.stepped else math.inf
 
     def ended(self, i: int, t: float) -> None:
         if i + self.clients < self.n:
