@@ -20,6 +20,8 @@ import platform
 import resource
 import time
 
+from machine import cpu, load_average
+
 from dagc.lang.load import load_plan_text
 from dagc.serve.load import load_json, simulate
 from dagc.serve.step_prices import StepPrices
@@ -45,7 +47,7 @@ def main() -> None:
     ap.add_argument("--no-warm", action="store_true", help="skip the second run with the prices made")
     ap.add_argument("--extra", default="", help='more traffic fields, e.g. "lengths = lognormal  prefix = 1500 tokens"')
     args = ap.parse_args()
-    print(f"{_cpu()}, Python {platform.python_version()}; load average {_load()}; pin it to one core: "
+    print(f"{cpu()}, Python {platform.python_version()}; load average {load_average()}; pin it to one core: "
           "taskset -c 0 python …")
     traffics = []
     if not args.closed_only:
@@ -73,22 +75,6 @@ def main() -> None:
                   f" served · {out['preemptions']} preemptions" + (" · overloaded" if out["overloaded"] else ""),
                   flush=True)
     print(f"peak resident memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")
-
-
-def _cpu() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or platform.machine()
-
-
-def _load() -> str:
-    try:
-        with open("/proc/loadavg") as f:
-            return " ".join(f.read().split()[:3])
-    except OSError:
-        return "unknown"
 
 
 if __name__ == "__main__":

@@ -22,6 +22,8 @@ import statistics
 import time
 from pathlib import Path
 
+from machine import cpu, load_average
+
 from dagc.lang.flatten import flatten
 from dagc.lang.load import load_plan_text
 from dagc.serve.load import load_json
@@ -47,7 +49,7 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=256, help="the closed loop's clients (default 256)")
     ap.add_argument("--repeat", type=int, default=3, help="runs per traffic (default 3)")
     args = ap.parse_args()
-    print(f"{_cpu()}, Python {platform.python_version()}; load average before {_load()}; pin it to one core: "
+    print(f"{cpu()}, Python {platform.python_version()}; load average before {load_average()}; pin it to one core: "
           "taskset -c 0 python …")
     capacity = _pooled("").figures.served_requests_per_s
     n = args.requests
@@ -73,23 +75,7 @@ def main() -> None:
               f"p50 TTFT {out['ttft_s']['p50']:.3g} s · "
               f"{out['served_requests_per_s']:.3g} requests/s served" + (" · overloaded" if out["overloaded"] else ""),
               flush=True)
-    print(f"load average after {_load()}")
-
-
-def _cpu() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or platform.machine()
-
-
-def _load() -> str:
-    try:
-        with open("/proc/loadavg") as f:
-            return " ".join(f.read().split()[:3])
-    except OSError:
-        return "unknown"
+    print(f"load average after {load_average()}")
 
 
 if __name__ == "__main__":

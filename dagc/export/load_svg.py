@@ -18,6 +18,7 @@ import numpy as np
 from ..diagnostics import printable
 from ..serve.load import Load, percentiles
 from ..units import Dimension, format_figure, format_si
+from .axes import ticks
 from .load_series import CDF_POINTS, SERIES_INTERVALS, cdf_points, envelope
 from .placement_style import wrap
 
@@ -59,19 +60,6 @@ def _open(width: int, height: float, signature: str, cls: str) -> list[str]:
     return [f'<svg xmlns="http://www.w3.org/2000/svg" class="{cls}" width="{width}" height="{h}" '
             f'viewBox="0 0 {width} {h}" font-family="{FONT}">', signature,
             f'<rect width="{width}" height="{h}" fill="white"/>']
-
-
-def _ticks(lo: float, hi: float, n: int = 6) -> list[float]:
-    """Round tick values from `lo` to `hi`, at most about `n`."""
-    if hi <= lo:
-        return [lo]
-    step = 10 ** math.floor(math.log10((hi - lo) / n))
-    for mult in (1, 2, 5, 10):
-        if (hi - lo) / (step * mult) <= n:
-            step *= mult
-            break
-    first = math.ceil(lo / step) * step
-    return [first + k * step for k in range(int((hi - first) / step + 1e-9) + 1)]
 
 
 def _decades(values: list[np.ndarray]) -> tuple[int, int]:
@@ -171,7 +159,7 @@ def load_timeline_svg(load: Load, title: str, traffic: str) -> str | None:
     t0 = min(0.0, float(t[0]))
     span = (end - t0) or 1.0
     peak = max(1.0, float(run[1].max(initial=0)), float(wait[1].max(initial=0)))
-    y_ticks = [v for v in _ticks(0, peak) if v == int(v)] or [0.0]
+    y_ticks = [v for v in ticks(0, peak) if v == int(v)] or [0.0]
     y_hi = max(peak * 1.05, y_ticks[-1])
 
     def sx(v: float) -> float:
@@ -186,7 +174,7 @@ def load_timeline_svg(load: Load, title: str, traffic: str) -> str | None:
         return kv_bottom - min(max(v, 0.0), kv_hi) / kv_hi * (kv_bottom - kv_top)
 
     out = _open(W, height, LOAD_TIMELINE_SIGNATURE, "load-timeline") + head
-    for x in _ticks(t0, end):
+    for x in ticks(t0, end):
         for a, b in ((top, mid), (kv_top, kv_bottom)):
             out.append(f'<line x1="{sx(x):.2f}" y1="{a:.0f}" x2="{sx(x):.2f}" y2="{b:.0f}" stroke="#eeeeee"/>')
         out.append(f'<text x="{sx(x):.2f}" y="{kv_bottom + 16:.0f}" font-size="10" text-anchor="middle">'

@@ -7,12 +7,12 @@ that meet the requirements) drawn and labelled.
 
 from __future__ import annotations
 
-import math
 import re
 from xml.sax.saxutils import escape as xml_escape
 
 from ..diagnostics import printable
 from ..units import Dimension, format_figure, format_si
+from .axes import ticks
 from .placement_style import text_width, wrap
 
 __all__ = ["pareto_svg", "PARETO_SIGNATURE"]
@@ -32,18 +32,6 @@ LEGEND_MAX = 20          # front points named under the plot (`dagc search --for
 LEGEND_LINE = 14         # its line height
 _NUMBER_PLACES = ((5, -5, "start"), (5, 12, "start"), (-6, 3, "end"))    # a front point's number: (dx, dy, anchor)
 _HALO = ' stroke="white" stroke-width="3" paint-order="stroke"'        # labels stay legible over the points
-
-
-def _ticks(lo: float, hi: float, n: int = 6) -> list[float]:
-    if hi <= lo:
-        return [lo]
-    step = 10 ** math.floor(math.log10((hi - lo) / n))
-    for mult in (1, 2, 5, 10):
-        if (hi - lo) / (step * mult) <= n:
-            step *= mult
-            break
-    first = math.ceil(lo / step) * step
-    return [first + k * step for k in range(int((hi - first) / step) + 1)]
 
 
 def pareto_svg(found, title: str, own: list[tuple[str, float, float, bool]] | None = None,
@@ -87,10 +75,10 @@ def pareto_svg(found, title: str, own: list[tuple[str, float, float, bool]] | No
            f'font-family="Helvetica, DejaVu Sans, sans-serif">', PARETO_SIGNATURE,
            f'<rect width="{W}" height="{height}" fill="white"/>', *head,
            f'<g transform="translate(0 {shift})">']     # the plot, below however many lines the heading took
-    for t in _ticks(x0, x1):
+    for t in ticks(x0, x1):
         out.append(f'<line x1="{sx(t):.1f}" y1="{T}" x2="{sx(t):.1f}" y2="{H - B}" stroke="#eeeeee"/>')
         out.append(f'<text x="{sx(t):.1f}" y="{H - B + 16}" font-size="10" text-anchor="middle">{t:g}</text>')
-    for t in _ticks(y0, y1):
+    for t in ticks(y0, y1):
         out.append(f'<line x1="{L}" y1="{sy(t):.1f}" x2="{W - R}" y2="{sy(t):.1f}" stroke="#eeeeee"/>')
         out.append(f'<text x="{L - 6}" y="{sy(t) + 3:.1f}" font-size="10" text-anchor="end">{t:g}</text>')
     out.append(f'<line x1="{L}" y1="{H - B}" x2="{W - R}" y2="{H - B}" stroke="#333"/>')
