@@ -20,7 +20,7 @@ from lark.tree import Meta
 
 from ..diagnostics import Diagnostic, Severity
 from ..source import SourceFile, Span
-from ..units import Dimension, Unit, lookup
+from ..units import UNITS, Dimension, Unit, lookup
 from .fields import Field, did_you_mean
 from .hints import unit_hint
 
@@ -322,7 +322,7 @@ def _with_unit(out: Collector, num: float, text: str, unit_text: str, span: Span
 def _out_of_range(out: Collector, x: float, text: str, spec: Field, dim: Dimension, short: str, lhs: str,
                   span: Span) -> Bad:
     if x < spec.lo:
-        low = f"{spec.lo:g}" if dim is Dimension.COUNT else f"{spec.lo:g} (SI)"
+        low = f"{spec.lo:g}" if dim is Dimension.COUNT else _in_base_unit(spec.lo, dim)
         return out.error("E104", f"`{short}` = {text} is out of range: it must be at least {low}", span,
                          f"write `{lhs} {low}` or more" if dim is Dimension.COUNT else
                          f"write a value of at least {low}, e.g. `{lhs} {dim.example}`")
@@ -330,7 +330,14 @@ def _out_of_range(out: Collector, x: float, text: str, spec: Field, dim: Dimensi
         return out.error("E104", f"`{short}` = {text} is out of range (too large)", span,
                          f"write `{lhs} {int(spec.hi):,}` or less".replace(",", "_"))
     return out.error("E104", f"`{short}` = {text} is out of range (too large)", span,
-                     f"dagc accepts at most {spec.hi:g} (SI)")
+                     f"dagc accepts at most {_in_base_unit(spec.hi, dim)}")
+
+
+def _in_base_unit(x: float, dim: Dimension) -> str:
+    """A bound in its dimension's unit of factor 1 (`1e-06 requests/s`, `10 s`); `(SI)` after the number
+    for a dimension without one (a share)."""
+    base = next((u.name for u in UNITS.values() if u.dimension is dim and u.factor == 1.0 and not u.per_gpu), None)
+    return f"{x:g} {base}" if base else f"{x:g} (SI)"
 
 
 def unit_dimension(value: Value) -> Dimension | None:
