@@ -134,7 +134,7 @@ def print_at_rate(out: Console, ranked: RankedAtRate, top: int) -> None:
     out.print(f"at {format_si(ranked.rate, Dimension.RATE)}: {tr.requests:,} requests ({tr.arrival}, seed {tr.seed}) "
               f"simulated through each of the {len(ranked.ranked):,} best strategies, ranked by goodput per GPU "
               "(requests/s served within every latency requirement, per GPU)"
-              + (f"; {ranked.skipped:,} disaggregated not simulated here (`dagc check` simulates its own)"
+              + (f"; {ranked.skipped:,} disaggregated not simulated (their pools do not check at this workload)"
                  if ranked.skipped else ""), markup=False)
     rows = []
     for k, a in enumerate(ranked.ranked[:top], 1):

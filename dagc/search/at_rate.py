@@ -3,10 +3,10 @@
 Input: a `Plan`, its `SearchResult` and an arrival rate. Output: `RankedAtRate` — the candidates the search
 found best on its steady-state figures (its ranking's first `RATE_CANDIDATES`, with every point of its
 Pareto front over TTFT, TPOT and tokens/s per GPU), each simulated under the plan's traffic arriving at
-`rate` (`dagc.serve.load`; without traffic, `REQUESTS_DEFAULT` poisson arrivals from seed 0), ranked by
-goodput per GPU — requests per second served within every latency requirement, per GPU — best first,
-ties to the lower p99 TTFT. The steady state picks which strategies are worth simulating; the simulation
-ranks them.
+`rate` (`dagc.serve.load`; a disaggregated one through its pools, `dagc.serve.load_pools`; without
+traffic, `REQUESTS_DEFAULT` poisson arrivals from seed 0), ranked by goodput per GPU — requests per
+second served within every latency requirement, per GPU — best first, ties to the lower p99 TTFT. The
+steady state picks which strategies are worth simulating; the simulation ranks them.
 """
 
 from __future__ import annotations
@@ -14,11 +14,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..diagnostics import has_errors
 from ..lang.traffic import REQUESTS_DEFAULT
 from ..layout.layout import resolve
 from ..plan.plan import Plan
 from ..plan.workload import Traffic
 from ..serve.load import load_json, simulate
+from ..serve.load_pools import simulate_pools
+from ..verdict.pools import check_pools
 from .result import Candidate, SearchResult
 from .score import workload_of
 
@@ -43,7 +46,8 @@ class AtRate:
 @dataclass(frozen=True)
 class RankedAtRate:
     """The candidates simulated at `rate`, best goodput per GPU first; `skipped`: how many of the search's
-    were not simulated (disaggregated candidates, whose pools are simulated by `dagc check`)."""
+    were not simulated (a disaggregated candidate whose pools do not check without errors at the rate's
+    workload)."""
 
     rate: float
     traffic: Traffic
@@ -77,13 +81,17 @@ def rank_at_rate(plan: Plan, found: SearchResult, rate: float,
     for done, c in enumerate(pool):
         if progress is not None:
             progress(done, len(pool))
-        if c.strategy.disaggregated:
-            skipped += 1
-            continue
         w = workload_of(plan, c).model_copy(update={"traffic": traffic})
         trial = plan.model_copy(update={"workload": w})
-        lay = resolve(plan.model, plan.cluster, w, c.strategy)
-        out = load_json(trial, simulate(trial, c.strategy, lay))
+        if c.strategy.disaggregated:
+            pooled = check_pools(trial, c.strategy)
+            if has_errors(pooled.diagnostics) or len(pooled.pools) != 2:
+                skipped += 1
+                continue
+            out = load_json(pooled.plan, simulate_pools(pooled.plan, pooled))
+        else:
+            lay = resolve(plan.model, plan.cluster, w, c.strategy)
+            out = load_json(trial, simulate(trial, c.strategy, lay))
         assert out is not None, "a run has its figures"
         ranked.append(AtRate(c, out, out["goodput_requests_per_s"] / c.gpus))
     if progress is not None:
