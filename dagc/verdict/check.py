@@ -23,7 +23,7 @@ from .batch_max import choose_batch
 from .compiled import Compiled
 from .optimal import judge_optimal
 from .pools import PooledCheck, check_pools
-from .under_load import Progress, UnderLoad, judge_on_load, pools_run, strategy_run, under_load
+from .under_load import Progress, Run, UnderLoad, judge_on_load, pools_run, strategy_run, under_load
 from .verdict import RequirementResult, Verdict, judge_requirements, verdict
 
 # The loaders live in `dagc.lang.load`; they are named here too for callers of `dagc.verdict.check.load_plan`.
@@ -88,9 +88,8 @@ def check_strategy(plan: Plan, decl: StrategyDecl, progress: Progress | None = N
         reqs, judged, load = pooled.requirements, pooled.verdict, None
         if pooled.plan.workload.traffic is not None and not has_errors(pooled.diagnostics) \
                 and pooled.metrics is not None and len(pooled.pools) == 2:
-            load = under_load(pooled.plan, pools_run(pooled), pooled.metrics, progress)
-            reqs = judge_on_load(reqs, load.json)
-            judged = verdict(list(pooled.diagnostics), reqs)
+            reqs, judged, load = _judged_on_load(pooled.plan, pools_run(pooled), pooled.metrics,
+                                                 pooled.diagnostics, reqs, progress)
         return StrategyResult(plan=pooled.plan, decl=decl, strategy=strategy, layout=a.layout if a else None,
                               memory=a.memory if a else None, diagnostics=pooled.diagnostics,
                               requirements=reqs, verdict=judged, metrics=pooled.metrics,
@@ -101,13 +100,21 @@ def check_strategy(plan: Plan, decl: StrategyDecl, progress: Progress | None = N
     a = analyse(plan, strategy, workload, decl=decl)
     reqs, judged, load = a.requirements, a.verdict, None
     if a.plan.workload.traffic is not None and a.valid and a.metrics is not None:
-        load = under_load(a.plan, strategy_run(strategy, a.layout, StepPrices(a.plan, strategy, a.layout)),
-                          a.metrics, progress)
-        reqs = judge_on_load(reqs, load.json)
-        judged = verdict(list(a.diagnostics), reqs)
+        run = strategy_run(strategy, a.layout, StepPrices(a.plan, strategy, a.layout))
+        reqs, judged, load = _judged_on_load(a.plan, run, a.metrics, a.diagnostics, reqs, progress)
     return StrategyResult(plan=a.plan, decl=decl, strategy=strategy, layout=a.layout, memory=a.memory,
                           diagnostics=a.diagnostics, requirements=reqs, verdict=judged,
                           metrics=a.metrics, compiled=a.compiled, load=load)
+
+
+def _judged_on_load(plan: Plan, run: Run, metrics: dict, diagnostics: tuple[Diagnostic, ...],
+                    requirements: tuple[RequirementResult, ...], progress: Progress | None
+                    ) -> tuple[tuple[RequirementResult, ...], Verdict, UnderLoad]:
+    """The plan's traffic simulated by `run`, the requirements judged again with the load's figures, and
+    the verdict on them."""
+    load = under_load(plan, run, metrics, progress)
+    reqs = judge_on_load(requirements, load.json)
+    return reqs, verdict(list(diagnostics), reqs), load
 
 
 def _share(progress: Progress | None, i: int, n: int) -> Progress | None:

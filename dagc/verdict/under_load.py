@@ -27,7 +27,7 @@ from .pools import PooledCheck
 from .verdict import RequirementResult, requirement_value
 
 __all__ = ["CAPACITY_REQUESTS", "CAPACITY_STEPS", "CAPACITY_TOLERANCE", "UnderLoad", "capacity", "capacity_requests",
-           "judge_on_load", "pools_run", "strategy_run", "under_load"]
+           "judge_on_load", "pools_run", "Progress", "Run", "strategy_run", "under_load"]
 
 CAPACITY_TOLERANCE = 0.01     # the bisection stops when the bracket is within 1 % of its upper end
 CAPACITY_STEPS = 24           # simulated runs at most per capacity (bracketing and bisection)
