@@ -17,7 +17,7 @@ from ..verdict.check import StrategyResult
 from ..verdict.optimal import optimal_means
 from ..verdict.verdict import met_text, near_text
 from .glossary import GLOSSARY
-from .load_md import load_pictures_md
+from .load_md import load_md, load_pictures_md
 from .md_escape import md_code, md_fence, md_prose, md_text
 from .report import load_of, memory_totals
 from .serving_md import inflight_metric_rows
@@ -91,7 +91,7 @@ def report_md(r: StrategyResult, links: dict[str, str] | None = None) -> str:
         lines += ["With `--set` what-ifs in place of the plan's own values: "
                   + ", ".join(md_code(o) for o in plan.overrides) + ".", ""]
     lines += summary_md(r)
-    lines += load_pictures_md(load_of(r), links or {})       # summary_md ends with the Load section
+    lines += load_md(load_of(r)) + load_pictures_md(load_of(r), links or {})
     lines += assumptions_md(r)
     lines += _verdicts(r)
     if r.requirements:

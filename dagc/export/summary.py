@@ -18,9 +18,8 @@ from ..units import Dimension, count_text, format_bytes, format_figure, format_g
 from ..verdict.check import StrategyResult
 from ..verdict.optimal import NOT_SEARCHED
 from ..verdict.verdict import RequirementResult, requirement_unit, requirement_value_text
-from .load_md import load_md
 from .md_escape import md_code, md_prose
-from .report import assumptions, load_of
+from .report import assumptions
 from .serving_md import inflight_execution, inflight_summary
 from .techniques import step_figures, step_verdict, technique_lines
 
@@ -321,7 +320,7 @@ def summary_md(r: StrategyResult) -> list[str]:
     lines += _change(r)
     lines += by_objective_md(r)
     lines += _diagnostics(r, cited)
-    return lines + ["", *load_md(load_of(r))]
+    return lines + [""]
 
 
 # ------------------------------------------------------------------ assumptions
