@@ -187,3 +187,18 @@ def test_goodput_is_the_served_requests_within_every_target():
     by_hand = int(np.count_nonzero(inside & ok)) / seconds
     assert t.load.json["goodput_requests_per_s"] == pytest.approx(by_hand, rel=1e-9)
     assert t.load.json["goodput_requests_per_s"] < out["served_requests_per_s"]
+
+
+def test_next_steps_judge_the_load_without_bisecting_a_capacity():
+    """A next step is checked as the plan is, its load requirements judged on its own run, but no capacity
+    is bisected for it: the same run, the same verdict, capacity None."""
+    from dagc.verdict.check import check_strategy
+
+    plan = _plan("rate = 3 requests/s  requests = 300", "ttft_p99 <= 2 s")
+    full = check_strategy(plan, plan.strategies[0])
+    light = check_strategy(plan, plan.strategies[0], with_capacity=False)
+    assert full.load.json["capacity_requests_per_s"] is not None
+    assert light.load.json["capacity_requests_per_s"] is None
+    assert {k: v for k, v in light.load.json.items() if k != "capacity_requests_per_s"} == \
+        {k: v for k, v in full.load.json.items() if k != "capacity_requests_per_s"}
+    assert light.verdict == full.verdict and light.requirements == full.requirements

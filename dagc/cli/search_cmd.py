@@ -79,7 +79,8 @@ def _write_pareto(args, plan, found, err: Console) -> Path | None:
         from ..export.pareto import PARETO_SIGNATURE, pareto_svg
         from ..export.write import OutputError, check_own, write_text_atomic
         from ..verdict.check import check
-    own = _own_points(check(plan))
+    # the plot reads the plan's strategies' steady-state figures: their traffic is not simulated for it
+    own = _own_points(check(plan.model_copy(update={"workload": plan.workload.model_copy(update={"traffic": None})})))
     force = bool(getattr(args, "force", False))
     svg_path = Path(args.svg) if args.svg else None
     try:

@@ -69,10 +69,11 @@ class StrategyResult:
         return self.decl.name or self.decl.text
 
 
-def check_strategy(plan: Plan, decl: StrategyDecl, progress: Progress | None = None) -> StrategyResult:
+def check_strategy(plan: Plan, decl: StrategyDecl, progress: Progress | None = None,
+                   with_capacity: bool = True) -> StrategyResult:
     """Flatten one strategy and `analyse` it (resolve, rules, memory, DAG, schedule, verdict); with
     traffic, simulate it under that load (`dagc.verdict.under_load`; `progress(done, total)` follows the
-    simulation) and judge the requirements on the load.
+    simulation) and judge the requirements on the load, and — `with_capacity` — find its capacity.
 
     A strategy that does not flatten (E201, E202, E204) gets its diagnostics and nothing else.
     """
@@ -89,7 +90,7 @@ def check_strategy(plan: Plan, decl: StrategyDecl, progress: Progress | None = N
         if pooled.plan.workload.traffic is not None and not has_errors(pooled.diagnostics) \
                 and pooled.metrics is not None and len(pooled.pools) == 2:
             reqs, judged, load = _judged_on_load(pooled.plan, pools_run(pooled), pooled.metrics,
-                                                 pooled.diagnostics, reqs, progress)
+                                                 pooled.diagnostics, reqs, progress, with_capacity)
         return StrategyResult(plan=pooled.plan, decl=decl, strategy=strategy, layout=a.layout if a else None,
                               memory=a.memory if a else None, diagnostics=pooled.diagnostics,
                               requirements=reqs, verdict=judged, metrics=pooled.metrics,
@@ -101,18 +102,18 @@ def check_strategy(plan: Plan, decl: StrategyDecl, progress: Progress | None = N
     reqs, judged, load = a.requirements, a.verdict, None
     if a.plan.workload.traffic is not None and a.valid and a.metrics is not None:
         run = strategy_run(strategy, a.layout, StepPrices(a.plan, strategy, a.layout))
-        reqs, judged, load = _judged_on_load(a.plan, run, a.metrics, a.diagnostics, reqs, progress)
+        reqs, judged, load = _judged_on_load(a.plan, run, a.metrics, a.diagnostics, reqs, progress, with_capacity)
     return StrategyResult(plan=a.plan, decl=decl, strategy=strategy, layout=a.layout, memory=a.memory,
                           diagnostics=a.diagnostics, requirements=reqs, verdict=judged,
                           metrics=a.metrics, compiled=a.compiled, load=load)
 
 
 def _judged_on_load(plan: Plan, run: Run, metrics: dict, diagnostics: tuple[Diagnostic, ...],
-                    requirements: tuple[RequirementResult, ...], progress: Progress | None
+                    requirements: tuple[RequirementResult, ...], progress: Progress | None, with_capacity: bool
                     ) -> tuple[tuple[RequirementResult, ...], Verdict, UnderLoad]:
     """The plan's traffic simulated by `run`, the requirements judged again with the load's figures, and
     the verdict on them."""
-    load = under_load(plan, run, metrics, progress)
+    load = under_load(plan, run, metrics, progress, with_capacity)
     reqs = judge_on_load(requirements, load.json)
     return reqs, verdict(list(diagnostics), reqs), load
 

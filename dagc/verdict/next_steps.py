@@ -76,7 +76,7 @@ class _Tries:
         if self.left <= 0:
             return None
         self.left -= 1
-        return check_strategy(plan, decl or self.decl)
+        return check_strategy(plan, decl or self.decl, with_capacity=False)    # its load judged, not its capacity
 
 
 def _step(kind: str, change: str, options: tuple[str, ...], r: StrategyResult) -> NextStep:

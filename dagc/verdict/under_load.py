@@ -58,12 +58,14 @@ def pools_run(pooled: PooledCheck) -> Run:
     return lambda plan, progress: simulate_pools(plan, pooled, progress, prices)
 
 
-def under_load(plan: Plan, run: Run, metrics: dict | None, progress: Progress | None = None) -> UnderLoad:
+def under_load(plan: Plan, run: Run, metrics: dict | None, progress: Progress | None = None,
+               with_capacity: bool = True) -> UnderLoad:
     """Simulate the plan's traffic with `run` (`strategy_run`, `pools_run`), and bisect its capacity (module
-    docstring). `progress(done, total)` follows the requests simulated, the capacity's runs included."""
+    docstring; without `with_capacity`, `capacity_requests_per_s` is None). `progress(done, total)` follows
+    the requests simulated, the capacity's runs included."""
     traffic = plan.workload.traffic
     assert traffic is not None, "under_load needs traffic"
-    n, m = traffic.requests, capacity_requests(traffic)
+    n, m = traffic.requests, capacity_requests(traffic) if with_capacity else 0
     span = n + m * CAPACITY_STEPS       # the run, then the capacity's runs at most: requests to simulate
 
     def each_run(runs: int) -> None:
@@ -74,7 +76,8 @@ def under_load(plan: Plan, run: Run, metrics: dict | None, progress: Progress | 
     out = load_json(plan, main)
     assert out is not None, "a run has its figures"
     each_run(0)
-    out["capacity_requests_per_s"] = capacity(plan, run, _steady_rate(plan, metrics), each_run)
+    out["capacity_requests_per_s"] = capacity(plan, run, _steady_rate(plan, metrics), each_run) \
+        if with_capacity else None
     if progress is not None:
         progress(span, span)
     return UnderLoad(main, out)
