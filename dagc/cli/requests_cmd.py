@@ -36,7 +36,8 @@ def requests_refused(args, err: Console, plan=None) -> int | None:
         return EXIT_OUTPUT
     if plan is not None and plan.workload.traffic is None:
         err.print("error: --requests-out: the plan's workload has no traffic to simulate (give it `rate = … "
-                  "requests/s` or `concurrency = …`, or --set workload.concurrency=64)", markup=False)
+                  "requests/s`, `concurrency = …` or `requests from \"…\"`, or --set workload.concurrency=64)",
+                  markup=False)
         return EXIT_USAGE
     return None
 
