@@ -14,10 +14,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from ..layout.layout import Layout
+from ..plan import printer
 from ..plan.plan import Plan
+from ..plan.printer import aggregated, strategy_source
 from ..plan.strategy import Strategy
 from ..plan.workload import Overlap
-from ..search.space import strategy_text
 from ..verdict.check import check
 from ..verdict.pools import PooledCheck
 from .degrees import Degrees, degrees
@@ -66,27 +67,15 @@ def _candidates(plan: Plan, strategy: Strategy, d: Degrees, refused: Sequence[st
     for tp in _divisors(d.group):
         for cp in _divisors(d.group // tp):
             for expert in _experts(d):
-                text = strategy_text(d.dp, d.pp, split, tp, cp, strategy.sp and tp > 1, expert)
-                yield Strategy(text=text, dp=d.dp, pp=d.pp, pp_split=split, tp=tp, cp=cp, sp=strategy.sp and tp > 1,
-                               ep=expert[0] if expert else None, etp=expert[1] if expert else None,
-                               microbatches=strategy.microbatches, overlap=overlap, redundant=redundant)
+                yield aggregated(dp=d.dp, pp=d.pp, split=split, tp=tp, cp=cp, sp=strategy.sp and tp > 1,
+                                 ep=expert[0] if expert else None, etp=expert[1] if expert else None,
+                                 microbatches=strategy.microbatches, overlap=overlap, redundant=redundant)
 
 
 def _distance(a: Degrees, b: Degrees) -> float:
     axes = ("tp", "cp", "adp", "ep", "etp", "edp")
     moved = sum(abs(math.log2(getattr(a, k) / getattr(b, k))) for k in axes)
     return moved + (a.split != b.split) + (a.overlap != b.overlap) + (a.eplb != b.eplb)
-
-
-def _with_options(s: Strategy) -> str:
-    opts = []
-    if s.microbatches is not None:
-        opts.append(f"microbatches {s.microbatches}")
-    if s.overlap is not None:
-        opts.append(f"overlap {s.overlap.value}")
-    if s.redundant is not None:
-        opts.append(f"redundant {s.redundant}")
-    return s.text + (" with " + " ".join(opts) if opts else "")
 
 
 def _ranked(plan: Plan, strategy: Strategy, layout: Layout, table: EngineTable) -> list[Strategy]:
@@ -104,7 +93,7 @@ def _ranked(plan: Plan, strategy: Strategy, layout: Layout, table: EngineTable) 
             continue
         # Among equals, the form the user wrote (an expert domain or none), then the shortest text.
         form = (cand.ep is None) != (strategy.ep is None and strategy.etp is None)
-        ranked.append((_distance(d, cd), form, len(cand.text), _with_options(cand), cand))
+        ranked.append((_distance(d, cd), form, len(cand.text), strategy_source(cand), cand))
     best = sorted({r[:4]: r for r in ranked}.values(), key=lambda r: r[:4])
     return [r[4] for r in best[:NEAREST_TRIES]]
 
@@ -115,7 +104,7 @@ def nearest(plan: Plan, strategy: Strategy, layout: Layout, table: EngineTable) 
 
     It keeps what the engine can say and changes only what it cannot: the split when the engine
     refused it, the overlap when it has none, else the in-stage degrees."""
-    for text in map(_with_options, _ranked(plan, strategy, layout, table)):
+    for text in map(strategy_source, _ranked(plan, strategy, layout, table)):
         result = check(plan, text)[0]
         if result.valid and result.metrics:
             batch = result.layout.batch if plan.workload.batch_max and result.layout is not None else None
@@ -145,17 +134,11 @@ def nearest_pooled(plan: Plan, strategy: Strategy, pooled: PooledCheck, table: E
         overlap = next((c.overlap for c in pair if c is not None and c.overlap is not None), strategy.overlap)
         # EPLB is the whole strategy's option: off for both pools when either pool's engine cannot run it
         redundant = strategy.redundant if all(c is None or c.redundant is not None for c in pair) else None
-        whole = strategy.model_copy(update={"overlap": overlap, "redundant": redundant})
-        text = " ".join(f"{r.pool.role} {r.pool.instances} < {_bare(c)} >"
-                        for c, r in zip(chosen, pooled.pools, strict=True))
-        text = _with_options(whole.model_copy(update={"text": text}))
+        (p, n), (d, m) = ((c, r.pool.instances) for c, r in zip(chosen, pooled.pools, strict=True))
+        text = strategy_source(printer.pooled(p, n, d, m, microbatches=strategy.microbatches, overlap=overlap,
+                                              redundant=redundant))
         result = check(plan, text)[0]
         if result.valid and result.metrics:
             return Nearest(text, result.metrics, result.plan.workload.batch if plan.workload.batch_max else None,
                            *_requirements(result))
     return None
-
-
-def _bare(s: Strategy) -> str:
-    expert = None if s.ep is None and s.etp is None else (s.ep or 1, s.etp or 1)
-    return strategy_text(s.dp, s.pp, s.pp_split, s.tp, s.cp, s.sp, expert)

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from ..layout.layout import resolve
 from ..layout.split import busiest_group_requests
 from ..plan.plan import Plan
+from ..plan.printer import pooled, scope_source
 from ..plan.strategy import Pool, Strategy
 from ..plan.workload import Overlap, RequirementKind, Workload
 from ..schedule.recurrence import op_floor
@@ -75,13 +76,14 @@ def searches_pools(plan: Plan) -> bool:
 
 
 def pooled_text(prefill: Strategy, n: int, decode: Strategy, m: int) -> str:
-    """The text of a disaggregated strategy, as `--strategy` accepts it.
+    """The scope of a disaggregated strategy, as the printer writes it (`dagc.plan.printer`) and `--strategy`
+    accepts it; the execution options go after it (`dagc.search.result.option_text`).
 
     Example:
-        >>> pooled_text(Strategy(text="tp 8", tp=8), 3, Strategy(text="tp 8 ; ep 8", tp=8, ep=8), 1)
+        >>> pooled_text(Strategy(text="tp 8", tp=8), 3, Strategy(text="tp 8 ; ep 8", tp=8, ep=8, etp=1), 1)
         'prefill 3 < tp 8 > decode 1 < tp 8 ; ep 8 >'
     """
-    return f"prefill {n} < {prefill.text} > decode {m} < {decode.text} >"
+    return scope_source(pooled(prefill, n, decode, m))
 
 
 def _role_workload(w: Workload, role: str, batch: int, mb: int, overlap: Overlap) -> Workload:

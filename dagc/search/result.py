@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from ..plan.printer import options_source, scope_source
 from ..plan.strategy import Strategy
 from ..plan.workload import Overlap
 
@@ -34,8 +35,14 @@ def search_order(objective: str, best_first: bool = False) -> str:
 
 
 def option_text(strategy: str, microbatches: int, overlap: Overlap) -> str:
-    """Strategy text with its execution options (SPEC 3.5)."""
-    return f"{strategy} with microbatches {microbatches} overlap {overlap.value}"
+    """A strategy's printed scope (`dagc.plan.printer.scope_source`) with these execution options (SPEC 3.5),
+    as the printer writes them: what `Candidate.text` is for a candidate of that scope.
+
+    Example:
+        >>> option_text("dp 2 < tp 4 ; ep 4 >", 1, Overlap.NONE)
+        'dp 2 < tp 4 ; ep 4 > with microbatches 1 overlap none'
+    """
+    return strategy + options_source(microbatches, overlap)
 
 
 @dataclass(frozen=True)
@@ -53,12 +60,16 @@ class Candidate:
     batch: int | None = None       # the batch it runs when the batch varies (`batch = max`); None: the plan's
     misses: int = 0                # requirements it does not meet (0 when it meets them all)
     speculative_tokens: int | None = None   # the tokens drafted per step when they vary (`--vary speculative`)
+    # what `meets_requirements` judged (`dagc.search.under_traffic`): "all" the requirements, or only the
+    # "steady-state" ones (a candidate of a plan with load requirements that was not simulated under its traffic)
+    judged: str = "all"
+    load_missed: tuple[str, ...] = ()     # simulated under the traffic: the load requirements it misses, as written
 
     @property
     def text(self) -> str:
         """The strategy with its execution options: what `--strategy` and a plan line accept back and
         evaluate to the same figures (SPEC 3.5)."""
-        return option_text(self.strategy.text, self.microbatches, self.overlap)
+        return scope_source(self.strategy) + options_source(self.microbatches, self.overlap, self.strategy.redundant)
 
     def to_json(self) -> dict:
         return {"strategy": self.text, "gpus": self.gpus,
@@ -69,7 +80,7 @@ class Candidate:
                 "metrics": self.metrics, "meets_requirements": self.meets_requirements,
                 "requirements_missed": self.misses, "score": self.score,
                 "memory_headroom": 1.0 - self.memory_fraction, "binding_requirement": self.binding,
-                "exact": self.exact}
+                "exact": self.exact, "judged": self.judged, "load_requirements_missed": list(self.load_missed)}
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ import numpy as np
 from ..layout.shards import kv_heads_fit
 from ..layout.split import busiest_group_requests
 from ..plan.plan import Plan
+from ..plan.printer import aggregated
 from ..plan.strategy import Strategy
 from ..plan.workload import Overlap
 
@@ -52,21 +53,19 @@ def _divisors_of(n: int) -> tuple[int, ...]:
 
 def strategy_text(dp: int, pp: int, split: tuple[int, ...] | None, tp: int, cp: int, sp: bool,
                   expert: tuple[int, int] | None) -> str:
-    """Strategy text that `--strategy` accepts.
+    """Strategy text that `--strategy` accepts, as the printer writes it (`dagc.plan.printer`).
 
     Example:
         >>> strategy_text(2, 4, None, 2, 1, False, (8, 1))
         'dp 2 < pp 4 < tp 2 ; ep 8 > >'
     """
-    inner = f"tp {tp}" + (f" cp {cp}" if cp > 1 else "") + (" sp" if sp else "")
-    if expert is not None:
-        ep, etp = expert
-        inner += f" ; ep {ep}" + (f" etp {etp}" if etp > 1 else "")
-    if pp > 1:
-        inner = f"pp {pp}" + (f" [{', '.join(map(str, split))}]" if split else "") + f" < {inner} >"
-    if dp > 1:
-        inner = f"dp {dp} < {inner} >"
-    return inner
+    return _aggregated(dp, pp, split, tp, cp, sp, expert).text
+
+
+def _aggregated(dp: int, pp: int, split: tuple[int, ...] | None, tp: int, cp: int, sp: bool,
+                expert: tuple[int, int] | None) -> Strategy:
+    ep, etp = expert if expert is not None else (None, None)
+    return aggregated(dp=dp, pp=pp, split=split, tp=tp, cp=cp, sp=sp, ep=ep, etp=etp)
 
 
 CP_MIN_PROMPT = 4096        # context parallelism is searched for prompts at least this long
@@ -213,8 +212,7 @@ def space_items(plan: Plan) -> Iterator[Item]:
 def item_strategy(item: Item) -> Strategy:
     dp, pp, tp, cp, sp, ep, etp, _, _ = item
     # explicit splits are added later, for the candidates that rank well
-    text = strategy_text(dp, pp, None, tp, cp, sp, (ep, etp) if ep is not None and etp is not None else None)
-    return Strategy(text=text, dp=dp, pp=pp, tp=tp, cp=cp, sp=sp, ep=ep, etp=etp)
+    return aggregated(dp=dp, pp=pp, tp=tp, cp=cp, sp=sp, ep=ep, etp=etp)
 
 
 def instance_strategies(plan: Plan, most_gpus: int) -> Iterator[Strategy]:

@@ -5,6 +5,12 @@ Input: a `StrategyResult` of `dagc.verdict.check`. Output: `next_steps` — `Nex
 words, the command-line options that make it (`--set …`, `--strategy …`), whether it meets every
 requirement and the figures it gives. Tried, in this order, each only where it applies:
 
+- when the load is bound by the cap on requests in flight (`dagc.serve.binding`): a larger batch — the
+  concurrency Little's law needs, rounded up, then larger while the cap still binds (`LARGER_BATCH_TRIES`
+  at most), and that batch with 8-bit weights when it lifts the cap but misses a latency;
+- when a disaggregated strategy's load is bound by its prefill pool: more prefill instances, from the
+  share of the arrivals the pool served, one more at a time (`PREFILL_TRIES` at most), the cluster grown
+  to hold them; a disaggregated strategy gets no other step;
 - the largest smaller batch that meets (the batch is searched by halving: a smaller batch shortens
   TTFT and TPOT and lightens memory, so meeting is taken to be monotone in it);
 - 8-bit weights, an 8-bit KV cache, both; fp4 weights on a GPU with fp4 units;
@@ -19,23 +25,27 @@ The library never prints: the reports and `dagc check` show them.
 from __future__ import annotations
 
 import dataclasses
+import math
 import shlex
 from dataclasses import dataclass
 
 from ..plan.model import DType
 from ..plan.plan import Plan
+from ..plan.printer import replicated, strategy_source, with_instances
 from ..plan.strategy import StrategyDecl
 from .check import StrategyResult, check_strategy, parse_strategy
 
 __all__ = ["NextStep", "next_steps", "with_next_steps", "MAX_TRIES"]
 
 MAX_TRIES = 24          # checks one strategy's next steps may run (each is a whole check, no search)
+LARGER_BATCH_TRIES = 4  # larger batches tried when the cap on requests in flight binds
+PREFILL_TRIES = 4       # prefill pools tried when a disaggregated strategy's prefill binds
 _REPLICAS = (2, 4, 8)
 
 
 @dataclass(frozen=True)
 class NextStep:
-    kind: str                      # batch | precision | gpus
+    kind: str                      # batch | precision | gpus | prefill
     change: str                    # in words: "a batch of 48 (from 64)"
     options: tuple[str, ...]       # what makes it on the command line
     meets: bool                    # every requirement met
@@ -50,11 +60,12 @@ class NextStep:
 def next_steps(result: StrategyResult, max_tries: int = MAX_TRIES) -> list[NextStep]:
     """The nearest changes that make `result`'s legal strategy meet its plan's requirements (none when it
     meets them, is not legal, or has no requirement a change could reach: the `gpus` cap alone)."""
-    if not result.valid or result.verdict.meets_requirements is not False or result.pooled is not None:
+    if not result.valid or result.verdict.meets_requirements is not False:
         return []
     tries = _Tries(result.plan, result.decl, max_tries)
     out: list[NextStep] = []
-    for kind in (_batch, _precision, _replicas):
+    kinds = (_more_prefill,) if result.pooled is not None else (_larger_batch, _batch, _precision, _replicas)
+    for kind in kinds:
         found = kind(result, tries)
         if found is not None:
             out.append(found)
@@ -146,14 +157,14 @@ def _precision(result: StrategyResult, tries: _Tries) -> NextStep | None:
 
 def _replicas(result: StrategyResult, tries: _Tries) -> NextStep | None:
     """The fewest replicas (`dp k < … >`, the cluster grown to hold them) that meet; else the most tried."""
-    lay = result.layout
-    if lay is None or lay.dp != 1:
+    lay, own = result.layout, result.strategy
+    if lay is None or lay.dp != 1 or own is None or own.pools or own.dp != 1:
         return None
     tried = None
     for k in (k for k in _REPLICAS if result.plan.workload.batch >= k):      # each replica gets a request
         gpus = max(result.plan.cluster.gpus, lay.gpus_used * k)
         plan = result.plan.model_copy(update={"cluster": result.plan.cluster.model_copy(update={"gpus": gpus})})
-        text = f"dp {k} < {result.decl.text} >"
+        text = strategy_source(replicated(own, k))
         r = tries(plan, parse_strategy(text))
         if r is None:
             break
@@ -165,3 +176,84 @@ def _replicas(result: StrategyResult, tries: _Tries) -> NextStep | None:
         tried = step if r.valid else tried
     return tried
 
+
+
+def _binding(r: StrategyResult | None) -> dict:
+    """The limit binding a checked strategy's load (report.json's `load.binding`), {} without a load."""
+    return (r.load.json.get("binding") or {}) if r is not None and r.load is not None else {}
+
+
+def _rounded(n: float, ranks: int) -> int:
+    """`n` requests rounded up to a whole multiple of max(8, `ranks`), so that every rank gets its share."""
+    unit = max(8, ranks)
+    return unit * max(1, math.ceil(n / unit))
+
+
+def _larger_batch(result: StrategyResult, tries: _Tries) -> NextStep | None:
+    """When the cap on requests in flight binds: the batch Little's law needs, rounded up; while the cap
+    still binds, larger (its own run's need, at least 5/4 as many); when the cap is lifted but a latency
+    is missed, that batch with 8-bit weights. The first that meets, else the last tried."""
+    w, lay = result.plan.workload, result.layout
+    b = _binding(result)
+    if w.batch_max or lay is None or b.get("limit") != "requests_in_flight" or not b.get("little_concurrency"):
+        return None
+    ranks = lay.dp * lay.adp
+    batch = _rounded(max(b["little_concurrency"], w.batch + 1), ranks)
+    tried: NextStep | None = None
+    for _ in range(LARGER_BATCH_TRIES):
+        plan = result.plan.model_copy(update={"workload": w.model_copy(update={"batch": batch})})
+        r = tries(plan)
+        if r is None:
+            break
+        words = f"a batch of {batch:,} (from {w.batch:,}): the cap on requests in flight binds"
+        step = _step("batch", words, (f"--set workload.batch={batch}",), r)
+        if step.meets or not r.valid:
+            return step if step.meets else tried or step
+        tried = step
+        again = _binding(r)
+        if again.get("limit") == "requests_in_flight":
+            batch = _rounded(max(again.get("little_concurrency") or 0, batch * 5 / 4), ranks)
+            continue
+        if result.plan.model.weights.bytes >= 2:
+            fp8 = plan.model_copy(update={"model": plan.model.model_copy(update={"weights": DType.FP8})})
+            r8 = tries(fp8)
+            if r8 is not None and r8.valid:
+                both = _step("batch", f"{words}; with 8-bit weights (fp8)",
+                             (f"--set workload.batch={batch}", f"--set model.weights={DType.FP8.value}"), r8)
+                if both.meets or len(both.missed) < len(step.missed):
+                    return both
+        break
+    return tried
+
+
+def _more_prefill(result: StrategyResult, tries: _Tries) -> NextStep | None:
+    """When a disaggregated strategy's prefill pool binds: more prefill instances — from the arrivals'
+    share the pool served (the instances × the arrival rate over the served rate, rounded up), then one
+    more at a time — the cluster grown to hold them. The first that meets, else the last tried."""
+    own, pooled, b = result.strategy, result.pooled, _binding(result)
+    if own is None or pooled is None or b.get("limit") != "prefill_pool":
+        return None
+    prefill = next((p for p in pooled.pools if p.pool.role == "prefill"), None)
+    if prefill is None:
+        return None
+    n = prefill.pool.instances
+    served = result.load.json.get("served_requests_per_s") if result.load is not None else None
+    rate = b.get("arrival_rate_requests_per_s")
+    k = max(n + 1, math.ceil(n * rate / served)) if rate and served else n + 1
+    others = sum(p.gpus for p in pooled.pools if p.pool.role != "prefill")
+    tried: NextStep | None = None
+    for _ in range(PREFILL_TRIES):
+        gpus = max(result.plan.cluster.gpus, others + k * prefill.gpus_per_instance)
+        plan = result.plan.model_copy(update={"cluster": result.plan.cluster.model_copy(update={"gpus": gpus})})
+        text = strategy_source(with_instances(own, "prefill", k))
+        r = tries(plan, parse_strategy(text))
+        if r is None:
+            break
+        options = (*((f"--set cluster.gpus={gpus}",) if gpus != result.plan.cluster.gpus else ()),
+                   f"--strategy {shlex.quote(text)}")
+        step = _step("prefill", f"{k:,} prefill instances (from {n:,}): the prefill pool binds", options, r)
+        if step.meets:
+            return step
+        tried = step if r.valid else tried
+        k += 1
+    return tried

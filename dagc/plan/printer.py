@@ -1,0 +1,154 @@
+"""Strategies built as values and printed by one printer: the canonical text of a `Strategy`.
+
+Input: a `Strategy` (its degrees, layer split, sequence-parallel flag, expert domain, execution
+options and pools). Output: the text dagc prints for it and `--strategy` or a plan's `strategy`
+line accepts back as the same strategy (`strategy_source`), and the constructors that make a
+strategy from another without writing text (`aggregated`, `replicated`, `pooled`, `with_options`,
+`with_split`, `with_instances`).
+
+The canonical form (docs/language.md, "How dagc prints a strategy"): `dp N < pp M [split] < tp T cp C
+sp ; ep E etp X > >`, each scope opened only by an axis above 1 (or a `pp` with a written split),
+`cp`, `sp` and `etp` only when they are not 1, the expert domain only when one is given; a
+disaggregated strategy is `prefill N < A > decode M < B >`. The execution options follow the
+outermost `>`, once for the whole strategy: `with microbatches N overlap none|microbatch redundant
+R`, each only when set. It is a fixed point of the parser's canonical text (`dagc.lang.scope`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .strategy import Pool, Strategy
+from .workload import Overlap
+
+__all__ = ["aggregated", "options_source", "pooled", "replicated", "scope_source", "strategy_source",
+           "with_instances", "with_options", "with_split"]
+
+
+def scope_source(s: Strategy) -> str:
+    """The strategy's scope without its execution options.
+
+    Example:
+        >>> scope_source(aggregated(dp=2, pp=2, split=(17, 15), tp=4, sp=True, ep=8, etp=2))
+        'dp 2 < pp 2 [17, 15] < tp 4 sp ; ep 8 etp 2 > >'
+    """
+    return _scope(s.dp, s.pp, s.pp_split, s.tp, s.cp, s.sp, s.ep, s.etp, s.pools)
+
+
+def _scope(dp: int = 1, pp: int = 1, pp_split: tuple[int, ...] | None = None, tp: int = 1, cp: int = 1,
+           sp: bool = False, ep: int | None = None, etp: int | None = None, pools: tuple[Pool, ...] = (),
+           **_: Any) -> str:
+    if pools:
+        return " ".join(f"{p.role} {p.instances} < {scope_source(p.strategy)} >" for p in pools)
+    inner = f"tp {tp}" + (f" cp {cp}" if cp > 1 else "") + (" sp" if sp else "")
+    if ep is not None or etp is not None:
+        inner += f" ; ep {ep or 1}" + (f" etp {etp}" if etp is not None and etp > 1 else "")
+    if pp > 1 or pp_split is not None:
+        split = "" if pp_split is None else " [" + ", ".join(str(n) for n in pp_split) + "]"
+        inner = f"pp {pp}{split} < {inner} >"
+    if dp > 1:
+        inner = f"dp {dp} < {inner} >"
+    return inner
+
+
+def options_source(microbatches: int | None = None, overlap: Overlap | None = None,
+                   redundant: int | None = None) -> str:
+    """The `with …` clause of these execution options ('' when none is set), with its leading space.
+
+    Example:
+        >>> options_source(2, Overlap.MICROBATCH)
+        ' with microbatches 2 overlap microbatch'
+    """
+    said = [f"{name} {value}" for name, value in (("microbatches", microbatches),
+                                                  ("overlap", None if overlap is None else overlap.value),
+                                                  ("redundant", redundant)) if value is not None]
+    return " with " + " ".join(said) if said else ""
+
+
+def strategy_source(s: Strategy, named: bool = False) -> str:
+    """The text of the whole strategy, its options after the outermost `>`; `named`: as `name = …` when
+    it has a name (what `--strategy` and a plan's `strategy` line accept).
+
+    Example:
+        >>> strategy_source(replicated(aggregated(tp=4, ep=4, overlap=Overlap.NONE), 2))
+        'dp 2 < tp 4 ; ep 4 > with overlap none'
+    """
+    text = scope_source(s) + options_source(s.microbatches, s.overlap, s.redundant)
+    return f"{s.name} = {text}" if named and s.name else text
+
+
+def _made(**fields: Any) -> Strategy:
+    """A strategy from its fields, its `text` the printed scope (as the search's strategies carry it)."""
+    return Strategy(text=_scope(**fields), **fields)
+
+
+def aggregated(dp: int = 1, pp: int = 1, split: tuple[int, ...] | None = None, tp: int = 1, cp: int = 1,
+               sp: bool = False, ep: int | None = None, etp: int | None = None, microbatches: int | None = None,
+               overlap: Overlap | None = None, redundant: int | None = None) -> Strategy:
+    """An aggregated strategy from its degrees. One expert axis given, the other is 1 (as the parser
+    reads `ep 8` alone).
+
+    Example:
+        >>> aggregated(pp=4, tp=2, ep=8).text
+        'pp 4 < tp 2 ; ep 8 >'
+    """
+    if (ep is None) != (etp is None):
+        ep, etp = ep or 1, etp or 1
+    return _made(dp=dp, pp=pp, pp_split=split, tp=tp, cp=cp, sp=sp, ep=ep, etp=etp, microbatches=microbatches,
+                 overlap=overlap, redundant=redundant)
+
+
+def replicated(s: Strategy, k: int) -> Strategy:
+    """`k` replicas of an aggregated strategy without data parallelism (`dp k < s >`), its options kept
+    outside the brackets; the name is dropped (it is another strategy).
+
+    Example:
+        >>> strategy_source(replicated(aggregated(tp=8, ep=8, microbatches=1, overlap=Overlap.NONE), 4))
+        'dp 4 < tp 8 ; ep 8 > with microbatches 1 overlap none'
+    """
+    if s.pools or s.dp != 1:
+        raise ValueError("only an aggregated strategy without dp is replicated by `dp k < … >`")
+    return _made(**{**_fields(s), "dp": k})
+
+
+def pooled(prefill: Strategy, n: int, decode: Strategy, m: int, microbatches: int | None = None,
+           overlap: Overlap | None = None, redundant: int | None = None) -> Strategy:
+    """A disaggregated strategy: `n` prefill instances of `prefill`, `m` decode instances of `decode`; the
+    options are the whole strategy's and each pool runs them (as the parser gives them to both pools).
+
+    Example:
+        >>> strategy_source(pooled(aggregated(tp=8), 3, aggregated(tp=8, ep=8), 1, overlap=Overlap.NONE))
+        'prefill 3 < tp 8 > decode 1 < tp 8 ; ep 8 > with overlap none'
+    """
+    options = {"microbatches": microbatches, "overlap": overlap, "redundant": redundant}
+    pools = tuple(Pool(role=role, instances=count, strategy=_made(**{**_fields(inner), **options}))
+                  for role, count, inner in (("prefill", n, prefill), ("decode", m, decode)))
+    return _made(pools=pools, **options)
+
+
+def with_instances(s: Strategy, role: str, count: int) -> Strategy:
+    """A disaggregated strategy with `count` instances in its `role` pool, all else kept."""
+    pools = tuple(p.model_copy(update={"instances": count}) if p.role == role else p for p in s.pools)
+    return _made(**{**_fields(s), "pools": pools})
+
+
+def with_options(s: Strategy, microbatches: int | None = None, overlap: Overlap | None = None,
+                 redundant: int | None = None) -> Strategy:
+    """`s` with these execution options (each None keeps the strategy's own), for its pools too."""
+    given = (("microbatches", microbatches), ("overlap", overlap), ("redundant", redundant))
+    update: dict[str, Any] = {k: v for k, v in given if v is not None}
+    if s.pools:
+        pools = tuple(p.model_copy(update={"strategy": p.strategy.model_copy(update=update)}) for p in s.pools)
+        update["pools"] = pools
+    return _made(**{**_fields(s), **update})
+
+
+def with_split(s: Strategy, split: tuple[int, ...] | None) -> Strategy:
+    """An aggregated strategy with this explicit layer split of its `pp` stages (None: the default)."""
+    return _made(**{**_fields(s), "pp_split": split})
+
+
+def _fields(s: Strategy) -> dict[str, Any]:
+    """What a strategy is, without its name, text and spans."""
+    return {k: getattr(s, k) for k in ("dp", "pp", "pp_split", "tp", "cp", "sp", "ep", "etp", "microbatches",
+                                        "overlap", "redundant", "pools")}
