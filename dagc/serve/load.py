@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
@@ -68,9 +69,11 @@ def simulate(plan: Plan, strategy: Strategy, lay: Layout, prices: StepPrices | N
     tick = _ticker(len(requests), progress)
     capacity = kv_capacity_tokens(plan, strategy, lay) if kv_tokens is None else kv_tokens
     if not plan.workload.inflight:
-        load = static_load(plan, traffic, requests, prices, capacity, lay.dp * lay.adp, tick)
+        load = replace(static_load(plan, traffic, requests, prices, capacity, lay.dp * lay.adp, tick),
+                       cap=plan.workload.batch)
     else:
-        load = _inflight(plan, traffic, requests, lay, prices, capacity, tick)
+        load = replace(_inflight(plan, traffic, requests, lay, prices, capacity, tick),
+                       cap=sum(sum(c) for c in _caps(lay)))
     if progress is not None:
         progress(len(requests), len(requests))
     return load

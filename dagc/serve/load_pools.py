@@ -159,6 +159,7 @@ class _Pools:
         self.queued_tokens = [0] * n_p
         self.busy_until = [0.0] * n_p
         self.running: list[list[int]] = [[] for _ in range(n_p)]
+        self.prefill_busy_s = 0.0                       # the instances' prefill seconds, summed (binding.py)
         self.starting = [False] * n_p
         self.s_per_token = self._prefill_s(self.prefill_batch, self.prefill_batch * w.prompt) / (
             self.prefill_batch * w.prompt)
@@ -278,6 +279,7 @@ class _Pools:
         self.waiting -= len(batch)
         self.running[k] = batch
         self.busy_until[k] = t + self._prefill_s(len(batch), tokens)
+        self.prefill_busy_s += self.busy_until[k] - t
         self._push(self.busy_until[k], PREFILLED, k)
 
     def _prefilled(self, t: float, k: int, _: int) -> None:
@@ -364,4 +366,5 @@ class _Pools:
         return Load(traffic=self.traffic, arrival=self.arrive, first_token=self.first, finish=self.finish,
                     generate=self.w.generate, itl=np.asarray(self.itl), itl_weight=np.asarray(self.weight, dtype=float),
                     area=self.area, warm_until=warm, timeline=timeline, prompt=self.reqs.prompt,
-                    output=self.reqs.output)
+                    output=self.reqs.output, cap=self.slots, prefill_busy_s=self.prefill_busy_s,
+                    prefill_instances=len(self.queues), prefill_until=max(self.busy_until))

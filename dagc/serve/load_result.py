@@ -48,6 +48,10 @@ class Load:
     output: np.ndarray | None = None          # each request's output tokens (None: `generate`)
     preemptions: np.ndarray | None = None     # times each request was preempted (its KV cache freed)
     cached_tokens: np.ndarray | None = None   # prompt tokens each found in the prefix cache when first admitted
+    cap: int | None = None                    # requests in flight the batch allows over the deployment
+    prefill_busy_s: float | None = None       # a disaggregated strategy's prefill instances' busy seconds, summed
+    prefill_instances: int = 0                # its prefill instances (0: one pool)
+    prefill_until: float = 0.0                # when its last prefill ended
 
     @property
     def ttft(self) -> np.ndarray:

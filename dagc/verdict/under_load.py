@@ -21,13 +21,14 @@ from ..layout.layout import Layout
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
 from ..plan.workload import Traffic
+from ..serve.binding import binding_json, diagnose
 from ..serve.load import Load, StepPrices, load_json, simulate
 from ..serve.load_pools import PoolPrices, simulate_pools
 from .pools import PooledCheck
 from .verdict import RequirementResult, requirement_value
 
 __all__ = ["CAPACITY_REQUESTS", "CAPACITY_STEPS", "CAPACITY_TOLERANCE", "UnderLoad", "capacity", "capacity_requests",
-           "judge_on_load", "pools_run", "Progress", "Run", "strategy_run", "under_load"]
+           "judge_on_load", "missed_latencies", "pools_run", "Progress", "Run", "strategy_run", "under_load"]
 
 CAPACITY_TOLERANCE = 0.01     # the bisection stops when the bracket is within 1 % of its upper end
 CAPACITY_STEPS = 24           # simulated runs at most per capacity (bracketing and bisection)
@@ -75,6 +76,7 @@ def under_load(plan: Plan, run: Run, metrics: dict | None, progress: Progress | 
     main = run(plan, None if progress is None else (lambda done, _: progress(done, span)))
     out = load_json(plan, main)
     assert out is not None, "a run has its figures"
+    out["binding"] = binding_json(diagnose(main, missed_latencies(plan, out), (metrics or {}).get("critical_path")))
     each_run(0)
     out["capacity_requests_per_s"] = capacity(plan, run, _steady_rate(plan, metrics), each_run) \
         if with_capacity else None
@@ -96,17 +98,21 @@ def _steady_rate(plan: Plan, metrics: dict | None) -> float | None:
     return float(metrics["throughput_tokens_per_s"]) / (w.prompt + w.generate)
 
 
-def _holds(plan: Plan, out: dict) -> bool:
-    """Whether a run meets the percentile requirements and its queue does not keep growing."""
-    if out["overloaded"]:
-        return False
+def missed_latencies(plan: Plan, out: dict) -> frozenset[str]:
+    """The latencies ("ttft", "tpot", "itl", "e2e") whose percentile requirements a run's `load` misses."""
+    missed = set()
     for req in plan.requirements:
         if req.percentile is None:
             continue
         value = requirement_value(req, None, None, None, load=out)
         if value is None or not req.holds(value):
-            return False
-    return True
+            missed.add(req.kind.value)
+    return frozenset(missed)
+
+
+def _holds(plan: Plan, out: dict) -> bool:
+    """Whether a run meets the percentile requirements and its queue does not keep growing."""
+    return not out["overloaded"] and not missed_latencies(plan, out)
 
 
 def capacity(plan: Plan, run: Run, estimate: float | None,

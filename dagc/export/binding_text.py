@@ -1,0 +1,60 @@
+"""What binds a simulated load, in one sentence: `dagc check`'s line under the Load line and report.md's Load
+section.
+
+Input: report.json's `load.binding` (`dagc.serve.binding.binding_json`). Output: a sentence naming the
+limit with the figures that show it, None when nothing binds (or the load has no diagnosis).
+"""
+
+from __future__ import annotations
+
+from ..units import Dimension, format_figure, format_si
+
+__all__ = ["binding_text"]
+
+
+def _pct(x: float | None) -> str:
+    return "—" if x is None else f"{100 * x:.1f} %"
+
+
+def binding_text(binding: dict | None) -> str | None:
+    """The limit binding a load and its figures (docs/load.md, "What binds"), None when nothing binds.
+
+    Example:
+        >>> binding_text({"limit": "prefill_pool", "prefill_instances": 2, "prefill_utilisation": 0.99,
+        ...               "waiting_mean": 40.0})[:60]
+        'Bound by the prefill pool: its 2 instances busy 99.0 % of th'
+    """
+    if not binding or binding.get("limit") in (None, "none"):
+        return None
+    b = binding
+    limit = b["limit"]
+    if limit == "requests_in_flight":
+        need = b.get("little_concurrency")
+        rate = b.get("arrival_rate_requests_per_s")
+        little = ""
+        if need is not None and rate is not None:
+            little = (f"; Little's law needs ≈ {format_figure(need)} in flight at {format_figure(rate)} requests/s "
+                      f"(the arrival rate × a request's mean time in flight)")
+        elif need is not None:
+            little = f"; the closed loop keeps {format_figure(need)} requests in the system"
+        return (f"Bound by the cap on requests in flight: {format_figure(b['running_mean_while_waiting'])} of "
+                f"{b['requests_cap']:,} in flight on average while {format_figure(b['waiting_mean'])} wait, the KV "
+                f"cache at most {_pct(b.get('kv_share_peak'))} used{little}; a larger batch lifts it.")
+    if limit == "kv_blocks":
+        return (f"Bound by the KV cache's blocks: {_pct(b.get('kv_share_while_waiting'))} in use while requests "
+                f"wait (peak {_pct(b.get('kv_share_peak'))}), {format_figure(b['running_mean'])} of "
+                f"{b['requests_cap']:,} in flight on average, {b['preemptions']:,} preemptions; an 8-bit KV cache "
+                f"or more GPUs lift it.")
+    if limit == "prefill_pool":
+        return (f"Bound by the prefill pool: its {b['prefill_instances']:,} instances busy "
+                f"{_pct(b.get('prefill_utilisation'))} of the time, {format_figure(b['waiting_mean'])} requests "
+                f"waiting on average; more prefill instances lift it.")
+    part = "compute" if limit == "step_compute" else "communication"
+    split = ""
+    if b.get("step") and b.get("step_compute_share") is not None:
+        split = (f" the {b['step']} step's critical path {format_si(b['step_s'], Dimension.TIME)} is "
+                 f"{_pct(b['step_compute_share'])} compute, {_pct(b.get('step_communication_share'))} "
+                 f"communication (TP, EP, PP);")
+    return (f"Bound by the step time, its {part}:{split} "
+            f"{format_figure(b['running_mean'])} in flight on average, a request waits "
+            f"{format_si(b['admission_wait_s'], Dimension.TIME)} to be admitted.")

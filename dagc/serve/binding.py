@@ -1,0 +1,224 @@
+"""Why a load falls behind or misses a percentile: the limit that binds, from the simulation's own figures.
+
+Input: a simulated `Load` (`dagc.serve.load`, `dagc.serve.load_pools`), the latencies whose percentile
+requirements it misses, and the steady state's critical paths (`Metrics.to_json()["critical_path"]`).
+Output: `Binding` — one `Limit` and the figures that show it; `binding_json` is report.json's
+`load.binding` (docs/outputs.md).
+
+The figures are read off the run while the deployment is loaded (`Load.served`'s window, from the first
+end to the last arrival): the requests in flight (admitted, not ended) and waiting, time-averaged; the KV
+cache in use (its mean and peak, and its mean while requests wait); the requests in flight while requests
+wait, against the cap the batch sets; the waiting queue's growth (arrivals less ends, per second); Little's
+law's concurrency — the arrival rate × a request's mean time in flight (the mean in flight over the
+requests served per second) — that the traffic needs in flight; a disaggregated strategy's prefill pool
+utilisation (its instances' busy seconds over their seconds).
+
+The limit, in this order (docs/load.md):
+- `NONE` when the run keeps up and misses no percentile;
+- when requests queue — the run is overloaded, or a TTFT or end-to-end percentile is missed while the
+  time a request waits to be admitted (Little's law on the queue) is at least `QUEUE_SHARE` of its mean
+  TTFT — the pool or cap that holds them: the prefill pool when busy at least `BUSY` of its time; the
+  KV blocks when the cache is `FULL` while requests wait, or requests were preempted; the cap on
+  requests in flight when they sit at `FULL` of it while requests wait;
+- otherwise the step time — the missed latency's step (TTFT: the mixed step, else the decode step) —
+  named by the larger part of its critical path: compute, or communication (TP, EP and PP together).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from ..enums import FastEnum
+from .load_result import Load
+
+__all__ = ["BUSY", "FULL", "QUEUE_SHARE", "Binding", "Limit", "binding_json", "diagnose"]
+
+FULL = 0.9           # the cap or KV cache in use, while requests wait, that counts as binding
+BUSY = 0.9           # the prefill pool's busy share that counts as binding
+QUEUE_SHARE = 0.25   # the admission wait, over the mean TTFT, past which queueing explains a missed TTFT
+
+
+class Limit(FastEnum):
+    """What binds a load (report.json's `load.binding.limit`)."""
+
+    NONE = "none"
+    REQUESTS_IN_FLIGHT = "requests_in_flight"      # the cap on requests in flight: the plan's batch
+    KV_BLOCKS = "kv_blocks"
+    STEP_COMPUTE = "step_compute"
+    STEP_COMMUNICATION = "step_communication"
+    PREFILL_POOL = "prefill_pool"
+
+    @property
+    def words(self) -> str:
+        return _WORDS[self]
+
+
+_WORDS = {Limit.NONE: "nothing binds", Limit.REQUESTS_IN_FLIGHT: "the cap on requests in flight (the batch)",
+          Limit.KV_BLOCKS: "the KV cache's blocks", Limit.STEP_COMPUTE: "the step time, its compute",
+          Limit.STEP_COMMUNICATION: "the step time, its communication",
+          Limit.PREFILL_POOL: "the prefill pool"}
+
+
+@dataclass(frozen=True)
+class Binding:
+    """The limit that binds a load, and the figures that show it (module docstring)."""
+
+    limit: Limit
+    cap: int | None                       # requests in flight the batch allows, over the deployment
+    running_mean: float                   # requests in flight, time-averaged over the loaded window
+    running_mean_waiting: float | None    # the same while requests wait (None: they never wait)
+    waiting_mean: float                   # requests waiting, time-averaged
+    queue_growth_requests_per_s: float    # arrivals less ends per second over the window (> 0: it grows)
+    admission_wait_s: float               # a request's mean wait to be admitted (Little's law on the queue)
+    kv_share_mean: float                  # KV cache in use on the fullest rank (0–1), time-averaged
+    kv_share_peak: float
+    kv_share_waiting: float | None        # its mean while requests wait
+    preemptions: int
+    arrival_rate_requests_per_s: float | None
+    little_concurrency: float | None      # requests in flight Little's law needs at the arrival rate
+    step: str | None                      # the step the step-time figures are of: decode | mixed
+    step_s: float | None                  # that step's critical path
+    step_compute_share: float | None
+    step_communication_share: float | None
+    prefill_utilisation: float | None     # a disaggregated strategy's prefill pool busy share
+    prefill_instances: int | None
+
+
+def _window(load: Load) -> tuple[float, float]:
+    lo, hi = float(load.finish.min()), float(load.arrival.max())
+    if not hi > lo:
+        lo, hi = float(load.arrival.min()), float(load.finish.max())
+    return lo, hi
+
+
+def _weights(t: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """Each sample's seconds inside [lo, hi] (a sample holds from its time to the next one's)."""
+    if not len(t):
+        return np.zeros(0)
+    start = np.clip(t, lo, hi)
+    end = np.clip(np.append(t[1:], max(hi, float(t[-1]))), lo, hi)
+    return np.maximum(0.0, end - start)
+
+
+def _mean(x: np.ndarray, w: np.ndarray) -> float | None:
+    total = float(w.sum())
+    return float(np.dot(x, w) / total) if total > 0 else None
+
+
+def _arrival_rate(load: Load) -> float | None:
+    """The traffic's `rate`, else (a log at its own times) its arrivals' mean rate; None for a closed loop."""
+    if load.traffic.concurrency is not None or len(load.arrival) < 2:
+        return None
+    if load.traffic.rate is not None:
+        return float(load.traffic.rate)
+    span = float(load.arrival.max() - load.arrival.min())
+    return (len(load.arrival) - 1) / span if span > 0 else None
+
+
+def _step(missed: frozenset[str], critical_path: dict | None) -> tuple[str | None, dict | None]:
+    """The step whose time a missed latency rests on: the mixed step for TTFT, else the decode step."""
+    if not critical_path:
+        return None, None
+    which = "mixed" if "ttft" in missed and "mixed" in critical_path else "decode"
+    return (which, critical_path.get(which)) if critical_path.get(which) else (None, None)
+
+
+def diagnose(load: Load, missed: frozenset[str], critical_path: dict | None = None) -> Binding:
+    """The limit binding `load` (module docstring).
+
+    Args:
+        load: the run.
+        missed: the latencies ("ttft", "tpot", "itl", "e2e") of the percentile requirements it misses.
+        critical_path: the steady state's critical paths by step ("decode", "mixed"), each with
+            `makespan_s`, `compute_s`, `tp_comm_s`, `ep_comm_s`, `pp_comm_s`.
+
+    Example:
+        >>> from dagc.lang.load import load_plan_text
+        >>> from dagc.verdict.check import check
+        >>> plan = load_plan_text('model preset "qwen3-30b-a3b" cluster { gpus = 8 gpu preset "h200" } '
+        ...     'workload { batch = 8 prompt = 1000 generate = 200 serving = inflight '
+        ...     'rate = 20 requests/s requests = 300 } strategy tp 8')
+        >>> b = diagnose(check(plan)[0].load.load, frozenset())
+        >>> b.limit.value, b.cap, round(b.running_mean)
+        ('requests_in_flight', 8, 8)
+    """
+    tl = load.timeline
+    lo, hi = _window(load)
+    if tl is not None and len(tl.t):
+        w = _weights(tl.t, lo, hi)
+        running, waiting, kv = tl.running, tl.waiting, tl.kv_share
+    else:
+        w = running = waiting = kv = np.zeros(0)
+    queued = w * (waiting > 0)
+    running_mean = _mean(running, w) or 0.0
+    waiting_mean = _mean(waiting, w) or 0.0
+    kv_peak = float(kv[w > 0].max()) if np.any(w > 0) else 0.0
+    rate = _arrival_rate(load)
+    inside, seconds = load.served()
+    served_rate = int(np.count_nonzero(inside)) / seconds if seconds > 0 else 0.0
+    ended = np.count_nonzero((load.finish >= lo) & (load.finish <= hi))
+    arrived = np.count_nonzero((load.arrival >= lo) & (load.arrival <= hi))
+    growth = (int(arrived) - int(ended)) / (hi - lo) if hi > lo and rate is not None else 0.0
+    in_rate = rate if rate is not None else served_rate
+    admission_wait = waiting_mean / in_rate if in_rate > 0 else 0.0
+    if load.traffic.concurrency is not None:
+        little: float | None = float(load.traffic.concurrency)
+    elif rate is not None and served_rate > 0:
+        little = rate * running_mean / served_rate
+    else:
+        little = None
+    preempted = int(load.preemptions.sum()) if load.preemptions is not None else 0
+    prefill_util = (load.prefill_busy_s / (load.prefill_instances * (load.prefill_until - float(load.arrival.min())))
+                    if load.prefill_busy_s is not None and load.prefill_instances
+                    and load.prefill_until > float(load.arrival.min()) else None)
+    which, path = _step(missed, critical_path)
+    compute_share = comm_share = None
+    if path and path.get("makespan_s"):
+        comm = sum(float(path.get(k, 0.0)) for k in ("tp_comm_s", "ep_comm_s", "pp_comm_s"))
+        compute = float(path.get("compute_s", 0.0))
+        compute_share, comm_share = compute / path["makespan_s"], comm / path["makespan_s"]
+    b = Binding(Limit.NONE, load.cap, running_mean, _mean(running, queued), waiting_mean, growth, admission_wait,
+                _mean(kv, w) or 0.0, kv_peak, _mean(kv, queued), preempted, rate, little, which,
+                float(path["makespan_s"]) if path else None, compute_share, comm_share,
+                min(1.0, prefill_util) if prefill_util is not None else None, load.prefill_instances or None)
+    return replace(b, limit=_limit(b, load, missed))
+
+
+def _limit(b: Binding, load: Load, missed: frozenset[str]) -> Limit:
+    overloaded = load.overloaded
+    if not overloaded and not missed:
+        return Limit.NONE
+    ttft = float(np.nanmean(load.ttft)) if len(load.ttft) else 0.0
+    queues = overloaded or (bool(missed & {"ttft", "e2e"}) and b.admission_wait_s >= QUEUE_SHARE * ttft
+                            and b.running_mean_waiting is not None)
+    if queues:
+        if b.prefill_utilisation is not None and b.prefill_utilisation >= BUSY:
+            return Limit.PREFILL_POOL
+        if (b.kv_share_waiting is not None and b.kv_share_waiting >= FULL and b.prefill_instances is None) \
+                or b.preemptions > 0:
+            return Limit.KV_BLOCKS
+        if b.cap and b.running_mean_waiting is not None and b.running_mean_waiting >= FULL * b.cap:
+            return Limit.REQUESTS_IN_FLIGHT
+    if b.step_compute_share is None or b.step_communication_share is None:
+        return Limit.STEP_COMPUTE
+    return Limit.STEP_COMMUNICATION if b.step_communication_share > b.step_compute_share else Limit.STEP_COMPUTE
+
+
+def binding_json(b: Binding) -> dict:
+    """report.json's `load.binding` (docs/outputs.md)."""
+    def num(x: float | None) -> float | None:
+        return None if x is None or not math.isfinite(x) else float(x)
+    return {"limit": b.limit.value, "requests_cap": b.cap, "running_mean": num(b.running_mean),
+            "running_mean_while_waiting": num(b.running_mean_waiting), "waiting_mean": num(b.waiting_mean),
+            "queue_growth_requests_per_s": num(b.queue_growth_requests_per_s),
+            "admission_wait_s": num(b.admission_wait_s), "kv_share_mean": num(b.kv_share_mean),
+            "kv_share_peak": num(b.kv_share_peak), "kv_share_while_waiting": num(b.kv_share_waiting),
+            "preemptions": b.preemptions, "arrival_rate_requests_per_s": num(b.arrival_rate_requests_per_s),
+            "little_concurrency": num(b.little_concurrency), "step": b.step, "step_s": num(b.step_s),
+            "step_compute_share": num(b.step_compute_share),
+            "step_communication_share": num(b.step_communication_share),
+            "prefill_utilisation": num(b.prefill_utilisation), "prefill_instances": b.prefill_instances}
+
