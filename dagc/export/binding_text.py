@@ -7,7 +7,7 @@ limit with the figures that show it, None when nothing binds (or the load has no
 
 from __future__ import annotations
 
-from ..units import Dimension, format_figure, format_si
+from ..units import Dimension, count_text, format_figure, format_si
 
 __all__ = ["binding_text"]
 
@@ -46,14 +46,14 @@ def binding_text(binding: dict | None) -> str | None:
                 f"{b['requests_cap']:,} in flight on average, {b['preemptions']:,} preemptions; an 8-bit KV cache "
                 f"or more GPUs lift it.")
     if limit == "prefill_pool":
-        return (f"Bound by the prefill pool: its {b['prefill_instances']:,} instances busy "
+        return (f"Bound by the prefill pool: its {count_text(b['prefill_instances'], 'instance')} busy "
                 f"{_pct(b.get('prefill_utilisation'))} of the time, {format_figure(b['waiting_mean'])} requests "
                 f"waiting on average; more prefill instances lift it.")
     part = "compute" if limit == "step_compute" else "communication"
     split = ""
     if b.get("step") and b.get("step_compute_share") is not None:
-        split = (f" the {b['step']} step's critical path {format_si(b['step_s'], Dimension.TIME)} is "
-                 f"{_pct(b['step_compute_share'])} compute, {_pct(b.get('step_communication_share'))} "
+        split = (f" the {b['step']} step takes {format_si(b['step_s'], Dimension.TIME)}, its critical path "
+                 f"{_pct(b['step_compute_share'])} compute and {_pct(b.get('step_communication_share'))} "
                  f"communication (TP, EP, PP);")
     return (f"Bound by the step time, its {part}:{split} "
             f"{format_figure(b['running_mean'])} in flight on average, a request waits "

@@ -1,7 +1,8 @@
 """Why a load falls behind or misses a percentile: the limit that binds, from the simulation's own figures.
 
 Input: a simulated `Load` (`dagc.serve.load`, `dagc.serve.load_pools`), the latencies whose percentile
-requirements it misses, and the steady state's critical paths (`Metrics.to_json()["critical_path"]`).
+requirements it misses, and the steady state's metrics (`Metrics.to_json()`: its step times and their
+critical paths).
 Output: `Binding` — one `Limit` and the figures that show it; `binding_json` is report.json's
 `load.binding` (docs/outputs.md).
 
@@ -80,8 +81,8 @@ class Binding:
     arrival_rate_requests_per_s: float | None
     little_concurrency: float | None      # requests in flight Little's law needs at the arrival rate
     step: str | None                      # the step the step-time figures are of: decode | mixed
-    step_s: float | None                  # that step's critical path
-    step_compute_share: float | None
+    step_s: float | None                  # its time in the steady state
+    step_compute_share: float | None      # of its critical path: compute, and communication (TP, EP, PP)
     step_communication_share: float | None
     prefill_utilisation: float | None     # a disaggregated strategy's prefill pool busy share
     prefill_instances: int | None
@@ -118,22 +119,25 @@ def _arrival_rate(load: Load) -> float | None:
     return (len(load.arrival) - 1) / span if span > 0 else None
 
 
-def _step(missed: frozenset[str], critical_path: dict | None) -> tuple[str | None, dict | None]:
-    """The step whose time a missed latency rests on: the mixed step for TTFT, else the decode step."""
-    if not critical_path:
-        return None, None
-    which = "mixed" if "ttft" in missed and "mixed" in critical_path else "decode"
-    return (which, critical_path.get(which)) if critical_path.get(which) else (None, None)
+def _step(missed: frozenset[str], metrics: dict | None) -> tuple[str | None, float | None, dict | None]:
+    """The step whose time a missed latency rests on — the mixed step for TTFT, else the decode step —
+    its time in the steady state and its critical path."""
+    paths = (metrics or {}).get("critical_path") or {}
+    which = "mixed" if "ttft" in missed and paths.get("mixed") else "decode"
+    path = paths.get(which)
+    if not path or not path.get("makespan_s"):
+        return None, None, None
+    return which, (metrics or {}).get(f"{which}_step_s"), path
 
 
-def diagnose(load: Load, missed: frozenset[str], critical_path: dict | None = None) -> Binding:
+def diagnose(load: Load, missed: frozenset[str], metrics: dict | None = None) -> Binding:
     """The limit binding `load` (module docstring).
 
     Args:
         load: the run.
         missed: the latencies ("ttft", "tpot", "itl", "e2e") of the percentile requirements it misses.
-        critical_path: the steady state's critical paths by step ("decode", "mixed"), each with
-            `makespan_s`, `compute_s`, `tp_comm_s`, `ep_comm_s`, `pp_comm_s`.
+        metrics: the steady state's (`decode_step_s`, `mixed_step_s`, and `critical_path` by step, each
+            with `makespan_s`, `compute_s`, `tp_comm_s`, `ep_comm_s`, `pp_comm_s`).
 
     Example:
         >>> from dagc.lang.load import load_plan_text
@@ -174,15 +178,15 @@ def diagnose(load: Load, missed: frozenset[str], critical_path: dict | None = No
     prefill_util = (load.prefill_busy_s / (load.prefill_instances * (load.prefill_until - float(load.arrival.min())))
                     if load.prefill_busy_s is not None and load.prefill_instances
                     and load.prefill_until > float(load.arrival.min()) else None)
-    which, path = _step(missed, critical_path)
+    which, step_s, path = _step(missed, metrics)
     compute_share = comm_share = None
-    if path and path.get("makespan_s"):
+    if path:
         comm = sum(float(path.get(k, 0.0)) for k in ("tp_comm_s", "ep_comm_s", "pp_comm_s"))
         compute = float(path.get("compute_s", 0.0))
         compute_share, comm_share = compute / path["makespan_s"], comm / path["makespan_s"]
     b = Binding(Limit.NONE, load.cap, running_mean, _mean(running, queued), waiting_mean, growth, admission_wait,
                 _mean(kv, w) or 0.0, kv_peak, _mean(kv, queued), preempted, rate, little, which,
-                float(path["makespan_s"]) if path else None, compute_share, comm_share,
+                step_s, compute_share, comm_share,
                 min(1.0, prefill_util) if prefill_util is not None else None, load.prefill_instances or None)
     return replace(b, limit=_limit(b, load, missed))
 

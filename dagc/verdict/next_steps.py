@@ -7,7 +7,7 @@ requirement and the figures it gives. Tried, in this order, each only where it a
 
 - when the load is bound by the cap on requests in flight (`dagc.serve.binding`): a larger batch — the
   concurrency Little's law needs, rounded up, then larger while the cap still binds (`LARGER_BATCH_TRIES`
-  at most), and that batch with 8-bit weights when it lifts the cap but misses a latency;
+  at most), with 8-bit weights from the first that misses a decode latency (TPOT, ITL);
 - when a disaggregated strategy's load is bound by its prefill pool: more prefill instances, from the
   share of the arrivals the pool served, one more at a time (`PREFILL_TRIES` at most), the cluster grown
   to hold them; a disaggregated strategy gets no other step;
@@ -38,7 +38,7 @@ from .check import StrategyResult, check_strategy, parse_strategy
 __all__ = ["NextStep", "next_steps", "with_next_steps", "MAX_TRIES"]
 
 MAX_TRIES = 24          # checks one strategy's next steps may run (each is a whole check, no search)
-LARGER_BATCH_TRIES = 4  # larger batches tried when the cap on requests in flight binds
+LARGER_BATCH_TRIES = 5  # larger batches tried when the cap on requests in flight binds
 PREFILL_TRIES = 4       # prefill pools tried when a disaggregated strategy's prefill binds
 _REPLICAS = (2, 4, 8)
 
@@ -190,39 +190,41 @@ def _rounded(n: float, ranks: int) -> int:
 
 
 def _larger_batch(result: StrategyResult, tries: _Tries) -> NextStep | None:
-    """When the cap on requests in flight binds: the batch Little's law needs, rounded up; while the cap
-    still binds, larger (its own run's need, at least 5/4 as many); when the cap is lifted but a latency
-    is missed, that batch with 8-bit weights. The first that meets, else the last tried."""
+    """When the cap on requests in flight binds: the batch Little's law needs, rounded up, and while the
+    cap still binds, larger (the run's own need, at least 5/4 as many); once a tried batch misses a
+    decode latency (TPOT, ITL: a larger batch only lengthens its steps), with 8-bit weights from then
+    on. The first that meets, else the last tried."""
     w, lay = result.plan.workload, result.layout
     b = _binding(result)
     if w.batch_max or lay is None or b.get("limit") != "requests_in_flight" or not b.get("little_concurrency"):
         return None
     ranks = lay.dp * lay.adp
     batch = _rounded(max(b["little_concurrency"], w.batch + 1), ranks)
+    fp8 = False
     tried: NextStep | None = None
     for _ in range(LARGER_BATCH_TRIES):
         plan = result.plan.model_copy(update={"workload": w.model_copy(update={"batch": batch})})
+        words = f"a batch of {batch:,} (from {w.batch:,}): the cap on requests in flight binds"
+        options: tuple[str, ...] = (f"--set workload.batch={batch}",)
+        if fp8:
+            plan = plan.model_copy(update={"model": plan.model.model_copy(update={"weights": DType.FP8})})
+            words += "; with 8-bit weights (fp8)"
+            options += (f"--set model.weights={DType.FP8.value}",)
         r = tries(plan)
         if r is None:
             break
-        words = f"a batch of {batch:,} (from {w.batch:,}): the cap on requests in flight binds"
-        step = _step("batch", words, (f"--set workload.batch={batch}",), r)
+        step = _step("batch", words, options, r)
         if step.meets or not r.valid:
             return step if step.meets else tried or step
         tried = step
-        again = _binding(r)
-        if again.get("limit") == "requests_in_flight":
-            batch = _rounded(max(again.get("little_concurrency") or 0, batch * 5 / 4), ranks)
+        decode_missed = any(q.met is False and q.requirement.kind.value in ("tpot", "itl") for q in r.requirements)
+        if decode_missed and not fp8 and result.plan.model.weights.bytes >= 2:
+            fp8 = True                                  # the same batch, its steps shortened
             continue
-        if result.plan.model.weights.bytes >= 2:
-            fp8 = plan.model_copy(update={"model": plan.model.model_copy(update={"weights": DType.FP8})})
-            r8 = tries(fp8)
-            if r8 is not None and r8.valid:
-                both = _step("batch", f"{words}; with 8-bit weights (fp8)",
-                             (f"--set workload.batch={batch}", f"--set model.weights={DType.FP8.value}"), r8)
-                if both.meets or len(both.missed) < len(step.missed):
-                    return both
-        break
+        again = _binding(r)
+        if again.get("limit") != "requests_in_flight":
+            break
+        batch = _rounded(max(again.get("little_concurrency") or 0, batch * 5 / 4), ranks)
     return tried
 
 

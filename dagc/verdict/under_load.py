@@ -76,7 +76,7 @@ def under_load(plan: Plan, run: Run, metrics: dict | None, progress: Progress | 
     main = run(plan, None if progress is None else (lambda done, _: progress(done, span)))
     out = load_json(plan, main)
     assert out is not None, "a run has its figures"
-    out["binding"] = binding_json(diagnose(main, missed_latencies(plan, out), (metrics or {}).get("critical_path")))
+    out["binding"] = binding_json(diagnose(main, missed_latencies(plan, out), metrics))
     each_run(0)
     out["capacity_requests_per_s"] = capacity(plan, run, _steady_rate(plan, metrics), each_run) \
         if with_capacity else None

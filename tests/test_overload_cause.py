@@ -1,0 +1,132 @@
+"""A load that falls behind or misses a percentile names the limit that binds it, with its figures, and
+the next steps try what lifts that limit (dagc.serve.binding, dagc.verdict.next_steps; docs/load.md)."""
+
+from __future__ import annotations
+
+import pytest
+
+from dagc.lang.load import load_plan_text
+from dagc.serve.binding import Limit, diagnose
+from dagc.serve.load import simulate
+from dagc.verdict.check import check, check_strategy, parse_strategy
+from dagc.verdict.next_steps import next_steps
+
+QWEN8 = 'model preset "qwen3-30b-a3b" cluster {{ gpus = 8 gpu preset "h200" {net} }} '
+
+
+def _plan(workload: str, require: str, strategy: str, net: str = ""):
+    return load_plan_text(QWEN8.format(net=net) + f"workload {{ {workload} }} require {{ {require} }} "
+                          f"strategy {strategy}")
+
+
+def _binding(plan):
+    r = check(plan)[0]
+    assert r.load is not None
+    return r, r.load.json["binding"]
+
+
+def test_cap_binds_with_littles_concurrency_and_a_larger_batch_meets():
+    plan = _plan("batch = 8 prompt = 1000 generate = 200 serving = inflight rate = 20 requests/s requests = 300",
+                 "ttft_p99 <= 1 s", "tp 8")
+    r, b = _binding(plan)
+    assert r.load.json["overloaded"]
+    assert b["limit"] == "requests_in_flight" and b["requests_cap"] == 8
+    assert b["running_mean_while_waiting"] == pytest.approx(8, abs=0.5)     # flat at the cap
+    assert b["kv_share_peak"] < 0.05 and b["preemptions"] == 0             # the KV cache is nearly empty
+    assert b["waiting_mean"] > 50 and b["queue_growth_requests_per_s"] > 5
+    # Little's law: the arrival rate × a request's mean time in flight (the mean in flight / served rate)
+    served = r.load.json["served_requests_per_s"]
+    assert b["little_concurrency"] == pytest.approx(20 * b["running_mean"] / served, rel=1e-9)
+    assert 30 < b["little_concurrency"] < 60
+    steps = next_steps(r)
+    first = steps[0]
+    assert first.kind == "batch" and first.meets, first
+    batch = int(first.options[0].split("=")[1])
+    assert batch >= b["little_concurrency"] and batch % 8 == 0
+    # the step is what `--set workload.batch=N` gives when the plan is checked again
+    again = check_strategy(plan.model_copy(update={"workload": plan.workload.model_copy(update={"batch": batch})}),
+                           plan.strategies[0], with_capacity=False)
+    assert again.verdict.meets_requirements is True
+    assert again.load.json["binding"]["limit"] == "none"
+
+
+def test_kv_blocks_bind_with_preemptions():
+    plan = _plan("batch = 64 prompt = 2000 generate = 1000 serving = inflight rate = 8 requests/s requests = 300",
+                 "ttft_p99 <= 1 s", "tp 8")
+    r = check(plan)[0]
+    # a KV cache of 10 requests' context: vLLM's gpu_memory_utilization set low
+    load = simulate(r.plan, r.strategy, r.layout, kv_tokens=10 * 3000)
+    b = diagnose(load, frozenset({"ttft"}), r.metrics)
+    assert b.limit is Limit.KV_BLOCKS
+    assert b.preemptions > 50 and b.kv_share_waiting is not None and b.kv_share_waiting > 0.9
+    assert b.kv_share_peak == pytest.approx(1.0, abs=0.01)
+    assert b.running_mean_waiting is not None and b.running_mean_waiting < 0.5 * 64    # far below the cap
+
+
+def test_step_compute_binds_a_missed_tpot_without_queueing():
+    plan = _plan("batch = 64 prompt = 1000 generate = 200 serving = inflight rate = 0.5 requests/s requests = 100",
+                 "tpot_p90 <= 1 ms", "tp 8")
+    _, b = _binding(plan)
+    assert b["limit"] == "step_compute" and b["step"] == "decode"
+    assert b["waiting_mean"] == 0 and b["admission_wait_s"] == 0
+    assert b["step_compute_share"] > 0.5 > b["step_communication_share"]
+    assert b["step_compute_share"] + b["step_communication_share"] == pytest.approx(1, abs=0.01)
+    assert b["step_s"] > 0.001
+
+
+def test_step_communication_binds_on_a_slow_link():
+    plan = _plan("batch = 256 prompt = 1000 generate = 200 serving = inflight rate = 0.5 requests/s requests = 100",
+                 "tpot_p90 <= 1 ms", "tp 8", net="intra_node = 1 GB/s")
+    _, b = _binding(plan)
+    assert b["limit"] == "step_communication"
+    assert b["step_communication_share"] > 0.8 and b["waiting_mean"] == 0
+
+
+def test_prefill_pool_binds_and_more_prefill_instances_meet():
+    plan = load_plan_text('model preset "qwen3-30b-a3b" cluster { gpus = 4 gpu preset "h200" } '
+                          'workload { batch = 128 prompt = 8000 generate = 100 serving = inflight '
+                          'rate = 8 requests/s requests = 300 } require { ttft_p99 <= 2 s } '
+                          'strategy prefill 1 < tp 2 > decode 1 < tp 2 >')
+    r, b = _binding(plan)
+    assert b["limit"] == "prefill_pool" and b["prefill_instances"] == 1
+    assert b["prefill_utilisation"] > 0.95
+    assert b["running_mean"] < 0.2 * b["requests_cap"]          # the decode pool has room
+    steps = next_steps(r)
+    assert [s.kind for s in steps] == ["prefill"] and steps[0].meets
+    text = steps[0].options[-1].removeprefix("--strategy ").strip("'")
+    assert text == "prefill 2 < tp 2 > decode 1 < tp 2 >" and "--set cluster.gpus=6" in steps[0].options
+    grown = plan.model_copy(update={"cluster": plan.cluster.model_copy(update={"gpus": 6})})
+    assert check_strategy(grown, parse_strategy(text), with_capacity=False).verdict.meets_requirements is True
+
+
+def test_nothing_binds_a_load_that_keeps_up():
+    plan = _plan("batch = 8 prompt = 1000 generate = 200 serving = inflight rate = 0.2 requests/s requests = 50",
+                 "ttft_p99 <= 2 s", "tp 8")
+    r, b = _binding(plan)
+    assert b["limit"] == "none" and r.verdict.meets_requirements is True
+    assert b["running_mean"] < 1 and b["waiting_mean"] == 0
+
+
+QWEN235 = """
+model preset "qwen3-235b-a22b"
+cluster { gpus = 16 gpu preset "h200" }
+workload { batch = 128 prompt = 2000 generate = 500 serving = inflight rate = 10 requests/s requests = 1000 }
+require { ttft_p99 <= 2 s  tpot_p90 <= 50 ms }
+strategy tp 8 ; ep 16
+"""
+
+
+def test_qwen3_235b_at_10_requests_per_s_names_the_cap_and_a_batch_that_meets():
+    """Issue 52's overload: OVERLOADED with the running requests flat at the batch of 128 and the KV cache
+    nearly empty; Little's law needs about 200 in flight, and a larger batch (with fp8 weights, as the
+    tried batch alone misses TPOT) meets everything."""
+    plan = load_plan_text(QWEN235)
+    r, b = _binding(plan)
+    assert r.load.json["overloaded"] and r.verdict.meets_requirements is False
+    assert b["limit"] == "requests_in_flight" and b["requests_cap"] == 128
+    assert b["running_mean_while_waiting"] > 127 and b["kv_share_peak"] < 0.1
+    assert 190 < b["little_concurrency"] < 215
+    first = next_steps(r)[0]
+    assert first.kind == "batch" and first.meets
+    batch = int(first.options[0].removeprefix("--set workload.batch="))
+    assert batch > 200 and first.options[1:] == ("--set model.weights=fp8",)
