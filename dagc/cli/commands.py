@@ -145,6 +145,7 @@ def _load(args, err: Console, picks: bool = False):
         from ..schedule.timer import Timer
         from ..verdict.check import check
         from ..verdict.next_steps import with_next_steps
+        from .judge_bar import judged as _judged
         from .printing import render_diags
     try:
         plan = _plan(args)
@@ -157,6 +158,7 @@ def _load(args, err: Console, picks: bool = False):
         quiet = _quiet(args)
         found = _search(plan, plan.objective, top=CHECK_RESCORED, jobs=jobs, budget_s=budget,
                         timer=timer, front=picks, quiet=quiet) if searching else None
+        found = _judged(plan, found, 1, quiet)      # the verdict's best judged on every requirement, the load's too
         by_objective = (_objective_picks(plan, found, jobs, budget, timer, quiet)
                         if picks and found is not None else None)
         simulating = _bar("simulating the load", quiet) if plan.workload.traffic is not None else None

@@ -15,12 +15,14 @@ from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 
+from ..search.under_traffic import JUDGE_LIMIT, STEADY, load_requirements, steady_only_text
 from ..units import Dimension, format_figure, format_si
 from .printing import add_shown_row
 
 if TYPE_CHECKING:
     from ..plan.plan import Plan
     from ..search.at_rate import RankedAtRate
+    from ..search.result import Candidate
     from ..search.search import SearchResult
 
 
@@ -60,14 +62,32 @@ SEARCH_COLUMNS = ("#", "strategy", "GPUs", "memory used", "TTFT", "TPOT", "decod
 PARETO_COLUMNS = ("strategy", "GPUs", "TTFT", "TPOT", "decode (tokens/s/GPU)")
 
 
-def print_search_verdict(out: Console, found: SearchResult) -> None:
+def print_search_verdict(out: Console, found: SearchResult, plan: Plan) -> None:
     """`dagc search --quiet`: the best strategy, its GPUs and whether it meets the requirements."""
     if not found.ranked:
         out.print("best: none — no legal strategy on this cluster", markup=False)
         return
     c = found.ranked[0]
     out.print(f"best: {c.text} · {c.gpus:,} GPU{'' if c.gpus == 1 else 's'} · meets requirements: "
-              f"{'yes' if c.meets_requirements else 'no'}", markup=False)
+              f"{meets_text(c)}", markup=False)
+    if c.judged == STEADY and c.meets_requirements:
+        out.print(f"  {_steady_note(plan)}", markup=False)
+
+
+def meets_text(c: Candidate, names: dict[str, str] | None = None) -> str:
+    """Whether a candidate meets the requirements, as the table and `--quiet` print it: `yes`, `no`, `no:`
+    and the load requirements it misses (simulated under the traffic), or `yes (steady state)` for one
+    judged on the steady state alone (`dagc.search.under_traffic`)."""
+    if not c.meets_requirements:
+        missed = ", ".join((names or {}).get(t, t) for t in c.load_missed)
+        return f"no: {missed}" if missed else "no"
+    return "yes (steady state)" if c.judged == STEADY else "yes"
+
+
+def _steady_note(plan: Plan) -> str:
+    """What `yes (steady state)` means, and why dagc did not judge the load."""
+    return (f"yes (steady state): {steady_only_text(plan)} (dagc simulates at most {JUDGE_LIMIT} of a search's best "
+            "under the plan's traffic)")
 
 
 def print_search(out: Console, found: SearchResult, top: int, svg_path: Path, plan: Plan) -> None:
@@ -90,12 +110,14 @@ def print_search(out: Console, found: SearchResult, top: int, svg_path: Path, pl
     def shown(kind: K, value: float, text: str) -> str:
         return near_text(plan, kind, value, text)          # beside a requirement's target: its digits
 
+    names = {r.text: r.name for r in plan.requirements}     # a load requirement missed, by its name (`ttft_p99`)
+
     rows: list[tuple[str, ...]] = [(str(k), c.text, *((f"{c.batch:,}",) if varied else ()),
              *((str(c.speculative_tokens),) if drafted else ()), str(c.gpus),
              shown(K.MEMORY, c.memory_fraction, f"{c.memory_fraction * 100:.1f} %"),   # as `memory <= 80 %` reads it
              shown(K.TTFT, c.metrics["ttft_s"], format_si(c.metrics["ttft_s"], Dimension.TIME, ttft)),
              shown(K.TPOT, c.metrics["tpot_s"], format_si(c.metrics["tpot_s"], Dimension.TIME, tpot)),
-             format_figure(c.metrics['decode_tokens_per_s_per_gpu']), "yes" if c.meets_requirements else "no",
+             format_figure(c.metrics['decode_tokens_per_s_per_gpu']), meets_text(c, names),
              c.binding or "—") for k, c in enumerate(best, 1)]
     columns = (SEARCH_COLUMNS[:2] + (("batch (max)",) if varied else ()) + (("drafted",) if drafted else ())
                + SEARCH_COLUMNS[2:])
@@ -107,6 +129,12 @@ def print_search(out: Console, found: SearchResult, top: int, svg_path: Path, pl
                                              if varied else "the requirement with the least margin: of a candidate "
                                              "that meets them all, the first to fail if things get worse; of one "
                                              "that does not, the one it misses by the most"),
+                  markup=False)
+    if any(c.judged == STEADY and c.meets_requirements for c in best):
+        out.print(_steady_note(plan), markup=False)
+    elif load_requirements(plan):
+        out.print("meets requirements: every requirement judged, the load's by simulating the plan's traffic "
+                  "through each strategy, as `dagc check --strategy` does (`no:` names the load requirements missed)",
                   markup=False)
     front = sorted(found.pareto, key=lambda c: c.metrics["tpot_s"])[:20]
     if not front:
@@ -123,8 +151,11 @@ def print_search(out: Console, found: SearchResult, top: int, svg_path: Path, pl
     columns = (PARETO_COLUMNS[:1] + (("batch (max)",) if varied else ()) + (("drafted",) if drafted else ())
                + PARETO_COLUMNS[1:]
                + (("binding requirement",) if varied else ()))
-    _print_table(out, _strategy_table("Pareto front (meeting the requirements): decode tokens/s per GPU vs TPOT",
-                                      columns, rows))
+    meeting = "meeting the requirements"
+    if any(c.judged == STEADY for c in front):
+        meeting = ("meeting the steady-state requirements; the load requirements are judged by `dagc check "
+                   "--strategy`")
+    _print_table(out, _strategy_table(f"Pareto front ({meeting}): decode tokens/s per GPU vs TPOT", columns, rows))
     out.print(f"wrote {svg_path}", markup=False)
 
 

@@ -25,6 +25,7 @@ def cmd_search(args) -> int:
     with _loading():
         from ..diagnostics import PlanError
         from ..lang.fields import BATCH_LIMIT
+        from .judge_bar import judged
         from .print_check import objective_text, print_overrides, print_plan
         from .print_search import print_at_rate, print_search, print_search_verdict, print_search_warnings
         from .printing import make_console, render_diags
@@ -46,6 +47,8 @@ def cmd_search(args) -> int:
         found = _search_speculative(plan, args.top, _jobs(args, err), args.search_budget, _quiet(args))
     else:
         found = _search(plan, plan.objective, args.top, _jobs(args, err), args.search_budget, quiet=_quiet(args))
+    # what is printed as meeting the requirements is judged on all of them: the best, or the rows shown
+    found = judged(plan, found, 1 if _quiet(args) else max(args.top, 1), _quiet(args))
     svg_path = _write_pareto(args, plan, found, err)
     if svg_path is None:
         return EXIT_OUTPUT
@@ -59,7 +62,7 @@ def cmd_search(args) -> int:
         return EXIT_OK
     out = make_console()
     if _quiet(args):
-        print_search_verdict(out, found)
+        print_search_verdict(out, found, plan)
         return EXIT_OK
     if _volume(args) > 0:            # what was searched: the plan's model, cluster and workload
         print_plan(out, plan, args.plan, objective_text(plan), args.overrides)

@@ -200,6 +200,8 @@ def _figures_table(r: StrategyResult, ev: dict) -> list[str]:
         return f"  | {name} | {fn(own)} | {fn(best)} |"
 
     K = RequirementKind
+    suggested = _candidate_yes(ev.get("best_meets_requirements"), ev.get("best_judged"),
+                               ev.get("best_load_requirements_missed"))
     return ["", "  | | this strategy | suggested |", "  |---|---|---|",
             row("GPUs", lambda f: str(f["gpus"])),
             row("TTFT", lambda f: metric_text(plan, K.TTFT, f["ttft_s"])),
@@ -209,11 +211,22 @@ def _figures_table(r: StrategyResult, ev: dict) -> list[str]:
             row("end-to-end throughput", lambda f: metric_text(plan, K.THROUGHPUT, f["throughput_tokens_per_s"])),
             row("memory of the fullest GPU", lambda f: metric_text(plan, K.MEMORY, f["memory_fraction"])),
             f"  | meets the requirements | {_yes(r.verdict.meets_requirements)} | "
-            f"{_yes(ev.get('best_meets_requirements'))} |", ""]
+            f"{suggested} |", ""]
 
 
 def _yes(x: bool | None) -> str:
     return {True: "yes", False: "**no**", None: "—"}[x]
+
+
+def _candidate_yes(meets: bool | None, judged: str | None, missed: list[str] | None) -> str:
+    """Whether a search candidate meets the requirements, saying what was judged: `**no**` with the load
+    requirements it misses under the plan's traffic, or `yes (steady state only)` for one not simulated
+    under it (`dagc.search.under_traffic`: the load requirements are judged by `dagc check --strategy`)."""
+    if meets and judged == "steady-state":
+        return "yes (steady state only: the load requirements are judged by `dagc check --strategy`)"
+    if meets is False and missed:
+        return "**no**: " + ", ".join(md_code(t, in_table=True) for t in missed)
+    return _yes(meets)
 
 
 def _change(r: StrategyResult) -> list[str]:
@@ -279,7 +292,7 @@ def by_objective_md(r: StrategyResult) -> list[str]:
                      f"{metric_text(plan, K.TTFT, p['ttft_s'])} | {metric_text(plan, K.TPOT, p['tpot_s'])} | "
                      f"{metric_text(plan, K.DECODE_THROUGHPUT, p['decode_tokens_per_s_per_gpu'], per_gpu=True)} | "
                      f"{metric_text(plan, K.THROUGHPUT, p['throughput_tokens_per_s'])} | "
-                     f"{_yes(p['meets_requirements'])} |")
+                     f"{_candidate_yes(p['meets_requirements'], p.get('judged'), p.get('load_requirements_missed'))} |")
     return lines + [""]
 
 

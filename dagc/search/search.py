@@ -76,6 +76,7 @@ from .result import (
 )
 from .screen import Columns
 from .space import Item, candidates, count_candidates, space_items, strategy_text
+from .under_traffic import judged_best
 
 __all__ = ["Objective", "Candidate", "SearchResult", "candidates", "count_candidates", "search",
            "objective_picks",
@@ -211,7 +212,7 @@ def objective_picks(plan: Plan, found: SearchResult, top: int = 5, jobs: int = 1
     for k, o in enumerate(others):
         r = search(plan, objective=o, top=top, jobs=jobs, progress=step(k), budget_s=budget_s, timer=timer,
                    front=False)
-        picks[o] = r.best if r.complete else None
+        picks[o] = judged_best(plan, r) if r.complete else None      # on every requirement, the load's too
     return {o: picks[o] for o in Objective.NAMES}
 
 

@@ -17,7 +17,8 @@ from ..plan.workload import RequirementKind
 from ..units import Dimension, count_text, format_figure, format_si
 from .verdict import RequirementResult, near_text, requirement_value
 
-__all__ = ["Objective", "judge_optimal", "objective_picks_json", "OPTIMAL_TOLERANCE", "NOT_SEARCHED", "optimal_means"]
+__all__ = ["Objective", "judge_optimal", "meets_words", "objective_picks_json", "OPTIMAL_TOLERANCE", "NOT_SEARCHED",
+           "optimal_means"]
 
 OPTIMAL_TOLERANCE = 0.05        # within 5 % of the best is optimal
 # the optimal verdict of a check without a search (`dagc.verdict.check.check` judges it only against one)
@@ -62,6 +63,8 @@ def objective_picks_json(picks: dict[str, Any]) -> dict[str, dict | None]:
     """What each objective's search picks (`dagc.search.search.objective_picks`), as report.json states it:
     per objective its best candidate's text, whether it meets the requirements, and its figures."""
     return {o: None if c is None else {"strategy": c.text, "meets_requirements": c.meets_requirements,
+                                       "judged": _judged(c),
+                                       "load_requirements_missed": list(getattr(c, "load_missed", ())),
                                        "batch": c.batch, **_figures(c.metrics, c.gpus, c.memory_fraction)}
             for o, c in picks.items()}
 
@@ -115,26 +118,20 @@ def _judge_optimal(result: Any, found: Any, tolerance: float) -> tuple[bool | No
                 "best_batch": best.batch,
                 # `batch = max`: what one more request would break for the better strategy (as `batch_breaks`)
                 "best_batch_breaks": best.binding if best.batch is not None else None,
-                "best_meets_requirements": best.meets_requirements, "own_score": own, "tolerance": tolerance,
+                "best_meets_requirements": best.meets_requirements, "best_judged": _judged(best),
+                "best_load_requirements_missed": list(getattr(best, "load_missed", ())), "own_score": own,
+                "tolerance": tolerance,
                 "evaluated": found.evaluated, "total": found.total, "complete": found.complete}
     own_meets = result.verdict.meets_requirements is not False
     best_gpus = f"{best.gpus} GPU{'s' if best.gpus > 1 else ''}"
     if own is None or not result.valid:
-        evidence["note"] = (f"`{best.text}` is a legal strategy that "
-                            f"{'meets' if best.meets_requirements else 'misses'} the requirements on {best_gpus}"
-                            + partial)
+        evidence["note"] = f"`{best.text}` is a legal strategy that {meets_words(best)} on {best_gpus}" + partial
         return False, evidence
     evidence["best_figures"] = _figures(best.metrics, best.gpus, best.memory_fraction)
     evidence["own_figures"] = _figures(result.metrics, result.gpus_used,
                                        result.memory.worst.fraction if result.memory is not None else None)
     if best.meets_requirements and not own_meets:
-        m = best.metrics
-        evidence["note"] = (f"`{best.text}` meets the requirements on {best_gpus} (TTFT "
-                            f"{format_si(m['ttft_s'], Dimension.TIME)}, TPOT {format_si(m['tpot_s'], Dimension.TIME)}, "
-                            f"{format_figure(m['decode_tokens_per_s'] / best.gpus)} tokens/s per GPU); this strategy "
-                            "does not"
-                            + partial)
-        return False, evidence
+        return _only_best_meets(best, evidence, partial)
     own_misses = sum(1 for q in result.requirements if q.met is False)
     if 0 < best.misses < own_misses:
         evidence["note"] = (f"`{best.text}` misses fewer requirements on {best_gpus} ({best.misses} against "
@@ -163,6 +160,40 @@ def _judge_optimal(result: Any, found: Any, tolerance: float) -> tuple[bool | No
     evidence["note"] = (f"`{best.text}` {_gain(found.objective, best, result)}{where}{_batch_text(best, result)}"
                         + _misses_too(best, result, own_meets, found.complete) + partial)
     return False, evidence
+
+
+def _only_best_meets(best: Any, evidence: dict, partial: str) -> tuple[bool | None, dict]:
+    """The verdict when the search's best meets the requirements and this strategy does not: not optimal,
+    unless the best was judged on the steady state alone (it may miss a load requirement too)."""
+    gpus = count_text(best.gpus, "GPU")
+    if _judged(best) != "all":
+        evidence["note"] = (f"not judged: `{best.text}` {meets_words(best)} on {gpus}; this strategy does not meet "
+                            "every requirement" + partial)
+        return None, evidence
+    m = best.metrics
+    evidence["note"] = (f"`{best.text}` meets the requirements on {gpus} (TTFT "
+                        f"{format_si(m['ttft_s'], Dimension.TIME)}, TPOT {format_si(m['tpot_s'], Dimension.TIME)}, "
+                        f"{format_figure(m['decode_tokens_per_s'] / best.gpus)} tokens/s per GPU); this strategy "
+                        "does not" + partial)
+    return False, evidence
+
+
+def _judged(best: Any) -> str:
+    """What a search candidate's `meets_requirements` judged (`Candidate.judged`): "all" or "steady-state"."""
+    return getattr(best, "judged", "all")
+
+
+def meets_words(best: Any) -> str:
+    """Whether a search candidate meets the requirements, in words that say what was judged: "meets the
+    requirements", "misses the requirements (under the plan's traffic, `tpot_p90 <= 30 ms`)", or "meets the
+    steady-state requirements (…)" for one not simulated under the traffic (`dagc.search.under_traffic`)."""
+    if not best.meets_requirements:
+        missed = ", ".join(f"`{t}`" for t in getattr(best, "load_missed", ()))
+        return "misses the requirements" + (f" (under the plan's traffic, {missed})" if missed else "")
+    if _judged(best) != "all":
+        return ("meets the steady-state requirements (the load requirements are judged by `dagc check --strategy`: "
+                "dagc simulated only the search's first candidates under the plan's traffic)")
+    return "meets the requirements"
 
 
 def _misses_too(best: Any, result: Any, own_meets: bool, complete: bool) -> str:
