@@ -130,3 +130,22 @@ def test_qwen3_235b_at_10_requests_per_s_names_the_cap_and_a_batch_that_meets():
     assert first.kind == "batch" and first.meets
     batch = int(first.options[0].removeprefix("--set workload.batch="))
     assert batch > 200 and first.options[1:] == ("--set model.weights=fp8",)
+
+
+def test_capacity_past_its_work_budget_is_not_judged_quickly():
+    """Adversarial item 4: 100,000-token prompts in chunks of 64 would take ~75 M engine events over the
+    capacity's runs (hours); the run itself is judged and the capacity is said not judged, in seconds."""
+    import time
+
+    from dagc.verdict.under_load import CAPACITY_WORK_BUDGET
+    plan = _plan("batch = 4 prompt = 100000 generate = 100 serving = inflight chunk = 64 rate = 0.01 requests/s "
+                 "requests = 10", "ttft_p99 <= 100 s", "tp 8")
+    start = time.perf_counter()
+    r = check(plan)[0]
+    assert time.perf_counter() - start < 30
+    load = r.load.json
+    assert load["capacity_judged"] is False and load["capacity_requests_per_s"] is None
+    assert load["capacity_work_events"] == 2000 * (1563 + 3) * 24 > CAPACITY_WORK_BUDGET
+    assert load["ttft_s"]["p99"] is not None and r.requirements[0].met is True      # the run itself is judged
+    from dagc.export.load_md import load_line
+    assert "capacity not judged (warning)" in load_line(load)
