@@ -62,7 +62,8 @@ def _seconds(text: str) -> float:
 
 def _rate(text: str) -> float:
     """`--rate 12` or `--rate "12 requests/s"`: an arrival rate in requests per second."""
-    from ..lang.fields import RATE_LIMIT
+    from ..lang.fields import WORKLOAD_FIELDS
+    bound = WORKLOAD_FIELDS["rate"]         # the plan's range for `rate = …`, so that both accept the same rates
     number = text.strip().removesuffix("requests/s").strip()
     try:
         if not number.isascii():
@@ -70,9 +71,26 @@ def _rate(text: str) -> float:
         value = float(number)
     except ValueError:
         raise argparse.ArgumentTypeError(f"`{text[:40]}` is not an arrival rate in requests/s") from None
-    if not math.isfinite(value) or value <= 0 or value > RATE_LIMIT:
-        raise argparse.ArgumentTypeError(f"must be above 0 and at most {RATE_LIMIT:,.0f} requests/s, not {text[:40]}")
+    if not math.isfinite(value) or not bound.lo <= value <= bound.hi:
+        raise argparse.ArgumentTypeError(f"must be at least {bound.lo:g} and at most {bound.hi:,.0f} requests/s, as a "
+                                         f"plan's `rate`, not {text[:40]}")
     return value
+
+
+def _load_budget(text: str) -> int | str:
+    """`--load-budget 5000000`, `--load-budget 5e6` or `--load-budget none`: the engine events a simulated load
+    may take (dagc.plan.plan.LOAD_BUDGET_EVENTS), or "none" for no budget."""
+    if text.strip().lower() == "none":
+        return "none"
+    try:
+        if not text.isascii() or not text.strip().replace("e", "", 1).replace(".", "", 1).isdigit():
+            raise ValueError(text)
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"`{text[:40]}` is not a number of engine events, nor `none`") from None
+    if not math.isfinite(value) or value != int(value) or not 1 <= value <= 1e15:
+        raise argparse.ArgumentTypeError(f"must be a whole number of events, 1 to 10^15, or `none`: {text[:40]}")
+    return int(value)
 
 
 JOBS_HELP = ("processes for the strategy search (at most the CPUs available; default 1: one process prices each "
@@ -189,6 +207,10 @@ def build_parser() -> argparse.ArgumentParser:
         p_.add_argument("--force", action="store_true",
                         help="replace an output directory or file that dagc cannot tell it wrote (docs/security.md)")
     for p_ in (c, co, se):
+        p_.add_argument("--load-budget", type=_load_budget, default=None, metavar="EVENTS",
+                        help="the engine events one simulation of the plan's traffic may take: past it the load is "
+                        "not simulated and its requirements not judged (W518); `none` lifts it (default 3,000,000: "
+                        "about a minute and well under 2 GB; docs/load.md)")
         p_.add_argument("--allow-path", action="append", metavar="DIR", default=[],
                         help="let `model from` read files under DIR too (default: only the plan's directory)")
         _add_set_and_volume(p_)

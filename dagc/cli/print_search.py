@@ -162,7 +162,7 @@ def print_search(out: Console, found: SearchResult, top: int, svg_path: Path, pl
 def print_at_rate(out: Console, ranked: RankedAtRate, top: int) -> None:
     """`dagc search --rate R`: the best strategies simulated at R requests/s, by goodput per GPU."""
     tr = ranked.traffic
-    out.print(f"at {format_si(ranked.rate, Dimension.RATE)}: {tr.requests:,} requests ({tr.arrival}, seed {tr.seed}) "
+    out.print(f"at {_rate(ranked.rate)}: {tr.requests:,} requests ({tr.arrival}, seed {tr.seed}) "
               f"simulated through each of the {len(ranked.ranked):,} best strategies, ranked by goodput per GPU "
               "(requests/s served within every latency requirement, per GPU)"
               + (f"; {ranked.skipped:,} disaggregated not simulated (their pools do not check at this workload)"
@@ -174,9 +174,15 @@ def print_at_rate(out: Console, ranked: RankedAtRate, top: int) -> None:
                      f"{format_figure(load['served_requests_per_s'])} requests/s",
                      _time(load["ttft_s"]["p99"]), _time(load["tpot_s"]["p90"]),
                      "yes" if load["overloaded"] else "no"))
-    _print_table(out, _strategy_table(f"best {len(rows)} at {format_si(ranked.rate, Dimension.RATE)}",
+    _print_table(out, _strategy_table(f"best {len(rows)} at {_rate(ranked.rate)}",
                                       ("#", "strategy", "GPUs", "goodput", "served", "TTFT p99", "TPOT p90",
                                        "overloaded"), rows))
+
+
+def _rate(value: float) -> str:
+    """An arrival rate as `--rate` took it, to its own digits (`1e-06 requests/s`, `14 requests/s`): a rate
+    far below one request a second is not 0.0."""
+    return f"{value:,.10g} requests/s" if value >= 1 else f"{value:.6g} requests/s"
 
 
 def _time(value: float | None) -> str:
