@@ -145,11 +145,9 @@ def test_the_optimal_verdict_can_name_a_disaggregated_strategy():
     assert r.optimality["best_figures"]["tpot_s"] < r.metrics["tpot_s"]
 
 
-@pytest.mark.parametrize("extra", ["", "batch_max"])
-def test_only_in_flight_plans_at_their_batch_weigh_pools(extra):
-    text = qwen().replace("serving = inflight", "") if extra == "" else \
-        qwen().replace("batch = 64", "batch = max")
-    found = search(load_plan_text(text), rescore=0)
+def test_only_in_flight_plans_weigh_pools():
+    # `batch = max` weighs them too, each decode instance at its largest batch: tests/test_batch_max_pools.py
+    found = search(load_plan_text(qwen().replace("serving = inflight", "")), rescore=0)
     assert found.disaggregated is None and not any(c.strategy.disaggregated for c in found.ranked)
     assert search(load_plan_text(qwen()), rescore=0, pools=False).disaggregated is None
 

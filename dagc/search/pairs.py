@@ -16,15 +16,16 @@ import numpy as np
 
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
-from ..plan.workload import Overlap, RequirementKind
+from ..plan.workload import Overlap, RequirementKind, Workload
 from ..rules.bounds import unreachable
 from ..serve.disagg import capacity, kv_bytes_per_request, pooled_rates, transfer_link, transfer_seconds
 from ..serve.rates import per_token
+from ..verdict.fastcheck import FastCheck
 from ..verdict.optimal import Objective
 from ..verdict.verdict import METRIC_OF, RequirementResult, requirement_value
 from .bar import BestAtBounds
 
-__all__ = ["Instance", "Pair", "best_at_bounds", "weigh"]
+__all__ = ["Instance", "Pair", "best_at_bounds", "best_at_tpot", "instance_of", "weigh"]
 
 @dataclass(frozen=True)
 class Instance:
@@ -42,6 +43,16 @@ class Instance:
     memory_fraction: float
     memory_bytes: float
     tp: int
+
+
+def instance_of(fc: FastCheck, s: Strategy, workload: Workload) -> Instance:
+    """One pool's instance from its fast check (`dagc.verdict.fastcheck`) of `s` running `workload`: a
+    prefill instance's seconds are its makespan (TTFT), a decode instance's its TPOT."""
+    seconds = fc.metrics["ttft_s"] if workload.role == "prefill" else fc.metrics["tpot_s"]
+    worst = fc.memory.worst
+    return Instance(s.model_copy(update={"microbatches": workload.microbatches, "overlap": workload.overlap}),
+                    workload.microbatches or 1, workload.overlap, fc.layout.gpus_used, workload.batch, seconds,
+                    worst.fraction, worst.total_bytes, fc.layout.tp)
 
 
 @dataclass(frozen=True)
@@ -155,8 +166,14 @@ def best_at_bounds(plan: Plan, objective: str, prefills: list[Instance], m: int,
     least the quickest prefill's, TPOT at least the floor, and over N prefill instances at least
     D · (the least prefill GPU-seconds per request) + m·g GPUs and at least the smallest prefill
     instance's + m·g."""
+    # the TPOT floor: with speculative decoding, per token
+    return best_at_tpot(plan, objective, prefills, m, g, batch, per_token(step_floor, plan.workload))
+
+
+def best_at_tpot(plan: Plan, objective: str, prefills: list[Instance], m: int, g: int, batch: int,
+                 step_floor: float) -> BestAtBounds:
+    """`best_at_bounds` of decode instances whose TPOT (per token) is at least `step_floor`."""
     w = plan.workload
-    step_floor = per_token(step_floor, w)                 # the TPOT floor: with speculative decoding, per token
     d = capacity(m, batch, step_floor, w.generate)
     per_request = min(p.gpus * p.seconds / p.batch for p in prefills)
     least = m * g + min(p.gpus for p in prefills)

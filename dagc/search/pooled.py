@@ -20,13 +20,16 @@ the fast check (`dagc.verdict.fastcheck`: the rules and memory of `check`); ever
 is then weighed from those figures at once (`dagc.search.pairs`), no op priced. A decode instance
 whose step's floor (`dagc.schedule.recurrence.op_floor`) cannot beat the bar with the best prefill
 pool it could have is not evaluated (`pruned`).
+
+With `batch = max` (`dagc search --vary batch`) each (B, micro-batches, overlap) runs the largest batch
+one decode instance serves, and M of them hold M times it (`dagc.search.pooled_max`).
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from ..layout.layout import resolve
@@ -42,7 +45,8 @@ from ..verdict.optimal import Objective
 from ..verdict.pools import check_pools, prefill_batch_of, role_workload
 from .bar import Bar, BarKeeper, is_out_of_reach
 from .chunks import Tally
-from .pairs import Instance, best_at_bounds, weigh
+from .pairs import Instance, best_at_bounds, instance_of, weigh
+from .pooled_max import MAX_POOL_PROBES, decode_pools_at_max
 from .result import Candidate
 from .score import binding_of, misses
 from .space import instance_strategies, replica_counts, variants
@@ -63,16 +67,37 @@ class PooledCounts:
     stopped: bool = False                  # the deadline cut it short
     seconds: float = 0.0
     best: list[str] = field(default_factory=list)
+    batch_max: bool = False                # each decode instance at its largest batch (`dagc.search.pooled_max`)
+    probes: int = 0                        # with `batch_max`: batches probed for the decode instances
+    left_out: int = 0                      # with `batch_max`: decode instances left out past the cap on probes
+    max_probes: int = 0                    # with `batch_max`: that cap
 
     def to_json(self) -> dict:
-        return {"prefill_instances": self.prefill, "decode_instances": self.decode, "pruned": self.pruned,
-                "pairs": self.pairs, "legal": self.legal, "complete": not self.stopped}
+        out = {"prefill_instances": self.prefill, "decode_instances": self.decode, "pruned": self.pruned,
+               "pairs": self.pairs, "legal": self.legal, "complete": not self.stopped}
+        if self.batch_max:
+            out.update(batch_probes=self.probes, left_out=self.left_out, max_batch_probes=self.max_probes)
+        return out
+
+    def left_out_text(self) -> str | None:
+        """What the search left out of the disaggregated space, in words (None: nothing).
+
+        Example:
+            >>> c = PooledCounts(decode=300, pruned=75, left_out=37, batch_max=True, max_probes=50_000)
+            >>> c.left_out_text()[:77]
+            'disaggregated candidates with 37 of the 412 decode instances (the largest), p'
+        """
+        if not self.left_out:
+            return None
+        total = self.decode + self.pruned + self.left_out
+        return (f"disaggregated candidates with {self.left_out:,} of the {total:,} decode instances (the largest), "
+                f"past its cap of {self.max_probes:,} batches probed for their largest batch")
 
 
 def searches_pools(plan: Plan) -> bool:
-    """Whether the search weighs disaggregated candidates: served in flight at the plan's batch (a
-    `batch = max` search weighs aggregated strategies only: docs/search.md)."""
-    return plan.workload.inflight and not plan.workload.batch_max and plan.cluster.gpus >= 2
+    """Whether the search weighs disaggregated candidates: served in flight, at the plan's batch or, with
+    `batch = max` (`--vary batch`), each decode instance at its own largest (`dagc.search.pooled_max`)."""
+    return plan.workload.inflight and plan.cluster.gpus >= 2
 
 
 def pooled_text(prefill: Strategy, n: int, decode: Strategy, m: int) -> str:
@@ -94,13 +119,7 @@ def _role_workload(w: Workload, role: str, batch: int, mb: int, overlap: Overlap
 def _instance(plan: Plan, s: Strategy, workload: Workload, timer: Timer) -> Instance | None:
     """One instance's figures from the fast check, or None when a rule rejects it."""
     fc = fast_check(plan, s, workload, timer)
-    if isinstance(fc, str):
-        return None
-    seconds = fc.metrics["ttft_s"] if workload.role == "prefill" else fc.metrics["tpot_s"]
-    worst = fc.memory.worst
-    return Instance(s.model_copy(update={"microbatches": workload.microbatches, "overlap": workload.overlap}),
-                    workload.microbatches or 1, workload.overlap, fc.layout.gpus_used, workload.batch, seconds,
-                    worst.fraction, worst.total_bytes, fc.layout.tp)
+    return None if isinstance(fc, str) else instance_of(fc, s, workload)
 
 
 def _prefill_instances(plan: Plan, alone: Plan, timer: Timer, counts: PooledCounts, late: Callable[[], bool]
@@ -122,11 +141,12 @@ def _prefill_instances(plan: Plan, alone: Plan, timer: Timer, counts: PooledCoun
 
 
 def pooled_search(plan: Plan, objective: str, timer: Timer, tally: Tally, deadline: float | None,
-                  clock: Callable[[], float] = time.monotonic, prune: bool = True, keep: int = 10
-                  ) -> PooledCounts:
+                  clock: Callable[[], float] = time.monotonic, prune: bool = True, keep: int = 10,
+                  max_probes: int = MAX_POOL_PROBES) -> PooledCounts:
     """Weigh the disaggregated candidates (module docstring) into `tally`, which keeps the best `keep`
-    (the search's exact top) and maybe a front."""
-    t0, counts = clock(), PooledCounts()
+    (the search's exact top) and maybe a front. With `batch = max`, each decode instance at its largest
+    batch, at most `max_probes` batches probed in all (`dagc.search.pooled_max`)."""
+    t0, counts = clock(), PooledCounts(batch_max=plan.workload.batch_max, max_probes=max_probes)
 
     def late() -> bool:
         return deadline is not None and clock() >= deadline
@@ -144,8 +164,30 @@ def pooled_search(plan: Plan, objective: str, timer: Timer, tally: Tally, deadli
     kept = BarKeeper(keep)             # the best `keep` rank keys so far: a pair after them is not made
     for c in tally.best.ranked():
         kept.take(c)
-    for s in instance_strategies(plan, gpus - least):
-        bar = _bar(tally) if prune else None
+    bar_of = (lambda: _bar(tally)) if prune else (lambda: None)
+
+    def pair(d: Instance, m: int, fits: list[Instance], at: Workload | None = None) -> None:
+        _pairs(plan, objective, d, m, fits, tally, kept, counts, at)
+
+    strategies = instance_strategies(plan, gpus - least)
+    if w.batch_max:
+        decode_pools_at_max(plan, objective, timer, strategies, least, by_option, counts, late, bar_of, pair,
+                            max_probes)
+    else:
+        _decode_pools(plan, alone, objective, timer, strategies, least, by_option, counts, late, bar_of, pair)
+    counts.seconds = clock() - t0
+    return counts
+
+
+def _decode_pools(plan: Plan, alone: Plan, objective: str, timer: Timer, strategies: Iterable[Strategy], least: int,
+                  by_option: dict[tuple[int, Overlap], list[Instance]], counts: PooledCounts,
+                  late: Callable[[], bool], bar_of: Callable[[], Bar | None],
+                  pair: Callable[[Instance, int, list[Instance]], None]) -> None:
+    """Every decode pool at the plan's batch — M instances of B, each holding ceil(batch / M) requests —
+    weighed by `pair` against the prefill instances that fit beside it (module docstring)."""
+    w, gpus = plan.workload, plan.cluster.gpus
+    for s in strategies:
+        bar = bar_of()
         g = resolve(plan.model, plan.cluster, w, s).gpus_used
         for m in replica_counts(min(w.batch, (gpus - least) // g)):
             batch = -(-w.batch // m)
@@ -156,8 +198,7 @@ def pooled_search(plan: Plan, objective: str, timer: Timer, tally: Tally, deadli
                     continue
                 if late():
                     counts.stopped = True
-                    counts.seconds = clock() - t0
-                    return counts
+                    return
                 workload = _role_workload(w, "decode", batch, mb, overlap)
                 if bar is not None and bar.kth is not None and _hopeless(plan, objective, timer, workload, s, fits,
                                                                           m, bar):
@@ -166,20 +207,19 @@ def pooled_search(plan: Plan, objective: str, timer: Timer, tally: Tally, deadli
                 counts.decode += 1
                 d = _instance(alone, s, workload, timer)
                 if d is not None:
-                    _pairs(plan, objective, d, m, fits, tally, kept, counts)
-    counts.seconds = clock() - t0
-    return counts
+                    pair(d, m, fits)
 
 
 def _pairs(plan: Plan, objective: str, d: Instance, m: int, fits: list[Instance], tally: Tally, kept: BarKeeper,
-           counts: PooledCounts) -> None:
+           counts: PooledCounts, at: Workload | None = None) -> None:
     """Weigh `m` decode instances `d` against the prefill instances that `fit` beside them, and take
-    those pairs that could matter into `tally` and `kept` (the best `kept.k` rank keys so far)."""
+    those pairs that could matter into `tally` and `kept` (the best `kept.k` rank keys so far); `at`:
+    with `batch = max`, the deployment's workload at the batch chosen (`dagc.search.pooled_max`)."""
     head = kept.keys[-1][:3] if len(kept.keys) >= kept.k else None
     found, weighed = weigh(plan, objective, d, m, fits, head, tally.front is not None, kept.k)
     counts.pairs += weighed
     counts.legal += len(found)
-    taken = [_candidate(plan, objective, c) for c in found]
+    taken = [_candidate(plan, objective, c, at) for c in found]
     _take(tally, taken)
     for c in taken:
         kept.take(c)
@@ -232,8 +272,10 @@ def _bar(tally: Tally) -> Bar:
     return tally.keeper.bar(None if tally.front is None else [c for _, c in tally.front.points])
 
 
-def _candidate(plan: Plan, objective: str, pair) -> Candidate:
-    """A weighed pair (`dagc.search.pairs.Pair`) as a candidate of the search."""
+def _candidate(plan: Plan, objective: str, pair, at: Workload | None = None) -> Candidate:
+    """A weighed pair (`dagc.search.pairs.Pair`) as a candidate of the search; `at`: with `batch = max`,
+    the deployment's workload at its batch (the candidate's `batch`, and what one more request per
+    decode instance would break binds it)."""
     p, n, d, m = pair.prefill, pair.n, pair.decode, pair.m
     text = pooled_text(p.strategy, n, d.strategy, m)
     strategy = Strategy(text=text, microbatches=d.mb, overlap=d.overlap,
@@ -244,12 +286,17 @@ def _candidate(plan: Plan, objective: str, pair) -> Candidate:
                      meets_requirements=all(r.met for r in reqs), score=float(Objective.score(objective, pair.metrics,
                                                                                              pair.gpus)),
                      memory_fraction=max(p.memory_fraction, d.memory_fraction),
-                     binding=binding_of(reqs, plan.workload), misses=misses(reqs))
+                     binding=binding_of(reqs, at or plan.workload), misses=misses(reqs),
+                     batch=None if at is None else at.batch)
 
 
 def exact_pooled(plan: Plan, c: Candidate, objective: str) -> Candidate | None:
     """A disaggregated candidate with the figures `check` gives its printed text (None: the full check
-    rejects it): both pools analysed in full (`dagc.verdict.pools.check_pools`)."""
+    rejects it): both pools analysed in full (`dagc.verdict.pools.check_pools`); with `batch = max`, at
+    the candidate's batch, as `--set workload.batch=…` checks it."""
+    if c.batch is not None:
+        plan = plan.model_copy(update={"workload": plan.workload.model_copy(update={"batch": c.batch,
+                                                                                    "batch_max": False})})
     checked = check_pools(plan, c.strategy)
     if checked.metrics is None or any(d.is_error for d in checked.diagnostics):
         return None
@@ -259,4 +306,5 @@ def exact_pooled(plan: Plan, c: Candidate, objective: str) -> Candidate | None:
                      metrics=metrics, meets_requirements=checked.verdict.meets_requirements is not False,
                      score=float(Objective.score(objective, metrics, c.gpus)),
                      memory_fraction=max(fractions, default=math.nan), exact=True,
-                     binding=binding_of(checked.requirements, plan.workload), misses=misses(checked.requirements))
+                     binding=c.binding if c.batch is not None else binding_of(checked.requirements, plan.workload),
+                     batch=c.batch, misses=misses(checked.requirements))

@@ -106,6 +106,8 @@ class SearchResult:
     best_first: bool = False                      # visited best bound first (`search_order`)
     disaggregated: dict | None = None             # in flight: what weighing pooled candidates did
                                                   # (`dagc.search.pooled.PooledCounts.to_json`); None: not weighed
+    left_out: str | None = None                   # what a complete search still left out of its space, in words
+                                                  # (`PooledCounts.left_out_text`): the optimal verdict says it
 
     @property
     def complete(self) -> bool:
@@ -169,6 +171,7 @@ class SearchResult:
             return ""
         pruned = f" ({d['pruned']:,} more pruned by their floors)" if d["pruned"] else ""
         cut = "; cut short by the time budget" if not d["complete"] else ""
+        cut += f"; left out {self.left_out}" if self.left_out else ""
         return (f"; disaggregated: {d['prefill_instances']:,} prefill and {d['decode_instances']:,} decode instances "
                 f"evaluated{pruned}, {d['pairs']:,} pairs weighed, {d['legal']:,} kept{cut}")
 

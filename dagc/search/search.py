@@ -61,6 +61,7 @@ from .pool import (
     cpu_count,
 )
 from .pooled import pooled_search, searches_pools
+from .pooled_max import MAX_POOL_PROBES
 from .rescore import balanced_candidates, rescore_best
 from .result import (
     MAX_SEARCH_CANDIDATES,
@@ -93,7 +94,7 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
            progress: Callable[[int, int], None] | None = None, rescore: int | None = None,
            budget_s: float | None = None, max_candidates: int = MAX_SEARCH_CANDIDATES, *,
            clock: Callable[[], float] = time.monotonic, prune: bool = True, timer: _Timer | None = None,
-           front: bool = True, pools: bool = True) -> SearchResult:
+           front: bool = True, pools: bool = True, max_pool_probes: int = MAX_POOL_PROBES) -> SearchResult:
     """Enumerate, prune by the rules, score, rank; re-score the top `rescore` exactly (default: the
     `top` that will be shown, so every strategy dagc prints carries the figures `check` gives it).
 
@@ -115,14 +116,17 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
 
     In flight, disaggregated candidates (`prefill N < A > decode M < B >`) are weighed beside the
     aggregated ones, after them and in this process (`dagc.search.pooled`); `pools=False` weighs the
-    aggregated ones only (to measure what the pools cost: `bench/bench_pools.py`).
+    aggregated ones only (to measure what the pools cost: `bench/bench_pools.py`). With `batch = max` each
+    decode instance runs its largest batch (`dagc.search.pooled_max`), at most `max_pool_probes` batches
+    probed in all: past it the rest of the decode instances are left out, and the result says so
+    (`left_out`).
 
     `front=False` keeps no Pareto front (`pareto` is empty and `pareto_kept` False): what only
     the best matter for — a verdict — is answered sooner, since a candidate that could join the
     front but not the best is then pruned too. The ranking is the same.
 
     Raises:
-        ValueError: an unknown objective, jobs < 1, top, rescore or max_candidates < 0, a
+        ValueError: an unknown objective, jobs < 1, top, rescore, max_candidates or max_pool_probes < 0, a
             negative or NaN budget, a `clock` other than `time.monotonic` with jobs > 1.
 
     Example:
@@ -134,7 +138,7 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
         True
     """
     rescore = top if rescore is None else rescore
-    _check_arguments(objective, jobs, top, rescore, max_candidates, budget_s, clock)
+    _check_arguments(objective, jobs, top, rescore, max_candidates, budget_s, clock, max_pool_probes)
     jobs = min(jobs, cpu_count())
     t0 = clock()
     deadline = None if budget_s is None else t0 + budget_s       # monotonic: the same clock in the workers
@@ -162,7 +166,8 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
         stopped = "cap"
     pooled = None
     if pools and searches_pools(plan) and stopped is None:       # disaggregated candidates beside the aggregated ones
-        pooled = pooled_search(plan, objective, timer, tally, deadline, clock, prune, exact if prune else RANKED_KEEP)
+        pooled = pooled_search(plan, objective, timer, tally, deadline, clock, prune, exact if prune else RANKED_KEEP,
+                               max_pool_probes)
     stopped = "budget" if pooled is not None and pooled.stopped else stopped
     skipped: list[str] = []
     extra, cut = balanced_candidates(plan, tally.best.ranked()[:SPLIT_CANDIDATES], objective, deadline,
@@ -186,7 +191,8 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
                         pareto_kept=tally.front is not None, best_first=best_first, skipped=tuple(skipped),
                         pruned=tally.pruned, splits=len(extra),
                         exact_top=min(exact if prune else RANKED_KEEP, len(ranked)),
-                        disaggregated=pooled.to_json() if pooled is not None else None)
+                        disaggregated=pooled.to_json() if pooled is not None else None,
+                        left_out=pooled.left_out_text() if pooled is not None else None)
 
 
 def objective_picks(plan: Plan, found: SearchResult, top: int = 5, jobs: int = 1,
@@ -222,12 +228,12 @@ def _timer_for(plan: Plan, timer: _Timer | None) -> _Timer:
 
 
 def _check_arguments(objective: str, jobs: int, top: int, rescore: int, max_candidates: int,
-                     budget_s: float | None, clock: Callable[[], float]) -> None:
+                     budget_s: float | None, clock: Callable[[], float], max_pool_probes: int = 0) -> None:
     """Raise ValueError on the arguments `search` refuses (its docstring lists them)."""
     if objective not in Objective.NAMES:
         raise ValueError(f"unknown objective {objective!r}; one of {', '.join(Objective.NAMES)}")
     for name, value, least in (("jobs", jobs, 1), ("top", top, 0), ("rescore", rescore, 0),
-                               ("max_candidates", max_candidates, 0)):
+                               ("max_candidates", max_candidates, 0), ("max_pool_probes", max_pool_probes, 0)):
         if isinstance(value, bool) or not isinstance(value, int) or value < least:
             raise ValueError(f"{name} must be a whole number of at least {least}, not {value!r}")
     if budget_s is not None and not budget_s >= 0:

@@ -35,7 +35,7 @@ from .fastcheck import MEMORY, FastCheck, fast_check
 from .verdict import RequirementResult
 
 __all__ = ["BATCH_LIMIT", "largest_batch", "bounded_largest_batch", "fast_largest_batch", "fast_largest_batch_bounded",
-           "choose_batch"]
+           "choose_batch", "decode_pool_plan", "probed_largest_batch"]
 
 _UPPER_LIMITED = frozenset({RequirementKind.TTFT, RequirementKind.TPOT, RequirementKind.MEMORY})
 
@@ -138,20 +138,47 @@ def _chosen(workload: Workload, batch: int, why: str | None, limit: int) -> Work
 
 def _fast_search(plan: Plan, strategy: Strategy, workload: Workload, timer: Timer, limit: int,
                  needed: Needed | None = None) -> tuple[int, str | None] | None:
-    checks: dict[int, FastCheck] = {}            # the served batches' fast checks, for `needed`
+    return _probed(plan, strategy, workload, timer, limit, needed)[0]
+
+
+def _probed(plan: Plan, strategy: Strategy, workload: Workload, timer: Timer, limit: int,
+            needed: Needed | None = None) -> tuple[tuple[int, str | None] | None, dict[int, FastCheck], int]:
+    """`_fast_search`'s answer, the served batches' fast checks and how many batches were probed."""
+    checks: dict[int, FastCheck] = {}            # the served batches' fast checks
+    probes = [0]
 
     def served(b: int) -> str | None:
+        probes[0] += 1
         probe = workload.model_copy(update={"batch": b})
         fc = fast_check(plan, strategy, probe, timer)
         if isinstance(fc, str):
             return _reason(fc)
         why = _unsustained(probe, fc.layout) or _broken(fc.requirements)
-        if why is None and needed is not None:
+        if why is None:
             checks[b] = fc
         return why
 
     need = None if needed is None else lambda lo, most: needed(checks[lo], lo, most)
-    return bounded_largest_batch(served, limit, need)
+    return bounded_largest_batch(served, limit, need), checks, probes[0]
+
+
+def decode_pool_plan(plan: Plan) -> Plan:
+    """What a decode instance's largest batch is judged by (`batch = max` with pools): the plan with
+    only its TPOT and memory requirements — TTFT and the throughputs are the deployment's (its prefill
+    pool's and both pools' figures), not one decode instance's."""
+    keep = (RequirementKind.TPOT, RequirementKind.MEMORY)
+    return plan.model_copy(update={"requirements": tuple(r for r in plan.steady_requirements if r.kind in keep)})
+
+
+def probed_largest_batch(plan: Plan, strategy: Strategy, workload: Workload, timer: Timer, needed: Needed,
+                         limit: int = BATCH_LIMIT) -> tuple[Workload | None, FastCheck | None, int]:
+    """`fast_largest_batch_bounded`, with the fast check at the batch chosen (None when not even one
+    request is served, or when the batch cannot matter) and how many batches were probed (the work a
+    search counts: `dagc.search.pooled_max`)."""
+    found, checks, probes = _probed(plan, strategy, workload, timer, limit, needed)
+    if found is None:
+        return None, None, probes
+    return _chosen(workload, *found, limit), checks.get(found[0]), probes
 
 
 def fast_largest_batch(plan: Plan, strategy: Strategy, workload: Workload, timer: Timer,

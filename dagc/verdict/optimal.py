@@ -94,10 +94,8 @@ def _judge_optimal(result: Any, found: Any, tolerance: float) -> tuple[bool | No
     after = f"the search stopped after {found.evaluated:,} of {found.total:,} candidates"
     how = f"{found.order}, {found.stop_reason()}"
     stopped = f"{after} ({how})"
-    partial = "" if found.complete else f" ({after}, {how})"
+    partial = _caveats(found, "" if found.complete else f" ({after}, {how})")
     best = found.best
-    if best is not None and getattr(found, "rescore_cut", False) and not best.exact:
-        partial += "; its figures are the search's estimate: the time budget left no time to re-score it"
     if best is None:
         if found.complete and getattr(result, "valid", False):
             # this strategy is legal, yet none of the search's: it lies outside the space the search tries
@@ -144,7 +142,7 @@ def _judge_optimal(result: Any, found: Any, tolerance: float) -> tuple[bool | No
             return None, evidence
         figure = _objective_text(found.objective, best.metrics, best.gpus)
         evidence["note"] = (f"within {tolerance * 100:.0f} % of the best of {found.evaluated:,} strategies by "
-                            f"{found.objective} (`{best.text}`: {figure})")
+                            f"{found.objective} (`{best.text}`: {figure})" + partial)
         return True, evidence
     further = _further(best, result) if best.meets_requirements is False and not own_meets else []
     if further:
@@ -194,6 +192,16 @@ def meets_words(best: Any) -> str:
         return ("meets the steady-state requirements (the load requirements are judged by `dagc check --strategy`: "
                 "dagc simulated only the search's first candidates under the plan's traffic)")
     return "meets the requirements"
+
+
+def _caveats(found: Any, partial: str) -> str:
+    """What a note adds after `partial` (a partial search's words): estimated figures of the best, and a
+    part of the space that a complete search still left out (`SearchResult.left_out`)."""
+    best = found.best
+    if best is not None and getattr(found, "rescore_cut", False) and not best.exact:
+        partial += "; its figures are the search's estimate: the time budget left no time to re-score it"
+    left_out = getattr(found, "left_out", None)
+    return partial + (f"; the search left out {left_out}" if left_out else "")
 
 
 def _misses_too(best: Any, result: Any, own_meets: bool, complete: bool) -> str:

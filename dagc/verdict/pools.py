@@ -20,7 +20,7 @@ from ..diagnostics import Diagnostic, Severity, cap
 from ..layout.layout import resolve
 from ..plan.plan import Plan
 from ..plan.strategy import Pool, Strategy
-from ..plan.workload import RequirementKind, Serving, Workload
+from ..plan.workload import Serving, Workload
 from ..rules.serving import pools_fit_cluster, pools_need_inflight
 from ..serve.disagg import (
     Disaggregated,
@@ -31,7 +31,7 @@ from ..serve.disagg import (
     transfer_seconds,
 )
 from .analyse import Analysis, analyse
-from .batch_max import choose_batch
+from .batch_max import choose_batch, decode_pool_plan
 from .verdict import RequirementResult, Verdict, requirement_value, verdict
 
 __all__ = ["PoolResult", "PooledCheck", "check_pools", "prefill_batch_of", "role_workload"]
@@ -134,8 +134,7 @@ def _batch_max(plan: Plan, decode: Pool) -> tuple[Plan, str]:
     """`batch = max` with pools: the most requests the decode instances hold — each the largest batch
     its instance serves (`dagc.verdict.batch_max`: it fits in memory and meets `tpot` and `memory`;
     TTFT and the throughputs are the deployment's, not one instance's) — and the note that says so."""
-    keep = (RequirementKind.TPOT, RequirementKind.MEMORY)
-    probe = plan.model_copy(update={"requirements": tuple(r for r in plan.steady_requirements if r.kind in keep)})
+    probe = decode_pool_plan(plan)
     w = plan.workload.model_copy(update={"serving": Serving.STATIC, "chunk": None, "role": "decode"})
     one = choose_batch(probe, decode.strategy, w)
     total, m = one.batch * decode.instances, decode.instances
