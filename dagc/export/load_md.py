@@ -7,7 +7,12 @@ beside the report) and one line of text (`load_line`); nothing without traffic.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..units import Dimension, format_figure, format_si
+from ..verdict.under_load import CAPACITY_WORK_BUDGET
+from .binding_text import binding_text
+from .md_escape import md_text
 
 __all__ = ["LOAD_PICTURES", "capacity_text", "load_line", "load_md", "load_pictures_md", "traffic_text"]
 
@@ -18,13 +23,14 @@ LOAD_PICTURES = {"load_cdf.svg": ("latency CDF", "Every request's TTFT, TPOT and
                                        "over the run")}
 
 
-def traffic_text(load: dict) -> str:
+def traffic_text(load: dict, name: Callable[[str], str] = str) -> str:
     """The traffic as written: `2,000 requests at 12 requests/s (poisson, seed 0)`, `… from 64 clients in a
-    closed loop`, `… of trace.csv at its own times`, `… of trace.csv at 12 requests/s (its times scaled)`."""
+    closed loop`, `… of trace.csv at its own times`, `… of trace.csv at 12 requests/s (its times scaled)`;
+    the log's file name as `name` makes it text in the format it lands in (`md_text` for report.md)."""
     n = f"{load['requests']:,} requests"
     log = load.get("log")
     if log is not None:
-        n += f" of {log}"
+        n += f" of {name(log)}"
         if load["rate_requests_per_s"] is not None:
             return f"{n} at {format_figure(load['rate_requests_per_s'])} requests/s (its times scaled)"
         if load["concurrency"] is None:
@@ -38,6 +44,9 @@ def traffic_text(load: dict) -> str:
 def capacity_text(load: dict) -> str:
     """The capacity in words: `capacity 5.133 requests/s` or `no capacity: …`."""
     cap = load.get("capacity_requests_per_s")
+    if load.get("capacity_judged") is False:
+        return (f"capacity not judged (warning): its runs would take about {load.get('capacity_work_events', 0):,} "
+                f"engine events, over the budget of {CAPACITY_WORK_BUDGET:,}")
     if cap is None:
         return "capacity: none — not even a trickle of this traffic meets the percentile requirements"
     return f"capacity {format_figure(cap)} requests/s"
@@ -54,12 +63,13 @@ def load_md(load: dict | None) -> list[str]:
     over = (" **The deployment is overloaded: the queue keeps growing**, so these percentiles grow with the "
             "run's length." if load["overloaded"] else "")
     lines = ["## Load", "",
-             f"{traffic_text(load)}, simulated step by step through the serving mode's scheduler: "
+             f"{traffic_text(load, md_text)}, simulated step by step through the serving mode's scheduler: "
              f"{format_figure(load['served_requests_per_s'])} requests/s served "
              f"({format_figure(load['output_tokens_per_s'])} output tokens/s), goodput "
              f"{format_figure(load['goodput_requests_per_s'])} requests/s within the latency requirements; "
              f"{capacity_text(load)} (the highest arrival rate at which the percentile requirements hold and "
-             f"the queue does not keep growing).{over}", "",
+             f"the queue does not keep growing).{over}"
+             + (f" {bound}" if (bound := binding_text(load.get("binding"))) is not None else ""), "",
              "| | mean | p50 | p90 | p95 | p99 |", "|---|---|---|---|---|---|"]
     for key, name in (("ttft_s", "TTFT"), ("tpot_s", "TPOT"), ("itl_s", "ITL (between tokens)"),
                       ("e2e_s", "end to end")):

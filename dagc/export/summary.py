@@ -18,7 +18,7 @@ from ..units import Dimension, count_text, format_bytes, format_figure, format_g
 from ..verdict.check import StrategyResult
 from ..verdict.optimal import NOT_SEARCHED
 from ..verdict.verdict import RequirementResult, requirement_unit, requirement_value_text
-from .md_escape import md_code, md_prose
+from .md_escape import md_code, md_prose, md_text
 from .report import assumptions
 from .serving_md import inflight_execution, inflight_summary
 from .techniques import step_figures, step_verdict, technique_lines
@@ -387,8 +387,8 @@ def _fp4_md(fp4: dict | None, gpu: str) -> list[str]:
     peak = format_si(fp4["peak_flops"], Dimension.COMPUTE)
     if fp4["compute"] == "fp4":
         return [f"- Precision: the {which} weights run on the GPU's fp4 tensor cores at {peak}."]
-    return [f"- Precision: the {which} weights are weight-only: dequantised to bf16 (the {gpu} has no fp4 units), "
-            f"their matmuls at the 16-bit peak, {peak}; their bytes stay 4-bit."]
+    return [f"- Precision: the {which} weights are weight-only: dequantised to bf16 (the {md_text(gpu)} has no fp4 "
+            f"units), their matmuls at the 16-bit peak, {peak}; their bytes stay 4-bit."]
 
 
 def data_parallel_text(lay: Layout) -> tuple[str, str]:
