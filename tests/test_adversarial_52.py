@@ -240,3 +240,64 @@ def test_a_log_file_name_and_an_fp4_gpu_name_are_text_in_the_report(tmp_path):
             assert c.type != "image" or c.attrGet("src") in ("dag.svg", "placement.svg", "load_cdf.svg",
                                                             "load_timeline.svg"), c.attrGet("src")
             assert c.type != "link_open" or "evil" not in str(c.attrGet("href"))
+
+
+# ---------------------------------------------------------------- 2: a manifest lists only names inside its directory
+
+@pytest.mark.parametrize("entry", ["..", "../", "../victim", "/etc", "a/../..", "./", "a//b", "x/y/z/w"])
+def test_a_marker_listing_a_path_outside_is_not_dagcs(tmp_path, monkeypatch, entry):
+    import os
+    from pathlib import Path
+
+    from dagc.export.compile import compile_results
+    from dagc.export.output_dir import MANIFEST_HEAD, MARKER, MARKER_TEXT, check_output_dir
+    from dagc.export.write import OutputError
+    from dagc.verdict.check import check
+    from conftest import ROOT
+
+    plan = load_plan(ROOT / "tests" / "fixtures" / "small.moe")
+    victim, out = tmp_path / "victim", tmp_path / "mnt"
+    victim.mkdir()
+    (victim / "keep.txt").write_text("mine")
+    out.mkdir()
+    (out / "report.md").write_text("old")
+    (out / MARKER).write_text(MARKER_TEXT + MANIFEST_HEAD + f"report.md\n{entry}\n")
+    real = os.path.ismount                  # a mount point: the set is moved in entry by entry (simulated)
+    monkeypatch.setattr(os.path, "ismount", lambda p: Path(p) == out or real(p))
+    with pytest.raises(OutputError, match="not a plain name inside it"):
+        check_output_dir(out)
+    with pytest.raises(OutputError):
+        compile_results(plan, check(plan, plan.strategies[0].text), out)
+    assert (victim / "keep.txt").read_text() == "mine" and (out / "report.md").read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mnt", "victim"]
+
+
+# ---------------------------------------------------------------- 13: --svg replaces only what starts as dagc's plot
+
+@pytest.mark.parametrize("text", [
+    "my notes\nthe plot is marked <!-- dagc search: Pareto front --> at its top\n",
+    '<svg xmlns="http://www.w3.org/2000/svg"><text><!-- dagc search: Pareto front --></text></svg>\n',
+    "<svg>\n<title>mine</title>\n<!-- dagc search: Pareto front -->\n</svg>\n",
+    "# <!-- dagc search: Pareto front -->\n",
+])
+def test_a_file_quoting_the_plot_signature_is_not_replaced(tmp_path, text):
+    from dagc.export.pareto import PARETO_SIGNATURE
+    from dagc.export.write import OutputError, check_own
+
+    mine = tmp_path / "plot.svg"
+    mine.write_text(text)
+    with pytest.raises(OutputError, match="did not write it"):
+        check_own(mine, PARETO_SIGNATURE)
+    assert mine.read_text() == text
+
+
+def test_a_plot_dagc_drew_is_still_its_own(tmp_path):
+    from dagc.export.pareto import PARETO_SIGNATURE, pareto_svg
+    from dagc.export.write import check_own
+    from dagc.search.search import search
+    from conftest import ROOT
+
+    plan = load_plan(ROOT / "tests" / "fixtures" / "small.moe")
+    drawn = tmp_path / "pareto.svg"
+    drawn.write_text(pareto_svg(search(plan, top=2), "small"))
+    check_own(drawn, PARETO_SIGNATURE)                  # no error: dagc's own plot is replaced

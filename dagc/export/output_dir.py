@@ -130,7 +130,24 @@ def read_manifest(out: Path) -> frozenset[str] | None:
         raise OutputError(path, exc.strerror or str(exc)) from exc
     if MANIFEST_HEAD not in text:
         return frozenset({"*"})                       # an older dagc's marker: the whole directory was its own
-    return frozenset(text.split(MANIFEST_HEAD, 1)[1].splitlines())
+    listed = frozenset(text.split(MANIFEST_HEAD, 1)[1].splitlines())
+    bad = next((rel for rel in sorted(listed) if not _plain_entry(rel)), None)
+    if bad is not None:         # `..`, `/etc`, `a/../..`: an entry swap_in would remove outside `out`
+        raise OutputError(out, f"its {MARKER} lists an entry that is not a plain name inside it, so it is not "
+                               "dagc's marker; give a new or empty directory")
+    return listed
+
+
+def _plain_entry(rel: str) -> bool:
+    """An entry `write_manifest` writes: 1 to 3 names joined by `/` (a directory's with a `/` after), none of
+    them empty, `.` or `..`, and no NUL: a path that stays inside the directory it is listed in.
+
+    Example:
+        >>> [_plain_entry(r) for r in ("report.md", "strategy-1/", "a/b/c", "..", "../x", "/etc", "a//b", "")]
+        [True, True, True, False, False, False, False, False]
+    """
+    parts = (rel[:-1] if rel.endswith("/") else rel).split("/")
+    return 0 < len(parts) <= 3 and all(p not in ("", ".", "..") and "\x00" not in p for p in parts)
 
 
 def _entries(d: Path, prefix: str = "", depth: int = 0) -> Iterator[tuple[str, os.DirEntry]]:
@@ -322,7 +339,10 @@ def swap_in(staging: Path, out: Path) -> None:
     directory inside `out` (a mount point) is moved in entry by entry, the marker last, and what the old
     manifest lists but the new set lacks is removed: each file is replaced atomically, the set is not."""
     if staging.parent == out:
-        listed = read_manifest(out) or frozenset()
+        try:
+            listed = read_manifest(out) or frozenset()
+        except OutputError:     # forced past a marker that is not dagc's: remove nothing it lists
+            listed = frozenset()
         new = sorted(e.name for e in os.scandir(staging) if e.name != MARKER)
         for name in new:
             st = lstat_or_none(out / name)

@@ -7,7 +7,7 @@ the device itself). The content goes to a fresh temporary file beside the target
 with O_EXCL, so never through a link), which is renamed over it once complete; on any
 exception, KeyboardInterrupt included, the temporary file is removed. Files get the mode the
 umask leaves of 0o666 (directories of 0o777), as any Unix tool's. A file that already exists is
-replaced only when it is dagc's own (`check_own`: it carries dagc's signature) or with `force`.
+replaced only when it is dagc's own (`check_own`: it starts with dagc's signature) or with `force`.
 Text that cannot be encoded (a file name that was not UTF-8 reaches a report as a lone surrogate)
 is written escaped (`\\udcff`), never as invalid UTF-8 and never as a crash.
 """
@@ -108,7 +108,8 @@ def dir_mode() -> int:
 
 def check_own(path: Path, signature: str, force: bool = False) -> None:
     """Raise `OutputError` when `path` exists and is not dagc's own: not a regular file, or a regular
-    file whose first OWN_PROBE_BYTES bytes do not hold `signature` (what dagc writes at its top).
+    file that does not start as dagc writes it — `signature` a whole line among its first two (an SVG's
+    root element, then the signature): a file of yours that merely quotes the signature is not dagc's.
     `force` lets a regular file be replaced anyway; a link, device or directory never is.
 
     Example:
@@ -122,7 +123,7 @@ def check_own(path: Path, signature: str, force: bool = False) -> None:
         return
     except OSError as exc:
         raise OutputError(path, exc.strerror or str(exc)) from exc
-    if not force and signature.encode() not in head:
+    if not force and signature.encode() not in head.split(b"\n", 2)[:2]:
         raise OutputError(path, "the file exists and dagc did not write it; move it away, choose another path, "
                                 "or give --force to replace it")
 
