@@ -13,7 +13,7 @@ import pytest
 from dagc.cli.main import main
 from dagc.lang.load import load_plan, parse_strategy
 from dagc.search.search import search
-from dagc.search.under_traffic import ALL, STEADY, judge_under_traffic
+from dagc.search.under_traffic import ALL, JUDGE_LIMIT, STEADY, judge_under_traffic
 from dagc.verdict.check import check_strategy
 from dagc.verdict.optimal import judge_optimal
 
@@ -83,6 +83,7 @@ def test_past_the_limit_the_verdict_says_what_it_did_not_judge(plan_path, steady
     optimal, ev = judge_optimal(own, judged)
     assert optimal is None and ev["best_judged"] == STEADY
     assert "meets the steady-state requirements" in ev["note"] and "dagc check --strategy" in ev["note"]
+    assert "dagc simulated 1 of the search's best under the plan's traffic, not this one" in ev["note"]
     # the same best judged: a "meets" that is a claim about every requirement
     optimal, ev = judge_optimal(own, judge_under_traffic(plan, steady, need=1))
     assert optimal is False and ev["best_judged"] == ALL and ev["best_meets_requirements"] is True
@@ -190,6 +191,28 @@ def test_a_row_that_misses_a_load_requirement_names_it(capsys, plan_path, tmp_pa
            "`tpot_p90 <= 30 ms`) are judged by `dagc check --strategy`" in out
     # what `no:` and the simulated rows mean is said once under the table
     assert [row[-2] for row in rows[:3]] == ["yes"] * 3
+
+
+def test_when_no_candidate_meets_a_load_line_the_walk_stops_at_its_limit_and_says_so(capsys, tmp_path):
+    """`ttft_p99 <= 5 ms` is out of every strategy's reach (a steady-state TTFT of 29 ms at best): the
+    search simulates `JUDGE_LIMIT` candidates, each missing it, and prints the next best as meeting the
+    steady state only."""
+    path = tmp_path / "tight.moe"
+    path.write_text(PLAN.replace("ttft_p99 <= 1 s", "ttft_p99 <= 5 ms"))
+    plan = load_plan(str(path))
+    judged = judge_under_traffic(plan, search(plan, top=1), need=1)
+    simulated = [c for c in judged.ranked if c.judged == ALL]
+    assert len(simulated) == JUDGE_LIMIT
+    assert all(not c.meets_requirements and "ttft_p99 <= 5 ms" in c.load_missed for c in simulated)
+    assert judged.best.judged == STEADY and judged.best.meets_requirements and judged.best.misses == 0
+    # a candidate not simulated is judged on the steady state: it meets it when it misses none of its lines
+    assert all(c.meets_requirements == (c.misses == 0) for c in judged.ranked if c.judged == STEADY)
+    code, out = _run(capsys, "search", str(path), "-q", "--svg", str(tmp_path / "p.svg"))
+    assert code == 0
+    first, note = out.splitlines()[:2]
+    assert first.endswith("meets requirements: yes (steady state)")
+    assert note.strip().startswith("yes (steady state): meets the steady-state requirements; the load "
+                                   "requirements (`ttft_p99 <= 5 ms`, `tpot_p90 <= 30 ms`) are judged by")
 
 
 def test_a_plan_without_load_requirements_is_judged_as_before(plan_path, steady):

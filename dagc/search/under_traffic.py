@@ -92,7 +92,7 @@ def judge_under_traffic(plan: Plan, found: SearchResult, need: int, limit: int =
         if _key(c) not in memo:
             memo[_key(c)] = _judged(plan, c)
             spent += 1
-        ranked = _ranked(memo[_key(x)] if x is c else x for x in ranked)
+        ranked = _ranked(_known(memo, x) for x in ranked)      # each copy of its text too
     if progress is not None:
         progress(limit, limit)
     kept = tuple(ranked)
@@ -112,10 +112,13 @@ def judged_best(plan: Plan, found: SearchResult) -> Candidate | None:
 
 def _known(memo: dict[Key, Candidate | None], c: Candidate) -> Candidate | None:
     """The candidate as judged under the traffic when it was, else as the search judged it: on the steady
-    state alone."""
+    state alone — it meets the requirements when it misses none of the steady state's (the search's fast
+    check cannot value a load requirement, which it does not count as missed)."""
     if _key(c) in memo:
         return memo[_key(c)]
-    return replace(c, judged=STEADY)
+    if c.judged == STEADY:
+        return c
+    return replace(c, judged=STEADY, meets_requirements=c.misses == 0)
 
 
 def _judged(plan: Plan, c: Candidate) -> Candidate | None:

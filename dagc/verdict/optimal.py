@@ -129,7 +129,8 @@ def _judge_optimal(result: Any, found: Any, tolerance: float) -> tuple[bool | No
     evidence["own_figures"] = _figures(result.metrics, result.gpus_used,
                                        result.memory.worst.fraction if result.memory is not None else None)
     if best.meets_requirements and not own_meets:
-        return _only_best_meets(best, evidence, partial)
+        simulated = sum(1 for c in getattr(found, "ranked", ()) if _judged(c) == "all")
+        return _only_best_meets(best, evidence, partial, simulated)
     own_misses = sum(1 for q in result.requirements if q.met is False)
     if 0 < best.misses < own_misses:
         evidence["note"] = (f"`{best.text}` misses fewer requirements on {best_gpus} ({best.misses} against "
@@ -160,13 +161,16 @@ def _judge_optimal(result: Any, found: Any, tolerance: float) -> tuple[bool | No
     return False, evidence
 
 
-def _only_best_meets(best: Any, evidence: dict, partial: str) -> tuple[bool | None, dict]:
+def _only_best_meets(best: Any, evidence: dict, partial: str, simulated: int) -> tuple[bool | None, dict]:
     """The verdict when the search's best meets the requirements and this strategy does not: not optimal,
-    unless the best was judged on the steady state alone (it may miss a load requirement too)."""
+    unless the best was judged on the steady state alone (it may miss a load requirement too: `simulated`
+    candidates were judged under the traffic, and it was not among them)."""
     gpus = count_text(best.gpus, "GPU")
     if _judged(best) != "all":
-        evidence["note"] = (f"not judged: `{best.text}` {meets_words(best)} on {gpus}; this strategy does not meet "
-                            "every requirement" + partial)
+        evidence["note"] = (f"not judged: `{best.text}` meets the steady-state requirements on {gpus} and this "
+                            f"strategy does not meet every requirement, but dagc simulated {simulated} of the search's "
+                            "best under the plan's traffic, not this one (`dagc check --strategy` judges its load "
+                            "requirements)" + partial)
         return None, evidence
     m = best.metrics
     evidence["note"] = (f"`{best.text}` meets the requirements on {gpus} (TTFT "
