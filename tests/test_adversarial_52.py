@@ -301,3 +301,23 @@ def test_a_plot_dagc_drew_is_still_its_own(tmp_path):
     drawn = tmp_path / "pareto.svg"
     drawn.write_text(pareto_svg(search(plan, top=2), "small"))
     check_own(drawn, PARETO_SIGNATURE)                  # no error: dagc's own plot is replaced
+
+
+# ---------------------------------------------------------------- 14: a model path the terminal cannot show is E708
+
+@pytest.mark.parametrize("char", ["\u202e", "\u2066", "\u200b", "\ufeff", "\u0085", "\x7f", "\t", "\u2028"])
+def test_a_model_path_with_a_bidi_or_invisible_character_is_e708(monkeypatch, char):
+    from dagc.lang.load import load_plan_text
+    from dagc.launch import launch as launch_module
+    from dagc.launch.engines import launch_result
+    from dagc.verdict.check import check
+    from conftest import plan_text
+
+    plan = load_plan_text(plan_text(strategy="strategy tp 8"))
+    result = check(plan)[0]
+    monkeypatch.setattr(launch_module, "model_path", lambda p: launch_module.ModelPath(f"models/a{char}b", "a dir"))
+    for x in launch_result(result):
+        assert [d.code for d in x.refusals] == ["E708"] and not x.commands, x.refusals
+        assert f"U+{ord(char):04X}" in x.refusals[0].message
+    monkeypatch.setattr(launch_module, "model_path", lambda p: launch_module.ModelPath("modèles/日本 v2", "a dir"))
+    assert all(x.ok for x in launch_result(result))          # letters of any script, and a space, are printable

@@ -291,11 +291,14 @@ def engine_checkpoint(plan: Plan, engine: str, model: ModelPath) -> Checkpoint:
 
 
 def _path_refusal(model: ModelPath) -> list[Refusal]:
-    """E708: a model path with a control character (a newline would end the printed command)."""
-    if not any(ord(c) < 32 or ord(c) == 127 for c in model.text):
+    """E708: a model path with a control character (a newline would end the printed command), or any other
+    the terminal shows as U+FFFD (a bidi override such as U+202E, a zero-width space): the printed command
+    would name a directory that does not exist."""
+    bad = next((c for c in model.text if not c.isprintable()), None)
+    if bad is None:
         return []
-    return [Refusal("E708", f"the model path {quote(model.text)} holds a control character, which no command "
-                    "line can carry as it is printed; rename the directory", "model")]
+    return [Refusal("E708", f"the model path {quote(model.text)} holds a control character (U+{ord(bad):04X}), which "
+                    "no command line can carry as it is printed; rename the directory", "model")]
 
 
 def model_flags(plan: Plan, engine: str) -> tuple[str, ...]:
