@@ -89,7 +89,8 @@ E708 = """
 The model path goes into every command. A path with a control character (a newline, a tab, an
 escape, a bidi override such as U+202E, a zero-width space: anything printed as U+FFFD) cannot be
 printed as one shell word that runs what it says, so `dagc launch` refuses it, located at the model.
-(A path starting with `-`, or with `$`, is written as `./PATH` and quoted, so that neither the engine's parser nor the shell misreads it.)
+(A path starting with `-`, or with `$`, is written as `./PATH` and quoted, so that neither the
+engine's parser nor the shell misreads it.)
 
 Bad:
     model from "weights\tv2/config.json"
