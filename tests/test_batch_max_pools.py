@@ -40,6 +40,8 @@ def test_a_disaggregated_candidate_is_best_at_its_largest_batch(found):
     assert best.strategy.disaggregated and best.exact and best.meets_requirements
     assert found.disaggregated is not None and found.disaggregated["complete"]
     assert found.disaggregated["left_out"] == 0 and found.left_out is None
+    probed = found.disaggregated["batch_probes"]
+    assert probed > 0 and f"evaluated at their largest batch ({probed:,} batches probed" in found.counts_text()
     # its batch is M × the largest batch one decode instance serves, as `check` chooses it for the pool
     decode = best.strategy.pool("decode")
     chosen = check_pools(plan_with(), best.strategy).plan.workload.batch

@@ -172,6 +172,9 @@ class SearchResult:
         pruned = f" ({d['pruned']:,} more pruned by their floors)" if d["pruned"] else ""
         cut = "; cut short by the time budget" if not d["complete"] else ""
         cut += f"; left out {self.left_out}" if self.left_out else ""
+        if "batch_probes" in d:             # `batch = max`: each decode instance at its largest batch
+            more = f"; {d['pruned']:,} more pruned by their bounds" if d["pruned"] else ""
+            pruned = f" at their largest batch ({d['batch_probes']:,} batches probed{more})"
         return (f"; disaggregated: {d['prefill_instances']:,} prefill and {d['decode_instances']:,} decode instances "
                 f"evaluated{pruned}, {d['pairs']:,} pairs weighed, {d['legal']:,} kept{cut}")
 
