@@ -321,3 +321,72 @@ def test_a_model_path_with_a_bidi_or_invisible_character_is_e708(monkeypatch, ch
         assert f"U+{ord(char):04X}" in x.refusals[0].message
     monkeypatch.setattr(launch_module, "model_path", lambda p: launch_module.ModelPath("modèles/日本 v2", "a dir"))
     assert all(x.ok for x in launch_result(result))          # letters of any script, and a space, are printable
+
+
+# ---------------------------------------------------------------- 6, 7: EPLB on subnormal loads, and many slots fast
+
+def _replicas_by_scan(loads, slots):          # DeepSeek's rule as first written: a scan per slot
+    count, out = [1] * len(loads), list(range(len(loads)))
+    for _ in range(slots - len(loads)):
+        best = max(range(len(loads)), key=lambda e: (loads[e] / count[e], -e))
+        count[best] += 1
+        out.append(best)
+    return out
+
+
+def _pack_by_scan(items, packs):
+    per = len(items) // packs
+    if per == 1:
+        return [[item] for item in items]
+    out, load = [[] for _ in range(packs)], [0.0] * packs
+    for item in sorted(items, key=lambda x: -x[1]):
+        k = min((p for p in range(packs) if len(out[p]) < per), key=lambda p: (load[p], p))
+        out[k].append(item)
+        load[k] += item[1]
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_heaps_place_as_the_scans_did(seed):
+    from dagc.layout.eplb import pack, replicas
+
+    rng = np.random.default_rng(seed)
+    experts, ep = int(rng.choice([4, 8, 16])), int(rng.choice([2, 4]))
+    loads = [float(x) for x in rng.integers(0, 4, experts)]          # small integers: ties everywhere
+    slots = experts + ep * int(rng.integers(0, 5))
+    assert replicas(loads, slots) == _replicas_by_scan(loads, slots)
+    items = [(i, float(x)) for i, x in enumerate(rng.integers(0, 3, slots))]
+    assert pack(items, ep) == _pack_by_scan(items, ep)
+
+
+@pytest.mark.parametrize("loads", [[5e-324, 0, 0, 0], [5e-324, 5e-324, 1e-320, 0], [1e-310] * 4])
+def test_subnormal_loads_have_a_factor(loads):
+    from dagc.layout.eplb import busiest_factor, contiguous_factor, measured_factor
+    from dagc.plan.workload import ExpertLoad
+
+    scaled = [x / max(loads) for x in loads]            # a factor is one of shares: the scale does not matter
+    assert busiest_factor(loads, ep=2) == busiest_factor(scaled, ep=2) and busiest_factor(loads, ep=2) >= 1
+    assert contiguous_factor(loads, ep=2) == contiguous_factor(scaled, ep=2)
+    load = ExpertLoad(file="l.json", layers=(tuple(loads),), digest=str(loads))
+    assert measured_factor(load, 2, 2, 1) == busiest_factor(scaled, ep=2, redundant=2)
+
+
+def test_a_plan_with_subnormal_loads_is_checked(tmp_path):
+    from dagc.verdict.check import check
+
+    (tmp_path / "load.json").write_text(json.dumps({"layers": [[5e-324] + [0] * 7] * 32}))
+    (tmp_path / "p.moe").write_text('model preset "mixtral-8x7b"\ncluster { gpus = 4  gpu preset "h100-sxm" }\n'
+                                    'workload { batch = 8  prompt = 2048  generate = 64  routing from "load.json" }\n'
+                                    "strategy tp 4 ; ep 4 with redundant 4\nstrategy tp 4 ; ep 4\n")
+    for r in check(load_plan(tmp_path / "p.moe")):
+        assert r.metrics is not None and r.metrics["decode_tokens_per_s"] > 0
+
+
+def test_sixty_five_thousand_redundant_slots_place_in_a_second():
+    from dagc.layout.eplb import place
+
+    loads = [float(x) for x in np.random.default_rng(0).integers(1, 1000, 256)]
+    t0 = time.perf_counter()
+    p = place(loads, ep=256, redundant=65_536)
+    assert time.perf_counter() - t0 < 2.0           # a scan per slot took 4 s a layer, 218 s a plan
+    assert [len(r) for r in p.ranks] == [257] * 256 and sum(p.loads) == pytest.approx(sum(loads))
