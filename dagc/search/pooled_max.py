@@ -30,6 +30,7 @@ counted (`left_out`), and the optimal verdict says so.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from ..layout.layout import resolve
 from ..layout.split import busiest_group_requests
@@ -46,6 +47,9 @@ from .memory_screen import MemoryScreen
 from .pairs import Instance, best_at_bounds, best_at_tpot, instance_of
 from .space import replica_counts, variants
 
+if TYPE_CHECKING:                          # `dagc.search.pooled` calls this module
+    from .pooled import PooledCounts
+
 __all__ = ["MAX_POOL_PROBES", "decode_pools_at_max"]
 
 MAX_POOL_PROBES = 50_000     # batches probed for decode instances in one search, at most (a count, not a clock)
@@ -56,8 +60,9 @@ Weigh = Callable[[Instance, int, list[Instance], Workload], None]
 
 
 def decode_pools_at_max(plan: Plan, objective: str, timer: Timer, strategies: Iterable[Strategy], least: int,
-                        by_option: dict[tuple[int, Overlap], list[Instance]], counts, late: Callable[[], bool],
-                        bar_of: Callable[[], Bar | None], weigh: Weigh, max_probes: int = MAX_POOL_PROBES) -> None:
+                        by_option: dict[tuple[int, Overlap], list[Instance]], counts: PooledCounts,
+                        late: Callable[[], bool], bar_of: Callable[[], Bar | None], weigh: Weigh,
+                        max_probes: int = MAX_POOL_PROBES) -> None:
     """Every decode instance of `strategies` at its largest batch, weighed by `weigh` with every M that
     leaves room for the smallest prefill instance (`least` GPUs) — module docstring. `counts` (a
     `dagc.search.pooled.PooledCounts`) gains what was done, pruned and left out; it stops when `late()`."""
