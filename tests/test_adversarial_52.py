@@ -390,3 +390,47 @@ def test_sixty_five_thousand_redundant_slots_place_in_a_second():
     p = place(loads, ep=256, redundant=65_536)
     assert time.perf_counter() - t0 < 2.0           # a scan per slot took 4 s a layer, 218 s a plan
     assert [len(r) for r in p.ranks] == [257] * 256 and sum(p.loads) == pytest.approx(sum(loads))
+
+
+# ---------------------------------------------------------------- 15: the bounds the docs state are the ones checked
+
+def _doc_row(field: str) -> str:
+    from conftest import ROOT
+
+    (row,) = [line for line in (ROOT / "docs" / "language.md").read_text().splitlines()
+              if line.startswith(f"| `{field}` |")]
+    return row
+
+
+def _lowered(tmp_path, traffic: str):
+    (tmp_path / "p.moe").write_text(plan_text(workload=WORKLOAD.format(traffic)))
+    return load_plan(tmp_path / "p.moe")
+
+
+def _e104(tmp_path, traffic: str) -> str:
+    with pytest.raises(PlanError) as exc:
+        _lowered(tmp_path, traffic)
+    (d,) = exc.value.diagnostics
+    assert d.code == "E104", d
+    return d.message
+
+
+def test_rate_acceptance_and_requests_are_checked_as_documented(tmp_path):
+    from dagc.lang.fields import ACCEPTANCE_MIN, RATE_LIMIT, RATE_MIN, REQUESTS_LIMIT, SPECULATIVE_FIELDS, \
+        WORKLOAD_FIELDS
+
+    assert WORKLOAD_FIELDS["rate"].lo == RATE_MIN == 1e-6 and WORKLOAD_FIELDS["rate"].hi == RATE_LIMIT
+    assert SPECULATIVE_FIELDS["acceptance"].lo == ACCEPTANCE_MIN == 1e-9
+    assert "at least 10⁻⁶" in _doc_row("rate") and f"{RATE_LIMIT:,.0f}" in _doc_row("rate")
+    assert "from 10⁻⁹ to 1" in _doc_row("acceptance")
+    assert f"1–{REQUESTS_LIMIT:,}" in _doc_row("requests")
+    assert _lowered(tmp_path, "rate = 1e-6 requests/s").workload.traffic.rate == RATE_MIN
+    assert "at least 1e-06" in _e104(tmp_path, "rate = 9.9e-7 requests/s")
+    assert "at least 1e-06" in _e104(tmp_path, "rate = 0 requests/s")
+    assert _lowered(tmp_path, f"rate = 1 requests/s  requests = {REQUESTS_LIMIT}").workload.traffic.requests \
+        == REQUESTS_LIMIT
+    assert "too large" in _e104(tmp_path, f"rate = 1 requests/s  requests = {REQUESTS_LIMIT + 1}")
+    spec = "speculative {{ method = ngram  tokens = 2  acceptance = {} }}"
+    assert _lowered(tmp_path, spec.format("1e-9")).workload.speculative.acceptance == ACCEPTANCE_MIN
+    assert "at least" in _e104(tmp_path, spec.format("9e-10"))
+    assert "at least" in _e104(tmp_path, spec.format("0"))

@@ -114,6 +114,8 @@ BATCH_LIMIT = 2**40                # the largest batch a plan may write, and whe
 REQUESTS_LIMIT = 10_000_000        # the most requests a load simulation runs (docs/limits.md)
 CONCURRENCY_LIMIT = 1_000_000      # the most clients of a closed loop
 RATE_LIMIT = 1e6                   # the highest arrival rate, requests/s
+RATE_MIN = 1e-6                    # the lowest arrival rate, requests/s (one request in 11.6 days); `search --rate` too
+ACCEPTANCE_MIN = 1e-9              # the lowest chance a drafted token is accepted (`speculative { acceptance }`)
 LENGTHS = ("fixed", "uniform", "exponential", "lognormal")   # how prompt and output lengths spread (`lengths`)
 LENGTH_CV_LIMIT = 4.0              # the widest spread of drawn lengths, as a coefficient of variation
 RAMP_LIMIT = 86_400.0              # the longest ramp, seconds (a day)
@@ -163,7 +165,7 @@ WORKLOAD_FIELDS = {
     "chunk": _int(1, CHUNK_LIMIT),
     "prefill_batch": _int(1, BATCH_LIMIT), "kv_transfer": Field("choice", choices=("after", "layerwise")),
     # traffic, simulated by `dagc.serve.load` (`dagc.lang.traffic.read_traffic` checks how they combine)
-    "rate": Field("quantity", Dimension.RATE, 1e-6, RATE_LIMIT), "requests": _int(1, REQUESTS_LIMIT),
+    "rate": Field("quantity", Dimension.RATE, RATE_MIN, RATE_LIMIT), "requests": _int(1, REQUESTS_LIMIT),
     "arrival": Field("choice", choices=("poisson", "uniform")), "seed": _int(0, 2**63 - 1),
     "concurrency": _int(1, CONCURRENCY_LIMIT), "ramp": Field("quantity", Dimension.TIME, 0.0, RAMP_LIMIT),
     "lengths": Field("choice", choices=LENGTHS), "length_cv": Field("ratio", Dimension.RATIO, 0.0, LENGTH_CV_LIMIT),
@@ -172,7 +174,7 @@ WORKLOAD_FIELDS = {
 TRAFFIC_FIELDS = ("rate", "requests", "arrival", "seed", "concurrency", "ramp", "lengths", "length_cv", "prefix")
 SPECULATIVE_FIELDS = {
     "method": Field("choice", choices=("mtp", "eagle", "ngram")), "tokens": _int(1, 16),
-    "acceptance": Field("ratio", Dimension.RATIO, 1e-9, 1.0),
+    "acceptance": Field("ratio", Dimension.RATIO, ACCEPTANCE_MIN, 1.0),
     "accept_length": Field("ratio", Dimension.RATIO, 1.0, 17.0),
 }
 REQUIREMENT_DIMENSIONS = {
