@@ -2,7 +2,8 @@
 
 Request logs (1, 3, 9, 10, 12): a file that is not a log is never echoed; the caps are counted on the bytes
 before a line becomes an object; timestamps and token counts are what they say; a reordered Mooncake log
-takes the vectorised path. The other classes follow below. Everything writes inside tmp dirs."""
+takes the vectorised path. Then a log's and a GPU's names in report.md (5) and the documented bounds (15);
+the other classes are in test_adversarial_52_outputs.py. Everything writes inside tmp dirs."""
 
 from __future__ import annotations
 
