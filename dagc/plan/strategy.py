@@ -66,6 +66,9 @@ class Strategy(Frozen):
     """
 
     name: str | None = None
+    # A label: for a strategy read from a plan or `--strategy`, the parser's canonical text of what was
+    # written (its `with` options included); for one built by `dagc.plan.printer`, its printed scope (the
+    # options are the fields below). Text to paste is `dagc.plan.printer.strategy_source`, never this.
     text: str
     dp: int = 1
     pp: int = 1
