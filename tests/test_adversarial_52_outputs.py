@@ -6,7 +6,6 @@ inside tmp dirs."""
 from __future__ import annotations
 
 import json
-import time
 
 import numpy as np
 import pytest
@@ -153,11 +152,31 @@ def test_a_plan_with_subnormal_loads_is_checked(tmp_path):
         assert r.metrics is not None and r.metrics["decode_tokens_per_s"] > 0
 
 
-def test_sixty_five_thousand_redundant_slots_place_in_a_second():
+def test_sixty_five_thousand_redundant_slots_are_placed():
+    # a scan per slot took 4 s a layer, 218 s a plan; the heaps' time is measured in bench/, not here
     from dagc.layout.eplb import place
 
     loads = [float(x) for x in np.random.default_rng(0).integers(1, 1000, 256)]
-    t0 = time.perf_counter()
     p = place(loads, ep=256, redundant=65_536)
-    assert time.perf_counter() - t0 < 2.0           # a scan per slot took 4 s a layer, 218 s a plan
     assert [len(r) for r in p.ranks] == [257] * 256 and sum(p.loads) == pytest.approx(sum(loads))
+
+
+def test_memory_is_judged_before_the_activations_of_a_rank_that_cannot_fit(tmp_path):
+    # 65,536 redundant slots of Mixtral's experts: 86 TB of weights a rank. E402 stands on the weights alone,
+    # so the activations' working set (EPLB's placement of every layer) is not derived, and the message says so.
+    from dagc.verdict.check import check
+
+    (tmp_path / "load.json").write_text(json.dumps({"layers": [[1 + i for i in range(8)]] * 32}))
+    (tmp_path / "p.moe").write_text('model preset "mixtral-8x7b"\ncluster { gpus = 8  gpu preset "h100-sxm" }\n'
+                                    'workload { batch = 8  prompt = 2048  generate = 64  routing from "load.json" }\n'
+                                    "strategy tp 8 ; ep 8 with redundant 65536\n")
+    r = check(load_plan(tmp_path / "p.moe"))[0]
+    worst = r.memory.worst
+    expert_bytes = (8 + 65_536) // 8 * 3 * 4096 * 14336 * 2 * 32         # slots a rank × gated FFN × bf16 × layers
+    assert worst.routed_expert_bytes == expert_bytes
+    assert not worst.activations_counted and worst.activation_bytes == 0
+    e402 = next(d for d in r.diagnostics if d.code == "E402")
+    assert "activations (not counted" in e402.message
+    (tmp_path / "q.moe").write_text((tmp_path / "p.moe").read_text().replace("65536", "8"))
+    fits = check(load_plan(tmp_path / "q.moe"))[0].memory.worst
+    assert fits.activations_counted and fits.activation_bytes > 0 and fits.fits

@@ -161,8 +161,9 @@ def _memory_table(console: Console, r: StrategyResult) -> Table:
         ranks = lay.stage_ranks(0, s.stage)
         layers = f"{s.layers[0]}–{s.layers[1] - 1}" if s.layers[1] > s.layers[0] else "none"
         gpus = f"{ranks.start}–{ranks.stop - 1}" + (f" (+{count_text(lay.dp - 1, 'replica')})" if lay.dp > 1 else "")
+        activations = format_bytes(s.activation_bytes) if s.activations_counted else "not counted"
         add_shown_row(t, str(s.stage), gpus, layers, per_gpu, format_bytes(s.weights_bytes),
-                 format_bytes(s.kv_cache_bytes), format_bytes(s.activation_bytes), format_bytes(s.reserve_bytes),
+                 format_bytes(s.kv_cache_bytes), activations, format_bytes(s.reserve_bytes),
                  format_bytes(s.total_bytes),
                  near_text(r.plan, RequirementKind.MEMORY, s.fraction, f"{s.fraction * 100:.1f} %"),
                  style="red" if not s.fits and console.is_terminal else None)

@@ -222,8 +222,9 @@ def _memory(r: StrategyResult) -> list[str]:
             weight_rows.append(_gap_row(len(mem.stages), len(present) + 2))
             continue
         st = mem.stages[k]
+        activations = format_bytes(st.activation_bytes) if st.activations_counted else "not counted"
         rows.append([str(st.stage), format_bytes(st.weights_bytes), format_bytes(st.kv_cache_bytes),
-                     format_bytes(st.activation_bytes), format_bytes(st.reserve_bytes), format_bytes(st.total_bytes),
+                     activations, format_bytes(st.reserve_bytes), format_bytes(st.total_bytes),
                      f"{st.fraction * 100:.1f} %", format_bytes(st.capacity_bytes - st.total_bytes)])
         held = (format_bytes(sum(getattr(st, f) for f in fields)) for _, fields in present)
         weight_rows.append([str(st.stage), *held, format_bytes(st.weights_bytes)])

@@ -31,7 +31,7 @@ from ..plan.workload import Workload
 from .activations import activation_bytes
 from .resident import StageFigures, resident_figures
 
-__all__ = ["StageMemory", "MemoryBreakdown", "memory"]
+__all__ = ["StageMemory", "MemoryBreakdown", "memory", "resident_over"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,7 @@ class StageMemory:
     activation_bytes: float
     capacity_bytes: float
     reserve_bytes: float = 0.0       # what the runtime keeps (CUDA context, comm buffers, allocator): SPEC 3.2
+    activations_counted: bool = True  # False: the weights, KV cache and reserve alone exceed the GPU (`resident_over`)
 
     @property
     def weights_bytes(self) -> float:
@@ -115,14 +116,25 @@ def memory(model: Model, workload: Workload, cluster: Cluster, layout: Layout,
     capacity = cluster.gpu.memory_bytes
     estimates: dict[tuple, float] = {}
     stages = []
+    over = resident_over((figures, kinds), cluster)
     for s, ((a, b), key) in enumerate(zip(layout.stage_layers, kinds, strict=True)):
-        if activations is not None and s in activations:
+        if over:
+            act = 0.0          # E402 stands without them; their working set may need costly placement (EPLB)
+        elif activations is not None and s in activations:
             act = activations[s]
         else:
             if key not in estimates:
                 estimates[key] = activation_bytes(model, workload, layout, (a, b), key[2], key[3])
             act = estimates[key]
         stages.append(StageMemory(stage=s, layers=(a, b), **figures[key], activation_bytes=act, capacity_bytes=capacity,
-                                  reserve_bytes=cluster.reserve_bytes))
+                                  reserve_bytes=cluster.reserve_bytes, activations_counted=not over))
     return MemoryBreakdown(tuple(stages), layout)
+
+
+def resident_over(resident: StageFigures, cluster: Cluster) -> bool:
+    """Whether some stage's weights, KV cache and reserve alone exceed the GPU's memory: the rank cannot fit
+    whatever its activations, so they are not counted (`memory`), nor their working set derived — with
+    measured expert loads and many redundant slots that takes EPLB's placement of every layer."""
+    figures, kinds = resident
+    return any(sum(figures[k].values()) + cluster.reserve_bytes > cluster.gpu.memory_bytes for k in set(kinds))
 

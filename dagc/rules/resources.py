@@ -69,9 +69,10 @@ def check_memory(ctx: RuleContext):
     ranks = ctx.layout.stage_ranks(0, worst.stage)
     dp = ctx.layout.dp
     replicas = "" if dp == 1 else f", and the same stage of the other replica{'' if dp == 2 else f's ({dp - 1})'}"
+    activations = (f"activations {format_bytes(worst.activation_bytes)}" if worst.activations_counted else
+                   "activations (not counted: the rest alone does not fit)")
     breakdown = (f"weights {format_bytes(worst.weights_bytes)} + KV cache {format_bytes(worst.kv_cache_bytes)} "
-                 f"+ activations {format_bytes(worst.activation_bytes)} + reserve "
-                 f"{format_bytes(worst.reserve_bytes)}")
+                 f"+ {activations} + reserve {format_bytes(worst.reserve_bytes)}")
     capacity, total = format_bytes(worst.capacity_bytes), format_bytes(worst.total_bytes)
     if ctx.layout.pp == 1:
         message = f"every rank needs {total} ({breakdown}) of the GPU's {capacity}"
