@@ -133,6 +133,7 @@ class Printed:
     source: str
     figures: dict | None = None
     memory_fraction: float | None = None
+    rel_tol: float = 1e-9                   # figures printed rounded (4 significant digits): 1e-3
 
 
 @dataclass
@@ -140,8 +141,8 @@ class Harvest:
     found: list[Printed] = field(default_factory=list)
 
     def add(self, plan: Path, sets, text: str, source: str, figures: dict | None = None,
-            memory_fraction: float | None = None) -> None:
-        self.found.append(Printed(plan, tuple(sets), text, source, figures, memory_fraction))
+            memory_fraction: float | None = None, rel_tol: float = 1e-9) -> None:
+        self.found.append(Printed(plan, tuple(sets), text, source, figures, memory_fraction, rel_tol))
 
 
 def _run(capsys, *argv: str) -> tuple[int, str]:
@@ -177,12 +178,24 @@ def _candidates(found: list[dict], plan: Path, sets, h: Harvest, source: str, to
         h.add(plan, own, c["strategy"], source, {**c["metrics"], "gpus": c["gpus"]}, 1.0 - c["memory_headroom"])
 
 
+_NEAREST = re.compile(r"can run: `([^`]+)` \(TTFT ([\d.,]+) (s|ms|µs), TPOT ([\d.,]+) (s|ms|µs), "
+                      r"([\d.,]+) tokens/s/GPU")
+
+
+def _seconds(value: str, unit: str) -> float:
+    return float(value.replace(",", "")) * {"s": 1.0, "ms": 1e-3, "µs": 1e-6}[unit]
+
+
 def _marked(out: str, plan: Path, sets, h: Harvest, source: str) -> None:
     """The strategies a text output marks: in backticks, after `--strategy`, in a table's cells; not the
     strategy of one pool's instances (`3 instances of `tp 8``, a pools table's row), which is part of one."""
     for before, text in re.findall(r"(\w+ of )?`([^`\n]+)`", out):
         if _looks_like_strategy(text) and before not in ("instance of ", "instances of "):
             h.add(plan, sets, text, f"{source} (text)")
+    for text, *said in _NEAREST.findall(out):          # launch's nearest strategy, with its figures rounded
+        figures = {"ttft_s": _seconds(said[0], said[1]), "tpot_s": _seconds(said[2], said[3]),
+                   "decode_tokens_per_s_per_gpu": float(said[4].replace(",", ""))}
+        h.add(plan, sets, text, f"{source} (nearest)", figures, rel_tol=1e-3)
     for line in out.splitlines():          # a next step: its `--set` options and `--strategy`, on one line
         for text in re.findall(r"--strategy ('[^'\n]+'|\"[^\"\n]+\")", line):
             own = [*sets, *re.findall(r"--set (\S+)", line)]
@@ -244,7 +257,7 @@ def _assert_round_trips(h: Harvest, tmp: Path) -> None:
             continue
         said = p.figures or {}
         for k in FIGURES:
-            if said.get(k) is not None and not math.isclose(said[k], r.metrics[k], rel_tol=1e-9):
+            if said.get(k) is not None and not math.isclose(said[k], r.metrics[k], rel_tol=p.rel_tol):
                 wrong.append(f"{p.source}: `{p.text}` {k} said {said[k]!r}, checked {r.metrics[k]!r}")
         if said.get("gpus") is not None and said["gpus"] != r.gpus_used:
             wrong.append(f"{p.source}: `{p.text}` said {said['gpus']} GPUs, checked {r.gpus_used}")
@@ -306,6 +319,11 @@ def test_strategies_proposed_on_a_larger_cluster_round_trip(source, tmp_path, ca
         _own(json.loads(out), plan, (), h, "check --strategy")
         _marked(_run(capsys, "check", plan, *argv)[1], plan, (), h, "check --strategy")
         _marked(_run(capsys, "launch", plan, *argv)[1], plan, (), h, "launch --strategy")
+        # the engines' notes and nearest strategies keep every option: `redundant` with `overlap microbatch`
+        options = "pp 2 < tp 4 ; ep 4 > with microbatches 2 overlap microbatch redundant 8"
+        _marked(_run(capsys, "launch", plan, "--strategy", options)[1], plan, (), h, "launch --strategy")
+        assert any(p.text == options.replace("microbatches 2", "microbatches 4") for p in h.found)    # costs as
+        assert any(p.source.endswith("(nearest)") and "redundant 8" in p.text for p in h.found)
         assert any("next step" in p.source and p.text.startswith("dp ") for p in h.found)
     elif source == "larger cluster":
         plan = tmp_path / "larger.moe"

@@ -26,6 +26,7 @@ from ..lang.lower import model_from_preset
 from ..layout.layout import Layout
 from ..memory.memory import MemoryBreakdown
 from ..plan.plan import Plan, overlap_span
+from ..plan.printer import options_source
 from ..plan.strategy import Strategy
 from ..plan.workload import Overlap
 from ..rules.launch import engine_refusal
@@ -336,7 +337,8 @@ def overlap_note(s: Setup, engine: str, flag: str) -> list[str]:
         return [f"{runs}: what dagc costed ({d.microbatches} micro-batches, paired two by two)"]
     costed = "1 micro-batch, which overlaps nothing" if d.microbatches == 1 else \
         f"{d.microbatches} micro-batches paired two by two"
-    return [f"{runs}, which dagc costs as `{s.text} with microbatches {2 * d.pp} overlap microbatch`; dagc's "
+    costs_as = s.text + options_source(2 * d.pp, Overlap.MICROBATCH, d.redundant if d.eplb else None)
+    return [f"{runs}, which dagc costs as `{costs_as}`; dagc's "
             f"figures for this strategy are for {costed}"]
 
 
