@@ -16,13 +16,13 @@ from ..ir.dag import Phase
 from ..layout.layout import resolve
 from ..layout.stages import default_split
 from ..plan.plan import Plan
+from ..plan.printer import with_split
 from ..schedule.timer import Timer as _Timer
 from ..verdict.analyse import analyse
 from ..verdict.optimal import Objective
 from .pooled import exact_pooled
 from .result import Candidate, rank_key
 from .score import binding_of, evaluate, misses, workload_of
-from .space import strategy_text
 
 
 def _balanced_split(plan: Plan, cand: Candidate, timer: _Timer) -> tuple[int, ...] | None:
@@ -82,10 +82,7 @@ def balanced_candidates(plan: Plan, ranked: list[Candidate], objective: str, dea
             return extra, True
         split = _balanced_split(plan, c, timer)
         if split is not None:
-            s = c.strategy
-            text = strategy_text(s.dp, s.pp, split, s.tp, s.cp, s.sp, (s.ep, s.etp or 1) if s.ep else None)
-            alt = evaluate(plan, s.model_copy(update={"pp_split": split, "text": text}), c.microbatches, c.overlap,
-                           objective, timer)
+            alt = evaluate(plan, with_split(c.strategy, split), c.microbatches, c.overlap, objective, timer)
             if alt is not None:
                 extra.append(alt)
     return extra, False
