@@ -162,8 +162,9 @@ def _own(report: dict, plan: Path, sets, h: Harvest, source: str) -> None:
               None if figures is None else figures.get("memory_fraction"))
     for objective, pick in (evidence.get("by_objective") or {}).items():
         if pick is not None:
-            h.add(plan, sets, pick["strategy"], f"{source} by_objective {objective}",
-                  pick if pick.get("batch") is None else None, pick.get("memory_fraction"))
+            own = [*sets, f"workload.batch={pick['batch']}"] if pick.get("batch") is not None else sets
+            h.add(plan, own, pick["strategy"], f"{source} by_objective {objective}", pick,
+                  pick.get("memory_fraction"))
     for step in report.get("next_steps") or []:
         words = [w for o in step["options"] for w in shlex.split(o)]
         if "--strategy" in words:
