@@ -41,6 +41,8 @@ LOGGED = 'workload { batch = 8  prompt = 2048  generate = 64  serving = inflight
 INFLIGHT = ("workload {{ batch = {batch}  prompt = {prompt}  generate = {generate}  "
             "serving = inflight  chunk = {chunk} }}")
 
+TRAFFIC = "workload {{ batch = 64  prompt = 2048  generate = 256  rate = 4 requests/s  requests = {requests} }}"
+
 # code: (bad plan parts, good plan parts)
 FIXTURES = {
     "E001": (dict(cluster="cluster { gpus: 8 }"), {}),
@@ -115,6 +117,7 @@ FIXTURES = {
     "N001": (dict(strategy="strategy" + " tp 2" * 60), dict(strategy="strategy tp 8")),
     "W517": (dict(cluster=ENGINE, files=lambda: {"engine.json": engine_profile(1, 8)}),
              dict(cluster=ENGINE, files=lambda: {"engine.json": engine_profile(8, 1)})),
+    "W518": (dict(workload=TRAFFIC.format(requests="1e7")), dict(workload=TRAFFIC.format(requests=100))),
     "N601": (dict(model=QWEN), dict(model=QWEN, strategy="strategy tp 4")),
     "N602": (dict(strategy="strategy tp 2 ; ep 8"), dict(model=DENSE)),
     "N604": (dict(require="require { decode_throughput >= 100 tokens/ms/gpu }"),

@@ -103,9 +103,15 @@ CHECK_RESCORED = 5   # the search's best candidates that check/compile re-score 
 
 
 def _with_objective(plan, args):
-    """The plan with `--objective` in place of its own `objective = …` (when given)."""
+    """The plan with `--objective` in place of its own `objective = …` (when given), and `--load-budget`'s
+    work budget for its simulated load (`none`: no budget)."""
     objective = getattr(args, "objective", None)
-    return plan.model_copy(update={"objective": objective, "objective_from": "from --objective"}) if objective else plan
+    if objective:
+        plan = plan.model_copy(update={"objective": objective, "objective_from": "from --objective"})
+    budget = getattr(args, "load_budget", None)
+    if budget is not None:
+        plan = plan.model_copy(update={"load_budget_events": None if budget == "none" else budget})
+    return plan
 
 
 def _allowed(args) -> tuple[Path, ...]:

@@ -199,6 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "verdict is 'no' only with a better strategy it found (saying the search stopped), else "
                         "'not judged' (default: none — the search always covers its whole space, so the verdict "
                         "is the same on every machine)")
+    c.add_argument("--output-budget", type=_positive_int, default=None, metavar="BYTES",
+                   help="the most --requests-out writes; past it nothing is written (default 2 GiB)")
     for p_ in (c, co):
         p_.add_argument("--requests-out", metavar="FILE",
                         help="write every simulated request (the workload's traffic) as a JSON line to FILE, a file "

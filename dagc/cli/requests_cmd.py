@@ -4,8 +4,9 @@ FILE is a file name written in the output directory (`dagc.export.requests_out`)
 (`-o DIR`, default `out/<plan>`), where `dagc.export.compile` writes it with the rest of the set; for
 `dagc check`, which has no output directory of its own, `out/<plan>` as `dagc search` writes its plot there
 (a marked dagc output directory whose manifest lists the file). A name that is a path, hidden, or one of
-dagc's own files, and a target that is a link, FIFO, device or directory, are refused (exit 5); a plan
-without traffic has no requests to write (exit 2).
+dagc's own files, and a target that is a link, FIFO, device or directory, are refused (exit 5), and so are
+requests past the output budget (`--output-budget`, 2 GiB by default: nothing written); a plan without
+traffic has no requests to write (exit 2).
 """
 
 from __future__ import annotations
@@ -51,14 +52,17 @@ def write_check_requests(args, err: Console, out: Console, plan, results) -> int
     refused = requests_refused(args, err, plan)
     if refused is not None:
         return refused
-    from ..export.compile import requests_runs
+    from ..export.compile import OUTPUT_BUDGET_BYTES, requests_runs
     from ..export.output_dir import default_output_dir, plot_dir
-    from ..export.requests_out import write_requests
+    from ..export.requests_out import over_budget, requests_bytes_at_least, write_requests
     from ..export.write import OutputError
-    path = None
+    path, runs = None, requests_runs(results)
+    budget = getattr(args, "output_budget", None) or OUTPUT_BUDGET_BYTES
     try:
+        if requests_bytes_at_least(runs) > budget:          # refused before out/<plan> is made
+            raise over_budget(name, budget)
         path = plot_dir(default_output_dir(plan.name), name)
-        lines = write_requests(path, requests_runs(results))
+        lines = write_requests(path, runs, budget)
     except OutputError as exc:
         err.print(f"error: {printable(str(exc))}", markup=False)
         return EXIT_OUTPUT

@@ -53,7 +53,7 @@ def cmd_search(args) -> int:
     if svg_path is None:
         return EXIT_OUTPUT
     print_search_warnings(err, found)
-    at_rate = _at_rate(plan, found, args.rate, _quiet(args)) if args.rate is not None else None
+    at_rate = _at_rate(plan, found, args.rate, _quiet(args), err) if args.rate is not None else None
     if args.format == "json":
         doc = found.to_json(args.top)
         if at_rate is not None:
@@ -102,10 +102,17 @@ def _write_pareto(args, plan, found, err: Console) -> Path | None:
     return svg_path
 
 
-def _at_rate(plan, found, rate: float, quiet: bool):
-    """`--rate R`: the search's best simulated at R requests/s, with a progress bar."""
+def _at_rate(plan, found, rate: float, quiet: bool, err: Console):
+    """`--rate R`: the search's best simulated at R requests/s, with a progress bar; None (with a warning)
+    when their runs would pass the plan's load work budget (`--load-budget`)."""
     with _loading():
-        from ..search.at_rate import rank_at_rate
+        from ..search.at_rate import rank_at_rate, rate_work_events
+    events, budget = rate_work_events(plan, found), plan.load_budget_events
+    if budget is not None and events > budget:
+        err.print(f"warning[W518]: --rate: the best strategies' runs would take about {events:,} engine events, "
+                  f"past the load's work budget of {budget:,}: not simulated (simulate fewer requests, or "
+                  "--load-budget none)", markup=False)
+        return None
     progress = _bar(f"simulating the best strategies at {rate:g} requests/s", quiet)
     try:
         return rank_at_rate(plan, found, rate, progress=progress)

@@ -52,7 +52,7 @@ from .output_dir import (
 from .placement import placement_svg
 from .render import DOT_TIMEOUT_S, check_dot_timeout, write_svg
 from .report import load_of, report_json
-from .requests_out import check_requests_name, write_requests
+from .requests_out import check_requests_name, over_budget, requests_bytes_at_least, write_requests
 from .trace import write_trace
 from .trace_pools import write_pooled_trace
 from .trace_writer import EVENT_BUDGET
@@ -215,6 +215,7 @@ def compile_results(plan: Plan, results: list[StrategyResult], out: Path,
         raise ValueError(f"the output budget must be a number of bytes above 0, not {opts.output_budget_bytes!r}")
     check_output_dir(out, opts.force)            # refuse before creating anything
     check_requests_name(opts.requests_out, names)
+    _requests_fit(results, out, opts)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -302,9 +303,18 @@ def _requests_file(results: list[StrategyResult], staging: Path, out: Path, opts
     """`requests_out`: every strategy's simulated requests in one file at the top of the set."""
     if opts.requests_out is None:
         return ()
-    write_requests(staging / opts.requests_out, requests_runs(results))
+    staged = sum(p.lstat().st_size for p in staging.rglob("*"))
+    write_requests(staging / opts.requests_out, requests_runs(results), opts.output_budget_bytes - staged,
+                   shown=out / opts.requests_out)
     _within_budget(staging, out, opts.output_budget_bytes)
     return (out / opts.requests_out,)
+
+
+def _requests_fit(results: list[StrategyResult], out: Path, opts: CompileOptions) -> None:
+    """Raise OutputError, before anything is made, when `requests_out`'s lines pass the output budget even
+    at their least size (`requests_bytes_at_least`)."""
+    if opts.requests_out is not None and requests_bytes_at_least(requests_runs(results)) > opts.output_budget_bytes:
+        raise over_budget(out / opts.requests_out, opts.output_budget_bytes)
 
 
 def requests_runs(results: list[StrategyResult]) -> list[tuple[str, Load, int]]:

@@ -26,7 +26,8 @@ from ..serve.load import Load
 from .output_dir import OUTPUT_FILES, safe_dir_name
 from .write import OutputError, atomic_output
 
-__all__ = ["REQUEST_KEYS", "check_requests_name", "request_lines", "write_requests"]
+__all__ = ["REQUEST_KEYS", "check_requests_name", "over_budget", "request_lines", "requests_bytes_at_least",
+           "write_requests"]
 
 REQUEST_KEYS = ("strategy", "id", "arrival_s", "prompt_tokens", "output_tokens", "first_token_s", "finish_s",
                 "ttft_s", "tpot_s", "e2e_s")
@@ -92,22 +93,57 @@ def request_lines(strategy: str, load: Load, prompt_tokens: int) -> Iterator[str
                f'"e2e_s":{e2e[i]}{tail}}}\n')
 
 
-def write_requests(path: Path, runs: list[tuple[str, Load, int]]) -> int:
+def requests_bytes_at_least(runs: list[tuple[str, Load, int]]) -> int:
+    """The bytes `write_requests` writes at least: each run's lines with every figure one character long
+    (the keys, the strategy), so that a file past an output budget is refused before any is written."""
+    total = 0
+    for strategy, load, _ in runs:
+        line = f'{{"strategy":{json.dumps(strategy, ensure_ascii=False)},"id":0' + "".join(
+            f',"{k}":0' for k in REQUEST_KEYS[2:]) + "}\n"
+        total += len(line.encode("utf-8")) * len(load.arrival)
+    return total
+
+
+def over_budget(path: Path | str, budget_bytes: int) -> OutputError:
+    """The error of a requests file past the output budget: nothing of it is written."""
+    return OutputError(path, f"--requests-out: the simulated requests pass the output budget ({budget_bytes:,} "
+                             "bytes) and none was written; simulate fewer requests, or give a larger --output-budget")
+
+
+def write_requests(path: Path, runs: list[tuple[str, Load, int]], max_bytes: int | None = None,
+                   shown: Path | None = None) -> int:
     """Write every run's requests to `path` (atomically, streamed): (strategy, its run, the workload's
-    prompt tokens) each; returns the lines written.
+    prompt tokens) each; returns the lines written. Past `max_bytes` (None: no bound) it stops and
+    writes nothing (`over_budget`, naming `shown` or `path`), before any line when their least size
+    already passes it.
 
     Raises:
-        OutputError: `path` is a link, device, FIFO, socket or directory, or cannot be written.
+        OutputError: `path` is a link, device, FIFO, socket or directory, cannot be written, or the lines
+            pass `max_bytes`.
     """
-    lines = 0
+    shown = Path(path) if shown is None else shown
+    if max_bytes is not None and requests_bytes_at_least(runs) > max_bytes:
+        raise over_budget(shown, max_bytes)
+    lines = size = 0
     with atomic_output(Path(path)) as f:
         for strategy, load, prompt_tokens in runs:
             block: list[str] = []
             for line in request_lines(strategy, load, prompt_tokens):
                 block.append(line)
                 if len(block) == BLOCK:
-                    f.write("".join(block))
+                    size += _write(f, block, size, max_bytes, shown)
                     lines, block = lines + len(block), []
-            f.write("".join(block))
+            size += _write(f, block, size, max_bytes, shown)
             lines += len(block)
     return lines
+
+
+def _write(f, block: list[str], size: int, max_bytes: int | None, path: Path) -> int:
+    """Write a block of lines unless it takes the file past `max_bytes` (raises `over_budget`, and
+    `atomic_output` then leaves nothing); its bytes."""
+    text = "".join(block)
+    n = len(text.encode("utf-8"))
+    if max_bytes is not None and size + n > max_bytes:
+        raise over_budget(path, max_bytes)
+    f.write(text)
+    return n

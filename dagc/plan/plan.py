@@ -20,7 +20,11 @@ from .model import Model
 from .strategy import Strategy, StrategyDecl
 from .workload import Requirement, Workload
 
-__all__ = ["Plan", "OBJECTIVES", "DEFAULT_OBJECTIVE", "OBJECTIVE_MEANS", "overlap_span"]
+__all__ = ["Plan", "OBJECTIVES", "DEFAULT_OBJECTIVE", "LOAD_BUDGET_EVENTS", "OBJECTIVE_MEANS", "overlap_span"]
+
+# The engine events one simulation of the traffic may take (`dagc.verdict.under_load.load_events`): about a
+# minute and well under 2 GB; past it the load is not simulated (W518). `--load-budget` changes it.
+LOAD_BUDGET_EVENTS = 3_000_000
 
 
 # SPEC 3.4; scored in dagc.verdict.optimal
@@ -45,6 +49,7 @@ class Plan(Frozen):
     objective: str = DEFAULT_OBJECTIVE          # what "optimal" means for this plan (`objective = …`)
     objective_from: str = "the default"         # where `objective` comes from, in words (`objective_source`)
     overrides: tuple[str, ...] = ()             # `--set` what-ifs applied to the plan's text, as `path = value`
+    load_budget_events: int | None = LOAD_BUDGET_EVENTS    # `--load-budget`: None simulates whatever it takes
     spans: dict[str, Any] = Field(default_factory=dict, exclude=True)
 
     @property

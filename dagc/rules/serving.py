@@ -1,5 +1,6 @@
 """Rules about how the deployment serves requests (`workload { serving = …  chunk = … }`): E307,
-W513, W514; and the pools of a disaggregated strategy (E308, E309: `dagc.verdict.pools` asks them).
+W513, W514; the pools of a disaggregated strategy (E308, E309: `dagc.verdict.pools` asks them); and a
+simulated load past its work budget (W518: `dagc.verdict.under_load` asks it).
 
 Input: a `RuleContext`. Output: diagnostics on the in-flight step mix of `dagc.layout.mix` —
 whether a step leaves room for a prompt's chunk at all (E307), whether the chunk keeps up with
@@ -168,6 +169,34 @@ def pools_fit_cluster(plan: Plan, strategy: Strategy, pools: Sequence[tuple[str,
                 "use fewer instances or smaller ones, or a larger cluster")
 
 
+def load_over_budget(plan: Plan, events: int, budget: int, requests: int, capacity: bool = False) -> Diagnostic:
+    """W518: the load was not simulated: its work exceeds the budget.
+
+    dagc simulates the workload's traffic (`rate`, `concurrency` or `requests from`) request by
+    request, engine step by engine step. Before a run starts it counts the engine events the run
+    takes at most — each request's prompt in chunks of `chunk` tokens, and three more — and past
+    the load's work budget (3,000,000 events by default: about a minute and well under 2 GB on
+    one core) it does not run it: the requirements judged on the load (`ttft_p99`, `goodput`, …)
+    are then not judged, and report.json's `load` is null. The capacity (the highest arrival rate
+    the percentile requirements hold at) is bisected over two dozen shorter runs, bounded the same
+    way: past the budget it alone is not judged. Simulate fewer requests (ten thousand give tight
+    percentiles), or lift the budget on purpose with `--load-budget EVENTS` or `--load-budget none`
+    (a run of ten million requests takes minutes and gigabytes).
+
+    Bad:
+        workload { batch = 64  prompt = 4000  generate = 500  rate = 4 requests/s  requests = 1e7 }
+    Fixed:
+        workload { batch = 64  prompt = 4000  generate = 500  rate = 4 requests/s  requests = 10000 }
+    """
+    what = ("the capacity was not judged: its runs" if capacity else
+            f"the load was not simulated: {requests:,} requests")
+    return diag("W518", Severity.WARNING, f"{what} would take about {events:,} engine events, past the load's work "
+                f"budget of {budget:,}" + ("" if capacity else "; the requirements on the load are not judged"),
+                plan.span_of("workload.requests"),
+                "simulate fewer requests, or lift the budget with `--load-budget EVENTS` or `--load-budget none` "
+                "(about 20 µs an event)")
+
+
 RULES = (
     make_rule("E307", Severity.ERROR, "in flight, chunk leaves no room for a prompt", check_chunk_room),
     make_rule("W513", Severity.WARNING, "in flight, the chunk cannot keep up with admissions", check_chunk_keeps_up),
@@ -179,4 +208,6 @@ RULES = (
               doc=pools_fit_cluster.__doc__, passes=(pools_fit_cluster,)),
     make_rule("E309", Severity.ERROR, "a disaggregated strategy needs `serving = inflight`",
               doc=pools_need_inflight.__doc__, passes=(pools_need_inflight,)),
+    make_rule("W518", Severity.WARNING, "the load was not simulated: its work exceeds the budget",
+              doc=load_over_budget.__doc__, passes=(load_over_budget,)),
 )

@@ -22,10 +22,11 @@ from ..plan.workload import Traffic
 from ..serve.load import load_json, simulate
 from ..serve.load_pools import simulate_pools
 from ..verdict.pools import check_pools
+from ..verdict.under_load import load_events
 from .result import Candidate, SearchResult
 from .score import workload_of
 
-__all__ = ["RATE_CANDIDATES", "AtRate", "RankedAtRate", "rank_at_rate"]
+__all__ = ["RATE_CANDIDATES", "AtRate", "RankedAtRate", "rank_at_rate", "rate_work_events"]
 
 RATE_CANDIDATES = 32      # of the search's ranking, simulated at the rate (beside its Pareto front)
 
@@ -69,6 +70,14 @@ def _pool(found: SearchResult) -> list[Candidate]:
             seen.add(c.text)
             out.append(c)
     return out
+
+
+def rate_work_events(plan: Plan, found: SearchResult) -> int:
+    """The engine events `rank_at_rate` would take at most (`dagc.verdict.under_load.load_events`): each
+    candidate it simulates, a run of the traffic's requests; compared with `Plan.load_budget_events`
+    before it starts."""
+    requests = (plan.workload.traffic or Traffic(requests=REQUESTS_DEFAULT)).requests
+    return load_events(plan, requests) * len(_pool(found))
 
 
 def rank_at_rate(plan: Plan, found: SearchResult, rate: float,

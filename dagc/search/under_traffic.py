@@ -10,10 +10,12 @@ candidate that misses a load requirement falls below those that miss fewer, and 
 
 The walk is lazy and bounded: it judges the highest-ranked candidate not yet judged among the first `need`
 (the rows a table prints, the best a verdict compares), ranks again, and stops when those `need` are all
-judged or `JUDGE_LIMIT` candidates have been simulated. Every candidate it did not simulate keeps its
-steady-state verdict and says so (`judged = "steady-state"`), and a Pareto front point found to miss a load
-requirement leaves the front (the front is of candidates that meet the requirements). Judgments are kept
-for the last plan judged (`_Memo`), so the searches under each objective (`objective_picks`) share them.
+judged or `JUDGE_LIMIT` candidates have been simulated — fewer when their runs together would pass the plan's
+load work budget (`Plan.load_budget_events`: none past it, as `dagc check` emits W518). Every candidate it did
+not simulate keeps its steady-state verdict and says so (`judged = "steady-state"`), and a Pareto front point
+found to miss a load requirement leaves the front (the front is of candidates that meet the requirements).
+Judgments are kept for the last plan judged (`_Memo`), so the searches under each objective
+(`objective_picks`) share them.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from ..lang.load import parse_strategy
 from ..plan.plan import Plan
 from ..plan.workload import Requirement
 from ..verdict.check import StrategyResult, check_strategy
+from ..verdict.under_load import load_events
 from .result import Candidate, SearchResult, rank_key
 from .score import binding_of
 
@@ -77,6 +80,9 @@ def judge_under_traffic(plan: Plan, found: SearchResult, need: int, limit: int =
     when the plan has no load requirement. `progress(done, total)` follows the candidates simulated."""
     if not load_requirements(plan) or plan.workload.traffic is None:
         return found
+    budget, events = plan.load_budget_events, load_events(plan, plan.workload.traffic.requests)
+    if budget is not None:          # the candidates' runs together within one run's work budget (W518)
+        limit = min(limit, budget // max(events, 1))
     memo = _MEMO.of(plan)
     tried: set[Key] = set()                 # simulated or not parsed back: never tried twice
     ranked = _ranked(_known(memo, c) for c in found.ranked)

@@ -7,6 +7,7 @@ strategy is sound, its scheduled DAG and metrics.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from ..diagnostics import Diagnostic, cap, has_errors
@@ -17,13 +18,14 @@ from ..layout.layout import Layout
 from ..memory.memory import MemoryBreakdown
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy, StrategyDecl
+from ..rules import in_rule_order
 from ..serve.step_prices import StepPrices
 from .analyse import analyse
 from .batch_max import choose_batch
 from .compiled import Compiled
 from .optimal import judge_optimal
 from .pools import PooledCheck, check_pools
-from .under_load import Progress, Run, UnderLoad, judge_on_load, pools_run, strategy_run, under_load
+from .under_load import Progress, Run, UnderLoad, judge_on_load, not_simulated, pools_run, strategy_run, under_load
 from .verdict import RequirementResult, Verdict, judge_requirements, verdict
 
 # The loaders live in `dagc.lang.load`; they are named here too for callers of `dagc.verdict.check.load_plan`.
@@ -86,36 +88,45 @@ def check_strategy(plan: Plan, decl: StrategyDecl, progress: Progress | None = N
         pooled = check_pools(plan, strategy)
         decode = pooled.decode
         a = decode.analysis if decode is not None else None
-        reqs, judged, load = pooled.requirements, pooled.verdict, None
+        reqs, judged, load, found = pooled.requirements, pooled.verdict, None, pooled.diagnostics
         if pooled.plan.workload.traffic is not None and not has_errors(pooled.diagnostics) \
                 and pooled.metrics is not None and len(pooled.pools) == 2:
-            reqs, judged, load = _judged_on_load(pooled.plan, pools_run(pooled), pooled.metrics,
-                                                 pooled.diagnostics, reqs, progress, with_capacity)
+            reqs, judged, load, found = _judged_on_load(pooled.plan, lambda: pools_run(pooled), pooled.metrics,
+                                                        found, reqs, progress, with_capacity)
         return StrategyResult(plan=pooled.plan, decl=decl, strategy=strategy, layout=a.layout if a else None,
-                              memory=a.memory if a else None, diagnostics=pooled.diagnostics,
+                              memory=a.memory if a else None, diagnostics=found,
                               requirements=reqs, verdict=judged, metrics=pooled.metrics,
                               compiled=a.compiled if a else None, pooled=pooled, load=load)
     workload = None
     if plan.workload.batch_max:              # `batch = max`: the largest batch this strategy serves
         workload = choose_batch(plan, strategy, strategy.workload_for(plan.workload))
     a = analyse(plan, strategy, workload, decl=decl)
-    reqs, judged, load = a.requirements, a.verdict, None
+    reqs, judged, load, found = a.requirements, a.verdict, None, a.diagnostics
     if a.plan.workload.traffic is not None and a.valid and a.metrics is not None:
-        run = strategy_run(strategy, a.layout, StepPrices(a.plan, strategy, a.layout))
-        reqs, judged, load = _judged_on_load(a.plan, run, a.metrics, a.diagnostics, reqs, progress, with_capacity)
+        lay = a.layout
+        reqs, judged, load, found = _judged_on_load(
+            a.plan, lambda: strategy_run(strategy, lay, StepPrices(a.plan, strategy, lay)), a.metrics,
+            a.diagnostics, reqs, progress, with_capacity)
     return StrategyResult(plan=a.plan, decl=decl, strategy=strategy, layout=a.layout, memory=a.memory,
-                          diagnostics=a.diagnostics, requirements=reqs, verdict=judged,
+                          diagnostics=found, requirements=reqs, verdict=judged,
                           metrics=a.metrics, compiled=a.compiled, load=load)
 
 
-def _judged_on_load(plan: Plan, run: Run, metrics: dict, diagnostics: tuple[Diagnostic, ...],
+def _judged_on_load(plan: Plan, make_run: Callable[[], Run], metrics: dict, diagnostics: tuple[Diagnostic, ...],
                     requirements: tuple[RequirementResult, ...], progress: Progress | None, with_capacity: bool
-                    ) -> tuple[tuple[RequirementResult, ...], Verdict, UnderLoad]:
-    """The plan's traffic simulated by `run`, the requirements judged again with the load's figures, and
-    the verdict on them."""
-    load = under_load(plan, run, metrics, progress, with_capacity)
+                    ) -> tuple[tuple[RequirementResult, ...], Verdict, UnderLoad | None, tuple[Diagnostic, ...]]:
+    """The plan's traffic simulated by the run `make_run` makes, the requirements judged again with the
+    load's figures, the verdict on them and the diagnostics with the load's (W518). A run past the plan's
+    work budget is not made: no load, its requirements not judged (`not_simulated`)."""
+    skipped = not_simulated(plan)
+    if skipped is not None:
+        diags = tuple(in_rule_order([*diagnostics, skipped]))
+        reqs = judge_on_load(requirements, None)
+        return reqs, verdict(list(diags), reqs), None, diags
+    load = under_load(plan, make_run(), metrics, progress, with_capacity)
+    diags = tuple(in_rule_order([*diagnostics, *load.diagnostics])) if load.diagnostics else diagnostics
     reqs = judge_on_load(requirements, load.json)
-    return reqs, verdict(list(diagnostics), reqs), load
+    return reqs, verdict(list(diags), reqs), load, diags
 
 
 def _share(progress: Progress | None, i: int, n: int) -> Progress | None:

@@ -10,6 +10,10 @@ on not being overloaded; without percentile requirements, on not being overloade
 simulates `CAPACITY_REQUESTS` requests drawn from the traffic's seed (of a request log, its first ones),
 whatever the traffic's own count: enough for `Load.overloaded` to tell a deployment that keeps up from
 one that does not, and a run of millions costs one long simulation and two dozen short ones.
+
+Both are bounded before they start (`load_events`) by the plan's work budget (`Plan.load_budget_events`,
+`LOAD_BUDGET_EVENTS` unless `--load-budget` changes it): a run past it is not simulated at all
+(`not_simulated`: W518, the load requirements not judged), a capacity past it is not judged (W518).
 """
 
 from __future__ import annotations
@@ -17,10 +21,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from ..diagnostics import Diagnostic
 from ..layout.layout import Layout
-from ..plan.plan import Plan
+from ..plan.plan import LOAD_BUDGET_EVENTS, Plan
 from ..plan.strategy import Strategy
 from ..plan.workload import Traffic
+from ..rules.serving import load_over_budget
 from ..serve.binding import binding_json, diagnose
 from ..serve.load import Load, StepPrices, load_json, simulate
 from ..serve.load_pools import PoolPrices, simulate_pools
@@ -28,13 +34,13 @@ from .pools import PooledCheck
 from .verdict import RequirementResult, requirement_value
 
 __all__ = ["CAPACITY_REQUESTS", "CAPACITY_STEPS", "CAPACITY_TOLERANCE", "CAPACITY_WORK_BUDGET", "UnderLoad", "capacity",
-           "capacity_requests", "judge_on_load", "load_events", "missed_latencies", "pools_run", "Progress", "Run",
-           "strategy_run", "under_load"]
+           "capacity_requests", "judge_on_load", "load_events", "missed_latencies", "not_simulated", "pools_run",
+           "Progress", "Run", "strategy_run", "under_load"]
 
 CAPACITY_TOLERANCE = 0.01     # the bisection stops when the bracket is within 1 % of its upper end
 CAPACITY_STEPS = 24           # simulated runs at most per capacity (bracketing and bisection)
 CAPACITY_REQUESTS = 2_000     # requests per capacity run (a log's first ones, all when it has fewer)
-CAPACITY_WORK_BUDGET = 3_000_000   # engine events the capacity's runs may take at most (`load_events`), ≈ 60 s
+CAPACITY_WORK_BUDGET = LOAD_BUDGET_EVENTS   # the default budget of the capacity's runs, as of one run
 EVENTS_PER_REQUEST = 3        # events a request costs beyond its prompt's chunks (admission, decode stretch, end)
 
 Progress = Callable[[int, int], None]
@@ -46,6 +52,7 @@ class UnderLoad:
 
     load: Load
     json: dict
+    diagnostics: tuple[Diagnostic, ...] = ()      # W518 when the capacity's work is past the budget
 
 
 Run = Callable[[Plan, "Progress | None"], Load]     # the traffic of a plan (as checked) through one strategy
@@ -82,13 +89,26 @@ def under_load(plan: Plan, run: Run, metrics: dict | None, progress: Progress | 
     out["binding"] = binding_json(diagnose(main, missed_latencies(plan, out), metrics))
     each_run(0)
     work = load_events(plan, m) * CAPACITY_STEPS
-    judged = with_capacity and work <= CAPACITY_WORK_BUDGET
+    budget = plan.load_budget_events
+    judged = with_capacity and (budget is None or work <= budget)
     out["capacity_requests_per_s"] = capacity(plan, run, _steady_rate(plan, metrics), each_run) if judged else None
     out["capacity_judged"] = judged
     out["capacity_work_events"] = work
     if progress is not None:
         progress(span, span)
-    return UnderLoad(main, out)
+    over = () if judged or not with_capacity or budget is None else (
+        load_over_budget(plan, work, budget, m * CAPACITY_STEPS, capacity=True),)
+    return UnderLoad(main, out, over)
+
+
+def not_simulated(plan: Plan) -> Diagnostic | None:
+    """W518 when the run of the plan's traffic would take more engine events (`load_events`) than the plan's
+    budget allows (`Plan.load_budget_events`; None: no budget); None when it may run."""
+    traffic, budget = plan.workload.traffic, plan.load_budget_events
+    if traffic is None or budget is None:
+        return None
+    events = load_events(plan, traffic.requests)
+    return None if events <= budget else load_over_budget(plan, events, budget, traffic.requests)
 
 
 def load_events(plan: Plan, requests: int) -> int:
