@@ -199,6 +199,9 @@ def test_next_steps_judge_the_load_without_bisecting_a_capacity():
     light = check_strategy(plan, plan.strategies[0], with_capacity=False)
     assert full.load.json["capacity_requests_per_s"] is not None
     assert light.load.json["capacity_requests_per_s"] is None
-    assert {k: v for k, v in light.load.json.items() if k != "capacity_requests_per_s"} == \
-        {k: v for k, v in full.load.json.items() if k != "capacity_requests_per_s"}
+    capacity = {"capacity_requests_per_s", "capacity_judged", "capacity_work_events"}
+    assert full.load.json["capacity_judged"] and not light.load.json["capacity_judged"]
+    assert full.load.json["capacity_work_events"] > 0 == light.load.json["capacity_work_events"]
+    assert {k: v for k, v in light.load.json.items() if k not in capacity} == \
+        {k: v for k, v in full.load.json.items() if k not in capacity}
     assert light.verdict == full.verdict and light.requirements == full.requirements
