@@ -11,8 +11,8 @@ import pytest
 
 from dagc.cli import main as cli
 from dagc.cost.cost_model import CostModel
+from dagc.export.assumptions_md import assumptions_md
 from dagc.export.report import report_json
-from dagc.export.summary import assumptions_md
 from dagc.ir.dag import OpKind, Phase
 from dagc.kernels.kernels import builtin_profile, for_gpu, nearest_profile
 from dagc.lang.load import load_plan_text

@@ -87,6 +87,21 @@ def _bar(label: str, quiet: bool):
     return _NoBar() if quiet else ProgressBar(label)
 
 
+def judged(plan, found, need: int, quiet: bool = False):
+    """`found` (a `SearchResult`, or None) with its first `need` candidates judged under the plan's traffic
+    (`dagc.search.under_traffic`), with a progress bar: what `check`, `compile` and `search` call before they
+    print a candidate as meeting the requirements; unchanged without load requirements."""
+    with _loading():
+        from ..search.under_traffic import judge_under_traffic, load_requirements
+    if found is None or not load_requirements(plan) or plan.workload.traffic is None:
+        return found
+    progress = _bar("judging the best strategies under the plan's traffic", quiet)
+    try:
+        return judge_under_traffic(plan, found, need, progress=progress)
+    finally:
+        progress.close()
+
+
 def _search(plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: int = 1,
             budget_s: float | None = None, timer=None, front: bool = True, quiet: bool = False):
     with _loading():
@@ -151,7 +166,6 @@ def _load(args, err: Console, picks: bool = False):
         from ..schedule.timer import Timer
         from ..verdict.check import check
         from ..verdict.next_steps import with_next_steps
-        from .judge_bar import judged as _judged
         from .printing import render_diags
     try:
         plan = _plan(args)
@@ -164,7 +178,7 @@ def _load(args, err: Console, picks: bool = False):
         quiet = _quiet(args)
         found = _search(plan, plan.objective, top=CHECK_RESCORED, jobs=jobs, budget_s=budget,
                         timer=timer, front=picks, quiet=quiet) if searching else None
-        found = _judged(plan, found, 1, quiet)      # the verdict's best judged on every requirement, the load's too
+        found = judged(plan, found, 1, quiet)      # the verdict's best judged on every requirement, the load's too
         by_objective = (_objective_picks(plan, found, jobs, budget, timer, quiet)
                         if picks and found is not None else None)
         simulating = _bar("simulating the load", quiet) if plan.workload.traffic is not None else None

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..exit_codes import EXIT_INPUT, EXIT_OK, EXIT_OUTPUT, EXIT_USAGE
-from .commands import _bar, _jobs, _loading, _own_points, _plan, _quiet, _search, _volume
+from .commands import _bar, _jobs, _loading, _own_points, _plan, _quiet, _search, _volume, judged
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -25,7 +25,6 @@ def cmd_search(args) -> int:
     with _loading():
         from ..diagnostics import PlanError
         from ..lang.fields import BATCH_LIMIT
-        from .judge_bar import judged
         from .print_check import objective_text, print_overrides, print_plan
         from .print_search import print_at_rate, print_search, print_search_verdict, print_search_warnings
         from .printing import make_console, render_diags

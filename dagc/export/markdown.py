@@ -16,6 +16,7 @@ from ..units import Dimension, count_text, format_bytes, format_si
 from ..verdict.check import StrategyResult
 from ..verdict.optimal import optimal_means
 from ..verdict.verdict import met_text, near_text
+from .assumptions_md import assumptions_md
 from .glossary import GLOSSARY
 from .load_md import load_md, load_pictures_md
 from .md_escape import md_code, md_fence, md_prose, md_text
@@ -23,7 +24,6 @@ from .report import load_of, memory_totals
 from .serving_md import inflight_metric_rows
 from .summary import (
     COST_NAMES,
-    assumptions_md,
     by_objective_md,
     data_parallel_text,
     margin_text,

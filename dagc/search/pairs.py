@@ -10,7 +10,7 @@ one place they are written), and only those that could enter the best or the fro
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -25,7 +25,7 @@ from ..verdict.optimal import Objective
 from ..verdict.verdict import METRIC_OF, RequirementResult, requirement_value
 from .bar import BestAtBounds
 
-__all__ = ["Instance", "Pair", "best_at_bounds", "best_at_tpot", "instance_of", "weigh"]
+__all__ = ["Instance", "Pair", "PooledCounts", "best_at_bounds", "best_at_tpot", "instance_of", "weigh"]
 
 @dataclass(frozen=True)
 class Instance:
@@ -195,3 +195,43 @@ def best_at_tpot(plan: Plan, objective: str, prefills: list[Instance], m: int, g
             key = METRIC_OF[r.kind]
             missed += unreachable(r, metrics[key + "_per_gpu"] if r.per_gpu else totals[key], lower=False)
     return BestAtBounds((missed, -score, least), missed, (-per_gpu, step_floor))
+
+
+@dataclass
+class PooledCounts:
+    """What the disaggregated part of a search did: instances evaluated in each role, decode instances
+    pruned by their floor, pairs (with their N) weighed, legal candidates among them."""
+
+    prefill: int = 0
+    decode: int = 0
+    pruned: int = 0
+    pairs: int = 0
+    legal: int = 0
+    stopped: bool = False                  # the deadline cut it short
+    seconds: float = 0.0
+    best: list[str] = field(default_factory=list)
+    batch_max: bool = False                # each decode instance at its largest batch (`dagc.search.pooled_max`)
+    probes: int = 0                        # with `batch_max`: batches probed for the decode instances
+    left_out: int = 0                      # with `batch_max`: decode instances left out past the cap on probes
+    max_probes: int = 0                    # with `batch_max`: that cap
+
+    def to_json(self) -> dict:
+        out = {"prefill_instances": self.prefill, "decode_instances": self.decode, "pruned": self.pruned,
+               "pairs": self.pairs, "legal": self.legal, "complete": not self.stopped}
+        if self.batch_max:
+            out.update(batch_probes=self.probes, left_out=self.left_out, max_batch_probes=self.max_probes)
+        return out
+
+    def left_out_text(self) -> str | None:
+        """What the search left out of the disaggregated space, in words (None: nothing).
+
+        Example:
+            >>> c = PooledCounts(decode=300, pruned=75, left_out=37, batch_max=True, max_probes=50_000)
+            >>> c.left_out_text()[:77]
+            'disaggregated candidates with 37 of the 412 decode instances (the largest), p'
+        """
+        if not self.left_out:
+            return None
+        total = self.decode + self.pruned + self.left_out
+        return (f"disaggregated candidates with {self.left_out:,} of the {total:,} decode instances (the largest), "
+                f"past its cap of {self.max_probes:,} batches probed for their largest batch")

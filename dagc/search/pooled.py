@@ -30,7 +30,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 
 from ..layout.layout import resolve
 from ..layout.split import busiest_group_requests
@@ -45,53 +44,13 @@ from ..verdict.optimal import Objective
 from ..verdict.pools import check_pools, prefill_batch_of, role_workload
 from .bar import Bar, BarKeeper, is_out_of_reach
 from .chunks import Tally
-from .pairs import Instance, best_at_bounds, instance_of, weigh
+from .pairs import Instance, PooledCounts, best_at_bounds, instance_of, weigh
 from .pooled_max import MAX_POOL_PROBES, decode_pools_at_max
 from .result import Candidate
 from .score import binding_of, misses
 from .space import instance_strategies, replica_counts, variants
 
 __all__ = ["PooledCounts", "exact_pooled", "pooled_search", "pooled_text", "searches_pools"]
-
-
-@dataclass
-class PooledCounts:
-    """What the disaggregated part of a search did: instances evaluated in each role, decode instances
-    pruned by their floor, pairs (with their N) weighed, legal candidates among them."""
-
-    prefill: int = 0
-    decode: int = 0
-    pruned: int = 0
-    pairs: int = 0
-    legal: int = 0
-    stopped: bool = False                  # the deadline cut it short
-    seconds: float = 0.0
-    best: list[str] = field(default_factory=list)
-    batch_max: bool = False                # each decode instance at its largest batch (`dagc.search.pooled_max`)
-    probes: int = 0                        # with `batch_max`: batches probed for the decode instances
-    left_out: int = 0                      # with `batch_max`: decode instances left out past the cap on probes
-    max_probes: int = 0                    # with `batch_max`: that cap
-
-    def to_json(self) -> dict:
-        out = {"prefill_instances": self.prefill, "decode_instances": self.decode, "pruned": self.pruned,
-               "pairs": self.pairs, "legal": self.legal, "complete": not self.stopped}
-        if self.batch_max:
-            out.update(batch_probes=self.probes, left_out=self.left_out, max_batch_probes=self.max_probes)
-        return out
-
-    def left_out_text(self) -> str | None:
-        """What the search left out of the disaggregated space, in words (None: nothing).
-
-        Example:
-            >>> c = PooledCounts(decode=300, pruned=75, left_out=37, batch_max=True, max_probes=50_000)
-            >>> c.left_out_text()[:77]
-            'disaggregated candidates with 37 of the 412 decode instances (the largest), p'
-        """
-        if not self.left_out:
-            return None
-        total = self.decode + self.pruned + self.left_out
-        return (f"disaggregated candidates with {self.left_out:,} of the {total:,} decode instances (the largest), "
-                f"past its cap of {self.max_probes:,} batches probed for their largest batch")
 
 
 def searches_pools(plan: Plan) -> bool:

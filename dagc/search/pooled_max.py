@@ -30,7 +30,6 @@ counted (`left_out`), and the optimal verdict says so.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
 
 from ..layout.layout import resolve
 from ..layout.split import busiest_group_requests
@@ -44,11 +43,8 @@ from ..verdict.fastcheck import FastCheck
 from ..verdict.pools import role_workload
 from .bar import Bar, is_out_of_reach
 from .memory_screen import MemoryScreen
-from .pairs import Instance, best_at_bounds, best_at_tpot, instance_of
+from .pairs import Instance, PooledCounts, best_at_bounds, best_at_tpot, instance_of
 from .space import replica_counts, variants
-
-if TYPE_CHECKING:                          # `dagc.search.pooled` calls this module
-    from .pooled import PooledCounts
 
 __all__ = ["MAX_POOL_PROBES", "decode_pools_at_max"]
 

@@ -1,0 +1,69 @@
+"""report.md's Assumptions section: the cost basis, the GPU, the interconnect, the reserve, routing.
+
+Input: a checked `StrategyResult`. Output: Markdown lines (`assumptions_md`), from the figures
+`dagc.export.report.assumptions` derives for report.json's `assumptions`.
+"""
+
+from __future__ import annotations
+
+from ..cost.cost_model import cost_basis_text
+from ..units import Dimension, count_text, format_bytes, format_gpu_memory, format_si
+from ..verdict.check import StrategyResult
+from .md_escape import md_code, md_prose, md_text
+from .report import assumptions
+from .serving_md import inflight_execution
+
+__all__ = ["assumptions_md"]
+
+
+def _gbs(x: float) -> str:
+    return format_si(x, Dimension.BANDWIDTH)
+
+
+def assumptions_md(r: StrategyResult) -> list[str]:
+    """The assumptions section: the cost basis, the GPU, the interconnect, the reserve, routing."""
+    plan = r.plan
+    a = assumptions(plan, r.layout.microbatches if r.layout else None)
+    c, g = plan.cluster, a["gpu"]
+    eff = c.efficiency
+    fp8 = f", {format_si(g['flops_8bit'], Dimension.COMPUTE)} fp8" if g["flops_8bit"] else ""
+    fp8 += f", {format_si(g['flops_4bit'], Dimension.COMPUTE)} fp4" if g["flops_4bit"] else ""
+    routing = {"random": "`random`: each token picks its experts at random, the busiest EP rank gets the expected "
+                         "maximum",
+               "measured": "measured loads (`routing from`), placed by EPLB: the busiest EP rank gets the larger of "
+                           "their placement's load and random routing's expected maximum"}.get(
+        a["routing"], f"the busiest EP rank gets {a['routing_imbalance'] or 1:g}× the mean")
+    lines = ["## Assumptions", "", "The figures rest on these; change them in the plan (`cluster`, `workload`) "
+             "if your system differs.", "",
+             f"- {md_prose(cost_basis_text(c))} Network efficiency {eff.network:g}"
+             + (f", compute {eff.compute:g}" if eff.compute is not None else "")
+             + (f", HBM {eff.hbm:g}" if eff.hbm is not None else "") + ". How: dagc's docs/cost-model.md.",
+             f"- GPU {md_code(g['name'])}: {format_gpu_memory(g['memory_bytes'])}, "
+             f"{format_si(g['flops_16bit'], Dimension.COMPUTE)} bf16{fp8}, HBM {_gbs(g['hbm_bytes_per_s'])}.",
+             *_fp4_md(a["fp4"], g["name"]),
+             f"- Interconnect: {_gbs(a['intra_node_bytes_per_s'])} per GPU inside a node of {a['gpus_per_node']} "
+             f"({format_si(a['intra_node_latency_s'], Dimension.TIME)} latency), "
+             f"{_gbs(a['inter_node_bytes_per_s'])} per GPU between nodes "
+             f"({format_si(a['inter_node_latency_s'], Dimension.TIME)}).",
+             f"- Reserve: {format_bytes(a['reserve_bytes'])} per GPU kept by the runtime (CUDA context, "
+             "communication buffers, allocator), counted in every memory figure."]
+    if plan.model.has_experts:
+        lines.append(f"- Routing: {routing}; the all-to-all dispatch carries {a['dispatch']}.")
+    mb = a["microbatches"]
+    execution = count_text(mb, "micro-batch", "micro-batches") if mb is not None else "— micro-batches"
+    lines.append(f"- Execution: {execution}, overlap `{a['overlap']}`; "
+                 f"batch {plan.workload.batch_text} × ({plan.workload.prompt} prompt + {plan.workload.generate} "
+                 "generated) tokens." + inflight_execution(r))
+    return lines + [""]
+
+
+def _fp4_md(fp4: dict | None, gpu: str) -> list[str]:
+    """The assumptions line on the model's fp4 weights (`dagc.export.report.fp4_compute`), if it has any."""
+    if fp4 is None:
+        return []
+    which = " and ".join(fp4["dtypes"])
+    peak = format_si(fp4["peak_flops"], Dimension.COMPUTE)
+    if fp4["compute"] == "fp4":
+        return [f"- Precision: the {which} weights run on the GPU's fp4 tensor cores at {peak}."]
+    return [f"- Precision: the {which} weights are weight-only: dequantised to bf16 (the {md_text(gpu)} has no fp4 "
+            f"units), their matmuls at the 16-bit peak, {peak}; their bytes stay 4-bit."]
