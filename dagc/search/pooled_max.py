@@ -61,7 +61,7 @@ def decode_pools_at_max(plan: Plan, objective: str, timer: Timer, strategies: It
                         max_probes: int = MAX_POOL_PROBES) -> None:
     """Every decode instance of `strategies` at its largest batch, weighed by `weigh` with every M that
     leaves room for the smallest prefill instance (`least` GPUs) — module docstring. `counts` (a
-    `dagc.search.pooled.PooledCounts`) gains what was done, pruned and left out; it stops when `late()`."""
+    `dagc.search.pairs.PooledCounts`) gains what was done, pruned and left out; it stops when `late()`."""
     w, gpus = plan.workload, plan.cluster.gpus
     judged = decode_pool_plan(plan)
     screen = MemoryScreen(plan.model_copy(update={"workload": role_workload(w, "decode", 1)}), timer)

@@ -105,7 +105,7 @@ class SearchResult:
     pareto_kept: bool = True                      # False: no front was asked for (`search(…, front=False)`)
     best_first: bool = False                      # visited best bound first (`search_order`)
     disaggregated: dict | None = None             # in flight: what weighing pooled candidates did
-                                                  # (`dagc.search.pooled.PooledCounts.to_json`); None: not weighed
+                                                  # (`dagc.search.pairs.PooledCounts.to_json`); None: not weighed
     left_out: str | None = None                   # what a complete search still left out of its space, in words
                                                   # (`PooledCounts.left_out_text`): the optimal verdict says it
 
