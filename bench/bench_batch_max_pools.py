@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from machine import best_of  # noqa: E402
 
 from dagc.lang.load import load_plan, load_plan_text  # noqa: E402
 from dagc.search.search import search  # noqa: E402
@@ -30,15 +31,6 @@ workload { batch = max  prompt = 4000  generate = 500  serving = inflight }
 require { ttft <= 1 s  tpot <= 50 ms }
 strategy dp 4 < tp 8 ; ep 8 >
 """
-
-
-def best_of(fn, repeat: int):
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def main() -> int:

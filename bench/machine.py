@@ -1,4 +1,5 @@
-"""What a bench ran on, for its first line: the CPU's model and the load average.
+"""What a bench ran on, for its first line: the CPU's model and the load average; and `best_of`, the
+best time of repeated runs.
 
 Imported by the bench scripts (run as `python bench/….py`, which puts bench/ on the path).
 """
@@ -6,8 +7,9 @@ Imported by the bench scripts (run as `python bench/….py`, which puts bench/ o
 from __future__ import annotations
 
 import platform
+import time
 
-__all__ = ["cpu", "load_average"]
+__all__ = ["best_of", "cpu", "load_average"]
 
 
 def cpu() -> str:
@@ -26,3 +28,13 @@ def load_average() -> str:
             return " ".join(f.read().split()[:3])
     except OSError:
         return "unknown"
+
+
+def best_of(fn, repeat: int):
+    """The shortest wall time of `repeat` calls of `fn` (seconds), and the last call's result."""
+    best, out = float("inf"), None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, out

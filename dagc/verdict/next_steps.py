@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from ..plan.model import DType
 from ..plan.plan import Plan
 from ..plan.printer import replicated, strategy_source, with_instances
-from ..plan.strategy import StrategyDecl
+from ..plan.strategy import Strategy, StrategyDecl
 from .check import StrategyResult, check_strategy, parse_strategy
 
 __all__ = ["NextStep", "next_steps", "with_next_steps", "MAX_TRIES"]
@@ -155,6 +155,17 @@ def _precision(result: StrategyResult, tries: _Tries) -> NextStep | None:
     return tried
 
 
+def _grown(result: StrategyResult, tries: _Tries, gpus: int, strategy: Strategy
+           ) -> tuple[StrategyResult | None, tuple[str, ...]]:
+    """`strategy` checked as the plan is on its cluster grown to `gpus` (when that is more), as its printed
+    text reads back (`strategy_source`); and the options that say the change."""
+    plan = result.plan.model_copy(update={"cluster": result.plan.cluster.model_copy(update={"gpus": gpus})})
+    text = strategy_source(strategy)
+    options = (*((f"--set cluster.gpus={gpus}",) if gpus != result.plan.cluster.gpus else ()),
+               f"--strategy {shlex.quote(text)}")
+    return tries(plan, parse_strategy(text)), options
+
+
 def _replicas(result: StrategyResult, tries: _Tries) -> NextStep | None:
     """The fewest replicas (`dp k < … >`, the cluster grown to hold them) that meet; else the most tried."""
     lay, own = result.layout, result.strategy
@@ -163,13 +174,9 @@ def _replicas(result: StrategyResult, tries: _Tries) -> NextStep | None:
     tried = None
     for k in (k for k in _REPLICAS if result.plan.workload.batch >= k):      # each replica gets a request
         gpus = max(result.plan.cluster.gpus, lay.gpus_used * k)
-        plan = result.plan.model_copy(update={"cluster": result.plan.cluster.model_copy(update={"gpus": gpus})})
-        text = strategy_source(replicated(own, k))
-        r = tries(plan, parse_strategy(text))
+        r, options = _grown(result, tries, gpus, replicated(own, k))
         if r is None:
             break
-        options = (*((f"--set cluster.gpus={gpus}",) if gpus != result.plan.cluster.gpus else ()),
-                   f"--strategy {shlex.quote(text)}")
         step = _step("gpus", f"{lay.gpus_used * k:,} GPUs: {k} replicas of the strategy", options, r)
         if step.meets:
             return step
@@ -246,13 +253,9 @@ def _more_prefill(result: StrategyResult, tries: _Tries) -> NextStep | None:
     tried: NextStep | None = None
     for _ in range(PREFILL_TRIES):
         gpus = max(result.plan.cluster.gpus, others + k * prefill.gpus_per_instance)
-        plan = result.plan.model_copy(update={"cluster": result.plan.cluster.model_copy(update={"gpus": gpus})})
-        text = strategy_source(with_instances(own, "prefill", k))
-        r = tries(plan, parse_strategy(text))
+        r, options = _grown(result, tries, gpus, with_instances(own, "prefill", k))
         if r is None:
             break
-        options = (*((f"--set cluster.gpus={gpus}",) if gpus != result.plan.cluster.gpus else ()),
-                   f"--strategy {shlex.quote(text)}")
         step = _step("prefill", f"{k:,} prefill instances (from {n:,}): the prefill pool binds", options, r)
         if step.meets:
             return step
