@@ -33,6 +33,7 @@ from ..plan.model import DType
 from ..plan.plan import Plan
 from ..plan.printer import replicated, strategy_source, with_instances
 from ..plan.strategy import Strategy, StrategyDecl
+from ..rules.requirements import BROKEN_MEMORY, BROKEN_RULES
 from .check import StrategyResult, check_strategy, parse_strategy
 
 __all__ = ["NextStep", "next_steps", "with_next_steps", "MAX_TRIES"]
@@ -95,7 +96,9 @@ def _step(kind: str, change: str, options: tuple[str, ...], r: StrategyResult) -
     figures = {"gpus": r.gpus_used, "ttft_s": m.get("ttft_s"), "tpot_s": m.get("tpot_s"),
                "decode_tokens_per_s_per_gpu": m.get("decode_tokens_per_s_per_gpu")}
     missed = tuple(q.requirement.text for q in r.requirements if q.met is False)
-    return NextStep(kind, change, options, bool(r.valid and r.verdict.meets_requirements), missed, figures)
+    broken = tuple(dict.fromkeys(BROKEN_MEMORY if d.code == "E402" else f"{BROKEN_RULES}{d.code})"
+                                 for d in r.diagnostics if d.is_error))     # an invalid change names its rules
+    return NextStep(kind, change, options, bool(r.valid and r.verdict.meets_requirements), broken + missed, figures)
 
 
 def _meets(r: StrategyResult | None) -> bool:
@@ -221,12 +224,15 @@ def _larger_batch(result: StrategyResult, tries: _Tries) -> NextStep | None:
         if r is None:
             break
         step = _step("batch", words, options, r)
-        if step.meets or not r.valid:
-            return step if step.meets else tried or step
-        tried = step
+        if step.meets:
+            return step
+        over_memory = not r.valid and any(d.code == "E402" for d in r.diagnostics)
+        if not r.valid and not (over_memory and not fp8 and result.plan.model.weights.bytes >= 2):
+            break                                       # a batch the rules refuse is never proposed
+        tried = step if r.valid else tried
         decode_missed = any(q.met is False and q.requirement.kind.value in ("tpot", "itl") for q in r.requirements)
-        if decode_missed and not fp8 and result.plan.model.weights.bytes >= 2:
-            fp8 = True                                  # the same batch, its steps shortened
+        if (decode_missed or over_memory) and not fp8 and result.plan.model.weights.bytes >= 2:
+            fp8 = True                    # the same batch, its steps shortened and its weights halved
             continue
         again = _binding(r)
         if again.get("limit") != "requests_in_flight":
