@@ -139,8 +139,7 @@ def _gpu_cell(rank: int, x: float, y: float, r: StrategyResult, lay: Layout, mem
     parts.append(svg_text(x + 6, y + 42, _coords(c, rank, attention), 10, fit=fit))
     if r.plan.model.has_experts:
         e = int(c["ep"][rank])
-        held = lay.experts_of(e)
-        what = f"experts {held.start}–{held.stop - 1}" if len(held) > 1 else f"expert {held.start}"
+        what = _held(lay.experts_of(e), lay.slots_of(e).stop > lay.experts)
         parts.append(svg_text(x + 6, y + 55, _coords(c, rank, (("ep", lay.ep), ("etp", lay.etp))), 10, fit=fit))
         share = f"1/{lay.etp} of " if lay.etp > 1 else ""
         parts.append(svg_text(x + 6, y + 68, (share + what, share + what.replace("experts ", "exp. ")), 10, fit=fit))
@@ -150,6 +149,19 @@ def _gpu_cell(rank: int, x: float, y: float, r: StrategyResult, lay: Layout, mem
         parts += _memory_bar(st, scale, x + 6, y + 75, CELL_W - 12)
     parts.append("</g>")
     return "".join(parts)
+
+
+def _held(experts: tuple[int, ...], copies: bool) -> str:
+    """'experts 252–255, 0–1 (+copies)': the experts a rank's slots hold, as runs of consecutive ids;
+    `copies` when some of its slots are redundant ones (copies of experts held elsewhere too)."""
+    runs: list[list[int]] = []
+    for x in experts:
+        if runs and x == runs[-1][1] + 1:
+            runs[-1][1] = x
+        else:
+            runs.append([x, x])
+    text = ", ".join(f"{a}–{b}" if b > a else f"{a}" for a, b in runs)
+    return ("experts " if len(experts) > 1 else "expert ") + text + (" (+copies)" if copies else "")
 
 
 def _coords(c: dict, rank: int, axes: tuple[tuple[str, int], ...]) -> tuple[str, ...]:

@@ -15,7 +15,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..layout.routing import expected_distinct_nodes, expected_distinct_ranks
+from ..layout.routing import expected_distinct_nodes, expected_distinct_ranks, routing_slots
 from ..layout.shards import fused_moe_shape
 from ..plan.model import DType, Model
 from ..plan.params import ffn_params
@@ -51,17 +51,19 @@ def dispatch_dtype(m: Model, w: Workload) -> DType:
 def _a2a(s: Shapes, r: Recipe, payload_bytes: float) -> OpTemplate:
     """An EP all-to-all: each token goes once to each EP rank holding one of its top-k experts (to
     every etp shard of it), in `payload_bytes` per value; across nodes once per destination node,
-    then forwarded over NVLink (SPEC 6.5)."""
+    then forwarded over NVLink (SPEC 6.5). The picks land on `routing_slots`: the experts, or the
+    experts and the redundant slots when only those split evenly over ep."""
     lay, moe, d = s.lay, s.m.moe, s.d
     size = lay.ep * lay.etp
-    ranks_hit = expected_distinct_ranks(moe.top_k, moe.experts, lay.ep)
+    slots = routing_slots(moe.experts, lay.redundant, lay.ep)
+    ranks_hit = expected_distinct_ranks(moe.top_k, slots, lay.ep)
     per_token = d.h * payload_bytes * lay.etp
     nbytes = s.u * ranks_hit * per_token
     nodes = s.nodes(size)
     network = None
     if nodes > 1:
         per_node = max(1, lay.ep // nodes)
-        nodes_hit = expected_distinct_nodes(moe.top_k, moe.experts, lay.ep, per_node)
+        nodes_hit = expected_distinct_nodes(moe.top_k, slots, lay.ep, per_node)
         network = s.u * nodes_hit * per_token
     tpl = s.comm(r, size, s.u * moe.top_k, nbytes, s.crosses(size))
     return replace(tpl, nodes=nodes, network_bytes=network)
@@ -78,7 +80,9 @@ def combine(s: Shapes, r: Recipe) -> OpTemplate:
 
 def a2a_reads(s: Shapes) -> Hashable:
     """What `dispatch` and `combine` read."""
-    return s.u_key, s.lay.ep, s.lay.etp, s.placement_key(s.lay.ep * s.lay.etp)
+    lay = s.lay
+    return s.u_key, lay.ep, lay.etp, routing_slots(s.m.moe.experts, lay.redundant, lay.ep), \
+        s.placement_key(lay.ep * lay.etp)
 
 def expert_ffn(s: Shapes, r: Recipe) -> OpTemplate:
     return _expert_ffn(s, r, *s.expert_tokens)

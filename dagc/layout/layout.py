@@ -149,10 +149,17 @@ class Layout:
         """Expert slots per EP rank and MoE layer: the routed experts and the redundant slots, over ep."""
         return (self.experts + self.redundant) // self.ep if self.ep else 0
 
-    def experts_of(self, ep_index: int) -> range:
-        """Routed experts held by expert-parallel index `ep_index` (contiguous)."""
+    def slots_of(self, ep_index: int) -> range:
+        """Expert slots held by expert-parallel index `ep_index`: contiguous, `experts_per_ep_rank` of them."""
         n = self.experts_per_ep_rank
         return range(ep_index * n, (ep_index + 1) * n)
+
+    def experts_of(self, ep_index: int) -> tuple[int, ...]:
+        """Routed experts held by expert-parallel index `ep_index`, one per slot of `slots_of`: slot s
+        holds expert s mod E — the experts in order, then the redundant slots copying experts 0, 1, …
+        (vLLM's and SGLang's first placement, before EPLB moves anything: dagc's placement when no
+        measured loads say which experts are hot). Without redundant slots, experts [i·E/ep, (i+1)·E/ep)."""
+        return tuple(s % self.experts for s in self.slots_of(ep_index)) if self.experts else ()
 
     def stage_ranks(self, replica: int, stage: int) -> range:
         start = (replica * self.pp + stage) * self.group_size

@@ -22,7 +22,7 @@ from .eplb import measured_factor
 from .shards import Tokens
 
 __all__ = ["busiest_rank_factor", "expected_max_load", "max_load_factor", "expected_distinct_ranks",
-           "expected_distinct_nodes"]
+           "expected_distinct_nodes", "routing_slots"]
 
 # T tokens each pick top_k distinct experts uniformly among E; the E experts sit E/ep per EP rank.
 # A rank's load is the token-expert assignments landing on its experts.
@@ -54,6 +54,21 @@ def _check_routing(top_k: int, experts: int, ep: int) -> None:
         raise ValueError(f"ep must be a positive divisor of experts ({experts}), got {ep}")
     if not 1 <= top_k <= experts:
         raise ValueError(f"top_k must be between 1 and experts ({experts}), got {top_k}")
+
+
+def routing_slots(experts: int, redundant: int, ep: int) -> int:
+    """The equally likely places a token's top-k picks land on under random routing, spread evenly
+    over `ep` ranks: the routed experts when ep divides them (the redundant slots, if any, copy
+    experts nothing says are hot: they change no rank's expected share), else the experts and the
+    `redundant` slots together — an EP group that only the slots split evenly (EP72 over 256 + 32,
+    as EPLB deployments run it) holds (experts + redundant)/ep slots a rank, each taken as likely as
+    any other: with no loads measured, nothing says which experts the slots copy.
+
+    Example:
+        >>> routing_slots(256, 32, 32), routing_slots(256, 32, 72), routing_slots(256, 0, 8)
+        (256, 288, 256)
+    """
+    return experts if ep >= 1 and experts % ep == 0 else experts + redundant
 
 
 def _balanced(top_k: int, experts: int, ep: int) -> bool:
@@ -341,8 +356,8 @@ def busiest_rank_factor(routing: float | ExpertLoad | None, tokens: float, top_k
     assignment's: the measured skew does not take away the randomness of a few tokens.
 
     Random routing over `redundant` extra slots that do not leave whole experts per rank is taken as
-    routing over experts + redundant equally loaded slots: with no loads measured, nothing says which
-    experts the slots copy.
+    routing over experts + redundant equally loaded slots (`routing_slots`): with no loads measured,
+    nothing says which experts the slots copy.
 
     Example:
         >>> busiest_rank_factor(1.3, 100, 2, 8, 4), busiest_rank_factor(None, 1, 1, 64, 8)
@@ -354,8 +369,7 @@ def busiest_rank_factor(routing: float | ExpertLoad | None, tokens: float, top_k
         return 1.0          # not a legal expert split (E301): the rules say so, no statistics apply
     if routing is not None and not isinstance(routing, ExpertLoad):
         return min(routing, float(ep))
-    slots = experts if experts % ep == 0 else experts + redundant
-    random = _random_factor(max(1, round(tokens)), top_k, slots, ep)
+    random = _random_factor(max(1, round(tokens)), top_k, routing_slots(experts, redundant, ep), ep)
     if routing is None:
         return random
     return max(random, measured_factor(routing, ep, redundant, nodes, eplb, groups))
