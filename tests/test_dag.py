@@ -70,7 +70,7 @@ def check_flops(r):
     tokens = sum(n.template.tokens_total for n in prefill if n.kind is OpKind.EMBED)
     requests = tokens / w.prompt
     vh = embedding_params(m)
-    body = active_params(m) - vh * (1 if m.tied else 2) - m.hidden      # layers only
+    body = active_params(m) - vh - m.hidden      # layers only: active params are the layers, final norm and LM head
     attention = m.layers * requests * attention_core_flops_per_layer(m, w.prompt)
     if m.window is not None:          # windowed layers compute their share of the causal pairs, by hand
         windowed = m.windowed_layers_below(m.layers)
@@ -85,6 +85,13 @@ def check_flops(r):
     # the last-token LM head is the only difference.
     if w.prompt >= 64:
         assert got == pytest.approx(2 * body * tokens + attention, rel=0.01)
+    # In decode every token runs the LM head: the matmuls are 2 × active params × tokens exactly (the
+    # embedding lookup, not counted active, computes nothing); a speculative draft pass adds a layer.
+    if w.speculative is None:
+        decode = _nodes(dag, phase=Phase.DECODE)
+        decoded = sum(n.template.tokens_total for n in decode if n.kind is OpKind.EMBED)
+        matmuls = sum(n.template.flops_total for n in decode if n.kind is not OpKind.ATTENTION)
+        assert matmuls == pytest.approx(2 * active_params(m) * decoded, rel=1e-9)
 
 
 def weights_by_replication(r) -> float:

@@ -112,9 +112,22 @@ def total_params(m: Model) -> int:
 
 
 def active_params(m: Model) -> int:
-    """Parameters one token touches: as `total_params`, with top_k routed experts per MoE layer."""
+    """Parameters one token computes with: the layers (attention, norms, dense FFN or the MoE layer with
+    top_k routed experts, the shared experts and the router), the final norm and the LM head `V·h` (a
+    matmul, tied or not) — not the input embedding, whose lookup reads one row and computes nothing
+    (memory still holds the whole table: `total_params`). So 2 × active params × tokens is a decode
+    step's matmul FLOPs exactly (SPEC 5).
+
+    This is how OpenAI (gpt-oss), DeepSeek (V3) and Moonshot (Kimi-K2) count their cards' active
+    parameters; Mistral, Qwen and Meta count the input embedding too (`PUBLISHED_ACTIVE` in
+    `dagc.plan.presets` holds each card's figure and convention).
+
+    Example:
+        >>> from dagc.lang.lower import model_from_preset
+        >>> round(active_params(model_from_preset("gpt-oss-120b")) / 1e9, 2)   # the card: 5.13B
+        5.13
+    """
     per_layer_common = attention_params(m) + 2 * m.hidden
     layers = m.layers * per_layer_common + m.dense_layer_count * dense_layer_params(m) \
         + m.moe_layer_count * moe_layer_active_params(m)
-    head = 0 if m.tied else embedding_params(m)
-    return layers + m.hidden + embedding_params(m) + head
+    return layers + m.hidden + embedding_params(m)

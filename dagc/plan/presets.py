@@ -115,11 +115,27 @@ PUBLISHED_TOLERANCE: dict[str, tuple[float, str]] = {
     "glm-4.5": (0.007, "355B lies between the count without the MTP layer (352.8B) and with it (356.8B)"),
 }
 
-# Active parameters where the card states them exactly, and whether that figure counts the input
-# embedding (gpt-oss's does not: its 5.13B are the layers' active weights and the unembedding).
-PUBLISHED_ACTIVE: dict[str, tuple[float, bool]] = {
-    "gpt-oss-120b": (5.13e9, False),
-    "gpt-oss-20b": (3.61e9, False),
+# Active parameters as each card states them: (figure, whether it counts the input embedding, the unit
+# it is stated to). dagc's `active_params` leaves the embedding lookup out (it computes nothing) and keeps
+# the LM head; a card that counts the embedding too is checked against dagc's count plus V·h. The
+# convention of a card is the one its figure fits, rounded (or cut) to its unit: OpenAI's is stated (the
+# embedding out); DeepSeek-V3's 36.6B and Kimi-K2's 31.7B round to their 37B and 32B, with the embedding
+# (37.6B, 32.9B) they would not; Mistral's 12.9B, Qwen3-30B-A3B's 3.3B and Llama 4's 17B need the
+# embedding (12.7B, 3.0B and 16.2B without it). Mixtral-8x22B's, Qwen3-235B's and Qwen3-Coder's rounded
+# figures fit either way: their vendors' convention. GLM-4.5's 32B fits neither (32.9B without, 33.6B
+# with the embedding; 32.1B without the LM head too): left out.
+PUBLISHED_ACTIVE: dict[str, tuple[float, bool, float]] = {
+    "gpt-oss-120b": (5.13e9, False, 0.01e9),       # model card (arXiv 2508.10925), table 1: 5.13B active
+    "gpt-oss-20b": (3.61e9, False, 0.01e9),        # … 3.61B active
+    "deepseek-v3": (37e9, False, 1e9),             # tech report (arXiv 2412.19437): "37B activated for each token"
+    "kimi-k2": (32e9, False, 1e9),                 # README: "32 billion activated parameters"
+    "mixtral-8x7b": (12.9e9, True, 0.1e9),         # Mistral's announcement: "only uses 12.9B parameters per token"
+    "mixtral-8x22b": (39e9, True, 1e9),            # … "39B active parameters out of 141B"
+    "qwen3-30b-a3b": (3.3e9, True, 0.1e9),         # model card: "30.5B in total and 3.3B activated"
+    "qwen3-235b-a22b": (22e9, True, 1e9),          # model card: "235B in total and 22B activated"
+    "qwen3-coder-480b-a35b": (35e9, True, 1e9),    # README: "480B-parameter … with 35B active parameters"
+    "llama-4-maverick": (17e9, True, 1e9),         # Meta's model card: "17B activated parameters"
+    "llama-4-scout": (17e9, True, 1e9),            # … the same 17B
 }
 
 GB = 1e9

@@ -147,7 +147,7 @@ def _bounds(model: Model, workload: Workload, cluster: Cluster, gpus: int, dp: i
     b, s, g = workload.batch, workload.prompt, workload.generate
     head = embedding_params(model)
     # Parameters of the layers a token passes (the final norm and LM head run once per request in prefill).
-    body = active_params(model) - head * (1 if model.tied else 2) - model.hidden
+    body = active_params(model) - head - model.hidden
     dk, dv = attention_dims(model)
 
     prefill_matmul = 2 * body * b * s + 2 * (head + model.hidden) * b
