@@ -352,3 +352,19 @@ def test_the_comparison_report_says_what_limits_each_batch(tmp_path):
     cells = [c.strip() for c in row.strip("|").split("|")][1:]
     assert cells == [f"{r.plan.workload.batch:,} (one more breaks {r.plan.workload.batch_breaks})" for r in results]
     assert all("`memory <= 80 %`" in c for c in cells)
+
+
+def test_under_an_overlap_the_schedule_has_the_last_word_above_a_pessimistic_estimate():
+    """Under `overlap microbatch` the fast check estimates the overlap; where it is pessimistic (it said 3
+    requests break `tpot <= 50 ms` where the schedule gives 45.9 ms), `choose_batch` asks the schedule above
+    it: the batch chosen meets at itself and breaks one request more, both as `--set workload.batch` gives them."""
+    plan = load_plan_text('model preset "deepseek-v3" cluster { gpus = 32 gpus_per_node = 8 gpu preset "h200" } '
+                          "workload { batch = max prompt = 4000 generate = 500 serving = inflight } "
+                          "require { ttft <= 1 s tpot <= 50 ms } strategy tp 8 ; ep 8")
+    s, _ = flatten(parse_strategy("pp 2 < tp 2 ; ep 1 etp 4 > with microbatches 2 overlap microbatch"))
+    assert s is not None
+    chosen = choose_batch(plan, s, plan.workload)
+    tpot = {b: analyse(plan, s, plan.workload.model_copy(update={"batch": b})).metrics["tpot_s"]
+            for b in (chosen.batch, chosen.batch + 1)}
+    assert tpot[chosen.batch] <= 0.05 < tpot[chosen.batch + 1], (chosen.batch, tpot)
+    assert chosen.batch >= 3 and "`tpot <= 50 ms`" in (chosen.batch_breaks or "")

@@ -15,7 +15,10 @@ more request breaks.
 
 `fast_largest_batch` probes with `dagc.verdict.fastcheck` (the search's evaluator, exact for `overlap =
 none`); `choose_batch` (what `check` uses) confirms the batch with the full `analyse` and, if
-the schedule disagrees (an overlap estimate), bisects again below it with `analyse` itself.
+the schedule disagrees (an overlap estimate), bisects again below it with `analyse` itself; under
+an overlap it also asks the schedule about one request more, and when the estimate was pessimistic
+there, searches above it with the schedule, so the batch chosen is the one `--set workload.batch`
+confirms.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from ..layout.layout import Layout
 from ..layout.mix import shares
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
-from ..plan.workload import RequirementKind, Workload
+from ..plan.workload import Overlap, RequirementKind, Workload
 from ..rules.requirements import BROKEN_CHUNK, BROKEN_MEMORY, BROKEN_RULES
 from ..schedule.timer import Timer
 from .analyse import analyse
@@ -216,5 +219,10 @@ def choose_batch(plan: Plan, strategy: Strategy, workload: Workload, timer: Time
         broken = served(batch)
         if broken is not None:       # the full schedule disagrees with the estimate (overlap): search below it
             below, why_below = largest_batch(served, batch - 1) if batch > 1 else (0, broken)
-            batch, why = below, why_below or broken
+            return _chosen(workload, below, why_below or broken, BATCH_LIMIT)
+    exact = strategy.workload_for(workload).overlap is Overlap.NONE
+    if not exact and why is not None and batch < BATCH_LIMIT and served(batch + 1) is None:
+        # the estimate was pessimistic (overlap): the schedule serves one more, so search above it with the schedule
+        known = batch + 1
+        batch, why = largest_batch(lambda b: None if b <= known else served(b), BATCH_LIMIT)
     return _chosen(workload, batch, why, BATCH_LIMIT)
