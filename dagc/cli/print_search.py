@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 
-from ..search.under_traffic import JUDGE_LIMIT, STEADY, load_requirements, steady_only_text
+from ..search.under_traffic import JUDGE_LIMIT, STEADY, load_requirements, steady_only_text, unsimulated_text
 from ..units import Dimension, format_figure, format_si
 from .printing import add_shown_row
 
@@ -26,8 +26,14 @@ if TYPE_CHECKING:
     from ..search.search import SearchResult
 
 
-def print_search_warnings(err: Console, found: SearchResult) -> None:
-    """What a partial search did not do."""
+def print_search_warnings(err: Console, found: SearchResult, plan: Plan | None = None) -> None:
+    """What a partial search did not do; with `plan`, that no candidate could be simulated under its traffic
+    (W518: its load requirements are judged by nothing)."""
+    over = unsimulated_text(plan) if plan is not None and load_requirements(plan) else None
+    if plan is not None and over is not None:
+        names = ", ".join(f"`{r.text}`" for r in load_requirements(plan))
+        err.print(f"warning[W518]: no candidate was simulated under the plan's traffic: {over}; the load requirements "
+                  f"({names}) are not judged (simulate fewer requests, or --load-budget none)", markup=False)
     if not found.complete:
         err.print(f"warning: the search stopped {found.stop_reason()}: {found.evaluated:,} of {found.total:,} "
                   f"candidates evaluated ({found.order})", markup=False)
@@ -68,8 +74,9 @@ def print_search_verdict(out: Console, found: SearchResult, plan: Plan) -> None:
         out.print("best: none — no legal strategy on this cluster", markup=False)
         return
     c = found.ranked[0]
+    at = f" · batch {c.batch:,} (paste with `--set workload.batch={c.batch}`)" if c.batch is not None else ""
     out.print(f"best: {c.text} · {c.gpus:,} GPU{'' if c.gpus == 1 else 's'} · meets requirements: "
-              f"{meets_text(c)}", markup=False)
+              f"{meets_text(c)}{at}", markup=False)
     if c.judged == STEADY and c.meets_requirements:
         out.print(f"  {_steady_note(plan)}", markup=False)
 
@@ -86,8 +93,15 @@ def meets_text(c: Candidate, names: dict[str, str] | None = None) -> str:
 
 def _steady_note(plan: Plan) -> str:
     """What `yes (steady state)` means, and why dagc did not judge the load."""
+    if unsimulated_text(plan) is not None:
+        return f"yes (steady state): {steady_only_text(plan)}"
     return (f"yes (steady state): {steady_only_text(plan)} (dagc simulates at most {JUDGE_LIMIT} of a search's best "
             "under the plan's traffic)")
+
+
+BATCH_NOTE = ("batch (max): each row runs its own largest batch, which its strategy text alone does not carry: paste "
+              "a row with `--set workload.batch=N` (N its batch), or into a plan that says `batch = max`; "
+              "otherwise it runs the plan's batch")
 
 
 def print_search(out: Console, found: SearchResult, top: int, svg_path: Path, plan: Plan) -> None:
@@ -124,6 +138,8 @@ def print_search(out: Console, found: SearchResult, top: int, svg_path: Path, pl
     if not any(c.binding for c in best):        # no requirement binds (none given): no column of dashes
         rows, columns = [row[:-1] for row in rows], columns[:-1]
     _print_table(out, _strategy_table(f"best {len(best)}", columns, rows))
+    if varied:
+        out.print(BATCH_NOTE, markup=False)
     if any(c.binding for c in best):
         out.print("binding requirement: " + ("what one more request would break (memory, or a requirement)"
                                              if varied else "the requirement with the least margin: of a candidate "
@@ -137,6 +153,7 @@ def print_search(out: Console, found: SearchResult, top: int, svg_path: Path, pl
                   "through each strategy, as `dagc check --strategy` does (`no:` names the load requirements missed)",
                   markup=False)
     front = sorted(found.pareto, key=lambda c: c.metrics["tpot_s"])[:20]
+    steady = any(c.judged == STEADY for c in front)
     if not front:
         out.print("Pareto front: empty — no candidate meets the requirements (their binding requirement is in the "
                   "table above)", markup=False)
@@ -146,16 +163,18 @@ def print_search(out: Console, found: SearchResult, top: int, svg_path: Path, pl
              *((str(c.speculative_tokens),) if drafted else ()), str(c.gpus),
              format_si(c.metrics["ttft_s"], Dimension.TIME),
              format_si(c.metrics["tpot_s"], Dimension.TIME), format_figure(c.metrics['decode_tokens_per_s_per_gpu']),
-             *((c.binding or "—",) if varied else ()))          # with `batch = max`: what one more request breaks
+             *((c.binding or "—",) if varied else ()),          # with `batch = max`: what one more request breaks
+             *((meets_text(c),) if steady else ()))
             for c in front]
     columns = (PARETO_COLUMNS[:1] + (("batch (max)",) if varied else ()) + (("drafted",) if drafted else ())
                + PARETO_COLUMNS[1:]
-               + (("binding requirement",) if varied else ()))
+               + (("binding requirement",) if varied else ()) + (("meets requirements",) if steady else ()))
     meeting = "meeting the requirements"
-    if any(c.judged == STEADY for c in front):
-        meeting = ("meeting the steady-state requirements; the load requirements are judged by `dagc check "
-                   "--strategy`")
+    if steady:       # each point says what it was judged on; the note above the front says what that means
+        meeting = "meeting the requirements; `yes (steady state)`: a point not simulated under the plan's traffic"
     _print_table(out, _strategy_table(f"Pareto front ({meeting}): decode tokens/s per GPU vs TPOT", columns, rows))
+    if steady and not any(c.judged == STEADY and c.meets_requirements for c in best):
+        out.print(_steady_note(plan), markup=False)
     out.print(f"wrote {svg_path}", markup=False)
 
 

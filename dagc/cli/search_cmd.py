@@ -51,7 +51,7 @@ def cmd_search(args) -> int:
     svg_path = _write_pareto(args, plan, found, err)
     if svg_path is None:
         return EXIT_OUTPUT
-    print_search_warnings(err, found)
+    print_search_warnings(err, found, plan)
     at_rate = _at_rate(plan, found, args.rate, _quiet(args), err) if args.rate is not None else None
     if args.format == "json":
         doc = found.to_json(args.top)

@@ -16,6 +16,7 @@ from ..plan.workload import Requirement, RequirementKind
 from ..units import Dimension, count_text, format_figure, format_in_unit, format_si
 from ..verdict.check import StrategyResult
 from ..verdict.optimal import NOT_SEARCHED
+from ..verdict.under_load import not_simulated
 from ..verdict.verdict import RequirementResult, requirement_unit, requirement_value_text
 from .md_escape import md_code, md_prose
 from .serving_md import inflight_summary
@@ -199,7 +200,7 @@ def _figures_table(r: StrategyResult, ev: dict) -> list[str]:
 
     K = RequirementKind
     suggested = _candidate_yes(ev.get("best_meets_requirements"), ev.get("best_judged"),
-                               ev.get("best_load_requirements_missed"))
+                               ev.get("best_load_requirements_missed"), _load_skipped(r))
     return ["", "  | | this strategy | suggested |", "  |---|---|---|",
             row("GPUs", lambda f: str(f["gpus"])),
             row("TTFT", lambda f: metric_text(plan, K.TTFT, f["ttft_s"])),
@@ -216,11 +217,20 @@ def _yes(x: bool | None) -> str:
     return {True: "yes", False: "**no**", None: "—"}[x]
 
 
-def _candidate_yes(meets: bool | None, judged: str | None, missed: list[str] | None) -> str:
+def _load_skipped(r: StrategyResult) -> bool:
+    """Whether the plan's traffic was not simulated: its run is past the load's work budget (W518), for every
+    strategy, so nothing judges the load requirements."""
+    return not_simulated(r.plan) is not None
+
+
+def _candidate_yes(meets: bool | None, judged: str | None, missed: list[str] | None, skipped: bool = False) -> str:
     """Whether a search candidate meets the requirements, saying what was judged: `**no**` with the load
     requirements it misses under the plan's traffic, or `yes (steady state only)` for one not simulated
-    under it (`dagc.search.under_traffic`: the load requirements are judged by `dagc check --strategy`)."""
+    under it (`dagc.search.under_traffic`: the load requirements are judged by `dagc check --strategy`, or
+    by nothing when the traffic is past the load's work budget, `skipped`)."""
     if meets and judged == "steady-state":
+        if skipped:
+            return "yes (steady state only: the load requirements are not judged, W518)"
         return "yes (steady state only: the load requirements are judged by `dagc check --strategy`)"
     if meets is False and missed:
         return "**no**: " + ", ".join(md_code(t, in_table=True) for t in missed)
@@ -272,7 +282,7 @@ def by_objective_md(r: StrategyResult) -> list[str]:
     texts = {p["strategy"] for p in picks.values() if p is not None}
     if len(texts) == 1 and all(p is not None for p in picks.values()):
         return [f"- **Every objective picks the same strategy** ({', '.join(picks)}): `{texts.pop()}`."]
-    plan, K = r.plan, RequirementKind
+    plan, K, skipped = r.plan, RequirementKind, _load_skipped(r)
     batch = plan.workload.batch_max             # each pick at its own largest batch
     lines = ["- **The objectives disagree.** What each would pick — the best of the whole space under it, "
              "subject to the requirements (choose with `objective = …` in the plan, or `--objective`):", "",
@@ -286,11 +296,12 @@ def by_objective_md(r: StrategyResult) -> list[str]:
                          + " |" * (7 if batch else 6))
             continue
         size = f" {p.get('batch') or '—'} |" if batch else ""
+        meets = _candidate_yes(p["meets_requirements"], p.get("judged"), p.get("load_requirements_missed"), skipped)
         lines.append(f"  | {label} | `{p['strategy']}` | {p['gpus']} |{size} "
                      f"{metric_text(plan, K.TTFT, p['ttft_s'])} | {metric_text(plan, K.TPOT, p['tpot_s'])} | "
                      f"{metric_text(plan, K.DECODE_THROUGHPUT, p['decode_tokens_per_s_per_gpu'], per_gpu=True)} | "
                      f"{metric_text(plan, K.THROUGHPUT, p['throughput_tokens_per_s'])} | "
-                     f"{_candidate_yes(p['meets_requirements'], p.get('judged'), p.get('load_requirements_missed'))} |")
+                     f"{meets} |")
     return lines + [""]
 
 

@@ -12,28 +12,31 @@ The walk is lazy and bounded: it judges the highest-ranked candidate not yet jud
 (the rows a table prints, the best a verdict compares), ranks again, and stops when those `need` are all
 judged or `JUDGE_LIMIT` candidates have been simulated — fewer when their runs together would pass the plan's
 load work budget (`Plan.load_budget_events`: none past it, as `dagc check` emits W518). Every candidate it did
-not simulate keeps its steady-state verdict and says so (`judged = "steady-state"`), and a Pareto front point
-found to miss a load requirement leaves the front (the front is of candidates that meet the requirements).
-Judgments are kept for the last plan judged (`_Memo`), so the searches under each objective
-(`objective_picks`) share them.
+not simulate keeps its steady-state verdict and says so (`judged = "steady-state"`). The Pareto front is made
+again over the candidates as judged (`pareto_front`: the ranking's and the old front's), so that a point found
+to miss a load requirement leaves it and one it dominated may join it; its points not simulated say so too.
+The judgments (`Judgement`: whether a candidate meets each requirement, not its score) are kept for the last
+plan judged (`_Memo`) by what they depend on — the candidate's text, batch and drafted tokens — so the
+searches under each objective (`objective_picks`) share the simulations and score each candidate by their own
+objective.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from ..diagnostics import PlanError
 from ..lang.load import parse_strategy
 from ..plan.plan import Plan
 from ..plan.workload import Requirement
 from ..verdict.check import StrategyResult, check_strategy
-from ..verdict.under_load import load_events
-from .result import Candidate, SearchResult, rank_key
+from ..verdict.under_load import load_events, not_simulated
+from .result import Candidate, SearchResult, front_key, pareto_front, rank_key
 from .score import binding_of
 
-__all__ = ["ALL", "STEADY", "JUDGE_LIMIT", "judge_under_traffic", "judged_best", "load_requirements",
-           "steady_only_text"]
+__all__ = ["ALL", "STEADY", "JUDGE_LIMIT", "Judgement", "judge_under_traffic", "judged_best", "load_requirements",
+           "steady_only_text", "unsimulated_text"]
 
 ALL, STEADY = "all", "steady-state"      # `Candidate.judged`
 JUDGE_LIMIT = 10          # candidates of one ranking simulated under the traffic at most (a second each, or so)
@@ -46,22 +49,54 @@ def load_requirements(plan: Plan) -> tuple[Requirement, ...]:
     return tuple(r for r in plan.requirements if r.on_load)
 
 
+def unsimulated_text(plan: Plan) -> str | None:
+    """Why no candidate of the plan can be simulated under its traffic, in words: its run is past the load's
+    work budget (as `dagc check` says in W518); None when a run fits."""
+    traffic, budget = plan.workload.traffic, plan.load_budget_events
+    if traffic is None or budget is None or not_simulated(plan) is None:
+        return None
+    return (f"{traffic.requests:,} requests would take about {load_events(plan, traffic.requests):,} engine events, "
+            f"past the load's work budget of {budget:,}")
+
+
 def steady_only_text(plan: Plan) -> str:
     """What a candidate that was not simulated under the traffic has been judged on, in words."""
     names = ", ".join(f"`{r.text}`" for r in load_requirements(plan))
+    if unsimulated_text(plan) is not None:       # check does not judge them either
+        return (f"meets the steady-state requirements; the load requirements ({names}) are not judged: the plan's "
+                "traffic is past the load's work budget (W518), for `dagc check --strategy` too")
     return (f"meets the steady-state requirements; the load requirements ({names}) are judged by "
             "`dagc check --strategy`")
 
 
+@dataclass(frozen=True)
+class Judgement:
+    """A candidate's judgement on every requirement (`dagc check --strategy` of its text): what does not
+    depend on the objective the candidate is scored under."""
+
+    meets: bool
+    misses: int
+    load_missed: tuple[str, ...]
+    binding: str | None
+
+    def of(self, c: Candidate) -> Candidate:
+        """`c` (scored under its own objective) with this judgement."""
+        return replace(c, meets_requirements=self.meets, judged=ALL, load_missed=self.load_missed,
+                       misses=self.misses, binding=self.binding)
+
+
+REJECTED, UNPARSED = "rejected", "unparsed"      # a candidate `check` rejects; one whose text does not parse back
+
+
 class _Memo:
-    """The judgments of the last plan judged, by candidate (its text, batch and drafted tokens): None for
-    a candidate `check` rejects, the candidate itself for one whose text does not parse back."""
+    """The judgments of the last plan judged, by what they depend on: the candidate's text, batch and drafted
+    tokens (`Key`) — never its score, which is its objective's."""
 
     def __init__(self) -> None:
         self.plan: Plan | None = None
-        self.judged: dict[Key, Candidate | None] = {}
+        self.judged: dict[Key, Judgement | str] = {}
 
-    def of(self, plan: Plan) -> dict[Key, Candidate | None]:
+    def of(self, plan: Plan) -> dict[Key, Judgement | str]:
         if self.plan is not plan:
             self.plan, self.judged = plan, {}
         return self.judged
@@ -102,8 +137,15 @@ def judge_under_traffic(plan: Plan, found: SearchResult, need: int, limit: int =
     if progress is not None:
         progress(limit, limit)
     kept = tuple(ranked)
-    front = tuple(j for j in (_known(memo, c) for c in found.pareto) if j is not None and j.meets_requirements)
+    front = _front(memo, found) if found.pareto_kept else found.pareto
     return replace(found, ranked=kept, pareto=front, exact_top=min(found.exact_top, len(kept)))
+
+
+def _front(memo: dict[Key, Judgement | str], found: SearchResult) -> tuple[Candidate, ...]:
+    """The Pareto front made again over the ranking's candidates and the old front's, each as judged (a point
+    simulated and found missing leaves it; one it dominated may join)."""
+    pool = {front_key(c): c for c in (_known(memo, x) for x in (*found.ranked, *found.pareto)) if c is not None}
+    return pareto_front(pool.values())
 
 
 def _ranked(cands: Iterable[Candidate | None]) -> list[Candidate]:
@@ -116,24 +158,25 @@ def judged_best(plan: Plan, found: SearchResult) -> Candidate | None:
     return judge_under_traffic(plan, found, 1).best
 
 
-def _known(memo: dict[Key, Candidate | None], c: Candidate) -> Candidate | None:
-    """The candidate as judged under the traffic when it was, else as the search judged it: on the steady
-    state alone — it meets the requirements when it misses none of the steady state's (the search's fast
-    check cannot value a load requirement, which it does not count as missed)."""
-    if _key(c) in memo:
-        return memo[_key(c)]
-    if c.judged == STEADY:
-        return c
+def _known(memo: dict[Key, Judgement | str], c: Candidate) -> Candidate | None:
+    """The candidate as judged under the traffic when it was (its own score kept), else as the search judged
+    it: on the steady state alone — it meets the requirements when it misses none of the steady state's (the
+    search's fast check cannot value a load requirement, which it does not count as missed)."""
+    j = memo.get(_key(c))
+    if isinstance(j, Judgement):
+        return j.of(c)
+    if j == REJECTED:
+        return None
     return replace(c, judged=STEADY, meets_requirements=c.misses == 0)
 
 
-def _judged(plan: Plan, c: Candidate) -> Candidate | None:
-    """The candidate judged as `dagc check --strategy` judges its text: None when check rejects it; as the
-    search judged it (steady state) when its text does not parse back."""
+def _judged(plan: Plan, c: Candidate) -> Judgement | str:
+    """The candidate judged as `dagc check --strategy` judges its text: REJECTED when check rejects it; UNPARSED
+    (judged as the search judged it, on the steady state) when its text does not parse back."""
     try:
         decl = parse_strategy(c.text)
     except PlanError:
-        return replace(c, judged=STEADY)
+        return UNPARSED
     trial = plan
     spec = plan.workload.speculative
     if c.speculative_tokens is not None and spec is not None:        # `--vary speculative`: its own count
@@ -141,13 +184,13 @@ def _judged(plan: Plan, c: Candidate) -> Candidate | None:
             update={"speculative": spec.model_copy(update={"tokens": c.speculative_tokens})})})
     r = check_strategy(trial, decl, with_capacity=False)
     if not r.valid or r.metrics is None:
-        return None
-    return _as_judged(c, r)
+        return REJECTED
+    return _judgement(r)
 
 
-def _as_judged(c: Candidate, r: StrategyResult) -> Candidate:
-    """The candidate with the verdict of its check, which judged every requirement."""
+def _judgement(r: StrategyResult) -> Judgement:
+    """The verdict of a candidate's check, which judged every requirement."""
     missed = tuple(q.requirement.text for q in r.requirements if q.requirement.on_load and q.met is not True)
-    return replace(c, meets_requirements=r.verdict.meets_requirements is True, judged=ALL, load_missed=missed,
-                   misses=sum(1 for q in r.requirements if q.met is not True),
-                   binding=binding_of(r.requirements, r.plan.workload))
+    return Judgement(meets=r.verdict.meets_requirements is True, load_missed=missed,
+                     misses=sum(1 for q in r.requirements if q.met is not True),
+                     binding=binding_of(r.requirements, r.plan.workload))

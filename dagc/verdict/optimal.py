@@ -13,14 +13,17 @@ from typing import Any
 import numpy as np
 
 from ..plan.plan import OBJECTIVE_MEANS, OBJECTIVES, Plan
+from ..plan.printer import options_source, scope_source
 from ..plan.workload import RequirementKind
 from ..units import Dimension, count_text, format_figure, format_si
+from .optimal_text import TOLERANCE, figures as _figures, gain as _gain, objective_text as _objective_text
+from .under_load import not_simulated
 from .verdict import RequirementResult, near_text, requirement_value
 
 __all__ = ["Objective", "judge_optimal", "meets_words", "objective_picks_json", "OPTIMAL_TOLERANCE", "NOT_SEARCHED",
            "optimal_means"]
 
-OPTIMAL_TOLERANCE = 0.05        # within 5 % of the best is optimal
+OPTIMAL_TOLERANCE = TOLERANCE   # within 5 % of the best is optimal
 # the optimal verdict of a check without a search (`dagc.verdict.check.check` judges it only against one)
 NOT_SEARCHED = "not judged: no strategy search was run (--no-search)"
 
@@ -91,6 +94,100 @@ def judge_optimal(result: Any, found: Any, tolerance: float = OPTIMAL_TOLERANCE,
 
 
 def _judge_optimal(result: Any, found: Any, tolerance: float) -> tuple[bool | None, dict]:
+    """`judge_optimal` less the picks: the comparison (`_compared`), then what it may claim of what was judged —
+    never "no" against a best not simulated under the plan's traffic (a load requirement may rule it out),
+    never "yes" for a strategy whose own requirements were not all judged."""
+    best = found.best
+    this = best is not None and _judged(best) != "all" and _is_this(best, result)
+    if this and result.verdict.meets_requirements is True:     # this strategy's check judged the best: it meets
+        best = _as_all(best)
+        found = _with_best(found, best)
+    optimal, evidence = _compared(result, found, tolerance)
+    if best is None or not result.valid or result.metrics is None:
+        return optimal, evidence
+    if this and result.verdict.meets_requirements is not True:
+        evidence["note"] = _self_note(result, found)
+        return None, evidence
+    if optimal is False and _judged(best) != "all":
+        gain = _gain(found.objective, best, result)
+        evidence["note"] = (f"not judged: `{best.text}` {gain}, but {_unsimulated(result, found)}"
+                            + _caveats(found, "" if found.complete else " (the search stopped early)"))
+        return None, evidence
+    if optimal is True and result.verdict.meets_requirements is None:
+        evidence["note"] = ("not judged: this strategy scores within the best the search found, but its own "
+                            f"requirements are not all judged{_why_own_unjudged(result)}: optimal is subject to them")
+        return None, evidence
+    return optimal, evidence
+
+
+def _is_this(best: Any, result: Any) -> bool:
+    """Whether the search's candidate `best` is the checked strategy itself: its text with the execution
+    options the check ran, at the batch (and drafted tokens) the check ran."""
+    s = result.strategy
+    if s is None:
+        return False
+    w = s.workload_for(result.plan.workload)
+    mb = result.layout.microbatches if result.layout is not None else w.microbatches     # the count it ran
+    if scope_source(s) + options_source(mb, w.overlap, s.redundant) != best.text:
+        return False
+    if best.batch is not None and best.batch != w.batch:
+        return False
+    tokens = getattr(best, "speculative_tokens", None)
+    return tokens is None or (w.speculative is not None and w.speculative.tokens == tokens)
+
+
+def _as_all(best: Any) -> Any:
+    """A search candidate judged on every requirement (by the check of the same strategy, which meets them)."""
+    from dataclasses import replace
+    return replace(best, judged="all", meets_requirements=True)
+
+
+def _with_best(found: Any, best: Any) -> Any:
+    from dataclasses import replace
+    return replace(found, ranked=(best, *found.ranked[1:]))
+
+
+def _simulated(found: Any) -> int:
+    """The search's candidates judged under the plan's traffic."""
+    return sum(1 for c in getattr(found, "ranked", ()) if _judged(c) == "all")
+
+
+def _load_skipped(result: Any) -> bool:
+    """Whether the plan's traffic is simulated for no strategy: its run is past the load's work budget (W518)."""
+    return not_simulated(result.plan) is not None
+
+
+def _unsimulated(result: Any, found: Any) -> str:
+    """Why the search's best was judged on the steady state alone, in words."""
+    if _load_skipped(result):
+        return ("neither it nor this strategy was simulated under the plan's traffic, which is past the load's work "
+                "budget (W518): their load requirements are not judged")
+    return (f"it was judged on the steady state alone: dagc simulated {_simulated(found)} of the search's best under "
+            "the plan's traffic, not this one (`dagc check --strategy` judges its load requirements)")
+
+
+def _why_own_unjudged(result: Any) -> str:
+    if _load_skipped(result):
+        return " (the plan's traffic is past the load's work budget, W518: the load requirements are not judged)"
+    missing = ", ".join(f"`{q.requirement.text}`" for q in result.requirements if q.met is None)
+    return f" ({missing})" if missing else ""
+
+
+def _self_note(result: Any, found: Any) -> str:
+    """The note when the search's best is this strategy, judged there on the steady state alone, and its check
+    does not show it meets every requirement: the best that does is among candidates dagc did not simulate."""
+    if result.verdict.meets_requirements is False:
+        said = f"checked here it misses {_missed_text(result.requirements)}"
+        rest = (f"dagc simulated {_simulated(found)} of the search's best under the plan's traffic, and the best that "
+                "meets every requirement is among those it did not (`dagc check --strategy` judges each)")
+    else:
+        said = f"its own requirements are not all judged{_why_own_unjudged(result)}"
+        rest = "nothing better is known"
+    return (f"not judged: the search's best by {found.objective} is this strategy, judged there on the steady state "
+            f"alone; {said}, and {rest}")
+
+
+def _compared(result: Any, found: Any, tolerance: float) -> tuple[bool | None, dict]:
     after = f"the search stopped after {found.evaluated:,} of {found.total:,} candidates"
     how = f"{found.order}, {found.stop_reason()}"
     stopped = f"{after} ({how})"
@@ -123,7 +220,8 @@ def _judge_optimal(result: Any, found: Any, tolerance: float) -> tuple[bool | No
     own_meets = result.verdict.meets_requirements is not False
     best_gpus = f"{best.gpus} GPU{'s' if best.gpus > 1 else ''}"
     if own is None or not result.valid:
-        evidence["note"] = f"`{best.text}` is a legal strategy that {meets_words(best)} on {best_gpus}" + partial
+        said = meets_words(best, _load_skipped(result))
+        evidence["note"] = f"`{best.text}` is a legal strategy that {said} on {best_gpus}" + partial
         return False, evidence
     evidence["best_figures"] = _figures(best.metrics, best.gpus, best.memory_fraction)
     evidence["own_figures"] = _figures(result.metrics, result.gpus_used,
@@ -185,13 +283,16 @@ def _judged(best: Any) -> str:
     return getattr(best, "judged", "all")
 
 
-def meets_words(best: Any) -> str:
+def meets_words(best: Any, skipped: bool = False) -> str:
     """Whether a search candidate meets the requirements, in words that say what was judged: "meets the
     requirements", "misses the requirements (under the plan's traffic, `tpot_p90 <= 30 ms`)", or "meets the
-    steady-state requirements (…)" for one not simulated under the traffic (`dagc.search.under_traffic`)."""
+    steady-state requirements (…)" for one not simulated under the traffic (`dagc.search.under_traffic`);
+    `skipped`: nothing was simulated, the traffic being past the load's work budget."""
     if not best.meets_requirements:
         missed = ", ".join(f"`{t}`" for t in getattr(best, "load_missed", ()))
         return "misses the requirements" + (f" (under the plan's traffic, {missed})" if missed else "")
+    if _judged(best) != "all" and skipped:       # the plan's traffic past the load's work budget (W518)
+        return "meets the steady-state requirements (the load requirements are not judged: W518)"
     if _judged(best) != "all":
         return ("meets the steady-state requirements (the load requirements are judged by `dagc check --strategy`: "
                 "dagc simulated only the search's first candidates under the plan's traffic)")
@@ -270,68 +371,3 @@ def _limited(breaks: str | None, plan: Plan) -> str:
 
 def _missed_text(requirements: tuple[RequirementResult, ...]) -> str:
     return ", ".join(f"`{q.requirement.text}`" for q in requirements if q.met is False)
-
-
-def _figures(metrics: dict, gpus: int, memory_fraction: float | None) -> dict:
-    """The figures a reader compares two strategies by."""
-    return {"gpus": gpus, "ttft_s": metrics["ttft_s"], "tpot_s": metrics["tpot_s"],
-            "decode_tokens_per_s_per_gpu": metrics["decode_tokens_per_s"] / gpus,
-            "throughput_tokens_per_s": metrics["throughput_tokens_per_s"], "memory_fraction": memory_fraction}
-
-
-def _objective_text(objective: str, metrics: dict, gpus: int) -> str:
-    """A strategy's figure under an objective, with its unit."""
-    match objective:
-        case "ttft":
-            return f"TTFT {format_si(metrics['ttft_s'], Dimension.TIME)}"
-        case "tpot":
-            return f"TPOT {format_si(metrics['tpot_s'], Dimension.TIME)}"
-        case "throughput":
-            return f"{format_figure(metrics['throughput_tokens_per_s'])} tokens/s end to end"
-        case "min-gpus":
-            return f"{gpus} GPU{'s' if gpus > 1 else ''}"
-        case "cost":
-            return f"{gpus / metrics['throughput_tokens_per_s'] * 1e6 / 3600:,.4g} GPU-hours per million tokens"
-    return f"{format_figure(metrics['decode_tokens_per_s'] / gpus)} tokens/s per GPU"
-
-
-def _times(ratio: float) -> str:
-    """A ratio of two figures, '1.85×': with two decimals, three below 1.1 (a strategy within 5 % of the
-    best is optimal: 1.054× is not '1.05×'), more where three would still read as 1.050.
-
-    Example:
-        >>> _times(1.8512), _times(1.0536), _times(1.05004)
-        ('1.85×', '1.054×', '1.05004×')
-    """
-    digits, edge = (2 if ratio >= 1.1 else 3), 1 + OPTIMAL_TOLERANCE
-    while digits < 6 and ratio != edge and f"{ratio:.{digits}f}" == f"{edge:.{digits}f}":
-        digits += 1
-    return f"{ratio:.{digits}f}×"
-
-
-def _gain(objective: str, best: Any, result: Any) -> str:
-    """How much better the best candidate is than `result`, in the objective's own terms."""
-    b, o, og = best.metrics, result.metrics, result.gpus_used or 1
-    mine = o["decode_tokens_per_s"] / og
-    theirs = b["decode_tokens_per_s"] / best.gpus
-    match objective:
-        case "ttft":
-            return (f"has a {_times(o['ttft_s'] / b['ttft_s'])} shorter TTFT ({_objective_text('ttft', b, best.gpus)} "
-                    f"vs {format_si(o['ttft_s'], Dimension.TIME)})")
-        case "tpot":
-            return (f"has a {_times(o['tpot_s'] / b['tpot_s'])} shorter TPOT ({_objective_text('tpot', b, best.gpus)} "
-                    f"vs {format_si(o['tpot_s'], Dimension.TIME)})")
-        case "throughput":
-            return (f"gives {_times(b['throughput_tokens_per_s'] / o['throughput_tokens_per_s'])} the end-to-end "
-                    f"throughput ({format_figure(b['throughput_tokens_per_s'])} vs "
-                    f"{format_figure(o['throughput_tokens_per_s'])} tokens/s)")
-        case "min-gpus":
-            return (f"needs fewer GPUs ({best.gpus} vs {og}), decoding {format_figure(theirs)} vs "
-                    f"{format_figure(mine)} tokens/s per GPU")
-        case "cost":
-            own_cost, best_cost = og / o["throughput_tokens_per_s"], best.gpus / b["throughput_tokens_per_s"]
-            return (f"costs {_times(own_cost / best_cost)} less GPU time per token "
-                    f"({_objective_text('cost', b, best.gpus)} vs {_objective_text('cost', o, og)})")
-    return (f"gives {_times(theirs / mine)} the decode throughput per GPU ({format_figure(theirs)} vs "
-            f"{format_figure(mine)} tokens/s per "
-            f"GPU)")

@@ -1,0 +1,201 @@
+"""One notion of "meets" (issue 52), continued: the Pareto front made again over the candidates judged under
+the plan's traffic; the judgments shared between objectives without their scores; an optimal verdict that
+never calls a strategy worse than one dagc did not simulate, nor compares a strategy with itself; a search
+whose traffic is past the load's work budget (W518) says so; `--vary batch` rows say how to paste them."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from dagc.cli.main import main
+from dagc.lang.load import load_plan, parse_strategy
+from dagc.plan.plan import OBJECTIVES
+from dagc.search.result import front_key
+from dagc.search.search import objective_picks, search
+from dagc.search.under_traffic import ALL, STEADY, judge_under_traffic
+from dagc.verdict.check import check_strategy
+from dagc.verdict.optimal import judge_optimal
+
+# As tests/test_meets_load.py: on 2 H200s at 14 requests/s the 1-GPU `tp 1` is the steady state's best and
+# misses `tpot_p90 <= 30 ms` under the traffic; the 2-GPU strategies meet every line. The steady state's front
+# is a disaggregated pair (`prefill 1 < tp 1 > decode 1 < tp 1 >`) that `tp 2 ; ep 2` dominates.
+PLAN = """model preset "qwen3-30b-a3b"
+cluster { gpus = 2  gpu preset "h200" }
+workload {
+  batch = 64  prompt = 1000  generate = 100  serving = inflight  chunk = 4096
+  rate = 14 requests/s  requests = 150
+}
+require { ttft_p99 <= 1 s  tpot_p90 <= 30 ms }
+strategy tp 1
+"""
+TP1 = "tp 1 with microbatches 1 overlap none"
+
+
+def _run(capsys, *argv: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = main(list(argv))
+    got = capsys.readouterr()
+    return code, got.out, got.err
+
+
+@pytest.fixture(scope="module")
+def plan_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("meets_more") / "load.moe"
+    path.write_text(PLAN)
+    return path
+
+
+@pytest.fixture(scope="module")
+def steady(plan_path):
+    return search(load_plan(str(plan_path)), top=4)
+
+
+def _dominates(a, b) -> bool:
+    """Whether front point a is no worse than b on decode tokens/s per GPU and TPOT, and better on one."""
+    ka, kb = front_key(a), front_key(b)
+    return ka[0] <= kb[0] and ka[1] <= kb[1] and (ka[0] < kb[0] or ka[1] < kb[1])
+
+
+def test_the_front_is_made_again_over_the_judged_candidates(plan_path, steady):
+    plan = load_plan(str(plan_path))
+    judged = judge_under_traffic(plan, steady, need=3)
+    meeting = [c for c in judged.ranked if c.judged == ALL and c.meets_requirements]
+    assert meeting and judged.pareto
+    # no point of the front is dominated by a candidate judged on every requirement that meets them
+    for point in judged.pareto:
+        assert point.meets_requirements
+        assert not any(_dominates(c, point) for c in meeting), (point.text, [c.text for c in meeting])
+    # the best judged on every requirement is on the front; the steady state's pair it dominates is not
+    assert judged.best.text in {p.text for p in judged.pareto}
+    assert not any(p.text.startswith("prefill 1 < tp 1 > decode 1 < tp 1 >") for p in judged.pareto)
+    # a point simulated and found missing is not on it
+    assert TP1 not in {p.text for p in judged.pareto}
+    # each point judged on every requirement says what check says of it
+    for point in judged.pareto:
+        if point.judged == ALL:
+            r = check_strategy(plan, parse_strategy(point.text), with_capacity=False)
+            assert r.verdict.meets_requirements is True
+
+
+def test_each_objectives_pick_is_what_its_own_search_picks(plan_path):
+    """compile's "what each objective would pick" shares the simulations of one plan between objectives, but
+    each ranks by its own score: its pick is `dagc search --objective X`'s best (a fresh process: a fresh plan)."""
+    plan = load_plan(str(plan_path))
+    found = judge_under_traffic(plan, search(plan, top=5, front=False), 1)
+    picks = objective_picks(plan, found, top=5)
+    for objective in OBJECTIVES:
+        alone_plan = load_plan(str(plan_path))          # a memo of its own, as another process has
+        alone = judge_under_traffic(alone_plan, search(alone_plan, objective=objective, top=10), 10).best
+        assert picks[objective] is not None and alone is not None
+        assert (picks[objective].text, picks[objective].score) == (alone.text, alone.score), objective
+        assert picks[objective].judged == ALL and picks[objective].meets_requirements
+
+
+def test_the_verdict_never_calls_a_strategy_worse_than_one_not_simulated(plan_path, steady):
+    plan = load_plan(str(plan_path))
+    unsimulated = judge_under_traffic(plan, steady, need=1, limit=0)      # the best judged on the steady state
+    assert unsimulated.best.text == TP1 and unsimulated.best.judged == STEADY
+    own = check_strategy(plan, parse_strategy("tp 2 ; ep 2"), with_capacity=False)
+    assert own.verdict.meets_requirements is True           # both meet: the best on the steady state alone
+    optimal, ev = judge_optimal(own, unsimulated)
+    assert optimal is None, ev["note"]
+    assert ev["note"].startswith("not judged: ") and "steady state alone" in ev["note"]
+    # judged under the traffic, the same best misses a load line: `tp 2 ; ep 2` is then optimal
+    optimal, ev = judge_optimal(own, judge_under_traffic(plan, steady, need=1))
+    assert optimal is True
+
+
+def test_the_verdict_does_not_compare_a_strategy_with_itself(plan_path, steady):
+    plan = load_plan(str(plan_path))
+    unsimulated = judge_under_traffic(plan, steady, need=1, limit=0)
+    own = check_strategy(plan, parse_strategy(TP1), with_capacity=False)      # the search's best, checked
+    assert own.verdict.meets_requirements is False
+    optimal, ev = judge_optimal(own, unsimulated)
+    assert optimal is None
+    assert f"`{TP1}`" not in ev["note"] and "is this strategy" in ev["note"]
+    assert "`tpot_p90 <= 30 ms`" in ev["note"]
+    # a best that is this strategy and meets every requirement by its check: within 5 % of itself
+    best = judge_under_traffic(plan, steady, need=1, limit=1)      # `tp 2 ; ep 2` next, not simulated
+    assert best.best.judged == STEADY
+    mine = check_strategy(plan, parse_strategy(best.best.text), with_capacity=False)
+    assert mine.verdict.meets_requirements is True
+    assert judge_optimal(mine, best)[0] is True
+
+
+@pytest.fixture(scope="module")
+def over_budget(tmp_path_factory):
+    """The plan with ten million requests: past the load's work budget, nothing is simulated (W518)."""
+    path = tmp_path_factory.mktemp("w518") / "big.moe"
+    path.write_text(PLAN.replace("requests = 150", "requests = 1e7").replace("strategy tp 1", "strategy tp 2 ; ep 2"))
+    return path
+
+
+def test_search_past_the_work_budget_warns_and_says_nothing_judges_the_load(capsys, over_budget, tmp_path):
+    code, out, err = _run(capsys, "search", str(over_budget), "--top", "3", "--svg", str(tmp_path / "p.svg"))
+    assert code == 0
+    assert "warning[W518]" in err and "no candidate was simulated under the plan's traffic" in err
+    assert "yes (steady state)" in out
+    assert "judged by `dagc check --strategy`" not in out
+    assert "are not judged: the plan's traffic is past the load's work budget (W518)" in out
+    code, out, err = _run(capsys, "search", str(over_budget), "-q", "--svg", str(tmp_path / "p.svg"))
+    assert "warning[W518]" in err and "judged by `dagc check --strategy`" not in out
+
+
+def test_a_front_point_not_simulated_is_labelled(capsys, over_budget, tmp_path):
+    """Nothing simulated (W518): every point of the front says, in its own row, that it was judged on the
+    steady state alone."""
+    svg = str(tmp_path / "p.svg")
+    code, out, _ = _run(capsys, "search", str(over_budget), "--top", "1", "--svg", svg, "--format", "json")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["pareto"] and all(p["judged"] == STEADY and p["meets_requirements"] for p in doc["pareto"])
+    code, out, _ = _run(capsys, "search", str(over_budget), "--top", "1", "--svg", svg)
+    title, table = out.split("Pareto front", 1)[1].split("\n", 1)
+    assert "`yes (steady state)`: a point not simulated under the plan's traffic" in title
+    rows = [[c.strip() for c in line.strip("│").split("│")] for line in table.splitlines() if line.startswith("│")]
+    assert {r[0] for r in rows} == {p["strategy"] for p in doc["pareto"]}
+    assert all(r[-1] == "yes (steady state)" for r in rows)
+
+
+@pytest.mark.parametrize("strategy", [None, "tp 1"])
+def test_check_past_the_work_budget_does_not_judge_optimal(capsys, over_budget, strategy):
+    """Neither this strategy nor the search's best was simulated: "not judged", with the reason — for the
+    plan's `tp 2 ; ep 2` (the steady state's best `tp 1` scores higher) and for `tp 1` itself."""
+    argv = ["check", str(over_budget), "--format", "json"] + (["--strategy", strategy] if strategy else [])
+    code, out, _ = _run(capsys, *argv)
+    verdict = json.loads(out)["verdict"]
+    assert verdict["meets_requirements"] is None
+    assert verdict["optimal"] is None
+    note = verdict["optimal_evidence"]["note"]
+    assert note.startswith("not judged: ") and "W518" in note
+    if strategy == "tp 1":
+        assert f"`{TP1}`" not in note and "is this strategy" in note
+
+
+def test_vary_batch_rows_say_how_to_paste_them(capsys, tmp_path):
+    path = tmp_path / "vb.moe"
+    path.write_text('model preset "qwen3-30b-a3b"\ncluster { gpus = 2  gpu preset "h200" }\n'
+                    "workload { batch = 64  prompt = 1000  generate = 100 }\nrequire { tpot <= 40 ms }\n"
+                    "strategy tp 1\n")
+    svg = str(tmp_path / "p.svg")
+    code, out, _ = _run(capsys, "search", str(path), "--vary", "batch", "--top", "2", "--svg", svg)
+    assert code == 0
+    assert "paste a row with `--set workload.batch=N`" in out
+    code, out, _ = _run(capsys, "search", str(path), "--vary", "batch", "-q", "--svg", svg)
+    said = re.search(r"best: (.+) · \d+ GPUs? · meets requirements: yes · batch [\d,]+ "
+                     r"\(paste with `--set workload\.batch=(\d+)`\)", out)
+    assert said is not None, out
+    text, batch = said[1], said[2]
+    code, out, _ = _run(capsys, "search", str(path), "--vary", "batch", "--top", "1", "--format", "json", "--svg", svg)
+    best = json.loads(out)["candidates"][0]
+    assert (best["strategy"], best["workload"]["batch"]) == (text, int(batch))
+    # pasted as the line says, it runs that batch and gives the row's figures; the text alone runs the plan's
+    code, out, _ = _run(capsys, "check", str(path), "--strategy", text, "--set", f"workload.batch={batch}",
+                        "--no-search", "--format", "json")
+    pasted = json.loads(out)
+    assert pasted["metrics"]["tpot_s"] == pytest.approx(best["metrics"]["tpot_s"], rel=1e-9)
+    code, out, _ = _run(capsys, "check", str(path), "--strategy", text, "--no-search", "--format", "json")
+    assert json.loads(out)["metrics"]["tpot_s"] != pytest.approx(best["metrics"]["tpot_s"], rel=1e-3)
