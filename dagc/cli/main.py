@@ -11,7 +11,8 @@ Exit codes (documented in the README, `dagc --help` and docs/limits.md):
          full or failing, or in an encoding that cannot show dagc's text)
     130  interrupted (Ctrl-C); temporary files are removed
 
-A reader that stops early (`| head`) ends dagc quietly with the verdict's code, as Unix tools do.
+A reader that stops early (`| head`, on standard output or on standard error) never changes the exit code:
+what is left to print goes nowhere, and the command ends with the code it decided (`_GoneReader`).
 Names that were not UTF-8 (file names) are printed with backslash escapes, never as a crash; a
 current directory that was deleted is said in one line (4).
 """
@@ -45,13 +46,53 @@ _RESOURCE_FAILURES: dict[type, str] = {
 GC_THRESHOLD = 100_000
 
 
+class _GoneReader:
+    """A standard stream whose reader may stop early (`dagc check plan 2>&1 | head -1`): once a write or
+    flush finds the pipe closed, the stream's descriptor points at /dev/null and the command carries on
+    to the exit code it decides — a broken plan still exits 4 under `set -o pipefail`, whichever
+    stream closed and whenever. Every other failure (a full disk, an encoding) is raised as before."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._gone()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._gone()
+
+    def _gone(self) -> None:
+        """/dev/null in place of the closed pipe, and what was left in the buffer flushed there."""
+        with contextlib.suppress(OSError, AttributeError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(devnull, self._stream.fileno())
+            finally:
+                os.close(devnull)
+        with contextlib.suppress(OSError, ValueError):
+            self._stream.flush()
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     before = gc.get_threshold()
     gc.set_threshold(GC_THRESHOLD, *before[1:])
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = (s if s is None else _GoneReader(s) for s in streams)
     try:
         return _main(argv)
     finally:
-        gc.set_threshold(*before)            # a caller in this process (a test) gets its own back
+        sys.stdout, sys.stderr = streams     # a caller in this process (a test) gets its own back
+        gc.set_threshold(*before)
 
 
 def _streams_usable() -> str | None:
@@ -111,8 +152,8 @@ def _main(argv: Sequence[str] | None) -> int:
         _quiet_stdout()
         return EXIT_OUTPUT
     except BrokenPipeError:
-        # stdout closed early (e.g. `| head`): stop quietly, keep Python from complaining at exit, and
-        # exit as the command decided before it printed (check, compile: the verdict's code).
+        # a pipe closed early that `_GoneReader` did not see (a stream written around it): stop quietly,
+        # keep Python from complaining at exit, and exit as the command decided before it printed.
         _quiet_stdout()
         return getattr(args, "decided", EXIT_OK)
     except OSError as exc:       # what the commands did not catch: standard output full or failing
