@@ -106,6 +106,37 @@ def test_a_bad_override_gets_the_plans_own_diagnostic_in_the_option(option, code
     assert d.span.text == caret and d.hint is not None and d.hint.startswith(hint), (d.span.text, d.hint)
 
 
+# A value is one value: put into the plan's text, a `#`, a brace, a quote or a second field would change
+# more than the field (`require.ttft=2 s #` commented out the rest of the plan's line, `tpot <= 1 ms` with it).
+@pytest.mark.parametrize("option, caret", [
+    ("require.ttft=2 s #", "#"),
+    ('model=mixtral-8x7b" { layers = 1 } #', '" { layers = 1 } #'),
+    ("workload.batch=16  prefix = 10", "prefix = 10"),
+    ("require.ttft=2 s  gpus <= 1", "gpus <= 1"),
+    ("workload.batch=16 }", "}"),
+    ("objective=ttft # cost", "# cost"),
+    ('cluster.gpu=h200" }', '" }'),
+])
+def test_a_value_that_is_more_than_one_value_is_refused_in_the_option(option, caret, capsys, write_plan):
+    path = write_plan(plan_text(model='model preset "mixtral-8x7b"', require="require { ttft <= 2 s  tpot <= 1 ms\n}"))
+    d = set_error(path, option)
+    assert d.code == "E001" and d.span is not None and d.span.source.path == SET_SOURCE
+    assert d.span.text == caret and "one value" in d.message and "its own --set" in (d.hint or "")
+    code, out, err = run(capsys, "check", str(path), "--no-search", "-q", "--set", option)
+    assert code == 4 and out == "" and "--set:1:" in err and "error[E001]" in err
+    assert f"{path}:" not in err
+
+
+@pytest.mark.parametrize("option", ["workload.batch=16", "require.ttft=2 s", "workload.rate=4 requests/s",
+                                    "model.weights=fp8", "cluster.gpus=32", "model=mixtral-8x7b",
+                                    'model="mixtral-8x7b"', "cluster.efficiency.compute=50 %",
+                                    "require.decode_throughput=10 tokens/s/gpu"])
+def test_a_value_alone_is_still_taken(option, write_plan):
+    path = write_plan(plan_text(model='model preset "mixtral-8x7b"', require="require { ttft <= 2 s  tpot <= 1 ms\n}"))
+    plan = load_plan_with(path, [option])
+    assert plan.overrides and any(r.kind.value == "tpot" for r in plan.requirements)
+
+
 def test_a_path_set_twice_is_refused(write_plan):
     d = set_error(write_plan(plan_text()), "workload.batch=4", "workload.batch=8")
     assert d.code == "E104" and d.span.text == "workload.batch=8" and "workload.batch=4" in d.hint

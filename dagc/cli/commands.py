@@ -163,6 +163,7 @@ def _load(args, err: Console, picks: bool = False):
     with _loading():
         from ..diagnostics import PlanError, Severity
         from ..lang.load import STRATEGY_SOURCE, parse_strategy
+        from ..lang.overrides import SET_SOURCE
         from ..schedule.timer import Timer
         from ..verdict.check import check
         from ..verdict.next_steps import with_next_steps
@@ -195,8 +196,8 @@ def _load(args, err: Console, picks: bool = False):
                               "diagnostics": [d.to_json() for d in exc.diagnostics]}, indent=2))
         render_diags(err, exc.diagnostics)
         n = sum(1 for d in exc.diagnostics if d.severity is Severity.ERROR)
-        where = STRATEGY_SOURCE if all(d.span is not None and d.span.source.path == STRATEGY_SOURCE
-                                       for d in exc.diagnostics) else args.plan
+        sources = {d.span.source.path if d.span is not None else args.plan for d in exc.diagnostics}
+        where = sources.pop() if len(sources) == 1 and sources <= {STRATEGY_SOURCE, SET_SOURCE} else args.plan
         err.print(f"error: {where}: {n} error{'' if n == 1 else 's'}; nothing was checked", markup=False)
         return None, None, None
 

@@ -4,7 +4,8 @@ Input: the plan's text and the `--set` options. Output: the `Plan` lowered from 
 each value written in place — replaced where the field is written, added to its block where it is
 not — so an override is read, checked and defaulted exactly as the plan's own field is. A problem
 with an override is the plan's own diagnostic (E101 unknown field, E102, E104 …) located in the
-option's text (`--set:1:16`), not in the plan's.
+option's text (`--set:1:16`), not in the plan's. A value is one value, read on its own before it is
+put in the plan's text (`_one_value`): a comment, a brace, a quote or a second field after it is E001.
 
 Paths: `workload.batch`, `workload.speculative.tokens`, `cluster.gpus`, `cluster.efficiency.compute`,
 `cluster.gpu.memory` (a custom GPU), `cluster.gpu=h200` (another GPU preset), `model.layers`,
@@ -35,6 +36,18 @@ SET_SOURCE = "--set"
 _TOP = ("model", "cluster", "workload", "require", "objective")
 _AT_LEAST = ("decode_throughput", "prefill_throughput", "throughput")      # `>=` requirements
 _PATH = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*=\s*(.*?)\s*$", re.S)
+# One value as the grammar's `value` rule reads it (dagc/lang/plan.lark): a quantity (a number, its unit on
+# the same line, never a statement's keyword), a name with an optional number, or a quoted string — and
+# nothing after it: no comment, no newline, no brace, no second field. A preset's name (`model=…`,
+# `cluster.gpu=…`) is put between quotes: any text without a quote or a newline, or one quoted string.
+_NUMBER = r"[+-]?(?:[0-9][0-9_]*(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+_UNIT = (r"(?!(?:gpu|model|cluster|workload|require|strategy)\b)[A-Za-z%$][A-Za-z0-9%]*(?:/[A-Za-z]+)*"
+         r"(?![A-Za-z0-9_\-/%$]|[ \t\r\n]*(?:=|\{|<|>|from\b))")
+_STRING = r'"[^"\n]*"'
+_VALUE = re.compile(rf"{_NUMBER}(?:[ \t]*{_UNIT})?(?![A-Za-z0-9_\-/%$])"
+                    rf"|[A-Za-z_][A-Za-z0-9_\-]*(?:[ \t]+{_NUMBER})?|{_STRING}")
+_NAMED = re.compile(rf'{_STRING}|[^"\n]+')
+_QUOTED = (("model",), ("cluster", "gpu"))           # the paths whose value is a preset's name, put in quotes
 
 
 @dataclass(frozen=True)
@@ -68,6 +81,7 @@ class Override:
         if path[0] not in _TOP:
             raise PlanError([Diagnostic("E101", Severity.ERROR, f"unknown statement `{path[0]}` in --set",
                                         src.span(m.start(1), m.start(1) + len(path[0])), did_you_mean(path[0], _TOP))])
+        _one_value(src, path, m.group(2), m.start(2))
         return cls(path, m.group(2), src, m.start(2))
 
     @property
@@ -83,6 +97,28 @@ class Override:
     def shown(self) -> str:
         """`workload.batch = 256`: how reports name it."""
         return f"{'.'.join(self.path)} = {self.value}"
+
+
+def _one_value(src: SourceFile, path: tuple[str, ...], value: str, start: int) -> None:
+    """Refuse a value that is more than one value: put into the plan's text, a `#`, a newline, a brace,
+    a quote or a second field would change the plan beyond the field (`--set 'require.ttft=2 s #'`
+    would comment out the rest of the plan's line).
+
+    Raises:
+        PlanError: E001 located at what follows the value in the option.
+    """
+    m = (_NAMED if path in _QUOTED else _VALUE).match(value)
+    end = m.end() if m is not None else 0
+    if end == len(value):
+        return
+    end += len(value[end:]) - len(value[end:].lstrip())
+    message = (f"--set takes one value; `{value[end:end + 20]}` follows the value of `{'.'.join(path)}`" if end
+               else f"--set takes one value; `{value[:20]}` is not a value of `{'.'.join(path)}`")
+    raise PlanError([Diagnostic(
+        "E001", Severity.ERROR, message, src.span(start + end, start + len(value)),
+        "a number with its unit, a name or a quoted string, as in the plan, e.g. --set 'require.ttft=2 s'; "
+        "a comment, a newline, a brace, a quote or a second field is not part of a value: give each field "
+        "its own --set")])
 
 
 @dataclass(frozen=True)
@@ -175,7 +211,7 @@ def _edit(text: str, tree: Tree, o: Override) -> _Edit:
             raise _unknown(o, 1)
         if found is None:
             return _insert(len(text), f"\n{head} = {o.value}\n" if head == "objective"
-                           else f'\nmodel preset "{o.value}"\n', o, len(head) + 4 if head == "objective" else 15)
+                           else f'\nmodel preset {_quoted(o.value)}\n', o, len(head) + 4 if head == "objective" else 15)
         token = next(c for c in found.children if isinstance(c, Token))
         return _replace(token, _quoted(o.value) if token.type == "STRING" else o.value, o)
     if not rest:
