@@ -92,7 +92,7 @@ def test_prefill_pool_binds_and_more_prefill_instances_meet():
     assert b["prefill_utilisation"] > 0.95
     assert b["running_mean"] < 0.2 * b["requests_cap"]          # the decode pool has room
     steps = next_steps(r)
-    assert [s.kind for s in steps] == ["prefill"] and steps[0].meets
+    assert steps[0].kind == "prefill" and steps[0].meets        # then the other steps that apply
     text = steps[0].options[-1].removeprefix("--strategy ").strip("'")
     assert text == "prefill 2 < tp 2 > decode 1 < tp 2 >" and "--set cluster.gpus=6" in steps[0].options
     grown = plan.model_copy(update={"cluster": plan.cluster.model_copy(update={"gpus": 6})})

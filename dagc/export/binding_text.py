@@ -24,9 +24,21 @@ def binding_text(binding: dict | None) -> str | None:
         ...               "waiting_mean": 40.0})[:60]
         'Bound by the prefill pool: its 2 instances busy 99.0 % of th'
     """
-    if not binding or binding.get("limit") in (None, "none"):
+    if not binding:
         return None
     b = binding
+    goodput = b.get("goodput_unreachable_requests_per_s")
+    unreachable = "" if goodput is None else (
+        f"{' ' if b.get('limit') not in (None, 'none') else ''}Goodput cannot exceed the served rate, which "
+        f"cannot exceed the arrival rate of {format_figure(b['arrival_rate_requests_per_s'])} requests/s: a "
+        f"goodput target of {format_figure(goodput)} requests/s is unreachable at this traffic.")
+    if b.get("limit") in (None, "none"):
+        return unreachable or None
+    said = _limit_text(b)
+    return said + unreachable
+
+
+def _limit_text(b: dict) -> str:
     limit = b["limit"]
     if limit == "requests_in_flight":
         need = b.get("little_concurrency")
@@ -44,7 +56,7 @@ def binding_text(binding: dict | None) -> str | None:
         return (f"Bound by the KV cache's blocks: {_pct(b.get('kv_share_while_waiting'))} in use while requests "
                 f"wait (peak {_pct(b.get('kv_share_peak'))}), {format_figure(b['running_mean'])} of "
                 f"{b['requests_cap']:,} in flight on average, {b['preemptions']:,} preemptions; an 8-bit KV cache "
-                f"or more GPUs lift it.")
+                f"or more GPUs may lift it.")
     if limit == "prefill_pool":
         return (f"Bound by the prefill pool: its {count_text(b['prefill_instances'], 'instance')} busy "
                 f"{_pct(b.get('prefill_utilisation'))} of the time, {format_figure(b['waiting_mean'])} requests "
@@ -52,7 +64,8 @@ def binding_text(binding: dict | None) -> str | None:
     part = "compute" if limit == "step_compute" else "communication"
     split = ""
     if b.get("step") and b.get("step_compute_share") is not None:
-        split = (f" the {b['step']} step takes {format_si(b['step_s'], Dimension.TIME)}, its critical path "
+        took = f" takes {format_si(b['step_s'], Dimension.TIME)}," if b.get("step_s") is not None else ""
+        split = (f" the {b['step']} step{took} its critical path "
                  f"{_pct(b['step_compute_share'])} compute and {_pct(b.get('step_communication_share'))} "
                  f"communication (TP, EP, PP);")
     return (f"Bound by the step time, its {part}:{split} "

@@ -21,8 +21,13 @@ The limit, in this order (docs/load.md):
   TTFT — the pool or cap that holds them: the prefill pool when busy at least `BUSY` of its time; the
   KV blocks when the cache is `FULL` while requests wait, or requests were preempted; the cap on
   requests in flight when they sit at `FULL` of it while requests wait;
-- otherwise the step time — the missed latency's step (TTFT: the mixed step, else the decode step) —
-  named by the larger part of its critical path: compute, or communication (TP, EP and PP together).
+- otherwise the step time — the missed latency's step (TTFT: the mixed step, a disaggregated strategy's
+  prefill; else the decode step) — named by the larger part of its critical path: compute, or
+  communication (TP, EP and PP together).
+
+A disaggregated strategy's requests in flight are those admitted to its decode pool (its decode slots in
+use): what its cap counts, not the requests in prefill or in transfer. A goodput target missed at or above
+the arrival rate is `goodput_unreachable`: goodput never exceeds the served rate, nor that the arrival rate.
 """
 
 from __future__ import annotations
@@ -86,6 +91,7 @@ class Binding:
     step_communication_share: float | None
     prefill_utilisation: float | None     # a disaggregated strategy's prefill pool busy share
     prefill_instances: int | None
+    goodput_unreachable: float | None = None   # a goodput target (requests/s) missed at or above the arrival rate
 
 
 def _window(load: Load) -> tuple[float, float]:
@@ -120,17 +126,21 @@ def _arrival_rate(load: Load) -> float | None:
 
 
 def _step(missed: frozenset[str], metrics: dict | None) -> tuple[str | None, float | None, dict | None]:
-    """The step whose time a missed latency rests on — the mixed step for TTFT, else the decode step —
-    its time in the steady state and its critical path."""
+    """The step whose time a missed latency rests on — the mixed step (a disaggregated strategy's prefill)
+    for TTFT, else the decode step — its time in the steady state (else its critical path's) and its path."""
     paths = (metrics or {}).get("critical_path") or {}
-    which = "mixed" if "ttft" in missed and paths.get("mixed") else "decode"
+    which = "decode"
+    if "ttft" in missed:
+        which = next((s for s in ("mixed", "prefill") if paths.get(s)), which)
     path = paths.get(which)
     if not path or not path.get("makespan_s"):
         return None, None, None
-    return which, (metrics or {}).get(f"{which}_step_s"), path
+    step_s = (metrics or {}).get(f"{which}_step_s")
+    return which, float(step_s if step_s is not None else path["makespan_s"]), path
 
 
-def diagnose(load: Load, missed: frozenset[str], metrics: dict | None = None) -> Binding:
+def diagnose(load: Load, missed: frozenset[str], metrics: dict | None = None,
+             goodput_missed: float | None = None) -> Binding:
     """The limit binding `load` (module docstring).
 
     Args:
@@ -138,6 +148,9 @@ def diagnose(load: Load, missed: frozenset[str], metrics: dict | None = None) ->
         missed: the latencies ("ttft", "tpot", "itl", "e2e") of the percentile requirements it misses.
         metrics: the steady state's (`decode_step_s`, `mixed_step_s`, and `critical_path` by step, each
             with `makespan_s`, `compute_s`, `tp_comm_s`, `ep_comm_s`, `pp_comm_s`).
+        goodput_missed: the target (requests/s) of a goodput requirement the run misses, if any: at or
+            above the arrival rate it is `goodput_unreachable` (goodput never exceeds the served rate,
+            which never exceeds the arrival rate).
 
     Example:
         >>> from dagc.lang.load import load_plan_text
@@ -154,6 +167,8 @@ def diagnose(load: Load, missed: frozenset[str], metrics: dict | None = None) ->
     if tl is not None and len(tl.t):
         w = _weights(tl.t, lo, hi)
         running, waiting, kv = tl.running, tl.waiting, tl.kv_share
+        if load.prefill_instances and load.cap:
+            running = kv * load.cap         # pools: what the cap counts, requests admitted to decode
     else:
         w = running = waiting = kv = np.zeros(0)
     queued = w * (waiting > 0)
@@ -188,7 +203,9 @@ def diagnose(load: Load, missed: frozenset[str], metrics: dict | None = None) ->
                 _mean(kv, w) or 0.0, kv_peak, _mean(kv, queued), preempted, rate, little, which,
                 step_s, compute_share, comm_share,
                 min(1.0, prefill_util) if prefill_util is not None else None, load.prefill_instances or None)
-    return replace(b, limit=_limit(b, load, missed))
+    unreachable = goodput_missed if goodput_missed is not None and rate is not None and goodput_missed >= rate \
+        else None
+    return replace(b, limit=_limit(b, load, missed), goodput_unreachable=unreachable)
 
 
 def _limit(b: Binding, load: Load, missed: frozenset[str]) -> Limit:
@@ -224,5 +241,6 @@ def binding_json(b: Binding) -> dict:
             "little_concurrency": num(b.little_concurrency), "step": b.step, "step_s": num(b.step_s),
             "step_compute_share": num(b.step_compute_share),
             "step_communication_share": num(b.step_communication_share),
-            "prefill_utilisation": num(b.prefill_utilisation), "prefill_instances": b.prefill_instances}
+            "prefill_utilisation": num(b.prefill_utilisation), "prefill_instances": b.prefill_instances,
+            "goodput_unreachable_requests_per_s": num(b.goodput_unreachable)}
 

@@ -91,7 +91,7 @@ def check_strategy(plan: Plan, decl: StrategyDecl, progress: Progress | None = N
         reqs, judged, load, found = pooled.requirements, pooled.verdict, None, pooled.diagnostics
         if pooled.plan.workload.traffic is not None and not has_errors(pooled.diagnostics) \
                 and pooled.metrics is not None and len(pooled.pools) == 2:
-            reqs, judged, load, found = _judged_on_load(pooled.plan, lambda: pools_run(pooled), pooled.metrics,
+            reqs, judged, load, found = _judged_on_load(pooled.plan, lambda: pools_run(pooled), _pool_steps(pooled),
                                                         found, reqs, progress, with_capacity)
         return StrategyResult(plan=pooled.plan, decl=decl, strategy=strategy, layout=a.layout if a else None,
                               memory=a.memory if a else None, diagnostics=found,
@@ -110,6 +110,20 @@ def check_strategy(plan: Plan, decl: StrategyDecl, progress: Progress | None = N
     return StrategyResult(plan=a.plan, decl=decl, strategy=strategy, layout=a.layout, memory=a.memory,
                           diagnostics=found, requirements=reqs, verdict=judged,
                           metrics=a.metrics, compiled=a.compiled, load=load)
+
+
+def _pool_steps(pooled: PooledCheck) -> dict:
+    """A disaggregated strategy's metrics with each pool's step (`dagc.serve.binding`): the decode pool's
+    step time (its TPOT) and critical path, the prefill pool's (its prefill) and critical path."""
+    metrics = dict(pooled.metrics or {})
+    paths = dict(metrics.get("critical_path") or {})
+    for p in pooled.pools:
+        m = p.analysis.metrics or {}
+        step = "prefill" if p.pool.role == "prefill" else "decode"
+        paths.update({k: v for k, v in (m.get("critical_path") or {}).items() if k == step})
+        metrics[f"{step}_step_s"] = m.get("ttft_s" if step == "prefill" else "tpot_s")
+    metrics["critical_path"] = paths
+    return metrics
 
 
 def _judged_on_load(plan: Plan, make_run: Callable[[], Run], metrics: dict, diagnostics: tuple[Diagnostic, ...],

@@ -13,7 +13,8 @@ requirement and the figures it gives. Tried, in this order, each only where it a
   to hold them; a disaggregated strategy gets no other step;
 - the largest smaller batch that meets (the batch is searched by halving: a smaller batch shortens
   TTFT and TPOT and lightens memory, so meeting is taken to be monotone in it);
-- 8-bit weights, an 8-bit KV cache, both; fp4 weights on a GPU with fp4 units;
+- 8-bit weights, an 8-bit KV cache, both; fp4 weights on a GPU with fp4 units (when the KV cache's
+  blocks bind, the 8-bit KV cache first);
 - more GPUs: the strategy replicated `dp` 2, 4 or 8 times (each replica a share of the batch), the
   cluster grown to hold them; the fewest that meets.
 
@@ -27,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..plan.model import DType
@@ -61,11 +63,16 @@ class NextStep:
 def next_steps(result: StrategyResult, max_tries: int = MAX_TRIES) -> list[NextStep]:
     """The nearest changes that make `result`'s legal strategy meet its plan's requirements (none when it
     meets them, is not legal, or has no requirement a change could reach: the `gpus` cap alone)."""
-    if not result.valid or result.verdict.meets_requirements is not False:
-        return []
+    if not result.valid or result.verdict.meets_requirements is not False \
+            or _binding(result).get("goodput_unreachable_requests_per_s") is not None:
+        return []               # a goodput target at or above the arrival rate: no change meets it
     tries = _Tries(result.plan, result.decl, max_tries)
     out: list[NextStep] = []
-    kinds = (_more_prefill,) if result.pooled is not None else (_larger_batch, _batch, _precision, _replicas)
+    kinds: tuple[Callable[[StrategyResult, _Tries], NextStep | None], ...] = \
+        (_more_prefill, _larger_batch, _batch, _precision) if result.pooled is not None else \
+        (_larger_batch, _batch, _precision, _replicas)
+    if _binding(result).get("limit") == "kv_blocks":      # an 8-bit KV cache first (binding_text says so)
+        kinds = (_precision, *(k for k in kinds if k is not _precision))
     for kind in kinds:
         found = kind(result, tries)
         if found is not None:
@@ -144,6 +151,8 @@ def _precision(result: StrategyResult, tries: _Tries) -> NextStep | None:
         options.append(("8-bit weights and KV cache (fp8)", {"weights": DType.FP8, "kv_cache": DType.FP8}))
     if gpu.flops_4bit and not m.weights.is_fp4:
         options.append(("fp4 weights (nvfp4)", {"weights": DType.NVFP4}))
+    if _binding(result).get("limit") == "kv_blocks":      # the KV cache's blocks bind: its 8-bit cache first
+        options.sort(key=lambda o: "weights" in o[1])
     tried: NextStep | None = None
     for words, update in options:
         r = tries(result.plan.model_copy(update={"model": m.model_copy(update=update)}))

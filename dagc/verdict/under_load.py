@@ -25,7 +25,7 @@ from ..diagnostics import Diagnostic
 from ..layout.layout import Layout
 from ..plan.plan import LOAD_BUDGET_EVENTS, Plan
 from ..plan.strategy import Strategy
-from ..plan.workload import Traffic
+from ..plan.workload import RequirementKind, Traffic
 from ..rules.serving import load_over_budget
 from ..serve.binding import binding_json, diagnose
 from ..serve.load import Load, StepPrices, load_json, simulate
@@ -86,7 +86,7 @@ def under_load(plan: Plan, run: Run, metrics: dict | None, progress: Progress | 
     main = run(plan, None if progress is None else (lambda done, _: progress(done, span)))
     out = load_json(plan, main)
     assert out is not None, "a run has its figures"
-    out["binding"] = binding_json(diagnose(main, missed_latencies(plan, out), metrics))
+    out["binding"] = binding_json(diagnose(main, missed_latencies(plan, out), metrics, _goodput_missed(plan, out)))
     each_run(0)
     work = load_events(plan, m) * CAPACITY_STEPS
     budget = plan.load_budget_events
@@ -145,6 +145,15 @@ def missed_latencies(plan: Plan, out: dict) -> frozenset[str]:
         if value is None or not req.holds(value):
             missed.add(req.kind.value)
     return frozenset(missed)
+
+
+def _goodput_missed(plan: Plan, out: dict) -> float | None:
+    """The target (requests/s) of the goodput requirement (not per GPU, at least a rate) a run's `load`
+    misses, the highest when several do; None when none does."""
+    missed = [req.target for req in plan.requirements
+              if req.kind is RequirementKind.GOODPUT and not req.per_gpu and req.op in (">=", ">", "==")
+              and (value := requirement_value(req, None, None, None, load=out)) is not None and not req.holds(value)]
+    return max(missed, default=None)
 
 
 def _holds(plan: Plan, out: dict) -> bool:

@@ -1,0 +1,101 @@
+"""What binds a load, continued: a disaggregated strategy's step and cap, the KV cache's blocks and the 8-bit
+KV cache tried first, and a goodput target the traffic cannot reach (dagc.serve.binding,
+dagc.export.binding_text, dagc.verdict.next_steps; docs/load.md "What binds")."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from dagc.export.binding_text import binding_text
+from dagc.lang.load import load_plan, load_plan_text
+from dagc.verdict.check import check, check_strategy
+from dagc.verdict.next_steps import next_steps
+
+POOLS = "prefill 1 < tp 1 > decode 1 < tp 1 >"
+
+
+def _pooled(workload: str, require: str):
+    plan = load_plan_text('model preset "qwen3-30b-a3b" cluster { gpus = 2 gpu preset "h200" } '
+                          f"workload {{ {workload} }} require {{ {require} }} strategy {POOLS}")
+    r = check(plan)[0]
+    assert r.pooled is not None and r.load is not None
+    return plan, r, r.load.json["binding"]
+
+
+def test_a_pooled_strategy_s_decode_step_is_its_decode_pool_s():
+    """The decode step of a disaggregated strategy is its decode pool's steady step (its TPOT), never '—'."""
+    _, r, b = _pooled("batch = 64 prompt = 1000 generate = 200 serving = inflight rate = 1 requests/s "
+                      "requests = 100", "tpot_p90 <= 5 ms")
+    assert b["limit"] == "step_compute" and b["step"] == "decode"
+    decode = r.pooled.pools[1].analysis.metrics
+    assert b["step_s"] == pytest.approx(decode["tpot_s"])
+    text = binding_text(b)
+    assert "the decode step takes 31" in text and "—" not in text
+
+
+def test_a_pooled_strategy_s_missed_ttft_rests_on_its_prefill_step():
+    _, r, b = _pooled("batch = 64 prompt = 1000 generate = 200 serving = inflight rate = 1 requests/s "
+                      "requests = 100", "ttft_p99 <= 10 ms")
+    assert b["limit"] == "step_compute" and b["step"] == "prefill"
+    assert b["step_s"] == pytest.approx(r.pooled.pools[0].analysis.metrics["ttft_s"])
+    assert "the prefill step takes 190 ms" in binding_text(b)
+
+
+def test_a_pooled_cap_counts_the_requests_admitted_to_decode_and_a_larger_batch_meets():
+    """The cap on requests in flight counts the decode pool's slots: the requests in prefill or in transfer
+    are not in flight against it (never more in flight than the cap); next steps try a larger batch."""
+    plan, r, b = _pooled("batch = 8 prompt = 1000 generate = 200 serving = inflight rate = 10 requests/s "
+                         "requests = 300", "ttft_p99 <= 2 s")
+    assert b["limit"] == "requests_in_flight" and b["requests_cap"] == 8
+    assert b["running_mean"] <= 8 + 1e-9 and b["running_mean_while_waiting"] == pytest.approx(8, abs=0.2)
+    steps = next_steps(r)
+    first = steps[0]
+    assert first.kind == "batch" and first.meets, steps
+    batch = int(first.options[0].removeprefix("--set workload.batch="))
+    bigger = plan.model_copy(update={"workload": plan.workload.model_copy(update={"batch": batch})})
+    assert check_strategy(bigger, plan.strategies[0], with_capacity=False).verdict.meets_requirements is True
+
+
+def _log(path, requests: int = 300) -> None:
+    """Every fourth request a 30,000-token prompt, the others 1,000, five a second."""
+    t0 = dt.datetime(2023, 11, 16, 18)
+    rows = [f"{(t0 + dt.timedelta(seconds=i / 5)).strftime('%Y-%m-%d %H:%M:%S.%f')},"
+            f"{30000 if i % 4 == 0 else 1000},400" for i in range(requests)]
+    path.write_text("TIMESTAMP,ContextTokens,GeneratedTokens\n" + "\n".join(rows) + "\n")
+
+
+def test_kv_blocks_bind_and_the_8_bit_kv_cache_is_tried_first(tmp_path):
+    """The KV cache's blocks bind (long prompts in a cache the reserve leaves small): the sentence says what
+    may lift it, and the next steps try an 8-bit KV cache before anything else."""
+    _log(tmp_path / "log.csv")
+    (tmp_path / "p.moe").write_text(
+        'model preset "qwen3-30b-a3b"\ncluster { gpus = 2 gpu preset "h200" reserve = 104 GiB }\n'
+        'workload { batch = 64 prompt = 2000 generate = 200 serving = inflight requests from "log.csv" }\n'
+        "require { ttft_p99 <= 1 s }\nstrategy tp 2\n")
+    r = check(load_plan(tmp_path / "p.moe"))[0]
+    b = r.load.json["binding"]
+    assert b["limit"] == "kv_blocks" and b["preemptions"] > 0
+    assert "an 8-bit KV cache or more GPUs may lift it" in binding_text(b)
+    steps = next_steps(r)
+    assert steps and steps[0].options == ("--set model.kv_cache=fp8",), steps
+
+
+def test_a_goodput_target_at_the_arrival_rate_is_said_unreachable():
+    """Goodput never exceeds the served rate, nor that the arrival rate: at 4 requests/s, `goodput >= 4
+    requests/s` is missed whatever changes, and dagc says so instead of chasing it in next steps."""
+    plan = load_plan_text('model preset "qwen3-30b-a3b" cluster { gpus = 2 gpu preset "h200" } '
+                          "workload { batch = 64 prompt = 1000 generate = 200 serving = inflight "
+                          "rate = 4 requests/s requests = 300 } require { goodput >= 4 requests/s } strategy tp 2")
+    r = check(plan)[0]
+    assert r.verdict.meets_requirements is False
+    b = r.load.json["binding"]
+    assert b["goodput_unreachable_requests_per_s"] == pytest.approx(4)
+    text = binding_text(b)
+    assert text is not None and "arrival rate of 4 requests/s" in text and "unreachable" in text
+    assert next_steps(r) == []
+    # a target below the arrival rate is not said unreachable
+    lower = plan.model_copy(update={"requirements": tuple(q.model_copy(update={"target": 3.0, "text": "goodput >= 3"})
+                                                          for q in plan.requirements)})
+    assert check(lower)[0].load.json["binding"]["goodput_unreachable_requests_per_s"] is None
