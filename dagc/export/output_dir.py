@@ -34,6 +34,7 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
+from .home import refuse_a_home
 from .write import OutputError, existing_directory, file_kind, lstat_or_none, write_text_atomic
 
 __all__ = ["check_output_dir", "default_output_dir", "safe_dir_name", "write_manifest", "plot_dir", "MARKER",
@@ -176,29 +177,52 @@ def _foreign(out: Path, manifest: frozenset[str]) -> str | None:
     return None
 
 
+def _hidden_foreign(out: Path) -> str | None:
+    """The first hidden entry of `out` dagc did not write (`.git`, `.ssh`, `.env`), None if none: a directory
+    holding one is not pointed at `--force`."""
+    ours = (sibling(out, "tmp-"), sibling(out, "old-"))
+    with os.scandir(out) as entries:
+        for name in sorted(e.name for e in entries):
+            m = _OLD_TEMP_FILE.fullmatch(name)
+            if (name.startswith(".") and name != MARKER and not name.startswith(ours)
+                    and not (m and m.group("name") in OUTPUT_FILES)):
+                return name
+    return None
+
+
+def _not_forced(out: Path, hidden: str | None) -> str:
+    """How to go on from a refused directory: `--force` only where it would remove no hidden entry."""
+    return ("give a new or empty directory, or --force to replace it whole" if hidden is None else
+            f"give a new or empty directory, e.g. -o {out / 'dagc-out'} (--force would remove `{hidden}` too)")
+
+
 def check_output_dir(out: Path, force: bool = False) -> None:
     """Raise OutputError unless `out` is absent, an empty directory or a dagc output directory
-    holding only what dagc wrote (`force`: any directory, which is then replaced whole)."""
+    holding only what dagc wrote (`force`: any directory, which is then replaced whole — never `/`, a home
+    directory or one above it). `.` and `..` are the directories they name."""
+    out = Path(os.path.abspath(out))
     if out.parent == out:
-        raise OutputError(out, "the root directory cannot be an output directory")
+        raise OutputError(out, "the root directory cannot be an output directory, not even with --force")
     if not existing_directory(out):
         return
+    refuse_a_home(out)
     try:
         if _is_empty_dir(out) or force:
             return
+        hidden = _hidden_foreign(out)
         manifest = read_manifest(out)
         if manifest is not None:
             extra = _foreign(out, manifest)
             if extra is None:
                 return
             raise OutputError(out, f"it holds `{extra}`, which dagc did not write (dagc replaces its output "
-                                   "directory whole); move it away, or give --force to replace the directory")
+                                   f"directory whole); move it away, or {_not_forced(out, hidden)}")
         older = _is_dagc_tree(out)
     except OSError as exc:
         raise OutputError(out, exc.strerror or str(exc)) from exc
     hint = " (its files are named like dagc's, but it has no marker)" if older else ""
     raise OutputError(out, f"not a dagc output directory{hint}: it holds files dagc did not write, and dagc "
-                           "replaces its output directory whole; give a new or empty directory, or --force")
+                           f"replaces its output directory whole; {_not_forced(out, hidden)}")
 
 
 def write_manifest(staging: Path) -> None:
