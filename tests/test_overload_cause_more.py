@@ -99,3 +99,24 @@ def test_a_goodput_target_at_the_arrival_rate_is_said_unreachable():
     lower = plan.model_copy(update={"requirements": tuple(q.model_copy(update={"target": 3.0, "text": "goodput >= 3"})
                                                           for q in plan.requirements)})
     assert check(lower)[0].load.json["binding"]["goodput_unreachable_requests_per_s"] is None
+
+
+def test_a_request_larger_than_the_kv_cache_is_warned_of(tmp_path):
+    """A 3,000,000-token prompt on two H100s does not fit a rank's KV cache: the run goes on in a cache
+    raised to hold it, and W519 names the request and the memory."""
+    (tmp_path / "log.csv").write_text("TIMESTAMP,ContextTokens,GeneratedTokens\n"
+                                      "2023-11-16 18:17:03.9799600,1000,10\n"
+                                      "2023-11-16 18:17:04.0319600,3000000,8\n")
+    (tmp_path / "p.moe").write_text(
+        'model preset "qwen3-30b-a3b"\ncluster { gpus = 2 gpu preset "h100-sxm" }\n'
+        'workload { batch = 8 prompt = 2048 generate = 64 serving = inflight requests from "log.csv" }\n'
+        "strategy tp 2\n")
+    r = check(load_plan(tmp_path / "p.moe"))[0]
+    assert r.load is not None and r.load.load.kv_tokens < 3_000_008
+    w = [d for d in r.diagnostics if d.code == "W519"]
+    assert len(w) == 1 and w[0].message.startswith("request 2 (3,000,000 prompt + 8 output tokens)")
+    assert "80 GiB" in w[0].message and f"{r.load.load.kv_tokens:,} tokens" in w[0].message
+    # a log whose requests fit says nothing
+    (tmp_path / "log.csv").write_text("TIMESTAMP,ContextTokens,GeneratedTokens\n"
+                                      "2023-11-16 18:17:03.9799600,1000,10\n")
+    assert not [d for d in check(load_plan(tmp_path / "p.moe"))[0].diagnostics if d.code == "W519"]

@@ -118,6 +118,8 @@ FIXTURES = {
     "W517": (dict(cluster=ENGINE, files=lambda: {"engine.json": engine_profile(1, 8)}),
              dict(cluster=ENGINE, files=lambda: {"engine.json": engine_profile(8, 1)})),
     "W518": (dict(workload=TRAFFIC.format(requests="1e7")), dict(workload=TRAFFIC.format(requests=100))),
+    "W519": (dict(workload=LOGGED, files=lambda: {"trace.csv": AZURE_LOG.replace(",4808,", ",30000000,")}),
+             dict(workload=LOGGED, files=lambda: {"trace.csv": AZURE_LOG})),
     "N601": (dict(model=QWEN), dict(model=QWEN, strategy="strategy tp 4")),
     "N602": (dict(strategy="strategy tp 2 ; ep 8"), dict(model=DENSE)),
     "N604": (dict(require="require { decode_throughput >= 100 tokens/ms/gpu }"),

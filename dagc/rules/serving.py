@@ -197,6 +197,34 @@ def load_over_budget(plan: Plan, events: int, budget: int, requests: int, capaci
                 "(about 20 µs an event)")
 
 
+def request_over_kv(plan: Plan, request: int, prompt: int, output: int, kv_tokens: int) -> Diagnostic:
+    """W519: a request is larger than the KV cache: simulated in a cache raised to hold it.
+
+    In flight, a rank's KV cache holds the tokens the memory leaves after the weights, the activations
+    and the runtime's reserve (docs/load.md). A request whose prompt and output together are more than
+    that cannot run on the deployment at all: a serving engine refuses it. dagc still simulates it,
+    in a cache raised to hold it alone, so the run goes on; its TTFT, the KV cache's use and every figure
+    of the requests around it are then not what the GPUs can serve. Cut or drop the request (a request
+    log's longest), or give each rank more room for the KV cache: an 8-bit KV cache, more GPUs over the
+    attention (`tp`, `cp`), a smaller runtime reserve.
+
+    Bad:
+        workload { batch = 8  prompt = 2048  generate = 64  serving = inflight  requests from "trace.csv" }
+        (trace.csv holding a 3,000,000-token prompt, on two H100s)
+    Fixed:
+        workload { batch = 8  prompt = 2048  generate = 64  serving = inflight  requests from "trace.csv" }
+        (trace.csv without it, or with it cut to what a rank holds)
+    """
+    gpu = plan.cluster.gpu
+    return diag("W519", Severity.WARNING,
+                f"request {request + 1:,} ({prompt:,} prompt + {output:,} output tokens) is more than a rank's KV "
+                f"cache holds: {kv_tokens:,} tokens, what the {gpu.name}'s {gpu.memory_bytes / 2 ** 30:,.0f} GiB "
+                f"leave; simulated in a cache raised to hold it (an engine refuses it)",
+                plan.span_of("workload.requests") or plan.span_of("workload"),
+                "cut or drop the request, or give the KV cache more room: an 8-bit KV cache, more GPUs over the "
+                "attention (tp, cp), a smaller reserve")
+
+
 RULES = (
     make_rule("E307", Severity.ERROR, "in flight, chunk leaves no room for a prompt", check_chunk_room),
     make_rule("W513", Severity.WARNING, "in flight, the chunk cannot keep up with admissions", check_chunk_keeps_up),
@@ -210,4 +238,6 @@ RULES = (
               doc=pools_need_inflight.__doc__, passes=(pools_need_inflight,)),
     make_rule("W518", Severity.WARNING, "the load was not simulated: its work exceeds the budget",
               doc=load_over_budget.__doc__, passes=(load_over_budget,)),
+    make_rule("W519", Severity.WARNING, "a request is larger than the KV cache: simulated in a cache raised to hold it",
+              doc=request_over_kv.__doc__, passes=(request_over_kv,)),
 )

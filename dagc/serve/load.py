@@ -70,10 +70,10 @@ def simulate(plan: Plan, strategy: Strategy, lay: Layout, prices: StepPrices | N
     capacity = kv_capacity_tokens(plan, strategy, lay) if kv_tokens is None else kv_tokens
     if not plan.workload.inflight:
         load = replace(static_load(plan, traffic, requests, prices, capacity, lay.dp * lay.adp, tick),
-                       cap=plan.workload.batch)
+                       cap=plan.workload.batch, kv_tokens=capacity)
     else:
         load = replace(_inflight(plan, traffic, requests, lay, prices, capacity, tick),
-                       cap=sum(sum(c) for c in _caps(lay)))
+                       cap=sum(sum(c) for c in _caps(lay)), kv_tokens=capacity)
     if progress is not None:
         progress(len(requests), len(requests))
     return load

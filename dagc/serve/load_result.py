@@ -52,6 +52,7 @@ class Load:
     prefill_busy_s: float | None = None       # a disaggregated strategy's prefill instances' busy seconds, summed
     prefill_instances: int = 0                # its prefill instances (0: one pool)
     prefill_until: float = 0.0                # when its last prefill ended
+    kv_tokens: int | None = None              # the tokens one rank's KV cache holds (one pool; W519 past it)
 
     @property
     def ttft(self) -> np.ndarray:

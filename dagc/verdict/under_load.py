@@ -21,12 +21,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from ..diagnostics import Diagnostic
 from ..layout.layout import Layout
 from ..plan.plan import LOAD_BUDGET_EVENTS, Plan
 from ..plan.strategy import Strategy
 from ..plan.workload import RequirementKind, Traffic
-from ..rules.serving import load_over_budget
+from ..rules.serving import load_over_budget, request_over_kv
 from ..serve.binding import binding_json, diagnose
 from ..serve.load import Load, StepPrices, load_json, simulate
 from ..serve.load_pools import PoolPrices, simulate_pools
@@ -52,7 +54,7 @@ class UnderLoad:
 
     load: Load
     json: dict
-    diagnostics: tuple[Diagnostic, ...] = ()      # W518 when the capacity's work is past the budget
+    diagnostics: tuple[Diagnostic, ...] = ()      # W518 when the capacity's work is past the budget; W519
 
 
 Run = Callable[[Plan, "Progress | None"], Load]     # the traffic of a plan (as checked) through one strategy
@@ -98,7 +100,19 @@ def under_load(plan: Plan, run: Run, metrics: dict | None, progress: Progress | 
         progress(span, span)
     over = () if judged or not with_capacity or budget is None else (
         load_over_budget(plan, work, budget, m * CAPACITY_STEPS, capacity=True),)
-    return UnderLoad(main, out, over)
+    return UnderLoad(main, out, (*_over_kv(plan, main), *over))
+
+
+def _over_kv(plan: Plan, load: Load) -> tuple[Diagnostic, ...]:
+    """W519 for the largest request whose prompt and output are more than a rank's KV cache holds."""
+    if load.kv_tokens is None or not len(load.arrival):
+        return ()
+    prompt = load.prompt if load.prompt is not None else np.full(len(load.arrival), plan.workload.prompt)
+    context = np.asarray(prompt) + load.output_tokens
+    i = int(np.argmax(context))
+    if int(context[i]) <= load.kv_tokens:
+        return ()
+    return (request_over_kv(plan, i, int(prompt[i]), int(load.output_tokens[i]), load.kv_tokens),)
 
 
 def not_simulated(plan: Plan) -> Diagnostic | None:
