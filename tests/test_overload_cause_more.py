@@ -120,3 +120,21 @@ def test_a_request_larger_than_the_kv_cache_is_warned_of(tmp_path):
     (tmp_path / "log.csv").write_text("TIMESTAMP,ContextTokens,GeneratedTokens\n"
                                       "2023-11-16 18:17:03.9799600,1000,10\n")
     assert not [d for d in check(load_plan(tmp_path / "p.moe"))[0].diagnostics if d.code == "W519"]
+
+
+def test_a_missed_itl_names_the_mixed_step_and_a_smaller_chunk_meets():
+    """A token's longest gaps are the steps that run a prompt's 8,192-token chunk with the decode tokens: the
+    ITL miss names the mixed step (87 ms, not the 21 ms decode step), and a smaller chunk meets."""
+    plan = load_plan_text('model preset "qwen3-30b-a3b" cluster { gpus = 2 gpu preset "h200" } '
+                          "workload { batch = 32 prompt = 4000 generate = 200 serving = inflight chunk = 8192 "
+                          "rate = 2 requests/s requests = 200 } require { itl_p99 <= 60 ms } strategy tp 2")
+    r = check(plan)[0]
+    b = r.load.json["binding"]
+    assert r.requirements[0].met is False
+    assert b["limit"] == "step_compute" and b["step"] == "mixed"
+    assert b["step_s"] == pytest.approx(r.metrics["mixed_step_s"]) and b["step_s"] > 0.06 > r.metrics["decode_step_s"]
+    assert "the mixed step takes 87" in binding_text(b)
+    first = next_steps(r)[0]
+    assert first.kind == "chunk" and first.meets and first.options == ("--set workload.chunk=2048",)
+    smaller = plan.model_copy(update={"workload": plan.workload.model_copy(update={"chunk": 2048})})
+    assert check_strategy(smaller, plan.strategies[0], with_capacity=False).verdict.meets_requirements is True

@@ -21,9 +21,9 @@ The limit, in this order (docs/load.md):
   TTFT — the pool or cap that holds them: the prefill pool when busy at least `BUSY` of its time; the
   KV blocks when the cache is `FULL` while requests wait, or requests were preempted; the cap on
   requests in flight when they sit at `FULL` of it while requests wait;
-- otherwise the step time — the missed latency's step (TTFT: the mixed step, a disaggregated strategy's
-  prefill; else the decode step) — named by the larger part of its critical path: compute, or
-  communication (TP, EP and PP together).
+- otherwise the step time — the missed latency's step (TTFT and ITL: the mixed step; TTFT of a
+  disaggregated strategy: its prefill; else the decode step) — named by the larger part of its critical
+  path: compute, or communication (TP, EP and PP together).
 
 A disaggregated strategy's requests in flight are those admitted to its decode pool (its decode slots in
 use): what its cap counts, not the requests in prefill or in transfer. A goodput target missed at or above
@@ -126,12 +126,15 @@ def _arrival_rate(load: Load) -> float | None:
 
 
 def _step(missed: frozenset[str], metrics: dict | None) -> tuple[str | None, float | None, dict | None]:
-    """The step whose time a missed latency rests on — the mixed step (a disaggregated strategy's prefill)
-    for TTFT, else the decode step — its time in the steady state (else its critical path's) and its path."""
+    """The step whose time a missed latency rests on — the mixed step for TTFT and ITL (a disaggregated
+    strategy's prefill for TTFT), else the decode step — its time in the steady state (else its critical
+    path's) and its path."""
     paths = (metrics or {}).get("critical_path") or {}
     which = "decode"
-    if "ttft" in missed:
-        which = next((s for s in ("mixed", "prefill") if paths.get(s)), which)
+    if missed & {"ttft", "itl"} and paths.get("mixed"):
+        which = "mixed"             # a token's longest gaps are the steps that run a prompt's chunk too
+    elif "ttft" in missed and paths.get("prefill"):
+        which = "prefill"
     path = paths.get(which)
     if not path or not path.get("makespan_s"):
         return None, None, None

@@ -11,6 +11,8 @@ requirement and the figures it gives. Tried, in this order, each only where it a
 - when a disaggregated strategy's load is bound by its prefill pool: more prefill instances, from the
   share of the arrivals the pool served, one more at a time (`PREFILL_TRIES` at most), the cluster grown
   to hold them; a disaggregated strategy gets no other step;
+- when a missed ITL rests on the mixed step (`dagc.serve.binding`): a smaller chunk, halved up to
+  `CHUNK_TRIES` times, not below `MIN_CHUNK` tokens;
 - the largest smaller batch that meets (the batch is searched by halving: a smaller batch shortens
   TTFT and TPOT and lightens memory, so meeting is taken to be monotone in it);
 - 8-bit weights, an 8-bit KV cache, both; fp4 weights on a GPU with fp4 units (when the KV cache's
@@ -44,11 +46,13 @@ MAX_TRIES = 24          # checks one strategy's next steps may run (each is a wh
 LARGER_BATCH_TRIES = 5  # larger batches tried when the cap on requests in flight binds
 PREFILL_TRIES = 4       # prefill pools tried when a disaggregated strategy's prefill binds
 _REPLICAS = (2, 4, 8)
+CHUNK_TRIES = 3         # smaller chunks tried when a missed ITL rests on the mixed step
+MIN_CHUNK = 256         # the smallest chunk tried
 
 
 @dataclass(frozen=True)
 class NextStep:
-    kind: str                      # batch | precision | gpus | prefill
+    kind: str                      # batch | precision | gpus | prefill | chunk
     change: str                    # in words: "a batch of 48 (from 64)"
     options: tuple[str, ...]       # what makes it on the command line
     meets: bool                    # every requirement met
@@ -70,7 +74,7 @@ def next_steps(result: StrategyResult, max_tries: int = MAX_TRIES) -> list[NextS
     out: list[NextStep] = []
     kinds: tuple[Callable[[StrategyResult, _Tries], NextStep | None], ...] = \
         (_more_prefill, _larger_batch, _batch, _precision) if result.pooled is not None else \
-        (_larger_batch, _batch, _precision, _replicas)
+        (_larger_batch, _smaller_chunk, _batch, _precision, _replicas)
     if _binding(result).get("limit") == "kv_blocks":      # an 8-bit KV cache first (binding_text says so)
         kinds = (_precision, *(k for k in kinds if k is not _precision))
     for kind in kinds:
@@ -247,6 +251,30 @@ def _larger_batch(result: StrategyResult, tries: _Tries) -> NextStep | None:
         if again.get("limit") != "requests_in_flight":
             break
         batch = _rounded(max(again.get("little_concurrency") or 0, batch * 5 / 4), ranks)
+    return tried
+
+
+def _smaller_chunk(result: StrategyResult, tries: _Tries) -> NextStep | None:
+    """When a missed ITL rests on the mixed step (a prompt's chunk run with the decode tokens): the chunk
+    halved, then halved again (`CHUNK_TRIES` at most, not below `MIN_CHUNK`). The first that meets, else
+    the last tried."""
+    w = result.plan.workload
+    itl_missed = any(q.met is False and q.requirement.kind.value == "itl" for q in result.requirements)
+    if not w.inflight or not itl_missed or _binding(result).get("step") != "mixed":
+        return None
+    chunk, tried = w.chunk_tokens, None
+    for _ in range(CHUNK_TRIES):
+        chunk //= 2
+        if chunk < MIN_CHUNK:
+            break
+        r = tries(result.plan.model_copy(update={"workload": w.model_copy(update={"chunk": chunk})}))
+        if r is None or not r.valid:
+            break
+        step = _step("chunk", f"a chunk of {chunk:,} tokens (from {w.chunk_tokens:,}): the mixed steps lengthen "
+                     "a token's gaps", (f"--set workload.chunk={chunk}",), r)
+        if step.meets:
+            return step
+        tried = step
     return tried
 
 
