@@ -104,6 +104,16 @@ BATCH_NOTE = ("batch (max): each row runs its own largest batch, which its strat
               "otherwise it runs the plan's batch")
 
 
+ESTIMATE_NOTE = ("≈: an estimate of the search's fast cost model, not re-scored by the full schedule (the search's "
+                 "time budget was spent, or it lies past what dagc re-scores); `dagc check --strategy` gives its exact "
+                 "figures")
+
+
+def _est(c: Candidate) -> str:
+    """`≈ ` before the figures of a candidate not re-scored exactly (`Candidate.exact`)."""
+    return "" if c.exact else "≈ "
+
+
 def print_search(out: Console, found: SearchResult, top: int, svg_path: Path, plan: Plan) -> None:
     """`dagc search` as text: the counts, the best `top`, the Pareto front and where its plot is.
 
@@ -129,15 +139,18 @@ def print_search(out: Console, found: SearchResult, top: int, svg_path: Path, pl
     rows: list[tuple[str, ...]] = [(str(k), c.text, *((f"{c.batch:,}",) if varied else ()),
              *((str(c.speculative_tokens),) if drafted else ()), str(c.gpus),
              shown(K.MEMORY, c.memory_fraction, f"{c.memory_fraction * 100:.1f} %"),   # as `memory <= 80 %` reads it
-             shown(K.TTFT, c.metrics["ttft_s"], format_si(c.metrics["ttft_s"], Dimension.TIME, ttft)),
-             shown(K.TPOT, c.metrics["tpot_s"], format_si(c.metrics["tpot_s"], Dimension.TIME, tpot)),
-             format_figure(c.metrics['decode_tokens_per_s_per_gpu']), meets_text(c, names),
+             _est(c) + shown(K.TTFT, c.metrics["ttft_s"], format_si(c.metrics["ttft_s"], Dimension.TIME, ttft)),
+             _est(c) + shown(K.TPOT, c.metrics["tpot_s"], format_si(c.metrics["tpot_s"], Dimension.TIME, tpot)),
+             _est(c) + format_figure(c.metrics['decode_tokens_per_s_per_gpu']), meets_text(c, names),
              c.binding or "—") for k, c in enumerate(best, 1)]
     columns = (SEARCH_COLUMNS[:2] + (("batch (max)",) if varied else ()) + (("drafted",) if drafted else ())
                + SEARCH_COLUMNS[2:])
     if not any(c.binding for c in best):        # no requirement binds (none given): no column of dashes
         rows, columns = [row[:-1] for row in rows], columns[:-1]
     _print_table(out, _strategy_table(f"best {len(best)}", columns, rows))
+    front = sorted(found.pareto, key=lambda c: c.metrics["tpot_s"])[:20]
+    if not all(c.exact for c in (*best, *front)):
+        out.print(ESTIMATE_NOTE, markup=False)
     if varied:
         out.print(BATCH_NOTE, markup=False)
     if any(c.binding for c in best):
@@ -152,7 +165,6 @@ def print_search(out: Console, found: SearchResult, top: int, svg_path: Path, pl
         out.print("meets requirements: every requirement judged, the load's by simulating the plan's traffic "
                   "through each strategy, as `dagc check --strategy` does (`no:` names the load requirements missed)",
                   markup=False)
-    front = sorted(found.pareto, key=lambda c: c.metrics["tpot_s"])[:20]
     steady = any(c.judged == STEADY for c in front)
     if not front:
         out.print("Pareto front: empty — no candidate meets the requirements (their binding requirement is in the "
@@ -161,8 +173,8 @@ def print_search(out: Console, found: SearchResult, top: int, svg_path: Path, pl
         return
     rows = [(c.text, *((f"{c.batch:,}",) if varied and c.batch is not None else ()),
              *((str(c.speculative_tokens),) if drafted else ()), str(c.gpus),
-             format_si(c.metrics["ttft_s"], Dimension.TIME),
-             format_si(c.metrics["tpot_s"], Dimension.TIME), format_figure(c.metrics['decode_tokens_per_s_per_gpu']),
+             _est(c) + format_si(c.metrics["ttft_s"], Dimension.TIME), _est(c) + format_si(c.metrics["tpot_s"],
+             Dimension.TIME), _est(c) + format_figure(c.metrics['decode_tokens_per_s_per_gpu']),
              *((c.binding or "—",) if varied else ()),          # with `batch = max`: what one more request breaks
              *((meets_text(c),) if steady else ()))
             for c in front]
@@ -178,24 +190,28 @@ def print_search(out: Console, found: SearchResult, top: int, svg_path: Path, pl
     out.print(f"wrote {svg_path}", markup=False)
 
 
-def print_at_rate(out: Console, ranked: RankedAtRate, top: int) -> None:
-    """`dagc search --rate R`: the best strategies simulated at R requests/s, by goodput per GPU."""
+def print_at_rate(out: Console, ranked: RankedAtRate, top: int, plan: Plan | None = None) -> None:
+    """`dagc search --rate R`: the best strategies simulated at R requests/s, by goodput per GPU, and whether
+    each meets the requirements at R (with `plan`, a load requirement missed by its name)."""
     tr = ranked.traffic
     out.print(f"at {_rate(ranked.rate)}: {tr.requests:,} requests ({tr.arrival}, seed {tr.seed}) "
               f"simulated through each of the {len(ranked.ranked):,} best strategies, ranked by goodput per GPU "
               "(requests/s served within every latency requirement, per GPU)"
-              + (f"; {ranked.skipped:,} disaggregated not simulated (their pools do not check at this workload)"
+              + (f"; {ranked.skipped:,} not simulated (`dagc check` rejects them at this workload)"
                  if ranked.skipped else ""), markup=False)
+    names = {r.text: r.name for r in plan.requirements} if plan is not None else {}
     rows = []
     for k, a in enumerate(ranked.ranked[:top], 1):
         load, c = a.load, a.candidate
         rows.append((str(k), c.text, str(c.gpus), f"{format_figure(a.goodput_per_gpu)} requests/s/gpu",
                      f"{format_figure(load['served_requests_per_s'])} requests/s",
                      _time(load["ttft_s"]["p99"]), _time(load["tpot_s"]["p90"]),
-                     "yes" if load["overloaded"] else "no"))
+                     "yes" if load["overloaded"] else "no", meets_text(c, names)))
     _print_table(out, _strategy_table(f"best {len(rows)} at {_rate(ranked.rate)}",
                                       ("#", "strategy", "GPUs", "goodput", "served", "TTFT p99", "TPOT p90",
-                                       "overloaded"), rows))
+                                       "overloaded", "meets requirements"), rows))
+    out.print(f"meets requirements: at {_rate(ranked.rate)}, every requirement judged, the load's on the run above, "
+              "as `dagc check --strategy TEXT --set 'workload.rate=R requests/s'` judges it", markup=False)
 
 
 def _rate(value: float) -> str:

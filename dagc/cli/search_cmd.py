@@ -48,6 +48,10 @@ def cmd_search(args) -> int:
         found = _search(plan, plan.objective, args.top, _jobs(args, err), args.search_budget, quiet=_quiet(args))
     # what is printed as meeting the requirements is judged on all of them: the best, or the rows shown
     found = judged(plan, found, 1 if _quiet(args) else max(args.top, 1), _quiet(args))
+    with _loading():
+        from ..search.shown import exact_shown
+    # and every row and Pareto point printed carries the figures `check --strategy` gives it
+    found = exact_shown(plan, found, 1 if _quiet(args) else args.top)
     svg_path = _write_pareto(args, plan, found, err)
     if svg_path is None:
         return EXIT_OUTPUT
@@ -69,7 +73,7 @@ def cmd_search(args) -> int:
         print_overrides(out, args.overrides)
     print_search(out, found, args.top, svg_path, plan)
     if at_rate is not None:
-        print_at_rate(out, at_rate, args.top)
+        print_at_rate(out, at_rate, args.top, plan)
     return EXIT_OK
 
 

@@ -2,11 +2,14 @@
 
 Input: a `Plan`, its `SearchResult` and an arrival rate. Output: `RankedAtRate` — the candidates the search
 found best on its steady-state figures (its ranking's first `RATE_CANDIDATES`, with every point of its
-Pareto front over TTFT, TPOT and tokens/s per GPU), each simulated under the plan's traffic arriving at
-`rate` (`dagc.serve.load`; a disaggregated one through its pools, `dagc.serve.load_pools`; without
-traffic, `REQUESTS_DEFAULT` poisson arrivals from seed 0), ranked by goodput per GPU — requests per
-second served within every latency requirement, per GPU — best first, ties to the lower p99 TTFT. The
-steady state picks which strategies are worth simulating; the simulation ranks them.
+Pareto front over TTFT, TPOT and tokens/s per GPU), each checked as `dagc check --strategy TEXT --set
+'workload.rate=R requests/s'` checks it (`dagc.search.under_traffic.check_candidate`: the plan's traffic
+arriving at `rate` simulated through it — a disaggregated one through its pools — without the capacity
+bisection; without traffic, `REQUESTS_DEFAULT` poisson arrivals from seed 0), ranked by goodput per GPU —
+requests per second served within every latency requirement, per GPU — best first, ties to the lower p99
+TTFT. Each row carries that check's figures and verdict: whether it meets every requirement at `rate`, the
+load's judged on its own run. The steady state picks which strategies are worth simulating; the simulation
+ranks them.
 """
 
 from __future__ import annotations
@@ -14,17 +17,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..diagnostics import has_errors
 from ..lang.traffic import REQUESTS_DEFAULT
-from ..layout.layout import resolve
 from ..plan.plan import Plan
 from ..plan.workload import Traffic
-from ..serve.load import load_json, simulate
-from ..serve.load_pools import simulate_pools
-from ..verdict.pools import check_pools
 from ..verdict.under_load import load_events
 from .result import Candidate, SearchResult
-from .score import workload_of
+from .under_traffic import check_candidate, judgement
 
 __all__ = ["RATE_CANDIDATES", "AtRate", "RankedAtRate", "rank_at_rate", "rate_work_events"]
 
@@ -47,8 +45,8 @@ class AtRate:
 @dataclass(frozen=True)
 class RankedAtRate:
     """The candidates simulated at `rate`, best goodput per GPU first; `skipped`: how many of the search's
-    were not simulated (a disaggregated candidate whose pools do not check without errors at the rate's
-    workload)."""
+    were not simulated (one that `dagc check` rejects at the rate's workload, such as a disaggregated candidate
+    whose pools do not check without errors)."""
 
     rate: float
     traffic: Traffic
@@ -85,24 +83,18 @@ def rank_at_rate(plan: Plan, found: SearchResult, rate: float,
     """The search's best candidates ranked by goodput per GPU at `rate` requests/s (module docstring)."""
     base = plan.workload.traffic or Traffic(requests=REQUESTS_DEFAULT)
     traffic = base.at_rate(rate)
+    trial = plan.model_copy(update={"workload": plan.workload.model_copy(update={"traffic": traffic})})
     pool = _pool(found)
     ranked, skipped = [], 0
     for done, c in enumerate(pool):
         if progress is not None:
             progress(done, len(pool))
-        w = workload_of(plan, c).model_copy(update={"traffic": traffic})
-        trial = plan.model_copy(update={"workload": w})
-        if c.strategy.disaggregated:
-            pooled = check_pools(trial, c.strategy)
-            if has_errors(pooled.diagnostics) or len(pooled.pools) != 2:
-                skipped += 1
-                continue
-            out = load_json(pooled.plan, simulate_pools(pooled.plan, pooled))
-        else:
-            lay = resolve(plan.model, plan.cluster, w, c.strategy)
-            out = load_json(trial, simulate(trial, c.strategy, lay))
-        assert out is not None, "a run has its figures"
-        ranked.append(AtRate(c, out, out["goodput_requests_per_s"] / c.gpus))
+        r = check_candidate(trial, c)           # as `dagc check --strategy TEXT --set workload.rate=R` judges it
+        if isinstance(r, str) or r.load is None:
+            skipped += 1
+            continue
+        out = {k: v for k, v in r.load.json.items() if not k.startswith("capacity")}
+        ranked.append(AtRate(judgement(r, c).of(c, found.objective), out, out["goodput_requests_per_s"] / c.gpus))
     if progress is not None:
         progress(len(pool), len(pool))
     ranked.sort(key=lambda a: (-a.goodput_per_gpu, a.load["ttft_s"]["p99"] or 0.0))

@@ -103,12 +103,12 @@ def rescore_best(plan: Plan, ranked: list[Candidate], n: int, objective: str,
             if deadline is not None and clock() >= deadline:
                 return sorted((c for c in current if c is not None), key=rank_key), True
             c = current[k]
-            current[k] = _exact(plan, c, objective) if c is not None else None
+            current[k] = exact_figures(plan, c, objective) if c is not None else None
         ordered: list[Candidate] = sorted((c for c in current if c is not None), key=rank_key)
         current = [*ordered]
 
 
-def _exact(plan: Plan, c: Candidate, objective: str) -> Candidate | None:
+def exact_figures(plan: Plan, c: Candidate, objective: str) -> Candidate | None:
     """A candidate with the figures `check` gives its printed text (None: the full check rejects it)."""
     if c.strategy.disaggregated:
         return exact_pooled(plan.model_copy(update={"workload": workload_of(plan, c)}), c, objective)

@@ -6,7 +6,8 @@ candidate on the steady state alone. Output: the `SearchResult` with its first c
 `dagc check --strategy` judges their text — by `check_strategy` itself: the plan's traffic simulated through
 each, without the capacity bisection, which no requirement reads — and ranked again (`rank_key`): a
 candidate that misses a load requirement falls below those that miss fewer, and says which it misses
-(`Candidate.load_missed`).
+(`Candidate.load_missed`). A candidate judged carries its check's figures too (`exact`; scored under the
+search's objective), unless the check chose another batch (`batch = max`).
 
 The walk is lazy and bounded: it judges the highest-ranked candidate not yet judged among the first `need`
 (the rows a table prints, the best a verdict compares), ranks again, and stops when those `need` are all
@@ -31,11 +32,13 @@ from ..lang.load import parse_strategy
 from ..plan.plan import Plan
 from ..plan.workload import Requirement
 from ..verdict.check import StrategyResult, check_strategy
+from ..verdict.optimal import Objective
 from ..verdict.under_load import load_events, not_simulated
 from .result import Candidate, SearchResult, front_key, pareto_front, rank_key
 from .score import binding_of
 
-__all__ = ["ALL", "STEADY", "JUDGE_LIMIT", "Judgement", "judge_under_traffic", "judged_best", "load_requirements",
+__all__ = ["ALL", "STEADY", "JUDGE_LIMIT", "Judgement", "check_candidate", "judge_under_traffic", "judgement",
+           "judged_best", "load_requirements",
            "steady_only_text", "unsimulated_text"]
 
 ALL, STEADY = "all", "steady-state"      # `Candidate.judged`
@@ -78,11 +81,19 @@ class Judgement:
     misses: int
     load_missed: tuple[str, ...]
     binding: str | None
+    # the check's exact figures (report.json's `metrics`) and memory used, when it ran the candidate's batch
+    metrics: dict | None = None
+    memory_fraction: float | None = None
 
-    def of(self, c: Candidate) -> Candidate:
-        """`c` (scored under its own objective) with this judgement."""
-        return replace(c, meets_requirements=self.meets, judged=ALL, load_missed=self.load_missed,
-                       misses=self.misses, binding=self.binding)
+    def of(self, c: Candidate, objective: str | None = None) -> Candidate:
+        """`c` with this judgement; with `objective`, with the check's exact figures too, scored under it."""
+        c = replace(c, meets_requirements=self.meets, judged=ALL, load_missed=self.load_missed,
+                    misses=self.misses, binding=self.binding)
+        if objective is None or self.metrics is None or self.memory_fraction is None:
+            return c
+        metrics = {k: self.metrics[k] for k in c.metrics}
+        return replace(c, metrics=metrics, memory_fraction=self.memory_fraction, exact=True,
+                       score=Objective.score(objective, metrics, c.gpus))
 
 
 REJECTED, UNPARSED = "rejected", "unparsed"      # a candidate `check` rejects; one whose text does not parse back
@@ -120,7 +131,7 @@ def judge_under_traffic(plan: Plan, found: SearchResult, need: int, limit: int =
         limit = min(limit, budget // max(events, 1))
     memo = _MEMO.of(plan)
     tried: set[Key] = set()                 # simulated or not parsed back: never tried twice
-    ranked = _ranked(_known(memo, c) for c in found.ranked)
+    ranked = _ranked(_known(memo, c, found.objective) for c in found.ranked)
     spent = 0
     while spent < limit:
         todo = [c for c in ranked[:need] if c.judged != ALL and _key(c) not in tried]
@@ -133,7 +144,7 @@ def judge_under_traffic(plan: Plan, found: SearchResult, need: int, limit: int =
         if _key(c) not in memo:
             memo[_key(c)] = _judged(plan, c)
             spent += 1
-        ranked = _ranked(_known(memo, x) for x in ranked)      # each copy of its text too
+        ranked = _ranked(_known(memo, x, found.objective) for x in ranked)      # each copy of its text too
     if progress is not None:
         progress(limit, limit)
     kept = tuple(ranked)
@@ -144,7 +155,8 @@ def judge_under_traffic(plan: Plan, found: SearchResult, need: int, limit: int =
 def _front(memo: dict[Key, Judgement | str], found: SearchResult) -> tuple[Candidate, ...]:
     """The Pareto front made again over the ranking's candidates and the old front's, each as judged (a point
     simulated and found missing leaves it; one it dominated may join)."""
-    pool = {front_key(c): c for c in (_known(memo, x) for x in (*found.ranked, *found.pareto)) if c is not None}
+    pool = {front_key(c): c for c in (_known(memo, x, found.objective) for x in (*found.ranked, *found.pareto))
+            if c is not None}
     return pareto_front(pool.values())
 
 
@@ -158,13 +170,13 @@ def judged_best(plan: Plan, found: SearchResult) -> Candidate | None:
     return judge_under_traffic(plan, found, 1).best
 
 
-def _known(memo: dict[Key, Judgement | str], c: Candidate) -> Candidate | None:
+def _known(memo: dict[Key, Judgement | str], c: Candidate, objective: str | None = None) -> Candidate | None:
     """The candidate as judged under the traffic when it was (its own score kept), else as the search judged
     it: on the steady state alone — it meets the requirements when it misses none of the steady state's (the
     search's fast check cannot value a load requirement, which it does not count as missed)."""
     j = memo.get(_key(c))
     if isinstance(j, Judgement):
-        return j.of(c)
+        return j.of(c, objective)
     if j == REJECTED:
         return None
     return replace(c, judged=STEADY, meets_requirements=c.misses == 0)
@@ -173,6 +185,13 @@ def _known(memo: dict[Key, Judgement | str], c: Candidate) -> Candidate | None:
 def _judged(plan: Plan, c: Candidate) -> Judgement | str:
     """The candidate judged as `dagc check --strategy` judges its text: REJECTED when check rejects it; UNPARSED
     (judged as the search judged it, on the steady state) when its text does not parse back."""
+    r = check_candidate(plan, c)
+    return r if isinstance(r, str) else judgement(r, c)
+
+
+def check_candidate(plan: Plan, c: Candidate) -> StrategyResult | str:
+    """`dagc check --strategy` of the candidate's text on `plan` (its traffic simulated, without the capacity
+    bisection): REJECTED when check rejects it, UNPARSED when its text does not parse back."""
     try:
         decl = parse_strategy(c.text)
     except PlanError:
@@ -185,12 +204,24 @@ def _judged(plan: Plan, c: Candidate) -> Judgement | str:
     r = check_strategy(trial, decl, with_capacity=False)
     if not r.valid or r.metrics is None:
         return REJECTED
-    return _judgement(r)
+    return r
 
 
-def _judgement(r: StrategyResult) -> Judgement:
-    """The verdict of a candidate's check, which judged every requirement."""
+def judgement(r: StrategyResult, c: Candidate) -> Judgement:
+    """The verdict of candidate `c`'s check, which judged every requirement, with the check's figures when it
+    ran `c`'s batch (a `batch = max` check chooses its own)."""
     missed = tuple(q.requirement.text for q in r.requirements if q.requirement.on_load and q.met is not True)
+    same = c.batch is None or r.plan.workload.batch == c.batch
     return Judgement(meets=r.verdict.meets_requirements is True, load_missed=missed,
                      misses=sum(1 for q in r.requirements if q.met is not True),
-                     binding=binding_of(r.requirements, r.plan.workload))
+                     binding=binding_of(r.requirements, r.plan.workload),
+                     metrics=r.metrics if same and r.metrics is not None and set(c.metrics) <= set(r.metrics) else None,
+                     memory_fraction=_memory(r) if same else None)
+
+
+def _memory(r: StrategyResult) -> float | None:
+    """The largest fraction of a GPU's memory the checked strategy uses (of either pool's, disaggregated)."""
+    if r.pooled is not None:
+        return max((p.analysis.memory.worst.fraction for p in r.pooled.pools if p.analysis.memory is not None),
+                   default=None)
+    return r.memory.worst.fraction if r.memory is not None else None
