@@ -132,7 +132,7 @@ def test_dispatch_reaches_the_expected_distinct_ranks_over_288_slots(tmp_path, g
     hit = _dispatch_ranks_hit(r)
     assert hit == pytest.approx(_ranks_hit_by_hand(ep, 288), rel=1e-9)
     assert hit == pytest.approx(expected_distinct_ranks(TOP_K, 288, ep), rel=1e-12)
-    assert 1 < hit <= min(TOP_K, ep)
+    assert min(TOP_K, ep) >= hit > 1
     dispatch = next(n for n in r.dag.nodes() if n.kind is OpKind.ALL_TO_ALL_DISPATCH)
     if gpu == "gb200":                     # the EP group inside one NVL72 domain: no network
         assert dispatch.template.network_bytes is None

@@ -9,6 +9,7 @@ import json
 import re
 
 import pytest
+from test_meets_load import PLAN
 
 from dagc.cli.main import main
 from dagc.lang.load import load_plan, parse_strategy
@@ -19,18 +20,10 @@ from dagc.search.under_traffic import ALL, STEADY, judge_under_traffic
 from dagc.verdict.check import check_strategy
 from dagc.verdict.optimal import judge_optimal
 
-# As tests/test_meets_load.py: on 2 H200s at 14 requests/s the 1-GPU `tp 1` is the steady state's best and
+# tests/test_meets_load.py's plan: on 2 H200s at 14 requests/s the 1-GPU `tp 1` is the steady state's best and
 # misses `tpot_p90 <= 30 ms` under the traffic; the 2-GPU strategies meet every line. The steady state's front
 # is a disaggregated pair (`prefill 1 < tp 1 > decode 1 < tp 1 >`) that `tp 2 ; ep 2` dominates.
-PLAN = """model preset "qwen3-30b-a3b"
-cluster { gpus = 2  gpu preset "h200" }
-workload {
-  batch = 64  prompt = 1000  generate = 100  serving = inflight  chunk = 4096
-  rate = 14 requests/s  requests = 150
-}
-require { ttft_p99 <= 1 s  tpot_p90 <= 30 ms }
-strategy tp 1
-"""
+
 TP1 = "tp 1 with microbatches 1 overlap none"
 
 
