@@ -172,3 +172,16 @@ def test_a_larger_batch_the_memory_refuses_is_never_proposed():
     assert all(s.kind != "batch" or "--set workload.batch=" not in " ".join(s.options) or
                int(s.options[0].split("=")[1]) < 48 for s in steps)
     assert all(s.missed or s.meets for s in steps)       # each step says what it still misses, or meets
+
+
+def test_a_cap_reached_only_in_bursts_does_not_bind():
+    """The cap is what binds only when the traffic needs about as many requests in flight as it allows: with
+    32 allowed and Little's law's concurrency well under it (≈ 25 at 6 requests/s), a run that reaches the cap
+    in a burst is not said to be held by it, and no larger batch is proposed for it."""
+    plan = load_plan_text('model preset "qwen3-30b-a3b" cluster { gpus = 4 gpu preset "h200" } '
+                          "workload { batch = 32 prompt = 2000 generate = 200 serving = inflight rate = 6 requests/s "
+                          "requests = 300 } require { ttft_p99 <= 1 s tpot_p90 <= 40 ms } strategy tp 2 ; ep 2")
+    r, b = _binding(plan)
+    assert b["requests_cap"] == 32 and b["little_concurrency"] < 0.9 * 32
+    assert b["limit"] != "requests_in_flight"
+    assert not any(s.kind == "batch" and "the cap on requests in flight binds" in s.change for s in next_steps(r))

@@ -20,7 +20,8 @@ The limit, in this order (docs/load.md):
   time a request waits to be admitted (Little's law on the queue) is at least `QUEUE_SHARE` of its mean
   TTFT — the pool or cap that holds them: the prefill pool when busy at least `BUSY` of its time; the
   KV blocks when the cache is `FULL` while requests wait, or requests were preempted; the cap on
-  requests in flight when they sit at `FULL` of it while requests wait;
+  requests in flight when they sit at `FULL` of it while requests wait and Little's law's concurrency
+  is at least `FULL` of it;
 - otherwise the step time — the missed latency's step (TTFT and ITL: the mixed step; TTFT of a
   disaggregated strategy: its prefill; else the decode step) — named by the larger part of its critical
   path: compute, or communication (TP, EP and PP together).
@@ -224,7 +225,11 @@ def _limit(b: Binding, load: Load, missed: frozenset[str]) -> Limit:
         if (b.kv_share_waiting is not None and b.kv_share_waiting >= FULL and b.prefill_instances is None) \
                 or b.preemptions > 0:
             return Limit.KV_BLOCKS
-        if b.cap and b.running_mean_waiting is not None and b.running_mean_waiting >= FULL * b.cap:
+        # the cap holds the queue back only when the traffic needs about as many in flight as it allows: a
+        # cap reached in a burst, while Little's law needs well under it, is not what a larger batch would lift
+        cap = b.cap or 0
+        needs_cap = cap > 0 and (b.little_concurrency is None or b.little_concurrency >= FULL * cap)
+        if needs_cap and b.running_mean_waiting is not None and b.running_mean_waiting >= FULL * cap:
             return Limit.REQUESTS_IN_FLIGHT
     if b.step_compute_share is None or b.step_communication_share is None:
         return Limit.STEP_COMPUTE
