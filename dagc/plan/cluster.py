@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .base import Frozen
+from .engines import Engine
 from .model import DType
 
 __all__ = ["Gpu", "peak_flops", "Efficiency", "Latency", "Cluster", "KernelTimes", "DEFAULT_COMPUTE_EFFICIENCY",
@@ -174,3 +175,4 @@ class Cluster(Frozen):
     kernels: KernelTimes | None = None
     reserve_bytes: float = DEFAULT_RESERVE_BYTES
     price_per_gpu_hour: float | None = None    # `price = 2.5 $/h`: one GPU's rent per hour (cost per token)
+    engine: Engine = Engine()                  # `engine = vllm`: the serving engine and its terms (dagc.plan.engines)
