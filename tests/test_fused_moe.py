@@ -168,13 +168,14 @@ def test_a_bad_glue_entry_is_e105(tmp_path, bad):
 
 
 def test_the_glue_steps_are_kernels_dagc_emits_and_every_engine_says_how_it_runs_each(tmp_path):
-    from dagc.kernels.engine_import import ENGINE_GLUE
     from dagc.kernels.format import GLUE_STEPS, ProfileFile
+    from dagc.plan.engines import ENGINE_GLUE
     (result,) = plan(tmp_path, "")
     emitted = {k.name for t in result.compiled.dag.templates for k in t.kernels}
     assert set(GLUE_STEPS) <= emitted
     assert tuple(ProfileFile.model_fields["glue"].annotation.__args__[0].model_fields) == GLUE_STEPS
-    assert all(tuple(g) == GLUE_STEPS for g in ENGINE_GLUE.values())
+    assert all(tuple(g) == GLUE_STEPS for name, g in ENGINE_GLUE.items() if name != "pytorch")
+    assert ENGINE_GLUE["pytorch"] == {}                     # the plain reference runs dagc's own glue
 
 
 def test_a_blackwell_gpus_own_engine_profile_keeps_its_fused_measurements(tmp_path):

@@ -23,7 +23,7 @@ The mapping (each latency in ms → seconds):
 The grouped-GEMM and memory tables, and the per-kernel floor, which the engines' tables do not
 hold, are dagc's own profile's for that GPU (`base`): dagc prices the ops no engine table covers
 with them, and its provenance says so. The profile's `glue` says how the engine runs dagc's glue steps
-(`ENGINE_GLUE`, docs/kernels.md): fused into a measured kernel, or one kernel each.
+(`dagc.plan.engines.ENGINE_GLUE`, docs/kernels.md): fused into a measured kernel, or one kernel each.
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ from collections.abc import Callable, Iterable, Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from ..plan.engines import ENGINE_GLUE
 
 __all__ = ["ENGINES", "ENGINE_GLUE", "SYSTEM_GPUS", "EngineImportError", "available", "convert", "data_root",
            "import_profile", "package_version", "profile_engine"]
@@ -49,17 +51,6 @@ TABLES = {"gemm": ("gemm", "gemm_perf"), "moe": ("moe", "moe_perf"),
           "context_mla": ("mla", "context_mla_perf"),
           "custom_allreduce": ("comm", "custom_allreduce_perf")}
 NCCL = ("comm", "nccl", "nccl_perf")          # NCCL's own tables: <system>/comm/nccl/<NCCL version>/nccl_perf
-# How each engine runs dagc's glue steps (`dagc.kernels.format.GLUE_STEPS`): launches per step, 0 when fused
-# into a kernel the engine's tables measured (docs/kernels.md, "Glue", names the engines' code). All three
-# write attention's output token-major (no layout copy), add the residual inside a fused add + RMSNorm, and
-# pick experts with one fused softmax/top-k kernel. TensorRT-LLM applies the rotary embedding and writes the
-# KV cache inside its attention op (the generation table measured it whole); vLLM and SGLang launch the
-# rotary embedding and the KV cache write as a kernel each before their attention backend.
-ENGINE_GLUE = {
-    "trtllm": {"rope": 0, "o_layout": 0, "kv_write": 0, "residual_add": 0, "softmax_topk": 1},
-    "sglang": {"rope": 1, "o_layout": 0, "kv_write": 1, "residual_add": 0, "softmax_topk": 1},
-    "vllm": {"rope": 1, "o_layout": 0, "kv_write": 1, "residual_add": 0, "softmax_topk": 1},
-}
 MLA_PREFILL_HEAD_DIM = 160       # (qk_nope 128 + qk_rope 64 + v_head 128) / 2: dagc's MLA prefill kernel shape
 _DTYPES = {"bfloat16": "bf16", "fp8": "fp8", "fp8_block": "fp8", "nvfp4": "nvfp4", "w4a16_mxfp4": "mxfp4"}
 Rows = list[dict[str, Any]]
@@ -251,7 +242,7 @@ def import_profile(system: str, engine: str, release: str | None = None, *, root
     if preset.flops_4bit:
         peaks["fp4_flops_per_s"] = preset.flops_4bit
     return convert(tables, base, name=f"{engine}-{chosen}-{preset.name}"[:64], gpu=system, source=source,
-                   peaks=peaks, glue=ENGINE_GLUE[engine])
+                   peaks=peaks, glue=ENGINE_GLUE[engine])  # type: ignore[index]
 
 
 def profile_engine(source: str) -> str | None:

@@ -45,8 +45,11 @@ MEMORY_OPS = tuple(op.value for op in MemoryOp)
 
 # dagc's glue steps around the measured kernels that a serving engine fuses or runs as one kernel: the
 # rotary embedding, the attention output's layout, the KV cache write, the residual add, the router's
-# softmax and top-k (`dagc.ir.op_shapes.REFERENCE` has their unfused launches).
-GLUE_STEPS = ("rope", "o_layout", "kv_write", "residual_add", "softmax_topk")
+# softmax and top-k, and the routed experts' bookkeeping — the routing index, the zeroed buffers, the
+# permutation, the routing weights' scaling and the un-permutation (`dagc.ir.op_shapes.REFERENCE` has their
+# unfused launches; `dagc.plan.engines.ENGINE_GLUE` how each engine runs them).
+GLUE_STEPS = ("rope", "o_layout", "kv_write", "residual_add", "softmax_topk", "routing_index", "zero_fill", "permute",
+              "combine_weights", "unpermute")
 
 
 # ---------------------------------------------------------------- the file format (docs/kernels.md)
@@ -192,6 +195,11 @@ class _Glue(_Strict):
     kv_write: _Launches | None = None
     residual_add: _Launches | None = None
     softmax_topk: _Launches | None = None
+    routing_index: _Launches | None = None
+    zero_fill: _Launches | None = None
+    permute: _Launches | None = None
+    combine_weights: _Launches | None = None
+    unpermute: _Launches | None = None
 
 
 class ProfileFile(_Strict):

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Literal
+from typing import Any, Literal
+
+from pydantic import model_validator
 
 from .base import Frozen
 
-__all__ = ["DEFAULT_ENGINE", "ENGINE_NAMES", "NEWEST", "SERIES", "Engine", "EngineName", "EngineTerms", "engine_of",
-           "known_release"]
+__all__ = ["DEFAULT_ENGINE", "ENGINE_GLUE", "ENGINE_NAMES", "ENGINE_TERMS", "NEWEST", "SERIES", "Engine", "EngineName",
+           "EngineTerms", "engine_of", "known_release"]
 
 EngineName = Literal["vllm", "sglang", "trtllm", "pytorch"]
 ENGINE_NAMES: tuple[EngineName, ...] = ("vllm", "sglang", "trtllm", "pytorch")
@@ -59,13 +61,91 @@ class EngineTerms(Frozen):
     #                                       tokenisation, first streamed chunk): client TTFT = server TTFT + this
     graph_sizes: tuple[int, ...] = ()     # decode batch sizes captured in CUDA graphs (padded up to the next);
     #                                       empty: every decode batch graph-captured at its own size
+    graph_padding: bool = True            # a batch between captured sizes padded up to the next; False: run eagerly
+    mixed_graphs: bool = False            # mixed (prompt chunk + decode) steps replay graphs up to the largest size
     glue: Mapping[str, int] = {}          # launches per glue step (dagc.kernels.format.GLUE_STEPS); absent: dagc's
+
+
+# ---------------------------------------------------------------- the engines' terms (docs/cost-model.md, "The engine")
+
+# CUDA-graph capture sizes of a decode step (tokens of one forward, per engine process), by default:
+# vLLM: `[1, 2, 4] + range(8, 256, 8) + range(256, max + 1, 16)`, max = min(2 · max_num_seqs, 512) = 512 at the
+# default max_num_seqs 256 (vllm/config/compilation.py, `cudagraph_capture_sizes`; docs/design/cuda_graphs.md).
+VLLM_GRAPH_SIZES = (1, 2, 4, *range(8, 256, 8), *range(256, 513, 16))
+# SGLang: `[1, 2, 4, 8, 12] + range(16, 257, 8) + range(272, 512, 16) + range(512, max + 1, 32)`, cuda_graph_max_bs
+# 512 on an 80–160 GB GPU at tp ≥ 4 (256 below tp 4) (python/sglang/srt/server_args.py,
+# `_generate_cuda_graph_batch_sizes`, `cuda_graph_max_bs`).
+SGLANG_GRAPH_SIZES = (1, 2, 4, 8, 12, *range(16, 257, 8), *range(272, 512, 16), 512)
+# TensorRT-LLM: `CudaGraphConfig()` captures `range(1, 32) + [32, 64, 128]` (max_batch_size 128) and does not
+# pad (`enable_padding = False`): a batch of another size runs without a graph
+# (tensorrt_llm/llmapi/llm_args.py, `CudaGraphConfig._generate_cuda_graph_batch_sizes`).
+TRTLLM_GRAPH_SIZES = (*range(1, 32), 32, 64, 128)
+
+# Host time per engine step that the GPU waits for (scheduling, input preparation, sampling, output
+# processing), starting values that the fidelity corpus's calibration half refits: vLLM's V1 engine loop
+# measured at 0.54 ms a step amortised (openfabric-systems/simllm#204, vLLM 0.27.1) — the part async scheduling
+# does not hide; SGLang's overlap ("zero-overhead") scheduler leaves no GPU idle in an Nsight profile of
+# consecutive decode steps (lmsys.org/blog/2024-12-04-sglang-v0-4), and TensorRT-LLM's overlap scheduler is on
+# by default (nvidia.github.io/TensorRT-LLM, "Overlap Scheduler"): 0.1 ms each for the launch of the step.
+VLLM_STEP_S = 0.5e-3
+SGLANG_STEP_S = 0.1e-3
+TRTLLM_STEP_S = 0.1e-3
+# Per request, between the client's request and its first streamed token beyond the server's TTFT (HTTP,
+# chat template and tokenisation, the first chunk's detokenisation and streaming): 8.4–12.2 ms between
+# `vllm bench serve`'s TTFT and vLLM's own `time_to_first_token_seconds` (vllm-project/vllm#54628). No
+# published figure for SGLang or TensorRT-LLM: vLLM's is their starting value.
+VLLM_FRONTEND_S = 10e-3
+SGLANG_FRONTEND_S = 10e-3
+TRTLLM_FRONTEND_S = 10e-3
+
+# How each engine runs dagc's glue steps (`dagc.kernels.format.GLUE_STEPS`, `dagc.ir.op_shapes.REFERENCE`):
+# launches per step, 0 when fused into a neighbouring kernel (docs/kernels.md, "Glue", names the engines' code).
+# All three write attention's output token-major (no layout copy), add the residual inside a fused add + RMSNorm,
+# and pick experts with one fused softmax/top-k kernel. TensorRT-LLM applies the rotary embedding and writes the
+# KV cache inside its attention op; vLLM and SGLang launch each as one kernel before their attention backend.
+# The routed experts: vLLM's and SGLang's Triton fused MoE (fused_moe.py) sort the assignments in one
+# `moe_align_block_size` kernel, gather the rows inside the gate·up GEMM (no permute, no zeroed buffer), scale
+# by the routing weights inside the down GEMM and sum each token's rows in one `moe_sum` kernel; TensorRT-LLM's
+# CUTLASS MoE builds its expert maps in one kernel (`fusedBuildExpertMapsSortFirstTokenKernel`), permutes in
+# `expandInputRowsKernel`, and un-permutes, scales and sums in `finalizeMoeRoutingKernel`.
+ENGINE_GLUE: Mapping[EngineName, Mapping[str, int]] = {
+    "vllm": {"rope": 1, "o_layout": 0, "kv_write": 1, "residual_add": 0, "softmax_topk": 1,
+             "routing_index": 1, "zero_fill": 0, "permute": 0, "combine_weights": 0, "unpermute": 1},
+    "sglang": {"rope": 1, "o_layout": 0, "kv_write": 1, "residual_add": 0, "softmax_topk": 1,
+               "routing_index": 1, "zero_fill": 0, "permute": 0, "combine_weights": 0, "unpermute": 1},
+    "trtllm": {"rope": 0, "o_layout": 0, "kv_write": 0, "residual_add": 0, "softmax_topk": 1,
+               "routing_index": 1, "zero_fill": 0, "permute": 1, "combine_weights": 0, "unpermute": 1},
+    "pytorch": {},
+}
+
+# Each engine's terms; `pytorch` is the plain reference (all zero, dagc's glue, every decode batch graphed).
+# vLLM V1 replays piecewise graphs for mixed steps up to its largest size (docs/design/cuda_graphs.md,
+# FULL_AND_PIECEWISE); SGLang runs an extend batch without a graph (its piecewise graphs are off by default:
+# `--enable-piecewise-cuda-graph`), TensorRT-LLM graphs generation-only batches: their mixed steps run eagerly.
+ENGINE_TERMS: Mapping[EngineName, EngineTerms] = {
+    "vllm": EngineTerms(step_s=VLLM_STEP_S, frontend_s=VLLM_FRONTEND_S, graph_sizes=VLLM_GRAPH_SIZES,
+                        mixed_graphs=True, glue=ENGINE_GLUE["vllm"]),
+    "sglang": EngineTerms(step_s=SGLANG_STEP_S, frontend_s=SGLANG_FRONTEND_S, graph_sizes=SGLANG_GRAPH_SIZES,
+                          glue=ENGINE_GLUE["sglang"]),
+    "trtllm": EngineTerms(step_s=TRTLLM_STEP_S, frontend_s=TRTLLM_FRONTEND_S, graph_sizes=TRTLLM_GRAPH_SIZES,
+                          graph_padding=False, glue=ENGINE_GLUE["trtllm"]),
+    "pytorch": EngineTerms(),
+}
 
 
 class Engine(Frozen):
     name: EngineName = DEFAULT_ENGINE
     release: str | None = None            # as the plan writes it, else the newest dagc knows (None: pytorch)
-    terms: EngineTerms = EngineTerms()
+    terms: EngineTerms = EngineTerms()    # not given: the engine's (`ENGINE_TERMS`)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _engines_terms(cls, data: Any) -> Any:
+        """An engine made without terms gets its own (`ENGINE_TERMS`); `model_copy(update={"terms": …})`
+        replaces them (a fit of the calibration corpus)."""
+        if isinstance(data, dict) and "terms" not in data:
+            return {**data, "terms": ENGINE_TERMS.get(data.get("name", DEFAULT_ENGINE), EngineTerms())}
+        return data
 
 
 def engine_of(name: EngineName, release: str | None = None) -> Engine:
@@ -80,4 +160,4 @@ def engine_of(name: EngineName, release: str | None = None) -> Engine:
     """
     if release is not None and not known_release(name, release):
         raise ValueError(f"{name} has no release {release!r} dagc knows")
-    return Engine(name=name, release=release or NEWEST[name], terms=EngineTerms())
+    return Engine(name=name, release=release or NEWEST[name])
