@@ -65,6 +65,12 @@ class EngineTerms(Frozen):
     mixed_graphs: bool = False            # mixed (prompt chunk + decode) steps replay graphs up to the largest size
     glue: Mapping[str, int] = {}          # launches per glue step (dagc.kernels.format.GLUE_STEPS); absent: dagc's
 
+    def __hash__(self) -> int:
+        """By value, `glue` as its sorted items: a frozen `Cluster` holding these terms is hashed (the search's
+        bounds are cached by cluster), and a dict is not hashable."""
+        return hash((self.step_s, self.frontend_s, self.graph_sizes, self.graph_padding, self.mixed_graphs,
+                     tuple(sorted(self.glue.items()))))
+
 
 # ---------------------------------------------------------------- the engines' terms (docs/cost-model.md, "The engine")
 
