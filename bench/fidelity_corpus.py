@@ -1,0 +1,398 @@
+"""Fidelity over the public corpus: every run of bench/corpus/*.json through dagc, against what it measured.
+
+Usage:
+    python bench/fidelity_corpus.py                     # run every plan, print the table and the summaries
+    python bench/fidelity_corpus.py --check             # also exit 1 unless the held-out half meets its targets
+    python bench/fidelity_corpus.py --json bench/corpus_results.json    # write the per-run results
+    python bench/fidelity_corpus.py --engine pytorch    # every run with this engine instead of its own
+    python bench/fidelity_corpus.py --split             # write bench/corpus/split.json by the rule below
+
+Each run's plan (bench/corpus/README.md) is lowered with the run's engine put in its cluster
+(`with_engine`) and checked by `dagc.verdict.check.check_strategy`, its capacity not bisected. dagc's
+figure for each measured key:
+
+- with traffic in the plan (`concurrency`, `rate`): the load simulation's, as a benchmark client
+  computes it over the whole run — mean TTFT, TPOT, ITL and E2E (`load.ttft_s.mean`, …; `_median`
+  keys from `p50`), output (and input + output) tokens over the run's duration, requests over it;
+- a disaggregated plan without traffic, whose source benchmarks one pool with the other ample:
+  `input_tokens_per_s` = the prefill pool's capacity × prompt, `output_tokens_per_s` = the decode
+  pool's capacity × generate, `tpot_ms` the decode pool's;
+- otherwise the steady state's: TTFT, TPOT (= ITL), E2E = TTFT + (generate − 1) × TPOT, output
+  tokens/s = the decode tokens/s of the whole deployment.
+
+Error = (dagc − measured) / measured. The split (`--split`) is by source, never by run: sources
+are grouped by dense / MoE and by in flight (or disaggregated) / static, the groups taken in that
+order, each group's sources ordered by the sha256 of their id, and the whole sequence alternated
+calibration, held-out, calibration, … — so each half gets sources of every group with two or more.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import statistics
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from dagc.diagnostics import PlanError  # noqa: E402
+from dagc.lang.load import load_plan_text  # noqa: E402
+from dagc.plan.engines import ENGINE_NAMES  # noqa: E402
+
+__all__ = ["CORPUS", "QUANTITIES", "RESULTS", "SPLIT", "TARGETS", "CorpusError", "CorpusFile", "Run", "errors",
+           "evaluate", "halves", "load_corpus", "lowered", "make_split", "quantity", "summarise", "targets_met",
+           "with_engine"]
+
+CORPUS = ROOT / "bench" / "corpus"
+SPLIT = CORPUS / "split.json"
+RESULTS = ROOT / "bench" / "corpus_results.json"
+HALVES = ("calibration", "held-out")
+QUANTITIES = ("TPOT/ITL", "TTFT", "throughput", "E2E")
+TARGETS = {"median": 0.12, "worst": 0.40}       # on the held-out half, for TPOT/ITL, TTFT and throughput
+TARGETED = ("TPOT/ITL", "TTFT", "throughput")
+_QUANTITY = {"tpot_ms": "TPOT/ITL", "itl_ms": "TPOT/ITL", "ttft_ms": "TTFT", "e2e_ms": "E2E",
+             "output_tokens_per_s": "throughput", "total_tokens_per_s": "throughput",
+             "input_tokens_per_s": "throughput", "requests_per_s": "throughput"}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Source(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
+    title: str = Field(min_length=1)
+    url: str = Field(pattern=r"^https://")
+    kind: Literal["engine-docs", "dashboard", "paper", "pull-request", "blog"]
+    accessed: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
+
+
+class Run(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9]+([-.][a-z0-9]+)*$")
+    quote: str = Field(min_length=1)
+    engine: Literal["vllm", "sglang", "trtllm"]
+    release: str | None
+    gpu: str
+    gpus: int = Field(ge=1)
+    mode: Literal["static", "inflight", "disaggregated"]
+    settings: dict[str, Any]
+    plan: str
+    measured: dict[str, float]
+    notes: str = ""
+
+    @field_validator("measured")
+    @classmethod
+    def _keys(cls, v: dict[str, float]) -> dict[str, float]:
+        if not v:
+            raise ValueError("no measured figure")
+        for k, x in v.items():
+            if quantity(k) is None:
+                raise ValueError(f"unknown measured key {k!r} (bench/corpus/README.md lists them)")
+            if not x > 0:
+                raise ValueError(f"{k} = {x}: a measured figure is positive")
+        return v
+
+
+class CorpusFile(_Strict):
+    source: Source
+    runs: tuple[Run, ...] = Field(min_length=1)
+
+
+class CorpusError(ValueError):
+    """A corpus file that does not validate: the message names the file and the run."""
+
+
+def quantity(key: str) -> str | None:
+    """The quantity a measured key is summarised under (TPOT/ITL, TTFT, throughput, E2E), None if unknown."""
+    return _QUANTITY.get(key.removesuffix("_median"))
+
+
+def _where(doc: Any, loc: tuple) -> str:
+    if len(loc) >= 2 and loc[0] == "runs" and isinstance(loc[1], int):
+        runs = doc.get("runs") if isinstance(doc, dict) else None
+        rid = runs[loc[1]].get("id") if isinstance(runs, list) and loc[1] < len(runs) and \
+            isinstance(runs[loc[1]], dict) else None
+        return f"run {rid or '#' + str(loc[1] + 1)}: " + ".".join(str(x) for x in loc[2:])
+    return ".".join(str(x) for x in loc)
+
+
+def load_file(path: Path) -> CorpusFile:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as e:
+        raise CorpusError(f"{path.name}: {e}") from None
+    try:
+        out = CorpusFile.model_validate(doc)
+    except ValidationError as e:
+        first = e.errors()[0]
+        raise CorpusError(f"{path.name}: {_where(doc, tuple(first['loc']))}: {first['msg']}") from None
+    if out.source.id != path.stem:
+        raise CorpusError(f"{path.name}: source id {out.source.id!r} is not the file's name")
+    return out
+
+
+def load_corpus(folder: Path = CORPUS) -> list[CorpusFile]:
+    """Every bench/corpus/*.json, validated; run ids unique over the corpus."""
+    files = [load_file(p) for p in sorted(folder.glob("*.json")) if p.name != SPLIT.name]
+    seen: dict[str, str] = {}
+    for f in files:
+        for r in f.runs:
+            if r.id in seen:
+                raise CorpusError(f"{f.source.id}.json: run {r.id}: its id is also a run of {seen[r.id]}.json")
+            seen[r.id] = f.source.id
+    return files
+
+
+# ---------------------------------------------------------------- the engine in the plan
+
+
+@cache
+def _engine_parses() -> bool:
+    """Whether plans name their engine yet (`cluster { engine = … }`)."""
+    try:
+        load_plan_text('model preset "mixtral-8x7b"\ncluster { gpus = 1  gpu preset "h100-sxm"  engine = pytorch }\n'
+                       "workload { batch = 1 prompt = 8 generate = 2 }\nstrategy tp 1\n", "probe.moe")
+    except PlanError:
+        return False
+    return True
+
+
+def with_engine(plan: str, engine: str) -> str:
+    """The plan text with `engine = ENGINE` in its cluster — the one place a run's engine enters its plan.
+    Until plans can name their engine, the plan as it is (dagc's default engine)."""
+    if engine not in ENGINE_NAMES:
+        raise ValueError(f"unknown engine {engine!r}: one of {', '.join(ENGINE_NAMES)}")
+    if not _engine_parses():
+        return plan
+    at = plan.index("cluster {") + len("cluster {")
+    return f"{plan[:at]} engine = {engine} {plan[at:]}"
+
+
+def lowered(run: Run, engine: str | None = None, terms: dict[str, float] | None = None):
+    """The run's plan lowered with its engine (or `engine`) and, given `terms`, that engine's terms replaced."""
+    plan = load_plan_text(with_engine(run.plan, engine or run.engine), f"{run.id}.moe")
+    if terms:
+        eng = plan.cluster.engine
+        eng = eng.model_copy(update={"terms": eng.terms.model_copy(update=terms)})
+        plan = plan.model_copy(update={"cluster": plan.cluster.model_copy(update={"engine": eng})})
+    return plan
+
+
+# ---------------------------------------------------------------- dagc's figures
+
+
+def _load_figures(under, plan) -> dict[str, float]:
+    j, ld = under.json, under.load
+    out = {f"{k}_ms": j[f"{k}_s"]["mean"] * 1e3 for k in ("ttft", "tpot", "itl", "e2e")}
+    out |= {f"{k}_ms_median": j[f"{k}_s"]["p50"] * 1e3 for k in ("ttft", "tpot", "itl", "e2e")}
+    n = len(ld.arrival)
+    output = float(ld.output.sum()) if ld.output is not None else float(ld.generate * n)
+    prompt = float(ld.prompt.sum()) if ld.prompt is not None else float(plan.workload.prompt * n)
+    dur = j["duration_s"]
+    return out | {"output_tokens_per_s": output / dur, "total_tokens_per_s": (output + prompt) / dur,
+                  "requests_per_s": n / dur}
+
+
+def _steady_figures(plan, metrics: dict) -> dict[str, float]:
+    w = plan.workload
+    tpot, ttft = metrics["tpot_s"], metrics["ttft_s"]
+    e2e = ttft + (w.generate - 1) * tpot
+    return {"tpot_ms": tpot * 1e3, "itl_ms": tpot * 1e3, "ttft_ms": ttft * 1e3, "e2e_ms": e2e * 1e3,
+            "output_tokens_per_s": metrics["decode_tokens_per_s_per_gpu"] * plan.cluster.gpus,
+            "requests_per_s": w.batch / e2e}
+
+
+def dagc_figures(plan) -> tuple[dict[str, float], str | None]:
+    """dagc's figures for a lowered plan (its one strategy), and why there are none (refused) or None."""
+    from dagc.verdict.check import check_strategy
+    r = check_strategy(plan, plan.strategies[0], with_capacity=False)
+    if r.load is not None:
+        return _load_figures(r.load, r.plan), None
+    if r.pooled is not None:
+        f = r.pooled.figures
+        if f is None:
+            return {}, "; ".join(f"{d.code} {d.message}" for d in r.pooled.diagnostics if d.is_error) or "no figures"
+        return {"input_tokens_per_s": f.capacity["prefill"] * plan.workload.prompt,
+                "output_tokens_per_s": f.capacity["decode"] * plan.workload.generate,
+                "tpot_ms": f.tpot_s * 1e3, "itl_ms": f.tpot_s * 1e3}, None
+    if r.metrics is None:
+        return {}, "; ".join(f"{d.code} {d.message}" for d in r.diagnostics if d.is_error) or "no metrics"
+    return _steady_figures(r.plan, r.metrics), None
+
+
+def errors(measured: dict[str, float], dagc: dict[str, float]) -> dict[str, float]:
+    """(dagc − measured) / measured for every measured key dagc gives a figure for."""
+    return {k: (dagc[k] - m) / m for k, m in measured.items() if k in dagc}
+
+
+def evaluate(source: str, run: Run, engine: str | None = None, terms: dict[str, float] | None = None) -> dict:
+    """One run through dagc: its result row (figures, errors, status, seconds)."""
+    t0 = time.perf_counter()
+    row: dict[str, Any] = {"source": source, "run": run.id, "engine": engine or run.engine, "mode": run.mode,
+                           "measured": dict(run.measured), "dagc": {}, "errors": {}, "status": "ok", "why": None}
+    try:
+        figs, why = dagc_figures(lowered(run, engine, terms))
+    except PlanError as e:
+        figs, why = {}, f"the plan does not lower: {e}"
+    except Exception as e:      # noqa: BLE001  (a crash is a result of the harness, reported and failed on)
+        row.update(status="crashed", why=f"{type(e).__name__}: {e}")
+        figs, why = {}, None
+    if why is not None:
+        row.update(status="refused", why=why)
+    row["dagc"] = {k: figs[k] for k in run.measured if k in figs}
+    row["errors"] = errors(run.measured, figs)
+    row["seconds"] = round(time.perf_counter() - t0, 2)
+    return row
+
+
+def _one(args: tuple) -> dict:
+    return evaluate(*args)
+
+
+def run_all(jobs: Sequence[tuple], workers: int = 2, progress: bool = True) -> list[dict]:
+    """Every (source, run, engine, terms) through `evaluate` in a pool of `workers` processes, in order."""
+    if workers <= 1:
+        rows = []
+        for i, j in enumerate(jobs):
+            rows.append(_one(j))
+            if progress:
+                print(f"  [{i + 1}/{len(jobs)}] {j[1].id} {rows[-1]['seconds']:.1f} s", file=sys.stderr)
+        return rows
+    out: dict[int, dict] = {}
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = {pool.submit(_one, j): i for i, j in enumerate(jobs)}
+        for done in as_completed(futures):
+            i = futures[done]
+            out[i] = done.result()
+            if progress:
+                print(f"  [{len(out)}/{len(jobs)}] {jobs[i][1].id} {out[i]['seconds']:.1f} s", file=sys.stderr)
+    return [out[i] for i in range(len(jobs))]
+
+
+# ---------------------------------------------------------------- halves and summaries
+
+
+def halves(split_path: Path = SPLIT) -> dict[str, str]:
+    """source id → its half, from split.json (empty when there is none yet)."""
+    if not split_path.exists():
+        return {}
+    doc = json.loads(split_path.read_text(encoding="utf-8"))
+    return {sid: half for half in HALVES for sid in doc[half]}
+
+
+def _group(f: CorpusFile) -> tuple[int, int]:
+    """(0 dense / 1 MoE, 0 in flight / 1 static) of a source, from its first run's plan and its runs' modes."""
+    moe = load_plan_text(f.runs[0].plan, f"{f.runs[0].id}.moe").model.moe is not None
+    static = all(r.mode == "static" for r in f.runs)
+    return int(moe), int(static)
+
+
+def make_split(files: Iterable[CorpusFile]) -> dict:
+    """The split by the module docstring's rule: by source, grouped, ordered by sha256, alternated."""
+    order = sorted(files, key=lambda f: (_group(f), hashlib.sha256(f.source.id.encode()).hexdigest()))
+    out: dict[str, Any] = {"rule": "bench/fidelity_corpus.py --split: by source; grouped dense/MoE × in flight/"
+                                   "static in that order; sha256 of the source id within a group; alternated "
+                                   "calibration, held-out over the whole sequence",
+                           "calibration": [], "held-out": []}
+    for i, f in enumerate(order):
+        out[HALVES[i % 2]].append(f.source.id)
+    return out
+
+
+def summarise(rows: Iterable[dict]) -> dict[str, dict[str, dict[str, float]]]:
+    """half → quantity → {count, median (of |error|), worst, bias (signed median)}."""
+    by: dict[str, dict[str, list[float]]] = {}
+    for r in rows:
+        for k, e in r["errors"].items():
+            q = quantity(k)
+            if q is not None:
+                by.setdefault(r.get("half") or "unsplit", {}).setdefault(q, []).append(e)
+    return {h: {q: {"count": len(es), "median": statistics.median(abs(e) for e in es),
+                    "worst": max(abs(e) for e in es), "bias": statistics.median(es)}
+                for q, es in qs.items()} for h, qs in by.items()}
+
+
+def targets_met(rows: Sequence[dict]) -> list[tuple[str, str, float | None, bool]]:
+    """(what, quantity, value, met) for each must-hold target on the held-out half, and no run refused or crashed."""
+    held = summarise([r for r in rows if r.get("half") == "held-out"]).get("held-out", {})
+    out: list[tuple[str, str, float | None, bool]] = []
+    for q in TARGETED:
+        s = held.get(q)
+        for what, limit in TARGETS.items():
+            v = s[what] if s else None
+            out.append((what, q, v, v is not None and v <= limit))
+    bad = sum(r["status"] != "ok" for r in rows)
+    out.append(("refused or crashed", "runs", float(bad), bad == 0))
+    return out
+
+
+def _pct(x: float) -> str:
+    return f"{x * 100:+.1f} %"
+
+
+def print_table(rows: Sequence[dict]) -> None:
+    for r in rows:
+        figs = "  ".join(f"{k} {m:.4g}/{r['dagc'][k]:.4g} ({_pct(r['errors'][k])})"
+                         for k, m in r["measured"].items() if k in r["dagc"])
+        tail = figs if r["status"] == "ok" else f"{r['status'].upper()}: {r['why']}"
+        print(f"{r.get('half') or 'unsplit':11} {r['run']:44} {r['engine']:7} {r['seconds']:6.1f} s  {tail}")
+    for half, qs in summarise(rows).items():
+        for q in QUANTITIES:
+            if q in qs:
+                s = qs[q]
+                print(f"{half:11} {q:10} n={s['count']:<3} median |error| {s['median'] * 100:5.1f} %  worst "
+                      f"{s['worst'] * 100:5.1f} %  bias {_pct(s['bias'])}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--check", action="store_true", help="exit 1 unless the held-out half meets its targets")
+    ap.add_argument("--json", type=Path, help="write the per-run results here (bench/corpus_results.json)")
+    ap.add_argument("--engine", choices=ENGINE_NAMES, help="run every plan with this engine instead of its own")
+    ap.add_argument("--split", action="store_true", help="write bench/corpus/split.json and stop")
+    ap.add_argument("--jobs", type=int, default=2, help="processes (default 2)")
+    ap.add_argument("--only", nargs="*", default=None, help="only these source ids")
+    args = ap.parse_args(argv)
+    try:
+        files = load_corpus()
+    except CorpusError as e:
+        print(f"bench/corpus: {e}", file=sys.stderr)
+        return 2
+    if args.split:
+        SPLIT.write_text(json.dumps(make_split(files), indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {SPLIT.relative_to(ROOT)}")
+        return 0
+    half = halves()
+    files = [f for f in files if args.only is None or f.source.id in args.only]
+    jobs = [(f.source.id, r, args.engine, None) for f in files for r in f.runs]
+    t0 = time.perf_counter()
+    rows = run_all(jobs, args.jobs)
+    for r in rows:
+        r["half"] = half.get(r["source"])
+    print_table(rows)
+    print(f"{len(rows)} runs of {len(files)} sources in {time.perf_counter() - t0:.0f} s wall")
+    if args.json:
+        meta = {"engine_in_plan": _engine_parses(), "engine": args.engine, "runs": rows}
+        args.json.write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+    if args.check:
+        failed = [t for t in targets_met(rows) if not t[3]]
+        for what, q, v, _ in failed:
+            print(f"NOT met: held-out {q} {what}" + ("" if v is None else f" = {v * 100:.1f} %" if q != "runs"
+                                                      else f" = {v:.0f}"))
+        return 1 if failed else 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
