@@ -3,7 +3,8 @@
 Input: the items of the `cluster { … }` block (`dagc.lang.blocks`), the plan's import roots and a
 `Collector`. Output: a frozen `Cluster` (`lower_cluster`) with the kernel profile it names
 (`kernels = "h200"`, `kernels from "file.json"`, or the GPU preset's own) applied to its GPU's
-peaks, or None when the collector holds the reasons (E101, E103, E104, E105).
+peaks and the serving engine it names (`dagc.lang.engine`), or None when the collector holds the
+reasons (E101, E103, E104, E105).
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from typing import Any
 from ..diagnostics import PlanError, quote
 from ..kernels.kernels import KernelProfile, builtin_profile, for_gpu, load_profile_file, profile_names
 from ..plan.cluster import DEFAULT_RESERVE_BYTES, Cluster, Efficiency, Gpu, Latency
+from ..plan.engines import Engine
 from ..plan.presets import GPU_KERNEL_PROFILES, GPU_PRESETS
 from ..source import Span
 from ..units import Dimension
 from .blocks import BAD, Bad, Collector, Item, ItemKind, read_block
+from .engine import default_engine, lower_engine
 from .fields import (
     CLUSTER_FIELDS,
     EFFICIENCY_FIELDS,
@@ -32,7 +35,7 @@ __all__ = ["lower_cluster"]
 
 
 # The cluster's fields: the shared schema plus the measured cost model's (SPEC 3.2).
-_CLUSTER_FIELDS = {**CLUSTER_FIELDS, "kernels": Field("name"),
+_CLUSTER_FIELDS = {**CLUSTER_FIELDS, "kernels": Field("name"), "engine": Field("name"),
                    "reserve": Field("quantity", Dimension.SIZE, 0.0, 1e18),
                    "price": Field("quantity", Dimension.PRICE, 1e-9, 1e6)}
 
@@ -47,6 +50,8 @@ def lower_cluster(out: Collector, roots: ImportRoots, block: tuple[Item, ...], s
     else:
         gpu = _gpu(out, subs["gpu"])
     kernels = _kernels(out, roots, values, subs)
+    engine = lower_engine(out, values.get("engine"), next((i.value.span for i in block if i.name == "engine"
+                                                           and i.value is not None), None))
     if gpu is not None and isinstance(values.get("reserve"), float) and values["reserve"] >= gpu.memory_bytes:
         out.error("E104", "`reserve` is at least the GPU's whole memory", out.spans["cluster.reserve"],
                   "the reserve is what the runtime keeps per GPU, a few GiB (default 4 GiB)")
@@ -56,12 +61,13 @@ def lower_cluster(out: Collector, roots: ImportRoots, block: tuple[Item, ...], s
         out.error("E103", "the cluster has no `gpus`", span, "add `gpus = …` (GPUs available)")
     if any(v is BAD for v in (*values.values(), *eff.values(), *lat.values())):
         return None
-    if gpu is None or "gpus" not in values or kernels is BAD:
+    if gpu is None or "gpus" not in values or kernels is BAD or engine is BAD:
         return None
     if kernels is None and subs["gpu"].kind is ItemKind.GPU_PRESET and gpu.name in GPU_KERNEL_PROFILES:
         kernels = builtin_profile(GPU_KERNEL_PROFILES[gpu.name])
     profile = for_gpu(kernels, gpu) if isinstance(kernels, KernelProfile) else None
-    return _cluster(values, gpu, eff, lat).model_copy(update={"kernels": profile})
+    engine = engine if isinstance(engine, Engine) else default_engine(profile)
+    return _cluster(values, gpu, eff, lat).model_copy(update={"kernels": profile, "engine": engine})
 
 
 def _subblock(out: Collector, subs: dict[str, Item], name: str, fields: dict[str, Field]) -> dict[str, Any]:

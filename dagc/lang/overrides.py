@@ -9,8 +9,8 @@ put in the plan's text (`_one_value`): a comment, a brace, a quote or a second f
 
 Paths: `workload.batch`, `workload.speculative.tokens`, `cluster.gpus`, `cluster.efficiency.compute`,
 `cluster.gpu.memory` (a custom GPU), `cluster.gpu=h200` (another GPU preset), `model.layers`,
-`model.moe.experts`, `model=deepseek-v3` (another model preset), `require.ttft=2 s` (the requirement
-written, else `<=`; `>=` for throughputs), `objective=ttft`.
+`model.moe.experts`, `cluster.engine=sglang@0.5.23`, `model=deepseek-v3` (another model preset),
+`require.ttft=2 s` (the requirement written, else `<=`; `>=` for throughputs), `objective=ttft`.
 """
 
 from __future__ import annotations
@@ -44,8 +44,9 @@ _NUMBER = r"[+-]?(?:[0-9][0-9_]*(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
 _UNIT = (r"(?!(?:gpu|model|cluster|workload|require|strategy)\b)[A-Za-z%$][A-Za-z0-9%]*(?:/[A-Za-z]+)*"
          r"(?![A-Za-z0-9_\-/%$]|[ \t\r\n]*(?:=|\{|<|>|from\b))")
 _STRING = r'"[^"\n]*"'
+_RELEASED = r"[A-Za-z_][A-Za-z0-9_\-]*@[A-Za-z0-9][A-Za-z0-9_.+\-]*"       # `vllm@0.33.0`: the grammar's RELEASED
 _VALUE = re.compile(rf"{_NUMBER}(?:[ \t]*{_UNIT})?(?![A-Za-z0-9_\-/%$])"
-                    rf"|[A-Za-z_][A-Za-z0-9_\-]*(?:[ \t]+{_NUMBER})?|{_STRING}")
+                    rf"|{_RELEASED}|[A-Za-z_][A-Za-z0-9_\-]*(?:[ \t]+{_NUMBER})?|{_STRING}")
 _NAMED = re.compile(rf'{_STRING}|[^"\n]+')
 _QUOTED = (("model",), ("cluster", "gpu"))           # the paths whose value is a preset's name, put in quotes
 

@@ -1,0 +1,92 @@
+"""The cluster's `engine` field: which serving engine, at which release (docs/language.md, "engine").
+
+Input: the value written (`engine = vllm`, `engine = vllm@0.33.0`, `engine = "sglang@0.5.23"`, or
+nothing) and the cluster's kernel profile. Output: the `Engine` (`dagc.plan.engines.engine_of`, the one
+place a name and release become one), or BAD with the reason in the `Collector` (E101: an unknown
+engine, an unknown release). A plan that names no engine serves with the engine its kernel profile was
+measured in (a profile imported from an engine's tables, `dagc.kernels.engine_import.profile_engine`),
+else with `DEFAULT_ENGINE`.
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+from ..diagnostics import quote
+from ..kernels.engine_import import profile_engine
+from ..kernels.kernels import KernelProfile
+from ..plan.engines import DEFAULT_ENGINE, ENGINE_NAMES, SERIES, Engine, EngineName, engine_of, known_release
+from ..source import Span
+from .blocks import Bad, Collector
+from .fields import nearest
+
+__all__ = ["default_engine", "lower_engine", "profile_engine_of"]
+
+_SAID = {"vllm": "vLLM", "sglang": "SGLang", "trtllm": "TensorRT-LLM", "pytorch": "pytorch"}
+
+
+def lower_engine(out: Collector, written: str | Bad | None, span: Span | None) -> Engine | None | Bad:
+    """The engine the cluster names (`written`: `name` or `name@release`, written at `span`), None when it
+    names none (`default_engine`), BAD when it names one dagc does not know (E101)."""
+    if written is None or isinstance(written, Bad):
+        return written
+    name, at, release = written.partition("@")
+    known = ", ".join(f"`{n}`" for n in ENGINE_NAMES)
+    if name not in ENGINE_NAMES:
+        best = nearest(name, ENGINE_NAMES, {"tensorrt-llm": "trtllm", "tensorrt": "trtllm", "trt-llm": "trtllm",
+                                             "torch": "pytorch"})
+        return out.error("E101", f"unknown engine `{quote(name)}`", span,
+                         (f"did you mean `{best}`? " if best else "") + f"the engines dagc knows: {known}")
+    engine = cast(EngineName, name)
+    if not at:
+        return engine_of(engine)
+    if not SERIES[engine]:
+        return out.error("E101", f"`{engine}` has no releases: it is dagc's own reference", span,
+                         f"write `engine = {engine}`")
+    if not known_release(engine, release):
+        return out.error("E101", f"unknown release `{quote(release)}` of {_SAID[engine]}", span,
+                         f"the {_SAID[engine]} releases dagc knows: {series_said(engine)} "
+                         f"(e.g. `engine = {engine}@{engine_of(engine).release}`); `engine = {engine}` is the newest")
+    return engine_of(engine, release)
+
+
+def series_said(engine: EngineName) -> str:
+    """The release series dagc knows of `engine`, consecutive ones as a range, newest first.
+
+    Example:
+        >>> series_said("trtllm"), series_said("vllm")
+        ('1.0–1.3, 0.17–0.21', '0.6–0.33')
+    """
+    runs: list[list[tuple[int, int]]] = []
+    for major, minor in sorted((tuple(int(x) for x in s.split(".")) for s in SERIES[engine]), reverse=True):
+        if runs and runs[-1][-1] == (major, minor + 1):
+            runs[-1].append((major, minor))
+        else:
+            runs.append([(major, minor)])
+    return ", ".join(f"{r[-1][0]}.{r[-1][1]}" + (f"–{r[0][0]}.{r[0][1]}" if len(r) > 1 else "") for r in runs)
+
+
+def default_engine(profile: KernelProfile | None) -> Engine:
+    """The engine of a cluster that names none: its kernel profile's (`profile_engine_of`), else `DEFAULT_ENGINE`."""
+    return profile_engine_of(profile) or engine_of(DEFAULT_ENGINE)
+
+
+def profile_engine_of(profile: KernelProfile | None) -> Engine | None:
+    """The engine a kernel profile was measured in (one imported from aiconfigurator-core's tables,
+    whose provenance names the engine and its release), at that release when dagc knows it; None for
+    any other profile.
+
+    Example:
+        >>> from dagc.kernels.kernels import builtin_profile
+        >>> profile_engine_of(builtin_profile("h100-sxm")) is None
+        True
+    """
+    if profile is None:
+        return None
+    source = profile.provenance.source
+    name = profile_engine(source)
+    if name is None:
+        return None
+    engine = cast(EngineName, name)
+    release = source.rsplit(" ", 1)[-1]
+    return engine_of(engine, release if known_release(engine, release) else None)

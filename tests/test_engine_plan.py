@@ -1,0 +1,126 @@
+"""The engine is part of the plan: `cluster { engine = vllm@0.33.0 }` parsed, lowered to `Cluster.engine`
+(`dagc.lang.engine`, `dagc.plan.engines.engine_of`), defaulted from an engine-measured kernel profile,
+refused with the names dagc knows, and set with `--set cluster.engine=…`."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+import pytest
+
+from dagc.diagnostics import PlanError
+from dagc.lang.lower import lower
+from dagc.lang.overrides import load_plan_with
+from dagc.lang.parse import parse
+from dagc.plan.engines import DEFAULT_ENGINE
+from dagc.source import SourceFile
+from conftest import plan_text
+
+
+def cluster(engine: str = "", extra: str = "") -> str:
+    return plan_text(cluster=f'cluster {{ gpus = 8  gpu preset "h100-sxm"  {engine}  {extra} }}')
+
+
+def lowered(text: str, **kw):
+    src = SourceFile("plan.moe", text)
+    return lower(parse(src), src, **kw)
+
+
+def problems(text: str, **kw) -> list[tuple[str, int, int, str, str, str]]:
+    """(code, line, column, spanned text, message, hint) of every diagnostic."""
+    with pytest.raises(PlanError) as exc:
+        lowered(text, **kw)
+    return [(d.code, d.span.line, d.span.column, d.span.text, d.message, d.hint or "")
+            for d in exc.value.diagnostics]
+
+
+@pytest.mark.parametrize(("written", "name", "release"), [
+    ("engine = vllm", "vllm", "0.33.0"),            # the newest: the release `dagc launch` was checked against
+    ("engine = sglang", "sglang", "0.5.23"),
+    ("engine = trtllm", "trtllm", "1.2.0"),
+    ("engine = pytorch", "pytorch", None),
+    ("engine = vllm@0.8.5", "vllm", "0.8.5"),       # unquoted: a name at a release is one word
+    ("engine = vllm@0.10.1.1", "vllm", "0.10.1.1"),
+    ('engine = "sglang@0.5.6"', "sglang", "0.5.6"),  # quoted, too
+    ("engine = trtllm@1.3.0rc20", "trtllm", "1.3.0rc20"),
+])
+def test_every_engine_and_a_release_lowers_to_the_cluster(written, name, release):
+    engine = lowered(cluster(written)).cluster.engine
+    assert (engine.name, engine.release) == (name, release)
+
+
+def test_a_name_at_a_release_parses_as_one_value_and_nothing_else_changes():
+    tree = parse(SourceFile("p.moe", "cluster { engine = vllm@0.33.0  gpus = 8 }"))
+    values = [str(t) for t in tree.scan_values(lambda t: True)]
+    assert values == ["engine", "vllm@0.33.0", "gpus", "8"]
+    # `@` stays outside names: a field, a block or an axis with one is a syntax error, as before
+    for bad in ("cluster { a@b = 1 }", "strategy tp@2 8", "cluster { engine = vllm @0.33.0 }"):
+        with pytest.raises(PlanError) as exc:
+            parse(SourceFile("p.moe", bad))
+        assert exc.value.diagnostics[0].code == "E001"
+
+
+def test_without_an_engine_the_default():
+    assert DEFAULT_ENGINE == "pytorch"
+    engine = lowered(cluster()).cluster.engine
+    assert (engine.name, engine.release, engine.terms.frontend_s) == ("pytorch", None, 0.0)
+
+
+def _imported(tmp_path, source: str) -> str:
+    """A kernel profile file as `dagc kernels import` writes one: the h100-sxm tables with an engine's provenance."""
+    doc = json.loads(resources.files("dagc").joinpath("data", "kernels", "h100-sxm.json").read_text(encoding="utf-8"))
+    doc["provenance"]["source"] = source
+    (tmp_path / "engine.json").write_text(json.dumps(doc))
+    return 'kernels from "engine.json"'
+
+
+def test_the_default_is_the_engine_an_imported_profile_was_measured_in(tmp_path):
+    kernels = _imported(tmp_path, "aiconfigurator-core 0.12.0: h200_sxm / sglang 0.5.14")
+    engine = lowered(cluster(extra=kernels), base_dir=tmp_path).cluster.engine
+    assert (engine.name, engine.release) == ("sglang", "0.5.14")
+    # a release of a series dagc does not know: the engine at its newest
+    kernels = _imported(tmp_path, "aiconfigurator-core 0.12.0: h200_sxm / trtllm 2.0.0")
+    engine = lowered(cluster(extra=kernels), base_dir=tmp_path).cluster.engine
+    assert (engine.name, engine.release) == ("trtllm", "1.2.0")
+    # written, the plan's engine wins over the profile's
+    engine = lowered(cluster("engine = vllm", kernels), base_dir=tmp_path).cluster.engine
+    assert engine.name == "vllm"
+
+
+def test_an_unknown_engine_names_the_engines_dagc_knows():
+    text = cluster("engine = vlm")
+    [(code, line, col, spanned, message, hint)] = problems(text)
+    assert (code, spanned, message) == ("E101", "vlm", "unknown engine `vlm`")
+    assert (line, col) == (2, text.splitlines()[1].index("vlm") + 1)
+    assert hint == "did you mean `vllm`? the engines dagc knows: `vllm`, `sglang`, `trtllm`, `pytorch`"
+    [(code, *_, message, hint)] = problems(cluster("engine = TensorRT-LLM"))
+    assert (code, message) == ("E101", "unknown engine `TensorRT-LLM`") and hint.startswith("did you mean `trtllm`?")
+    [(code, *_, message, hint)] = problems(cluster("engine = 3"))
+    assert (code, message) == ("E102", "`engine` takes a name, not a number")
+
+
+def test_an_unknown_release_names_the_releases_dagc_knows_of_that_engine():
+    [(code, _, _, spanned, message, hint)] = problems(cluster("engine = vllm@0.3.0"))
+    assert (code, spanned, message) == ("E101", "vllm@0.3.0", "unknown release `0.3.0` of vLLM")
+    assert hint == ("the vLLM releases dagc knows: 0.6–0.33 (e.g. `engine = vllm@0.33.0`); "
+                    "`engine = vllm` is the newest")
+    [(_, _, _, _, message, hint)] = problems(cluster("engine = trtllm@2.1"))
+    assert message == "unknown release `2.1` of TensorRT-LLM"
+    assert hint.startswith("the TensorRT-LLM releases dagc knows: 1.0–1.3, 0.17–0.21 (e.g. `engine = trtllm@1.2.0`)")
+    [(code, *_, message, hint)] = problems(cluster("engine = pytorch@2.5"))
+    assert (code, message, hint) == ("E101", "`pytorch` has no releases: it is dagc's own reference",
+                                     "write `engine = pytorch`")
+
+
+def test_set_names_another_engine_located_in_the_option(tmp_path):
+    path = tmp_path / "plan.moe"
+    path.write_text(cluster("engine = vllm"))
+    assert load_plan_with(path, ["cluster.engine=sglang"]).cluster.engine.name == "sglang"
+    assert load_plan_with(path, ["cluster.engine=trtllm@1.1.0"]).cluster.engine.release == "1.1.0"
+    path.write_text(cluster())
+    assert load_plan_with(path, ["cluster.engine=vllm@0.9.2"]).cluster.engine.release == "0.9.2"
+    with pytest.raises(PlanError) as exc:
+        load_plan_with(path, ["cluster.engine=vllm@0.1"])
+    [d] = exc.value.diagnostics
+    assert (d.code, d.span.source.path, d.span.column, d.span.text) == ("E101", "--set", 16, "vllm@0.1")
