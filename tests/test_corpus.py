@@ -1,0 +1,192 @@
+"""The public fidelity corpus (bench/corpus/) and its tooling: bench/fidelity_corpus.py (validation, the engine in
+the plan, dagc's figures, the error arithmetic, the split) and bench/fit_engine_terms.py (calibration half only).
+
+Lowering only, no simulation, except one small static plan whose figures are computed here by hand."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "bench"))
+import fidelity_corpus as fc  # noqa: E402, I001
+import fit_engine_terms as fit  # noqa: E402, I001
+
+from dagc.lang.load import load_plan_text  # noqa: E402
+from dagc.verdict.check import check  # noqa: E402
+
+PLAN = ('model preset "mixtral-8x7b"\ncluster { gpus = 2  gpu preset "h100-sxm" }\n'
+        "workload { batch = 4  prompt = 256  generate = 65 }\nstrategy tp 2\n")
+
+
+def _run(rid: str = "r1", **over) -> dict:
+    run = {"id": rid, "quote": "Mean TPOT (ms): 10.00", "engine": "vllm", "release": "0.33.0", "gpu": "h100-sxm",
+           "gpus": 2, "mode": "static", "settings": {"tp": 2}, "plan": PLAN, "measured": {"tpot_ms": 10.0},
+           "notes": ""}
+    return run | over
+
+
+def _write(folder: Path, sid: str, runs: list[dict]) -> Path:
+    doc = {"source": {"id": sid, "title": "t", "url": "https://example.org/x", "kind": "blog",
+                      "accessed": "2026-11-25"}, "runs": runs}
+    path = folder / f"{sid}.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return fc.load_corpus()
+
+
+def test_every_corpus_file_validates(corpus):
+    files = sorted(p.stem for p in fc.CORPUS.glob("*.json") if p.name != fc.SPLIT.name)
+    assert [f.source.id for f in corpus] == files and len(files) >= 7
+    for f in corpus:
+        for r in f.runs:
+            assert r.quote.strip() and r.measured and f.source.url.startswith("https://")
+
+
+def test_run_ids_unique(corpus):
+    ids = [r.id for f in corpus for r in f.runs]
+    assert len(ids) == len(set(ids))
+
+
+def test_duplicate_run_id_names_both_files(tmp_path):
+    _write(tmp_path, "alpha-source", [_run("same")])
+    _write(tmp_path, "beta-source", [_run("same")])
+    with pytest.raises(fc.CorpusError, match=r"beta-source\.json: run same: .*alpha-source\.json"):
+        fc.load_corpus(tmp_path)
+
+
+@pytest.mark.parametrize(("over", "says"), [({"measured": {"tpot_s": 0.01}}, "unknown measured key 'tpot_s'"),
+                                           ({"measured": {"tpot_ms": -1.0}}, "positive"),
+                                           ({"engine": "pytorch"}, "engine"),
+                                           ({"mode": "batch"}, "mode")])
+def test_malformed_file_names_file_and_run(tmp_path, over, says):
+    _write(tmp_path, "gamma-source", [_run("fine"), _run("broken-run", **over)])
+    with pytest.raises(fc.CorpusError, match=rf"gamma-source\.json: run broken-run: .*{says}"):
+        fc.load_corpus(tmp_path)
+
+
+def test_source_id_is_the_file_name(tmp_path):
+    path = _write(tmp_path, "delta-source", [_run()])
+    path.rename(tmp_path / "other-name.json")
+    with pytest.raises(fc.CorpusError, match=r"other-name\.json: source id 'delta-source'"):
+        fc.load_corpus(tmp_path)
+
+
+def test_every_plan_lowers_with_its_engine(corpus):
+    for f in corpus:
+        for r in f.runs:
+            plan = fc.lowered(r)
+            assert len(plan.strategies) == 1, r.id
+            if fc._engine_parses():
+                assert plan.cluster.engine.name == r.engine, r.id
+
+
+def test_with_engine_is_the_one_place_the_engine_enters():
+    text = fc.with_engine(PLAN, "sglang")
+    if fc._engine_parses():
+        assert "cluster { engine = sglang " in text
+        assert load_plan_text(text, "t.moe").cluster.engine.name == "sglang"
+    else:
+        assert text == PLAN
+    with pytest.raises(ValueError, match="unknown engine 'tgi'"):
+        fc.with_engine(PLAN, "tgi")
+
+
+def test_terms_replace_the_engines_on_the_lowered_plan():
+    run = fc.Run.model_validate(_run())
+    plan = fc.lowered(run, "pytorch", {"step_s": 0.004, "frontend_s": 0.03})
+    assert (plan.cluster.engine.terms.step_s, plan.cluster.engine.terms.frontend_s) == (0.004, 0.03)
+    assert fc.lowered(run, "pytorch").cluster.engine.terms.step_s != 0.004
+
+
+def test_static_figures_are_the_steady_states():
+    """A static plan without traffic: TPOT, TTFT, E2E = TTFT + 64 TPOT, output = decode tokens/s × 2 GPUs."""
+    text = fc.with_engine(PLAN, "pytorch")
+    m = check(load_plan_text(text, "t.moe"))[0].metrics
+    figs, why = fc.dagc_figures(load_plan_text(text, "t.moe"))
+    assert why is None
+    assert figs["tpot_ms"] == pytest.approx(m["tpot_s"] * 1000)
+    assert figs["ttft_ms"] == pytest.approx(m["ttft_s"] * 1000)
+    assert figs["e2e_ms"] == pytest.approx((m["ttft_s"] + 64 * m["tpot_s"]) * 1000)
+    assert figs["output_tokens_per_s"] == pytest.approx(m["decode_tokens_per_s_per_gpu"] * 2)
+    assert figs["requests_per_s"] == pytest.approx(4 / (m["ttft_s"] + 64 * m["tpot_s"]))
+
+
+def test_error_arithmetic_by_hand():
+    assert fc.errors({"tpot_ms": 10.0, "ttft_ms": 200.0, "e2e_ms": 5.0}, {"tpot_ms": 12.0, "ttft_ms": 150.0}) == \
+        pytest.approx({"tpot_ms": 0.2, "ttft_ms": -0.25})
+    rows = [  # a tiny synthetic corpus: two held-out runs, one calibration run
+        {"half": "held-out", "status": "ok", "errors": {"tpot_ms": 0.10, "itl_ms": -0.05, "ttft_ms": -0.30}},
+        {"half": "held-out", "status": "ok", "errors": {"tpot_ms": 0.20, "output_tokens_per_s": -0.08}},
+        {"half": "calibration", "status": "ok", "errors": {"tpot_ms": 0.5, "e2e_ms_median": 0.01}},
+    ]
+    s = fc.summarise(rows)
+    tpot = s["held-out"]["TPOT/ITL"]       # errors +0.10, −0.05, +0.20: |e| 0.05, 0.10, 0.20
+    assert tpot == pytest.approx({"count": 3, "median": 0.10, "worst": 0.20, "bias": 0.10})
+    assert s["held-out"]["TTFT"] == pytest.approx({"count": 1, "median": 0.30, "worst": 0.30, "bias": -0.30})
+    assert s["calibration"]["E2E"]["count"] == 1 and s["calibration"]["TPOT/ITL"]["median"] == 0.5
+    met = {(what, q): ok for what, q, _, ok in fc.targets_met(rows)}
+    assert met[("median", "TPOT/ITL")] and met[("worst", "TPOT/ITL")]        # 10 % ≤ 12 %, 20 % ≤ 40 %
+    assert met[("median", "TTFT")] is False and met[("worst", "TTFT")] is True  # 30 %
+    assert met[("median", "throughput")] and met[("refused or crashed", "runs")]
+    rows.append({"half": "calibration", "status": "crashed", "errors": {}})
+    assert not {(w, q): ok for w, q, _, ok in fc.targets_met(rows)}[("refused or crashed", "runs")]
+
+
+def test_quantity_of_each_key():
+    assert [fc.quantity(k) for k in ("tpot_ms", "itl_ms_median", "ttft_ms", "input_tokens_per_s", "e2e_ms",
+                                     "bogus")] == ["TPOT/ITL", "TPOT/ITL", "TTFT", "throughput", "E2E", None]
+
+
+DENSE = 'model "dense-8b" { layers = 32  hidden = 4096  heads = 32  kv_heads = 8  vocab = 128256  ffn = 14336 }'
+
+
+def _file(sid: str, mode: str = "inflight", dense: bool = False) -> fc.CorpusFile:
+    plan = PLAN.replace('model preset "mixtral-8x7b"', DENSE) if dense else PLAN
+    return fc.CorpusFile.model_validate({
+        "source": {"id": sid, "title": "t", "url": "https://e.org", "kind": "blog", "accessed": "2026-11-25"},
+        "runs": [_run(f"{sid}-r", mode=mode, plan=plan)]})
+
+
+def test_split_by_source_grouped_hashed_alternated():
+    files = [_file("moe-a"), _file("moe-b"), _file("moe-c", "static"), _file("moe-d", "static"),
+             _file("dense-a", dense=True), _file("dense-b", dense=True)]
+    split = fc.make_split(files)
+    assert split == fc.make_split(list(reversed(files)))        # deterministic, whatever the order read
+    assert sorted(split["calibration"] + split["held-out"]) == sorted(f.source.id for f in files)
+    assert len(split["calibration"]) == len(split["held-out"]) == 3
+    for pair in (("dense-a", "dense-b"), ("moe-a", "moe-b"), ("moe-c", "moe-d")):
+        assert len({pair[0] in split["calibration"], pair[1] in split["calibration"]}) == 2, pair
+
+
+def test_split_names_every_source_exactly_once(corpus):
+    ids = sorted(f.source.id for f in corpus)
+    made = fc.make_split(corpus)
+    assert sorted(made["calibration"] + made["held-out"]) == ids
+    if fc.SPLIT.exists():
+        doc = json.loads(fc.SPLIT.read_text())
+        assert sorted(doc["calibration"] + doc["held-out"]) == ids
+
+
+def test_fit_refuses_held_out_runs(corpus):
+    f = corpus[0]
+    half = {f.source.id: "held-out"}
+    assert fit.calibration_jobs([f], half, f.runs[0].engine) == []
+    with pytest.raises(fit.HeldOutError, match=f"{f.source.id}: run {f.runs[0].id} is not in the calibration"):
+        fit.fit_term([(f.source.id, f.runs[0])], f.runs[0].engine, {}, "step_s", half)
+    assert [r.id for _, r in fit.calibration_jobs([f], {f.source.id: "calibration"}, f.runs[0].engine)] == \
+        [r.id for r in f.runs if r.engine == f.runs[0].engine]
+
+
+def test_weighted_median_by_hand():
+    assert fit.weighted_median([3.0, 1.0, 2.0], [1.0, 1.0, 1.0]) == 2.0
+    assert fit.weighted_median([1.0, 2.0, 10.0], [1.0, 1.0, 5.0]) == 10.0     # 5 of 7 weight at 10
