@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from dagc.kernels.engine_import import TABLES, EngineImportError, available, import_profile
+from dagc.kernels.engine_import import ENGINE_GLUE, TABLES, EngineImportError, available, import_profile
 from dagc.kernels.kernels import load_profile_file
 from dagc.plan.model import DType
 
@@ -79,7 +79,7 @@ def test_the_converted_profile_loads_and_answers_the_measured_points(tmp_path):
     assert float(p.attn_prefill_s(mla["batch_size"], mla["isl"], mla["num_heads"], mla["num_heads"], 160)) == \
         pytest.approx(mla["latency"] / 1e3, rel=1e-9)
     # TensorRT-LLM's attention op applies the rotary embedding and writes the KV cache itself
-    assert p.glue == {"rope": 0, "o_layout": 0, "kv_write": 0, "residual_add": 0, "softmax_topk": 1}
+    assert p.glue == ENGINE_GLUE["trtllm"] and p.glue["rope"] == p.glue["kv_write"] == 0
 
 
 @pytest.mark.parametrize("args, says", [

@@ -121,8 +121,7 @@ def _kernel_lookup(k: Kernel, profile: KernelTimes, args: list[np.ndarray], lowe
         case KernelClass.MEMORY:
             t = profile.memory_s(args[0], op=k.memory_op, lower=lower)
         case KernelClass.FUSED_MOE:
-            hidden, inter, topk, experts, tp, ep = (int(a[0]) for a in args[1:])
-            t = profile.fused_moe_s(args[0], k.dtype, hidden, inter, topk, experts, tp, ep, lower=lower)
+            t = profile.fused_moe_s(args[0], k.dtype, *(int(a[0]) for a in args[1:]), lower=lower)
     return np.maximum(np.asarray(t, dtype=np.float64).reshape(-1), k.launches * profile.floor_s)
 
 

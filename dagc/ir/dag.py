@@ -164,10 +164,10 @@ class Kernel:
 
     `shape` holds the class's arguments in the order of the profile's time function:
     GEMM (m, n, k); GROUPED_GEMM (experts, tokens_per_expert, k, n); ATTN_PREFILL (batch, seq,
-    heads, kv_heads, head_dim); ATTN_DECODE (batch, ctx, heads, kv_heads, head_dim); MLA_DECODE
-    (batch, ctx, heads, kv_lora, rope); MEMORY (nbytes,); FUSED_MOE (tokens entering the EP group,
-    hidden, inter, top_k, experts, tp, ep). A rank whose first coordinate is 0
-    (no tokens, no bytes) launches nothing.
+    heads, kv_heads, head_dim); ATTN_DECODE (batch, ctx, heads, kv_heads, head_dim, kv cache bytes an
+    element); MLA_DECODE (batch, ctx, heads, kv_lora, rope, kv cache bytes); MEMORY (nbytes,); FUSED_MOE
+    (tokens entering the EP group, hidden, inter, top_k, experts, tp, ep, a2a: 2 behind DeepEP, else 1).
+    A rank whose first coordinate is 0 (no tokens, no bytes) launches nothing.
     """
 
     name: str                            # e.g. "gate_up", "permute": visible in dag.json and the trace

@@ -137,16 +137,17 @@ def _kv_heads_attn(s: Shapes) -> float:
 
 
 def _decode_kernel(s: Shapes, ctx: float, q: int = 1) -> Kernel:
-    """Decode attention over `ctx` cached tokens per request; an 8-bit cache reads half the bytes of
-    the bf16 cache the profile measured, so it counts as half the context. `q` positions per request
-    (speculative decoding's verification) read the cache once: costed as `q` times the query heads."""
+    """Decode attention over `ctx` cached tokens per request, the cache's bytes an element last: an 8-bit
+    cache reads half the bytes of a bf16 one but the kernel computes over the whole context in bf16 (the
+    profile prices it so). `q` positions per request (speculative decoding's verification) read the cache
+    once: costed as `q` times the query heads."""
     m, d = s.m, s.d
-    ctx_eff = ctx * m.kv_cache.bytes / 2
+    kvb = s.vec(m.kv_cache.bytes)
     if m.attention is AttentionKind.MLA and m.mla is not None:
-        return s.kernel("mla_decode", KernelClass.MLA_DECODE, (s.n_seq, s.vec(ctx_eff), s.vec(d.heads_r * q),
-                                                               s.vec(m.mla.kv_lora), s.vec(m.mla.qk_rope)))
+        return s.kernel("mla_decode", KernelClass.MLA_DECODE, (s.n_seq, s.vec(ctx), s.vec(d.heads_r * q),
+                                                               s.vec(m.mla.kv_lora), s.vec(m.mla.qk_rope), kvb))
     return s.kernel("decode_attention", KernelClass.ATTN_DECODE,
-                    (s.n_seq, s.vec(ctx_eff), s.vec(d.heads_r * q), s.vec(_kv_heads_attn(s)), s.vec(d.dk)))
+                    (s.n_seq, s.vec(ctx), s.vec(d.heads_r * q), s.vec(_kv_heads_attn(s)), s.vec(d.dk), kvb))
 
 
 def o_proj(s: Shapes, r: Recipe) -> OpTemplate:

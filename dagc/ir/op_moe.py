@@ -15,6 +15,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from ..kernels.series import moe_a2a
 from ..layout.routing import expected_distinct_nodes, expected_distinct_ranks, routing_slots
 from ..layout.shards import fused_moe_shape
 from ..plan.model import DType, Model
@@ -104,10 +105,12 @@ def _expert_ffn(s: Shapes, r: Recipe, e: np.ndarray, hit: np.ndarray) -> OpTempl
     tpl = s.compute(r, e, 2 * per * e, hit * per * d.ewb + act, act, assignments,
                     2 * ffn_params(m, m.moe.ffn) * assignments, e * d.h * AB, _expert_kernels(s, e, hit))
     # As an engine runs it: one fused MoE layer, measured by the tokens entering the EP group routed evenly —
-    # a rank taking e rows sees what e · ep / top_k such tokens give it (engine profiles price this instead).
+    # a rank taking e rows sees what e · ep / top_k such tokens give it (engine profiles price this instead);
+    # a wide EP group across attention-DP ranks runs DeepEP's kernels where the profile measured them.
     dtype, *shape = fused_moe_shape(m, lay.ep, lay.etp)
-    fused = Kernel("fused_moe", KernelClass.FUSED_MOE, (s.vec(e * lay.ep / m.moe.top_k), *map(s.vec, shape)), dtype,
-                   eager=s.eager)
+    a2a = s.vec(float(moe_a2a(lay.ep, lay.etp, lay.adp)))
+    fused = Kernel("fused_moe", KernelClass.FUSED_MOE, (s.vec(e * lay.ep / m.moe.top_k), *map(s.vec, shape), a2a),
+                   dtype, eager=s.eager)
     return replace(tpl, fused=fused)
 
 

@@ -100,12 +100,16 @@ class _PrefillRow(_Row):
     D: _Dim
 
 
+_KvDtype = Literal["bf16", "fp8"]     # the KV cache a decode-attention row read (absent: bf16)
+
+
 class _DecodeRow(_Row):
     B: _Dim
     ctx: _Dim
     H: _Dim
     Hkv: _Dim
     D: _Dim
+    kv: _KvDtype = "bf16"
 
 
 class _MlaRow(_Row):
@@ -114,13 +118,17 @@ class _MlaRow(_Row):
     heads: _Dim
     kv_lora: _Dim = 512
     rope: Annotated[int, PydField(ge=0, le=2**20)] = 64
+    kv: _KvDtype = "bf16"
 
 
 class _FusedMoeRow(_Strict):
     """An engine's whole fused MoE layer on one rank of an EP group (`dagc kernels import`): `tokens`
     tokens enter the group, routed evenly over its `experts` experts; the rank holds experts / ep of
-    them, each split `tp` ways."""
+    them, each split `tp` ways. `kernel`: the engine's fused MoE kernel (Triton, CUTLASS: `fused`, the
+    default), or its wide-EP experts behind DeepEP's all-to-all — DeepGEMM's masked grouped GEMM under
+    DeepEP's low-latency mode (`deepep_ll`) or its contiguous one under the normal mode (`deepep_normal`)."""
 
+    kernel: Literal["fused", "deepep_ll", "deepep_normal"] = "fused"
     dtype: Literal["bf16", "fp8", "nvfp4", "mxfp4"]
     tokens: _Dim
     hidden: _Dim

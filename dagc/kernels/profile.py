@@ -21,7 +21,18 @@ import numpy as np
 from ..plan.cluster import Gpu, KernelTimes
 from ..plan.model import DType
 from .format import MEMORY_OPS, MemoryOp, ProfileFile, Provenance
-from .tables import PeakSet, Table, dtype_name, evaluate, make_table, roofline_s
+from .series import (
+    A2A_DEEPEP,
+    A2A_FUSED,
+    FUSED,
+    Series,
+    all_reduce_series,
+    fused_moe_s,
+    fused_series,
+    moe_kernel,
+    series_s,
+)
+from .tables import PeakSet, Table, dtype_name, evaluate, make_table, past_batch, roofline_s
 
 __all__ = ["KernelProfile", "build_profile", "for_gpu"]
 
@@ -108,13 +119,13 @@ class KernelProfile(KernelTimes):
     _tables: Mapping[str, Table]
     _digest: str
     _memo: dict[tuple, Any]
-    _fused: Mapping[tuple, tuple[np.ndarray, np.ndarray]]   # fused MoE: shape key → (log tokens, log seconds)
+    _fused: Mapping[tuple, Mapping[str, Series]]  # MoE layer: shape key → kernel → (log tokens, log seconds)
     glue: Mapping[str, int]
     _all_reduce: Mapping[int, tuple[np.ndarray, np.ndarray]]  # gpus → (log bytes, log seconds)
 
     def __init__(self, name: str, provenance: Provenance, floor_s: float, peaks: PeakSet,
                  tables: Mapping[str, Table], digest: str, eager_floor_s: float | None = None,
-                 fused: Mapping[tuple, tuple[np.ndarray, np.ndarray]] | None = None,
+                 fused: Mapping[tuple, Mapping[str, Series]] | None = None,
                  glue: Mapping[str, int] | None = None,
                  all_reduce: Mapping[int, tuple[np.ndarray, np.ndarray]] | None = None) -> None:
         eager = float(eager_floor_s) if eager_floor_s is not None else float(floor_s)
@@ -198,37 +209,56 @@ class KernelProfile(KernelTimes):
                                      np.zeros_like(s), s, roof, self.floor_s, lower=lower))
 
     @_memoised
-    def attn_decode_s(self, batch: Any, ctx: Any, heads: Any, kv_heads: Any, head_dim: Any,
+    def attn_decode_s(self, batch: Any, ctx: Any, heads: Any, kv_heads: Any, head_dim: Any, kv_bytes: Any = 2.0,
                       *, lower: bool = False) -> Any:
         """Seconds of one decode step's attention: one query token per request against `ctx` cached
-        tokens (bf16 K and V read once)."""
-        shape, (b, c, h, hkv, d) = _flat(batch, ctx, heads, kv_heads, head_dim)
-        h3, hkv3, d3 = (x[:, None, None] for x in (h, hkv, d))
+        tokens, K and V read once at `kv_bytes` an element (2: bf16, 1: an 8-bit cache). The kernel computes
+        in bf16 whatever the cache holds: the flops are the full context's at the bf16 peak, the bytes the
+        cache's; an 8-bit cache takes the efficiencies measured over an 8-bit cache where the profile has
+        them (`kv` `fp8` rows), else the bf16 cache's."""
+        shape, (b, c, h, hkv, d, kvb) = _flat(batch, ctx, heads, kv_heads, head_dim, kv_bytes)
+        h3, hkv3, d3, kvb3 = (x[:, None, None] for x in (h, hkv, d, kvb))
         peak, hbm = self.bf16_flops_per_s, self.hbm_bytes_per_s
 
         def roof(bb: np.ndarray, cc: np.ndarray) -> np.ndarray:
-            return roofline_s(4.0 * bb * cc * h3 * d3, 4.0 * bb * cc * hkv3 * d3, peak, hbm)
-        return _out(shape, evaluate(self._tables["attn_decode"], _shape_logs(lower, h, hkv, d), b, c, roof,
-                                     self.floor_s, lower=lower))
+            return roofline_s(4.0 * bb * cc * h3 * d3, 2.0 * kvb3 * bb * cc * hkv3 * d3, peak, hbm)
+        t = self._by_kv("attn_decode", kvb, lambda table: evaluate(
+            table, _shape_logs(lower, h, hkv, d), b, c, roof, self.floor_s, lower=lower))
+        return _out(shape, t)
+
+    def _by_kv(self, name: str, kv_bytes: np.ndarray, run: Callable[[Table], np.ndarray]) -> np.ndarray:
+        """`run` over the table `name` measured over each query's KV cache: `name.fp8` (an 8-bit cache) for
+        queries of at most one byte an element, when the profile has it; else `name` (a bf16 cache)."""
+        eight = f"{name}.fp8"
+        if eight not in self._tables or not (kv_bytes <= 1.0).any():
+            return run(self._tables[name])
+        if (kv_bytes <= 1.0).all():
+            return run(self._tables[eight])
+        return np.where(kv_bytes <= 1.0, run(self._tables[eight]), run(self._tables[name]))
 
     @_memoised
     def mla_decode_s(self, batch: Any, ctx: Any, heads: Any, kv_lora: Any = 512, rope: Any = 64,
-                     *, lower: bool = False) -> Any:
-        """Seconds of absorbed MLA decode attention over a latent cache of `kv_lora + rope` per token.
+                     kv_bytes: Any = 2.0, *, lower: bool = False) -> Any:
+        """Seconds of absorbed MLA decode attention over a latent cache of `kv_lora + rope` per token,
+        `kv_bytes` an element (the flops at the bf16 peak whatever the cache holds, as `attn_decode_s`).
 
-        Without an `mla_decode` table, the decode-attention efficiencies are used with the MLA roofline
-        (shape: `heads` heads, one KV head of `kv_lora + rope`)."""
-        shape, (b, c, h, lat, rp) = _flat(batch, ctx, heads, kv_lora, rope)
-        h3, lat3, rp3 = (x[:, None, None] for x in (h, lat, rp))
+        Past the `mla_decode` table's largest batch the time grows by the table's last measured
+        per-request slope (`dagc.kernels.tables.past_batch`), not in proportion to the batch. Without an
+        `mla_decode` table, the decode-attention efficiencies are used with the MLA roofline (shape:
+        `heads` heads, one KV head of `kv_lora + rope`)."""
+        shape, (b, c, h, lat, rp, kvb) = _flat(batch, ctx, heads, kv_lora, rope, kv_bytes)
+        h3, lat3, rp3, kvb3 = (x[:, None, None] for x in (h, lat, rp, kvb))
         peak, hbm = self.bf16_flops_per_s, self.hbm_bytes_per_s
 
         def roof(bb: np.ndarray, cc: np.ndarray) -> np.ndarray:
-            return roofline_s(2.0 * bb * h3 * cc * (2 * lat3 + rp3), 2.0 * bb * cc * (lat3 + rp3), peak, hbm)
+            return roofline_s(2.0 * bb * h3 * cc * (2 * lat3 + rp3), kvb3 * bb * cc * (lat3 + rp3), peak, hbm)
         if "mla_decode" in self._tables:
             coords = _logs(h[:, None])
-            return _out(shape, evaluate(self._tables["mla_decode"], coords, b, c, roof, self.floor_s, lower=lower))
+            return _out(shape, self._by_kv("mla_decode", kvb, lambda table: past_batch(
+                table, coords, b, c, roof, self.floor_s, lower)))
         coords = _logs(np.stack([h, np.ones_like(h), lat + rp], axis=1))
-        return _out(shape, evaluate(self._tables["attn_decode"], coords, b, c, roof, self.floor_s, lower=lower))
+        return _out(shape, self._by_kv("attn_decode", kvb, lambda table: evaluate(
+            table, coords, b, c, roof, self.floor_s, lower=lower)))
 
     def fused_moe_measured(self) -> tuple[tuple[str, int, int, int, int, int, int], ...]:
         return tuple(sorted(self._fused))
@@ -238,19 +268,33 @@ class KernelProfile(KernelTimes):
 
     def all_reduce_s(self, gpus: int, nbytes: Any) -> Any:
         """Log-log in the bytes between measured sizes; below the least its time, above the largest that
-        time × bytes / its bytes (bandwidth-bound there). Non-decreasing in the bytes."""
-        return _series_s(self._all_reduce[gpus], nbytes, self.floor_s)
+        time × bytes / its bytes (bandwidth-bound there: the roofline at the last measured efficiency).
+        Non-decreasing in the bytes."""
+        return series_s(self._all_reduce[gpus], nbytes, self.floor_s)
 
     def fused_moe_covers(self, dtype: DType, hidden: int, inter: int, topk: int, experts: int, tp: int,
-                         ep: int) -> bool:
-        return (dtype_name(dtype), hidden, inter, topk, experts, tp, ep) in self._fused
+                         ep: int, a2a: int = A2A_FUSED) -> bool:
+        """Whether the kernel this deployment runs (`dagc.kernels.series.moe_kernel`; `a2a`: `A2A_DEEPEP`
+        when its experts take DeepEP's all-to-all) was measured at this shape."""
+        kernels = self._fused.get((dtype_name(dtype), hidden, inter, topk, experts, tp, ep), {})
+        return moe_kernel(kernels, a2a == A2A_DEEPEP, 1.0, ep) is not None
 
     def fused_moe_s(self, tokens: Any, dtype: DType, hidden: int, inter: int, topk: int, experts: int, tp: int,
-                    ep: int, *, lower: bool = False) -> Any:
-        """Interpolated log-log in the tokens between measured counts; below the least measured its time
-        (a launch takes no less), above the most measured that time × tokens / its tokens (the layer is
-        compute-bound there). Non-decreasing in the tokens, so also its own lower bound."""
-        return _series_s(self._fused[(dtype_name(dtype), hidden, inter, topk, experts, tp, ep)], tokens, self.floor_s)
+                    ep: int, a2a: int = A2A_FUSED, *, lower: bool = False) -> Any:
+        """The measured MoE kernel the deployment runs (`moe_kernel`: over a wide EP group DeepEP's
+        low-latency or normal kernels by the tokens a rank dispatches, else the fused kernel), interpolated
+        log-log in the tokens; below the least measured count its time, above the largest the roofline
+        at the last measured efficiency (`dagc.kernels.series.fused_moe_s`). Non-decreasing in the tokens
+        within one kernel, so also its own lower bound."""
+        key = (dtype_name(dtype), hidden, inter, topk, experts, tp, ep)
+        kernels = self._fused[key]
+        shape, (t,) = _flat(tokens)
+        out = np.empty_like(t)
+        chosen = [moe_kernel(kernels, a2a == A2A_DEEPEP, float(x), ep) or FUSED for x in t]
+        for name in set(chosen):
+            sel = np.array([c == name for c in chosen])
+            out[sel] = fused_moe_s(kernels[name], t[sel], key, self._peaks, self.floor_s)
+        return _out(shape, out)
 
     @_memoised
     def memory_s(self, nbytes: Any, op: MemoryOp | str = "copy", *, lower: bool = False) -> Any:
@@ -266,16 +310,6 @@ class KernelProfile(KernelTimes):
             return bb / hbm
         return _out(shape, evaluate(self._tables[key], np.zeros((len(nb), 0)), np.zeros_like(nb), nb, roof,
                                      self.floor_s, lower=lower))
-
-
-def _series_s(series: tuple[np.ndarray, np.ndarray], x: Any, floor_s: float) -> Any:
-    """A measured series (log x, log seconds; x ascending, seconds non-decreasing) at `x`: log-log between
-    points, below the first its time, above the last that time × x / its x; at least `floor_s`."""
-    log_x, log_s = series
-    shape, (v,) = _flat(x)
-    lv = np.log(np.maximum(v, 1.0))
-    t = np.exp(np.interp(lv, log_x, log_s)) * np.exp(np.maximum(lv - log_x[-1], 0.0))
-    return _out(shape, np.maximum(t, floor_s))
 
 
 def build_profile(f: ProfileFile, digest: str) -> KernelProfile:
@@ -304,44 +338,35 @@ def build_profile(f: ProfileFile, digest: str) -> KernelProfile:
     tables["attn_prefill"] = make_table([((r.H, r.Hkv, r.D), 0.0, r.S, r.seconds, float(roofline_s(
         2.0 * r.B * r.S**2 * r.H * r.D, 2.0 * r.B * r.S * (2 * r.H + 2 * r.Hkv) * r.D, peaks.bf16, peaks.hbm)))
         for r in t.attn_prefill])
-    tables["attn_decode"] = make_table([((r.H, r.Hkv, r.D), r.B, r.ctx, r.seconds, float(roofline_s(
-        4.0 * r.B * r.ctx * r.H * r.D, 4.0 * r.B * r.ctx * r.Hkv * r.D, peaks.bf16, peaks.hbm)))
-        for r in t.attn_decode])
-    if t.mla_decode:
-        tables["mla_decode"] = make_table([((r.heads,), r.B, r.ctx, r.seconds, float(roofline_s(
-            2.0 * r.B * r.heads * r.ctx * (2 * r.kv_lora + r.rope), 2.0 * r.B * r.ctx * (r.kv_lora + r.rope),
-            peaks.bf16, peaks.hbm))) for r in t.mla_decode])
+    for name, rows_d in _by_cache(t.attn_decode, "attn_decode").items():
+        tables[name] = make_table([((r.H, r.Hkv, r.D), r.B, r.ctx, r.seconds, float(roofline_s(
+            4.0 * r.B * r.ctx * r.H * r.D, 2.0 * _KV_BYTES[r.kv] * r.B * r.ctx * r.Hkv * r.D, peaks.bf16,
+            peaks.hbm))) for r in rows_d])
+    for name, rows_l in _by_cache(t.mla_decode or [], "mla_decode").items():
+        tables[name] = make_table([((r.heads,), r.B, r.ctx, r.seconds, float(roofline_s(
+            2.0 * r.B * r.heads * r.ctx * (2 * r.kv_lora + r.rope),
+            _KV_BYTES[r.kv] * r.B * r.ctx * (r.kv_lora + r.rope), peaks.bf16, peaks.hbm))) for r in rows_l])
     for op in MEMORY_OPS:
         rows_m = [r for r in t.memory if r.op == op]
         if rows_m:
             tables[f"memory.{op}"] = make_table([((), 0.0, r.bytes, r.seconds, r.bytes / peaks.hbm) for r in rows_m])
     return KernelProfile(f.name, f.provenance, f.floor.kernel_s, peaks, tables, digest, f.floor.eager_kernel_s,
-                         _fused_series(f), f.glue_launches, _all_reduce_series(f))
+                         fused_series(f.tables.fused_moe or ()), f.glue_launches,
+                         all_reduce_series(f.tables.all_reduce or ()))
 
 
-def _monotone_series(points: Mapping[float, float]) -> tuple[np.ndarray, np.ndarray]:
-    """(log x, log seconds) of measured points, x ascending, each point's seconds the least measured at it or
-    at any larger x (the monotone envelope of the kernel tables: a smaller call could run the larger one
-    padded), so non-decreasing, as the search's bounds need."""
-    x = np.array(sorted(points), dtype=np.float64)
-    s = np.minimum.accumulate(np.array([points[v] for v in sorted(points)])[::-1])[::-1]
-    return np.log(np.maximum(x, 1.0)), np.log(s)
+_KV_BYTES = {"bf16": 2.0, "fp8": 1.0}      # bytes an element of the KV cache a decode row read
 
 
-def _all_reduce_series(f: ProfileFile) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    by: dict[int, dict[float, float]] = {}
-    for r in f.tables.all_reduce or ():
-        by.setdefault(r.gpus, {})[r.bytes] = r.seconds
-    return {gpus: _monotone_series(points) for gpus, points in by.items()}
-
-
-def _fused_series(f: ProfileFile) -> dict[tuple, tuple[np.ndarray, np.ndarray]]:
-    """The fused MoE rows by shape, each series sorted by tokens (the last of equal counts kept), as its
-    monotone envelope (`_monotone_series`)."""
-    by: dict[tuple, dict[float, float]] = {}
-    for r in f.tables.fused_moe or ():
-        by.setdefault((r.dtype, r.hidden, r.inter, r.topk, r.experts, r.tp, r.ep), {})[r.tokens] = r.seconds
-    return {key: _monotone_series(points) for key, points in by.items()}
+def _by_cache(rows: list, name: str) -> dict[str, list]:
+    """Decode rows by the cache they read: `name` (bf16; an 8-bit table's rows when there is no bf16 one)
+    and `name.fp8`."""
+    bf16 = [r for r in rows if r.kv == "bf16"]
+    fp8 = [r for r in rows if r.kv == "fp8"]
+    out = {name: bf16 or fp8} if rows else {}
+    if bf16 and fp8:
+        out[f"{name}.fp8"] = fp8
+    return out
 
 
 def for_gpu(profile: KernelProfile, gpu: Gpu) -> KernelProfile:

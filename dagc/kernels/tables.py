@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["PeakSet", "Roofline", "Table", "dtype_name", "evaluate", "make_table", "roofline_s"]
+__all__ = ["PeakSet", "Roofline", "Table", "dtype_name", "evaluate", "make_table", "past_batch", "roofline_s"]
 
 _NEIGHBOURS = 2                    # measured shapes blended for a shape that was not measured
 
@@ -192,3 +192,19 @@ def evaluate(table: Table, shape: np.ndarray, outer: np.ndarray, inner: np.ndarr
         log_eff += w[:, s, None, None] * table.series[s].log_eff(lo, li)
     t = roof(big_o, big_i) / np.exp(log_eff)
     return np.maximum(t.max(axis=(1, 2)), floor_s)
+
+
+def past_batch(table: Table, coords: np.ndarray, b: np.ndarray, c: np.ndarray, roof: Roofline, floor_s: float,
+                lower: bool) -> np.ndarray:
+    """`evaluate` of a decode table whose outer coordinate is the batch, except past its largest measured
+    batch B1 (the one before it B0): t(B) = t(B1) + (B − B1) · (t(B1) − t(B0)) / (B1 − B0), the last
+    measured per-request slope at the query's context and shape, at least the roofline at the table's best
+    efficiency (so never below the `lower` bound)."""
+    t = evaluate(table, coords, b, c, roof, floor_s, lower=lower)
+    if lower or len(table.outer_breaks) < 2 or not (over := b > table.outer_breaks[-1]).any():
+        return t
+    b0, b1 = (float(x) for x in table.outer_breaks[-2:])
+    t0, t1 = (evaluate(table, coords, np.full_like(b, x), c, roof, floor_s) for x in (b0, b1))
+    grown = t1 + (b - b1) * (t1 - t0) / (b1 - b0)
+    bound = evaluate(table, coords, b, c, roof, floor_s, lower=True)
+    return np.where(over, np.maximum(grown, bound), t)

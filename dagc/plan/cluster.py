@@ -108,14 +108,16 @@ class KernelTimes(abc.ABC):
         """Causal flash attention over `batch` sequences of `seq` tokens."""
 
     @abc.abstractmethod
-    def attn_decode_s(self, batch: Any, ctx: Any, heads: Any, kv_heads: Any, head_dim: Any,
+    def attn_decode_s(self, batch: Any, ctx: Any, heads: Any, kv_heads: Any, head_dim: Any, kv_bytes: Any = 2.0,
                       *, lower: bool = False) -> Any:
-        """One decode step's attention: one query per request against `ctx` cached tokens."""
+        """One decode step's attention: one query per request against `ctx` cached tokens of `kv_bytes` an
+        element (2: bf16; an 8-bit cache reads 1 and computes as many flops)."""
 
     @abc.abstractmethod
     def mla_decode_s(self, batch: Any, ctx: Any, heads: Any, kv_lora: Any = 512, rope: Any = 64,
-                     *, lower: bool = False) -> Any:
-        """Absorbed MLA decode attention over a latent cache of `kv_lora + rope` per token."""
+                     kv_bytes: Any = 2.0, *, lower: bool = False) -> Any:
+        """Absorbed MLA decode attention over a latent cache of `kv_lora + rope` per token, `kv_bytes` an
+        element."""
 
     @abc.abstractmethod
     def memory_s(self, nbytes: Any, op: str = "copy", *, lower: bool = False) -> Any:
@@ -136,12 +138,13 @@ class KernelTimes(abc.ABC):
         return ()
 
     def fused_moe_covers(self, dtype: DType, hidden: int, inter: int, topk: int, experts: int, tp: int,
-                         ep: int) -> bool:
-        """Whether an engine's fused MoE layer was measured at this shape (engine profiles only)."""
+                         ep: int, a2a: int = 1) -> bool:
+        """Whether an engine's MoE layer was measured at this shape (engine profiles only), in the kernel the
+        deployment runs (`a2a`: 2 when its experts take DeepEP's all-to-all, else 1; `dagc.kernels.series`)."""
         return False
 
     def fused_moe_s(self, tokens: Any, dtype: DType, hidden: int, inter: int, topk: int, experts: int, tp: int,
-                    ep: int, *, lower: bool = False) -> Any:
+                    ep: int, a2a: int = 1, *, lower: bool = False) -> Any:
         """One rank's fused MoE layer when `tokens` tokens enter its EP group, routed evenly (a shape
         `fused_moe_covers`)."""
         raise NotImplementedError("this profile measured no fused MoE layer")
