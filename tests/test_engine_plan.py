@@ -124,3 +124,23 @@ def test_set_names_another_engine_located_in_the_option(tmp_path):
         load_plan_with(path, ["cluster.engine=vllm@0.1"])
     [d] = exc.value.diagnostics
     assert (d.code, d.span.source.path, d.span.column, d.span.text) == ("E101", "--set", 16, "vllm@0.1")
+
+
+def test_a_profile_measured_in_another_engine_is_w530_once_per_plan(tmp_path):
+    from dagc.lang.load import load_plan
+    from dagc.rules import rule
+    from dagc.verdict.check import check
+
+    kernels = _imported(tmp_path, "aiconfigurator-core 0.12.0: h200_sxm / sglang 0.5.14")
+    text = cluster("engine = trtllm", kernels)
+    (tmp_path / "plan.moe").write_text(text)
+    [result] = check(load_plan(tmp_path / "plan.moe"))
+    [w] = [d for d in result.diagnostics if d.code == "W530"]
+    assert w.message == ("the kernel profile `h100-sxm` was measured in SGLang, but the plan serves with "
+                         "TensorRT-LLM: its kernel times are SGLang's, the rest of the figures TensorRT-LLM's")
+    assert w.span.text == "engine = trtllm" and rule("W530").plan_level
+    assert w.hint.endswith("or write `engine = sglang`")
+    # the profile's own engine, written or by default: nothing to say
+    for written in ("engine = sglang", ""):
+        (tmp_path / "plan.moe").write_text(cluster(written, kernels))
+        assert "W530" not in {d.code for d in check(load_plan(tmp_path / "plan.moe"))[0].diagnostics}

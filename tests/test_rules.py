@@ -33,6 +33,13 @@ def engine_profile(etp: int, ep: int) -> str:
     return json.dumps(doc)
 
 
+def sglang_profile() -> str:
+    """The built-in H100 profile as if imported from SGLang's tables (its provenance names the engine)."""
+    doc = json.loads((ROOT / "dagc" / "data" / "kernels" / "h100-sxm.json").read_text())
+    doc["provenance"]["source"] = "aiconfigurator-core 0.12.0: h100_sxm / sglang 0.5.14"
+    return json.dumps(doc)
+
+
 # A request log (the first lines of the Azure LLM inference trace 2023, code) replayed as the traffic.
 AZURE_LOG = ("TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:17:03.9799600,4808,10\n"
              "2023-11-16 18:17:04.0319600,3180,8\n2023-11-16 18:17:04.0781490,110,27\n")
@@ -117,6 +124,8 @@ FIXTURES = {
     "N001": (dict(strategy="strategy" + " tp 2" * 60), dict(strategy="strategy tp 8")),
     "W517": (dict(cluster=ENGINE, files=lambda: {"engine.json": engine_profile(1, 8)}),
              dict(cluster=ENGINE, files=lambda: {"engine.json": engine_profile(8, 1)})),
+    "W530": (dict(cluster=ENGINE.replace(" }", "  engine = vllm }"), files=lambda: {"engine.json": sglang_profile()}),
+             dict(cluster=ENGINE, files=lambda: {"engine.json": sglang_profile()})),
     "W518": (dict(workload=TRAFFIC.format(requests="1e7")), dict(workload=TRAFFIC.format(requests=100))),
     "W519": (dict(workload=LOGGED, files=lambda: {"trace.csv": AZURE_LOG.replace(",4808,", ",30000000,")}),
              dict(workload=LOGGED, files=lambda: {"trace.csv": AZURE_LOG})),
