@@ -49,9 +49,15 @@ TABLES = {"gemm": ("gemm", "gemm_perf"), "moe": ("moe", "moe_perf"),
           "generation_attention": ("attention", "generation_attention_perf"),
           "generation_mla": ("mla", "generation_mla_perf"),
           "context_mla": ("mla", "context_mla_perf"),
+          "wideep_generation_moe": ("moe", "wideep_generation_moe_perf"),
+          "wideep_context_moe": ("moe", "wideep_context_moe_perf"),
           "custom_allreduce": ("comm", "custom_allreduce_perf")}
 NCCL = ("comm", "nccl", "nccl_perf")          # NCCL's own tables: <system>/comm/nccl/<NCCL version>/nccl_perf
 MLA_PREFILL_HEAD_DIM = 160       # (qk_nope 128 + qk_rope 64 + v_head 128) / 2: dagc's MLA prefill kernel shape
+_KV = {"bfloat16": "bf16", "fp8": "fp8"}      # the KV caches of the decode tables, as dagc names them
+# MoE tables → the profile's `kernel` and the even distribution of each (`dagc.kernels.series.MOE_KERNELS`)
+MOE_KERNELS = (("moe", "fused", "balanced"), ("wideep_generation_moe", "deepep_ll", "uniform"),
+               ("wideep_context_moe", "deepep_normal", "uniform"))
 _DTYPES = {"bfloat16": "bf16", "fp8": "fp8", "fp8_block": "fp8", "nvfp4": "nvfp4", "w4a16_mxfp4": "mxfp4"}
 Rows = list[dict[str, Any]]
 
@@ -150,27 +156,38 @@ def convert(tables: Mapping[str, Rows], base: Mapping[str, Any], *, name: str, g
     gemm = [{k: v for k, v in g.items() if k != "_block"} for g in gemm
             if not g["_block"] or (g["dtype"], g["M"], g["N"], g["K"]) not in exact]
     _put(out_tables, used, "gemm", gemm, ("dtype", "M", "N", "K"))
-    moe = [{"dtype": _DTYPES[r["moe_dtype"]], "tokens": int(r["num_tokens"]), "hidden": int(r["hidden_size"]),
-            "inter": int(r["inter_size"]), "topk": int(r["topk"]), "experts": int(r["num_experts"]),
-            "tp": int(r["moe_tp_size"]), "ep": int(r["moe_ep_size"]), "seconds": _ms(r)}
-           for r in tables.get("moe", ()) if r["distribution"] == "balanced" and r["moe_dtype"] in _DTYPES]
-    _put(out_tables, used, "fused_moe", moe, ("dtype", "tokens", "hidden", "inter", "topk", "experts", "tp", "ep"))
+    # the fused layer's rows (Triton, CUTLASS, …) of even routing, and SGLang's wide-EP DeepEP/DeepGEMM rows of
+    # uniform routing (their only even one): decode-sized steps under DeepEP's low-latency kernels, prefill
+    # under its normal ones (`MOE_KERNELS`)
+    moe = [{"kernel": kernel, "dtype": _DTYPES[r["moe_dtype"]], "tokens": int(r["num_tokens"]),
+            "hidden": int(r["hidden_size"]), "inter": int(r["inter_size"]), "topk": int(r["topk"]),
+            "experts": int(r["num_experts"]), "tp": int(r["moe_tp_size"]), "ep": int(r["moe_ep_size"]),
+            "seconds": _ms(r)}
+           for kind, kernel, even in MOE_KERNELS for r in tables.get(kind, ())
+           if r["distribution"] == even and r["moe_dtype"] in _DTYPES]
+    _put(out_tables, used, "fused_moe", moe,
+         ("kernel", "dtype", "tokens", "hidden", "inter", "topk", "experts", "tp", "ep"))
     prefill = [{"B": int(r["batch_size"]), "S": int(r["isl"]), "H": int(r["num_heads"]),
                 "Hkv": int(r["num_key_value_heads"]) or int(r["num_heads"]), "D": int(r["head_dim"]), "seconds": _ms(r)}
-               for r in tables.get("context_attention", ()) if _full_bf16(r)]
+               for r in tables.get("context_attention", ())
+               if _full(r) and r.get("kv_cache_dtype", "bfloat16") == "bfloat16"]
     # MLA prefill (DeepSeek's dims: q·k over 192, v 128) as dagc prices it: multi-head, D = (192 + 128) / 2
     prefill += [{"B": int(r["batch_size"]), "S": int(r["isl"]), "H": int(r["num_heads"]), "Hkv": int(r["num_heads"]),
                  "D": MLA_PREFILL_HEAD_DIM, "seconds": _ms(r)}
                 for r in tables.get("context_mla", ()) if r.get("kv_cache_dtype", "bfloat16") == "bfloat16"
                 and r.get("mla_dtype", "bfloat16") == "bfloat16"]
     _put(out_tables, used, "attn_prefill", prefill, ("B", "S", "H", "Hkv", "D"))
+    # decode attention over a bf16 and over an 8-bit KV cache, each its own rows (`kv`)
     decode = [{"B": int(r["batch_size"]), "ctx": int(r["isl"]) + int(r["step"]), "H": int(r["num_heads"]),
-               "Hkv": int(r["num_key_value_heads"]) or int(r["num_heads"]), "D": int(r["head_dim"]), "seconds": _ms(r)}
-              for r in tables.get("generation_attention", ()) if _full_bf16(r) and int(r.get("beam_width", 1)) == 1]
-    _put(out_tables, used, "attn_decode", decode, ("B", "ctx", "H", "Hkv", "D"))
+               "Hkv": int(r["num_key_value_heads"]) or int(r["num_heads"]), "D": int(r["head_dim"]),
+               "kv": _KV[r.get("kv_cache_dtype", "bfloat16")], "seconds": _ms(r)}
+              for r in tables.get("generation_attention", ()) if _full(r) and int(r.get("beam_width", 1)) == 1
+              and r.get("kv_cache_dtype", "bfloat16") in _KV]
+    _put(out_tables, used, "attn_decode", decode, ("kv", "B", "ctx", "H", "Hkv", "D"))
     mla = [{"B": int(r["batch_size"]), "ctx": int(r["isl"]) + int(r["step"]), "heads": int(r["num_heads"]),
-            "seconds": _ms(r)} for r in tables.get("generation_mla", ()) if r["kv_cache_dtype"] == "bfloat16"]
-    _put(out_tables, used, "mla_decode", mla, ("B", "ctx", "heads"))
+            "kv": _KV[r["kv_cache_dtype"]], "seconds": _ms(r)}
+           for r in tables.get("generation_mla", ()) if r["kv_cache_dtype"] in _KV]
+    _put(out_tables, used, "mla_decode", mla, ("kv", "B", "ctx", "heads"))
     # the engine's all-reduce: its custom kernel or NCCL, the faster at each size (as the engine picks), bf16
     reduce = [{"gpus": int(r["num_gpus"]), "bytes": 2.0 * float(r["message_size"]), "seconds": _ms(r)}
               for r in tables.get("custom_allreduce", ()) if r.get("allreduce_dtype") == "bfloat16"]
@@ -180,8 +197,11 @@ def convert(tables: Mapping[str, Rows], base: Mapping[str, Any], *, name: str, g
     kept = [k for k in ("gemm", "grouped_gemm", "attn_prefill", "attn_decode", "memory", "mla_decode")
             if k not in used and out_tables.get(k)]
     sources = sorted({str(r.get("kernel_source")) for rows in tables.values() for r in rows if r.get("kernel_source")})
+    moe_sources = "; ".join(f"{kernel} ← {', '.join(found)}" for kind, kernel, _ in MOE_KERNELS
+                            if (found := sorted({str(r.get("kernel_source")) for r in tables.get(kind, ())})))
     method = (f"engine tables {', '.join(used) or 'none'}; dagc's own profile `{base['name']}` for "
-              f"{', '.join(kept) or 'nothing'} and the per-kernel floor; kernel sources: {', '.join(sources) or '—'}")
+              f"{', '.join(kept) or 'nothing'} and the per-kernel floor; MoE kernels: {moe_sources or '—'}; "
+              f"kernel sources: {', '.join(sources) or '—'}")
     out: dict[str, Any] = {"format": "dagc-kernel-profile", "version": 1, "name": name, "peaks": dict(peaks),
                            "floor": dict(base["floor"]), "tables": out_tables}
     if glue:
@@ -198,9 +218,9 @@ def _put(tables: dict, used: list[str], name: str, rows: list[dict], key: tuple[
         used.append(name)
 
 
-def _full_bf16(row: Mapping[str, Any]) -> bool:
-    return (int(row.get("window_size", 0)) == 0 and row.get("attn_dtype", "bfloat16") == "bfloat16"
-            and row.get("kv_cache_dtype", "bfloat16") == "bfloat16")
+def _full(row: Mapping[str, Any]) -> bool:
+    """Full (not windowed) attention computed in bf16."""
+    return int(row.get("window_size", 0)) == 0 and row.get("attn_dtype", "bfloat16") == "bfloat16"
 
 
 def _fastest(rows: Iterable[dict], key: tuple[str, ...]) -> list[dict]:

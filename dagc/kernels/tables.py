@@ -195,16 +195,21 @@ def evaluate(table: Table, shape: np.ndarray, outer: np.ndarray, inner: np.ndarr
 
 
 def past_batch(table: Table, coords: np.ndarray, b: np.ndarray, c: np.ndarray, roof: Roofline, floor_s: float,
-                lower: bool) -> np.ndarray:
+               lower: bool) -> np.ndarray:
     """`evaluate` of a decode table whose outer coordinate is the batch, except past its largest measured
     batch B1 (the one before it B0): t(B) = t(B1) + (B − B1) · (t(B1) − t(B0)) / (B1 − B0), the last
-    measured per-request slope at the query's context and shape, at least the roofline at the table's best
-    efficiency (so never below the `lower` bound)."""
-    t = evaluate(table, coords, b, c, roof, floor_s, lower=lower)
-    if lower or len(table.outer_breaks) < 2 or not (over := b > table.outer_breaks[-1]).any():
+    measured per-request slope at the query's context and shape, at least the roofline at the datasheet
+    peaks. `lower`: a lower bound of that — the roofline at the table's best efficiency, taken at B1 at
+    most (t(B) ≥ t(B1) there: the envelope's slope is not negative)."""
+    slope = len(table.outer_breaks) >= 2
+    if lower:
+        return evaluate(table, coords, np.minimum(b, table.outer_breaks[-1]) if slope else b, c, roof, floor_s,
+                        lower=True)
+    t = evaluate(table, coords, b, c, roof, floor_s)
+    if not slope or not (over := b > table.outer_breaks[-1]).any():
         return t
     b0, b1 = (float(x) for x in table.outer_breaks[-2:])
     t0, t1 = (evaluate(table, coords, np.full_like(b, x), c, roof, floor_s) for x in (b0, b1))
     grown = t1 + (b - b1) * (t1 - t0) / (b1 - b0)
-    bound = evaluate(table, coords, b, c, roof, floor_s, lower=True)
-    return np.where(over, np.maximum(grown, bound), t)
+    at_peak = roof(b[:, None, None], c[:, None, None]).reshape(len(b), -1)[:, 0]
+    return np.where(over, np.maximum(grown, at_peak), t)
