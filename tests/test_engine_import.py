@@ -22,6 +22,8 @@ def tree(tmp_path: Path, releases=("1.2.0rc5", "1.3.0rc20", "1.3.0rc10")) -> Pat
     root = tmp_path / "data"
     for release in releases:
         for kind, (family, name) in TABLES.items():
+            if kind not in ROWS:            # TensorRT-LLM has no wide-EP MoE table of even routing
+                continue
             folder = root / "h200_sxm" / family / "trtllm" / release
             folder.mkdir(parents=True, exist_ok=True)
             (folder / f"{name}.parquet").write_text(json.dumps(ROWS[kind]))
