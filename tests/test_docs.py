@@ -361,7 +361,7 @@ def cost_constants() -> list[tuple[str, str, str, str]]:
     """(constant, value, where in the code, plan field that overrides it) for every named constant
     the cost model, the memory model and the verdicts read."""
     from dagc.ir.op_shapes import ALIGN_ROWS, REFERENCE
-    from dagc.kernels import tables as kernel_tables
+    from dagc.kernels import series, tables as kernel_tables
     from dagc.kernels.kernels import builtin_profile, profile_names
     from dagc.layout import routing, shards
     from dagc.plan import cluster
@@ -402,6 +402,14 @@ def cost_constants() -> list[tuple[str, str, str, str]]:
         ("measured shapes blended for an unmeasured shape", f"{kernel_tables._NEIGHBOURS}",
          "`dagc.kernels.tables._NEIGHBOURS`", "—"),
         ("rows per expert padded to a multiple of", f"{ALIGN_ROWS}", "`dagc.ir.op_shapes.ALIGN_ROWS`", "—"),
+        ("EP ranks from which a group across attention-DP ranks runs DeepEP's MoE kernels (SGLang "
+         "`--moe-a2a-backend deepep`, vLLM `--all2all-backend deepep_*`; kernels.md)", f"{series.WIDE_EP_MIN_RANKS}",
+         "`dagc.kernels.series.WIDE_EP_MIN_RANKS`", "—"),
+        ("tokens a rank dispatches under DeepEP's low-latency kernels, at most (SGLang's default "
+         "`SGLANG_DEEPEP_NUM_MAX_DISPATCH_TOKENS_PER_RANK`, python/sglang/srt/environ.py)",
+         f"{series.DEEPEP_LL_MAX_TOKENS_PER_RANK}", "`dagc.kernels.series.DEEPEP_LL_MAX_TOKENS_PER_RANK`", "—"),
+        ("matrices of a routed expert in an MoE layer's roofline past its measured tokens (gate, up, down: SwiGLU)",
+         f"{series.MOE_MATRICES}", "`dagc.kernels.series.MOE_MATRICES`", "—"),
         ("bytes per activation value (bf16)", f"{shards.ACTIVATION_BYTES:g}", "`dagc.layout.shards.ACTIVATION_BYTES`",
          "—"),
         ("routing = random: token-expert assignments computed exactly up to", f"{routing._EXACT_ASSIGNMENTS:,}",

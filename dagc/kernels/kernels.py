@@ -11,7 +11,9 @@ sequence, context, bytes; for decode attention also the batch), per measured sha
 shapes nearest the query in log space (the two nearest, inverse-square-distance weighted; an
 exact match alone) are blended. The time is `roofline(query) / efficiency`, never below the
 profile's per-kernel floor. Outside the measured range the efficiency of the nearest measured
-point is kept (clamped), so the time follows the roofline there.
+point is kept (clamped), so the time follows the roofline there at the last measured efficiency
+(never a line through the last point); MLA decode past its largest measured batch grows by the
+last measured per-request slope (`dagc.kernels.tables.past_batch`).
 
 Monotone in tokens. Measured series are not always monotone (a kernel for more rows may pick a
 faster tile). A kernel for fewer tokens can always run the larger one padded, so the profile's
