@@ -107,8 +107,8 @@ def _profiles(folder: Path, system: str) -> dict[str, tuple[Path, Path]]:
     for engine in ENGINES:
         doc = import_profile(system, engine)
         full, bare = folder / f"{system}-{engine}.json", folder / f"{system}-{engine}-noglue.json"
-        full.write_text(json.dumps(doc))
-        bare.write_text(json.dumps({k: v for k, v in doc.items() if k != "glue"}))
+        full.write_text(json.dumps(doc, separators=(",", ":")))         # as `dagc kernels import` writes it
+        bare.write_text(json.dumps({k: v for k, v in doc.items() if k != "glue"}, separators=(",", ":")))
         out[engine] = (full, bare)
     return out
 

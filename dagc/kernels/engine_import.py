@@ -211,10 +211,16 @@ def convert(tables: Mapping[str, Rows], base: Mapping[str, Any], *, name: str, g
                            "method": method[:2000], "source": source}}
 
 
+# Row keys at the format's default value, left out of the written rows (a profile of every table of an engine
+# release is some 15 MiB; the file format reads at most 16 MiB).
+_DEFAULTS = {"kernel": "fused", "kv": "bf16"}
+
+
 def _put(tables: dict, used: list[str], name: str, rows: list[dict], key: tuple[str, ...]) -> None:
-    """The engine's rows as table `name`, when it has any (else the base profile's stays)."""
+    """The engine's rows as table `name`, when it has any (else the base profile's stays), without the keys at
+    their default value."""
     if rows:
-        tables[name] = _fastest(rows, key)
+        tables[name] = [{k: v for k, v in r.items() if _DEFAULTS.get(k, None) != v} for r in _fastest(rows, key)]
         used.append(name)
 
 
