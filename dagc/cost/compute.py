@@ -125,18 +125,22 @@ def _kernel_lookup(k: Kernel, profile: KernelTimes, args: list[np.ndarray], lowe
     return np.maximum(np.asarray(t, dtype=np.float64).reshape(-1), k.launches * profile.floor_s)
 
 
-def priced_kernels(tpl: OpTemplate, profile: KernelTimes | None) -> tuple[Kernel, ...]:
+def priced_kernels(tpl: OpTemplate, profile: KernelTimes | None,
+                   glue: Mapping[str, int] | None = None) -> tuple[Kernel, ...]:
     """The kernels a compute op is priced by: its engine kernel (`OpTemplate.fused`: a fused MoE layer) when
     the profile measured it at this shape, else the kernels dagc decomposes it into — each glue step the
-    profile's engine runs its own way (`KernelTimes.glue`) as that engine runs it (`engine_glue`)."""
+    engine runs its own way as that engine runs it (`engine_glue`). `glue`: the cluster's engine's map
+    (`CostModel.glue`); None: the profile's own (`KernelTimes.glue`)."""
     fused = tpl.fused
     if fused is not None and profile is not None:
         shape = _alike_values(fused.shape[1:])
         if shape is not None and profile.fused_moe_covers(fused.dtype, *(int(x) for x in shape)):
             return (fused,)
-    if profile is None or not profile.glue:
+    if glue is None:
+        glue = profile.glue if profile is not None else None
+    if profile is None or not glue:
         return tpl.kernels
-    return tuple(x for k in tpl.kernels if (x := engine_glue(k, profile.glue)) is not None)
+    return tuple(x for k in tpl.kernels if (x := engine_glue(k, glue)) is not None)
 
 
 def engine_glue(k: Kernel, glue: Mapping[str, int]) -> Kernel | None:
@@ -167,7 +171,7 @@ def kernel_seconds(tpl: OpTemplate, cm: CostModel, lower: bool = False) -> tuple
         return ()
     return tuple(kernel_time_s(k, cm.profile, lower) / (cm.hbm_efficiency if k.cls in _MEMORY_BOUND
                                                          else cm.compute_efficiency)
-                 for k in priced_kernels(tpl, cm.profile))
+                 for k in priced_kernels(tpl, cm.profile, cm.glue))
 
 
 def alike_kernel_seconds(tpl: OpTemplate, cm: CostModel, lower: bool) -> list[float] | None:
@@ -176,7 +180,7 @@ def alike_kernel_seconds(tpl: OpTemplate, cm: CostModel, lower: bool) -> list[fl
     profile = cm.profile
     assert profile is not None
     out = []
-    for k in priced_kernels(tpl, profile):
+    for k in priced_kernels(tpl, profile, cm.glue):
         one = _alike_values(k.shape)
         if one is None:
             return None

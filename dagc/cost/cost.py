@@ -21,7 +21,7 @@ from .comm import collective_time_s, hierarchical_time_s
 from .compute import alike_kernel_seconds, compute_time_s, kernel_seconds, priced_kernels
 from .cost_model import CostModel
 
-__all__ = ["Costs", "cost", "template_time_s", "template_lower_s", "template_max_s", "compute_cost_key"]
+__all__ = ["Costs", "cost", "host_step_s", "template_time_s", "template_lower_s", "template_max_s", "compute_cost_key"]
 
 
 def template_time_s(tpl: OpTemplate, cm: CostModel, kernel_s: tuple[np.ndarray, ...] | None = None) -> np.ndarray:
@@ -38,17 +38,24 @@ def template_time_s(tpl: OpTemplate, cm: CostModel, kernel_s: tuple[np.ndarray, 
     if cm.profile is None:
         peak = cm.peak_flops(tpl.peak_dtype) * cm.compute_efficiency
         return np.asarray(compute_time_s(tpl.flops, tpl.hbm_bytes, peak, cm.hbm_bytes_per_s * cm.hbm_efficiency),
-                          dtype=np.float64)
+                          dtype=np.float64) + host_step_s(tpl, cm)
     total = np.zeros(np.shape(tpl.flops))
     eager_launches = np.zeros(np.shape(tpl.flops))
-    for k, t in zip(priced_kernels(tpl, cm.profile), kernel_seconds(tpl, cm) if kernel_s is None else kernel_s,
-                    strict=True):
+    for k, t in zip(priced_kernels(tpl, cm.profile, cm.glue),
+                    kernel_seconds(tpl, cm) if kernel_s is None else kernel_s, strict=True):
         total = total + t
         if k.eager:
             eager_launches = eager_launches + np.where(t > 0, k.launches, 0)
     # Eager launches (prefill): the host queues kernels at its launch rate while the GPU runs them,
     # so an op takes at least its launches at the measured eager launch time.
-    return np.maximum(total, eager_launches * cm.profile.eager_floor_s)
+    return np.maximum(total, eager_launches * cm.profile.eager_floor_s) + host_step_s(tpl, cm)
+
+
+def host_step_s(tpl: OpTemplate, cm: CostModel) -> float:
+    """The engine's host time of a step (`EngineTerms.step_s`: scheduling, inputs, sampling), carried by the
+    step's first op, its embedding: every pass of a step through the model begins with one (in the DAG, in
+    the search's timer and in the load simulation's step prices alike), so each step pays it once."""
+    return cm.step_s if tpl.kind is OpKind.EMBED else 0.0
 
 
 def template_lower_s(tpl: OpTemplate, cm: CostModel) -> float:
@@ -85,11 +92,11 @@ def template_max_s(tpl: OpTemplate, cm: CostModel, lower: bool = False) -> float
         seconds = alike_kernel_seconds(tpl, cm, lower)
         if seconds is not None:
             total, eager_launches = 0.0, 0.0
-            for k, t in zip(priced_kernels(tpl, cm.profile), seconds, strict=True):
+            for k, t in zip(priced_kernels(tpl, cm.profile, cm.glue), seconds, strict=True):
                 total = total + t
                 if k.eager and t > 0:
                     eager_launches = eager_launches + k.launches
-            return max(total, eager_launches * cm.profile.eager_floor_s)
+            return max(total, eager_launches * cm.profile.eager_floor_s) + host_step_s(tpl, cm)
     kernel_s = kernel_seconds(tpl, cm, lower=True) if lower else None
     return float(template_time_s(tpl, cm, kernel_s).max(initial=0.0))
 
@@ -114,9 +121,9 @@ def compute_cost_key(tpl: OpTemplate, cm: CostModel) -> tuple | None:
     if tpl.kind.is_comm:
         return None
     kernels = tuple((k.cls, k.dtype, k.memory_op, k.launches, k.eager, tuple(_array_key(x) for x in k.shape))
-                    for k in priced_kernels(tpl, cm.profile))
+                    for k in priced_kernels(tpl, cm.profile, cm.glue))
     roofline = (tpl.peak_dtype, _array_key(tpl.flops), _array_key(tpl.hbm_bytes)) if cm.profile is None else ()
-    return (np.shape(tpl.flops), kernels, *roofline)
+    return (np.shape(tpl.flops), kernels, tpl.kind is OpKind.EMBED, *roofline)
 
 
 def _array_key(x) -> tuple:

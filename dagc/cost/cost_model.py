@@ -9,7 +9,8 @@ reports and the terminal.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from ..kernels.kernels import KernelProfile, for_gpu, nearest_profile
 from ..plan.cluster import DEFAULT_HBM_EFFICIENCY, DEFAULT_INTRA_LATENCY_S, Cluster, KernelTimes, peak_flops
@@ -37,6 +38,10 @@ class CostModel:
     # the profile's measured all-reduce prices a node's all-reduces: the plan keeps the GPU's own NVLink
     # bandwidth and latency, which the measurement was made on
     measured_all_reduce: bool = False
+    # How the cluster's engine runs dagc's glue steps (`dagc.plan.engines.ENGINE_GLUE`), a measured profile's own
+    # glue winning where it says something (it was measured in its engine): step → launches, 0 fused away
+    glue: Mapping[str, int] = field(default_factory=dict, hash=False)
+    step_s: float = 0.0             # the engine's host time per step (`EngineTerms.step_s`), once in every step
 
     @classmethod
     def from_cluster(cls, c: Cluster) -> CostModel:
@@ -56,7 +61,9 @@ class CostModel:
                    hbm_efficiency=hbm or DEFAULT_HBM_EFFICIENCY, network_efficiency=eff.network,
                    intra_latency_s=c.latency.intra_s, inter_latency_s=c.latency.inter_s,
                    measured_all_reduce=(c.intra_node_bytes_per_s == gpu.intra_node_bytes_per_s
-                                        and c.latency.intra_s == DEFAULT_INTRA_LATENCY_S))
+                                        and c.latency.intra_s == DEFAULT_INTRA_LATENCY_S),
+                   glue={**c.engine.terms.glue, **(profile.glue if profile is not None else {})},
+                   step_s=c.engine.terms.step_s)
 
     def peak_flops(self, dtype: DType) -> float:
         return peak_flops(self.gpu_flops_16bit, self.gpu_flops_8bit, dtype, self.gpu_flops_4bit)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from ..layout.layout import Layout
 from ..layout.speculative import draft_layer_dense, draft_passes, without_speculation
+from ..plan.engines import EngineTerms
 from ..plan.model import Model
 from ..plan.workload import Workload
 from .dag import GROUP_BUDGET, NODE_BUDGET, Dag, DagTooLarge, Phase, estimate_nodes, step_passes
@@ -23,8 +24,10 @@ from .ops import Op, OpShapes, layer_ops, rank_dims
 __all__ = ["build"]
 
 
-def build(model: Model, workload: Workload, layout: Layout, budget: int = NODE_BUDGET) -> Dag:
-    """Build the prefill and two-step decode DAG of one representative replica.
+def build(model: Model, workload: Workload, layout: Layout, budget: int = NODE_BUDGET,
+          engine: EngineTerms | None = None) -> Dag:
+    """Build the prefill and two-step decode DAG of one representative replica. `engine`: the serving
+    engine's terms, whose CUDA graphs pad a step's tokens or run it eagerly (`dagc.ir.op_shapes.graphed_tokens`).
 
     Example:
         >>> from dagc.verdict.check import load_plan_text
@@ -45,7 +48,7 @@ def build(model: Model, workload: Workload, layout: Layout, budget: int = NODE_B
             plan can make dagc build an unbounded graph.
     """
     _check_budget(layout, workload, budget)
-    b = _Builder(model, workload, layout)
+    b = _Builder(model, workload, layout, engine)
     for phase, step in step_passes(workload):
         for j in range(layout.microbatches):
             b.microbatch_pass(phase, step, j)
@@ -64,8 +67,8 @@ def _check_budget(layout: Layout, workload: Workload, budget: int) -> None:
 class _Builder:
     """Appends one micro-batch's pass through every stage at a time, in topological order."""
 
-    def __init__(self, model: Model, workload: Workload, layout: Layout):
-        self.model, self.workload, self.layout = model, workload, layout
+    def __init__(self, model: Model, workload: Workload, layout: Layout, engine: EngineTerms | None = None):
+        self.model, self.workload, self.layout, self.engine = model, workload, layout, engine
         self.dims = rank_dims(model, layout)
         self.reqs = layout.requests()
         self.dag = Dag(layout.group_size, layout.pp, layout.dp, layout.microbatches)
@@ -80,7 +83,8 @@ class _Builder:
         # Stages whose first rank sits at the same offset in a node have the same templates.
         key = (phase, tuple(self.reqs[j]), (stage * lay.group_size) % lay.gpus_per_node, stage == lay.pp - 1)
         if key not in self.shapes:
-            self.shapes[key] = OpShapes(self.model, self.workload, lay, self.dims, phase, self.reqs[j], stage)
+            self.shapes[key] = OpShapes(self.model, self.workload, lay, self.dims, phase, self.reqs[j], stage,
+                                        engine=self.engine)
         return self.shapes[key]
 
     def microbatch_pass(self, phase: Phase, step: int, j: int) -> None:
@@ -120,7 +124,7 @@ class _Builder:
         key = ("draft", tuple(self.reqs[j]), (stage * lay.group_size) % lay.gpus_per_node)
         if key not in self.shapes:
             self.shapes[key] = OpShapes(self.model, without_speculation(self.workload), lay, self.dims, Phase.DECODE,
-                                        self.reqs[j], stage)
+                                        self.reqs[j], stage, engine=self.engine)
         s = self.shapes[key]
         ops, outputs = layer_ops(lay, self.model, draft_layer_dense(self.model, self.workload))
         for p in range(passes):

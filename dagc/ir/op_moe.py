@@ -144,14 +144,16 @@ def _expert_kernels(s: Shapes, e: np.ndarray, hit: np.ndarray) -> tuple[Kernel, 
     grouped = KernelClass.GROUPED_GEMM
     rows_padded = e + (m.moe.experts + s.lay.redundant) / s.lay.ep * (ALIGN_ROWS - 1)
     return (
-        s.memory_pass("routing_index", 40 * e, "copy", REFERENCE["routing_index"]),
+        # one fused sort reads the assignments' expert ids and writes their sorted positions (4 B each): 8 of 40
+        s.memory_pass("routing_index", 40 * e, "copy", REFERENCE["routing_index"], one_pass=0.2),
         s.memory_pass("zero_fill", AB * d.h * (rows_padded + arriving), "copy", REFERENCE["zero_fill"]),
         s.memory_pass("permute", AB * d.h * (arriving + 2 * e), "permute"),
         s.kernel("gate_up" if d.gate == 3 else "up", grouped, (hit, tpe, s.vec(d.h), s.vec(up_n)), m.expert_weights),
         s.memory_pass("activation", (6 if d.gate == 3 else 4) * e * ffn_r, "silu_mul"),
         s.kernel("down", grouped, (hit, tpe, s.vec(ffn_r), s.vec(d.h)), m.expert_weights),
         s.memory_pass("combine_weights", 4 * AB * d.h * e, "copy", REFERENCE["combine_weights"]),
-        s.memory_pass("unpermute", AB * d.h * (2 * e + 2 * arriving), "unpermute"),
+        # a fused sum (vLLM's `moe_sum`) reads each row once and writes each token once: half the bytes
+        s.memory_pass("unpermute", AB * d.h * (2 * e + 2 * arriving), "unpermute", one_pass=0.5),
         s.residual_add(arriving),
     )
 

@@ -11,7 +11,9 @@ the keys (`Op`) and their recipes.
 
 from __future__ import annotations
 
+import bisect
 import functools
+import math
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
@@ -24,13 +26,14 @@ from ..layout.mix import shares
 from ..layout.routing import busiest_rank_factor
 from ..layout.shards import ACTIVATION_BYTES, expected_distinct_experts
 from ..layout.window import decode_context
+from ..plan.engines import EngineTerms
 from ..plan.model import DType, Model
 from ..plan.strategy import Axis
 from ..plan.workload import Workload
 from .dag import Kernel, KernelClass, OpKind, OpTemplate, Phase
 
 __all__ = ["AB", "ALIGN_ROWS", "REFERENCE", "Peak", "RankDims", "Recipe", "Shapes", "chunk_prompt_tokens",
-           "decode_context", "experts_inside_tp", "phase_chunk"]
+           "decode_context", "experts_inside_tp", "graphed_tokens", "phase_chunk"]
 
 AB = ACTIVATION_BYTES
 
@@ -111,6 +114,43 @@ class Recipe:
     reads: Callable[[Shapes], Hashable]
 
 
+def graphed_tokens(t: np.ndarray, phase: Phase, engine: EngineTerms | None) -> tuple[np.ndarray, bool]:
+    """The tokens each rank's ops run on in a step of `phase` whose ranks carry `t`, and whether the step's
+    kernels are launched eagerly (each op then at least its launches at the host's launch time).
+
+    A prefill (static) runs eagerly. A serving engine replays a decode step in the CUDA graph captured
+    for the next size at or above its tokens (`EngineTerms.graph_sizes`), every rank of the group at the
+    busiest one's (DP ranks pad to one size so that their all-to-alls meet): the padded rows cost as real
+    ones in every op but attention, which reads the real requests' KV cache. Above the largest size, or
+    between sizes for an engine that does not pad, the step runs eagerly at its own tokens; a mixed step
+    too, unless the engine replays graphs for mixed steps (`EngineTerms.mixed_graphs`). Without graph sizes
+    (`pytorch`, or no engine) every decode and mixed step is graphed at its own size.
+
+    Example:
+        >>> vllm = EngineTerms(graph_sizes=(1, 2, 4, 8))
+        >>> t, eager = graphed_tokens(np.array([5.0, 3.0]), Phase.DECODE, vllm); t.tolist(), eager
+        ([8.0, 8.0], False)
+        >>> nine = np.array([9.0])
+        >>> graphed_tokens(nine, Phase.DECODE, vllm)[1], graphed_tokens(nine, Phase.MIXED, vllm)[1]
+        (True, True)
+    """
+    if phase is Phase.PREFILL:
+        return t, True
+    if engine is None or not engine.graph_sizes:
+        return t, False
+    if phase is Phase.MIXED and not engine.mixed_graphs:
+        return t, True
+    most = float(t.max()) if t.size else 0.0
+    if most <= 0:
+        return t, False
+    need = math.ceil(most - 1e-9)
+    sizes = engine.graph_sizes
+    at = bisect.bisect_left(sizes, need)
+    if at == len(sizes) or (sizes[at] != need and not engine.graph_padding):
+        return t, True
+    return np.full(t.shape, float(sizes[at])), False
+
+
 def experts_inside_tp(lay: Layout) -> bool:
     """Whether each EP group is one attention TP group (`tp N ; ep N`): after the TP
     collective every rank holds all the group's tokens, so experts run on them without an
@@ -128,9 +168,11 @@ class Shapes:
     """
 
     def __init__(self, m: Model, w: Workload, lay: Layout, d: RankDims, phase: Phase, req: np.ndarray,
-                 stage: int, chunk: int | None = None):
+                 stage: int, chunk: int | None = None, engine: EngineTerms | None = None):
         """`chunk`: a mixed step's chunk of that many prompt tokens instead of the layout's
-        (`phase_chunk`; the search's lower bounds price a smaller one)."""
+        (`phase_chunk`; the search's lower bounds price a smaller one). `engine`: the serving engine's terms,
+        whose CUDA graphs pad a step's tokens or run it eagerly (`graphed_tokens`); None: every decode and
+        mixed step graphed at its own size."""
         self.m, self.w, self.lay, self.d, self.phase = m, w, lay, d, phase
         g = lay.group_size
         a_idx = np.arange(g) // (lay.tp * lay.cp)
@@ -139,18 +181,15 @@ class Shapes:
         per_seq = w.prompt if phase is Phase.PREFILL else w.step_positions
         self.chunk = phase_chunk(w, lay, phase) if chunk is None else chunk   # a mixed step's chunk's prompt tokens
         self.c = np.where(a_idx == 0, self.chunk / lay.cp, 0.0)   # … of them on each rank
-        self.t = self.n_seq * per_seq / lay.cp + self.c           # tokens through linear ops, per rank
+        # tokens through linear ops, per rank (padded to the engine's CUDA graph), and whether launched eagerly
+        self.engine = engine
+        self.t, self.eager = graphed_tokens(self.n_seq * per_seq / lay.cp + self.c, phase, engine)
         # Each rank routes and dispatches its share of its attention group's tokens — unless the
         # expert group lies inside the TP group, which already holds every token (no all-to-all).
         self.u = self.t if experts_inside_tp(lay) else self.t / lay.tp
         self.T = float(req.sum() * per_seq + self.chunk)          # distinct tokens of the stage
         self.R = float(req.sum())                                 # requests of the micro-batch
         self.stage = stage
-        # Kernels launched eagerly, the host's launch time a floor of each op: a static prefill (the
-        # calibration's eager runs). A serving engine's steps, decode and mixed, do not wait on the host:
-        # decode runs in CUDA graphs, and mixed steps in piecewise graphs (vLLM) or launched ahead by an
-        # overlapping scheduler (SGLang, TensorRT-LLM), so their kernels pay the in-graph floor.
-        self.eager = phase is Phase.PREFILL
         self.start_rank = stage * g
         self._cache: dict[Hashable, OpTemplate] = {}
         self._vecs: dict[float, np.ndarray] = {}           # `vec` of numbers
@@ -160,20 +199,21 @@ class Shapes:
     # The per-rank vectors as keys (their bytes: equal vectors, equal keys, whatever the layout
     # they came from), for the recipes' `reads`.
     @functools.cached_property
-    def t_key(self) -> tuple[str, bytes]:
+    def t_key(self) -> tuple[str, bytes, bool]:
         """`t`, the tokens through linear ops per rank, with the phase (eager or graphed kernels)."""
-        return self.phase.value, self.t.tobytes()
+        return self.phase.value, self.t.tobytes(), self.eager
 
     @functools.cached_property
-    def u_key(self) -> tuple[str, bytes, bool]:
-        """`u`, the tokens each rank routes, with the phase and whether the experts sit inside the TP
-        group (then the EP groups' tokens are one rank's, not the sum: `expert_origin`)."""
-        return self.phase.value, self.u.tobytes(), experts_inside_tp(self.lay)
+    def u_key(self) -> tuple[str, bytes, bool, bool]:
+        """`u`, the tokens each rank routes, with the phase, whether the experts sit inside the TP
+        group (then the EP groups' tokens are one rank's, not the sum: `expert_origin`) and whether eager."""
+        return self.phase.value, self.u.tobytes(), experts_inside_tp(self.lay), self.eager
 
     @functools.cached_property
-    def seq_key(self) -> tuple[str, bytes, int]:
-        """`n_seq`, the requests of each rank's attention group, with the phase and a mixed step's chunk."""
-        return self.phase.value, self.n_seq.tobytes(), self.chunk
+    def seq_key(self) -> tuple[str, bytes, int, bytes, bool]:
+        """`n_seq`, the requests of each rank's attention group, with the phase, a mixed step's chunk, the
+        tokens of the linear ops beside them (padded to a CUDA graph) and whether eager."""
+        return self.phase.value, self.n_seq.tobytes(), self.chunk, self.t.tobytes(), self.eager
 
     def placement_key(self, size: int, span: int | None = None) -> tuple[bool, int]:
         """What a collective of `size` ranks (blocks of `span`) reads of where the stage sits."""

@@ -114,7 +114,7 @@ class TimerCore:
                 chunk: int | None = None) -> OpShapes:
         m = self.plan.model
         dims = self._remember(self.layouts, ("dims", lay.tp, lay.cp, lay.sp), lambda: rank_dims(m, lay))
-        return OpShapes(m, workload, lay, dims, phase, np.array(req), stage, chunk)
+        return OpShapes(m, workload, lay, dims, phase, np.array(req), stage, chunk, self.plan.cluster.engine.terms)
 
     def _made(self, shapes: OpShapes, op: Op) -> tuple[float, bool, float]:
         """An op's template at `shapes`, made, priced and let go: its slowest rank's seconds, whether it is
@@ -148,7 +148,7 @@ def _split_shapes(shapes: OpShapes, split: tuple) -> OpShapes:
     two = LayoutSketch(1, lay.pp, lay.tp, lay.cp, lay.sp, 1, lay.tp, 2 * attention, 2, lay.stage_layers,
                        lay.microbatches, 2 * d, lay.gpus_per_node, _no_layout)
     return OpShapes(shapes.m, shapes.w, cast(Layout, two), shapes.d, Phase.MIXED,
-                    np.array(shapes.n_seq[:1].tolist() * 2), shapes.stage)
+                    np.array(shapes.n_seq[:1].tolist() * 2), shapes.stage, engine=shapes.engine)
 
 
 def _no_layout() -> Layout:

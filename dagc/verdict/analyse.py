@@ -105,7 +105,7 @@ def analyse(plan: Plan, strategy: Strategy, workload: Workload | None = None,
 
 def compile_dag(plan: Plan, strategy: Strategy, layout: Layout, mem: MemoryBreakdown) -> Compiled:
     """Build, cost and schedule the DAG of a sound strategy, and derive its metrics."""
-    dag = build(plan.model, plan.workload, layout)
+    dag = build(plan.model, plan.workload, layout, engine=plan.cluster.engine.terms)
     costs = cost(dag, plan.cluster)
     sched = schedule(dag, costs, plan.workload.overlap)
     return Compiled(plan=plan, strategy=strategy, layout=layout, memory=mem, dag=dag, costs=costs, schedule=sched,

@@ -68,7 +68,7 @@ class Compiled:
         g = self.dag.to_networkx()
         s = self.schedule
         profile = self.plan.cluster.kernels
-        kernels = [self._kernels_json(priced_kernels(t, profile), ks)
+        kernels = [self._kernels_json(priced_kernels(t, profile, self.costs.model.glue), ks)
                    for t, ks in zip(self.dag.templates, self.costs.per_kernel, strict=True)]
         for i in range(len(self.dag)):
             g.nodes[i].update(duration=float(s.finish[i] - s.start[i]), start=float(s.start[i]),
