@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from dagc.kernels.engine_import import convert
@@ -152,3 +153,30 @@ def test_import_keeps_each_moe_kernel_and_each_kv_cache():
     assert float(p.fused_moe_s(64, *key, A2A_DEEPEP)) == pytest.approx(0.3e-3, rel=1e-12)
     assert float(p.fused_moe_s(64, *key)) == pytest.approx(0.5e-3, rel=1e-12)
     assert float(p.attn_decode_s(4, 1024, 32, 8, 128, 1.0)) == pytest.approx(1.5e-5, rel=1e-12)
+
+
+def test_a_plans_8_bit_cache_reaches_the_kernel_at_its_whole_context():
+    from dagc.cost.compute import kernel_time_s, priced_kernels
+    from dagc.ir.dag import KernelClass, OpKind
+    from dagc.lang.load import load_plan_text
+    from dagc.verdict.check import check
+
+    def decode_kernel(kv: str):
+        text = (f'model preset "mixtral-8x7b" {{ kv_cache = {kv} }}\ncluster {{ gpus = 1  gpu preset "h100-sxm" }}\n'
+                "workload { batch = 8  prompt = 512  generate = 32 }\nstrategy tp 1\n")
+        (r,) = check(load_plan_text(text, "p.moe", None))
+        dag, prof = r.compiled.dag, r.plan.cluster.kernels
+        (tpl,) = {dag.template[i] for i in range(len(dag)) if dag.template[i].kind is OpKind.ATTENTION
+                  and dag.phase[i].value == "decode"}
+        (k,) = [k for k in priced_kernels(tpl, prof) if k.cls is KernelClass.ATTN_DECODE]
+        return k, prof
+
+    bf16, prof = decode_kernel("bf16")
+    fp8, _ = decode_kernel("fp8")
+    one = [float(np.asarray(x).flat[0]) for x in fp8.shape]
+    # the same context (512 + 32 / 2 = 528 tokens: the mean a decode step attends to), one byte an element
+    assert one[1] == float(np.asarray(bf16.shape[1]).flat[0]) == 528.0
+    assert one[5] == 1.0 and float(np.asarray(bf16.shape[5]).flat[0]) == 2.0
+    # priced by the profile at the 8-bit cache's bytes: Mixtral's 32 heads over 8 KV heads of 128, 8 requests
+    assert float(np.asarray(kernel_time_s(fp8, prof)).flat[0]) == pytest.approx(
+        max(float(prof.attn_decode_s(8, 528, 32, 8, 128, 1.0)), prof.floor_s), rel=1e-12)
