@@ -15,9 +15,9 @@ from dagc.cost.cost import template_time_s
 from dagc.cost.cost_model import CostModel
 from dagc.ir.dag import Phase
 from dagc.ir.ops import Op, OpShapes, rank_dims
+from dagc.lang.flatten import flatten
 from dagc.lang.load import load_plan_text
 from dagc.layout.layout import resolve
-from dagc.lang.flatten import flatten
 from dagc.plan.engines import ENGINE_TERMS, EngineTerms, engine_of
 from dagc.serve.step_prices import StepPrices
 from dagc.verdict.check import check
