@@ -28,6 +28,10 @@ Two comparisons, both computed here from the data (no figure is typed in):
 (g) Engine-measured kernel profiles (bench/fidelity_engines.py, which needs the extra `dagc[engines]`
     and records its figures in bench/engine_fidelity.json, rendered here): dagc against the engine
     tables' own static estimates and against the published measurements of (d).
+(h) The public corpus (bench/corpus/, run by bench/fidelity_corpus.py, which records its figures in
+    bench/corpus_results.json, rendered here): every published run with its engine in the plan, per
+    half of the split, and the held-out half's targets. The published runs of (d), (e) and (f) are
+    read from the corpus files: they are one list.
 
 Caveats: (b) uses the cost model as it is in the working tree; the measured reference is
 plain PyTorch on one GPU, so no collective is exercised (docs/fidelity.md, "Known limits").
@@ -52,6 +56,7 @@ if str(ROOT) not in sys.path:       # run as a script from anywhere: import the 
 if str(ROOT / "bench") not in sys.path:     # and its siblings bench/fidelity_*.py, however it is loaded
     sys.path.insert(0, str(ROOT / "bench"))
 
+import fidelity_corpus  # noqa: E402, I001  (bench/, on the path above)
 import fidelity_disagg  # noqa: E402, I001  (bench/, on the path above)
 import fidelity_engines  # noqa: E402, I001  (bench/, on the path above)
 import fidelity_inflight  # noqa: E402, I001  (bench/, on the path above)
@@ -586,6 +591,8 @@ def render_markdown(summaries: Sequence[ClassSummary], cases: Sequence[E2ECase],
     lines += fidelity_speculative.markdown_section([fidelity_speculative.predict(c)
                                                     for c in fidelity_speculative.CASES])
     lines += fidelity_engines.markdown_section(json.loads(fidelity_engines.RESULTS.read_text()))
+    lines += fidelity_corpus.markdown_section(json.loads(fidelity_corpus.RESULTS.read_text(encoding="utf-8")),
+                                              fidelity_corpus.load_corpus(), fidelity_corpus.halves())
     lines.append(LIMITS)
     return "\n".join(lines)
 

@@ -51,8 +51,8 @@ from dagc.lang.load import load_plan_text  # noqa: E402
 from dagc.plan.engines import ENGINE_NAMES  # noqa: E402
 
 __all__ = ["CORPUS", "QUANTITIES", "RESULTS", "SPLIT", "TARGETS", "CorpusError", "CorpusFile", "Run", "errors",
-           "evaluate", "halves", "load_corpus", "lowered", "make_split", "quantity", "summarise", "targets_met",
-           "with_engine"]
+           "evaluate", "halves", "load_corpus", "lowered", "make_split", "markdown_section", "published",
+           "quantity", "source_runs", "summarise", "targets_met", "with_engine"]
 
 CORPUS = ROOT / "bench" / "corpus"
 SPLIT = CORPUS / "split.json"
@@ -152,6 +152,23 @@ def load_corpus(folder: Path = CORPUS) -> list[CorpusFile]:
                 raise CorpusError(f"{f.source.id}.json: run {r.id}: its id is also a run of {seen[r.id]}.json")
             seen[r.id] = f.source.id
     return files
+
+
+@cache
+def _corpus_by_run() -> dict[str, tuple[Source, Run]]:
+    return {r.id: (f.source, r) for f in load_corpus() for r in f.runs}
+
+
+def published(run_id: str) -> tuple[Source, Run]:
+    """The corpus's source and run of this id: the sections of docs/fidelity.md that show published runs
+    (bench/fidelity_inflight.py, fidelity_disagg.py, fidelity_speculative.py) read their figures here."""
+    return _corpus_by_run()[run_id]
+
+
+def source_runs(source_id: str) -> tuple[Source, tuple[Run, ...]]:
+    """A corpus source and its runs, in the file's order."""
+    (f,) = [f for f in load_corpus() if f.source.id == source_id]
+    return f.source, f.runs
 
 
 # ---------------------------------------------------------------- the engine in the plan
@@ -293,9 +310,10 @@ def halves(split_path: Path = SPLIT) -> dict[str, str]:
 
 def _group(f: CorpusFile) -> tuple[int, int]:
     """(0 dense / 1 MoE, 0 in flight / 1 static) of a source, from its first run's plan and its runs' modes."""
-    moe = load_plan_text(f.runs[0].plan, f"{f.runs[0].id}.moe").model.moe is not None
+    moe = load_plan_text(f.runs[0].plan, f"{f.runs[0].id}.moe").model.moe
+    moe = moe is not None and moe.experts > 0       # a dense model lowers to no experts
     static = all(r.mode == "static" for r in f.runs)
-    return int(moe), int(static)
+    return int(bool(moe)), int(static)
 
 
 def make_split(files: Iterable[CorpusFile]) -> dict:
@@ -353,6 +371,67 @@ def print_table(rows: Sequence[dict]) -> None:
                 s = qs[q]
                 print(f"{half:11} {q:10} n={s['count']:<3} median |error| {s['median'] * 100:5.1f} %  worst "
                       f"{s['worst'] * 100:5.1f} %  bias {_pct(s['bias'])}")
+
+
+def _row_pct(x: float) -> str:
+    return f"{x * 100:+.1f} %"
+
+
+def _fig(x: float) -> str:
+    return f"{x:,.0f}" if x >= 1000 else f"{x:.3g}" if x < 10 else f"{x:.1f}"
+
+
+def markdown_section(results: dict, files: Sequence[CorpusFile], half: dict[str, str]) -> list[str]:
+    """docs/fidelity.md's corpus section, from bench/corpus_results.json (`results`) and the corpus files."""
+    rows = results["runs"]
+    for r in rows:
+        r["half"] = half.get(r["source"])
+    summary = summarise(rows)
+    lines = ["## (h) The public corpus: published serving runs, both halves", "",
+             "Every run of `bench/corpus/` — measured serving runs of public sources, each with its quote, settings "
+             "and plan (bench/corpus/README.md) — checked by dagc with the run's engine in its plan, from "
+             "`bench/corpus_results.json` (`python bench/fidelity_corpus.py --json bench/corpus_results.json`). "
+             "With traffic in the plan dagc's figures are the load simulation's over the whole run, as the "
+             "benchmark client computes them; without, the steady state's (a disaggregated source's pool "
+             "alone: the pool's capacity). Error = (dagc − measured) / measured.", "",
+             "The engine is " + ("in each plan (`cluster { engine = … }`)" if results.get("engine_in_plan")
+                                 else "not in the plans yet (dagc's default engine)")
+             + (f"; every run with `engine = {results['engine']}`" if results.get("engine") else "")
+             + (". The split (bench/corpus/split.json) is by source, fixed before any term is fitted: constants are "
+                "fitted on the calibration half, the held-out half is reported, never tuned on." if half else
+                ". No split is committed yet: every source is `unsplit`."), ""]
+    lines += ["Must hold on the held-out half:", "", "| target | value | met? |", "|---|---:|---|"]
+    for what, q, v, ok in targets_met(rows):
+        if q == "runs":
+            lines.append(f"| no run refused or crashed | {v:.0f} | {'met' if ok else '**not met**'} |")
+        else:
+            limit = TARGETS[what]
+            value = "—" if v is None else f"{v * 100:.1f} %"
+            name = "median \\|error\\|" if what == "median" else "worst \\|error\\|"
+            lines.append(f"| {q} {name} ≤ {limit * 100:.0f} % | {value} | {'met' if ok else '**not met**'} |")
+    lines += ["", "| half | quantity | figures | median \\|error\\| | worst | bias (signed median) |",
+              "|---|---|---:|---:|---:|---:|"]
+    for h in (*HALVES, "unsplit"):
+        for q in QUANTITIES:
+            s = summary.get(h, {}).get(q)
+            if s:
+                lines.append(f"| {h} | {q} | {s['count']} | {s['median'] * 100:.1f} % | {s['worst'] * 100:.1f} % | "
+                             f"{_row_pct(s['bias'])} |")
+    lines += ["", "Sources:", "", "| source | kind | half | runs |", "|---|---|---|---:|"]
+    for f in files:
+        lines.append(f"| [{f.source.title}]({f.source.url}) | {f.source.kind} | "
+                     f"{half.get(f.source.id, 'unsplit')} | {len(f.runs)} |")
+    lines += ["", "| run | engine | mode | half | figure | measured | dagc | error |",
+              "|---|---|---|---|---|---:|---:|---:|"]
+    for r in rows:
+        if r["status"] != "ok":
+            lines.append(f"| {r['run']} | {r['engine']} | {r['mode']} | {r['half'] or 'unsplit'} | "
+                         f"**{r['status']}**: {r['why']} | | | |")
+        for k, m in r["measured"].items():
+            if k in r["dagc"]:
+                lines.append(f"| {r['run']} | {r['engine']} | {r['mode']} | {r['half'] or 'unsplit'} | {k} | "
+                             f"{_fig(m)} | {_fig(r['dagc'][k])} | {_row_pct(r['errors'][k])} |")
+    return lines + [""]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -44,6 +44,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+if str(ROOT / "bench") not in sys.path:
+    sys.path.insert(0, str(ROOT / "bench"))
+
+import fidelity_corpus  # noqa: E402, I001  (bench/, on the path above)
+
 from dagc.lang.load import load_plan_text  # noqa: E402
 from dagc.verdict.check import check  # noqa: E402
 
@@ -93,18 +98,30 @@ class DisaggCase:
         return max(2, 2 * (self.kv_length - self.prompt))
 
 
+def _lmsys(run_id: str, key: str, nodes: int) -> float:
+    """The LMSYS figure per node, from its corpus run (bench/corpus/lmsys-large-scale-ep.json: the pool's
+    tokens/s over `nodes` nodes)."""
+    return fidelity_corpus.published(run_id)[1].measured[key] / nodes
+
+
+# The LMSYS runs are the corpus's; DeepSeek's online service and profile are not in the corpus (the service's
+# prompt length, tokens per prefill GPU and decode batch are not published; the profile's throughput is an
+# estimate, not a measured run) and are kept here.
 CASES: tuple[DisaggCase, ...] = (
     # 4 nodes EP32 prefill, 9 nodes EP72 decode; "52.3k input and 22.3k output tokens/s per node for 2000-token
     # input": the prefill-only 2K run is 54,543 in § Evaluation; the decode table: batch 256, KV length 2,000.
-    DisaggCase(LMSYS, SGL_2K, "h100-sxm", 32, 64, 72, 2000, 2000, 16384, 256, "random", 54543, 22282,
+    DisaggCase(LMSYS, SGL_2K, "h100-sxm", 32, 64, 72, 2000, 2000, 16384, 256, "random",
+               _lmsys("dsv3-h100-prefill-ep32-2k", "input_tokens_per_s", 4),
+               _lmsys("dsv3-h100-decode-ep72-2k", "output_tokens_per_s", 8),
                "prefill: the 2K prompt run of the prefill-only benchmark (the headline's 52.3k is the same "
                "deployment); its tokens per GPU are not stated for 1K and 2K prompts: the 4K run's 16,384 "
                "(8 prompts of 2,000); decode: batch 256 per GPU, KV length 2,000, EP72 on 9 nodes"),
     # § Profile Results, prefill table: 16,384 tokens per device, input length 4,096.
-    DisaggCase(LMSYS, SGL_4K, "h100-sxm", 32, 64, 72, 4096, 4096, 16384, 128, "random", 50302, None,
+    DisaggCase(LMSYS, SGL_4K, "h100-sxm", 32, 64, 72, 4096, 4096, 16384, 128, "random",
+               _lmsys("dsv3-h100-prefill-ep32-4k", "input_tokens_per_s", 4), None,
                "prefill, default expert distribution; the decode pool (128 per GPU) is not scored"),
     DisaggCase(LMSYS, SGL_4K_EPLB, "h100-sxm", 32, 64, 72, 4096, 4096, 16384, 128,
-               "random", 59337, None,
+               "random", _lmsys("dsv3-h100-prefill-ep32-4k-random-experts", "input_tokens_per_s", 4), None,
                "prefill with experts drawn at random (group-limited), SGLang's upper bound; the decode pool "
                "is not scored"),
     # Day 6: prefill unit 4 nodes (EP32, DP32), decode unit 18 nodes (EP144, DP144), H800; ~73.7k input tokens/s

@@ -4,13 +4,13 @@ Used by bench/fidelity.py (section (d) of docs/fidelity.md); run alone it prints
 
     python bench/fidelity_inflight.py
 
-Unlike the calibration runs, these figures are not ours: each case below copies what its source
-publishes (engine, version, GPUs, parallelism, concurrency, mean lengths, chunk size, measured
-mean TPOT and TTFT or output tokens/s), with the source named. Where a source gives nominal
-lengths but its totals show the real means (SGLang's `random` dataset samples lengths), the real
-means are used. A fixed-concurrency benchmark keeps `max-concurrency` requests in flight, dagc's
-`batch`. The measured TTFT includes queueing and scheduling; dagc's is the steady state without
-queueing, a lower bound of it — so TTFT is shown, but only TPOT and throughput are scored.
+Unlike the calibration runs, these figures are not ours: each case is a run of bench/corpus/ (the
+sources of SOURCE_IDS), read from its corpus file — engine, version, GPUs, parallelism, concurrency,
+mean lengths, chunk size, measured mean TPOT and TTFT or output tokens/s, with the source's quote.
+Where a source gives nominal lengths but its totals show the real means (SGLang's `random` dataset
+samples lengths), the real means are used. A fixed-concurrency benchmark keeps `max-concurrency`
+requests in flight, dagc's `batch`. The measured TTFT includes queueing and scheduling; dagc's is
+the steady state without queueing, a lower bound of it — so TTFT is shown, but only TPOT and throughput are scored.
 """
 
 from __future__ import annotations
@@ -24,20 +24,24 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+if str(ROOT / "bench") not in sys.path:
+    sys.path.insert(0, str(ROOT / "bench"))
+
+import fidelity_corpus  # noqa: E402, I001  (bench/, on the path above)
+
 from dagc.lang.load import load_plan_text  # noqa: E402
 from dagc.verdict.check import check  # noqa: E402
 
 __all__ = ["CASES", "InflightCase", "Prediction", "markdown_section", "predict", "summary"]
 
-INFERENCEX = ("SGLang v0.5.7 (InferenceX issue #870, https://github.com/SemiAnalysisAI/InferenceX/issues/870; "
-              "server flags from benchmarks/single_node/dsr1_fp8_h200.sh at ade7c0015)")
-SGL_QWEN = ("SGLang 0.5.6 cookbook, Qwen3 §5.1 (https://github.com/sgl-project/sglang/blob/main/docs_new/"
-            "cookbook/autoregressive/Qwen/Qwen3.mdx)")
-SGL_DSR1 = ("SGLang 0.5.6.post1 cookbook, DeepSeek-R1 §5.1 (https://github.com/sgl-project/sglang/blob/main/"
-            "docs_new/cookbook/autoregressive/DeepSeek/DeepSeek-R1.mdx)")
-TRTLLM = ("TensorRT-LLM blog \"Best performance practice on DeepSeek-R1\", H200 max-throughput "
-          "(https://github.com/NVIDIA/TensorRT-LLM/blob/main/docs/source/blogs/"
-          "Best_perf_practice_on_DeepSeek-R1_in_TensorRT-LLM.md)")
+def _cite(source: fidelity_corpus.Source) -> str:
+    return f"{source.title} ({source.url})"
+
+
+# The sources, as bench/corpus names them (their runs are the corpus's: one list of published runs).
+SOURCE_IDS = ("inferencex-dsr1-h200-sglang", "sglang-cookbook-qwen3-b200", "sglang-cookbook-deepseek-r1-b200",
+              "trtllm-blog-dsr1-best-perf")
+INFERENCEX, SGL_QWEN, SGL_DSR1, TRTLLM = (_cite(fidelity_corpus.source_runs(s)[0]) for s in SOURCE_IDS)
 
 
 @dataclass(frozen=True)
@@ -56,23 +60,19 @@ class InflightCase:
     output_per_gpu: float | None    # output tokens/s per GPU as published (or derived from the total ÷ GPUs)
 
 
-# DeepSeek-R1-0528 FP8, 8×H200, TP 8, chunked prefill 32768; lengths uniform in 819…1024 (mean 922).
-_IX = [InflightCase(INFERENCEX, "deepseek-v3", "h200", 8, "tp 8", c, 922, 922, 32768, tpot, ttft, out)
-       for c, tpot, ttft, out in ((8, 12.8, 330.6, 74.6), (16, 17.2, 356.0, 111.9), (32, 25.6, 426.5, 151.1),
-                                  (64, 34.6, 423.1, 223.6))]
-CASES: tuple[InflightCase, ...] = (
-    *_IX,
-    # Qwen3-235B-A22B-Instruct-2507 BF16, 8×B200, TP 8, SGLang's default chunk; real means from the totals
-    InflightCase(SGL_QWEN, "qwen3-235b-a22b", "b200", 8, "tp 8", 16, 496, 509, 8192, 16.36, 215.70, 832.04 / 8),
-    InflightCase(SGL_QWEN, "qwen3-235b-a22b", "b200", 8, "tp 8", 100, 500, 504, 8192, 32.94, 260.55, 2738.78 / 8),
-    InflightCase(SGL_QWEN, "qwen3-235b-a22b", "b200", 8, "tp 8", 16, 3750, 520, 8192, 16.81, 284.29, 820.69 / 8),
-    InflightCase(SGL_QWEN, "qwen3-235b-a22b", "b200", 8, "tp 8", 64, 3981, 530, 8192, 32.50, 238.22, 1790.43 / 8),
-    # DeepSeek-R1-0528 FP8, 8×B200, TP 8
-    InflightCase(SGL_DSR1, "deepseek-v3", "b200", 8, "tp 8", 16, 496, 509, 8192, 17.56, 273.51, 795.30 / 8),
-    InflightCase(SGL_DSR1, "deepseek-v3", "b200", 8, "tp 8", 100, 500, 504, 8192, 40.11, 563.14, 2282.90 / 8),
-    # DeepSeek-R1 FP8, 8×H200, attention DP 8 + EP 8, 1024 in flight, 1024 in / 2048 out, max_num_tokens 1151
-    InflightCase(TRTLLM, "deepseek-v3", "h200", 8, "tp 1 ; ep 8", 1024, 1024, 2048, 1151, None, None, 1436.1584),
-)
+def _case(source: fidelity_corpus.Source, run: fidelity_corpus.Run) -> InflightCase:
+    """A corpus run as this section's steady-state case: its plan's model, GPUs, strategy, lengths and chunk,
+    with `batch` = the client's concurrency; its measured TPOT, TTFT and output tokens/s per GPU."""
+    plan = load_plan_text(run.plan, f"{run.id}.moe")
+    w, m = plan.workload, run.measured
+    out = m.get("output_tokens_per_s")
+    return InflightCase(_cite(source), plan.model.name, plan.cluster.gpu.name, plan.cluster.gpus,
+                        plan.strategies[0].text, w.traffic.concurrency, w.prompt, w.generate, w.chunk,
+                        m.get("tpot_ms"), m.get("ttft_ms"), None if out is None else out / plan.cluster.gpus)
+
+
+CASES: tuple[InflightCase, ...] = tuple(_case(*fidelity_corpus.published(r.id)) for sid in SOURCE_IDS
+                                        for r in fidelity_corpus.source_runs(sid)[1])
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+if str(ROOT / "bench") not in sys.path:
+    sys.path.insert(0, str(ROOT / "bench"))
+
+import fidelity_corpus  # noqa: E402, I001  (bench/, on the path above)
+
 from dagc.ir.dag import Phase  # noqa: E402
 from dagc.lang.load import load_plan_text  # noqa: E402
 from dagc.serve.speculative import speculative_figures  # noqa: E402
@@ -78,13 +83,28 @@ class SpecCase:
     published_speedup: float | None = None    # the speed-up as the source prints it, where it does
 
 
+def _figure(run_id: str, unit: str) -> float:
+    """A corpus run's measured figure in this section's unit: tokens/s per user = 1000 / TPOT ms at one request,
+    output tokens/s per GPU = the deployment's / its GPUs."""
+    run = fidelity_corpus.published(run_id)[1]
+    return 1000 / run.measured["tpot_ms"] if unit == PER_USER else run.measured["output_tokens_per_s"] / run.gpus
+
+
+def _case(d: Deployment, run_id: str) -> SpecCase:
+    """A corpus run with MTP as a case of deployment `d`: its drafted tokens and accept length from its plan."""
+    run = fidelity_corpus.published(run_id)[1]
+    spec = load_plan_text(run.plan, f"{run_id}.moe").workload.speculative
+    assert spec is not None and spec.accept_length is not None, run_id
+    return SpecCase(d, spec.tokens, spec.accept_length, _figure(run_id, d.figure))
+
+
 # 8×B200, DeepSeek-R1 in TensorRT-LLM, one request at a time, ISL 1k / OSL 2k (§ Workload Profile). The MTP
 # table does not state its parallelism: its MTP 3 figure, 253, is the Key Optimizations row "Introduce EP4TP2 for
 # better workload balance" (`--tp 8 --ep 4`): attention TP8, sparse experts EP4 × TP2. Precision (§ Precision
 # Strategy): nvfp4 MoE and dense FFN, bf16 attention, MTP layers and router GEMM.
 TRT_B200 = Deployment(
     TRTLLM, "TensorRT-LLM, 8×B200, batch 1", 'model preset "deepseek-v3" { weights = bf16  moe { weights = nvfp4 } }',
-    "b200", 8, "tp 8 ; ep 4 etp 2", 1, 1024, 2048, PER_USER, 111,
+    "b200", 8, "tp 8 ; ep 4 etp 2", 1, 1024, 2048, PER_USER, _figure("dsr1-b200-tp8-ep4-batch1", PER_USER),
     "DeepSeek-R1, min-latency (one request), ISL 1k / OSL 2k; the table's column \"Acceptance Rate\" is the "
     "accept length (1.00 without MTP); its parallelism is not stated: its MTP 3 figure, 253 TPS/user, is the "
     "Key Optimizations row \"Introduce EP4TP2\" (`--tp 8 --ep 4`): attention TP8, experts EP4 × TP2; precision "
@@ -98,7 +118,7 @@ TRT_B200 = Deployment(
 # ISL 65,536, OSL 4,096. Baseline: no MTP and no overlap scheduling (MTP does not support overlap scheduling yet).
 SGL_H200 = Deployment(
     SGLANG, "SGLang, 16×H200 decode, 2 per GPU", 'model preset "deepseek-v3"', "h200", 16, "tp 1 ; ep 16",
-    32, 65536, 4096, PER_GPU, 51.0,
+    32, 65536, 4096, PER_GPU, _figure("dsv3-h200-decode-dp16-ep16-baseline", PER_GPU),
     "DeepSeek-V3-0324 (fp8), the decode pool of a PD-disaggregated deployment: 2 nodes of 8×H200, DP attention "
     "16 and DeepEP EP16, 2 requests per GPU (32 in all), ISL 65,536 / OSL 4,096 (dagc: a static plan of the "
     "decode, which attends to prompt + generate / 2); the figure is output tokens/s per rank (GPU); baseline "
@@ -109,17 +129,12 @@ SGL_H200 = Deployment(
 
 DEPLOYMENTS: tuple[Deployment, ...] = (TRT_B200, SGL_H200)
 
+# The published runs are the corpus's (bench/corpus/trtllm-blog-b200-min-latency.json: MTP 1 to 5 with their
+# "Acceptance Rate", the accept length; bench/corpus/lmsys-blog-sglang-mtp.json: the 3- and 4-token windows).
 CASES: tuple[SpecCase, ...] = (
-    # | Version | Acceptance Rate | TPS/User | TPS/User Speedup |, without MTP: 1.00, 111, 1.00
-    SpecCase(TRT_B200, 1, 1.92, 198, 1.78),
-    SpecCase(TRT_B200, 2, 2.58, 250, 2.25),
-    SpecCase(TRT_B200, 3, 2.82, 253, 2.28),
-    SpecCase(TRT_B200, 4, 2.99, 245, 2.21),
-    SpecCase(TRT_B200, 5, 3.01, 239, 2.15),
-    # "81.5 tokens/sec per rank, with an average acceptance length of 2.18" (3-token, +59.8 %);
-    # "82.0 tokens/sec per rank, with an average acceptance length of 2.44" (4-token, +60.8 %)
-    SpecCase(SGL_H200, 2, 2.18, 81.5, 1.598),
-    SpecCase(SGL_H200, 3, 2.44, 82.0, 1.608),
+    *(_case(TRT_B200, f"dsr1-b200-tp8-ep4-batch1-mtp{k}") for k in range(1, 6)),
+    _case(SGL_H200, "dsv3-h200-decode-dp16-ep16-mtp3"),
+    _case(SGL_H200, "dsv3-h200-decode-dp16-ep16-mtp4"),
 )
 
 

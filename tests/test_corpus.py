@@ -46,7 +46,7 @@ def corpus():
 
 def test_every_corpus_file_validates(corpus):
     files = sorted(p.stem for p in fc.CORPUS.glob("*.json") if p.name != fc.SPLIT.name)
-    assert [f.source.id for f in corpus] == files and len(files) >= 7
+    assert sorted(f.source.id for f in corpus) == files and len(files) >= 7
     for f in corpus:
         for r in f.runs:
             assert r.quote.strip() and r.measured and f.source.url.startswith("https://")
@@ -160,6 +160,7 @@ def _file(sid: str, mode: str = "inflight", dense: bool = False) -> fc.CorpusFil
 def test_split_by_source_grouped_hashed_alternated():
     files = [_file("moe-a"), _file("moe-b"), _file("moe-c", "static"), _file("moe-d", "static"),
              _file("dense-a", dense=True), _file("dense-b", dense=True)]
+    assert [fc._group(f) for f in files] == [(1, 0), (1, 0), (1, 1), (1, 1), (0, 0), (0, 0)]
     split = fc.make_split(files)
     assert split == fc.make_split(list(reversed(files)))        # deterministic, whatever the order read
     assert sorted(split["calibration"] + split["held-out"]) == sorted(f.source.id for f in files)
