@@ -4,6 +4,7 @@ their units compute: E401, E402, W502, W505, W508, W509, W516, W517, N601–N603
 from __future__ import annotations
 
 from ..diagnostics import Severity
+from ..kernels.series import moe_a2a
 from ..layout.shards import fused_moe_shape
 from ..units import Dimension, format_bytes, format_si
 from .base import Reads, RuleContext, diag, make_rule
@@ -289,7 +290,7 @@ def check_engine_coverage(ctx: RuleContext):
     if prof is None or not m.has_experts or not (measured := prof.fused_moe_measured()):
         return
     dtype, *shape = fused_moe_shape(m, lay.ep, lay.etp)
-    if prof.fused_moe_covers(dtype, *shape):
+    if prof.fused_moe_covers(dtype, *shape, moe_a2a(lay.ep, lay.etp, lay.adp)):     # the kernel it runs
         return
     hidden, ffn, top_k, experts = shape[:4]
     splits = sorted({(k[5], k[6]) for k in measured if k[:5] == (dtype.value, hidden, ffn, top_k, experts)},
