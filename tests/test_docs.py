@@ -421,8 +421,32 @@ def cost_constants() -> list[tuple[str, str, str, str]]:
     ]
     rows += [(f"kernel launches of `{step}` (reference implementation)", f"{n}", "`dagc.ir.op_shapes.REFERENCE`", "—")
              for step, n in REFERENCE.items()]
+    rows += engine_constants()
     rows += [(f"bytes per value, `{d.value}`", f"{d.bytes:g}", "`dagc.plan.model.DType.bytes`",
               "`weights`, `kv_cache`, `dispatch`") for d in DType]
+    return rows
+
+
+def engine_constants() -> list[tuple[str, str, str, str]]:
+    """The serving engines' terms (docs/cost-model.md, "The engine"): each engine's host time per step, front
+    end per request, CUDA-graph sizes and glue launches, where `dagc.plan.engines` names them."""
+    from dagc.plan import engines
+    rows = []
+    for name, upper in (("vllm", "VLLM"), ("sglang", "SGLANG"), ("trtllm", "TRTLLM")):
+        terms = engines.ENGINE_TERMS[name]
+        sizes = terms.graph_sizes
+        rows += [
+            (f"host time per step, `{name}`", _si(terms.step_s, "s"), f"`dagc.plan.engines.{upper}_STEP_S`",
+             f"`engine = {name}`"),
+            (f"front end per request, `{name}`", _si(terms.frontend_s, "s"), f"`dagc.plan.engines.{upper}_FRONTEND_S`",
+             f"`engine = {name}`"),
+            (f"CUDA-graph decode sizes, `{name}`",
+             f"{len(sizes)} from {sizes[0]} to {sizes[-1]}" + (", padded" if terms.graph_padding else ", not padded")
+             + (", mixed steps too" if terms.mixed_graphs else ""),
+             f"`dagc.plan.engines.{upper}_GRAPH_SIZES`", f"`engine = {name}`"),
+            (f"glue launches, `{name}`", ", ".join(f"{step} {n}" for step, n in terms.glue.items()),
+             "`dagc.plan.engines.ENGINE_GLUE`", f"`engine = {name}`"),
+        ]
     return rows
 
 

@@ -89,17 +89,19 @@ TRTLLM_GRAPH_SIZES = (*range(1, 32), 32, 64, 128)
 
 # Host time per engine step that the GPU waits for (scheduling, input preparation, sampling, output
 # processing), starting values that the fidelity corpus's calibration half refits: vLLM's V1 engine loop
-# measured at 0.54 ms a step amortised (openfabric-systems/simllm#204, vLLM 0.27.1) — the part async scheduling
-# does not hide; SGLang's overlap ("zero-overhead") scheduler leaves no GPU idle in an Nsight profile of
-# consecutive decode steps (lmsys.org/blog/2024-12-04-sglang-v0-4), and TensorRT-LLM's overlap scheduler is on
-# by default (nvidia.github.io/TensorRT-LLM, "Overlap Scheduler"): 0.1 ms each for the launch of the step.
+# measured at 0.54 ms a step amortised (github.com/openfabric-systems/simllm/pull/204, vLLM 0.27.1) — the
+# part async scheduling does not hide; SGLang's overlap ("zero-overhead") scheduler leaves no GPU idle in an
+# Nsight profile of consecutive decode steps (lmsys.org/blog/2024-12-04-sglang-v0-4), and TensorRT-LLM's
+# overlap scheduler is on by default (nvidia.github.io/TensorRT-LLM, "Overlap Scheduler"): 0.1 ms each for
+# the launch of the step.
 VLLM_STEP_S = 0.5e-3
 SGLANG_STEP_S = 0.1e-3
 TRTLLM_STEP_S = 0.1e-3
 # Per request, between the client's request and its first streamed token beyond the server's TTFT (HTTP,
 # chat template and tokenisation, the first chunk's detokenisation and streaming): 8.4–12.2 ms between
-# `vllm bench serve`'s TTFT and vLLM's own `time_to_first_token_seconds` (vllm-project/vllm#54628). No
-# published figure for SGLang or TensorRT-LLM: vLLM's is their starting value.
+# `vllm bench serve`'s TTFT and vLLM's own `time_to_first_token_seconds`
+# (github.com/vllm-project/vllm/pull/54628). No published figure for SGLang or TensorRT-LLM: vLLM's is
+# their starting value.
 VLLM_FRONTEND_S = 10e-3
 SGLANG_FRONTEND_S = 10e-3
 TRTLLM_FRONTEND_S = 10e-3
