@@ -129,6 +129,8 @@ FIXTURES = {
     "W518": (dict(workload=TRAFFIC.format(requests="1e7")), dict(workload=TRAFFIC.format(requests=100))),
     "W519": (dict(workload=LOGGED, files=lambda: {"trace.csv": AZURE_LOG.replace(",4808,", ",30000000,")}),
              dict(workload=LOGGED, files=lambda: {"trace.csv": AZURE_LOG})),
+    "W520": (dict(workload=INFLIGHT.format(batch=256, prompt=30000, generate=2000, chunk=8192)),
+             dict(workload=INFLIGHT.format(batch=16, prompt=30000, generate=2000, chunk=8192))),
     "N601": (dict(model=QWEN), dict(model=QWEN, strategy="strategy tp 4")),
     "N602": (dict(strategy="strategy tp 2 ; ep 8"), dict(model=DENSE)),
     "N604": (dict(require="require { decode_throughput >= 100 tokens/ms/gpu }"),

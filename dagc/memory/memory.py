@@ -20,6 +20,7 @@ The weight and KV cache figures are `dagc.memory.resident`, the activations
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,7 +30,7 @@ from ..plan.cluster import Cluster
 from ..plan.model import Model
 from ..plan.workload import Workload
 from .activations import activation_bytes
-from .resident import StageFigures, resident_figures
+from .resident import StageFigures, admits_by_kv, kv_cache_bytes_per_layer, resident_figures, stage_kv_bytes
 
 __all__ = ["StageMemory", "MemoryBreakdown", "memory", "resident_over"]
 
@@ -52,6 +53,10 @@ class StageMemory:
     capacity_bytes: float
     reserve_bytes: float = 0.0       # what the runtime keeps (CUDA context, comm buffers, allocator): SPEC 3.2
     activations_counted: bool = True  # False: the weights, KV cache and reserve alone exceed the GPU (`resident_over`)
+    # The KV cache of the batch at full length (prompt + generate). Statically it is `kv_cache_bytes`; in flight
+    # the engine gives the KV cache what the rest leaves, at least one full-length request's, at most this
+    # (`dagc.memory.admission`).
+    kv_needed_bytes: float = 0.0
 
     @property
     def weights_bytes(self) -> float:
@@ -94,6 +99,11 @@ def memory(model: Model, workload: Workload, cluster: Cluster, layout: Layout,
            activations: dict[int, float] | None = None, resident: StageFigures | None = None) -> MemoryBreakdown:
     """Per-stage memory of one rank, by SPEC 6.2/6.3.
 
+    In flight (`dagc.memory.resident.admits_by_kv`) the KV cache is what the engine allocates: the memory
+    the weights, activations and reserve leave, at least one full-length request's (less is E402: the
+    engine cannot start), at most the batch's at full length (`StageMemory.kv_needed_bytes`); statically,
+    the batch's at full length.
+
     `activations` (stage → bytes, from `activation_bytes_by_stage`) replaces the first
     estimate with the DAG's largest working set; `resident`, the layout's `resident_figures`
     when the caller has made them already.
@@ -116,7 +126,11 @@ def memory(model: Model, workload: Workload, cluster: Cluster, layout: Layout,
     capacity = cluster.gpu.memory_bytes
     estimates: dict[tuple, float] = {}
     stages = []
-    over = resident_over((figures, kinds), cluster)
+    one = None
+    if admits_by_kv(workload):        # one full-length request's KV cache is what the engine needs to start
+        per_layer = kv_cache_bytes_per_layer(model, workload, layout.tp, layout.cp, 1)
+        one = {key: stage_kv_bytes(key, per_layer) for key in figures}
+    over = resident_over((figures, kinds), cluster, one)
     for s, ((a, b), key) in enumerate(zip(layout.stage_layers, kinds, strict=True)):
         if over:
             act = 0.0          # E402 stands without them; their working set may need costly placement (EPLB)
@@ -126,15 +140,31 @@ def memory(model: Model, workload: Workload, cluster: Cluster, layout: Layout,
             if key not in estimates:
                 estimates[key] = activation_bytes(model, workload, layout, (a, b), key[2], key[3])
             act = estimates[key]
-        stages.append(StageMemory(stage=s, layers=(a, b), **figures[key], activation_bytes=act, capacity_bytes=capacity,
-                                  reserve_bytes=cluster.reserve_bytes, activations_counted=not over))
+        fig = figures[key]
+        needed = kv = fig["kv_cache_bytes"]
+        if one is not None:
+            rest = fig["attention_bytes"] + fig["routed_expert_bytes"] + fig["shared_expert_bytes"] + \
+                fig["dense_ffn_bytes"] + fig["replicated_bytes"] + fig["embedding_bytes"] + fig["lm_head_bytes"]
+            kv = min(needed, max(one[key], capacity - rest - act - cluster.reserve_bytes))
+            while kv > one[key] and rest + kv + act + cluster.reserve_bytes > capacity:
+                kv = math.nextafter(kv, 0.0)         # the sum's rounding: the rank fits, as the engine's does
+        stages.append(StageMemory(stage=s, layers=(a, b), **{**fig, "kv_cache_bytes": kv}, activation_bytes=act,
+                                  capacity_bytes=capacity, reserve_bytes=cluster.reserve_bytes,
+                                  activations_counted=not over, kv_needed_bytes=needed))
     return MemoryBreakdown(tuple(stages), layout)
 
 
-def resident_over(resident: StageFigures, cluster: Cluster) -> bool:
+def resident_over(resident: StageFigures, cluster: Cluster, one: dict | None = None) -> bool:
     """Whether some stage's weights, KV cache and reserve alone exceed the GPU's memory: the rank cannot fit
     whatever its activations, so they are not counted (`memory`), nor their working set derived — with
-    measured expert loads and many redundant slots that takes EPLB's placement of every layer."""
+    measured expert loads and many redundant slots that takes EPLB's placement of every layer. `one`: in
+    flight, each kind's KV cache of one full-length request, what the engine needs to start."""
     figures, kinds = resident
-    return any(sum(figures[k].values()) + cluster.reserve_bytes > cluster.gpu.memory_bytes for k in set(kinds))
+
+    def held(k) -> float:
+        fig = figures[k]
+        if one is None:
+            return sum(fig.values())
+        return sum(v for name, v in fig.items() if name != "kv_cache_bytes") + min(fig["kv_cache_bytes"], one[k])
+    return any(held(k) + cluster.reserve_bytes > cluster.gpu.memory_bytes for k in set(kinds))
 

@@ -25,10 +25,24 @@ from ..plan.model import Model
 from ..plan.params import embedding_params, ffn_params, router_params
 from ..plan.workload import Workload
 
-__all__ = ["requests_per_rank", "kv_cache_bytes_per_token", "kv_cache_bytes_per_request",
+__all__ = ["admits_by_kv", "kv_requests_judged", "requests_per_rank", "kv_cache_bytes_per_token",
+           "kv_cache_bytes_per_request",
            "resident_bytes_exceed", "weight_totals", "WeightTotals",
            "working_set_exceeds", "resident_figures", "resident_weight_figures", "kv_cache_bytes_per_layer",
            "with_kv_cache", "StageFigures", "StageKind", "KvPerLayer", "stage_kv_bytes"]
+
+
+def admits_by_kv(workload: Workload) -> bool:
+    """Whether the engine admits requests while KV blocks allow (in flight, or a decode instance of a
+    disaggregated strategy) rather than running a whole batch together (static): `batch` is then a cap,
+    and the engine starts when one full-length request fits (`dagc.memory.admission`)."""
+    return workload.inflight or workload.role == "decode"
+
+
+def kv_requests_judged(workload: Workload, requests_per_rank: int) -> int:
+    """The requests per rank whose full-length KV cache must fit for the engine to start (E402): one in
+    flight (`admits_by_kv`), the rank's whole share of the batch statically."""
+    return min(1, requests_per_rank) if admits_by_kv(workload) else requests_per_rank
 
 
 def kv_cache_bytes_per_token(model: Model) -> float:

@@ -20,7 +20,7 @@ from ..units import Dimension, format_bytes, format_gpu_memory, format_si, looku
 from .base import RuleContext, diag, make_rule
 from .bounds import Bounds, bounds, requirement_bound, unreachable
 
-__all__ = ["BROKEN_CHUNK", "BROKEN_MEMORY", "BROKEN_RULES", "RULES", "bound_text", "metric_name"]
+__all__ = ["BROKEN_CHUNK", "BROKEN_KV", "BROKEN_MEMORY", "BROKEN_RULES", "RULES", "bound_text", "metric_name"]
 
 _METRIC = {
     RequirementKind.TTFT: "TTFT", RequirementKind.TPOT: "TPOT",
@@ -174,6 +174,7 @@ def check_cluster_bound(ctx: RuleContext) -> Iterator[Diagnostic]:
 BROKEN_RULES = "the rules ("        # how `dagc.verdict.batch_max` names a batch that breaks a rule: "the rules (E401)"
 BROKEN_MEMORY = "the GPU's memory (E402)"   # … and one that overflows a GPU: no requirement to relax
 BROKEN_CHUNK = "the chunk's pace (W513)"     # … and, in flight, one whose prompts the chunk cannot keep up with
+BROKEN_KV = "the KV cache's room (W520)"     # … and, in flight, one more than the KV cache admits at once
 
 
 def check_batch_max(ctx: RuleContext) -> Iterator[Diagnostic]:
@@ -203,6 +204,9 @@ def check_batch_max(ctx: RuleContext) -> Iterator[Diagnostic]:
         elif broken == BROKEN_CHUNK:
             hint = ("write a number to fix the batch; a larger `chunk`, or more ranks, keep up with more requests in "
                     "flight")
+        elif broken == BROKEN_KV:
+            hint = ("write a number to fix the batch; past it the engine admits no more requests at once (their KV "
+                    "cache does not fit): more GPUs, or an 8-bit KV cache, make room for more")
         elif broken == BROKEN_MEMORY:
             hint = ("write a number to fix the batch; the memory table shows what fills a GPU (weights, KV cache, "
                     "activations): more GPUs, or degrees that split them further, make room for more requests")

@@ -1,11 +1,13 @@
 """Rules about the GPUs a strategy uses: how many, their memory, which nodes its groups span and what
-their units compute: E401, E402, W502, W505, W508, W509, W516, W517, N601–N603."""
+their units compute: E401, E402, W502, W505, W508, W509, W516, W517, W520, N601–N603."""
 
 from __future__ import annotations
 
 from ..diagnostics import Severity
 from ..kernels.series import moe_a2a
 from ..layout.shards import fused_moe_shape
+from ..memory.admission import admission, over_ranks
+from ..memory.resident import admits_by_kv
 from ..units import Dimension, format_bytes, format_si
 from .base import Reads, RuleContext, diag, make_rule
 
@@ -44,7 +46,8 @@ def check_gpus(ctx: RuleContext):
 
 
 def check_memory(ctx: RuleContext):
-    """A rank's memory (weights + KV cache + activations + reserve) must fit in the GPU.
+    """A rank's memory (weights + KV cache + activations + reserve) must fit in the GPU: the engine
+    could not start.
 
     What a rank holds of the weights and of the KV cache is computed as docs/cost-model.md
     ("Parameters and memory") describes; activations are the largest working set of one op for
@@ -53,6 +56,12 @@ def check_memory(ctx: RuleContext):
     The capacity is the memory the device reports (an "80 GB" H100 SXM: 81,559 MiB). With
     several stages over the capacity, the message gives the largest figure, "up to", and its
     stage.
+
+    In flight (`serving = inflight`, and a disaggregated strategy's decode instances) `batch` is
+    the cap on requests in flight, not a reservation: the KV cache counted is one full-length
+    request's (prompt + generate) at least, and what the rest leaves at most; a KV cache that holds
+    fewer requests than the cap is W520, not this. Statically the whole batch runs to full length
+    together, so its KV cache must fit whole.
 
     Bad:
         model preset "deepseek-v3"   cluster { gpus = 8  gpu preset "h100-sxm" }
@@ -86,6 +95,48 @@ def check_memory(ctx: RuleContext):
     yield diag("E402", Severity.ERROR, message, ctx.strategy.span_of("strategy"),
                "spread the weights (more pp or ep), shard the KV cache (tp, cp), serve fewer requests per "
                "replica (more dp) or use a larger GPU")
+
+
+def check_admission(ctx: RuleContext):
+    """In flight, the KV cache holds fewer requests than `batch`: the engine runs fewer at once.
+
+    `batch` is the most requests in flight (vLLM `--max-num-seqs`, SGLang `--max-running-requests`,
+    TensorRT-LLM `max_batch_size`); the engine admits a request while KV blocks for it are free. When
+    the memory the weights, activations and reserve leave holds fewer than a rank's share of the
+    batch at their mean context (prompt + generate/2: a request's context grows over its life), the
+    engine runs n = floor(KV tokens / mean context) per rank: dagc judges TTFT, TPOT and the
+    throughputs at that concurrency (report.json `metrics.concurrency_effective`). The message says
+    how many requests the KV cache holds at full length and how many run at their mean context; the
+    hint, the GPU memory that would run the whole cap, and what an 8-bit KV cache would run.
+
+    Bad:
+        model "qwen2.5-14b" { … }   cluster { gpus = 1  gpu "l40s" { memory = 48 GB … } }
+        workload { batch = 128  prompt = 2000  generate = 500  serving = inflight }
+        strategy tp 1                       # KV for 28 at full length: the engine runs ≈ 31, not 128
+    Fixed:
+        cluster { gpus = 4 … }   strategy dp 4     # or a smaller batch: what the engine runs anyway
+    """
+    mem, w, lay = ctx.memory, ctx.plan.workload, ctx.layout
+    if mem is None or not admits_by_kv(w) or not all(s.fits for s in mem.stages):
+        return
+    a = admission(w, lay, mem)
+    if not a.limited:
+        return
+    ranks = lay.dp * lay.adp
+    where = "" if ranks == 1 else f" (over {ranks:,} attention-DP ranks: {a.per_rank:,} each)"
+    full = over_ranks(w.batch, lay, a.full_length)
+    message = (f"the KV cache holds {full:,} of the {a.cap:,} requests of `batch` at full length "
+               f"({a.context_tokens:,} tokens; {a.kv_tokens:,} tokens a rank); in flight the engine runs ≈ "
+               f"{a.effective:,} at their mean context ({a.mean_context_tokens:,.0f} tokens){where}: TTFT, TPOT and "
+               f"the throughputs are judged at {a.effective:,} requests in flight")
+    lift = f"GPUs of {format_bytes(a.memory_to_lift_bytes)} would run all {a.cap:,}"
+    kv = ctx.plan.model.kv_cache
+    if kv.bytes > 1:
+        n8 = over_ranks(w.batch, lay, a.per_rank_with(1 / kv.bytes))
+        lift += f"; an 8-bit KV cache (`model {{ kv_cache = fp8 }}`) would run ≈ {n8:,}"
+    span = ctx.plan.span_of("workload.batch") or ctx.strategy.span_of("strategy")
+    yield diag("W520", Severity.WARNING, message, span,
+               f"{lift}; more GPUs (tp or dp) shard the KV cache; a `batch` of {a.effective:,} states what runs")
 
 
 def _stages(over, pp: int) -> str:
@@ -316,6 +367,8 @@ RULES = (
     make_rule("W516", Severity.WARNING, "EPLB and redundant expert slots that gain nothing", check_redundant_gains),
     make_rule("W517", Severity.WARNING, "the engine profile did not measure the fused MoE layer at this shape",
               check_engine_coverage),
+    make_rule("W520", Severity.WARNING, "in flight, the KV cache holds fewer requests than `batch`", check_admission,
+              reads=Reads.MEMORY),
     make_rule("N601", Severity.NOTE, "kv_heads < tp: KV heads replicated", check_kv_replication),
     make_rule("N602", Severity.NOTE, "experts per GPU", check_experts_per_gpu),
     make_rule("N603", Severity.NOTE, "the EP all-to-all crosses nodes", check_ep_nodes),

@@ -22,7 +22,9 @@ from ..layout.stages import StageBounds
 from ..memory.resident import (
     KvPerLayer,
     WeightTotals,
+    admits_by_kv,
     kv_cache_bytes_per_layer,
+    kv_requests_judged,
     resident_bytes_exceed,
     resident_weight_figures,
     weight_totals,
@@ -54,8 +56,13 @@ class MemoryScreen:
         key = (tp, cp, ep, etp, stages, dp, adp)
         hit = self._resident_batch.get(key)
         if hit is None:
+            w = self.plan.workload
+            context = w.prompt + w.generate
+
             def overflows(batch: int) -> str | None:
                 requests = busiest_group_requests(batch, dp, adp)
+                if admits_by_kv(w):      # in flight the KV cache admits requests at their mean context (at most)
+                    requests = requests * (2 * w.prompt + w.generate) // (2 * context)
                 return "memory" if self.resident_exceeds(tp, cp, ep, etp, stages, requests) else None
 
             hit = self._resident_batch[key] = largest_batch(overflows, BATCH_LIMIT)[0]
@@ -65,7 +72,8 @@ class MemoryScreen:
         """Whether the candidate's weights, KV cache and runtime reserve alone exceed a GPU's memory on
         some stage: `check` rejects it (E402, whatever its activations), so its figures are not
         needed. Remembered by what those bytes read of the layout (not micro-batches or overlap)."""
-        return self.resident_exceeds(lay.tp, lay.cp, lay.ep, lay.etp, lay.stage_layers, lay.requests_per_rank)
+        return self.resident_exceeds(lay.tp, lay.cp, lay.ep, lay.etp, lay.stage_layers,
+                                     kv_requests_judged(workload, lay.requests_per_rank))
 
     def resident_exceeds(self, tp: int, cp: int, ep: int, etp: int, stages: StageBounds, requests_per_rank: int
                          ) -> bool:
@@ -112,7 +120,7 @@ class MemoryScreen:
                 self.plan.cluster, lay, op,
                 lambda req: self.timer.working_set_floor(workload, lay, phase, req, op),
                 self._totals_of(lay.tp, lay.ep, lay.etp, lay.stage_layers),
-                self._kv(lay.tp, lay.cp, lay.requests_per_rank))
+                self._kv(lay.tp, lay.cp, kv_requests_judged(workload, lay.requests_per_rank)))
         return hit
 
 

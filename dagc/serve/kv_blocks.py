@@ -12,11 +12,11 @@ ceil(tokens / 16) blocks of its own beyond the cached prefix it shares.
 
 from __future__ import annotations
 
-import math
 from collections import OrderedDict
 
 from ..layout.layout import Layout
 from ..memory.activations import activation_bytes_by_stage
+from ..memory.admission import kv_tokens_per_rank
 from ..memory.memory import memory
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
@@ -31,7 +31,8 @@ def kv_capacity_tokens(plan: Plan, strategy: Strategy, lay: Layout) -> int:
     on every stage, the memory left after the weights, the activations and the runtime's reserve
     (`dagc.memory.memory`, as `check` sizes it) over the KV bytes one token of a request costs there
     (that stage's KV cache at the plan's batch and lengths over the tokens it holds); the least over the
-    stages. What vLLM's `gpu_memory_utilization` leaves for the KV cache, in tokens.
+    stages (`dagc.memory.admission.kv_tokens_per_rank`, what the steady state admits by too). What vLLM's
+    `gpu_memory_utilization` leaves for the KV cache, in tokens.
 
     Example:
         >>> from dagc.lang.load import load_plan_text
@@ -44,13 +45,7 @@ def kv_capacity_tokens(plan: Plan, strategy: Strategy, lay: Layout) -> int:
     """
     w = strategy.workload_for(plan.workload)
     mem = memory(plan.model, w, plan.cluster, lay, activation_bytes_by_stage(plan.model, w, plan.cluster, lay))
-    held = max(1, lay.requests_per_rank) * (w.prompt + w.generate)
-    most = math.inf
-    for s in mem.stages:
-        if s.kv_cache_bytes > 0:
-            free = s.capacity_bytes - s.weights_bytes - s.activation_bytes - s.reserve_bytes
-            most = min(most, max(0.0, free) / (s.kv_cache_bytes / held))
-    return int(most) if most < math.inf else 1 << 40
+    return kv_tokens_per_rank(mem, max(1, lay.requests_per_rank) * (w.prompt + w.generate))
 
 
 class RankKV:

@@ -24,7 +24,9 @@ from ..ir.build import build
 from ..ir.dag import NODE_BUDGET, estimate_nodes, over_work_budget
 from ..layout.layout import Layout, resolve
 from ..memory.activations import activation_bytes_by_stage
+from ..memory.admission import Admission, admission, admitted
 from ..memory.memory import MemoryBreakdown, memory
+from ..memory.resident import admits_by_kv
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy, StrategyDecl
 from ..plan.workload import Workload
@@ -53,6 +55,7 @@ class Analysis:
     verdict: Verdict
     metrics: dict | None = field(default=None)    # Metrics.to_json(), None when not computed
     compiled: Compiled | None = field(default=None, repr=False)   # None: no DAG was built
+    admission: Admission | None = field(default=None)   # in flight: what the engine admits (dagc.memory.admission)
 
     @property
     def valid(self) -> bool:
@@ -93,14 +96,21 @@ def analyse(plan: Plan, strategy: Strategy, workload: Workload | None = None,
         activations = activation_bytes_by_stage(plan.model, plan.workload, plan.cluster, layout) if structured else None
         mem = memory(plan.model, plan.workload, plan.cluster, layout, activations)
     diags += run_rules(replace(ctx, memory=mem), Reads.MEMORY)
+    adm = admission(plan.workload, layout, mem) if mem is not None and admits_by_kv(plan.workload) else None
     if structured and mem is not None and estimate_nodes(layout, plan.workload) <= NODE_BUDGET:
-        compiled = compile_dag(plan, strategy, layout, mem)
+        # in flight the steady state runs at the concurrency the engine reaches (`dagc.memory.admission`)
+        run, run_layout = admitted(plan, strategy, plan.workload, layout, adm)
+        compiled = compile_dag(plan if run is plan.workload else plan.model_copy(update={"workload": run}),
+                               strategy, run_layout, mem)
     diags = in_rule_order(diags + run_rules(replace(ctx, memory=mem, metrics=compiled.metrics if compiled else None),
                                             Reads.SCHEDULE))
-    metrics_json = compiled.metrics.to_json() if compiled is not None else None
+    metrics_json = None
+    if compiled is not None:
+        metrics_json = {**compiled.metrics.to_json(), "concurrency_effective": compiled.plan.workload.batch}
     reqs = judge_requirements(plan, layout, mem, metrics_json)
     return Analysis(plan=plan, strategy=strategy, layout=layout, memory=mem, diagnostics=tuple(cap(diags)),
-                    requirements=reqs, verdict=verdict(diags, reqs), metrics=metrics_json, compiled=compiled)
+                    requirements=reqs, verdict=verdict(diags, reqs), metrics=metrics_json, compiled=compiled,
+                    admission=adm)
 
 
 def compile_dag(plan: Plan, strategy: Strategy, layout: Layout, mem: MemoryBreakdown) -> Compiled:
@@ -109,4 +119,4 @@ def compile_dag(plan: Plan, strategy: Strategy, layout: Layout, mem: MemoryBreak
     costs = cost(dag, plan.cluster)
     sched = schedule(dag, costs, plan.workload.overlap)
     return Compiled(plan=plan, strategy=strategy, layout=layout, memory=mem, dag=dag, costs=costs, schedule=sched,
-                    metrics=derive_metrics(dag, sched, plan.workload, layout))
+                    metrics=derive_metrics(dag, sched, plan.workload, layout, plan.cluster.engine.terms.frontend_s))

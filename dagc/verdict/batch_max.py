@@ -6,7 +6,9 @@ saying how (`Workload.batch_note`, reported as N605).
 
 A batch is *served* when the strategy is legal at it — it fits in memory — and meets every
 requirement that more requests can only make harder: the `<=`/`<` limits on TTFT, TPOT and
-memory; in flight, also when the chunk keeps up with the prompts it admits (W513). Throughput
+memory; in flight, also when the chunk keeps up with the prompts it admits (W513) and the KV cache
+admits every request of the batch at once (W520, `dagc.memory.admission`: past that the engine runs
+no more requests, however large the cap). Throughput
 floors (`>=`) and `gpus` do not choose the batch (throughput grows with the
 batch); they are judged at the batch chosen, like any other requirement. Memory and latency
 only grow with the batch, so "served" holds up to a boundary and not beyond: `largest_batch`
@@ -28,10 +30,11 @@ from collections.abc import Callable
 from ..lang.fields import BATCH_LIMIT
 from ..layout.layout import Layout
 from ..layout.mix import shares
+from ..memory.admission import Admission
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
 from ..plan.workload import Overlap, RequirementKind, Workload
-from ..rules.requirements import BROKEN_CHUNK, BROKEN_MEMORY, BROKEN_RULES
+from ..rules.requirements import BROKEN_CHUNK, BROKEN_KV, BROKEN_MEMORY, BROKEN_RULES
 from ..schedule.timer import Timer
 from .analyse import analyse
 from .fastcheck import MEMORY, FastCheck, fast_check
@@ -125,6 +128,12 @@ def _unsustained(workload: Workload, lay: Layout) -> str | None:
     return BROKEN_CHUNK if workload.inflight and not shares(workload, lay).keeps_up else None
 
 
+def _unadmitted(adm: Admission | None) -> str | None:
+    """In flight, what a batch breaks when the KV cache admits fewer of its requests at once (W520): the
+    engine would run fewer, so a larger `batch` serves no more (`dagc.memory.admission`)."""
+    return BROKEN_KV if adm is not None and adm.limited else None
+
+
 def _reason(code: str) -> str:
     return BROKEN_MEMORY if code == MEMORY else f"{BROKEN_RULES}{code})"
 
@@ -156,7 +165,7 @@ def _probed(plan: Plan, strategy: Strategy, workload: Workload, timer: Timer, li
         fc = fast_check(plan, strategy, probe, timer)
         if isinstance(fc, str):
             return _reason(fc)
-        why = _unsustained(probe, fc.layout) or _broken(fc.requirements)
+        why = _unadmitted(fc.admission) or _unsustained(probe, fc.layout) or _broken(fc.requirements)
         if why is None:
             checks[b] = fc
         return why
@@ -213,7 +222,7 @@ def choose_batch(plan: Plan, strategy: Strategy, workload: Workload, timer: Time
         error = next((d.code for d in a.diagnostics if d.is_error), None)
         if error is not None:
             return _reason(error)
-        return _unsustained(a.plan.workload, a.layout) or _broken(a.requirements)
+        return _unadmitted(a.admission) or _unsustained(a.plan.workload, a.layout) or _broken(a.requirements)
 
     if batch > 0:
         broken = served(batch)

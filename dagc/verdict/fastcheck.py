@@ -19,9 +19,12 @@ from dataclasses import dataclass, replace
 
 from ..layout.layout import Layout, resolve
 from ..layout.speculative import draft_layer
+from ..memory.admission import Admission, admission, admitted
 from ..memory.memory import MemoryBreakdown, memory
 from ..memory.resident import (
+    admits_by_kv,
     kv_cache_bytes_per_layer,
+    kv_requests_judged,
     resident_bytes_exceed,
     resident_weight_figures,
     weight_totals,
@@ -47,6 +50,7 @@ class FastCheck:
     memory: MemoryBreakdown
     metrics: dict                                   # `dagc.serve.rates.rate_metrics` of the recurrence
     requirements: tuple[RequirementResult, ...]
+    admission: Admission | None = None              # in flight: what the engine admits (`dagc.memory.admission`)
 
     @property
     def meets_requirements(self) -> bool:
@@ -66,11 +70,16 @@ def fast_check(plan: Plan, strategy: Strategy, workload: Workload, timer: Timer)
     weights = resident_weight_figures(plan.model, lay.tp, lay.ep, lay.etp, lay.stage_layers,
                                       draft_layer(plan.model, workload), lay.redundant)
     kv_per_layer = kv_cache_bytes_per_layer(plan.model, workload, lay.tp, lay.cp, lay.requests_per_rank)
-    if resident_bytes_exceed(plan.cluster, weight_totals(weights), kv_per_layer):
+    judged = kv_requests_judged(workload, lay.requests_per_rank)
+    kv_start = kv_per_layer if judged == lay.requests_per_rank else \
+        kv_cache_bytes_per_layer(plan.model, workload, lay.tp, lay.cp, judged)
+    if resident_bytes_exceed(plan.cluster, weight_totals(weights), kv_start):
         return MEMORY                # E402 whatever the activations: no need to compute them
     mem = memory(plan.model, workload, plan.cluster, lay, timer.activations(workload, lay),
                  with_kv_cache(weights, kv_per_layer))
     if any(True for _ in run_rules(replace(ctx, memory=mem), Reads.MEMORY, errors_only=True)):
         return MEMORY
-    metrics = fast_metrics(plan, lay, workload, timer)
-    return FastCheck(lay, mem, metrics, judge_requirements(variant, lay, mem, metrics))
+    adm = admission(workload, lay, mem) if admits_by_kv(workload) else None
+    run, run_lay = admitted(plan, strategy, workload, lay, adm)
+    metrics = {**fast_metrics(plan, run_lay, run, timer), "concurrency_effective": run.batch}
+    return FastCheck(lay, mem, metrics, judge_requirements(variant, lay, mem, metrics), adm)
