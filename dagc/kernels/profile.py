@@ -24,6 +24,7 @@ from .format import MEMORY_OPS, MemoryOp, ProfileFile, Provenance
 from .series import (
     A2A_DEEPEP,
     A2A_FUSED,
+    DEEPEP_LL_MAX_TOKENS_PER_RANK,
     FUSED,
     Series,
     all_reduce_series,
@@ -32,7 +33,7 @@ from .series import (
     moe_kernel,
     series_s,
 )
-from .tables import PeakSet, Table, dtype_name, evaluate, make_table, past_batch, roofline_s
+from .tables import KV_BYTES, PeakSet, Table, by_cache, dtype_name, evaluate, make_table, past_batch, roofline_s
 
 __all__ = ["KernelProfile", "build_profile", "for_gpu"]
 
@@ -287,13 +288,15 @@ class KernelProfile(KernelTimes):
         at the last measured efficiency (`dagc.kernels.series.fused_moe_s`). Non-decreasing in the tokens
         within one kernel, so also its own lower bound."""
         key = (dtype_name(dtype), hidden, inter, topk, experts, tp, ep)
-        kernels = self._fused[key]
+        kernels, wide = self._fused[key], a2a == A2A_DEEPEP
+        # the kernel of a step of few tokens a rank, and of many: the same unless DeepEP's two modes are measured
+        few, many = (moe_kernel(kernels, wide, x, ep) or FUSED for x in (0.0, math.inf))
+        if few == many:
+            return fused_moe_s(kernels[few], tokens, key, self._peaks, self.floor_s)
         shape, (t,) = _flat(tokens)
-        out = np.empty_like(t)
-        chosen = [moe_kernel(kernels, a2a == A2A_DEEPEP, float(x), ep) or FUSED for x in t]
-        for name in set(chosen):
-            sel = np.array([c == name for c in chosen])
-            out[sel] = fused_moe_s(kernels[name], t[sel], key, self._peaks, self.floor_s)
+        small = t / ep <= DEEPEP_LL_MAX_TOKENS_PER_RANK
+        out = np.where(small, fused_moe_s(kernels[few], t, key, self._peaks, self.floor_s),
+                       fused_moe_s(kernels[many], t, key, self._peaks, self.floor_s))
         return _out(shape, out)
 
     @_memoised
@@ -338,14 +341,14 @@ def build_profile(f: ProfileFile, digest: str) -> KernelProfile:
     tables["attn_prefill"] = make_table([((r.H, r.Hkv, r.D), 0.0, r.S, r.seconds, float(roofline_s(
         2.0 * r.B * r.S**2 * r.H * r.D, 2.0 * r.B * r.S * (2 * r.H + 2 * r.Hkv) * r.D, peaks.bf16, peaks.hbm)))
         for r in t.attn_prefill])
-    for name, rows_d in _by_cache(t.attn_decode, "attn_decode").items():
+    for name, rows_d in by_cache(t.attn_decode, "attn_decode").items():
         tables[name] = make_table([((r.H, r.Hkv, r.D), r.B, r.ctx, r.seconds, float(roofline_s(
-            4.0 * r.B * r.ctx * r.H * r.D, 2.0 * _KV_BYTES[r.kv] * r.B * r.ctx * r.Hkv * r.D, peaks.bf16,
+            4.0 * r.B * r.ctx * r.H * r.D, 2.0 * KV_BYTES[r.kv] * r.B * r.ctx * r.Hkv * r.D, peaks.bf16,
             peaks.hbm))) for r in rows_d])
-    for name, rows_l in _by_cache(t.mla_decode or [], "mla_decode").items():
+    for name, rows_l in by_cache(t.mla_decode or [], "mla_decode").items():
         tables[name] = make_table([((r.heads,), r.B, r.ctx, r.seconds, float(roofline_s(
             2.0 * r.B * r.heads * r.ctx * (2 * r.kv_lora + r.rope),
-            _KV_BYTES[r.kv] * r.B * r.ctx * (r.kv_lora + r.rope), peaks.bf16, peaks.hbm))) for r in rows_l])
+            KV_BYTES[r.kv] * r.B * r.ctx * (r.kv_lora + r.rope), peaks.bf16, peaks.hbm))) for r in rows_l])
     for op in MEMORY_OPS:
         rows_m = [r for r in t.memory if r.op == op]
         if rows_m:
@@ -353,20 +356,6 @@ def build_profile(f: ProfileFile, digest: str) -> KernelProfile:
     return KernelProfile(f.name, f.provenance, f.floor.kernel_s, peaks, tables, digest, f.floor.eager_kernel_s,
                          fused_series(f.tables.fused_moe or ()), f.glue_launches,
                          all_reduce_series(f.tables.all_reduce or ()))
-
-
-_KV_BYTES = {"bf16": 2.0, "fp8": 1.0}      # bytes an element of the KV cache a decode row read
-
-
-def _by_cache(rows: list, name: str) -> dict[str, list]:
-    """Decode rows by the cache they read: `name` (bf16; an 8-bit table's rows when there is no bf16 one)
-    and `name.fp8`."""
-    bf16 = [r for r in rows if r.kv == "bf16"]
-    fp8 = [r for r in rows if r.kv == "fp8"]
-    out = {name: bf16 or fp8} if rows else {}
-    if bf16 and fp8:
-        out[f"{name}.fp8"] = fp8
-    return out
 
 
 def for_gpu(profile: KernelProfile, gpu: Gpu) -> KernelProfile:

@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["PeakSet", "Roofline", "Table", "dtype_name", "evaluate", "make_table", "past_batch", "roofline_s"]
+__all__ = ["KV_BYTES", "PeakSet", "Roofline", "Table", "by_cache", "dtype_name", "evaluate", "make_table", "past_batch",
+           "roofline_s"]
 
 _NEIGHBOURS = 2                    # measured shapes blended for a shape that was not measured
 
@@ -213,3 +214,17 @@ def past_batch(table: Table, coords: np.ndarray, b: np.ndarray, c: np.ndarray, r
     grown = t1 + (b - b1) * (t1 - t0) / (b1 - b0)
     at_peak = roof(b[:, None, None], c[:, None, None]).reshape(len(b), -1)[:, 0]
     return np.where(over, np.maximum(grown, at_peak), t)
+
+
+KV_BYTES = {"bf16": 2.0, "fp8": 1.0}      # bytes an element of the KV cache a decode row read
+
+
+def by_cache(rows: list, name: str) -> dict[str, list]:
+    """Decode rows by the cache they read: `name` (bf16; an 8-bit table's rows when there is no bf16 one)
+    and `name.fp8`."""
+    bf16 = [r for r in rows if r.kv == "bf16"]
+    fp8 = [r for r in rows if r.kv == "fp8"]
+    out = {name: bf16 or fp8} if rows else {}
+    if bf16 and fp8:
+        out[f"{name}.fp8"] = fp8
+    return out
