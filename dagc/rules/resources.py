@@ -341,7 +341,7 @@ def check_engine_coverage(ctx: RuleContext):
     if prof is None or not m.has_experts or not (measured := prof.fused_moe_measured()):
         return
     dtype, *shape = fused_moe_shape(m, lay.ep, lay.etp)
-    if prof.fused_moe_covers(dtype, *shape, a2a=moe_a2a(lay.ep, lay.etp, lay.adp)):     # the kernel it runs
+    if prof.fused_moe_covers(*fused_moe_shape(m, lay.ep, lay.etp), a2a=moe_a2a(lay.ep, lay.etp, lay.adp)):
         return
     hidden, ffn, top_k, experts = shape[:4]
     splits = sorted({(k[5], k[6]) for k in measured if k[:5] == (dtype.value, hidden, ffn, top_k, experts)},
