@@ -17,6 +17,13 @@ distribution (dagc: `routing = uniform`) and a bf16 KV cache.
 
 (b) The in-flight cases of bench/fidelity_inflight.py (published measurements, each source named), with
 the profile of the engine and GPU the source ran: TPOT and output tokens/s per GPU scored as there.
+
+(c) Every run of the public corpus (bench/corpus/, as bench/fidelity_corpus.py runs it) whose GPU has
+engine tables, with the profile imported for its engine and GPU (`kernels from` in its cluster): how far
+the engine's kernel tables alone take dagc, per quantity and half, and how many runs dagc makes faster
+than measured (a time below, a rate above).
+
+    python bench/fidelity_engines.py --corpus     # (c) alone, printed (not written)
 """
 
 from __future__ import annotations
@@ -35,8 +42,10 @@ for p in (ROOT, ROOT / "bench"):
     if str(p) not in sys.path:
         sys.path.insert(0, str(p))
 
+import fidelity_corpus  # noqa: E402, I001  (bench/, on the path above)
 import fidelity_inflight  # noqa: E402, I001  (bench/, on the path above)
-from dagc.kernels.engine_import import ENGINES, EngineImportError, import_profile  # noqa: E402
+from dagc.diagnostics import PlanError  # noqa: E402
+from dagc.kernels.engine_import import ENGINES, SYSTEM_GPUS, EngineImportError, import_profile  # noqa: E402
 from dagc.lang.load import load_plan_text  # noqa: E402
 from dagc.verdict.check import check  # noqa: E402
 
@@ -139,7 +148,53 @@ def measure() -> dict:
                               "builtin": _dagc(p.model, p.strategy, None, workload, p.gpu, p.gpus),
                               "engine_profile": _dagc(p.model, p.strategy, profiles[system][engine][0], workload,
                                                       p.gpu, p.gpus)})
-    return {"aiconfigurator_core": version, "static": static, "published": published}
+        corpus = measure_corpus(folder, profiles)
+    return {"aiconfigurator_core": version, "static": static, "published": published, "corpus": corpus}
+
+
+def measure_corpus(folder: Path, profiles: dict[str, dict[str, tuple[Path, Path]]] | None = None) -> list[dict]:
+    """(c): every corpus run on a GPU with engine tables, its plan with `kernels from` the imported profile of
+    its engine and GPU (written into `folder`, or taken from `profiles`): its errors, as fidelity_corpus
+    scores them, and its half."""
+    profiles = {} if profiles is None else profiles
+    system_of = {gpu: system for system, gpu in SYSTEM_GPUS.items()}
+    half = fidelity_corpus.halves()
+    rows = []
+    for f in fidelity_corpus.load_corpus():
+        for run in f.runs:
+            system = system_of.get(run.gpu)
+            if system is None:
+                continue
+            if system not in profiles:
+                profiles[system] = _profiles(folder, system)
+            path = profiles[system][run.engine][0]
+            text = fidelity_corpus.with_engine(run.plan, run.engine)
+            at = text.index("cluster {") + len("cluster {")
+            text = f'{text[:at]} kernels from "{path.name}" {text[at:]}'
+            row = {"source": f.source.id, "run": run.id, "engine": run.engine, "system": system,
+                   "half": half.get(f.source.id, "unsplit"), "errors": {}, "why": None}
+            try:
+                figs, row["why"] = fidelity_corpus.dagc_figures(load_plan_text(text, f"{run.id}.moe", folder))
+            except PlanError as e:
+                figs, row["why"] = {}, f"the plan does not lower: {e}"
+            row["errors"] = fidelity_corpus.errors(run.measured, figs)
+            rows.append(row)
+    return rows
+
+
+def faster(key: str, error: float) -> bool:
+    """Whether dagc's figure of `key` is faster than the measured one: a time below it, a rate above."""
+    return (error > 0) == (fidelity_corpus.quantity(key) == "throughput")
+
+
+def corpus_summary(rows: list[dict]) -> dict[str, Any]:
+    """Per half and quantity: runs, median |error|, worst, signed median; and the runs dagc makes faster (most
+    of their figures faster than measured) out of those scored."""
+    out: dict[str, Any] = {"halves": fidelity_corpus.summarise(rows)}
+    scored = [r for r in rows if r["errors"]]
+    out["faster"] = sum(sum(faster(k, e) for k, e in r["errors"].items()) * 2 > len(r["errors"]) for r in scored)
+    out["scored"], out["refused"] = len(scored), len(rows) - len(scored)
+    return out
 
 
 # ---------------------------------------------------------------- the section of docs/fidelity.md
@@ -210,10 +265,32 @@ def markdown_section(results: dict) -> list[str]:
                      f"{c['concurrency']} | {r['engine']} {r['system']} | {tpot} / {b['tpot_ms']:.1f} / "
                      f"{e['tpot_ms']:.1f} | {out} / {b['output_per_gpu']:.0f} / {e['output_per_gpu']:.0f} |")
     lines += ["", "Sources: as section (d).", ""]
+    if results.get("corpus"):
+        lines += corpus_lines(results["corpus"])
     return lines
 
 
-def main() -> int:
+def corpus_lines(rows: list[dict]) -> list[str]:
+    """(c) as Markdown: per half and quantity, the runs, median and worst |error| and the signed median."""
+    s = corpus_summary(rows)
+    lines = ["**The public corpus with the engine profiles alone**: every run of section (h) on a GPU with engine "
+             "tables, its plan given the profile imported for its engine and GPU (`kernels from`). dagc is faster "
+             f"than measured in {s['faster']} of {s['scored']} runs scored ({s['refused']} without figures).", "",
+             "| half | quantity | runs | median |error| | worst | signed median |", "|---|---|---:|---:|---:|---:|"]
+    for half, qs in sorted(s["halves"].items()):
+        for q, v in sorted(qs.items()):
+            lines.append(f"| {half} | {q} | {v['count']} | {v['median'] * 100:.1f} % | {v['worst'] * 100:.1f} % | "
+                         f"{v['bias'] * 100:+.1f} % |")
+    return [*lines, ""]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args == ["--corpus"]:
+        with tempfile.TemporaryDirectory() as tmp:
+            rows = measure_corpus(Path(tmp))
+        print(json.dumps({"summary": corpus_summary(rows), "rows": rows}, indent=1, sort_keys=True))
+        return 0
     try:
         results = measure()
     except EngineImportError as e:
