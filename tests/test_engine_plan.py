@@ -144,3 +144,66 @@ def test_a_profile_measured_in_another_engine_is_w530_once_per_plan(tmp_path):
     for written in ("engine = sglang", ""):
         (tmp_path / "plan.moe").write_text(cluster(written, kernels))
         assert "W530" not in {d.code for d in check(load_plan(tmp_path / "plan.moe"))[0].diagnostics}
+
+
+# ---------------------------------------------------------------- client-observed figures
+
+SMALL = plan_text(cluster='cluster {{ gpus = 8  gpu preset "h100-sxm"  engine = pytorch }}',
+                  workload="workload {{ batch = 8  prompt = 512  generate = 64  {more} }}",
+                  strategy="strategy tp 8")
+
+
+def _with_frontend(plan, frontend_s: float):
+    """The plan on the reference engine but with a front end of `frontend_s` per request (nothing else changed)."""
+    from dagc.plan.engines import Engine, EngineTerms
+    engine = Engine(name="pytorch", terms=EngineTerms(frontend_s=frontend_s))
+    return plan.model_copy(update={"cluster": plan.cluster.model_copy(update={"engine": engine})})
+
+
+@pytest.mark.parametrize("more", ["", "serving = inflight"])
+def test_the_client_ttft_is_the_servers_plus_the_front_end(more):
+    from dagc.lang.load import load_plan_text
+    from dagc.verdict.check import check
+
+    plan = load_plan_text(SMALL.format(more=more))
+    [base] = check(plan)
+    [front] = check(_with_frontend(plan, 0.02))
+    server = base.metrics["ttft_s"]
+    assert base.metrics["ttft_server_s"] == server            # pytorch: no front end, the figures unchanged
+    assert front.metrics["ttft_server_s"] == server
+    assert front.metrics["ttft_s"] == pytest.approx(server + 0.02, abs=1e-15)
+    # TPOT and the throughputs are the server's: the front end runs beside the GPUs
+    for key in ("tpot_s", "decode_tokens_per_s", "throughput_tokens_per_s", "prefill_tokens_per_s"):
+        assert front.metrics[key] == base.metrics[key], key
+
+
+def test_a_ttft_requirement_judges_the_client_figure():
+    from dagc.lang.load import load_plan_text
+    from dagc.verdict.check import check
+
+    plan = load_plan_text(SMALL.format(more=""))
+    server = check(plan)[0].metrics["ttft_s"]
+    bound = plan_text(cluster='cluster { gpus = 8  gpu preset "h100-sxm"  engine = pytorch }',
+                      workload="workload { batch = 8  prompt = 512  generate = 64 }", strategy="strategy tp 8",
+                      require=f"require {{ ttft <= {(server + 0.01) * 1e3:.6f} ms }}")
+    plan = load_plan_text(bound)
+    assert check(plan)[0].verdict.meets_requirements                          # server + 0 ms ≤ server + 10 ms
+    assert not check(_with_frontend(plan, 0.02))[0].verdict.meets_requirements   # server + 20 ms > server + 10 ms
+
+
+def test_a_loads_client_ttft_and_latency_add_the_front_end_to_each_request():
+    from dagc.lang.load import load_plan_text
+    from dagc.verdict.check import check
+
+    plan = load_plan_text(SMALL.format(more="serving = inflight  rate = 4 requests/s  requests = 40"))
+    [base] = check(plan)
+    [front] = check(_with_frontend(plan, 0.02))
+    b, f = base.load.json, front.load.json
+    for key in ("mean", "p50", "p99"):
+        assert f["ttft_server_s"][key] == b["ttft_s"][key] == b["ttft_server_s"][key]
+        assert f["e2e_server_s"][key] == b["e2e_s"][key]
+        assert f["ttft_s"][key] == pytest.approx(b["ttft_s"][key] + 0.02, abs=1e-12)
+        assert f["e2e_s"][key] == pytest.approx(b["e2e_s"][key] + 0.02, abs=1e-12)
+        assert f["tpot_s"][key] == b["tpot_s"][key]
+    # Little's law is the server's: the same run, the same figures
+    assert (f["mean_in_system"], f["arrival_rate_times_e2e"]) == (b["mean_in_system"], b["arrival_rate_times_e2e"])

@@ -92,8 +92,8 @@ def memory_totals(result: StrategyResult) -> dict | None:
 
 def assumptions(plan: Plan, microbatches: int | None) -> dict:
     """What the time and memory figures rest on besides the cost model (`cost_basis`): the GPU's
-    peaks, how fp4 weights are computed, the interconnect, the per-GPU reserve and how tokens are
-    routed and dispatched."""
+    peaks, how fp4 weights are computed, the interconnect, the per-GPU reserve, the serving engine and
+    how tokens are routed and dispatched."""
     c, w, gpu = plan.cluster, plan.workload, plan.cluster.gpu
     return {
         "gpu": {"name": gpu.name, "memory_bytes": gpu.memory_bytes, "flops_16bit": gpu.flops_16bit,
@@ -103,6 +103,7 @@ def assumptions(plan: Plan, microbatches: int | None) -> dict:
         "intra_node_bytes_per_s": c.intra_node_bytes_per_s, "inter_node_bytes_per_s": c.inter_node_bytes_per_s,
         "intra_node_latency_s": c.latency.intra_s, "inter_node_latency_s": c.latency.inter_s,
         "reserve_bytes": c.reserve_bytes,
+        "engine": {"name": c.engine.name, "release": c.engine.release, "frontend_s": c.engine.terms.frontend_s},
         "routing": "measured" if w.expert_load else "random" if w.routing_imbalance is None else "imbalance",
         "routing_imbalance": w.routing_imbalance,
         "dispatch": dispatch_dtype(plan.model, w).value if plan.model.has_experts else None,

@@ -94,7 +94,7 @@ class CandidateBounds(MemoryScreen):
     def _best(self, ttft: float, tpot: float, workload: Workload, gpus: int, batch: int | None = None) -> BestAtBounds:
         """What a candidate on `gpus` GPUs whose TTFT and TPOT are at least `ttft` and `tpot` could
         do at best (with `batch` requests: at most that many, with `batch = max`)."""
-        best = rate_metrics(ttft, tpot, workload, gpus, batch)
+        best = rate_metrics(ttft, tpot, workload, gpus, batch, self.plan.cluster.engine.terms.frontend_s)
         missed = surely_misses(self.plan, best, gpus)
         return BestAtBounds((missed, -Objective.score(self.objective, best, gpus), gpus), missed,
                      (-best["decode_tokens_per_s_per_gpu"], best["tpot_s"]))

@@ -28,8 +28,9 @@ def fast_metrics(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> d
         return {"ttft_s": fast_ttft(plan, lay, workload, timer), "tpot_s": 0.0}
     if workload.role == "decode":
         return {"ttft_s": 0.0, "tpot_s": per_token(fast_tpot(plan, lay, workload, timer), workload)}
+    frontend_s = plan.cluster.engine.terms.frontend_s          # the client's TTFT, as `dagc.serve.metrics`'
     if workload.inflight:
         rec = Recurrence(plan, lay, workload, timer)
-        return inflight_rates(rec.decode_step(), rec.mixed_step(), workload, lay)
+        return inflight_rates(rec.decode_step(), rec.mixed_step(), workload, lay, frontend_s)
     return rate_metrics(fast_ttft(plan, lay, workload, timer), fast_tpot(plan, lay, workload, timer), workload,
-                        lay.gpus_used)
+                        lay.gpus_used, frontend_s=frontend_s)

@@ -21,12 +21,13 @@ from .rates import rate_metrics
 __all__ = ["inflight_rates", "serving_json"]
 
 
-def inflight_rates(t_decode: float, t_mixed: float, workload: Workload, lay: Layout) -> dict:
+def inflight_rates(t_decode: float, t_mixed: float, workload: Workload, lay: Layout, frontend_s: float = 0.0) -> dict:
     """TTFT, TPOT and the throughputs in flight (`dagc.layout.mix.inflight_ttft_tpot`, then
-    `dagc.serve.rates.rate_metrics`), total and per GPU, with the two step times they come from:
-    `decode_step_s`, `mixed_step_s`."""
+    `dagc.serve.rates.rate_metrics`, which adds the engine's front-end time `frontend_s` to the client's
+    TTFT), total and per GPU, with the two step times they come from: `decode_step_s`, `mixed_step_s`."""
     ttft, tpot = inflight_ttft_tpot(t_decode, t_mixed, workload, lay)
-    return {**rate_metrics(ttft, tpot, workload, lay.gpus_used), "decode_step_s": t_decode, "mixed_step_s": t_mixed}
+    return {**rate_metrics(ttft, tpot, workload, lay.gpus_used, frontend_s=frontend_s), "decode_step_s": t_decode,
+            "mixed_step_s": t_mixed}
 
 
 def serving_json(workload: Workload, lay: Layout | None) -> dict:

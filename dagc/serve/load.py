@@ -70,10 +70,11 @@ def simulate(plan: Plan, strategy: Strategy, lay: Layout, prices: StepPrices | N
     capacity = kv_capacity_tokens(plan, strategy, lay) if kv_tokens is None else kv_tokens
     if not plan.workload.inflight:
         load = replace(static_load(plan, traffic, requests, prices, capacity, lay.dp * lay.adp, tick),
-                       cap=plan.workload.batch, kv_tokens=capacity)
+                       cap=plan.workload.batch, kv_tokens=capacity, frontend_s=plan.cluster.engine.terms.frontend_s)
     else:
         load = replace(_inflight(plan, traffic, requests, lay, prices, capacity, tick),
-                       cap=sum(sum(c) for c in _caps(lay)), kv_tokens=capacity)
+                       cap=sum(sum(c) for c in _caps(lay)), kv_tokens=capacity,
+                       frontend_s=plan.cluster.engine.terms.frontend_s)
     if progress is not None:
         progress(len(requests), len(requests))
     return load
@@ -176,6 +177,8 @@ def load_json(plan: Plan, load: Load | None) -> dict | None:
         "ttft_s": percentiles(ttft), "tpot_s": percentiles(tpot[load.output_tokens > 1]),
         "itl_s": percentiles(load.itl, load.itl_weight),
         "e2e_s": percentiles(load.e2e),
+        # as the server measures them, without the engine's front end (`Load.ttft`): the client's above
+        "ttft_server_s": percentiles(load.ttft_server), "e2e_server_s": percentiles(load.e2e_server),
         "duration_s": load.duration, "served_requests_per_s": served,
         "output_tokens_per_s": load.served_output_tokens_per_s,
         "goodput_requests_per_s": load.goodput(ok),

@@ -367,4 +367,5 @@ class _Pools:
                     generate=self.w.generate, itl=np.asarray(self.itl), itl_weight=np.asarray(self.weight, dtype=float),
                     area=self.area, warm_until=warm, timeline=timeline, prompt=self.reqs.prompt,
                     output=self.reqs.output, cap=self.slots, prefill_busy_s=self.prefill_busy_s,
-                    prefill_instances=len(self.queues), prefill_until=max(self.busy_until))
+                    prefill_instances=len(self.queues), prefill_until=max(self.busy_until),
+                    frontend_s=self.plan.cluster.engine.terms.frontend_s)

@@ -1,8 +1,9 @@
 """What a load simulation gives (`dagc.serve.load`): every request's times and lengths, the steps' gaps,
 the run over time, and the percentiles report.json states.
 
-Input: the simulation's arrays. Output: `Load` (TTFT, TPOT, end-to-end latency per request, the requests
-served per second, Little's law both ways, whether the queue keeps growing), `Timeline`, `percentiles`.
+Input: the simulation's arrays. Output: `Load` (TTFT, TPOT, end-to-end latency per request — TTFT and
+latency as the client measures them, the server's beside them —, the requests served per second,
+Little's law both ways, whether the queue keeps growing), `Timeline`, `percentiles`.
 """
 
 from __future__ import annotations
@@ -53,13 +54,35 @@ class Load:
     prefill_instances: int = 0                # its prefill instances (0: one pool)
     prefill_until: float = 0.0                # when its last prefill ended
     kv_tokens: int | None = None              # the tokens one rank's KV cache holds (one pool; W519 past it)
+    frontend_s: float = 0.0                   # the engine's per-request front-end time (`EngineTerms.frontend_s`)
 
     @property
     def ttft(self) -> np.ndarray:
+        """Each request's TTFT as its client measures it: the server's (`ttft_server`) plus the engine's
+        front-end time (HTTP, tokenisation, the first streamed chunk) — the one place a load adds it.
+
+        Example:
+            >>> from dagc.plan.workload import Traffic
+            >>> t = np.array([0.0, 1.0])
+            >>> run = Load(Traffic(rate=1.0, requests=2), t, t + 0.25, t + 1.0, 4, t, t, 2.0, frontend_s=0.01)
+            >>> run.ttft.tolist(), run.ttft_server.tolist(), run.e2e.tolist(), run.tpot.tolist()
+            ([0.26, 0.26], [0.25, 0.25], [1.01, 1.01], [0.25, 0.25])
+        """
+        return self.ttft_server + self.frontend_s
+
+    @property
+    def ttft_server(self) -> np.ndarray:
+        """Each request's TTFT at the server: its first token out of the engine."""
         return self.first_token - self.arrival
 
     @property
     def e2e(self) -> np.ndarray:
+        """Each request's latency as its client measures it: the server's (`e2e_server`) plus the front end's."""
+        return self.e2e_server + self.frontend_s
+
+    @property
+    def e2e_server(self) -> np.ndarray:
+        """Each request's latency at the server, from its arrival to its last token."""
         return self.finish - self.arrival
 
     @property
@@ -106,7 +129,7 @@ class Load:
     def little(self) -> tuple[float, float]:
         """Little's law both ways: the mean requests in the system (the scheduler's counts over time)
         and the arrival rate × the mean end-to-end latency."""
-        return self.area / self.duration, len(self.arrival) / self.duration * float(self.e2e.mean())
+        return self.area / self.duration, len(self.arrival) / self.duration * float(self.e2e_server.mean())
 
     @property
     def overloaded(self) -> bool:
@@ -122,7 +145,7 @@ class Load:
         q = n // 4
         lo, hi = float(self.arrival[q]), float(self.arrival[3 * q])
         arrived = 3 * q - q
-        lag = float(np.median(self.e2e[:q]))
+        lag = float(np.median(self.e2e_server[:q]))
         ended = int(np.count_nonzero((self.finish >= lo + lag) & (self.finish < hi + lag)))
         return hi > lo and ended < KEEPS_UP * arrived
 

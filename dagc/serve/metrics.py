@@ -74,20 +74,22 @@ def step_gap(dag: Dag, finish: np.ndarray, phase: Phase, microbatches: int) -> f
     return max(float(finish[heads[(1, j)]] - finish[heads[(0, j)]]) for j in range(microbatches))
 
 
-def metrics(dag: Dag, sched: Schedule, workload: Workload, layout: Layout) -> Metrics:
+def metrics(dag: Dag, sched: Schedule, workload: Workload, layout: Layout, frontend_s: float = 0.0) -> Metrics:
     """TTFT (the prefill makespan), TPOT (the steady-state gap between a request's two decode
     tokens, the slowest micro-batch's), the throughputs, the bubble and the critical paths. In
     flight, TTFT and TPOT come from the decode and mixed steps' gaps (`dagc.serve.inflight`), and
-    the bubble is the mixed steps'."""
+    the bubble is the mixed steps'. The TTFT is the client's: the server's (`ttft_server_s`) plus the
+    serving engine's front-end time `frontend_s` (`dagc.serve.rates.rate_metrics` adds it)."""
     finish = sched.finish
     if workload.role is not None:       # a pool's instance: its own figure alone (`dagc.verdict.pools`)
         return _pool_metrics(dag, sched, workload, layout)
     t_decode = step_gap(dag, finish, Phase.DECODE, layout.microbatches)
     if workload.inflight:
-        rates = inflight_rates(t_decode, step_gap(dag, finish, Phase.MIXED, layout.microbatches), workload, layout)
+        rates = inflight_rates(t_decode, step_gap(dag, finish, Phase.MIXED, layout.microbatches), workload, layout,
+                               frontend_s)
         first = Phase.MIXED
     else:
-        rates = rate_metrics(sched.prefill_path.makespan_s, t_decode, workload, layout.gpus_used)
+        rates = rate_metrics(sched.prefill_path.makespan_s, t_decode, workload, layout.gpus_used, frontend_s=frontend_s)
         first = Phase.PREFILL
     return Metrics(rates=rates,
                    bubble_fraction=_bubble(dag, dag.indices(first), sched.start, finish, sched.paths[first].makespan_s),

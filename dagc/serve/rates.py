@@ -29,10 +29,17 @@ def per_token(step_s: float, workload: Workload) -> float:
     return step_s / workload.tokens_per_step
 
 
-def rate_metrics(ttft_s: float, tpot_s: float, workload: Workload, gpus: int, batch: int | None = None) -> dict:
+def rate_metrics(ttft_s: float, tpot_s: float, workload: Workload, gpus: int, batch: int | None = None,
+                 frontend_s: float = 0.0) -> dict:
     """TTFT, TPOT and the throughputs they imply, total and per GPU, for the workload's batch or
     `batch` requests, in the workload's serving mode. `tpot_s` is a decode step's time: with
     speculative decoding the TPOT is that over the tokens a step emits (`per_token`).
+
+    `ttft_s` is the server's (its first token out of the engine); the TTFT reported, `ttft_s`, is the
+    client's — the server's plus the engine's per-request front-end time `frontend_s`
+    (`dagc.plan.engines.EngineTerms.frontend_s`: HTTP, tokenisation, the first streamed chunk), the one
+    place dagc adds it to a steady state — with the server's beside it, `ttft_server_s`. The throughputs
+    are the server's: the front end runs beside the GPUs.
 
     Example:
         >>> from dagc.plan.workload import Workload
@@ -41,6 +48,9 @@ def rate_metrics(ttft_s: float, tpot_s: float, workload: Workload, gpus: int, ba
         >>> rate_metrics(2.0, 0.01, Workload(batch=10, prompt=100, generate=10, serving="inflight"), 5
         ...              )["prefill_tokens_per_s"]
         10000.0
+        >>> r = rate_metrics(2.0, 0.01, Workload(batch=10, prompt=100, generate=10), 5, frontend_s=0.01)
+        >>> r["ttft_s"], r["ttft_server_s"], round(r["throughput_tokens_per_s"], 6)   # 10 · 110 / (2 + 10 · 0.01)
+        (2.01, 2.0, 523.809524)
     """
     b, s, g = workload.batch if batch is None else batch, workload.prompt, workload.generate
     tpot_s = per_token(tpot_s, workload)
@@ -51,4 +61,5 @@ def rate_metrics(ttft_s: float, tpot_s: float, workload: Workload, gpus: int, ba
     else:
         rates = {"prefill_tokens_per_s": b * s / ttft_s, "decode_tokens_per_s": decode,
                  "throughput_tokens_per_s": b * (s + g) / (ttft_s + g * tpot_s)}
-    return {"ttft_s": ttft_s, "tpot_s": tpot_s, **rates, **{f"{k}_per_gpu": v / gpus for k, v in rates.items()}}
+    return {"ttft_s": ttft_s + frontend_s, "ttft_server_s": ttft_s, "tpot_s": tpot_s, **rates,
+            **{f"{k}_per_gpu": v / gpus for k, v in rates.items()}}
