@@ -270,13 +270,13 @@ def plan_text(model: str, layers: int, batch: int, prompt: int, microbatches: in
     Example:
         >>> print(plan_text("mixtral-8x7b", 16, 8, 2048, 2))
         model preset "mixtral-8x7b" { layers = 16 }
-        cluster { gpus = 1  gpu preset "h100-sxm" }
+        cluster { gpus = 1  gpu preset "h100-sxm"  engine = pytorch }
         workload { batch = 8 prompt = 2048 generate = 1 microbatches = 2 }
         strategy tp 1
         <BLANKLINE>
     """
     return (f'model preset "{model}" {{ layers = {layers} }}\n'
-            f'cluster {{ gpus = 1  gpu preset "h100-sxm" }}\n'
+            f'cluster {{ gpus = 1  gpu preset "h100-sxm"  engine = pytorch }}\n'
             f"workload {{ batch = {batch} prompt = {prompt} generate = 1 microbatches = {microbatches} }}\n"
             f"strategy tp 1\n")
 
@@ -580,6 +580,14 @@ def render_markdown(summaries: Sequence[ClassSummary], cases: Sequence[E2ECase],
         lines.append(f"| (a) {prof}: median \\|error\\| ≤ {target} | {_pct(m)} | {_verdict(ok)} |")
     lines.append(f"| (b) median \\|error\\| ≤ {_whole(E2E_MEDIAN_TARGET)} | {_pct(med)} | {_verdict(med_ok)} |")
     lines.append(f"| (b) no case worse than {_whole(E2E_WORST_TARGET)} | {_pct(worst)} | {_verdict(worst_ok)} |")
+    corpus = json.loads(fidelity_corpus.RESULTS.read_text(encoding="utf-8"))
+    half = fidelity_corpus.halves()
+    for what, q, v, ok in fidelity_corpus.targets_met([r | {"half": half.get(r["source"])} for r in corpus["runs"]]):
+        if q == "runs":
+            lines.append(f"| (h) no corpus run refused or crashed | {v:.0f} | {_verdict(ok)} |")
+        else:
+            limit, value = fidelity_corpus.TARGETS[what], "—" if v is None else _pct(v)
+            lines.append(f"| (h) held-out {q}: {what} \\|error\\| ≤ {_whole(limit)} | {value} | {_verdict(ok)} |")
     lines.append("")
     lines += _kernel_section(summaries)
     lines += _e2e_section(cases, skipped, summary)
@@ -591,8 +599,10 @@ def render_markdown(summaries: Sequence[ClassSummary], cases: Sequence[E2ECase],
     lines += fidelity_speculative.markdown_section([fidelity_speculative.predict(c)
                                                     for c in fidelity_speculative.CASES])
     lines += fidelity_engines.markdown_section(json.loads(fidelity_engines.RESULTS.read_text()))
-    lines += fidelity_corpus.markdown_section(json.loads(fidelity_corpus.RESULTS.read_text(encoding="utf-8")),
-                                              fidelity_corpus.load_corpus(), fidelity_corpus.halves())
+    reference = fidelity_corpus.RESULTS_PYTORCH
+    lines += fidelity_corpus.markdown_section(corpus, fidelity_corpus.load_corpus(), half,
+                                              json.loads(reference.read_text(encoding="utf-8"))
+                                              if reference.exists() else None)
     lines.append(LIMITS)
     return "\n".join(lines)
 

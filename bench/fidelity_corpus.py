@@ -50,13 +50,14 @@ from dagc.diagnostics import PlanError  # noqa: E402
 from dagc.lang.load import load_plan_text  # noqa: E402
 from dagc.plan.engines import ENGINE_NAMES  # noqa: E402
 
-__all__ = ["CORPUS", "QUANTITIES", "RESULTS", "SPLIT", "TARGETS", "CorpusError", "CorpusFile", "Run", "errors",
-           "evaluate", "halves", "load_corpus", "lowered", "make_split", "markdown_section", "published",
-           "quantity", "source_runs", "summarise", "targets_met", "with_engine"]
+__all__ = ["CORPUS", "QUANTITIES", "RESULTS", "RESULTS_PYTORCH", "SPLIT", "TARGETS", "CorpusError", "CorpusFile",
+           "Run", "errors", "evaluate", "halves", "load_corpus", "lowered", "make_split", "markdown_section",
+           "published", "quantity", "source_runs", "summarise", "targets_met", "with_engine"]
 
 CORPUS = ROOT / "bench" / "corpus"
 SPLIT = CORPUS / "split.json"
 RESULTS = ROOT / "bench" / "corpus_results.json"
+RESULTS_PYTORCH = ROOT / "bench" / "corpus_results_pytorch.json"      # the same, `--engine pytorch`
 HALVES = ("calibration", "held-out")
 QUANTITIES = ("TPOT/ITL", "TTFT", "throughput", "E2E")
 TARGETS = {"median": 0.12, "worst": 0.40}       # on the held-out half, for TPOT/ITL, TTFT and throughput
@@ -187,7 +188,8 @@ def _engine_parses() -> bool:
 
 def with_engine(plan: str, engine: str) -> str:
     """The plan text with `engine = ENGINE` in its cluster — the one place a run's engine enters its plan.
-    Until plans can name their engine, the plan as it is (dagc's default engine)."""
+    The engine's release is not written: dagc prices the newest release it knows (the run's `release` is
+    the source's, which dagc may not know). Until plans can name their engine, the plan as it is."""
     if engine not in ENGINE_NAMES:
         raise ValueError(f"unknown engine {engine!r}: one of {', '.join(ENGINE_NAMES)}")
     if not _engine_parses():
@@ -381,12 +383,54 @@ def _fig(x: float) -> str:
     return f"{x:,.0f}" if x >= 1000 else f"{x:.3g}" if x < 10 else f"{x:.1f}"
 
 
-def markdown_section(results: dict, files: Sequence[CorpusFile], half: dict[str, str]) -> list[str]:
-    """docs/fidelity.md's corpus section, from bench/corpus_results.json (`results`) and the corpus files."""
-    rows = results["runs"]
+def _targets_table(rows: Sequence[dict]) -> list[str]:
+    lines = ["Must hold on the held-out half:", "", "| target | value | met? |", "|---|---:|---|"]
+    for what, q, v, ok in targets_met(rows):
+        verdict = "met" if ok else "**not met**"
+        if q == "runs":
+            lines.append(f"| no run refused or crashed | {v:.0f} | {verdict} |")
+            continue
+        value = "—" if v is None else f"{v * 100:.1f} %"
+        lines.append(f"| {q} {what} \\|error\\| ≤ {TARGETS[what] * 100:.0f} % | {value} | {verdict} |")
+    return lines
+
+
+def _summary_table(summary: dict, ref: dict) -> list[str]:
+    beside = " | `engine = pytorch`: median, worst, bias" if ref else ""
+    lines = [f"| half | quantity | figures | median \\|error\\| | worst | bias (signed median){beside} |",
+             "|---|---|---:|---:|---:|---:|" + ("---|" if ref else "")]
+    for h in (*HALVES, "unsplit"):
+        for q in QUANTITIES:
+            s, p = summary.get(h, {}).get(q), ref.get(h, {}).get(q)
+            if s is None:
+                continue
+            tail = "" if not ref else " | —" if p is None else \
+                f" | {p['median'] * 100:.1f} %, {p['worst'] * 100:.1f} %, {_row_pct(p['bias'])}"
+            lines.append(f"| {h} | {q} | {s['count']} | {s['median'] * 100:.1f} % | {s['worst'] * 100:.1f} % | "
+                         f"{_row_pct(s['bias'])}{tail} |")
+    return lines
+
+
+def _runs_table(rows: Sequence[dict]) -> list[str]:
+    lines = ["| run | engine | mode | half | figure | measured | dagc | error |",
+             "|---|---|---|---|---|---:|---:|---:|"]
     for r in rows:
-        r["half"] = half.get(r["source"])
-    summary = summarise(rows)
+        head = f"| {r['run']} | {r['engine']} | {r['mode']} | {r['half'] or 'unsplit'} |"
+        if r["status"] != "ok":
+            lines.append(f"{head} **{r['status']}**: {r['why']} | | | |")
+        lines += [f"{head} {k} | {_fig(m)} | {_fig(r['dagc'][k])} | {_row_pct(r['errors'][k])} |"
+                  for k, m in r["measured"].items() if k in r["dagc"]]
+    return lines
+
+
+def markdown_section(results: dict, files: Sequence[CorpusFile], half: dict[str, str],
+                     reference: dict | None = None) -> list[str]:
+    """docs/fidelity.md's corpus section, from bench/corpus_results.json (`results`) and the corpus files;
+    `reference`, the same corpus run with `--engine pytorch` (bench/corpus_results_pytorch.json), beside."""
+    rows = [r | {"half": half.get(r["source"])} for r in results["runs"]]
+    ref = summarise([r | {"half": half.get(r["source"])} for r in reference["runs"]]) if reference else {}
+    engine = ("in each plan (`cluster { engine = … }`)" if results.get("engine_in_plan")
+              else "not in the plans yet (dagc's default engine)")
     lines = ["## (h) The public corpus: published serving runs, both halves", "",
              "Every run of `bench/corpus/` — measured serving runs of public sources, each with its quote, settings "
              "and plan (bench/corpus/README.md) — checked by dagc with the run's engine in its plan, from "
@@ -394,44 +438,20 @@ def markdown_section(results: dict, files: Sequence[CorpusFile], half: dict[str,
              "With traffic in the plan dagc's figures are the load simulation's over the whole run, as the "
              "benchmark client computes them; without, the steady state's (a disaggregated source's pool "
              "alone: the pool's capacity). Error = (dagc − measured) / measured.", "",
-             "The engine is " + ("in each plan (`cluster { engine = … }`)" if results.get("engine_in_plan")
-                                 else "not in the plans yet (dagc's default engine)")
+             f"The engine is {engine}"
              + (f"; every run with `engine = {results['engine']}`" if results.get("engine") else "")
              + (". The split (bench/corpus/split.json) is by source, fixed before any term is fitted: constants are "
                 "fitted on the calibration half, the held-out half is reported, never tuned on." if half else
                 ". No split is committed yet: every source is `unsplit`."), ""]
-    lines += ["Must hold on the held-out half:", "", "| target | value | met? |", "|---|---:|---|"]
-    for what, q, v, ok in targets_met(rows):
-        if q == "runs":
-            lines.append(f"| no run refused or crashed | {v:.0f} | {'met' if ok else '**not met**'} |")
-        else:
-            limit = TARGETS[what]
-            value = "—" if v is None else f"{v * 100:.1f} %"
-            name = "median \\|error\\|" if what == "median" else "worst \\|error\\|"
-            lines.append(f"| {q} {name} ≤ {limit * 100:.0f} % | {value} | {'met' if ok else '**not met**'} |")
-    lines += ["", "| half | quantity | figures | median \\|error\\| | worst | bias (signed median) |",
-              "|---|---|---:|---:|---:|---:|"]
-    for h in (*HALVES, "unsplit"):
-        for q in QUANTITIES:
-            s = summary.get(h, {}).get(q)
-            if s:
-                lines.append(f"| {h} | {q} | {s['count']} | {s['median'] * 100:.1f} % | {s['worst'] * 100:.1f} % | "
-                             f"{_row_pct(s['bias'])} |")
+    lines += _targets_table(rows) + [""] + _summary_table(summarise(rows), ref)
+    if ref:
+        lines += ["", "`engine = pytorch`: the same runs with every plan's engine the plain reference of the "
+                  "calibration (`python bench/fidelity_corpus.py --engine pytorch --json "
+                  "bench/corpus_results_pytorch.json`): what the engines' terms change."]
     lines += ["", "Sources:", "", "| source | kind | half | runs |", "|---|---|---|---:|"]
-    for f in files:
-        lines.append(f"| [{f.source.title}]({f.source.url}) | {f.source.kind} | "
-                     f"{half.get(f.source.id, 'unsplit')} | {len(f.runs)} |")
-    lines += ["", "| run | engine | mode | half | figure | measured | dagc | error |",
-              "|---|---|---|---|---|---:|---:|---:|"]
-    for r in rows:
-        if r["status"] != "ok":
-            lines.append(f"| {r['run']} | {r['engine']} | {r['mode']} | {r['half'] or 'unsplit'} | "
-                         f"**{r['status']}**: {r['why']} | | | |")
-        for k, m in r["measured"].items():
-            if k in r["dagc"]:
-                lines.append(f"| {r['run']} | {r['engine']} | {r['mode']} | {r['half'] or 'unsplit'} | {k} | "
-                             f"{_fig(m)} | {_fig(r['dagc'][k])} | {_row_pct(r['errors'][k])} |")
-    return lines + [""]
+    lines += [f"| [{f.source.title}]({f.source.url}) | {f.source.kind} | {half.get(f.source.id, 'unsplit')} | "
+              f"{len(f.runs)} |" for f in files]
+    return lines + [""] + _runs_table(rows) + [""]
 
 
 def main(argv: list[str] | None = None) -> int:

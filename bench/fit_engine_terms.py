@@ -88,8 +88,11 @@ def fit_term(jobs: Sequence[tuple], engine: str, terms: dict[str, float], name: 
                 xs.append(t + (m - x0) / b)      # where the linearised figure meets the measured one
                 ws.append(b / m)                 # |x(t') − m| / m = (b / m) |t' − that|
         if not xs:
+            print(f"  {engine} {name}: no figure it moves changes with it", file=sys.stderr, flush=True)
             break
         t = max(0.0, weighted_median(xs, ws))
+        print(f"  {engine} {name}: {t * 1e3:.3f} ms after a re-evaluation of {len(jobs)} runs", file=sys.stderr,
+              flush=True)
     final = _figures(jobs, engine, terms | {name: t}, MOVES[name])
     return t, [(run, k, (x - m) / m) for run, k, m, x in final]
 
@@ -116,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
             summary = (f"median |error| {statistics.median(abs(e) for e in errs) * 100:.1f} %, worst "
                        f"{max(abs(e) for e in errs) * 100:.1f} %, bias {statistics.median(errs) * 100:+.1f} %"
                        if errs else "no figures it moves")
-            print(f"{engine} {name} = {value * 1e3:.3f} ms over {len(jobs)} runs: {summary}")
+            print(f"{engine} {name} = {value * 1e3:.3f} ms over {len(jobs)} runs: {summary}", flush=True)
             for run, k, e in residuals:
                 print(f"    {run:44} {k:16} {e * 100:+6.1f} %")
         print(f"{engine}: EngineTerms(step_s={terms['step_s']:.6f}, frontend_s={terms['frontend_s']:.6f})")

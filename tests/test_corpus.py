@@ -191,3 +191,20 @@ def test_fit_refuses_held_out_runs(corpus):
 def test_weighted_median_by_hand():
     assert fit.weighted_median([3.0, 1.0, 2.0], [1.0, 1.0, 1.0]) == 2.0
     assert fit.weighted_median([1.0, 2.0, 10.0], [1.0, 1.0, 5.0]) == 10.0     # 5 of 7 weight at 10
+
+
+def test_markdown_section_from_the_results():
+    f = _file("moe-a")
+    results = {"engine_in_plan": True, "engine": None, "runs": [
+        {"source": "moe-a", "run": "moe-a-r", "engine": "vllm", "mode": "inflight", "status": "ok", "why": None,
+         "measured": {"tpot_ms": 10.0, "ttft_ms": 100.0}, "dagc": {"tpot_ms": 11.0, "ttft_ms": 60.0},
+         "errors": {"tpot_ms": 0.1, "ttft_ms": -0.4}}]}
+    reference = {"runs": [results["runs"][0] | {"errors": {"tpot_ms": 0.5, "ttft_ms": -0.9}}]}
+    text = "\n".join(fc.markdown_section(results, [f], {"moe-a": "held-out"}, reference))
+    assert "| moe-a-r | vllm | inflight | held-out | tpot_ms | 10.0 | 11.0 | +10.0 % |" in text
+    assert "| moe-a-r | vllm | inflight | held-out | ttft_ms | 100.0 | 60.0 | -40.0 % |" in text
+    assert "| TPOT/ITL median \\|error\\| ≤ 12 % | 10.0 % | met |" in text
+    assert "| TTFT worst \\|error\\| ≤ 40 % | 40.0 % | met |" in text          # 40 % is within 40 %
+    assert "| throughput median \\|error\\| ≤ 12 % | — | **not met** |" in text    # no figure: not met
+    assert "| held-out | TTFT | 1 | 40.0 % | 40.0 % | -40.0 % | 90.0 %, 90.0 %, -90.0 % |" in text
+    assert "| [t](https://e.org) | blog | held-out | 1 |" in text
