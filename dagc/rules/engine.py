@@ -1,13 +1,14 @@
 """Rules about the serving engine a plan names (`cluster { engine = … }`): W530.
 
 The engine's own refusals — what its launcher cannot express (E701–E726) — are `dagc.rules.launch`'s,
-emitted by the launch mapping for the plan's engine (`dagc.launch.engine_check`).
+emitted by the launch mapping (`dagc.launch`).
 """
 
 from __future__ import annotations
 
 from ..diagnostics import Severity
 from ..kernels.engine_import import profile_engine
+from ..kernels.kernels import KernelProfile
 from .base import RuleContext, diag, make_rule
 
 __all__ = ["RULES"]
@@ -31,13 +32,15 @@ def check_profile_engine(ctx: RuleContext):
         cluster { gpus = 8  gpu preset "h200"  kernels = "vllm:h200_sxm"  engine = vllm }
         cluster { gpus = 8  gpu preset "h200"  kernels = "trtllm:h200_sxm" }     # serves with trtllm
     """
-    cluster = ctx.plan.cluster
-    measured = profile_engine(cluster.kernels.provenance.source) if cluster.kernels is not None else None
+    cluster, profile = ctx.plan.cluster, ctx.plan.cluster.kernels
+    if not isinstance(profile, KernelProfile):
+        return
+    measured = profile_engine(profile.provenance.source)
     if measured is None or measured == cluster.engine.name:
         return
     engine = _SAID[cluster.engine.name]
     yield diag("W530", Severity.WARNING,
-               f"the kernel profile `{cluster.kernels.name}` was measured in {_SAID[measured]}, but the plan "
+               f"the kernel profile `{profile.name}` was measured in {_SAID[measured]}, but the plan "
                f"serves with {engine}: its kernel times are {_SAID[measured]}'s, the rest of the figures {engine}'s",
                ctx.plan.span_of("cluster.engine"),
                (f"import {engine}'s tables (`kernels = \"{cluster.engine.name}:SYSTEM\"`, `dagc kernels list` shows "
