@@ -12,9 +12,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 
+# The plain reference (`engine = pytorch`): the figures tests compute by hand from dagc's own kernels.
 BASE = {
     "model": 'model preset "mixtral-8x7b"',
-    "cluster": 'cluster { gpus = 8  gpus_per_node = 8  gpu preset "h100-sxm" }',
+    "cluster": 'cluster { gpus = 8  gpus_per_node = 8  gpu preset "h100-sxm"  engine = pytorch }',
     "workload": "workload { batch = 64  prompt = 2048  generate = 256 }",
     "require": "",
     "strategy": "strategy tp 8",

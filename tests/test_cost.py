@@ -22,7 +22,7 @@ from dagc.verdict.check import check
 from conftest import plan_text
 
 SMALL = plan_text(model='model preset "mixtral-8x7b" { layers = 2 }',
-                  cluster='cluster { gpus = 4  gpus_per_node = 8  gpu preset "h100-sxm" }',
+                  cluster='cluster { gpus = 4  gpus_per_node = 8  gpu preset "h100-sxm"  engine = pytorch }',
                   workload="workload { batch = 4  prompt = 128  generate = 8  microbatches = 2  routing = uniform }",
                   strategy="strategy tp 2 ; ep 2")
 
@@ -89,7 +89,7 @@ def test_sixteen_vs_eight_bit_peak(cm):
 
 
 def test_no_fp8_peak_falls_back_to_16_bit():
-    p = load_plan_text(plan_text(cluster='cluster { gpus = 8  gpu preset "a100-80g" }'))
+    p = load_plan_text(plan_text(cluster='cluster { gpus = 8  gpu preset "a100-80g"  engine = pytorch }'))
     cm = CostModel.from_cluster(p.cluster)
     assert cm.gpu_flops_8bit is None
     assert cm.peak_flops(DType.FP8) == 312e12 == cm.peak_flops(DType.BF16)

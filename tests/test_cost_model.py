@@ -49,7 +49,7 @@ def test_every_launch_costs_at_least_the_floor():
 def test_the_moe_glue_moves_these_bytes():
     """tp 1 ; ep 1 on one GPU, 2 requests × 128 tokens, Mixtral top-2 of 8, uniform routing:
     T = 256 tokens, e = 512 token-expert rows, all 8 experts hit (64 rows each)."""
-    r = result(model=MIXTRAL, cluster='cluster { gpus = 1  gpu preset "h100-sxm" }',
+    r = result(model=MIXTRAL, cluster='cluster { gpus = 1  gpu preset "h100-sxm"  engine = pytorch }',
                workload="workload { batch = 2  prompt = 128  generate = 2  microbatches = 1  routing = uniform }",
                strategy="strategy tp 1")
     tpl, duration = first(r, OpKind.EXPERT_FFN)
@@ -74,7 +74,8 @@ def test_the_moe_glue_moves_these_bytes():
 
 def _dispatch(**workload):
     extra = " ".join(f"{k} = {v}" for k, v in workload.items())
-    return result(model=MIXTRAL, cluster='cluster { gpus = 4  gpus_per_node = 2  gpu preset "h100-sxm" }',
+    return result(model=MIXTRAL,
+                  cluster='cluster { gpus = 4  gpus_per_node = 2  gpu preset "h100-sxm"  engine = pytorch }',
                   workload=f"workload {{ batch = 8  prompt = 128  generate = 2  microbatches = 1 {extra} }}",
                   strategy="strategy tp 1 ; ep 4")
 
@@ -107,7 +108,8 @@ def test_dispatch_in_fp8_and_combine_in_bf16():
     assert d8.comm_bytes_total == pytest.approx(d16.comm_bytes_total / 2)
     assert c8.comm_bytes_total == pytest.approx(d16.comm_bytes_total)
     # an fp8 model dispatches in fp8 unless the plan says otherwise
-    ds = result(model='model preset "deepseek-v3" { layers = 4 }', cluster='cluster { gpus = 16  gpu preset "h200" }',
+    ds = result(model='model preset "deepseek-v3" { layers = 4 }',
+                cluster='cluster { gpus = 16  gpu preset "h200"  engine = pytorch }',
                 workload="workload { batch = 16  prompt = 128  generate = 2  microbatches = 1 }",
                 strategy="strategy tp 1 ; ep 16")
     d, _ = first(ds, OpKind.ALL_TO_ALL_DISPATCH)
@@ -118,7 +120,7 @@ def test_dispatch_in_fp8_and_combine_in_bf16():
 def test_a_tp_all_reduce_across_nodes_is_priced_per_level():
     """tp 16 over 2 nodes of 8: reduce-scatter and all-gather over NVLink, the 1/8 share across the
     network: 2·(7/8·M/(450·0.8 GB/s) + 1/2·M/(8·50·0.8 GB/s)) + 20 us."""
-    r = result(model=MIXTRAL, cluster='cluster { gpus = 16  gpu preset "h100-sxm" }',
+    r = result(model=MIXTRAL, cluster='cluster { gpus = 16  gpu preset "h100-sxm"  engine = pytorch }',
                workload="workload { batch = 4  prompt = 128  generate = 2  microbatches = 1 }",
                strategy="strategy tp 16 ; ep 8 etp 2")
     tpl, duration = first(r, OpKind.ALL_REDUCE)
@@ -145,7 +147,7 @@ def test_random_routing_loads_the_busiest_rank_by_the_expected_maximum():
 
 def test_efficiency_scales_the_measured_speed():
     def plan(eff):
-        cluster = f'cluster {{ gpus = 4  gpu preset "h100-sxm"  efficiency {{ {eff} }} }}'
+        cluster = f'cluster {{ gpus = 4  gpu preset "h100-sxm"  engine = pytorch  efficiency {{ {eff} }} }}'
         return load_plan_text(plan_text(cluster=cluster))
 
     base = CostModel.from_cluster(plan("network = 0.8").cluster)
@@ -161,7 +163,8 @@ def test_efficiency_scales_the_measured_speed():
 
 
 def test_a_gpu_defined_by_constant_efficiencies_keeps_the_roofline():
-    cm = CostModel.from_cluster(load_plan_text(plan_text(cluster='cluster { gpus = 4  gpu preset "generic-400t" }'))
+    seed = 'cluster { gpus = 4  gpu preset "generic-400t"  engine = pytorch }'
+    cm = CostModel.from_cluster(load_plan_text(plan_text(cluster=seed))
                                 .cluster)
     assert cm.profile is None and (cm.compute_efficiency, cm.hbm_efficiency) == (0.6, 0.8)
 
@@ -169,14 +172,15 @@ def test_a_gpu_defined_by_constant_efficiencies_keeps_the_roofline():
 def test_the_reserve_counts_against_the_gpu():
     """Mixtral tp 1 on one H100: 93 GB of weights do not fit; with 8 GPUs (tp 8) each rank holds
     ~11.7 GB. A reserve that leaves less than that is E402."""
-    fits = result(cluster='cluster { gpus = 8  gpu preset "h100-sxm" }', strategy="strategy tp 8")
+    fits = result(cluster='cluster { gpus = 8  gpu preset "h100-sxm"  engine = pytorch }', strategy="strategy tp 8")
     worst = fits.memory.worst
     assert worst.reserve_bytes == fits.plan.cluster.reserve_bytes > 0
     assert worst.total_bytes == pytest.approx(worst.weights_bytes + worst.kv_cache_bytes + worst.activation_bytes
                                               + worst.reserve_bytes)
     assert not [d for d in fits.diagnostics if d.code == "E402"]
     spare = worst.capacity_bytes - (worst.total_bytes - worst.reserve_bytes)
-    over = result(cluster=f'cluster {{ gpus = 8  gpu preset "h100-sxm"  reserve = {spare / 2**30 + 1:.3f} GiB }}',
+    over = result(cluster=f'cluster {{ gpus = 8  gpu preset "h100-sxm"  engine = pytorch  '
+                          f'reserve = {spare / 2**30 + 1:.3f} GiB }}',
                   strategy="strategy tp 8")
     (e402,) = [d for d in over.diagnostics if d.code == "E402"]
     assert "reserve" in e402.message
@@ -190,11 +194,11 @@ def test_every_estimate_says_which_profile_it_used(tmp_path):
     r = _dispatch()
     basis = report_json(r)["cost_model"]
     assert basis["kernel_profile"] == "h100-sxm" and basis["measured_on"]["gpu"] == "NVIDIA H100 80GB HBM3"
-    a100 = result(cluster='cluster { gpus = 4  gpu preset "a100-80g" }')
+    a100 = result(cluster='cluster { gpus = 4  gpu preset "a100-80g"  engine = pytorch }')
     assert report_json(a100)["cost_model"]["kernel_profile"] == "h100-sxm@a100-80g"
-    h800 = result(cluster='cluster { gpus = 4  gpu preset "h800" }')     # the H100's peaks: the profile as is
+    h800 = result(cluster='cluster { gpus = 4  gpu preset "h800"  engine = pytorch }')  # the H100's peaks: the profile
     assert "the h800 has no profile of its own" in report_json(h800)["cost_model"]["note"]
-    seed = result(cluster='cluster { gpus = 4  gpu preset "generic-400t" }')
+    seed = result(cluster='cluster { gpus = 4  gpu preset "generic-400t"  engine = pytorch }')
     assert report_json(seed)["cost_model"]["kernel_profile"] is None
     # the MoE glue is visible op by op: dag.json lists each op's kernels, the trace their time per rank
     data = DagJson.model_validate(dag_json(r.compiled))

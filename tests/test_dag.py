@@ -60,8 +60,13 @@ def check_expert_tokens(r):
         if n.layer >= m.layers:           # a speculative draft pass: one position per request (no chunk, not k + 1)
             tokens = embeds[(Phase.DECODE, n.step, n.microbatch)] / r.plan.workload.step_positions
         assert n.template.tokens_total == pytest.approx(tokens * m.moe.top_k)
-        # per-rank assignments: each etp shard processes its expert's tokens
-        assert n.template.tokens.sum() / lay.etp == pytest.approx(tokens * m.moe.top_k)
+        # per-rank assignments: each etp shard processes its expert's tokens; a step the engine replays in a
+        # CUDA graph runs its padded rows through the experts too (docs/cost-model.md, "The engine")
+        rows = n.template.tokens.sum() / lay.etp
+        if n.phase is not Phase.PREFILL and r.plan.cluster.engine.terms.graph_sizes:
+            assert rows >= tokens * m.moe.top_k * (1 - 1e-9)
+        else:
+            assert rows == pytest.approx(tokens * m.moe.top_k)
 
 
 def check_flops(r):

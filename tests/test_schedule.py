@@ -64,7 +64,8 @@ def test_schedule_invariants_on_generated_plans(text):
 
 def test_schedule_invariants_on_pipeline_with_overlap():
     r = check(load_plan_text(plan_text(
-        cluster='cluster { gpus = 32 gpu preset "h100-sxm" }', strategy="strategy pp 4 < tp 2 ; ep 8 >",
+        cluster='cluster { gpus = 32 gpu preset "h100-sxm"  engine = pytorch }',
+        strategy="strategy pp 4 < tp 2 ; ep 8 >",
         workload="workload { batch = 64 prompt = 1024 generate = 64 microbatches = 8 overlap = microbatch }")))[0]
     check_schedule(r)
 
@@ -72,7 +73,7 @@ def test_schedule_invariants_on_pipeline_with_overlap():
 def test_overlap_hides_all_to_all_under_the_other_microbatch():
     def run(overlap):
         return check(load_plan_text(plan_text(
-            model='model preset "qwen3-30b-a3b"', cluster='cluster { gpus = 16 gpu preset "h800" }',
+            model='model preset "qwen3-30b-a3b"', cluster='cluster { gpus = 16 gpu preset "h800"  engine = pytorch }',
             strategy="strategy tp 2 ; ep 16",
             workload=f"workload {{ batch = 64 prompt = 1024 generate = 64 microbatches = 2 overlap = {overlap} }}")))[0]
     none, overlap = run("none"), run("microbatch")
@@ -109,7 +110,7 @@ def test_gemm_cost_by_hand():
 
 def test_fp8_weights_use_fp8_peak():
     r = check(load_plan_text(plan_text(model='model preset "deepseek-v3"', strategy="strategy tp 8 ; ep 32",
-                                       cluster='cluster { gpus = 32 gpu preset "h200" }')))[0]
+                                       cluster='cluster { gpus = 32 gpu preset "h200"  engine = pytorch }')))[0]
     t, duration = _template(r, OpKind.O_PROJ)
     assert t.peak_dtype is DType.FP8
     gemm, residual = t.kernels
@@ -139,7 +140,8 @@ def test_all_to_all_cost_by_hand():
 
 
 def test_send_across_nodes_by_hand():
-    r = check(load_plan_text(plan_text(cluster='cluster { gpus = 16 gpu preset "h100-sxm" inter_node = 25 GB/s '
+    r = check(load_plan_text(plan_text(cluster='cluster { gpus = 16 gpu preset "h100-sxm"  engine = pytorch '
+                                               'inter_node = 25 GB/s '
                                                "latency { inter = 30 us } }",
                                        strategy="strategy pp 2 < tp 8 >")))[0]
     t, duration = _template(r, OpKind.SEND)
@@ -189,7 +191,7 @@ def test_tpot_grows_with_context(strategy):
 
 
 def test_metrics_definitions():
-    r = check(load_plan_text(plan_text(cluster='cluster { gpus = 16 gpu preset "h100-sxm" }',
+    r = check(load_plan_text(plan_text(cluster='cluster { gpus = 16 gpu preset "h100-sxm"  engine = pytorch }',
                                        strategy="strategy dp 2 < tp 8 >")))[0]
     m, w = r.metrics, r.plan.workload
     assert m["prefill_tokens_per_s"] == pytest.approx(w.batch * w.prompt / m["ttft_s"])
@@ -202,7 +204,7 @@ def test_metrics_definitions():
 def test_bubble_matches_pipeline_formula():
     def pp4(microbatches: int):
         return check(load_plan_text(plan_text(
-            cluster='cluster { gpus = 32 gpu preset "h100-sxm" }', strategy="strategy pp 4 < tp 8 >",
+            cluster='cluster { gpus = 32 gpu preset "h100-sxm"  engine = pytorch }', strategy="strategy pp 4 < tp 8 >",
             workload=f"workload {{ batch = 64 prompt = 2048 generate = 16 microbatches = {microbatches} }}")))[0]
 
     r = pp4(4)

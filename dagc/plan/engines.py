@@ -24,7 +24,7 @@ __all__ = ["DEFAULT_ENGINE", "ENGINE_GLUE", "ENGINE_NAMES", "ENGINE_TERMS", "NEW
 
 EngineName = Literal["vllm", "sglang", "trtllm", "pytorch"]
 ENGINE_NAMES: tuple[EngineName, ...] = ("vllm", "sglang", "trtllm", "pytorch")
-DEFAULT_ENGINE: EngineName = "pytorch"    # the default of a plan that names no engine (docs/language.md)
+DEFAULT_ENGINE: EngineName = "vllm"       # the default of a plan that names no engine (docs/language.md)
 
 # The release each engine's launch was checked against (dagc.rules.launch): `engine = vllm` is this one.
 NEWEST: Mapping[EngineName, str | None] = {"vllm": "0.33.0", "sglang": "0.5.23", "trtllm": "1.2.0", "pytorch": None}
