@@ -208,3 +208,11 @@ def test_markdown_section_from_the_results():
     assert "| throughput median \\|error\\| ≤ 12 % | — | **not met** |" in text    # no figure: not met
     assert "| held-out | TTFT | 1 | 40.0 % | 40.0 % | -40.0 % | 90.0 %, 90.0 %, -90.0 % |" in text
     assert "| [t](https://e.org) | blog | held-out | 1 |" in text
+
+
+def test_frontend_is_not_fitted_on_an_offline_burst():
+    burst = PLAN.replace("generate = 65 }", "generate = 65  concurrency = 8  requests = 8  ramp = 0 s }")
+    loop = PLAN.replace("generate = 65 }", "generate = 65  concurrency = 8  requests = 40 }")
+    rate = PLAN.replace("generate = 65 }", "generate = 65  rate = 4 requests/s  requests = 40 }")
+    assert [fit.queued_by_design(fc.Run.model_validate(_run(plan=p))) for p in (burst, loop, rate, PLAN)] == \
+        [True, False, False, False]
