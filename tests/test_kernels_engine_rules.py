@@ -14,9 +14,11 @@ import pytest
 
 from dagc.kernels.engine_import import convert
 from dagc.kernels.kernels import parse_profile
-from dagc.kernels.series import A2A_DEEPEP, A2A_FUSED, moe_a2a
+from dagc.kernels.series import A2A_DEEPEP, A2A_FUSED, moe_a2a, moe_roofline_s
+from dagc.kernels.tables import PeakSet
 
 ROOT = Path(__file__).resolve().parent.parent
+PEAKS = PeakSet(bf16=1e12, fp8=2e12, hbm=1e10)
 
 
 def profile(peaks: dict, **tables: list[dict]) -> object:
@@ -83,6 +85,12 @@ def test_the_moe_kernel_a_deployment_runs():
     assert float(p.fused_moe_s(64, *key, A2A_DEEPEP)) == pytest.approx(3e-4, rel=1e-12)
     assert float(p.fused_moe_s(1024, *key, A2A_DEEPEP)) == pytest.approx(4e-4, rel=1e-12)
     assert float(p.fused_moe_s(2048, *key, A2A_DEEPEP)) == pytest.approx(1e-3, rel=1e-12)
+    # the search's lower bound is the faster of the two kernels: at 2048 tokens the low-latency series is past its
+    # last count (1024 tokens, 4e-4 s), where the roofline (r = 2048·2/8 = 512 rows: 2·512·1.5e6 flops at 2e12,
+    # compute-bound) is twice 1024 tokens' (3.84e-4 s): 8e-4 s, below the normal kernel's 1e-3 s
+    assert float(moe_roofline_s(2048, "fp8", 1000, 500, 2, 8, 1, 8, PEAKS)) == pytest.approx(7.68e-4, rel=1e-12)
+    assert float(moe_roofline_s(1024, "fp8", 1000, 500, 2, 8, 1, 8, PEAKS)) == pytest.approx(3.84e-4, rel=1e-12)
+    assert float(p.fused_moe_s(2048, *key, A2A_DEEPEP, lower=True)) == pytest.approx(8e-4, rel=1e-12)
     # any other deployment: the engine's fused kernel
     assert float(p.fused_moe_s(64, *key, A2A_FUSED)) == pytest.approx(5e-4, rel=1e-12)
     assert float(p.fused_moe_s(64, *key)) == pytest.approx(5e-4, rel=1e-12)

@@ -286,7 +286,8 @@ class KernelProfile(KernelTimes):
         low-latency or normal kernels by the tokens a rank dispatches, else the fused kernel), interpolated
         log-log in the tokens; below the least measured count its time, above the largest the roofline
         at the last measured efficiency (`dagc.kernels.series.fused_moe_s`). Non-decreasing in the tokens
-        within one kernel, so also its own lower bound."""
+        within one kernel, so its own lower bound but where DeepEP switches kernels: `lower` then gives
+        the faster of its two."""
         key = (dtype_name(dtype), hidden, inter, topk, experts, tp, ep)
         kernels, wide = self._fused[key], a2a == A2A_DEEPEP
         # the kernel of a step of few tokens a rank, and of many: the same unless DeepEP's two modes are measured
@@ -294,9 +295,9 @@ class KernelProfile(KernelTimes):
         if few == many:
             return fused_moe_s(kernels[few], tokens, key, self._peaks, self.floor_s)
         shape, (t,) = _flat(tokens)
-        small = t / ep <= DEEPEP_LL_MAX_TOKENS_PER_RANK
-        out = np.where(small, fused_moe_s(kernels[few], t, key, self._peaks, self.floor_s),
-                       fused_moe_s(kernels[many], t, key, self._peaks, self.floor_s))
+        ll, normal = (fused_moe_s(kernels[k], t, key, self._peaks, self.floor_s) for k in (few, many))
+        # `lower`: the faster of the two, non-decreasing as each is, so at most either at any larger count
+        out = np.minimum(ll, normal) if lower else np.where(t / ep <= DEEPEP_LL_MAX_TOKENS_PER_RANK, ll, normal)
         return _out(shape, out)
 
     @_memoised
