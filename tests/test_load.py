@@ -86,10 +86,11 @@ def test_at_a_low_rate_ttft_is_the_steady_state_of_one_request():
 
 
 def test_above_capacity_the_report_says_overloaded():
-    """The steady state serves about 64 / 12.5 s ≈ 5 requests/s: at 20 the queue grows, at 2 it does
-    not; goodput never exceeds the requests served."""
-    over = _loads("rate = 20 requests/s  requests = 2000")
-    under = _loads("rate = 2 requests/s  requests = 1000")
+    """On the plain reference the steady state serves about 64 / 12.5 s ≈ 5 requests/s: at 20 the queue
+    grows, at 2 it does not; goodput never exceeds the requests served."""
+    reference = {'gpu preset "h200"': 'gpu preset "h200"  engine = pytorch'}
+    over = _loads("rate = 20 requests/s  requests = 2000", **reference)
+    under = _loads("rate = 2 requests/s  requests = 1000", **reference)
     for (name, _, hot), (_, _, cool) in zip(over, under, strict=True):
         assert hot["overloaded"] and not cool["overloaded"], name
         assert hot["ttft_s"]["p99"] > 10 * cool["ttft_s"]["p99"]
@@ -165,7 +166,7 @@ def test_each_request_has_its_own_lengths(monkeypatch):
     assert (load.prompt == made.prompt).all() and (load.output == made.output).all()
     half = plan.workload.generate // 2
     for i in range(24):
-        assert load.ttft[i] == pytest.approx(prices.mixed(1, int(prompt[i]), int(prompt[i])), rel=0.03)
+        assert load.ttft_server[i] == pytest.approx(prices.mixed(1, int(prompt[i]), int(prompt[i])), rel=0.03)
         ell = int(prompt[i] + output[i] / 2) - half
         assert load.tpot[i] == pytest.approx(prices.decode(1, ell), rel=0.03), i
     mean_in_system, rate_times_e2e = load.little()
@@ -219,8 +220,8 @@ def test_a_cached_prefix_skips_its_prefill(monkeypatch):
     r, prices = _exact(plan)
     load = simulate(plan, r.strategy, r.layout, prices)
     assert load.cached_tokens is not None and list(load.cached_tokens) == [0] + [2048] * (n - 1)
-    assert load.ttft[0] == pytest.approx(prices.mixed(1, 4000), rel=1e-9)
-    assert np.allclose(load.ttft[1:], prices.mixed(1, 4000 - 2048, 4000), rtol=0.03)
+    assert load.ttft_server[0] == pytest.approx(prices.mixed(1, 4000), rel=1e-9)
+    assert np.allclose(load.ttft_server[1:], prices.mixed(1, 4000 - 2048, 4000), rtol=0.03)
     assert load_json(plan, load)["cached_prompt_share"] == pytest.approx((n - 1) * 2048 / (n * 4000))
 
 
