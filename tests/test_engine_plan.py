@@ -62,8 +62,12 @@ def test_a_name_at_a_release_parses_as_one_value_and_nothing_else_changes():
 
 
 def test_without_an_engine_the_default():
-    assert DEFAULT_ENGINE == "pytorch"
+    from dagc.plan.engines import NEWEST, VLLM_FRONTEND_S
+    assert DEFAULT_ENGINE == "vllm"
     engine = lowered(cluster()).cluster.engine
+    assert (engine.name, engine.release, engine.terms.frontend_s) == ("vllm", NEWEST["vllm"], VLLM_FRONTEND_S)
+    # the plain reference is named
+    engine = lowered(cluster("engine = pytorch")).cluster.engine
     assert (engine.name, engine.release, engine.terms.frontend_s) == ("pytorch", None, 0.0)
 
 
@@ -207,3 +211,39 @@ def test_a_loads_client_ttft_and_latency_add_the_front_end_to_each_request():
         assert f["tpot_s"][key] == b["tpot_s"][key]
     # Little's law is the server's: the same run, the same figures
     assert (f["mean_in_system"], f["arrival_rate_times_e2e"]) == (b["mean_in_system"], b["arrival_rate_times_e2e"])
+
+
+# ---------------------------------------------------------------- the engine's launch rules in check
+
+
+def test_check_refuses_what_the_plans_engine_cannot_start_as_dagc_launch_does(tmp_path):
+    from dagc.cli.main import main
+    from dagc.lang.load import load_plan_text
+    from dagc.launch.engine_check import engine_checked
+    from dagc.launch.engines import launch_result
+    from dagc.verdict.check import check
+
+    text = plan_text(cluster='cluster {{ gpus = 8  gpu preset "h100-sxm"  {engine} }}',
+                     workload="workload {{ batch = 8  prompt = 512  generate = 64 }}",
+                     strategy="strategy tp 8 ; ep 4 etp 2")          # EP 4 × expert TP 2: vLLM has no such split
+    plan = load_plan_text(text.format(engine="engine = vllm"))
+    [checked] = check(plan)
+    assert checked.valid                                              # the strategy itself is sound
+    [launched] = launch_result(checked, ("vllm",))
+    refused = engine_checked(checked)
+    [e702] = [d for d in refused.diagnostics if d.code.startswith("E7")]
+    assert e702 == launched.refusals[0] and e702.code == "E702"       # the launch's own diagnostic, located
+    assert e702.span.text == "ep 4" and not refused.valid and not refused.verdict.correct
+    # SGLang and TensorRT-LLM say it (--tp 8 --ep 4: MoE TP 2); pytorch has no launcher: nothing refused
+    for engine in ("engine = sglang", "engine = trtllm", "engine = pytorch"):
+        [ok] = check(load_plan_text(text.format(engine=engine)))
+        assert engine_checked(ok) is ok, engine
+    # a plan that names no engine is priced as vLLM serves it, but not refused by vLLM's launcher
+    [default] = check(load_plan_text(text.format(engine="")))
+    assert default.plan.cluster.engine.name == "vllm" and engine_checked(default) is default
+    # `dagc check` itself: the error, located, and the exit code of an invalid strategy
+    path = tmp_path / "plan.moe"
+    path.write_text(text.format(engine="engine = vllm"))
+    assert main(["check", str(path), "--no-search", "--format", "json"]) == 3
+    path.write_text(text.format(engine="engine = sglang"))
+    assert main(["check", str(path), "--no-search", "--format", "json"]) == 0

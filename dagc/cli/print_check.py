@@ -194,11 +194,17 @@ def _metrics_table(r: StrategyResult) -> Table:
     t.add_column(f"per GPU (of {gpus})" if gpus else "per GPU", justify="right")
     from ..plan.workload import RequirementKind as K
     from ..verdict.verdict import near_text
+    server = r.metrics.get("ttft_server_s")
+    both = server is not None and server != r.metrics.get("ttft_s")    # the engine has a front end: say whose
     for key, name in METRIC_NAMES:
         v = r.metrics.get(key)
         if key.endswith("_s") and not key.endswith("_per_s"):
             kind = K.TTFT if key == "ttft_s" else K.TPOT
-            add_shown_row(t, name, near_text(r.plan, kind, v, format_si(v, Dimension.TIME)), "")
+            shown = "TTFT as the client sees it (time to first token)" if key == "ttft_s" and both else name
+            add_shown_row(t, shown, near_text(r.plan, kind, v, format_si(v, Dimension.TIME)), "")
+            if key == "ttft_s" and both:
+                add_shown_row(t, "TTFT at the server (without the engine's front end)",
+                              format_si(server, Dimension.TIME), "")
         else:
             add_shown_row(t, name, _tokens_per_s(v), _tokens_per_s(v / gpus, "/GPU") if v is not None and gpus else "—")
     return t

@@ -16,11 +16,12 @@ from ..diagnostics import quote
 from ..kernels.engine_import import profile_engine
 from ..kernels.kernels import KernelProfile
 from ..plan.engines import DEFAULT_ENGINE, ENGINE_NAMES, SERIES, Engine, EngineName, engine_of, known_release
+from ..plan.plan import Plan
 from ..source import Span
 from .blocks import Bad, Collector
 from .fields import nearest
 
-__all__ = ["default_engine", "lower_engine", "profile_engine_of"]
+__all__ = ["default_engine", "engine_chosen", "lower_engine", "profile_engine_of"]
 
 _SAID = {"vllm": "vLLM", "sglang": "SGLang", "trtllm": "TensorRT-LLM", "pytorch": "pytorch"}
 
@@ -90,3 +91,11 @@ def profile_engine_of(profile: KernelProfile | None) -> Engine | None:
     engine = cast(EngineName, name)
     release = source.rsplit(" ", 1)[-1]
     return engine_of(engine, release if known_release(engine, release) else None)
+
+
+def engine_chosen(plan: Plan) -> bool:
+    """Whether the plan chose its engine — named it (`engine = …`, `--set cluster.engine=…`) or imported a
+    kernel profile measured in it — rather than taking `DEFAULT_ENGINE` (`dagc.launch.engine_check`)."""
+    kernels = plan.cluster.kernels
+    return "cluster.engine" in plan.spans or (isinstance(kernels, KernelProfile) and profile_engine_of(kernels)
+                                              is not None)
