@@ -21,9 +21,10 @@ figure for each measured key:
   tokens/s = the decode tokens/s of the whole deployment.
 
 Error = (dagc − measured) / measured. The split (`--split`) is by source, never by run: sources
-are grouped by dense / MoE and by in flight (or disaggregated) / static, the groups taken in that
-order, each group's sources ordered by the sha256 of their id, and the whole sequence alternated
-calibration, held-out, calibration, … — so each half gets sources of every group with two or more.
+are grouped by dense / MoE and by in flight (or disaggregated) / static; within a group, in the
+order of the sha256 of their id, each source goes to the half holding fewer of that group's runs
+so far (a tie: the half with fewer runs in all, then calibration) — so each half gets sources of
+every group with two or more, and about as many runs of each.
 """
 
 from __future__ import annotations
@@ -319,14 +320,21 @@ def _group(f: CorpusFile) -> tuple[int, int]:
 
 
 def make_split(files: Iterable[CorpusFile]) -> dict:
-    """The split by the module docstring's rule: by source, grouped, ordered by sha256, alternated."""
+    """The split by the module docstring's rule: by source, grouped, ordered by sha256, balanced by runs."""
     order = sorted(files, key=lambda f: (_group(f), hashlib.sha256(f.source.id.encode()).hexdigest()))
     out: dict[str, Any] = {"rule": "bench/fidelity_corpus.py --split: by source; grouped dense/MoE × in flight/"
-                                   "static in that order; sha256 of the source id within a group; alternated "
-                                   "calibration, held-out over the whole sequence",
+                                   "static; within a group in the order of the sha256 of the source id, each "
+                                   "source to the half with fewer of the group's runs so far (a tie: fewer runs "
+                                   "in all, then calibration)",
                            "calibration": [], "held-out": []}
-    for i, f in enumerate(order):
-        out[HALVES[i % 2]].append(f.source.id)
+    runs = {h: 0 for h in HALVES}
+    group_runs: dict[tuple[int, int], dict[str, int]] = {}
+    for f in order:
+        g = group_runs.setdefault(_group(f), {h: 0 for h in HALVES})
+        half = min(HALVES, key=lambda h: (g[h], runs[h], HALVES.index(h)))
+        out[half].append(f.source.id)
+        g[half] += len(f.runs)
+        runs[half] += len(f.runs)
     return out
 
 

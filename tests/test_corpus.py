@@ -5,6 +5,7 @@ Lowering only, no simulation, except one small static plan whose figures are com
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -167,6 +168,28 @@ def test_split_by_source_grouped_hashed_alternated():
     assert len(split["calibration"]) == len(split["held-out"]) == 3
     for pair in (("dense-a", "dense-b"), ("moe-a", "moe-b"), ("moe-c", "moe-d")):
         assert len({pair[0] in split["calibration"], pair[1] in split["calibration"]}) == 2, pair
+
+
+def test_split_balances_runs_within_a_group():
+    """Sources of 4, 1, 1, 1 and 1 runs in one group: each goes to the half with fewer runs so far, so the
+    halves' runs differ by at most the largest source's (4), and never by more than the greedy rule allows
+    for the sha256 order, which is worked through here."""
+    sizes = {"s-big": 4, "s-a": 1, "s-b": 1, "s-c": 1, "s-d": 1}
+    files = [fc.CorpusFile.model_validate({
+        "source": {"id": sid, "title": "t", "url": "https://e.org", "kind": "blog", "accessed": "2026-11-25"},
+        "runs": [_run(f"{sid}-{i}") for i in range(n)]}) for sid, n in sizes.items()]
+    split = fc.make_split(files)
+    runs = {h: sum(sizes[s] for s in split[h]) for h in ("calibration", "held-out")}
+    order = sorted(sizes, key=lambda sid: hashlib.sha256(sid.encode()).hexdigest())
+    expect: dict[str, list[str]] = {"calibration": [], "held-out": []}
+    held = {"calibration": 0, "held-out": 0}
+    for sid in order:                                # ties go to calibration
+        half = "calibration" if held["calibration"] <= held["held-out"] else "held-out"
+        expect[half].append(sid)
+        held[half] += sizes[sid]
+    assert {h: split[h] for h in expect} == expect
+    assert abs(runs["calibration"] - runs["held-out"]) <= 4 and min(runs.values()) > 0
+    assert split == fc.make_split(files[::-1])
 
 
 def test_split_names_every_source_exactly_once(corpus):
