@@ -13,7 +13,8 @@ from dagc.lang.overrides import load_plan_with
 from dagc.verdict.check import check, check_strategy
 from dagc.verdict.next_steps import next_steps, with_next_steps
 
-PLAN = ('model preset "mixtral-8x7b"\ncluster {{ gpus = 8  gpu preset "h100-sxm" }}\n'
+# the plain reference (engine = pytorch): its figures miss these requirements by what the steps lift
+PLAN = ('model preset "mixtral-8x7b"\ncluster {{ gpus = 8  gpu preset "h100-sxm"  engine = pytorch }}\n'
         "workload {{ batch = 128  prompt = 2048  generate = 256 }}\nrequire {{ {req} }}\nstrategy tp 8\n")
 
 
