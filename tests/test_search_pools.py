@@ -246,7 +246,8 @@ def test_pairs_with_the_same_figures_are_ranked_by_name_pruned_or_not():
     text = ('model "gen" { layers = 4  hidden = 256  heads = 8  vocab = 1000  kv_heads = 1  head_dim = 32\n'
             '  moe { experts = 4  top_k = 2  ffn = 256  shared = 0  dense_layers = 0  dense_ffn = 1024 } }\n'
             'cluster { gpus = 1024  gpus_per_node = 8  gpu "big" { memory = 10 TB  flops = 400 TFLOPS  hbm = 2 TB/s }\n'
-            '  inter_node = 50 GB/s }\nworkload { batch = 2  prompt = 114  generate = 2  microbatches = 2  '
+            '  inter_node = 50 GB/s  engine = pytorch }\n'
+            'workload { batch = 2  prompt = 114  generate = 2  microbatches = 2  '
             'routing = uniform  overlap = none  serving = inflight  chunk = 200 }\n'
             'strategy pp 2 < tp 1 cp 2 ; ep 4 >\n')
     plan = load_plan_text(text)

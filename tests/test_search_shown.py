@@ -24,7 +24,7 @@ from dagc.verdict.check import check_strategy
 # best meet it: the walk judges its limit, they fall, and the rows it brings up (`overlap microbatch` among
 # them) are ones the search had not re-scored.
 PLAN = """model preset "qwen3-30b-a3b"
-cluster { gpus = 2  gpu preset "h100-sxm" }
+cluster { gpus = 2  gpu preset "h100-sxm"  engine = pytorch }
 workload {
   batch = 64  prompt = 1000  generate = 100  serving = inflight  chunk = 4096
   TRAFFIC  requests = 40
