@@ -114,7 +114,8 @@ def weigh(plan: Plan, objective: str, d: Instance, m: int, prefills: list[Instan
     transfer = transfer_seconds(kv, batch_p, transfer_link(c, gpus, g_p), plan.model.layers,
                                 w.kv_transfer == "layerwise")
     served = np.minimum(capacity(n, batch_p, t_p), capacity(m, d.batch, d.seconds, w.generate))
-    metrics = {**pooled_rates(served, gpus, t_p + transfer, np.full(len(which), d.seconds), w),
+    metrics = {**pooled_rates(served, gpus, t_p + transfer, np.full(len(which), d.seconds), w,
+                              c.engine.terms.frontend_s),
                "kv_transfer_s": transfer}
     score = np.asarray(Objective.score(objective, metrics, gpus), dtype=float)
     mem = np.maximum(np.array([p.memory_fraction for p in prefills])[which], d.memory_fraction)
@@ -180,7 +181,7 @@ def best_at_tpot(plan: Plan, objective: str, prefills: list[Instance], m: int, g
     per_gpu = min(d * w.generate / (d * per_request + m * g), d * w.generate / least)
     ttft = min(p.seconds for p in prefills)
     served = per_gpu * least / w.generate                   # at `least` GPUs, the best per GPU
-    metrics = {**pooled_rates(served, least, ttft, step_floor, w),
+    metrics = {**pooled_rates(served, least, ttft, step_floor, w, plan.cluster.engine.terms.frontend_s),
                "throughput_tokens_per_s": d * (w.prompt + w.generate)}
     score = float(Objective.score(objective, metrics, least))
     totals = {"decode_tokens_per_s": d * w.generate, "prefill_tokens_per_s": d * w.prompt,

@@ -101,12 +101,14 @@ def capacity(instances: Any, batch_per_instance: Any, seconds: Any, steps: int =
     return instances * batch_per_instance / (steps * seconds)
 
 
-def pooled_rates(served: Any, gpus: Any, ttft_s: Any, tpot_s: Any, workload: Workload) -> dict:
+def pooled_rates(served: Any, gpus: Any, ttft_s: Any, tpot_s: Any, workload: Workload, frontend_s: float = 0.0) -> dict:
     """The deployment's rates at `served` requests/s on `gpus` GPUs over both pools (the keys of
-    `dagc.serve.rates.rate_metrics`). Scalars or numpy arrays alike."""
+    `dagc.serve.rates.rate_metrics`: `ttft_s` the client's, the server's `ttft_s` plus the engine's
+    front-end time `frontend_s`, beside it `ttft_server_s`). Scalars or numpy arrays alike."""
     rates = {"prefill_tokens_per_s": served * workload.prompt, "decode_tokens_per_s": served * workload.generate,
              "throughput_tokens_per_s": served * (workload.prompt + workload.generate)}
-    return {"ttft_s": ttft_s, "tpot_s": tpot_s, **rates, **{f"{k}_per_gpu": v / gpus for k, v in rates.items()}}
+    return {"ttft_s": ttft_s + frontend_s, "ttft_server_s": ttft_s, "tpot_s": tpot_s, **rates,
+            **{f"{k}_per_gpu": v / gpus for k, v in rates.items()}}
 
 
 def balance_of(ratio: float) -> tuple[int, int]:
@@ -130,8 +132,10 @@ def instances_to_serve(rate: float, per_instance: float) -> int:
     return max(1, math.ceil(rate / per_instance - 1e-9))
 
 
-def disaggregated(prefill: PoolFigures, decode: PoolFigures, transfer_s: float, workload: Workload) -> Disaggregated:
-    """The deployment's figures from its pools' (SPEC 11.3).
+def disaggregated(prefill: PoolFigures, decode: PoolFigures, transfer_s: float, workload: Workload,
+                  frontend_s: float = 0.0) -> Disaggregated:
+    """The deployment's figures from its pools' (SPEC 11.3); its TTFT the client's, with the engine's
+    front-end time `frontend_s` (`pooled_rates`).
 
     Capacities, in requests/s: prefill N · prefill_batch / t_p; decode M · (its requests) /
     (generate · TPOT), each request holding a decode slot for `generate` steps. The deployment serves
@@ -157,7 +161,8 @@ def disaggregated(prefill: PoolFigures, decode: PoolFigures, transfer_s: float, 
     balance = balance_of(per_d / per_p) if per_p > 0 and math.isfinite(per_d) else (prefill.instances,
                                                                                        decode.instances)
     ttft = prefill.seconds + transfer_s
-    return Disaggregated(ttft_s=ttft, tpot_s=decode.seconds, transfer_s=transfer_s,
+    rates = pooled_rates(served, gpus, ttft, decode.seconds, workload, frontend_s)
+    return Disaggregated(ttft_s=rates["ttft_s"], tpot_s=decode.seconds, transfer_s=transfer_s,
                          capacity={"prefill": cap_p, "decode": cap_d},
                          binding_pool="prefill" if cap_p <= cap_d else "decode", balance=balance,
-                         rates=pooled_rates(served, gpus, ttft, decode.seconds, workload), gpus=gpus)
+                         rates=rates, gpus=gpus)

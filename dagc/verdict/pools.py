@@ -155,7 +155,7 @@ def _figures(plan: Plan, prefill: PoolResult, decode: PoolResult, kv: float) -> 
     tpot = decode.analysis.metrics["tpot_s"] if decode.analysis.metrics is not None else math.inf
     pf = PoolFigures("prefill", prefill.pool.instances, prefill.gpus_per_instance, prefill.batch_per_instance, t_p)
     dc = PoolFigures("decode", decode.pool.instances, decode.gpus_per_instance, decode.batch_per_instance, tpot)
-    return disaggregated(pf, dc, transfer, w)
+    return disaggregated(pf, dc, transfer, w, plan.cluster.engine.terms.frontend_s)
 
 
 def _requirements(plan: Plan, results: list[PoolResult], gpus: int, metrics: dict | None
