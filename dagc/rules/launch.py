@@ -8,8 +8,10 @@ own parsers and source), TensorRT-LLM 1.2 (its source).
 (dagc.launch.launch and its engine tables). When an engine has no way to say a strategy, the
 mapping refuses with one of these codes, located at the part of the strategy the engine
 cannot express, and names the nearest strategy the engine can run. The codes are emitted
-by `engine_refusal` below, which the launch mapping calls; they never make a plan invalid
-for `check` or `compile`.
+by `engine_refusal` below, which the launch mapping calls. A plan that chose its engine (`cluster {
+engine = vllm }`, or a kernel profile imported from that engine's tables) gets them from `check` and
+`compile` too, as errors of the strategy: the same diagnostics, from the same mapping
+(`dagc.launch.engine_check`). A plan on the default engine or on `pytorch` gets them from `dagc launch` only.
 """
 
 from __future__ import annotations
