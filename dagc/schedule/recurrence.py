@@ -339,6 +339,8 @@ def op_floor(timer: Timer, workload: Workload, lay: Layout) -> float:
     decode = _floor(counts, lay.pp, lambda req, n: rows(Phase.DECODE, req, n))
     if not workload.inflight:
         return decode
-    # part by part at least the attention split's rows (`_split_rows`), so at least `_split_mixed_floor`
-    mixed = mixed_floor(timer.mixed_units(lay, pair), lay.pp, rows)
+    # at least `_split_mixed_floor`: the op rows need not be part by part above the attention split's
+    # (`_split_rows` bounds the routed experts at the GPUs' peak, which an engine's fused glue can leave
+    # above the experts' own lower seconds), and the larger of two lower bounds is one
+    mixed = max(mixed_floor(timer.mixed_units(lay, pair), lay.pp, rows), _split_mixed_floor(timer, workload, lay))
     return inflight_floors(workload, lay, decode, mixed)[1]
