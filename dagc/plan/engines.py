@@ -149,10 +149,15 @@ class Engine(Frozen):
     @model_validator(mode="before")
     @classmethod
     def _engines_terms(cls, data: Any) -> Any:
-        """An engine made without terms gets its own (`ENGINE_TERMS`); `model_copy(update={"terms": …})`
-        replaces them (a fit of the calibration corpus)."""
-        if isinstance(data, dict) and "terms" not in data:
-            return {**data, "terms": ENGINE_TERMS.get(data.get("name", DEFAULT_ENGINE), EngineTerms())}
+        """An engine made without terms gets its own (`ENGINE_TERMS`), without a release its newest (`NEWEST`):
+        `Engine()` is `engine_of(DEFAULT_ENGINE)`; `model_copy(update={"terms": …})` replaces the terms (a fit
+        of the calibration corpus)."""
+        if isinstance(data, dict):
+            name = data.get("name", DEFAULT_ENGINE)
+            if "terms" not in data:
+                data = {**data, "terms": ENGINE_TERMS.get(name, EngineTerms())}
+            if data.get("release") is None and name in NEWEST:
+                data = {**data, "release": NEWEST[name]}
         return data
 
 
