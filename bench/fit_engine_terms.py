@@ -7,8 +7,10 @@ Usage:
 Reads bench/corpus/split.json and only the runs of its `calibration` sources (`calibration_jobs`
 refuses a held-out run). Each term is fitted on what it moves, one after the other:
 
-1. `step_s`, the host time per engine step, shifts every per-token time: it is fitted on the
-   TPOT/ITL keys (`tpot_ms`, `itl_ms` and their medians);
+1. `step_s`, the host time per engine step, shifts every per-token time: it is fitted on TPOT
+   (`tpot_ms` and its median), a request's decode time over its tokens — not on ITL, which a
+   client measures between streamed chunks (vLLM 0.6's multi-step scheduling streams up to 10
+   tokens at once, InferenceX's ITL is ten times its TPOT) and which would be taken for step time;
 2. `frontend_s`, the per-request time before the first token reaches the client, shifts TTFT and
    E2E alike: it is fitted on `ttft_ms` (and its median), where it is a share worth fitting — an
    E2E of minutes is the decode's, and its error would be taken for the front end's —, with
@@ -40,7 +42,7 @@ import fidelity_corpus as fc  # noqa: E402  (bench/, on the path above)
 
 __all__ = ["MOVES", "calibration_jobs", "fit_term", "main", "queued_by_design", "weighted_median"]
 
-MOVES = {"step_s": ("tpot_ms", "itl_ms", "tpot_ms_median", "itl_ms_median"),
+MOVES = {"step_s": ("tpot_ms", "tpot_ms_median"),
          "frontend_s": ("ttft_ms", "ttft_ms_median")}
 ROUNDS = 3
 DELTA = {"step_s": 1e-3, "frontend_s": 20e-3}     # the probe step of the linearisation, s
