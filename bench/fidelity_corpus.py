@@ -20,11 +20,14 @@ figure for each measured key:
 - otherwise the steady state's: TTFT, TPOT (= ITL), E2E = TTFT + (generate − 1) × TPOT, output
   tokens/s = the decode tokens/s of the whole deployment.
 
-Error = (dagc − measured) / measured. The split (`--split`) is by source, never by run: sources
-are grouped by dense / MoE and by in flight (or disaggregated) / static; within a group, in the
-order of the sha256 of their id, each source goes to the half holding fewer of that group's runs
-so far (a tie: the half with fewer runs in all, then calibration) — so each half gets sources of
-every group with two or more, and about as many runs of each.
+Error = (dagc − measured) / measured. The split (`--split`) is by source, never by run, and sources
+of one series go together: a source that names a `family` (one page's tables filed as several
+sources, one lab's pages measured with one method) goes where its family goes. Families (a source
+naming none is its own) are grouped by dense / MoE and by in flight (or disaggregated) / static, by
+their largest source; within a group, in the order of the sha256 of the family's name, each family
+goes to the half holding fewer of that group's runs so far (a tie: the half with fewer runs in
+all, then calibration) — so each half gets families of every group with two or more, and about as
+many runs of each.
 """
 
 from __future__ import annotations
@@ -78,6 +81,9 @@ class Source(_Strict):
     url: str = Field(pattern=r"^https://")
     kind: Literal["engine-docs", "dashboard", "paper", "pull-request", "blog"]
     accessed: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
+    # sources of one series (one page's tables filed as several sources, one lab's pages measured with one
+    # method) name the same family and go to the same half; unwritten, a source is its own family
+    family: str | None = Field(default=None, pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 
 class Run(_Strict):
@@ -320,21 +326,31 @@ def _group(f: CorpusFile) -> tuple[int, int]:
 
 
 def make_split(files: Iterable[CorpusFile]) -> dict:
-    """The split by the module docstring's rule: by source, grouped, ordered by sha256, balanced by runs."""
-    order = sorted(files, key=lambda f: (_group(f), hashlib.sha256(f.source.id.encode()).hexdigest()))
-    out: dict[str, Any] = {"rule": "bench/fidelity_corpus.py --split: by source; grouped dense/MoE × in flight/"
-                                   "static; within a group in the order of the sha256 of the source id, each "
-                                   "source to the half with fewer of the group's runs so far (a tie: fewer runs "
-                                   "in all, then calibration)",
+    """The split by the module docstring's rule: by family of sources, grouped, ordered by sha256, balanced
+    by runs."""
+    families: dict[str, list[CorpusFile]] = {}
+    for f in files:
+        families.setdefault(f.source.family or f.source.id, []).append(f)
+
+    def group(fam: list[CorpusFile]) -> tuple[int, int]:       # the group of the family's largest source
+        return _group(max(fam, key=lambda f: (len(f.runs), f.source.id)))
+
+    order = sorted(families.items(), key=lambda kv: (group(kv[1]), hashlib.sha256(kv[0].encode()).hexdigest()))
+    out: dict[str, Any] = {"rule": "bench/fidelity_corpus.py --split: by family of sources (a source is its own "
+                                   "family unless it names one); grouped dense/MoE × in flight/static by the "
+                                   "family's largest source; within a group in the order of the sha256 of the "
+                                   "family, each family to the half with fewer of the group's runs so far (a tie: "
+                                   "fewer runs in all, then calibration)",
                            "calibration": [], "held-out": []}
     runs = {h: 0 for h in HALVES}
     group_runs: dict[tuple[int, int], dict[str, int]] = {}
-    for f in order:
-        g = group_runs.setdefault(_group(f), {h: 0 for h in HALVES})
+    for _name, fam in order:
+        g = group_runs.setdefault(group(fam), {h: 0 for h in HALVES})
         half = min(HALVES, key=lambda h: (g[h], runs[h], HALVES.index(h)))
-        out[half].append(f.source.id)
-        g[half] += len(f.runs)
-        runs[half] += len(f.runs)
+        n = sum(len(f.runs) for f in fam)
+        out[half].extend(sorted(f.source.id for f in fam))
+        g[half] += n
+        runs[half] += n
     return out
 
 
