@@ -263,3 +263,15 @@ def test_a_disaggregated_deployments_client_ttft_adds_the_front_end_once():
     # the rest is the server's: 5.12 requests/s × 500 tokens over 32 GPUs
     assert r.rates["decode_tokens_per_s_per_gpu"] == pytest.approx(80.0, rel=1e-12)
     assert disaggregated(p, d, 0.02, w).ttft_s == pytest.approx(0.52, abs=1e-15)
+
+
+def test_the_terminal_names_the_clients_ttft_beside_the_servers(tmp_path, capsys):
+    from dagc.cli.main import main
+
+    path = tmp_path / "plan.moe"
+    for engine, both in (("engine = vllm", True), ("engine = pytorch", False)):
+        path.write_text(SMALL.replace("engine = pytorch", engine).format(more=""))
+        assert main(["check", str(path), "--no-search"]) == 0
+        out = capsys.readouterr().out
+        assert ("TTFT as the client sees it" in out) is both and ("TTFT at the server" in out) is both
+        assert ("TTFT (time to first token)" in out) is not both
