@@ -120,7 +120,7 @@ def add_instance(tw: TraceWriter, c: Compiled, ranks: list[int], representative:
     tw.process(at.schedule_pid, f"{at.label}schedule · phases and critical path", at.pid0 - 1)
     _phase_slices(tw, c, at)
     glue = c.costs.model.glue
-    kernels = [[(k.name, sec) for k, sec in zip(priced_kernels(t, c.plan.cluster.kernels, glue), ks, strict=False)]
+    kernels = [[(k.name, sec) for k, sec in zip(priced_kernels(t, c.costs.model.profile, glue), ks, strict=False)]
                for t, ks in zip(c.dag.templates, c.costs.per_kernel, strict=True)]
     _critical_slices(tw, c, at, kernels)
     coords = lay.coords

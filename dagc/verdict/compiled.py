@@ -67,7 +67,7 @@ class Compiled:
         stream-order edges."""
         g = self.dag.to_networkx()
         s = self.schedule
-        profile = self.plan.cluster.kernels
+        profile = self.costs.model.profile          # the one the costs were priced with (nearest GPU too)
         kernels = [self._kernels_json(priced_kernels(t, profile, self.costs.model.glue), ks)
                    for t, ks in zip(self.dag.templates, self.costs.per_kernel, strict=True)]
         for i in range(len(self.dag)):
