@@ -137,3 +137,18 @@ def test_batch_max_in_flight_stops_where_the_kv_cache_admits_no_more():
     assert at.metrics["concurrency_effective"] == chosen and not any(d.code == "W520" for d in at.diagnostics)
     assert any(d.code == "W520" for d in above.diagnostics)
     assert chosen == math.floor(kv_tokens_by_hand(at.memory.worst.activation_bytes) / 2250)
+
+
+def test_a_decode_instance_runs_what_its_kv_cache_admits():
+    """Disaggregated: each decode instance is a cap of its share of `batch`, and the deployment's decode rate
+    is the requests its KV cache admits over TPOT."""
+    text = plan_text().replace("gpus = 1 ", "gpus = 2 ").replace("strategy tp 1",
+                                                                   "strategy prefill 1 < tp 1 > decode 1 < tp 1 >")
+    r = one(text)
+    assert r.valid and [d.code for d in r.diagnostics if d.code in ("E402", "W520")] == ["W520"]
+    decode = r.pooled.decode
+    assert decode.batch_per_instance == 128
+    tokens = kv_tokens_by_hand(decode.analysis.memory.worst.activation_bytes)
+    assert decode.analysis.metrics["concurrency_effective"] == math.floor(tokens / 2250) == 31
+    assert r.metrics["concurrency_effective"] == 31
+    assert r.metrics["decode_tokens_per_s"] == 31 / r.metrics["tpot_s"]

@@ -196,8 +196,9 @@ def test_search_memory_is_checks_memory_on_generated_plans(text, offset):
         if c is not None:
             assert "E402" not in codes
             assert c.memory_fraction >= r.memory.worst.fraction * (1 - 1e-12)
-        if r.dag is not None:       # the shared function is exactly the DAG's figure
-            assert activation_bytes_by_stage(r.plan.model, r.plan.workload, r.plan.cluster, r.layout) \
+        if r.dag is not None:       # the shared function is exactly the DAG's figure (built at the concurrency run)
+            c = r.compiled
+            assert activation_bytes_by_stage(c.plan.model, c.plan.workload, c.plan.cluster, c.layout) \
                 == r.dag.activation_bytes_by_stage()
 
 

@@ -18,6 +18,7 @@ from ..layout.layout import Layout, resolve, stage_group
 from ..layout.sketch import LayoutSketch
 from ..layout.split import busiest_group_requests, effective_microbatches, microbatch_requests
 from ..layout.stages import StageBounds
+from ..memory.resident import kv_requests_judged
 from ..plan.plan import Plan
 from ..plan.workload import Overlap, Workload
 from ..rules.bounds import Bounds, bounds, stage_pipeline_bounds
@@ -188,7 +189,7 @@ class CandidateBounds(MemoryScreen):
             return None
         ep, etp, g, adp = stage_group(tp, cp, ep, etp)
         stages = StageBounds.even(m.layers, pp)
-        requests = busiest_group_requests(self.plan.workload.batch, dp, adp)
+        requests = kv_requests_judged(self.plan.workload, busiest_group_requests(self.plan.workload.batch, dp, adp))
         return g, adp, stages, self.resident_exceeds(tp, cp, ep, etp, stages, requests)
 
 

@@ -50,8 +50,10 @@ def instance_of(fc: FastCheck, s: Strategy, workload: Workload) -> Instance:
     prefill instance's seconds are its makespan (TTFT), a decode instance's its TPOT."""
     seconds = fc.metrics["ttft_s"] if workload.role == "prefill" else fc.metrics["tpot_s"]
     worst = fc.memory.worst
+    # a decode instance runs the requests its KV cache admits at once (`dagc.memory.admission`)
+    batch = fc.metrics["concurrency_effective"] if workload.role == "decode" else workload.batch
     return Instance(s.model_copy(update={"microbatches": workload.microbatches, "overlap": workload.overlap}),
-                    workload.microbatches or 1, workload.overlap, fc.layout.gpus_used, workload.batch, seconds,
+                    workload.microbatches or 1, workload.overlap, fc.layout.gpus_used, batch, seconds,
                     worst.fraction, worst.total_bytes, fc.layout.tp)
 
 

@@ -33,6 +33,8 @@ from collections.abc import Callable, Iterable
 
 from ..layout.layout import resolve
 from ..layout.split import busiest_group_requests
+from ..memory.admission import admission, admitted
+from ..memory.memory import memory
 from ..plan.plan import Plan
 from ..plan.printer import pooled, scope_source
 from ..plan.strategy import Pool, Strategy
@@ -212,8 +214,12 @@ def _hopeless(plan: Plan, objective: str, timer: Timer, workload: Workload, s: S
     of the instance's GPUs, its attention split's ops alone — were measured to prune 4 % of what this one
     does on the DeepSeek-V3 example, and cost more than they saved.)"""
     lay = resolve(plan.model, plan.cluster, workload, s)
-    floor = op_floor(timer, workload, lay)                  # a step's floor; the pair's TPOT is per token
-    return is_out_of_reach(best_at_bounds(plan, objective, fits, m, lay.gpus_used, workload.batch, floor), bar)
+    run, run_lay = workload, lay
+    mem = memory(plan.model, workload, plan.cluster, lay, timer.activations(workload, lay))
+    if all(st.fits for st in mem.stages):     # its step runs the requests its KV cache admits (dagc.memory.admission)
+        run, run_lay = admitted(plan, s, workload, lay, admission(workload, lay, mem))
+    floor = op_floor(timer, run, run_lay)                   # a step's floor; the pair's TPOT is per token
+    return is_out_of_reach(best_at_bounds(plan, objective, fits, m, lay.gpus_used, run.batch, floor), bar)
 
 
 def _take(tally: Tally, found: list[Candidate]) -> None:

@@ -125,7 +125,9 @@ def check_pools(plan: Plan, strategy: Strategy) -> PooledCheck:
         kv = kv_bytes_per_request(plan.model, w, results[1].analysis.layout.tp)
         figures = _figures(plan, results[0], results[1], kv)
         metrics = {**figures.rates, "bubble_fraction": decode_metrics["bubble_fraction"],
-                   "critical_path": decode_metrics["critical_path"], "kv_transfer_s": figures.transfer_s}
+                   "critical_path": decode_metrics["critical_path"], "kv_transfer_s": figures.transfer_s,
+                   # the requests in decode over every decode instance: what their KV caches admit at once
+                   "concurrency_effective": decode_metrics["concurrency_effective"] * results[1].pool.instances}
     reqs = _requirements(plan, results, gpus, metrics)
     return PooledCheck(plan, tuple(results), tuple(cap(diags)), figures, metrics, reqs, verdict(diags, reqs), kv)
 
@@ -154,7 +156,9 @@ def _figures(plan: Plan, prefill: PoolResult, decode: PoolResult, kv: float) -> 
     t_p = prefill.analysis.metrics["ttft_s"] if prefill.analysis.metrics is not None else math.inf
     tpot = decode.analysis.metrics["tpot_s"] if decode.analysis.metrics is not None else math.inf
     pf = PoolFigures("prefill", prefill.pool.instances, prefill.gpus_per_instance, prefill.batch_per_instance, t_p)
-    dc = PoolFigures("decode", decode.pool.instances, decode.gpus_per_instance, decode.batch_per_instance, tpot)
+    # a decode instance runs the requests its KV cache admits at once (`dagc.memory.admission`), at most its share
+    running = (decode.analysis.metrics or {}).get("concurrency_effective", decode.batch_per_instance)
+    dc = PoolFigures("decode", decode.pool.instances, decode.gpus_per_instance, running, tpot)
     return disaggregated(pf, dc, transfer, w, plan.cluster.engine.terms.frontend_s)
 
 
