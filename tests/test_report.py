@@ -15,6 +15,7 @@ from dagc.export.report import report_json
 from dagc.export.summary import COST_NAMES, dominant_costs, metric_text, requirement_value_text
 from dagc.lang.load import load_plan_text
 from dagc.plan.workload import RequirementKind
+from dagc.units import format_figure, format_in_unit, lookup
 from dagc.verdict.check import check
 from dagc.verdict.verdict import Verdict
 from conftest import ROOT
@@ -94,7 +95,8 @@ def test_summary_comes_first_and_answers_with_figures():
     assert "**Correct: yes.**" in summary and "uses 4 of the 4 GPUs" in summary
     tpot = r.requirements[1]
     assert tpot.met is False
-    assert (f"`tpot <= 150 us` is not met: the strategy gives **{tpot.value * 1e6:.1f} us** against 150 us "
+    assert (f"`tpot <= 150 us` is not met: the strategy gives **{format_in_unit(tpot.value, lookup('us'))}** "
+            "against 150 us "
             f"(margin {tpot.margin * 100:+.1f} %; {tpot.value / 150e-6:.4g}× off)") in summary
     assert "**Optimal: not judged.**" in summary
 
@@ -135,7 +137,7 @@ def test_summary_cites_the_diagnostics_that_explain_a_failed_requirement():
     block = summary.split("**Meets the requirements: no.**")[1].split("\n- **Optimal")[0]
     q = r.requirements[1]
     assert q.met is False and r.requirements[0].met is True
-    assert (f"`decode_throughput >= 100 tokens/ms/gpu` is not met: the strategy gives **{q.value / 1e3:.3g} "
+    assert (f"`decode_throughput >= 100 tokens/ms/gpu` is not met: the strategy gives **{format_figure(q.value / 1e3)} "
             f"tokens/ms/gpu** against 100 tokens/ms/gpu") in block
     on_line = [d for d in r.diagnostics if d.span is not None and d.span.line == q.requirement.span.line]
     assert {d.code for d in on_line} >= {"W506"}
