@@ -21,7 +21,8 @@ refuses a held-out run). Each term is fitted on what it moves, one after the oth
 The fit is least absolute deviation on the relative error: dagc's figure x_i(t) is linearised
 around the current value t by re-evaluating every run at t and t + δ (x_i ≈ a_i + b_i·t), and
 Σ |a_i + b_i·t − m_i| / m_i is minimised by the weighted median of (m_i − a_i) / b_i with weights
-b_i / m_i; a term is never below 0. Three such re-evaluations per term. Terms are replaced on
+b_i / m_i; a term is never below 0. Three such re-evaluations per term; a term that moves the figures
+of fewer than three runs keeps its value (one run's error is not a term's). Terms are replaced on
 the lowered plan's cluster (`Engine.model_copy(update={"terms": …})`, bench/fidelity_corpus.py
 `lowered`), never by editing source: the fitted values are printed for dagc/plan/engines.py.
 """
@@ -40,11 +41,12 @@ if str(ROOT / "bench") not in sys.path:
 
 import fidelity_corpus as fc  # noqa: E402  (bench/, on the path above)
 
-__all__ = ["MOVES", "calibration_jobs", "fit_term", "main", "queued_by_design", "weighted_median"]
+__all__ = ["MIN_RUNS", "MOVES", "calibration_jobs", "fit_term", "main", "queued_by_design", "weighted_median"]
 
 MOVES = {"step_s": ("tpot_ms", "tpot_ms_median"),
          "frontend_s": ("ttft_ms", "ttft_ms_median")}
 ROUNDS = 3
+MIN_RUNS = 3        # a term moves only on the figures of this many runs at least: one run's error is not a term
 DELTA = {"step_s": 1e-3, "frontend_s": 20e-3}     # the probe step of the linearisation, s
 
 
@@ -102,8 +104,10 @@ def fit_term(jobs: Sequence[tuple], engine: str, terms: dict[str, float], name: 
             if b > 0:
                 xs.append(t + (m - x0) / b)      # where the linearised figure meets the measured one
                 ws.append(b / m)                 # |x(t') − m| / m = (b / m) |t' − that|
-        if not xs:
-            print(f"  {engine} {name}: no figure it moves changes with it", file=sys.stderr, flush=True)
+        moved = {run for (run, _, _, x0), (_, _, _, x1) in zip(at, up, strict=True) if x1 > x0}
+        if len(moved) < MIN_RUNS:
+            print(f"  {engine} {name}: it moves the figures of {len(moved)} runs, fewer than {MIN_RUNS}: kept",
+                  file=sys.stderr, flush=True)
             break
         t = max(0.0, weighted_median(xs, ws))
         print(f"  {engine} {name}: {t * 1e3:.3f} ms after a re-evaluation of {len(jobs)} runs", file=sys.stderr,

@@ -239,3 +239,14 @@ def test_frontend_is_not_fitted_on_an_offline_burst():
     rate = PLAN.replace("generate = 65 }", "generate = 65  rate = 4 requests/s  requests = 40 }")
     assert [fit.queued_by_design(fc.Run.model_validate(_run(plan=p))) for p in (burst, loop, rate, PLAN)] == \
         [True, False, False, False]
+
+
+def test_fit_keeps_a_term_fewer_than_three_runs_move():
+    """Two calibration runs (a static plan whose TPOT measured 99 ms, far above dagc's 14 ms): too few to move
+    step_s, which moves their TPOT."""
+    runs = [fc.Run.model_validate(_run(f"r{i}", measured={"tpot_ms": 99.0})) for i in range(2)]
+    half = {"s": "calibration"}
+    own = fc.lowered(runs[0], "vllm").cluster.engine.terms.step_s
+    value, residuals = fit.fit_term([("s", r) for r in runs], "vllm", {}, "step_s", half)
+    assert value == own and fit.MIN_RUNS == 3
+    assert [(run, k) for run, k, _ in residuals] == [("r0", "tpot_ms"), ("r1", "tpot_ms")]
