@@ -215,9 +215,14 @@ def _hopeless(plan: Plan, objective: str, timer: Timer, workload: Workload, s: S
     does on the DeepSeek-V3 example, and cost more than they saved.)"""
     lay = resolve(plan.model, plan.cluster, workload, s)
     run, run_lay = workload, lay
-    mem = memory(plan.model, workload, plan.cluster, lay, timer.activations(workload, lay))
-    if all(st.fits for st in mem.stages):     # its step runs the requests its KV cache admits (dagc.memory.admission)
-        run, run_lay = admitted(plan, s, workload, lay, admission(workload, lay, mem))
+    # Its step runs the requests its KV cache admits (dagc.memory.admission). Without the activations (their
+    # working sets cost a pass's shapes) the KV cache holds at least as much: when that admits every request
+    # the step is the cap's (the activations could still take the room of a request: rare, not screened)
+    bare = memory(plan.model, workload, plan.cluster, lay, dict.fromkeys(range(lay.pp), 0.0))
+    if admission(workload, lay, bare).limited:
+        mem = memory(plan.model, workload, plan.cluster, lay, timer.activations(workload, lay))
+        if all(st.fits for st in mem.stages):
+            run, run_lay = admitted(plan, s, workload, lay, admission(workload, lay, mem))
     floor = op_floor(timer, run, run_lay)                   # a step's floor; the pair's TPOT is per token
     return is_out_of_reach(best_at_bounds(plan, objective, fits, m, lay.gpus_used, run.batch, floor), bar)
 
