@@ -114,7 +114,7 @@ def check_admission(ctx: RuleContext):
         workload { batch = 128  prompt = 2000  generate = 500  serving = inflight }
         strategy tp 1                       # KV for 28 at full length: the engine runs ≈ 31, not 128
     Fixed:
-        cluster { gpus = 4 … }   strategy dp 4     # or a smaller batch: what the engine runs anyway
+        cluster { gpus = 8 … }   strategy dp 8     # 16 a GPU; or `batch = 31`, what one GPU runs anyway
     """
     mem, w, lay = ctx.memory, ctx.plan.workload, ctx.layout
     if mem is None or not admits_by_kv(w) or not all(s.fits for s in mem.stages):
