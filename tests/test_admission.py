@@ -93,7 +93,8 @@ def test_e402_only_when_one_full_length_request_does_not_fit():
     (e,) = [d for d in r.diagnostics if d.code == "E402"]
     stage = r.memory.worst
     assert stage.kv_cache_bytes == 101_000 * KV_BYTES_PER_TOKEN          # one full-length request's
-    assert "KV cache 18.49 GiB" in e.message
+    assert ("KV cache of one full-length request (101,000 tokens: the engine cannot start without it) 18.49 GiB"
+            in e.message)
     # 60,000 tokens fit once: the engine starts, with one request at a time
     ok = one(plan_text(batch=4, prompt=60_000, generate=1000))
     assert ok.valid and ok.metrics["concurrency_effective"] == 1

@@ -81,7 +81,10 @@ def check_memory(ctx: RuleContext):
     replicas = "" if dp == 1 else f", and the same stage of the other replica{'' if dp == 2 else f's ({dp - 1})'}"
     activations = (f"activations {format_bytes(worst.activation_bytes)}" if worst.activations_counted else
                    "activations (not counted: the rest alone does not fit)")
-    breakdown = (f"weights {format_bytes(worst.weights_bytes)} + KV cache {format_bytes(worst.kv_cache_bytes)} "
+    w = ctx.plan.workload
+    kv = (f"KV cache of one full-length request ({w.prompt + w.generate:,} tokens: the engine cannot start without it)"
+          if admits_by_kv(w) else "KV cache")
+    breakdown = (f"weights {format_bytes(worst.weights_bytes)} + {kv} {format_bytes(worst.kv_cache_bytes)} "
                  f"+ {activations} + reserve {format_bytes(worst.reserve_bytes)}")
     capacity, total = format_bytes(worst.capacity_bytes), format_bytes(worst.total_bytes)
     if ctx.layout.pp == 1:
