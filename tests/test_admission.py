@@ -10,7 +10,7 @@ import numpy as np
 
 from dagc.export.report import report_json
 from dagc.lang.load import load_plan_text
-from dagc.memory.admission import admission
+from dagc.memory.admission import admission, admission_words
 from dagc.serve.kv_blocks import kv_capacity_tokens
 from dagc.serve.load import simulate
 from dagc.verdict.check import check
@@ -153,3 +153,15 @@ def test_a_decode_instance_runs_what_its_kv_cache_admits():
     assert decode.analysis.metrics["concurrency_effective"] == math.floor(tokens / 2250) == 31
     assert r.metrics["concurrency_effective"] == 31
     assert r.metrics["decode_tokens_per_s"] == 31 / r.metrics["tpot_s"]
+
+
+def test_the_memory_table_says_what_the_engine_admits():
+    from dagc.export.markdown import report_md
+    r = one(plan_text())
+    tokens = kv_tokens_by_hand(r.memory.worst.activation_bytes)
+    words = (f"KV cache: holds {tokens // 2500} of the 128 requests at full length (2,500 tokens); in flight the "
+             f"engine runs ≈ {math.floor(tokens / 2250)} at their mean context (2,250 tokens)")
+    assert admission_words(r.plan.workload, r.layout, r.memory) == words
+    assert words.replace(":", "\\:", 1) + " (W520)." in report_md(r)
+    fixed = one(plan_text(batch=31))
+    assert admission_words(fixed.plan.workload, fixed.layout, fixed.memory) is None

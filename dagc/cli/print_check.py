@@ -145,9 +145,11 @@ def _memory_table(console: Console, r: StrategyResult) -> Table:
     from ..verdict.verdict import near_text
     plan, lay, mem = r.plan, r.layout, r.memory
     assert lay is not None and mem is not None, "a strategy with a layout and its memory"
+    from ..memory.admission import admission_words
+    words = admission_words(plan.workload, lay, mem) if r.pooled is None else None
     t = Table(title=shown(f"per-rank memory by stage (GPU {plan.cluster.gpu.name}, "
                            f"{format_gpu_memory(plan.cluster.gpu.memory_bytes)})"),
-              title_justify="left")
+              title_justify="left", caption=shown(words) if words else None, caption_justify="left")
     for col in ("stage", "GPUs", "layers", "experts/GPU", "weights", "KV cache", "activations", "reserve", "total",
                 "use"):
         # a narrow terminal wraps a cell, and folds a word too long for it, never cutting it to `…`

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ..diagnostics import render_all
 from ..layout.layout import Layout
+from ..memory.admission import admission_words
 from ..plan.params import active_params, total_params
 from ..plan.workload import RequirementKind
 from ..units import Dimension, count_text, format_bytes, format_si
@@ -235,6 +236,9 @@ def _memory(r: StrategyResult) -> list[str]:
         f"{format_bytes(worst.total_bytes)}, {worst.fraction * 100:.1f} % of its {format_bytes(worst.capacity_bytes)}.",
         ""]
     lines += _table(["stage", "weights", "KV cache", "activations", "reserve", "total", "of GPU", "headroom"], rows)
+    words = admission_words(r.plan.workload, r.layout, mem) if r.pooled is None and r.layout is not None else None
+    if words:
+        lines += [md_text(words) + " (W520).", ""]
     lines += ["Weights of one GPU of each stage, by category:", ""]
     return lines + _table(["stage", *(name for name, _ in present), "weights"], weight_rows)
 

@@ -34,7 +34,8 @@ from ..plan.workload import Workload
 from .memory import MemoryBreakdown
 from .resident import admits_by_kv
 
-__all__ = ["Admission", "admission", "admits_by_kv", "admitted", "kv_tokens_per_rank", "mean_context", "over_ranks"]
+__all__ = ["Admission", "admission", "admission_words", "admits_by_kv", "admitted", "kv_tokens_per_rank",
+           "mean_context", "over_ranks"]
 
 
 def mean_context(workload: Workload) -> float:
@@ -138,3 +139,20 @@ def admitted(plan: Plan, strategy: Strategy, workload: Workload, lay: Layout, ad
         return workload, lay
     run = workload.model_copy(update={"batch": adm.effective})
     return run, resolve(plan.model, plan.cluster, run, strategy)
+
+
+def admission_words(workload: Workload, lay: Layout, mem: MemoryBreakdown) -> str | None:
+    """What the engine admits, in words under a memory table, when the KV cache holds fewer requests than the
+    cap (None otherwise, and statically).
+
+    Example: "KV cache: holds 28 of the 128 requests at full length (2,500 tokens); in flight the engine
+    runs ≈ 31 at their mean context (2,250 tokens)".
+    """
+    if not admits_by_kv(workload) or not all(s.fits for s in mem.stages):
+        return None
+    a = admission(workload, lay, mem)
+    if not a.limited:
+        return None
+    full = over_ranks(a.cap, lay, a.full_length)
+    return (f"KV cache: holds {full:,} of the {a.cap:,} requests at full length ({a.context_tokens:,} tokens); in "
+            f"flight the engine runs ≈ {a.effective:,} at their mean context ({a.mean_context_tokens:,.0f} tokens)")
