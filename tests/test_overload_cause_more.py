@@ -17,7 +17,7 @@ POOLS = "prefill 1 < tp 1 > decode 1 < tp 1 >"
 
 
 def _pooled(workload: str, require: str):
-    plan = load_plan_text('model preset "qwen3-30b-a3b" cluster { gpus = 2 gpu preset "h200" } '
+    plan = load_plan_text('model preset "qwen3-30b-a3b" cluster { gpus = 2 gpu preset "h200"  engine = pytorch } '
                           f"workload {{ {workload} }} require {{ {require} }} strategy {POOLS}")
     r = check(plan)[0]
     assert r.pooled is not None and r.load is not None
@@ -71,7 +71,7 @@ def test_kv_blocks_bind_and_the_8_bit_kv_cache_is_tried_first(tmp_path):
     may lift it, and the next steps try an 8-bit KV cache before anything else."""
     _log(tmp_path / "log.csv")
     (tmp_path / "p.moe").write_text(
-        'model preset "qwen3-30b-a3b"\ncluster { gpus = 2 gpu preset "h200" reserve = 104 GiB }\n'
+        'model preset "qwen3-30b-a3b"\ncluster { gpus = 2 gpu preset "h200"  engine = pytorch reserve = 104 GiB }\n'
         'workload { batch = 64 prompt = 2000 generate = 200 serving = inflight requests from "log.csv" }\n'
         "require { ttft_p99 <= 1 s }\nstrategy tp 2\n")
     r = check(load_plan(tmp_path / "p.moe"))[0]
@@ -85,7 +85,7 @@ def test_kv_blocks_bind_and_the_8_bit_kv_cache_is_tried_first(tmp_path):
 def test_a_goodput_target_at_the_arrival_rate_is_said_unreachable():
     """Goodput never exceeds the served rate, nor that the arrival rate: at 4 requests/s, `goodput >= 4
     requests/s` is missed whatever changes, and dagc says so instead of chasing it in next steps."""
-    plan = load_plan_text('model preset "qwen3-30b-a3b" cluster { gpus = 2 gpu preset "h200" } '
+    plan = load_plan_text('model preset "qwen3-30b-a3b" cluster { gpus = 2 gpu preset "h200"  engine = pytorch } '
                           "workload { batch = 64 prompt = 1000 generate = 200 serving = inflight "
                           "rate = 4 requests/s requests = 300 } require { goodput >= 4 requests/s } strategy tp 2")
     r = check(plan)[0]
@@ -108,7 +108,7 @@ def test_a_request_larger_than_the_kv_cache_is_warned_of(tmp_path):
                                       "2023-11-16 18:17:03.9799600,1000,10\n"
                                       "2023-11-16 18:17:04.0319600,3000000,8\n")
     (tmp_path / "p.moe").write_text(
-        'model preset "qwen3-30b-a3b"\ncluster { gpus = 2 gpu preset "h100-sxm" }\n'
+        'model preset "qwen3-30b-a3b"\ncluster { gpus = 2 gpu preset "h100-sxm"  engine = pytorch }\n'
         'workload { batch = 8 prompt = 2048 generate = 64 serving = inflight requests from "log.csv" }\n'
         "strategy tp 2\n")
     r = check(load_plan(tmp_path / "p.moe"))[0]
@@ -125,7 +125,7 @@ def test_a_request_larger_than_the_kv_cache_is_warned_of(tmp_path):
 def test_a_missed_itl_names_the_mixed_step_and_a_smaller_chunk_meets():
     """A token's longest gaps are the steps that run a prompt's 8,192-token chunk with the decode tokens: the
     ITL miss names the mixed step (87 ms, not the 21 ms decode step), and a smaller chunk meets."""
-    plan = load_plan_text('model preset "qwen3-30b-a3b" cluster { gpus = 2 gpu preset "h200" } '
+    plan = load_plan_text('model preset "qwen3-30b-a3b" cluster { gpus = 2 gpu preset "h200"  engine = pytorch } '
                           "workload { batch = 32 prompt = 4000 generate = 200 serving = inflight chunk = 8192 "
                           "rate = 2 requests/s requests = 200 } require { itl_p99 <= 60 ms } strategy tp 2")
     r = check(plan)[0]
