@@ -11,7 +11,7 @@ from dagc.serve.load import simulate
 from dagc.verdict.check import check, check_strategy, parse_strategy
 from dagc.verdict.next_steps import next_steps
 
-QWEN8 = 'model preset "qwen3-30b-a3b" cluster {{ gpus = 8 gpu preset "h200" {net} }} '
+QWEN8 = 'model preset "qwen3-30b-a3b" cluster {{ gpus = 8 gpu preset "h200"  engine = pytorch {net} }} '
 
 
 def _plan(workload: str, require: str, strategy: str, net: str = ""):
@@ -83,7 +83,7 @@ def test_step_communication_binds_on_a_slow_link():
 
 
 def test_prefill_pool_binds_and_more_prefill_instances_meet():
-    plan = load_plan_text('model preset "qwen3-30b-a3b" cluster { gpus = 4 gpu preset "h200" } '
+    plan = load_plan_text('model preset "qwen3-30b-a3b" cluster { gpus = 4 gpu preset "h200"  engine = pytorch } '
                           'workload { batch = 128 prompt = 8000 generate = 100 serving = inflight '
                           'rate = 8 requests/s requests = 300 } require { ttft_p99 <= 2 s } '
                           'strategy prefill 1 < tp 2 > decode 1 < tp 2 >')
@@ -109,7 +109,7 @@ def test_nothing_binds_a_load_that_keeps_up():
 
 QWEN235 = """
 model preset "qwen3-235b-a22b"
-cluster { gpus = 16 gpu preset "h200" }
+cluster { gpus = 16 gpu preset "h200"  engine = pytorch }
 workload { batch = 128 prompt = 2000 generate = 500 serving = inflight rate = 10 requests/s requests = 1000 }
 require { ttft_p99 <= 2 s  tpot_p90 <= 50 ms }
 strategy tp 8 ; ep 16
@@ -157,14 +157,14 @@ def test_a_larger_batch_the_memory_refuses_is_never_proposed():
     step says what it still misses; in flight a batch past what the KV cache admits is not refused but runs
     what it admits (W520)."""
     plan = load_plan_text('model preset "qwen3-30b-a3b" { weights = fp8 } '
-                          'cluster { gpus = 8 gpu preset "h200" reserve = 135.5 GiB } '
+                          'cluster { gpus = 8 gpu preset "h200"  engine = pytorch reserve = 135.5 GiB } '
                           "workload { batch = 8 prompt = 1000 generate = 200 serving = inflight rate = 20 requests/s "
                           "requests = 300 } require { ttft_p99 <= 1 s } strategy tp 8")
     r, b = _binding(plan)
     assert r.valid and b["limit"] == "requests_in_flight" and b["little_concurrency"] > 30
     # in flight a larger batch is a cap, not refused: with a little more reserve its KV cache admits 23 of 48 (W520)
     bigger = load_plan_text('model preset "qwen3-30b-a3b" { weights = fp8 } '
-                            'cluster { gpus = 8 gpu preset "h200" reserve = 136.2 GiB } '
+                            'cluster { gpus = 8 gpu preset "h200"  engine = pytorch reserve = 136.2 GiB } '
                             "workload { batch = 48 prompt = 1000 generate = 200 serving = inflight } strategy tp 8")
     admitted = check_strategy(bigger, bigger.strategies[0], with_capacity=False)
     assert admitted.valid and any(d.code == "W520" for d in admitted.diagnostics)
@@ -179,7 +179,7 @@ def test_a_cap_reached_only_in_bursts_does_not_bind():
     """The cap is what binds only when the traffic needs about as many requests in flight as it allows: with
     32 allowed and Little's law's concurrency well under it (≈ 25 at 6 requests/s), a run that reaches the cap
     in a burst is not said to be held by it, and no larger batch is proposed for it."""
-    plan = load_plan_text('model preset "qwen3-30b-a3b" cluster { gpus = 4 gpu preset "h200" } '
+    plan = load_plan_text('model preset "qwen3-30b-a3b" cluster { gpus = 4 gpu preset "h200"  engine = pytorch } '
                           "workload { batch = 32 prompt = 2000 generate = 200 serving = inflight rate = 6 requests/s "
                           "requests = 300 } require { ttft_p99 <= 1 s tpot_p90 <= 40 ms } strategy tp 2 ; ep 2")
     r, b = _binding(plan)
