@@ -122,8 +122,9 @@ def test_a_prefill_batch_s_transfers_share_the_link():
 def test_above_the_binding_pool_s_capacity_the_run_is_overloaded(prefill, binding):
     """The deployment serves the smaller pool's capacity: at 1.5 × that the queue keeps growing (the
     report says overloaded, and the middle half of the ends come at the capacity within 2 %), at half of
-    it not."""
-    swap = {"prefill 3 <": f"prefill {prefill} <"}
+    it not. On the plain reference (engine = pytorch) 3 prefill instances bind, 4 leave the decode pool
+    binding."""
+    swap = {"prefill 3 <": f"prefill {prefill} <", 'gpu preset "h200"': 'gpu preset "h200"  engine = pytorch'}
     pooled = _pooled(**swap)
     assert pooled.figures.binding_pool == binding
     capacity = pooled.figures.served_requests_per_s
