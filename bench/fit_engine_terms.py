@@ -5,7 +5,10 @@ Usage:
     python bench/fit_engine_terms.py --engine sglang  # one engine
 
 Reads bench/corpus/split.json and only the runs of its `calibration` sources (`calibration_jobs`
-refuses a held-out run). Each term is fitted on what it moves, one after the other:
+refuses a held-out run), and of those only the releases of the generation the terms describe
+(`GENERATION`: vLLM's V1 engine from 0.8, SGLang's overlap scheduler from 0.4, TensorRT-LLM's
+PyTorch backend from 1.0) — an older release's host loop is another engine's.
+Each term is fitted on what it moves, one after the other:
 
 1. `step_s`, the host time per engine step, shifts every per-token time: it is fitted on TPOT
    (`tpot_ms` and its median), a request's decode time over its tokens — not on ITL, which a
@@ -30,6 +33,7 @@ the lowered plan's cluster (`Engine.model_copy(update={"terms": …})`, bench/fi
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import sys
 from collections.abc import Sequence
@@ -41,7 +45,8 @@ if str(ROOT / "bench") not in sys.path:
 
 import fidelity_corpus as fc  # noqa: E402  (bench/, on the path above)
 
-__all__ = ["MIN_RUNS", "MOVES", "calibration_jobs", "fit_term", "main", "queued_by_design", "weighted_median"]
+__all__ = ["GENERATION", "MIN_RUNS", "MOVES", "calibration_jobs", "fit_term", "main", "of_generation",
+           "queued_by_design", "weighted_median"]
 
 MOVES = {"step_s": ("tpot_ms", "tpot_ms_median"),
          "frontend_s": ("ttft_ms", "ttft_ms_median")}
@@ -54,10 +59,33 @@ class HeldOutError(ValueError):
     """A held-out run was given to the fit."""
 
 
+# The first release of the engine whose terms dagc/plan/engines.py holds (its default release's generation):
+# vLLM's V1 engine is the default from 0.8.0 (V0, with its multi-step scheduler, is another host loop);
+# SGLang's overlap scheduler is on by default from 0.4; TensorRT-LLM serves with its PyTorch backend by
+# default from 1.0 (before, a TensorRT engine under the C++ executor). A calibration run of an older release
+# measures another engine's host time and is not fitted on; a run whose source names no release is (the
+# sources that leave it out are the engines' recent blogs).
+GENERATION = {"vllm": (0, 8), "sglang": (0, 4), "trtllm": (1, 0)}
+
+
+def of_generation(engine: str, release: str | None) -> bool:
+    """Whether `release` of `engine` is of the generation dagc's terms describe (GENERATION); None: yes.
+
+    Example:
+        >>> of_generation("trtllm", "0.17"), of_generation("trtllm", "1.0.0"), of_generation("vllm", None)
+        (False, True, True)
+    """
+    if release is None:
+        return True
+    parts = [int(p) for p in re.findall(r"\d+", release)[:2]] + [0]
+    return (parts[0], parts[1]) >= GENERATION[engine]
+
+
 def calibration_jobs(files: Sequence[fc.CorpusFile], half: dict[str, str], engine: str) -> list[tuple]:
-    """(source, run) of the engine's runs in calibration sources: held-out and unsplit sources are left out."""
+    """(source, run) of the engine's runs in calibration sources, of the generation its terms describe:
+    held-out and unsplit sources are left out, and so are older releases (GENERATION)."""
     return [(f.source.id, r) for f in files if half.get(f.source.id) == "calibration"
-            for r in f.runs if r.engine == engine]
+            for r in f.runs if r.engine == engine and of_generation(engine, r.release)]
 
 
 def queued_by_design(run: fc.Run) -> bool:

@@ -208,7 +208,22 @@ def test_fit_refuses_held_out_runs(corpus):
     with pytest.raises(fit.HeldOutError, match=f"{f.source.id}: run {f.runs[0].id} is not in the calibration"):
         fit.fit_term([(f.source.id, f.runs[0])], f.runs[0].engine, {}, "step_s", half)
     assert [r.id for _, r in fit.calibration_jobs([f], {f.source.id: "calibration"}, f.runs[0].engine)] == \
-        [r.id for r in f.runs if r.engine == f.runs[0].engine]
+        [r.id for r in f.runs if r.engine == f.runs[0].engine and fit.of_generation(r.engine, r.release)]
+
+
+def test_the_fit_takes_only_the_generation_the_terms_describe():
+    """vLLM's V1 engine from 0.8, SGLang's overlap scheduler from 0.4, TensorRT-LLM's PyTorch backend from 1.0;
+    a run whose source names no release is taken."""
+    assert [fit.of_generation("vllm", r) for r in ("0.6.0", "0.7.3", "0.8.0", "0.10.2", "0.33.0", None)] == \
+        [False, False, True, True, True, True]
+    assert [fit.of_generation("sglang", r) for r in ("0.3.0", "0.4.0", "0.5.5.post1", "0.5.3rc0")] == \
+        [False, True, True, True]
+    assert [fit.of_generation("trtllm", r) for r in ("0.5.0", "0.7a", "0.17", "1.0", "1.3.0rc20")] == \
+        [False, False, False, True, True]
+    old = fc.Run.model_validate(_run("old") | {"engine": "vllm", "release": "0.6.0"})
+    new = fc.Run.model_validate(_run("new") | {"engine": "vllm", "release": "0.11.0"})
+    f = fc.CorpusFile.model_validate({"source": _file("s").source.model_dump(), "runs": [old, new]})
+    assert [r.id for _, r in fit.calibration_jobs([f], {"s": "calibration"}, "vllm")] == ["new"]
 
 
 def test_weighted_median_by_hand():
@@ -250,3 +265,19 @@ def test_fit_keeps_a_term_fewer_than_three_runs_move():
     value, residuals = fit.fit_term([("s", r) for r in runs], "vllm", {}, "step_s", half)
     assert value == own and fit.MIN_RUNS == 3
     assert [(run, k) for run, k, _ in residuals] == [("r0", "tpot_ms"), ("r1", "tpot_ms")]
+
+
+def test_a_family_of_sources_goes_to_one_half():
+    """Two sources naming one family (one page's dense and MoE tables) land in the same half, whatever else is
+    split; the others of their group go the other way."""
+    def member(sid: str, family: str | None) -> fc.CorpusFile:
+        f = _file(sid)
+        return f.model_copy(update={"source": f.source.model_copy(update={"family": family})})
+    files = [member("page-dense", "page"), member("page-moe", "page"), member("other-a", None),
+             member("other-b", None)]
+    split = fc.make_split(files)
+    side = {sid: h for h in fc.HALVES for sid in split[h]}
+    assert side["page-dense"] == side["page-moe"]
+    assert sorted(split["calibration"] + split["held-out"]) == sorted(f.source.id for f in files)
+    # the family counts its two runs: the half that took it gets no more of the group until the other catches up
+    assert side["other-a"] == side["other-b"] != side["page-dense"]
