@@ -275,3 +275,23 @@ def test_the_terminal_names_the_clients_ttft_beside_the_servers(tmp_path, capsys
         out = capsys.readouterr().out
         assert ("TTFT as the client sees it" in out) is both and ("TTFT at the server" in out) is both
         assert ("TTFT (time to first token)" in out) is not both
+
+
+def test_launch_without_engine_launches_on_the_engine_the_plan_names(tmp_path, capsys):
+    """`dagc launch` without --engine writes the commands of the engine the plan serves with (the one whose
+    figures the check gave), not all three; a plan naming pytorch (no launcher) or none gets all three."""
+    from dagc.cli.main import main
+
+    text = plan_text(cluster='cluster {{ gpus = 8  gpu preset "h100-sxm"  {engine} }}',
+                     workload="workload {{ batch = 8  prompt = 512  generate = 64 }}", strategy="strategy tp 8")
+    path = tmp_path / "plan.moe"
+    for engine, said, launched in (("engine = sglang", "engine: sglang, as the plan serves with it", ["sglang"]),
+                                   ("engine = pytorch", None, ["sglang", "trtllm", "vllm"]),
+                                   ("", None, ["sglang", "trtllm", "vllm"])):
+        path.write_text(text.format(engine=engine))
+        assert main(["launch", str(path)]) == 0
+        stdout = capsys.readouterr().out
+        assert (said in stdout) if said else "as the plan serves with it" not in stdout
+        shown = [e for e, head in (("sglang", "## SGLang"), ("trtllm", "## TensorRT-LLM"), ("vllm", "## vLLM"))
+                 if head in stdout]
+        assert shown == launched, stdout

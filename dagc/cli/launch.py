@@ -45,7 +45,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                               "TensorRT-LLM", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("plan", help="the .moe plan file")
     p.add_argument("--engine", choices=ENGINE_KEYS, default=None,
-                   help="the serving engine (default: all three, each with its commands or why it cannot)")
+                   help="the serving engine (default: the one the plan names, else all three, each with its "
+                        "commands or why it cannot)")
     p.add_argument("--strategy", metavar="EXPR", help="launch this strategy instead of the plan's")
     p.add_argument("-o", "--output", metavar="DIR",
                    help="write the files the commands read (TensorRT-LLM's extra options YAML) into DIR, "
@@ -186,9 +187,14 @@ def _header(plan, result) -> None:
 
 
 def _profile_engines(plan) -> tuple[str, ...]:
-    """Without --engine: the engine the plan's kernel profile was measured in (`dagc kernels import`), which
-    the figures assume, else all three."""
+    """Without --engine: the engine the plan serves with when it names one (`engine = …`, whose figures the
+    check gave), else the engine its kernel profile was measured in (`dagc kernels import`), which the
+    figures assume, else all three (a plan naming `pytorch`, which has no launcher, too)."""
     from ..kernels.engine_import import profile_engine
+    named = plan.cluster.engine.name
+    if "cluster.engine" in plan.spans and named in ENGINE_KEYS:
+        _out(f"engine: {named}, as the plan serves with it (--engine for another)")
+        return (named,)
     profile = plan.cluster.kernels
     provenance = getattr(profile, "provenance", None)
     engine = profile_engine(provenance.source) if provenance is not None else None
