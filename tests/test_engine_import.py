@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from dagc.kernels.engine_import import ENGINE_GLUE, TABLES, EngineImportError, available, import_profile
+from dagc.kernels.engine_import import TABLES, EngineImportError, available, import_profile
 from dagc.kernels.kernels import load_profile_file
+from dagc.plan.engines import ENGINE_GLUE
 from dagc.plan.model import DType
 
 ROWS = json.loads((Path(__file__).parent / "data" / "aic_h200_trtllm_rows.json").read_text())

@@ -35,9 +35,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from ..plan.engines import ENGINE_GLUE
-
-__all__ = ["ENGINES", "ENGINE_GLUE", "SYSTEM_GPUS", "EngineImportError", "available", "convert", "data_root",
+__all__ = ["ENGINES", "SYSTEM_GPUS", "EngineImportError", "available", "convert", "data_root",
            "import_profile", "package_version", "profile_engine"]
 
 ENGINES = ("trtllm", "sglang", "vllm")
@@ -247,6 +245,7 @@ def import_profile(system: str, engine: str, release: str | None = None, *, root
         EngineImportError: the extra is missing, or an unknown system, engine or release (named with
             the available ones).
     """
+    from ..plan.engines import ENGINE_GLUE  # here: `dagc presets` reads profile_engine without pydantic
     from ..plan.presets import GPU_KERNEL_PROFILES, GPU_PRESETS
     from .kernels import nearest_profile
     root = data_root() if root is None else root
