@@ -10,6 +10,10 @@ steady state. `dagc.serve.surrogate` interpolates between such prices.
 
 from __future__ import annotations
 
+import numpy as np
+
+from ..ir.dag import Phase
+from ..ir.op_shapes import graphed_tokens
 from ..layout.layout import Layout, resolve
 from ..layout.mix import inflight_ttft_tpot, shares
 from ..plan.plan import Plan
@@ -30,8 +34,10 @@ class StepPrices:
     `ell + generate / 2` tokens (`dagc.layout.window.decode_context`), its chunk to a prefix of `ell`."""
 
     def __init__(self, plan: Plan, strategy: Strategy, lay: Layout, timer: Timer | None = None) -> None:
-        self.plan, self.strategy, self.dp, self.adp = plan, strategy, lay.dp, lay.adp
+        self.plan, self.strategy, self.lay, self.dp, self.adp = plan, strategy, lay, lay.dp, lay.adp
         self.timer = timer or Timer(plan)
+        self.terms = plan.cluster.engine.terms
+        self._eager: StepPrices | None = None   # the same with every mixed step eager (`mixed`)
         self.cache: dict[tuple[int, int, int], float] = {}
         self.static_cache: dict[int, tuple[float, float]] = {}
         self.exact_evaluations = 0          # how many steps the recurrence priced (the surrogate's cost)
@@ -60,7 +66,9 @@ class StepPrices:
         busiest rank. The mixed step dagc prices carries a chunk of the budget's room; a budget of d·q + p
         tokens (d the busiest rank's requests) leaves room for exactly `p`. Where dagc's chunk cannot be
         `p` (more than a prompt when the requests need less), the chunk's cost is extrapolated from a whole
-        prompt's."""
+        prompt's: without CUDA graphs (`pytorch`) from the decode step and a whole prompt's mixed step, else
+        from a whole prompt's and half a prompt's mixed steps run as `p`'s is (`_as_run`), never across
+        the jump between a graphed step and an eager one."""
         ell = self.plan.workload.prompt if ell is None else ell
         key = (n, p, ell)
         if key not in self.cache:
@@ -69,10 +77,36 @@ class StepPrices:
             if shares(w, lay).chunk_prompt_tokens == p:
                 self.exact_evaluations += 1
                 self.cache[key] = Recurrence(self.plan, lay, w, self.timer).mixed_step()
-            else:
+            elif not self.terms.graph_sizes:
                 whole, dec = self.mixed(n, ell, ell), self.decode(n, ell)
                 self.cache[key] = dec + (whole - dec) * p / ell
+            else:
+                half = max(1, ell // 2)
+                whole, part = (self._as_run(n, x, p).mixed(n, x, ell) for x in (ell, half))
+                self.cache[key] = whole + (whole - part) * (p - ell) / max(1, ell - half)
         return self.cache[key]
+
+    def mixed_eager(self, n: int, p: int) -> bool:
+        """Whether the mixed step of `n` requests and `p` prompt tokens runs eagerly (`graphed_tokens`)."""
+        busiest = -(-n // self.adp) * self.plan.workload.step_positions + p
+        return graphed_tokens(np.array([busiest / self.lay.cp]), Phase.MIXED, self.terms)[1]
+
+    def _as_run(self, n: int, x: int, p: int) -> StepPrices:
+        """Prices whose mixed step of `n` requests and `x` prompt tokens runs as the one of `p` does: these,
+        unless `p`'s is eager and `x`'s graphed (then `_eager_prices`)."""
+        return self._eager_prices() if self.mixed_eager(n, p) and not self.mixed_eager(n, x) else self
+
+    def _eager_prices(self) -> StepPrices:
+        """These prices on an engine that runs every mixed step eagerly: an eager step's chunk cost
+        beyond a prompt, where the engine would graph that chunk's mixed step at a prompt or half one."""
+        if not self.terms.mixed_graphs:
+            return self
+        if self._eager is None:
+            c = self.plan.cluster
+            engine = c.engine.model_copy(update={"terms": self.terms.model_copy(update={"mixed_graphs": False})})
+            plan = self.plan.model_copy(update={"cluster": c.model_copy(update={"engine": engine})})
+            self._eager = StepPrices(plan, self.strategy, self.lay)
+        return self._eager
 
     def step(self, n: int, p: int, ell: int | None = None) -> float:
         """The decode step (`p` = 0) or the mixed step."""

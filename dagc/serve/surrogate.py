@@ -14,6 +14,19 @@ surrounding grid points, each priced the first time a step needs it:
   geometric point within 2^⅛ of one of those three left out);
 - prefix: the workload's prompt × 2^(j/2) for any whole j (the attention's work is linear in it).
 
+Under an engine's CUDA graphs (`EngineTerms.graph_sizes`, `dagc.ir.op_shapes.graphed_tokens`) the step is
+a step function of its tokens: a decode step is padded to the next captured size (or, without padding, runs
+eagerly between sizes) and eagerly above the largest; a mixed step runs eagerly, or (vLLM) is padded the same
+way up to the largest size. So that no cell spans a jump, the grid also holds, within its range:
+
+- requests: on each side of each captured size (the last count a size holds on the busiest rank and the
+  next; without padding the count below too), the largest size's being the decode step's eager boundary;
+- prompt tokens: 1 (a mixed step's first, eager where the decode step is graphed) and, where mixed steps are
+  graphed, beside `d` requests on the busiest rank the chunks that fill each captured size and the next
+  (the mixed step's eager boundary above the largest); and between two counts of requests a mixed step is
+  interpolated at the same tokens on the busiest rank (so at the same graph, or eager at both), priced at
+  its own count where the upper one's requests alone would fill them.
+
 It is exact at the grid points — at the workload's own steady state too — and monotone along each axis
 wherever the exact prices are. Its error against exact pricing at points off the grid is measured in
 tests/test_surrogate.py and stated in docs/load.md.
@@ -46,7 +59,7 @@ class StepSurface:
 
     Example:
         >>> class Linear:                 # a stand-in for StepPrices: 1 ms + 0.1 ms a request + 1 µs a token
-        ...     plan = None
+        ...     plan = terms = None
         ...     def step(self, n, p, ell): return 1e-3 + 1e-4 * n + 1e-6 * p * ell / 1000
         >>> s = StepSurface(Linear(), most_requests=64, adp=1, chunk=8192, prompt=1000, steady_chunk=1000)
         >>> round(s.time(40, 3000, 1500) * 1e3, 6)     # off the grid, exact for a linear price
@@ -57,16 +70,57 @@ class StepSurface:
                  steady_chunk: int) -> None:
         self.prices = prices
         dense = max(8, adp)
+        terms = getattr(prices, "terms", None)
+        self.sizes: tuple[int, ...] = terms.graph_sizes if terms is not None else ()
+        self.padding = terms is None or terms.graph_padding
+        self.mixed_graphs = bool(self.sizes) and terms is not None and terms.mixed_graphs
+        if self.sizes:
+            self.q = prices.plan.workload.step_positions / prices.lay.cp     # a request's tokens on its rank
+            self.cp = prices.lay.cp
+        self.adp, self.chunk = adp, chunk
+        graphed = self._graph_requests()
+        # the captured sizes' counts are closer than the geometric grid's below the largest: those alone there
+        above = max(graphed, default=0)
         self.n_grid = sorted({*range(1, min(dense, most_requests) + 1),
-                              *(k for k in _geometric(dense, _N_RATIO, most_requests) if k > dense),
-                              most_requests})
+                              *(k for k in _geometric(dense, _N_RATIO, most_requests) if k > max(dense, above)),
+                              most_requests, *(k for k in graphed if 1 <= k <= most_requests)})
         marks = {chunk, *(x for x in (prompt, steady_chunk) if 0 < x <= chunk)}
         # a geometric point within 2^⅛ of a marked one adds a cell, not precision
         near = [x for x in _geometric(_P_FIRST, _P_RATIO, chunk)
                 if not any(abs(math.log2(x / m)) < 0.125 for m in marks)]
-        self.p_grid = sorted({0, *near, *marks})
+        # with CUDA graphs the decode step (p = 0) is graphed and a mixed one may not be: 1 is a mixed step's first
+        self.p_grid = sorted({0, *near, *marks, *((1,) if self.sizes else ())})
+        self.p_grids: dict[int, list[int]] = {}
         self.prompt = max(1, prompt)
         self.memo: dict[tuple[int, int, int], float] = {}
+
+    def _around(self) -> tuple[int, ...]:
+        """The offsets from the last count a captured size holds that bound its graph's price: that count and
+        the next (padded up to the next size); without padding the one below too (eager between sizes)."""
+        return (0, 1) if self.padding else (-1, 0, 1)
+
+    def _graph_requests(self) -> list[int]:
+        """Requests in flight at which the decode step's CUDA graph changes (the last ones each captured size
+        holds and the first of the next, `dagc.ir.op_shapes.graphed_tokens`): the busiest rank's ⌈n / adp⌉
+        requests at `q` tokens each, on each side of each size and of the largest (eager above)."""
+        out: list[int] = []
+        for s in self.sizes:
+            d = math.floor(s / self.q + 1e-9)              # the most requests a rank holds within size s
+            for k in (d - 1, d) if not self.padding else (d,):
+                out += [k * self.adp, k * self.adp + 1]
+        return out
+
+    def _p_grid(self, d: int) -> list[int]:
+        """The prompt tokens' grid beside `d` requests on the busiest rank: with mixed steps graphed, each
+        captured size's last chunk and the next (on each side of the eager boundary above the largest)."""
+        grid = self.p_grids.get(d)
+        if grid is None:
+            grid = self.p_grid
+            if self.mixed_graphs:
+                knots = {round((s - d * self.q) * self.cp) + k for s in self.sizes for k in self._around()}
+                grid = sorted({*grid, *(k for k in knots if 1 <= k <= self.chunk)})
+            self.p_grids[d] = grid
+        return grid
 
     @staticmethod
     def _bracket(grid: list[int], x: float) -> tuple[int, int, float]:
@@ -92,19 +146,31 @@ class StepSurface:
         return lo, hi, (ell - lo) / (hi - lo)
 
     def time(self, n: int, p: int, ell: float) -> float:
-        """The step of `n` requests in flight, `p` prompt tokens on the busiest rank, a prefix of `ell`."""
+        """The step of `n` requests in flight, `p` prompt tokens on the busiest rank, a prefix of `ell`.
+
+        Across the requests a mixed step is interpolated at the busiest rank's tokens held (its chunk
+        shrinking as its requests grow) where the engine graphs mixed steps, so that every corner runs as
+        the step does (the same graph, or eagerly); a decode step's corners share its graph by the grid."""
         key = (n, p, round(ell))
         out = self.memo.get(key)
         if out is not None:
             return out
         n0, n1, wn = self._bracket(self.n_grid, n)
-        p0, p1, wp = self._bracket(self.p_grid, p)
         l0, l1, wl = self._ell_bracket(key[2])
         step = self.prices.step
+        d = -(-n // self.adp)
+        if p and self.mixed_graphs and p + round((d - -(-n1 // self.adp)) * self.q * self.cp) < 1:
+            n0, n1, wn = n, n, 0.0       # the upper corner holds all the tokens in requests: priced at n itself
         out = 0.0
         for nn, a in ((n0, 1.0 - wn), (n1, wn)):
             if a == 0.0:
                 continue
+            dn = -(-nn // self.adp)
+            pn = p
+            if p and self.mixed_graphs:
+                held = p + round((d - dn) * self.q * self.cp)      # the same tokens on the busiest rank
+                pn = held if held <= self.chunk else p
+            p0, p1, wp = self._bracket(self._p_grid(dn) if pn else self.p_grid, pn)
             for pp, b in ((p0, 1.0 - wp), (p1, wp)):
                 if b == 0.0:
                     continue
