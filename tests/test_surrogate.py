@@ -21,8 +21,8 @@ strategy {strategy}
 BOUND = 0.03
 
 
-def _surface(strategy: str, engine: str = "vllm") -> tuple[StepSurface, StepPrices, int]:
-    plan = load_plan_text(PLAN.format(strategy=strategy, engine=engine))
+def _surface(strategy: str, engine: str = "vllm", batch: int = 64) -> tuple[StepSurface, StepPrices, int]:
+    plan = load_plan_text(PLAN.format(strategy=strategy, engine=engine).replace("batch = 64", f"batch = {batch}"))
     r = check(plan)[0]
     w, lay = plan.workload, r.layout
     prices = StepPrices(plan, r.strategy, lay)
@@ -73,12 +73,27 @@ def test_the_surrogate_is_within_its_bound_at_every_batch_across_the_engines_gra
     is within its bound of exact pricing."""
     surface, prices, most = _surface("tp 8", engine)
     sizes = prices.plan.cluster.engine.terms.graph_sizes
-    assert most == 64 and surface.adp == 1 and prices.plan.workload.step_positions == 1
+    assert most == 64 and prices.adp == 1 and prices.plan.workload.step_positions == 1
     worst, at = 0.0, None
     for n in range(1, most + 1):
         # tokens on the busiest rank: n + p; at and just above each size from n + 1 up to 513, and a prompt
         near = {s + k - n for s in (*sizes, 512) for k in (0, 1) if n < s + k <= 513}
         for p in sorted({0, 1, 16, 700, 4000, *near}):
+            err = abs(surface.time(n, p, 4000) / prices.step(n, p, 4000) - 1)
+            if err > worst:
+                worst, at = err, (n, p)
+    assert worst <= BOUND, (worst, at)
+
+
+@pytest.mark.parametrize(("engine", "largest"), [("vllm", 512), ("sglang", 512), ("trtllm", 128)])
+def test_the_surrogate_is_within_its_bound_across_the_decode_steps_eager_boundary(engine, largest):
+    """Above its largest captured size a decode step runs eagerly: with room for more requests than that
+    (tp 8, one request a token on one rank), every batch from 8 below to 8 above it, decode and mixed."""
+    surface, prices, most = _surface("tp 8", engine, batch=largest + 64)
+    assert prices.plan.cluster.engine.terms.graph_sizes[-1] == largest and most == largest + 64
+    worst, at = 0.0, None
+    for n in range(largest - 8, largest + 9):
+        for p in (0, 1, 700, 4000):
             err = abs(surface.time(n, p, 4000) / prices.step(n, p, 4000) - 1)
             if err > worst:
                 worst, at = err, (n, p)
