@@ -46,10 +46,19 @@ def test_the_surrogate_is_within_its_bound_of_exact_pricing(strategy):
 
 @pytest.mark.parametrize("strategy", ["tp 8", "tp 1 ; ep 8"])
 def test_the_surrogate_is_exact_on_its_grid_and_monotone(strategy):
-    """At grid points the surrogate is the exact price; along each axis it grows (as the prices do)."""
+    """At grid points the surrogate is the exact price — a decode step at each count of requests of its
+    grid (the captured sizes' among them), an eager mixed step at each of the geometric one — and along each
+    axis it grows (as the prices do)."""
     surface, prices, _ = _surface(strategy)
     ell = 4000
-    grid = {(n, p): surface.time(n, p, ell) for n in surface.n_grid[::3] + [surface.n_grid[-1]]
+    # past vLLM's sizes 8, 16 and 32 on one rank (tp 8), or 1, 2 and 4 on each of 8 attention-DP ranks (ep 8)
+    assert {9, 17, 33} <= set(surface.n_grid) - set(surface.n_eager)
+    for n in surface.n_grid:
+        assert surface.time(n, 0, ell) == prices.step(n, 0, ell)
+    for n in surface.n_eager:
+        assert prices.mixed_eager(n, 4000) and surface.time(n, 4000, ell) == prices.step(n, 4000, ell)
+    both = sorted(set(surface.n_grid) & set(surface.n_eager))
+    grid = {(n, p): surface.time(n, p, ell) for n in both[::3] + [both[-1]]
             for p in surface.p_grid[::3] + [4000]}
     for (n, p), t in grid.items():
         assert t == prices.step(n, p, ell)

@@ -81,9 +81,11 @@ class StepSurface:
         graphed = self._graph_requests()
         # the captured sizes' counts are closer than the geometric grid's below the largest: those alone there
         above = max(graphed, default=0)
-        self.n_grid = sorted({*range(1, min(dense, most_requests) + 1),
-                              *(k for k in _geometric(dense, _N_RATIO, most_requests) if k > max(dense, above)),
+        geometric = [k for k in _geometric(dense, _N_RATIO, most_requests) if k > dense]
+        self.n_grid = sorted({*range(1, min(dense, most_requests) + 1), *(k for k in geometric if k > above),
                               most_requests, *(k for k in graphed if 1 <= k <= most_requests)})
+        # an eager mixed step has no jumps along the requests (at the same tokens): the geometric grid
+        self.n_eager = sorted({*range(1, min(dense, most_requests) + 1), *geometric, most_requests})
         marks = {chunk, *(x for x in (prompt, steady_chunk) if 0 < x <= chunk)}
         # a geometric point within 2^⅛ of a marked one adds a cell, not precision
         near = [x for x in _geometric(_P_FIRST, _P_RATIO, chunk)
@@ -150,12 +152,14 @@ class StepSurface:
 
         Across the requests a mixed step is interpolated at the busiest rank's tokens held (its chunk
         shrinking as its requests grow) where the engine graphs mixed steps, so that every corner runs as
-        the step does (the same graph, or eagerly); a decode step's corners share its graph by the grid."""
+        the step does (the same graph, or eagerly); a decode step's corners share its graph by the grid
+        (`n_grid`); an eager step (and any without graph sizes) is interpolated on the geometric one (`n_eager`)."""
         key = (n, p, round(ell))
         out = self.memo.get(key)
         if out is not None:
             return out
-        n0, n1, wn = self._bracket(self.n_grid, n)
+        graphed = bool(self.sizes) and not p or self.mixed_graphs and not self.prices.mixed_eager(n, p)
+        n0, n1, wn = self._bracket(self.n_grid if graphed else self.n_eager, n)
         l0, l1, wl = self._ell_bracket(key[2])
         step = self.prices.step
         d = -(-n // self.adp)
