@@ -40,7 +40,12 @@ class StepPrices:
         self._eager: StepPrices | None = None   # the same with every mixed step eager (`mixed`)
         self.cache: dict[tuple[int, int, int], float] = {}
         self.static_cache: dict[int, tuple[float, float]] = {}
-        self.exact_evaluations = 0          # how many steps the recurrence priced (the surrogate's cost)
+        self.priced = 0                     # how many steps the recurrence priced here (`exact_evaluations`)
+
+    @property
+    def exact_evaluations(self) -> int:
+        """How many steps the recurrence priced (the surrogate's cost), the eager mixed steps' too (`_eager_prices`)."""
+        return self.priced + (self._eager.priced if self._eager is not None else 0)
 
     def _at(self, n: int, chunk: int | None = None, ell: int | None = None) -> tuple[Workload, Layout]:
         update: dict = {"batch": n * self.dp, "batch_max": False}
@@ -57,7 +62,7 @@ class StepPrices:
         key = (n, 0, ell)
         if key not in self.cache:
             w, lay = self._at(n, ell=ell)
-            self.exact_evaluations += 1
+            self.priced += 1
             self.cache[key] = Recurrence(self.plan, lay, w, self.timer).decode_step()
         return self.cache[key]
 
@@ -75,7 +80,7 @@ class StepPrices:
             chunk = -(-n // self.adp) * self.plan.workload.step_positions + p
             w, lay = self._at(n, chunk, ell)
             if shares(w, lay).chunk_prompt_tokens == p:
-                self.exact_evaluations += 1
+                self.priced += 1
                 self.cache[key] = Recurrence(self.plan, lay, w, self.timer).mixed_step()
             elif not self.terms.graph_sizes:
                 whole, dec = self.mixed(n, ell, ell), self.decode(n, ell)
