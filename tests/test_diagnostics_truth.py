@@ -203,8 +203,9 @@ def test_w506_and_n604_fire_exactly_when_their_bounds_rule_out(text):
 
 def test_every_registered_code_is_documented_and_n604_is_plan_level():
     # the codes that are the same for every strategy of a plan, shown once: N604 (the cluster's
-    # bounds), W514 (`chunk` with static serving) and W515 (a written window covering the context)
-    assert [r.code for r in RULES if r.plan_level] == ["N604", "W514", "W515"]
+    # bounds), W514 (`chunk` with static serving), W515 (a written window covering the context) and
+    # W530 (a kernel profile measured in another engine than the cluster's `engine`)
+    assert [r.code for r in RULES if r.plan_level] == ["N604", "W514", "W515", "W530"]
     assert "W506" in {r.code for r in RULES} and "N604" in {r.code for r in RULES}
 
 
@@ -223,7 +224,9 @@ def test_check_shows_the_plan_note_once_and_human_metric_names(tmp_path):
     out = proc.stdout
     assert out.count("note[N604]") == 1 and out.count("warning[W506]") == 3
     assert out.index("note[N604]") < out.index("strategy single = tp 1")
-    for name in ("TTFT (time to first token)", "TPOT (time per output token)", "prefill throughput",
+    # the default engine (vLLM) has a front end: the client's TTFT, with the server's beside it
+    for name in ("TTFT as the client sees it (time to first token)", "TTFT at the server (without the engine's "
+                 "front end)", "TPOT (time per output token)", "prefill throughput",
                  "decode throughput", "end-to-end throughput", "per GPU (of 64)", "tokens/s/GPU"):
         assert name in out, name
     for key in ("ttft_s", "tpot_s", "decode_tokens_per_s", "throughput_tokens_per_s"):

@@ -125,8 +125,11 @@ def simulate_pools(plan: Plan, pooled: Pooled, progress: Callable[[int, int], No
         ...     'strategy pd = prefill 3 < tp 8 > decode 1 < dp 4 < tp 2 ; ep 8 > >')
         >>> pooled = check_pools(plan, flatten(plan.strategies[0])[0])
         >>> load = simulate_pools(pooled.plan, pooled)       # each request alone: a prefill of one, its transfer
-        >>> load.ttft.round(3).tolist(), round(pooled.figures.ttft_s, 3)     # the steady state: a batch of 2
-        ([0.311, 0.311, 0.311, 0.311], 0.579)
+        >>> steady = pooled.figures.rates["ttft_server_s"]        # the steady state: a batch of 2
+        >>> load.ttft_server.round(3).tolist(), round(steady, 3)  # the server's TTFT
+        ([0.122, 0.122, 0.122, 0.122], 0.213)
+        >>> (load.ttft - load.ttft_server).round(5).tolist()      # the client's adds vLLM's front end
+        [0.01897, 0.01897, 0.01897, 0.01897]
     """
     traffic = plan.workload.traffic
     assert traffic is not None, "simulate_pools needs traffic"
