@@ -142,6 +142,8 @@ def activation_bytes_by_stage(model: Model, workload: Workload, cluster: Cluster
     """The DAG's activation working set per stage, from the builder's op shapes (no DAG built).
 
     Only for strategies whose structure is sound (the rules found no error other than E401/E402).
+    The steps are the cluster's engine's: a decode or mixed step padded to its CUDA graph holds the
+    padded tokens' working sets, as the built DAG's templates do.
     """
 
     d = rank_dims(model, layout)
@@ -151,7 +153,7 @@ def activation_bytes_by_stage(model: Model, workload: Workload, cluster: Cluster
         # The stage only places the ops (node crossings); their working sets are the same on every stage.
         key = (phase, req)
         if key not in cache:
-            shapes = OpShapes(model, workload, layout, d, phase, np.array(req), stage)
+            shapes = OpShapes(model, workload, layout, d, phase, np.array(req), stage, engine=cluster.engine.terms)
             cache[key] = shape_activation_peaks(shapes, model)
         return cache[key]
 
