@@ -116,7 +116,10 @@ def _expert_ffn(s: Shapes, r: Recipe, e: np.ndarray, hit: np.ndarray) -> OpTempl
 
 
 def expert_ffn_reads(s: Shapes) -> Hashable:
-    return s.u_key, s.T, s.lay.ep, s.lay.etp, s.lay.redundant, s.lay.eplb
+    """What `expert_ffn` reads: its rows and routing, and the all-to-all its fused MoE kernel runs
+    behind (DeepEP over a wide EP group across attention-DP ranks, `moe_a2a`)."""
+    lay = s.lay
+    return s.u_key, s.T, lay.ep, lay.etp, lay.redundant, lay.eplb, moe_a2a(lay.ep, lay.etp, lay.adp)
 
 def expert_ffn_act_floor(s: Shapes) -> float:
     """A lower bound of the largest per-rank working set of `expert_ffn` (its `act_bytes`: the rows
