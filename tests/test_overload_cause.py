@@ -153,25 +153,24 @@ def test_capacity_past_its_work_budget_is_not_judged_quickly():
 
 def test_a_larger_batch_the_memory_refuses_is_never_proposed():
     """The cap binds (Little's law needs ≈ 43 in flight), but the GPU holds few requests (a runtime reserve of
-    135.5 GiB of the H200's 140.4, weights already fp8): no step proposes a batch the rules refuse, and each
-    step says what it still misses; in flight a batch past what the KV cache admits is not refused but runs
-    what it admits (W520)."""
+    136.2 GiB of the H200's 140.4, weights already fp8): in flight a batch past what the KV cache admits is
+    not refused but runs what it admits (W520: 23 of 48), so no step proposes a batch past it — the cap the
+    engine would never reach — and each step says what it still misses."""
     plan = load_plan_text('model preset "qwen3-30b-a3b" { weights = fp8 } '
-                          'cluster { gpus = 8 gpu preset "h200"  engine = pytorch reserve = 135.5 GiB } '
+                          'cluster { gpus = 8 gpu preset "h200"  engine = pytorch reserve = 136.2 GiB } '
                           "workload { batch = 8 prompt = 1000 generate = 200 serving = inflight rate = 20 requests/s "
                           "requests = 300 } require { ttft_p99 <= 1 s } strategy tp 8")
     r, b = _binding(plan)
     assert r.valid and b["limit"] == "requests_in_flight" and b["little_concurrency"] > 30
-    # in flight a larger batch is a cap, not refused: with a little more reserve its KV cache admits 23 of 48 (W520)
-    bigger = load_plan_text('model preset "qwen3-30b-a3b" { weights = fp8 } '
-                            'cluster { gpus = 8 gpu preset "h200"  engine = pytorch reserve = 136.2 GiB } '
-                            "workload { batch = 48 prompt = 1000 generate = 200 serving = inflight } strategy tp 8")
-    admitted = check_strategy(bigger, bigger.strategies[0], with_capacity=False)
+    # Little's law's 43 rounded up to whole multiples of 8 is 48: a cap, not refused, its KV cache admits 23 (W520)
+    bigger = plan.model_copy(update={"workload": plan.workload.model_copy(update={"batch": 48})})
+    admitted = check_strategy(bigger, plan.strategies[0], with_capacity=False)
     assert admitted.valid and any(d.code == "W520" for d in admitted.diagnostics)
     assert admitted.metrics["concurrency_effective"] == 23
     steps = next_steps(r)
-    assert all(s.kind != "batch" or "--set workload.batch=" not in " ".join(s.options) or
-               int(s.options[0].split("=")[1]) < 48 for s in steps)
+    batches = [int(s.options[0].split("=")[1]) for s in steps
+               if s.kind == "batch" and s.options[0].startswith("--set workload.batch=")]
+    assert batches == [16]          # 23 admitted, rounded down to a multiple of 8; larger than the plan's 8
     assert all(s.missed or s.meets for s in steps)       # each step says what it still misses, or meets
 
 

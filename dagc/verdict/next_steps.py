@@ -7,7 +7,8 @@ requirement and the figures it gives. Tried, in this order, each only where it a
 
 - when the load is bound by the cap on requests in flight (`dagc.serve.binding`): a larger batch — the
   concurrency Little's law needs, rounded up, then larger while the cap still binds (`LARGER_BATCH_TRIES`
-  at most), with 8-bit weights from the first that misses a decode latency (TPOT, ITL);
+  at most), with 8-bit weights from the first that misses a decode latency (TPOT, ITL) or that the KV
+  cache does not admit (W520), and never past the requests the KV cache admits;
 - when a disaggregated strategy's load is bound by its prefill pool: more prefill instances, from the
   share of the arrivals the pool served, one more at a time (`PREFILL_TRIES` at most), the cluster grown
   to hold them; a disaggregated strategy gets no other step;
@@ -212,11 +213,25 @@ def _rounded(n: float, ranks: int) -> int:
     return unit * max(1, math.ceil(n / unit))
 
 
+def _rounded_down(n: float, ranks: int) -> int:
+    """`n` requests rounded down to a whole multiple of max(8, `ranks`) (0 below one)."""
+    unit = max(8, ranks)
+    return unit * math.floor(n / unit)
+
+
+def _admitted_below(r: StrategyResult, batch: int) -> int | None:
+    """The requests in flight the KV cache admits for a valid result of a `batch` cap, when fewer (W520)."""
+    running = r.metrics.get("concurrency_effective") if r.valid and r.metrics else None
+    return running if running is not None and running < batch else None
+
+
 def _larger_batch(result: StrategyResult, tries: _Tries) -> NextStep | None:
     """When the cap on requests in flight binds: the batch Little's law needs, rounded up, and while the
     cap still binds, larger (the run's own need, at least 5/4 as many); once a tried batch misses a
     decode latency (TPOT, ITL: a larger batch only lengthens its steps), with 8-bit weights from then
-    on. The first that meets, else the last tried."""
+    on. Never past what the KV cache admits: in flight a larger batch is a cap the engine does not reach
+    when its KV cache holds fewer (W520), so such a batch is tried with 8-bit weights, else brought down
+    to what it admits, rounded down. The first that meets, else the last tried."""
     w, lay = result.plan.workload, result.layout
     b = _binding(result)
     if w.batch_max or lay is None or b.get("limit") != "requests_in_flight" or not b.get("little_concurrency"):
@@ -225,6 +240,7 @@ def _larger_batch(result: StrategyResult, tries: _Tries) -> NextStep | None:
     batch = _rounded(max(b["little_concurrency"], w.batch + 1), ranks)
     fp8 = False
     tried: NextStep | None = None
+    admits: float = math.inf            # the requests the KV cache admits at a tried batch (W520), once past it
     for _ in range(LARGER_BATCH_TRIES):
         plan = result.plan.model_copy(update={"workload": w.model_copy(update={"batch": batch})})
         words = f"a batch of {batch:,} (from {w.batch:,}): the cap on requests in flight binds"
@@ -236,6 +252,16 @@ def _larger_batch(result: StrategyResult, tries: _Tries) -> NextStep | None:
         r = tries(plan)
         if r is None:
             break
+        running = _admitted_below(r, batch)
+        if running is not None:                         # past what the KV cache admits (W520): runs `running`
+            if not fp8 and result.plan.model.weights.bytes >= 2:
+                fp8 = True                # the same batch, its weights halved: the KV cache gets more
+                continue
+            admits = min(admits, running)
+            batch = _rounded_down(admits, ranks)
+            if batch <= w.batch:
+                break                                   # no larger batch the KV cache admits
+            continue
         step = _step("batch", words, options, r)
         if step.meets:
             return step
@@ -248,9 +274,10 @@ def _larger_batch(result: StrategyResult, tries: _Tries) -> NextStep | None:
             fp8 = True                    # the same batch, its steps shortened and its weights halved
             continue
         again = _binding(r)
-        if again.get("limit") != "requests_in_flight":
-            break
-        batch = _rounded(max(again.get("little_concurrency") or 0, batch * 5 / 4), ranks)
+        grown = _rounded(max(again.get("little_concurrency") or 0, batch * 5 / 4), ranks)
+        if again.get("limit") != "requests_in_flight" or grown > admits:
+            break                                       # the cap no longer binds, or past what the KV cache admits
+        batch = grown
     return tried
 
 
