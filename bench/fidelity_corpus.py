@@ -464,8 +464,10 @@ def markdown_section(results: dict, files: Sequence[CorpusFile], half: dict[str,
              "alone: the pool's capacity). Error = (dagc − measured) / measured.", "",
              f"The engine is {engine}"
              + (f"; every run with `engine = {results['engine']}`" if results.get("engine") else "")
-             + (". The split (bench/corpus/split.json) is by source, fixed before any term is fitted: constants are "
-                "fitted on the calibration half, the held-out half is reported, never tuned on." if half else
+             + (". The split (bench/corpus/split.json) is by source, sources of one series (a family: one page's "
+                "tables, one lab's pages) together, fixed before any term is fitted: constants are fitted on the "
+                "calibration half (bench/fit_engine_terms.py), the held-out half is reported, never tuned on." if half
+                else
                 ". No split is committed yet: every source is `unsplit`."), ""]
     lines += _targets_table(rows) + [""] + _summary_table(summarise(rows), ref)
     if ref:
