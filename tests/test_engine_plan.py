@@ -295,3 +295,32 @@ def test_launch_without_engine_launches_on_the_engine_the_plan_names(tmp_path, c
         shown = [e for e, head in (("sglang", "## SGLang"), ("trtllm", "## TensorRT-LLM"), ("vllm", "## vLLM"))
                  if head in stdout]
         assert shown == launched, stdout
+
+
+def test_a_disaggregated_ttft_breakdown_names_the_front_end_apart_from_the_prefill(capsys):
+    """The terminal's TTFT = prefill + KV transfer + the engine's front end: the prefill it names is the prefill
+    pool's own time (the pools table's), the client's TTFT adding vLLM's 18.97 ms front end apart."""
+    import re
+    from pathlib import Path
+
+    from dagc.cli.main import main
+    example = Path(__file__).resolve().parent.parent / "examples" / "deepseek-v3-disaggregated.moe"
+    assert main(["check", str(example), "--no-search"]) == 0
+    out = capsys.readouterr().out
+    [(pool, breakdown, front)] = [(m.group(1), m.group(2), m.group(3)) for m in re.finditer(
+        r"│ prefill .*?│ prefill ([\d.]+ ms) │.*?TTFT = prefill ([\d.]+ ms) \+ KV transfer .*?"
+        r"\+ the engine's front end ([\d.]+ ms);", out, re.S)]
+    assert breakdown == pool and front == "18.97 ms"
+
+
+def test_launch_says_which_engine_its_figures_are_for(tmp_path, capsys):
+    """The figures above the commands are the plan's engine's, and say so: a plan served by SGLang launched on
+    vLLM shows SGLang's figures, named."""
+    from dagc.cli.main import main
+
+    text = plan_text(cluster='cluster {{ gpus = 8  gpu preset "h100-sxm"  engine = sglang }}',
+                     workload="workload {{ batch = 8  prompt = 512  generate = 64 }}", strategy="strategy tp 8")
+    path = tmp_path / "plan.moe"
+    path.write_text(text.format())
+    assert main(["launch", str(path), "--engine", "vllm"]) == 0
+    assert "dagc's figures for it, served by sglang 0.5.23: TTFT" in capsys.readouterr().out

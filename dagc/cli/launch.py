@@ -179,7 +179,9 @@ def _header(plan, result) -> None:
     m = model_path(plan)
     _out(f"model: {printable(m.text)} ({printable(m.why)})")
     if result.metrics:
-        _out(f"dagc's figures for it: {_figures(result.metrics)}")
+        engine = plan.cluster.engine                     # the figures are the engine the plan serves with
+        _out(f"dagc's figures for it, served by {engine.name}"
+             f"{'' if engine.name == 'pytorch' else ' ' + str(engine.release)}: {_figures(result.metrics)}")
     chosen = [d for d in result.diagnostics if d.code == "N605"]      # `batch = max`: the batch the figures are for
     if chosen:
         _out(printable(chosen[0].message))

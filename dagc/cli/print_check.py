@@ -238,9 +238,11 @@ def _print_pools(console: Console, r: StrategyResult) -> None:
             else "after the prefill"
         n, d = f.balance
         kv = format_si(pooled.kv_bytes_per_request, Dimension.SIZE)
-        console.print(f"TTFT = prefill {format_si(f.ttft_s - f.transfer_s, Dimension.TIME)} + KV transfer "
-                      f"{format_si(f.transfer_s, Dimension.TIME)} ({kv} a request, {mode}); the {f.binding_pool} "
-                      "pool binds: it serves "
+        fe = plan.cluster.engine.terms.frontend_s         # the client's TTFT adds the engine's front end
+        front = f" + the engine's front end {format_si(fe, Dimension.TIME)}" if fe else ""
+        console.print(f"TTFT = prefill {format_si(f.ttft_s - f.transfer_s - fe, Dimension.TIME)} + KV transfer "
+                      f"{format_si(f.transfer_s, Dimension.TIME)} ({kv} a request, {mode}){front}; the "
+                      f"{f.binding_pool} pool binds: it serves "
                       f"{f.served_requests_per_s:,.2f} requests/s; {n}:{d} prefill:decode instances would balance "
                       "the pools; steady state, no queueing", markup=False)
 

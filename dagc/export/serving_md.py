@@ -94,9 +94,11 @@ def pooled_summary(r: StrategyResult) -> list[str]:
              "and decode\")."]
     if f is not None and pooled.kv_bytes_per_request is not None:
         n, d = f.balance
-        lines[0] = lines[0][:-1] + (f"; TTFT = the prefill {_t(f.ttft_s - f.transfer_s)} + the KV transfer "
+        fe = r.plan.cluster.engine.terms.frontend_s       # the client's TTFT adds the engine's front end
+        front = f" + the engine's front end {_t(fe)}" if fe else ""
+        lines[0] = lines[0][:-1] + (f"; TTFT = the prefill {_t(f.ttft_s - f.transfer_s - fe)} + the KV transfer "
                                     f"{_t(f.transfer_s)} ({format_si(pooled.kv_bytes_per_request, Dimension.SIZE)} a "
-                                    f"request); the **{f.binding_pool} pool binds** "
+                                    f"request){front}; the **{f.binding_pool} pool binds** "
                                     f"({f.served_requests_per_s:,.2f} requests/s); {n}:{d} prefill:decode instances "
                                     "would balance the pools.")
     if f is not None:
