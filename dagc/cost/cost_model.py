@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from ..kernels.kernels import KernelProfile, for_gpu, nearest_profile
 from ..plan.cluster import DEFAULT_HBM_EFFICIENCY, DEFAULT_INTRA_LATENCY_S, Cluster, KernelTimes, peak_flops
 from ..plan.model import DType
+from ..units import Dimension, format_si
 
-__all__ = ["CostModel", "cost_basis", "cost_basis_text"]
+__all__ = ["CostModel", "cost_basis", "cost_basis_text", "engine_text"]
 
 
 @dataclass(frozen=True)
@@ -115,3 +116,25 @@ def cost_basis_text(cluster: Cluster) -> str:
     where = f", measured on {m['gpu']} with {m['software']} ({m['date']})" if m else ""
     borrowed = f"; {b['note']}" if "note" in b else ""
     return f"Times: kernel profile `{b['kernel_profile']}`{where}{borrowed}."
+
+
+def engine_text(cluster: Cluster) -> str:
+    """The serving engine a plan's figures are priced for, one sentence (the terminal and report.md).
+
+    Example:
+        >>> from dagc.plan.cluster import Cluster
+        >>> from dagc.plan.engines import engine_of
+        >>> from dagc.plan.presets import GPU_PRESETS
+        >>> c = Cluster(gpus=8, gpu=GPU_PRESETS["h100-sxm"], intra_node_bytes_per_s=450e9, engine=engine_of("sglang"))
+        >>> engine_text(c)[:52]
+        'Engine: sglang 0.5.23, its fused glue kernels and CU'
+    """
+    e = cluster.engine
+    if e.name == "pytorch":
+        return ("Engine: pytorch, the plain reference: unfused kernels, every decode step in a CUDA graph, no host "
+                "time per step, no front end (docs/cost-model.md, \"The engine\").")
+    t = e.terms
+    return (f"Engine: {e.name} {e.release}, its fused glue kernels and CUDA graphs, "
+            f"{format_si(t.step_s, Dimension.TIME)} of host time per step, and a front end of "
+            f"{format_si(t.frontend_s, Dimension.TIME)} per request that the client's TTFT and latency add "
+            "(docs/cost-model.md, \"The engine\").")

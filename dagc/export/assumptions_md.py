@@ -6,8 +6,7 @@ Input: a checked `StrategyResult`. Output: Markdown lines (`assumptions_md`), fr
 
 from __future__ import annotations
 
-from ..cost.cost_model import cost_basis_text
-from ..plan.engines import Engine
+from ..cost.cost_model import cost_basis_text, engine_text
 from ..units import Dimension, count_text, format_bytes, format_gpu_memory, format_si
 from ..verdict.check import StrategyResult
 from .md_escape import md_code, md_prose, md_text
@@ -48,7 +47,7 @@ def assumptions_md(r: StrategyResult) -> list[str]:
              f"({format_si(a['inter_node_latency_s'], Dimension.TIME)}).",
              f"- Reserve: {format_bytes(a['reserve_bytes'])} per GPU kept by the runtime (CUDA context, "
              "communication buffers, allocator), counted in every memory figure.",
-             _engine_md(c.engine)]
+             f"- {md_prose(engine_text(c))}"]
     if plan.model.has_experts:
         lines.append(f"- Routing: {routing}; the all-to-all dispatch carries {a['dispatch']}.")
     mb = a["microbatches"]
@@ -57,18 +56,6 @@ def assumptions_md(r: StrategyResult) -> list[str]:
                  f"batch {plan.workload.batch_text} × ({plan.workload.prompt} prompt + {plan.workload.generate} "
                  "generated) tokens." + inflight_execution(r))
     return lines + [""]
-
-
-def _engine_md(engine: Engine) -> str:
-    """The serving engine the figures are priced for (`cluster { engine = … }`, vLLM when the plan names none)."""
-    if engine.name == "pytorch":
-        return ("- Engine: `pytorch`, the plain reference: unfused kernels, every decode step in a CUDA graph, no "
-                "host time per step, no front end (docs/cost-model.md, \"The engine\").")
-    t = engine.terms
-    return (f"- Engine: {md_code(engine.name)} {md_code(str(engine.release))}: its fused glue kernels and CUDA "
-            f"graphs, {format_si(t.step_s, Dimension.TIME)} of host time per step, and a front end of "
-            f"{format_si(t.frontend_s, Dimension.TIME)} per request that the client's TTFT and latency add "
-            "(docs/cost-model.md, \"The engine\").")
 
 
 def _fp4_md(fp4: dict | None, gpu: str) -> list[str]:
