@@ -83,10 +83,7 @@ class FloorTimes(TimerCore):
         runs the compute ops of both on one stream and the collectives on the other."""
         req = self._no_requests(lay)
         chunk = chunk_floor_tokens(phase_chunk(workload, lay, Phase.MIXED))
-        # and the sketch `_split_shapes` prices it on: the collectives' tokens, which an engine's CUDA graph
-        # pads (`dagc.ir.op_shapes.graphed_tokens`), follow its requests per rank and micro-batches
-        split = attention_split_peak_key(lay, workload, Phase.MIXED, req)[:-1] + (chunk, lay.requests_per_rank,
-                                                                                 lay.microbatches)
+        split = attention_split_peak_key(lay, workload, Phase.MIXED, req)[:-1] + (chunk,)
 
         def make() -> dict:
             shapes = _split_shapes(self._shapes(workload, lay, Phase.MIXED, req, 0, chunk), split)

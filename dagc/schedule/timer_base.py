@@ -148,7 +148,7 @@ def _split_shapes(shapes: OpShapes, split: tuple) -> OpShapes:
     two = LayoutSketch(1, lay.pp, lay.tp, lay.cp, lay.sp, 1, lay.tp, 2 * attention, 2, lay.stage_layers,
                        lay.microbatches, 2 * d, lay.gpus_per_node, _no_layout)
     return OpShapes(shapes.m, shapes.w, cast(Layout, two), shapes.d, Phase.MIXED,
-                    np.array(shapes.n_seq[:1].tolist() * 2), shapes.stage, engine=shapes.engine)
+                    np.array(shapes.n_seq[:1].tolist() * 2), shapes.stage, chunk=shapes.chunk, engine=shapes.engine)
 
 
 def _no_layout() -> Layout:
