@@ -1,0 +1,195 @@
+"""The error ledger: how far off dagc has been, per regime, on published serving runs it was not tuned on.
+
+Input: `dagc/data/ledger.json` (package data, written by `bench/make_ledger.py` from the held-out half of
+the fidelity corpus, docs/bands.md) and a plan's regime. Output: `Errors`, the empirical distribution of
+the log-ratio ln(dagc / measured) of the regime's runs, and from it a figure's band (`Errors.band`) and
+the probability that a requirement holds (`Errors.probability`).
+
+A regime is a figure's quantity (TTFT, TPOT/ITL, throughput, E2E) within the engine, GPU family, serving
+mode and concurrency band of its deployment. A regime with fewer than the ledger's `min_runs` runs falls
+back to the next wider one (engine, GPU family, mode, concurrency band → engine, GPU family, mode →
+engine → the quantity alone → every quantity), and says so. A plan without traffic gets the widest of
+its quantity: the corpus's figures are the load's, not a steady state's.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from dataclasses import dataclass
+from importlib import resources
+
+import numpy as np
+
+from ..plan.plan import Plan
+from ..plan.workload import Serving
+
+__all__ = ["LEDGER_FILE", "LEDGER_MAX_BYTES", "CONFIDENCE", "QUANTITIES", "Errors", "Ledger", "Regime",
+           "concurrency_band", "gpu_family", "ledger", "regime_of", "regime_keys"]
+
+LEDGER_FILE = "ledger.json"
+LEDGER_MAX_BYTES = 1_000_000          # the shipped ledger is a few KB; a larger file is not read
+CONFIDENCE = 0.8                      # the share of the error distribution a band covers, by default
+QUANTITIES = ("ttft", "tpot", "throughput", "e2e")
+WIDEST = "all"                        # every quantity's runs pooled: the last fallback
+
+# GPU families: the architecture a GPU preset belongs to (a GPU dagc has no family for is its own).
+_FAMILIES = {"a100-80g": "ampere", "a100-40g": "ampere", "h100-sxm": "hopper", "h100-pcie": "hopper",
+             "h200": "hopper", "h800": "hopper", "h20": "hopper", "b200": "blackwell", "b300": "blackwell",
+             "gb200": "blackwell", "gb300": "blackwell", "mi300x": "cdna3"}
+# Concurrency bands (requests in flight: a closed loop's clients, else the engine's cap `batch`): lower edges.
+_BANDS = ((1024, "1024+"), (128, "128-1023"), (16, "16-127"), (2, "2-15"), (1, "1"))
+
+
+def gpu_family(name: str) -> str:
+    """The GPU family of a GPU preset's name (`h200` → hopper); another name is its own family.
+
+    Example:
+        >>> gpu_family("h100-sxm"), gpu_family("gb200"), gpu_family("my-gpu")
+        ('hopper', 'blackwell', 'my-gpu')
+    """
+    return _FAMILIES.get(name, name)
+
+
+def concurrency_band(requests: int) -> str:
+    """The band of a concurrency (requests in flight).
+
+    Example:
+        >>> concurrency_band(1), concurrency_band(64), concurrency_band(1500)
+        ('1', '16-127', '1024+')
+    """
+    return next(label for low, label in _BANDS if requests >= low)
+
+
+@dataclass(frozen=True)
+class Regime:
+    """Where a deployment's figures fall in the ledger: its engine, GPU family, serving mode, concurrency band,
+    and whether it has traffic (without, its figures take the widest band of their quantity)."""
+
+    engine: str
+    gpu: str
+    mode: str
+    concurrency: str
+    traffic: bool = True
+
+
+def regime_of(plan: Plan, disaggregated: bool = False) -> Regime:
+    """The regime of a plan's deployment (a disaggregated strategy's mode is `disaggregated`).
+
+    Example:
+        >>> from dagc.lang.load import load_plan_text
+        >>> p = load_plan_text('model preset "mixtral-8x7b" cluster { gpus = 8 gpu preset "h200" engine = sglang } '
+        ...                    'workload { batch = 64 prompt = 512 generate = 64 serving = inflight } strategy tp 8')
+        >>> regime_of(p)
+        Regime(engine='sglang', gpu='hopper', mode='inflight', concurrency='16-127', traffic=False)
+    """
+    w = plan.workload
+    mode = "disaggregated" if disaggregated else ("inflight" if w.serving is Serving.INFLIGHT else "static")
+    traffic = w.traffic
+    requests = traffic.concurrency if traffic is not None and traffic.concurrency else w.batch
+    return Regime(engine=plan.cluster.engine.name, gpu=gpu_family(plan.cluster.gpu.name), mode=mode,
+                  concurrency=concurrency_band(max(1, int(requests))), traffic=traffic is not None)
+
+
+def regime_keys(regime: Regime, quantity: str) -> tuple[str, ...]:
+    """The ledger's keys for `quantity` in `regime`, finest first, ending with the widest (every quantity).
+
+    Example:
+        >>> regime_keys(Regime("vllm", "hopper", "inflight", "16-127"), "tpot")  # doctest: +NORMALIZE_WHITESPACE
+        ('engine=vllm gpu=hopper mode=inflight concurrency=16-127 quantity=tpot',
+         'engine=vllm gpu=hopper mode=inflight quantity=tpot', 'engine=vllm quantity=tpot', 'quantity=tpot', 'all')
+    """
+    e, g, m, c = f"engine={regime.engine}", f"gpu={regime.gpu}", f"mode={regime.mode}", \
+        f"concurrency={regime.concurrency}"
+    q = f"quantity={quantity}"
+    return (f"{e} {g} {m} {c} {q}", f"{e} {g} {m} {q}", f"{e} {q}", q, WIDEST)
+
+
+@dataclass(frozen=True)
+class Errors:
+    """One regime's errors: the quantiles of ln(dagc / measured) at the ledger's levels, over `runs` runs."""
+
+    regime: str
+    runs: int
+    levels: tuple[float, ...]
+    log_ratio: tuple[float, ...]
+    note: str | None = None       # why this regime and not a finer one (None: the finest)
+
+    def quantile(self, level: float) -> float:
+        """The log-ratio at `level` (linear between the stored quantiles)."""
+        return float(np.interp(level, self.levels, self.log_ratio))
+
+    def band(self, value: float, confidence: float = CONFIDENCE) -> tuple[float, float]:
+        """The central `confidence` band of the measured value behind a figure dagc predicts as `value`.
+        A prediction `value` with log-ratio r = ln(value / measured) means measured = value · e^(−r), so the
+        band's low end takes the upper quantile of r.
+
+        Example:
+            >>> e = Errors("quantity=tpot", 10, (0.0, 0.1, 0.5, 0.9, 1.0), (-0.5, -0.2, 0.0, 0.1, 0.3))
+            >>> [round(x, 3) for x in e.band(40e-3)]
+            [0.036, 0.049]
+        """
+        tail = (1.0 - confidence) / 2
+        return value * math.exp(-self.quantile(1.0 - tail)), value * math.exp(-self.quantile(tail))
+
+    def probability(self, value: float, op: str, target: float) -> float:
+        """The share of the regime's error distribution under which the measured value behind the
+        prediction `value` meets `op target`: for `<=`, P(value · e^(−r) ≤ target) = P(r ≥ ln(value/target)).
+
+        Example:
+            >>> e = Errors("quantity=tpot", 10, (0.0, 0.1, 0.5, 0.9, 1.0), (-0.5, -0.2, 0.0, 0.1, 0.3))
+            >>> e.probability(40e-3, "<=", 40e-3), round(e.probability(40e-3, ">=", 44e-3), 3)
+            (0.5, 0.309)
+        """
+        if value <= 0 or target <= 0:
+            return float(value <= target) if op in ("<=", "<") else float(value >= target)
+        below = float(np.interp(math.log(value / target), self.log_ratio, self.levels))
+        match op:
+            case "<=" | "<":
+                return 1.0 - below
+            case ">=" | ">":
+                return below
+        return 0.0          # `==` on a figure with an error distribution: the measured value is never exactly it
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """The ledger as shipped: its regimes' errors (regimes with too few runs have counts and no quantiles)."""
+
+    min_runs: int
+    levels: tuple[float, ...]
+    regimes: dict[str, dict]
+    source: str
+
+    def errors(self, regime: Regime, quantity: str) -> Errors:
+        """The finest regime of `quantity` in `regime` with enough runs; without traffic the quantity's own
+        (the widest of it). `note` says why a finer regime was passed over."""
+        keys = regime_keys(regime, quantity)
+        skipped: list[str] = []
+        start = 0 if regime.traffic else 3
+        for key in keys[start:]:
+            entry = self.regimes.get(key)
+            if entry is not None and entry.get("log_ratio") is not None and entry["runs"] >= self.min_runs:
+                note = None
+                if not regime.traffic:
+                    note = "the plan has no traffic: the widest band of its quantity"
+                    if key == WIDEST:
+                        note = "the plan has no traffic, and its quantity has too few runs: every quantity's"
+                elif skipped:
+                    note = "; ".join(skipped) + f" (fewer than {self.min_runs})"
+                return Errors(key, int(entry["runs"]), self.levels, tuple(entry["log_ratio"]), note)
+            runs = entry["runs"] if entry is not None else 0
+            skipped.append(f"{key}: {runs} run{'' if runs == 1 else 's'}")
+        raise ValueError(f"the ledger has no `{WIDEST}` regime with quantiles")
+
+
+@functools.lru_cache(maxsize=1)
+def ledger() -> Ledger:
+    """The shipped ledger (read once; a file over `LEDGER_MAX_BYTES` is refused)."""
+    data = resources.files("dagc").joinpath("data", LEDGER_FILE).read_bytes()
+    if len(data) > LEDGER_MAX_BYTES:
+        raise ValueError(f"{LEDGER_FILE} is {len(data):,} bytes, over {LEDGER_MAX_BYTES:,}")
+    doc = json.loads(data)
+    return Ledger(min_runs=int(doc["min_runs"]), levels=tuple(doc["levels"]), regimes=doc["regimes"],
+                  source=doc["source"])
