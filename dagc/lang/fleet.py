@@ -1,0 +1,313 @@
+"""The `fleet` statement: which clusters `dagc fleet` compares (docs/fleet.md).
+
+Input: a plan file whose `fleet { … }` lists GPU types (`gpu preset "h200" { price = 3.5 $/h }`), lists of
+the cluster's fields to sweep (`gpus = [8, 16]  engine = [vllm, sglang]`) and optionally the arrival rate
+(`rate = 12 requests/s`; else the workload's). Output: the plan as written and a frozen `Fleet`
+(`load_fleet`), and each cluster of the sweep as a plan of its own (`fleet_plans`): the plan's text with
+the point's fields written into its `cluster` block — `dagc search --set cluster.gpu=h200 --set
+cluster.gpus=16 …` reads the same plan — so a point is lowered, defaulted and checked exactly as the plan's
+own cluster. A point's bad value is reported at the value in the fleet, not in a `--set` option.
+
+Diagnostics: E101 (an unknown field or GPU preset), E102/E104 (a bad value, an empty list, a second
+`fleet`), E103 (no GPU type; a GPU type without a price when the objective is `cost` or the cluster has a
+price of its own), E002 (a sweep of more than `MAX_FLEET_CLUSTERS` clusters).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from lark import Token, Tree
+
+from ..diagnostics import Diagnostic, PlanError, Severity
+from ..plan.plan import Plan
+from ..plan.presets import GPU_PRESETS
+from ..source import SourceFile, Span
+from .blocks import BAD, Collector, Item, Value, node_span, read_block, read_value
+from .cluster import _CLUSTER_FIELDS
+from .fields import WORKLOAD_FIELDS, Field, did_you_mean
+from .hints import gpu_hint
+from .lower import _Lowering, lower
+from .model import ImportRoots
+from .overrides import SET_SOURCE, load_plan_with
+from .parse import parse, read_source
+
+__all__ = ["MAX_FLEET_CLUSTERS", "Fleet", "FleetGpu", "FleetPoint", "FleetSweep", "fleet_plans", "load_fleet",
+           "read_fleet"]
+
+MAX_FLEET_CLUSTERS = 1_000      # clusters one `dagc fleet` compares at most (docs/limits.md); more is E002
+
+# The cluster's fields a fleet may sweep: all but the GPU (its own `gpu preset` items) and its price (each
+# GPU type's), and `kernels`, which names a GPU's measured profile.
+_SWEPT = {k: v for k, v in _CLUSTER_FIELDS.items() if k not in ("price", "kernels")}
+_GPU_FIELDS = {"price": _CLUSTER_FIELDS["price"]}
+_FLEET_VALUES = {"rate": WORKLOAD_FIELDS["rate"]}
+
+
+@dataclass(frozen=True)
+class FleetGpu:
+    """One GPU type of the fleet: a preset, its price per GPU-hour (as written, and in $/h) or None."""
+
+    name: str
+    price_text: str | None
+    price_per_gpu_hour: float | None
+    span: Span
+
+
+@dataclass(frozen=True)
+class FleetSweep:
+    """One cluster field and the values the fleet tries, as written (`engine = [vllm, sglang]`)."""
+
+    field: str
+    values: tuple[str, ...]
+    spans: tuple[Span, ...]
+
+
+@dataclass(frozen=True)
+class FleetPoint:
+    """One cluster of the sweep: its GPU type and a value of each swept field (`index`: its place in the
+    sweep's order, the GPU types outermost, then the fields as written)."""
+
+    index: int
+    gpu: str
+    price_text: str | None
+    settings: tuple[tuple[str, str], ...]
+
+    @property
+    def options(self) -> tuple[str, ...]:
+        """The `--set` options that make the plan this cluster's (`dagc search PLAN --set …` reads it)."""
+        price = (f"cluster.price={self.price_text}",) if self.price_text is not None else ()
+        return (f"cluster.gpu={self.gpu}", *price, *(f"cluster.{k}={v}" for k, v in self.settings))
+
+    @property
+    def key(self) -> str:
+        """What names the point in a results file: its options, which say everything it is."""
+        return " ".join(self.options)
+
+    @property
+    def label(self) -> str:
+        """In words: `h200, gpus 16, engine sglang`."""
+        return ", ".join([self.gpu, *(f"{k} {v}" for k, v in self.settings)])
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """The `fleet` statement: the GPU types, the swept fields and the arrival rate (None: the workload's)."""
+
+    gpus: tuple[FleetGpu, ...]
+    sweeps: tuple[FleetSweep, ...]
+    rate_requests_per_s: float | None
+    span: Span
+
+    @property
+    def size(self) -> int:
+        """The clusters of the sweep."""
+        n = len(self.gpus)
+        for s in self.sweeps:
+            n *= len(s.values)
+        return n
+
+    @property
+    def priced(self) -> bool:
+        """Whether every GPU type has a price (then clusters are ranked by money, else by GPU-hours)."""
+        return all(g.price_per_gpu_hour is not None for g in self.gpus)
+
+    def points(self) -> list[FleetPoint]:
+        """Every cluster of the sweep, in a fixed order (the GPU types, then each field, as written).
+
+        Example:
+            >>> src = SourceFile("p.moe", 'fleet { gpu preset "h100-sxm" gpu preset "h200"  gpus = [8, 16] }')
+            >>> fleet = read_fleet(parse(src), src)
+            >>> [p.label for p in fleet.points()]
+            ['h100-sxm, gpus 8', 'h100-sxm, gpus 16', 'h200, gpus 8', 'h200, gpus 16']
+        """
+        out: list[FleetPoint] = []
+        for g in self.gpus:
+            for values in itertools.product(*(s.values for s in self.sweeps)):
+                settings = tuple((s.field, v) for s, v in zip(self.sweeps, values, strict=True))
+                out.append(FleetPoint(len(out), g.name, g.price_text, settings))
+        return out
+
+
+def read_fleet(tree: Tree, src: SourceFile, plan: Plan | None = None) -> Fleet | None:
+    """The plan's `fleet` statement (None when it has none).
+
+    With `plan`, a GPU type without a price is E103 when the plan's objective is `cost` or its cluster
+    has a price (which is its own GPU's, not another's).
+
+    Raises:
+        PlanError: the fleet's diagnostics, located in the plan.
+    """
+    found = [st for st in tree.children if st.data == "fleet"]
+    if not found:
+        return None
+    out = Collector()
+    for extra in found[1:]:
+        at = node_span(src, extra.meta)
+        out.error("E104", "a plan has one `fleet` statement; this is another", src.span(at.start, at.start + 5),
+                  f"the first is at line {node_span(src, found[0].meta).line}")
+    lw = _Lowering(src, ImportRoots.of(None, ()))
+    span = node_span(src, found[0].meta)
+    gpus: list[FleetGpu] = []
+    sweeps: list[FleetSweep] = []
+    values: dict[str, object] = {}
+    seen: dict[str, Span] = {}
+    for item in found[0].children:
+        children = [lw.transform(c) if isinstance(c, Tree) else c for c in item.children]
+        if item.data == "fleet_gpu":
+            gpu = _gpu(out, src, item, children)
+            if gpu is not None:
+                gpus.append(gpu)
+        elif _first(out, src, children[0], seen):
+            _field(out, src, item, children, sweeps, values)
+    rate = values.get("rate")
+    if not gpus and not out.has_errors:
+        out.error("E103", "the fleet names no GPU type", src.span(span.start, span.start + 5),
+                  'add `gpu preset "h100-sxm" { price = 2.5 $/h }`, one line a GPU type')
+    if plan is not None:
+        _prices(out, gpus, plan)
+    fleet = Fleet(tuple(gpus), tuple(sweeps), rate if isinstance(rate, float) else None, span)
+    if fleet.size > MAX_FLEET_CLUSTERS:
+        out.error("E002", f"the fleet's sweep has {fleet.size:,} clusters; dagc fleet compares at most "
+                          f"{MAX_FLEET_CLUSTERS:,}", src.span(span.start, span.start + 5),
+                  "sweep fewer GPU types or values, or split the fleet into several plans (docs/limits.md)")
+    if out.has_errors:
+        raise PlanError(sorted(out.diags, key=lambda d: d.span.start if d.span else -1))
+    return fleet
+
+
+def _first(out: Collector, src: SourceFile, name: Token, seen: dict[str, Span]) -> bool:
+    """Whether the field `name` is written for the first time in the fleet (else E104)."""
+    at = node_span(src, name)
+    if str(name) in seen:
+        out.error("E104", f"`{name}` is given twice in the fleet", at,
+                  f"the first is at line {seen[str(name)].line}; keep one")
+        return False
+    seen[str(name)] = at
+    return True
+
+
+def _field(out: Collector, src: SourceFile, item: Tree, children: list, sweeps: list[FleetSweep],
+           values: dict[str, object]) -> None:
+    """A `name = value` or `name = [values]` of the fleet: the rate, or a swept field of the cluster."""
+    name = str(children[0])
+    if item.data == "fleet_value" and name in _FLEET_VALUES:
+        got = read_value(out, children[1], _FLEET_VALUES[name], f"fleet.{name}")
+        if got is not BAD:
+            values[name] = got
+    elif name in _SWEPT:
+        sweep = _sweep(out, node_span(src, item.meta), name, children[1:], item.data == "fleet_list")
+        if sweep is not None:
+            sweeps.append(sweep)
+    else:
+        out.error("E101", f"unknown field `{name}` in the fleet", node_span(src, children[0]),
+                  did_you_mean(name, [*_SWEPT, *_FLEET_VALUES, "gpu"]))
+
+
+def _gpu(out: Collector, src: SourceFile, item: Tree, children: list) -> FleetGpu | None:
+    label: Token = children[0]
+    name, label_span = str(label)[1:-1], node_span(src, label)
+    if name not in GPU_PRESETS:
+        out.error("E101", f"unknown GPU preset `{name}`", label_span, gpu_hint(name, GPU_PRESETS))
+        return None
+    block: tuple[Item, ...] = children[1] if len(children) > 1 else ()
+    values, _ = read_block(out, block, "fleet.gpu", _GPU_FIELDS)
+    price = values.get("price")
+    if price is BAD:
+        return None
+    text = next((i.value.span.text for i in block if i.name == "price" and i.value is not None), None)
+    return FleetGpu(name, text, price, node_span(src, item.meta))
+
+
+def _sweep(out: Collector, span: Span, name: str, values: list[Value],
+           listed: bool) -> FleetSweep | None:
+    if listed and not values:
+        out.error("E104", f"the fleet's `{name}` lists no value", span,
+                  f"list one or more: `{name} = [{_example(name)}]`")
+        return None
+    spec: Field = _SWEPT[name]
+    good = [v for v in values if read_value(out, v, spec, f"fleet.{name}") is not BAD]
+    if len(good) < len(values):
+        return None
+    texts = tuple(v.span.text for v in values)
+    for i, t in enumerate(texts):
+        if t in texts[:i]:
+            out.error("E104", f"`{t}` is listed twice in the fleet's `{name}`", values[i].span, "keep one")
+            return None
+    return FleetSweep(name, texts, tuple(v.span for v in values))
+
+
+def _example(name: str) -> str:
+    return {"gpus": "8, 16", "engine": "vllm, sglang", "gpus_per_node": "8"}.get(name, "…")
+
+
+def _prices(out: Collector, gpus: list[FleetGpu], plan: Plan) -> None:
+    """A GPU type without a price, where one is needed: under the `cost` objective, or when the cluster has
+    a price (which is its own GPU's: a fleet does not carry it to another)."""
+    for g in gpus:
+        if g.price_per_gpu_hour is not None:
+            continue
+        why = ("the plan's objective is `cost`" if plan.objective == "cost" else
+               "the cluster's `price` is its own GPU's" if plan.cluster.price_per_gpu_hour is not None else None)
+        if why is not None:
+            out.error("E103", f"the fleet's GPU type `{g.name}` has no price ({why})", g.span,
+                      f'write it: `gpu preset "{g.name}" {{ price = 2.5 $/h }}` (one GPU\'s rent per hour)')
+
+
+def load_fleet(path: str | Path, *, allow_paths: Sequence[Path] = ()) -> tuple[Plan, Fleet]:
+    """The plan at `path` and its `fleet` statement.
+
+    Raises:
+        PlanError: the plan's diagnostics, or the fleet's; E103 when the plan has no `fleet`.
+    """
+    base_dir = Path(path).absolute().parent.resolve()
+    src = read_source(path, roots=(base_dir, *allow_paths))
+    tree = parse(src)
+    plan = lower(tree, src, base_dir=base_dir, allow_paths=allow_paths)
+    fleet = read_fleet(tree, src, plan)
+    if fleet is None:
+        text = src.text.rstrip()
+        end = src.span(max(0, len(text) - 1), max(1, len(text)))
+        raise PlanError([Diagnostic("E103", Severity.ERROR, "the plan has no `fleet` statement", end,
+                                    'add one, e.g. `fleet { gpu preset "h100-sxm" { price = 2.5 $/h }  '
+                                    "gpus = [8, 16] }` (docs/fleet.md)")])
+    return plan, fleet
+
+
+def fleet_plans(path: str | Path, fleet: Fleet, *,
+                allow_paths: Sequence[Path] = ()) -> list[tuple[FleetPoint, Plan]]:
+    """Each cluster of the sweep and its plan, in the sweep's order: the plan at `path` read with the point's
+    `--set` options (`FleetPoint.options`).
+
+    Raises:
+        PlanError: a point's diagnostics, located at the fleet's value that made it (E101 an unknown engine,
+            E104 …), or in the plan.
+    """
+    spans = _value_spans(fleet)
+    out: list[tuple[FleetPoint, Plan]] = []
+    for point in fleet.points():
+        try:
+            out.append((point, load_plan_with(path, point.options, allow_paths=allow_paths)))
+        except PlanError as exc:
+            raise PlanError([_relocated(d, spans) for d in exc.diagnostics]) from None
+    return out
+
+
+def _value_spans(fleet: Fleet) -> dict[str, Span]:
+    """Where the fleet writes what each `--set` option of its points sets."""
+    spans = {f"cluster.gpu={g.name}": g.span for g in fleet.gpus}
+    spans.update({f"cluster.price={g.price_text}": g.span for g in fleet.gpus if g.price_text is not None})
+    for s in fleet.sweeps:
+        spans.update({f"cluster.{s.field}={v}": at for v, at in zip(s.values, s.spans, strict=True)})
+    return spans
+
+
+def _relocated(d: Diagnostic, spans: dict[str, Span]) -> Diagnostic:
+    """A point's diagnostic in a `--set` option, moved to the fleet's value that option came from."""
+    if d.span is None or d.span.source.path != SET_SOURCE or d.span.source.text not in spans:
+        return d
+    return dataclasses.replace(d, span=spans[d.span.source.text])
