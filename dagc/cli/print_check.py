@@ -14,7 +14,8 @@ from rich.console import Console
 from rich.table import Table
 
 from ..diagnostics import Diagnostic, Severity
-from ..units import Dimension, count_text, format_bytes, format_figure, format_gpu_memory, format_si
+from ..units import Dimension, count_text, format_si
+from .print_figures import print_memory_table, print_metrics_table, print_pools, tokens_per_s
 from .printing import add_shown_row, is_input_error, render_diags, shown
 
 if TYPE_CHECKING:
@@ -108,13 +109,13 @@ def _print_evidence_of_figures(console: Console, r: StrategyResult) -> None:
     from ..cost.cost_model import cost_basis_text, engine_text
     from ..export.techniques import technique_lines
     if r.pooled is not None:
-        _print_pools(console, r)
+        print_pools(console, r)
     elif r.layout is not None:
         _print_layout(console, r)
         if r.memory is not None:
-            console.print(_memory_table(console, r))
+            print_memory_table(console, r)
     if r.metrics:
-        console.print(_metrics_table(r))
+        print_metrics_table(console, r)
         if r.compiled is not None and r.compiled.metrics is not None and r.pooled is None:
             _print_critical_paths(console, r.compiled.metrics, r.plan, r.layout)
         console.print(cost_basis_text(r.plan.cluster), markup=False)
@@ -138,114 +139,6 @@ def _print_layout(console: Console, r: StrategyResult) -> None:
                   f"{adp}  ;  {experts} · expert DP {edp}  ·  "
                   f"{count_text(lay.microbatches, 'micro-batch', 'micro-batches')}",
                   markup=False)
-
-
-def _memory_table(console: Console, r: StrategyResult) -> Table:
-    from ..export.markdown import gap_text, shown_stages
-    from ..plan.workload import RequirementKind
-    from ..verdict.verdict import near_text
-    plan, lay, mem = r.plan, r.layout, r.memory
-    assert lay is not None and mem is not None, "a strategy with a layout and its memory"
-    from ..memory.admission import admission_words
-    words = admission_words(plan.workload, lay, mem) if r.pooled is None else None
-    t = Table(title=shown(f"per-rank memory by stage (GPU {plan.cluster.gpu.name}, "
-                           f"{format_gpu_memory(plan.cluster.gpu.memory_bytes)})"),
-              title_justify="left", caption=shown(words) if words else None, caption_justify="left")
-    for col in ("stage", "GPUs", "layers", "experts/GPU", "weights", "KV cache", "activations", "reserve", "total",
-                "use"):
-        # a narrow terminal wraps a cell, and folds a word too long for it, never cutting it to `…`
-        t.add_column(col, justify="right" if col not in ("stage", "GPUs", "layers") else "left", overflow="fold")
-    per_gpu = str(lay.experts_per_ep_rank) if plan.model.has_experts else "—"
-    for k in shown_stages(len(mem.stages)):
-        if k is None:
-            add_shown_row(t, "…", gap_text(len(mem.stages)), *[""] * 8)
-            continue
-        s = mem.stages[k]
-        ranks = lay.stage_ranks(0, s.stage)
-        layers = f"{s.layers[0]}–{s.layers[1] - 1}" if s.layers[1] > s.layers[0] else "none"
-        gpus = f"{ranks.start}–{ranks.stop - 1}" + (f" (+{count_text(lay.dp - 1, 'replica')})" if lay.dp > 1 else "")
-        activations = format_bytes(s.activation_bytes) if s.activations_counted else "not counted"
-        add_shown_row(t, str(s.stage), gpus, layers, per_gpu, format_bytes(s.weights_bytes),
-                 format_bytes(s.kv_cache_bytes), activations, format_bytes(s.reserve_bytes),
-                 format_bytes(s.total_bytes),
-                 near_text(r.plan, RequirementKind.MEMORY, s.fraction, f"{s.fraction * 100:.1f} %"),
-                 style="red" if not s.fits and console.is_terminal else None)
-    return t
-
-
-# The metrics (docs/cost-model.md, "Schedule and metrics") by their human names; the keys stay those of report.json.
-METRIC_NAMES = (
-    ("ttft_s", "TTFT (time to first token)"),
-    ("tpot_s", "TPOT (time per output token)"),
-    ("prefill_tokens_per_s", "prefill throughput"),
-    ("decode_tokens_per_s", "decode throughput"),
-    ("throughput_tokens_per_s", "end-to-end throughput"),
-)
-
-
-def _tokens_per_s(v: float | None, per: str = "") -> str:
-    return "—" if v is None else f"{format_figure(v)} tokens/s{per}"
-
-
-def _metrics_table(r: StrategyResult) -> Table:
-    """The metrics with their names and units; throughputs also per GPU."""
-    assert r.metrics, "a scheduled strategy"
-    gpus = r.gpus_used
-    t = Table(title="metrics", title_justify="left")
-    t.add_column("metric")
-    t.add_column("value", justify="right")
-    t.add_column(f"per GPU (of {gpus})" if gpus else "per GPU", justify="right")
-    from ..plan.workload import RequirementKind as K
-    from ..verdict.verdict import near_text
-    server = r.metrics.get("ttft_server_s")
-    both = server is not None and server != r.metrics.get("ttft_s")    # the engine has a front end: say whose
-    for key, name in METRIC_NAMES:
-        v = r.metrics.get(key)
-        if key.endswith("_s") and not key.endswith("_per_s"):
-            kind = K.TTFT if key == "ttft_s" else K.TPOT
-            shown = "TTFT as the client sees it (time to first token)" if key == "ttft_s" and both else name
-            add_shown_row(t, shown, near_text(r.plan, kind, v, format_si(v, Dimension.TIME)), "")
-            if key == "ttft_s" and both:
-                add_shown_row(t, "TTFT at the server (without the engine's front end)",
-                              format_si(server, Dimension.TIME), "")
-        else:
-            add_shown_row(t, name, _tokens_per_s(v), _tokens_per_s(v / gpus, "/GPU") if v is not None and gpus else "—")
-    return t
-
-
-def _print_pools(console: Console, r: StrategyResult) -> None:
-    """A disaggregated strategy: each pool's instances, what one runs and holds, its capacity; then how
-    TTFT is made and which pool binds (`dagc.verdict.pools`)."""
-    pooled, plan = r.pooled, r.plan
-    assert pooled is not None
-    f = pooled.figures
-    console.print(f"GPUs: {r.gpus_used or 0:,} used of {plan.cluster.gpus:,} available (two pools)", markup=False)
-    t = Table(title="pools", title_justify="left")
-    for col, justify in (("pool", "left"), ("instances", "right"), ("strategy of each", "left"),
-                         ("GPUs", "right"), ("requests each", "right"), ("time", "right"),
-                         ("capacity", "right"), ("memory use", "right")):
-        t.add_column(col, justify=justify)        # type: ignore[arg-type]
-    for p in pooled.pools:
-        m, mem = p.analysis.metrics or {}, p.analysis.memory
-        time = (f"prefill {format_si(m['ttft_s'], Dimension.TIME)}" if p.pool.role == "prefill" and m
-                else f"step {format_si(m['tpot_s'], Dimension.TIME)}" if m else "—")
-        cap = f"{f.capacity[p.pool.role]:,.2f} req/s" if f is not None else "—"
-        use = f"{mem.worst.fraction * 100:.1f} %" if mem is not None else "—"
-        add_shown_row(t, p.pool.role, f"{p.pool.instances:,}", p.pool.strategy.text,
-                      f"{p.pool.instances:,} × {p.gpus_per_instance:,}", f"{p.batch_per_instance:,}", time, cap, use)
-    console.print(t)
-    if f is not None and pooled.kv_bytes_per_request is not None:
-        mode = "layer by layer, the last layer's share shown" if plan.workload.kv_transfer == "layerwise" \
-            else "after the prefill"
-        n, d = f.balance
-        kv = format_si(pooled.kv_bytes_per_request, Dimension.SIZE)
-        fe = plan.cluster.engine.terms.frontend_s         # the client's TTFT adds the engine's front end
-        front = f" + the engine's front end {format_si(fe, Dimension.TIME)}" if fe else ""
-        console.print(f"TTFT = prefill {format_si(f.ttft_s - f.transfer_s - fe, Dimension.TIME)} + KV transfer "
-                      f"{format_si(f.transfer_s, Dimension.TIME)} ({kv} a request, {mode}){front}; the "
-                      f"{f.binding_pool} pool binds: it serves "
-                      f"{f.served_requests_per_s:,.2f} requests/s; {n}:{d} prefill:decode instances would balance "
-                      "the pools; steady state, no queueing", markup=False)
 
 
 def _share(fraction: float) -> str:
@@ -380,7 +273,7 @@ def _print_compiled(out: Console, err: Console, r: StrategyResult) -> None:
         ttft, tpot = r.metrics["ttft_s"], r.metrics["tpot_s"]
         out.print(f"  TTFT {near_text(r.plan, K.TTFT, ttft, format_si(ttft, Dimension.TIME))} · TPOT "
                   f"{near_text(r.plan, K.TPOT, tpot, format_si(tpot, Dimension.TIME))} · decode "
-                  f"{_tokens_per_s(r.metrics['decode_tokens_per_s_per_gpu'], '/GPU')}", markup=False)
+                  f"{tokens_per_s(r.metrics['decode_tokens_per_s_per_gpu'], '/GPU')}", markup=False)
     chosen = [d for d in r.diagnostics if d.code == "N605"]      # `batch = max`: the batch the figures are for
     if chosen:
         out.print(f"  {chosen[0].message}", markup=False)

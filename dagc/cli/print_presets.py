@@ -9,35 +9,31 @@ fields (what `dagc presets --format json` prints); the data file is generated fr
 from __future__ import annotations
 
 from rich.console import Console
-from rich.table import Table
 
 from ..units import Dimension, format_gpu_memory, format_si
 from .builtin_text import Rows
-from .printing import add_shown_row
+from .tables import Col, print_fitted
 
-PRESET_COLUMNS: dict[str, tuple[str, ...]] = {
-    "model presets": ("preset", "layers", "hidden", "heads/kv", "vocab", "experts/top_k", "expert ffn", "params",
-                      "active"),
-    "GPU presets": ("preset", "memory", "16-bit", "fp8", "fp4", "HBM", "intra-node", "per node",
-                    "kernel profile"),
-    'kernel profiles (cluster { kernels = "…" })': ("profile", "measured on", "software", "date",
-                                                    "per-kernel floor"),
+# Each table's columns and their importance (`dagc.cli.tables.Col.rank`): a preset's name is what a plan
+# writes, never left out nor broken; a figure never breaks; the text of a kernel profile wraps between words.
+PRESET_COLUMNS: dict[str, tuple[Col, ...]] = {
+    "model presets": (Col("preset", 0, "left"), Col("layers", 2), Col("hidden", 2), Col("heads/kv", 2),
+                      Col("vocab", 3), Col("experts/top_k", 1), Col("expert ffn", 3), Col("params", 1),
+                      Col("active", 1)),
+    "GPU presets": (Col("preset", 0, "left"), Col("memory", 1), Col("16-bit", 1), Col("fp8", 2),
+                    Col("fp4", 3), Col("HBM", 1), Col("intra-node", 2), Col("per node", 3),
+                    Col("kernel profile", 3, "left", wrap=True, floor=10)),
+    'kernel profiles (cluster { kernels = "…" })': (Col("profile", 0, "left"), Col("measured on", 1, "left", wrap=True),
+                                                    Col("software", 2, "left", wrap=True, floor=12),
+                                                    Col("date", 3, "left"), Col("per-kernel floor", 1)),
 }
 
 
 def print_presets(out: Console, *tables: Rows) -> None:
-    """The tables of `dagc presets`, one per title of PRESET_COLUMNS (rows from `preset_rows`)."""
+    """The tables of `dagc presets`, one per title of PRESET_COLUMNS (rows from `preset_rows`), fitted to the
+    console's width."""
     for (title, columns), rows in zip(PRESET_COLUMNS.items(), tables, strict=True):
-        t = Table(title=title, title_justify="left")
-        names = max((len(str(r[0])) for r in rows), default=0)
-        for i, col in enumerate(columns):     # a preset's name is what a plan writes: never cut
-            if i == 0:
-                t.add_column(col, min_width=names, no_wrap=True)
-            else:                             # the others wrap, and fold a word too long: never cut to `…`
-                t.add_column(col, overflow="fold")
-        for row in rows:
-            add_shown_row(t, *row)
-        out.print(t)
+        print_fitted(out, title, columns, rows)
 
 
 def preset_rows() -> tuple[Rows, Rows, Rows]:

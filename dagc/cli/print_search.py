@@ -12,12 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.measure import Measurement
-from rich.table import Table
 
 from ..search.under_traffic import JUDGE_LIMIT, STEADY, load_requirements, steady_only_text, unsimulated_text
 from ..units import Dimension, format_figure, format_si
-from .printing import add_shown_row
+from .tables import Col, print_fitted
 
 if TYPE_CHECKING:
     from ..plan.plan import Plan
@@ -41,31 +39,25 @@ def print_search_warnings(err: Console, found: SearchResult, plan: Plan | None =
         err.print(f"warning: the time budget left no time for: {', '.join(found.skipped)}", markup=False)
 
 
-def _strategy_table(title: str, columns: tuple[str, ...], rows: Sequence[Sequence[str]]) -> Table:
-    """A table whose cells never break: the `strategy` column above all, so that each strategy
-    can be pasted into `--strategy` or a plan as it stands. Headers wrap between words."""
-    t = Table(title=title, title_justify="left")
-    for k, col in enumerate(columns):
-        widest = max((len(row[k]) for row in rows), default=1)
-        words = max(len(w) for w in col.split())
-        left = col in ("strategy", "meets requirements", "binding requirement")
-        t.add_column(col, min_width=max(widest, words), overflow="fold", no_wrap=col == "strategy",
-                     justify="left" if left else "right")
-    for row in rows:
-        add_shown_row(t, *row)
-    return t
+# Each column's importance (`dagc.cli.tables.Col.rank`): the row's number and strategy are never left out;
+# then the figures the objective ranks by, then whether it meets the requirements, then the rest.
+_COLS = {c.header: c for c in (
+    Col("#", 0), Col("strategy", 0, "left", wrap=True, floor=28), Col("batch (max)", 1), Col("drafted", 3),
+    Col("GPUs", 3), Col("memory used", 3), Col("TTFT", 1), Col("TPOT", 1), Col("decode (tokens/s/GPU)", 1),
+    Col("meets requirements", 2, "left", wrap=True), Col("binding requirement", 4, "left", wrap=True),
+    Col("goodput (requests/s/GPU)", 1), Col("served (requests/s)", 2), Col("TTFT p99", 1), Col("TPOT p90", 1),
+    Col("overloaded", 3, "left"))}
 
 
-def _print_table(out: Console, t: Table) -> None:
-    """A table at the console's width, or wider when its unbreakable cells need more (a terminal
-    then wraps the long lines whole rather than cutting a strategy's text)."""
-    need = Measurement.get(out, out.options, t).minimum
-    out.print(t, width=max(out.width, need))
+def _cols(headers: Sequence[str]) -> list[Col]:
+    return [_COLS[h] for h in headers]
 
 
 SEARCH_COLUMNS = ("#", "strategy", "GPUs", "memory used", "TTFT", "TPOT", "decode (tokens/s/GPU)",
                   "meets requirements", "binding requirement")
 PARETO_COLUMNS = ("strategy", "GPUs", "TTFT", "TPOT", "decode (tokens/s/GPU)")
+RATE_COLUMNS = ("#", "strategy", "GPUs", "goodput (requests/s/GPU)", "served (requests/s)", "TTFT p99", "TPOT p90",
+                "overloaded", "meets requirements")
 
 
 def print_search_verdict(out: Console, found: SearchResult, plan: Plan) -> None:
@@ -147,7 +139,7 @@ def print_search(out: Console, found: SearchResult, top: int, svg_path: Path, pl
                + SEARCH_COLUMNS[2:])
     if not any(c.binding for c in best):        # no requirement binds (none given): no column of dashes
         rows, columns = [row[:-1] for row in rows], columns[:-1]
-    _print_table(out, _strategy_table(f"best {len(best)}", columns, rows))
+    print_fitted(out, f"best {len(best)}", _cols(columns), rows)
     front = sorted(found.pareto, key=lambda c: c.metrics["tpot_s"])[:20]
     if not all(c.exact for c in (*best, *front)):
         out.print(ESTIMATE_NOTE, markup=False)
@@ -184,7 +176,7 @@ def print_search(out: Console, found: SearchResult, top: int, svg_path: Path, pl
     meeting = "meeting the requirements"
     if steady:       # each point says what it was judged on; the note above the front says what that means
         meeting = "meeting the requirements; `yes (steady state)`: a point not simulated under the plan's traffic"
-    _print_table(out, _strategy_table(f"Pareto front ({meeting}): decode tokens/s per GPU vs TPOT", columns, rows))
+    print_fitted(out, f"Pareto front ({meeting}): decode tokens/s per GPU vs TPOT", _cols(columns), rows)
     if steady and not any(c.judged == STEADY and c.meets_requirements for c in best):
         out.print(_steady_note(plan), markup=False)
     out.print(f"wrote {svg_path}", markup=False)
@@ -203,13 +195,11 @@ def print_at_rate(out: Console, ranked: RankedAtRate, top: int, plan: Plan | Non
     rows = []
     for k, a in enumerate(ranked.ranked[:top], 1):
         load, c = a.load, a.candidate
-        rows.append((str(k), c.text, str(c.gpus), f"{format_figure(a.goodput_per_gpu)} requests/s/gpu",
-                     f"{format_figure(load['served_requests_per_s'])} requests/s",
+        rows.append((str(k), c.text, str(c.gpus), format_figure(a.goodput_per_gpu),
+                     format_figure(load['served_requests_per_s']),
                      _time(load["ttft_s"]["p99"]), _time(load["tpot_s"]["p90"]),
                      "yes" if load["overloaded"] else "no", meets_text(c, names)))
-    _print_table(out, _strategy_table(f"best {len(rows)} at {_rate(ranked.rate)}",
-                                      ("#", "strategy", "GPUs", "goodput", "served", "TTFT p99", "TPOT p90",
-                                       "overloaded", "meets requirements"), rows))
+    print_fitted(out, f"best {len(rows)} at {_rate(ranked.rate)}", _cols(RATE_COLUMNS), rows)
     out.print(f"meets requirements: at {_rate(ranked.rate)}, every requirement judged, the load's on the run above, "
               "as `dagc check --strategy TEXT --set 'workload.rate=R requests/s'` judges it", markup=False)
 

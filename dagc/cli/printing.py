@@ -10,6 +10,7 @@ command prints is in `dagc.cli.print_check` (check, compile), `dagc.cli.print_se
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from typing import TYPE_CHECKING
@@ -49,11 +50,19 @@ def add_shown_row(table: Table, *cells: str, **kwargs) -> None:
     table.add_row(*(shown(c) for c in cells), **kwargs)
 
 
+# The width of output piped to a file or another program, when `COLUMNS` does not say one.
+PIPED_WIDTH = 120
+
+
 def make_console(stream=None) -> Console:
+    """A console on `stream` (stdout): a terminal's at its width, piped output at `COLUMNS` (as a terminal
+    sets it) or PIPED_WIDTH; the tables fit that width (`dagc.cli.tables`)."""
     stream = stream or sys.stdout
     tty = stream.isatty()
-    return _Console(file=stream, width=None if tty else 120, no_color=not tty, highlight=False,
-                    soft_wrap=True, emoji=False)
+    columns = os.environ.get("COLUMNS", "")
+    asked = int(columns) if columns.isascii() and columns.isdigit() and len(columns) <= 4 else 0
+    width = None if tty else asked or PIPED_WIDTH
+    return _Console(file=stream, width=width, no_color=not tty, highlight=False, soft_wrap=True, emoji=False)
 
 
 def render_diags(console: Console, diags) -> None:

@@ -1,0 +1,133 @@
+"""The tables of `dagc check` that hold a strategy's figures: memory per rank by stage, the metrics, and a
+disaggregated strategy's pools with how its TTFT is made.
+
+Input: a `StrategyResult` and a rich console. Output: tables fitted to the console's width
+(`dagc.cli.tables`) and lines on it; every string from the user passes through `shown`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+
+from ..units import Dimension, count_text, format_bytes, format_figure, format_gpu_memory, format_si
+from .printing import shown
+from .tables import Col, print_fitted
+
+if TYPE_CHECKING:
+    from ..verdict.check import StrategyResult
+
+__all__ = ["METRIC_NAMES", "print_memory_table", "print_metrics_table", "print_pools"]
+
+# Their importance (`Col.rank`): which stage, what it holds in all and how full it is, before the parts.
+MEMORY_COLUMNS = (Col("stage", 0, "left"), Col("GPUs", 2, "left", wrap=True, floor=7), Col("layers", 1, "left"),
+                  Col("experts/GPU", 3), Col("weights", 1), Col("KV cache", 1), Col("activations", 2, wrap=True),
+                  Col("reserve", 3), Col("total", 0), Col("use", 0))
+
+
+def print_memory_table(console: Console, r: StrategyResult) -> None:
+    """Per-rank memory by stage, the share of the GPU each stage's rank uses beside a `memory` requirement's
+    digits; a stage that does not fit in red on a terminal."""
+    from ..export.markdown import gap_text, shown_stages
+    from ..memory.admission import admission_words
+    from ..plan.workload import RequirementKind
+    from ..verdict.verdict import near_text
+    plan, lay, mem = r.plan, r.layout, r.memory
+    assert lay is not None and mem is not None, "a strategy with a layout and its memory"
+    words = admission_words(plan.workload, lay, mem) if r.pooled is None else None
+    per_gpu = str(lay.experts_per_ep_rank) if plan.model.has_experts else "—"
+    rows: list[tuple[str, ...]] = []
+    styles: list[str | None] = []
+    for k in shown_stages(len(mem.stages)):
+        if k is None:
+            rows.append(("…", gap_text(len(mem.stages)), *[""] * 8))
+            styles.append(None)
+            continue
+        s = mem.stages[k]
+        ranks = lay.stage_ranks(0, s.stage)
+        layers = f"{s.layers[0]}–{s.layers[1] - 1}" if s.layers[1] > s.layers[0] else "none"
+        gpus = f"{ranks.start}–{ranks.stop - 1}" + (f" (+{count_text(lay.dp - 1, 'replica')})" if lay.dp > 1 else "")
+        activations = format_bytes(s.activation_bytes) if s.activations_counted else "not counted"
+        rows.append((str(s.stage), gpus, layers, per_gpu, format_bytes(s.weights_bytes),
+                     format_bytes(s.kv_cache_bytes), activations, format_bytes(s.reserve_bytes),
+                     format_bytes(s.total_bytes),
+                     near_text(r.plan, RequirementKind.MEMORY, s.fraction, f"{s.fraction * 100:.1f} %")))
+        styles.append("red" if not s.fits and console.is_terminal else None)
+    print_fitted(console, shown(f"per-rank memory by stage (GPU {plan.cluster.gpu.name}, "
+                                f"{format_gpu_memory(plan.cluster.gpu.memory_bytes)})"),
+                 MEMORY_COLUMNS, rows, styles, caption=shown(words) if words else None, caption_justify="left")
+
+
+# The metrics (docs/cost-model.md, "Schedule and metrics") by their human names; the keys stay those of report.json.
+METRIC_NAMES = (
+    ("ttft_s", "TTFT (time to first token)"),
+    ("tpot_s", "TPOT (time per output token)"),
+    ("prefill_tokens_per_s", "prefill throughput"),
+    ("decode_tokens_per_s", "decode throughput"),
+    ("throughput_tokens_per_s", "end-to-end throughput"),
+)
+
+
+def tokens_per_s(v: float | None, per: str = "") -> str:
+    return "—" if v is None else f"{format_figure(v)} tokens/s{per}"
+
+
+def print_metrics_table(console: Console, r: StrategyResult) -> None:
+    """The metrics with their names and units; throughputs also per GPU."""
+    assert r.metrics, "a scheduled strategy"
+    gpus = r.gpus_used
+    from ..plan.workload import RequirementKind as K
+    from ..verdict.verdict import near_text
+    server = r.metrics.get("ttft_server_s")
+    both = server is not None and server != r.metrics.get("ttft_s")    # the engine has a front end: say whose
+    rows: list[tuple[str, str, str]] = []
+    for key, name in METRIC_NAMES:
+        v = r.metrics.get(key)
+        if key.endswith("_s") and not key.endswith("_per_s"):
+            kind = K.TTFT if key == "ttft_s" else K.TPOT
+            label = "TTFT as the client sees it (time to first token)" if key == "ttft_s" and both else name
+            rows.append((label, near_text(r.plan, kind, v, format_si(v, Dimension.TIME)), ""))
+            if key == "ttft_s" and both:
+                rows.append(("TTFT at the server (without the engine's front end)", format_si(server, Dimension.TIME),
+                             ""))
+        else:
+            rows.append((name, tokens_per_s(v), tokens_per_s(v / gpus, "/GPU") if v is not None and gpus else "—"))
+    cols = (Col("metric", 0, "left", wrap=True, floor=20), Col("value", 0),
+            Col(f"per GPU (of {gpus})" if gpus else "per GPU", 1))
+    print_fitted(console, "metrics", cols, rows)
+
+
+POOL_COLUMNS = (Col("pool", 0, "left"), Col("instances", 2), Col("strategy of each", 0, "left", wrap=True, floor=20),
+                Col("GPUs", 3), Col("requests each", 3), Col("time", 1), Col("capacity", 1), Col("memory use", 2))
+
+
+def print_pools(console: Console, r: StrategyResult) -> None:
+    """A disaggregated strategy: each pool's instances, what one runs and holds, its capacity; then how
+    TTFT is made and which pool binds (`dagc.verdict.pools`)."""
+    pooled, plan = r.pooled, r.plan
+    assert pooled is not None
+    f = pooled.figures
+    console.print(f"GPUs: {r.gpus_used or 0:,} used of {plan.cluster.gpus:,} available (two pools)", markup=False)
+    rows = []
+    for p in pooled.pools:
+        m, mem = p.analysis.metrics or {}, p.analysis.memory
+        time = (f"prefill {format_si(m['ttft_s'], Dimension.TIME)}" if p.pool.role == "prefill" and m
+                else f"step {format_si(m['tpot_s'], Dimension.TIME)}" if m else "—")
+        cap = f"{f.capacity[p.pool.role]:,.2f} requests/s" if f is not None else "—"
+        use = f"{mem.worst.fraction * 100:.1f} %" if mem is not None else "—"
+        rows.append((p.pool.role, f"{p.pool.instances:,}", p.pool.strategy.text,
+                     f"{p.pool.instances:,} × {p.gpus_per_instance:,}", f"{p.batch_per_instance:,}", time, cap, use))
+    print_fitted(console, "pools", POOL_COLUMNS, rows)
+    if f is not None and pooled.kv_bytes_per_request is not None:
+        mode = "layer by layer, the last layer's share shown" if plan.workload.kv_transfer == "layerwise" \
+            else "after the prefill"
+        n, d = f.balance
+        kv = format_si(pooled.kv_bytes_per_request, Dimension.SIZE)
+        fe = plan.cluster.engine.terms.frontend_s         # the client's TTFT adds the engine's front end
+        front = f" + the engine's front end {format_si(fe, Dimension.TIME)}" if fe else ""
+        console.print(f"TTFT = prefill {format_si(f.ttft_s - f.transfer_s - fe, Dimension.TIME)} + KV transfer "
+                      f"{format_si(f.transfer_s, Dimension.TIME)} ({kv} a request, {mode}){front}; the "
+                      f"{f.binding_pool} pool binds: it serves "
+                      f"{f.served_requests_per_s:,.2f} requests/s; {n}:{d} prefill:decode instances would balance "
+                      "the pools; steady state, no queueing", markup=False)

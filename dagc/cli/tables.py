@@ -1,0 +1,135 @@
+"""Tables that fit the terminal: what every table of the `dagc` command is drawn with.
+
+Input: a title, the columns (each with its importance and whether its cells may wrap) and the rows as
+strings; the console's width. Output: a rich `Table` whose columns have the widths computed here, and
+the names of the columns left out.
+
+A figure (a number with its unit, a preset's name) is never broken: its column is at least as wide as
+its widest cell. A text cell (a strategy, `no: ttft_p99`) wraps between words, and a header between its
+words, never inside one. When the columns' narrowest widths do not fit, the least important columns are
+left out, the last first, until they do; the caller says which (`dropped_note`) and where to see them
+(`--format json`, a wider terminal). The widths are computed here rather than by rich, whose last
+resort on a table too wide is to narrow every column, figures included, down to nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from rich.cells import cell_len
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from .printing import add_shown_row
+
+__all__ = ["Col", "dropped_note", "fit_table", "fit_widths", "print_fitted"]
+
+# The narrowest a console is laid out for: below it, tables are drawn as for this width (the terminal
+# wraps their lines), so that a figure is still whole.
+MIN_WIDTH = 40
+
+
+@dataclass(frozen=True)
+class Col:
+    """A column of a fitted table.
+
+    Attributes:
+        header: its heading; it wraps between words.
+        rank: its importance, 0 the most important; a column of rank 0 is never left out, the others
+            are left out from the highest rank up (the rightmost first among equals).
+        justify: `right` for figures, `left` for text.
+        wrap: whether its cells may wrap between words (text); a figure's never do.
+        floor: the narrowest a wrapping column is made before less important columns are left out
+            (a strategy stays readable: a few words a line, not one).
+    """
+
+    header: str
+    rank: int = 1
+    justify: Literal["left", "right"] = "right"
+    wrap: bool = False
+    floor: int = 0
+
+
+def _longest_word(text: str) -> int:
+    return max((cell_len(w) for w in text.split()), default=0)
+
+
+def _widest_line(text: str) -> int:
+    return max((cell_len(line) for line in text.split("\n")), default=0)
+
+
+def fit_widths(width: int, cols: Sequence[Col], rows: Sequence[Sequence[str]]) -> tuple[list[int], list[int]]:
+    """The columns kept (their indexes, in order) and each one's width, for a table drawn in `width`
+    characters with rich's default box (a border and a space of padding either side of every column).
+
+    Example:
+        >>> fit_widths(30, [Col("name", 0, "left"), Col("memory", 2), Col("GPUs", 1)], [("h200", "140 GiB", "8")])
+        ([0, 1, 2], [4, 7, 4])
+        >>> fit_widths(20, [Col("name", 0, "left"), Col("memory", 2), Col("GPUs", 1)], [("h200", "140 GiB", "8")])
+        ([0, 2], [4, 4])
+    """
+    width = max(width, MIN_WIDTH)
+    narrowest, widest = [], []
+    for k, col in enumerate(cols):
+        cells = [row[k] for row in rows]
+        most = max([_widest_line(col.header), *(_widest_line(c) for c in cells)])
+        least = max([_longest_word(col.header), *((_longest_word(c) if col.wrap else _widest_line(c)) for c in cells)])
+        narrowest.append(max(least, min(col.floor, most)))
+        widest.append(most)
+    kept = list(range(len(cols)))
+
+    def room() -> int:          # the characters left for the cells: a border and two spaces a column
+        return width - 3 * len(kept) - 1
+    # the least important first; among equals, the rightmost
+    for k in sorted((k for k in kept if cols[k].rank > 0), key=lambda k: (-cols[k].rank, -k)):
+        if sum(narrowest[j] for j in kept) <= room():
+            break
+        kept.remove(k)
+    widths = {k: narrowest[k] for k in kept}
+    spare = room() - sum(widths.values())
+    for k in sorted(kept, key=lambda k: (cols[k].rank, k)):      # the room left, to the most important first
+        more = max(0, min(spare, widest[k] - widths[k]))
+        widths[k] += more
+        spare -= more
+    return kept, [widths[k] for k in kept]
+
+
+def fit_table(width: int, title: str, cols: Sequence[Col], rows: Sequence[Sequence[str]],
+              styles: Sequence[str | None] = (), **kwargs) -> tuple[Table, list[str]]:
+    """A table of `rows` fitted to `width` characters, and the headers of the columns left out.
+
+    Every cell passes through `dagc.cli.printing.shown`; `styles` are the rows' styles (none when shorter),
+    `kwargs` go to rich's `Table` (a caption).
+    """
+    kept, widths = fit_widths(width, cols, rows)
+    t = Table(title=title, title_justify="left", **kwargs)
+    for k, w in zip(kept, widths, strict=True):
+        col = cols[k]
+        # a figure's column is as wide as its widest cell and a header's longest word: nothing is cut, and
+        # only a text cell or a header wraps (between words)
+        t.add_column(Text(col.header, overflow="fold"), justify=col.justify, width=w, overflow="fold")
+    for n, row in enumerate(rows):
+        add_shown_row(t, *(row[k] for k in kept), style=styles[n] if n < len(styles) else None)
+    return t, [cols[k].header for k in range(len(cols)) if k not in kept]
+
+
+def dropped_note(width: int, dropped: Sequence[str]) -> str | None:
+    """What a table left out at this width, and how to see it; None when nothing was."""
+    if not dropped:
+        return None
+    names = ", ".join(f"`{h}`" for h in dropped)
+    return (f"not shown at {width} columns: {names} (every figure is in `--format json`; a wider terminal, or "
+            "COLUMNS=N when piped, shows more)")
+
+
+def print_fitted(out: Console, title: str, cols: Sequence[Col], rows: Sequence[Sequence[str]],
+                 styles: Sequence[str | None] = (), **kwargs) -> None:
+    """`fit_table` at the console's width, printed, with a line under it naming the columns left out."""
+    t, dropped = fit_table(out.width, title, cols, rows, styles, **kwargs)
+    out.print(t)
+    note = dropped_note(out.width, dropped)
+    if note:
+        out.print(note, markup=False)
