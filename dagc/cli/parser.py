@@ -11,7 +11,7 @@ import argparse
 import math
 from collections.abc import Sequence
 
-from . import commands, kernels_cmd, launch as cli_launch, search_cmd
+from . import commands, fleet_cmd, kernels_cmd, launch as cli_launch, search_cmd
 
 # The choices of --objective and --graph-detail, written out so that the parser needs no compiler
 # module: `dagc.plan.plan.OBJECTIVES` and `dagc.export.dot.Detail` (tests/test_startup.py compares them).
@@ -229,4 +229,5 @@ def build_parser() -> argparse.ArgumentParser:
     pr.set_defaults(func=commands.cmd_presets)
     cli_launch.add_parser(sub)
     kernels_cmd.add_parser(sub)
+    fleet_cmd.add_fleet_parser(sub, _positive_int)
     return p

@@ -36,7 +36,8 @@ from .model import ImportRoots
 from .overrides import SET_SOURCE, load_plan_with
 from .parse import parse, read_source
 
-__all__ = ["MAX_FLEET_CLUSTERS", "Fleet", "FleetGpu", "FleetPoint", "FleetSweep", "fleet_plans", "load_fleet",
+__all__ = ["MAX_FLEET_CLUSTERS", "Fleet", "FleetGpu", "FleetPoint", "FleetSweep", "fleet_plans", "fleet_rate",
+           "load_fleet",
            "read_fleet"]
 
 MAX_FLEET_CLUSTERS = 1_000      # clusters one `dagc fleet` compares at most (docs/limits.md); more is E002
@@ -168,9 +169,12 @@ def read_fleet(tree: Tree, src: SourceFile, plan: Plan | None = None) -> Fleet |
     if not gpus and not out.has_errors:
         out.error("E103", "the fleet names no GPU type", src.span(span.start, span.start + 5),
                   'add `gpu preset "h100-sxm" { price = 2.5 $/h }`, one line a GPU type')
+    fleet = Fleet(tuple(gpus), tuple(sweeps), rate if isinstance(rate, float) else None, span)
     if plan is not None:
         _prices(out, gpus, plan)
-    fleet = Fleet(tuple(gpus), tuple(sweeps), rate if isinstance(rate, float) else None, span)
+        if fleet_rate(fleet, plan) is None:
+            out.error("E103", "the fleet has no arrival rate to compare the clusters at",
+                      src.span(span.start, span.start + 5), "write `rate = 12 requests/s` in the fleet or the workload")
     if fleet.size > MAX_FLEET_CLUSTERS:
         out.error("E002", f"the fleet's sweep has {fleet.size:,} clusters; dagc fleet compares at most "
                           f"{MAX_FLEET_CLUSTERS:,}", src.span(span.start, span.start + 5),
@@ -256,6 +260,13 @@ def _prices(out: Collector, gpus: list[FleetGpu], plan: Plan) -> None:
         if why is not None:
             out.error("E103", f"the fleet's GPU type `{g.name}` has no price ({why})", g.span,
                       f'write it: `gpu preset "{g.name}" {{ price = 2.5 $/h }}` (one GPU\'s rent per hour)')
+
+
+def fleet_rate(fleet: Fleet, plan: Plan) -> float | None:
+    """The arrival rate the clusters are compared at: the fleet's `rate`, else the workload's."""
+    if fleet.rate_requests_per_s is not None:
+        return fleet.rate_requests_per_s
+    return plan.workload.traffic.rate if plan.workload.traffic is not None else None
 
 
 def load_fleet(path: str | Path, *, allow_paths: Sequence[Path] = ()) -> tuple[Plan, Fleet]:

@@ -1,0 +1,122 @@
+"""`dagc fleet PLAN`: every cluster of the plan's `fleet { … }` searched at the arrival rate, ranked by cost per
+million tokens among those meeting every requirement (docs/fleet.md).
+
+Input: the parsed arguments. Output: the exit code (0: a cluster meets every requirement; 1: none does; 4: a
+bad plan or fleet; 5: the outputs could not be written); the table (or JSON) on stdout, errors on stderr;
+fleet.json (report.json's `fleet`, with the plan's path) and fleet-results.jsonl (each cluster's answer as it
+arrives: run again after Ctrl-C to resume) in the output directory, out/<plan> by default.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from ..exit_codes import EXIT_INPUT, EXIT_OK, EXIT_OUTPUT, EXIT_REQUIREMENTS, EXIT_USAGE
+from .commands import _allowed, _bar, _jobs, _loading, _quiet
+
+__all__ = ["FLEET_JSON", "add_fleet_parser", "cmd_fleet"]
+
+FLEET_JSON = "fleet.json"
+
+
+def add_fleet_parser(sub, positive_int) -> None:
+    """`dagc fleet`'s arguments."""
+    fl = sub.add_parser("fleet", help="which cluster to rent: every cluster of the plan's `fleet` searched at its "
+                        "traffic, ranked by cost per million tokens", epilog="example: dagc fleet plan.moe --jobs 2")
+    fl.add_argument("plan", help="the .moe plan file, with a `fleet { … }` statement")
+    fl.add_argument("-o", "--output", metavar="DIR",
+                    help="where fleet.json and fleet-results.jsonl are written (default out/<plan>)")
+    fl.add_argument("--jobs", type=positive_int, default=None, metavar="N",
+                    help="search N clusters at once in worker processes (default: one, in this process)")
+    fl.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                    help="search each cluster as a Ray task: on a local Ray, or on the cluster at ADDRESS "
+                    "(pip install 'dagc[ray]')")
+    fl.add_argument("--top", type=positive_int, default=10, metavar="N",
+                    help="how many clusters to show (default 10)")
+    fl.add_argument("--fresh", action="store_true",
+                    help="search every cluster again, not resuming from fleet-results.jsonl")
+    fl.add_argument("--format", choices=("text", "json"), default="text")
+    fl.add_argument("--force", action="store_true",
+                    help="write into an output directory that dagc cannot tell it wrote (docs/security.md)")
+    fl.add_argument("--allow-path", action="append", metavar="DIR", default=[],
+                    help="let `model from` read files under DIR too (default: only the plan's directory)")
+    fl.add_argument("-q", "--quiet", action="store_const", const=-1, dest="volume", default=0,
+                    help="print the best cluster only")
+    fl.set_defaults(func=cmd_fleet)
+
+
+def cmd_fleet(args) -> int:
+    with _loading():
+        from ..diagnostics import PlanError
+        from ..export.output_dir import default_output_dir, plot_dir
+        from ..export.write import OutputError, write_text_atomic
+        from ..fleet.rank import rank_fleet
+        from ..fleet.ray_run import RayMissing
+        from ..fleet.results_file import RESULTS_NAME, append_result, read_results, signature, start_results
+        from ..fleet.run import run_fleet
+        from ..lang.fleet import fleet_plans, fleet_rate, load_fleet
+        from .print_fleet import print_fleet
+        from .printing import make_console, render_diags
+    err = make_console(sys.stderr)
+    try:
+        plan, fleet = load_fleet(args.plan, allow_paths=_allowed(args))
+        items = fleet_plans(args.plan, fleet, allow_paths=_allowed(args))
+    except PlanError as exc:
+        render_diags(err, exc.diagnostics)
+        err.print(f"error: {args.plan}: the fleet was not searched", markup=False)
+        return EXIT_INPUT
+    rate = fleet_rate(fleet, plan)
+    assert rate is not None, "load_fleet refuses a fleet without a rate (E103)"
+    force = bool(args.force)
+    try:
+        out_dir = Path(args.output) if args.output else default_output_dir(plan.name)
+        results = plot_dir(out_dir, RESULTS_NAME, force)
+        report = plot_dir(out_dir, FLEET_JSON, force)
+        sig = signature(Path(args.plan).read_text(encoding="utf-8"), rate, 0)
+        keys = {p.key for p, _ in items}
+        known = {} if args.fresh else {k: a for k, a in read_results(results, sig).items() if k in keys}
+        start_results(results, sig, known)
+    except OutputError as exc:
+        err.print(f"error: {exc}", markup=False)
+        return EXIT_OUTPUT
+    except OSError as exc:
+        err.print(f"error: cannot write to {out_dir}: {exc.strerror or exc}", markup=False)
+        return EXIT_OUTPUT
+    if known and not _quiet(args):
+        err.print(f"note: {len(known):,} of {len(items):,} clusters resumed from {results}", markup=False)
+    jobs = _jobs(args, err)
+    progress = _bar(f"searching {len(items):,} clusters at {rate:g} requests/s", _quiet(args))
+    saved = len(known)
+
+    def save(point, answer: dict) -> None:
+        nonlocal saved
+        append_result(results, point.key, answer)
+        saved += 1
+
+    try:
+        answers = run_fleet(items, rate, jobs=jobs, ray=args.ray, known=known, on_answer=save, progress=progress)
+    except RayMissing as exc:
+        err.print(f"error: {exc}", markup=False)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        progress.close()
+        err.print(f"note: {saved:,} of {len(items):,} clusters' answers are saved in {results}; the same command "
+                  "resumes from them", markup=False)
+        raise
+    finally:
+        progress.close()
+    result = rank_fleet(fleet, answers, rate, plan.objective)
+    doc = {"plan": args.plan, "fleet": result.to_json()}
+    text = json.dumps(doc, indent=2, allow_nan=False)
+    try:
+        write_text_atomic(report, text + "\n")
+    except (OutputError, OSError) as exc:
+        err.print(f"error: cannot write {report}: {getattr(exc, 'strerror', None) or exc}", markup=False)
+        return EXIT_OUTPUT
+    if args.format == "json":
+        print(text)
+    else:
+        print_fleet(make_console(), result, 1 if _quiet(args) else args.top, str(report))
+    return EXIT_OK if result.best is not None else EXIT_REQUIREMENTS

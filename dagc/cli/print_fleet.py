@@ -1,0 +1,66 @@
+"""What `dagc fleet` prints: the clusters meeting every requirement, cheapest first, the best in a sentence,
+and the clusters that miss with what they miss.
+
+Input: a `FleetResult` (`dagc.fleet.rank`) and a rich console. Output: text and a fitted table.
+"""
+
+from __future__ import annotations
+
+from rich.console import Console
+
+from ..fleet.rank import FleetResult
+from ..units import Dimension, format_figure, format_si
+from .tables import Col, print_fitted
+
+__all__ = ["cost_text", "print_fleet"]
+
+_COLUMNS = (Col("#", 0), Col("cluster", 0, "left", wrap=True, floor=12), Col("engine", 2, "left"),
+            Col("strategy", 0, "left", wrap=True, floor=12), Col("GPUs", 1), Col("instances", 3),
+            Col("goodput req/s", 2), Col("p99 TTFT", 3), Col("p90 TPOT", 3), Col("per Mtok", 0), Col("rent", 2),
+            Col("binds", 4, "left", wrap=True, floor=10))
+
+
+def cost_text(row: dict, by: str) -> str:
+    """A cluster's cost per million tokens: money (`$0.347`), else GPU-hours (`0.139 GPU-h`)."""
+    if by == "money":
+        value = row.get("per_million_tokens")
+        return "—" if value is None else f"${format_figure(value)}"
+    value = row.get("gpu_hours_per_million_tokens")
+    return "—" if value is None else f"{format_figure(value)} GPU-h"
+
+
+def _cluster(row: dict) -> str:
+    c = row["cluster"]
+    return f"{c['gpus']} x {c['gpu']}" + (f" ({c['gpus_per_node']} a node)" if c["gpus_per_node"] < c["gpus"] else "")
+
+
+def _time(value: float | None) -> str:
+    return "—" if value is None else format_si(value, Dimension.TIME)
+
+
+def print_fleet(out: Console, result: FleetResult, top: int, written: str | None = None) -> None:
+    """The ranking's first `top` clusters, the best in words and the clusters that miss (module docstring)."""
+    rows = []
+    for k, r in enumerate(result.ranked[:top], 1):
+        pick, load = r["pick"], r["pick"]["load"]
+        rent = r.get("rent_per_hour")
+        rows.append((str(k), _cluster(r), r["cluster"]["engine"], pick["strategy"], str(pick["gpus"]),
+                     str(r["instances"]), format_figure(load["goodput_requests_per_s"]),
+                     _time(load["ttft_s"]["p99"]), _time(load["tpot_s"]["p90"]), cost_text(r, result.by),
+                     "—" if rent is None else f"${format_figure(rent)}/h", r.get("binding") or "—"))
+    what = "money" if result.by == "money" else "GPU-hours (a GPU type has no price)"
+    out.print(f"{result.meeting_text} at {result.rate:,.10g} requests/s, ranked by {what} per million tokens",
+              markup=False)
+    if rows:
+        print_fitted(out, f"best {len(rows)} of {len(result.ranked)}", _COLUMNS, rows)
+    best = result.best
+    if best is not None:
+        out.print(f"best: {_cluster(best)}, {best['cluster']['engine']}: {best['pick']['strategy']} on "
+                  f"{best['pick']['gpus']} GPU(s), {cost_text(best, result.by)} per million tokens "
+                  f"(dagc search PLAN --rate {result.rate:g} " + " ".join(f"--set '{o}'" for o in best["options"])
+                  + " gives the same pick)", markup=False)
+    for r in result.missed:
+        why = r.get("failed") or r.get("note") or (f"misses {r['binding']}" if r.get("binding") else "misses")
+        out.print(f"  not meeting: {r['label']}: {why}", markup=False)
+    if written is not None:
+        out.print(f"wrote {written}", markup=False)

@@ -1,0 +1,70 @@
+"""A fleet's results file: each cluster's answer saved as it arrives, so that an interrupted sweep resumes.
+
+Input: the file's path (`fleet-results.jsonl` in the output directory) and the sweep's signature — what the
+answers depend on: the plan's text, the rate and the search's `top` (`signature`). Output: the answers the
+file holds for that signature (`read_results`), by point key; `append_result` adds one. The file is JSON
+lines: a header `{"dagc_fleet_results": 1, "signature": …}`, then `{"key": …, "answer": …}` a cluster. A
+file of another signature (the plan was changed) is not read and is started again; a line cut short by an
+interruption is skipped (its cluster runs again).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+__all__ = ["RESULTS_NAME", "append_result", "read_results", "signature", "start_results"]
+
+RESULTS_NAME = "fleet-results.jsonl"
+_FORMAT = 1
+
+
+def signature(plan_text: str, rate: float, top: int) -> str:
+    """What a sweep's answers depend on, as a SHA-256: the plan's text (its fleet included), the rate and
+    the search's `top`.
+
+    Example:
+        >>> signature("model preset \\"x\\"", 4.0, 10) == signature("model preset \\"x\\"", 4.0, 10)
+        True
+    """
+    return hashlib.sha256(json.dumps([plan_text, rate, top]).encode()).hexdigest()
+
+
+def read_results(path: Path, sig: str) -> dict[str, dict]:
+    """The answers in `path` for the sweep of signature `sig`, by point key; {} when the file is missing,
+    unreadable or of another sweep."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return {}
+    if not lines or _json(lines[0]).get("signature") != sig:
+        return {}
+    out: dict[str, dict] = {}
+    for line in lines[1:]:
+        row = _json(line)
+        if isinstance(row.get("key"), str) and isinstance(row.get("answer"), dict):
+            out[row["key"]] = row["answer"]
+    return out
+
+
+def start_results(path: Path, sig: str, known: dict[str, dict]) -> None:
+    """Write `path` anew: the header and the answers already `known` (those of this sweep)."""
+    lines = [json.dumps({"dagc_fleet_results": _FORMAT, "signature": sig})]
+    lines += [json.dumps({"key": k, "answer": a}, allow_nan=False) for k, a in known.items()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def append_result(path: Path, key: str, answer: dict) -> None:
+    """Add one cluster's answer, flushed: what an interruption after it keeps."""
+    with path.open("a", encoding="utf-8") as f:
+        f.write(json.dumps({"key": key, "answer": answer}, allow_nan=False) + "\n")
+        f.flush()
+
+
+def _json(line: str) -> dict:
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError:
+        return {}
+    return row if isinstance(row, dict) else {}

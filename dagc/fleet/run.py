@@ -1,0 +1,126 @@
+"""Running a fleet's clusters: in this process, in worker processes (`jobs`), or on a Ray cluster.
+
+Input: the sweep's points with their plans (`dagc.lang.fleet.fleet_plans`), the arrival rate, the answers
+already known (a results file's, `dagc.fleet.results_file`) and where to run. Output: every point's answer
+(`dagc.fleet.cluster.answer_cluster`) in the sweep's order, whichever way they ran: each is computed from
+its own plan alone (no shared state, the search in one process), and passed through JSON, so the answers —
+and the ranking made from them — are identical in-process, with `jobs` and on Ray.
+
+`on_answer(point, answer)` is called as each answer arrives (to save it: an interrupted sweep resumes from
+what was saved), `progress(done, total)` after it. A worker process that dies (killed, out of memory)
+breaks its pool: the points it left unanswered are run again, each in a pool of its own, once; a point
+that fails twice is answered with `failed` (the reason) and ranked with the clusters that miss. Never a
+hang: a dead worker ends its pool's futures. Ctrl-C stops the workers and raises KeyboardInterrupt.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import signal
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+
+from ..lang.fleet import FleetPoint
+from ..plan.plan import Plan
+from ..search.pool import _die_with_parent
+from .cluster import SEARCH_TOP, answer_cluster, cluster_json
+
+__all__ = ["Answer", "failed_answer", "run_fleet"]
+
+Answer = Callable[[FleetPoint, dict], None]
+Item = tuple[FleetPoint, Plan]
+
+
+def failed_answer(plan: Plan, reason: str) -> dict:
+    """The answer of a cluster whose search did not finish (a worker that died twice, or an error)."""
+    return {"cluster": cluster_json(plan), "meets_requirements": False, "pick": None, "failed": reason}
+
+
+def run_fleet(items: Sequence[Item], rate: float, top: int = SEARCH_TOP, *, jobs: int = 1,
+              ray: str | None = None, known: dict[str, dict] | None = None, on_answer: Answer | None = None,
+              progress: Callable[[int, int], None] | None = None) -> list[tuple[FleetPoint, dict]]:
+    """Every point's answer, in the sweep's order (module docstring). `known`: answers by point key
+    (`FleetPoint.key`), not run again. `ray`: run on Ray — "" a local Ray (or the one this process has
+    already started), else the address of a cluster (`dagc.fleet.ray_run`)."""
+    known = dict(known or {})
+    todo = [(p, plan) for p, plan in items if p.key not in known]
+    total, done = len(items), len(items) - len(todo)
+    if progress is not None:
+        progress(done, total)
+
+    def take(point: FleetPoint, answer: dict) -> None:
+        nonlocal done
+        answer = json.loads(json.dumps(answer, allow_nan=False))     # as a results file gives it back
+        known[point.key] = answer
+        if on_answer is not None:
+            on_answer(point, answer)
+        done += 1
+        if progress is not None:
+            progress(done, total)
+
+    if ray is not None:
+        from .ray_run import ray_answers
+        ray_answers(todo, rate, top, ray, take)
+    elif jobs > 1 and len(todo) > 1:
+        _in_processes(todo, rate, top, jobs, take)
+    else:
+        for point, plan in todo:
+            take(point, answer_cluster(plan, rate, top))
+    return [(p, known[p.key]) for p, _ in items]
+
+
+def _init_worker(parent: int) -> None:
+    """Workers leave Ctrl-C to the parent, which stops them, and end with it (`dagc.search.pool`)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent(parent)
+
+
+def _pool(jobs: int) -> ProcessPoolExecutor:
+    # spawn: a fresh interpreter, nothing of the parent's threads (the progress bar's) or state
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_init_worker, initargs=(os.getpid(),))
+
+
+def _in_processes(todo: list[Item], rate: float, top: int, jobs: int, take: Answer) -> None:
+    """`jobs` worker processes, one task a cluster; what a broken pool left is run again, each alone."""
+    again = _round(todo, rate, top, jobs, take)
+    for point, plan in again:
+        if _round([(point, plan)], rate, top, 1, take):
+            take(point, failed_answer(plan, "its worker process died twice (killed, or out of memory)"))
+
+
+def _round(todo: list[Item], rate: float, top: int, jobs: int, take: Answer) -> list[Item]:
+    """Run `todo` in one pool; the items whose worker died (or that raised), to run again."""
+    pool = _pool(min(jobs, len(todo)))
+    failed: list[Item] = []
+    try:
+        futures: dict[Future, Item] = {pool.submit(answer_cluster, plan, rate, top): (p, plan) for p, plan in todo}
+        pending = set(futures)
+        while pending:
+            finished, pending = wait(pending, return_when="FIRST_COMPLETED")
+            for f in sorted(finished, key=lambda f: futures[f][0].index):
+                try:
+                    answer = f.result()
+                except (BrokenProcessPool, Exception):       # retried once (`_in_processes`)
+                    failed.append(futures[f])
+                    continue
+                take(futures[f][0], answer)
+    except BaseException:
+        _stop(pool)
+        raise
+    pool.shutdown(wait=True)
+    return sorted(failed, key=lambda it: it[0].index)
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Cancel what has not started and end the workers now (they hold nothing worth saving)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in processes:
+        if proc.is_alive():
+            proc.kill()
+    for proc in processes:
+        proc.join(timeout=5)
