@@ -4,7 +4,7 @@ Public API (no logic here):
 
     load_plan(path) -> Plan                  read, parse and lower a .moe file
     load_plan_text(text) -> Plan
-    check(plan, strategy=None) -> [StrategyResult]
+    check(plan, strategy=None) -> [StrategyResult]   with what the plan's chosen engine cannot start (E7xx)
     compile(plan, out, strategy=None) -> [Written]   check, then write every output into `out`
     report_json(result) -> dict              the report.json object (docs/outputs.md)
     explain(code) -> str | None              a rule's documentation
@@ -25,7 +25,7 @@ TYPE_CHECKING = False
 
 _LAZY = {
     "load_plan": "lang.load", "load_plan_text": "lang.load", "parse_strategy": "lang.load",
-    "check": "verdict.check", "StrategyResult": "verdict.check", "compile": "export.compile",
+    "check": "launch.engine_check", "StrategyResult": "verdict.check", "compile": "export.compile",
     "report_json": "export.report", "explain": "rules", "RULES": "rules",
     "Diagnostic": "diagnostics", "PlanError": "diagnostics", "Severity": "diagnostics", "render": "diagnostics",
 }
@@ -41,8 +41,9 @@ if TYPE_CHECKING:
     from .export.compile import compile
     from .export.report import report_json
     from .lang.load import load_plan, load_plan_text, parse_strategy
+    from .launch.engine_check import check
     from .rules import RULES, explain
-    from .verdict.check import StrategyResult, check
+    from .verdict.check import StrategyResult
 
 
 def _version() -> str:

@@ -162,11 +162,10 @@ def _load(args, err: Console, picks: bool = False):
     report's "what each objective would pick" too."""
     with _loading():
         from ..diagnostics import PlanError, Severity
-        from ..lang.engine import engine_chosen
         from ..lang.load import STRATEGY_SOURCE, parse_strategy
         from ..lang.overrides import SET_SOURCE
+        from ..launch.engine_check import check  # with the E7xx of the plan's engine (dagc.check's)
         from ..schedule.timer import Timer
-        from ..verdict.check import check
         from ..verdict.next_steps import with_next_steps
         from .printing import render_diags
     try:
@@ -190,10 +189,6 @@ def _load(args, err: Console, picks: bool = False):
         finally:
             if simulating is not None:
                 simulating.close()
-        if engine_chosen(plan) and plan.cluster.engine.name != "pytorch":    # dagc.launch.engine_check
-            from ..launch.engine_check import engine_checked
-            # a strategy the plan's engine cannot start is an error (E7xx, as `dagc launch` says it)
-            results = [engine_checked(r) for r in results]
         return plan, results, found
     except PlanError as exc:
         if getattr(args, "format", "text") == "json":

@@ -24,10 +24,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ..launch.engine_check import check
 from ..plan.plan import Plan
 from ..plan.strategy import StrategyDecl
 from ..serve.load import Load
-from ..verdict.check import StrategyResult, check
+from ..verdict.check import StrategyResult
 from .dag_json import dag_json, pooled_dag_json
 from .dot import Detail, dag_dot
 from .html import report_html

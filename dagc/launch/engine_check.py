@@ -3,7 +3,10 @@
 Input: a checked `StrategyResult` (`dagc.verdict.check`). Output: the same result with the E7xx
 diagnostics `dagc launch` gives on the plan's engine — computed by the launch mapping itself
 (`dagc.launch.engines.launch_result`), never restated — and its verdict judged again: a strategy the
-engine cannot start is not correct.
+engine cannot start is not correct. `check` is the library's and the CLI's check (`dagc.check`): the
+plan's strategies checked with these refusals, before the optimal verdict. The strategy search leaves
+out the candidates the same mapping refuses (`engine_refuses`, `dagc.launch.launch.launch_refusals`), so
+it never calls best what `check` rejects.
 
 Only an engine the plan chose says so: one it names (`cluster { engine = … }`, `--set cluster.engine=…`,
 docs/language.md) or the one its imported kernel profile was measured in. A plan that names none is
@@ -19,20 +22,52 @@ from dataclasses import replace
 
 from ..diagnostics import Diagnostic, cap
 from ..lang.engine import engine_chosen
-from ..verdict.check import StrategyResult
+from ..layout.layout import Layout
+from ..plan.plan import Plan
+from ..plan.strategy import Strategy, StrategyDecl
+from ..verdict.check import Progress, StrategyResult, check as check_plan
 from ..verdict.verdict import verdict
+from .degrees import degrees
 from .engines import TABLES, launch_result
+from .launch import launch_refusals
 
-__all__ = ["engine_checked", "engine_refusals"]
+__all__ = ["check", "engine_checked", "engine_judges", "engine_refusals", "engine_refuses"]
+
+
+def engine_judges(plan: Plan) -> bool:
+    """Whether the plan's engine refuses strategies in `check` and in the search: an engine the plan
+    chose (`engine_chosen`) that has a launcher (not `pytorch`)."""
+    return plan.cluster.engine.name in TABLES and engine_chosen(plan)
+
+
+def engine_refuses(plan: Plan, strategy: Strategy, layout: Layout) -> tuple[str, ...]:
+    """The codes of what the plan's engine refuses `strategy` (resolved into `layout`, the overlap the
+    plan's workload's) for — `dagc launch`'s own refusals (`launch_refusals`); empty when it starts it or
+    the plan did not choose its engine (`engine_judges`).
+
+    Example:
+        >>> from dagc.lang.load import load_plan_text
+        >>> from dagc.layout.layout import resolve
+        >>> from dagc.plan.printer import aggregated
+        >>> p = load_plan_text('model preset "mixtral-8x7b" cluster { gpus = 8 gpu preset "h100-sxm" '
+        ...                    'engine = trtllm } workload { batch = 8 prompt = 512 generate = 64 } strategy tp 8')
+        >>> s = aggregated(tp=2, ep=8)
+        >>> engine_refuses(p, s, resolve(p.model, p.cluster, p.workload, s))
+        ('E721',)
+    """
+    if not engine_judges(plan):
+        return ()
+    return tuple(r.code for r in launch_refusals(plan, TABLES[plan.cluster.engine.name],
+                                                  degrees(plan, strategy, layout)))
 
 
 def engine_refusals(result: StrategyResult) -> tuple[Diagnostic, ...]:
-    """The E7xx diagnostics of launching a valid strategy on the engine its plan chose (`engine_chosen`);
+    """The E7xx diagnostics of launching a valid strategy on the engine its plan chose (`engine_judges`);
     none on `pytorch`, on the default engine, for a strategy already invalid, and for a strategy the
     engine can start."""
-    engine = result.plan.cluster.engine.name
-    if engine not in TABLES or not result.valid or not engine_chosen(result.plan):
+    if not result.valid or not engine_judges(result.plan):
         return ()
+    engine = result.plan.cluster.engine.name
     return tuple(d for launched in launch_result(result, (engine,)) for d in launched.refusals)
 
 
@@ -56,3 +91,25 @@ def engine_checked(result: StrategyResult) -> StrategyResult:
     diags = tuple(cap([*result.diagnostics, *found]))
     return replace(result, diagnostics=diags, next_steps=(),
                    verdict=verdict(list(diags), result.requirements, result.verdict.optimal))
+
+
+def check(plan: Plan, strategy: str | StrategyDecl | None = None, optimality=None, picks: dict | None = None,
+          progress: Progress | None = None) -> list[StrategyResult]:
+    """`dagc.verdict.check.check` on the plan's own engine: each strategy with that engine's refusals
+    (`engine_checked`), judged optimal or not after them. What `dagc check`, `dagc compile` and the
+    library's `dagc.check` and `dagc.compile` run.
+
+    Example:
+        >>> from dagc.lang.load import load_plan_text
+        >>> p = load_plan_text('model preset "mixtral-8x7b" cluster { gpus = 8 gpu preset "h100-sxm" '
+        ...                    'engine = trtllm } workload { batch = 8 prompt = 512 generate = 64 } '
+        ...                    'strategy tp 2 ; ep 8')
+        >>> r = check(p)[0]
+        >>> [d.code for d in r.diagnostics if d.code.startswith("E")], r.verdict.correct
+        (['E721'], False)
+
+    Raises:
+        PlanError: when `strategy` text does not parse.
+    """
+    return check_plan(plan, strategy, optimality, picks, progress,
+                      engine=engine_checked if engine_judges(plan) else None)

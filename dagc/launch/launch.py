@@ -26,11 +26,10 @@ from ..lang.lower import model_from_preset
 from ..layout.layout import Layout
 from ..memory.memory import MemoryBreakdown
 from ..plan.plan import Plan, overlap_span
-from ..plan.printer import options_source
+from ..plan.printer import aggregated, options_source
 from ..plan.strategy import Strategy
 from ..plan.workload import Overlap
 from ..rules.launch import engine_refusal
-from ..search.space import strategy_text
 from ..source import Span
 from .checkpoint import Checkpoint, checkpoint, preset_with_dtypes, safe_path
 from .degrees import BASE_PORT, MAX_LISTED_NODES, Degrees, Placement, degrees, placements
@@ -39,7 +38,8 @@ from .speculative import config_written, mtp_refusal
 
 __all__ = ["HF_IDS", "MODEL_FLAGS", "engine_checkpoint", "model_flags",
            "MAX_LISTED_REPLICAS", "OWN_HEADER_END", "Command", "EngineTable", "GeneratedFile", "Launch",
-           "ModelPath", "Refusal", "Setup", "launch", "model_path", "overlap_note", "refusals_of", "shown_commands"]
+           "ModelPath", "Refusal", "Setup", "launch", "launch_refusals", "model_path", "overlap_note", "refusals_of",
+           "shown_commands"]
 
 MAX_LISTED_REPLICAS = 8     # replicas whose commands are listed (a plan may have a million); the rest repeat them
 OWN_HEADER_END = "(dagc launch)"   # how the first line of every file `dagc launch` writes ends
@@ -231,8 +231,7 @@ def _file_stem(strategy: Strategy) -> str:
 
 def _bare_text(s: Strategy) -> str:
     """The strategy's degrees as text, without its name or `with` options."""
-    expert = None if s.ep is None and s.etp is None else (s.ep or 1, s.etp or 1)
-    return strategy_text(s.dp, s.pp, s.pp_split, s.tp, s.cp, s.sp, expert)
+    return aggregated(dp=s.dp, pp=s.pp, split=s.pp_split, tp=s.tp, cp=s.cp, sp=s.sp, ep=s.ep, etp=s.etp).text
 
 
 def refusals_of(table: EngineTable, d: Degrees) -> list[Refusal]:
@@ -246,6 +245,13 @@ def refusals_of(table: EngineTable, d: Degrees) -> list[Refusal]:
         found.append(Refusal("E701", f"{table.name}: a replica of {d.replica_gpus} GPUs (pp × stage group) does "
                              f"not sit on whole nodes of {d.gpus_per_node} GPUs, nor share one evenly", "pp"))
     return found
+
+
+def launch_refusals(plan: Plan, table: EngineTable, d: Degrees) -> list[Refusal]:
+    """Everything `launch` refuses a strategy of degrees `d` for on the engine of `table`: `refusals_of`,
+    and E708 for a model path no command can carry. The strategy search leaves out what this refuses on
+    the engine a plan chose (`dagc.launch.engine_check.engine_refuses`)."""
+    return refusals_of(table, d) + _path_refusal(model_path(plan))
 
 
 def launch(plan: Plan, strategy: Strategy, layout: Layout, table: EngineTable, file_dir: str | None = None,
@@ -266,7 +272,7 @@ def launch(plan: Plan, strategy: Strategy, layout: Layout, table: EngineTable, f
     """
     d = degrees(plan, strategy, layout)
     model = model_path(plan)
-    refused = refusals_of(table, d) + _path_refusal(model)
+    refused = launch_refusals(plan, table, d)
     if refused:
         diags = tuple(engine_refusal(r.code, r.message, _span(plan, strategy, r.at)) for r in refused)
         return Launch(table.key, table.name, table.version, strategy.label, d.gpus, d.gpus_per_node, d.dp,

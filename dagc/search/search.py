@@ -10,7 +10,9 @@ prompts of 4096 tokens or more), sp, the expert domain (none — experts follow 
 dividing the experts with etp ∈ {1, 2, 4} dividing the expert ffn), micro-batches ∈ {pp, 2·pp}
 (1 and 2 without pp; at most the requests of an attention-DP group) and overlap — using at most
 the GPUs available (fewer is a result in itself). dp takes the powers of two and the largest
-value that fits. Candidates are generated fewest GPUs first and visited best bound first
+value that fits. On a serving engine the plan chose, the candidates that engine cannot start are left
+out (`dagc.search.space.engine_left_out`: the E7xx `check` gives them, from the launch mapping of
+`dagc launch`) and counted among the rejected. Candidates are generated fewest GPUs first and visited best bound first
 (`dagc.search.screen.Columns.best_first`; a `batch = max` search, or one without pruning: most GPUs
 first under the `ttft`, `tpot` and `throughput` objectives, whose best use many GPUs, else fewest
 GPUs first), and pruned by the very rules `check` runs.
@@ -76,7 +78,7 @@ from .result import (
     pareto_front,
 )
 from .screen import Columns
-from .space import Item, candidates, count_candidates, space_items, strategy_text
+from .space import Item, candidates, count_candidates, engine_left_out, space_items, strategy_text
 from .under_traffic import judged_best
 
 __all__ = ["Objective", "Candidate", "SearchResult", "candidates", "count_candidates", "search",
@@ -179,14 +181,17 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
         if c.meets_requirements and tally.front is not None:
             tally.front.add(c)
     ranked = tally.best.ranked()
+    # the candidates the plan's chosen engine cannot start (E7xx) were left out of the stream: examined and
+    # rejected by a rule `check` applies, they count among the evaluated and the rejected
+    refused = engine_left_out(plan)
     if rescore and ranked:
         ranked, cut = rescore_best(plan, ranked, rescore, objective, deadline, clock)
         if cut:
             skipped.append(SKIPPED_RESCORE)
-    return SearchResult(objective=objective, evaluated=tally.done + len(extra), legal=tally.legal + len(extra),
-                        seconds=clock() - t0, ranked=tuple(ranked),
+    return SearchResult(objective=objective, evaluated=tally.done + len(extra) + refused,
+                        legal=tally.legal + len(extra), seconds=clock() - t0, ranked=tuple(ranked),
                         pareto=tally.front.result() if tally.front is not None else (),
-                        total=space + len(extra), stopped=stopped, limit=max_candidates,
+                        total=space + len(extra) + refused, stopped=stopped, limit=max_candidates,
                         pareto_complete=tally.front.complete if tally.front is not None else True,
                         pareto_kept=tally.front is not None, best_first=best_first, skipped=tuple(skipped),
                         pruned=tally.pruned, splits=len(extra),

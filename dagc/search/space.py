@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..launch.engine_check import engine_judges, engine_refuses
+from ..layout.layout import resolve
 from ..layout.shards import kv_heads_fit
 from ..layout.split import busiest_group_requests
 from ..plan.plan import Plan
@@ -24,9 +26,8 @@ from ..plan.printer import aggregated
 from ..plan.strategy import Strategy
 from ..plan.workload import Overlap
 
-__all__ = ["candidates", "count_candidates", "strategy_text", "instance_strategies", "replica_counts", "variants",
-           "CP_MIN_PROMPT",
-           "PP_MAX", "ETP_VALUES"]
+__all__ = ["candidates", "count_candidates", "engine_left_out", "strategy_text", "instance_strategies",
+           "replica_counts", "variants", "CP_MIN_PROMPT", "PP_MAX", "ETP_VALUES"]
 
 
 def _divisors_upto(n: int, limit: int) -> list[int]:
@@ -194,8 +195,64 @@ def _layouts(groups: Iterable[int], layers: int, gpus: int) -> Iterator[tuple[in
 Item = tuple[int, int, int, int, bool, int | None, int | None, int, str]
 
 
+class _EngineRefusals:
+    """Which search items the engine a plan chose cannot start (`dagc.launch.engine_check.engine_refuses`: the
+    launch mapping's own refusals, E7xx), remembered by what they read of an item: its degrees and its
+    overlap (not its micro-batches)."""
+
+    def __init__(self, plan: Plan):
+        self.plan = plan
+        self._plans: dict[str, Plan] = {}
+        self._refused: dict[tuple, bool] = {}
+
+    def refused(self, item: Item) -> bool:
+        key = (*item[:7], item[8])
+        hit = self._refused.get(key)
+        if hit is None:
+            plan = self._plans.get(item[8])
+            if plan is None:             # the overlap is the workload's: E703, E715 and E725 read it
+                workload = self.plan.workload.model_copy(update={"overlap": Overlap(item[8])})
+                plan = self._plans[item[8]] = self.plan.model_copy(update={"workload": workload})
+            strategy = item_strategy(item)
+            workload = plan.workload.model_copy(update={"microbatches": item[7]})
+            layout = resolve(plan.model, plan.cluster, workload, strategy)
+            hit = self._refused[key] = bool(engine_refuses(plan, strategy, layout))
+        return hit
+
+
 def space_items(plan: Plan) -> Iterator[Item]:
-    """The candidates, fewest GPUs first, generated lazily (memory independent of their number)."""
+    """The candidates, fewest GPUs first, generated lazily (memory independent of their number); on an
+    engine the plan chose (`dagc.launch.engine_check.engine_judges`), those it can start: `check` rejects the
+    others with that engine's E7xx, so the search leaves them out (`engine_left_out` counts them)."""
+    items = _all_items(plan)
+    if not engine_judges(plan):
+        return items
+    engine = _EngineRefusals(plan)
+    return (item for item in items if not engine.refused(item))
+
+
+def engine_left_out(plan: Plan) -> int:
+    """The candidates of the space the engine the plan chose cannot start (E7xx, as `dagc launch` and
+    `check` say), which `space_items` leaves out; 0 on an engine the plan did not choose, and on `pytorch`.
+
+    Example:
+        >>> from dagc.lang.load import load_plan_text
+        >>> text = ('model preset "mixtral-8x7b" cluster { gpus = 8 gpu preset "h100-sxm" ENGINE } '
+        ...         'workload { batch = 32 prompt = 512 generate = 64 } strategy tp 8')
+        >>> p = load_plan_text(text.replace("ENGINE", "engine = trtllm"))
+        >>> engine_left_out(p) + count_candidates(p) == count_candidates(load_plan_text(text.replace("ENGINE", "")))
+        True
+        >>> engine_left_out(p) > 0, engine_left_out(load_plan_text(text.replace("ENGINE", "")))
+        (True, 0)
+    """
+    if not engine_judges(plan):
+        return 0
+    engine = _EngineRefusals(plan)
+    return sum(1 for item in _all_items(plan) if engine.refused(item))
+
+
+def _all_items(plan: Plan) -> Iterator[Item]:
+    """Every candidate of the space, whatever the engine (`space_items`)."""
     batch = plan.workload.batch
     space = _space(plan)
     for _, g, pp, dp in _layouts(space.groups, plan.model.layers, plan.cluster.gpus):
@@ -218,15 +275,19 @@ def item_strategy(item: Item) -> Strategy:
 def instance_strategies(plan: Plan, most_gpus: int) -> Iterator[Strategy]:
     """The strategies a pool's instance of a disaggregated candidate may run (`dagc.search.pooled`): those
     of the space without data parallelism (an instance's replicas are more instances) on at most
-    `most_gpus` GPUs, fewest GPUs first, before micro-batches and overlap (`variants`)."""
+    `most_gpus` GPUs, fewest GPUs first, before micro-batches and overlap (`variants`); on an engine the
+    plan chose, those it can start (`space_items`)."""
     space = _space(plan)
+    engine = _EngineRefusals(plan) if engine_judges(plan) else None
     for n, g, pp, dp in _layouts(space.groups, plan.model.layers, plan.cluster.gpus):
         if n > most_gpus:
             return
         if dp == 1:
             for tp, cp, sp, expert, _ in space.configs(g):
-                yield item_strategy((1, pp, tp, cp, sp, expert[0] if expert else None,
-                                     expert[1] if expert else None, 1, Overlap.NONE.value))
+                item = (1, pp, tp, cp, sp, expert[0] if expert else None, expert[1] if expert else None, 1,
+                        Overlap.NONE.value)
+                if engine is None or not engine.refused(item):
+                    yield item_strategy(item)
 
 
 def variants(strategy: Strategy, per_group: int) -> Iterator[tuple[int, Overlap]]:
@@ -245,7 +306,8 @@ def candidates(plan: Plan) -> Iterator[tuple[Strategy, int, Overlap]]:
 
 
 def count_candidates(plan: Plan) -> int:
-    """The number of `candidates(plan)`, counted without generating them.
+    """The number of `candidates(plan)`, counted without generating them (but for those an engine the
+    plan chose cannot start, `engine_left_out`, which are found one by one).
 
     Example:
         >>> from dagc.lang.load import load_plan_text
@@ -271,4 +333,4 @@ def count_candidates(plan: Plan) -> int:
         # `_mb_options` × `_overlaps`: without pp, 1 (mb 1) + 2 (mb 2); with pp, 2 per mb ∈ {pp, 2·pp}
         variants = np.where(pp_ == 1, 1 + 2 * (per_group >= 2), 2 * (pp_ <= per_group) + 2 * (2 * pp_ <= per_group))
         total += int((n[:, None] * variants).sum())
-    return total
+    return total - engine_left_out(plan)

@@ -156,9 +156,13 @@ def _share(progress: Progress | None, i: int, n: int) -> Progress | None:
 
 
 def check(plan: Plan, strategy: str | StrategyDecl | None = None, optimality=None,
-          picks: dict | None = None, progress: Progress | None = None) -> list[StrategyResult]:
+          picks: dict | None = None, progress: Progress | None = None,
+          engine: Callable[[StrategyResult], StrategyResult] | None = None) -> list[StrategyResult]:
     """Check every strategy of a plan (or only `strategy`, which replaces them).
 
+    `engine` adds to each result what the plan's serving engine refuses of it (E7xx, before the optimal
+    verdict): `dagc.launch.engine_check.check` passes the launch mapping's, so that `dagc.check` and the
+    CLI judge a strategy the engine cannot start as they judge any other error.
     `optimality`, a `dagc.search.search.SearchResult`, sets each verdict's `optimal` against it;
     `picks` (`dagc.search.search.objective_picks`), what each objective would pick, joins its evidence.
     `dagc.verdict.next_steps.with_next_steps` adds the next steps of the strategies that miss requirements.
@@ -170,6 +174,8 @@ def check(plan: Plan, strategy: str | StrategyDecl | None = None, optimality=Non
         strategy = parse_strategy(strategy)
     decls = (strategy,) if strategy is not None else plan.strategies
     results = [check_strategy(plan, d, _share(progress, i, len(decls))) for i, d in enumerate(decls)]
+    if engine is not None:
+        results = [engine(r) for r in results]
     if optimality is not None:
         judged = []
         for r in results:
