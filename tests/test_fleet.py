@@ -1,0 +1,227 @@
+"""`dagc fleet`: the `fleet` statement, the sweep's clusters, their ranking, and the runs in-process, in worker
+processes and resumed from a results file."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from dagc.cli.main import main
+from dagc.diagnostics import PlanError
+from dagc.fleet import run as fleet_run
+from dagc.fleet.cluster import answer_cluster
+from dagc.fleet.rank import rank_fleet
+from dagc.fleet.run import run_fleet
+from dagc.lang.fleet import MAX_FLEET_CLUSTERS, Fleet, FleetPoint, fleet_plans, fleet_rate, load_fleet
+from dagc.lang.load import load_plan
+
+HEAD = """model preset "qwen3-30b-a3b"
+cluster { gpus = 1  gpu preset "h100-sxm" }
+workload { batch = 16  prompt = 512  generate = 64  serving = inflight  rate = 4 requests/s  requests = 20 }
+require { ttft_p99 <= 1 s  tpot_p90 <= 50 ms }
+strategy tp 1
+"""
+SMALL = HEAD + """fleet {
+  gpu preset "h100-sxm" { price = 2.5 $/h }
+  gpu preset "h200" { price = 3.5 $/h }
+}
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "fleet.moe") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def fleet_error(tmp_path: Path, fleet: str, head: str = HEAD) -> list:
+    path = write(tmp_path, head + fleet)
+    with pytest.raises(PlanError) as exc:
+        _, f = load_fleet(path)
+        fleet_plans(path, f)
+    return [(d.code, d.span.line, d.span.column) for d in exc.value.diagnostics]
+
+
+# ------------------------------------------------------------------ the statement
+
+
+def test_the_sweep_runs_gpu_types_outermost_then_each_field_as_written(tmp_path):
+    path = write(tmp_path, HEAD + 'fleet { gpu preset "h200" { price = 3.5 $/h }  gpu preset "b200" '
+                 "{ price = 6 $/h }  gpus = [8, 16]  engine = [vllm, sglang] }")
+    plan, fleet = load_fleet(path)
+    assert fleet.size == 2 * 2 * 2 and fleet.priced and fleet_rate(fleet, plan) == 4.0
+    points = fleet.points()
+    assert [p.label for p in points[:3]] == ["h200, gpus 8, engine vllm", "h200, gpus 8, engine sglang",
+                                            "h200, gpus 16, engine vllm"]
+    assert points[4].options == ("cluster.gpu=b200", "cluster.price=6 $/h", "cluster.gpus=8", "cluster.engine=vllm")
+    plans = fleet_plans(path, fleet)
+    c = plans[7][1].cluster           # the last: b200, 16 GPUs, SGLang, at its price
+    assert (c.gpu.name, c.gpus, c.engine.name, c.price_per_gpu_hour) == ("b200", 16, "sglang", 6.0)
+    # the plan itself is the plan as written: `dagc check` reads past the fleet
+    assert load_plan(path).cluster.gpus == 1
+
+
+def test_the_fleets_rate_wins_over_the_workloads(tmp_path):
+    plan, fleet = load_fleet(write(tmp_path, HEAD + 'fleet { gpu preset "h200"  rate = 7 requests/s }'))
+    assert fleet_rate(fleet, plan) == 7.0 and not fleet.priced
+
+
+def test_an_empty_sweep_is_located(tmp_path):
+    assert fleet_error(tmp_path, 'fleet { gpu preset "h200"  gpus = [] }') == [("E104", 6, 28)]
+    assert fleet_error(tmp_path, "fleet { }") == [("E103", 6, 1)]
+
+
+def test_a_gpu_type_without_a_price_under_the_cost_objective_is_located(tmp_path):
+    found = fleet_error(tmp_path, 'fleet {\n  gpu preset "h200" { price = 3.5 $/h }\n  gpu preset "b200"\n}',
+                        HEAD + "objective = cost\n")
+    assert found == [("E103", 9, 3)]
+
+
+def test_a_sweep_past_the_bound_is_located(tmp_path):
+    counts = ", ".join(str(n) for n in range(1, 41))
+    assert 40 * 40 > MAX_FLEET_CLUSTERS
+    assert fleet_error(tmp_path, f'fleet {{ gpu preset "h200"  gpus = [{counts}]  gpus_per_node = [{counts}] }}') \
+        == [("E002", 6, 1)]
+
+
+def test_a_clusters_bad_value_is_located_in_the_fleet_not_in_a_set_option(tmp_path):
+    # `foo` is read by the cluster's own lowering, through `--set cluster.engine=foo`
+    assert fleet_error(tmp_path, 'fleet { gpu preset "h200"  engine = [vllm, foo] }') == [("E101", 6, 44)]
+    assert fleet_error(tmp_path, 'fleet { gpu preset "h300" }') == [("E101", 6, 20)]
+
+
+# ------------------------------------------------------------------ the ranking
+
+
+def _answer(meets: bool, money: float | None, hours: float, score: float, rent: float) -> dict:
+    return {"meets_requirements": meets, "per_million_tokens": money, "gpu_hours_per_million_tokens": hours,
+            "rent_per_hour": rent, "pick": {"score": score}}
+
+
+def test_clusters_meeting_every_requirement_rank_by_money_then_score_then_rent():
+    points = [FleetPoint(i, "h200", "3 $/h", (("gpus", str(n)),)) for i, n in enumerate((8, 16, 32, 64))]
+    answers = [_answer(True, 0.30, 0.1, 10.0, 24.0), _answer(True, 0.20, 0.1, 10.0, 48.0),
+               _answer(False, 0.05, 0.1, 99.0, 96.0), _answer(True, 0.20, 0.1, 10.0, 192.0)]
+    from dagc.lang.fleet import FleetGpu
+    fleet = Fleet((FleetGpu("h200", "3 $/h", 3.0, None),), (), 4.0, None)  # type: ignore[arg-type]
+    r = rank_fleet(fleet, list(zip(points, answers, strict=True)), 4.0, "tokens-per-gpu")
+    # 16 and 64 GPUs cost the same per token: the smaller rent first; 8 GPUs after; 32 misses
+    assert [x["index"] for x in r.ranked] == [1, 3, 0] and [x["index"] for x in r.missed] == [2]
+    assert r.to_json()["best"]["options"] == ["cluster.gpu=h200", "cluster.price=3 $/h", "cluster.gpus=16"]
+
+
+# ------------------------------------------------------------------ correct by construction
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    """The small fleet's plans and their answers, run in this process."""
+    path = write(tmp_path_factory.mktemp("fleet"), SMALL)
+    plan, fleet = load_fleet(path)
+    items = fleet_plans(path, fleet)
+    return path, plan, fleet, items, run_fleet(items, fleet_rate(fleet, plan))
+
+
+def test_the_best_is_the_cheapest_of_dagc_search_rate_run_on_each_cluster(small, capsys):
+    path, plan, fleet, items, answers = small
+    best = None
+    for point, _ in items:          # `dagc search PLAN --rate 4 --set …` one cluster at a time
+        argv = ["search", str(path), "--rate", "4", "--format", "json", "--svg", str(path.parent / "p.svg")]
+        for option in point.options:
+            argv += ["--set", option]
+        main(argv)
+        at_rate = json.loads(capsys.readouterr().out)["at_rate"]
+        row = next(r for r in at_rate["ranked"] if r["meets_requirements"])
+        price = {"h100-sxm": 2.5, "h200": 3.5}[point.gpu]
+        # a million tokens: the pick's GPUs for the hours its goodput (requests/s x 576 tokens) takes
+        per_million = row["gpus"] * price / 3600 / (row["load"]["goodput_requests_per_s"] * (512 + 64)) * 1e6
+        if best is None or per_million < best[0]:
+            best = (per_million, point.label, row["strategy"])
+    result = rank_fleet(fleet, answers, 4.0, plan.objective)
+    assert result.best is not None
+    assert (result.best["label"], result.best["pick"]["strategy"]) == best[1:]
+    assert result.best["per_million_tokens"] == pytest.approx(best[0], rel=1e-12)
+
+
+def test_worker_processes_give_the_same_answers(small):
+    path, plan, fleet, items, answers = small
+    assert run_fleet(items, 4.0, jobs=2) == answers
+
+
+# ------------------------------------------------------------------ workers that die, resuming
+
+
+def _fake(plan, rate, top):
+    return {"cluster": {"gpu": plan.cluster.gpu.name}, "meets_requirements": True, "pick": {"score": 1.0},
+            "per_million_tokens": plan.cluster.price_per_gpu_hour, "gpu_hours_per_million_tokens": 1.0,
+            "rent_per_hour": 1.0}
+
+
+def _dies_on_h200(plan, rate, top):
+    if plan.cluster.gpu.name == "h200":
+        os._exit(9)                 # as a worker killed by the kernel
+    return _fake(plan, rate, top)
+
+
+def _dies_once(plan, rate, top):
+    marker = Path(os.environ["DAGC_TEST_MARKER"]) / plan.cluster.gpu.name
+    if not marker.exists():
+        marker.write_text("died")
+        os._exit(9)
+    return _fake(plan, rate, top)
+
+
+def test_a_worker_that_dies_twice_is_reported_and_the_rest_answered(small, monkeypatch):
+    _, _, _, items, _ = small
+    monkeypatch.setattr(fleet_run, "answer_cluster", _dies_on_h200)
+    got = dict((p.gpu, a) for p, a in run_fleet(items, 4.0, jobs=2))
+    assert got["h100-sxm"]["per_million_tokens"] == 2.5
+    assert "died twice" in got["h200"]["failed"] and got["h200"]["meets_requirements"] is False
+
+
+def test_a_worker_that_dies_once_is_retried(small, monkeypatch, tmp_path):
+    _, _, _, items, _ = small
+    monkeypatch.setenv("DAGC_TEST_MARKER", str(tmp_path))
+    monkeypatch.setattr(fleet_run, "answer_cluster", _dies_once)
+    got = dict((p.gpu, a) for p, a in run_fleet(items, 4.0, jobs=2))
+    assert got["h200"]["per_million_tokens"] == 3.5 and "failed" not in got["h200"]
+
+
+def test_dagc_fleet_writes_its_answers_and_resumes_from_them(small, tmp_path, capsys, monkeypatch):
+    path, plan, fleet, items, answers = small
+    out = tmp_path / "out"
+    assert main(["fleet", str(path), "-o", str(out), "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc == json.loads((out / "fleet.json").read_text())
+    assert doc["fleet"]["best"] == rank_fleet(fleet, answers, 4.0, plan.objective).to_json()["best"]
+    lines = (out / "fleet-results.jsonl").read_text().splitlines()
+    assert len(lines) == 1 + len(items)
+    # run again: every cluster is read back, none searched (a search would raise here)
+    monkeypatch.setattr(fleet_run, "answer_cluster", _refuse)
+    assert main(["fleet", str(path), "-o", str(out), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == doc
+    # a changed plan is another sweep: nothing is resumed
+    path2 = write(tmp_path, SMALL.replace("requests = 20", "requests = 21"), "other.moe")
+    with pytest.raises(AssertionError, match="searched"):
+        main(["fleet", str(path2), "-o", str(out)])
+
+
+def _refuse(plan, rate, top):
+    raise AssertionError("searched")
+
+
+def test_bad_input_exits_4_with_a_located_diagnostic(tmp_path, capsys):
+    path = write(tmp_path, HEAD + 'fleet { gpu preset "h200"  gpus = [] }')
+    assert main(["fleet", str(path), "-o", str(tmp_path / "out")]) == 4
+    err = capsys.readouterr().err
+    assert f"{path}:6:28: error[E104]" in err and "lists no value" in err
+
+
+def test_the_answer_of_one_cluster_is_what_the_search_at_the_rate_gives(small):
+    _, _, _, items, answers = small
+    point, plan = items[0]
+    again = json.loads(json.dumps(answer_cluster(plan, 4.0)))
+    assert again == answers[0][1] and again["instances"] == 1 // again["pick"]["gpus"]
