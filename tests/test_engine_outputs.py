@@ -53,3 +53,24 @@ def test_search_leaves_out_what_the_plans_engine_cannot_start_and_check_rejects_
     best = judged.optimality["best_strategy"]
     assert "overlap microbatch" not in best
     assert dagc.check(plan, best)[0].verdict.correct
+
+
+def test_checks_e702_names_the_nearest_strategy_as_dagc_launch_does(tmp_path, capsys):
+    from dagc.cli.main import main
+
+    text = ('model preset "mixtral-8x7b"\ncluster { gpus = 8 gpu preset "h100-sxm" engine = vllm }\n'
+            'workload { batch = 8 prompt = 512 generate = 64 }\nstrategy tp 8 ; ep 4 etp 2\n')
+    plan = load_plan_text(text)
+    [r] = dagc.check(plan)
+    [e702] = [d for d in r.diagnostics if d.code == "E702"]
+    # vLLM's EP is the whole stage or 1: the nearest it runs keeps tp 8 and spreads the experts over all 8
+    assert e702.hint is not None and e702.hint.startswith("the nearest strategy vLLM can run: `tp 8 ; ep 8` (TTFT ")
+    [near] = dagc.check(plan, "tp 8 ; ep 8")
+    assert near.verdict.correct
+    ttft_ms = near.metrics["ttft_s"] * 1e3
+    assert f"TTFT {ttft_ms:.4g} ms" in e702.hint
+    # `dagc launch` says the same under its refusal
+    path = tmp_path / "plan.moe"
+    path.write_text(text)
+    main(["launch", str(path), "--engine", "vllm"])
+    assert f"= help: {e702.hint}" in capsys.readouterr().out

@@ -4,6 +4,7 @@ refused with the names dagc knows, and set with `--set cluster.engine=…`."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from importlib import resources
 
@@ -232,7 +233,9 @@ def test_check_refuses_what_the_plans_engine_cannot_start_as_dagc_launch_does(tm
     [launched] = launch_result(checked, ("vllm",))
     refused = engine_checked(checked)
     [e702] = [d for d in refused.diagnostics if d.code.startswith("E7")]
-    assert e702 == launched.refusals[0] and e702.code == "E702"       # the launch's own diagnostic, located
+    # the launch's own diagnostic, located, with the hint `dagc launch` prints under it (the nearest strategy)
+    assert dataclasses.replace(e702, hint=None) == launched.refusals[0] and e702.code == "E702"
+    assert e702.hint is not None and e702.hint.startswith("the nearest strategy vLLM can run: `tp 8 ; ep 8`")
     assert e702.span.text == "ep 4" and not refused.valid and not refused.verdict.correct
     # SGLang and TensorRT-LLM say it (--tp 8 --ep 4: MoE TP 2); pytorch has no launcher: nothing refused
     for engine in ("engine = sglang", "engine = trtllm", "engine = pytorch"):

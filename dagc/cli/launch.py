@@ -92,32 +92,18 @@ def _refuse_invalid(args, result) -> int:
 
 
 def _figures(metrics: dict) -> str:
-    from ..units import Dimension, format_figure, format_si
+    from ..launch.engine_check import figures_text
 
-    ttft, tpot = format_si(metrics["ttft_s"], Dimension.TIME), format_si(metrics["tpot_s"], Dimension.TIME)
-    return f"TTFT {ttft}, TPOT {tpot}, {format_figure(metrics['decode_tokens_per_s_per_gpu'])} tokens/s/GPU"
+    return figures_text(metrics)
 
 
 def _print_refusal(args, plan, result, x) -> None:
     import dataclasses
 
     from ..diagnostics import printable, render
-    from ..launch.engines import TABLES
-    from ..launch.nearest import nearest, nearest_pooled
+    from ..launch.engine_check import refusal_hint
 
-    if result.pooled is not None:
-        near = nearest_pooled(plan, result.strategy, result.pooled, TABLES[x.engine]) \
-            if any(d.code != "E705" for d in x.refusals) else None
-    else:
-        near = nearest(plan, result.strategy, result.layout, TABLES[x.engine])
-    if near is None and any(d.code == "E705" for d in x.refusals):
-        hint = "change the pools' instances so that each takes whole nodes or shares one, prefill pool first"
-    elif near is None:
-        hint = f"no strategy on the same {x.gpus} GPUs that dagc finds valid can be said to {x.name} either"
-    else:
-        at = f" at batch {near.batch:,}, the largest it serves" if near.batch is not None else ""
-        meets = f"; it {near.requirements_text}" if near.requirements_text else ""
-        hint = f"the nearest strategy {x.name} can run: `{near.text}` ({_figures(near.metrics)}{at}){meets}"
+    hint, near = refusal_hint(result, x)       # what `dagc check` says under the same refusal
     for i, d in enumerate(x.refusals):
         _out(render(dataclasses.replace(d, hint=hint) if i == len(x.refusals) - 1 else d))
     if near is not None:

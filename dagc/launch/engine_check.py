@@ -25,13 +25,16 @@ from ..lang.engine import engine_chosen
 from ..layout.layout import Layout
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy, StrategyDecl
+from ..units import Dimension, format_figure, format_si
 from ..verdict.check import Progress, StrategyResult, check as check_plan
 from ..verdict.verdict import verdict
 from .degrees import degrees
 from .engines import TABLES, launch_result
-from .launch import launch_refusals
+from .launch import Launch, launch_refusals
+from .nearest import Nearest, nearest, nearest_pooled
 
-__all__ = ["check", "engine_checked", "engine_judges", "engine_refusals", "engine_refuses"]
+__all__ = ["check", "engine_checked", "engine_judges", "engine_refusals", "engine_refuses", "figures_text",
+           "refusal_hint"]
 
 
 def engine_judges(plan: Plan) -> bool:
@@ -68,7 +71,41 @@ def engine_refusals(result: StrategyResult) -> tuple[Diagnostic, ...]:
     if not result.valid or not engine_judges(result.plan):
         return ()
     engine = result.plan.cluster.engine.name
-    return tuple(d for launched in launch_result(result, (engine,)) for d in launched.refusals)
+    found: list[Diagnostic] = []
+    for launched in launch_result(result, (engine,)):
+        if launched.refusals:
+            hint, _ = refusal_hint(result, launched)
+            found += [*launched.refusals[:-1], replace(launched.refusals[-1], hint=hint)]
+    return tuple(found)
+
+
+def refusal_hint(result: StrategyResult, launched: Launch) -> tuple[str, Nearest | None]:
+    """What to do about a strategy the engine of `launched` refuses, as `dagc launch` and `dagc check` both
+    say it under the last refusal: the nearest strategy that engine can run on the same GPUs, with dagc's
+    figures for it (`dagc.launch.nearest`), or why there is none; and that strategy."""
+    table = TABLES[launched.engine]
+    assert result.strategy is not None
+    codes = {d.code for d in launched.refusals}
+    if result.pooled is not None:
+        near = nearest_pooled(result.plan, result.strategy, result.pooled, table) if codes - {"E705"} else None
+    else:
+        assert result.layout is not None
+        near = nearest(result.plan, result.strategy, result.layout, table)
+    if near is None and "E705" in codes:
+        return "change the pools' instances so that each takes whole nodes or shares one, prefill pool first", None
+    if near is None:
+        return (f"no strategy on the same {launched.gpus} GPUs that dagc finds valid can be said to {launched.name} "
+                "either"), None
+    at = f" at batch {near.batch:,}, the largest it serves" if near.batch is not None else ""
+    meets = f"; it {near.requirements_text}" if near.requirements_text else ""
+    figures = figures_text(near.metrics)
+    return f"the nearest strategy {launched.name} can run: `{near.text}` ({figures}{at}){meets}", near
+
+
+def figures_text(metrics: dict) -> str:
+    """A strategy's TTFT, TPOT and decode tokens/s per GPU in words, as `dagc launch` names them."""
+    ttft, tpot = format_si(metrics["ttft_s"], Dimension.TIME), format_si(metrics["tpot_s"], Dimension.TIME)
+    return f"TTFT {ttft}, TPOT {tpot}, {format_figure(metrics['decode_tokens_per_s_per_gpu'])} tokens/s/GPU"
 
 
 def engine_checked(result: StrategyResult) -> StrategyResult:
