@@ -23,7 +23,7 @@ from ..search.search import search
 from ..search.shown import exact_shown
 from ..search.under_traffic import judge_under_traffic, load_requirements
 
-__all__ = ["SEARCH_TOP", "answer_cluster", "cluster_json"]
+__all__ = ["SEARCH_TOP", "answer_cluster", "cluster_json", "failed_answer"]
 
 SEARCH_TOP = 10        # the search's rows shown and re-scored exactly: `dagc search`'s default `--top`
 
@@ -76,6 +76,11 @@ def answer_cluster(plan: Plan, rate: float, top: int = SEARCH_TOP) -> dict:
                 "per_million_tokens": None if hours is None or price is None else hours * price,
                 "binding": missed[0] if missed else c.binding})
     return out
+
+
+def failed_answer(plan: Plan, reason: str) -> dict:
+    """The answer of a cluster whose search did not finish (a worker that died twice, or an error)."""
+    return {"cluster": cluster_json(plan), "meets_requirements": False, "pick": None, "failed": reason}
 
 
 def _engine(plan: Plan) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from ..lang.fleet import FleetPoint
 from ..plan.plan import Plan
-from .cluster import answer_cluster
+from .cluster import answer_cluster, failed_answer
 
 __all__ = ["RAY_INSTALL", "RayMissing", "ray_answers"]
 
@@ -36,7 +36,6 @@ def ray_answers(todo: list[tuple[FleetPoint, Plan]], rate: float, top: int, addr
         import ray
     except ImportError:
         raise RayMissing(f"--ray needs Ray: {RAY_INSTALL}") from None
-    from .run import failed_answer
     started = not ray.is_initialized()
     if started:
         ray.init(address=address or None, include_dashboard=False, log_to_driver=False, configure_logging=False)

@@ -26,17 +26,12 @@ from concurrent.futures.process import BrokenProcessPool
 from ..lang.fleet import FleetPoint
 from ..plan.plan import Plan
 from ..search.pool import _die_with_parent
-from .cluster import SEARCH_TOP, answer_cluster, cluster_json
+from .cluster import SEARCH_TOP, answer_cluster, failed_answer
 
-__all__ = ["Answer", "failed_answer", "run_fleet"]
+__all__ = ["Answer", "run_fleet"]
 
 Answer = Callable[[FleetPoint, dict], None]
 Item = tuple[FleetPoint, Plan]
-
-
-def failed_answer(plan: Plan, reason: str) -> dict:
-    """The answer of a cluster whose search did not finish (a worker that died twice, or an error)."""
-    return {"cluster": cluster_json(plan), "meets_requirements": False, "pick": None, "failed": reason}
 
 
 def run_fleet(items: Sequence[Item], rate: float, top: int = SEARCH_TOP, *, jobs: int = 1,
