@@ -199,6 +199,12 @@ def test_dagc_fleet_writes_its_answers_and_resumes_from_them(small, tmp_path, ca
     assert doc["fleet"]["best"] == rank_fleet(fleet, answers, 4.0, plan.objective).to_json()["best"]
     lines = (out / "fleet-results.jsonl").read_text().splitlines()
     assert len(lines) == 1 + len(items)
+    # fleet.md names the best and its cost; fleet.svg draws each cluster's pick, filled when it meets them all
+    best = doc["fleet"]["best"]
+    md = (out / "fleet.md").read_text()
+    assert f"**Rent 1 x {best['cluster']['gpu']} served by" in md and f"${best['per_million_tokens']:.4g}" in md
+    svg = (out / "fleet.svg").read_text()
+    assert svg.count("<circle cx") == len(items) + len({p.gpu for p, _ in items})    # the points, the legend
     # run again: every cluster is read back, none searched (a search would raise here)
     monkeypatch.setattr(fleet_run, "answer_cluster", _refuse)
     assert main(["fleet", str(path), "-o", str(out), "--format", "json"]) == 0

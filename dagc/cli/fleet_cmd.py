@@ -3,7 +3,8 @@ million tokens among those meeting every requirement (docs/fleet.md).
 
 Input: the parsed arguments. Output: the exit code (0: a cluster meets every requirement; 1: none does; 4: a
 bad plan or fleet; 5: the outputs could not be written); the table (or JSON) on stdout, errors on stderr;
-fleet.json (report.json's `fleet`, with the plan's path) and fleet-results.jsonl (each cluster's answer as it
+fleet.json (report.json's `fleet`, with the plan's path), fleet.md and fleet.svg (cost per million tokens vs
+p90 TPOT by GPU type) and fleet-results.jsonl (each cluster's answer as it
 arrives: run again after Ctrl-C to resume) in the output directory, out/<plan> by default.
 """
 
@@ -50,6 +51,7 @@ def add_fleet_parser(sub, positive_int) -> None:
 def cmd_fleet(args) -> int:
     with _loading():
         from ..diagnostics import PlanError
+        from ..export.fleet_out import fleet_md, fleet_svg
         from ..export.output_dir import default_output_dir, plot_dir
         from ..export.write import OutputError, write_text_atomic
         from ..fleet.rank import rank_fleet
@@ -74,6 +76,7 @@ def cmd_fleet(args) -> int:
         out_dir = Path(args.output) if args.output else default_output_dir(plan.name)
         results = plot_dir(out_dir, RESULTS_NAME, force)
         report = plot_dir(out_dir, FLEET_JSON, force)
+        pages = {name: plot_dir(out_dir, name, force) for name in ("fleet.md", "fleet.svg")}
         sig = signature(Path(args.plan).read_text(encoding="utf-8"), rate, 0)
         keys = {p.key for p, _ in items}
         known = {} if args.fresh else {k: a for k, a in read_results(results, sig).items() if k in keys}
@@ -112,11 +115,14 @@ def cmd_fleet(args) -> int:
     text = json.dumps(doc, indent=2, allow_nan=False)
     try:
         write_text_atomic(report, text + "\n")
+        write_text_atomic(pages["fleet.md"], fleet_md(doc["fleet"], plan.name) + "\n")
+        write_text_atomic(pages["fleet.svg"], fleet_svg(doc["fleet"], f"{plan.name}: cost per million tokens vs "
+                                                        "p90 TPOT, by GPU type"))
     except (OutputError, OSError) as exc:
-        err.print(f"error: cannot write {report}: {getattr(exc, 'strerror', None) or exc}", markup=False)
+        err.print(f"error: cannot write to {out_dir}: {getattr(exc, 'strerror', None) or exc}", markup=False)
         return EXIT_OUTPUT
     if args.format == "json":
         print(text)
     else:
-        print_fleet(make_console(), result, 1 if _quiet(args) else args.top, str(report))
+        print_fleet(make_console(), result, 1 if _quiet(args) else args.top, f"{report}, fleet.md, fleet.svg")
     return EXIT_OK if result.best is not None else EXIT_REQUIREMENTS

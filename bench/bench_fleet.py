@@ -1,0 +1,96 @@
+"""What a `dagc fleet` sweep takes: Qwen3-235B-A22B over GPU types x counts at one arrival rate, in this
+process, with worker processes (`--jobs`) and on a local Ray of 1, 2 and 4 workers.
+
+    python bench/bench_fleet.py [--gpus h100-sxm h200 b200 gb200] [--counts 8 16 24 32 48 64]
+                                [--requests 200] [--rate 8] [--jobs 2] [--ray 1 2 4] [--in-process]
+
+The default sweep is 4 GPU types x 6 counts = 24 clusters (the bar: at most 60 s with `--jobs 2`). Prints
+the machine, then a line a way of running: wall seconds, clusters a minute, the speed-up against the first
+way measured, and whether its answers equal the first's (they must: docs/fleet.md). The GPU prices are
+illustrative on-demand rents per GPU-hour, not quotes: they order the ranking, not its time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+for extra in (ROOT, ROOT / "bench"):
+    if str(extra) not in sys.path:
+        sys.path.insert(0, str(extra))
+
+from machine import cpu, load_average  # noqa: E402
+
+from dagc.fleet.rank import rank_fleet  # noqa: E402
+from dagc.fleet.run import run_fleet  # noqa: E402
+from dagc.lang.fleet import fleet_plans, load_fleet  # noqa: E402
+
+PRICES = {"h100-sxm": "2.49 $/h", "h200": "3.49 $/h", "b200": "5.99 $/h", "gb200": "6.49 $/h",
+          "h800": "2.49 $/h", "b300": "7.49 $/h", "gb300": "7.99 $/h", "mi300x": "2.99 $/h"}
+
+
+def plan_text(gpus: list[str], counts: list[int], requests: int, rate: float) -> str:
+    lines = "\n".join(f'  gpu preset "{g}" {{ price = {PRICES.get(g, "4 $/h")} }}' for g in gpus)
+    return f"""model preset "qwen3-235b-a22b"
+cluster {{ gpus = 8  gpu preset "h100-sxm" }}
+workload {{ batch = 64  prompt = 1024  generate = 256  serving = inflight  rate = {rate:g} requests/s
+           requests = {requests} }}
+require {{ ttft_p99 <= 2 s  tpot_p90 <= 50 ms }}
+strategy tp 8
+fleet {{
+{lines}
+  gpus = [{", ".join(str(n) for n in counts)}]
+}}
+"""
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--gpus", nargs="+", default=["h100-sxm", "h200", "b200", "gb200"])
+    ap.add_argument("--counts", nargs="+", type=int, default=[8, 16, 24, 32, 48, 64])
+    ap.add_argument("--requests", type=int, default=200, help="requests simulated a strategy at the rate")
+    ap.add_argument("--rate", type=float, default=8.0)
+    ap.add_argument("--jobs", type=int, nargs="*", default=[2], help="worker processes (none: skip)")
+    ap.add_argument("--ray", type=int, nargs="*", default=[1, 2, 4], help="Ray workers (none: skip)")
+    ap.add_argument("--in-process", action="store_true", help="also in this process")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "fleet.moe"
+        path.write_text(plan_text(args.gpus, args.counts, args.requests, args.rate))
+        plan, fleet = load_fleet(path)
+        items = fleet_plans(path, fleet)
+    print(f"machine: {cpu()}; load average {load_average()}")
+    print(f"sweep: Qwen3-235B-A22B, {len(args.gpus)} GPU types x {len(args.counts)} counts = {len(items)} clusters "
+          f"at {args.rate:g} requests/s, {args.requests} requests a strategy")
+    ways: list[tuple[str, dict]] = []
+    if args.in_process:
+        ways.append(("in this process", {}))
+    ways += [(f"--jobs {n}", {"jobs": n}) for n in args.jobs]
+    ways += [(f"Ray, {n} worker{'s' if n > 1 else ''}", {"ray": n}) for n in args.ray]
+    first: tuple[float, list] | None = None
+    for name, how in ways:
+        t0 = time.perf_counter()
+        if "ray" in how:
+            import ray
+            ray.init(num_cpus=how["ray"], include_dashboard=False, log_to_driver=False)
+            try:
+                answers = run_fleet(items, args.rate, ray="")
+            finally:
+                ray.shutdown()
+        else:
+            answers = run_fleet(items, args.rate, jobs=how.get("jobs", 1))
+        wall = time.perf_counter() - t0
+        first = first or (wall, answers)
+        best = rank_fleet(fleet, answers, args.rate, plan.objective).best
+        print(f"{name:18} {wall:8.1f} s  {60 * len(items) / wall:6.2f} clusters/min  speed-up "
+              f"{first[0] / wall:4.2f}x  same answers: {answers == first[1]}  best: "
+              f"{best['label'] + ', ' + best['pick']['strategy'] if best else 'none meets'}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,125 @@
+"""`dagc fleet`'s pages: fleet.md (the ranking in words and a table) and fleet.svg (cost per million tokens
+against p90 TPOT, a colour a GPU type).
+
+Input: report.json's `fleet` (`dagc.fleet.rank.FleetResult.to_json`) — the pages read the figures it holds,
+they compute none. Output: the markdown and the SVG text.
+"""
+
+from __future__ import annotations
+
+from ..units import Dimension, format_figure, format_si
+from .axes import ticks
+from .md_escape import md_code, md_text
+from .pareto import escape
+
+__all__ = ["FLEET_SIGNATURE", "fleet_md", "fleet_svg"]
+
+FLEET_SIGNATURE = "<!-- dagc fleet: cost per million tokens vs TPOT -->"
+_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
+W, H, L, R, T, B = 720, 440, 70, 170, 50, 50
+
+
+def _cost(row: dict, by: str) -> float | None:
+    return row.get("per_million_tokens" if by == "money" else "gpu_hours_per_million_tokens")
+
+
+def _cost_text(value: float | None, by: str) -> str:
+    if value is None:
+        return "—"
+    return f"${format_figure(value)}" if by == "money" else f"{format_figure(value)} GPU-h"
+
+
+def _time(value: float | None) -> str:
+    return "—" if value is None else format_si(value, Dimension.TIME)
+
+
+def fleet_md(doc: dict, plan: str, svg_name: str | None = "fleet.svg") -> str:
+    """fleet.md: which cluster to rent, the ranking, and the clusters that miss."""
+    f = doc
+    by = f["ranked_by"]
+    unit = "$ per million tokens" if by == "money" else "GPU-hours per million tokens (a GPU type has no price)"
+    out = [f"# Fleet: {md_text(plan)}", "",
+           f"{f['meeting']} of {f['clusters']} clusters meet every requirement at {f['rate_requests_per_s']:g} "
+           f"requests/s (objective {f['objective']}), ranked by {unit}.", ""]
+    best = f["best"]
+    if best is not None:
+        c = best["cluster"]
+        out += [f"**Rent {c['gpus']} x {md_text(c['gpu'])} served by {md_text(c['engine'])}**: "
+                f"{md_code(best['pick']['strategy'])} on {best['pick']['gpus']} GPU(s) "
+                f"({best['instances']} instance(s) in the cluster), "
+                f"{_cost_text(_cost(best, by), by)} per million tokens; what binds: {md_text(best['binding'] or '—')}.",
+                "", "The same pick: " + md_code(f"dagc search PLAN --rate {f['rate_requests_per_s']:g} "
+                                                 + " ".join(f"--set '{o}'" for o in best["options"])) + ".", ""]
+    if svg_name:
+        out += [f"![cost per million tokens vs p90 TPOT]({svg_name})", ""]
+    if f["ranked"]:
+        out += ["| # | cluster | engine | strategy | GPUs | instances | goodput req/s | p99 TTFT | p90 TPOT | "
+                "per Mtok | rent | binds |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        for k, r in enumerate(f["ranked"], 1):
+            c, pick, load = r["cluster"], r["pick"], r["pick"]["load"]
+            rent = r.get("rent_per_hour")
+            out.append(f"| {k} | {c['gpus']} x {md_text(c['gpu'])} | {md_text(c['engine'])} | "
+                       f"{md_code(pick['strategy'], in_table=True)} | "
+                       f"{pick['gpus']} | {r['instances']} | {format_figure(load['goodput_requests_per_s'])} | "
+                       f"{_time(load['ttft_s']['p99'])} | {_time(load['tpot_s']['p90'])} | "
+                       f"{_cost_text(_cost(r, by), by)} | {'—' if rent is None else f'${format_figure(rent)}/h'} | "
+                       f"{md_text(r.get('binding') or '—')} |")
+        out.append("")
+    if f["not_meeting"]:
+        out += ["## Not meeting every requirement", ""]
+        for r in f["not_meeting"]:
+            why = r.get("failed") or r.get("note") or (f"misses {r['binding']}" if r.get("binding") else "misses")
+            out.append(f"- {md_text(r['label'])}: {md_text(why)}")
+        out.append("")
+    return "\n".join(out)
+
+
+def fleet_svg(doc: dict, title: str) -> str:
+    """fleet.svg: each cluster's pick at its p90 TPOT and cost per million tokens, a colour a GPU type;
+    filled: meets every requirement, hollow: misses one."""
+    by = doc["ranked_by"]
+    rows = [r for r in (*doc["ranked"], *doc["not_meeting"])
+            if r.get("pick") and _cost(r, by) is not None and r["pick"]["load"]["tpot_s"]["p90"] is not None]
+    gpus = list(dict.fromkeys(r["cluster"]["gpu"] for r in (*doc["ranked"], *doc["not_meeting"])))
+    colour = {g: _COLOURS[i % len(_COLOURS)] for i, g in enumerate(gpus)}
+    xs = [r["pick"]["load"]["tpot_s"]["p90"] * 1e3 for r in rows] or [1.0]
+    ys = [_cost(r, by) or 0.0 for r in rows] or [1.0]
+    x1, y1 = max(xs) * 1.1, max(ys) * 1.1
+
+    def sx(x: float) -> float:
+        return L + x / (x1 or 1) * (W - L - R)
+
+    def sy(y: float) -> float:
+        return H - B - y / (y1 or 1) * (H - T - B)
+
+    ylabel = "$ per million tokens" if by == "money" else "GPU-hours per million tokens"
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" '
+           'font-family="Helvetica, DejaVu Sans, sans-serif">', FLEET_SIGNATURE,
+           f'<rect width="{W}" height="{H}" fill="white"/>',
+           f'<text x="{L}" y="22" font-size="14" font-weight="bold">{escape(title)}</text>',
+           f'<text x="{L}" y="38" font-size="11">each cluster\'s pick at {doc["rate_requests_per_s"]:g} requests/s; '
+           'filled: meets every requirement, hollow: misses one; the label is its GPU count</text>']
+    for t in ticks(0.0, x1):
+        out += [f'<line x1="{sx(t):.1f}" y1="{T}" x2="{sx(t):.1f}" y2="{H - B}" stroke="#eeeeee"/>',
+                f'<text x="{sx(t):.1f}" y="{H - B + 16}" font-size="10" text-anchor="middle">{t:g}</text>']
+    for t in ticks(0.0, y1):
+        out += [f'<line x1="{L}" y1="{sy(t):.1f}" x2="{W - R}" y2="{sy(t):.1f}" stroke="#eeeeee"/>',
+                f'<text x="{L - 6}" y="{sy(t) + 3:.1f}" font-size="10" text-anchor="end">{t:g}</text>']
+    out += [f'<line x1="{L}" y1="{H - B}" x2="{W - R}" y2="{H - B}" stroke="#333"/>',
+            f'<line x1="{L}" y1="{T}" x2="{L}" y2="{H - B}" stroke="#333"/>',
+            f'<text x="{(L + W - R) / 2}" y="{H - 14}" font-size="12" text-anchor="middle">p90 TPOT (ms)</text>',
+            f'<text x="16" y="{(T + H - B) / 2}" font-size="12" text-anchor="middle" '
+            f'transform="rotate(-90 16 {(T + H - B) / 2})">{ylabel}</text>']
+    for r in rows:
+        c = r["cluster"]
+        x, y = sx(r["pick"]["load"]["tpot_s"]["p90"] * 1e3), sy(_cost(r, by) or 0.0)
+        fill = colour[c["gpu"]] if r.get("meets_requirements") else "white"
+        out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{fill}" stroke="{colour[c["gpu"]]}" '
+                   f'stroke-width="2"><title>{escape(r["label"])}: {escape(r["pick"]["strategy"])}</title></circle>')
+        out.append(f'<text x="{x + 7:.1f}" y="{y + 4:.1f}" font-size="10">{c["gpus"]}</text>')
+    for i, g in enumerate(gpus):
+        y = T + 10 + 18 * i
+        out += [f'<circle cx="{W - R + 20}" cy="{y}" r="5" fill="{colour[g]}"/>',
+                f'<text x="{W - R + 30}" y="{y + 4}" font-size="11">{escape(g)}</text>']
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
