@@ -110,13 +110,17 @@ def fleet_svg(doc: dict, title: str) -> str:
             f'<text x="{(L + W - R) / 2}" y="{H - 14}" font-size="12" text-anchor="middle">p90 TPOT (ms)</text>',
             f'<text x="16" y="{(T + H - B) / 2}" font-size="12" text-anchor="middle" '
             f'transform="rotate(-90 16 {(T + H - B) / 2})">{ylabel}</text>']
+    at: dict[tuple, list[dict]] = {}        # clusters whose picks fall on one point: one mark, their counts joined
     for r in rows:
-        c = r["cluster"]
         x, y = sx(r["pick"]["load"]["tpot_s"]["p90"] * 1e3), sy(_cost(r, by) or 0.0)
-        fill = colour[c["gpu"]] if r.get("meets_requirements") else "white"
-        out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{fill}" stroke="{colour[c["gpu"]]}" '
-                   f'stroke-width="2"><title>{escape(r["label"])}: {escape(r["pick"]["strategy"])}</title></circle>')
-        out.append(f'<text x="{x + 7:.1f}" y="{y + 4:.1f}" font-size="10">{c["gpus"]}</text>')
+        at.setdefault((r["cluster"]["gpu"], round(x, 1), round(y, 1), bool(r.get("meets_requirements"))), []).append(r)
+    for (gpu, x, y, meets), same in at.items():
+        fill = colour[gpu] if meets else "white"
+        names = "; ".join(f"{r['label']}: {r['pick']['strategy']}" for r in same)
+        out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{fill}" stroke="{colour[gpu]}" '
+                   f'stroke-width="2"><title>{escape(names)}</title></circle>')
+        counts = ", ".join(str(r["cluster"]["gpus"]) for r in same)
+        out.append(f'<text x="{x + 7:.1f}" y="{y + 4:.1f}" font-size="10">{escape(counts)}</text>')
     for i, g in enumerate(gpus):
         y = T + 10 + 18 * i
         out += [f'<circle cx="{W - R + 20}" cy="{y}" r="5" fill="{colour[g]}"/>',
