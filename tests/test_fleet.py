@@ -210,6 +210,12 @@ def test_dagc_fleet_writes_its_answers_and_resumes_from_them(small, tmp_path, ca
     monkeypatch.setattr(fleet_run, "answer_cluster", _refuse)
     assert main(["fleet", str(path), "-o", str(out), "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out) == doc
+    # --launch: the best cluster's pick started on its engine, its plan read with the best's --set options
+    assert main(["fleet", str(path), "-o", str(out), "--quiet", "--launch"]) == 0
+    printed = capsys.readouterr().out
+    tp = best["pick"]["strategy"].split()[1]
+    assert f"vllm serve Qwen/Qwen3-30B-A3B --tensor-parallel-size {tp} " in printed
+    assert f"# dagc launch: fleet · strategy `{best['pick']['strategy']}`" in printed
     # a changed plan is another sweep: nothing is resumed
     path2 = write(tmp_path, SMALL.replace("requests = 20", "requests = 21"), "other.moe")
     with pytest.raises(AssertionError, match="searched"):

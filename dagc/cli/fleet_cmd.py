@@ -38,6 +38,8 @@ def add_fleet_parser(sub, positive_int) -> None:
                     help="how many clusters to show (default 10)")
     fl.add_argument("--fresh", action="store_true",
                     help="search every cluster again, not resuming from fleet-results.jsonl")
+    fl.add_argument("--launch", action="store_true",
+                    help="then print the commands that start the best cluster's strategy on its engine (dagc launch)")
     fl.add_argument("--format", choices=("text", "json"), default="text")
     fl.add_argument("--force", action="store_true",
                     help="write into an output directory that dagc cannot tell it wrote (docs/security.md)")
@@ -125,4 +127,18 @@ def cmd_fleet(args) -> int:
         print(text)
     else:
         print_fleet(make_console(), result, 1 if _quiet(args) else args.top, f"{report}, fleet.md, fleet.svg")
-    return EXIT_OK if result.best is not None else EXIT_REQUIREMENTS
+    if result.best is None:
+        return EXIT_REQUIREMENTS
+    return _launch(args, result.best) if args.launch else EXIT_OK
+
+
+def _launch(args, best: dict) -> int:
+    """`--launch`: `dagc launch` of the best cluster's pick, on its engine, its plan read with its `--set` options."""
+    import argparse
+
+    from .launch import cmd_launch
+    sys.stdout.flush()
+    engine = best["cluster"]["engine"].partition("@")[0]
+    return cmd_launch(argparse.Namespace(
+        plan=args.plan, engine=engine if engine != "pytorch" else None, strategy=best["pick"]["strategy"],
+        output=None, allow_path=args.allow_path, overrides=tuple(best["options"])))
