@@ -54,10 +54,17 @@ class _Unread:
         raise AssertionError("a rule that reads the layout only tested memory or metrics")
 
 
+def _final(a) -> RuleContext:
+    """The context of one pass of every rule over the analysis's final memory and metrics, with what the engine
+    admits and the workload and layout the schedule was made at (in flight, the requests admitted: W520)."""
+    metrics = a.compiled.metrics if a.compiled is not None else None
+    running = (a.compiled.plan.workload, a.compiled.layout) if a.compiled is not None else None
+    return RuleContext(a.plan, None, a.strategy, a.layout, a.memory, metrics, a.admission, running)
+
+
 def _one_pass(a):
     """The diagnostics of one pass of every rule over the analysis's final memory and metrics."""
-    metrics = a.compiled.metrics if a.compiled is not None else None
-    return cap(run_rules(RuleContext(a.plan, None, a.strategy, a.layout, a.memory, metrics)))
+    return cap(run_rules(_final(a)))
 
 
 @pytest.mark.parametrize(("name", "plan", "decl"), CASES, ids=[c[0] + ":" + c[2].text for c in CASES])
@@ -70,8 +77,7 @@ def test_diagnostics_are_one_pass_of_every_rule_in_code_order(name, plan, decl):
 def test_rules_on_the_layout_read_neither_memory_nor_metrics(name, plan, decl):
     a = analyse(plan, flatten(decl)[0])
     ctx = RuleContext(a.plan, None, a.strategy, a.layout, _Unread(), _Unread())   # type: ignore[arg-type]
-    metrics = a.compiled.metrics if a.compiled is not None else None
-    every = run_rules(RuleContext(a.plan, None, a.strategy, a.layout, a.memory, metrics))
+    every = run_rules(_final(a))
     assert run_rules(ctx, Reads.LAYOUT) == [d for d in every if RULES_BY_CODE[d.code].reads is Reads.LAYOUT]
 
 
@@ -80,7 +86,8 @@ RULES_BY_CODE = {r.code: r for r in RULES}
 
 def test_the_rules_that_read_more_than_the_layout():
     reads = {r.code: r.reads for r in RULES if r.reads is not Reads.LAYOUT}
-    assert reads == {"E402": Reads.MEMORY, "W520": Reads.MEMORY, "W504": Reads.SCHEDULE}
+    assert reads == {"E402": Reads.MEMORY, "W520": Reads.MEMORY, "W504": Reads.SCHEDULE,
+                     "W506": Reads.SCHEDULE, "W513": Reads.SCHEDULE}     # at the requests in flight the figures are for
 
 
 def test_each_check_emits_only_its_own_code():
@@ -88,8 +95,7 @@ def test_each_check_emits_only_its_own_code():
     assert len(CASES) >= 20
     for _name, plan, decl in CASES:
         a = analyse(plan, flatten(decl)[0])
-        metrics = a.compiled.metrics if a.compiled is not None else None
-        ctx = RuleContext(a.plan, None, a.strategy, a.layout, a.memory, metrics)
+        ctx = _final(a)
         for r in RULES:
             if r.check is not None:
                 assert {d.code for d in r.check(ctx)} <= {r.code}, r.code

@@ -74,3 +74,88 @@ def test_checks_e702_names_the_nearest_strategy_as_dagc_launch_does(tmp_path, ca
     path.write_text(text)
     main(["launch", str(path), "--engine", "vllm"])
     assert f"= help: {e702.hint}" in capsys.readouterr().out
+
+
+def test_figures_after_w520_speak_of_the_requests_the_kv_cache_admits():
+    import math
+
+    from dagc.export.markdown import report_md
+    from dagc.export.report import report_json
+    from test_admission import kv_tokens_by_hand, plan_text
+
+    def checked(batch: int):
+        # a chunk of 140 tokens cannot keep up (W513) and no TPOT of a microsecond is physical (W506)
+        text = plan_text(batch=batch, extra="chunk = 140").replace("strategy tp 1",
+                                                                   "require { tpot <= 1 us }\nstrategy tp 1")
+        [r] = dagc.check(load_plan_text(text))
+        return r
+
+    capped = checked(128)
+    # by hand (tests/test_admission.py): the KV cache's tokens at a mean context of 2,000 + 500 / 2
+    running = math.floor(kv_tokens_by_hand(capped.memory.worst.activation_bytes) / 2250)
+    assert running == 31 and capped.metrics["concurrency_effective"] == running
+    assert any(d.code == "W520" for d in capped.diagnostics)
+    fixed = checked(running)                      # a batch of what the engine runs anyway: no W520
+    assert not any(d.code == "W520" for d in fixed.diagnostics)
+
+    def said(r, code):
+        [d] = [d for d in r.diagnostics if d.code == code]
+        return d.message
+
+    # W506's TPOT bound and W513's requests per rank are those of the 31 requests in flight, as the figures are
+    assert said(capped, "W506") == said(fixed, "W506")
+    assert said(capped, "W513") == said(fixed, "W513")
+    d, room = running, 140 - running              # 31 requests need 31 · 2,000 / 500 = 124 prompt tokens a step
+    assert (f"{d} requests in flight per attention-DP rank need {d * 2000 // 500} prompt tokens per step, a step "
+            f"has room for {room}") in said(capped, "W513")
+    # report.json's serving figures too: d = 31 on the one rank, every step carries a chunk (124 > 109)
+    serving = report_json(capped)["serving"]
+    assert serving == report_json(fixed)["serving"]
+    assert serving["requests_per_rank"] == 31 and serving["mixed_step_share"] == 1.0
+    # report.md: the steady state with the 31 in flight, and the KV cache admitting them, not holding all 128
+    md = report_md(capped)
+    assert ("the figures are the steady state with 31 requests in flight (of the 128 `batch` allows: the KV cache "
+            "admits no more, W520), 31 per attention-DP rank") in md
+    assert "the KV cache admits 31 of them at their mean context, so the engine runs 31 at once (W520)" in md
+    assert "holds every request" not in md and "holds every request at full context" in report_md(fixed)
+
+
+def test_report_md_names_the_clients_ttft_and_the_servers():
+    from dagc.export.load_md import load_md
+    from dagc.export.markdown import report_md
+
+    text = ('model preset "mixtral-8x7b"\ncluster { gpus = 8 gpu preset "h100-sxm" engine = vllm }\n'
+            'workload { batch = 8 prompt = 512 generate = 64 serving = inflight concurrency = 4 requests = 40 }\n'
+            'strategy tp 8\n')
+    [r] = dagc.check(load_plan_text(text))
+    m, front = r.metrics, r.plan.cluster.engine.terms.frontend_s
+    assert front > 0 and m["ttft_s"] == m["ttft_server_s"] + front       # vLLM's front end, 18.97 ms
+    md = report_md(r)
+    ms = lambda x: f"{x * 1e3:.4g} ms"                                     # noqa: E731 (as every output rounds)
+    assert f"| TTFT as a client measures it (the server's + the engine's front end, {ms(front)}) | {ms(m['ttft_s'])} |" \
+        in md
+    assert f"| TTFT at the server (mixed steps to a first token) | {ms(m['ttft_server_s'])} |" in md
+    # the load's percentiles say which are the client's: TTFT and end to end with the front end, and the server's
+    load = r.load.json
+    section = "\n".join(load_md(load))
+    assert "as a benchmark client measures them" in section
+    for key, name in (("ttft_s", "TTFT (client)"), ("ttft_server_s", "TTFT (server)"),
+                      ("e2e_s", "end to end (client)"), ("e2e_server_s", "end to end (server)")):
+        assert f"| {name} | {ms(load[key]['mean'])} |" in section, name
+    assert load["ttft_s"]["p50"] == load["ttft_server_s"]["p50"] + front
+
+
+def test_w506_bounds_the_clients_ttft_with_the_engines_front_end():
+    from dagc.rules.bounds import bounds
+
+    base = ('model preset "mixtral-8x7b"\ncluster { gpus = 8 gpu preset "h100-sxm" engine = vllm }\n'
+            'workload { batch = 64 prompt = 2048 generate = 256 }\nREQUIRE\nstrategy tp 8\n')
+    plan = load_plan_text(base.replace("REQUIRE", ""))
+    server = bounds(plan.model, plan.workload, plan.cluster, gpus=8).ttft_s     # 427.0 ms at 100 % efficiency
+    front = plan.cluster.engine.terms.frontend_s                                # 18.97 ms
+    # a target between the server's bound and the client's (the server's + the front end) is out of reach
+    target_ms = (server + front / 2) * 1e3
+    [r] = dagc.check(load_plan_text(base.replace("REQUIRE", f"require {{ ttft <= {target_ms:.3f} ms }}")))
+    [w506] = [d for d in r.diagnostics if d.code == "W506"]
+    assert f"it is at least {(server + front) * 1e3:.1f} ms" in w506.message
+    assert r.metrics["ttft_s"] >= server + front

@@ -70,10 +70,15 @@ def load_md(load: dict | None) -> list[str]:
              f"{capacity_text(load)} (the highest arrival rate at which the percentile requirements hold and "
              f"the queue does not keep growing).{over}"
              + (f" {bound}" if (bound := binding_text(load.get("binding"))) is not None else ""), "",
+             "TTFT and end to end as a benchmark client measures them (from arrival, queueing and the engine's "
+             "front end included), and at the server (without the front end); TPOT and ITL are the same at both.", "",
              "| | mean | p50 | p90 | p95 | p99 |", "|---|---|---|---|---|---|"]
-    for key, name in (("ttft_s", "TTFT"), ("tpot_s", "TPOT"), ("itl_s", "ITL (between tokens)"),
-                      ("e2e_s", "end to end")):
-        q = load[key]
+    for key, name in (("ttft_s", "TTFT (client)"), ("ttft_server_s", "TTFT (server)"), ("tpot_s", "TPOT"),
+                      ("itl_s", "ITL (between tokens)"), ("e2e_s", "end to end (client)"),
+                      ("e2e_server_s", "end to end (server)")):
+        q = load.get(key)
+        if q is None:
+            continue
         lines.append(f"| {name} | " + " | ".join(_t(q[k]) for k in ("mean", "p50", "p90", "p95", "p99")) + " |")
     return lines + [""]
 

@@ -257,9 +257,12 @@ def _metrics(r: StrategyResult) -> list[str]:
         return [name, metric_text(plan, kind, met[key]), metric_text(plan, kind, met[key] / g, per_gpu=True)]
 
     inflight = plan.workload.inflight
+    front = format_si(plan.cluster.engine.terms.frontend_s, Dimension.TIME)
     return lines + _table(["metric", "value", "per GPU"], [
-        ["TTFT (mixed steps to a first token)" if inflight else "TTFT (prefill makespan)",
+        [f"TTFT as a client measures it (the server's + the engine's front end, {front})",
          metric_text(plan, K.TTFT, met["ttft_s"]), ""],
+        ["TTFT at the server (" + ("mixed steps to a first token)" if inflight else "prefill makespan)"),
+         format_si(met["ttft_server_s"], Dimension.TIME), ""],
         ["TPOT (decode and mixed steps mixed)" if inflight else "TPOT (steady decode step)",
          metric_text(plan, K.TPOT, met["tpot_s"]), ""],
         throughput("prefill throughput", K.PREFILL_THROUGHPUT, "prefill_tokens_per_s"),

@@ -216,7 +216,7 @@ def report_json(result: StrategyResult) -> dict:
             "model": memory_totals(result),
         },
         "metrics": {**{k: metrics.get(k) for k in METRIC_KEYS}, **metrics},
-        "serving": pools_json(result) if result.pooled is not None else serving_json(plan.workload, lay),
+        "serving": pools_json(result) if result.pooled is not None else serving_json(*result.running),
         "speculative": speculative_json(result),
         "eplb": eplb_json(result),
         "load": load_of(result),

@@ -27,14 +27,16 @@ def _pct(x: float) -> str:
 def inflight_summary(r: StrategyResult) -> list[str]:
     """The summary's line on the mode: what the figures mean (steady state, no queueing) and the
     shares they rest on."""
-    w = r.plan.workload
     if r.pooled is not None:
         return pooled_summary(r)
-    if not w.inflight or r.layout is None:
+    w, lay = r.running            # in flight, the requests the engine reaches (W520)
+    if not w.inflight or lay is None:
         return []
-    s = serving_json(w, r.layout)
+    s = serving_json(w, lay)
+    admitted = "" if w.batch == r.plan.workload.batch else \
+        f" (of the {r.plan.workload.batch:,} `batch` allows: the KV cache admits no more, W520)"
     line = (f"- **Served in flight** (continuous batching with chunked prefill, `chunk = {s['chunk']:,}` tokens per "
-            f"step): the figures are the steady state with {w.batch:,} requests in flight, "
+            f"step): the figures are the steady state with {w.batch:,} requests in flight{admitted}, "
             f"{s['requests_per_rank']:,} per attention-DP rank; {_pct(s['mixed_step_share'])} of a rank's steps carry "
             f"a chunk of {s['chunk_prompt_tokens']:,} prompt tokens (f), {_pct(s['mixed_step_share_group'])} of the "
             f"steps of a group of {s['attention_dp_group']} attention-DP "
@@ -53,16 +55,16 @@ def inflight_summary(r: StrategyResult) -> list[str]:
 def inflight_metric_rows(r: StrategyResult) -> list[list[str]]:
     """The metrics table's rows beside TTFT, TPOT and the throughputs, in flight: the two steps and
     the shares."""
-    met, lay = r.metrics, r.layout
+    met, (w, lay) = r.metrics, r.running
     if r.pooled is not None:
         f = r.pooled.figures
         if f is None:
             return []
         return [["KV transfer (visible part)", _t(f.transfer_s), ""],
                 *[[f"{role} pool capacity", f"{cap:,.2f} requests/s", ""] for role, cap in f.capacity.items()]]
-    if not r.plan.workload.inflight or met is None or lay is None:
+    if not w.inflight or met is None or lay is None:
         return []
-    s = serving_json(r.plan.workload, lay)
+    s = serving_json(w, lay)
     return [["decode step (every request in flight decodes)", _t(met["decode_step_s"]), ""],
             [f"mixed step (+ a chunk of {s['chunk_prompt_tokens']:,} prompt tokens)", _t(met["mixed_step_s"]), ""],
             ["steps with a chunk: f, f_g", f"{_pct(s['mixed_step_share'])}, {_pct(s['mixed_step_share_group'])}", ""],
@@ -79,8 +81,11 @@ def inflight_execution(r: StrategyResult) -> str:
                 "batch, the KV cache of each at full context.")
     if not w.inflight:
         return ""
-    return (f" Served in flight: `batch` requests at once, each engine step at most {w.chunk_tokens:,} tokens "
-            "(its decode tokens, then a chunk of one prompt); the KV cache holds every request at full context.")
+    run = r.running[0].batch
+    held = "the KV cache holds every request at full context" if run == w.batch else \
+        (f"the KV cache admits {run:,} of them at their mean context, so the engine runs {run:,} at once (W520)")
+    return (f" Served in flight: `batch` requests at once at most, each engine step at most {w.chunk_tokens:,} tokens "
+            f"(its decode tokens, then a chunk of one prompt); {held}.")
 
 
 def pooled_summary(r: StrategyResult) -> list[str]:
@@ -89,8 +94,9 @@ def pooled_summary(r: StrategyResult) -> list[str]:
     pooled = r.pooled
     assert pooled is not None
     f = pooled.figures
+    running = (r.metrics or {}).get("concurrency_effective") or r.plan.workload.batch   # the decode pools' (W520)
     lines = [f"- **Disaggregated**: {r.gpus_used or 0:,} GPUs in two pools; the figures are the steady state with "
-             f"{r.plan.workload.batch:,} requests in flight, no queueing (docs/cost-model.md, \"Disaggregated prefill "
+             f"{running:,} requests in flight, no queueing (docs/cost-model.md, \"Disaggregated prefill "
              "and decode\")."]
     if f is not None and pooled.kv_bytes_per_request is not None:
         n, d = f.balance

@@ -9,9 +9,11 @@ from typing import Any
 
 from ..diagnostics import Diagnostic, Severity
 from ..layout.layout import Layout
+from ..memory.admission import Admission
 from ..memory.memory import MemoryBreakdown
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy, StrategyDecl
+from ..plan.workload import Workload
 from ..source import Span
 
 __all__ = ["Check", "Reads", "Rule", "RuleContext", "diag", "largest_divisor", "make_rule"]
@@ -25,6 +27,21 @@ class RuleContext:
     layout: Layout
     memory: MemoryBreakdown | None = None   # set for the rules that read memory (None when pp exceeds the layers)
     metrics: Any = None                 # dagc.serve.metrics.Metrics, for the rules that read the schedule
+    # in flight, what the engine admits (`dagc.memory.admission`), made once with the memory (`dagc.verdict.analyse`)
+    admission: Admission | None = None
+    # the workload and layout the steady state was scheduled at — in flight, at the concurrency the engine
+    # reaches (`dagc.memory.admission.admitted`) — for the rules that read the schedule; None: the plan's
+    running: tuple[Workload, Layout] | None = None
+
+    @property
+    def run_workload(self) -> Workload:
+        """The workload the figures are for: `batch` the requests in flight the engine reaches (W520)."""
+        return self.running[0] if self.running is not None else self.plan.workload
+
+    @property
+    def run_layout(self) -> Layout:
+        """The layout the figures are for (its requests per rank those the engine runs)."""
+        return self.running[1] if self.running is not None else self.layout
 
 
 class Reads(Enum):

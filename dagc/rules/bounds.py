@@ -72,6 +72,7 @@ class Bounds:
     throughput_tokens_per_s: float
     min_gpus_for_weights: int
     weights_bytes: float = 0.0          # every weight of the model once: what `min_gpus_for_weights` holds
+    frontend_s: float = 0.0             # the engine's per-request front end, which a client's TTFT adds to `ttft_s`
 
 
 def attention_core_flops_per_layer(model: Model, seq: int) -> float:
@@ -171,10 +172,11 @@ def _bounds(model: Model, workload: Workload, cluster: Cluster, gpus: int, dp: i
         return Bounds(gpus=gpus, dp=dp, ttft_s=inflight_first_token_floor(workload) * tpot, tpot_s=tpot,
                       prefill_tokens_per_s=decode * s / g, decode_tokens_per_s=decode,
                       throughput_tokens_per_s=decode * (s + g) / g, min_gpus_for_weights=min_gpus,
-                      weights_bytes=weights_bytes)
+                      weights_bytes=weights_bytes, frontend_s=cluster.engine.terms.frontend_s)
     return Bounds(gpus=gpus, dp=dp, ttft_s=ttft, tpot_s=tpot, prefill_tokens_per_s=b * s / ttft,
                   decode_tokens_per_s=b / tpot, throughput_tokens_per_s=b * (s + g) / (ttft + g * tpot),
-                  min_gpus_for_weights=min_gpus, weights_bytes=weights_bytes)
+                  min_gpus_for_weights=min_gpus, weights_bytes=weights_bytes,
+                  frontend_s=cluster.engine.terms.frontend_s)
 
 
 def inflight_first_token_floor(workload: Workload) -> int:
@@ -291,11 +293,13 @@ def _microbatch_bounds(model: Model, workload: Workload, cluster: Cluster, gpus:
 
 def requirement_bound(req: Requirement, b: Bounds) -> tuple[float, bool] | None:
     """The bound on a requirement's metric and whether it is a lower bound (times, GPUs) or an
-    upper one (throughputs); None for a metric without a bound (memory)."""
+    upper one (throughputs); None for a metric without a bound (memory). A `ttft` requirement judges the
+    client's TTFT, so its bound is the server's (`ttft_s`) plus the engine's front end, as
+    `dagc.serve.rates.rate_metrics` makes the TTFT it judges."""
     per = b.gpus if req.per_gpu else 1
     match req.kind:
         case RequirementKind.TTFT:
-            return b.ttft_s, True
+            return b.ttft_s + b.frontend_s, True
         case RequirementKind.TPOT:
             return b.tpot_s, True
         case RequirementKind.GPUS:

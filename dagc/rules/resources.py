@@ -122,7 +122,7 @@ def check_admission(ctx: RuleContext):
     mem, w, lay = ctx.memory, ctx.plan.workload, ctx.layout
     if mem is None or not admits_by_kv(w) or not all(s.fits for s in mem.stages):
         return
-    a = admission(w, lay, mem)
+    a = ctx.admission or admission(w, lay, mem)          # made once by `dagc.verdict.analyse`
     if not a.limited:
         return
     ranks = lay.dp * lay.adp

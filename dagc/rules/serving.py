@@ -15,7 +15,7 @@ from ..diagnostics import Diagnostic, Severity
 from ..layout.mix import shares
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
-from .base import RuleContext, diag, make_rule
+from .base import Reads, RuleContext, diag, make_rule
 
 __all__ = ["RULES"]
 
@@ -67,7 +67,7 @@ def check_chunk_keeps_up(ctx: RuleContext):
         workload { batch = 24  prompt = 8000  generate = 100  serving = inflight  chunk = 2048 }
         strategy tp 8
     """
-    w, lay = ctx.plan.workload, ctx.layout
+    w, lay = ctx.run_workload, ctx.run_layout      # the requests in flight the engine reaches (W520)
     if not w.inflight or w.chunk_tokens <= lay.requests_per_rank * w.step_positions:      # E307's
         return
     s = shares(w, lay)
@@ -227,7 +227,8 @@ def request_over_kv(plan: Plan, request: int, prompt: int, output: int, kv_token
 
 RULES = (
     make_rule("E307", Severity.ERROR, "in flight, chunk leaves no room for a prompt", check_chunk_room),
-    make_rule("W513", Severity.WARNING, "in flight, the chunk cannot keep up with admissions", check_chunk_keeps_up),
+    make_rule("W513", Severity.WARNING, "in flight, the chunk cannot keep up with admissions", check_chunk_keeps_up,
+              reads=Reads.SCHEDULE),
     make_rule("W514", Severity.WARNING, "chunk with static serving does nothing", check_chunk_static,
               plan_level=True),
     make_rule("W515", Severity.WARNING, "the attention window covers the whole context", check_window_covers_context,

@@ -95,15 +95,18 @@ def analyse(plan: Plan, strategy: Strategy, workload: Workload | None = None,
     if layout.pp <= plan.model.layers and over_work_budget(layout) is None:
         activations = activation_bytes_by_stage(plan.model, plan.workload, plan.cluster, layout) if structured else None
         mem = memory(plan.model, plan.workload, plan.cluster, layout, activations)
-    diags += run_rules(replace(ctx, memory=mem), Reads.MEMORY)
     adm = admission(plan.workload, layout, mem) if mem is not None and admits_by_kv(plan.workload) else None
+    diags += run_rules(replace(ctx, memory=mem, admission=adm), Reads.MEMORY)
+    running = None
     if structured and mem is not None and estimate_nodes(layout, plan.workload) <= NODE_BUDGET:
         # in flight the steady state runs at the concurrency the engine reaches (`dagc.memory.admission`)
-        run, run_layout = admitted(plan, strategy, plan.workload, layout, adm)
+        running = admitted(plan, strategy, plan.workload, layout, adm)
+        run, run_layout = running
         compiled = compile_dag(plan if run is plan.workload else plan.model_copy(update={"workload": run}),
                                strategy, run_layout, mem)
-    diags = in_rule_order(diags + run_rules(replace(ctx, memory=mem, metrics=compiled.metrics if compiled else None),
-                                            Reads.SCHEDULE))
+    # the rules that read the schedule read the requests in flight it was made for (W506, W513)
+    diags = in_rule_order(diags + run_rules(replace(ctx, memory=mem, admission=adm, running=running,
+                                                    metrics=compiled.metrics if compiled else None), Reads.SCHEDULE))
     metrics_json = None
     if compiled is not None:
         metrics_json = {**compiled.metrics.to_json(), "concurrency_effective": compiled.plan.workload.batch}

@@ -18,6 +18,7 @@ from ..layout.layout import Layout
 from ..memory.memory import MemoryBreakdown
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy, StrategyDecl
+from ..plan.workload import Workload
 from ..rules import in_rule_order
 from ..serve.step_prices import StepPrices
 from .analyse import analyse
@@ -69,6 +70,15 @@ class StrategyResult:
     @property
     def label(self) -> str:
         return self.decl.name or self.decl.text
+
+    @property
+    def running(self) -> tuple[Workload, Layout | None]:
+        """The workload and layout the steady-state figures are for: those the DAG was scheduled at — in
+        flight, `batch` the requests the engine reaches (`metrics.concurrency_effective`: fewer than the
+        plan's when the KV cache admits fewer, W520) — else the plan's."""
+        if self.compiled is not None and self.pooled is None:
+            return self.compiled.plan.workload, self.compiled.layout
+        return self.plan.workload, self.layout
 
 
 def check_strategy(plan: Plan, decl: StrategyDecl, progress: Progress | None = None,
