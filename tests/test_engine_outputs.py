@@ -79,9 +79,10 @@ def test_checks_e702_names_the_nearest_strategy_as_dagc_launch_does(tmp_path, ca
 def test_figures_after_w520_speak_of_the_requests_the_kv_cache_admits():
     import math
 
+    from test_admission import kv_tokens_by_hand, plan_text
+
     from dagc.export.markdown import report_md
     from dagc.export.report import report_json
-    from test_admission import kv_tokens_by_hand, plan_text
 
     def checked(batch: int):
         # a chunk of 140 tokens cannot keep up (W513) and no TPOT of a microsecond is physical (W506)
@@ -132,8 +133,8 @@ def test_report_md_names_the_clients_ttft_and_the_servers():
     assert front > 0 and m["ttft_s"] == m["ttft_server_s"] + front       # vLLM's front end, 18.97 ms
     md = report_md(r)
     ms = lambda x: f"{x * 1e3:.4g} ms"                                     # noqa: E731 (as every output rounds)
-    assert f"| TTFT as a client measures it (the server's + the engine's front end, {ms(front)}) | {ms(m['ttft_s'])} |" \
-        in md
+    client = f"TTFT as a client measures it (the server's + the engine's front end, {ms(front)})"
+    assert f"| {client} | {ms(m['ttft_s'])} |" in md
     assert f"| TTFT at the server (mixed steps to a first token) | {ms(m['ttft_server_s'])} |" in md
     # the load's percentiles say which are the client's: TTFT and end to end with the front end, and the server's
     load = r.load.json
