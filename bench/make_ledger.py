@@ -11,9 +11,12 @@ requests/s; E2E) and the regime of its run's plan as dagc sees it (`dagc.verdict
 GPU family, serving mode, concurrency band). Each figure is counted in every regime of its chain, finest
 first (`regime_keys`): engine + GPU family + mode + concurrency band + quantity, then without the
 concurrency band, then engine + quantity, then the quantity alone, then every quantity (`all`). A regime
-stores its runs, its figures and — with at least MIN_RUNS runs — the empirical quantiles of r at LEVELS
-(linear interpolation between order statistics, numpy's default); a thinner one stores its counts only,
-and dagc falls back to the next wider regime (docs/bands.md).
+stores its runs, its figures and — with at least MIN_RUNS runs — the empirical quantiles of r at LEVELS,
+the k-th smallest of n at level k / (n + 1) and linear between (Weibull plotting positions, Hyndman and
+Fan's type 6, numpy's `method="weibull"`): the band between the levels (1 − c) / 2 and (1 + c) / 2 is then
+a distribution-free prediction interval of share c for one more run of the regime, where numpy's default
+(type 7, the k-th at (k − 1) / (n − 1)) is narrower and covers fewer than c of a small regime's own runs.
+A thinner regime stores its counts only, and dagc falls back to the next wider one (docs/bands.md).
 """
 
 from __future__ import annotations
@@ -104,11 +107,13 @@ def ledger_doc(obs: Iterable[Observation], min_runs: int = MIN_RUNS, levels: Seq
     for key in sorted(ratios):
         r = np.asarray(ratios[key])
         enough = len(runs[key]) >= min_runs
+        q = np.quantile(r, levels, method="weibull") if enough else None
         regimes[key] = {"runs": len(runs[key]), "figures": int(r.size),
-                        "log_ratio": [round(float(x), 6) for x in np.quantile(r, levels)] if enough else None}
+                        "log_ratio": [round(float(x), 6) for x in q] if q is not None else None}
     return {"about": "dagc's errors on published serving runs it was not tuned on: per regime, the quantiles of "
                      "ln(dagc / measured) at `levels` (docs/bands.md); made by bench/make_ledger.py",
-            "source": source, "estimator": "empirical quantiles of the log-ratio, linear between order statistics",
+            "source": source, "estimator": "empirical quantiles of the log-ratio: the k-th smallest of n at level "
+                                      "k / (n + 1), linear between (Weibull plotting positions)",
             "min_runs": min_runs, "levels": list(levels), "regimes": regimes}
 
 

@@ -65,7 +65,7 @@ def test_example_json_report(path):
         for d in r["diagnostics"]:
             assert set(d) == {"code", "severity", "message", "file", "line", "column", "hint"}
         for q in r["requirements"]:
-            assert set(q) == {"name", "op", "target", "value", "met"}
+            assert {"name", "op", "target", "value", "met", "probability", "class"} <= set(q)
 
 
 EXPECTED_MISTAKES = {

@@ -176,15 +176,23 @@ def _print_critical_paths(console: Console, m, plan: Plan, lay) -> None:
 
 
 def _requirements_table(r: StrategyResult) -> Table:
+    """Each requirement: its figure with the band where the measured one lies (docs/bands.md), the margin,
+    whether dagc's figure meets it, and the odds that the deployment would: meets / uncertain / misses."""
+    from rich.markup import escape
+
+    from ..verdict.bands import bands_of, odds_text, regimes_text, value_band_text
     from ..verdict.verdict import met_text
-    t = Table(title="requirements", title_justify="left")
-    for col in ("requirement", "value", "margin", "met"):
+    odds = bands_of(r).requirements
+    caption = regimes_text(odds)
+    t = Table(title="requirements", title_justify="left", caption=escape(shown(caption)) if caption else None,
+              caption_justify="left")
+    for col in ("requirement", escape("value [band]"), "margin", "met", "odds"):
         t.add_column(col)
     unknown = "not computed: the strategy has errors" if r.verdict.correct is False else "not computed"
-    for q in r.requirements:
-        value = unknown if q.value is None else q.value_text()
+    for q, o in zip(r.requirements, odds, strict=True):
+        value = unknown if q.value is None else escape(value_band_text(q, o))
         margin = q.margin_percent()
-        add_shown_row(t, q.requirement.text, value, margin, met_text(q, r.verdict.correct, "NO"))
+        add_shown_row(t, q.requirement.text, value, margin, met_text(q, r.verdict.correct, "NO"), odds_text(o))
     return t
 
 

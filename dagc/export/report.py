@@ -16,6 +16,7 @@ from ..plan.params import active_params, bytes_per_param, params_by_category, to
 from ..plan.plan import Plan
 from ..serve.inflight import serving_json
 from ..serve.price import token_cost
+from ..verdict.bands import bands_of
 from ..verdict.check import StrategyResult
 from .techniques import eplb_json, speculative_json
 
@@ -191,6 +192,7 @@ def report_json(result: StrategyResult) -> dict:
     """
     plan, lay, mem = result.plan, result.layout, result.memory
     metrics = result.metrics or {}
+    banded = bands_of(result)       # each figure's error band and each requirement's odds (docs/bands.md)
     max_rank = None
     if mem is not None:
         w = mem.worst
@@ -225,7 +227,9 @@ def report_json(result: StrategyResult) -> dict:
         "next_steps": [s.to_json() for s in result.next_steps],
         "cost_model": cost_basis(plan.cluster),
         "assumptions": assumptions(plan, lay.microbatches if lay else None),
-        "requirements": [r.to_json() for r in result.requirements],
+        "bands": banded.to_json(),
+        "requirements": [{**r.to_json(), **o.to_json()} for r, o in zip(result.requirements, banded.requirements,
+                                                                          strict=True)],
         "diagnostics": [d.to_json() for d in result.diagnostics],
         "verdict": {**result.verdict.to_json(), "optimal_evidence": result.optimality},
         "layout": _layout_json(result),

@@ -177,10 +177,10 @@ class Ledger:
                     if key == WIDEST:
                         note = "the plan has no traffic, and its quantity has too few runs: every quantity's"
                 elif skipped:
-                    note = "; ".join(skipped) + f" (fewer than {self.min_runs})"
+                    note = f"finer regimes have fewer than {self.min_runs} runs: " + ", ".join(skipped)
                 return Errors(key, int(entry["runs"]), self.levels, tuple(entry["log_ratio"]), note)
             runs = entry["runs"] if entry is not None else 0
-            skipped.append(f"{key}: {runs} run{'' if runs == 1 else 's'}")
+            skipped.append(f"{key.removesuffix(' ' + keys[3])} ({runs})")
         raise ValueError(f"the ledger has no `{WIDEST}` regime with quantiles")
 
 

@@ -1,0 +1,81 @@
+"""How often dagc's stated band contains the measured value, on the held-out half of the fidelity corpus.
+
+Usage:
+    python bench/band_coverage.py                  # the shipped ledger's 80 % bands, per quantity
+    python bench/band_coverage.py --confidence 0.5
+
+Two figures per quantity. *In sample*: each held-out figure against the band the shipped ledger
+(dagc/data/ledger.json, made from these same runs by bench/make_ledger.py) gives its run's regime — what
+a user of this ledger is told, checked on the runs it summarises; the regime fallback makes this differ
+from the nominal share where a run's figures are banded by a wider regime than their own. *Leave one
+family out*: each family of sources (bench/corpus/README.md) against a ledger made from the other
+held-out families only — how the band does on a source it has never seen, the honest test of a band's
+width, with eight families in the held-out half.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+for p in (ROOT, ROOT / "bench"):
+    if str(p) not in sys.path:
+        sys.path.insert(0, str(p))
+
+from make_ledger import Observation, ledger_doc, observations  # noqa: E402
+
+from dagc.verdict.ledger import CONFIDENCE, Ledger, ledger  # noqa: E402
+
+__all__ = ["coverage", "leave_one_family_out"]
+
+
+def _ledger(doc: dict) -> Ledger:
+    return Ledger(min_runs=doc["min_runs"], levels=tuple(doc["levels"]), regimes=doc["regimes"], source=doc["source"])
+
+
+def _inside(o: Observation, book: Ledger, confidence: float) -> bool:
+    low, high = book.errors(o.regime, o.quantity).band(o.dagc, confidence)
+    return low <= o.measured <= high
+
+
+def coverage(obs: Sequence[Observation], book: Ledger, confidence: float = CONFIDENCE) -> dict[str, tuple[int, int]]:
+    """quantity → (figures whose measured value lies in its band, figures)."""
+    out: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for o in obs:
+        out[o.quantity][0] += _inside(o, book, confidence)
+        out[o.quantity][1] += 1
+    return {q: (c[0], c[1]) for q, c in sorted(out.items())}
+
+
+def leave_one_family_out(obs: Sequence[Observation], confidence: float = CONFIDENCE) -> dict[str, tuple[int, int]]:
+    """As `coverage`, each family's figures banded by a ledger of the other families' runs."""
+    out: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for fam in sorted({o.family for o in obs}):
+        book = _ledger(ledger_doc([o for o in obs if o.family != fam]))
+        for o in obs:
+            if o.family == fam:
+                out[o.quantity][0] += _inside(o, book, confidence)
+                out[o.quantity][1] += 1
+    return {q: (c[0], c[1]) for q, c in sorted(out.items())}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--confidence", type=float, default=CONFIDENCE, help="the band's stated share (default 0.8)")
+    args = ap.parse_args(argv)
+    obs = observations()
+    inside, loo = coverage(obs, ledger(), args.confidence), leave_one_family_out(obs, args.confidence)
+    print(f"stated band: {args.confidence:.0%}; held-out figures of bench/corpus_results.json")
+    print(f"{'quantity':12} {'figures':>8} {'in sample':>10} {'leave one family out':>22}")
+    for q, (k, n) in inside.items():
+        k2, n2 = loo[q]
+        print(f"{q:12} {n:8} {k / n:10.1%} {k2 / n2:22.1%}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,232 @@
+"""Error bands: how far each figure dagc judges may be from what the deployment would measure.
+
+Input: a `StrategyResult` and the shipped error ledger (`dagc.verdict.ledger`). Output: `Bands` — for each
+predicted figure (report.json's key: `ttft_s`, `tpot_s`, `decode_tokens_per_s`, `load.ttft_s.p99`,
+`load.capacity_requests_per_s`, …) the central band of the measured value at a stated confidence (80 % by
+default), from the held-out residuals of its regime; and for each requirement the probability that the
+measured figure meets it and a class: `meets` (the whole band meets it: p ≥ (1 + confidence) / 2),
+`misses` (the whole band misses it: p ≤ (1 − confidence) / 2) or `uncertain` (the band straddles the
+target). Throughputs are set against their physical bound at 100 % efficiency (`dagc.rules.bounds`): a
+figure, or a band reaching, past it is flagged.
+
+A figure takes the band of its quantity: TTFTs (steady state and the load's percentiles) the TTFT
+regime's, TPOTs and ITLs the TPOT regime's, E2E the E2E regime's, throughputs, goodput and the capacity
+the throughput regime's — the step times a load's percentiles and its capacity come from carry their
+errors into them. Memory and GPU counts are not banded (the ledger holds no measured memory).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..plan.workload import Requirement, RequirementKind
+from ..rules.bounds import bounds
+from .check import StrategyResult
+from .ledger import CONFIDENCE, Errors, ledger, regime_of
+from .verdict import METRIC_OF, RequirementResult, requirement_value_text
+
+__all__ = ["Band", "Bands", "Odds", "bands_of", "figure_key", "odds_class", "odds_text", "p_text", "regimes_text",
+           "value_band_text"]
+
+# report.json's figures and the ledger quantity each takes its band from.
+_METRICS = {"ttft_s": "ttft", "ttft_server_s": "ttft", "tpot_s": "tpot", "prefill_tokens_per_s": "throughput",
+            "decode_tokens_per_s": "throughput", "throughput_tokens_per_s": "throughput"}
+_LOAD_LATENCIES = {"ttft_s": "ttft", "tpot_s": "tpot", "itl_s": "tpot", "e2e_s": "e2e"}
+_LOAD_STATS = ("mean", "p50", "p90", "p95", "p99")
+_LOAD_RATES = ("output_tokens_per_s", "served_requests_per_s", "goodput_requests_per_s", "capacity_requests_per_s")
+_BOUNDED = ("prefill_tokens_per_s", "decode_tokens_per_s", "throughput_tokens_per_s")
+
+
+@dataclass(frozen=True)
+class Band:
+    """A figure's band: where its measured value lies at `confidence`, from the ledger regime `regime`."""
+
+    value: float
+    low: float
+    high: float
+    confidence: float
+    regime: str
+    runs: int
+    note: str | None = None             # why a wider regime than the finest
+    bound: float | None = None          # a throughput's physical bound (100 % efficiency), None otherwise
+
+    @property
+    def past_bound(self) -> bool:
+        """Whether the figure or its band reaches past the physical bound."""
+        return self.bound is not None and max(self.value, self.high) > self.bound
+
+    def to_json(self) -> dict:
+        out = {"low": self.low, "high": self.high, "confidence": self.confidence, "regime": self.regime,
+               "runs": self.runs, "note": self.note}
+        if self.bound is not None:
+            out |= {"bound": self.bound, "share_of_bound": self.value / self.bound, "past_bound": self.past_bound}
+        return out
+
+
+@dataclass(frozen=True)
+class Odds:
+    """A requirement's chance: the probability the measured figure meets it, and its class."""
+
+    probability: float | None
+    klass: str | None                   # meets | uncertain | misses; None: no figure to judge
+    band: Band | None = None
+
+    def to_json(self) -> dict:
+        return {"probability": self.probability, "class": self.klass}
+
+
+@dataclass(frozen=True)
+class Bands:
+    """Every banded figure of one strategy (report.json's `bands`) and its requirements' odds, in order."""
+
+    figures: dict[str, Band]
+    requirements: tuple[Odds, ...]
+    confidence: float
+
+    def to_json(self) -> dict:
+        return {k: b.to_json() for k, b in self.figures.items()}
+
+
+def odds_class(p: float, confidence: float = CONFIDENCE) -> str:
+    """`meets` when the band lies within the requirement, `misses` when outside it, else `uncertain`.
+
+    Example:
+        >>> odds_class(0.93), odds_class(0.5), odds_class(0.1), odds_class(0.94, confidence=0.9)
+        ('meets', 'uncertain', 'misses', 'uncertain')
+    """
+    edge = (1.0 - confidence) / 2
+    return "meets" if p >= 1.0 - edge - 1e-12 else "misses" if p <= edge + 1e-12 else "uncertain"
+
+
+def figure_key(req: Requirement) -> str | None:
+    """report.json's key of the figure a requirement is judged on (`load.tpot_s.p90`), None for memory and
+    GPUs, which are not banded."""
+    if req.on_load:
+        if req.kind is RequirementKind.GOODPUT:
+            return "load.goodput_requests_per_s"
+        return None if req.percentile is None else f"load.{req.kind.value}_s.p{req.percentile}"
+    return METRIC_OF.get(req.kind)
+
+
+def _add(out: dict[str, Band], key: str, value: object, errors: Errors, confidence: float,
+         bound: float | None = None) -> None:
+    if not isinstance(value, (int, float)) or value <= 0:
+        return
+    low, high = errors.band(float(value), confidence)
+    out[key] = Band(float(value), low, high, confidence, errors.regime, errors.runs, errors.note, bound)
+
+
+def bands_of(result: StrategyResult, confidence: float = CONFIDENCE) -> Bands:
+    """The bands of a strategy's figures and the odds of its requirements.
+
+    Example:
+        >>> from dagc.verdict.check import load_plan_text, check
+        >>> plan = load_plan_text('model preset "mixtral-8x7b" cluster { gpus = 8 gpu preset "h100-sxm" } '
+        ...                       'workload { batch = 8 prompt = 512 generate = 64 } require { tpot <= 1 s } '
+        ...                       'strategy tp 8')
+        >>> b = bands_of(check(plan)[0])
+        >>> t = b.figures["tpot_s"]
+        >>> t.low < t.value < t.high, t.regime, b.requirements[0].klass
+        (True, 'quantity=tpot', 'meets')
+    """
+    regime = regime_of(result.plan, disaggregated=result.pooled is not None)
+    book = ledger()
+    errors = {q: book.errors(regime, q) for q in ("ttft", "tpot", "throughput", "e2e")}
+    out: dict[str, Band] = {}
+    metrics = result.metrics or {}
+    limit = None
+    if result.layout is not None and result.pooled is None and metrics:
+        w = result.plan.workload.model_copy(update={"batch": int(metrics.get("concurrency_effective")
+                                                                 or result.plan.workload.batch)})
+        limit = bounds(result.plan.model, w, result.plan.cluster, result.layout.gpus_used, result.layout.dp)
+    for key, q in _METRICS.items():
+        _add(out, key, metrics.get(key), errors[q], confidence,
+             getattr(limit, key) if limit is not None and key in _BOUNDED else None)
+    load = result.load.json if result.load is not None else None
+    if load is not None:
+        for name, q in _LOAD_LATENCIES.items():
+            for stat in _LOAD_STATS:
+                _add(out, f"load.{name}.{stat}", (load.get(name) or {}).get(stat), errors[q], confidence)
+        for name in _LOAD_RATES:
+            _add(out, f"load.{name}", load.get(name), errors["throughput"], confidence)
+    odds = tuple(_odds(r, errors, confidence, result.valid) for r in result.requirements)
+    return Bands(out, odds, confidence)
+
+
+def _quantity(key: str) -> str:
+    """The ledger quantity of a figure key (`load.itl_s.p99` → tpot, `load.goodput_requests_per_s` → throughput)."""
+    if key.startswith("load."):
+        return _LOAD_LATENCIES.get(key.split(".")[1], "throughput")
+    return _METRICS[key]
+
+
+def _odds(r: RequirementResult, errors: dict[str, Errors], confidence: float, valid: bool) -> Odds:
+    req = r.requirement
+    if not valid:
+        return Odds(None, "misses")               # what cannot be deployed meets nothing
+    if r.value is None:
+        return Odds(None, None)
+    key = figure_key(req)
+    if key is None:                               # memory, GPUs: dagc's own figure, judged as it is
+        return Odds(None, "meets" if r.met else "misses")
+    e = errors[_quantity(key)]
+    p = e.probability(r.value, req.op, req.target)
+    low, high = e.band(r.value, confidence)       # in the requirement's own terms (per GPU when written so)
+    return Odds(p, odds_class(p, confidence), Band(r.value, low, high, confidence, e.regime, e.runs, e.note))
+
+
+def p_text(p: float) -> str:
+    """A probability for people: `p ≈ 0.93`; past the ledger's observed errors `p > 0.99` / `p < 0.01`.
+
+    Example:
+        >>> p_text(0.934), p_text(1.0), p_text(0.001)
+        ('p ≈ 0.93', 'p > 0.99', 'p < 0.01')
+    """
+    if p >= 0.995:
+        return "p > 0.99"
+    if p <= 0.005:
+        return "p < 0.01"
+    return f"p ≈ {p:.2f}"
+
+
+def odds_text(odds: Odds) -> str:
+    """A requirement's class and probability: `meets (p ≈ 0.93)`; a figure not banded (memory, GPUs) its
+    class alone; no figure `—`."""
+    if odds.klass is None:
+        return "—"
+    return odds.klass if odds.probability is None else f"{odds.klass} ({p_text(odds.probability)})"
+
+
+def value_band_text(q: RequirementResult, odds: Odds) -> str:
+    """A requirement's figure with its band, in the requirement's unit: `41.2 ms [36.1–47.3]`.
+
+    Example:
+        >>> from dagc.plan.workload import Requirement, RequirementKind
+        >>> req = Requirement(kind=RequirementKind.TPOT, op="<=", target=0.05, text="tpot <= 50 ms")
+        >>> o = Odds(0.93, "meets", Band(0.0412, 0.0361, 0.0473, 0.8, "quantity=tpot", 24))
+        >>> value_band_text(RequirementResult(req, 0.0412), o)
+        '41.2 ms [36.1–47.3]'
+    """
+    shown = q.value_text()
+    if odds.band is None:
+        return shown
+    low, high = (requirement_value_text(q.requirement, x) for x in (odds.band.low, odds.band.high))
+    unit = shown.rsplit(" ", 1)[1] if " " in shown else ""
+    if unit and low.endswith(" " + unit) and high.endswith(" " + unit):
+        low, high = low.removesuffix(" " + unit), high.removesuffix(" " + unit)
+    return f"{shown} [{low}–{high}]"
+
+
+def regimes_text(odds: tuple[Odds, ...]) -> str | None:
+    """The regimes a requirements table's bands come from, for its caption (None: no band)."""
+    seen: dict[str, Band] = {}
+    for o in odds:
+        if o.band is not None:
+            seen.setdefault(o.band.regime, o.band)
+    if not seen:
+        return None
+    conf = next(iter(seen.values())).confidence
+    fell = any(b.note for b in seen.values())
+    return (f"[low–high]: where the measured figure lies, at {conf * 100:.0f} %, from dagc's errors on published runs "
+            f"it was not tuned on (docs/bands.md): " + ", ".join(f"{k} ({b.runs} runs)" for k, b in seen.items())
+            + ("; finer regimes have too few runs" if fell else ""))

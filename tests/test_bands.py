@@ -1,0 +1,193 @@
+"""Error bands (docs/bands.md): the ledger's regimes and fallbacks, a band and a requirement's probability
+computed by hand from a small ledger, report.json's `bands` and `requirements[].probability`, the terminal's
+requirements table, and the bands' coverage on the held-out half of the fidelity corpus."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "bench"))
+import band_coverage as bc  # noqa: E402, I001
+import make_ledger as ml  # noqa: E402, I001
+
+from dagc.lang.load import load_plan_text  # noqa: E402
+from dagc.verdict import bands as bands_module  # noqa: E402
+from dagc.verdict.bands import bands_of, odds_text, value_band_text  # noqa: E402
+from dagc.verdict.check import check  # noqa: E402
+from dagc.verdict.ledger import Ledger, Regime, ledger, regime_of  # noqa: E402
+
+LEVELS = (0.0, 0.1, 0.5, 0.9, 1.0)
+# TPOT: dagc has been 20 % low to 10 % high (log-ratio −0.2 … 0.1 at the 10th and 90th percentiles);
+# throughput: from 30 % low to 20 % high, and a thin engine regime that must not be used.
+SMALL = {
+    "engine=vllm gpu=hopper mode=static concurrency=2-15 quantity=tpot": {"runs": 2, "figures": 2, "log_ratio": None},
+    "engine=vllm gpu=hopper mode=static quantity=tpot": {"runs": 2, "figures": 2, "log_ratio": None},
+    "engine=vllm quantity=tpot": {"runs": 5, "figures": 5, "log_ratio": [-0.4, -0.2, 0.0, 0.1, 0.3]},
+    "quantity=tpot": {"runs": 9, "figures": 9, "log_ratio": [-0.9, -0.5, 0.0, 0.5, 0.9]},
+    "engine=vllm quantity=throughput": {"runs": 1, "figures": 1, "log_ratio": None},
+    "quantity=throughput": {"runs": 6, "figures": 6, "log_ratio": [-0.5, -0.3, 0.0, 0.2, 0.4]},
+    "quantity=ttft": {"runs": 4, "figures": 4, "log_ratio": [-1.0, -0.6, 0.0, 0.6, 1.0]},
+    "all": {"runs": 20, "figures": 30, "log_ratio": [-2.0, -1.0, 0.0, 1.0, 2.0]},
+}
+SMALL_LEDGER = Ledger(min_runs=4, levels=LEVELS, regimes=SMALL, source="test")
+
+PLAN = """
+model preset "mixtral-8x7b"
+cluster { gpus = 8  gpu preset "h100-sxm"  engine = vllm }
+workload { batch = 8  prompt = 512  generate = 64 }
+require { tpot <= TARGET  decode_throughput >= 1 tokens/s  memory <= 90 % }
+strategy tp 8
+"""
+
+
+def test_regime_of_a_plan():
+    plan = load_plan_text(PLAN.replace("TARGET", "1 s"))
+    assert regime_of(plan) == Regime("vllm", "hopper", "static", "2-15", traffic=False)
+    closed = load_plan_text(PLAN.replace("TARGET", "1 s").replace("generate = 64", "generate = 64  serving = inflight"
+                                                                   "  concurrency = 200  requests = 400"))
+    assert regime_of(closed) == Regime("vllm", "hopper", "inflight", "128-1023", traffic=True)
+
+
+def test_fallback_to_the_next_wider_regime_says_so():
+    with_traffic = Regime("vllm", "hopper", "static", "2-15", traffic=True)
+    e = SMALL_LEDGER.errors(with_traffic, "tpot")
+    assert (e.regime, e.runs) == ("engine=vllm quantity=tpot", 5)
+    assert "engine=vllm gpu=hopper mode=static concurrency=2-15 (2)" in e.note
+    assert "engine=vllm gpu=hopper mode=static (2)" in e.note
+    # throughput: the engine's regime has 1 run, fewer than 4: the quantity's
+    assert SMALL_LEDGER.errors(with_traffic, "throughput").regime == "quantity=throughput"
+    # e2e: no regime at all: every quantity's
+    assert SMALL_LEDGER.errors(with_traffic, "e2e").regime == "all"
+    # a plan without traffic takes its quantity's widest band, whatever finer regimes hold
+    e = SMALL_LEDGER.errors(Regime("vllm", "hopper", "static", "2-15", traffic=False), "tpot")
+    assert e.regime == "quantity=tpot" and "no traffic" in e.note
+
+
+def test_band_and_probability_by_hand():
+    e = SMALL_LEDGER.errors(Regime("vllm", "hopper", "static", "2-15"), "tpot")
+    # measured = dagc · e^(−r); the 80 % band takes r's 90th and 10th percentiles: 0.1 and −0.2
+    low, high = e.band(0.040)
+    assert low == pytest.approx(0.040 * math.exp(-0.1), rel=1e-12)
+    assert high == pytest.approx(0.040 * math.exp(0.2), rel=1e-12)
+    # at 50 %: levels 0.25 and 0.75, linear between the stored ones: r = −0.2 + 0.15/0.4 · 0.2 = −0.125 and
+    # 0.0 + 0.25/0.4 · 0.1 = 0.0625
+    low, high = e.band(0.040, confidence=0.5)
+    assert (low, high) == pytest.approx((0.040 * math.exp(-0.0625), 0.040 * math.exp(0.125)), rel=1e-12)
+    # tpot <= 42 ms for a prediction of 40 ms: holds when r ≥ ln(40/42) = −0.04879; F(−0.04879) is
+    # 0.1 + 0.4 · (−0.04879 + 0.2) / 0.2 = 0.40242, so p = 0.59758
+    p = e.probability(0.040, "<=", 0.042)
+    assert p == pytest.approx(1 - (0.1 + 0.4 * (math.log(40 / 42) + 0.2) / 0.2), rel=1e-12)
+    assert p == pytest.approx(0.59758, abs=1e-5)
+    # the other way round, and past every error the regime has seen
+    assert e.probability(0.040, ">=", 0.042) == pytest.approx(1 - p, rel=1e-12)
+    assert e.probability(0.040, "<=", 0.080) == 1.0 and e.probability(0.040, "<=", 0.020) == 0.0
+
+
+def _with_small_ledger(monkeypatch, target: str):
+    monkeypatch.setattr(bands_module, "ledger", lambda: SMALL_LEDGER)
+    result = check(load_plan_text(PLAN.replace("TARGET", target)))[0]
+    return result, bands_of(result)
+
+
+def test_report_bands_and_requirement_probability(monkeypatch):
+    from dagc.export.report import report_json
+    result, _ = _with_small_ledger(monkeypatch, "30 ms")
+    report = report_json(result)
+    tpot = result.metrics["tpot_s"]
+    # no traffic: the quantity's own regime, its 10th and 90th percentiles −0.5 and 0.5
+    band = report["bands"]["tpot_s"]
+    assert band["regime"] == "quantity=tpot" and band["confidence"] == 0.8 and band["runs"] == 9
+    assert band["low"] == pytest.approx(tpot * math.exp(-0.5), rel=1e-12)
+    assert band["high"] == pytest.approx(tpot * math.exp(0.5), rel=1e-12)
+    thr = result.metrics["decode_tokens_per_s"]
+    band = report["bands"]["decode_tokens_per_s"]
+    assert (band["low"], band["high"]) == pytest.approx((thr * math.exp(-0.2), thr * math.exp(0.3)), rel=1e-12)
+    assert band["share_of_bound"] == pytest.approx(thr / band["bound"], rel=1e-12) and band["past_bound"] is False
+    # tpot <= 30 ms: p = 1 − F(ln(tpot / 30 ms)) on the quantity's quantiles, by hand
+    x = math.log(tpot / 0.030)
+    q = SMALL["quantity=tpot"]["log_ratio"]
+    expected = 1 - float(np.interp(x, q, LEVELS))
+    req = report["requirements"]
+    assert req[0]["name"] == "tpot" and req[0]["probability"] == pytest.approx(expected, rel=1e-12)
+    assert req[0]["class"] == ("meets" if expected >= 0.9 else "misses" if expected <= 0.1 else "uncertain")
+    # 1 token/s is far below every band: meets; memory is not banded
+    assert (req[1]["probability"], req[1]["class"]) == (1.0, "meets")
+    assert (req[2]["probability"], req[2]["class"]) == (None, "meets")
+
+
+def test_classes_follow_the_band(monkeypatch):
+    """A target inside the band is uncertain, beyond its high end met, below its low end missed."""
+    result, _ = _with_small_ledger(monkeypatch, "1 s")
+    tpot = result.metrics["tpot_s"]
+    low, high = tpot * math.exp(-0.5), tpot * math.exp(0.5)
+    for target, klass in ((high * 1.01, "meets"), (tpot, "uncertain"), (low * 0.99, "misses")):
+        _, b = _with_small_ledger(monkeypatch, f"{target * 1e3:.9f} ms")
+        assert b.requirements[0].klass == klass, (target, b.requirements[0])
+    assert bands_of(result).requirements[0].probability == pytest.approx(1.0)
+
+
+def test_terminal_table_shows_band_and_odds(monkeypatch):
+    result, b = _with_small_ledger(monkeypatch, "30 ms")
+    q, o = result.requirements[0], b.requirements[0]
+    text = value_band_text(q, o)
+    tpot = result.metrics["tpot_s"]
+    assert text.startswith(q.value_text() + " [") and text.endswith("]")
+    assert f"{tpot * math.exp(-0.5) * 1e3:.4g}" in text
+    assert odds_text(o).startswith(o.klass + " (p ")
+    import io
+
+    from dagc.cli.print_check import _requirements_table
+    from dagc.cli.printing import make_console
+    out = io.StringIO()
+    monkeypatch.setenv("COLUMNS", "200")        # one line per row: the cells are not wrapped
+    make_console(out).print(_requirements_table(result))
+    shown = out.getvalue()
+    assert "value [band]" in shown and "odds" in shown and text in shown and "quantity=tpot (9 runs)" in shown
+
+
+def test_make_ledger_quantiles_by_hand():
+    r = Regime("vllm", "hopper", "inflight", "16-127")
+    ratios = [-0.2, -0.1, 0.0, 0.1, 0.3]
+    obs = [ml.Observation(f"run{i}", "fam", "tpot_ms", "tpot", r, math.exp(x), 1.0) for i, x in enumerate(ratios)]
+    obs.append(ml.Observation("run9", "fam", "ttft_ms", "ttft", r, 2.0, 1.0))
+    doc = ml.ledger_doc(obs, min_runs=5, levels=(0.0, 0.1, 0.5, 0.9, 1.0))
+    tpot = doc["regimes"]["engine=vllm gpu=hopper mode=inflight concurrency=16-127 quantity=tpot"]
+    assert (tpot["runs"], tpot["figures"]) == (5, 5)
+    # Weibull positions: the k-th of 5 at k/6; level 0.1 is below 1/6: the smallest; 0.5 is the 3rd;
+    # 0.9 is above 5/6: the largest
+    assert tpot["log_ratio"] == pytest.approx([-0.2, -0.2, 0.0, 0.3, 0.3], abs=1e-6)
+    assert doc["regimes"]["quantity=ttft"] == {"runs": 1, "figures": 1, "log_ratio": None}
+    assert doc["regimes"]["all"]["runs"] == 6
+    # 11 runs: level 0.25 is position 3 of 11 (k/12), level 0.9 position 10.8: 0.8 of the way from the 10th
+    vals = [i / 10 for i in range(11)]
+    obs = [ml.Observation(f"r{i}", "f", "tpot_ms", "tpot", r, math.exp(x), 1.0) for i, x in enumerate(vals)]
+    q = ml.ledger_doc(obs, min_runs=5, levels=(0.25, 0.9))["regimes"]["quantity=tpot"]["log_ratio"]
+    assert q == pytest.approx([0.2, 0.9 + 0.8 * 0.1], abs=1e-6)
+
+
+def test_shipped_ledger_is_the_corpus_s():
+    """dagc/data/ledger.json is what bench/make_ledger.py makes of bench/corpus_results.json today."""
+    shipped = json.loads((ROOT / "dagc" / "data" / "ledger.json").read_text())
+    assert shipped == json.loads(json.dumps(ml.ledger_doc(ml.observations())))
+    assert ledger().min_runs == ml.MIN_RUNS
+
+
+@pytest.fixture(scope="module")
+def held_out():
+    return ml.observations()
+
+
+@pytest.mark.parametrize("quantity", ["ttft", "tpot", "throughput"])
+def test_80_percent_bands_cover_70_to_90_percent_of_held_out_figures(held_out, quantity):
+    inside, n = bc.coverage(held_out, ledger())[quantity]
+    assert n >= 20
+    assert 0.70 <= inside / n <= 0.90, (quantity, inside, n)
+    inside, n = bc.leave_one_family_out(held_out)[quantity]
+    assert 0.70 <= inside / n <= 0.90, (quantity, inside, n)
