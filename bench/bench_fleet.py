@@ -78,14 +78,14 @@ def main() -> int:
             import ray
             ray.init(num_cpus=how["ray"], include_dashboard=False, log_to_driver=False)
             try:
-                answers = run_fleet(items, args.rate, ray="")
+                answers = run_fleet(items, ray="")
             finally:
                 ray.shutdown()
         else:
-            answers = run_fleet(items, args.rate, jobs=how.get("jobs", 1))
+            answers = run_fleet(items, jobs=how.get("jobs", 1))
         wall = time.perf_counter() - t0
         first = first or (wall, answers)
-        best = rank_fleet(fleet, answers, args.rate, plan.objective).best
+        best = rank_fleet(fleet, answers, plan.objective).best
         print(f"{name:18} {wall:8.1f} s  {60 * len(items) / wall:6.2f} clusters/min  speed-up "
               f"{first[0] / wall:4.2f}x  same answers: {answers == first[1]}  best: "
               f"{best['label'] + ', ' + best['pick']['strategy'] if best else 'none meets'}", flush=True)

@@ -93,7 +93,49 @@ def test_a_clusters_bad_value_is_located_in_the_fleet_not_in_a_set_option(tmp_pa
     assert fleet_error(tmp_path, 'fleet { gpu preset "h300" }') == [("E101", 6, 20)]
 
 
+def test_mixes_search_each_cluster_under_each_with_its_own_rate(tmp_path):
+    path = write(tmp_path, HEAD + 'fleet { gpu preset "h200"  gpus = [1, 2]  rate = 3 requests/s\n'
+                 '  mix "chat" { weight = 0.7  prompt = 1024 }\n  mix "rag" { weight = 30 %  rate = 1 requests/s  '
+                 'prompt = 8192  generate = 128 } }')
+    plan, fleet = load_fleet(path)
+    assert fleet.clusters == 2 and fleet.size == 4
+    items = fleet_plans(path, fleet)
+    assert [(p.cluster, p.mix, p.weight, p.rate) for p, _ in items] == [
+        (0, "chat", 0.7, 3.0), (0, "rag", 0.3, 1.0), (1, "chat", 0.7, 3.0), (1, "rag", 0.3, 1.0)]
+    rag = items[3]
+    assert rag[0].options == ("cluster.gpu=h200", "cluster.gpus=2", "workload.rate=1 requests/s",
+                              "workload.prompt=8192", "workload.generate=128")
+    w = rag[1].workload
+    assert (w.prompt, w.generate, w.traffic.rate, rag[1].cluster.gpus) == (8192, 128, 1.0, 2)
+
+
+def test_a_mixs_bad_field_is_located(tmp_path):
+    found = fleet_error(tmp_path, 'fleet { gpu preset "h200"\n  mix "a" { weight = 1  promt = 9 } }')
+    assert found == [("E101", 7, 25)]
+    assert fleet_error(tmp_path, 'fleet { gpu preset "h200"\n  mix "a" { }  mix "a" { } }') == [("E104", 7, 20)]
+    assert fleet_error(tmp_path, 'fleet { gpu preset "h200"\n  mix "a" { prompt = 0 } }') == [("E104", 7, 22)]
+
+
 # ------------------------------------------------------------------ the ranking
+
+
+def test_a_clusters_mixes_meet_together_and_cost_their_weighted_mean():
+    fleet = Fleet((), (), None, None)
+    def point(i, cluster, mix, weight):
+        return FleetPoint(i, "h200", None, (("gpus", str(8 * (cluster + 1))),), cluster, mix, weight, rate=2.0)
+    answers = [(point(0, 0, "chat", 3.0), _answer(True, None, 0.10, 5.0, 0.0)),
+               (point(1, 0, "rag", 1.0), _answer(True, None, 0.30, 1.0, 0.0)),
+               (point(2, 1, "chat", 3.0), _answer(True, None, 0.05, 5.0, 0.0)),
+               (point(3, 1, "rag", 1.0), {**_answer(False, None, 0.01, 1.0, 0.0), "binding": "ttft_p99 <= 1 s"})]
+    r = rank_fleet(fleet, answers, "tokens-per-gpu")
+    assert r.by == "gpu-hours" and len(r.ranked) == 1 and len(r.missed) == 1
+    best = r.ranked[0]
+    # (3 x 0.10 + 1 x 0.30) / 4 GPU-hours a million tokens; the pick shown is the heaviest mix's
+    assert best["gpu_hours_per_million_tokens"] == pytest.approx(0.15) and best["pick"] == {"score": 5.0}
+    assert [m["mix"] for m in best["mixes"]] == ["chat", "rag"]
+    assert r.missed[0]["binding"] == 'mix "rag": ttft_p99 <= 1 s'
+    assert r.to_json()["mixes"] == [] and r.to_json()["rate_requests_per_s"] == 2.0
+
 
 
 def _answer(meets: bool, money: float | None, hours: float, score: float, rent: float) -> dict:
@@ -102,12 +144,12 @@ def _answer(meets: bool, money: float | None, hours: float, score: float, rent: 
 
 
 def test_clusters_meeting_every_requirement_rank_by_money_then_score_then_rent():
-    points = [FleetPoint(i, "h200", "3 $/h", (("gpus", str(n)),)) for i, n in enumerate((8, 16, 32, 64))]
+    points = [FleetPoint(i, "h200", "3 $/h", (("gpus", str(n)),), i, rate=4.0) for i, n in enumerate((8, 16, 32, 64))]
     answers = [_answer(True, 0.30, 0.1, 10.0, 24.0), _answer(True, 0.20, 0.1, 10.0, 48.0),
                _answer(False, 0.05, 0.1, 99.0, 96.0), _answer(True, 0.20, 0.1, 10.0, 192.0)]
     from dagc.lang.fleet import FleetGpu
-    fleet = Fleet((FleetGpu("h200", "3 $/h", 3.0, None),), (), 4.0, None)  # type: ignore[arg-type]
-    r = rank_fleet(fleet, list(zip(points, answers, strict=True)), 4.0, "tokens-per-gpu")
+    fleet = Fleet((FleetGpu("h200", "3 $/h", 3.0, None),), (), 4.0, None)
+    r = rank_fleet(fleet, list(zip(points, answers, strict=True)), "tokens-per-gpu")
     # 16 and 64 GPUs cost the same per token: the smaller rent first; 8 GPUs after; 32 misses
     assert [x["index"] for x in r.ranked] == [1, 3, 0] and [x["index"] for x in r.missed] == [2]
     assert r.to_json()["best"]["options"] == ["cluster.gpu=h200", "cluster.price=3 $/h", "cluster.gpus=16"]
@@ -122,7 +164,7 @@ def small(tmp_path_factory):
     path = write(tmp_path_factory.mktemp("fleet"), SMALL)
     plan, fleet = load_fleet(path)
     items = fleet_plans(path, fleet)
-    return path, plan, fleet, items, run_fleet(items, fleet_rate(fleet, plan))
+    return path, plan, fleet, items, run_fleet(items)
 
 
 def test_the_best_is_the_cheapest_of_dagc_search_rate_run_on_each_cluster(small, capsys):
@@ -140,7 +182,7 @@ def test_the_best_is_the_cheapest_of_dagc_search_rate_run_on_each_cluster(small,
         per_million = row["gpus"] * price / 3600 / (row["load"]["goodput_requests_per_s"] * (512 + 64)) * 1e6
         if best is None or per_million < best[0]:
             best = (per_million, point.label, row["strategy"])
-    result = rank_fleet(fleet, answers, 4.0, plan.objective)
+    result = rank_fleet(fleet, answers, plan.objective)
     assert result.best is not None
     assert (result.best["label"], result.best["pick"]["strategy"]) == best[1:]
     assert result.best["per_million_tokens"] == pytest.approx(best[0], rel=1e-12)
@@ -148,7 +190,7 @@ def test_the_best_is_the_cheapest_of_dagc_search_rate_run_on_each_cluster(small,
 
 def test_worker_processes_give_the_same_answers(small):
     path, plan, fleet, items, answers = small
-    assert run_fleet(items, 4.0, jobs=2) == answers
+    assert run_fleet(items, jobs=2) == answers
 
 
 # ------------------------------------------------------------------ workers that die, resuming
@@ -177,7 +219,7 @@ def _dies_once(plan, rate, top):
 def test_a_worker_that_dies_twice_is_reported_and_the_rest_answered(small, monkeypatch):
     _, _, _, items, _ = small
     monkeypatch.setattr(fleet_run, "answer_cluster", _dies_on_h200)
-    got = dict((p.gpu, a) for p, a in run_fleet(items, 4.0, jobs=2))
+    got = dict((p.gpu, a) for p, a in run_fleet(items, jobs=2))
     assert got["h100-sxm"]["per_million_tokens"] == 2.5
     assert "died twice" in got["h200"]["failed"] and got["h200"]["meets_requirements"] is False
 
@@ -186,7 +228,7 @@ def test_a_worker_that_dies_once_is_retried(small, monkeypatch, tmp_path):
     _, _, _, items, _ = small
     monkeypatch.setenv("DAGC_TEST_MARKER", str(tmp_path))
     monkeypatch.setattr(fleet_run, "answer_cluster", _dies_once)
-    got = dict((p.gpu, a) for p, a in run_fleet(items, 4.0, jobs=2))
+    got = dict((p.gpu, a) for p, a in run_fleet(items, jobs=2))
     assert got["h200"]["per_million_tokens"] == 3.5 and "failed" not in got["h200"]
 
 
@@ -196,7 +238,7 @@ def test_dagc_fleet_writes_its_answers_and_resumes_from_them(small, tmp_path, ca
     assert main(["fleet", str(path), "-o", str(out), "--format", "json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc == json.loads((out / "fleet.json").read_text())
-    assert doc["fleet"]["best"] == rank_fleet(fleet, answers, 4.0, plan.objective).to_json()["best"]
+    assert doc["fleet"]["best"] == rank_fleet(fleet, answers, plan.objective).to_json()["best"]
     lines = (out / "fleet-results.jsonl").read_text().splitlines()
     assert len(lines) == 1 + len(items)
     # fleet.md names the best and its cost; fleet.svg draws each cluster's pick, filled when it meets them all

@@ -12,7 +12,7 @@ from test_fleet import SMALL, write
 
 from dagc.cli.main import main
 from dagc.fleet.run import run_fleet
-from dagc.lang.fleet import fleet_plans, fleet_rate, load_fleet
+from dagc.lang.fleet import fleet_plans, load_fleet
 
 HAVE_RAY = importlib.util.find_spec("ray") is not None
 
@@ -21,13 +21,13 @@ HAVE_RAY = importlib.util.find_spec("ray") is not None
 def test_ray_tasks_give_the_answers_of_this_process(tmp_path):
     import ray
     path = write(tmp_path, SMALL)
-    plan, fleet = load_fleet(path)
+    _, fleet = load_fleet(path)
     items = fleet_plans(path, fleet)
-    here = run_fleet(items, fleet_rate(fleet, plan))
+    here = run_fleet(items)
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         seen: list[int] = []
-        got = run_fleet(items, fleet_rate(fleet, plan), ray="", progress=lambda done, total: seen.append(done))
+        got = run_fleet(items, ray="", progress=lambda done, total: seen.append(done))
     finally:
         ray.shutdown()
     assert got == here

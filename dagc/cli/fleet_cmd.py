@@ -56,11 +56,12 @@ def cmd_fleet(args) -> int:
         from ..export.fleet_out import fleet_md, fleet_svg
         from ..export.output_dir import default_output_dir, plot_dir
         from ..export.write import OutputError, write_text_atomic
+        from ..fleet.cluster import SEARCH_TOP
         from ..fleet.rank import rank_fleet
         from ..fleet.ray_run import RayMissing
         from ..fleet.results_file import RESULTS_NAME, append_result, read_results, signature, start_results
         from ..fleet.run import run_fleet
-        from ..lang.fleet import fleet_plans, fleet_rate, load_fleet
+        from ..lang.fleet import fleet_plans, load_fleet
         from .print_fleet import print_fleet
         from .printing import make_console, render_diags
     err = make_console(sys.stderr)
@@ -71,15 +72,13 @@ def cmd_fleet(args) -> int:
         render_diags(err, exc.diagnostics)
         err.print(f"error: {args.plan}: the fleet was not searched", markup=False)
         return EXIT_INPUT
-    rate = fleet_rate(fleet, plan)
-    assert rate is not None, "load_fleet refuses a fleet without a rate (E103)"
     force = bool(args.force)
     try:
         out_dir = Path(args.output) if args.output else default_output_dir(plan.name)
         results = plot_dir(out_dir, RESULTS_NAME, force)
         report = plot_dir(out_dir, FLEET_JSON, force)
         pages = {name: plot_dir(out_dir, name, force) for name in ("fleet.md", "fleet.svg")}
-        sig = signature(Path(args.plan).read_text(encoding="utf-8"), rate, 0)
+        sig = signature(Path(args.plan).read_text(encoding="utf-8"), SEARCH_TOP)
         keys = {p.key for p, _ in items}
         known = {} if args.fresh else {k: a for k, a in read_results(results, sig).items() if k in keys}
         start_results(results, sig, known)
@@ -92,7 +91,8 @@ def cmd_fleet(args) -> int:
     if known and not _quiet(args):
         err.print(f"note: {len(known):,} of {len(items):,} clusters resumed from {results}", markup=False)
     jobs = _jobs(args, err)
-    progress = _bar(f"searching {len(items):,} clusters at {rate:g} requests/s", _quiet(args))
+    progress = _bar(f"searching {fleet.clusters:,} clusters" + (f" under {len(fleet.mixes)} mixes" if fleet.mixes
+                                                                 else ""), _quiet(args))
     saved = len(known)
 
     def save(point, answer: dict) -> None:
@@ -101,7 +101,7 @@ def cmd_fleet(args) -> int:
         saved += 1
 
     try:
-        answers = run_fleet(items, rate, jobs=jobs, ray=args.ray, known=known, on_answer=save, progress=progress)
+        answers = run_fleet(items, jobs=jobs, ray=args.ray, known=known, on_answer=save, progress=progress)
     except RayMissing as exc:
         err.print(f"error: {exc}", markup=False)
         return EXIT_USAGE
@@ -112,7 +112,7 @@ def cmd_fleet(args) -> int:
         raise
     finally:
         progress.close()
-    result = rank_fleet(fleet, answers, rate, plan.objective)
+    result = rank_fleet(fleet, answers, plan.objective)
     doc = {"plan": args.plan, "fleet": result.to_json()}
     text = json.dumps(doc, indent=2, allow_nan=False)
     try:
@@ -139,6 +139,7 @@ def _launch(args, best: dict) -> int:
     from .launch import cmd_launch
     sys.stdout.flush()
     engine = best["cluster"]["engine"].partition("@")[0]
+    heaviest = max(best["mixes"], key=lambda m: m["weight"]) if best.get("mixes") else best
     return cmd_launch(argparse.Namespace(
         plan=args.plan, engine=engine if engine != "pytorch" else None, strategy=best["pick"]["strategy"],
-        output=None, allow_path=args.allow_path, overrides=tuple(best["options"])))
+        output=None, allow_path=args.allow_path, overrides=tuple(heaviest["options"])))

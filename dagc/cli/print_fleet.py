@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from ..fleet.rank import FleetResult
+from ..fleet.rank import FleetResult, rate_text, search_command
 from ..units import Dimension, format_figure, format_si
 from .tables import Col, print_fitted
 
@@ -49,7 +49,7 @@ def print_fleet(out: Console, result: FleetResult, top: int, written: str | None
                      _time(load["ttft_s"]["p99"]), _time(load["tpot_s"]["p90"]), cost_text(r, result.by),
                      "—" if rent is None else f"${format_figure(rent)}/h", r.get("binding") or "—"))
     what = "money" if result.by == "money" else "GPU-hours (a GPU type has no price)"
-    out.print(f"{result.meeting_text} at {result.rate:,.10g} requests/s, ranked by {what} per million tokens",
+    out.print(f"{result.meeting_text} {rate_text(result.to_json())}, ranked by {what} per million tokens",
               markup=False)
     if rows:
         print_fitted(out, f"best {len(rows)} of {len(result.ranked)}", _COLUMNS, rows)
@@ -57,8 +57,7 @@ def print_fleet(out: Console, result: FleetResult, top: int, written: str | None
     if best is not None:
         out.print(f"best: {_cluster(best)}, {best['cluster']['engine']}: {best['pick']['strategy']} on "
                   f"{best['pick']['gpus']} GPU(s), {cost_text(best, result.by)} per million tokens "
-                  f"(dagc search PLAN --rate {result.rate:g} " + " ".join(f"--set '{o}'" for o in best["options"])
-                  + " gives the same pick)", markup=False)
+                  f"({search_command(best)} gives the same pick)", markup=False)
     for r in result.missed:
         why = r.get("failed") or r.get("note") or (f"misses {r['binding']}" if r.get("binding") else "misses")
         out.print(f"  not meeting: {r['label']}: {why}", markup=False)

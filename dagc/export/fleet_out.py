@@ -7,6 +7,7 @@ they compute none. Output: the markdown and the SVG text.
 
 from __future__ import annotations
 
+from ..fleet.rank import rate_text, search_command
 from ..units import Dimension, format_figure, format_si
 from .axes import ticks
 from .md_escape import md_code, md_text
@@ -39,8 +40,8 @@ def fleet_md(doc: dict, plan: str, svg_name: str | None = "fleet.svg") -> str:
     by = f["ranked_by"]
     unit = "$ per million tokens" if by == "money" else "GPU-hours per million tokens (a GPU type has no price)"
     out = [f"# Fleet: {md_text(plan)}", "",
-           f"{f['meeting']} of {f['clusters']} clusters meet every requirement at {f['rate_requests_per_s']:g} "
-           f"requests/s (objective {f['objective']}), ranked by {unit}.", ""]
+           f"{f['meeting']} of {f['clusters']} clusters meet every requirement {rate_text(f)} "
+           f"(objective {f['objective']}), ranked by {unit}.", ""]
     best = f["best"]
     if best is not None:
         c = best["cluster"]
@@ -48,8 +49,7 @@ def fleet_md(doc: dict, plan: str, svg_name: str | None = "fleet.svg") -> str:
                 f"{md_code(best['pick']['strategy'])} on {best['pick']['gpus']} GPU(s) "
                 f"({best['instances']} instance(s) in the cluster), "
                 f"{_cost_text(_cost(best, by), by)} per million tokens; what binds: {md_text(best['binding'] or '—')}.",
-                "", "The same pick: " + md_code(f"dagc search PLAN --rate {f['rate_requests_per_s']:g} "
-                                                 + " ".join(f"--set '{o}'" for o in best["options"])) + ".", ""]
+                "", "The same pick: " + md_code(search_command(best)) + ".", ""]
     if svg_name:
         out += [f"![cost per million tokens vs p90 TPOT]({svg_name})", ""]
     if f["ranked"]:
@@ -97,7 +97,7 @@ def fleet_svg(doc: dict, title: str) -> str:
            'font-family="Helvetica, DejaVu Sans, sans-serif">', FLEET_SIGNATURE,
            f'<rect width="{W}" height="{H}" fill="white"/>',
            f'<text x="{L}" y="22" font-size="14" font-weight="bold">{escape(title)}</text>',
-           f'<text x="{L}" y="38" font-size="11">each cluster\'s pick at {doc["rate_requests_per_s"]:g} requests/s; '
+           f'<text x="{L}" y="38" font-size="11">each cluster\'s pick {escape(rate_text(doc))}; '
            'filled: meets every requirement, hollow: misses one; the label is its GPU count</text>']
     for t in ticks(0.0, x1):
         out += [f'<line x1="{sx(t):.1f}" y1="{T}" x2="{sx(t):.1f}" y2="{H - B}" stroke="#eeeeee"/>',

@@ -1,31 +1,42 @@
 """The fleet's ranking: the clusters whose pick meets every requirement, cheapest per million tokens first.
 
 Input: the fleet, its points and each point's answer (`dagc.fleet.cluster.answer_cluster`, JSON data).
-Output: `FleetResult` — the clusters meeting every requirement (the load's percentiles included) ranked by
-money per million tokens when every GPU type has a price, else by GPU-hours per million tokens; then by the
-objective's score (higher first, as `dagc search` ranks); then by the cluster's rent per hour (the smaller
-cluster that holds the same pick first); then by the sweep's order. The others follow in the sweep's
-order, each with what it misses. report.json's `fleet` is `FleetResult.to_json()`.
+Output: `FleetResult` — the clusters meeting every requirement (the load's percentiles included; with traffic
+mixes, under every mix) ranked by money per million tokens when every GPU type has a price, else by
+GPU-hours per million tokens; then by the objective's score (higher first, as `dagc search` ranks); then by
+the cluster's rent per hour (the smaller cluster that holds the same pick first); then by the sweep's
+order. The others follow in the sweep's order, each with what it misses. With mixes, a cluster's cost is
+the mean of its mixes' weighted by their weights (their shares of the tokens served), and its pick shown is
+the heaviest mix's; each mix's answer is in its row's `mixes`. report.json's `fleet` is
+`FleetResult.to_json()`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..lang.fleet import Fleet, FleetPoint
+from ..lang.fleet_ir import Fleet, FleetPoint
 
-__all__ = ["FleetResult", "rank_fleet"]
+__all__ = ["FleetResult", "rank_fleet", "rate_text", "search_command"]
+
+_COSTS = ("per_million_tokens", "gpu_hours_per_million_tokens")
 
 
 @dataclass(frozen=True)
 class FleetResult:
-    """The fleet's answers, ranked (module docstring); `failed`: points whose search did not finish."""
+    """The fleet's answers, ranked (module docstring)."""
 
-    rate: float
     by: str                              # "money" or "gpu-hours": what ranks the clusters
     ranked: tuple[dict, ...]             # meeting every requirement, best first
     missed: tuple[dict, ...]             # the others (failed ones included), in the sweep's order
     objective: str
+    mixes: tuple[str, ...] = ()
+
+    @property
+    def rates(self) -> list[float]:
+        """The arrival rates the clusters were searched at, each once."""
+        return sorted({m["rate_requests_per_s"] for rows in (self.ranked, self.missed) for r in rows
+                       for m in r.get("mixes", [r])})
 
     @property
     def meeting_text(self) -> str:
@@ -40,33 +51,74 @@ class FleetResult:
 
     def to_json(self) -> dict:
         """report.json's `fleet`."""
-        return {"rate_requests_per_s": self.rate, "objective": self.objective, "ranked_by": self.by,
+        rates = self.rates
+        return {"rate_requests_per_s": rates[0] if len(rates) == 1 else None, "mixes": list(self.mixes),
+                "objective": self.objective, "ranked_by": self.by,
                 "clusters": len(self.ranked) + len(self.missed), "meeting": len(self.ranked),
                 "best": self.best, "ranked": list(self.ranked), "not_meeting": list(self.missed)}
 
 
-def rank_fleet(fleet: Fleet, answers: list[tuple[FleetPoint, dict]], rate: float, objective: str) -> FleetResult:
-    """The answers ranked (module docstring); each row is the answer with the point's `index`, `label` and
-    `options` (the `--set` options that make the plan this cluster's).
+def search_command(row: dict) -> str:
+    """The `dagc search` command that gives a cluster's pick (with mixes, its heaviest mix's)."""
+    m = max(row["mixes"], key=lambda m: m["weight"]) if row.get("mixes") else row
+    return (f"dagc search PLAN --rate {m['rate_requests_per_s']:g} " + " ".join(f"--set '{o}'" for o in m["options"]))
+
+
+def rate_text(doc: dict) -> str:
+    """`at 4 requests/s`, or with mixes `under 2 traffic mixes (chat, rag)`, from report.json's `fleet`."""
+    if doc["mixes"]:
+        return f"under each of {len(doc['mixes'])} traffic mixes ({', '.join(doc['mixes'])})"
+    return f"at {doc['rate_requests_per_s']:,.10g} requests/s"
+
+
+def rank_fleet(fleet: Fleet, answers: list[tuple[FleetPoint, dict]], objective: str) -> FleetResult:
+    """The answers ranked (module docstring); each row is the cluster's answer with its `index`, `label`,
+    `options` (the `--set` options that make the plan this cluster's) and `rate_requests_per_s`.
 
     Example:
-        >>> from dagc.lang.fleet import FleetPoint
         >>> a = {"meets_requirements": True, "per_million_tokens": 0.2, "gpu_hours_per_million_tokens": 0.1,
         ...      "rent_per_hour": 20.0, "pick": {"score": 5.0}}
-        >>> b = {**a, "per_million_tokens": 0.1}
-        >>> p, q = FleetPoint(0, "h100-sxm", "2 $/h", ()), FleetPoint(1, "h200", "4 $/h", ())
-        >>> fleet = Fleet((), (), 4.0, None)          # the GPU types are not read: no price, GPU-hours rank
-        >>> [r["label"] for r in rank_fleet(fleet, [(p, a), (q, b)], 4.0, "cost").ranked]
-        ['h100-sxm', 'h200']
+        >>> b = {**a, "per_million_tokens": 0.1, "gpu_hours_per_million_tokens": 0.05}
+        >>> p, q = FleetPoint(0, "h100-sxm", None, (), 0, rate=4.0), FleetPoint(1, "h200", None, (), 1, rate=4.0)
+        >>> fleet = Fleet((), (), 4.0, None)          # no GPU type is read: no price, GPU-hours rank
+        >>> [r["label"] for r in rank_fleet(fleet, [(p, a), (q, b)], "cost").ranked]
+        ['h200', 'h100-sxm']
     """
     by = "money" if fleet.gpus and fleet.priced else "gpu-hours"
-    figure = "per_million_tokens" if by == "money" else "gpu_hours_per_million_tokens"
-    rows = [{"index": p.index, "label": p.label, "options": list(p.options), **a} for p, a in answers]
+    figure = _COSTS[0] if by == "money" else _COSTS[1]
+    groups: dict[int, list[tuple[FleetPoint, dict]]] = {}
+    for p, a in answers:
+        groups.setdefault(p.cluster, []).append((p, a))
+    rows = [_row(members) for members in groups.values()]
     meeting = [r for r in rows if r.get("meets_requirements") and r.get(figure) is not None]
 
     def key(r: dict) -> tuple:
-        return (r[figure], -(r["pick"].get("score") or 0.0), r.get("rent_per_hour") or 0.0, r["index"])
+        return (r[figure], -((r.get("pick") or {}).get("score") or 0.0), r.get("rent_per_hour") or 0.0, r["index"])
 
     meeting.sort(key=key)
     chosen = {r["index"] for r in meeting}
-    return FleetResult(rate, by, tuple(meeting), tuple(r for r in rows if r["index"] not in chosen), objective)
+    return FleetResult(by, tuple(meeting), tuple(r for r in rows if r["index"] not in chosen), objective,
+                       tuple(m.name for m in fleet.mixes))
+
+
+def _row(members: list[tuple[FleetPoint, dict]]) -> dict:
+    """One cluster's row: its answer, or with mixes its mixes' answers combined (module docstring)."""
+    p0 = members[0][0]
+    head = {"index": p0.cluster, "label": p0.label, "options": list(p0.cluster_options)}
+    if p0.mix is None:
+        return {**head, "options": list(p0.options), "rate_requests_per_s": p0.rate, **members[0][1]}
+    mixes = [{"mix": p.mix, "weight": p.weight, "options": list(p.options), "rate_requests_per_s": p.rate, **a}
+             for p, a in members]
+    heaviest = max(mixes, key=lambda m: m["weight"])      # the first of the heaviest
+    total = sum(m["weight"] for m in mixes)
+    costs = {k: (sum(m["weight"] * m[k] for m in mixes) / total if all(m.get(k) is not None for m in mixes)
+                 else None) for k in _COSTS}
+    missing = next((m for m in mixes if not m.get("meets_requirements")), None)
+    why = missing or heaviest
+    binding = why.get("binding") or why.get("failed") or why.get("note")
+    return {**head, "rate_requests_per_s": heaviest["rate_requests_per_s"], "cluster": heaviest.get("cluster"),
+            "meets_requirements": missing is None, "pick": heaviest.get("pick"),
+            "instances": heaviest.get("instances"), **costs, "rent_per_hour": heaviest.get("rent_per_hour"),
+            "binding": f'mix "{why["mix"]}": {binding}' if binding else None,
+            **({"failed": f'mix "{missing["mix"]}": {missing["failed"]}'} if missing and missing.get("failed") else {}),
+            "mixes": mixes}

@@ -1,6 +1,6 @@
 """A fleet's clusters on a Ray cluster: one Ray Core task a cluster search (`dagc fleet --ray [ADDRESS]`).
 
-Input: the points to answer with their plans, the rate, and the cluster's address ("" for a local Ray, or
+Input: the points to answer with their plans and rates, and the cluster's address ("" for a local Ray, or
 the one this process already started). Output: each answer handed to `take` as it arrives (`ray.wait`), in
 the order they finish; `dagc.fleet.run` orders them. Each task carries its plan (the model, the cluster
 with its kernel profile, the workload with its requests) as its argument: a worker reads no file. A task
@@ -25,7 +25,7 @@ class RayMissing(ImportError):
     """`--ray` without Ray installed."""
 
 
-def ray_answers(todo: list[tuple[FleetPoint, Plan]], rate: float, top: int, address: str,
+def ray_answers(todo: list[tuple[FleetPoint, Plan]], top: int, address: str,
                 take: Callable[[FleetPoint, dict], None]) -> None:
     """Answer `todo` on Ray (module docstring); a Ray this call started is shut down when it ends.
 
@@ -42,7 +42,7 @@ def ray_answers(todo: list[tuple[FleetPoint, Plan]], rate: float, top: int, addr
     refs: dict = {}
     try:
         task = ray.remote(max_retries=1, retry_exceptions=True)(answer_cluster)
-        refs = {task.remote(plan, rate, top): (point, plan) for point, plan in todo}
+        refs = {task.remote(plan, point.rate, top): (point, plan) for point, plan in todo}
         while refs:
             ready, _ = ray.wait(list(refs), num_returns=1)
             for ref in ready:

@@ -1,7 +1,7 @@
 """A fleet's results file: each cluster's answer saved as it arrives, so that an interrupted sweep resumes.
 
 Input: the file's path (`fleet-results.jsonl` in the output directory) and the sweep's signature — what the
-answers depend on: the plan's text, the rate and the search's `top` (`signature`). Output: the answers the
+answers depend on: the plan's text and the search's `top` (`signature`). Output: the answers the
 file holds for that signature (`read_results`), by point key; `append_result` adds one. The file is JSON
 lines: a header `{"dagc_fleet_results": 1, "signature": …}`, then `{"key": …, "answer": …}` a cluster. A
 file of another signature (the plan was changed) is not read and is started again; a line cut short by an
@@ -20,15 +20,15 @@ RESULTS_NAME = "fleet-results.jsonl"
 _FORMAT = 1
 
 
-def signature(plan_text: str, rate: float, top: int) -> str:
-    """What a sweep's answers depend on, as a SHA-256: the plan's text (its fleet included), the rate and
-    the search's `top`.
+def signature(plan_text: str, top: int) -> str:
+    """What a sweep's answers depend on, as a SHA-256: the plan's text (its fleet and rates included) and the
+    search's `top`.
 
     Example:
-        >>> signature("model preset \\"x\\"", 4.0, 10) == signature("model preset \\"x\\"", 4.0, 10)
+        >>> signature("model preset \\"x\\"", 10) == signature("model preset \\"x\\"", 10)
         True
     """
-    return hashlib.sha256(json.dumps([plan_text, rate, top]).encode()).hexdigest()
+    return hashlib.sha256(json.dumps([plan_text, top]).encode()).hexdigest()
 
 
 def read_results(path: Path, sig: str) -> dict[str, dict]:

@@ -1,6 +1,6 @@
 """Running a fleet's clusters: in this process, in worker processes (`jobs`), or on a Ray cluster.
 
-Input: the sweep's points with their plans (`dagc.lang.fleet.fleet_plans`), the arrival rate, the answers
+Input: the sweep's points with their plans and rates (`dagc.lang.fleet.fleet_plans`), the answers
 already known (a results file's, `dagc.fleet.results_file`) and where to run. Output: every point's answer
 (`dagc.fleet.cluster.answer_cluster`) in the sweep's order, whichever way they ran: each is computed from
 its own plan alone (no shared state, the search in one process), and passed through JSON, so the answers —
@@ -34,7 +34,7 @@ Answer = Callable[[FleetPoint, dict], None]
 Item = tuple[FleetPoint, Plan]
 
 
-def run_fleet(items: Sequence[Item], rate: float, top: int = SEARCH_TOP, *, jobs: int = 1,
+def run_fleet(items: Sequence[Item], top: int = SEARCH_TOP, *, jobs: int = 1,
               ray: str | None = None, known: dict[str, dict] | None = None, on_answer: Answer | None = None,
               progress: Callable[[int, int], None] | None = None) -> list[tuple[FleetPoint, dict]]:
     """Every point's answer, in the sweep's order (module docstring). `known`: answers by point key
@@ -58,13 +58,18 @@ def run_fleet(items: Sequence[Item], rate: float, top: int = SEARCH_TOP, *, jobs
 
     if ray is not None:
         from .ray_run import ray_answers
-        ray_answers(todo, rate, top, ray, take)
+        ray_answers(todo, top, ray, take)
     elif jobs > 1 and len(todo) > 1:
-        _in_processes(todo, rate, top, jobs, take)
+        _in_processes(todo, top, jobs, take)
     else:
         for point, plan in todo:
-            take(point, answer_cluster(plan, rate, top))
+            take(point, answer_cluster(plan, _rate(point), top))
     return [(p, known[p.key]) for p, _ in items]
+
+
+def _rate(point: FleetPoint) -> float:
+    assert point.rate is not None, "fleet_plans gives every point its rate"
+    return point.rate
 
 
 def _init_worker(parent: int) -> None:
@@ -79,20 +84,20 @@ def _pool(jobs: int) -> ProcessPoolExecutor:
                                initializer=_init_worker, initargs=(os.getpid(),))
 
 
-def _in_processes(todo: list[Item], rate: float, top: int, jobs: int, take: Answer) -> None:
+def _in_processes(todo: list[Item], top: int, jobs: int, take: Answer) -> None:
     """`jobs` worker processes, one task a cluster; what a broken pool left is run again, each alone."""
-    again = _round(todo, rate, top, jobs, take)
+    again = _round(todo, top, jobs, take)
     for point, plan in again:
-        if _round([(point, plan)], rate, top, 1, take):
+        if _round([(point, plan)], top, 1, take):
             take(point, failed_answer(plan, "its worker process died twice (killed, or out of memory)"))
 
 
-def _round(todo: list[Item], rate: float, top: int, jobs: int, take: Answer) -> list[Item]:
+def _round(todo: list[Item], top: int, jobs: int, take: Answer) -> list[Item]:
     """Run `todo` in one pool; the items whose worker died (or that raised), to run again."""
     pool = _pool(min(jobs, len(todo)))
     failed: list[Item] = []
     try:
-        futures: dict[Future, Item] = {pool.submit(answer_cluster, plan, rate, top): (p, plan) for p, plan in todo}
+        futures: dict[Future, Item] = {pool.submit(answer_cluster, plan, _rate(p), top): (p, plan) for p, plan in todo}
         pending = set(futures)
         while pending:
             finished, pending = wait(pending, return_when="FIRST_COMPLETED")

@@ -1,24 +1,24 @@
 """The `fleet` statement: which clusters `dagc fleet` compares (docs/fleet.md).
 
 Input: a plan file whose `fleet { … }` lists GPU types (`gpu preset "h200" { price = 3.5 $/h }`), lists of
-the cluster's fields to sweep (`gpus = [8, 16]  engine = [vllm, sglang]`) and optionally the arrival rate
-(`rate = 12 requests/s`; else the workload's). Output: the plan as written and a frozen `Fleet`
-(`load_fleet`), and each cluster of the sweep as a plan of its own (`fleet_plans`): the plan's text with
-the point's fields written into its `cluster` block — `dagc search --set cluster.gpu=h200 --set
-cluster.gpus=16 …` reads the same plan — so a point is lowered, defaulted and checked exactly as the plan's
-own cluster. A point's bad value is reported at the value in the fleet, not in a `--set` option.
+the cluster's fields to sweep (`gpus = [8, 16]  engine = [vllm, sglang]`), optionally traffic mixes
+(`mix "chat" { weight = 0.7  rate = 10 requests/s  prompt = 1024 }`) and the arrival rate (`rate = 12
+requests/s`; else each mix's, else the workload's). Output: the plan as written and a frozen `Fleet`
+(`load_fleet`; `dagc.lang.fleet_ir`), and each cluster of the sweep under each mix as a plan of its own
+(`fleet_plans`): the plan's text with the point's fields written into its `cluster` and `workload` blocks
+— `dagc search --set cluster.gpu=h200 --set cluster.gpus=16 …` reads the same plan — so a point is lowered,
+defaulted and checked exactly as the plan's own cluster. A point's bad value is reported at the value in the
+fleet, not in a `--set` option.
 
 Diagnostics: E101 (an unknown field or GPU preset), E102/E104 (a bad value, an empty list, a second
 `fleet`), E103 (no GPU type; a GPU type without a price when the objective is `cost` or the cluster has a
-price of its own), E002 (a sweep of more than `MAX_FLEET_CLUSTERS` clusters).
+price of its own; no rate), E002 (a sweep of more than `MAX_FLEET_CLUSTERS` searches: clusters x mixes).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from lark import Token, Tree
@@ -27,9 +27,11 @@ from ..diagnostics import Diagnostic, PlanError, Severity
 from ..plan.plan import Plan
 from ..plan.presets import GPU_PRESETS
 from ..source import SourceFile, Span
+from ..units import Dimension
 from .blocks import BAD, Collector, Item, Value, node_span, read_block, read_value
 from .cluster import _CLUSTER_FIELDS
 from .fields import WORKLOAD_FIELDS, Field, did_you_mean
+from .fleet_ir import Fleet, FleetGpu, FleetMix, FleetPoint, FleetSweep
 from .hints import gpu_hint
 from .lower import _Lowering, lower
 from .model import ImportRoots
@@ -47,91 +49,7 @@ MAX_FLEET_CLUSTERS = 1_000      # clusters one `dagc fleet` compares at most (do
 _SWEPT = {k: v for k, v in _CLUSTER_FIELDS.items() if k not in ("price", "kernels")}
 _GPU_FIELDS = {"price": _CLUSTER_FIELDS["price"]}
 _FLEET_VALUES = {"rate": WORKLOAD_FIELDS["rate"]}
-
-
-@dataclass(frozen=True)
-class FleetGpu:
-    """One GPU type of the fleet: a preset, its price per GPU-hour (as written, and in $/h) or None."""
-
-    name: str
-    price_text: str | None
-    price_per_gpu_hour: float | None
-    span: Span
-
-
-@dataclass(frozen=True)
-class FleetSweep:
-    """One cluster field and the values the fleet tries, as written (`engine = [vllm, sglang]`)."""
-
-    field: str
-    values: tuple[str, ...]
-    spans: tuple[Span, ...]
-
-
-@dataclass(frozen=True)
-class FleetPoint:
-    """One cluster of the sweep: its GPU type and a value of each swept field (`index`: its place in the
-    sweep's order, the GPU types outermost, then the fields as written)."""
-
-    index: int
-    gpu: str
-    price_text: str | None
-    settings: tuple[tuple[str, str], ...]
-
-    @property
-    def options(self) -> tuple[str, ...]:
-        """The `--set` options that make the plan this cluster's (`dagc search PLAN --set …` reads it)."""
-        price = (f"cluster.price={self.price_text}",) if self.price_text is not None else ()
-        return (f"cluster.gpu={self.gpu}", *price, *(f"cluster.{k}={v}" for k, v in self.settings))
-
-    @property
-    def key(self) -> str:
-        """What names the point in a results file: its options, which say everything it is."""
-        return " ".join(self.options)
-
-    @property
-    def label(self) -> str:
-        """In words: `h200, gpus 16, engine sglang`."""
-        return ", ".join([self.gpu, *(f"{k} {v}" for k, v in self.settings)])
-
-
-@dataclass(frozen=True)
-class Fleet:
-    """The `fleet` statement: the GPU types, the swept fields and the arrival rate (None: the workload's)."""
-
-    gpus: tuple[FleetGpu, ...]
-    sweeps: tuple[FleetSweep, ...]
-    rate_requests_per_s: float | None
-    span: Span
-
-    @property
-    def size(self) -> int:
-        """The clusters of the sweep."""
-        n = len(self.gpus)
-        for s in self.sweeps:
-            n *= len(s.values)
-        return n
-
-    @property
-    def priced(self) -> bool:
-        """Whether every GPU type has a price (then clusters are ranked by money, else by GPU-hours)."""
-        return all(g.price_per_gpu_hour is not None for g in self.gpus)
-
-    def points(self) -> list[FleetPoint]:
-        """Every cluster of the sweep, in a fixed order (the GPU types, then each field, as written).
-
-        Example:
-            >>> src = SourceFile("p.moe", 'fleet { gpu preset "h100-sxm" gpu preset "h200"  gpus = [8, 16] }')
-            >>> fleet = read_fleet(parse(src), src)
-            >>> [p.label for p in fleet.points()]
-            ['h100-sxm, gpus 8', 'h100-sxm, gpus 16', 'h200, gpus 8', 'h200, gpus 16']
-        """
-        out: list[FleetPoint] = []
-        for g in self.gpus:
-            for values in itertools.product(*(s.values for s in self.sweeps)):
-                settings = tuple((s.field, v) for s, v in zip(self.sweeps, values, strict=True))
-                out.append(FleetPoint(len(out), g.name, g.price_text, settings))
-        return out
+_MIX_FIELDS = {**WORKLOAD_FIELDS, "weight": Field("ratio", Dimension.RATIO, 1e-9, 1e9)}
 
 
 def read_fleet(tree: Tree, src: SourceFile, plan: Plan | None = None) -> Fleet | None:
@@ -154,6 +72,7 @@ def read_fleet(tree: Tree, src: SourceFile, plan: Plan | None = None) -> Fleet |
     lw = _Lowering(src, ImportRoots.of(None, ()))
     span = node_span(src, found[0].meta)
     gpus: list[FleetGpu] = []
+    mixes: list[FleetMix] = []
     sweeps: list[FleetSweep] = []
     values: dict[str, object] = {}
     seen: dict[str, Span] = {}
@@ -163,25 +82,51 @@ def read_fleet(tree: Tree, src: SourceFile, plan: Plan | None = None) -> Fleet |
             gpu = _gpu(out, src, item, children)
             if gpu is not None:
                 gpus.append(gpu)
+        elif item.data == "fleet_mix":
+            _mix(out, src, item, children, mixes)
         elif _first(out, src, children[0], seen):
             _field(out, src, item, children, sweeps, values)
     rate = values.get("rate")
-    if not gpus and not out.has_errors:
-        out.error("E103", "the fleet names no GPU type", src.span(span.start, span.start + 5),
-                  'add `gpu preset "h100-sxm" { price = 2.5 $/h }`, one line a GPU type')
-    fleet = Fleet(tuple(gpus), tuple(sweeps), rate if isinstance(rate, float) else None, span)
-    if plan is not None:
-        _prices(out, gpus, plan)
-        if fleet_rate(fleet, plan) is None:
-            out.error("E103", "the fleet has no arrival rate to compare the clusters at",
-                      src.span(span.start, span.start + 5), "write `rate = 12 requests/s` in the fleet or the workload")
-    if fleet.size > MAX_FLEET_CLUSTERS:
-        out.error("E002", f"the fleet's sweep has {fleet.size:,} clusters; dagc fleet compares at most "
-                          f"{MAX_FLEET_CLUSTERS:,}", src.span(span.start, span.start + 5),
-                  "sweep fewer GPU types or values, or split the fleet into several plans (docs/limits.md)")
+    fleet = Fleet(tuple(gpus), tuple(sweeps), rate if isinstance(rate, float) else None, span, tuple(mixes))
+    _whole(out, src, fleet, plan)
     if out.has_errors:
         raise PlanError(sorted(out.diags, key=lambda d: d.span.start if d.span else -1))
     return fleet
+
+
+def _whole(out: Collector, src: SourceFile, fleet: Fleet, plan: Plan | None) -> None:
+    """What the fleet as a whole needs: a GPU type, prices and a rate where they are needed, a bounded sweep."""
+    assert fleet.span is not None
+    keyword = src.span(fleet.span.start, fleet.span.start + 5)
+    if not fleet.gpus and not out.has_errors:
+        out.error("E103", "the fleet names no GPU type", keyword,
+                  'add `gpu preset "h100-sxm" { price = 2.5 $/h }`, one line a GPU type')
+    if plan is not None:
+        _prices(out, list(fleet.gpus), plan)
+        if not fleet.mixes and fleet_rate(fleet, plan) is None:
+            out.error("E103", "the fleet has no arrival rate to compare the clusters at", keyword,
+                      "write `rate = 12 requests/s` in the fleet or the workload")
+    if fleet.size > MAX_FLEET_CLUSTERS:
+        out.error("E002", f"the fleet's sweep has {fleet.size:,} searches (clusters x mixes); dagc fleet runs at "
+                          f"most {MAX_FLEET_CLUSTERS:,}", keyword,
+                  "sweep fewer GPU types or values, or split the fleet into several plans (docs/limits.md)")
+
+
+def _mix(out: Collector, src: SourceFile, item: Tree, children: list, mixes: list[FleetMix]) -> None:
+    """`mix "chat" { weight = 0.7  rate = 10 requests/s  prompt = 1024 }`: a traffic mix, its workload fields
+    checked as the workload's (none: the workload as written)."""
+    label, block = children
+    name, at = str(label)[1:-1], node_span(src, item.meta)
+    if any(m.name == name for m in mixes):
+        out.error("E104", f'two mixes are named "{name}"', node_span(src, label), "give each its own name")
+        return
+    before = len(out.diags)
+    values, _ = read_block(out, block, "fleet.mix", _MIX_FIELDS)
+    if len(out.diags) > before:
+        return
+    settings = tuple((i.name, i.value.span.text, i.value.span) for i in block
+                     if i.name != "weight" and i.name in values and i.value is not None)
+    mixes.append(FleetMix(name, values.get("weight", 1.0), settings, at))
 
 
 def _first(out: Collector, src: SourceFile, name: Token, seen: dict[str, Span]) -> bool:
@@ -302,19 +247,30 @@ def fleet_plans(path: str | Path, fleet: Fleet, *,
     out: list[tuple[FleetPoint, Plan]] = []
     for point in fleet.points():
         try:
-            out.append((point, load_plan_with(path, point.options, allow_paths=allow_paths)))
+            plan = load_plan_with(path, point.options, allow_paths=allow_paths)
         except PlanError as exc:
             raise PlanError([_relocated(d, spans) for d in exc.diagnostics]) from None
+        # the mix's own rate, else the fleet's, else the workload's
+        traffic_rate = plan.workload.traffic.rate if plan.workload.traffic is not None else None
+        rate = traffic_rate if "rate" in dict(point.workload) else fleet_rate(fleet, plan)
+        if rate is None:
+            raise PlanError([Diagnostic("E103", Severity.ERROR, f'mix "{point.mix}" has no arrival rate',
+                                        spans.get(f"mix={point.mix}", fleet.span),
+                                        "write `rate = 12 requests/s` in the mix, the fleet or the workload")])
+        out.append((dataclasses.replace(point, rate=rate), plan))
     return out
 
 
 def _value_spans(fleet: Fleet) -> dict[str, Span]:
     """Where the fleet writes what each `--set` option of its points sets."""
-    spans = {f"cluster.gpu={g.name}": g.span for g in fleet.gpus}
+    spans: dict[str, Span | None] = {f"cluster.gpu={g.name}": g.span for g in fleet.gpus}
     spans.update({f"cluster.price={g.price_text}": g.span for g in fleet.gpus if g.price_text is not None})
     for s in fleet.sweeps:
         spans.update({f"cluster.{s.field}={v}": at for v, at in zip(s.values, s.spans, strict=True)})
-    return spans
+    for m in fleet.mixes:
+        spans.update({f"workload.{k}={v}": at for k, v, at in m.settings})
+        spans[f"mix={m.name}"] = m.span
+    return {k: v for k, v in spans.items() if v is not None}
 
 
 def _relocated(d: Diagnostic, spans: dict[str, Span]) -> Diagnostic:
