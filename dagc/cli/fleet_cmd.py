@@ -89,7 +89,7 @@ def cmd_fleet(args) -> int:
         err.print(f"error: cannot write to {out_dir}: {exc.strerror or exc}", markup=False)
         return EXIT_OUTPUT
     if known and not _quiet(args):
-        err.print(f"note: {len(known):,} of {len(items):,} clusters resumed from {results}", markup=False)
+        err.print(f"note: {len(known):,} of {len(items):,} searches resumed from {results}", markup=False)
     jobs = _jobs(args, err)
     progress = _bar(f"searching {fleet.clusters:,} clusters" + (f" under {len(fleet.mixes)} mixes" if fleet.mixes
                                                                  else ""), _quiet(args))
@@ -107,7 +107,7 @@ def cmd_fleet(args) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         progress.close()
-        err.print(f"note: {saved:,} of {len(items):,} clusters' answers are saved in {results}; the same command "
+        err.print(f"note: {saved:,} of {len(items):,} searches' answers are saved in {results}; the same command "
                   "resumes from them", markup=False)
         raise
     finally:
