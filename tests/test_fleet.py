@@ -246,6 +246,8 @@ def test_dagc_fleet_writes_its_answers_and_resumes_from_them(small, tmp_path, ca
     md = (out / "fleet.md").read_text()
     assert f"**Rent 1 x {best['cluster']['gpu']} served by" in md and f"${best['per_million_tokens']:.4g}" in md
     svg = (out / "fleet.svg").read_text()
+    html = (out / "fleet.html").read_text()
+    assert "<strong>Rent 1 x" in html and "cost per million tokens vs p90 TPOT, by GPU type" in html   # the SVG inline
     # a point a GPU type (its clusters' picks are the same strategy at the same figures), and the legend's
     assert svg.count("<circle cx") == 2 * len({p.gpu for p, _ in items})
     # run again: every cluster is read back, none searched (a search would raise here)

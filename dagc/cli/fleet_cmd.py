@@ -3,8 +3,8 @@ million tokens among those meeting every requirement (docs/fleet.md).
 
 Input: the parsed arguments. Output: the exit code (0: a cluster meets every requirement; 1: none does; 4: a
 bad plan or fleet; 5: the outputs could not be written); the table (or JSON) on stdout, errors on stderr;
-fleet.json (report.json's `fleet`, with the plan's path), fleet.md and fleet.svg (cost per million tokens vs
-p90 TPOT by GPU type) and fleet-results.jsonl (each cluster's answer as it
+fleet.json (report.json's `fleet`, with the plan's path), fleet.md and fleet.html, fleet.svg (cost per million
+tokens vs p90 TPOT by GPU type) and fleet-results.jsonl (each cluster's answer as it
 arrives: run again after Ctrl-C to resume) in the output directory, out/<plan> by default.
 """
 
@@ -54,6 +54,7 @@ def cmd_fleet(args) -> int:
     with _loading():
         from ..diagnostics import PlanError
         from ..export.fleet_out import fleet_md, fleet_svg
+        from ..export.html import report_html
         from ..export.output_dir import default_output_dir, plot_dir
         from ..export.write import OutputError, write_text_atomic
         from ..fleet.cluster import SEARCH_TOP
@@ -77,7 +78,7 @@ def cmd_fleet(args) -> int:
         out_dir = Path(args.output) if args.output else default_output_dir(plan.name)
         results = plot_dir(out_dir, RESULTS_NAME, force)
         report = plot_dir(out_dir, FLEET_JSON, force)
-        pages = {name: plot_dir(out_dir, name, force) for name in ("fleet.md", "fleet.svg")}
+        pages = {name: plot_dir(out_dir, name, force) for name in ("fleet.md", "fleet.svg", "fleet.html")}
         sig = signature(Path(args.plan).read_text(encoding="utf-8"), SEARCH_TOP)
         keys = {p.key for p, _ in items}
         known = {} if args.fresh else {k: a for k, a in read_results(results, sig).items() if k in keys}
@@ -116,17 +117,20 @@ def cmd_fleet(args) -> int:
     doc = {"plan": args.plan, "fleet": result.to_json()}
     text = json.dumps(doc, indent=2, allow_nan=False)
     try:
+        md = fleet_md(doc["fleet"], plan.name) + "\n"
+        svg = fleet_svg(doc["fleet"], f"{plan.name}: cost per million tokens vs p90 TPOT, by GPU type")
         write_text_atomic(report, text + "\n")
-        write_text_atomic(pages["fleet.md"], fleet_md(doc["fleet"], plan.name) + "\n")
-        write_text_atomic(pages["fleet.svg"], fleet_svg(doc["fleet"], f"{plan.name}: cost per million tokens vs "
-                                                        "p90 TPOT, by GPU type"))
+        write_text_atomic(pages["fleet.md"], md)
+        write_text_atomic(pages["fleet.svg"], svg)
+        write_text_atomic(pages["fleet.html"], report_html(md, {"fleet.svg": svg}))
     except (OutputError, OSError) as exc:
         err.print(f"error: cannot write to {out_dir}: {getattr(exc, 'strerror', None) or exc}", markup=False)
         return EXIT_OUTPUT
     if args.format == "json":
         print(text)
     else:
-        print_fleet(make_console(), result, 1 if _quiet(args) else args.top, f"{report}, fleet.md, fleet.svg")
+        print_fleet(make_console(), result, 1 if _quiet(args) else args.top,
+                    f"{report}, fleet.md, fleet.html, fleet.svg")
     if result.best is None:
         return EXIT_REQUIREMENTS
     return _launch(args, result.best) if args.launch else EXIT_OK
