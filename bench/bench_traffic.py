@@ -1,0 +1,132 @@
+"""What traffic and `--top` cost the commands a planner runs in a loop: `dagc check` of a plan with traffic
+(its run and capacity included) over the same check without it, and `dagc search --top 2000` over `--top 20`.
+
+Run: python bench/bench_traffic.py [--repeat N] [--only check|search]
+
+Each command runs as its own process (`python -m dagc …`, so that nothing dagc memoises is shared) and is
+timed by the CPU seconds it used (user + system, `getrusage` of the children): on a machine other work
+shares, CPU time moves far less than wall time. Best of `--repeat` (3). Printed:
+
+- every in-flight example with traffic: its own when it has some (qwen3-30b-a3b-traffic), else `rate = R
+  requests/s  requests = 1000` with R half its first strategy's steady-state request rate and `ttft_p99 <=
+  2 × TTFT`, `tpot_p90 <= 2 × TPOT` of that steady state (as bench/bench_capacity.py builds them), checked
+  with `-q`, and the same plan without its traffic and load requirements; target: at most 2×;
+- a 16-GPU Qwen3-235B-A22B plan at 10 requests/s with p99 and p90 requirements, the same way;
+- `dagc search PLAN --top 2000 -q` over `--top 20 -q` on DeepSeek-V3 over 32 H200 in flight; target: at
+  most 1.2×.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from machine import cpu, load_average
+
+from dagc.lang.load import load_plan_text
+from dagc.verdict.check import check
+
+ROOT = Path(__file__).resolve().parents[1]
+
+QWEN235 = """model preset "qwen3-235b-a22b"
+cluster { gpus = 16  gpus_per_node = 8  gpu preset "h200" }
+workload {
+  batch = 64  prompt = 2000  generate = 500  serving = inflight
+  rate = 10 requests/s  requests = 1000
+}
+require { ttft_p99 <= 2 s  tpot_p90 <= 60 ms }
+strategy tp = tp 8 ; ep 16
+"""
+
+DEEPSEEK32 = """model preset "deepseek-v3"
+cluster { gpus = 32  gpus_per_node = 8  gpu preset "h200" }
+workload { batch = 256  prompt = 4096  generate = 512  serving = inflight }
+strategy tp 8 ; ep 32
+"""
+
+
+def without_traffic(text: str) -> str:
+    """The plan without its traffic (a log, a rate and its requests) and its load requirements."""
+    text = re.sub(r'\n *requests from "[^"]*"', "", text)
+    text = re.sub(r"rate = [0-9.e+-]+ requests/s *(requests = \d+)?", "", text)
+    return re.sub(r"(ttft|tpot|e2e|itl)_p\d+ [<>=]+ [0-9.e+-]+ m?s|goodput [<>=]+ [^\n}]*", "", text)
+
+
+def with_traffic(text: str) -> str | None:
+    """The in-flight example with traffic: its own, else as bench/bench_capacity.py gives it one; None when it
+    has no valid strategy to size it by."""
+    if "requests from" in text or re.search(r"rate = [0-9.]+ requests/s", text):
+        return text
+    base = without_traffic(text)
+    first = next((r for r in check(load_plan_text(base)) if r.valid and r.metrics), None)
+    if first is None:
+        return None
+    w = first.plan.workload
+    rate = first.metrics["throughput_tokens_per_s"] / (w.prompt + w.generate) / 2
+    ttft, tpot = first.metrics["ttft_s"] * 2, first.metrics["tpot_s"] * 2
+    out = re.sub(r"^( *serving = inflight)", rf"\1\n  rate = {rate:.6g} requests/s  requests = 1000", base,
+                 count=1, flags=re.M)
+    lines = f"ttft_p99 <= {ttft * 1e3:.6g} ms  tpot_p90 <= {tpot * 1e3:.6g} ms"
+    return re.sub(r"require \{", f"require {{\n  {lines}", out, count=1) if "require {" in out else \
+        out.replace("\nstrategy", f"\nrequire {{ {lines} }}\nstrategy", 1)
+
+
+def cpu_seconds(argv: list[str], repeat: int, cwd: Path) -> float:
+    """The least CPU seconds (user + system) `python -m dagc ARGV` took over `repeat` runs."""
+    best = float("inf")
+    for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        subprocess.run([sys.executable, "-m", "dagc", *argv], cwd=cwd, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, check=False)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        best = min(best, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return best
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--only", choices=("check", "search"))
+    args = ap.parse_args()
+    print(f"{cpu()}, Python {platform.python_version()}; load average {load_average()}; CPU seconds, "
+          f"best of {args.repeat}")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        if args.only != "search":
+            plans = [(p.stem, p.read_text()) for p in sorted((ROOT / "examples").glob("*.moe"))
+                     if "serving = inflight" in p.read_text()]
+            plans.append(("qwen3-235b-a22b 16 GPUs at 10 requests/s", QWEN235))
+            for name, text in plans:
+                loaded = with_traffic(text)
+                if loaded is None:
+                    continue
+                slug = re.sub(r"\W+", "-", name)
+                (out / f"{slug}.moe").write_text(loaded)
+                (out / f"{slug}-steady.moe").write_text(without_traffic(loaded))
+                for trace in (ROOT / "examples" / "traces").glob("*"):
+                    link = out / "traces" / trace.name
+                    link.parent.mkdir(exist_ok=True)
+                    if not link.exists():
+                        link.symlink_to(trace)
+                t = cpu_seconds(["check", f"{slug}.moe", "-q"], args.repeat, out)
+                s = cpu_seconds(["check", f"{slug}-steady.moe", "-q"], args.repeat, out)
+                print(f"check {name:44s} with traffic {t:7.2f} s · without {s:6.2f} s · {t / s:5.2f}x (target ≤ 2x)",
+                      flush=True)
+        if args.only != "check":
+            (out / "ds32.moe").write_text(DEEPSEEK32)
+            few = cpu_seconds(["search", "ds32.moe", "--top", "20", "-q", "--svg", str(out / "p.svg")],
+                              args.repeat, out)
+            many = cpu_seconds(["search", "ds32.moe", "--top", "2000", "-q", "--svg", str(out / "p.svg")],
+                               args.repeat, out)
+            print(f"search deepseek-v3 32 H200 in flight -q: --top 2000 {many:6.2f} s · --top 20 {few:6.2f} s · "
+                  f"{many / few:5.2f}x (target ≤ 1.2x)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+"""Step prices and runs shared by the checks one process makes of the same strategy on the same deployment.
+
+Input: a strategy's `StepPrices` (`shared_prices`), or a run of a plan's traffic through a strategy
+(`shared_load`). Output: the prices already made for the same model, cluster, workload (whatever its batch
+and traffic: a step is priced at its own count of requests in flight, `StepPrices._at`) and strategy, each
+step priced once over all those checks; the `Load` of an identical run (the same model, cluster, workload
+with its traffic, and strategy: a run is a deterministic function of them, seeded) made once.
+
+What shares them: `dagc check` judges a strategy under the traffic, then the search it runs for the
+optimal verdict judges its best candidates the same way (`dagc.search.under_traffic`) — often the plan's own
+strategies — and the next steps re-check a strategy at another batch (`dagc.verdict.next_steps`); all of it
+in one process. The memo keeps the last `KEEP_PRICES` prices and `KEEP_LOADS` runs of at most
+`LOAD_REQUESTS` requests each; `cache_clear` forgets them (as a new process would).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+
+from ..layout.layout import Layout
+from ..plan.plan import Plan
+from ..plan.strategy import Strategy
+from ..plan.workload import Workload
+from .load_result import Load
+from .step_prices import StepPrices
+
+__all__ = ["KEEP_LOADS", "KEEP_PRICES", "LOAD_REQUESTS", "cache_clear", "shared_load", "shared_prices"]
+
+KEEP_PRICES = 16        # strategies' step prices kept
+KEEP_LOADS = 32         # runs kept (a capacity's are 2,000 requests each)
+LOAD_REQUESTS = 100_000  # the longest run kept, in requests (a run's arrays are ~100 bytes a request)
+
+
+class _Lru:
+    """The last `keep` values by key."""
+
+    def __init__(self, keep: int) -> None:
+        self.keep = keep
+        self.values: OrderedDict[Hashable, object] = OrderedDict()
+
+    def get(self, key: Hashable) -> object | None:
+        value = self.values.get(key)
+        if value is not None:
+            self.values.move_to_end(key)
+        return value
+
+    def put(self, key: Hashable, value: object) -> None:
+        self.values[key] = value
+        self.values.move_to_end(key)
+        while len(self.values) > self.keep:
+            self.values.popitem(last=False)
+
+
+_PRICES = _Lru(KEEP_PRICES)
+_LOADS = _Lru(KEEP_LOADS)
+
+
+def cache_clear() -> None:
+    """Forget every price and run kept."""
+    _PRICES.values.clear()
+    _LOADS.values.clear()
+
+
+def _workload(plan: Plan, strategy: Strategy, lay: Layout) -> Workload:
+    """The workload the strategy runs (`Strategy.workload_for`), its micro-batches as requested of the layout
+    (`with microbatches 1` and the default of one a stage run the same steps)."""
+    w = strategy.workload_for(plan.workload)
+    return w.model_copy(update={"microbatches": lay.microbatches_requested or lay.microbatches})
+
+
+def _prices_key(plan: Plan, strategy: Strategy, lay: Layout) -> Hashable:
+    """What a strategy's step prices depend on: the model, the cluster, the workload the strategy runs but
+    its batch and traffic (each step names its own requests), the strategy's degrees."""
+    w = _workload(plan, strategy, lay).model_copy(
+        update={"traffic": None, "batch": 0, "batch_max": False, "batch_note": None, "batch_breaks": None})
+    return plan.model, plan.cluster, w, _strategy_key(strategy)
+
+
+def _strategy_key(strategy: Strategy) -> str:
+    """A strategy by its degrees (its name, text and execution options apart: the workload it runs,
+    `Strategy.workload_for`, holds those; and where the plan's text says it apart)."""
+    return strategy.model_dump_json(exclude={"name", "text", "microbatches", "overlap"})
+
+
+def shared_prices(prices: StepPrices) -> StepPrices:
+    """The prices kept for the same deployment and strategy as `prices` (module docstring), else `prices`,
+    kept from now on.
+
+    Example:
+        >>> from dagc.lang.load import load_plan_text
+        >>> from dagc.verdict.check import check
+        >>> plan = load_plan_text('model preset "qwen3-30b-a3b" cluster { gpus = 8 gpu preset "h200" } '
+        ...     'workload { batch = 64 prompt = 4000 generate = 500 serving = inflight } strategy tp 8')
+        >>> r = check(plan)[0]
+        >>> first = shared_prices(StepPrices(r.plan, r.strategy, r.layout))
+        >>> smaller = r.plan.model_copy(update={"workload": r.plan.workload.model_copy(update={"batch": 16})})
+        >>> shared_prices(StepPrices(smaller, r.strategy, r.layout)) is first     # another batch: the same steps
+        True
+    """
+    key = _prices_key(prices.plan, prices.strategy, prices.lay)
+    kept = _PRICES.get(key)
+    if isinstance(kept, StepPrices):
+        return kept
+    _PRICES.put(key, prices)
+    return prices
+
+
+def shared_load(plan: Plan, strategy: Strategy, lay: Layout, run: Callable[[], Load]) -> Load:
+    """The run of `plan`'s traffic through `strategy` (laid out as `lay`) that `run` makes, made once for
+    identical ones (module docstring)."""
+    traffic = plan.workload.traffic
+    if traffic is None or traffic.requests > LOAD_REQUESTS:
+        return run()
+    key = plan.model, plan.cluster, _workload(plan, strategy, lay), _strategy_key(strategy)
+    kept = _LOADS.get(key)
+    if isinstance(kept, Load):
+        return kept
+    load = run()
+    _LOADS.put(key, load)
+    return load
