@@ -26,7 +26,13 @@ def cmd_search(args) -> int:
         from ..diagnostics import PlanError
         from ..lang.fields import BATCH_LIMIT
         from .print_check import objective_text, print_overrides, print_plan
-        from .print_search import print_at_rate, print_search, print_search_verdict, print_search_warnings
+        from .print_search import (
+            print_at_rate,
+            print_rate_conclusion,
+            print_search,
+            print_search_verdict,
+            print_search_warnings,
+        )
         from .printing import make_console, render_diags
     err = make_console(sys.stderr)
     try:
@@ -43,9 +49,10 @@ def cmd_search(args) -> int:
             err.print("error: --vary speculative needs `speculative { method = …  tokens = …  acceptance = … }` in "
                       "the plan's workload (an accept_length holds for one count of drafted tokens)", markup=False)
             return EXIT_USAGE
-        found = _search_speculative(plan, args.top, _jobs(args, err), args.search_budget, _quiet(args))
+        found = _search_speculative(plan, _searched_top(args), _jobs(args, err), args.search_budget, _quiet(args))
     else:
-        found = _search(plan, plan.objective, args.top, _jobs(args, err), args.search_budget, quiet=_quiet(args))
+        found = _search(plan, plan.objective, _searched_top(args), _jobs(args, err), args.search_budget,
+                        quiet=_quiet(args))
     # what is printed as meeting the requirements is judged on all of them: the best, or the rows shown
     found = judged(plan, found, 1 if _quiet(args) else max(args.top, 1), _quiet(args))
     with _loading():
@@ -66,6 +73,8 @@ def cmd_search(args) -> int:
     out = make_console()
     if _quiet(args):
         print_search_verdict(out, found, plan)
+        if at_rate is not None:             # --rate's conclusion, which --quiet keeps
+            print_rate_conclusion(out, at_rate, plan)
         return EXIT_OK
     if _volume(args) > 0:            # what was searched: the plan's model, cluster and workload
         print_plan(out, plan, args.plan, objective_text(plan), args.overrides)
@@ -75,6 +84,17 @@ def cmd_search(args) -> int:
     if at_rate is not None:
         print_at_rate(out, at_rate, args.top, plan)
     return EXIT_OK
+
+
+def _searched_top(args) -> int:
+    """The candidates the search ranks in order and re-scores exactly: the rows printed (`--top`), or with
+    `--quiet` in text, which prints the verdict on the best alone, 1 — whatever `--top` says: the search's
+    cost follows what is printed (its best is the same: the first rows are exact and in the space's order
+    either way, `dagc.search.search`). `--rate` simulates the ranking's first `RATE_CANDIDATES` (`--top`'s
+    as ever)."""
+    if _quiet(args) and args.format == "text" and args.rate is None:
+        return 1
+    return args.top
 
 
 def _write_pareto(args, plan, found, err: Console) -> Path | None:

@@ -1,0 +1,48 @@
+"""`dagc search --top N`: the search ranks and re-scores what is printed — with `--quiet` in text, the verdict
+on the best alone, whatever `--top` says — so its cost does not grow with a `--top` nothing prints, and the
+best it prints is the same."""
+
+from __future__ import annotations
+
+import pytest
+
+import dagc.search.search as search_module
+from dagc.cli.main import main
+
+PLAN = """model preset "mixtral-8x7b"
+cluster { gpus = 8  gpus_per_node = 8  gpu preset "h100-sxm"  engine = pytorch }
+workload { batch = 64  prompt = 2048  generate = 256 }
+strategy tp 8
+"""
+
+
+@pytest.mark.parametrize(("argv", "searched"), [
+    (["--top", "2000", "-q"], 1),                          # the best alone is printed
+    (["--top", "20", "-q"], 1),
+    (["--top", "2000", "-q", "--format", "json"], 2000),   # the JSON lists the first 2,000
+    (["--top", "7"], 7),                                    # the table's rows
+])
+def test_the_search_ranks_what_is_printed(argv, searched, tmp_path, monkeypatch, capsys):
+    plan = tmp_path / "plan.moe"
+    plan.write_text(PLAN)
+    asked = []
+    real = search_module.search
+
+    def spy(*args, **kwargs):
+        asked.append(kwargs["top"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(search_module, "search", spy)
+    assert main(["search", str(plan), *argv, "--svg", str(tmp_path / "p.svg")]) == 0
+    assert asked == [searched]
+
+
+def test_quiet_prints_the_same_best_whatever_the_top(tmp_path, capsys):
+    plan = tmp_path / "plan.moe"
+    plan.write_text(PLAN)
+    lines = []
+    for top in ("20", "2000"):
+        capsys.readouterr()
+        assert main(["search", str(plan), "--top", top, "-q", "--svg", str(tmp_path / "p.svg")]) == 0
+        lines.append(capsys.readouterr().out)
+    assert lines[0] == lines[1] and lines[0].startswith("best: ")
