@@ -282,3 +282,13 @@ def test_the_answer_of_one_cluster_is_what_the_search_at_the_rate_gives(small):
     point, plan = items[0]
     again = json.loads(json.dumps(answer_cluster(plan, 4.0)))
     assert again == answers[0][1] and again["instances"] == 1 // again["pick"]["gpus"]
+
+
+def test_a_cluster_too_small_for_the_model_is_listed_as_missing_and_exits_1(tmp_path, capsys):
+    # Qwen3-235B-A22B's bf16 weights (470 GB) fit on no single H100 (80 GB): no legal strategy
+    path = write(tmp_path, HEAD.replace("qwen3-30b-a3b", "qwen3-235b-a22b")
+                 + 'fleet { gpu preset "h100-sxm" { price = 2 $/h } }')
+    assert main(["fleet", str(path), "-o", str(tmp_path / "out"), "--format", "json"]) == 1
+    doc = json.loads(capsys.readouterr().out)["fleet"]
+    assert doc["best"] is None and doc["meeting"] == 0
+    assert doc["not_meeting"][0]["note"].startswith("no legal strategy on 1 GPU(s)")

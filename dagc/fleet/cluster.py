@@ -54,6 +54,9 @@ def answer_cluster(plan: Plan, rate: float, top: int = SEARCH_TOP) -> dict:
            "meets_requirements": False, "pick": None, "instances": None, "tokens_per_s": None,
            "gpu_hours_per_million_tokens": None, "per_million_tokens": None,
            "rent_per_hour": _rent(plan), "binding": None, "note": None}
+    if not found.ranked:
+        out["note"] = f"no legal strategy on {plan.cluster.gpus} GPU(s): the search found none (dagc search says why)"
+        return out
     events, budget = rate_work_events(plan, found), plan.load_budget_events
     if budget is not None and events > budget:
         out["note"] = (f"not simulated: the best strategies' runs would take about {events:,} engine events, past "

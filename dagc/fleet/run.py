@@ -21,7 +21,6 @@ import os
 import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 
 from ..lang.fleet import FleetPoint
 from ..plan.plan import Plan
@@ -104,7 +103,7 @@ def _round(todo: list[Item], top: int, jobs: int, take: Answer) -> list[Item]:
             for f in sorted(finished, key=lambda f: futures[f][0].index):
                 try:
                     answer = f.result()
-                except (BrokenProcessPool, Exception):       # retried once (`_in_processes`)
+                except Exception:       # BrokenProcessPool (its worker died), or it raised: retried once
                     failed.append(futures[f])
                     continue
                 take(futures[f][0], answer)
