@@ -28,6 +28,13 @@ def plan_text(**parts: str) -> str:
     return "\n".join(v for v in merged.values() if v) + "\n"
 
 
+@pytest.fixture(autouse=True)
+def _columns_unset(monkeypatch):
+    """No `COLUMNS` but a test's own: dagc's piped output takes its width from it (docs/cli.md), and
+    pytest-xdist's workers set COLUMNS=80, so a test would read tables at another width under `-n`."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+
+
 @pytest.fixture
 def write_plan(tmp_path):
     def write(text: str, name: str = "plan.moe") -> Path:

@@ -17,6 +17,13 @@ REPORT_KEYS = {"plan", "strategy", "valid", "gpus", "model", "memory", "metrics"
                "verdict"}
 
 
+@pytest.fixture(autouse=True)
+def _wide_tables(monkeypatch):
+    """Tables wide enough for every column, a row on a line: these tests read their cells (tables at the
+    widths terminals have are tests/test_cli_widths.py's)."""
+    monkeypatch.setenv("COLUMNS", "1000")
+
+
 def dagc(*args: str, search: bool = False) -> subprocess.CompletedProcess:
     """Run the CLI; check and compile skip the strategy search unless a test is about it."""
     if args and args[0] in ("check", "compile") and not search and len(args) > 1:

@@ -90,11 +90,11 @@ def test_check_prints_the_override_and_uses_it(capsys):
 
 @pytest.mark.parametrize("option, code, caret, hint", [
     ("workload.bacth=256", "E101", "bacth", "did you mean `batch`?"),
-    ("workload.batch=2k", "E101", "k", "`2k` is not read as a number: write `batch = 2000`"),
-    ("workload.batch=0", "E104", "0", "write `batch = 1` or more"),
+    ("workload.batch=2k", "E101", "k", "`2k` is not read as a number: write `--set workload.batch=2000`"),
+    ("workload.batch=0", "E104", "0", "write `--set workload.batch=1` or more"),
     ("cluster.gpu=h200-sxm", "E101", "h200-sxm", "did you mean `h200`? (the SXM module)"),
     ("cluster.inter_node=400 Gb/s", "E101", "Gb/s", "`Gb/s` is gigabits per second, 8 bits a byte"),
-    ("cluster.gpus=8 ms", "E102", "ms", "for example `gpus = 16`"),
+    ("cluster.gpus=8 ms", "E102", "ms", "for example `--set cluster.gpus=16`"),
     ("worklaod.batch=4", "E101", "worklaod", "did you mean `workload`?"),
     ("workload.batch", "E001", "workload.batch", "a plan field by its dotted path"),
     ("workload=4", "E104", "workload=4", "e.g. --set workload.batch=…"),

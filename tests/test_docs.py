@@ -97,7 +97,7 @@ def _default(a: argparse.Action) -> str:
 def _usage(name: str, p: argparse.ArgumentParser) -> str:
     words = [f"dagc {name}"]
     for a in p._actions:
-        if isinstance(a, argparse._HelpAction):
+        if isinstance(a, argparse._HelpAction) or a.help == argparse.SUPPRESS:    # an older spelling, unlisted
             continue
         if not a.option_strings:
             words.append(a.metavar or a.dest.upper())
@@ -110,7 +110,7 @@ def _usage(name: str, p: argparse.ArgumentParser) -> str:
 def _options_table(p: argparse.ArgumentParser) -> list[str]:
     rows = ["| argument | value | default | meaning |", "|---|---|---|---|"]
     for a in p._actions:
-        if isinstance(a, (argparse._HelpAction, argparse._SubParsersAction)):
+        if isinstance(a, (argparse._HelpAction, argparse._SubParsersAction)) or a.help == argparse.SUPPRESS:
             continue
         names = ", ".join(f"`{s}`" for s in a.option_strings) or f"`{a.metavar or a.dest.upper()}`"
         arg = _cell(_argument(a)) if a.option_strings else ""

@@ -59,13 +59,15 @@ def test_a_known_name_never_suggests_another_of_its_kind(vocabulary):
     ("workloda", ["workload", "model"], "workload"),       # two letters swapped
     ("deepseek-v3", ["deepseek-v3"], "deepseek-v3"),
     ("deepsek-v3", MODEL_PRESETS, "deepseek-v3"),          # one letter missing outside the numbered parts
+    ("qwen3-30b", MODEL_PRESETS, "qwen3-30b-a3b"),         # the leading parts of one name alone: that name
+    ("qwen3-235b", MODEL_PRESETS, "qwen3-235b-a22b"),
 ])
 def test_a_name_written_another_way_is_suggested(word, choices, meant):
     assert nearest(word, choices) == meant and did_you_mean(word, choices) == f"did you mean `{meant}`?"
 
 
 @pytest.mark.parametrize("word, choices", [
-    ("qwen3-30b", MODEL_PRESETS),          # the numbers differ from every preset's
+    ("qwen3-30", MODEL_PRESETS),           # the numbers differ from every preset's
     ("mixtral-8x7", MODEL_PRESETS),        # `8x7` is not `8x7b`: a numbered part is matched whole
     ("h300", ["h200", "b300"]),            # one letter from `b300`, one digit from `h200`: neither
     ("mixtral-8x21b", MODEL_PRESETS),      # one digit from 8x22b: another model

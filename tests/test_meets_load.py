@@ -33,6 +33,13 @@ strategy tp 1
 TPOT = "tpot_p90 <= 30 ms"
 
 
+@pytest.fixture(autouse=True)
+def _wide_tables(monkeypatch):
+    """Tables wide enough for every column, a row on a line: these tests read their cells (tables at the
+    widths terminals have are tests/test_cli_widths.py's)."""
+    monkeypatch.setenv("COLUMNS", "1000")
+
+
 def _run(capsys, *argv: str) -> tuple[int, str]:
     capsys.readouterr()
     code = main(list(argv))

@@ -27,6 +27,13 @@ from dagc.verdict.optimal import judge_optimal
 TP1 = "tp 1 with microbatches 1 overlap none"
 
 
+@pytest.fixture(autouse=True)
+def _wide_tables(monkeypatch):
+    """Tables wide enough for every column, a row on a line: these tests read their cells (tables at the
+    widths terminals have are tests/test_cli_widths.py's)."""
+    monkeypatch.setenv("COLUMNS", "1000")
+
+
 def _run(capsys, *argv: str) -> tuple[int, str, str]:
     capsys.readouterr()
     code = main(list(argv))

@@ -43,6 +43,13 @@ _DEGREE = st.sampled_from([1, 2, 3, 4, 8, 16])
 _SPLIT_LAYERS = st.integers(1, 40)
 
 
+@pytest.fixture(autouse=True)
+def _wide_tables(monkeypatch):
+    """Tables wide enough for every column, a row on a line: these tests read their cells (tables at the
+    widths terminals have are tests/test_cli_widths.py's)."""
+    monkeypatch.setenv("COLUMNS", "1000")
+
+
 @st.composite
 def _aggregated(draw, dp_allowed: bool = True, with_options: bool = True) -> Strategy:
     pp = draw(st.sampled_from([1, 1, 2, 3, 4]))

@@ -8,7 +8,9 @@ Only what parsing the command line needs is imported: `dagc --version`, `--help`
 from __future__ import annotations
 
 import argparse
+import difflib
 import math
+import sys
 from collections.abc import Sequence
 
 from . import commands, fleet_cmd, kernels_cmd, launch as cli_launch, search_cmd
@@ -123,8 +125,54 @@ def _add_set_and_volume(p: argparse.ArgumentParser) -> None:
                         "(compile) each strategy's whole check")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, for dagc and each of its commands: an option is written whole (`--strateg` is not
+    `--strategy`: a prefix read as an option would change meaning when another option begins the same way), and a
+    command or value not among the choices gets the nearest choice (`dagc chek`: did you mean `check`?)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def _check_value(self, action: argparse.Action, value) -> None:
+        try:
+            super()._check_value(action, value)
+        except argparse.ArgumentError as exc:
+            close = difflib.get_close_matches(str(value), [str(c) for c in action.choices or ()], n=1)
+            if not close:
+                raise
+            raise argparse.ArgumentError(action, f"{exc.message}; did you mean `{close[0]}`?") from None
+
+    def error(self, message: str):
+        """argparse's error, with the option an unrecognised one stands for: the one it begins (`--strateg`),
+        else the nearest spelling (`--stratgey`), among the options of the command written."""
+        words = message.removeprefix("unrecognized arguments: ").split() if message.startswith("unrecog") else []
+        wrong = next((w.partition("=")[0] for w in words if w.startswith("--")), None)
+        if wrong is not None:
+            known = sorted(_options(self, self._command(words)))
+            begun = [o for o in known if o.startswith(wrong)]
+            close = begun if len(begun) == 1 else difflib.get_close_matches(wrong, known, n=1)
+            if close:
+                message += f" (did you mean `{close[0]}`? dagc reads options written whole)"
+        super().error(message)
+
+    def parse_known_args(self, args=None, namespace=None):
+        self._argv = list(sys.argv[1:] if args is None else args)      # what `error` reads the command from
+        return super().parse_known_args(args, namespace)
+
+    def _command(self, words: Sequence[str]) -> argparse.ArgumentParser:
+        """The parser of the command written on the command line being parsed, else this one."""
+        sub = next((a for a in self._actions if isinstance(a, argparse._SubParsersAction)), None)
+        name = next((w for w in getattr(self, "_argv", ()) if sub is not None and w in sub.choices), None)
+        return sub.choices[name] if sub is not None and name is not None else self
+
+
+def _options(*parsers: argparse.ArgumentParser) -> set[str]:
+    return {o for p in parsers for a in p._actions for o in a.option_strings if o.startswith("--")}
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="dagc", description="Check and compile parallel deployment strategies "
+    p = _Parser(prog="dagc", description="Check and compile parallel deployment strategies "
                                 "of Mixture-of-Experts models.", epilog=EPILOG,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action=_Version, help="show program's version number and exit")

@@ -7,6 +7,7 @@ tables on the console.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,7 +20,7 @@ from .tables import Col, print_fitted
 
 if TYPE_CHECKING:
     from ..plan.plan import Plan
-    from ..search.at_rate import RankedAtRate
+    from ..search.at_rate import AtRate, RankedAtRate
     from ..search.result import Candidate
     from ..search.search import SearchResult
 
@@ -202,6 +203,68 @@ def print_at_rate(out: Console, ranked: RankedAtRate, top: int, plan: Plan | Non
     print_fitted(out, f"best {len(rows)} at {_rate(ranked.rate)}", _cols(RATE_COLUMNS), rows)
     out.print(f"meets requirements: at {_rate(ranked.rate)}, every requirement judged, the load's on the run above, "
               "as `dagc check --strategy TEXT --set 'workload.rate=R requests/s'` judges it", markup=False)
+    print_rate_conclusion(out, ranked, plan)
+
+
+ONE_STRATEGY = "`dagc check --strategy TEXT --set 'workload.rate=R requests/s'`"
+
+
+def rate_conclusion(ranked: RankedAtRate, gpus: int | None = None) -> list[str]:
+    """What `search --rate R` concludes, as `check` ends with its verdicts and next steps: the best strategy that
+    keeps up with R and meets every requirement, and the line to check it with; else whether any keeps up,
+    what the best serves, and what to try (`gpus`: the cluster's GPUs)."""
+    rate, at = ranked.rate, _rate(ranked.rate)
+    on = f" on {gpus:,} GPUs" if gpus else ""
+    if not ranked.ranked:
+        return [f"conclusion: no strategy{on} could be simulated at {at}"]
+    up = [a for a in ranked.ranked if not a.load["overloaded"]]
+    good = [a for a in up if a.candidate.meets_requirements]
+    if good:
+        a = good[0]
+        check = f"dagc check --strategy '{a.candidate.text}' --set 'workload.rate={rate:g} requests/s'"
+        return [f"conclusion: `{a.candidate.text}` keeps up with {at} and meets every requirement, with a goodput of "
+                f"{_figure(a.goodput_per_gpu)} requests/s per GPU on {a.candidate.gpus:,} "
+                f"GPU{'' if a.candidate.gpus == 1 else 's'}", f"  check it: {check}"]
+    served = max(ranked.ranked, key=lambda a: a.load["served_requests_per_s"])
+    most = served.load["served_requests_per_s"]
+    if up:
+        a = up[0]
+        return [f"conclusion: {len(up):,} of the {len(ranked.ranked):,} strategies simulated{on} keep up with {at}, "
+                f"but none meets every requirement (the best, `{a.candidate.text}`, misses "
+                f"{', '.join(a.candidate.load_missed) or 'a requirement'})",
+                f"  next: {ONE_STRATEGY} gives one strategy's next steps (a larger batch, 8-bit weights, replicas); "
+                "or a lower rate"]
+    more = _replicas(served, rate, gpus)
+    return [f"conclusion: no strategy{on} keeps up with {at}; the best serves {_figure(most)} requests/s "
+            f"(`{served.candidate.text}`)",
+            "  next: " + "; ".join(x for x in (more, f"a rate it serves: --rate {most:.3g}",
+                                               f"{ONE_STRATEGY} for one strategy's next steps (a larger batch, "
+                                               "8-bit weights)") if x)]
+
+
+def _replicas(a: AtRate, rate: float, gpus: int | None) -> str | None:
+    """Replicas of the strategy that serves the most, enough to take `rate` if each serves as much (a line to try:
+    `dagc check` judges it), with more GPUs when the cluster has too few; None for a strategy already replicated
+    or in pools."""
+    text, most = a.candidate.text, a.load["served_requests_per_s"]
+    core, _, options = text.partition(" with ")
+    if most <= 0 or core.startswith(("dp ", "prefill ")):
+        return None
+    n = math.ceil(rate / most * 1.1)            # a tenth to spare: a run near its capacity queues
+    need = n * a.candidate.gpus
+    strategy = f"dp {n} < {core} >" + (f" with {options}" if options else "")
+    more = f" --set cluster.gpus={need:,}" if gpus is not None and need > gpus else ""
+    return (f"{n} replicas of it ({need:,} GPUs) if each serves as much: dagc check --strategy '{strategy}'"
+            f"{more} --set 'workload.rate={rate:g} requests/s'")
+
+
+def print_rate_conclusion(out: Console, ranked: RankedAtRate, plan: Plan | None = None) -> None:
+    for line in rate_conclusion(ranked, plan.cluster.gpus if plan is not None else None):
+        out.print(line, markup=False)
+
+
+def _figure(value: float) -> str:
+    return format_figure(value)
 
 
 def _rate(value: float) -> str:

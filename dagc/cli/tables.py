@@ -66,35 +66,53 @@ def fit_widths(width: int, cols: Sequence[Col], rows: Sequence[Sequence[str]]) -
     characters with rich's default box (a border and a space of padding either side of every column).
 
     Example:
-        >>> fit_widths(30, [Col("name", 0, "left"), Col("memory", 2), Col("GPUs", 1)], [("h200", "140 GiB", "8")])
-        ([0, 1, 2], [4, 7, 4])
-        >>> fit_widths(20, [Col("name", 0, "left"), Col("memory", 2), Col("GPUs", 1)], [("h200", "140 GiB", "8")])
-        ([0, 2], [4, 4])
+        >>> cols = [Col("preset", 0, "left"), Col("memory", 2), Col("GPUs per node", 1)]
+        >>> rows = [("h200", "140.40 GiB (143,771 MiB)", "8")]
+        >>> fit_widths(60, cols, rows), fit_widths(40, cols, rows)      # memory, the least important, left out
+        (([0, 1, 2], [6, 24, 13]), ([0, 2], [6, 13]))
+        >>> cols = [Col("#", 0), Col("strategy", 0, "left", wrap=True, floor=12), Col("TPOT", 1)]
+        >>> rows = [("1", "tp 8 ; ep 8 with microbatches 1 overlap none", "33.2 ms")]
+        >>> fit_widths(80, cols, rows), fit_widths(40, cols, rows)      # the strategy whole, else wrapped
+        (([0, 1, 2], [1, 44, 7]), ([0, 1, 2], [1, 22, 7]))
     """
     width = max(width, MIN_WIDTH)
-    narrowest, widest = [], []
+    least, widest = [], []
     for k, col in enumerate(cols):
         cells = [row[k] for row in rows]
         most = max([_widest_line(col.header), *(_widest_line(c) for c in cells)])
-        least = max([_longest_word(col.header), *((_longest_word(c) if col.wrap else _widest_line(c)) for c in cells)])
-        narrowest.append(max(least, min(col.floor, most)))
+        words = max([_longest_word(col.header), *((_longest_word(c) if col.wrap else _widest_line(c)) for c in cells)])
+        least.append(max(words, min(col.floor, most)))
         widest.append(most)
-    kept = list(range(len(cols)))
-
-    def room() -> int:          # the characters left for the cells: a border and two spaces a column
-        return width - 3 * len(kept) - 1
-    # the least important first; among equals, the rightmost
-    for k in sorted((k for k in kept if cols[k].rank > 0), key=lambda k: (-cols[k].rank, -k)):
-        if sum(narrowest[j] for j in kept) <= room():
-            break
-        kept.remove(k)
+    # a column of rank 0 that wraps (a strategy) is kept whole, to be pasted as it stands, when every column of
+    # rank 1 fits beside it; else it wraps between its words, down to its floor
+    whole = [widest[k] if cols[k].rank == 0 and cols[k].wrap else least[k] for k in range(len(cols))]
+    kept = _kept(width, cols, whole)
+    narrowest = whole
+    if any(cols[k].rank <= 1 and k not in kept for k in range(len(cols))):
+        kept, narrowest = _kept(width, cols, least), least
     widths = {k: narrowest[k] for k in kept}
-    spare = room() - sum(widths.values())
+    spare = _room(width, kept) - sum(widths.values())
     for k in sorted(kept, key=lambda k: (cols[k].rank, k)):      # the room left, to the most important first
         more = max(0, min(spare, widest[k] - widths[k]))
         widths[k] += more
         spare -= more
     return kept, [widths[k] for k in kept]
+
+
+def _room(width: int, kept: Sequence[int]) -> int:
+    """The characters left for the cells of the columns `kept`: a border and two spaces a column."""
+    return width - 3 * len(kept) - 1
+
+
+def _kept(width: int, cols: Sequence[Col], narrowest: Sequence[int]) -> list[int]:
+    """The columns left when the least important are left out (among equals, the rightmost first) until the
+    others' `narrowest` widths fit."""
+    kept = list(range(len(cols)))
+    for k in sorted((k for k in kept if cols[k].rank > 0), key=lambda k: (-cols[k].rank, -k)):
+        if sum(narrowest[j] for j in kept) <= _room(width, kept):
+            break
+        kept.remove(k)
+    return kept
 
 
 def fit_table(width: int, title: str, cols: Sequence[Col], rows: Sequence[Sequence[str]],

@@ -102,5 +102,5 @@ def load_line(load: dict | None) -> str | None:
     return (f"Load: {traffic_text(load)}: p50/p99 TTFT {_t(load['ttft_s']['p50'])}/{_t(load['ttft_s']['p99'])}, "
             f"TPOT {_t(load['tpot_s']['p50'])}/{_t(load['tpot_s']['p99'])}; "
             f"{format_figure(load['served_requests_per_s'])} requests/s served, goodput "
-            f"{format_figure(load['goodput_requests_per_s'])}; {capacity_text(load)}"
+            f"{format_figure(load['goodput_requests_per_s'])} requests/s; {capacity_text(load)}"
             + ("; OVERLOADED (the queue keeps growing)" if load["overloaded"] else ""))

@@ -46,7 +46,7 @@ def margin_text(q: RequirementResult) -> str:
         return ""
     text = q.margin_percent()
     v, t = q.value, q.requirement.target
-    if q.met is False and v and t and max(v / t, t / v) >= 2:
+    if q.met is False and v and t and max(v / t, t / v) >= 2 and "×" not in text:    # not said twice
         text += f"; {format_figure(max(v / t, t / v))}× off"
     return text
 

@@ -21,7 +21,7 @@ from lark.tree import Meta
 from ..diagnostics import Diagnostic, Severity
 from ..source import SourceFile, Span
 from ..units import UNITS, Dimension, Unit, lookup
-from .fields import Field, did_you_mean
+from .fields import CLUSTER_FIELDS, MODEL_FIELDS, WORKLOAD_FIELDS, Field, did_you_mean, nearest
 from .hints import unit_hint
 
 __all__ = ["BAD", "Bad", "Collector", "Item", "ItemKind", "Value", "ValueKind", "node_span", "read_block",
@@ -156,12 +156,25 @@ def _assign(out: Collector, item: Item, where: str, fields: dict[str, Field], su
             out.error("E104", f"`{item.name}` is a block: write `{item.name} {{ … }}`", item.name_span,
                       f"replace `{item.name} = …` with `{item.name} {{ … }}` and the fields inside it")
         else:
+            known = list(fields) + list(subblocks)
             out.error("E101", f"unknown field `{item.name}` in {where}", item.name_span,
-                      did_you_mean(item.name, list(fields) + list(subblocks)))
+                      _elsewhere(item.name, where) if nearest(item.name, known) is None and _elsewhere(item.name, where)
+                      else did_you_mean(item.name, known))
         return
     assert item.value is not None, "the grammar gives every assignment a value"
     out.spans[f"{where}.{item.name}"] = item.span
     values[item.name] = read_value(out, item.value, fields[item.name], f"{where}.{item.name}")
+
+
+# The fields of each block by the block's name, to say where a field written in another block goes.
+_BLOCK_FIELDS = {"model": tuple(MODEL_FIELDS), "cluster": (*CLUSTER_FIELDS, "engine", "kernels", "reserve"),
+                 "workload": tuple(WORKLOAD_FIELDS)}
+
+
+def _elsewhere(name: str, where: str) -> str | None:
+    """`engine = vllm` in `workload { }`: the block it is a field of, when that is another one."""
+    home = next((b for b, names in _BLOCK_FIELDS.items() if name in names and b != where.split(".")[0]), None)
+    return f"`{name}` is a field of `{home} {{ … }}`: move the line there" if home else None
 
 
 def read_value(out: Collector, value: Value, spec: Field, label: str, op: str = "=") -> Any:
@@ -329,6 +342,9 @@ def _out_of_range(out: Collector, x: float, text: str, spec: Field, dim: Dimensi
     if dim is Dimension.COUNT:
         return out.error("E104", f"`{short}` = {text} is out of range (too large)", span,
                          f"write `{lhs} {int(spec.hi):,}` or less".replace(",", "_"))
+    if dim is Dimension.RATIO and spec.hi == 1 and x <= 100 and "%" not in text:    # `memory <= 90`: per cent
+        return out.error("E104", f"`{short}` = {text} is out of range: a share is at most 1", span,
+                         f"did you mean `{lhs} {text} %`? (or the fraction `{lhs} {x / 100:g}`)")
     return out.error("E104", f"`{short}` = {text} is out of range (too large)", span,
                      f"dagc accepts at most {_in_base_unit(spec.hi, dim)}")
 

@@ -1,15 +1,17 @@
 """The cluster's `engine` field: which serving engine, at which release (docs/language.md, "engine").
 
-Input: the value written (`engine = vllm`, `engine = vllm@0.33.0`, `engine = "sglang@0.5.23"`, or
-nothing) and the cluster's kernel profile. Output: the `Engine` (`dagc.plan.engines.engine_of`, the one
-place a name and release become one), or BAD with the reason in the `Collector` (E101: an unknown
-engine, an unknown release). A plan that names no engine serves with the engine its kernel profile was
+Input: the value written (`engine = vllm`, `engine = vllm@0.33.0`, `engine = "sglang@0.5.23"`, a build of
+a release with PEP 440's local label, `engine = vllm@0.33.0+cu12`, read as its release; or nothing) and the
+cluster's kernel profile. Output: the `Engine` (`dagc.plan.engines.engine_of`, the one place a name and
+release become one), or BAD with the reason in the `Collector` (E101: an unknown engine, an unknown
+release). A plan that names no engine serves with the engine its kernel profile was
 measured in (a profile imported from an engine's tables, `dagc.kernels.engine_import.profile_engine`),
 else with `DEFAULT_ENGINE`.
 """
 
 from __future__ import annotations
 
+import re
 from typing import cast
 
 from ..diagnostics import quote
@@ -22,6 +24,10 @@ from .blocks import Bad, Collector
 from .fields import nearest
 
 __all__ = ["default_engine", "engine_chosen", "lower_engine", "profile_engine_of"]
+
+# A local version label as PEP 440 writes it after `+` (`+cu12`, `+rocm6.2`): a build of the public release
+# for one platform, whose figures are the release's (https://peps.python.org/pep-0440/#local-version-identifiers).
+_LOCAL = re.compile(r"[A-Za-z0-9]+(?:[-_.][A-Za-z0-9]+)*")
 
 _SAID = {"vllm": "vLLM", "sglang": "SGLang", "trtllm": "TensorRT-LLM", "pytorch": "pytorch"}
 
@@ -41,6 +47,9 @@ def lower_engine(out: Collector, written: str | Bad | None, span: Span | None) -
     engine = cast(EngineName, name)
     if not at:
         return engine_of(engine)
+    public, plus, local = release.partition("+")
+    if plus and _LOCAL.fullmatch(local):     # `0.33.0+cu12`: a build of 0.33.0 (PEP 440's local version label)
+        release = public
     if not SERIES[engine]:
         return out.error("E101", f"`{engine}` has no releases: it is dagc's own reference", span,
                          f"write `engine = {engine}`")

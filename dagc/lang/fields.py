@@ -32,13 +32,17 @@ def nearest(word: str, choices, aliases: Mapping[str, str] | None = None) -> str
     letter (missing, extra, swapped or replaced) in a word of four letters or more, outside its
     parts with digits (`h200`, `8x7b`, `fp8` name things), or a spelling in `aliases` (word →
     name). Never one that is merely near: `h200-sxm` is not `h100-sxm`, `h200` not `b200`, `ex`
-    not `ep`. None when no name, or more than one, qualifies.
+    not `ep`; or the one name whose leading parts `word` is (`qwen3-235b` of `qwen3-235b-a22b`). None when no
+    name, or more than one, qualifies.
 
     Example:
         >>> nearest("mixtral-8x7B", ["mixtral-8x7b", "mixtral-8x22b"]), nearest("h200-sxm", ["h100-sxm"])
         ('mixtral-8x7b', None)
         >>> nearest("Top-K", ["top_k", "experts"]), nearest("ex", ["ep", "tp"]), nearest("tpp", ["tp", "pp"])
         ('top_k', None, 'tp')
+        >>> qwen3 = ["qwen3-30b-a3b", "qwen3-235b-a22b"]
+        >>> nearest("qwen3-235b", qwen3), nearest("qwen3", qwen3)
+        ('qwen3-235b-a22b', None)
     """
     choices = list(choices)
     alias = (aliases or {}).get(word.lower())
@@ -52,7 +56,16 @@ def nearest(word: str, choices, aliases: Mapping[str, str] | None = None) -> str
     if len(key) < 4:                 # short codes (tp, ep, gqa, mla) are one letter apart by design
         return None
     slips = [c for c in choices if _numbered(c) == _numbered(word) and _one_slip(_plain(c), key)]
-    return slips[0] if len(slips) == 1 else None
+    if slips:
+        return slips[0] if len(slips) == 1 else None
+    # the leading parts of one name alone (`qwen3-235b` of `qwen3-235b-a22b`): the same thing, shortened
+    parts = _parts(word)
+    longer = [c for c in choices if len(_parts(c)) > len(parts) and _parts(c)[:len(parts)] == parts]
+    return longer[0] if len(longer) == 1 else None
+
+
+def _parts(name: str) -> list[str]:
+    return [p for p in re.split(r"[-_.\s]+", name.lower()) if p]
 
 
 def did_you_mean(word: str, choices, aliases: Mapping[str, str] | None = None) -> str:

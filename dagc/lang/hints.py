@@ -175,6 +175,13 @@ _TIME_WORDS = {**dict.fromkeys(("sec", "secs", "second", "seconds"), ("seconds",
                **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), ("hours", 3600.0))}
 
 
+_REQUESTS = re.compile(r"(?:req|reqs|request|requests|queries|query|q)(?P<per>/s|/sec|/second|/min|/minute|/h|/hour)"
+                       r"|[rq](?P<per2>ps)")
+_PER: dict[str | None, tuple[str, float]] = {**dict.fromkeys(("/s", "/sec", "/second", None), ("per second", 1.0)),
+        **dict.fromkeys(("/min", "/minute"), ("per minute", 1 / 60)),
+        **dict.fromkeys(("/h", "/hour"), ("per hour", 1 / 3600))}
+
+
 def _data_readings(text: str) -> list[_Reading]:
     """Bytes or bits, with an SI or binary prefix, per second or not: `Gb/s`, `GBps`, `gb`, `MiB/s`."""
     m = _DATA.match(text)
@@ -210,6 +217,9 @@ def _readings(text: str) -> list[_Reading]:
     if tokens in UNITS and UNITS[tokens].dimension is Dimension.THROUGHPUT:
         unit = UNITS[tokens]
         return [_Reading(unit.name, unit.dimension, unit.factor)]
+    if m := _REQUESTS.fullmatch(lowered):     # `req/s`, `rps`, `qps`, `requests/min`: an arrival rate
+        words, factor = _PER[m.group("per")]
+        return [_Reading(f"requests {words}", Dimension.RATE, factor)]
     data = _data_readings(text)
     if data:
         return data
@@ -251,7 +261,9 @@ def unit_hint(written: str, unit_text: str, dim: Dimension, short: str, lhs: str
         return _said(readings[0], number, written, unit_text, dim, short, lhs)
     takes = sorted({u.name for u in UNITS.values() if u.dimension is dim and not u.per_gpu},
                    key=lambda n: UNITS[n].factor)
-    return f"`{short}` takes {dim.value} in " + ", ".join(f"`{n}`" for n in takes) + f", e.g. `{lhs} {dim.example}`"
+    # the example keeps the number written: the unit is what is asked for, not another figure
+    unit = dim.example.partition(" ")[2]
+    return f"`{short}` takes {dim.value} in " + ", ".join(f"`{n}`" for n in takes) + f", e.g. `{lhs} {written} {unit}`"
 
 
 def _said(r: _Reading, number: float, written: str, unit_text: str, dim: Dimension, short: str, lhs: str) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +31,7 @@ from .fields import did_you_mean
 from .lower import lower
 from .parse import parse, read_source
 
-__all__ = ["SET_SOURCE", "Override", "load_plan_with"]
+__all__ = ["SET_SOURCE", "Override", "load_plan_with", "set_form"]
 
 SET_SOURCE = "--set"
 _TOP = ("model", "cluster", "workload", "require", "objective")
@@ -193,6 +194,7 @@ def _located(d: Diagnostic, placed: list[tuple[int, _Edit]]) -> Diagnostic:
         lo, hi = d.span.start - start, d.span.end - start
         if 0 <= lo and hi <= len(e.text):
             o = e.override
+            d = dataclasses.replace(d, hint=set_form(d.hint, o.path))
             if lo >= e.value_at:               # in the value
                 return dataclasses.replace(d, span=o.src.span(o.value_start + lo - e.value_at,
                                                               min(len(o.text), o.value_start + hi - e.value_at)))
@@ -200,6 +202,21 @@ def _located(d: Diagnostic, placed: list[tuple[int, _Edit]]) -> Diagnostic:
             return dataclasses.replace(d, span=o.src.span(name, name + len(o.path[-1])) if e.name_at >= 0
                                        and hi <= e.value_at else o.whole)
     return d
+
+
+def set_form(hint: str | None, path: tuple[str, ...]) -> str | None:
+    """A hint about an override in the form the user writes it: `rate = 10 requests/s`, the plan's line, is
+    `--set 'workload.rate=10 requests/s'` on the command line (a requirement's operator is the `=` of --set).
+
+    Example:
+        >>> set_form("did you mean `requests/s`? (`req/s` is requests per second: `rate = 10 requests/s`)",
+        ...          ("workload", "rate"))
+        "did you mean `requests/s`? (`req/s` is requests per second: `--set 'workload.rate=10 requests/s'`)"
+    """
+    if hint is None:
+        return None
+    line = re.compile(rf"`{re.escape(path[-1])}\s*(?:<=|>=|=|<|>)\s*([^`]+)`")
+    return line.sub(lambda m: f"`--set {shlex.quote('.'.join(path) + '=' + m.group(1).strip())}`", hint)
 
 
 def _edit(text: str, tree: Tree, o: Override) -> _Edit:

@@ -10,6 +10,7 @@ plan is whole (`dagc.lang.lower`).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from lark import Token
@@ -45,7 +46,7 @@ def lower_requirements(out: Collector, written: list[WrittenRequirement]) -> tup
             base = name.rpartition("_p")[0]
             out.error("E101", f"unknown requirement `{name}`", req.name_span,
                       f"dagc reports the percentiles 50, 90, 95 and 99: `{base}_p50` … `{base}_p99`"
-                      if base in PERCENTILE_KINDS else did_you_mean(name, REQUIREMENT_NAMES))
+                      if base in PERCENTILE_KINDS else _percentile_hint(name) or did_you_mean(name, REQUIREMENT_NAMES))
             continue
         kind, percentile = named
         if kind in LOAD_ONLY and percentile is None and kind is not RequirementKind.GOODPUT:
@@ -60,6 +61,19 @@ def lower_requirements(out: Collector, written: list[WrittenRequirement]) -> tup
         if one is not None:
             lowered.append(one)
     return tuple(lowered)
+
+
+def _percentile_hint(name: str) -> str | None:
+    """`ttft_99`, `TTFT-P99`, `p99_ttft`, `ttft99`: the percentile written another way (`ttft_p99`)."""
+    kinds = "|".join(sorted(PERCENTILE_KINDS, key=len, reverse=True))
+    m = (re.fullmatch(rf"(?P<k>{kinds})[-_ ]?p?(?P<n>\d+)", name, re.I)
+         or re.fullmatch(rf"p?(?P<n>\d+)[-_ ]?(?P<k>{kinds})", name, re.I))
+    if m is None:
+        return None
+    kind, n = m.group("k").lower(), m.group("n")
+    if n not in ("50", "90", "95", "99"):
+        return f"dagc reports the percentiles 50, 90, 95 and 99: `{kind}_p50` … `{kind}_p99`"
+    return f"did you mean `{kind}_p{n}`?"
 
 
 def _requirement(out: Collector, kind: RequirementKind, req: WrittenRequirement,

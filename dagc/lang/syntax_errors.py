@@ -31,7 +31,7 @@ _TERMINAL_WORDS = {
     "LESSTHAN": "`<`", "MORETHAN": "`>`", "SEMICOLON": "`;`", "LSQB": "`[`", "RSQB": "`]`",
     "COMMA": "`,`", "$END": "the end of the file", "MODEL": "`model`", "CLUSTER": "`cluster`",
     "WORKLOAD": "`workload`", "REQUIRE": "`require`", "STRATEGY": "`strategy`", "GPU": "`gpu`",
-    "PRESET": "`preset`", "FROM": "`from`",
+    "PRESET": "`preset`", "FROM": "`from`", "RELEASED": "an engine and its release (`vllm@0.33.0`)",
 }
 
 
@@ -57,7 +57,7 @@ def syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the pl
     """E001 for `exc`; `what` names the text (the plan, or a strategy given with --strategy)."""
     if isinstance(exc, UnexpectedToken) and exc.token.type == "$END":
         exc = UnexpectedEOF(exc.expected)
-    misplaced = _glued_multiplier(src, exc) or (
+    misplaced = _glued_multiplier(src, exc) or _empty_value(src, exc) or (
         _extra_word(src, exc) if isinstance(exc, (UnexpectedEOF, UnexpectedToken)) else None)
     if misplaced is not None:
         return misplaced
@@ -86,7 +86,8 @@ def syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the pl
         shown = ch if ch.isprintable() else f"U+{ord(ch):04X}"
         expected = _expected_words(exc.allowed or set())
         msg = f"unexpected character `{shown}`" + (f"; expected {expected}" if expected else "")
-        hint = _hint_for_char(ch, exc.allowed or set())
+        hint = _hint_for_at(src.text, pos) if ch == "@" and _ENGINE_LINE.search(src.text, 0, pos) else \
+            _hint_for_char(ch, exc.allowed or set())
         return Diagnostic("E001", Severity.ERROR, msg, src.span(pos), hint)
     if isinstance(exc, UnexpectedToken):
         tok: Token = exc.token
@@ -229,6 +230,40 @@ _VALUE_BEFORE = re.compile(_FIELD_VALUE + r'\Z')
 def _short(text: str) -> str:
     text = text.replace("\n", " ")
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+# A field's `=` with nothing after it on its line (a comment aside), right before the token the parser stumbled on.
+_EMPTY_VALUE = re.compile(r"(?P<name>[A-Za-z_][\w]*)[ \t]*(?P<eq>=)[ \t]*(?:#[^\n]*)?\n\s*\Z")
+_EXAMPLES = {"engine": "vllm@0.33.0", "gpus": "8", "batch": "64", "prompt": "1024", "generate": "256",
+             "rate": "10 requests/s", "kernels": '"h200"'}
+_ENGINE_LINE = re.compile(r"(?:^|\n)[ \t]*(?:cluster\.)?engine[ \t]*=[^\n]*\Z")     # `engine = …` up to here
+_RELEASE_AFTER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+\-]*")
+
+
+def _empty_value(src: SourceFile, exc: UnexpectedInput) -> Diagnostic | None:
+    """E001 at the `=` of a field whose line ends without a value (`engine =`), which the parser finds only at
+    the next line's field or the block's `}`; None for any other error."""
+    if not isinstance(exc, UnexpectedToken) or exc.token.type not in ("RBRACE", "NAME"):
+        return None
+    empty = _EMPTY_VALUE.search(src.text, 0, exc.token.start_pos or 0)
+    if empty is None:
+        return None
+    name = empty["name"]
+    return Diagnostic("E001", Severity.ERROR, f"`{name} =` has no value", src.span(empty.start("eq"), empty.end("eq")),
+                      f"write its value after `=`, e.g. `{name} = {_EXAMPLES.get(name, '…')}`"
+                      + (" (a release after `@`; `vllm` alone is its newest)" if name == "engine" else ""))
+
+
+def _hint_for_at(text: str, pos: int) -> str:
+    """`@` where no engine and release are read: `vllm@` has no release after it, `@1` no engine before it."""
+    before = re.search(r"[A-Za-z_][\w\-]*\Z", text[:pos])
+    after = _RELEASE_AFTER.match(text, pos + 1)
+    if before is not None and after is None:
+        name = before.group()
+        return f"a release follows `@`: `{name}@RELEASE` (e.g. `vllm@0.33.0`), or `{name}` alone for its newest release"
+    release = after.group() if after is not None else "RELEASE"
+    return (f"`@` joins an engine's name and its release: `engine = ENGINE@{release}`, ENGINE one of `vllm`, "
+            "`sglang`, `trtllm`")
 
 
 def _hint_for_char(ch: str, allowed: set[str]) -> str:

@@ -60,8 +60,13 @@ def requirement_value_text(req: Requirement, value: float | None) -> str:
         return "not computed"
     unit = requirement_unit(req)
     if unit is not None:
-        text = format_in_unit(value, unit)
-        if value != req.target and text == format_in_unit(req.target, unit):
+        def shown(x: float) -> str:
+            # a time or a share of memory reads as every output shows it (252.5 ms, 44.6 %: `format_si`), not in
+            # the unit the target is written in (0.2525 s beside `ttft_p99 <= 1 s`)
+            dim = unit.dimension
+            return format_si(x, dim) if dim in (Dimension.TIME, Dimension.RATIO) else format_in_unit(x, unit)
+        text = shown(value)
+        if value != req.target and text == shown(req.target):
             text = f"{value / unit.factor:.6g} {unit.name}"
         return text
     match req.kind:
@@ -118,7 +123,8 @@ class RequirementResult:
 
     def margin_percent(self) -> str:
         """The margin as a signed percentage for people: `+12.5 %`, `-3.0 %`; `0 %` when the value
-        is the target (an `==` requirement met), `+<0.1 %` / `-<0.1 %` when it is that close.
+        is the target (an `==` requirement met), `+<0.1 %` / `-<0.1 %` when it is that close; past ±100 %
+        the multiple of the target the value is (`53.2× over` a TTFT target, `2.5× the target` of a throughput).
 
         Example:
             >>> from dagc.plan.workload import Requirement, RequirementKind
@@ -134,6 +140,9 @@ class RequirementResult:
         if abs(m) < 0.0005:
             return f"{'+' if m > 0 else '-'}<0.1 %"
         return f"{m * 100:+.1f} %"
+            >>> t = Requirement(kind=RequirementKind.TTFT, op="<=", target=0.1, text="ttft_p99 <= 100 ms")
+            >>> RequirementResult(t, 5.32).margin_percent(), RequirementResult(t, 0.15).margin_percent()
+            ('53.2× over', '-50.0 %')
 
     def value_text(self) -> str:
         """The value in the requirement's own unit (`requirement_value_text`), e.g. '816.9 ms', '23.0 %',
@@ -142,6 +151,9 @@ class RequirementResult:
 
     def to_json(self) -> dict:
         r = self.requirement
+        if abs(m) > 1 and self.value is not None:      # past ±100 %: as the multiple of the target it is
+            ratio = format_figure(abs(self.value / self.requirement.target))
+            return f"{ratio}× over" if m < 0 else f"{ratio}× the target"
         return {"name": r.name, "op": r.op, "target": r.target,
                 "value": self.value, "met": self.met}
 

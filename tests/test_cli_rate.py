@@ -1,0 +1,73 @@
+"""`dagc search --rate R` ends with a conclusion, as `check` does: which strategy keeps up with R and meets
+every requirement (and the line to check it with), or that none keeps up, what the best serves and what to
+try; `--quiet` keeps the conclusion."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+
+from dagc.cli.print_search import print_rate_conclusion, rate_conclusion
+from dagc.lang.flatten import flatten
+from dagc.lang.load import parse_strategy
+from dagc.plan.strategy import Overlap
+from dagc.plan.workload import Traffic
+from dagc.search.at_rate import AtRate, RankedAtRate
+from dagc.search.result import Candidate
+
+
+def candidate(text: str, gpus: int, meets: bool = True, missed: tuple[str, ...] = ()) -> Candidate:
+    strategy = flatten(parse_strategy(text))[0]
+    assert strategy is not None
+    return Candidate(strategy, 1, Overlap.NONE, gpus, {}, meets, 0.0, 0.5, None, load_missed=missed)
+
+
+def at(text: str, gpus: int, served: float, overloaded: bool, **kw) -> AtRate:
+    return AtRate(candidate(text, gpus, **kw), {"overloaded": overloaded, "served_requests_per_s": served},
+                  served / gpus)
+
+
+def ranked(rate: float, *runs: AtRate) -> RankedAtRate:
+    return RankedAtRate(rate, Traffic(requests=1000, rate=rate), tuple(runs))
+
+
+def test_when_none_keeps_up_it_says_so_and_what_the_best_serves():
+    """16 GPUs at 10 requests/s: the best (tp 8 ; ep 8 on 8 GPUs) serves 7.2; 10 / 7.2 with a tenth to spare is
+    1.53, so 2 replicas on 16 GPUs — the cluster's own count: no --set of it."""
+    lines = rate_conclusion(ranked(10, at("tp 8 ; ep 8", 8, 7.2, True), at("tp 4 ; ep 4", 4, 3.1, True)), 16)
+    assert lines[0] == ("conclusion: no strategy on 16 GPUs keeps up with 10 requests/s; the best serves 7.2 "
+                        "requests/s (`tp 8 ; ep 8 with microbatches 1 overlap none`)")
+    assert ("2 replicas of it (16 GPUs) if each serves as much: dagc check --strategy 'dp 2 < tp 8 ; ep 8 > with "
+            "microbatches 1 overlap none' --set 'workload.rate=10 requests/s'") in lines[1]
+    assert "a rate it serves: --rate 7.2" in lines[1]
+
+
+def test_replicas_past_the_cluster_set_its_gpus():
+    """30 requests/s, the best serving 7.2 on 8 GPUs: ceil(30 / 7.2 × 1.1) = ceil(4.58) = 5 replicas, 40 GPUs."""
+    lines = rate_conclusion(ranked(30, at("tp 8 ; ep 8", 8, 7.2, True)), 16)
+    assert "5 replicas of it (40 GPUs)" in lines[1] and "--set cluster.gpus=40 --set 'workload.rate=30" in lines[1]
+
+
+def test_the_best_that_keeps_up_and_meets_every_requirement_is_the_conclusion():
+    runs = ranked(10, at("tp 4 ; ep 4", 4, 9.8, False, meets=False, missed=("ttft_p99 <= 1 s",)),
+                  at("tp 8 ; ep 8", 8, 9.9, False))
+    lines = rate_conclusion(runs, 16)
+    assert lines == ["conclusion: `tp 8 ; ep 8 with microbatches 1 overlap none` keeps up with 10 requests/s and "
+                     "meets every requirement, with a goodput of 1.238 requests/s per GPU on 8 GPUs",
+                     "  check it: dagc check --strategy 'tp 8 ; ep 8 with microbatches 1 overlap none' --set "
+                     "'workload.rate=10 requests/s'"]        # 9.9 / 8 = 1.2375 requests/s per GPU
+
+
+def test_keeping_up_without_meeting_the_requirements_names_what_the_best_misses():
+    runs = ranked(10, at("tp 4 ; ep 4", 4, 9.8, False, meets=False, missed=("ttft_p99 <= 1 s",)))
+    lines = rate_conclusion(runs, 16)
+    assert lines[0] == ("conclusion: 1 of the 1 strategies simulated on 16 GPUs keep up with 10 requests/s, but none "
+                        "meets every requirement (the best, `tp 4 ; ep 4 with microbatches 1 overlap none`, misses "
+                        "ttft_p99 <= 1 s)")
+
+
+def test_the_conclusion_is_printed_whole():
+    buf = io.StringIO()
+    print_rate_conclusion(Console(file=buf, width=80, soft_wrap=True), ranked(10, at("tp 8 ; ep 8", 8, 7.2, True)))
+    assert buf.getvalue().startswith("conclusion: no strategy keeps up with 10 requests/s; the best serves 7.2 ")

@@ -1,0 +1,163 @@
+"""Hints that keep what the user wrote: each mistake a serving engineer made on a Qwen3-235B-A22B plan,
+with the hint it gets — the hint's own suggestion is legal, keeps the number written, is in the form the
+user wrote it in (a plan's line, a `--set` option), and names the one choice meant rather than a list."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from dagc.cli.main import main
+from dagc.diagnostics import PlanError
+from dagc.lang.flatten import flatten
+from dagc.lang.load import load_plan_text, parse_strategy
+
+PLAN = """model preset "qwen3-30b-a3b"
+cluster {
+  gpus = 8
+  gpu preset "h200"
+  engine = vllm
+}
+workload {
+  batch = 16
+  prompt = 1024
+  generate = 128
+}
+require {
+  ttft <= 1 s
+  memory <= 90 %
+}
+strategy a = tp 4 ; ep 4
+"""
+
+
+def diagnostic(text: str):
+    """The one error of a plan text."""
+    with pytest.raises(PlanError) as exc:
+        load_plan_text(text)
+    errors = [d for d in exc.value.diagnostics if d.is_error]
+    assert len(errors) == 1, errors
+    return errors[0]
+
+
+def suggested(hint: str) -> str:
+    """The last line of plan text a hint quotes."""
+    return re.findall(r"`([^`]+)`", hint)[-1]
+
+
+def scope_hint(strategy: str) -> str:
+    (d,) = flatten(parse_strategy(strategy))[1]
+    assert d.code == "E201" and d.hint is not None
+    return suggested(d.hint)
+
+
+def test_a_stage_axis_opening_a_scope_is_told_the_legal_nesting():
+    """`tp 4 < pp 2 >` is `pp 2 < tp 4 >` (pp opens the scope): not `tp 4 ; pp 2`, an error of its own."""
+    for written, meant in (("tp 4 < pp 2 >", "pp 2 < tp 4 >"), ("tp 2 < pp 2 < ep 2 > >", "pp 2 < tp 2 ; ep 2 >"),
+                           ("tp 2 < dp 2 >", "dp 2 < tp 2 >"), ("tp 4 < ep 4 >", "tp 4 ; ep 4")):
+        assert scope_hint(written) == meant
+        strategy, errors = flatten(parse_strategy(meant))      # the hint is a legal strategy
+        assert strategy is not None and not errors
+
+
+def test_a_share_written_without_its_percent_is_read_as_per_cent():
+    d = diagnostic(PLAN.replace("memory <= 90 %", "memory <= 90"))
+    assert d.code == "E104" and "`memory <= 90 %`" in d.hint and "`memory <= 0.9`" in d.hint
+    assert "(SI)" not in d.hint
+    plan = load_plan_text(PLAN.replace("memory <= 90 %", "memory <= 90 %"))
+    assert plan.requirements[1].target == pytest.approx(0.9)
+
+
+@pytest.mark.parametrize(("unit", "written"), [("req/s", "10 requests/s"), ("rps", "10 requests/s"),
+                                               ("req/min", "0.1667 requests/s")])
+def test_a_rate_in_another_spelling_keeps_its_number(unit, written):
+    """`rate = 10 req/s` is `rate = 10 requests/s`, never another figure; per minute: 10 / 60 requests/s."""
+    d = diagnostic(PLAN.replace("generate = 128", f"generate = 128\n  rate = 10 {unit}"))
+    assert d.code == "E101" and suggested(d.hint) == f"rate = {written}"
+
+
+def test_a_unit_dagc_cannot_read_keeps_the_number_in_its_example():
+    d = diagnostic(PLAN.replace("generate = 128", "generate = 128\n  rate = 7 zz"))
+    assert suggested(d.hint) == "rate = 7 requests/s"
+
+
+def test_a_shortened_model_preset_names_the_one_it_stands_for():
+    d = diagnostic(PLAN.replace('"qwen3-30b-a3b"', '"qwen3-235b"'))
+    assert d.hint == "did you mean `qwen3-235b-a22b`?"
+    d = diagnostic(PLAN.replace('"qwen3-30b-a3b"', '"qwen3"'))               # two Qwen3 presets: no guess
+    assert "did you mean" not in d.hint
+
+
+@pytest.mark.parametrize("name", ["ttft_99", "TTFT99", "p99_ttft", "ttft-p99"])
+def test_a_percentile_written_another_way_is_named(name):
+    d = diagnostic(PLAN.replace("ttft <= 1 s", f"{name} <= 1 s"))
+    assert d.hint == "did you mean `ttft_p99`?"
+
+
+def test_a_percentile_dagc_does_not_report_lists_those_it_does():
+    d = diagnostic(PLAN.replace("ttft <= 1 s", "ttft_98 <= 1 s"))
+    assert "`ttft_p50` … `ttft_p99`" in d.hint
+
+
+def test_an_empty_engine_names_no_grammar_token():
+    d = diagnostic(PLAN.replace("engine = vllm", "engine ="))
+    assert d.message == "`engine =` has no value" and d.span.text == "="
+    assert "released" not in d.message + d.hint and "`engine = vllm@0.33.0`" in d.hint
+
+
+def test_an_engine_without_its_release_after_the_at_sign_is_told_to_write_one():
+    d = diagnostic(PLAN.replace("engine = vllm", "engine = vllm@"))
+    assert "remove" not in d.hint and "`vllm@RELEASE`" in d.hint and "`vllm` alone" in d.hint
+
+
+def test_a_release_without_its_engine_is_told_to_name_the_engine():
+    d = diagnostic(PLAN.replace("engine = vllm", "engine = @1"))
+    assert "preset" not in d.hint and "`engine = ENGINE@1`" in d.hint
+
+
+def test_a_local_build_label_reads_as_its_release():
+    """PEP 440's local version label (`+cu12`) names a build of 0.33.0: the same engine, priced the same."""
+    built = load_plan_text(PLAN.replace("engine = vllm", "engine = vllm@0.33.0+cu12")).cluster.engine
+    plain = load_plan_text(PLAN.replace("engine = vllm", "engine = vllm@0.33.0")).cluster.engine
+    assert built == plain and built.release == "0.33.0"
+    d = diagnostic(PLAN.replace("engine = vllm", "engine = vllm@0.99.0+cu12"))    # an unknown release stays one
+    assert d.code == "E101" and "0.99.0" in d.message
+
+
+def test_a_cluster_field_in_the_workload_points_to_the_cluster():
+    d = diagnostic(PLAN.replace("  engine = vllm\n", "").replace("batch = 16", "batch = 16\n  engine = vllm"))
+    assert d.message == "unknown field `engine` in workload" and "`cluster { … }`" in d.hint
+
+
+def run(capsys, *argv: str) -> tuple[int, str]:
+    code = main(list(argv))
+    return code, capsys.readouterr().err
+
+
+def test_a_set_mistake_is_hinted_in_set_form(tmp_path, capsys):
+    plan = tmp_path / "plan.moe"
+    plan.write_text(PLAN)
+    code, err = run(capsys, "check", str(plan), "--no-search", "--set", "workload.rate=10 req/s")
+    assert code == 4 and "`--set 'workload.rate=10 requests/s'`" in err and "`rate = " not in err
+    code, err = run(capsys, "check", str(plan), "--no-search", "--set", "require.memory=90")
+    assert code == 4 and "`--set 'require.memory=90 %'`" in err and "`--set require.memory=0.9`" in err
+
+
+def test_a_misspelt_command_gets_the_nearest(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["chek", "plan.moe"])
+    assert exc.value.code == 2 and "did you mean `check`?" in capsys.readouterr().err
+
+
+def test_an_option_is_written_whole(tmp_path, capsys):
+    """`--strateg` is no longer read as `--strategy`: it is refused, naming the option it begins."""
+    plan = tmp_path / "plan.moe"
+    plan.write_text(PLAN)
+    with pytest.raises(SystemExit) as exc:
+        main(["check", str(plan), "--no-search", "--strateg", "tp 8"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and "unrecognized arguments: --strateg" in err and "`--strategy`" in err
+    with pytest.raises(SystemExit):
+        main(["search", str(plan), "--rat", "3"])
+    assert "did you mean `--rate`?" in capsys.readouterr().err
