@@ -6,13 +6,15 @@ process, with worker processes (`--jobs`) and on a local Ray of 1, 2 and 4 worke
 
 The default sweep is 4 GPU types x 6 counts = 24 clusters (the bar: at most 60 s with `--jobs 2`). Prints
 the machine, then a line a way of running: wall seconds, clusters a minute, the speed-up against the first
-way measured, and whether its answers equal the first's (they must: docs/fleet.md). The GPU prices are
+way measured, and whether its answers equal the first's (they must: docs/fleet.md); in this process and
+with `--jobs`, the CPU seconds spent (what an idle machine of N cores divides by N). The GPU prices are
 illustrative on-demand rents per GPU-hour, not quotes: they order the ranking, not its time.
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
 import sys
 import tempfile
 import time
@@ -48,6 +50,13 @@ fleet {{
 """
 
 
+def _cpu_s() -> float:
+    """CPU seconds of this process and of its waited-for children (the worker processes of `--jobs`; Ray's
+    workers are not this process's children and are not counted)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--gpus", nargs="+", default=["h100-sxm", "h200", "b200", "gb200"])
@@ -73,7 +82,7 @@ def main() -> int:
     ways += [(f"Ray, {n} worker{'s' if n > 1 else ''}", {"ray": n}) for n in args.ray]
     first: tuple[float, list] | None = None
     for name, how in ways:
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), _cpu_s()
         if "ray" in how:
             import ray
             ray.init(num_cpus=how["ray"], include_dashboard=False, log_to_driver=False)
@@ -83,10 +92,11 @@ def main() -> int:
                 ray.shutdown()
         else:
             answers = run_fleet(items, jobs=how.get("jobs", 1))
-        wall = time.perf_counter() - t0
+        wall, cpu_s = time.perf_counter() - t0, _cpu_s() - cpu0
         first = first or (wall, answers)
         best = rank_fleet(fleet, answers, plan.objective).best
-        print(f"{name:18} {wall:8.1f} s  {60 * len(items) / wall:6.2f} clusters/min  speed-up "
+        cpu = "" if "ray" in how else f"  CPU {cpu_s:7.1f} s ({cpu_s / len(items):5.1f} s a cluster)"
+        print(f"{name:18} {wall:8.1f} s{cpu}  {60 * len(items) / wall:6.2f} clusters/min  speed-up "
               f"{first[0] / wall:4.2f}x  same answers: {answers == first[1]}  best: "
               f"{best['label'] + ', ' + best['pick']['strategy'] if best else 'none meets'}", flush=True)
     return 0

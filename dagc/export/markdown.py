@@ -18,6 +18,7 @@ from ..verdict.check import StrategyResult
 from ..verdict.optimal import optimal_means
 from ..verdict.verdict import met_text, near_text
 from .assumptions_md import assumptions_md
+from .bands_md import bands_md
 from .glossary import GLOSSARY
 from .load_md import load_md, load_pictures_md
 from .md_escape import md_code, md_fence, md_prose, md_text
@@ -101,6 +102,7 @@ def report_md(r: StrategyResult, links: dict[str, str] | None = None) -> str:
             [f"`{q.requirement.text}`", requirement_value_text(q.requirement, q.value),
              requirement_value_text(q.requirement, q.requirement.target), margin_text(q),
              met_text(q, r.verdict.correct, "**no**")] for q in r.requirements])
+    lines += bands_md(r)
     if r.layout is not None:
         lines += _placement(r, r.layout)
     if r.memory is not None:
