@@ -95,8 +95,8 @@ def main() -> int:
         wall, cpu_s = time.perf_counter() - t0, _cpu_s() - cpu0
         first = first or (wall, answers)
         best = rank_fleet(fleet, answers, plan.objective).best
-        cpu = "" if "ray" in how else f"  CPU {cpu_s:7.1f} s ({cpu_s / len(items):5.1f} s a cluster)"
-        print(f"{name:18} {wall:8.1f} s{cpu}  {60 * len(items) / wall:6.2f} clusters/min  speed-up "
+        spent = "" if "ray" in how else f"  CPU {cpu_s:7.1f} s ({cpu_s / len(items):5.1f} s a cluster)"
+        print(f"{name:18} {wall:8.1f} s{spent}  {60 * len(items) / wall:6.2f} clusters/min  speed-up "
               f"{first[0] / wall:4.2f}x  same answers: {answers == first[1]}  best: "
               f"{best['label'] + ', ' + best['pick']['strategy'] if best else 'none meets'}", flush=True)
     return 0
