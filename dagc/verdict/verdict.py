@@ -104,6 +104,15 @@ def near_text(plan: Plan, kind: RequirementKind, value: float | None, shown: str
 class RequirementResult:
     requirement: Requirement
     value: float | None
+    # a steady-state `ttft` or `tpot` line of a plan with traffic: the simulated load's mean of the same latency,
+    # shown beside the steady state it is judged on (`dagc.verdict.under_load.judge_on_load`); else None
+    load_value: float | None = None
+
+    @property
+    def judged_on(self) -> str:
+        """What the requirement is judged on: `load` (a percentile or goodput line: the simulated traffic) or
+        `steady-state` (report.json's `metrics`, the serving mode's steady state without queueing)."""
+        return "load" if self.requirement.on_load else "steady-state"
 
     @property
     def met(self) -> bool | None:
@@ -131,6 +140,9 @@ class RequirementResult:
             >>> eq = Requirement(kind=RequirementKind.GPUS, op="==", target=8.0, text="gpus == 8")
             >>> RequirementResult(eq, 8.0).margin_percent(), RequirementResult(eq, 6.0).margin_percent()
             ('0 %', '-25.0 %')
+            >>> t = Requirement(kind=RequirementKind.TTFT, op="<=", target=0.1, text="ttft_p99 <= 100 ms")
+            >>> RequirementResult(t, 5.32).margin_percent(), RequirementResult(t, 0.15).margin_percent()
+            ('53.2× over', '-50.0 %')
         """
         m = self.margin
         if m is None:
@@ -139,10 +151,10 @@ class RequirementResult:
             return "0 %"
         if abs(m) < 0.0005:
             return f"{'+' if m > 0 else '-'}<0.1 %"
+        if abs(m) > 1 and self.value is not None:      # past ±100 %: as the multiple of the target it is
+            ratio = format_figure(abs(self.value / self.requirement.target))
+            return f"{ratio}× over" if m < 0 else f"{ratio}× the target"
         return f"{m * 100:+.1f} %"
-            >>> t = Requirement(kind=RequirementKind.TTFT, op="<=", target=0.1, text="ttft_p99 <= 100 ms")
-            >>> RequirementResult(t, 5.32).margin_percent(), RequirementResult(t, 0.15).margin_percent()
-            ('53.2× over', '-50.0 %')
 
     def value_text(self) -> str:
         """The value in the requirement's own unit (`requirement_value_text`), e.g. '816.9 ms', '23.0 %',
@@ -151,11 +163,8 @@ class RequirementResult:
 
     def to_json(self) -> dict:
         r = self.requirement
-        if abs(m) > 1 and self.value is not None:      # past ±100 %: as the multiple of the target it is
-            ratio = format_figure(abs(self.value / self.requirement.target))
-            return f"{ratio}× over" if m < 0 else f"{ratio}× the target"
         return {"name": r.name, "op": r.op, "target": r.target,
-                "value": self.value, "met": self.met}
+                "value": self.value, "met": self.met, "judged_on": self.judged_on, "load_value": self.load_value}
 
 
 @dataclass(frozen=True)
