@@ -160,3 +160,27 @@ def test_w506_bounds_the_clients_ttft_with_the_engines_front_end():
     [w506] = [d for d in r.diagnostics if d.code == "W506"]
     assert f"it is at least {(server + front) * 1e3:.1f} ms" in w506.message
     assert r.metrics["ttft_s"] >= server + front
+
+
+def test_a_ttft_line_under_closed_loop_traffic_says_it_is_the_steady_states_and_shows_the_loads():
+    from test_admission import plan_text
+
+    from dagc.export.markdown import report_md
+    from dagc.export.report import report_json
+
+    # 128 clients in a closed loop on a GPU whose KV cache admits 31 (W520): 97 wait, so the load's TTFT is
+    # that of a queue, while the steady state (no queueing) is a few mixed steps
+    text = plan_text(batch=128, extra="concurrency = 128  requests = 200").replace(
+        "strategy tp 1", "require { ttft <= 2 s  ttft_p50 <= 2 s }\nstrategy tp 1")
+    [r] = dagc.check(load_plan_text(text))
+    load, steady = r.load.json, r.metrics["ttft_s"]
+    assert steady < 2 < load["ttft_s"]["mean"]
+    ttft, p50 = report_json(r)["requirements"]
+    assert (ttft["judged_on"], ttft["value"], ttft["met"]) == ("steady-state", steady, True)
+    assert ttft["load_value"] == load["ttft_s"]["mean"]
+    assert (p50["judged_on"], p50["value"], p50["met"], p50["load_value"]) == ("load", load["ttft_s"]["p50"],
+                                                                                False, None)
+    md = report_md(r)
+    t = lambda x: f"{x * 1e3:.4g} ms" if x < 1 else f"{x:.4g} s"          # noqa: E731 (as every output rounds)
+    assert f"| `ttft <= 2 s` | {t(steady)} (steady state; the simulated load's mean {t(load['ttft_s']['mean'])}) |" in md
+    assert "A `ttft` or `tpot` line is judged on the steady state" in md

@@ -99,9 +99,13 @@ def report_md(r: StrategyResult, links: dict[str, str] | None = None) -> str:
     if r.requirements:
         lines += ["## Requirements", ""]
         lines += _table(["requirement", "value", "target", "margin", "met"], [
-            [f"`{q.requirement.text}`", requirement_value_text(q.requirement, q.value),
+            [f"`{q.requirement.text}`", _judged_value(q),
              requirement_value_text(q.requirement, q.requirement.target), margin_text(q),
              met_text(q, r.verdict.correct, "**no**")] for q in r.requirements])
+        if any(q.load_value is not None for q in r.requirements):
+            lines += ["A `ttft` or `tpot` line is judged on the steady state (the figures of [Metrics](#metrics): no "
+                      "queueing); the simulated load's mean is beside it, and a percentile line (`ttft_p50 <= …`) "
+                      "judges the load.", ""]
     lines += bands_md(r)
     if r.layout is not None:
         lines += _placement(r, r.layout)
@@ -243,6 +247,15 @@ def _memory(r: StrategyResult) -> list[str]:
         lines += [md_text(words) + " (W520).", ""]
     lines += ["Weights of one GPU of each stage, by category:", ""]
     return lines + _table(["stage", *(name for name, _ in present), "weights"], weight_rows)
+
+
+def _judged_value(q) -> str:
+    """A requirement's value as judged, and for a steady-state latency of a plan with traffic the load's mean
+    beside it (`RequirementResult.load_value`)."""
+    value = requirement_value_text(q.requirement, q.value)
+    if q.load_value is None:
+        return value
+    return f"{value} (steady state; the simulated load's mean {requirement_value_text(q.requirement, q.load_value)})"
 
 
 def _metrics(r: StrategyResult) -> list[str]:
