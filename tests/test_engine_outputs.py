@@ -182,5 +182,6 @@ def test_a_ttft_line_under_closed_loop_traffic_says_it_is_the_steady_states_and_
                                                                                 False, None)
     md = report_md(r)
     t = lambda x: f"{x * 1e3:.4g} ms" if x < 1 else f"{x:.4g} s"          # noqa: E731 (as every output rounds)
-    assert f"| `ttft <= 2 s` | {t(steady)} (steady state; the simulated load's mean {t(load['ttft_s']['mean'])}) |" in md
+    mean = t(load["ttft_s"]["mean"])
+    assert f"| `ttft <= 2 s` | {t(steady)} (steady state; the simulated load's mean {mean}) |" in md
     assert "A `ttft` or `tpot` line is judged on the steady state" in md
