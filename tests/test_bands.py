@@ -191,3 +191,32 @@ def test_80_percent_bands_cover_70_to_90_percent_of_held_out_figures(held_out, q
     assert 0.70 <= inside / n <= 0.90, (quantity, inside, n)
     inside, n = bc.leave_one_family_out(held_out)[quantity]
     assert 0.70 <= inside / n <= 0.90, (quantity, inside, n)
+
+
+def _judged_small(monkeypatch, book: Ledger | None = None):
+    from dagc.lang.load import load_plan
+    from dagc.search.search import search
+    from dagc.verdict import ledger as ledger_module
+    if book is not None:
+        monkeypatch.setattr(ledger_module, "ledger", lambda: book)
+    plan = load_plan(str(ROOT / "tests" / "fixtures" / "small.moe"))
+    return check(plan, optimality=search(plan, plan.objective, top=5, jobs=1))[0].optimality
+
+
+def test_optimal_verdict_names_a_better_strategy_within_dagc_s_error(monkeypatch):
+    # the shipped ledger: tokens per GPU is a throughput; no traffic: the quantity's own regime, whose
+    # 80 % band spans e^(Q(0.9) − Q(0.1)) — the stored quantiles at levels 0.9 and 0.1
+    shipped = json.loads((ROOT / "dagc" / "data" / "ledger.json").read_text())
+    q = shipped["regimes"]["quantity=throughput"]["log_ratio"]
+    levels = shipped["levels"]
+    ratio = math.exp(q[levels.index(0.9)] - q[levels.index(0.1)])
+    e = _judged_small(monkeypatch)
+    assert e["error_band_ratio"] == pytest.approx(ratio, rel=1e-12)
+    assert e["factor"] > ratio and e["within_error"] is False and "indistinguishable" not in e["note"]
+    # a ledger whose throughput band spans e^3 ≈ 20×: the better strategy is within dagc's error
+    wide = Ledger(min_runs=1, levels=LEVELS, source="test", regimes={
+        "quantity=throughput": {"runs": 9, "figures": 9, "log_ratio": [-2.0, -1.5, 0.0, 1.5, 2.0]},
+        "all": {"runs": 9, "figures": 9, "log_ratio": [-2.0, -1.5, 0.0, 1.5, 2.0]}})
+    e = _judged_small(monkeypatch, wide)
+    assert e["error_band_ratio"] == pytest.approx(math.exp(3.0), rel=1e-12) and e["within_error"] is True
+    assert f"indistinguishable within dagc's error: {e['factor']:.3g}× apart" in e["note"]

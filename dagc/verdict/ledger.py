@@ -25,8 +25,9 @@ import numpy as np
 from ..plan.plan import Plan
 from ..plan.workload import Serving
 
-__all__ = ["LEDGER_FILE", "LEDGER_MAX_BYTES", "CONFIDENCE", "QUANTITIES", "Errors", "Ledger", "Regime",
-           "concurrency_band", "gpu_family", "ledger", "regime_of", "regime_keys"]
+__all__ = ["LEDGER_FILE", "LEDGER_MAX_BYTES", "CONFIDENCE", "OBJECTIVE_QUANTITY", "QUANTITIES", "Errors", "Ledger",
+           "Regime", "band_ratio", "concurrency_band", "gpu_family", "ledger", "regime_of", "regime_keys",
+           "within_error_text"]
 
 LEDGER_FILE = "ledger.json"
 LEDGER_MAX_BYTES = 1_000_000          # the shipped ledger is a few KB; a larger file is not read
@@ -193,3 +194,32 @@ def ledger() -> Ledger:
     doc = json.loads(data)
     return Ledger(min_runs=int(doc["min_runs"]), levels=tuple(doc["levels"]), regimes=doc["regimes"],
                   source=doc["source"])
+
+
+# The ledger quantity of each objective's figure (min-gpus counts GPUs, which have no error).
+OBJECTIVE_QUANTITY = {"tokens-per-gpu": "throughput", "throughput": "throughput", "cost": "throughput",
+                      "ttft": "ttft", "tpot": "tpot"}
+
+
+def band_ratio(plan: Plan, objective: str, disaggregated: bool = False, confidence: float = CONFIDENCE) -> float | None:
+    """How many times its low end the high end of an objective's figure's band is, in the plan's regime
+    (None for `min-gpus`): two figures a factor f apart have overlapping bands when f ≤ this ratio — the
+    search cannot tell them apart within dagc's error."""
+    q = OBJECTIVE_QUANTITY.get(objective)
+    if q is None:
+        return None
+    e = ledger().errors(regime_of(plan, disaggregated), q)
+    tail = (1.0 - confidence) / 2
+    return math.exp(e.quantile(1.0 - tail) - e.quantile(tail))
+
+
+def within_error_text(factor: float, ratio: float, confidence: float = CONFIDENCE) -> str:
+    """The optimal verdict's words on a better strategy a factor `factor` ahead, when the bands overlap.
+
+    Example:
+        >>> within_error_text(1.2, 1.5)[:62]
+        "; indistinguishable within dagc's error: 1.2× apart, where its"
+    """
+    return (f"; indistinguishable within dagc's error: {factor:.3g}× apart, where its figure's "
+            f"{confidence * 100:.0f} % band spans {ratio:.3g}× (docs/bands.md), so the pick could change within "
+            "the bands")

@@ -16,6 +16,7 @@ from ..plan.plan import OBJECTIVE_MEANS, OBJECTIVES, Plan
 from ..plan.printer import options_source, scope_source
 from ..plan.workload import RequirementKind
 from ..units import Dimension, count_text, format_figure, format_si
+from .ledger import band_ratio, within_error_text
 from .optimal_text import TOLERANCE, figures as _figures, gain as _gain, objective_text as _objective_text
 from .under_load import not_simulated
 from .verdict import RequirementResult, near_text, requirement_value
@@ -252,9 +253,13 @@ def _compared(result: Any, found: Any, tolerance: float) -> tuple[bool | None, d
                             f"strategy from {', '.join(f'`{t}`' for t in further)} ({_shortfalls(best, result)})"
                             + partial)
         return None, evidence
-    evidence["factor"] = best.score / own if own > 0 else (own / best.score if best.score < 0 else math.inf)
+    factor = evidence["factor"] = best.score / own if own > 0 else (own / best.score if best.score < 0 else math.inf)
+    # the two figures' bands overlap: the search cannot tell them apart within dagc's error (docs/bands.md)
+    ratio = evidence["error_band_ratio"] = band_ratio(result.plan, found.objective, result.pooled is not None)
+    evidence["within_error"] = None if ratio is None else bool(factor <= ratio)
     where = "" if found.objective == "min-gpus" else f" on {best_gpus}"      # min-gpus names the GPUs already
     evidence["note"] = (f"`{best.text}` {_gain(found.objective, best, result)}{where}{_batch_text(best, result)}"
+                        + (within_error_text(factor, ratio) if ratio is not None and factor <= ratio else "")
                         + _misses_too(best, result, own_meets, found.complete) + partial)
     return False, evidence
 
