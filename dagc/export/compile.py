@@ -29,6 +29,7 @@ from ..plan.plan import Plan
 from ..plan.strategy import StrategyDecl
 from ..serve.load import Load
 from ..verdict.check import StrategyResult
+from .compare_load import compare_cdf_svg
 from .dag_json import dag_json, pooled_dag_json
 from .dot import Detail, dag_dot
 from .html import report_html
@@ -186,6 +187,23 @@ def _write_one(r: StrategyResult, d: Path, final: Path, opts: CompileOptions,
     return Written(r, final, tuple(final / f for f in files), tuple(warnings))
 
 
+def _comparison(plan: Plan, results: list[StrategyResult], names: list[str], staging: Path, out: Path,
+                pareto_svg: str | None, extra: tuple[Path, ...]) -> Written:
+    """The side-by-side page of several strategies, report.md and report.html with the search's plot and, under
+    traffic, the strategies' latency CDFs overlaid (compare_cdf.svg, `dagc.export.compare_load`) inline."""
+    cdf = compare_cdf_svg(results, names, f"{plan.name}: each strategy's latencies under the traffic")
+    md = comparison_md(plan, results, names, "pareto.svg" if pareto_svg is not None else None,
+                       "compare_cdf.svg" if cdf is not None else None)
+    write_text_atomic(staging / "report.md", md)
+    plots = {"pareto.svg": pareto_svg} if pareto_svg is not None else {}
+    if cdf is not None:
+        write_text_atomic(staging / "compare_cdf.svg", cdf)
+        plots["compare_cdf.svg"] = cdf
+    write_text_atomic(staging / "report.html", report_html(md, plots))
+    files = (out / "report.md", out / "report.html", *(out / name for name in plots))
+    return Written(None, out, (*files, *extra))
+
+
 def compile_results(plan: Plan, results: list[StrategyResult], out: Path,
                     options: CompileOptions | None = None,
                     progress: Callable[[int, int], None] | None = None) -> list[Written]:
@@ -238,11 +256,7 @@ def compile_results(plan: Plan, results: list[StrategyResult], out: Path,
             pareto = (out / "pareto.svg",) if opts.pareto_svg is not None else ()
             extra = _requests_file(results, staging, out, opts)
             if len(results) > 1:
-                md = comparison_md(plan, results, names, "pareto.svg" if pareto else None)
-                write_text_atomic(staging / "report.md", md)
-                plot = {"pareto.svg": opts.pareto_svg} if opts.pareto_svg is not None else {}
-                write_text_atomic(staging / "report.html", report_html(md, plot))     # the plot inline
-                written.append(Written(None, out, (out / "report.md", out / "report.html", *pareto, *extra)))
+                written.append(_comparison(plan, results, names, staging, out, opts.pareto_svg, extra))
             elif pareto or extra:          # one strategy: its files and the search's plot share the directory
                 written[0] = replace(written[0], files=(*written[0].files, *pareto, *extra))
             if opts.pareto_svg is None:

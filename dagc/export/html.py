@@ -46,11 +46,15 @@ th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; vertica
 th { background: #f2f2f2; }
 code, pre { background: #f6f8fa; border-radius: 3px; }
 p code, li > code { overflow-wrap: anywhere; }
-pre { padding: 0.8em; overflow-x: auto; font-size: 0.85em; max-width: 100%; box-sizing: border-box; }
+pre { padding: 0.8em; overflow-x: auto; font-size: 0.85em; max-width: 100%; box-sizing: border-box;
+      white-space: pre-wrap; overflow-wrap: anywhere; }
 figure.svg { overflow: auto; border: 1px solid #ddd; padding: 0.5em; margin: 0.5em 0 1.5em; }
 figure.svg svg { max-width: 100%; height: auto; }
 figure.linked { padding: 0.5em 1em; }
 img { max-width: 100%; }
+@media (max-width: 700px) {
+  figure.svg svg { min-width: var(--legible, 0); }
+}
 @media print {
   body { max-width: none; margin: 0; }
   div.table, figure.svg, pre { overflow: visible; }
@@ -107,6 +111,30 @@ def too_large(svg: str) -> str | None:
     return None
 
 
+# On a phone's screen a picture shrinks to the width of the page, but not so far that its smallest text is under
+# this many CSS px: past that it keeps its size and scrolls inside its figure (the page itself never scrolls).
+PHONE_TEXT_PX = 8.0
+
+
+def _phone_legible(svg: str) -> str:
+    """The SVG with the width it keeps on a phone (`--legible`, read by the page's narrow-screen rule): its
+    own width scaled so that its smallest text is PHONE_TEXT_PX; unchanged when it states no size or no text.
+
+    Example:
+        >>> _phone_legible('<svg width="900" height="100"><text font-size="9">a</text></svg>')[:45]
+        '<svg style="--legible: 800px" width="900" hei'
+    """
+    size = _svg_size(svg)
+    fonts = [float(f) for f in re.findall(r'font-size="\s*(\d+(?:\.\d+)?)', svg)]
+    if size is None or not fonts:
+        return svg
+    px = _PT_PX if size[2] == "pt" else 1.0           # a font size is in the SVG's own units
+    legible = f"--legible: {size[0] * px * min(1.0, PHONE_TEXT_PX / (min(fonts) * px)):.0f}px"
+    if '<svg style="' in svg:                          # placement's own minimum (`_keep_legible`) beside it
+        return svg.replace('<svg style="', f'<svg style="{legible}; ', 1)
+    return svg.replace("<svg ", f'<svg style="{legible}" ', 1)
+
+
 def _keep_legible(svg: str) -> str:
     m = re.search(r'<svg\b[^>]*?\swidth="(\d+(?:\.\d+)?)"', svg)
     if m is None:
@@ -134,7 +162,7 @@ def _inline_svg(src: str, svg: str, legible: bool) -> str | None:
     why = too_large(svg)
     if why is not None:
         return _linked(src, why, svg)
-    return f'<figure class="svg">{(_keep_legible(svg) if legible else svg).strip()}</figure>'
+    return f'<figure class="svg">{_phone_legible(_keep_legible(svg) if legible else svg).strip()}</figure>'
 
 
 def _as_link(m: re.Match) -> str:

@@ -19,6 +19,7 @@ from ..verdict.optimal import optimal_means
 from ..verdict.verdict import met_text, near_text
 from .assumptions_md import assumptions_md
 from .bands_md import bands_md
+from .compare_load import load_rows
 from .glossary import GLOSSARY
 from .load_md import load_md, load_pictures_md
 from .md_escape import md_code, md_fence, md_prose, md_text
@@ -329,9 +330,10 @@ def _better(r: StrategyResult) -> str:
     return f"`{best}`" if r.verdict.optimal is False and best else "—"
 
 
-def comparison_md(plan, results: list[StrategyResult], dirs: list[str], pareto_link: str | None = None) -> str:
+def comparison_md(plan, results: list[StrategyResult], dirs: list[str], pareto_link: str | None = None,
+                  cdf_link: str | None = None) -> str:
     """The side-by-side table of several strategies of one plan (and, when the search ran, a link to
-    its plot `pareto_link`, where these strategies are marked)."""
+    its plot `pareto_link`, where these strategies are marked; under traffic, their latency CDFs `cdf_link`)."""
     lines = [f"# dagc comparison: {md_code(plan.name)}", "",
              f"{len(results)} strategies for **{md_text(plan.model.name)}** on {plan.cluster.gpus} × "
              f"{md_text(plan.cluster.gpu.name)}; "
@@ -380,8 +382,11 @@ def comparison_md(plan, results: list[StrategyResult], dirs: list[str], pareto_l
             met_text(r.requirements[k], r.verdict.correct, "**not met**", "met")
             + (f" ({requirement_value_text(req, r.requirements[k].value)})"
                if r.requirements[k].value is not None else ""))))
+    rows += [[label, *cells] for label, cells in load_rows(results)]     # under the plan's traffic
     plot = ["", f"These strategies among every legal one the search evaluated: [pareto.svg]({pareto_link}).", "",
             f"![Pareto front]({pareto_link})"] if pareto_link is not None else []
+    plot += ["", f"Their latencies under the plan's traffic: [{cdf_link}]({cdf_link}).", "",
+             f"![latency CDFs]({cdf_link})"] if cdf_link is not None else []
     picks = by_objective_md(judged) if judged is not None else []
     if picks:
         picks = ["", "## What each objective would pick", "", *(line.removeprefix("- ").removeprefix("  ")

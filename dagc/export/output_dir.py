@@ -46,7 +46,7 @@ MAX_DIR_NAME = 64           # characters of a strategy's directory name (then cu
 # temporary names of older versions) is dagc's even without the marker.
 OUTPUT_FILES = frozenset({"report.json", "report.md", "report.html", "dag.json", "dag.dot", "dag.svg",
                           "placement.svg", "trace.json", "trace.json.gz", "pareto.svg", "load_cdf.svg",
-                          "load_timeline.svg", MARKER})
+                          "load_timeline.svg", "compare_cdf.svg", MARKER})
 MARKER_TEXT = "dagc output directory: `dagc compile` replaces it whole.\n"
 MANIFEST_HEAD = "files dagc wrote here (anything else makes dagc refuse to replace it, short of --force):\n"
 MAX_MANIFEST_BYTES = 16 << 20     # a marker larger than this is not dagc's
