@@ -220,6 +220,21 @@ class _EngineRefusals:
         return hit
 
 
+_REFUSALS: dict[int, _EngineRefusals] = {}      # by the plan's id, its object kept: a search asks three times
+_REFUSALS_MAX = 8
+
+
+def _engine_refusals(plan: Plan) -> _EngineRefusals:
+    """The plan's `_EngineRefusals`, shared by `space_items`, `count_candidates` and `engine_left_out` (one search
+    asks each once; `dagc.rules.bounds.bounds` remembers its figures the same way)."""
+    hit = _REFUSALS.get(id(plan))
+    if hit is None or hit.plan is not plan:
+        if len(_REFUSALS) >= _REFUSALS_MAX:
+            _REFUSALS.clear()
+        hit = _REFUSALS[id(plan)] = _EngineRefusals(plan)
+    return hit
+
+
 def space_items(plan: Plan) -> Iterator[Item]:
     """The candidates, fewest GPUs first, generated lazily (memory independent of their number); on an
     engine the plan chose (`dagc.launch.engine_check.engine_judges`), those it can start: `check` rejects the
@@ -227,7 +242,7 @@ def space_items(plan: Plan) -> Iterator[Item]:
     items = _all_items(plan)
     if not engine_judges(plan):
         return items
-    engine = _EngineRefusals(plan)
+    engine = _engine_refusals(plan)
     return (item for item in items if not engine.refused(item))
 
 
@@ -247,7 +262,7 @@ def engine_left_out(plan: Plan) -> int:
     """
     if not engine_judges(plan):
         return 0
-    engine = _EngineRefusals(plan)
+    engine = _engine_refusals(plan)
     return sum(1 for item in _all_items(plan) if engine.refused(item))
 
 
@@ -278,7 +293,7 @@ def instance_strategies(plan: Plan, most_gpus: int) -> Iterator[Strategy]:
     `most_gpus` GPUs, fewest GPUs first, before micro-batches and overlap (`variants`); on an engine the
     plan chose, those it can start (`space_items`)."""
     space = _space(plan)
-    engine = _EngineRefusals(plan) if engine_judges(plan) else None
+    engine = _engine_refusals(plan) if engine_judges(plan) else None
     for n, g, pp, dp in _layouts(space.groups, plan.model.layers, plan.cluster.gpus):
         if n > most_gpus:
             return
