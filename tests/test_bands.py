@@ -220,3 +220,14 @@ def test_optimal_verdict_names_a_better_strategy_within_dagc_s_error(monkeypatch
     e = _judged_small(monkeypatch, wide)
     assert e["error_band_ratio"] == pytest.approx(math.exp(3.0), rel=1e-12) and e["within_error"] is True
     assert f"indistinguishable within dagc's error: {e['factor']:.3g}× apart" in e["note"]
+
+
+def test_a_band_past_the_physical_bound_is_a_warning():
+    from dagc.verdict.bands import Band, Bands, bound_warning
+    ok = Band(100.0, 80.0, 110.0, 0.8, "quantity=throughput", 9, bound=200.0)
+    near = Band(190.0, 150.0, 210.0, 0.8, "quantity=throughput", 9, bound=200.0)
+    assert not ok.past_bound and near.past_bound
+    assert near.to_json()["share_of_bound"] == pytest.approx(0.95) and near.to_json()["past_bound"] is True
+    assert bound_warning(Bands({"a": ok}, (), 0.8)) is None
+    warning = bound_warning(Bands({"a": ok, "decode_tokens_per_s": near}, (), 0.8))
+    assert "decode_tokens_per_s (95 % of its bound, band to 105 %)" in warning and "a (" not in warning

@@ -180,10 +180,11 @@ def _requirements_table(r: StrategyResult) -> Table:
     whether dagc's figure meets it, and the odds that the deployment would: meets / uncertain / misses."""
     from rich.markup import escape
 
-    from ..verdict.bands import bands_of, odds_text, regimes_text, value_band_text
+    from ..verdict.bands import bands_of, bound_warning, odds_text, regimes_text, value_band_text
     from ..verdict.verdict import met_text
-    odds = bands_of(r).requirements
-    caption = regimes_text(odds)
+    banded = bands_of(r)
+    odds = banded.requirements
+    caption = "\n".join(x for x in (regimes_text(odds), bound_warning(banded)) if x)
     t = Table(title="requirements", title_justify="left", caption=escape(shown(caption)) if caption else None,
               caption_justify="left")
     for col in ("requirement", escape("value [band]"), "margin", "met", "odds"):

@@ -25,8 +25,8 @@ from .check import StrategyResult
 from .ledger import CONFIDENCE, Errors, ledger, regime_of
 from .verdict import METRIC_OF, RequirementResult, requirement_value_text
 
-__all__ = ["Band", "Bands", "Odds", "bands_of", "figure_key", "odds_class", "odds_text", "p_text", "regimes_text",
-           "value_band_text"]
+__all__ = ["Band", "Bands", "Odds", "bands_of", "bound_warning", "figure_key", "odds_class", "odds_text", "p_text",
+           "regimes_text", "value_band_text"]
 
 # report.json's figures and the ledger quantity each takes its band from.
 _METRICS = {"ttft_s": "ttft", "ttft_server_s": "ttft", "tpot_s": "tpot", "prefill_tokens_per_s": "throughput",
@@ -230,3 +230,14 @@ def regimes_text(odds: tuple[Odds, ...]) -> str | None:
     return (f"[low–high]: where the measured figure lies, at {conf * 100:.0f} %, from dagc's errors on published runs "
             f"it was not tuned on (docs/bands.md): " + ", ".join(f"{k} ({b.runs} runs)" for k, b in seen.items())
             + ("; finer regimes have too few runs" if fell else ""))
+
+
+def bound_warning(bands: Bands) -> str | None:
+    """The throughputs whose figure, or band, reaches past their physical bound at 100 % efficiency (None:
+    none does)."""
+    past = [f"{k} ({b.value / b.bound:.0%} of its bound, band to {b.high / b.bound:.0%})".replace("%", " %")
+            for k, b in bands.figures.items() if b.past_bound and b.bound]
+    if not past:
+        return None
+    return ("warning: past the physical bound at 100 % efficiency (the figure or its band claims more than the "
+            "GPUs can do): " + ", ".join(past))
