@@ -90,7 +90,7 @@ def _prefill_instances(plan: Plan, alone: Plan, timer: Timer, counts: PooledCoun
     for s in instance_strategies(plan, plan.cluster.gpus - 1):
         lay = resolve(plan.model, plan.cluster, w, s)
         batch = prefill_batch_of(w, lay.adp)
-        for mb, overlap in variants(s, busiest_group_requests(batch, 1, lay.adp)):
+        for mb, overlap in variants(s, busiest_group_requests(batch, 1, lay.adp), plan):
             if late():
                 counts.stopped = True
                 return out
@@ -153,7 +153,7 @@ def _decode_pools(plan: Plan, alone: Plan, objective: str, timer: Timer, strateg
         for m in replica_counts(min(w.batch, (gpus - least) // g)):
             batch = -(-w.batch // m)
             lay = resolve(plan.model, plan.cluster, _role_workload(w, "decode", batch, 1, Overlap.NONE), s)
-            for mb, overlap in variants(s, busiest_group_requests(batch, 1, lay.adp)):
+            for mb, overlap in variants(s, busiest_group_requests(batch, 1, lay.adp), plan):
                 fits = [p for p in by_option.get((mb, overlap), ()) if p.gpus + m * g <= gpus]
                 if not fits:
                     continue

@@ -305,12 +305,18 @@ def instance_strategies(plan: Plan, most_gpus: int) -> Iterator[Strategy]:
                     yield item_strategy(item)
 
 
-def variants(strategy: Strategy, per_group: int) -> Iterator[tuple[int, Overlap]]:
+def variants(strategy: Strategy, per_group: int, plan: Plan | None = None) -> Iterator[tuple[int, Overlap]]:
     """The micro-batches and overlap a strategy is searched with when its busiest attention-DP group
-    holds `per_group` requests (the space's: pp and 2·pp micro-batches, or 1 and 2 without pp)."""
+    holds `per_group` requests (the space's: pp and 2·pp micro-batches, or 1 and 2 without pp); with
+    `plan`, those its chosen engine can start (an overlap it has no option for, E703, E715, E725, is
+    left out as `space_items` leaves it out)."""
+    engine = _engine_refusals(plan) if plan is not None and engine_judges(plan) else None
     for mb in _mb_options(per_group, strategy.pp):
         for overlap in _overlaps(mb):
-            yield mb, overlap
+            item = (strategy.dp, strategy.pp, strategy.tp, strategy.cp, strategy.sp, strategy.ep, strategy.etp, mb,
+                    overlap.value)
+            if engine is None or not engine.refused(item):
+                yield mb, overlap
 
 
 def candidates(plan: Plan) -> Iterator[tuple[Strategy, int, Overlap]]:
