@@ -11,7 +11,10 @@ cannot express, and names the nearest strategy the engine can run. The codes are
 by `engine_refusal` below, which the launch mapping calls. A plan that chose its engine (`cluster {
 engine = vllm }`, or a kernel profile imported from that engine's tables) gets them from `check` and
 `compile` too, as errors of the strategy: the same diagnostics, from the same mapping
-(`dagc.launch.engine_check`). A plan on the default engine or on `pytorch` gets them from `dagc launch` only.
+(`dagc.launch.engine_check`, also the library's `dagc.check` and `dagc.compile`), the last with the hint
+`dagc launch` prints (the nearest strategy the engine can run), and the strategy search leaves out the
+candidates they refuse (`dagc.search.space.engine_left_out`), so it never ranks first what `check`
+rejects. A plan on the default engine or on `pytorch` gets them from `dagc launch` only.
 """
 
 from __future__ import annotations
