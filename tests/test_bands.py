@@ -231,3 +231,41 @@ def test_a_band_past_the_physical_bound_is_a_warning():
     assert bound_warning(Bands({"a": ok}, (), 0.8)) is None
     warning = bound_warning(Bands({"a": ok, "decode_tokens_per_s": near}, (), 0.8))
     assert "decode_tokens_per_s (95 % of its bound, band to 105 %)" in warning and "a (" not in warning
+
+
+def test_load_percentiles_and_capacity_take_their_regime_s_band(monkeypatch):
+    """With traffic, the finest regime with enough runs bands the load's figures: the TTFT percentiles the
+    TTFT regime's, the capacity and goodput the throughput regime's."""
+    text = (ROOT / "tests" / "fixtures" / "small.moe").read_text()
+    text = text.replace("workload { batch = 8  prompt = 128  generate = 8  microbatches = 2 }",
+                        "workload { batch = 8  prompt = 128  generate = 8  serving = inflight  chunk = 512  "
+                        "concurrency = 4  requests = 40 }")
+    text = text.replace("require { ttft <= 10 ms  tpot <= 150 us }",
+                        "require { ttft_p99 <= 1 s  goodput >= 1 requests/s }").replace("pp 2 < tp 2 ; ep 2 >", "tp 4")
+    fine = "engine=vllm gpu=hopper mode=inflight concurrency=2-15 quantity=ttft"
+    book = Ledger(min_runs=4, levels=LEVELS, source="test", regimes={
+        fine: {"runs": 4, "figures": 4, "log_ratio": [-1.2, -0.8, -0.5, -0.1, 0.0]},
+        "quantity=ttft": {"runs": 9, "figures": 9, "log_ratio": [-9.0, -9.0, 0.0, 9.0, 9.0]},
+        "engine=vllm quantity=throughput": {"runs": 5, "figures": 5, "log_ratio": [-0.3, -0.2, 0.0, 0.1, 0.2]},
+        "all": {"runs": 20, "figures": 30, "log_ratio": [-2.0, -1.0, 0.0, 1.0, 2.0]}})
+    monkeypatch.setattr(bands_module, "ledger", lambda: book)
+    result = check(load_plan_text(text, name="small-traffic.moe"))[0]
+    load = result.load.json
+    b = bands_of(result)
+    p99 = b.figures["load.ttft_s.p99"]
+    assert p99.regime == fine and p99.note is None
+    # dagc has been 10 % to 55 % low here (r from −0.8 to −0.1): the measured p99 lies above dagc's
+    assert (p99.low, p99.high) == pytest.approx((load["ttft_s"]["p99"] * math.exp(0.1),
+                                                 load["ttft_s"]["p99"] * math.exp(0.8)), rel=1e-12)
+    cap = b.figures["load.capacity_requests_per_s"]
+    assert cap.regime == "engine=vllm quantity=throughput" and "mode=inflight concurrency=2-15 (0)" in cap.note
+    assert (cap.low, cap.high) == pytest.approx((load["capacity_requests_per_s"] * math.exp(-0.1),
+                                                 load["capacity_requests_per_s"] * math.exp(0.2)), rel=1e-12)
+    # ttft_p99 <= 1 s: p = 1 − F(ln(p99 / 1 s)) on the fine regime's quantiles
+    x = math.log(load["ttft_s"]["p99"] / 1.0)
+    expected = 1 - float(np.interp(x, book.regimes[fine]["log_ratio"], LEVELS))
+    assert b.requirements[0].probability == pytest.approx(expected, rel=1e-12)
+    # goodput >= 1 request/s: p = F(ln(goodput / 1)) on the throughput regime's
+    x = math.log(load["goodput_requests_per_s"] / 1.0)
+    expected = float(np.interp(x, book.regimes["engine=vllm quantity=throughput"]["log_ratio"], LEVELS))
+    assert b.requirements[1].probability == pytest.approx(expected, rel=1e-12)
