@@ -64,6 +64,13 @@ def test_the_sweep_runs_gpu_types_outermost_then_each_field_as_written(tmp_path)
     assert load_plan(path).cluster.gpus == 1
 
 
+def test_an_ellipsis_continues_the_step_of_the_two_values_before_it(tmp_path):
+    _, fleet = load_fleet(write(tmp_path, HEAD + 'fleet { gpu preset "h200"  gpus = [4, 8, 16, ..., 40, 64] }'))
+    assert fleet.sweeps[0].values == ("4", "8", "16", "24", "32", "40", "64")     # 16 - 8: steps of 8
+    assert fleet_error(tmp_path, 'fleet { gpu preset "h200"  gpus = [8, 16, ..., 60] }') == [("E104", 6, 43)]
+    assert fleet_error(tmp_path, 'fleet { gpu preset "h200"  gpus = [8, ..., 64] }') == [("E104", 6, 39)]
+
+
 def test_the_fleets_rate_wins_over_the_workloads(tmp_path):
     plan, fleet = load_fleet(write(tmp_path, HEAD + 'fleet { gpu preset "h200"  rate = 7 requests/s }'))
     assert fleet_rate(fleet, plan) == 7.0 and not fleet.priced

@@ -149,7 +149,7 @@ def _field(out: Collector, src: SourceFile, item: Tree, children: list, sweeps: 
         if got is not BAD:
             values[name] = got
     elif name in _SWEPT:
-        sweep = _sweep(out, node_span(src, item.meta), name, children[1:], item.data == "fleet_list")
+        sweep = _sweep(out, src, node_span(src, item.meta), name, children[1:], item.data == "fleet_list")
         if sweep is not None:
             sweeps.append(sweep)
     else:
@@ -172,22 +172,52 @@ def _gpu(out: Collector, src: SourceFile, item: Tree, children: list) -> FleetGp
     return FleetGpu(name, text, price, node_span(src, item.meta))
 
 
-def _sweep(out: Collector, span: Span, name: str, values: list[Value],
+def _sweep(out: Collector, src: SourceFile, span: Span, name: str, elements: list,
            listed: bool) -> FleetSweep | None:
-    if listed and not values:
+    if listed and not elements:
         out.error("E104", f"the fleet's `{name}` lists no value", span,
                   f"list one or more: `{name} = [{_example(name)}]`")
         return None
+    values = [e for e in elements if isinstance(e, Value)]
     spec: Field = _SWEPT[name]
     good = [v for v in values if read_value(out, v, spec, f"fleet.{name}") is not BAD]
     if len(good) < len(values):
         return None
-    texts = tuple(v.span.text for v in values)
-    for i, t in enumerate(texts):
+    written = _expanded(out, src, name, elements)
+    if written is None:
+        return None
+    texts = tuple(t for t, _ in written)
+    for i, (t, at) in enumerate(written):
         if t in texts[:i]:
-            out.error("E104", f"`{t}` is listed twice in the fleet's `{name}`", values[i].span, "keep one")
+            out.error("E104", f"`{t}` is listed twice in the fleet's `{name}`", at, "keep one")
             return None
-    return FleetSweep(name, texts, tuple(v.span for v in values))
+    return FleetSweep(name, texts, tuple(at for _, at in written))
+
+
+def _expanded(out: Collector, src: SourceFile, name: str, elements: list) -> list[tuple[str, Span]] | None:
+    """The values as written, each `...` replaced by the whole numbers between its neighbours in the step of
+    the two before it (`8, 16, ..., 64`: 24 to 56 by 8), located at the `...`."""
+    written: list[tuple[str, Span]] = []
+    for i, e in enumerate(elements):
+        if isinstance(e, Value):
+            written.append((e.span.text, e.span))
+            continue
+        at = node_span(src, e)
+        around = [elements[k] for k in (i - 2, i - 1, i + 1) if 0 <= k < len(elements)]
+        numbers = [int(v.span.text) for v in around if isinstance(v, Value) and v.span.text.isdigit()]
+        if i < 2 or len(numbers) < 3:
+            out.error("E104", f"`...` in the fleet's `{name}` continues whole numbers", at,
+                      f"write two values before it and the last after it: `{name} = [8, 16, ..., 64]`")
+            return None
+        first, second, last = numbers
+        step = second - first
+        if step <= 0 or last <= second or (last - second) % step or (last - second) // step > MAX_FLEET_CLUSTERS:
+            out.error("E104", f"`{first}, {second}, ..., {last}` does not reach {last} in steps of {step}", at,
+                      f"the last value is the second plus a whole number of steps: `{first}, {second}, ..., "
+                      f"{second + step * max(1, (last - second) // max(step, 1))}`")
+            return None
+        written += [(str(n), at) for n in range(second + step, last, step)]
+    return written
 
 
 def _example(name: str) -> str:
