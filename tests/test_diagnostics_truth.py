@@ -48,6 +48,13 @@ METRIC = {RequirementKind.TTFT: "ttft_s", RequirementKind.TPOT: "tpot_s",
 BOUND_AT_END = re.compile(r"(?:at least|at most) ([0-9.,]+) (\S+)$")
 
 
+@pytest.fixture(autouse=True)
+def _wide_tables(monkeypatch):
+    """Tables wide enough for every column, a row on a line: these tests read their cells (tables at the
+    widths terminals have are tests/test_cli_widths.py's)."""
+    monkeypatch.setenv("COLUMNS", "1000")
+
+
 def seed_plan(require: str) -> str:
     return "\n".join([SEED_MODEL, SEED_CLUSTER, SEED_WORKLOAD, require, TWO_STRATEGIES]) + "\n"
 

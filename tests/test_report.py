@@ -15,7 +15,7 @@ from dagc.export.report import report_json
 from dagc.export.summary import COST_NAMES, dominant_costs, metric_text, requirement_value_text
 from dagc.lang.load import load_plan_text
 from dagc.plan.workload import RequirementKind
-from dagc.units import format_figure, format_in_unit, lookup
+from dagc.units import Dimension, format_figure, format_si
 from dagc.verdict.check import check
 from dagc.verdict.verdict import Verdict
 from conftest import ROOT
@@ -34,7 +34,7 @@ def with_require(lines: str) -> str:
 # ------------------------------------------------------------------ units
 
 @pytest.mark.parametrize(("written", "value", "shown"), [
-    ("ttft <= 10 s", 0.49059, "0.4906 s"),
+    ("ttft <= 10 s", 0.49059, "490.6 ms"),         # a time reads as every output shows it, not `0.4906 s`
     ("ttft <= 500 ms", 0.49059, "490.6 ms"),
     ("tpot <= 150 us", 954.8e-6, "954.8 us"),
     ("tpot <= 50ms", 0.054921, "54.92 ms"),
@@ -44,7 +44,7 @@ def with_require(lines: str) -> str:
     ("prefill_throughput >= 5 tokens/ms/gpu", 10436.2, "10.44 tokens/ms/gpu"),
     ("throughput >= 50000 tokens/s", 71618.4, "71,618 tokens/s"),
     ("throughput >= 1 tokens/ms/gpu", 17904.5, "17.9 tokens/ms/gpu"),
-    ("memory <= 90 %", 0.51041, "51.04 %"),
+    ("memory <= 90 %", 0.51041, "51.0 %"),          # as the memory table shows it
     ("memory <= 70 GB", 43.65e9, "43.65 GB"),
     ("memory <= 64 GiB", 2**35, "32 GiB"),
     ("gpus <= 8", 4.0, "4 GPUs"),
@@ -78,7 +78,7 @@ def test_every_requirement_in_report_md_is_in_its_unit():
     assert f"| `decode_throughput >= 1 tokens/ms/gpu` | {shown} | 1 tokens/ms/gpu |" in md
     assert f"decode throughput | {r.metrics['decode_tokens_per_s'] / 1e3:,.4g} tokens/ms | {shown} |" in md
     ttft = r.requirements[0]
-    assert f"| `ttft <= 10 s` | {ttft.value:.4g} s | 10 s |" in md
+    assert f"| `ttft <= 10 s` | {format_si(ttft.value, Dimension.TIME)} | 10 s |" in md      # as every time reads
     mem = r.requirements[2]
     assert f"| `memory <= 70 GB` | {mem.value / 1e9:.4g} GB | 70 GB |" in md
     assert "| `gpus <= 8` | 4 GPUs | 8 GPUs |" in md
@@ -95,9 +95,8 @@ def test_summary_comes_first_and_answers_with_figures():
     assert "**Correct: yes.**" in summary and "uses 4 of the 4 GPUs" in summary
     tpot = r.requirements[1]
     assert tpot.met is False
-    assert (f"`tpot <= 150 us` is not met: the strategy gives **{format_in_unit(tpot.value, lookup('us'))}** "
-            "against 150 us "
-            f"(margin {tpot.margin * 100:+.1f} %; {tpot.value / 150e-6:.4g}× off)") in summary
+    assert (f"`tpot <= 150 us` is not met: the strategy gives **{format_si(tpot.value, Dimension.TIME)}** "
+            f"against 150 us (margin {format_figure(tpot.value / 150e-6)}× over)") in summary     # a multiple
     assert "**Optimal: not judged.**" in summary
 
 

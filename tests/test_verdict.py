@@ -9,7 +9,7 @@ import pytest
 
 from dagc.lang.load import load_plan_text
 from dagc.plan.workload import Overlap
-from dagc.units import format_figure
+from dagc.units import Dimension, format_figure, format_si
 from dagc.verdict.check import check
 from dagc.verdict.optimal import OPTIMAL_TOLERANCE, judge_optimal
 from dagc.verdict.verdict import RequirementResult, Verdict, judge_requirements, verdict
@@ -63,7 +63,7 @@ def test_memory_as_fraction_and_as_bytes(result):
     assert mem_frac.requirement.memory_is_fraction and mem_frac.requirement.target == pytest.approx(0.9)
     assert mem_frac.value == pytest.approx(total / (81_559 * 2**20))   # h100-sxm: 81,559 MiB
     assert mem_frac.met is True
-    assert mem_frac.value_text() == f"{total / (81_559 * 2**20) * 100:.4g} %"       # as written: in %
+    assert mem_frac.value_text() == f"{total / (81_559 * 2**20) * 100:.1f} %"       # in %, as the memory table
     assert not mem_bytes.requirement.memory_is_fraction and mem_bytes.requirement.target == 8e9
     assert mem_bytes.value == pytest.approx(total)                  # about 3.19 GB + 4 GiB <= 8 GB
     assert mem_bytes.met is True
@@ -287,10 +287,11 @@ def test_when_both_miss_a_line_the_note_gives_both_figures():
     own = r.metrics["decode_tokens_per_s"] / r.layout.gpus_used
     best = _closer(_best(own * 2, meets=False, misses=1), r)
     optimal, ev = judge_optimal(r, _found(best))
-    tpot_ns = r.metrics["tpot_s"] * 1e9
+    tpot = r.metrics["tpot_s"]
     assert optimal is False
-    assert ev["note"].endswith(f"no strategy dagc searched meets them all (`tpot <= 1 ns`: {tpot_ns / 10:,.0f} ns "
-                               f"against this strategy's {tpot_ns:,.0f} ns)")     # `gpus <= 4`, met by both: unnamed
+    assert ev["note"].endswith(f"no strategy dagc searched meets them all (`tpot <= 1 ns`: "
+                               f"{format_si(tpot / 10, Dimension.TIME)} against this strategy's "
+                               f"{format_si(tpot, Dimension.TIME)})")     # `gpus <= 4`, met by both: unnamed
 
 
 def test_a_better_score_further_from_a_line_both_miss_is_not_better():
@@ -300,13 +301,13 @@ def test_a_better_score_further_from_a_line_both_miss_is_not_better():
     r = _check("require { tpot <= 1 ns  gpus <= 4 }")
     own = r.metrics["decode_tokens_per_s"] / r.layout.gpus_used
     optimal, ev = judge_optimal(r, _found(_best(own * 2, meets=False, misses=1)))
-    tpot_ns = f"{r.metrics['tpot_s'] * 1e9:,.0f} ns"
+    tpot = format_si(r.metrics["tpot_s"], Dimension.TIME)       # as every time reads
     assert optimal is None
     assert ev["note"] == (f"not judged: no strategy dagc searched meets every requirement, and `tp 1 ; ep 2`, the best "
                           f"by tokens-per-gpu of those that miss the fewest, gives 2.00× the decode throughput per GPU "
                           f"({format_figure(own * 2)} vs {format_figure(own)} tokens/s per GPU) but is further than "
-                          f"this strategy from `tpot <= 1 ns` (`tpot <= 1 ns`: 10,000,000 ns against this strategy's "
-                          f"{tpot_ns})")
+                          f"this strategy from `tpot <= 1 ns` (`tpot <= 1 ns`: 10 ms against this strategy's "
+                          f"{tpot})")
 
 
 @pytest.mark.parametrize(("own", "best", "factor"), [(100.0, 185.12, "1.85×"), (100.0, 105.36, "1.054×"),

@@ -18,7 +18,7 @@ from ..plan.strategy import POOL_ROLES, Axis, AxisNode, Pool, Strategy, Strategy
 from ..plan.workload import Overlap
 from ..source import Span
 from .fields import AXES_SAID, AXIS_WORDS, STRATEGY_OPTIONS, did_you_mean, nearest
-from .hints import axis_word_hint
+from .hints import axis_word_hint, scope_hint
 
 __all__ = ["MAX_DEGREE", "PRODUCT_CAP", "flatten"]
 
@@ -206,7 +206,6 @@ def _whole(text: str) -> int | None:
     return int(x) if math.isfinite(x) and x == int(x) else None
 
 
-
 def _axis(node: AxisNode) -> Axis | None:
     try:
         return Axis(node.name)
@@ -237,21 +236,6 @@ def _product(axes: Iterable[AxisNode]) -> int:
 def _count(n: int) -> str:
     """A GPU count for a message: exact up to PRODUCT_CAP, else said to be beyond it."""
     return f"more than {PRODUCT_CAP:,}" if n >= PRODUCT_CAP else f"{n:,}"
-
-
-def _scope_hint(a: AxisNode) -> str:
-    """What `tp 4 < … >` meant: with dp or pp inside, those open the scope around it (`tp 4 < pp 2 >` is
-    `pp 2 < tp 4 >`, which is legal, not `tp 4 ; pp 2`, which is not); else its domains sit side by side."""
-    assert a.body is not None
-    axes = [x for d in a.body for x in d]
-    outers = [x for x in axes if _axis(x) in (Axis.DP, Axis.PP)]
-    if not outers:
-        return f"in-stage domains sit side by side: `{_text(a)} ; {' ; '.join(_texts(d) for d in a.body)}`"
-    inner = [_text(a), *(_texts(x for x in d if x not in outers) for d in a.body),
-             *(_texts(d) for x in outers for d in x.body or ())]
-    stage = " ; ".join(t for t in inner if t)
-    opened = "".join(f"{_text(x)} < " for x in sorted(outers, key=lambda x: _axis(x) is Axis.PP))
-    return f"dp and pp open the scope around the in-stage axes: `{opened}{stage}{' >' * len(outers)}`"
 
 
 def _span(node: AxisNode) -> Span:
@@ -384,7 +368,7 @@ class _Flattener:
             return None
         if a.body is not None:
             self.err("E201", f"`<` opened by the in-stage axis `{a.name}`: only dp and pp open a scope",
-                     _span(a), _scope_hint(a))
+                     _span(a), scope_hint(a))
         if a.name in seen or a.name in self.degrees:
             self.err("E204", f"`{a.name}` is repeated in this scope", _span(a))
             return None

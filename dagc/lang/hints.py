@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..plan.cluster import Gpu
+from ..plan.strategy import Axis, AxisNode
 from ..source import Span
 from ..units import UNITS, Dimension, format_figure, format_in_unit
 from .fields import nearest
@@ -277,3 +278,29 @@ def _said(r: _Reading, number: float, written: str, unit_text: str, dim: Dimensi
     shown = _shown(number * r.factor, dim, per_gpu)
     factor = ", 8 bits a byte" if r.bits else ""
     return f"`{unit_text}` is {r.words}{factor}: {written} {unit_text} = {shown}; write `{lhs} {shown}`"
+
+
+def scope_hint(a: AxisNode) -> str:
+    """What an in-stage axis that opens a scope meant (`tp 4 < … >`, E201): with dp or pp inside, those open the
+    scope around it — `tp 4 < pp 2 >` is `pp 2 < tp 4 >`, which is legal, not `tp 4 ; pp 2`, which is not —
+    else its domains sit side by side.
+
+    Example:
+        >>> from dagc.lang.load import parse_strategy
+        >>> scope_hint(parse_strategy("tp 4 < pp 2 >").scope[0][0])
+        'dp and pp open the scope around the in-stage axes: `pp 2 < tp 4 >`'
+    """
+    def text(x: AxisNode) -> str:
+        return x.name if x.degree is None else f"{x.name} {x.degree:g}"
+
+    def texts(xs) -> str:
+        return " ".join(text(x) for x in xs)
+    assert a.body is not None
+    outers = [x for d in a.body for x in d if x.name in (Axis.DP.value, Axis.PP.value)]
+    if not outers:
+        return f"in-stage domains sit side by side: `{text(a)} ; {' ; '.join(texts(d) for d in a.body)}`"
+    inner = [text(a), *(texts(x for x in d if x not in outers) for d in a.body),
+             *(texts(d) for x in outers for d in x.body or ())]
+    opened = "".join(f"{text(x)} < " for x in sorted(outers, key=lambda x: x.name == Axis.PP.value))
+    return f"dp and pp open the scope around the in-stage axes: `{opened}{' ; '.join(t for t in inner if t)}" \
+           f"{' >' * len(outers)}`"

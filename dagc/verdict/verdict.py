@@ -65,8 +65,10 @@ def requirement_value_text(req: Requirement, value: float | None) -> str:
             # the unit the target is written in (0.2525 s beside `ttft_p99 <= 1 s`)
             dim = unit.dimension
             return format_si(x, dim) if dim in (Dimension.TIME, Dimension.RATIO) else format_in_unit(x, unit)
-        text = shown(value)
-        if value != req.target and text == shown(req.target):
+        text = shown(value) if value != req.target else format_in_unit(value, unit)     # the target: as written
+        if value != req.target and text == shown(req.target):        # beside the target: the digits that tell
+            text = format_in_unit(value, unit)                        # them apart, in the requirement's unit
+        if value != req.target and text == format_in_unit(req.target, unit):
             text = f"{value / unit.factor:.6g} {unit.name}"
         return text
     match req.kind:
