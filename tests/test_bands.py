@@ -269,3 +269,27 @@ def test_load_percentiles_and_capacity_take_their_regime_s_band(monkeypatch):
     x = math.log(load["goodput_requests_per_s"] / 1.0)
     expected = float(np.interp(x, book.regimes["engine=vllm quantity=throughput"]["log_ratio"], LEVELS))
     assert b.requirements[1].probability == pytest.approx(expected, rel=1e-12)
+
+
+def test_the_verdict_line_gives_the_odds(monkeypatch):
+    from dagc.verdict.bands import odds_line
+    result, far = _with_small_ledger(monkeypatch, "1 s")
+    tpot = result.metrics["tpot_s"]
+    line = odds_line(result, far)
+    # 1 s and 1 token/s are past every error: both p = 1; the closest is the first of them
+    assert line.startswith("meets? yes within dagc's error: every 80 % band meets its target (the closest: "
+                           "`tpot <= 1 s` ")
+    inside, b = _with_small_ledger(monkeypatch, f"{tpot * 1e3:.9f} ms")     # the target at dagc's figure: p = 0.5
+    assert b.requirements[0].probability == pytest.approx(0.5, abs=1e-6)
+    text = inside.requirements[0].requirement.text
+    assert odds_line(inside, b).startswith(f"meets? uncertain within dagc's error: `{text}` ")
+    assert odds_line(inside, b).endswith("→ uncertain (p ≈ 0.50)")
+    below, b = _with_small_ledger(monkeypatch, f"{tpot * 0.5 * 1e3:.9f} ms")      # past the band's low end e^−0.5
+    assert odds_line(below, b).startswith("meets? within dagc's error, likely not: ")
+    import io
+
+    from dagc.cli.print_verdict import print_verdict
+    from dagc.cli.printing import make_console
+    out = io.StringIO()
+    print_verdict(make_console(out), below)
+    assert out.getvalue().splitlines()[1].startswith("  meets? within dagc's error, likely not: ")

@@ -24,6 +24,9 @@ def print_verdict(console: Console, r: StrategyResult) -> None:
     v = r.verdict
     console.print(f"verdict: correct: {WORD[v.correct]} · meets requirements: {WORD[v.meets_requirements]} · "
                   f"optimal: {WORD[v.optimal]}", markup=False)
+    from ..verdict.bands import odds_line
+    if (odds := odds_line(r)) is not None:        # what the deployment is likely to do, within dagc's error
+        console.print(f"  {odds}", markup=False)
     if r.optimality and r.optimality.get("note"):
         console.print(f"  optimal? {r.optimality['note']}", markup=False)
         print_evidence(console, r)

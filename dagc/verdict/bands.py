@@ -25,8 +25,8 @@ from .check import StrategyResult
 from .ledger import CONFIDENCE, Errors, ledger, regime_of
 from .verdict import METRIC_OF, RequirementResult, requirement_value_text
 
-__all__ = ["Band", "Bands", "Odds", "bands_of", "bound_warning", "figure_key", "odds_class", "odds_text", "p_text",
-           "regimes_text", "value_band_text"]
+__all__ = ["Band", "Bands", "Odds", "bands_of", "bound_warning", "figure_key", "odds_class", "odds_line", "odds_text",
+           "p_text", "regimes_text", "value_band_text"]
 
 # report.json's figures and the ledger quantity each takes its band from.
 _METRICS = {"ttft_s": "ttft", "ttft_server_s": "ttft", "tpot_s": "tpot", "prefill_tokens_per_s": "throughput",
@@ -241,3 +241,27 @@ def bound_warning(bands: Bands) -> str | None:
         return None
     return ("warning: past the physical bound at 100 % efficiency (the figure or its band claims more than the "
             "GPUs can do): " + ", ".join(past))
+
+
+def odds_line(result: StrategyResult, banded: Bands | None = None) -> str | None:
+    """The verdict's line on the odds, under `meets requirements`: the requirements the deployment likely
+    misses, else those uncertain, else the closest of those it meets — each as `TPOT 41.2 ms [36.1–47.3] →
+    meets (p ≈ 0.93)`; None for a strategy with errors or without a banded requirement."""
+    if not result.valid or not result.requirements:
+        return None
+    banded = banded or bands_of(result)
+    judged = [(q, o) for q, o in zip(result.requirements, banded.requirements, strict=True)
+              if o.probability is not None and q.value is not None]
+    if not judged:
+        return None
+
+    def one(q: RequirementResult, o: Odds) -> str:
+        return f"`{q.requirement.text}` {value_band_text(q, o)} → {odds_text(o)}"
+
+    if misses := [x for x in judged if x[1].klass == "misses"]:
+        return "meets? within dagc's error, likely not: " + "; ".join(one(*x) for x in misses)
+    if unsure := [x for x in judged if x[1].klass == "uncertain"]:
+        return "meets? uncertain within dagc's error: " + "; ".join(one(*x) for x in unsure)
+    closest = min(judged, key=lambda x: x[1].probability or 0.0)
+    return (f"meets? yes within dagc's error: every {banded.confidence * 100:.0f} % band meets its target "
+            f"(the closest: {one(*closest)})")
