@@ -18,7 +18,7 @@ import numpy as np
 from ..serve.load import percentiles
 from ..units import Dimension, format_figure, format_si
 from .load_series import cdf_points, load_run
-from .load_svg import FONT, LATENCIES, L, R, W, _decades, _esc, _t
+from .load_svg import LATENCIES, L, R, W, _decades, _esc, _header, _open, _t
 from .report import load_of
 
 if TYPE_CHECKING:
@@ -70,7 +70,8 @@ def compare_cdf_svg(results: Sequence[StrategyResult], names: Sequence[str], tit
         return None
     series = [(name, key, label, np.asarray(getattr(run, key), dtype=float)) for name, run in runs
               for key, label, _ in LATENCIES]
-    top = 56.0
+    head, top = _header(title, ["the share of requests whose latency is at most each time (time on a log scale): a "
+                                "colour a strategy; solid TTFT, dashed TPOT, dotted end to end"])
     bottom = top + 300
     height = bottom + 44 + 14 * len(series) + 10
     lo, hi = _decades([x for *_, x in series])
@@ -81,12 +82,7 @@ def compare_cdf_svg(results: Sequence[StrategyResult], names: Sequence[str], tit
     def sy(share: float) -> float:
         return bottom - share * (bottom - top)
 
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="compare-cdf" width="{W}" height="{height:.0f}" '
-           f'viewBox="0 0 {W} {height:.0f}" font-family="{FONT}">', COMPARE_CDF_SIGNATURE,
-           f'<rect width="{W}" height="{height:.0f}" fill="white"/>',
-           f'<text x="{L}" y="22" font-size="15" font-weight="bold">{_esc(title)}</text>',
-           f'<text x="{L}" y="40" font-size="11">the share of requests whose latency is at most each time (log '
-           'scale): a colour a strategy; solid TTFT, dashed TPOT, dotted end to end</text>']
+    out = _open(W, height, COMPARE_CDF_SIGNATURE, "compare-cdf") + head
     for k in range(lo, hi + 1):
         x = sx(10.0 ** k)
         out.append(f'<line x1="{x:.2f}" y1="{top:.0f}" x2="{x:.2f}" y2="{bottom:.0f}" stroke="#eeeeee"/>')
