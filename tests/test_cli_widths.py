@@ -219,3 +219,36 @@ def test_presets_tables_keep_every_figure_whole_at_every_width(width):
         assert same(cells["memory"].split(" (")[0], g["memory_bytes"]) and same(cells["HBM"], g["hbm_bytes_per_s"])
         assert same(cells["16-bit"], g["flops_16bit"])
     assert len(models["rows"]) == len(fields["models"]) and len(gpus["rows"]) == len(fields["gpus"])
+
+
+def test_on_a_terminal_prose_wraps_between_words_at_its_width(tmp_path):
+    """`dagc check` on an 80-column terminal (a pseudo-terminal here): every line but a diagnostic's (whose source
+    line and caret stay together) fits, and no word is broken across lines."""
+    import os
+    import pty
+    import sys
+    plan = tmp_path / "plan.moe"
+    plan.write_text(PLAN.replace("  rate = 2 requests/s\n  requests = 60\n", "").replace("ttft_p99", "ttft")
+                    .replace("tpot_p90", "tpot"))
+    pid, fd = pty.fork()
+    if pid == 0:                                       # the child: dagc on the terminal
+        os.environ["COLUMNS"] = "80"
+        os.execv(sys.executable, [sys.executable, "-m", "dagc", "check", str(plan), "--no-search"])
+    out = b""
+    while True:
+        try:
+            chunk = os.read(fd, 1 << 16)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.waitpid(pid, 0)
+    text = re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", out.decode()).replace("\r", "")
+    lines = text.split("\n")
+    diagnostic = re.compile(r"^\S+:\d+:\d+: (note|warning|error)\[|^ *\d* *\|")
+    assert "verdict: correct: yes" in text and len(lines) > 20
+    assert all(len(line) <= 80 for line in lines if not diagnostic.match(line)), [
+        line for line in lines if len(line) > 80 and not diagnostic.match(line)]
+    joined = " ".join(line.strip() for line in lines)             # broken between words only: joined, whole again
+    assert "subject to the plan's requirements; within 5 % of the best counts as optimal" in joined

@@ -62,13 +62,15 @@ def make_console(stream=None) -> Console:
     columns = os.environ.get("COLUMNS", "")
     asked = int(columns) if columns.isascii() and columns.isdigit() and len(columns) <= 4 else 0
     width = None if tty else asked or PIPED_WIDTH
-    return _Console(file=stream, width=width, no_color=not tty, highlight=False, soft_wrap=True, emoji=False)
+    # on a terminal a long line wraps between words at its width; piped, a line stays whole (for grep and diff)
+    return _Console(file=stream, width=width, no_color=not tty, highlight=False, soft_wrap=not tty, emoji=False)
 
 
 def render_diags(console: Console, diags) -> None:
     for d in diags:
         style = {"error": "bold red", "warning": "yellow", "note": "cyan"}[d.severity.value]
-        console.print(render(d), style=style if console.is_terminal else None, markup=False, highlight=False)
+        console.print(render(d), style=style if console.is_terminal else None, markup=False, highlight=False,
+                      soft_wrap=True)        # a source line and its caret are never wrapped apart
         console.print()
 
 
