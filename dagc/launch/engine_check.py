@@ -11,8 +11,9 @@ it never calls best what `check` rejects.
 Only an engine the plan chose says so: one it names (`cluster { engine = … }`, `--set cluster.engine=…`,
 docs/language.md) or the one its imported kernel profile was measured in. A plan that names none is
 priced as the default engine serves it, but not refused by that engine's launcher, neither by `check`
-nor by the search: a plan written without an engine says nothing of how it is started. `pytorch`, dagc's plain reference, has no launcher: a plan on it gets no E7xx here, and
-`dagc launch` still writes every engine's command.
+nor by the search: a plan written without an engine says nothing of how it is started. `pytorch`,
+dagc's plain reference, has no launcher: a plan on it gets no E7xx here, and `dagc launch` still writes
+every engine's command.
 """
 
 from __future__ import annotations
