@@ -293,3 +293,43 @@ def test_the_verdict_line_gives_the_odds(monkeypatch):
     out = io.StringIO()
     print_verdict(make_console(out), below)
     assert out.getvalue().splitlines()[1].startswith("  meets? within dagc's error, likely not: ")
+
+
+def test_search_names_the_candidates_within_dagc_s_error_of_the_best():
+    from dagc.verdict.ledger import within_error_of_best
+    shipped = json.loads((ROOT / "dagc" / "data" / "ledger.json").read_text())
+    levels = shipped["levels"]
+
+    def spans(quantity: str) -> float:
+        q = shipped["regimes"][f"quantity={quantity}"]["log_ratio"]
+        return math.exp(q[levels.index(0.9)] - q[levels.index(0.1)])
+
+    plan = load_plan_text(PLAN.replace("TARGET", "1 s"))       # no traffic: each quantity's own regime
+    r = spans("throughput")
+    ratio, close = within_error_of_best(plan, "tokens-per-gpu", [100.0, 100.0 / r * 1.001, 100.0 / r * 0.999])
+    assert ratio == pytest.approx(r, rel=1e-12) and close == [1]
+    r = spans("ttft")            # TTFT scores are negated: lower is better
+    ratio, close = within_error_of_best(plan, "ttft", [-1.0, -r * 1.001, -r * 0.999])
+    assert ratio == pytest.approx(r, rel=1e-12) and close == [2]
+    assert within_error_of_best(plan, "min-gpus", [-1.0, -1.0]) == (None, [])
+
+
+def test_dagc_search_prints_the_candidates_within_error(tmp_path):
+    import os
+    import subprocess
+
+    from dagc.lang.load import load_plan
+    from dagc.verdict.ledger import band_ratio
+    plan = ROOT / "examples" / "mixtral-8x7b-1node.moe"
+    proc = subprocess.run([sys.executable, "-m", "dagc", "search", str(plan), "--top", "5", "--svg",
+                           str(tmp_path / "p.svg"), "--format", "json"], capture_output=True, text=True, cwd=ROOT,
+                          timeout=300, env={**os.environ, "COLUMNS": "200"})
+    scores = [c["score"] for c in json.loads(proc.stdout)["candidates"][:5]]
+    ratio = band_ratio(load_plan(str(plan)), "tokens-per-gpu")
+    close = [f"#{i}" for i, s in enumerate(scores[1:], 2) if scores[0] / s <= ratio]
+    proc = subprocess.run([sys.executable, "-m", "dagc", "search", str(plan), "--top", "5", "--svg",
+                           str(tmp_path / "p.svg")], capture_output=True, text=True, cwd=ROOT, timeout=300,
+                          env={**os.environ, "COLUMNS": "200"})
+    assert close, scores
+    assert (f"indistinguishable within dagc's error from #1 (its 80 % band spans {ratio:.3g}×): " + ", ".join(close)
+            + " — the pick could change within the bands") in proc.stdout

@@ -41,11 +41,11 @@ def print_search_warnings(err: Console, found: SearchResult, plan: Plan | None =
 
 
 # Each column's importance (`dagc.cli.tables.Col.rank`): the row's number and strategy are never left out;
-# then the figures the objective ranks by, then whether it meets the requirements, then the rest.
+# then the figures the objective ranks by and whether it meets the requirements, then the rest.
 _COLS = {c.header: c for c in (
     Col("#", 0), Col("strategy", 0, "left", wrap=True, floor=28), Col("batch (max)", 1), Col("drafted", 3),
     Col("GPUs", 3), Col("memory used", 3), Col("TTFT", 1), Col("TPOT", 1), Col("decode (tokens/s/GPU)", 1),
-    Col("meets requirements", 2, "left", wrap=True), Col("binding requirement", 4, "left", wrap=True),
+    Col("meets requirements", 1, "left", wrap=True), Col("binding requirement", 4, "left", wrap=True),
     Col("goodput (requests/s/GPU)", 1), Col("served (requests/s)", 2), Col("TTFT p99", 1), Col("TPOT p90", 1),
     Col("overloaded", 3, "left"))}
 
@@ -141,6 +141,13 @@ def print_search(out: Console, found: SearchResult, top: int, svg_path: Path, pl
     if not any(c.binding for c in best):        # no requirement binds (none given): no column of dashes
         rows, columns = [row[:-1] for row in rows], columns[:-1]
     print_fitted(out, f"best {len(best)}", _cols(columns), rows)
+    from ..verdict.ledger import within_error_of_best
+    # among the candidates judged as #1 is (those that meet the requirements come first): a prefix of the ranking
+    ratio, close = within_error_of_best(plan, found.objective, [c.score for c in best if c.meets_requirements
+                                                                is best[0].meets_requirements] if best else [])
+    if close:       # their figures' bands overlap the best's (docs/bands.md)
+        out.print(f"indistinguishable within dagc's error from #1 (its 80 % band spans {ratio:.3g}×): "
+                  + ", ".join(f"#{i + 1}" for i in close) + " — the pick could change within the bands", markup=False)
     front = sorted(found.pareto, key=lambda c: c.metrics["tpot_s"])[:20]
     if not all(c.exact for c in (*best, *front)):
         out.print(ESTIMATE_NOTE, markup=False)

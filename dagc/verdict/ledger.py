@@ -27,7 +27,7 @@ from ..plan.workload import Serving
 
 __all__ = ["LEDGER_FILE", "LEDGER_MAX_BYTES", "CONFIDENCE", "OBJECTIVE_QUANTITY", "QUANTITIES", "Errors", "Ledger",
            "Regime", "band_ratio", "concurrency_band", "gpu_family", "ledger", "regime_of", "regime_keys",
-           "within_error_text"]
+           "within_error_of_best", "within_error_text"]
 
 LEDGER_FILE = "ledger.json"
 LEDGER_MAX_BYTES = 1_000_000          # the shipped ledger is a few KB; a larger file is not read
@@ -223,3 +223,26 @@ def within_error_text(factor: float, ratio: float, confidence: float = CONFIDENC
     return (f"; indistinguishable within dagc's error: {factor:.3g}× apart, where its figure's "
             f"{confidence * 100:.0f} % band spans {ratio:.3g}× (docs/bands.md), so the pick could change within "
             "the bands")
+
+
+def within_error_of_best(plan: Plan, objective: str, scores: list[float], disaggregated: bool = False
+                         ) -> tuple[float | None, list[int]]:
+    """The objective's band ratio in the plan's regime (`band_ratio`) and the indices of `scores` (a search's
+    ranking, best first; higher is better) whose figure lies within it of the best's: indistinguishable from
+    the best within dagc's error. Negative scores (TTFT, TPOT, cost) compare their magnitudes.
+
+    Example:
+        >>> from dagc.lang.load import load_plan_text
+        >>> p = load_plan_text('model preset "mixtral-8x7b" cluster { gpus = 8 gpu preset "h200" } '
+        ...                    'workload { batch = 8 prompt = 512 generate = 64 } strategy tp 8')
+        >>> ratio, close = within_error_of_best(p, "tokens-per-gpu", [100.0, 95.0, 10.0])
+        >>> close
+        [1]
+    """
+    ratio = band_ratio(plan, objective, disaggregated)
+    if ratio is None or not scores or scores[0] == 0:
+        return ratio, []
+    best = scores[0]
+    close = [i for i, s in enumerate(scores[1:], 1)
+             if s != 0 and (best / s if best > 0 else s / best) <= ratio and (s > 0) == (best > 0)]
+    return ratio, close
