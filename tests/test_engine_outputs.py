@@ -185,3 +185,15 @@ def test_a_ttft_line_under_closed_loop_traffic_says_it_is_the_steady_states_and_
     mean = t(load["ttft_s"]["mean"])
     assert f"| `ttft <= 2 s` | {t(steady)} (steady state; the simulated load's mean {mean}) |" in md
     assert "A `ttft` or `tpot` line is judged on the steady state" in md
+
+
+def test_disaggregated_instances_are_searched_without_the_overlap_their_engine_has_no_option_for():
+    from dagc.plan.printer import aggregated
+    from dagc.search.space import variants
+
+    plan = load_plan_text(QWEN_TRTLLM.replace("ENGINE", "engine = trtllm"))
+    s = aggregated(tp=1, ep=4)
+    # 4 requests an attention-DP group: 1 and 2 micro-batches, the two overlaps of the 2 (the space's own)
+    assert [(mb, o.value) for mb, o in variants(s, 4)] == [(1, "none"), (2, "none"), (2, "microbatch")]
+    # TensorRT-LLM has no micro-batch overlap (E725): a pool's instance is searched without it
+    assert [(mb, o.value) for mb, o in variants(s, 4, plan)] == [(1, "none"), (2, "none")]
