@@ -162,8 +162,9 @@ def test_search_tables_keep_every_figure_whole_at_every_width(searched, width):
         assert same(cells["TPOT p90"], a["load"]["tpot_s"]["p90"])
         if "served (requests/s)" in cells:
             assert same(cells["served (requests/s)"], a["load"]["served_requests_per_s"])
-    # at 120 columns the rate table shows who serves what; at 80 the note names what it left out
-    assert ("served (requests/s)" in rate["headers"]) == (width >= 120)
+    # the figures it ranks by at every width, and from 100 columns whether each meets the requirements too
+    assert {"goodput (requests/s/GPU)", "TTFT p99", "TPOT p90"} <= set(rate["headers"])
+    assert ("meets requirements" in rate["headers"]) == (width >= 100)
     for t in (best, front):
         assert {"TTFT", "TPOT", "decode (tokens/s/GPU)"} <= set(t["headers"])   # the ranking's figures stay
 
