@@ -139,29 +139,15 @@ class Load:
         quarter's requests). A deployment that keeps up ends, a lifetime later, what arrived; one that
         does not ends only its capacity's worth, whatever the run's length. A closed loop's clients wait
         for their requests: never overloaded."""
-        kept = self._kept()
-        return kept is not None and kept[0] < kept[1]
-
-    def keeps_up(self) -> float:
-        """How far the run keeps up with its arrivals: the requests ended a lifetime later over `KEEPS_UP` of
-        those arrived (`overloaded` below 1; infinite where it cannot be overloaded). The capacity's search
-        reads it as a margin (`dagc.verdict.under_load.capacity`)."""
-        kept = self._kept()
-        return float("inf") if kept is None else kept[0] / kept[1]
-
-    def _kept(self) -> tuple[int, float] | None:
-        """The requests `overloaded` counts ended a lifetime later, and `KEEPS_UP` of those arrived; None where
-        the run cannot be overloaded."""
         n = len(self.arrival)
         if self.traffic.concurrency is not None or n < 8:
-            return None
+            return False
         q = n // 4
         lo, hi = float(self.arrival[q]), float(self.arrival[3 * q])
-        if not hi > lo:
-            return None
+        arrived = 3 * q - q
         lag = float(np.median(self.e2e_server[:q]))
         ended = int(np.count_nonzero((self.finish >= lo + lag) & (self.finish < hi + lag)))
-        return ended, KEEPS_UP * (3 * q - q)
+        return hi > lo and ended < KEEPS_UP * arrived
 
 
 def percentiles(x: np.ndarray, weights: np.ndarray | None = None) -> dict:

@@ -18,7 +18,6 @@ Both are bounded before they start (`load_events`) by the plan's work budget (`P
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -185,28 +184,22 @@ def capacity(plan: Plan, run: Run, estimate: float | None,
     """The highest arrival rate (requests/s) at which the traffic's requests, arriving open loop from its
     seed, meet the percentile requirements without overloading the deployment; None when not even the
     lowest rate tried does (or there is no estimate to start from). Starts from the steady state's rate,
-    brackets by doubling or halving, then narrows the bracket to `CAPACITY_TOLERANCE` (`_narrowed`).
-    `each_run(runs)` follows it."""
+    brackets by doubling or halving, then bisects to `CAPACITY_TOLERANCE`. `each_run(runs)` follows it."""
     traffic = plan.workload.traffic
     if traffic is None or not estimate or estimate <= 0:
         return None
     runs = 0
     m = capacity_requests(traffic)
-    missed: list[tuple[float, float]] = []      # the rates that missed, with how far (`_excess`)
 
     def ok(rate: float) -> bool:
         nonlocal runs
         runs += 1
         trial = plan.model_copy(update={"workload": plan.workload.model_copy(
             update={"traffic": traffic.at_rate(rate).model_copy(update={"requests": m})})})
-        load = run(trial, None)
-        out = load_json(trial, load)
+        out = load_json(trial, run(trial, None))
         if each_run is not None:
             each_run(runs)
-        held = out is not None and _holds(trial, out)
-        if not held:
-            missed.append((rate, _excess(trial, load, out)))
-        return held
+        return out is not None and _holds(trial, out)
 
     lo, hi = 0.0, estimate
     if ok(hi):
@@ -226,94 +219,17 @@ def capacity(plan: Plan, run: Run, estimate: float | None,
             hi /= 2
         else:
             return None
-    return _narrowed(ok, lo, hi, CAPACITY_STEPS - runs, missed)
-
-
-def _narrowed(ok: Callable[[float], bool], lo: float, hi: float, runs: int,
-              missed: list[tuple[float, float]]) -> float:
-    """The bracket [lo, hi] of a capacity (`lo` holds, `hi` does not) narrowed until hi − lo ≤
-    `CAPACITY_TOLERANCE` × hi, or `runs` more runs are spent; its low end. `missed` holds the rates that
-    missed so far with how far (`_excess`); `ok(rate)` runs one rate and adds it there when it misses.
-
-    A bisection halves the bracket a run: from a bracket of a factor 2, seven runs. Past the capacity a
-    run's queue — and the latency it adds — grows about linearly with the arrival rate, while below it the
-    latencies hardly move (measured on the in-flight examples: p99 TTFT 0.30, 0.72, 1.70 and 3.33 s at
-    1 %, 2.5 %, 6 % and 14 % past a capacity of 0.967 requests/s, 0.10 s below it). So the rate where
-    the two lowest runs that missed extrapolate to the target is aimed at first: just below it after one
-    that missed, then just above the bracket's low end by the tolerance, so that when the extrapolation is
-    right two runs close the bracket. A run the extrapolation cannot aim (fewer than two runs that missed
-    with a finite excess, a slope that does not rise) is a bisection's, and so is every run after one that
-    left the bracket more than half as wide as two runs before. Whatever the runs' order, the answer is the
-    low end of a bracket within the tolerance: the bisection's, to within the tolerance, where the
-    requirements hold below one rate and miss above it."""
-    widths = [hi - lo]
-    closing = False
-    while runs > 0 and hi - lo > CAPACITY_TOLERANCE * hi:
-        width = hi - lo
-        guided = len(widths) < 3 or width <= widths[-3] / 2
-        aim = _extrapolated(missed) if guided else None
-        if aim is not None and not lo < aim < hi:
-            aim = None
-        if closing and guided:
-            rate, aim = lo / (1 - 0.98 * CAPACITY_TOLERANCE), None       # missing here closes the bracket
-        elif aim is not None:
-            rate = aim * (1 - 0.3 * CAPACITY_TOLERANCE)
+    while runs < CAPACITY_STEPS and hi - lo > CAPACITY_TOLERANCE * hi:
+        mid = (lo + hi) / 2
+        if ok(mid):
+            lo = mid
         else:
-            rate = (lo + hi) / 2
-        rate = min(max(rate, lo + width * 0.02), hi - width * 0.02)
-        runs -= 1
-        held = ok(rate)
-        closing = held and aim is not None
-        if held:
-            lo = rate
-        else:
-            hi = rate
-        widths.append(hi - lo)
+            hi = mid
     return lo
-
-
-def _extrapolated(missed: list[tuple[float, float]]) -> float | None:
-    """The rate at which the two lowest rates that missed (with their `_excess`, finite) extrapolate, linearly,
-    to an excess of 0; None when there are not two such or the excess does not rise with the rate."""
-    points = sorted((r, e) for r, e in missed if math.isfinite(e))[:2]
-    if len(points) < 2:
-        return None
-    (r0, e0), (r1, e1) = points
-    if not e1 > e0 or r1 <= r0:
-        return None
-    return r0 - e0 * (r1 - r0) / (e1 - e0)
-
-
-def _excess(plan: Plan, load: Load, out: dict | None) -> float:
-    """How far a run misses what the capacity asks: the largest percentile latency over its target less 1
-    (for a floor, target over value), at least how far it falls behind its arrivals when it does
-    (1 / `Load.keeps_up` − 1); NaN where a requirement has no value. Only aims the capacity's runs
-    (`_narrowed`): whether a run holds is `_holds`'s."""
-    if out is None:
-        return math.nan
-    kept = load.keeps_up()
-    excess = [1 / kept - 1 if 0 < kept < 1 else 0.0]
-    for req in plan.requirements:
-        if req.percentile is None:
-            continue
-        value = requirement_value(req, None, None, None, load=out)
-        if value is None or value <= 0 or req.target <= 0 or req.op == "==":
-            return math.nan
-        excess.append((req.target / value if req.op in (">=", ">") else value / req.target) - 1)
-    return max(excess)
 
 
 def judge_on_load(requirements: tuple[RequirementResult, ...], load: dict | None) -> tuple[RequirementResult, ...]:
     """The requirements with those judged on the load (`Requirement.on_load`) valued from report.json's
-    `load`; the others as they were, judged on the steady state (report.json's `metrics`: the serving mode
-    without queueing, docs/outputs.md "Requirements and the load"), a `ttft` or `tpot` line with the load's
-    mean of that latency beside it (`RequirementResult.load_value`)."""
+    `load`; the others as they were."""
     return tuple(replace(r, value=requirement_value(r.requirement, None, None, None, load=load))
-                 if r.requirement.on_load else replace(r, load_value=_load_mean(r, load)) for r in requirements)
-
-
-def _load_mean(r: RequirementResult, load: dict | None) -> float | None:
-    """The simulated load's mean of a steady-state `ttft` or `tpot` requirement's latency (the client's TTFT,
-    as the steady state's `ttft_s`); None for other requirements and without a load."""
-    key = {RequirementKind.TTFT: "ttft_s", RequirementKind.TPOT: "tpot_s"}.get(r.requirement.kind)
-    return None if load is None or key is None else (load.get(key) or {}).get("mean")
+                 if r.requirement.on_load else r for r in requirements)
