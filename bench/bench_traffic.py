@@ -1,7 +1,7 @@
 """What traffic and `--top` cost the commands a planner runs in a loop: `dagc check` of a plan with traffic
 (its run and capacity included) over the same check without it, and `dagc search --top 2000` over `--top 20`.
 
-Run: python bench/bench_traffic.py [--repeat N] [--only check|search]
+Run: python bench/bench_traffic.py [--repeat N] [--only check|search] [--plan NAME]
 
 Each command runs as its own process (`python -m dagc …`, so that nothing dagc memoises is shared) and is
 timed by the CPU seconds it used (user + system, `getrusage` of the children): on a machine other work
@@ -22,6 +22,7 @@ import argparse
 import platform
 import re
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -93,6 +94,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--only", choices=("check", "search"))
+    ap.add_argument("--plan", default="", help="only the plans whose name holds this")
     args = ap.parse_args()
     print(f"{cpu()}, Python {platform.python_version()}; load average {load_average()}; CPU seconds, "
           f"best of {args.repeat}")
@@ -103,17 +105,17 @@ def main() -> None:
                      if "serving = inflight" in p.read_text()]
             plans.append(("qwen3-235b-a22b 16 GPUs at 10 requests/s", QWEN235))
             for name, text in plans:
+                if args.plan not in name:
+                    continue
                 loaded = with_traffic(text)
                 if loaded is None:
                     continue
                 slug = re.sub(r"\W+", "-", name)
                 (out / f"{slug}.moe").write_text(loaded)
                 (out / f"{slug}-steady.moe").write_text(without_traffic(loaded))
-                for trace in (ROOT / "examples" / "traces").glob("*"):
-                    link = out / "traces" / trace.name
-                    link.parent.mkdir(exist_ok=True)
-                    if not link.exists():
-                        link.symlink_to(trace)
+                for trace in (ROOT / "examples" / "traces").glob("*"):    # beside the plans (E002 outside)
+                    (out / "traces").mkdir(exist_ok=True)
+                    shutil.copy(trace, out / "traces" / trace.name)
                 t = cpu_seconds(["check", f"{slug}.moe", "-q"], args.repeat, out)
                 s = cpu_seconds(["check", f"{slug}-steady.moe", "-q"], args.repeat, out)
                 print(f"check {name:44s} with traffic {t:7.2f} s · without {s:6.2f} s · {t / s:5.2f}x (target ≤ 2x)",
