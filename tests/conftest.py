@@ -77,6 +77,9 @@ SLOW_TESTS = frozenset({
     "test_overload_cause.py::test_qwen3_235b_at_10_requests_per_s_names_the_cap_and_a_batch_that_meets",
     "test_overload_cause.py::test_cap_binds_with_littles_concurrency_and_a_larger_batch_meets",
     "test_overload_cause.py::test_step_communication_binds_on_a_slow_link",
+    "test_examples.py::test_every_example_checks_without_errors",
+    "test_exports.py::test_every_example_trace_loads_cleanly",
+    "test_exports.py::test_large_graph_uses_fast_settings",
 })
 
 
