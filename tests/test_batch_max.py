@@ -29,6 +29,13 @@ QWEN = (ROOT / "examples" / "qwen3-30b-a3b-4gpu.moe").read_text()
 MIXTRAL = (ROOT / "examples" / "mixtral-8x7b-1node.moe").read_text()
 
 
+@pytest.fixture(autouse=True)
+def _wide_tables(monkeypatch):
+    """Tables wide enough for every column, a row on a line: these tests read their cells (tables at the
+    widths terminals have are tests/test_cli_widths.py's)."""
+    monkeypatch.setenv("COLUMNS", "1000")
+
+
 def with_max(text: str) -> str:
     lines = [("  batch = max" if line.strip().startswith("batch =") else line) for line in text.splitlines()]
     assert lines != text.splitlines()

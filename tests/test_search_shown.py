@@ -35,6 +35,13 @@ strategy tp 1
 FIGURES = ("ttft_s", "tpot_s", "decode_tokens_per_s_per_gpu")
 
 
+@pytest.fixture(autouse=True)
+def _wide_tables(monkeypatch):
+    """Tables wide enough for every column, a row on a line: these tests read their cells (tables at the
+    widths terminals have are tests/test_cli_widths.py's)."""
+    monkeypatch.setenv("COLUMNS", "1000")
+
+
 def _json(capsys, *argv: str) -> dict:
     capsys.readouterr()
     assert main(list(argv)) in (0, 1)            # check: 1 when the strategy misses a requirement
