@@ -197,3 +197,24 @@ def test_disaggregated_instances_are_searched_without_the_overlap_their_engine_h
     assert [(mb, o.value) for mb, o in variants(s, 4)] == [(1, "none"), (2, "none"), (2, "microbatch")]
     # TensorRT-LLM has no micro-batch overlap (E725): a pool's instance is searched without it
     assert [(mb, o.value) for mb, o in variants(s, 4, plan)] == [(1, "none"), (2, "none")]
+
+
+def test_the_terminals_steady_state_line_after_w520_is_that_of_the_requests_admitted():
+    import io
+
+    from rich.console import Console
+    from test_admission import plan_text
+
+    from dagc.cli.print_check import print_result
+
+    def line(batch: int) -> str:
+        [r] = dagc.check(load_plan_text(plan_text(batch=batch, extra="chunk = 140")))
+        out = io.StringIO()
+        print_result(Console(file=out, width=400, color_system=None), r)
+        [steady] = [s for s in out.getvalue().splitlines() if s.startswith("in flight (chunk")]
+        return steady
+
+    # 128 allowed, 31 admitted (the test above): the terminal's shares and "sustains" are those of 31 in flight,
+    # as report.json's serving object is — a chunk in every step (f 100 %)
+    assert line(128) == line(31)
+    assert "steps with a chunk f 100.0 %" in line(128)

@@ -21,6 +21,7 @@ from .printing import add_shown_row, is_input_error, render_diags, shown
 if TYPE_CHECKING:
     from ..export.compile import Written
     from ..plan.plan import Plan
+    from ..plan.workload import Workload
     from ..verdict.check import StrategyResult
 
 from .print_verdict import (
@@ -117,7 +118,7 @@ def _print_evidence_of_figures(console: Console, r: StrategyResult) -> None:
     if r.metrics:
         print_metrics_table(console, r)
         if r.compiled is not None and r.compiled.metrics is not None and r.pooled is None:
-            _print_critical_paths(console, r.compiled.metrics, r.plan, r.layout)
+            _print_critical_paths(console, r.compiled.metrics, r.plan, *r.running)
         console.print(cost_basis_text(r.plan.cluster), markup=False)
         console.print(engine_text(r.plan.cluster), markup=False)
         for label, text in technique_lines(r):
@@ -146,8 +147,9 @@ def _share(fraction: float) -> str:
     return "< 1 %" if 0 < fraction < 0.005 else f"{fraction * 100:.0f} %"
 
 
-def _print_critical_paths(console: Console, m, plan: Plan, lay) -> None:
-    """The critical paths of prefill and decode by kind of work, and the pipeline bubble."""
+def _print_critical_paths(console: Console, m, plan: Plan, running: Workload, lay) -> None:
+    """The critical paths of prefill and decode by kind of work, the pipeline bubble and, in flight, the steady
+    state of `running` on `lay`, the workload and layout the engine reaches (`StrategyResult.running`, W520)."""
     from ..plan.workload import RequirementKind
     from ..verdict.verdict import near_text
     inflight = plan.workload.inflight
@@ -165,7 +167,7 @@ def _print_critical_paths(console: Console, m, plan: Plan, lay) -> None:
                   "of stage time", markup=False)
     if inflight and lay is not None:
         from ..serve.inflight import serving_json
-        s, rates = serving_json(plan.workload, lay), m.rates
+        s, rates = serving_json(running, lay), m.rates
         decode, mixed = (format_si(rates[k], Dimension.TIME) for k in ("decode_step_s", "mixed_step_s"))
         console.print(f"in flight (chunk {s['chunk']:,}): decode step {decode}, mixed step {mixed} (+ "
                       f"{s['chunk_prompt_tokens']:,} prompt tokens); steps with a chunk f "
