@@ -230,6 +230,15 @@ def capacity(plan: Plan, run: Run, estimate: float | None,
 
 def judge_on_load(requirements: tuple[RequirementResult, ...], load: dict | None) -> tuple[RequirementResult, ...]:
     """The requirements with those judged on the load (`Requirement.on_load`) valued from report.json's
-    `load`; the others as they were."""
+    `load`; the others as they were, judged on the steady state (report.json's `metrics`: the serving mode
+    without queueing, docs/outputs.md "Requirements and the load"), a `ttft` or `tpot` line with the load's
+    mean of that latency beside it (`RequirementResult.load_value`)."""
     return tuple(replace(r, value=requirement_value(r.requirement, None, None, None, load=load))
-                 if r.requirement.on_load else r for r in requirements)
+                 if r.requirement.on_load else replace(r, load_value=_load_mean(r, load)) for r in requirements)
+
+
+def _load_mean(r: RequirementResult, load: dict | None) -> float | None:
+    """The simulated load's mean of a steady-state `ttft` or `tpot` requirement's latency (the client's TTFT,
+    as the steady state's `ttft_s`); None for other requirements and without a load."""
+    key = {RequirementKind.TTFT: "ttft_s", RequirementKind.TPOT: "tpot_s"}.get(r.requirement.kind)
+    return None if load is None or key is None else (load.get(key) or {}).get("mean")
