@@ -80,7 +80,12 @@ def read_fleet(tree: Tree, src: SourceFile, plan: Plan | None = None) -> Fleet |
         children = [lw.transform(c) if isinstance(c, Tree) else c for c in item.children]
         if item.data == "fleet_gpu":
             gpu = _gpu(out, src, item, children)
-            if gpu is not None:
+            twin = next((g for g in gpus if gpu is not None and g.name == gpu.name), None)
+            if gpu is not None and twin is not None:
+                first = f" (the first is at line {twin.span.line})" if twin.span is not None else ""
+                out.error("E104", f'the GPU type "{gpu.name}" is listed twice in the fleet', gpu.span,
+                          f"keep one{first}; to compare two prices, run the fleet once with each")
+            elif gpu is not None:
                 gpus.append(gpu)
         elif item.data == "fleet_mix":
             _mix(out, src, item, children, mixes)
