@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..units import Dimension, format_figure, format_si
 from ..verdict.bands import Band, bands_of, odds_text, value_band_text
 from ..verdict.check import StrategyResult
-from .md_escape import md_code
+from .md_escape import md_code, md_text
 
 __all__ = ["bands_md", "figure_text"]
 
@@ -51,7 +51,7 @@ def bands_md(r: StrategyResult) -> list[str]:
              "`uncertain`.", ""]
     if r.requirements:
         lines += ["| requirement | dagc [band] | odds |", "|---|---|---|"]
-        lines += [f"| `{q.requirement.text}` | {value_band_text(q, o) if q.value is not None else 'not computed'} | "
+        lines += [f"| {md_code(q.requirement.text, in_table=True)} | {value_band_text(q, o) if q.value is not None else 'not computed'} | "
                   f"{odds_text(o)} |" for q, o in zip(r.requirements, banded.requirements, strict=True)]
         lines += [""]
     if banded.figures:
@@ -62,7 +62,8 @@ def bands_md(r: StrategyResult) -> list[str]:
                       f"{_bound_text(b)} |"]
         lines += [""]
         notes = {b.regime: b.note for b in banded.figures.values() if b.note}
-        lines += [f"- {md_code(k)}: {n}." for k, n in notes.items()] + ([""] if notes else [])
+        # a regime names the GPU, which a plan may name: its note is text, never markup
+        lines += [f"- {md_code(k)}: {md_text(n)}." for k, n in notes.items()] + ([""] if notes else [])
         past = [k for k, b in banded.figures.items() if b.past_bound]
         if past:
             lines += ["**Warning**: " + ", ".join(f"`{k}`" for k in past) + " — the figure, or its band, claims more "
