@@ -258,9 +258,10 @@ def test_the_verdict_says_what_each_strategy_serves():
     assert best.binding == tp.plan.workload.batch_breaks.strip("`") == "memory <= 80 %"
     assert tp.optimality["best_batch_breaks"] == "memory <= 80 %" and tp.optimality["best_batch"] == best.batch
     t = lambda s: format_si(s, Dimension.TIME)      # noqa: E731  (the one rounding rule of times)
-    assert note.endswith(f", serving {best.batch:,} requests at TPOT {t(best.metrics['tpot_s'])}, limited "
-                         f"by `memory <= 80 %` (this strategy: {tp.layout.batch:,} at "
-                         f"{t(tp.metrics['tpot_s'])}, limited by `memory <= 80 %`)")
+    # (the note goes on to say whether the two are apart by more than dagc's error: docs/bands.md)
+    assert (f", serving {best.batch:,} requests at TPOT {t(best.metrics['tpot_s'])}, limited "
+            f"by `memory <= 80 %` (this strategy: {tp.layout.batch:,} at "
+            f"{t(tp.metrics['tpot_s'])}, limited by `memory <= 80 %`)") in note
 
 
 def test_a_strategy_the_rules_reject_is_told_to_fix_them_not_to_relax_a_requirement():

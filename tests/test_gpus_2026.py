@@ -193,10 +193,15 @@ def test_presets_json_lists_every_preset_with_its_fields(capsys):
     assert set(out["profiles"]) == {"h100-sxm", "h200"}
 
 
-def test_presets_table_shows_fp4_the_domain_and_the_borrowed_profile(capsys):
+def test_presets_table_shows_fp4_the_domain_and_the_borrowed_profile(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")            # piped: the width COLUMNS says, wide enough for every column
     assert cli.main(["presets"]) == 0
     out = capsys.readouterr().out
     assert "gb300" in out and "15.0 PFLOPS" in out and "h200's" in out
+    monkeypatch.setenv("COLUMNS", "120")            # narrower: the borrowed profile's column goes, and is named
+    assert cli.main(["presets"]) == 0
+    out = capsys.readouterr().out
+    assert "15.0 PFLOPS" in out and "h200's" not in out and "not shown at 120 columns: `kernel profile`" in out
 
 
 # ---------------------------------------------------------------- bad input: located diagnostics

@@ -51,8 +51,9 @@ def bands_md(r: StrategyResult) -> list[str]:
              "`uncertain`.", ""]
     if r.requirements:
         lines += ["| requirement | dagc [band] | odds |", "|---|---|---|"]
-        lines += [f"| {md_code(q.requirement.text, in_table=True)} | {value_band_text(q, o) if q.value is not None else 'not computed'} | "
-                  f"{odds_text(o)} |" for q, o in zip(r.requirements, banded.requirements, strict=True)]
+        lines += [f"| {md_code(q.requirement.text, in_table=True)} | "
+                  f"{value_band_text(q, o) if q.value is not None else 'not computed'} | {odds_text(o)} |"
+                  for q, o in zip(r.requirements, banded.requirements, strict=True)]
         lines += [""]
     if banded.figures:
         lines += [f"| figure | dagc | {conf} band | regime (runs) | of the physical bound |", "|---|---:|---|---|---|"]
