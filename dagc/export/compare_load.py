@@ -9,7 +9,6 @@ rounding (`dagc.units.format_si`, `format_figure`); every text of the picture is
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -18,7 +17,7 @@ import numpy as np
 from ..serve.load import percentiles
 from ..units import Dimension, format_figure, format_si
 from .load_series import cdf_points, load_run
-from .load_svg import LATENCIES, L, R, W, _decades, _esc, _header, _open, _t
+from .load_svg import LATENCIES, L, R, W, _esc, _header, _open, _t, cdf_grid
 from .report import load_of
 
 if TYPE_CHECKING:
@@ -74,23 +73,8 @@ def compare_cdf_svg(results: Sequence[StrategyResult], names: Sequence[str], tit
                                 "colour a strategy; solid TTFT, dashed TPOT, dotted end to end"])
     bottom = top + 300
     height = bottom + 44 + 14 * len(series) + 10
-    lo, hi = _decades([x for *_, x in series])
-
-    def sx(v: float) -> float:
-        return L + (math.log10(max(v, 10.0 ** lo)) - lo) / (hi - lo) * (W - L - R)
-
-    def sy(share: float) -> float:
-        return bottom - share * (bottom - top)
-
-    out = _open(W, height, COMPARE_CDF_SIGNATURE, "compare-cdf") + head
-    for k in range(lo, hi + 1):
-        x = sx(10.0 ** k)
-        out.append(f'<line x1="{x:.2f}" y1="{top:.0f}" x2="{x:.2f}" y2="{bottom:.0f}" stroke="#eeeeee"/>')
-        out.append(f'<text x="{x:.2f}" y="{bottom + 16:.0f}" font-size="10" text-anchor="middle">'
-                   f'{_esc(_t(10.0 ** k))}</text>')
-    for share in (0, 0.25, 0.5, 0.75, 1):
-        out.append(f'<text x="{L - 6}" y="{sy(share) + 3:.1f}" font-size="10" text-anchor="end">'
-                   f'{share * 100:.0f} %</text>')
+    sx, sy, grid = cdf_grid([x for *_, x in series], top, bottom)
+    out = _open(W, height, COMPARE_CDF_SIGNATURE, "compare-cdf") + head + grid
     out.append(f'<line x1="{L}" y1="{bottom:.0f}" x2="{W - R}" y2="{bottom:.0f}" stroke="#333333"/>')
     out.append(f'<line x1="{L}" y1="{top:.0f}" x2="{L}" y2="{bottom:.0f}" stroke="#333333"/>')
     out.append(f'<text x="{(L + W - R) / 2}" y="{bottom + 34:.0f}" font-size="12" text-anchor="middle">'

@@ -11,6 +11,7 @@ any length draws a bounded number of points (`dagc.export.load_series`).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from xml.sax.saxutils import escape as xml_escape
 
 import numpy as np
@@ -22,7 +23,8 @@ from .axes import ticks
 from .load_series import CDF_POINTS, SERIES_INTERVALS, cdf_points, envelope
 from .placement_style import wrap
 
-__all__ = ["load_cdf_svg", "load_timeline_svg", "LOAD_CDF_SIGNATURE", "LOAD_TIMELINE_SIGNATURE", "LATENCIES"]
+__all__ = ["cdf_grid", "load_cdf_svg", "load_timeline_svg", "LOAD_CDF_SIGNATURE", "LOAD_TIMELINE_SIGNATURE",
+           "LATENCIES"]
 
 LOAD_CDF_SIGNATURE = "<!-- dagc: latency CDF of a simulated load -->"
 LOAD_TIMELINE_SIGNATURE = "<!-- dagc: a simulated load over time -->"
@@ -71,6 +73,30 @@ def _decades(values: list[np.ndarray]) -> tuple[int, int]:
     return lo, max(hi, lo + 1)
 
 
+def cdf_grid(values: list[np.ndarray], top: float, bottom: float
+             ) -> tuple[Callable[[float], float], Callable[[float], float], list[str]]:
+    """The scales of a latency CDF drawn between `top` and `bottom` — x a time on a log scale over the decades
+    `values` span, y a share of requests — and its grid: a line and a label per decade, the shares' labels."""
+    lo, hi = _decades(values)
+
+    def sx(v: float) -> float:
+        return L + (math.log10(max(v, 10.0 ** lo)) - lo) / (hi - lo) * (W - L - R)
+
+    def sy(share: float) -> float:
+        return bottom - share * (bottom - top)
+
+    out = []
+    for k in range(lo, hi + 1):
+        x = sx(10.0 ** k)
+        out.append(f'<line x1="{x:.2f}" y1="{top:.0f}" x2="{x:.2f}" y2="{bottom:.0f}" stroke="#eeeeee"/>')
+        out.append(f'<text x="{x:.2f}" y="{bottom + 16:.0f}" font-size="10" text-anchor="middle">'
+                   f'{_esc(_t(10.0 ** k))}</text>')
+    for share in (0, 0.25, 0.5, 0.75, 1):
+        out.append(f'<text x="{L - 6}" y="{sy(share) + 3:.1f}" font-size="10" text-anchor="end">'
+                   f'{share * 100:.0f} %</text>')
+    return sx, sy, out
+
+
 def load_cdf_svg(load: Load, title: str, traffic: str) -> str:
     """The CDF of each request's TTFT, TPOT and end-to-end latency (module docstring): one polyline per
     latency (`class="cdf"`, `data-latency` its name), through its values sorted — every request up to
@@ -82,23 +108,8 @@ def load_cdf_svg(load: Load, title: str, traffic: str) -> str:
                                 f"log scale); dashed: p{', p'.join(map(str, MARKED))}.{cut}"])
     bottom = top + 300
     height = bottom + 44 + 14 * len(series) + 10
-    lo, hi = _decades([x for *_, x in series])
-
-    def sx(v: float) -> float:
-        return L + (math.log10(max(v, 10.0 ** lo)) - lo) / (hi - lo) * (W - L - R)
-
-    def sy(share: float) -> float:
-        return bottom - share * (bottom - top)
-
-    out = _open(W, height, LOAD_CDF_SIGNATURE, "load-cdf") + head
-    for k in range(lo, hi + 1):
-        x = sx(10.0 ** k)
-        out.append(f'<line x1="{x:.2f}" y1="{top:.0f}" x2="{x:.2f}" y2="{bottom:.0f}" stroke="#eeeeee"/>')
-        out.append(f'<text x="{x:.2f}" y="{bottom + 16:.0f}" font-size="10" text-anchor="middle">'
-                   f'{_esc(_t(10.0 ** k))}</text>')
-    for share in (0, 0.25, 0.5, 0.75, 1):
-        out.append(f'<text x="{L - 6}" y="{sy(share) + 3:.1f}" font-size="10" text-anchor="end">'
-                   f'{share * 100:.0f} %</text>')
+    sx, sy, grid = cdf_grid([x for *_, x in series], top, bottom)
+    out = _open(W, height, LOAD_CDF_SIGNATURE, "load-cdf") + head + grid
     for p in MARKED:
         out.append(f'<line class="percentile" x1="{L}" y1="{sy(p / 100):.2f}" x2="{W - R}" y2="{sy(p / 100):.2f}" '
                    f'stroke="#bbbbbb" stroke-dasharray="4 4"/>')
