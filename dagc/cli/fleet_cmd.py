@@ -63,12 +63,14 @@ def cmd_fleet(args) -> int:
         from ..fleet.results_file import RESULTS_NAME, append_result, read_results, signature, start_results
         from ..fleet.run import run_fleet
         from ..lang.fleet import fleet_plans, load_fleet
+        from ..lang.parse import read_source
         from .print_fleet import print_fleet
         from .printing import make_console, render_diags
     err = make_console(sys.stderr)
     try:
         plan, fleet = load_fleet(args.plan, allow_paths=_allowed(args))
         items = fleet_plans(args.plan, fleet, allow_paths=_allowed(args))
+        plan_text = read_source(args.plan).text        # for the results file's signature: read as a plan is
     except PlanError as exc:
         render_diags(err, exc.diagnostics)
         err.print(f"error: {args.plan}: the fleet was not searched", markup=False)
@@ -79,7 +81,7 @@ def cmd_fleet(args) -> int:
         results = plot_dir(out_dir, RESULTS_NAME, force)
         report = plot_dir(out_dir, FLEET_JSON, force)
         pages = {name: plot_dir(out_dir, name, force) for name in ("fleet.md", "fleet.svg", "fleet.html")}
-        sig = signature(Path(args.plan).read_text(encoding="utf-8"), SEARCH_TOP)
+        sig = signature(plan_text, SEARCH_TOP)
         keys = {p.key for p, _ in items}
         known = {} if args.fresh else {k: a for k, a in read_results(results, sig).items() if k in keys}
         start_results(results, sig, known)
