@@ -215,7 +215,7 @@ def test_a_mistake_gets_a_hint_that_mends_it(old, new, hint):
 
 
 @pytest.mark.parametrize("line, hint", [
-    ("tpot <= 40", "write it with a unit, e.g. `tpot <= 50 ms`"),
+    ("tpot <= 40", "write it with a unit: `tpot <= 40 ms`, or `tpot <= 40 s`"),
     ("tpot <= 40 GB", "for example `tpot <= 50 ms`"),
     ("decode_throughput >= 2 GB", "for example `decode_throughput >= "),
 ])

@@ -161,3 +161,17 @@ def test_an_option_is_written_whole(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["search", str(plan), "--rat", "3"])
     assert "did you mean `--rate`?" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("written", "hint"), [("0.06", "write it with a unit: `tpot_p90 <= 0.06 s` (60 ms)"),
+                                               ("60", "write it with a unit: `tpot_p90 <= 60 ms`, or "
+                                                      "`tpot_p90 <= 60 s`")])
+def test_a_time_without_its_unit_keeps_its_number(written, hint):
+    """`tpot_p90 <= 0.06` is 0.06 s (60 ms), not a `50 ms` from nowhere; `60` is 60 ms or 60 s, the user's choice;
+    each suggestion is itself a legal line of the same figure."""
+    text = PLAN.replace("generate = 128", "generate = 128\n  rate = 2 requests/s  requests = 20")
+    d = diagnostic(text.replace("ttft <= 1 s", f"tpot_p90 <= {written}"))
+    assert d.code == "E102" and d.hint == hint
+    for line in re.findall(r"`([^`]+)`", hint):
+        target = float(written) * (1e-3 if line.endswith(" ms") else 1.0)
+        assert load_plan_text(text.replace("ttft <= 1 s", line)).requirements[0].target == pytest.approx(target)

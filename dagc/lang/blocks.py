@@ -20,7 +20,7 @@ from lark.tree import Meta
 
 from ..diagnostics import Diagnostic, Severity
 from ..source import SourceFile, Span
-from ..units import UNITS, Dimension, Unit, lookup
+from ..units import UNITS, Dimension, Unit, format_si, lookup
 from .fields import CLUSTER_FIELDS, MODEL_FIELDS, WORKLOAD_FIELDS, Field, did_you_mean, nearest
 from .hints import unit_hint
 
@@ -316,6 +316,11 @@ def _with_unit(out: Collector, num: float, text: str, unit_text: str, span: Span
                short: str, lhs: str) -> tuple[float, bool] | Bad:
     """The number scaled by its unit, and whether the unit ends in `/gpu`; `span` is the token's."""
     if not unit_text:
+        if dim is Dimension.TIME:           # the number kept: as seconds below 1 (`0.06` is 60 ms), else as
+            seconds = f"`{lhs} {text} s`" + (f" ({format_si(num, dim)})" if 0 < num < 1 else "")  # ms or s, the user's
+            return out.error("E102", f"`{short}` takes {dim.value}: `{text}` has no unit", span,
+                             f"write it with a unit: {seconds}" if num < 1 else
+                             f"write it with a unit: `{lhs} {text} ms`, or {seconds}")
         if dim not in (Dimension.COUNT, Dimension.RATIO):
             return out.error("E102", f"`{short}` takes {dim.value}: `{text}` has no unit", span,
                              f"write it with a unit, e.g. `{lhs} {dim.example}`")
