@@ -175,3 +175,19 @@ def test_a_time_without_its_unit_keeps_its_number(written, hint):
     for line in re.findall(r"`([^`]+)`", hint):
         target = float(written) * (1e-3 if line.endswith(" ms") else 1.0)
         assert load_plan_text(text.replace("ttft <= 1 s", line)).requirements[0].target == pytest.approx(target)
+
+
+@pytest.mark.parametrize(("written", "meant"), [("10req/s", "10"), ("10 req/s", "10"), ("600 req/min", "10"),
+                                                ("36000 rph", None), ("ten", None)])
+def test_a_rate_option_in_another_spelling_keeps_its_number(tmp_path, capsys, written, meant):
+    """`--rate 10req/s` is `--rate 10`, per minute divided by 60: the figure meant, in the option's own form."""
+    plan = tmp_path / "p.moe"
+    plan.write_text(PLAN)
+    with pytest.raises(SystemExit) as exc:
+        main(["search", str(plan), "--rate", written])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    if meant is None:
+        assert "is not an arrival rate in requests/s (e.g. `--rate 10`)" in err
+    else:
+        assert f"dagc reads a rate in requests/s: write `--rate {meant}`" in err

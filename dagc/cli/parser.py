@@ -62,6 +62,24 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _rate_hint(text: str) -> str:
+    """What `--rate TEXT` that is not a number of requests/s says: in another spelling of a rate (`10 req/s`,
+    `600 req/min`), the same rate as dagc writes it; else what it takes."""
+    import re
+
+    from ..lang.hints import requests_per_second
+    m = re.fullmatch(r"\s*([0-9][0-9_.eE+-]*)\s*([A-Za-z/]+)\s*", text[:80])
+    factor = requests_per_second(m[2]) if m else None
+    if m is not None and factor is not None:
+        try:
+            rate = float(m[1]) * factor
+        except ValueError:
+            rate = math.nan
+        if math.isfinite(rate):
+            return f"`{text[:40]}`: dagc reads a rate in requests/s: write `--rate {rate:.4g}`"
+    return f"`{text[:40]}` is not an arrival rate in requests/s (e.g. `--rate 10`)"
+
+
 def _rate(text: str) -> float:
     """`--rate 12` or `--rate "12 requests/s"`: an arrival rate in requests per second."""
     from ..lang.fields import WORKLOAD_FIELDS
@@ -72,7 +90,7 @@ def _rate(text: str) -> float:
             raise ValueError(text)
         value = float(number)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"`{text[:40]}` is not an arrival rate in requests/s") from None
+        raise argparse.ArgumentTypeError(_rate_hint(text)) from None
     if not math.isfinite(value) or not bound.lo <= value <= bound.hi:
         raise argparse.ArgumentTypeError(f"must be at least {bound.lo:g} and at most {bound.hi:,.0f} requests/s, as a "
                                          f"plan's `rate`, not {text[:40]}")

@@ -19,7 +19,7 @@ from ..source import Span
 from ..units import UNITS, Dimension, format_figure, format_in_unit
 from .fields import nearest
 
-__all__ = ["GpuName", "gpu_hint", "count_multiplier_hint", "axis_word_hint", "unit_hint"]
+__all__ = ["GpuName", "gpu_hint", "count_multiplier_hint", "axis_word_hint", "requests_per_second", "unit_hint"]
 
 # Forms of a GPU: the SXM module (HGX and DGX boards hold SXM modules), a PCIe card, the NVL card
 # pair, a rack of one NVLink domain, AMD's OAM module.
@@ -181,6 +181,18 @@ _REQUESTS = re.compile(r"(?:req|reqs|request|requests|queries|query|q)(?P<per>/s
 _PER: dict[str | None, tuple[str, float]] = {**dict.fromkeys(("/s", "/sec", "/second", None), ("per second", 1.0)),
         **dict.fromkeys(("/min", "/minute"), ("per minute", 1 / 60)),
         **dict.fromkeys(("/h", "/hour"), ("per hour", 1 / 3600))}
+
+
+def requests_per_second(unit_text: str) -> float | None:
+    """The factor to requests/s of an arrival rate's spelling dagc does not read (`req/s`, `rps`, `qps`,
+    `requests/min`); None for any other text.
+
+    Example:
+        >>> requests_per_second("req/s"), requests_per_second("RPS"), requests_per_second("req/min") * 60
+        (1.0, 1.0, 1.0)
+    """
+    m = _REQUESTS.fullmatch(unit_text.strip().lower())
+    return None if m is None else _PER[m.group("per")][1]
 
 
 def _data_readings(text: str) -> list[_Reading]:
