@@ -191,3 +191,11 @@ def test_a_rate_option_in_another_spelling_keeps_its_number(tmp_path, capsys, wr
         assert "is not an arrival rate in requests/s (e.g. `--rate 10`)" in err
     else:
         assert f"dagc reads a rate in requests/s: write `--rate {meant}`" in err
+
+
+@pytest.mark.parametrize("op", ["<=", ">="])
+def test_a_comparison_split_by_a_space_is_told_the_operator(op):
+    """`ttft < = 1 s` is `ttft <= 1 s`: the hint names the operator meant, and the line with it is legal."""
+    d = diagnostic(PLAN.replace("ttft <= 1 s", f"ttft {op[0]} = 1 s"))
+    assert d.code == "E001" and d.hint == f"did you mean `{op}`? a comparison is written without a space"
+    assert load_plan_text(PLAN.replace("ttft <= 1 s", f"ttft {op} 1 s")).requirements[0].op == op

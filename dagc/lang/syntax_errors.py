@@ -99,7 +99,7 @@ def syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the pl
             return Diagnostic("E001", Severity.ERROR, f"unexpected `{_short(word)}`", src.span(glued, end),
                               f"did you mean `{src.text[glued:start]}`?")
         expected = _expected_words(exc.accepts or exc.expected)
-        hint = _hint_for_token(tok, exc.accepts or exc.expected)
+        hint = _hint_for_token(tok, exc.accepts or exc.expected, src.text[:start].rstrip(" \t")[-1:])
         opened = _unclosed_block(src.text, end)
         if opened is not None:
             hint = (f"the `{{` on line {src.span(opened).line} is not closed: close its block with `}}` where it "
@@ -297,7 +297,10 @@ def _unclosed_block(text: str, end: int) -> int | None:
     return next((i for i in opened if _STATEMENT_LINE.search(text, i + 1, end)), None)
 
 
-def _hint_for_token(tok: Token, expected: set[str]) -> str:
+def _hint_for_token(tok: Token, expected: set[str], before: str = "") -> str:
+    """`before`: the character before the token, spaces aside."""
+    if str(tok) == "=" and before in ("<", ">"):          # `< =`: a comparison split by a space
+        return f"did you mean `{before}=`? a comparison is written without a space"
     keywords = _keywords(expected)
     near = nearest(str(tok), keywords) if tok.type == "NAME" and keywords else None
     if near is not None and near != str(tok).lower():
