@@ -128,13 +128,18 @@ def engine_text(cluster: Cluster) -> str:
         >>> c = Cluster(gpus=8, gpu=GPU_PRESETS["h100-sxm"], intra_node_bytes_per_s=450e9, engine=engine_of("sglang"))
         >>> engine_text(c)[:52]
         'Engine: sglang 0.5.23, its fused glue kernels and CU'
+        >>> "CUDA graphs, no host time per step on the GPU's path" in engine_text(c)      # SGLang's overlap: 0
+        True
+        >>> "2.657 ms of host time per step" in engine_text(c.model_copy(update={"engine": engine_of("vllm")}))
+        True
     """
     e = cluster.engine
     if e.name == "pytorch":
         return ("Engine: pytorch, the plain reference: unfused kernels, every decode step in a CUDA graph, no host "
                 "time per step, no front end (docs/cost-model.md, \"The engine\").")
     t = e.terms
-    return (f"Engine: {e.name} {e.release}, its fused glue kernels and CUDA graphs, "
-            f"{format_si(t.step_s, Dimension.TIME)} of host time per step, and a front end of "
+    host = (f"{format_si(t.step_s, Dimension.TIME)} of host time per step" if t.step_s > 0 else
+            "no host time per step on the GPU's path")
+    return (f"Engine: {e.name} {e.release}, its fused glue kernels and CUDA graphs, {host}, and a front end of "
             f"{format_si(t.frontend_s, Dimension.TIME)} per request that the client's TTFT and latency add "
             "(docs/cost-model.md, \"The engine\").")
