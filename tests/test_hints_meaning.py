@@ -199,3 +199,15 @@ def test_a_comparison_split_by_a_space_is_told_the_operator(op):
     d = diagnostic(PLAN.replace("ttft <= 1 s", f"ttft {op[0]} = 1 s"))
     assert d.code == "E001" and d.hint == f"did you mean `{op}`? a comparison is written without a space"
     assert load_plan_text(PLAN.replace("ttft <= 1 s", f"ttft {op} 1 s")).requirements[0].op == op
+
+
+def test_a_set_engine_without_its_release_is_told_the_release_form(tmp_path, capsys):
+    """`--set cluster.engine=sglang@` lacks a release after `@`: the hint writes the option with SGLang's newest
+    release (not vLLM's), which is itself accepted."""
+    plan = tmp_path / "plan.moe"
+    plan.write_text(PLAN.replace("  engine = vllm\n", ""))
+    code, err = run(capsys, "check", str(plan), "--no-search", "--set", "cluster.engine=sglang@")
+    assert code == 4 and ("a release follows `@`: --set cluster.engine=sglang@0.5.23, or sglang alone for its "
+                          "newest") in err
+    code, _ = run(capsys, "check", str(plan), "--no-search", "-q", "--set", "cluster.engine=sglang@0.5.23")
+    assert code in (0, 1)

@@ -25,6 +25,7 @@ from pathlib import Path
 from lark import Token, Tree
 
 from ..diagnostics import Diagnostic, PlanError, Severity
+from ..plan.engines import NEWEST
 from ..plan.plan import Plan
 from ..source import SourceFile, Span
 from .fields import did_you_mean
@@ -116,11 +117,14 @@ def _one_value(src: SourceFile, path: tuple[str, ...], value: str, start: int) -
     end += len(value[end:]) - len(value[end:].lstrip())
     message = (f"--set takes one value; `{value[end:end + 20]}` follows the value of `{'.'.join(path)}`" if end
                else f"--set takes one value; `{value[:20]}` is not a value of `{'.'.join(path)}`")
-    raise PlanError([Diagnostic(
-        "E001", Severity.ERROR, message, src.span(start + end, start + len(value)),
-        "a number with its unit, a name or a quoted string, as in the plan, e.g. --set 'require.ttft=2 s'; "
-        "a comment, a newline, a brace, a quote or a second field is not part of a value: give each field "
-        "its own --set")])
+    hint = ("a number with its unit, a name or a quoted string, as in the plan, e.g. --set 'require.ttft=2 s'; "
+            "a comment, a newline, a brace, a quote or a second field is not part of a value: give each field "
+            "its own --set")
+    engine = value[:end].strip()
+    newest = next((r for name, r in NEWEST.items() if name == engine), None)
+    if path[-1] == "engine" and value[end:end + 1] == "@" and newest:   # `vllm@`: a release missing, not extra
+        hint = f"a release follows `@`: --set {'.'.join(path)}={engine}@{newest}, or {engine} alone for its newest"
+    raise PlanError([Diagnostic("E001", Severity.ERROR, message, src.span(start + end, start + len(value)), hint)])
 
 
 @dataclass(frozen=True)
