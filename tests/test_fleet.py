@@ -81,6 +81,16 @@ def test_an_empty_sweep_is_located(tmp_path):
     assert fleet_error(tmp_path, "fleet { }") == [("E103", 6, 1)]
 
 
+def test_an_unknown_gpu_preset_in_a_fleet_is_not_told_to_write_the_gpu_out(tmp_path):
+    # a fleet sweeps presets: the hint names them, and not the `gpu "x" { … }` form a cluster takes and a fleet refuses
+    path = write(tmp_path, HEAD + 'fleet { gpu preset "h20O" }')
+    with pytest.raises(PlanError) as exc:
+        load_fleet(path)
+    (d,) = exc.value.diagnostics
+    assert d.code == "E101" and d.hint is not None
+    assert "`h200`" in d.hint and "a fleet sweeps built-in GPUs only" in d.hint and "describe it" not in d.hint
+
+
 def test_a_gpu_type_listed_twice_is_located_at_the_second(tmp_path):
     # two prices of one GPU would be two clusters of the same name in the ranking: refused, as a value listed twice
     fleet = 'fleet { gpu preset "h200" { price = 3.49 $/h }  gpu preset "h200" { price = 3.99 $/h } }'

@@ -166,7 +166,7 @@ def _gpu(out: Collector, src: SourceFile, item: Tree, children: list) -> FleetGp
     label: Token = children[0]
     name, label_span = str(label)[1:-1], node_span(src, label)
     if name not in GPU_PRESETS:
-        out.error("E101", f"unknown GPU preset `{name}`", label_span, gpu_hint(name, GPU_PRESETS))
+        out.error("E101", f"unknown GPU preset `{name}`", label_span, gpu_hint(name, GPU_PRESETS, describe=False))
         return None
     block: tuple[Item, ...] = children[1] if len(children) > 1 else ()
     values, _ = read_block(out, block, "fleet.gpu", _GPU_FIELDS)

@@ -76,9 +76,10 @@ def _same_memory(memory_gb: float, memory_bytes: float) -> bool:
     return any(abs(memory_gb * unit - memory_bytes) <= 0.03 * memory_bytes for unit in (1e9, 2.0**30))
 
 
-def gpu_hint(name: str, presets: Mapping[str, Gpu]) -> str:
+def gpu_hint(name: str, presets: Mapping[str, Gpu], *, describe: bool = True) -> str:
     """The hint for a GPU preset dagc does not know: the preset that is the same GPU, else why the
-    preset of the same model is another GPU, else the presets.
+    preset of the same model is another GPU, else the presets; with `describe`, how to write it out (where a
+    GPU may be written out: a cluster, not a fleet, which sweeps presets).
 
     Example:
         >>> from dagc.plan.presets import GPU_PRESETS
@@ -96,7 +97,8 @@ def gpu_hint(name: str, presets: Mapping[str, Gpu]) -> str:
             and (written.memory_gb is None or _same_memory(written.memory_gb, presets[key].memory_bytes))]
     if len(same) == 1:
         return f"did you mean `{same[0]}`? ({_form_words(same_model[same[0]].form)})"
-    custom = f'describe it as `gpu "{name}" {{ memory = …  flops = …  hbm = … }}`'
+    custom = (f'describe it as `gpu "{name}" {{ memory = …  flops = …  hbm = … }}`' if describe else
+              "a fleet sweeps built-in GPUs only")
     if same_model:
         others = ", ".join(f"`{key}` is {_a(p.model)} with {presets[key].memory_bytes / 2**30:.0f} GiB "
                            f"({_form_words(p.form)})" for key, p in same_model.items())
