@@ -42,7 +42,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -52,7 +52,7 @@ if str(ROOT) not in sys.path:
 
 from dagc.diagnostics import PlanError  # noqa: E402
 from dagc.lang.load import load_plan_text  # noqa: E402
-from dagc.plan.engines import ENGINE_NAMES  # noqa: E402
+from dagc.plan.engines import ENGINE_NAMES, EngineName, known_release  # noqa: E402
 
 __all__ = ["CORPUS", "QUANTITIES", "RESULTS", "RESULTS_PYTORCH", "SPLIT", "TARGETS", "CorpusError", "CorpusFile",
            "Run", "errors", "evaluate", "halves", "load_corpus", "lowered", "make_split", "markdown_section",
@@ -97,6 +97,12 @@ class Run(_Strict):
     settings: dict[str, Any]
     plan: str
     measured: dict[str, float]
+    # how the benchmark reached the engine: over its HTTP server (a serving client: TTFT and E2E include the
+    # front end) or in its own process (gptSessionBenchmark, trtllm-bench: the server's TTFT and E2E)
+    client: Literal["http", "in-process"] = "http"
+    # the engine's memory share the run set (vLLM gpu_memory_utilization, SGLang mem_fraction_static,
+    # TensorRT-LLM free_gpu_memory_fraction); None: the engine's default (`engine_reserve`)
+    memory_fraction: float | None = Field(default=None, gt=0, le=1)
     notes: str = ""
 
     @field_validator("measured")
@@ -193,21 +199,113 @@ def _engine_parses() -> bool:
     return True
 
 
-def with_engine(plan: str, engine: str) -> str:
-    """The plan text with `engine = ENGINE` in its cluster — the one place a run's engine enters its plan.
-    The engine's release is not written: dagc prices the newest release it knows (the run's `release` is
-    the source's, which dagc may not know). Until plans can name their engine, the plan as it is."""
+def with_engine(plan: str, engine: str, release: str | None = None) -> str:
+    """The plan text with `engine = ENGINE` in its cluster — the one place a run's engine enters its plan —,
+    at the run's `release` (`engine = trtllm@0.17`) when dagc knows its series, else dagc's newest (a
+    release dagc does not know, or none, is priced as the newest). Until plans can name their engine, the
+    plan as it is."""
     if engine not in ENGINE_NAMES:
         raise ValueError(f"unknown engine {engine!r}: one of {', '.join(ENGINE_NAMES)}")
     if not _engine_parses():
         return plan
+    written = engine
+    if release is not None and engine != "pytorch" and known_release(cast(EngineName, engine), release):
+        written = f"{engine}@{release}"
     at = plan.index("cluster {") + len("cluster {")
-    return f"{plan[:at]} engine = {engine} {plan[at:]}"
+    return f"{plan[:at]} engine = {written} {plan[at:]}"
+
+
+# ---------------------------------------------------------------- the engine's memory share
+
+MIB, GIB = 2.0**20, 2.0**30
+# The engines' default share of GPU memory, which a benchmark run with the engine's defaults had (a run whose
+# settings name another gives it as `memory_fraction`): vLLM's `gpu_memory_utilization` 0.9 of the GPU's total
+# (vllm/config/cache.py); TensorRT-LLM's `free_gpu_memory_fraction` 0.9 of the memory free after the weights and
+# activations (tensorrt_llm/llmapi/llm_args.py, KvCacheConfig); SGLang's `mem_fraction_static` computed from the
+# GPU's memory (`sglang_fraction`).
+VLLM_GPU_MEMORY_UTILIZATION = 0.9
+TRTLLM_FREE_GPU_MEMORY_FRACTION = 0.9
+
+
+def sglang_fraction(capacity_bytes: float, chunk: int, gpus: int, pp: int, attention_dp: int,
+                    speculative: bool) -> float:
+    """SGLang's default `mem_fraction_static` (python/sglang/srt/server_args.py, `_handle_gpu_memory_settings`):
+    (memory − reserved) / memory, reserved (MB) = 512 + 1.5 · max(chunk, 2048) + 2 · cuda_graph_max_bs +
+    1024 · tp · pp / 8 (+ 3 · cuda_graph_max_bs · dp with DP attention, + 1.5 · … past 300), at least 10 GiB
+    on a GPU of more than 60 GB, + 2 GiB with a draft model; cuda_graph_max_bs 256 below tp 4 and 512 from it
+    on an 60–160 GB GPU, 512 above.
+
+    Example:
+        >>> sglang_fraction(80 * GIB, 8192, 8, 1, 1, False)    # 1 − (512 + 1.5·8192 + 2·512 + 1024) / 81920
+        0.819
+        >>> sglang_fraction(80 * GIB, 2048, 1, 1, 1, False)    # 6,016 MB, raised to 10 GiB
+        0.875
+    """
+    mem = capacity_bytes / MIB
+    graph_bs = 512 if mem >= 160 * 1024 or gpus >= 4 else 256
+    reserved = 512 + max(chunk, 2048) * 1.5 + graph_bs * 2 + gpus * pp / 8 * 1024
+    if attention_dp > 1:
+        reserved += graph_bs * attention_dp * 3 + (graph_bs * attention_dp * 1.5 if graph_bs > 300 else 0)
+    if mem > 60 * 1024:
+        reserved = max(reserved, 10 * 1024)
+    if speculative:
+        reserved += 2 * 1024
+    return round((mem - reserved) / mem, 3)
+
+
+def flatten_first(plan):
+    """The plan's first strategy, flattened (None when it does not flatten)."""
+    from dagc.lang.flatten import flatten
+    return flatten(plan.strategies[0])[0]
+
+
+def engine_reserve(run: Run, plan, engine: str) -> float:
+    """The reserve (bytes per GPU) under which dagc's KV cache is the one the run's engine allocated with its
+    memory share (the default's, or the run's `memory_fraction`). dagc's KV cache is the GPU's memory less the
+    weights W, the activations A and the reserve R; each engine's:
+
+    - vLLM: u · C − W − A − its non-torch memory, the rest (1 − u) · C left unused: R = max(R₀, (1 − u) · C);
+    - SGLang: f · C − W (activations and graphs live in the rest): R = max(R₀, (1 − f) · C − A);
+    - TensorRT-LLM: f · (C − W − A − R₀): R = R₀ + (1 − f) · (C − W − A − R₀);
+
+    R₀ the plan's own reserve (dagc's runtime reserve unless the plan sets one). A disaggregated strategy's
+    figures are its decode pool's (the pool whose KV cache admits the requests in flight)."""
+    from dagc.layout.layout import resolve
+    from dagc.memory.activations import activation_bytes_by_stage
+    from dagc.memory.memory import memory
+    c, w = plan.cluster, plan.workload
+    strategy = flatten_first(plan)
+    if strategy is None:            # a strategy that does not flatten: the check says why
+        return c.reserve_bytes
+    if strategy.disaggregated:
+        strategy = strategy.pool("decode").strategy
+    w = strategy.workload_for(w)
+    lay = resolve(plan.model, c, w, strategy)
+    worst = memory(plan.model, w, c, lay, activation_bytes_by_stage(plan.model, w, c, lay)).worst
+    cap, r0 = c.gpu.memory_bytes, c.reserve_bytes
+    free = cap - worst.weights_bytes - worst.activation_bytes
+    if engine == "vllm":
+        r = max(r0, (1 - (run.memory_fraction or VLLM_GPU_MEMORY_UTILIZATION)) * cap)
+    elif engine == "sglang":
+        f = run.memory_fraction or sglang_fraction(cap, w.chunk_tokens, lay.group_size, lay.pp, lay.adp,
+                                                   w.speculative is not None)
+        r = max(r0, (1 - f) * cap - worst.activation_bytes)
+    else:
+        r = r0 + (1 - (run.memory_fraction or TRTLLM_FREE_GPU_MEMORY_FRACTION)) * max(0.0, free - r0)
+    # a deployment the default leaves no KV cache could not have started with it: it ran with a share its
+    # source does not print (SGLang's default with wide DP attention reserves more than the GPU holds)
+    return r if free - r > 0 else r0
 
 
 def lowered(run: Run, engine: str | None = None, terms: dict[str, float] | None = None):
-    """The run's plan lowered with its engine (or `engine`) and, given `terms`, that engine's terms replaced."""
-    plan = load_plan_text(with_engine(run.plan, engine or run.engine), f"{run.id}.moe")
+    """The run's plan lowered with its engine at its release (or with `engine`, at that one's newest) and,
+    given `terms`, that engine's terms replaced."""
+    engine = engine or run.engine
+    plan = load_plan_text(with_engine(run.plan, engine, run.release if engine == run.engine else None),
+                          f"{run.id}.moe")
+    if engine != "pytorch" and "reserve" not in run.plan:
+        cluster = plan.cluster.model_copy(update={"reserve_bytes": engine_reserve(run, plan, engine)})
+        plan = plan.model_copy(update={"cluster": cluster})
     if terms:
         eng = plan.cluster.engine
         eng = eng.model_copy(update={"terms": eng.terms.model_copy(update=terms)})
@@ -218,10 +316,12 @@ def lowered(run: Run, engine: str | None = None, terms: dict[str, float] | None 
 # ---------------------------------------------------------------- dagc's figures
 
 
-def _load_figures(under, plan) -> dict[str, float]:
+def _load_figures(under, plan, server: bool) -> dict[str, float]:
     j, ld = under.json, under.load
-    out = {f"{k}_ms": j[f"{k}_s"]["mean"] * 1e3 for k in ("ttft", "tpot", "itl", "e2e")}
-    out |= {f"{k}_ms_median": j[f"{k}_s"]["p50"] * 1e3 for k in ("ttft", "tpot", "itl", "e2e")}
+    key = {"ttft": "ttft_server_s" if server else "ttft_s", "e2e": "e2e_server_s" if server else "e2e_s",
+           "tpot": "tpot_s", "itl": "itl_s"}
+    out = {f"{k}_ms": j[key[k]]["mean"] * 1e3 for k in ("ttft", "tpot", "itl", "e2e")}
+    out |= {f"{k}_ms_median": j[key[k]]["p50"] * 1e3 for k in ("ttft", "tpot", "itl", "e2e")}
     n = len(ld.arrival)
     output = float(ld.output.sum()) if ld.output is not None else float(ld.generate * n)
     prompt = float(ld.prompt.sum()) if ld.prompt is not None else float(plan.workload.prompt * n)
@@ -230,21 +330,24 @@ def _load_figures(under, plan) -> dict[str, float]:
                   "requests_per_s": n / dur}
 
 
-def _steady_figures(plan, metrics: dict) -> dict[str, float]:
+def _steady_figures(plan, metrics: dict, server: bool) -> dict[str, float]:
     w = plan.workload
-    tpot, ttft = metrics["tpot_s"], metrics["ttft_s"]
+    tpot, ttft = metrics["tpot_s"], metrics["ttft_server_s" if server else "ttft_s"]
     e2e = ttft + (w.generate - 1) * tpot
     return {"tpot_ms": tpot * 1e3, "itl_ms": tpot * 1e3, "ttft_ms": ttft * 1e3, "e2e_ms": e2e * 1e3,
             "output_tokens_per_s": metrics["decode_tokens_per_s_per_gpu"] * plan.cluster.gpus,
             "requests_per_s": w.batch / e2e}
 
 
-def dagc_figures(plan) -> tuple[dict[str, float], str | None]:
-    """dagc's figures for a lowered plan (its one strategy), and why there are none (refused) or None."""
+def dagc_figures(plan, client: str = "http") -> tuple[dict[str, float], str | None]:
+    """dagc's figures for a lowered plan (its one strategy), and why there are none (refused) or None: TTFT
+    and E2E as a serving client measures them, or the server's for a benchmark in the engine's process
+    (`client = "in-process"`)."""
+    server = client == "in-process"
     from dagc.verdict.check import check_strategy
     r = check_strategy(plan, plan.strategies[0], with_capacity=False)
     if r.load is not None:
-        return _load_figures(r.load, r.plan), None
+        return _load_figures(r.load, r.plan, server), None
     if r.pooled is not None:
         f = r.pooled.figures
         if f is None:
@@ -254,7 +357,7 @@ def dagc_figures(plan) -> tuple[dict[str, float], str | None]:
                 "tpot_ms": f.tpot_s * 1e3, "itl_ms": f.tpot_s * 1e3}, None
     if r.metrics is None:
         return {}, "; ".join(f"{d.code} {d.message}" for d in r.diagnostics if d.is_error) or "no metrics"
-    return _steady_figures(r.plan, r.metrics), None
+    return _steady_figures(r.plan, r.metrics, server), None
 
 
 def errors(measured: dict[str, float], dagc: dict[str, float]) -> dict[str, float]:
@@ -268,7 +371,7 @@ def evaluate(source: str, run: Run, engine: str | None = None, terms: dict[str, 
     row: dict[str, Any] = {"source": source, "run": run.id, "engine": engine or run.engine, "mode": run.mode,
                            "measured": dict(run.measured), "dagc": {}, "errors": {}, "status": "ok", "why": None}
     try:
-        figs, why = dagc_figures(lowered(run, engine, terms))
+        figs, why = dagc_figures(lowered(run, engine, terms), run.client)
     except PlanError as e:
         figs, why = {}, f"the plan does not lower: {e}"
     except Exception as e:      # noqa: BLE001  (a crash is a result of the harness, reported and failed on)

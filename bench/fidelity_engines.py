@@ -174,7 +174,8 @@ def measure_corpus(folder: Path, profiles: dict[str, dict[str, tuple[Path, Path]
             row = {"source": f.source.id, "run": run.id, "engine": run.engine, "system": system,
                    "half": half.get(f.source.id, "unsplit"), "errors": {}, "why": None}
             try:
-                figs, row["why"] = fidelity_corpus.dagc_figures(load_plan_text(text, f"{run.id}.moe", folder))
+                figs, row["why"] = fidelity_corpus.dagc_figures(load_plan_text(text, f"{run.id}.moe", folder),
+                                                                 run.client)
             except PlanError as e:
                 figs, row["why"] = {}, f"the plan does not lower: {e}"
             row["errors"] = fidelity_corpus.errors(run.measured, figs)

@@ -18,8 +18,10 @@ Each term is fitted on what it moves, one after the other:
    E2E alike: it is fitted on `ttft_ms` (and its median), where it is a share worth fitting — an
    E2E of minutes is the decode's, and its error would be taken for the front end's —, with
    `step_s` at its fitted value, of the runs whose client does not send every request at once
-   (`concurrency` ≥ `requests`): an offline burst's TTFT is the queue's (seconds), not the front
-   end's, and would be taken for it. Without such a figure the term keeps its value.
+   (`concurrency` ≥ `requests`) and reaches the engine over its HTTP server (`client`, not a benchmark
+   in the engine's own process): an offline burst's TTFT is the queue's (seconds), not the front end's,
+   and an in-process run has no front end; either would be taken for it. Without such a figure the
+   term keeps its value.
 
 The fit is least absolute deviation on the relative error: dagc's figure x_i(t) is linearised
 around the current value t by re-evaluating every run at t and t + δ (x_i ≈ a_i + b_i·t), and
@@ -45,7 +47,8 @@ if str(ROOT / "bench") not in sys.path:
 
 import fidelity_corpus as fc  # noqa: E402  (bench/, on the path above)
 
-__all__ = ["GENERATION", "MIN_RUNS", "MOVES", "calibration_jobs", "fit_term", "main", "of_generation",
+__all__ = ["GENERATION", "MIN_RUNS", "MOVES", "calibration_jobs", "fit_term", "fronted", "main",
+           "of_generation",
            "queued_by_design", "weighted_median"]
 
 MOVES = {"step_s": ("tpot_ms", "tpot_ms_median"),
@@ -92,6 +95,12 @@ def queued_by_design(run: fc.Run) -> bool:
     """Whether the run's client sends every request at once (an offline burst: its TTFT is mostly queueing)."""
     traffic = fc.lowered(run).workload.traffic
     return traffic is not None and traffic.concurrency is not None and traffic.concurrency >= traffic.requests
+
+
+def fronted(run: fc.Run) -> bool:
+    """Whether a run's TTFT holds the engine's front end and little else: a serving client (not a benchmark in
+    the engine's process, which has none) that does not send every request at once (`queued_by_design`)."""
+    return run.client == "http" and not queued_by_design(run)
 
 
 def weighted_median(values: Sequence[float], weights: Sequence[float]) -> float:
@@ -160,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         terms: dict[str, float] = {}
         for name in MOVES:
-            some = jobs if name != "frontend_s" else [(sid, r) for sid, r in jobs if not queued_by_design(r)]
+            some = jobs if name != "frontend_s" else [(sid, r) for sid, r in jobs if fronted(r)]
             value, residuals = fit_term(some, engine, terms, name, half)
             terms[name] = value
             errs = [e for _, _, e in residuals]

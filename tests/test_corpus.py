@@ -256,6 +256,65 @@ def test_frontend_is_not_fitted_on_an_offline_burst():
         [True, False, False, False]
 
 
+def test_frontend_is_not_fitted_on_an_in_process_benchmark():
+    loop = PLAN.replace("generate = 65 }", "generate = 65  concurrency = 8  requests = 40 }")
+    served = fc.Run.model_validate(_run(plan=loop))
+    inside = fc.Run.model_validate(_run(plan=loop, client="in-process"))
+    assert (fit.fronted(served), fit.fronted(inside)) == (True, False)
+
+
+def test_an_in_process_benchmark_is_compared_with_the_servers_ttft():
+    """Same plan under vLLM: the in-process run's TTFT and E2E are the client's less vLLM's front end."""
+    plan = load_plan_text(fc.with_engine(PLAN, "vllm"), "t.moe")
+    client, _ = fc.dagc_figures(plan)
+    server, _ = fc.dagc_figures(plan, "in-process")
+    front = plan.cluster.engine.terms.frontend_s * 1e3
+    assert front > 0
+    assert server["ttft_ms"] == pytest.approx(client["ttft_ms"] - front)
+    assert server["e2e_ms"] == pytest.approx(client["e2e_ms"] - front)
+    assert server["tpot_ms"] == client["tpot_ms"]
+
+
+def test_the_release_enters_the_plan_when_dagc_knows_its_series():
+    if not fc._engine_parses():
+        pytest.skip("plans do not name their engine in this tree")
+    assert "engine = vllm@0.10.2 " in fc.with_engine(PLAN, "vllm", "0.10.2")
+    assert "engine = trtllm " in fc.with_engine(PLAN, "trtllm", "0.6.1")      # a series dagc does not know
+    assert fc.lowered(fc.Run.model_validate(_run(release="0.10.2"))).cluster.engine.release == "0.10.2"
+
+
+def test_the_engines_memory_share_by_hand():
+    """mixtral-8x7b on 2 H100 (79.65 GiB each): the reserve under which dagc's KV cache is each engine's."""
+    from dagc.layout.layout import resolve
+    from dagc.memory.activations import activation_bytes_by_stage
+    from dagc.memory.memory import memory
+    gib = 2.0**30
+    cap = 79.6474609375 * gib
+    for engine in ("vllm", "sglang", "trtllm"):
+        run = fc.Run.model_validate(_run(engine=engine, release=None))
+        plan = load_plan_text(fc.with_engine(PLAN, engine), "t.moe")
+        r0 = plan.cluster.reserve_bytes
+        assert r0 == 4 * gib
+        lay = resolve(plan.model, plan.cluster, plan.workload, fc.flatten_first(plan))
+        worst = memory(plan.model, plan.workload, plan.cluster, lay,
+                       activation_bytes_by_stage(plan.model, plan.workload, plan.cluster, lay)).worst
+        w, a = worst.weights_bytes, worst.activation_bytes
+        want = {"vllm": 0.1 * cap,                                      # 1 − 0.9 of the GPU left unused
+                # SGLang on 80 GB at tp 2: 512 + 1.5 · 8192 + 2 · 256 + 1024 · 2 / 8 = 13,568 MB reserved
+                "sglang": (1 - round(1 - 13568 / (cap / 2**20), 3)) * cap - a,
+                "trtllm": r0 + 0.1 * (cap - w - a - r0)}[engine]
+        assert fc.engine_reserve(run, plan, engine) == pytest.approx(want), engine
+        assert fc.lowered(run).cluster.reserve_bytes == pytest.approx(want), engine
+    share = fc.Run.model_validate(_run(memory_fraction=0.7))
+    plan = load_plan_text(fc.with_engine(PLAN, "vllm"), "t.moe")
+    assert fc.engine_reserve(share, plan, "vllm") == pytest.approx(0.3 * cap)
+    assert fc.lowered(share, "pytorch").cluster.reserve_bytes == 4 * gib      # the plain reference: dagc's own
+    # a share that leaves the weights no room could not have started: the source set another, dagc's reserve
+    assert fc.engine_reserve(fc.Run.model_validate(_run(memory_fraction=0.5)), plan, "vllm") == 4 * gib
+    assert fc.lowered(fc.Run.model_validate(_run(plan=PLAN.replace(
+        'gpu preset "h100-sxm"', 'gpu preset "h100-sxm"  reserve = 6 GiB')))).cluster.reserve_bytes == 6 * gib
+
+
 def test_fit_keeps_a_term_fewer_than_three_runs_move():
     """Two calibration runs (a static plan whose TPOT measured 99 ms, far above dagc's 14 ms): too few to move
     step_s, which moves their TPOT."""

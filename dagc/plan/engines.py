@@ -94,21 +94,21 @@ TRTLLM_GRAPH_SIZES = (*range(1, 32), 32, 64, 128)
 # (github.com/openfabric-systems/simllm/pull/204, vLLM 0.27.1); SGLang's overlap ("zero-overhead") scheduler
 # leaves no GPU idle between decode steps (lmsys.org/blog/2024-12-04-sglang-v0-4); TensorRT-LLM's overlap
 # scheduler is on by default (nvidia.github.io/TensorRT-LLM, "Overlap Scheduler"): 0.1 ms each. The fit
-# (vLLM 37 runs, SGLang 21, TensorRT-LLM 9) moves vLLM's to 2.657 ms and TensorRT-LLM's to 4.556 ms and
+# (vLLM 37 runs, SGLang 21, TensorRT-LLM 9) moves vLLM's to 2.735 ms and TensorRT-LLM's to 4.556 ms and
 # SGLang's to 0: beyond the host loop, they carry what dagc's kernels leave out of those engines' steps
 # (their residuals are in docs/fidelity.md).
-VLLM_STEP_S = 2.657e-3
+VLLM_STEP_S = 2.735e-3
 SGLANG_STEP_S = 0.0
 TRTLLM_STEP_S = 4.556e-3
 # Per request, between the client's request and its first streamed token beyond the server's TTFT (HTTP,
 # chat template and tokenisation, the first chunk's detokenisation and streaming): 8.4–12.2 ms between
 # `vllm bench serve`'s TTFT and vLLM's own `time_to_first_token_seconds`
-# (github.com/vllm-project/vllm/pull/54628), fitted to 18.97 ms on the calibration half's vLLM runs (3 runs
+# (github.com/vllm-project/vllm/pull/54628), fitted to 19.11 ms on the calibration half's vLLM runs (3 runs
 # whose client does not send every request at once). No published figure for SGLang or TensorRT-LLM: vLLM's
-# measured 10 ms is theirs. SGLang's fit (234 ms over 9 runs) is not taken: twenty times any measured front
+# measured 10 ms is theirs. SGLang's fit (270 ms over 9 runs) is not taken: over twenty times any measured front
 # end, it is the queueing the load simulation under-predicts on those runs, which a per-request constant
 # would add to every SGLang request; TensorRT-LLM's calibration half has no run that moves it.
-VLLM_FRONTEND_S = 18.97e-3
+VLLM_FRONTEND_S = 19.107e-3
 SGLANG_FRONTEND_S = 10e-3
 TRTLLM_FRONTEND_S = 10e-3
 

@@ -129,7 +129,7 @@ def simulate_pools(plan: Plan, pooled: Pooled, progress: Callable[[int, int], No
         >>> load.ttft_server.round(3).tolist(), round(steady, 3)  # the server's TTFT
         ([0.122, 0.122, 0.122, 0.122], 0.213)
         >>> (load.ttft - load.ttft_server).round(5).tolist()      # the client's adds vLLM's front end
-        [0.01897, 0.01897, 0.01897, 0.01897]
+        [0.01911, 0.01911, 0.01911, 0.01911]
     """
     traffic = plan.workload.traffic
     assert traffic is not None, "simulate_pools needs traffic"
