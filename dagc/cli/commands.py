@@ -233,7 +233,7 @@ def cmd_compile(args) -> int:
         from ..export.compile import CompileOptions, compile_results
         from ..export.dot import Detail
         from ..export.output_dir import check_output_dir, default_output_dir
-        from ..export.pareto import pareto_svg
+        from ..export.pareto import pareto_errors, pareto_svg
         from ..export.write import OutputError
         from .print_check import print_compile
         from .printing import is_input_error, make_console, print_reports, render_diags
@@ -261,7 +261,7 @@ def cmd_compile(args) -> int:
     pareto = None
     if found is not None:
         pareto = pareto_svg(found, f"{plan.name}: decode throughput per GPU vs TPOT",
-                            requirements=plan.requirements, **_own_points(results))
+                            requirements=plan.requirements, errors=pareto_errors(plan), **_own_points(results))
     budget = getattr(args, "output_budget", None)
     options = CompileOptions(graph_detail=Detail(args.graph_detail), all_ranks=args.all_ranks,
                              gzip=getattr(args, "trace_format", "gzip") == "gzip",

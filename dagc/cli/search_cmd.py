@@ -102,7 +102,7 @@ def _write_pareto(args, plan, found, err: Console) -> Path | None:
     error line) when it could not be."""
     with _loading():
         from ..export.output_dir import default_output_dir, plot_dir
-        from ..export.pareto import PARETO_SIGNATURE, pareto_svg
+        from ..export.pareto import PARETO_SIGNATURE, pareto_errors, pareto_svg
         from ..export.write import OutputError, check_own, write_text_atomic
         from ..verdict.check import check
     # the plot reads the plan's strategies' steady-state figures: their traffic is not simulated for it
@@ -115,7 +115,7 @@ def _write_pareto(args, plan, found, err: Console) -> Path | None:
         else:                       # out/<plan>: a dagc output directory, its manifest lists the plot
             svg_path = plot_dir(default_output_dir(plan.name), "pareto.svg", force)
         write_text_atomic(svg_path, pareto_svg(found, f"{plan.name}: decode throughput per GPU vs TPOT",
-                                               requirements=plan.requirements, **own))
+                                               requirements=plan.requirements, errors=pareto_errors(plan), **own))
     except OutputError as exc:
         err.print(f"error: {exc}", markup=False)
         return None

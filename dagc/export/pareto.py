@@ -12,10 +12,11 @@ from xml.sax.saxutils import escape as xml_escape
 
 from ..diagnostics import printable
 from ..units import Dimension, format_figure, format_si
+from ..verdict.ledger import CONFIDENCE, Errors, ledger, regime_of
 from .axes import ticks
 from .placement_style import text_width, wrap
 
-__all__ = ["pareto_svg", "PARETO_SIGNATURE"]
+__all__ = ["PARETO_SIGNATURE", "pareto_errors", "pareto_svg"]
 
 
 def escape(text: str) -> str:
@@ -35,7 +36,8 @@ _HALO = ' stroke="white" stroke-width="3" paint-order="stroke"'        # labels 
 
 
 def pareto_svg(found, title: str, own: list[tuple[str, float, float, bool]] | None = None,
-               requirements: tuple = (), unplotted: tuple[str, ...] = ()) -> str:
+               requirements: tuple = (), unplotted: tuple[str, ...] = (),
+               errors: tuple[Errors, Errors] | None = None) -> str:
     """`own`: (label, tpot_s, decode tokens/s per GPU, whether it is correct) of the plan's strategies,
     drawn in blue (hollow, and said, for one with errors: its figures are as if it could run);
     `unplotted`: the labels of the plan's strategies with no figures at all (errors too deep to
@@ -43,14 +45,18 @@ def pareto_svg(found, title: str, own: list[tuple[str, float, float, bool]] | No
     `requirements`: the plan's `Requirement`s — TPOT and per-GPU decode throughput bounds are drawn
     as dashed lines. The front drawn is the search's own (`found.pareto`, what its table and
     `dagc search --format json` list): its points numbered by TPOT, and named in that order under the plot, with
-    their GPUs and (`batch = max`) batch, so that no label hides another."""
+    their GPUs and (`batch = max`) batch, so that no label hides another.
+    `errors`: the ledger's errors of TPOT and of throughput in the plan's regime (`dagc.verdict.ledger`):
+    each front point gets whiskers over the band where its measured TPOT and decode tokens/s per GPU lie
+    at the ledger's confidence, so that two points whose whiskers overlap read as indistinguishable."""
     pts = [(c.metrics["tpot_s"] * 1e3, c.metrics["decode_tokens_per_s_per_gpu"], c) for c in found.ranked[:MAX_POINTS]]
     front = sorted(((c.metrics["tpot_s"] * 1e3, c.metrics["decode_tokens_per_s_per_gpu"], c) for c in found.pareto),
                    key=lambda p: (p[0], -p[1]))
     named = front[:LEGEND_MAX]
     own = [(label, t * 1e3, v, ok) for label, t, v, ok in (own or [])]
-    xs = [p[0] for p in pts + front] + [o[1] for o in own] or [1.0]
-    ys = [p[1] for p in pts + front] + [o[2] for o in own] or [1.0]
+    bars = [(errors[0].band(x), errors[1].band(y)) for x, y, _ in front] if errors is not None else []
+    xs = [p[0] for p in pts + front] + [o[1] for o in own] + [b[0][1] for b in bars] or [1.0]
+    ys = [p[1] for p in pts + front] + [o[2] for o in own] + [b[1][1] for b in bars] or [1.0]
     x0, x1 = 0.0, max(xs) * 1.05
     y0, y1 = 0.0, max(ys) * 1.08
     legend = len(named) + (len(front) > len(named)) + 1 if front else 0
@@ -69,7 +75,7 @@ def pareto_svg(found, title: str, own: list[tuple[str, float, float, bool]] | No
         f"Each legal one is a dot: dark grey meets every requirement, light grey misses one{_diamonds(pts + front)}; "
         f"blue squares: the plan's strategies (hollow: with errors){_unplotted(unplotted)}; dashed: requirements.",
         "Red: the Pareto front of those that meet them (more decode tokens/s per GPU, less TPOT; TTFT enters "
-        "through the requirements), numbered as named below."])
+        "through the requirements), numbered as named below.", *_whiskers_caption(errors, front)])
     height += shift
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{height}" viewBox="0 0 {W} {height}" '
            f'font-family="Helvetica, DejaVu Sans, sans-serif">', PARETO_SIGNATURE,
@@ -89,6 +95,7 @@ def pareto_svg(found, title: str, own: list[tuple[str, float, float, bool]] | No
     for x, y, c in pts:
         colour = "#969696" if c.meets_requirements else "#d9d9d9"
         out.append(_point("candidate", c, sx(x), sy(y), 2.5, colour, ""))
+    out += _whiskers(front, bars, sx, sy)
     out += _front_marks(front, sx, sy)
     out += _requirement_lines(requirements, sx, sy, (x0, x1), (y0, y1))
     out += _own_marks(own, sx, sy)
@@ -155,6 +162,39 @@ def _front_marks(front: list, sx, sy) -> list[str]:
     for k, (x, y, c) in enumerate(front, 1):
         out.append(_point("pareto", c, sx(x), sy(y), 4, "#cb181d",
                           f'<title>{k}. {escape(_name(c))} · TTFT {c.metrics["ttft_s"]:.3g} s</title>'))
+    return out
+
+
+def pareto_errors(plan) -> tuple[Errors, Errors]:
+    """The ledger's errors of TPOT and throughput in the plan's regime: `pareto_svg`'s whiskers."""
+    book, regime = ledger(), regime_of(plan)
+    return book.errors(regime, "tpot"), book.errors(regime, "throughput")
+
+
+def _whiskers_caption(errors: tuple[Errors, Errors] | None, front: list) -> list[str]:
+    """The heading's sentence for the front's whiskers (none without errors or a front)."""
+    if errors is None or not front:
+        return []
+    pct = f"{CONFIDENCE * 100:.0f} %"
+    regimes = errors[0].regime if errors[0].regime == errors[1].regime else f"{errors[0].regime}; {errors[1].regime}"
+    return [f"Whiskers: where each front point's measured TPOT and decode tokens/s per GPU lie at {pct}, from dagc's "
+            f"errors on published runs it was not tuned on (regime {regimes}); points whose whiskers overlap are "
+            "indistinguishable within dagc's error."]
+
+
+def _whiskers(front: list, bars: list, sx, sy) -> list[str]:
+    """Each front point's error band: a horizontal whisker over its TPOT band, a vertical one over its
+    throughput band, with end caps."""
+    out = []
+    for (x, y, _), ((xl, xh), (yl, yh)) in zip(front, bars, strict=False):     # no bars without errors
+        cx, cy = sx(x), sy(y)
+        out.append(f'<g class="whiskers" stroke="#cb181d" stroke-opacity="0.45" stroke-width="1">'
+                   f'<line x1="{sx(xl):.1f}" y1="{cy:.1f}" x2="{sx(xh):.1f}" y2="{cy:.1f}"/>'
+                   f'<line x1="{cx:.1f}" y1="{sy(yl):.1f}" x2="{cx:.1f}" y2="{sy(yh):.1f}"/>'
+                   f'<line x1="{sx(xl):.1f}" y1="{cy - 3:.1f}" x2="{sx(xl):.1f}" y2="{cy + 3:.1f}"/>'
+                   f'<line x1="{sx(xh):.1f}" y1="{cy - 3:.1f}" x2="{sx(xh):.1f}" y2="{cy + 3:.1f}"/>'
+                   f'<line x1="{cx - 3:.1f}" y1="{sy(yl):.1f}" x2="{cx + 3:.1f}" y2="{sy(yl):.1f}"/>'
+                   f'<line x1="{cx - 3:.1f}" y1="{sy(yh):.1f}" x2="{cx + 3:.1f}" y2="{sy(yh):.1f}"/></g>')
     return out
 
 
