@@ -1,0 +1,130 @@
+"""The fit of an engine term on measured figures: least absolute relative deviation, linearised, never negative.
+
+Input: `evaluate` — engine terms → dagc's figures of every run (`dagc.calibrate.figures`) — the runs' measured
+figures, the term, the figure keys it moves and where to start. Output: `TermFit` — the fitted value, dagc's
+figures there and their slopes in the term — and, from it, the value a fit without one run gives
+(`left_out`), which the cross-validation predicts that run with.
+
+dagc's figure x_i(t) is linearised around the current value t (x_i ≈ x_i(t) + b_i·(t' − t), b_i from the last two
+evaluations: first t and t + δ, then each new value and the one before it, a secant step), and
+Σ |x_i(t') − m_i| / m_i is minimised by the weighted median of t + (m_i − x_i(t)) / b_i with weights b_i / m_i (a
+figure the term does not raise, b_i ≤ 0, has no say); the term is never below 0. It is re-evaluated at the new
+value until it moves less than `TOLERANCE` (relative) or after `ROUNDS` re-evaluations. A term that moves the
+figures of fewer than `MIN_RUNS` runs keeps its value: one run's error is not a term's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+__all__ = ["DELTA", "MIN_RUNS", "MOVES", "ROUNDS", "TOLERANCE", "Evaluate", "TermFit", "crossings", "fit_term",
+           "left_out", "weighted_median"]
+
+# the figures each term is fitted on (a run's mean and median): step_s shifts every per-token time, so TPOT;
+# frontend_s adds to every client's TTFT (not ITL, which a client measures between streamed chunks)
+MOVES = {"step_s": ("tpot_ms", "tpot_ms_median"), "frontend_s": ("ttft_ms", "ttft_ms_median")}
+DELTA = {"step_s": 1e-3, "frontend_s": 20e-3}       # the first probe of the linearisation, s
+ROUNDS = 6                  # re-evaluations at most
+TOLERANCE = 1e-3            # a move smaller than this share of the value (or 1 µs) ends the fit
+MIN_RUNS = 3
+
+Figures = Mapping[str, float]
+Evaluate = Callable[[Mapping[str, float]], Sequence[Figures]]
+
+
+def weighted_median(values: Sequence[float], weights: Sequence[float]) -> float:
+    """The value minimising Σ w_i |v_i − v| (the lower weighted median).
+
+    Example:
+        >>> weighted_median([1.0, 2.0, 10.0], [1.0, 1.0, 1.0]), weighted_median([1.0, 2.0, 10.0], [1.0, 1.0, 5.0])
+        (2.0, 10.0)
+    """
+    pairs = sorted(zip(values, weights, strict=True))
+    half, acc = sum(weights) / 2, 0.0
+    for v, w in pairs:
+        acc += w
+        if acc >= half:
+            return v
+    raise ValueError("no values")
+
+
+@dataclass(frozen=True)
+class TermFit:
+    """A fitted term: its value, dagc's figures there (`at`, one dict per run) and their slopes (per s of the
+    term), the runs whose fitted figures it moves, and each evaluated value in order (`history`)."""
+
+    name: str
+    value: float
+    at: tuple[Figures, ...]
+    slope: tuple[Figures, ...]
+    moved: int
+    kept: bool
+    history: tuple[float, ...]
+
+
+def crossings(t: float, at: Sequence[Figures], slope: Sequence[Figures], measured: Sequence[Figures],
+              keys: Sequence[str], use: Sequence[bool]) -> tuple[list[float], list[float], list[int]]:
+    """Where each used run's linearised figure meets its measured one, its weight, and its run's index."""
+    xs, ws, runs = [], [], []
+    for i, (x, b, m) in enumerate(zip(at, slope, measured, strict=True)):
+        if not use[i]:
+            continue
+        for k in keys:
+            if k in m and k in x and b.get(k, 0.0) > 0:
+                xs.append(t + (m[k] - x[k]) / b[k])
+                ws.append(b[k] / m[k])
+                runs.append(i)
+    return xs, ws, runs
+
+
+def _slopes(x0: Sequence[Figures], x1: Sequence[Figures], t0: float, t1: float) -> tuple[dict[str, float], ...]:
+    return tuple({k: (b[k] - a[k]) / (t1 - t0) for k in a if k in b} for a, b in zip(x0, x1, strict=True))
+
+
+def fit_term(evaluate: Evaluate, measured: Sequence[Figures], terms: Mapping[str, float], name: str, start: float,
+             use: Sequence[bool] | None = None, *, rounds: int = ROUNDS, min_runs: int = MIN_RUNS,
+             at_start: Sequence[Figures] | None = None) -> TermFit:
+    """Fit term `name` (the others as in `terms`) from `start` on the figures `MOVES[name]` of the runs `use`
+    marks (all when None); `at_start`, dagc's figures at `start` when already evaluated."""
+    keys, use = MOVES[name], list(use) if use is not None else [True] * len(measured)
+    t = start
+    x0 = list(at_start) if at_start is not None else list(evaluate({**terms, name: t}))
+    tp = t + DELTA[name]
+    x1 = list(evaluate({**terms, name: tp}))
+    history = [t, tp]
+    for _ in range(rounds):
+        slope = _slopes(x0, x1, t, tp)
+        xs, ws, runs = crossings(t, x0, slope, measured, keys, use)
+        moved = len(set(runs))
+        if moved < min_runs:
+            return TermFit(name, start, tuple(x0), slope, moved, True, tuple(history))
+        new = max(0.0, weighted_median(xs, ws))
+        if abs(new - t) <= max(1e-6, TOLERANCE * t):
+            break
+        tp, x1 = t, x0
+        t, x0 = new, list(evaluate({**terms, name: new}))
+        history.append(new)
+    slope = _slopes(x0, x1, t, tp)
+    return TermFit(name, t, tuple(x0), slope, len(set(crossings(t, x0, slope, measured, keys, use)[2])), False,
+                   tuple(history))
+
+
+def left_out(fit: TermFit, measured: Sequence[Figures], use: Sequence[bool], run: int,
+             min_runs: int = MIN_RUNS) -> float:
+    """The term as a fit without run `run` gives it, from the fit's linearisation (the fit's own value when
+    the others' figures move it in fewer than `min_runs` runs, or when the term was kept).
+
+    Example:
+        >>> fit = TermFit("frontend_s", 0.04, ({"ttft_ms": 50.0},) * 4, ({"ttft_ms": 1000.0},) * 4, 4, False, ())
+        >>> m = [{"ttft_ms": v} for v in (50.0, 51.0, 49.0, 80.0)]
+        >>> round(left_out(fit, m, [True] * 4, 3), 4), round(left_out(fit, m, [True] * 4, 0), 4)
+        (0.04, 0.041)
+    """
+    if fit.kept:
+        return fit.value
+    xs, ws, runs = crossings(fit.value, fit.at, fit.slope, measured, MOVES[fit.name],
+                             [u and i != run for i, u in enumerate(use)])
+    if len(set(runs)) < min_runs:
+        return fit.value
+    return max(0.0, weighted_median(xs, ws))
