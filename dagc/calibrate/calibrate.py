@@ -128,7 +128,8 @@ class _Evaluator:
     """dagc's figures of every job at given terms, each set of terms evaluated once."""
 
     def __init__(self, jobs: Sequence[Job]) -> None:
-        self.jobs, self.seen = jobs, {}
+        self.jobs = jobs
+        self.seen: dict[tuple[float, float], list[Mapping[str, float]]] = {}
 
     def __call__(self, terms: Mapping[str, float]) -> list[Mapping[str, float]]:
         key = (round(terms["step_s"], 12), round(terms["frontend_s"], 12))

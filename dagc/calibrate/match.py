@@ -32,14 +32,14 @@ def disagreements(run: MeasuredRun, plan: Plan, plan_shown: str) -> list[Diagnos
 
     def say(name: str, message: str, setting: str) -> None:
         out.append(Diagnostic(RUN_CODE, Severity.ERROR, f"run {quote(run.id)} is not of plan `{shown}`: {message}",
-                              run.span(name), f"give the plan the run's traffic: `--set {setting}` (in a manifest, "
+                              run.span(name), f"give the plan the run's traffic: `--set \"{setting}\"` (in a manifest, "
                               f"`set = [\"{setting}\"]`), or calibrate with the plan this run measured"))
 
     w = plan.workload
     tr = w.traffic
     if tr is None or tr.log is not None:
         what = "sends no traffic" if tr is None else "replays a request log"
-        setting = f"workload.rate={run.rate:g}" if run.rate is not None else \
+        setting = f"workload.rate={run.rate:g} requests/s" if run.rate is not None else \
             f"workload.concurrency={run.concurrency or run.requests}"
         say("rate", f"the plan {what}, the run sent {run.requests:,} requests", setting)
         return out
@@ -60,10 +60,11 @@ def _traffic(run: MeasuredRun, tr, say) -> None:
         if run.concurrency is not None and run.concurrency < run.requests:
             say("concurrency", f"the run sent at {run.rate:g} requests/s with at most {run.concurrency} in flight, "
                 "which dagc's traffic does not express (an open loop, or a closed loop: not both)",
-                f"workload.rate={run.rate:g}")
+                f"workload.rate={run.rate:g} requests/s")
         elif tr.rate is None or abs(tr.rate - run.rate) > RATE_TOLERANCE * run.rate:
             plan = "a closed loop" if tr.rate is None else f"{tr.rate:g} requests/s"
-            say("rate", f"the run sent {run.rate:g} requests/s, the plan {plan}", f"workload.rate={run.rate:g}")
+            say("rate", f"the run sent {run.rate:g} requests/s, the plan {plan}",
+                f"workload.rate={run.rate:g} requests/s")
         return
     clients = run.concurrency if run.concurrency is not None and run.concurrency < run.requests else None
     if clients is None:

@@ -175,17 +175,8 @@ def _aiperf(r: _Run, rid: str, path: str) -> MeasuredRun:
     if not any(k.startswith(("ttft", "tpot")) for k in r.measured):
         raise r.fail("time_to_first_token", "is missing, and so is inter_token_latency: the run measured no latency "
                      "dagc fits on")
-    cfg = o.get("input_config") if isinstance(o.get("input_config"), dict) else {}
-    load = cfg.get("loadgen") if isinstance(cfg.get("loadgen"), dict) else cfg
-    where = "input_config.loadgen" if load is not cfg else "input_config"
-    requests = _metric_avg(r, "request_count", whole=True)
-    r.fields["requests"] = "request_count.avg"
-    if requests is None:
-        requests = r.number(load, f"{where}.request_count", whole=True)
-        r.fields["requests"] = f"{where}.request_count"
-    if requests is None:
-        raise r.fail("request_count", "is missing (and `input_config.loadgen.request_count`): how many requests "
-                     "the run sent")
+    load, where = _loadgen(o)
+    requests = _requests(r, load, where)
     rate = load.get("request_rate")
     rate = None if rate is None else _rate(r, rate)
     concurrency = r.number(load, f"{where}.concurrency", whole=True)
@@ -199,6 +190,28 @@ def _aiperf(r: _Run, rid: str, path: str) -> MeasuredRun:
     assert prompt is not None and generate is not None
     return MeasuredRun(rid, path, "aiperf", r.src, r.at, r.end, int(requests), rate,
                        None if concurrency is None else int(concurrency), prompt, generate, r.measured, r.fields)
+
+
+def _loadgen(o: dict) -> tuple[dict, str]:
+    """AIPerf's `input_config.loadgen`, else genai-perf's `input_config` (or nothing), and its dotted name."""
+    cfg = o.get("input_config")
+    cfg = cfg if isinstance(cfg, dict) else {}
+    loadgen = cfg.get("loadgen")
+    if isinstance(loadgen, dict):
+        return loadgen, "input_config.loadgen"
+    return cfg, "input_config"
+
+
+def _requests(r: _Run, load: dict, where: str) -> float:
+    requests = _metric_avg(r, "request_count", whole=True)
+    r.fields["requests"] = "request_count.avg"
+    if requests is None:
+        requests = r.number(load, f"{where}.request_count", whole=True)
+        r.fields["requests"] = f"{where}.request_count"
+    if requests is None:
+        raise r.fail("request_count", "is missing (and `input_config.loadgen.request_count`): how many requests "
+                     "the run sent")
+    return requests
 
 
 def _metric_avg(r: _Run, metric: str, whole: bool = False) -> float | None:

@@ -73,7 +73,8 @@ def _decode(name: str, data: bytes) -> SourceFile:
     except UnicodeDecodeError as exc:
         prefix = normalise_newlines(data[: exc.start].decode("utf-8-sig", errors="replace"))
         src = SourceFile(name, data.decode("utf-8-sig", errors="replace"), echo=False)
-        raise run_error(src, len(prefix), "the run file is not valid UTF-8 text", "the tools write UTF-8 JSON") from None
+        raise run_error(src, len(prefix), "the run file is not valid UTF-8 text",
+                        "the tools write UTF-8 JSON") from None
 
 
 def _objects(src: SourceFile) -> Iterator[tuple[int, int, Any]]:

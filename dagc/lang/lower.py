@@ -71,7 +71,8 @@ MAX_STRATEGIES = 64   # `strategy` statements per plan; more is E002 at the firs
 # The statement each alias of grammar/plan.lark belongs to; a plan has one of each but strategies.
 _STATEMENTS = {"model_full": "model", "model_preset": "model", "model_from": "model", "cluster": "cluster",
                "workload": "workload", "require": "require", "strategy": "strategy", "named_strategy": "strategy",
-               "objective": "objective", "fleet": "fleet", "calibration": "calibration"}     # `fleet`: dagc.lang.fleet's, not the plan's
+               "objective": "objective", "calibration": "calibration",
+               "fleet": "fleet"}     # `fleet`: dagc.lang.fleet's, not the plan's
 _EXAMPLES = {"model": 'model preset "mixtral-8x7b"', "cluster": 'cluster { gpus = 8  gpu preset "h100-sxm" }',
              "workload": "workload { batch = 64  prompt = 2048  generate = 256 }", "strategy": "strategy tp 8"}
 
