@@ -134,7 +134,7 @@ class _Evaluator:
     def __call__(self, terms: Mapping[str, float]) -> list[Mapping[str, float]]:
         key = (round(terms["step_s"], 12), round(terms["frontend_s"], 12))
         if key not in self.seen:
-            out = []
+            out: list[Mapping[str, float]] = []
             for j in self.jobs:
                 figs, why = dagc_figures(j.plan, terms)
                 if why is not None:
