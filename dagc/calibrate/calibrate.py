@@ -21,14 +21,15 @@ import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ..diagnostics import Diagnostic, PlanError, Severity, quote
+from ..diagnostics import PlanError, quote
 from ..lang.calibration import MAX_RESIDUAL
 from ..plan.calibration import CALIBRATION_FORMAT, CALIBRATION_QUANTITIES
 from ..plan.plan import Plan
+from ..rules.syntax import run_refusal
 from .figures import dagc_figures, quantity_of
 from .fit import TermFit, fit_term, left_out
 from .match import disagreements, queued_by_design
-from .measured import RUN_CODE, MeasuredRun
+from .measured import MeasuredRun
 
 __all__ = ["Calibrated", "Job", "calibrate"]
 
@@ -109,7 +110,7 @@ class Calibrated:
 
 
 def _fail(job: Job, message: str, hint: str | None = None) -> PlanError:
-    return PlanError([Diagnostic(RUN_CODE, Severity.ERROR, message, job.run.span("requests"), hint)])
+    return PlanError([run_refusal(message, job.run.span("requests"), hint)])
 
 
 def _same_deployment(jobs: Sequence[Job]) -> None:

@@ -23,14 +23,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..diagnostics import Diagnostic, PlanError, Severity, quote
+from ..diagnostics import PlanError, quote
 from ..lang.load import parse_strategy
 from ..lang.overrides import load_plan_with
 from ..lang.parse import read_source
 from ..plan.plan import Plan
+from ..rules.syntax import run_refusal
 from ..source import SourceFile
 from .calibrate import Job
-from .measured import RUN_CODE
 from .runs import read_runs
 
 __all__ = ["MAX_MANIFEST_RUNS", "jobs_of", "jobs_of_manifest", "plan_for"]
@@ -51,7 +51,7 @@ def plan_for(path: str | Path, overrides: Sequence[str], strategy: str | None,
     if strategy is not None:
         return plan.model_copy(update={"strategies": (parse_strategy(strategy),)})
     if len(plan.strategies) > 1:
-        raise PlanError([Diagnostic(RUN_CODE, Severity.ERROR, f"the plan has {len(plan.strategies)} strategies: "
+        raise PlanError([run_refusal(f"the plan has {len(plan.strategies)} strategies: "
                                     "which one did the runs measure?", plan.strategies[1].span,
                                     "name it with --strategy (in a manifest, `strategy = \"…\"`)")])
     return plan
@@ -69,7 +69,7 @@ def jobs_of(runs: Sequence[str | Path], plan: str | Path, overrides: Sequence[st
 
 
 def _bad(src: SourceFile, at: int, message: str) -> PlanError:
-    return PlanError([Diagnostic(RUN_CODE, Severity.ERROR, message, src.span(at, at), _FORM)])
+    return PlanError([run_refusal(message, src.span(at, at), _FORM)])
 
 
 def _strings(src: SourceFile, at: int, v: Any, what: str) -> list[str]:

@@ -8,9 +8,10 @@ lengths (within `LENGTH_TOLERANCE`) — each located at the run file's field and
 
 from __future__ import annotations
 
-from ..diagnostics import Diagnostic, Severity, quote
+from ..diagnostics import Diagnostic, quote
 from ..plan.plan import Plan
-from .measured import RUN_CODE, MeasuredRun
+from ..rules.syntax import run_refusal
+from .measured import MeasuredRun
 
 __all__ = ["LENGTH_TOLERANCE", "RATE_TOLERANCE", "REQUESTS_TOLERANCE", "disagreements", "queued_by_design"]
 
@@ -31,7 +32,7 @@ def disagreements(run: MeasuredRun, plan: Plan, plan_shown: str) -> list[Diagnos
     shown = quote(plan_shown)
 
     def say(name: str, message: str, setting: str) -> None:
-        out.append(Diagnostic(RUN_CODE, Severity.ERROR, f"run {quote(run.id)} is not of plan `{shown}`: {message}",
+        out.append(run_refusal(f"run {quote(run.id)} is not of plan `{shown}`: {message}",
                               run.span(name), f"give the plan the run's traffic: `--set \"{setting}\"` (in a manifest, "
                               f"`set = [\"{setting}\"]`), or calibrate with the plan this run measured"))
 

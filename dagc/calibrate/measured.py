@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ..diagnostics import Diagnostic, PlanError, Severity
+from ..diagnostics import PlanError
+from ..rules.syntax import run_refusal
 from ..source import SourceFile, Span
 
 __all__ = ["MAX_RUN_BYTES", "MAX_RUNS_PER_FILE", "RUN_CODE", "RUN_HINT", "TIMES_MS", "MeasuredRun", "locate",
@@ -47,7 +48,8 @@ class MeasuredRun:
 
 
 def run_error(src: SourceFile, at: int, message: str, hint: str | None = RUN_HINT) -> PlanError:
-    return PlanError([Diagnostic(RUN_CODE, Severity.ERROR, message, src.span(at, at), hint)])
+    """E110 at offset `at` of the run file `src` (its line and column; never its content)."""
+    return PlanError([run_refusal(message, src.span(at, at), hint)])
 
 
 def locate(src: SourceFile, start: int, dotted: str, end: int) -> Span:

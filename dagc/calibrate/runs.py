@@ -87,7 +87,7 @@ def _objects(src: SourceFile) -> Iterator[tuple[int, int, Any]]:
         raise run_error(src, 0, "the run file nests deeper than any tool writes") from None
     except ValueError as whole:
         if not isinstance(whole, json.JSONDecodeError) or whole.msg != "Extra data":
-            if text.strip() and "\n" not in text.strip():
+            if not _first_line_parses(text):        # one JSON value, broken: not JSON lines
                 raise run_error(src, _offset(whole), "the run file is not valid JSON (truncated?)") from None
     at, count = 0, 0
     for line in text.split("\n"):
@@ -102,6 +102,15 @@ def _objects(src: SourceFile) -> Iterator[tuple[int, int, Any]]:
             except ValueError as exc:
                 raise run_error(src, at + _offset(exc), "this line is not valid JSON (truncated?)") from None
         at += len(line) + 1
+
+
+def _first_line_parses(text: str) -> bool:
+    line = next((x for x in text.split("\n") if x.strip()), "")
+    try:
+        json.loads(line, parse_constant=_constant)
+    except (ValueError, RecursionError):
+        return False
+    return True
 
 
 def _offset(exc: ValueError) -> int:
