@@ -31,7 +31,7 @@ from .fit import TermFit, fit_term, left_out
 from .match import disagreements, queued_by_design
 from .measured import MeasuredRun
 
-__all__ = ["Calibrated", "Job", "calibrate"]
+__all__ = ["Calibrated", "Job", "calibrate", "fit_jobs"]
 
 ABOUT = "dagc calibration: engine terms fitted on measured runs, with cross-validated residuals (docs/calibrate.md)"
 
@@ -125,19 +125,40 @@ def _same_deployment(jobs: Sequence[Job]) -> None:
                         "a calibration is of one engine release, GPU and model: calibrate each apart")
 
 
-class _Evaluator:
-    """dagc's figures of every job at given terms, each set of terms evaluated once."""
+def _figures_of(args: tuple[Plan, dict[str, float]]) -> tuple[dict[str, float], str | None]:
+    return dagc_figures(*args)
 
-    def __init__(self, jobs: Sequence[Job]) -> None:
+
+def _quiet_worker() -> None:
+    """A worker leaves Ctrl-C to the command, which stops the pool (no worker prints a traceback)."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class _Evaluator:
+    """dagc's figures of every job at given terms, each set of terms evaluated once; the jobs in `workers`
+    processes when more than one (each run's simulation is independent of the others')."""
+
+    def __init__(self, jobs: Sequence[Job], workers: int = 1) -> None:
         self.jobs = jobs
         self.seen: dict[tuple[float, float], list[Mapping[str, float]]] = {}
+        self.pool = None
+        if workers > 1 and len(jobs) > 1:
+            from concurrent.futures import ProcessPoolExecutor
+            self.pool = ProcessPoolExecutor(max_workers=min(workers, len(jobs)), initializer=_quiet_worker)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
 
     def __call__(self, terms: Mapping[str, float]) -> list[Mapping[str, float]]:
         key = (round(terms["step_s"], 12), round(terms["frontend_s"], 12))
         if key not in self.seen:
+            args = [(j.plan, dict(terms)) for j in self.jobs]
+            found = (list(self.pool.map(_figures_of, args, chunksize=max(1, len(args) // 8)))
+                     if self.pool is not None else [_figures_of(a) for a in args])
             out: list[Mapping[str, float]] = []
-            for j in self.jobs:
-                figs, why = dagc_figures(j.plan, terms)
+            for j, (figs, why) in zip(self.jobs, found, strict=True):
                 if why is not None:
                     raise _fail(j, f"dagc gives no figures for run {quote(j.run.id)}'s plan `{quote(j.plan_shown)}`: "
                                 f"{quote(why, 200)}", "check the plan with `dagc check` first")
@@ -146,7 +167,7 @@ class _Evaluator:
         return self.seen[key]
 
 
-def calibrate(jobs: Sequence[Job]) -> Calibrated:
+def calibrate(jobs: Sequence[Job], workers: int = 1) -> Calibrated:
     """Fit the engine's terms on the jobs' runs and cross-validate them.
 
     Raises:
@@ -159,7 +180,20 @@ def calibrate(jobs: Sequence[Job]) -> Calibrated:
     if diags:
         raise PlanError(diags)
     _same_deployment(jobs)
-    evaluate = _Evaluator(jobs)
+    return fit_jobs(jobs, workers)
+
+
+def fit_jobs(jobs: Sequence[Job], workers: int = 1) -> Calibrated:
+    """`calibrate` on jobs already matched to their plans (bench/bench_calibrate.py's corpus runs, whose plans
+    are their sources' own), their figures simulated in `workers` processes."""
+    evaluate = _Evaluator(jobs, workers)
+    try:
+        return _fit(jobs, evaluate)
+    finally:
+        evaluate.close()
+
+
+def _fit(jobs: Sequence[Job], evaluate: _Evaluator) -> Calibrated:
     own = jobs[0].plan.cluster.engine.terms
     start = {"step_s": own.step_s, "frontend_s": own.frontend_s}
     measured = [j.run.measured for j in jobs]

@@ -5,8 +5,10 @@ figures, the term, the figure keys it moves and where to start. Output: `TermFit
 figures there and their slopes in the term — and, from it, the value a fit without one run gives
 (`left_out`), which the cross-validation predicts that run with.
 
-dagc's figure x_i(t) is linearised around the current value t (x_i ≈ x_i(t) + b_i·(t' − t), b_i from the last two
-evaluations: first t and t + δ, then each new value and the one before it, a secant step), and
+dagc's figure x_i(t) is linearised around the latest value t (x_i ≈ x_i(t) + b_i·(t' − t), b_i from the last two
+evaluations, a secant step; the first after the start is where the figures would meet the measured ones if each
+moved one ms per ms of the term — a step's host time adds to every TPOT, the front end's to every TTFT —, or the
+start + δ when that is the start itself), and
 Σ |x_i(t') − m_i| / m_i is minimised by the weighted median of t + (m_i − x_i(t)) / b_i with weights b_i / m_i (a
 figure the term does not raise, b_i ≤ 0, has no say); the term is never below 0. It is re-evaluated at the new
 value until it moves less than `TOLERANCE` (relative) or after `ROUNDS` re-evaluations. A term that moves the
@@ -18,8 +20,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-__all__ = ["DELTA", "MIN_RUNS", "MOVES", "ROUNDS", "TOLERANCE", "Evaluate", "TermFit", "crossings", "fit_term",
-           "left_out", "weighted_median"]
+__all__ = ["DELTA", "MIN_RUNS", "MOVES", "ROUNDS", "TOLERANCE", "Evaluate", "TermFit", "crossings", "first_probe",
+           "fit_term", "left_out", "weighted_median"]
 
 # the figures each term is fitted on (a run's mean and median): step_s shifts every per-token time, so TPOT;
 # frontend_s adds to every client's TTFT (not ITL, which a client measures between streamed chunks)
@@ -82,32 +84,44 @@ def _slopes(x0: Sequence[Figures], x1: Sequence[Figures], t0: float, t1: float) 
     return tuple({k: (b[k] - a[k]) / (t1 - t0) for k in a if k in b} for a, b in zip(x0, x1, strict=True))
 
 
+def first_probe(t: float, at: Sequence[Figures], measured: Sequence[Figures], keys: Sequence[str],
+                use: Sequence[bool]) -> float:
+    """Where the used runs' figures would meet the measured ones if each moved one ms per ms of the term (a step's
+    host time adds to every TPOT, the front end's to every TTFT): the first value the fit evaluates after `t`;
+    `t + DELTA` when that is `t` itself (within `TOLERANCE`)."""
+    unit = [{k: 1e3 for k in keys}] * len(at)
+    xs, ws, _ = crossings(t, at, unit, measured, keys, use)
+    guess = max(0.0, weighted_median(xs, ws)) if xs else t
+    return guess if abs(guess - t) > max(1e-6, TOLERANCE * t) else t + DELTA[_name(keys)]
+
+
+def _name(keys: Sequence[str]) -> str:
+    return next(n for n, k in MOVES.items() if tuple(k) == tuple(keys))
+
+
 def fit_term(evaluate: Evaluate, measured: Sequence[Figures], terms: Mapping[str, float], name: str, start: float,
              use: Sequence[bool] | None = None, *, rounds: int = ROUNDS, min_runs: int = MIN_RUNS,
              at_start: Sequence[Figures] | None = None) -> TermFit:
     """Fit term `name` (the others as in `terms`) from `start` on the figures `MOVES[name]` of the runs `use`
     marks (all when None); `at_start`, dagc's figures at `start` when already evaluated."""
     keys, use = MOVES[name], list(use) if use is not None else [True] * len(measured)
-    t = start
-    x0 = list(at_start) if at_start is not None else list(evaluate({**terms, name: t}))
-    tp = t + DELTA[name]
-    x1 = list(evaluate({**terms, name: tp}))
-    history = [t, tp]
+    x_start = list(at_start) if at_start is not None else list(evaluate({**terms, name: start}))
+    probe = first_probe(start, x_start, measured, keys, use)
+    points = [(start, x_start), (probe, list(evaluate({**terms, name: probe})))]
     for _ in range(rounds):
-        slope = _slopes(x0, x1, t, tp)
-        xs, ws, runs = crossings(t, x0, slope, measured, keys, use)
-        moved = len(set(runs))
-        if moved < min_runs:
-            return TermFit(name, start, tuple(x0), slope, moved, True, tuple(history))
+        (ta, xa), (tb, xb) = points[-2], points[-1]
+        slope = _slopes(xa, xb, ta, tb)
+        xs, ws, runs = crossings(tb, xb, slope, measured, keys, use)
+        if len(set(runs)) < min_runs:
+            return TermFit(name, start, tuple(x_start), slope, len(set(runs)), True, tuple(t for t, _ in points))
         new = max(0.0, weighted_median(xs, ws))
-        if abs(new - t) <= max(1e-6, TOLERANCE * t):
+        if abs(new - tb) <= max(1e-6, TOLERANCE * tb):
             break
-        tp, x1 = t, x0
-        t, x0 = new, list(evaluate({**terms, name: new}))
-        history.append(new)
-    slope = _slopes(x0, x1, t, tp)
-    return TermFit(name, t, tuple(x0), slope, len(set(crossings(t, x0, slope, measured, keys, use)[2])), False,
-                   tuple(history))
+        points.append((new, list(evaluate({**terms, name: new}))))
+    (ta, xa), (t, x) = points[-2], points[-1]
+    slope = _slopes(xa, x, ta, t)
+    return TermFit(name, t, tuple(x), slope, len(set(crossings(t, x, slope, measured, keys, use)[2])), False,
+                   tuple(p for p, _ in points))
 
 
 def left_out(fit: TermFit, measured: Sequence[Figures], use: Sequence[bool], run: int,

@@ -40,6 +40,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--strategy", metavar="EXPR", help="the strategy the runs measured (default: the plan's one)")
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="the calibration file to write")
     p.add_argument("--force", action="store_true", help="replace FILE when it exists (a regular file only)")
+    p.add_argument("--jobs", type=int, default=1, metavar="N",
+                   help="simulate the runs in N processes (default 1; at most the CPUs this process may use)")
     p.add_argument("--allow-path", action="append", metavar="DIR", default=[],
                    help="let `model from` read files under DIR too (default: only the plan's directory)")
     p.set_defaults(func=cmd_calibrate)
@@ -62,6 +64,11 @@ def _write(target: str, text: str) -> str | None:
     return None
 
 
+def _workers(jobs: int) -> int:
+    from ..search.pool import cpu_count
+    return max(1, min(jobs, cpu_count()))
+
+
 def _pct(xs: list[float]) -> str:
     import statistics
     return f"{statistics.median(abs(x) for x in xs) * 100:.1f} %" if xs else "—"
@@ -76,6 +83,9 @@ def cmd_calibrate(args) -> int:
     from ..diagnostics import PlanError, printable
     from .printing import make_console, render_diags
     err = make_console(sys.stderr)
+    if args.jobs < 1:
+        err.print("error: --jobs is a number of processes, at least 1", markup=False)
+        return EXIT_USAGE
     if args.plan is None and len(args.inputs) != 1:
         err.print("error: several run files need --plan PLAN (or give one manifest that lists them with their "
                   "plans)", markup=False)
@@ -92,7 +102,7 @@ def cmd_calibrate(args) -> int:
     try:
         jobs = (jobs_of(args.inputs, args.plan, args.overrides, args.strategy, allowed) if args.plan is not None
                 else jobs_of_manifest(args.inputs[0], allowed))
-        cal = calibrate(jobs)
+        cal = calibrate(jobs, workers=_workers(args.jobs))
     except PlanError as exc:
         render_diags(err, exc.diagnostics)
         err.print(f"error: {len(exc.diagnostics)} problem{'s' if len(exc.diagnostics) != 1 else ''}; nothing was "
