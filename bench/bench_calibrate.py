@@ -10,8 +10,9 @@ Usage:
    512 tokens — written as `vllm bench serve --save-result` writes them, listed in a manifest and calibrated as
    `dagc calibrate MANIFEST` does (reading the files, lowering the plans with their overrides, the fit and the
    cross-validation). Prints the seconds and the terms recovered. Target: at most 10 s.
-2. The corpus: each source of bench/corpus with at least 6 runs of one deployment (engine, GPU, GPU count and
-   model) and TPOT or TTFT measured, its runs in file order alternately calibration and test; dagc's terms are
+2. The corpus: each source of bench/corpus with at least 5 runs of one deployment (engine and release, and the
+   plan but its workload: model and weights, cluster, strategy) and TPOT or TTFT measured, its runs in file
+   order alternately calibration and test; dagc's terms are
    calibrated on the first half (`dagc.calibrate.calibrate.fit_jobs`: the corpus's plans are its runs' own) and
    its error on the test half reported, uncalibrated (the shipped terms) against calibrated, per quantity: the
    median |error| over the figures. A plan without traffic is a steady state whose TTFT is fitted on (as
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -48,7 +50,7 @@ PLAN = ('model preset "mixtral-8x7b"\ncluster {{ gpus = 8  gpu preset "h100-sxm"
         "workload {{ batch = 256  prompt = {p}  generate = {g}  serving = inflight  rate = {r} requests/s  "
         "requests = 100 }}\nstrategy tp 8\n")
 TRUE = {"step_s": 3e-3, "frontend_s": 40e-3}
-MIN_GROUP = 6
+MIN_GROUP = 5          # 3 runs to calibrate on (a term moves on 3 runs at least), 2 to test
 
 
 def _vllm_result(p: int, g: int, r: float) -> dict:
@@ -105,14 +107,19 @@ def _job(run: fc.Run) -> Job:
     return Job(m, plan, run.id)
 
 
+def _deployment(plan_text: str) -> str:
+    """The plan without its workload: the model (its weights too), the cluster and the strategy."""
+    return " ".join(re.sub(r"workload\s*\{[^}]*\}", "", plan_text).split())
+
+
 def _groups() -> dict[tuple, list[fc.Run]]:
+    """The runs of each source's deployments (engine and release, and the plan but its workload), with TPOT or
+    TTFT measured, for those with at least `MIN_GROUP`."""
     out: dict[tuple, list[fc.Run]] = defaultdict(list)
     for f in fc.load_corpus():
         for r in f.runs:
-            if not any(k.startswith(("tpot", "ttft")) for k in r.measured):
-                continue
-            plan = fc.lowered(r)
-            out[(f.source.id, r.engine, r.release, plan.cluster.gpu.name, plan.cluster.gpus, plan.model.name)].append(r)
+            if any(k.startswith(("tpot", "ttft")) for k in r.measured):
+                out[(f.source.id, r.engine, r.release, _deployment(r.plan))].append(r)
     return {k: v for k, v in out.items() if len(v) >= MIN_GROUP}
 
 
@@ -145,7 +152,10 @@ def corpus() -> dict[str, tuple[float, float]]:
         shown = "; ".join(f"{q} {_median_abs(g_before[q]) * 100:.1f} % → {_median_abs(g_after[q]) * 100:.1f} %"
                           for q in ("tpot", "ttft", "e2e", "throughput") if g_before[q])
         kept = [t.name for t in (cal.step, cal.frontend) if t.kept]
-        print(f"  {key[0]} ({key[1]} {key[2] or ''} {key[4]}×{key[3]} {key[5]}): calibrated on {len(fit_runs)}, tested "
+        first = fc.lowered(runs[0])
+        print(f"  {key[0]} ({key[1]} {key[2] or ''} {first.cluster.gpus}×{first.cluster.gpu.name} "
+              f"{first.strategies[0].text}; {', '.join(r.id for r in fit_runs)}): calibrated on {len(fit_runs)}, "
+              "tested "
               f"on {len(test_runs)}: step_s {cal.terms['step_s'] * 1e3:.3f} ms, frontend_s "
               f"{cal.terms['frontend_s'] * 1e3:.2f} ms{' (kept: ' + ', '.join(kept) + ')' if kept else ''}; "
               f"median |error| {shown} [{time.perf_counter() - t0:.0f} s]", flush=True)
