@@ -207,3 +207,9 @@ def test_jobs_of_several_files_and_runs_of_one_plan(synthetic):
     d, _ = synthetic
     jobs = jobs_of([d / "run1.json", ROOT / "tests" / "fixtures" / "calibrate" / "vllm.json"], d / "plan.moe")
     assert [j.run.id for j in jobs] == ["run1.json", "vllm.json"] and jobs[0].plan is jobs[1].plan
+
+
+def test_two_processes_give_the_same_calibration(synthetic):
+    d, cal = synthetic
+    two = calibrate(jobs_of_manifest(d / "runs.toml"), workers=2)
+    assert two.terms == cal.terms and two.residuals == cal.residuals
