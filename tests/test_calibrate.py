@@ -213,3 +213,31 @@ def test_two_processes_give_the_same_calibration(synthetic):
     d, cal = synthetic
     two = calibrate(jobs_of_manifest(d / "runs.toml"), workers=2)
     assert two.terms == cal.terms and two.residuals == cal.residuals
+
+
+def test_the_search_reads_indistinguishable_within_the_calibrations_band(synthetic):
+    from dagc.verdict.ledger import band_ratio
+    d, _ = synthetic
+    text = PLAN.format(p=512, g=128, r=4)
+    calibrated = band_ratio(load_plan_text(text + 'calibration from "cal.json"\n', base_dir=d), "tpot")
+    shipped = band_ratio(load_plan_text(text), "tpot")
+    assert calibrated is not None and shipped is not None
+    assert calibrated < 1.01 < 1.1 < shipped          # runs the fit recovers exactly: a band of under 1 %
+
+
+@pytest.mark.parametrize("manifest, said", [
+    ('[[run]]\nplan = "plan.moe"\n', "run entry 1: `file` is missing or not a path"),
+    ('plan = "plan.moe"\n[[run]]\nfile = "run1.json"\nset = "workload.rate=4"\n', "`run entry 1: set` is not a list"),
+    ('plan = "plan.moe"\n[[run]]\nfile = "run1.json"\nrun = 3\n', "`run` is not a run of `run1.json` (it holds 1)"),
+    ('[run]\nfile = 1\n', "the manifest has no `[[run]]` entries"),
+    ('{"run": [{"file": "run1.json"}]}', "run entry 1: `plan` is missing or not a path"),
+    ("[[run]\n", "the manifest is not valid TOML or JSON"),
+])
+def test_a_bad_manifest_is_located_in_it(synthetic, tmp_path, manifest, said):
+    d, _ = synthetic
+    path = d / "bad.toml"
+    path.write_text(manifest)
+    with pytest.raises(PlanError) as exc:
+        jobs_of_manifest(path)
+    (e,) = exc.value.diagnostics
+    assert e.code == "E110" and said in e.message and e.span.source.path.endswith("bad.toml")

@@ -21,9 +21,8 @@ from dataclasses import dataclass
 
 from ..plan.workload import Requirement, RequirementKind
 from ..rules.bounds import bounds
-from .calibrated import calibrated_errors
 from .check import StrategyResult
-from .ledger import CONFIDENCE, Errors, ledger, regime_of
+from .ledger import CONFIDENCE, Errors, calibrated_errors, ledger, regime_of
 from .verdict import METRIC_OF, RequirementResult, requirement_value_text
 
 __all__ = ["Band", "Bands", "Odds", "bands_of", "bound_warning", "figure_key", "odds_class", "odds_line", "odds_text",
@@ -132,7 +131,7 @@ def bands_of(result: StrategyResult, confidence: float = CONFIDENCE) -> Bands:
     """
     regime = regime_of(result.plan, disaggregated=result.pooled is not None)
     book = ledger()
-    # a plan with `calibration from "FILE"`: its calibration's cross-validated residuals (`dagc.verdict.calibrated`)
+    # a plan with `calibration from "FILE"`: its calibration's cross-validated residuals (`ledger.calibrated_errors`)
     errors = {q: calibrated_errors(result.plan, q, book.errors(regime, q))
               for q in ("ttft", "tpot", "throughput", "e2e")}
     out: dict[str, Band] = {}
