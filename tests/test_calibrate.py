@@ -123,6 +123,10 @@ def test_the_plan_statement_sets_the_terms_and_the_bands(synthetic):
     assert b.figures["load.ttft_s.p99"].regime == "calibration=cal.json quantity=ttft"
     assert b.figures["tpot_s"].runs == 6
     assert not [x for x in result.diagnostics if x.code == "W540"]
+    from dagc.export.report import assumptions
+    engine = assumptions(plan, None)["engine"]
+    assert (engine["calibration"], engine["step_s"], engine["frontend_s"]) == ("cal.json", cal.terms["step_s"],
+                                                                             cal.terms["frontend_s"])
     plain = bands_of(check(load_plan_text(PLAN.format(p=512, g=128, r=4)))[0])
     assert plain.figures["tpot_s"].regime.startswith("engine=vllm") or "quantity=tpot" in plain.figures["tpot_s"].regime
     assert not plain.figures["tpot_s"].regime.startswith("calibration")
