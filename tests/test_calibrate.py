@@ -245,3 +245,14 @@ def test_a_bad_manifest_is_located_in_it(synthetic, tmp_path, manifest, said):
         jobs_of_manifest(path)
     (e,) = exc.value.diagnostics
     assert e.code == "E110" and said in e.message and e.span.source.path.endswith("bad.toml")
+
+
+def test_the_manifest_is_read_as_a_run_file_is(tmp_path):
+    (tmp_path / "m.toml").write_bytes(b'plan = "caf\xe9.moe"\n')
+    with pytest.raises(PlanError) as exc:
+        jobs_of_manifest(tmp_path / "m.toml")
+    (e,) = exc.value.diagnostics
+    assert e.message == "the manifest is not valid UTF-8 text" and not e.span.source.echo
+    with pytest.raises(PlanError) as exc:
+        jobs_of_manifest(tmp_path)
+    assert exc.value.diagnostics[0].message == "the manifest is not a regular file"

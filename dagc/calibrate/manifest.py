@@ -26,16 +26,17 @@ from typing import Any
 from ..diagnostics import PlanError, quote
 from ..lang.load import parse_strategy
 from ..lang.overrides import load_plan_with
-from ..lang.parse import read_source
+from ..lang.parse import MAX_PLAN_BYTES
 from ..plan.plan import Plan
 from ..rules.syntax import run_refusal
 from ..source import SourceFile
 from .calibrate import Job
-from .runs import read_runs
+from .runs import read_runs, read_text
 
-__all__ = ["MAX_MANIFEST_RUNS", "jobs_of", "jobs_of_manifest", "plan_for"]
+__all__ = ["MAX_MANIFEST_BYTES", "MAX_MANIFEST_RUNS", "jobs_of", "jobs_of_manifest", "plan_for"]
 
 MAX_MANIFEST_RUNS = 10_000
+MAX_MANIFEST_BYTES = MAX_PLAN_BYTES         # 1 MiB, as a plan
 _FORM = ('a manifest is `[[run]]` tables of `file`, `plan`, `set` (a list of "FIELD=VALUE"), `strategy` and `run` '
          "(docs/calibrate.md)")
 
@@ -82,7 +83,7 @@ def _strings(src: SourceFile, at: int, v: Any, what: str) -> list[str]:
 
 def jobs_of_manifest(path: str | Path, allow_paths: Sequence[Path] = ()) -> list[Job]:
     """The jobs a manifest lists (runs and plans relative to the manifest's directory)."""
-    src = read_source(path)
+    src = read_text(path, "manifest", MAX_MANIFEST_BYTES)
     text = src.text
     try:
         doc = json.loads(text) if text.lstrip().startswith("{") else tomllib.loads(text)
@@ -90,7 +91,7 @@ def jobs_of_manifest(path: str | Path, allow_paths: Sequence[Path] = ()) -> list
         raise _bad(src, 0, f"the manifest is not valid TOML or JSON: {quote(str(exc), 120)}") from None
     entries = doc.get("run") if isinstance(doc, dict) else None
     if not isinstance(entries, list) or not entries or not all(isinstance(e, dict) for e in entries):
-        raise _bad(src, 0, "the manifest has no `[[run]]` entries")
+        raise _bad(src, 0, "the manifest has no `[[run]]` entries (a run file is given with `--plan PLAN`)")
     if len(entries) > MAX_MANIFEST_RUNS:
         raise _bad(src, 0, f"the manifest lists more than {MAX_MANIFEST_RUNS:,} runs")
     base = Path(path).absolute().parent

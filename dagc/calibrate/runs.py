@@ -34,21 +34,25 @@ from ..source import SourceFile, normalise_newlines
 from .measured import MAX_RUN_BYTES, MAX_RUNS_PER_FILE, MeasuredRun, run_error
 from .run_fields import run_of
 
-__all__ = ["read_runs"]
+__all__ = ["read_runs", "read_text"]
 
-def _read(path: str | os.PathLike) -> bytes:
+def read_text(path: str | os.PathLike, what: str = "run file", limit: int | None = None) -> SourceFile:
+    """The text of a run file (or of `what`, a manifest): a regular file (refused before it is opened for reading,
+    opened without blocking), at most `limit` bytes (`MAX_RUN_BYTES`) of which at most one more is read, UTF-8;
+    never echoed. Raises PlanError (E110 at the file)."""
+    limit = MAX_RUN_BYTES if limit is None else limit
     name = os.fsdecode(path)
     where = SourceFile(name, "", echo=False)
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):
-            raise run_error(where, 0, "the run file is not a regular file", "give the file the benchmark tool wrote")
+            raise run_error(where, 0, f"the {what} is not a regular file", f"give the path of the {what}")
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
         try:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
-                raise run_error(where, 0, "the run file is not a regular file")
+                raise run_error(where, 0, f"the {what} is not a regular file")
             chunks, got = [], 0
-            while got <= MAX_RUN_BYTES:
-                chunk = os.read(fd, min(1 << 20, MAX_RUN_BYTES + 1 - got))
+            while got <= limit:
+                chunk = os.read(fd, min(1 << 20, limit + 1 - got))
                 if not chunk:
                     break
                 chunks.append(chunk)
@@ -56,25 +60,20 @@ def _read(path: str | os.PathLike) -> bytes:
         finally:
             os.close(fd)
     except FileNotFoundError:
-        raise run_error(where, 0, "the run file does not exist", "check the path") from None
+        raise run_error(where, 0, f"the {what} does not exist", "check the path") from None
     except (OSError, ValueError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "invalid path"
-        raise run_error(where, 0, f"the run file cannot be read: {reason}") from None
+        raise run_error(where, 0, f"the {what} cannot be read: {reason}") from None
     data = b"".join(chunks)
-    if len(data) > MAX_RUN_BYTES:
-        raise run_error(where, 0, f"the run file is larger than {MAX_RUN_BYTES:,} bytes, the limit for a run file",
+    if len(data) > limit:
+        raise run_error(where, 0, f"the {what} is larger than {limit:,} bytes, the limit for a {what}",
                         "is this the right file?")
-    return data
-
-
-def _decode(name: str, data: bytes) -> SourceFile:
     try:
         return SourceFile(name, data.decode("utf-8-sig"), echo=False)
     except UnicodeDecodeError as exc:
         prefix = normalise_newlines(data[: exc.start].decode("utf-8-sig", errors="replace"))
         src = SourceFile(name, data.decode("utf-8-sig", errors="replace"), echo=False)
-        raise run_error(src, len(prefix), "the run file is not valid UTF-8 text",
-                        "the tools write UTF-8 JSON") from None
+        raise run_error(src, len(prefix), f"the {what} is not valid UTF-8 text", "save it as UTF-8") from None
 
 
 def _objects(src: SourceFile) -> Iterator[tuple[int, int, Any]]:
@@ -129,7 +128,7 @@ def read_runs(path: str | os.PathLike, shown: str | None = None) -> list[Measure
             without a field dagc needs or with a value out of range (the field named, its value never shown).
     """
     name = shown or os.fsdecode(path)
-    src = _decode(name, _read(path))
+    src = read_text(path)
     found = list(_objects(src))
     if not found:
         raise run_error(src, 0, "the run file is empty")

@@ -98,6 +98,10 @@ def cmd_calibrate(args) -> int:
     if os.path.lexists(target) and not (args.force and os.path.isfile(target) and not os.path.islink(target)):
         err.print(f"error: {printable(target)} exists; dagc replaces only a regular file, with --force", markup=False)
         return EXIT_OUTPUT
+    folder = os.path.dirname(os.path.abspath(target))
+    if not os.path.isdir(folder):
+        err.print(f"error: cannot write {printable(target)}: its directory does not exist", markup=False)
+        return EXIT_OUTPUT
     allowed = tuple(Path(p) for p in args.allow_path)
     try:
         jobs = (jobs_of(args.inputs, args.plan, args.overrides, args.strategy, allowed) if args.plan is not None
