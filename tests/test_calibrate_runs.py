@@ -143,3 +143,18 @@ def test_closed_loop_runs_against_the_plans_clients():
     assert disagreements(burst, plan("concurrency = 16  requests = 100"), "p.moe") == []
     (d,) = disagreements(burst, plan("concurrency = 32  requests = 100"), "p.moe")
     assert "kept 16 requests in flight, the plan 32 clients" in d.message
+
+
+def test_aiperf_wrong_shapes_and_genai_perf_config(tmp_path):
+    doc = json.loads((FIXTURES / "profile_export_aiperf.json").read_text())
+    for change, said in (({"time_to_first_token": 95.0}, "field `time_to_first_token` is not a metric object"),
+                         ({"time_to_first_token": {"unit": "fortnights", "avg": 1.0}},
+                          "field `time_to_first_token.unit` is not a unit of time"),
+                         ({"request_count": None, "input_config": {}}, "field `request_count` is missing")):
+        (tmp_path / "a.json").write_text(json.dumps({k: v for k, v in (doc | change).items() if v is not None}))
+        assert error(tmp_path / "a.json")[0].message.startswith(said)
+    # genai-perf: the traffic at the top of input_config, times in ms
+    genai = doc | {"input_config": {"concurrency": 8, "request_count": 100}}
+    (tmp_path / "g.json").write_text(json.dumps(genai))
+    (r,) = read_runs(tmp_path / "g.json")
+    assert (r.concurrency, r.requests, r.fields["concurrency"]) == (8, 100, "input_config.concurrency")
