@@ -198,7 +198,8 @@ def _fit(jobs: Sequence[Job], evaluate: _Evaluator) -> Calibrated:
     start = {"step_s": own.step_s, "frontend_s": own.frontend_s}
     measured = [j.run.measured for j in jobs]
     before = evaluate(start)
-    step = fit_term(evaluate, measured, start, "step_s", start["step_s"], at_start=before)
+    # a run that measured ITL and no TPOT (TensorRT-LLM's tables, some clients) is fitted on its ITL
+    step = fit_term(evaluate, measured, start, "step_s", start["step_s"], at_start=before, itl=True)
     front_use = [not queued_by_design(j.run) for j in jobs]
     frontend = fit_term(evaluate, measured, {**start, "step_s": step.value}, "frontend_s", start["frontend_s"],
                         front_use, at_start=step.at)

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 __all__ = ["DELTA", "MIN_RUNS", "MOVES", "ROUNDS", "TOLERANCE", "Evaluate", "TermFit", "crossings", "first_probe",
-           "fit_term", "left_out", "weighted_median"]
+           "fit_term", "fitted_keys", "left_out", "weighted_median"]
 
 # the figures each term is fitted on (a run's mean and median): step_s shifts every per-token time, so TPOT;
 # frontend_s adds to every client's TTFT (not ITL, which a client measures between streamed chunks)
@@ -63,16 +63,32 @@ class TermFit:
     moved: int
     kept: bool
     history: tuple[float, ...]
+    itl: bool = False           # fitted on a run's ITL where it measured no TPOT
+
+
+def fitted_keys(keys: Sequence[str], measured: Figures, itl: bool = False) -> tuple[str, ...]:
+    """The figures of a run a term is fitted on: `keys` it measured; with `itl`, a run that measured no TPOT its
+    ITL instead (`tpot_ms` → `itl_ms`).
+
+    Example:
+        >>> fitted_keys(MOVES["step_s"], {"itl_ms": 9.0}), fitted_keys(MOVES["step_s"], {"itl_ms": 9.0}, itl=True)
+        ((), ('itl_ms',))
+    """
+    own = tuple(k for k in keys if k in measured)
+    if own or not itl:
+        return own
+    return tuple(k.replace("tpot", "itl") for k in keys if k.replace("tpot", "itl") in measured)
 
 
 def crossings(t: float, at: Sequence[Figures], slope: Sequence[Figures], measured: Sequence[Figures],
-              keys: Sequence[str], use: Sequence[bool]) -> tuple[list[float], list[float], list[int]]:
+              keys: Sequence[str], use: Sequence[bool],
+              itl: bool = False) -> tuple[list[float], list[float], list[int]]:
     """Where each used run's linearised figure meets its measured one, its weight, and its run's index."""
     xs, ws, runs = [], [], []
     for i, (x, b, m) in enumerate(zip(at, slope, measured, strict=True)):
         if not use[i]:
             continue
-        for k in keys:
+        for k in fitted_keys(keys, m, itl):
             if k in m and k in x and b.get(k, 0.0) > 0:
                 xs.append(t + (m[k] - x[k]) / b[k])
                 ws.append(b[k] / m[k])
@@ -85,12 +101,12 @@ def _slopes(x0: Sequence[Figures], x1: Sequence[Figures], t0: float, t1: float) 
 
 
 def first_probe(t: float, at: Sequence[Figures], measured: Sequence[Figures], keys: Sequence[str],
-                use: Sequence[bool]) -> float:
+                use: Sequence[bool], itl: bool = False) -> float:
     """Where the used runs' figures would meet the measured ones if each moved one ms per ms of the term (a step's
     host time adds to every TPOT, the front end's to every TTFT): the first value the fit evaluates after `t`;
     `t + DELTA` when that is `t` itself (within `TOLERANCE`)."""
-    unit = [{k: 1e3 for k in keys}] * len(at)
-    xs, ws, _ = crossings(t, at, unit, measured, keys, use)
+    unit = [{k: 1e3 for k in (*keys, *(k.replace("tpot", "itl") for k in keys))}] * len(at)
+    xs, ws, _ = crossings(t, at, unit, measured, keys, use, itl)
     guess = max(0.0, weighted_median(xs, ws)) if xs else t
     return guess if abs(guess - t) > max(1e-6, TOLERANCE * t) else t + DELTA[_name(keys)]
 
@@ -101,27 +117,28 @@ def _name(keys: Sequence[str]) -> str:
 
 def fit_term(evaluate: Evaluate, measured: Sequence[Figures], terms: Mapping[str, float], name: str, start: float,
              use: Sequence[bool] | None = None, *, rounds: int = ROUNDS, min_runs: int = MIN_RUNS,
-             at_start: Sequence[Figures] | None = None) -> TermFit:
+             at_start: Sequence[Figures] | None = None, itl: bool = False) -> TermFit:
     """Fit term `name` (the others as in `terms`) from `start` on the figures `MOVES[name]` of the runs `use`
-    marks (all when None); `at_start`, dagc's figures at `start` when already evaluated."""
+    marks (all when None) — with `itl`, a run's ITL where it measured no TPOT (`fitted_keys`); `at_start`, dagc's
+    figures at `start` when already evaluated."""
     keys, use = MOVES[name], list(use) if use is not None else [True] * len(measured)
     x_start = list(at_start) if at_start is not None else list(evaluate({**terms, name: start}))
-    probe = first_probe(start, x_start, measured, keys, use)
+    probe = first_probe(start, x_start, measured, keys, use, itl)
     points = [(start, x_start), (probe, list(evaluate({**terms, name: probe})))]
     for _ in range(rounds):
         (ta, xa), (tb, xb) = points[-2], points[-1]
         slope = _slopes(xa, xb, ta, tb)
-        xs, ws, runs = crossings(tb, xb, slope, measured, keys, use)
+        xs, ws, runs = crossings(tb, xb, slope, measured, keys, use, itl)
         if len(set(runs)) < min_runs:
-            return TermFit(name, start, tuple(x_start), slope, len(set(runs)), True, tuple(t for t, _ in points))
+            return TermFit(name, start, tuple(x_start), slope, len(set(runs)), True, tuple(t for t, _ in points), itl)
         new = max(0.0, weighted_median(xs, ws))
         if abs(new - tb) <= max(1e-6, TOLERANCE * tb):
             break
         points.append((new, list(evaluate({**terms, name: new}))))
     (ta, xa), (t, x) = points[-2], points[-1]
     slope = _slopes(xa, x, ta, t)
-    return TermFit(name, t, tuple(x), slope, len(set(crossings(t, x, slope, measured, keys, use)[2])), False,
-                   tuple(p for p, _ in points))
+    return TermFit(name, t, tuple(x), slope, len(set(crossings(t, x, slope, measured, keys, use, itl)[2])), False,
+                   tuple(p for p, _ in points), itl)
 
 
 def left_out(fit: TermFit, measured: Sequence[Figures], use: Sequence[bool], run: int,
@@ -138,7 +155,7 @@ def left_out(fit: TermFit, measured: Sequence[Figures], use: Sequence[bool], run
     if fit.kept:
         return fit.value
     xs, ws, runs = crossings(fit.value, fit.at, fit.slope, measured, MOVES[fit.name],
-                             [u and i != run for i, u in enumerate(use)])
+                             [u and i != run for i, u in enumerate(use)], fit.itl)
     if len(set(runs)) < min_runs:
         return fit.value
     return max(0.0, weighted_median(xs, ws))
