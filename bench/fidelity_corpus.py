@@ -20,7 +20,8 @@ figure for each measured key:
 - otherwise the steady state's: TTFT, TPOT (= ITL), E2E = TTFT + (generate − 1) × TPOT, output
   tokens/s = the decode tokens/s of the whole deployment.
 
-Error = (dagc − measured) / measured. The split (`--split`) is by source, never by run, and sources
+Error = (dagc − measured) / measured. The figures are the library's (`dagc.calibrate.figures`, which
+`dagc calibrate` compares a user's runs with). The split (`--split`) is by source, never by run, and sources
 of one series go together: a source that names a `family` (one page's tables filed as several
 sources, one lab's pages measured with one method) goes where its family goes. Families (a source
 naming none is its own) are grouped by dense / MoE and by in flight (or disaggregated) / static, by
@@ -50,6 +51,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from dagc.calibrate.figures import dagc_figures as _dagc_figures, with_terms  # noqa: E402
 from dagc.diagnostics import PlanError  # noqa: E402
 from dagc.lang.load import load_plan_text  # noqa: E402
 from dagc.plan.engines import ENGINE_NAMES, EngineName, known_release  # noqa: E402
@@ -298,66 +300,26 @@ def engine_reserve(run: Run, plan, engine: str) -> float:
 
 
 def lowered(run: Run, engine: str | None = None, terms: dict[str, float] | None = None):
-    """The run's plan lowered with its engine at its release (or with `engine`, at that one's newest) and,
-    given `terms`, that engine's terms replaced."""
+    """The run's plan lowered with its engine at its release (or with `engine`, at that one's newest), its
+    reserve the engine's memory share's (`engine_reserve`) and, given `terms`, that engine's terms replaced."""
     engine = engine or run.engine
     plan = load_plan_text(with_engine(run.plan, engine, run.release if engine == run.engine else None),
                           f"{run.id}.moe")
     if engine != "pytorch" and "reserve" not in run.plan:
         cluster = plan.cluster.model_copy(update={"reserve_bytes": engine_reserve(run, plan, engine)})
         plan = plan.model_copy(update={"cluster": cluster})
-    if terms:
-        eng = plan.cluster.engine
-        eng = eng.model_copy(update={"terms": eng.terms.model_copy(update=terms)})
-        plan = plan.model_copy(update={"cluster": plan.cluster.model_copy(update={"engine": eng})})
-    return plan
+    return with_terms(plan, terms)
 
 
-# ---------------------------------------------------------------- dagc's figures
-
-
-def _load_figures(under, plan, server: bool) -> dict[str, float]:
-    j, ld = under.json, under.load
-    key = {"ttft": "ttft_server_s" if server else "ttft_s", "e2e": "e2e_server_s" if server else "e2e_s",
-           "tpot": "tpot_s", "itl": "itl_s"}
-    out = {f"{k}_ms": j[key[k]]["mean"] * 1e3 for k in ("ttft", "tpot", "itl", "e2e")}
-    out |= {f"{k}_ms_median": j[key[k]]["p50"] * 1e3 for k in ("ttft", "tpot", "itl", "e2e")}
-    n = len(ld.arrival)
-    output = float(ld.output.sum()) if ld.output is not None else float(ld.generate * n)
-    prompt = float(ld.prompt.sum()) if ld.prompt is not None else float(plan.workload.prompt * n)
-    dur = j["duration_s"]
-    return out | {"output_tokens_per_s": output / dur, "total_tokens_per_s": (output + prompt) / dur,
-                  "requests_per_s": n / dur}
-
-
-def _steady_figures(plan, metrics: dict, server: bool) -> dict[str, float]:
-    w = plan.workload
-    tpot, ttft = metrics["tpot_s"], metrics["ttft_server_s" if server else "ttft_s"]
-    e2e = ttft + (w.generate - 1) * tpot
-    return {"tpot_ms": tpot * 1e3, "itl_ms": tpot * 1e3, "ttft_ms": ttft * 1e3, "e2e_ms": e2e * 1e3,
-            "output_tokens_per_s": metrics["decode_tokens_per_s_per_gpu"] * plan.cluster.gpus,
-            "requests_per_s": w.batch / e2e}
+# ---------------------------------------------------------------- dagc's figures (dagc.calibrate.figures)
 
 
 def dagc_figures(plan, client: str = "http") -> tuple[dict[str, float], str | None]:
-    """dagc's figures for a lowered plan (its one strategy), and why there are none (refused) or None: TTFT
-    and E2E as a serving client measures them, or the server's for a benchmark in the engine's process
+    """dagc's figures for a lowered plan (its one strategy), and why there are none (refused) or None: the
+    library's (`dagc.calibrate.figures.dagc_figures`, which `dagc calibrate` compares measured runs with),
+    TTFT and E2E as a serving client measures them, or the server's for a benchmark in the engine's process
     (`client = "in-process"`)."""
-    server = client == "in-process"
-    from dagc.verdict.check import check_strategy
-    r = check_strategy(plan, plan.strategies[0], with_capacity=False)
-    if r.load is not None:
-        return _load_figures(r.load, r.plan, server), None
-    if r.pooled is not None:
-        f = r.pooled.figures
-        if f is None:
-            return {}, "; ".join(f"{d.code} {d.message}" for d in r.pooled.diagnostics if d.is_error) or "no figures"
-        return {"input_tokens_per_s": f.capacity["prefill"] * plan.workload.prompt,
-                "output_tokens_per_s": f.capacity["decode"] * plan.workload.generate,
-                "tpot_ms": f.tpot_s * 1e3, "itl_ms": f.tpot_s * 1e3}, None
-    if r.metrics is None:
-        return {}, "; ".join(f"{d.code} {d.message}" for d in r.diagnostics if d.is_error) or "no metrics"
-    return _steady_figures(r.plan, r.metrics, server), None
+    return _dagc_figures(plan, server=client == "in-process")
 
 
 def errors(measured: dict[str, float], dagc: dict[str, float]) -> dict[str, float]:

@@ -23,11 +23,11 @@ Each term is fitted on what it moves, one after the other:
    and an in-process run has no front end; either would be taken for it. Without such a figure the
    term keeps its value.
 
-The fit is least absolute deviation on the relative error: dagc's figure x_i(t) is linearised
-around the current value t by re-evaluating every run at t and t + δ (x_i ≈ a_i + b_i·t), and
-Σ |a_i + b_i·t − m_i| / m_i is minimised by the weighted median of (m_i − a_i) / b_i with weights
-b_i / m_i; a term is never below 0. Three such re-evaluations per term; a term that moves the figures
-of fewer than three runs keeps its value (one run's error is not a term's). Terms are replaced on
+The fit is the library's (`dagc.calibrate.fit`, which `dagc calibrate` fits a user's runs with): least
+absolute deviation on the relative error, dagc's figure x_i(t) linearised around the current value t (first
+from t and t + δ, then from each new value and the one before, a secant step) and Σ |x_i(t') − m_i| / m_i
+minimised by a weighted median, a term never below 0, re-evaluated until it moves less than 0.1 %; a term that
+moves the figures of fewer than three runs keeps its value (one run's error is not a term's). Terms are replaced on
 the lowered plan's cluster (`Engine.model_copy(update={"terms": …})`, bench/fidelity_corpus.py
 `lowered`), never by editing source: the fitted values are printed for dagc/plan/engines.py.
 """
@@ -47,15 +47,11 @@ if str(ROOT / "bench") not in sys.path:
 
 import fidelity_corpus as fc  # noqa: E402  (bench/, on the path above)
 
-__all__ = ["GENERATION", "MIN_RUNS", "MOVES", "calibration_jobs", "fit_term", "fronted", "main",
-           "of_generation",
+from dagc.calibrate.fit import MIN_RUNS, MOVES, fit_term as library_fit, weighted_median  # noqa: E402
+
+__all__ = ["GENERATION", "MIN_RUNS", "MOVES", "calibration_jobs", "fit_term", "fronted", "main", "of_generation",
            "queued_by_design", "weighted_median"]
 
-MOVES = {"step_s": ("tpot_ms", "tpot_ms_median"),
-         "frontend_s": ("ttft_ms", "ttft_ms_median")}
-ROUNDS = 3
-MIN_RUNS = 3        # a term moves only on the figures of this many runs at least: one run's error is not a term
-DELTA = {"step_s": 1e-3, "frontend_s": 20e-3}     # the probe step of the linearisation, s
 
 
 class HeldOutError(ValueError):
@@ -103,54 +99,36 @@ def fronted(run: fc.Run) -> bool:
     return run.client == "http" and not queued_by_design(run)
 
 
-def weighted_median(values: Sequence[float], weights: Sequence[float]) -> float:
-    """The value minimising Σ w_i |v_i − v| (the lower weighted median)."""
-    pairs = sorted(zip(values, weights, strict=True))
-    half, acc = sum(weights) / 2, 0.0
-    for v, w in pairs:
-        acc += w
-        if acc >= half:
-            return v
-    raise ValueError("no values")
-
-
-def _figures(jobs: Sequence[tuple], engine: str, terms: dict[str, float], keys: Sequence[str]) -> list[tuple]:
-    """(run id, key, measured, dagc) of every fitted key the runs measure, with these terms."""
-    rows = fc.run_all([(sid, r, engine, terms) for sid, r in jobs], progress=False)
-    return [(row["run"], k, row["measured"][k], row["dagc"][k]) for row in rows
-            for k in keys if k in row["dagc"]]
-
-
 def fit_term(jobs: Sequence[tuple], engine: str, terms: dict[str, float], name: str,
              half: dict[str, str]) -> tuple[float, list[tuple]]:
     """The fitted value of term `name` (the others as in `terms`) over `jobs`, and its residuals (run, key,
-    relative error). Every job must be of a calibration source of `half`, else HeldOutError."""
+    relative error). Every job must be of a calibration source of `half`, else HeldOutError. The fit is the
+    library's (`dagc.calibrate.fit.fit_term`, which `dagc calibrate` fits a user's runs with)."""
     for sid, r in jobs:
         if half.get(sid) != "calibration":
             raise HeldOutError(f"{sid}: run {r.id} is not in the calibration half: the fit never reads it")
     if not jobs:
         return terms.get(name, 0.0), []
     # start from the engine's own value (dagc/plan/engines.py), which a term no figure moves keeps
-    t = terms[name] if name in terms else getattr(fc.lowered(jobs[0][1], engine).cluster.engine.terms, name)
-    for _ in range(ROUNDS):
-        at = _figures(jobs, engine, terms | {name: t}, MOVES[name])
-        up = _figures(jobs, engine, terms | {name: t + DELTA[name]}, MOVES[name])
-        xs, ws = [], []
-        for (_, _, m, x0), (_, _, _, x1) in zip(at, up, strict=True):
-            b = (x1 - x0) / DELTA[name]          # ms of the figure per s of the term
-            if b > 0:
-                xs.append(t + (m - x0) / b)      # where the linearised figure meets the measured one
-                ws.append(b / m)                 # |x(t') − m| / m = (b / m) |t' − that|
-        moved = {run for (run, _, _, x0), (_, _, _, x1) in zip(at, up, strict=True) if x1 > x0}
-        if len(moved) < MIN_RUNS:
-            print(f"  {engine} {name}: it moves the figures of {len(moved)} runs, fewer than {MIN_RUNS}: kept",
-                  file=sys.stderr, flush=True)
-            break
-        t = max(0.0, weighted_median(xs, ws))
-        print(f"  {engine} {name}: {t * 1e3:.3f} ms after a re-evaluation of {len(jobs)} runs", file=sys.stderr,
-              flush=True)
-    final = _figures(jobs, engine, terms | {name: t}, MOVES[name])
-    return t, [(run, k, (x - m) / m) for run, k, m, x in final]
+    own = fc.lowered(jobs[0][1], engine).cluster.engine.terms
+    start = terms[name] if name in terms else getattr(own, name)
+    base = {"step_s": own.step_s, "frontend_s": own.frontend_s} | terms
+
+    def evaluate(at: dict[str, float]) -> list[dict[str, float]]:
+        rows = fc.run_all([(sid, r, engine, dict(at)) for sid, r in jobs], progress=False)
+        return [row["dagc"] for row in rows]
+
+    measured = [dict(r.measured) for _, r in jobs]
+    fitted = library_fit(evaluate, measured, base, name, start)
+    if fitted.kept:
+        print(f"  {engine} {name}: it moves the figures of {fitted.moved} runs, fewer than {MIN_RUNS}: kept",
+              file=sys.stderr, flush=True)
+    else:
+        print(f"  {engine} {name}: {fitted.value * 1e3:.3f} ms after {len(fitted.history) - 1} re-evaluations of "
+              f"{len(jobs)} runs", file=sys.stderr, flush=True)
+    return fitted.value, [(r.id, k, (x[k] - m[k]) / m[k])
+                          for (_, r), x, m in zip(jobs, fitted.at, measured, strict=True)
+                          for k in MOVES[name] if k in m and k in x]
 
 
 def main(argv: list[str] | None = None) -> int:

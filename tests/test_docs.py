@@ -173,6 +173,14 @@ def example_dir(tmp_path):
     shutil.copy(ROOT / "dagc" / "data" / "kernels" / "h100-sxm.json", tmp_path / "my-h100.json")
     # the base plan's Mixtral: 32 MoE layers of 8 experts
     (tmp_path / "expert_load.json").write_text(json.dumps({"layers": [[9, 5, 4, 3, 3, 2, 1, 1]] * 32}))
+    # a calibration of the base plan's deployment (`dagc calibrate`'s format, docs/calibrate.md)
+    run = {"id": "r.json", "file": "r.json", "tool": "vllm", "requests": 100, "prompt": 2048.0, "generate": 256.0,
+           "rate": 4.0, "measured": {"tpot_ms": 10.0}, "dagc": {"tpot_ms": 10.0}, "cross_validated": {"tpot_ms": 10.0}}
+    (tmp_path / "cal.json").write_text(json.dumps({
+        "format": 1, "engine": "pytorch", "release": None, "gpu": "h100-sxm", "gpus": 8, "model": "mixtral-8x7b",
+        "terms": {"step_s": 0.001, "frontend_s": 0.01}, "runs": [run],
+        "range": {"prompt": [2048.0, 2048.0], "generate": [256.0, 256.0], "rate": [4.0, 4.0]},
+        "residuals": {"tpot": [0.0]}}))
     return tmp_path
 
 

@@ -13,7 +13,7 @@ import math
 import sys
 from collections.abc import Sequence
 
-from . import commands, fleet_cmd, kernels_cmd, launch as cli_launch, search_cmd
+from . import calibrate_cmd, commands, fleet_cmd, kernels_cmd, launch as cli_launch, search_cmd
 
 # The choices of --objective and --graph-detail, written out so that the parser needs no compiler
 # module: `dagc.plan.plan.OBJECTIVES` and `dagc.export.dot.Detail` (tests/test_startup.py compares them).
@@ -295,5 +295,6 @@ def build_parser() -> argparse.ArgumentParser:
     pr.set_defaults(func=commands.cmd_presets)
     cli_launch.add_parser(sub)
     kernels_cmd.add_parser(sub)
+    calibrate_cmd.add_parser(sub)
     fleet_cmd.add_fleet_parser(sub, _positive_int)
     return p

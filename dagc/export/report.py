@@ -104,7 +104,9 @@ def assumptions(plan: Plan, microbatches: int | None) -> dict:
         "intra_node_bytes_per_s": c.intra_node_bytes_per_s, "inter_node_bytes_per_s": c.inter_node_bytes_per_s,
         "intra_node_latency_s": c.latency.intra_s, "inter_node_latency_s": c.latency.inter_s,
         "reserve_bytes": c.reserve_bytes,
-        "engine": {"name": c.engine.name, "release": c.engine.release, "frontend_s": c.engine.terms.frontend_s},
+        "engine": {"name": c.engine.name, "release": c.engine.release, "frontend_s": c.engine.terms.frontend_s,
+                   "step_s": c.engine.terms.step_s,      # both the calibration's with `calibration from "FILE"`
+                   "calibration": plan.calibration.file if plan.calibration is not None else None},
         "routing": "measured" if w.expert_load else "random" if w.routing_imbalance is None else "imbalance",
         "routing_imbalance": w.routing_imbalance,
         "dispatch": dispatch_dtype(plan.model, w).value if plan.model.has_experts else None,

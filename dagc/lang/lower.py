@@ -24,6 +24,7 @@ from lark import Token, Transformer, Tree, v_args
 from lark.tree import Meta
 
 from ..diagnostics import Diagnostic, PlanError, Severity
+from ..plan.calibration import Calibration
 from ..plan.cluster import Cluster
 from ..plan.model import DType, Model
 from ..plan.plan import DEFAULT_OBJECTIVE, OBJECTIVE_MEANS, OBJECTIVES, Plan
@@ -47,6 +48,7 @@ from .blocks import (
     node_span,
     read_block,
 )
+from .calibration import calibrated_cluster, read_calibration
 from .cluster import lower_cluster
 from .expert_load import check_expert_load, read_expert_load
 from .fields import (
@@ -69,7 +71,8 @@ MAX_STRATEGIES = 64   # `strategy` statements per plan; more is E002 at the firs
 # The statement each alias of grammar/plan.lark belongs to; a plan has one of each but strategies.
 _STATEMENTS = {"model_full": "model", "model_preset": "model", "model_from": "model", "cluster": "cluster",
                "workload": "workload", "require": "require", "strategy": "strategy", "named_strategy": "strategy",
-               "objective": "objective", "fleet": "fleet"}     # `fleet`: dagc.lang.fleet's, not the plan's
+               "objective": "objective", "calibration": "calibration",
+               "fleet": "fleet"}     # `fleet`: dagc.lang.fleet's, not the plan's
 _EXAMPLES = {"model": 'model preset "mixtral-8x7b"', "cluster": 'cluster { gpus = 8  gpu preset "h100-sxm" }',
              "workload": "workload { batch = 64  prompt = 2048  generate = 256 }", "strategy": "strategy tp 8"}
 
@@ -206,6 +209,13 @@ class _Lowering(Transformer):
             return None
         return word
 
+    def calibration(self, meta: Meta, children: list) -> Calibration | None:
+        (label,) = children
+        self._statement("calibration", meta)
+        at = self.out.spans["calibration.file"] = node_span(self.src, label)
+        cal = read_calibration(self.out, self.roots, str(label)[1:-1], at)
+        return cal if isinstance(cal, Calibration) else None
+
     def strategy(self, meta: Meta, children: list) -> StrategyDecl:
         scope, *options = children
         return _decl(self.src, None, scope, node_span(self.src, meta), options)
@@ -248,7 +258,7 @@ def _statements(tree: Tree) -> dict[str, list[Tree]]:
 def _check_statements(out: Collector, src: SourceFile, by_kind: dict[str, list[Tree]]) -> None:
     """One model, cluster, workload and (optional) require; at least one, at most
     MAX_STRATEGIES strategies."""
-    for kind in ("model", "cluster", "workload", "require", "objective"):
+    for kind in ("model", "cluster", "workload", "require", "objective", "calibration"):
         for st in by_kind.get(kind, [])[1:]:
             at = node_span(src, st.meta)
             out.error("E104", f"a plan has one `{kind}` statement; this is another",
@@ -281,8 +291,8 @@ def _lower_strategies(lw: _Lowering, written: list[Tree]) -> tuple[StrategyDecl,
 def _lower_plan(lw: _Lowering, tree: Tree) -> Plan | None:
     by_kind = _statements(tree)
     _check_statements(lw.out, lw.src, by_kind)
-    first = {kind: lw.transform(by_kind[kind][0]) for kind in ("model", "cluster", "workload", "require", "objective")
-             if kind in by_kind}
+    first = {kind: lw.transform(by_kind[kind][0])
+             for kind in ("model", "cluster", "workload", "require", "objective", "calibration") if kind in by_kind}
     strategies = _lower_strategies(lw, by_kind.get("strategy", []))
     model, cluster, workload = first.get("model"), first.get("cluster"), first.get("workload")
     if lw.out.has_errors or model is None or cluster is None or workload is None:
@@ -299,9 +309,12 @@ def _lower_plan(lw: _Lowering, tree: Tree) -> Plan | None:
             lw.out.error("E104", f"`{req.name}` is judged on a simulated load, but the workload sends no traffic",
                          req.span, "add `rate = 12 requests/s` (open loop), `concurrency = 64` (closed loop) or "
                                    "`requests from \"trace.csv\"` to the workload")
-    if lw.out.has_errors:
+    calibration = first.get("calibration")
+    if calibration is not None:
+        cluster = calibrated_cluster(lw.out, calibration, model, cluster, lw.out.spans["calibration.file"])
+    if lw.out.has_errors or not isinstance(cluster, Cluster):
         return None
-    return Plan(name=Path(lw.src.path).stem, model=model, cluster=cluster, workload=workload,
+    return Plan(name=Path(lw.src.path).stem, model=model, cluster=cluster, workload=workload, calibration=calibration,
                 requirements=first.get("require", ()), strategies=strategies,
                 objective=first.get("objective") or DEFAULT_OBJECTIVE,
                 objective_from="the plan's `objective`" if first.get("objective") else "the default",

@@ -15,6 +15,7 @@ from pydantic import Field
 
 from ..source import Span
 from .base import Frozen
+from .calibration import Calibration
 from .cluster import Cluster
 from .model import Model
 from .strategy import Strategy, StrategyDecl
@@ -50,6 +51,9 @@ class Plan(Frozen):
     objective_from: str = "the default"         # where `objective` comes from, in words (`objective_source`)
     overrides: tuple[str, ...] = ()             # `--set` what-ifs applied to the plan's text, as `path = value`
     load_budget_events: int | None = LOAD_BUDGET_EVENTS    # `--load-budget`: None simulates whatever it takes
+    # `calibration from "FILE"` (docs/calibrate.md): the engine's terms are already the file's (in `cluster`);
+    # this keeps what they were fitted on and their cross-validated errors, which the bands take
+    calibration: Calibration | None = None
     spans: dict[str, Any] = Field(default_factory=dict, exclude=True)
 
     @property

@@ -1,4 +1,4 @@
-"""Rules about the serving engine a plan names (`cluster { engine = … }`): W530.
+"""Rules about the serving engine a plan names (`cluster { engine = … }`): W530, and W540 on its calibration.
 
 The engine's own refusals — what its launcher cannot express (E701–E726) — are `dagc.rules.launch`'s,
 emitted by the launch mapping (`dagc.launch`).
@@ -48,7 +48,54 @@ def check_profile_engine(ctx: RuleContext):
                f"pytorch's kernel times are dagc's own profiles' (`kernels = \"h200\"`); or `engine = {measured}`")
 
 
+FAR = 2.0       # a plan's figure more than this factor outside the calibrated runs' range is far outside it
+
+
+def _outside(value: float, span: tuple[float, float] | None) -> bool:
+    return span is not None and not span[0] / FAR <= value <= span[1] * FAR
+
+
+def check_calibration_range(ctx: RuleContext):
+    """The plan is far outside the runs its calibration was fitted on.
+
+    A calibration (`calibration from "cal.json"`, made by `dagc calibrate`) fits the engine's host time per step
+    and front-end time on the runs it was given: their prompt and output lengths, their rate or clients, their
+    GPUs. A plan more than twice past those ranges (or on another number of GPUs) runs the engine in a regime the
+    fit never saw — other batches, other step shapes — where the fitted terms, and the bands their residuals give,
+    may not hold. Calibrate on runs that cover the plan, or read the figures as extrapolated.
+
+    Bad:
+        workload { batch = 256  prompt = 8192  generate = 128  rate = 4 requests/s  requests = 200 }   # runs of 512
+        calibration from "cal.json"
+    Fixed:
+        workload { batch = 256  prompt = 512  generate = 128  rate = 4 requests/s  requests = 200 }
+        calibration from "cal.json"
+    """
+    plan = ctx.plan
+    cal = plan.calibration
+    if cal is None:
+        return
+    w, r = plan.workload, cal.range
+    tr = w.traffic
+    written: tuple[tuple[str, float | None, tuple[float, float] | None], ...] = (
+        ("prompt", w.prompt, r.prompt), ("generate", w.generate, r.generate),
+        ("rate", tr.rate if tr is not None else None, r.rate),
+        ("concurrency", tr.concurrency if tr is not None else None, r.concurrency))
+    far = [f"{name} {value:,.4g} (runs {span[0]:,.4g}–{span[1]:,.4g})" for name, value, span in written
+           if value is not None and span is not None and _outside(float(value), span)]
+    if plan.cluster.gpus != cal.gpus:
+        far.append(f"gpus {plan.cluster.gpus} (runs {cal.gpus})")
+    if far:
+        yield diag("W540", Severity.WARNING,
+                   f"the plan is far outside the runs calibration `{cal.file}` was fitted on: " + "; ".join(far),
+                   plan.span_of("calibration.file"),
+                   "calibrate on runs that cover this traffic (`dagc calibrate`), or read its figures and bands as "
+                   "extrapolated")
+
+
 RULES = (
     make_rule("W530", Severity.WARNING, "the kernel profile was measured in another engine than the plan's",
               check_profile_engine, plan_level=True),
+    make_rule("W540", Severity.WARNING, "the plan is far outside the runs its calibration was fitted on",
+              check_calibration_range, plan_level=True),
 )

@@ -1,4 +1,5 @@
-"""Codes emitted while reading a plan: syntax (E001), input (E002) and lowering (E101–E104).
+"""Codes emitted while reading a plan: syntax (E001), input (E002) and lowering (E101–E109); and E110, the
+measured runs `dagc calibrate` reads (`dagc.calibrate`).
 
 The checks themselves live in the passes that read the plan (`dagc.lang.parse`, `dagc.lang.lower`,
 `dagc.lang.flatten`); this module documents them, and each entry names the passes that emit it.
@@ -6,10 +7,11 @@ The checks themselves live in the passes that read the plan (`dagc.lang.parse`, 
 
 from __future__ import annotations
 
-from ..diagnostics import Severity, cap
+from ..diagnostics import Diagnostic, Severity, cap
 from ..lang.flatten import flatten
 from ..lang.lower import lower
 from ..lang.parse import parse, read_source
+from ..source import Span
 from .base import make_rule
 
 E001 = """
@@ -140,6 +142,37 @@ Fixed:
     workload { batch = 64  prompt = 2048  generate = 256  requests from "trace.csv" }   # tokens `…,12,7`
 """
 
+E109 = """
+A calibration file (`calibration from "…"`, made by `dagc calibrate`) that dagc cannot use: missing, not a
+regular file, larger than 1 MiB, not UTF-8 JSON, not a calibration (no "format"), a format this dagc does not
+read, a field missing or out of range (a negative term, a residual past ±10); or a calibration fitted on
+another deployment than the plan's — another engine, release series (0.33 for 0.33.1), GPU or model: its terms
+are that engine's host times on that GPU with that model, not this plan's. The message names the field or what
+differs; the file's content is never printed. docs/calibrate.md describes the file.
+
+Bad:
+    cluster { gpus = 8  gpu preset "h200"  engine = vllm }
+    calibration from "h100-vllm.json"       # fitted on h100-sxm
+Fixed:
+    cluster { gpus = 8  gpu preset "h100-sxm"  engine = vllm }
+    calibration from "h100-vllm.json"
+"""
+
+E110 = """
+A measured run `dagc calibrate` cannot fit on: a run file missing, not a regular file, larger than 256 MiB,
+not UTF-8 JSON (or JSON lines), or without the fields of the tool that wrote it (vLLM's `mean_ttft_ms`,
+`request_rate`, `num_prompts`, …; SGLang's `completed`; AIPerf's `time_to_first_token`, `request_count`), a
+field that is not a positive number; or a run that is not of its plan — another number of requests, another
+rate or number of clients, mean prompt or output lengths more than 5 % from the plan's `prompt` and
+`generate`. Each is located at the run file's field (line and column) and names the plan's value; the file's
+content is never printed, and no run is ever skipped. A manifest entry without its `file` or `plan` is E110 too.
+
+Bad:
+    dagc calibrate rate8.json --plan plan.moe -o cal.json          # plan.moe sends 4 requests/s
+Fixed:
+    dagc calibrate rate8.json --plan plan.moe --set "workload.rate=8 requests/s" -o cal.json
+"""
+
 N001 = """
 More diagnostics than dagc shows at once: at most 50 per plan (or per strategy) are shown,
 errors first, and this note counts the rest by code. Fix the ones shown and run again.
@@ -147,6 +180,11 @@ errors first, and this note counts the rest by code. Fix the ones shown and run 
 Example:
     strategy tp 2 tp 2 tp 2 tp 2 …      # thousands of repeated axes: 50 × E204, then N001
 """
+
+def run_refusal(message: str, span: Span | None, hint: str | None = None) -> Diagnostic:
+    """E110: what `dagc calibrate` (`dagc.calibrate`) says of a measured run it cannot fit on."""
+    return Diagnostic("E110", Severity.ERROR, message, span, hint)
+
 
 RULES = (
     make_rule("E001", Severity.ERROR, "syntax error", doc=E001, passes=(parse,)),
@@ -160,5 +198,9 @@ RULES = (
     make_rule("E106", Severity.ERROR, "unusable expert load file", doc=E106, passes=(lower,)),
     make_rule("E107", Severity.ERROR, "a custom GPU's figures no accelerator has", doc=E107, passes=(lower,)),
     make_rule("E108", Severity.ERROR, "unusable request log", doc=E108, passes=(lower,)),
+    make_rule("E109", Severity.ERROR, "unusable calibration file, or one of another deployment", doc=E109,
+              passes=(lower,)),
+    make_rule("E110", Severity.ERROR, "a measured run `dagc calibrate` cannot read, or not of its plan", doc=E110,
+              passes=(run_refusal,)),
     make_rule("N001", Severity.NOTE, "more diagnostics than dagc shows at once", doc=N001, passes=(cap,)),
 )

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from ..plan.workload import Requirement, RequirementKind
 from ..rules.bounds import bounds
 from .check import StrategyResult
-from .ledger import CONFIDENCE, Errors, ledger, regime_of
+from .ledger import CONFIDENCE, Errors, calibrated_errors, ledger, regime_of
 from .verdict import METRIC_OF, RequirementResult, requirement_value_text
 
 __all__ = ["Band", "Bands", "Odds", "bands_of", "bound_warning", "figure_key", "odds_class", "odds_line", "odds_text",
@@ -131,7 +131,9 @@ def bands_of(result: StrategyResult, confidence: float = CONFIDENCE) -> Bands:
     """
     regime = regime_of(result.plan, disaggregated=result.pooled is not None)
     book = ledger()
-    errors = {q: book.errors(regime, q) for q in ("ttft", "tpot", "throughput", "e2e")}
+    # a plan with `calibration from "FILE"`: its calibration's cross-validated residuals (`ledger.calibrated_errors`)
+    errors = {q: calibrated_errors(result.plan, q, book.errors(regime, q))
+              for q in ("ttft", "tpot", "throughput", "e2e")}
     out: dict[str, Band] = {}
     metrics = result.metrics or {}
     limit = None
@@ -227,8 +229,11 @@ def regimes_text(odds: tuple[Odds, ...]) -> str | None:
         return None
     conf = next(iter(seen.values())).confidence
     fell = any(b.note for b in seen.values())
-    return (f"[low–high]: where the measured figure lies, at {conf * 100:.0f} %, from dagc's errors on published runs "
-            f"it was not tuned on (docs/bands.md): " + ", ".join(f"{k} ({b.runs} runs)" for k, b in seen.items())
+    source = ("from the calibration's cross-validated errors on your runs (docs/calibrate.md)"
+              if all(k.startswith("calibration=") for k in seen) else
+              "from dagc's errors on published runs it was not tuned on (docs/bands.md)")
+    return (f"[low–high]: where the measured figure lies, at {conf * 100:.0f} %, {source}: "
+            + ", ".join(f"{k} ({b.runs} runs)" for k, b in seen.items())
             + ("; finer regimes have too few runs" if fell else ""))
 
 

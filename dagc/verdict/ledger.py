@@ -9,7 +9,8 @@ A regime is a figure's quantity (TTFT, TPOT/ITL, throughput, E2E) within the eng
 mode and concurrency band of its deployment. A regime with fewer than the ledger's `min_runs` runs falls
 back to the next wider one (engine, GPU family, mode, concurrency band → engine, GPU family, mode →
 engine → the quantity alone → every quantity), and says so. A plan without traffic gets the widest of
-its quantity: the corpus's figures are the load's, not a steady state's.
+its quantity: the corpus's figures are the load's, not a steady state's. A plan with `calibration from "FILE"`
+takes its errors from the calibration's cross-validated residuals instead (`calibrated_errors`).
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ import numpy as np
 from ..plan.plan import Plan
 from ..plan.workload import Serving
 
-__all__ = ["LEDGER_FILE", "LEDGER_MAX_BYTES", "CONFIDENCE", "OBJECTIVE_QUANTITY", "QUANTITIES", "Errors", "Ledger",
-           "Regime", "band_ratio", "concurrency_band", "gpu_family", "ledger", "regime_of", "regime_keys",
-           "within_error_of_best", "within_error_text"]
+__all__ = ["LEDGER_FILE", "LEDGER_MAX_BYTES", "CONFIDENCE", "MIN_CALIBRATION_FIGURES", "OBJECTIVE_QUANTITY",
+           "QUANTITIES", "Errors", "Ledger", "Regime", "band_ratio", "calibrated_errors", "concurrency_band",
+           "gpu_family", "ledger", "regime_of", "regime_keys", "within_error_of_best", "within_error_text"]
 
 LEDGER_FILE = "ledger.json"
 LEDGER_MAX_BYTES = 1_000_000          # the shipped ledger is a few KB; a larger file is not read
@@ -196,6 +197,29 @@ def ledger() -> Ledger:
                   source=doc["source"])
 
 
+MIN_CALIBRATION_FIGURES = 8   # residuals of a quantity a calibration needs for its own band (else the ledger's)
+
+
+def calibrated_errors(plan: Plan, quantity: str, ledger_errors: Errors) -> Errors:
+    """The errors a figure of `quantity` takes its band from in `plan`: with `calibration from "FILE"`
+    (docs/calibrate.md), the calibration's cross-validated residuals of the quantity — ln(dagc / measured) of each
+    run's figures predicted by a fit that left that run out — estimated as the ledger's are (Weibull plotting
+    positions at its levels), regime `calibration=FILE quantity=Q`; else, or when the calibration has fewer than
+    `MIN_CALIBRATION_FIGURES` of them, the ledger's (saying why)."""
+    cal = plan.calibration
+    if cal is None:
+        return ledger_errors
+    xs = cal.residuals.get(quantity, ())
+    if len(xs) < MIN_CALIBRATION_FIGURES:
+        said = (f"calibration `{cal.file}` has {len(xs)} {quantity} figures, fewer than {MIN_CALIBRATION_FIGURES}: "
+                "the ledger's")
+        return Errors(ledger_errors.regime, ledger_errors.runs, ledger_errors.levels, ledger_errors.log_ratio,
+                      f"{said}; {ledger_errors.note}" if ledger_errors.note else said)
+    q = np.quantile(np.asarray(xs, dtype=float), ledger_errors.levels, method="weibull")
+    return Errors(f"calibration={cal.file} quantity={quantity}", len(cal.runs), ledger_errors.levels,
+                  tuple(float(x) for x in q), None)
+
+
 # The ledger quantity of each objective's figure (min-gpus counts GPUs, which have no error).
 OBJECTIVE_QUANTITY = {"tokens-per-gpu": "throughput", "throughput": "throughput", "cost": "throughput",
                       "ttft": "ttft", "tpot": "tpot"}
@@ -208,7 +232,7 @@ def band_ratio(plan: Plan, objective: str, disaggregated: bool = False, confiden
     q = OBJECTIVE_QUANTITY.get(objective)
     if q is None:
         return None
-    e = ledger().errors(regime_of(plan, disaggregated), q)
+    e = calibrated_errors(plan, q, ledger().errors(regime_of(plan, disaggregated), q))
     tail = (1.0 - confidence) / 2
     return math.exp(e.quantile(1.0 - tail) - e.quantile(tail))
 

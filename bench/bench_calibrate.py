@@ -1,0 +1,184 @@
+"""How fast `dagc calibrate` is, and how much a calibration helps on the public corpus.
+
+Usage:
+    python bench/bench_calibrate.py                 # both parts
+    python bench/bench_calibrate.py --timing        # 50 runs only
+    python bench/bench_calibrate.py --corpus        # the corpus only
+
+1. Timing: 50 runs dagc makes itself with known terms (step_s = 3 ms, frontend_s = 40 ms) — Mixtral 8x7B on 8
+   H100s with vLLM, 100 requests each at rates of 1 to 10 requests/s, prompts of 256 to 2,048 and outputs of 64 to
+   512 tokens — written as `vllm bench serve --save-result` writes them, listed in a manifest and calibrated as
+   `dagc calibrate MANIFEST` does (reading the files, lowering the plans with their overrides, the fit and the
+   cross-validation). Prints the seconds and the terms recovered. Target: at most 10 s.
+2. The corpus: each source of bench/corpus with at least 5 runs of one deployment (engine and release, and the
+   plan but its workload: model and weights, cluster, strategy) and TPOT or TTFT measured, its runs in file
+   order alternately calibration and test; dagc's terms are
+   calibrated on the first half (`dagc.calibrate.calibrate.fit_jobs`: the corpus's plans are its runs' own) and
+   its error on the test half reported, uncalibrated (the shipped terms) against calibrated, per quantity: the
+   median |error| over the figures. A plan without traffic is a steady state whose TTFT is fitted on (as
+   bench/fit_engine_terms.py does). Target: the calibrated error at most half the uncalibrated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+for p in (ROOT, ROOT / "bench"):
+    if str(p) not in sys.path:
+        sys.path.insert(0, str(p))
+
+import fidelity_corpus as fc  # noqa: E402
+
+from dagc.calibrate.calibrate import Job, fit_jobs  # noqa: E402
+from dagc.calibrate.figures import dagc_figures, quantity_of  # noqa: E402
+from dagc.calibrate.manifest import jobs_of_manifest  # noqa: E402
+from dagc.calibrate.measured import MeasuredRun  # noqa: E402
+from dagc.lang.load import load_plan_text  # noqa: E402
+from dagc.source import SourceFile  # noqa: E402
+
+PLAN = ('model preset "mixtral-8x7b"\ncluster {{ gpus = 8  gpu preset "h100-sxm"  engine = vllm }}\n'
+        "workload {{ batch = 256  prompt = {p}  generate = {g}  serving = inflight  rate = {r} requests/s  "
+        "requests = 100 }}\nstrategy tp 8\n")
+TRUE = {"step_s": 3e-3, "frontend_s": 40e-3}
+MIN_GROUP = 5          # 3 runs to calibrate on (a term moves on 3 runs at least), 2 to test
+
+
+def _vllm_result(p: int, g: int, r: float) -> dict:
+    f, why = dagc_figures(load_plan_text(PLAN.format(p=p, g=g, r=r)), TRUE)
+    assert why is None, why
+    doc = {"endpoint_type": "vllm", "backend": "vllm", "num_prompts": 100, "request_rate": r, "max_concurrency": None,
+           "completed": 100, "total_input_tokens": p * 100, "total_output_tokens": g * 100,
+           "request_throughput": f["requests_per_s"], "output_throughput": f["output_tokens_per_s"],
+           "total_token_throughput": f["total_tokens_per_s"]}
+    for k, name in (("ttft", "ttft"), ("tpot", "tpot"), ("itl", "itl"), ("e2e", "e2el")):
+        for suf, pre in (("", "mean"), ("_median", "median"), ("_p99", "p99")):
+            doc[f"{pre}_{name}_ms"] = f[f"{k}_ms{suf}"]
+    return doc
+
+
+def timing(n: int = 50, workers: int = 1) -> float:
+    """Seconds to calibrate on `n` runs (files and manifest written first, not timed)."""
+    combos = [(p, g, r) for p in (256, 512, 1024, 2048) for g in (64, 128, 256, 512) for r in (1, 2, 4, 6, 10)][:n]
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp)
+        (d / "plan.moe").write_text(PLAN.format(p=512, g=128, r=4))
+        entries = []
+        for i, (p, g, r) in enumerate(combos):
+            (d / f"run{i}.json").write_text(json.dumps(_vllm_result(p, g, r)))
+            entries.append(f'[[run]]\nfile = "run{i}.json"\nset = ["workload.prompt={p}", "workload.generate={g}", '
+                           f'"workload.rate={r} requests/s"]\n')
+        (d / "runs.toml").write_text('plan = "plan.moe"\n' + "\n".join(entries))
+        t0, c0 = time.perf_counter(), time.process_time()
+        cal = fit_or_calibrate(d / "runs.toml", workers)
+        took, cpu = time.perf_counter() - t0, time.process_time() - c0
+    procs = f"{workers} process" + ("es" if workers > 1 else "")
+    cpu_said = f", {cpu:.1f} s of this process's CPU" if workers == 1 else ""
+    print(f"timing: {len(combos)} runs calibrated in {took:.1f} s wall with {procs}{cpu_said} ({cal.evaluations} "
+          "sets of terms "
+          "simulated); "
+          f"step_s {cal.terms['step_s'] * 1e3:.4f} ms (true 3 ms), frontend_s {cal.terms['frontend_s'] * 1e3:.3f} ms "
+          f"(true 40 ms)", flush=True)
+    return took
+
+
+def fit_or_calibrate(manifest: Path, workers: int = 1):
+    from dagc.calibrate.calibrate import calibrate
+    return calibrate(jobs_of_manifest(manifest), workers)
+
+
+def _job(run: fc.Run) -> Job:
+    """A corpus run as a calibration job: its plan lowered with its engine, its traffic the plan's own."""
+    plan = fc.lowered(run)
+    tr, w = plan.workload.traffic, plan.workload
+    src = SourceFile(f"{run.id}.json", "", echo=False)
+    m = MeasuredRun(run.id, run.id, "corpus", src, 0, 0, tr.requests if tr else w.batch,
+                    tr.rate if tr else 1.0, tr.concurrency if tr else None, float(w.prompt), float(w.generate),
+                    dict(run.measured), {})
+    return Job(m, plan, run.id)
+
+
+def _deployment(plan_text: str) -> str:
+    """The plan without its workload: the model (its weights too), the cluster and the strategy."""
+    return " ".join(re.sub(r"workload\s*\{[^}]*\}", "", plan_text).split())
+
+
+def _groups() -> dict[tuple, list[fc.Run]]:
+    """The runs of each source's deployments (engine and release, and the plan but its workload), with TPOT or
+    TTFT measured, for those with at least `MIN_GROUP`."""
+    out: dict[tuple, list[fc.Run]] = defaultdict(list)
+    for f in fc.load_corpus():
+        for r in f.runs:
+            if any(k.startswith(("tpot", "ttft")) for k in r.measured):
+                out[(f.source.id, r.engine, r.release, _deployment(r.plan))].append(r)
+    return {k: v for k, v in out.items() if len(v) >= MIN_GROUP}
+
+
+def _median_abs(errs: list[float]) -> float:
+    return statistics.median(abs(e) for e in errs) if errs else float("nan")
+
+
+def corpus() -> dict[str, tuple[float, float]]:
+    """quantity → (uncalibrated, calibrated) median |error| on the test halves, over every group."""
+    before: dict[str, list[float]] = defaultdict(list)
+    after: dict[str, list[float]] = defaultdict(list)
+    for key, runs in sorted(_groups().items()):
+        fit_runs, test_runs = runs[0::2], runs[1::2]
+        t0 = time.perf_counter()
+        try:
+            cal = fit_jobs([_job(r) for r in fit_runs])
+        except Exception as exc:  # noqa: BLE001  (a group dagc refuses is reported, not fitted)
+            print(f"  {key[0]} {key[1]}: not calibrated: {type(exc).__name__}: {str(exc)[:120]}", flush=True)
+            continue
+        g_before, g_after = defaultdict(list), defaultdict(list)
+        for r in test_runs:
+            plan = fc.lowered(r)
+            for terms, into, g in ((None, before, g_before), (cal.terms, after, g_after)):
+                figs, why = dagc_figures(plan, terms)
+                for k, m in r.measured.items():
+                    if why is None and k in figs:
+                        e = (figs[k] - m) / m
+                        into[quantity_of(k)].append(e)
+                        g[quantity_of(k)].append(e)
+        shown = "; ".join(f"{q} {_median_abs(g_before[q]) * 100:.1f} % → {_median_abs(g_after[q]) * 100:.1f} %"
+                          for q in ("tpot", "ttft", "e2e", "throughput") if g_before[q])
+        kept = [t.name for t in (cal.step, cal.frontend) if t.kept]
+        first = fc.lowered(runs[0])
+        print(f"  {key[0]} ({key[1]} {key[2] or ''} {first.cluster.gpus}×{first.cluster.gpu.name} "
+              f"{first.strategies[0].text}; {', '.join(r.id for r in fit_runs)}): calibrated on {len(fit_runs)}, "
+              "tested "
+              f"on {len(test_runs)}: step_s {cal.terms['step_s'] * 1e3:.3f} ms, frontend_s "
+              f"{cal.terms['frontend_s'] * 1e3:.2f} ms{' (kept: ' + ', '.join(kept) + ')' if kept else ''}; "
+              f"median |error| {shown} [{time.perf_counter() - t0:.0f} s]", flush=True)
+    out = {q: (_median_abs(before[q]), _median_abs(after[q])) for q in before}
+    for q, (b, a) in out.items():
+        print(f"corpus: {q:10} test figures {len(before[q]):3}: median |error| uncalibrated {b * 100:5.1f} %, "
+              f"calibrated {a * 100:5.1f} % ({a / b:.2f}× the uncalibrated)" if b else f"corpus: {q}: no error")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--timing", action="store_true", help="the 50-run timing only")
+    ap.add_argument("--corpus", action="store_true", help="the corpus comparison only")
+    args = ap.parse_args(argv)
+    if args.timing or not args.corpus:
+        print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs", flush=True)
+        timing()
+        timing(workers=2)
+    if args.corpus or not args.timing:
+        corpus()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

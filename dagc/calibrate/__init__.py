@@ -1,0 +1,11 @@
+"""`dagc calibrate`: the engine's terms fitted on the user's own benchmark runs (docs/calibrate.md).
+
+Input: measured runs as vLLM, SGLang and AIPerf / genai-perf write them (`runs`), each with the plan it measured
+(`manifest`). Output: a calibration (`calibrate.calibrate`) and its file's document, which a plan names with
+`calibration from "FILE"` (`dagc.lang.calibration`): its engine's `step_s` and `frontend_s`, and its bands from
+the calibration's cross-validated residuals (`dagc.verdict.bands`).
+
+Modules, in the order data flows: `measured` (the run type), `run_fields` and `runs` (run files), `match` (a run
+against its plan), `figures` (dagc's figures of a run), `fit` (a term's robust fit), `calibrate` (both terms and
+the cross-validation), `manifest` (what the command reads).
+"""

@@ -1,0 +1,220 @@
+"""A calibration: the engine's `step_s` and `frontend_s` fitted on measured runs, cross-validated.
+
+Input: `Job`s — each a measured run (`dagc.calibrate.runs`) with the plan it measured (lowered, its `--set`
+overrides applied). Output: `Calibrated` — the fitted terms, dagc's figures before and after, the figures each run
+gets from a fit that left it out, and the calibration file's document (`Calibrated.document`, the format of
+`dagc.lang.calibration.CalibrationFile`, docs/calibrate.md) — or a `PlanError` (E110: a run that is not of its
+plan, runs of different deployments, a plan dagc refuses).
+
+`step_s` is fitted first on every run's TPOT, then `frontend_s` on TTFT with `step_s` at its fitted value, on the
+runs whose client does not send every request at once (`match.queued_by_design`: there TTFT is the queue's)
+(`dagc.calibrate.fit`). The cross-validation leaves one run out at a time: its figures are predicted with the
+terms the other runs give (`fit.left_out`), from its figures at the fitted terms and their slopes in each term,
+and their log-ratios ln(dagc / measured), by the error ledger's quantity, are the calibration's residuals, which a
+plan's bands take (`dagc.verdict.bands`).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from ..diagnostics import PlanError, quote
+from ..lang.calibration import MAX_RESIDUAL
+from ..plan.calibration import CALIBRATION_FORMAT, CALIBRATION_QUANTITIES
+from ..plan.plan import Plan
+from ..rules.syntax import run_refusal
+from .figures import dagc_figures, quantity_of
+from .fit import TermFit, fit_term, left_out
+from .match import disagreements, queued_by_design
+from .measured import MeasuredRun
+
+__all__ = ["Calibrated", "Job", "calibrate", "fit_jobs"]
+
+ABOUT = "dagc calibration: engine terms fitted on measured runs, with cross-validated residuals (docs/calibrate.md)"
+
+
+@dataclass(frozen=True)
+class Job:
+    """A measured run and the plan it measured (`plan_shown`: its file and `--set`s, for messages)."""
+
+    run: MeasuredRun
+    plan: Plan
+    plan_shown: str
+
+
+@dataclass(frozen=True)
+class Calibrated:
+    """The fit's outcome: the terms, the figures at the start and at the fit, the left-out predictions."""
+
+    jobs: tuple[Job, ...]
+    step: TermFit
+    frontend: TermFit
+    start: Mapping[str, float]
+    before: tuple[Mapping[str, float], ...]         # dagc's figures at the engine's own terms
+    after: tuple[Mapping[str, float], ...]          # at the fitted terms
+    cross_validated: tuple[Mapping[str, float], ...]
+    evaluations: int = 0
+    residuals: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+
+    @property
+    def terms(self) -> dict[str, float]:
+        return {"step_s": self.step.value, "frontend_s": self.frontend.value}
+
+    def errors(self, which: str) -> dict[str, list[float]]:
+        """quantity → the relative errors (dagc − measured) / measured of `before`, `after` or `cross_validated`."""
+        out: dict[str, list[float]] = {}
+        for j, figs in zip(self.jobs, getattr(self, which), strict=True):
+            for k, m in j.run.measured.items():
+                if k in figs:
+                    out.setdefault(quantity_of(k), []).append((figs[k] - m) / m)
+        return out
+
+    def document(self) -> dict:
+        """The calibration file (format 1, docs/calibrate.md)."""
+        first = self.jobs[0].plan
+        runs = [j.run for j in self.jobs]
+
+        def span(values: list[float]) -> list[float] | None:
+            return [min(values), max(values)] if values else None
+
+        def median_abs(which: str) -> dict[str, float]:
+            return {q: statistics.median(abs(e) for e in es) for q, es in self.errors(which).items()}
+
+        return {
+            "format": CALIBRATION_FORMAT, "about": ABOUT,
+            "engine": first.cluster.engine.name, "release": first.cluster.engine.release,
+            "gpu": first.cluster.gpu.name, "gpus": first.cluster.gpus, "model": first.model.name,
+            "terms": self.terms,
+            "fit": {"method": "least absolute relative deviation, linearised (weighted median), step_s on TPOT, "
+                              "then frontend_s on TTFT of the runs not sent all at once; never negative",
+                    "cross_validation": "leave one run out", "start": dict(self.start),
+                    "runs_moved": {"step_s": self.step.moved, "frontend_s": self.frontend.moved},
+                    "kept": [t.name for t in (self.step, self.frontend) if t.kept],
+                    "evaluations": self.evaluations,
+                    "median_abs_error": {"uncalibrated": median_abs("before"), "calibrated": median_abs("after"),
+                                         "cross_validated": median_abs("cross_validated")}},
+            "runs": [{"id": r.id, "file": r.path, "tool": r.tool, "requests": r.requests, "prompt": r.prompt,
+                      "generate": r.generate, "rate": r.rate, "concurrency": r.concurrency,
+                      "measured": dict(r.measured), "dagc": {k: a[k] for k in r.measured if k in a},
+                      "cross_validated": {k: c[k] for k in r.measured if k in c}}
+                     for r, a, c in zip(runs, self.after, self.cross_validated, strict=True)],
+            "range": {"prompt": span([r.prompt for r in runs]), "generate": span([r.generate for r in runs]),
+                      "concurrency": span([float(r.concurrency) for r in runs
+                                           if r.concurrency is not None and r.concurrency < r.requests]),
+                      "rate": span([r.rate for r in runs if r.rate is not None])},
+            "residuals": {q: list(v) for q, v in self.residuals.items()},
+        }
+
+
+def _fail(job: Job, message: str, hint: str | None = None) -> PlanError:
+    return PlanError([run_refusal(message, job.run.span("requests"), hint)])
+
+
+def _same_deployment(jobs: Sequence[Job]) -> None:
+    def key(p: Plan) -> tuple:
+        return (p.cluster.engine.name, p.cluster.engine.release, p.cluster.gpu.name, p.model.name)
+    first = key(jobs[0].plan)
+    for j in jobs[1:]:
+        if key(j.plan) != first:
+            raise _fail(j, f"run {quote(j.run.id)}'s plan `{quote(j.plan_shown)}` is of another deployment than "
+                        f"run {quote(jobs[0].run.id)}'s: engine, release, GPU, model "
+                        f"{' / '.join(str(x) for x in key(j.plan))} against {' / '.join(str(x) for x in first)}",
+                        "a calibration is of one engine release, GPU and model: calibrate each apart")
+
+
+def _figures_of(args: tuple[Plan, dict[str, float]]) -> tuple[dict[str, float], str | None]:
+    return dagc_figures(*args)
+
+
+def _quiet_worker() -> None:
+    """A worker leaves Ctrl-C to the command, which stops the pool (no worker prints a traceback)."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class _Evaluator:
+    """dagc's figures of every job at given terms, each set of terms evaluated once; the jobs in `workers`
+    processes when more than one (each run's simulation is independent of the others')."""
+
+    def __init__(self, jobs: Sequence[Job], workers: int = 1) -> None:
+        self.jobs = jobs
+        self.seen: dict[tuple[float, float], list[Mapping[str, float]]] = {}
+        self.pool = None
+        if workers > 1 and len(jobs) > 1:
+            from concurrent.futures import ProcessPoolExecutor
+            self.pool = ProcessPoolExecutor(max_workers=min(workers, len(jobs)), initializer=_quiet_worker)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def __call__(self, terms: Mapping[str, float]) -> list[Mapping[str, float]]:
+        key = (round(terms["step_s"], 12), round(terms["frontend_s"], 12))
+        if key not in self.seen:
+            args = [(j.plan, dict(terms)) for j in self.jobs]
+            found = (list(self.pool.map(_figures_of, args, chunksize=max(1, len(args) // 8)))
+                     if self.pool is not None else [_figures_of(a) for a in args])
+            out: list[Mapping[str, float]] = []
+            for j, (figs, why) in zip(self.jobs, found, strict=True):
+                if why is not None:
+                    raise _fail(j, f"dagc gives no figures for run {quote(j.run.id)}'s plan `{quote(j.plan_shown)}`: "
+                                f"{quote(why, 200)}", "check the plan with `dagc check` first")
+                out.append(figs)
+            self.seen[key] = out
+        return self.seen[key]
+
+
+def calibrate(jobs: Sequence[Job], workers: int = 1) -> Calibrated:
+    """Fit the engine's terms on the jobs' runs and cross-validate them.
+
+    Raises:
+        PlanError: E110 for every run that is not of its plan; runs of several deployments; a plan dagc gives no
+            figures for.
+    """
+    if not jobs:
+        raise ValueError("no runs to calibrate on")
+    diags = [d for j in jobs for d in disagreements(j.run, j.plan, j.plan_shown)]
+    if diags:
+        raise PlanError(diags)
+    _same_deployment(jobs)
+    return fit_jobs(jobs, workers)
+
+
+def fit_jobs(jobs: Sequence[Job], workers: int = 1) -> Calibrated:
+    """`calibrate` on jobs already matched to their plans (bench/bench_calibrate.py's corpus runs, whose plans
+    are their sources' own), their figures simulated in `workers` processes."""
+    evaluate = _Evaluator(jobs, workers)
+    try:
+        return _fit(jobs, evaluate)
+    finally:
+        evaluate.close()
+
+
+def _fit(jobs: Sequence[Job], evaluate: _Evaluator) -> Calibrated:
+    own = jobs[0].plan.cluster.engine.terms
+    start = {"step_s": own.step_s, "frontend_s": own.frontend_s}
+    measured = [j.run.measured for j in jobs]
+    before = evaluate(start)
+    # a run that measured ITL and no TPOT (TensorRT-LLM's tables, some clients) is fitted on its ITL
+    step = fit_term(evaluate, measured, start, "step_s", start["step_s"], at_start=before, itl=True)
+    front_use = [not queued_by_design(j.run) for j in jobs]
+    frontend = fit_term(evaluate, measured, {**start, "step_s": step.value}, "frontend_s", start["frontend_s"],
+                        front_use, at_start=step.at)
+    cross = []
+    for i in range(len(jobs)):
+        ds = left_out(step, measured, [True] * len(jobs), i) - step.value
+        df = left_out(frontend, measured, front_use, i) - frontend.value
+        cross.append({k: x + step.slope[i].get(k, 0.0) * ds + frontend.slope[i].get(k, 0.0) * df
+                      for k, x in frontend.at[i].items()})
+    residuals: dict[str, list[float]] = {q: [] for q in CALIBRATION_QUANTITIES}
+    for j, c in zip(jobs, cross, strict=True):
+        for k, m in j.run.measured.items():
+            if k in c:
+                r = math.log(max(c[k], 1e-9 * m) / m)
+                residuals[quantity_of(k)].append(round(max(-MAX_RESIDUAL, min(MAX_RESIDUAL, r)), 6))
+    return Calibrated(tuple(jobs), step, frontend, start, tuple(before), tuple(frontend.at), tuple(cross),
+                      len(evaluate.seen), {q: tuple(v) for q, v in residuals.items() if v})
+

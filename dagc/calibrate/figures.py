@@ -1,0 +1,98 @@
+"""dagc's figures for a measured run, keyed as the run's: what the calibration and the corpus compare.
+
+Input: a lowered plan with its one strategy (and, optionally, engine terms to price it with). Output: a dict of
+dagc's figures in the units benchmark clients report — `ttft_ms`, `ttft_ms_median`, `ttft_ms_p99`, `tpot_ms…`,
+`itl_ms…`, `e2e_ms…`, `output_tokens_per_s`, `total_tokens_per_s`, `requests_per_s` (and `input_tokens_per_s`
+for a disaggregated pool) — or why there are none.
+
+- With traffic in the plan: the load simulation's, as a benchmark client computes them over the whole run — the
+  mean, median (p50) and p99 of TTFT, TPOT, ITL and E2E, output (and input + output) tokens over the run's
+  duration, requests over it;
+- a disaggregated plan without traffic: `input_tokens_per_s` = the prefill pool's capacity × prompt,
+  `output_tokens_per_s` = the decode pool's capacity × generate, `tpot_ms` the decode pool's;
+- otherwise the steady state's: TTFT, TPOT (= ITL), E2E = TTFT + (generate − 1) × TPOT, output tokens/s = the
+  decode tokens/s of the whole deployment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ..plan.plan import Plan
+
+__all__ = ["LATENCY_STATS", "dagc_figures", "load_figures", "quantity_of", "steady_figures", "with_terms"]
+
+LATENCY_STATS = (("mean", ""), ("p50", "_median"), ("p99", "_p99"))
+# the error ledger's quantity of each figure's stem (`dagc.verdict.ledger.QUANTITIES`)
+_QUANTITY = {"ttft": "ttft", "tpot": "tpot", "itl": "tpot", "e2e": "e2e", "output": "throughput",
+             "total": "throughput", "input": "throughput", "requests": "throughput"}
+
+
+def quantity_of(key: str) -> str:
+    """The ledger quantity of a figure key.
+
+    Example:
+        >>> quantity_of("itl_ms_p99"), quantity_of("requests_per_s"), quantity_of("ttft_ms")
+        ('tpot', 'throughput', 'ttft')
+    """
+    return _QUANTITY[key.split("_")[0]]
+
+
+def with_terms(plan: Plan, terms: Mapping[str, float] | None) -> Plan:
+    """The plan with its engine's terms replaced by `terms` (`step_s`, `frontend_s`); the plan itself without."""
+    if not terms:
+        return plan
+    eng = plan.cluster.engine
+    eng = eng.model_copy(update={"terms": eng.terms.model_copy(update=dict(terms))})
+    return plan.model_copy(update={"cluster": plan.cluster.model_copy(update={"engine": eng})})
+
+
+def _key(stem: str, server: bool) -> str:
+    """report.json's key of a latency: the client's, or (`server`) TTFT and E2E without the engine's front end."""
+    return f"{stem}_server_s" if server and stem in ("ttft", "e2e") else f"{stem}_s"
+
+
+def load_figures(under, plan: Plan, server: bool = False) -> dict[str, float]:
+    """The figures of a simulated load (`dagc.verdict.under_load`'s result), as the client reports them (or,
+    `server`, TTFT and E2E as the engine's own process measures them: without its front end)."""
+    j, ld = under.json, under.load
+    out = {f"{k}_ms{suf}": j[_key(k, server)][stat] * 1e3 for k in ("ttft", "tpot", "itl", "e2e")
+           for stat, suf in LATENCY_STATS if j.get(_key(k, server)) and j[_key(k, server)].get(stat) is not None}
+    n = len(ld.arrival)
+    output = float(ld.output.sum()) if ld.output is not None else float(ld.generate * n)
+    prompt = float(ld.prompt.sum()) if ld.prompt is not None else float(plan.workload.prompt * n)
+    dur = j["duration_s"]
+    return out | {"output_tokens_per_s": output / dur, "total_tokens_per_s": (output + prompt) / dur,
+                  "requests_per_s": n / dur}
+
+
+def steady_figures(plan: Plan, metrics: Mapping[str, float], server: bool = False) -> dict[str, float]:
+    """The steady state's figures of a plan without traffic (`server`: TTFT and E2E without the front end)."""
+    w = plan.workload
+    tpot, ttft = metrics["tpot_s"], metrics["ttft_server_s" if server else "ttft_s"]
+    e2e = ttft + (w.generate - 1) * tpot
+    return {"tpot_ms": tpot * 1e3, "itl_ms": tpot * 1e3, "ttft_ms": ttft * 1e3, "e2e_ms": e2e * 1e3,
+            "output_tokens_per_s": metrics["decode_tokens_per_s_per_gpu"] * plan.cluster.gpus,
+            "requests_per_s": w.batch / e2e}
+
+
+def dagc_figures(plan: Plan, terms: Mapping[str, float] | None = None,
+                 server: bool = False) -> tuple[dict[str, float], str | None]:
+    """dagc's figures for a lowered plan (its first strategy), its engine priced with `terms` when given, and
+    why there are none (refused) or None. TTFT and E2E are a serving client's, or with `server` the engine's
+    own process's (a benchmark inside it, `gptSessionBenchmark`, `trtllm-bench`: no front end)."""
+    from ..verdict.check import check_strategy
+    plan = with_terms(plan, terms)
+    r = check_strategy(plan, plan.strategies[0], with_capacity=False)
+    if r.load is not None:
+        return load_figures(r.load, r.plan, server), None
+    if r.pooled is not None:
+        f = r.pooled.figures
+        if f is None:
+            return {}, "; ".join(f"{d.code} {d.message}" for d in r.pooled.diagnostics if d.is_error) or "no figures"
+        return {"input_tokens_per_s": f.capacity["prefill"] * plan.workload.prompt,
+                "output_tokens_per_s": f.capacity["decode"] * plan.workload.generate,
+                "tpot_ms": f.tpot_s * 1e3, "itl_ms": f.tpot_s * 1e3}, None
+    if r.metrics is None:
+        return {}, "; ".join(f"{d.code} {d.message}" for d in r.diagnostics if d.is_error) or "no metrics"
+    return steady_figures(r.plan, r.metrics, server), None

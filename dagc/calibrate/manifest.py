@@ -1,0 +1,130 @@
+"""What `dagc calibrate` calibrates on: run files with their plans, from the command line or a manifest.
+
+Input: run files, a plan with its `--set` overrides and `--strategy`; or a manifest (TOML, or JSON of the same
+shape, docs/calibrate.md) listing each run file with its plan, overrides and strategy:
+
+    [[run]]
+    file = "runs/rate4.json"          # relative to the manifest
+    plan = "mixtral.moe"
+    set = ["workload.rate=4", "workload.requests=200"]
+    strategy = "tp 8"                 # optional: the plan's one strategy
+    run = 2                           # optional: the 2nd run of a file of several (JSON lines)
+
+Top-level `plan`, `set` and `strategy` are every entry's default. Output: the `Job`s
+(`dagc.calibrate.calibrate`), or a `PlanError`: E110 located in the manifest (a key missing or of the wrong
+type, a run number the file does not have), the plans' own diagnostics, the run files' E110.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ..diagnostics import PlanError, quote
+from ..lang.load import parse_strategy
+from ..lang.overrides import load_plan_with
+from ..lang.parse import MAX_PLAN_BYTES
+from ..plan.plan import Plan
+from ..rules.syntax import run_refusal
+from ..source import SourceFile
+from .calibrate import Job
+from .runs import read_runs, read_text
+
+__all__ = ["MAX_MANIFEST_BYTES", "MAX_MANIFEST_RUNS", "jobs_of", "jobs_of_manifest", "plan_for"]
+
+MAX_MANIFEST_RUNS = 10_000
+MAX_MANIFEST_BYTES = MAX_PLAN_BYTES         # 1 MiB, as a plan
+_FORM = ('a manifest is `[[run]]` tables of `file`, `plan`, `set` (a list of "FIELD=VALUE"), `strategy` and `run` '
+         "(docs/calibrate.md)")
+
+
+def plan_for(path: str | Path, overrides: Sequence[str], strategy: str | None,
+             allow_paths: Sequence[Path] = ()) -> Plan:
+    """The plan a run measured: its file with the overrides, its one strategy (or `strategy`).
+
+    Raises:
+        PlanError: the plan's diagnostics; E110 when it has several strategies and none is named.
+    """
+    plan = load_plan_with(path, overrides, allow_paths=allow_paths)
+    if strategy is not None:
+        return plan.model_copy(update={"strategies": (parse_strategy(strategy),)})
+    if len(plan.strategies) > 1:
+        raise PlanError([run_refusal(f"the plan has {len(plan.strategies)} strategies: "
+                                    "which one did the runs measure?", plan.strategies[1].span,
+                                    "name it with --strategy (in a manifest, `strategy = \"…\"`)")])
+    return plan
+
+
+def _shown(plan: str | Path, overrides: Sequence[str]) -> str:
+    return str(plan) + "".join(f" --set {o}" for o in overrides)
+
+
+def jobs_of(runs: Sequence[str | Path], plan: str | Path, overrides: Sequence[str] = (), strategy: str | None = None,
+            allow_paths: Sequence[Path] = ()) -> list[Job]:
+    """Every run of every run file, each with the one plan (`dagc calibrate RUN... --plan PLAN`)."""
+    p = plan_for(plan, overrides, strategy, allow_paths)
+    return [Job(r, p, _shown(plan, overrides)) for f in runs for r in read_runs(f)]
+
+
+def _bad(src: SourceFile, at: int, message: str) -> PlanError:
+    return PlanError([run_refusal(message, src.span(at, at), _FORM)])
+
+
+def _strings(src: SourceFile, at: int, v: Any, what: str) -> list[str]:
+    if v is None:
+        return []
+    if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+        raise _bad(src, at, f"`{what}` is not a list of \"FIELD=VALUE\" strings")
+    return list(v)
+
+
+def jobs_of_manifest(path: str | Path, allow_paths: Sequence[Path] = ()) -> list[Job]:
+    """The jobs a manifest lists (runs and plans relative to the manifest's directory)."""
+    src = read_text(path, "manifest", MAX_MANIFEST_BYTES)
+    text = src.text
+    try:
+        doc = json.loads(text) if text.lstrip().startswith("{") else tomllib.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise _bad(src, 0, f"the manifest is not valid TOML or JSON: {quote(str(exc), 120)}") from None
+    entries = doc.get("run") if isinstance(doc, dict) else None
+    if not isinstance(entries, list) or not entries or not all(isinstance(e, dict) for e in entries):
+        raise _bad(src, 0, "the manifest has no `[[run]]` entries (a run file is given with `--plan PLAN`)")
+    if len(entries) > MAX_MANIFEST_RUNS:
+        raise _bad(src, 0, f"the manifest lists more than {MAX_MANIFEST_RUNS:,} runs")
+    base = Path(path).absolute().parent
+    plans: dict[tuple, Plan] = {}
+    jobs: list[Job] = []
+    for k, e in enumerate(entries, 1):
+        at = _entry_at(text, k)
+        file, plan = e.get("file"), e.get("plan", doc.get("plan"))
+        strategy, which = e.get("strategy", doc.get("strategy")), e.get("run")
+        for name, v in (("file", file), ("plan", plan)):
+            if not isinstance(v, str) or not v:
+                raise _bad(src, at, f"run entry {k}: `{name}` is missing or not a path")
+        if strategy is not None and not isinstance(strategy, str):
+            raise _bad(src, at, f"run entry {k}: `strategy` is not a strategy expression")
+        overrides = _strings(src, at, doc.get("set"), "set") + _strings(src, at, e.get("set"), f"run entry {k}: set")
+        key = (plan, tuple(overrides), strategy)
+        if key not in plans:
+            plans[key] = plan_for(base / plan, overrides, strategy, allow_paths)
+        runs = read_runs(base / file, shown=str(Path(path).parent / file))
+        if which is not None:
+            if isinstance(which, bool) or not isinstance(which, int) or not 1 <= which <= len(runs):
+                raise _bad(src, at, f"run entry {k}: `run` is not a run of `{quote(file)}` (it holds {len(runs)})")
+            runs = [runs[which - 1]]
+        jobs += [Job(r, plans[key], _shown(plan, overrides)) for r in runs]
+    return jobs
+
+
+def _entry_at(text: str, k: int) -> int:
+    """Where the k-th run entry starts (its `[[run]]` header, or its `{` in JSON), else 0."""
+    at = -1
+    for _ in range(k):
+        nxt = text.find("[[run]]", at + 1)
+        at = nxt if nxt >= 0 else text.find('"file"', at + 1)
+        if at < 0:
+            return 0
+    return at

@@ -1,0 +1,79 @@
+"""Whether a measured run is of its plan: the same traffic and lengths, else E110 at the run's field.
+
+Input: a `MeasuredRun` and the plan it is said to measure (with its `--set` overrides lowered). Output: the
+diagnostics of every disagreement — the number of requests, the rate or the clients, the mean prompt and output
+lengths (within `LENGTH_TOLERANCE`) — each located at the run file's field and naming the plan's value and the
+`--set` that would make the plan the run's. A run is never skipped: a disagreement stops the calibration.
+"""
+
+from __future__ import annotations
+
+from ..diagnostics import Diagnostic, quote
+from ..plan.plan import Plan
+from ..rules.syntax import run_refusal
+from .measured import MeasuredRun
+
+__all__ = ["LENGTH_TOLERANCE", "RATE_TOLERANCE", "REQUESTS_TOLERANCE", "disagreements", "queued_by_design"]
+
+LENGTH_TOLERANCE = 0.05      # a mean length within 5 % of the plan's `prompt` / `generate`
+RATE_TOLERANCE = 0.01        # the rate within 1 % of the plan's
+REQUESTS_TOLERANCE = 0.01    # the requests within 1 % (a run's `completed` may miss a failed request or two)
+
+
+def queued_by_design(run: MeasuredRun) -> bool:
+    """Whether the run's client sends every request at once (an offline burst: its TTFT is mostly queueing, and
+    would be taken for the front end's)."""
+    return run.rate is None and (run.concurrency is None or run.concurrency >= run.requests)
+
+
+def disagreements(run: MeasuredRun, plan: Plan, plan_shown: str) -> list[Diagnostic]:
+    """E110 for each figure of the run's traffic the plan does not send."""
+    out: list[Diagnostic] = []
+    shown = quote(plan_shown)
+
+    def say(name: str, message: str, setting: str) -> None:
+        out.append(run_refusal(f"run {quote(run.id)} is not of plan `{shown}`: {message}",
+                              run.span(name), f"give the plan the run's traffic: `--set \"{setting}\"` (in a manifest, "
+                              f"`set = [\"{setting}\"]`), or calibrate with the plan this run measured"))
+
+    w = plan.workload
+    tr = w.traffic
+    if tr is None or tr.log is not None:
+        what = "sends no traffic" if tr is None else "replays a request log"
+        setting = f"workload.rate={run.rate:g} requests/s" if run.rate is not None else \
+            f"workload.concurrency={run.concurrency or run.requests}"
+        say("rate", f"the plan {what}, the run sent {run.requests:,} requests", setting)
+        return out
+    if abs(tr.requests - run.requests) > REQUESTS_TOLERANCE * run.requests:
+        say("requests", f"the run sent {run.requests:,} requests, the plan {tr.requests:,}",
+            f"workload.requests={run.requests}")
+    _traffic(run, tr, say)
+    for name, ours, written in (("prompt", run.prompt, w.prompt), ("generate", run.generate, w.generate)):
+        if abs(written - ours) > LENGTH_TOLERANCE * ours:
+            say(name, f"the run's mean {'input' if name == 'prompt' else 'output'} length is {ours:,.1f} tokens, the "
+                f"plan's `{name} = {written:,}` (more than {LENGTH_TOLERANCE:.0%} apart)".replace("%", " %"),
+                f"workload.{name}={round(ours)}")
+    return out
+
+
+def _traffic(run: MeasuredRun, tr, say) -> None:
+    if run.rate is not None:
+        if run.concurrency is not None and run.concurrency < run.requests:
+            say("concurrency", f"the run sent at {run.rate:g} requests/s with at most {run.concurrency} in flight, "
+                "which dagc's traffic does not express (an open loop, or a closed loop: not both)",
+                f"workload.rate={run.rate:g} requests/s")
+        elif tr.rate is None or abs(tr.rate - run.rate) > RATE_TOLERANCE * run.rate:
+            plan = "a closed loop" if tr.rate is None else f"{tr.rate:g} requests/s"
+            say("rate", f"the run sent {run.rate:g} requests/s, the plan {plan}",
+                f"workload.rate={run.rate:g} requests/s")
+        return
+    clients = run.concurrency if run.concurrency is not None and run.concurrency < run.requests else None
+    if clients is None:
+        if tr.concurrency is None or tr.concurrency < run.requests:
+            plan = f"{tr.rate:g} requests/s" if tr.rate is not None else f"{tr.concurrency} clients"
+            say("rate", f"the run sent all {run.requests:,} requests at once, the plan {plan}",
+                f"workload.concurrency={run.requests}")
+    elif tr.concurrency != clients:
+        plan = f"{tr.rate:g} requests/s" if tr.rate is not None else f"{tr.concurrency} clients"
+        say("concurrency", f"the run kept {clients} requests in flight, the plan {plan}",
+            f"workload.concurrency={clients}")

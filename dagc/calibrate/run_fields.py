@@ -1,0 +1,226 @@
+"""One run's object → `MeasuredRun`: each tool's fields, by name, with their checks (`dagc.calibrate.runs`).
+
+Input: a parsed JSON object of a run file and where it starts. Output: a `MeasuredRun`, or E110 naming the field
+at fault (its value never shown). The field names are the tools' own (vllm/benchmarks/serve.py `result_json`,
+python/sglang/bench_serving.py `result`, AIPerf's profile export); docs/calibrate.md lists them.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ..source import SourceFile
+from .measured import RUN_HINT, TIMES_MS, MeasuredRun, locate, run_error
+
+__all__ = ["run_of"]
+
+# dagc's key → the field of vLLM's and of SGLang's result (mean, median, p99 of each latency, throughputs)
+_LATENCIES = {"ttft": ("ttft", "ttft"), "tpot": ("tpot", "tpot"), "itl": ("itl", "itl"),
+              "e2e": ("e2el", "e2e_latency")}
+_THROUGHPUTS = {"output_tokens_per_s": ("output_throughput", "output_throughput"),
+                "total_tokens_per_s": ("total_token_throughput", "total_throughput"),
+                "requests_per_s": ("request_throughput", "request_throughput")}
+# AIPerf / genai-perf metric → dagc's key stem (inter_token_latency is per request (latency − TTFT) / (output − 1))
+_AIPERF = {"time_to_first_token": "ttft", "inter_token_latency": "tpot", "request_latency": "e2e"}
+_AIPERF_RATES = {"output_token_throughput": "output_tokens_per_s", "request_throughput": "requests_per_s"}
+_STATS = (("avg", ""), ("p50", "_median"), ("p99", "_p99"))
+MAX_FIGURE = 1e12           # ms or per second: past it, not a measurement
+
+
+class _Run:
+    """The object being read, with where it starts, and what was found so far."""
+
+    def __init__(self, src: SourceFile, at: int, end: int, obj: dict) -> None:
+        self.src, self.at, self.end, self.obj = src, at, end, obj
+        self.measured: dict[str, float] = {}
+        self.fields: dict[str, str] = {}
+
+    def fail(self, name: str, problem: str, hint: str | None = RUN_HINT):
+        span = locate(self.src, self.at, name, self.end)
+        return run_error(self.src, span.start, f"field `{quote_field(name)}` {problem}", hint)
+
+    def number(self, obj: dict, name: str, shown: str | None = None, *, whole: bool = False) -> float | None:
+        """A positive finite number (None when absent or null)."""
+        v = obj.get(name.split(".")[-1])
+        if v is None:
+            return None
+        if isinstance(v, bool) or not isinstance(v, int | float) or not (0 < v <= MAX_FIGURE) or \
+                (whole and (not float(v).is_integer())):
+            raise self.fail(shown or name, "is not a positive " + ("whole number" if whole else "number")
+                            + (f" up to {MAX_FIGURE:.0e}" if not whole else ""))
+        return float(v)
+
+    def figure(self, key: str, value: float | None, name: str) -> None:
+        if value is not None:
+            self.measured[key] = value
+            self.fields[key] = name
+
+
+def quote_field(name: str) -> str:
+    from ..diagnostics import quote
+    return quote(name, 80)
+
+
+def run_of(src: SourceFile, at: int, end: int, obj: Any, rid: str, path: str) -> MeasuredRun:
+    """The run of `obj`, the JSON object at [at, end) of `src` (E110 when it is not one a tool writes)."""
+    if not isinstance(obj, dict):
+        raise run_error(src, at, "a run is a JSON object of the tool's fields; this is not one")
+    r = _Run(src, at, end, obj)
+    if isinstance(obj.get("time_to_first_token"), dict) or isinstance(obj.get("inter_token_latency"), dict):
+        return _aiperf(r, rid, path)
+    if any(k in obj for k in ("mean_ttft_ms", "mean_tpot_ms", "ttfts")):
+        tool = "vllm" if "mean_e2el_ms" in obj or "endpoint_type" in obj or "num_prompts" in obj else "sglang"
+        return _vllm_or_sglang(r, tool, rid, path)
+    raise run_error(src, at, "this run has none of the fields of vLLM's, SGLang's or AIPerf's results "
+                    "(`mean_ttft_ms`, `time_to_first_token`, …)")
+
+
+def _vllm_or_sglang(r: _Run, tool: str, rid: str, path: str) -> MeasuredRun:
+    o, which = r.obj, 0 if tool == "vllm" else 1
+    for stem, names in _LATENCIES.items():
+        name = names[which]
+        for pre, suf in (("mean", ""), ("median", "_median"), ("p99", "_p99")):
+            r.figure(f"{stem}_ms{suf}", r.number(o, f"{pre}_{name}_ms"), f"{pre}_{name}_ms")
+    for key, names in _THROUGHPUTS.items():
+        r.figure(key, r.number(o, names[which]), names[which])
+    _arrays(r)
+    if not any(k.split("_ms")[0] in ("ttft", "tpot", "itl") for k in r.measured):
+        raise r.fail("mean_ttft_ms", "is missing, and so are TPOT and ITL: the run measured no latency dagc fits on")
+    completed = r.number(o, "completed", whole=True)
+    requests = r.number(o, "num_prompts", whole=True) if tool == "vllm" else None
+    if requests is None:
+        requests, r.fields["requests"] = completed, "completed"
+    else:
+        r.fields["requests"] = "num_prompts"
+    if requests is None:
+        raise r.fail("num_prompts" if tool == "vllm" else "completed", "is missing: how many requests the run sent")
+    rate = _rate(r, o.get("request_rate", ...))
+    concurrency = r.number(o, "max_concurrency", whole=True)
+    r.fields |= {"rate": "request_rate", "concurrency": "max_concurrency"}
+    prompt, generate = _lengths(r, completed or requests)
+    return MeasuredRun(rid, path, tool, r.src, r.at, r.end, int(requests), rate, None if concurrency is None else
+                       int(concurrency), prompt, generate, r.measured, r.fields)
+
+
+def _rate(r: _Run, v: Any) -> float | None:
+    if v is ...:
+        raise r.fail("request_rate", "is missing: the rate the client sent at (\"inf\": all at once)")
+    if v in ("inf", "Infinity") or (isinstance(v, float) and math.isinf(v) and v > 0):
+        return None
+    if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v < math.inf:
+        raise r.fail("request_rate", "is not a rate in requests/s (a positive number, or \"inf\")")
+    return float(v)
+
+
+def _arrays(r: _Run) -> None:
+    """The per-request arrays (`--save-detailed`, `--output-details`): the means they give where the summary
+    has none (`ttfts` and `itls` are in seconds)."""
+    o = r.obj
+    for key, name in (("ttft_ms", "ttfts"), ("itl_ms", "itls")):
+        v = o.get(name)
+        if v is None or key in r.measured:
+            continue
+        flat = [x for row in v for x in (row if isinstance(row, list) else [row])] if isinstance(v, list) else None
+        if not flat or any(isinstance(x, bool) or not isinstance(x, int | float) or not 0 <= x < 1e9 for x in flat):
+            raise r.fail(name, "is not a list of times in seconds")
+        r.figure(key, sum(flat) / len(flat) * 1e3, name)
+
+
+def _mean_of(r: _Run, name: str) -> float | None:
+    v = r.obj.get(name)
+    if v is None:
+        return None
+    if not isinstance(v, list) or not v or any(isinstance(x, bool) or not isinstance(x, int) or x < 0 for x in v):
+        raise r.fail(name, "is not a list of token counts")
+    return sum(v) / len(v)
+
+
+def _lengths(r: _Run, completed: float | None) -> tuple[float, float]:
+    out = []
+    for stem, arr in (("input", "input_lens"), ("output", "output_lens")):
+        mean = _mean_of(r, arr)
+        name = arr
+        if mean is None:
+            name = f"total_{stem}_tokens"
+            total = r.number(r.obj, name)
+            if total is None or completed is None:
+                raise r.fail(name, f"is missing (and `{arr}`): the run's mean {stem} length")
+            mean = total / completed
+        if mean <= 0:
+            raise r.fail(name, f"gives no {stem} tokens")
+        r.fields["prompt" if stem == "input" else "generate"] = name
+        out.append(mean)
+    return out[0], out[1]
+
+
+def _aiperf(r: _Run, rid: str, path: str) -> MeasuredRun:
+    o = r.obj
+    for metric, stem in _AIPERF.items():
+        m = o.get(metric)
+        if m is None:
+            continue
+        if not isinstance(m, dict):
+            raise r.fail(metric, "is not a metric object ({\"unit\": …, \"avg\": …})")
+        scale = TIMES_MS.get(str(m.get("unit", "ms")))
+        if scale is None:
+            raise r.fail(f"{metric}.unit", "is not a unit of time dagc knows (ms, s, us, ns)")
+        for stat_, suf in _STATS:
+            v = r.number(m, f"{metric}.{stat_}")
+            r.figure(f"{stem}_ms{suf}", None if v is None else v * scale, f"{metric}.{stat_}")
+    for metric, key in _AIPERF_RATES.items():
+        m = o.get(metric)
+        if isinstance(m, dict):
+            r.figure(key, r.number(m, f"{metric}.avg"), f"{metric}.avg")
+    if not any(k.startswith(("ttft", "tpot")) for k in r.measured):
+        raise r.fail("time_to_first_token", "is missing, and so is inter_token_latency: the run measured no latency "
+                     "dagc fits on")
+    load, where = _loadgen(o)
+    requests = _requests(r, load, where)
+    rate = load.get("request_rate")
+    rate = None if rate is None else _rate(r, rate)
+    concurrency = r.number(load, f"{where}.concurrency", whole=True)
+    r.fields |= {"rate": f"{where}.request_rate", "concurrency": f"{where}.concurrency",
+                 "prompt": "input_sequence_length.avg", "generate": "output_sequence_length.avg"}
+    prompt = _metric_avg(r, "input_sequence_length")
+    generate = _metric_avg(r, "output_sequence_length")
+    for name, v in (("input_sequence_length", prompt), ("output_sequence_length", generate)):
+        if v is None:
+            raise r.fail(name, "is missing: the run's mean lengths")
+    assert prompt is not None and generate is not None
+    return MeasuredRun(rid, path, "aiperf", r.src, r.at, r.end, int(requests), rate,
+                       None if concurrency is None else int(concurrency), prompt, generate, r.measured, r.fields)
+
+
+def _loadgen(o: dict) -> tuple[dict, str]:
+    """AIPerf's `input_config.loadgen`, else genai-perf's `input_config` (or nothing), and its dotted name."""
+    cfg = o.get("input_config")
+    cfg = cfg if isinstance(cfg, dict) else {}
+    loadgen = cfg.get("loadgen")
+    if isinstance(loadgen, dict):
+        return loadgen, "input_config.loadgen"
+    return cfg, "input_config"
+
+
+def _requests(r: _Run, load: dict, where: str) -> float:
+    requests = _metric_avg(r, "request_count", whole=True)
+    r.fields["requests"] = "request_count.avg"
+    if requests is None:
+        requests = r.number(load, f"{where}.request_count", whole=True)
+        r.fields["requests"] = f"{where}.request_count"
+    if requests is None:
+        raise r.fail("request_count", "is missing (and `input_config.loadgen.request_count`): how many requests "
+                     "the run sent")
+    return requests
+
+
+def _metric_avg(r: _Run, metric: str, whole: bool = False) -> float | None:
+    m = r.obj.get(metric)
+    if m is None:
+        return None
+    if not isinstance(m, dict):
+        raise r.fail(metric, "is not a metric object ({\"unit\": …, \"avg\": …})")
+    v = r.number(m, f"{metric}.avg")
+    if whole and v is not None:
+        v = float(round(v))
+    return v

@@ -1,0 +1,137 @@
+"""Measured runs as the benchmark tools write them: vLLM, SGLang, AIPerf / genai-perf (docs/calibrate.md).
+
+Input: a run file's path. Output: `MeasuredRun`s — each run's traffic (requests, rate or clients, mean prompt and
+output lengths) and what it measured, keyed as dagc's figures are (`ttft_ms`, `tpot_ms_median`, `e2e_ms_p99`,
+`output_tokens_per_s`, … in ms and per second), each with the file's field it came from — or a `PlanError` of
+E110 located in the run file (line and column of the field, never its content).
+
+- `vllm bench serve --save-result` (vllm/benchmarks/serve.py): one JSON object (several, one a line, with
+  `--append-result`): `mean_ttft_ms`, `median_ttft_ms`, `p99_ttft_ms` and the same of `tpot`, `itl`, `e2el`;
+  `request_rate` (a number or "inf"), `max_concurrency`, `num_prompts`, `completed`, `total_input_tokens`,
+  `total_output_tokens`, `request_throughput`, `output_throughput`, `total_token_throughput`; with
+  `--save-detailed` the per-request `input_lens`, `output_lens`, `ttfts` (s) and `itls` (s).
+- SGLang `python -m sglang.bench_serving --output-file` (python/sglang/bench_serving.py): JSON lines, one object
+  per run, the same names but `mean_e2e_latency_ms` (…), `request_rate` (Infinity for all at once), no
+  `num_prompts` (the runs' `completed`), `total_throughput`; `--output-details` adds the per-request arrays.
+- AIPerf `profile_export_aiperf.json` and genai-perf `profile_export_genai_perf.json`: one object of metrics,
+  each `{"unit": …, "avg": …, "p50": …, "p99": …}`: `time_to_first_token`, `inter_token_latency` (per request
+  (latency − TTFT) / (output − 1): TPOT), `request_latency`, `input_sequence_length`, `output_sequence_length`,
+  `request_throughput`, `output_token_throughput`, `request_count`; the traffic in `input_config`
+  (`loadgen.concurrency`, `loadgen.request_rate`, `loadgen.request_count`; genai-perf: at its top).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ..source import SourceFile, normalise_newlines
+from .measured import MAX_RUN_BYTES, MAX_RUNS_PER_FILE, MeasuredRun, run_error
+from .run_fields import run_of
+
+__all__ = ["read_runs", "read_text"]
+
+def read_text(path: str | os.PathLike, what: str = "run file", limit: int | None = None) -> SourceFile:
+    """The text of a run file (or of `what`, a manifest): a regular file (refused before it is opened for reading,
+    opened without blocking), at most `limit` bytes (`MAX_RUN_BYTES`) of which at most one more is read, UTF-8;
+    never echoed. Raises PlanError (E110 at the file)."""
+    limit = MAX_RUN_BYTES if limit is None else limit
+    name = os.fsdecode(path)
+    where = SourceFile(name, "", echo=False)
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise run_error(where, 0, f"the {what} is not a regular file", f"give the path of the {what}")
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise run_error(where, 0, f"the {what} is not a regular file")
+            chunks, got = [], 0
+            while got <= limit:
+                chunk = os.read(fd, min(1 << 20, limit + 1 - got))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                got += len(chunk)
+        finally:
+            os.close(fd)
+    except FileNotFoundError:
+        raise run_error(where, 0, f"the {what} does not exist", "check the path") from None
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "invalid path"
+        raise run_error(where, 0, f"the {what} cannot be read: {reason}") from None
+    data = b"".join(chunks)
+    if len(data) > limit:
+        raise run_error(where, 0, f"the {what} is larger than {limit:,} bytes, the limit for a {what}",
+                        "is this the right file?")
+    try:
+        return SourceFile(name, data.decode("utf-8-sig"), echo=False)
+    except UnicodeDecodeError as exc:
+        prefix = normalise_newlines(data[: exc.start].decode("utf-8-sig", errors="replace"))
+        src = SourceFile(name, data.decode("utf-8-sig", errors="replace"), echo=False)
+        raise run_error(src, len(prefix), f"the {what} is not valid UTF-8 text", "save it as UTF-8") from None
+
+
+def _objects(src: SourceFile) -> Iterator[tuple[int, int, Any]]:
+    """(start, end, object) of each run: the whole text as one JSON value, else one JSON value per non-blank line."""
+    text = src.text
+    try:
+        yield 0, len(text), json.loads(text, parse_constant=_constant)
+        return
+    except RecursionError:
+        raise run_error(src, 0, "the run file nests deeper than any tool writes") from None
+    except ValueError as whole:
+        if not isinstance(whole, json.JSONDecodeError) or whole.msg != "Extra data":
+            if not _first_line_parses(text):        # one JSON value, broken: not JSON lines
+                raise run_error(src, _offset(whole), "the run file is not valid JSON (truncated?)") from None
+    at, count = 0, 0
+    for line in text.split("\n"):
+        if line.strip():
+            count += 1
+            if count > MAX_RUNS_PER_FILE:
+                raise run_error(src, at, f"the run file has more than {MAX_RUNS_PER_FILE:,} runs")
+            try:
+                yield at, at + len(line), json.loads(line, parse_constant=_constant)
+            except RecursionError:
+                raise run_error(src, at, "a line nests deeper than any tool writes") from None
+            except ValueError as exc:
+                raise run_error(src, at + _offset(exc), "this line is not valid JSON (truncated?)") from None
+        at += len(line) + 1
+
+
+def _first_line_parses(text: str) -> bool:
+    line = next((x for x in text.split("\n") if x.strip()), "")
+    try:
+        json.loads(line, parse_constant=_constant)
+    except (ValueError, RecursionError):
+        return False
+    return True
+
+
+def _offset(exc: ValueError) -> int:
+    return exc.pos if isinstance(exc, json.JSONDecodeError) else 0
+
+
+def _constant(name: str) -> float:
+    return {"Infinity": math.inf, "-Infinity": -math.inf}.get(name, math.nan)
+
+
+def read_runs(path: str | os.PathLike, shown: str | None = None) -> list[MeasuredRun]:
+    """Every run of a run file, its tool told by its fields.
+
+    Raises:
+        PlanError: E110 located in the file: unreadable, over `MAX_RUN_BYTES`, not UTF-8 JSON, or a run
+            without a field dagc needs or with a value out of range (the field named, its value never shown).
+    """
+    name = shown or os.fsdecode(path)
+    src = read_text(path)
+    found = list(_objects(src))
+    if not found:
+        raise run_error(src, 0, "the run file is empty")
+    base = Path(name).name
+    return [run_of(src, at, end, obj, base if len(found) == 1 else f"{base}#{k}", name)
+            for k, (at, end, obj) in enumerate(found, 1)]

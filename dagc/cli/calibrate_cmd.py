@@ -1,0 +1,133 @@
+"""`dagc calibrate RUN... --plan PLAN -o FILE` and `dagc calibrate MANIFEST -o FILE`: the engine's terms fitted
+on the user's own benchmark runs (`dagc.calibrate`, docs/calibrate.md), written to FILE, which a plan names with
+`calibration from "FILE"`.
+
+Exit codes: 0 written; 2 usage error (several positional arguments without --plan); 4 a run file, the manifest or
+a plan that cannot be read, or a run that is not of its plan (E110, located in the run file); 5 FILE not written
+(it exists and is not replaced without --force, or cannot be written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+
+from ..exit_codes import EXIT_INPUT, EXIT_OK, EXIT_OUTPUT, EXIT_USAGE
+
+__all__ = ["add_parser"]
+
+EPILOG = """\
+examples:
+  vllm bench serve … --save-result --result-filename rate4.json
+  dagc calibrate rate4.json --plan mixtral.moe --set "workload.rate=4 requests/s" -o cal.json
+  dagc calibrate runs.toml -o cal.json          # each run with its plan and --set overrides
+  # then in the plan: calibration from "cal.json"
+"""
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Add `dagc calibrate` to the CLI's subparsers."""
+    p = subparsers.add_parser("calibrate", help="fit the engine's step and front-end time on your own benchmark runs",
+                              epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("inputs", nargs="+", metavar="RUN",
+                   help="run files (vLLM --save-result JSON, SGLang bench_serving JSON lines, AIPerf / genai-perf "
+                   "profile export) with --plan; or one manifest (TOML or JSON) listing runs with their plans")
+    p.add_argument("--plan", metavar="PLAN", help="the .moe plan every run file measured")
+    p.add_argument("--set", action="append", metavar="FIELD=VALUE", default=[], dest="overrides",
+                   help="an override of the plan, as `dagc check --set` (repeatable)")
+    p.add_argument("--strategy", metavar="EXPR", help="the strategy the runs measured (default: the plan's one)")
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="the calibration file to write")
+    p.add_argument("--force", action="store_true", help="replace FILE when it exists (a regular file only)")
+    p.add_argument("--jobs", type=int, default=1, metavar="N",
+                   help="simulate the runs in N processes (default 1; at most the CPUs this process may use)")
+    p.add_argument("--allow-path", action="append", metavar="DIR", default=[],
+                   help="let `model from` read files under DIR too (default: only the plan's directory)")
+    p.set_defaults(func=cmd_calibrate)
+    return p
+
+
+def _write(target: str, text: str) -> str | None:
+    """Write `text` to `target` through a temporary file beside it; the reason it failed, or None."""
+    folder = os.path.dirname(os.path.abspath(target))
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".dagc-calibration-", suffix=".json")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, target)
+    except OSError as exc:
+        if tmp is not None and os.path.lexists(tmp):
+            os.unlink(tmp)
+        return exc.strerror or str(exc)
+    return None
+
+
+def _workers(jobs: int) -> int:
+    from ..search.pool import cpu_count
+    return max(1, min(jobs, cpu_count()))
+
+
+def _pct(xs: list[float]) -> str:
+    import statistics
+    return f"{statistics.median(abs(x) for x in xs) * 100:.1f} %" if xs else "—"
+
+
+def cmd_calibrate(args) -> int:
+    import json
+    from pathlib import Path
+
+    from ..calibrate.calibrate import calibrate
+    from ..calibrate.manifest import jobs_of, jobs_of_manifest
+    from ..diagnostics import PlanError, printable
+    from .printing import make_console, render_diags
+    err = make_console(sys.stderr)
+    if args.jobs < 1:
+        err.print("error: --jobs is a number of processes, at least 1", markup=False)
+        return EXIT_USAGE
+    if args.plan is None and len(args.inputs) != 1:
+        err.print("error: several run files need --plan PLAN (or give one manifest that lists them with their "
+                  "plans)", markup=False)
+        return EXIT_USAGE
+    if args.plan is None and (args.overrides or args.strategy):
+        err.print("error: --set and --strategy go with --plan; in a manifest, write them in its entries",
+                  markup=False)
+        return EXIT_USAGE
+    target = args.output
+    if os.path.lexists(target) and not (args.force and os.path.isfile(target) and not os.path.islink(target)):
+        err.print(f"error: {printable(target)} exists; dagc replaces only a regular file, with --force", markup=False)
+        return EXIT_OUTPUT
+    folder = os.path.dirname(os.path.abspath(target))
+    if not os.path.isdir(folder):
+        err.print(f"error: cannot write {printable(target)}: its directory does not exist", markup=False)
+        return EXIT_OUTPUT
+    allowed = tuple(Path(p) for p in args.allow_path)
+    try:
+        jobs = (jobs_of(args.inputs, args.plan, args.overrides, args.strategy, allowed) if args.plan is not None
+                else jobs_of_manifest(args.inputs[0], allowed))
+        cal = calibrate(jobs, workers=_workers(args.jobs))
+    except PlanError as exc:
+        render_diags(err, exc.diagnostics)
+        err.print(f"error: {len(exc.diagnostics)} problem{'s' if len(exc.diagnostics) != 1 else ''}; nothing was "
+                  "calibrated", markup=False)
+        return EXIT_INPUT
+    doc = cal.document()
+    why = _write(target, json.dumps(doc, indent=1) + "\n")
+    if why is not None:
+        err.print(f"error: cannot write {printable(target)}: {printable(why)}", markup=False)
+        return EXIT_OUTPUT
+    first = jobs[0].plan
+    print(f"calibrated {first.cluster.engine.name}@{first.cluster.engine.release} on {first.cluster.gpus} × "
+          f"{first.cluster.gpu.name}, {first.model.name}: {len(jobs)} runs")
+    for t in (cal.step, cal.frontend):
+        how = (f"kept: it moves the figures of {t.moved} runs, fewer than 3" if t.kept
+               else f"fitted on {t.moved} runs")
+        print(f"  {t.name} = {t.value * 1e3:.3f} ms (was {cal.start[t.name] * 1e3:.3f} ms; {how})")
+    before, after, cross = cal.errors("before"), cal.errors("after"), cal.errors("cross_validated")
+    print("  median |error|   uncalibrated  calibrated  cross-validated")
+    for q in ("tpot", "ttft", "e2e", "throughput"):
+        if q in before:
+            print(f"  {q:15} {_pct(before[q]):>13} {_pct(after[q]):>11} {_pct(cross[q]):>16}")
+    print(f"wrote {printable(target)}; in the plan: calibration from \"{printable(os.path.basename(target))}\"")
+    return EXIT_OK

@@ -1,0 +1,166 @@
+"""The `calibration from "cal.json"` statement: engine terms fitted by `dagc calibrate` (docs/calibrate.md).
+
+Input: the statement's path (relative to the plan's directory, inside it or an `--allow-path` directory), and,
+once lowered, the plan's model and cluster. Output: a frozen `Calibration` (`read_calibration`), and the cluster
+with its engine's terms replaced by the file's (`calibrated_cluster`), or E109 located at the path in the plan:
+a file missing, not regular, over `MAX_CALIBRATION_BYTES`, not UTF-8 JSON, not a calibration of this format, a
+key out of range, or fitted on another engine, release series, GPU or model than the plan's. The file is never
+echoed: messages name the key at fault.
+
+The file's fields are documented in docs/calibrate.md; `CalibrationFile` is their schema, which
+`dagc.calibrate` writes with.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from pydantic import Field, ValidationError, field_validator
+
+from ..diagnostics import PlanError, quote
+from ..plan.base import Frozen
+from ..plan.calibration import CALIBRATION_FORMAT, CALIBRATION_QUANTITIES, CalibratedRange, Calibration
+from ..plan.cluster import Cluster
+from ..plan.model import Model
+from ..source import Span
+from .blocks import BAD, Bad, Collector
+from .model import ImportRoots
+from .parse import MAX_PLAN_BYTES, read_source
+
+__all__ = ["CALIBRATION_CODE", "MAX_CALIBRATION_BYTES", "MAX_RESIDUAL", "CalibrationFile", "CalibrationRun",
+           "calibrated_cluster", "read_calibration"]
+
+CALIBRATION_CODE = "E109"
+MAX_CALIBRATION_BYTES = MAX_PLAN_BYTES      # 1 MiB: a calibration of 1,000 runs is about 0.5 MB
+MAX_RESIDUAL = 10.0                          # |ln(dagc / measured)|: e^10 ≈ 22,000× apart is no residual
+MAX_STEP_S = 1.0                             # host time per engine step; a second is no engine's
+MAX_FRONTEND_S = 60.0                        # per request before its first token
+_HINT = "make the file with `dagc calibrate` (docs/calibrate.md)"
+
+
+class _Strict(Frozen):
+    pass
+
+
+class Terms(_Strict):
+    step_s: float = Field(ge=0.0, le=MAX_STEP_S)
+    frontend_s: float = Field(ge=0.0, le=MAX_FRONTEND_S)
+
+
+class CalibrationRun(_Strict):
+    """One measured run as the calibration used it: its traffic, what it measured and dagc's figures at the
+    fitted terms and at the terms fitted without it (`cross_validated`), keyed as `dagc.calibrate.runs`."""
+
+    id: str = Field(min_length=1, max_length=300)
+    file: str = Field(max_length=300)
+    tool: str = Field(max_length=40)
+    requests: int = Field(ge=1)
+    prompt: float = Field(gt=0)
+    generate: float = Field(gt=0)
+    rate: float | None = Field(default=None, gt=0)
+    concurrency: int | None = Field(default=None, ge=1)
+    measured: dict[str, float]
+    dagc: dict[str, float]
+    cross_validated: dict[str, float]
+
+
+class Range(_Strict):
+    prompt: tuple[float, float]
+    generate: tuple[float, float]
+    concurrency: tuple[float, float] | None = None
+    rate: tuple[float, float] | None = None
+
+
+class CalibrationFile(_Strict):
+    """The calibration file, format 1 (docs/calibrate.md, field by field)."""
+
+    format: int
+    about: str = ""
+    engine: str = Field(min_length=1, max_length=40)
+    release: str | None = Field(default=None, max_length=40)
+    gpu: str = Field(min_length=1, max_length=100)
+    gpus: int = Field(ge=1)
+    model: str = Field(min_length=1, max_length=200)
+    terms: Terms
+    fit: dict[str, Any] = {}
+    runs: tuple[CalibrationRun, ...] = Field(min_length=1, max_length=10_000)
+    range: Range
+    residuals: dict[str, tuple[float, ...]]
+
+    @field_validator("residuals")
+    @classmethod
+    def _residuals(cls, v: dict[str, tuple[float, ...]]) -> dict[str, tuple[float, ...]]:
+        for q, xs in v.items():
+            if q not in CALIBRATION_QUANTITIES:
+                raise ValueError(f"unknown quantity {q!r}: one of {', '.join(CALIBRATION_QUANTITIES)}")
+            if any(not math.isfinite(x) or abs(x) > MAX_RESIDUAL for x in xs):
+                raise ValueError(f"{q}: a residual is a finite ln(dagc / measured) within ±{MAX_RESIDUAL:g}")
+        return v
+
+
+def _where(loc: tuple) -> str:
+    return ".".join(f"[{x}]" if isinstance(x, int) else str(x) for x in loc).replace(".[", "[") or "the file"
+
+
+def read_calibration(out: Collector, roots: ImportRoots, written: str, at: Span) -> Calibration | Bad:
+    """The calibration the statement names (`written`, at `at` in the plan), or BAD with E109 in `out`."""
+    path = roots.resolve(out, written, at)
+    if path is None:
+        return BAD
+    shown = quote(path.name)
+    try:
+        src = read_source(path, echo=False)
+    except PlanError as exc:
+        for d in exc.diagnostics:
+            out.error(CALIBRATION_CODE, f"cannot read calibration `{shown}`: {d.message}", at, d.hint or _HINT)
+        return BAD
+    try:
+        raw = json.loads(src.text, parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        return out.error(CALIBRATION_CODE, f"calibration `{shown}` is not valid JSON", at, _HINT)
+    if not isinstance(raw, dict) or "format" not in raw:
+        return out.error(CALIBRATION_CODE, f"`{shown}` is not a dagc calibration (it has no \"format\")", at, _HINT)
+    if raw["format"] != CALIBRATION_FORMAT:
+        return out.error(CALIBRATION_CODE, f"calibration `{shown}` has a format this dagc does not read (it reads "
+                         f"format {CALIBRATION_FORMAT})", at, "calibrate again with this dagc")
+    try:
+        f = CalibrationFile.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False, include_input=False)[0]
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        return out.error(CALIBRATION_CODE, f"calibration `{shown}`: {_where(tuple(err['loc']))}: {err['msg']}{more}",
+                         at, _HINT)
+    r = f.range
+    return Calibration(file=path.name, engine=f.engine, release=f.release, gpu=f.gpu, gpus=f.gpus, model=f.model,
+                       step_s=f.terms.step_s, frontend_s=f.terms.frontend_s, runs=tuple(x.id for x in f.runs),
+                       range=CalibratedRange(prompt=r.prompt, generate=r.generate, concurrency=r.concurrency,
+                                             rate=r.rate),
+                       residuals=dict(f.residuals))
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number")
+
+
+def _series(release: str | None) -> str | None:
+    """`0.33.0` → `0.33` (a release's series, as `dagc.plan.engines.SERIES` holds them)."""
+    return None if release is None else ".".join(release.split(".")[:2])
+
+
+def calibrated_cluster(out: Collector, cal: Calibration, model: Model, cluster: Cluster, at: Span) -> Cluster | Bad:
+    """The cluster with its engine's `step_s` and `frontend_s` the calibration's; E109 when the calibration was
+    fitted on another engine, release series, GPU or model than the plan's."""
+    eng = cluster.engine
+    found = [(what, theirs, ours) for what, theirs, ours in (
+        ("engine", cal.engine, eng.name), ("release series", _series(cal.release), _series(eng.release)),
+        ("GPU", cal.gpu, cluster.gpu.name), ("model", cal.model, model.name)) if theirs != ours]
+    if found:
+        said = "; ".join(f"its {what} is `{quote(str(theirs))}`, the plan's `{quote(str(ours))}`"
+                         for what, theirs, ours in found)
+        return out.error(CALIBRATION_CODE, f"calibration `{quote(cal.file)}` was fitted on another deployment: {said}",
+                         at, "calibrate on runs of this plan's engine, GPU and model (`dagc calibrate`), or name "
+                         "the calibration's in the plan")
+    terms = eng.terms.model_copy(update={"step_s": cal.step_s, "frontend_s": cal.frontend_s})
+    return cluster.model_copy(update={"engine": eng.model_copy(update={"terms": terms})})

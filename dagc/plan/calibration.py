@@ -1,0 +1,51 @@
+"""A calibration a plan names (`calibration from "cal.json"`, docs/calibrate.md): engine terms fitted on the
+user's own benchmark runs, with their cross-validated errors.
+
+Input: nothing (these are the types; `dagc.lang.calibration` reads the file, `dagc.calibrate` writes it).
+Output: `Calibration` — which engine, release, GPU and model it was fitted on, the fitted `step_s` and
+`frontend_s`, the runs' ids, the range of traffic they covered (`CalibratedRange`) and, per ledger quantity
+(ttft, tpot, throughput, e2e), the log-ratios ln(dagc / measured) of each run's figures predicted by a fit
+that left that run out (`residuals`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from .base import Frozen
+
+__all__ = ["CALIBRATION_FORMAT", "CALIBRATION_QUANTITIES", "CalibratedRange", "Calibration"]
+
+CALIBRATION_FORMAT = 1                  # the "format" of the file this dagc writes and reads
+CALIBRATION_QUANTITIES = ("ttft", "tpot", "throughput", "e2e")    # as the error ledger's (`dagc.verdict.ledger`)
+
+
+class CalibratedRange(Frozen):
+    """The smallest and largest of each traffic figure over the calibrated runs (closed ranges; None: no run of
+    that kind — no closed loop, or no open loop)."""
+
+    prompt: tuple[float, float]                 # mean input tokens of a run
+    generate: tuple[float, float]               # mean output tokens of a run
+    concurrency: tuple[float, float] | None     # a closed loop's clients
+    rate: tuple[float, float] | None            # an open loop's requests/s
+
+
+class Calibration(Frozen):
+    """A calibration file as read: what it was fitted on, the terms, and the cross-validated residuals."""
+
+    file: str                                   # the name the plan gives it, for messages and report.json
+    engine: str
+    release: str | None
+    gpu: str
+    gpus: int
+    model: str
+    step_s: float
+    frontend_s: float
+    runs: tuple[str, ...]
+    range: CalibratedRange
+    residuals: Mapping[str, tuple[float, ...]]  # quantity → ln(dagc / measured), one per figure, left-out fits
+
+    def __hash__(self) -> int:
+        """By value (a frozen `Plan` holding it is hashed; a dict is not hashable)."""
+        return hash((self.file, self.engine, self.release, self.gpu, self.model, self.step_s, self.frontend_s,
+                     self.runs, tuple(sorted(self.residuals.items()))))

@@ -1,0 +1,160 @@
+"""dagc.calibrate's run files: vLLM, SGLang and AIPerf fixtures (tests/fixtures/calibrate, written from the tools'
+documented output), every bad input a located E110 that never echoes the file, and a run checked against its plan."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+import dagc.calibrate.runs as runs_mod
+from dagc.calibrate.match import disagreements, queued_by_design
+from dagc.calibrate.runs import read_runs
+from dagc.diagnostics import PlanError, render
+from dagc.lang.load import load_plan_text
+from conftest import ROOT
+
+FIXTURES = ROOT / "tests" / "fixtures" / "calibrate"
+PLAN = ('model preset "mixtral-8x7b"\ncluster {{ gpus = 8  gpu preset "h100-sxm"  engine = vllm }}\n'
+        "workload {{ batch = 256  prompt = {prompt}  generate = 128  serving = inflight  {traffic} }}\nstrategy tp 8\n")
+
+
+def plan(traffic: str = "rate = 4 requests/s  requests = 100", prompt: int = 512):
+    return load_plan_text(PLAN.format(traffic=traffic, prompt=prompt), "p.moe")
+
+
+def error(path) -> tuple:
+    with pytest.raises(PlanError) as exc:
+        read_runs(path)
+    (d,) = exc.value.diagnostics
+    assert d.code == "E110" and "Traceback" not in render(d)
+    return d, render(d)
+
+
+def test_vllm_save_result_field_by_field():
+    (r,) = read_runs(FIXTURES / "vllm.json")
+    assert (r.id, r.tool, r.requests, r.rate, r.concurrency, r.prompt, r.generate) == \
+        ("vllm.json", "vllm", 100, 4.0, None, 512.0, 128.0)
+    assert r.measured == {"ttft_ms": 61.2, "ttft_ms_median": 60.4, "ttft_ms_p99": 74.9, "tpot_ms": 8.9,
+                          "tpot_ms_median": 8.8, "tpot_ms_p99": 10.3, "itl_ms": 8.9, "itl_ms_median": 8.5,
+                          "itl_ms_p99": 13.0, "e2e_ms": 1191.5, "e2e_ms_median": 1180.2, "e2e_ms_p99": 1402.7,
+                          "output_tokens_per_s": 423.8, "total_tokens_per_s": 2119.2, "requests_per_s": 3.31}
+    assert r.fields["e2e_ms"] == "mean_e2el_ms" and r.fields["requests"] == "num_prompts"
+    at = r.span("rate")
+    assert (at.line, at.column) == (9, 3)          # `"request_rate"` in the fixture
+
+
+def test_sglang_json_lines_one_run_a_line():
+    rate, burst = read_runs(FIXTURES / "sglang.jsonl")
+    assert (rate.id, burst.id, rate.tool) == ("sglang.jsonl#1", "sglang.jsonl#2", "sglang")
+    assert (rate.rate, rate.concurrency, burst.rate, burst.concurrency) == (4.0, None, None, 16)
+    assert burst.requests == 100 and burst.fields["requests"] == "completed"
+    assert burst.measured["e2e_ms"] == 1480.2 and burst.measured["ttft_ms_p99"] == 130.2
+    assert burst.span("concurrency").line == 2       # the second line's `max_concurrency`
+    assert not queued_by_design(burst) and not queued_by_design(rate)
+
+
+def test_aiperf_profile_export_units_and_config():
+    (r,) = read_runs(FIXTURES / "profile_export_aiperf.json")
+    assert (r.tool, r.requests, r.rate, r.concurrency, r.prompt, r.generate) == ("aiperf", 100, None, 16, 512.0,
+                                                                                    128.0)
+    assert r.measured["ttft_ms"] == pytest.approx(95.0) and r.measured["ttft_ms_p99"] == pytest.approx(140.0)
+    assert r.measured["tpot_ms"] == 11.1 and r.measured["e2e_ms_median"] == 1490.1     # ITL is per-request TPOT
+    assert r.measured["output_tokens_per_s"] == 1331.2 and r.measured["requests_per_s"] == 10.4
+    assert r.fields["concurrency"] == "input_config.loadgen.concurrency"
+
+
+def test_detailed_arrays_give_the_means_the_summary_leaves_out(tmp_path):
+    doc = json.loads((FIXTURES / "vllm.json").read_text())
+    for k in ("mean_ttft_ms", "mean_itl_ms", "total_input_tokens"):
+        del doc[k]
+    doc |= {"input_lens": [500, 524], "output_lens": [128, 128], "ttfts": [0.05, 0.07], "itls": [[0.01, 0.02], [0.03]]}
+    (tmp_path / "d.json").write_text(json.dumps(doc))
+    (r,) = read_runs(tmp_path / "d.json")
+    assert r.prompt == 512.0 and r.measured["ttft_ms"] == pytest.approx(60.0)
+    assert r.measured["itl_ms"] == pytest.approx(20.0) and r.fields["ttft_ms"] == "ttfts"
+
+
+def test_truncated_file_is_located_never_echoed(tmp_path):
+    text = (FIXTURES / "vllm.json").read_text()
+    (tmp_path / "t.json").write_text(text[:300])
+    d, shown = error(tmp_path / "t.json")
+    assert "not valid JSON" in d.message and d.span.line > 1
+    assert "mean_ttft" not in shown and "Mixtral" not in shown
+
+
+def test_a_wrongly_shaped_field_is_named_at_its_line(tmp_path):
+    doc = json.loads((FIXTURES / "vllm.json").read_text()) | {"mean_ttft_ms": "secret-value"}
+    (tmp_path / "w.json").write_text(json.dumps(doc, indent=2))
+    d, shown = error(tmp_path / "w.json")
+    assert d.message == "field `mean_ttft_ms` is not a positive number up to 1e+12"
+    assert (d.span.line, d.span.column) == (list(doc).index("mean_ttft_ms") + 2, 3)
+    assert "secret-value" not in shown
+
+
+@pytest.mark.parametrize("change, field", [({"num_prompts": None, "completed": None}, "num_prompts"),
+                                           ({"request_rate": -1}, "request_rate"),
+                                           ({"total_input_tokens": True}, "total_input_tokens")])
+def test_missing_or_bad_traffic_fields(tmp_path, change, field):
+    doc = {k: v for k, v in json.loads((FIXTURES / "vllm.json").read_text()).items() if change.get(k, 0) is not None}
+    doc |= {k: v for k, v in change.items() if v is not None}
+    (tmp_path / "m.json").write_text(json.dumps(doc))
+    d, _ = error(tmp_path / "m.json")
+    assert f"`{field}`" in d.message
+
+
+def test_huge_non_utf8_special_and_foreign_files(tmp_path, monkeypatch):
+    big = tmp_path / "big.json"
+    big.write_text(" " * 2000)
+    monkeypatch.setattr(runs_mod, "MAX_RUN_BYTES", 1000)
+    assert "larger than 1,000 bytes" in error(big)[0].message
+    monkeypatch.undo()
+    (tmp_path / "latin.json").write_bytes(b'{"mean_ttft_ms": 1,\n "x": "caf\xe9"}')
+    d, _ = error(tmp_path / "latin.json")
+    assert "not valid UTF-8" in d.message and (d.span.line, d.span.column) == (2, 11)
+    assert "not a regular file" in error(tmp_path)[0].message
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "fifo")
+        assert "not a regular file" in error(tmp_path / "fifo")[0].message      # refused before it is opened
+    (tmp_path / "list.json").write_text("[1, 2]")
+    assert "not one" in error(tmp_path / "list.json")[0].message
+    (tmp_path / "other.json").write_text('{"tokens": 3}')
+    assert "none of the fields" in error(tmp_path / "other.json")[0].message
+    (tmp_path / "deep.json").write_text("[" * 100_000)
+    assert error(tmp_path / "deep.json")[0].code == "E110"
+    assert "does not exist" in error(tmp_path / "missing.json")[0].message
+
+
+def test_a_run_of_other_traffic_is_named_at_its_field():
+    (r,) = read_runs(FIXTURES / "vllm.json")
+    assert disagreements(r, plan(), "p.moe") == []
+    found = disagreements(r, plan("rate = 8 requests/s  requests = 200", prompt=1024), "p.moe")
+    by_field = {r.src.text[d.span.start:d.span.end]: d for d in found}
+    assert set(by_field) == {'"num_prompts"', '"request_rate"', '"total_input_tokens"'}
+    assert by_field['"request_rate"'].message.endswith("the run sent 4 requests/s, the plan 8 requests/s")
+    assert '`--set "workload.rate=4 requests/s"`' in by_field['"request_rate"'].hint
+    assert "mean input length is 512.0 tokens, the plan's `prompt = 1,024`" in by_field['"total_input_tokens"'].message
+    assert "sends no traffic" in disagreements(r, load_plan_text(PLAN.format(traffic="", prompt=512)), "p")[0].message
+
+
+def test_closed_loop_runs_against_the_plans_clients():
+    _, burst = read_runs(FIXTURES / "sglang.jsonl")
+    assert disagreements(burst, plan("concurrency = 16  requests = 100"), "p.moe") == []
+    (d,) = disagreements(burst, plan("concurrency = 32  requests = 100"), "p.moe")
+    assert "kept 16 requests in flight, the plan 32 clients" in d.message
+
+
+def test_aiperf_wrong_shapes_and_genai_perf_config(tmp_path):
+    doc = json.loads((FIXTURES / "profile_export_aiperf.json").read_text())
+    for change, said in (({"time_to_first_token": 95.0}, "field `time_to_first_token` is not a metric object"),
+                         ({"time_to_first_token": {"unit": "fortnights", "avg": 1.0}},
+                          "field `time_to_first_token.unit` is not a unit of time"),
+                         ({"request_count": None, "input_config": {}}, "field `request_count` is missing")):
+        (tmp_path / "a.json").write_text(json.dumps({k: v for k, v in (doc | change).items() if v is not None}))
+        assert error(tmp_path / "a.json")[0].message.startswith(said)
+    # genai-perf: the traffic at the top of input_config, times in ms
+    genai = doc | {"input_config": {"concurrency": 8, "request_count": 100}}
+    (tmp_path / "g.json").write_text(json.dumps(genai))
+    (r,) = read_runs(tmp_path / "g.json")
+    assert (r.concurrency, r.requests, r.fields["concurrency"]) == (8, 100, "input_config.concurrency")
