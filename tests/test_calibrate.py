@@ -258,3 +258,18 @@ def test_the_manifest_is_read_as_a_run_file_is(tmp_path):
     with pytest.raises(PlanError) as exc:
         jobs_of_manifest(tmp_path)
     assert exc.value.diagnostics[0].message == "the manifest is not a regular file"
+
+
+def test_the_engine_line_says_the_terms_are_calibrated(synthetic):
+    """The terminal's and report.md's engine sentence names the calibration its two terms come from."""
+    from dagc.cost.cost_model import calibrated_by, engine_text
+    from dagc.export.assumptions_md import assumptions_md
+    d, cal = synthetic
+    plan = load_plan_text(PLAN.format(p=512, g=128, r=4) + 'calibration from "cal.json"\n', base_dir=d)
+    assert calibrated_by(plan) == ("cal.json", 6)
+    said = engine_text(plan.cluster, calibrated_by(plan))
+    assert f"{cal.terms['step_s'] * 1e3:.4g} ms of host time per step" in said
+    assert said.endswith('the two terms fitted on 6 measured runs (calibration from "cal.json", docs/calibrate.md).')
+    assert any("fitted on 6 measured runs" in line for line in assumptions_md(check(plan)[0]))
+    own = load_plan_text(PLAN.format(p=512, g=128, r=4))
+    assert calibrated_by(own) is None and "fitted on" not in engine_text(own.cluster, calibrated_by(own))

@@ -107,7 +107,7 @@ def print_result(console: Console, r: StrategyResult, err: Console | None = None
 
 def _print_evidence_of_figures(console: Console, r: StrategyResult) -> None:
     """The layout, memory, metrics and critical paths the verdicts rest on."""
-    from ..cost.cost_model import cost_basis_text, engine_text
+    from ..cost.cost_model import calibrated_by, cost_basis_text, engine_text
     from ..export.techniques import technique_lines
     if r.pooled is not None:
         print_pools(console, r)
@@ -120,7 +120,7 @@ def _print_evidence_of_figures(console: Console, r: StrategyResult) -> None:
         if r.compiled is not None and r.compiled.metrics is not None and r.pooled is None:
             _print_critical_paths(console, r.compiled.metrics, r.plan, *r.running)
         console.print(cost_basis_text(r.plan.cluster), markup=False)
-        console.print(engine_text(r.plan.cluster), markup=False)
+        console.print(engine_text(r.plan.cluster, calibrated_by(r.plan)), markup=False)
         for label, text in technique_lines(r):
             console.print(f"{label}: {text}", markup=False)
 

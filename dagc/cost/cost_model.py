@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from ..kernels.kernels import KernelProfile, for_gpu, nearest_profile
 from ..plan.cluster import DEFAULT_HBM_EFFICIENCY, DEFAULT_INTRA_LATENCY_S, Cluster, KernelTimes, peak_flops
 from ..plan.model import DType
+from ..plan.plan import Plan
 from ..units import Dimension, format_si
 
-__all__ = ["CostModel", "cost_basis", "cost_basis_text", "engine_text"]
+__all__ = ["CostModel", "calibrated_by", "cost_basis", "cost_basis_text", "engine_text"]
 
 
 @dataclass(frozen=True)
@@ -118,8 +119,16 @@ def cost_basis_text(cluster: Cluster) -> str:
     return f"Times: kernel profile `{b['kernel_profile']}`{where}{borrowed}."
 
 
-def engine_text(cluster: Cluster) -> str:
-    """The serving engine a plan's figures are priced for, one sentence (the terminal and report.md).
+def calibrated_by(plan: Plan) -> tuple[str, int] | None:
+    """The calibration file a plan's engine terms come from and how many runs they were fitted on (None: the
+    engine's own terms, docs/cost-model.md)."""
+    cal = plan.calibration
+    return None if cal is None else (cal.file, len(cal.runs))
+
+
+def engine_text(cluster: Cluster, calibrated: tuple[str, int] | None = None) -> str:
+    """The serving engine a plan's figures are priced for, one sentence (the terminal and report.md);
+    `calibrated`: the calibration file (`calibration from "FILE"`) and how many runs its terms were fitted on.
 
     Example:
         >>> from dagc.plan.cluster import Cluster
@@ -132,6 +141,8 @@ def engine_text(cluster: Cluster) -> str:
         True
         >>> "2.735 ms of host time per step" in engine_text(c.model_copy(update={"engine": engine_of("vllm")}))
         True
+        >>> engine_text(c, ("cal.json", 6)).split("; ")[-1]
+        'the two terms fitted on 6 measured runs (calibration from "cal.json", docs/calibrate.md).'
     """
     e = cluster.engine
     if e.name == "pytorch":
@@ -140,6 +151,8 @@ def engine_text(cluster: Cluster) -> str:
     t = e.terms
     host = (f"{format_si(t.step_s, Dimension.TIME)} of host time per step" if t.step_s > 0 else
             "no host time per step on the GPU's path")
+    where = ("(docs/cost-model.md, \"The engine\")." if calibrated is None else
+             f"(docs/cost-model.md, \"The engine\"); the two terms fitted on {calibrated[1]} measured runs "
+             f"(calibration from \"{calibrated[0]}\", docs/calibrate.md).")
     return (f"Engine: {e.name} {e.release}, its fused glue kernels and CUDA graphs, {host}, and a front end of "
-            f"{format_si(t.frontend_s, Dimension.TIME)} per request that the client's TTFT and latency add "
-            "(docs/cost-model.md, \"The engine\").")
+            f"{format_si(t.frontend_s, Dimension.TIME)} per request that the client's TTFT and latency add {where}")

@@ -6,7 +6,7 @@ Input: a checked `StrategyResult`. Output: Markdown lines (`assumptions_md`), fr
 
 from __future__ import annotations
 
-from ..cost.cost_model import cost_basis_text, engine_text
+from ..cost.cost_model import calibrated_by, cost_basis_text, engine_text
 from ..units import Dimension, count_text, format_bytes, format_gpu_memory, format_si
 from ..verdict.check import StrategyResult
 from .md_escape import md_code, md_prose, md_text
@@ -47,7 +47,7 @@ def assumptions_md(r: StrategyResult) -> list[str]:
              f"({format_si(a['inter_node_latency_s'], Dimension.TIME)}).",
              f"- Reserve: {format_bytes(a['reserve_bytes'])} per GPU kept by the runtime (CUDA context, "
              "communication buffers, allocator), counted in every memory figure.",
-             f"- {md_prose(engine_text(c))}"]
+             f"- {md_prose(engine_text(c, calibrated_by(plan)))}"]
     if plan.model.has_experts:
         lines.append(f"- Routing: {routing}; the all-to-all dispatch carries {a['dispatch']}.")
     mb = a["microbatches"]
