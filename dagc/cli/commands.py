@@ -90,10 +90,10 @@ def _bar(label: str, quiet: bool):
 def judged(plan, found, need: int, quiet: bool = False):
     """`found` (a `SearchResult`, or None) with its first `need` candidates judged under the plan's traffic
     (`dagc.search.under_traffic`), with a progress bar: what `check`, `compile` and `search` call before they
-    print a candidate as meeting the requirements; unchanged without load requirements."""
+    print a candidate as meeting the requirements; unchanged without traffic."""
     with _loading():
-        from ..search.under_traffic import judge_under_traffic, load_requirements
-    if found is None or not load_requirements(plan) or plan.workload.traffic is None:
+        from ..search.under_traffic import judge_under_traffic, judged_under_traffic
+    if found is None or not judged_under_traffic(plan):
         return found
     progress = _bar("judging the best strategies under the plan's traffic", quiet)
     try:

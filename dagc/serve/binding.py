@@ -144,7 +144,7 @@ def _step(missed: frozenset[str], metrics: dict | None) -> tuple[str | None, flo
 
 
 def diagnose(load: Load, missed: frozenset[str], metrics: dict | None = None,
-             goodput_missed: float | None = None) -> Binding:
+             goodput_missed: float | None = None, behind: bool = False) -> Binding:
     """The limit binding `load` (module docstring).
 
     Args:
@@ -155,6 +155,8 @@ def diagnose(load: Load, missed: frozenset[str], metrics: dict | None = None,
         goodput_missed: the target (requests/s) of a goodput requirement the run misses, if any: at or
             above the arrival rate it is `goodput_unreachable` (goodput never exceeds the served rate,
             which never exceeds the arrival rate).
+        behind: the deployment cannot carry the traffic though the run's queue does not grow past its noise
+            (its capacity lies below the arrival rate): judged as a run whose requests queue.
 
     Example:
         >>> from dagc.lang.load import load_plan_text
@@ -209,11 +211,11 @@ def diagnose(load: Load, missed: frozenset[str], metrics: dict | None = None,
                 min(1.0, prefill_util) if prefill_util is not None else None, load.prefill_instances or None)
     unreachable = goodput_missed if goodput_missed is not None and rate is not None and goodput_missed >= rate \
         else None
-    return replace(b, limit=_limit(b, load, missed), goodput_unreachable=unreachable)
+    return replace(b, limit=_limit(b, load, missed, behind), goodput_unreachable=unreachable)
 
 
-def _limit(b: Binding, load: Load, missed: frozenset[str]) -> Limit:
-    overloaded = load.overloaded
+def _limit(b: Binding, load: Load, missed: frozenset[str], behind: bool = False) -> Limit:
+    overloaded = load.overloaded or behind
     if not overloaded and not missed:
         return Limit.NONE
     ttft = float(np.nanmean(load.ttft)) if len(load.ttft) else 0.0

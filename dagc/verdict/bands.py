@@ -166,6 +166,8 @@ def _odds(r: RequirementResult, errors: dict[str, Errors], confidence: float, va
         return Odds(None, "misses")               # what cannot be deployed meets nothing
     if r.value is None:
         return Odds(None, None)
+    if r.unmet is not None:                       # the load cannot be carried: its figure grows with the run
+        return Odds(None, "misses")
     key = figure_key(req)
     if key is None:                               # memory, GPUs: dagc's own figure, judged as it is
         return Odds(None, "meets" if r.met else "misses")
@@ -246,7 +248,8 @@ def bound_warning(bands: Bands) -> str | None:
 def odds_line(result: StrategyResult, banded: Bands | None = None) -> str | None:
     """The verdict's line on the odds, under `meets requirements`: the requirements the deployment likely
     misses, else those uncertain, else the closest of those it meets — each as `TPOT 41.2 ms [36.1–47.3] →
-    meets (p ≈ 0.93)`; None for a strategy with errors or without a banded requirement."""
+    meets (p ≈ 0.93)`; None for a strategy with errors or without a banded requirement, and instead of "yes"
+    for one whose deployment cannot carry its traffic (`dagc.verdict.under_load.not_carried_because`)."""
     if not result.valid or not result.requirements:
         return None
     banded = banded or bands_of(result)
@@ -262,6 +265,8 @@ def odds_line(result: StrategyResult, banded: Bands | None = None) -> str | None
         return "meets? within dagc's error, likely not: " + "; ".join(one(*x) for x in misses)
     if unsure := [x for x in judged if x[1].klass == "uncertain"]:
         return "meets? uncertain within dagc's error: " + "; ".join(one(*x) for x in unsure)
+    if result.load is not None and result.load.json.get("carries_traffic") is False:
+        return None                               # every band meets, but the traffic is not carried: no "yes"
     closest = min(judged, key=lambda x: x[1].probability or 0.0)
     return (f"meets? yes within dagc's error: every {banded.confidence * 100:.0f} % band meets its target "
             f"(the closest: {one(*closest)})")
