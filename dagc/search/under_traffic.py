@@ -33,7 +33,7 @@ from ..plan.plan import Plan
 from ..plan.workload import Requirement
 from ..verdict.check import StrategyResult, check_strategy
 from ..verdict.optimal import Objective
-from ..verdict.under_load import load_events, not_simulated
+from ..verdict.under_load import carries_traffic, load_events, not_simulated
 from .result import Candidate, SearchResult, front_key, pareto_front, rank_key
 from .score import binding_of
 
@@ -216,12 +216,15 @@ def check_candidate(plan: Plan, c: Candidate) -> StrategyResult | str:
 
 
 def judgement(r: StrategyResult, c: Candidate) -> Judgement:
-    """The verdict of candidate `c`'s check, which judged every requirement, with the check's figures when it
+    """The verdict of candidate `c`'s check, which judged every requirement and whether it carries the traffic
+    (one that does not counts a miss more when no requirement says it), with the check's figures when it
     ran `c`'s batch (a `batch = max` check chooses its own)."""
     missed = tuple(q.requirement.text for q in r.requirements if q.requirement.on_load and q.met is not True)
     same = c.batch is None or r.plan.workload.batch == c.batch
-    return Judgement(meets=r.verdict.meets_requirements is True, load_missed=missed,
-                     misses=sum(1 for q in r.requirements if q.met is not True),
+    misses = sum(1 for q in r.requirements if q.met is not True)
+    # a deployment that cannot carry its traffic misses that, whatever its requirements (`carries_traffic`)
+    behind = carries_traffic(r.load) is False and not any(q.met is False for q in r.requirements)
+    return Judgement(meets=r.verdict.meets_requirements is True, load_missed=missed, misses=misses + behind,
                      binding=binding_of(r.requirements, r.plan.workload),
                      metrics=r.metrics if same and r.metrics is not None and set(c.metrics) <= set(r.metrics) else None,
                      memory_fraction=_memory(r) if same else None)

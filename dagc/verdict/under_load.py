@@ -272,7 +272,7 @@ def capacity(plan: Plan, run: Run, estimate: float | None,
             lo = mid
         else:
             hi = mid
-    return lo
+    return max(lo, known[0]) if known is not None and known[1] else lo
 
 
 def judge_on_load(requirements: tuple[RequirementResult, ...], load: dict | None) -> tuple[RequirementResult, ...]:
