@@ -164,7 +164,7 @@ def _load(args, err: Console, picks: bool = False):
         from ..diagnostics import PlanError, Severity
         from ..lang.load import STRATEGY_SOURCE, parse_strategy
         from ..lang.overrides import SET_SOURCE
-        from ..launch.engine_check import check  # with the E7xx of the plan's engine (dagc.check's)
+        from ..launch.engine_check import check, engine_checked  # with the E7xx of the plan's engine (dagc.check's)
         from ..schedule.timer import Timer
         from ..verdict.next_steps import with_next_steps
         from .printing import render_diags
@@ -185,7 +185,7 @@ def _load(args, err: Console, picks: bool = False):
         simulating = _bar("simulating the load", quiet) if plan.workload.traffic is not None else None
         try:
             results = with_next_steps(check(plan, strategy, optimality=found, picks=by_objective,
-                                            progress=simulating))
+                                            progress=simulating), judge=engine_checked)
         finally:
             if simulating is not None:
                 simulating.close()
