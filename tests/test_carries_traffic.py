@@ -59,7 +59,7 @@ def _growth_share(load) -> float:
 
 def test_a_run_below_capacity_is_not_called_overloaded(qwen235):
     """At 12.5 requests/s (0.91 × what a long run keeps up with), seed 37's 2,000 requests grew the queue by 59,
-    within the 63 its arrivals' noise allows: the old test — fewer than 97 % as many ended one lifetime later
+    within the 79 its arrivals' noise allows: the old test — fewer than 97 % as many ended one lifetime later
     — called it overloaded, and 16,000 requests at the same rate show the deployment keeps up."""
     r, prices = qwen235
     run = simulate(_at(r.plan, 12.5, 2000, 37), r.strategy, r.layout, prices)

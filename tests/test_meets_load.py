@@ -240,7 +240,7 @@ def test_a_plan_with_traffic_and_no_load_requirement_is_judged_under_it(plan_pat
     search's first candidates are simulated, each meeting the requirements as its check says."""
     plan = load_plan(str(plan_path))
     # at 20 requests/s one GPU falls behind (its queue grows by 69 over the second half's 299 arrivals, past
-    # the 35 their noise allows); the 2-GPU strategies keep up
+    # the 43 their noise allows); the 2-GPU strategies keep up
     traffic = plan.workload.traffic.at_rate(20.0).model_copy(update={"requests": 600})
     steady_only = plan.model_copy(update={"requirements": (),
                                           "workload": plan.workload.model_copy(update={"traffic": traffic})})

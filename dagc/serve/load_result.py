@@ -19,7 +19,7 @@ __all__ = ["PERCENTILES", "QUEUE_Z", "Load", "QueueGrowth", "Timeline", "percent
 
 # the queue's growth over a run's second half, in units of the Poisson noise of its arrivals (√ arrivals), past
 # which the run is overloaded (docs/load.md, "Overloaded": its false alarms and misses, measured)
-QUEUE_Z = 2.0
+QUEUE_Z = 2.5
 
 
 @dataclass(frozen=True)
