@@ -187,7 +187,8 @@ def load_json(plan: Plan, load: Load | None) -> dict | None:
         "mean_in_system": little_l, "arrival_rate_times_e2e": little_r,
         "overloaded": load.overloaded,
         "queue_growth": None if growth is None else {
-            "arrived": growth.arrived, "ended": growth.ended, "grown": growth.grown, "allowance": growth.allowance},
+            "arrived": growth.arrived, "ended": growth.ended, "grown": growth.grown, "allowance": growth.allowance,
+            "behind": growth.behind},
         "preemptions": int(load.preemptions.sum()) if load.preemptions is not None else 0,
         "cached_prompt_share": (float(load.cached_tokens.sum() / load.prompt.sum())
                                 if load.cached_tokens is not None and load.prompt is not None and load.prompt.sum()

@@ -15,11 +15,14 @@ import numpy as np
 
 from ..plan.workload import PERCENTILES, Traffic
 
-__all__ = ["PERCENTILES", "QUEUE_Z", "Load", "QueueGrowth", "Timeline", "percentiles"]
+__all__ = ["PACE_SHARE", "PERCENTILES", "QUEUE_Z", "Load", "QueueGrowth", "Timeline", "percentiles"]
 
 # the queue's growth over a run's second half, in units of the Poisson noise of its arrivals (√ arrivals), past
 # which the run is overloaded (docs/load.md, "Overloaded": its false alarms and misses, measured)
 QUEUE_Z = 2.5
+# the capacity's estimate of the rate a deployment keeps up with (`dagc.verdict.under_load.capacity`): a trial run
+# keeps pace while its queue grows by at most this share of its second half's arrivals (docs/load.md, "Overloaded")
+PACE_SHARE = 0.03
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,7 @@ class QueueGrowth:
     arrived: int          # requests arriving in the stretch
     ended: int            # requests ending in it
     allowance: float      # `QUEUE_Z` × √ arrived, and a static batch's requests (they end together)
+    static: int = 0       # a static batch's requests, in the allowance
 
     @property
     def grown(self) -> int:
@@ -37,7 +41,14 @@ class QueueGrowth:
 
     @property
     def significant(self) -> bool:
+        """The queue grows past its arrivals' noise: the run shows the deployment falls behind."""
         return self.grown > self.allowance
+
+    @property
+    def behind(self) -> bool:
+        """The queue grows by more than `PACE_SHARE` of the arrivals: an estimate, not a test — the capacity's
+        bisection reads it to place the rate a deployment keeps up with, noise either way."""
+        return self.grown > PACE_SHARE * self.arrived + self.static
 
 
 @dataclass(frozen=True)
@@ -182,7 +193,7 @@ class Load:
         arrived = int(np.count_nonzero((self.arrival > lo) & (self.arrival <= hi)))
         ended = int(np.count_nonzero((self.finish > lo) & (self.finish <= hi)))
         static = self.cap if self.cap is not None and self.static else 0
-        return QueueGrowth(arrived, ended, QUEUE_Z * math.sqrt(arrived) + static)
+        return QueueGrowth(arrived, ended, QUEUE_Z * math.sqrt(arrived) + static, static)
 
 
 def percentiles(x: np.ndarray, weights: np.ndarray | None = None) -> dict:

@@ -99,7 +99,7 @@ def under_load(plan: Plan, run: Run, metrics: dict | None, progress: Progress | 
     work = load_events(plan, m) * CAPACITY_STEPS
     budget = plan.load_budget_events
     judged = with_capacity and (budget is None or work <= budget)
-    known = (traffic.rate, _holds(plan, out)) if traffic.rate is not None else None
+    known = (traffic.rate, _run_holds(plan, out)) if traffic.rate is not None else None
     out["capacity_requests_per_s"] = capacity(plan, run, _steady_rate(plan, metrics), each_run, known) \
         if judged else None
     out["capacity_judged"] = judged
@@ -213,9 +213,18 @@ def _goodput_missed(plan: Plan, out: dict) -> float | None:
     return max(missed, default=None)
 
 
-def _holds(plan: Plan, out: dict) -> bool:
-    """Whether a run meets the percentile requirements and its queue does not keep growing."""
+def _run_holds(plan: Plan, out: dict) -> bool:
+    """Whether the plan's own run meets the percentile requirements and is not `overloaded` (its queue's growth
+    past its noise: a test, which a verdict may rest on)."""
     return not out["overloaded"] and not missed_latencies(plan, out)
+
+
+def _holds(plan: Plan, out: dict) -> bool:
+    """Whether a capacity trial meets the percentile requirements and keeps pace: its queue grows by at most
+    `PACE_SHARE` of its arrivals (`QueueGrowth.behind`: an estimate of the rate it keeps up with, where the
+    test of `overloaded` would place the capacity above it by its allowance)."""
+    growth = out.get("queue_growth")
+    return not (growth is not None and growth["behind"]) and not missed_latencies(plan, out)
 
 
 def capacity(plan: Plan, run: Run, estimate: float | None,
