@@ -16,7 +16,8 @@ utilisation (its instances' busy seconds over their seconds).
 
 The limit, in this order (docs/load.md):
 - `NONE` when the run keeps up and misses no percentile;
-- when requests queue — the run is overloaded, or a TTFT or end-to-end percentile is missed while the
+- when requests queue — the run is overloaded (or, `behind`, its capacity is below the arrival rate),
+  or a TTFT or end-to-end percentile is missed while the
   time a request waits to be admitted (Little's law on the queue) is at least `QUEUE_SHARE` of its mean
   TTFT — the pool or cap that holds them: the prefill pool when busy at least `BUSY` of its time; the
   KV blocks when the cache is `FULL` while requests wait, or requests were preempted; the cap on

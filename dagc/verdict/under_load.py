@@ -6,10 +6,13 @@ Output: `UnderLoad` — the simulated `dagc.serve.load.Load`, report.json's `loa
 `capacity_requests_per_s`) — and `judge_on_load`, which fills the values of the requirements judged on
 the load (`Requirement.on_load`). The capacity is a bisection over seeded open-loop runs of the traffic's
 requests at trial rates (`CAPACITY_STEPS` runs at most), each judged on the percentile requirements and
-on not being overloaded; without percentile requirements, on not being overloaded alone. A capacity run
-simulates `CAPACITY_REQUESTS` requests drawn from the traffic's seed (of a request log, its first ones),
-whatever the traffic's own count: enough for `Load.overloaded` to tell a deployment that keeps up from
-one that does not, and a run of millions costs one long simulation and two dozen short ones.
+on keeping pace (its queue grows by at most `dagc.serve.load_result.PACE_SHARE` of its arrivals); without
+percentile requirements, on keeping pace alone; the plan's own run stands for the trials on its side.
+A capacity run simulates `CAPACITY_REQUESTS` requests drawn from the traffic's seed (of a request log,
+its first ones), whatever the traffic's own count, and a run of millions costs one long simulation and
+two dozen short ones. A deployment whose run is `overloaded` (its queue's growth past its arrivals' noise)
+or whose capacity is below the arrival rate does not carry its traffic (`not_carried_because`): it meets
+none of its requirements (`judge_on_load`, `dagc.verdict.verdict.verdict`).
 
 Both are bounded before they start (`load_events`) by the plan's work budget (`Plan.load_budget_events`,
 `LOAD_BUDGET_EVENTS` unless `--load-budget` changes it): a run past it is not simulated at all
