@@ -233,7 +233,7 @@ def _holds(plan: Plan, out: dict) -> bool:
 def capacity(plan: Plan, run: Run, estimate: float | None,
              each_run: Callable[[int], None] | None = None, known: tuple[float, bool] | None = None) -> float | None:
     """The highest arrival rate (requests/s) at which the traffic's requests, arriving open loop from its
-    seed, meet the percentile requirements without overloading the deployment; None when not even the
+    seed, meet the percentile requirements and keep pace (`_holds`); None when not even the
     lowest rate tried does (or there is no estimate to start from). Starts from the steady state's rate,
     brackets by doubling or halving, then bisects to `CAPACITY_TOLERANCE`. `each_run(runs)` follows it.
 
@@ -250,9 +250,9 @@ def capacity(plan: Plan, run: Run, estimate: float | None,
 
     def ok(rate: float) -> bool:
         nonlocal runs
-        runs += 1
         if known is not None and (rate <= known[0] if known[1] else rate >= known[0]):
-            return known[1]
+            return known[1]                 # the plan's own run stands for it: no trial run spent
+        runs += 1
         trial = plan.model_copy(update={"workload": plan.workload.model_copy(
             update={"traffic": traffic.at_rate(rate).model_copy(update={"requests": m})})})
         out = load_json(trial, run(trial, None))
