@@ -19,7 +19,7 @@ from dagc.lang.load import PlanError, load_plan_text
 from dagc.serve.load import load_json, simulate
 from dagc.serve.step_prices import StepPrices
 from dagc.verdict.check import check
-from dagc.verdict.under_load import CAPACITY_TOLERANCE, _holds
+from dagc.verdict.under_load import CAPACITY_REQUESTS, CAPACITY_TOLERANCE, _holds
 
 ROOT = Path(__file__).resolve().parents[1]
 INFLIGHT = (ROOT / "examples" / "qwen3-30b-a3b-inflight.moe").read_text()
@@ -78,9 +78,9 @@ def test_capacity_brackets_the_requirements():
     assert 0.3 * steady < cap < 1.2 * steady
     prices = StepPrices(r.plan, r.strategy, r.layout)
 
-    def holds(rate: float) -> bool:
-        trial = r.plan.model_copy(update={"workload": r.plan.workload.model_copy(
-            update={"traffic": r.plan.workload.traffic.at_rate(rate)})})
+    def holds(rate: float) -> bool:        # judged as the bisection judges its trials: runs of 2,000 requests
+        traffic = r.plan.workload.traffic.at_rate(rate).model_copy(update={"requests": CAPACITY_REQUESTS})
+        trial = r.plan.model_copy(update={"workload": r.plan.workload.model_copy(update={"traffic": traffic})})
         out = load_json(trial, simulate(trial, r.strategy, r.layout, prices))
         return _holds(trial, out)
 

@@ -227,11 +227,33 @@ def test_when_no_candidate_meets_a_load_line_the_walk_stops_at_its_limit_and_say
                                    "requirements (`ttft_p99 <= 5 ms`, `tpot_p90 <= 30 ms`) are judged by")
 
 
-def test_a_plan_without_load_requirements_is_judged_as_before(plan_path, steady):
+def test_a_plan_without_traffic_is_judged_as_before(plan_path, steady):
     plan = load_plan(str(plan_path))
-    steady_only = plan.model_copy(update={"requirements": tuple(r for r in plan.requirements if not r.on_load)})
+    quiet = plan.model_copy(update={"workload": plan.workload.model_copy(update={"traffic": None}),
+                                    "requirements": tuple(r for r in plan.requirements if not r.on_load)})
     found = replace(steady, ranked=steady.ranked[:2])
-    assert judge_under_traffic(steady_only, found, need=2) is found
+    assert judge_under_traffic(quiet, found, need=2) is found
+
+
+def test_a_plan_with_traffic_and_no_load_requirement_is_judged_under_it(plan_path, steady):
+    """Whether a deployment carries its traffic is judged on the load even without a load requirement: the
+    search's first candidates are simulated, each meeting the requirements as its check says."""
+    plan = load_plan(str(plan_path))
+    # at 20 requests/s one GPU falls behind (its queue grows by 69 over the second half's 299 arrivals, past
+    # the 43 their noise allows); the 2-GPU strategies keep up
+    traffic = plan.workload.traffic.at_rate(20.0).model_copy(update={"requests": 600})
+    steady_only = plan.model_copy(update={"requirements": (),
+                                          "workload": plan.workload.model_copy(update={"traffic": traffic})})
+    assert steady.ranked[0].text.startswith("tp 1 with")
+    found = replace(steady, ranked=steady.ranked[:2])
+    judged = judge_under_traffic(steady_only, found, need=2)
+    assert [c.judged for c in judged.ranked] == [ALL, ALL]
+    assert [c.meets_requirements for c in judged.ranked] == [True, False]      # one GPU falls below
+    assert judged.ranked[1].text.startswith("tp 1 with")
+    for c in judged.ranked:
+        r = check_strategy(steady_only, parse_strategy(c.text), with_capacity=False)
+        assert c.meets_requirements is (r.verdict.meets_requirements is True)
+        assert c.meets_requirements is not r.load.load.overloaded
 
 
 @pytest.mark.parametrize("rate", ["1e-300", "0", "1e-7", "2e6"])

@@ -90,10 +90,10 @@ def _bar(label: str, quiet: bool):
 def judged(plan, found, need: int, quiet: bool = False):
     """`found` (a `SearchResult`, or None) with its first `need` candidates judged under the plan's traffic
     (`dagc.search.under_traffic`), with a progress bar: what `check`, `compile` and `search` call before they
-    print a candidate as meeting the requirements; unchanged without load requirements."""
+    print a candidate as meeting the requirements; unchanged without traffic."""
     with _loading():
-        from ..search.under_traffic import judge_under_traffic, load_requirements
-    if found is None or not load_requirements(plan) or plan.workload.traffic is None:
+        from ..search.under_traffic import judge_under_traffic, judged_under_traffic
+    if found is None or not judged_under_traffic(plan):
         return found
     progress = _bar("judging the best strategies under the plan's traffic", quiet)
     try:
@@ -164,7 +164,7 @@ def _load(args, err: Console, picks: bool = False):
         from ..diagnostics import PlanError, Severity
         from ..lang.load import STRATEGY_SOURCE, parse_strategy
         from ..lang.overrides import SET_SOURCE
-        from ..launch.engine_check import check  # with the E7xx of the plan's engine (dagc.check's)
+        from ..launch.engine_check import check, engine_checked  # with the E7xx of the plan's engine (dagc.check's)
         from ..schedule.timer import Timer
         from ..verdict.next_steps import with_next_steps
         from .printing import render_diags
@@ -185,7 +185,7 @@ def _load(args, err: Console, picks: bool = False):
         simulating = _bar("simulating the load", quiet) if plan.workload.traffic is not None else None
         try:
             results = with_next_steps(check(plan, strategy, optimality=found, picks=by_objective,
-                                            progress=simulating))
+                                            progress=simulating), judge=engine_checked)
         finally:
             if simulating is not None:
                 simulating.close()

@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 
-from ..search.under_traffic import JUDGE_LIMIT, STEADY, load_requirements, steady_only_text, unsimulated_text
+from ..search.under_traffic import (
+    JUDGE_LIMIT,
+    STEADY,
+    judged_under_traffic,
+    load_requirements,
+    steady_only_text,
+    unsimulated_text,
+)
 from ..units import Dimension, format_figure, format_si
 from .tables import Col, print_fitted
 
@@ -28,11 +35,12 @@ if TYPE_CHECKING:
 def print_search_warnings(err: Console, found: SearchResult, plan: Plan | None = None) -> None:
     """What a partial search did not do; with `plan`, that no candidate could be simulated under its traffic
     (W518: its load requirements are judged by nothing)."""
-    over = unsimulated_text(plan) if plan is not None and load_requirements(plan) else None
+    over = unsimulated_text(plan) if plan is not None and judged_under_traffic(plan) else None
     if plan is not None and over is not None:
         names = ", ".join(f"`{r.text}`" for r in load_requirements(plan))
-        err.print(f"warning[W518]: no candidate was simulated under the plan's traffic: {over}; the load requirements "
-                  f"({names}) are not judged (simulate fewer requests, or --load-budget none)", markup=False)
+        what = f"the load requirements ({names}) are" if names else "whether a candidate carries the traffic is"
+        err.print(f"warning[W518]: no candidate was simulated under the plan's traffic: {over}; {what} not judged "
+                  "(simulate fewer requests, or --load-budget none)", markup=False)
     if not found.complete:
         err.print(f"warning: the search stopped {found.stop_reason()}: {found.evaluated:,} of {found.total:,} "
                   f"candidates evaluated ({found.order})", markup=False)
@@ -162,7 +170,7 @@ def print_search(out: Console, found: SearchResult, top: int, svg_path: Path, pl
                   markup=False)
     if any(c.judged == STEADY and c.meets_requirements for c in best):
         out.print(_steady_note(plan), markup=False)
-    elif load_requirements(plan):
+    elif judged_under_traffic(plan):
         out.print("meets requirements: every requirement judged, the load's by simulating the plan's traffic "
                   "through each strategy, as `dagc check --strategy` does (`no:` names the load requirements missed)",
                   markup=False)

@@ -65,6 +65,8 @@ def bands_md(r: StrategyResult) -> list[str]:
         notes = {b.regime: b.note for b in banded.figures.values() if b.note}
         # a regime names the GPU, which a plan may name: its note is text, never markup
         lines += [f"- {md_code(k)}: {md_text(n)}." for k, n in notes.items()] + ([""] if notes else [])
+        clamped = {k: b.clamped for k, b in banded.figures.items() if b.clamped}
+        lines += [f"- `{k}`'s band: {md_text(c)}." for k, c in clamped.items()] + ([""] if clamped else [])
         past = [k for k, b in banded.figures.items() if b.past_bound]
         if past:
             lines += ["**Warning**: " + ", ".join(f"`{k}`" for k in past) + " — the figure, or its band, claims more "

@@ -135,7 +135,9 @@ def _verdicts(r: StrategyResult) -> list[str]:
     correct_ev = "no rule errors" if not errors else "; ".join(f"{d.code}: {md_prose(d.message)}" for d in errors)
     if r.gpus_used:
         correct_ev += f"; uses {r.gpus_used} of {plan.cluster.gpus} GPUs"
+    carried = r.load.json.get("not_carried_because") if r.load is not None and v.correct else None
     req_ev = ("the strategy is not correct, so it cannot be deployed" if not v.correct and not failed else
+              f"the deployment cannot carry its traffic: {md_prose(carried)}" if carried else
               "no requirements given" if not r.requirements else
               "all met" if v.meets_requirements else
               "; ".join(f"`{q.requirement.text}` is {requirement_value_text(q.requirement, q.value)}"

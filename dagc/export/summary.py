@@ -126,8 +126,10 @@ def _failed(r: StrategyResult, failed: list[RequirementResult], cited: set[int])
     lines, why = [], []
     for q in failed:
         req = q.requirement
-        lines.append(f"`{req.text}` is not met: the strategy gives **{requirement_value_text(req, q.value)}** "
-                     f"against {requirement_value_text(req, req.target)} (margin {margin_text(q)}).")
+        given = f"the strategy gives **{requirement_value_text(req, q.value)}** against " \
+                f"{requirement_value_text(req, req.target)}"
+        lines.append(f"`{req.text}` is not met: {given} (margin {margin_text(q)})." if q.unmet is None else
+                     f"`{req.text}` is not met: {given}, but {md_prose(q.unmet)}.")
         why += [d for d in r.diagnostics if _about(d, req) and id(d) not in cited]
         cited.update(id(d) for d in why)
     return ["- **Meets the requirements: no.** " + " ".join(lines)] + [f"  - {_diag_text(d)}" for d in why]
@@ -137,6 +139,9 @@ def _requirements(r: StrategyResult, cited: set[int]) -> list[str]:
     failed = [q for q in r.requirements if q.met is False]
     if failed:
         return _failed(r, failed, cited)
+    why = r.load.json.get("not_carried_because") if r.load is not None else None
+    if why and r.verdict.correct:      # every line holds, but the deployment cannot carry its traffic
+        return [f"- **Meets the requirements: no.** The deployment cannot carry its traffic: {md_prose(why)}."]
     return ["- " + _requirements_met(r)]
 
 

@@ -21,7 +21,7 @@ from ..plan.plan import Plan
 from ..search.at_rate import rank_at_rate, rate_work_events
 from ..search.search import search
 from ..search.shown import exact_shown
-from ..search.under_traffic import judge_under_traffic, load_requirements
+from ..search.under_traffic import judge_under_traffic, judged_under_traffic
 
 __all__ = ["SEARCH_TOP", "answer_cluster", "cluster_json", "failed_answer"]
 
@@ -47,7 +47,7 @@ def answer_cluster(plan: Plan, rate: float, top: int = SEARCH_TOP) -> dict:
     `note` (why nothing was simulated, else None).
     """
     found = search(plan, objective=plan.objective, top=top, jobs=1)
-    if load_requirements(plan) and plan.workload.traffic is not None:
+    if judged_under_traffic(plan):
         found = judge_under_traffic(plan, found, max(top, 1))
     found = exact_shown(plan, found, top)
     out = {"cluster": cluster_json(plan), "searched": found.evaluated, "simulated": 0,

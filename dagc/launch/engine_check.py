@@ -27,6 +27,7 @@ from ..plan.plan import Plan
 from ..plan.strategy import Strategy, StrategyDecl
 from ..units import Dimension, format_figure, format_si
 from ..verdict.check import Progress, StrategyResult, check as check_plan
+from ..verdict.under_load import carries_traffic
 from ..verdict.verdict import verdict
 from .degrees import degrees
 from .engines import TABLES, launch_result
@@ -127,7 +128,8 @@ def engine_checked(result: StrategyResult) -> StrategyResult:
         return result
     diags = tuple(cap([*result.diagnostics, *found]))
     return replace(result, diagnostics=diags, next_steps=(),
-                   verdict=verdict(list(diags), result.requirements, result.verdict.optimal))
+                   verdict=verdict(list(diags), result.requirements, result.verdict.optimal,
+                                   carries_traffic(result.load)))
 
 
 def check(plan: Plan, strategy: str | StrategyDecl | None = None, optimality=None, picks: dict | None = None,

@@ -20,7 +20,7 @@ from dataclasses import replace
 from ..plan.plan import Plan
 from .rescore import exact_figures
 from .result import SKIPPED_RESCORE, Candidate, SearchResult, pareto_front, rank_key
-from .under_traffic import STEADY, load_requirements
+from .under_traffic import STEADY, judged_under_traffic
 
 __all__ = ["FRONT_EXACT", "exact_shown"]
 
@@ -69,7 +69,7 @@ def _rescored(plan: Plan, c: Candidate, objective: str) -> Candidate | None:
         return None
     if c.judged == STEADY:
         return replace(e, judged=STEADY, meets_requirements=e.misses == 0, speculative_tokens=c.speculative_tokens)
-    if load_requirements(plan):          # judged under the traffic (at another batch): its judgement stands
+    if judged_under_traffic(plan):       # judged under the traffic (at another batch): its judgement stands
         return replace(e, judged=c.judged, load_missed=c.load_missed, meets_requirements=c.meets_requirements,
                        misses=c.misses, binding=c.binding)
     return e

@@ -33,18 +33,25 @@ from ..plan.plan import Plan
 from ..plan.workload import Requirement
 from ..verdict.check import StrategyResult, check_strategy
 from ..verdict.optimal import Objective
-from ..verdict.under_load import load_events, not_simulated
+from ..verdict.under_load import carries_traffic, load_events, not_simulated
 from .result import Candidate, SearchResult, front_key, pareto_front, rank_key
 from .score import binding_of
 
 __all__ = ["ALL", "STEADY", "JUDGE_LIMIT", "Judgement", "check_candidate", "judge_under_traffic", "judgement",
-           "judged_best", "load_requirements",
+           "judged_best", "judged_under_traffic", "load_requirements",
            "steady_only_text", "unsimulated_text"]
 
 ALL, STEADY = "all", "steady-state"      # `Candidate.judged`
 JUDGE_LIMIT = 10          # candidates of one ranking simulated under the traffic at most (a second each, or so)
 
 Key = tuple[str, int | None, int | None]
+
+
+def judged_under_traffic(plan: Plan) -> bool:
+    """Whether the plan's candidates are judged under its traffic: whenever it has traffic — its load
+    requirements, and with or without them whether the deployment carries the traffic
+    (`dagc.verdict.under_load.not_carried_because`), which the steady state cannot tell."""
+    return plan.workload.traffic is not None
 
 
 def load_requirements(plan: Plan) -> tuple[Requirement, ...]:
@@ -65,11 +72,11 @@ def unsimulated_text(plan: Plan) -> str | None:
 def steady_only_text(plan: Plan) -> str:
     """What a candidate that was not simulated under the traffic has been judged on, in words."""
     names = ", ".join(f"`{r.text}`" for r in load_requirements(plan))
+    what = (f"the load requirements ({names}) are" if names else "whether it carries the plan's traffic is")
     if unsimulated_text(plan) is not None:       # check does not judge them either
-        return (f"meets the steady-state requirements; the load requirements ({names}) are not judged: the plan's "
-                "traffic is past the load's work budget (W518), for `dagc check --strategy` too")
-    return (f"meets the steady-state requirements; the load requirements ({names}) are judged by "
-            "`dagc check --strategy`")
+        return (f"meets the steady-state requirements; {what} not judged: the plan's traffic is past the load's "
+                "work budget (W518), for `dagc check --strategy` too")
+    return f"meets the steady-state requirements; {what} judged by `dagc check --strategy`"
 
 
 @dataclass(frozen=True)
@@ -123,10 +130,11 @@ def _key(c: Candidate) -> Key:
 def judge_under_traffic(plan: Plan, found: SearchResult, need: int, limit: int = JUDGE_LIMIT,
                         progress: Callable[[int, int], None] | None = None) -> SearchResult:
     """`found` with its first `need` candidates judged under the plan's traffic (module docstring); as it is
-    when the plan has no load requirement. `progress(done, total)` follows the candidates simulated."""
-    if not load_requirements(plan) or plan.workload.traffic is None:
+    when the plan has no traffic. `progress(done, total)` follows the candidates simulated."""
+    traffic = plan.workload.traffic
+    if traffic is None or not judged_under_traffic(plan):
         return found
-    budget, events = plan.load_budget_events, load_events(plan, plan.workload.traffic.requests)
+    budget, events = plan.load_budget_events, load_events(plan, traffic.requests)
     if budget is not None:          # the candidates' runs together within one run's work budget (W518)
         limit = min(limit, budget // max(events, 1))
     memo = _MEMO.of(plan)
@@ -208,12 +216,15 @@ def check_candidate(plan: Plan, c: Candidate) -> StrategyResult | str:
 
 
 def judgement(r: StrategyResult, c: Candidate) -> Judgement:
-    """The verdict of candidate `c`'s check, which judged every requirement, with the check's figures when it
+    """The verdict of candidate `c`'s check, which judged every requirement and whether it carries the traffic
+    (one that does not counts a miss more when no requirement says it), with the check's figures when it
     ran `c`'s batch (a `batch = max` check chooses its own)."""
     missed = tuple(q.requirement.text for q in r.requirements if q.requirement.on_load and q.met is not True)
     same = c.batch is None or r.plan.workload.batch == c.batch
-    return Judgement(meets=r.verdict.meets_requirements is True, load_missed=missed,
-                     misses=sum(1 for q in r.requirements if q.met is not True),
+    misses = sum(1 for q in r.requirements if q.met is not True)
+    # a deployment that cannot carry its traffic misses that, whatever its requirements (`carries_traffic`)
+    behind = carries_traffic(r.load) is False and not any(q.met is False for q in r.requirements)
+    return Judgement(meets=r.verdict.meets_requirements is True, load_missed=missed, misses=misses + behind,
                      binding=binding_of(r.requirements, r.plan.workload),
                      metrics=r.metrics if same and r.metrics is not None and set(c.metrics) <= set(r.metrics) else None,
                      memory_fraction=_memory(r) if same else None)

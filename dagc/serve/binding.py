@@ -16,7 +16,8 @@ utilisation (its instances' busy seconds over their seconds).
 
 The limit, in this order (docs/load.md):
 - `NONE` when the run keeps up and misses no percentile;
-- when requests queue — the run is overloaded, or a TTFT or end-to-end percentile is missed while the
+- when requests queue — the run is overloaded (or, `behind`, its capacity is below the arrival rate),
+  or a TTFT or end-to-end percentile is missed while the
   time a request waits to be admitted (Little's law on the queue) is at least `QUEUE_SHARE` of its mean
   TTFT — the pool or cap that holds them: the prefill pool when busy at least `BUSY` of its time; the
   KV blocks when the cache is `FULL` while requests wait, or requests were preempted; the cap on
@@ -144,7 +145,7 @@ def _step(missed: frozenset[str], metrics: dict | None) -> tuple[str | None, flo
 
 
 def diagnose(load: Load, missed: frozenset[str], metrics: dict | None = None,
-             goodput_missed: float | None = None) -> Binding:
+             goodput_missed: float | None = None, behind: bool = False) -> Binding:
     """The limit binding `load` (module docstring).
 
     Args:
@@ -155,6 +156,8 @@ def diagnose(load: Load, missed: frozenset[str], metrics: dict | None = None,
         goodput_missed: the target (requests/s) of a goodput requirement the run misses, if any: at or
             above the arrival rate it is `goodput_unreachable` (goodput never exceeds the served rate,
             which never exceeds the arrival rate).
+        behind: the deployment cannot carry the traffic though the run's queue does not grow past its noise
+            (its capacity lies below the arrival rate): judged as a run whose requests queue.
 
     Example:
         >>> from dagc.lang.load import load_plan_text
@@ -209,11 +212,11 @@ def diagnose(load: Load, missed: frozenset[str], metrics: dict | None = None,
                 min(1.0, prefill_util) if prefill_util is not None else None, load.prefill_instances or None)
     unreachable = goodput_missed if goodput_missed is not None and rate is not None and goodput_missed >= rate \
         else None
-    return replace(b, limit=_limit(b, load, missed), goodput_unreachable=unreachable)
+    return replace(b, limit=_limit(b, load, missed, behind), goodput_unreachable=unreachable)
 
 
-def _limit(b: Binding, load: Load, missed: frozenset[str]) -> Limit:
-    overloaded = load.overloaded
+def _limit(b: Binding, load: Load, missed: frozenset[str], behind: bool = False) -> Limit:
+    overloaded = load.overloaded or behind
     if not overloaded and not missed:
         return Limit.NONE
     ttft = float(np.nanmean(load.ttft)) if len(load.ttft) else 0.0

@@ -70,7 +70,8 @@ def simulate(plan: Plan, strategy: Strategy, lay: Layout, prices: StepPrices | N
     capacity = kv_capacity_tokens(plan, strategy, lay) if kv_tokens is None else kv_tokens
     if not plan.workload.inflight:
         load = replace(static_load(plan, traffic, requests, prices, capacity, lay.dp * lay.adp, tick),
-                       cap=plan.workload.batch, kv_tokens=capacity, frontend_s=plan.cluster.engine.terms.frontend_s)
+                       cap=plan.workload.batch, kv_tokens=capacity, frontend_s=plan.cluster.engine.terms.frontend_s,
+                       static=True)
     else:
         load = replace(_inflight(plan, traffic, requests, lay, prices, capacity, tick),
                        cap=sum(sum(c) for c in _caps(lay)), kv_tokens=capacity,
@@ -170,6 +171,7 @@ def load_json(plan: Plan, load: Load | None) -> dict | None:
             ok &= req.holds(load.e2e)
     served = load.served_requests_per_s
     little_l, little_r = load.little()
+    growth = load.queue_growth
     return {
         "requests": len(load.arrival), "rate_requests_per_s": tr.rate,
         "arrival": tr.arrival if tr.rate and tr.log is None else None,
@@ -184,6 +186,9 @@ def load_json(plan: Plan, load: Load | None) -> dict | None:
         "goodput_requests_per_s": load.goodput(ok),
         "mean_in_system": little_l, "arrival_rate_times_e2e": little_r,
         "overloaded": load.overloaded,
+        "queue_growth": None if growth is None else {
+            "arrived": growth.arrived, "ended": growth.ended, "grown": growth.grown, "allowance": growth.allowance,
+            "behind": growth.behind},
         "preemptions": int(load.preemptions.sum()) if load.preemptions is not None else 0,
         "cached_prompt_share": (float(load.cached_tokens.sum() / load.prompt.sum())
                                 if load.cached_tokens is not None and load.prompt is not None and load.prompt.sum()

@@ -3,20 +3,52 @@ the run over time, and the percentiles report.json states.
 
 Input: the simulation's arrays. Output: `Load` (TTFT, TPOT, end-to-end latency per request — TTFT and
 latency as the client measures them, the server's beside them —, the requests served per second,
-Little's law both ways, whether the queue keeps growing), `Timeline`, `percentiles`.
+Little's law both ways, whether the queue keeps growing: `QueueGrowth`), `Timeline`, `percentiles`.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..plan.workload import PERCENTILES, Traffic
 
-__all__ = ["KEEPS_UP", "PERCENTILES", "Load", "Timeline", "percentiles"]
+__all__ = ["PACE_SHARE", "PERCENTILES", "QUEUE_Z", "Load", "QueueGrowth", "Timeline", "percentiles"]
 
-KEEPS_UP = 0.97    # of a run's arrivals, the share that must end a lifetime later for it not to be overloaded
+# the queue's growth over a run's second half, in units of the Poisson noise of its arrivals (√ arrivals), past
+# which the run is overloaded (docs/load.md, "Overloaded": its false alarms and misses, measured)
+QUEUE_Z = 2.5
+# the capacity's estimate of the rate a deployment keeps up with (`dagc.verdict.under_load.capacity`): a trial run
+# keeps pace while its queue grows by at most this share of its second half's arrivals (docs/load.md, "Overloaded")
+PACE_SHARE = 0.03
+
+
+@dataclass(frozen=True)
+class QueueGrowth:
+    """How much the requests in the system grew over a run's second half (`Load.queue_growth`): the requests
+    arriving in it less those ending in it, against the growth its noise allows."""
+
+    arrived: int          # requests arriving in the stretch
+    ended: int            # requests ending in it
+    allowance: float      # `QUEUE_Z` × √ arrived, and a static batch's requests (they end together)
+    static: int = 0       # a static batch's requests, in the allowance
+
+    @property
+    def grown(self) -> int:
+        return self.arrived - self.ended
+
+    @property
+    def significant(self) -> bool:
+        """The queue grows past its arrivals' noise: the run shows the deployment falls behind."""
+        return self.grown > self.allowance
+
+    @property
+    def behind(self) -> bool:
+        """The queue grows by more than `PACE_SHARE` of the arrivals: an estimate, not a test — the capacity's
+        bisection reads it to place the rate a deployment keeps up with, noise either way."""
+        return self.grown > PACE_SHARE * self.arrived + self.static
 
 
 @dataclass(frozen=True)
@@ -55,6 +87,7 @@ class Load:
     prefill_until: float = 0.0                # when its last prefill ended
     kv_tokens: int | None = None              # the tokens one rank's KV cache holds (one pool; W519 past it)
     frontend_s: float = 0.0                   # the engine's per-request front-end time (`EngineTerms.frontend_s`)
+    static: bool = False                      # served in static batches (`dagc.serve.static_load`)
 
     @property
     def ttft(self) -> np.ndarray:
@@ -133,21 +166,34 @@ class Load:
 
     @property
     def overloaded(self) -> bool:
-        """Whether the deployment falls behind its arrivals, so that its queue keeps growing: of the requests
-        arriving in the middle half of an open-loop run, fewer than `KEEPS_UP` as many end one early
-        lifetime later (over the same stretch shifted by the median end-to-end latency of the first
-        quarter's requests). A deployment that keeps up ends, a lifetime later, what arrived; one that
-        does not ends only its capacity's worth, whatever the run's length. A closed loop's clients wait
-        for their requests: never overloaded."""
+        """Whether the deployment falls behind its arrivals, so that its queue keeps growing: the requests in
+        the system grow over the run's second half by more than its noise allows (`queue_growth`). A closed
+        loop's clients wait for their requests: never overloaded."""
+        growth = self.queue_growth
+        return growth is not None and growth.significant
+
+    @property
+    def queue_growth(self) -> QueueGrowth | None:
+        """The requests in the system (arrived, not ended, at the server) from the arrival of the run's middle
+        request — or two early lifetimes after its first arrival, when later: the median decode time of the
+        first quarter's requests and their shortest TTFT, so that the requests in flight have ramped up —
+        to its last arrival: those arriving less those ending. A deployment that keeps up ends about what
+        arrives; its arrivals' Poisson noise lets the difference reach about √ arrived either way, and
+        `QUEUE_Z` of it is allowed (a static batch's requests more: they end together). None for a closed
+        loop and a run too short to have such a stretch."""
         n = len(self.arrival)
         if self.traffic.concurrency is not None or n < 8:
-            return False
+            return None
         q = n // 4
-        lo, hi = float(self.arrival[q]), float(self.arrival[3 * q])
-        arrived = 3 * q - q
-        lag = float(np.median(self.e2e_server[:q]))
-        ended = int(np.count_nonzero((self.finish >= lo + lag) & (self.finish < hi + lag)))
-        return hi > lo and ended < KEEPS_UP * arrived
+        life = float(np.median((self.finish - self.first_token)[:q])) + float(np.min(self.ttft_server[:q]))
+        lo = max(float(self.arrival[n // 2]), float(self.arrival[0]) + 2 * life)
+        hi = float(self.arrival[-1])
+        if not hi > lo:
+            return None
+        arrived = int(np.count_nonzero((self.arrival > lo) & (self.arrival <= hi)))
+        ended = int(np.count_nonzero((self.finish > lo) & (self.finish <= hi)))
+        static = self.cap if self.cap is not None and self.static else 0
+        return QueueGrowth(arrived, ended, QUEUE_Z * math.sqrt(arrived) + static, static)
 
 
 def percentiles(x: np.ndarray, weights: np.ndarray | None = None) -> dict:

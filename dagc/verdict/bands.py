@@ -17,7 +17,7 @@ errors into them. Memory and GPU counts are not banded (the ledger holds no meas
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..plan.workload import Requirement, RequirementKind
 from ..rules.bounds import bounds
@@ -35,6 +35,13 @@ _LOAD_LATENCIES = {"ttft_s": "ttft", "tpot_s": "tpot", "itl_s": "tpot", "e2e_s":
 _LOAD_STATS = ("mean", "p50", "p90", "p95", "p99")
 _LOAD_RATES = ("output_tokens_per_s", "served_requests_per_s", "goodput_requests_per_s", "capacity_requests_per_s")
 _BOUNDED = ("prefill_tokens_per_s", "decode_tokens_per_s", "throughput_tokens_per_s")
+_ARRIVALS_BOUND = ("served_requests_per_s", "goodput_requests_per_s")    # never past the requests sent
+
+
+def arrivals_reason(rate: float) -> str:
+    """Why a served rate's or a goodput's band stops at the arrival rate."""
+    return (f"at most the arrival rate, {rate:.4g} requests/s: no deployment serves, nor serves well, more requests "
+            "than are sent")
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,7 @@ class Band:
     runs: int
     note: str | None = None             # why a wider regime than the finest
     bound: float | None = None          # a throughput's physical bound (100 % efficiency), None otherwise
+    clamped: str | None = None          # why its high end was brought down (goodput: the arrival rate), else None
 
     @property
     def past_bound(self) -> bool:
@@ -60,7 +68,16 @@ class Band:
                "runs": self.runs, "note": self.note}
         if self.bound is not None:
             out |= {"bound": self.bound, "share_of_bound": self.value / self.bound, "past_bound": self.past_bound}
+        if self.clamped is not None:
+            out["clamped"] = self.clamped
         return out
+
+    def at_most(self, ceiling: float | None, reason: str) -> Band:
+        """The band with its high end at most `ceiling` (never below the figure itself: a run's own arrivals
+        may come a little faster than its rate), saying why; itself when it does not reach past it."""
+        if ceiling is None or self.high <= max(ceiling, self.value):
+            return self
+        return replace(self, high=max(ceiling, self.value), clamped=reason)
 
 
 @dataclass(frozen=True)
@@ -151,7 +168,12 @@ def bands_of(result: StrategyResult, confidence: float = CONFIDENCE) -> Bands:
                 _add(out, f"load.{name}.{stat}", (load.get(name) or {}).get(stat), errors[q], confidence)
         for name in _LOAD_RATES:
             _add(out, f"load.{name}", load.get(name), errors["throughput"], confidence)
-    odds = tuple(_odds(r, errors, confidence, result.valid) for r in result.requirements)
+        rate = _arrival_rate(load)
+        for name in _ARRIVALS_BOUND:
+            if (key := f"load.{name}") in out and rate is not None:
+                out[key] = out[key].at_most(rate, arrivals_reason(rate))
+    rate = _arrival_rate(load)
+    odds = tuple(_odds(r, errors, confidence, result.valid, rate) for r in result.requirements)
     return Bands(out, odds, confidence)
 
 
@@ -162,19 +184,37 @@ def _quantity(key: str) -> str:
     return _METRICS[key]
 
 
-def _odds(r: RequirementResult, errors: dict[str, Errors], confidence: float, valid: bool) -> Odds:
+def _arrival_rate(load: dict | None) -> float | None:
+    """The arrival rate of a run (report.json's `load.binding`: the traffic's rate, a log's mean), None for a
+    closed loop and without a load."""
+    rate = ((load or {}).get("binding") or {}).get("arrival_rate_requests_per_s")
+    return float(rate) if rate else None
+
+
+def _odds(r: RequirementResult, errors: dict[str, Errors], confidence: float, valid: bool,
+          rate: float | None = None) -> Odds:
     req = r.requirement
     if not valid:
         return Odds(None, "misses")               # what cannot be deployed meets nothing
     if r.value is None:
         return Odds(None, None)
+    if r.unmet is not None:                       # the load cannot be carried: its figure grows with the run
+        return Odds(None, "misses")
     key = figure_key(req)
     if key is None:                               # memory, GPUs: dagc's own figure, judged as it is
         return Odds(None, "meets" if r.met else "misses")
     e = errors[_quantity(key)]
     p = e.probability(r.value, req.op, req.target)
     low, high = e.band(r.value, confidence)       # in the requirement's own terms (per GPU when written so)
-    return Odds(p, odds_class(p, confidence), Band(r.value, low, high, confidence, e.regime, e.runs, e.note))
+    band = Band(r.value, low, high, confidence, e.regime, e.runs, e.note)
+    if req.kind is RequirementKind.GOODPUT and not req.per_gpu and rate is not None:
+        band = band.at_most(rate, arrivals_reason(rate))
+        ceiling = max(rate, r.value)          # the measured goodput lies at or below it
+        if req.op in (">=", ">") and (req.target > ceiling or (req.op == ">" and req.target == ceiling)):
+            p = 0.0
+        elif req.op in ("<=", "<") and req.target >= ceiling:
+            p = 1.0
+    return Odds(p, odds_class(p, confidence), band)
 
 
 def p_text(p: float) -> str:
@@ -229,12 +269,14 @@ def regimes_text(odds: tuple[Odds, ...]) -> str | None:
         return None
     conf = next(iter(seen.values())).confidence
     fell = any(b.note for b in seen.values())
+    clamped = dict.fromkeys(o.band.clamped for o in odds if o.band is not None and o.band.clamped)
     source = ("from the calibration's cross-validated errors on your runs (docs/calibrate.md)"
               if all(k.startswith("calibration=") for k in seen) else
               "from dagc's errors on published runs it was not tuned on (docs/bands.md)")
     return (f"[low–high]: where the measured figure lies, at {conf * 100:.0f} %, {source}: "
             + ", ".join(f"{k} ({b.runs} runs)" for k, b in seen.items())
-            + ("; finer regimes have too few runs" if fell else ""))
+            + ("; finer regimes have too few runs" if fell else "")
+            + "".join(f"; goodput's band: {c}" for c in clamped))
 
 
 def bound_warning(bands: Bands) -> str | None:
@@ -251,7 +293,8 @@ def bound_warning(bands: Bands) -> str | None:
 def odds_line(result: StrategyResult, banded: Bands | None = None) -> str | None:
     """The verdict's line on the odds, under `meets requirements`: the requirements the deployment likely
     misses, else those uncertain, else the closest of those it meets — each as `TPOT 41.2 ms [36.1–47.3] →
-    meets (p ≈ 0.93)`; None for a strategy with errors or without a banded requirement."""
+    meets (p ≈ 0.93)`; None for a strategy with errors or without a banded requirement, and instead of "yes"
+    for one whose deployment cannot carry its traffic (`dagc.verdict.under_load.not_carried_because`)."""
     if not result.valid or not result.requirements:
         return None
     banded = banded or bands_of(result)
@@ -267,6 +310,8 @@ def odds_line(result: StrategyResult, banded: Bands | None = None) -> str | None
         return "meets? within dagc's error, likely not: " + "; ".join(one(*x) for x in misses)
     if unsure := [x for x in judged if x[1].klass == "uncertain"]:
         return "meets? uncertain within dagc's error: " + "; ".join(one(*x) for x in unsure)
+    if result.load is not None and result.load.json.get("carries_traffic") is False:
+        return None                               # every band meets, but the traffic is not carried: no "yes"
     closest = min(judged, key=lambda x: x[1].probability or 0.0)
     return (f"meets? yes within dagc's error: every {banded.confidence * 100:.0f} % band meets its target "
             f"(the closest: {one(*closest)})")

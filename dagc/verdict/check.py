@@ -26,7 +26,17 @@ from .batch_max import choose_batch
 from .compiled import Compiled
 from .optimal import judge_optimal
 from .pools import PooledCheck, check_pools
-from .under_load import Progress, Run, UnderLoad, judge_on_load, not_simulated, pools_run, strategy_run, under_load
+from .under_load import (
+    Progress,
+    Run,
+    UnderLoad,
+    carries_traffic,
+    judge_on_load,
+    not_simulated,
+    pools_run,
+    strategy_run,
+    under_load,
+)
 from .verdict import RequirementResult, Verdict, judge_requirements, verdict
 
 # The loaders live in `dagc.lang.load`; they are named here too for callers of `dagc.verdict.check.load_plan`.
@@ -150,7 +160,7 @@ def _judged_on_load(plan: Plan, make_run: Callable[[], Run], metrics: dict, diag
     load = under_load(plan, make_run(), metrics, progress, with_capacity)
     diags = tuple(in_rule_order([*diagnostics, *load.diagnostics])) if load.diagnostics else diagnostics
     reqs = judge_on_load(requirements, load.json)
-    return reqs, verdict(list(diags), reqs), load, diags
+    return reqs, verdict(list(diags), reqs, carried=carries_traffic(load)), load, diags
 
 
 def _share(progress: Progress | None, i: int, n: int) -> Progress | None:

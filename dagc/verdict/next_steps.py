@@ -18,8 +18,13 @@ requirement and the figures it gives. Tried, in this order, each only where it a
   TTFT and TPOT and lightens memory, so meeting is taken to be monotone in it);
 - 8-bit weights, an 8-bit KV cache, both; fp4 weights on a GPU with fp4 units (when the KV cache's
   blocks bind, the 8-bit KV cache first);
-- more GPUs: the strategy replicated `dp` 2, 4 or 8 times (each replica a share of the batch), the
-  cluster grown to hold them; the fewest that meets.
+- more GPUs: the strategy replicated `dp` 2, 4 or 8 times (each replica a share of the batch: the
+  plan's batch caps the requests in flight over the deployment, so `dp 2` halves each replica's, as
+  `dagc check` runs it and the words say), the cluster grown to hold them; the fewest that meets.
+
+Each change is checked as `dagc check` with its options checks it: `check_strategy` (the load simulated,
+without the capacity, which judges nothing the run does not) and, given `judge`, what `dagc check` adds —
+the plan's engine's refusals (E7xx), so that no change the engine would not start is proposed as meeting.
 
 A change is listed when it meets the requirements, and the nearest of each kind only; when none meets,
 the best tried of each kind is listed with `meets` false, so that the user sees how close it came.
@@ -41,7 +46,9 @@ from ..plan.strategy import Strategy, StrategyDecl
 from ..rules.requirements import BROKEN_MEMORY, BROKEN_RULES
 from .check import StrategyResult, check_strategy, parse_strategy
 
-__all__ = ["NextStep", "next_steps", "with_next_steps", "MAX_TRIES"]
+__all__ = ["Judge", "NextStep", "next_steps", "with_next_steps", "MAX_TRIES"]
+
+Judge = Callable[[StrategyResult], StrategyResult]      # what `dagc check` adds to a check (the engine's refusals)
 
 MAX_TRIES = 24          # checks one strategy's next steps may run (each is a whole check, no search)
 LARGER_BATCH_TRIES = 5  # larger batches tried when the cap on requests in flight binds
@@ -65,13 +72,15 @@ class NextStep:
                 "missed": list(self.missed), **self.figures}
 
 
-def next_steps(result: StrategyResult, max_tries: int = MAX_TRIES) -> list[NextStep]:
+def next_steps(result: StrategyResult, max_tries: int = MAX_TRIES, judge: Judge | None = None) -> list[NextStep]:
     """The nearest changes that make `result`'s legal strategy meet its plan's requirements (none when it
-    meets them, is not legal, or has no requirement a change could reach: the `gpus` cap alone)."""
+    meets them, is not legal, or has no requirement a change could reach: the `gpus` cap alone). `judge`
+    adds to each change's check what `dagc check` adds to the plan's (`dagc.launch.engine_check.engine_checked`:
+    the plan's engine's refusals), so that a change is judged as `dagc check` with its options judges it."""
     if not result.valid or result.verdict.meets_requirements is not False \
             or _binding(result).get("goodput_unreachable_requests_per_s") is not None:
         return []               # a goodput target at or above the arrival rate: no change meets it
-    tries = _Tries(result.plan, result.decl, max_tries)
+    tries = _Tries(result.plan, result.decl, max_tries, judge)
     out: list[NextStep] = []
     kinds: tuple[Callable[[StrategyResult, _Tries], NextStep | None], ...] = \
         (_more_prefill, _larger_batch, _batch, _precision) if result.pooled is not None else \
@@ -85,22 +94,26 @@ def next_steps(result: StrategyResult, max_tries: int = MAX_TRIES) -> list[NextS
     return out
 
 
-def with_next_steps(results: list[StrategyResult]) -> list[StrategyResult]:
-    """`results` with each one's `next_steps` (`dagc check` and `dagc compile` show them)."""
-    return [dataclasses.replace(r, next_steps=tuple(next_steps(r))) for r in results]
+def with_next_steps(results: list[StrategyResult], judge: Judge | None = None) -> list[StrategyResult]:
+    """`results` with each one's `next_steps` (`dagc check` and `dagc compile` show them), each change judged
+    with `judge` too (`next_steps`)."""
+    return [dataclasses.replace(r, next_steps=tuple(next_steps(r, judge=judge))) for r in results]
 
 
 class _Tries:
-    """Checks of changed plans, at most `limit` of them."""
+    """Checks of changed plans, at most `limit` of them, each as `dagc check --strategy` checks it: its load
+    judged (not its capacity, which judges nothing the run does not: `dagc.verdict.under_load.capacity`),
+    and what `judge` adds (the engine's refusals)."""
 
-    def __init__(self, plan: Plan, decl: StrategyDecl, limit: int):
-        self.plan, self.decl, self.left = plan, decl, limit
+    def __init__(self, plan: Plan, decl: StrategyDecl, limit: int, judge: Judge | None = None):
+        self.plan, self.decl, self.left, self.judge = plan, decl, limit, judge
 
     def __call__(self, plan: Plan, decl: StrategyDecl | None = None) -> StrategyResult | None:
         if self.left <= 0:
             return None
         self.left -= 1
-        return check_strategy(plan, decl or self.decl, with_capacity=False)    # its load judged, not its capacity
+        r = check_strategy(plan, decl or self.decl, with_capacity=False)
+        return self.judge(r) if self.judge is not None else r
 
 
 def _step(kind: str, change: str, options: tuple[str, ...], r: StrategyResult) -> NextStep:
@@ -194,12 +207,24 @@ def _replicas(result: StrategyResult, tries: _Tries) -> NextStep | None:
         r, options = _grown(result, tries, gpus, replicated(own, k))
         if r is None:
             break
-        step = _step("gpus", f"{lay.gpus_used * k:,} GPUs: {k} replicas of the strategy", options, r)
+        step = _step("gpus", f"{lay.gpus_used * k:,} GPUs: {k} replicas of the strategy"
+                     f"{_shares(r, result.plan.workload.batch)}", options, r)
         if step.meets:
             return step
         tried = step if r.valid else tried
     return tried
 
+
+
+def _shares(r: StrategyResult, batch: int) -> str:
+    """How a replicated strategy's replicas share the plan's batch — each a share of it, not a batch each
+    (`Layout.replica_requests`): ", each with 16 of the batch's 64 requests in flight"; "" without a layout."""
+    lay = r.layout
+    if lay is None or lay.dp < 2:
+        return ""
+    each = sorted({int(n) for n in lay.replica_requests})
+    share = f"{each[0]:,}" if len(each) == 1 else f"{each[0]:,}–{each[-1]:,}"
+    return f", each with {share} of the batch's {batch:,} requests in flight"
 
 
 def _binding(r: StrategyResult | None) -> dict:

@@ -6,10 +6,13 @@ Output: `UnderLoad` — the simulated `dagc.serve.load.Load`, report.json's `loa
 `capacity_requests_per_s`) — and `judge_on_load`, which fills the values of the requirements judged on
 the load (`Requirement.on_load`). The capacity is a bisection over seeded open-loop runs of the traffic's
 requests at trial rates (`CAPACITY_STEPS` runs at most), each judged on the percentile requirements and
-on not being overloaded; without percentile requirements, on not being overloaded alone. A capacity run
-simulates `CAPACITY_REQUESTS` requests drawn from the traffic's seed (of a request log, its first ones),
-whatever the traffic's own count: enough for `Load.overloaded` to tell a deployment that keeps up from
-one that does not, and a run of millions costs one long simulation and two dozen short ones.
+on keeping pace (its queue grows by at most `dagc.serve.load_result.PACE_SHARE` of its arrivals); without
+percentile requirements, on keeping pace alone; the plan's own run stands for the trials on its side.
+A capacity run simulates `CAPACITY_REQUESTS` requests drawn from the traffic's seed (of a request log,
+its first ones), whatever the traffic's own count, and a run of millions costs one long simulation and
+two dozen short ones. A deployment whose run is `overloaded` (its queue's growth past its arrivals' noise)
+or whose capacity is below the arrival rate does not carry its traffic (`not_carried_because`): it meets
+none of its requirements (`judge_on_load`, `dagc.verdict.verdict.verdict`).
 
 Both are bounded before they start (`load_events`) by the plan's work budget (`Plan.load_budget_events`,
 `LOAD_BUDGET_EVENTS` unless `--load-budget` changes it): a run past it is not simulated at all
@@ -33,12 +36,13 @@ from ..serve.binding import binding_json, diagnose
 from ..serve.load import Load, StepPrices, load_json, simulate
 from ..serve.load_pools import PoolPrices, simulate_pools
 from ..serve.shared import shared_load, shared_prices
+from ..units import format_figure
 from .pools import PooledCheck
 from .verdict import RequirementResult, requirement_value
 
 __all__ = ["CAPACITY_REQUESTS", "CAPACITY_STEPS", "CAPACITY_TOLERANCE", "CAPACITY_WORK_BUDGET", "UnderLoad", "capacity",
-           "capacity_requests", "judge_on_load", "load_events", "missed_latencies", "not_simulated", "pools_run",
-           "Progress", "Run", "strategy_run", "under_load"]
+           "capacity_requests", "carries_traffic", "judge_on_load", "load_events", "missed_latencies",
+           "not_carried_because", "not_simulated", "pools_run", "Progress", "Run", "strategy_run", "under_load"]
 
 CAPACITY_TOLERANCE = 0.01     # the bisection stops when the bracket is within 1 % of its upper end
 CAPACITY_STEPS = 24           # simulated runs at most per capacity (bracketing and bisection)
@@ -92,19 +96,57 @@ def under_load(plan: Plan, run: Run, metrics: dict | None, progress: Progress | 
     main = run(plan, None if progress is None else (lambda done, _: progress(done, span)))
     out = load_json(plan, main)
     assert out is not None, "a run has its figures"
-    out["binding"] = binding_json(diagnose(main, missed_latencies(plan, out), metrics, _goodput_missed(plan, out)))
+    missed, goodput = missed_latencies(plan, out), _goodput_missed(plan, out)
+    out["binding"] = binding_json(diagnose(main, missed, metrics, goodput))
     each_run(0)
     work = load_events(plan, m) * CAPACITY_STEPS
     budget = plan.load_budget_events
     judged = with_capacity and (budget is None or work <= budget)
-    out["capacity_requests_per_s"] = capacity(plan, run, _steady_rate(plan, metrics), each_run) if judged else None
+    known = (traffic.rate, _run_holds(plan, out)) if traffic.rate is not None else None
+    out["capacity_requests_per_s"] = capacity(plan, run, _steady_rate(plan, metrics), each_run, known) \
+        if judged else None
     out["capacity_judged"] = judged
     out["capacity_work_events"] = work
+    reason = not_carried_because(out)
+    out["carries_traffic"] = reason is None
+    out["not_carried_because"] = reason
+    if reason is not None and out["binding"]["limit"] == "none":     # behind by its capacity alone: as a queue
+        out["binding"] = binding_json(diagnose(main, missed, metrics, goodput, behind=True))
     if progress is not None:
         progress(span, span)
     over = () if judged or not with_capacity or budget is None else (
         load_over_budget(plan, work, budget, m * CAPACITY_STEPS, capacity=True),)
     return UnderLoad(main, out, (*_over_kv(plan, main), *over))
+
+
+def not_carried_because(out: dict) -> str | None:
+    """Why a run's deployment cannot carry its traffic, from report.json's `load`, None when it can: its queue
+    grows past what its arrivals' noise allows (`load.overloaded`, `Load.queue_growth`), or its capacity —
+    when bisected — lies below the arrival rate by more than `CAPACITY_TOLERANCE` (docs/load.md,
+    "Carrying the traffic"). A deployment that cannot carry its traffic meets none of its load requirements.
+
+    Example:
+        >>> not_carried_because({"overloaded": False, "capacity_requests_per_s": 9.2,
+        ...                      "binding": {"arrival_rate_requests_per_s": 10.0}})[:64]
+        'its capacity, 9.2 requests/s (the highest arrival rate at which '
+    """
+    growth = out.get("queue_growth")
+    if out.get("overloaded") and growth is not None:
+        return (f"the queue keeps growing: of the {growth['arrived']:,} requests arriving over the run's second "
+                f"half, {growth['ended']:,} ended in it, {growth['grown']:,} more in the system — past the "
+                f"{growth['allowance']:.0f} its arrivals' noise allows")
+    rate = (out.get("binding") or {}).get("arrival_rate_requests_per_s")
+    cap = out.get("capacity_requests_per_s")
+    if rate is not None and cap is not None and cap < rate * (1 - CAPACITY_TOLERANCE):
+        return (f"its capacity, {format_figure(cap)} requests/s (the highest arrival rate at which its percentile "
+                f"requirements hold and its queue does not grow), is below the arrival rate of "
+                f"{format_figure(rate)} requests/s")
+    return None
+
+
+def carries_traffic(load: UnderLoad | None) -> bool | None:
+    """Whether a strategy's simulated load carries its traffic (`not_carried_because`); None without a load."""
+    return None if load is None else bool(load.json.get("carries_traffic", True))
 
 
 def _over_kv(plan: Plan, load: Load) -> tuple[Diagnostic, ...]:
@@ -174,17 +216,32 @@ def _goodput_missed(plan: Plan, out: dict) -> float | None:
     return max(missed, default=None)
 
 
-def _holds(plan: Plan, out: dict) -> bool:
-    """Whether a run meets the percentile requirements and its queue does not keep growing."""
+def _run_holds(plan: Plan, out: dict) -> bool:
+    """Whether the plan's own run meets the percentile requirements and is not `overloaded` (its queue's growth
+    past its noise: a test, which a verdict may rest on)."""
     return not out["overloaded"] and not missed_latencies(plan, out)
 
 
+def _holds(plan: Plan, out: dict) -> bool:
+    """Whether a capacity trial meets the percentile requirements and keeps pace: its queue grows by at most
+    `PACE_SHARE` of its arrivals (`QueueGrowth.behind`: an estimate of the rate it keeps up with, where the
+    test of `overloaded` would place the capacity above it by its allowance)."""
+    growth = out.get("queue_growth")
+    return not (growth is not None and growth["behind"]) and not missed_latencies(plan, out)
+
+
 def capacity(plan: Plan, run: Run, estimate: float | None,
-             each_run: Callable[[int], None] | None = None) -> float | None:
+             each_run: Callable[[int], None] | None = None, known: tuple[float, bool] | None = None) -> float | None:
     """The highest arrival rate (requests/s) at which the traffic's requests, arriving open loop from its
-    seed, meet the percentile requirements without overloading the deployment; None when not even the
+    seed, meet the percentile requirements and keep pace (`_holds`); None when not even the
     lowest rate tried does (or there is no estimate to start from). Starts from the steady state's rate,
-    brackets by doubling or halving, then bisects to `CAPACITY_TOLERANCE`. `each_run(runs)` follows it."""
+    brackets by doubling or halving, then bisects to `CAPACITY_TOLERANCE`. `each_run(runs)` follows it.
+
+    `known` is the plan's own run: its arrival rate and whether it held. It stands for every trial on its
+    side — a rate at or below one that held holds, one at or above one that did not does not — so that
+    the capacity is at least the arrival rate of a run that held and below that of one that did not: the
+    capacity never contradicts the run it is printed beside (a trial of 2,000 requests near the capacity
+    may hold where the run did not, or the other way round: the queue's noise)."""
     traffic = plan.workload.traffic
     if traffic is None or not estimate or estimate <= 0:
         return None
@@ -193,6 +250,8 @@ def capacity(plan: Plan, run: Run, estimate: float | None,
 
     def ok(rate: float) -> bool:
         nonlocal runs
+        if known is not None and (rate <= known[0] if known[1] else rate >= known[0]):
+            return known[1]                 # the plan's own run stands for it: no trial run spent
         runs += 1
         trial = plan.model_copy(update={"workload": plan.workload.model_copy(
             update={"traffic": traffic.at_rate(rate).model_copy(update={"requests": m})})})
@@ -225,16 +284,26 @@ def capacity(plan: Plan, run: Run, estimate: float | None,
             lo = mid
         else:
             hi = mid
-    return lo
+    return max(lo, known[0]) if known is not None and known[1] else lo
 
 
 def judge_on_load(requirements: tuple[RequirementResult, ...], load: dict | None) -> tuple[RequirementResult, ...]:
     """The requirements with those judged on the load (`Requirement.on_load`) valued from report.json's
     `load`; the others as they were, judged on the steady state (report.json's `metrics`: the serving mode
     without queueing, docs/outputs.md "Requirements and the load"), a `ttft` or `tpot` line with the load's
-    mean of that latency beside it (`RequirementResult.load_value`)."""
-    return tuple(replace(r, value=requirement_value(r.requirement, None, None, None, load=load))
-                 if r.requirement.on_load else replace(r, load_value=_load_mean(r, load)) for r in requirements)
+    mean of that latency beside it (`RequirementResult.load_value`). Of a deployment that cannot carry its
+    traffic (`not_carried_because`), each requirement judged on the load is not met: one whose figure
+    holds says why (`RequirementResult.unmet`)."""
+    unmet = None if load is None else load.get("not_carried_because")
+    out = []
+    for r in requirements:
+        if not r.requirement.on_load:
+            out.append(replace(r, load_value=_load_mean(r, load)))
+            continue
+        value = requirement_value(r.requirement, None, None, None, load=load)
+        held = value is not None and bool(r.requirement.holds(value))      # a figure that misses says why itself
+        out.append(replace(r, value=value, unmet=unmet if held else None))
+    return tuple(out)
 
 
 def _load_mean(r: RequirementResult, load: dict | None) -> float | None:

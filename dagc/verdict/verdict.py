@@ -109,6 +109,10 @@ class RequirementResult:
     # a steady-state `ttft` or `tpot` line of a plan with traffic: the simulated load's mean of the same latency,
     # shown beside the steady state it is judged on (`dagc.verdict.under_load.judge_on_load`); else None
     load_value: float | None = None
+    # a requirement judged on the load, of a deployment that cannot carry its traffic: why it is not met whatever
+    # its figure (`dagc.verdict.under_load.not_carried_because`: a queue that keeps growing makes a run's
+    # percentiles grow with its length); else None
+    unmet: str | None = None
 
     @property
     def judged_on(self) -> str:
@@ -118,6 +122,8 @@ class RequirementResult:
 
     @property
     def met(self) -> bool | None:
+        if self.unmet is not None:
+            return False
         return None if self.value is None else self.requirement.holds(self.value)
 
     @property
@@ -166,7 +172,8 @@ class RequirementResult:
     def to_json(self) -> dict:
         r = self.requirement
         return {"name": r.name, "op": r.op, "target": r.target,
-                "value": self.value, "met": self.met, "judged_on": self.judged_on, "load_value": self.load_value}
+                "value": self.value, "met": self.met, "judged_on": self.judged_on, "load_value": self.load_value,
+                "not_met_because": self.unmet}
 
 
 @dataclass(frozen=True)
@@ -220,10 +227,15 @@ def requirement_value(req: Requirement, gpus: int | None, metrics: dict | None, 
 
 
 def verdict(diagnostics: list[Diagnostic], requirements: tuple[RequirementResult, ...],
-            optimal: bool | None = None) -> Verdict:
+            optimal: bool | None = None, carried: bool | None = None) -> Verdict:
+    """Correct without errors; meets the requirements when every one is met (None: one not judged), and — with
+    traffic — when the deployment carries it (`carried`, `dagc.verdict.under_load.carries_traffic`: a queue
+    that keeps growing meets nothing, whatever the requirements a run of some length shows)."""
     correct = not has_errors(diagnostics)
     if not correct:  # a strategy that cannot be deployed meets nothing
         return Verdict(False, False, optimal)
+    if carried is False:
+        return Verdict(correct, False, optimal)
     mets = [r.met for r in requirements]
     if any(m is False for m in mets):
         meets = False

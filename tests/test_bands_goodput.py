@@ -1,0 +1,56 @@
+"""A goodput's band never reaches above the arrival rate the plan sends (goodput never exceeds the requests
+sent), and says so; a goodput target above that rate has no chance of being met."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dagc.export.bands_md import bands_md
+from dagc.lang.load import load_plan_text, parse_strategy
+from dagc.verdict.bands import bands_of, regimes_text
+from dagc.verdict.check import check_strategy
+
+ROOT = Path(__file__).resolve().parents[1]
+# Qwen3-30B-A3B on 4 H200s replaying 1,000 requests of a conversation log at its own times (4.62 requests/s
+# on average): `tp 4` serves 4.59 requests/s, all within the latency targets
+TRAFFIC = (ROOT / "examples" / "qwen3-30b-a3b-traffic.moe").read_text()
+
+
+def _checked(goodput: str):
+    text = TRAFFIC.replace("goodput >= 4 requests/s", f"goodput >= {goodput}")
+    plan = load_plan_text(text, "traffic.moe", ROOT / "examples")
+    return check_strategy(plan, parse_strategy("tp 4"), with_capacity=False)
+
+
+@pytest.fixture(scope="module")
+def met():
+    return _checked("4 requests/s")
+
+
+def test_the_goodput_band_stops_at_the_arrival_rate(met):
+    rate = met.load.json["binding"]["arrival_rate_requests_per_s"]
+    goodput = met.load.json["goodput_requests_per_s"]
+    assert 4.5 < goodput < rate < 4.7
+    banded = bands_of(met)
+    for key in ("load.goodput_requests_per_s", "load.served_requests_per_s"):
+        band = banded.figures[key]
+        assert band.low < band.value <= band.high == pytest.approx(rate)       # the ledger's band reached 5.15
+        assert band.clamped is not None and "at most the arrival rate, 4.624 requests/s" in band.clamped
+        assert band.to_json()["clamped"] == band.clamped
+    q = next(o for q, o in zip(met.requirements, banded.requirements, strict=True)
+             if q.requirement.kind.value == "goodput")
+    assert q.band is not None and q.band.high == pytest.approx(rate) and q.band.clamped
+    assert "goodput's band: at most the arrival rate" in (regimes_text(banded.requirements) or "")
+    assert any("at most the arrival rate" in line for line in bands_md(met))
+
+
+def test_a_goodput_target_above_the_arrival_rate_has_no_chance(met):
+    """4.7 requests/s is above the 4.62 sent: the ledger's band (up to 5.15) gave it a chance; none is left."""
+    r = _checked("4.7 requests/s")
+    odds = bands_of(r).requirements[2]
+    assert r.requirements[2].requirement.target == 4.7
+    assert odds.probability == 0.0 and odds.klass == "misses"
+    below = bands_of(met).requirements[2]             # 4 requests/s, below the rate: its odds as the ledger says
+    assert 0.5 < below.probability < 0.99 and below.klass == "uncertain"
