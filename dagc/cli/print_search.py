@@ -191,9 +191,11 @@ def print_search(out: Console, found: SearchResult, top: int, svg_path: Path, pl
     out.print(f"wrote {svg_path}", markup=False)
 
 
-def print_at_rate(out: Console, ranked: RankedAtRate, top: int, plan: Plan | None = None) -> None:
+def print_at_rate(out: Console, ranked: RankedAtRate, top: int, plan: Plan | None = None,
+                  plan_path: str | None = None) -> None:
     """`dagc search --rate R`: the best strategies simulated at R requests/s, by goodput per GPU, and whether
-    each meets the requirements at R (with `plan`, a load requirement missed by its name)."""
+    each meets the requirements at R (with `plan`, a load requirement missed by its name); the conclusion's
+    commands name `plan_path` (`print_rate_conclusion`)."""
     tr = ranked.traffic
     out.print(f"at {_rate(ranked.rate)}: {tr.requests:,} requests ({tr.arrival}, seed {tr.seed}) "
               f"simulated through each of the {len(ranked.ranked):,} best strategies, ranked by goodput per GPU "
@@ -211,16 +213,17 @@ def print_at_rate(out: Console, ranked: RankedAtRate, top: int, plan: Plan | Non
     print_fitted(out, f"best {len(rows)} at {_rate(ranked.rate)}", _cols(RATE_COLUMNS), rows)
     out.print(f"meets requirements: at {_rate(ranked.rate)}, every requirement judged, the load's on the run above, "
               "as `dagc check --strategy TEXT --set 'workload.rate=R requests/s'` judges it", markup=False)
-    print_rate_conclusion(out, ranked, plan)
+    print_rate_conclusion(out, ranked, plan, plan_path)
 
 
 ONE_STRATEGY = "`dagc check --strategy TEXT --set 'workload.rate=R requests/s'`"
 
 
-def rate_conclusion(ranked: RankedAtRate, gpus: int | None = None) -> list[str]:
+def rate_conclusion(ranked: RankedAtRate, gpus: int | None = None, check: str = "dagc check") -> list[str]:
     """What `search --rate R` concludes, as `check` ends with its verdicts and next steps: the best strategy that
     keeps up with R and meets every requirement, and the line to check it with; else whether any keeps up,
-    what the best serves, and what to try (`gpus`: the cluster's GPUs)."""
+    what the best serves, and what to try (`gpus`: the cluster's GPUs; `check`: the command its lines begin
+    with, the plan and its `--set`s in it — `check_command`)."""
     rate, at = ranked.rate, _rate(ranked.rate)
     on = f" on {gpus:,} GPUs" if gpus else ""
     if not ranked.ranked:
@@ -229,10 +232,10 @@ def rate_conclusion(ranked: RankedAtRate, gpus: int | None = None) -> list[str]:
     good = [a for a in up if a.candidate.meets_requirements]
     if good:
         a = good[0]
-        check = f"dagc check --strategy '{a.candidate.text}' --set 'workload.rate={rate:g} requests/s'"
+        line = f"{check} --strategy '{a.candidate.text}' --set 'workload.rate={rate:g} requests/s'"
         return [f"conclusion: `{a.candidate.text}` keeps up with {at} and meets every requirement, with a goodput of "
                 f"{_figure(a.goodput_per_gpu)} requests/s per GPU on {a.candidate.gpus:,} "
-                f"GPU{'' if a.candidate.gpus == 1 else 's'}", f"  check it: {check}"]
+                f"GPU{'' if a.candidate.gpus == 1 else 's'}", f"  check it: {line}"]
     served = max(ranked.ranked, key=lambda a: a.load["served_requests_per_s"])
     most = served.load["served_requests_per_s"]
     if up:
@@ -242,7 +245,7 @@ def rate_conclusion(ranked: RankedAtRate, gpus: int | None = None) -> list[str]:
                 f"{', '.join(a.candidate.load_missed) or 'a requirement'})",
                 f"  next: {ONE_STRATEGY} gives one strategy's next steps (a larger batch, 8-bit weights, replicas); "
                 "or a lower rate"]
-    more = _replicas(served, rate, gpus)
+    more = _replicas(served, rate, gpus, check)
     return [f"conclusion: no strategy{on} keeps up with {at}; the best serves {_figure(most)} requests/s "
             f"(`{served.candidate.text}`)",
             "  next: " + "; ".join(x for x in (more, f"a rate it serves: --rate {most:.3g}",
@@ -250,7 +253,7 @@ def rate_conclusion(ranked: RankedAtRate, gpus: int | None = None) -> list[str]:
                                                "8-bit weights)") if x)]
 
 
-def _replicas(a: AtRate, rate: float, gpus: int | None) -> str | None:
+def _replicas(a: AtRate, rate: float, gpus: int | None, check: str = "dagc check") -> str | None:
     """Replicas of the strategy that serves the most, enough to take `rate` if each serves as much (a line to try:
     `dagc check` judges it), with more GPUs when the cluster has too few; None for a strategy already replicated
     or in pools."""
@@ -262,12 +265,30 @@ def _replicas(a: AtRate, rate: float, gpus: int | None) -> str | None:
     need = n * a.candidate.gpus
     strategy = f"dp {n} < {core} >" + (f" with {options}" if options else "")
     more = f" --set cluster.gpus={need:,}" if gpus is not None and need > gpus else ""
-    return (f"{n} replicas of it ({need:,} GPUs) if each serves as much: dagc check --strategy '{strategy}'"
+    return (f"{n} replicas of it ({need:,} GPUs) if each serves as much: {check} --strategy '{strategy}'"
             f"{more} --set 'workload.rate={rate:g} requests/s'")
 
 
-def print_rate_conclusion(out: Console, ranked: RankedAtRate, plan: Plan | None = None) -> None:
-    for line in rate_conclusion(ranked, plan.cluster.gpus if plan is not None else None):
+def check_command(plan_path: str | None, plan: Plan | None = None) -> str:
+    """The `dagc check` a conclusion's lines begin with: the plan searched (`plan_path`, quoted for a shell)
+    and the `--set`s it was searched with, so that the line checks what was searched.
+
+    Example:
+        >>> check_command("my plans/q.moe"), check_command(None)
+        ("dagc check 'my plans/q.moe'", 'dagc check')
+    """
+    import shlex
+    if plan_path is None:
+        return "dagc check"
+    sets = [f" --set {shlex.quote(o.replace(' = ', '=', 1))}" for o in (plan.overrides if plan is not None else ())
+            if not o.startswith("workload.rate ")]          # the line sets the rate it concludes on
+    return f"dagc check {shlex.quote(plan_path)}" + "".join(sets)
+
+
+def print_rate_conclusion(out: Console, ranked: RankedAtRate, plan: Plan | None = None,
+                          plan_path: str | None = None) -> None:
+    for line in rate_conclusion(ranked, plan.cluster.gpus if plan is not None else None,
+                                check_command(plan_path, plan)):
         out.print(line, markup=False)
 
 
