@@ -46,3 +46,13 @@ def test_a_missing_argument_without_a_misspelt_option_is_said_as_argparse_says_i
         main(["check"])
     err = capsys.readouterr().err
     assert err.startswith("usage: dagc check ") and err.rstrip().endswith("the following arguments are required: plan")
+
+
+@pytest.mark.parametrize(("argv", "meant"), [(["launch", "plan.moe", "--engine", "vLLM"], "vllm"),
+                                             (["check", "plan.moe", "--objective", "TTFT"], "ttft"),
+                                             (["CHECK", "plan.moe"], "check")])
+def test_a_choice_in_another_case_gets_the_choice(capsys, argv, meant):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and err.rstrip().endswith(f"did you mean `{meant}`?")

@@ -156,10 +156,11 @@ class _Parser(argparse.ArgumentParser):
         try:
             super()._check_value(action, value)
         except argparse.ArgumentError as exc:
-            close = difflib.get_close_matches(str(value), [str(c) for c in action.choices or ()], n=1)
+            choices = {str(c).lower(): str(c) for c in action.choices or ()}     # `vLLM` is `vllm`
+            close = difflib.get_close_matches(str(value).lower(), list(choices), n=1)
             if not close:
                 raise
-            raise argparse.ArgumentError(action, f"{exc.message}; did you mean `{close[0]}`?") from None
+            raise argparse.ArgumentError(action, f"{exc.message}; did you mean `{choices[close[0]]}`?") from None
 
     def error(self, message: str):
         """argparse's error, with the option an unrecognised one stands for: the one it begins (`--strateg`),
