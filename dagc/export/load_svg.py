@@ -180,6 +180,7 @@ def load_timeline_svg(load: Load, title: str, traffic: str) -> str | None:
                 if pooled else "the KV cache in use as a share of what the fullest GPU holds")
     head, top = _header(title, [f"{traffic}: requests running (admitted, not finished) and {waiting}, and "
                                 f"{kv_words}.{cut}"])
+    legend_y, top = top, top + 16          # the legend above the chart: no line runs through it
     mid = top + 220
     kv_top, kv_bottom = mid + 30, mid + 150
     height = kv_bottom + 46
@@ -221,9 +222,9 @@ def load_timeline_svg(load: Load, title: str, traffic: str) -> str | None:
     x = L + 10.0
     for key, _, colour, name in kinds:
         label = f"{name} (most {format_figure(float(np.max(raw[key])))})"
-        out.append(f'<line class="legend" data-series="{key}" x1="{x:.0f}" y1="{top + 10:.0f}" x2="{x + 20:.0f}" '
-                   f'y2="{top + 10:.0f}" stroke="{colour}" stroke-width="2"/>')
-        out.append(f'<text x="{x + 26:.0f}" y="{top + 14:.0f}" font-size="10">{_esc(label)}</text>')
+        out.append(f'<line class="legend" data-series="{key}" x1="{x:.0f}" y1="{legend_y - 4:.0f}" x2="{x + 20:.0f}" '
+                   f'y2="{legend_y - 4:.0f}" stroke="{colour}" stroke-width="2"/>')
+        out.append(f'<text x="{x + 26:.0f}" y="{legend_y:.0f}" font-size="10">{_esc(label)}</text>')
         x += 26 + text_width(label, 10) + 24
     out.append(f'<text x="{L}" y="{kv_top - 8:.0f}" font-size="10" fill="{KV}">KV cache in use (most '
                f'{format_si(float(np.max(tl.kv_share)), Dimension.RATIO)})</text>')
