@@ -82,8 +82,9 @@ def test_the_timeline_draws_both_queues(pooled):
     assert abs((base - y_dec) / (base - top_run) - peak_dec / peak_run) < 1e-3
     assert f"waiting for a prefill (most {format_figure(float(tl.waiting_prefill.max()))})" in svg
     assert f"prefilled, waiting for a decode slot (most {format_figure(float(peak_dec))})" in svg
-    legend = {e.get("data-series") for e in ET.fromstring(svg).iter(f"{SVG}line") if e.get("class") == "legend"}
-    assert legend == {"running", "waiting_prefill", "waiting_decode"}
+    keys = [e for e in ET.fromstring(svg).iter(f"{SVG}line") if e.get("class") == "legend"]
+    assert {e.get("data-series") for e in keys} == {"running", "waiting_prefill", "waiting_decode"}
+    assert max(float(e.get("y1", 0)) for e in keys) < top_run - 5          # above the chart: no line runs through it
     texts = [e for e in ET.fromstring(svg).iter(f"{SVG}text") if "waiting" in (e.text or "") and "(most" in e.text]
     xs = [float(e.get("x", 0)) for e in texts]
     assert len(xs) == 2 and xs == sorted(xs) and max(xs) < 900 - 250      # side by side, inside the picture
