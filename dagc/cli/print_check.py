@@ -250,6 +250,9 @@ def print_overrides(out: Console, overrides: Sequence[str]) -> None:
 
 def _print_compiled(out: Console, err: Console, r: StrategyResult) -> None:
     print_verdict_line(out, r)
+    from ..verdict.bands import odds_line
+    if (odds := odds_line(r)) is not None:        # which requirement, as `check` says it: the figures below are the
+        out.print(f"  {odds}", markup=False)      # steady state's, not the load's percentile a requirement judged
     if r.optimality and r.optimality.get("note"):
         out.print(f"  optimal? {r.optimality['note']}", markup=False)
         _print_evidence(out, r)
