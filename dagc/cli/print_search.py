@@ -51,8 +51,14 @@ _COLS = {c.header: c for c in (
     Col("overloaded", 2, "left"))}
 
 
-def _cols(headers: Sequence[str]) -> list[Col]:
-    return [_COLS[h] for h in headers]
+# The column of the figure each objective ranks by (throughput and cost rank by figures the tables do not show)
+OBJECTIVE_COLUMN = {"tokens-per-gpu": "decode (tokens/s/GPU)", "ttft": "TTFT", "tpot": "TPOT", "min-gpus": "GPUs"}
+
+
+def _cols(headers: Sequence[str], kept: Sequence[str] = ()) -> list[Col]:
+    """The columns of `headers`; those named in `kept` (the figures a table is ranked or drawn by) never left out."""
+    from dataclasses import replace
+    return [replace(_COLS[h], rank=0) if h in kept else _COLS[h] for h in headers]
 
 
 SEARCH_COLUMNS = ("#", "strategy", "GPUs", "memory used", "TTFT", "TPOT", "decode (tokens/s/GPU)",
@@ -141,7 +147,7 @@ def print_search(out: Console, found: SearchResult, top: int, svg_path: Path, pl
                + SEARCH_COLUMNS[2:])
     if not any(c.binding for c in best):        # no requirement binds (none given): no column of dashes
         rows, columns = [row[:-1] for row in rows], columns[:-1]
-    print_fitted(out, f"best {len(best)}", _cols(columns), rows)
+    print_fitted(out, f"best {len(best)}", _cols(columns, [OBJECTIVE_COLUMN.get(found.objective, "")]), rows)
     from ..verdict.ledger import within_error_of_best
     # among the candidates judged as #1 is (those that meet the requirements come first): a prefix of the ranking
     ratio, close = within_error_of_best(plan, found.objective, [c.score for c in best if c.meets_requirements
@@ -185,7 +191,8 @@ def print_search(out: Console, found: SearchResult, top: int, svg_path: Path, pl
     meeting = "meeting the requirements"
     if steady:       # each point says what it was judged on; the note above the front says what that means
         meeting = "meeting the requirements; `yes (steady state)`: a point not simulated under the plan's traffic"
-    print_fitted(out, f"Pareto front ({meeting}): decode tokens/s per GPU vs TPOT", _cols(columns), rows)
+    print_fitted(out, f"Pareto front ({meeting}): decode tokens/s per GPU vs TPOT",
+                 _cols(columns, ("decode (tokens/s/GPU)", "TPOT")), rows)      # the front's two axes
     if steady and not any(c.judged == STEADY and c.meets_requirements for c in best):
         out.print(_steady_note(plan), markup=False)
     out.print(f"wrote {svg_path}", markup=False)
