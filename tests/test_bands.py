@@ -143,11 +143,11 @@ def test_terminal_table_shows_band_and_odds(monkeypatch):
     assert odds_text(o).startswith(o.klass + " (p ")
     import io
 
-    from dagc.cli.print_check import _requirements_table
+    from dagc.cli.print_requirements import print_requirements
     from dagc.cli.printing import make_console
     out = io.StringIO()
     monkeypatch.setenv("COLUMNS", "200")        # one line per row: the cells are not wrapped
-    make_console(out).print(_requirements_table(result))
+    print_requirements(make_console(out), result)
     shown = out.getvalue()
     assert "value [band]" in shown and "odds" in shown and text in shown and "quantity=tpot (9 runs)" in shown
 

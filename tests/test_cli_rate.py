@@ -71,3 +71,27 @@ def test_the_conclusion_is_printed_whole():
     buf = io.StringIO()
     print_rate_conclusion(Console(file=buf, width=80, soft_wrap=True), ranked(10, at("tp 8 ; ep 8", 8, 7.2, True)))
     assert buf.getvalue().startswith("conclusion: no strategy keeps up with 10 requests/s; the best serves 7.2 ")
+
+
+def test_the_lines_to_paste_name_the_plan_searched_and_its_sets():
+    """A conclusion's `dagc check` line runs as printed: the plan searched (quoted for a shell) and the `--set`s it
+    was searched with, but the rate, which the line sets to R itself."""
+    import shlex
+
+    from dagc.cli.parser import build_parser
+    from dagc.cli.print_search import check_command
+    from dagc.lang.load import load_plan_text
+    plan = load_plan_text('model preset "qwen3-30b-a3b" cluster { gpus = 4 gpu preset "h200" } workload { batch = 8 '
+                          'prompt = 100 generate = 10 serving = inflight rate = 1 requests/s requests = 10 } '
+                          'strategy tp 4').model_copy(update={"overrides": ("workload.batch = 32",
+                                                                           "workload.rate = 3 requests/s")})
+    command = check_command("my plans/q.moe", plan)
+    assert command == "dagc check 'my plans/q.moe' --set workload.batch=32"
+    lines = rate_conclusion(ranked(10, at("tp 8 ; ep 8", 8, 9.9, False)), 16, command)
+    words = shlex.split(lines[1].removeprefix("  check it: "))
+    assert words == ["dagc", "check", "my plans/q.moe", "--set", "workload.batch=32", "--strategy",
+                     "tp 8 ; ep 8 with microbatches 1 overlap none", "--set", "workload.rate=10 requests/s"]
+    replicas = rate_conclusion(ranked(30, at("tp 8 ; ep 8", 8, 7.2, True)), 16, command)[1]
+    assert "each serves as much: dagc check 'my plans/q.moe' --set workload.batch=32 --strategy 'dp 5 <" in replicas
+    args = build_parser().parse_args(words[1:])         # dagc's own command line: the plan, the strategy, both sets
+    assert args.plan == "my plans/q.moe" and args.strategy.startswith("tp 8") and len(args.overrides) == 2

@@ -52,7 +52,8 @@ strategy tp = tp 4
 """
 
 UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "B": 1.0, "%": 0.01, "GiB": 2**30, "TB/s": 1e12, "GB/s": 1e9,
-         "TFLOPS": 1e12, "PFLOPS": 1e15, "tokens/s": 1.0, "tokens/s/GPU": 1.0}
+         "TFLOPS": 1e12, "PFLOPS": 1e15, "tokens/s": 1.0, "tokens/s/GPU": 1.0,
+         "requests/s": 1.0}
 
 
 def console(width: int) -> tuple[Console, io.StringIO]:
@@ -88,7 +89,7 @@ def tables(text: str, wraps: set[str]) -> list[dict]:
                 if c:
                     rows[-1][k].append(c)
             end += 1
-        note = lines[end + 1] if lines[end + 1].startswith("not shown at") else ""
+        note = next((line for line in lines[end + 1:end + 3] if line.startswith("not shown at")), "")   # past a caption
         found.append({"title": lines[i - 1], "headers": headers, "rows": [[" ".join(c) for c in r] for r in rows],
                       "dropped": re.findall(r"`([^`]+)`", note.split(" (every figure")[0]),
                       "lines": lines[i:end + 1]})
@@ -148,10 +149,11 @@ def test_search_tables_keep_every_figure_whole_at_every_width(searched, width):
     for row, c in zip(best["rows"], doc["candidates"], strict=True):
         cells = dict(zip(best["headers"], row, strict=True))
         assert cells["strategy"] == c["strategy"]                  # wrapped between words, whole again
-        assert same(cells["TTFT"], c["metrics"]["ttft_s"]) and same(cells["TPOT"], c["metrics"]["tpot_s"])
         assert "meets requirements" in cells                       # a figure is never shown without its verdict
-        if "decode (tokens/s/GPU)" in cells:
-            assert same(cells["decode (tokens/s/GPU)"], c["metrics"]["decode_tokens_per_s_per_gpu"])
+        assert same(cells["decode (tokens/s/GPU)"], c["metrics"]["decode_tokens_per_s_per_gpu"])
+        for name, key in (("TTFT", "ttft_s"), ("TPOT", "tpot_s")):
+            if name in cells:
+                assert same(cells[name], c["metrics"][key])
         if "GPUs" in cells:
             assert cells["GPUs"] == str(c["gpus"])
         if "memory used" in cells:
@@ -170,8 +172,12 @@ def test_search_tables_keep_every_figure_whole_at_every_width(searched, width):
     # target must not read as a pick; from 100 columns the percentiles too
     assert {"goodput (requests/s/GPU)", "meets requirements"} <= set(rate["headers"])
     assert ({"TTFT p99", "TPOT p90"} <= set(rate["headers"])) == (width >= 100)
+    # the figure the objective ranks by (tokens/s/GPU) at every width, and the front's two axes: a ranking that does
+    # not show what it ranks by cannot be read; TTFT and TPOT when there is room
+    assert plan.objective == "tokens-per-gpu" and "decode (tokens/s/GPU)" in best["headers"]
+    assert {"TPOT", "decode (tokens/s/GPU)"} <= set(front["headers"])
+    assert ({"TTFT", "TPOT"} <= set(best["headers"])) == (width >= 100)
     for t, w in ((best, wide[0]), (front, wide[1])):
-        assert {"TTFT", "TPOT"} <= set(t["headers"])
         assert ("meets requirements" in t["headers"]) == ("meets requirements" in w["headers"])
 
 
@@ -259,3 +265,91 @@ def test_on_a_terminal_prose_wraps_between_words_at_its_width(tmp_path):
         line for line in lines if len(line) > 80 and not diagnostic.match(line)]
     joined = " ".join(line.strip() for line in lines)             # broken between words only: joined, whole again
     assert "subject to the plan's requirements; within 5 % of the best counts as optimal" in joined
+
+
+REQUIREMENTS_PLAN = PLAN.replace("requests = 60\n", "requests = 120\n").replace(
+    "  tpot_p90 <= 900 ms\n", "  tpot_p90 <= 900 ms\n  ttft <= 2 s\n  goodput >= 1 requests/s\n  memory <= 90 %\n"
+    "  tpot <= 1 ms\n")
+
+
+@pytest.fixture(scope="module")
+def requirements_checked(tmp_path_factory):
+    from dagc import check, load_plan
+    path = tmp_path_factory.mktemp("requirements") / "plan.moe"
+    path.write_text(REQUIREMENTS_PLAN)
+    return check(load_plan(str(path)))[0]
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_requirements_table_shows_every_figure_at_every_width(requirements_checked, width):
+    """`dagc check`'s requirements table: each requirement's target, value, band, margin, met, odds and what it is
+    judged on (with the load's mean beside a steady-state latency) — report.json's figures, none cut, at 80
+    columns as at 1,000."""
+    from dagc.cli.print_requirements import REQUIREMENT_COLUMNS, print_requirements
+    from dagc.export.report import report_json
+    from dagc.verdict.bands import bands_of, p_text
+    r = requirements_checked
+    drawn = []
+    wraps = {c.header for c in REQUIREMENT_COLUMNS} - {"margin"}       # a row starts where its margin is
+    for w in (width, 1000):
+        out, buf = console(w)
+        print_requirements(out, r)
+        drawn.append(tables(buf.getvalue(), wraps))
+    (t,), (wide,) = drawn
+    check_shape(t, width, tuple(c.header for c in REQUIREMENT_COLUMNS), wide)
+    assert t["headers"] == wide["headers"] == [c.header for c in REQUIREMENT_COLUMNS]     # nothing left out
+    doc = report_json(r)["requirements"]
+    odds = bands_of(r).requirements
+    assert len(t["rows"]) == len(doc) == 6
+    kinds = set()
+    for row, q, o in zip(t["rows"], doc, odds, strict=True):
+        cells = dict(zip(t["headers"], row, strict=True))
+        name, op, target = cells["requirement"].split(" ", 2)
+        assert (name, op) == (q["name"], q["op"]) and same(target, q["target"])
+        value, _, band = cells["value [band]"].partition(" [")
+        assert same(value, q["value"])
+        unit = value.split(" ", 1)[1]
+        if o.band is None:
+            assert not band and q["probability"] is None
+        else:                               # the band in the value's unit, each end the band's to its digits
+            low, high = band.removesuffix("]").split("–")
+            assert same(f"{low} {unit}", o.band.low) and same(f"{high} {unit}", o.band.high)
+        ratio = q["value"] / q["target"]
+        margin = (1 - ratio) if q["op"] in ("<=", "<") else (ratio - 1)
+        shown = cells["margin"]
+        if shown.endswith("%"):
+            assert same(shown.lstrip("+-"), abs(margin)) and shown.startswith("+" if margin > 0 else "-")
+        else:                               # past ±100 %: the multiple of the target
+            assert shown.endswith(("× over", "× the target")) and same(shown.split("×")[0], max(ratio, 1 / ratio))
+        assert cells["met"] == ("yes" if q["met"] else "NO")
+        p = q["probability"]
+        assert cells["odds"] == (q["class"] if p is None else f"{q['class']} ({p_text(p)})")
+        judged = cells["judged on"]
+        if q["judged_on"] == "load":
+            assert judged == "load"
+        elif q["load_value"] is None:
+            assert judged == "steady state"
+        else:
+            assert judged.startswith("steady state; ") and same(judged.rsplit("mean ", 1)[1], q["load_value"])
+        kinds.add((q["judged_on"], q["load_value"] is not None, o.band is not None, shown.endswith("%"), q["met"]))
+    # the table covers each kind of row: judged on the load, on the steady state with and without the load's mean,
+    # banded or not, a margin in % and past 100 %, met and missed
+    assert {k[0] for k in kinds} == {"load", "steady-state"} and {k[1] for k in kinds} == {True, False}
+    assert {k[2] for k in kinds} == {True, False} and {k[3] for k in kinds} == {True, False}
+    assert {k[4] for k in kinds} == {True, False}
+
+
+def test_requirements_table_without_traffic_has_no_judged_on_column(requirements_checked):
+    from dagc import check
+    plan = requirements_checked.plan
+    text = REQUIREMENTS_PLAN.replace("  rate = 2 requests/s\n  requests = 120\n", "")
+    for line in ("  ttft_p99 <= 20 s\n", "  tpot_p90 <= 900 ms\n", "  goodput >= 1 requests/s\n"):
+        text = text.replace(line, "")
+    from dagc.cli.print_requirements import print_requirements
+    from dagc.lang.load import load_plan_text
+    r = check(load_plan_text(text))[0]
+    assert plan.workload.traffic is not None and r.plan.workload.traffic is None
+    out, buf = console(80)
+    print_requirements(out, r)
+    (t,) = tables(buf.getvalue(), {"requirement", "value [band]", "met", "odds"})
+    assert t["headers"] == ["requirement", "value [band]", "margin", "met", "odds"] and not t["dropped"]

@@ -211,3 +211,24 @@ def test_a_set_engine_without_its_release_is_told_the_release_form(tmp_path, cap
                           "newest") in err
     code, _ = run(capsys, "check", str(plan), "--no-search", "-q", "--set", "cluster.engine=sglang@0.5.23")
     assert code in (0, 1)
+
+
+@pytest.mark.parametrize(("written", "plain"), [("batch = 1,024", "batch = 1024"),
+                                                ("rate = 1,000 requests/s  # fast", "rate = 1000 requests/s"),
+                                                ("requests = 1,234,567", "requests = 1234567")])
+def test_a_number_with_separators_is_told_its_plain_form(written, plain):
+    """dagc prints `1,000 requests`; a plan that copies `1,000` is told the line that reads: the number written plain,
+    its unit kept — and that line is itself legal."""
+    field = written.split(" =")[0]
+    text = re.sub(rf"\n  {field} = [^\n]*", "", PLAN).replace("generate = 128", f"generate = 128\n  {written}")
+    if field != "batch":
+        text = text.replace("generate = 128", "generate = 128\n  rate = 2 requests/s" if field != "rate" else
+                            "generate = 128\n  requests = 20")
+    d = diagnostic(text)
+    assert d.code == "E001" and d.hint == f"dagc reads a number without separators: `{plain}`"
+    load_plan_text(text.replace(written, plain))
+
+
+def test_a_comma_that_is_no_separator_gets_no_number():
+    d = diagnostic(PLAN.replace("generate = 128", "generate = 128, 256"))
+    assert "without separators" not in d.hint

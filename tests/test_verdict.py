@@ -209,13 +209,14 @@ def test_a_candidate_that_meets_beats_one_that_does_not(plain):
 
 
 def test_margin_of_a_met_equality_is_zero_not_minus_zero():
-    from dagc.cli.print_check import _requirements_table
+    from dagc.cli.print_requirements import requirement_rows
     from dagc.export.summary import margin_text
     r = check(load_plan_text(plan_text(require="require { gpus == 8 }")))[0]
     (q,) = r.requirements
     assert q.met is True and q.margin == 0.0 and str(q.margin) == "0.0"
     assert q.margin_percent() == "0 %" and margin_text(q) == "0 %"
-    assert list(_requirements_table(r).columns[2].cells) == ["0 %"]
+    cols, rows = requirement_rows(r, 80)
+    assert cols[2].header == "margin" and [row[2] for row in rows] == ["0 %"]
     assert RequirementResult(q.requirement, 6.0).margin_percent() == "-25.0 %"     # (8 − 6) / 8
 
 

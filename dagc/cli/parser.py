@@ -156,33 +156,54 @@ class _Parser(argparse.ArgumentParser):
         try:
             super()._check_value(action, value)
         except argparse.ArgumentError as exc:
-            close = difflib.get_close_matches(str(value), [str(c) for c in action.choices or ()], n=1)
+            choices = {str(c).lower(): str(c) for c in action.choices or ()}     # `vLLM` is `vllm`
+            close = difflib.get_close_matches(str(value).lower(), list(choices), n=1)
             if not close:
                 raise
-            raise argparse.ArgumentError(action, f"{exc.message}; did you mean `{close[0]}`?") from None
+            raise argparse.ArgumentError(action, f"{exc.message}; did you mean `{choices[close[0]]}`?") from None
 
     def error(self, message: str):
         """argparse's error, with the option an unrecognised one stands for: the one it begins (`--strateg`),
-        else the nearest spelling (`--stratgey`), among the options of the command written."""
-        words = message.removeprefix("unrecognized arguments: ").split() if message.startswith("unrecog") else []
-        wrong = next((w.partition("=")[0] for w in words if w.startswith("--")), None)
+        else the nearest spelling (`--stratgey`), among the options of the command written; and that
+        command's usage (`usage: dagc check …`), not dagc's, when the arguments it did not know follow it
+        (argparse gathers them for the top-level parser to refuse). A command missing an argument after an
+        option it does not have (`dagc check --no-serch`) is told of that option too."""
+        unrecognised = message.startswith("unrecognized arguments: ")
+        words = message.removeprefix("unrecognized arguments: ").split() if unrecognised else []
+        command = self._command()
+        known = sorted(_options(self, command))
+        if unrecognised:
+            wrong = next((w.partition("=")[0] for w in words if w.startswith("--")), None)
+        elif message.startswith("the following arguments are required"):
+            wrong = next((w.partition("=")[0] for w in getattr(self, "_argv", ())
+                          if w.startswith("--") and w.partition("=")[0] not in known), None)
+        else:
+            wrong = None
         if wrong is not None:
-            known = sorted(_options(self, self._command(words)))
             begun = [o for o in known if o.startswith(wrong)]
             close = begun if len(begun) == 1 else difflib.get_close_matches(wrong, known, n=1)
-            if close:
+            if close and unrecognised:
                 message += f" (did you mean `{close[0]}`? dagc reads options written whole)"
+            elif close:
+                message += f"; `{wrong}` is not an option (did you mean `{close[0]}`? dagc reads options written whole)"
+        if command is not self:
+            argparse.ArgumentParser.error(command, message)
         super().error(message)
 
     def parse_known_args(self, args=None, namespace=None):
         self._argv = list(sys.argv[1:] if args is None else args)      # what `error` reads the command from
         return super().parse_known_args(args, namespace)
 
-    def _command(self, words: Sequence[str]) -> argparse.ArgumentParser:
-        """The parser of the command written on the command line being parsed, else this one."""
-        sub = next((a for a in self._actions if isinstance(a, argparse._SubParsersAction)), None)
-        name = next((w for w in getattr(self, "_argv", ()) if sub is not None and w in sub.choices), None)
-        return sub.choices[name] if sub is not None and name is not None else self
+    def _command(self) -> argparse.ArgumentParser:
+        """The parser of the command written on the command line being parsed (`dagc kernels import`'s, a
+        command's own), else this one."""
+        parser, argv = self, list(getattr(self, "_argv", ()))
+        while True:
+            sub = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+            at = next((k for k, w in enumerate(argv) if sub is not None and w in sub.choices), None)
+            if sub is None or at is None:
+                return parser
+            parser, argv = sub.choices[argv[at]], argv[at + 1:]
 
 
 def _options(*parsers: argparse.ArgumentParser) -> set[str]:

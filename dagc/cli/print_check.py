@@ -11,12 +11,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.table import Table
 
 from ..diagnostics import Diagnostic, Severity
 from ..units import Dimension, count_text, format_si
 from .print_figures import print_memory_table, print_metrics_table, print_pools, tokens_per_s
-from .printing import add_shown_row, is_input_error, render_diags, shown
+from .print_requirements import print_requirements
+from .printing import is_input_error, render_diags, shown
 
 if TYPE_CHECKING:
     from ..export.compile import Written
@@ -88,7 +88,7 @@ def print_result(console: Console, r: StrategyResult, err: Console | None = None
     console.rule(shown(title), style="bold")
     _print_verdict(console, r)
     if r.requirements:
-        console.print(_requirements_table(r))
+        print_requirements(console, r)
     _print_next_steps(console, r)
     if (line := load_line(load_of(r))) is not None:
         console.print(shown(line))
@@ -177,28 +177,6 @@ def _print_critical_paths(console: Console, m, plan: Plan, running: Workload, la
                       "steady state, no queueing", markup=False)
 
 
-def _requirements_table(r: StrategyResult) -> Table:
-    """Each requirement: its figure with the band where the measured one lies (docs/bands.md), the margin,
-    whether dagc's figure meets it, and the odds that the deployment would: meets / uncertain / misses."""
-    from rich.markup import escape
-
-    from ..verdict.bands import bands_of, bound_warning, odds_text, regimes_text, value_band_text
-    from ..verdict.verdict import met_text
-    banded = bands_of(r)
-    odds = banded.requirements
-    caption = "\n".join(x for x in (regimes_text(odds), bound_warning(banded)) if x)
-    t = Table(title="requirements", title_justify="left", caption=escape(shown(caption)) if caption else None,
-              caption_justify="left")
-    for col in ("requirement", escape("value [band]"), "margin", "met", "odds"):
-        t.add_column(col)
-    unknown = "not computed: the strategy has errors" if r.verdict.correct is False else "not computed"
-    for q, o in zip(r.requirements, odds, strict=True):
-        value = unknown if q.value is None else escape(value_band_text(q, o))
-        margin = q.margin_percent()
-        add_shown_row(t, q.requirement.text, value, margin, met_text(q, r.verdict.correct, "NO"), odds_text(o))
-    return t
-
-
 # ---------------------------------------------------------------- dagc compile
 
 def print_written(out: Console, err: Console, w: Written) -> None:
@@ -272,6 +250,9 @@ def print_overrides(out: Console, overrides: Sequence[str]) -> None:
 
 def _print_compiled(out: Console, err: Console, r: StrategyResult) -> None:
     print_verdict_line(out, r)
+    from ..verdict.bands import odds_line
+    if (odds := odds_line(r)) is not None:        # which requirement, as `check` says it: the figures below are the
+        out.print(f"  {odds}", markup=False)      # steady state's, not the load's percentile a requirement judged
     if r.optimality and r.optimality.get("note"):
         out.print(f"  optimal? {r.optimality['note']}", markup=False)
         _print_evidence(out, r)

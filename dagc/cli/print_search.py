@@ -59,8 +59,14 @@ _COLS = {c.header: c for c in (
     Col("overloaded", 2, "left"))}
 
 
-def _cols(headers: Sequence[str]) -> list[Col]:
-    return [_COLS[h] for h in headers]
+# The column of the figure each objective ranks by (throughput and cost rank by figures the tables do not show)
+OBJECTIVE_COLUMN = {"tokens-per-gpu": "decode (tokens/s/GPU)", "ttft": "TTFT", "tpot": "TPOT", "min-gpus": "GPUs"}
+
+
+def _cols(headers: Sequence[str], kept: Sequence[str] = ()) -> list[Col]:
+    """The columns of `headers`; those named in `kept` (the figures a table is ranked or drawn by) never left out."""
+    from dataclasses import replace
+    return [replace(_COLS[h], rank=0) if h in kept else _COLS[h] for h in headers]
 
 
 SEARCH_COLUMNS = ("#", "strategy", "GPUs", "memory used", "TTFT", "TPOT", "decode (tokens/s/GPU)",
@@ -149,7 +155,7 @@ def print_search(out: Console, found: SearchResult, top: int, svg_path: Path, pl
                + SEARCH_COLUMNS[2:])
     if not any(c.binding for c in best):        # no requirement binds (none given): no column of dashes
         rows, columns = [row[:-1] for row in rows], columns[:-1]
-    print_fitted(out, f"best {len(best)}", _cols(columns), rows)
+    print_fitted(out, f"best {len(best)}", _cols(columns, [OBJECTIVE_COLUMN.get(found.objective, "")]), rows)
     from ..verdict.ledger import within_error_of_best
     # among the candidates judged as #1 is (those that meet the requirements come first): a prefix of the ranking
     ratio, close = within_error_of_best(plan, found.objective, [c.score for c in best if c.meets_requirements
@@ -193,15 +199,18 @@ def print_search(out: Console, found: SearchResult, top: int, svg_path: Path, pl
     meeting = "meeting the requirements"
     if steady:       # each point says what it was judged on; the note above the front says what that means
         meeting = "meeting the requirements; `yes (steady state)`: a point not simulated under the plan's traffic"
-    print_fitted(out, f"Pareto front ({meeting}): decode tokens/s per GPU vs TPOT", _cols(columns), rows)
+    print_fitted(out, f"Pareto front ({meeting}): decode tokens/s per GPU vs TPOT",
+                 _cols(columns, ("decode (tokens/s/GPU)", "TPOT")), rows)      # the front's two axes
     if steady and not any(c.judged == STEADY and c.meets_requirements for c in best):
         out.print(_steady_note(plan), markup=False)
     out.print(f"wrote {svg_path}", markup=False)
 
 
-def print_at_rate(out: Console, ranked: RankedAtRate, top: int, plan: Plan | None = None) -> None:
+def print_at_rate(out: Console, ranked: RankedAtRate, top: int, plan: Plan | None = None,
+                  plan_path: str | None = None) -> None:
     """`dagc search --rate R`: the best strategies simulated at R requests/s, by goodput per GPU, and whether
-    each meets the requirements at R (with `plan`, a load requirement missed by its name)."""
+    each meets the requirements at R (with `plan`, a load requirement missed by its name); the conclusion's
+    commands name `plan_path` (`print_rate_conclusion`)."""
     tr = ranked.traffic
     out.print(f"at {_rate(ranked.rate)}: {tr.requests:,} requests ({tr.arrival}, seed {tr.seed}) "
               f"simulated through each of the {len(ranked.ranked):,} best strategies, ranked by goodput per GPU "
@@ -219,16 +228,17 @@ def print_at_rate(out: Console, ranked: RankedAtRate, top: int, plan: Plan | Non
     print_fitted(out, f"best {len(rows)} at {_rate(ranked.rate)}", _cols(RATE_COLUMNS), rows)
     out.print(f"meets requirements: at {_rate(ranked.rate)}, every requirement judged, the load's on the run above, "
               "as `dagc check --strategy TEXT --set 'workload.rate=R requests/s'` judges it", markup=False)
-    print_rate_conclusion(out, ranked, plan)
+    print_rate_conclusion(out, ranked, plan, plan_path)
 
 
 ONE_STRATEGY = "`dagc check --strategy TEXT --set 'workload.rate=R requests/s'`"
 
 
-def rate_conclusion(ranked: RankedAtRate, gpus: int | None = None) -> list[str]:
+def rate_conclusion(ranked: RankedAtRate, gpus: int | None = None, check: str = "dagc check") -> list[str]:
     """What `search --rate R` concludes, as `check` ends with its verdicts and next steps: the best strategy that
     keeps up with R and meets every requirement, and the line to check it with; else whether any keeps up,
-    what the best serves, and what to try (`gpus`: the cluster's GPUs)."""
+    what the best serves, and what to try (`gpus`: the cluster's GPUs; `check`: the command its lines begin
+    with, the plan and its `--set`s in it — `check_command`)."""
     rate, at = ranked.rate, _rate(ranked.rate)
     on = f" on {gpus:,} GPUs" if gpus else ""
     if not ranked.ranked:
@@ -237,10 +247,10 @@ def rate_conclusion(ranked: RankedAtRate, gpus: int | None = None) -> list[str]:
     good = [a for a in up if a.candidate.meets_requirements]
     if good:
         a = good[0]
-        check = f"dagc check --strategy '{a.candidate.text}' --set 'workload.rate={rate:g} requests/s'"
+        line = f"{check} --strategy '{a.candidate.text}' --set 'workload.rate={rate:g} requests/s'"
         return [f"conclusion: `{a.candidate.text}` keeps up with {at} and meets every requirement, with a goodput of "
                 f"{_figure(a.goodput_per_gpu)} requests/s per GPU on {a.candidate.gpus:,} "
-                f"GPU{'' if a.candidate.gpus == 1 else 's'}", f"  check it: {check}"]
+                f"GPU{'' if a.candidate.gpus == 1 else 's'}", f"  check it: {line}"]
     served = max(ranked.ranked, key=lambda a: a.load["served_requests_per_s"])
     most = served.load["served_requests_per_s"]
     if up:
@@ -250,7 +260,7 @@ def rate_conclusion(ranked: RankedAtRate, gpus: int | None = None) -> list[str]:
                 f"{', '.join(a.candidate.load_missed) or 'a requirement'})",
                 f"  next: {ONE_STRATEGY} gives one strategy's next steps (a larger batch, 8-bit weights, replicas); "
                 "or a lower rate"]
-    more = _replicas(served, rate, gpus)
+    more = _replicas(served, rate, gpus, check)
     return [f"conclusion: no strategy{on} keeps up with {at}; the best serves {_figure(most)} requests/s "
             f"(`{served.candidate.text}`)",
             "  next: " + "; ".join(x for x in (more, f"a rate it serves: --rate {most:.3g}",
@@ -258,7 +268,7 @@ def rate_conclusion(ranked: RankedAtRate, gpus: int | None = None) -> list[str]:
                                                "8-bit weights)") if x)]
 
 
-def _replicas(a: AtRate, rate: float, gpus: int | None) -> str | None:
+def _replicas(a: AtRate, rate: float, gpus: int | None, check: str = "dagc check") -> str | None:
     """Replicas of the strategy that serves the most, enough to take `rate` if each serves as much (a line to try:
     `dagc check` judges it), with more GPUs when the cluster has too few; None for a strategy already replicated
     or in pools."""
@@ -270,12 +280,30 @@ def _replicas(a: AtRate, rate: float, gpus: int | None) -> str | None:
     need = n * a.candidate.gpus
     strategy = f"dp {n} < {core} >" + (f" with {options}" if options else "")
     more = f" --set cluster.gpus={need:,}" if gpus is not None and need > gpus else ""
-    return (f"{n} replicas of it ({need:,} GPUs) if each serves as much: dagc check --strategy '{strategy}'"
+    return (f"{n} replicas of it ({need:,} GPUs) if each serves as much: {check} --strategy '{strategy}'"
             f"{more} --set 'workload.rate={rate:g} requests/s'")
 
 
-def print_rate_conclusion(out: Console, ranked: RankedAtRate, plan: Plan | None = None) -> None:
-    for line in rate_conclusion(ranked, plan.cluster.gpus if plan is not None else None):
+def check_command(plan_path: str | None, plan: Plan | None = None) -> str:
+    """The `dagc check` a conclusion's lines begin with: the plan searched (`plan_path`, quoted for a shell)
+    and the `--set`s it was searched with, so that the line checks what was searched.
+
+    Example:
+        >>> check_command("my plans/q.moe"), check_command(None)
+        ("dagc check 'my plans/q.moe'", 'dagc check')
+    """
+    import shlex
+    if plan_path is None:
+        return "dagc check"
+    sets = [f" --set {shlex.quote(o.replace(' = ', '=', 1))}" for o in (plan.overrides if plan is not None else ())
+            if not o.startswith("workload.rate ")]          # the line sets the rate it concludes on
+    return f"dagc check {shlex.quote(plan_path)}" + "".join(sets)
+
+
+def print_rate_conclusion(out: Console, ranked: RankedAtRate, plan: Plan | None = None,
+                          plan_path: str | None = None) -> None:
+    for line in rate_conclusion(ranked, plan.cluster.gpus if plan is not None else None,
+                                check_command(plan_path, plan)):
         out.print(line, markup=False)
 
 

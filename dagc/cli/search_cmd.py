@@ -74,7 +74,7 @@ def cmd_search(args) -> int:
     if _quiet(args):
         print_search_verdict(out, found, plan)
         if at_rate is not None:             # --rate's conclusion, which --quiet keeps
-            print_rate_conclusion(out, at_rate, plan)
+            print_rate_conclusion(out, at_rate, plan, args.plan)
         return EXIT_OK
     if _volume(args) > 0:            # what was searched: the plan's model, cluster and workload
         print_plan(out, plan, args.plan, objective_text(plan), args.overrides)
@@ -82,7 +82,7 @@ def cmd_search(args) -> int:
         print_overrides(out, args.overrides)
     print_search(out, found, args.top, svg_path, plan)
     if at_rate is not None:
-        print_at_rate(out, at_rate, args.top, plan)
+        print_at_rate(out, at_rate, args.top, plan, args.plan)
     return EXIT_OK
 
 

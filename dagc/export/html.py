@@ -41,6 +41,7 @@ body { font-family: Helvetica, "DejaVu Sans", Arial, sans-serif; margin: 2em aut
        padding: 0 1em; color: #222; line-height: 1.45; overflow-wrap: break-word; }
 h1, h2, h3, h4 { overflow-wrap: anywhere; }
 div.table { overflow-x: auto; margin: 0.5em 0 1.5em; }
+span.fig { white-space: nowrap; }
 table { border-collapse: collapse; }
 th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }
 th { background: #f2f2f2; }
@@ -210,6 +211,24 @@ def _scrolling_tables(body: str) -> str:
     return body.replace("<table>", '<div class="table"><table>').replace("</table>", "</table></div>")
 
 
+# In a table cell, what a narrow page must not break: a number with its sign and unit (`+9.3 %`, `37.07 s`,
+# `18.53× over`), a probability (`p < 0.01`), a band (`[23.82–150.1]`), in HTML-escaped text.
+_FIGURE = re.compile(r"p (?:&lt;|&gt;|≈) \d[\d.]*|\[[^\]\s<]*\]"
+                     r"|(?<![\w.#&])[-+≈]?\d[\d,]*(?:\.\d+)?×?(?: [A-Za-z%µ][\w/%]*)?")
+
+
+def _figures_whole(body: str) -> str:
+    """Each figure in a table cell, outside code, kept on one line (`span.fig`): a phone's narrow column
+    wraps a cell between its figures, not `37.07` from its `s` (the text is the same; a copy pastes spaces)."""
+    def cell(m: re.Match) -> str:
+        parts = re.split(r"(<code>.*?</code>|<[^>]+>)", m.group(2), flags=re.S)
+        text = "".join(x if k % 2 else _FIGURE.sub(lambda f: f'<span class="fig">{f.group(0)}</span>', x)
+                       for k, x in enumerate(parts))
+        return f"{m.group(1)}{text}</td>"
+
+    return re.sub(r"(<td[^>]*>)(.*?)</td>", cell, body, flags=re.S)
+
+
 def _html_siblings(body: str) -> str:
     # The comparison's report.md links each strategy's report.md; in a browser, its report.html.
     return re.sub(r'href="((?:[^"/:]+/)*)report\.md"', r'href="\1report.html"', body)
@@ -223,7 +242,7 @@ def report_html(markdown: str, svgs: dict[str, str]) -> str:
     md = MarkdownIt("commonmark", {"html": False}).enable("table")
     md.validateLink = _local_link        # type: ignore[method-assign]
     body = md.render(markdown)
-    body = _scrolling_tables(_html_siblings(_heading_ids(body)))
+    body = _figures_whole(_scrolling_tables(_html_siblings(_heading_ids(body))))
 
     def swap(m: re.Match) -> str:
         src = unescape(m.group(1))

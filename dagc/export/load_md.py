@@ -14,13 +14,17 @@ from ..verdict.under_load import CAPACITY_WORK_BUDGET
 from .binding_text import binding_text
 from .md_escape import md_text
 
-__all__ = ["LOAD_PICTURES", "capacity_text", "load_line", "load_md", "load_pictures_md", "traffic_text"]
+__all__ = ["LOAD_PICTURES", "POOLED_TIMELINE", "capacity_text", "load_line", "load_md", "load_pictures_md",
+           "traffic_text"]
 
 # The pictures of a simulated load (`dagc.export.load_svg`): file → what report.md says of it
 LOAD_PICTURES = {"load_cdf.svg": ("latency CDF", "Every request's TTFT, TPOT and end-to-end latency as a cumulative "
                                   "distribution"),
                  "load_timeline.svg": ("load over time", "Requests running and waiting, and the KV cache in use, "
                                        "over the run")}
+# load_timeline.svg of a disaggregated strategy: its waiting split into the two pools' queues
+POOLED_TIMELINE = ("Requests running and waiting — for a prefill instance, and prefilled for a slot on a decode "
+                   "replica — and the decode slots in use, over the run")
 
 
 def traffic_text(load: dict, name: Callable[[str], str] = str) -> str:
@@ -85,11 +89,14 @@ def load_md(load: dict | None) -> list[str]:
 
 def load_pictures_md(load: dict | None, links: dict[str, str]) -> list[str]:
     """The Load section's pictures (those of `LOAD_PICTURES` that `links` names, written beside the report),
-    to follow `load_md`'s table; nothing without traffic."""
+    to follow `load_md`'s table — a disaggregated strategy's timeline said as its two queues; nothing
+    without traffic."""
     if load is None:
         return []
     lines = []
+    pooled = (load.get("binding") or {}).get("prefill_instances") is not None
     for name, (alt, text) in LOAD_PICTURES.items():
+        text = POOLED_TIMELINE if pooled and name == "load_timeline.svg" else text
         if name in links:
             lines += [f"{text} ([{name}]({name})):", "", f"![{alt}]({name})", ""]
     return lines

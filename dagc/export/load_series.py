@@ -21,7 +21,7 @@ SERIES_INTERVALS = 1000    # intervals a timeline series is cut into past this m
 
 def load_run(result) -> Load | None:
     """The simulated run of a strategy (`StrategyResult.load`), None when it was not simulated (no
-    traffic, a strategy that is not correct, a disaggregated one)."""
+    traffic, a strategy that is not correct, a load past its work budget)."""
     held = getattr(result, "load", None)
     return getattr(held, "load", None)
 

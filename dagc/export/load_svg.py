@@ -3,9 +3,10 @@
 Input: a `Load` (`dagc.serve.load`), a title and the traffic in words. Output: SVG text, drawn by dagc
 itself as pareto.svg is: `load_cdf_svg` — the cumulative distribution of every request's TTFT, TPOT and
 end-to-end latency on one chart, time on a log scale, with p50, p90 and p99 marked; `load_timeline_svg`
-— requests running and waiting over the run, and the KV cache in use (None when the run kept no
-timeline). Every text is escaped; figures follow dagc's rounding (`dagc.units.format_si`). A run of
-any length draws a bounded number of points (`dagc.export.load_series`).
+— requests running and waiting over the run (a disaggregated run's waiting split into its two queues:
+for a prefill, and for a decode slot), and the KV cache in use (None when the run kept no timeline).
+Every text is escaped; figures follow dagc's rounding (`dagc.units.format_si`). A run of any length
+draws a bounded number of points (`dagc.export.load_series`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from ..serve.load import Load, percentiles
 from ..units import Dimension, format_figure, format_si
 from .axes import ticks
 from .load_series import CDF_POINTS, SERIES_INTERVALS, cdf_points, envelope
-from .placement_style import wrap
+from .placement_style import text_width, wrap
 
 __all__ = ["cdf_grid", "load_cdf_svg", "load_timeline_svg", "LOAD_CDF_SIGNATURE", "LOAD_TIMELINE_SIGNATURE",
            "LATENCIES"]
@@ -34,6 +35,13 @@ FONT = "Helvetica, DejaVu Sans, sans-serif"
 LATENCIES = (("ttft", "TTFT", "#2171b5"), ("tpot", "TPOT", "#238b45"), ("e2e", "end to end", "#cb181d"))
 MARKED = (50, 90, 99)          # percentiles drawn as dashed lines across the CDF
 RUNNING, WAITING, KV = "#2171b5", "#e6862e", "#6a51a3"
+WAITING_DECODE = "#c51b7d"
+# (data-series, Timeline field, colour, legend): the request series of a run, and of a disaggregated one
+REQUESTS = (("running", "running", RUNNING, "requests running"),
+            ("waiting", "waiting", WAITING, "requests waiting"))
+POOLED_REQUESTS = (("running", "running", RUNNING, "requests running"),
+                   ("waiting_prefill", "waiting_prefill", WAITING, "waiting for a prefill"),
+                   ("waiting_decode", "waiting_decode", WAITING_DECODE, "prefilled, waiting for a decode slot"))
 
 
 def _esc(text: str) -> str:
@@ -152,24 +160,34 @@ def _steps(t: np.ndarray, v: np.ndarray, sx, sy, end: float) -> str:
 
 def load_timeline_svg(load: Load, title: str, traffic: str) -> str | None:
     """Requests running and waiting (top) and the KV cache in use on the fullest rank (bottom) over the
-    run, as step lines (`class="series"`, `data-series` running, waiting or kv); None without a timeline.
-    Past `SERIES_INTERVALS` samples each series is cut as `envelope` says."""
+    run, as step lines (`class="series"`, `data-series` running, waiting or kv; a disaggregated run's
+    waiting as its two queues, `waiting_prefill` and `waiting_decode`); None without a timeline. Past
+    `SERIES_INTERVALS` samples each series is cut as `envelope` says."""
     tl = load.timeline
     if tl is None or len(tl.t) == 0:
         return None
     t = np.asarray(tl.t, dtype=float)
-    run, wait, kv = (envelope(t, np.asarray(x, dtype=float)) for x in (tl.running, tl.waiting, tl.kv_share))
+    pooled = tl.waiting_prefill is not None and tl.waiting_decode is not None
+    kinds = POOLED_REQUESTS if pooled else REQUESTS
+    raw = {key: np.asarray(getattr(tl, field), dtype=float) for key, field, _, _ in kinds}
+    reqs = {key: envelope(t, v) for key, v in raw.items()}
+    kv = envelope(t, np.asarray(tl.kv_share, dtype=float))
     cut = (f" Past {SERIES_INTERVALS:,} samples, each of {SERIES_INTERVALS:,} equal stretches of the run shows its "
            "largest value, then its last." if len(t) > SERIES_INTERVALS else "")
-    head, top = _header(title, [f"{traffic}: requests running (admitted, not finished) and waiting (arrived, not "
-                                f"admitted), and the KV cache in use as a share of what the fullest GPU holds.{cut}"])
+    waiting = ("waiting for a prefill instance (arrived, not yet prefilling) and, prefilled, for a slot on a decode "
+               "replica (its KV transfer starts once it has one)" if pooled else "waiting (arrived, not admitted)")
+    kv_words = ("the decode pool's slots in use (each holds a request's KV cache) as a share of all its slots"
+                if pooled else "the KV cache in use as a share of what the fullest GPU holds")
+    head, top = _header(title, [f"{traffic}: requests running (admitted, not finished) and {waiting}, and "
+                                f"{kv_words}.{cut}"])
+    legend_y, top = top, top + 16          # the legend above the chart: no line runs through it
     mid = top + 220
     kv_top, kv_bottom = mid + 30, mid + 150
     height = kv_bottom + 46
     end = max(float(t[-1]), float(load.finish.max()) if len(load.finish) else 0.0)
     t0 = min(0.0, float(t[0]))
     span = (end - t0) or 1.0
-    peak = max(1.0, float(run[1].max(initial=0)), float(wait[1].max(initial=0)))
+    peak = max(1.0, *(float(v.max(initial=0)) for _, v in reqs.values()))
     y_ticks = [v for v in ticks(0, peak) if v == int(v)] or [0.0]
     y_hi = max(peak * 1.05, y_ticks[-1])
 
@@ -197,17 +215,17 @@ def load_timeline_svg(load: Load, title: str, traffic: str) -> str | None:
         out.append(f'<text x="{L - 6}" y="{sy_kv(share) + 3:.1f}" font-size="10" text-anchor="end">'
                    f'{share * 100:g} %</text>')
     out += _axes(top, mid) + _axes(kv_top, kv_bottom)
-    for key, (ts, vs), colour, sy in (("running", run, RUNNING, sy_req), ("waiting", wait, WAITING, sy_req),
-                                      ("kv", kv, KV, sy_kv)):
+    lines = [(key, reqs[key], colour, sy_req) for key, _, colour, _ in kinds] + [("kv", kv, KV, sy_kv)]
+    for key, (ts, vs), colour, sy in lines:
         out.append(f'<polyline class="series" data-series="{key}" points="{_steps(ts, vs, sx, sy, end)}" '
                    f'fill="none" stroke="{colour}" stroke-width="1.2"/>')
-    legend = [("running", RUNNING, f"most {format_figure(float(np.max(tl.running)))}"),
-              ("waiting", WAITING, f"most {format_figure(float(np.max(tl.waiting)))}")]
-    for k, (name, colour, most) in enumerate(legend):
-        x = L + 10 + 170 * k
-        out.append(f'<line x1="{x}" y1="{top + 10:.0f}" x2="{x + 20}" y2="{top + 10:.0f}" stroke="{colour}" '
-                   f'stroke-width="2"/>')
-        out.append(f'<text x="{x + 26}" y="{top + 14:.0f}" font-size="10">requests {name} ({most})</text>')
+    x = L + 10.0
+    for key, _, colour, name in kinds:
+        label = f"{name} (most {format_figure(float(np.max(raw[key])))})"
+        out.append(f'<line class="legend" data-series="{key}" x1="{x:.0f}" y1="{legend_y - 4:.0f}" x2="{x + 20:.0f}" '
+                   f'y2="{legend_y - 4:.0f}" stroke="{colour}" stroke-width="2"/>')
+        out.append(f'<text x="{x + 26:.0f}" y="{legend_y:.0f}" font-size="10">{_esc(label)}</text>')
+        x += 26 + text_width(label, 10) + 24
     out.append(f'<text x="{L}" y="{kv_top - 8:.0f}" font-size="10" fill="{KV}">KV cache in use (most '
                f'{format_si(float(np.max(tl.kv_share)), Dimension.RATIO)})</text>')
     out.append(f'<text x="18" y="{(top + mid) / 2:.0f}" font-size="12" text-anchor="middle" '

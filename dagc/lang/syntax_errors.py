@@ -99,7 +99,8 @@ def syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the pl
             return Diagnostic("E001", Severity.ERROR, f"unexpected `{_short(word)}`", src.span(glued, end),
                               f"did you mean `{src.text[glued:start]}`?")
         expected = _expected_words(exc.accepts or exc.expected)
-        hint = _hint_for_token(tok, exc.accepts or exc.expected, src.text[:start].rstrip(" \t")[-1:])
+        hint = _separated_number(src.text, start) or \
+            _hint_for_token(tok, exc.accepts or exc.expected, src.text[:start].rstrip(" \t")[-1:])
         opened = _unclosed_block(src.text, end)
         if opened is not None:
             hint = (f"the `{{` on line {src.span(opened).line} is not closed: close its block with `}}` where it "
@@ -295,6 +296,23 @@ def _unclosed_block(text: str, end: int) -> int | None:
         elif ch == "}" and opened:
             opened.pop()
     return next((i for i in opened if _STATEMENT_LINE.search(text, i + 1, end)), None)
+
+
+_SEPARATED = re.compile(r"\d{1,3}(?:,\d{3})+(?![\d,])")
+
+
+def _separated_number(text: str, at: int) -> str | None:
+    """The hint for a number written with thousands separators, as dagc prints it (`requests = 1,000`: the
+    parser stops at the `,` at `at`): its line with the number written plain; None for another `,`."""
+    begin = at
+    while begin > 0 and text[begin - 1].isdigit():
+        begin -= 1
+    m = _SEPARATED.match(text, begin)
+    if begin == at or m is None:
+        return None
+    start, end = text.rfind("\n", 0, begin) + 1, text.find("\n", at)
+    line = text[start:end if end >= 0 else len(text)].split("#", 1)[0].strip()
+    return f"dagc reads a number without separators: `{line.replace(m.group(), m.group().replace(',', ''), 1)}`"
 
 
 def _hint_for_token(tok: Token, expected: set[str], before: str = "") -> str:

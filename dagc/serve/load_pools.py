@@ -194,7 +194,7 @@ class _Pools:
         self.done = 0
         self.itl: list[float] = []
         self.weight: list[float] = []
-        self.samples: list[tuple[float, int, int, int]] = []
+        self.samples: list[tuple[float, int, int, int, int]] = []    # t, running, waiting, decoding, for decode
         self.arrival = reqs.arrival
         self.clients = min(self.traffic.concurrency or 1, n)
 
@@ -209,7 +209,7 @@ class _Pools:
         self.at, self.in_system = t, self.in_system + delta
 
     def _sample(self, t: float) -> None:
-        self.samples.append((t, self.in_system - self.waiting, self.waiting, self.decoding))
+        self.samples.append((t, self.in_system - self.waiting, self.waiting, self.decoding, len(self.decode_wait)))
 
     def run(self) -> Load:
         warm = self._start()
@@ -364,8 +364,9 @@ class _Pools:
             self._push(t, ARRIVE, i + self.clients)      # the client's next request
 
     def _load(self, warm: float) -> Load:
-        s = np.asarray(self.samples, dtype=float) if self.samples else np.zeros((0, 4))
-        timeline = Timeline(t=s[:, 0], running=s[:, 1], waiting=s[:, 2], kv_share=s[:, 3] / self.slots)
+        s = np.asarray(self.samples, dtype=float) if self.samples else np.zeros((0, 5))
+        timeline = Timeline(t=s[:, 0], running=s[:, 1], waiting=s[:, 2], kv_share=s[:, 3] / self.slots,
+                            waiting_prefill=s[:, 2] - s[:, 4], waiting_decode=s[:, 4])
         return Load(traffic=self.traffic, arrival=self.arrive, first_token=self.first, finish=self.finish,
                     generate=self.w.generate, itl=np.asarray(self.itl), itl_weight=np.asarray(self.weight, dtype=float),
                     area=self.area, warm_until=warm, timeline=timeline, prompt=self.reqs.prompt,

@@ -55,12 +55,16 @@ class QueueGrowth:
 class Timeline:
     """A run over time, sampled after each of its events (pictures, the trace's counters): requests
     running (admitted, not ended) and waiting (arrived, not admitted), and the KV cache in use — blocks
-    held by running requests — as a share of what the fullest rank holds (0–1)."""
+    held by running requests — as a share of what the fullest rank holds (0–1). A disaggregated run
+    splits its waiting by where each request waits: for a prefill instance, or prefilled for a decode
+    slot (`waiting_prefill + waiting_decode == waiting`); None for any other run."""
 
     t: np.ndarray                  # s
     running: np.ndarray
     waiting: np.ndarray
     kv_share: np.ndarray
+    waiting_prefill: np.ndarray | None = None
+    waiting_decode: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
