@@ -11,10 +11,83 @@ lines, columns and comments are right whatever editor wrote the file.
 from __future__ import annotations
 
 import bisect
+import os
+import stat
 import unicodedata
 from dataclasses import dataclass, field
 
-__all__ = ["SourceFile", "Span", "display_width", "normalise_newlines"]
+__all__ = ["SourceFile", "Span", "Unreadable", "display_width", "file_kind", "normalise_newlines", "read_capped",
+           "read_regular"]
+
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+class Unreadable(Exception):
+    """Why `read_regular` read nothing: the path is `missing`, or is `kind` (what it is instead of a regular
+    file, in words), or cannot be read for `reason` (the system's words). Each caller says it its own way."""
+
+    def __init__(self, *, missing: bool = False, kind: str | None = None, reason: str | None = None) -> None:
+        super().__init__(kind or reason or "missing")
+        self.missing, self.kind, self.reason = missing, kind, reason
+
+
+def file_kind(mode: int) -> str | None:
+    """What a non-regular file is, in words (None for a regular file).
+
+    Example:
+        >>> file_kind(stat.S_IFDIR), file_kind(stat.S_IFIFO), file_kind(stat.S_IFREG) is None
+        ('a directory', 'a named pipe (FIFO)', True)
+    """
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"  # pragma: no cover - doors, whiteouts
+
+
+def read_capped(fd: int, limit: int) -> bytes:
+    """At most `limit` bytes from `fd` (whatever the file claims its size is)."""
+    chunks: list[bytes] = []
+    got = 0
+    while got < limit:
+        chunk = os.read(fd, min(1 << 20, limit - got))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def read_regular(path: str | os.PathLike, limit: int) -> bytes:
+    """At most `limit` bytes of the regular file at `path`, whatever its size says: a device, FIFO, socket or
+    directory is refused before it is opened for reading, the file is opened without blocking (a FIFO swapped in
+    cannot block) and checked again on the open descriptor. A caller passes its bound + 1 to tell a file past it.
+
+    Raises:
+        Unreadable: the path is missing, not a regular file, or cannot be read.
+    """
+    try:
+        kind = file_kind(os.stat(path).st_mode)
+        if kind is not None:
+            raise Unreadable(kind=kind)
+        fd = os.open(path, _OPEN_FLAGS)
+        try:
+            kind = file_kind(os.fstat(fd).st_mode)
+            if kind is not None:
+                raise Unreadable(kind=kind)
+            return read_capped(fd, limit)
+        finally:
+            os.close(fd)
+    except FileNotFoundError:
+        raise Unreadable(missing=True) from None
+    except (OSError, ValueError) as exc:       # ValueError: a NUL byte in the path
+        raise Unreadable(reason=exc.strerror if isinstance(exc, OSError) and exc.strerror else "invalid path") from None
 
 
 def normalise_newlines(text: str) -> str:

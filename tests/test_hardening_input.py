@@ -31,7 +31,7 @@ from dagc.lang.flatten import flatten
 from dagc.lang.load import load_plan, load_plan_text, parse_strategy
 from dagc.lang.lower import MAX_STRATEGIES
 from dagc.lang.parse import MAX_PLAN_BYTES, MAX_PLAN_TOKENS, read_source
-from dagc.source import SourceFile, display_width
+from dagc.source import SourceFile, display_width, read_capped
 from dagc.verdict.check import check
 from conftest import EXAMPLES, plan_text, private_devices
 
@@ -93,7 +93,7 @@ def test_non_regular_files_are_refused_without_blocking_and_reads_are_capped(tmp
     r, w = os.pipe()
     try:
         os.write(w, b"x" * 5000)
-        assert len(parse_mod._read_capped(r, 100)) == 100
+        assert len(read_capped(r, 100)) == 100
     finally:
         os.close(r)
         os.close(w)

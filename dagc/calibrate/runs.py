@@ -25,12 +25,11 @@ from __future__ import annotations
 import json
 import math
 import os
-import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..source import SourceFile, normalise_newlines
+from ..source import SourceFile, Unreadable, normalise_newlines, read_regular
 from .measured import MAX_RUN_BYTES, MAX_RUNS_PER_FILE, MeasuredRun, run_error
 from .run_fields import run_of
 
@@ -44,27 +43,13 @@ def read_text(path: str | os.PathLike, what: str = "run file", limit: int | None
     name = os.fsdecode(path)
     where = SourceFile(name, "", echo=False)
     try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            raise run_error(where, 0, f"the {what} is not a regular file", f"give the path of the {what}")
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
-        try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                raise run_error(where, 0, f"the {what} is not a regular file")
-            chunks, got = [], 0
-            while got <= limit:
-                chunk = os.read(fd, min(1 << 20, limit + 1 - got))
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                got += len(chunk)
-        finally:
-            os.close(fd)
-    except FileNotFoundError:
-        raise run_error(where, 0, f"the {what} does not exist", "check the path") from None
-    except (OSError, ValueError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "invalid path"
-        raise run_error(where, 0, f"the {what} cannot be read: {reason}") from None
-    data = b"".join(chunks)
+        data = read_regular(path, limit + 1)
+    except Unreadable as exc:
+        if exc.missing:
+            raise run_error(where, 0, f"the {what} does not exist", "check the path") from None
+        if exc.kind is not None:
+            raise run_error(where, 0, f"the {what} is not a regular file", f"give the path of the {what}") from None
+        raise run_error(where, 0, f"the {what} cannot be read: {exc.reason}") from None
     if len(data) > limit:
         raise run_error(where, 0, f"the {what} is larger than {limit:,} bytes, the limit for a {what}",
                         "is this the right file?")

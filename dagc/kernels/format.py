@@ -12,14 +12,13 @@ import enum
 import hashlib
 import json
 import os
-import stat
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field as PydField, ValidationError
 
 from ..diagnostics import Diagnostic, PlanError, Severity, quote
-from ..source import Span
+from ..source import Span, Unreadable, read_regular
 
 __all__ = ["FORMAT", "GLUE_STEPS", "KERNELS_CODE", "MAX_PROFILE_BYTES", "MEMORY_OPS", "VERSION", "MemoryOp",
            "ProfileFile", "Provenance", "read_profile_file", "validate_profile"]
@@ -279,27 +278,15 @@ def read_profile_file(path: str | os.PathLike, at: Span | None = None) -> str:
     """
     shown = quote(Path(path).name or os.fspath(path))
     try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            raise _fail(f"kernel profile `{shown}` is not a regular file", at, "give the path of a .json file")
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
-        try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                raise _fail(f"kernel profile `{shown}` is not a regular file", at, "give the path of a .json file")
-            chunks, size = [], 0
-            while size <= MAX_PROFILE_BYTES:
-                chunk = os.read(fd, min(1 << 20, MAX_PROFILE_BYTES + 1 - size))
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                size += len(chunk)
-        finally:
-            os.close(fd)
-    except FileNotFoundError:
-        raise _fail(f"kernel profile `{shown}` does not exist", at, "check the path (relative to the plan)") from None
-    except (OSError, ValueError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "invalid path"
-        raise _fail(f"kernel profile `{shown}` cannot be read: {reason}", at) from None
-    data = b"".join(chunks)
+        data = read_regular(path, MAX_PROFILE_BYTES + 1)
+    except Unreadable as exc:
+        if exc.missing:
+            message, hint = "does not exist", "check the path (relative to the plan)"
+        elif exc.kind is not None:
+            message, hint = "is not a regular file", "give the path of a .json file"
+        else:
+            message, hint = f"cannot be read: {exc.reason}", None
+        raise _fail(f"kernel profile `{shown}` {message}", at, hint) from None
     if len(data) > MAX_PROFILE_BYTES:
         raise _fail(f"kernel profile `{shown}` is larger than {MAX_PROFILE_BYTES:,} bytes", at,
                     "is this the right file?")

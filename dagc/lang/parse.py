@@ -12,7 +12,6 @@ import functools
 import hashlib
 import os
 import re
-import stat
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from lark import Lark, Tree
 from lark.exceptions import LarkError, UnexpectedInput
 
 from ..diagnostics import Diagnostic, PlanError, Severity
-from ..source import SourceFile, normalise_newlines
+from ..source import SourceFile, Unreadable, normalise_newlines, read_regular
 from .syntax_errors import scope_marks, syntax_diagnostic
 
 __all__ = ["GRAMMAR_PATH", "MAX_NESTING", "MAX_PLAN_BYTES", "MAX_PLAN_TOKENS", "PARSER_PATH", "build_parser", "parse",
@@ -31,9 +30,6 @@ __all__ = ["GRAMMAR_PATH", "MAX_NESTING", "MAX_PLAN_BYTES", "MAX_PLAN_TOKENS", "
 GRAMMAR_PATH = Path(__file__).parent / "plan.lark"
 MAX_PLAN_BYTES = 1024 * 1024       # bytes read from a plan or an imported config; more is E002
 MAX_PLAN_TOKENS = 100_000          # tokens in a plan (comments aside); more is E002 before parsing (~3 s)
-_O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
-_O_NOCTTY = getattr(os, "O_NOCTTY", 0)
-_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 MAX_NESTING = 64
 _TOKEN_RE = re.compile(r"#[^\n]*|\"[^\"\n]*\"|[A-Za-z0-9_.%/+\-]+|\S")
 
@@ -94,34 +90,6 @@ def _refuse_link_outside(name: str, path: Path, roots: Sequence[Path]) -> None:
                           "give the file itself, or allow its directory with `--allow-path DIR`")
 
 
-def _kind(mode: int) -> str | None:
-    """What a non-regular file is, in words (None for a regular file)."""
-    if stat.S_ISREG(mode):
-        return None
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    if stat.S_ISFIFO(mode):
-        return "a named pipe (FIFO)"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    return "not a regular file"  # pragma: no cover - doors, whiteouts
-
-
-def _read_capped(fd: int, limit: int) -> bytes:
-    """At most `limit` bytes from `fd` (whatever the file claims its size is)."""
-    chunks: list[bytes] = []
-    got = 0
-    while got < limit:
-        chunk = os.read(fd, min(1 << 20, limit - got))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        got += len(chunk)
-    return b"".join(chunks)
-
-
 def read_source(path: str | os.PathLike, *, echo: bool = True, roots: Sequence[Path] | None = None) -> SourceFile:
     """Read a plan (or any text input) as UTF-8, refusing what is not a regular text file.
 
@@ -141,23 +109,14 @@ def read_source(path: str | os.PathLike, *, echo: bool = True, roots: Sequence[P
     if roots is not None:
         _refuse_link_outside(name, Path(name), roots)
     try:
-        kind = _kind(os.stat(path).st_mode)
-        if kind is not None:
-            hint = "give the path of a .moe file" if kind == "a directory" else "dagc reads regular files only"
-            raise _unreadable(name, f"the path is {kind}, not a plan file", hint)
-        fd = os.open(path, os.O_RDONLY | _O_NONBLOCK | _O_NOCTTY | _O_CLOEXEC)
-        try:
-            kind = _kind(os.fstat(fd).st_mode)
-            if kind is not None:
-                raise _unreadable(name, f"the path is {kind}, not a plan file", "dagc reads regular files only")
-            data = _read_capped(fd, MAX_PLAN_BYTES + 1)
-        finally:
-            os.close(fd)
-    except FileNotFoundError:
-        raise _unreadable(name, "the file does not exist", "check the path") from None
-    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "invalid path"
-        raise _unreadable(name, f"the file cannot be read: {reason}") from None
+        data = read_regular(path, MAX_PLAN_BYTES + 1)
+    except Unreadable as exc:
+        if exc.missing:
+            raise _unreadable(name, "the file does not exist", "check the path") from None
+        if exc.kind is not None:
+            hint = "give the path of a .moe file" if exc.kind == "a directory" else "dagc reads regular files only"
+            raise _unreadable(name, f"the path is {exc.kind}, not a plan file", hint) from None
+        raise _unreadable(name, f"the file cannot be read: {exc.reason}") from None
     if len(data) > MAX_PLAN_BYTES:
         raise _unreadable(name, f"the file is larger than {MAX_PLAN_BYTES:,} bytes, the limit for a plan",
                           "is this the right file?")

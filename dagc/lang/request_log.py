@@ -29,13 +29,13 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 from ..diagnostics import quote
 from ..plan.workload import RequestLog
+from ..source import Unreadable, read_regular
 from .azure_log import azure_log
 from .blocks import BAD, Bad, Collector, Item
 from .log_fields import (
@@ -50,7 +50,6 @@ from .log_fields import (
 )
 from .model import ImportRoots
 from .mooncake_log import mooncake_log
-from .parse import _O_CLOEXEC, _O_NOCTTY, _O_NONBLOCK, _kind, _read_capped
 
 __all__ = ["AZURE_COLUMNS", "BLOCK_TOKENS", "MAX_LOG_BYTES", "MAX_LOG_REQUESTS", "MAX_LOG_SPAN_S", "MAX_LOG_TOKENS",
            "MOONCAKE_KEYS", "REQUEST_LOG_CODE", "LogError", "parse_request_log", "read_request_log"]
@@ -84,22 +83,14 @@ def read_request_log(out: Collector, roots: ImportRoots, item: Item, limit: int 
 def _read_bounded(path: Path) -> bytes:
     """At most MAX_LOG_BYTES + 1 bytes of a regular file (parse.read_source's care, a larger bound)."""
     try:
-        kind = _kind(os.stat(path).st_mode)
-        if kind is not None:
-            raise LogError(None, f"the path is {kind}, not a request log", "dagc reads regular files only")
-        fd = os.open(path, os.O_RDONLY | _O_NONBLOCK | _O_NOCTTY | _O_CLOEXEC)
-        try:
-            kind = _kind(os.fstat(fd).st_mode)
-            if kind is not None:
-                raise LogError(None, f"the path is {kind}, not a request log", "dagc reads regular files only")
-            return _read_capped(fd, MAX_LOG_BYTES + 1)
-        finally:
-            os.close(fd)
-    except FileNotFoundError:
-        raise LogError(None, "the file does not exist", "check the path (relative to the plan)") from None
-    except (OSError, ValueError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "invalid path"
-        raise LogError(None, f"the file cannot be read: {reason}", "check the path and its permissions") from None
+        return read_regular(path, MAX_LOG_BYTES + 1)
+    except Unreadable as exc:
+        if exc.missing:
+            raise LogError(None, "the file does not exist", "check the path (relative to the plan)") from None
+        if exc.kind is not None:
+            raise LogError(None, f"the path is {exc.kind}, not a request log",
+                           "dagc reads regular files only") from None
+        raise LogError(None, f"the file cannot be read: {exc.reason}", "check the path and its permissions") from None
 
 
 def parse_request_log(data: bytes, name: str, limit: int | None = None) -> RequestLog:
