@@ -117,16 +117,6 @@ def _mean(x: np.ndarray, w: np.ndarray) -> float | None:
     return float(np.dot(x, w) / total) if total > 0 else None
 
 
-def _arrival_rate(load: Load) -> float | None:
-    """The traffic's `rate`, else (a log at its own times) its arrivals' mean rate; None for a closed loop."""
-    if load.traffic.concurrency is not None or len(load.arrival) < 2:
-        return None
-    if load.traffic.rate is not None:
-        return float(load.traffic.rate)
-    span = float(load.arrival.max() - load.arrival.min())
-    return (len(load.arrival) - 1) / span if span > 0 else None
-
-
 def _step(missed: frozenset[str], metrics: dict | None) -> tuple[str | None, float | None, dict | None]:
     """The step whose time a missed latency rests on — the mixed step for TTFT and ITL (a disaggregated
     strategy's prefill for TTFT), else the decode step — its time in the steady state (else its critical
@@ -182,9 +172,8 @@ def diagnose(load: Load, missed: frozenset[str], metrics: dict | None = None,
     running_mean = _mean(running, w) or 0.0
     waiting_mean = _mean(waiting, w) or 0.0
     kv_peak = float(kv[w > 0].max()) if np.any(w > 0) else 0.0
-    rate = _arrival_rate(load)
-    inside, seconds = load.served()
-    served_rate = int(np.count_nonzero(inside)) / seconds if seconds > 0 else 0.0
+    rate = load.arrival_rate
+    served_rate = load.served_requests_per_s
     ended = np.count_nonzero((load.finish >= lo) & (load.finish <= hi))
     arrived = np.count_nonzero((load.arrival >= lo) & (load.arrival <= hi))
     growth = (int(arrived) - int(ended)) / (hi - lo) if hi > lo and rate is not None else 0.0

@@ -147,21 +147,43 @@ class Load:
         return np.ones(len(self.finish), dtype=bool), self.duration
 
     @property
+    def arrival_rate(self) -> float | None:
+        """The traffic's `rate`, else (a log at its own times) its arrivals' mean rate; None for a closed loop."""
+        if self.traffic.concurrency is not None or len(self.arrival) < 2:
+            return None
+        if self.traffic.rate is not None:
+            return float(self.traffic.rate)
+        span = float(self.arrival.max() - self.arrival.min())
+        return (len(self.arrival) - 1) / span if span > 0 else None
+
+    def _per_second(self, inside: np.ndarray, seconds: float) -> float:
+        """What one request of `served`'s window counts per second: 1 / its length, but never more requests a
+        second than arrive. A window shorter than the requests' lifetimes (a run of few requests, each admitted
+        at once) holds the first arrivals' ends bunched together, which would read as a rate above the traffic's:
+        an open loop's deployment serves at most what is sent."""
+        count = int(np.count_nonzero(inside))
+        rate = self.arrival_rate
+        if rate is None or count == 0 or count / seconds <= rate:
+            return 1.0 / seconds
+        return rate / count
+
+    @property
     def served_requests_per_s(self) -> float:
-        """Requests served per second while the deployment is loaded (`served`)."""
+        """Requests served per second while the deployment is loaded (`served`), at most the arrival rate."""
         inside, seconds = self.served()
-        return int(np.count_nonzero(inside)) / seconds
+        return int(np.count_nonzero(inside)) * self._per_second(inside, seconds)
 
     @property
     def served_output_tokens_per_s(self) -> float:
-        """Output tokens of the requests `served_requests_per_s` counts, per second of that window."""
+        """Output tokens of the requests `served_requests_per_s` counts, per second of that window (as it counts)."""
         inside, seconds = self.served()
-        return float(self.output_tokens[inside].sum()) / seconds
+        return float(self.output_tokens[inside].sum()) * self._per_second(inside, seconds)
 
     def goodput(self, ok: np.ndarray) -> float:
-        """Requests served per second (`served`) of those `ok` marks (each within every latency target)."""
+        """Requests served per second (`served`, at most the arrival rate) of those `ok` marks (each within every
+        latency target)."""
         inside, seconds = self.served()
-        return int(np.count_nonzero(inside & ok)) / seconds
+        return int(np.count_nonzero(inside & ok)) * self._per_second(inside, seconds)
 
     def little(self) -> tuple[float, float]:
         """Little's law both ways: the mean requests in the system (the scheduler's counts over time)
