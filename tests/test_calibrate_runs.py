@@ -143,6 +143,20 @@ def test_closed_loop_runs_against_the_plans_clients():
     assert disagreements(burst, plan("concurrency = 16  requests = 100"), "p.moe") == []
     (d,) = disagreements(burst, plan("concurrency = 32  requests = 100"), "p.moe")
     assert "kept 16 requests in flight, the plan 32 clients" in d.message
+    assert '`--set "workload.concurrency=16"`' in d.hint                   # the same loop: a --set works
+
+
+def test_a_loop_of_the_other_kind_is_told_a_plan_not_a_set_that_cannot_work():
+    """`--set workload.concurrency=16` on a plan with a rate is E104 (both): the hint says to write the plan's
+    workload with the run's loop in place of the plan's, as a --set cannot take `rate` away."""
+    _, closed = read_runs(FIXTURES / "sglang.jsonl")
+    (d,) = disagreements(closed, plan("rate = 4 requests/s  requests = 100"), "p.moe")
+    assert "--set" not in d.hint
+    assert d.hint.startswith("the run's traffic is a closed loop and the plan's is not: calibrate with a plan whose "
+                             "workload has `concurrency = 16` in place of `rate = …`")
+    (r,) = read_runs(FIXTURES / "vllm.json")
+    (d,) = disagreements(r, plan("concurrency = 8  requests = 100"), "p.moe")
+    assert "--set" not in d.hint and "`rate = 4 requests/s` in place of `concurrency = …`" in d.hint
 
 
 def test_aiperf_wrong_shapes_and_genai_perf_config(tmp_path):

@@ -30,13 +30,21 @@ def disagreements(run: MeasuredRun, plan: Plan, plan_shown: str) -> list[Diagnos
     """E110 for each figure of the run's traffic the plan does not send."""
     out: list[Diagnostic] = []
     shown = quote(plan_shown)
+    w = plan.workload
 
     def say(name: str, message: str, setting: str) -> None:
-        out.append(run_refusal(f"run {quote(run.id)} is not of plan `{shown}`: {message}",
-                              run.span(name), f"give the plan the run's traffic: `--set \"{setting}\"` (in a manifest, "
-                              f"`set = [\"{setting}\"]`), or calibrate with the plan this run measured"))
+        field, _, value = setting.partition("=")
+        other = {"workload.rate": "concurrency", "workload.concurrency": "rate"}.get(field)
+        if other is not None and getattr(w.traffic, other, None) is not None:
+            # an open loop for a closed one (or the reverse): `--set` adds a field, it cannot take `rate` away
+            hint = (f"the run's traffic is {'an open' if other == 'concurrency' else 'a closed'} loop and the plan's "
+                    f"is not: calibrate with a plan whose workload has `{field.split('.')[1]} = {value}` in place of "
+                    f"`{other} = …` (in a manifest, that plan beside this run)")
+        else:
+            hint = (f"give the plan the run's traffic: `--set \"{setting}\"` (in a manifest, `set = [\"{setting}\"]`), "
+                    "or calibrate with the plan this run measured")
+        out.append(run_refusal(f"run {quote(run.id)} is not of plan `{shown}`: {message}", run.span(name), hint))
 
-    w = plan.workload
     tr = w.traffic
     if tr is None or tr.log is not None:
         what = "sends no traffic" if tr is None else "replays a request log"
