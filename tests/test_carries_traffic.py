@@ -147,6 +147,17 @@ def test_every_output_says_no(over, tmp_path, capsys, monkeypatch):
     assert json.loads(capsys.readouterr().out)["verdict"]["meets_requirements"] is False
 
 
+def test_the_terminal_says_why_a_held_line_is_not_met_beside_one_that_misses(tmp_path, capsys, monkeypatch):
+    """One line misses by its own figure (`ttft_p99 <= 1 ms`), another holds on a growing queue's run
+    (`ttft_p99 <= 60 s`): the NO beside the second has its reason in the terminal, not only in report.json."""
+    monkeypatch.setenv("COLUMNS", "1000")
+    path = tmp_path / "over.moe"
+    path.write_text(OVER.replace("require { tpot <= 100 ms }", "require { tpot <= 1 ms  ttft_p99 <= 60 s }"))
+    monkeypatch.chdir(tmp_path)
+    main(["check", str(path), "--no-search"])
+    assert "meets? no under its traffic: the queue keeps growing" in capsys.readouterr().out
+
+
 def test_the_search_judges_as_check_does(over):
     """`dagc search` (and `--rate`) judge a candidate by its check without the capacity: the queue's growth
     alone says the same as check's verdict, and an overloaded candidate counts a miss."""
