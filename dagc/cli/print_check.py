@@ -42,7 +42,7 @@ def print_plan(out: Console, plan: Plan, path: str, objective: str, overrides: S
               f"{active_params(m) / 1e9:.1f} B active, {m.weights.value}"
               f"{'; ' + m.structure_text if m.structure_text else ''}) · cluster {plan.cluster.gpus} × "
               f"{plan.cluster.gpu.name} ({plan.cluster.gpus_per_node} per node) · batch {plan.workload.batch_text} "
-              f"× ({plan.workload.prompt} + {plan.workload.generate}) tokens", markup=False)
+              f"× ({plan.workload.prompt:,} + {plan.workload.generate:,}) tokens", markup=False)
     print_overrides(out, overrides)
     out.print(objective, markup=False)
     out.print()

@@ -53,7 +53,7 @@ def assumptions_md(r: StrategyResult) -> list[str]:
     mb = a["microbatches"]
     execution = count_text(mb, "micro-batch", "micro-batches") if mb is not None else "— micro-batches"
     lines.append(f"- Execution: {execution}, overlap `{a['overlap']}`; "
-                 f"batch {plan.workload.batch_text} × ({plan.workload.prompt} prompt + {plan.workload.generate} "
+                 f"batch {plan.workload.batch_text} × ({plan.workload.prompt:,} prompt + {plan.workload.generate:,} "
                  "generated) tokens." + inflight_execution(r))
     return lines + [""]
 

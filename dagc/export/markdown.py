@@ -89,7 +89,7 @@ def report_md(r: StrategyResult, links: dict[str, str] | None = None) -> str:
     lines += [f"Model **{md_text(m.name)}** ({_count(total_params(m))} parameters, {_count(active_params(m))} active, "
               f"{m.weights.value} weights{structure}) on **{plan.cluster.gpus} × {md_text(plan.cluster.gpu.name)}** "
               f"({plan.cluster.gpus_per_node} per node); batch {plan.workload.batch_text} × "
-              f"({plan.workload.prompt} prompt + {plan.workload.generate} generated) tokens.", ""]
+              f"({plan.workload.prompt:,} prompt + {plan.workload.generate:,} generated) tokens.", ""]
     if plan.overrides:
         lines += ["With `--set` what-ifs in place of the plan's own values: "
                   + ", ".join(md_code(o) for o in plan.overrides) + ".", ""]
@@ -339,7 +339,7 @@ def comparison_md(plan, results: list[StrategyResult], dirs: list[str], pareto_l
     lines = [f"# dagc comparison: {md_code(plan.name)}", "",
              f"{len(results)} strategies for **{md_text(plan.model.name)}** on {plan.cluster.gpus} × "
              f"{md_text(plan.cluster.gpu.name)}; "
-             f"batch {plan.workload.batch_text} × ({plan.workload.prompt} + {plan.workload.generate}) tokens.", ""]
+             f"batch {plan.workload.batch_text} × ({plan.workload.prompt:,} + {plan.workload.generate:,}) tokens.", ""]
     judged = next((r for r in results if (r.optimality or {}).get("objective")), None)
     if judged is not None:           # the search ran: what its verdicts optimise, and what each objective picks
         objective = (judged.optimality or {})["objective"]
