@@ -266,10 +266,15 @@ def test_the_engine_line_says_the_terms_are_calibrated(synthetic):
     from dagc.export.assumptions_md import assumptions_md
     d, cal = synthetic
     plan = load_plan_text(PLAN.format(p=512, g=128, r=4) + 'calibration from "cal.json"\n', base_dir=d)
-    assert calibrated_by(plan) == ("cal.json", 6)
+    assert calibrated_by(plan) == ("cal.json", 6, ())
     said = engine_text(plan.cluster, calibrated_by(plan))
     assert f"{cal.terms['step_s'] * 1e3:.4g} ms of host time per step" in said
     assert said.endswith('the two terms fitted on 6 measured runs (calibration from "cal.json", docs/calibrate.md).')
     assert any("fitted on 6 measured runs" in line for line in assumptions_md(check(plan)[0]))
     own = load_plan_text(PLAN.format(p=512, g=128, r=4))
     assert calibrated_by(own) is None and "fitted on" not in engine_text(own.cluster, calibrated_by(own))
+    # a calibration whose runs moved neither term (one run, say) does not claim a fit
+    kept = plan.model_copy(update={"calibration": plan.calibration.model_copy(
+        update={"runs": ("one",), "kept": ("step_s", "frontend_s")})})
+    assert "no term fitted: its 1 measured run moves too few figures, and the engine's own stand" in \
+        engine_text(kept.cluster, calibrated_by(kept))

@@ -119,16 +119,30 @@ def cost_basis_text(cluster: Cluster) -> str:
     return f"Times: kernel profile `{b['kernel_profile']}`{where}{borrowed}."
 
 
-def calibrated_by(plan: Plan) -> tuple[str, int] | None:
-    """The calibration file a plan's engine terms come from and how many runs they were fitted on (None: the
-    engine's own terms, docs/cost-model.md)."""
+def calibrated_by(plan: Plan) -> tuple[str, int, tuple[str, ...]] | None:
+    """The calibration file a plan's engine terms come from, how many runs it was fitted on and the terms too few
+    of them moved (kept at the engine's own value); None: the engine's own terms (docs/cost-model.md)."""
     cal = plan.calibration
-    return None if cal is None else (cal.file, len(cal.runs))
+    return None if cal is None else (cal.file, len(cal.runs), cal.kept)
 
 
-def engine_text(cluster: Cluster, calibrated: tuple[str, int] | None = None) -> str:
+def _calibrated_text(calibrated: tuple[str, int, tuple[str, ...]]) -> str:
+    file, runs, kept = calibrated
+    fitted = [t for t in ("step_s", "frontend_s") if t not in kept]
+    whose = f"{runs} measured run{'s' if runs != 1 else ''}"
+    if not fitted:
+        move = "moves" if runs == 1 else "move"
+        said = f"no term fitted: its {whose} {move} too few figures, and the engine's own stand"
+    elif kept:
+        said = f"`{fitted[0]}` fitted on {whose}, `{kept[0]}` the engine's own (too few runs move it)"
+    else:
+        said = f"the two terms fitted on {whose}"
+    return f"{said} (calibration from \"{file}\", docs/calibrate.md)."
+
+
+def engine_text(cluster: Cluster, calibrated: tuple[str, int, tuple[str, ...]] | None = None) -> str:
     """The serving engine a plan's figures are priced for, one sentence (the terminal and report.md);
-    `calibrated`: the calibration file (`calibration from "FILE"`) and how many runs its terms were fitted on.
+    `calibrated`: the calibration file (`calibration from "FILE"`), its runs and the terms it kept (`calibrated_by`).
 
     Example:
         >>> from dagc.plan.cluster import Cluster
@@ -141,8 +155,10 @@ def engine_text(cluster: Cluster, calibrated: tuple[str, int] | None = None) -> 
         True
         >>> "2.735 ms of host time per step" in engine_text(c.model_copy(update={"engine": engine_of("vllm")}))
         True
-        >>> engine_text(c, ("cal.json", 6)).split("; ")[-1]
+        >>> engine_text(c, ("cal.json", 6, ())).split("; ")[-1]
         'the two terms fitted on 6 measured runs (calibration from "cal.json", docs/calibrate.md).'
+        >>> engine_text(c, ("one.json", 1, ("step_s", "frontend_s"))).split("; ")[-1][:45]
+        'no term fitted: its 1 measured run moves too '
     """
     e = cluster.engine
     if e.name == "pytorch":
@@ -152,7 +168,6 @@ def engine_text(cluster: Cluster, calibrated: tuple[str, int] | None = None) -> 
     host = (f"{format_si(t.step_s, Dimension.TIME)} of host time per step" if t.step_s > 0 else
             "no host time per step on the GPU's path")
     where = ("(docs/cost-model.md, \"The engine\")." if calibrated is None else
-             f"(docs/cost-model.md, \"The engine\"); the two terms fitted on {calibrated[1]} measured runs "
-             f"(calibration from \"{calibrated[0]}\", docs/calibrate.md).")
+             f"(docs/cost-model.md, \"The engine\"); {_calibrated_text(calibrated)}")
     return (f"Engine: {e.name} {e.release}, its fused glue kernels and CUDA graphs, {host}, and a front end of "
             f"{format_si(t.frontend_s, Dimension.TIME)} per request that the client's TTFT and latency add {where}")

@@ -137,7 +137,8 @@ def read_calibration(out: Collector, roots: ImportRoots, written: str, at: Span)
                        step_s=f.terms.step_s, frontend_s=f.terms.frontend_s, runs=tuple(x.id for x in f.runs),
                        range=CalibratedRange(prompt=r.prompt, generate=r.generate, concurrency=r.concurrency,
                                              rate=r.rate),
-                       residuals=dict(f.residuals))
+                       residuals=dict(f.residuals),
+                       kept=tuple(k for k in f.fit.get("kept") or () if k in ("step_s", "frontend_s")))
 
 
 def _no_constant(name: str) -> float:

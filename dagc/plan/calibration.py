@@ -44,6 +44,7 @@ class Calibration(Frozen):
     runs: tuple[str, ...]
     range: CalibratedRange
     residuals: Mapping[str, tuple[float, ...]]  # quantity → ln(dagc / measured), one per figure, left-out fits
+    kept: tuple[str, ...] = ()                  # terms too few runs moved: the engine's own values, not fitted
 
     def __hash__(self) -> int:
         """By value (a frozen `Plan` holding it is hashed; a dict is not hashable)."""
