@@ -140,6 +140,8 @@ def test_a_set_mistake_is_hinted_in_set_form(tmp_path, capsys):
     plan.write_text(PLAN)
     code, err = run(capsys, "check", str(plan), "--no-search", "--set", "workload.rate=10 req/s")
     assert code == 4 and "`--set 'workload.rate=10 requests/s'`" in err and "`rate = " not in err
+    code, err = run(capsys, "check", str(plan), "--no-search", "--set", "workload.rate=10")
+    assert code == 4 and "`--set 'workload.rate=10 requests/s'`" in err and "12" not in err    # the number kept
     code, err = run(capsys, "check", str(plan), "--no-search", "--set", "require.memory=90")
     assert code == 4 and "`--set 'require.memory=90 %'`" in err and "`--set require.memory=0.9`" in err
 

@@ -321,9 +321,9 @@ def _with_unit(out: Collector, num: float, text: str, unit_text: str, span: Span
             return out.error("E102", f"`{short}` takes {dim.value}: `{text}` has no unit", span,
                              f"write it with a unit: {seconds}" if num < 1 else
                              f"write it with a unit: `{lhs} {text} ms`, or {seconds}")
-        if dim not in (Dimension.COUNT, Dimension.RATIO):
+        if dim not in (Dimension.COUNT, Dimension.RATIO):      # the user's number, in the dimension's usual unit
             return out.error("E102", f"`{short}` takes {dim.value}: `{text}` has no unit", span,
-                             f"write it with a unit, e.g. `{lhs} {dim.example}`")
+                             f"write it with a unit, e.g. `{lhs} {text} {dim.example.split(' ', 1)[1]}`")
         return num, False
     unit_span = span.source.span(span.end - len(unit_text), span.end)
     unit: Unit | None = lookup(unit_text)
