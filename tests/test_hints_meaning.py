@@ -234,3 +234,36 @@ def test_a_number_with_separators_is_told_its_plain_form(written, plain):
 def test_a_comma_that_is_no_separator_gets_no_number():
     d = diagnostic(PLAN.replace("generate = 128", "generate = 128, 256"))
     assert "without separators" not in d.hint
+
+
+@pytest.mark.parametrize(("typo", "fixed", "code_of_field"), [
+    ("generate = 64", "genrate = 64", "generate"),
+    ("batch = 8", "bacth = 8", "batch"),
+])
+def test_a_misspelt_required_field_is_one_error_not_two(typo, fixed, code_of_field):
+    """`genrate = 64` is E101 "did you mean `generate`?" and nothing else: not also E103 "the workload has no
+    `generate`", which points away from the typo."""
+    text = ('model preset "mixtral-8x7b"\ncluster { gpus = 8  gpu preset "h100-sxm" }\n'
+            "workload { batch = 8  prompt = 512  generate = 64 }\nstrategy tp 8\n").replace(typo, fixed)
+    with pytest.raises(PlanError) as e:
+        load_plan_text(text)
+    (d,) = e.value.diagnostics
+    assert d.code == "E101" and f"did you mean `{code_of_field}`?" in (d.hint or "")
+
+
+def test_a_misspelt_field_of_a_custom_gpu_and_model_is_one_error():
+    gpu = ('model preset "mixtral-8x7b"\ncluster { gpus = 1  gpu "x" { memroy = 80 GB  flops = 400 TFLOPS  '
+           "hbm = 2 TB/s } }\nworkload { batch = 1  prompt = 8  generate = 2 }\nstrategy tp 1\n")
+    with pytest.raises(PlanError) as e:
+        load_plan_text(gpu)
+    assert [d.code for d in e.value.diagnostics] == ["E101"] and "`memory`" in e.value.diagnostics[0].hint
+    model = ('model "m" { layrs = 2  hidden = 512  heads = 8  vocab = 1000  ffn = 1024 }\n'
+             'cluster { gpus = 1  gpu preset "h100-sxm" }\nworkload { batch = 1  prompt = 8  generate = 2 }\n'
+             "strategy tp 1\n")
+    with pytest.raises(PlanError) as e:
+        load_plan_text(model)
+    assert [d.code for d in e.value.diagnostics] == ["E101"] and "`layers`" in e.value.diagnostics[0].hint
+    missing = model.replace("layrs = 2  ", "")          # no typo: the field is simply missing
+    with pytest.raises(PlanError) as e:
+        load_plan_text(missing)
+    assert [d.code for d in e.value.diagnostics] == ["E103"]

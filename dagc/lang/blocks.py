@@ -53,6 +53,9 @@ class Collector:
 
     diags: list[Diagnostic] = field(default_factory=list)
     spans: dict[str, Span] = field(default_factory=dict)
+    # fields an unknown one was told it is likely to be (`where.field`): their absence is that typo, not a second
+    # error (`genrate = 500` is E101 "did you mean `generate`", not also E103 "the workload has no `generate`")
+    guessed: set[str] = field(default_factory=set)
 
     def error(self, code: str, message: str, span: Span | None, hint: str | None = None) -> Bad:
         self.diags.append(Diagnostic(code, Severity.ERROR, message, span, hint))
@@ -157,6 +160,8 @@ def _assign(out: Collector, item: Item, where: str, fields: dict[str, Field], su
                       f"replace `{item.name} = …` with `{item.name} {{ … }}` and the fields inside it")
         else:
             known = list(fields) + list(subblocks)
+            if (guess := nearest(item.name, known)) is not None:
+                out.guessed.add(f"{where}.{guess}")
             out.error("E101", f"unknown field `{item.name}` in {where}", item.name_span,
                       _elsewhere(item.name, where) if nearest(item.name, known) is None and _elsewhere(item.name, where)
                       else did_you_mean(item.name, known))

@@ -143,9 +143,11 @@ def _gpu(out: Collector, item: Item) -> Gpu | None:
         return None
     missing = [k for k in ("memory", "flops", "hbm") if k not in values]
     if missing:
-        out.error("E103", f'gpu "{item.label}" has no `{missing[0]}`', item.span,
-                  "a custom GPU needs memory, flops and hbm, "
-                  "e.g. `memory = 64 GB  flops = 400 TFLOPS  hbm = 1.8 TB/s`")
+        said = [k for k in missing if f"gpu.{k}" not in out.guessed]     # a typo of it says so already
+        if said:
+            out.error("E103", f'gpu "{item.label}" has no `{said[0]}`', item.span,
+                      "a custom GPU needs memory, flops and hbm, "
+                      "e.g. `memory = 64 GB  flops = 400 TFLOPS  hbm = 1.8 TB/s`")
         return None
     if _implausible(out, values, item):
         return None

@@ -175,7 +175,7 @@ class _Lowering(Transformer):
         values, subs = read_block(self.out, block, "workload", WORKLOAD_FIELDS, SUBBLOCKS["workload"],
                                   files=("routing", "requests"), file_and_value=("requests",))
         for key in ("batch", "prompt", "generate"):
-            if key not in values:
+            if key not in values and f"workload.{key}" not in self.out.guessed:     # a typo of it says so already
                 self.out.error("E103", f"the workload has no `{key}`", span, f"add `{key} = …`")
         speculative = lower_speculative(self.out, subs["speculative"].block, span) if "speculative" in subs else None
         load = read_expert_load(self.out, self.roots, subs["routing"]) if "routing" in subs else None

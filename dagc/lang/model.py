@@ -108,7 +108,8 @@ def build_model(out: Collector, name: str, f: dict[str, Any], span: Span | None)
     """A `Model` from merged fields; `span` is None for a built-in preset, which has no source."""
     missing = [key for key in ("layers", "hidden", "heads", "vocab") if f.get(key) is None]
     for key in missing:
-        out.error("E103", f"the model has no `{key}`", span, f"add `{key} = …` to the model block")
+        if f"model.{key}" not in out.guessed:           # a typo of it (E101 "did you mean") says so already
+            out.error("E103", f"the model has no `{key}`", span, f"add `{key} = …` to the model block")
     if missing:
         return None
     attention = AttentionKind(f.get("attention", "gqa"))
