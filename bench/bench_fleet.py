@@ -14,6 +14,7 @@ illustrative on-demand rents per GPU-hour, not quotes: they order the ranking, n
 from __future__ import annotations
 
 import argparse
+import json
 import resource
 import sys
 import tempfile
@@ -66,6 +67,7 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, nargs="*", default=[2], help="worker processes (none: skip)")
     ap.add_argument("--ray", type=int, nargs="*", default=[1, 2, 4], help="Ray workers (none: skip)")
     ap.add_argument("--in-process", action="store_true", help="also in this process")
+    ap.add_argument("--answers", metavar="FILE", help="write the first way's answers there (JSON), to compare runs")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "fleet.moe"
@@ -93,6 +95,8 @@ def main() -> int:
         else:
             answers = run_fleet(items, jobs=how.get("jobs", 1))
         wall, cpu_s = time.perf_counter() - t0, _cpu_s() - cpu0
+        if first is None and args.answers:
+            Path(args.answers).write_text(json.dumps([[p.key, a] for p, a in answers], indent=1, sort_keys=True))
         first = first or (wall, answers)
         best = rank_fleet(fleet, answers, plan.objective).best
         spent = "" if "ray" in how else f"  CPU {cpu_s:7.1f} s ({cpu_s / len(items):5.1f} s a cluster)"

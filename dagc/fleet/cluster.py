@@ -18,6 +18,7 @@ each able to take as much traffic again; their rent is `rent_per_hour`.
 from __future__ import annotations
 
 from ..plan.plan import Plan
+from ..schedule.timer import shared_timer
 from ..search.at_rate import rank_at_rate, rate_work_events
 from ..search.search import search
 from ..search.shown import exact_shown
@@ -46,7 +47,8 @@ def answer_cluster(plan: Plan, rate: float, top: int = SEARCH_TOP) -> dict:
     `rent_per_hour`, `binding` (the pick's requirement with the least margin, or the first it misses) and
     `note` (why nothing was simulated, else None).
     """
-    found = search(plan, objective=plan.objective, top=top, jobs=1)
+    # the timer of every count of this GPU type in this process: each op priced once (`shared_timer`)
+    found = search(plan, objective=plan.objective, top=top, jobs=1, timer=shared_timer(plan))
     if judged_under_traffic(plan):
         found = judge_under_traffic(plan, found, max(top, 1))
     found = exact_shown(plan, found, top)
