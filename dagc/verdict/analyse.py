@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Hashable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 
 from ..cost.cost import cost
 from ..diagnostics import Diagnostic, cap, has_errors
@@ -125,7 +125,7 @@ def compile_dag(plan: Plan, strategy: Strategy, layout: Layout, mem: MemoryBreak
     the layout but its GPUs available: the last `KEEP_COMPILED` are kept in this process, so that one
     strategy checked on clusters of one GPU type at several counts (`dagc fleet`) is compiled once."""
     key = (plan.model, hardware(plan.cluster), plan.workload, layout.strategy.model_dump_json(),
-           replace(layout, gpus_available=0, strategy=None))
+           *(getattr(layout, f.name) for f in fields(layout) if f.name not in ("strategy", "gpus_available")))
     parts = _COMPILED.get(key)
     if parts is None:
         dag = build(plan.model, plan.workload, layout, engine=plan.cluster.engine.terms)
