@@ -21,11 +21,13 @@ import os
 import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 
 from ..lang.fleet import FleetPoint
 from ..plan.plan import Plan
 from ..search.pool import _die_with_parent
 from .cluster import SEARCH_TOP, answer_cluster, failed_answer
+from .lanes import Lanes
 
 __all__ = ["Answer", "run_fleet"]
 
@@ -84,11 +86,54 @@ def _pool(jobs: int) -> ProcessPoolExecutor:
 
 
 def _in_processes(todo: list[Item], top: int, jobs: int, take: Answer) -> None:
-    """`jobs` worker processes, one task a cluster; what a broken pool left is run again, each alone."""
-    again = _round(todo, top, jobs, take)
+    """`jobs` worker processes, one task a cluster, the clusters of one deployment on one worker (`Lanes`);
+    what a dead worker left is run again, each alone."""
+    again = _lanes(todo, top, jobs, take)
     for point, plan in again:
         if _round([(point, plan)], top, 1, take):
             take(point, failed_answer(plan, "its worker process died twice (killed, or out of memory)"))
+
+
+def _lanes(todo: list[Item], top: int, jobs: int, take: Answer) -> list[Item]:
+    """Run `todo` on `jobs` lanes, each a pool of one worker process fed its next cluster as it answers one
+    (`dagc.fleet.lanes.Lanes`); the items whose worker died (or that raised), to run again. A lane whose worker
+    died gets a new pool; the others go on."""
+    n = min(jobs, len(todo))
+    lanes: Lanes[FleetPoint] = Lanes(todo, n)
+    pools = [_pool(1) for _ in range(n)]
+    running: dict[Future, tuple[int, Item]] = {}
+    failed: list[Item] = []
+
+    def feed(lane: int) -> None:
+        item = lanes.next(lane)
+        if item is not None:
+            running[pools[lane].submit(answer_cluster, item[1], _rate(item[0]), top)] = (lane, item)
+
+    try:
+        for lane in range(n):
+            feed(lane)
+        while running:
+            finished, _ = wait(running, return_when="FIRST_COMPLETED")
+            for f in sorted(finished, key=lambda f: running[f][1][0].index):
+                lane, item = running.pop(f)
+                try:
+                    answer = f.result()
+                except Exception as exc:   # its worker died (BrokenProcessPool), or it raised: retried once
+                    failed.append(item)
+                    if isinstance(exc, BrokenProcessPool):
+                        _stop(pools[lane])
+                        pools[lane] = _pool(1)
+                    feed(lane)
+                    continue
+                take(item[0], answer)
+                feed(lane)
+    except BaseException:
+        for pool in pools:
+            _stop(pool)
+        raise
+    for pool in pools:
+        pool.shutdown(wait=True)
+    return sorted(failed, key=lambda it: it[0].index)
 
 
 def _round(todo: list[Item], top: int, jobs: int, take: Answer) -> list[Item]:

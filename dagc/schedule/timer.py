@@ -26,7 +26,7 @@ from ..plan.workload import Workload
 from .floors import FloorTimes
 from .timer_base import TIMER_CACHE_MAX, _parts, _shape_key
 
-__all__ = ["KEEP_TIMERS", "TIMER_CACHE_MAX", "Timer", "shared_timer", "times_alike"]
+__all__ = ["KEEP_TIMERS", "TIMER_CACHE_MAX", "Timer", "deployment_key", "shared_timer", "times_alike"]
 
 KEEP_TIMERS = 8         # deployments whose timers `shared_timer` keeps (each table bounded by TIMER_CACHE_MAX)
 
@@ -131,7 +131,7 @@ class Timer(FloorTimes):
         return stage_activation_bytes(self.plan.model, workload, lay, act)
 
 
-def _deployment(plan: Plan) -> Hashable:
+def deployment_key(plan: Plan) -> Hashable:
     """What a timer's figures depend on of its plan: the model, the cluster's hardware (`hardware`: not its
     count of GPUs nor its price) and the workload but its traffic (each figure is keyed by the shapes it
     reads, `dagc.schedule.timer_base`)."""
@@ -139,18 +139,18 @@ def _deployment(plan: Plan) -> Hashable:
 
 
 def times_alike(a: Plan, b: Plan) -> bool:
-    """Whether a timer of plan `a` times plan `b` as one of its own would (`_deployment`)."""
-    return a is b or _deployment(a) == _deployment(b)
+    """Whether a timer of plan `a` times plan `b` as one of its own would (`deployment_key`)."""
+    return a is b or deployment_key(a) == deployment_key(b)
 
 
 _TIMERS: OrderedDict[Hashable, Timer] = OrderedDict()
 
 
 def shared_timer(plan: Plan) -> Timer:
-    """The timer this process keeps for the plan's deployment (`_deployment`), made on first use: the step
+    """The timer this process keeps for the plan's deployment (`deployment_key`), made on first use: the step
     prices of every strategy checked on it (`dagc.serve.step_prices`) and a fleet's searches of one GPU type
     at each count (`dagc.fleet.cluster`) price each op once. The last `KEEP_TIMERS` are kept."""
-    key = _deployment(plan)
+    key = deployment_key(plan)
     timer = _TIMERS.get(key)
     if timer is None:
         timer = _TIMERS[key] = Timer(plan)
