@@ -371,3 +371,12 @@ def test_a_run_of_more_than_two_batches_is_judged_as_it_is(small):
     longer = plan.model_copy(update={"workload": plan.workload.model_copy(
         update={"traffic": plan.workload.traffic.model_copy(update={"requests": 33})})})
     assert queues(longer) and not queues(plan) and not queues(longer, 17)
+
+
+def test_an_output_directory_that_is_a_file_exits_5_before_any_search(tmp_path, capsys, monkeypatch):
+    path = write(tmp_path, SMALL)
+    (tmp_path / "taken").write_text("not a directory")
+    monkeypatch.setattr(fleet_run, "answer_cluster", _refuse)
+    assert main(["fleet", str(path), "-o", str(tmp_path / "taken")]) == 5
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: cannot write {tmp_path / 'taken'}: ") and "cannot write to" not in err
