@@ -3,14 +3,16 @@
 Input: the sweep's points with their plans and rates (`dagc.lang.fleet.fleet_plans`), the answers
 already known (a results file's, `dagc.fleet.results_file`) and where to run. Output: every point's answer
 (`dagc.fleet.cluster.answer_cluster`) in the sweep's order, whichever way they ran: each is computed from
-its own plan alone (no shared state, the search in one process), and passed through JSON, so the answers —
+its own plan alone (what a process keeps between clusters — timings, runs, DAGs — is keyed by all it
+depends on: `dagc.fleet.lanes`), and passed through JSON, so the answers —
 and the ranking made from them — are identical in-process, with `jobs` and on Ray.
 
 `on_answer(point, answer)` is called as each answer arrives (to save it: an interrupted sweep resumes from
 what was saved), `progress(done, total)` after it. A worker process that dies (killed, out of memory)
-breaks its pool: the points it left unanswered are run again, each in a pool of its own, once; a point
-that fails twice is answered with `failed` (the reason) and ranked with the clusters that miss. Never a
-hang: a dead worker ends its pool's futures. Ctrl-C stops the workers and raises KeyboardInterrupt.
+breaks its lane's pool: the point it was answering is run again at the end, in a pool of its own, once, and
+its lane goes on with a new worker; a point that fails twice is answered with `failed` (the reason) and
+ranked with the clusters that miss. Never a hang: a dead worker ends its pool's futures. Ctrl-C stops the
+workers and raises KeyboardInterrupt.
 """
 
 from __future__ import annotations
