@@ -144,6 +144,8 @@ def _not_carried(r: StrategyResult | str, rate: float, n: int) -> str | None:
     head = f"does not carry {rate:,.10g} requests/s over {n:,} requests"
     if isinstance(r, str) or r.load is None:
         return f"{head}: not simulated"
+    if r.load.json.get("not_carried_because"):         # its queue's growth (`dagc.verdict.under_load`)
+        return f"{head}: {r.load.json['not_carried_because']}"
     if r.load.json.get("overloaded"):
         return f"{head}: its queue keeps growing"
     if r.verdict.meets_requirements is not True:
