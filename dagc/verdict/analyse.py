@@ -39,7 +39,7 @@ from ..serve.metrics import metrics as derive_metrics
 from .compiled import Compiled
 from .verdict import RequirementResult, Verdict, judge_requirements, verdict
 
-__all__ = ["KEEP_COMPILED", "Analysis", "analyse", "compile_dag"]
+__all__ = ["KEEP_COMPILED", "Analysis", "analyse", "compile_dag", "compiled_clear"]
 
 # Errors that leave the DAG meaningful: the plan does not fit the cluster, but its structure is sound.
 _RESOURCE_ERRORS = frozenset({"E401", "E402"})
@@ -144,3 +144,8 @@ def compile_dag(plan: Plan, strategy: Strategy, layout: Layout, mem: MemoryBreak
 
 KEEP_COMPILED = 64      # DAGs kept, with their costs, schedules and metrics (`compile_dag`)
 _COMPILED: OrderedDict[Hashable, tuple] = OrderedDict()
+
+
+def compiled_clear() -> None:
+    """Forget every DAG `compile_dag` kept (as a new process would)."""
+    _COMPILED.clear()
