@@ -3,17 +3,20 @@ process, with worker processes (`--jobs`) and on a local Ray of 1, 2 and 4 worke
 
     python bench/bench_fleet.py [--gpus h100-sxm h200 b200 gb200] [--counts 8 16 24 32 48 64]
                                 [--requests 200] [--rate 8] [--jobs 2] [--ray 1 2 4] [--in-process]
+                                [--answers FILE]
 
 The default sweep is 4 GPU types x 6 counts = 24 clusters (the bar: at most 60 s with `--jobs 2`). Prints
 the machine, then a line a way of running: wall seconds, clusters a minute, the speed-up against the first
 way measured, and whether its answers equal the first's (they must: docs/fleet.md); in this process and
 with `--jobs`, the CPU seconds spent (what an idle machine of N cores divides by N). The GPU prices are
-illustrative on-demand rents per GPU-hour, not quotes: they order the ranking, not its time.
+illustrative on-demand rents per GPU-hour, not quotes: they order the ranking, not its time. `--answers FILE`
+writes the first way's answers as JSON, to compare two versions of dagc byte for byte.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import resource
 import sys
 import tempfile
@@ -66,6 +69,7 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, nargs="*", default=[2], help="worker processes (none: skip)")
     ap.add_argument("--ray", type=int, nargs="*", default=[1, 2, 4], help="Ray workers (none: skip)")
     ap.add_argument("--in-process", action="store_true", help="also in this process")
+    ap.add_argument("--answers", metavar="FILE", help="write the first way's answers there (JSON), to compare runs")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "fleet.moe"
@@ -93,9 +97,13 @@ def main() -> int:
         else:
             answers = run_fleet(items, jobs=how.get("jobs", 1))
         wall, cpu_s = time.perf_counter() - t0, _cpu_s() - cpu0
+        if first is None and args.answers:
+            Path(args.answers).write_text(json.dumps([[p.key, a] for p, a in answers], indent=1, sort_keys=True))
         first = first or (wall, answers)
         best = rank_fleet(fleet, answers, plan.objective).best
-        spent = "" if "ray" in how else f"  CPU {cpu_s:7.1f} s ({cpu_s / len(items):5.1f} s a cluster)"
+        rss = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+        spent = "" if "ray" in how else (f"  CPU {cpu_s:7.1f} s ({cpu_s / len(items):5.1f} s a cluster, "
+                                         f"largest process so far {rss / 1024:,.0f} MB)")
         print(f"{name:18} {wall:8.1f} s{spent}  {60 * len(items) / wall:6.2f} clusters/min  speed-up "
               f"{first[0] / wall:4.2f}x  same answers: {answers == first[1]}  best: "
               f"{best['label'] + ', ' + best['pick']['strategy'] if best else 'none meets'}", flush=True)

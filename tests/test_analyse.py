@@ -120,6 +120,7 @@ def test_each_stage_runs_once_in_order(monkeypatch):
             calls.append(_name)
             return _real(*args, **kwargs)
         monkeypatch.setattr(module, name, counted)
+    module.compiled_clear()                  # a DAG compiled before in this process would be kept, not built again
     plan = load_plan(EXAMPLES / "mixtral-8x7b-1node.moe")
     a = analyse(plan, flatten(plan.strategies[0])[0])
     assert a.compiled is not None
@@ -136,3 +137,23 @@ def test_generated_plans_get_one_pass_of_every_rule(text):
         return
     a = analyse(plan, strategy)
     assert list(a.diagnostics) == _one_pass(a)
+
+
+def test_a_strategy_on_two_counts_of_one_gpu_is_compiled_once_with_the_same_figures(monkeypatch):
+    # a fleet's counts of one GPU type: what times a strategy does not read the cluster's count of GPUs or price
+    from dagc.schedule.timer import shared_timer
+    module = sys.modules["dagc.verdict.analyse"]
+    module.compiled_clear()
+    builds: list[int] = []
+    real = module.build
+    monkeypatch.setattr(module, "build", lambda *a, **k: builds.append(1) or real(*a, **k))
+    plan = load_plan(EXAMPLES / "mixtral-8x7b-1node.moe")
+    bigger = plan.model_copy(update={"cluster": plan.cluster.model_copy(update={"gpus": 2 * plan.cluster.gpus,
+                                                                                 "price_per_gpu_hour": 2.5})})
+    strategy = flatten(plan.strategies[0])[0]
+    a, b = analyse(plan, strategy), analyse(bigger, strategy)
+    assert len(builds) == 1 and a.metrics == b.metrics and a.metrics["tpot_s"] > 0
+    assert b.compiled.plan is bigger and b.compiled.layout.gpus_available == 2 * plan.cluster.gpus
+    assert shared_timer(plan) is shared_timer(bigger)
+    other = plan.model_copy(update={"cluster": plan.cluster.model_copy(update={"gpus_per_node": 4})})
+    assert shared_timer(other) is not shared_timer(plan)

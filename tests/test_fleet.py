@@ -12,11 +12,12 @@ import pytest
 from dagc.cli.main import main
 from dagc.diagnostics import PlanError
 from dagc.fleet import run as fleet_run
-from dagc.fleet.cluster import answer_cluster
+from dagc.fleet.cluster import answer_cluster, queues
 from dagc.fleet.rank import rank_fleet
 from dagc.fleet.run import run_fleet
 from dagc.lang.fleet import MAX_FLEET_CLUSTERS, Fleet, FleetPoint, fleet_plans, fleet_rate, load_fleet
-from dagc.lang.load import load_plan
+from dagc.lang.load import load_plan, parse_strategy
+from dagc.verdict.check import check_strategy
 
 HEAD = """model preset "qwen3-30b-a3b"
 cluster { gpus = 1  gpu preset "h100-sxm" }
@@ -317,3 +318,67 @@ def test_a_cluster_too_small_for_the_model_is_listed_as_missing_and_exits_1(tmp_
     doc = json.loads(capsys.readouterr().out)["fleet"]
     assert doc["best"] is None and doc["meeting"] == 0
     assert doc["not_meeting"][0]["note"].startswith("no legal strategy on 1 GPU(s)")
+
+
+# ------------------------------------------------------------------ a cluster that cannot carry the rate
+
+FEW = """model preset "qwen3-30b-a3b"
+cluster { gpus = 1  gpu preset "h100-sxm" }
+workload { batch = 64  prompt = 512  generate = 64  serving = inflight  rate = 60 requests/s  requests = 48 }
+require { ttft_p99 <= 2 s  tpot_p90 <= 200 ms }
+strategy tp 1
+fleet {
+  gpu preset "h100-sxm" { price = 2.5 $/h }
+  gpus = [1, 4]
+}
+"""
+
+
+def test_a_cluster_whose_capacity_is_below_the_rate_is_not_recommended_though_its_short_run_meets(tmp_path):
+    # 48 requests for a batch of 64: the engine admits each as it arrives, no queue forms, and one H100 — whose
+    # capacity is below the 60 requests/s arriving — meets every percentile target on that run
+    path = write(tmp_path, FEW)
+    plan, fleet = load_fleet(path)
+    items = fleet_plans(path, fleet)
+    answers = run_fleet(items)
+    one, four = (a for _, a in answers)
+    row = one["pick"]
+    assert row["strategy"].startswith("tp 1 ") and row["meets_requirements"] and not row["load"]["overloaded"]
+    # on the short run alone it was the cheapest: the ranking's old rule recommended it
+    assert one["per_million_tokens"] < four["per_million_tokens"]
+    # judged as the capacity judges a rate (2,000 requests arriving at 60/s), it does not carry it …
+    assert one["carry_check_requests"] == 2000 and one["carry_check_rejected"] >= 1     # every 1-GPU strategy
+    assert not one["meets_requirements"]
+    assert one["binding"].startswith("does not carry 60 requests/s over 2,000 requests: the queue keeps growing")
+    # its capacity, bisected from a run that can queue (a capacity bisected beside the 48-request run takes that
+    # run's verdict for every rate at or below 60/s, and would say 60)
+    trial = items[0][1].model_copy(update={"workload": items[0][1].workload.model_copy(
+        update={"traffic": items[0][1].workload.traffic.at_rate(60.0).model_copy(update={"requests": 2000})})})
+    capacity = check_strategy(trial, parse_strategy(row["strategy"])).load.json["capacity_requests_per_s"]
+    assert 20 < capacity < 60
+    # … so four H100s are recommended, their pick one that carries 60 requests/s
+    result = rank_fleet(fleet, answers, plan.objective)
+    assert result.best["label"] == "h100-sxm, gpus 4" and [r["label"] for r in result.ranked] == ["h100-sxm, gpus 4"]
+    assert four["meets_requirements"] and four["carry_check_requests"] == 2000
+    best = parse_strategy(four["pick"]["strategy"])
+    trial4 = items[1][1].model_copy(update={"workload": trial.workload})
+    assert check_strategy(trial4, best).load.json["capacity_requests_per_s"] >= 60
+
+
+def test_a_run_of_more_than_two_batches_is_judged_as_it_is(small):
+    # the small fleet's 20 requests for a batch of 16 are judged again; a run of 33 would not be
+    _, _, _, items, answers = small
+    assert all(a["carry_check_requests"] == 2000 for _, a in answers)
+    _, plan = items[0]
+    longer = plan.model_copy(update={"workload": plan.workload.model_copy(
+        update={"traffic": plan.workload.traffic.model_copy(update={"requests": 33})})})
+    assert queues(longer) and not queues(plan) and not queues(longer, 17)
+
+
+def test_an_output_directory_that_is_a_file_exits_5_before_any_search(tmp_path, capsys, monkeypatch):
+    path = write(tmp_path, SMALL)
+    (tmp_path / "taken").write_text("not a directory")
+    monkeypatch.setattr(fleet_run, "answer_cluster", _refuse)
+    assert main(["fleet", str(path), "-o", str(tmp_path / "taken")]) == 5
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: cannot write {tmp_path / 'taken'}: ") and "cannot write to" not in err

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..exit_codes import EXIT_INPUT, EXIT_INVALID, EXIT_OK, EXIT_OUTPUT, EXIT_REQUIREMENTS, EXIT_USAGE
+from ..exit_codes import EXIT_INPUT, EXIT_INVALID, EXIT_OK, EXIT_REQUIREMENTS, EXIT_USAGE
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -236,7 +236,7 @@ def cmd_compile(args) -> int:
         from ..export.pareto import pareto_errors, pareto_svg
         from ..export.write import OutputError
         from .print_check import print_compile
-        from .printing import is_input_error, make_console, print_reports, render_diags
+        from .printing import is_input_error, make_console, output_failed, print_reports, render_diags
         from .requests_cmd import requests_refused
     err = make_console(sys.stderr)
     force = bool(getattr(args, "force", False))
@@ -246,8 +246,7 @@ def cmd_compile(args) -> int:
         try:                         # refused before the work, not after it (checked again when written)
             check_output_dir(Path(args.output), force)
         except OutputError as exc:
-            err.print(f"error: {exc}", markup=False)
-            return EXIT_OUTPUT
+            return output_failed(err, exc, args.output)
     plan, results, found = _load(args, err, picks=True)
     if plan is None:
         return EXIT_INPUT
@@ -256,8 +255,7 @@ def cmd_compile(args) -> int:
     try:
         out_dir = Path(args.output) if args.output else default_output_dir(plan.name)
     except OutputError as exc:
-        err.print(f"error: {exc}", markup=False)
-        return EXIT_OUTPUT
+        return output_failed(err, exc, "out")
     pareto = None
     if found is not None:
         pareto = pareto_svg(found, f"{plan.name}: decode throughput per GPU vs TPOT",
@@ -271,12 +269,8 @@ def cmd_compile(args) -> int:
     progress = _bar("writing strategies", _quiet(args))
     try:
         written = compile_results(plan, results, out_dir, options, progress)
-    except OutputError as exc:
-        err.print(f"error: {exc}", markup=False)
-        return EXIT_OUTPUT
-    except OSError as exc:
-        err.print(f"error: cannot write to {out_dir}: {exc.strerror or exc}", markup=False)
-        return EXIT_OUTPUT
+    except (OutputError, OSError) as exc:
+        return output_failed(err, exc, out_dir)
     finally:
         progress.close()
     args.decided = _exit_code(results)     # what a reader that stops early (`| head`) still gets

@@ -14,7 +14,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..exit_codes import EXIT_INPUT, EXIT_OK, EXIT_OUTPUT, EXIT_REQUIREMENTS, EXIT_USAGE
+from ..exit_codes import EXIT_INPUT, EXIT_OK, EXIT_REQUIREMENTS, EXIT_USAGE
 from .commands import _allowed, _bar, _jobs, _loading, _quiet
 
 __all__ = ["FLEET_JSON", "add_fleet_parser", "cmd_fleet"]
@@ -65,7 +65,7 @@ def cmd_fleet(args) -> int:
         from ..lang.fleet import fleet_plans, load_fleet
         from ..lang.parse import read_source
         from .print_fleet import print_fleet
-        from .printing import make_console, render_diags
+        from .printing import make_console, output_failed, render_diags
     err = make_console(sys.stderr)
     try:
         plan, fleet = load_fleet(args.plan, allow_paths=_allowed(args))
@@ -76,6 +76,7 @@ def cmd_fleet(args) -> int:
         err.print(f"error: {args.plan}: the fleet was not searched", markup=False)
         return EXIT_INPUT
     force = bool(args.force)
+    out_dir = Path(args.output or "out")            # named by an error before the default is made
     try:
         out_dir = Path(args.output) if args.output else default_output_dir(plan.name)
         results = plot_dir(out_dir, RESULTS_NAME, force)
@@ -85,12 +86,8 @@ def cmd_fleet(args) -> int:
         keys = {p.key for p, _ in items}
         known = {} if args.fresh else {k: a for k, a in read_results(results, sig).items() if k in keys}
         start_results(results, sig, known)
-    except OutputError as exc:
-        err.print(f"error: {exc}", markup=False)
-        return EXIT_OUTPUT
-    except OSError as exc:
-        err.print(f"error: cannot write to {out_dir}: {exc.strerror or exc}", markup=False)
-        return EXIT_OUTPUT
+    except (OutputError, OSError) as exc:
+        return output_failed(err, exc, out_dir)
     if known and not _quiet(args):
         err.print(f"note: {len(known):,} of {len(items):,} searches resumed from {results}", markup=False)
     jobs = _jobs(args, err)
@@ -126,8 +123,7 @@ def cmd_fleet(args) -> int:
         write_text_atomic(pages["fleet.svg"], svg)
         write_text_atomic(pages["fleet.html"], report_html(md, {"fleet.svg": svg}))
     except (OutputError, OSError) as exc:
-        err.print(f"error: cannot write to {out_dir}: {getattr(exc, 'strerror', None) or exc}", markup=False)
-        return EXIT_OUTPUT
+        return output_failed(err, exc, out_dir)
     if args.format == "json":
         print(text)
     else:

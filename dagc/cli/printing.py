@@ -114,3 +114,17 @@ def is_input_error(d: Diagnostic) -> bool:
     the pass that found it runs — a misspelt axis in a strategy is as much a typo as a misspelt field."""
     return d.is_error and d.code[:2] in ("E0", "E1")
 
+
+
+def output_failed(console: Console, exc: Exception, where: object, verb: str = "cannot write to") -> int:
+    """Say on `console` why an output could not be written, and return the exit code for it (5): an
+    `OutputError` (an output dagc refuses to write or could not write, `dagc.export.write`) in its own words,
+    which name the path and why; another `OSError` as `error: cannot write to WHERE: why` (`verb`: the words
+    before `where`). Every command that writes an output directory or a file in one says it this way."""
+    from ..exit_codes import EXIT_OUTPUT
+    from ..export.write import OutputError
+    if isinstance(exc, OutputError):
+        console.print(f"error: {exc}", markup=False)
+    else:
+        console.print(f"error: {verb} {where}: {getattr(exc, 'strerror', None) or exc}", markup=False)
+    return EXIT_OUTPUT

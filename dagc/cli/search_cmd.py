@@ -105,6 +105,7 @@ def _write_pareto(args, plan, found, err: Console) -> Path | None:
         from ..export.pareto import PARETO_SIGNATURE, pareto_errors, pareto_svg
         from ..export.write import OutputError, check_own, write_text_atomic
         from ..verdict.check import check
+        from .printing import output_failed
     # the plot reads the plan's strategies' steady-state figures: their traffic is not simulated for it
     own = _own_points(check(plan.model_copy(update={"workload": plan.workload.model_copy(update={"traffic": None})})))
     force = bool(getattr(args, "force", False))
@@ -116,11 +117,8 @@ def _write_pareto(args, plan, found, err: Console) -> Path | None:
             svg_path = plot_dir(default_output_dir(plan.name), "pareto.svg", force)
         write_text_atomic(svg_path, pareto_svg(found, f"{plan.name}: decode throughput per GPU vs TPOT",
                                                requirements=plan.requirements, errors=pareto_errors(plan), **own))
-    except OutputError as exc:
-        err.print(f"error: {exc}", markup=False)
-        return None
-    except OSError as exc:
-        err.print(f"error: cannot write {svg_path}: {exc.strerror or exc}", markup=False)
+    except (OutputError, OSError) as exc:
+        output_failed(err, exc, svg_path, "cannot write")
         return None
     return svg_path
 

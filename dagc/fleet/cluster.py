@@ -17,15 +17,21 @@ each able to take as much traffic again; their rent is `rent_per_hour`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ..plan.plan import Plan
-from ..search.at_rate import rank_at_rate, rate_work_events
+from ..schedule.timer import shared_timer
+from ..search.at_rate import AtRate, RankedAtRate, rank_at_rate, rate_work_events
 from ..search.search import search
 from ..search.shown import exact_shown
-from ..search.under_traffic import judge_under_traffic, judged_under_traffic
+from ..search.under_traffic import check_candidate, judge_under_traffic, judged_under_traffic
+from ..verdict.check import StrategyResult
+from ..verdict.under_load import capacity_requests
 
-__all__ = ["SEARCH_TOP", "answer_cluster", "cluster_json", "failed_answer"]
+__all__ = ["QUEUE_BATCHES", "SEARCH_TOP", "Carry", "answer_cluster", "cluster_json", "failed_answer", "queues"]
 
 SEARCH_TOP = 10        # the search's rows shown and re-scored exactly: `dagc search`'s default `--top`
+QUEUE_BATCHES = 2      # a run of more batches than this can queue (`queues`); one of fewer is judged again
 
 _MILLION_PER_HOUR = 1e6 / 3600.0      # a million tokens at one token/s take this many hours
 
@@ -46,14 +52,16 @@ def answer_cluster(plan: Plan, rate: float, top: int = SEARCH_TOP) -> dict:
     `rent_per_hour`, `binding` (the pick's requirement with the least margin, or the first it misses) and
     `note` (why nothing was simulated, else None).
     """
-    found = search(plan, objective=plan.objective, top=top, jobs=1)
+    # the timer of every count of this GPU type in this process: each op priced once (`shared_timer`)
+    found = search(plan, objective=plan.objective, top=top, jobs=1, timer=shared_timer(plan))
     if judged_under_traffic(plan):
         found = judge_under_traffic(plan, found, max(top, 1))
     found = exact_shown(plan, found, top)
     out = {"cluster": cluster_json(plan), "searched": found.evaluated, "simulated": 0,
            "meets_requirements": False, "pick": None, "instances": None, "tokens_per_s": None,
            "gpu_hours_per_million_tokens": None, "per_million_tokens": None,
-           "rent_per_hour": _rent(plan), "binding": None, "note": None}
+           "rent_per_hour": _rent(plan), "binding": None, "note": None, "carry_check_requests": None,
+           "carry_check_rejected": 0}
     if not found.ranked:
         out["note"] = f"no legal strategy on {plan.cluster.gpus} GPU(s): the search found none (dagc search says why)"
         return out
@@ -67,18 +75,83 @@ def answer_cluster(plan: Plan, rate: float, top: int = SEARCH_TOP) -> dict:
     if not at.ranked:
         out["note"] = "no strategy could be simulated at the rate"
         return out
-    pick = next((a for a in at.ranked if a.candidate.meets_requirements), at.ranked[0])
+    pick, carry = _pick(plan, at, rate)
     c = pick.candidate
     tokens_per_s = pick.load["goodput_requests_per_s"] * (plan.workload.prompt + plan.workload.generate)
     hours = c.gpus * _MILLION_PER_HOUR / tokens_per_s if tokens_per_s > 0 else None
     price = plan.cluster.price_per_gpu_hour
     missed = c.load_missed or ((c.binding,) if c.binding and not c.meets_requirements else ())
-    out.update({"meets_requirements": bool(c.meets_requirements), "pick": pick.to_json(),
+    if carry.missed is not None:            # it met every requirement on a run too short to queue, not on a long one
+        missed = (carry.missed,)
+    out.update({"meets_requirements": bool(c.meets_requirements) and carry.missed is None, "pick": pick.to_json(),
+                "carry_check_requests": carry.requests, "carry_check_rejected": carry.rejected,
                 "instances": plan.cluster.gpus // c.gpus, "tokens_per_s": tokens_per_s,
                 "gpu_hours_per_million_tokens": hours,
                 "per_million_tokens": None if hours is None or price is None else hours * price,
                 "binding": missed[0] if missed else c.binding})
     return out
+
+
+@dataclass(frozen=True)
+class Carry:
+    """Whether the pick carries the rate, when its traffic's run was too short to tell (`_pick`): the requests of
+    the run that judged it (None: the traffic's own run could queue, `queues`), how many candidates met every
+    requirement on the short run but not on that one, and why the pick does not carry the rate (None: it does)."""
+
+    requests: int | None = None
+    rejected: int = 0
+    missed: str | None = None
+
+
+def queues(plan: Plan, batch: int | None = None) -> bool:
+    """Whether the traffic's run can tell a deployment that carries its rate from one that does not: more than
+    `QUEUE_BATCHES` batches of requests (`batch`: a candidate's own, else the workload's). With fewer, the
+    engine admits nearly every request as it arrives, no queue forms, and a deployment whose capacity is below
+    the arrival rate meets every percentile target (docs/fleet.md, "One cluster: its pick")."""
+    traffic = plan.workload.traffic
+    return traffic is not None and traffic.requests > QUEUE_BATCHES * (batch or plan.workload.batch)
+
+
+def _pick(plan: Plan, at: RankedAtRate, rate: float) -> tuple[AtRate, Carry]:
+    """The first of the at-rate ranking that meets every requirement and carries the rate; without one, the
+    first, with what it misses. Where the traffic's run cannot queue (`queues`), a candidate meeting every
+    requirement on it is judged again as the capacity judges a rate (`dagc.verdict.under_load.capacity`):
+    `capacity_requests` requests arriving at `rate`, meeting every requirement without overloading it."""
+    rejected, first_missed, n = 0, None, None
+    for a in at.ranked:
+        if not a.candidate.meets_requirements:
+            continue
+        if queues(plan, a.candidate.batch):
+            return a, Carry(n, rejected)
+        traffic = plan.workload.traffic
+        assert traffic is not None, "a candidate judged at a rate ran the plan's traffic"
+        n = capacity_requests(traffic)
+        long = traffic.at_rate(rate).model_copy(update={"requests": n})
+        r = check_candidate(plan.model_copy(update={"workload": plan.workload.model_copy(update={"traffic": long})}),
+                            a.candidate)
+        why = _not_carried(r, rate, n)
+        if why is None:
+            return a, Carry(n, rejected)
+        rejected += 1
+        first_missed = first_missed or (a, why)
+    if first_missed is not None:
+        return first_missed[0], Carry(n, rejected, first_missed[1])
+    return at.ranked[0], Carry()
+
+
+def _not_carried(r: StrategyResult | str, rate: float, n: int) -> str | None:
+    """Why the long run `r` (`_pick`) says its strategy does not carry `rate`; None when it does."""
+    head = f"does not carry {rate:,.10g} requests/s over {n:,} requests"
+    if isinstance(r, str) or r.load is None:
+        return f"{head}: not simulated"
+    if r.load.json.get("not_carried_because"):         # its queue's growth (`dagc.verdict.under_load`)
+        return f"{head}: {r.load.json['not_carried_because']}"
+    if r.load.json.get("overloaded"):
+        return f"{head}: its queue keeps growing"
+    if r.verdict.meets_requirements is not True:
+        missed = [q.requirement.text for q in r.requirements if q.met is not True]
+        return f"{head}: misses {', '.join(missed)}" if missed else head
+    return None
 
 
 def failed_answer(plan: Plan, reason: str) -> dict:

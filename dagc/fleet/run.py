@@ -3,14 +3,16 @@
 Input: the sweep's points with their plans and rates (`dagc.lang.fleet.fleet_plans`), the answers
 already known (a results file's, `dagc.fleet.results_file`) and where to run. Output: every point's answer
 (`dagc.fleet.cluster.answer_cluster`) in the sweep's order, whichever way they ran: each is computed from
-its own plan alone (no shared state, the search in one process), and passed through JSON, so the answers —
+its own plan alone (what a process keeps between clusters — timings, runs, DAGs — is keyed by all it
+depends on: `dagc.fleet.lanes`), and passed through JSON, so the answers —
 and the ranking made from them — are identical in-process, with `jobs` and on Ray.
 
 `on_answer(point, answer)` is called as each answer arrives (to save it: an interrupted sweep resumes from
 what was saved), `progress(done, total)` after it. A worker process that dies (killed, out of memory)
-breaks its pool: the points it left unanswered are run again, each in a pool of its own, once; a point
-that fails twice is answered with `failed` (the reason) and ranked with the clusters that miss. Never a
-hang: a dead worker ends its pool's futures. Ctrl-C stops the workers and raises KeyboardInterrupt.
+breaks its lane's pool: the point it was answering is run again at the end, in a pool of its own, once, and
+its lane goes on with a new worker; a point that fails twice is answered with `failed` (the reason) and
+ranked with the clusters that miss. Never a hang: a dead worker ends its pool's futures. Ctrl-C stops the
+workers and raises KeyboardInterrupt.
 """
 
 from __future__ import annotations
@@ -21,11 +23,13 @@ import os
 import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 
 from ..lang.fleet import FleetPoint
 from ..plan.plan import Plan
 from ..search.pool import _die_with_parent
 from .cluster import SEARCH_TOP, answer_cluster, failed_answer
+from .lanes import Lanes
 
 __all__ = ["Answer", "run_fleet"]
 
@@ -84,11 +88,54 @@ def _pool(jobs: int) -> ProcessPoolExecutor:
 
 
 def _in_processes(todo: list[Item], top: int, jobs: int, take: Answer) -> None:
-    """`jobs` worker processes, one task a cluster; what a broken pool left is run again, each alone."""
-    again = _round(todo, top, jobs, take)
+    """`jobs` worker processes, one task a cluster, the clusters of one deployment on one worker (`Lanes`);
+    what a dead worker left is run again, each alone."""
+    again = _lanes(todo, top, jobs, take)
     for point, plan in again:
         if _round([(point, plan)], top, 1, take):
             take(point, failed_answer(plan, "its worker process died twice (killed, or out of memory)"))
+
+
+def _lanes(todo: list[Item], top: int, jobs: int, take: Answer) -> list[Item]:
+    """Run `todo` on `jobs` lanes, each a pool of one worker process fed its next cluster as it answers one
+    (`dagc.fleet.lanes.Lanes`); the items whose worker died (or that raised), to run again. A lane whose worker
+    died gets a new pool; the others go on."""
+    n = min(jobs, len(todo))
+    lanes: Lanes[FleetPoint] = Lanes(todo, n)
+    pools = [_pool(1) for _ in range(n)]
+    running: dict[Future, tuple[int, Item]] = {}
+    failed: list[Item] = []
+
+    def feed(lane: int) -> None:
+        item = lanes.next(lane)
+        if item is not None:
+            running[pools[lane].submit(answer_cluster, item[1], _rate(item[0]), top)] = (lane, item)
+
+    try:
+        for lane in range(n):
+            feed(lane)
+        while running:
+            finished, _ = wait(running, return_when="FIRST_COMPLETED")
+            for f in sorted(finished, key=lambda f: running[f][1][0].index):
+                lane, item = running.pop(f)
+                try:
+                    answer = f.result()
+                except Exception as exc:   # its worker died (BrokenProcessPool), or it raised: retried once
+                    failed.append(item)
+                    if isinstance(exc, BrokenProcessPool):
+                        _stop(pools[lane])
+                        pools[lane] = _pool(1)
+                    feed(lane)
+                    continue
+                take(item[0], answer)
+                feed(lane)
+    except BaseException:
+        for pool in pools:
+            _stop(pool)
+        raise
+    for pool in pools:
+        pool.shutdown(wait=True)
+    return sorted(failed, key=lambda it: it[0].index)
 
 
 def _round(todo: list[Item], top: int, jobs: int, take: Answer) -> list[Item]:

@@ -15,7 +15,8 @@ from .base import Frozen
 from .engines import Engine
 from .model import DType
 
-__all__ = ["Gpu", "peak_flops", "Efficiency", "Latency", "Cluster", "KernelTimes", "DEFAULT_COMPUTE_EFFICIENCY",
+__all__ = ["Gpu", "peak_flops", "hardware", "Efficiency", "Latency", "Cluster", "KernelTimes",
+           "DEFAULT_COMPUTE_EFFICIENCY",
            "DEFAULT_HBM_EFFICIENCY", "DEFAULT_NETWORK_EFFICIENCY", "DEFAULT_INTRA_LATENCY_S", "DEFAULT_INTER_LATENCY_S",
            "DEFAULT_INTER_NODE_BYTES_PER_S", "DEFAULT_GPUS_PER_NODE", "DEFAULT_RESERVE_BYTES"]
 
@@ -179,3 +180,19 @@ class Cluster(Frozen):
     reserve_bytes: float = DEFAULT_RESERVE_BYTES
     price_per_gpu_hour: float | None = None    # `price = 2.5 $/h`: one GPU's rent per hour (cost per token)
     engine: Engine = Engine()                  # `engine = vllm`: the serving engine and its terms (dagc.plan.engines)
+
+
+def hardware(cluster: Cluster) -> Cluster:
+    """The cluster as what an op's time, a step's price and a DAG's schedule depend on: its GPU, nodes, links,
+    efficiencies, kernel profile, reserve and engine — not how many GPUs it has in all (a strategy's layout
+    uses its own, `Layout.gpus_available` is read by nothing that times it) nor its rent. Clusters that differ
+    only in those — a fleet's counts of one GPU type — share their timings in one process (`dagc.schedule.timer
+    .shared_timer`, `dagc.serve.shared`, `dagc.verdict.analyse`).
+
+    Example:
+        >>> from dagc.plan.presets import GPU_PRESETS
+        >>> a = Cluster(gpus=8, gpu=GPU_PRESETS["h200"], intra_node_bytes_per_s=900e9, price_per_gpu_hour=3.5)
+        >>> hardware(a) == hardware(a.model_copy(update={"gpus": 64, "price_per_gpu_hour": None}))
+        True
+    """
+    return cluster.model_copy(update={"gpus": 0, "price_per_gpu_hour": None})

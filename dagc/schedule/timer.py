@@ -12,16 +12,23 @@ and a communication stream (an estimate). `dagc.schedule.recurrence` schedules t
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from collections.abc import Hashable
+
 from ..ir.dag import Phase
 from ..ir.ops import ATTENTION_SPLIT_OPS, LayerOp, Op, attention_split_peak_key, layer_ops
 from ..layout.layout import Layout
 from ..layout.speculative import draft_layer_dense, draft_passes, without_speculation
 from ..memory.activations import shape_activation_peaks, stage_activation_bytes
+from ..plan.cluster import hardware
+from ..plan.plan import Plan
 from ..plan.workload import Workload
 from .floors import FloorTimes
 from .timer_base import TIMER_CACHE_MAX, _parts, _shape_key
 
-__all__ = ["TIMER_CACHE_MAX", "Timer"]
+__all__ = ["KEEP_TIMERS", "TIMER_CACHE_MAX", "Timer", "deployment_key", "shared_timer", "times_alike"]
+
+KEEP_TIMERS = 8         # deployments whose timers `shared_timer` keeps (each table bounded by TIMER_CACHE_MAX)
 
 
 class Timer(FloorTimes):
@@ -122,6 +129,35 @@ class Timer(FloorTimes):
             return self.pass_times(workload, lay, phase, req, stage)["act"]
 
         return stage_activation_bytes(self.plan.model, workload, lay, act)
+
+
+def deployment_key(plan: Plan) -> Hashable:
+    """What a timer's figures depend on of its plan: the model, the cluster's hardware (`hardware`: not its
+    count of GPUs nor its price) and the workload but its traffic (each figure is keyed by the shapes it
+    reads, `dagc.schedule.timer_base`)."""
+    return plan.model, hardware(plan.cluster), plan.workload.model_copy(update={"traffic": None})
+
+
+def times_alike(a: Plan, b: Plan) -> bool:
+    """Whether a timer of plan `a` times plan `b` as one of its own would (`deployment_key`)."""
+    return a is b or deployment_key(a) == deployment_key(b)
+
+
+_TIMERS: OrderedDict[Hashable, Timer] = OrderedDict()
+
+
+def shared_timer(plan: Plan) -> Timer:
+    """The timer this process keeps for the plan's deployment (`deployment_key`), made on first use: the step
+    prices of every strategy checked on it (`dagc.serve.step_prices`) and a fleet's searches of one GPU type
+    at each count (`dagc.fleet.cluster`) price each op once. The last `KEEP_TIMERS` are kept."""
+    key = deployment_key(plan)
+    timer = _TIMERS.get(key)
+    if timer is None:
+        timer = _TIMERS[key] = Timer(plan)
+        while len(_TIMERS) > KEEP_TIMERS:
+            _TIMERS.popitem(last=False)
+    _TIMERS.move_to_end(key)
+    return timer
 
 
 def _pair_layer_time(ops: list[tuple[LayerOp, float, bool]]) -> float:

@@ -45,6 +45,25 @@ def option_text(strategy: str, microbatches: int, overlap: Overlap) -> str:
     return strategy + options_source(microbatches, overlap)
 
 
+_TEXTS: dict[tuple[int, int, Overlap], tuple[Strategy, str]] = {}   # `_text`, by the strategy object's id
+_TEXTS_MAX = 100_000
+
+
+def _text(strategy: Strategy, microbatches: int, overlap: Overlap) -> str:
+    """`Candidate.text`, printed once per strategy object and options (a strategy is immutable; the search's
+    ranking and its judging under traffic ask a candidate's text many times, through copies that share its
+    strategy)."""
+    key = (id(strategy), microbatches, overlap)
+    hit = _TEXTS.get(key)
+    if hit is not None and hit[0] is strategy:
+        return hit[1]
+    if len(_TEXTS) >= _TEXTS_MAX:
+        _TEXTS.clear()
+    text = scope_source(strategy) + options_source(microbatches, overlap, strategy.redundant)
+    _TEXTS[key] = (strategy, text)
+    return text
+
+
 @dataclass(frozen=True)
 class Candidate:
     strategy: Strategy
@@ -69,7 +88,7 @@ class Candidate:
     def text(self) -> str:
         """The strategy with its execution options: what `--strategy` and a plan line accept back and
         evaluate to the same figures (SPEC 3.5)."""
-        return scope_source(self.strategy) + options_source(self.microbatches, self.overlap, self.strategy.redundant)
+        return _text(self.strategy, self.microbatches, self.overlap)
 
     def to_json(self) -> dict:
         return {"strategy": self.text, "gpus": self.gpus,

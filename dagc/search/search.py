@@ -52,7 +52,7 @@ import time
 from collections.abc import Callable, Iterator
 
 from ..plan.plan import Plan
-from ..schedule.timer import Timer as _Timer
+from ..schedule.timer import Timer as _Timer, times_alike
 from ..verdict.optimal import OPTIMAL_TOLERANCE, Objective, judge_optimal
 from .bar import BAR_LAG, BAR_LAG_BATCH_MAX, BarKeeper
 from .bound import Pruner
@@ -228,8 +228,8 @@ def objective_picks(plan: Plan, found: SearchResult, top: int = 5, jobs: int = 1
 
 
 def _timer_for(plan: Plan, timer: _Timer | None) -> _Timer:
-    """`timer` when it times this plan, else a new one."""
-    return timer if timer is not None and timer.plan is plan else _Timer(plan)
+    """`timer` when it times this plan as its own (`times_alike`: another count of the same GPUs), else a new one."""
+    return timer if timer is not None and times_alike(timer.plan, plan) else _Timer(plan)
 
 
 def _check_arguments(objective: str, jobs: int, top: int, rescore: int, max_candidates: int,

@@ -1,16 +1,19 @@
 """Step prices and runs shared by the checks one process makes of the same strategy on the same deployment.
 
 Input: a strategy's `StepPrices` (`shared_prices`), or a run of a plan's traffic through a strategy
-(`shared_load`). Output: the prices already made for the same model, cluster, workload (whatever its batch
-and traffic: a step is priced at its own count of requests in flight, `StepPrices._at`) and strategy, each
-step priced once over all those checks; the `Load` of an identical run (the same model, cluster, workload
-with its traffic, and strategy: a run is a deterministic function of them, seeded) made once.
+(`shared_load`). Output: the prices already made for the same model, cluster hardware (`hardware`: whatever
+the cluster's count of GPUs and price, which no step reads), workload (whatever its batch and traffic: a step
+is priced at its own count of requests in flight, `StepPrices._at`) and strategy, each step priced once over
+all those checks; the `Load` of an identical run (the same model, cluster hardware, workload with its
+traffic, and strategy: a run is a deterministic function of them, seeded) made once.
 
 What shares them: `dagc check` judges a strategy under the traffic, then the search it runs for the
 optimal verdict judges its best candidates the same way (`dagc.search.under_traffic`) — often the plan's own
 strategies — and the next steps re-check a strategy at another batch (`dagc.verdict.next_steps`); all of it
-in one process. The memo keeps the last `KEEP_PRICES` prices and `KEEP_LOADS` runs of at most
-`LOAD_REQUESTS` requests each; `cache_clear` forgets them (as a new process would).
+in one process; and `dagc fleet`, whose clusters of one GPU type at each count check the same strategies. The
+memo keeps the last `KEEP_PRICES` prices and the last runs of at most `LOAD_REQUESTS` requests each, up to
+`KEEP_LOADS` runs and `KEEP_LOAD_REQUESTS` requests together; `cache_clear` forgets them (as a new process
+would).
 """
 
 from __future__ import annotations
@@ -19,25 +22,29 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 
 from ..layout.layout import Layout
+from ..plan.cluster import hardware
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
 from ..plan.workload import Workload
 from .load_result import Load
 from .step_prices import StepPrices
 
-__all__ = ["KEEP_LOADS", "KEEP_PRICES", "LOAD_REQUESTS", "cache_clear", "shared_load", "shared_prices"]
+__all__ = ["KEEP_LOADS", "KEEP_LOAD_REQUESTS", "KEEP_PRICES", "LOAD_REQUESTS", "cache_clear", "shared_load",
+           "shared_prices"]
 
-KEEP_PRICES = 16        # strategies' step prices kept
-KEEP_LOADS = 32         # runs kept (a capacity's are 2,000 requests each)
-LOAD_REQUESTS = 100_000  # the longest run kept, in requests (a run's arrays are ~100 bytes a request)
+KEEP_PRICES = 128       # strategies' step prices kept (a fleet's GPU type checks some 60 strategies)
+KEEP_LOADS = 256        # runs kept (a capacity's are 2,000 requests each)
+KEEP_LOAD_REQUESTS = 1_000_000   # their requests together: ~100 MB (a run's arrays are ~100 bytes a request)
+LOAD_REQUESTS = 100_000  # the longest run kept, in requests
 
 
 class _Lru:
-    """The last `keep` values by key."""
+    """The last `keep` values by key, of `weight` together at most (each value's weight given to `put`)."""
 
-    def __init__(self, keep: int) -> None:
-        self.keep = keep
+    def __init__(self, keep: int, weight: int | None = None) -> None:
+        self.keep, self.weight = keep, weight
         self.values: OrderedDict[Hashable, object] = OrderedDict()
+        self.weights: dict[Hashable, int] = {}
 
     def get(self, key: Hashable) -> object | None:
         value = self.values.get(key)
@@ -45,21 +52,28 @@ class _Lru:
             self.values.move_to_end(key)
         return value
 
-    def put(self, key: Hashable, value: object) -> None:
+    def put(self, key: Hashable, value: object, weight: int = 1) -> None:
         self.values[key] = value
+        self.weights[key] = weight
         self.values.move_to_end(key)
-        while len(self.values) > self.keep:
-            self.values.popitem(last=False)
+        while len(self.values) > self.keep or (self.weight is not None and len(self.values) > 1
+                                                and sum(self.weights.values()) > self.weight):
+            old, _ = self.values.popitem(last=False)
+            del self.weights[old]
+
+    def clear(self) -> None:
+        self.values.clear()
+        self.weights.clear()
 
 
 _PRICES = _Lru(KEEP_PRICES)
-_LOADS = _Lru(KEEP_LOADS)
+_LOADS = _Lru(KEEP_LOADS, KEEP_LOAD_REQUESTS)
 
 
 def cache_clear() -> None:
     """Forget every price and run kept."""
-    _PRICES.values.clear()
-    _LOADS.values.clear()
+    _PRICES.clear()
+    _LOADS.clear()
 
 
 def _workload(plan: Plan, strategy: Strategy, lay: Layout) -> Workload:
@@ -74,7 +88,7 @@ def _prices_key(plan: Plan, strategy: Strategy, lay: Layout) -> Hashable:
     its batch and traffic (each step names its own requests), the strategy's degrees."""
     w = _workload(plan, strategy, lay).model_copy(
         update={"traffic": None, "batch": 0, "batch_max": False, "batch_note": None, "batch_breaks": None})
-    return plan.model, plan.cluster, w, _strategy_key(strategy)
+    return plan.model, hardware(plan.cluster), w, _strategy_key(strategy)
 
 
 def _strategy_key(strategy: Strategy) -> str:
@@ -112,10 +126,10 @@ def shared_load(plan: Plan, strategy: Strategy, lay: Layout, run: Callable[[], L
     traffic = plan.workload.traffic
     if traffic is None or traffic.requests > LOAD_REQUESTS:
         return run()
-    key = plan.model, plan.cluster, _workload(plan, strategy, lay), _strategy_key(strategy)
+    key = plan.model, hardware(plan.cluster), _workload(plan, strategy, lay), _strategy_key(strategy)
     kept = _LOADS.get(key)
     if isinstance(kept, Load):
         return kept
     load = run()
-    _LOADS.put(key, load)
+    _LOADS.put(key, load, traffic.requests)
     return load

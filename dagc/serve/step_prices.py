@@ -20,7 +20,7 @@ from ..plan.plan import Plan
 from ..plan.strategy import Strategy
 from ..plan.workload import Workload
 from ..schedule.recurrence import Recurrence, fast_tpot, fast_ttft
-from ..schedule.timer import Timer
+from ..schedule.timer import Timer, shared_timer
 
 __all__ = ["StepPrices"]
 
@@ -35,7 +35,7 @@ class StepPrices:
 
     def __init__(self, plan: Plan, strategy: Strategy, lay: Layout, timer: Timer | None = None) -> None:
         self.plan, self.strategy, self.lay, self.dp, self.adp = plan, strategy, lay, lay.dp, lay.adp
-        self.timer = timer or Timer(plan)
+        self.timer = timer or shared_timer(plan)
         self.terms = plan.cluster.engine.terms
         self._eager: StepPrices | None = None   # the same with every mixed step eager (`mixed`)
         self.cache: dict[tuple[int, int, int], float] = {}

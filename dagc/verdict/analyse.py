@@ -16,7 +16,9 @@ are reported in code order, as one pass over every rule would give them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from collections import OrderedDict
+from collections.abc import Hashable
+from dataclasses import dataclass, field, fields, replace
 
 from ..cost.cost import cost
 from ..diagnostics import Diagnostic, cap, has_errors
@@ -27,6 +29,7 @@ from ..memory.activations import activation_bytes_by_stage
 from ..memory.admission import Admission, admission, admitted
 from ..memory.memory import MemoryBreakdown, memory
 from ..memory.resident import admits_by_kv
+from ..plan.cluster import hardware
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy, StrategyDecl
 from ..plan.workload import Workload
@@ -36,7 +39,7 @@ from ..serve.metrics import metrics as derive_metrics
 from .compiled import Compiled
 from .verdict import RequirementResult, Verdict, judge_requirements, verdict
 
-__all__ = ["Analysis", "analyse", "compile_dag"]
+__all__ = ["KEEP_COMPILED", "Analysis", "analyse", "compile_dag", "compiled_clear"]
 
 # Errors that leave the DAG meaningful: the plan does not fit the cluster, but its structure is sound.
 _RESOURCE_ERRORS = frozenset({"E401", "E402"})
@@ -117,9 +120,32 @@ def analyse(plan: Plan, strategy: Strategy, workload: Workload | None = None,
 
 
 def compile_dag(plan: Plan, strategy: Strategy, layout: Layout, mem: MemoryBreakdown) -> Compiled:
-    """Build, cost and schedule the DAG of a sound strategy, and derive its metrics."""
-    dag = build(plan.model, plan.workload, layout, engine=plan.cluster.engine.terms)
-    costs = cost(dag, plan.cluster)
-    sched = schedule(dag, costs, plan.workload.overlap)
+    """Build, cost and schedule the DAG of a sound strategy, and derive its metrics. The DAG, its costs,
+    schedule and metrics are a function of the model, the cluster's hardware (`hardware`), the workload and
+    the layout but its GPUs available: the last `KEEP_COMPILED` are kept in this process, so that one
+    strategy checked on clusters of one GPU type at several counts (`dagc fleet`) is compiled once."""
+    key = (plan.model, hardware(plan.cluster), plan.workload, layout.strategy.model_dump_json(),
+           *(getattr(layout, f.name) for f in fields(layout) if f.name not in ("strategy", "gpus_available")))
+    parts = _COMPILED.get(key)
+    if parts is None:
+        dag = build(plan.model, plan.workload, layout, engine=plan.cluster.engine.terms)
+        costs = cost(dag, plan.cluster)
+        sched = schedule(dag, costs, plan.workload.overlap)
+        parts = (dag, costs, sched,
+                 derive_metrics(dag, sched, plan.workload, layout, plan.cluster.engine.terms.frontend_s))
+        _COMPILED[key] = parts
+        while len(_COMPILED) > KEEP_COMPILED:
+            _COMPILED.popitem(last=False)
+    _COMPILED.move_to_end(key)
+    dag, costs, sched, metrics = parts
     return Compiled(plan=plan, strategy=strategy, layout=layout, memory=mem, dag=dag, costs=costs, schedule=sched,
-                    metrics=derive_metrics(dag, sched, plan.workload, layout, plan.cluster.engine.terms.frontend_s))
+                    metrics=metrics)
+
+
+KEEP_COMPILED = 64      # DAGs kept, with their costs, schedules and metrics (`compile_dag`)
+_COMPILED: OrderedDict[Hashable, tuple] = OrderedDict()
+
+
+def compiled_clear() -> None:
+    """Forget every DAG `compile_dag` kept (as a new process would)."""
+    _COMPILED.clear()
