@@ -289,4 +289,6 @@ def test_what_to_change_does_not_repeat_a_not_judged_verdict():
     r = dataclasses.replace(r, optimality=ev, verdict=Verdict(True, r.verdict.meets_requirements, None))
     summary = report_md(r).split("## Assumptions")[0]
     assert summary.lower().count("a long reason") == 1          # in the optimal verdict alone
-    assert "- **What to change:** no better strategy is known (the optimal verdict above says why)." in summary
+    # the search's best is named, and said not to be judged as this strategy is (not "no better is known")
+    assert ("- **What to change:** none better is confirmed: the search's best, `x`, is not judged as this one is "
+            "(the optimal verdict above says why).") in summary

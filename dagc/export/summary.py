@@ -254,7 +254,9 @@ def _change(r: StrategyResult) -> list[str]:
     hints = list(dict.fromkeys(f"{d.hint} ({d.code})" for d in r.diagnostics if d.hint))[:MAX_HINTS]
     also = [f"  The diagnostics suggest: {'; '.join(hints)}.", ""] if hints else []
     if r.verdict.optimal is not False or not best:
-        why = "nothing better was found" if r.verdict.optimal else "no better strategy is known"
+        why = ("nothing better was found" if r.verdict.optimal else
+               f"none better is confirmed: the search's best, {md_code(best)}, is not judged as this one is"
+               if best and r.verdict.optimal is None else "no better strategy is known")
         note = ev.get("note", "run `dagc search` to compare strategies")
         if r.verdict.optimal is None and "note" in ev:
             note = "the optimal verdict above says why"          # its note, not again in full
