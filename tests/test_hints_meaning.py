@@ -267,3 +267,15 @@ def test_a_misspelt_field_of_a_custom_gpu_and_model_is_one_error():
     with pytest.raises(PlanError) as e:
         load_plan_text(missing)
     assert [d.code for d in e.value.diagnostics] == ["E103"]
+
+
+def test_a_goodput_share_is_told_the_rate_that_share_is():
+    """`goodput >= 90 %` means a share of the traffic: the hint works the share out on a rate (90 % of 10 is 9),
+    not an unrelated example figure."""
+    text = ('model preset "mixtral-8x7b"\ncluster { gpus = 8  gpu preset "h100-sxm" }\n'
+            "workload { batch = 8  prompt = 512  generate = 64  serving = inflight  rate = 10 requests/s  "
+            "requests = 100 }\nrequire { goodput >= 90 % }\nstrategy tp 8\n")
+    with pytest.raises(PlanError) as e:
+        load_plan_text(text)
+    (d,) = e.value.diagnostics
+    assert d.code == "E102" and "90 % of 10 requests/s is `goodput >= 9 requests/s`" in d.hint

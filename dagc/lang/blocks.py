@@ -337,8 +337,12 @@ def _with_unit(out: Collector, num: float, text: str, unit_text: str, span: Span
         return out.error("E101", f"unknown unit `{unit_text}`", unit_span,
                          unit_hint(number, unit_text, dim, short, lhs))
     if unit.dimension is not dim:
+        hint = f"for example `{lhs} {dim.example}`"
+        if dim is Dimension.RATE and unit.dimension is Dimension.RATIO:     # a share of the traffic, meant as a rate
+            hint = (f"`{short}` counts requests a second, not a share of them: write the rate that share is, "
+                    f"e.g. {text} of 10 requests/s is `{lhs} {num * unit.factor * 10:g} requests/s`")
         return out.error("E102", f"`{short}` takes {dim.value}, but `{text}` is {unit.dimension.value}",
-                         unit_span, f"for example `{lhs} {dim.example}`")
+                         unit_span, hint)
     return num * unit.factor, unit.per_gpu
 
 
