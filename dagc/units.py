@@ -64,8 +64,8 @@ def _units() -> dict[str, Unit]:
     ]
     units = {name: Unit(name, dim, factor) for name, dim, factor in table}
     for name, dim, factor in table:
-        if dim is Dimension.THROUGHPUT:
-            units[name + "/gpu"] = Unit(name + "/gpu", dim, factor, per_gpu=True)
+        if dim is Dimension.THROUGHPUT:      # `/GPU` as dagc's own tables print it, too
+            units[name + "/gpu"] = units[name + "/GPU"] = Unit(name + "/gpu", dim, factor, per_gpu=True)
     return units
 
 

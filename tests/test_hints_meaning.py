@@ -279,3 +279,12 @@ def test_a_goodput_share_is_told_the_rate_that_share_is():
         load_plan_text(text)
     (d,) = e.value.diagnostics
     assert d.code == "E102" and "90 % of 10 requests/s is `goodput >= 9 requests/s`" in d.hint
+
+
+def test_a_per_gpu_throughput_reads_as_dagc_prints_it():
+    """dagc's tables write `tokens/s/GPU`; a requirement pasted from them reads the same as `tokens/s/gpu`."""
+    base = ('model preset "mixtral-8x7b"\ncluster { gpus = 8  gpu preset "h100-sxm" }\n'
+            "workload { batch = 8  prompt = 512  generate = 64 }\nrequire { decode_throughput >= 100 UNIT }\n"
+            "strategy tp 8\n")
+    upper, lower = (load_plan_text(base.replace("UNIT", u)).requirements[0] for u in ("tokens/s/GPU", "tokens/s/gpu"))
+    assert (upper.target, upper.per_gpu) == (lower.target, lower.per_gpu) == (100.0, True)
