@@ -263,7 +263,7 @@ def rate_conclusion(ranked: RankedAtRate, gpus: int | None = None, check: str = 
     more = _replicas(served, rate, gpus, check)
     return [f"conclusion: no strategy{on} keeps up with {at}; the best serves {_figure(most)} requests/s "
             f"(`{served.candidate.text}`)",
-            "  next: " + "; ".join(x for x in (more, f"a rate it serves: --rate {most:.3g}",
+            "  next: " + "; ".join(x for x in (more, f"a rate it serves: --rate {_figure(most).replace(',', '')}",
                                                f"{ONE_STRATEGY} for one strategy's next steps (a larger batch, "
                                                "8-bit weights)") if x)]
 
