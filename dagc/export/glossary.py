@@ -5,7 +5,9 @@ from __future__ import annotations
 __all__ = ["GLOSSARY"]
 
 GLOSSARY = [
-    ("TTFT", "time to first token: the prefill makespan, from the batch's arrival to its first generated token."),
+    ("TTFT", "time to first token: from a request's arrival to its first generated token — statically the batch's "
+             "prefill makespan; in flight the steps until its prompt's last chunk, and under traffic its wait to be "
+             "admitted too; as a client measures it, with the engine's front end."),
     ("TPOT", "time per output token: the gap between two steady decode steps."),
     ("makespan", "the time from the first op of a phase to its last, over all GPUs."),
     ("critical path", "the chain of ops (and waits) that sets the makespan; shortening anything else does not help."),
