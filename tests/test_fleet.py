@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 from pathlib import Path
 
 import pytest
@@ -280,6 +281,9 @@ def test_dagc_fleet_writes_its_answers_and_resumes_from_them(small, tmp_path, ca
     monkeypatch.setattr(fleet_run, "answer_cluster", _refuse)
     assert main(["fleet", str(path), "-o", str(out), "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out) == doc
+    # the terminal's best line gives the search that picks it on the plan as the user named it, pasteable
+    assert main(["fleet", str(path), "-o", str(out)]) == 0
+    assert f"(dagc search {shlex.quote(str(path))} --rate " in capsys.readouterr().out.replace("\n", " ")
     # --launch: the best cluster's pick started on its engine, its plan read with the best's --set options
     assert main(["fleet", str(path), "-o", str(out), "--quiet", "--launch"]) == 0
     printed = capsys.readouterr().out

@@ -128,7 +128,7 @@ def cmd_fleet(args) -> int:
         print(text)
     else:
         print_fleet(make_console(), result, 1 if _quiet(args) else args.top,
-                    f"{report}, fleet.md, fleet.html, fleet.svg")
+                    f"{report}, fleet.md, fleet.html, fleet.svg", plan=args.plan)
     if result.best is None:
         return EXIT_REQUIREMENTS
     return _launch(args, result.best) if args.launch else EXIT_OK

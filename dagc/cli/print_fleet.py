@@ -6,6 +6,8 @@ Input: a `FleetResult` (`dagc.fleet.rank`) and a rich console. Output: text and 
 
 from __future__ import annotations
 
+import shlex
+
 from rich.console import Console
 
 from ..fleet.rank import FleetResult, rate_text, search_command
@@ -38,8 +40,9 @@ def _time(value: float | None) -> str:
     return "—" if value is None else format_si(value, Dimension.TIME)
 
 
-def print_fleet(out: Console, result: FleetResult, top: int, written: str | None = None) -> None:
-    """The ranking's first `top` clusters, the best in words and the clusters that miss (module docstring)."""
+def print_fleet(out: Console, result: FleetResult, top: int, written: str | None = None, plan: str = "PLAN") -> None:
+    """The ranking's first `top` clusters, the best in words and the clusters that miss (module docstring);
+    `plan`: the plan's path as the user gave it, for the pasteable `dagc search` line."""
     rows = []
     for k, r in enumerate(result.ranked[:top], 1):
         pick, load = r["pick"], r["pick"]["load"]
@@ -57,7 +60,7 @@ def print_fleet(out: Console, result: FleetResult, top: int, written: str | None
     if best is not None:
         out.print(f"best: {_cluster(best)}, {best['cluster']['engine']}: {best['pick']['strategy']} on "
                   f"{best['pick']['gpus']} GPU(s), {cost_text(best, result.by)} per million tokens "
-                  f"({search_command(best)} gives the same pick)", markup=False)
+                  f"({search_command(best, shlex.quote(plan))} gives the same pick)", markup=False)
     for r in result.missed:
         why = r.get("failed") or r.get("note") or (f"misses {r['binding']}" if r.get("binding") else "misses")
         out.print(f"  not meeting: {r['label']}: {why}", markup=False)

@@ -58,10 +58,11 @@ class FleetResult:
                 "best": self.best, "ranked": list(self.ranked), "not_meeting": list(self.missed)}
 
 
-def search_command(row: dict) -> str:
-    """The `dagc search` command that gives a cluster's pick (with mixes, its heaviest mix's)."""
+def search_command(row: dict, plan: str = "PLAN") -> str:
+    """The `dagc search` command that gives a cluster's pick (with mixes, its heaviest mix's), on `plan` (a shell
+    word, quoted by the caller; `PLAN` where the plan's path is not known, as in report files)."""
     m = max(row["mixes"], key=lambda m: m["weight"]) if row.get("mixes") else row
-    return (f"dagc search PLAN --rate {m['rate_requests_per_s']:g} " + " ".join(f"--set '{o}'" for o in m["options"]))
+    return (f"dagc search {plan} --rate {m['rate_requests_per_s']:g} " + " ".join(f"--set '{o}'" for o in m["options"]))
 
 
 def rate_text(doc: dict) -> str:
