@@ -386,3 +386,18 @@ def test_an_output_directory_that_is_a_file_exits_5_before_any_search(tmp_path, 
     assert main(["fleet", str(path), "-o", str(tmp_path / "taken")]) == 5
     err = capsys.readouterr().err
     assert err.startswith(f"error: cannot write {tmp_path / 'taken'}: ") and "cannot write to" not in err
+
+
+def test_a_cluster_that_misses_says_with_what_figures(tmp_path, capsys):
+    """Every cluster misses `ttft_p99 <= 1 ms`: each line under the table names the requirement missed and its
+    best strategy's figures (report.json's `not_meeting[].pick.load`), not the requirement alone."""
+    path = write(tmp_path, SMALL.replace("ttft_p99 <= 1 s", "ttft_p99 <= 1 ms"))
+    assert main(["fleet", str(path), "-o", str(tmp_path / "out"), "--format", "json"]) == 1
+    doc = json.loads(capsys.readouterr().out)["fleet"]
+    assert doc["meeting"] == 0 and len(doc["not_meeting"]) == 2
+    assert main(["fleet", str(path), "-o", str(tmp_path / "out")]) == 1
+    text = " ".join(capsys.readouterr().out.split())
+    for row in doc["not_meeting"]:
+        pick = row["pick"]
+        assert (f"misses ttft_p99 <= 1 ms — its best, `{pick['strategy']}` on {pick['gpus']} GPU(s): p99 TTFT "
+                in text), text

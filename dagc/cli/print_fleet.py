@@ -63,6 +63,12 @@ def print_fleet(out: Console, result: FleetResult, top: int, written: str | None
                   f"({search_command(best, shlex.quote(plan))} gives the same pick)", markup=False)
     for r in result.missed:
         why = r.get("failed") or r.get("note") or (f"misses {r['binding']}" if r.get("binding") else "misses")
+        pick = r.get("pick")
+        if pick is not None and not r.get("failed") and not r.get("note"):     # the figures it misses with
+            load = pick["load"]
+            why += (f" — its best, `{pick['strategy']}` on {pick['gpus']} GPU(s): p99 TTFT "
+                    f"{_time(load['ttft_s']['p99'])}, p90 TPOT {_time(load['tpot_s']['p90'])}, goodput "
+                    f"{format_figure(load['goodput_requests_per_s'])} requests/s")
         out.print(f"  not meeting: {r['label']}: {why}", markup=False)
     if written is not None:
         out.print(f"wrote {written}", markup=False)
