@@ -401,3 +401,18 @@ def test_a_cluster_that_misses_says_with_what_figures(tmp_path, capsys):
         pick = row["pick"]
         assert (f"misses ttft_p99 <= 1 ms — its best, `{pick['strategy']}` on {pick['gpus']} GPU(s): p99 TTFT "
                 in text), text
+
+
+def test_runners_up_within_dagcs_error_of_the_best_are_named():
+    """Costs 0.10, 0.12 and 0.20 $/Mtok with a band ratio of 1.5: 0.12 / 0.10 = 1.2 lies within it (their bands
+    overlap), 0.20 / 0.10 = 2 does not; without a ratio none is named."""
+    rows = [{"meets_requirements": True, "per_million_tokens": x, "gpu_hours_per_million_tokens": x / 3,
+             "rent_per_hour": 20.0, "pick": {"score": 5.0}} for x in (0.12, 0.20, 0.10)]
+    points = [FleetPoint(k, g, None, (), k, rate=4.0) for k, g in enumerate(("h100-sxm", "h200", "b200"))]
+    fleet = Fleet((), (), 4.0, None)          # no GPU type read: no price, GPU-hours rank (the same order)
+    result = rank_fleet(fleet, list(zip(points, rows, strict=True)), "cost", 1.5)
+    assert [r["label"] for r in result.ranked] == ["b200", "h100-sxm", "h200"]
+    assert [r["label"] for r in result.within_error] == ["h100-sxm"]
+    doc = result.to_json()
+    assert doc["error_band_ratio"] == 1.5 and doc["within_error_of_best"] == ["h100-sxm"]
+    assert rank_fleet(fleet, list(zip(points, rows, strict=True)), "cost").to_json()["within_error_of_best"] == []

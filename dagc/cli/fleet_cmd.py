@@ -112,7 +112,8 @@ def cmd_fleet(args) -> int:
         raise
     finally:
         progress.close()
-    result = rank_fleet(fleet, answers, plan.objective)
+    from ..verdict.ledger import band_ratio
+    result = rank_fleet(fleet, answers, plan.objective, band_ratio(plan, "cost"))
     doc = {"plan": args.plan, "fleet": result.to_json()}
     text = json.dumps(doc, indent=2, allow_nan=False)
     try:

@@ -61,6 +61,11 @@ def print_fleet(out: Console, result: FleetResult, top: int, written: str | None
         out.print(f"best: {_cluster(best)}, {best['cluster']['engine']}: {best['pick']['strategy']} on "
                   f"{best['pick']['gpus']} GPU(s), {cost_text(best, result.by)} per million tokens "
                   f"({search_command(best, shlex.quote(plan))} gives the same pick)", markup=False)
+        if close := result.within_error:
+            ratio = result.error_band_ratio or 1.0
+            out.print(f"  within dagc's error of the best (a cost's 80 % band spans {ratio:.3g}×, docs/bands.md): "
+                      + ", ".join(f"{_cluster(r)} ({cost_text(r, result.by)})" for r in close)
+                      + " — the pick could change within the bands", markup=False)
     for r in result.missed:
         why = r.get("failed") or r.get("note") or (f"misses {r['binding']}" if r.get("binding") else "misses")
         pick = r.get("pick")

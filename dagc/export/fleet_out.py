@@ -50,6 +50,10 @@ def fleet_md(doc: dict, plan: str, svg_name: str | None = "fleet.svg") -> str:
                 f"({best['instances']} instance(s) in the cluster), "
                 f"{_cost_text(_cost(best, by), by)} per million tokens; what binds: {md_text(best['binding'] or '—')}.",
                 "", "The same pick: " + md_code(search_command(best)) + ".", ""]
+        if f.get("within_error_of_best"):
+            out += [f"Within dagc's error of the best (a cost's 80 % band spans {f['error_band_ratio']:.3g}×, "
+                    "docs/bands.md), the pick could change within the bands: "
+                    + ", ".join(md_text(x) for x in f["within_error_of_best"]) + ".", ""]
     if svg_name:
         out += [f"![cost per million tokens vs p90 TPOT]({svg_name})", ""]
     if f["ranked"]:

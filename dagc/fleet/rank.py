@@ -31,6 +31,9 @@ class FleetResult:
     missed: tuple[dict, ...]             # the others (failed ones included), in the sweep's order
     objective: str
     mixes: tuple[str, ...] = ()
+    # how many times its low end the high end of a cost's 80 % band is (`dagc.verdict.ledger.band_ratio` of the
+    # plan's regime, throughput's errors): clusters whose cost lies within it of the best's are indistinguishable
+    error_band_ratio: float | None = None
 
     @property
     def rates(self) -> list[float]:
@@ -49,13 +52,25 @@ class FleetResult:
     def best(self) -> dict | None:
         return self.ranked[0] if self.ranked else None
 
+    @property
+    def within_error(self) -> tuple[dict, ...]:
+        """The runners-up whose cost lies within `error_band_ratio` of the best's: their bands overlap the best's,
+        so dagc cannot tell them from it within its error (docs/bands.md)."""
+        best, ratio = self.best, self.error_band_ratio
+        figure = _COSTS[0] if self.by == "money" else _COSTS[1]
+        if best is None or ratio is None or not best.get(figure):
+            return ()
+        return tuple(r for r in self.ranked[1:] if r[figure] / best[figure] <= ratio)
+
     def to_json(self) -> dict:
         """report.json's `fleet`."""
         rates = self.rates
         return {"rate_requests_per_s": rates[0] if len(rates) == 1 else None, "mixes": list(self.mixes),
                 "objective": self.objective, "ranked_by": self.by,
                 "clusters": len(self.ranked) + len(self.missed), "meeting": len(self.ranked),
-                "best": self.best, "ranked": list(self.ranked), "not_meeting": list(self.missed)}
+                "best": self.best, "ranked": list(self.ranked), "not_meeting": list(self.missed),
+                "error_band_ratio": self.error_band_ratio,
+                "within_error_of_best": [r["label"] for r in self.within_error]}
 
 
 def search_command(row: dict, plan: str = "PLAN") -> str:
@@ -72,9 +87,11 @@ def rate_text(doc: dict) -> str:
     return f"at {doc['rate_requests_per_s']:,.10g} requests/s"
 
 
-def rank_fleet(fleet: Fleet, answers: list[tuple[FleetPoint, dict]], objective: str) -> FleetResult:
+def rank_fleet(fleet: Fleet, answers: list[tuple[FleetPoint, dict]], objective: str,
+               error_band_ratio: float | None = None) -> FleetResult:
     """The answers ranked (module docstring); each row is the cluster's answer with its `index`, `label`,
-    `options` (the `--set` options that make the plan this cluster's) and `rate_requests_per_s`.
+    `options` (the `--set` options that make the plan this cluster's) and `rate_requests_per_s`;
+    `error_band_ratio` (`FleetResult.within_error`) names the runners-up dagc cannot tell from the best.
 
     Example:
         >>> a = {"meets_requirements": True, "per_million_tokens": 0.2, "gpu_hours_per_million_tokens": 0.1,
@@ -99,7 +116,7 @@ def rank_fleet(fleet: Fleet, answers: list[tuple[FleetPoint, dict]], objective: 
     meeting.sort(key=key)
     chosen = {r["index"] for r in meeting}
     return FleetResult(by, tuple(meeting), tuple(r for r in rows if r["index"] not in chosen), objective,
-                       tuple(m.name for m in fleet.mixes))
+                       tuple(m.name for m in fleet.mixes), error_band_ratio)
 
 
 def _row(members: list[tuple[FleetPoint, dict]]) -> dict:
