@@ -18,6 +18,7 @@ from dagc.fleet.rank import rank_fleet
 from dagc.fleet.run import run_fleet
 from dagc.lang.fleet import MAX_FLEET_CLUSTERS, Fleet, FleetPoint, fleet_plans, fleet_rate, load_fleet
 from dagc.lang.load import load_plan, parse_strategy
+from dagc.units import format_figure
 from dagc.verdict.check import check_strategy
 
 HEAD = """model preset "qwen3-30b-a3b"
@@ -265,7 +266,12 @@ def test_dagc_fleet_writes_its_answers_and_resumes_from_them(small, tmp_path, ca
     assert main(["fleet", str(path), "-o", str(out), "--format", "json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc == json.loads((out / "fleet.json").read_text())
-    assert doc["fleet"]["best"] == rank_fleet(fleet, answers, plan.objective).to_json()["best"]
+    best = dict(doc["fleet"]["best"])
+    capacity = best.pop("capacity_requests_per_s")          # the best pick's capacity, bisected as check does
+    assert best == rank_fleet(fleet, answers, plan.objective).to_json()["best"]
+    point_plan = next(pl for p, pl in items if p.cluster == best["index"])
+    own = check_strategy(point_plan, parse_strategy(best["pick"]["strategy"]))
+    assert capacity == own.load.json["capacity_requests_per_s"] and capacity >= 4.0     # it carries 4 requests/s
     lines = (out / "fleet-results.jsonl").read_text().splitlines()
     assert len(lines) == 1 + len(items)
     # fleet.md names the best and its cost; fleet.svg draws each cluster's pick, filled when it meets them all
@@ -283,7 +289,9 @@ def test_dagc_fleet_writes_its_answers_and_resumes_from_them(small, tmp_path, ca
     assert json.loads(capsys.readouterr().out) == doc
     # the terminal's best line gives the search that picks it on the plan as the user named it, pasteable
     assert main(["fleet", str(path), "-o", str(out)]) == 0
-    assert f"(dagc search {shlex.quote(str(path))} --rate " in capsys.readouterr().out.replace("\n", " ")
+    said = capsys.readouterr().out.replace("\n", " ")
+    assert f"(dagc search {shlex.quote(str(path))} --rate " in said
+    assert f"per million tokens, capacity {format_figure(capacity)} requests/s" in said
     # --launch: the best cluster's pick started on its engine, its plan read with the best's --set options
     assert main(["fleet", str(path), "-o", str(out), "--quiet", "--launch"]) == 0
     printed = capsys.readouterr().out

@@ -114,6 +114,11 @@ def cmd_fleet(args) -> int:
         progress.close()
     from ..verdict.ledger import band_ratio
     result = rank_fleet(fleet, answers, plan.objective, band_ratio(plan, "cost"))
+    best = result.best
+    if best is not None and not best.get("mixes"):       # one traffic: the best pick's capacity at it, bisected
+        from ..fleet.cluster import pick_capacity
+        cluster_plan = next(pl for p, pl in items if p.cluster == best["index"])
+        best["capacity_requests_per_s"] = pick_capacity(cluster_plan, best["pick"]["strategy"])
     doc = {"plan": args.plan, "fleet": result.to_json()}
     text = json.dumps(doc, indent=2, allow_nan=False)
     try:

@@ -59,7 +59,9 @@ def print_fleet(out: Console, result: FleetResult, top: int, written: str | None
     best = result.best
     if best is not None:
         out.print(f"best: {_cluster(best)}, {best['cluster']['engine']}: {best['pick']['strategy']} on "
-                  f"{best['pick']['gpus']} GPU(s), {cost_text(best, result.by)} per million tokens "
+                  f"{best['pick']['gpus']} GPU(s), {cost_text(best, result.by)} per million tokens"
+                  + (f", capacity {format_figure(cap)} requests/s"
+                     if (cap := best.get("capacity_requests_per_s")) is not None else "") + " "
                   f"({search_command(best, shlex.quote(plan))} gives the same pick)", markup=False)
         if close := result.within_error:
             ratio = result.error_band_ratio or 1.0

@@ -19,13 +19,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..diagnostics import PlanError
+from ..lang.load import parse_strategy
 from ..plan.plan import Plan
 from ..schedule.timer import shared_timer
 from ..search.at_rate import AtRate, RankedAtRate, rank_at_rate, rate_work_events
 from ..search.search import search
 from ..search.shown import exact_shown
 from ..search.under_traffic import check_candidate, judge_under_traffic, judged_under_traffic
-from ..verdict.check import StrategyResult
+from ..verdict.check import StrategyResult, check_strategy
 from ..verdict.under_load import capacity_requests
 
 __all__ = ["QUEUE_BATCHES", "SEARCH_TOP", "Carry", "answer_cluster", "cluster_json", "failed_answer", "queues"]
@@ -168,3 +170,16 @@ def _engine(plan: Plan) -> str:
 def _rent(plan: Plan) -> float | None:
     price = plan.cluster.price_per_gpu_hour
     return None if price is None else price * plan.cluster.gpus
+
+
+def pick_capacity(plan: Plan, strategy: str) -> float | None:
+    """The capacity (requests/s) of a cluster's pick — its strategy's text on the cluster's plan — as
+    `dagc check --strategy` bisects it (`dagc.verdict.under_load.capacity`): the highest arrival rate at which
+    its percentile requirements hold and its queue keeps pace; None when not judged (past the work budget) or
+    when the text does not check."""
+    try:
+        decl = parse_strategy(strategy)
+    except PlanError:
+        return None
+    r = check_strategy(plan, decl)
+    return None if r.load is None else r.load.json.get("capacity_requests_per_s")
