@@ -122,7 +122,10 @@ class TimerCore:
         (`OpShapes.reads`: stage shapes of other degrees often give an op the same per-rank
         tokens, e.g. the expert domain's ops beside every attention split)."""
         w = shapes.w
-        key = (op, shapes.reads(op), w.prompt, w.generate, w.routing, w.dispatch)
+        # the prompt and output lengths reach an op's template through its tokens (`reads`), but for the
+        # attention's, which reads the context they make: another length prices the other ops again for nothing
+        lengths = (w.prompt, w.generate) if op is Op.ATTENTION else ()
+        key = (op, shapes.reads(op), *lengths, w.routing, w.dispatch)
         return self._remember(self.made, key, lambda: self._make(shapes, op))
 
     def _make(self, shapes: OpShapes, op: Op) -> tuple[float, bool, float]:
