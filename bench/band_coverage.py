@@ -10,7 +10,9 @@ a user of this ledger is told, checked on the runs it summarises; the regime fal
 from the nominal share where a run's figures are banded by a wider regime than their own. *Leave one
 family out*: each family of sources (bench/corpus/README.md) against a ledger made from the other
 held-out families only — how the band does on a source it has never seen, the honest test of a band's
-width, with eight families in the held-out half.
+width, with eight families in the held-out half. An E2E is banded as dagc bands it: by its own regime's errors,
+or, where E2E has too few runs, by TTFT's and TPOT's composed at its run's TTFT share
+(`dagc.verdict.ledger.e2e_errors`) — in the leave-one-family-out column from the other families' TTFT and TPOT.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ for p in (ROOT, ROOT / "bench"):
 
 from make_ledger import Observation, ledger_doc, observations  # noqa: E402
 
-from dagc.verdict.ledger import CONFIDENCE, Ledger, ledger  # noqa: E402
+from dagc.verdict.ledger import CONFIDENCE, Errors, Ledger, e2e_errors, ledger  # noqa: E402
 
 __all__ = ["coverage", "leave_one_family_out"]
 
@@ -37,8 +39,17 @@ def _ledger(doc: dict) -> Ledger:
     return Ledger(min_runs=doc["min_runs"], levels=tuple(doc["levels"]), regimes=doc["regimes"], source=doc["source"])
 
 
+def _errors(o: Observation, book: Ledger) -> Errors:
+    """The errors a figure is banded by, as `dagc.verdict.bands` bands it: an E2E with too few E2E runs by TTFT's
+    and TPOT's composed at its run's TTFT share (`e2e_errors`)."""
+    own = book.errors(o.regime, o.quantity)
+    if o.quantity != "e2e":
+        return own
+    return e2e_errors(own, book.errors(o.regime, "ttft"), book.errors(o.regime, "tpot"), o.ttft_share)
+
+
 def _inside(o: Observation, book: Ledger, confidence: float) -> bool:
-    low, high = book.errors(o.regime, o.quantity).band(o.dagc, confidence)
+    low, high = _errors(o, book).band(o.dagc, confidence)
     return low <= o.measured <= high
 
 

@@ -62,6 +62,7 @@ class Observation:
     regime: Regime
     dagc: float
     measured: float
+    ttft_share: float | None = None     # an E2E's: dagc's TTFT (the same statistic) over its E2E, else None
 
     @property
     def log_ratio(self) -> float:
@@ -89,7 +90,9 @@ def observations(results: Path = fc.RESULTS, half: str = HALF) -> list[Observati
             q, measured = quantity_of(key), row["measured"].get(key)
             if q is None or measured is None or measured <= 0 or dagc <= 0:
                 continue
-            out.append(Observation(row["run"], source.family or source.id, key, q, regime, dagc, measured))
+            ttft = row["dagc"].get(key.replace("e2e", "ttft")) if q == "e2e" else None
+            out.append(Observation(row["run"], source.family or source.id, key, q, regime, dagc, measured,
+                                   ttft / dagc if ttft else None))
     return out
 
 

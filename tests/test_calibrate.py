@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 import sys
 
@@ -24,15 +25,18 @@ from conftest import ROOT
 
 PLAN = ('model preset "mixtral-8x7b"\ncluster {{ gpus = 8  gpu preset "h100-sxm"  engine = vllm }}\n'
         "workload {{ batch = 256  prompt = {p}  generate = {g}  serving = inflight  rate = {r} requests/s  "
-        "requests = 100 }}\nstrategy tp 8\n")
-TRUE = {"step_s": 3e-3, "frontend_s": 40e-3}
-# (prompt, generate, rate) of each synthetic run
-RUNS = [(512, 128, 2), (512, 128, 4), (512, 128, 8), (1024, 128, 4), (256, 256, 4), (512, 64, 6)]
+        "requests = 100 }}\nstrategy {s}\n")
+TRUE = {"step_s": 3e-3, "frontend_s": 40e-3, "compute_time_scale": 1.3, "memory_time_scale": 0.8}
+# (prompt, generate, rate, strategy) of each synthetic run: long prefills and high loads move compute-bound time,
+# and tp 8, tp 4 and tp 2 (each GPU reading 1, 2 or 4 eighths of the weights a step) tell a decode step's
+# memory-bound time from its host time
+RUNS = [(4096, 64, 12, "tp 8"), (512, 128, 4, "tp 8"), (512, 128, 8, "tp 8"), (8192, 256, 2, "tp 8"),
+        (1024, 256, 8, "tp 4"), (4096, 64, 3, "tp 4"), (512, 256, 2, "tp 2"), (2048, 64, 1, "tp 2")]
 
 
-def vllm_result(p: int, g: int, r: float, terms: dict) -> dict:
+def vllm_result(p: int, g: int, r: float, terms: dict, s: str = "tp 8") -> dict:
     """What `vllm bench serve --save-result` would write of a run whose figures are dagc's with `terms`."""
-    f, why = dagc_figures(load_plan_text(PLAN.format(p=p, g=g, r=r)), terms)
+    f, why = dagc_figures(load_plan_text(PLAN.format(p=p, g=g, r=r, s=s)), terms)
     assert why is None
     doc = {"date": "20261125-000000", "endpoint_type": "vllm", "backend": "vllm", "num_prompts": 100,
            "request_rate": r, "burstiness": 1.0, "max_concurrency": None, "completed": 100,
@@ -46,14 +50,14 @@ def vllm_result(p: int, g: int, r: float, terms: dict) -> dict:
 
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory):
-    """Six runs dagc made with step_s = 3 ms and frontend_s = 40 ms, a manifest of them, and their calibration."""
+    """Eight runs dagc made with known terms (`TRUE`), a manifest of them, and their calibration."""
     d = tmp_path_factory.mktemp("calibrate")
-    (d / "plan.moe").write_text(PLAN.format(p=512, g=128, r=4))
+    (d / "plan.moe").write_text(PLAN.format(p=512, g=128, r=4, s="tp 8"))
     entries = []
-    for i, (p, g, r) in enumerate(RUNS):
-        (d / f"run{i}.json").write_text(json.dumps(vllm_result(p, g, r, TRUE)))
-        entries.append(f'[[run]]\nfile = "run{i}.json"\nset = ["workload.prompt={p}", "workload.generate={g}", '
-                       f'"workload.rate={r} requests/s"]\n')
+    for i, (p, g, r, st) in enumerate(RUNS):
+        (d / f"run{i}.json").write_text(json.dumps(vllm_result(p, g, r, TRUE, st)))
+        entries.append(f'[[run]]\nfile = "run{i}.json"\nstrategy = "{st}"\nset = ["workload.prompt={p}", '
+                       f'"workload.generate={g}", "workload.rate={r} requests/s"]\n')
     (d / "runs.toml").write_text('plan = "plan.moe"\n' + "\n".join(entries))
     cal = calibrate(jobs_of_manifest(d / "runs.toml"))
     (d / "cal.json").write_text(json.dumps(cal.document()))
@@ -62,14 +66,15 @@ def synthetic(tmp_path_factory):
 
 def test_known_terms_are_recovered_within_two_percent(synthetic):
     _, cal = synthetic
-    assert cal.terms["step_s"] == pytest.approx(3e-3, rel=0.02)
-    assert cal.terms["frontend_s"] == pytest.approx(40e-3, rel=0.02)
-    assert cal.start == {"step_s": VLLM_STEP_S, "frontend_s": VLLM_FRONTEND_S}    # vLLM's own, where the fit began
-    assert (cal.step.moved, cal.frontend.moved) == (6, 6) and not cal.step.kept
+    for name, value in TRUE.items():
+        assert cal.terms[name] == pytest.approx(value, rel=0.02), name
+    assert cal.start == {"step_s": VLLM_STEP_S, "frontend_s": VLLM_FRONTEND_S, "compute_time_scale": 1.0,
+                         "memory_time_scale": 1.0}                      # vLLM's own, where the fit began
+    assert dict(cal.fit.moved) == dict.fromkeys(TRUE, 8) and cal.kept == ()
     before, cross = cal.errors("before"), cal.errors("cross_validated")
-    # vLLM's own terms miss these runs' TTFT by a third; the cross-validated fit by under 5 % each
-    assert statistics_median_abs(before["ttft"]) > 0.25
-    assert max(abs(e) for e in cross["ttft"]) < 0.05 and max(abs(e) for e in cross["tpot"]) < 0.01
+    # vLLM's own terms miss these runs' TTFT by a fifth or more; the cross-validated fit by a few % at most
+    assert statistics_median_abs(before["ttft"]) > 0.2 and statistics_median_abs(before["tpot"]) > 0.05
+    assert max(abs(e) for e in cross["ttft"]) < 0.05 and max(abs(e) for e in cross["tpot"]) < 0.03
 
 
 def statistics_median_abs(xs: list[float]) -> float:
@@ -83,10 +88,11 @@ def test_the_document_is_a_valid_calibration_file(synthetic):
     f = CalibrationFile.model_validate(doc)
     assert (f.format, f.engine, f.release, f.gpu, f.gpus, f.model) == (1, "vllm", "0.33.0", "h100-sxm", 8,
                                                                         "mixtral-8x7b")
-    assert [r.id for r in f.runs] == [f"run{i}.json" for i in range(6)]
-    assert f.range.prompt == (256.0, 1024.0) and f.range.rate == (2.0, 8.0) and f.range.concurrency is None
-    # each run's 3 TPOT and 3 ITL figures are the tpot quantity's: 36 residuals, each ln(dagc / measured)
-    assert len(f.residuals["tpot"]) == 36 and len(f.residuals["ttft"]) == 18
+    assert [r.id for r in f.runs] == [f"run{i}.json" for i in range(8)]
+    assert f.range.prompt == (512.0, 8192.0) and f.range.rate == (1.0, 12.0) and f.range.concurrency is None
+    # each run's 3 TPOT and 3 ITL figures are the tpot quantity's: 48 residuals, each ln(dagc / measured)
+    assert len(f.residuals["tpot"]) == 48 and len(f.residuals["ttft"]) == 24
+    assert f.terms.compute_time_scale == cal.terms["compute_time_scale"] and doc["fit"]["kept"] == []
     r0 = f.runs[0]
     assert f.residuals["ttft"][0] == pytest.approx(math.log(r0.cross_validated["ttft_ms"] / r0.measured["ttft_ms"]),
                                                    abs=1e-6)
@@ -111,34 +117,35 @@ def test_fit_of_an_exactly_linear_figure_and_its_left_out_values():
 
 def test_the_plan_statement_sets_the_terms_and_the_bands(synthetic):
     d, cal = synthetic
-    plan = load_plan_text(PLAN.format(p=512, g=128, r=4) + 'calibration from "cal.json"\n'
+    plan = load_plan_text(PLAN.format(p=512, g=128, r=4, s="tp 8") + 'calibration from "cal.json"\n'
                           "require { tpot <= 50 ms }\n", base_dir=d)
-    assert plan.cluster.engine.terms.step_s == cal.terms["step_s"]
-    assert plan.cluster.engine.terms.frontend_s == cal.terms["frontend_s"]
-    assert plan.calibration is not None and plan.calibration.runs == tuple(f"run{i}.json" for i in range(6))
-    assert plan.cluster.engine.terms.graph_sizes == load_plan_text(PLAN.format(p=1, g=1, r=1)).cluster.engine.terms \
+    for name in TRUE:
+        assert getattr(plan.cluster.engine.terms, name) == cal.terms[name]
+    assert plan.calibration is not None and plan.calibration.runs == tuple(f"run{i}.json" for i in range(8))
+    assert plan.cluster.engine.terms.graph_sizes == load_plan_text(PLAN.format(p=1, g=1, r=1, s="tp 8")).cluster \
+        .engine.terms \
         .graph_sizes                                                  # the other terms are the engine's
     result = check(plan)[0]
     b = bands_of(result)
     assert b.figures["tpot_s"].regime == "calibration=cal.json quantity=tpot"
     assert b.figures["load.ttft_s.p99"].regime == "calibration=cal.json quantity=ttft"
-    assert b.figures["tpot_s"].runs == 6
+    assert b.figures["tpot_s"].runs == 8
     assert not [x for x in result.diagnostics if x.code == "W540"]
     from dagc.export.report import assumptions
     engine = assumptions(plan, None)["engine"]
     assert (engine["calibration"], engine["step_s"], engine["frontend_s"]) == ("cal.json", cal.terms["step_s"],
                                                                              cal.terms["frontend_s"])
-    plain = bands_of(check(load_plan_text(PLAN.format(p=512, g=128, r=4)))[0])
+    plain = bands_of(check(load_plan_text(PLAN.format(p=512, g=128, r=4, s="tp 8")))[0])
     assert plain.figures["tpot_s"].regime.startswith("engine=vllm") or "quantity=tpot" in plain.figures["tpot_s"].regime
     assert not plain.figures["tpot_s"].regime.startswith("calibration")
 
 
 def test_w540_when_the_plan_is_far_outside_the_runs(synthetic):
     d, _ = synthetic
-    far = load_plan_text(PLAN.format(p=8192, g=128, r=40) + 'calibration from "cal.json"\n', base_dir=d)
+    far = load_plan_text(PLAN.format(p=20000, g=128, r=40, s="tp 8") + 'calibration from "cal.json"\n', base_dir=d)
     (w,) = [x for x in check(far)[0].diagnostics if x.code == "W540"]
-    assert w.message == ("the plan is far outside the runs calibration `cal.json` was fitted on: prompt 8,192 "
-                         "(runs 256–1,024); rate 40 (runs 2–8)")
+    assert w.message == ("the plan is far outside the runs calibration `cal.json` was fitted on: prompt 20,000 "
+                         "(runs 512–8,192); rate 40 (runs 1–12)")
     assert w.span.text == '"cal.json"'
 
 
@@ -160,11 +167,11 @@ def _e109(d, text: str) -> str:
 def test_e109_names_the_field_or_what_differs(synthetic, tmp_path, edit, said):
     d, _ = synthetic
     (tmp_path / "cal.json").write_text(json.dumps(edit(json.loads((d / "cal.json").read_text()))))
-    assert said in _e109(tmp_path, PLAN.format(p=512, g=128, r=4))
+    assert said in _e109(tmp_path, PLAN.format(p=512, g=128, r=4, s="tp 8"))
 
 
 def test_e109_unreadable_files_never_echoed(tmp_path):
-    text = PLAN.format(p=512, g=128, r=4)
+    text = PLAN.format(p=512, g=128, r=4, s="tp 8")
     (tmp_path / "cal.json").write_text('{"format": 1, "secret": ')
     assert _e109(tmp_path, text) == "calibration `cal.json` is not valid JSON"
     (tmp_path / "cal.json").write_bytes(b" " * (1024 * 1024 + 1))
@@ -176,7 +183,7 @@ def test_e109_unreadable_files_never_echoed(tmp_path):
 
 
 def test_the_statement_is_written_once(tmp_path):
-    text = PLAN.format(p=512, g=128, r=4) + 'calibration from "a.json"\ncalibration from "b.json"\n'
+    text = PLAN.format(p=512, g=128, r=4, s="tp 8") + 'calibration from "a.json"\ncalibration from "b.json"\n'
     with pytest.raises(PlanError) as exc:
         load_plan(_write(tmp_path / "p.moe", text))
     assert any(x.code == "E104" and "one `calibration` statement" in x.message for x in exc.value.diagnostics)
@@ -199,7 +206,11 @@ def test_the_command(synthetic, tmp_path):
     assert f"step_s = {own} (was {own}; kept: it moves the figures of 1 runs, fewer than 3)" in proc.stdout
     proc = dagc("calibrate", "runs.toml", "-o", str(tmp_path / "cal.json"), cwd=d)
     assert proc.returncode == 0, proc.stderr
-    assert "step_s = 3.00" in proc.stdout and ("frontend_s = 39.9" in proc.stdout or "frontend_s = 40.0" in proc.stdout)
+    said = dict(re.findall(r"^  (\w+) = ([\d.]+)(?: ms|×) \(was [^;]+; fitted on 8 runs\)$", proc.stdout, re.M))
+    assert set(said) == set(TRUE), proc.stdout                       # each term on its line, fitted
+    for name, value in TRUE.items():
+        assert float(said[name]) / (1e3 if name.endswith("_s") else 1.0) == pytest.approx(value, rel=0.02)
+    assert "  memory_time_scale = " in proc.stdout and "× (was 1.000×; fitted on 8 runs)" in proc.stdout
     assert json.loads((tmp_path / "cal.json").read_text())["format"] == 1
     again = dagc("calibrate", "runs.toml", "-o", str(tmp_path / "cal.json"), cwd=d)
     assert again.returncode == 5 and "--force" in again.stderr
@@ -224,11 +235,11 @@ def test_two_processes_give_the_same_calibration(synthetic):
 def test_the_search_reads_indistinguishable_within_the_calibrations_band(synthetic):
     from dagc.verdict.ledger import band_ratio
     d, _ = synthetic
-    text = PLAN.format(p=512, g=128, r=4)
+    text = PLAN.format(p=512, g=128, r=4, s="tp 8")
     calibrated = band_ratio(load_plan_text(text + 'calibration from "cal.json"\n', base_dir=d), "tpot")
     shipped = band_ratio(load_plan_text(text), "tpot")
     assert calibrated is not None and shipped is not None
-    assert calibrated < 1.01 < 1.1 < shipped          # runs the fit recovers exactly: a band of under 1 %
+    assert calibrated < 1.05 < 1.1 < shipped          # runs the fit recovers: a band of a few %
 
 
 @pytest.mark.parametrize("manifest, said", [
@@ -265,16 +276,50 @@ def test_the_engine_line_says_the_terms_are_calibrated(synthetic):
     from dagc.cost.cost_model import calibrated_by, engine_text
     from dagc.export.assumptions_md import assumptions_md
     d, cal = synthetic
-    plan = load_plan_text(PLAN.format(p=512, g=128, r=4) + 'calibration from "cal.json"\n', base_dir=d)
-    assert calibrated_by(plan) == ("cal.json", 6, ())
+    plan = load_plan_text(PLAN.format(p=512, g=128, r=4, s="tp 8") + 'calibration from "cal.json"\n', base_dir=d)
+    assert calibrated_by(plan) == ("cal.json", 8, ())
     said = engine_text(plan.cluster, calibrated_by(plan))
     assert f"{cal.terms['step_s'] * 1e3:.4g} ms of host time per step" in said
-    assert said.endswith('the two terms fitted on 6 measured runs (calibration from "cal.json", docs/calibrate.md).')
-    assert any("fitted on 6 measured runs" in line for line in assumptions_md(check(plan)[0]))
-    own = load_plan_text(PLAN.format(p=512, g=128, r=4))
+    assert (f"its kernels {cal.terms['compute_time_scale']:.3g}× the profile's time where compute-bound and "
+            f"{cal.terms['memory_time_scale']:.3g}× where memory-bound") in said
+    assert said.endswith('its 4 terms fitted on 8 measured runs (calibration from "cal.json", docs/calibrate.md).')
+    assert any("fitted on 8 measured runs" in line for line in assumptions_md(check(plan)[0]))
+    own = load_plan_text(PLAN.format(p=512, g=128, r=4, s="tp 8"))
     assert calibrated_by(own) is None and "fitted on" not in engine_text(own.cluster, calibrated_by(own))
-    # a calibration whose runs moved neither term (one run, say) does not claim a fit
+    assert "where compute-bound" not in engine_text(own.cluster)                # the profile's own times
+    # a calibration whose runs moved no term (one run, say) does not claim a fit
     kept = plan.model_copy(update={"calibration": plan.calibration.model_copy(
-        update={"runs": ("one",), "kept": ("step_s", "frontend_s")})})
+        update={"runs": ("one",), "kept": tuple(TRUE)})})
     assert "no term fitted: its 1 measured run moves too few figures, and the engine's own stand" in \
         engine_text(kept.cluster, calibrated_by(kept))
+    some = plan.model_copy(update={"calibration": plan.calibration.model_copy(update={"kept": ("step_s",)})})
+    assert "the engine's own (the runs cannot tell it apart)" in engine_text(some.cluster, calibrated_by(some))
+
+
+def test_a_file_written_before_the_time_scales_is_read_with_them_at_one(synthetic, tmp_path):
+    """A calibration file of two terms (no `compute_time_scale`, `memory_time_scale`) is still read: its kernels
+    at the profile's times, the scales said to be the engine's own."""
+    from dagc.cost.cost_model import calibrated_by
+    d, _ = synthetic
+    doc = json.loads((d / "cal.json").read_text())
+    for name in ("compute_time_scale", "memory_time_scale"):
+        del doc["terms"][name]
+    doc["fit"]["kept"] = []
+    (tmp_path / "old.json").write_text(json.dumps(doc))
+    plan = load_plan_text(PLAN.format(p=512, g=128, r=4, s="tp 8") + 'calibration from "old.json"\n',
+                          base_dir=tmp_path)
+    t = plan.cluster.engine.terms
+    assert (t.step_s, t.compute_time_scale, t.memory_time_scale) == (doc["terms"]["step_s"], 1.0, 1.0)
+    assert calibrated_by(plan) == ("old.json", 8, ("compute_time_scale", "memory_time_scale"))
+
+
+@pytest.mark.parametrize("scale", [0.1, 6.0])
+def test_a_time_scale_out_of_bounds_is_e109(synthetic, tmp_path, scale):
+    d, _ = synthetic
+    doc = json.loads((d / "cal.json").read_text())
+    doc["terms"]["memory_time_scale"] = scale
+    (tmp_path / "bad.json").write_text(json.dumps(doc))
+    with pytest.raises(PlanError) as exc:
+        load_plan_text(PLAN.format(p=512, g=128, r=4, s="tp 8") + 'calibration from "bad.json"\n', base_dir=tmp_path)
+    (e,) = exc.value.diagnostics
+    assert e.code == "E109" and "terms.memory_time_scale" in e.message

@@ -1,4 +1,4 @@
-"""A calibration: the engine's `step_s` and `frontend_s` fitted on measured runs, cross-validated.
+"""A calibration: the engine's terms fitted on measured runs, cross-validated.
 
 Input: `Job`s — each a measured run (`dagc.calibrate.runs`) with the plan it measured (lowered, its `--set`
 overrides applied). Output: `Calibrated` — the fitted terms, dagc's figures before and after, the figures each run
@@ -6,12 +6,13 @@ gets from a fit that left it out, and the calibration file's document (`Calibrat
 `dagc.lang.calibration.CalibrationFile`, docs/calibrate.md) — or a `PlanError` (E110: a run that is not of its
 plan, runs of different deployments, a plan dagc refuses).
 
-`step_s` is fitted first on every run's TPOT, then `frontend_s` on TTFT with `step_s` at its fitted value, on the
-runs whose client does not send every request at once (`match.queued_by_design`: there TTFT is the queue's)
-(`dagc.calibrate.fit`). The cross-validation leaves one run out at a time: its figures are predicted with the
-terms the other runs give (`fit.left_out`), from its figures at the fitted terms and their slopes in each term,
-and their log-ratios ln(dagc / measured), by the error ledger's quantity, are the calibration's residuals, which a
-plan's bands take (`dagc.verdict.bands`).
+The terms — `step_s`, `frontend_s` and the kernel-time multipliers `compute_time_scale` and
+`memory_time_scale` — are fitted together, robustly and within bounds, on every run's TPOT and output tokens/s and
+the TTFT of the runs whose client does not send every request at once (`match.queued_by_design`: there TTFT is the
+queue's); a term the runs cannot tell apart keeps the engine's own value (`dagc.calibrate.solve`). The
+cross-validation leaves one run out at a time: its figures are predicted with the terms the other runs give
+(`JointFit.left_out`), from the fit's linearisation, and their log-ratios ln(dagc / measured), by the error
+ledger's quantity, are the calibration's residuals, which a plan's bands take (`dagc.verdict.bands`).
 """
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ from ..plan.calibration import CALIBRATION_FORMAT, CALIBRATION_QUANTITIES
 from ..plan.plan import Plan
 from ..rules.syntax import run_refusal
 from .figures import dagc_figures, quantity_of
-from .fit import TermFit, fit_term, left_out
 from .match import disagreements, queued_by_design
 from .measured import MeasuredRun
+from .solve import TERMS, JointFit, fit_terms
 
 __all__ = ["Calibrated", "Job", "calibrate", "fit_jobs"]
 
@@ -50,8 +51,7 @@ class Calibrated:
     """The fit's outcome: the terms, the figures at the start and at the fit, the left-out predictions."""
 
     jobs: tuple[Job, ...]
-    step: TermFit
-    frontend: TermFit
+    fit: JointFit
     start: Mapping[str, float]
     before: tuple[Mapping[str, float], ...]         # dagc's figures at the engine's own terms
     after: tuple[Mapping[str, float], ...]          # at the fitted terms
@@ -61,7 +61,12 @@ class Calibrated:
 
     @property
     def terms(self) -> dict[str, float]:
-        return {"step_s": self.step.value, "frontend_s": self.frontend.value}
+        return dict(self.fit.terms)
+
+    @property
+    def kept(self) -> tuple[str, ...]:
+        """The terms the runs could not tell apart: the engine's own values."""
+        return self.fit.kept
 
     def errors(self, which: str) -> dict[str, list[float]]:
         """quantity → the relative errors (dagc − measured) / measured of `before`, `after` or `cross_validated`."""
@@ -88,11 +93,13 @@ class Calibrated:
             "engine": first.cluster.engine.name, "release": first.cluster.engine.release,
             "gpu": first.cluster.gpu.name, "gpus": first.cluster.gpus, "model": first.model.name,
             "terms": self.terms,
-            "fit": {"method": "least absolute relative deviation, linearised (weighted median), step_s on TPOT, "
-                              "then frontend_s on TTFT of the runs not sent all at once; never negative",
+            "fit": {"method": "least absolute deviation of ln(dagc / measured), linearised (a probe a term, then "
+                              "secant updates), bounded: step_s on 0-1 s, frontend_s 0-60 s, the time scales 0.2-5; "
+                              "on every run's TPOT and output tokens/s and the TTFT of the runs not sent all at "
+                              "once; a term the runs cannot tell apart keeps the engine's own value",
                     "cross_validation": "leave one run out", "start": dict(self.start),
-                    "runs_moved": {"step_s": self.step.moved, "frontend_s": self.frontend.moved},
-                    "kept": [t.name for t in (self.step, self.frontend) if t.kept],
+                    "runs_moved": dict(self.fit.moved),
+                    "kept": list(self.kept),
                     "evaluations": self.evaluations,
                     "median_abs_error": {"uncalibrated": median_abs("before"), "calibrated": median_abs("after"),
                                          "cross_validated": median_abs("cross_validated")}},
@@ -141,7 +148,7 @@ class _Evaluator:
 
     def __init__(self, jobs: Sequence[Job], workers: int = 1) -> None:
         self.jobs = jobs
-        self.seen: dict[tuple[float, float], list[Mapping[str, float]]] = {}
+        self.seen: dict[tuple[float, ...], list[Mapping[str, float]]] = {}
         self.pool = None
         if workers > 1 and len(jobs) > 1:
             from concurrent.futures import ProcessPoolExecutor
@@ -152,7 +159,7 @@ class _Evaluator:
             self.pool.shutdown(wait=True, cancel_futures=True)
 
     def __call__(self, terms: Mapping[str, float]) -> list[Mapping[str, float]]:
-        key = (round(terms["step_s"], 12), round(terms["frontend_s"], 12))
+        key = tuple(round(terms[t], 12) for t in TERMS)
         if key not in self.seen:
             args = [(j.plan, dict(terms)) for j in self.jobs]
             found = (list(self.pool.map(_figures_of, args, chunksize=max(1, len(args) // 8)))
@@ -195,26 +202,16 @@ def fit_jobs(jobs: Sequence[Job], workers: int = 1) -> Calibrated:
 
 def _fit(jobs: Sequence[Job], evaluate: _Evaluator) -> Calibrated:
     own = jobs[0].plan.cluster.engine.terms
-    start = {"step_s": own.step_s, "frontend_s": own.frontend_s}
+    start = {t: float(getattr(own, t)) for t in TERMS}
     measured = [j.run.measured for j in jobs]
     before = evaluate(start)
-    # a run that measured ITL and no TPOT (TensorRT-LLM's tables, some clients) is fitted on its ITL
-    step = fit_term(evaluate, measured, start, "step_s", start["step_s"], at_start=before, itl=True)
-    front_use = [not queued_by_design(j.run) for j in jobs]
-    frontend = fit_term(evaluate, measured, {**start, "step_s": step.value}, "frontend_s", start["frontend_s"],
-                        front_use, at_start=step.at)
-    cross = []
-    for i in range(len(jobs)):
-        ds = left_out(step, measured, [True] * len(jobs), i) - step.value
-        df = left_out(frontend, measured, front_use, i) - frontend.value
-        cross.append({k: x + step.slope[i].get(k, 0.0) * ds + frontend.slope[i].get(k, 0.0) * df
-                      for k, x in frontend.at[i].items()})
+    fit = fit_terms(evaluate, measured, [not queued_by_design(j.run) for j in jobs], start, at_start=before)
+    cross = [fit.left_out(i) for i in range(len(jobs))]
     residuals: dict[str, list[float]] = {q: [] for q in CALIBRATION_QUANTITIES}
     for j, c in zip(jobs, cross, strict=True):
         for k, m in j.run.measured.items():
             if k in c:
                 r = math.log(max(c[k], 1e-9 * m) / m)
                 residuals[quantity_of(k)].append(round(max(-MAX_RESIDUAL, min(MAX_RESIDUAL, r)), 6))
-    return Calibrated(tuple(jobs), step, frontend, start, tuple(before), tuple(frontend.at), tuple(cross),
+    return Calibrated(tuple(jobs), fit, start, tuple(before), fit.at, tuple(cross),
                       len(evaluate.seen), {q: tuple(v) for q, v in residuals.items() if v})
-

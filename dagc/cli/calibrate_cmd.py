@@ -74,12 +74,28 @@ def _pct(xs: list[float]) -> str:
     return f"{statistics.median(abs(x) for x in xs) * 100:.1f} %" if xs else "—"
 
 
+def _term(name: str, value: float) -> str:
+    """A term as the summary shows it: seconds in ms, a time scale as a multiplier."""
+    return f"{value * 1e3:.3f} ms" if name.endswith("_s") else f"{value:.3f}×"
+
+
+def _how(name: str, moved: int, kept: bool) -> str:
+    """Why a term has its value: fitted on how many runs, or kept (the engine's own) and why."""
+    from ..calibrate.solve import MIN_RUNS
+    if not kept:
+        return f"fitted on {moved} runs"
+    if moved < MIN_RUNS:
+        return f"kept: it moves the figures of {moved} runs, fewer than {MIN_RUNS}"
+    return "kept: these runs cannot tell it apart from the terms fitted before it"
+
+
 def cmd_calibrate(args) -> int:
     import json
     from pathlib import Path
 
     from ..calibrate.calibrate import calibrate
     from ..calibrate.manifest import jobs_of, jobs_of_manifest
+    from ..calibrate.solve import TERMS
     from ..diagnostics import PlanError, printable
     from .printing import make_console, render_diags
     err = make_console(sys.stderr)
@@ -120,10 +136,9 @@ def cmd_calibrate(args) -> int:
     first = jobs[0].plan
     print(f"calibrated {first.cluster.engine.name}@{first.cluster.engine.release} on {first.cluster.gpus} × "
           f"{first.cluster.gpu.name}, {first.model.name}: {len(jobs)} runs")
-    for t in (cal.step, cal.frontend):
-        how = (f"kept: it moves the figures of {t.moved} runs, fewer than 3" if t.kept
-               else f"fitted on {t.moved} runs")
-        print(f"  {t.name} = {t.value * 1e3:.3f} ms (was {cal.start[t.name] * 1e3:.3f} ms; {how})")
+    for name in TERMS:
+        print(f"  {name} = {_term(name, cal.terms[name])} (was {_term(name, cal.start[name])}; "
+              f"{_how(name, cal.fit.moved[name], name in cal.kept)})")
     before, after, cross = cal.errors("before"), cal.errors("after"), cal.errors("cross_validated")
     print("  median |error|   uncalibrated  calibrated  cross-validated")
     for q in ("tpot", "ttft", "e2e", "throughput"):

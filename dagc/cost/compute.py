@@ -24,7 +24,7 @@ from ..plan.cluster import KernelTimes
 from ..plan.model import DType
 from .cost_model import CostModel
 
-__all__ = ["compute_time_s", "engine_glue", "kernel_time_s", "kernel_seconds", "priced_kernels"]
+__all__ = ["compute_time_s", "engine_glue", "kernel_time_s", "kernel_seconds", "op_time_scale", "priced_kernels"]
 
 
 def compute_time_s(flops, hbm_bytes, peak_flops_per_s: float, hbm_bytes_per_s: float):
@@ -169,9 +169,18 @@ def kernel_seconds(tpl: OpTemplate, cm: CostModel, lower: bool = False) -> tuple
     them (`kernel_time_s`)."""
     if tpl.kind.is_comm or cm.profile is None:
         return ()
-    return tuple(kernel_time_s(k, cm.profile, lower) / (cm.hbm_efficiency if k.cls in _MEMORY_BOUND
-                                                         else cm.compute_efficiency)
+    scale = op_time_scale(tpl, cm)
+    return tuple(kernel_time_s(k, cm.profile, lower) * (scale / (cm.hbm_efficiency if k.cls in _MEMORY_BOUND
+                                                                 else cm.compute_efficiency))
                  for k in priced_kernels(tpl, cm.profile, cm.glue))
+
+
+def op_time_scale(tpl: OpTemplate, cm: CostModel) -> float:
+    """The engine's multiplier of a compute op's time (`CostModel.time_scale` of its total FLOPs and bytes): the
+    one place a calibration's `compute_time_scale` and `memory_time_scale` reach an op's time."""
+    if cm.compute_time_scale == cm.memory_time_scale:
+        return cm.compute_time_scale
+    return cm.time_scale(tpl.flops_total, tpl.hbm_bytes_total, tpl.peak_dtype)
 
 
 def alike_kernel_seconds(tpl: OpTemplate, cm: CostModel, lower: bool) -> list[float] | None:
@@ -180,13 +189,14 @@ def alike_kernel_seconds(tpl: OpTemplate, cm: CostModel, lower: bool) -> list[fl
     profile = cm.profile
     assert profile is not None
     out = []
+    scale = op_time_scale(tpl, cm)
     for k in priced_kernels(tpl, profile, cm.glue):
         one = _alike_values(k.shape)
         if one is None:
             return None
         t = _uniform_seconds(profile, k.cls, k.dtype, k.memory_op, k.launches, one, lower) \
             if all(x > 0 for x in one) else 0.0
-        out.append(t / (cm.hbm_efficiency if k.cls in _MEMORY_BOUND else cm.compute_efficiency))
+        out.append(t * scale / (cm.hbm_efficiency if k.cls in _MEMORY_BOUND else cm.compute_efficiency))
     return out
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from ..ir.dag import Dag, OpKind, OpTemplate
 from ..plan.cluster import Cluster
 from .comm import collective_time_s, hierarchical_time_s
-from .compute import alike_kernel_seconds, compute_time_s, kernel_seconds, priced_kernels
+from .compute import alike_kernel_seconds, compute_time_s, kernel_seconds, op_time_scale, priced_kernels
 from .cost_model import CostModel
 
 __all__ = ["Costs", "cost", "host_step_s", "template_time_s", "template_lower_s", "template_max_s", "compute_cost_key"]
@@ -38,7 +38,7 @@ def template_time_s(tpl: OpTemplate, cm: CostModel, kernel_s: tuple[np.ndarray, 
     if cm.profile is None:
         peak = cm.peak_flops(tpl.peak_dtype) * cm.compute_efficiency
         return np.asarray(compute_time_s(tpl.flops, tpl.hbm_bytes, peak, cm.hbm_bytes_per_s * cm.hbm_efficiency),
-                          dtype=np.float64) + host_step_s(tpl, cm)
+                          dtype=np.float64) * op_time_scale(tpl, cm) + host_step_s(tpl, cm)
     total = np.zeros(np.shape(tpl.flops))
     eager_launches = np.zeros(np.shape(tpl.flops))
     for k, t in zip(priced_kernels(tpl, cm.profile, cm.glue),

@@ -44,6 +44,10 @@ class CostModel:
     # glue winning where it says something (it was measured in its engine): step → launches, 0 fused away
     glue: Mapping[str, int] = field(default_factory=dict, hash=False)
     step_s: float = 0.0             # the engine's host time per step (`EngineTerms.step_s`), once in every step
+    # the engine's multipliers of a compute-bound and a memory-bound op's time (`EngineTerms.compute_time_scale`,
+    # a calibration's), blended by how bound the op is (`time_scale`)
+    compute_time_scale: float = 1.0
+    memory_time_scale: float = 1.0
 
     @classmethod
     def from_cluster(cls, c: Cluster) -> CostModel:
@@ -65,7 +69,30 @@ class CostModel:
                    measured_all_reduce=(c.intra_node_bytes_per_s == gpu.intra_node_bytes_per_s
                                         and c.latency.intra_s == DEFAULT_INTRA_LATENCY_S),
                    glue={**c.engine.terms.glue, **(profile.glue if profile is not None else {})},
-                   step_s=c.engine.terms.step_s)
+                   step_s=c.engine.terms.step_s, compute_time_scale=c.engine.terms.compute_time_scale,
+                   memory_time_scale=c.engine.terms.memory_time_scale)
+
+    def time_scale(self, flops: float, hbm_bytes: float, dtype: DType) -> float:
+        """The multiplier of a compute op's time (its FLOPs and HBM bytes, its peak's dtype) in this engine:
+        `compute_time_scale` · f + `memory_time_scale` · (1 − f), f the share of its roofline's compute time,
+        (FLOPs / peak) / (FLOPs / peak + bytes / HBM bandwidth): a prefill's GEMMs are compute-bound, a decode
+        step's weight and KV reads memory-bound. 1 at the engine's own terms.
+
+        Example:
+            >>> from dagc.plan.cluster import Cluster
+            >>> from dagc.plan.presets import GPU_PRESETS
+            >>> cm = CostModel.from_cluster(Cluster(gpus=8, gpu=GPU_PRESETS["h100-sxm"], intra_node_bytes_per_s=450e9))
+            >>> import dataclasses
+            >>> cm = dataclasses.replace(cm, compute_time_scale=2.0, memory_time_scale=0.5)
+            >>> cm.time_scale(1e15, 0.0, DType.BF16), cm.time_scale(0.0, 1e9, DType.BF16)
+            (2.0, 0.5)
+        """
+        c, m = self.compute_time_scale, self.memory_time_scale
+        if c == m:
+            return c
+        tc, tm = flops / self.peak_flops(dtype), hbm_bytes / self.hbm_bytes_per_s
+        f = tc / (tc + tm) if tc + tm > 0 else 1.0
+        return c * f + m * (1.0 - f)
 
     def peak_flops(self, dtype: DType) -> float:
         return peak_flops(self.gpu_flops_16bit, self.gpu_flops_8bit, dtype, self.gpu_flops_4bit)
@@ -128,16 +155,24 @@ def calibrated_by(plan: Plan) -> tuple[str, int, tuple[str, ...]] | None:
 
 def _calibrated_text(calibrated: tuple[str, int, tuple[str, ...]]) -> str:
     file, runs, kept = calibrated
-    fitted = [t for t in ("step_s", "frontend_s") if t not in kept]
+    names = ("step_s", "frontend_s", "compute_time_scale", "memory_time_scale")     # a calibration's terms
+    fitted = [t for t in names if t not in kept]
     whose = f"{runs} measured run{'s' if runs != 1 else ''}"
     if not fitted:
         move = "moves" if runs == 1 else "move"
         said = f"no term fitted: its {whose} {move} too few figures, and the engine's own stand"
-    elif kept:
-        said = f"`{fitted[0]}` fitted on {whose}, `{kept[0]}` the engine's own (too few runs move it)"
+    elif len(fitted) < len(names):
+        own = [t for t in names if t in kept]
+        said = (f"{_listed(fitted)} fitted on {whose}, {_listed(own)} the engine's own (the runs cannot tell "
+                f"{'it' if len(own) == 1 else 'them'} apart)")
     else:
-        said = f"the two terms fitted on {whose}"
+        said = f"its {len(names)} terms fitted on {whose}"
     return f"{said} (calibration from \"{file}\", docs/calibrate.md)."
+
+
+def _listed(names: list[str]) -> str:
+    quoted = [f"`{n}`" for n in names]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} and {quoted[-1]}"
 
 
 def engine_text(cluster: Cluster, calibrated: tuple[str, int, tuple[str, ...]] | None = None) -> str:
@@ -156,8 +191,11 @@ def engine_text(cluster: Cluster, calibrated: tuple[str, int, tuple[str, ...]] |
         >>> "2.735 ms of host time per step" in engine_text(c.model_copy(update={"engine": engine_of("vllm")}))
         True
         >>> engine_text(c, ("cal.json", 6, ())).split("; ")[-1]
-        'the two terms fitted on 6 measured runs (calibration from "cal.json", docs/calibrate.md).'
-        >>> engine_text(c, ("one.json", 1, ("step_s", "frontend_s"))).split("; ")[-1][:45]
+        'its 4 terms fitted on 6 measured runs (calibration from "cal.json", docs/calibrate.md).'
+        >>> engine_text(c, ("cal.json", 3, ("step_s", "frontend_s"))).split("; ")[-1][:79]
+        '`compute_time_scale` and `memory_time_scale` fitted on 3 measured runs, `step_s'
+        >>> engine_text(c, ("one.json", 1, ("step_s", "frontend_s", "compute_time_scale", "memory_time_scale"))
+        ...             ).split("; ")[-1][:45]
         'no term fitted: its 1 measured run moves too '
     """
     e = cluster.engine
@@ -167,6 +205,9 @@ def engine_text(cluster: Cluster, calibrated: tuple[str, int, tuple[str, ...]] |
     t = e.terms
     host = (f"{format_si(t.step_s, Dimension.TIME)} of host time per step" if t.step_s > 0 else
             "no host time per step on the GPU's path")
+    if (t.compute_time_scale, t.memory_time_scale) != (1.0, 1.0):
+        host += (f", its kernels {t.compute_time_scale:.3g}× the profile's time where compute-bound and "
+                 f"{t.memory_time_scale:.3g}× where memory-bound")
     where = ("(docs/cost-model.md, \"The engine\")." if calibrated is None else
              f"(docs/cost-model.md, \"The engine\"); {_calibrated_text(calibrated)}")
     return (f"Engine: {e.name} {e.release}, its fused glue kernels and CUDA graphs, {host}, and a front end of "

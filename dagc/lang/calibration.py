@@ -29,14 +29,16 @@ from .blocks import BAD, Bad, Collector
 from .model import ImportRoots
 from .parse import MAX_PLAN_BYTES, read_source
 
-__all__ = ["CALIBRATION_CODE", "MAX_CALIBRATION_BYTES", "MAX_RESIDUAL", "CalibrationFile", "CalibrationRun",
-           "calibrated_cluster", "read_calibration"]
+__all__ = ["CALIBRATION_CODE", "MAX_CALIBRATION_BYTES", "MAX_RESIDUAL", "MAX_TIME_SCALE", "MIN_TIME_SCALE",
+           "TERM_NAMES", "CalibrationFile", "CalibrationRun", "calibrated_cluster", "read_calibration"]
 
 CALIBRATION_CODE = "E109"
 MAX_CALIBRATION_BYTES = MAX_PLAN_BYTES      # 1 MiB: a calibration of 1,000 runs is about 0.5 MB
 MAX_RESIDUAL = 10.0                          # |ln(dagc / measured)|: e^10 ≈ 22,000× apart is no residual
 MAX_STEP_S = 1.0                             # host time per engine step; a second is no engine's
 MAX_FRONTEND_S = 60.0                        # per request before its first token
+MIN_TIME_SCALE, MAX_TIME_SCALE = 0.2, 5.0    # a kernel-time multiplier: 5× faster or slower than profiled at most
+TERM_NAMES = ("step_s", "frontend_s", "compute_time_scale", "memory_time_scale")   # a calibration's terms
 _HINT = "make the file with `dagc calibrate` (docs/calibrate.md)"
 
 
@@ -47,6 +49,9 @@ class _Strict(Frozen):
 class Terms(_Strict):
     step_s: float = Field(ge=0.0, le=MAX_STEP_S)
     frontend_s: float = Field(ge=0.0, le=MAX_FRONTEND_S)
+    # kernel-time multipliers (a file written before them has none: 1, the profile's times)
+    compute_time_scale: float = Field(default=1.0, ge=MIN_TIME_SCALE, le=MAX_TIME_SCALE)
+    memory_time_scale: float = Field(default=1.0, ge=MIN_TIME_SCALE, le=MAX_TIME_SCALE)
 
 
 class CalibrationRun(_Strict):
@@ -134,11 +139,14 @@ def read_calibration(out: Collector, roots: ImportRoots, written: str, at: Span)
                          at, _HINT)
     r = f.range
     return Calibration(file=path.name, engine=f.engine, release=f.release, gpu=f.gpu, gpus=f.gpus, model=f.model,
-                       step_s=f.terms.step_s, frontend_s=f.terms.frontend_s, runs=tuple(x.id for x in f.runs),
+                       step_s=f.terms.step_s, frontend_s=f.terms.frontend_s,
+                       compute_time_scale=f.terms.compute_time_scale, memory_time_scale=f.terms.memory_time_scale,
+                       runs=tuple(x.id for x in f.runs),
                        range=CalibratedRange(prompt=r.prompt, generate=r.generate, concurrency=r.concurrency,
                                              rate=r.rate),
                        residuals=dict(f.residuals),
-                       kept=tuple(k for k in f.fit.get("kept") or () if k in ("step_s", "frontend_s")))
+                       kept=tuple(k for k in f.fit.get("kept") or () if k in TERM_NAMES)
+                       + tuple(k for k in TERM_NAMES[2:] if k not in raw["terms"]))   # a file before the scales
 
 
 def _no_constant(name: str) -> float:
@@ -151,8 +159,8 @@ def _series(release: str | None) -> str | None:
 
 
 def calibrated_cluster(out: Collector, cal: Calibration, model: Model, cluster: Cluster, at: Span) -> Cluster | Bad:
-    """The cluster with its engine's `step_s` and `frontend_s` the calibration's; E109 when the calibration was
-    fitted on another engine, release series, GPU or model than the plan's."""
+    """The cluster with its engine's terms (`step_s`, `frontend_s`, the kernel-time multipliers) the calibration's;
+    E109 when the calibration was fitted on another engine, release series, GPU or model than the plan's."""
     eng = cluster.engine
     found = [(what, theirs, ours) for what, theirs, ours in (
         ("engine", cal.engine, eng.name), ("release series", _series(cal.release), _series(eng.release)),
@@ -163,5 +171,5 @@ def calibrated_cluster(out: Collector, cal: Calibration, model: Model, cluster: 
         return out.error(CALIBRATION_CODE, f"calibration `{quote(cal.file)}` was fitted on another deployment: {said}",
                          at, "calibrate on runs of this plan's engine, GPU and model (`dagc calibrate`), or name "
                          "the calibration's in the plan")
-    terms = eng.terms.model_copy(update={"step_s": cal.step_s, "frontend_s": cal.frontend_s})
+    terms = eng.terms.model_copy(update={t: getattr(cal, t) for t in TERM_NAMES})
     return cluster.model_copy(update={"engine": eng.model_copy(update={"terms": terms})})

@@ -2,10 +2,10 @@
 user's own benchmark runs, with their cross-validated errors.
 
 Input: nothing (these are the types; `dagc.lang.calibration` reads the file, `dagc.calibrate` writes it).
-Output: `Calibration` — which engine, release, GPU and model it was fitted on, the fitted `step_s` and
-`frontend_s`, the runs' ids, the range of traffic they covered (`CalibratedRange`) and, per ledger quantity
-(ttft, tpot, throughput, e2e), the log-ratios ln(dagc / measured) of each run's figures predicted by a fit
-that left that run out (`residuals`).
+Output: `Calibration` — which engine, release, GPU and model it was fitted on, the fitted `step_s`,
+`frontend_s`, `compute_time_scale` and `memory_time_scale`, the runs' ids, the range of traffic they covered
+(`CalibratedRange`) and, per ledger quantity (ttft, tpot, throughput, e2e), the log-ratios ln(dagc / measured)
+of each run's figures predicted by a fit that left that run out (`residuals`).
 """
 
 from __future__ import annotations
@@ -44,9 +44,11 @@ class Calibration(Frozen):
     runs: tuple[str, ...]
     range: CalibratedRange
     residuals: Mapping[str, tuple[float, ...]]  # quantity → ln(dagc / measured), one per figure, left-out fits
-    kept: tuple[str, ...] = ()                  # terms too few runs moved: the engine's own values, not fitted
+    kept: tuple[str, ...] = ()                  # terms the runs could not tell apart: the engine's own values
+    compute_time_scale: float = 1.0             # multipliers of a compute-bound and a memory-bound op's time
+    memory_time_scale: float = 1.0              # (`EngineTerms`); 1 in a file written before them
 
     def __hash__(self) -> int:
         """By value (a frozen `Plan` holding it is hashed; a dict is not hashable)."""
         return hash((self.file, self.engine, self.release, self.gpu, self.model, self.step_s, self.frontend_s,
-                     self.runs, tuple(sorted(self.residuals.items()))))
+                     self.compute_time_scale, self.memory_time_scale, self.runs, tuple(sorted(self.residuals.items()))))

@@ -64,12 +64,17 @@ class EngineTerms(Frozen):
     graph_padding: bool = True            # a batch between captured sizes padded up to the next; False: run eagerly
     mixed_graphs: bool = False            # mixed (prompt chunk + decode) steps replay graphs up to the largest size
     glue: Mapping[str, int] = {}          # launches per glue step (dagc.kernels.format.GLUE_STEPS); absent: dagc's
+    # Multipliers of a compute op's time in this engine: of a compute-bound op (a prefill's GEMMs) and of a
+    # memory-bound one (a decode step's weight and KV reads), blended by how bound the op is
+    # (`dagc.cost.cost_model.CostModel.time_scale`). 1: as profiled; a calibration fits them (docs/calibrate.md).
+    compute_time_scale: float = 1.0
+    memory_time_scale: float = 1.0
 
     def __hash__(self) -> int:
         """By value, `glue` as its sorted items: a frozen `Cluster` holding these terms is hashed (the search's
         bounds are cached by cluster), and a dict is not hashable."""
         return hash((self.step_s, self.frontend_s, self.graph_sizes, self.graph_padding, self.mixed_graphs,
-                     tuple(sorted(self.glue.items()))))
+                     tuple(sorted(self.glue.items())), self.compute_time_scale, self.memory_time_scale))
 
 
 # ---------------------------------------------------------------- the engines' terms (docs/cost-model.md, "The engine")

@@ -55,14 +55,24 @@ def _outside(value: float, span: tuple[float, float] | None) -> bool:
     return span is not None and not span[0] / FAR <= value <= span[1] * FAR
 
 
+def _num(x: float) -> str:
+    """A traffic figure: thousands whole with separators (`20,000`, never `2e+04`), others to 4 digits.
+
+    Example:
+        >>> _num(20000.0), _num(8192.0), _num(2.5)
+        ('20,000', '8,192', '2.5')
+    """
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.4g}"
+
+
 def check_calibration_range(ctx: RuleContext):
     """The plan is far outside the runs its calibration was fitted on.
 
-    A calibration (`calibration from "cal.json"`, made by `dagc calibrate`) fits the engine's host time per step
-    and front-end time on the runs it was given: their prompt and output lengths, their rate or clients, their
-    GPUs. A plan more than twice past those ranges (or on another number of GPUs) runs the engine in a regime the
-    fit never saw — other batches, other step shapes — where the fitted terms, and the bands their residuals give,
-    may not hold. Calibrate on runs that cover the plan, or read the figures as extrapolated.
+    A calibration (`calibration from "cal.json"`, made by `dagc calibrate`) fits the engine's host time per step,
+    front-end time and kernel-time multipliers on the runs it was given: their prompt and output lengths, their
+    rate or clients, their GPUs. A plan more than twice past those ranges (or on another number of GPUs) runs the
+    engine in a regime the fit never saw — other batches, other step shapes — where the fitted terms, and the bands
+    their residuals give, may not hold. Calibrate on runs that cover the plan, or read the figures as extrapolated.
 
     Bad:
         workload { batch = 256  prompt = 8192  generate = 128  rate = 4 requests/s  requests = 200 }   # runs of 512
@@ -81,7 +91,7 @@ def check_calibration_range(ctx: RuleContext):
         ("prompt", w.prompt, r.prompt), ("generate", w.generate, r.generate),
         ("rate", tr.rate if tr is not None else None, r.rate),
         ("concurrency", tr.concurrency if tr is not None else None, r.concurrency))
-    far = [f"{name} {value:,.4g} (runs {span[0]:,.4g}–{span[1]:,.4g})" for name, value, span in written
+    far = [f"{name} {_num(value)} (runs {_num(span[0])}–{_num(span[1])})" for name, value, span in written
            if value is not None and span is not None and _outside(float(value), span)]
     if plan.cluster.gpus != cal.gpus:
         far.append(f"gpus {plan.cluster.gpus} (runs {cal.gpus})")

@@ -10,9 +10,11 @@ target). Throughputs are set against their physical bound at 100 % efficiency (`
 figure, or a band reaching, past it is flagged.
 
 A figure takes the band of its quantity: TTFTs (steady state and the load's percentiles) the TTFT
-regime's, TPOTs and ITLs the TPOT regime's, E2E the E2E regime's, throughputs, goodput and the capacity
-the throughput regime's — the step times a load's percentiles and its capacity come from carry their
-errors into them. Memory and GPU counts are not banded (the ledger holds no measured memory).
+regime's, TPOTs and ITLs the TPOT regime's, E2E the E2E regime's — where E2E has too few runs of its own,
+TTFT's and TPOT's composed at the load's TTFT share of its E2E (`dagc.verdict.ledger.e2e_errors`), never every
+quantity's pooled —, throughputs, goodput and the capacity the throughput regime's — the step times a load's
+percentiles and its capacity come from carry their errors into them. Memory and GPU counts are not banded
+(the ledger holds no measured memory).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from dataclasses import dataclass, replace
 from ..plan.workload import Requirement, RequirementKind
 from ..rules.bounds import bounds
 from .check import StrategyResult
-from .ledger import CONFIDENCE, Errors, calibrated_errors, ledger, regime_of
+from .ledger import CONFIDENCE, Errors, calibrated_errors, e2e_errors, ledger, regime_of
 from .verdict import METRIC_OF, RequirementResult, requirement_value_text
 
 __all__ = ["Band", "Bands", "Odds", "bands_of", "bound_warning", "figure_key", "odds_class", "odds_line", "odds_text",
@@ -163,9 +165,10 @@ def bands_of(result: StrategyResult, confidence: float = CONFIDENCE) -> Bands:
              getattr(limit, key) if limit is not None and key in _BOUNDED else None)
     load = result.load.json if result.load is not None else None
     if load is not None:
-        for name, q in _LOAD_LATENCIES.items():
+        for name in _LOAD_LATENCIES:
             for stat in _LOAD_STATS:
-                _add(out, f"load.{name}.{stat}", (load.get(name) or {}).get(stat), errors[q], confidence)
+                _add(out, f"load.{name}.{stat}", (load.get(name) or {}).get(stat),
+                     _errors_of(f"load.{name}.{stat}", errors, load), confidence)
         for name in _LOAD_RATES:
             _add(out, f"load.{name}", load.get(name), errors["throughput"], confidence)
         rate = _arrival_rate(load)
@@ -173,7 +176,7 @@ def bands_of(result: StrategyResult, confidence: float = CONFIDENCE) -> Bands:
             if (key := f"load.{name}") in out and rate is not None:
                 out[key] = out[key].at_most(rate, arrivals_reason(rate))
     rate = _arrival_rate(load)
-    odds = tuple(_odds(r, errors, confidence, result.valid, rate) for r in result.requirements)
+    odds = tuple(_odds(r, errors, confidence, result.valid, rate, load) for r in result.requirements)
     return Bands(out, odds, confidence)
 
 
@@ -184,6 +187,19 @@ def _quantity(key: str) -> str:
     return _METRICS[key]
 
 
+def _errors_of(key: str, errors: dict[str, Errors], load: dict | None) -> Errors:
+    """The errors figure `key` takes its band from: its quantity's; a load's E2E at a statistic (`load.e2e_s.p99`)
+    E2E's own or, with too few E2E runs, TTFT's and TPOT's composed at the load's TTFT share of its E2E at that
+    statistic (`e2e_errors`)."""
+    q = _quantity(key)
+    if q != "e2e":
+        return errors[q]
+    stat = key.rsplit(".", 1)[-1]
+    ttft, e2e = ((load or {}).get(n) or {} for n in ("ttft_s", "e2e_s"))
+    share = ttft.get(stat) / e2e[stat] if ttft.get(stat) and e2e.get(stat) else None
+    return e2e_errors(errors["e2e"], errors["ttft"], errors["tpot"], share)
+
+
 def _arrival_rate(load: dict | None) -> float | None:
     """The arrival rate of a run (report.json's `load.binding`: the traffic's rate, a log's mean), None for a
     closed loop and without a load."""
@@ -192,7 +208,7 @@ def _arrival_rate(load: dict | None) -> float | None:
 
 
 def _odds(r: RequirementResult, errors: dict[str, Errors], confidence: float, valid: bool,
-          rate: float | None = None) -> Odds:
+          rate: float | None = None, load: dict | None = None) -> Odds:
     req = r.requirement
     if not valid:
         return Odds(None, "misses")               # what cannot be deployed meets nothing
@@ -203,7 +219,7 @@ def _odds(r: RequirementResult, errors: dict[str, Errors], confidence: float, va
     key = figure_key(req)
     if key is None:                               # memory, GPUs: dagc's own figure, judged as it is
         return Odds(None, "meets" if r.met else "misses")
-    e = errors[_quantity(key)]
+    e = _errors_of(key, errors, load)
     p = e.probability(r.value, req.op, req.target)
     low, high = e.band(r.value, confidence)       # in the requirement's own terms (per GPU when written so)
     band = Band(r.value, low, high, confidence, e.regime, e.runs, e.note)

@@ -27,7 +27,8 @@ from ..plan.plan import Plan
 from ..plan.workload import Serving
 
 __all__ = ["LEDGER_FILE", "LEDGER_MAX_BYTES", "CONFIDENCE", "MIN_CALIBRATION_FIGURES", "OBJECTIVE_QUANTITY",
-           "QUANTITIES", "Errors", "Ledger", "Regime", "band_ratio", "calibrated_errors", "concurrency_band",
+           "QUANTITIES", "Errors", "Ledger", "Regime", "band_ratio", "calibrated_errors", "composed_e2e",
+           "concurrency_band", "e2e_errors",
            "gpu_family", "ledger", "regime_of", "regime_keys", "within_error_of_best", "within_error_text"]
 
 LEDGER_FILE = "ledger.json"
@@ -218,6 +219,38 @@ def calibrated_errors(plan: Plan, quantity: str, ledger_errors: Errors) -> Error
     q = np.quantile(np.asarray(xs, dtype=float), ledger_errors.levels, method="weibull")
     return Errors(f"calibration={cal.file} quantity={quantity}", len(cal.runs), ledger_errors.levels,
                   tuple(float(x) for x in q), None)
+
+
+def composed_e2e(ttft: Errors, tpot: Errors, ttft_share: float) -> Errors:
+    """E2E's errors composed from TTFT's and TPOT's: an E2E is its TTFT (share `ttft_share` of dagc's E2E) and the
+    decode after it (the rest, TPOT's error), each taken at the same level of its own distribution — the two
+    errors together, none cancelling the other (comonotone): at level ℓ, r = −ln(s·e^(−r_ttft(ℓ)) + (1 − s)·
+    e^(−r_tpot(ℓ))), non-decreasing in ℓ as both are.
+
+    Example:
+        >>> lv = (0.0, 0.5, 1.0)
+        >>> t, p = Errors("t", 9, lv, (-1.0, 0.0, 1.0)), Errors("p", 12, lv, (-0.5, 0.0, 0.5))
+        >>> [round(x, 3) + 0.0 for x in composed_e2e(t, p, 0.0).log_ratio], composed_e2e(t, p, 0.0).runs
+        ([-0.5, 0.0, 0.5], 9)
+        >>> [round(x, 3) + 0.0 for x in composed_e2e(t, p, 0.5).log_ratio]     # half its TTFT: between the two
+        [-0.781, 0.0, 0.719]
+    """
+    s = min(1.0, max(0.0, ttft_share))
+    levels = tuple(sorted(set(ttft.levels) | set(tpot.levels)))
+    r = tuple(-math.log(s * math.exp(-ttft.quantile(x)) + (1 - s) * math.exp(-tpot.quantile(x))) for x in levels)
+    note = (f"E2E has too few runs of its own: composed from TTFT's band ({ttft.regime}) and TPOT's ({tpot.regime}), "
+            f"TTFT {s:.0%} of dagc's E2E, their errors taken together")
+    return Errors(f"composed: {ttft.regime} + {tpot.regime}", min(ttft.runs, tpot.runs), levels, r, note)
+
+
+def e2e_errors(e2e: Errors, ttft: Errors, tpot: Errors, ttft_share: float | None) -> Errors:
+    """The errors an E2E figure takes its band from: E2E's own (`e2e`, the ledger's or a calibration's) unless they
+    are every quantity's pooled (`WIDEST`: E2E has too few runs in its regimes), which would judge an E2E by
+    throughputs' errors; then `composed_e2e` of TTFT's and TPOT's (dagc's TTFT a `ttft_share` of its E2E; None:
+    unknown, E2E's own)."""
+    if e2e.regime != WIDEST or ttft_share is None:
+        return e2e
+    return composed_e2e(ttft, tpot, ttft_share)
 
 
 # The ledger quantity of each objective's figure (min-gpus counts GPUs, which have no error).

@@ -1,0 +1,263 @@
+"""The joint fit of the engine's terms on measured runs: robust (least absolute log-ratio), bounded, linearised.
+
+Input: `evaluate` — engine terms → dagc's figures of every run (`dagc.calibrate.figures`) —, the runs' measured
+figures, which runs' TTFT may be fitted on (not an offline burst's: its TTFT is the queue's), and the engine's own
+terms to start from. Output: `JointFit` — the fitted terms, which were identified by the runs and which kept their
+start, dagc's figures at the fit and the linearisation there; and, from it, each run's figures as a fit without
+that run predicts them (`JointFit.left_out`).
+
+The terms (`TERMS`, docs/calibrate.md): `step_s` (host time per engine step), `frontend_s` (per request, before
+its first token reaches the client), `compute_time_scale` and `memory_time_scale` (multipliers of the kernel
+profile's time of compute-bound and memory-bound kernels, `dagc.cost.cost_model.CostModel.from_cluster`). Each
+run's figures the fit reads (`fitted_figures`): its TPOT (its ITL where it measured no TPOT), its TTFT unless an
+offline burst, its output tokens/s; every run and quantity weighs one (a mean and a median half each).
+
+The residual of a figure is r = ln(dagc / measured); the fit minimises Σ w·|r| (least absolute deviation: a run
+far off moves a term no more than any other) in coordinates v = (seconds, seconds, ln scale, ln scale) / `PROBE`.
+r(v) is linearised: its slopes from one probe per simulated term at the start (`frontend_s` adds to every client
+TTFT and E2E, its slopes are known: d r / d frontend_s = 1 / dagc's figure), then updated from each new point
+(Broyden's secant update); the linearised problem is solved by iteratively reweighted least squares, each term
+within `BOUNDS`, and the terms re-evaluated there until no term moves more than `TOLERANCE` (in probe units) or
+after `ROUNDS` re-evaluations.
+
+A term is identified, and fitted, when the runs can tell it apart (`identified`): it moves the fitted figures of
+at least `MIN_RUNS` runs; its slopes are not within `COLLINEAR` of the others' (the share of its slopes the
+others' cannot reproduce, 1 − R², at least that much); and there is at least one run more than identified terms.
+The others keep their start (the engine's own), in `PRIORITY` order when they compete.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["BOUNDS", "COLLINEAR", "MIN_RUNS", "PRIORITY", "PROBE", "ROUNDS", "TERMS", "TOLERANCE", "Evaluate",
+           "JointFit", "fit_terms", "fitted_figures"]
+
+TERMS = ("step_s", "frontend_s", "compute_time_scale", "memory_time_scale")
+PRIORITY = ("compute_time_scale", "memory_time_scale", "frontend_s", "step_s")   # fitted first when they compete
+BOUNDS = {"step_s": (0.0, 1.0), "frontend_s": (0.0, 60.0), "compute_time_scale": (0.2, 5.0),
+          "memory_time_scale": (0.2, 5.0)}
+PROBE = {"step_s": 1e-3, "frontend_s": 20e-3, "compute_time_scale": 0.1, "memory_time_scale": 0.1}   # s, s, ln, ln
+LOG = frozenset({"compute_time_scale", "memory_time_scale"})  # fitted as their logarithm
+ROUNDS = 4              # evaluations after the probes, at most (the first followed by a probe of each term)
+TOLERANCE = 5e-3        # in probe units: 5 µs of step_s, 0.1 ms of frontend_s, 0.05 % of a scale
+MIN_RUNS = 3            # a term moved on fewer runs keeps its start: one run's error is not a term's
+COLLINEAR = 0.02        # a term whose slopes the others' reproduce but for this share is not told apart
+_MOVES = 1e-4           # a figure moved by less than this (ln) by a probe is not moved by the term
+HUBER = 0.05            # |ln(dagc / measured)| up to which a residual is squared, linear beyond (Huber's loss)
+_STEP = 10.0            # the largest move of one round, in probe units (10 ms, 200 ms, e^1)
+
+Figures = Mapping[str, float]
+Evaluate = Callable[[Mapping[str, float]], Sequence[Figures]]
+
+_TPOT, _ITL, _TTFT, _TPUT = ("tpot_ms", "tpot_ms_median"), ("itl_ms", "itl_ms_median"), \
+    ("ttft_ms", "ttft_ms_median"), ("output_tokens_per_s",)
+
+
+def fitted_figures(measured: Figures, ttft: bool) -> list[tuple[str, float]]:
+    """The figures of a run the fit reads and their weights: each quantity one, split over its keys.
+
+    Example:
+        >>> fitted_figures({"tpot_ms": 9.0, "tpot_ms_median": 8.0, "ttft_ms": 50.0, "e2e_ms": 900.0}, ttft=False)
+        [('tpot_ms', 0.5), ('tpot_ms_median', 0.5)]
+        >>> fitted_figures({"itl_ms": 9.0, "output_tokens_per_s": 900.0}, ttft=True)
+        [('itl_ms', 1.0), ('output_tokens_per_s', 1.0)]
+    """
+    out: list[tuple[str, float]] = []
+    tpot = [k for k in _TPOT if k in measured] or [k for k in _ITL if k in measured]
+    for keys in (tpot, [k for k in _TTFT if k in measured] if ttft else [], [k for k in _TPUT if k in measured]):
+        out += [(k, 1.0 / len(keys)) for k in keys]
+    return out
+
+
+def _to_v(terms: Mapping[str, float]) -> np.ndarray:
+    return np.array([(math.log(terms[t]) if t in LOG else terms[t]) / PROBE[t] for t in TERMS])
+
+
+def _to_terms(v: np.ndarray) -> dict[str, float]:
+    return {t: (math.exp(x * PROBE[t]) if t in LOG else x * PROBE[t]) for t, x in zip(TERMS, v, strict=True)}
+
+
+def _bounds_v() -> tuple[np.ndarray, np.ndarray]:
+    lo = [(math.log(BOUNDS[t][0]) if t in LOG else BOUNDS[t][0]) / PROBE[t] for t in TERMS]
+    hi = [(math.log(BOUNDS[t][1]) if t in LOG else BOUNDS[t][1]) / PROBE[t] for t in TERMS]
+    return np.array(lo), np.array(hi)
+
+
+@dataclass(frozen=True)
+class JointFit:
+    """The fitted terms, the terms identified (the others kept their start), the runs each moves, dagc's
+    figures at the fit (`at`) and the linearisation there: `rows` (run, figure key, weight), their residuals
+    `r` and slopes `jac` (one row per figure, one column per term of `TERMS`, in probe units)."""
+
+    terms: Mapping[str, float]
+    start: Mapping[str, float]
+    fitted: tuple[str, ...]
+    moved: Mapping[str, int]
+    at: tuple[Figures, ...]
+    rows: tuple[tuple[int, str, float], ...]
+    r: np.ndarray
+    jac: np.ndarray
+    history: tuple[Mapping[str, float], ...]
+
+    @property
+    def kept(self) -> tuple[str, ...]:
+        return tuple(t for t in TERMS if t not in self.fitted)
+
+    def left_out(self, run: int) -> dict[str, float]:
+        """Run `run`'s figures as the fit without it predicts them: the terms fitted on the other runs' rows of
+        the linearisation (first order), the run's figures moved by their slopes (each figure that has slopes;
+        the others as at the fit)."""
+        keep = np.array([i != run for i, _, _ in self.rows], dtype=bool)
+        cols = [TERMS.index(t) for t in self.fitted]
+        v0 = _to_v(self.terms)
+        dv = np.zeros(len(TERMS))
+        if cols and keep.any():
+            others = {i for i, _, x in self.rows if i != run and x > 0}
+            if len(others) >= MIN_RUNS:
+                w = np.array([x for _, _, x in self.rows])[keep]
+                lo, hi = _bounds_v()
+                dv[cols] = _lad_within(self.r[keep], self.jac[keep][:, cols], w, v0[cols], lo[cols], hi[cols])
+        out = dict(self.at[run])
+        slopes = self._slopes_of(run)
+        for k, g in slopes.items():
+            out[k] = out[k] * math.exp(float(g @ dv))
+        return out
+
+    def _slopes_of(self, run: int) -> dict[str, np.ndarray]:
+        return {k: self.jac[n] for n, (i, k, _) in enumerate(self.rows) if i == run}
+
+
+def _residuals(at: Sequence[Figures], measured: Sequence[Figures],
+               rows: Sequence[tuple[int, str, float]]) -> np.ndarray:
+    return np.array([math.log(max(at[i][k], 1e-12) / measured[i][k]) for i, k, _ in rows])
+
+
+def identified(jac: np.ndarray, rows: Sequence[tuple[int, str, float]], runs: int) -> tuple[list[str], dict[str, int]]:
+    """The terms the runs tell apart (module doc), in `TERMS` order, and how many runs' fitted figures each
+    moves."""
+    w = np.sqrt(np.array([x for _, _, x in rows]))
+    moved = {t: len({rows[int(n)][0] for n in np.flatnonzero((np.abs(jac[:, j]) > _MOVES) & (w > 0))})
+             for j, t in enumerate(TERMS)}
+    chosen: list[int] = []
+    for t in PRIORITY:
+        j = TERMS.index(t)
+        if moved[t] < MIN_RUNS or len(chosen) + 1 >= runs:
+            continue
+        col = jac[:, j] * w
+        if chosen:
+            others = jac[:, chosen] * w[:, None]
+            coef, *_ = np.linalg.lstsq(others, col, rcond=None)
+            left = col - others @ coef
+            if float(left @ left) < COLLINEAR * float(col @ col):
+                continue
+        chosen.append(j)
+    return [t for j, t in enumerate(TERMS) if j in chosen], moved
+
+
+def fit_terms(evaluate: Evaluate, measured: Sequence[Figures], ttft_use: Sequence[bool],
+              start: Mapping[str, float], at_start: Sequence[Figures] | None = None) -> JointFit:
+    """Fit `TERMS` from `start` on the runs' figures (`fitted_figures`; TTFT where `ttft_use`): module doc."""
+    start = {t: float(start[t]) for t in TERMS}
+    x0 = list(at_start) if at_start is not None else list(evaluate(start))
+    # every figure a run measured and dagc gives: the fitted ones weigh, the others (weight 0) are only moved
+    # with the terms (their slopes predict them in `JointFit.left_out`)
+    weights = [dict(fitted_figures(m, ttft_use[i])) for i, m in enumerate(measured)]
+    rows = tuple((i, k, weights[i].get(k, 0.0)) for i, m in enumerate(measured) for k in m
+                 if k in x0[i] and m[k] > 0 and x0[i][k] > 0)
+    r0 = _residuals(x0, measured, rows)
+    v0 = _to_v(start)
+    jac = _slopes(evaluate, measured, rows, v0, x0, r0, range(len(TERMS)))
+    names, moved = identified(jac, rows, len(measured))
+    cols = [TERMS.index(t) for t in names]
+    history = [dict(start)]
+    v, x, r = v0, x0, r0
+    w = np.array([x_ for _, _, x_ in rows])
+    lo, hi = _bounds_v()
+    best = (loss(r, w), v, x, r, jac)
+    for n in range(ROUNDS if cols else 0):
+        dv = np.zeros(len(TERMS))
+        dv[cols] = _lad_within(r, jac[:, cols], w, v[cols], lo[cols], hi[cols])
+        if np.max(np.abs(dv)) <= TOLERANCE:
+            break
+        v_new = v + dv
+        x_new = list(evaluate(_to_terms(v_new)))
+        r_new = _residuals(x_new, measured, rows)
+        jac = jac + np.outer((r_new - r) - jac @ dv, dv) / float(dv @ dv)     # Broyden's update
+        v, x, r = v_new, x_new, r_new
+        history.append(_to_terms(v))
+        if n == 0:          # near the fit: its slopes probed again there (the start's may be far from them)
+            jac = _slopes(evaluate, measured, rows, v, x, r, cols, jac)
+        if loss(r, w) < best[0]:
+            best = (loss(r, w), v, x, r, jac)
+    _, v, x, r, jac = best          # the evaluated terms of least loss (dagc's figures are not smooth in them)
+    return JointFit(_to_terms(v), start, tuple(names), moved, tuple(x), rows, r, jac, tuple(history))
+
+
+def loss(r: np.ndarray, w: np.ndarray) -> float:
+    """Σ w · Huber(r): r² / 2 up to `HUBER`, linear beyond (the fit's objective).
+
+    Example:
+        >>> round(loss(np.array([0.01, -1.0]), np.ones(2)), 6)      # 0.01² / 2 + 0.05 · (1 − 0.05 / 2)
+        0.0488
+    """
+    a = np.abs(r)
+    return float(np.sum(w * np.where(a <= HUBER, a * a / 2, HUBER * (a - HUBER / 2))))
+
+
+def _slopes(evaluate: Evaluate, measured: Sequence[Figures], rows: Sequence[tuple[int, str, float]],
+            v0: np.ndarray, x0: Sequence[Figures], r0: np.ndarray, cols: Iterable[int],
+            jac: np.ndarray | None = None) -> np.ndarray:
+    """The slopes d r / d v of every row at `v0` in the terms `cols` (the others' from `jac`): one probe a
+    simulated term (a unit of `PROBE` up, or down at its bound), `frontend_s`'s known."""
+    out = np.zeros((len(rows), len(TERMS))) if jac is None else jac.copy()
+    for j in cols:
+        t = TERMS[j]
+        if t == "frontend_s":           # adds to every client TTFT and E2E: d ln x / d v = probe / x
+            out[:, j] = [PROBE[t] * 1e3 / x0[i][k] if k.startswith(("ttft", "e2e")) else 0.0 for i, k, _ in rows]
+            continue
+        v = v0.copy()
+        v[j] += 1.0
+        if v[j] > _bounds_v()[1][j]:
+            v[j] -= 2.0
+        out[:, j] = (_residuals(list(evaluate(_to_terms(v))), measured, rows) - r0) / (v[j] - v0[j])
+    return out
+
+
+def _lad_within(r: np.ndarray, jac: np.ndarray, w: np.ndarray, v: np.ndarray, lo: np.ndarray,
+                hi: np.ndarray) -> np.ndarray:
+    """The move of the fitted terms from `v`, each within its bounds [lo, hi] (`_lad_bounded`)."""
+    return _lad_bounded(r, jac, w, lo - v, hi - v)
+
+
+def _lad_bounded(r: np.ndarray, jac: np.ndarray, w: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """The move dv within [lo, hi] (and `_STEP` a term) minimising Σ w·|r + jac·dv|, by iteratively reweighted
+    least squares; a term that reaches its bound is held there and the others solved again."""
+    n = jac.shape[1]
+    free = np.ones(n, dtype=bool)
+    dv = np.zeros(n)
+    for _ in range(n + 1):
+        f = np.flatnonzero(free)
+        for _ in range(100):
+            if not len(f):
+                break
+            res = r + jac @ dv
+            a = np.sqrt(w * np.minimum(1.0, HUBER / np.maximum(np.abs(res), 1e-300)))
+            fixed = r + jac[:, ~free] @ dv[~free]
+            sol, *_ = np.linalg.lstsq(jac[:, f] * a[:, None], -fixed * a, rcond=None)
+            new = dv.copy()
+            new[f] = np.clip(sol, -_STEP, _STEP)
+            done = np.max(np.abs(new - dv)) < 1e-9
+            dv = new
+            if done:
+                break
+        out = free & ((dv < lo) | (dv > hi))
+        dv = np.clip(dv, lo, hi)
+        if not out.any():
+            break
+        free &= ~out
+    return dv
