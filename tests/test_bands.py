@@ -333,3 +333,52 @@ def test_dagc_search_prints_the_candidates_within_error(tmp_path):
     assert close, scores
     assert (f"indistinguishable within dagc's error from #1 (its 80 % band spans {ratio:.3g}×): " + ", ".join(close)
             + " — the pick could change within the bands") in proc.stdout
+
+
+def test_an_e2e_with_too_few_e2e_runs_is_banded_by_ttft_and_tpot_composed(monkeypatch):
+    """An E2E whose quantity has too few runs is banded by TTFT's and TPOT's errors composed at the load's TTFT
+    share of its E2E (never `all`, every quantity's pooled); with enough E2E runs, by E2E's own."""
+    text = (ROOT / "tests" / "fixtures" / "small.moe").read_text()
+    text = text.replace("workload { batch = 8  prompt = 128  generate = 8  microbatches = 2 }",
+                        "workload { batch = 8  prompt = 128  generate = 8  serving = inflight  chunk = 512  "
+                        "concurrency = 4  requests = 40 }")
+    text = text.replace("require { ttft <= 10 ms  tpot <= 150 us }",
+                        "require { e2e_p90 <= 1 s }").replace("pp 2 < tp 2 ; ep 2 >", "tp 4")
+    ttft, tpot = [-1.0, -0.6, 0.0, 0.2, 0.4], [-0.5, -0.3, 0.0, 0.1, 0.3]
+    regimes = {"quantity=ttft": {"runs": 9, "figures": 9, "log_ratio": ttft},
+               "quantity=tpot": {"runs": 6, "figures": 6, "log_ratio": tpot},
+               "quantity=e2e": {"runs": 3, "figures": 3, "log_ratio": None},
+               "all": {"runs": 20, "figures": 30, "log_ratio": [-2.0, -1.0, 0.0, 1.0, 2.0]}}
+    monkeypatch.setattr(bands_module, "ledger", lambda: Ledger(min_runs=4, levels=LEVELS, source="t", regimes=regimes))
+    result = check(load_plan_text(text, name="small-traffic.moe"))[0]
+    load = result.load.json
+    b = bands_of(result)
+    band = b.figures["load.e2e_s.p90"]
+    assert band.regime == "composed: quantity=ttft + quantity=tpot" and "E2E has too few runs" in band.note
+    s = load["ttft_s"]["p90"] / load["e2e_s"]["p90"]
+    assert 0 < s < 1 and band.runs == 6
+
+    def r(level_index: int) -> float:     # the composed log-ratio at a stored level
+        return -math.log(s * math.exp(-ttft[level_index]) + (1 - s) * math.exp(-tpot[level_index]))
+    assert (band.low, band.high) == pytest.approx((band.value * math.exp(-r(3)), band.value * math.exp(-r(1))),
+                                                  rel=1e-12)
+    # e2e_p90 <= 1 s is judged on the same composed errors: p = 1 − F(ln(p90 / 1 s))
+    expected = 1 - float(np.interp(math.log(band.value / 1.0), [r(i) for i in range(5)], LEVELS))
+    assert b.requirements[0].probability == pytest.approx(expected, rel=1e-9)
+    assert b.requirements[0].band is not None and b.requirements[0].band.regime == band.regime
+    # enough E2E runs of its own: E2E's band, as any quantity's
+    regimes["quantity=e2e"] = {"runs": 5, "figures": 5, "log_ratio": [-0.2, -0.1, 0.0, 0.1, 0.2]}
+    own = bands_of(result).figures["load.e2e_s.p90"]
+    assert own.regime == "quantity=e2e" and (own.low, own.high) == pytest.approx(
+        (own.value * math.exp(-0.1), own.value * math.exp(0.1)), rel=1e-12)
+
+
+def test_e2e_coverage_of_the_held_out_half_is_the_composed_band_s(held_out):
+    """The corpus's six held-out E2E figures (the SGLang cookbook's, 31–43 % above dagc) are judged by the band
+    dagc states for them, TTFT's and TPOT's composed, never the pooled `all`: 3 of 6 lie in it, in sample and
+    leaving their family out — short of 70–90 % (docs/bands.md says why)."""
+    e2e = [o for o in held_out if o.quantity == "e2e"]
+    assert len(e2e) == 6 and all(o.ttft_share is not None and 0 < o.ttft_share < 0.1 for o in e2e)
+    assert all(bc._errors(o, ledger()).regime.startswith("composed: ") for o in e2e)
+    assert bc.coverage(held_out, ledger())["e2e"] == (3, 6)
+    assert bc.leave_one_family_out(held_out)["e2e"] == (3, 6)
