@@ -135,6 +135,8 @@ def test_the_plan_statement_sets_the_terms_and_the_bands(synthetic):
     engine = assumptions(plan, None)["engine"]
     assert (engine["calibration"], engine["step_s"], engine["frontend_s"]) == ("cal.json", cal.terms["step_s"],
                                                                              cal.terms["frontend_s"])
+    assert (engine["compute_time_scale"], engine["memory_time_scale"]) == (cal.terms["compute_time_scale"],
+                                                                           cal.terms["memory_time_scale"])
     plain = bands_of(check(load_plan_text(PLAN.format(p=512, g=128, r=4, s="tp 8")))[0])
     assert plain.figures["tpot_s"].regime.startswith("engine=vllm") or "quantity=tpot" in plain.figures["tpot_s"].regime
     assert not plain.figures["tpot_s"].regime.startswith("calibration")

@@ -29,7 +29,9 @@ examples:
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Add `dagc calibrate` to the CLI's subparsers."""
-    p = subparsers.add_parser("calibrate", help="fit the engine's step and front-end time on your own benchmark runs",
+    p = subparsers.add_parser("calibrate",
+                              help="fit the engine's step and front-end time and kernel-time multipliers on your own "
+                              "benchmark runs",
                               epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("inputs", nargs="+", metavar="RUN",
                    help="run files (vLLM --save-result JSON, SGLang bench_serving JSON lines, AIPerf / genai-perf "

@@ -106,6 +106,8 @@ def assumptions(plan: Plan, microbatches: int | None) -> dict:
         "reserve_bytes": c.reserve_bytes,
         "engine": {"name": c.engine.name, "release": c.engine.release, "frontend_s": c.engine.terms.frontend_s,
                    "step_s": c.engine.terms.step_s,      # both the calibration's with `calibration from "FILE"`
+                   "compute_time_scale": c.engine.terms.compute_time_scale,     # 1 but a calibration's
+                   "memory_time_scale": c.engine.terms.memory_time_scale,
                    "calibration": plan.calibration.file if plan.calibration is not None else None},
         "routing": "measured" if w.expert_load else "random" if w.routing_imbalance is None else "imbalance",
         "routing_imbalance": w.routing_imbalance,
