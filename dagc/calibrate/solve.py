@@ -20,10 +20,11 @@ TTFT and E2E, its slopes are known: d r / d frontend_s = 1 / dagc's figure), the
 within `BOUNDS`, and the terms re-evaluated there until no term moves more than `TOLERANCE` (in probe units) or
 after `ROUNDS` re-evaluations.
 
-A term is identified, and fitted, when the runs can tell it apart (`identified`): it moves the fitted figures of
-at least `MIN_RUNS` runs; its slopes are not within `COLLINEAR` of the others' (the share of its slopes the
-others' cannot reproduce, 1 − R², at least that much); and there is at least one run more than identified terms.
-The others keep their start (the engine's own), in `PRIORITY` order when they compete.
+A term is identified, and fitted, when the runs can tell it apart (`identified`): its probe moves the fitted
+figures of at least `MIN_RUNS` runs by `_MOVES` or more; its slopes are not within `COLLINEAR` of the others'
+(the share of its slopes the others' cannot reproduce, 1 − R², at least that much); and there is at least one run
+more than identified terms. The others keep their start (the engine's own), in `PRIORITY` order when they
+compete.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ ROUNDS = 4              # evaluations after the probes, at most (the first follo
 TOLERANCE = 5e-3        # in probe units: 5 µs of step_s, 0.1 ms of frontend_s, 0.05 % of a scale
 MIN_RUNS = 3            # a term moved on fewer runs keeps its start: one run's error is not a term's
 COLLINEAR = 0.02        # a term whose slopes the others' reproduce but for this share is not told apart
-_MOVES = 1e-4           # a figure moved by less than this (ln) by a probe is not moved by the term
+_MOVES = 5e-3           # a figure a probe moves by less than this (ln: 0.5 %) is not moved by the term
 HUBER = 0.05            # |ln(dagc / measured)| up to which a residual is squared, linear beyond (Huber's loss)
 _STEP = 10.0            # the largest move of one round, in probe units (10 ms, 200 ms, e^1)
 
@@ -79,7 +80,9 @@ def _to_v(terms: Mapping[str, float]) -> np.ndarray:
 
 
 def _to_terms(v: np.ndarray) -> dict[str, float]:
-    return {t: (math.exp(x * PROBE[t]) if t in LOG else x * PROBE[t]) for t, x in zip(TERMS, v, strict=True)}
+    """The terms at coordinates `v`, each within its `BOUNDS` (exp(ln 5) is not always 5)."""
+    out = {t: (math.exp(x * PROBE[t]) if t in LOG else x * PROBE[t]) for t, x in zip(TERMS, v, strict=True)}
+    return {t: float(min(BOUNDS[t][1], max(BOUNDS[t][0], x))) for t, x in out.items()}
 
 
 def _bounds_v() -> tuple[np.ndarray, np.ndarray]:
