@@ -387,3 +387,38 @@ def test_the_terms_stay_within_their_bounds():
     for name, (low, high) in BOUNDS.items():
         assert low <= fit.terms[name] <= high, name
     assert fit.terms["compute_time_scale"] == 5.0           # 20× slower than profiled: the scale stops at 5
+
+
+def test_the_time_scales_multiply_each_compute_op_by_how_bound_it_is():
+    """`compute_time_scale` multiplies a compute-bound op's time, `memory_time_scale` a memory-bound one's, blended
+    by the op's roofline share of compute; a collective is not scaled; at 1 and 1 every time is the profile's."""
+    import dataclasses
+
+    import numpy as np
+
+    from dagc.cost.cost import template_time_s
+    from dagc.cost.cost_model import CostModel
+    from dagc.ir.dag import Kernel, KernelClass, OpKind, OpTemplate
+    from dagc.plan.model import DType
+    plan = load_plan_text(PLAN.format(p=512, g=128, r=4, s="tp 8"))
+    plain = CostModel.from_cluster(plan.cluster)
+    terms = plan.cluster.engine.terms.model_copy(update={"compute_time_scale": 2.0, "memory_time_scale": 0.5})
+    scaled = CostModel.from_cluster(plan.cluster.model_copy(update={"engine": plan.cluster.engine.model_copy(
+        update={"terms": terms})}))
+    assert (scaled.compute_time_scale, scaled.memory_time_scale) == (2.0, 0.5)
+    one = np.ones(2)
+
+    def op(flops: float, hbm: float) -> OpTemplate:
+        k = Kernel("norm", KernelClass.MEMORY, (np.full(2, 4096.0),))
+        return OpTemplate(OpKind.NORM, None, 1, one, one * flops, one * hbm, 0 * one, one, 2, 2 * flops, 2 * hbm, 0,
+                          kernels=(k,))
+    compute_bound, memory_bound = op(1e15, 1.0), op(1.0, 1e12)
+    assert template_time_s(compute_bound, scaled) == pytest.approx(2.0 * template_time_s(compute_bound, plain))
+    assert template_time_s(memory_bound, scaled) == pytest.approx(0.5 * template_time_s(memory_bound, plain))
+    # half its roofline time compute, half memory: the mean of the two
+    tc = plain.peak_flops(DType.BF16) * 1e-3
+    half = op(tc, plain.hbm_bytes_per_s * 1e-3)
+    assert template_time_s(half, scaled) == pytest.approx(1.25 * template_time_s(half, plain))
+    collective = dataclasses.replace(compute_bound, kind=OpKind.ALL_REDUCE, group_size=2, comm_bytes=one * 1e6,
+                                     comm_bytes_total=2e6, kernels=())
+    assert template_time_s(collective, scaled) == pytest.approx(template_time_s(collective, plain))

@@ -123,7 +123,8 @@ def compute_cost_key(tpl: OpTemplate, cm: CostModel) -> tuple | None:
     kernels = tuple((k.cls, k.dtype, k.memory_op, k.launches, k.eager, tuple(_array_key(x) for x in k.shape))
                     for k in priced_kernels(tpl, cm.profile, cm.glue))
     roofline = (tpl.peak_dtype, _array_key(tpl.flops), _array_key(tpl.hbm_bytes)) if cm.profile is None else ()
-    return (np.shape(tpl.flops), kernels, tpl.kind is OpKind.EMBED, *roofline)
+    # the engine's multiplier of the op's time (1 but with a calibration's scales), read from its FLOPs and bytes
+    return (np.shape(tpl.flops), kernels, tpl.kind is OpKind.EMBED, op_time_scale(tpl, cm), *roofline)
 
 
 def _array_key(x) -> tuple:
