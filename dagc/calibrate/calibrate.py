@@ -93,10 +93,11 @@ class Calibrated:
             "engine": first.cluster.engine.name, "release": first.cluster.engine.release,
             "gpu": first.cluster.gpu.name, "gpus": first.cluster.gpus, "model": first.model.name,
             "terms": self.terms,
-            "fit": {"method": "least absolute deviation of ln(dagc / measured), linearised (a probe a term, then "
-                              "secant updates), bounded: step_s on 0-1 s, frontend_s 0-60 s, the time scales 0.2-5; "
-                              "on every run's TPOT and output tokens/s and the TTFT of the runs not sent all at "
-                              "once; a term the runs cannot tell apart keeps the engine's own value",
+            "fit": {"method": "Huber loss (squared within 0.05, linear beyond) of ln(dagc / measured), linearised (a "
+                              "probe a term, again after the first step, then secant updates), bounded: step_s 0-1 s, "
+                              "frontend_s 0-60 s, the time scales 0.2-5; on every run's TPOT and output tokens/s and "
+                              "the TTFT of the runs not sent all at once; a term the runs cannot tell apart keeps the "
+                              "engine's own value",
                     "cross_validation": "leave one run out", "start": dict(self.start),
                     "runs_moved": dict(self.fit.moved),
                     "kept": list(self.kept),

@@ -1,4 +1,4 @@
-"""The joint fit of the engine's terms on measured runs: robust (least absolute log-ratio), bounded, linearised.
+"""The joint fit of the engine's terms on measured runs: robust (Huber on log-ratios), bounded, linearised.
 
 Input: `evaluate` — engine terms → dagc's figures of every run (`dagc.calibrate.figures`) —, the runs' measured
 figures, which runs' TTFT may be fitted on (not an offline burst's: its TTFT is the queue's), and the engine's own
@@ -7,18 +7,19 @@ start, dagc's figures at the fit and the linearisation there; and, from it, each
 that run predicts them (`JointFit.left_out`).
 
 The terms (`TERMS`, docs/calibrate.md): `step_s` (host time per engine step), `frontend_s` (per request, before
-its first token reaches the client), `compute_time_scale` and `memory_time_scale` (multipliers of the kernel
-profile's time of compute-bound and memory-bound kernels, `dagc.cost.cost_model.CostModel.from_cluster`). Each
+its first token reaches the client), `compute_time_scale` and `memory_time_scale` (multipliers of a compute-bound
+and a memory-bound op's time, blended by how bound an op is: `dagc.cost.cost_model.CostModel.time_scale`). Each
 run's figures the fit reads (`fitted_figures`): its TPOT (its ITL where it measured no TPOT), its TTFT unless an
 offline burst, its output tokens/s; every run and quantity weighs one (a mean and a median half each).
 
-The residual of a figure is r = ln(dagc / measured); the fit minimises Σ w·|r| (least absolute deviation: a run
-far off moves a term no more than any other) in coordinates v = (seconds, seconds, ln scale, ln scale) / `PROBE`.
-r(v) is linearised: its slopes from one probe per simulated term at the start (`frontend_s` adds to every client
-TTFT and E2E, its slopes are known: d r / d frontend_s = 1 / dagc's figure), then updated from each new point
-(Broyden's secant update); the linearised problem is solved by iteratively reweighted least squares, each term
-within `BOUNDS`, and the terms re-evaluated there until no term moves more than `TOLERANCE` (in probe units) or
-after `ROUNDS` re-evaluations.
+The residual of a figure is r = ln(dagc / measured); the fit minimises Σ w·Huber(r) (`loss`: squared up to
+`HUBER`, linear beyond, so that a run far off pulls a term no harder than any other) in coordinates
+v = (seconds, seconds, ln scale, ln scale) / `PROBE`. r(v) is linearised: its slopes from one probe per simulated
+term at the start (`frontend_s` adds to every client TTFT and E2E, its slopes are known: d r / d frontend_s =
+1 / dagc's figure), probed again after the first step, then updated from each new point (Broyden's secant
+update); the linearised problem is solved by iteratively reweighted least squares, each term within `BOUNDS`,
+and the terms re-evaluated there until no term moves more than `TOLERANCE` (in probe units) or after `ROUNDS`
+re-evaluations. The fit is the evaluated point of least loss.
 
 A term is identified, and fitted, when the runs can tell it apart (`identified`): its probe moves the fitted
 figures of at least `MIN_RUNS` runs by `_MOVES` or more; its slopes are not within `COLLINEAR` of the others'
@@ -124,7 +125,7 @@ class JointFit:
             if len(others) >= MIN_RUNS:
                 w = np.array([x for _, _, x in self.rows])[keep]
                 lo, hi = _bounds_v()
-                dv[cols] = _lad_within(self.r[keep], self.jac[keep][:, cols], w, v0[cols], lo[cols], hi[cols])
+                dv[cols] = _solve_within(self.r[keep], self.jac[keep][:, cols], w, v0[cols], lo[cols], hi[cols])
         out = dict(self.at[run])
         slopes = self._slopes_of(run)
         for k, g in slopes.items():
@@ -184,7 +185,7 @@ def fit_terms(evaluate: Evaluate, measured: Sequence[Figures], ttft_use: Sequenc
     best = (loss(r, w), v, x, r, jac)
     for n in range(ROUNDS if cols else 0):
         dv = np.zeros(len(TERMS))
-        dv[cols] = _lad_within(r, jac[:, cols], w, v[cols], lo[cols], hi[cols])
+        dv[cols] = _solve_within(r, jac[:, cols], w, v[cols], lo[cols], hi[cols])
         if np.max(np.abs(dv)) <= TOLERANCE:
             break
         v_new = v + dv
@@ -231,13 +232,13 @@ def _slopes(evaluate: Evaluate, measured: Sequence[Figures], rows: Sequence[tupl
     return out
 
 
-def _lad_within(r: np.ndarray, jac: np.ndarray, w: np.ndarray, v: np.ndarray, lo: np.ndarray,
+def _solve_within(r: np.ndarray, jac: np.ndarray, w: np.ndarray, v: np.ndarray, lo: np.ndarray,
                 hi: np.ndarray) -> np.ndarray:
-    """The move of the fitted terms from `v`, each within its bounds [lo, hi] (`_lad_bounded`)."""
-    return _lad_bounded(r, jac, w, lo - v, hi - v)
+    """The move of the fitted terms from `v`, each within its bounds [lo, hi] (`_huber_bounded`)."""
+    return _huber_bounded(r, jac, w, lo - v, hi - v)
 
 
-def _lad_bounded(r: np.ndarray, jac: np.ndarray, w: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+def _huber_bounded(r: np.ndarray, jac: np.ndarray, w: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """The move dv within [lo, hi] (and `_STEP` a term) minimising Σ w·|r + jac·dv|, by iteratively reweighted
     least squares; a term that reaches its bound is held there and the others solved again."""
     n = jac.shape[1]
