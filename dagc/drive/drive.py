@@ -123,7 +123,7 @@ def drive(plan: Plan, options: DriveOptions | None = None) -> Driven:
         >>> from dagc.lang.load import load_plan
         >>> d = drive(load_plan("examples/qwen3-30b-a3b-4gpu.moe"), DriveOptions(search=False))
         >>> [r.verdict.correct for r in d.results], d.found is None
-        ([True], True)
+        ([True, True], True)
 
     Raises:
         PlanError: when `options.strategy` text does not parse (before any search).
@@ -166,7 +166,7 @@ def check(plan: Plan, strategy: str | StrategyDecl | None = None, optimality: Se
 
     Example:
         >>> import dagc
-        >>> [r] = dagc.check(dagc.load_plan("examples/qwen3-30b-a3b-4gpu.moe"), search=False)
+        >>> [r] = dagc.check(dagc.load_plan("examples/qwen3-30b-a3b-4gpu.moe"), "tp 1 ; ep 4", search=False)
         >>> r.verdict.correct, r.verdict.optimal
         (True, None)
 
