@@ -33,8 +33,8 @@ import sys
 import time
 from pathlib import Path
 
-from dagc.cli.commands import CHECK_RESCORED
 from dagc.cli.main import GC_THRESHOLD
+from dagc.drive.drive import CHECK_RESCORED
 from dagc.lang.load import load_plan, load_plan_text
 from dagc.plan.workload import Serving
 from dagc.search.search import search

@@ -4,10 +4,21 @@ Public API (no logic here):
 
     load_plan(path) -> Plan                  read, parse and lower a .moe file
     load_plan_text(text) -> Plan
-    check(plan, strategy=None) -> [StrategyResult]   with what the plan's chosen engine cannot start (E7xx)
-    compile(plan, out, strategy=None) -> [Written]   check, then write every output into `out`
+    check(plan, strategy=None, *, search=True, jobs=1, budget_s=None) -> [StrategyResult]
+                                             what `dagc check` answers: the search run and each verdict
+                                             judged optimal against it, the E7xx of the plan's chosen
+                                             engine, the next steps; `search=False` as `--no-search`
+    compile(plan, out, strategy=None, options=None, *, search=True, jobs=1, budget_s=None) -> [Written]
+                                             what `dagc compile` writes into `out` (its search, each
+                                             objective's pick and pareto.svg included)
     report_json(result) -> dict              the report.json object (docs/outputs.md)
     explain(code) -> str | None              a rule's documentation
+
+Both run `dagc.drive.drive.drive`, the driver of the commands themselves: the same plan gives the same
+verdicts, optimal evidence and next steps from Python as from the command. Before, they ran no search
+(the optimal verdict was not judged) and gave no next steps; `search=False` is that check, with its next
+steps. `check`'s former keywords (`optimality=`, `picks=`, `progress=`) still work: with a search's
+result passed as `optimality`, none is run.
 
 Errors cross the API as `PlanError`, which carries located `Diagnostic`s.
 
@@ -25,7 +36,7 @@ TYPE_CHECKING = False
 
 _LAZY = {
     "load_plan": "lang.load", "load_plan_text": "lang.load", "parse_strategy": "lang.load",
-    "check": "launch.engine_check", "StrategyResult": "verdict.check", "compile": "export.compile",
+    "check": "drive.drive", "StrategyResult": "verdict.check", "compile": "export.compile",
     "report_json": "export.report", "explain": "rules", "RULES": "rules",
     "Diagnostic": "diagnostics", "PlanError": "diagnostics", "Severity": "diagnostics", "render": "diagnostics",
 }
@@ -38,10 +49,10 @@ if TYPE_CHECKING:
 
     __version__: str
     from .diagnostics import Diagnostic, PlanError, Severity, render
+    from .drive.drive import check
     from .export.compile import compile
     from .export.report import report_json
     from .lang.load import load_plan, load_plan_text, parse_strategy
-    from .launch.engine_check import check
     from .rules import RULES, explain
     from .verdict.check import StrategyResult
 

@@ -17,6 +17,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import band_coverage as bc  # noqa: E402, I001
 import make_ledger as ml  # noqa: E402, I001
 
+from dagc.export.optimal_words import evidence_json  # noqa: E402
 from dagc.lang.load import load_plan_text  # noqa: E402
 from dagc.verdict import bands as bands_module  # noqa: E402
 from dagc.verdict.bands import bands_of, odds_text, value_band_text  # noqa: E402
@@ -200,7 +201,8 @@ def _judged_small(monkeypatch, book: Ledger | None = None):
     if book is not None:
         monkeypatch.setattr(ledger_module, "ledger", lambda: book)
     plan = load_plan(str(ROOT / "tests" / "fixtures" / "small.moe"))
-    return check(plan, optimality=search(plan, plan.objective, top=5, jobs=1))[0].optimality
+    r = check(plan, optimality=search(plan, plan.objective, top=5, jobs=1))[0]
+    return evidence_json(r.optimality, r)     # report.json's, the note in words
 
 
 def test_optimal_verdict_names_a_better_strategy_within_dagc_s_error(monkeypatch):

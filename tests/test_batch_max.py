@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 from dagc.diagnostics import PlanError
+from dagc.export.optimal_words import evidence_json
 from dagc.export.report import report_json
 from dagc.lang.flatten import flatten
 from dagc.lang.load import load_plan_text, parse_strategy
@@ -253,10 +254,11 @@ def test_the_verdict_says_what_each_strategy_serves():
     plan = load_plan_text(with_max(QWEN))
     found = search(plan, top=5, front=False)
     tp = next(r for r in check(plan, optimality=found) if r.label == "tp")
-    note, best = tp.optimality["note"], found.best
+    note, best = evidence_json(tp.optimality, tp)["note"], found.best
     assert note.startswith(f"`{best.text}` gives ")
     assert best.binding == tp.plan.workload.batch_breaks.strip("`") == "memory <= 80 %"
-    assert tp.optimality["best_batch_breaks"] == "memory <= 80 %" and tp.optimality["best_batch"] == best.batch
+    ev = evidence_json(tp.optimality, tp)
+    assert ev["best_batch_breaks"] == "memory <= 80 %" and ev["best_batch"] == best.batch
     t = lambda s: format_si(s, Dimension.TIME)      # noqa: E731  (the one rounding rule of times)
     # (the note goes on to say whether the two are apart by more than dagc's error: docs/bands.md)
     assert (f", serving {best.batch:,} requests at TPOT {t(best.metrics['tpot_s'])}, limited "

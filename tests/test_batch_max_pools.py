@@ -12,6 +12,7 @@ import sys
 
 import pytest
 
+from dagc.export.optimal_words import evidence_json
 from dagc.lang.load import load_plan_text
 from dagc.search.result import rank_key
 from dagc.search.search import search
@@ -57,7 +58,7 @@ def test_the_optimal_verdict_names_the_pool_with_its_batch(found):
     r = check(plan_with(), optimality=found)[0]
     best = found.best
     assert r.verdict.optimal is False
-    ev = r.optimality
+    ev = evidence_json(r.optimality, r)
     assert ev["best_strategy"] == best.text and ev["best_batch"] == best.batch
     assert f"serving {best.batch:,} requests" in ev["note"] and "left out" not in ev["note"]
 
@@ -117,7 +118,7 @@ def test_a_space_cut_by_the_cap_on_probes_says_what_it_left_out():
     assert again.disaggregated == d
     assert 30 <= d["batch_probes"] < 30 + 64
     r = check(plan_with(), optimality=cut)[0]
-    assert r.optimality["note"].endswith(f"; the search left out {cut.left_out}")
+    assert evidence_json(r.optimality, r)["note"].endswith(f"; the search left out {cut.left_out}")
 
 
 def test_vary_batch_ranks_pools_in_the_search_output(tmp_path):

@@ -183,9 +183,9 @@ def test_search_tables_keep_every_figure_whole_at_every_width(searched, width):
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_check_tables_keep_every_figure_whole_at_every_width(searched, width):
-    from dagc import check
     from dagc.cli.print_figures import MEMORY_COLUMNS, print_memory_table, print_metrics_table
     from dagc.export.report import report_json
+    from dagc.launch.engine_check import check  # the check alone: these tables are not the search's
     plan = searched[0]
     r = check(plan.model_copy(update={"workload": plan.workload.model_copy(update={"traffic": None})}))[1]
     drawn = []
@@ -274,7 +274,8 @@ REQUIREMENTS_PLAN = PLAN.replace("requests = 60\n", "requests = 120\n").replace(
 
 @pytest.fixture(scope="module")
 def requirements_checked(tmp_path_factory):
-    from dagc import check, load_plan
+    from dagc import load_plan
+    from dagc.launch.engine_check import check
     path = tmp_path_factory.mktemp("requirements") / "plan.moe"
     path.write_text(REQUIREMENTS_PLAN)
     return check(load_plan(str(path)))[0]
@@ -340,7 +341,7 @@ def test_requirements_table_shows_every_figure_at_every_width(requirements_check
 
 
 def test_requirements_table_without_traffic_has_no_judged_on_column(requirements_checked):
-    from dagc import check
+    from dagc.launch.engine_check import check  # the check alone: these tables are not the search's
     plan = requirements_checked.plan
     text = REQUIREMENTS_PLAN.replace("  rate = 2 requests/s\n  requests = 120\n", "")
     for line in ("  ttft_p99 <= 20 s\n", "  tpot_p90 <= 900 ms\n", "  goodput >= 1 requests/s\n"):

@@ -132,11 +132,12 @@ def test_unwritable_output_is_reported(tmp_path):
 
 
 def test_the_public_api_compiles_a_plan(tmp_path):
-    """`import dagc; dagc.compile(plan, out)`: check, then every output written, as `dagc compile --no-search`."""
+    """`import dagc; dagc.compile(plan, out, search=False)`: check, then every output written, as `dagc compile
+    --no-search` (with the search, tests/test_drive.py)."""
     import dagc
     plan = dagc.load_plan(EXAMPLES / "mixtral-8x7b-1node.moe")
-    written = dagc.compile(plan, tmp_path / "out", strategy="tp 8")
-    (result,) = dagc.check(plan, "tp 8")
+    written = dagc.compile(plan, tmp_path / "out", strategy="tp 8", search=False)
+    (result,) = dagc.check(plan, "tp 8", search=False)
     assert [w.directory for w in written] == [tmp_path / "out"]
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report == json.loads(json.dumps(dagc.report_json(result)))

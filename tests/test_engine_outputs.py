@@ -5,6 +5,7 @@ outputs say which TTFT is the client's and which the server's."""
 from __future__ import annotations
 
 import dagc
+from dagc.export.optimal_words import evidence_json
 from dagc.lang.load import load_plan_text
 
 # Qwen3-30B-A3B on 4 H100s under TensorRT-LLM, ranked by TTFT: unfiltered, the search's best was
@@ -50,7 +51,7 @@ def test_search_leaves_out_what_the_plans_engine_cannot_start_and_check_rejects_
     assert found.rejected >= left_out
     # the optimal verdict's evidence names a best that check accepts
     [judged] = dagc.check(plan, optimality=found)
-    best = judged.optimality["best_strategy"]
+    best = evidence_json(judged.optimality, judged)["best_strategy"]
     assert "overlap microbatch" not in best
     assert dagc.check(plan, best)[0].verdict.correct
 

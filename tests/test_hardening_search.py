@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 import dagc.search.chunks as chunks_mod
 import dagc.search.rescore as rescore_mod
 import dagc.search.search as search_mod
+from dagc.export.optimal_words import evidence_json
 from dagc.lang.load import load_plan, load_plan_text, parse_strategy
 from dagc.memory.activations import activation_bytes_by_stage
 from dagc.plan.workload import Overlap
@@ -45,6 +46,12 @@ WIDE = plan_text(
           'moe { experts = 240  top_k = 2  ffn = 2048 } }',
     cluster='cluster { gpus = 4096  gpus_per_node = 256  gpu preset "h100-sxm" }',
     workload="workload { batch = 4096  prompt = 8192  generate = 128 }")
+
+
+def judge_in_words(result, found, **kw):
+    """`judge_optimal` with its evidence as report.json gives it, the note in words (`dagc.export.optimal_words`)."""
+    optimal, evidence = judge_optimal(result, found, **kw)
+    return optimal, evidence_json(evidence, result)
 
 
 def _gpus(item) -> int:
@@ -134,13 +141,13 @@ def test_partial_search_that_found_nothing_does_not_claim_there_is_nothing():
     assert partial.best is None and not partial.complete and partial.stopped == "cap"
     assert search(plan, rescore=0, max_candidates=2000).best is not None   # yet legal strategies exist
     for r in check(plan, optimality=partial):
-        note = r.optimality["note"]
+        note = evidence_json(r.optimality, r)["note"]
         assert r.verdict.optimal is None
         assert "no legal strategy" not in note
         assert "stopped after 128 of 6,743 candidates" in note and "before finding a legal strategy" in note
     budget = search(plan, rescore=0, budget_s=0.0)
     assert budget.evaluated == 0 and budget.stopped == "budget"
-    optimal, evidence = judge_optimal(check(plan)[0], budget)
+    optimal, evidence = judge_in_words(check(plan)[0], budget)
     assert optimal is None and "time budget" in evidence["note"]
 
 
@@ -153,8 +160,8 @@ def test_partial_search_never_calls_a_strategy_optimal():
     partial = search(plan, max_candidates=count_candidates(plan) - 1, rescore=0)
     assert not partial.complete
     r = check(plan, strategy=best, optimality=partial)[0]
-    assert r.verdict.optimal is None and "not judged" in r.optimality["note"]
-    assert "stopped after" in r.optimality["note"]
+    assert r.verdict.optimal is None and "not judged" in evidence_json(r.optimality, r)["note"]
+    assert "stopped after" in evidence_json(r.optimality, r)["note"]
 
 
 # ---------------------------------------------------------------- 3. one memory model

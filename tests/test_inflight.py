@@ -9,10 +9,11 @@ import math
 
 import pytest
 
-from dagc import check, load_plan_text
+from dagc import load_plan_text
 from dagc.export.compile import compile as compile_plan
 from dagc.ir.dag import OpKind, Phase
 from dagc.lang.flatten import flatten
+from dagc.launch.engine_check import check  # the check alone, without a search (as `dagc.check(plan, search=False)`)
 from dagc.layout.layout import resolve
 from dagc.layout.mix import shares
 from dagc.schedule.timer import Timer
@@ -204,7 +205,7 @@ def test_report_json_serving_keys(tmp_path):
 
 
 def test_outputs_show_the_decode_and_mixed_steps(tmp_path):
-    compile_plan(plan(), tmp_path)
+    compile_plan(plan(), tmp_path, search=False)
     [out] = [d for d in tmp_path.rglob("report.md")]
     md = out.read_text()
     assert "**Served in flight**" in md and "no queueing" in md.lower().replace("no queueing", "no queueing")

@@ -11,6 +11,7 @@ from dataclasses import replace
 import pytest
 
 from dagc.cli.main import main
+from dagc.export.optimal_words import evidence_json
 from dagc.lang.load import load_plan, parse_strategy
 from dagc.search.search import search
 from dagc.search.under_traffic import ALL, JUDGE_LIMIT, STEADY, judge_under_traffic
@@ -31,6 +32,12 @@ require { ttft_p99 <= 1 s  tpot_p90 <= 30 ms }
 strategy tp 1
 """
 TPOT = "tpot_p90 <= 30 ms"
+
+
+def judge_in_words(result, found, **kw):
+    """`judge_optimal` with its evidence as report.json gives it, the note in words (`dagc.export.optimal_words`)."""
+    optimal, evidence = judge_optimal(result, found, **kw)
+    return optimal, evidence_json(evidence, result)
 
 
 @pytest.fixture(autouse=True)
@@ -88,12 +95,12 @@ def test_past_the_limit_the_verdict_says_what_it_did_not_judge(plan_path, steady
     assert best.gpus == 2 and best.judged == STEADY and best.meets_requirements
     own = check_strategy(plan, parse_strategy("tp 1"), with_capacity=False)
     assert own.verdict.meets_requirements is False
-    optimal, ev = judge_optimal(own, judged)
+    optimal, ev = judge_in_words(own, judged)
     assert optimal is None and ev["best_judged"] == STEADY
     assert "meets the steady-state requirements" in ev["note"] and "dagc check --strategy" in ev["note"]
     assert "dagc simulated 1 of the search's best under the plan's traffic, not this one" in ev["note"]
     # the same best judged: a "meets" that is a claim about every requirement
-    optimal, ev = judge_optimal(own, judge_under_traffic(plan, steady, need=1))
+    optimal, ev = judge_in_words(own, judge_under_traffic(plan, steady, need=1))
     assert optimal is False and ev["best_judged"] == ALL and ev["best_meets_requirements"] is True
 
 

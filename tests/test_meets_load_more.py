@@ -12,6 +12,7 @@ import pytest
 from test_meets_load import PLAN
 
 from dagc.cli.main import main
+from dagc.export.optimal_words import evidence_json
 from dagc.lang.load import load_plan, parse_strategy
 from dagc.plan.plan import OBJECTIVES
 from dagc.search.result import front_key
@@ -25,6 +26,12 @@ from dagc.verdict.optimal import judge_optimal
 # is a disaggregated pair (`prefill 1 < tp 1 > decode 1 < tp 1 >`) that `tp 2 ; ep 2` dominates.
 
 TP1 = "tp 1 with microbatches 1 overlap none"
+
+
+def judge_in_words(result, found, **kw):
+    """`judge_optimal` with its evidence as report.json gives it, the note in words (`dagc.export.optimal_words`)."""
+    optimal, evidence = judge_optimal(result, found, **kw)
+    return optimal, evidence_json(evidence, result)
 
 
 @pytest.fixture(autouse=True)
@@ -100,11 +107,11 @@ def test_the_verdict_never_calls_a_strategy_worse_than_one_not_simulated(plan_pa
     assert unsimulated.best.text == TP1 and unsimulated.best.judged == STEADY
     own = check_strategy(plan, parse_strategy("tp 2 ; ep 2"), with_capacity=False)
     assert own.verdict.meets_requirements is True           # both meet: the best on the steady state alone
-    optimal, ev = judge_optimal(own, unsimulated)
+    optimal, ev = judge_in_words(own, unsimulated)
     assert optimal is None, ev["note"]
     assert ev["note"].startswith("not judged: ") and "steady state alone" in ev["note"]
     # judged under the traffic, the same best misses a load line: `tp 2 ; ep 2` is then optimal
-    optimal, ev = judge_optimal(own, judge_under_traffic(plan, steady, need=1))
+    optimal, ev = judge_in_words(own, judge_under_traffic(plan, steady, need=1))
     assert optimal is True
 
 
@@ -113,7 +120,7 @@ def test_the_verdict_does_not_compare_a_strategy_with_itself(plan_path, steady):
     unsimulated = judge_under_traffic(plan, steady, need=1, limit=0)
     own = check_strategy(plan, parse_strategy(TP1), with_capacity=False)      # the search's best, checked
     assert own.verdict.meets_requirements is False
-    optimal, ev = judge_optimal(own, unsimulated)
+    optimal, ev = judge_in_words(own, unsimulated)
     assert optimal is None
     assert f"`{TP1}`" not in ev["note"] and "is this strategy" in ev["note"]
     assert "`tpot_p90 <= 30 ms`" in ev["note"]
@@ -122,7 +129,7 @@ def test_the_verdict_does_not_compare_a_strategy_with_itself(plan_path, steady):
     assert best.best.judged == STEADY
     mine = check_strategy(plan, parse_strategy(best.best.text), with_capacity=False)
     assert mine.verdict.meets_requirements is True
-    assert judge_optimal(mine, best)[0] is True
+    assert judge_in_words(mine, best)[0] is True
 
 
 @pytest.fixture(scope="module")
@@ -161,7 +168,7 @@ def test_a_front_point_not_simulated_is_labelled(capsys, over_budget, tmp_path):
 
 
 @pytest.mark.parametrize("strategy", [None, "tp 1"])
-def test_check_past_the_work_budget_does_not_judge_optimal(capsys, over_budget, strategy):
+def test_check_past_the_work_budget_does_not_judge_in_words(capsys, over_budget, strategy):
     """Neither this strategy nor the search's best was simulated: "not judged", with the reason — for the
     plan's `tp 2 ; ep 2` (the steady state's best `tp 1` scores higher) and for `tp 1` itself."""
     argv = ["check", str(over_budget), "--format", "json"] + (["--strategy", strategy] if strategy else [])

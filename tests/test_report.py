@@ -11,12 +11,14 @@ import pytest
 
 from dagc.export.html import heading_id, report_html
 from dagc.export.markdown import comparison_md, report_md
+from dagc.export.optimal_words import evidence_json, times
 from dagc.export.report import report_json
 from dagc.export.summary import COST_NAMES, dominant_costs, metric_text, requirement_value_text
 from dagc.lang.load import load_plan_text
 from dagc.plan.workload import RequirementKind
 from dagc.units import Dimension, format_figure, format_si
 from dagc.verdict.check import check
+from dagc.verdict.optimal import BestCandidate, OptimalEvidence, Why
 from dagc.verdict.verdict import Verdict
 from conftest import ROOT
 
@@ -148,11 +150,20 @@ def test_summary_cites_the_diagnostics_that_explain_a_failed_requirement():
     assert "[Diagnostics](#diagnostics)" in summary
 
 
+def _evidence(why: Why, text: str, gpus: int = 2, meets: bool | None = True, evaluated: int = 40, total: int = 40,
+              complete: bool = True, **figures) -> OptimalEvidence:
+    """An optimal verdict's evidence naming `text` as the search's best (what `judge_optimal` would give)."""
+    best = BestCandidate(text=text, score=1.0, gpus=gpus, microbatches=1, overlap="none", batch=None,
+                         batch_breaks=None, meets_requirements=meets, judged="all", load_missed=(),
+                         misses=0 if meets else 1, exact=True)
+    return OptimalEvidence(why, evaluated=evaluated, total=total, complete=complete, objective="tokens-per-gpu",
+                           best=best, **figures)
+
+
 def test_what_to_change_leads_with_the_requirement_when_no_strategy_can_meet_it():
     r = checked(SEED_10B, "seed.moe")[0]
     assert any(d.code == "N604" for d in r.diagnostics)
-    ev = {"objective": "tokens-per-gpu", "best_strategy": "tp 4 ; ep 8 with microbatches 1 overlap none",
-          "best_gpus": 8, "best_meets_requirements": False, "complete": True, "note": "from the verdict"}
+    ev = _evidence(Why.BEST_IS_LEGAL, "tp 4 ; ep 8 with microbatches 1 overlap none", gpus=8, meets=False)
     r = dataclasses.replace(r, optimality=ev, verdict=Verdict(True, False, False))
     change = report_md(r).split("- **What to change:** ")[1].split("\n")[0]
     assert change.startswith("no strategy on this cluster can meet `decode_throughput >= 100 tokens/ms/gpu` (N604): "
@@ -173,9 +184,8 @@ def test_what_to_change_is_pasteable_with_figures_in_the_requirement_units():
            "decode_tokens_per_s_per_gpu": r.metrics["decode_tokens_per_s"] / 4,
            "throughput_tokens_per_s": r.metrics["throughput_tokens_per_s"], "memory_fraction": 0.05}
     best = {**own, "gpus": 2, "ttft_s": 0.004, "decode_tokens_per_s_per_gpu": 3000.0, "memory_fraction": 0.0612}
-    ev = {"objective": "tokens-per-gpu", "best_strategy": "tp 2 with microbatches 1 overlap none", "best_gpus": 2,
-          "best_meets_requirements": True, "own_figures": own, "best_figures": best, "complete": True,
-          "factor": 3000.0 / own["decode_tokens_per_s_per_gpu"], "note": "from the verdict"}
+    ev = _evidence(Why.BETTER, "tp 2 with microbatches 1 overlap none", gpus=2, meets=True, own_figures=own,
+                   best_figures=best, factor=3000.0 / own["decode_tokens_per_s_per_gpu"])
     r = dataclasses.replace(r, optimality=ev, verdict=Verdict(True, r.verdict.meets_requirements, False))
     summary = report_md(r).split("## Assumptions")[0]
     assert "  ```\n  strategy tp 2 with microbatches 1 overlap none\n  ```" in summary
@@ -185,7 +195,9 @@ def test_what_to_change_is_pasteable_with_figures_in_the_requirement_units():
     assert f"| decode throughput per GPU | {own_tput} | 3 tokens/ms/gpu |" in summary
     assert "| memory of the fullest GPU | 5.0 % of a GPU | 6.1 % of a GPU |" in summary
     # the verdict's own words, as `dagc check` prints them (its caveats too); the figures above in the units
-    assert "- **Optimal: no.** From the verdict." in summary
+    mine = own["decode_tokens_per_s_per_gpu"]
+    assert (f"- **Optimal: no.** `tp 2 with microbatches 1 overlap none` gives {times(3000.0 / mine)} the decode "
+            f"throughput per GPU (3,000 vs {format_figure(mine)} tokens/s per GPU) on 2 GPUs.") in summary
 
 
 # ------------------------------------------------------------------ memory
@@ -266,7 +278,7 @@ def test_comparison_names_the_better_strategy_of_each():
     row = next(line for line in md.splitlines() if line.startswith("| better strategy (paste it) |"))
     cells = [c.strip() for c in row.strip("|").split("|")[1:]]
     for r, cell in zip(results, cells, strict=True):
-        assert cell == (f"`{r.optimality['best_strategy']}`" if r.verdict.optimal is False else "—")
+        assert cell == (f"`{evidence_json(r.optimality, r)['best_strategy']}`" if r.verdict.optimal is False else "—")
     assert all(cell.startswith("`") for cell in cells)          # neither of these two is optimal
 
 
@@ -285,10 +297,13 @@ def test_what_to_change_does_not_repeat_a_not_judged_verdict():
     """When the optimal verdict is not judged with a note, "What to change" points at it rather than
     printing the note a second time."""
     r = checked(with_require("ttft <= 10 ms"))[0]
-    ev = {"objective": "tokens-per-gpu", "best_strategy": "x", "note": "not judged: a long reason"}
+    ev = _evidence(Why.NONE_BETTER_SO_FAR, "x", complete=False, evaluated=10, total=300, order="fewest GPUs first",
+                   stop_reason="at its cap of 10 candidates")
     r = dataclasses.replace(r, optimality=ev, verdict=Verdict(True, r.verdict.meets_requirements, None))
     summary = report_md(r).split("## Assumptions")[0]
-    assert summary.lower().count("a long reason") == 1          # in the optimal verdict alone
+    assert ("**Optimal: not judged.** No better strategy among the 10 evaluated (the best of them `x`), but the search "
+            "stopped after 10 of 300 candidates (fewest GPUs first, at its cap of 10 candidates).") in summary
+    assert summary.lower().count("at its cap of 10 candidates") == 1          # in the optimal verdict alone
     # the search's best is named, and said not to be judged as this strategy is (not "no better is known")
     assert ("- **What to change:** none better is confirmed: the search's best, `x`, is not judged as this one is "
             "(the optimal verdict above says why).") in summary

@@ -9,6 +9,7 @@ import json
 import pytest
 
 from dagc.diagnostics import PlanError
+from dagc.export.optimal_words import evidence_json
 from dagc.lang.flatten import flatten
 from dagc.lang.load import load_plan_text, parse_strategy
 from dagc.plan.workload import Overlap
@@ -88,7 +89,7 @@ def test_the_verdict_names_a_strategy_that_reproduces():
     plan = load_plan_text(MIXTRAL)
     found = search(plan)
     (r,) = check(plan, optimality=found)
-    ev = r.optimality
+    ev = evidence_json(r.optimality, r)
     assert r.verdict.optimal is False and ev["best_strategy"] == found.best.text
     again = check(plan, strategy=ev["best_strategy"])[0]
     assert again.metrics["decode_tokens_per_s"] / again.layout.gpus_used == pytest.approx(ev["best_score"], rel=1e-9)
@@ -113,7 +114,8 @@ def test_the_objective_changes_the_verdict():
     assert per_gpu.best.text != ttft.best.text
     assert ttft.best.metrics["ttft_s"] == min(c.metrics["ttft_s"] for c in ttft.ranked if c.meets_requirements)
     (r,) = check(load_plan_text(text + "\nobjective = ttft"), optimality=ttft)
-    assert "shorter TTFT" in r.optimality["note"] and r.optimality["objective"] == "ttft"
+    ev = evidence_json(r.optimality, r)
+    assert "shorter TTFT" in ev["note"] and ev["objective"] == "ttft"
 
 
 def test_the_search_is_the_same_on_every_run():
@@ -168,7 +170,7 @@ def test_what_each_objective_picks_is_its_own_search_and_reproducible():
             (pick.metrics["ttft_s"], pick.metrics["tpot_s"]), rel=1e-9)
     assert picks["ttft"].text != picks["tokens-per-gpu"].text           # a prefill-heavy plan: they disagree
     (r,) = check(plan, optimality=found, picks=picks)
-    shown = r.optimality["by_objective"]
+    shown = evidence_json(r.optimality, r)["by_objective"]
     assert shown["ttft"]["strategy"] == picks["ttft"].text
     assert shown["ttft"]["ttft_s"] == picks["ttft"].metrics["ttft_s"]
     assert shown["tpot"]["tpot_s"] == min(p["tpot_s"] for p in shown.values() if p["meets_requirements"])

@@ -9,6 +9,7 @@ from dataclasses import replace
 
 import pytest
 
+from dagc.export.optimal_words import evidence_json
 from dagc.lang.load import load_plan, load_plan_text, parse_strategy
 from dagc.layout.split import effective_microbatches
 from dagc.plan.workload import Overlap
@@ -35,6 +36,12 @@ TINY = plan_text(
     cluster='cluster { gpus = 2  gpus_per_node = 2  gpu preset "h100-sxm" }',
     workload="workload { batch = 1  prompt = 128  generate = 8 }",
     strategy="strategy tp 2")
+
+
+def judge_in_words(result, found, **kw):
+    """`judge_optimal` with its evidence as report.json gives it, the note in words (`dagc.export.optimal_words`)."""
+    optimal, evidence = judge_optimal(result, found, **kw)
+    return optimal, evidence_json(evidence, result)
 
 
 def test_enumeration_complete_on_a_tiny_cluster():
@@ -154,10 +161,10 @@ def test_optimal_verdict():
     found = search(plan)
     results = check(plan, optimality=found)
     assert all(r.verdict.optimal is False for r in results)
-    note = results[0].optimality["note"]
+    note = evidence_json(results[0].optimality, results[0])["note"]
     assert f"`{found.best.text}` gives" in note and f"on {found.best.gpus} GPUs" in note
     best = check(plan, strategy=found.best.text, optimality=found)[0]
-    assert best.verdict.optimal is True and "within 5 %" in best.optimality["note"]
+    assert best.verdict.optimal is True and "within 5 %" in evidence_json(best.optimality, best)["note"]
 
 
 def dagc(*args):
@@ -249,7 +256,7 @@ def test_budget_stops_early_fewest_gpus_first_and_says_so():
     assert found.skipped == (SKIPPED_SPLITS,) or not any(c.strategy.pp > 1 for c in found.ranked)
     assert all(c.gpus <= 16 for c in found.ranked)      # the small layouts come first
     r = check(plan, optimality=found)[0]
-    assert "the search stopped after" in r.optimality["note"]
+    assert "the search stopped after" in evidence_json(r.optimality, r)["note"]
 
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402
@@ -266,7 +273,7 @@ def test_search_on_generated_plans(text):
     assert found.ranked == tuple(sorted(found.ranked, key=lambda c: (not c.meets_requirements, -c.score, c.gpus, c.text,
                                                                       c.microbatches, c.overlap.value)))
     for r in check(plan, optimality=found):
-        assert r.verdict.optimal in (True, False, None) and r.optimality["best_strategy"]
+        assert r.verdict.optimal in (True, False, None) and evidence_json(r.optimality, r)["best_strategy"]
 
 
 def test_when_no_strategy_meets_a_line_the_best_meets_the_others():
@@ -303,7 +310,7 @@ def test_a_partial_search_covers_the_strategies_with_the_best_bounds(objective):
     seen = {i[:7] for i in order[:found.evaluated]}
     unseen = {i[:7] for i in order} - seen
     assert max(head(s) for s in seen) <= min(head(s) for s in unseen)
-    _, evidence = judge_optimal(check(plan)[0], found)
+    _, evidence = judge_in_words(check(plan)[0], found)
     assert f"{found.order}, when its time budget was spent" in evidence["note"]
     assert found.counts_text().startswith(f"{found.evaluated:,} of {found.total:,} strategies examined (the search "
                                           f"stopped early, {found.order}): ")

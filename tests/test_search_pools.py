@@ -8,6 +8,7 @@ import math
 
 import pytest
 
+from dagc.export.optimal_words import evidence_json
 from dagc.lang.load import load_plan_text
 from dagc.layout.layout import resolve
 from dagc.layout.split import busiest_group_requests
@@ -141,8 +142,8 @@ def test_the_optimal_verdict_can_name_a_disaggregated_strategy():
     plan = load_plan_text(qwen() + "objective = tpot\n")
     r = check(plan, optimality=search(plan, objective="tpot", rescore=5, front=False))[0]
     assert r.verdict.optimal is False
-    assert r.optimality["best_strategy"].startswith("prefill 1 < ")
-    assert r.optimality["best_figures"]["tpot_s"] < r.metrics["tpot_s"]
+    assert evidence_json(r.optimality, r)["best_strategy"].startswith("prefill 1 < ")
+    assert evidence_json(r.optimality, r)["best_figures"]["tpot_s"] < r.metrics["tpot_s"]
 
 
 def test_only_in_flight_plans_weigh_pools():

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from dagc.export.optimal_words import evidence_json
 from dagc.lang.load import load_plan_text
 from dagc.plan.workload import Overlap
 from dagc.units import Dimension, format_figure, format_si
@@ -18,6 +19,12 @@ from conftest import plan_text
 CLUSTER = 'cluster { gpus = 4  gpus_per_node = 8  gpu preset "h100-sxm" }'
 WORKLOAD = "workload { batch = 4  prompt = 128  generate = 8  microbatches = 2  routing = uniform }"
 MODEL = 'model preset "mixtral-8x7b" { layers = 2 }'
+
+
+def judge_in_words(result, found, **kw):
+    """`judge_optimal` with its evidence as report.json gives it, the note in words (`dagc.export.optimal_words`)."""
+    optimal, evidence = judge_optimal(result, found, **kw)
+    return optimal, evidence_json(evidence, result)
 
 
 def _check(require: str, strategy: str = "strategy tp 2 ; ep 2"):
@@ -125,7 +132,7 @@ def plain():
 
 def test_a_better_candidate_is_not_optimal(plain):
     own = plain.metrics["decode_tokens_per_s"] / 2
-    optimal, ev = judge_optimal(plain, _found(_best(own * 2)))
+    optimal, ev = judge_in_words(plain, _found(_best(own * 2)))
     assert optimal is False
     assert ev["own_score"] == pytest.approx(own)
     assert ev["factor"] == pytest.approx(2.0)
@@ -140,7 +147,7 @@ def test_a_candidate_on_fewer_gpus_is_named_with_both_throughputs_under_min_gpus
     own = plain.metrics["decode_tokens_per_s"] / 2
     found = _found(_best(own * 1.5, text="tp 1", gpus=1))
     found.objective = "min-gpus"
-    optimal, ev = judge_optimal(plain, found)
+    optimal, ev = judge_in_words(plain, found)
     assert optimal is False
     assert ev["note"] == (f"`tp 1` needs fewer GPUs (1 vs 2), decoding {format_figure(own * 1.5)} vs "
                           f"{format_figure(own)} tokens/s per GPU")
@@ -150,17 +157,17 @@ def test_within_tolerance_is_optimal(plain):
     own = plain.metrics["decode_tokens_per_s"] / 2
     assert OPTIMAL_TOLERANCE == 0.05
     best = own / 0.96                                 # 4.2 % better: own >= best · 0.95
-    optimal, ev = judge_optimal(plain, _found(_best(best), evaluated=12, total=12))
+    optimal, ev = judge_in_words(plain, _found(_best(best), evaluated=12, total=12))
     assert optimal is True
     assert ev["note"] == (f"within 5 % of the best of 12 strategies by tokens-per-gpu (`tp 1 ; ep 2`: "
                           f"{format_figure(best)} tokens/s per GPU)")
     # just beyond the tolerance: 1/0.94 is 6.4 % better
-    assert judge_optimal(plain, _found(_best(own / 0.94)))[0] is False
+    assert judge_in_words(plain, _found(_best(own / 0.94)))[0] is False
 
 
 def test_partial_search_that_found_nothing_better_is_not_judged(plain):
     own = plain.metrics["decode_tokens_per_s"] / 2
-    optimal, ev = judge_optimal(plain, _found(_best(own), complete=False, evaluated=10, total=300))
+    optimal, ev = judge_in_words(plain, _found(_best(own), complete=False, evaluated=10, total=300))
     assert optimal is None
     assert ev["note"].startswith("not judged: no better strategy among the 10 evaluated")
     assert "stopped after 10 of 300 candidates" in ev["note"]
@@ -172,16 +179,16 @@ def test_a_better_strategy_whose_rescoring_the_budget_cut_says_its_figures_are_e
     best.exact = False
     found = _found(best, complete=False, evaluated=10, total=300)
     found.rescore_cut = True
-    optimal, ev = judge_optimal(plain, found)
+    optimal, ev = judge_in_words(plain, found)
     assert optimal is False
     assert ev["note"].endswith("at its cap of 10 candidates); its figures are the search's estimate: the time "
                                "budget left no time to re-score it")
     best.exact = True                                  # re-scored: nothing to add
-    assert "estimate" not in judge_optimal(plain, found)[1]["note"]
+    assert "estimate" not in judge_in_words(plain, found)[1]["note"]
 
 
 def test_partial_search_that_found_nothing_is_none(plain):
-    optimal, ev = judge_optimal(plain, _found(None, complete=False, evaluated=10, total=300))
+    optimal, ev = judge_in_words(plain, _found(None, complete=False, evaluated=10, total=300))
     assert optimal is None
     assert ev["complete"] is False
     assert ev["note"] == ("not judged: the search stopped after 10 of 300 candidates (fewest GPUs first, "
@@ -190,11 +197,11 @@ def test_partial_search_that_found_nothing_is_none(plain):
 
 def test_complete_search_that_found_nothing_is_none(plain):
     # an illegal strategy: nothing on the cluster is legal, as far as the search looked
-    optimal, ev = judge_optimal(SimpleNamespace(valid=False), _found(None, evaluated=300, total=300))
+    optimal, ev = judge_in_words(SimpleNamespace(valid=False), _found(None, evaluated=300, total=300))
     assert optimal is None
     assert ev["note"] == "no legal strategy was found on this cluster (all 300 candidates evaluated)"
     # a legal one never reads "no legal strategy" beside its correct: yes
-    optimal, ev = judge_optimal(plain, _found(None, evaluated=300, total=300))
+    optimal, ev = judge_in_words(plain, _found(None, evaluated=300, total=300))
     assert optimal is None and plain.valid and "no legal strategy" not in ev["note"]
     assert ev["note"].startswith("not judged: this strategy is legal, but none of the search's 300 candidates is")
 
@@ -202,7 +209,7 @@ def test_complete_search_that_found_nothing_is_none(plain):
 def test_a_candidate_that_meets_beats_one_that_does_not(plain):
     failing = replace(plain, verdict=replace(plain.verdict, meets_requirements=False))
     own = plain.metrics["decode_tokens_per_s"] / 2
-    optimal, ev = judge_optimal(failing, _found(_best(own * 0.5, gpus=4)))
+    optimal, ev = judge_in_words(failing, _found(_best(own * 0.5, gpus=4)))
     assert optimal is False
     assert ev["note"] == (f"`tp 1 ; ep 2` meets the requirements on 4 GPUs (TTFT 1 s, TPOT 10 ms, "
                           f"{format_figure(own * 0.5)} tokens/s per GPU); this strategy does not")
@@ -232,7 +239,7 @@ def test_a_candidate_that_misses_fewer_requirements_is_better():
     r = _check("require { gpus <= 1  tpot <= 1 ns }")
     assert [q.met for q in r.requirements] == [False, False]
     own = r.metrics["decode_tokens_per_s"] / r.layout.gpus_used
-    optimal, ev = judge_optimal(r, _found(_best(own / 10, gpus=1, meets=False, misses=1)))
+    optimal, ev = judge_in_words(r, _found(_best(own / 10, gpus=1, meets=False, misses=1)))
     assert optimal is False
     assert ev["note"] == ("`tp 1 ; ep 2` misses fewer requirements on 1 GPU (1 against 2: `gpus <= 1`, "
                           "`tpot <= 1 ns` for this strategy)")
@@ -252,7 +259,7 @@ def test_a_better_strategy_that_misses_requirements_too_says_so(require, complet
     assert misses == len(r.requirements)
     own = r.metrics["decode_tokens_per_s"] / r.layout.gpus_used
     best = _closer(_best(own * 2, meets=False, misses=misses), r)       # no further from any line than this one
-    optimal, ev = judge_optimal(r, _found(best, complete=complete, evaluated=40 if complete else 10))
+    optimal, ev = judge_in_words(r, _found(best, complete=complete, evaluated=40 if complete else 10))
     assert optimal is False
     assert ev["note"].startswith("`tp 1 ; ep 2` gives 2.00× the decode throughput per GPU")
     assert tail in ev["note"]
@@ -260,7 +267,7 @@ def test_a_better_strategy_that_misses_requirements_too_says_so(require, complet
 
 def test_a_better_strategy_that_meets_what_this_one_meets_says_nothing_more(plain):
     own = plain.metrics["decode_tokens_per_s"] / 2
-    _, ev = judge_optimal(plain, _found(_best(own * 2)))
+    _, ev = judge_in_words(plain, _found(_best(own * 2)))
     assert "too, as this strategy misses" not in ev["note"]
 
 
@@ -271,7 +278,7 @@ def test_the_requests_a_better_strategy_serves_are_counted_in_words(plain, batch
     own = plain.metrics["decode_tokens_per_s"] / 2
     best = _best(own * 2)
     best.batch = batch
-    _, ev = judge_optimal(plain, _found(best))
+    _, ev = judge_in_words(plain, _found(best))
     assert words in ev["note"] and f"(this strategy: {plain.layout.batch:,} at" in ev["note"]
 
 
@@ -287,7 +294,7 @@ def test_when_both_miss_a_line_the_note_gives_both_figures():
     r = _check("require { tpot <= 1 ns  gpus <= 4 }")
     own = r.metrics["decode_tokens_per_s"] / r.layout.gpus_used
     best = _closer(_best(own * 2, meets=False, misses=1), r)
-    optimal, ev = judge_optimal(r, _found(best))
+    optimal, ev = judge_in_words(r, _found(best))
     tpot = r.metrics["tpot_s"]
     assert optimal is False
     assert ev["note"].endswith(f"no strategy dagc searched meets them all (`tpot <= 1 ns`: "
@@ -301,7 +308,7 @@ def test_a_better_score_further_from_a_line_both_miss_is_not_better():
     about 1.9 ms, under `tpot <= 1 ns`): the verdict is not judged, and says why with both figures."""
     r = _check("require { tpot <= 1 ns  gpus <= 4 }")
     own = r.metrics["decode_tokens_per_s"] / r.layout.gpus_used
-    optimal, ev = judge_optimal(r, _found(_best(own * 2, meets=False, misses=1)))
+    optimal, ev = judge_in_words(r, _found(_best(own * 2, meets=False, misses=1)))
     tpot = format_si(r.metrics["tpot_s"], Dimension.TIME)       # as every time reads
     assert optimal is None
     assert ev["note"] == (f"not judged: no strategy dagc searched meets every requirement, and `tp 1 ; ep 2`, the best "
@@ -317,7 +324,7 @@ def test_a_gain_near_the_tolerance_is_not_rounded_into_it(plain, own, best, fact
     """'optimal: no' with 'gives 1.05×' would read as within the 5 % tolerance: the factor keeps the
     digits that tell it from 1.05."""
     scale = plain.metrics["decode_tokens_per_s"] / 2 / own
-    optimal, ev = judge_optimal(plain, _found(_best(best * scale)))
+    optimal, ev = judge_in_words(plain, _found(_best(best * scale)))
     assert optimal is False and f"gives {factor} the decode throughput per GPU" in ev["note"]
 
 

@@ -87,34 +87,35 @@ def _bar(label: str, quiet: bool):
     return _NoBar() if quiet else ProgressBar(label)
 
 
+_LABELS = {"search": "searching strategies", "judge": "judging the best strategies under the plan's traffic",
+           "picks": "what each objective picks", "load": "simulating the load", "write": "writing strategies"}
+
+
+def _bars(quiet: bool):
+    """The driver's progress (`dagc.drive.drive.DriveOptions.progress`): a progress bar per stage, closed when
+    the stage ends; none with --quiet."""
+    @contextlib.contextmanager
+    def bars(stage) -> Iterator:
+        progress = _bar(_LABELS[stage.value], quiet)
+        try:
+            yield progress
+        finally:
+            progress.close()
+    return bars
+
+
 def judged(plan, found, need: int, quiet: bool = False):
-    """`found` (a `SearchResult`, or None) with its first `need` candidates judged under the plan's traffic
-    (`dagc.search.under_traffic`), with a progress bar: what `check`, `compile` and `search` call before they
-    print a candidate as meeting the requirements; unchanged without traffic."""
+    """`dagc.drive.drive.judged` with a progress bar: the first `need` candidates of `found` judged under the
+    plan's traffic."""
     with _loading():
-        from ..search.under_traffic import judge_under_traffic, judged_under_traffic
-    if found is None or not judged_under_traffic(plan):
-        return found
-    progress = _bar("judging the best strategies under the plan's traffic", quiet)
-    try:
-        return judge_under_traffic(plan, found, need, progress=progress)
-    finally:
-        progress.close()
+        from ..drive.drive import judged as judge
+    return judge(plan, found, need, _bars(quiet))
 
 
-def _search(plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: int = 1,
-            budget_s: float | None = None, timer=None, front: bool = True, quiet: bool = False):
+def _search(plan, top: int = 10, jobs: int = 1, budget_s: float | None = None, quiet: bool = False):
     with _loading():
-        from ..search.search import search
-    progress = _bar("searching strategies", quiet)
-    try:
-        return search(plan, objective=objective, top=top, jobs=jobs, progress=progress, budget_s=budget_s,
-                      timer=timer, front=front)
-    finally:
-        progress.close()
-
-
-CHECK_RESCORED = 5   # the search's best candidates that check/compile re-score exactly before judging
+        from ..drive.drive import searched
+    return searched(plan, top, jobs, budget_s, progress=_bars(quiet))
 
 
 def _with_objective(plan, args):
@@ -146,50 +147,24 @@ def _plan(args):
                                           allow_paths=_allowed(args)), args)
 
 
-def _objective_picks(plan, found, jobs: int, budget_s: float | None, timer=None, quiet: bool = False) -> dict:
-    with _loading():
-        from ..search.search import objective_picks
-    progress = _bar("what each objective picks", quiet)
-    try:
-        return objective_picks(plan, found, top=CHECK_RESCORED, jobs=jobs,
-                               progress=progress, budget_s=budget_s, timer=timer)
-    finally:
-        progress.close()
-
-
 def _load(args, err: Console, picks: bool = False):
-    """The plan, its strategies checked and the search (None with --no-search); with `picks`, the
-    report's "what each objective would pick" too."""
+    """The plan read with its overrides, then driven (`dagc.drive.drive.drive`): the driven check, or None
+    (after the diagnostics) when the plan or `--strategy` cannot be read; with `picks`, the report's "what each
+    objective would pick" too."""
     with _loading():
         from ..diagnostics import PlanError, Severity
+        from ..drive.drive import DriveOptions, drive
         from ..lang.load import STRATEGY_SOURCE, parse_strategy
         from ..lang.overrides import SET_SOURCE
-        from ..launch.engine_check import check, engine_checked  # with the E7xx of the plan's engine (dagc.check's)
-        from ..schedule.timer import Timer
-        from ..verdict.next_steps import with_next_steps
         from .printing import render_diags
     try:
         plan = _plan(args)
         # read before the search, which a bad --strategy would otherwise wait for
         strategy = parse_strategy(args.strategy) if args.strategy is not None else None
-        jobs, budget = _jobs(args, err), getattr(args, "search_budget", None)
-        searching = not getattr(args, "no_search", True)
-        timer = Timer(plan) if searching else None      # the search's stage costs, kept for each objective's pick
-        # the Pareto front only for compile's pareto.svg: a verdict needs the best alone
-        quiet = _quiet(args)
-        found = _search(plan, plan.objective, top=CHECK_RESCORED, jobs=jobs, budget_s=budget,
-                        timer=timer, front=picks, quiet=quiet) if searching else None
-        found = judged(plan, found, 1, quiet)      # the verdict's best judged on every requirement, the load's too
-        by_objective = (_objective_picks(plan, found, jobs, budget, timer, quiet)
-                        if picks and found is not None else None)
-        simulating = _bar("simulating the load", quiet) if plan.workload.traffic is not None else None
-        try:
-            results = with_next_steps(check(plan, strategy, optimality=found, picks=by_objective,
-                                            progress=simulating), judge=engine_checked)
-        finally:
-            if simulating is not None:
-                simulating.close()
-        return plan, results, found
+        options = DriveOptions(strategy=strategy, search=not getattr(args, "no_search", True),
+                               jobs=_jobs(args, err), budget_s=getattr(args, "search_budget", None), picks=picks,
+                               progress=_bars(_quiet(args)))
+        return drive(plan, options)
     except PlanError as exc:
         if getattr(args, "format", "text") == "json":
             print(json.dumps({"plan": args.plan, "valid": False,
@@ -199,7 +174,7 @@ def _load(args, err: Console, picks: bool = False):
         sources = {d.span.source.path if d.span is not None else args.plan for d in exc.diagnostics}
         where = sources.pop() if len(sources) == 1 and sources <= {STRATEGY_SOURCE, SET_SOURCE} else args.plan
         err.print(f"error: {where}: {n} error{'' if n == 1 else 's'}; nothing was checked", markup=False)
-        return None, None, None
+        return None
 
 
 def _volume(args) -> int:
@@ -215,9 +190,10 @@ def cmd_check(args) -> int:
     err = make_console(sys.stderr)
     if (refused := requests_refused(args, err)) is not None:      # a bad --requests-out name, before the work
         return refused
-    plan, results, found = _load(args, err)
-    if plan is None:
+    driven = _load(args, err)
+    if driven is None:
         return EXIT_INPUT
+    plan, results, found = driven.plan, list(driven.results), driven.found
     args.decided = _exit_code(results)     # what a reader that stops early (`| head`) still gets
     if args.format == "json":
         print_reports(results)
@@ -230,10 +206,9 @@ def cmd_check(args) -> int:
 
 def cmd_compile(args) -> int:
     with _loading():
-        from ..export.compile import CompileOptions, compile_results
+        from ..export.compile import CompileOptions, write_driven
         from ..export.dot import Detail
         from ..export.output_dir import check_output_dir, default_output_dir
-        from ..export.pareto import pareto_errors, pareto_svg
         from ..export.write import OutputError
         from .print_check import print_compile
         from .printing import is_input_error, make_console, output_failed, print_reports, render_diags
@@ -247,32 +222,26 @@ def cmd_compile(args) -> int:
             check_output_dir(Path(args.output), force)
         except OutputError as exc:
             return output_failed(err, exc, args.output)
-    plan, results, found = _load(args, err, picks=True)
-    if plan is None:
+    driven = _load(args, err, picks=True)
+    if driven is None:
         return EXIT_INPUT
+    plan, results, found = driven.plan, list(driven.results), driven.found
     if (refused := requests_refused(args, err, plan)) is not None:
         return refused
     try:
         out_dir = Path(args.output) if args.output else default_output_dir(plan.name)
     except OutputError as exc:
         return output_failed(err, exc, "out")
-    pareto = None
-    if found is not None:
-        pareto = pareto_svg(found, f"{plan.name}: decode throughput per GPU vs TPOT",
-                            requirements=plan.requirements, errors=pareto_errors(plan), **_own_points(results))
     budget = getattr(args, "output_budget", None)
     options = CompileOptions(graph_detail=Detail(args.graph_detail), all_ranks=args.all_ranks,
                              gzip=getattr(args, "trace_format", "gzip") == "gzip",
-                             dot_timeout_s=args.dot_timeout, pareto_svg=pareto, force=force,
+                             dot_timeout_s=args.dot_timeout, force=force,
                              requests_out=getattr(args, "requests_out", None),
                              **({"output_budget_bytes": budget} if budget else {}))
-    progress = _bar("writing strategies", _quiet(args))
     try:
-        written = compile_results(plan, results, out_dir, options, progress)
+        written = write_driven(driven, out_dir, options, _bars(_quiet(args)))
     except (OutputError, OSError) as exc:
         return output_failed(err, exc, out_dir)
-    finally:
-        progress.close()
     args.decided = _exit_code(results)     # what a reader that stops early (`| head`) still gets
     if args.format == "json":
         print_reports(results)
@@ -280,14 +249,6 @@ def cmd_compile(args) -> int:
     else:
         print_compile(make_console(), err, plan, results, written, found, _volume(args), args.overrides)
     return args.decided
-
-
-def _own_points(results: list[StrategyResult]) -> dict:
-    """The plan's own strategies on the Pareto plot (`pareto_svg`'s `own`: name, TPOT, decode tokens/s
-    per GPU, correct) and those it cannot draw, with no figures (`unplotted`)."""
-    return {"own": [(r.decl.name or r.decl.text, r.metrics["tpot_s"], r.metrics["decode_tokens_per_s_per_gpu"],
-                     r.verdict.correct is not False) for r in results if r.metrics],
-            "unplotted": tuple(r.decl.name or r.decl.text for r in results if not r.metrics)}
 
 
 def cmd_schema(args) -> int:

@@ -51,7 +51,7 @@ def print_plan(out: Console, plan: Plan, path: str, objective: str, overrides: S
 def objective_text(plan: Plan) -> str:
     """What the optimal verdicts optimise and where that comes from: `--objective`, the plan's
     `objective = …`, or the default (`Plan.objective_from`)."""
-    from ..verdict.optimal import optimal_means
+    from ..export.optimal_words import optimal_means
     return f"optimal means: {optimal_means(plan.objective, plan.objective_from, plan.objective)}"
 
 
@@ -253,12 +253,10 @@ def _print_compiled(out: Console, err: Console, r: StrategyResult) -> None:
     from ..verdict.bands import odds_line
     if (odds := odds_line(r)) is not None:        # which requirement, as `check` says it: the figures below are the
         out.print(f"  {odds}", markup=False)      # steady state's, not the load's percentile a requirement judged
-    if r.optimality and r.optimality.get("note"):
-        out.print(f"  optimal? {r.optimality['note']}", markup=False)
+    from ..export.optimal_words import optimal_note
+    out.print(f"  optimal? {optimal_note(r.optimality, r)}", markup=False)
+    if r.optimality is not None:
         _print_evidence(out, r)
-    elif r.optimality is None:
-        from ..verdict.optimal import NOT_SEARCHED
-        out.print(f"  optimal? {NOT_SEARCHED}", markup=False)
     if r.metrics:
         from ..plan.workload import RequirementKind as K
         from ..verdict.verdict import near_text

@@ -33,19 +33,17 @@ def print_verdict(console: Console, r: StrategyResult) -> None:
     from ..verdict.bands import odds_line
     if (odds := odds_line(r)) is not None:        # what the deployment is likely to do, within dagc's error
         console.print(f"  {odds}", markup=False)
-    if r.optimality and r.optimality.get("note"):
-        console.print(f"  optimal? {r.optimality['note']}", markup=False)
+    from ..export.optimal_words import optimal_note
+    console.print(f"  optimal? {optimal_note(r.optimality, r)}", markup=False)
+    if r.optimality is not None:
         print_evidence(console, r)
-    elif r.optimality is None:
-        from ..verdict.optimal import NOT_SEARCHED
-        console.print(f"  optimal? {NOT_SEARCHED}", markup=False)
 
 
 def print_evidence(console: Console, r: StrategyResult) -> None:
     """The better strategy's figures beside this one's, under the optimal verdict's note: what the
     better one costs in the figures the objective does not read (a TTFT 20× longer, say)."""
-    ev = r.optimality or {}
-    best, own = ev.get("best_figures"), ev.get("own_figures")
+    ev = r.optimality
+    best, own = (ev.best_figures, ev.own_figures) if ev is not None else (None, None)
     if best is None or own is None or r.verdict.optimal is not False:      # optimal: no better one to show
         return
     from ..export.summary import metric_text

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..exit_codes import EXIT_INPUT, EXIT_OK, EXIT_OUTPUT, EXIT_USAGE
-from .commands import _bar, _jobs, _loading, _own_points, _plan, _quiet, _search, _volume, judged
+from .commands import _bar, _jobs, _loading, _plan, _quiet, _search, _volume, judged
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -51,7 +51,7 @@ def cmd_search(args) -> int:
             return EXIT_USAGE
         found = _search_speculative(plan, _searched_top(args), _jobs(args, err), args.search_budget, _quiet(args))
     else:
-        found = _search(plan, plan.objective, _searched_top(args), _jobs(args, err), args.search_budget,
+        found = _search(plan, _searched_top(args), _jobs(args, err), args.search_budget,
                         quiet=_quiet(args))
     # what is printed as meeting the requirements is judged on all of them: the best, or the rows shown
     found = judged(plan, found, 1 if _quiet(args) else max(args.top, 1), _quiet(args))
@@ -102,12 +102,12 @@ def _write_pareto(args, plan, found, err: Console) -> Path | None:
     error line) when it could not be."""
     with _loading():
         from ..export.output_dir import default_output_dir, plot_dir
-        from ..export.pareto import PARETO_SIGNATURE, pareto_errors, pareto_svg
+        from ..export.pareto import PARETO_SIGNATURE, plan_pareto_svg
         from ..export.write import OutputError, check_own, write_text_atomic
         from ..verdict.check import check
         from .printing import output_failed
     # the plot reads the plan's strategies' steady-state figures: their traffic is not simulated for it
-    own = _own_points(check(plan.model_copy(update={"workload": plan.workload.model_copy(update={"traffic": None})})))
+    own = check(plan.model_copy(update={"workload": plan.workload.model_copy(update={"traffic": None})}))
     force = bool(getattr(args, "force", False))
     svg_path = Path(args.svg) if args.svg else None
     try:
@@ -115,8 +115,7 @@ def _write_pareto(args, plan, found, err: Console) -> Path | None:
             check_own(svg_path, PARETO_SIGNATURE, force)
         else:                       # out/<plan>: a dagc output directory, its manifest lists the plot
             svg_path = plot_dir(default_output_dir(plan.name), "pareto.svg", force)
-        write_text_atomic(svg_path, pareto_svg(found, f"{plan.name}: decode throughput per GPU vs TPOT",
-                                               requirements=plan.requirements, errors=pareto_errors(plan), **own))
+        write_text_atomic(svg_path, plan_pareto_svg(plan, found, own))
     except (OutputError, OSError) as exc:
         output_failed(err, exc, svg_path, "cannot write")
         return None

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ..launch.engine_check import check
+from ..drive.drive import Driven, DriveOptions, ProgressFor, Stage, drive
 from ..plan.plan import Plan
 from ..plan.strategy import StrategyDecl
 from ..serve.load import Load
@@ -51,6 +51,7 @@ from .output_dir import (
     swap_in,
     write_manifest,
 )
+from .pareto import plan_pareto_svg
 from .placement import placement_svg
 from .render import DOT_TIMEOUT_S, check_dot_timeout, write_svg
 from .report import load_of, report_json
@@ -61,7 +62,7 @@ from .trace_writer import EVENT_BUDGET
 from .write import OutputError, dir_mode, write_json_atomic, write_text_atomic
 
 __all__ = ["CompileOptions", "Written", "compile", "compile_results", "strategy_dir_name", "strategy_dir_names",
-           "OutputError"]
+           "write_driven", "OutputError"]
 
 
 FILES_PER_STRATEGY = 10     # report.json/.md/.html, dag.json/.dot/.svg, trace, placement, load_cdf/timeline
@@ -274,16 +275,36 @@ def compile_results(plan: Plan, results: list[StrategyResult], out: Path,
 
 
 def compile(plan: Plan, out: Path | str, strategy: str | StrategyDecl | None = None,  # noqa: A001 (dagc.compile)
-            options: CompileOptions | None = None) -> list[Written]:
-    """Check the plan's strategies and write their outputs into `out`, as `dagc compile --no-search`
-    does: the library's `compile`, `dagc.compile`. `strategy`, a strategy expression as
-    `--strategy` takes it (`"tp 1 ; ep 4"`, not a strategy's name), replaces the plan's strategies.
+            options: CompileOptions | None = None, *, search: bool = True, jobs: int = 1,
+            budget_s: float | None = None, progress: ProgressFor | None = None) -> list[Written]:
+    """Check the plan's strategies and write their outputs into `out`, as `dagc compile` does: the
+    library's `compile`, `dagc.compile`. `strategy`, a strategy expression as `--strategy` takes it
+    (`"tp 1 ; ep 4"`, not a strategy's name), replaces the plan's strategies. The search runs (its
+    optimal verdicts, each objective's pick, pareto.svg) unless `search=False` (`--no-search`); `jobs`,
+    `budget_s`: its worker processes and time budget; `progress`: each stage's, as `dagc.drive.drive.drive`
+    takes it (`Stage.WRITE`: the files written).
 
     Raises:
         PlanError: when `strategy` text does not parse.
         OutputError: `out` is not a directory dagc may replace, or writing failed.
     """
-    return compile_results(plan, check(plan, strategy), Path(out), options)
+    driven = drive(plan, DriveOptions(strategy=strategy, search=search, jobs=jobs, budget_s=budget_s, picks=True,
+                                      progress=progress))
+    return write_driven(driven, Path(out), options, progress)
+
+
+def write_driven(driven: Driven, out: Path, options: CompileOptions | None = None,
+                 progress: ProgressFor | None = None) -> list[Written]:
+    """`compile_results` of a driven check, with the search's pareto.svg (when a search ran) in `options`."""
+    opts = options or CompileOptions()
+    if driven.found is not None:
+        opts = replace(opts, pareto_svg=plan_pareto_svg(driven.plan, driven.found, driven.results))
+    with (progress or _no_progress)(Stage.WRITE) as bar:
+        return compile_results(driven.plan, list(driven.results), out, opts, bar)
+
+
+def _no_progress(stage: Stage) -> contextlib.nullcontext[None]:
+    return contextlib.nullcontext(None)
 
 
 def _within_budget(staging: Path, out: Path, budget_bytes: int) -> None:

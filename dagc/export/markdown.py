@@ -15,7 +15,6 @@ from ..plan.params import active_params, total_params
 from ..plan.workload import RequirementKind
 from ..units import Dimension, count_text, format_bytes, format_si
 from ..verdict.check import StrategyResult
-from ..verdict.optimal import optimal_means
 from ..verdict.verdict import met_text, near_text
 from .assumptions_md import assumptions_md
 from .bands_md import bands_md
@@ -23,6 +22,7 @@ from .compare_load import load_rows
 from .glossary import GLOSSARY
 from .load_md import load_md, load_pictures_md
 from .md_escape import md_code, md_fence, md_prose, md_text
+from .optimal_words import optimal_means
 from .report import load_of, memory_totals
 from .serving_md import inflight_metric_rows
 from .summary import (
@@ -328,8 +328,8 @@ def _pictures(links: dict[str, str], inflight: bool) -> list[str]:
 
 def _better(r: StrategyResult) -> str:
     """The strategy the optimal verdict names instead of `r`, as pasteable text; "—" when none."""
-    best = (r.optimality or {}).get("best_strategy")
-    return f"`{best}`" if r.verdict.optimal is False and best else "—"
+    best = r.optimality.best if r.optimality is not None else None
+    return f"`{best.text}`" if r.verdict.optimal is False and best is not None else "—"
 
 
 def comparison_md(plan, results: list[StrategyResult], dirs: list[str], pareto_link: str | None = None,
@@ -340,9 +340,9 @@ def comparison_md(plan, results: list[StrategyResult], dirs: list[str], pareto_l
              f"{len(results)} strategies for **{md_text(plan.model.name)}** on {plan.cluster.gpus} × "
              f"{md_text(plan.cluster.gpu.name)}; "
              f"batch {plan.workload.batch_text} × ({plan.workload.prompt:,} + {plan.workload.generate:,}) tokens.", ""]
-    judged = next((r for r in results if (r.optimality or {}).get("objective")), None)
-    if judged is not None:           # the search ran: what its verdicts optimise, and what each objective picks
-        objective = (judged.optimality or {})["objective"]
+    judged = next((r for r in results if r.optimality is not None and r.optimality.objective), None)
+    objective = judged.optimality.objective if judged is not None and judged.optimality is not None else None
+    if objective is not None:        # the search ran: what its verdicts optimise, and what each objective picks
         lines += [f"Optimal means {optimal_means(objective, plan.objective_from, f'`{objective}`')}.", ""]
     header = ["", *[f"[`{r.decl.name or r.decl.text}`]({d}/report.md)" for r, d in zip(results, dirs, strict=True)]]
 

@@ -16,7 +16,7 @@ from ..verdict.ledger import CONFIDENCE, Errors, ledger, regime_of
 from .axes import ticks
 from .placement_style import text_width, wrap
 
-__all__ = ["PARETO_SIGNATURE", "pareto_errors", "pareto_svg"]
+__all__ = ["PARETO_SIGNATURE", "own_points", "pareto_errors", "pareto_svg", "plan_pareto_svg"]
 
 
 def escape(text: str) -> str:
@@ -282,3 +282,17 @@ def _requirement_lines(requirements: tuple, sx, sy, xr: tuple[float, float], yr:
             out.append(f'<text x="{W - R - 4}" y="{y - 4:.1f}" font-size="10" fill="#2171b5" text-anchor="end">'
                        f'{escape(r.text)}</text>')
     return out
+
+
+def own_points(results) -> dict:
+    """The plan's own strategies on the Pareto plot (`pareto_svg`'s `own`: name, TPOT, decode tokens/s
+    per GPU, correct) and those it cannot draw, with no figures (`unplotted`)."""
+    return {"own": [(r.decl.name or r.decl.text, r.metrics["tpot_s"], r.metrics["decode_tokens_per_s_per_gpu"],
+                     r.verdict.correct is not False) for r in results if r.metrics],
+            "unplotted": tuple(r.decl.name or r.decl.text for r in results if not r.metrics)}
+
+
+def plan_pareto_svg(plan, found, results) -> str:
+    """pareto.svg of a plan's search with its own strategies (`results`) marked: compile's and the search's."""
+    return pareto_svg(found, f"{plan.name}: decode throughput per GPU vs TPOT", requirements=plan.requirements,
+                      errors=pareto_errors(plan), **own_points(results))

@@ -18,6 +18,7 @@ from ..serve.inflight import serving_json
 from ..serve.price import token_cost
 from ..verdict.bands import bands_of
 from ..verdict.check import StrategyResult
+from .optimal_words import evidence_json
 from .techniques import eplb_json, speculative_json
 
 __all__ = ["load_of", "pools_json", "report_json", "METRIC_KEYS", "REPORT_VERSION", "memory_totals", "assumptions",
@@ -235,6 +236,6 @@ def report_json(result: StrategyResult) -> dict:
         "requirements": [{**r.to_json(), **o.to_json()} for r, o in zip(result.requirements, banded.requirements,
                                                                           strict=True)],
         "diagnostics": [d.to_json() for d in result.diagnostics],
-        "verdict": {**result.verdict.to_json(), "optimal_evidence": result.optimality},
+        "verdict": {**result.verdict.to_json(), "optimal_evidence": evidence_json(result.optimality, result)},
         "layout": _layout_json(result),
     }

@@ -15,10 +15,11 @@ from ..plan.plan import Plan
 from ..plan.workload import Requirement, RequirementKind
 from ..units import Dimension, count_text, format_figure, format_in_unit, format_si
 from ..verdict.check import StrategyResult
-from ..verdict.optimal import NOT_SEARCHED
+from ..verdict.optimal import OptimalEvidence
 from ..verdict.under_load import not_simulated
 from ..verdict.verdict import RequirementResult, requirement_unit, requirement_value_text
 from .md_escape import md_code, md_prose
+from .optimal_words import optimal_note as _note_of
 from .serving_md import inflight_summary
 from .techniques import step_figures, step_verdict, technique_lines
 
@@ -167,12 +168,12 @@ def _requirements_met(r: StrategyResult) -> str:
 def optimal_note(r: StrategyResult) -> str:
     """The evidence of the optimal verdict in words: the verdict's note, as `dagc check` prints it (the
     same figures, the same caveats), or why there is none."""
-    return (r.optimality or {}).get("note", NOT_SEARCHED)
+    return _note_of(r.optimality, r)
 
 
 def _optimal(r: StrategyResult) -> str:
     word = {True: "yes", False: "no", None: "not judged"}[r.verdict.optimal]
-    note = optimal_note(r).removeprefix("not judged: ")
+    note = _note_of(r.optimality, r, judged_prefix=False)      # the verdict's word says "not judged" already
     return f"**Optimal: {word}.** {note[0].upper() + note[1:]}."
 
 
@@ -195,17 +196,19 @@ def _time(r: StrategyResult) -> list[str]:
             "[details](#critical-path))."]
 
 
-def _figures_table(r: StrategyResult, ev: dict) -> list[str]:
-    plan, own, best = r.plan, ev.get("own_figures"), ev.get("best_figures")
+def _figures_table(r: StrategyResult, ev: OptimalEvidence) -> list[str]:
+    plan, own, best = r.plan, ev.own_figures, ev.best_figures
     if not own or not best:
-        return [f"  It uses {ev.get('best_gpus', '?')} GPUs; the verdict's evidence holds no more of its figures.", ""]
+        gpus = ev.best.gpus if ev.best is not None else "?"
+        return [f"  It uses {gpus} GPUs; the verdict's evidence holds no more of its figures.", ""]
 
     def row(name, fn):
         return f"  | {name} | {fn(own)} | {fn(best)} |"
 
     K = RequirementKind
-    suggested = _candidate_yes(ev.get("best_meets_requirements"), ev.get("best_judged"),
-                               ev.get("best_load_requirements_missed"), _load_skipped(r))
+    b = ev.best
+    suggested = _candidate_yes(b.meets_requirements if b else None, b.judged if b else None,
+                               list(b.load_missed) if b else None, _load_skipped(r))
     return ["", "  | | this strategy | suggested |", "  |---|---|---|",
             row("GPUs", lambda f: str(f["gpus"])),
             row("TTFT", lambda f: metric_text(plan, K.TTFT, f["ttft_s"])),
@@ -249,32 +252,33 @@ def _change(r: StrategyResult) -> list[str]:
         hints = [f"{d.code}: {md_prose(d.hint)}" for d in errors if d.hint][:3]
         return [head + "fix the errors first" + (" — " + "; ".join(hints) if hints else "")
                 + " ([Diagnostics](#diagnostics))."]
-    ev = r.optimality or {}
-    best = ev.get("best_strategy")
+    ev = r.optimality
+    best = ev.best.text if ev is not None and ev.best is not None else None
     hints = list(dict.fromkeys(f"{d.hint} ({d.code})" for d in r.diagnostics if d.hint))[:MAX_HINTS]
     also = [f"  The diagnostics suggest: {'; '.join(hints)}.", ""] if hints else []
     if r.verdict.optimal is not False or not best:
         why = ("nothing better was found" if r.verdict.optimal else
                f"none better is confirmed: the search's best, {md_code(best)}, is not judged as this one is"
                if best and r.verdict.optimal is None else "no better strategy is known")
-        note = ev.get("note", "run `dagc search` to compare strategies")
-        if r.verdict.optimal is None and "note" in ev:
+        note = "run `dagc search` to compare strategies" if ev is None else _note_of(ev, r)
+        if r.verdict.optimal is None and ev is not None:
             note = "the optimal verdict above says why"          # its note, not again in full
         return [head + f"{why} ({note})." + (f" The diagnostics suggest: {'; '.join(hints)}." if hints else "")]
     impossible = [d for d in r.diagnostics if d.code == "N604"]
-    if impossible and ev.get("best_meets_requirements") is False:
+    assert ev is not None and ev.best is not None           # not optimal: a better strategy was found
+    if impossible and ev.best.meets_requirements is False:
         # no strategy can meet a requirement: the change that matters is to the requirement or the cluster
         spans = {d.span for d in impossible}
         named = ", ".join(f"`{q.requirement.text}`" for q in r.requirements if q.requirement.span in spans)
         lines = [head + f"no strategy on this cluster can meet {named or 'a requirement'} (N604): relax the "
                  "requirement, or change the cluster or the workload. For reference, the search's best by its "
-                 f"objective (`{ev.get('objective', '?')}`), which misses it too:", "", "  ```",
+                 f"objective (`{ev.objective or '?'}`), which misses it too:", "", "  ```",
                  f"  strategy {best}", "  ```"]
         return lines + _figures_table(r, ev) + also
-    lines = [head + f"use the best strategy of the search by its objective (`{ev.get('objective', '?')}`); "
+    lines = [head + f"use the best strategy of the search by its objective (`{ev.objective or '?'}`); "
              "paste this line into the plan in place of the strategy:", "", "  ```", f"  strategy {best}", "  ```"]
     lines += _figures_table(r, ev)
-    if ev.get("best_meets_requirements") is False:
+    if ev.best.meets_requirements is False:
         lines += ["  It does not meet the requirements either.", ""]
     return lines + also
 
@@ -282,8 +286,8 @@ def _change(r: StrategyResult) -> list[str]:
 def by_objective_md(r: StrategyResult) -> list[str]:
     """What each objective would pick (`verdict.optimal_evidence.by_objective`, written by compile):
     one line when they agree, a table of their picks' figures when they do not."""
-    ev = r.optimality or {}
-    picks: dict = ev.get("by_objective") or {}
+    ev = r.optimality
+    picks: dict = (ev.by_objective if ev is not None else None) or {}
     if not picks:
         return []
     texts = {p["strategy"] for p in picks.values() if p is not None}
@@ -297,7 +301,7 @@ def by_objective_md(r: StrategyResult) -> list[str]:
              + " TTFT | TPOT | decode throughput per GPU | throughput | meets the requirements |",
              "  |---|---|---:|" + ("---:|" if batch else "") + "---:|---:|---:|---:|---|"]
     for name, p in picks.items():
-        label = f"**{name}** (this report's)" if name == ev.get("objective") else name
+        label = f"**{name}** (this report's)" if ev is not None and name == ev.objective else name
         if p is None:
             lines.append(f"  | {label} | — (no legal strategy, or its search was cut short) |"
                          + " |" * (7 if batch else 6))

@@ -24,7 +24,7 @@ from ..serve.step_prices import StepPrices
 from .analyse import analyse
 from .batch_max import choose_batch
 from .compiled import Compiled
-from .optimal import judge_optimal
+from .optimal import OptimalEvidence, judge_optimal
 from .pools import PooledCheck, check_pools
 from .under_load import (
     Progress,
@@ -55,7 +55,7 @@ class StrategyResult:
     verdict: Verdict
     metrics: dict | None = field(default=None)       # Metrics.to_json(), None when not computed
     compiled: Compiled | None = field(default=None, repr=False)   # None: no DAG was built
-    optimality: dict | None = field(default=None)     # evidence of the optimal verdict (dagc.search.search)
+    optimality: OptimalEvidence | None = field(default=None)     # the optimal verdict's evidence (a search ran)
     pooled: PooledCheck | None = field(default=None, repr=False)   # a disaggregated strategy's pools
     # the nearest changes that meet the requirements it misses (`dagc.verdict.next_steps.with_next_steps`)
     next_steps: tuple = field(default=(), repr=False)

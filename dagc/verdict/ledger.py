@@ -28,8 +28,8 @@ from ..plan.workload import Serving
 
 __all__ = ["LEDGER_FILE", "LEDGER_MAX_BYTES", "CONFIDENCE", "MIN_CALIBRATION_FIGURES", "OBJECTIVE_QUANTITY",
            "QUANTITIES", "Errors", "Ledger", "Regime", "band_ratio", "calibrated_errors", "composed_e2e",
-           "concurrency_band", "e2e_errors",
-           "gpu_family", "ledger", "regime_of", "regime_keys", "within_error_of_best", "within_error_text"]
+           "concurrency_band", "e2e_errors", "gpu_family", "ledger", "regime_of", "regime_keys",
+           "within_error_of_best"]
 
 LEDGER_FILE = "ledger.json"
 LEDGER_MAX_BYTES = 1_000_000          # the shipped ledger is a few KB; a larger file is not read
@@ -268,18 +268,6 @@ def band_ratio(plan: Plan, objective: str, disaggregated: bool = False, confiden
     e = calibrated_errors(plan, q, ledger().errors(regime_of(plan, disaggregated), q))
     tail = (1.0 - confidence) / 2
     return math.exp(e.quantile(1.0 - tail) - e.quantile(tail))
-
-
-def within_error_text(factor: float, ratio: float, confidence: float = CONFIDENCE) -> str:
-    """The optimal verdict's words on a better strategy a factor `factor` ahead, when the bands overlap.
-
-    Example:
-        >>> within_error_text(1.2, 1.5)[:62]
-        "; indistinguishable within dagc's error: 1.2× apart, where its"
-    """
-    return (f"; indistinguishable within dagc's error: {factor:.3g}× apart, where its figure's "
-            f"{confidence * 100:.0f} % band spans {ratio:.3g}× (docs/bands.md), so the pick could change within "
-            "the bands")
 
 
 def within_error_of_best(plan: Plan, objective: str, scores: list[float], disaggregated: bool = False

@@ -1,0 +1,186 @@
+"""The one driver of a check: what `dagc check`, `dagc compile`, `dagc.check` and `dagc.compile` run.
+
+Input: a `Plan` and `DriveOptions` (the strategy that replaces the plan's, whether to search, worker
+processes, the search's time budget, whether to search under every objective, progress callbacks).
+Output: `Driven`, the plan, its strategies' `StrategyResult`s and the search's `SearchResult` (None
+without a search).
+
+The steps, in order: the strategy parsed (a bad one fails before the search would have to finish);
+the search under the plan's objective (unless `search=False`); its best judged on every requirement,
+under the plan's traffic too (`dagc.search.under_traffic`); with `picks`, the search under every
+other objective (`dagc.search.search.objective_picks`, what compile's report lists); each strategy
+checked with the E7xx of the plan's own engine (`dagc.launch.engine_check.check`) and judged optimal
+against the search; then the next steps of those that miss a requirement, each change checked as the
+plan is (`dagc.verdict.next_steps.with_next_steps`). It sits above `search/` and below `export/`:
+`export.compile` writes what it returns, and the CLI only reads arguments and prints.
+
+Progress: `DriveOptions.progress`, when given, is called with each `Stage` as the stage starts and
+returns a context manager whose value is the stage's `progress(done, total)` callable (or None); the
+driver leaves it when the stage ends. The library never prints: the CLI's progress bars are such
+context managers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from enum import Enum
+
+from ..lang.load import parse_strategy
+from ..launch.engine_check import check as engine_check, engine_checked
+from ..plan.plan import Plan
+from ..plan.strategy import StrategyDecl
+from ..schedule.timer import Timer
+from ..search.result import SearchResult
+from ..search.search import objective_picks, search
+from ..search.under_traffic import judge_under_traffic, judged_under_traffic
+from ..verdict.check import StrategyResult
+from ..verdict.next_steps import with_next_steps
+
+__all__ = ["CHECK_RESCORED", "DriveOptions", "Driven", "Progress", "ProgressFor", "Stage", "check", "drive", "judged",
+           "searched"]
+
+CHECK_RESCORED = 5   # the search's best candidates that check/compile re-score exactly before judging
+
+Progress = Callable[[int, int], None]
+
+
+class Stage(Enum):
+    """The stages that report progress, in the order they run."""
+
+    SEARCH = "search"        # the search under the plan's objective
+    JUDGE = "judge"          # its best simulated under the plan's traffic
+    PICKS = "picks"          # the searches under every other objective
+    LOAD = "load"            # each strategy's load simulated under the plan's traffic
+    WRITE = "write"          # compile: each strategy's files written
+
+
+ProgressFor = Callable[[Stage], AbstractContextManager[Progress | None]]
+
+
+def _no_progress(stage: Stage) -> AbstractContextManager[Progress | None]:
+    return contextlib.nullcontext(None)
+
+
+@dataclass(frozen=True)
+class DriveOptions:
+    """How a plan is driven; the defaults are `dagc check`'s without options.
+
+    Attributes:
+        strategy: a strategy expression as `--strategy` takes it (`"tp 1 ; ep 4"`), or a parsed
+            `StrategyDecl`, in place of the plan's strategies; None: the plan's own.
+        search: run the search and judge each strategy optimal against it (False: `--no-search`).
+        jobs: the search's worker processes (`--jobs`).
+        budget_s: the search's time budget in seconds (`--search-budget`); None: none.
+        picks: search under every objective too, for the report's "what each objective would pick"
+            (`dagc compile` does; `dagc check` does not).
+        progress: a `Stage` → context manager of a `progress(done, total)` callable (module docstring).
+    """
+
+    strategy: str | StrategyDecl | None = None
+    search: bool = True
+    jobs: int = 1
+    budget_s: float | None = None
+    picks: bool = False
+    progress: ProgressFor | None = None
+
+
+@dataclass(frozen=True)
+class Driven:
+    """What a check found: the plan, each strategy's result (in the plan's order, or `DriveOptions.strategy`
+    alone), and the search (None when none ran), its best judged on every requirement."""
+
+    plan: Plan
+    results: tuple[StrategyResult, ...]
+    found: SearchResult | None
+
+
+def searched(plan: Plan, top: int = CHECK_RESCORED, jobs: int = 1, budget_s: float | None = None,
+             timer: Timer | None = None, front: bool = True, progress: ProgressFor | None = None) -> SearchResult:
+    """The search under the plan's objective, `top` candidates re-scored exactly (`dagc.search.search.search`)."""
+    with (progress or _no_progress)(Stage.SEARCH) as bar:
+        return search(plan, objective=plan.objective, top=top, jobs=jobs, progress=bar, budget_s=budget_s,
+                      timer=timer, front=front)
+
+
+def judged(plan: Plan, found: SearchResult | None, need: int,
+           progress: ProgressFor | None = None) -> SearchResult | None:
+    """`found` with its first `need` candidates judged under the plan's traffic (`dagc.search.under_traffic`):
+    what `check`, `compile` and `search` do before they call a candidate one that meets the requirements;
+    unchanged without traffic (and None without a search)."""
+    if found is None or not judged_under_traffic(plan):
+        return found
+    with (progress or _no_progress)(Stage.JUDGE) as bar:
+        return judge_under_traffic(plan, found, need, progress=bar)
+
+
+def drive(plan: Plan, options: DriveOptions | None = None) -> Driven:
+    """The plan's strategies checked as `dagc check` checks them (`dagc compile` with `picks=True`).
+
+    Example:
+        >>> from dagc.lang.load import load_plan
+        >>> d = drive(load_plan("examples/qwen3-30b-a3b-4gpu.moe"), DriveOptions(search=False))
+        >>> [r.verdict.correct for r in d.results], d.found is None
+        ([True, True], True)
+
+    Raises:
+        PlanError: when `options.strategy` text does not parse (before any search).
+    """
+    o = options or DriveOptions()
+    progress = o.progress or _no_progress
+    # read before the search, which a bad strategy would otherwise wait for
+    strategy = parse_strategy(o.strategy) if isinstance(o.strategy, str) else o.strategy
+    timer = Timer(plan) if o.search else None      # the search's stage costs, kept for each objective's pick
+    # the Pareto front only for compile's pareto.svg: a verdict needs the best alone
+    found = searched(plan, CHECK_RESCORED, o.jobs, o.budget_s, timer, front=o.picks, progress=progress) \
+        if o.search else None
+    found = judged(plan, found, 1, progress)      # the verdict's best judged on every requirement, the load's too
+    by_objective = None
+    if o.picks and found is not None:
+        with progress(Stage.PICKS) as bar:
+            by_objective = objective_picks(plan, found, top=CHECK_RESCORED, jobs=o.jobs, progress=bar,
+                                           budget_s=o.budget_s, timer=timer)
+    with (progress(Stage.LOAD) if plan.workload.traffic is not None else contextlib.nullcontext(None)) as bar:
+        results = engine_check(plan, strategy, optimality=found, picks=by_objective, progress=bar)
+    return Driven(plan, tuple(with_next_steps(results, judge=engine_checked)), found)
+
+
+def check(plan: Plan, strategy: str | StrategyDecl | None = None, optimality: SearchResult | None = None,
+          picks: dict | None = None, progress: Progress | None = None, *, search: bool = True,
+          jobs: int = 1, budget_s: float | None = None,
+          progress_for: ProgressFor | None = None) -> list[StrategyResult]:
+    """The library's `dagc.check`: the plan's strategies (or `strategy` alone, an expression such as
+    `"tp 1 ; ep 4"`) checked as `dagc check` checks them — the search run and each verdict judged optimal
+    against it, the E7xx of the plan's engine, the next steps of a strategy that misses a requirement.
+
+    Args:
+        optimality: a search's result to judge the optimal verdicts against, in place of a search of
+            this call's own (then none is run); `picks`: what each objective picks, joining its evidence.
+        progress: the load simulation's `progress(done, total)`, as before the search joined `check`.
+        search: False checks without a search, as `dagc check --no-search` (none is run either when
+            `optimality` is given).
+        jobs, budget_s: the search's worker processes and time budget (`--jobs`, `--search-budget`).
+        progress_for: the progress of every stage (`DriveOptions.progress`), over `progress`.
+
+    Example:
+        >>> import dagc
+        >>> [r] = dagc.check(dagc.load_plan("examples/qwen3-30b-a3b-4gpu.moe"), "tp 1 ; ep 4", search=False)
+        >>> r.verdict.correct, r.verdict.optimal
+        (True, None)
+
+    Raises:
+        PlanError: when `strategy` text does not parse.
+    """
+    if optimality is not None or picks is not None or not search:
+        if isinstance(strategy, str):
+            strategy = parse_strategy(strategy)
+        results = engine_check(plan, strategy, optimality=optimality, picks=picks, progress=progress)
+        return with_next_steps(results, judge=engine_checked)
+    if progress_for is None and progress is not None:
+        def progress_for(stage: Stage) -> AbstractContextManager[Progress | None]:
+            return contextlib.nullcontext(progress if stage is Stage.LOAD else None)
+    return list(drive(plan, DriveOptions(strategy=strategy, jobs=jobs, budget_s=budget_s,
+                                         progress=progress_for)).results)
+

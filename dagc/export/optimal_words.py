@@ -1,0 +1,294 @@
+"""The optimal verdict in words: its evidence (`dagc.verdict.optimal.OptimalEvidence`, data) as the note
+report.json, report.md and `dagc check` give it, the one place those sentences are made.
+
+Input: a strategy's result and its evidence. Output: text — the note (`optimal_note`), report.json's
+`optimal_evidence` with it (`evidence_json`), what an optimal verdict means (`optimal_means`), a figure
+under an objective (`objective_text`) and how much better the search's best is (`gain`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..plan.plan import OBJECTIVE_MEANS, Plan
+from ..plan.workload import RequirementKind
+from ..units import Dimension, count_text, format_figure, format_si
+from ..verdict.ledger import CONFIDENCE
+from ..verdict.optimal import OPTIMAL_TOLERANCE, OptimalEvidence, Why
+from ..verdict.verdict import near_text
+
+__all__ = ["NOT_SEARCHED", "evidence_json", "gain", "meets_words", "objective_text", "optimal_means", "optimal_note",
+           "times", "within_error_text"]
+
+# the optimal verdict of a check without a search (`dagc.verdict.check.check` judges it only against one)
+NOT_SEARCHED = "not judged: no strategy search was run (--no-search)"
+NOT_JUDGED = "not judged: "
+
+
+def optimal_means(objective: str, source: str, name: str) -> str:
+    """What an optimal verdict under `objective` (written `name`; from `source`, e.g. "the default")
+    means, in words: what a report says above its verdicts."""
+    return (f"{OBJECTIVE_MEANS[objective]} (objective {name}, {source}), subject to the plan's requirements; "
+            f"within {OPTIMAL_TOLERANCE * 100:.0f} % of the best counts as optimal")
+
+
+def evidence_json(evidence: OptimalEvidence | None, result: Any) -> dict | None:
+    """report.json's `verdict.optimal_evidence` of `result`: the evidence with its note (None without a search)."""
+    return None if evidence is None else evidence.to_json(optimal_note(evidence, result))
+
+
+def optimal_note(evidence: OptimalEvidence | None, result: Any, judged_prefix: bool = True) -> str:
+    """The evidence of the optimal verdict in words, as `dagc check` prints it (the same figures, the same
+    caveats), or why there is none. `judged_prefix=False` leaves out the "not judged: " a verdict of None
+    opens with, for a reader told the verdict already (report.md's "Optimal: not judged.")."""
+    if evidence is None:
+        text, unjudged = NOT_SEARCHED.removeprefix(NOT_JUDGED), True
+    else:
+        text, unjudged = _note(evidence, result)
+    return (NOT_JUDGED if unjudged and judged_prefix else "") + text
+
+
+def _note(ev: OptimalEvidence, result: Any) -> tuple[str, bool]:
+    """The note, less its "not judged: ", and whether it is one."""
+    after = f"the search stopped after {ev.evaluated:,} of {ev.total:,} candidates"
+    stopped = f"{after} ({ev.order}, {ev.stop_reason})"
+    match ev.why:
+        case Why.OUTSIDE_SPACE:
+            return (f"this strategy is legal, but none of the search's {ev.total:,} candidates is (it lies outside "
+                    "the strategies the search tries, docs/search.md): there is nothing to compare it with"), True
+        case Why.NONE_LEGAL:
+            return f"no legal strategy was found on this cluster (all {ev.total:,} candidates evaluated)", False
+        case Why.STOPPED_BEFORE_LEGAL:
+            return f"{stopped} before finding a legal strategy", True
+        case Why.NONE_BETTER_SO_FAR:
+            assert ev.best is not None
+            return (f"no better strategy among the {ev.evaluated:,} evaluated (the best of them `{ev.best.text}`), "
+                    f"but {stopped}"), True
+        case Why.OWN_UNJUDGED:
+            return ("this strategy scores within the best the search found, but its own requirements are not all "
+                    f"judged{_why_own_unjudged(ev, result)}: optimal is subject to them"), True
+        case Why.SELF_UNSIMULATED:
+            return _self_note(ev, result), True
+    return _against_best(ev, result, _caveats(ev, "" if ev.complete else f" ({after}, {ev.order}, {ev.stop_reason})"))
+
+
+def _against_best(ev: OptimalEvidence, result: Any, partial: str) -> tuple[str, bool]:
+    """The notes that weigh the search's best against this strategy, each followed by `partial` (what the search
+    did not cover)."""
+    b = ev.best
+    assert b is not None, ev.why
+    best_gpus = f"{b.gpus} GPU{'s' if b.gpus > 1 else ''}"
+    match ev.why:
+        case Why.BEST_IS_LEGAL:
+            return f"`{b.text}` is a legal strategy that {meets_words(ev)} on {best_gpus}" + partial, False
+        case Why.ONLY_BEST_MEETS_UNSIMULATED:
+            return (f"`{b.text}` meets the steady-state requirements on {count_text(b.gpus, 'GPU')} and this "
+                    f"strategy does not meet every requirement, but dagc simulated {ev.simulated} of the search's "
+                    "best under the plan's traffic, not this one (`dagc check --strategy` judges its load "
+                    "requirements)" + partial), True
+        case Why.ONLY_BEST_MEETS:
+            m = ev.best_figures or {}
+            return (f"`{b.text}` meets the requirements on {count_text(b.gpus, 'GPU')} (TTFT "
+                    f"{format_si(m['ttft_s'], Dimension.TIME)}, TPOT {format_si(m['tpot_s'], Dimension.TIME)}, "
+                    f"{format_figure(m['decode_tokens_per_s_per_gpu'])} tokens/s per GPU); this strategy "
+                    "does not" + partial), False
+        case Why.FEWER_MISSES:
+            own_misses = sum(1 for q in result.requirements if q.met is False)
+            return (f"`{b.text}` misses fewer requirements on {best_gpus} ({b.misses} against "
+                    f"{own_misses}: {_missed_text(result)} for this strategy)" + partial), False
+        case Why.WITHIN_TOLERANCE:
+            figure = objective_text(ev.objective or "", ev.best_figures or {})
+            return (f"within {ev.tolerance * 100:.0f} % of the best of {ev.evaluated:,} strategies by "
+                    f"{ev.objective} (`{b.text}`: {figure})" + partial), False
+        case Why.FURTHER:
+            among = "dagc searched" if ev.complete else "of those evaluated"
+            return (f"no strategy {among} meets every requirement, and `{b.text}`, the best by {ev.objective} of "
+                    f"those that miss the fewest, {gain(ev)} but is further than this strategy from "
+                    f"{', '.join(f'`{t}`' for t in ev.further)} ({_shortfalls(ev, result)})" + partial), True
+        case Why.BETTER:
+            where = "" if ev.objective == "min-gpus" else f" on {best_gpus}"      # min-gpus names the GPUs already
+            ratio, factor = ev.error_band_ratio, ev.factor
+            close = within_error_text(factor, ratio) if ratio is not None and factor is not None and factor <= ratio \
+                else ""
+            return (f"`{b.text}` {gain(ev)}{where}{_batch_text(ev, result)}{close}{_misses_too(ev, result)}"
+                    + partial), False
+        case Why.BETTER_UNSIMULATED:
+            return (f"`{b.text}` {gain(ev)}, but {_unsimulated(ev)}"
+                    + _caveats(ev, "" if ev.complete else " (the search stopped early)")), True
+    raise AssertionError(ev.why)
+
+
+def meets_words(ev: OptimalEvidence) -> str:
+    """Whether the search's best meets the requirements, in words that say what was judged: "meets the
+    requirements", "misses the requirements (under the plan's traffic, `tpot_p90 <= 30 ms`)", or "meets the
+    steady-state requirements (…)" for one not simulated under the traffic (`dagc.search.under_traffic`),
+    or for none when the traffic is past the load's work budget (W518)."""
+    b = ev.best
+    assert b is not None
+    if not b.meets_requirements:
+        missed = ", ".join(f"`{t}`" for t in b.load_missed)
+        return "misses the requirements" + (f" (under the plan's traffic, {missed})" if missed else "")
+    if b.judged != "all" and ev.load_skipped:
+        return "meets the steady-state requirements (the load requirements are not judged: W518)"
+    if b.judged != "all":
+        return ("meets the steady-state requirements (the load requirements are judged by `dagc check --strategy`: "
+                "dagc simulated only the search's first candidates under the plan's traffic)")
+    return "meets the requirements"
+
+
+def _caveats(ev: OptimalEvidence, partial: str) -> str:
+    """What a note adds after `partial` (a partial search's words): estimated figures of the best, and a
+    part of the space that a complete search still left out."""
+    if ev.estimate:
+        partial += "; its figures are the search's estimate: the time budget left no time to re-score it"
+    return partial + (f"; the search left out {ev.left_out}" if ev.left_out else "")
+
+
+def _unsimulated(ev: OptimalEvidence) -> str:
+    """Why the search's best was judged on the steady state alone, in words."""
+    if ev.load_skipped:
+        return ("neither it nor this strategy was simulated under the plan's traffic, which is past the load's work "
+                "budget (W518): their load requirements are not judged")
+    return (f"it was judged on the steady state alone: dagc simulated {ev.simulated} of the search's best under "
+            "the plan's traffic, not this one (`dagc check --strategy` judges its load requirements)")
+
+
+def _why_own_unjudged(ev: OptimalEvidence, result: Any) -> str:
+    if ev.load_skipped:
+        return " (the plan's traffic is past the load's work budget, W518: the load requirements are not judged)"
+    missing = ", ".join(f"`{q.requirement.text}`" for q in result.requirements if q.met is None)
+    return f" ({missing})" if missing else ""
+
+
+def _self_note(ev: OptimalEvidence, result: Any) -> str:
+    """The note when the search's best is this strategy, judged there on the steady state alone, and its check
+    does not show it meets every requirement: the best that does is among candidates dagc did not simulate."""
+    if result.verdict.meets_requirements is False:
+        said = f"checked here it misses {_missed_text(result)}"
+        rest = (f"dagc simulated {ev.simulated} of the search's best under the plan's traffic, and the best that "
+                "meets every requirement is among those it did not (`dagc check --strategy` judges each)")
+    else:
+        said = f"its own requirements are not all judged{_why_own_unjudged(ev, result)}"
+        rest = "nothing better is known"
+    return (f"the search's best by {ev.objective} is this strategy, judged there on the steady state alone; "
+            f"{said}, and {rest}")
+
+
+def _misses_too(ev: OptimalEvidence, result: Any) -> str:
+    """When the better strategy misses requirements as this one does (the best misses the fewest, so
+    every strategy searched misses some): saying so, and which this one misses, lest the reader take
+    it for a fix."""
+    b = ev.best
+    assert b is not None
+    if b.meets_requirements is not False or result.verdict.meets_requirements is not False or not b.misses:
+        return ""
+    which = "a requirement" if b.misses == 1 else f"{b.misses} requirements"
+    among = "dagc searched" if ev.complete else "of those evaluated"
+    return (f"; it misses {which} too, as this strategy misses {_missed_text(result)}: "
+            f"no strategy {among} meets them all ({_shortfalls(ev, result)})")
+
+
+def _shortfalls(ev: OptimalEvidence, result: Any) -> str:
+    """Each requirement the better strategy or this one misses, with both figures in its unit: how far
+    each is from it (the better one by the objective can be further from a line both miss)."""
+    return "; ".join(f"`{own.requirement.text}`: {theirs.value_text()} against this strategy's {own.value_text()}"
+                     for own, theirs in zip(result.requirements, ev.best_requirements, strict=True)
+                     if own.met is False or theirs.met is False)
+
+
+def _batch_text(ev: OptimalEvidence, result: Any) -> str:
+    """With a varied batch (`batch = max`): the requests each strategy serves and at what TPOT — the
+    answer to "how much can this cluster serve"."""
+    b = ev.best
+    if b is None or b.batch is None or result.layout is None or result.metrics is None or ev.best_figures is None:
+        return ""
+    plan = result.plan
+
+    def tpot(value: float) -> str:
+        return near_text(plan, RequirementKind.TPOT, value, format_si(value, Dimension.TIME))
+
+    return (f", serving {count_text(b.batch, 'request')} at TPOT {tpot(ev.best_figures['tpot_s'])}"
+            f"{_limited(b.batch_breaks, plan)} (this strategy: {plan.workload.batch:,} at "
+            f"{tpot(result.metrics['tpot_s'])}{_limited(plan.workload.batch_breaks, plan)})")
+
+
+def _limited(breaks: str | None, plan: Plan) -> str:
+    """What one more request would break, of a strategy at its largest batch (`Workload.batch_breaks`,
+    or a candidate's `binding`): a requirement of the plan, quoted, or the GPU's memory or a rule."""
+    if not breaks:
+        return ""
+    text = breaks.strip("`")
+    return f", limited by `{text}`" if any(r.text == text for r in plan.requirements) else f", limited by {text}"
+
+
+def _missed_text(result: Any) -> str:
+    return ", ".join(f"`{q.requirement.text}`" for q in result.requirements if q.met is False)
+
+
+def objective_text(objective: str, fig: dict) -> str:
+    """A strategy's figure under an objective, with its unit, of its figures (`dagc.verdict.optimal.figures`)."""
+    gpus = fig["gpus"]
+    match objective:
+        case "ttft":
+            return f"TTFT {format_si(fig['ttft_s'], Dimension.TIME)}"
+        case "tpot":
+            return f"TPOT {format_si(fig['tpot_s'], Dimension.TIME)}"
+        case "throughput":
+            return f"{format_figure(fig['throughput_tokens_per_s'])} tokens/s end to end"
+        case "min-gpus":
+            return f"{gpus} GPU{'s' if gpus > 1 else ''}"
+        case "cost":
+            return f"{gpus / fig['throughput_tokens_per_s'] * 1e6 / 3600:,.4g} GPU-hours per million tokens"
+    return f"{format_figure(fig['decode_tokens_per_s_per_gpu'])} tokens/s per GPU"
+
+
+def times(ratio: float) -> str:
+    """A ratio of two figures, '1.85×': with two decimals, three below 1.1 (a strategy within 5 % of the
+    best is optimal: 1.054× is not '1.05×'), more where three would still read as 1.050.
+
+    Example:
+        >>> times(1.8512), times(1.0536), times(1.05004)
+        ('1.85×', '1.054×', '1.05004×')
+    """
+    digits, edge = (2 if ratio >= 1.1 else 3), 1 + OPTIMAL_TOLERANCE
+    while digits < 6 and ratio != edge and f"{ratio:.{digits}f}" == f"{edge:.{digits}f}":
+        digits += 1
+    return f"{ratio:.{digits}f}×"
+
+
+def gain(ev: OptimalEvidence) -> str:
+    """How much better the search's best is than the checked strategy, in the objective's own terms."""
+    b, o = ev.best_figures or {}, ev.own_figures or {}
+    theirs, mine = b["decode_tokens_per_s_per_gpu"], o["decode_tokens_per_s_per_gpu"]
+    match ev.objective:
+        case "ttft":
+            return (f"has a {times(o['ttft_s'] / b['ttft_s'])} shorter TTFT ({objective_text('ttft', b)} "
+                    f"vs {format_si(o['ttft_s'], Dimension.TIME)})")
+        case "tpot":
+            return (f"has a {times(o['tpot_s'] / b['tpot_s'])} shorter TPOT ({objective_text('tpot', b)} "
+                    f"vs {format_si(o['tpot_s'], Dimension.TIME)})")
+        case "throughput":
+            return (f"gives {times(b['throughput_tokens_per_s'] / o['throughput_tokens_per_s'])} the end-to-end "
+                    f"throughput ({format_figure(b['throughput_tokens_per_s'])} vs "
+                    f"{format_figure(o['throughput_tokens_per_s'])} tokens/s)")
+        case "min-gpus":
+            return (f"needs fewer GPUs ({b['gpus']} vs {o['gpus']}), decoding {format_figure(theirs)} vs "
+                    f"{format_figure(mine)} tokens/s per GPU")
+        case "cost":
+            own_cost, best_cost = o["gpus"] / o["throughput_tokens_per_s"], b["gpus"] / b["throughput_tokens_per_s"]
+            return (f"costs {times(own_cost / best_cost)} less GPU time per token "
+                    f"({objective_text('cost', b)} vs {objective_text('cost', o)})")
+    return (f"gives {times(theirs / mine)} the decode throughput per GPU ({format_figure(theirs)} vs "
+            f"{format_figure(mine)} tokens/s per GPU)")
+
+
+def within_error_text(factor: float, ratio: float, confidence: float = CONFIDENCE) -> str:
+    """The optimal verdict's words on a better strategy a factor `factor` ahead, when the bands overlap.
+
+    Example:
+        >>> within_error_text(1.2, 1.5)[:62]
+        "; indistinguishable within dagc's error: 1.2× apart, where its"
+    """
+    return (f"; indistinguishable within dagc's error: {factor:.3g}× apart, where its figure's "
+            f"{confidence * 100:.0f} % band spans {ratio:.3g}× (docs/bands.md), so the pick could change within "
+            "the bands")
