@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import shutil
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -33,6 +36,31 @@ def _columns_unset(monkeypatch):
     """No `COLUMNS` but a test's own: dagc's piped output takes its width from it (docs/cli.md), and
     pytest-xdist's workers set COLUMNS=80, so a test would read tables at another width under `-n`."""
     monkeypatch.delenv("COLUMNS", raising=False)
+
+
+def run_dagc(*args: str, cwd: Path | str = ROOT) -> subprocess.CompletedProcess:
+    """`dagc ARGS` run in this process, as `python -m dagc ARGS` would run in `cwd` with its output
+    piped: the same exit code, stdout and stderr (UTF-8 streams that are no terminal), without the
+    interpreter's start-up and dagc's imports (~0.5–1 s a run). Tests of the process itself (a
+    signal, a closed stream, start-up time, `python -m` on its own) spawn `python -m dagc`."""
+    from dagc.cli.main import main
+
+    out, err = (io.TextIOWrapper(io.BytesIO(), encoding="utf-8", newline="") for _ in range(2))
+    before = os.getcwd()
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(args))
+            except SystemExit as exc:          # argparse's --help and --version
+                code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+    finally:
+        os.chdir(before)
+    texts = []
+    for stream in (out, err):
+        stream.flush()
+        texts.append(stream.buffer.getvalue().decode("utf-8"))   # type: ignore[attr-defined]
+    return subprocess.CompletedProcess(["dagc", *args], code, texts[0], texts[1])
 
 
 @pytest.fixture
