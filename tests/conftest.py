@@ -38,16 +38,18 @@ def _columns_unset(monkeypatch):
     monkeypatch.delenv("COLUMNS", raising=False)
 
 
-def run_dagc(*args: str, cwd: Path | str = ROOT) -> subprocess.CompletedProcess:
-    """`dagc ARGS` run in this process, as `python -m dagc ARGS` would run in `cwd` with its output
-    piped: the same exit code, stdout and stderr (UTF-8 streams that are no terminal), without the
-    interpreter's start-up and dagc's imports (~0.5–1 s a run). Tests of the process itself (a
-    signal, a closed stream, start-up time, `python -m` on its own) spawn `python -m dagc`."""
+def run_dagc(*args: str, cwd: Path | str = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """`dagc ARGS` run in this process, as `python -m dagc ARGS` would run in `cwd` (with `env` added
+    to the environment) with its output piped: the same exit code, stdout and stderr (UTF-8 streams
+    that are no terminal), without the interpreter's start-up and dagc's imports (~0.5–1 s a run).
+    Tests of the process itself (a signal, a closed stream, start-up time, `python -m` on its own)
+    spawn `python -m dagc`."""
     from dagc.cli.main import main
 
     out, err = (io.TextIOWrapper(io.BytesIO(), encoding="utf-8", newline="") for _ in range(2))
-    before = os.getcwd()
+    before, saved = os.getcwd(), {k: os.environ.get(k) for k in env or {}}
     os.chdir(cwd)
+    os.environ.update(env or {})
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
@@ -56,6 +58,11 @@ def run_dagc(*args: str, cwd: Path | str = ROOT) -> subprocess.CompletedProcess:
                 code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
     finally:
         os.chdir(before)
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
     texts = []
     for stream in (out, err):
         stream.flush()

@@ -21,7 +21,7 @@ from dagc.export.trace import write_trace
 from dagc.export.trace_writer import TraceWriter
 from dagc.lang.load import load_plan, load_plan_text
 from dagc.verdict.check import check
-from conftest import EXAMPLES, ROOT, plan_text
+from conftest import EXAMPLES, ROOT, plan_text, run_dagc
 from trace_checker import check_readable, check_trace
 
 SMALL = ROOT / "tests" / "fixtures" / "small.moe"
@@ -260,8 +260,7 @@ def test_compile_writes_everything_and_html_is_self_contained(tmp_path):
 
 
 def test_cli_compile_options(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "dagc", "compile", str(SMALL), "-o", str(tmp_path), "--graph-detail",
-                           "full", "--gzip", "--all-ranks"], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    proc = run_dagc("compile", str(SMALL), "-o", str(tmp_path), "--graph-detail", "full", "--gzip", "--all-ranks")
     assert proc.returncode == 1, proc.stderr        # small.moe's ttft requirement is not met
     assert "Traceback" not in proc.stderr
     assert (tmp_path / "trace.json.gz").exists() and "detail: full" in (tmp_path / "dag.dot").read_text()
