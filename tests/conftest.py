@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
 import shutil
@@ -36,6 +37,16 @@ def _columns_unset(monkeypatch):
     """No `COLUMNS` but a test's own: dagc's piped output takes its width from it (docs/cli.md), and
     pytest-xdist's workers set COLUMNS=80, so a test would read tables at another width under `-n`."""
     monkeypatch.delenv("COLUMNS", raising=False)
+
+
+@functools.cache
+def checked_example(name: str) -> tuple:
+    """`check(load_plan(EXAMPLES / name))` of an example plan, computed once per process (each
+    pytest-xdist worker) and shared by the tests that only read it: its DAG, trace, rules, layout."""
+    from dagc.lang.load import load_plan
+    from dagc.verdict.check import check
+
+    return tuple(check(load_plan(EXAMPLES / name)))
 
 
 def run_dagc(*args: str, cwd: Path | str = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

@@ -14,7 +14,7 @@ import pytest
 from dagc.diagnostics import PlanError
 from dagc.lang.load import load_plan
 from dagc.verdict.check import check
-from conftest import EXAMPLES, ROOT, run_dagc
+from conftest import EXAMPLES, ROOT, checked_example, run_dagc
 
 VALID = sorted(EXAMPLES.glob("*.moe"))
 MISTAKES = sorted((EXAMPLES / "mistakes").glob("*.moe"))
@@ -110,7 +110,7 @@ def test_seed_requirements_say_how_they_were_read(path):
 @pytest.mark.parametrize("path", VALID, ids=ids)
 def test_every_example_checks_without_errors(path):
     assert not field(path, "expect"), "valid examples list no expected errors"
-    results = check(load_plan(path))
+    results = checked_example(path.name)
     assert results
     for r in results:
         errors = [f"{d.code} {d.message}" for d in r.diagnostics if d.is_error]
