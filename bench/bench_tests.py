@@ -2,7 +2,7 @@
 
 Run: python bench/bench_tests.py [--quick] [-n N] [--durations K] [PYTEST_ARGS …]
 
-It runs `python -m pytest -q` (the README's command, pytest-xdist's `-n` processes, 2 unless told)
+It runs `python -m pytest` (the README's command, pytest-xdist's `-n` processes, 2 unless told)
 with `-m "not slow"` under --quick, and prints the wall time, the CPU seconds of pytest and every
 process it waited for (user + system, its workers and the `python -m dagc` they spawn), the load
 average before and after, and the wall time those CPU seconds make on N idle cores (CPU / N), the
@@ -36,7 +36,7 @@ def main() -> int:
     ap.add_argument("-n", dest="processes", default="2", help="pytest-xdist processes (default 2; 0 for one)")
     ap.add_argument("--durations", type=int, default=20, help="the K slowest tests pytest lists (default 20)")
     args, rest = ap.parse_known_args()
-    argv = [sys.executable, "-m", "pytest", "-q", "-n", args.processes, f"--durations={args.durations}", *rest]
+    argv = [sys.executable, "-m", "pytest", "-n", args.processes, f"--durations={args.durations}", *rest]
     if args.quick:
         argv += ["-m", "not slow"]
     before_load, before_cpu, t0 = load_average(), children_cpu_s(), time.perf_counter()
