@@ -43,7 +43,8 @@ def main() -> int:
     code = subprocess.run(argv, cwd=ROOT, check=False).returncode
     wall, used = time.perf_counter() - t0, children_cpu_s() - before_cpu
     cores = max(1, int(args.processes)) if args.processes.isdigit() else 2
-    print(f"\n{'quick subset' if args.quick else 'whole suite'}: {' '.join(argv[1:])}")
+    label = "quick subset" if args.quick else "these tests" if rest else "whole suite"
+    print(f"\n{label}: {' '.join(argv[1:])}")
     print(f"machine: {cpu()}; load average {before_load} before, {load_average()} after")
     print(f"wall {wall:.1f} s; CPU {used:.1f} s (user + system, every process); "
           f"{used / cores:.1f} s of wall on {cores} idle core{'s' if cores > 1 else ''}; pytest exited {code}")
