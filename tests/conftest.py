@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import io
 import os
 import shutil
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -35,6 +39,48 @@ def _columns_unset(monkeypatch):
     monkeypatch.delenv("COLUMNS", raising=False)
 
 
+@functools.cache
+def checked_example(name: str) -> tuple:
+    """`check(load_plan(EXAMPLES / name))` of an example plan, computed once per process (each
+    pytest-xdist worker) and shared by the tests that only read it: its DAG, trace, rules, layout."""
+    from dagc.lang.load import load_plan
+    from dagc.verdict.check import check
+
+    return tuple(check(load_plan(EXAMPLES / name)))
+
+
+def run_dagc(*args: str, cwd: Path | str = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """`dagc ARGS` run in this process, as `python -m dagc ARGS` would run in `cwd` (with `env` added
+    to the environment) with its output piped: the same exit code, stdout and stderr (UTF-8 streams
+    that are no terminal), without the interpreter's start-up and dagc's imports (~0.5–1 s a run).
+    Tests of the process itself (a signal, a closed stream, start-up time, `python -m` on its own)
+    spawn `python -m dagc`."""
+    from dagc.cli.main import main
+
+    out, err = (io.TextIOWrapper(io.BytesIO(), encoding="utf-8", newline="") for _ in range(2))
+    before, saved = os.getcwd(), {k: os.environ.get(k) for k in env or {}}
+    os.chdir(cwd)
+    os.environ.update(env or {})
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(args))
+            except SystemExit as exc:          # argparse's --help and --version
+                code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+    finally:
+        os.chdir(before)
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    texts = []
+    for stream in (out, err):
+        stream.flush()
+        texts.append(stream.buffer.getvalue().decode("utf-8"))   # type: ignore[attr-defined]
+    return subprocess.CompletedProcess(["dagc", *args], code, texts[0], texts[1])
+
+
 @pytest.fixture
 def write_plan(tmp_path):
     def write(text: str, name: str = "plan.moe") -> Path:
@@ -53,41 +99,18 @@ DOT_ABSENT = ("Graphviz's `dot` program is not on PATH (apt-get install graphviz
 
 
 # The slow tests, marked `slow` here rather than in each file (registered in pyproject.toml): the quick
-# subset is `pytest -m "not slow"` (README.md, "Running the tests"). Those measured the longest with
-# `--durations` (each ~5 s or more on one idle core: whole checks under traffic with their capacity,
-# searches at a rate, every example through the load simulation), by file (every test in it) or by
-# file::test (every parametrisation).
-SLOW_FILES: frozenset[str] = frozenset({
-})
-SLOW_TESTS = frozenset({
-    "test_search_shown.py::test_search_rate_rows_are_judged_on_their_own_run",
-    "test_search_shown.py::test_vary_batch_on_a_closed_loop_prints_the_figures_of_each_batch",
-    "test_search_shown.py::test_every_printed_row_and_point_has_the_figures_check_gives_it",
-    "test_load_verdict.py::test_the_search_and_batch_max_never_read_a_load_requirement",
-    "test_load_verdict.py::test_search_at_a_rate_ranks_by_goodput_per_gpu",
-    "test_load_verdict.py::test_progress_follows_every_strategy_to_its_end",
-    "test_load_verdict.py::test_goodput_is_the_served_requests_within_every_target",
-    "test_load.py::test_every_inflight_example_matches_its_steady_state",
-    "test_load.py::test_variable_lengths_keep_littles_law",
-    "test_load.py::test_above_capacity_the_report_says_overloaded",
-    "test_inflight.py::test_pruned_in_flight_search_is_the_exhaustive_one",
-    "test_meets_load_more.py::test_each_objectives_pick_is_what_its_own_search_picks",
-    "test_meets_load_more.py::test_vary_batch_rows_say_how_to_paste_them",
-    "test_meets_load.py::test_every_meets_printed_equals_check_strategy",
-    "test_overload_cause.py::test_qwen3_235b_at_10_requests_per_s_names_the_cap_and_a_batch_that_meets",
-    "test_overload_cause.py::test_cap_binds_with_littles_concurrency_and_a_larger_batch_meets",
-    "test_overload_cause.py::test_step_communication_binds_on_a_slow_link",
-    "test_examples.py::test_every_example_checks_without_errors",
-    "test_exports.py::test_every_example_trace_loads_cleanly",
-    "test_exports.py::test_large_graph_uses_fast_settings",
-})
+# subset is `pytest -m "not slow"` (README.md, "Running the tests"). tests/slow_tests.txt lists them,
+# `file::test` (every parametrisation), with how they were picked.
+SLOW_TESTS = frozenset(
+    line.strip() for line in (ROOT / "tests" / "slow_tests.txt").read_text().splitlines()
+    if line.strip() and not line.startswith("#"))
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
         path, _, rest = item.nodeid.partition("::")
         file = path.rsplit("/", 1)[-1]
-        if file in SLOW_FILES or f"{file}::{rest.split('[', 1)[0]}" in SLOW_TESTS:
+        if f"{file}::{rest.split('[', 1)[0]}" in SLOW_TESTS:
             item.add_marker(pytest.mark.slow)
 
 

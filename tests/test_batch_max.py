@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -23,6 +21,7 @@ from dagc.units import Dimension, format_si
 from dagc.verdict.analyse import analyse
 from dagc.verdict.batch_max import BATCH_LIMIT, bounded_largest_batch, choose_batch, fast_largest_batch, largest_batch
 from dagc.verdict.check import check
+from conftest import run_dagc
 from plans import plan_texts
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -146,9 +145,8 @@ def test_search_compares_every_strategy_at_its_own_largest_batch():
 def test_cli_search_vary_batch(tmp_path):
     plan = tmp_path / "small.moe"
     plan.write_text((ROOT / "tests" / "fixtures" / "small.moe").read_text())
-    proc = subprocess.run([sys.executable, "-m", "dagc", "search", str(plan), "--vary", "batch", "--top", "3",
-                           "--format", "json", "--svg", str(tmp_path / "p.svg")],
-                          capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    proc = run_dagc("search", str(plan), "--vary", "batch", "--top", "3", "--format", "json",
+                    "--svg", str(tmp_path / "p.svg"), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert [c["workload"]["batch"] for c in data["candidates"]] and all(
@@ -314,19 +312,16 @@ def test_the_resident_batch_is_where_weights_and_kv_cache_stop_fitting():
 def test_check_and_search_say_each_strategys_batch_and_what_limits_it(tmp_path):
     """`check` prints a strategy's chosen batch and what one more request would break under its GPUs
     line; `dagc search --vary batch` adds each front point's binding requirement."""
-    from conftest import ROOT
     plan = tmp_path / "qwen.moe"
     plan.write_text(with_max(QWEN))
-    checked = subprocess.run([sys.executable, "-m", "dagc", "check", str(plan), "--no-search"], capture_output=True,
-                             text=True, cwd=ROOT, timeout=300)
+    checked = run_dagc("check", str(plan), "--no-search")
     lines = checked.stdout.splitlines()
     for r in check(load_plan_text(with_max(QWEN))):
         # the strategy's section leads with its verdicts and requirements; its GPUs line follows them
         rule = next(i for i, line in enumerate(lines) if f"strategy {r.label} = " in line)
         at = next(i for i, line in enumerate(lines) if line.startswith("GPUs: ") and i > rule)
         assert lines[at + 1] == r.plan.workload.batch_note, (lines[at - 1:at + 2], r.plan.workload.batch_note)
-    searched = subprocess.run([sys.executable, "-m", "dagc", "search", str(plan), "--vary", "batch", "--svg",
-                               str(tmp_path / "p.svg")], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    searched = run_dagc("search", str(plan), "--vary", "batch", "--svg", str(tmp_path / "p.svg"))
     front = searched.stdout[searched.stdout.index("Pareto front"):]
     assert "binding" in front and front.count("memory <= 80 %") >= 3
 

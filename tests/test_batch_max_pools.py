@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 
 import pytest
 
@@ -18,6 +16,7 @@ from dagc.search.result import rank_key
 from dagc.search.search import search
 from dagc.verdict.check import check
 from dagc.verdict.pools import check_pools
+from conftest import run_dagc
 
 # Qwen3-30B-A3B on 4 H100s, served in flight: TPOT binds each decode instance's batch
 PLAN = ('model preset "qwen3-30b-a3b"\ncluster { gpus = 4  gpus_per_node = 8  gpu preset "h100-sxm" }\n'
@@ -80,9 +79,8 @@ def test_the_command_line_pastes_it_with_set_batch(found, tmp_path):
     best = found.best
     path = tmp_path / "plan.moe"
     path.write_text(PLAN)
-    out = subprocess.run([sys.executable, "-m", "dagc", "check", str(path), "--strategy", best.text,
-                          "--set", f"workload.batch={best.batch}", "--no-search", "--format", "json"],
-                         capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    out = run_dagc("check", str(path), "--strategy", best.text, "--set", f"workload.batch={best.batch}", "--no-search",
+                   "--format", "json", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout)
     assert report["workload"]["batch"] == best.batch and report["valid"]
@@ -124,9 +122,8 @@ def test_a_space_cut_by_the_cap_on_probes_says_what_it_left_out():
 def test_vary_batch_ranks_pools_in_the_search_output(tmp_path):
     path = tmp_path / "plan.moe"
     path.write_text(PLAN.replace("batch = max", "batch = 16"))
-    out = subprocess.run([sys.executable, "-m", "dagc", "search", str(path), "--vary", "batch", "--top", "3",
-                          "--format", "json", "--svg", str(tmp_path / "pareto.svg")],
-                         capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    out = run_dagc("search", str(path), "--vary", "batch", "--top", "3", "--format", "json",
+                   "--svg", str(tmp_path / "pareto.svg"), cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
     first = result["candidates"][0]

@@ -7,7 +7,6 @@ import json
 import math
 import re
 import subprocess
-import sys
 
 import pytest
 
@@ -21,7 +20,7 @@ from dagc.lang.load import load_plan, load_plan_text
 from dagc.plan.engines import VLLM_FRONTEND_S, VLLM_STEP_S
 from dagc.verdict.bands import bands_of
 from dagc.verdict.check import check
-from conftest import ROOT
+from conftest import ROOT, run_dagc
 
 PLAN = ('model preset "mixtral-8x7b"\ncluster {{ gpus = 8  gpu preset "h100-sxm"  engine = vllm }}\n'
         "workload {{ batch = 256  prompt = {p}  generate = {g}  serving = inflight  rate = {r} requests/s  "
@@ -198,7 +197,7 @@ def _write(path, text: str):
 
 
 def dagc(*args: str, cwd) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "dagc", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+    return run_dagc(*args, cwd=cwd)
 
 
 def test_the_command(synthetic, tmp_path):

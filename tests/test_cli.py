@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conftest import EXAMPLES, ROOT, plan_text
+from conftest import EXAMPLES, ROOT, plan_text, run_dagc
 
 EXAMPLE_PLANS = sorted(EXAMPLES.glob("*.moe"))
 MISTAKES = sorted((EXAMPLES / "mistakes").glob("*.moe"))
@@ -25,11 +25,10 @@ def _wide_tables(monkeypatch):
 
 
 def dagc(*args: str, search: bool = False) -> subprocess.CompletedProcess:
-    """Run the CLI; check and compile skip the strategy search unless a test is about it."""
+    """Run the CLI (in this process); check and compile skip the strategy search unless a test is about it."""
     if args and args[0] in ("check", "compile") and not search and len(args) > 1:
         args = (*args, "--no-search")
-    return subprocess.run([sys.executable, "-m", "dagc", *args], capture_output=True, text=True, cwd=ROOT,
-                          timeout=120)
+    return run_dagc(*args)
 
 
 def test_version_and_help():

@@ -4,15 +4,14 @@ forced, and a compile past its budget replaces nothing."""
 from __future__ import annotations
 
 import subprocess
-import sys
 
-from conftest import ROOT
+from conftest import ROOT, run_dagc
 
 PLAN = ROOT / "examples" / "mixtral-8x7b-1node.moe"
 
 
 def dagc(*args: str, cwd) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "dagc", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+    return run_dagc(*args, cwd=cwd)
 
 
 def test_compile_keeps_a_users_directory_unless_forced(tmp_path):

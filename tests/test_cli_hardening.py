@@ -11,12 +11,17 @@ import time
 
 import pytest
 
-from conftest import EXAMPLES, ROOT, plan_text
+from conftest import EXAMPLES, ROOT, plan_text, run_dagc
 
 
 def dagc(*args: str, cwd=ROOT, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "dagc", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=timeout)
+    """The CLI run in this process (the tests of Ctrl-C spawn `python -m dagc`); a run that takes longer
+    than `timeout` seconds fails as a spawned one would."""
+    start = time.monotonic()
+    proc = run_dagc(*args, cwd=cwd)
+    if time.monotonic() - start > timeout:
+        raise subprocess.TimeoutExpired(["dagc", *args], timeout)
+    return proc
 
 
 @pytest.mark.parametrize("args", [

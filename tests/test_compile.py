@@ -16,16 +16,16 @@ from dagc.export.compile import compile_results
 from dagc.export.dag_json import dag_json, dag_schema
 from dagc.lang.load import load_plan, load_plan_text
 from dagc.verdict.check import check
-from conftest import EXAMPLES, ROOT, plan_text
+from conftest import EXAMPLES, ROOT, plan_text, run_dagc
 
 EXAMPLE_PLANS = sorted(EXAMPLES.glob("*.moe"))
 
 
 def dagc(*args: str, search: bool = False) -> subprocess.CompletedProcess:
-    """Run the CLI; check and compile skip the strategy search unless a test is about it."""
+    """Run the CLI (in this process); check and compile skip the strategy search unless a test is about it."""
     if args and args[0] in ("check", "compile") and not search and len(args) > 1:
         args = (*args, "--no-search")
-    proc = subprocess.run([sys.executable, "-m", "dagc", *args], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    proc = run_dagc(*args)
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc
 

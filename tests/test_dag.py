@@ -8,13 +8,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from dagc.ir.dag import OpKind, Phase
-from dagc.lang.load import load_plan, load_plan_text
+from dagc.lang.load import load_plan_text
 from dagc.layout.shards import kv_heads_per_rank
 from dagc.layout.speculative import draft_layer
 from dagc.plan.params import active_params, attention_params, embedding_params, ffn_params
 from dagc.rules.bounds import attention_core_flops_per_layer
 from dagc.verdict.check import check
-from conftest import EXAMPLES, plan_text
+from conftest import EXAMPLES, checked_example, plan_text
 from plans import checked, plan_texts
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
@@ -146,7 +146,7 @@ def test_invariants_on_generated_plans(text):
 
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.moe")), ids=lambda p: p.name)
 def test_invariants_on_examples(path):
-    for r in check(load_plan(path)):
+    for r in checked_example(path.name):
         assert r.dag is not None
         check_acyclic(r)
         check_experts_placed(r)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -24,7 +23,7 @@ from dagc.rules import RULES, rule
 from dagc.rules.bounds import bounds, requirement_bound, unreachable
 from dagc.units import lookup
 from dagc.verdict.check import check
-from conftest import EXAMPLES, ROOT, plan_text
+from conftest import EXAMPLES, ROOT, plan_text, run_dagc
 from plans import plan_texts
 
 SETTINGS = settings(max_examples=12, deadline=None, derandomize=True,
@@ -223,8 +222,7 @@ def test_every_registered_code_is_documented_and_n604_is_plan_level():
 # ---------------------------------------------------------------- the CLI
 
 def dagc(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "dagc", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=300)
+    return run_dagc(*args, cwd=cwd)
 
 
 def test_check_shows_the_plan_note_once_and_human_metric_names(tmp_path):

@@ -17,7 +17,7 @@ from dagc.lang.load import load_plan, load_plan_text
 from dagc.launch.checkpoint import safe_path
 from dagc.launch.engines import ENGINES, launch_result
 from dagc.verdict.check import check
-from conftest import EXAMPLES, plan_text
+from conftest import EXAMPLES, checked_example, plan_text
 
 SNAPSHOTS = Path(__file__).resolve().parent.parent / "dagc" / "data" / "engine_flags"
 RELEASES = {"vllm": "vllm-0.33.0.json", "sglang": "sglang-0.5.23.json", "trtllm": "trtllm-1.2.json"}
@@ -62,7 +62,7 @@ def snapshot(engine: str) -> dict:
 def _results() -> list:
     out = []
     for path in sorted(EXAMPLES.glob("*.moe")):
-        out += [r for r in check(load_plan(path)) if r.valid]
+        out += [r for r in checked_example(path.name) if r.valid]
     for parts in FAMILIES:
         out += [r for r in check(load_plan_text(plan_text(**parts))) if r.valid]
     return out

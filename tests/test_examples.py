@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +14,7 @@ import pytest
 from dagc.diagnostics import PlanError
 from dagc.lang.load import load_plan
 from dagc.verdict.check import check
-from conftest import EXAMPLES, ROOT
+from conftest import EXAMPLES, ROOT, checked_example, run_dagc
 
 VALID = sorted(EXAMPLES.glob("*.moe"))
 MISTAKES = sorted((EXAMPLES / "mistakes").glob("*.moe"))
@@ -112,7 +110,7 @@ def test_seed_requirements_say_how_they_were_read(path):
 @pytest.mark.parametrize("path", VALID, ids=ids)
 def test_every_example_checks_without_errors(path):
     assert not field(path, "expect"), "valid examples list no expected errors"
-    results = check(load_plan(path))
+    results = checked_example(path.name)
     assert results
     for r in results:
         errors = [f"{d.code} {d.message}" for d in r.diagnostics if d.is_error]
@@ -130,8 +128,7 @@ def test_every_mistake_gives_exactly_the_codes_it_promises(path):
 
 @pytest.mark.parametrize("path", [p for p in MISTAKES if p.name.startswith("10b-moe-on-2gpus")], ids=ids)
 def test_mistake_is_located_on_the_command_line(path):
-    proc = subprocess.run([sys.executable, "-m", "dagc", "check", str(path.relative_to(ROOT)), "--no-search"],
-                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    proc = run_dagc("check", str(path.relative_to(ROOT)), "--no-search")
     assert proc.returncode == 3 and "Traceback" not in proc.stderr
     text = proc.stdout + proc.stderr
     assert f"{path.relative_to(ROOT)}:" in text and "error[E402]" in text and "KV cache" in text
@@ -139,8 +136,7 @@ def test_mistake_is_located_on_the_command_line(path):
 
 def test_one_example_compiles_to_every_output(tmp_path):
     path = EXAMPLES / "10b-moe-1024-vs-64gpu.moe"
-    proc = subprocess.run([sys.executable, "-m", "dagc", "compile", str(path), "-o", str(tmp_path), "--no-search"],
-                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    proc = run_dagc("compile", str(path), "-o", str(tmp_path), "--no-search")
     assert proc.returncode in (0, 1) and "Traceback" not in proc.stderr, proc.stderr
     for name in ("original", "capped"):
         out = tmp_path / name

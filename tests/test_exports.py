@@ -21,7 +21,7 @@ from dagc.export.trace import write_trace
 from dagc.export.trace_writer import TraceWriter
 from dagc.lang.load import load_plan, load_plan_text
 from dagc.verdict.check import check
-from conftest import EXAMPLES, ROOT, plan_text
+from conftest import EXAMPLES, ROOT, checked_example, plan_text, run_dagc
 from trace_checker import check_readable, check_trace
 
 SMALL = ROOT / "tests" / "fixtures" / "small.moe"
@@ -83,7 +83,7 @@ def test_summary_expands_each_layer_shape_once():
 
 
 def test_full_and_ranks_fall_back_over_budget():
-    r = check(load_plan(EXAMPLES / "deepseek-v3-prefill-32xh800.moe"))[0]
+    r = checked_example("deepseek-v3-prefill-32xh800.moe")[0]
     ranks = dag_dot(r.compiled, Detail.RANKS)
     assert ranks.detail is Detail.FULL and "over the budget" in ranks.note
     full = dag_dot(r.compiled, Detail.FULL, budget=100)
@@ -91,12 +91,12 @@ def test_full_and_ranks_fall_back_over_budget():
 
 
 def test_large_graph_uses_fast_settings():
-    r = check(load_plan(EXAMPLES / "deepseek-v3-prefill-32xh800.moe"))[0]
+    r = checked_example("deepseek-v3-prefill-32xh800.moe")[0]
     assert "nslimit=0.05" in dag_dot(r.compiled, Detail.RANKS, budget=100_000).text
 
 
 def test_dot_timeout_keeps_dot_and_warns(tmp_path):
-    r = check(load_plan(EXAMPLES / "deepseek-v3-prefill-32xh800.moe"))[0]
+    r = checked_example("deepseek-v3-prefill-32xh800.moe")[0]
     problem = render_svg(dag_dot(r.compiled, Detail.FULL).text, tmp_path / "x.svg", timeout_s=0.001)
     assert problem and "longer than" in problem
 
@@ -124,7 +124,7 @@ def test_placement_svg_large_cluster_summarises():
 
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.moe")), ids=lambda p: p.name)
 def test_every_example_trace_loads_cleanly(tmp_path, path):
-    for r in check(load_plan(path)):
+    for r in checked_example(path.name):
         info = write_trace(r.compiled, tmp_path / "trace.json")
         errors = check_trace(info.path) + check_readable(info.path)
         assert not errors, errors
@@ -160,7 +160,7 @@ def test_trace_prefill_then_decode_and_args(tmp_path):
 
 
 def test_representative_ranks_and_flows_only_between_emitted(tmp_path):
-    r = check(load_plan(EXAMPLES / "10b-moe-pp16-ep16-256gpu.moe"))[0]
+    r = checked_example("10b-moe-pp16-ep16-256gpu.moe")[0]
     info = write_trace(r.compiled, tmp_path / "t.json")
     assert info.representative
     data = json.loads(info.path.read_text())
@@ -178,7 +178,7 @@ def test_representative_ranks_and_flows_only_between_emitted(tmp_path):
 
 
 def test_event_budget_falls_back_with_warning(tmp_path):
-    r = check(load_plan(EXAMPLES / "10b-moe-pp16-ep16-256gpu.moe"))[0]
+    r = checked_example("10b-moe-pp16-ep16-256gpu.moe")[0]
     info = write_trace(r.compiled, tmp_path / "t.json", all_ranks=True, budget=50_000)
     assert info.representative and "budget" in info.warning
     data = json.loads(info.path.read_text())
@@ -260,8 +260,7 @@ def test_compile_writes_everything_and_html_is_self_contained(tmp_path):
 
 
 def test_cli_compile_options(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "dagc", "compile", str(SMALL), "-o", str(tmp_path), "--graph-detail",
-                           "full", "--gzip", "--all-ranks"], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    proc = run_dagc("compile", str(SMALL), "-o", str(tmp_path), "--graph-detail", "full", "--gzip", "--all-ranks")
     assert proc.returncode == 1, proc.stderr        # small.moe's ttft requirement is not met
     assert "Traceback" not in proc.stderr
     assert (tmp_path / "trace.json.gz").exists() and "detail: full" in (tmp_path / "dag.dot").read_text()

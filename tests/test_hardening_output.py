@@ -10,8 +10,6 @@ import json
 import math
 import os
 import stat
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -26,7 +24,7 @@ from dagc.export.trace_writer import TraceWriter, time_quantum_ns
 from dagc.export.write import OutputError, write_json_atomic, write_text_atomic
 from dagc.lang.load import load_plan, load_plan_text
 from dagc.verdict.check import check
-from conftest import ROOT, plan_text
+from conftest import ROOT, plan_text, run_dagc
 from trace_checker import check_trace
 
 SMALL = ROOT / "tests" / "fixtures" / "small.moe"
@@ -82,8 +80,7 @@ def test_trace_and_dot_refuse_a_fifo(tmp_path):
 def test_search_svg_on_a_fifo_exits_5(tmp_path):
     fifo = tmp_path / "pareto.svg"
     os.mkfifo(fifo)
-    proc = subprocess.run([sys.executable, "-m", "dagc", "search", str(SMALL), "--svg", str(fifo), "--budget", "5"],
-                          capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    proc = run_dagc("search", str(SMALL), "--svg", str(fifo), "--budget", "5", cwd=tmp_path)
     assert proc.returncode == 5, proc.stderr
     assert "Traceback" not in proc.stderr and str(fifo) in proc.stderr and "FIFO" in proc.stderr
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
@@ -280,8 +277,7 @@ def test_cli_compile_refusal_is_exit_5_without_traceback(tmp_path):
     foreign = tmp_path / "foreign"
     foreign.mkdir()
     (foreign / "thesis.tex").write_text("years of work")
-    proc = subprocess.run([sys.executable, "-m", "dagc", "compile", str(SMALL), "-o", str(foreign), "--no-search"],
-                          capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    proc = run_dagc("compile", str(SMALL), "-o", str(foreign), "--no-search", cwd=tmp_path)
     assert proc.returncode == 5 and "not a dagc output directory" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert snapshot(foreign) == {"thesis.tex": b"years of work"}
@@ -291,8 +287,7 @@ def test_cli_compile_refuses_a_foreign_directory_before_checking_the_plan(tmp_pa
     foreign = tmp_path / "foreign"
     foreign.mkdir()
     (foreign / "thesis.tex").write_text("years of work")
-    proc = subprocess.run([sys.executable, "-m", "dagc", "compile", str(SMALL), "-o", str(foreign)],
-                          capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    proc = run_dagc("compile", str(SMALL), "-o", str(foreign), cwd=tmp_path)
     assert proc.returncode == 5 and "not a dagc output directory" in proc.stderr
     assert proc.stdout == ""                    # no verdict: the check and its search never ran
     assert snapshot(foreign) == {"thesis.tex": b"years of work"}

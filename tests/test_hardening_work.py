@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 
 import pytest
@@ -23,7 +22,7 @@ from dagc.layout.stages import StageBounds, default_split
 from dagc.memory.activations import activation_bytes_by_stage
 from dagc.memory.memory import memory
 from dagc.verdict.check import check
-from conftest import ROOT, plan_text
+from conftest import plan_text, run_dagc
 
 SMALL_MOE = ("model \"small\" {{ layers = {layers}  hidden = 1024  heads = 8  kv_heads = 8  head_dim = 128  "
              "vocab = 32000  moe {{ experts = 8  top_k = 2  ffn = 2048 }} }}")
@@ -40,8 +39,11 @@ def deep_plan(strategies: str, layers: int = 100_000, require: str = "") -> str:
 def run_check(tmp_path, text: str) -> subprocess.CompletedProcess:
     plan = tmp_path / "plan.moe"
     plan.write_text(text)
-    return subprocess.run([sys.executable, "-m", "dagc", "check", str(plan), "--no-search", "--format", "json"],
-                          capture_output=True, text=True, cwd=ROOT, timeout=TIMEOUT_S)
+    start = time.monotonic()
+    proc = run_dagc("check", str(plan), "--no-search", "--format", "json")     # in this process
+    if time.monotonic() - start > TIMEOUT_S:
+        raise subprocess.TimeoutExpired(proc.args, TIMEOUT_S)
+    return proc
 
 
 def codes(result) -> set[str]:

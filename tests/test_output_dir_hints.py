@@ -4,24 +4,20 @@ hidden entry dagc did not write (`.git`, `.ssh`) is not pointed at --force. Ever
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from dagc.export.output_dir import check_output_dir
 from dagc.export.write import OutputError
-from conftest import ROOT
+from conftest import ROOT, run_dagc
 
 PLAN = str(ROOT / "examples" / "qwen3-30b-a3b-4gpu.moe")
 
 
 def dagc(*args: str, cwd: Path, home: Path | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, **({"HOME": str(home)} if home is not None else {})}
-    return subprocess.run([sys.executable, "-m", "dagc", *args], capture_output=True, text=True, cwd=cwd,
-                          env=env, timeout=300)
+    return run_dagc(*args, cwd=cwd, env={"HOME": str(home)} if home is not None else None)
 
 
 def test_dot_names_the_current_directory(tmp_path):

@@ -4,8 +4,6 @@ tokens/s per GPU lie, from the ledger's errors of the plan's regime (dagc.verdic
 from __future__ import annotations
 
 import math
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -14,7 +12,7 @@ from dagc.export.pareto import pareto_errors, pareto_svg
 from dagc.lang.load import load_plan
 from dagc.search.search import search
 from dagc.verdict.ledger import Errors
-from conftest import EXAMPLES
+from conftest import EXAMPLES, run_dagc
 
 NS = "{http://www.w3.org/2000/svg}"
 # ln(dagc / measured) at 0, 10, 50, 90, 100 %: the 80 % band of a prediction v is [v·e^(−0.1), v·e^(0.2)]
@@ -67,8 +65,7 @@ def test_the_plan_regime_gives_the_whiskers(found):
 
 def test_search_svg_draws_them(tmp_path):
     svg = tmp_path / "p.svg"
-    proc = subprocess.run([sys.executable, "-m", "dagc", "search", str(EXAMPLES / "qwen3-30b-a3b-4gpu.moe"), "-q",
-                           "--svg", str(svg)], capture_output=True, text=True, timeout=600)
+    proc = run_dagc("search", str(EXAMPLES / "qwen3-30b-a3b-4gpu.moe"), "-q", "--svg", str(svg))
     assert proc.returncode == 0, proc.stderr
     root = ET.parse(svg).getroot()
     assert sum(g.get("class") == "whiskers" for g in root.iter(f"{NS}g")) == \

@@ -11,9 +11,9 @@ import pytest
 from dagc.export.html import report_html
 from dagc.export.placement import MAX_GPUS, placement_svg
 from dagc.export.placement_style import CELL_W, MAX_WIDTH, MEMORY_PARTS, stage_colours
-from dagc.lang.load import load_plan, load_plan_text
+from dagc.lang.load import load_plan_text
 from dagc.verdict.check import check
-from conftest import EXAMPLES, ROOT, plan_text
+from conftest import ROOT, checked_example, plan_text
 
 NS = "{http://www.w3.org/2000/svg}"
 EM = 0.6            # average glyph width of the fonts named, in em (the drawing assumes a bit more)
@@ -28,7 +28,7 @@ def deepseek(gpus: int, strategy: str):
 
 @pytest.fixture(scope="module")
 def pp16():
-    return check(load_plan(EXAMPLES / "10b-moe-pp16-ep16-256gpu.moe"))[0]
+    return checked_example("10b-moe-pp16-ep16-256gpu.moe")[0]
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 
 import pytest
 
@@ -16,6 +14,7 @@ from dagc.lang.flatten import flatten
 from dagc.lang.load import load_plan_text, parse_strategy
 from dagc.layout.shards import kv_bytes_per_token_layer
 from dagc.verdict.check import check
+from conftest import run_dagc
 
 QWEN = 'model preset "qwen3-30b-a3b"'
 CLUSTER = 'cluster { gpus = 16  gpus_per_node = 8  gpu preset "h100-sxm" }'
@@ -134,14 +133,12 @@ def test_each_pools_diagnostics_are_named_by_its_pool():
 def test_the_command_line_reports_the_pools(tmp_path):
     path = tmp_path / "pd.moe"
     path.write_text(plan("prefill 2 < tp 2 > decode 1 < tp 4 ; ep 4 >"))
-    run = subprocess.run([sys.executable, "-m", "dagc", "check", str(path)], capture_output=True, text=True,
-                         cwd=tmp_path, check=False)
+    run = run_dagc("check", str(path), cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     assert "Traceback" not in run.stdout + run.stderr
     assert "pools" in run.stdout and "KV transfer" in run.stdout and "pool binds" in run.stdout
     out = tmp_path / "out"
-    run = subprocess.run([sys.executable, "-m", "dagc", "compile", str(path), "-o", str(out)], capture_output=True,
-                         text=True, cwd=tmp_path, check=False)
+    run = run_dagc("compile", str(path), "-o", str(out), cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     report = json.loads((out / "report.json").read_text())
     s = report["serving"]
@@ -149,8 +146,7 @@ def test_the_command_line_reports_the_pools(tmp_path):
     assert [p["instances"] for p in s["pools"]] == [2, 1] and report["gpus"]["used"] == 8
     assert s["binding_pool"] in ("prefill", "decode") and math.isfinite(s["served_requests_per_s"])
     assert "Disaggregated" in (out / "report.md").read_text()
-    run = subprocess.run([sys.executable, "-m", "dagc", "launch", str(path)], capture_output=True, text=True,
-                         cwd=tmp_path, check=False)
+    run = run_dagc("launch", str(path), cwd=tmp_path)
     assert run.returncode == 0 and "Traceback" not in run.stderr, run.stderr      # both pools and the router
     assert "--disaggregation-mode prefill" in run.stdout and "sglang_router.launch_router" in run.stdout
 

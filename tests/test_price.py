@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
@@ -13,7 +11,7 @@ from dagc.export.report import report_json
 from dagc.lang.load import load_plan_text
 from dagc.search.search import search
 from dagc.verdict.check import check
-from conftest import ROOT
+from conftest import run_dagc
 
 PLAN = ('model preset "mixtral-8x7b"\ncluster {{ gpus = 8  gpu preset "h100-sxm" {price} }}\n'
         "workload {{ batch = 64  prompt = 2048  generate = 256 }}\nstrategy tp 8\n")
@@ -61,12 +59,10 @@ def test_a_bad_price_is_located(price, code, says):
 def test_the_reports_state_the_cost(tmp_path):
     plan = tmp_path / "p.moe"
     plan.write_text(PLAN.format(price="price = 2.5 $/h"))
-    out = subprocess.run([sys.executable, "-m", "dagc", "check", str(plan), "--no-search"], capture_output=True,
-                         text=True, cwd=ROOT, timeout=120).stdout
+    out = run_dagc("check", str(plan), "--no-search").stdout
     c = report_json(result())["cost"]
     assert f"{c['per_million_tokens']:,.3f} $ per million tokens" in " ".join(out.split())
-    done = subprocess.run([sys.executable, "-m", "dagc", "compile", str(plan), "--no-search", "-o",
-                           str(tmp_path / "o")], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    done = run_dagc("compile", str(plan), "--no-search", "-o", str(tmp_path / "o"))
     assert done.returncode == 0, done.stderr
     md = (tmp_path / "o" / "report.md").read_text()
     assert f"{c['per_million_output_tokens']:,.3f} $ per million output tokens" in md

@@ -7,13 +7,11 @@ from __future__ import annotations
 import html
 import json
 import re
-import subprocess
-import sys
 
 import pytest
 
 from dagc.units import Dimension, format_bytes, format_gpu_memory, format_si
-from conftest import EXAMPLES, ROOT
+from conftest import EXAMPLES, run_dagc
 
 PLAN, STRATEGY = EXAMPLES / "qwen3-30b-a3b-4gpu.moe", "tp 1 ; ep 4"
 
@@ -21,11 +19,8 @@ PLAN, STRATEGY = EXAMPLES / "qwen3-30b-a3b-4gpu.moe", "tp 1 ; ep 4"
 @pytest.fixture(scope="module")
 def outputs(tmp_path_factory):
     out = tmp_path_factory.mktemp("rounding")
-    run = [sys.executable, "-m", "dagc"]
-    text = subprocess.run([*run, "check", str(PLAN), "--strategy", STRATEGY, "--no-search"], capture_output=True,
-                          text=True, cwd=ROOT, timeout=300, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"}).stdout
-    done = subprocess.run([*run, "compile", str(PLAN), "--strategy", STRATEGY, "--no-search", "-o", str(out)],
-                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    text = run_dagc("check", str(PLAN), "--strategy", STRATEGY, "--no-search", env={"COLUMNS": "200"}).stdout
+    done = run_dagc("compile", str(PLAN), "--strategy", STRATEGY, "--no-search", "-o", str(out))
     assert done.returncode == 0, done.stderr
     report = json.loads((out / "report.json").read_text())
     return report, {"text": text, "report.md": (out / "report.md").read_text(),

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from dataclasses import replace
 
 import pytest
@@ -28,7 +26,7 @@ from dagc.search.search import (
 )
 from dagc.search.space import item_strategy, space_items
 from dagc.verdict.check import check, check_strategy
-from conftest import EXAMPLES, ROOT, plan_text
+from conftest import EXAMPLES, plan_text, run_dagc
 
 TINY = plan_text(
     model='model "t" { layers = 1  hidden = 256  heads = 2  kv_heads = 2  head_dim = 128  vocab = 1000 '
@@ -168,7 +166,7 @@ def test_optimal_verdict():
 
 
 def dagc(*args):
-    return subprocess.run([sys.executable, "-m", "dagc", *args], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    return run_dagc(*args)
 
 
 def test_cli_search_json_follows_spec(tmp_path):

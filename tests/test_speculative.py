@@ -10,6 +10,7 @@ from dagc.ir.dag import Phase
 from dagc.lang.load import PlanError, load_plan_text
 from dagc.plan.workload import Speculative
 from dagc.verdict.check import check
+from conftest import run_dagc
 
 QWEN_1GPU = ('model preset "qwen3-30b-a3b"\ncluster {{ gpus = 1  gpu preset "h100-sxm" }}\n'
              "workload {{ batch = 1  prompt = 1000  generate = 200 {extra} }}\nstrategy tp 1\n")
@@ -137,8 +138,6 @@ def test_the_draft_layer_is_held_on_the_last_stage():
 
 def test_the_search_varies_the_drafted_tokens_when_asked(tmp_path):
     import json
-    import subprocess
-    import sys
 
     from dagc.search.search import search
     from dagc.search.speculative import SPECULATIVE_TOKENS, search_speculative
@@ -158,13 +157,11 @@ def test_the_search_varies_the_drafted_tokens_when_asked(tmp_path):
     assert found.evaluated == found.total and found.complete
     path = tmp_path / "p.moe"
     path.write_text(text.replace("acceptance = 0.7", "accept_length = 2"))
-    run = subprocess.run([sys.executable, "-m", "dagc", "search", str(path), "--vary", "speculative",
-                          "--svg", str(tmp_path / "p.svg")], capture_output=True, text=True, cwd=tmp_path, check=False)
+    run = run_dagc("search", str(path), "--vary", "speculative", "--svg", str(tmp_path / "p.svg"), cwd=tmp_path)
     assert run.returncode == 2 and "acceptance" in run.stderr and "Traceback" not in run.stderr
     path.write_text(text)
-    run = subprocess.run([sys.executable, "-m", "dagc", "search", str(path), "--vary", "speculative", "--format",
-                          "json", "--svg", str(tmp_path / "p.svg")], capture_output=True, text=True, cwd=tmp_path,
-                         check=False)
+    run = run_dagc("search", str(path), "--vary", "speculative", "--format", "json",
+                   "--svg", str(tmp_path / "p.svg"), cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     best = json.loads(run.stdout)["candidates"][0]
     assert best["workload"]["speculative_tokens"] in SPECULATIVE_TOKENS

@@ -14,9 +14,9 @@ import pytest
 from dagc.export.trace import representative_ranks, write_trace
 from dagc.export.trace_writer import TraceWriter, seconds_to_ns
 from dagc.ir.dag import OpKind, Phase
-from dagc.lang.load import load_plan, load_plan_text
+from dagc.lang.load import load_plan_text
 from dagc.verdict.check import check
-from conftest import EXAMPLES, ROOT, plan_text
+from conftest import ROOT, checked_example, plan_text
 from trace_checker import check_readable, check_trace
 
 SMALL = ROOT / "tests" / "fixtures" / "small.moe"
@@ -26,7 +26,7 @@ SMALL = ROOT / "tests" / "fixtures" / "small.moe"
 def compiled(name: str):
     if name == "small":
         return check(load_plan_text(SMALL.read_text(), name="small.moe"))[0].compiled
-    return check(load_plan(EXAMPLES / name))[0].compiled
+    return checked_example(name)[0].compiled
 
 
 def load(path) -> dict:

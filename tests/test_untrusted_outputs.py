@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,14 +17,13 @@ from dagc.export.pareto import PARETO_SIGNATURE
 from dagc.export.write import OutputError, check_own, write_text_atomic
 from dagc.lang.load import load_plan
 from dagc.verdict.check import check
-from conftest import ROOT
+from conftest import ROOT, run_dagc
 
 SMALL = ROOT / "tests" / "fixtures" / "small.moe"
 
 
-def dagc(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "dagc", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
+def dagc(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return run_dagc(*args, cwd=cwd)
 
 
 def tree(d: Path) -> dict[str, bytes]:
