@@ -14,7 +14,7 @@ from dagc.calibrate.calibrate import calibrate
 from dagc.calibrate.figures import dagc_figures
 from dagc.calibrate.fit import fit_term, left_out
 from dagc.calibrate.manifest import jobs_of, jobs_of_manifest
-from dagc.diagnostics import PlanError
+from dagc.diagnostics import PlanError, render
 from dagc.lang.calibration import CalibrationFile
 from dagc.lang.load import load_plan, load_plan_text
 from dagc.plan.engines import VLLM_FRONTEND_S, VLLM_STEP_S
@@ -271,6 +271,28 @@ def test_the_manifest_is_read_as_a_run_file_is(tmp_path):
     with pytest.raises(PlanError) as exc:
         jobs_of_manifest(tmp_path)
     assert exc.value.diagnostics[0].message == "the manifest is not a regular file"
+
+
+def test_a_manifest_reads_only_beside_itself(synthetic, tmp_path):
+    """A manifest naming a plan or a run file outside its directory is refused before that file is read, so
+    nothing of it is ever echoed; `--allow-path` (allow_paths) lets one in."""
+    d, _ = synthetic
+    secret = tmp_path / "elsewhere" / "secret.moe"
+    secret.parent.mkdir()
+    secret.write_text("root:x:0:0:do-not-show\n")
+    for entry, name in ((f'plan = "{secret}"\nfile = "run1.json"', "plan"),
+                        (f'plan = "plan.moe"\nfile = "../{tmp_path.name}/elsewhere/secret.moe"', "file")):
+        path = d / "m.toml"
+        path.write_text(f"[[run]]\n{entry}\n")
+        with pytest.raises(PlanError) as exc:
+            jobs_of_manifest(path)
+        (e,) = exc.value.diagnostics
+        assert e.code == "E110" and f"run entry 1: `{name}` names a file outside the manifest's directory" in e.message
+        assert "do-not-show" not in render(e)
+    (d / "m.toml").write_text(f'[[run]]\nplan = "{secret}"\nfile = "run1.json"\n')
+    with pytest.raises(PlanError) as exc:             # allowed: read as a plan, refused as one (not a plan)
+        jobs_of_manifest(d / "m.toml", allow_paths=(secret.parent,))
+    assert exc.value.diagnostics[0].code != "E110"
 
 
 def test_the_engine_line_says_the_terms_are_calibrated(synthetic):

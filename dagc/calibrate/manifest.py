@@ -82,7 +82,8 @@ def _strings(src: SourceFile, at: int, v: Any, what: str) -> list[str]:
 
 
 def jobs_of_manifest(path: str | Path, allow_paths: Sequence[Path] = ()) -> list[Job]:
-    """The jobs a manifest lists (runs and plans relative to the manifest's directory)."""
+    """The jobs a manifest lists (runs and plans relative to the manifest's directory, and inside it or a
+    directory of `allow_paths`: a manifest from elsewhere never makes dagc read, nor echo, a file beyond them)."""
     src = read_text(path, "manifest", MAX_MANIFEST_BYTES)
     text = src.text
     try:
@@ -107,6 +108,10 @@ def jobs_of_manifest(path: str | Path, allow_paths: Sequence[Path] = ()) -> list
         if strategy is not None and not isinstance(strategy, str):
             raise _bad(src, at, f"run entry {k}: `strategy` is not a strategy expression")
         overrides = _strings(src, at, doc.get("set"), "set") + _strings(src, at, e.get("set"), f"run entry {k}: set")
+        for name, v in (("plan", plan), ("file", file)):
+            if not _inside(base / v, (base, *allow_paths)):
+                raise _bad(src, at, f"run entry {k}: `{name}` names a file outside the manifest's directory, "
+                                    f"`{quote(v)}` (allow its directory with `--allow-path DIR`)")
         key = (plan, tuple(overrides), strategy)
         if key not in plans:
             plans[key] = plan_for(base / plan, overrides, strategy, allow_paths)
@@ -117,6 +122,16 @@ def jobs_of_manifest(path: str | Path, allow_paths: Sequence[Path] = ()) -> list
             runs = [runs[which - 1]]
         jobs += [Job(r, plans[key], _shown(plan, overrides)) for r in runs]
     return jobs
+
+
+def _inside(path: Path, roots: Sequence[Path]) -> bool:
+    """Whether `path`, its links followed, lies in one of `roots`: a manifest names its runs and plans beside it
+    (or in a directory allowed with `--allow-path`), as a plan imports files from its own directory only."""
+    try:
+        target = path.resolve()
+        return any(target == r.resolve() or target.is_relative_to(r.resolve()) for r in roots)
+    except (OSError, RuntimeError, ValueError):     # a loop, a NUL byte: reading the file says what is wrong
+        return True
 
 
 def _entry_at(text: str, k: int) -> int:
