@@ -226,7 +226,7 @@ def language_names() -> dict[str, set[str]]:
     from dagc.lang.cluster import _CLUSTER_FIELDS
     from dagc.lang.flatten import OPTIONS
     from dagc.plan.model import DType
-    from dagc.plan.plan import OBJECTIVES
+    from dagc.plan.objective import OBJECTIVES
     from dagc.plan.presets import GPU_PRESETS, MODEL_PRESETS
     from dagc.plan.strategy import Axis
     from dagc.plan.workload import RequirementKind

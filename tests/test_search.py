@@ -12,6 +12,7 @@ import pytest
 from dagc.export.optimal_words import evidence_json
 from dagc.lang.load import load_plan, load_plan_text, parse_strategy
 from dagc.layout.split import effective_microbatches
+from dagc.plan.objective import OBJECTIVES
 from dagc.plan.workload import Overlap
 from dagc.schedule.timer import Timer
 from dagc.search.bound import Pruner
@@ -19,7 +20,6 @@ from dagc.search.score import evaluate
 from dagc.search.screen import Columns
 from dagc.search.search import (
     SKIPPED_SPLITS,
-    Objective,
     candidates,
     count_candidates,
     judge_optimal,
@@ -75,7 +75,7 @@ def test_best_never_worse_than_the_plans_own(name):
     plan = load_plan(EXAMPLES / name)
     found = search(plan)
     for r in check(plan):
-        own = Objective.score("tokens-per-gpu", r.metrics, r.layout.gpus_used)
+        own = OBJECTIVES["tokens-per-gpu"].score(r.metrics, r.layout.gpus_used)
         if r.verdict.meets_requirements or not found.best.meets_requirements:
             assert found.best.score >= own * (1 - 1e-9)
 
@@ -132,7 +132,7 @@ def test_deterministic_and_jobs_agree():
         assert a == b == c
 
 
-@pytest.mark.parametrize("objective", Objective.NAMES)
+@pytest.mark.parametrize("objective", list(OBJECTIVES))
 def test_objectives_rank_by_their_metric(objective):
     found = search(load_plan(EXAMPLES / "qwen3-30b-a3b-4gpu.moe"), objective=objective, rescore=0)
     meeting = [c for c in found.ranked if c.meets_requirements]
@@ -286,7 +286,7 @@ def test_when_no_strategy_meets_a_line_the_best_meets_the_others():
         assert best.gpus <= 64 and best.misses == 1 and not best.meets_requirements
 
 
-@pytest.mark.parametrize("objective", Objective.NAMES)
+@pytest.mark.parametrize("objective", list(OBJECTIVES))
 def test_a_partial_search_covers_the_strategies_with_the_best_bounds(objective):
     """The search visits the strategies best bound first (its bar tightens sooner): a partial search
     has seen the first of them, in that order, and says so."""

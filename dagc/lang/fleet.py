@@ -24,6 +24,7 @@ from pathlib import Path
 from lark import Token, Tree
 
 from ..diagnostics import Diagnostic, PlanError, Severity
+from ..plan.objective import OBJECTIVES
 from ..plan.plan import Plan
 from ..plan.presets import GPU_PRESETS
 from ..source import SourceFile, Span
@@ -235,7 +236,7 @@ def _prices(out: Collector, gpus: list[FleetGpu], plan: Plan) -> None:
     for g in gpus:
         if g.price_per_gpu_hour is not None:
             continue
-        why = ("the plan's objective is `cost`" if plan.objective == "cost" else
+        why = (f"the plan's objective is `{plan.objective}`" if OBJECTIVES[plan.objective].priced else
                "the cluster's `price` is its own GPU's" if plan.cluster.price_per_gpu_hour is not None else None)
         if why is not None:
             out.error("E103", f"the fleet's GPU type `{g.name}` has no price ({why})", g.span,

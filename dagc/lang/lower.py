@@ -27,7 +27,8 @@ from ..diagnostics import Diagnostic, PlanError, Severity
 from ..plan.calibration import Calibration
 from ..plan.cluster import Cluster
 from ..plan.model import DType, Model
-from ..plan.plan import DEFAULT_OBJECTIVE, OBJECTIVE_MEANS, OBJECTIVES, Plan
+from ..plan.objective import DEFAULT_OBJECTIVE, OBJECTIVES
+from ..plan.plan import Plan
 from ..plan.strategy import StrategyDecl
 from ..plan.workload import (
     ExpertLoad,
@@ -202,7 +203,7 @@ class _Lowering(Transformer):
         self._statement("objective", meta)          # where the statement is, for later diagnostics
         word = str(name)
         if word not in OBJECTIVES:        # the caret under the word, not the statement
-            every = "; ".join(f"`{o}`: {OBJECTIVE_MEANS[o]}" for o in OBJECTIVES)
+            every = "; ".join(f"`{o.name}`: {o.means}" for o in OBJECTIVES.values())
             near = nearest(word, OBJECTIVES)
             self.out.error("E101", f"unknown objective `{word}`", node_span(self.src, name),
                            (f"did you mean `{near}`? " if near else "") + f"(the objectives — {every})")

@@ -23,6 +23,7 @@ from importlib import resources
 
 import numpy as np
 
+from ..plan.objective import OBJECTIVES
 from ..plan.plan import Plan
 from ..plan.workload import Serving
 
@@ -221,8 +222,7 @@ def calibrated_errors(plan: Plan, quantity: str, ledger_errors: Errors) -> Error
 
 
 # The ledger quantity of each objective's figure (min-gpus counts GPUs, which have no error).
-OBJECTIVE_QUANTITY = {"tokens-per-gpu": "throughput", "throughput": "throughput", "cost": "throughput",
-                      "ttft": "ttft", "tpot": "tpot"}
+OBJECTIVE_QUANTITY = {o.name: o.quantity for o in OBJECTIVES.values() if o.quantity is not None}
 
 
 def band_ratio(plan: Plan, objective: str, disaggregated: bool = False, confidence: float = CONFIDENCE) -> float | None:
