@@ -42,7 +42,7 @@ from ..plan.strategy import Pool, Strategy
 from ..plan.workload import Overlap, RequirementKind, Workload
 from ..schedule.recurrence import op_floor
 from ..schedule.timer import Timer
-from ..verdict.fastcheck import fast_check
+from ..verdict.fastcheck import Refused, fast_check
 from ..verdict.pools import check_pools, prefill_batch_of, role_workload
 from .bar import Bar, BarKeeper, is_out_of_reach
 from .chunks import Tally
@@ -80,7 +80,7 @@ def _role_workload(w: Workload, role: str, batch: int, mb: int, overlap: Overlap
 def _instance(plan: Plan, s: Strategy, workload: Workload, timer: Timer) -> Instance | None:
     """One instance's figures from the fast check, or None when a rule rejects it."""
     fc = fast_check(plan, s, workload, timer)
-    return None if isinstance(fc, str) else instance_of(fc, s, workload)
+    return None if isinstance(fc, Refused) else instance_of(fc, s, workload)
 
 
 def _prefill_instances(plan: Plan, alone: Plan, timer: Timer, counts: PooledCounts, late: Callable[[], bool]

@@ -16,7 +16,7 @@ from ..plan.strategy import Strategy
 from ..plan.workload import Overlap, Workload
 from ..schedule.timer import Timer as _Timer
 from ..verdict.batch_max import fast_largest_batch, fast_largest_batch_bounded
-from ..verdict.fastcheck import fast_check
+from ..verdict.fastcheck import Refused, fast_check
 from .bar import Bar
 from .bound import Pruner
 from .result import Candidate
@@ -53,7 +53,7 @@ def _scored(plan: Plan, strategy: Strategy, mb: int, workload: Workload, objecti
     """`evaluate`'s candidate with `mb` micro-batches once its workload (those, its overlap, its batch)
     is chosen."""
     fc = fast_check(plan, strategy, workload, timer)
-    if isinstance(fc, str):
+    if isinstance(fc, Refused):
         return None
     gpus = fc.layout.gpus_used
     return Candidate(strategy=strategy, microbatches=mb, overlap=workload.overlap, gpus=gpus, metrics=fc.metrics,
