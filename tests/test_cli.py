@@ -417,11 +417,6 @@ def test_check_says_what_optimal_means_and_where_that_comes_from(tmp_path, extra
                                            "of the best counts as optimal")
 
 
-def test_every_objective_says_what_its_best_is():
-    from dagc.verdict.optimal import Objective
-    assert set(Objective.MEANS) == set(Objective.NAMES)
-
-
 def test_a_figure_beside_its_requirement_keeps_the_digits_that_tell_them_apart(tmp_path):
     """The Mixtral example's better strategy on the plain reference (engine = pytorch) has a TTFT of
     1.99983 s against `ttft <= 2 s`: the evidence line says so, not '2.0 s'."""

@@ -223,10 +223,10 @@ def _grammar_keywords() -> set[str]:
 def language_names() -> dict[str, set[str]]:
     """Every name of the plan language, by where it comes from in the code."""
     from dagc.lang import fields
-    from dagc.lang.cluster import _CLUSTER_FIELDS
+    from dagc.lang.cluster import CLUSTER_BLOCK_FIELDS
     from dagc.lang.flatten import OPTIONS
     from dagc.plan.model import DType
-    from dagc.plan.plan import OBJECTIVES
+    from dagc.plan.objective import OBJECTIVES
     from dagc.plan.presets import GPU_PRESETS, MODEL_PRESETS
     from dagc.plan.strategy import Axis
     from dagc.plan.workload import RequirementKind
@@ -236,7 +236,7 @@ def language_names() -> dict[str, set[str]]:
         "keywords": _grammar_keywords(),
         "model": set(fields.MODEL_FIELDS) | set(fields.SUBBLOCKS["model"]),
         "moe": set(fields.MOE_FIELDS), "mla": set(fields.MLA_FIELDS),
-        "cluster": set(_CLUSTER_FIELDS) | set(fields.SUBBLOCKS["cluster"]),
+        "cluster": set(CLUSTER_BLOCK_FIELDS) | set(fields.SUBBLOCKS["cluster"]),
         "gpu": set(fields.GPU_FIELDS), "efficiency": set(fields.EFFICIENCY_FIELDS),
         "latency": set(fields.LATENCY_FIELDS), "workload": set(fields.WORKLOAD_FIELDS),
         "require": {k.value for k in RequirementKind}, "objective": set(OBJECTIVES),
@@ -259,9 +259,9 @@ def test_language_page_documents_every_name():
 def test_language_page_has_a_row_per_field():
     """Each field of a block has its own table row (`| \\`name\\` |`), with a default column."""
     from dagc.lang import fields
-    from dagc.lang.cluster import _CLUSTER_FIELDS
+    from dagc.lang.cluster import CLUSTER_BLOCK_FIELDS
     text = (DOCS / "language.md").read_text()
-    tables = (fields.MODEL_FIELDS, fields.MOE_FIELDS, fields.MLA_FIELDS, _CLUSTER_FIELDS, fields.GPU_FIELDS,
+    tables = (fields.MODEL_FIELDS, fields.MOE_FIELDS, fields.MLA_FIELDS, CLUSTER_BLOCK_FIELDS, fields.GPU_FIELDS,
               fields.EFFICIENCY_FIELDS, fields.LATENCY_FIELDS, fields.WORKLOAD_FIELDS)
     missing = [name for table in tables for name in table if f"| `{name}` |" not in text]
     assert not missing, missing

@@ -14,7 +14,7 @@ from test_meets_load import PLAN
 from dagc.cli.main import main
 from dagc.export.optimal_words import evidence_json
 from dagc.lang.load import load_plan, parse_strategy
-from dagc.plan.plan import OBJECTIVES
+from dagc.plan.objective import OBJECTIVES
 from dagc.search.result import front_key
 from dagc.search.search import objective_picks, search
 from dagc.search.under_traffic import ALL, STEADY, judge_under_traffic

@@ -12,10 +12,10 @@ from dagc.diagnostics import PlanError
 from dagc.export.optimal_words import evidence_json
 from dagc.lang.flatten import flatten
 from dagc.lang.load import load_plan_text, parse_strategy
+from dagc.plan.objective import OBJECTIVES
 from dagc.plan.workload import Overlap
 from dagc.search.search import cpu_count, objective_picks, search
 from dagc.verdict.check import check
-from dagc.verdict.optimal import Objective
 from conftest import plan_text
 
 MIXTRAL = plan_text(cluster='cluster { gpus = 8  gpu preset "h100-sxm" }',
@@ -162,7 +162,7 @@ def test_what_each_objective_picks_is_its_own_search_and_reproducible():
     plan = load_plan_text(PREFILL_HEAVY)
     found = search(plan, top=5)
     picks = objective_picks(plan, found, top=5)
-    assert list(picks) == list(Objective.NAMES) and picks["tokens-per-gpu"] is found.best
+    assert list(picks) == list(OBJECTIVES) and picks["tokens-per-gpu"] is found.best
     for objective, pick in picks.items():
         assert pick is not None and pick.text == search(plan, objective=objective, top=5).best.text
         (r,) = check(plan, strategy=pick.text)
@@ -183,7 +183,7 @@ def test_compile_reports_what_each_objective_would_pick(tmp_path):
     assert cli.main(["compile", str(path), "-o", str(tmp_path / "out"), "--jobs", "1"]) == 0
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     picks = report["verdict"]["optimal_evidence"]["by_objective"]
-    assert list(picks) == list(Objective.NAMES)
+    assert list(picks) == list(OBJECTIVES)
     md = (tmp_path / "out" / "report.md").read_text()
     assert "The objectives disagree" in md
     for pick in picks.values():

@@ -13,6 +13,7 @@ import dagc.search.chunks as chunks_mod
 from dagc.lang.load import load_plan, load_plan_text
 from dagc.layout.layout import resolve
 from dagc.layout.sketch import LayoutSketch
+from dagc.plan.objective import OBJECTIVES
 from dagc.plan.workload import Overlap, Serving
 from dagc.rules.bounds import bounds, pipeline_bounds
 from dagc.schedule.recurrence import (
@@ -31,7 +32,6 @@ from dagc.search.result import rank_key
 from dagc.search.screen import Columns
 from dagc.search.search import SPLIT_CANDIDATES, search
 from dagc.search.space import candidates, count_candidates, item_strategy, space_items
-from dagc.verdict.optimal import Objective
 from plans import plan_texts
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -82,7 +82,7 @@ def test_pruning_happens_and_is_counted():
     assert pruned.legal <= whole.legal and pruned.legal + pruned.pruned <= pruned.evaluated
 
 
-@pytest.mark.parametrize("objective", Objective.NAMES)
+@pytest.mark.parametrize("objective", list(OBJECTIVES))
 def test_every_objective_prunes_to_the_same_answer(objective):
     assert_same_result(load_plan(EXAMPLES / "qwen3-30b-a3b-4gpu.moe"), objective=objective)
 

@@ -12,6 +12,7 @@ from dagc.export.optimal_words import evidence_json
 from dagc.lang.load import load_plan_text
 from dagc.layout.layout import resolve
 from dagc.layout.split import busiest_group_requests
+from dagc.plan.objective import OBJECTIVES
 from dagc.plan.strategy import Pool, Strategy
 from dagc.schedule.timer import Timer
 from dagc.search import pooled
@@ -20,7 +21,6 @@ from dagc.search.search import search
 from dagc.search.space import instance_strategies, replica_counts, variants
 from dagc.serve.disagg import PoolFigures, disaggregated, kv_bytes_per_request, transfer_link, transfer_seconds
 from dagc.verdict.check import check
-from dagc.verdict.optimal import Objective
 from dagc.verdict.pools import check_pools, prefill_batch_of
 from dagc.verdict.verdict import RequirementResult, requirement_value
 
@@ -80,7 +80,7 @@ def candidate(plan, objective, p, n, d, m) -> Candidate:
     strategy = Strategy(text=text, pools=(Pool(role="prefill", instances=n, strategy=p.strategy),
                                           Pool(role="decode", instances=m, strategy=d.strategy)))
     return Candidate(strategy, d.mb, d.overlap, gpus, metrics, all(r.met for r in reqs),
-                     Objective.score(objective, metrics, gpus), fuller.memory_fraction, None,
+                     OBJECTIVES[objective].score(metrics, gpus), fuller.memory_fraction, None,
                      misses=sum(r.met is False for r in reqs))
 
 

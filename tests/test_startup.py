@@ -18,7 +18,7 @@ import pytest
 from dagc.cli import builtin_text, main as cli, parser as cli_parser
 from dagc.cli.print_presets import preset_fields, preset_rows
 from dagc.export.dot import Detail
-from dagc.plan.plan import OBJECTIVES
+from dagc.plan.objective import OBJECTIVES
 from dagc.rules import RULES, explain
 from conftest import ROOT
 
@@ -108,7 +108,12 @@ def test_explain_codes_are_case_insensitive_and_unknown_ones_are_usage_errors(ca
 
 
 def test_the_parser_choices_are_the_compilers():
-    assert cli_parser.OBJECTIVES == OBJECTIVES
+    parser = cli_parser.build_parser()
+    for command in ("check", "compile", "search"):
+        for name in OBJECTIVES:
+            assert parser.parse_args([command, "plan.moe", "--objective", name]).objective == name
+        with pytest.raises(SystemExit):
+            parser.parse_args([command, "plan.moe", "--objective", "cheapest"])
     assert cli_parser.GRAPH_DETAILS == tuple(d.value for d in Detail)
 
 

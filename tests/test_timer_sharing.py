@@ -35,7 +35,7 @@ from dagc.schedule.recurrence import Recurrence
 from dagc.schedule.timer import Timer
 from dagc.search.bound import Pruner
 from dagc.search.space import candidates
-from dagc.verdict.fastcheck import MEMORY, fast_check
+from dagc.verdict.fastcheck import MEMORY, Refused, fast_check
 from plans import plan_texts
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -256,7 +256,7 @@ def test_a_candidate_set_aside_for_memory_is_one_the_check_rejects(name):
     aside = kept = 0
     for workload, lay in layouts(plan, 3):
         if pruner.surely_illegal(workload, lay):
-            assert isinstance(fast_check(plan, lay.strategy, workload, timer), str), lay.strategy.text
+            assert isinstance(fast_check(plan, lay.strategy, workload, timer), Refused), lay.strategy.text
             aside += 1
         else:
             kept += 1
@@ -292,9 +292,9 @@ def test_a_candidate_set_aside_by_one_working_set_is_one_the_check_rejects_for_m
                        for req in lay.distinct_request_rows())
             assert peak <= max(acts.values()), (op, lay.strategy.text)
         rejected = fast_check(plan, lay.strategy, workload, fresh)
-        assert isinstance(rejected, str), lay.strategy.text
+        assert isinstance(rejected, Refused), lay.strategy.text
         mem = memory(plan.model, workload, plan.cluster, lay, acts)
-        assert rejected != MEMORY or not all(st.fits for st in mem.stages)
+        assert rejected.code != MEMORY or not all(st.fits for st in mem.stages)
         assert not all(st.fits for st in mem.stages), lay.strategy.text
     assert kept
     if name == "large prefill":

@@ -4,7 +4,7 @@ and returns its exit code (`dagc.exit_codes`). `dagc launch` is `dagc.cli.launch
 
 Only what every command needs is imported here: `dagc explain` and `presets` answer without
 loading the compiler (numpy, networkx, pydantic, lark). Each command imports what it uses, under
-`_loading()`.
+`loading()`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ _CAN_BLOCK = hasattr(signal, "pthread_sigmask")
 
 
 @contextlib.contextmanager
-def _loading() -> Iterator[None]:
+def loading() -> Iterator[None]:
     """Hold Ctrl-C while a command imports the compiler's modules (as `dagc.__main__` does for this
     one): raised in the middle of an import, it can land in one of importlib's callbacks, where Python
     prints "Exception ignored … Traceback". Held, it is raised when they have loaded, in plain code."""
@@ -41,13 +41,13 @@ def _loading() -> Iterator[None]:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
-def _jobs(args, err: Console) -> int:
+def search_jobs(args, err: Console) -> int:
     """Worker processes: at most the CPUs this process may run on (more only adds overhead); 1 when
     `--jobs` is not given."""
     jobs = getattr(args, "jobs", None)
     if jobs is None:
         return 1
-    with _loading():
+    with loading():
         from ..search.search import cpu_count
     cpus = cpu_count()
     if jobs > cpus:
@@ -60,7 +60,7 @@ def _exit_code(results: list[StrategyResult]) -> int:
     """4 when a strategy could not be read (E0xx, E1xx: a misspelt axis or option is an input error
     wherever it is found); 3 when a strategy is invalid; 1 when a requirement is not met or could
     not be judged."""
-    with _loading():
+    with loading():
         from .printing import is_input_error
     if any(is_input_error(d) for r in results for d in r.diagnostics):
         return EXIT_INPUT
@@ -81,8 +81,8 @@ class _NoBar:
         pass
 
 
-def _bar(label: str, quiet: bool):
-    with _loading():
+def progress_bar(label: str, quiet: bool):
+    with loading():
         from .printing import ProgressBar
     return _NoBar() if quiet else ProgressBar(label)
 
@@ -96,7 +96,7 @@ def _bars(quiet: bool):
     the stage ends; none with --quiet."""
     @contextlib.contextmanager
     def bars(stage) -> Iterator:
-        progress = _bar(_LABELS[stage.value], quiet)
+        progress = progress_bar(_LABELS[stage.value], quiet)
         try:
             yield progress
         finally:
@@ -107,13 +107,13 @@ def _bars(quiet: bool):
 def judged(plan, found, need: int, quiet: bool = False):
     """`dagc.drive.drive.judged` with a progress bar: the first `need` candidates of `found` judged under the
     plan's traffic."""
-    with _loading():
+    with loading():
         from ..drive.drive import judged as judge
     return judge(plan, found, need, _bars(quiet))
 
 
-def _search(plan, top: int = 10, jobs: int = 1, budget_s: float | None = None, quiet: bool = False):
-    with _loading():
+def search_plan(plan, top: int = 10, jobs: int = 1, budget_s: float | None = None, quiet: bool = False):
+    with loading():
         from ..drive.drive import searched
     return searched(plan, top, jobs, budget_s, progress=_bars(quiet))
 
@@ -130,40 +130,40 @@ def _with_objective(plan, args):
     return plan
 
 
-def _allowed(args) -> tuple[Path, ...]:
+def allowed_paths(args) -> tuple[Path, ...]:
     return tuple(Path(p) for p in (getattr(args, "allow_path", None) or ()))
 
 
-def _quiet(args) -> bool:
-    return _volume(args) < 0
+def is_quiet(args) -> bool:
+    return volume_of(args) < 0
 
 
-def _plan(args):
+def read_plan(args):
     """The plan with `--set` overrides (re-lowered from its text, so checked as the plan's own) and
     `--objective`. Raises PlanError."""
-    with _loading():
+    with loading():
         from ..lang.overrides import load_plan_with
     return _with_objective(load_plan_with(args.plan, getattr(args, "overrides", None) or (),
-                                          allow_paths=_allowed(args)), args)
+                                          allow_paths=allowed_paths(args)), args)
 
 
 def _load(args, err: Console, picks: bool = False):
     """The plan read with its overrides, then driven (`dagc.drive.drive.drive`): the driven check, or None
     (after the diagnostics) when the plan or `--strategy` cannot be read; with `picks`, the report's "what each
     objective would pick" too."""
-    with _loading():
+    with loading():
         from ..diagnostics import PlanError, Severity
         from ..drive.drive import DriveOptions, drive
         from ..lang.load import STRATEGY_SOURCE, parse_strategy
         from ..lang.overrides import SET_SOURCE
         from .printing import render_diags
     try:
-        plan = _plan(args)
+        plan = read_plan(args)
         # read before the search, which a bad --strategy would otherwise wait for
         strategy = parse_strategy(args.strategy) if args.strategy is not None else None
         options = DriveOptions(strategy=strategy, search=not getattr(args, "no_search", True),
-                               jobs=_jobs(args, err), budget_s=getattr(args, "search_budget", None), picks=picks,
-                               progress=_bars(_quiet(args)))
+                               jobs=search_jobs(args, err), budget_s=getattr(args, "search_budget", None), picks=picks,
+                               progress=_bars(is_quiet(args)))
         return drive(plan, options)
     except PlanError as exc:
         if getattr(args, "format", "text") == "json":
@@ -177,13 +177,13 @@ def _load(args, err: Console, picks: bool = False):
         return None
 
 
-def _volume(args) -> int:
+def volume_of(args) -> int:
     """-1 with --quiet, 1 with --verbose, else 0 (and 0 for JSON, which they leave as it is)."""
     return getattr(args, "volume", 0) if getattr(args, "format", "text") == "text" else 0
 
 
 def cmd_check(args) -> int:
-    with _loading():
+    with loading():
         from .print_check import print_check
         from .printing import is_input_error, make_console, print_reports, render_diags
         from .requests_cmd import requests_refused, write_check_requests
@@ -199,13 +199,13 @@ def cmd_check(args) -> int:
         print_reports(results)
         render_diags(err, [d for r in results for d in r.diagnostics if is_input_error(d)])
     else:
-        print_check(make_console(), err, plan, args.plan, results, found, _volume(args), args.overrides)
+        print_check(make_console(), err, plan, args.plan, results, found, volume_of(args), args.overrides)
     refused = write_check_requests(args, err, make_console(), plan, results)
     return args.decided if refused is None else refused
 
 
 def cmd_compile(args) -> int:
-    with _loading():
+    with loading():
         from ..export.compile import CompileOptions, write_driven
         from ..export.dot import Detail
         from ..export.output_dir import check_output_dir, default_output_dir
@@ -239,7 +239,7 @@ def cmd_compile(args) -> int:
                              requests_out=getattr(args, "requests_out", None),
                              **({"output_budget_bytes": budget} if budget else {}))
     try:
-        written = write_driven(driven, out_dir, options, _bars(_quiet(args)))
+        written = write_driven(driven, out_dir, options, _bars(is_quiet(args)))
     except (OutputError, OSError) as exc:
         return output_failed(err, exc, out_dir)
     args.decided = _exit_code(results)     # what a reader that stops early (`| head`) still gets
@@ -247,12 +247,12 @@ def cmd_compile(args) -> int:
         print_reports(results)
         render_diags(err, [d for r in results for d in r.diagnostics if is_input_error(d)])
     else:
-        print_compile(make_console(), err, plan, results, written, found, _volume(args), args.overrides)
+        print_compile(make_console(), err, plan, results, written, found, volume_of(args), args.overrides)
     return args.decided
 
 
 def cmd_schema(args) -> int:
-    with _loading():
+    with loading():
         from ..export.dag_json import dag_schema
     print(json.dumps(dag_schema(), indent=2))
     return EXIT_OK
@@ -279,7 +279,7 @@ def cmd_presets(args) -> int:
         from .builtin_text import preset_fields
         print(json.dumps({**preset_fields(), "engine_kernel_profiles": engines}, indent=2, ensure_ascii=False))
         return EXIT_OK
-    with _loading():
+    with loading():
         from .builtin_text import preset_tables
         from .print_presets import print_presets
         from .printing import make_console

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from ..exit_codes import EXIT_INPUT, EXIT_OK, EXIT_REQUIREMENTS, EXIT_USAGE
-from .commands import _allowed, _bar, _jobs, _loading, _quiet
+from .commands import allowed_paths, is_quiet, loading, progress_bar, search_jobs
 
 __all__ = ["FLEET_JSON", "add_fleet_parser", "cmd_fleet"]
 
@@ -51,7 +51,7 @@ def add_fleet_parser(sub, positive_int) -> None:
 
 
 def cmd_fleet(args) -> int:
-    with _loading():
+    with loading():
         from ..diagnostics import PlanError
         from ..export.fleet_out import fleet_md, fleet_svg
         from ..export.html import report_html
@@ -68,8 +68,8 @@ def cmd_fleet(args) -> int:
         from .printing import make_console, output_failed, render_diags
     err = make_console(sys.stderr)
     try:
-        plan, fleet = load_fleet(args.plan, allow_paths=_allowed(args))
-        items = fleet_plans(args.plan, fleet, allow_paths=_allowed(args))
+        plan, fleet = load_fleet(args.plan, allow_paths=allowed_paths(args))
+        items = fleet_plans(args.plan, fleet, allow_paths=allowed_paths(args))
         plan_text = read_source(args.plan).text        # for the results file's signature: read as a plan is
     except PlanError as exc:
         render_diags(err, exc.diagnostics)
@@ -88,11 +88,11 @@ def cmd_fleet(args) -> int:
         start_results(results, sig, known)
     except (OutputError, OSError) as exc:
         return output_failed(err, exc, out_dir)
-    if known and not _quiet(args):
+    if known and not is_quiet(args):
         err.print(f"note: {len(known):,} of {len(items):,} searches resumed from {results}", markup=False)
-    jobs = _jobs(args, err)
-    progress = _bar(f"searching {fleet.clusters:,} clusters" + (f" under {len(fleet.mixes)} mixes" if fleet.mixes
-                                                                 else ""), _quiet(args))
+    jobs = search_jobs(args, err)
+    progress = progress_bar(f"searching {fleet.clusters:,} clusters"
+                            + (f" under {len(fleet.mixes)} mixes" if fleet.mixes else ""), is_quiet(args))
     saved = len(known)
 
     def save(point, answer: dict) -> None:
@@ -133,7 +133,7 @@ def cmd_fleet(args) -> int:
     if args.format == "json":
         print(text)
     else:
-        print_fleet(make_console(), result, 1 if _quiet(args) else args.top,
+        print_fleet(make_console(), result, 1 if is_quiet(args) else args.top,
                     f"{report}, fleet.md, fleet.html, fleet.svg", plan=args.plan)
     if result.best is None:
         return EXIT_REQUIREMENTS

@@ -13,11 +13,13 @@ import math
 import sys
 from collections.abc import Sequence
 
+from ..plan.objective import OBJECTIVES as OBJECTIVE_REGISTRY
 from . import calibrate_cmd, commands, fleet_cmd, kernels_cmd, launch as cli_launch, search_cmd
 
-# The choices of --objective and --graph-detail, written out so that the parser needs no compiler
-# module: `dagc.plan.plan.OBJECTIVES` and `dagc.export.dot.Detail` (tests/test_startup.py compares them).
-OBJECTIVES = ("tokens-per-gpu", "min-gpus", "ttft", "tpot", "throughput", "cost")
+# The choices of --objective are the registry's (`dagc.plan.objective`, which loads no compiler module); those of
+# --graph-detail are written out so that the parser needs no compiler module: `dagc.export.dot.Detail`
+# (tests/test_startup.py compares them).
+OBJECTIVES = tuple(OBJECTIVE_REGISTRY)
 GRAPH_DETAILS = ("summary", "layers", "full", "ranks")
 
 EPILOG = """\

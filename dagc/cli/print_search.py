@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 
+from ..plan.objective import OBJECTIVES
 from ..search.under_traffic import (
     JUDGE_LIMIT,
     STEADY,
@@ -57,10 +58,6 @@ _COLS = {c.header: c for c in (
     Col("meets requirements", 0, "left", wrap=True), Col("binding requirement", 4, "left", wrap=True),
     Col("goodput (requests/s/GPU)", 1), Col("served (requests/s)", 3), Col("TTFT p99", 1), Col("TPOT p90", 1),
     Col("overloaded", 2, "left"))}
-
-
-# The column of the figure each objective ranks by (throughput and cost rank by figures the tables do not show)
-OBJECTIVE_COLUMN = {"tokens-per-gpu": "decode (tokens/s/GPU)", "ttft": "TTFT", "tpot": "TPOT", "min-gpus": "GPUs"}
 
 
 def _cols(headers: Sequence[str], kept: Sequence[str] = ()) -> list[Col]:
@@ -134,8 +131,11 @@ def print_search(out: Console, found: SearchResult, top: int, svg_path: Path, pl
     best = found.ranked[:top]
     varied = any(c.batch is not None for c in best)       # `batch = max`: each at the largest batch it serves
     drafted = any(c.speculative_tokens is not None for c in best)     # `--vary speculative`
-    # the figure the objective ranks by, to the digit that tells the rows apart
-    ttft, tpot = (3 if found.objective == "ttft" else 1), (3 if found.objective == "tpot" else 1)
+    # the column of the figure the objective ranks by (none: throughput and cost rank by figures the table does
+    # not show), to the digit that tells the rows apart
+    ranked_by = OBJECTIVES[found.objective]
+    digits = {ranked_by.column: ranked_by.digits}
+    ttft, tpot = digits.get("TTFT", 1), digits.get("TPOT", 1)
     from ..plan.workload import RequirementKind as K
     from ..verdict.verdict import near_text
 
@@ -155,7 +155,7 @@ def print_search(out: Console, found: SearchResult, top: int, svg_path: Path, pl
                + SEARCH_COLUMNS[2:])
     if not any(c.binding for c in best):        # no requirement binds (none given): no column of dashes
         rows, columns = [row[:-1] for row in rows], columns[:-1]
-    print_fitted(out, f"best {len(best)}", _cols(columns, [OBJECTIVE_COLUMN.get(found.objective, "")]), rows)
+    print_fitted(out, f"best {len(best)}", _cols(columns, [ranked_by.column]), rows)
     from ..verdict.ledger import within_error_of_best
     # among the candidates judged as #1 is (those that meet the requirements come first): a prefix of the ranking
     ratio, close = within_error_of_best(plan, found.objective, [c.score for c in best if c.meets_requirements

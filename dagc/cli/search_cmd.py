@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..exit_codes import EXIT_INPUT, EXIT_OK, EXIT_OUTPUT, EXIT_USAGE
-from .commands import _bar, _jobs, _loading, _plan, _quiet, _search, _volume, judged
+from .commands import is_quiet, judged, loading, progress_bar, read_plan, search_jobs, search_plan, volume_of
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -22,7 +22,7 @@ __all__ = ["cmd_search"]
 
 
 def cmd_search(args) -> int:
-    with _loading():
+    with loading():
         from ..diagnostics import PlanError
         from ..lang.fields import BATCH_LIMIT
         from .print_check import objective_text, print_overrides, print_plan
@@ -36,7 +36,7 @@ def cmd_search(args) -> int:
         from .printing import make_console, render_diags
     err = make_console(sys.stderr)
     try:
-        plan = _plan(args)
+        plan = read_plan(args)
     except PlanError as exc:
         render_diags(err, exc.diagnostics)
         return EXIT_INPUT
@@ -49,21 +49,22 @@ def cmd_search(args) -> int:
             err.print("error: --vary speculative needs `speculative { method = …  tokens = …  acceptance = … }` in "
                       "the plan's workload (an accept_length holds for one count of drafted tokens)", markup=False)
             return EXIT_USAGE
-        found = _search_speculative(plan, _searched_top(args), _jobs(args, err), args.search_budget, _quiet(args))
+        found = _search_speculative(plan, _searched_top(args), search_jobs(args, err), args.search_budget,
+                                    is_quiet(args))
     else:
-        found = _search(plan, _searched_top(args), _jobs(args, err), args.search_budget,
-                        quiet=_quiet(args))
+        found = search_plan(plan, _searched_top(args), search_jobs(args, err), args.search_budget,
+                        quiet=is_quiet(args))
     # what is printed as meeting the requirements is judged on all of them: the best, or the rows shown
-    found = judged(plan, found, 1 if _quiet(args) else max(args.top, 1), _quiet(args))
-    with _loading():
+    found = judged(plan, found, 1 if is_quiet(args) else max(args.top, 1), is_quiet(args))
+    with loading():
         from ..search.shown import exact_shown
     # and every row and Pareto point printed carries the figures `check --strategy` gives it
-    found = exact_shown(plan, found, 1 if _quiet(args) else args.top)
+    found = exact_shown(plan, found, 1 if is_quiet(args) else args.top)
     svg_path = _write_pareto(args, plan, found, err)
     if svg_path is None:
         return EXIT_OUTPUT
     print_search_warnings(err, found, plan)
-    at_rate = _at_rate(plan, found, args.rate, _quiet(args), err) if args.rate is not None else None
+    at_rate = _at_rate(plan, found, args.rate, is_quiet(args), err) if args.rate is not None else None
     if args.format == "json":
         doc = found.to_json(args.top)
         if at_rate is not None:
@@ -71,12 +72,12 @@ def cmd_search(args) -> int:
         print(json.dumps(doc, indent=2, allow_nan=False))
         return EXIT_OK
     out = make_console()
-    if _quiet(args):
+    if is_quiet(args):
         print_search_verdict(out, found, plan)
         if at_rate is not None:             # --rate's conclusion, which --quiet keeps
             print_rate_conclusion(out, at_rate, plan, args.plan)
         return EXIT_OK
-    if _volume(args) > 0:            # what was searched: the plan's model, cluster and workload
+    if volume_of(args) > 0:            # what was searched: the plan's model, cluster and workload
         print_plan(out, plan, args.plan, objective_text(plan), args.overrides)
     else:
         print_overrides(out, args.overrides)
@@ -92,7 +93,7 @@ def _searched_top(args) -> int:
     cost follows what is printed (its best is the same: the first rows are exact and in the space's order
     either way, `dagc.search.search`). `--rate` simulates the ranking's first `RATE_CANDIDATES` (`--top`'s
     as ever)."""
-    if _quiet(args) and args.format == "text" and args.rate is None:
+    if is_quiet(args) and args.format == "text" and args.rate is None:
         return 1
     return args.top
 
@@ -100,7 +101,7 @@ def _searched_top(args) -> int:
 def _write_pareto(args, plan, found, err: Console) -> Path | None:
     """pareto.svg of a search, with the plan's own strategies marked: where it was written, None (after an
     error line) when it could not be."""
-    with _loading():
+    with loading():
         from ..export.output_dir import default_output_dir, plot_dir
         from ..export.pareto import PARETO_SIGNATURE, plan_pareto_svg
         from ..export.write import OutputError, check_own, write_text_atomic
@@ -125,7 +126,7 @@ def _write_pareto(args, plan, found, err: Console) -> Path | None:
 def _at_rate(plan, found, rate: float, quiet: bool, err: Console):
     """`--rate R`: the search's best simulated at R requests/s, with a progress bar; None (with a warning)
     when their runs would pass the plan's load work budget (`--load-budget`)."""
-    with _loading():
+    with loading():
         from ..search.at_rate import rank_at_rate, rate_work_events
     events, budget = rate_work_events(plan, found), plan.load_budget_events
     if budget is not None and events > budget:
@@ -133,7 +134,7 @@ def _at_rate(plan, found, rate: float, quiet: bool, err: Console):
                   f"past the load's work budget of {budget:,}: not simulated (simulate fewer requests, or "
                   "--load-budget none)", markup=False)
         return None
-    progress = _bar(f"simulating the best strategies at {rate:g} requests/s", quiet)
+    progress = progress_bar(f"simulating the best strategies at {rate:g} requests/s", quiet)
     try:
         return rank_at_rate(plan, found, rate, progress=progress)
     finally:
@@ -142,9 +143,9 @@ def _at_rate(plan, found, rate: float, quiet: bool, err: Console):
 
 def _search_speculative(plan, top: int, jobs: int, budget_s: float | None, quiet: bool = False):
     """`--vary speculative`: the search at each count of drafted tokens, merged, with a progress bar."""
-    with _loading():
+    with loading():
         from ..search.speculative import search_speculative
-    progress = _bar("searching strategies and drafted tokens", quiet)
+    progress = progress_bar("searching strategies and drafted tokens", quiet)
     try:
         return search_speculative(plan, objective=plan.objective, top=top, jobs=jobs, progress=progress,
                                   budget_s=budget_s)

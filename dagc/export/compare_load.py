@@ -17,7 +17,7 @@ import numpy as np
 from ..serve.load import percentiles
 from ..units import Dimension, format_figure, format_si
 from .load_series import cdf_points, load_run
-from .load_svg import LATENCIES, L, R, W, _esc, _header, _open, _t, cdf_grid
+from .load_svg import LATENCIES, L, R, W, cdf_grid, svg_escape, svg_open, time_text, title_lines
 from .report import load_of
 
 if TYPE_CHECKING:
@@ -69,12 +69,12 @@ def compare_cdf_svg(results: Sequence[StrategyResult], names: Sequence[str], tit
         return None
     series = [(name, key, label, np.asarray(getattr(run, key), dtype=float)) for name, run in runs
               for key, label, _ in LATENCIES]
-    head, top = _header(title, ["the share of requests whose latency is at most each time (time on a log scale): a "
+    head, top = title_lines(title, ["the share of requests whose latency is at most each time (time on a log scale): a "
                                 "colour a strategy; solid TTFT, dashed TPOT, dotted end to end"])
     bottom = top + 300
     height = bottom + 44 + 14 * len(series) + 10
     sx, sy, grid = cdf_grid([x for *_, x in series], top, bottom)
-    out = _open(W, height, COMPARE_CDF_SIGNATURE, "compare-cdf") + head + grid
+    out = svg_open(W, height, COMPARE_CDF_SIGNATURE, "compare-cdf") + head + grid
     out.append(f'<line x1="{L}" y1="{bottom:.0f}" x2="{W - R}" y2="{bottom:.0f}" stroke="#333333"/>')
     out.append(f'<line x1="{L}" y1="{top:.0f}" x2="{L}" y2="{bottom:.0f}" stroke="#333333"/>')
     out.append(f'<text x="{(L + W - R) / 2}" y="{bottom + 34:.0f}" font-size="12" text-anchor="middle">'
@@ -85,13 +85,14 @@ def compare_cdf_svg(results: Sequence[StrategyResult], names: Sequence[str], tit
         xs, ys = cdf_points(values)
         points = " ".join(f"{sx(a):.2f},{sy(b):.2f}" for a, b in zip(xs.tolist(), ys.tolist(), strict=True))
         dash = f' stroke-dasharray="{DASHES[key]}"' if DASHES[key] else ""
-        out.append(f'<polyline class="cdf" data-strategy="{_esc(name)}" data-latency="{key}" points="{points}" '
+        out.append(f'<polyline class="cdf" data-strategy="{svg_escape(name)}" data-latency="{key}" points="{points}" '
                    f'fill="none" stroke="{colour[name]}" stroke-width="1.5"{dash}/>')
         q = percentiles(values)
-        figures = f"p50 {_t(q['p50'])} · p99 {_t(q['p99'])}" if values.size else "no requests"
+        figures = f"p50 {time_text(q['p50'])} · p99 {time_text(q['p99'])}" if values.size else "no requests"
         y += 14
         out.append(f'<line x1="{L}" y1="{y - 4}" x2="{L + 24}" y2="{y - 4}" stroke="{colour[name]}" '
                    f'stroke-width="2"{dash}/>')
-        out.append(f'<text x="{L + 30}" y="{y:.0f}" font-size="10">{_esc(name)} {_esc(label)}: {_esc(figures)}</text>')
+        out.append(f'<text x="{L + 30}" y="{y:.0f}" font-size="10">{svg_escape(name)} {svg_escape(label)}: '
+                   f'{svg_escape(figures)}</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"

@@ -25,7 +25,7 @@ from .load_series import CDF_POINTS, SERIES_INTERVALS, cdf_points, envelope
 from .placement_style import text_width, wrap
 
 __all__ = ["cdf_grid", "load_cdf_svg", "load_timeline_svg", "LOAD_CDF_SIGNATURE", "LOAD_TIMELINE_SIGNATURE",
-           "LATENCIES"]
+           "LATENCIES", "svg_escape", "svg_open", "time_text", "title_lines"]
 
 LOAD_CDF_SIGNATURE = "<!-- dagc: latency CDF of a simulated load -->"
 LOAD_TIMELINE_SIGNATURE = "<!-- dagc: a simulated load over time -->"
@@ -44,28 +44,28 @@ POOLED_REQUESTS = (("running", "running", RUNNING, "requests running"),
                    ("waiting_decode", "waiting_decode", WAITING_DECODE, "prefilled, waiting for a decode slot"))
 
 
-def _esc(text: str) -> str:
+def svg_escape(text: str) -> str:
     return xml_escape(printable(text))
 
 
-def _t(seconds: float) -> str:
+def time_text(seconds: float) -> str:
     return "0 s" if seconds == 0 else format_si(seconds, Dimension.TIME)
 
 
-def _header(title: str, captions: list[str]) -> tuple[list[str], float]:
+def title_lines(title: str, captions: list[str]) -> tuple[list[str], float]:
     """The title (bold, 15) and caption lines (10) wrapped to the picture's width; and the y below them."""
     out, y = [], 24.0
     for k, line in enumerate(wrap(title, 15, W - L - 10, bold=True)):
         y += 18 if k else 0
-        out.append(f'<text x="{L}" y="{y:.0f}" font-size="15" font-weight="bold">{_esc(line)}</text>')
+        out.append(f'<text x="{L}" y="{y:.0f}" font-size="15" font-weight="bold">{svg_escape(line)}</text>')
     y += 3
     for line in (part for caption in captions for part in wrap(caption, 10, W - L - 10)):
         y += 13
-        out.append(f'<text x="{L}" y="{y:.0f}" font-size="10">{_esc(line)}</text>')
+        out.append(f'<text x="{L}" y="{y:.0f}" font-size="10">{svg_escape(line)}</text>')
     return out, y + 16
 
 
-def _open(width: int, height: float, signature: str, cls: str) -> list[str]:
+def svg_open(width: int, height: float, signature: str, cls: str) -> list[str]:
     h = math.ceil(height)
     return [f'<svg xmlns="http://www.w3.org/2000/svg" class="{cls}" width="{width}" height="{h}" '
             f'viewBox="0 0 {width} {h}" font-family="{FONT}">', signature,
@@ -98,7 +98,7 @@ def cdf_grid(values: list[np.ndarray], top: float, bottom: float
         x = sx(10.0 ** k)
         out.append(f'<line x1="{x:.2f}" y1="{top:.0f}" x2="{x:.2f}" y2="{bottom:.0f}" stroke="#eeeeee"/>')
         out.append(f'<text x="{x:.2f}" y="{bottom + 16:.0f}" font-size="10" text-anchor="middle">'
-                   f'{_esc(_t(10.0 ** k))}</text>')
+                   f'{svg_escape(time_text(10.0 ** k))}</text>')
     for share in (0, 0.25, 0.5, 0.75, 1):
         out.append(f'<text x="{L - 6}" y="{sy(share) + 3:.1f}" font-size="10" text-anchor="end">'
                    f'{share * 100:.0f} %</text>')
@@ -112,12 +112,12 @@ def load_cdf_svg(load: Load, title: str, traffic: str) -> str:
     n = len(load.arrival)
     series = [(key, name, colour, np.asarray(getattr(load, key), dtype=float)) for key, name, colour in LATENCIES]
     cut = (f" Each curve draws {CDF_POINTS:,} of the {n:,} requests, evenly spaced in rank." if n > CDF_POINTS else "")
-    head, top = _header(title, [f"{traffic}: the share of requests whose latency is at most each time (time on a "
+    head, top = title_lines(title, [f"{traffic}: the share of requests whose latency is at most each time (time on a "
                                 f"log scale); dashed: p{', p'.join(map(str, MARKED))}.{cut}"])
     bottom = top + 300
     height = bottom + 44 + 14 * len(series) + 10
     sx, sy, grid = cdf_grid([x for *_, x in series], top, bottom)
-    out = _open(W, height, LOAD_CDF_SIGNATURE, "load-cdf") + head + grid
+    out = svg_open(W, height, LOAD_CDF_SIGNATURE, "load-cdf") + head + grid
     for p in MARKED:
         out.append(f'<line class="percentile" x1="{L}" y1="{sy(p / 100):.2f}" x2="{W - R}" y2="{sy(p / 100):.2f}" '
                    f'stroke="#bbbbbb" stroke-dasharray="4 4"/>')
@@ -135,10 +135,10 @@ def load_cdf_svg(load: Load, title: str, traffic: str) -> str:
         out.append(f'<polyline class="cdf" data-latency="{key}" points="{points}" fill="none" stroke="{colour}" '
                    f'stroke-width="1.5"/>')
         q = percentiles(values)
-        figures = " · ".join(f"p{p} {_t(q[f'p{p}'])}" for p in (50, 90, 99)) if values.size else "no requests"
+        figures = " · ".join(f"p{p} {time_text(q[f'p{p}'])}" for p in (50, 90, 99)) if values.size else "no requests"
         y += 14
         out.append(f'<line x1="{L}" y1="{y - 4}" x2="{L + 24}" y2="{y - 4}" stroke="{colour}" stroke-width="2"/>')
-        out.append(f'<text x="{L + 30}" y="{y:.0f}" font-size="10">{_esc(name)}: {_esc(figures)}</text>')
+        out.append(f'<text x="{L + 30}" y="{y:.0f}" font-size="10">{svg_escape(name)}: {svg_escape(figures)}</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
@@ -178,7 +178,7 @@ def load_timeline_svg(load: Load, title: str, traffic: str) -> str | None:
                "replica (its KV transfer starts once it has one)" if pooled else "waiting (arrived, not admitted)")
     kv_words = ("the decode pool's slots in use (each holds a request's KV cache) as a share of all its slots"
                 if pooled else "the KV cache in use as a share of what the fullest GPU holds")
-    head, top = _header(title, [f"{traffic}: requests running (admitted, not finished) and {waiting}, and "
+    head, top = title_lines(title, [f"{traffic}: requests running (admitted, not finished) and {waiting}, and "
                                 f"{kv_words}.{cut}"])
     legend_y, top = top, top + 16          # the legend above the chart: no line runs through it
     mid = top + 220
@@ -202,15 +202,15 @@ def load_timeline_svg(load: Load, title: str, traffic: str) -> str | None:
     def sy_kv(v: float) -> float:          # 0 to 100 %, or to the next tenth above the most used
         return kv_bottom - min(max(v, 0.0), kv_hi) / kv_hi * (kv_bottom - kv_top)
 
-    out = _open(W, height, LOAD_TIMELINE_SIGNATURE, "load-timeline") + head
+    out = svg_open(W, height, LOAD_TIMELINE_SIGNATURE, "load-timeline") + head
     for x in ticks(t0, end):
         for a, b in ((top, mid), (kv_top, kv_bottom)):
             out.append(f'<line x1="{sx(x):.2f}" y1="{a:.0f}" x2="{sx(x):.2f}" y2="{b:.0f}" stroke="#eeeeee"/>')
         out.append(f'<text x="{sx(x):.2f}" y="{kv_bottom + 16:.0f}" font-size="10" text-anchor="middle">'
-                   f'{_esc(_t(x))}</text>')
+                   f'{svg_escape(time_text(x))}</text>')
     for v in y_ticks:
         out.append(f'<text x="{L - 6}" y="{sy_req(v) + 3:.1f}" font-size="10" text-anchor="end">'
-                   f'{_esc(format_figure(v))}</text>')
+                   f'{svg_escape(format_figure(v))}</text>')
     for share in (0, kv_hi / 2, kv_hi):
         out.append(f'<text x="{L - 6}" y="{sy_kv(share) + 3:.1f}" font-size="10" text-anchor="end">'
                    f'{share * 100:g} %</text>')
@@ -224,7 +224,7 @@ def load_timeline_svg(load: Load, title: str, traffic: str) -> str | None:
         label = f"{name} (most {format_figure(float(np.max(raw[key])))})"
         out.append(f'<line class="legend" data-series="{key}" x1="{x:.0f}" y1="{legend_y - 4:.0f}" x2="{x + 20:.0f}" '
                    f'y2="{legend_y - 4:.0f}" stroke="{colour}" stroke-width="2"/>')
-        out.append(f'<text x="{x + 26:.0f}" y="{legend_y:.0f}" font-size="10">{_esc(label)}</text>')
+        out.append(f'<text x="{x + 26:.0f}" y="{legend_y:.0f}" font-size="10">{svg_escape(label)}</text>')
         x += 26 + text_width(label, 10) + 24
     out.append(f'<text x="{L}" y="{kv_top - 8:.0f}" font-size="10" fill="{KV}">KV cache in use (most '
                f'{format_si(float(np.max(tl.kv_share)), Dimension.RATIO)})</text>')

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..plan.plan import OBJECTIVE_MEANS, Plan
+from ..plan.objective import DEFAULT_OBJECTIVE, OBJECTIVES, FigureKind, Objective
+from ..plan.plan import Plan
 from ..plan.workload import RequirementKind
 from ..units import Dimension, count_text, format_figure, format_si
 from ..verdict.ledger import CONFIDENCE
@@ -28,7 +29,7 @@ NOT_JUDGED = "not judged: "
 def optimal_means(objective: str, source: str, name: str) -> str:
     """What an optimal verdict under `objective` (written `name`; from `source`, e.g. "the default")
     means, in words: what a report says above its verdicts."""
-    return (f"{OBJECTIVE_MEANS[objective]} (objective {name}, {source}), subject to the plan's requirements; "
+    return (f"{OBJECTIVES[objective].means} (objective {name}, {source}), subject to the plan's requirements; "
             f"within {OPTIMAL_TOLERANCE * 100:.0f} % of the best counts as optimal")
 
 
@@ -97,7 +98,7 @@ def _against_best(ev: OptimalEvidence, result: Any, partial: str) -> tuple[str, 
             return (f"`{b.text}` misses fewer requirements on {best_gpus} ({b.misses} against "
                     f"{own_misses}: {_missed_text(result)} for this strategy)" + partial), False
         case Why.WITHIN_TOLERANCE:
-            figure = objective_text(ev.objective or "", ev.best_figures or {})
+            figure = objective_text(_objective(ev).name, ev.best_figures or {})
             return (f"within {ev.tolerance * 100:.0f} % of the best of {ev.evaluated:,} strategies by "
                     f"{ev.objective} (`{b.text}`: {figure})" + partial), False
         case Why.FURTHER:
@@ -106,7 +107,7 @@ def _against_best(ev: OptimalEvidence, result: Any, partial: str) -> tuple[str, 
                     f"those that miss the fewest, {gain(ev)} but is further than this strategy from "
                     f"{', '.join(f'`{t}`' for t in ev.further)} ({_shortfalls(ev, result)})" + partial), True
         case Why.BETTER:
-            where = "" if ev.objective == "min-gpus" else f" on {best_gpus}"      # min-gpus names the GPUs already
+            where = "" if _objective(ev).kind is FigureKind.GPUS else f" on {best_gpus}"     # gain names the GPUs
             ratio, factor = ev.error_band_ratio, ev.factor
             close = within_error_text(factor, ratio) if ratio is not None and factor is not None and factor <= ratio \
                 else ""
@@ -226,20 +227,18 @@ def _missed_text(result: Any) -> str:
 
 
 def objective_text(objective: str, fig: dict) -> str:
-    """A strategy's figure under an objective, with its unit, of its figures (`dagc.verdict.optimal.figures`)."""
-    gpus = fig["gpus"]
-    match objective:
-        case "ttft":
-            return f"TTFT {format_si(fig['ttft_s'], Dimension.TIME)}"
-        case "tpot":
-            return f"TPOT {format_si(fig['tpot_s'], Dimension.TIME)}"
-        case "throughput":
-            return f"{format_figure(fig['throughput_tokens_per_s'])} tokens/s end to end"
-        case "min-gpus":
-            return f"{gpus} GPU{'s' if gpus > 1 else ''}"
-        case "cost":
-            return f"{gpus / fig['throughput_tokens_per_s'] * 1e6 / 3600:,.4g} GPU-hours per million tokens"
-    return f"{format_figure(fig['decode_tokens_per_s_per_gpu'])} tokens/s per GPU"
+    """A strategy's figure under an objective (by its name), with its unit, of its figures
+    (`dagc.verdict.optimal.figures`): what `dagc.plan.objective.Objective` says the figure is."""
+    o = OBJECTIVES[objective]
+    value = o.figure(fig)
+    match o.kind:
+        case FigureKind.LATENCY:
+            return f"{o.label} {format_si(value, Dimension.TIME)}"
+        case FigureKind.GPUS:
+            return f"{value} GPU{'s' if value > 1 else ''}"
+        case FigureKind.GPU_TIME:
+            return f"{value * 1e6 / 3600:,.4g} {o.unit}"       # GPU-seconds per token → GPU-hours per million
+    return f"{format_figure(value)} {o.unit}{o.unit_note}"
 
 
 def times(ratio: float) -> str:
@@ -259,27 +258,26 @@ def times(ratio: float) -> str:
 def gain(ev: OptimalEvidence) -> str:
     """How much better the search's best is than the checked strategy, in the objective's own terms."""
     b, o = ev.best_figures or {}, ev.own_figures or {}
-    theirs, mine = b["decode_tokens_per_s_per_gpu"], o["decode_tokens_per_s_per_gpu"]
-    match ev.objective:
-        case "ttft":
-            return (f"has a {times(o['ttft_s'] / b['ttft_s'])} shorter TTFT ({objective_text('ttft', b)} "
-                    f"vs {format_si(o['ttft_s'], Dimension.TIME)})")
-        case "tpot":
-            return (f"has a {times(o['tpot_s'] / b['tpot_s'])} shorter TPOT ({objective_text('tpot', b)} "
-                    f"vs {format_si(o['tpot_s'], Dimension.TIME)})")
-        case "throughput":
-            return (f"gives {times(b['throughput_tokens_per_s'] / o['throughput_tokens_per_s'])} the end-to-end "
-                    f"throughput ({format_figure(b['throughput_tokens_per_s'])} vs "
-                    f"{format_figure(o['throughput_tokens_per_s'])} tokens/s)")
-        case "min-gpus":
-            return (f"needs fewer GPUs ({b['gpus']} vs {o['gpus']}), decoding {format_figure(theirs)} vs "
-                    f"{format_figure(mine)} tokens/s per GPU")
-        case "cost":
-            own_cost, best_cost = o["gpus"] / o["throughput_tokens_per_s"], b["gpus"] / b["throughput_tokens_per_s"]
-            return (f"costs {times(own_cost / best_cost)} less GPU time per token "
-                    f"({objective_text('cost', b)} vs {objective_text('cost', o)})")
-    return (f"gives {times(theirs / mine)} the decode throughput per GPU ({format_figure(theirs)} vs "
-            f"{format_figure(mine)} tokens/s per GPU)")
+    objective = _objective(ev)
+    theirs, mine = objective.figure(b), objective.figure(o)
+    match objective.kind:
+        case FigureKind.LATENCY:
+            return (f"has a {times(mine / theirs)} shorter {objective.label} ({objective_text(objective.name, b)} "
+                    f"vs {format_si(mine, Dimension.TIME)})")
+        case FigureKind.GPUS:
+            return (f"needs fewer GPUs ({theirs} vs {mine}), decoding "
+                    f"{format_figure(b['decode_tokens_per_s_per_gpu'])} vs "
+                    f"{format_figure(o['decode_tokens_per_s_per_gpu'])} tokens/s per GPU")
+        case FigureKind.GPU_TIME:
+            return (f"costs {times(mine / theirs)} less {objective.label} "
+                    f"({objective_text(objective.name, b)} vs {objective_text(objective.name, o)})")
+    return (f"gives {times(theirs / mine)} the {objective.label} ({format_figure(theirs)} vs "
+            f"{format_figure(mine)} {objective.unit})")
+
+
+def _objective(ev: OptimalEvidence) -> Objective:
+    """The objective the evidence compared by (the default's when it names none)."""
+    return OBJECTIVES[ev.objective or DEFAULT_OBJECTIVE]
 
 
 def within_error_text(factor: float, ratio: float, confidence: float = CONFIDENCE) -> str:

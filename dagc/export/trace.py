@@ -34,7 +34,7 @@ from .trace_load import add_load_counters
 from .trace_writer import EVENT_BUDGET, TRACE_MAX_NS, TraceWriter, seconds_to_ns
 
 __all__ = ["Place", "TraceInfo", "add_instance", "write_trace", "representative_ranks", "phase_offsets", "phase_spans",
-           "ALL_RANKS_UP_TO"]
+           "ALL_RANKS_UP_TO", "traced_ranks"]
 
 ALL_RANKS_UP_TO = 32          # below this many GPUs every rank is drawn by default
 CATEGORY_CLASS = {Category.COMPUTE: "compute", Category.TP_COMM: "comm: TP", Category.EP_COMM: "comm: EP (all-to-all)",
@@ -68,7 +68,7 @@ def representative_ranks(lay: Layout) -> list[int]:
                   | {lay.stage_ranks(0, s).stop - 1 for s in range(lay.pp)})
 
 
-def _ranks(dag: Dag, lay: Layout, all_ranks: bool, budget: int) -> tuple[list[int], bool, str | None]:
+def traced_ranks(dag: Dag, lay: Layout, all_ranks: bool, budget: int) -> tuple[list[int], bool, str | None]:
     per_rank = 2 * len(dag) // lay.pp + 4       # slices and counter samples of one rank, about
     everyone = list(range(lay.gpus_used))
     representative = representative_ranks(lay)
@@ -85,7 +85,7 @@ def write_trace(c: Compiled, path: Path, all_ranks: bool = False, compress: bool
                 budget: int = EVENT_BUDGET, load: Load | None = None, traffic: str = "") -> TraceInfo:
     """Write the trace of a compiled strategy to `path` (+ `.gz` when compressing); with a simulated
     `load` (`traffic`: its traffic in words), its counters in a last process (`dagc.export.trace_load`)."""
-    ranks, representative, warning = _ranks(c.dag, c.layout, all_ranks, budget)
+    ranks, representative, warning = traced_ranks(c.dag, c.layout, all_ranks, budget)
     tw = TraceWriter()
     add_instance(tw, c, ranks, representative, Place(1, 0, "", c.layout.gpus_used + 1))
     metadata = _metadata(c, ranks, representative, warning)

@@ -27,7 +27,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 from ..lang.fleet import FleetPoint
 from ..plan.plan import Plan
-from ..search.pool import _die_with_parent
+from ..search.pool import die_with_parent
 from .cluster import SEARCH_TOP, answer_cluster, failed_answer
 from .lanes import Lanes
 
@@ -78,7 +78,7 @@ def _rate(point: FleetPoint) -> float:
 def _init_worker(parent: int) -> None:
     """Workers leave Ctrl-C to the parent, which stops them, and end with it (`dagc.search.pool`)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _die_with_parent(parent)
+    die_with_parent(parent)
 
 
 def _pool(jobs: int) -> ProcessPoolExecutor:

@@ -31,18 +31,18 @@ from .fields import (
 from .hints import gpu_hint
 from .model import ImportRoots
 
-__all__ = ["lower_cluster"]
+__all__ = ["CLUSTER_BLOCK_FIELDS", "lower_cluster"]
 
 
 # The cluster's fields: the shared schema plus the measured cost model's (SPEC 3.2).
-_CLUSTER_FIELDS = {**CLUSTER_FIELDS, "kernels": Field("name"), "engine": Field("name"),
+CLUSTER_BLOCK_FIELDS = {**CLUSTER_FIELDS, "kernels": Field("name"), "engine": Field("name"),
                    "reserve": Field("quantity", Dimension.SIZE, 0.0, 1e18),
                    "price": Field("quantity", Dimension.PRICE, 1e-9, 1e6)}
 
 
 def lower_cluster(out: Collector, roots: ImportRoots, block: tuple[Item, ...], span: Span) -> Cluster | None:
     """The cluster written in `block` (the statement at `span`), or None when `out` holds why not."""
-    values, subs = read_block(out, block, "cluster", _CLUSTER_FIELDS, SUBBLOCKS["cluster"], files=("kernels",))
+    values, subs = read_block(out, block, "cluster", CLUSTER_BLOCK_FIELDS, SUBBLOCKS["cluster"], files=("kernels",))
     gpu = None
     if "gpu" not in subs:
         out.error("E103", "the cluster has no `gpu`", span,

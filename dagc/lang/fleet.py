@@ -24,16 +24,17 @@ from pathlib import Path
 from lark import Token, Tree
 
 from ..diagnostics import Diagnostic, PlanError, Severity
+from ..plan.objective import OBJECTIVES
 from ..plan.plan import Plan
 from ..plan.presets import GPU_PRESETS
 from ..source import SourceFile, Span
 from ..units import Dimension
 from .blocks import BAD, Collector, Item, Value, node_span, read_block, read_value
-from .cluster import _CLUSTER_FIELDS
+from .cluster import CLUSTER_BLOCK_FIELDS
 from .fields import WORKLOAD_FIELDS, Field, did_you_mean
 from .fleet_ir import Fleet, FleetGpu, FleetMix, FleetPoint, FleetSweep
 from .hints import gpu_hint
-from .lower import _Lowering, lower
+from .lower import Lowering, lower
 from .model import ImportRoots
 from .overrides import SET_SOURCE, load_plan_with
 from .parse import parse, read_source
@@ -46,8 +47,8 @@ MAX_FLEET_CLUSTERS = 1_000      # clusters one `dagc fleet` compares at most (do
 
 # The cluster's fields a fleet may sweep: all but the GPU (its own `gpu preset` items) and its price (each
 # GPU type's), and `kernels`, which names a GPU's measured profile.
-_SWEPT = {k: v for k, v in _CLUSTER_FIELDS.items() if k not in ("price", "kernels")}
-_GPU_FIELDS = {"price": _CLUSTER_FIELDS["price"]}
+_SWEPT = {k: v for k, v in CLUSTER_BLOCK_FIELDS.items() if k not in ("price", "kernels")}
+_GPU_FIELDS = {"price": CLUSTER_BLOCK_FIELDS["price"]}
 _FLEET_VALUES = {"rate": WORKLOAD_FIELDS["rate"]}
 _MIX_FIELDS = {**WORKLOAD_FIELDS, "weight": Field("ratio", Dimension.RATIO, 1e-9, 1e9)}
 
@@ -69,7 +70,7 @@ def read_fleet(tree: Tree, src: SourceFile, plan: Plan | None = None) -> Fleet |
         at = node_span(src, extra.meta)
         out.error("E104", "a plan has one `fleet` statement; this is another", src.span(at.start, at.start + 5),
                   f"the first is at line {node_span(src, found[0].meta).line}")
-    lw = _Lowering(src, ImportRoots.of(None, ()))
+    lw = Lowering(src, ImportRoots.of(None, ()))
     span = node_span(src, found[0].meta)
     gpus: list[FleetGpu] = []
     mixes: list[FleetMix] = []
@@ -235,7 +236,7 @@ def _prices(out: Collector, gpus: list[FleetGpu], plan: Plan) -> None:
     for g in gpus:
         if g.price_per_gpu_hour is not None:
             continue
-        why = ("the plan's objective is `cost`" if plan.objective == "cost" else
+        why = (f"the plan's objective is `{plan.objective}`" if OBJECTIVES[plan.objective].priced else
                "the cluster's `price` is its own GPU's" if plan.cluster.price_per_gpu_hour is not None else None)
         if why is not None:
             out.error("E103", f"the fleet's GPU type `{g.name}` has no price ({why})", g.span,

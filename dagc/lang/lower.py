@@ -6,7 +6,7 @@ name), wrong dimensions (E102), missing blocks or fields (E103), invalid values 
 kernel profile file that cannot be used (E105, from `dagc.kernels.kernels`).
 Strategies are kept as written (`StrategyDecl`); `dagc.lang.flatten` turns them into degrees.
 
-The grammar names every alternative (grammar/plan.lark) and `_Lowering`, a Lark
+The grammar names every alternative (grammar/plan.lark) and `Lowering`, a Lark
 `Transformer`, has one method per name. Blocks and values become plain data (`Item`,
 `Value`) bottom-up, without diagnostics; a statement's method gives them meaning with the
 field schema of its block (`dagc.lang.blocks`; the model in `dagc.lang.model`, the cluster
@@ -27,7 +27,8 @@ from ..diagnostics import Diagnostic, PlanError, Severity
 from ..plan.calibration import Calibration
 from ..plan.cluster import Cluster
 from ..plan.model import DType, Model
-from ..plan.plan import DEFAULT_OBJECTIVE, OBJECTIVE_MEANS, OBJECTIVES, Plan
+from ..plan.objective import DEFAULT_OBJECTIVE, OBJECTIVES
+from ..plan.plan import Plan
 from ..plan.strategy import StrategyDecl
 from ..plan.workload import (
     ExpertLoad,
@@ -64,7 +65,7 @@ from .scope import scope_axes, strategy_text
 from .speculative import lower_speculative
 from .traffic import read_traffic
 
-__all__ = ["MAX_STRATEGIES", "lower", "lower_strategy", "model_from_preset", "strategy_text"]
+__all__ = ["MAX_STRATEGIES", "Lowering", "lower", "lower_strategy", "model_from_preset", "strategy_text"]
 
 MAX_STRATEGIES = 64   # `strategy` statements per plan; more is E002 at the first one beyond
 
@@ -78,7 +79,7 @@ _EXAMPLES = {"model": 'model preset "mixtral-8x7b"', "cluster": 'cluster { gpus 
 
 
 @v_args(meta=True)
-class _Lowering(Transformer):
+class Lowering(Transformer):
     """One method per alias of the grammar; `out` collects what the statements find."""
 
     def __init__(self, src: SourceFile, roots: ImportRoots) -> None:
@@ -202,7 +203,7 @@ class _Lowering(Transformer):
         self._statement("objective", meta)          # where the statement is, for later diagnostics
         word = str(name)
         if word not in OBJECTIVES:        # the caret under the word, not the statement
-            every = "; ".join(f"`{o}`: {OBJECTIVE_MEANS[o]}" for o in OBJECTIVES)
+            every = "; ".join(f"`{o.name}`: {o.means}" for o in OBJECTIVES.values())
             near = nearest(word, OBJECTIVES)
             self.out.error("E101", f"unknown objective `{word}`", node_span(self.src, name),
                            (f"did you mean `{near}`? " if near else "") + f"(the objectives — {every})")
@@ -271,7 +272,7 @@ def _check_statements(out: Collector, src: SourceFile, by_kind: dict[str, list[T
             out.error("E103", f"the plan has no `{kind}` statement", end, f"add one, e.g. `{_EXAMPLES[kind]}`")
 
 
-def _lower_strategies(lw: _Lowering, written: list[Tree]) -> tuple[StrategyDecl, ...]:
+def _lower_strategies(lw: Lowering, written: list[Tree]) -> tuple[StrategyDecl, ...]:
     if len(written) > MAX_STRATEGIES:
         beyond = node_span(lw.src, written[MAX_STRATEGIES].meta)
         lw.out.error("E002", f"the plan has {len(written):,} strategies; dagc checks at most {MAX_STRATEGIES} per plan",
@@ -288,7 +289,7 @@ def _lower_strategies(lw: _Lowering, written: list[Tree]) -> tuple[StrategyDecl,
     return strategies
 
 
-def _lower_plan(lw: _Lowering, tree: Tree) -> Plan | None:
+def _lower_plan(lw: Lowering, tree: Tree) -> Plan | None:
     by_kind = _statements(tree)
     _check_statements(lw.out, lw.src, by_kind)
     first = {kind: lw.transform(by_kind[kind][0])
@@ -339,7 +340,7 @@ def lower(tree: Tree, src: SourceFile, base_dir: Path | None = None, *, allow_pa
         >>> plan.model.layers, plan.cluster.gpu.name, plan.strategies[0].text
         (32, 'h100-sxm', 'tp 8')
     """
-    lw = _Lowering(src, ImportRoots.of(base_dir, allow_paths))
+    lw = Lowering(src, ImportRoots.of(base_dir, allow_paths))
     plan = _lower_plan(lw, tree)
     if plan is None or lw.out.has_errors:
         diags = sorted(lw.out.diags, key=lambda d: (d.span.start if d.span else -1))

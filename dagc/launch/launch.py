@@ -39,7 +39,7 @@ from .speculative import config_written, mtp_refusal
 __all__ = ["HF_IDS", "MODEL_FLAGS", "engine_checkpoint", "model_flags",
            "MAX_LISTED_REPLICAS", "OWN_HEADER_END", "Command", "EngineTable", "GeneratedFile", "Launch",
            "ModelPath", "Refusal", "Setup", "launch", "launch_refusals", "model_path", "overlap_note", "refusals_of",
-           "shown_commands"]
+           "shown_commands", "bare_text", "engine_split", "field_span", "path_refusal", "strategy_file_stem"]
 
 MAX_LISTED_REPLICAS = 8     # replicas whose commands are listed (a plan may have a million); the rest repeat them
 OWN_HEADER_END = "(dagc launch)"   # how the first line of every file `dagc launch` writes ends
@@ -212,24 +212,24 @@ class Launch:
         return -(-self.gpus // self.gpus_per_node) if self.gpus_per_node else 0
 
 
-def _span(plan: Plan, strategy: Strategy, key: str) -> Span | None:
+def field_span(plan: Plan, strategy: Strategy, key: str) -> Span | None:
     if key.startswith("workload.") or key == "model":     # the workload or the model, not the strategy
         return plan.span_of(key)
     return overlap_span(plan, strategy) if key == "overlap" else strategy.span_of(key)
 
 
-def _engine_split(table: EngineTable, d: Degrees) -> tuple[tuple[str, str], ...]:
+def engine_split(table: EngineTable, d: Degrees) -> tuple[tuple[str, str], ...]:
     if d.pp == 1 or table.split_env is None or d.split == table.default_split(d.layers, d.pp):
         return ()
     return ((table.split_env, ",".join(map(str, d.split))),)
 
 
-def _file_stem(strategy: Strategy) -> str:
+def strategy_file_stem(strategy: Strategy) -> str:
     # the strategy's name, else its text (`tp 1 ; ep 8` → `tp-1-ep-8`): distinct strategies, distinct files
     return re.sub(r"[^A-Za-z0-9_-]+", "-", strategy.name or strategy.text).strip("-")[:60] or "strategy"
 
 
-def _bare_text(s: Strategy) -> str:
+def bare_text(s: Strategy) -> str:
     """The strategy's degrees as text, without its name or `with` options."""
     return aggregated(dp=s.dp, pp=s.pp, split=s.pp_split, tp=s.tp, cp=s.cp, sp=s.sp, ep=s.ep, etp=s.etp).text
 
@@ -251,7 +251,7 @@ def launch_refusals(plan: Plan, table: EngineTable, d: Degrees) -> list[Refusal]
     """Everything `launch` refuses a strategy of degrees `d` for on the engine of `table`: `refusals_of`,
     and E708 for a model path no command can carry. The strategy search leaves out what this refuses on
     the engine a plan chose (`dagc.launch.engine_check.engine_refuses`)."""
-    return refusals_of(table, d) + _path_refusal(model_path(plan))
+    return refusals_of(table, d) + path_refusal(model_path(plan))
 
 
 def launch(plan: Plan, strategy: Strategy, layout: Layout, table: EngineTable, file_dir: str | None = None,
@@ -274,7 +274,7 @@ def launch(plan: Plan, strategy: Strategy, layout: Layout, table: EngineTable, f
     model = model_path(plan)
     refused = launch_refusals(plan, table, d)
     if refused:
-        diags = tuple(engine_refusal(r.code, r.message, _span(plan, strategy, r.at)) for r in refused)
+        diags = tuple(engine_refusal(r.code, r.message, field_span(plan, strategy, r.at)) for r in refused)
         return Launch(table.key, table.name, table.version, strategy.label, d.gpus, d.gpus_per_node, d.dp,
                       model, refusals=diags,
                       refused_at=tuple(r.at for r in refused))
@@ -283,8 +283,8 @@ def launch(plan: Plan, strategy: Strategy, layout: Layout, table: EngineTable, f
     ckpt = engine_checkpoint(plan, table.key, model)
     if ckpt.path is not None:
         model = ModelPath(ckpt.path, model.why, placeholder=True)
-    setup = Setup(d, model, tuple(places), _engine_split(table, d), strategy.label, _bare_text(strategy),
-                  _file_stem(strategy), file_dir, serving(plan, strategy, layout, mem),
+    setup = Setup(d, model, tuple(places), engine_split(table, d), strategy.label, bare_text(strategy),
+                  strategy_file_stem(strategy), file_dir, serving(plan, strategy, layout, mem),
                   extra_flags=(*ckpt.flags, *model_flags(plan, table.key)), checkpoint=ckpt)
     commands, files, notes = table.commands(setup)
     notes = [*notes, *ckpt.notes, *_common_notes(d, setup), *_address_note(commands)]
@@ -297,7 +297,7 @@ def engine_checkpoint(plan: Plan, engine: str, model: ModelPath) -> Checkpoint:
     return checkpoint(plan, engine, model.text, preset_with_dtypes(plan) and model.text == HF_IDS.get(plan.model.name))
 
 
-def _path_refusal(model: ModelPath) -> list[Refusal]:
+def path_refusal(model: ModelPath) -> list[Refusal]:
     """E708: a model path with a control character (a newline would end the printed command), or any other
     the terminal shows as U+FFFD (a bidi override such as U+202E, a zero-width space): the printed command
     would name a directory that does not exist."""

@@ -33,15 +33,15 @@ from .launch import (
     GeneratedFile,
     Launch,
     Setup,
-    _bare_text,
-    _engine_split,
-    _file_stem,
-    _path_refusal,
-    _span,
+    bare_text,
     engine_checkpoint,
+    engine_split,
+    field_span,
     model_flags,
     model_path,
+    path_refusal,
     refusals_of,
+    strategy_file_stem,
 )
 
 __all__ = ["MAX_POOL_SERVERS", "ROUTER_PORT", "PdTable", "PoolServer", "launch_pooled", "pool_places"]
@@ -146,13 +146,13 @@ def launch_pooled(plan: Plan, strategy: Strategy, pooled: PooledCheck, table: En
     base = Launch(table.key, table.name, f"{table.version}; disaggregated: {pd.version}", strategy.label, gpus, gpn,
                   len(pools), model_path(plan))
     diags, at = [], []
-    for r in _path_refusal(base.model):
-        diags.append(engine_refusal(r.code, r.message, _span(plan, strategy, r.at)))
+    for r in path_refusal(base.model):
+        diags.append(engine_refusal(r.code, r.message, field_span(plan, strategy, r.at)))
         at.append(r.at)
     for pool, d in pools:
         for r in refusals_of(table, d):
             # EPLB (`with redundant R`) is written once, for both pools: the refusal points at it there
-            span = _span(plan, strategy if r.at == "redundant" else pool.strategy, r.at)
+            span = field_span(plan, strategy if r.at == "redundant" else pool.strategy, r.at)
             diags.append(engine_refusal(r.code, f"{pool.role} pool: {r.message}", span))
             at.append(f"{pool.role}:{r.at}")
     if diags:
@@ -187,16 +187,16 @@ def _assemble(base: Launch, plan: Plan, strategy: Strategy, table: EngineTable, 
             for p in inst:
                 server = PoolServer(pool.role, i, p, pd.http_port(p), d)
                 by_role.setdefault(pool.role, []).append(server)
-                setup = Setup(d, model, (p,), _engine_split(table, d), f"{strategy.label} ({pool.role} pool)",
-                              _bare_text(pool.strategy), f"{_file_stem(strategy)}-{pool.role}", file_dir,
+                setup = Setup(d, model, (p,), engine_split(table, d), f"{strategy.label} ({pool.role} pool)",
+                              bare_text(pool.strategy), f"{strategy_file_stem(strategy)}-{pool.role}", file_dir,
                               None, (*ckpt.flags, *model_flags(plan, table.key), *pd.flags(pool.role, p)),
                               pd.yaml(pool.role), checkpoint=ckpt)
                 cmds, fs, ns = table.commands(setup)
                 commands += [replace(c, env=(*c.env, *pd.env(server, c.node))) if _serves(c) else c for c in cmds]
                 files.update((f.name, f) for f in fs)
                 notes += [f"{pool.role} pool: {n}" for n in ns if f"{pool.role} pool: {n}" not in notes]
-    router, router_files = pd.router(by_role["prefill"], by_role["decode"], strategy.label, _file_stem(strategy),
-                                     file_dir)
+    router, router_files = pd.router(by_role["prefill"], by_role["decode"], strategy.label,
+                                     strategy_file_stem(strategy), file_dir)
     files.update((f.name, f) for f in router_files)
     nodes = 1 + max(s.placement.nodes[-1] for servers in by_role.values() for s in servers)
     counts = "; ".join(f"{role}: {len(servers):,} server{'s' if len(servers) > 1 else ''} "

@@ -3,7 +3,7 @@
 Input: nothing (these are the types). Output: `Plan`, produced by `dagc.lang.lower`, which
 holds the plan's parts: `Model` (`dagc.plan.model`), `Cluster` (`dagc.plan.cluster`),
 `Workload` and `Requirement`s (`dagc.plan.workload`) and `StrategyDecl`s (`dagc.plan.strategy`);
-and the objectives a plan may optimise. All quantities are SI (bytes, bytes/s, FLOP/s,
+and the objective it optimises by name (`dagc.plan.objective`). All quantities are SI (bytes, bytes/s, FLOP/s,
 seconds, tokens/s); conversion happens only at the edges (parse, render).
 """
 
@@ -18,26 +18,15 @@ from .base import Frozen
 from .calibration import Calibration
 from .cluster import Cluster
 from .model import Model
+from .objective import DEFAULT_OBJECTIVE
 from .strategy import Strategy, StrategyDecl
 from .workload import Requirement, Workload
 
-__all__ = ["Plan", "OBJECTIVES", "DEFAULT_OBJECTIVE", "LOAD_BUDGET_EVENTS", "OBJECTIVE_MEANS", "overlap_span"]
+__all__ = ["Plan", "LOAD_BUDGET_EVENTS", "overlap_span"]
 
 # The engine events one simulation of the traffic may take (`dagc.verdict.under_load.load_events`): about a
 # minute and well under 2 GB; past it the load is not simulated (W518). `--load-budget` changes it.
 LOAD_BUDGET_EVENTS = 3_000_000
-
-
-# SPEC 3.4; scored in dagc.verdict.optimal
-OBJECTIVES = ("tokens-per-gpu", "min-gpus", "ttft", "tpot", "throughput", "cost")
-DEFAULT_OBJECTIVE = "tokens-per-gpu"
-# what each objective's best is, in words (SPEC 3.4)
-OBJECTIVE_MEANS = {"tokens-per-gpu": "the most decode tokens/s per GPU",
-                   "min-gpus": "the fewest GPUs, then the most decode tokens/s per GPU",
-                   "ttft": "the shortest TTFT", "tpot": "the shortest TPOT",
-                   "throughput": "the most end-to-end tokens/s (all GPUs together)",
-                   "cost": "the least GPU time per token, input and output (with `price`, the fewest $ per million "
-                           "tokens)"}
 
 
 class Plan(Frozen):

@@ -20,7 +20,8 @@ from ..units import Dimension, format_bytes, format_gpu_memory, format_si, looku
 from .base import Reads, RuleContext, diag, make_rule
 from .bounds import Bounds, bounds, requirement_bound, unreachable
 
-__all__ = ["BROKEN_CHUNK", "BROKEN_KV", "BROKEN_MEMORY", "BROKEN_RULES", "RULES", "bound_text", "metric_name"]
+__all__ = ["BROKEN_CHUNK", "BROKEN_KV", "BROKEN_MEMORY", "BROKEN_RULES", "RULES", "bound_text", "broken_text",
+           "metric_name"]
 
 _METRIC = {
     RequirementKind.TTFT: "TTFT", RequirementKind.TPOT: "TPOT",
@@ -179,6 +180,17 @@ BROKEN_RULES = "the rules ("        # how `dagc.verdict.batch_max` names a batch
 BROKEN_MEMORY = "the GPU's memory (E402)"   # … and one that overflows a GPU: no requirement to relax
 BROKEN_CHUNK = "the chunk's pace (W513)"     # … and, in flight, one whose prompts the chunk cannot keep up with
 BROKEN_KV = "the KV cache's room (W520)"     # … and, in flight, one more than the KV cache admits at once
+
+
+def broken_text(code: str) -> str:
+    """What a batch or a change that the error rule `code` rejects breaks, in words: the GPU's memory for E402
+    (no requirement to relax), else the rules, by code.
+
+    Example:
+        >>> broken_text("E402"), broken_text("E303")
+        ("the GPU's memory (E402)", 'the rules (E303)')
+    """
+    return BROKEN_MEMORY if code == "E402" else f"{BROKEN_RULES}{code})"
 
 
 def check_batch_max(ctx: RuleContext) -> Iterator[Diagnostic]:

@@ -63,6 +63,7 @@ import enum
 
 from ..ir.ops import Op
 from ..layout.layout import Layout
+from ..plan.objective import OBJECTIVES
 from ..plan.plan import Plan
 from ..plan.workload import Overlap, RequirementKind, Workload
 from ..schedule.recurrence import Recurrence
@@ -70,11 +71,9 @@ from ..schedule.timer import Timer
 from ..verdict.fastcheck import FastCheck
 from .bar import Bar, could_matter, is_out_of_reach
 from .candidate_bounds import CandidateBounds
-from .result import MOST_GPUS_FIRST
 
 __all__ = ["Pruner", "Screen"]
 
-_TTFT_OBJECTIVES = ("ttft", "throughput", "cost")                           # objectives whose score reads TTFT
 _TTFT_METRICS = (RequirementKind.TTFT, RequirementKind.PREFILL_THROUGHPUT, RequirementKind.THROUGHPUT)
 _TPOT_METRICS = (RequirementKind.TPOT, RequirementKind.DECODE_THROUGHPUT, RequirementKind.THROUGHPUT)
 
@@ -93,16 +92,16 @@ class Pruner(CandidateBounds):
 
     def __init__(self, plan: Plan, objective: str, timer: Timer):
         super().__init__(plan, objective, timer)
+        scored = OBJECTIVES[objective]
         # whether the rank or a requirement reads TTFT: then its exact figure is worth a prefill schedule
-        self.needs_ttft = objective in _TTFT_OBJECTIVES or any(r.kind in _TTFT_METRICS
-                                                               for r in plan.steady_requirements)
+        self.needs_ttft = scored.reads_ttft or any(r.kind in _TTFT_METRICS for r in plan.steady_requirements)
         # whether the rank or a requirement reads TPOT (the front reads it too): else a TPOT floor prunes nothing
-        self.reads_tpot = objective != "ttft" or any(r.kind in _TPOT_METRICS for r in plan.steady_requirements)
+        self.reads_tpot = scored.reads_tpot or any(r.kind in _TPOT_METRICS for r in plan.steady_requirements)
         # Visited fewest GPUs first, candidates that one op's working set overflows come before the bar
         # is high, and setting them aside saves their stage passes; visited most GPUs first, the bar
         # prunes them anyway, and the working sets' templates would cost more than they save (measured
         # on the DeepSeek-V3 2048-GPU plan: docs/search.md).
-        self.working_sets = objective not in MOST_GPUS_FIRST
+        self.working_sets = not scored.most_gpus_first
 
     def floors_matter(self, bar: Bar) -> bool:
         """Whether the TPOT floors can prune: the rank or a requirement reads TPOT, or a front is kept."""

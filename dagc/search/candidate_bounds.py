@@ -19,13 +19,13 @@ from ..layout.sketch import LayoutSketch
 from ..layout.split import busiest_group_requests, effective_microbatches, microbatch_requests
 from ..layout.stages import StageBounds
 from ..memory.resident import kv_requests_judged
+from ..plan.objective import OBJECTIVES
 from ..plan.plan import Plan
 from ..plan.workload import Overlap, Workload
 from ..rules.bounds import Bounds, bounds, stage_pipeline_bounds
 from ..schedule.recurrence import op_floor, tpot_split_floor, ttft_split_floor
 from ..schedule.timer import Timer
 from ..serve.rates import rate_metrics
-from ..verdict.optimal import Objective
 from .bar import BestAtBounds, surely_misses
 from .memory_screen import MemoryScreen
 from .space import item_strategy
@@ -39,7 +39,7 @@ class CandidateBounds(MemoryScreen):
     def __init__(self, plan: Plan, objective: str, timer: Timer):
         super().__init__(plan, timer)
         self.objective = objective
-        self.ttft_first = objective == "ttft"          # the score is TTFT alone: its bounds come first
+        self.ttft_first = not OBJECTIVES[objective].reads_tpot      # the score is TTFT alone: its bounds come first
         self._physical: dict[tuple[int, int], tuple[Bounds, BestAtBounds]] = {}
         self._first: dict[tuple, tuple[float, float, BestAtBounds]] = {}
         self._split: dict[tuple, tuple[float, float, BestAtBounds]] = {}
@@ -97,7 +97,7 @@ class CandidateBounds(MemoryScreen):
         do at best (with `batch` requests: at most that many, with `batch = max`)."""
         best = rate_metrics(ttft, tpot, workload, gpus, batch, self.plan.cluster.engine.terms.frontend_s)
         missed = surely_misses(self.plan, best, gpus)
-        return BestAtBounds((missed, -Objective.score(self.objective, best, gpus), gpus), missed,
+        return BestAtBounds((missed, -OBJECTIVES[self.objective].score(best, gpus), gpus), missed,
                      (-best["decode_tokens_per_s_per_gpu"], best["tpot_s"]))
 
     def split_bounds(self, workload: Workload, lay: Layout, tpot_floors: bool) -> tuple[float, float, BestAtBounds]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..plan.objective import OBJECTIVES
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
 from ..plan.workload import Overlap, RequirementKind, Workload
@@ -21,7 +22,6 @@ from ..rules.bounds import unreachable
 from ..serve.disagg import capacity, kv_bytes_per_request, pooled_rates, transfer_link, transfer_seconds
 from ..serve.rates import per_token
 from ..verdict.fastcheck import FastCheck
-from ..verdict.optimal import Objective
 from ..verdict.verdict import METRIC_OF, RequirementResult, requirement_value
 from .bar import BestAtBounds
 
@@ -119,7 +119,7 @@ def weigh(plan: Plan, objective: str, d: Instance, m: int, prefills: list[Instan
     metrics = {**pooled_rates(served, gpus, t_p + transfer, np.full(len(which), d.seconds), w,
                               c.engine.terms.frontend_s),
                "kv_transfer_s": transfer}
-    score = np.asarray(Objective.score(objective, metrics, gpus), dtype=float)
+    score = np.asarray(OBJECTIVES[objective].score(metrics, gpus), dtype=float)
     mem = np.maximum(np.array([p.memory_fraction for p in prefills])[which], d.memory_fraction)
     missed = _misses(plan, metrics, gpus, mem)
     if head is None:                                    # this pool's best `keep` by the rank key but the names
@@ -185,7 +185,7 @@ def best_at_tpot(plan: Plan, objective: str, prefills: list[Instance], m: int, g
     served = per_gpu * least / w.generate                   # at `least` GPUs, the best per GPU
     metrics = {**pooled_rates(served, least, ttft, step_floor, w, plan.cluster.engine.terms.frontend_s),
                "throughput_tokens_per_s": d * (w.prompt + w.generate)}
-    score = float(Objective.score(objective, metrics, least))
+    score = float(OBJECTIVES[objective].score(metrics, least))
     totals = {"decode_tokens_per_s": d * w.generate, "prefill_tokens_per_s": d * w.prompt,
               "throughput_tokens_per_s": d * (w.prompt + w.generate)}
     missed = 0

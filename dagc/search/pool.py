@@ -39,7 +39,7 @@ if TYPE_CHECKING:                      # imported by the searches that start wor
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing.process import BaseProcess
 
-__all__ = ["cpu_count", "DEADLINE_GRACE_S", "WORKER_STOP_TIMEOUT_S"]
+__all__ = ["cpu_count", "die_with_parent", "DEADLINE_GRACE_S", "WORKER_STOP_TIMEOUT_S"]
 
 DEADLINE_GRACE_S = 0.5          # how long past the deadline the parent waits for a worker's last candidate
 WORKER_STOP_TIMEOUT_S = 5.0     # how long the parent waits for each step of stopping its workers
@@ -51,12 +51,12 @@ _PARENT_POLL_S = 0.5            # where PR_SET_PDEATHSIG is missing: how often a
 
 def _init_worker(plan: Plan, objective: str, parent: int | None = None) -> None:
     """Worker processes leave Ctrl-C to the parent, which stops them (no traceback from a worker),
-    and end with their parent (`_die_with_parent`)."""
+    and end with their parent (`die_with_parent`)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     if parent is not None:
-        _die_with_parent(parent)
+        die_with_parent(parent)
     timer = _Timer(plan)
     WORKER.update(plan=plan, objective=objective, timer=timer, pruner=Pruner(plan, objective, timer))
 
@@ -71,7 +71,7 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _die_with_parent(parent: int) -> None:
+def die_with_parent(parent: int) -> None:
     """End this worker when the process that started it ends, however that one ends (SIGKILL, a
     `timeout --foreground` that signals it alone, a crash): an orphaned worker would wait for
     work forever. On Linux the kernel sends SIGKILL (PR_SET_PDEATHSIG); elsewhere a daemon

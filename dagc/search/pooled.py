@@ -35,14 +35,14 @@ from ..layout.layout import resolve
 from ..layout.split import busiest_group_requests
 from ..memory.admission import admission, admitted
 from ..memory.memory import memory
+from ..plan.objective import OBJECTIVES
 from ..plan.plan import Plan
 from ..plan.printer import pooled, scope_source
 from ..plan.strategy import Pool, Strategy
 from ..plan.workload import Overlap, RequirementKind, Workload
 from ..schedule.recurrence import op_floor
 from ..schedule.timer import Timer
-from ..verdict.fastcheck import fast_check
-from ..verdict.optimal import Objective
+from ..verdict.fastcheck import Refused, fast_check
 from ..verdict.pools import check_pools, prefill_batch_of, role_workload
 from .bar import Bar, BarKeeper, is_out_of_reach
 from .chunks import Tally
@@ -80,7 +80,7 @@ def _role_workload(w: Workload, role: str, batch: int, mb: int, overlap: Overlap
 def _instance(plan: Plan, s: Strategy, workload: Workload, timer: Timer) -> Instance | None:
     """One instance's figures from the fast check, or None when a rule rejects it."""
     fc = fast_check(plan, s, workload, timer)
-    return None if isinstance(fc, str) else instance_of(fc, s, workload)
+    return None if isinstance(fc, Refused) else instance_of(fc, s, workload)
 
 
 def _prefill_instances(plan: Plan, alone: Plan, timer: Timer, counts: PooledCounts, late: Callable[[], bool]
@@ -253,8 +253,8 @@ def _candidate(plan: Plan, objective: str, pair, at: Workload | None = None) -> 
                                Pool(role="decode", instances=m, strategy=d.strategy)))
     reqs = pair.requirements(plan)
     return Candidate(strategy=strategy, microbatches=d.mb, overlap=d.overlap, gpus=pair.gpus, metrics=pair.metrics,
-                     meets_requirements=all(r.met for r in reqs), score=float(Objective.score(objective, pair.metrics,
-                                                                                             pair.gpus)),
+                     meets_requirements=all(r.met for r in reqs),
+                     score=float(OBJECTIVES[objective].score(pair.metrics, pair.gpus)),
                      memory_fraction=max(p.memory_fraction, d.memory_fraction),
                      binding=binding_of(reqs, at or plan.workload), misses=misses(reqs),
                      batch=None if at is None else at.batch)
@@ -274,7 +274,7 @@ def exact_pooled(plan: Plan, c: Candidate, objective: str) -> Candidate | None:
     fractions = [p.analysis.memory.worst.fraction for p in checked.pools if p.analysis.memory is not None]
     return Candidate(strategy=c.strategy, microbatches=c.microbatches, overlap=c.overlap, gpus=c.gpus,
                      metrics=metrics, meets_requirements=checked.verdict.meets_requirements is not False,
-                     score=float(Objective.score(objective, metrics, c.gpus)),
+                     score=float(OBJECTIVES[objective].score(metrics, c.gpus)),
                      memory_fraction=max(fractions, default=math.nan), exact=True,
                      binding=c.binding if c.batch is not None else binding_of(checked.requirements, plan.workload),
                      batch=c.batch, misses=misses(checked.requirements))

@@ -15,11 +15,11 @@ from collections.abc import Callable
 from ..ir.dag import Phase
 from ..layout.layout import resolve
 from ..layout.stages import default_split
+from ..plan.objective import OBJECTIVES
 from ..plan.plan import Plan
 from ..plan.printer import with_split
 from ..schedule.timer import Timer as _Timer
 from ..verdict.analyse import analyse
-from ..verdict.optimal import Objective
 from .pooled import exact_pooled
 from .result import Candidate, rank_key
 from .score import binding_of, evaluate, misses, workload_of
@@ -119,7 +119,7 @@ def exact_figures(plan: Plan, c: Candidate, objective: str) -> Candidate | None:
     metrics = {k: r.metrics[k] for k in c.metrics}
     return Candidate(strategy=c.strategy, microbatches=c.microbatches, overlap=c.overlap, gpus=c.gpus,
                      metrics=metrics, meets_requirements=r.verdict.meets_requirements is not False,
-                     score=Objective.score(objective, metrics, c.gpus),
+                     score=OBJECTIVES[objective].score(metrics, c.gpus),
                      memory_fraction=r.memory.worst.fraction, exact=True,
                      binding=c.binding if c.batch is not None else binding_of(r.requirements, r.plan.workload),
                      batch=c.batch, misses=misses(r.requirements))

@@ -10,28 +10,28 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from ..plan.objective import OBJECTIVES
 from ..plan.printer import options_source, scope_source
 from ..plan.strategy import Strategy
 from ..plan.workload import Overlap
 
 __all__ = ["Candidate", "SearchResult", "option_text", "pareto_front", "search_order", "MAX_SEARCH_CANDIDATES",
-           "PARETO_MAX", "MOST_GPUS_FIRST", "SKIPPED_SPLITS", "SKIPPED_RESCORE"]
+           "PARETO_MAX", "SKIPPED_SPLITS", "SKIPPED_RESCORE"]
 
 MAX_SEARCH_CANDIDATES = 100_000  # candidates one search evaluates at most, the first generated (~1 min on one core)
 PARETO_MAX = 1_000              # Pareto-front points kept (beyond: the best by decode tokens/s per GPU)
 SKIPPED_SPLITS = "balanced pipeline splits"           # `SearchResult.skipped`: not tried (for all the best)
 SKIPPED_RESCORE = "exact re-scoring of the best"      # `SearchResult.skipped`: the top are (partly) estimates
-# Objectives whose best strategies tend to use the most GPUs: a search not visited best bound first (`batch =
-# max`, or no pruning) visits those first, so that its bar tightens early; the others visit the fewest first.
-MOST_GPUS_FIRST = frozenset({"ttft", "tpot", "throughput"})
 
 
 def search_order(objective: str, best_first: bool = False) -> str:
     """The order a search under `objective` visits its candidates in, in words: `best_first`, the
-    strategies by the best their GPUs' and pipeline's bounds allow (`dagc.search.screen.Columns.best_first`)."""
+    strategies by the best their GPUs' and pipeline's bounds allow (`dagc.search.screen.Columns.best_first`); else
+    the most GPUs first for an objective whose best strategies tend to use the most (`Objective.most_gpus_first`),
+    so that the bar tightens early, the fewest first for the others."""
     if best_first:
         return "best bound first"
-    return "most GPUs first" if objective in MOST_GPUS_FIRST else "fewest GPUs first"
+    return "most GPUs first" if OBJECTIVES[objective].most_gpus_first else "fewest GPUs first"
 
 
 def option_text(strategy: str, microbatches: int, overlap: Overlap) -> str:

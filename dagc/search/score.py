@@ -10,13 +10,13 @@ with could matter (`evaluate_batch_max`, `dagc.search.bound.Pruner.batch_needed`
 
 from __future__ import annotations
 
+from ..plan.objective import OBJECTIVES
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
 from ..plan.workload import Overlap, Workload
 from ..schedule.timer import Timer as _Timer
 from ..verdict.batch_max import fast_largest_batch, fast_largest_batch_bounded
-from ..verdict.fastcheck import fast_check
-from ..verdict.optimal import Objective
+from ..verdict.fastcheck import Refused, fast_check
 from .bar import Bar
 from .bound import Pruner
 from .result import Candidate
@@ -53,11 +53,11 @@ def _scored(plan: Plan, strategy: Strategy, mb: int, workload: Workload, objecti
     """`evaluate`'s candidate with `mb` micro-batches once its workload (those, its overlap, its batch)
     is chosen."""
     fc = fast_check(plan, strategy, workload, timer)
-    if isinstance(fc, str):
+    if isinstance(fc, Refused):
         return None
     gpus = fc.layout.gpus_used
     return Candidate(strategy=strategy, microbatches=mb, overlap=workload.overlap, gpus=gpus, metrics=fc.metrics,
-                     meets_requirements=fc.meets_requirements, score=Objective.score(objective, fc.metrics, gpus),
+                     meets_requirements=fc.meets_requirements, score=OBJECTIVES[objective].score(fc.metrics, gpus),
                      memory_fraction=fc.memory.worst.fraction, binding=binding_of(fc.requirements, workload),
                      batch=workload.batch if workload.batch_max else None, misses=misses(fc.requirements))
 

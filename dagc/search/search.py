@@ -51,9 +51,10 @@ import itertools
 import time
 from collections.abc import Callable, Iterator
 
+from ..plan.objective import OBJECTIVES, objective as named_objective
 from ..plan.plan import Plan
 from ..schedule.timer import Timer as _Timer, times_alike
-from ..verdict.optimal import OPTIMAL_TOLERANCE, Objective, judge_optimal
+from ..verdict.optimal import OPTIMAL_TOLERANCE, judge_optimal
 from .bar import BAR_LAG, BAR_LAG_BATCH_MAX, BarKeeper
 from .bound import Pruner
 from .chunks import Tally, evaluate_all
@@ -67,7 +68,6 @@ from .pooled_max import MAX_POOL_PROBES
 from .rescore import balanced_candidates, rescore_best
 from .result import (
     MAX_SEARCH_CANDIDATES,
-    MOST_GPUS_FIRST,
     PARETO_MAX,
     SKIPPED_RESCORE,
     SKIPPED_SPLITS,
@@ -81,7 +81,7 @@ from .screen import Columns
 from .space import Item, candidates, count_candidates, engine_left_out, space_items, strategy_text
 from .under_traffic import judged_best
 
-__all__ = ["Objective", "Candidate", "SearchResult", "candidates", "count_candidates", "search",
+__all__ = ["Candidate", "SearchResult", "candidates", "count_candidates", "search",
            "objective_picks",
            "strategy_text", "judge_optimal", "pareto_front", "OPTIMAL_TOLERANCE", "MAX_SEARCH_CANDIDATES",
            "RANKED_KEEP", "PARETO_MAX", "SPLIT_CANDIDATES", "OPTIMAL_SEARCH_BUDGET_S", "cpu_count",
@@ -156,7 +156,7 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
         stream = iter(columns.items)
         if jobs > 1:
             columns = None                           # each worker screens its chunks alone
-    elif objective in MOST_GPUS_FIRST:                # their best use many GPUs: found first, they prune the rest
+    elif OBJECTIVES[objective].most_gpus_first:      # their best use many GPUs: found first, they prune the rest
         stream = reversed(list(stream))
     exact = max(SPLIT_CANDIDATES, rescore, top)
     tally = Tally(TopK(max(RANKED_KEEP, exact)), ParetoFront() if front else None, BarKeeper(exact if prune else 0),
@@ -203,14 +203,14 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
 def objective_picks(plan: Plan, found: SearchResult, top: int = 5, jobs: int = 1,
                     progress: Callable[[int, int], None] | None = None, budget_s: float | None = None,
                     timer: _Timer | None = None) -> dict[str, Candidate | None]:
-    """What the search picks under each objective (`Objective.NAMES`, SPEC 3.4), for a report to
+    """What the search picks under each objective (`dagc.plan.objective.OBJECTIVES`), for a report to
     say where they disagree: `found`'s best for its own objective, and for every other one the
     best of a search of the same space (the plan's requirements, the best `top` re-scored
     exactly, as `found` was). None for an objective whose search is not complete (a budget) or
     found no legal strategy. `progress(done, total)` counts the candidates of those searches.
     `timer`: the `dagc.schedule.timer.Timer` that `found`'s search used, so its stage costs and figures
     serve these searches too (by default a new one, shared by these searches)."""
-    others = [o for o in Objective.NAMES if o != found.objective]
+    others = [o for o in OBJECTIVES if o != found.objective]
     total = found.total * len(others)
 
     def step(k: int) -> Callable[[int, int], None] | None:
@@ -224,7 +224,7 @@ def objective_picks(plan: Plan, found: SearchResult, top: int = 5, jobs: int = 1
         r = search(plan, objective=o, top=top, jobs=jobs, progress=step(k), budget_s=budget_s, timer=timer,
                    front=False)
         picks[o] = judged_best(plan, r) if r.complete else None      # on every requirement, the load's too
-    return {o: picks[o] for o in Objective.NAMES}
+    return {o: picks[o] for o in OBJECTIVES}
 
 
 def _timer_for(plan: Plan, timer: _Timer | None) -> _Timer:
@@ -235,8 +235,7 @@ def _timer_for(plan: Plan, timer: _Timer | None) -> _Timer:
 def _check_arguments(objective: str, jobs: int, top: int, rescore: int, max_candidates: int,
                      budget_s: float | None, clock: Callable[[], float], max_pool_probes: int = 0) -> None:
     """Raise ValueError on the arguments `search` refuses (its docstring lists them)."""
-    if objective not in Objective.NAMES:
-        raise ValueError(f"unknown objective {objective!r}; one of {', '.join(Objective.NAMES)}")
+    named_objective(objective)       # ValueError: no objective has that name
     for name, value, least in (("jobs", jobs, 1), ("top", top, 0), ("rescore", rescore, 0),
                                ("max_candidates", max_candidates, 0), ("max_pool_probes", max_pool_probes, 0)):
         if isinstance(value, bool) or not isinstance(value, int) or value < least:

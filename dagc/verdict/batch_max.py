@@ -34,10 +34,10 @@ from ..memory.admission import Admission
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
 from ..plan.workload import Overlap, RequirementKind, Workload
-from ..rules.requirements import BROKEN_CHUNK, BROKEN_KV, BROKEN_MEMORY, BROKEN_RULES
+from ..rules.requirements import BROKEN_CHUNK, BROKEN_KV, broken_text
 from ..schedule.timer import Timer
 from .analyse import analyse
-from .fastcheck import MEMORY, FastCheck, fast_check
+from .fastcheck import FastCheck, Refused, fast_check
 from .verdict import RequirementResult
 
 __all__ = ["BATCH_LIMIT", "largest_batch", "bounded_largest_batch", "fast_largest_batch", "fast_largest_batch_bounded",
@@ -134,10 +134,6 @@ def _unadmitted(adm: Admission | None) -> str | None:
     return BROKEN_KV if adm is not None and adm.limited else None
 
 
-def _reason(code: str) -> str:
-    return BROKEN_MEMORY if code == MEMORY else f"{BROKEN_RULES}{code})"
-
-
 def _chosen(workload: Workload, batch: int, why: str | None, limit: int) -> Workload:
     if batch == 0:
         note = f"batch = max: not even one request is served — it breaks {why}; the figures are for one request"
@@ -163,8 +159,8 @@ def _probed(plan: Plan, strategy: Strategy, workload: Workload, timer: Timer, li
         probes[0] += 1
         probe = workload.model_copy(update={"batch": b})
         fc = fast_check(plan, strategy, probe, timer)
-        if isinstance(fc, str):
-            return _reason(fc)
+        if isinstance(fc, Refused):
+            return broken_text(fc.code)
         why = _unadmitted(fc.admission) or _unsustained(probe, fc.layout) or _broken(fc.requirements)
         if why is None:
             checks[b] = fc
@@ -221,7 +217,7 @@ def choose_batch(plan: Plan, strategy: Strategy, workload: Workload, timer: Time
         a = analyse(plan, strategy, workload.model_copy(update={"batch": b}))
         error = next((d.code for d in a.diagnostics if d.is_error), None)
         if error is not None:
-            return _reason(error)
+            return broken_text(error)
         return _unadmitted(a.admission) or _unsustained(a.plan.workload, a.layout) or _broken(a.requirements)
 
     if batch > 0:

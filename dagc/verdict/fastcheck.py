@@ -3,7 +3,7 @@
 Input: a `Plan`, a `Strategy`, the `Workload` it runs and a `dagc.schedule.timer.Timer`. Output:
 `FastCheck` — the layout, the memory breakdown (activations: the DAG's working sets), the
 static schedule's figures and the requirements judged — or, when a rule rejects the strategy,
-the code of the first error (`E402` when it does not fit in memory).
+`Refused` with the code of the first error (`E402` when it does not fit in memory).
 
 Each stage runs once, in the order `dagc.verdict.analyse` runs them: the layout, the error rules
 on the layout (they reject unsound structures), memory — weights, KV cache and reserve first, and
@@ -38,10 +38,19 @@ from ..schedule.timer import Timer
 from ..serve.estimate import fast_metrics
 from .verdict import RequirementResult, judge_requirements
 
-__all__ = ["FastCheck", "fast_check", "MEMORY", "TOO_DEEP"]
+__all__ = ["FastCheck", "Refused", "fast_check", "MEMORY", "TOO_DEEP"]
 
 MEMORY = "E402"             # `fast_check`'s answer when the strategy does not fit in memory
 TOO_DEEP = "E303"           # … when it has more stages than layers
+
+
+@dataclass(frozen=True)
+class Refused:
+    """`fast_check`'s answer when an error rule rejects the strategy: the rule's code (`MEMORY` when it does not
+    fit in memory, `TOO_DEEP` when it has more stages than layers). Its words are the caller's
+    (`dagc.rules.requirements.broken_text`)."""
+
+    code: str
 
 
 @dataclass(frozen=True)
@@ -57,16 +66,16 @@ class FastCheck:
         return all(r.met for r in self.requirements)
 
 
-def fast_check(plan: Plan, strategy: Strategy, workload: Workload, timer: Timer) -> FastCheck | str:
-    """The fast check of `strategy` running `workload`, or the code of the error that rejects it."""
+def fast_check(plan: Plan, strategy: Strategy, workload: Workload, timer: Timer) -> FastCheck | Refused:
+    """The fast check of `strategy` running `workload`, or `Refused` with the code of the error that rejects it."""
     lay = resolve(plan.model, plan.cluster, workload, strategy)
     if lay.pp > plan.model.layers:
-        return TOO_DEEP
+        return Refused(TOO_DEEP)
     variant = plan.model_copy(update={"workload": workload})
     ctx = RuleContext(variant, None, strategy, lay)
     error = next((d.code for d in run_rules(ctx, Reads.LAYOUT, errors_only=True)), None)
     if error is not None:
-        return error
+        return Refused(error)
     weights = resident_weight_figures(plan.model, lay.tp, lay.ep, lay.etp, lay.stage_layers,
                                       draft_layer(plan.model, workload), lay.redundant)
     kv_per_layer = kv_cache_bytes_per_layer(plan.model, workload, lay.tp, lay.cp, lay.requests_per_rank)
@@ -74,11 +83,11 @@ def fast_check(plan: Plan, strategy: Strategy, workload: Workload, timer: Timer)
     kv_start = kv_per_layer if judged == lay.requests_per_rank else \
         kv_cache_bytes_per_layer(plan.model, workload, lay.tp, lay.cp, judged)
     if resident_bytes_exceed(plan.cluster, weight_totals(weights), kv_start):
-        return MEMORY                # E402 whatever the activations: no need to compute them
+        return Refused(MEMORY)       # E402 whatever the activations: no need to compute them
     mem = memory(plan.model, workload, plan.cluster, lay, timer.activations(workload, lay),
                  with_kv_cache(weights, kv_per_layer))
     if any(True for _ in run_rules(replace(ctx, memory=mem), Reads.MEMORY, errors_only=True)):
-        return MEMORY
+        return Refused(MEMORY)
     adm = admission(workload, lay, mem) if admits_by_kv(workload) else None
     run, run_lay = admitted(plan, strategy, workload, lay, adm)
     metrics = {**fast_metrics(plan, run_lay, run, timer), "concurrency_effective": run.batch}

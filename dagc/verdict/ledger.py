@@ -23,6 +23,7 @@ from importlib import resources
 
 import numpy as np
 
+from ..plan.objective import OBJECTIVES
 from ..plan.plan import Plan
 from ..plan.workload import Serving
 
@@ -254,8 +255,7 @@ def e2e_errors(e2e: Errors, ttft: Errors, tpot: Errors, ttft_share: float | None
 
 
 # The ledger quantity of each objective's figure (min-gpus counts GPUs, which have no error).
-OBJECTIVE_QUANTITY = {"tokens-per-gpu": "throughput", "throughput": "throughput", "cost": "throughput",
-                      "ttft": "ttft", "tpot": "tpot"}
+OBJECTIVE_QUANTITY = {o.name: o.quantity for o in OBJECTIVES.values() if o.quantity is not None}
 
 
 def band_ratio(plan: Plan, objective: str, disaggregated: bool = False, confidence: float = CONFIDENCE) -> float | None:

@@ -43,7 +43,7 @@ from ..plan.model import DType
 from ..plan.plan import Plan
 from ..plan.printer import replicated, strategy_source, with_instances
 from ..plan.strategy import Strategy, StrategyDecl
-from ..rules.requirements import BROKEN_MEMORY, BROKEN_RULES
+from ..rules.requirements import broken_text
 from .check import StrategyResult, check_strategy, parse_strategy
 
 __all__ = ["Judge", "NextStep", "next_steps", "with_next_steps", "MAX_TRIES"]
@@ -121,8 +121,7 @@ def _step(kind: str, change: str, options: tuple[str, ...], r: StrategyResult) -
     figures = {"gpus": r.gpus_used, "ttft_s": m.get("ttft_s"), "tpot_s": m.get("tpot_s"),
                "decode_tokens_per_s_per_gpu": m.get("decode_tokens_per_s_per_gpu")}
     missed = tuple(q.requirement.text for q in r.requirements if q.met is False)
-    broken = tuple(dict.fromkeys(BROKEN_MEMORY if d.code == "E402" else f"{BROKEN_RULES}{d.code})"
-                                 for d in r.diagnostics if d.is_error))     # an invalid change names its rules
+    broken = tuple(dict.fromkeys(broken_text(d.code) for d in r.diagnostics if d.is_error))   # an invalid change's
     return NextStep(kind, change, options, bool(r.valid and r.verdict.meets_requirements), broken + missed, figures)
 
 

@@ -5,7 +5,7 @@ Output: the optimal verdict (True, False, or None when it cannot be claimed) and
 `OptimalEvidence`: which comparison decided it (`Why`), the search's best by name with its figures, the
 margin (`factor`), whether the two are within dagc's error, and what the search covered — data, never
 sentences: the words are made where results are put into words (`dagc.export.optimal_words`, the CLI).
-Also the `Objective` scores the search ranks by.
+The objectives' scores are `dagc.plan.objective`'s.
 """
 
 from __future__ import annotations
@@ -15,9 +15,7 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
-import numpy as np
-
-from ..plan.plan import OBJECTIVE_MEANS, OBJECTIVES
+from ..plan.objective import OBJECTIVES, objective
 from ..plan.printer import options_source, scope_source
 from .ledger import band_ratio
 from .under_load import not_simulated
@@ -37,30 +35,12 @@ def figures(metrics: dict, gpus: int, memory_fraction: float | None) -> dict:
 
 
 class Objective:
-    """Objectives: a score, higher is better (of one candidate's figures, or elementwise of arrays of
-    them: the search weighs many disaggregated pairs at once)."""
-
-    NAMES = OBJECTIVES
-    MEANS = OBJECTIVE_MEANS             # what each one's best is, in words
+    """Scoring by an objective's name: `OBJECTIVES[name].score(metrics, gpus)` (`dagc.plan.objective`), kept for
+    `dagc.search.under_traffic`, which scores by name still."""
 
     @staticmethod
     def score(name: str, metrics: dict, gpus: int) -> float:
-        match name:
-            case "tokens-per-gpu":
-                return metrics["decode_tokens_per_s"] / gpus
-            case "min-gpus":
-                # fewer GPUs first; among equals, more decode tokens/s per GPU
-                return -gpus + np.minimum(0.999, metrics["decode_tokens_per_s"] / gpus / 1e9)   # arrays too
-            case "ttft":
-                return -metrics["ttft_s"]
-            case "tpot":
-                return -metrics["tpot_s"]
-            case "throughput":
-                return metrics["throughput_tokens_per_s"]
-            case "cost":
-                # GPU-seconds per token, negated: the price per GPU-hour scales it, never reorders (arrays too)
-                return -gpus / metrics["throughput_tokens_per_s"]
-        raise ValueError(f"unknown objective {name!r}; one of {', '.join(Objective.NAMES)}")
+        return objective(name).score(metrics, gpus)
 
 
 class Why(Enum):
@@ -252,7 +232,7 @@ def _compared(result: Any, found: Any, tolerance: float) -> tuple[bool | None, O
         return None, OptimalEvidence(Why.NONE_LEGAL if found.complete else Why.STOPPED_BEFORE_LEGAL, **covered)
     own = None
     if result.metrics is not None and result.gpus_used:
-        own = Objective.score(found.objective, result.metrics, result.gpus_used)
+        own = OBJECTIVES[found.objective].score(result.metrics, result.gpus_used)
     evidence = OptimalEvidence(
         Why.BEST_IS_LEGAL, **covered, objective=found.objective, best=_best(best), own_score=own, tolerance=tolerance,
         estimate=bool(getattr(found, "rescore_cut", False)) and not best.exact,
