@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-import dagc.search.search as search_module
+import dagc.drive.drive as drive_module  # the driver `dagc search` runs the search through
 from dagc.cli.main import main
 
 PLAN = """model preset "mixtral-8x7b"
@@ -26,13 +26,13 @@ def test_the_search_ranks_what_is_printed(argv, searched, tmp_path, monkeypatch,
     plan = tmp_path / "plan.moe"
     plan.write_text(PLAN)
     asked = []
-    real = search_module.search
+    real = drive_module.search
 
     def spy(*args, **kwargs):
         asked.append(kwargs["top"])
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(search_module, "search", spy)
+    monkeypatch.setattr(drive_module, "search", spy)
     assert main(["search", str(plan), *argv, "--svg", str(tmp_path / "p.svg")]) == 0
     assert asked == [searched]
 

@@ -102,16 +102,8 @@ def jobs_of_manifest(path: str | Path, allow_paths: Sequence[Path] = ()) -> list
         at = _entry_at(text, k)
         file, plan = e.get("file"), e.get("plan", doc.get("plan"))
         strategy, which = e.get("strategy", doc.get("strategy")), e.get("run")
-        for name, v in (("file", file), ("plan", plan)):
-            if not isinstance(v, str) or not v:
-                raise _bad(src, at, f"run entry {k}: `{name}` is missing or not a path")
-        if strategy is not None and not isinstance(strategy, str):
-            raise _bad(src, at, f"run entry {k}: `strategy` is not a strategy expression")
+        _check_entry(src, at, k, file, plan, strategy, (base, *allow_paths))
         overrides = _strings(src, at, doc.get("set"), "set") + _strings(src, at, e.get("set"), f"run entry {k}: set")
-        for name, v in (("plan", plan), ("file", file)):
-            if not _inside(base / v, (base, *allow_paths)):
-                raise _bad(src, at, f"run entry {k}: `{name}` names a file outside the manifest's directory, "
-                                    f"`{quote(v)}` (allow its directory with `--allow-path DIR`)")
         key = (plan, tuple(overrides), strategy)
         if key not in plans:
             plans[key] = plan_for(base / plan, overrides, strategy, allow_paths)
@@ -122,6 +114,19 @@ def jobs_of_manifest(path: str | Path, allow_paths: Sequence[Path] = ()) -> list
             runs = [runs[which - 1]]
         jobs += [Job(r, plans[key], _shown(plan, overrides)) for r in runs]
     return jobs
+
+
+def _check_entry(src: SourceFile, at: int, k: int, file: Any, plan: Any, strategy: Any, roots: Sequence[Path]) -> None:
+    """E110 for an entry without its paths, with a strategy that is no text, or naming a file outside `roots`."""
+    for name, v in (("file", file), ("plan", plan)):
+        if not isinstance(v, str) or not v:
+            raise _bad(src, at, f"run entry {k}: `{name}` is missing or not a path")
+    if strategy is not None and not isinstance(strategy, str):
+        raise _bad(src, at, f"run entry {k}: `strategy` is not a strategy expression")
+    for name, v in (("plan", plan), ("file", file)):
+        if not _inside(roots[0] / v, roots):
+            raise _bad(src, at, f"run entry {k}: `{name}` names a file outside the manifest's directory, "
+                                f"`{quote(v)}` (allow its directory with `--allow-path DIR`)")
 
 
 def _inside(path: Path, roots: Sequence[Path]) -> bool:

@@ -22,7 +22,7 @@ from ..ir.ops import ATTENTION_SPLIT_OPS, LayerOp, Op, OpShapes, attention_split
 from ..layout.layout import Layout
 from ..plan.model import Model
 from ..plan.workload import Workload
-from .timer_base import TimerCore, _parts, _shape_key, _split_shapes
+from .timer_base import TimerCore, op_parts, shape_key, split_shapes
 
 __all__ = ["SPLIT_COLLECTIVES", "FloorTimes", "chunk_floor_tokens", "mixed_times"]
 
@@ -46,7 +46,7 @@ class FloorTimes(TimerCore):
 
         def make() -> dict:
             shapes = self._shapes(workload, lay, phase, req, 0)
-            out = _parts(self.plan.model, lay, lambda op: self._split_op(shapes, op, split)[0]
+            out = op_parts(self.plan.model, lay, lambda op: self._split_op(shapes, op, split)[0]
                          if op in ATTENTION_SPLIT_OPS else 0.0)
             return {**out, "pair_dense": 2 * out["dense"], "pair_moe": 2 * out["moe"]}
 
@@ -58,7 +58,7 @@ class FloorTimes(TimerCore):
         times (`split_times`), every other op at its own lower bound (`lower_times`). A layer's ops
         run one after the other; a pair of micro-batches runs the compute ops of both on one stream
         and the collectives on the other."""
-        shape = _shape_key(workload, lay, phase, req)
+        shape = shape_key(workload, lay, phase, req)
 
         def make() -> list[dict]:
             split = self.split_times(workload, lay, phase, req)
@@ -86,10 +86,10 @@ class FloorTimes(TimerCore):
         split = attention_split_peak_key(lay, workload, Phase.MIXED, req)[:-1] + (chunk,)
 
         def make() -> dict:
-            shapes = _split_shapes(self._shapes(workload, lay, Phase.MIXED, req, 0, chunk), split)
+            shapes = split_shapes(self._shapes(workload, lay, Phase.MIXED, req, 0, chunk), split)
             m = self.plan.model
-            compute = _parts(m, lay, lambda op: self._lower(shapes, op)[0] if op in ATTENTION_SPLIT_OPS else 0.0)
-            comm = _parts(m, lay, lambda op: self._lower(shapes, op)[0] if op in SPLIT_COLLECTIVES else 0.0)
+            compute = op_parts(m, lay, lambda op: self._lower(shapes, op)[0] if op in ATTENTION_SPLIT_OPS else 0.0)
+            comm = op_parts(m, lay, lambda op: self._lower(shapes, op)[0] if op in SPLIT_COLLECTIVES else 0.0)
             out = {key: compute[key] + comm[key] for key in compute}
             return {**out, "pair_dense": 2 * max(compute["dense"], comm["dense"]),
                     "pair_moe": 2 * max(compute["moe"], comm["moe"])}
@@ -104,7 +104,7 @@ class FloorTimes(TimerCore):
         micro-batches (`mixed_floor_times`)."""
         req = self._no_requests(lay)
         chunk = chunk_floor_tokens(phase_chunk(workload, lay, Phase.MIXED))
-        shape = _shape_key(workload, lay, Phase.MIXED, req)[:-1] + (chunk,)
+        shape = shape_key(workload, lay, Phase.MIXED, req)[:-1] + (chunk,)
 
         def at(stage: int, where: tuple[int, bool, bool]) -> dict:
             rest, send = self.lower_times(workload, lay, Phase.MIXED, req, stage, where, shape, every=True,
@@ -141,7 +141,7 @@ class FloorTimes(TimerCore):
         and of its chunk alone (`chunk_floor_times`), part by part the larger (`mixed_times`). Its
         decode pass's are the decode step's and its chunk's shared by every candidate of its
         structure and chunk, so no op is made at the mixed pass's own shape."""
-        shape = _shape_key(workload, lay, Phase.MIXED, req)
+        shape = shape_key(workload, lay, Phase.MIXED, req)
         return self._remember(self.cache, ("mixed ops", shape, lay.pp), lambda: [
             mixed_times(d, c) for d, c in zip(self.op_floor_times(workload, lay, Phase.DECODE, req),
                                               self.chunk_floor_times(workload, lay), strict=True)])
@@ -162,7 +162,7 @@ class FloorTimes(TimerCore):
         `dagc.cost.cost.template_lower_s` — a collective at its time, a compute op's kernels at their
         lower seconds (no table interpolated), the routed experts and the ETP reduce at their EP
         group's mean rows (no routing statistics) — once per key of what its template reads.
-        `shape`: the pass's `_shape_key`. The dict returned is shared: read it only."""
+        `shape`: the pass's `shape_key`. The dict returned is shared: read it only."""
         m = self.plan.model
         made: list[OpShapes] = []
 
@@ -214,7 +214,7 @@ class FloorTimes(TimerCore):
         floor needs no routing statistics), no other op made, no kernel priced, and remembered (an
         op of `ATTENTION_SPLIT_OPS` once per attention split)."""
         split = op in ATTENTION_SPLIT_OPS
-        shape = attention_split_peak_key(lay, workload, phase, req) if split else _shape_key(workload, lay, phase, req)
+        shape = attention_split_peak_key(lay, workload, phase, req) if split else shape_key(workload, lay, phase, req)
         return self._remember(self.peaks, (op, shape),
                               lambda: self._shapes(workload, lay, phase, req, 0).working_set_floor(op))
 

@@ -24,7 +24,7 @@ from ..plan.cluster import hardware
 from ..plan.plan import Plan
 from ..plan.workload import Workload
 from .floors import FloorTimes
-from .timer_base import TIMER_CACHE_MAX, _parts, _shape_key
+from .timer_base import TIMER_CACHE_MAX, op_parts, shape_key
 
 __all__ = ["KEEP_TIMERS", "TIMER_CACHE_MAX", "Timer", "deployment_key", "shared_timer", "times_alike"]
 
@@ -43,12 +43,12 @@ class Timer(FloorTimes):
         change a node crossing (`Layout.node_offset`) — and the send by whether it crosses nodes. The
         dict returned is shared: read it, never change it.
         """
-        return self._pass(workload, lay, phase, req, stage, _shape_key(workload, lay, phase, req),
+        return self._pass(workload, lay, phase, req, stage, shape_key(workload, lay, phase, req),
                           self.placements(lay)[stage])
 
     def stage_passes(self, workload: Workload, lay: Layout, phase: Phase, req: tuple) -> list[dict]:
         """`pass_times` of every stage, in order."""
-        shape = _shape_key(workload, lay, phase, req)
+        shape = shape_key(workload, lay, phase, req)
         return [self._pass(workload, lay, phase, req, stage, shape, where)
                 for stage, where in enumerate(self.placements(lay))]
 
@@ -83,7 +83,7 @@ class Timer(FloorTimes):
         LM head, on one position per request, in turn."""
         one = without_speculation(workload)
         shapes = self._shapes(one, lay, Phase.DECODE, req, stage)
-        parts = _parts(self.plan.model, lay, lambda op: self._made(shapes, op)[0])
+        parts = op_parts(self.plan.model, lay, lambda op: self._made(shapes, op)[0])
         layer = parts["dense" if draft_layer_dense(self.plan.model, workload) else "moe"]
         return draft_passes(workload) * (layer + parts["head"])
 
@@ -108,7 +108,7 @@ class Timer(FloorTimes):
                                 else self._made(shapes, op))
             return ops_info[op]
 
-        out: dict = _parts(m, lay, lambda op: info(op)[0])
+        out: dict = op_parts(m, lay, lambda op: info(op)[0])
         if phase is not Phase.PREFILL and draft_passes(workload):
             out["head"] += self._draft(workload, lay, req, stage)
         for dense in (True, False):       # two micro-batches through a layer

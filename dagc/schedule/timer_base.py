@@ -28,7 +28,7 @@ from ..plan.model import Model
 from ..plan.plan import Plan
 from ..plan.workload import Workload
 
-__all__ = ["TIMER_CACHE_MAX", "TimerCore"]
+__all__ = ["TIMER_CACHE_MAX", "TimerCore", "op_parts", "shape_key", "split_shapes"]
 
 TIMER_CACHE_MAX = 50_000     # cached stage passes (a few hundred bytes each); the cache restarts beyond
 
@@ -136,19 +136,19 @@ class TimerCore:
     def _split_op(self, shapes: OpShapes, op: Op, split: tuple) -> tuple[float, bool, float]:
         """`_made` of an op of `ATTENTION_SPLIT_OPS`, once per attention split: its figures are the
         largest per-rank ones (`attention_split_peak_key`)."""
-        return self._remember(self.op_info, (op, split), lambda: self._made(self._split_shapes(shapes, split), op))
+        return self._remember(self.op_info, (op, split), lambda: self._made(self._split_shapes_once(shapes, split), op))
 
-    def _split_shapes(self, shapes: OpShapes, split: tuple) -> OpShapes:
-        """`_split_shapes` of a pass's shapes, made once for all the ops of its attention split that miss."""
+    def _split_shapes_once(self, shapes: OpShapes, split: tuple) -> OpShapes:
+        """`split_shapes` of a pass's shapes, made once for all the ops of its attention split that miss."""
         last = self._split_last
         if last is not None and last[0] is shapes and last[1] == split:
             return last[2]
-        out = _split_shapes(shapes, split)
+        out = split_shapes(shapes, split)
         self._split_last = (shapes, split, out)
         return out
 
 
-def _split_shapes(shapes: OpShapes, split: tuple) -> OpShapes:
+def split_shapes(shapes: OpShapes, split: tuple) -> OpShapes:
     """The shapes an attention split's ops are priced on. A mixed step whose attention-DP groups have
     the same requests (its split key leaves out how many: `attention_split_peak_key`) is priced on two
     groups — the first with the chunk, one without — whatever the candidate's count, so that every
@@ -168,7 +168,7 @@ def _no_layout() -> Layout:
     raise AssertionError("an attention split's ops read only the sketch's fields")
 
 
-def _shape_key(workload: Workload, lay: Layout, phase: Phase, req: tuple) -> tuple:
+def shape_key(workload: Workload, lay: Layout, phase: Phase, req: tuple) -> tuple:
     """What a pass's op figures depend on, but where its stage sits: the structure and the shape."""
     # the phase by its value: a str hashes once, an enum member in Python on every look-up
     return (phase.value, req, lay.tp, lay.cp, lay.sp, lay.ep, lay.etp, lay.redundant, lay.eplb, lay.group_size,
@@ -176,7 +176,7 @@ def _shape_key(workload: Workload, lay: Layout, phase: Phase, req: tuple) -> tup
             workload.speculative)
 
 
-def _parts(m: Model, lay: Layout, value: Callable[[Op], float]) -> dict[str, float]:
+def op_parts(m: Model, lay: Layout, value: Callable[[Op], float]) -> dict[str, float]:
     """A pass's parts from a figure of each op, `value(op)`: per layer of each kind (`dense`, `moe`:
     its ops in turn; none for a kind the model does not have), the embedding (`embed`), the final
     norm and LM head (`head`)."""

@@ -29,10 +29,10 @@ from dataclasses import dataclass, replace
 
 from ..diagnostics import PlanError
 from ..lang.load import parse_strategy
+from ..plan.objective import objective as objective_of
 from ..plan.plan import Plan
 from ..plan.workload import Requirement
 from ..verdict.check import StrategyResult, check_strategy
-from ..verdict.optimal import Objective
 from ..verdict.under_load import carries_traffic, load_events, not_simulated
 from .result import Candidate, SearchResult, front_key, pareto_front, rank_key
 from .score import binding_of
@@ -100,7 +100,7 @@ class Judgement:
             return c
         metrics = {k: self.metrics[k] for k in c.metrics}
         return replace(c, metrics=metrics, memory_fraction=self.memory_fraction, exact=True,
-                       score=Objective.score(objective, metrics, c.gpus))
+                       score=objective_of(objective).score(metrics, c.gpus))
 
 
 REJECTED, UNPARSED = "rejected", "unparsed"      # a candidate `check` rejects; one whose text does not parse back

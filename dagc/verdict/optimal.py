@@ -15,13 +15,13 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
-from ..plan.objective import OBJECTIVES, objective
+from ..plan.objective import OBJECTIVES
 from ..plan.printer import options_source, scope_source
 from .ledger import band_ratio
 from .under_load import not_simulated
 from .verdict import RequirementResult, requirement_value
 
-__all__ = ["BestCandidate", "Objective", "OptimalEvidence", "Why", "figures", "judge_optimal", "objective_picks_json",
+__all__ = ["BestCandidate", "OptimalEvidence", "Why", "figures", "judge_optimal", "objective_picks_json",
            "OPTIMAL_TOLERANCE"]
 
 OPTIMAL_TOLERANCE = 0.05   # within 5 % of the best is optimal
@@ -33,14 +33,6 @@ def figures(metrics: dict, gpus: int, memory_fraction: float | None) -> dict:
             "decode_tokens_per_s_per_gpu": metrics["decode_tokens_per_s"] / gpus,
             "throughput_tokens_per_s": metrics["throughput_tokens_per_s"], "memory_fraction": memory_fraction}
 
-
-class Objective:
-    """Scoring by an objective's name: `OBJECTIVES[name].score(metrics, gpus)` (`dagc.plan.objective`), kept for
-    `dagc.search.under_traffic`, which scores by name still."""
-
-    @staticmethod
-    def score(name: str, metrics: dict, gpus: int) -> float:
-        return objective(name).score(metrics, gpus)
 
 
 class Why(Enum):
