@@ -51,6 +51,9 @@ MIN_RUNS = 3            # a term moved on fewer runs keeps its start: one run's 
 COLLINEAR = 0.02        # a term whose slopes the others' reproduce but for this share is not told apart
 _MOVES = 5e-3           # a figure a probe moves by less than this (ln: 0.5 %) is not moved by the term
 HUBER = 0.05            # |ln(dagc / measured)| up to which a residual is squared, linear beyond (Huber's loss)
+FORESIGHT = 4.0
+SETTLED = 3e-3
+SETTLED_SHARE = 0.25
 _STEP = 10.0            # the largest move of one round, in probe units (10 ms, 200 ms, e^1)
 
 Figures = Mapping[str, float]
@@ -183,18 +186,22 @@ def fit_terms(evaluate: Evaluate, measured: Sequence[Figures], ttft_use: Sequenc
     w = np.array([x_ for _, _, x_ in rows])
     lo, hi = _bounds_v()
     best = (loss(r, w), v, x, r, jac)
+    floor = loss(np.full(len(w), SETTLED), w)     # what an error of SETTLED in every fitted figure weighs
     for n in range(ROUNDS if cols else 0):
         dv = np.zeros(len(TERMS))
         dv[cols] = _solve_within(r, jac[:, cols], w, v[cols], lo[cols], hi[cols])
-        if np.max(np.abs(dv)) <= TOLERANCE:
-            break
+        now, foreseen = loss(r, w), loss(r + jac @ dv, w)
+        if np.max(np.abs(dv)) <= TOLERANCE or now - foreseen <= min(SETTLED_SHARE * now, floor):
+            break           # no term moves, or the linearisation foresees too little gain to simulate the step
         v_new = v + dv
         x_new = list(evaluate(_to_terms(v_new)))
         r_new = _residuals(x_new, measured, rows)
         jac = jac + np.outer((r_new - r) - jac @ dv, dv) / float(dv @ dv)     # Broyden's update
         v, x, r = v_new, x_new, r_new
         history.append(_to_terms(v))
-        if n == 0:          # near the fit: its slopes probed again there (the start's may be far from them)
+        if n == 0 and loss(r, w) > FORESIGHT * foreseen + floor:
+            # the first step left more than FORESIGHT times the loss the start's slopes foresaw: they are far
+            # from the fit's, probed again there
             jac = _slopes(evaluate, measured, rows, v, x, r, cols, jac)
         if loss(r, w) < best[0]:
             best = (loss(r, w), v, x, r, jac)
