@@ -26,6 +26,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import statistics
 import sys
 import tempfile
@@ -84,14 +85,20 @@ def timing(n: int = 50, workers: int = 1) -> float:
             entries.append(f'[[run]]\nfile = "run{i}.json"\nstrategy = "{s}"\nset = ["workload.prompt={p}", '
                            f'"workload.generate={g}", "workload.rate={r} requests/s"]\n')
         (d / "runs.toml").write_text('plan = "plan.moe"\n' + "\n".join(entries))
-        t0, c0 = time.perf_counter(), time.process_time()
+        t0, c0 = time.perf_counter(), _cpu()
         cal = fit_or_calibrate(d / "runs.toml", workers)
-        took, cpu = time.perf_counter() - t0, time.process_time() - c0
+        took, cpu = time.perf_counter() - t0, _cpu() - c0
     procs = f"{workers} process" + ("es" if workers > 1 else "")
-    cpu_said = f", {cpu:.1f} s of this process's CPU" if workers == 1 else ""
-    print(f"timing: {len(combos)} runs calibrated in {took:.1f} s wall with {procs}{cpu_said} ({cal.evaluations} "
-          f"sets of terms simulated); {recovered_text(cal.terms)}", flush=True)
+    print(f"timing: {len(combos)} runs calibrated in {took:.1f} s wall with {procs}, {cpu:.1f} s of CPU in all "
+          f"({cal.evaluations} sets of terms simulated; load average {os.getloadavg()[0]:.1f} after); "
+          f"{recovered_text(cal.terms)}", flush=True)
     return took
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and of its children that ended (the calibration's workers, joined)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def recovered_text(terms) -> str:

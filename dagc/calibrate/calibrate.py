@@ -133,40 +133,59 @@ def _same_deployment(jobs: Sequence[Job]) -> None:
                         "a calibration is of one engine release, GPU and model: calibrate each apart")
 
 
-def _figures_of(args: tuple[Plan, dict[str, float]]) -> tuple[dict[str, float], str | None]:
-    return dagc_figures(*args)
+_PLANS: tuple[Plan, ...] = ()          # a worker's plans of the jobs (`_Evaluator`), sent once
 
 
-def _quiet_worker() -> None:
-    """A worker leaves Ctrl-C to the command, which stops the pool (no worker prints a traceback)."""
+def _worker_start(plans: tuple[Plan, ...]) -> None:
+    """A worker keeps the jobs' plans (each evaluation sends it only a job's index and the terms) and leaves
+    Ctrl-C to the command, which stops the pool (no worker prints a traceback)."""
     import signal
+    global _PLANS
+    _PLANS = plans
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _figures_in_worker(args: tuple[int, dict[str, float]]) -> tuple[dict[str, float], str | None, float]:
+    """A job's figures at the terms, and the CPU seconds they took."""
+    import time
+    started = time.process_time()
+    figs, why = dagc_figures(_PLANS[args[0]], args[1])
+    return figs, why, time.process_time() - started
 
 
 class _Evaluator:
     """dagc's figures of every job at given terms, each set of terms evaluated once; the jobs in `workers`
-    processes when more than one (each run's simulation is independent of the others')."""
+    processes when more than one (each run's simulation is independent of the others'), one job a task, the
+    slowest first (as the last evaluation timed them), that both end together."""
 
     def __init__(self, jobs: Sequence[Job], workers: int = 1) -> None:
         self.jobs = jobs
         self.seen: dict[tuple[float, ...], list[Mapping[str, float]]] = {}
         self.pool = None
+        self.order = list(range(len(jobs)))
         if workers > 1 and len(jobs) > 1:
             from concurrent.futures import ProcessPoolExecutor
-            self.pool = ProcessPoolExecutor(max_workers=min(workers, len(jobs)), initializer=_quiet_worker)
+            self.pool = ProcessPoolExecutor(max_workers=min(workers, len(jobs)), initializer=_worker_start,
+                                            initargs=(tuple(j.plan for j in jobs),))
 
     def close(self) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
 
+    def _found(self, terms: Mapping[str, float]) -> list[tuple[dict[str, float], str | None]]:
+        if self.pool is None:
+            return [dagc_figures(j.plan, terms) for j in self.jobs]
+        pool = self.pool
+        futures = {i: pool.submit(_figures_in_worker, (i, dict(terms))) for i in self.order}
+        found = {i: f.result() for i, f in futures.items()}
+        self.order.sort(key=lambda i: -found[i][2])
+        return [found[i][:2] for i in range(len(self.jobs))]
+
     def __call__(self, terms: Mapping[str, float]) -> list[Mapping[str, float]]:
         key = tuple(round(terms[t], 12) for t in TERMS)
         if key not in self.seen:
-            args = [(j.plan, dict(terms)) for j in self.jobs]
-            found = (list(self.pool.map(_figures_of, args, chunksize=max(1, len(args) // 8)))
-                     if self.pool is not None else [_figures_of(a) for a in args])
             out: list[Mapping[str, float]] = []
-            for j, (figs, why) in zip(self.jobs, found, strict=True):
+            for j, (figs, why) in zip(self.jobs, self._found(terms), strict=True):
                 if why is not None:
                     raise _fail(j, f"dagc gives no figures for run {quote(j.run.id)}'s plan `{quote(j.plan_shown)}`: "
                                 f"{quote(why, 200)}", "check the plan with `dagc check` first")
