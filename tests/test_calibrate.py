@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from dagc.calibrate.calibrate import calibrate
@@ -351,7 +352,8 @@ def test_the_joint_fit_recovers_known_terms_of_a_linear_engine_and_leaves_each_r
     truth = {"step_s": 3e-3, "frontend_s": 40e-3, "compute_time_scale": 1.3, "memory_time_scale": 0.8}
     measured = figures(truth)
     fit = fit_terms(figures, measured, [True] * 6, START)
-    assert fit.kept == () and all(fit.terms[k] == pytest.approx(v, rel=1e-3) for k, v in truth.items())
+    # within the fit's tolerance: it stops when no term would move more than 5 µs of step_s (0.17 % of 3 ms)
+    assert fit.kept == () and all(fit.terms[k] == pytest.approx(v, rel=2e-3) for k, v in truth.items())
     # a run far off (its TTFT 3× the others' law) pulls a term little (Huber: its pull is bounded), and each
     # left-out run is predicted by the others' fit
     off = [dict(m) for m in measured]
@@ -422,3 +424,25 @@ def test_the_time_scales_multiply_each_compute_op_by_how_bound_it_is():
     collective = dataclasses.replace(compute_bound, kind=OpKind.ALL_REDUCE, group_size=2, comm_bytes=one * 1e6,
                                      comm_bytes_total=2e6, kernels=())
     assert template_time_s(collective, scaled) == pytest.approx(template_time_s(collective, plain))
+
+
+def test_slopes_carried_to_a_step_are_the_slopes_there_where_figures_are_sums_of_times():
+    from dagc.calibrate.solve import PROBE, TERMS, _carried, _to_terms, _to_v
+    figures = _linear_runs([4.0, 8.0, 2.0], [6.0, 3.0, 10.0], [30.0, 80.0, 20.0])
+    rows = tuple((i, k, 1.0) for i in range(3) for k in ("tpot_ms", "ttft_ms", "output_tokens_per_s"))
+
+    def slopes(v):       # d ln figure / d v, by central differences of a millionth of a probe
+        out = []
+        for j in range(len(TERMS)):
+            up, down = v.copy(), v.copy()
+            up[j] += 1e-6
+            down[j] -= 1e-6
+            hi, lo = figures(_to_terms(up)), figures(_to_terms(down))
+            out.append([math.log(hi[i][k] / lo[i][k]) / 2e-6 for i, k, _ in rows])
+        return np.array(out).T
+
+    truth = {"step_s": 3e-3, "frontend_s": 40e-3, "compute_time_scale": 1.3, "memory_time_scale": 0.8}
+    v0, v1 = _to_v(START), _to_v(truth)
+    carried = _carried(slopes(v0), rows, figures(START), figures(truth), v1 - v0)
+    assert carried == pytest.approx(slopes(v1), rel=1e-6, abs=1e-9)
+    assert PROBE["step_s"] == 1e-3 and carried[0, 0] == pytest.approx(1.0 / figures(truth)[0]["tpot_ms"], rel=1e-6)

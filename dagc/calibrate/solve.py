@@ -251,9 +251,11 @@ def _slopes(evaluate: Evaluate, measured: Sequence[Figures], rows: Sequence[tupl
 def _carried(jac: np.ndarray, rows: Sequence[tuple[int, str, float]], x: Sequence[Figures],
              x_new: Sequence[Figures], dv: np.ndarray) -> np.ndarray:
     """The slopes `jac` (of ln figures) carried from figures `x` to `x_new`, a step `dv` away, as if each term
-    added a time proportional to itself to a figure: a figure's slope in a term in seconds divided by the
-    figure's growth, in a scale's logarithm also multiplied by the scale's."""
-    grow = np.array([max(x[i][k], 1e-12) / max(x_new[i][k], 1e-12) for i, k, _ in rows])
+    added a time proportional to itself to a figure: a time's slope in a term in seconds divided by the time's
+    growth (a rate's, `…_per_s`, by its inverse's), in a scale's logarithm also multiplied by the scale's growth.
+    Exact where a figure is such a sum of times (or a count over it)."""
+    grow = np.array([(x_new[i][k] / x[i][k] if k.endswith("_per_s") else x[i][k] / x_new[i][k])
+                     if x[i][k] > 0 and x_new[i][k] > 0 else 1.0 for i, k, _ in rows])
     scale = np.array([math.exp(d * PROBE[t]) if t in LOG else 1.0 for t, d in zip(TERMS, dv, strict=True)])
     return jac * grow[:, None] * scale[None, :]
 
