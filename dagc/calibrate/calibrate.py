@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..diagnostics import PlanError, quote
@@ -27,6 +27,7 @@ from ..lang.calibration import MAX_RESIDUAL
 from ..plan.calibration import CALIBRATION_FORMAT, CALIBRATION_QUANTITIES
 from ..plan.plan import Plan
 from ..rules.syntax import run_refusal
+from ..schedule.timer import deployment_key
 from .figures import dagc_figures, quantity_of
 from .match import disagreements, queued_by_design
 from .measured import MeasuredRun
@@ -145,27 +146,32 @@ def _worker_start(plans: tuple[Plan, ...]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _figures_in_worker(args: tuple[int, dict[str, float]]) -> tuple[dict[str, float], str | None, float]:
-    """A job's figures at the terms, and the CPU seconds they took."""
+def _figures_in_worker(args: tuple[tuple[int, ...], dict[str, float]]
+                       ) -> tuple[list[tuple[dict[str, float], str | None]], float]:
+    """Jobs' figures at the terms, and the CPU seconds they took together."""
     import time
     started = time.process_time()
-    figs, why = dagc_figures(_PLANS[args[0]], args[1])
-    return figs, why, time.process_time() - started
+    out = [dagc_figures(_PLANS[i], args[1]) for i in args[0]]
+    return out, time.process_time() - started
 
 
 class _Evaluator:
     """dagc's figures of every job at given terms, each set of terms evaluated once; the jobs in `workers`
-    processes when more than one (each run's simulation is independent of the others'), one job a task, the
-    slowest first (as the last evaluation timed them), that both end together."""
+    processes when more than one (each run's simulation is independent of the others'): the runs of one
+    deployment (the plan but its traffic, and the strategy: they share their step prices, `dagc.serve.shared`)
+    a task, the slowest first (as the last evaluation timed them), that the processes end together."""
 
     def __init__(self, jobs: Sequence[Job], workers: int = 1) -> None:
         self.jobs = jobs
         self.seen: dict[tuple[float, ...], list[Mapping[str, float]]] = {}
         self.pool = None
-        self.order = list(range(len(jobs)))
-        if workers > 1 and len(jobs) > 1:
+        groups: dict[Hashable, list[int]] = {}
+        for i, j in enumerate(jobs):
+            groups.setdefault((deployment_key(j.plan), j.plan.strategies[0].text), []).append(i)
+        self.tasks = [tuple(g) for g in groups.values()]
+        if workers > 1 and len(self.tasks) > 1:
             from concurrent.futures import ProcessPoolExecutor
-            self.pool = ProcessPoolExecutor(max_workers=min(workers, len(jobs)), initializer=_worker_start,
+            self.pool = ProcessPoolExecutor(max_workers=min(workers, len(self.tasks)), initializer=_worker_start,
                                             initargs=(tuple(j.plan for j in jobs),))
 
     def close(self) -> None:
@@ -176,10 +182,15 @@ class _Evaluator:
         if self.pool is None:
             return [dagc_figures(j.plan, terms) for j in self.jobs]
         pool = self.pool
-        futures = {i: pool.submit(_figures_in_worker, (i, dict(terms))) for i in self.order}
-        found = {i: f.result() for i, f in futures.items()}
-        self.order.sort(key=lambda i: -found[i][2])
-        return [found[i][:2] for i in range(len(self.jobs))]
+        futures = [pool.submit(_figures_in_worker, (task, dict(terms))) for task in self.tasks]
+        done = [f.result() for f in futures]
+        found: dict[int, tuple[dict[str, float], str | None]] = {}
+        took = []
+        for task, (out, seconds) in zip(self.tasks, done, strict=True):
+            took.append(seconds)
+            found.update(zip(task, out, strict=True))
+        self.tasks = [t for _, t in sorted(zip(took, self.tasks, strict=True), key=lambda p: -p[0])]
+        return [found[i] for i in range(len(self.jobs))]
 
     def __call__(self, terms: Mapping[str, float]) -> list[Mapping[str, float]]:
         key = tuple(round(terms[t], 12) for t in TERMS)
