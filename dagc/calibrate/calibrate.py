@@ -95,7 +95,7 @@ class Calibrated:
             "gpu": first.cluster.gpu.name, "gpus": first.cluster.gpus, "model": first.model.name,
             "terms": self.terms,
             "fit": {"method": "Huber loss (squared within 0.05, linear beyond) of ln(dagc / measured), linearised (a "
-                              "probe a term, again after the first step, then secant updates), bounded: step_s 0-1 s, "
+                              "probe a term, slopes carried to each step and secant-updated), bounded: step_s 0-1 s, "
                               "frontend_s 0-60 s, the time scales 0.2-5; on every run's TPOT and output tokens/s and "
                               "the TTFT of the runs not sent all at once; a term the runs cannot tell apart keeps the "
                               "engine's own value",
