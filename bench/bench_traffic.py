@@ -1,7 +1,9 @@
 """What traffic and `--top` cost the commands a planner runs in a loop: `dagc check` of a plan with traffic
-(its run and capacity included) over the same check without it, and `dagc search --top 2000` over `--top 20`.
+(its run and capacity included) over the same check without it, `dagc search --rate R` over the same search
+without it, `dagc search --top 2000` over `--top 20`, and the 2,048-GPU check over a small one.
 
-Run: python bench/bench_traffic.py [--repeat N] [--only check|search] [--plan NAME]
+Run: python bench/bench_traffic.py [--repeat N] [--only check|rate|search|verdict] [--plan NAME]
+(pinned to one core, as measured in docs/load.md: `taskset -c 1 python bench/bench_traffic.py --only check`)
 
 Each command runs as its own process (`python -m dagc …`, so that nothing dagc memoises is shared) and is
 timed by the CPU seconds it used (user + system, `getrusage` of the children): on a machine other work
@@ -12,6 +14,10 @@ shares, CPU time moves far less than wall time. Best of `--repeat` (3). Printed:
   2 × TTFT`, `tpot_p90 <= 2 × TPOT` of that steady state (as bench/bench_capacity.py builds them), checked
   with `-q`, and the same plan without its traffic and load requirements; target: at most 2×;
 - a 16-GPU Qwen3-235B-A22B plan at 10 requests/s with p99 and p90 requirements, the same way;
+- `dagc search PLAN --rate R -q` over `dagc search PLAN -q` on every in-flight example, its traffic taken away
+  and R its rate as above (a request log's mean rate); target: at most 3×;
+- `dagc check -q` of DeepSeek-V3 on 2,048 H800s (bench/bench_check.py's plan, its optimal verdict's search
+  included) over that of the default example, Mixtral 8x7B on one node (a small plain check); target: at most 1.8×;
 - `dagc search PLAN --top 2000 -q` over `--top 20 -q` on DeepSeek-V3 over 32 H200 in flight; target: at
   most 1.2×.
 """
@@ -28,6 +34,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bench_check import LADDER, plan_text
 from machine import cpu, load_average
 
 from dagc.lang.load import load_plan_text
@@ -44,6 +51,10 @@ workload {
 require { ttft_p99 <= 2 s  tpot_p90 <= 60 ms }
 strategy tp = tp 8 ; ep 16
 """
+
+LADDER_2048 = next(row for row in LADDER if row[0] == "deepseek-v3 2048 GPUs")
+# a request log's mean arrival rate (its example's comment): `search --rate` needs a rate
+MEAN_RATES = {"qwen3-30b-a3b-traffic": 4.6}
 
 DEEPSEEK32 = """model preset "deepseek-v3"
 cluster { gpus = 32  gpus_per_node = 8  gpu preset "h200" }
@@ -90,17 +101,37 @@ def cpu_seconds(argv: list[str], repeat: int, cwd: Path) -> float:
     return best
 
 
+def search_rates(args, out: Path) -> None:
+    """`dagc search PLAN --rate R -q` over `dagc search PLAN -q` on every in-flight example (module docstring)."""
+    for p in sorted((ROOT / "examples").glob("*.moe")):
+        text = p.read_text()
+        if "serving = inflight" not in text or args.plan not in p.stem:
+            continue
+        loaded = with_traffic(text)
+        if loaded is None:
+            continue
+        rate = re.search(r"rate = ([0-9.e+-]+) requests/s", loaded)
+        r = float(rate.group(1)) if rate else MEAN_RATES.get(p.stem)
+        if r is None:
+            continue
+        (out / f"{p.stem}.moe").write_text(without_traffic(loaded))
+        plain = cpu_seconds(["search", f"{p.stem}.moe", "-q"], args.repeat, out)
+        at = cpu_seconds(["search", f"{p.stem}.moe", "--rate", f"{r:.6g}", "-q"], args.repeat, out)
+        print(f"search {p.stem:43s} --rate {r:<8.4g} {at:7.2f} s · without {plain:6.2f} s · {at / plain:5.2f}x "
+              "(target ≤ 3x)", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--only", choices=("check", "search"))
+    ap.add_argument("--only", choices=("check", "rate", "search", "verdict"))
     ap.add_argument("--plan", default="", help="only the plans whose name holds this")
     args = ap.parse_args()
     print(f"{cpu()}, Python {platform.python_version()}; load average {load_average()}; CPU seconds, "
           f"best of {args.repeat}")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
-        if args.only != "search":
+        if args.only in (None, "check"):
             plans = [(p.stem, p.read_text()) for p in sorted((ROOT / "examples").glob("*.moe"))
                      if "serving = inflight" in p.read_text()]
             plans.append(("qwen3-235b-a22b 16 GPUs at 10 requests/s", QWEN235))
@@ -120,7 +151,16 @@ def main() -> None:
                 s = cpu_seconds(["check", f"{slug}-steady.moe", "-q"], args.repeat, out)
                 print(f"check {name:44s} with traffic {t:7.2f} s · without {s:6.2f} s · {t / s:5.2f}x (target ≤ 2x)",
                       flush=True)
-        if args.only != "check":
+        if args.only in (None, "rate"):
+            search_rates(args, out)
+        if args.only in (None, "verdict"):
+            (out / "ds2048.moe").write_text(plan_text(*LADDER_2048[1:]))
+            (out / "small.moe").write_text((ROOT / "examples" / "mixtral-8x7b-1node.moe").read_text())
+            big = cpu_seconds(["check", "ds2048.moe", "-q"], args.repeat, out)
+            small = cpu_seconds(["check", "small.moe", "-q"], args.repeat, out)
+            print(f"check deepseek-v3 2048 H800 -q {big:6.2f} s · mixtral-8x7b-1node -q {small:6.2f} s · "
+                  f"{big / small:5.2f}x (target ≤ 1.8x)", flush=True)
+        if args.only in (None, "search"):
             (out / "ds32.moe").write_text(DEEPSEEK32)
             few = cpu_seconds(["search", "ds32.moe", "--top", "20", "-q", "--svg", str(out / "p.svg")],
                               args.repeat, out)

@@ -10,7 +10,7 @@ import pytest
 from dagc.lang.load import load_plan_text
 from dagc.layout.mix import shares
 from dagc.serve.step_prices import StepPrices
-from dagc.serve.surrogate import StepSurface
+from dagc.serve.surrogate import StepSurface, surface_for
 from dagc.verdict.check import check
 
 PLAN = """model preset "qwen3-30b-a3b"
@@ -124,3 +124,51 @@ def test_a_chunk_beyond_the_prompt_is_extrapolated_from_mixed_steps_run_as_it_is
 
 def _monotone(along: list[float]) -> None:
     assert all(b >= a * (1 - 0.02) for a, b in zip(along, along[1:], strict=False)), along
+
+
+def _trilinear(surface: StepSurface, n: int, p: int, ell: float) -> float:
+    """The surrogate's sum written plainly, each corner's bracket found afresh (the module docstring's rule):
+    what `StepSurface.time` gives from its corners and prefix brackets found once."""
+    graphed = bool(surface.sizes) and not p or surface.mixed_graphs and not surface.prices.mixed_eager(n, p)
+    n0, n1, wn = surface._bracket(surface.n_grid if graphed else surface.n_eager, n)
+    l0, l1, wl = surface._ell_bracket(round(ell))
+    d = -(-n // surface.adp)
+    if p and surface.mixed_graphs and p + round((d - -(-n1 // surface.adp)) * surface.q * surface.cp) < 1:
+        n0, n1, wn = n, n, 0.0
+    out = 0.0
+    for nn, a in ((n0, 1.0 - wn), (n1, wn)):
+        if a == 0.0:
+            continue
+        dn = -(-nn // surface.adp)
+        pn = p
+        if p and surface.mixed_graphs:
+            held = p + round((d - dn) * surface.q * surface.cp)
+            pn = held if held <= surface.chunk else p
+        p0, p1, wp = surface._bracket(surface._p_grid(dn) if pn else surface.p_grid, pn)
+        for pp, b in ((p0, 1.0 - wp), (p1, wp)):
+            if b == 0.0:
+                continue
+            for ll, c in ((l0, 1.0 - wl), (l1, wl)):
+                if c:
+                    out += a * b * c * surface.prices.step(nn, pp, ll)
+    return out
+
+
+@pytest.mark.parametrize("strategy,engine", [("tp 8", "vllm"), ("tp 1 ; ep 8", "vllm"), ("dp 8", "pytorch")])
+def test_the_surface_sums_its_corners_as_the_plain_rule_to_the_last_bit(strategy, engine):
+    """Its corners and prefix brackets are found once and kept (a run asks for the same requests and prompt
+    tokens at ever other prefixes, and every run of a strategy shares the surface, `surface_for`): the figure
+    is the plain rule's, bit for bit, asked in any order and again."""
+    surface, prices, most = _surface(strategy, engine)
+    rng = np.random.default_rng(7)
+    points = [(int(rng.integers(1, most + 1)), 0 if rng.random() < 0.4 else int(rng.integers(1, 8192)),
+               float(rng.uniform(200, 9000))) for _ in range(120)]
+    points += [(n, p, ell * 1.37) for n, p, ell in points[:40]]        # the same corners at other prefixes
+    for n, p, ell in points:
+        assert surface.time(n, p, ell) == _trilinear(surface, n, p, ell)
+    fresh = StepSurface(prices, most, surface.adp, surface.chunk, surface.prompt, shares(
+        prices.plan.workload, prices.lay).chunk_prompt_tokens)
+    assert all(fresh.time(n, p, ell) == surface.time(n, p, ell) for n, p, ell in reversed(points))
+    shared = surface_for(prices, most, surface.adp, surface.chunk, surface.prompt, 0)
+    assert surface_for(prices, most, surface.adp, surface.chunk, surface.prompt, 0) is shared
+    assert surface_for(prices, most + 1, surface.adp, surface.chunk, surface.prompt, 0) is not shared

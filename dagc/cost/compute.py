@@ -131,6 +131,21 @@ def priced_kernels(tpl: OpTemplate, profile: KernelTimes | None,
     the profile measured it at this shape, else the kernels dagc decomposes it into — each glue step the
     engine runs its own way as that engine runs it (`engine_glue`). `glue`: the cluster's engine's map
     (`CostModel.glue`); None: the profile's own (`KernelTimes.glue`)."""
+    global _LAST_PRICED
+    last = _LAST_PRICED
+    if last[0] is tpl and last[1] is profile and last[2] is glue:
+        return last[3]
+    out = _priced_kernels(tpl, profile, glue)
+    _LAST_PRICED = (tpl, profile, glue, out)
+    return out
+
+
+# The last template's kernels (`priced_kernels`): its key, its cost and its seconds each ask for them in turn.
+# Held by identity (a template is frozen; the reference keeps its identity from being reused).
+_LAST_PRICED: tuple = (None, None, None, ())
+
+
+def _priced_kernels(tpl: OpTemplate, profile: KernelTimes | None, glue: Mapping[str, int] | None) -> tuple[Kernel, ...]:
     fused = tpl.fused
     if fused is not None and profile is not None:
         shape = _alike_values(fused.shape[1:])

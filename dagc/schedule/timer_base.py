@@ -47,6 +47,7 @@ class TimerCore:
         self.layouts: dict[tuple, tuple] = {}        # `placements`, `request_rows`, `stage_kinds` of layouts
         self.peaks: dict[tuple, float] = {}          # `working_set_floor`
         self.made: dict[tuple, tuple] = {}           # `_made` and `_lower` by what the op reads
+        self._split_last: tuple | None = None        # the last pass's shapes, split key and split shapes
 
     @staticmethod
     def _remember(table: dict, key, make: Callable[[], Any]) -> Any:
@@ -135,7 +136,16 @@ class TimerCore:
     def _split_op(self, shapes: OpShapes, op: Op, split: tuple) -> tuple[float, bool, float]:
         """`_made` of an op of `ATTENTION_SPLIT_OPS`, once per attention split: its figures are the
         largest per-rank ones (`attention_split_peak_key`)."""
-        return self._remember(self.op_info, (op, split), lambda: self._made(_split_shapes(shapes, split), op))
+        return self._remember(self.op_info, (op, split), lambda: self._made(self._split_shapes(shapes, split), op))
+
+    def _split_shapes(self, shapes: OpShapes, split: tuple) -> OpShapes:
+        """`_split_shapes` of a pass's shapes, made once for all the ops of its attention split that miss."""
+        last = self._split_last
+        if last is not None and last[0] is shapes and last[1] == split:
+            return last[2]
+        out = _split_shapes(shapes, split)
+        self._split_last = (shapes, split, out)
+        return out
 
 
 def _split_shapes(shapes: OpShapes, split: tuple) -> OpShapes:

@@ -37,7 +37,7 @@ from .run import Run
 from .sources import ClosedLoop, OpenLoop
 from .static_load import static_load
 from .step_prices import StepPrices
-from .surrogate import StepSurface
+from .surrogate import surface_for
 
 __all__ = ["Load", "StepPrices", "Timeline", "load_json", "percentiles", "simulate"]
 
@@ -107,7 +107,7 @@ def _inflight(plan: Plan, traffic: Traffic, requests: Requests, lay: Layout, pri
     n = len(requests)
     run = Run.of(requests)
     caps = _caps(lay)
-    surface = StepSurface(prices, max(sum(c) for c in caps), lay.adp, w.chunk_tokens, w.prompt,
+    surface = surface_for(prices, max(sum(c) for c in caps), lay.adp, w.chunk_tokens, w.prompt,
                           shares(w, lay).chunk_prompt_tokens)
     longest = int(((requests.prompt + requests.output) // BLOCK_TOKENS).max()) + 1 if n else 1
     blocks = max(kv_tokens // BLOCK_TOKENS, longest)       # a rank holds at least the longest request

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import operator
 from array import array
 from collections import deque
 
@@ -89,10 +90,13 @@ class Replica:
 
     def _arrive(self) -> None:
         """The requests arrived by now join the queue (their wait inside the last step is in `area`)."""
-        arrive = self.run_.arrive
-        for a, i in self.source.due(self.t) + self.source.due_at_step(self.step, self.t):
-            arrive[i] = a
-            self.waiting.append(i)
+        source = self.source
+        due, stepped = source.due(self.t), source.due_at_step(self.step, self.t)
+        if due or stepped:
+            arrive = self.run_.arrive
+            for a, i in due + stepped:
+                arrive[i] = a
+                self.waiting.append(i)
 
     def _admit(self) -> None:
         """First come first served while a rank has room (module docstring)."""
@@ -219,7 +223,7 @@ class Replica:
         while ends and (live.get(ends[0][1]) is None or live[ends[0][1]].epoch != ends[0][2]):
             heapq.heappop(ends)
         k = ends[0][0] - self.step if ends else 1
-        if not self.waiting and any(self.inflight[r] < self.caps[r] for r in range(self.g)):
+        if not self.waiting and any(map(operator.lt, self.inflight, self.caps)):     # a rank has room
             k = min(k, max(1, int(min(self.source.next_step() - self.step, k))))
             a = self.source.next_time()
             if a < math.inf:
@@ -313,7 +317,8 @@ class Replica:
                 req.priv = -(-(req.tokens - req.cached) // B)
                 kv.used += (j - j0) * kv.entry_blocks + req.priv - before
         run = self.run_
-        if np.isnan(run.first[req.i]):
+        first = run.first[req.i]
+        if first != first:                 # NaN: its first token is still to come
             run.first[req.i] = self.t
         steps = req.steps_total - req.steps_done
         if steps <= 0:

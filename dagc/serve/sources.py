@@ -27,7 +27,9 @@ class OpenLoop:
     def due(self, now: float) -> list[tuple[float, int]]:
         """(arrival, request) of those arrived by `now`, earliest first."""
         at, times = self.at, self.times
-        stop = at
+        if at >= self.total or times[at] > now:
+            return []
+        stop = at + 1
         while stop < self.total and times[stop] <= now:
             stop += 1
         self.at = stop

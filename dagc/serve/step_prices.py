@@ -41,6 +41,7 @@ class StepPrices:
         self.cache: dict[tuple[int, int, int], float] = {}
         self.static_cache: dict[int, tuple[float, float]] = {}
         self.priced = 0                     # how many steps the recurrence priced here (`exact_evaluations`)
+        self.surfaces: dict[tuple, object] = {}     # `dagc.serve.surrogate.surface_for`, by its arguments
 
     @property
     def exact_evaluations(self) -> int:

@@ -39,7 +39,7 @@ import math
 
 from .step_prices import StepPrices
 
-__all__ = ["StepSurface"]
+__all__ = ["StepSurface", "surface_for"]
 
 _N_RATIO = 2 ** 0.5
 _P_FIRST, _P_RATIO = 16, 2 ** 0.5
@@ -95,6 +95,9 @@ class StepSurface:
         self.p_grids: dict[int, list[int]] = {}
         self.prompt = max(1, prompt)
         self.memo: dict[tuple[int, int, int], float] = {}
+        self.corners: dict[tuple[int, int], list[tuple[float, int, int]]] = {}      # `_corners`
+        self.ells: dict[int, tuple[int, int, float]] = {}                             # `_ell_bracket`
+        self.exact: dict = getattr(prices, "cache", {})      # the prices made (`StepPrices.cache`), else `step`
 
     def _around(self) -> tuple[int, ...]:
         """The offsets from the last count a captured size holds that bound its graph's price: that count and
@@ -153,19 +156,44 @@ class StepSurface:
         Across the requests a mixed step is interpolated at the busiest rank's tokens held (its chunk
         shrinking as its requests grow) where the engine graphs mixed steps, so that every corner runs as
         the step does (the same graph, or eagerly); a decode step's corners share its graph by the grid
-        (`n_grid`); an eager step (and any without graph sizes) is interpolated on the geometric one (`n_eager`)."""
+        (`n_grid`); an eager step (and any without graph sizes) is interpolated on the geometric one (`n_eager`).
+        The corners of (`n`, `p`) and their weights are found once (`_corners`), and the prefix's bracket once
+        per whole prefix (`_ells`): a run asks for the same requests and tokens at ever other prefixes."""
         key = (n, p, round(ell))
         out = self.memo.get(key)
         if out is not None:
             return out
+        corners = self.corners.get((n, p))
+        if corners is None:
+            corners = self._corners(n, p)
+        ells = self.ells.get(key[2])
+        if ells is None:
+            ells = self.ells[key[2]] = self._ell_bracket(key[2])
+        l0, l1, wl = ells
+        c0, c1 = 1.0 - wl, wl
+        exact, step = self.exact, self.prices.step
+        out = 0.0
+        for ab, nn, pp in corners:        # the sum `a * b * c * step` in the order of the corners, as ever
+            if c0:
+                price = exact.get((nn, pp, l0))
+                out += ab * c0 * (price if price is not None else step(nn, pp, l0))
+            if c1:
+                price = exact.get((nn, pp, l1))
+                out += ab * c1 * (price if price is not None else step(nn, pp, l1))
+        if len(self.memo) > _MEMO_LIMIT:
+            self.memo.clear()
+        self.memo[key] = out
+        return out
+
+    def _corners(self, n: int, p: int) -> list[tuple[float, int, int]]:
+        """The grid's corners around (`n`, `p`) in requests and prompt tokens, each with the product of its
+        two weights and in the order `time` sums them (module docstring)."""
         graphed = bool(self.sizes) and not p or self.mixed_graphs and not self.prices.mixed_eager(n, p)
         n0, n1, wn = self._bracket(self.n_grid if graphed else self.n_eager, n)
-        l0, l1, wl = self._ell_bracket(key[2])
-        step = self.prices.step
         d = -(-n // self.adp)
         if p and self.mixed_graphs and p + round((d - -(-n1 // self.adp)) * self.q * self.cp) < 1:
             n0, n1, wn = n, n, 0.0       # the upper corner holds all the tokens in requests: priced at n itself
-        out = 0.0
+        out = []
         for nn, a in ((n0, 1.0 - wn), (n1, wn)):
             if a == 0.0:
                 continue
@@ -176,12 +204,21 @@ class StepSurface:
                 pn = held if held <= self.chunk else p
             p0, p1, wp = self._bracket(self._p_grid(dn) if pn else self.p_grid, pn)
             for pp, b in ((p0, 1.0 - wp), (p1, wp)):
-                if b == 0.0:
-                    continue
-                for ll, c in ((l0, 1.0 - wl), (l1, wl)):
-                    if c:
-                        out += a * b * c * step(nn, pp, ll)
-        if len(self.memo) > _MEMO_LIMIT:
-            self.memo.clear()
-        self.memo[key] = out
+                if b != 0.0:
+                    out.append((a * b, nn, pp))
+        if len(self.corners) > _MEMO_LIMIT:
+            self.corners.clear()
+        self.corners[(n, p)] = out
         return out
+
+
+def surface_for(prices: StepPrices, most_requests: int, adp: int, chunk: int, prompt: int,
+                steady_chunk: int) -> StepSurface:
+    """The surface of `prices` with these arguments, made once and kept with them (`StepPrices.surfaces`): its
+    interpolated steps are a function of the prices and the arguments alone, so that every run of the same
+    strategy in this process (a check's, its capacity's trials', its next steps' and the search's) shares them."""
+    key = (most_requests, adp, chunk, prompt, steady_chunk)
+    surface = prices.surfaces.get(key)
+    if not isinstance(surface, StepSurface):
+        surface = prices.surfaces[key] = StepSurface(prices, most_requests, adp, chunk, prompt, steady_chunk)
+    return surface

@@ -1,0 +1,115 @@
+"""The capacity `dagc check` reports on every in-flight example is the documented bisection's, within its 1 %
+tolerance (`dagc.verdict.under_load.capacity`; docs/language.md, "Capacity"): a plain bisection written
+here — from the steady state's request rate, bracketed by doubling or halving, then halved down to
+`CAPACITY_TOLERANCE` of its upper end, the plan's own run standing for every trial on its side — over the
+same seeded trial runs of `CAPACITY_REQUESTS` requests. A faster capacity (fewer or cheaper trials) must
+land within 1 % of it.
+
+Each example is given traffic as bench/bench_traffic.py gives it (its own when it has some, else half its
+first strategy's steady-state request rate and p99 TTFT, p90 TPOT requirements at twice the steady state's),
+its run shortened to 300 requests (the capacity's trials are 2,000 whatever the run's count).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from dagc.lang.load import load_plan_text
+from dagc.serve.load import load_json
+from dagc.serve.step_prices import StepPrices
+from dagc.verdict.check import check
+from dagc.verdict.under_load import (
+    CAPACITY_STEPS,
+    CAPACITY_TOLERANCE,
+    _holds,
+    _run_holds,
+    capacity_requests,
+    pools_run,
+    strategy_run,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*.moe") if "serving = inflight" in p.read_text())
+
+
+def _with_traffic(path: Path):
+    """The example's plan with traffic (module docstring)."""
+    text = path.read_text()
+    if "requests from" in text or re.search(r"rate = [0-9.]+ requests/s", text):
+        return load_plan_text(text, path.name, path.parent)
+    first = next(r for r in check(load_plan_text(text, path.name, path.parent)) if r.valid and r.metrics)
+    w = first.plan.workload
+    rate = first.metrics["throughput_tokens_per_s"] / (w.prompt + w.generate) / 2
+    text = re.sub(r"^( *serving = inflight)", rf"\1\n  rate = {rate:.6g} requests/s  requests = 300", text,
+                  count=1, flags=re.M)
+    lines = f"ttft_p99 <= {first.metrics['ttft_s'] * 2e3:.6g} ms  tpot_p90 <= {first.metrics['tpot_s'] * 2e3:.6g} ms"
+    text = re.sub(r"require \{", f"require {{\n  {lines}", text, count=1) if "require {" in text else \
+        text.replace("\nstrategy", f"\nrequire {{ {lines} }}\nstrategy", 1)
+    return load_plan_text(text, path.name, path.parent)
+
+
+def _reference(plan, run, steady: float, known: tuple[float, bool] | None) -> float | None:
+    """The plain bisection (module docstring)."""
+    traffic = plan.workload.traffic
+    m = capacity_requests(traffic)
+    runs = 0
+
+    def ok(rate: float) -> bool:
+        nonlocal runs
+        if known is not None and (rate <= known[0] if known[1] else rate >= known[0]):
+            return known[1]
+        runs += 1
+        trial = plan.model_copy(update={"workload": plan.workload.model_copy(
+            update={"traffic": traffic.at_rate(rate).model_copy(update={"requests": m})})})
+        out = load_json(trial, run(trial, None))
+        return out is not None and _holds(trial, out)
+
+    lo, hi = 0.0, steady
+    if ok(hi):
+        lo = hi
+        while True:
+            if runs >= CAPACITY_STEPS // 2:
+                return lo
+            hi = lo * 2
+            if not ok(hi):
+                break
+            lo = hi
+    else:
+        while True:
+            if runs >= CAPACITY_STEPS // 2:
+                return None
+            if ok(hi / 2):
+                lo = hi / 2
+                break
+            hi /= 2
+    while runs < CAPACITY_STEPS and hi - lo > CAPACITY_TOLERANCE * hi:
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if ok(mid) else (lo, mid)
+    return max(lo, known[0]) if known is not None and known[1] else lo
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_capacity_is_the_plain_bisections_within_its_tolerance(path):
+    plan = _with_traffic(path)
+    judged = 0
+    for r in check(plan):
+        if r.load is None or not r.load.json.get("capacity_judged"):
+            continue
+        load = r.load.json
+        w = r.plan.workload
+        steady = r.metrics["throughput_tokens_per_s"] / (w.prompt + w.generate)
+        run = pools_run(r.pooled) if r.pooled is not None else \
+            strategy_run(r.strategy, r.layout, StepPrices(r.plan, r.strategy, r.layout))
+        known = (w.traffic.rate, _run_holds(r.plan, load)) if w.traffic.rate is not None else None
+        want = _reference(r.plan, run, steady, known)
+        got = load["capacity_requests_per_s"]
+        assert (got is None) == (want is None), (r.strategy.text, got, want)
+        if want is not None:
+            assert abs(got - want) <= CAPACITY_TOLERANCE * want, (r.strategy.text, got, want)
+            assert got > 0
+        judged += 1
+    assert judged >= 1        # every in-flight example has a strategy whose capacity is bisected
