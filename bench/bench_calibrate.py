@@ -9,8 +9,10 @@ Usage:
    1.3 times and memory-bound ones 0.8 times the profile's time) — Mixtral 8x7B on 8 H100s with vLLM at tp 8,
    tp 4 and tp 2, 100 requests each at rates of 0.5 to 12 requests/s, prompts of 512 to 8,192 and outputs of 64 or
    256 tokens — written as `vllm bench serve --save-result` writes them, listed in a manifest and calibrated as
-   `dagc calibrate MANIFEST` does (reading the files, lowering the plans with their overrides, the fit and the
-   cross-validation). Prints the seconds and the terms recovered. Targets: at most 10 s; every term within 2 %.
+   `dagc calibrate MANIFEST --jobs 1`, then `--jobs 2`, each in a process of its own (reading the files, lowering
+   the plans with their overrides, the fit and the cross-validation, the file written). Prints the wall seconds,
+   the CPU seconds of the command and its workers, and the terms recovered. Targets: at most 10 s; every term
+   within 2 %.
 2. The corpus: each source of bench/corpus with at least 5 runs of one deployment (engine and release, and the
    plan but its workload: model and weights, cluster, strategy) and TPOT or TTFT measured, its runs in file
    order alternately calibration and test; dagc's terms are
@@ -26,7 +28,9 @@ import argparse
 import json
 import os
 import re
+import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -42,7 +46,6 @@ import fidelity_corpus as fc  # noqa: E402
 
 from dagc.calibrate.calibrate import Job, fit_jobs  # noqa: E402
 from dagc.calibrate.figures import dagc_figures, quantity_of  # noqa: E402
-from dagc.calibrate.manifest import jobs_of_manifest  # noqa: E402
 from dagc.calibrate.measured import MeasuredRun  # noqa: E402
 from dagc.lang.load import load_plan_text  # noqa: E402
 from dagc.source import SourceFile  # noqa: E402
@@ -73,7 +76,8 @@ def _vllm_result(p: int, g: int, r: float, s: str = "tp 8") -> dict:
 
 
 def timing(n: int = 50, workers: int = 1) -> float:
-    """Seconds to calibrate on `n` runs (files and manifest written first, not timed)."""
+    """Seconds `dagc calibrate MANIFEST --jobs WORKERS` takes on `n` runs, in a process of its own (no step price
+    or run of an earlier calibration in its memory; files and manifest written first, not timed)."""
     combos = COMBOS[:n]
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
@@ -84,14 +88,26 @@ def timing(n: int = 50, workers: int = 1) -> float:
             entries.append(f'[[run]]\nfile = "run{i}.json"\nstrategy = "{s}"\nset = ["workload.prompt={p}", '
                            f'"workload.generate={g}", "workload.rate={r} requests/s"]\n')
         (d / "runs.toml").write_text('plan = "plan.moe"\n' + "\n".join(entries))
-        t0, c0 = time.perf_counter(), time.process_time()
-        cal = fit_or_calibrate(d / "runs.toml", workers)
-        took, cpu = time.perf_counter() - t0, time.process_time() - c0
+        command = [sys.executable, "-m", "dagc", "calibrate", str(d / "runs.toml"), "-o", str(d / "cal.json"),
+                   "--jobs", str(workers)]
+        t0, c0 = time.perf_counter(), _cpu()
+        done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
+        took, cpu = time.perf_counter() - t0, _cpu() - c0
+        if done.returncode != 0:
+            raise SystemExit(f"dagc calibrate failed: {done.stderr[-2000:]}")
+        doc = json.loads((d / "cal.json").read_text())
     procs = f"{workers} process" + ("es" if workers > 1 else "")
-    cpu_said = f", {cpu:.1f} s of this process's CPU" if workers == 1 else ""
-    print(f"timing: {len(combos)} runs calibrated in {took:.1f} s wall with {procs}{cpu_said} ({cal.evaluations} "
-          f"sets of terms simulated); {recovered_text(cal.terms)}", flush=True)
+    print(f"timing: {len(combos)} runs calibrated in {took:.1f} s wall with {procs}, {cpu:.1f} s of CPU in all "
+          f"(`dagc calibrate --jobs {workers}` in a process of its own, its start included; "
+          f"{doc['fit']['evaluations']} sets of terms simulated; load average {os.getloadavg()[0]:.1f} after); "
+          f"{recovered_text(doc['terms'])}", flush=True)
     return took
+
+
+def _cpu() -> float:
+    """CPU seconds of the processes this one started and waited for (the command and its workers)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return children.ru_utime + children.ru_stime
 
 
 def recovered_text(terms) -> str:
@@ -100,11 +116,6 @@ def recovered_text(terms) -> str:
     return (f"step_s {terms['step_s'] * 1e3:.4f} ms (true 3 ms), frontend_s {terms['frontend_s'] * 1e3:.3f} ms "
             f"(true 40 ms), compute_time_scale {terms['compute_time_scale']:.4f} (true 1.3), memory_time_scale "
             f"{terms['memory_time_scale']:.4f} (true 0.8): at most {miss:.2%} off")
-
-
-def fit_or_calibrate(manifest: Path, workers: int = 1):
-    from dagc.calibrate.calibrate import calibrate
-    return calibrate(jobs_of_manifest(manifest), workers)
 
 
 def _job(run: fc.Run) -> Job:

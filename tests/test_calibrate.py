@@ -8,6 +8,7 @@ import math
 import re
 import subprocess
 
+import numpy as np
 import pytest
 
 from dagc.calibrate.calibrate import calibrate
@@ -72,9 +73,14 @@ def test_known_terms_are_recovered_within_two_percent(synthetic):
     # each term moves the fitted figures of 7 or 8 of the 8 runs by 0.5 % or more at its probe: all fitted
     assert min(cal.fit.moved.values()) >= 7 and cal.kept == ()
     before, cross = cal.errors("before"), cal.errors("cross_validated")
-    # vLLM's own terms miss these runs' TTFT by a fifth or more; the cross-validated fit by a few % at most
+    # vLLM's own terms miss these runs' TTFT by a fifth or more; the cross-validated fit by a few % at most: the
+    # figures it reads (means and medians) within 3 %, a p99 of a run's 100 requests, which it does not read, within
+    # 10 % (a loaded run's p99 TTFT moves by several % between terms within 1 % of each other)
     assert statistics_median_abs(before["ttft"]) > 0.2 and statistics_median_abs(before["tpot"]) > 0.05
-    assert max(abs(e) for e in cross["ttft"]) < 0.05 and max(abs(e) for e in cross["tpot"]) < 0.03
+    assert max(abs(e) for e in cross["ttft"]) < 0.1 and max(abs(e) for e in cross["tpot"]) < 0.1
+    read = [abs(c[k] / j.run.measured[k] - 1) for j, c in zip(cal.jobs, cal.cross_validated, strict=True)
+            for k in j.run.measured if k in c and k.startswith(("ttft", "tpot", "itl")) and not k.endswith("_p99")]
+    assert len(read) == 48 and max(read) < 0.03
 
 
 def statistics_median_abs(xs: list[float]) -> float:
@@ -372,7 +378,8 @@ def test_the_joint_fit_recovers_known_terms_of_a_linear_engine_and_leaves_each_r
     truth = {"step_s": 3e-3, "frontend_s": 40e-3, "compute_time_scale": 1.3, "memory_time_scale": 0.8}
     measured = figures(truth)
     fit = fit_terms(figures, measured, [True] * 6, START)
-    assert fit.kept == () and all(fit.terms[k] == pytest.approx(v, rel=1e-3) for k, v in truth.items())
+    # within the fit's tolerance: it stops when no term would move more than 5 µs of step_s (0.17 % of 3 ms)
+    assert fit.kept == () and all(fit.terms[k] == pytest.approx(v, rel=2e-3) for k, v in truth.items())
     # a run far off (its TTFT 3× the others' law) pulls a term little (Huber: its pull is bounded), and each
     # left-out run is predicted by the others' fit
     off = [dict(m) for m in measured]
@@ -443,3 +450,25 @@ def test_the_time_scales_multiply_each_compute_op_by_how_bound_it_is():
     collective = dataclasses.replace(compute_bound, kind=OpKind.ALL_REDUCE, group_size=2, comm_bytes=one * 1e6,
                                      comm_bytes_total=2e6, kernels=())
     assert template_time_s(collective, scaled) == pytest.approx(template_time_s(collective, plain))
+
+
+def test_slopes_carried_to_a_step_are_the_slopes_there_where_figures_are_sums_of_times():
+    from dagc.calibrate.solve import PROBE, TERMS, _carried, _to_terms, _to_v
+    figures = _linear_runs([4.0, 8.0, 2.0], [6.0, 3.0, 10.0], [30.0, 80.0, 20.0])
+    rows = tuple((i, k, 1.0) for i in range(3) for k in ("tpot_ms", "ttft_ms", "output_tokens_per_s"))
+
+    def slopes(v):       # d ln figure / d v, by central differences of a millionth of a probe
+        out = []
+        for j in range(len(TERMS)):
+            up, down = v.copy(), v.copy()
+            up[j] += 1e-6
+            down[j] -= 1e-6
+            hi, lo = figures(_to_terms(up)), figures(_to_terms(down))
+            out.append([math.log(hi[i][k] / lo[i][k]) / 2e-6 for i, k, _ in rows])
+        return np.array(out).T
+
+    truth = {"step_s": 3e-3, "frontend_s": 40e-3, "compute_time_scale": 1.3, "memory_time_scale": 0.8}
+    v0, v1 = _to_v(START), _to_v(truth)
+    carried = _carried(slopes(v0), rows, figures(START), figures(truth), v1 - v0)
+    assert carried == pytest.approx(slopes(v1), rel=1e-6, abs=1e-9)
+    assert PROBE["step_s"] == 1e-3 and carried[0, 0] == pytest.approx(1.0 / figures(truth)[0]["tpot_ms"], rel=1e-6)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..diagnostics import PlanError, quote
@@ -27,6 +27,7 @@ from ..lang.calibration import MAX_RESIDUAL
 from ..plan.calibration import CALIBRATION_FORMAT, CALIBRATION_QUANTITIES
 from ..plan.plan import Plan
 from ..rules.syntax import run_refusal
+from ..schedule.timer import deployment_key
 from .figures import dagc_figures, quantity_of
 from .match import disagreements, queued_by_design
 from .measured import MeasuredRun
@@ -94,7 +95,7 @@ class Calibrated:
             "gpu": first.cluster.gpu.name, "gpus": first.cluster.gpus, "model": first.model.name,
             "terms": self.terms,
             "fit": {"method": "Huber loss (squared within 0.05, linear beyond) of ln(dagc / measured), linearised (a "
-                              "probe a term, again after the first step, then secant updates), bounded: step_s 0-1 s, "
+                              "probe a term, slopes carried to each step and secant-updated), bounded: step_s 0-1 s, "
                               "frontend_s 0-60 s, the time scales 0.2-5; on every run's TPOT and output tokens/s and "
                               "the TTFT of the runs not sent all at once; a term the runs cannot tell apart keeps the "
                               "engine's own value",
@@ -133,40 +134,69 @@ def _same_deployment(jobs: Sequence[Job]) -> None:
                         "a calibration is of one engine release, GPU and model: calibrate each apart")
 
 
-def _figures_of(args: tuple[Plan, dict[str, float]]) -> tuple[dict[str, float], str | None]:
-    return dagc_figures(*args)
+_PLANS: tuple[Plan, ...] = ()          # a worker's plans of the jobs (`_Evaluator`), sent once
 
 
-def _quiet_worker() -> None:
-    """A worker leaves Ctrl-C to the command, which stops the pool (no worker prints a traceback)."""
+def _worker_start(plans: tuple[Plan, ...]) -> None:
+    """A worker keeps the jobs' plans (each evaluation sends it only a job's index and the terms) and leaves
+    Ctrl-C to the command, which stops the pool (no worker prints a traceback)."""
     import signal
+    global _PLANS
+    _PLANS = plans
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _figures_in_worker(args: tuple[tuple[int, ...], dict[str, float]]
+                       ) -> tuple[list[tuple[dict[str, float], str | None]], float]:
+    """Jobs' figures at the terms, and the CPU seconds they took together."""
+    import time
+    started = time.process_time()
+    out = [dagc_figures(_PLANS[i], args[1]) for i in args[0]]
+    return out, time.process_time() - started
 
 
 class _Evaluator:
     """dagc's figures of every job at given terms, each set of terms evaluated once; the jobs in `workers`
-    processes when more than one (each run's simulation is independent of the others')."""
+    processes when more than one (each run's simulation is independent of the others'): the runs of one
+    deployment (the plan but its traffic, and the strategy: they share their step prices, `dagc.serve.shared`)
+    a task, the slowest first (as the last evaluation timed them), that the processes end together."""
 
     def __init__(self, jobs: Sequence[Job], workers: int = 1) -> None:
         self.jobs = jobs
         self.seen: dict[tuple[float, ...], list[Mapping[str, float]]] = {}
         self.pool = None
-        if workers > 1 and len(jobs) > 1:
+        groups: dict[Hashable, list[int]] = {}
+        for i, j in enumerate(jobs):
+            groups.setdefault((deployment_key(j.plan), j.plan.strategies[0].text), []).append(i)
+        self.tasks = [tuple(g) for g in groups.values()]
+        if workers > 1 and len(self.tasks) > 1:
             from concurrent.futures import ProcessPoolExecutor
-            self.pool = ProcessPoolExecutor(max_workers=min(workers, len(jobs)), initializer=_quiet_worker)
+            self.pool = ProcessPoolExecutor(max_workers=min(workers, len(self.tasks)), initializer=_worker_start,
+                                            initargs=(tuple(j.plan for j in jobs),))
 
     def close(self) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
 
+    def _found(self, terms: Mapping[str, float]) -> list[tuple[dict[str, float], str | None]]:
+        if self.pool is None:
+            return [dagc_figures(j.plan, terms) for j in self.jobs]
+        pool = self.pool
+        futures = [pool.submit(_figures_in_worker, (task, dict(terms))) for task in self.tasks]
+        done = [f.result() for f in futures]
+        found: dict[int, tuple[dict[str, float], str | None]] = {}
+        took = []
+        for task, (out, seconds) in zip(self.tasks, done, strict=True):
+            took.append(seconds)
+            found.update(zip(task, out, strict=True))
+        self.tasks = [t for _, t in sorted(zip(took, self.tasks, strict=True), key=lambda p: -p[0])]
+        return [found[i] for i in range(len(self.jobs))]
+
     def __call__(self, terms: Mapping[str, float]) -> list[Mapping[str, float]]:
         key = tuple(round(terms[t], 12) for t in TERMS)
         if key not in self.seen:
-            args = [(j.plan, dict(terms)) for j in self.jobs]
-            found = (list(self.pool.map(_figures_of, args, chunksize=max(1, len(args) // 8)))
-                     if self.pool is not None else [_figures_of(a) for a in args])
             out: list[Mapping[str, float]] = []
-            for j, (figs, why) in zip(self.jobs, found, strict=True):
+            for j, (figs, why) in zip(self.jobs, self._found(terms), strict=True):
                 if why is not None:
                     raise _fail(j, f"dagc gives no figures for run {quote(j.run.id)}'s plan `{quote(j.plan_shown)}`: "
                                 f"{quote(why, 200)}", "check the plan with `dagc check` first")

@@ -16,10 +16,15 @@ The residual of a figure is r = ln(dagc / measured); the fit minimises Σ w·Hub
 `HUBER`, linear beyond, so that a run far off pulls a term no harder than any other) in coordinates
 v = (seconds, seconds, ln scale, ln scale) / `PROBE`. r(v) is linearised: its slopes from one probe per simulated
 term at the start (`frontend_s` adds to every client TTFT and E2E, its slopes are known: d r / d frontend_s =
-1 / dagc's figure), probed again after the first step, then updated from each new point (Broyden's secant
-update); the linearised problem is solved by iteratively reweighted least squares, each term within `BOUNDS`,
-and the terms re-evaluated there until no term moves more than `TOLERANCE` (in probe units) or after `ROUNDS`
-re-evaluations. The fit is the evaluated point of least loss.
+1 / dagc's figure). The linearised problem is solved by iteratively reweighted least squares, each term within
+`BOUNDS`, and the terms simulated there; the slopes are carried to the new point (`_carried`: as if each term added
+a time proportional to itself, a slope divided by its figure's growth and, in a scale's logarithm, multiplied by
+the scale's) and updated from the step (Broyden's secant update, from a step of at least `SECANT`: a shorter one's
+secant is dagc's roughness more than its slope). The slopes are probed again at the first step only when it left
+more than `FORESIGHT` times the loss they foresaw. The steps stop after `ROUNDS`, when no term would move more
+than `TOLERANCE` (in probe units), or when the linearisation foresees a step gaining less than an error of
+`SETTLED` in every fitted figure weighs and less than `SETTLED_SHARE` of the loss (the fit has settled: a
+simulation would buy nothing). The fit is the evaluated point of least loss.
 
 A term is identified, and fitted, when the runs can tell it apart (`identified`): its probe moves the fitted
 figures of at least `MIN_RUNS` runs by `_MOVES` or more; its slopes are not within `COLLINEAR` of the others'
@@ -36,7 +41,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["BOUNDS", "COLLINEAR", "MIN_RUNS", "PRIORITY", "PROBE", "ROUNDS", "TERMS", "TOLERANCE", "Evaluate",
+__all__ = ["BOUNDS", "COLLINEAR", "FORESIGHT", "MIN_RUNS", "PRIORITY", "PROBE", "ROUNDS", "SECANT", "SETTLED",
+           "SETTLED_SHARE", "TERMS", "TOLERANCE", "Evaluate",
            "JointFit", "fit_terms", "fitted_figures"]
 
 TERMS = ("step_s", "frontend_s", "compute_time_scale", "memory_time_scale")
@@ -45,12 +51,16 @@ BOUNDS = {"step_s": (0.0, 1.0), "frontend_s": (0.0, 60.0), "compute_time_scale":
           "memory_time_scale": (0.2, 5.0)}
 PROBE = {"step_s": 1e-3, "frontend_s": 20e-3, "compute_time_scale": 0.1, "memory_time_scale": 0.1}   # s, s, ln, ln
 LOG = frozenset({"compute_time_scale", "memory_time_scale"})  # fitted as their logarithm
-ROUNDS = 4              # evaluations after the probes, at most (the first followed by a probe of each term)
+ROUNDS = 4              # evaluations after the probes, at most
 TOLERANCE = 5e-3        # in probe units: 5 µs of step_s, 0.1 ms of frontend_s, 0.05 % of a scale
 MIN_RUNS = 3            # a term moved on fewer runs keeps its start: one run's error is not a term's
 COLLINEAR = 0.02        # a term whose slopes the others' reproduce but for this share is not told apart
 _MOVES = 5e-3           # a figure a probe moves by less than this (ln: 0.5 %) is not moved by the term
 HUBER = 0.05            # |ln(dagc / measured)| up to which a residual is squared, linear beyond (Huber's loss)
+FORESIGHT = 4.0         # a first step leaving more than this many times the loss foreseen: slopes probed again
+SECANT = 1.0            # a step shorter than this (probe units) updates no slope (its secant is dagc's roughness)
+SETTLED = 3e-3          # a step foreseen to gain less than an error this large (ln) in every fitted figure weighs…
+SETTLED_SHARE = 0.25    # …and less than this share of the loss is not simulated: the fit has settled
 _STEP = 10.0            # the largest move of one round, in probe units (10 ms, 200 ms, e^1)
 
 Figures = Mapping[str, float]
@@ -183,18 +193,24 @@ def fit_terms(evaluate: Evaluate, measured: Sequence[Figures], ttft_use: Sequenc
     w = np.array([x_ for _, _, x_ in rows])
     lo, hi = _bounds_v()
     best = (loss(r, w), v, x, r, jac)
+    floor = loss(np.full(len(w), SETTLED), w)     # what an error of SETTLED in every fitted figure weighs
     for n in range(ROUNDS if cols else 0):
         dv = np.zeros(len(TERMS))
         dv[cols] = _solve_within(r, jac[:, cols], w, v[cols], lo[cols], hi[cols])
-        if np.max(np.abs(dv)) <= TOLERANCE:
-            break
+        now, foreseen = loss(r, w), loss(r + jac @ dv, w)
+        if np.max(np.abs(dv)) <= TOLERANCE or now - foreseen <= min(SETTLED_SHARE * now, floor):
+            break           # no term moves, or the linearisation foresees too little gain to simulate the step
         v_new = v + dv
         x_new = list(evaluate(_to_terms(v_new)))
         r_new = _residuals(x_new, measured, rows)
-        jac = jac + np.outer((r_new - r) - jac @ dv, dv) / float(dv @ dv)     # Broyden's update
+        jac = _carried(jac, rows, x, x_new, dv)
+        if float(dv @ dv) >= SECANT ** 2:         # Broyden's update, from a step no shorter than a probe
+            jac = jac + np.outer((r_new - r) - jac @ dv, dv) / float(dv @ dv)
         v, x, r = v_new, x_new, r_new
         history.append(_to_terms(v))
-        if n == 0:          # near the fit: its slopes probed again there (the start's may be far from them)
+        if n == 0 and loss(r, w) > FORESIGHT * foreseen + floor:
+            # the first step left more than FORESIGHT times the loss the start's slopes foresaw: they are far
+            # from the fit's, probed again there
             jac = _slopes(evaluate, measured, rows, v, x, r, cols, jac)
         if loss(r, w) < best[0]:
             best = (loss(r, w), v, x, r, jac)
@@ -230,6 +246,18 @@ def _slopes(evaluate: Evaluate, measured: Sequence[Figures], rows: Sequence[tupl
             v[j] -= 2.0
         out[:, j] = (_residuals(list(evaluate(_to_terms(v))), measured, rows) - r0) / (v[j] - v0[j])
     return out
+
+
+def _carried(jac: np.ndarray, rows: Sequence[tuple[int, str, float]], x: Sequence[Figures],
+             x_new: Sequence[Figures], dv: np.ndarray) -> np.ndarray:
+    """The slopes `jac` (of ln figures) carried from figures `x` to `x_new`, a step `dv` away, as if each term
+    added a time proportional to itself to a figure: a time's slope in a term in seconds divided by the time's
+    growth (a rate's, `…_per_s`, by its inverse's), in a scale's logarithm also multiplied by the scale's growth.
+    Exact where a figure is such a sum of times (or a count over it)."""
+    grow = np.array([(x_new[i][k] / x[i][k] if k.endswith("_per_s") else x[i][k] / x_new[i][k])
+                     if x[i][k] > 0 and x_new[i][k] > 0 else 1.0 for i, k, _ in rows])
+    scale = np.array([math.exp(d * PROBE[t]) if t in LOG else 1.0 for t, d in zip(TERMS, dv, strict=True)])
+    return jac * grow[:, None] * scale[None, :]
 
 
 def _solve_within(r: np.ndarray, jac: np.ndarray, w: np.ndarray, v: np.ndarray, lo: np.ndarray,
