@@ -211,7 +211,7 @@ def test_the_command(synthetic, tmp_path):
     proc = dagc("calibrate", "run1.json", "--plan", "plan.moe", "-o", str(tmp_path / "one.json"), cwd=d)
     assert proc.returncode == 0 and "Traceback" not in proc.stderr
     own = f"{VLLM_STEP_S * 1e3:.3f} ms"
-    assert f"step_s = {own} (was {own}; kept: it moves the figures of 1 runs, fewer than 3)" in proc.stdout
+    assert f"step_s = {own} (was {own}; kept: it moves the figures of 1 run, fewer than 3)" in proc.stdout
     proc = dagc("calibrate", "runs.toml", "-o", str(tmp_path / "cal.json"), cwd=d)
     assert proc.returncode == 0, proc.stderr
     said = dict(re.findall(r"^  (\w+) = ([\d.]+)(?: ms|×) \(was [^;]+; fitted on [78] runs\)$", proc.stdout, re.M))
@@ -472,3 +472,16 @@ def test_slopes_carried_to_a_step_are_the_slopes_there_where_figures_are_sums_of
     carried = _carried(slopes(v0), rows, figures(START), figures(truth), v1 - v0)
     assert carried == pytest.approx(slopes(v1), rel=1e-6, abs=1e-9)
     assert PROBE["step_s"] == 1e-3 and carried[0, 0] == pytest.approx(1.0 / figures(truth)[0]["tpot_ms"], rel=1e-6)
+
+
+def test_the_summary_says_a_term_stopped_at_its_bound():
+    """A multiplier the fit pinned at its bound is not read as an ordinary fit: the summary says the runs would
+    take it further; one run is "1 run"."""
+    from dagc.calibrate.solve import BOUNDS
+    from dagc.cli.calibrate_cmd import _how
+    low, high = BOUNDS["compute_time_scale"]
+    assert _how("compute_time_scale", low, 6, False).startswith(
+        "fitted on 6 runs; at its lower bound, 0.200×: the runs would take it further")
+    assert "upper bound, 5.000×" in _how("compute_time_scale", high, 6, False)
+    assert _how("compute_time_scale", 1.3, 6, False) == "fitted on 6 runs"
+    assert _how("step_s", 0.003, 1, True) == "kept: it moves the figures of 1 run, fewer than 3"

@@ -10,6 +10,7 @@ a plan that cannot be read, or a run that is not of its plan (E110, located in t
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import tempfile
@@ -81,13 +82,19 @@ def _term(name: str, value: float) -> str:
     return f"{value * 1e3:.3f} ms" if name.endswith("_s") else f"{value:.3f}×"
 
 
-def _how(name: str, moved: int, kept: bool) -> str:
-    """Why a term has its value: fitted on how many runs, or kept (the engine's own) and why."""
-    from ..calibrate.solve import MIN_RUNS
+def _how(name: str, value: float, moved: int, kept: bool) -> str:
+    """Why a term has its value: fitted on how many runs (and whether the fit stopped at a bound of the term,
+    where the runs would have taken it further), or kept (the engine's own) and why."""
+    from ..calibrate.solve import BOUNDS, MIN_RUNS
+    runs = f"{moved} run{'' if moved == 1 else 's'}"
     if not kept:
-        return f"fitted on {moved} runs"
+        at = next((f"; at its {side} bound, {_term(name, b)}: the runs would take it further, which dagc does not "
+                   "follow — read it as a sign the deployment differs from the plan" for side, b
+                   in zip(("lower", "upper"), BOUNDS[name], strict=True) if math.isclose(value, b, rel_tol=1e-6,
+                                                                                        abs_tol=1e-12)), "")
+        return f"fitted on {runs}{at}"
     if moved < MIN_RUNS:
-        return f"kept: it moves the figures of {moved} runs, fewer than {MIN_RUNS}"
+        return f"kept: it moves the figures of {runs}, fewer than {MIN_RUNS}"
     return "kept: these runs cannot tell it apart from the terms fitted before it"
 
 
@@ -140,7 +147,7 @@ def cmd_calibrate(args) -> int:
           f"{first.cluster.gpu.name}, {first.model.name}: {len(jobs)} runs")
     for name in TERMS:
         print(f"  {name} = {_term(name, cal.terms[name])} (was {_term(name, cal.start[name])}; "
-              f"{_how(name, cal.fit.moved[name], name in cal.kept)})")
+              f"{_how(name, cal.terms[name], cal.fit.moved[name], name in cal.kept)})")
     before, after, cross = cal.errors("before"), cal.errors("after"), cal.errors("cross_validated")
     print("  median |error|   uncalibrated  calibrated  cross-validated")
     for q in ("tpot", "ttft", "e2e", "throughput"):
