@@ -235,15 +235,20 @@ def test_a_band_past_the_physical_bound_is_a_warning():
     assert "decode_tokens_per_s (95 % of its bound, band to 105 %)" in warning and "a (" not in warning
 
 
-def test_load_percentiles_and_capacity_take_their_regime_s_band(monkeypatch):
-    """With traffic, the finest regime with enough runs bands the load's figures: the TTFT percentiles the
-    TTFT regime's, the capacity and goodput the throughput regime's."""
+def _small_in_flight(require: str) -> str:
+    """tests/fixtures/small.moe served in flight (4 clients, 40 requests) on `tp 4`, with the requirements `require`."""
     text = (ROOT / "tests" / "fixtures" / "small.moe").read_text()
     text = text.replace("workload { batch = 8  prompt = 128  generate = 8  microbatches = 2 }",
                         "workload { batch = 8  prompt = 128  generate = 8  serving = inflight  chunk = 512  "
                         "concurrency = 4  requests = 40 }")
-    text = text.replace("require { ttft <= 10 ms  tpot <= 150 us }",
-                        "require { ttft_p99 <= 1 s  goodput >= 1 requests/s }").replace("pp 2 < tp 2 ; ep 2 >", "tp 4")
+    return text.replace("require { ttft <= 10 ms  tpot <= 150 us }",
+                        f"require {{ {require} }}").replace("pp 2 < tp 2 ; ep 2 >", "tp 4")
+
+
+def test_load_percentiles_and_capacity_take_their_regime_s_band(monkeypatch):
+    """With traffic, the finest regime with enough runs bands the load's figures: the TTFT percentiles the
+    TTFT regime's, the capacity and goodput the throughput regime's."""
+    text = _small_in_flight("ttft_p99 <= 1 s  goodput >= 1 requests/s")
     fine = "engine=vllm gpu=hopper mode=inflight concurrency=2-15 quantity=ttft"
     book = Ledger(min_runs=4, levels=LEVELS, source="test", regimes={
         fine: {"runs": 4, "figures": 4, "log_ratio": [-1.2, -0.8, -0.5, -0.1, 0.0]},
@@ -335,12 +340,7 @@ def test_dagc_search_prints_the_candidates_within_error(tmp_path):
 def test_an_e2e_with_too_few_e2e_runs_is_banded_by_ttft_and_tpot_composed(monkeypatch):
     """An E2E whose quantity has too few runs is banded by TTFT's and TPOT's errors composed at the load's TTFT
     share of its E2E (never `all`, every quantity's pooled); with enough E2E runs, by E2E's own."""
-    text = (ROOT / "tests" / "fixtures" / "small.moe").read_text()
-    text = text.replace("workload { batch = 8  prompt = 128  generate = 8  microbatches = 2 }",
-                        "workload { batch = 8  prompt = 128  generate = 8  serving = inflight  chunk = 512  "
-                        "concurrency = 4  requests = 40 }")
-    text = text.replace("require { ttft <= 10 ms  tpot <= 150 us }",
-                        "require { e2e_p90 <= 1 s }").replace("pp 2 < tp 2 ; ep 2 >", "tp 4")
+    text = _small_in_flight("e2e_p90 <= 1 s")
     ttft, tpot = [-1.0, -0.6, 0.0, 0.2, 0.4], [-0.5, -0.3, 0.0, 0.1, 0.3]
     regimes = {"quantity=ttft": {"runs": 9, "figures": 9, "log_ratio": ttft},
                "quantity=tpot": {"runs": 6, "figures": 6, "log_ratio": tpot},
