@@ -42,12 +42,12 @@ def _priced(plan) -> list[tuple[Plan, Strategy, Layout]]:
     return out
 
 
-def _grid(plan, lay, thin: int) -> list[tuple[int, int, int]]:
+def _grid(plan, strategy, lay, thin: int) -> list[tuple[int, int, int]]:
     """(requests, prompt tokens, prefix): every `thin`-th count of requests and of prompt tokens of the strategy's
     surface grid (`StepSurface`), at prefixes from half the prompt to twice it — the first prefix's all first."""
     w = plan.workload
     most = max(1, w.batch // lay.dp)
-    surface = StepSurface(StepPrices(plan, None, lay), most, lay.adp, w.chunk_tokens, w.prompt,
+    surface = StepSurface(StepPrices(plan, strategy, lay, Timer(plan)), most, lay.adp, w.chunk_tokens, w.prompt,
                           shares(w, lay).chunk_prompt_tokens)
     ns = sorted({*surface.n_grid[::thin], most})
     ps = sorted({*surface.p_grid[::thin], surface.p_grid[-1]})
@@ -86,12 +86,13 @@ def test_prices_at_another_prefix_are_those_of_every_op_looked_up(name, monkeypa
     priced = _priced(load_plan(EXAMPLES / name))
     assert priced
     for plan, strategy, lay in priced:
-        points = _grid(plan, lay, thin=1 if "traffic" in name else 3)
+        points = _grid(plan, strategy, lay, thin=1 if "traffic" in name else 3)
+        assert len(points) >= 5 * 4 * 4
         reused, looked = _prices(plan, strategy, lay, points, True, monkeypatch)
         full, looked_full = _prices(plan, strategy, lay, points, False, monkeypatch)
         assert reused == full, name
         assert all(x > 0 for x in full)
         # at other prefixes the reuse looks up the attention alone; each op is looked up without it
         assert set(looked) == {Op.ATTENTION}, set(looked)
-        assert Op.SEND in looked_full or all(where[2] for where in timer_module.Timer(plan).placements(lay))
+        assert Op.SEND in looked_full or all(last for _, _, last in Timer(plan).placements(lay))   # none after the last
         assert set(looked_full) - {Op.ATTENTION}
