@@ -9,13 +9,14 @@ MoE glue and the EP traffic by hand.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from dagc.cost.comm import collective_time_s
 from dagc.cost.compute import compute_time_s, kernel_time_s
 from dagc.cost.cost import template_time_s
 from dagc.cost.cost_model import CostModel
-from dagc.ir.dag import OpKind, Phase
+from dagc.ir.dag import Kernel, KernelClass, OpKind, Phase
 from dagc.lang.load import load_plan_text
 from dagc.plan.model import DType
 from dagc.verdict.check import check
@@ -165,3 +166,34 @@ def test_no_all_to_all_when_the_tp_group_holds_the_tokens(plan):
     them and the layer's TP reduce sums the outputs (SPEC 6.5)."""
     kinds = {k for k in check(plan)[0].dag.kind}
     assert OpKind.ALL_TO_ALL_DISPATCH not in kinds and OpKind.ALL_TO_ALL_COMBINE not in kinds
+
+
+@pytest.mark.parametrize("cls, coordinates", [
+    (KernelClass.GEMM, ((1, 8192), (128, 8192), (128, 8192))),
+    (KernelClass.GROUPED_GEMM, ((1, 64), (0, 512), (128, 4096), (128, 4096))),
+    (KernelClass.ATTN_PREFILL, ((1, 8), (16, 16384), (4, 32), (1, 8), (128, 128))),
+    (KernelClass.ATTN_DECODE, ((1, 256), (16, 65536), (4, 32), (1, 8), (128, 128), (2, 2))),
+    (KernelClass.MEMORY, ((1, 1 << 30),)),
+])
+def test_a_kernel_on_few_ranks_is_priced_as_on_many(cls, coordinates, cm, monkeypatch):
+    """A kernel on up to 64 ranks finds its distinct shapes as tuples, not with numpy's unique: each rank's
+    seconds are the very floats (==) numpy's way gives, whichever coordinates vary and with idle ranks."""
+    from dagc.cost import compute
+    rng = np.random.default_rng(7)
+    cases = []
+    for ranks in (1, 2, 3, 8, 16, 64):
+        for varying in range(len(coordinates) + 1):
+            shape = []
+            for j, (lo, hi) in enumerate(coordinates):
+                if j < varying:      # a few distinct values repeated over the ranks, idle ranks among them
+                    values = rng.integers(lo, hi + 1, size=3).astype(np.float64)
+                    x = values[rng.integers(0, 3, size=ranks)]
+                    shape.append(np.where(rng.random(ranks) < 0.2, 0.0, x) if j == 0 else x)
+                else:
+                    shape.append(float(rng.integers(lo, hi + 1)))
+            cases.append(Kernel("k", cls, tuple(shape)))
+    few = [kernel_time_s(k, cm.profile) for k in cases]
+    monkeypatch.setattr(compute, "_FEW_RANKS", 0)
+    many = [kernel_time_s(k, cm.profile) for k in cases]
+    assert all(a.shape == b.shape and np.array_equal(a, b) for a, b in zip(few, many, strict=True))
+    assert any(np.count_nonzero(a) > 1 and len(set(a.tolist()) - {0.0}) > 1 for a in few)

@@ -51,6 +51,8 @@ def kernel_time_s(k: Kernel, profile: KernelTimes, lower: bool = False) -> np.nd
     coords = np.stack(np.broadcast_arrays(*(np.asarray(x, dtype=np.float64) for x in k.shape)))
     size = coords[0].size
     flat = coords.reshape(len(k.shape), size)
+    if size <= _FEW_RANKS:
+        return _few_ranks_time_s(k, profile, flat, lower).reshape(coords[0].shape)
     varies = ~(flat == flat[:, :1]).all(axis=1) if size else np.zeros(len(k.shape), dtype=bool)
     active = (flat > 0).all(axis=0)
     out = np.zeros(size)
@@ -66,6 +68,28 @@ def kernel_time_s(k: Kernel, profile: KernelTimes, lower: bool = False) -> np.nd
         t = _kernel_lookup(k, profile, [rows[:, j] for j in range(rows.shape[1])], lower)
         out[active] = t[inverse.reshape(-1)]
     return out.reshape(coords[0].shape)
+
+
+# Up to this many ranks a kernel's distinct shapes are found as tuples (`_few_ranks_time_s`), not by numpy's unique.
+_FEW_RANKS = 64
+
+
+def _few_ranks_time_s(k: Kernel, profile: KernelTimes, flat: np.ndarray, lower: bool) -> np.ndarray:
+    """`kernel_time_s` of a kernel on few ranks (`flat`: one row per coordinate): its active ranks' distinct
+    shapes sorted as tuples — the order `np.unique` gives them, so the very vectors are looked up — and each
+    rank's seconds from its shape's."""
+    columns = flat.T.tolist()
+    active = [all(x > 0 for x in shape) for shape in columns]
+    out = np.zeros(len(columns))
+    if not any(active):
+        return out
+    shapes = [tuple(shape) for shape, on in zip(columns, active, strict=True) if on]
+    distinct = sorted(set(shapes))
+    index = {shape: i for i, shape in enumerate(distinct)}
+    rows = np.array(distinct, dtype=np.float64)
+    t = _kernel_lookup(k, profile, [rows[:, j] for j in range(rows.shape[1])], lower)
+    out[np.array(active)] = t[[index[shape] for shape in shapes]]
+    return out
 
 
 def _alike(coords: tuple) -> tuple[tuple[int, ...], tuple[float, ...]] | None:

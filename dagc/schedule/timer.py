@@ -24,7 +24,7 @@ from ..plan.cluster import hardware
 from ..plan.plan import Plan
 from ..plan.workload import Workload
 from .floors import FloorTimes
-from .timer_base import TIMER_CACHE_MAX, op_parts, shape_key
+from .timer_base import TIMER_CACHE_MAX, context_free_key, op_parts, shape_key
 
 __all__ = ["KEEP_TIMERS", "TIMER_CACHE_MAX", "Timer", "deployment_key", "shared_timer", "times_alike"]
 
@@ -59,8 +59,11 @@ class Timer(FloorTimes):
         if whole is not None:
             return whole
         offset, cross, last = where
-        body = self._remember(self.cache, (shape, offset), lambda: self._body(workload, lay, phase, req, stage))
-        send = self._remember(self.cache, (shape, "send", cross), lambda: self._send(workload, lay, phase, req, stage))
+        body = self._remember(self.cache, (shape, offset),
+                              lambda: self._body(workload, lay, phase, req, stage, context_free_key(shape, offset)))
+        # the send reads no context: the same at another prompt (`context_free_key`)
+        send_key = ("send", context_free_key(shape, cross)) if self.reuse_context_free else (shape, "send", cross)
+        send = self._remember(self.cache, send_key, lambda: self._send(workload, lay, phase, req, stage))
         out = dict(body)
         out["send"] = 0.0 if last else send[0]
         out["act"] = {**body["act"], "boundary": send[1]}
@@ -93,12 +96,18 @@ class Timer(FloorTimes):
         time_s, _, peak = self._made(self._shapes(workload, lay, phase, req, stage), Op.SEND)
         return time_s, peak
 
-    def _body(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int) -> dict:
+    def _body(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int, free: tuple) -> dict:
+        """The layers and the extras of a pass (`_pass`). Its ops but the attention read no context
+        (`context_free_key` `free`): the same pass at another prompt looks up its attention alone and
+        sums the others' figures as remembered, in the same order, so its figures are those of a pass
+        whose every op is looked up."""
         m = self.plan.model
         shapes = self._shapes(workload, lay, phase, req, stage)
 
         # One template at a time, kept only as floats: a stage group of many ranks holds one op's vectors.
-        ops_info: dict[Op, tuple[float, bool, float]] = {}
+        ops_info: dict[Op, tuple[float, bool, float]] = (
+            dict(self._remember(self.context_free, free, dict)) if self.reuse_context_free else {})
+        new: dict[Op, tuple[float, bool, float]] = {}
 
         split = attention_split_peak_key(lay, workload, phase, req)
 
@@ -106,6 +115,8 @@ class Timer(FloorTimes):
             if op not in ops_info:
                 ops_info[op] = (self._split_op(shapes, op, split) if op in ATTENTION_SPLIT_OPS
                                 else self._made(shapes, op))
+                if op is not Op.ATTENTION:
+                    new[op] = ops_info[op]
             return ops_info[op]
 
         out: dict = op_parts(m, lay, lambda op: info(op)[0])
@@ -121,6 +132,8 @@ class Timer(FloorTimes):
         # the send's peak ("boundary") is added by `pass_times`
         acts = shape_activation_peaks(shapes, m, lambda op: 0.0 if op is Op.SEND else info(op)[2])
         out["act"] = {k: v for k, v in acts.items() if k != "boundary"}
+        if new and self.reuse_context_free:
+            self._remember(self.context_free, free, dict).update(new)
         return out
 
     def activations(self, workload: Workload, lay: Layout) -> dict[int, float]:

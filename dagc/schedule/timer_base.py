@@ -28,7 +28,7 @@ from ..plan.model import Model
 from ..plan.plan import Plan
 from ..plan.workload import Workload
 
-__all__ = ["TIMER_CACHE_MAX", "TimerCore", "op_parts", "shape_key", "split_shapes"]
+__all__ = ["TIMER_CACHE_MAX", "TimerCore", "context_free_key", "op_parts", "shape_key", "split_shapes"]
 
 TIMER_CACHE_MAX = 50_000     # cached stage passes (a few hundred bytes each); the cache restarts beyond
 
@@ -48,6 +48,11 @@ class TimerCore:
         self.peaks: dict[tuple, float] = {}          # `working_set_floor`
         self.made: dict[tuple, tuple] = {}           # `_made` and `_lower` by what the op reads
         self._split_last: tuple | None = None        # the last pass's shapes, split key and split shapes
+        # the figures of a pass's ops that read no context (all but `Op.ATTENTION`), by `context_free_key`:
+        # the same pass at another prompt prices its attention alone (`dagc.schedule.timer.Timer`)
+        self.context_free: dict[tuple, dict] = {}
+
+    reuse_context_free = True       # False: every pass looks each of its ops up (what tests compare the reuse with)
 
     @staticmethod
     def _remember(table: dict, key, make: Callable[[], Any]) -> Any:
@@ -174,6 +179,16 @@ def shape_key(workload: Workload, lay: Layout, phase: Phase, req: tuple) -> tupl
     return (phase.value, req, lay.tp, lay.cp, lay.sp, lay.ep, lay.etp, lay.redundant, lay.eplb, lay.group_size,
             lay.gpus_per_node, workload.prompt, workload.generate, workload.routing, phase_chunk(workload, lay, phase),
             workload.speculative)
+
+
+def context_free_key(shape: tuple, where: int | bool) -> tuple:
+    """What the figures of a pass's ops but its attention depend on (`shape_key`, and where its stage sits: its
+    group's offset in its node for its layers, whether it crosses nodes for its send): the shape but the prompt
+    and output lengths, which reach those ops through their tokens alone — a decode or mixed pass's tokens are
+    its requests' positions and its chunk (both in the key), a prefill's are its prompt (kept)."""
+    if shape[0] == Phase.PREFILL.value:
+        return (shape, where)
+    return (shape[:11], shape[13:], where)
 
 
 def op_parts(m: Model, lay: Layout, value: Callable[[Op], float]) -> dict[str, float]:

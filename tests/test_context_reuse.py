@@ -1,0 +1,98 @@
+"""A pass priced again at another prompt (the step prices' prefix, `dagc.serve.step_prices`) looks up its
+attention alone and sums its other ops' remembered figures in the same order (`Timer.context_free`): every step
+price is the very float (==) a timer that looks each op up afresh gives, on every in-flight example's surface
+grid (the traffic example's among them), and the other ops are not looked up again."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from pathlib import Path
+
+import pytest
+
+from dagc.ir.ops import Op
+from dagc.lang.flatten import flatten
+from dagc.lang.load import load_plan
+from dagc.layout.layout import Layout, resolve
+from dagc.layout.mix import shares
+from dagc.plan.plan import Plan
+from dagc.plan.strategy import Strategy
+from dagc.schedule import timer as timer_module
+from dagc.schedule.timer import Timer
+from dagc.schedule.timer_base import TimerCore
+from dagc.serve.step_prices import StepPrices
+from dagc.serve.surrogate import StepSurface
+from dagc.verdict.pools import check_pools
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+INFLIGHT = sorted(p.name for p in EXAMPLES.glob("*.moe") if "serving = inflight" in p.read_text())
+
+
+def _priced(plan) -> list[tuple[Plan, Strategy, Layout]]:
+    """What a load simulation prices steps of, per strategy of the plan: its (plan, strategy, layout), or each
+    pool's of a disaggregated one."""
+    out = []
+    for decl in plan.strategies:
+        strategy, _ = flatten(decl)
+        assert strategy is not None
+        if strategy.disaggregated:
+            out += [(p.analysis.plan, p.pool.strategy, p.analysis.layout) for p in check_pools(plan, strategy).pools]
+        else:
+            out.append((plan, strategy, resolve(plan.model, plan.cluster, plan.workload, strategy)))
+    return out
+
+
+def _grid(plan, strategy, lay, thin: int) -> list[tuple[int, int, int]]:
+    """(requests, prompt tokens, prefix): every `thin`-th count of requests and of prompt tokens of the strategy's
+    surface grid (`StepSurface`), at prefixes from half the prompt to twice it — the first prefix's all first."""
+    w = plan.workload
+    most = max(1, w.batch // lay.dp)
+    surface = StepSurface(StepPrices(plan, strategy, lay, Timer(plan)), most, lay.adp, w.chunk_tokens, w.prompt,
+                          shares(w, lay).chunk_prompt_tokens)
+    ns = sorted({*surface.n_grid[::thin], most})
+    ps = sorted({*surface.p_grid[::thin], surface.p_grid[-1]})
+    ells = [w.prompt] + [max(1, round(w.prompt * 2 ** (j / 2))) for j in (-2, -1, 1, 2)]
+    return [(n, p, ell) for ell in ells for n in ns for p in ps]
+
+
+def _prices(plan, strategy, lay, points, reuse: bool, monkeypatch) -> tuple[list[float], list[Op]]:
+    """Each point's step price from a fresh timer (and fresh shared ones: the eager mixed steps'), with or without
+    the reuse; and the ops the timer looked up (`_made`) for the other prefixes' points of a chunk within every
+    prefix (priced at its own tokens)."""
+    monkeypatch.setattr(TimerCore, "reuse_context_free", reuse)
+    monkeypatch.setattr(timer_module, "_TIMERS", OrderedDict())
+    timer = Timer(plan)
+    looked: list[Op] = []
+    made = timer._made
+
+    def spy(shapes, op):
+        looked.append(op)
+        return made(shapes, op)
+
+    timer._made = spy  # type: ignore[method-assign]
+    prices = StepPrices(plan, strategy, lay, timer)
+    out = []
+    first, least = points[0][2], min(ell for _, _, ell in points)
+    for n, p, ell in points:
+        mark = len(looked)
+        out.append(prices.step(n, p, ell))
+        if ell == first or p > least:      # beyond a prefix's tokens a chunk is extrapolated from other steps'
+            del looked[mark:]
+    return out, looked
+
+
+@pytest.mark.parametrize("name", INFLIGHT)
+def test_prices_at_another_prefix_are_those_of_every_op_looked_up(name, monkeypatch):
+    priced = _priced(load_plan(EXAMPLES / name))
+    assert priced
+    for plan, strategy, lay in priced:
+        points = _grid(plan, strategy, lay, thin=1 if "traffic" in name else 3)
+        assert len(points) >= 5 * 4 * 4
+        reused, looked = _prices(plan, strategy, lay, points, True, monkeypatch)
+        full, looked_full = _prices(plan, strategy, lay, points, False, monkeypatch)
+        assert reused == full, name
+        assert all(x > 0 for x in full)
+        # at other prefixes the reuse looks up the attention alone; each op is looked up without it
+        assert set(looked) == {Op.ATTENTION}, set(looked)
+        assert Op.SEND in looked_full or all(last for _, _, last in Timer(plan).placements(lay))   # none after the last
+        assert set(looked_full) - {Op.ATTENTION}
