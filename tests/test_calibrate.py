@@ -268,6 +268,18 @@ def test_a_bad_manifest_is_located_in_it(synthetic, tmp_path, manifest, said):
     assert e.code == "E110" and said in e.message and e.span.source.path.endswith("bad.toml")
 
 
+@pytest.mark.parametrize("manifest, line, column", [
+    ('plan = "plan.moe"\n[[run]\n', 2, 6),                     # TOML: the parser's "line 2, column 6"
+    ('{"run": [{"file": "run1.json",}]}', 1, 31),             # JSON: its offset
+])
+def test_a_manifest_that_does_not_parse_is_located_where_the_parser_stopped(tmp_path, manifest, line, column):
+    (tmp_path / "m.toml").write_text(manifest)
+    with pytest.raises(PlanError) as exc:
+        jobs_of_manifest(tmp_path / "m.toml")
+    (e,) = exc.value.diagnostics
+    assert e.code == "E110" and (e.span.line, e.span.column) == (line, column), (e.message, e.span)
+
+
 def test_the_manifest_is_read_as_a_run_file_is(tmp_path):
     (tmp_path / "m.toml").write_bytes(b'plan = "caf\xe9.moe"\n')
     with pytest.raises(PlanError) as exc:

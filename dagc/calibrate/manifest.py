@@ -18,6 +18,7 @@ type, a run number the file does not have), the plans' own diagnostics, the run 
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
@@ -89,7 +90,8 @@ def jobs_of_manifest(path: str | Path, allow_paths: Sequence[Path] = ()) -> list
     try:
         doc = json.loads(text) if text.lstrip().startswith("{") else tomllib.loads(text)
     except (ValueError, RecursionError) as exc:
-        raise _bad(src, 0, f"the manifest is not valid TOML or JSON: {quote(str(exc), 120)}") from None
+        why = f"the manifest is not valid TOML or JSON: {quote(str(exc), 120)}"
+        raise _bad(src, _error_at(text, exc), why) from None
     entries = doc.get("run") if isinstance(doc, dict) else None
     if not isinstance(entries, list) or not entries or not all(isinstance(e, dict) for e in entries):
         raise _bad(src, 0, "the manifest has no `[[run]]` entries (a run file is given with `--plan PLAN`)")
@@ -114,6 +116,20 @@ def jobs_of_manifest(path: str | Path, allow_paths: Sequence[Path] = ()) -> list
             runs = [runs[which - 1]]
         jobs += [Job(r, plans[key], _shown(plan, overrides)) for r in runs]
     return jobs
+
+
+def _error_at(text: str, exc: BaseException) -> int:
+    """Where a TOML or JSON parser says the manifest goes wrong (JSON's offset; TOML's "line L, column C"), else 0."""
+    if isinstance(exc, json.JSONDecodeError):
+        return min(exc.pos, len(text))
+    m = re.search(r"line (\d+), column (\d+)", str(exc))
+    if m is None:
+        return 0
+    lines = text.split("\n")
+    line, col = int(m[1]), int(m[2])
+    if not 1 <= line <= len(lines):
+        return 0
+    return sum(len(x) + 1 for x in lines[:line - 1]) + min(max(col - 1, 0), len(lines[line - 1]))
 
 
 def _check_entry(src: SourceFile, at: int, k: int, file: Any, plan: Any, strategy: Any, roots: Sequence[Path]) -> None:
