@@ -143,8 +143,16 @@ def drive(plan: Plan, options: DriveOptions | None = None) -> Driven:
             by_objective = objective_picks(plan, found, top=CHECK_RESCORED, jobs=o.jobs, progress=bar,
                                            budget_s=o.budget_s, timer=timer)
     with (progress(Stage.LOAD) if plan.workload.traffic is not None else contextlib.nullcontext(None)) as bar:
-        results = engine_check(plan, strategy, optimality=found, picks=by_objective, progress=bar)
-    return Driven(plan, tuple(with_next_steps(results, judge=engine_checked)), found)
+        results = _checked(plan, strategy, found, by_objective, bar)
+    return Driven(plan, tuple(results), found)
+
+
+def _checked(plan: Plan, strategy: StrategyDecl | None, optimality: SearchResult | None, picks: dict | None,
+             progress: Progress | None) -> list[StrategyResult]:
+    """The last two steps: each strategy checked with its engine's E7xx and judged against `optimality`, then
+    the next steps of those that miss a requirement."""
+    results = engine_check(plan, strategy, optimality=optimality, picks=picks, progress=progress)
+    return with_next_steps(results, judge=engine_checked)
 
 
 def check(plan: Plan, strategy: str | StrategyDecl | None = None, optimality: SearchResult | None = None,
@@ -174,10 +182,8 @@ def check(plan: Plan, strategy: str | StrategyDecl | None = None, optimality: Se
         PlanError: when `strategy` text does not parse.
     """
     if optimality is not None or picks is not None or not search:
-        if isinstance(strategy, str):
-            strategy = parse_strategy(strategy)
-        results = engine_check(plan, strategy, optimality=optimality, picks=picks, progress=progress)
-        return with_next_steps(results, judge=engine_checked)
+        decl = parse_strategy(strategy) if isinstance(strategy, str) else strategy
+        return _checked(plan, decl, optimality, picks, progress)
     if progress_for is None and progress is not None:
         def progress_for(stage: Stage) -> AbstractContextManager[Progress | None]:
             return contextlib.nullcontext(progress if stage is Stage.LOAD else None)
