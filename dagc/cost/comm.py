@@ -15,7 +15,7 @@ import numpy as np
 from ..ir.dag import OpKind, OpTemplate
 from .cost_model import CostModel
 
-__all__ = ["collective_time_s"]
+__all__ = ["collective_time_s", "comm_time_s", "hierarchical_time_s"]
 
 
 def collective_time_s(kind: OpKind, n: int, nbytes, bw_bytes_per_s: float, latency_s: float):
@@ -53,3 +53,17 @@ def hierarchical_time_s(tpl: OpTemplate, cm: CostModel) -> np.ndarray:
         return np.maximum((nodes - 1) / nodes * m_net / net, (r - 1) / r * m / nvl) + cm.inter_latency_s
     both = 2.0 if tpl.kind is OpKind.ALL_REDUCE else 1.0
     return both * ((r - 1) / r * m / nvl + (nodes - 1) / nodes * m / (r * net)) + cm.inter_latency_s
+
+
+def comm_time_s(tpl: OpTemplate, cm: CostModel) -> np.ndarray:
+    """Per-rank seconds of a collective or transfer: per level across nodes (`hierarchical_time_s`), a node's
+    all-reduce as the profile measured it (the engine's own, `CostModel.measured_all_reduce`), else the
+    alpha-beta model of its group's slowest link."""
+    if tpl.nodes > 1 and tpl.kind not in (OpKind.SEND, OpKind.RECV):
+        return hierarchical_time_s(tpl, cm)
+    if (tpl.kind is OpKind.ALL_REDUCE and not tpl.crosses_nodes and cm.measured_all_reduce
+            and cm.profile is not None and cm.profile.all_reduce_covers(tpl.group_size)):
+        m = np.asarray(tpl.comm_bytes, dtype=np.float64)     # the engine's own all-reduce, as measured
+        return np.where(m > 0, np.asarray(cm.profile.all_reduce_s(tpl.group_size, m), dtype=np.float64), 0.0)
+    bw, alpha = cm.link(tpl.crosses_nodes)
+    return np.asarray(collective_time_s(tpl.kind, tpl.group_size, tpl.comm_bytes, bw, alpha), dtype=np.float64)

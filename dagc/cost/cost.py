@@ -17,9 +17,10 @@ import numpy as np
 
 from ..ir.dag import Dag, OpKind, OpTemplate
 from ..plan.cluster import Cluster
-from .comm import collective_time_s, hierarchical_time_s
-from .compute import alike_kernel_seconds, compute_time_s, kernel_seconds, op_time_scale, priced_kernels
+from .comm import comm_time_s
+from .compute import compute_time_s, kernel_seconds, op_time_scale, priced_kernels
 from .cost_model import CostModel
+from .op_price import op_price
 
 __all__ = ["Costs", "cost", "host_step_s", "template_time_s", "template_lower_s", "template_max_s", "compute_cost_key"]
 
@@ -27,14 +28,7 @@ __all__ = ["Costs", "cost", "host_step_s", "template_time_s", "template_lower_s"
 def template_time_s(tpl: OpTemplate, cm: CostModel, kernel_s: tuple[np.ndarray, ...] | None = None) -> np.ndarray:
     """Per-rank durations of one op template (`kernel_s`: its `kernel_seconds`, when already known)."""
     if tpl.kind.is_comm:
-        if tpl.nodes > 1 and tpl.kind not in (OpKind.SEND, OpKind.RECV):
-            return hierarchical_time_s(tpl, cm)
-        if (tpl.kind is OpKind.ALL_REDUCE and not tpl.crosses_nodes and cm.measured_all_reduce
-                and cm.profile is not None and cm.profile.all_reduce_covers(tpl.group_size)):
-            m = np.asarray(tpl.comm_bytes, dtype=np.float64)     # the engine's own all-reduce, as measured
-            return np.where(m > 0, np.asarray(cm.profile.all_reduce_s(tpl.group_size, m), dtype=np.float64), 0.0)
-        bw, alpha = cm.link(tpl.crosses_nodes)
-        return np.asarray(collective_time_s(tpl.kind, tpl.group_size, tpl.comm_bytes, bw, alpha), dtype=np.float64)
+        return comm_time_s(tpl, cm)
     if cm.profile is None:
         peak = cm.peak_flops(tpl.peak_dtype) * cm.compute_efficiency
         return np.asarray(compute_time_s(tpl.flops, tpl.hbm_bytes, peak, cm.hbm_bytes_per_s * cm.hbm_efficiency),
@@ -87,24 +81,15 @@ def template_max_s(tpl: OpTemplate, cm: CostModel, lower: bool = False) -> float
     """The slowest rank's seconds of a template, `template_time_s(tpl, cm).max()` (0 with no ranks);
     `lower`: with its kernels at their lower seconds (`template_lower_s`). When every rank of every
     kernel has the same shape (the search's usual case) it is summed as floats, kernel by kernel in
-    the same order as the per-rank arrays would be: the same figure, without a numpy call per kernel."""
-    if not tpl.kind.is_comm and cm.profile is not None and np.size(tpl.flops):
-        seconds = alike_kernel_seconds(tpl, cm, lower)
-        if seconds is not None:
-            total, eager_launches = 0.0, 0.0
-            for k, t in zip(priced_kernels(tpl, cm.profile, cm.glue), seconds, strict=True):
-                total = total + t
-                if k.eager and t > 0:
-                    eager_launches = eager_launches + k.launches
-            return max(total, eager_launches * cm.profile.eager_floor_s) + host_step_s(tpl, cm)
-    kernel_s = kernel_seconds(tpl, cm, lower=True) if lower else None
-    return float(template_time_s(tpl, cm, kernel_s).max(initial=0.0))
+    the same order as the per-rank arrays would be: the same figure, without a numpy call per kernel
+    (`dagc.cost.op_price.OpPrice`, which a timer keeps to price the template again at other engine terms)."""
+    return op_price(tpl, cm, lower).seconds(cm)
 
 
 def compute_cost_key(tpl: OpTemplate, cm: CostModel) -> tuple | None:
-    """Everything `template_time_s` reads of a compute template under `cm`:
-    templates with the same key take the same time (the search's timer prices each key once,
-    `dagc.schedule.timer`). None for a collective.
+    """Everything `template_time_s` reads of a compute template under `cm` but the engine's terms (`step_s` and
+    the time scales, which `OpPrice.seconds` applies): templates with the same key have the same `op_price` (the
+    search's timer prices each key once, `dagc.schedule.timer_base`). None for a collective.
 
     Example:
         >>> from dagc.plan.cluster import Cluster
@@ -123,8 +108,9 @@ def compute_cost_key(tpl: OpTemplate, cm: CostModel) -> tuple | None:
     kernels = tuple((k.cls, k.dtype, k.memory_op, k.launches, k.eager, tuple(_array_key(x) for x in k.shape))
                     for k in priced_kernels(tpl, cm.profile, cm.glue))
     roofline = (tpl.peak_dtype, _array_key(tpl.flops), _array_key(tpl.hbm_bytes)) if cm.profile is None else ()
-    # the engine's multiplier of the op's time (1 but with a calibration's scales), read from its FLOPs and bytes
-    return (np.shape(tpl.flops), kernels, tpl.kind is OpKind.EMBED, op_time_scale(tpl, cm), *roofline)
+    # what blends the engine's multipliers of the op's time (`CostModel.time_scale`), read from its FLOPs and bytes
+    share = cm.compute_share(tpl.flops_total, tpl.hbm_bytes_total, tpl.peak_dtype)
+    return (np.shape(tpl.flops), kernels, tpl.kind is OpKind.EMBED, share, *roofline)
 
 
 def _array_key(x) -> tuple:

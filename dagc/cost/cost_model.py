@@ -90,9 +90,14 @@ class CostModel:
         c, m = self.compute_time_scale, self.memory_time_scale
         if c == m:
             return c
-        tc, tm = flops / self.peak_flops(dtype), hbm_bytes / self.hbm_bytes_per_s
-        f = tc / (tc + tm) if tc + tm > 0 else 1.0
+        f = self.compute_share(flops, hbm_bytes, dtype)
         return c * f + m * (1.0 - f)
+
+    def compute_share(self, flops: float, hbm_bytes: float, dtype: DType) -> float:
+        """The share of compute in a compute op's roofline time, (FLOPs / peak) / (FLOPs / peak + bytes / HBM
+        bandwidth) (1 with neither): what `time_scale` blends the two multipliers by."""
+        tc, tm = flops / self.peak_flops(dtype), hbm_bytes / self.hbm_bytes_per_s
+        return tc / (tc + tm) if tc + tm > 0 else 1.0
 
     def peak_flops(self, dtype: DType) -> float:
         return peak_flops(self.gpu_flops_16bit, self.gpu_flops_8bit, dtype, self.gpu_flops_4bit)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Hashable
+from weakref import WeakValueDictionary
 
 from ..ir.dag import Phase
 from ..ir.ops import ATTENTION_SPLIT_OPS, LayerOp, Op, attention_split_peak_key, layer_ops
@@ -21,14 +22,19 @@ from ..layout.layout import Layout
 from ..layout.speculative import draft_layer_dense, draft_passes, without_speculation
 from ..memory.activations import shape_activation_peaks, stage_activation_bytes
 from ..plan.cluster import hardware
+from ..plan.engines import EngineTerms
 from ..plan.plan import Plan
 from ..plan.workload import Workload
 from .floors import FloorTimes
-from .timer_base import TIMER_CACHE_MAX, context_free_key, op_parts, shape_key
+from .timer_base import TIMER_CACHE_MAX, OpTables, context_free_key, op_parts, shape_key
 
-__all__ = ["KEEP_TIMERS", "TIMER_CACHE_MAX", "Timer", "deployment_key", "shared_timer", "times_alike"]
+__all__ = ["KEEP_TIMERS", "OPEN_TERMS", "TIMER_CACHE_MAX", "Timer", "deployment_key", "priced_key", "shared_timer",
+           "times_alike"]
 
 KEEP_TIMERS = 8         # deployments whose timers `shared_timer` keeps (each table bounded by TIMER_CACHE_MAX)
+# The engine's terms no op template reads: each timer applies them to the op's price (`dagc.cost.op_price`), and
+# timers whose plans differ only in them share their op prices (`shared_timer`)
+OPEN_TERMS = ("step_s", "frontend_s", "compute_time_scale", "memory_time_scale")
 
 
 class Timer(FloorTimes):
@@ -156,17 +162,37 @@ def times_alike(a: Plan, b: Plan) -> bool:
     return a is b or deployment_key(a) == deployment_key(b)
 
 
+def priced_key(plan: Plan) -> Hashable:
+    """`deployment_key` but the engine's `OPEN_TERMS`: what an op's price with those terms open reads of its plan
+    (`dagc.schedule.timer_base.OpTables`)."""
+    engine = plan.cluster.engine
+    own = EngineTerms()
+    terms = engine.terms.model_copy(update={t: getattr(own, t) for t in OPEN_TERMS})
+    cluster = plan.cluster.model_copy(update={"engine": engine.model_copy(update={"terms": terms})})
+    return deployment_key(plan.model_copy(update={"cluster": cluster}))
+
+
 _TIMERS: OrderedDict[Hashable, Timer] = OrderedDict()
+# The op prices of the timers alive, by `priced_key`: a calibration's timers, one a set of engine terms, make
+# and price each op once; kept as long as a timer holds them (the timers kept here, the step prices of
+# `dagc.serve.shared`)
+_TABLES: WeakValueDictionary[Hashable, OpTables] = WeakValueDictionary()
 
 
 def shared_timer(plan: Plan) -> Timer:
     """The timer this process keeps for the plan's deployment (`deployment_key`), made on first use: the step
     prices of every strategy checked on it (`dagc.serve.step_prices`) and a fleet's searches of one GPU type
-    at each count (`dagc.fleet.cluster`) price each op once. The last `KEEP_TIMERS` are kept."""
+    at each count (`dagc.fleet.cluster`) price each op once. The last `KEEP_TIMERS` are kept. Timers of plans
+    that differ only in the engine's `OPEN_TERMS` (a calibration's) share their op prices (`OpTables`): each op
+    is made and its kernels priced once, the terms applied by each timer."""
     key = deployment_key(plan)
     timer = _TIMERS.get(key)
     if timer is None:
-        timer = _TIMERS[key] = Timer(plan)
+        apart = priced_key(plan)
+        tables = _TABLES.get(apart)
+        if tables is None:
+            tables = _TABLES[apart] = OpTables()
+        timer = _TIMERS[key] = Timer(plan, tables)
         while len(_TIMERS) > KEEP_TIMERS:
             _TIMERS.popitem(last=False)
     _TIMERS.move_to_end(key)

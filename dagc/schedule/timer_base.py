@@ -4,7 +4,8 @@ Input: a `Plan`. Output: `TimerCore`, what `dagc.schedule.floors` and `dagc.sche
 tables their figures are remembered in (by everything a figure depends on, so candidates share
 them), where a layout's stages sit, its micro-batches' requests and units, and an op's template at
 a pass's shapes (`OpShapes`) made, priced by `dagc.cost.cost` and let go, once per key of what it
-reads (`OpShapes.reads`).
+reads (`OpShapes.reads`); and `OpTables`, the op templates' prices with the engine's terms left open
+(`dagc.cost.op_price.OpPrice`), which timers of plans that differ only in those terms share.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from typing import Any, cast
 
 import numpy as np
 
-from ..cost.cost import compute_cost_key, template_max_s
+from ..cost.cost import compute_cost_key
 from ..cost.cost_model import CostModel
+from ..cost.op_price import OpPrice, op_price
 from ..ir.dag import OpTemplate, Phase
 from ..ir.op_shapes import phase_chunk
 from ..ir.ops import Op, OpShapes, layer_ops, rank_dims
@@ -28,20 +30,32 @@ from ..plan.model import Model
 from ..plan.plan import Plan
 from ..plan.workload import Workload
 
-__all__ = ["TIMER_CACHE_MAX", "TimerCore", "context_free_key", "op_parts", "shape_key", "split_shapes"]
+__all__ = ["TIMER_CACHE_MAX", "OpTables", "TimerCore", "context_free_key", "op_parts", "shape_key", "split_shapes"]
 
 TIMER_CACHE_MAX = 50_000     # cached stage passes (a few hundred bytes each); the cache restarts beyond
 
 
+class OpTables:
+    """Op templates priced with the engine's terms left open (`dagc.cost.op_price.OpPrice`): what timers whose
+    plans differ only in those terms share (`dagc.schedule.timer.shared_timer`: a calibration's simulations, one
+    a set of terms), each template made and its kernels priced once, the terms applied on top by each timer."""
+
+    def __init__(self) -> None:
+        # `TimerCore._made`'s key → the op's price, whether it is a collective, its activation peak
+        self.made: dict[tuple, tuple[OpPrice, bool, float]] = {}
+        self.prices: dict[tuple, OpPrice] = {}      # by `dagc.cost.cost.compute_cost_key` (`TimerCore._op_price`)
+
+
 class TimerCore:
     """The timer's caches and op templates, shared by its passes (`dagc.schedule.timer.Timer`) and their
-    lower bounds (`dagc.schedule.floors.FloorTimes`)."""
+    lower bounds (`dagc.schedule.floors.FloorTimes`); `tables`, the op prices it shares with other timers
+    (`OpTables`; its own by default)."""
 
-    def __init__(self, plan: Plan):
+    def __init__(self, plan: Plan, tables: OpTables | None = None):
         self.plan = plan
         self.cm = CostModel.from_cluster(plan.cluster)
+        self.tables = tables if tables is not None else OpTables()
         self.cache: dict[tuple, dict] = {}
-        self.op_costs: dict[tuple, float] = {}       # `_op_cost` by `dagc.cost.cost.compute_cost_key`
         self.op_info: dict[tuple, tuple[float, bool, float]] = {}   # `ATTENTION_SPLIT_OPS` by their key
         self.figures: dict[tuple, dict[str, float]] = {}                   # `figures_of`
         self.layouts: dict[tuple, tuple] = {}        # `placements`, `request_rows`, `stage_kinds` of layouts
@@ -106,15 +120,13 @@ class TimerCore:
             (*stage_layer_counts(self.plan.model, a, b), stage == 0, stage == lay.pp - 1)
             for stage, (a, b) in enumerate(lay.stage_layers)))
 
-    def _op_cost(self, tpl: OpTemplate) -> float:
-        """The slowest rank's seconds of a template; a compute template's are priced once per
+    def _op_price(self, tpl: OpTemplate) -> OpPrice:
+        """A template's price, its terms open (`OpPrice`); a compute template's made once per
         `dagc.cost.cost.compute_cost_key` (the same kernels recur across stage shapes: the attention ops
         of one attention split beside every expert split)."""
-        def price() -> float:
-            return template_max_s(tpl, self.cm)
-
         key = compute_cost_key(tpl, self.cm)
-        return price() if key is None else self._remember(self.op_costs, key, price)
+        return op_price(tpl, self.cm) if key is None else \
+            self._remember(self.tables.prices, key, lambda: op_price(tpl, self.cm))
 
     def _shapes(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int,
                 chunk: int | None = None) -> OpShapes:
@@ -132,11 +144,17 @@ class TimerCore:
         # attention's, which reads the context they make: another length prices the other ops again for nothing
         lengths = (w.prompt, w.generate) if op is Op.ATTENTION else ()
         key = (op, shapes.reads(op), *lengths, w.routing, w.dispatch)
-        return self._remember(self.made, key, lambda: self._make(shapes, op))
+        return self._remember(self.made, key, lambda: self._priced(shapes, op, key))
 
-    def _make(self, shapes: OpShapes, op: Op) -> tuple[float, bool, float]:
+    def _priced(self, shapes: OpShapes, op: Op, key: tuple) -> tuple[float, bool, float]:
+        """`_made`'s figures at this timer's engine terms, from the op's price (`OpTables`: made once for the
+        timers that share them)."""
+        price, comm, peak = self._remember(self.tables.made, key, lambda: self._make(shapes, op))
+        return price.seconds(self.cm), comm, peak
+
+    def _make(self, shapes: OpShapes, op: Op) -> tuple[OpPrice, bool, float]:
         tpl = shapes.make(op)
-        return self._op_cost(tpl), tpl.kind.is_comm, template_activation_peak(tpl)
+        return self._op_price(tpl), tpl.kind.is_comm, template_activation_peak(tpl)
 
     def _split_op(self, shapes: OpShapes, op: Op, split: tuple) -> tuple[float, bool, float]:
         """`_made` of an op of `ATTENTION_SPLIT_OPS`, once per attention split: its figures are the

@@ -1,0 +1,123 @@
+"""A template's price with the engine's terms left open: its kernels priced once, the terms applied on top.
+
+Input: an `OpTemplate` and a `CostModel`. Output: `OpPrice` — everything `dagc.cost.cost.template_max_s` reads of
+the template under the cost model but the engine's terms (`step_s`, `compute_time_scale`, `memory_time_scale`):
+a collective's seconds (no term reaches them); a compute op's kernels' seconds at the profile (or its roofline's)
+and their efficiencies, its share of compute in its roofline time (which blends the two scales,
+`CostModel.time_scale`) and whether it carries the step's host time (`host_step_s`, its embedding) — and
+`OpPrice.seconds(cm)`, the slowest rank's seconds under a cost model of any terms: the same operations in the
+same order as `template_time_s(tpl, cm).max()` makes them, so the very float.
+
+The templates of timers whose plans differ only in those terms — a calibration's simulations, one a set of terms
+(`dagc.calibrate.solve`) — are made and priced once (`dagc.schedule.timer_base.OpTables`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..ir.dag import OpKind, OpTemplate
+from .comm import comm_time_s
+from .compute import _MEMORY_BOUND, _alike_values, _uniform_seconds, compute_time_s, kernel_time_s, priced_kernels
+from .cost_model import CostModel
+
+__all__ = ["OpPrice", "op_price"]
+
+# Beyond this many ranks a template's per-rank seconds are kept once per distinct rank (the slowest is the same).
+_FEW_RANKS = 16
+
+
+@dataclass(frozen=True, eq=False)
+class OpPrice:
+    """A template's slowest rank's seconds but for the engine's terms (module docstring). Exactly one of
+    `fixed_s` (a collective), `alike` (every rank of every kernel alike: per kernel its seconds, efficiency and
+    eager launches), `ranks` (per kernel a row of seconds per rank, `effs` and `launches` beside) and `roofline`
+    (per rank, without a profile) says how it is priced."""
+
+    fixed_s: float | None = None
+    alike: tuple[tuple[float, float, int], ...] | None = None
+    ranks: np.ndarray | None = None             # kernels × ranks
+    effs: tuple[float, ...] = ()
+    launches: tuple[int, ...] = ()              # each kernel's eager launches (0: not eager)
+    roofline: np.ndarray | None = None
+    compute_share: float = 1.0                  # of its roofline time (`CostModel.compute_share`)
+    embed: bool = False                         # carries the step's host time
+    eager_floor_s: float = 0.0
+
+    def seconds(self, cm: CostModel) -> float:
+        """The template's slowest rank's seconds under `cm` (`template_max_s`, the same float).
+
+        Example:
+            >>> p = OpPrice(alike=((2e-3, 1.0, 0), (1e-3, 1.0, 0)), compute_share=0.5)
+            >>> from dagc.plan.cluster import Cluster
+            >>> from dagc.plan.presets import GPU_PRESETS
+            >>> import dataclasses
+            >>> cm = CostModel.from_cluster(Cluster(gpus=8, gpu=GPU_PRESETS["h100-sxm"], intra_node_bytes_per_s=450e9))
+            >>> round(p.seconds(dataclasses.replace(cm, compute_time_scale=2.0, memory_time_scale=1.0)), 9)
+            0.0045
+        """
+        if self.fixed_s is not None:
+            return self.fixed_s
+        c, m = cm.compute_time_scale, cm.memory_time_scale
+        scale = c if c == m else c * self.compute_share + m * (1.0 - self.compute_share)
+        host = cm.step_s if self.embed else 0.0
+        if self.alike is not None:
+            total, eager = 0.0, 0.0
+            for t, eff, launches in self.alike:
+                x = t * scale / eff
+                total = total + x
+                if launches and x > 0:
+                    eager = eager + launches
+            return max(total, eager * self.eager_floor_s) + host
+        if self.roofline is not None:
+            return float((self.roofline * scale + host).max(initial=0.0))
+        assert self.ranks is not None
+        rank_s = np.zeros(self.ranks.shape[1])
+        eager_ranks = np.zeros(self.ranks.shape[1])
+        for raw, eff, launches in zip(self.ranks, self.effs, self.launches, strict=True):
+            t = raw * (scale / eff)
+            rank_s = rank_s + t
+            if launches:
+                eager_ranks = eager_ranks + np.where(t > 0, launches, 0)
+        return float((np.maximum(rank_s, eager_ranks * self.eager_floor_s) + host).max(initial=0.0))
+
+
+def op_price(tpl: OpTemplate, cm: CostModel, lower: bool = False) -> OpPrice:
+    """The template's `OpPrice` under `cm`'s profile, links and efficiencies (its terms are read by `seconds`
+    alone); `lower`: its kernels at their lower seconds (`template_lower_s`)."""
+    if tpl.kind.is_comm:
+        return OpPrice(fixed_s=float(comm_time_s(tpl, cm).max(initial=0.0)))
+    share = cm.compute_share(tpl.flops_total, tpl.hbm_bytes_total, tpl.peak_dtype)
+    embed = tpl.kind is OpKind.EMBED
+    profile = cm.profile
+    if profile is None:
+        peak = cm.peak_flops(tpl.peak_dtype) * cm.compute_efficiency
+        rank_s = np.asarray(compute_time_s(tpl.flops, tpl.hbm_bytes, peak, cm.hbm_bytes_per_s * cm.hbm_efficiency),
+                       dtype=np.float64)
+        return OpPrice(roofline=np.unique(rank_s), compute_share=share, embed=embed)
+    kernels = priced_kernels(tpl, profile, cm.glue)
+    effs = tuple(cm.hbm_efficiency if k.cls in _MEMORY_BOUND else cm.compute_efficiency for k in kernels)
+    launches = tuple(k.launches if k.eager else 0 for k in kernels)
+    if np.size(tpl.flops):
+        alike = []
+        for k, eff, n in zip(kernels, effs, launches, strict=True):
+            one = _alike_values(k.shape)
+            if one is None:
+                break
+            one_s = _uniform_seconds(profile, k.cls, k.dtype, k.memory_op, k.launches, one, lower) \
+                if all(x > 0 for x in one) else 0.0
+            alike.append((one_s, eff, n))
+        else:
+            return OpPrice(alike=tuple(alike), compute_share=share, embed=embed, eager_floor_s=profile.eager_floor_s)
+    raws = [kernel_time_s(k, profile, lower) for k in kernels]
+    shape = np.broadcast_shapes(np.shape(tpl.flops), *(np.shape(r) for r in raws))
+    size = int(np.prod(shape))
+    rows = np.array([np.broadcast_to(r, shape).reshape(-1) for r in raws], dtype=np.float64).reshape(len(raws), size)
+    if not raws:
+        rows = np.zeros((0, min(size, 1)))
+    elif size > _FEW_RANKS:
+        rows = np.unique(rows, axis=1)
+    return OpPrice(ranks=rows, effs=effs, launches=launches, compute_share=share, embed=embed,
+                   eager_floor_s=profile.eager_floor_s)
