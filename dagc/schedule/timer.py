@@ -26,7 +26,7 @@ from ..plan.engines import EngineTerms
 from ..plan.plan import Plan
 from ..plan.workload import Workload
 from .floors import FloorTimes
-from .timer_base import TIMER_CACHE_MAX, OpTables, context_free_key, op_parts, shape_key
+from .timer_base import TIMER_CACHE_MAX, Entry, OpTables, context_free_key, op_parts, pass_ops, shape_key
 
 __all__ = ["KEEP_TIMERS", "OPEN_TERMS", "TIMER_CACHE_MAX", "Timer", "deployment_key", "priced_key", "shared_timer",
            "times_alike"]
@@ -66,7 +66,7 @@ class Timer(FloorTimes):
             return whole
         offset, cross, last = where
         body = self._remember(self.cache, (shape, offset),
-                              lambda: self._body(workload, lay, phase, req, stage, context_free_key(shape, offset)))
+                              lambda: self._body(workload, lay, phase, req, stage, shape, offset))
         # the send reads no context: the same at another prompt (`context_free_key`)
         send_key = ("send", context_free_key(shape, cross)) if self.reuse_context_free else (shape, "send", cross)
         send = self._remember(self.cache, send_key, lambda: self._send(workload, lay, phase, req, stage))
@@ -102,30 +102,16 @@ class Timer(FloorTimes):
         time_s, _, peak = self._made(self._shapes(workload, lay, phase, req, stage), Op.SEND)
         return time_s, peak
 
-    def _body(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int, free: tuple) -> dict:
-        """The layers and the extras of a pass (`_pass`). Its ops but the attention read no context
-        (`context_free_key` `free`): the same pass at another prompt looks up its attention alone and
-        sums the others' figures as remembered, in the same order, so its figures are those of a pass
-        whose every op is looked up."""
+    def _body(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int, shape: tuple,
+              offset: int) -> dict:
+        """The layers and the extras of a pass (`_pass`) at this timer's engine terms, from its ops' entries
+        (`_body_entries`: made once for the timers that share `tables`)."""
         m = self.plan.model
-        shapes = self._shapes(workload, lay, phase, req, stage)
-
-        # One template at a time, kept only as floats: a stage group of many ranks holds one op's vectors.
-        ops_info: dict[Op, tuple[float, bool, float]] = (
-            dict(self._remember(self.context_free, free, dict)) if self.reuse_context_free else {})
-        new: dict[Op, tuple[float, bool, float]] = {}
-
-        split = attention_split_peak_key(lay, workload, phase, req)
-
-        def info(op: Op) -> tuple[float, bool, float]:
-            if op not in ops_info:
-                ops_info[op] = (self._split_op(shapes, op, split) if op in ATTENTION_SPLIT_OPS
-                                else self._made(shapes, op))
-                if op is not Op.ATTENTION:
-                    new[op] = ops_info[op]
-            return ops_info[op]
-
-        out: dict = op_parts(m, lay, lambda op: info(op)[0])
+        entries, acts = self._remember(self.tables.bodies, (shape, offset), lambda: self._body_entries(
+            workload, lay, phase, req, stage, context_free_key(shape, offset)))
+        cm = self.cm
+        info = {op: (price.seconds(cm), comm) for op, (price, comm, _) in entries.items()}
+        out: dict = op_parts(m, lay, lambda op: info[op][0])
         if phase is not Phase.PREFILL and draft_passes(workload):
             out["head"] += self._draft(workload, lay, req, stage)
         for dense in (True, False):       # two micro-batches through a layer
@@ -134,13 +120,43 @@ class Timer(FloorTimes):
                 out[name] = 0.0
                 continue
             ops, _ = layer_ops(lay, m, dense)
-            out[name] = _pair_layer_time([(lop, *info(lop.op)[:2]) for lop in ops])
-        # the send's peak ("boundary") is added by `pass_times`
-        acts = shape_activation_peaks(shapes, m, lambda op: 0.0 if op is Op.SEND else info(op)[2])
-        out["act"] = {k: v for k, v in acts.items() if k != "boundary"}
-        if new and self.reuse_context_free:
-            self._remember(self.context_free, free, dict).update(new)
+            out[name] = _pair_layer_time([(lop, *info[lop.op]) for lop in ops])
+        out["act"] = dict(acts)
         return out
+
+    def _body_entries(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int,
+                      free: tuple) -> tuple[dict[Op, Entry], dict[str, float]]:
+        """The entries of a pass's ops (`pass_ops`) and its activation peaks but the send's ("boundary",
+        added by `_pass`). Its ops but the attention read no context (`context_free_key` `free`): the same
+        pass at another prompt looks up its attention alone and takes the others' entries as remembered, so
+        its figures are those of a pass whose every op is looked up."""
+        m = self.plan.model
+        shapes = self._shapes(workload, lay, phase, req, stage)
+
+        # One template at a time, kept only as its price: a stage group of many ranks holds one op's vectors.
+        known: dict[Op, Entry] = (
+            dict(self._remember(self.tables.context_free, free, dict)) if self.reuse_context_free else {})
+        used: dict[Op, Entry] = {}
+        new: dict[Op, Entry] = {}
+        split = attention_split_peak_key(lay, workload, phase, req)
+
+        def entry(op: Op) -> Entry:
+            hit = used.get(op)
+            if hit is None:
+                hit = known.get(op)
+                if hit is None:
+                    hit = self._split_entry(shapes, op, split) if op in ATTENTION_SPLIT_OPS else self._entry(shapes, op)
+                    if op is not Op.ATTENTION:
+                        new[op] = hit
+                used[op] = hit
+            return hit
+
+        for op in pass_ops(m, lay):
+            entry(op)
+        acts = shape_activation_peaks(shapes, m, lambda op: 0.0 if op is Op.SEND else entry(op)[2])
+        if new and self.reuse_context_free:
+            self._remember(self.tables.context_free, free, dict).update(new)
+        return used, {k: v for k, v in acts.items() if k != "boundary"}
 
     def activations(self, workload: Workload, lay: Layout) -> dict[int, float]:
         """The DAG's activation working set per stage (`dagc.memory.activations.stage_activation_bytes`)."""

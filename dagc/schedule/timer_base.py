@@ -30,9 +30,15 @@ from ..plan.model import Model
 from ..plan.plan import Plan
 from ..plan.workload import Workload
 
-__all__ = ["TIMER_CACHE_MAX", "OpTables", "TimerCore", "context_free_key", "op_parts", "shape_key", "split_shapes"]
+__all__ = ["TIMER_CACHE_MAX", "Entry", "OpTables", "TimerCore", "context_free_key", "op_parts", "pass_ops", "shape_key",
+           "split_shapes"]
 
 TIMER_CACHE_MAX = 50_000     # cached stage passes (a few hundred bytes each); the cache restarts beyond
+
+
+# What a timer keeps of an op's template: its price with the engine's terms open, whether it is a collective, its
+# activation peak
+Entry = tuple[OpPrice, bool, float]
 
 
 class OpTables:
@@ -41,9 +47,13 @@ class OpTables:
     a set of terms), each template made and its kernels priced once, the terms applied on top by each timer."""
 
     def __init__(self) -> None:
-        # `TimerCore._made`'s key → the op's price, whether it is a collective, its activation peak
-        self.made: dict[tuple, tuple[OpPrice, bool, float]] = {}
+        self.made: dict[tuple, Entry] = {}          # by what the op reads (`TimerCore._entry`)
         self.prices: dict[tuple, OpPrice] = {}      # by `dagc.cost.cost.compute_cost_key` (`TimerCore._op_price`)
+        self.split: dict[tuple, Entry] = {}         # `ATTENTION_SPLIT_OPS` by their key (`TimerCore._split_entry`)
+        # the entries of a pass's ops that read no context (all but `Op.ATTENTION`), by `context_free_key`:
+        # the same pass at another prompt prices its attention alone (`dagc.schedule.timer.Timer`)
+        self.context_free: dict[tuple, dict] = {}
+        self.bodies: dict[tuple, tuple] = {}        # a pass's ops' entries and activation peaks (`Timer._body`)
 
 
 class TimerCore:
@@ -56,15 +66,11 @@ class TimerCore:
         self.cm = CostModel.from_cluster(plan.cluster)
         self.tables = tables if tables is not None else OpTables()
         self.cache: dict[tuple, dict] = {}
-        self.op_info: dict[tuple, tuple[float, bool, float]] = {}   # `ATTENTION_SPLIT_OPS` by their key
         self.figures: dict[tuple, dict[str, float]] = {}                   # `figures_of`
         self.layouts: dict[tuple, tuple] = {}        # `placements`, `request_rows`, `stage_kinds` of layouts
         self.peaks: dict[tuple, float] = {}          # `working_set_floor`
         self.made: dict[tuple, tuple] = {}           # `_made` and `_lower` by what the op reads
         self._split_last: tuple | None = None        # the last pass's shapes, split key and split shapes
-        # the figures of a pass's ops that read no context (all but `Op.ATTENTION`), by `context_free_key`:
-        # the same pass at another prompt prices its attention alone (`dagc.schedule.timer.Timer`)
-        self.context_free: dict[tuple, dict] = {}
 
     reuse_context_free = True       # False: every pass looks each of its ops up (what tests compare the reuse with)
 
@@ -135,31 +141,37 @@ class TimerCore:
         return OpShapes(m, workload, lay, dims, phase, np.array(req), stage, chunk, self.plan.cluster.engine.terms)
 
     def _made(self, shapes: OpShapes, op: Op) -> tuple[float, bool, float]:
-        """An op's template at `shapes`, made, priced and let go: its slowest rank's seconds, whether it is
-        a collective and its activation peak. Once per key of what the template reads
-        (`OpShapes.reads`: stage shapes of other degrees often give an op the same per-rank
-        tokens, e.g. the expert domain's ops beside every attention split)."""
-        w = shapes.w
-        # the prompt and output lengths reach an op's template through its tokens (`reads`), but for the
-        # attention's, which reads the context they make: another length prices the other ops again for nothing
-        lengths = (w.prompt, w.generate) if op is Op.ATTENTION else ()
-        key = (op, shapes.reads(op), *lengths, w.routing, w.dispatch)
-        return self._remember(self.made, key, lambda: self._priced(shapes, op, key))
+        """An op's figures at `shapes` at this timer's engine terms: its slowest rank's seconds, whether it is
+        a collective and its activation peak (`_entry`)."""
+        key = _op_key(shapes, op)
+        return self._remember(self.made, key, lambda: self._priced(self._remember(
+            self.tables.made, key, lambda: self._make(shapes, op))))
 
-    def _priced(self, shapes: OpShapes, op: Op, key: tuple) -> tuple[float, bool, float]:
-        """`_made`'s figures at this timer's engine terms, from the op's price (`OpTables`: made once for the
-        timers that share them)."""
-        price, comm, peak = self._remember(self.tables.made, key, lambda: self._make(shapes, op))
+    def _entry(self, shapes: OpShapes, op: Op) -> Entry:
+        """An op's template at `shapes`, made, priced with the engine's terms open and let go (`Entry`). Once
+        per key of what the template reads (`OpShapes.reads`: stage shapes of other degrees often give an op
+        the same per-rank tokens, e.g. the expert domain's ops beside every attention split), for every timer
+        that shares `tables`."""
+        return self._remember(self.tables.made, _op_key(shapes, op), lambda: self._make(shapes, op))
+
+    def _priced(self, entry: Entry) -> tuple[float, bool, float]:
+        """An op's figures at this timer's engine terms, from its `Entry`."""
+        price, comm, peak = entry
         return price.seconds(self.cm), comm, peak
 
-    def _make(self, shapes: OpShapes, op: Op) -> tuple[OpPrice, bool, float]:
+    def _make(self, shapes: OpShapes, op: Op) -> Entry:
         tpl = shapes.make(op)
         return self._op_price(tpl), tpl.kind.is_comm, template_activation_peak(tpl)
 
-    def _split_op(self, shapes: OpShapes, op: Op, split: tuple) -> tuple[float, bool, float]:
-        """`_made` of an op of `ATTENTION_SPLIT_OPS`, once per attention split: its figures are the
+    def _split_entry(self, shapes: OpShapes, op: Op, split: tuple) -> Entry:
+        """`_entry` of an op of `ATTENTION_SPLIT_OPS`, once per attention split: its figures are the
         largest per-rank ones (`attention_split_peak_key`)."""
-        return self._remember(self.op_info, (op, split), lambda: self._made(self._split_shapes_once(shapes, split), op))
+        return self._remember(self.tables.split, (op, split),
+                              lambda: self._entry(self._split_shapes_once(shapes, split), op))
+
+    def _split_op(self, shapes: OpShapes, op: Op, split: tuple) -> tuple[float, bool, float]:
+        """`_split_entry`'s figures at this timer's engine terms."""
+        return self._priced(self._split_entry(shapes, op, split))
 
     def _split_shapes_once(self, shapes: OpShapes, split: tuple) -> OpShapes:
         """`split_shapes` of a pass's shapes, made once for all the ops of its attention split that miss."""
@@ -169,6 +181,15 @@ class TimerCore:
         out = split_shapes(shapes, split)
         self._split_last = (shapes, split, out)
         return out
+
+
+def _op_key(shapes: OpShapes, op: Op) -> tuple:
+    """What an op's template at `shapes` reads (`OpShapes.reads`)."""
+    w = shapes.w
+    # the prompt and output lengths reach an op's template through its tokens (`reads`), but for the
+    # attention's, which reads the context they make: another length prices the other ops again for nothing
+    lengths = (w.prompt, w.generate) if op is Op.ATTENTION else ()
+    return (op, shapes.reads(op), *lengths, w.routing, w.dispatch)
 
 
 def split_shapes(shapes: OpShapes, split: tuple) -> OpShapes:
@@ -207,6 +228,12 @@ def context_free_key(shape: tuple, where: int | bool) -> tuple:
     if shape[0] == Phase.PREFILL.value:
         return (shape, where)
     return (shape[:11], shape[13:], where)
+
+
+def pass_ops(m: Model, lay: Layout) -> list[Op]:
+    """The ops whose figures a pass's parts read (`op_parts`), in its order."""
+    return [*(lop.op for dense in (True, False) if dense in m.layer_kinds for lop in layer_ops(lay, m, dense)[0]),
+            Op.EMBED, Op.FINAL_NORM, Op.LM_HEAD]
 
 
 def op_parts(m: Model, lay: Layout, value: Callable[[Op], float]) -> dict[str, float]:
