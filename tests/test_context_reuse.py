@@ -1,5 +1,5 @@
 """A pass priced again at another prompt (the step prices' prefix, `dagc.serve.step_prices`) looks up its
-attention alone and sums its other ops' remembered figures in the same order (`Timer.context_free`): every step
+attention alone and sums its other ops' remembered figures in the same order (`OpTables.context_free`): every step
 price is the very float (==) a timer that looks each op up afresh gives, on every in-flight example's surface
 grid (the traffic example's among them), and the other ops are not looked up again."""
 
@@ -57,19 +57,19 @@ def _grid(plan, strategy, lay, thin: int) -> list[tuple[int, int, int]]:
 
 def _prices(plan, strategy, lay, points, reuse: bool, monkeypatch) -> tuple[list[float], list[Op]]:
     """Each point's step price from a fresh timer (and fresh shared ones: the eager mixed steps'), with or without
-    the reuse; and the ops the timer looked up (`_made`) for the other prefixes' points of a chunk within every
+    the reuse; and the ops the timer looked up (`_entry`) for the other prefixes' points of a chunk within every
     prefix (priced at its own tokens)."""
     monkeypatch.setattr(TimerCore, "reuse_context_free", reuse)
     monkeypatch.setattr(timer_module, "_TIMERS", OrderedDict())
     timer = Timer(plan)
     looked: list[Op] = []
-    made = timer._made
+    made = timer._entry
 
     def spy(shapes, op):
         looked.append(op)
         return made(shapes, op)
 
-    timer._made = spy  # type: ignore[method-assign]
+    timer._entry = spy  # type: ignore[method-assign]
     prices = StepPrices(plan, strategy, lay, timer)
     out = []
     first, least = points[0][2], min(ell for _, _, ell in points)

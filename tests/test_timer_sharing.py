@@ -242,7 +242,7 @@ def test_the_timer_prices_an_op_once_per_key_of_what_it_reads():
             passes(timer, workload, lay)
     finally:
         OpShapes.make = make
-    assert 0 < made == len(timer.made)
+    assert 0 < made == len(timer.tables.made)
     fresh = Timer(plan)
     for workload, lay in seen[::7]:
         assert passes(timer, workload, lay) == passes(fresh, workload, lay), lay.strategy.text

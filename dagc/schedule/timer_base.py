@@ -143,9 +143,7 @@ class TimerCore:
     def _made(self, shapes: OpShapes, op: Op) -> tuple[float, bool, float]:
         """An op's figures at `shapes` at this timer's engine terms: its slowest rank's seconds, whether it is
         a collective and its activation peak (`_entry`)."""
-        key = _op_key(shapes, op)
-        return self._remember(self.made, key, lambda: self._priced(self._remember(
-            self.tables.made, key, lambda: self._make(shapes, op))))
+        return self._remember(self.made, _op_key(shapes, op), lambda: self._priced(self._entry(shapes, op)))
 
     def _entry(self, shapes: OpShapes, op: Op) -> Entry:
         """An op's template at `shapes`, made, priced with the engine's terms open and let go (`Entry`). Once
