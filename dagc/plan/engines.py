@@ -19,8 +19,8 @@ from pydantic import model_validator
 
 from .base import Frozen
 
-__all__ = ["DEFAULT_ENGINE", "ENGINE_GLUE", "ENGINE_NAMES", "ENGINE_TERMS", "NEWEST", "SERIES", "Engine", "EngineName",
-           "EngineTerms", "engine_of", "known_release"]
+__all__ = ["DEFAULT_ENGINE", "ENGINE_GLUE", "ENGINE_NAMES", "ENGINE_TERMS", "NEWEST", "PRICE_TERMS", "SERIES", "Engine",
+           "EngineName", "EngineTerms", "engine_of", "known_release"]
 
 EngineName = Literal["vllm", "sglang", "trtllm", "pytorch"]
 ENGINE_NAMES: tuple[EngineName, ...] = ("vllm", "sglang", "trtllm", "pytorch")
@@ -75,6 +75,22 @@ class EngineTerms(Frozen):
         bounds are cached by cluster), and a dict is not hashable."""
         return hash((self.step_s, self.frontend_s, self.graph_sizes, self.graph_padding, self.mixed_graphs,
                      tuple(sorted(self.glue.items())), self.compute_time_scale, self.memory_time_scale))
+
+    def unpriced(self) -> EngineTerms:
+        """These terms with their `PRICE_TERMS` at the defaults: what an op's template and a DAG read of them.
+
+        Example:
+            >>> EngineTerms(step_s=3e-3, compute_time_scale=1.3, graph_sizes=(1, 2)).unpriced() == EngineTerms(
+            ...     graph_sizes=(1, 2))
+            True
+        """
+        return self.model_copy(update={t: type(self).model_fields[t].default for t in PRICE_TERMS})
+
+
+# The engine's terms no op template and no DAG reads: an op's price takes them on top (`dagc.cost.op_price`), so
+# plans that differ only in them — a calibration's simulations, one a set of terms — share their op templates,
+# prices and DAGs (`dagc.schedule.timer.shared_timer`, `dagc.verdict.analyse.compile_dag`)
+PRICE_TERMS = ("step_s", "frontend_s", "compute_time_scale", "memory_time_scale")
 
 
 # ---------------------------------------------------------------- the engines' terms (docs/cost-model.md, "The engine")

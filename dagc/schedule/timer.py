@@ -22,19 +22,14 @@ from ..layout.layout import Layout
 from ..layout.speculative import draft_layer_dense, draft_passes, without_speculation
 from ..memory.activations import shape_activation_peaks, stage_activation_bytes
 from ..plan.cluster import hardware
-from ..plan.engines import EngineTerms
 from ..plan.plan import Plan
 from ..plan.workload import Workload
 from .floors import FloorTimes
 from .timer_base import TIMER_CACHE_MAX, Entry, OpTables, context_free_key, op_parts, pass_ops, shape_key
 
-__all__ = ["KEEP_TIMERS", "OPEN_TERMS", "TIMER_CACHE_MAX", "Timer", "deployment_key", "priced_key", "shared_timer",
-           "times_alike"]
+__all__ = ["KEEP_TIMERS", "TIMER_CACHE_MAX", "Timer", "deployment_key", "priced_key", "shared_timer", "times_alike"]
 
 KEEP_TIMERS = 8         # deployments whose timers `shared_timer` keeps (each table bounded by TIMER_CACHE_MAX)
-# The engine's terms no op template reads: each timer applies them to the op's price (`dagc.cost.op_price`), and
-# timers whose plans differ only in them share their op prices (`shared_timer`)
-OPEN_TERMS = ("step_s", "frontend_s", "compute_time_scale", "memory_time_scale")
 
 
 class Timer(FloorTimes):
@@ -179,12 +174,10 @@ def times_alike(a: Plan, b: Plan) -> bool:
 
 
 def priced_key(plan: Plan) -> Hashable:
-    """`deployment_key` but the engine's `OPEN_TERMS`: what an op's price with those terms open reads of its plan
-    (`dagc.schedule.timer_base.OpTables`)."""
+    """`deployment_key` but the engine's `PRICE_TERMS` (`EngineTerms.unpriced`): what an op's price with those terms
+    open reads of its plan (`dagc.schedule.timer_base.OpTables`)."""
     engine = plan.cluster.engine
-    own = EngineTerms()
-    terms = engine.terms.model_copy(update={t: getattr(own, t) for t in OPEN_TERMS})
-    cluster = plan.cluster.model_copy(update={"engine": engine.model_copy(update={"terms": terms})})
+    cluster = plan.cluster.model_copy(update={"engine": engine.model_copy(update={"terms": engine.terms.unpriced()})})
     return deployment_key(plan.model_copy(update={"cluster": cluster}))
 
 
@@ -199,7 +192,7 @@ def shared_timer(plan: Plan) -> Timer:
     """The timer this process keeps for the plan's deployment (`deployment_key`), made on first use: the step
     prices of every strategy checked on it (`dagc.serve.step_prices`) and a fleet's searches of one GPU type
     at each count (`dagc.fleet.cluster`) price each op once. The last `KEEP_TIMERS` are kept. Timers of plans
-    that differ only in the engine's `OPEN_TERMS` (a calibration's) share their op prices (`OpTables`): each op
+    that differ only in the engine's `PRICE_TERMS` (a calibration's) share their op prices (`OpTables`): each op
     is made and its kernels priced once, the terms applied by each timer."""
     key = deployment_key(plan)
     timer = _TIMERS.get(key)

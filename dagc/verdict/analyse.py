@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, fields, replace
 from ..cost.cost import cost
 from ..diagnostics import Diagnostic, cap, has_errors
 from ..ir.build import build
-from ..ir.dag import NODE_BUDGET, estimate_nodes, over_work_budget
+from ..ir.dag import NODE_BUDGET, Dag, estimate_nodes, over_work_budget
 from ..layout.layout import Layout, resolve
 from ..memory.activations import activation_bytes_by_stage
 from ..memory.admission import Admission, admission, admitted
@@ -123,12 +123,14 @@ def compile_dag(plan: Plan, strategy: Strategy, layout: Layout, mem: MemoryBreak
     """Build, cost and schedule the DAG of a sound strategy, and derive its metrics. The DAG, its costs,
     schedule and metrics are a function of the model, the cluster's hardware (`hardware`), the workload and
     the layout but its GPUs available: the last `KEEP_COMPILED` are kept in this process, so that one
-    strategy checked on clusters of one GPU type at several counts (`dagc fleet`) is compiled once."""
-    key = (plan.model, hardware(plan.cluster), plan.workload, layout.strategy.model_dump_json(),
-           *(getattr(layout, f.name) for f in fields(layout) if f.name not in ("strategy", "gpus_available")))
+    strategy checked on clusters of one GPU type at several counts (`dagc fleet`) is compiled once. The DAG
+    alone reads neither the traffic nor the engine's `PRICE_TERMS` (`_built`)."""
+    layout_key = (layout.strategy.model_dump_json(),
+                  *(getattr(layout, f.name) for f in fields(layout) if f.name not in ("strategy", "gpus_available")))
+    key = (plan.model, hardware(plan.cluster), plan.workload, *layout_key)
     parts = _COMPILED.get(key)
     if parts is None:
-        dag = build(plan.model, plan.workload, layout, engine=plan.cluster.engine.terms)
+        dag = _built(plan, layout, layout_key)
         costs = cost(dag, plan.cluster)
         sched = schedule(dag, costs, plan.workload.overlap)
         parts = (dag, costs, sched,
@@ -142,10 +144,27 @@ def compile_dag(plan: Plan, strategy: Strategy, layout: Layout, mem: MemoryBreak
                     metrics=metrics)
 
 
-KEEP_COMPILED = 64      # DAGs kept, with their costs, schedules and metrics (`compile_dag`)
+def _built(plan: Plan, layout: Layout, layout_key: tuple) -> Dag:
+    """The strategy's DAG, built once for plans that differ only in their traffic and the engine's `PRICE_TERMS`
+    (`EngineTerms.unpriced`), which no op template reads: a calibration's simulations of a run, one a set of
+    terms, cost and schedule one DAG. The last `KEEP_COMPILED` are kept."""
+    key = (plan.model, plan.cluster.engine.terms.unpriced(), plan.workload.model_copy(update={"traffic": None}),
+           *layout_key)
+    dag = _DAGS.get(key)
+    if dag is None:
+        dag = _DAGS[key] = build(plan.model, plan.workload, layout, engine=plan.cluster.engine.terms)
+        while len(_DAGS) > KEEP_COMPILED:
+            _DAGS.popitem(last=False)
+    _DAGS.move_to_end(key)
+    return dag
+
+
+KEEP_COMPILED = 64      # DAGs kept, with their costs, schedules and metrics (`compile_dag`), and DAGs alone (`_built`)
 _COMPILED: OrderedDict[Hashable, tuple] = OrderedDict()
+_DAGS: OrderedDict[Hashable, Dag] = OrderedDict()
 
 
 def compiled_clear() -> None:
     """Forget every DAG `compile_dag` kept (as a new process would)."""
     _COMPILED.clear()
+    _DAGS.clear()
