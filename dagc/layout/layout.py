@@ -17,7 +17,7 @@ of a layout is `dagc.layout.sketch.LayoutSketch`.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -35,7 +35,7 @@ from .split import (
 )
 from .stages import StageBounds
 
-__all__ = ["Layout", "resolve", "stage_group"]
+__all__ = ["Layout", "resolve", "stage_group", "timing_key"]
 
 
 @dataclass(frozen=True)
@@ -278,3 +278,11 @@ def resolve(model: Model, cluster: Cluster, workload: Workload, strategy: Strate
         gpus_per_node=cluster.gpus_per_node, gpus_available=cluster.gpus, microbatches_requested=requested,
         batch=workload.batch, redundant=s.redundant or 0, eplb=s.redundant is not None,
     )
+
+
+def timing_key(lay: Layout) -> tuple:
+    """What a layout's DAG and activations read of it: its strategy (by its JSON: a `Strategy` holds its options) and
+    every field but its GPUs available (strategies checked on clusters of one GPU type at several counts share
+    them, `dagc.verdict.analyse.compile_dag`)."""
+    return (lay.strategy.model_dump_json(),
+            *(getattr(lay, f.name) for f in fields(lay) if f.name not in ("strategy", "gpus_available")))

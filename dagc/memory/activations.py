@@ -10,14 +10,15 @@ catalogue (`dagc.ir.ops.OpShapes`, the shapes the DAG is built from, without bui
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping
 
 import numpy as np
 
 from ..ir.dag import Phase, step_passes
 from ..ir.ops import Op, OpShapes, layer_ops, rank_dims
 from ..layout.eplb import ep_nodes
-from ..layout.layout import Layout
+from ..layout.layout import Layout, timing_key
 from ..layout.routing import busiest_rank_factor
 from ..layout.shards import ACTIVATION_BYTES, kv_heads_per_rank, stage_layer_counts
 from ..plan.cluster import Cluster
@@ -143,9 +144,25 @@ def activation_bytes_by_stage(model: Model, workload: Workload, cluster: Cluster
 
     Only for strategies whose structure is sound (the rules found no error other than E401/E402).
     The steps are the cluster's engine's: a decode or mixed step padded to its CUDA graph holds the
-    padded tokens' working sets, as the built DAG's templates do.
+    padded tokens' working sets, as the built DAG's templates do. They read neither the workload's traffic
+    nor the engine's priced terms (`EngineTerms.unpriced`): the last `KEEP_ACTIVATIONS` are kept, which a
+    calibration's simulations of one run, one a set of terms, share.
     """
+    key = (model, workload.model_copy(update={"traffic": None}), cluster.engine.terms.unpriced(), *timing_key(layout))
+    kept = _ACTIVATIONS.get(key)
+    if kept is None:
+        kept = _ACTIVATIONS[key] = _activation_bytes_by_stage(model, workload, cluster, layout)
+        while len(_ACTIVATIONS) > KEEP_ACTIVATIONS:
+            _ACTIVATIONS.popitem(last=False)
+    _ACTIVATIONS.move_to_end(key)
+    return dict(kept)
 
+
+KEEP_ACTIVATIONS = 256      # `activation_bytes_by_stage` of this many strategies' workloads kept
+_ACTIVATIONS: OrderedDict[Hashable, dict[int, float]] = OrderedDict()
+
+
+def _activation_bytes_by_stage(model: Model, workload: Workload, cluster: Cluster, layout: Layout) -> dict[int, float]:
     d = rank_dims(model, layout)
     cache: dict[tuple, dict[str, float]] = {}
 

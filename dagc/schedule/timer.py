@@ -62,9 +62,10 @@ class Timer(FloorTimes):
         offset, cross, last = where
         body = self._remember(self.cache, (shape, offset),
                               lambda: self._body(workload, lay, phase, req, stage, shape, offset))
-        # the send reads no context: the same at another prompt (`context_free_key`)
+        # the send reads no context: the same at another prompt (`context_free_key`); nor, a collective, the engine's
+        # priced terms: the same for every timer that shares `tables`
         send_key = ("send", context_free_key(shape, cross)) if self.reuse_context_free else (shape, "send", cross)
-        send = self._remember(self.cache, send_key, lambda: self._send(workload, lay, phase, req, stage))
+        send = self._remember(self.tables.sends, send_key, lambda: self._send(workload, lay, phase, req, stage))
         out = dict(body)
         out["send"] = 0.0 if last else send[0]
         out["act"] = {**body["act"], "boundary": send[1]}
@@ -104,8 +105,15 @@ class Timer(FloorTimes):
         m = self.plan.model
         entries, acts = self._remember(self.tables.bodies, (shape, offset), lambda: self._body_entries(
             workload, lay, phase, req, stage, context_free_key(shape, offset)))
-        cm = self.cm
-        info = {op: (price.seconds(cm), comm) for op, (price, comm, _) in entries.items()}
+        cm, seconds = self.cm, self.op_seconds
+        if len(seconds) >= TIMER_CACHE_MAX:
+            seconds.clear()
+        info: dict[Op, tuple[float, bool]] = {}
+        for op, (price, comm, _) in entries.items():
+            s = seconds.get(price)
+            if s is None:
+                s = seconds[price] = price.seconds(cm)
+            info[op] = (s, comm)
         out: dict = op_parts(m, lay, lambda op: info[op][0])
         if phase is not Phase.PREFILL and draft_passes(workload):
             out["head"] += self._draft(workload, lay, req, stage)

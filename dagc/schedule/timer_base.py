@@ -54,6 +54,7 @@ class OpTables:
         # the same pass at another prompt prices its attention alone (`dagc.schedule.timer.Timer`)
         self.context_free: dict[tuple, dict] = {}
         self.bodies: dict[tuple, tuple] = {}        # a pass's ops' entries and activation peaks (`Timer._body`)
+        self.sends: dict[tuple, tuple[float, float]] = {}    # a send's seconds and activation peak (`Timer._pass`)
 
 
 class TimerCore:
@@ -70,6 +71,7 @@ class TimerCore:
         self.layouts: dict[tuple, tuple] = {}        # `placements`, `request_rows`, `stage_kinds` of layouts
         self.peaks: dict[tuple, float] = {}          # `working_set_floor`
         self.made: dict[tuple, tuple] = {}           # `_made` and `_lower` by what the op reads
+        self.op_seconds: dict[OpPrice, float] = {}    # each op price's seconds at this timer's terms (`Timer._body`)
         self._split_last: tuple | None = None        # the last pass's shapes, split key and split shapes
 
     reuse_context_free = True       # False: every pass looks each of its ops up (what tests compare the reuse with)

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Hashable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 
 from ..cost.cost import cost
 from ..diagnostics import Diagnostic, cap, has_errors
 from ..ir.build import build
 from ..ir.dag import NODE_BUDGET, Dag, estimate_nodes, over_work_budget
-from ..layout.layout import Layout, resolve
+from ..layout.layout import Layout, resolve, timing_key
 from ..memory.activations import activation_bytes_by_stage
 from ..memory.admission import Admission, admission, admitted
 from ..memory.memory import MemoryBreakdown, memory
@@ -125,8 +125,7 @@ def compile_dag(plan: Plan, strategy: Strategy, layout: Layout, mem: MemoryBreak
     the layout but its GPUs available: the last `KEEP_COMPILED` are kept in this process, so that one
     strategy checked on clusters of one GPU type at several counts (`dagc fleet`) is compiled once. The DAG
     alone reads neither the traffic nor the engine's `PRICE_TERMS` (`_built`)."""
-    layout_key = (layout.strategy.model_dump_json(),
-                  *(getattr(layout, f.name) for f in fields(layout) if f.name not in ("strategy", "gpus_available")))
+    layout_key = timing_key(layout)
     key = (plan.model, hardware(plan.cluster), plan.workload, *layout_key)
     parts = _COMPILED.get(key)
     if parts is None:
