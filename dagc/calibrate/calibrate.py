@@ -158,38 +158,53 @@ def _figures_in_worker(args: tuple[tuple[int, ...], dict[str, float]]
 class _Evaluator:
     """dagc's figures of every job at given terms, each set of terms evaluated once; the jobs in `workers`
     processes when more than one (each run's simulation is independent of the others'): the runs of one
-    deployment (the plan but its traffic, and the strategy: they share their step prices, `dagc.serve.shared`)
-    a task, the slowest first (as the last evaluation timed them), that the processes end together."""
+    deployment (the plan but its traffic: they share their op prices, DAGs and step prices, `dagc.schedule.timer
+    .shared_timer`) a task. The first set of terms gives each task to the first process free, which keeps it for
+    every later set: it holds the task's op templates, priced with the engine's terms open, and DAGs."""
 
     def __init__(self, jobs: Sequence[Job], workers: int = 1) -> None:
         self.jobs = jobs
         self.seen: dict[tuple[float, ...], list[Mapping[str, float]]] = {}
-        self.pool = None
+        self.pools: list = []
         groups: dict[Hashable, list[int]] = {}
         for i, j in enumerate(jobs):
-            groups.setdefault((deployment_key(j.plan), j.plan.strategies[0].text), []).append(i)
+            groups.setdefault(deployment_key(j.plan), []).append(i)
         self.tasks = [tuple(g) for g in groups.values()]
+        self.home: dict[tuple[int, ...], int] = {}      # task → the process that keeps it
         if workers > 1 and len(self.tasks) > 1:
             from concurrent.futures import ProcessPoolExecutor
-            self.pool = ProcessPoolExecutor(max_workers=min(workers, len(self.tasks)), initializer=_worker_start,
-                                            initargs=(tuple(j.plan for j in jobs),))
+            plans = tuple(j.plan for j in jobs)
+            self.pools = [ProcessPoolExecutor(max_workers=1, initializer=_worker_start, initargs=(plans,))
+                          for _ in range(min(workers, len(self.tasks)))]
 
     def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+        for pool in self.pools:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def _found(self, terms: Mapping[str, float]) -> list[tuple[dict[str, float], str | None]]:
-        if self.pool is None:
+        if not self.pools:
             return [dagc_figures(j.plan, terms) for j in self.jobs]
-        pool = self.pool
-        futures = [pool.submit(_figures_in_worker, (task, dict(terms))) for task in self.tasks]
-        done = [f.result() for f in futures]
+        from concurrent.futures import FIRST_COMPLETED, Future, wait
+        args = dict(terms)
         found: dict[int, tuple[dict[str, float], str | None]] = {}
-        took = []
-        for task, (out, seconds) in zip(self.tasks, done, strict=True):
-            took.append(seconds)
-            found.update(zip(task, out, strict=True))
-        self.tasks = [t for _, t in sorted(zip(took, self.tasks, strict=True), key=lambda p: -p[0])]
+        if self.home:       # each process its own tasks, in one batch
+            mine = [tuple(i for t in self.tasks if self.home[t] == k for i in t) for k in range(len(self.pools))]
+            for task, future in [(m, pool.submit(_figures_in_worker, (m, args)))
+                                 for m, pool in zip(mine, self.pools, strict=True) if m]:
+                found.update(zip(task, future.result()[0], strict=True))
+            return [found[i] for i in range(len(self.jobs))]
+        # the first set of terms: each task to the first process free
+        pending, running = list(self.tasks), dict[Future, tuple[int, tuple[int, ...]]]()
+        while pending or running:
+            busy = {k for k, _ in running.values()}
+            for k in [k for k in range(len(self.pools)) if k not in busy][:len(pending)]:
+                task = pending.pop(0)
+                running[self.pools[k].submit(_figures_in_worker, (task, args))] = (k, task)
+                self.home[task] = k
+            done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for future in done:
+                _, task = running.pop(future)
+                found.update(zip(task, future.result()[0], strict=True))
         return [found[i] for i in range(len(self.jobs))]
 
     def __call__(self, terms: Mapping[str, float]) -> list[Mapping[str, float]]:
