@@ -25,6 +25,7 @@ from dagc.memory import activations
 from dagc.schedule import timer as timer_module
 from dagc.schedule.timer import Timer
 from dagc.schedule.timer_base import OpTables
+from dagc.serve import shared as shared_module
 from dagc.serve.shared import cache_clear
 from dagc.serve.step_prices import StepPrices
 from dagc.verdict import analyse
@@ -152,17 +153,21 @@ def _forget(monkeypatch) -> None:
 
 def test_a_calibrations_simulations_give_the_figures_of_fresh_ones(monkeypatch):
     """`dagc_figures` at one set of terms after others (what the calibration's fit does: the op prices, DAGs and
-    activations shared) is every figure, to the bit, of the same in a process that simulated nothing before."""
+    activations shared; at another front-end time alone, the steps and the run) is every figure, to the bit, of
+    the same in a process that simulated nothing before."""
     plan = plan_of("tp 2", traffic="  rate = 6 requests/s  requests = 40")
+    sets = [{**t, "frontend_s": 0.02} for t in TERMS] + [{**TERMS[1], "frontend_s": 0.05}]
     _forget(monkeypatch)
-    shared = [dagc_figures(plan, {**t, "frontend_s": 0.02}) for t in TERMS]
+    shared = [dagc_figures(plan, terms) for terms in sets]
     # one DAG built, costed at each set of terms; the timers (a set of terms' own, and its eager mixed steps'
     # own, `StepPrices._eager_prices`) share two tables of op prices
-    assert len(analyse._DAGS) == 1 and len(analyse._COMPILED) == len(TERMS)
-    timers = list(timer_module._TIMERS.values())
-    assert len(timers) == 2 * len(TERMS) and len({id(t.tables) for t in timers}) == 2
-    for terms, figures in zip(TERMS, shared, strict=True):
+    assert len(analyse._DAGS) == 1 and len(analyse._COMPILED) == len(sets)
+    assert len({id(t.tables) for t in timer_module._TIMERS.values()}) == 2
+    assert len(shared_module._LOADS.values) == len(TERMS)     # the front end's time alone: the same run
+    for terms, figures in zip(sets, shared, strict=True):
         _forget(monkeypatch)
-        assert dagc_figures(plan, {**terms, "frontend_s": 0.02}) == figures
-    assert len({f[1] for f in shared}) == 1 and shared[0][1] is None
-    assert len({f[0]["tpot_ms"] for f in shared}) == len(TERMS)
+        assert dagc_figures(plan, terms) == figures
+    assert all(why is None for _, why in shared)
+    assert len({f["tpot_ms"] for f, _ in shared}) == len(TERMS)
+    (one, _), (other, _) = shared[1], shared[-1]
+    assert one["tpot_ms"] == other["tpot_ms"] and other["ttft_ms"] - one["ttft_ms"] == pytest.approx(30.0)

@@ -10,9 +10,11 @@ traffic, and strategy: a run is a deterministic function of them, seeded) made o
 What shares them: `dagc check` judges a strategy under the traffic, then the search it runs for the
 optimal verdict judges its best candidates the same way (`dagc.search.under_traffic`) — often the plan's own
 strategies — and the next steps re-check a strategy at another batch (`dagc.verdict.next_steps`); all of it
-in one process; and `dagc fleet`, whose clusters of one GPU type at each count check the same strategies. The
-memo keeps the last `KEEP_PRICES` prices and the last runs of at most `LOAD_REQUESTS` requests each, up to
-`KEEP_LOADS` runs and `KEEP_LOAD_REQUESTS` requests together; `cache_clear` forgets them (as a new process
+in one process; and `dagc fleet`, whose clusters of one GPU type at each count check the same strategies; and
+`dagc calibrate`, whose sets of engine terms that differ only in the front end's time (`EngineTerms.frontend_s`,
+which no step reads: a client's TTFT adds it after the steps, `Load.ttft`) make the same steps and runs but for
+it. The memo keeps the last `KEEP_PRICES` prices and the last runs of at most `LOAD_REQUESTS` requests each, up
+to `KEEP_LOADS` runs and `KEEP_LOAD_REQUESTS` requests together; `cache_clear` forgets them (as a new process
 would).
 """
 
@@ -20,9 +22,10 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from dataclasses import replace
 
 from ..layout.layout import Layout
-from ..plan.cluster import hardware
+from ..plan.cluster import Cluster, hardware
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
 from ..plan.workload import Workload
@@ -88,7 +91,15 @@ def _prices_key(plan: Plan, strategy: Strategy, lay: Layout) -> Hashable:
     its batch and traffic (each step names its own requests), the strategy's degrees."""
     w = _workload(plan, strategy, lay).model_copy(
         update={"traffic": None, "batch": 0, "batch_max": False, "batch_note": None, "batch_breaks": None})
-    return plan.model, hardware(plan.cluster), w, _strategy_key(strategy)
+    return plan.model, _step_hardware(plan.cluster), w, _strategy_key(strategy)
+
+
+def _step_hardware(cluster: Cluster) -> Cluster:
+    """`hardware` but the engine's front-end time, which no step and no run reads but to add it to each client's
+    TTFT and latency (`Load.frontend_s`)."""
+    c = hardware(cluster)
+    terms = c.engine.terms.model_copy(update={"frontend_s": 0.0})
+    return c.model_copy(update={"engine": c.engine.model_copy(update={"terms": terms})})
 
 
 def _strategy_key(strategy: Strategy) -> str:
@@ -122,14 +133,15 @@ def shared_prices(prices: StepPrices) -> StepPrices:
 
 def shared_load(plan: Plan, strategy: Strategy, lay: Layout, run: Callable[[], Load]) -> Load:
     """The run of `plan`'s traffic through `strategy` (laid out as `lay`) that `run` makes, made once for
-    identical ones (module docstring)."""
+    identical ones (module docstring): at another front-end time, the same run with the plan's."""
     traffic = plan.workload.traffic
     if traffic is None or traffic.requests > LOAD_REQUESTS:
         return run()
-    key = plan.model, hardware(plan.cluster), _workload(plan, strategy, lay), _strategy_key(strategy)
+    key = plan.model, _step_hardware(plan.cluster), _workload(plan, strategy, lay), _strategy_key(strategy)
     kept = _LOADS.get(key)
     if isinstance(kept, Load):
-        return kept
+        frontend_s = plan.cluster.engine.terms.frontend_s
+        return kept if kept.frontend_s == frontend_s else replace(kept, frontend_s=frontend_s)
     load = run()
     _LOADS.put(key, load, traffic.requests)
     return load
