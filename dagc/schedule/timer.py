@@ -117,9 +117,10 @@ class Timer(FloorTimes):
         out: dict = op_parts(m, lay, lambda op: info[op][0])
         if phase is not Phase.PREFILL and draft_passes(workload):
             out["head"] += self._draft(workload, lay, req, stage)
+        kinds = m.layer_kinds
         for dense in (True, False):       # two micro-batches through a layer
             name = "pair_" + ("dense" if dense else "moe")
-            if dense not in m.layer_kinds:
+            if dense not in kinds:
                 out[name] = 0.0
                 continue
             ops, _ = layer_ops(lay, m, dense)

@@ -232,7 +232,8 @@ def context_free_key(shape: tuple, where: int | bool) -> tuple:
 
 def pass_ops(m: Model, lay: Layout) -> list[Op]:
     """The ops whose figures a pass's parts read (`op_parts`), in its order."""
-    return [*(lop.op for dense in (True, False) if dense in m.layer_kinds for lop in layer_ops(lay, m, dense)[0]),
+    kinds = m.layer_kinds
+    return [*(lop.op for dense in (True, False) if dense in kinds for lop in layer_ops(lay, m, dense)[0]),
             Op.EMBED, Op.FINAL_NORM, Op.LM_HEAD]
 
 
@@ -240,6 +241,7 @@ def op_parts(m: Model, lay: Layout, value: Callable[[Op], float]) -> dict[str, f
     """A pass's parts from a figure of each op, `value(op)`: per layer of each kind (`dense`, `moe`:
     its ops in turn; none for a kind the model does not have), the embedding (`embed`), the final
     norm and LM head (`head`)."""
+    kinds = m.layer_kinds
     out = {("dense" if dense else "moe"): sum(value(lop.op) for lop in layer_ops(lay, m, dense)[0])
-           if dense in m.layer_kinds else 0.0 for dense in (True, False)}
+           if dense in kinds else 0.0 for dense in (True, False)}
     return {**out, "embed": value(Op.EMBED), "head": value(Op.FINAL_NORM) + value(Op.LM_HEAD)}
