@@ -88,7 +88,8 @@ def template_max_s(tpl: OpTemplate, cm: CostModel, lower: bool = False) -> float
 
 def compute_cost_key(tpl: OpTemplate, cm: CostModel) -> tuple | None:
     """Everything `template_time_s` reads of a compute template under `cm` but the engine's terms (`step_s` and
-    the time scales, which `OpPrice.seconds` applies): templates with the same key have the same `op_price` (the
+    the time scales, which `OpPrice.seconds` applies) and its share of compute (which blends the scales,
+    `OpPrice.compute_share`): templates with the same key have the same `op_price` but for that share (the
     search's timer prices each key once, `dagc.schedule.timer_base`). None for a collective.
 
     Example:
@@ -108,9 +109,7 @@ def compute_cost_key(tpl: OpTemplate, cm: CostModel) -> tuple | None:
     kernels = tuple((k.cls, k.dtype, k.memory_op, k.launches, k.eager, tuple(_array_key(x) for x in k.shape))
                     for k in priced_kernels(tpl, cm.profile, cm.glue))
     roofline = (tpl.peak_dtype, _array_key(tpl.flops), _array_key(tpl.hbm_bytes)) if cm.profile is None else ()
-    # what blends the engine's multipliers of the op's time (`CostModel.time_scale`), read from its FLOPs and bytes
-    share = cm.compute_share(tpl.flops_total, tpl.hbm_bytes_total, tpl.peak_dtype)
-    return (np.shape(tpl.flops), kernels, tpl.kind is OpKind.EMBED, share, *roofline)
+    return (np.shape(tpl.flops), kernels, tpl.kind is OpKind.EMBED, *roofline)
 
 
 def _array_key(x) -> tuple:

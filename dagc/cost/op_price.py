@@ -46,6 +46,11 @@ class OpPrice:
     embed: bool = False                         # carries the step's host time
     eager_floor_s: float = 0.0
 
+    def with_share(self, share: float) -> OpPrice:
+        """This price for a template of another share of compute (the same kernels: `compute_cost_key`)."""
+        return OpPrice(self.fixed_s, self.alike, self.ranks, self.effs, self.launches, self.roofline, share, self.embed,
+                       self.eager_floor_s)
+
     def seconds(self, cm: CostModel) -> float:
         """The template's slowest rank's seconds under `cm` (`template_max_s`, the same float).
 
@@ -112,12 +117,16 @@ def op_price(tpl: OpTemplate, cm: CostModel, lower: bool = False) -> OpPrice:
         else:
             return OpPrice(alike=tuple(alike), compute_share=share, embed=embed, eager_floor_s=profile.eager_floor_s)
     raws = [kernel_time_s(k, profile, lower) for k in kernels]
-    shape = np.broadcast_shapes(np.shape(tpl.flops), *(np.shape(r) for r in raws))
+    shape = np.shape(tpl.flops)
+    if any(r.shape != shape for r in raws):
+        shape = np.broadcast_shapes(shape, *(r.shape for r in raws))
+        raws = [np.broadcast_to(r, shape) for r in raws]
     size = int(np.prod(shape))
-    rows = np.array([np.broadcast_to(r, shape).reshape(-1) for r in raws], dtype=np.float64).reshape(len(raws), size)
     if not raws:
         rows = np.zeros((0, min(size, 1)))
-    elif size > _FEW_RANKS:
-        rows = np.unique(rows, axis=1)
+    else:
+        rows = np.stack(raws).reshape(len(raws), size)
+        if size > _FEW_RANKS:
+            rows = np.unique(rows, axis=1)
     return OpPrice(ranks=rows, effs=effs, launches=launches, compute_share=share, embed=embed,
                    eager_floor_s=profile.eager_floor_s)
