@@ -121,15 +121,17 @@ def analyse(plan: Plan, strategy: Strategy, workload: Workload | None = None,
 
 def compile_dag(plan: Plan, strategy: Strategy, layout: Layout, mem: MemoryBreakdown) -> Compiled:
     """Build, cost and schedule the DAG of a sound strategy, and derive its metrics. The DAG, its costs,
-    schedule and metrics are a function of the model, the cluster's hardware (`hardware`), the workload and
-    the layout but its GPUs available: the last `KEEP_COMPILED` are kept in this process, so that one
-    strategy checked on clusters of one GPU type at several counts (`dagc fleet`) is compiled once. The DAG
-    alone reads neither the traffic nor the engine's `PRICE_TERMS` (`_built`)."""
+    schedule and metrics are a function of the model, the cluster's hardware (`hardware`), the workload but its
+    traffic (the steady state's) and the layout but its GPUs available: the last `KEEP_COMPILED` are kept in
+    this process, so that one strategy checked on clusters of one GPU type at several counts (`dagc fleet`), or
+    under several traffics (`dagc calibrate`'s runs), is compiled once. The DAG alone reads neither the traffic
+    nor the engine's `PRICE_TERMS` (`_built`)."""
     layout_key = timing_key(layout)
-    key = (plan.model, hardware(plan.cluster), plan.workload, *layout_key)
+    steady = plan.workload.model_copy(update={"traffic": None})
+    key = (plan.model, hardware(plan.cluster), steady, *layout_key)
     parts = _COMPILED.get(key)
     if parts is None:
-        dag = _built(plan, layout, layout_key)
+        dag = _built(plan, layout, (plan.model, plan.cluster.engine.terms.unpriced(), steady, *layout_key))
         costs = cost(dag, plan.cluster)
         sched = schedule(dag, costs, plan.workload.overlap)
         parts = (dag, costs, sched,
@@ -143,12 +145,11 @@ def compile_dag(plan: Plan, strategy: Strategy, layout: Layout, mem: MemoryBreak
                     metrics=metrics)
 
 
-def _built(plan: Plan, layout: Layout, layout_key: tuple) -> Dag:
+def _built(plan: Plan, layout: Layout, key: tuple) -> Dag:
     """The strategy's DAG, built once for plans that differ only in their traffic and the engine's `PRICE_TERMS`
-    (`EngineTerms.unpriced`), which no op template reads: a calibration's simulations of a run, one a set of
-    terms, cost and schedule one DAG. The last `KEEP_COMPILED` are kept."""
-    key = (plan.model, plan.cluster.engine.terms.unpriced(), plan.workload.model_copy(update={"traffic": None}),
-           *layout_key)
+    (`EngineTerms.unpriced`), which no op template reads (`key`: the model, those terms, the workload but its
+    traffic and the layout's `timing_key`): a calibration's simulations of a run, one a set of terms, cost and
+    schedule one DAG. The last `KEEP_COMPILED` are kept."""
     dag = _DAGS.get(key)
     if dag is None:
         dag = _DAGS[key] = build(plan.model, plan.workload, layout, engine=plan.cluster.engine.terms)
