@@ -89,7 +89,7 @@ def template_max_s(tpl: OpTemplate, cm: CostModel, lower: bool = False) -> float
 def compute_cost_key(tpl: OpTemplate, cm: CostModel) -> tuple | None:
     """Everything `template_time_s` reads of a compute template under `cm` but the engine's terms (`step_s` and
     the time scales, which `OpPrice.seconds` applies) and its share of compute (which blends the scales,
-    `OpPrice.compute_share`): templates with the same key have the same `op_price` but for that share (the
+    `OpPrice.totals`): templates with the same key have the same `op_price` but for that share (the
     search's timer prices each key once, `dagc.schedule.timer_base`). None for a collective.
 
     Example:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..ir.dag import OpKind, OpTemplate
+from ..plan.model import DType
 from .comm import comm_time_s
 from .compute import _MEMORY_BOUND, _alike_values, _uniform_seconds, compute_time_s, kernel_time_s, priced_kernels
 from .cost_model import CostModel
@@ -29,7 +30,7 @@ __all__ = ["OpPrice", "op_price"]
 _FEW_RANKS = 16
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True)
 class OpPrice:
     """A template's slowest rank's seconds but for the engine's terms (module docstring). Exactly one of
     `fixed_s` (a collective), `alike` (every rank of every kernel alike: per kernel its seconds, efficiency and
@@ -42,31 +43,40 @@ class OpPrice:
     effs: tuple[float, ...] = ()
     launches: tuple[int, ...] = ()              # each kernel's eager launches (0: not eager)
     roofline: np.ndarray | None = None
-    compute_share: float = 1.0                  # of its roofline time (`CostModel.compute_share`)
+    # its FLOPs, HBM bytes and peak's dtype: its share of compute in its roofline time (`CostModel.compute_share`)
+    # blends the two scales; None: all compute
+    totals: tuple[float, float, DType] | None = None
     embed: bool = False                         # carries the step's host time
     eager_floor_s: float = 0.0
 
-    def with_share(self, share: float) -> OpPrice:
-        """This price for a template of another share of compute (the same kernels: `compute_cost_key`)."""
-        return OpPrice(self.fixed_s, self.alike, self.ranks, self.effs, self.launches, self.roofline, share, self.embed,
-                       self.eager_floor_s)
+    def with_totals(self, totals: tuple[float, float, DType]) -> OpPrice:
+        """This price for a template of other totals (the same kernels: `compute_cost_key`)."""
+        return OpPrice(self.fixed_s, self.alike, self.ranks, self.effs, self.launches, self.roofline, totals,
+                       self.embed, self.eager_floor_s)
 
     def seconds(self, cm: CostModel) -> float:
         """The template's slowest rank's seconds under `cm` (`template_max_s`, the same float).
 
         Example:
-            >>> p = OpPrice(alike=((2e-3, 1.0, 0), (1e-3, 1.0, 0)), compute_share=0.5)
             >>> from dagc.plan.cluster import Cluster
+            >>> from dagc.plan.model import DType
             >>> from dagc.plan.presets import GPU_PRESETS
             >>> import dataclasses
             >>> cm = CostModel.from_cluster(Cluster(gpus=8, gpu=GPU_PRESETS["h100-sxm"], intra_node_bytes_per_s=450e9))
-            >>> round(p.seconds(dataclasses.replace(cm, compute_time_scale=2.0, memory_time_scale=1.0)), 9)
-            0.0045
+            >>> cm = dataclasses.replace(cm, compute_time_scale=2.0, memory_time_scale=0.5)
+            >>> gemm = OpPrice(alike=((2e-3, 1.0, 0), (1e-3, 1.0, 0)), totals=(1e12, 0.0, DType.BF16))
+            >>> read = OpPrice(alike=((2e-3, 1.0, 0),), totals=(0.0, 1e9, DType.BF16))
+            >>> round(gemm.seconds(cm), 9), round(read.seconds(cm), 9)        # 3 ms × 2, 2 ms × 0.5
+            (0.006, 0.001)
         """
         if self.fixed_s is not None:
             return self.fixed_s
         c, m = cm.compute_time_scale, cm.memory_time_scale
-        scale = c if c == m else c * self.compute_share + m * (1.0 - self.compute_share)
+        if c == m:
+            scale = c
+        else:
+            f = cm.compute_share(*self.totals) if self.totals is not None else 1.0
+            scale = c * f + m * (1.0 - f)
         host = cm.step_s if self.embed else 0.0
         if self.alike is not None:
             total, eager = 0.0, 0.0
@@ -94,28 +104,29 @@ def op_price(tpl: OpTemplate, cm: CostModel, lower: bool = False) -> OpPrice:
     alone); `lower`: its kernels at their lower seconds (`template_lower_s`)."""
     if tpl.kind.is_comm:
         return OpPrice(fixed_s=float(comm_time_s(tpl, cm).max(initial=0.0)))
-    share = cm.compute_share(tpl.flops_total, tpl.hbm_bytes_total, tpl.peak_dtype)
+    totals = (tpl.flops_total, tpl.hbm_bytes_total, tpl.peak_dtype)
     embed = tpl.kind is OpKind.EMBED
     profile = cm.profile
     if profile is None:
         peak = cm.peak_flops(tpl.peak_dtype) * cm.compute_efficiency
         rank_s = np.asarray(compute_time_s(tpl.flops, tpl.hbm_bytes, peak, cm.hbm_bytes_per_s * cm.hbm_efficiency),
-                       dtype=np.float64)
-        return OpPrice(roofline=np.unique(rank_s), compute_share=share, embed=embed)
+                            dtype=np.float64)
+        return OpPrice(roofline=np.unique(rank_s), totals=totals, embed=embed)
     kernels = priced_kernels(tpl, profile, cm.glue)
-    effs = tuple(cm.hbm_efficiency if k.cls in _MEMORY_BOUND else cm.compute_efficiency for k in kernels)
-    launches = tuple(k.launches if k.eager else 0 for k in kernels)
+    hbm, compute = cm.hbm_efficiency, cm.compute_efficiency
     if np.size(tpl.flops):
         alike = []
-        for k, eff, n in zip(kernels, effs, launches, strict=True):
+        for k in kernels:
             one = _alike_values(k.shape)
             if one is None:
                 break
             one_s = _uniform_seconds(profile, k.cls, k.dtype, k.memory_op, k.launches, one, lower) \
                 if all(x > 0 for x in one) else 0.0
-            alike.append((one_s, eff, n))
+            alike.append((one_s, hbm if k.cls in _MEMORY_BOUND else compute, k.launches if k.eager else 0))
         else:
-            return OpPrice(alike=tuple(alike), compute_share=share, embed=embed, eager_floor_s=profile.eager_floor_s)
+            return OpPrice(alike=tuple(alike), totals=totals, embed=embed, eager_floor_s=profile.eager_floor_s)
+    effs = tuple(hbm if k.cls in _MEMORY_BOUND else compute for k in kernels)
+    launches = tuple(k.launches if k.eager else 0 for k in kernels)
     raws = [kernel_time_s(k, profile, lower) for k in kernels]
     shape = np.shape(tpl.flops)
     if any(r.shape != shape for r in raws):
@@ -125,8 +136,8 @@ def op_price(tpl: OpTemplate, cm: CostModel, lower: bool = False) -> OpPrice:
     if not raws:
         rows = np.zeros((0, min(size, 1)))
     else:
-        rows = np.stack(raws).reshape(len(raws), size)
+        rows = np.array(raws, dtype=np.float64).reshape(len(raws), size)
         if size > _FEW_RANKS:
             rows = np.unique(rows, axis=1)
-    return OpPrice(ranks=rows, effs=effs, launches=launches, compute_share=share, embed=embed,
+    return OpPrice(ranks=rows, effs=effs, launches=launches, totals=totals, embed=embed,
                    eager_floor_s=profile.eager_floor_s)

@@ -131,13 +131,13 @@ class TimerCore:
     def _op_price(self, tpl: OpTemplate) -> OpPrice:
         """A template's price, its terms open (`OpPrice`); a compute template's kernels priced once per
         `dagc.cost.cost.compute_cost_key` (the same kernels recur across stage shapes: the attention ops
-        of one attention split beside every expert split), its own share of compute beside them."""
+        of one attention split beside every expert split), its own totals (its share of compute) beside them."""
         key = compute_cost_key(tpl, self.cm)
         if key is None:
             return op_price(tpl, self.cm)
         price = self._remember(self.tables.prices, key, lambda: op_price(tpl, self.cm))
-        share = self.cm.compute_share(tpl.flops_total, tpl.hbm_bytes_total, tpl.peak_dtype)
-        return price if price.compute_share == share else price.with_share(share)
+        totals = (tpl.flops_total, tpl.hbm_bytes_total, tpl.peak_dtype)
+        return price if price.totals == totals else price.with_totals(totals)
 
     def _shapes(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int,
                 chunk: int | None = None) -> OpShapes:
