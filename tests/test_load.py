@@ -285,3 +285,39 @@ def test_every_inflight_example_matches_its_steady_state(path):
         tpot_error = load["tpot_s"]["mean"] / r.metrics["tpot_s"] - 1
         throughput_error = load["output_tokens_per_s"] / r.metrics["decode_tokens_per_s"] - 1
         assert abs(tpot_error) < 0.05 and abs(throughput_error) < 0.05, (r.decl.name, tpot_error, throughput_error)
+
+
+def test_a_run_too_short_for_its_requests_to_end_is_still_judged_overloaded():
+    """At 200 requests/s the example's 2,000 requests arrive within 10 s, shorter than two lifetimes of a
+    request (500 tokens at ~20 ms): few end while the run is loaded, so the queue is judged by the requests
+    given their first token. Every strategy is then overloaded, with a capacity of a few requests/s (the
+    batch's 64 over a ~10 s lifetime), never thousands; at 2 requests/s over the same short kind of run
+    (12 requests in ~6 s, each lasting ~5 s) the waiting queue does not grow past a request or two."""
+    reference = {'gpu preset "h200"': 'gpu preset "h200"  engine = pytorch'}
+    over = _loads("rate = 200 requests/s  requests = 2000", **reference)
+    under = _loads("rate = 2 requests/s  requests = 12", **reference)
+    for (name, _, hot), (_, _, cool) in zip(over, under, strict=True):
+        growth = hot["queue_growth"]
+        assert hot["overloaded"] and growth["first_token"] and growth["behind"], name
+        assert growth["arrived"] == 999 and growth["grown"] > 0.9 * growth["arrived"]
+        assert 1.0 < hot["capacity_requests_per_s"] < 20.0, (name, hot["capacity_requests_per_s"])
+        assert not cool["overloaded"], name
+        assert cool["queue_growth"]["first_token"] and abs(cool["queue_growth"]["grown"]) <= 2
+
+
+def test_waiting_growth_counts_first_tokens_when_no_request_can_end():
+    """`Load.queue_growth` of a 100-request run whose requests last 100 s, arriving over 10 s: served a TTFT
+    after arriving (0.25 s), no growth; with room for 20 in flight, the other 80 wait (first tokens after 100 s)."""
+    from dagc.plan.workload import Traffic
+    from dagc.serve.load_result import Load
+
+    arrival = np.arange(100) * 0.1
+    kept = Load(Traffic(rate=10.0, requests=100), arrival, arrival + 0.25, arrival + 100.0, 1000,
+                np.zeros(1), np.zeros(1), 1.0)
+    g = kept.queue_growth
+    assert g is not None and g.first_token and (g.arrived, g.ended) == (49, 49) and not kept.overloaded
+    first = np.where(np.arange(100) < 20, arrival + 0.2, 100.2 + arrival)
+    full = Load(Traffic(rate=10.0, requests=100), arrival, first, first + 100.0, 1000,
+                np.zeros(1), np.zeros(1), 1.0)
+    g = full.queue_growth
+    assert g is not None and (g.arrived, g.ended, g.grown) == (49, 0, 49) and full.overloaded

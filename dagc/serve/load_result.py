@@ -28,12 +28,15 @@ PACE_SHARE = 0.03
 @dataclass(frozen=True)
 class QueueGrowth:
     """How much the requests in the system grew over a run's second half (`Load.queue_growth`): the requests
-    arriving in it less those ending in it, against the growth its noise allows."""
+    arriving in it less those ending in it, against the growth its noise allows. A run too short for its
+    requests to end in such a stretch counts those given their first token instead (`first_token`): how much
+    the queue waiting to be served grew."""
 
     arrived: int          # requests arriving in the stretch
-    ended: int            # requests ending in it
+    ended: int            # requests ending in it (`first_token`: given their first token in it)
     allowance: float      # `QUEUE_Z` × √ arrived, and a static batch's requests (they end together)
     static: int = 0       # a static batch's requests, in the allowance
+    first_token: bool = False
 
     @property
     def grown(self) -> int:
@@ -214,12 +217,27 @@ class Load:
         life = float(np.median((self.finish - self.first_token)[:q])) + float(np.min(self.ttft_server[:q]))
         lo = max(float(self.arrival[n // 2]), float(self.arrival[0]) + 2 * life)
         hi = float(self.arrival[-1])
+        static = self.cap if self.cap is not None and self.static else 0
+        if not hi > lo:
+            return self._waiting_growth(static)
+        arrived = int(np.count_nonzero((self.arrival > lo) & (self.arrival <= hi)))
+        ended = int(np.count_nonzero((self.finish > lo) & (self.finish <= hi)))
+        return QueueGrowth(arrived, ended, QUEUE_Z * math.sqrt(arrived) + static, static)
+
+    def _waiting_growth(self, static: int) -> QueueGrowth | None:
+        """`queue_growth` of a run whose arrivals end within two early lifetimes of its first, so that few of
+        its requests end while it is loaded: over the same second half (from the middle request's arrival to
+        the last arrival), the requests arriving less those given their first token — the growth of the queue
+        waiting to be served. A deployment that keeps up serves each request about a TTFT after it arrives;
+        one that is full (its batch or its KV cache) serves none until a request ends, so all of them wait.
+        None when the arrivals take no time."""
+        n = len(self.arrival)
+        lo, hi = float(self.arrival[n // 2]), float(self.arrival[-1])
         if not hi > lo:
             return None
         arrived = int(np.count_nonzero((self.arrival > lo) & (self.arrival <= hi)))
-        ended = int(np.count_nonzero((self.finish > lo) & (self.finish <= hi)))
-        static = self.cap if self.cap is not None and self.static else 0
-        return QueueGrowth(arrived, ended, QUEUE_Z * math.sqrt(arrived) + static, static)
+        started = int(np.count_nonzero((self.first_token > lo) & (self.first_token <= hi)))
+        return QueueGrowth(arrived, started, QUEUE_Z * math.sqrt(arrived) + static, static, first_token=True)
 
 
 def percentiles(x: np.ndarray, weights: np.ndarray | None = None) -> dict:

@@ -132,8 +132,10 @@ def not_carried_because(out: dict) -> str | None:
     """
     growth = out.get("queue_growth")
     if out.get("overloaded") and growth is not None:
+        ended = "were given their first token" if growth.get("first_token") else "ended"
+        where = "waiting to be served" if growth.get("first_token") else "in the system"
         return (f"the queue keeps growing: of the {growth['arrived']:,} requests arriving over the run's second "
-                f"half, {growth['ended']:,} ended in it, {growth['grown']:,} more in the system — past the "
+                f"half, {growth['ended']:,} {ended} in it, {growth['grown']:,} more {where} — past the "
                 f"{growth['allowance']:.0f} its arrivals' noise allows")
     rate = (out.get("binding") or {}).get("arrival_rate_requests_per_s")
     cap = out.get("capacity_requests_per_s")
