@@ -184,35 +184,51 @@ def _precision(result: StrategyResult, tries: _Tries) -> NextStep | None:
     return tried
 
 
-def _grown(result: StrategyResult, tries: _Tries, gpus: int, strategy: Strategy
+def _grown(result: StrategyResult, tries: _Tries, gpus: int, strategy: Strategy, batch: int | None = None
            ) -> tuple[StrategyResult | None, tuple[str, ...]]:
-    """`strategy` checked as the plan is on its cluster grown to `gpus` (when that is more), as its printed
-    text reads back (`strategy_source`); and the options that say the change."""
+    """`strategy` checked as the plan is on its cluster grown to `gpus` (when that is more) and, given, with
+    `batch` requests in flight, as its printed text reads back (`strategy_source`); and the options that say
+    the change."""
     plan = result.plan.model_copy(update={"cluster": result.plan.cluster.model_copy(update={"gpus": gpus})})
+    if batch is not None:
+        plan = plan.model_copy(update={"workload": plan.workload.model_copy(update={"batch": batch})})
     text = strategy_source(strategy)
     options = (*((f"--set cluster.gpus={gpus}",) if gpus != result.plan.cluster.gpus else ()),
+               *((f"--set workload.batch={batch}",) if batch is not None else ()),
                f"--strategy {shlex.quote(text)}")
     return tries(plan, parse_strategy(text)), options
 
 
+def _arriving(plan: Plan) -> bool:
+    """Whether the plan's traffic arrives open loop (a `rate`, or a request log at its own times): its requests
+    come whatever the deployment serves, so each added replica is an engine with its own cap on requests in
+    flight. A closed loop's clients, or no traffic, are the plan's `batch` requests, which replicas share."""
+    traffic = plan.workload.traffic
+    return traffic is not None and traffic.concurrency is None
+
+
 def _replicas(result: StrategyResult, tries: _Tries) -> NextStep | None:
-    """The fewest replicas (`dp k < … >`, the cluster grown to hold them) that meet; else the most tried."""
+    """The fewest replicas (`dp k < … >`, the cluster grown to hold them) that meet; else the most tried. Under
+    open-loop traffic each replica keeps the plan's batch (the batch grows k-fold: `--set workload.batch`), as
+    an engine added behind a load balancer brings its own cap; otherwise they share it."""
     lay, own = result.layout, result.strategy
     if lay is None or lay.dp != 1 or own is None or own.pools or own.dp != 1:
         return None
     tried = None
-    for k in (k for k in _REPLICAS if result.plan.workload.batch >= k):      # each replica gets a request
+    batch = result.plan.workload.batch
+    arriving = _arriving(result.plan)
+    for k in (k for k in _REPLICAS if arriving or batch >= k):      # each replica gets a request
         gpus = max(result.plan.cluster.gpus, lay.gpus_used * k)
-        r, options = _grown(result, tries, gpus, replicated(own, k))
+        r, options = _grown(result, tries, gpus, replicated(own, k), batch * k if arriving else None)
         if r is None:
             break
-        step = _step("gpus", f"{lay.gpus_used * k:,} GPUs: {k} replicas of the strategy"
-                     f"{_shares(r, result.plan.workload.batch)}", options, r)
+        each = (f", each with the plan's batch of {batch:,} requests in flight ({batch * k:,} in all)" if arriving
+                else _shares(r, batch))
+        step = _step("gpus", f"{lay.gpus_used * k:,} GPUs: {k} replicas of the strategy{each}", options, r)
         if step.meets:
             return step
         tried = step if r.valid else tried
     return tried
-
 
 
 def _shares(r: StrategyResult, batch: int) -> str:
