@@ -98,3 +98,18 @@ def test_the_lines_to_paste_name_the_plan_searched_and_its_sets():
     assert "each serves as much: dagc check 'my plans/q.moe' --set workload.batch=32 --strategy 'dp 5 <" in replicas
     args = build_parser().parse_args(words[1:])         # dagc's own command line: the plan, the strategy, both sets
     assert args.plan == "my plans/q.moe" and args.strategy.startswith("tp 8") and len(args.overrides) == 2
+
+
+def test_quiet_labels_the_plan_s_own_best_before_the_conclusion(tmp_path, capsys):
+    """`search --rate R -q`: the first line is the search's best on the plan's own workload, labelled so (it met
+    the requirements without traffic while nothing keeps up with R); the conclusion at R follows."""
+    from dagc.cli.main import main
+
+    plan = tmp_path / "p.moe"
+    plan.write_text('model preset "qwen3-30b-a3b" cluster { gpus = 2 gpu preset "h200" } workload { batch = 16 '
+                    'prompt = 1000 generate = 100 serving = inflight } strategy tp 2')
+    capsys.readouterr()
+    assert main(["search", str(plan), "--rate", "400", "-q", "--svg", str(tmp_path / "p.svg")]) == 0
+    first, second = capsys.readouterr().out.splitlines()[:2]
+    assert first.startswith("best on the plan's own workload (without --rate): ") and "meets requirements: yes" in first
+    assert second.startswith("conclusion: no strategy on 2 GPUs keeps up with 400 requests/s; the best serves ")

@@ -73,14 +73,15 @@ RATE_COLUMNS = ("#", "strategy", "GPUs", "goodput (requests/s/GPU)", "served (re
                 "overloaded", "meets requirements")
 
 
-def print_search_verdict(out: Console, found: SearchResult, plan: Plan) -> None:
-    """`dagc search --quiet`: the best strategy, its GPUs and whether it meets the requirements."""
+def print_search_verdict(out: Console, found: SearchResult, plan: Plan, label: str = "best") -> None:
+    """`dagc search --quiet`: the best strategy, its GPUs and whether it meets the requirements; `label` says
+    of what (with `--rate`, the plan's own workload, before the conclusion at that rate)."""
     if not found.ranked:
-        out.print("best: none — no legal strategy on this cluster", markup=False)
+        out.print(f"{label}: none — no legal strategy on this cluster", markup=False)
         return
     c = found.ranked[0]
     at = f" · batch {c.batch:,} (paste with `--set workload.batch={c.batch}`)" if c.batch is not None else ""
-    out.print(f"best: {c.text} · {c.gpus:,} GPU{'' if c.gpus == 1 else 's'} · meets requirements: "
+    out.print(f"{label}: {c.text} · {c.gpus:,} GPU{'' if c.gpus == 1 else 's'} · meets requirements: "
               f"{meets_text(c)}{at}", markup=False)
     if c.judged == STEADY and c.meets_requirements:
         out.print(f"  {_steady_note(plan)}", markup=False)

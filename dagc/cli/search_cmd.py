@@ -73,7 +73,8 @@ def cmd_search(args) -> int:
         return EXIT_OK
     out = make_console()
     if is_quiet(args):
-        print_search_verdict(out, found, plan)
+        print_search_verdict(out, found, plan, "best" if at_rate is None else
+                             "best on the plan's own workload (without --rate)")
         if at_rate is not None:             # --rate's conclusion, which --quiet keeps
             print_rate_conclusion(out, at_rate, plan, args.plan)
         return EXIT_OK
