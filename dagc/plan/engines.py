@@ -114,8 +114,9 @@ TRTLLM_STEP_S = 4.556e-3
 # stays 200–475 ms whatever the concurrency (4 or 64) and prompt (922 or 7,373 tokens), 130–305 ms above the
 # server's prefill — a per-request constant, not queueing, which would grow with the concurrency; a public
 # conc-1 sweep of DeepSeek-R1 on SGLang (github.com/tenstorrent/tt-inference-server/issues/356) shows the same
-# 180–200 ms from 128 to 4,096 prompt tokens. No published figure for TensorRT-LLM: vLLM's measured 10 ms is
-# its; its calibration half has no run that moves it.
+# 180–200 ms from 128 to 4,096 prompt tokens. Every such run is of a large MoE model: SGLang 0.3.0's dense Llama
+# runs measured 32–58 ms in all (docs/cost-model.md says what that leaves open). No published figure for
+# TensorRT-LLM: vLLM's measured 10 ms is its; its calibration half has no run that moves it.
 VLLM_FRONTEND_S = 19.107e-3
 SGLANG_FRONTEND_S = 208.81e-3
 TRTLLM_FRONTEND_S = 10e-3
