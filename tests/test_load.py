@@ -321,3 +321,50 @@ def test_waiting_growth_counts_first_tokens_when_no_request_can_end():
                 np.zeros(1), np.zeros(1), 1.0)
     g = full.queue_growth
     assert g is not None and (g.arrived, g.ended, g.grown) == (49, 0, 49) and full.overloaded
+
+
+def test_a_run_whose_requests_in_flight_still_settle_is_not_called_overloaded(monkeypatch):
+    """`queue_growth` counts from three lifetimes in (the second half's decode time), not two of the first
+    quarter's: requests whose lifetime grows from 13 to 14.3 s as the count in flight settles end about 10 %
+    behind their arrivals over 28–40 s. Arrivals of 50/s over 40 s, each request's end its arrival plus a
+    lifetime growing with its arrival: not overloaded (the growth is the ramp's); the same with no request
+    ending after 20 s: overloaded."""
+    from dagc.plan.workload import Traffic
+    from dagc.serve.load_result import Load
+
+    arrival = np.arange(2000) / 50.0
+    life = 13.0 + 1.3 * np.minimum(arrival, 20.0) / 20.0
+    first = arrival + 0.3
+    ramp = Load(Traffic(rate=50.0, requests=2000), arrival, first, first + life, 500, np.zeros(1), np.zeros(1), 1.0)
+    assert not ramp.overloaded
+    stuck = np.where(arrival < 7.0, first, 1000.0 + arrival)
+    full = Load(Traffic(rate=50.0, requests=2000), arrival, stuck, stuck + life, 500, np.zeros(1), np.zeros(1), 1.0)
+    assert full.overloaded and full.queue_growth is not None and full.queue_growth.first_token
+
+
+def test_an_overloaded_run_counts_what_it_serves_until_its_queue_is_served():
+    """2,000 requests arriving in 4 s onto 8 requests in flight: the run takes ~1,000 s, so it serves about
+    2 requests/s — not the ends of its first second, which the window to the last arrival held."""
+    plan = load_plan_text('model preset "qwen3-30b-a3b" cluster { gpus = 4  gpu preset "h200" } workload { '
+                          'batch = 8  prompt = 4000  generate = 500  serving = inflight  rate = 500 requests/s '
+                          'requests = 2000 } strategy tp 1 ; ep 1 etp 4')
+    out = report_json(check(plan)[0])["load"]
+    assert out["overloaded"]
+    whole = out["requests"] / out["duration_s"]
+    assert out["served_requests_per_s"] == pytest.approx(whole, rel=0.05)
+    assert out["goodput_requests_per_s"] <= out["served_requests_per_s"]
+
+
+def test_a_log_too_short_for_a_capacity_run_gets_no_capacity(tmp_path):
+    """A request log of 3 requests: its own run is judged, but no capacity (runs of 3 requests cannot tell a
+    rate kept up with): `capacity_judged` false, and the words say why — not 2,048 times the steady rate."""
+    from dagc.export.load_md import capacity_text
+
+    log = tmp_path / "three.csv"
+    log.write_text("TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:17:03.9,4000,500\n"
+                   "2023-11-16 18:17:05.0,4000,500\n2023-11-16 18:17:06.0,4000,500\n")
+    text = INFLIGHT.replace("chunk = 8192", 'chunk = 8192\n  requests from "three.csv"')
+    out = report_json(check(load_plan_text(text, name="p.moe", base_dir=tmp_path))[0])["load"]
+    assert out["requests"] == 3 and out["capacity_judged"] is False and out["capacity_requests_per_s"] is None
+    assert capacity_text(out) == ("capacity not judged: the log's 3 requests are too few for a capacity run "
+                                  "(at least 100)")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..units import Dimension, format_figure, format_si
-from ..verdict.under_load import CAPACITY_WORK_BUDGET
+from ..verdict.under_load import CAPACITY_MIN_REQUESTS, CAPACITY_WORK_BUDGET
 from .binding_text import binding_text
 from .md_escape import md_text
 
@@ -48,6 +48,10 @@ def traffic_text(load: dict, name: Callable[[str], str] = str) -> str:
 def capacity_text(load: dict) -> str:
     """The capacity in words: `capacity 5.133 requests/s` or `no capacity: …`."""
     cap = load.get("capacity_requests_per_s")
+    if load.get("capacity_judged") is False and load.get("log") is not None \
+            and load["requests"] < CAPACITY_MIN_REQUESTS:
+        return (f"capacity not judged: the log's {load['requests']:,} requests are too few for a capacity run "
+                f"(at least {CAPACITY_MIN_REQUESTS:,})")
     if load.get("capacity_judged") is False:
         return (f"capacity not judged (warning): its runs would take about {load.get('capacity_work_events', 0):,} "
                 f"engine events, over the budget of {CAPACITY_WORK_BUDGET:,}")

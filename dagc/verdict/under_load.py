@@ -40,13 +40,17 @@ from ..units import format_figure
 from .pools import PooledCheck
 from .verdict import RequirementResult, requirement_value
 
-__all__ = ["CAPACITY_REQUESTS", "CAPACITY_STEPS", "CAPACITY_TOLERANCE", "CAPACITY_WORK_BUDGET", "UnderLoad", "capacity",
-           "capacity_requests", "carries_traffic", "judge_on_load", "load_events", "missed_latencies",
-           "not_carried_because", "not_simulated", "pools_run", "Progress", "Run", "strategy_run", "under_load"]
+__all__ = ["CAPACITY_MIN_REQUESTS", "CAPACITY_REQUESTS", "CAPACITY_STEPS", "CAPACITY_TOLERANCE", "CAPACITY_WORK_BUDGET",
+           "UnderLoad", "capacity", "capacity_requests", "carries_traffic", "judge_on_load", "load_events",
+           "missed_latencies", "not_carried_because", "not_simulated", "pools_run", "Progress", "Run", "strategy_run",
+           "under_load"]
 
 CAPACITY_TOLERANCE = 0.01     # the bisection stops when the bracket is within 1 % of its upper end
 CAPACITY_STEPS = 24           # simulated runs at most per capacity (bracketing and bisection)
 CAPACITY_REQUESTS = 2_000     # requests per capacity run (a log's first ones, all when it has fewer)
+# the fewest requests a capacity run may have: a log of fewer gets no capacity (capacity_judged false), its runs
+# too short for their queue's growth to tell a rate kept up with from one that is not (docs/language.md)
+CAPACITY_MIN_REQUESTS = 100
 CAPACITY_WORK_BUDGET = LOAD_BUDGET_EVENTS   # the default budget of the capacity's runs, as of one run
 EVENTS_PER_REQUEST = 3        # events a request costs beyond its prompt's chunks (admission, decode stretch, end)
 
@@ -101,7 +105,7 @@ def under_load(plan: Plan, run: Run, metrics: dict | None, progress: Progress | 
     each_run(0)
     work = load_events(plan, m) * CAPACITY_STEPS
     budget = plan.load_budget_events
-    judged = with_capacity and (budget is None or work <= budget)
+    judged = with_capacity and m >= CAPACITY_MIN_REQUESTS and (budget is None or work <= budget)
     known = (traffic.rate, _run_holds(plan, out)) if traffic.rate is not None else None
     out["capacity_requests_per_s"] = capacity(plan, run, _steady_rate(plan, metrics), each_run, known) \
         if judged else None
@@ -114,7 +118,7 @@ def under_load(plan: Plan, run: Run, metrics: dict | None, progress: Progress | 
         out["binding"] = binding_json(diagnose(main, missed, metrics, goodput, behind=True))
     if progress is not None:
         progress(span, span)
-    over = () if judged or not with_capacity or budget is None else (
+    over = () if judged or not with_capacity or budget is None or m < CAPACITY_MIN_REQUESTS else (
         load_over_budget(plan, work, budget, m * CAPACITY_STEPS, capacity=True),)
     return UnderLoad(main, out, (*_over_kv(plan, main), *over))
 
