@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ..plan.cluster import Gpu, KernelTimes
 from ..plan.model import DType
@@ -26,6 +27,7 @@ from .series import (
     A2A_FUSED,
     DEEPEP_LL_MAX_TOKENS_PER_RANK,
     FUSED,
+    FusedShape,
     Series,
     all_reduce_series,
     fused_moe_s,
@@ -78,9 +80,10 @@ def _memoised(method: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _logs(coords: np.ndarray) -> np.ndarray:
+def _logs(coords: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """Shape coordinates in log space; a zero dimension (no work) is placed at 1."""
-    return np.log(np.maximum(np.nan_to_num(coords, nan=1.0), 1.0))
+    logs: npt.NDArray[np.float64] = np.log(np.maximum(np.nan_to_num(coords, nan=1.0), 1.0))
+    return logs
 
 
 def _shape_logs(lower: bool, *coords: np.ndarray) -> np.ndarray:
@@ -119,14 +122,14 @@ class KernelProfile(KernelTimes):
     hbm_bytes_per_s: float
     _tables: Mapping[str, Table]
     _digest: str
-    _memo: dict[tuple, Any]
-    _fused: Mapping[tuple, Mapping[str, Series]]  # MoE layer: shape key → kernel → (log tokens, log seconds)
+    _memo: dict[tuple[object, ...], object]
+    _fused: Mapping[FusedShape, Mapping[str, Series]]  # MoE layer: shape key → kernel → (log tokens, log seconds)
     glue: Mapping[str, int]
     _all_reduce: Mapping[int, tuple[np.ndarray, np.ndarray]]  # gpus → (log bytes, log seconds)
 
     def __init__(self, name: str, provenance: Provenance, floor_s: float, peaks: PeakSet,
                  tables: Mapping[str, Table], digest: str, eager_floor_s: float | None = None,
-                 fused: Mapping[tuple, Mapping[str, Series]] | None = None,
+                 fused: Mapping[FusedShape, Mapping[str, Series]] | None = None,
                  glue: Mapping[str, int] | None = None,
                  all_reduce: Mapping[int, tuple[np.ndarray, np.ndarray]] | None = None) -> None:
         eager = float(eager_floor_s) if eager_floor_s is not None else float(floor_s)
@@ -142,7 +145,7 @@ class KernelProfile(KernelTimes):
     def __setattr__(self, key: str, value: Any) -> None:
         raise AttributeError(f"KernelProfile is immutable: cannot set {key}")
 
-    def __reduce__(self) -> tuple:
+    def __reduce__(self) -> tuple[object, ...]:
         return (KernelProfile, (self.name, self.provenance, self.floor_s, self._peaks, self._tables, self._digest,
                                 self.eager_floor_s, self._fused, self.glue, self._all_reduce))
 
@@ -261,7 +264,7 @@ class KernelProfile(KernelTimes):
         return _out(shape, self._by_kv("attn_decode", kvb, lambda table: evaluate(
             table, coords, b, c, roof, self.floor_s, lower=lower)))
 
-    def fused_moe_measured(self) -> tuple[tuple[str, int, int, int, int, int, int], ...]:
+    def fused_moe_measured(self) -> tuple[FusedShape, ...]:
         return tuple(sorted(self._fused))
 
     def all_reduce_covers(self, gpus: int) -> bool:

@@ -19,9 +19,9 @@ import numpy as np
 
 from .tables import PeakSet, dtype_name, roofline_s
 
-__all__ = ["A2A_DEEPEP", "A2A_FUSED", "DEEPEP_LL_MAX_TOKENS_PER_RANK", "FUSED", "MOE_KERNELS", "MOE_MATRICES",
-           "WIDE_EP_MIN_RANKS", "Series", "all_reduce_series", "fused_moe_s", "fused_series", "moe_a2a", "moe_kernel",
-           "moe_roofline_s", "monotone_series", "series_s", "wide_ep"]
+__all__ = ["A2A_DEEPEP", "A2A_FUSED", "DEEPEP_LL_MAX_TOKENS_PER_RANK", "FUSED", "FusedShape", "MOE_KERNELS",
+           "MOE_MATRICES", "WIDE_EP_MIN_RANKS", "Series", "all_reduce_series", "fused_moe_s", "fused_series", "moe_a2a",
+           "moe_kernel", "moe_roofline_s", "monotone_series", "series_s", "wide_ep"]
 
 Series = tuple[np.ndarray, np.ndarray]      # (log x ascending, log seconds non-decreasing)
 
@@ -182,10 +182,13 @@ def all_reduce_series(rows: Iterable[Any]) -> dict[int, Series]:
     return {gpus: monotone_series(points) for gpus, points in by.items()}
 
 
-def fused_series(rows: Iterable[Any]) -> dict[tuple, dict[str, Series]]:
+FusedShape = tuple[str, int, int, int, int, int, int]   # (dtype, hidden, inter, topk, experts, tp, ep)
+
+
+def fused_series(rows: Iterable[Any]) -> dict[FusedShape, dict[str, Series]]:
     """The MoE rows by shape and kernel, each series sorted by tokens (the last of equal counts kept), as its
     monotone envelope (`monotone_series`)."""
-    by: dict[tuple, dict[str, dict[float, float]]] = {}
+    by: dict[FusedShape, dict[str, dict[float, float]]] = {}
     for r in rows:
         key = (r.dtype, r.hidden, r.inter, r.topk, r.experts, r.tp, r.ep)
         by.setdefault(key, {}).setdefault(r.kernel, {})[r.tokens] = r.seconds
