@@ -38,6 +38,7 @@ import math
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from ..plan.model import DType
 from ..plan.plan import Plan
@@ -65,9 +66,9 @@ class NextStep:
     options: tuple[str, ...]       # what makes it on the command line
     meets: bool                    # every requirement met
     missed: tuple[str, ...]        # the requirements it still misses, as written
-    figures: dict                  # gpus, ttft_s, tpot_s, decode_tokens_per_s_per_gpu
+    figures: dict[str, Any]        # gpus, ttft_s, tpot_s, decode_tokens_per_s_per_gpu
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind, "change": self.change, "options": list(self.options), "meets": self.meets,
                 "missed": list(self.missed), **self.figures}
 
@@ -159,7 +160,7 @@ def _precision(result: StrategyResult, tries: _Tries) -> NextStep | None:
     m, gpu = result.plan.model, result.plan.cluster.gpu
     weights_16 = m.weights.bytes >= 2
     kv_16 = m.kv_cache.bytes >= 2
-    options: list[tuple[str, dict]] = []
+    options: list[tuple[str, dict[str, Any]]] = []
     if weights_16:
         options.append(("8-bit weights (fp8)", {"weights": DType.FP8}))
     if kv_16:
@@ -226,7 +227,7 @@ def _shares(r: StrategyResult, batch: int) -> str:
     return f", each with {share} of the batch's {batch:,} requests in flight"
 
 
-def _binding(r: StrategyResult | None) -> dict:
+def _binding(r: StrategyResult | None) -> dict[str, Any]:
     """The limit binding a checked strategy's load (report.json's `load.binding`), {} without a load."""
     return (r.load.json.get("binding") or {}) if r is not None and r.load is not None else {}
 
