@@ -32,9 +32,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 from .bar import Bar
 from .bound import Pruner, Screen
+from .space import Item
 
 __all__ = ["Columns", "out_of_reach"]
 
@@ -43,7 +45,7 @@ __all__ = ["Columns", "out_of_reach"]
 _ROW = 5
 
 
-def out_of_reach(rows: np.ndarray, bar: Bar) -> np.ndarray:
+def out_of_reach(rows: npt.NDArray[np.float64], bar: Bar) -> npt.NDArray[np.bool_]:
     """`dagc.search.bar.is_out_of_reach` of every row of `rows` (`BestAtBounds.row`s, shape (n, 5)) at once:
     whether a candidate that does at most that row can matter under `bar` whatever its name —
     its head ranks after the bar's `k`-th best, and it misses a requirement, or no front is kept,
@@ -51,13 +53,15 @@ def out_of_reach(rows: np.ndarray, bar: Bar) -> np.ndarray:
     assert bar.kth is not None
     missed, score, gpus, x, y = rows.T
     k_missed, k_score, k_gpus = bar.kth[:3]
-    after = (missed > k_missed) | ((missed == k_missed) & ((score > k_score) | ((score == k_score) & (gpus > k_gpus))))
+    after: npt.NDArray[np.bool_] = (missed > k_missed) | ((missed == k_missed) & (
+        (score > k_score) | ((score == k_score) & (gpus > k_gpus))))
     if bar.front is None:
         return after
     front = np.asarray(bar.front, dtype=np.float64).reshape(-1, 2)
     fx, fy = front[:, :1], front[:, 1:]
     beaten = ((fx <= x) & (fy <= y) & ((fx < x) | (fy < y))).any(axis=0)
-    return after & ((missed > 0) | beaten)
+    reach: npt.NDArray[np.bool_] = after & ((missed > 0) | beaten)
+    return reach
 
 
 def _distinct(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -86,7 +90,7 @@ class Columns:
     split's floors' keys (their rows made when first asked for: `Pruner.item_stage_best`,
     `Pruner.split_row`)."""
 
-    def __init__(self, pruner: Pruner, items: Sequence[tuple]):
+    def __init__(self, pruner: Pruner, items: Sequence[Item]):
         self.pruner, self.items = pruner, items
         n = len(items)
         cols = np.array([(dp, pp, tp, cp, sp, ep or 0, etp or 0, mb, overlap == "microbatch")
@@ -223,13 +227,14 @@ class Columns:
         return out
 
 
-def _filled(table: np.ndarray, first: np.ndarray, ids: np.ndarray, row: Callable[[int], tuple[float, ...]]
-            ) -> np.ndarray:
+def _filled(table: npt.NDArray[np.float64], first: np.ndarray, ids: np.ndarray,
+            row: Callable[[int], tuple[float, ...]]) -> npt.NDArray[np.float64]:
     """`table`'s rows `ids` (one per distinct key; NaN until made), each made first where missing by
     `row` of the first item of its key (`first`)."""
     for key in np.unique(ids[np.isnan(table[ids, 0])]).tolist():
         table[key] = row(int(first[key]))
-    return table[ids]
+    rows: npt.NDArray[np.float64] = table[ids]
+    return rows
 
 
 _ASIDE_ALL, _PRUNED_ALL, _PRUNED = 1, 2, 3

@@ -10,6 +10,7 @@ passes, the tokens a step emits), as the batch does with `--vary batch`.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from ..plan.plan import Plan
 from .result import SearchResult, pareto_front, rank_key
@@ -20,7 +21,7 @@ __all__ = ["SPECULATIVE_TOKENS", "search_speculative"]
 SPECULATIVE_TOKENS = (1, 2, 3, 4, 5)      # tokens drafted per step that `--vary speculative` compares
 
 
-def search_speculative(plan: Plan, tokens: tuple[int, ...] = SPECULATIVE_TOKENS, **kwargs) -> SearchResult:
+def search_speculative(plan: Plan, tokens: tuple[int, ...] = SPECULATIVE_TOKENS, **kwargs: Any) -> SearchResult:
     """The search of `plan` with each count of `tokens` drafted per step, merged (module docstring).
 
     Raises:
@@ -50,7 +51,7 @@ def search_speculative(plan: Plan, tokens: tuple[int, ...] = SPECULATIVE_TOKENS,
                         best_first=first.best_first, disaggregated=_pooled([r.disaggregated for _, r in found]))
 
 
-def _pooled(counts: list[dict | None]) -> dict | None:
+def _pooled(counts: list[dict[str, Any] | None]) -> dict[str, Any] | None:
     """The searches' disaggregated counts summed (`PooledCounts.to_json`), or None when none weighed pools."""
     kept = [c for c in counts if c is not None]
     if not kept:

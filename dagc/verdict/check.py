@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..diagnostics import Diagnostic, cap, has_errors
 from ..ir.dag import Dag
@@ -40,11 +40,24 @@ from .under_load import (
 )
 from .verdict import RequirementResult, Verdict, judge_requirements, verdict
 
-if TYPE_CHECKING:     # `next_steps` reads `StrategyResult`: only the type is named here
-    from .next_steps import NextStep
-
 # The loaders live in `dagc.lang.load`; they are named here too for callers of `dagc.verdict.check.load_plan`.
-__all__ = ["StrategyResult", "check", "check_strategy", "load_plan", "load_plan_text", "parse_strategy"]
+__all__ = ["NextStep", "StrategyResult", "check", "check_strategy", "load_plan", "load_plan_text", "parse_strategy"]
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """A change to a strategy that misses its requirements, tried (`dagc.verdict.next_steps`)."""
+
+    kind: str                      # batch | precision | gpus | prefill | chunk
+    change: str                    # in words: "a batch of 48 (from 64)"
+    options: tuple[str, ...]       # what makes it on the command line
+    meets: bool                    # every requirement met
+    missed: tuple[str, ...]        # the requirements it still misses, as written
+    figures: dict[str, Any]        # gpus, ttft_s, tpot_s, decode_tokens_per_s_per_gpu
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "change": self.change, "options": list(self.options), "meets": self.meets,
+                "missed": list(self.missed), **self.figures}
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,6 @@ import dataclasses
 import math
 import shlex
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from ..plan.model import DType
@@ -45,7 +44,7 @@ from ..plan.plan import Plan
 from ..plan.printer import replicated, strategy_source, with_instances
 from ..plan.strategy import Strategy, StrategyDecl
 from ..rules.requirements import broken_text
-from .check import StrategyResult, check_strategy, parse_strategy
+from .check import NextStep, StrategyResult, check_strategy, parse_strategy
 
 __all__ = ["Judge", "NextStep", "next_steps", "with_next_steps", "MAX_TRIES"]
 
@@ -57,20 +56,6 @@ PREFILL_TRIES = 4       # prefill pools tried when a disaggregated strategy's pr
 _REPLICAS = (2, 4, 8)
 CHUNK_TRIES = 3         # smaller chunks tried when a missed ITL rests on the mixed step
 MIN_CHUNK = 256         # the smallest chunk tried
-
-
-@dataclass(frozen=True)
-class NextStep:
-    kind: str                      # batch | precision | gpus | prefill | chunk
-    change: str                    # in words: "a batch of 48 (from 64)"
-    options: tuple[str, ...]       # what makes it on the command line
-    meets: bool                    # every requirement met
-    missed: tuple[str, ...]        # the requirements it still misses, as written
-    figures: dict[str, Any]        # gpus, ttft_s, tpot_s, decode_tokens_per_s_per_gpu
-
-    def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "change": self.change, "options": list(self.options), "meets": self.meets,
-                "missed": list(self.missed), **self.figures}
 
 
 def next_steps(result: StrategyResult, max_tries: int = MAX_TRIES, judge: Judge | None = None) -> list[NextStep]:
