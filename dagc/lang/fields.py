@@ -7,7 +7,7 @@ and `nearest`, the "did you mean" helper behind every E101.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 from ..plan.model import DType
@@ -24,7 +24,7 @@ __all__ = ["Field", "nearest", "did_you_mean", "MODEL_FIELDS", "MOE_FIELDS", "ML
 MAX_COUNT = 2**40
 
 
-def nearest(word: str, choices, aliases: Mapping[str, str] | None = None) -> str | None:
+def nearest(word: str, choices: Iterable[str], aliases: Mapping[str, str] | None = None) -> str | None:
     """The known name `word` stands for, for "did you mean" hints — only one that means the same.
 
     A name qualifies when it is `word` written another way: another case, `-`/`_`/`.` or a space
@@ -68,7 +68,7 @@ def _parts(name: str) -> list[str]:
     return [p for p in re.split(r"[-_.\s]+", name.lower()) if p]
 
 
-def did_you_mean(word: str, choices, aliases: Mapping[str, str] | None = None) -> str:
+def did_you_mean(word: str, choices: Collection[str], aliases: Mapping[str, str] | None = None) -> str:
     """`did you mean `x`?` for the name `word` stands for (`nearest`), else the names to choose from.
 
     Example:
@@ -134,7 +134,7 @@ LENGTH_CV_LIMIT = 4.0              # the widest spread of drawn lengths, as a co
 RAMP_LIMIT = 86_400.0              # the longest ramp, seconds (a day)
 
 
-def _int(lo=1, hi=MAX_COUNT) -> Field:
+def _int(lo: float = 1, hi: float = MAX_COUNT) -> Field:
     return Field("int", Dimension.COUNT, lo, hi)
 
 

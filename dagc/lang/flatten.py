@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from typing import TypedDict
 
 from ..diagnostics import Diagnostic, Severity
 from ..plan.strategy import POOL_ROLES, Axis, AxisNode, Pool, Strategy, StrategyDecl
@@ -125,7 +126,7 @@ def _pool_axes(decl: StrategyDecl, diags: list[Diagnostic]) -> dict[str, AxisNod
     return None if diags else found
 
 
-def _pool(a: AxisNode, options: dict, diags: list[Diagnostic]) -> Pool | None:
+def _pool(a: AxisNode, options: StrategyOptions, diags: list[Diagnostic]) -> Pool | None:
     """One pool: its count of instances and its scope flattened as a strategy of its own (E205 when
     either is missing or wrong; the scope's own diagnostics as any strategy's)."""
     role, n = a.name, a.degree
@@ -166,14 +167,22 @@ def _scope_text(domains: Domains) -> str:
 OPTIONS = STRATEGY_OPTIONS
 MAX_MICROBATCHES = 100_000      # as the workload's field
 MAX_REDUNDANT = 65_536          # redundant expert slots per MoE layer (DeepSeek serves with 32)
+class StrategyOptions(TypedDict, total=False):
+    """A strategy's `with …` options as read, by `Strategy`'s field names."""
+
+    microbatches: int
+    overlap: Overlap
+    redundant: int
+
+
 _COUNTS = {"microbatches": (1, MAX_MICROBATCHES, "microbatches"), "redundant": (0, MAX_REDUNDANT, "redundant slots")}
 
 
-def _options(written: Iterable[tuple[str, str, Span]]) -> tuple[dict, list[Diagnostic]]:
+def _options(written: Iterable[tuple[str, str, Span]]) -> tuple[StrategyOptions, list[Diagnostic]]:
     """A strategy's `with …` options: `microbatches N` (a whole number, 1–100,000), `overlap
     none|microbatch` and `redundant R` (extra expert slots per MoE layer, 0–65,536); each at most once
     (E101 unknown, E104 bad value or repeated)."""
-    out: dict = {}
+    out: StrategyOptions = {}
     diags: list[Diagnostic] = []
     for name, value, span in written:
         if name not in OPTIONS:
@@ -188,13 +197,15 @@ def _options(written: Iterable[tuple[str, str, Span]]) -> tuple[dict, list[Diagn
             if n is None or not low <= n <= high:
                 diags.append(Diagnostic("E104", Severity.ERROR, f"{what} must be a whole number from {low} to "
                                         f"{high:,}", span, f"write e.g. `with {name} {max(low, 4)}`"))
+            elif name == "microbatches":
+                out["microbatches"] = n
             else:
-                out[name] = n
+                out["redundant"] = n
         elif value not in ("none", "microbatch"):
             diags.append(Diagnostic("E101", Severity.ERROR, f"unknown overlap `{value}`", span,
                                     "write `overlap none` or `overlap microbatch`"))
         else:
-            out[name] = Overlap(value)
+            out["overlap"] = Overlap(value)
     return out, diags
 
 
