@@ -27,6 +27,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from enum import Enum
+from typing import overload
 
 from ..lang.load import parse_strategy
 from ..launch.engine_check import check as engine_check, engine_checked
@@ -103,6 +104,15 @@ def searched(plan: Plan, top: int = CHECK_RESCORED, jobs: int = 1, budget_s: flo
     with (progress or _no_progress)(Stage.SEARCH) as bar:
         return search(plan, objective=plan.objective, top=top, jobs=jobs, progress=bar, budget_s=budget_s,
                       timer=timer, front=front)
+
+
+@overload
+def judged(plan: Plan, found: SearchResult, need: int, progress: ProgressFor | None = None) -> SearchResult: ...
+
+
+@overload
+def judged(plan: Plan, found: SearchResult | None, need: int,
+           progress: ProgressFor | None = None) -> SearchResult | None: ...
 
 
 def judged(plan: Plan, found: SearchResult | None, need: int,
