@@ -9,9 +9,14 @@ run of a million requests draws and traces a few thousand points.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..serve.load import Load
+
+if TYPE_CHECKING:
+    from ..verdict.check import StrategyResult
 
 __all__ = ["CDF_POINTS", "SERIES_INTERVALS", "cdf_points", "envelope", "load_run"]
 
@@ -19,7 +24,7 @@ CDF_POINTS = 2000          # points of a latency's CDF drawn: every request up t
 SERIES_INTERVALS = 1000    # intervals a timeline series is cut into past this many samples (two points each)
 
 
-def load_run(result) -> Load | None:
+def load_run(result: StrategyResult) -> Load | None:
     """The simulated run of a strategy (`StrategyResult.load`), None when it was not simulated (no
     traffic, a strategy that is not correct, a load past its work budget)."""
     held = getattr(result, "load", None)
