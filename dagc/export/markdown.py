@@ -16,7 +16,7 @@ from ..layout.layout import Layout
 from ..memory.admission import admission_words
 from ..plan.params import active_params, total_params
 from ..plan.plan import Plan
-from ..plan.workload import Requirement, RequirementKind
+from ..plan.workload import RequirementKind
 from ..units import Dimension, count_text, format_bytes, format_si
 from ..verdict.check import StrategyResult
 from ..verdict.verdict import RequirementResult, met_text, near_text
@@ -383,12 +383,10 @@ def comparison_md(plan: Plan, results: list[StrategyResult], dirs: list[str], pa
         row("end-to-end throughput per GPU", metric("throughput_tokens_per_s", K.THROUGHPUT, per_gpu=True)),
         row("errors", lambda r: ", ".join(sorted({d.code for d in r.diagnostics if d.is_error})) or "none"),
     ]
-    for q_index, req in enumerate(plan.requirements):
-        def judged_text(r: StrategyResult, k: int = q_index, req: Requirement = req) -> str:
-            return (met_text(r.requirements[k], r.verdict.correct, "**not met**", "met")
-                    + (f" ({requirement_value_text(req, r.requirements[k].value)})"
-                       if r.requirements[k].value is not None else ""))
-        rows.append(row(f"`{req.text}`", judged_text))
+    for k, req in enumerate(plan.requirements):
+        rows.append([f"`{req.text}`", *[met_text(r.requirements[k], r.verdict.correct, "**not met**", "met") + (
+            f" ({requirement_value_text(req, r.requirements[k].value)})" if r.requirements[k].value is not None
+            else "") for r in results]])
     rows += [[label, *cells] for label, cells in load_rows(results)]     # under the plan's traffic
     plot = ["", f"These strategies among every legal one the search evaluated: [pareto.svg]({pareto_link}).", "",
             f"![Pareto front]({pareto_link})"] if pareto_link is not None else []

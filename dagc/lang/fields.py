@@ -9,9 +9,10 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
+from typing import TypedDict
 
 from ..plan.model import DType
-from ..plan.workload import PERCENTILE_KINDS, PERCENTILES, RequirementKind
+from ..plan.workload import PERCENTILE_KINDS, PERCENTILES, Overlap, RequirementKind
 from ..units import Dimension
 
 __all__ = ["Field", "nearest", "did_you_mean", "MODEL_FIELDS", "MOE_FIELDS", "MLA_FIELDS", "WINDOW_FIELDS",
@@ -19,7 +20,7 @@ __all__ = ["Field", "nearest", "did_you_mean", "MODEL_FIELDS", "MOE_FIELDS", "ML
            "CLUSTER_FIELDS",
            "GPU_FIELDS", "EFFICIENCY_FIELDS", "LATENCY_FIELDS", "WORKLOAD_FIELDS", "TRAFFIC_FIELDS",
            "REQUIREMENT_DIMENSIONS", "LOAD_ONLY", "LENGTHS", "LENGTH_CV_LIMIT", "REQUIREMENT_NAMES", "requirement_name",
-           "SUBBLOCKS", "MAX_COUNT", "STRATEGY_OPTIONS", "AXIS_WORDS", "AXES_SAID"]
+           "SUBBLOCKS", "MAX_COUNT", "STRATEGY_OPTIONS", "StrategyOptions", "AXIS_WORDS", "AXES_SAID"]
 
 MAX_COUNT = 2**40
 
@@ -222,6 +223,16 @@ def requirement_name(name: str) -> tuple[RequirementKind, int | None] | None:
 # A strategy's execution options (`with microbatches 2 overlap microbatch`): `dagc.lang.flatten` reads
 # them, the parser's diagnostics name a word after one's value.
 STRATEGY_OPTIONS = ("microbatches", "overlap", "redundant")
+
+
+class StrategyOptions(TypedDict, total=False):
+    """A strategy's `with …` options as read, by `Strategy`'s field names."""
+
+    microbatches: int
+    overlap: Overlap
+    redundant: int
+
+
 # What each axis is called in words, which a hint accepts for it (`expert 8` → `ep`), and says.
 AXIS_WORDS = {"data": "dp", "ddp": "dp", "pipeline": "pp", "tensor": "tp", "context": "cp", "sequence": "sp",
               "expert": "ep", "experts": "ep"}

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from typing import TypedDict
 
 from ..diagnostics import Diagnostic, Severity
 from ..plan.strategy import POOL_ROLES, Axis, AxisNode, Pool, Strategy, StrategyDecl
 from ..plan.workload import Overlap
 from ..source import Span
-from .fields import AXES_SAID, AXIS_WORDS, STRATEGY_OPTIONS, did_you_mean, nearest
+from .fields import AXES_SAID, AXIS_WORDS, STRATEGY_OPTIONS, StrategyOptions, did_you_mean, nearest
 from .hints import axis_word_hint, scope_hint
 
 __all__ = ["MAX_DEGREE", "PRODUCT_CAP", "flatten"]
@@ -167,14 +166,6 @@ def _scope_text(domains: Domains) -> str:
 OPTIONS = STRATEGY_OPTIONS
 MAX_MICROBATCHES = 100_000      # as the workload's field
 MAX_REDUNDANT = 65_536          # redundant expert slots per MoE layer (DeepSeek serves with 32)
-class StrategyOptions(TypedDict, total=False):
-    """A strategy's `with …` options as read, by `Strategy`'s field names."""
-
-    microbatches: int
-    overlap: Overlap
-    redundant: int
-
-
 _COUNTS = {"microbatches": (1, MAX_MICROBATCHES, "microbatches"), "redundant": (0, MAX_REDUNDANT, "redundant slots")}
 
 
