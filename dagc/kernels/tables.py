@@ -18,8 +18,8 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["KV_BYTES", "PeakSet", "Roofline", "Table", "by_cache", "dtype_name", "evaluate", "make_table", "past_batch",
-           "roofline_s"]
+__all__ = ["KV_BYTES", "Floats", "PeakSet", "Roofline", "Table", "by_cache", "dtype_name", "evaluate", "make_table",
+           "past_batch", "roofline_s"]
 
 Floats = npt.NDArray[np.float64]
 
@@ -80,7 +80,7 @@ def roofline_s(flops: Any, nbytes: Any, peak: float, hbm: float) -> Floats:
 class _Series:
     """One measured shape: log efficiency over (outer, inner) token coordinates, as rows of the outer one."""
 
-    outer: Floats                                 # log outer token values, sorted (one 0.0 when there is none)
+    outer: Floats                             # log outer token values, sorted (one 0.0 when there is none)
     rows: tuple[tuple[Floats, Floats], ...]   # per outer value: (log inner sorted, log efficiency)
 
     def log_eff(self, lo: Floats, li: Floats) -> Floats:
@@ -99,9 +99,9 @@ class _Series:
 class Table:
     """The measured series of one kernel class, and where their efficiencies bend."""
 
-    shapes: Floats           # (S, d) log shape coordinates of the series
+    shapes: Floats               # (S, d) log shape coordinates of the series
     series: tuple[_Series, ...]
-    outer_breaks: Floats     # raw token values where some series' efficiency bends
+    outer_breaks: Floats         # raw token values where some series' efficiency bends
     inner_breaks: Floats
     max_log_eff: float = 0.0     # the largest log efficiency of any series: `evaluate`'s lower bound divides by it
 

@@ -87,7 +87,7 @@ def _normal_max_moments(n: int) -> tuple[float, float]:
 
 
 @functools.lru_cache(maxsize=1)
-def _standard_normal_grid() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _standard_normal_grid() -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """The quadrature grid of `_normal_max_moments` with the standard normal's cdf and pdf on it: the
     same for every n (24,001 erf values, made once)."""
     z = np.linspace(-12.0, 12.0, 24001)
@@ -181,7 +181,7 @@ def _fft_size(n: int) -> int:
     return best
 
 
-def _power(z: np.ndarray, e: int) -> np.ndarray:
+def _power(z: npt.NDArray[np.complex128], e: int) -> npt.NDArray[np.complex128]:
     """z**e for a whole e ≥ 1, elementwise, by repeated squaring (complex `**` takes a logarithm
     and an exponential per element)."""
     out = None
@@ -309,7 +309,7 @@ def max_load_factor(tokens: Tokens, top_k: int, experts: int, ep: int) -> Tokens
     return factor if isinstance(tokens, np.ndarray) else float(factor)
 
 
-def _ranks_hit(top_k: int, experts: int, held: np.ndarray) -> float:
+def _ranks_hit(top_k: int, experts: int, held: npt.NDArray[np.int64]) -> float:
     """Expected number of groups hit, a group holding `held[i]` experts: Σ 1 − C(E − e_i, k)/C(E, k)."""
     miss = np.array([math.comb(experts - e, top_k) / math.comb(experts, top_k) for e in held.tolist()])
     return float(np.sum(1.0 - miss))

@@ -64,7 +64,7 @@ def out_of_reach(rows: npt.NDArray[np.float64], bar: Bar) -> npt.NDArray[np.bool
     return reach
 
 
-def _distinct(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _distinct(*columns: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """The first row of each distinct combination of `columns` (integer columns of equal length, none
     negative) and, per row, the number of its combination (numbered in the order of their first rows)."""
     key = np.zeros(len(columns[0]), dtype=np.int64)
@@ -114,7 +114,7 @@ class Columns:
         self.split_first, self.split = _distinct(tp, cp, sp, g, pp, dp, self.microbatches, pair)
         self.g, self.adp, self.figures = g, adp, figures
         self._stage_table = np.full((len(self.stage_first), _ROW), np.nan)
-        self._split_table: dict[bool, np.ndarray] = {}
+        self._split_table: dict[bool, npt.NDArray[np.float64]] = {}
 
     def best_first(self) -> Columns:
         """These items in the order that lets branch and bound prune soonest: each strategy's variants
@@ -136,7 +136,7 @@ class Columns:
         index = np.arange(n) - np.repeat(offsets, lengths) + np.repeat(starts[order], lengths)
         return self._taken(index)
 
-    def _taken(self, index: np.ndarray) -> Columns:
+    def _taken(self, index: npt.NDArray[np.int64]) -> Columns:
         """These columns with their rows in the order `index` (a permutation); the figures made so far kept."""
         out = object.__new__(Columns)
         out.__dict__.update(self.__dict__)
@@ -148,7 +148,7 @@ class Columns:
         out.stage_first, out.split_first = where[self.stage_first], where[self.split_first]
         return out
 
-    def _stage_rows(self, rows: np.ndarray) -> np.ndarray:
+    def _stage_rows(self, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
         """The bounds of the GPUs and pipeline of these rows' candidates (`Pruner.item_stage_best`) as
         `BestAtBounds.row`s, each distinct key's computed the first time it is asked for."""
         def row(i: int) -> tuple[float, ...]:
@@ -157,7 +157,7 @@ class Columns:
 
         return _filled(self._stage_table, self.stage_first, self.stage[rows], row)
 
-    def _split_rows(self, tpot_floors: bool, rows: np.ndarray) -> np.ndarray:
+    def _split_rows(self, tpot_floors: bool, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
         """The attention split's floors of these rows' candidates (`Pruner.split_row`: its `BestAtBounds.row`,
         then its TTFT and TPOT bounds), each distinct key's computed the first time it is asked for."""
         table = self._split_table.get(tpot_floors)
@@ -227,7 +227,7 @@ class Columns:
         return out
 
 
-def _filled(table: npt.NDArray[np.float64], first: np.ndarray, ids: np.ndarray,
+def _filled(table: npt.NDArray[np.float64], first: npt.NDArray[np.int64], ids: npt.NDArray[np.int64],
             row: Callable[[int], tuple[float, ...]]) -> npt.NDArray[np.float64]:
     """`table`'s rows `ids` (one per distinct key; NaN until made), each made first where missing by
     `row` of the first item of its key (`first`)."""
