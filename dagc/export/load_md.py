@@ -8,6 +8,7 @@ beside the report) and one line of text (`load_line`); nothing without traffic.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from ..units import Dimension, format_figure, format_si
 from ..verdict.under_load import CAPACITY_MIN_REQUESTS, CAPACITY_WORK_BUDGET
@@ -27,7 +28,7 @@ POOLED_TIMELINE = ("Requests running and waiting — for a prefill instance, and
                    "replica — and the decode slots in use, over the run")
 
 
-def traffic_text(load: dict, name: Callable[[str], str] = str) -> str:
+def traffic_text(load: dict[str, Any], name: Callable[[str], str] = str) -> str:
     """The traffic as written: `2,000 requests at 12 requests/s (poisson, seed 0)`, `… from 64 clients in a
     closed loop`, `… of trace.csv at its own times`, `… of trace.csv at 12 requests/s (its times scaled)`;
     the log's file name as `name` makes it text in the format it lands in (`md_text` for report.md)."""
@@ -45,7 +46,7 @@ def traffic_text(load: dict, name: Callable[[str], str] = str) -> str:
     return f"{n} from {load['concurrency']:,} clients in a closed loop"
 
 
-def capacity_text(load: dict) -> str:
+def capacity_text(load: dict[str, Any]) -> str:
     """The capacity in words: `capacity 5.133 requests/s` or `no capacity: …`."""
     cap = load.get("capacity_requests_per_s")
     if load.get("capacity_judged") is False and load.get("log") is not None \
@@ -64,7 +65,7 @@ def _t(x: float | None) -> str:
     return format_si(x, Dimension.TIME)
 
 
-def load_md(load: dict | None) -> list[str]:
+def load_md(load: dict[str, Any] | None) -> list[str]:
     """report.md's `Load` section: the traffic, what was served, and the percentiles of each latency."""
     if load is None:
         return []
@@ -91,7 +92,7 @@ def load_md(load: dict | None) -> list[str]:
     return lines + [""]
 
 
-def load_pictures_md(load: dict | None, links: dict[str, str]) -> list[str]:
+def load_pictures_md(load: dict[str, Any] | None, links: dict[str, str]) -> list[str]:
     """The Load section's pictures (those of `LOAD_PICTURES` that `links` names, written beside the report),
     to follow `load_md`'s table — a disaggregated strategy's timeline said as its two queues; nothing
     without traffic."""
@@ -106,7 +107,7 @@ def load_pictures_md(load: dict | None, links: dict[str, str]) -> list[str]:
     return lines
 
 
-def load_line(load: dict | None) -> str | None:
+def load_line(load: dict[str, Any] | None) -> str | None:
     """`dagc check`'s line of the simulated load, None without traffic."""
     if load is None:
         return None

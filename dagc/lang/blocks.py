@@ -12,11 +12,12 @@ from __future__ import annotations
 import enum
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from lark import Token
-from lark.tree import Meta
+from lark import Token, Tree
+from lark.tree import Branch, Meta
 
 from ..diagnostics import Diagnostic, Severity
 from ..source import SourceFile, Span
@@ -24,8 +25,8 @@ from ..units import UNITS, Dimension, Unit, format_si, lookup
 from .fields import CLUSTER_FIELDS, MODEL_FIELDS, WORKLOAD_FIELDS, Field, did_you_mean, nearest
 from .hints import unit_hint
 
-__all__ = ["BAD", "Bad", "Collector", "Item", "ItemKind", "Value", "ValueKind", "node_span", "read_block",
-           "read_value", "unit_dimension"]
+__all__ = ["BAD", "Bad", "Collector", "Item", "ItemKind", "Value", "ValueKind", "child_tree", "node_span",
+           "read_block", "read_value", "subtrees", "unit_dimension"]
 
 _NUM_RE = re.compile(r"[+-]?(?:\d[\d_]*(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 
@@ -38,6 +39,21 @@ def node_span(src: SourceFile, node: Meta | Token) -> Span:
     if getattr(node, "empty", True):
         return src.whole()
     return src.span(node.start_pos, node.end_pos)
+
+
+def subtrees(children: Sequence[Branch[Token]]) -> list[Tree[Token]]:
+    """Children the grammar makes rules, never tokens: a plan's statements, a fleet's items, a strategy's
+    scope and options."""
+    trees = [c for c in children if isinstance(c, Tree)]
+    assert len(trees) == len(children), "the grammar makes these rules"
+    return trees
+
+
+def child_tree(node: Tree[Token], i: int) -> Tree[Token]:
+    """The `i`-th child of `node`, one the grammar makes a rule (a block, a value)."""
+    child = node.children[i]
+    assert isinstance(child, Tree), "the grammar makes this child a rule"
+    return child
 
 
 class Bad:

@@ -20,6 +20,7 @@ import functools
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from ..plan.cluster import Cluster
 from ..plan.model import Model
@@ -76,7 +77,7 @@ class Layout:
         """Requests of each attention-DP group of a replica, for their whole life."""
         return even_split(self.replica_requests[replica], self.adp)
 
-    def requests(self, replica: int = 0) -> np.ndarray:
+    def requests(self, replica: int = 0) -> npt.NDArray[np.float64]:
         """Requests of a replica per (micro-batch, attention-DP group), as float64 (the DAG's
         shapes); replica 0, the busiest, is the one the DAG builds."""
         return request_matrix(self.group_requests(replica), self.microbatches)
@@ -166,7 +167,7 @@ class Layout:
         return range(start, start + self.group_size)
 
     @functools.cached_property
-    def coords(self) -> dict[str, np.ndarray]:
+    def coords(self) -> dict[str, npt.NDArray[np.int64]]:
         """Per-rank coordinates over all used ranks, as int64 vectors."""
         r = np.arange(self.gpus_used, dtype=np.int64)
         g = self.group_size

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from ..lang.traffic import REQUESTS_DEFAULT
 from ..plan.plan import Plan
@@ -34,10 +35,10 @@ class AtRate:
     """One candidate under the load: report.json's `load` of its run, and its goodput per GPU."""
 
     candidate: Candidate
-    load: dict
+    load: dict[str, Any]
     goodput_per_gpu: float
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {**self.candidate.to_json(), "goodput_requests_per_s_per_gpu": self.goodput_per_gpu,
                 "load": self.load}
 
@@ -53,7 +54,7 @@ class RankedAtRate:
     ranked: tuple[AtRate, ...]
     skipped: int = 0
 
-    def to_json(self, top: int) -> dict:
+    def to_json(self, top: int) -> dict[str, Any]:
         return {"rate_requests_per_s": self.rate, "requests": self.traffic.requests, "seed": self.traffic.seed,
                 "simulated": len(self.ranked), "not_simulated": self.skipped,
                 "ranked": [a.to_json() for a in self.ranked[:top]]}

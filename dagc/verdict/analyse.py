@@ -19,11 +19,12 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass, field, fields, replace
+from typing import Any
 
-from ..cost.cost import cost
+from ..cost.cost import Costs, cost
 from ..diagnostics import Diagnostic, cap, has_errors
 from ..ir.build import build
-from ..ir.dag import NODE_BUDGET, estimate_nodes, over_work_budget
+from ..ir.dag import NODE_BUDGET, Dag, estimate_nodes, over_work_budget
 from ..layout.layout import Layout, resolve
 from ..memory.activations import activation_bytes_by_stage
 from ..memory.admission import Admission, admission, admitted
@@ -34,8 +35,8 @@ from ..plan.plan import Plan
 from ..plan.strategy import Strategy, StrategyDecl
 from ..plan.workload import Workload
 from ..rules import Reads, RuleContext, in_rule_order, run_rules
-from ..schedule.schedule import schedule
-from ..serve.metrics import metrics as derive_metrics
+from ..schedule.schedule import Schedule, schedule
+from ..serve.metrics import Metrics, metrics as derive_metrics
 from .compiled import Compiled
 from .verdict import RequirementResult, Verdict, judge_requirements, verdict
 
@@ -56,7 +57,7 @@ class Analysis:
     diagnostics: tuple[Diagnostic, ...]           # capped (`diagnostics.cap`)
     requirements: tuple[RequirementResult, ...]
     verdict: Verdict
-    metrics: dict | None = field(default=None)    # Metrics.to_json(), None when not computed
+    metrics: dict[str, Any] | None = field(default=None)   # Metrics.to_json(), None when not computed
     compiled: Compiled | None = field(default=None, repr=False)   # None: no DAG was built
     admission: Admission | None = field(default=None)   # in flight: what the engine admits (dagc.memory.admission)
 
@@ -143,7 +144,7 @@ def compile_dag(plan: Plan, strategy: Strategy, layout: Layout, mem: MemoryBreak
 
 
 KEEP_COMPILED = 64      # DAGs kept, with their costs, schedules and metrics (`compile_dag`)
-_COMPILED: OrderedDict[Hashable, tuple] = OrderedDict()
+_COMPILED: OrderedDict[Hashable, tuple[Dag, Costs, Schedule, Metrics]] = OrderedDict()
 
 
 def compiled_clear() -> None:

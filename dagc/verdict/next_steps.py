@@ -37,14 +37,14 @@ import dataclasses
 import math
 import shlex
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import Any
 
 from ..plan.model import DType
 from ..plan.plan import Plan
 from ..plan.printer import replicated, strategy_source, with_instances
 from ..plan.strategy import Strategy, StrategyDecl
 from ..rules.requirements import broken_text
-from .check import StrategyResult, check_strategy, parse_strategy
+from .check import NextStep, StrategyResult, check_strategy, parse_strategy
 
 __all__ = ["Judge", "NextStep", "next_steps", "with_next_steps", "MAX_TRIES"]
 
@@ -56,20 +56,6 @@ PREFILL_TRIES = 4       # prefill pools tried when a disaggregated strategy's pr
 _REPLICAS = (2, 4, 8)
 CHUNK_TRIES = 3         # smaller chunks tried when a missed ITL rests on the mixed step
 MIN_CHUNK = 256         # the smallest chunk tried
-
-
-@dataclass(frozen=True)
-class NextStep:
-    kind: str                      # batch | precision | gpus | prefill | chunk
-    change: str                    # in words: "a batch of 48 (from 64)"
-    options: tuple[str, ...]       # what makes it on the command line
-    meets: bool                    # every requirement met
-    missed: tuple[str, ...]        # the requirements it still misses, as written
-    figures: dict                  # gpus, ttft_s, tpot_s, decode_tokens_per_s_per_gpu
-
-    def to_json(self) -> dict:
-        return {"kind": self.kind, "change": self.change, "options": list(self.options), "meets": self.meets,
-                "missed": list(self.missed), **self.figures}
 
 
 def next_steps(result: StrategyResult, max_tries: int = MAX_TRIES, judge: Judge | None = None) -> list[NextStep]:
@@ -159,7 +145,7 @@ def _precision(result: StrategyResult, tries: _Tries) -> NextStep | None:
     m, gpu = result.plan.model, result.plan.cluster.gpu
     weights_16 = m.weights.bytes >= 2
     kv_16 = m.kv_cache.bytes >= 2
-    options: list[tuple[str, dict]] = []
+    options: list[tuple[str, dict[str, Any]]] = []
     if weights_16:
         options.append(("8-bit weights (fp8)", {"weights": DType.FP8}))
     if kv_16:
@@ -242,7 +228,7 @@ def _shares(r: StrategyResult, batch: int) -> str:
     return f", each with {share} of the batch's {batch:,} requests in flight"
 
 
-def _binding(r: StrategyResult | None) -> dict:
+def _binding(r: StrategyResult | None) -> dict[str, Any]:
     """The limit binding a checked strategy's load (report.json's `load.binding`), {} without a load."""
     return (r.load.json.get("binding") or {}) if r is not None and r.load is not None else {}
 

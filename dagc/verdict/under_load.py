@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -62,7 +63,7 @@ class UnderLoad:
     """A strategy under its plan's traffic: the run and report.json's `load`."""
 
     load: Load
-    json: dict
+    json: dict[str, Any]
     diagnostics: tuple[Diagnostic, ...] = ()      # W518 when the capacity's work is past the budget; W519
 
 
@@ -83,7 +84,7 @@ def pools_run(pooled: PooledCheck) -> Run:
     return lambda plan, progress: simulate_pools(plan, pooled, progress, prices)
 
 
-def under_load(plan: Plan, run: Run, metrics: dict | None, progress: Progress | None = None,
+def under_load(plan: Plan, run: Run, metrics: dict[str, Any] | None, progress: Progress | None = None,
                with_capacity: bool = True) -> UnderLoad:
     """Simulate the plan's traffic with `run` (`strategy_run`, `pools_run`), and bisect its capacity (module
     docstring; without `with_capacity`, `capacity_requests_per_s` is None). `progress(done, total)` follows
@@ -123,7 +124,7 @@ def under_load(plan: Plan, run: Run, metrics: dict | None, progress: Progress | 
     return UnderLoad(main, out, (*_over_kv(plan, main), *over))
 
 
-def not_carried_because(out: dict) -> str | None:
+def not_carried_because(out: dict[str, Any]) -> str | None:
     """Why a run's deployment cannot carry its traffic, from report.json's `load`, None when it can: its queue
     grows past what its arrivals' noise allows (`load.overloaded`, `Load.queue_growth`), or its capacity —
     when bisected — lies below the arrival rate by more than `CAPACITY_TOLERANCE` (docs/load.md,
@@ -193,7 +194,7 @@ def capacity_requests(traffic: Traffic) -> int:
     return CAPACITY_REQUESTS if traffic.log is None else min(traffic.requests, CAPACITY_REQUESTS)
 
 
-def _steady_rate(plan: Plan, metrics: dict | None) -> float | None:
+def _steady_rate(plan: Plan, metrics: dict[str, Any] | None) -> float | None:
     """The requests per second the steady state serves: its end-to-end tokens/s over a request's tokens."""
     if not metrics or not metrics.get("throughput_tokens_per_s"):
         return None
@@ -201,7 +202,7 @@ def _steady_rate(plan: Plan, metrics: dict | None) -> float | None:
     return float(metrics["throughput_tokens_per_s"]) / (w.prompt + w.generate)
 
 
-def missed_latencies(plan: Plan, out: dict) -> frozenset[str]:
+def missed_latencies(plan: Plan, out: dict[str, Any]) -> frozenset[str]:
     """The latencies ("ttft", "tpot", "itl", "e2e") whose percentile requirements a run's `load` misses."""
     missed = set()
     for req in plan.requirements:
@@ -213,7 +214,7 @@ def missed_latencies(plan: Plan, out: dict) -> frozenset[str]:
     return frozenset(missed)
 
 
-def _goodput_missed(plan: Plan, out: dict) -> float | None:
+def _goodput_missed(plan: Plan, out: dict[str, Any]) -> float | None:
     """The target (requests/s) of the goodput requirement (not per GPU, at least a rate) a run's `load`
     misses, the highest when several do; None when none does."""
     missed = [req.target for req in plan.requirements
@@ -222,13 +223,13 @@ def _goodput_missed(plan: Plan, out: dict) -> float | None:
     return max(missed, default=None)
 
 
-def _run_holds(plan: Plan, out: dict) -> bool:
+def _run_holds(plan: Plan, out: dict[str, Any]) -> bool:
     """Whether the plan's own run meets the percentile requirements and is not `overloaded` (its queue's growth
     past its noise: a test, which a verdict may rest on)."""
     return not out["overloaded"] and not missed_latencies(plan, out)
 
 
-def _holds(plan: Plan, out: dict) -> bool:
+def _holds(plan: Plan, out: dict[str, Any]) -> bool:
     """Whether a capacity trial meets the percentile requirements and keeps pace: its queue grows by at most
     `PACE_SHARE` of its arrivals (`QueueGrowth.behind`: an estimate of the rate it keeps up with, where the
     test of `overloaded` would place the capacity above it by its allowance)."""
@@ -293,7 +294,8 @@ def capacity(plan: Plan, run: Run, estimate: float | None,
     return max(lo, known[0]) if known is not None and known[1] else lo
 
 
-def judge_on_load(requirements: tuple[RequirementResult, ...], load: dict | None) -> tuple[RequirementResult, ...]:
+def judge_on_load(requirements: tuple[RequirementResult, ...],
+                  load: dict[str, Any] | None) -> tuple[RequirementResult, ...]:
     """The requirements with those judged on the load (`Requirement.on_load`) valued from report.json's
     `load`; the others as they were, judged on the steady state (report.json's `metrics`: the serving mode
     without queueing, docs/outputs.md "Requirements and the load"), a `ttft` or `tpot` line with the load's
@@ -312,7 +314,7 @@ def judge_on_load(requirements: tuple[RequirementResult, ...], load: dict | None
     return tuple(out)
 
 
-def _load_mean(r: RequirementResult, load: dict | None) -> float | None:
+def _load_mean(r: RequirementResult, load: dict[str, Any] | None) -> float | None:
     """The simulated load's mean of a steady-state `ttft` or `tpot` requirement's latency (the client's TTFT,
     as the steady state's `ttft_s`); None for other requirements and without a load."""
     key = {RequirementKind.TTFT: "ttft_s", RequirementKind.TPOT: "tpot_s"}.get(r.requirement.kind)
