@@ -1,6 +1,6 @@
 """A next step is judged as `dagc check` with its options judges it: the same check (its load simulated) and
 the plan's engine's refusals, so that none the engine would not start is printed as meeting; a step that
-replicates the strategy says each replica serves a share of the batch — under open-loop traffic, that each
+replicates the strategy says each replica serves a share of the batch — with traffic, that each
 replica keeps the plan's batch (an engine added behind a load balancer brings its own cap)."""
 
 from __future__ import annotations

@@ -146,14 +146,17 @@ class Load:
         """The requests served while the deployment is loaded — those ending between the first end and the
         last arrival (open loop) or the last start (closed loop), or, when the run is `overloaded`, the last
         first token (its queue is still served after the last arrival, until the last request waiting gets its
-        first token) — and that window's length; every request over the whole run when the window is empty."""
+        first token) — and that window's length. When the window is empty (a run shorter than its requests'
+        lifetimes: its first end after its last arrival), every request over the span of their ends, as long as
+        that of their arrivals when the deployment keeps up; over the whole run when they end together."""
         lo, hi = float(self.finish.min()), float(self.arrival.max())
         if self.overloaded:
             hi = max(hi, float(self.first_token.max()))
         inside = (self.finish > lo) & (self.finish <= hi)
         if hi > lo and inside.any():
             return inside, hi - lo
-        return np.ones(len(self.finish), dtype=bool), self.duration
+        ends = float(self.finish.max()) - lo
+        return np.ones(len(self.finish), dtype=bool), ends if ends > 0 else self.duration
 
     @property
     def arrival_rate(self) -> float | None:

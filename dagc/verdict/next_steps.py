@@ -186,17 +186,16 @@ def _grown(result: StrategyResult, tries: _Tries, gpus: int, strategy: Strategy,
 
 
 def _arriving(plan: Plan) -> bool:
-    """Whether the plan's traffic arrives open loop (a `rate`, or a request log at its own times): its requests
-    come whatever the deployment serves, so each added replica is an engine with its own cap on requests in
-    flight. A closed loop's clients, or no traffic, are the plan's `batch` requests, which replicas share."""
-    traffic = plan.workload.traffic
-    return traffic is not None and traffic.concurrency is None
+    """Whether the plan has traffic (a `rate`, `concurrency` or a request log): its requests come from clients
+    whatever the deployment's cap, so each added replica is an engine with its own cap on requests in flight.
+    Without traffic the plan's `batch` is the requests served at once, which replicas share."""
+    return plan.workload.traffic is not None
 
 
 def _replicas(result: StrategyResult, tries: _Tries) -> NextStep | None:
-    """The fewest replicas (`dp k < … >`, the cluster grown to hold them) that meet; else the most tried. Under
-    open-loop traffic each replica keeps the plan's batch (the batch grows k-fold: `--set workload.batch`), as
-    an engine added behind a load balancer brings its own cap; otherwise they share it."""
+    """The fewest replicas (`dp k < … >`, the cluster grown to hold them) that meet; else the most tried. With
+    traffic each replica keeps the plan's batch (the batch grows k-fold: `--set workload.batch`), as an engine
+    added behind a load balancer brings its own cap; otherwise they share it."""
     lay, own = result.layout, result.strategy
     if lay is None or lay.dp != 1 or own is None or own.pools or own.dp != 1:
         return None
