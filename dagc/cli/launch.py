@@ -178,7 +178,8 @@ def _header(plan: Plan, result: StrategyResult) -> None:
     if result.metrics:
         engine = plan.cluster.engine                     # the figures are the engine the plan serves with
         _out(f"dagc's figures for it, served by {engine.name}"
-             f"{'' if engine.name == 'pytorch' else ' ' + str(engine.release)}: {_figures(result.metrics)}")
+             f"{'' if engine.name == 'pytorch' else ' ' + str(engine.release)} (the plan's engine; another's "
+             f"with `--set cluster.engine=NAME`): {_figures(result.metrics)}")
     chosen = [d for d in result.diagnostics if d.code == "N605"]      # `batch = max`: the batch the figures are for
     if chosen:
         _out(printable(chosen[0].message))

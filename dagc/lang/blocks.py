@@ -380,8 +380,10 @@ def _out_of_range(out: Collector, x: float, text: str, spec: Field, dim: Dimensi
 
 
 def _in_base_unit(x: float, dim: Dimension) -> str:
-    """A bound in its dimension's unit of factor 1 (`1e-06 requests/s`, `10 s`); `(SI)` after the number
-    for a dimension without one (a share)."""
+    """A bound in its dimension's unit of factor 1 (`1e-06 requests/s`, `10 s`); a share in per cent (`100 %`);
+    `(SI)` after the number for another dimension without one."""
+    if dim is Dimension.RATIO:
+        return f"{x * 100:g} %"
     base = next((u.name for u in UNITS.values() if u.dimension is dim and u.factor == 1.0 and not u.per_gpu), None)
     return f"{x:g} {base}" if base else f"{x:g} (SI)"
 

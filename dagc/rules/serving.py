@@ -43,10 +43,10 @@ def check_chunk_room(ctx: RuleContext) -> Iterator[Diagnostic]:
     if w.chunk_tokens <= d * q:
         per = f", {q} positions each with speculative decoding" if q > 1 else ""
         yield diag("E307", Severity.ERROR,
-                   f"`chunk = {w.chunk_tokens:,}` leaves no room for a prompt: each step of an attention-DP rank "
+                   f"`chunk = {w.chunk_tokens}` leaves no room for a prompt: each step of an attention-DP rank "
                    f"already runs {d * q:,} decode tokens (its {d:,} requests in flight{per})",
                    ctx.plan.span_of("workload.chunk") or ctx.plan.span_of("workload.serving"),
-                   f"write `chunk = {max(8192, 2 * d * q):,}` or more, or spread the batch over more ranks")
+                   f"write `chunk = {max(8192, 2 * d * q)}` or more, or spread the batch over more ranks")
 
 
 def check_chunk_keeps_up(ctx: RuleContext) -> Iterator[Diagnostic]:
