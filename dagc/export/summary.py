@@ -340,8 +340,9 @@ def _next_steps(r: StrategyResult) -> list[str]:
     if not r.next_steps:
         return []
     out = ["- **Next steps** (each change checked by dagc as the plan is):"]
+    steady = r.plan.workload.traffic is not None
     for s in r.next_steps:
-        out.append(f"  - {md_prose(s.change)}: {step_verdict(s, md_code)} ({step_figures(s.figures)}) — "
+        out.append(f"  - {md_prose(s.change)}: {step_verdict(s, md_code)} ({step_figures(s.figures, steady)}) — "
                    f"{md_code(' '.join(s.options))}")
     return out
 

@@ -68,8 +68,9 @@ def technique_lines(result: StrategyResult) -> list[tuple[str, str]]:
 def next_step_lines(result: StrategyResult) -> list[str]:
     """One line per next step of a strategy that misses its requirements (`StrategyResult.next_steps`): the
     change, the options that make it, and what it gives, each tried by the compiler."""
-    return [f"{s.change} — {step_verdict(s, lambda m: f'`{m}`')} ({step_figures(s.figures)}): {' '.join(s.options)}"
-            for s in result.next_steps]
+    steady = result.plan.workload.traffic is not None
+    return [f"{s.change} — {step_verdict(s, lambda m: f'`{m}`')} ({step_figures(s.figures, steady)}): "
+            f"{' '.join(s.options)}" for s in result.next_steps]
 
 
 def step_verdict(step: NextStep, code: Callable[[str], str]) -> str:
@@ -77,12 +78,13 @@ def step_verdict(step: NextStep, code: Callable[[str], str]) -> str:
     return "meets every requirement" if step.meets else "still misses " + ", ".join(code(m) for m in step.missed)
 
 
-def step_figures(f: dict[str, Any]) -> str:
+def step_figures(f: dict[str, Any], steady: bool = False) -> str:
     """A next step's figures, times to four significant digits (as requirements are judged: 3.037 s, not 3.0 s,
-    beside `ttft <= 3 s`)."""
+    beside `ttft <= 3 s`); `steady`: said to be the steady state's (a plan with traffic, whose step is judged on
+    its load's percentiles)."""
     if f["tpot_s"] is None:
         return "no figures"
-    return (f"TTFT {_time4(f['ttft_s'])}, TPOT {_time4(f['tpot_s'])}, "
+    return (f"{'steady state: ' if steady else ''}TTFT {_time4(f['ttft_s'])}, TPOT {_time4(f['tpot_s'])}, "
             f"{format_figure(f['decode_tokens_per_s_per_gpu'])} tokens/s/GPU")
 
 
