@@ -214,8 +214,9 @@ def print_at_rate(out: Console, ranked: RankedAtRate, top: int, plan: Plan | Non
     commands name `plan_path` (`print_rate_conclusion`)."""
     tr = ranked.traffic
     out.print(f"at {_rate(ranked.rate)}: {tr.requests:,} requests ({tr.arrival}, seed {tr.seed}) "
-              f"simulated through each of the {len(ranked.ranked):,} best strategies, ranked by goodput per GPU "
-              "(requests/s served within every latency requirement, per GPU)"
+              f"simulated through each of the {len(ranked.ranked):,} best strategies, ranked those meeting every "
+              "requirement and keeping up first, then those keeping up, each by goodput per GPU (requests/s served "
+              "within every latency requirement, per GPU)"
               + (f"; {ranked.skipped:,} not simulated (`dagc check` rejects them at this workload)"
                  if ranked.skipped else ""), markup=False)
     names = {r.text: r.name for r in plan.requirements} if plan is not None else {}

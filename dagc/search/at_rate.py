@@ -5,7 +5,8 @@ found best on its steady-state figures (its ranking's first `RATE_CANDIDATES`, w
 Pareto front over TTFT, TPOT and tokens/s per GPU), each checked as `dagc check --strategy TEXT --set
 'workload.rate=R requests/s'` checks it (`dagc.search.under_traffic.check_candidate`: the plan's traffic
 arriving at `rate` simulated through it — a disaggregated one through its pools — without the capacity
-bisection; without traffic, `REQUESTS_DEFAULT` poisson arrivals from seed 0), ranked by goodput per GPU —
+bisection; without traffic, `REQUESTS_DEFAULT` poisson arrivals from seed 0), ranked those meeting every
+requirement and keeping up first, then those keeping up, then the overloaded, each by goodput per GPU —
 requests per second served within every latency requirement, per GPU — best first, ties to the lower p99
 TTFT. Each row carries that check's figures and verdict: whether it meets every requirement at `rate`, the
 load's judged on its own run. The steady state picks which strategies are worth simulating; the simulation
@@ -98,5 +99,14 @@ def rank_at_rate(plan: Plan, found: SearchResult, rate: float,
         ranked.append(AtRate(judgement(r, c).of(c, found.objective), out, out["goodput_requests_per_s"] / c.gpus))
     if progress is not None:
         progress(len(pool), len(pool))
-    ranked.sort(key=lambda a: (-a.goodput_per_gpu, a.load["ttft_s"]["p99"] or 0.0))
+    ranked.sort(key=_rank)
     return RankedAtRate(rate, traffic, tuple(ranked), skipped)
+
+
+def _rank(a: AtRate) -> tuple[int, float, float]:
+    """A run's place: meeting every requirement and keeping up, then keeping up, then overloaded (`tier`), each
+    by goodput per GPU, best first, then the lower p99 TTFT — so that the table's first is the conclusion's."""
+    up = not a.load["overloaded"]
+    tier = 0 if up and a.candidate.meets_requirements else 1 if up else 2
+    return tier, -a.goodput_per_gpu, a.load["ttft_s"]["p99"] or 0.0
+
