@@ -7,7 +7,7 @@ Output: `Binding` — one `Limit` and the figures that show it; `binding_json` i
 `load.binding` (docs/outputs.md).
 
 The figures are read off the run while the deployment is loaded (`Load.served`'s window, from the first
-end to the last arrival): the requests in flight (admitted, not ended) and waiting, time-averaged; the KV
+end to the last arrival, or an overloaded run's last first token): the requests in flight (admitted, not ended) and waiting, time-averaged; the KV
 cache in use (its mean and peak, and its mean while requests wait); the requests in flight while requests
 wait, against the cap the batch sets; the waiting queue's growth (arrivals less ends, per second); Little's
 law's concurrency — the arrival rate × a request's mean time in flight (the mean in flight over the
@@ -97,7 +97,11 @@ class Binding:
 
 
 def _window(load: Load) -> tuple[float, float]:
+    """`Load.served`'s window: from the first end to the last arrival — an overloaded run's to its last first
+    token, its queue still served after the last arrival —, else the whole run."""
     lo, hi = float(load.finish.min()), float(load.arrival.max())
+    if load.overloaded:
+        hi = max(hi, float(load.first_token.max()))
     if not hi > lo:
         lo, hi = float(load.arrival.min()), float(load.finish.max())
     return lo, hi
