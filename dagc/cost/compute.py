@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Mapping
+from typing import cast
 
 import numpy as np
 
@@ -252,7 +253,7 @@ def kernels_max_s(kernels: tuple[Kernel, ...], raw: list[float | np.ndarray], cm
     if all(isinstance(u, float) for u in raw):
         total, eager_launches = 0.0, 0.0
         for k, u in zip(kernels, raw, strict=True):
-            t = u * scale / (cm.hbm_efficiency if k.cls in _MEMORY_BOUND else cm.compute_efficiency)
+            t = cast(float, u) * scale / (cm.hbm_efficiency if k.cls in _MEMORY_BOUND else cm.compute_efficiency)
             total = total + t
             if k.eager and t > 0:
                 eager_launches = eager_launches + k.launches

@@ -56,6 +56,9 @@ class TimerCore:
         # an attention's kernels that read no context, priced, and its working set, by what it reads but the
         # context (`_attention_at`)
         self.attention_fixed: dict[tuple, tuple] = {}
+        # a decode or mixed pass's figures, and its layers' ops with theirs, by `context_free_key`: the same pass at
+        # another context is summed again with its new attention alone (`dagc.schedule.timer.Timer`)
+        self.bodies: dict[tuple, tuple[dict, dict]] = {}
 
     reuse_context_free = True       # False: every pass looks each of its ops up (what tests compare the reuse with)
 
@@ -146,19 +149,19 @@ class TimerCore:
         but the context's (`dagc.ir.op_attention.attention_context_kernels`) and its working set read none, so
         they are made and priced once per `free` (what it reads but the context) and a new context prices
         its context's kernels alone, summed with the others' in the template's order (`kernels_max_s`)."""
-        cm = self.cm
-        if cm.profile is None or cm.compute_time_scale != cm.memory_time_scale:
+        cm, profile = self.cm, self.cm.profile
+        if profile is None or cm.compute_time_scale != cm.memory_time_scale:
             return self._make(shapes, Op.ATTENTION)      # the op's time reads its context's FLOPs and bytes
         fixed = self.attention_fixed.get(free)
         if fixed is None:
-            before, after = (glued_kernels(ks, cm.profile, cm.glue) for ks in attention_fixed_kernels(shapes))
+            before, after = (glued_kernels(ks, profile, cm.glue) for ks in attention_fixed_kernels(shapes))
             tpl = shapes.make(Op.ATTENTION)
             fixed = self._remember(self.attention_fixed, free, lambda: (
-                before, [kernel_raw_s(k, cm.profile) for k in before], after,
-                [kernel_raw_s(k, cm.profile) for k in after], np.shape(tpl.flops), template_activation_peak(tpl)))
+                before, [kernel_raw_s(k, profile) for k in before], after, [kernel_raw_s(k, profile) for k in after],
+                np.shape(tpl.flops), template_activation_peak(tpl)))
         before, raw_before, after, raw_after, ranks, peak = fixed
-        context = glued_kernels(attention_context_kernels(shapes), cm.profile, cm.glue)
-        raw = [*raw_before, *(kernel_raw_s(k, cm.profile) for k in context), *raw_after]
+        context = glued_kernels(attention_context_kernels(shapes), profile, cm.glue)
+        raw = [*raw_before, *(kernel_raw_s(k, profile) for k in context), *raw_after]
         return kernels_max_s((*before, *context, *after), raw, cm, cm.compute_time_scale, ranks, 0.0), False, peak
 
     def _make(self, shapes: OpShapes, op: Op) -> tuple[float, bool, float]:
