@@ -86,12 +86,23 @@ def _few_ranks_time_s(k: Kernel, profile: KernelTimes, flat: np.ndarray, lower: 
     if not any(active):
         return out
     shapes = [tuple(shape) for shape, on in zip(columns, active, strict=True) if on]
-    distinct = sorted(set(shapes))
+    distinct = tuple(sorted(set(shapes)))
     index = {shape: i for i, shape in enumerate(distinct)}
-    rows = np.array(distinct, dtype=np.float64)
-    t = _kernel_lookup(k, profile, [rows[:, j] for j in range(rows.shape[1])], lower)
+    t = _distinct_seconds(profile, k.cls, k.dtype, k.memory_op, k.launches, distinct, lower)
     out[np.array(active)] = t[[index[shape] for shape in shapes]]
     return out
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _distinct_seconds(profile: KernelTimes, cls: KernelClass, dtype: DType, memory_op: str, launches: int,
+                      distinct: tuple[tuple[float, ...], ...], lower: bool) -> np.ndarray:
+    """Seconds of one kernel at each of a few ranks' `distinct` shapes (read-only): the load simulation's
+    step prices ask for the same ones at every context."""
+    k = Kernel("", cls, (), dtype, memory_op, launches)
+    rows = np.array(distinct, dtype=np.float64)
+    t = _kernel_lookup(k, profile, [rows[:, j] for j in range(rows.shape[1])], lower)
+    t.flags.writeable = False
+    return t
 
 
 def _alike(coords: tuple) -> tuple[tuple[int, ...], tuple[float, ...]] | None:
