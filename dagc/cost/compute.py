@@ -119,6 +119,9 @@ def _alike_values(coords: tuple) -> tuple[float, ...] | None:
     (also for no ranks)."""
     values = []
     for x in coords:
+        if isinstance(x, (int, float)):          # a number (np.float64 is a float): itself
+            values.append(float(x))
+            continue
         a = np.asarray(x, dtype=np.float64)
         if a.ndim == 0:
             values.append(float(a))
