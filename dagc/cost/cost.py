@@ -18,7 +18,15 @@ import numpy as np
 from ..ir.dag import Dag, OpKind, OpTemplate
 from ..plan.cluster import Cluster
 from .comm import collective_time_s, hierarchical_time_s
-from .compute import alike_kernel_seconds, compute_time_s, kernel_seconds, op_time_scale, priced_kernels
+from .compute import (
+    compute_time_s,
+    kernel_raw_s,
+    kernel_seconds,
+    kernels_max_s,
+    kernels_sum_s,
+    op_time_scale,
+    priced_kernels,
+)
 from .cost_model import CostModel
 
 __all__ = ["Costs", "cost", "host_step_s", "template_time_s", "template_lower_s", "template_max_s", "compute_cost_key"]
@@ -39,16 +47,8 @@ def template_time_s(tpl: OpTemplate, cm: CostModel, kernel_s: tuple[np.ndarray, 
         peak = cm.peak_flops(tpl.peak_dtype) * cm.compute_efficiency
         return np.asarray(compute_time_s(tpl.flops, tpl.hbm_bytes, peak, cm.hbm_bytes_per_s * cm.hbm_efficiency),
                           dtype=np.float64) * op_time_scale(tpl, cm) + host_step_s(tpl, cm)
-    total = np.zeros(np.shape(tpl.flops))
-    eager_launches = np.zeros(np.shape(tpl.flops))
-    for k, t in zip(priced_kernels(tpl, cm.profile, cm.glue),
-                    kernel_seconds(tpl, cm) if kernel_s is None else kernel_s, strict=True):
-        total = total + t
-        if k.eager:
-            eager_launches = eager_launches + np.where(t > 0, k.launches, 0)
-    # Eager launches (prefill): the host queues kernels at its launch rate while the GPU runs them,
-    # so an op takes at least its launches at the measured eager launch time.
-    return np.maximum(total, eager_launches * cm.profile.eager_floor_s) + host_step_s(tpl, cm)
+    return kernels_sum_s(priced_kernels(tpl, cm.profile, cm.glue), kernel_seconds(tpl, cm) if kernel_s is None
+                         else kernel_s, np.shape(tpl.flops), cm.profile.eager_floor_s, host_step_s(tpl, cm))
 
 
 def host_step_s(tpl: OpTemplate, cm: CostModel) -> float:
@@ -89,14 +89,9 @@ def template_max_s(tpl: OpTemplate, cm: CostModel, lower: bool = False) -> float
     kernel has the same shape (the search's usual case) it is summed as floats, kernel by kernel in
     the same order as the per-rank arrays would be: the same figure, without a numpy call per kernel."""
     if not tpl.kind.is_comm and cm.profile is not None and np.size(tpl.flops):
-        seconds = alike_kernel_seconds(tpl, cm, lower)
-        if seconds is not None:
-            total, eager_launches = 0.0, 0.0
-            for k, t in zip(priced_kernels(tpl, cm.profile, cm.glue), seconds, strict=True):
-                total = total + t
-                if k.eager and t > 0:
-                    eager_launches = eager_launches + k.launches
-            return max(total, eager_launches * cm.profile.eager_floor_s) + host_step_s(tpl, cm)
+        kernels = priced_kernels(tpl, cm.profile, cm.glue)
+        return kernels_max_s(kernels, [kernel_raw_s(k, cm.profile, lower) for k in kernels], cm,
+                             op_time_scale(tpl, cm), np.shape(tpl.flops), host_step_s(tpl, cm))
     kernel_s = kernel_seconds(tpl, cm, lower=True) if lower else None
     return float(template_time_s(tpl, cm, kernel_s).max(initial=0.0))
 

@@ -103,13 +103,17 @@ class Timer(FloorTimes):
         whose every op is looked up."""
         m = self.plan.model
         shapes = self._shapes(workload, lay, phase, req, stage)
+        split = attention_split_peak_key(lay, workload, phase, req)
+        # the same pass at another context: its figures from the ones remembered and its attention's
+        at_context = self.reuse_context_free and phase is not Phase.PREFILL and not draft_passes(workload)
+        known = self.bodies.get(free) if at_context else None
+        if known is not None:
+            return _with_attention(known, self._split_op(shapes, Op.ATTENTION, split))
 
         # One template at a time, kept only as floats: a stage group of many ranks holds one op's vectors.
         ops_info: dict[Op, tuple[float, bool, float]] = (
             dict(self._remember(self.context_free, free, dict)) if self.reuse_context_free else {})
         new: dict[Op, tuple[float, bool, float]] = {}
-
-        split = attention_split_peak_key(lay, workload, phase, req)
 
         def info(op: Op) -> tuple[float, bool, float]:
             if op not in ops_info:
@@ -134,6 +138,10 @@ class Timer(FloorTimes):
         out["act"] = {k: v for k, v in acts.items() if k != "boundary"}
         if new and self.reuse_context_free:
             self._remember(self.context_free, free, dict).update(new)
+        if at_context:
+            layers = {("dense" if dense else "moe"): [(lop, *info(lop.op)[:2]) for lop in layer_ops(lay, m, dense)[0]]
+                      for dense in m.layer_kinds}
+            self._remember(self.bodies, free, lambda: (layers, out))
         return out
 
     def activations(self, workload: Workload, lay: Layout) -> dict[int, float]:
@@ -171,6 +179,19 @@ def shared_timer(plan: Plan) -> Timer:
             _TIMERS.popitem(last=False)
     _TIMERS.move_to_end(key)
     return timer
+
+
+def _with_attention(known: tuple[dict, dict], attention: tuple[float, bool, float]) -> dict:
+    """A pass's figures (`Timer._body`) from those of the same pass at another context (`known`: each kind of
+    layer's ops with their seconds and whether a collective, and its figures) and its attention's: each
+    layer summed and paired again in the same order; the rest (the extras, the working sets) as they were."""
+    layers, base = known
+    out = dict(base)
+    for name, ops in layers.items():
+        ops = [(op[0], *attention[:2]) if op[0].op is Op.ATTENTION else op for op in ops]
+        out[name] = sum(time_s for _, time_s, _ in ops)
+        out["pair_" + name] = _pair_layer_time(ops)
+    return out
 
 
 def _pair_layer_time(ops: list[tuple[LayerOp, float, bool]]) -> float:

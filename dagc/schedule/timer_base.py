@@ -15,9 +15,11 @@ from typing import Any, cast
 
 import numpy as np
 
+from ..cost.compute import glued_kernels, kernel_raw_s, kernels_max_s
 from ..cost.cost import compute_cost_key, template_max_s
 from ..cost.cost_model import CostModel
 from ..ir.dag import OpTemplate, Phase
+from ..ir.op_attention import attention_context_kernels, attention_fixed_kernels
 from ..ir.op_shapes import phase_chunk
 from ..ir.ops import Op, OpShapes, layer_ops, rank_dims
 from ..layout.layout import Layout
@@ -51,6 +53,12 @@ class TimerCore:
         # the figures of a pass's ops that read no context (all but `Op.ATTENTION`), by `context_free_key`:
         # the same pass at another prompt prices its attention alone (`dagc.schedule.timer.Timer`)
         self.context_free: dict[tuple, dict] = {}
+        # an attention's kernels that read no context, priced, and its working set, by what it reads but the
+        # context (`_attention_at`)
+        self.attention_fixed: dict[tuple, tuple] = {}
+        # a decode or mixed pass's figures, and its layers' ops with theirs, by `context_free_key`: the same pass at
+        # another context is summed again with its new attention alone (`dagc.schedule.timer.Timer`)
+        self.bodies: dict[tuple, tuple[dict, dict]] = {}
 
     reuse_context_free = True       # False: every pass looks each of its ops up (what tests compare the reuse with)
 
@@ -132,7 +140,29 @@ class TimerCore:
         # attention's, which reads the context they make: another length prices the other ops again for nothing
         lengths = (w.prompt, w.generate) if op is Op.ATTENTION else ()
         key = (op, shapes.reads(op), *lengths, w.routing, w.dispatch)
+        if lengths and shapes.phase is not Phase.PREFILL and self.reuse_context_free:
+            return self._remember(self.made, key, lambda: self._attention_at(shapes, (key[1], *key[4:])))
         return self._remember(self.made, key, lambda: self._make(shapes, op))
+
+    def _attention_at(self, shapes: OpShapes, free: tuple) -> tuple[float, bool, float]:
+        """`_make` of a decode or mixed step's attention at its context (the prompt and generate): its kernels
+        but the context's (`dagc.ir.op_attention.attention_context_kernels`) and its working set read none, so
+        they are made and priced once per `free` (what it reads but the context) and a new context prices
+        its context's kernels alone, summed with the others' in the template's order (`kernels_max_s`)."""
+        cm, profile = self.cm, self.cm.profile
+        if profile is None or cm.compute_time_scale != cm.memory_time_scale:
+            return self._make(shapes, Op.ATTENTION)      # the op's time reads its context's FLOPs and bytes
+        fixed = self.attention_fixed.get(free)
+        if fixed is None:
+            before, after = (glued_kernels(ks, profile, cm.glue) for ks in attention_fixed_kernels(shapes))
+            tpl = shapes.make(Op.ATTENTION)
+            fixed = self._remember(self.attention_fixed, free, lambda: (
+                before, [kernel_raw_s(k, profile) for k in before], after, [kernel_raw_s(k, profile) for k in after],
+                np.shape(tpl.flops), template_activation_peak(tpl)))
+        before, raw_before, after, raw_after, ranks, peak = fixed
+        context = glued_kernels(attention_context_kernels(shapes), profile, cm.glue)
+        raw = [*raw_before, *(kernel_raw_s(k, profile) for k in context), *raw_after]
+        return kernels_max_s((*before, *context, *after), raw, cm, cm.compute_time_scale, ranks, 0.0), False, peak
 
     def _make(self, shapes: OpShapes, op: Op) -> tuple[float, bool, float]:
         tpl = shapes.make(op)
