@@ -32,7 +32,7 @@ def traffic_text(load: dict[str, Any], name: Callable[[str], str] = str) -> str:
     """The traffic as written: `2,000 requests at 12 requests/s (poisson, seed 0)`, `… from 64 clients in a
     closed loop`, `… of trace.csv at its own times`, `… of trace.csv at 12 requests/s (its times scaled)`;
     the log's file name as `name` makes it text in the format it lands in (`md_text` for report.md)."""
-    n = f"{load['requests']:,} requests"
+    n = f"{load['requests']:,} request{'' if load['requests'] == 1 else 's'}"
     log = load.get("log")
     if log is not None:
         n += f" of {name(log)}"
