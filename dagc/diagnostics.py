@@ -15,6 +15,7 @@ import enum
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from .source import Span, display_width
 
@@ -99,7 +100,7 @@ class Diagnostic:
     def is_error(self) -> bool:
         return self.severity is Severity.ERROR
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         """The report.json form: {code, severity, message, file, line, column, hint}.
 
         `file` is the file the location is in: the plan, or a config.json it imports.

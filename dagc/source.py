@@ -64,7 +64,7 @@ def read_capped(fd: int, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def read_regular(path: str | os.PathLike, limit: int) -> bytes:
+def read_regular(path: str | os.PathLike[str], limit: int) -> bytes:
     """At most `limit` bytes of the regular file at `path`, whatever its size says: a device, FIFO, socket or
     directory is refused before it is opened for reading, the file is opened without blocking (a FIFO swapped in
     cannot block) and checked again on the open descriptor. A caller passes its bound + 1 to tell a file past it.

@@ -4,6 +4,7 @@ try; `--quiet` keeps the conclusion."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 
 from rich.console import Console
@@ -98,3 +99,30 @@ def test_the_lines_to_paste_name_the_plan_searched_and_its_sets():
     assert "each serves as much: dagc check 'my plans/q.moe' --set workload.batch=32 --strategy 'dp 5 <" in replicas
     args = build_parser().parse_args(words[1:])         # dagc's own command line: the plan, the strategy, both sets
     assert args.plan == "my plans/q.moe" and args.strategy.startswith("tp 8") and len(args.overrides) == 2
+
+
+def test_quiet_labels_the_plan_s_own_best_before_the_conclusion(tmp_path, capsys):
+    """`search --rate R -q`: the first line is the search's best on the plan's own workload, labelled so (it met
+    the requirements without traffic while nothing keeps up with R); the conclusion at R follows."""
+    from dagc.cli.main import main
+
+    plan = tmp_path / "p.moe"
+    plan.write_text('model preset "qwen3-30b-a3b" cluster { gpus = 2 gpu preset "h200" } workload { batch = 16 '
+                    'prompt = 1000 generate = 100 serving = inflight } strategy tp 2')
+    capsys.readouterr()
+    assert main(["search", str(plan), "--rate", "400", "-q", "--svg", str(tmp_path / "p.svg")]) == 0
+    first, second = capsys.readouterr().out.splitlines()[:2]
+    assert first.startswith("best on the plan's own workload (without --rate): ") and "meets requirements: yes" in first
+    assert second.startswith("conclusion: no strategy on 2 GPUs keeps up with 400 requests/s; the best serves ")
+
+
+def test_replicas_keep_the_batch_each_was_simulated_at_and_a_varied_batch_is_pasted():
+    """The replicas line sets the batch the replicas need, each the plan's (or the search's varied one), and a
+    thousands separator never reaches a pasteable option; a best found at a varied batch is checked at it."""
+    lines = rate_conclusion(ranked(300, at("tp 8 ; ep 8", 8, 2.5, True)), 16, "dagc check", 64)
+    assert "--strategy 'dp 132 < tp 8 ; ep 8 >" in lines[1]
+    assert "--set cluster.gpus=1056 --set workload.batch=8448 --set 'workload.rate=300 requests/s'" in lines[1]
+    varied = AtRate(dataclasses.replace(candidate("tp 8 ; ep 8", 8), batch=536),
+                    {"overloaded": False, "served_requests_per_s": 10.0}, 1.25)
+    line = rate_conclusion(ranked(10, varied), 16)[1]
+    assert "--strategy 'tp 8 ; ep 8 with microbatches 1 overlap none' --set workload.batch=536 --set" in line

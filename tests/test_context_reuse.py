@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from dagc.ir.dag import Phase
 from dagc.ir.ops import Op
 from dagc.lang.flatten import flatten
-from dagc.lang.load import load_plan
+from dagc.lang.load import load_plan, load_plan_text
 from dagc.layout.layout import Layout, resolve
 from dagc.layout.mix import shares
 from dagc.plan.plan import Plan
@@ -57,19 +58,24 @@ def _grid(plan, strategy, lay, thin: int) -> list[tuple[int, int, int]]:
 
 def _prices(plan, strategy, lay, points, reuse: bool, monkeypatch) -> tuple[list[float], list[Op]]:
     """Each point's step price from a fresh timer (and fresh shared ones: the eager mixed steps'), with or without
-    the reuse; and the ops the timer looked up (`_entry`) for the other prefixes' points of a chunk within every
-    prefix (priced at its own tokens)."""
+    the reuse; and the ops the timer looked up (`_entry`, or `_attention_at` for an attention priced at its context
+    alone) for the other prefixes' points of a chunk within every prefix (priced at its own tokens)."""
     monkeypatch.setattr(TimerCore, "reuse_context_free", reuse)
     monkeypatch.setattr(timer_module, "_TIMERS", OrderedDict())
     timer = Timer(plan)
     looked: list[Op] = []
-    made = timer._entry
+    made, at_context = timer._entry, timer._attention_at
 
     def spy(shapes, op):
         looked.append(op)
         return made(shapes, op)
 
+    def spy_at_context(shapes, free):
+        looked.append(Op.ATTENTION)
+        return at_context(shapes, free)
+
     timer._entry = spy  # type: ignore[method-assign]
+    timer._attention_at = spy_at_context  # type: ignore[method-assign]
     prices = StepPrices(plan, strategy, lay, timer)
     out = []
     first, least = points[0][2], min(ell for _, _, ell in points)
@@ -96,3 +102,43 @@ def test_prices_at_another_prefix_are_those_of_every_op_looked_up(name, monkeypa
         assert set(looked) == {Op.ATTENTION}, set(looked)
         assert Op.SEND in looked_full or all(last for _, _, last in Timer(plan).placements(lay))   # none after the last
         assert set(looked_full) - {Op.ATTENTION}
+
+
+OVERLAPPED = """model preset "qwen3-30b-a3b"
+cluster { gpus = 4  gpu preset "h200" }
+workload { batch = 64  prompt = 1014  generate = 247  serving = inflight  chunk = 8192  overlap = microbatch }
+strategy dep = tp 1 ; ep 4 with microbatches 2
+strategy tp = tp 2 ; ep 2 with microbatches 2
+strategy pp = pp 2 < tp 2 > with microbatches 2
+"""
+
+
+def _passes(plan, strategy, reuse: bool, monkeypatch) -> tuple[list, int]:
+    """The figures of the decode and mixed passes of every stage at three prefixes, from a fresh timer with or
+    without the reuse, and how many of them came from a remembered pass (`dagc.schedule.timer._with_attention`)."""
+    monkeypatch.setattr(TimerCore, "reuse_context_free", reuse)
+    seen = []
+    made = timer_module._with_attention
+    monkeypatch.setattr(timer_module, "_with_attention", lambda *a: seen.append(1) or made(*a))
+    timer, out = Timer(plan), []
+    for ell in (plan.workload.prompt, 700, 2029):
+        w = plan.workload.model_copy(update={"prompt": ell})
+        lay = resolve(plan.model, plan.cluster, w, strategy)
+        for phase in (Phase.DECODE, Phase.MIXED):
+            for req in dict.fromkeys(timer.request_rows(lay)):
+                out += [list(t.items()) for t in timer.stage_passes(w, lay, phase, req)]
+    monkeypatch.setattr(timer_module, "_with_attention", made)
+    return out, len(seen)
+
+
+@pytest.mark.parametrize("name", ["overlapped", "qwen3-30b-a3b-traffic.moe"])
+def test_passes_at_another_prefix_are_those_of_every_op_looked_up(name, monkeypatch):
+    """Every figure of a decode or mixed pass at another prefix — each layer's time alone and as a pair of
+    micro-batches, the extras, the send, the working sets, in the same order — is that of a timer that looks
+    each op up afresh; and past a prefix's first pass of a shape, the others come from its remembered one."""
+    given = load_plan_text(OVERLAPPED) if name == "overlapped" else load_plan(EXAMPLES / name)
+    for plan, strategy, _ in _priced(given):
+        reused, again = _passes(plan, strategy, True, monkeypatch)
+        full, none = _passes(plan, strategy, False, monkeypatch)
+        assert reused == full, strategy.text
+        assert again > 0 and none == 0

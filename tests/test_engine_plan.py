@@ -326,4 +326,5 @@ def test_launch_says_which_engine_its_figures_are_for(tmp_path, capsys):
     path = tmp_path / "plan.moe"
     path.write_text(text.format())
     assert main(["launch", str(path), "--engine", "vllm"]) == 0
-    assert "dagc's figures for it, served by sglang 0.5.23: TTFT" in capsys.readouterr().out
+    assert ("dagc's figures for it, served by sglang 0.5.23 (the plan's engine; another's with "
+            "`--set cluster.engine=NAME`): TTFT") in capsys.readouterr().out

@@ -285,3 +285,86 @@ def test_every_inflight_example_matches_its_steady_state(path):
         tpot_error = load["tpot_s"]["mean"] / r.metrics["tpot_s"] - 1
         throughput_error = load["output_tokens_per_s"] / r.metrics["decode_tokens_per_s"] - 1
         assert abs(tpot_error) < 0.05 and abs(throughput_error) < 0.05, (r.decl.name, tpot_error, throughput_error)
+
+
+def test_a_run_too_short_for_its_requests_to_end_is_still_judged_overloaded():
+    """At 200 requests/s the example's 2,000 requests arrive within 10 s, shorter than two lifetimes of a
+    request (500 tokens at ~20 ms): few end while the run is loaded, so the queue is judged by the requests
+    given their first token. Every strategy is then overloaded, with a capacity of a few requests/s (the
+    batch's 64 over a ~10 s lifetime), never thousands; at 2 requests/s over the same short kind of run
+    (12 requests in ~6 s, each lasting ~5 s) the waiting queue does not grow past a request or two."""
+    reference = {'gpu preset "h200"': 'gpu preset "h200"  engine = pytorch'}
+    over = _loads("rate = 200 requests/s  requests = 2000", **reference)
+    under = _loads("rate = 2 requests/s  requests = 12", **reference)
+    for (name, _, hot), (_, _, cool) in zip(over, under, strict=True):
+        growth = hot["queue_growth"]
+        assert hot["overloaded"] and growth["first_token"] and growth["behind"], name
+        assert growth["arrived"] == 999 and growth["grown"] > 0.9 * growth["arrived"]
+        assert 1.0 < hot["capacity_requests_per_s"] < 20.0, (name, hot["capacity_requests_per_s"])
+        assert not cool["overloaded"], name
+        assert cool["queue_growth"]["first_token"] and abs(cool["queue_growth"]["grown"]) <= 2
+
+
+def test_waiting_growth_counts_first_tokens_when_no_request_can_end():
+    """`Load.queue_growth` of a 100-request run whose requests last 100 s, arriving over 10 s: served a TTFT
+    after arriving (0.25 s), no growth; with room for 20 in flight, the other 80 wait (first tokens after 100 s)."""
+    from dagc.plan.workload import Traffic
+    from dagc.serve.load_result import Load
+
+    arrival = np.arange(100) * 0.1
+    kept = Load(Traffic(rate=10.0, requests=100), arrival, arrival + 0.25, arrival + 100.0, 1000,
+                np.zeros(1), np.zeros(1), 1.0)
+    g = kept.queue_growth
+    assert g is not None and g.first_token and (g.arrived, g.ended) == (49, 49) and not kept.overloaded
+    first = np.where(np.arange(100) < 20, arrival + 0.2, 100.2 + arrival)
+    full = Load(Traffic(rate=10.0, requests=100), arrival, first, first + 100.0, 1000,
+                np.zeros(1), np.zeros(1), 1.0)
+    g = full.queue_growth
+    assert g is not None and (g.arrived, g.ended, g.grown) == (49, 0, 49) and full.overloaded
+
+
+def test_a_run_whose_requests_in_flight_still_settle_is_not_called_overloaded(monkeypatch):
+    """`queue_growth` counts from three lifetimes in (the second half's decode time), not two of the first
+    quarter's: requests whose lifetime grows from 13 to 14.3 s as the count in flight settles end about 10 %
+    behind their arrivals over 28–40 s. Arrivals of 50/s over 40 s, each request's end its arrival plus a
+    lifetime growing with its arrival: not overloaded (the growth is the ramp's); the same with no request
+    ending after 20 s: overloaded."""
+    from dagc.plan.workload import Traffic
+    from dagc.serve.load_result import Load
+
+    arrival = np.arange(2000) / 50.0
+    life = 13.0 + 1.3 * np.minimum(arrival, 20.0) / 20.0
+    first = arrival + 0.3
+    ramp = Load(Traffic(rate=50.0, requests=2000), arrival, first, first + life, 500, np.zeros(1), np.zeros(1), 1.0)
+    assert not ramp.overloaded
+    stuck = np.where(arrival < 7.0, first, 1000.0 + arrival)
+    full = Load(Traffic(rate=50.0, requests=2000), arrival, stuck, stuck + life, 500, np.zeros(1), np.zeros(1), 1.0)
+    assert full.overloaded and full.queue_growth is not None and full.queue_growth.first_token
+
+
+def test_an_overloaded_run_counts_what_it_serves_until_its_queue_is_served():
+    """2,000 requests arriving in 4 s onto 8 requests in flight: the run takes ~1,000 s, so it serves about
+    2 requests/s — not the ends of its first second, which the window to the last arrival held."""
+    plan = load_plan_text('model preset "qwen3-30b-a3b" cluster { gpus = 4  gpu preset "h200" } workload { '
+                          'batch = 8  prompt = 4000  generate = 500  serving = inflight  rate = 500 requests/s '
+                          'requests = 2000 } strategy tp 1 ; ep 1 etp 4')
+    out = report_json(check(plan)[0])["load"]
+    assert out["overloaded"]
+    whole = out["requests"] / out["duration_s"]
+    assert out["served_requests_per_s"] == pytest.approx(whole, rel=0.05)
+    assert out["goodput_requests_per_s"] <= out["served_requests_per_s"]
+
+
+def test_a_log_too_short_for_a_capacity_run_gets_no_capacity(tmp_path):
+    """A request log of 3 requests: its own run is judged, but no capacity (runs of 3 requests cannot tell a
+    rate kept up with): `capacity_judged` false, and the words say why — not 2,048 times the steady rate."""
+    from dagc.export.load_md import capacity_text
+
+    log = tmp_path / "three.csv"
+    log.write_text("TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:17:03.9,4000,500\n"
+                   "2023-11-16 18:17:05.0,4000,500\n2023-11-16 18:17:06.0,4000,500\n")
+    text = INFLIGHT.replace("chunk = 8192", 'chunk = 8192\n  requests from "three.csv"')
+    out = report_json(check(load_plan_text(text, name="p.moe", base_dir=tmp_path))[0])["load"]
+    assert out["requests"] == 3 and out["capacity_judged"] is False and out["capacity_requests_per_s"] is None
+    assert capacity_text(out) == ("capacity not judged: the log's 3 requests are too few for a capacity run "
+                                  "(at least 100)")

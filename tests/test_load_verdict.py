@@ -132,7 +132,8 @@ def test_the_search_and_batch_max_never_read_a_load_requirement():
 
 
 def test_search_at_a_rate_ranks_by_goodput_per_gpu():
-    """`dagc search --rate R`: the search's best, each simulated at R, best goodput per GPU first; each
+    """`dagc search --rate R`: the search's best, each simulated at R, those meeting every requirement and
+    keeping up first, then those keeping up, then the overloaded, each tier best goodput per GPU first; each
     figure is a run of that candidate at that rate."""
     from dagc.layout.layout import resolve
     from dagc.search.at_rate import RATE_CANDIDATES, rank_at_rate
@@ -143,8 +144,15 @@ def test_search_at_a_rate_ranks_by_goodput_per_gpu():
     found = search(plan, top=5)
     ranked = rank_at_rate(plan, found, 4.0)
     assert ranked.traffic.rate == 4.0 and ranked.traffic.requests == 300
-    goodputs = [a.goodput_per_gpu for a in ranked.ranked]
-    assert goodputs == sorted(goodputs, reverse=True) and goodputs[0] > 0
+    def tier(a) -> int:
+        up = not a.load["overloaded"]
+        return 0 if up and a.candidate.meets_requirements else 1 if up else 2
+    tiers = [tier(a) for a in ranked.ranked]
+    assert tiers == sorted(tiers)
+    for t in set(tiers):
+        goodputs = [a.goodput_per_gpu for a in ranked.ranked if tier(a) == t]
+        assert goodputs == sorted(goodputs, reverse=True)
+    assert ranked.ranked[0].goodput_per_gpu > 0
     simulated = {a.candidate.text for a in ranked.ranked}
     assert len(simulated) + ranked.skipped >= min(RATE_CANDIDATES, len(found.ranked))
     best = ranked.ranked[0]

@@ -1,6 +1,7 @@
 """A next step is judged as `dagc check` with its options judges it: the same check (its load simulated) and
 the plan's engine's refusals, so that none the engine would not start is printed as meeting; a step that
-replicates the strategy says each replica serves a share of the batch."""
+replicates the strategy says each replica serves a share of the batch — with traffic, that each
+replica keeps the plan's batch (an engine added behind a load balancer brings its own cap)."""
 
 from __future__ import annotations
 
@@ -70,4 +71,5 @@ def test_each_step_under_traffic_meets_as_check_says(tmp_path, capsys, monkeypat
     assert any(s["meets"] for s in steps)
     for s in steps:
         if s["kind"] == "gpus":
-            assert "each with 168 of the batch's 336 requests in flight" in s["change"]
+            assert "each with the plan's batch of 336 requests in flight (672 in all)" in s["change"]
+            assert "--set workload.batch=672" in s["options"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 __all__ = ["EXPLAIN_FILE", "MAX_DATA_BYTES", "PRESETS_FILE", "Rows", "explain_texts", "preset_fields", "preset_tables"]
 
@@ -54,7 +55,7 @@ def preset_tables() -> tuple[Rows, Rows, Rows]:
     return rows("models"), rows("gpus"), rows("profiles")
 
 
-def preset_fields() -> dict:
+def preset_fields() -> dict[str, Any]:
     """Every preset's fields: what `dagc presets --format json` prints (`dagc.cli.print_presets.preset_fields`)."""
-    fields: dict = json.loads(_read(PRESETS_FILE))["fields"]
+    fields: dict[str, Any] = json.loads(_read(PRESETS_FILE))["fields"]
     return fields

@@ -14,6 +14,7 @@ import math
 import os
 import sys
 import tempfile
+from typing import TypeVar
 
 from ..exit_codes import EXIT_INPUT, EXIT_OK, EXIT_OUTPUT, EXIT_USAGE
 
@@ -28,7 +29,9 @@ examples:
 """
 
 
-def add_parser(subparsers) -> argparse.ArgumentParser:
+_P = TypeVar("_P", bound=argparse.ArgumentParser)   # the CLI's parser class
+
+def add_parser(subparsers: argparse._SubParsersAction[_P]) -> _P:
     """Add `dagc calibrate` to the CLI's subparsers."""
     p = subparsers.add_parser("calibrate",
                               help="fit the engine's step and front-end time and kernel-time multipliers on your own "
@@ -98,7 +101,7 @@ def _how(name: str, value: float, moved: int, kept: bool) -> str:
     return "kept: these runs cannot tell it apart from the terms fitted before it"
 
 
-def cmd_calibrate(args) -> int:
+def cmd_calibrate(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 

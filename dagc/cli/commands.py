@@ -15,14 +15,20 @@ import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..exit_codes import EXIT_INPUT, EXIT_INVALID, EXIT_OK, EXIT_REQUIREMENTS, EXIT_USAGE
 
 if TYPE_CHECKING:
+    from argparse import Namespace
+
     from rich.console import Console
 
+    from ..drive.drive import Driven, ProgressFor, Stage
+    from ..plan.plan import Plan
+    from ..search.result import SearchResult
     from ..verdict.check import StrategyResult
+    from .printing import ProgressBar
 
 _CAN_BLOCK = hasattr(signal, "pthread_sigmask")
 
@@ -41,10 +47,10 @@ def loading() -> Iterator[None]:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
-def search_jobs(args, err: Console) -> int:
+def search_jobs(args: Namespace, err: Console) -> int:
     """Worker processes: at most the CPUs this process may run on (more only adds overhead); 1 when
     `--jobs` is not given."""
-    jobs = getattr(args, "jobs", None)
+    jobs: int | None = getattr(args, "jobs", None)
     if jobs is None:
         return 1
     with loading():
@@ -81,7 +87,7 @@ class _NoBar:
         pass
 
 
-def progress_bar(label: str, quiet: bool):
+def progress_bar(label: str, quiet: bool) -> _NoBar | ProgressBar:
     with loading():
         from .printing import ProgressBar
     return _NoBar() if quiet else ProgressBar(label)
@@ -91,11 +97,11 @@ _LABELS = {"search": "searching strategies", "judge": "judging the best strategi
            "picks": "what each objective picks", "load": "simulating the load", "write": "writing strategies"}
 
 
-def _bars(quiet: bool):
+def _bars(quiet: bool) -> ProgressFor:
     """The driver's progress (`dagc.drive.drive.DriveOptions.progress`): a progress bar per stage, closed when
     the stage ends; none with --quiet."""
     @contextlib.contextmanager
-    def bars(stage) -> Iterator:
+    def bars(stage: Stage) -> Iterator[_NoBar | ProgressBar]:
         progress = progress_bar(_LABELS[stage.value], quiet)
         try:
             yield progress
@@ -104,7 +110,7 @@ def _bars(quiet: bool):
     return bars
 
 
-def judged(plan, found, need: int, quiet: bool = False):
+def judged(plan: Plan, found: SearchResult, need: int, quiet: bool = False) -> SearchResult:
     """`dagc.drive.drive.judged` with a progress bar: the first `need` candidates of `found` judged under the
     plan's traffic."""
     with loading():
@@ -112,13 +118,14 @@ def judged(plan, found, need: int, quiet: bool = False):
     return judge(plan, found, need, _bars(quiet))
 
 
-def search_plan(plan, top: int = 10, jobs: int = 1, budget_s: float | None = None, quiet: bool = False):
+def search_plan(plan: Plan, top: int = 10, jobs: int = 1, budget_s: float | None = None,
+                quiet: bool = False) -> SearchResult:
     with loading():
         from ..drive.drive import searched
     return searched(plan, top, jobs, budget_s, progress=_bars(quiet))
 
 
-def _with_objective(plan, args):
+def _with_objective(plan: Plan, args: Namespace) -> Plan:
     """The plan with `--objective` in place of its own `objective = …` (when given), and `--load-budget`'s
     work budget for its simulated load (`none`: no budget)."""
     objective = getattr(args, "objective", None)
@@ -130,15 +137,15 @@ def _with_objective(plan, args):
     return plan
 
 
-def allowed_paths(args) -> tuple[Path, ...]:
+def allowed_paths(args: Namespace) -> tuple[Path, ...]:
     return tuple(Path(p) for p in (getattr(args, "allow_path", None) or ()))
 
 
-def is_quiet(args) -> bool:
+def is_quiet(args: Namespace) -> bool:
     return volume_of(args) < 0
 
 
-def read_plan(args):
+def read_plan(args: Namespace) -> Plan:
     """The plan with `--set` overrides (re-lowered from its text, so checked as the plan's own) and
     `--objective`. Raises PlanError."""
     with loading():
@@ -147,7 +154,7 @@ def read_plan(args):
                                           allow_paths=allowed_paths(args)), args)
 
 
-def _load(args, err: Console, picks: bool = False):
+def _load(args: Namespace, err: Console, picks: bool = False) -> Driven | None:
     """The plan read with its overrides, then driven (`dagc.drive.drive.drive`): the driven check, or None
     (after the diagnostics) when the plan or `--strategy` cannot be read; with `picks`, the report's "what each
     objective would pick" too."""
@@ -177,12 +184,12 @@ def _load(args, err: Console, picks: bool = False):
         return None
 
 
-def volume_of(args) -> int:
+def volume_of(args: Namespace) -> int:
     """-1 with --quiet, 1 with --verbose, else 0 (and 0 for JSON, which they leave as it is)."""
     return getattr(args, "volume", 0) if getattr(args, "format", "text") == "text" else 0
 
 
-def cmd_check(args) -> int:
+def cmd_check(args: Namespace) -> int:
     with loading():
         from .print_check import print_check
         from .printing import is_input_error, make_console, print_reports, render_diags
@@ -204,7 +211,7 @@ def cmd_check(args) -> int:
     return args.decided if refused is None else refused
 
 
-def cmd_compile(args) -> int:
+def cmd_compile(args: Namespace) -> int:
     with loading():
         from ..export.compile import CompileOptions, write_driven
         from ..export.dot import Detail
@@ -242,23 +249,23 @@ def cmd_compile(args) -> int:
         written = write_driven(driven, out_dir, options, _bars(is_quiet(args)))
     except (OutputError, OSError) as exc:
         return output_failed(err, exc, out_dir)
-    args.decided = _exit_code(results)     # what a reader that stops early (`| head`) still gets
+    decided = args.decided = _exit_code(results)     # what a reader that stops early (`| head`) still gets
     if args.format == "json":
         print_reports(results)
         render_diags(err, [d for r in results for d in r.diagnostics if is_input_error(d)])
     else:
         print_compile(make_console(), err, plan, results, written, found, volume_of(args), args.overrides)
-    return args.decided
+    return decided
 
 
-def cmd_schema(args) -> int:
+def cmd_schema(args: Namespace) -> int:
     with loading():
         from ..export.dag_json import dag_schema
     print(json.dumps(dag_schema(), indent=2))
     return EXIT_OK
 
 
-def cmd_explain(args) -> int:
+def cmd_explain(args: Namespace) -> int:
     # The rules' documentation as generated from their registry (dagc/data/explain.md): explaining a
     # code loads no rule.
     from .builtin_text import explain_texts
@@ -273,7 +280,7 @@ def cmd_explain(args) -> int:
     return EXIT_OK
 
 
-def cmd_presets(args) -> int:
+def cmd_presets(args: Namespace) -> int:
     engines = _engine_profiles()
     if args.format == "json":
         from .builtin_text import preset_fields
@@ -298,7 +305,7 @@ def cmd_presets(args) -> int:
     return EXIT_OK
 
 
-def _engine_profiles() -> dict:
+def _engine_profiles() -> dict[str, Any]:
     """What the optional extra `dagc[engines]` offers: its package version (None when not installed),
     system → engine → releases (oldest first) of the systems dagc can import, the GPU preset of each, and
     the systems it cannot (no GPU preset)."""

@@ -13,16 +13,26 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..exit_codes import EXIT_INPUT, EXIT_OK, EXIT_REQUIREMENTS, EXIT_USAGE
 from .commands import allowed_paths, is_quiet, loading, progress_bar, search_jobs
+
+if TYPE_CHECKING:
+    import argparse
+    from argparse import Namespace
+    from collections.abc import Callable
+
+    from ..lang.fleet_ir import FleetPoint
 
 __all__ = ["FLEET_JSON", "add_fleet_parser", "cmd_fleet"]
 
 FLEET_JSON = "fleet.json"
 
+_P = TypeVar("_P", bound="argparse.ArgumentParser")   # the CLI's parser class
 
-def add_fleet_parser(sub, positive_int) -> None:
+
+def add_fleet_parser(sub: argparse._SubParsersAction[_P], positive_int: Callable[[str], int]) -> None:
     """`dagc fleet`'s arguments."""
     fl = sub.add_parser("fleet", help="which cluster to rent: every cluster of the plan's `fleet` searched at its "
                         "traffic, ranked by cost per million tokens", epilog="example: dagc fleet plan.moe --jobs 2")
@@ -50,7 +60,7 @@ def add_fleet_parser(sub, positive_int) -> None:
     fl.set_defaults(func=cmd_fleet)
 
 
-def cmd_fleet(args) -> int:
+def cmd_fleet(args: Namespace) -> int:
     with loading():
         from ..diagnostics import PlanError
         from ..export.fleet_out import fleet_md, fleet_svg
@@ -95,7 +105,7 @@ def cmd_fleet(args) -> int:
                             + (f" under {len(fleet.mixes)} mixes" if fleet.mixes else ""), is_quiet(args))
     saved = len(known)
 
-    def save(point, answer: dict) -> None:
+    def save(point: FleetPoint, answer: dict[str, Any]) -> None:
         nonlocal saved
         append_result(results, point.key, answer)
         saved += 1
@@ -140,7 +150,7 @@ def cmd_fleet(args) -> int:
     return _launch(args, result.best) if args.launch else EXIT_OK
 
 
-def _launch(args, best: dict) -> int:
+def _launch(args: Namespace, best: dict[str, Any]) -> int:
     """`--launch`: `dagc launch` of the best cluster's pick, on its engine, its plan read with its `--set` options."""
     import argparse
 

@@ -13,6 +13,7 @@ import argparse
 import os
 import sys
 import tempfile
+from typing import TypeVar
 
 from ..exit_codes import EXIT_INPUT, EXIT_OK, EXIT_OUTPUT
 
@@ -27,7 +28,9 @@ examples:
 """
 
 
-def add_parser(subparsers) -> argparse.ArgumentParser:
+_P = TypeVar("_P", bound=argparse.ArgumentParser)   # the CLI's parser class
+
+def add_parser(subparsers: argparse._SubParsersAction[_P]) -> _P:
     """Add `dagc kernels` to the CLI's subparsers."""
     p = subparsers.add_parser("kernels", help="make a kernel profile from engine-measured tables (dagc[engines])",
                               epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -45,7 +48,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def cmd_list(args) -> int:
+def cmd_list(args: argparse.Namespace) -> int:
     from ..kernels.engine_import import EngineImportError, available, data_root
     try:
         found = available(data_root())
@@ -57,7 +60,7 @@ def cmd_list(args) -> int:
     return EXIT_OK
 
 
-def cmd_import(args) -> int:
+def cmd_import(args: argparse.Namespace) -> int:
     import json
 
     from ..kernels.engine_import import EngineImportError, import_profile

@@ -19,8 +19,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..exit_codes import EXIT_INPUT, EXIT_INVALID, EXIT_OK, EXIT_OUTPUT
+
+if TYPE_CHECKING:
+    from ..launch.launch import Launch
+    from ..plan.plan import Plan
+    from ..verdict.check import StrategyResult
 
 __all__ = ["add_parser", "cmd_launch"]
 
@@ -39,7 +45,9 @@ exit codes:
 """
 
 
-def add_parser(subparsers) -> argparse.ArgumentParser:
+_P = TypeVar("_P", bound=argparse.ArgumentParser)   # the CLI's parser class
+
+def add_parser(subparsers: argparse._SubParsersAction[_P]) -> _P:
     """Add `dagc launch` to the CLI's subparsers."""
     p = subparsers.add_parser("launch", help="print the commands that start a strategy on vLLM, SGLang or "
                               "TensorRT-LLM", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -61,7 +69,7 @@ def _out(line: str = "") -> None:
     print(line)
 
 
-def _load(args):
+def _load(args: argparse.Namespace) -> tuple[tuple[Plan, list[StrategyResult]] | None, int]:
     """The plan's checked strategies, or an exit code after printing why there are none."""
     from pathlib import Path
 
@@ -81,7 +89,7 @@ def _load(args):
     return (plan, results), EXIT_OK
 
 
-def _refuse_invalid(args, result) -> int:
+def _refuse_invalid(args: argparse.Namespace, result: StrategyResult) -> int:
     """Print why dagc will not launch an invalid strategy; its exit code."""
     from ..diagnostics import printable, render_all
     from .printing import is_input_error
@@ -93,13 +101,13 @@ def _refuse_invalid(args, result) -> int:
     return EXIT_INPUT if any(is_input_error(d) for d in errors) else EXIT_INVALID
 
 
-def _figures(metrics: dict) -> str:
+def _figures(metrics: dict[str, Any]) -> str:
     from ..launch.engine_check import figures_text
 
     return figures_text(metrics)
 
 
-def _print_refusal(args, plan, result, x) -> None:
+def _print_refusal(args: argparse.Namespace, plan: Plan, result: StrategyResult, x: Launch) -> None:
     import dataclasses
 
     from ..diagnostics import printable, render
@@ -112,7 +120,7 @@ def _print_refusal(args, plan, result, x) -> None:
         _out(f"  try: {printable(_try_line(args, x.engine, near.text))}")
 
 
-def _try_line(args, engine: str, strategy: str) -> str:
+def _try_line(args: argparse.Namespace, engine: str, strategy: str) -> str:
     """The command that launches `strategy` on `engine`, with the user's other options."""
     import shlex
 
@@ -124,7 +132,7 @@ def _try_line(args, engine: str, strategy: str) -> str:
     return " ".join(shlex.quote(w) for w in words)
 
 
-def _print_launch(args, plan, result, x) -> None:
+def _print_launch(args: argparse.Namespace, plan: Plan, result: StrategyResult, x: Launch) -> None:
     from ..diagnostics import printable
     from ..launch.launch import shown_commands
 
@@ -153,11 +161,12 @@ def _print_launch(args, plan, result, x) -> None:
     _out()
 
 
-def _header(plan, result) -> None:
+def _header(plan: Plan, result: StrategyResult) -> None:
     from ..diagnostics import printable
     from ..launch.launch import model_path
 
     lay = result.layout
+    assert lay is not None                      # launched: a valid strategy, laid out
     gpus = result.gpus_used or lay.gpus_used
     nodes = -(-gpus // lay.gpus_per_node)
     title = f"{result.decl.name} = {result.decl.text}" if result.decl.name else result.decl.text
@@ -169,14 +178,15 @@ def _header(plan, result) -> None:
     if result.metrics:
         engine = plan.cluster.engine                     # the figures are the engine the plan serves with
         _out(f"dagc's figures for it, served by {engine.name}"
-             f"{'' if engine.name == 'pytorch' else ' ' + str(engine.release)}: {_figures(result.metrics)}")
+             f"{'' if engine.name == 'pytorch' else ' ' + str(engine.release)} (the plan's engine; another's "
+             f"with `--set cluster.engine=NAME`): {_figures(result.metrics)}")
     chosen = [d for d in result.diagnostics if d.code == "N605"]      # `batch = max`: the batch the figures are for
     if chosen:
         _out(printable(chosen[0].message))
     _out()
 
 
-def _profile_engines(plan) -> tuple[str, ...]:
+def _profile_engines(plan: Plan) -> tuple[str, ...]:
     """Without --engine: the engine the plan serves with when it names one (`engine = …`, whose figures the
     check gave), else the engine its kernel profile was measured in (`dagc kernels import`), which the
     figures assume, else all three (a plan naming `pytorch`, which has no launcher, too)."""
@@ -190,11 +200,12 @@ def _profile_engines(plan) -> tuple[str, ...]:
     engine = profile_engine(provenance.source) if provenance is not None else None
     if engine is None:
         return ENGINE_KEYS
+    assert profile is not None                  # its provenance named the engine
     _out(f"engine: {engine}, as the kernel profile `{profile.name}` was measured in it (--engine for another)")
     return (engine,)
 
 
-def cmd_launch(args) -> int:
+def cmd_launch(args: argparse.Namespace) -> int:
     """Print the launch commands of each strategy of the plan (or --strategy) on the engine(s)."""
     from pathlib import Path
 

@@ -26,6 +26,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from concurrent.futures import BrokenExecutor
+from typing import TextIO
 
 from ..exit_codes import EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_OUTPUT, EXIT_USAGE
 from .parser import build_parser
@@ -52,7 +53,7 @@ class _GoneReader:
     to the exit code it decides — a broken plan still exits 4 under `set -o pipefail`, whichever
     stream closed and whenever. Every other failure (a full disk, an encoding) is raised as before."""
 
-    def __init__(self, stream):
+    def __init__(self, stream: TextIO) -> None:
         self._stream = stream
 
     def write(self, text: str) -> int:
@@ -79,7 +80,7 @@ class _GoneReader:
         with contextlib.suppress(OSError, ValueError):
             self._stream.flush()
 
-    def __getattr__(self, name: str):
+    def __getattr__(self, name: str) -> object:
         return getattr(self._stream, name)
 
 
@@ -134,7 +135,7 @@ def _main(argv: Sequence[str] | None) -> int:
         if not getattr(args, "func", None):
             parser.print_help()
             return EXIT_USAGE
-        code = args.func(args)
+        code: int = args.func(args)
         sys.stdout.flush()              # a reader gone early is found here, not at the interpreter's exit
         return code
     except KeyboardInterrupt:

@@ -11,7 +11,8 @@ import argparse
 import difflib
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any, NoReturn, TypeVar, overload
 
 from ..plan.objective import OBJECTIVES as OBJECTIVE_REGISTRY
 from . import calibrate_cmd, commands, fleet_cmd, kernels_cmd, launch as cli_launch, search_cmd
@@ -126,7 +127,8 @@ class _Version(argparse.Action):
                  default: str = argparse.SUPPRESS, help: str | None = None) -> None:
         super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
 
-    def __call__(self, parser, namespace, values, option_string=None) -> None:
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: str | Sequence[Any] | None, option_string: str | None = None) -> None:
         from .. import __version__
         print(f"dagc {__version__}")
         parser.exit()
@@ -145,16 +147,18 @@ def _add_set_and_volume(p: argparse.ArgumentParser) -> None:
                         "(compile) each strategy's whole check")
 
 
+_N = TypeVar("_N")
+
 class _Parser(argparse.ArgumentParser):
     """argparse's parser, for dagc and each of its commands: an option is written whole (`--strateg` is not
     `--strategy`: a prefix read as an option would change meaning when another option begins the same way), and a
     command or value not among the choices gets the nearest choice (`dagc chek`: did you mean `check`?)."""
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:     # argparse's own, passed on
         kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
 
-    def _check_value(self, action: argparse.Action, value) -> None:
+    def _check_value(self, action: argparse.Action, value: object) -> None:
         try:
             super()._check_value(action, value)
         except argparse.ArgumentError as exc:
@@ -164,7 +168,7 @@ class _Parser(argparse.ArgumentParser):
                 raise
             raise argparse.ArgumentError(action, f"{exc.message}; did you mean `{choices[close[0]]}`?") from None
 
-    def error(self, message: str):
+    def error(self, message: str) -> NoReturn:
         """argparse's error, with the option an unrecognised one stands for: the one it begins (`--strateg`),
         else the nearest spelling (`--stratgey`), among the options of the command written; and that
         command's usage (`usage: dagc check …`), not dagc's, when the arguments it did not know follow it
@@ -192,7 +196,19 @@ class _Parser(argparse.ArgumentParser):
             argparse.ArgumentParser.error(command, message)
         super().error(message)
 
-    def parse_known_args(self, args=None, namespace=None):
+    # argparse's three forms, as typeshed writes them: a new namespace, or the one given filled in
+    @overload
+    def parse_known_args(self, args: Iterable[str] | None = None,
+                         namespace: None = None) -> tuple[argparse.Namespace, list[str]]: ...
+
+    @overload
+    def parse_known_args(self, args: Iterable[str] | None, namespace: _N) -> tuple[_N, list[str]]: ...
+
+    @overload
+    def parse_known_args(self, *, namespace: _N) -> tuple[_N, list[str]]: ...
+
+    def parse_known_args(self, args: Iterable[str] | None = None,
+                         namespace: _N | None = None) -> tuple[argparse.Namespace | _N, list[str]]:
         self._argv = list(sys.argv[1:] if args is None else args)      # what `error` reads the command from
         return super().parse_known_args(args, namespace)
 

@@ -20,8 +20,12 @@ from .printing import is_input_error, render_diags, shown
 
 if TYPE_CHECKING:
     from ..export.compile import Written
+    from ..layout.layout import Layout
     from ..plan.plan import Plan
     from ..plan.workload import Workload
+    from ..search.result import SearchResult
+    from ..serve.metrics import Metrics
+    from ..source import Span
     from ..verdict.check import StrategyResult
 
 from .print_verdict import (
@@ -59,7 +63,7 @@ def plan_diagnostics(results: list[StrategyResult]) -> list[Diagnostic]:
     """The diagnostics about the plan as a whole (plan-level rules such as N604): each strategy
     carries them, the terminal shows them once."""
     from ..rules import rule
-    seen: dict[tuple, Diagnostic] = {}
+    seen: dict[tuple[str, str, Span | tuple[int, int] | None], Diagnostic] = {}
     for r in results:
         for d in r.diagnostics:
             found = rule(d.code)
@@ -147,7 +151,7 @@ def _share(fraction: float) -> str:
     return "< 1 %" if 0 < fraction < 0.005 else f"{fraction * 100:.0f} %"
 
 
-def _print_critical_paths(console: Console, m, plan: Plan, running: Workload, lay) -> None:
+def _print_critical_paths(console: Console, m: Metrics, plan: Plan, running: Workload, lay: Layout | None) -> None:
     """The critical paths of prefill and decode by kind of work, the pipeline bubble and, in flight, the steady
     state of `running` on `lay`, the workload and layout the engine reaches (`StrategyResult.running`, W520)."""
     from ..plan.workload import RequirementKind
@@ -192,8 +196,8 @@ def print_written(out: Console, err: Console, w: Written) -> None:
         out.print(f"  wrote {f}", markup=False)
 
 
-def print_check(out: Console, err: Console, plan: Plan, path: str, results: list[StrategyResult], found,
-                volume: int, overrides: list[str]) -> None:
+def print_check(out: Console, err: Console, plan: Plan, path: str, results: list[StrategyResult],
+                found: SearchResult | None, volume: int, overrides: list[str]) -> None:
     """`dagc check` as text: the plan and each strategy; with `volume` -1 (`--quiet`) the verdicts
     alone (and the errors, on `err`), with 1 (`--verbose`) what the search examined too."""
     if volume < 0:
@@ -210,7 +214,7 @@ def print_check(out: Console, err: Console, plan: Plan, path: str, results: list
 
 
 def print_compile(out: Console, err: Console, plan: Plan, results: list[StrategyResult], written: list[Written],
-                  found, volume: int, overrides: list[str]) -> None:
+                  found: SearchResult | None, volume: int, overrides: list[str]) -> None:
     """`dagc compile` as text: each strategy's verdicts and the files written; the verdicts alone with
     `volume` -1 (`--quiet`); each strategy's whole check first and the search's counts with 1."""
     if volume < 0:
@@ -228,7 +232,7 @@ def print_compile(out: Console, err: Console, plan: Plan, results: list[Strategy
         _print_searched(out, found)
 
 
-def _print_searched(out: Console, found) -> None:
+def _print_searched(out: Console, found: SearchResult | None) -> None:
     """`--verbose`: what the search examined and in how long."""
     if found is not None:
         out.print(f"search: {found.counts_text()}; in {found.seconds:.2f} s", markup=False)

@@ -7,6 +7,7 @@ Input: a `FleetResult` (`dagc.fleet.rank`) and a rich console. Output: text and 
 from __future__ import annotations
 
 import shlex
+from typing import Any
 
 from rich.console import Console
 
@@ -22,7 +23,7 @@ _COLUMNS = (Col("#", 0), Col("cluster", 0, "left", wrap=True, floor=12), Col("en
             Col("binds", 4, "left", wrap=True, floor=10))
 
 
-def cost_text(row: dict, by: str) -> str:
+def cost_text(row: dict[str, Any], by: str) -> str:
     """A cluster's cost per million tokens: money (`$0.347`), else GPU-hours (`0.139 GPU-h`)."""
     if by == "money":
         value = row.get("per_million_tokens")
@@ -31,7 +32,7 @@ def cost_text(row: dict, by: str) -> str:
     return "—" if value is None else f"{format_figure(value)} GPU-h"
 
 
-def _cluster(row: dict) -> str:
+def _cluster(row: dict[str, Any]) -> str:
     c = row["cluster"]
     return f"{c['gpus']} x {c['gpu']}" + (f" ({c['gpus_per_node']} a node)" if c["gpus_per_node"] < c["gpus"] else "")
 

@@ -8,11 +8,16 @@ fields (what `dagc presets --format json` prints); the data file is generated fr
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from rich.console import Console
 
 from ..units import Dimension, format_gpu_memory, format_si
 from .builtin_text import Rows
 from .tables import Col, print_fitted
+
+if TYPE_CHECKING:
+    from ..plan.cluster import Gpu
 
 # Each table's columns and their importance (`dagc.cli.tables.Col.rank`): a preset's name is what a plan
 # writes, never left out nor broken; a figure never breaks; the text of a kernel profile wraps between words.
@@ -66,7 +71,7 @@ def preset_rows() -> tuple[Rows, Rows, Rows]:
     return tuple(models), tuple(gpus), tuple(profiles)
 
 
-def preset_fields() -> dict:
+def preset_fields() -> dict[str, Any]:
     """Every built-in preset with its fields, what `dagc presets --format json` prints: each model's
     fields in the plan language's names (as `model preset "…"` reads them) with its parameter counts,
     each GPU's figures in SI units with its NVLink domain (the cluster's default `gpus_per_node`) and
@@ -94,13 +99,13 @@ def preset_fields() -> dict:
     return {"models": models, "gpus": gpus, "profiles": profiles}
 
 
-def _domain(gpu) -> int:
+def _domain(gpu: Gpu) -> int:
     """The GPUs of a node (one NVLink domain) a cluster of `gpu` has when the plan does not say."""
     from ..plan.cluster import DEFAULT_GPUS_PER_NODE
     return gpu.nvlink_domain or DEFAULT_GPUS_PER_NODE
 
 
-def _profile_of(gpu) -> str:
+def _profile_of(gpu: Gpu) -> str:
     """The profile a GPU preset's estimates use by default."""
     from ..kernels.kernels import nearest_profile, profile_names
     if gpu.name in profile_names():

@@ -97,10 +97,25 @@ def print_requirements(console: Console, r: StrategyResult) -> None:
 
     from ..verdict.bands import bands_of, bound_warning, regimes_text
     banded = bands_of(r)
-    caption = "\n".join(x for x in (regimes_text(banded.requirements), bound_warning(banded)) if x)
+    caption = "\n".join(x for x in (regimes_text(banded.requirements), bound_warning(banded), _not_carried(r)) if x)
     cols, rows = requirement_rows(r, console.width)
     t, dropped = fit_table(console.width, "requirements", cols, [[escape(c) for c in row] for row in rows],
                            caption=escape(shown(caption)) if caption else None, caption_justify="left")
     console.print(t)
     if (note := dropped_note(console.width, dropped)) is not None:
         console.print(note, markup=False)
+
+
+def _not_carried(r: StrategyResult) -> str | None:
+    """Why a load row whose figure is within its target says NO: the deployment does not carry its traffic,
+    so it meets none of the load's requirements (docs/load.md, "Carrying the traffic"); None otherwise."""
+    load = r.load.json if r.load is not None else None
+    if not load or load.get("carries_traffic", True):
+        return None
+    within = [q.requirement.text for q in r.requirements
+              if q.met is False and q.judged_on == "load" and q.value is not None and q.requirement.holds(q.value)]
+    if not within:
+        return None
+    return (f"NO on a figure within its target ({', '.join(within)}): the deployment does not carry its traffic — "
+            f"{load.get('not_carried_because')}")
+

@@ -73,14 +73,15 @@ RATE_COLUMNS = ("#", "strategy", "GPUs", "goodput (requests/s/GPU)", "served (re
                 "overloaded", "meets requirements")
 
 
-def print_search_verdict(out: Console, found: SearchResult, plan: Plan) -> None:
-    """`dagc search --quiet`: the best strategy, its GPUs and whether it meets the requirements."""
+def print_search_verdict(out: Console, found: SearchResult, plan: Plan, label: str = "best") -> None:
+    """`dagc search --quiet`: the best strategy, its GPUs and whether it meets the requirements; `label` says
+    of what (with `--rate`, the plan's own workload, before the conclusion at that rate)."""
     if not found.ranked:
-        out.print("best: none — no legal strategy on this cluster", markup=False)
+        out.print(f"{label}: none — no legal strategy on this cluster", markup=False)
         return
     c = found.ranked[0]
     at = f" · batch {c.batch:,} (paste with `--set workload.batch={c.batch}`)" if c.batch is not None else ""
-    out.print(f"best: {c.text} · {c.gpus:,} GPU{'' if c.gpus == 1 else 's'} · meets requirements: "
+    out.print(f"{label}: {c.text} · {c.gpus:,} GPU{'' if c.gpus == 1 else 's'} · meets requirements: "
               f"{meets_text(c)}{at}", markup=False)
     if c.judged == STEADY and c.meets_requirements:
         out.print(f"  {_steady_note(plan)}", markup=False)
@@ -213,8 +214,9 @@ def print_at_rate(out: Console, ranked: RankedAtRate, top: int, plan: Plan | Non
     commands name `plan_path` (`print_rate_conclusion`)."""
     tr = ranked.traffic
     out.print(f"at {_rate(ranked.rate)}: {tr.requests:,} requests ({tr.arrival}, seed {tr.seed}) "
-              f"simulated through each of the {len(ranked.ranked):,} best strategies, ranked by goodput per GPU "
-              "(requests/s served within every latency requirement, per GPU)"
+              f"simulated through each of the {len(ranked.ranked):,} best strategies, ranked those meeting every "
+              "requirement and keeping up first, then those keeping up, each by goodput per GPU (requests/s served "
+              "within every latency requirement, per GPU)"
               + (f"; {ranked.skipped:,} not simulated (`dagc check` rejects them at this workload)"
                  if ranked.skipped else ""), markup=False)
     names = {r.text: r.name for r in plan.requirements} if plan is not None else {}
@@ -234,11 +236,13 @@ def print_at_rate(out: Console, ranked: RankedAtRate, top: int, plan: Plan | Non
 ONE_STRATEGY = "`dagc check --strategy TEXT --set 'workload.rate=R requests/s'`"
 
 
-def rate_conclusion(ranked: RankedAtRate, gpus: int | None = None, check: str = "dagc check") -> list[str]:
+def rate_conclusion(ranked: RankedAtRate, gpus: int | None = None, check: str = "dagc check",
+                    batch: int | None = None) -> list[str]:
     """What `search --rate R` concludes, as `check` ends with its verdicts and next steps: the best strategy that
-    keeps up with R and meets every requirement, and the line to check it with; else whether any keeps up,
-    what the best serves, and what to try (`gpus`: the cluster's GPUs; `check`: the command its lines begin
-    with, the plan and its `--set`s in it — `check_command`)."""
+    keeps up with R and meets every requirement, and the line to check it with (its batch set when the search
+    varied it); else whether any keeps up, what the best serves, and what to try (`gpus`: the cluster's GPUs;
+    `check`: the command its lines begin with, the plan and its `--set`s in it — `check_command`; `batch`: the
+    plan's, which each replica of a strategy keeps)."""
     rate, at = ranked.rate, _rate(ranked.rate)
     on = f" on {gpus:,} GPUs" if gpus else ""
     if not ranked.ranked:
@@ -247,7 +251,8 @@ def rate_conclusion(ranked: RankedAtRate, gpus: int | None = None, check: str = 
     good = [a for a in up if a.candidate.meets_requirements]
     if good:
         a = good[0]
-        line = f"{check} --strategy '{a.candidate.text}' --set 'workload.rate={rate:g} requests/s'"
+        at_batch = f" --set workload.batch={a.candidate.batch}" if a.candidate.batch is not None else ""
+        line = f"{check} --strategy '{a.candidate.text}'{at_batch} --set 'workload.rate={rate:g} requests/s'"
         return [f"conclusion: `{a.candidate.text}` keeps up with {at} and meets every requirement, with a goodput of "
                 f"{_figure(a.goodput_per_gpu)} requests/s per GPU on {a.candidate.gpus:,} "
                 f"GPU{'' if a.candidate.gpus == 1 else 's'}", f"  check it: {line}"]
@@ -260,7 +265,7 @@ def rate_conclusion(ranked: RankedAtRate, gpus: int | None = None, check: str = 
                 f"{', '.join(a.candidate.load_missed) or 'a requirement'})",
                 f"  next: {ONE_STRATEGY} gives one strategy's next steps (a larger batch, 8-bit weights, replicas); "
                 "or a lower rate"]
-    more = _replicas(served, rate, gpus, check)
+    more = _replicas(served, rate, gpus, check, batch)
     return [f"conclusion: no strategy{on} keeps up with {at}; the best serves {_figure(most)} requests/s "
             f"(`{served.candidate.text}`)",
             "  next: " + "; ".join(x for x in (more, f"a rate it serves: --rate {_figure(most).replace(',', '')}",
@@ -268,10 +273,12 @@ def rate_conclusion(ranked: RankedAtRate, gpus: int | None = None, check: str = 
                                                "8-bit weights)") if x)]
 
 
-def _replicas(a: AtRate, rate: float, gpus: int | None, check: str = "dagc check") -> str | None:
+def _replicas(a: AtRate, rate: float, gpus: int | None, check: str = "dagc check", batch: int | None = None
+              ) -> str | None:
     """Replicas of the strategy that serves the most, enough to take `rate` if each serves as much (a line to try:
-    `dagc check` judges it), with more GPUs when the cluster has too few; None for a strategy already replicated
-    or in pools."""
+    `dagc check` judges it), with more GPUs when the cluster has too few, each replica with the batch it was
+    simulated at (the plan's `batch`, or the search's varied one), so that the batch grows with them; None for a
+    strategy already replicated or in pools."""
     text, most = a.candidate.text, a.load["served_requests_per_s"]
     core, _, options = text.partition(" with ")
     if most <= 0 or core.startswith(("dp ", "prefill ")):
@@ -279,7 +286,9 @@ def _replicas(a: AtRate, rate: float, gpus: int | None, check: str = "dagc check
     n = math.ceil(rate / most * 1.1)            # a tenth to spare: a run near its capacity queues
     need = n * a.candidate.gpus
     strategy = f"dp {n} < {core} >" + (f" with {options}" if options else "")
-    more = f" --set cluster.gpus={need:,}" if gpus is not None and need > gpus else ""
+    more = f" --set cluster.gpus={need}" if gpus is not None and need > gpus else ""
+    each = a.candidate.batch if a.candidate.batch is not None else batch
+    more += f" --set workload.batch={n * each}" if each is not None else ""
     return (f"{n} replicas of it ({need:,} GPUs) if each serves as much: {check} --strategy '{strategy}'"
             f"{more} --set 'workload.rate={rate:g} requests/s'")
 
@@ -302,8 +311,9 @@ def check_command(plan_path: str | None, plan: Plan | None = None) -> str:
 
 def print_rate_conclusion(out: Console, ranked: RankedAtRate, plan: Plan | None = None,
                           plan_path: str | None = None) -> None:
+    batch = plan.workload.batch if plan is not None and not plan.workload.batch_max else None
     for line in rate_conclusion(ranked, plan.cluster.gpus if plan is not None else None,
-                                check_command(plan_path, plan)):
+                                check_command(plan_path, plan), batch):
         out.print(line, markup=False)
 
 

@@ -13,7 +13,8 @@ import json
 import os
 import sys
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, TextIO
 
 from rich.console import Console
 from rich.table import Table
@@ -37,7 +38,7 @@ def shown(text: str) -> str:
 class _Console(Console):
     """A rich console that passes every string it prints through `shown`."""
 
-    def print(self, *objects, **kwargs) -> None:
+    def print(self, *objects: Any, **kwargs: Any) -> None:    # rich's own arguments, passed on
         super().print(*(shown(o) if isinstance(o, str) else o for o in objects), **kwargs)
 
     def on_broken_pipe(self) -> None:
@@ -46,7 +47,7 @@ class _Console(Console):
         raise BrokenPipeError
 
 
-def add_shown_row(table: Table, *cells: str, **kwargs) -> None:
+def add_shown_row(table: Table, *cells: str, **kwargs: Any) -> None:   # rich's `add_row` options, passed on
     table.add_row(*(shown(c) for c in cells), **kwargs)
 
 
@@ -54,7 +55,7 @@ def add_shown_row(table: Table, *cells: str, **kwargs) -> None:
 PIPED_WIDTH = 120
 
 
-def make_console(stream=None) -> Console:
+def make_console(stream: TextIO | None = None) -> Console:
     """A console on `stream` (stdout): a terminal's at its width, piped output at `COLUMNS` (as a terminal
     sets it) or PIPED_WIDTH; the tables fit that width (`dagc.cli.tables`)."""
     stream = stream or sys.stdout
@@ -66,7 +67,7 @@ def make_console(stream=None) -> Console:
     return _Console(file=stream, width=width, no_color=not tty, highlight=False, soft_wrap=not tty, emoji=False)
 
 
-def render_diags(console: Console, diags) -> None:
+def render_diags(console: Console, diags: Iterable[Diagnostic]) -> None:
     for d in diags:
         style = {"error": "bold red", "warning": "yellow", "note": "cyan"}[d.severity.value]
         console.print(render(d), style=style if console.is_terminal else None, markup=False, highlight=False,

@@ -17,12 +17,17 @@ from ..diagnostics import printable
 from ..exit_codes import EXIT_OUTPUT, EXIT_USAGE
 
 if TYPE_CHECKING:
+    from argparse import Namespace
+
     from rich.console import Console
+
+    from ..plan.plan import Plan
+    from ..verdict.check import StrategyResult
 
 __all__ = ["requests_refused", "write_check_requests"]
 
 
-def requests_refused(args, err: Console, plan=None) -> int | None:
+def requests_refused(args: Namespace, err: Console, plan: Plan | None = None) -> int | None:
     """The exit code that refuses `--requests-out` (with its one line on stderr), None when it is fine or
     not given: without `plan`, its name (before any work); with it, that the plan has traffic."""
     name = getattr(args, "requests_out", None)
@@ -43,7 +48,8 @@ def requests_refused(args, err: Console, plan=None) -> int | None:
     return None
 
 
-def write_check_requests(args, err: Console, out: Console, plan, results) -> int | None:
+def write_check_requests(args: Namespace, err: Console, out: Console, plan: Plan,
+                         results: list[StrategyResult]) -> int | None:
     """`dagc check --requests-out FILE`: the requests of every simulated strategy in `out/<plan>/FILE`; the
     exit code when refused or not written, else None (a line on stdout names the file, in text)."""
     name = getattr(args, "requests_out", None)

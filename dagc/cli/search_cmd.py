@@ -16,12 +16,18 @@ from ..exit_codes import EXIT_INPUT, EXIT_OK, EXIT_OUTPUT, EXIT_USAGE
 from .commands import is_quiet, judged, loading, progress_bar, read_plan, search_jobs, search_plan, volume_of
 
 if TYPE_CHECKING:
+    from argparse import Namespace
+
     from rich.console import Console
+
+    from ..plan.plan import Plan
+    from ..search.at_rate import RankedAtRate
+    from ..search.result import SearchResult
 
 __all__ = ["cmd_search"]
 
 
-def cmd_search(args) -> int:
+def cmd_search(args: Namespace) -> int:
     with loading():
         from ..diagnostics import PlanError
         from ..lang.fields import BATCH_LIMIT
@@ -73,7 +79,8 @@ def cmd_search(args) -> int:
         return EXIT_OK
     out = make_console()
     if is_quiet(args):
-        print_search_verdict(out, found, plan)
+        print_search_verdict(out, found, plan, "best" if at_rate is None else
+                             "best on the plan's own workload (without --rate)")
         if at_rate is not None:             # --rate's conclusion, which --quiet keeps
             print_rate_conclusion(out, at_rate, plan, args.plan)
         return EXIT_OK
@@ -87,7 +94,7 @@ def cmd_search(args) -> int:
     return EXIT_OK
 
 
-def _searched_top(args) -> int:
+def _searched_top(args: Namespace) -> int:
     """The candidates the search ranks in order and re-scores exactly: the rows printed (`--top`), or with
     `--quiet` in text, which prints the verdict on the best alone, 1 — whatever `--top` says: the search's
     cost follows what is printed (its best is the same: the first rows are exact and in the space's order
@@ -95,10 +102,11 @@ def _searched_top(args) -> int:
     as ever)."""
     if is_quiet(args) and args.format == "text" and args.rate is None:
         return 1
-    return args.top
+    top: int = args.top
+    return top
 
 
-def _write_pareto(args, plan, found, err: Console) -> Path | None:
+def _write_pareto(args: Namespace, plan: Plan, found: SearchResult, err: Console) -> Path | None:
     """pareto.svg of a search, with the plan's own strategies marked: where it was written, None (after an
     error line) when it could not be."""
     with loading():
@@ -123,7 +131,7 @@ def _write_pareto(args, plan, found, err: Console) -> Path | None:
     return svg_path
 
 
-def _at_rate(plan, found, rate: float, quiet: bool, err: Console):
+def _at_rate(plan: Plan, found: SearchResult, rate: float, quiet: bool, err: Console) -> RankedAtRate | None:
     """`--rate R`: the search's best simulated at R requests/s, with a progress bar; None (with a warning)
     when their runs would pass the plan's load work budget (`--load-budget`)."""
     with loading():
@@ -141,7 +149,8 @@ def _at_rate(plan, found, rate: float, quiet: bool, err: Console):
         progress.close()
 
 
-def _search_speculative(plan, top: int, jobs: int, budget_s: float | None, quiet: bool = False):
+def _search_speculative(plan: Plan, top: int, jobs: int, budget_s: float | None, quiet: bool = False
+                        ) -> SearchResult:
     """`--vary speculative`: the search at each count of drafted tokens, merged, with a progress bar."""
     with loading():
         from ..search.speculative import search_speculative

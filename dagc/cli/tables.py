@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from rich.cells import cell_len
 from rich.console import Console
@@ -116,7 +116,7 @@ def _kept(width: int, cols: Sequence[Col], narrowest: Sequence[int]) -> list[int
 
 
 def fit_table(width: int, title: str, cols: Sequence[Col], rows: Sequence[Sequence[str]],
-              styles: Sequence[str | None] = (), **kwargs) -> tuple[Table, list[str]]:
+              styles: Sequence[str | None] = (), **kwargs: Any) -> tuple[Table, list[str]]:
     """A table of `rows` fitted to `width` characters, and the headers of the columns left out.
 
     Every cell passes through `dagc.cli.printing.shown`; `styles` are the rows' styles (none when shorter),
@@ -144,7 +144,7 @@ def dropped_note(width: int, dropped: Sequence[str]) -> str | None:
 
 
 def print_fitted(out: Console, title: str, cols: Sequence[Col], rows: Sequence[Sequence[str]],
-                 styles: Sequence[str | None] = (), **kwargs) -> None:
+                 styles: Sequence[str | None] = (), **kwargs: Any) -> None:
     """`fit_table` at the console's width, printed, with a line under it naming the columns left out."""
     t, dropped = fit_table(out.width, title, cols, rows, styles, **kwargs)
     out.print(t)

@@ -24,7 +24,8 @@ from ..plan.cluster import KernelTimes
 from ..plan.model import DType
 from .cost_model import CostModel
 
-__all__ = ["compute_time_s", "engine_glue", "kernel_time_s", "kernel_seconds", "op_time_scale", "priced_kernels"]
+__all__ = ["compute_time_s", "engine_glue", "glued_kernels", "kernel_raw_s", "kernel_time_s", "kernel_seconds",
+           "kernels_sum_s", "op_time_scale", "priced_kernels"]
 
 
 def compute_time_s(flops, hbm_bytes, peak_flops_per_s: float, hbm_bytes_per_s: float):
@@ -84,12 +85,23 @@ def _few_ranks_time_s(k: Kernel, profile: KernelTimes, flat: np.ndarray, lower: 
     if not any(active):
         return out
     shapes = [tuple(shape) for shape, on in zip(columns, active, strict=True) if on]
-    distinct = sorted(set(shapes))
+    distinct = tuple(sorted(set(shapes)))
     index = {shape: i for i, shape in enumerate(distinct)}
-    rows = np.array(distinct, dtype=np.float64)
-    t = _kernel_lookup(k, profile, [rows[:, j] for j in range(rows.shape[1])], lower)
+    t = _distinct_seconds(profile, k.cls, k.dtype, k.memory_op, k.launches, distinct, lower)
     out[np.array(active)] = t[[index[shape] for shape in shapes]]
     return out
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _distinct_seconds(profile: KernelTimes, cls: KernelClass, dtype: DType, memory_op: str, launches: int,
+                      distinct: tuple[tuple[float, ...], ...], lower: bool) -> np.ndarray:
+    """Seconds of one kernel at each of a few ranks' `distinct` shapes (read-only): the load simulation's
+    step prices ask for the same ones at every context."""
+    k = Kernel("", cls, (), dtype, memory_op, launches)
+    rows = np.array(distinct, dtype=np.float64)
+    t = _kernel_lookup(k, profile, [rows[:, j] for j in range(rows.shape[1])], lower)
+    t.flags.writeable = False
+    return t
 
 
 def _alike(coords: tuple) -> tuple[tuple[int, ...], tuple[float, ...]] | None:
@@ -106,6 +118,9 @@ def _alike_values(coords: tuple) -> tuple[float, ...] | None:
     (also for no ranks)."""
     values = []
     for x in coords:
+        if isinstance(x, (int, float)):          # a number (np.float64 is a float): itself
+            values.append(float(x))
+            continue
         a = np.asarray(x, dtype=np.float64)
         if a.ndim == 0:
             values.append(float(a))
@@ -175,11 +190,18 @@ def _priced_kernels(tpl: OpTemplate, profile: KernelTimes | None, glue: Mapping[
         shape = _alike_values(fused.shape[1:])
         if shape is not None and profile.fused_moe_covers(fused.dtype, *(int(x) for x in shape)):
             return (fused,)
+    return glued_kernels(tpl.kernels, profile, glue)
+
+
+def glued_kernels(kernels: tuple[Kernel, ...], profile: KernelTimes | None,
+                  glue: Mapping[str, int] | None = None) -> tuple[Kernel, ...]:
+    """`kernels` as the engine runs them: each glue step its own way (`engine_glue`), the others as they are.
+    `glue`: as `priced_kernels`'s."""
     if glue is None:
         glue = profile.glue if profile is not None else None
     if profile is None or not glue:
-        return tpl.kernels
-    return tuple(x for k in tpl.kernels if (x := engine_glue(k, glue)) is not None)
+        return kernels
+    return tuple(x for k in kernels if (x := engine_glue(k, glue)) is not None)
 
 
 def engine_glue(k: Kernel, glue: Mapping[str, int]) -> Kernel | None:
@@ -222,21 +244,28 @@ def op_time_scale(tpl: OpTemplate, cm: CostModel) -> float:
     return cm.time_scale(tpl.flops_total, tpl.hbm_bytes_total, tpl.peak_dtype)
 
 
-def alike_kernel_seconds(tpl: OpTemplate, cm: CostModel, lower: bool) -> list[float] | None:
-    """`kernel_seconds` of a compute template whose every kernel has the same shape on every rank, one
-    float per kernel; None when some kernel's ranks differ."""
-    profile = cm.profile
-    assert profile is not None
-    out = []
-    scale = op_time_scale(tpl, cm)
-    for k in priced_kernels(tpl, profile, cm.glue):
-        one = _alike_values(k.shape)
-        if one is None:
-            return None
-        t = _uniform_seconds(profile, k.cls, k.dtype, k.memory_op, k.launches, one, lower) \
-            if all(x > 0 for x in one) else 0.0
-        out.append(t * scale / (cm.hbm_efficiency if k.cls in _MEMORY_BOUND else cm.compute_efficiency))
-    return out
+def kernel_raw_s(k: Kernel, profile: KernelTimes, lower: bool = False) -> float | np.ndarray:
+    """A kernel's seconds from the profile before the plan's efficiencies and the engine's scale: one float
+    when every rank has the same shape (0.0 with nothing to do), else per rank (`kernel_time_s`)."""
+    one = _alike_values(k.shape)
+    if one is None:
+        return kernel_time_s(k, profile, lower)
+    return _uniform_seconds(profile, k.cls, k.dtype, k.memory_op, k.launches, one, lower) \
+        if all(x > 0 for x in one) else 0.0
+
+
+def kernels_sum_s(kernels: tuple[Kernel, ...], seconds: tuple[np.ndarray, ...], ranks: tuple[int, ...],
+                  eager_floor_s: float, host_s: float) -> np.ndarray:
+    """Per-rank seconds of a compute op from its kernels' (`kernel_seconds`). Eager launches (prefill): the
+    host queues kernels at its launch rate while the GPU runs them, so an op takes at least its launches at
+    the measured eager launch time."""
+    total = np.zeros(ranks)
+    eager_launches = np.zeros(ranks)
+    for k, t in zip(kernels, seconds, strict=True):
+        total = total + t
+        if k.eager:
+            eager_launches = eager_launches + np.where(t > 0, k.launches, 0)
+    return np.maximum(total, eager_launches * eager_floor_s) + host_s
 
 
 # Kernel classes that stream memory: `efficiency { hbm }` scales them, `compute` the others.

@@ -18,7 +18,7 @@ import numpy as np
 from ..ir.dag import Dag, OpKind, OpTemplate
 from ..plan.cluster import Cluster
 from .comm import comm_time_s
-from .compute import compute_time_s, kernel_seconds, op_time_scale, priced_kernels
+from .compute import compute_time_s, kernel_seconds, kernels_sum_s, op_time_scale, priced_kernels
 from .cost_model import CostModel
 from .op_price import op_price
 
@@ -33,16 +33,8 @@ def template_time_s(tpl: OpTemplate, cm: CostModel, kernel_s: tuple[np.ndarray, 
         peak = cm.peak_flops(tpl.peak_dtype) * cm.compute_efficiency
         return np.asarray(compute_time_s(tpl.flops, tpl.hbm_bytes, peak, cm.hbm_bytes_per_s * cm.hbm_efficiency),
                           dtype=np.float64) * op_time_scale(tpl, cm) + host_step_s(tpl, cm)
-    total = np.zeros(np.shape(tpl.flops))
-    eager_launches = np.zeros(np.shape(tpl.flops))
-    for k, t in zip(priced_kernels(tpl, cm.profile, cm.glue),
-                    kernel_seconds(tpl, cm) if kernel_s is None else kernel_s, strict=True):
-        total = total + t
-        if k.eager:
-            eager_launches = eager_launches + np.where(t > 0, k.launches, 0)
-    # Eager launches (prefill): the host queues kernels at its launch rate while the GPU runs them,
-    # so an op takes at least its launches at the measured eager launch time.
-    return np.maximum(total, eager_launches * cm.profile.eager_floor_s) + host_step_s(tpl, cm)
+    return kernels_sum_s(priced_kernels(tpl, cm.profile, cm.glue), kernel_seconds(tpl, cm) if kernel_s is None
+                         else kernel_s, np.shape(tpl.flops), cm.profile.eager_floor_s, host_step_s(tpl, cm))
 
 
 def host_step_s(tpl: OpTemplate, cm: CostModel) -> float:

@@ -15,16 +15,17 @@ The templates of timers whose plans differ only in those terms — a calibration
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
-from ..ir.dag import OpKind, OpTemplate
+from ..ir.dag import Kernel, OpKind, OpTemplate
 from ..plan.model import DType
 from .comm import comm_time_s
-from .compute import _MEMORY_BOUND, _alike_values, _uniform_seconds, compute_time_s, kernel_time_s, priced_kernels
+from .compute import _MEMORY_BOUND, compute_time_s, kernel_raw_s, priced_kernels
 from .cost_model import CostModel
 
-__all__ = ["OpPrice", "op_price"]
+__all__ = ["OpPrice", "kernels_price", "op_price"]
 
 # Beyond this many ranks a template's per-rank seconds are kept once per distinct rank (the slowest is the same).
 _FEW_RANKS = 16
@@ -113,30 +114,34 @@ def op_price(tpl: OpTemplate, cm: CostModel, lower: bool = False) -> OpPrice:
                             dtype=np.float64)
         return OpPrice(roofline=np.unique(rank_s), totals=totals, embed=embed)
     kernels = priced_kernels(tpl, profile, cm.glue)
+    return kernels_price(kernels, [kernel_raw_s(k, profile, lower) for k in kernels], np.shape(tpl.flops), cm,
+                         totals, embed)
+
+
+def kernels_price(kernels: tuple[Kernel, ...], raw: list[float | np.ndarray], ranks: tuple[int, ...], cm: CostModel,
+                  totals: tuple[float, float, DType] | None = None, embed: bool = False) -> OpPrice:
+    """The `OpPrice` of a compute op priced by `kernels` (`priced_kernels`) from their `raw` seconds
+    (`kernel_raw_s`: one float for a kernel whose every rank has the same shape), its ranks' shape, its `totals`
+    (None: all compute, for a cost model of one scale) and whether it carries the step's host time: summed as
+    floats, kernel by kernel, when every kernel is one float; else per rank (`dagc.cost.cost.template_time_s`).
+    `op_price`'s, and that of an attention at a new context from its kernels that read none
+    (`dagc.schedule.timer_base.TimerCore._attention_at`)."""
+    profile = cm.profile
+    assert profile is not None
     hbm, compute = cm.hbm_efficiency, cm.compute_efficiency
-    if np.size(tpl.flops):
-        alike = []
-        for k in kernels:
-            one = _alike_values(k.shape)
-            if one is None:
-                break
-            one_s = _uniform_seconds(profile, k.cls, k.dtype, k.memory_op, k.launches, one, lower) \
-                if all(x > 0 for x in one) else 0.0
-            alike.append((one_s, hbm if k.cls in _MEMORY_BOUND else compute, k.launches if k.eager else 0))
-        else:
-            return OpPrice(alike=tuple(alike), totals=totals, embed=embed, eager_floor_s=profile.eager_floor_s)
     effs = tuple(hbm if k.cls in _MEMORY_BOUND else compute for k in kernels)
     launches = tuple(k.launches if k.eager else 0 for k in kernels)
-    raws = [kernel_time_s(k, profile, lower) for k in kernels]
-    shape = np.shape(tpl.flops)
-    if any(r.shape != shape for r in raws):
-        shape = np.broadcast_shapes(shape, *(r.shape for r in raws))
-        raws = [np.broadcast_to(r, shape) for r in raws]
+    size = int(np.prod(ranks))
+    if size and all(isinstance(u, float) for u in raw):
+        alike = tuple((cast(float, u), eff, n) for u, eff, n in zip(raw, effs, launches, strict=True))
+        return OpPrice(alike=alike, totals=totals, embed=embed, eager_floor_s=profile.eager_floor_s)
+    arrays = [np.asarray(u, dtype=np.float64) for u in raw]
+    shape = np.broadcast_shapes(ranks, *(a.shape for a in arrays))
     size = int(np.prod(shape))
-    if not raws:
+    if not arrays:
         rows = np.zeros((0, min(size, 1)))
     else:
-        rows = np.array(raws, dtype=np.float64).reshape(len(raws), size)
+        rows = np.array([np.broadcast_to(a, shape) for a in arrays], dtype=np.float64).reshape(len(arrays), size)
         if size > _FEW_RANKS:
             rows = np.unique(rows, axis=1)
     return OpPrice(ranks=rows, effs=effs, launches=launches, totals=totals, embed=embed,

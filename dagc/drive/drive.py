@@ -27,13 +27,14 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from enum import Enum
+from typing import overload
 
 from ..lang.load import parse_strategy
 from ..launch.engine_check import check as engine_check, engine_checked
 from ..plan.plan import Plan
 from ..plan.strategy import StrategyDecl
 from ..schedule.timer import Timer
-from ..search.result import SearchResult
+from ..search.result import Candidate, SearchResult
 from ..search.search import objective_picks, search
 from ..search.under_traffic import judge_under_traffic, judged_under_traffic
 from ..verdict.check import StrategyResult
@@ -105,6 +106,15 @@ def searched(plan: Plan, top: int = CHECK_RESCORED, jobs: int = 1, budget_s: flo
                       timer=timer, front=front)
 
 
+@overload
+def judged(plan: Plan, found: SearchResult, need: int, progress: ProgressFor | None = None) -> SearchResult: ...
+
+
+@overload
+def judged(plan: Plan, found: SearchResult | None, need: int,
+           progress: ProgressFor | None = None) -> SearchResult | None: ...
+
+
 def judged(plan: Plan, found: SearchResult | None, need: int,
            progress: ProgressFor | None = None) -> SearchResult | None:
     """`found` with its first `need` candidates judged under the plan's traffic (`dagc.search.under_traffic`):
@@ -147,8 +157,8 @@ def drive(plan: Plan, options: DriveOptions | None = None) -> Driven:
     return Driven(plan, tuple(results), found)
 
 
-def _checked(plan: Plan, strategy: StrategyDecl | None, optimality: SearchResult | None, picks: dict | None,
-             progress: Progress | None) -> list[StrategyResult]:
+def _checked(plan: Plan, strategy: StrategyDecl | None, optimality: SearchResult | None,
+             picks: dict[str, Candidate | None] | None, progress: Progress | None) -> list[StrategyResult]:
     """The last two steps: each strategy checked with its engine's E7xx and judged against `optimality`, then
     the next steps of those that miss a requirement."""
     results = engine_check(plan, strategy, optimality=optimality, picks=picks, progress=progress)
@@ -156,7 +166,7 @@ def _checked(plan: Plan, strategy: StrategyDecl | None, optimality: SearchResult
 
 
 def check(plan: Plan, strategy: str | StrategyDecl | None = None, optimality: SearchResult | None = None,
-          picks: dict | None = None, progress: Progress | None = None, *, search: bool = True,
+          picks: dict[str, Candidate | None] | None = None, progress: Progress | None = None, *, search: bool = True,
           jobs: int = 1, budget_s: float | None = None,
           progress_for: ProgressFor | None = None) -> list[StrategyResult]:
     """The library's `dagc.check`: the plan's strategies (or `strategy` alone, an expression such as

@@ -6,6 +6,8 @@ Input: a checked `StrategyResult`. Output: Markdown lines (`assumptions_md`), fr
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..cost.cost_model import calibrated_by, cost_basis_text, engine_text
 from ..units import Dimension, count_text, format_bytes, format_gpu_memory, format_si
 from ..verdict.check import StrategyResult
@@ -58,7 +60,7 @@ def assumptions_md(r: StrategyResult) -> list[str]:
     return lines + [""]
 
 
-def _fp4_md(fp4: dict | None, gpu: str) -> list[str]:
+def _fp4_md(fp4: dict[str, Any] | None, gpu: str) -> list[str]:
     """The assumptions line on the model's fp4 weights (`dagc.export.report.fp4_compute`), if it has any."""
     if fp4 is None:
         return []

@@ -7,6 +7,8 @@ limit with the figures that show it, None when nothing binds (or the load has no
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..units import Dimension, count_text, format_figure, format_si
 
 __all__ = ["binding_text"]
@@ -16,7 +18,7 @@ def _pct(x: float | None) -> str:
     return "—" if x is None else f"{100 * x:.1f} %"
 
 
-def binding_text(binding: dict | None) -> str | None:
+def binding_text(binding: dict[str, Any] | None) -> str | None:
     """The limit binding a load and its figures (docs/load.md, "What binds"), None when nothing binds.
 
     Example:
@@ -38,7 +40,7 @@ def binding_text(binding: dict | None) -> str | None:
     return said + unreachable
 
 
-def _limit_text(b: dict) -> str:
+def _limit_text(b: dict[str, Any]) -> str:
     limit = b["limit"]
     if limit == "requests_in_flight":
         need = b.get("little_concurrency")

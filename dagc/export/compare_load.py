@@ -9,8 +9,8 @@ rounding (`dagc.units.format_si`, `format_figure`); every text of the picture is
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -43,7 +43,7 @@ def load_rows(results: Sequence[StrategyResult]) -> list[tuple[str, list[str]]]:
     if all(load is None for load in loads):
         return []
 
-    def cell(load: dict | None, fn) -> str:
+    def cell(load: dict[str, Any] | None, fn: Callable[[dict[str, Any]], str]) -> str:
         return "—" if load is None else fn(load)
 
     rows = [("capacity (under the load requirements)", [cell(x, lambda x: _rate(x.get("capacity_requests_per_s")))
@@ -52,7 +52,9 @@ def load_rows(results: Sequence[StrategyResult]) -> list[tuple[str, list[str]]]:
             ("goodput", [cell(x, lambda x: _rate(x["goodput_requests_per_s"])) for x in loads])]
     for key, name in _LATENCY_ROWS:
         for p in ("p50", "p99"):
-            rows.append((f"{p} {name}", [cell(x, lambda x, key=key, p=p: _time(x[key][p])) for x in loads]))
+            def latency(x: dict[str, Any], key: str = key, p: str = p) -> str:
+                return _time(x[key][p])
+            rows.append((f"{p} {name}", [cell(x, latency) for x in loads]))
     return rows
 
 

@@ -23,6 +23,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from ..drive.drive import Driven, DriveOptions, ProgressFor, Stage, drive
 from ..plan.plan import Plan
@@ -365,7 +366,7 @@ def requests_runs(results: list[StrategyResult]) -> list[tuple[str, Load, int]]:
     return runs
 
 
-def _dag_json(r: StrategyResult) -> dict:
+def _dag_json(r: StrategyResult) -> dict[str, Any]:
     """dag.json: the strategy's DAG, or a disaggregated strategy's instances of both pools."""
     pools = [(p.pool.role, p.pool.instances, p.pool.strategy.text, p.analysis.compiled)
              for p in (r.pooled.pools if r.pooled is not None else ())]

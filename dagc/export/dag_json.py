@@ -8,7 +8,7 @@ round-trips) with a top-level `version`. `DagJson` (pydantic) is the schema that
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field
@@ -99,17 +99,17 @@ class DagJson(_Strict):
     edges: list[DagEdgeJson]
 
 
-def dag_json(c: Compiled) -> dict:
+def dag_json(c: Compiled) -> dict[str, Any]:
     """The dag.json object of a compiled strategy: its DAG with times."""
     data = nx.node_link_data(c.to_networkx(), edges="edges")
     return {"version": DAG_VERSION, **data}
 
 
-def pooled_dag_json(pools: list[tuple[str, int, str, Compiled]]) -> dict:
+def pooled_dag_json(pools: list[tuple[str, int, str, Compiled]]) -> dict[str, Any]:
     """The dag.json object of a disaggregated strategy: one instance of each pool (role, instances,
     strategy text, its compiled instance), prefill first, the node ids of each after the one before,
     every node tagged with its `pool`; `graph` the decode instance's, with `pools`."""
-    out: dict = {"version": DAG_VERSION, "nodes": [], "edges": []}
+    out: dict[str, Any] = {"version": DAG_VERSION, "nodes": [], "edges": []}
     graphs = []
     for role, instances, text, c in pools:
         data = nx.node_link_data(c.to_networkx(), edges="edges")
@@ -124,7 +124,7 @@ def pooled_dag_json(pools: list[tuple[str, int, str, Compiled]]) -> dict:
     return out
 
 
-def dag_schema() -> dict:
+def dag_schema() -> dict[str, Any]:
     """JSON Schema of dag.json."""
     schema = DagJson.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"

@@ -23,7 +23,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from ..ir.dag import Dag, Phase
+from ..ir.dag import Dag, OpKind, Phase
+from ..plan.strategy import Axis
 from ..verdict.compiled import Compiled
 from .dot_draw import Picture, draw_ops, draw_ranks, ops_by_stage
 from .dot_graph import Writer
@@ -60,7 +61,11 @@ def _mb0_prefill(dag: Dag) -> list[int]:
     return [i for i in range(len(dag)) if dag.phase[i] is phase and dag.mb[i] == 0 and dag.step[i] == 0]
 
 
-def _signature(c: Compiled, ops: list[int], base: float) -> tuple:
+# An op as drawn: its place in the pass, kind, seconds, FLOPs, bytes, collective axis and group size.
+_OpSignature = tuple[float, OpKind, float, float, float, Axis | None, int]
+
+
+def _signature(c: Compiled, ops: list[int], base: float) -> tuple[_OpSignature, ...]:
     """What makes two stages or two layers draw the same: each op's kind, place, cost and sizes."""
     dag = c.dag
     return tuple((round(dag.pos[i] - base, 6), dag.kind[i], float(c.costs.node_s[i]), dag.template[i].flops_total,
@@ -90,7 +95,7 @@ def _summary(c: Compiled, by_stage: dict[int, list[int]]) -> Picture:
             if c.dag.layer[i] >= 0:
                 layers.setdefault(c.dag.layer[i], []).append(i)
     sig = {layer: _signature(c, ops, layer) for layer, ops in layers.items()}
-    shown: dict[tuple, int] = {}
+    shown: dict[tuple[_OpSignature, ...], int] = {}
     for run in runs:
         layer = _representative_layer(c, run[0])
         if layer in sig:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 
-from ..ir.dag import Dag, OpKind
+from ..ir.dag import Category, Dag, OpKind
 from ..layout.layout import Layout
 from ..units import Dimension, format_si
 from ..verdict.compiled import Compiled
@@ -101,13 +101,13 @@ def draw_ops(w: Writer, ids: list[int], pic: Picture) -> None:
     _draw_edges(w, ids, rep, run_of)
 
 
-def _segments(dag: Dag, ops: list[int], pic: Picture) -> list[tuple[tuple, list[int]]]:
+def _segments(dag: Dag, ops: list[int], pic: Picture) -> list[tuple[tuple[str, int | None], list[int]]]:
     """A stage's ops in pass order, cut into single ops (outside the layers), shown layers and collapsed runs."""
-    out: list[tuple[tuple, list[int]]] = []
+    out: list[tuple[tuple[str, int | None], list[int]]] = []
     for i in ops:
         layer = dag.layer[i]
         if layer < 0:
-            key: tuple = ("op", i)
+            key: tuple[str, int | None] = ("op", i)
         elif layer in pic.expanded:
             key = ("layer", layer)
         else:
@@ -129,6 +129,7 @@ def _draw_stage(w: Writer, run: list[int], ops: list[int], alias: dict[int, list
             continue
         scope: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
         if what == "layer":
+            assert layer is not None                 # a shown layer's segment: ("layer", its index)
             moe = "MoE" if c.plan.model.is_moe_layer(layer) else "dense"
             scope = w.cluster(f"layer{layer}", label=f"layer {layer} ({moe}), op by op", style="dashed",
                               color="#9e9ac8", fontsize=11, id=f"layer{layer}")
@@ -167,7 +168,7 @@ def _draw_edges(w: Writer, ids: list[int], rep: dict[int, str], run_of: dict[int
     """The data edges between drawn boxes, each once (a recv is fed by its send, the transfer), then the
     critical-path steps that are no data edge: the op waited for its stream."""
     dag = w.dag
-    edges: dict[tuple[str, str], list] = {}          # (tail, head) → [category, crit, label]
+    edges: dict[tuple[str, str], tuple[Category | None, bool, str | None]] = {}   # (tail, head) → its drawing
     for i in ids:
         for p in [dag.pair[i]] if dag.kind[i] is OpKind.RECV else dag.preds[i]:
             a, b = rep.get(p), rep.get(i)
@@ -175,8 +176,8 @@ def _draw_edges(w: Writer, ids: list[int], rep: dict[int, str], run_of: dict[int
                 continue
             cat = dag.kind[i].category if dag.kind[i].is_comm else dag.kind[p].category
             label = format_si(dag.template[i].comm_bytes_total, Dimension.SIZE) if dag.kind[i] is OpKind.RECV else None
-            edge = edges.setdefault((a, b), [cat, False, label])
-            edge[1] = edge[1] or w.crit_edge(p, i)
+            drawn_cat, drawn_crit, drawn_label = edges.setdefault((a, b), (cat, False, label))
+            edges[(a, b)] = (drawn_cat, drawn_crit or w.crit_edge(p, i), drawn_label)
     drawn = {position_key(dag, i): i for i in ids}
     for ka, kb in sorted(w.steps):
         if ka not in drawn or kb not in drawn or ka[1] >= kb[1] or _inside_run(dag, drawn[ka], drawn[kb], run_of):
@@ -185,11 +186,12 @@ def _draw_edges(w: Writer, ids: list[int], rep: dict[int, str], run_of: dict[int
         if a is None or b is None or a == b:
             continue
         if (a, b) in edges:
-            edges[(a, b)][1] = True      # into or out of a collapsed box: the path passes along this edge
+            drawn_cat, _, drawn_label = edges[(a, b)]
+            edges[(a, b)] = (drawn_cat, True, drawn_label)   # into or out of a collapsed box: the path passes along it
         else:
-            edges[(a, b)] = [None, True, None]
-    for (a, b), (cat, crit, label) in edges.items():
-        w.edge(a, b, cat, crit, label)
+            edges[(a, b)] = (None, True, None)
+    for (a, b), (category, crit, text) in edges.items():
+        w.edge(a, b, category, crit, text)
 
 
 def _inside_run(dag: Dag, p: int, i: int, run_of: dict[int, int]) -> bool:

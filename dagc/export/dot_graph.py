@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import graphviz
 
@@ -45,10 +45,11 @@ def _text(value: str | int | float) -> str:
     quoting adds the quotes where needed and escapes `"`."""
     if isinstance(value, (int, float)):
         return str(value)
-    return graphviz.nohtml(graphviz.escape(value).replace("\n", "\\n"))
+    text: str = graphviz.nohtml(graphviz.escape(value).replace("\n", "\\n"))
+    return text
 
 
-def _attrs(**kw) -> list[tuple[str, str]]:
+def _attrs(**kw: str | int | float | None) -> list[tuple[str, str]]:
     """Attribute pairs in the order given (a list keeps it; the package sorts a dict), None left out."""
     return [(k, _text(v)) for k, v in kw.items() if v is not None]
 
@@ -97,7 +98,7 @@ class Writer:
         self.note = note
 
     @contextlib.contextmanager
-    def cluster(self, name: str, **attrs) -> Iterator[None]:
+    def cluster(self, name: str, **attrs: str | int | float | None) -> Iterator[None]:
         """Nodes and edges drawn in the block go into the cluster `cluster_<name>` of the current graph."""
         outer = self.target
         with outer.subgraph(name=f"cluster_{name}", graph_attr=dict(_attrs(**attrs))) as sub:
@@ -107,7 +108,7 @@ class Writer:
             finally:
                 self.target = outer
 
-    def crit(self, ids) -> bool:
+    def crit(self, ids: Iterable[int]) -> bool:
         """Whether any of these ops is on the prefill critical path in any micro-batch (the picture
         shows micro-batch 0; the path usually runs through the last one)."""
         return any(position_key(self.dag, i) in self.critical_keys for i in ids)
@@ -190,4 +191,5 @@ class Writer:
     def text(self) -> str:
         self.header()
         self.legend()
-        return self.graph.source
+        source: str = self.graph.source
+        return source

@@ -58,7 +58,7 @@ def find_dot(path: str | None = None, cwd: str | None = None) -> str | None:
     return None
 
 
-def _kill_group(proc: subprocess.Popen) -> None:
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     """Kill `dot` and whatever it started (a wrapper script's children too): it leads its own group."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)

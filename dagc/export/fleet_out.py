@@ -7,6 +7,8 @@ they compute none. Output: the markdown and the SVG text.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..fleet.rank import rate_text, search_command
 from ..units import Dimension, format_figure, format_si
 from .axes import ticks
@@ -20,7 +22,7 @@ _COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#
 W, H, L, R, T, B = 720, 440, 70, 170, 50, 50
 
 
-def _cost(row: dict, by: str) -> float | None:
+def _cost(row: dict[str, Any], by: str) -> float | None:
     return row.get("per_million_tokens" if by == "money" else "gpu_hours_per_million_tokens")
 
 
@@ -34,7 +36,7 @@ def _time(value: float | None) -> str:
     return "—" if value is None else format_si(value, Dimension.TIME)
 
 
-def fleet_md(doc: dict, plan: str, svg_name: str | None = "fleet.svg") -> str:
+def fleet_md(doc: dict[str, Any], plan: str, svg_name: str | None = "fleet.svg") -> str:
     """fleet.md: which cluster to rent, the ranking, and the clusters that miss."""
     f = doc
     by = f["ranked_by"]
@@ -78,7 +80,7 @@ def fleet_md(doc: dict, plan: str, svg_name: str | None = "fleet.svg") -> str:
     return "\n".join(out)
 
 
-def fleet_svg(doc: dict, title: str) -> str:
+def fleet_svg(doc: dict[str, Any], title: str) -> str:
     """fleet.svg: each cluster's pick at its p90 TPOT and cost per million tokens, a colour a GPU type;
     filled: meets every requirement, hollow: misses one."""
     by = doc["ranked_by"]
@@ -114,7 +116,8 @@ def fleet_svg(doc: dict, title: str) -> str:
             f'<text x="{(L + W - R) / 2}" y="{H - 14}" font-size="12" text-anchor="middle">p90 TPOT (ms)</text>',
             f'<text x="16" y="{(T + H - B) / 2}" font-size="12" text-anchor="middle" '
             f'transform="rotate(-90 16 {(T + H - B) / 2})">{ylabel}</text>']
-    at: dict[tuple, list[dict]] = {}        # clusters whose picks fall on one point: one mark, their counts joined
+    # clusters whose picks fall on one point: one mark, their counts joined
+    at: dict[tuple[str, float, float, bool], list[dict[str, Any]]] = {}
     for r in rows:
         x, y = sx(r["pick"]["load"]["tpot_s"]["p90"] * 1e3), sy(_cost(r, by) or 0.0)
         at.setdefault((r["cluster"]["gpu"], round(x, 1), round(y, 1), bool(r.get("meets_requirements"))), []).append(r)

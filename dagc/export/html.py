@@ -166,7 +166,7 @@ def _inline_svg(src: str, svg: str, legible: bool) -> str | None:
     return f'<figure class="svg">{_phone_legible(_keep_legible(svg) if legible else svg).strip()}</figure>'
 
 
-def _as_link(m: re.Match) -> str:
+def _as_link(m: re.Match[str]) -> str:
     """An image left in the page (its picture not inlined) becomes a link to the file: the page fetches
     nothing (its CSP would refuse the load and log an error)."""
     alt = re.search(r'\salt="([^"]*)"', m.group(0))
@@ -198,7 +198,7 @@ def heading_id(text: str) -> str:
 
 
 def _heading_ids(body: str) -> str:
-    def add(m: re.Match) -> str:
+    def add(m: re.Match[str]) -> str:
         plain = re.sub(r"<[^>]+>", "", m.group(2))
         return f'<{m.group(1)} id="{escape(heading_id(unescape(plain)))}">{m.group(2)}</{m.group(1)}>'
 
@@ -220,7 +220,7 @@ _FIGURE = re.compile(r"p (?:&lt;|&gt;|≈) \d[\d.]*|\[[^\]\s<]*\]"
 def _figures_whole(body: str) -> str:
     """Each figure in a table cell, outside code, kept on one line (`span.fig`): a phone's narrow column
     wraps a cell between its figures, not `37.07` from its `s` (the text is the same; a copy pastes spaces)."""
-    def cell(m: re.Match) -> str:
+    def cell(m: re.Match[str]) -> str:
         parts = re.split(r"(<code>.*?</code>|<[^>]+>)", m.group(2), flags=re.S)
         text = "".join(x if k % 2 else _FIGURE.sub(lambda f: f'<span class="fig">{f.group(0)}</span>', x)
                        for k, x in enumerate(parts))
@@ -244,7 +244,7 @@ def report_html(markdown: str, svgs: dict[str, str]) -> str:
     body = md.render(markdown)
     body = _figures_whole(_scrolling_tables(_html_siblings(_heading_ids(body))))
 
-    def swap(m: re.Match) -> str:
+    def swap(m: re.Match[str]) -> str:
         src = unescape(m.group(1))
         inline = _inline_svg(src, svgs[src], src.endswith("placement.svg")) if src in svgs else None
         return inline or _as_link(m)

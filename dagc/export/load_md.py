@@ -8,9 +8,10 @@ beside the report) and one line of text (`load_line`); nothing without traffic.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from ..units import Dimension, format_figure, format_si
-from ..verdict.under_load import CAPACITY_WORK_BUDGET
+from ..verdict.under_load import CAPACITY_MIN_REQUESTS, CAPACITY_WORK_BUDGET
 from .binding_text import binding_text
 from .md_escape import md_text
 
@@ -27,11 +28,11 @@ POOLED_TIMELINE = ("Requests running and waiting — for a prefill instance, and
                    "replica — and the decode slots in use, over the run")
 
 
-def traffic_text(load: dict, name: Callable[[str], str] = str) -> str:
+def traffic_text(load: dict[str, Any], name: Callable[[str], str] = str) -> str:
     """The traffic as written: `2,000 requests at 12 requests/s (poisson, seed 0)`, `… from 64 clients in a
     closed loop`, `… of trace.csv at its own times`, `… of trace.csv at 12 requests/s (its times scaled)`;
     the log's file name as `name` makes it text in the format it lands in (`md_text` for report.md)."""
-    n = f"{load['requests']:,} requests"
+    n = f"{load['requests']:,} request{'' if load['requests'] == 1 else 's'}"
     log = load.get("log")
     if log is not None:
         n += f" of {name(log)}"
@@ -45,9 +46,13 @@ def traffic_text(load: dict, name: Callable[[str], str] = str) -> str:
     return f"{n} from {load['concurrency']:,} clients in a closed loop"
 
 
-def capacity_text(load: dict) -> str:
+def capacity_text(load: dict[str, Any]) -> str:
     """The capacity in words: `capacity 5.133 requests/s` or `no capacity: …`."""
     cap = load.get("capacity_requests_per_s")
+    if load.get("capacity_judged") is False and load.get("log") is not None \
+            and load["requests"] < CAPACITY_MIN_REQUESTS:
+        return (f"capacity not judged: the log's {load['requests']:,} requests are too few for a capacity run "
+                f"(at least {CAPACITY_MIN_REQUESTS:,})")
     if load.get("capacity_judged") is False:
         return (f"capacity not judged (warning): its runs would take about {load.get('capacity_work_events', 0):,} "
                 f"engine events, over the budget of {CAPACITY_WORK_BUDGET:,}")
@@ -60,7 +65,7 @@ def _t(x: float | None) -> str:
     return format_si(x, Dimension.TIME)
 
 
-def load_md(load: dict | None) -> list[str]:
+def load_md(load: dict[str, Any] | None) -> list[str]:
     """report.md's `Load` section: the traffic, what was served, and the percentiles of each latency."""
     if load is None:
         return []
@@ -87,7 +92,7 @@ def load_md(load: dict | None) -> list[str]:
     return lines + [""]
 
 
-def load_pictures_md(load: dict | None, links: dict[str, str]) -> list[str]:
+def load_pictures_md(load: dict[str, Any] | None, links: dict[str, str]) -> list[str]:
     """The Load section's pictures (those of `LOAD_PICTURES` that `links` names, written beside the report),
     to follow `load_md`'s table — a disaggregated strategy's timeline said as its two queues; nothing
     without traffic."""
@@ -102,7 +107,7 @@ def load_pictures_md(load: dict | None, links: dict[str, str]) -> list[str]:
     return lines
 
 
-def load_line(load: dict | None) -> str | None:
+def load_line(load: dict[str, Any] | None) -> str | None:
     """`dagc check`'s line of the simulated load, None without traffic."""
     if load is None:
         return None

@@ -9,9 +9,15 @@ run of a million requests draws and traces a few thousand points.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+import numpy.typing as npt
 
 from ..serve.load import Load
+
+if TYPE_CHECKING:
+    from ..verdict.check import StrategyResult
 
 __all__ = ["CDF_POINTS", "SERIES_INTERVALS", "cdf_points", "envelope", "load_run"]
 
@@ -19,14 +25,14 @@ CDF_POINTS = 2000          # points of a latency's CDF drawn: every request up t
 SERIES_INTERVALS = 1000    # intervals a timeline series is cut into past this many samples (two points each)
 
 
-def load_run(result) -> Load | None:
+def load_run(result: StrategyResult) -> Load | None:
     """The simulated run of a strategy (`StrategyResult.load`), None when it was not simulated (no
     traffic, a strategy that is not correct, a load past its work budget)."""
     held = getattr(result, "load", None)
     return getattr(held, "load", None)
 
 
-def cdf_points(x: np.ndarray, limit: int = CDF_POINTS) -> tuple[np.ndarray, np.ndarray]:
+def cdf_points(x: np.ndarray, limit: int = CDF_POINTS) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """The empirical CDF of `x`: its values sorted and, for each, the share of values at most it. Past
     `limit` values, `limit` of them evenly spaced in rank (the least and the largest always kept).
 
@@ -46,7 +52,8 @@ def cdf_points(x: np.ndarray, limit: int = CDF_POINTS) -> tuple[np.ndarray, np.n
     return xs, ys
 
 
-def envelope(t: np.ndarray, v: np.ndarray, intervals: int = SERIES_INTERVALS) -> tuple[np.ndarray, np.ndarray]:
+def envelope(t: np.ndarray, v: np.ndarray, intervals: int = SERIES_INTERVALS
+             ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """A step series (value `v[i]` from time `t[i]`, `t` ascending) with at most 2 × `intervals` points:
     up to `intervals` samples it is returned as is; past that, the run is cut into `intervals` equal
     stretches of time, and each stretch with samples gives its largest value (at its first sample's

@@ -148,7 +148,8 @@ def _axes(top: float, bottom: float) -> list[str]:
             f'<line x1="{L}" y1="{top:.0f}" x2="{L}" y2="{bottom:.0f}" stroke="#333"/>']
 
 
-def _steps(t: np.ndarray, v: np.ndarray, sx, sy, end: float) -> str:
+def _steps(t: np.ndarray, v: np.ndarray, sx: Callable[[float], float], sy: Callable[[float], float],
+           end: float) -> str:
     """A step line's points: each value held from its time to the next, the last to `end`."""
     pts: list[str] = []
     ts, vs = t.tolist(), v.tolist()

@@ -8,14 +8,18 @@ critical-path breakdown, pictures, every diagnostic and a glossary.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from ..diagnostics import render_all
 from ..layout.layout import Layout
 from ..memory.admission import admission_words
 from ..plan.params import active_params, total_params
+from ..plan.plan import Plan
 from ..plan.workload import RequirementKind
 from ..units import Dimension, count_text, format_bytes, format_si
 from ..verdict.check import StrategyResult
-from ..verdict.verdict import met_text, near_text
+from ..verdict.verdict import RequirementResult, met_text, near_text
 from .assumptions_md import assumptions_md
 from .bands_md import bands_md
 from .compare_load import load_rows
@@ -252,7 +256,7 @@ def _memory(r: StrategyResult) -> list[str]:
     return lines + _table(["stage", *(name for name, _ in present), "weights"], weight_rows)
 
 
-def _judged_value(q) -> str:
+def _judged_value(q: RequirementResult) -> str:
     """A requirement's value as judged, and for a steady-state latency of a plan with traffic the load's mean
     beside it (`RequirementResult.load_value`)."""
     value = requirement_value_text(q.requirement, q.value)
@@ -291,7 +295,7 @@ def _metrics(r: StrategyResult) -> list[str]:
     ])
 
 
-def _critical_path(met: dict) -> list[str]:
+def _critical_path(met: dict[str, Any]) -> list[str]:
     rows = []
     for phase, p in met["critical_path"].items():
         total = p["makespan_s"] or 1.0
@@ -332,7 +336,7 @@ def _better(r: StrategyResult) -> str:
     return f"`{best.text}`" if r.verdict.optimal is False and best is not None else "—"
 
 
-def comparison_md(plan, results: list[StrategyResult], dirs: list[str], pareto_link: str | None = None,
+def comparison_md(plan: Plan, results: list[StrategyResult], dirs: list[str], pareto_link: str | None = None,
                   cdf_link: str | None = None) -> str:
     """The side-by-side table of several strategies of one plan (and, when the search ran, a link to
     its plot `pareto_link`, where these strategies are marked; under traffic, their latency CDFs `cdf_link`)."""
@@ -346,11 +350,11 @@ def comparison_md(plan, results: list[StrategyResult], dirs: list[str], pareto_l
         lines += [f"Optimal means {optimal_means(objective, plan.objective_from, f'`{objective}`')}.", ""]
     header = ["", *[f"[`{r.decl.name or r.decl.text}`]({d}/report.md)" for r, d in zip(results, dirs, strict=True)]]
 
-    def row(name, fn):
+    def row(name: str, fn: Callable[[StrategyResult], str]) -> list[str]:
         return [name, *[fn(r) for r in results]]
 
-    def metric(key, kind, per_gpu=False):
-        def fn(r):
+    def metric(key: str, kind: RequirementKind, per_gpu: bool = False) -> Callable[[StrategyResult], str]:
+        def fn(r: StrategyResult) -> str:
             if not r.metrics:
                 return "—"
             return metric_text(plan, kind, r.metrics[key] / ((r.gpus_used or 1) if per_gpu else 1), per_gpu)
@@ -379,11 +383,10 @@ def comparison_md(plan, results: list[StrategyResult], dirs: list[str], pareto_l
         row("end-to-end throughput per GPU", metric("throughput_tokens_per_s", K.THROUGHPUT, per_gpu=True)),
         row("errors", lambda r: ", ".join(sorted({d.code for d in r.diagnostics if d.is_error})) or "none"),
     ]
-    for q_index, req in enumerate(plan.requirements):
-        rows.append(row(f"`{req.text}`", lambda r, k=q_index, req=req: (
-            met_text(r.requirements[k], r.verdict.correct, "**not met**", "met")
-            + (f" ({requirement_value_text(req, r.requirements[k].value)})"
-               if r.requirements[k].value is not None else ""))))
+    for k, req in enumerate(plan.requirements):
+        rows.append([f"`{req.text}`", *[met_text(r.requirements[k], r.verdict.correct, "**not met**", "met") + (
+            f" ({requirement_value_text(req, r.requirements[k].value)})" if r.requirements[k].value is not None
+            else "") for r in results]])
     rows += [[label, *cells] for label, cells in load_rows(results)]     # under the plan's traffic
     plot = ["", f"These strategies among every legal one the search evaluated: [pareto.svg]({pareto_link}).", "",
             f"![Pareto front]({pareto_link})"] if pareto_link is not None else []

@@ -33,7 +33,7 @@ def optimal_means(objective: str, source: str, name: str) -> str:
             f"within {OPTIMAL_TOLERANCE * 100:.0f} % of the best counts as optimal")
 
 
-def evidence_json(evidence: OptimalEvidence | None, result: Any) -> dict | None:
+def evidence_json(evidence: OptimalEvidence | None, result: Any) -> dict[str, Any] | None:
     """report.json's `verdict.optimal_evidence` of `result`: the evidence with its note (None without a search)."""
     return None if evidence is None else evidence.to_json(optimal_note(evidence, result))
 
@@ -226,7 +226,7 @@ def _missed_text(result: Any) -> str:
     return ", ".join(f"`{q.requirement.text}`" for q in result.requirements if q.met is False)
 
 
-def objective_text(objective: str, fig: dict) -> str:
+def objective_text(objective: str, fig: dict[str, Any]) -> str:
     """A strategy's figure under an objective (by its name), with its unit, of its figures
     (`dagc.verdict.optimal.figures`): what `dagc.plan.objective.Objective` says the figure is."""
     o = OBJECTIVES[objective]

@@ -31,7 +31,7 @@ import os
 import re
 import shutil
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .home import refuse_a_home
@@ -151,7 +151,7 @@ def _plain_entry(rel: str) -> bool:
     return 0 < len(parts) <= 3 and all(p not in ("", ".", "..") and "\x00" not in p for p in parts)
 
 
-def _entries(d: Path, prefix: str = "", depth: int = 0) -> Iterator[tuple[str, os.DirEntry]]:
+def _entries(d: Path, prefix: str = "", depth: int = 0) -> Iterator[tuple[str, os.DirEntry[str]]]:
     with os.scandir(d) as it:
         found = sorted(it, key=lambda e: e.name)
     for e in found:
@@ -334,7 +334,7 @@ def clean_stale(out: Path) -> None:
 
 
 @functools.cache
-def _renameat2():
+def _renameat2() -> Callable[[int, bytes, int, bytes, int], int] | None:
     try:
         fn = ctypes.CDLL(None, use_errno=True).renameat2
     except (AttributeError, OSError):

@@ -8,6 +8,8 @@ that meet the requirements) drawn and labelled.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, TypedDict
 from xml.sax.saxutils import escape as xml_escape
 
 from ..diagnostics import printable
@@ -16,7 +18,24 @@ from ..verdict.ledger import CONFIDENCE, Errors, ledger, regime_of
 from .axes import ticks
 from .placement_style import text_width, wrap
 
+if TYPE_CHECKING:
+    from ..plan.plan import Plan
+    from ..plan.workload import Requirement
+    from ..search.result import Candidate, SearchResult
+    from ..verdict.check import StrategyResult
+
 __all__ = ["PARETO_SIGNATURE", "own_points", "pareto_errors", "pareto_svg", "plan_pareto_svg"]
+
+
+Scale = Callable[[float], float]                 # a figure → its coordinate on the picture
+_Point = tuple[float, float, "Candidate"]        # TPOT (ms), decode tokens/s per GPU, the candidate
+
+
+class OwnPoints(TypedDict):
+    """`pareto_svg`'s `own` and `unplotted`, of the plan's own strategies (`own_points`)."""
+
+    own: list[tuple[str, float, float, bool]]
+    unplotted: tuple[str, ...]
 
 
 def escape(text: str) -> str:
@@ -35,8 +54,8 @@ _NUMBER_PLACES = ((5, -5, "start"), (5, 12, "start"), (-6, 3, "end"))    # a fro
 _HALO = ' stroke="white" stroke-width="3" paint-order="stroke"'        # labels stay legible over the points
 
 
-def pareto_svg(found, title: str, own: list[tuple[str, float, float, bool]] | None = None,
-               requirements: tuple = (), unplotted: tuple[str, ...] = (),
+def pareto_svg(found: SearchResult, title: str, own: list[tuple[str, float, float, bool]] | None = None,
+               requirements: tuple[Requirement, ...] = (), unplotted: tuple[str, ...] = (),
                errors: tuple[Errors, Errors] | None = None) -> str:
     """`own`: (label, tpot_s, decode tokens/s per GPU, whether it is correct) of the plan's strategies,
     drawn in blue (hollow, and said, for one with errors: its figures are as if it could run);
@@ -140,7 +159,7 @@ def _header(title: str, captions: list[str]) -> tuple[list[str], int]:
     return out, y - 66
 
 
-def _diamonds(points: list) -> str:
+def _diamonds(points: list[_Point]) -> str:
     """The heading's words for disaggregated candidates' marks ('' when none is drawn)."""
     return "; diamonds: disaggregated (prefill and decode pools)" if any(c.strategy.disaggregated
                                                                          for _, _, c in points) else ""
@@ -153,7 +172,7 @@ def _unplotted(labels: tuple[str, ...]) -> str:
     return f" — not drawn, too broken to have figures: {', '.join(labels)}"
 
 
-def _front_marks(front: list, sx, sy) -> list[str]:
+def _front_marks(front: list[_Point], sx: Scale, sy: Scale) -> list[str]:
     """The front's line and points."""
     out = []
     if len(front) > 1:
@@ -165,13 +184,13 @@ def _front_marks(front: list, sx, sy) -> list[str]:
     return out
 
 
-def pareto_errors(plan) -> tuple[Errors, Errors]:
+def pareto_errors(plan: Plan) -> tuple[Errors, Errors]:
     """The ledger's errors of TPOT and throughput in the plan's regime: `pareto_svg`'s whiskers."""
     book, regime = ledger(), regime_of(plan)
     return book.errors(regime, "tpot"), book.errors(regime, "throughput")
 
 
-def _whiskers_caption(errors: tuple[Errors, Errors] | None, front: list) -> list[str]:
+def _whiskers_caption(errors: tuple[Errors, Errors] | None, front: list[_Point]) -> list[str]:
     """The heading's sentence for the front's whiskers (none without errors or a front)."""
     if errors is None or not front:
         return []
@@ -182,7 +201,8 @@ def _whiskers_caption(errors: tuple[Errors, Errors] | None, front: list) -> list
             "indistinguishable within dagc's error."]
 
 
-def _whiskers(front: list, bars: list, sx, sy) -> list[str]:
+def _whiskers(front: list[_Point], bars: list[tuple[tuple[float, float], tuple[float, float]]], sx: Scale,
+              sy: Scale) -> list[str]:
     """Each front point's error band: a horizontal whisker over its TPOT band, a vertical one over its
     throughput band, with end caps."""
     out = []
@@ -198,7 +218,7 @@ def _whiskers(front: list, bars: list, sx, sy) -> list[str]:
     return out
 
 
-def _point(cls: str, c, x: float, y: float, r: float, fill: str, inner: str) -> str:
+def _point(cls: str, c: Candidate, x: float, y: float, r: float, fill: str, inner: str) -> str:
     """One candidate's mark: a dot, or for a disaggregated strategy (prefill and decode pools) a diamond
     of the same size, class `disaggregated` besides `cls`."""
     if not c.strategy.disaggregated:
@@ -208,7 +228,7 @@ def _point(cls: str, c, x: float, y: float, r: float, fill: str, inner: str) -> 
             f'{x - d:.1f},{y:.1f}" fill="{fill}">{inner}</polygon>')
 
 
-def _front_numbers(named: list, sx, sy) -> list[str]:
+def _front_numbers(named: list[_Point], sx: Scale, sy: Scale) -> list[str]:
     """The numbers of the `named` front points, three places around a point in turn, so that close
     points keep their numbers apart."""
     out = []
@@ -219,7 +239,7 @@ def _front_numbers(named: list, sx, sy) -> list[str]:
     return out
 
 
-def _own_marks(own: list[tuple[str, float, float, bool]], sx, sy) -> list[str]:
+def _own_marks(own: list[tuple[str, float, float, bool]], sx: Scale, sy: Scale) -> list[str]:
     """The plan's strategies: blue squares (hollow for one with errors, whose label says so), labelled
     on the side with room for the label, above the point near the axis; the squares drawn after every
     label, so that no label's halo hides another's square."""
@@ -237,7 +257,7 @@ def _own_marks(own: list[tuple[str, float, float, bool]], sx, sy) -> list[str]:
     return labels + squares
 
 
-def _legend(front: list, named: list) -> list[str]:
+def _legend(front: list[_Point], named: list[_Point]) -> list[str]:
     """Under the plot: the `named` front points by number, and how many more there are."""
     if not front:
         return []
@@ -255,14 +275,15 @@ def _legend(front: list, named: list) -> list[str]:
     return out
 
 
-def _name(c) -> str:
+def _name(c: Candidate) -> str:
     """A front point as the plot names it: its pasteable text, its GPUs and (`batch = max`) its batch."""
     batch = ("" if c.batch is None else f" · batch {c.batch:,}") + (
         "" if c.speculative_tokens is None else f" · {c.speculative_tokens} drafted")
     return f"{c.text} · {c.gpus:,} GPU{'' if c.gpus == 1 else 's'}{batch}"
 
 
-def _requirement_lines(requirements: tuple, sx, sy, xr: tuple[float, float], yr: tuple[float, float]) -> list[str]:
+def _requirement_lines(requirements: tuple[Requirement, ...], sx: Scale, sy: Scale, xr: tuple[float, float],
+                       yr: tuple[float, float]) -> list[str]:
     """Dashed lines for the bounds the axes show: TPOT (ms) and decode tokens/s per GPU."""
     out = []
     for r in requirements:
@@ -284,7 +305,7 @@ def _requirement_lines(requirements: tuple, sx, sy, xr: tuple[float, float], yr:
     return out
 
 
-def own_points(results) -> dict:
+def own_points(results: Sequence[StrategyResult]) -> OwnPoints:
     """The plan's own strategies on the Pareto plot (`pareto_svg`'s `own`: name, TPOT, decode tokens/s
     per GPU, correct) and those it cannot draw, with no figures (`unplotted`)."""
     return {"own": [(r.decl.name or r.decl.text, r.metrics["tpot_s"], r.metrics["decode_tokens_per_s_per_gpu"],
@@ -292,7 +313,7 @@ def own_points(results) -> dict:
             "unplotted": tuple(r.decl.name or r.decl.text for r in results if not r.metrics)}
 
 
-def plan_pareto_svg(plan, found, results) -> str:
+def plan_pareto_svg(plan: Plan, found: SearchResult, results: Sequence[StrategyResult]) -> str:
     """pareto.svg of a plan's search with its own strategies (`results`) marked: compile's and the search's."""
     return pareto_svg(found, f"{plan.name}: decode throughput per GPU vs TPOT", requirements=plan.requirements,
                       errors=pareto_errors(plan), **own_points(results))

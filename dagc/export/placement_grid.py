@@ -9,6 +9,7 @@ Output: the grid's geometry (`Grid`) and its SVG elements; the bars' scale (`Mem
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from xml.sax.saxutils import escape
 
 from ..layout.layout import Layout
@@ -164,7 +165,7 @@ def _held(experts: tuple[int, ...], copies: bool) -> str:
     return ("experts " if len(experts) > 1 else "expert ") + text + (" (+copies)" if copies else "")
 
 
-def _coords(c: dict, rank: int, axes: tuple[tuple[str, int], ...]) -> tuple[str, ...]:
+def _coords(c: dict[str, Any], rank: int, axes: tuple[tuple[str, int], ...]) -> tuple[str, ...]:
     """'tp 1/4 · adp 3/16' (and tighter variants): this rank's index on each axis larger than 1
     (or on the first axis when all are 1)."""
     kept = [(name, n) for name, n in axes if n > 1] or [axes[0]]

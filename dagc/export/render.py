@@ -29,8 +29,9 @@ import atexit
 import enum
 import functools
 import math
+import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -153,7 +154,7 @@ def _cstring(memory: wasmtime.Memory, store: wasmtime.Store, addr: int, limit: i
     return raw.split(b"\0", 1)[0].decode("utf-8", errors="replace")
 
 
-def _export(exports, name: str, kind: type[_E]) -> _E:
+def _export(exports: Mapping[str, object], name: str, kind: type[_E]) -> _E:
     try:
         item = exports[name]
     except KeyError:
@@ -331,7 +332,7 @@ def write_svg(dot_text: str, svg_path: Path, timeout_s: float = DOT_TIMEOUT_S,
     return rendered
 
 
-def render_svg(dot_text: str, svg_path, timeout_s: float = DOT_TIMEOUT_S) -> str | None:
+def render_svg(dot_text: str, svg_path: str | os.PathLike[str], timeout_s: float = DOT_TIMEOUT_S) -> str | None:
     """`write_svg` as before it named its renderer: None when the SVG was drawn without a
     warning, else the warning (the caller keeps the .dot file).
 

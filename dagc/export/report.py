@@ -8,9 +8,12 @@ memory in total and the figures the estimates rest on; report.md shows the same 
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..cost.cost_model import cost_basis
 from ..ir.op_moe import dispatch_dtype
 from ..layout.layout import Layout
+from ..memory.memory import StageMemory
 from ..memory.resident import kv_cache_bytes_per_request, kv_cache_bytes_per_token
 from ..plan.params import active_params, bytes_per_param, params_by_category, total_params, weight_bytes
 from ..plan.plan import Plan
@@ -28,7 +31,7 @@ REPORT_VERSION = 1
 METRIC_KEYS = ("ttft_s", "tpot_s", "prefill_tokens_per_s", "decode_tokens_per_s", "throughput_tokens_per_s")
 
 
-def _stage_json(s) -> dict:
+def _stage_json(s: StageMemory) -> dict[str, Any]:
     return {
         "stage": s.stage, "layers": [s.layers[0], s.layers[1] - 1] if s.layers[1] > s.layers[0] else [],
         "weights_bytes": s.weights_bytes, "kv_cache_bytes": s.kv_cache_bytes,
@@ -53,7 +56,7 @@ WEIGHT_CATEGORIES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
-def memory_totals(result: StrategyResult) -> dict | None:
+def memory_totals(result: StrategyResult) -> dict[str, Any] | None:
     """The model's memory in total and what the strategy holds of it over all its GPUs.
 
     Per weight category: the model's parameters and bytes (parameters × bytes per parameter),
@@ -92,7 +95,7 @@ def memory_totals(result: StrategyResult) -> dict | None:
     }
 
 
-def assumptions(plan: Plan, microbatches: int | None) -> dict:
+def assumptions(plan: Plan, microbatches: int | None) -> dict[str, Any]:
     """What the time and memory figures rest on besides the cost model (`cost_basis`): the GPU's
     peaks, how fp4 weights are computed, the interconnect, the per-GPU reserve, the serving engine and
     how tokens are routed and dispatched."""
@@ -117,7 +120,7 @@ def assumptions(plan: Plan, microbatches: int | None) -> dict:
     }
 
 
-def fp4_compute(plan: Plan) -> dict | None:
+def fp4_compute(plan: Plan) -> dict[str, Any] | None:
     """How the model's fp4 weights (nvfp4, mxfp4) are computed, None when it has none: on the GPU's
     fp4 tensor cores at its fp4 peak, or weight-only — dequantised to bf16 and multiplied at the
     16-bit peak, their bytes still 4-bit (SPEC 12; `dagc.plan.cluster.peak_flops`)."""
@@ -129,7 +132,7 @@ def fp4_compute(plan: Plan) -> dict | None:
             "peak_flops": gpu.peak_flops(fp4[0])}
 
 
-def _layout_json(result: StrategyResult) -> dict | None:
+def _layout_json(result: StrategyResult) -> dict[str, Any] | None:
     lay = result.layout
     if lay is None:
         return None
@@ -145,7 +148,7 @@ def _layout_json(result: StrategyResult) -> dict | None:
     }
 
 
-def _workload_json(plan: Plan, lay: Layout | None) -> dict:
+def _workload_json(plan: Plan, lay: Layout | None) -> dict[str, Any]:
     """The workload the figures are for: with `batch = max`, the batch chosen for this strategy and
     what one more request would break."""
     w = plan.workload
@@ -156,7 +159,7 @@ def _workload_json(plan: Plan, lay: Layout | None) -> dict:
             "serving": w.serving.value, "chunk": w.chunk_tokens if w.inflight else None}
 
 
-def pools_json(result: StrategyResult) -> dict:
+def pools_json(result: StrategyResult) -> dict[str, Any]:
     """report.json's `serving` of a disaggregated strategy (docs/outputs.md): its pools, each with its
     instances, strategy, GPUs, requests and capacity per instance and its memory by stage."""
     pooled, w = result.pooled, result.plan.workload
@@ -178,13 +181,13 @@ def pools_json(result: StrategyResult) -> dict:
             "served_requests_per_s": f.served_requests_per_s if f else None, "pools": pools}
 
 
-def load_of(result: StrategyResult) -> dict | None:
+def load_of(result: StrategyResult) -> dict[str, Any] | None:
     """report.json's `load`: the workload's traffic simulated through the strategy and its capacity
     (`dagc.verdict.under_load`), None without traffic or for a strategy that was not simulated."""
     return result.load.json if result.load is not None else None
 
 
-def report_json(result: StrategyResult) -> dict:
+def report_json(result: StrategyResult) -> dict[str, Any]:
     """The report.json object of one strategy.
 
     Example:

@@ -19,6 +19,7 @@ import json
 import math
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
@@ -138,7 +139,7 @@ def write_requests(path: Path, runs: list[tuple[str, Load, int]], max_bytes: int
     return lines
 
 
-def _write(f, block: list[str], size: int, max_bytes: int | None, path: Path) -> int:
+def _write(f: IO[str], block: list[str], size: int, max_bytes: int | None, path: Path) -> int:
     """Write a block of lines unless it takes the file past `max_bytes` (raises `over_budget`, and
     `atomic_output` then leaves nothing); its bytes."""
     text = "".join(block)

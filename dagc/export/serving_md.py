@@ -46,7 +46,11 @@ def inflight_summary(r: StrategyResult) -> list[str]:
         line += (f"; TPOT mixes the decode step ({_t(met['decode_step_s'])}) and the mixed step "
                  f"({_t(met['mixed_step_s'])}), TTFT is {s['first_token_steps']:,} mixed "
                  f"step{'s' if s['first_token_steps'] != 1 else ''}")
-    line += (". No queueing, preemption or prefix caching is modelled (docs/cost-model.md, \"Serving in flight\")"
+    steady = ("; these are the steady state's, without queueing, preemption or prefix caching — the plan's traffic, "
+              "simulated with them, is under \"Load\"" if r.plan.workload.traffic is not None else
+              ". No queueing, preemption or prefix caching is modelled in the steady state (docs/cost-model.md, "
+              "\"Serving in flight\"); a `rate` or `concurrency` in the workload simulates them (docs/load.md)")
+    line += (steady
              + ("" if s["keeps_up"] else f"; the chunk cannot keep up with this batch (W513): at most "
                 f"{s['sustainable_batch']:,} requests are sustained") + ".")
     return [line]

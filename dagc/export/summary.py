@@ -9,6 +9,9 @@ rest on. Every requirement's figures are shown in the requirement's own unit
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from ..diagnostics import Diagnostic, Severity
 from ..layout.layout import Layout
 from ..plan.plan import Plan
@@ -82,7 +85,7 @@ def metric_text(plan: Plan, kind: RequirementKind, value: float | None, per_gpu:
 
 # ------------------------------------------------------------------ the summary
 
-def dominant_costs(metrics: dict) -> dict[str, list[tuple[str, float]]]:
+def dominant_costs(metrics: dict[str, Any]) -> dict[str, list[tuple[str, float]]]:
     """Per phase, the critical-path categories (keys of `COST_NAMES`) with their share of the
     makespan, largest first; categories with no time are left out.
 
@@ -202,7 +205,7 @@ def _figures_table(r: StrategyResult, ev: OptimalEvidence) -> list[str]:
         gpus = ev.best.gpus if ev.best is not None else "?"
         return [f"  It uses {gpus} GPUs; the verdict's evidence holds no more of its figures.", ""]
 
-    def row(name, fn):
+    def row(name: str, fn: Callable[[dict[str, Any]], str]) -> str:
         return f"  | {name} | {fn(own)} | {fn(best)} |"
 
     K = RequirementKind
@@ -287,7 +290,7 @@ def by_objective_md(r: StrategyResult) -> list[str]:
     """What each objective would pick (`verdict.optimal_evidence.by_objective`, written by compile):
     one line when they agree, a table of their picks' figures when they do not."""
     ev = r.optimality
-    picks: dict = (ev.by_objective if ev is not None else None) or {}
+    picks: dict[str, Any] = (ev.by_objective if ev is not None else None) or {}
     if not picks:
         return []
     texts = {p["strategy"] for p in picks.values() if p is not None}
@@ -337,8 +340,9 @@ def _next_steps(r: StrategyResult) -> list[str]:
     if not r.next_steps:
         return []
     out = ["- **Next steps** (each change checked by dagc as the plan is):"]
+    steady = r.plan.workload.traffic is not None
     for s in r.next_steps:
-        out.append(f"  - {md_prose(s.change)}: {step_verdict(s, md_code)} ({step_figures(s.figures)}) — "
+        out.append(f"  - {md_prose(s.change)}: {step_verdict(s, md_code)} ({step_figures(s.figures, steady)}) — "
                    f"{md_code(' '.join(s.options))}")
     return out
 

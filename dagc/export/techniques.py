@@ -9,6 +9,7 @@ objects, which derive the figures; nothing is computed here.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from ..diagnostics import quote
 from ..layout.eplb import balance_figures
@@ -22,7 +23,7 @@ __all__ = ["cost_sentence", "eplb_json", "next_step_lines", "speculative_json", 
            "technique_lines"]
 
 
-def speculative_json(result: StrategyResult) -> dict | None:
+def speculative_json(result: StrategyResult) -> dict[str, Any] | None:
     """report.json's `speculative`: of the strategy's DAG — a disaggregated strategy's decode instance's."""
     c = result.compiled
     if c is None or result.metrics is None:
@@ -30,7 +31,7 @@ def speculative_json(result: StrategyResult) -> dict | None:
     return speculative_figures(c.dag, c.costs.node_s, c.plan.model, c.plan.workload, result.metrics["tpot_s"])
 
 
-def eplb_json(result: StrategyResult) -> dict | None:
+def eplb_json(result: StrategyResult) -> dict[str, Any] | None:
     """report.json's `eplb`: of the strategy's layout — a disaggregated strategy's decode instance's."""
     lay = result.layout if result.pooled is None else next(
         (p.analysis.layout for p in result.pooled.pools if p.pool.role == "decode"), None)
@@ -67,8 +68,9 @@ def technique_lines(result: StrategyResult) -> list[tuple[str, str]]:
 def next_step_lines(result: StrategyResult) -> list[str]:
     """One line per next step of a strategy that misses its requirements (`StrategyResult.next_steps`): the
     change, the options that make it, and what it gives, each tried by the compiler."""
-    return [f"{s.change} — {step_verdict(s, lambda m: f'`{m}`')} ({step_figures(s.figures)}): {' '.join(s.options)}"
-            for s in result.next_steps]
+    steady = result.plan.workload.traffic is not None
+    return [f"{s.change} — {step_verdict(s, lambda m: f'`{m}`')} ({step_figures(s.figures, steady)}): "
+            f"{' '.join(s.options)}" for s in result.next_steps]
 
 
 def step_verdict(step: NextStep, code: Callable[[str], str]) -> str:
@@ -76,12 +78,13 @@ def step_verdict(step: NextStep, code: Callable[[str], str]) -> str:
     return "meets every requirement" if step.meets else "still misses " + ", ".join(code(m) for m in step.missed)
 
 
-def step_figures(f: dict) -> str:
+def step_figures(f: dict[str, Any], steady: bool = False) -> str:
     """A next step's figures, times to four significant digits (as requirements are judged: 3.037 s, not 3.0 s,
-    beside `ttft <= 3 s`)."""
+    beside `ttft <= 3 s`); `steady`: said to be the steady state's (a plan with traffic, whose step is judged on
+    its load's percentiles)."""
     if f["tpot_s"] is None:
         return "no figures"
-    return (f"TTFT {_time4(f['ttft_s'])}, TPOT {_time4(f['tpot_s'])}, "
+    return (f"{'steady state: ' if steady else ''}TTFT {_time4(f['ttft_s'])}, TPOT {_time4(f['tpot_s'])}, "
             f"{format_figure(f['decode_tokens_per_s_per_gpu'])} tokens/s/GPU")
 
 
@@ -91,7 +94,7 @@ def _time4(seconds: float) -> str:
     return format_in_unit(seconds, unit)
 
 
-def cost_sentence(c: dict) -> str:
+def cost_sentence(c: dict[str, Any]) -> str:
     """The cost line of the reports (`dagc.serve.price.token_cost` with a price)."""
     def money(key: str) -> str:
         return "—" if c[key] is None else f"{c[key]:,.3f} $"
@@ -101,7 +104,7 @@ def cost_sentence(c: dict) -> str:
             f"{money('per_million_input_tokens')} per million input tokens")
 
 
-def _eplb_sentence(f: dict) -> str:
+def _eplb_sentence(f: dict[str, Any]) -> str:
     placed = "contiguously (no EPLB)"
     if f["eplb"]:
         slots = f"{f['redundant']:,} redundant slots, {f['slots_per_gpu']} per GPU" if f["redundant"] else \

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -139,7 +140,7 @@ def add_instance(tw: TraceWriter, c: Compiled, ranks: list[int], representative:
         _rank_flows(tw, c, rank, ops, set(ranks), at)
 
 
-def _metadata(c: Compiled, ranks: list[int], representative: bool, warning: str | None) -> dict:
+def _metadata(c: Compiled, ranks: list[int], representative: bool, warning: str | None) -> dict[str, Any]:
     lay, stage = c.layout, c.layout.coords["stage"]
     by_stage: dict[str, list[int]] = {}
     for rank in ranks:
@@ -299,14 +300,15 @@ def _rank_memory(tw: TraceWriter, c: Compiled, rank: int, ops: list[int], at: Pl
     """
     dag, coords = c.dag, c.layout.coords
     stage, local = int(coords["stage"][rank]), int(coords["local"][rank])
-    units: dict[tuple, list[int]] = {}          # (phase, step, mb, layer or op) → [start, end, act bytes]
+    # (phase, step, mb, layer or op) → [start, end, act bytes]
+    units: dict[tuple[Phase, int, int, int], list[int]] = {}
     for i in ops:
         start_ns, end_ns = _op_ns(c, i, local, at.at_ns)
         key = (dag.phase[i], dag.step[i], dag.mb[i], dag.layer[i] if dag.layer[i] >= 0 else -1 - i)
         act = int(dag.template[i].act_bytes[local]) if dag.kind[i].category is Category.COMPUTE else 0
         u = units.setdefault(key, [start_ns, end_ns, 0])
         u[0], u[1], u[2] = min(u[0], start_ns), max(u[1], end_ns), max(u[2], act)
-    passes: dict[tuple, list[list[int]]] = {}
+    passes: dict[tuple[Phase, int, int], list[list[int]]] = {}
     for key, u in units.items():
         passes.setdefault(key[:3], []).append(u)
     delta: dict[int, int] = {}

@@ -13,6 +13,8 @@ each stretch of the run gives its largest value and its last), and none where th
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..serve.load import Load
@@ -26,7 +28,8 @@ LOAD_COUNTERS = (("requests", "running"), ("requests", "waiting"), ("KV cache", 
 POOL_COUNTERS = (("requests", "waiting_prefill"), ("requests", "waiting_decode"))    # a disaggregated run's queues
 
 
-def add_load_counters(tw: TraceWriter, load: Load | None, pid: int, sort_index: int, traffic: str) -> dict | None:
+def add_load_counters(tw: TraceWriter, load: Load | None, pid: int, sort_index: int,
+                      traffic: str) -> dict[str, Any] | None:
     """The load's counters in process `pid` (module docstring); the metadata that says so, None (and
     nothing added) when there is no load or its run kept no timeline."""
     tl = load.timeline if load is not None else None

@@ -14,6 +14,7 @@ overlapping the prefill), and a flow arrow to a `kv receive` slice on the decode
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from ..serve.load import Load
 from ..verdict.check import StrategyResult
@@ -74,12 +75,12 @@ def write_pooled_trace(r: StrategyResult, path: Path, all_ranks: bool = False, c
 
 
 def _metadata(r: StrategyResult, ranks_p: list[int], ranks_d: list[int], representative: bool, place_p: Place,
-              place_d: Place, warning: str | None) -> dict:
+              place_d: Place, warning: str | None) -> dict[str, Any]:
     pooled = r.pooled
     assert pooled is not None and pooled.figures is not None
     f = pooled.figures
 
-    def pool(i: int, ranks: list[int], at: Place) -> dict:
+    def pool(i: int, ranks: list[int], at: Place) -> dict[str, Any]:
         p = pooled.pools[i]
         return {"instances": p.pool.instances, "strategy": p.pool.strategy.text,
                 "gpus_per_instance": p.gpus_per_instance, "batch_per_instance": p.batch_per_instance,

@@ -29,6 +29,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .write import atomic_output
 
@@ -85,9 +86,14 @@ def seconds_to_ns(seconds: float) -> int:
     return max(0, int(round(seconds * 1e9)))
 
 
-def _dumps(obj) -> str:
+def _dumps(obj: Any) -> str:       # `obj`: a JSON value
     return json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
+
+
+# A slice's handle for flows: (dag node, the pid of its rank's process), or a KV transfer's ("kv", pid) and
+# ("kv", pid, source pid) (`dagc.export.trace_pools`); the second is always the slice's process.
+FlowKey = tuple[int | str, int] | tuple[str, int, int]
 
 @dataclass
 class _Slice:
@@ -95,8 +101,8 @@ class _Slice:
     end_ns: int
     name: str
     cat: str
-    args: dict
-    key: object = None          # caller's handle, e.g. (dag node, rank), for flows
+    args: dict[str, Any]
+    key: FlowKey | None = None  # caller's handle, e.g. (dag node, rank), for flows
     tid: int = 0
 
 
@@ -107,7 +113,7 @@ class TraceWriter:
     processes: dict[int, tuple[str, int]] = field(default_factory=dict)      # pid → (name, sort index)
     slices: dict[tuple[int, str], list[_Slice]] = field(default_factory=dict)
     counters: dict[int, list[tuple[int, float]]] = field(default_factory=dict)
-    flows: list[tuple[object, object]] = field(default_factory=list)           # (producer key, consumer key)
+    flows: list[tuple[FlowKey, FlowKey]] = field(default_factory=list)           # (producer key, consumer key)
     # named counter tracks: (pid, counter name, args key) → samples (ns, value); Perfetto shows "<name> <key>"
     series: dict[tuple[int, str, str], list[tuple[int, float]]] = field(default_factory=dict)
     threads: dict[tuple[int, int], tuple[str, int]] = field(default_factory=dict)
@@ -118,8 +124,8 @@ class TraceWriter:
     def process(self, pid: int, name: str, sort_index: int) -> None:
         self.processes[pid] = (name, sort_index)
 
-    def slice(self, pid: int, cls: str, start_ns: int, end_ns: int, name: str, cat: str, args: dict,
-              key: object = None) -> None:
+    def slice(self, pid: int, cls: str, start_ns: int, end_ns: int, name: str, cat: str, args: dict[str, Any],
+              key: FlowKey | None = None) -> None:
         self.slices.setdefault((pid, cls), []).append(_Slice(start_ns, max(start_ns, end_ns), name, cat, args, key))
 
     def counter(self, pid: int, ts_ns: int, value: float) -> None:
@@ -130,7 +136,7 @@ class TraceWriter:
         the HBM counter is, only where the value changes."""
         self.series.setdefault((pid, name, key), []).extend(samples)
 
-    def flow(self, producer_key: object, consumer_key: object) -> None:
+    def flow(self, producer_key: FlowKey, consumer_key: FlowKey) -> None:
         self.flows.append((producer_key, consumer_key))
 
     def _exact_times(self) -> None:
@@ -167,9 +173,9 @@ class TraceWriter:
             return self.processes.get(pid, ("", pid))[1], pid, _FIRST_LANE.get(cls, 99)
         return sorted(self.slices.items(), key=order)
 
-    def assign_lanes(self) -> dict[object, _Slice]:
+    def assign_lanes(self) -> dict[FlowKey, _Slice]:
         """Give every slice a thread so that no two partly overlap on one thread."""
-        by_key: dict[object, _Slice] = {}
+        by_key: dict[FlowKey, _Slice] = {}
         next_tid: dict[int, int] = {}
         for (pid, cls), items in self._tracks():
             items.sort(key=lambda s: (s.start_ns, -(s.end_ns - s.start_ns)))
@@ -200,12 +206,12 @@ class TraceWriter:
                     by_key[s.key] = s
         return by_key
 
-    def write(self, path: Path, metadata: dict, compress: bool = False, budget: int = EVENT_BUDGET) -> int:
+    def write(self, path: Path, metadata: dict[str, Any], compress: bool = False, budget: int = EVENT_BUDGET) -> int:
         """Write the file; returns the number of events written (at most `budget` slices and samples)."""
         self._exact_times()
         by_key = self.assign_lanes()
         self._emitted = 0
-        written_keys: set[object] = set()
+        written_keys: set[FlowKey] = set()
         events = itertools.chain(self._metadata_events(), self._slice_events(budget, written_keys),
                                  self._counter_events(budget), self._flow_events(by_key, written_keys))
         with atomic_output(path, binary=True) as raw, contextlib.ExitStack() as stack:
@@ -236,7 +242,7 @@ class TraceWriter:
             yield _dumps({"ph": "M", "pid": pid, "tid": tid, "name": "thread_sort_index",
                           "args": {"sort_index": int(sort_index)}})
 
-    def _slice_events(self, budget: int, written_keys: set[object]) -> Iterator[str]:
+    def _slice_events(self, budget: int, written_keys: set[FlowKey]) -> Iterator[str]:
         for (pid, _cls), items in self._tracks():
             for s in items:
                 if self._emitted >= budget:
@@ -269,7 +275,7 @@ class TraceWriter:
                 prev = text
                 yield f'{{"ph":"C","pid":{pid:d},"tid":0,"ts":{ns_text(ts)},{head}{text}}}}}'
 
-    def _flow_events(self, by_key: dict[object, _Slice], written_keys: set[object]) -> Iterator[str]:
+    def _flow_events(self, by_key: dict[FlowKey, _Slice], written_keys: set[FlowKey]) -> Iterator[str]:
         flow_id = 0
         for pk, ck in self.flows:
             if pk not in written_keys or ck not in written_keys:
@@ -284,5 +290,5 @@ class TraceWriter:
                    f'"ts":{ns_text(c.start_ns)},"name":"dependency","cat":"flow"}}')
 
 
-def _pid_of(key) -> int:
-    return key[1]         # keys are (dag node, the pid of its rank's process)
+def _pid_of(key: FlowKey) -> int:
+    return key[1]         # keys are (dag node, the pid of its rank's process), or a KV transfer's by its pids

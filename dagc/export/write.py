@@ -21,7 +21,7 @@ import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 __all__ = ["OutputError", "write_text_atomic", "write_json_atomic", "atomic_output", "check_target", "lstat_or_none",
            "existing_directory", "check_own", "file_mode", "dir_mode"]
@@ -37,7 +37,7 @@ class OutputError(Exception):
         'cannot write /dev/null: it is a character device, not a regular file'
     """
 
-    def __init__(self, path: os.PathLike | str, reason: str):
+    def __init__(self, path: os.PathLike[str] | str, reason: str):
         self.path = Path(path)
         self.reason = reason
         super().__init__(f"cannot write {path}: {reason}")
@@ -141,7 +141,7 @@ def _ensure_parent(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_output(path: Path, binary: bool = False) -> Iterator[IO]:
+def atomic_output(path: Path, binary: bool = False) -> Iterator[IO[Any]]:     # IO[str], or IO[bytes] with `binary`
     """Yield a file to write `path`'s new content to; it replaces `path` when the block ends.
 
     Raises:
@@ -179,7 +179,7 @@ def write_text_atomic(path: Path, text: str) -> Path:
     return Path(path)
 
 
-def write_json_atomic(path: Path, obj, indent: int | None = 1) -> Path:
+def write_json_atomic(path: Path, obj: Any, indent: int | None = 1) -> Path:     # `obj`: a JSON value
     """Plain JSON: no NaN/Infinity, UTF-8 as is, stable key order as built."""
     separators = None if indent is not None else (",", ":")
     text = json.dumps(obj, indent=indent, separators=separators, ensure_ascii=False, allow_nan=False) + "\n"

@@ -18,6 +18,7 @@ each able to take as much traffic again; their rent is `rent_per_hour`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..diagnostics import PlanError
 from ..lang.load import parse_strategy
@@ -38,14 +39,14 @@ QUEUE_BATCHES = 2      # a run of more batches than this can queue (`queues`); o
 _MILLION_PER_HOUR = 1e6 / 3600.0      # a million tokens at one token/s take this many hours
 
 
-def cluster_json(plan: Plan) -> dict:
+def cluster_json(plan: Plan) -> dict[str, Any]:
     """The cluster in report.json's words: GPU type, count, GPUs a node, engine, price."""
     c = plan.cluster
     return {"gpu": c.gpu.name, "gpus": c.gpus, "gpus_per_node": c.gpus_per_node, "engine": _engine(plan),
             "price_per_gpu_hour": c.price_per_gpu_hour}
 
 
-def answer_cluster(plan: Plan, rate: float, top: int = SEARCH_TOP) -> dict:
+def answer_cluster(plan: Plan, rate: float, top: int = SEARCH_TOP) -> dict[str, Any]:
     """The cluster's search at `rate` requests/s and its pick (module docstring), as JSON data.
 
     Keys: `cluster`, `searched` (candidates evaluated), `simulated`, `meets_requirements`, `pick` (the
@@ -156,7 +157,7 @@ def _not_carried(r: StrategyResult | str, rate: float, n: int) -> str | None:
     return None
 
 
-def failed_answer(plan: Plan, reason: str) -> dict:
+def failed_answer(plan: Plan, reason: str) -> dict[str, Any]:
     """The answer of a cluster whose search did not finish (a worker that died twice, or an error)."""
     return {"cluster": cluster_json(plan), "meets_requirements": False, "pick": None, "failed": reason}
 

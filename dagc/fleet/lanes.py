@@ -40,7 +40,7 @@ class Lanes(Generic[T]):
     """
 
     def __init__(self, items: Sequence[tuple[T, Plan]], lanes: int) -> None:
-        groups: dict[Hashable, list] = {}
+        groups: dict[Hashable, list[tuple[int, int, tuple[T, Plan]]]] = {}
         for i, (it, plan) in enumerate(items):
             groups.setdefault(deployment_key(plan), []).append((plan.cluster.gpus, i, (it, plan)))
         self.groups: list[list[tuple[T, Plan]]] = [[x[2] for x in sorted(g, key=lambda x: x[:2])]

@@ -14,6 +14,7 @@ the heaviest mix's; each mix's answer is in its row's `mixes`. report.json's `fl
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..lang.fleet_ir import Fleet, FleetPoint
 
@@ -27,8 +28,8 @@ class FleetResult:
     """The fleet's answers, ranked (module docstring)."""
 
     by: str                              # "money" or "gpu-hours": what ranks the clusters
-    ranked: tuple[dict, ...]             # meeting every requirement, best first
-    missed: tuple[dict, ...]             # the others (failed ones included), in the sweep's order
+    ranked: tuple[dict[str, Any], ...]   # meeting every requirement, best first
+    missed: tuple[dict[str, Any], ...]   # the others (failed ones included), in the sweep's order
     objective: str
     mixes: tuple[str, ...] = ()
     # how many times its low end the high end of a cost's 80 % band is (`dagc.verdict.ledger.band_ratio` of the
@@ -49,11 +50,11 @@ class FleetResult:
         return f"{len(self.ranked)} of {n} cluster{'' if n == 1 else 's'} {verb} every requirement"
 
     @property
-    def best(self) -> dict | None:
+    def best(self) -> dict[str, Any] | None:
         return self.ranked[0] if self.ranked else None
 
     @property
-    def within_error(self) -> tuple[dict, ...]:
+    def within_error(self) -> tuple[dict[str, Any], ...]:
         """The runners-up whose cost lies within `error_band_ratio` of the best's: their bands overlap the best's,
         so dagc cannot tell them from it within its error (docs/bands.md)."""
         best, ratio = self.best, self.error_band_ratio
@@ -62,7 +63,7 @@ class FleetResult:
             return ()
         return tuple(r for r in self.ranked[1:] if r[figure] / best[figure] <= ratio)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         """report.json's `fleet`."""
         rates = self.rates
         return {"rate_requests_per_s": rates[0] if len(rates) == 1 else None, "mixes": list(self.mixes),
@@ -73,21 +74,21 @@ class FleetResult:
                 "within_error_of_best": [r["label"] for r in self.within_error]}
 
 
-def search_command(row: dict, plan: str = "PLAN") -> str:
+def search_command(row: dict[str, Any], plan: str = "PLAN") -> str:
     """The `dagc search` command that gives a cluster's pick (with mixes, its heaviest mix's), on `plan` (a shell
     word, quoted by the caller; `PLAN` where the plan's path is not known, as in report files)."""
     m = max(row["mixes"], key=lambda m: m["weight"]) if row.get("mixes") else row
     return (f"dagc search {plan} --rate {m['rate_requests_per_s']:g} " + " ".join(f"--set '{o}'" for o in m["options"]))
 
 
-def rate_text(doc: dict) -> str:
+def rate_text(doc: dict[str, Any]) -> str:
     """`at 4 requests/s`, or with mixes `under 2 traffic mixes (chat, rag)`, from report.json's `fleet`."""
     if doc["mixes"]:
         return f"under each of {len(doc['mixes'])} traffic mixes ({', '.join(doc['mixes'])})"
     return f"at {doc['rate_requests_per_s']:,.10g} requests/s"
 
 
-def rank_fleet(fleet: Fleet, answers: list[tuple[FleetPoint, dict]], objective: str,
+def rank_fleet(fleet: Fleet, answers: list[tuple[FleetPoint, dict[str, Any]]], objective: str,
                error_band_ratio: float | None = None) -> FleetResult:
     """The answers ranked (module docstring); each row is the cluster's answer with its `index`, `label`,
     `options` (the `--set` options that make the plan this cluster's) and `rate_requests_per_s`;
@@ -104,13 +105,13 @@ def rank_fleet(fleet: Fleet, answers: list[tuple[FleetPoint, dict]], objective: 
     """
     by = "money" if fleet.gpus and fleet.priced else "gpu-hours"
     figure = _COSTS[0] if by == "money" else _COSTS[1]
-    groups: dict[int, list[tuple[FleetPoint, dict]]] = {}
+    groups: dict[int, list[tuple[FleetPoint, dict[str, Any]]]] = {}
     for p, a in answers:
         groups.setdefault(p.cluster, []).append((p, a))
     rows = [_row(members) for members in groups.values()]
     meeting = [r for r in rows if r.get("meets_requirements") and r.get(figure) is not None]
 
-    def key(r: dict) -> tuple:
+    def key(r: dict[str, Any]) -> tuple[float, float, float, int]:
         return (r[figure], -((r.get("pick") or {}).get("score") or 0.0), r.get("rent_per_hour") or 0.0, r["index"])
 
     meeting.sort(key=key)
@@ -119,7 +120,7 @@ def rank_fleet(fleet: Fleet, answers: list[tuple[FleetPoint, dict]], objective: 
                        tuple(m.name for m in fleet.mixes), error_band_ratio)
 
 
-def _row(members: list[tuple[FleetPoint, dict]]) -> dict:
+def _row(members: list[tuple[FleetPoint, dict[str, Any]]]) -> dict[str, Any]:
     """One cluster's row: its answer, or with mixes its mixes' answers combined (module docstring)."""
     p0 = members[0][0]
     head = {"index": p0.cluster, "label": p0.label, "options": list(p0.cluster_options)}

@@ -14,6 +14,7 @@ that fails twice is answered with `failed`. Ray is the optional extra `dagc[ray]
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from ..lang.fleet import FleetPoint
 from ..plan.plan import Plan
@@ -30,7 +31,7 @@ class RayMissing(ImportError):
 
 
 def ray_answers(todo: list[tuple[FleetPoint, Plan]], top: int, address: str,
-                take: Callable[[FleetPoint, dict], None]) -> None:
+                take: Callable[[FleetPoint, dict[str, Any]], None]) -> None:
     """Answer `todo` on Ray (module docstring); a Ray this call started is shut down when it ends.
 
     Raises:
@@ -43,7 +44,7 @@ def ray_answers(todo: list[tuple[FleetPoint, Plan]], top: int, address: str,
     started = not ray.is_initialized()
     if started:
         ray.init(address=address or None, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    refs: dict = {}
+    refs: dict[object, tuple[int, FleetPoint, Plan]] = {}        # Ray object ref → its lane and item
     try:
         task = ray.remote(max_retries=1, retry_exceptions=True)(answer_cluster)
         n = max(1, min(len(todo), int(ray.cluster_resources().get("CPU", 1))))

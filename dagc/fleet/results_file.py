@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 __all__ = ["RESULTS_NAME", "append_result", "read_results", "signature", "start_results"]
 
@@ -31,7 +32,7 @@ def signature(plan_text: str, top: int) -> str:
     return hashlib.sha256(json.dumps([plan_text, top]).encode()).hexdigest()
 
 
-def read_results(path: Path, sig: str) -> dict[str, dict]:
+def read_results(path: Path, sig: str) -> dict[str, dict[str, Any]]:
     """The answers in `path` for the sweep of signature `sig`, by point key; {} when the file is missing,
     unreadable or of another sweep."""
     try:
@@ -40,7 +41,7 @@ def read_results(path: Path, sig: str) -> dict[str, dict]:
         return {}
     if not lines or _json(lines[0]).get("signature") != sig:
         return {}
-    out: dict[str, dict] = {}
+    out: dict[str, dict[str, Any]] = {}
     for line in lines[1:]:
         row = _json(line)
         if isinstance(row.get("key"), str) and isinstance(row.get("answer"), dict):
@@ -48,21 +49,21 @@ def read_results(path: Path, sig: str) -> dict[str, dict]:
     return out
 
 
-def start_results(path: Path, sig: str, known: dict[str, dict]) -> None:
+def start_results(path: Path, sig: str, known: dict[str, dict[str, Any]]) -> None:
     """Write `path` anew: the header and the answers already `known` (those of this sweep)."""
     lines = [json.dumps({"dagc_fleet_results": _FORMAT, "signature": sig})]
     lines += [json.dumps({"key": k, "answer": a}, allow_nan=False) for k, a in known.items()]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def append_result(path: Path, key: str, answer: dict) -> None:
+def append_result(path: Path, key: str, answer: dict[str, Any]) -> None:
     """Add one cluster's answer, flushed: what an interruption after it keeps."""
     with path.open("a", encoding="utf-8") as f:
         f.write(json.dumps({"key": key, "answer": answer}, allow_nan=False) + "\n")
         f.flush()
 
 
-def _json(line: str) -> dict:
+def _json(line: str) -> dict[str, Any]:
     try:
         row = json.loads(line)
     except json.JSONDecodeError:

@@ -24,6 +24,7 @@ import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from typing import Any
 
 from ..lang.fleet import FleetPoint
 from ..plan.plan import Plan
@@ -33,13 +34,13 @@ from .lanes import Lanes
 
 __all__ = ["Answer", "run_fleet"]
 
-Answer = Callable[[FleetPoint, dict], None]
+Answer = Callable[[FleetPoint, dict[str, Any]], None]
 Item = tuple[FleetPoint, Plan]
 
 
 def run_fleet(items: Sequence[Item], top: int = SEARCH_TOP, *, jobs: int = 1,
-              ray: str | None = None, known: dict[str, dict] | None = None, on_answer: Answer | None = None,
-              progress: Callable[[int, int], None] | None = None) -> list[tuple[FleetPoint, dict]]:
+              ray: str | None = None, known: dict[str, dict[str, Any]] | None = None, on_answer: Answer | None = None,
+              progress: Callable[[int, int], None] | None = None) -> list[tuple[FleetPoint, dict[str, Any]]]:
     """Every point's answer, in the sweep's order (module docstring). `known`: answers by point key
     (`FleetPoint.key`), not run again. `ray`: run on Ray — "" a local Ray (or the one this process has
     already started), else the address of a cluster (`dagc.fleet.ray_run`)."""
@@ -49,7 +50,7 @@ def run_fleet(items: Sequence[Item], top: int = SEARCH_TOP, *, jobs: int = 1,
     if progress is not None:
         progress(done, total)
 
-    def take(point: FleetPoint, answer: dict) -> None:
+    def take(point: FleetPoint, answer: dict[str, Any]) -> None:
         nonlocal done
         answer = json.loads(json.dumps(answer, allow_nan=False))     # as a results file gives it back
         known[point.key] = answer
@@ -103,7 +104,7 @@ def _lanes(todo: list[Item], top: int, jobs: int, take: Answer) -> list[Item]:
     n = min(jobs, len(todo))
     lanes: Lanes[FleetPoint] = Lanes(todo, n)
     pools = [_pool(1) for _ in range(n)]
-    running: dict[Future, tuple[int, Item]] = {}
+    running: dict[Future[dict[str, Any]], tuple[int, Item]] = {}
     failed: list[Item] = []
 
     def feed(lane: int) -> None:
@@ -143,7 +144,8 @@ def _round(todo: list[Item], top: int, jobs: int, take: Answer) -> list[Item]:
     pool = _pool(min(jobs, len(todo)))
     failed: list[Item] = []
     try:
-        futures: dict[Future, Item] = {pool.submit(answer_cluster, plan, _rate(p), top): (p, plan) for p, plan in todo}
+        futures: dict[Future[dict[str, Any]], Item] = {pool.submit(answer_cluster, plan, _rate(p), top): (p, plan)
+                                                       for p, plan in todo}
         pending = set(futures)
         while pending:
             finished, pending = wait(pending, return_when="FIRST_COMPLETED")

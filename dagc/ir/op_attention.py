@@ -21,7 +21,8 @@ from ..plan.params import ffn_params
 from .dag import Kernel, KernelClass, OpKind, OpTemplate, Phase
 from .op_shapes import AB, REFERENCE, Recipe, Shapes
 
-__all__ = ["attention", "cp_gather", "dense_ffn", "embed", "final_norm", "lm_head", "norm", "o_proj", "qkv", "send",
+__all__ = ["attention", "attention_context_kernels", "attention_fixed_kernels", "cp_gather",
+           "dense_ffn", "embed", "final_norm", "lm_head", "norm", "o_proj", "qkv", "send",
            "tp_gather", "tp_reduce", "attention_reads", "cp_gather_reads", "dense_ffn_reads", "embed_reads",
            "final_norm_reads", "lm_head_reads", "norm_reads", "o_proj_reads", "qkv_reads", "send_reads",
            "tp_gather_reads", "tp_reduce_reads"]
@@ -71,10 +72,6 @@ def attention(s: Shapes, r: Recipe) -> OpTemplate:
         act = s.t * (d.q_out + d.kv_out + d.o_in) * AB
         hbm = act + s.t * d.kvb_token                         # writes this layer's KV cache
         out = s.t * d.o_in * AB
-        # cp: each rank computes 1/cp of every sequence's attention
-        kernel = s.kernel("flash_prefill", KernelClass.ATTN_PREFILL,
-                          (s.n_seq / d.cp * share, s.vec(w.prompt), s.vec(d.heads_r), s.vec(_kv_heads_attn(s)),
-                           s.vec((d.dk + d.dv) / 2)))
     else:
         ctx = decode_context_mean(m, w)
         q = w.step_positions                              # speculative decoding verifies k + 1 positions
@@ -83,8 +80,6 @@ def attention(s: Shapes, r: Recipe) -> OpTemplate:
         act = s.n_seq * q * (d.q_out + d.o_in) * AB
         hbm = act + s.n_seq * ctx / d.cp * d.kvb_token        # reads the KV cache
         out = s.n_seq * q * d.o_in * AB
-        kernel = _decode_kernel(s, ctx / d.cp, q)
-    kernels: tuple[Kernel, ...] = (kernel,)
     if s.phase is Phase.MIXED:
         # The chunk's tokens attend to their prompt's prefix and to each other. Over a prompt's chunks
         # the mean chunk of c tokens meets c·prompt/2 query-key pairs, the work of c/prompt causal
@@ -96,10 +91,34 @@ def attention(s: Shapes, r: Recipe) -> OpTemplate:
         act = act + chunk_act
         hbm = hbm + chunk_act + 2 * c * d.kvb_token           # writes the chunk's KV, reads its prefix's
         out = out + c * d.o_in * AB
+    before, after = attention_fixed_kernels(s)
+    return s.compute(r, s.t, flops, hbm, act, s.T, total, out, (*before, *attention_context_kernels(s), *after))
+
+
+def attention_context_kernels(s: Shapes) -> tuple[Kernel, ...]:
+    """The kernels of `attention` that read the context (the workload's prompt and generate): the attention
+    proper — a prefill's over its prompt, a decode step's over `decode_context_mean` — and a mixed step's
+    chunk's over its prompt's prefix. Its others (`attention_fixed_kernels`) read the tokens alone, so
+    `dagc.schedule.timer_base` prices an attention at another context by these alone."""
+    d, w, m = s.d, s.w, s.m
+    share = prefill_factor(m, w.prompt)               # 1.0 without a window
+    if s.phase is Phase.PREFILL:
+        # cp: each rank computes 1/cp of every sequence's attention
+        return (s.kernel("flash_prefill", KernelClass.ATTN_PREFILL,
+                         (s.n_seq / d.cp * share, s.vec(w.prompt), s.vec(d.heads_r), s.vec(_kv_heads_attn(s)),
+                          s.vec((d.dk + d.dv) / 2))),)
+    kernels: tuple[Kernel, ...] = (_decode_kernel(s, decode_context_mean(m, w) / d.cp, w.step_positions),)
+    if s.phase is Phase.MIXED:
         kernels += (s.kernel("flash_prefill", KernelClass.ATTN_PREFILL,
-                             (c / w.prompt * share, s.vec(w.prompt), s.vec(d.heads_r), s.vec(_kv_heads_attn(s)),
+                             (s.c / w.prompt * share, s.vec(w.prompt), s.vec(d.heads_r), s.vec(_kv_heads_attn(s)),
                               s.vec((d.dk + d.dv) / 2))),)
-    return s.compute(r, s.t, flops, hbm, act, s.T, total, out, (*_rope_kernels(s), *kernels, *_attention_glue(s)))
+    return kernels
+
+
+def attention_fixed_kernels(s: Shapes) -> tuple[tuple[Kernel, ...], tuple[Kernel, ...]]:
+    """The kernels of `attention` before and after its `attention_context_kernels`: the rotary embedding,
+    and the output's layout and the KV cache's write (a decode or mixed step's read no context)."""
+    return _rope_kernels(s), _attention_glue(s)
 
 
 

@@ -252,18 +252,21 @@ class Shapes:
     # ----------------------------------------------------------- kernels
     def vec(self, x) -> np.ndarray:
         """`x` as a per-rank vector (read-only; a number's vector is made once per shape)."""
-        if isinstance(x, np.ndarray) and x.shape == self.zero.shape and x.dtype == np.float64:
+        if isinstance(x, (int, float)):                   # a number (the usual case; np.float64 is a float)
+            value = float(x)
+        elif isinstance(x, np.ndarray) and x.shape == self.zero.shape and x.dtype == np.float64:
             view = x.view()
             view.flags.writeable = False
             return view
-        if np.ndim(x) == 0:
+        elif np.ndim(x) == 0:
             value = float(x)
-            hit = self._vecs.get(value)
-            if hit is None:
-                hit = self._vecs[value] = np.full(self.zero.shape, value)
-                hit.flags.writeable = False
-            return hit
-        return np.broadcast_to(np.asarray(x, dtype=np.float64), self.zero.shape)
+        else:
+            return np.broadcast_to(np.asarray(x, dtype=np.float64), self.zero.shape)
+        hit = self._vecs.get(value)
+        if hit is None:
+            hit = self._vecs[value] = np.full(self.zero.shape, value)
+            hit.flags.writeable = False
+        return hit
 
     def kernel(self, name: str, cls: KernelClass, shape: tuple, dtype: DType = DType.BF16, memory_op: str = "copy",
                launches: int = 1, one_pass: float = 1.0) -> Kernel:

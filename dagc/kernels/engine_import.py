@@ -91,7 +91,7 @@ def package_version() -> str:
         return "unknown"
 
 
-def _release_key(name: str) -> tuple:
+def _release_key(name: str) -> tuple[tuple[int, int | str], ...]:
     """A release's sort key: numbers compared as numbers (0.5.10 after 0.5.9), a pre-release (rc, dev, post
     counted as after) below its release."""
     parts = re.findall(r"\d+|[a-z]+", name.lower())
@@ -141,7 +141,7 @@ def _ms(row: Mapping[str, Any]) -> float:
 
 
 def convert(tables: Mapping[str, Rows], base: Mapping[str, Any], *, name: str, gpu: str, source: str,
-            peaks: Mapping[str, Any], glue: Mapping[str, int] | None = None) -> dict:
+            peaks: Mapping[str, Any], glue: Mapping[str, int] | None = None) -> dict[str, Any]:
     """A dagc profile (JSON object) from the engine's rows by kind (`TABLES`' keys; any may be missing or
     empty) over `base`, dagc's own profile for the GPU (grouped GEMM, memory, floor, and any table the
     engine lacks); `glue`: how the engine runs dagc's glue steps (`ENGINE_GLUE`)."""
@@ -214,7 +214,7 @@ def convert(tables: Mapping[str, Rows], base: Mapping[str, Any], *, name: str, g
 _DEFAULTS = {"kernel": "fused", "kv": "bf16"}
 
 
-def _put(tables: dict, used: list[str], name: str, rows: list[dict], key: tuple[str, ...]) -> None:
+def _put(tables: dict[str, Any], used: list[str], name: str, rows: Rows, key: tuple[str, ...]) -> None:
     """The engine's rows as table `name`, when it has any (else the base profile's stays), without the keys at
     their default value."""
     if rows:
@@ -227,9 +227,9 @@ def _full(row: Mapping[str, Any]) -> bool:
     return int(row.get("window_size", 0)) == 0 and row.get("attn_dtype", "bfloat16") == "bfloat16"
 
 
-def _fastest(rows: Iterable[dict], key: tuple[str, ...]) -> list[dict]:
+def _fastest(rows: Iterable[dict[str, Any]], key: tuple[str, ...]) -> Rows:
     """One row per shape, the fastest (an engine picks its fastest kernel), in shape order."""
-    best: dict[tuple, dict] = {}
+    best: dict[tuple[Any, ...], dict[str, Any]] = {}
     for r in rows:
         k = tuple(r[x] for x in key)
         if k not in best or r["seconds"] < best[k]["seconds"]:
@@ -238,7 +238,7 @@ def _fastest(rows: Iterable[dict], key: tuple[str, ...]) -> list[dict]:
 
 
 def import_profile(system: str, engine: str, release: str | None = None, *, root: Path | None = None,
-                   read: Callable[[Path], Rows] | None = None) -> dict:
+                   read: Callable[[Path], Rows] | None = None) -> dict[str, Any]:
     """The profile of one system, engine and release (the newest by default), as a JSON object.
 
     Raises:
@@ -284,4 +284,5 @@ def profile_engine(source: str) -> str | None:
 
 def _read_parquet(path: Path) -> Rows:
     import pandas  # type: ignore[import-untyped]  # installed with aiconfigurator-core
-    return pandas.read_parquet(path).to_dict("records")
+    rows: Rows = pandas.read_parquet(path).to_dict("records")
+    return rows

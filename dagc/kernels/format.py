@@ -232,7 +232,7 @@ def _fail(message: str, at: Span | None, hint: str | None = None) -> PlanError:
 _HINT = "a kernel profile is the JSON bench/make_profiles.py writes (docs/kernels.md)"
 
 
-def _where(loc: tuple) -> str:
+def _where(loc: tuple[int | str, ...]) -> str:
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
@@ -268,7 +268,7 @@ def validate_profile(text: str, shown: str = "profile", at: Span | None = None) 
     return f, digest
 
 
-def read_profile_file(path: str | os.PathLike, at: Span | None = None) -> str:
+def read_profile_file(path: str | os.PathLike[str], at: Span | None = None) -> str:
     """The text of a kernel profile file: a regular file of at most `MAX_PROFILE_BYTES`, valid UTF-8.
 
     `at` is where the plan names it (`kernels from "…"`); every problem is reported there.

@@ -70,7 +70,7 @@ def parse_profile(text: str, shown: str = "profile", at: Span | None = None) -> 
     return build_profile(*validate_profile(text, shown, at))
 
 
-def load_profile_file(path: str | os.PathLike, at: Span | None = None) -> KernelProfile:
+def load_profile_file(path: str | os.PathLike[str], at: Span | None = None) -> KernelProfile:
     """Read a kernel profile file: a regular file of at most `MAX_PROFILE_BYTES`, valid UTF-8 JSON.
 
     `at` is where the plan names it (`kernels from "…"`); every problem is reported there.

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ..plan.cluster import Gpu, KernelTimes
 from ..plan.model import DType
@@ -26,6 +27,7 @@ from .series import (
     A2A_FUSED,
     DEEPEP_LL_MAX_TOKENS_PER_RANK,
     FUSED,
+    FusedShape,
     Series,
     all_reduce_series,
     fused_moe_s,
@@ -33,14 +35,14 @@ from .series import (
     moe_kernel,
     series_s,
 )
-from .tables import KV_BYTES, PeakSet, Table, by_cache, dtype_name, evaluate, make_table, past_batch, roofline_s
+from .tables import KV_BYTES, Floats, PeakSet, Table, by_cache, dtype_name, evaluate, make_table, past_batch, roofline_s
 
 __all__ = ["KernelProfile", "build_profile", "for_gpu"]
 
 _MEMO_MAX = 1 << 16                # answers a profile remembers (the search asks the same shapes again and again)
 _MEMO_MAX_ELEMENTS = 4096          # larger array arguments are computed afresh
 
-def _flat(*xs: Any) -> tuple[tuple[int, ...], list[np.ndarray]]:
+def _flat(*xs: Any) -> tuple[tuple[int, ...], list[Floats]]:
     arrays = np.broadcast_arrays(*(np.asarray(x, dtype=np.float64) for x in xs))
     return arrays[0].shape, [a.reshape(-1) for a in arrays]
 
@@ -78,18 +80,19 @@ def _memoised(method: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _logs(coords: np.ndarray) -> np.ndarray:
+def _logs(coords: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """Shape coordinates in log space; a zero dimension (no work) is placed at 1."""
-    return np.log(np.maximum(np.nan_to_num(coords, nan=1.0), 1.0))
+    logs: npt.NDArray[np.float64] = np.log(np.maximum(np.nan_to_num(coords, nan=1.0), 1.0))
+    return logs
 
 
-def _shape_logs(lower: bool, *coords: np.ndarray) -> np.ndarray:
+def _shape_logs(lower: bool, *coords: Floats) -> Floats:
     """`_logs` of the shape coordinates, one row per query; an empty array for a `lower` query, whose
     roofline reads no measured shape."""
     return np.empty((0, 0)) if lower else _logs(np.stack(coords, axis=1))
 
 
-def _out(shape: tuple[int, ...], t: np.ndarray) -> Any:
+def _out(shape: tuple[int, ...], t: Floats) -> Any:
     return np.float64(t[0]) if shape == () else t.reshape(shape)
 
 
@@ -119,16 +122,16 @@ class KernelProfile(KernelTimes):
     hbm_bytes_per_s: float
     _tables: Mapping[str, Table]
     _digest: str
-    _memo: dict[tuple, Any]
-    _fused: Mapping[tuple, Mapping[str, Series]]  # MoE layer: shape key → kernel → (log tokens, log seconds)
+    _memo: dict[tuple[object, ...], object]
+    _fused: Mapping[FusedShape, Mapping[str, Series]]  # MoE layer: shape key → kernel → (log tokens, log seconds)
     glue: Mapping[str, int]
-    _all_reduce: Mapping[int, tuple[np.ndarray, np.ndarray]]  # gpus → (log bytes, log seconds)
+    _all_reduce: Mapping[int, tuple[Floats, Floats]]  # gpus → (log bytes, log seconds)
 
     def __init__(self, name: str, provenance: Provenance, floor_s: float, peaks: PeakSet,
                  tables: Mapping[str, Table], digest: str, eager_floor_s: float | None = None,
-                 fused: Mapping[tuple, Mapping[str, Series]] | None = None,
+                 fused: Mapping[FusedShape, Mapping[str, Series]] | None = None,
                  glue: Mapping[str, int] | None = None,
-                 all_reduce: Mapping[int, tuple[np.ndarray, np.ndarray]] | None = None) -> None:
+                 all_reduce: Mapping[int, tuple[Floats, Floats]] | None = None) -> None:
         eager = float(eager_floor_s) if eager_floor_s is not None else float(floor_s)
         for key, value in (("name", name), ("provenance", provenance), ("floor_s", float(floor_s)),
                            ("eager_floor_s", max(eager, float(floor_s))),
@@ -142,7 +145,7 @@ class KernelProfile(KernelTimes):
     def __setattr__(self, key: str, value: Any) -> None:
         raise AttributeError(f"KernelProfile is immutable: cannot set {key}")
 
-    def __reduce__(self) -> tuple:
+    def __reduce__(self) -> tuple[object, ...]:
         return (KernelProfile, (self.name, self.provenance, self.floor_s, self._peaks, self._tables, self._digest,
                                 self.eager_floor_s, self._fused, self.glue, self._all_reduce))
 
@@ -172,7 +175,7 @@ class KernelProfile(KernelTimes):
         n3, k3 = n[:, None, None], k[:, None, None]
         hbm = self.hbm_bytes_per_s
 
-        def roof(_o: np.ndarray, mm: np.ndarray) -> np.ndarray:
+        def roof(_o: Floats, mm: Floats) -> Floats:
             return roofline_s(2.0 * mm * n3 * k3, eb * (mm * k3 + n3 * k3) + ob * mm * n3, peak, hbm)
         return _out(shape, evaluate(table, _shape_logs(lower, n, k), np.zeros_like(m), m, roof, self.floor_s,
                                      lower=lower))
@@ -190,7 +193,7 @@ class KernelProfile(KernelTimes):
         e3, k3, n3 = e[:, None, None], k[:, None, None], n[:, None, None]
         hbm = self.hbm_bytes_per_s
 
-        def roof(_o: np.ndarray, tt: np.ndarray) -> np.ndarray:
+        def roof(_o: Floats, tt: Floats) -> Floats:
             return roofline_s(2.0 * e3 * tt * k3 * n3, eb * (e3 * k3 * n3 + e3 * tt * k3) + ob * e3 * tt * n3, peak,
                               hbm)
         return _out(shape, evaluate(table, _shape_logs(lower, e, k, n), np.zeros_like(t), t, roof,
@@ -204,7 +207,7 @@ class KernelProfile(KernelTimes):
         b3, h3, hkv3, d3 = (x[:, None, None] for x in (b, h, hkv, d))
         peak, hbm = self.bf16_flops_per_s, self.hbm_bytes_per_s
 
-        def roof(_o: np.ndarray, ss: np.ndarray) -> np.ndarray:
+        def roof(_o: Floats, ss: Floats) -> Floats:
             return roofline_s(2.0 * b3 * ss * ss * h3 * d3, 2.0 * b3 * ss * (2 * h3 + 2 * hkv3) * d3, peak, hbm)
         return _out(shape, evaluate(self._tables["attn_prefill"], _shape_logs(lower, h, hkv, d),
                                      np.zeros_like(s), s, roof, self.floor_s, lower=lower))
@@ -221,13 +224,13 @@ class KernelProfile(KernelTimes):
         h3, hkv3, d3, kvb3 = (x[:, None, None] for x in (h, hkv, d, kvb))
         peak, hbm = self.bf16_flops_per_s, self.hbm_bytes_per_s
 
-        def roof(bb: np.ndarray, cc: np.ndarray) -> np.ndarray:
+        def roof(bb: Floats, cc: Floats) -> Floats:
             return roofline_s(4.0 * bb * cc * h3 * d3, 2.0 * kvb3 * bb * cc * hkv3 * d3, peak, hbm)
         t = self._by_kv("attn_decode", kvb, lambda table: evaluate(
             table, _shape_logs(lower, h, hkv, d), b, c, roof, self.floor_s, lower=lower))
         return _out(shape, t)
 
-    def _by_kv(self, name: str, kv_bytes: np.ndarray, run: Callable[[Table], np.ndarray]) -> np.ndarray:
+    def _by_kv(self, name: str, kv_bytes: Floats, run: Callable[[Table], Floats]) -> Floats:
         """`run` over the table `name` measured over each query's KV cache: `name.fp8` (an 8-bit cache) for
         queries of at most one byte an element, when the profile has it; else `name` (a bf16 cache)."""
         eight = f"{name}.fp8"
@@ -251,7 +254,7 @@ class KernelProfile(KernelTimes):
         h3, lat3, rp3, kvb3 = (x[:, None, None] for x in (h, lat, rp, kvb))
         peak, hbm = self.bf16_flops_per_s, self.hbm_bytes_per_s
 
-        def roof(bb: np.ndarray, cc: np.ndarray) -> np.ndarray:
+        def roof(bb: Floats, cc: Floats) -> Floats:
             return roofline_s(2.0 * bb * h3 * cc * (2 * lat3 + rp3), kvb3 * bb * cc * (lat3 + rp3), peak, hbm)
         if "mla_decode" in self._tables:
             coords = _logs(h[:, None])
@@ -261,7 +264,7 @@ class KernelProfile(KernelTimes):
         return _out(shape, self._by_kv("attn_decode", kvb, lambda table: evaluate(
             table, coords, b, c, roof, self.floor_s, lower=lower)))
 
-    def fused_moe_measured(self) -> tuple[tuple[str, int, int, int, int, int, int], ...]:
+    def fused_moe_measured(self) -> tuple[FusedShape, ...]:
         return tuple(sorted(self._fused))
 
     def all_reduce_covers(self, gpus: int) -> bool:
@@ -310,7 +313,7 @@ class KernelProfile(KernelTimes):
         shape, (nb,) = _flat(nbytes)
         hbm = self.hbm_bytes_per_s
 
-        def roof(_o: np.ndarray, bb: np.ndarray) -> np.ndarray:
+        def roof(_o: Floats, bb: Floats) -> Floats:
             return bb / hbm
         return _out(shape, evaluate(self._tables[key], np.zeros((len(nb), 0)), np.zeros_like(nb), nb, roof,
                                      self.floor_s, lower=lower))

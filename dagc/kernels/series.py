@@ -17,13 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from .tables import PeakSet, dtype_name, roofline_s
+from .tables import Floats, PeakSet, dtype_name, roofline_s
 
-__all__ = ["A2A_DEEPEP", "A2A_FUSED", "DEEPEP_LL_MAX_TOKENS_PER_RANK", "FUSED", "MOE_KERNELS", "MOE_MATRICES",
-           "WIDE_EP_MIN_RANKS", "Series", "all_reduce_series", "fused_moe_s", "fused_series", "moe_a2a", "moe_kernel",
-           "moe_roofline_s", "monotone_series", "series_s", "wide_ep"]
+__all__ = ["A2A_DEEPEP", "A2A_FUSED", "DEEPEP_LL_MAX_TOKENS_PER_RANK", "FUSED", "FusedShape", "MOE_KERNELS",
+           "MOE_MATRICES", "WIDE_EP_MIN_RANKS", "Series", "all_reduce_series", "fused_moe_s", "fused_series", "moe_a2a",
+           "moe_kernel", "moe_roofline_s", "monotone_series", "series_s", "wide_ep"]
 
-Series = tuple[np.ndarray, np.ndarray]      # (log x ascending, log seconds non-decreasing)
+Series = tuple[Floats, Floats]      # (log x ascending, log seconds non-decreasing)
 
 FUSED = "fused"                              # the engine's fused MoE kernel (Triton, CUTLASS)
 MOE_KERNELS = (FUSED, "deepep_ll", "deepep_normal")
@@ -57,12 +57,12 @@ def monotone_series(points: Mapping[float, float]) -> Series:
     return np.log(np.maximum(x, 1.0)), np.log(s)
 
 
-def _flat(x: Any) -> tuple[tuple[int, ...], np.ndarray]:
+def _flat(x: Any) -> tuple[tuple[int, ...], Floats]:
     a = np.asarray(x, dtype=np.float64)
     return a.shape, a.reshape(-1)
 
 
-def _out(shape: tuple[int, ...], t: np.ndarray) -> Any:
+def _out(shape: tuple[int, ...], t: Floats) -> Any:
     return np.float64(t[0]) if shape == () else t.reshape(shape)
 
 
@@ -84,7 +84,7 @@ def series_s(series: Series, x: Any, floor_s: float) -> Any:
 
 
 def moe_roofline_s(tokens: Any, dtype: str, hidden: int, inter: int, topk: int, experts: int, tp: int, ep: int,
-                   peaks: PeakSet) -> np.ndarray:
+                   peaks: PeakSet) -> Floats:
     """Seconds at the roofline of one rank's routed experts when `tokens` tokens enter its EP group routed
     evenly: r = tokens·topk/ep rows, each through `MOE_MATRICES` matrices of hidden × inter/tp
     (2·r·3·hidden·inter/tp flops), reading the weights of min(experts/ep, r) experts (every rank's experts
@@ -182,10 +182,13 @@ def all_reduce_series(rows: Iterable[Any]) -> dict[int, Series]:
     return {gpus: monotone_series(points) for gpus, points in by.items()}
 
 
-def fused_series(rows: Iterable[Any]) -> dict[tuple, dict[str, Series]]:
+FusedShape = tuple[str, int, int, int, int, int, int]   # (dtype, hidden, inter, topk, experts, tp, ep)
+
+
+def fused_series(rows: Iterable[Any]) -> dict[FusedShape, dict[str, Series]]:
     """The MoE rows by shape and kernel, each series sorted by tokens (the last of equal counts kept), as its
     monotone envelope (`monotone_series`)."""
-    by: dict[tuple, dict[str, dict[float, float]]] = {}
+    by: dict[FusedShape, dict[str, dict[float, float]]] = {}
     for r in rows:
         key = (r.dtype, r.hidden, r.inter, r.topk, r.experts, r.tp, r.ep)
         by.setdefault(key, {}).setdefault(r.kernel, {})[r.tokens] = r.seconds

@@ -13,12 +13,15 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 
-__all__ = ["KV_BYTES", "PeakSet", "Roofline", "Table", "by_cache", "dtype_name", "evaluate", "make_table", "past_batch",
-           "roofline_s"]
+__all__ = ["KV_BYTES", "Floats", "PeakSet", "Roofline", "Table", "by_cache", "dtype_name", "evaluate", "make_table",
+           "past_batch", "roofline_s"]
+
+Floats = npt.NDArray[np.float64]
 
 _NEIGHBOURS = 2                    # measured shapes blended for a shape that was not measured
 
@@ -65,7 +68,7 @@ class PeakSet:
         return "bf16", self.bf16, 2.0, 2.0
 
 
-def roofline_s(flops: Any, nbytes: Any, peak: float, hbm: float) -> np.ndarray:
+def roofline_s(flops: Any, nbytes: Any, peak: float, hbm: float) -> Floats:
     """Seconds at the roofline: the larger of the compute time and the HBM time."""
     return np.maximum(np.asarray(flops, dtype=np.float64) / peak, np.asarray(nbytes, dtype=np.float64) / hbm)
 
@@ -77,10 +80,10 @@ def roofline_s(flops: Any, nbytes: Any, peak: float, hbm: float) -> np.ndarray:
 class _Series:
     """One measured shape: log efficiency over (outer, inner) token coordinates, as rows of the outer one."""
 
-    outer: np.ndarray                                 # log outer token values, sorted (one 0.0 when there is none)
-    rows: tuple[tuple[np.ndarray, np.ndarray], ...]   # per outer value: (log inner sorted, log efficiency)
+    outer: Floats                             # log outer token values, sorted (one 0.0 when there is none)
+    rows: tuple[tuple[Floats, Floats], ...]   # per outer value: (log inner sorted, log efficiency)
 
-    def log_eff(self, lo: np.ndarray, li: np.ndarray) -> np.ndarray:
+    def log_eff(self, lo: Floats, li: Floats) -> Floats:
         if len(self.rows) == 1:
             return np.interp(li, *self.rows[0])
         vals = np.stack([np.interp(li, xs, ys) for xs, ys in self.rows])
@@ -88,17 +91,18 @@ class _Series:
         lam = np.clip((lo - self.outer[j]) / (self.outer[j + 1] - self.outer[j]), 0.0, 1.0)
         lower = np.take_along_axis(vals, j[None], 0)[0]
         upper = np.take_along_axis(vals, (j + 1)[None], 0)[0]
-        return lower * (1.0 - lam) + upper * lam
+        blended: Floats = lower * (1.0 - lam) + upper * lam
+        return blended
 
 
 @dataclass(frozen=True, eq=False)
 class Table:
     """The measured series of one kernel class, and where their efficiencies bend."""
 
-    shapes: np.ndarray           # (S, d) log shape coordinates of the series
+    shapes: Floats               # (S, d) log shape coordinates of the series
     series: tuple[_Series, ...]
-    outer_breaks: np.ndarray     # raw token values where some series' efficiency bends
-    inner_breaks: np.ndarray
+    outer_breaks: Floats         # raw token values where some series' efficiency bends
+    inner_breaks: Floats
     max_log_eff: float = 0.0     # the largest log efficiency of any series: `evaluate`'s lower bound divides by it
 
 
@@ -127,14 +131,14 @@ def make_table(points: Sequence[tuple[tuple[float, ...], float, float, float, fl
                   outer if len(outer) > 1 else np.empty(0), _unique(pts_all[:, 1]), top)
 
 
-def _unique(values: np.ndarray) -> np.ndarray:
+def _unique(values: Floats) -> Floats:
     """`np.unique(values)` of a float vector without NaN (a validated profile's): numpy's own, asked
     for no indices, imports `numpy.ma` to ask whether the vector is masked, a quarter of the time
     numpy takes to import, on every run."""
     return np.array(sorted(set(values.tolist())), dtype=np.float64)
 
 
-def _weights(table: Table, shape: np.ndarray) -> np.ndarray:
+def _weights(table: Table, shape: Floats) -> Floats:
     """(Q, S) blend weights: an exact shape alone, else the nearest ones by inverse squared log distance."""
     if len(shape) and bool((shape == shape[0]).all()):     # the usual query: one shape, many token counts
         return np.broadcast_to(_weights_of(table, tuple(shape[0].tolist())), (len(shape), len(table.series)))
@@ -142,7 +146,7 @@ def _weights(table: Table, shape: np.ndarray) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=4096)
-def _weights_of(table: Table, shape: tuple[float, ...]) -> np.ndarray:
+def _weights_of(table: Table, shape: tuple[float, ...]) -> Floats:
     """`_weights` of one shape, (1, S), remembered: a model's ops ask the same few shapes again and
     again (read-only: it is shared)."""
     w = _blend(table, np.array([shape], dtype=np.float64).reshape(1, -1))
@@ -150,7 +154,7 @@ def _weights_of(table: Table, shape: tuple[float, ...]) -> np.ndarray:
     return w
 
 
-def _blend(table: Table, shape: np.ndarray) -> np.ndarray:
+def _blend(table: Table, shape: Floats) -> Floats:
     """`_weights`, computed."""
     d2 = ((shape[:, None, :] - table.shapes[None, :, :]) ** 2).sum(axis=-1)
     k = min(_NEIGHBOURS, d2.shape[1])
@@ -161,16 +165,16 @@ def _blend(table: Table, shape: np.ndarray) -> np.ndarray:
     w[exact] = 0.0
     w[exact, 0] = 1.0
     w /= w.sum(axis=1, keepdims=True)
-    out = np.zeros_like(d2)
+    out: Floats = np.zeros_like(d2)
     np.put_along_axis(out, idx, w, axis=1)
     return out
 
 
-Roofline = Callable[[np.ndarray, np.ndarray], np.ndarray]
+Roofline = Callable[[Floats, Floats], Floats]
 
 
-def evaluate(table: Table, shape: np.ndarray, outer: np.ndarray, inner: np.ndarray, roof: Roofline,
-              floor_s: float, lower: bool = False) -> np.ndarray:
+def evaluate(table: Table, shape: Floats, outer: Floats, inner: Floats, roof: Roofline,
+              floor_s: float, lower: bool = False) -> Floats:
     """Seconds for Q queries: shape (Q, d) in log space, raw outer/inner tokens (Q,); `roof(O, I)` gives
     the roofline at token arrays of shape (Q, A, B) broadcast from (Q, A, 1) and (Q, 1, B).
 
@@ -181,7 +185,8 @@ def evaluate(table: Table, shape: np.ndarray, outer: np.ndarray, inner: np.ndarr
     clamped to its measured range, so it is at most the largest measured."""
     if lower:
         at = roof(outer[:, None, None], inner[:, None, None]).reshape(len(outer), -1)[:, 0]
-        return np.maximum(at / np.exp(table.max_log_eff), floor_s)
+        bound: Floats = np.maximum(at / np.exp(table.max_log_eff), floor_s)
+        return bound
     w = _weights(table, shape)
     cand_o = np.concatenate([outer[:, None], np.minimum(table.outer_breaks[None, :], outer[:, None])], axis=1)
     cand_i = np.concatenate([inner[:, None], np.minimum(table.inner_breaks[None, :], inner[:, None])], axis=1)
@@ -192,11 +197,12 @@ def evaluate(table: Table, shape: np.ndarray, outer: np.ndarray, inner: np.ndarr
     for s in np.flatnonzero(w.any(axis=0)):
         log_eff += w[:, s, None, None] * table.series[s].log_eff(lo, li)
     t = roof(big_o, big_i) / np.exp(log_eff)
-    return np.maximum(t.max(axis=(1, 2)), floor_s)
+    seconds: Floats = np.maximum(t.max(axis=(1, 2)), floor_s)
+    return seconds
 
 
-def past_batch(table: Table, coords: np.ndarray, b: np.ndarray, c: np.ndarray, roof: Roofline, floor_s: float,
-               lower: bool) -> np.ndarray:
+def past_batch(table: Table, coords: Floats, b: Floats, c: Floats, roof: Roofline, floor_s: float,
+               lower: bool) -> Floats:
     """`evaluate` of a decode table whose outer coordinate is the batch, except past its largest measured
     batch B1 (the one before it B0): t(B) = t(B1) + (B − B1) · (t(B1) − t(B0)) / (B1 − B0), the last
     measured per-request slope at the query's context and shape, at least the roofline at the datasheet
@@ -219,7 +225,17 @@ def past_batch(table: Table, coords: np.ndarray, b: np.ndarray, c: np.ndarray, r
 KV_BYTES = {"bf16": 2.0, "fp8": 1.0}      # bytes an element of the KV cache a decode row read
 
 
-def by_cache(rows: list, name: str) -> dict[str, list]:
+class _CacheRow(Protocol):
+    """A decode row of a kernel profile: the KV cache it read."""
+
+    @property
+    def kv(self) -> str: ...
+
+
+_Row = TypeVar("_Row", bound=_CacheRow)
+
+
+def by_cache(rows: list[_Row], name: str) -> dict[str, list[_Row]]:
     """Decode rows by the cache they read: `name` (bf16; an 8-bit table's rows when there is no bf16 one)
     and `name.fp8`."""
     bf16 = [r for r in rows if r.kv == "bf16"]

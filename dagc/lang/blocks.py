@@ -12,11 +12,12 @@ from __future__ import annotations
 import enum
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from lark import Token
-from lark.tree import Meta
+from lark import Token, Tree
+from lark.tree import Branch, Meta
 
 from ..diagnostics import Diagnostic, Severity
 from ..source import SourceFile, Span
@@ -24,8 +25,8 @@ from ..units import UNITS, Dimension, Unit, format_si, lookup
 from .fields import CLUSTER_FIELDS, MODEL_FIELDS, WORKLOAD_FIELDS, Field, did_you_mean, nearest
 from .hints import unit_hint
 
-__all__ = ["BAD", "Bad", "Collector", "Item", "ItemKind", "Value", "ValueKind", "node_span", "read_block",
-           "read_value", "unit_dimension"]
+__all__ = ["BAD", "Bad", "Collector", "Item", "ItemKind", "Value", "ValueKind", "child_tree", "node_span",
+           "read_block", "read_value", "subtrees", "unit_dimension"]
 
 _NUM_RE = re.compile(r"[+-]?(?:\d[\d_]*(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 
@@ -38,6 +39,21 @@ def node_span(src: SourceFile, node: Meta | Token) -> Span:
     if getattr(node, "empty", True):
         return src.whole()
     return src.span(node.start_pos, node.end_pos)
+
+
+def subtrees(children: Sequence[Branch[Token]]) -> list[Tree[Token]]:
+    """Children the grammar makes rules, never tokens: a plan's statements, a fleet's items, a strategy's
+    scope and options."""
+    trees = [c for c in children if isinstance(c, Tree)]
+    assert len(trees) == len(children), "the grammar makes these rules"
+    return trees
+
+
+def child_tree(node: Tree[Token], i: int) -> Tree[Token]:
+    """The `i`-th child of `node`, one the grammar makes a rule (a block, a value)."""
+    child = node.children[i]
+    assert isinstance(child, Tree), "the grammar makes this child a rule"
+    return child
 
 
 class Bad:
@@ -364,8 +380,10 @@ def _out_of_range(out: Collector, x: float, text: str, spec: Field, dim: Dimensi
 
 
 def _in_base_unit(x: float, dim: Dimension) -> str:
-    """A bound in its dimension's unit of factor 1 (`1e-06 requests/s`, `10 s`); `(SI)` after the number
-    for a dimension without one (a share)."""
+    """A bound in its dimension's unit of factor 1 (`1e-06 requests/s`, `10 s`); a share in per cent (`100 %`);
+    `(SI)` after the number for another dimension without one."""
+    if dim is Dimension.RATIO:
+        return f"{x * 100:g} %"
     base = next((u.name for u in UNITS.values() if u.dimension is dim and u.factor == 1.0 and not u.per_gpu), None)
     return f"{x:g} {base}" if base else f"{x:g} (SI)"
 

@@ -105,7 +105,7 @@ class CalibrationFile(_Strict):
         return v
 
 
-def _where(loc: tuple) -> str:
+def _where(loc: tuple[int | str, ...]) -> str:
     return ".".join(f"[{x}]" if isinstance(x, int) else str(x) for x in loc).replace(".[", "[") or "the file"
 
 

@@ -44,7 +44,7 @@ def lower_engine(out: Collector, written: str | Bad | None, span: Span | None) -
                                              "torch": "pytorch"})
         return out.error("E101", f"unknown engine `{quote(name)}`", span,
                          (f"did you mean `{best}`? " if best else "") + f"the engines dagc knows: {known}")
-    engine = cast(EngineName, name)
+    engine: EngineName = name          # narrowed: one of ENGINE_NAMES
     if not at:
         return engine_of(engine)
     public, plus, local = release.partition("+")

@@ -7,11 +7,12 @@ and `nearest`, the "did you mean" helper behind every E101.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
+from typing import TypedDict
 
 from ..plan.model import DType
-from ..plan.workload import PERCENTILE_KINDS, PERCENTILES, RequirementKind
+from ..plan.workload import PERCENTILE_KINDS, PERCENTILES, Overlap, RequirementKind
 from ..units import Dimension
 
 __all__ = ["Field", "nearest", "did_you_mean", "MODEL_FIELDS", "MOE_FIELDS", "MLA_FIELDS", "WINDOW_FIELDS",
@@ -19,12 +20,12 @@ __all__ = ["Field", "nearest", "did_you_mean", "MODEL_FIELDS", "MOE_FIELDS", "ML
            "CLUSTER_FIELDS",
            "GPU_FIELDS", "EFFICIENCY_FIELDS", "LATENCY_FIELDS", "WORKLOAD_FIELDS", "TRAFFIC_FIELDS",
            "REQUIREMENT_DIMENSIONS", "LOAD_ONLY", "LENGTHS", "LENGTH_CV_LIMIT", "REQUIREMENT_NAMES", "requirement_name",
-           "SUBBLOCKS", "MAX_COUNT", "STRATEGY_OPTIONS", "AXIS_WORDS", "AXES_SAID"]
+           "SUBBLOCKS", "MAX_COUNT", "STRATEGY_OPTIONS", "StrategyOptions", "AXIS_WORDS", "AXES_SAID"]
 
 MAX_COUNT = 2**40
 
 
-def nearest(word: str, choices, aliases: Mapping[str, str] | None = None) -> str | None:
+def nearest(word: str, choices: Iterable[str], aliases: Mapping[str, str] | None = None) -> str | None:
     """The known name `word` stands for, for "did you mean" hints — only one that means the same.
 
     A name qualifies when it is `word` written another way: another case, `-`/`_`/`.` or a space
@@ -68,7 +69,7 @@ def _parts(name: str) -> list[str]:
     return [p for p in re.split(r"[-_.\s]+", name.lower()) if p]
 
 
-def did_you_mean(word: str, choices, aliases: Mapping[str, str] | None = None) -> str:
+def did_you_mean(word: str, choices: Collection[str], aliases: Mapping[str, str] | None = None) -> str:
     """`did you mean `x`?` for the name `word` stands for (`nearest`), else the names to choose from.
 
     Example:
@@ -134,7 +135,7 @@ LENGTH_CV_LIMIT = 4.0              # the widest spread of drawn lengths, as a co
 RAMP_LIMIT = 86_400.0              # the longest ramp, seconds (a day)
 
 
-def _int(lo=1, hi=MAX_COUNT) -> Field:
+def _int(lo: float = 1, hi: float = MAX_COUNT) -> Field:
     return Field("int", Dimension.COUNT, lo, hi)
 
 
@@ -222,6 +223,16 @@ def requirement_name(name: str) -> tuple[RequirementKind, int | None] | None:
 # A strategy's execution options (`with microbatches 2 overlap microbatch`): `dagc.lang.flatten` reads
 # them, the parser's diagnostics name a word after one's value.
 STRATEGY_OPTIONS = ("microbatches", "overlap", "redundant")
+
+
+class StrategyOptions(TypedDict, total=False):
+    """A strategy's `with …` options as read, by `Strategy`'s field names."""
+
+    microbatches: int
+    overlap: Overlap
+    redundant: int
+
+
 # What each axis is called in words, which a hint accepts for it (`expert 8` → `ep`), and says.
 AXIS_WORDS = {"data": "dp", "ddp": "dp", "pipeline": "pp", "tensor": "tp", "context": "cp", "sequence": "sp",
               "expert": "ep", "experts": "ep"}

@@ -17,7 +17,7 @@ from ..diagnostics import Diagnostic, Severity
 from ..plan.strategy import POOL_ROLES, Axis, AxisNode, Pool, Strategy, StrategyDecl
 from ..plan.workload import Overlap
 from ..source import Span
-from .fields import AXES_SAID, AXIS_WORDS, STRATEGY_OPTIONS, did_you_mean, nearest
+from .fields import AXES_SAID, AXIS_WORDS, STRATEGY_OPTIONS, StrategyOptions, did_you_mean, nearest
 from .hints import axis_word_hint, scope_hint
 
 __all__ = ["MAX_DEGREE", "PRODUCT_CAP", "flatten"]
@@ -125,7 +125,7 @@ def _pool_axes(decl: StrategyDecl, diags: list[Diagnostic]) -> dict[str, AxisNod
     return None if diags else found
 
 
-def _pool(a: AxisNode, options: dict, diags: list[Diagnostic]) -> Pool | None:
+def _pool(a: AxisNode, options: StrategyOptions, diags: list[Diagnostic]) -> Pool | None:
     """One pool: its count of instances and its scope flattened as a strategy of its own (E205 when
     either is missing or wrong; the scope's own diagnostics as any strategy's)."""
     role, n = a.name, a.degree
@@ -169,11 +169,11 @@ MAX_REDUNDANT = 65_536          # redundant expert slots per MoE layer (DeepSeek
 _COUNTS = {"microbatches": (1, MAX_MICROBATCHES, "microbatches"), "redundant": (0, MAX_REDUNDANT, "redundant slots")}
 
 
-def _options(written: Iterable[tuple[str, str, Span]]) -> tuple[dict, list[Diagnostic]]:
+def _options(written: Iterable[tuple[str, str, Span]]) -> tuple[StrategyOptions, list[Diagnostic]]:
     """A strategy's `with …` options: `microbatches N` (a whole number, 1–100,000), `overlap
     none|microbatch` and `redundant R` (extra expert slots per MoE layer, 0–65,536); each at most once
     (E101 unknown, E104 bad value or repeated)."""
-    out: dict = {}
+    out: StrategyOptions = {}
     diags: list[Diagnostic] = []
     for name, value, span in written:
         if name not in OPTIONS:
@@ -188,13 +188,15 @@ def _options(written: Iterable[tuple[str, str, Span]]) -> tuple[dict, list[Diagn
             if n is None or not low <= n <= high:
                 diags.append(Diagnostic("E104", Severity.ERROR, f"{what} must be a whole number from {low} to "
                                         f"{high:,}", span, f"write e.g. `with {name} {max(low, 4)}`"))
+            elif name == "microbatches":
+                out["microbatches"] = n
             else:
-                out[name] = n
+                out["redundant"] = n
         elif value not in ("none", "microbatch"):
             diags.append(Diagnostic("E101", Severity.ERROR, f"unknown overlap `{value}`", span,
                                     "write `overlap none` or `overlap microbatch`"))
         else:
-            out[name] = Overlap(value)
+            out["overlap"] = Overlap(value)
     return out, diags
 
 

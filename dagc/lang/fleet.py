@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from lark import Token, Tree
 
@@ -29,7 +30,7 @@ from ..plan.plan import Plan
 from ..plan.presets import GPU_PRESETS
 from ..source import SourceFile, Span
 from ..units import Dimension
-from .blocks import BAD, Collector, Item, Value, node_span, read_block, read_value
+from .blocks import BAD, Collector, Item, Value, node_span, read_block, read_value, subtrees
 from .cluster import CLUSTER_BLOCK_FIELDS
 from .fields import WORKLOAD_FIELDS, Field, did_you_mean
 from .fleet_ir import Fleet, FleetGpu, FleetMix, FleetPoint, FleetSweep
@@ -53,7 +54,7 @@ _FLEET_VALUES = {"rate": WORKLOAD_FIELDS["rate"]}
 _MIX_FIELDS = {**WORKLOAD_FIELDS, "weight": Field("ratio", Dimension.RATIO, 1e-9, 1e9)}
 
 
-def read_fleet(tree: Tree, src: SourceFile, plan: Plan | None = None) -> Fleet | None:
+def read_fleet(tree: Tree[Token], src: SourceFile, plan: Plan | None = None) -> Fleet | None:
     """The plan's `fleet` statement (None when it has none).
 
     With `plan`, a GPU type without a price is E103 when the plan's objective is `cost` or its cluster
@@ -62,7 +63,7 @@ def read_fleet(tree: Tree, src: SourceFile, plan: Plan | None = None) -> Fleet |
     Raises:
         PlanError: the fleet's diagnostics, located in the plan.
     """
-    found = [st for st in tree.children if st.data == "fleet"]
+    found = [st for st in subtrees(tree.children) if st.data == "fleet"]
     if not found:
         return None
     out = Collector()
@@ -77,7 +78,7 @@ def read_fleet(tree: Tree, src: SourceFile, plan: Plan | None = None) -> Fleet |
     sweeps: list[FleetSweep] = []
     values: dict[str, object] = {}
     seen: dict[str, Span] = {}
-    for item in found[0].children:
+    for item in subtrees(found[0].children):
         children = [lw.transform(c) if isinstance(c, Tree) else c for c in item.children]
         if item.data == "fleet_gpu":
             gpu = _gpu(out, src, item, children)
@@ -118,7 +119,7 @@ def _whole(out: Collector, src: SourceFile, fleet: Fleet, plan: Plan | None) -> 
                   "sweep fewer GPU types or values, or split the fleet into several plans (docs/limits.md)")
 
 
-def _mix(out: Collector, src: SourceFile, item: Tree, children: list, mixes: list[FleetMix]) -> None:
+def _mix(out: Collector, src: SourceFile, item: Tree[Token], children: list[Any], mixes: list[FleetMix]) -> None:
     """`mix "chat" { weight = 0.7  rate = 10 requests/s  prompt = 1024 }`: a traffic mix, its workload fields
     checked as the workload's (none: the workload as written)."""
     label, block = children
@@ -146,7 +147,7 @@ def _first(out: Collector, src: SourceFile, name: Token, seen: dict[str, Span]) 
     return True
 
 
-def _field(out: Collector, src: SourceFile, item: Tree, children: list, sweeps: list[FleetSweep],
+def _field(out: Collector, src: SourceFile, item: Tree[Token], children: list[Any], sweeps: list[FleetSweep],
            values: dict[str, object]) -> None:
     """A `name = value` or `name = [values]` of the fleet: the rate, or a swept field of the cluster."""
     name = str(children[0])
@@ -163,7 +164,7 @@ def _field(out: Collector, src: SourceFile, item: Tree, children: list, sweeps: 
                   did_you_mean(name, [*_SWEPT, *_FLEET_VALUES, "gpu"]))
 
 
-def _gpu(out: Collector, src: SourceFile, item: Tree, children: list) -> FleetGpu | None:
+def _gpu(out: Collector, src: SourceFile, item: Tree[Token], children: list[Any]) -> FleetGpu | None:
     label: Token = children[0]
     name, label_span = str(label)[1:-1], node_span(src, label)
     if name not in GPU_PRESETS:
@@ -178,7 +179,7 @@ def _gpu(out: Collector, src: SourceFile, item: Tree, children: list) -> FleetGp
     return FleetGpu(name, text, price, node_span(src, item.meta))
 
 
-def _sweep(out: Collector, src: SourceFile, span: Span, name: str, elements: list,
+def _sweep(out: Collector, src: SourceFile, span: Span, name: str, elements: Sequence[Value | Token],
            listed: bool) -> FleetSweep | None:
     if listed and not elements:
         out.error("E104", f"the fleet's `{name}` lists no value", span,
@@ -200,7 +201,8 @@ def _sweep(out: Collector, src: SourceFile, span: Span, name: str, elements: lis
     return FleetSweep(name, texts, tuple(at for _, at in written))
 
 
-def _expanded(out: Collector, src: SourceFile, name: str, elements: list) -> list[tuple[str, Span]] | None:
+def _expanded(out: Collector, src: SourceFile, name: str, elements: Sequence[Value | Token]
+              ) -> list[tuple[str, Span]] | None:
     """The values as written, each `...` replaced by the whole numbers between its neighbours in the step of
     the two before it (`8, 16, ..., 64`: 24 to 56 by 8), located at the `...`."""
     written: list[tuple[str, Span]] = []

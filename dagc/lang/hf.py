@@ -16,6 +16,7 @@ import math
 import re
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from ..diagnostics import Diagnostic, PlanError, Severity, quote
 from ..source import SourceFile, Span
@@ -51,7 +52,7 @@ def _kind_of(value: object) -> str:
     return names.get(type(value), "not a number")
 
 
-def load_hf_config(path: Path, at: Span) -> tuple[dict | None, list[Diagnostic]]:
+def load_hf_config(path: Path, at: Span) -> tuple[dict[str, Any] | None, list[Diagnostic]]:
     """Read `path` and map its fields; `at` locates the `model from` statement.
 
     Returns:
@@ -92,7 +93,7 @@ class _Reader:
     """Reads the config's integers, each against the range of the plan field it becomes,
     collecting a diagnostic per missing or bad key."""
 
-    def __init__(self, cfg: dict, src: SourceFile, at: Span):
+    def __init__(self, cfg: dict[str, Any], src: SourceFile, at: Span):
         self.cfg, self.src, self.at = cfg, src, at
         self.diags: list[Diagnostic] = []
         self.name = quote(Path(src.path).name)
@@ -101,14 +102,14 @@ class _Reader:
         """A diagnostic pointing at `key` in the config (or at the `model from` statement)."""
         self.diags.append(Diagnostic(code, Severity.ERROR, message, _key_span(self.src, key, self.at), hint))
 
-    def need(self, key: str, field: Field):
+    def need(self, key: str, field: Field) -> int | None:
         if self.cfg.get(key) is None:
             self.diags.append(Diagnostic("E103", Severity.ERROR, f"`{self.name}` has no `{key}`", self.at,
                                          f"add `{key}` to the config, or write the model out in full"))
             return None
         return self.integer(key, field)
 
-    def integer(self, key: str, field: Field, default=None):
+    def integer(self, key: str, field: Field, default: int | None = None) -> int | None:
         cfg = self.cfg
         if key not in cfg or cfg[key] is None:
             return default
@@ -128,13 +129,13 @@ class _Reader:
         return value
 
 
-def _map(cfg: dict, src: SourceFile, at: Span) -> tuple[dict | None, list[Diagnostic]]:
+def _map(cfg: dict[str, Any], src: SourceFile, at: Span) -> tuple[dict[str, Any] | None, list[Diagnostic]]:
     text = cfg.get("text_config")
     if isinstance(text, dict) and "num_hidden_layers" not in cfg:
         # a multimodal checkpoint (Llama 4): the language model's fields, its vision encoder not costed
         cfg = {**{k: v for k, v in cfg.items() if k in ("quantization_config", "torch_dtype")}, **text}
     r = _Reader(cfg, src, at)
-    out: dict = {}
+    out: dict[str, Any] = {}
     head_dim = _map_shape(r, out)
     _map_dtype(r, out)
     _map_attention(r, out, head_dim)
@@ -145,7 +146,7 @@ def _map(cfg: dict, src: SourceFile, at: Span) -> tuple[dict | None, list[Diagno
     return out, r.diags
 
 
-def _map_shape(r: _Reader, out: dict) -> int | None:
+def _map_shape(r: _Reader, out: dict[str, Any]) -> int | None:
     """Layers, widths, heads, vocabulary and tied embeddings; returns the config's head_dim."""
     out["layers"] = r.need("num_hidden_layers", MODEL_FIELDS["layers"])
     out["hidden"] = r.need("hidden_size", MODEL_FIELDS["hidden"])
@@ -164,7 +165,7 @@ def _map_shape(r: _Reader, out: dict) -> int | None:
     return head_dim
 
 
-def _map_dtype(r: _Reader, out: dict) -> None:
+def _map_dtype(r: _Reader, out: dict[str, Any]) -> None:
     """The weights' dtype (fp8 when the config is quantised so) and the KV cache's."""
     cfg = r.cfg
     dtype = cfg.get("torch_dtype", cfg.get("dtype", "bfloat16"))
@@ -187,7 +188,7 @@ def _map_dtype(r: _Reader, out: dict) -> None:
     out["kv_cache"] = "bf16" if out.get("weights") in ("fp8", "int8", "int4", None) else out.get("weights")
 
 
-def _map_attention(r: _Reader, out: dict, head_dim: int | None) -> None:
+def _map_attention(r: _Reader, out: dict[str, Any], head_dim: int | None) -> None:
     if r.cfg.get("kv_lora_rank") is not None:
         out["attention"] = "mla"
         # MLA has no head_dim; v_head stands in
@@ -201,7 +202,7 @@ def _map_attention(r: _Reader, out: dict, head_dim: int | None) -> None:
         out["attention"] = "gqa"
 
 
-def _map_experts(r: _Reader, out: dict) -> None:
+def _map_experts(r: _Reader, out: dict[str, Any]) -> None:
     """The moe block: a dense model's ffn, or the routed and shared experts and the activation."""
     cfg = r.cfg
     expert_key = next((k for k in _EXPERT_KEYS if cfg.get(k)), None)
@@ -217,7 +218,7 @@ def _map_experts(r: _Reader, out: dict) -> None:
     else:  # Mixtral: intermediate_size is the expert's
         ffn = r.need("intermediate_size", _at_least_one(MOE_FIELDS["ffn"]))
     shared = r.integer("n_shared_experts", MOE_FIELDS["shared"], 0) or 0
-    shared_ffn = r.integer("shared_expert_intermediate_size", MOE_FIELDS["shared_ffn"], 0) or 0
+    shared_ffn: int | None = r.integer("shared_expert_intermediate_size", MOE_FIELDS["shared_ffn"], 0) or 0
     if shared_ffn and not shared:
         shared = 1  # Qwen2-MoE style: one shared expert of that size
     if shared and not shared_ffn:
@@ -245,7 +246,7 @@ def _map_experts(r: _Reader, out: dict) -> None:
     out["moe"]["gated"] = act in ("silu", "swiglu")
 
 
-def _map_window(r: _Reader, out: dict) -> None:
+def _map_window(r: _Reader, out: dict[str, Any]) -> None:
     """Windowed attention: gpt-oss's `layer_types` with `sliding_window`, Llama 4's `attention_chunk_size`
     with its global layers every `no_rope_layer_interval`, or a `sliding_window` on every layer (unless
     `use_sliding_window` is false, as Qwen's configs say). A pattern `window { full_every }` cannot

@@ -10,7 +10,7 @@ an eighth of `GB/s`); otherwise it lists what dagc reads. Never a value that is 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from ..plan.cluster import Gpu
@@ -307,7 +307,7 @@ def scope_hint(a: AxisNode) -> str:
     def text(x: AxisNode) -> str:
         return x.name if x.degree is None else f"{x.name} {x.degree:g}"
 
-    def texts(xs) -> str:
+    def texts(xs: Iterable[AxisNode]) -> str:
         return " ".join(text(x) for x in xs)
     assert a.body is not None
     outers = [x for d in a.body for x in d if x.name in (Axis.DP.value, Axis.PP.value)]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from lark import Token, Transformer, Tree, v_args
 from lark.tree import Meta
@@ -48,6 +49,7 @@ from .blocks import (
     ValueKind,
     node_span,
     read_block,
+    subtrees,
 )
 from .calibration import calibrated_cluster, read_calibration
 from .cluster import lower_cluster
@@ -79,7 +81,7 @@ _EXAMPLES = {"model": 'model preset "mixtral-8x7b"', "cluster": 'cluster { gpus 
 
 
 @v_args(meta=True)
-class Lowering(Transformer):
+class Lowering(Transformer[Token, Any]):   # a statement lowers to its own type: a Model, a Cluster, …
     """One method per alias of the grammar; `out` collects what the statements find."""
 
     def __init__(self, src: SourceFile, roots: ImportRoots) -> None:
@@ -107,37 +109,37 @@ class Lowering(Transformer):
     def block(self, meta: Meta, items: list[Item]) -> tuple[Item, ...]:
         return tuple(items)
 
-    def assign(self, meta: Meta, children: list) -> Item:
+    def assign(self, meta: Meta, children: list[Any]) -> Item:
         name, value = children
         return Item(ItemKind.ASSIGN, str(name), node_span(self.src, meta), node_span(self.src, name), value=value)
 
-    def subblock(self, meta: Meta, children: list) -> Item:
+    def subblock(self, meta: Meta, children: list[Any]) -> Item:
         name, block = children
         return Item(ItemKind.SUBBLOCK, str(name), node_span(self.src, meta), node_span(self.src, name), block=block)
 
-    def assign_from(self, meta: Meta, children: list) -> Item:
+    def assign_from(self, meta: Meta, children: list[Token]) -> Item:
         name, label = children
         return Item(ItemKind.FROM_FILE, str(name), node_span(self.src, meta), node_span(self.src, name),
                     label=str(label)[1:-1], label_span=node_span(self.src, label))
 
-    def gpu_preset(self, meta: Meta, children: list) -> Item:
+    def gpu_preset(self, meta: Meta, children: list[Token]) -> Item:
         (label,) = children
         span = node_span(self.src, meta)
         return Item(ItemKind.GPU_PRESET, "gpu", span, span, label=str(label)[1:-1],
                     label_span=node_span(self.src, label))
 
-    def gpu_custom(self, meta: Meta, children: list) -> Item:
+    def gpu_custom(self, meta: Meta, children: list[Any]) -> Item:
         label, block = children
         span = node_span(self.src, meta)
         return Item(ItemKind.GPU_CUSTOM, "gpu", span, span, block=block, label=str(label)[1:-1],
                     label_span=node_span(self.src, label))
 
-    def requirement(self, meta: Meta, children: list) -> WrittenRequirement:
+    def requirement(self, meta: Meta, children: list[Any]) -> WrittenRequirement:
         name, op, value = children
         return WrittenRequirement(name, op, value, node_span(self.src, meta), node_span(self.src, name))
 
     # ---------------------------------------------------------------- statements: meaning and diagnostics
-    def model_full(self, meta: Meta, children: list) -> Model | None:
+    def model_full(self, meta: Meta, children: list[Any]) -> Model | None:
         label, *block = children
         span = self._statement("model", meta)
         name = str(label)[1:-1]
@@ -147,7 +149,7 @@ class Lowering(Transformer):
             return None
         return lower_model(self.out, name, {}, block[0], span)
 
-    def model_preset(self, meta: Meta, children: list) -> Model | None:
+    def model_preset(self, meta: Meta, children: list[Any]) -> Model | None:
         label, *block = children
         span = self._statement("model", meta)
         name = str(label)[1:-1]
@@ -156,7 +158,7 @@ class Lowering(Transformer):
             return None
         return lower_model(self.out, name, base, block[0] if block else None, span)
 
-    def model_from(self, meta: Meta, children: list) -> Model | None:
+    def model_from(self, meta: Meta, children: list[Token]) -> Model | None:
         (label,) = children
         span = self._statement("model", meta)
         imported = imported_fields(self.out, self.roots, str(label)[1:-1], node_span(self.src, label))
@@ -165,12 +167,12 @@ class Lowering(Transformer):
         name, base = imported
         return lower_model(self.out, name, base, None, span)
 
-    def cluster(self, meta: Meta, children: list) -> Cluster | None:
+    def cluster(self, meta: Meta, children: list[tuple[Item, ...]]) -> Cluster | None:
         (block,) = children
         span = self._statement("cluster", meta)
         return lower_cluster(self.out, self.roots, block, span)
 
-    def workload(self, meta: Meta, children: list) -> Workload | None:
+    def workload(self, meta: Meta, children: list[tuple[Item, ...]]) -> Workload | None:
         (block,) = children
         span = self._statement("workload", meta)
         values, subs = read_block(self.out, block, "workload", WORKLOAD_FIELDS, SUBBLOCKS["workload"],
@@ -198,7 +200,7 @@ class Lowering(Transformer):
         self._statement("require", meta)
         return lower_requirements(self.out, written)
 
-    def objective(self, meta: Meta, children: list) -> str | None:
+    def objective(self, meta: Meta, children: list[Token]) -> str | None:
         (name,) = children
         self._statement("objective", meta)          # where the statement is, for later diagnostics
         word = str(name)
@@ -210,18 +212,18 @@ class Lowering(Transformer):
             return None
         return word
 
-    def calibration(self, meta: Meta, children: list) -> Calibration | None:
+    def calibration(self, meta: Meta, children: list[Token]) -> Calibration | None:
         (label,) = children
         self._statement("calibration", meta)
         at = self.out.spans["calibration.file"] = node_span(self.src, label)
         cal = read_calibration(self.out, self.roots, str(label)[1:-1], at)
         return cal if isinstance(cal, Calibration) else None
 
-    def strategy(self, meta: Meta, children: list) -> StrategyDecl:
+    def strategy(self, meta: Meta, children: list[Tree[Token]]) -> StrategyDecl:
         scope, *options = children
         return _decl(self.src, None, scope, node_span(self.src, meta), options)
 
-    def named_strategy(self, meta: Meta, children: list) -> StrategyDecl:
+    def named_strategy(self, meta: Meta, children: list[Any]) -> StrategyDecl:
         name, scope, *options = children
         return _decl(self.src, str(name), scope, node_span(self.src, meta), options)
 
@@ -232,12 +234,13 @@ class Lowering(Transformer):
         return span
 
 
-def _decl(src: SourceFile, name: str | None, scope: Tree, span: Span, options: list | None = None) -> StrategyDecl:
+def _decl(src: SourceFile, name: str | None, scope: Tree[Token], span: Span, options: list[Tree[Token]] | None = None
+          ) -> StrategyDecl:
     """A strategy as written; its options (`with microbatches 2 overlap microbatch`) are kept as
     (name, value, span) for `flatten` to check, and appended to the canonical text."""
     opts: list[tuple[str, str, Span]] = []
     for tree in options or ():
-        for opt in tree.children:
+        for opt in subtrees(tree.children):
             key, value = opt.children
             opts.append((str(key), str(value), node_span(src, opt.meta)))
     text = strategy_text(scope)
@@ -249,14 +252,15 @@ def _decl(src: SourceFile, name: str | None, scope: Tree, span: Span, options: l
 # -------------------------------------------------------------------- the driver
 
 
-def _statements(tree: Tree) -> dict[str, list[Tree]]:
-    by_kind: dict[str, list[Tree]] = {}
-    for st in tree.children:
+def _statements(tree: Tree[Token]) -> dict[str, list[Tree[Token]]]:
+    by_kind: dict[str, list[Tree[Token]]] = {}
+    for st in subtrees(tree.children):
         by_kind.setdefault(_STATEMENTS[st.data], []).append(st)
     return by_kind
 
 
-def _check_statements(out: Collector, src: SourceFile, by_kind: dict[str, list[Tree]]) -> None:
+
+def _check_statements(out: Collector, src: SourceFile, by_kind: dict[str, list[Tree[Token]]]) -> None:
     """One model, cluster, workload and (optional) require; at least one, at most
     MAX_STRATEGIES strategies."""
     for kind in ("model", "cluster", "workload", "require", "objective", "calibration"):
@@ -272,7 +276,7 @@ def _check_statements(out: Collector, src: SourceFile, by_kind: dict[str, list[T
             out.error("E103", f"the plan has no `{kind}` statement", end, f"add one, e.g. `{_EXAMPLES[kind]}`")
 
 
-def _lower_strategies(lw: Lowering, written: list[Tree]) -> tuple[StrategyDecl, ...]:
+def _lower_strategies(lw: Lowering, written: list[Tree[Token]]) -> tuple[StrategyDecl, ...]:
     if len(written) > MAX_STRATEGIES:
         beyond = node_span(lw.src, written[MAX_STRATEGIES].meta)
         lw.out.error("E002", f"the plan has {len(written):,} strategies; dagc checks at most {MAX_STRATEGIES} per plan",
@@ -289,7 +293,7 @@ def _lower_strategies(lw: Lowering, written: list[Tree]) -> tuple[StrategyDecl, 
     return strategies
 
 
-def _lower_plan(lw: Lowering, tree: Tree) -> Plan | None:
+def _lower_plan(lw: Lowering, tree: Tree[Token]) -> Plan | None:
     by_kind = _statements(tree)
     _check_statements(lw.out, lw.src, by_kind)
     first = {kind: lw.transform(by_kind[kind][0])
@@ -322,7 +326,8 @@ def _lower_plan(lw: Lowering, tree: Tree) -> Plan | None:
                 spans=dict(lw.out.spans))
 
 
-def lower(tree: Tree, src: SourceFile, base_dir: Path | None = None, *, allow_paths: Sequence[Path] = ()) -> Plan:
+def lower(tree: Tree[Token], src: SourceFile, base_dir: Path | None = None, *,
+          allow_paths: Sequence[Path] = ()) -> Plan:
     """Lower a parsed plan into a `Plan`.
 
     `base_dir` is the plan's directory: `model from` reads files inside it, or inside one of
@@ -349,7 +354,7 @@ def lower(tree: Tree, src: SourceFile, base_dir: Path | None = None, *, allow_pa
     return plan
 
 
-def lower_strategy(tree: Tree, src: SourceFile, name: str | None = None) -> StrategyDecl:
+def lower_strategy(tree: Tree[Token], src: SourceFile, name: str | None = None) -> StrategyDecl:
     """Lower a strategy expression, e.g. from `--strategy`: a `scope`, or a `named_scope`
     (`name = expr`, the form the CLI prints for a named strategy). An explicit `name`
     wins over the one written.
@@ -363,7 +368,7 @@ def lower_strategy(tree: Tree, src: SourceFile, name: str | None = None) -> Stra
     """
     children = list(tree.children)
     written = str(children.pop(0)) if children and not isinstance(children[0], Tree) else None
-    scope, *options = children
+    scope, *options = subtrees(children)
     span = node_span(src, scope.meta)
     if options:                         # the expression with its options, without the `name =`
         span = src.span(span.start, node_span(src, options[-1].meta).end)

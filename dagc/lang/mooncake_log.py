@@ -18,8 +18,10 @@ import itertools
 import json
 import re
 import warnings
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ..plan.workload import RequestLog
 from .log_fields import (
@@ -130,10 +132,10 @@ def _plain(lines: list[str]) -> _Columns | None:
         return None
 
 
-def _json_lines(lines: list[str], first: int) -> list[dict]:
+def _json_lines(lines: list[str], first: int) -> list[dict[str, Any]]:
     """Each line's JSON object: all at once (one `json.loads`), else line by line to find the one at fault."""
     try:
-        records = json.loads("[" + ",".join(lines) + "]")
+        records: list[dict[str, Any]] = json.loads("[" + ",".join(lines) + "]")
         if len(records) == len(lines) and all(type(r) is dict for r in records):
             return records
     except (ValueError, RecursionError):
@@ -149,7 +151,7 @@ def _json_lines(lines: list[str], first: int) -> list[dict]:
     raise LogError(None, "the log is not JSON lines", f"a {MOONCAKE_HINT}")   # pragma: no cover - a line above fails
 
 
-def _column(records: list[dict], key: str, types: tuple[type, ...], first: int) -> list:
+def _column(records: list[dict[str, Any]], key: str, types: tuple[type, ...], first: int) -> list[Any]:
     values = [r.get(key) for r in records]
     for i, v in enumerate(values):
         if type(v) not in types:
@@ -158,14 +160,14 @@ def _column(records: list[dict], key: str, types: tuple[type, ...], first: int) 
     return values
 
 
-def _floats(values: list) -> np.ndarray:
+def _floats(values: list[float]) -> npt.NDArray[np.float64]:
     try:
         return np.array(values, dtype=np.float64)
     except OverflowError:                       # an int beyond a float: infinitely late (`arrivals` says so)
         return np.array([v if type(v) is float or abs(v) < 2**1000 else np.inf for v in values], dtype=np.float64)
 
 
-def _int_column(records: list[dict], key: str, first: int) -> np.ndarray:
+def _int_column(records: list[dict[str, Any]], key: str, first: int) -> npt.NDArray[np.int64]:
     values = _column(records, key, (int,), first)
     try:
         return np.array(values, dtype=np.int64)
@@ -173,7 +175,7 @@ def _int_column(records: list[dict], key: str, first: int) -> np.ndarray:
         return np.array([max(-1, min(v, MAX_LOG_TOKENS + 1)) for v in values], dtype=np.int64)
 
 
-def _hash_ids(records: list[dict], first: int) -> tuple[np.ndarray, np.ndarray]:
+def _hash_ids(records: list[dict[str, Any]], first: int) -> tuple[np.ndarray, np.ndarray]:
     """Each line's hash ids, checked one by one: (flat ids, counts per line)."""
     ids_lists = [r.get("hash_ids", []) for r in records]
     for i, ids in enumerate(ids_lists):

@@ -28,6 +28,7 @@ from ..diagnostics import Diagnostic, PlanError, Severity
 from ..plan.engines import NEWEST
 from ..plan.plan import Plan
 from ..source import SourceFile, Span
+from .blocks import child_tree
 from .fields import did_you_mean
 from .lower import lower
 from .parse import parse, read_source
@@ -223,7 +224,7 @@ def set_form(hint: str | None, path: tuple[str, ...]) -> str | None:
     return line.sub(lambda m: f"`--set {shlex.quote('.'.join(path) + '=' + m.group(1).strip())}`", hint)
 
 
-def _edit(text: str, tree: Tree, o: Override) -> _Edit:
+def _edit(text: str, tree: Tree[Token], o: Override) -> _Edit:
     """Where `o` goes in the plan's text: over the value written, or into its block."""
     head, rest = o.path[0], o.path[1:]
     statements = [s for s in tree.children if isinstance(s, Tree)]
@@ -249,7 +250,7 @@ def _edit(text: str, tree: Tree, o: Override) -> _Edit:
     return _in_block(block, rest, o)
 
 
-def _in_block(block: Tree, rest: tuple[str, ...], o: Override) -> _Edit:
+def _in_block(block: Tree[Token], rest: tuple[str, ...], o: Override) -> _Edit:
     name, deeper = rest[0], rest[1:]
     items = [i for i in block.children if isinstance(i, Tree)]
     if name == "gpu":
@@ -257,24 +258,24 @@ def _in_block(block: Tree, rest: tuple[str, ...], o: Override) -> _Edit:
         if not deeper and gpu is not None:     # another preset
             return _Edit(gpu.meta.start_pos, gpu.meta.end_pos, f"gpu preset {_quoted(o.value)}", o, 11)
         if gpu is not None and gpu.data == "gpu_custom":
-            return _in_block(gpu.children[1], deeper, o)
+            return _in_block(child_tree(gpu, 1), deeper, o)
     match_ = next((i for i in items if i.children and isinstance(i.children[0], Token)
                    and str(i.children[0]) == name and i.data != "gpu_preset"), None)
     if match_ is not None and not deeper and match_.data == "assign":
-        value = match_.children[1]
+        value = child_tree(match_, 1)
         return _Edit(value.meta.start_pos, value.meta.end_pos, o.value, o, 0)
     if match_ is not None and deeper and match_.data == "subblock":
-        return _in_block(match_.children[1], deeper, o)
+        return _in_block(child_tree(match_, 1), deeper, o)
     return _insert_nested(block.meta.end_pos - 1, " ", rest, " ", o)      # before the block's `}`
 
 
-def _require(text: str, found: Tree | None, o: Override) -> _Edit:
+def _require(text: str, found: Tree[Token] | None, o: Override) -> _Edit:
     if len(o.path) != 2:
         raise _unknown(o, 2)
     kind = o.path[1]
     for req in (found.children if found is not None else ()):
         if isinstance(req, Tree) and str(req.children[0]) == kind:
-            value = req.children[2]
+            value = child_tree(req, 2)
             return _Edit(value.meta.start_pos, value.meta.end_pos, o.value, o, 0)
     line = f"{kind} {'>=' if kind in _AT_LEAST else '<='} {o.value}"
     if found is None:

@@ -14,9 +14,10 @@ import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import lark
-from lark import Lark, Tree
+from lark import Lark, Token, Tree
 from lark.exceptions import LarkError, UnexpectedInput
 
 from ..diagnostics import Diagnostic, PlanError, Severity
@@ -38,7 +39,7 @@ _TOKEN_RE = re.compile(r"#[^\n]*|\"[^\"\n]*\"|[A-Za-z0-9_.%/+\-]+|\S")
 # built (bench/make_parser.py writes them), headed by what they were built from — the grammar's
 # SHA-256 and Lark's version, one line each — and are used only when both are this process's.
 PARSER_PATH = Path(__file__).parent.parent / "data" / "plan_parser.pickle"
-_PARSER_OPTIONS: dict = {"parser": "lalr", "lexer": "contextual", "propagate_positions": True,
+_PARSER_OPTIONS: dict[str, Any] = {"parser": "lalr", "lexer": "contextual", "propagate_positions": True,
                          "maybe_placeholders": False, "start": ["start", "scope", "named_scope"]}
 
 
@@ -90,7 +91,7 @@ def _refuse_link_outside(name: str, path: Path, roots: Sequence[Path]) -> None:
                           "give the file itself, or allow its directory with `--allow-path DIR`")
 
 
-def read_source(path: str | os.PathLike, *, echo: bool = True, roots: Sequence[Path] | None = None) -> SourceFile:
+def read_source(path: str | os.PathLike[str], *, echo: bool = True, roots: Sequence[Path] | None = None) -> SourceFile:
     """Read a plan (or any text input) as UTF-8, refusing what is not a regular text file.
 
     Only regular files are read: a device, FIFO, socket or directory is refused before it
@@ -161,7 +162,7 @@ def _check_nesting(src: SourceFile) -> None:
             depth = max(0, depth - 1)
 
 
-def parse(src: SourceFile, start: str = "start") -> Tree:
+def parse(src: SourceFile, start: str = "start") -> Tree[Token]:
     """Parse a plan's text into a Lark tree.
 
     Raises:

@@ -35,14 +35,14 @@ class _Body:
 
 
 @v_args(meta=True)
-class _ScopeAxes(Transformer):
+class _ScopeAxes(Transformer[Token, Domains]):
     """A strategy scope → its domains of `AxisNode`s, as written (the flatten pass judges them)."""
 
     def __init__(self, src: SourceFile) -> None:
         super().__init__(visit_tokens=False)
         self.src = src
 
-    def scope(self, meta: Meta, domains: list) -> Domains:
+    def scope(self, meta: Meta, domains: list[tuple[AxisNode, ...]]) -> Domains:
         return tuple(domains)
 
     def domain(self, meta: Meta, axes: list[AxisNode]) -> tuple[AxisNode, ...]:
@@ -51,12 +51,13 @@ class _ScopeAxes(Transformer):
     def split(self, meta: Meta, numbers: list[Token]) -> _Split:
         return _Split(tuple(float(str(t).replace("_", "")) for t in numbers), node_span(self.src, meta))
 
-    def body(self, meta: Meta, children: list) -> _Body:
+    def body(self, meta: Meta, children: list[Domains]) -> _Body:
         (domains,) = children
         return _Body(domains)
 
-    def axis(self, meta: Meta, children: list) -> AxisNode:
+    def axis(self, meta: Meta, children: list[Token | _Split | _Body]) -> AxisNode:
         name, *parts = children
+        assert isinstance(name, Token)          # the grammar's `axis: NAME …`
         written: dict[str, Any] = {}
         for part in parts:
             match part:
@@ -70,7 +71,7 @@ class _ScopeAxes(Transformer):
         return AxisNode(name=str(name), span=node_span(self.src, name), **written)
 
 
-class _ScopeText(Transformer):
+class _ScopeText(Transformer[Token, str]):
     """A strategy scope → its canonical text (see `strategy_text`)."""
 
     def __init__(self) -> None:
@@ -93,7 +94,7 @@ class _ScopeText(Transformer):
         return f"< {scope} >"
 
 
-def scope_axes(scope: Tree, src: SourceFile) -> Domains:
+def scope_axes(scope: Tree[Token], src: SourceFile) -> Domains:
     """The domains of a scope, each a tuple of `AxisNode`s located in `src`.
 
     Example:
@@ -106,7 +107,7 @@ def scope_axes(scope: Tree, src: SourceFile) -> Domains:
     return _ScopeAxes(src).transform(scope)
 
 
-def strategy_text(scope: Tree) -> str:
+def strategy_text(scope: Tree[Token]) -> str:
     """The canonical text of a strategy scope: single spaces, no comments, splits as `[a, b]`.
 
     It is what report.json, the CLI and the exports show, and `--strategy` accepts it back.

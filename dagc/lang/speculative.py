@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from ..plan.workload import Speculative
 from ..source import Span
-from .blocks import BAD, Collector, read_block
+from .blocks import BAD, Collector, Item, read_block
 from .fields import SPECULATIVE_FIELDS
 
 __all__ = ["lower_speculative"]
 
 
-def lower_speculative(out: Collector, block, span: Span) -> Speculative | None:
+def lower_speculative(out: Collector, block: tuple[Item, ...], span: Span) -> Speculative | None:
     """`speculative { method = mtp|eagle|ngram  tokens = k  acceptance = a | accept_length = L }`."""
     values, _ = read_block(out, block, "workload.speculative", SPECULATIVE_FIELDS)
     if any(v is BAD for v in values.values()):

@@ -19,6 +19,7 @@ every engine's command.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from ..diagnostics import Diagnostic, cap
 from ..lang.engine import engine_chosen
@@ -26,8 +27,8 @@ from ..layout.layout import Layout
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy, StrategyDecl
 from ..units import Dimension, format_figure, format_si
-from ..verdict.check import Progress, StrategyResult, check as check_plan
-from ..verdict.under_load import carries_traffic
+from ..verdict.check import StrategyResult, check as check_plan
+from ..verdict.under_load import Progress, carries_traffic
 from ..verdict.verdict import verdict
 from .degrees import degrees
 from .engines import TABLES, launch_result
@@ -103,7 +104,7 @@ def refusal_hint(result: StrategyResult, launched: Launch) -> tuple[str, Nearest
     return f"the nearest strategy {launched.name} can run: `{near.text}` ({figures}{at}){meets}", near
 
 
-def figures_text(metrics: dict) -> str:
+def figures_text(metrics: dict[str, Any]) -> str:
     """A strategy's TTFT, TPOT and decode tokens/s per GPU in words, as `dagc launch` names them."""
     ttft, tpot = format_si(metrics["ttft_s"], Dimension.TIME), format_si(metrics["tpot_s"], Dimension.TIME)
     return f"TTFT {ttft}, TPOT {tpot}, {format_figure(metrics['decode_tokens_per_s_per_gpu'])} tokens/s/GPU"
@@ -132,8 +133,8 @@ def engine_checked(result: StrategyResult) -> StrategyResult:
                                    carries_traffic(result.load)))
 
 
-def check(plan: Plan, strategy: str | StrategyDecl | None = None, optimality=None, picks: dict | None = None,
-          progress: Progress | None = None) -> list[StrategyResult]:
+def check(plan: Plan, strategy: str | StrategyDecl | None = None, optimality: object = None,
+          picks: dict[str, Any] | None = None, progress: Progress | None = None) -> list[StrategyResult]:
     """`dagc.verdict.check.check` on the plan's own engine: each strategy with that engine's refusals
     (`engine_checked`), judged optimal or not after them. What `dagc check`, `dagc compile` and the
     library's `dagc.check` and `dagc.compile` run.

@@ -12,6 +12,7 @@ import itertools
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ..layout.layout import Layout
 from ..plan import printer
@@ -19,7 +20,7 @@ from ..plan.plan import Plan
 from ..plan.printer import aggregated, strategy_source
 from ..plan.strategy import Strategy
 from ..plan.workload import Overlap
-from ..verdict.check import check
+from ..verdict.check import StrategyResult, check
 from ..verdict.pools import PooledCheck
 from .degrees import Degrees, degrees
 from .launch import EngineTable, refusals_of
@@ -34,7 +35,7 @@ class Nearest:
     """A strategy the engine can run, as text `--strategy` accepts, with dagc's figures for it."""
 
     text: str
-    metrics: dict
+    metrics: dict[str, Any]        # report.json's metrics of it
     batch: int | None = None       # with `batch = max`: the batch its figures are for (its own largest)
     meets: bool | None = None      # whether it meets the plan's requirements (None: the plan states none)
     missed: tuple[str, ...] = ()   # the requirements it misses, as the plan writes them
@@ -112,7 +113,7 @@ def nearest(plan: Plan, strategy: Strategy, layout: Layout, table: EngineTable) 
     return None
 
 
-def _requirements(result) -> tuple[bool | None, tuple[str, ...]]:
+def _requirements(result: StrategyResult) -> tuple[bool | None, tuple[str, ...]]:
     """Whether a checked strategy meets the plan's requirements, and the ones it misses."""
     if not result.requirements:
         return None, ()

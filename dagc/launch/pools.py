@@ -172,7 +172,8 @@ def launch_pooled(plan: Plan, strategy: Strategy, pooled: PooledCheck, table: En
     return _assemble(base, plan, strategy, table, pd, pools, places, file_dir)
 
 
-def _assemble(base: Launch, plan: Plan, strategy: Strategy, table: EngineTable, pd: PdTable, pools, places,
+def _assemble(base: Launch, plan: Plan, strategy: Strategy, table: EngineTable, pd: PdTable,
+              pools: Sequence[tuple[Pool, Degrees]], places: list[list[list[Placement]]],
               file_dir: str | None) -> Launch:
     model = base.model
     ckpt = engine_checkpoint(plan, table.key, model)

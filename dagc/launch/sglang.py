@@ -17,7 +17,7 @@ from ..units import format_bytes
 from . import eplb
 from .degrees import Degrees, Placement, dagc_stage_nodes
 from .eplb import EplbSupport
-from .launch import Command, EngineTable, Refusal, Setup, overlap_note
+from .launch import Command, EngineTable, GeneratedFile, Refusal, Setup, overlap_note
 from .serving import Serving, fraction_text
 from .sglang_pd import PD, PD_FLAGS, ROUTER_FLAGS, bootstrap_port, http_port
 from .speculative import draft_placeholder, notes as speculative_notes
@@ -346,7 +346,7 @@ def _notes(s: Setup) -> list[str]:
     return notes + ([EPLB_START] if d.eplb else [])
 
 
-def _commands(s: Setup) -> tuple[list[Command], list, list[str]]:
+def _commands(s: Setup) -> tuple[list[Command], list[GeneratedFile], list[str]]:
     return ([c for p in s.places for c in _replica(s, p)], [],
             _notes(s) + _serving_notes(s.serving) + _speculative_notes(s))
 

@@ -4,9 +4,11 @@ settings, the KV transfer backend and the router.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from .degrees import BASE_PORT, Placement
-from .launch import Command
-from .pools import ROUTER_PORT, PdTable
+from .launch import Command, GeneratedFile
+from .pools import ROUTER_PORT, PdTable, PoolServer
 
 __all__ = ["PD", "PD_FLAGS", "PORT_STRIDE", "ROUTER_FLAGS", "bootstrap_port", "http_port"]
 
@@ -58,7 +60,8 @@ def _pd_flags(role: str, p: Placement) -> tuple[str, ...]:
     return flags
 
 
-def _router(prefill, decode, label: str, stem: str, file_dir: str | None) -> tuple[Command, list]:
+def _router(prefill: Sequence[PoolServer], decode: Sequence[PoolServer], label: str, stem: str,
+            file_dir: str | None) -> tuple[Command, list[GeneratedFile]]:
     argv = ["python", "-m", "sglang_router.launch_router", "--pd-disaggregation"]
     for s in prefill:
         argv += ["--prefill", s.url, str(bootstrap_port(s.placement))]

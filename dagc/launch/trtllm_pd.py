@@ -5,9 +5,10 @@ settings, the KV transfer backend and the router.
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Sequence
 
 from .launch import OWN_HEADER_END, Command, GeneratedFile
-from .pools import ROUTER_PORT, PdTable
+from .pools import ROUTER_PORT, PdTable, PoolServer
 
 __all__ = ["DISAGG_KEYS", "PD", "PD_FLAGS", "PD_YAML_KEYS", "ROUTER_FLAGS", "disagg_yaml"]
 
@@ -31,7 +32,7 @@ DISAGG_KEYS = frozenset({"hostname", "port", "context_servers", "generation_serv
 _SECTIONS = {"prefill": "context_servers", "decode": "generation_servers"}
 
 
-def _servers_yaml(role: str, servers) -> list[str]:
+def _servers_yaml(role: str, servers: Sequence[PoolServer]) -> list[str]:
     d = servers[0].d
     lines = [f"{_SECTIONS[role]}:", f"  num_instances: {len(servers)}", f"  tensor_parallel_size: {d.group}",
              f"  pipeline_parallel_size: {d.pp}"]
@@ -41,7 +42,7 @@ def _servers_yaml(role: str, servers) -> list[str]:
     return lines + [f'    - "$NODE{s.placement.head}_ADDR:{s.port}"' for s in servers]
 
 
-def disagg_yaml(prefill, decode, label: str) -> str:
+def disagg_yaml(prefill: Sequence[PoolServer], decode: Sequence[PoolServer], label: str) -> str:
     """The YAML of `trtllm-serve disaggregated -c`: the router's address and both pools' servers."""
     label = " ".join(label.split())
     lines = [f"# TensorRT-LLM 1.2 disaggregated server for strategy `{label}` {OWN_HEADER_END}",
@@ -52,7 +53,8 @@ def disagg_yaml(prefill, decode, label: str) -> str:
     return "".join(line + "\n" for line in lines)
 
 
-def _router(prefill, decode, label: str, stem: str, file_dir: str | None) -> tuple[Command, list[GeneratedFile]]:
+def _router(prefill: Sequence[PoolServer], decode: Sequence[PoolServer], label: str, stem: str,
+            file_dir: str | None) -> tuple[Command, list[GeneratedFile]]:
     name = f"trtllm-{stem}-disagg.yml"
     path = posixpath.join(file_dir, name) if file_dir else name
     return Command(0, 0, ("trtllm-serve", "disaggregated", "-c", path)), [

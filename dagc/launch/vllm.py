@@ -16,13 +16,14 @@ A version bump should only touch this table.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 from ..plan.workload import Overlap
 from . import eplb
 from .degrees import BASE_PORT, Degrees, Placement, dagc_stage_nodes
 from .eplb import EplbSupport
-from .launch import Command, EngineTable, Refusal, Setup, overlap_note
-from .pools import ROUTER_PORT, PdTable
+from .launch import Command, EngineTable, GeneratedFile, Refusal, Setup, overlap_note
+from .pools import ROUTER_PORT, PdTable, PoolServer
 from .serving import Serving, fraction_text
 from .speculative import draft_placeholder, notes as speculative_notes
 
@@ -237,7 +238,7 @@ def serving_flags(v: Serving | None) -> list[str]:
             "--max-cudagraph-capture-size", str(capture_size(v.requests * v.query_len, v.chunk))]
 
 
-def speculative_config(s: Setup) -> dict | None:
+def speculative_config(s: Setup) -> dict[str, str | int] | None:
     """The `--speculative-config` of the plan's speculative decoding (None without).
 
     Example:
@@ -315,9 +316,9 @@ def _replica(s: Setup, p: Placement) -> list[Command]:
             Command(p.head, p.replica, tuple(base + ray + port), env)]
 
 
-def _commands(s: Setup) -> tuple[list[Command], list, list[str]]:
+def _commands(s: Setup) -> tuple[list[Command], list[GeneratedFile], list[str]]:
     commands = [c for p in s.places for c in _replica(s, p)]
-    notes = []
+    notes: list[str] = []
     if s.d.sp:
         notes.append("sp: vLLM turns sequence parallelism on in its compilation config (--compilation-config, "
                      "pass_config.enable_sequence_parallelism), not with a parallel flag; dagc does not set it")
@@ -363,12 +364,13 @@ PD_ENV = frozenset({"VLLM_NIXL_SIDE_CHANNEL_HOST", "VLLM_NIXL_SIDE_CHANNEL_PORT"
 ROUTER_FLAGS = frozenset({"--vllm-pd-disaggregation", "--kv-connector", "--prefill", "--decode", "--host", "--port"})
 
 
-def _pd_env(server, node: int) -> tuple[tuple[str, str], ...]:
+def _pd_env(server: PoolServer, node: int) -> tuple[tuple[str, str], ...]:
     return (("VLLM_NIXL_SIDE_CHANNEL_HOST", f"$NODE{node}_ADDR"),
             ("VLLM_NIXL_SIDE_CHANNEL_PORT", str(NIXL_PORT + server.placement.gpus[0])))
 
 
-def _router(prefill, decode, label: str, stem: str, file_dir: str | None) -> tuple[Command, list]:
+def _router(prefill: Sequence[PoolServer], decode: Sequence[PoolServer], label: str, stem: str,
+            file_dir: str | None) -> tuple[Command, list[GeneratedFile]]:
     argv = ["vllm-router", "--vllm-pd-disaggregation", "--kv-connector", "nixl"]
     for s in prefill:
         argv += ["--prefill", s.url]

@@ -27,6 +27,7 @@ import heapq
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ..plan.workload import ExpertLoad
 
@@ -208,7 +209,7 @@ def measured_factor(load: ExpertLoad, ep: int, redundant: int, nodes: int, eplb:
 
 
 def balance_figures(load: ExpertLoad | None, experts: int, groups: int, ep: int, etp: int, redundant: int,
-                    eplb: bool, gpus_per_node: int) -> dict | None:
+                    eplb: bool, gpus_per_node: int) -> dict[str, Any] | None:
     """report.json's `eplb` (docs/outputs.md), None when there are neither measured loads nor EPLB: the
     measured loads' busiest EP rank over the mean as placed (by EPLB with the strategy's redundant slots,
     or contiguously), its worst layer, and the contiguous placement's (None when the experts alone do not
@@ -224,7 +225,7 @@ def balance_figures(load: ExpertLoad | None, experts: int, groups: int, ep: int,
         return None
     nodes = ep_nodes(ep, etp, gpus_per_node)
     legal = ep >= 1 and (experts + redundant) % ep == 0
-    out: dict = {"file": load.file if load else None, "layers": len(load.layers) if load else None,
+    out: dict[str, Any] = {"file": load.file if load else None, "layers": len(load.layers) if load else None,
                  "experts": experts, "ep": ep, "eplb": eplb, "redundant": redundant,
                  "slots_per_gpu": (experts + redundant) // ep if legal else None, "ep_nodes": nodes,
                  "hierarchical": eplb and hierarchical(experts, ep, redundant, nodes, groups),

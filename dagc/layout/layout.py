@@ -17,9 +17,11 @@ of a layout is `dagc.layout.sketch.LayoutSketch`.
 from __future__ import annotations
 
 import functools
+from collections.abc import Hashable
 from dataclasses import dataclass, fields
 
 import numpy as np
+import numpy.typing as npt
 
 from ..plan.cluster import Cluster
 from ..plan.model import Model
@@ -76,7 +78,7 @@ class Layout:
         """Requests of each attention-DP group of a replica, for their whole life."""
         return even_split(self.replica_requests[replica], self.adp)
 
-    def requests(self, replica: int = 0) -> np.ndarray:
+    def requests(self, replica: int = 0) -> npt.NDArray[np.float64]:
         """Requests of a replica per (micro-batch, attention-DP group), as float64 (the DAG's
         shapes); replica 0, the busiest, is the one the DAG builds."""
         return request_matrix(self.group_requests(replica), self.microbatches)
@@ -166,7 +168,7 @@ class Layout:
         return range(start, start + self.group_size)
 
     @functools.cached_property
-    def coords(self) -> dict[str, np.ndarray]:
+    def coords(self) -> dict[str, npt.NDArray[np.int64]]:
         """Per-rank coordinates over all used ranks, as int64 vectors."""
         r = np.arange(self.gpus_used, dtype=np.int64)
         g = self.group_size
@@ -280,7 +282,7 @@ def resolve(model: Model, cluster: Cluster, workload: Workload, strategy: Strate
     )
 
 
-def timing_key(lay: Layout) -> tuple:
+def timing_key(lay: Layout) -> tuple[Hashable, ...]:
     """What a layout's DAG and activations read of it: its strategy (by its JSON: a `Strategy` holds its options) and
     every field but its GPUs available (strategies checked on clusters of one GPU type at several counts share
     them, `dagc.verdict.analyse.compile_dag`)."""

@@ -16,6 +16,7 @@ import math
 from importlib import resources
 
 import numpy as np
+import numpy.typing as npt
 
 from ..plan.workload import ExpertLoad
 from .eplb import measured_factor
@@ -86,7 +87,7 @@ def _normal_max_moments(n: int) -> tuple[float, float]:
 
 
 @functools.lru_cache(maxsize=1)
-def _standard_normal_grid() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _standard_normal_grid() -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """The quadrature grid of `_normal_max_moments` with the standard normal's cdf and pdf on it: the
     same for every n (24,001 erf values, made once)."""
     z = np.linspace(-12.0, 12.0, 24001)
@@ -97,17 +98,21 @@ def _standard_normal_grid() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return z, cdf, pdf
 
 
-def _log_weights(tokens: int, top_k: int, experts: int, ep: int, loads: np.ndarray) -> np.ndarray:
+def _log_weights(tokens: int, top_k: int, experts: int, ep: int,
+                 loads: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """Log-probabilities of `loads` under the per-rank distribution of the conditioned model."""
     mean = tokens * top_k / ep
     lgamma = np.vectorize(math.lgamma)
+    log_p: npt.NDArray[np.float64]
     if top_k == 1:
-        return loads * math.log(mean) - mean - lgamma(loads + 1.0)
+        log_p = loads * math.log(mean) - mean - lgamma(loads + 1.0)
+        return log_p
     f = (experts - top_k) / (experts - 1)
     n = (tokens * top_k - f) * (experts - 1) / (ep * (top_k - 1))
     q = mean / n
-    return (math.lgamma(n + 1.0) - lgamma(loads + 1.0) - lgamma(n - loads + 1.0)
-            + loads * math.log(q) + (n - loads) * math.log1p(-q))
+    log_p = (math.lgamma(n + 1.0) - lgamma(loads + 1.0) - lgamma(n - loads + 1.0)
+             + loads * math.log(q) + (n - loads) * math.log1p(-q))
+    return log_p
 
 
 @functools.lru_cache(maxsize=4096)
@@ -136,10 +141,11 @@ def _max_load_exact(tokens: int, top_k: int, experts: int, ep: int) -> float:
     scale = np.where((j == 0) | (2 * j == size), 1.0, 2.0) / size   # the terms irfft counts once, or twice
     pick_re, pick_im = scale * np.cos(angle), scale * np.sin(angle)
 
-    def coefficients(rows: np.ndarray) -> np.ndarray:
+    def coefficients(rows: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         y = _power(np.fft.rfft(rows, size, axis=1), ep)
         # numpy's own sums, not a BLAS product: the same additions in the same order on every machine
-        return (y.real * pick_re).sum(axis=1) - (y.imag * pick_im).sum(axis=1)
+        coefficient: npt.NDArray[np.float64] = (y.real * pick_re).sum(axis=1) - (y.imag * pick_im).sum(axis=1)
+        return coefficient
 
     # The rows are transformed a few hundred kilobytes at a time: arrays of tens of megabytes cost
     # more to allocate than to transform. 1 − P(max ≤ a) falls as a grows; once it is below
@@ -175,7 +181,7 @@ def _fft_size(n: int) -> int:
     return best
 
 
-def _power(z: np.ndarray, e: int) -> np.ndarray:
+def _power(z: npt.NDArray[np.complex128], e: int) -> npt.NDArray[np.complex128]:
     """z**e for a whole e ≥ 1, elementwise, by repeated squaring (complex `**` takes a logarithm
     and an exponential per element)."""
     out = None
@@ -280,7 +286,8 @@ def expected_max_load(tokens: Tokens, top_k: int, experts: int, ep: int) -> Toke
     t = np.asarray(tokens, dtype=float)
     if not np.all(np.isfinite(t)) or np.any(t < 0):
         raise ValueError(f"tokens must be finite and non-negative, got {tokens}")
-    out = np.vectorize(lambda x: _max_load_scalar(float(x), top_k, experts, ep), otypes=[float])(t)
+    out: npt.NDArray[np.float64] = np.vectorize(lambda x: _max_load_scalar(float(x), top_k, experts, ep),
+                                                otypes=[float])(t)
     return out if isinstance(tokens, np.ndarray) else float(out)
 
 
@@ -298,11 +305,11 @@ def max_load_factor(tokens: Tokens, top_k: int, experts: int, ep: int) -> Tokens
         True
     """
     t = np.maximum(np.asarray(tokens, dtype=float), 1.0)
-    factor = expected_max_load(t, top_k, experts, ep) / (t * top_k / ep)
+    factor: npt.NDArray[np.float64] = expected_max_load(t, top_k, experts, ep) / (t * top_k / ep)
     return factor if isinstance(tokens, np.ndarray) else float(factor)
 
 
-def _ranks_hit(top_k: int, experts: int, held: np.ndarray) -> float:
+def _ranks_hit(top_k: int, experts: int, held: npt.NDArray[np.int64]) -> float:
     """Expected number of groups hit, a group holding `held[i]` experts: Σ 1 − C(E − e_i, k)/C(E, k)."""
     miss = np.array([math.comb(experts - e, top_k) / math.comb(experts, top_k) for e in held.tolist()])
     return float(np.sum(1.0 - miss))

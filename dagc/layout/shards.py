@@ -121,7 +121,8 @@ def expected_distinct_experts(experts: int, top_k: int, tokens: Tokens, local: f
     if experts == 0:
         return tokens * 0.0
     n = experts if local is None else local
-    return n * (1.0 - (1.0 - top_k / experts) ** tokens)
+    distinct: Tokens = n * (1.0 - (1.0 - top_k / experts) ** tokens)
+    return distinct
 
 
 def stage_layer_counts(model: Model, first: int, end: int) -> tuple[int, int]:

@@ -15,6 +15,7 @@ import functools
 from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 __all__ = ["even_split", "request_matrix", "distinct_rows", "busiest_group_requests", "microbatch_requests",
            "effective_microbatches"]
@@ -31,7 +32,7 @@ def even_split(n: int, parts: int) -> tuple[int, ...]:
     return (base + 1,) * extra + (base,) * (parts - extra)
 
 
-def request_matrix(groups: Sequence[int], microbatches: int) -> np.ndarray:
+def request_matrix(groups: Sequence[int], microbatches: int) -> npt.NDArray[np.float64]:
     """Requests per (micro-batch, group): each group's requests split over the micro-batches.
 
     Example:

@@ -71,7 +71,7 @@ class StageBounds(Sequence[tuple[int, int]]):
     @overload
     def __getitem__(self, i: slice) -> tuple[tuple[int, int], ...]: ...
 
-    def __getitem__(self, i):
+    def __getitem__(self, i: int | slice) -> tuple[int, int] | tuple[tuple[int, int], ...]:
         if isinstance(i, slice):
             return tuple(self[j] for j in range(*i.indices(self._n)))
         i = operator.index(i)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Hashable, Mapping
 
 import numpy as np
 
-from ..ir.dag import Phase, step_passes
+from ..ir.dag import OpTemplate, Phase, step_passes
 from ..ir.ops import Op, OpShapes, layer_ops, rank_dims
 from ..layout.eplb import ep_nodes
 from ..layout.layout import Layout, timing_key
@@ -69,10 +69,10 @@ def activation_bytes(model: Model, workload: Workload, layout: Layout, layers: t
     return max(cands) * ACTIVATION_BYTES
 
 
-Peaks = Callable[[Phase, tuple, int], Mapping[str, float]]
+Peaks = Callable[[Phase, tuple[float, ...], int], Mapping[str, float]]
 
 
-def template_activation_peak(template) -> float:
+def template_activation_peak(template: OpTemplate) -> float:
     """The largest per-rank working set (`act_bytes`) of one op template."""
     act = template.act_bytes
     return float(np.max(act)) if np.size(act) else 0.0
@@ -164,9 +164,9 @@ _ACTIVATIONS: OrderedDict[Hashable, dict[int, float]] = OrderedDict()
 
 def _activation_bytes_by_stage(model: Model, workload: Workload, cluster: Cluster, layout: Layout) -> dict[int, float]:
     d = rank_dims(model, layout)
-    cache: dict[tuple, dict[str, float]] = {}
+    cache: dict[tuple[Phase, tuple[float, ...]], dict[str, float]] = {}
 
-    def peaks(phase: Phase, req: tuple, stage: int) -> dict[str, float]:
+    def peaks(phase: Phase, req: tuple[float, ...], stage: int) -> dict[str, float]:
         # The stage only places the ops (node crossings); their working sets are the same on every stage.
         key = (phase, req)
         if key not in cache:

@@ -24,13 +24,14 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from ..layout.layout import Layout
 from ..plan.cluster import Cluster
 from ..plan.model import Model
 from ..plan.workload import Workload
 from .activations import activation_bytes
-from .resident import StageFigures, admits_by_kv, kv_cache_bytes_per_layer, resident_figures, stage_kv_bytes
+from .resident import StageFigures, StageKind, admits_by_kv, kv_cache_bytes_per_layer, resident_figures, stage_kv_bytes
 
 __all__ = ["StageMemory", "MemoryBreakdown", "memory", "resident_over"]
 
@@ -89,10 +90,11 @@ class MemoryBreakdown:
         """The lowest rank of the stage that holds the most."""
         return self.layout.stage_ranks(0, self.worst.stage).start
 
-    def per_rank(self, key: str = "total_bytes") -> np.ndarray:
+    def per_rank(self, key: str = "total_bytes") -> npt.NDArray[np.float64]:
         """A per-rank vector of one figure (e.g. 'weights_bytes'), over all used ranks."""
         by_stage = np.array([getattr(s, key) for s in self.stages], dtype=np.float64)
-        return by_stage[self.layout.coords["stage"]]
+        per_rank: npt.NDArray[np.float64] = by_stage[self.layout.coords["stage"]]
+        return per_rank
 
 
 def memory(model: Model, workload: Workload, cluster: Cluster, layout: Layout,
@@ -124,7 +126,7 @@ def memory(model: Model, workload: Workload, cluster: Cluster, layout: Layout,
     """
     figures, kinds = resident if resident is not None else resident_figures(model, workload, layout)
     capacity = cluster.gpu.memory_bytes
-    estimates: dict[tuple, float] = {}
+    estimates: dict[StageKind, float] = {}
     stages = []
     one = None
     if admits_by_kv(workload):        # one full-length request's KV cache is what the engine needs to start
@@ -154,14 +156,14 @@ def memory(model: Model, workload: Workload, cluster: Cluster, layout: Layout,
     return MemoryBreakdown(tuple(stages), layout)
 
 
-def resident_over(resident: StageFigures, cluster: Cluster, one: dict | None = None) -> bool:
+def resident_over(resident: StageFigures, cluster: Cluster, one: dict[StageKind, float] | None = None) -> bool:
     """Whether some stage's weights, KV cache and reserve alone exceed the GPU's memory: the rank cannot fit
     whatever its activations, so they are not counted (`memory`), nor their working set derived — with
     measured expert loads and many redundant slots that takes EPLB's placement of every layer. `one`: in
     flight, each kind's KV cache of one full-length request, what the engine needs to start."""
     figures, kinds = resident
 
-    def held(k) -> float:
+    def held(k: StageKind) -> float:
         fig = figures[k]
         if one is None:
             return sum(fig.values())

@@ -109,7 +109,7 @@ def resident_bytes_exceed(cluster: Cluster, totals: WeightTotals, kv_per_layer: 
                for key, weights in totals.items())
 
 
-def working_set_exceeds(cluster: Cluster, layout: Layout, op: Op, peak: Callable[[tuple], float],
+def working_set_exceeds(cluster: Cluster, layout: Layout, op: Op, peak: Callable[[tuple[float, ...]], float],
                         totals: WeightTotals, kv_per_layer: KvPerLayer) -> bool:
     """Whether some stage's weights, KV cache and runtime reserve (`resident_bytes_exceed`'s, from the
     weights' `weight_totals`) together with the prefill working set of one of its ops, `op` — the

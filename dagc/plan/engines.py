@@ -125,12 +125,16 @@ TRTLLM_STEP_S = 4.556e-3
 # chat template and tokenisation, the first chunk's detokenisation and streaming): 8.4–12.2 ms between
 # `vllm bench serve`'s TTFT and vLLM's own `time_to_first_token_seconds`
 # (github.com/vllm-project/vllm/pull/54628), fitted to 19.11 ms on the calibration half's vLLM runs (3 runs
-# whose client does not send every request at once). No published figure for SGLang or TensorRT-LLM: vLLM's
-# measured 10 ms is theirs. SGLang's fit (270 ms over 9 runs) is not taken: over twenty times any measured front
-# end, it is the queueing the load simulation under-predicts on those runs, which a per-request constant
-# would add to every SGLang request; TensorRT-LLM's calibration half has no run that moves it.
+# whose client does not send every request at once). SGLang's is fitted to 208.81 ms on the calibration half's
+# SGLang runs (InferenceX's DeepSeek-R1 on 8 H200, 7 runs at concurrency 4–64): the TTFT a client measures
+# stays 200–475 ms whatever the concurrency (4 or 64) and prompt (922 or 7,373 tokens), 130–305 ms above the
+# server's prefill — a per-request constant, not queueing, which would grow with the concurrency; a public
+# conc-1 sweep of DeepSeek-R1 on SGLang (github.com/tenstorrent/tt-inference-server/issues/356) shows the same
+# 180–200 ms from 128 to 4,096 prompt tokens. Every such run is of a large MoE model: SGLang 0.3.0's dense Llama
+# runs measured 32–58 ms in all (docs/cost-model.md says what that leaves open). No published figure for
+# TensorRT-LLM: vLLM's measured 10 ms is its; its calibration half has no run that moves it.
 VLLM_FRONTEND_S = 19.107e-3
-SGLANG_FRONTEND_S = 10e-3
+SGLANG_FRONTEND_S = 208.81e-3
 TRTLLM_FRONTEND_S = 10e-3
 
 # How each engine runs dagc's glue steps (`dagc.kernels.format.GLUE_STEPS`, `dagc.ir.op_shapes.REFERENCE`):

@@ -44,7 +44,7 @@ class Objective:
     name: str                                   # as the plan writes it; report.json's `objective`
     means: str                                  # what its best is, in words
     score: Callable[[Any, Any], Any]
-    figure: Callable[[dict], float]
+    figure: Callable[[dict[str, Any]], float]
     kind: FigureKind
     label: str                                  # what the figure is: "TTFT", "end-to-end throughput", …
     unit: str = ""                              # written after a figure of kind RATE or GPU_TIME

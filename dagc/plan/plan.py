@@ -55,7 +55,8 @@ class Plan(Frozen):
         """Where a field was written, e.g. 'model.layers', 'cluster.gpus', 'workload'."""
         while key:
             if key in self.spans:
-                return self.spans[key]
+                span: Span = self.spans[key]
+                return span
             key = key.rpartition(".")[0]
         return None
 

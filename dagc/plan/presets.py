@@ -9,12 +9,14 @@ built-in kernel profile of each GPU preset that has one (dagc.kernels.kernels).
 
 from __future__ import annotations
 
+from typing import Any
+
 from .cluster import Gpu
 
 __all__ = ["MODEL_PRESETS", "GPU_PRESETS", "GPU_KERNEL_PROFILES", "PUBLISHED_PARAMS", "PUBLISHED_TOLERANCE",
            "PUBLISHED_ACTIVE"]
 
-_GPT_OSS_120B: dict = dict(
+_GPT_OSS_120B: dict[str, Any] = dict(
     layers=36, hidden=2880, heads=64, kv_heads=8, head_dim=64, vocab=201088, tied=False,
     weights="bf16", kv_cache="bf16", attention="gqa",
     moe=dict(experts=128, top_k=4, ffn=2880, shared=0, shared_ffn=0, dense_layers=0, dense_ffn=0, gated=True,
@@ -24,7 +26,7 @@ _GPT_OSS_120B: dict = dict(
 
 # Field dictionaries in the plan language's own names, so a preset is exactly what a
 # user could have written in a `model { … }` block; overrides merge key by key.
-MODEL_PRESETS: dict[str, dict] = {
+MODEL_PRESETS: dict[str, dict[str, Any]] = {
     "mixtral-8x7b": dict(
         layers=32, hidden=4096, heads=32, kv_heads=8, head_dim=128, vocab=32000, tied=False,
         weights="bf16", kv_cache="bf16", attention="gqa",

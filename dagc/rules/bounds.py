@@ -54,7 +54,7 @@ from ..plan.params import (
     ffn_params,
     weight_bytes,
 )
-from ..plan.workload import Overlap, Requirement, RequirementKind, Workload
+from ..plan.workload import Overlap, Requirement, RequirementKind, Serving, Workload
 
 __all__ = ["Bounds", "bounds", "inflight_first_token_floor", "pipeline_bounds", "routed_experts_peak_s",
            "stage_pipeline_bounds", "attention_core_flops_per_layer", "expected_distinct_experts",
@@ -124,7 +124,7 @@ def bounds(model: Model, workload: Workload, cluster: Cluster, gpus: int, dp: in
         (427.0, 4156.6)
     """
     gpus, dp = max(1, gpus), max(1, dp)
-    key = (id(model), id(cluster), workload.batch, workload.prompt, workload.generate, workload.serving,
+    key: _BoundsKey = (id(model), id(cluster), workload.batch, workload.prompt, workload.generate, workload.serving,
            workload.chunk, gpus, dp)
     hit = _BOUNDS.get(key)
     if hit is not None and hit[0] is model and hit[1] is cluster:     # what it reads, unchanged objects
@@ -137,7 +137,9 @@ def bounds(model: Model, workload: Workload, cluster: Cluster, gpus: int, dp: in
 
 
 _BOUNDS_MAX = 4096
-_BOUNDS: dict[tuple, tuple[Model, Cluster, Bounds]] = {}    # `bounds` by what it reads: the search asks often
+# (model id, cluster id, batch, prompt, generate, serving, chunk, gpus, dp)
+_BoundsKey = tuple[int, int, int, int, int, Serving, int | None, int, int]
+_BOUNDS: dict[_BoundsKey, tuple[Model, Cluster, Bounds]] = {}    # `bounds` by what it reads: the search asks often
 
 
 def _bounds(model: Model, workload: Workload, cluster: Cluster, gpus: int, dp: int) -> Bounds:

@@ -6,7 +6,9 @@ emitted by the launch mapping (`dagc.launch`).
 
 from __future__ import annotations
 
-from ..diagnostics import Severity
+from collections.abc import Iterator
+
+from ..diagnostics import Diagnostic, Severity
 from ..kernels.engine_import import profile_engine
 from ..kernels.kernels import KernelProfile
 from .base import RuleContext, diag, make_rule
@@ -16,7 +18,7 @@ __all__ = ["RULES"]
 _SAID = {"vllm": "vLLM", "sglang": "SGLang", "trtllm": "TensorRT-LLM", "pytorch": "pytorch"}
 
 
-def check_profile_engine(ctx: RuleContext):
+def check_profile_engine(ctx: RuleContext) -> Iterator[Diagnostic]:
     """The kernel times were measured in one engine and the plan serves with another.
 
     A kernel profile imported from an engine's tables (`kernels = "sglang:h200_sxm"`, or a file
@@ -65,7 +67,7 @@ def _num(x: float) -> str:
     return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.4g}"
 
 
-def check_calibration_range(ctx: RuleContext):
+def check_calibration_range(ctx: RuleContext) -> Iterator[Diagnostic]:
     """The plan is far outside the runs its calibration was fitted on.
 
     A calibration (`calibration from "cal.json"`, made by `dagc calibrate`) fits the engine's host time per step,

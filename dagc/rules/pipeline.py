@@ -4,7 +4,9 @@ W507, W510–W512."""
 
 from __future__ import annotations
 
-from ..diagnostics import Severity
+from collections.abc import Iterator, Sequence
+
+from ..diagnostics import Diagnostic, Severity
 from ..ir.dag import GROUP_BUDGET, NODE_BUDGET, STAGE_BUDGET, estimate_nodes, over_work_budget
 from ..ir.ops import experts_inside_tp
 from ..plan.plan import overlap_span
@@ -14,13 +16,13 @@ from .base import Reads, RuleContext, diag, make_rule
 __all__ = ["RULES"]
 
 
-def _short_list(values, limit: int = 8) -> str:
+def _short_list(values: Sequence[int], limit: int = 8) -> str:
     if len(values) <= limit:
         return str(list(values))
     return "[" + ", ".join(map(str, values[:limit])) + f", …] ({len(values)} stages)"
 
 
-def check_split_balance(ctx: RuleContext):
+def check_split_balance(ctx: RuleContext) -> Iterator[Diagnostic]:
     """An uneven layer split: the slowest stage sets the pipeline's pace.
 
     Bad:
@@ -51,7 +53,7 @@ def _split_hint(layers: int, pp: int) -> str:
             f"split `pp {pp} [a, b, …]`")
 
 
-def check_batch_split(ctx: RuleContext):
+def check_batch_split(ctx: RuleContext) -> Iterator[Diagnostic]:
     """The batch should divide by dp × attention DP × micro-batches, or work is uneven.
 
     Not raised for a batch that `batch = max` chose: that batch is the largest the strategy
@@ -73,7 +75,7 @@ def check_batch_split(ctx: RuleContext):
                    ctx.plan.span_of("workload.batch"), f"use a batch that is a multiple of {parts}")
 
 
-def check_bubble(ctx: RuleContext):
+def check_bubble(ctx: RuleContext) -> Iterator[Diagnostic]:
     """Fewer micro-batches than stages: the pipeline idles (bubble (pp−1)/(m+pp−1)).
 
     With a schedule, the message also gives the measured idle share of the prefill. When more
@@ -102,7 +104,7 @@ def check_bubble(ctx: RuleContext):
                    ctx.plan.span_of("workload.microbatches") or ctx.strategy.span_of("pp"), hint)
 
 
-def check_dag_size(ctx: RuleContext):
+def check_dag_size(ctx: RuleContext) -> Iterator[Diagnostic]:
     """The DAG would be too large to build and schedule quickly: metrics are not computed.
 
     The DAG has about 3 × micro-batches × (layers × ops per layer) nodes (prefill and two
@@ -122,7 +124,7 @@ def check_dag_size(ctx: RuleContext):
                    "use fewer micro-batches")
 
 
-def check_work_budget(ctx: RuleContext):
+def check_work_budget(ctx: RuleContext) -> Iterator[Diagnostic]:
     """Too many pipeline stages, or too large a stage group, to examine: no memory, no metrics.
 
     dagc judges memory stage by stage and computes per-rank figures over a stage group. Both
@@ -152,7 +154,7 @@ def check_work_budget(ctx: RuleContext):
                     "for the rest")
 
 
-def check_empty_microbatches(ctx: RuleContext):
+def check_empty_microbatches(ctx: RuleContext) -> Iterator[Diagnostic]:
     """More micro-batches than an attention-DP group has requests: the rest would be empty.
 
     A replica's requests are split over the attention-DP groups of a stage, and each group's
@@ -180,7 +182,7 @@ def check_empty_microbatches(ctx: RuleContext):
                f"set `microbatches = {k}`, or raise the batch to {n * lay.dp * lay.adp} to fill {n} micro-batches")
 
 
-def check_overlap_single_microbatch(ctx: RuleContext):
+def check_overlap_single_microbatch(ctx: RuleContext) -> Iterator[Diagnostic]:
     """`overlap = microbatch` with a single micro-batch has no other micro-batch to overlap.
 
     Micro-batch overlap hides one micro-batch's communication under another's compute. With one

@@ -3,10 +3,13 @@ their units compute: E401, E402, W502, W505, W508, W509, W516, W517, W520, N601�
 
 from __future__ import annotations
 
-from ..diagnostics import Severity
+from collections.abc import Iterator, Sequence
+
+from ..diagnostics import Diagnostic, Severity
 from ..kernels.series import moe_a2a
 from ..layout.shards import fused_moe_shape
 from ..memory.admission import admission, over_ranks
+from ..memory.memory import StageMemory
 from ..memory.resident import admits_by_kv
 from ..units import Dimension, format_bytes, format_si
 from .base import Reads, RuleContext, diag, make_rule
@@ -24,7 +27,7 @@ def _crossing(size: int, gpus_per_node: int, group: str, of: str = "") -> str:
     return f"some {group}s{of} span nodes of {gpus_per_node} GPUs: their"
 
 
-def check_gpus(ctx: RuleContext):
+def check_gpus(ctx: RuleContext) -> Iterator[Diagnostic]:
     """GPUs used must not exceed GPUs available.
 
     GPUs used = dp × pp × G, where G = max(tp·cp, ep·etp) is the stage group: the attention
@@ -45,7 +48,7 @@ def check_gpus(ctx: RuleContext):
                    "lower dp or pp, or shrink the stage group; G = max(tp·cp, ep·etp), never their product")
 
 
-def check_memory(ctx: RuleContext):
+def check_memory(ctx: RuleContext) -> Iterator[Diagnostic]:
     """A rank's memory (weights + KV cache + activations + reserve) must fit in the GPU: the engine
     could not start.
 
@@ -100,7 +103,7 @@ def check_memory(ctx: RuleContext):
                "replica (more dp) or use a larger GPU")
 
 
-def check_admission(ctx: RuleContext):
+def check_admission(ctx: RuleContext) -> Iterator[Diagnostic]:
     """In flight, the KV cache holds fewer requests than `batch`: the engine runs fewer at once.
 
     `batch` is the most requests in flight (vLLM `--max-num-seqs`, SGLang `--max-running-requests`,
@@ -142,7 +145,7 @@ def check_admission(ctx: RuleContext):
                f"{lift}; more GPUs (tp or dp) shard the KV cache; a `batch` of {a.effective:,} states what runs")
 
 
-def _stages(over, pp: int) -> str:
+def _stages(over: Sequence[StageMemory], pp: int) -> str:
     """`stages 0 and 1`, `stages 0, 1 and 3`, or `12 of the 16 stages` for many."""
     ids = [str(s.stage) for s in over]
     if len(ids) == pp:
@@ -152,7 +155,7 @@ def _stages(over, pp: int) -> str:
     return f"stages {', '.join(ids[:-1])} and {ids[-1]}"
 
 
-def check_tp_nodes(ctx: RuleContext):
+def check_tp_nodes(ctx: RuleContext) -> Iterator[Diagnostic]:
     """A TP group spanning nodes: its all-reduce leaves NVLink for the network.
 
     Bad:
@@ -168,7 +171,7 @@ def check_tp_nodes(ctx: RuleContext):
                    ctx.strategy.span_of("tp"), f"keep tp ≤ {lay.gpus_per_node} and use pp or ep across nodes")
 
 
-def check_unused(ctx: RuleContext):
+def check_unused(ctx: RuleContext) -> Iterator[Diagnostic]:
     """GPUs available but unused. Legal (a smaller plan may be the better one), but say so.
 
     Bad:
@@ -183,7 +186,7 @@ def check_unused(ctx: RuleContext):
                    f"dp {avail // used} would use {avail // used * used}" if avail // used > 1 else None)
 
 
-def check_kv_replication(ctx: RuleContext):
+def check_kv_replication(ctx: RuleContext) -> Iterator[Diagnostic]:
     """kv_heads < tp: each KV head is held by tp/kv ranks (its weights and its KV cache).
 
     Legal, and common (Mixtral has 8 KV heads); the KV cache then does not shrink past tp = kv.
@@ -201,7 +204,7 @@ def check_kv_replication(ctx: RuleContext):
                    ctx.strategy.span_of("tp"))
 
 
-def check_experts_per_gpu(ctx: RuleContext):
+def check_experts_per_gpu(ctx: RuleContext) -> Iterator[Diagnostic]:
     """How many experts each GPU holds per MoE layer (one is the strict EP layout; more is legal).
 
     Example:
@@ -224,7 +227,7 @@ def check_experts_per_gpu(ctx: RuleContext):
                ctx.strategy.span_of("ep") or ctx.strategy.span_of("tp"))
 
 
-def check_ep_nodes(ctx: RuleContext):
+def check_ep_nodes(ctx: RuleContext) -> Iterator[Diagnostic]:
     """The EP all-to-all crosses nodes: dispatch and combine go over the network.
 
     Legal and usual for large EP (DeepSeek-V3 serves with EP across nodes); its cost is the
@@ -243,7 +246,7 @@ def check_ep_nodes(ctx: RuleContext):
                    ctx.strategy.span_of("ep"))
 
 
-def check_sp_without_tp(ctx: RuleContext):
+def check_sp_without_tp(ctx: RuleContext) -> Iterator[Diagnostic]:
     """`sp` without tensor parallelism does nothing.
 
     Sequence parallelism shards the activations a TP group holds between its all-reduces
@@ -263,7 +266,7 @@ def check_sp_without_tp(ctx: RuleContext):
                    ctx.strategy.span_of("sp"), "remove `sp`, or use it beside tp > 1 (e.g. `tp 4 sp`)")
 
 
-def check_8bit_compute(ctx: RuleContext):
+def check_8bit_compute(ctx: RuleContext) -> Iterator[Diagnostic]:
     """8-bit weights (or KV cache) on a GPU without fp8 compute run at the 16-bit peak.
 
     Memory counts the 8-bit bytes, but a GPU without fp8 tensor cores (A100, for instance)
@@ -291,7 +294,7 @@ def check_8bit_compute(ctx: RuleContext):
                "expect 16-bit speed, or use a GPU with fp8 units (h100-sxm, h800, h200, b200)")
 
 
-def check_redundant_gains(ctx: RuleContext):
+def check_redundant_gains(ctx: RuleContext) -> Iterator[Diagnostic]:
     """EPLB (`with redundant R`) that can gain nothing: no loads are measured, or one EP rank holds
     every expert.
 
@@ -325,7 +328,7 @@ def check_redundant_gains(ctx: RuleContext):
                    'give the loads an engine recorded: `routing from "expert_load.json"` (docs/language.md)')
 
 
-def check_engine_coverage(ctx: RuleContext):
+def check_engine_coverage(ctx: RuleContext) -> Iterator[Diagnostic]:
     """The plan's engine kernel profile measured no fused MoE layer at the strategy's shape.
 
     An engine profile (`dagc kernels import`) prices the routed experts by the engine's own fused MoE

@@ -9,7 +9,7 @@ the prompts the batch admits (W513) — and on a `chunk` that the static mode ne
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from ..diagnostics import Diagnostic, Severity
 from ..layout.mix import shares
@@ -20,7 +20,7 @@ from .base import Reads, RuleContext, diag, make_rule
 __all__ = ["RULES"]
 
 
-def check_chunk_room(ctx: RuleContext):
+def check_chunk_room(ctx: RuleContext) -> Iterator[Diagnostic]:
     """In flight, a step's token budget (`chunk`) holds no prompt token beside the decode tokens.
 
     Serving in flight, every engine step runs one decode token of each request in flight on an
@@ -43,13 +43,13 @@ def check_chunk_room(ctx: RuleContext):
     if w.chunk_tokens <= d * q:
         per = f", {q} positions each with speculative decoding" if q > 1 else ""
         yield diag("E307", Severity.ERROR,
-                   f"`chunk = {w.chunk_tokens:,}` leaves no room for a prompt: each step of an attention-DP rank "
+                   f"`chunk = {w.chunk_tokens}` leaves no room for a prompt: each step of an attention-DP rank "
                    f"already runs {d * q:,} decode tokens (its {d:,} requests in flight{per})",
                    ctx.plan.span_of("workload.chunk") or ctx.plan.span_of("workload.serving"),
-                   f"write `chunk = {max(8192, 2 * d * q):,}` or more, or spread the batch over more ranks")
+                   f"write `chunk = {max(8192, 2 * d * q)}` or more, or spread the batch over more ranks")
 
 
-def check_chunk_keeps_up(ctx: RuleContext):
+def check_chunk_keeps_up(ctx: RuleContext) -> Iterator[Diagnostic]:
     """In flight, the chunk cannot keep up with the prompts the batch admits.
 
     A request in flight needs its prompt processed once over its `generate` steps, so an
@@ -82,7 +82,7 @@ def check_chunk_keeps_up(ctx: RuleContext):
                "requests at once, raise `chunk`, or add ranks")
 
 
-def check_chunk_static(ctx: RuleContext):
+def check_chunk_static(ctx: RuleContext) -> Iterator[Diagnostic]:
     """`chunk` is written but the workload is served statically: it changes nothing.
 
     `chunk` is the token budget of one engine step when serving in flight (continuous batching
@@ -102,7 +102,7 @@ def check_chunk_static(ctx: RuleContext):
                ctx.plan.span_of("workload.chunk"), "write `serving = inflight` to serve in flight, or remove `chunk`")
 
 
-def check_window_covers_context(ctx: RuleContext):
+def check_window_covers_context(ctx: RuleContext) -> Iterator[Diagnostic]:
     """The attention window written in the plan covers every request's whole context: no windowed layer
     attends to fewer tokens or holds a smaller KV cache than a full one, so the window changes no figure
     (a preset's window is the model's own and is not warned about).

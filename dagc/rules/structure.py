@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Iterator
 
-from ..diagnostics import Severity
+from ..diagnostics import Diagnostic, Severity
 from ..layout.shards import kv_heads_fit
+from ..plan.model import Model
 from .base import RuleContext, diag, largest_divisor, make_rule
 
 __all__ = ["RULES"]
 
 
-def check_ep(ctx: RuleContext):
+def check_ep(ctx: RuleContext) -> Iterator[Diagnostic]:
     """ep must not exceed the routed experts of a layer and must divide them (with `with redundant R`,
     the experts and the R redundant slots).
 
@@ -56,7 +58,7 @@ def nearest_redundant(experts: int, redundant: int, ep: int) -> int:
     return below if 0 <= below and (experts + redundant) // ep and redundant - below < above - redundant else above
 
 
-def _tp_values(m) -> list[int]:
+def _tp_values(m: Model) -> list[int]:
     """The tp values that split both the heads and the KV heads evenly (1 always does): √heads
     trial divisions."""
     root = math.isqrt(m.heads)
@@ -72,7 +74,7 @@ def _kv_layout(kv: int, tp: int) -> str:
     return f"each KV head on {tp // kv} ranks"
 
 
-def check_tp_heads(ctx: RuleContext):
+def check_tp_heads(ctx: RuleContext) -> Iterator[Diagnostic]:
     """Attention heads, and KV heads, must split evenly over tp.
 
     Tensor parallelism gives each rank whole heads; a remainder would split a head. The KV
@@ -104,7 +106,7 @@ def check_tp_heads(ctx: RuleContext):
                    "use " + " or ".join(f"tp {t} ({_kv_layout(kv, t)})" for t in near))
 
 
-def check_pp(ctx: RuleContext):
+def check_pp(ctx: RuleContext) -> Iterator[Diagnostic]:
     """pp must not exceed the layers; an explicit split must sum to them with no empty stage.
 
     Bad:
@@ -132,7 +134,7 @@ def check_pp(ctx: RuleContext):
                    span, f"adjust the counts by {m.layers - sum(split):+d} layers")
 
 
-def check_experts_exist(ctx: RuleContext):
+def check_experts_exist(ctx: RuleContext) -> Iterator[Diagnostic]:
     """ep/etp (or redundant expert slots) on a model without experts.
 
     A dense model has no routed experts to distribute; its FFNs are split by tp.
@@ -151,7 +153,7 @@ def check_experts_exist(ctx: RuleContext):
                    "redundant slots", ctx.strategy.span_of("redundant"), "remove `redundant` from the options")
 
 
-def check_ffn_split(ctx: RuleContext):
+def check_ffn_split(ctx: RuleContext) -> Iterator[Diagnostic]:
     """Expert FFNs must divide by etp, dense and shared FFNs by tp.
 
     etp (or tp, when experts follow the attention domain) splits each expert's intermediate
@@ -186,7 +188,7 @@ def check_ffn_split(ctx: RuleContext):
                                                   lambda d: fits(d, lay.etp if lay.expert_domain_written else d)))
 
 
-def _ffn_hint(key: str, degree: int, size: int, values, fits) -> str:
+def _ffn_hint(key: str, degree: int, size: int, values: Iterable[int], fits: Callable[[int], bool]) -> str:
     """`use tp 4 or tp 8`: the nearest of `values` below and above `degree` that divide `size` — and
     that keep the strategy on the cluster (`fits(d)`) where some do — as E302's hint names them (for
     tp the values split the heads and KV heads)."""
@@ -197,7 +199,7 @@ def _ffn_hint(key: str, degree: int, size: int, values, fits) -> str:
     return "use " + " or ".join(f"{key} {d}" for d in near) if near else f"use {key} 1"
 
 
-def check_cp_prompt(ctx: RuleContext):
+def check_cp_prompt(ctx: RuleContext) -> Iterator[Diagnostic]:
     """Context parallelism must give every cp rank at least one prompt token.
 
     cp splits each prompt's tokens over the cp ranks of an attention group; with more ranks

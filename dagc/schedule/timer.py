@@ -101,10 +101,21 @@ class Timer(FloorTimes):
     def _body(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int, shape: tuple,
               offset: int) -> dict:
         """The layers and the extras of a pass (`_pass`) at this timer's engine terms, from its ops' entries
-        (`_body_entries`: made once for the timers that share `tables`)."""
+        (`_body_entries`: made once for the timers that share `tables`). A decode or mixed pass at another
+        context (its `context_free_key` seen) is its remembered figures with its new attention's summed and
+        paired in again, in the same order (`_with_attention`): the figures of a pass whose every op is looked up."""
         m = self.plan.model
+        free = context_free_key(shape, offset)
+        # the same pass at another context: its figures from the ones remembered and its attention's
+        at_context = self.reuse_context_free and phase is not Phase.PREFILL and not draft_passes(workload)
+        known = self.bodies.get(free) if at_context else None
+        if known is not None:
+            shapes = self._shapes(workload, lay, phase, req, stage)
+            split = attention_split_peak_key(lay, workload, phase, req)
+            return _with_attention(known, self._split_op(shapes, Op.ATTENTION, split))
+
         entries, acts = self._remember(self.tables.bodies, (shape, offset), lambda: self._body_entries(
-            workload, lay, phase, req, stage, context_free_key(shape, offset)))
+            workload, lay, phase, req, stage, free))
         cm, seconds = self.cm, self.op_seconds
         if len(seconds) >= TIMER_CACHE_MAX:
             seconds.clear()
@@ -126,6 +137,10 @@ class Timer(FloorTimes):
             ops, _ = layer_ops(lay, m, dense)
             out[name] = _pair_layer_time([(lop, *info[lop.op]) for lop in ops])
         out["act"] = dict(acts)
+        if at_context:
+            layers = {("dense" if dense else "moe"): [(lop, *info[lop.op]) for lop in layer_ops(lay, m, dense)[0]]
+                      for dense in kinds}
+            self._remember(self.bodies, free, lambda: (layers, out))
         return out
 
     def _body_entries(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int,
@@ -215,6 +230,19 @@ def shared_timer(plan: Plan) -> Timer:
             _TIMERS.popitem(last=False)
     _TIMERS.move_to_end(key)
     return timer
+
+
+def _with_attention(known: tuple[dict, dict], attention: tuple[float, bool, float]) -> dict:
+    """A pass's figures (`Timer._body`) from those of the same pass at another context (`known`: each kind of
+    layer's ops with their seconds and whether a collective, and its figures) and its attention's: each
+    layer summed and paired again in the same order; the rest (the extras, the working sets) as they were."""
+    layers, base = known
+    out = dict(base)
+    for name, ops in layers.items():
+        ops = [(op[0], *attention[:2]) if op[0].op is Op.ATTENTION else op for op in ops]
+        out[name] = sum(time_s for _, time_s, _ in ops)
+        out["pair_" + name] = _pair_layer_time(ops)
+    return out
 
 
 def _pair_layer_time(ops: list[tuple[LayerOp, float, bool]]) -> float:

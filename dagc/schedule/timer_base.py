@@ -16,10 +16,12 @@ from typing import Any, cast
 
 import numpy as np
 
+from ..cost.compute import glued_kernels, kernel_raw_s
 from ..cost.cost import compute_cost_key
 from ..cost.cost_model import CostModel
-from ..cost.op_price import OpPrice, op_price
+from ..cost.op_price import OpPrice, kernels_price, op_price
 from ..ir.dag import OpTemplate, Phase
+from ..ir.op_attention import attention_context_kernels, attention_fixed_kernels
 from ..ir.op_shapes import phase_chunk
 from ..ir.ops import Op, OpShapes, layer_ops, rank_dims
 from ..layout.layout import Layout
@@ -55,6 +57,9 @@ class OpTables:
         self.context_free: dict[tuple, dict] = {}
         self.bodies: dict[tuple, tuple] = {}        # a pass's ops' entries and activation peaks (`Timer._body`)
         self.sends: dict[tuple, tuple[float, float]] = {}    # a send's seconds and activation peak (`Timer._pass`)
+        # an attention's kernels that read no context, priced, and its working set, by what it reads but the
+        # context (`TimerCore._attention_at`)
+        self.attention_fixed: dict[tuple, tuple] = {}
 
 
 class TimerCore:
@@ -73,6 +78,11 @@ class TimerCore:
         self.made: dict[tuple, tuple] = {}           # `_made` and `_lower` by what the op reads
         self.op_seconds: dict[OpPrice, float] = {}    # each op price's seconds at this timer's terms (`Timer._body`)
         self._split_last: tuple | None = None        # the last pass's shapes, split key and split shapes
+        # `_split_op`'s figures of a decode or mixed step's attention priced at its context alone (`_attention_at`)
+        self.op_info: dict[tuple, tuple[float, bool, float]] = {}
+        # a decode or mixed pass's figures, and its layers' ops with theirs, by `context_free_key`: the same pass at
+        # another context is summed again with its new attention alone (`dagc.schedule.timer.Timer`)
+        self.bodies: dict[tuple, tuple[dict, dict]] = {}
 
     reuse_context_free = True       # False: every pass looks each of its ops up (what tests compare the reuse with)
 
@@ -147,8 +157,41 @@ class TimerCore:
 
     def _made(self, shapes: OpShapes, op: Op) -> tuple[float, bool, float]:
         """An op's figures at `shapes` at this timer's engine terms: its slowest rank's seconds, whether it is
-        a collective and its activation peak (`_entry`)."""
-        return self._remember(self.made, _op_key(shapes, op), lambda: self._priced(self._entry(shapes, op)))
+        a collective and its activation peak (`_entry`); a decode or mixed step's attention priced at its context
+        alone where it can be (`_attention_at`)."""
+        key = _op_key(shapes, op)
+        if op is Op.ATTENTION and self._at_context(shapes):
+            return self._remember(self.made, key, lambda: self._attention_at(shapes, (key[1], *key[4:])))
+        return self._remember(self.made, key, lambda: self._priced(self._entry(shapes, op)))
+
+    def _at_context(self, shapes: OpShapes) -> bool:
+        """Whether an attention at `shapes` is priced at its context alone (`_attention_at`): a decode or mixed
+        step's, with a profile and one scale for compute and memory (else its time reads its context's FLOPs and
+        bytes, its share of compute)."""
+        cm = self.cm
+        return (self.reuse_context_free and shapes.phase is not Phase.PREFILL and cm.profile is not None
+                and cm.compute_time_scale == cm.memory_time_scale)
+
+    def _attention_at(self, shapes: OpShapes, free: tuple) -> tuple[float, bool, float]:
+        """`_made` of a decode or mixed step's attention at its context (the prompt and generate; `_at_context`):
+        its kernels but the context's (`dagc.ir.op_attention.attention_context_kernels`) and its working set read
+        none, so they are made and priced once per `free` (what it reads but the context), for every timer that
+        shares `tables` (neither reads the engine's priced terms), and a new context prices its context's kernels
+        alone, summed with the others' in the template's order (`dagc.cost.op_price.kernels_price`, as
+        `template_max_s` sums them)."""
+        cm, profile = self.cm, self.cm.profile
+        assert profile is not None
+        fixed = self.tables.attention_fixed.get(free)
+        if fixed is None:
+            before, after = (glued_kernels(ks, profile, cm.glue) for ks in attention_fixed_kernels(shapes))
+            tpl = shapes.make(Op.ATTENTION)
+            fixed = self._remember(self.tables.attention_fixed, free, lambda: (
+                before, [kernel_raw_s(k, profile) for k in before], after, [kernel_raw_s(k, profile) for k in after],
+                np.shape(tpl.flops), template_activation_peak(tpl)))
+        before, raw_before, after, raw_after, ranks, peak = fixed
+        context = glued_kernels(attention_context_kernels(shapes), profile, cm.glue)
+        raw = [*raw_before, *(kernel_raw_s(k, profile) for k in context), *raw_after]
+        return kernels_price((*before, *context, *after), raw, ranks, cm).seconds(cm), False, peak
 
     def _entry(self, shapes: OpShapes, op: Op) -> Entry:
         """An op's template at `shapes`, made, priced with the engine's terms open and let go (`Entry`). Once
@@ -173,7 +216,11 @@ class TimerCore:
                               lambda: self._entry(self._split_shapes_once(shapes, split), op))
 
     def _split_op(self, shapes: OpShapes, op: Op, split: tuple) -> tuple[float, bool, float]:
-        """`_split_entry`'s figures at this timer's engine terms."""
+        """`_split_entry`'s figures at this timer's engine terms; a decode or mixed step's attention priced at its
+        context alone where it can be (`_made`), once per attention split."""
+        if op is Op.ATTENTION and self._at_context(shapes):
+            return self._remember(self.op_info, (op, split),
+                                  lambda: self._made(self._split_shapes_once(shapes, split), op))
         return self._priced(self._split_entry(shapes, op, split))
 
     def _split_shapes_once(self, shapes: OpShapes, split: tuple) -> OpShapes:

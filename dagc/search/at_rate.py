@@ -5,7 +5,8 @@ found best on its steady-state figures (its ranking's first `RATE_CANDIDATES`, w
 Pareto front over TTFT, TPOT and tokens/s per GPU), each checked as `dagc check --strategy TEXT --set
 'workload.rate=R requests/s'` checks it (`dagc.search.under_traffic.check_candidate`: the plan's traffic
 arriving at `rate` simulated through it — a disaggregated one through its pools — without the capacity
-bisection; without traffic, `REQUESTS_DEFAULT` poisson arrivals from seed 0), ranked by goodput per GPU —
+bisection; without traffic, `REQUESTS_DEFAULT` poisson arrivals from seed 0), ranked those meeting every
+requirement and keeping up first, then those keeping up, then the overloaded, each by goodput per GPU —
 requests per second served within every latency requirement, per GPU — best first, ties to the lower p99
 TTFT. Each row carries that check's figures and verdict: whether it meets every requirement at `rate`, the
 load's judged on its own run. The steady state picks which strategies are worth simulating; the simulation
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from ..lang.traffic import REQUESTS_DEFAULT
 from ..plan.plan import Plan
@@ -34,10 +36,10 @@ class AtRate:
     """One candidate under the load: report.json's `load` of its run, and its goodput per GPU."""
 
     candidate: Candidate
-    load: dict
+    load: dict[str, Any]
     goodput_per_gpu: float
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {**self.candidate.to_json(), "goodput_requests_per_s_per_gpu": self.goodput_per_gpu,
                 "load": self.load}
 
@@ -53,7 +55,7 @@ class RankedAtRate:
     ranked: tuple[AtRate, ...]
     skipped: int = 0
 
-    def to_json(self, top: int) -> dict:
+    def to_json(self, top: int) -> dict[str, Any]:
         return {"rate_requests_per_s": self.rate, "requests": self.traffic.requests, "seed": self.traffic.seed,
                 "simulated": len(self.ranked), "not_simulated": self.skipped,
                 "ranked": [a.to_json() for a in self.ranked[:top]]}
@@ -97,5 +99,14 @@ def rank_at_rate(plan: Plan, found: SearchResult, rate: float,
         ranked.append(AtRate(judgement(r, c).of(c, found.objective), out, out["goodput_requests_per_s"] / c.gpus))
     if progress is not None:
         progress(len(pool), len(pool))
-    ranked.sort(key=lambda a: (-a.goodput_per_gpu, a.load["ttft_s"]["p99"] or 0.0))
+    ranked.sort(key=_rank)
     return RankedAtRate(rate, traffic, tuple(ranked), skipped)
+
+
+def _rank(a: AtRate) -> tuple[int, float, float]:
+    """A run's place: meeting every requirement and keeping up, then keeping up, then overloaded (`tier`), each
+    by goodput per GPU, best first, then the lower p99 TTFT — so that the table's first is the conclusion's."""
+    up = not a.load["overloaded"]
+    tier = 0 if up and a.candidate.meets_requirements else 1 if up else 2
+    return tier, -a.goodput_per_gpu, a.load["ttft_s"]["p99"] or 0.0
+

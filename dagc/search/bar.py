@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from ..plan.plan import Plan
 from ..plan.workload import Overlap, RequirementKind
 from ..rules.bounds import unreachable
 from ..verdict.verdict import METRIC_OF, RequirementResult
-from .result import Candidate, front_key, option_text, rank_key
+from .result import Candidate, RankKey, front_key, option_text, rank_key
 
 __all__ = ["BAR_LAG", "BAR_LAG_BATCH_MAX", "Bar", "BarKeeper", "surely_misses"]
 
@@ -43,7 +43,7 @@ class Bar:
     (−decode tokens/s per GPU, TPOT); None when the search keeps no front (`search(…, front=False)`),
     so that only the best `k` matter."""
 
-    kth: tuple | None = None
+    kth: RankKey | None = None
     front: tuple[tuple[float, float], ...] | None = ()
 
 
@@ -52,7 +52,7 @@ class BarKeeper:
 
     def __init__(self, k: int):
         self.k = k
-        self.keys: list[tuple] = []
+        self.keys: list[RankKey] = []
 
     def take(self, c: Candidate) -> None:
         if self.k <= 0:
@@ -70,7 +70,7 @@ class BarKeeper:
         return Bar(kth, tuple((float(k[0]), float(k[1])) for k in (front_key(c) for c in front)))
 
 
-def surely_misses(plan: Plan, metrics: dict, gpus: int) -> int:
+def surely_misses(plan: Plan, metrics: dict[str, Any], gpus: int) -> int:
     """How many requirements are surely missed: a GPU count out of range (exact), or a TTFT, TPOT or
     throughput line out of reach of `metrics` (TTFT and TPOT lower bounds, throughputs upper
     bounds). A lower bound of the requirements the candidate misses."""

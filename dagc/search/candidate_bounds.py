@@ -28,7 +28,7 @@ from ..schedule.timer import Timer
 from ..serve.rates import rate_metrics
 from .bar import BestAtBounds, surely_misses
 from .memory_screen import MemoryScreen
-from .space import item_strategy
+from .space import Item, ItemDegrees, item_strategy
 
 __all__ = ["CandidateBounds"]
 
@@ -41,10 +41,10 @@ class CandidateBounds(MemoryScreen):
         self.objective = objective
         self.ttft_first = not OBJECTIVES[objective].reads_tpot      # the score is TTFT alone: its bounds come first
         self._physical: dict[tuple[int, int], tuple[Bounds, BestAtBounds]] = {}
-        self._first: dict[tuple, tuple[float, float, BestAtBounds]] = {}
-        self._split: dict[tuple, tuple[float, float, BestAtBounds]] = {}
+        self._first: dict[_FirstKey, tuple[float, float, BestAtBounds]] = {}
+        self._split: dict[_SplitKey, tuple[float, float, BestAtBounds]] = {}
         self._workloads: dict[tuple[int, str], Workload] = {}
-        self._strategies: dict[tuple, tuple[int, int, StageBounds, bool] | None] = {}   # `_strategy_figures`
+        self._strategies: dict[ItemDegrees, tuple[int, int, StageBounds, bool] | None] = {}   # `_strategy_figures`
 
     def workload(self, mb: int, overlap: Overlap) -> Workload:
         """The plan's workload with `mb` micro-batches and `overlap`: one object per pair, shared."""
@@ -118,23 +118,23 @@ class CandidateBounds(MemoryScreen):
             hit = self._split[key] = (ttft, tpot, self._best(ttft, tpot, workload, lay.gpus_used))
         return hit
 
-    def item_microbatches(self, item: tuple, adp: int) -> int:
+    def item_microbatches(self, item: Item, adp: int) -> int:
         """The micro-batches a search item's candidate schedules (those that carry requests), with `adp`
         attention-DP groups."""
         return effective_microbatches(self.workload_of(item[7], item[8]).microbatches_for(item[1]),
                                       self.plan.workload.batch, item[0], adp)
 
-    def physical_best(self, item: tuple, gpus: int) -> BestAtBounds:
+    def physical_best(self, item: Item, gpus: int) -> BestAtBounds:
         """The best a search item's candidate could do at the physical bounds of its `gpus` GPUs (`physical`)."""
         return self.physical(self.workload_of(item[7], item[8]), gpus, item[0])[1]
 
-    def item_stage_best(self, item: tuple, g: int, adp: int, microbatches: int) -> BestAtBounds:
+    def item_stage_best(self, item: Item, g: int, adp: int, microbatches: int) -> BestAtBounds:
         """The best a search item's candidate could do at the bounds of its GPUs and its pipeline
         (`stage_bounds`), its stage group of `g` GPUs and `adp` attention-DP groups scheduling
         `microbatches` micro-batches."""
         return self.stage_bounds(self.workload_of(item[7], item[8]), g, item[1], item[0], adp, microbatches)[2]
 
-    def split_row(self, item: tuple, figures: tuple[int, int, StageBounds, bool], microbatches: int,
+    def split_row(self, item: Item, figures: tuple[int, int, StageBounds, bool], microbatches: int,
                   tpot_floors: bool) -> tuple[float, ...]:
         """`split_bounds` of a search item's candidate (its strategy's `strategy_figures`, the
         micro-batches it schedules) as its best's `BestAtBounds.row` followed by its TTFT and TPOT bounds;
@@ -149,7 +149,7 @@ class CandidateBounds(MemoryScreen):
         ttft, tpot, best = hit
         return (*best.row(), ttft, tpot)
 
-    def sketch(self, item: tuple, figures: tuple[int, int, StageBounds, bool], microbatches: int) -> Layout:
+    def sketch(self, item: Item, figures: tuple[int, int, StageBounds, bool], microbatches: int) -> Layout:
         """A search item's layout as a `LayoutSketch` (read like a `Layout`, resolved only when a table
         misses: `layout_of`)."""
         dp, pp, tp, cp, sp, ep, etp = item[:7]
@@ -159,11 +159,11 @@ class CandidateBounds(MemoryScreen):
                                          self.plan.workload.batch, self.plan.cluster.gpus_per_node,
                                          lambda: self.layout_of(item)))
 
-    def layout_of(self, item: tuple) -> Layout:
+    def layout_of(self, item: Item) -> Layout:
         """A search item's layout, resolved."""
         return resolve(self.plan.model, self.plan.cluster, self.workload_of(item[7], item[8]), item_strategy(item))
 
-    def op_floor_row(self, item: tuple, figures: tuple[int, int, StageBounds, bool], microbatches: int,
+    def op_floor_row(self, item: Item, figures: tuple[int, int, StageBounds, bool], microbatches: int,
                      ttft: float, tpot: float) -> tuple[float, ...]:
         """The `BestAtBounds.row` of a search item's candidate at each op's own lower bound
         (`dagc.schedule.recurrence.op_floor`), its TTFT and TPOT at least `ttft` and `tpot` (its `split_row`'s),
@@ -172,13 +172,13 @@ class CandidateBounds(MemoryScreen):
         lay = self.sketch(item, figures, microbatches)
         return self._best(ttft, max(tpot, op_floor(self.timer, workload, lay)), workload, lay.gpus_used).row()
 
-    def strategy_figures(self, shape: tuple) -> tuple[int, int, StageBounds, bool] | None:
+    def strategy_figures(self, shape: ItemDegrees) -> tuple[int, int, StageBounds, bool] | None:
         """`_strategy_figures`, remembered (the window screen reads them: `dagc.search.screen.Columns`)."""
         if shape not in self._strategies:
             self._strategies[shape] = self._strategy_figures(shape)
         return self._strategies[shape]
 
-    def _strategy_figures(self, shape: tuple) -> tuple[int, int, StageBounds, bool] | None:
+    def _strategy_figures(self, shape: ItemDegrees) -> tuple[int, int, StageBounds, bool] | None:
         """What the window screen reads of a strategy whatever its micro-batches and overlap (`shape`: an
         item's degrees): its stage group's G and attention-DP groups, its stages, and whether its
         weights, KV cache and reserve overflow a GPU; None when it has more stages than layers (E303:
@@ -193,15 +193,21 @@ class CandidateBounds(MemoryScreen):
         return g, adp, stages, self.resident_exceeds(tp, cp, ep, etp, stages, requests)
 
 
+# tp, cp, sp, G, stages, dp, micro-batches, overlap, whether TPOT is bounded too
+_SplitKey = tuple[int, int, bool, int, StageBounds, int, int, str, bool]
+_FirstKey = tuple[int, int, int, int, int, int, str]     # G, pp, dp, attention-DP groups, micro-batches, batch, overlap
+
+
 def _split_key(tp: int, cp: int, sp: bool, group_size: int, stage_layers: StageBounds, dp: int, microbatches: int,
-               overlap: str, tpot_floors: bool) -> tuple:
+               overlap: str, tpot_floors: bool) -> _SplitKey:
     """What `Pruner.split_bounds` reads of a layout and workload (the batch and the rest are the plan's):
     its attention split, its stages, its units of micro-batches; not its expert domain. And whether
     it bounds TPOT too."""
     return tp, cp, sp, group_size, stage_layers, dp, microbatches, overlap, tpot_floors
 
 
-def _first_key(group_size: int, pp: int, dp: int, adp: int, microbatches: int, batch: int, overlap: str) -> tuple:
+def _first_key(group_size: int, pp: int, dp: int, adp: int, microbatches: int, batch: int, overlap: str
+               ) -> _FirstKey:
     """What the bounds of a candidate's GPUs and pipeline read of its layout and workload
     (`Pruner.first_bounds`)."""
     return group_size, pp, dp, adp, microbatches, batch, overlap

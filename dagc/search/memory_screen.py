@@ -43,10 +43,11 @@ class MemoryScreen:
 
     def __init__(self, plan: Plan, timer: Timer):
         self.plan, self.timer = plan, timer
-        self._resident: dict[tuple, bool] = {}
-        self._resident_batch: dict[tuple, int] = {}
-        self._totals: dict[tuple, WeightTotals] = {}             # `weight_totals` of `resident_weight_figures`
-        self._working: dict[tuple, bool] = {}
+        self._resident: dict[_ResidentKey, bool] = {}
+        self._resident_batch: dict[tuple[int, int, int, int, StageBounds, int, int], int] = {}
+        # `weight_totals` of `resident_weight_figures`
+        self._totals: dict[tuple[int, int, int, StageBounds], WeightTotals] = {}
+        self._working: dict[tuple[Op, int, int, bool, int, int, int, StageBounds, int, int, int], bool] = {}
         self._kv_bytes: dict[tuple[int, int, int], KvPerLayer] = {}     # `kv_cache_bytes_per_layer`
 
     def resident_batch(self, tp: int, cp: int, ep: int, etp: int, stages: StageBounds, dp: int, adp: int) -> int:
@@ -124,6 +125,10 @@ class MemoryScreen:
         return hit
 
 
-def _resident_key(tp: int, cp: int, ep: int, etp: int, stage_layers: StageBounds, requests_per_rank: int) -> tuple:
+_ResidentKey = tuple[int, int, int, int, StageBounds, int]     # tp, cp, ep, etp, stages, requests per rank
+
+
+def _resident_key(tp: int, cp: int, ep: int, etp: int, stage_layers: StageBounds, requests_per_rank: int
+                  ) -> _ResidentKey:
     """What a layout's weights, KV cache and reserve read of it (`Pruner.surely_illegal`)."""
     return tp, cp, ep, etp, stage_layers, requests_per_rank

@@ -10,9 +10,12 @@ one place they are written), and only those that could enter the best or the fro
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ..plan.objective import OBJECTIVES
 from ..plan.plan import Plan
@@ -66,7 +69,7 @@ class Pair:
     decode: Instance
     m: int
     gpus: int
-    metrics: dict
+    metrics: dict[str, Any]
 
     def requirements(self, plan: Plan) -> tuple[RequirementResult, ...]:
         """The plan's requirements judged on the deployment, as `dagc.verdict.pools` judges them."""
@@ -84,7 +87,7 @@ def _columns(prefills: list[Instance], m: int, g: int, cluster_gpus: int) -> tup
     return which, np.arange(len(which)) - starts + 1
 
 
-def _holds(op: str, value: np.ndarray, target: float) -> np.ndarray:
+def _holds(op: str, value: npt.NDArray[np.float64], target: float) -> npt.NDArray[np.bool_]:
     """`Requirement.holds`, elementwise."""
     match op:
         case "<=":
@@ -95,11 +98,12 @@ def _holds(op: str, value: np.ndarray, target: float) -> np.ndarray:
             return value < target
         case ">":
             return value > target
-    return np.isclose(value, target, rtol=1e-9, atol=0.0)
+    close: npt.NDArray[np.bool_] = np.isclose(value, target, rtol=1e-9, atol=0.0)
+    return close
 
 
-def weigh(plan: Plan, objective: str, d: Instance, m: int, prefills: list[Instance], head: tuple | None,
-          front: bool, keep: int) -> tuple[list[Pair], int]:
+def weigh(plan: Plan, objective: str, d: Instance, m: int, prefills: list[Instance],
+          head: tuple[int, float, int] | None, front: bool, keep: int) -> tuple[list[Pair], int]:
     """The pairs of `m` decode instances `d` with every prefill instance and N that could enter the best
     `keep` — whose rank key's head (requirements missed, −score, GPUs) is no later than `head`, the
     `keep`-th best's so far (None: fewer found; then this pool's own best `keep`), names breaking ties —
@@ -125,7 +129,7 @@ def weigh(plan: Plan, objective: str, d: Instance, m: int, prefills: list[Instan
     if head is None:                                    # this pool's best `keep` by the rank key but the names
         order = np.lexsort((gpus, -score, missed))
         last = order[min(keep, len(order)) - 1]
-        head = (missed[last], -score[last], gpus[last])
+        head = (int(missed[last]), float(-score[last]), int(gpus[last]))
     chosen = set(np.flatnonzero(_before(missed, -score, gpus, head)).tolist())   # ties too: names break them
     meets = np.flatnonzero(missed == 0)
     if len(meets) and front:                            # the front holds only what meets them all
@@ -138,14 +142,17 @@ def weigh(plan: Plan, objective: str, d: Instance, m: int, prefills: list[Instan
     return pairs, len(which)
 
 
-def _before(missed: np.ndarray, neg_score: np.ndarray, gpus: np.ndarray, head: tuple) -> np.ndarray:
+def _before(missed: npt.NDArray[np.int64], neg_score: npt.NDArray[np.float64], gpus: npt.NDArray[np.int64],
+            head: tuple[int, float, int]) -> npt.NDArray[np.bool_]:
     """Whether each rank-key head (missed, −score, GPUs) comes no later than `head`."""
     k_missed, k_score, k_gpus = head
-    return (missed < k_missed) | ((missed == k_missed) & ((neg_score < k_score) |
-                                                          ((neg_score == k_score) & (gpus <= k_gpus))))
+    before: npt.NDArray[np.bool_] = (missed < k_missed) | ((missed == k_missed) & (
+        (neg_score < k_score) | ((neg_score == k_score) & (gpus <= k_gpus))))
+    return before
 
 
-def _misses(plan: Plan, metrics: dict, gpus: np.ndarray, memory: np.ndarray) -> np.ndarray:
+def _misses(plan: Plan, metrics: Mapping[str, npt.NDArray[np.float64]], gpus: npt.NDArray[np.int64],
+            memory: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
     """The requirements each pair misses (memory judged on its fuller pool's share, or on bytes by
     `Pair.requirements` for the pairs made)."""
     out = np.zeros(len(gpus), dtype=np.int64)
@@ -218,7 +225,7 @@ class PooledCounts:
     left_out: int = 0                      # with `batch_max`: decode instances left out past the cap on probes
     max_probes: int = 0                    # with `batch_max`: that cap
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         out = {"prefill_instances": self.prefill, "decode_instances": self.decode, "pruned": self.pruned,
                "pairs": self.pairs, "legal": self.legal, "complete": not self.stopped}
         if self.batch_max:

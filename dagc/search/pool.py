@@ -26,7 +26,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from ..plan.plan import Plan
 from ..schedule.timer import Timer as _Timer
@@ -44,7 +44,16 @@ __all__ = ["cpu_count", "die_with_parent", "DEADLINE_GRACE_S", "WORKER_STOP_TIME
 DEADLINE_GRACE_S = 0.5          # how long past the deadline the parent waits for a worker's last candidate
 WORKER_STOP_TIMEOUT_S = 5.0     # how long the parent waits for each step of stopping its workers
 
-WORKER: dict = {}
+class _Worker(TypedDict, total=False):
+    """What a worker process of the search holds, set by its initializer."""
+
+    plan: Plan
+    objective: str
+    timer: _Timer
+    pruner: Pruner
+
+
+WORKER: _Worker = {}
 _PR_SET_PDEATHSIG = 1           # <linux/prctl.h>
 _PARENT_POLL_S = 0.5            # where PR_SET_PDEATHSIG is missing: how often a worker looks for its parent
 
@@ -58,7 +67,7 @@ def _init_worker(plan: Plan, objective: str, parent: int | None = None) -> None:
     if parent is not None:
         die_with_parent(parent)
     timer = _Timer(plan)
-    WORKER.update(plan=plan, objective=objective, timer=timer, pruner=Pruner(plan, objective, timer))
+    WORKER.update({"plan": plan, "objective": objective, "timer": timer, "pruner": Pruner(plan, objective, timer)})
 
 
 def _pid_alive(pid: int) -> bool:
@@ -108,11 +117,12 @@ def cpu_count() -> int:
 
 # What a worker runs on a chunk: (items, deadline, bar) → (the legal candidates, how many items were
 # evaluated, how many of those the bar pruned).
-ChunkRunner = Callable[[list[Item], float | None, Bar], tuple[list[Candidate], int, int]]
+ChunkResult = tuple[list[Candidate], int, int]
+ChunkRunner = Callable[[list[Item], float | None, Bar], ChunkResult]
 
 
 def _submit(pool: ProcessPoolExecutor, run: ChunkRunner, items: list[Item], deadline: float | None,
-            bar: Bar) -> Future:
+            bar: Bar) -> Future[ChunkResult]:
     # Worker processes (and the pool's threads) start at a submit: SIGINT stays blocked in them
     # until a worker's initializer ignores it; the threads never take it from the main thread.
     if not hasattr(signal, "pthread_sigmask"):
@@ -209,7 +219,7 @@ def evaluate_in_workers(plan: Plan, objective: str, jobs: int, chunks: Iterator[
         pool = executor(max_workers=jobs, initializer=_init_worker,
                          initargs=(plan, objective, os.getpid()))
         results = getattr(pool, "_result_queue", None)
-        pending: deque[tuple[Future, int]] = deque()
+        pending: deque[tuple[Future[ChunkResult], int]] = deque()
 
         def submit(chunk: tuple[list[Item], Bar]) -> None:
             nonlocal manager

@@ -46,7 +46,7 @@ from ..verdict.fastcheck import Refused, fast_check
 from ..verdict.pools import check_pools, prefill_batch_of, role_workload
 from .bar import Bar, BarKeeper, is_out_of_reach
 from .chunks import Tally
-from .pairs import Instance, PooledCounts, best_at_bounds, instance_of, weigh
+from .pairs import Instance, Pair, PooledCounts, best_at_bounds, instance_of, weigh
 from .pooled_max import MAX_POOL_PROBES, decode_pools_at_max
 from .result import Candidate
 from .score import binding_of, misses
@@ -190,7 +190,7 @@ def _undominated(prefills: list[Instance], memory: bool, keep: int) -> list[Inst
     """The prefill instances that fewer than `keep` others of the same GPUs, micro-batches and overlap
     beat (`_beats`): a pair with one that `keep` others beat ranks after the `keep` pairs those make
     with the same decode pool and N, so it can enter neither the best `keep` nor the front."""
-    groups: dict[tuple, list[Instance]] = {}
+    groups: dict[tuple[int, int, Overlap], list[Instance]] = {}
     for p in prefills:
         groups.setdefault((p.gpus, p.mb, p.overlap), []).append(p)
     return [p for p in prefills
@@ -242,7 +242,7 @@ def _bar(tally: Tally) -> Bar:
     return tally.keeper.bar(None if tally.front is None else [c for _, c in tally.front.points])
 
 
-def _candidate(plan: Plan, objective: str, pair, at: Workload | None = None) -> Candidate:
+def _candidate(plan: Plan, objective: str, pair: Pair, at: Workload | None = None) -> Candidate:
     """A weighed pair (`dagc.search.pairs.Pair`) as a candidate of the search; `at`: with `batch = max`,
     the deployment's workload at its batch (the candidate's `batch`, and what one more request per
     decode instance would break binds it)."""

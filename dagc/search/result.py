@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..plan.objective import OBJECTIVES
 from ..plan.printer import options_source, scope_source
@@ -70,7 +71,7 @@ class Candidate:
     microbatches: int
     overlap: Overlap
     gpus: int
-    metrics: dict
+    metrics: dict[str, Any]
     meets_requirements: bool
     score: float
     memory_fraction: float
@@ -90,7 +91,7 @@ class Candidate:
         evaluate to the same figures (SPEC 3.5)."""
         return _text(self.strategy, self.microbatches, self.overlap)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"strategy": self.text, "gpus": self.gpus,
                 "workload": {"microbatches": self.microbatches, "overlap": self.overlap.value,
                              **({"batch": self.batch} if self.batch is not None else {}),
@@ -123,7 +124,7 @@ class SearchResult:
                                                   # only candidates that were evaluated in full
     pareto_kept: bool = True                      # False: no front was asked for (`search(…, front=False)`)
     best_first: bool = False                      # visited best bound first (`search_order`)
-    disaggregated: dict | None = None             # in flight: what weighing pooled candidates did
+    disaggregated: dict[str, Any] | None = None   # in flight: what weighing pooled candidates did
                                                   # (`dagc.search.pairs.PooledCounts.to_json`); None: not weighed
     left_out: str | None = None                   # what a complete search still left out of its space, in words
                                                   # (`PooledCounts.left_out_text`): the optimal verdict says it
@@ -140,7 +141,7 @@ class SearchResult:
             return f"at its cap of {self.limit:,} candidates"
         return "when its time budget was spent"
 
-    def to_json(self, top: int | None = None) -> dict:
+    def to_json(self, top: int | None = None) -> dict[str, Any]:
         limit = top if top is not None else (self.exact_top or None)      # beyond exact_top: not the space's order
         chosen = self.ranked[:limit]
         return {"objective": self.objective, "evaluated": self.evaluated, "legal": self.legal,
@@ -204,7 +205,13 @@ class SearchResult:
         return self.evaluated - self.pruned - self.legal
 
 
-def rank_key(c: Candidate):
+# rank_key: requirements missed, −score, GPUs, then the names: text, micro-batches, overlap, tokens drafted
+RankKey = tuple[int, float, int, str, int, str, int]
+# front_key: −decode tokens/s per GPU, TPOT, then as the rank key: GPUs, text, micro-batches, overlap, drafted
+FrontKey = tuple[float, float, int, str, int, str, int]
+
+
+def rank_key(c: Candidate) -> RankKey:
     """Fewest requirements missed first (all met before any missed; when no strategy can meet one,
     those that meet the rest come first), then the objective's score."""
     return (c.misses, -c.score, c.gpus, c.text, c.microbatches, c.overlap.value, c.speculative_tokens or 0)
@@ -231,7 +238,7 @@ class TopK:
         return list(self.items)
 
 
-def front_key(c: Candidate) -> tuple:
+def front_key(c: Candidate) -> FrontKey:
     """A candidate's place on the front: its figures, then, among candidates with the same figures,
     fewer GPUs first (as in the ranking), then its name."""
     m = c.metrics
@@ -239,7 +246,7 @@ def front_key(c: Candidate) -> tuple:
             c.speculative_tokens or 0)
 
 
-def _beats(f: tuple, c: tuple) -> bool:
+def _beats(f: FrontKey, c: FrontKey) -> bool:
     """Front keys: f is no worse than c on every objective and comes first (better, or the same
     figures and fewer GPUs or an earlier name)."""
     return f[0] <= c[0] and f[1] <= c[1] and f < c
@@ -256,7 +263,7 @@ class ParetoFront:
 
     def __init__(self, cap: int | None = PARETO_MAX):
         self.cap = cap
-        self.points: list[tuple[tuple, Candidate]] = []
+        self.points: list[tuple[FrontKey, Candidate]] = []
         self.complete = True
 
     def add(self, c: Candidate) -> None:

@@ -10,6 +10,8 @@ with could matter (`evaluate_batch_max`, `dagc.search.bound.Pruner.batch_needed`
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from ..plan.objective import OBJECTIVES
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
@@ -17,6 +19,7 @@ from ..plan.workload import Overlap, Workload
 from ..schedule.timer import Timer as _Timer
 from ..verdict.batch_max import fast_largest_batch, fast_largest_batch_bounded
 from ..verdict.fastcheck import Refused, fast_check
+from ..verdict.verdict import RequirementResult
 from .bar import Bar
 from .bound import Pruner
 from .result import Candidate
@@ -25,15 +28,15 @@ from .space import Item
 __all__ = ["evaluate"]
 
 
-def binding_of(requirements, workload: Workload) -> str | None:
+def binding_of(requirements: Iterable[RequirementResult], workload: Workload) -> str | None:
     """What binds the candidate: with `batch = max`, what one more request would break (a requirement,
     or memory); otherwise the requirement with the least margin."""
     if workload.batch_max and workload.batch_breaks is not None:
         return workload.batch_breaks.replace("`", "")
-    judged = [r for r in requirements if r.margin is not None]
+    judged = [(r.margin, r) for r in requirements if r.margin is not None]
     if not judged:
         return None
-    return min(judged, key=lambda r: r.margin).requirement.text
+    return min(judged, key=lambda m: m[0])[1].requirement.text
 
 
 def evaluate(plan: Plan, strategy: Strategy, mb: int, overlap: Overlap, objective: str,
@@ -62,7 +65,7 @@ def _scored(plan: Plan, strategy: Strategy, mb: int, workload: Workload, objecti
                      batch=workload.batch if workload.batch_max else None, misses=misses(fc.requirements))
 
 
-def misses(requirements) -> int:
+def misses(requirements: Iterable[RequirementResult]) -> int:
     """Requirements a candidate does not meet."""
     return sum(1 for r in requirements if r.met is False)
 

@@ -32,9 +32,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 from .bar import Bar
 from .bound import Pruner, Screen
+from .space import Item
 
 __all__ = ["Columns", "out_of_reach"]
 
@@ -43,7 +45,7 @@ __all__ = ["Columns", "out_of_reach"]
 _ROW = 5
 
 
-def out_of_reach(rows: np.ndarray, bar: Bar) -> np.ndarray:
+def out_of_reach(rows: npt.NDArray[np.float64], bar: Bar) -> npt.NDArray[np.bool_]:
     """`dagc.search.bar.is_out_of_reach` of every row of `rows` (`BestAtBounds.row`s, shape (n, 5)) at once:
     whether a candidate that does at most that row can matter under `bar` whatever its name —
     its head ranks after the bar's `k`-th best, and it misses a requirement, or no front is kept,
@@ -51,16 +53,18 @@ def out_of_reach(rows: np.ndarray, bar: Bar) -> np.ndarray:
     assert bar.kth is not None
     missed, score, gpus, x, y = rows.T
     k_missed, k_score, k_gpus = bar.kth[:3]
-    after = (missed > k_missed) | ((missed == k_missed) & ((score > k_score) | ((score == k_score) & (gpus > k_gpus))))
+    after: npt.NDArray[np.bool_] = (missed > k_missed) | ((missed == k_missed) & (
+        (score > k_score) | ((score == k_score) & (gpus > k_gpus))))
     if bar.front is None:
         return after
     front = np.asarray(bar.front, dtype=np.float64).reshape(-1, 2)
     fx, fy = front[:, :1], front[:, 1:]
     beaten = ((fx <= x) & (fy <= y) & ((fx < x) | (fy < y))).any(axis=0)
-    return after & ((missed > 0) | beaten)
+    reach: npt.NDArray[np.bool_] = after & ((missed > 0) | beaten)
+    return reach
 
 
-def _distinct(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _distinct(*columns: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """The first row of each distinct combination of `columns` (integer columns of equal length, none
     negative) and, per row, the number of its combination (numbered in the order of their first rows)."""
     key = np.zeros(len(columns[0]), dtype=np.int64)
@@ -86,7 +90,7 @@ class Columns:
     split's floors' keys (their rows made when first asked for: `Pruner.item_stage_best`,
     `Pruner.split_row`)."""
 
-    def __init__(self, pruner: Pruner, items: Sequence[tuple]):
+    def __init__(self, pruner: Pruner, items: Sequence[Item]):
         self.pruner, self.items = pruner, items
         n = len(items)
         cols = np.array([(dp, pp, tp, cp, sp, ep or 0, etp or 0, mb, overlap == "microbatch")
@@ -110,7 +114,7 @@ class Columns:
         self.split_first, self.split = _distinct(tp, cp, sp, g, pp, dp, self.microbatches, pair)
         self.g, self.adp, self.figures = g, adp, figures
         self._stage_table = np.full((len(self.stage_first), _ROW), np.nan)
-        self._split_table: dict[bool, np.ndarray] = {}
+        self._split_table: dict[bool, npt.NDArray[np.float64]] = {}
 
     def best_first(self) -> Columns:
         """These items in the order that lets branch and bound prune soonest: each strategy's variants
@@ -132,7 +136,7 @@ class Columns:
         index = np.arange(n) - np.repeat(offsets, lengths) + np.repeat(starts[order], lengths)
         return self._taken(index)
 
-    def _taken(self, index: np.ndarray) -> Columns:
+    def _taken(self, index: npt.NDArray[np.int64]) -> Columns:
         """These columns with their rows in the order `index` (a permutation); the figures made so far kept."""
         out = object.__new__(Columns)
         out.__dict__.update(self.__dict__)
@@ -144,7 +148,7 @@ class Columns:
         out.stage_first, out.split_first = where[self.stage_first], where[self.split_first]
         return out
 
-    def _stage_rows(self, rows: np.ndarray) -> np.ndarray:
+    def _stage_rows(self, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
         """The bounds of the GPUs and pipeline of these rows' candidates (`Pruner.item_stage_best`) as
         `BestAtBounds.row`s, each distinct key's computed the first time it is asked for."""
         def row(i: int) -> tuple[float, ...]:
@@ -153,7 +157,7 @@ class Columns:
 
         return _filled(self._stage_table, self.stage_first, self.stage[rows], row)
 
-    def _split_rows(self, tpot_floors: bool, rows: np.ndarray) -> np.ndarray:
+    def _split_rows(self, tpot_floors: bool, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
         """The attention split's floors of these rows' candidates (`Pruner.split_row`: its `BestAtBounds.row`,
         then its TTFT and TPOT bounds), each distinct key's computed the first time it is asked for."""
         table = self._split_table.get(tpot_floors)
@@ -223,13 +227,14 @@ class Columns:
         return out
 
 
-def _filled(table: np.ndarray, first: np.ndarray, ids: np.ndarray, row: Callable[[int], tuple[float, ...]]
-            ) -> np.ndarray:
+def _filled(table: npt.NDArray[np.float64], first: npt.NDArray[np.int64], ids: npt.NDArray[np.int64],
+            row: Callable[[int], tuple[float, ...]]) -> npt.NDArray[np.float64]:
     """`table`'s rows `ids` (one per distinct key; NaN until made), each made first where missing by
     `row` of the first item of its key (`first`)."""
     for key in np.unique(ids[np.isnan(table[ids, 0])]).tolist():
         table[key] = row(int(first[key]))
-    return table[ids]
+    rows: npt.NDArray[np.float64] = table[ids]
+    return rows
 
 
 _ASIDE_ALL, _PRUNED_ALL, _PRUNED = 1, 2, 3

@@ -31,7 +31,7 @@ def exact_shown(plan: Plan, found: SearchResult, need: int) -> SearchResult:
     """`found` with its shown rows and Pareto points re-scored exactly (module docstring)."""
     if SKIPPED_RESCORE in found.skipped:         # the search's time budget is spent
         return found
-    done: dict[tuple, Candidate | None] = {}
+    done: dict[tuple[str, int | None, int | None], Candidate | None] = {}
 
     def exact(c: Candidate) -> Candidate | None:
         if c.exact:
@@ -54,7 +54,7 @@ def exact_shown(plan: Plan, found: SearchResult, need: int) -> SearchResult:
     return replace(found, ranked=tuple(ranked), pareto=front, exact_top=min(found.exact_top, len(ranked)))
 
 
-def _key(c: Candidate) -> tuple:
+def _key(c: Candidate) -> tuple[str, int | None, int | None]:
     return c.text, c.batch, c.speculative_tokens
 
 

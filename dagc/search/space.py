@@ -193,6 +193,7 @@ def _layouts(groups: Iterable[int], layers: int, gpus: int) -> Iterator[tuple[in
 # A candidate before it is a Strategy: (dp, pp, tp, cp, sp, ep, etp, micro-batches, overlap) — cheap to
 # pickle for the worker processes.
 Item = tuple[int, int, int, int, bool, int | None, int | None, int, str]
+ItemDegrees = tuple[int, int, int, int, bool, int | None, int | None]    # an item's first seven: its degrees
 
 
 class _EngineRefusals:
@@ -203,7 +204,7 @@ class _EngineRefusals:
     def __init__(self, plan: Plan):
         self.plan = plan
         self._plans: dict[str, Plan] = {}
-        self._refused: dict[tuple, bool] = {}
+        self._refused: dict[tuple[int, int, int, int, bool, int | None, int | None, str], bool] = {}
 
     def refused(self, item: Item) -> bool:
         key = (*item[:7], item[8])

@@ -9,18 +9,44 @@ passes, the tokens a step emits), as the batch does with `--vary batch`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from ..plan.plan import Plan
 from .result import SearchResult, pareto_front, rank_key
 from .search import search
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ..schedule.timer import Timer
 
 __all__ = ["SPECULATIVE_TOKENS", "search_speculative"]
 
 SPECULATIVE_TOKENS = (1, 2, 3, 4, 5)      # tokens drafted per step that `--vary speculative` compares
 
 
-def search_speculative(plan: Plan, tokens: tuple[int, ...] = SPECULATIVE_TOKENS, **kwargs) -> SearchResult:
+class SearchOptions(TypedDict, total=False):
+    """`dagc.search.search.search`'s keyword arguments, passed on to each count's search."""
+
+    objective: str
+    top: int
+    jobs: int
+    progress: Callable[[int, int], None] | None
+    rescore: int | None
+    budget_s: float | None
+    max_candidates: int
+    clock: Callable[[], float]
+    prune: bool
+    timer: Timer | None
+    front: bool
+    pools: bool
+    max_pool_probes: int
+
+
+def search_speculative(plan: Plan, tokens: tuple[int, ...] = SPECULATIVE_TOKENS,
+                       **kwargs: Unpack[SearchOptions]) -> SearchResult:
     """The search of `plan` with each count of `tokens` drafted per step, merged (module docstring).
 
     Raises:
@@ -50,7 +76,7 @@ def search_speculative(plan: Plan, tokens: tuple[int, ...] = SPECULATIVE_TOKENS,
                         best_first=first.best_first, disaggregated=_pooled([r.disaggregated for _, r in found]))
 
 
-def _pooled(counts: list[dict | None]) -> dict | None:
+def _pooled(counts: list[dict[str, Any] | None]) -> dict[str, Any] | None:
     """The searches' disaggregated counts summed (`PooledCounts.to_json`), or None when none weighed pools."""
     kept = [c for c in counts if c is not None]
     if not kept:

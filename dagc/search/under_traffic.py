@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from typing import Any
 
 from ..diagnostics import PlanError
 from ..lang.load import parse_strategy
@@ -89,7 +90,7 @@ class Judgement:
     load_missed: tuple[str, ...]
     binding: str | None
     # the check's exact figures (report.json's `metrics`) and memory used, when it ran the candidate's batch
-    metrics: dict | None = None
+    metrics: dict[str, Any] | None = None
     memory_fraction: float | None = None
 
     def of(self, c: Candidate, objective: str | None = None) -> Candidate:

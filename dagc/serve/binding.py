@@ -7,9 +7,10 @@ Output: `Binding` — one `Limit` and the figures that show it; `binding_json` i
 `load.binding` (docs/outputs.md).
 
 The figures are read off the run while the deployment is loaded (`Load.served`'s window, from the first
-end to the last arrival): the requests in flight (admitted, not ended) and waiting, time-averaged; the KV
-cache in use (its mean and peak, and its mean while requests wait); the requests in flight while requests
-wait, against the cap the batch sets; the waiting queue's growth (arrivals less ends, per second); Little's
+end to the last arrival, or an overloaded run's last first token): the requests in flight (admitted, not
+ended) and waiting, time-averaged; the KV cache in use (its mean and peak, and its mean while requests
+wait); the requests in flight while requests wait, against the cap the batch sets; the waiting queue's
+growth while requests arrive (arrivals less ends, per second); Little's
 law's concurrency — the arrival rate × a request's mean time in flight (the mean in flight over the
 requests served per second) — that the traffic needs in flight; a disaggregated strategy's prefill pool
 utilisation (its instances' busy seconds over their seconds).
@@ -97,7 +98,11 @@ class Binding:
 
 
 def _window(load: Load) -> tuple[float, float]:
+    """`Load.served`'s window: from the first end to the last arrival — an overloaded run's to its last first
+    token, its queue still served after the last arrival —, else the whole run."""
     lo, hi = float(load.finish.min()), float(load.arrival.max())
+    if load.overloaded:
+        hi = max(hi, float(load.first_token.max()))
     if not hi > lo:
         lo, hi = float(load.arrival.min()), float(load.finish.max())
     return lo, hi
@@ -174,10 +179,16 @@ def diagnose(load: Load, missed: frozenset[str], metrics: dict | None = None,
     kv_peak = float(kv[w > 0].max()) if np.any(w > 0) else 0.0
     rate = load.arrival_rate
     served_rate = load.served_requests_per_s
-    ended = np.count_nonzero((load.finish >= lo) & (load.finish <= hi))
-    arrived = np.count_nonzero((load.arrival >= lo) & (load.arrival <= hi))
-    growth = (int(arrived) - int(ended)) / (hi - lo) if hi > lo and rate is not None else 0.0
+    # the queue's growth while requests arrive: to the last arrival (an overloaded run's window goes on past it),
+    # from its first arrival when the first end comes after the last arrival
+    last = float(load.arrival.max())
+    g_lo = lo if last > lo else float(load.arrival.min())
+    ended = np.count_nonzero((load.finish >= g_lo) & (load.finish <= last))
+    arrived = np.count_nonzero((load.arrival >= g_lo) & (load.arrival <= last))
+    growth = (int(arrived) - int(ended)) / (last - g_lo) if last > g_lo and rate is not None else 0.0
     in_rate = rate if rate is not None else served_rate
+    if rate is not None and hi > last and hi > lo:      # the window runs past the arrivals: their rate over it
+        in_rate = int(np.count_nonzero((load.arrival >= lo) & (load.arrival <= hi))) / (hi - lo)
     admission_wait = waiting_mean / in_rate if in_rate > 0 else 0.0
     if load.traffic.concurrency is not None:
         little: float | None = float(load.traffic.concurrency)

@@ -188,7 +188,7 @@ def load_json(plan: Plan, load: Load | None) -> dict | None:
         "overloaded": load.overloaded,
         "queue_growth": None if growth is None else {
             "arrived": growth.arrived, "ended": growth.ended, "grown": growth.grown, "allowance": growth.allowance,
-            "behind": growth.behind},
+            "behind": growth.behind, "first_token": growth.first_token},
         "preemptions": int(load.preemptions.sum()) if load.preemptions is not None else 0,
         "cached_prompt_share": (float(load.cached_tokens.sum() / load.prompt.sum())
                                 if load.cached_tokens is not None and load.prompt is not None and load.prompt.sum()

@@ -15,8 +15,11 @@ import numpy as np
 
 from ..plan.workload import PERCENTILES, Traffic
 
-__all__ = ["PACE_SHARE", "PERCENTILES", "QUEUE_Z", "Load", "QueueGrowth", "Timeline", "percentiles"]
+__all__ = ["PACE_SHARE", "PERCENTILES", "QUEUE_Z", "RAMP_LIFETIMES", "Load", "QueueGrowth", "Timeline", "percentiles"]
 
+# lifetimes after the first arrival before the queue's growth is counted: the requests in flight converge over
+# a few, each request's lifetime growing with the requests beside it (docs/load.md, "Overloaded")
+RAMP_LIFETIMES = 3
 # the queue's growth over a run's second half, in units of the Poisson noise of its arrivals (√ arrivals), past
 # which the run is overloaded (docs/load.md, "Overloaded": its false alarms and misses, measured)
 QUEUE_Z = 2.5
@@ -28,12 +31,15 @@ PACE_SHARE = 0.03
 @dataclass(frozen=True)
 class QueueGrowth:
     """How much the requests in the system grew over a run's second half (`Load.queue_growth`): the requests
-    arriving in it less those ending in it, against the growth its noise allows."""
+    arriving in it less those ending in it, against the growth its noise allows. A run too short for its
+    requests to end in such a stretch counts those given their first token instead (`first_token`): how much
+    the queue waiting to be served grew."""
 
     arrived: int          # requests arriving in the stretch
-    ended: int            # requests ending in it
+    ended: int            # requests ending in it (`first_token`: given their first token in it)
     allowance: float      # `QUEUE_Z` × √ arrived, and a static batch's requests (they end together)
     static: int = 0       # a static batch's requests, in the allowance
+    first_token: bool = False
 
     @property
     def grown(self) -> int:
@@ -138,13 +144,19 @@ class Load:
 
     def served(self) -> tuple[np.ndarray, float]:
         """The requests served while the deployment is loaded — those ending between the first end and the
-        last arrival (open loop) or the last start (closed loop) — and that window's length; every request
-        over the whole run when the window is empty."""
+        last arrival (open loop) or the last start (closed loop), or, when the run is `overloaded`, the last
+        first token (its queue is still served after the last arrival, until the last request waiting gets its
+        first token) — and that window's length. When the window is empty (a run shorter than its requests'
+        lifetimes: its first end after its last arrival), every request over the span of their ends, as long as
+        that of their arrivals when the deployment keeps up; over the whole run when they end together."""
         lo, hi = float(self.finish.min()), float(self.arrival.max())
+        if self.overloaded:
+            hi = max(hi, float(self.first_token.max()))
         inside = (self.finish > lo) & (self.finish <= hi)
         if hi > lo and inside.any():
             return inside, hi - lo
-        return np.ones(len(self.finish), dtype=bool), self.duration
+        ends = float(self.finish.max()) - lo
+        return np.ones(len(self.finish), dtype=bool), ends if ends > 0 else self.duration
 
     @property
     def arrival_rate(self) -> float | None:
@@ -201,25 +213,44 @@ class Load:
     @property
     def queue_growth(self) -> QueueGrowth | None:
         """The requests in the system (arrived, not ended, at the server) from the arrival of the run's middle
-        request — or two early lifetimes after its first arrival, when later: the median decode time of the
-        first quarter's requests and their shortest TTFT, so that the requests in flight have ramped up —
+        request — or `RAMP_LIFETIMES` lifetimes after its first arrival, when later: the median decode time of
+        the second half's requests and the first quarter's shortest TTFT, so that the requests in flight have
+        converged —
         to its last arrival: those arriving less those ending. A deployment that keeps up ends about what
         arrives; its arrivals' Poisson noise lets the difference reach about √ arrived either way, and
-        `QUEUE_Z` of it is allowed (a static batch's requests more: they end together). None for a closed
-        loop and a run too short to have such a stretch."""
+        `QUEUE_Z` of it is allowed (a static batch's requests more: they end together). A run whose stretch
+        would hold fewer than a quarter of its requests is judged on the queue waiting for a first token over
+        its second half instead (`_waiting_growth`). None for a closed loop and a run of fewer than 8 requests."""
         n = len(self.arrival)
         if self.traffic.concurrency is not None or n < 8:
             return None
         q = n // 4
-        life = float(np.median((self.finish - self.first_token)[:q])) + float(np.min(self.ttft_server[:q]))
-        lo = max(float(self.arrival[n // 2]), float(self.arrival[0]) + 2 * life)
+        # a lifetime once the requests in flight have ramped up: the decode time of the run's second half (its
+        # first requests' is shorter, decoding beside fewer) and the first quarter's shortest TTFT
+        life = float(np.median((self.finish - self.first_token)[n // 2:])) + float(np.min(self.ttft_server[:q]))
+        lo = max(float(self.arrival[n // 2]), float(self.arrival[0]) + RAMP_LIFETIMES * life)
         hi = float(self.arrival[-1])
+        static = self.cap if self.cap is not None and self.static else 0
+        arrived = int(np.count_nonzero((self.arrival > lo) & (self.arrival <= hi))) if hi > lo else 0
+        if arrived < n // 4:             # no stretch, or one too short for its ends to be more than noise
+            return self._waiting_growth(static)
+        ended = int(np.count_nonzero((self.finish > lo) & (self.finish <= hi)))
+        return QueueGrowth(arrived, ended, QUEUE_Z * math.sqrt(arrived) + static, static)
+
+    def _waiting_growth(self, static: int) -> QueueGrowth | None:
+        """`queue_growth` of a run whose arrivals end within a few lifetimes of its first, so that few
+        of its requests end while it is loaded: over its second half (from the middle request's arrival to
+        the last arrival), the requests arriving less those given their first token — the growth of the queue
+        waiting to be served. A deployment that keeps up serves each request about a TTFT after it arrives;
+        one that is full (its batch or its KV cache) serves none until a request ends, so all of them wait.
+        None when the arrivals take no time."""
+        n = len(self.arrival)
+        lo, hi = float(self.arrival[n // 2]), float(self.arrival[-1])
         if not hi > lo:
             return None
         arrived = int(np.count_nonzero((self.arrival > lo) & (self.arrival <= hi)))
-        ended = int(np.count_nonzero((self.finish > lo) & (self.finish <= hi)))
-        static = self.cap if self.cap is not None and self.static else 0
-        return QueueGrowth(arrived, ended, QUEUE_Z * math.sqrt(arrived) + static, static)
+        started = int(np.count_nonzero((self.first_token > lo) & (self.first_token <= hi)))
+        return QueueGrowth(arrived, started, QUEUE_Z * math.sqrt(arrived) + static, static, first_token=True)
 
 
 def percentiles(x: np.ndarray, weights: np.ndarray | None = None) -> dict:

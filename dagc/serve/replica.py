@@ -32,7 +32,7 @@ from collections import deque
 import numpy as np
 
 from .kv_blocks import BLOCK_TOKENS, RankKV
-from .run import Req, Run
+from .run import DECODING, ENDING, PREFILLING, Req, Run
 from .sources import OpenLoop
 from .surrogate import StepSurface
 
@@ -56,7 +56,7 @@ class Replica:
         self.kv = [RankKV(kv_blocks, req.block_tokens) for _ in caps]
         self.inflight = [0] * self.g
         self.ndec = [0] * self.g
-        self.phases = [[0] * self.P for _ in caps]
+        self.block_phases = [[0] * self.P for _ in caps]
         self.ctx_base = 0.0                                   # Σ (tokens − start·E) of decoding requests
         self.ndec_all = 0
         self.prefill: list[deque] = [deque() for _ in caps]
@@ -144,7 +144,7 @@ class Replica:
         if j:
             kv.hold(req.ids[:j])
         kv.take(need)
-        req.r, req.nheld, req.priv, req.phase = r, j, need, 0
+        req.r, req.nheld, req.own_blocks, req.phase = r, j, need, PREFILLING
         req.cached = j * self.hash_tokens
         req.left = req.tokens - req.cached
         if req.steps_done == 0 and not self.run_.preemptions[req.i]:
@@ -235,7 +235,7 @@ class Replica:
         return max(1, k)
 
     # --- KV blocks of decoding requests -----------------------------------------------------------
-    # A decoding request takes a block every P steps at its own phase ψ (`_prefilled`); `phases[r][ψ]`
+    # A decoding request takes a block every P steps at its own phase ψ (`Req.block_phase`); `block_phases[r][ψ]`
     # counts rank r's, so the blocks its requests take over k steps from step S are n·(k // P) and one
     # for each request whose phase comes round within the remaining k % P steps.
 
@@ -253,7 +253,7 @@ class Replica:
                 continue
             full = free // n if free > 0 else 0
             most = full * P
-            rem, cnt = free - full * n, self.phases[r]
+            rem, cnt = free - full * n, self.block_phases[r]
             for extra in range(1, P):
                 rem -= cnt[(P - extra - S) % P]
                 if rem < 0:
@@ -279,7 +279,7 @@ class Replica:
             if n:
                 out = n * whole
                 if rem:
-                    cnt = self.phases[r]
+                    cnt = self.block_phases[r]
                     out += sum(cnt[lo:lo + rem]) if lo + rem <= P else sum(cnt[lo:]) + sum(cnt[:lo + rem - P])
                 if out:
                     kv.used += out
@@ -312,24 +312,24 @@ class Replica:
             while j < len(req.ids) and (j + 1) * ht < req.tokens and kv.add(req.ids[j]):
                 j += 1
             if j > j0:                 # its own blocks of those prompt blocks become cached ones
-                before = req.priv
+                before = req.own_blocks
                 req.nheld, req.cached = j, j * ht
-                req.priv = -(-(req.tokens - req.cached) // B)
-                kv.used += (j - j0) * kv.entry_blocks + req.priv - before
+                req.own_blocks = -(-(req.tokens - req.cached) // B)
+                kv.used += (j - j0) * kv.entry_blocks + req.own_blocks - before
         run = self.run_
         first = run.first[req.i]
         if first != first:                 # NaN: its first token is still to come
             run.first[req.i] = self.t
         steps = req.steps_total - req.steps_done
         if steps <= 0:
-            req.phase = 2
+            req.phase = ENDING
             self._end(req)
             return
-        req.phase, req.start = 1, self.step
+        req.phase, req.start = DECODING, self.step
         P = self.P
         psi = (self._phase0(req.tokens - req.cached) - req.start) % P
-        req.priv = psi                                     # while decoding: its phase
-        self.phases[r][psi] += 1
+        req.block_phase = psi
+        self.block_phases[r][psi] += 1
         self.ndec[r] += 1
         self.ndec_all += 1
         self.ctx_base += req.tokens - req.start * self.E
@@ -338,15 +338,15 @@ class Replica:
     def _release(self, req: Req) -> None:
         """Free `req`'s blocks and take it off its rank."""
         r, kv = req.r, self.kv[req.r]
-        if req.phase == 1:
+        if req.phase is DECODING:
             kv.give(self._blocks_now(req))
-            self.phases[r][req.priv] -= 1
+            self.block_phases[r][req.block_phase] -= 1
             self.ndec[r] -= 1
             self.ndec_all -= 1
             self.ctx_base -= req.tokens - req.start * self.E
         else:
-            kv.give(req.priv)
-            if req.phase == 0:
+            kv.give(req.own_blocks)
+            if req.phase is PREFILLING:
                 self.prefill[r].remove(req)
         if req.nheld:
             kv.release(req.ids[:req.nheld])
@@ -369,13 +369,13 @@ class Replica:
         """Rank `r` has no block for its next step: its most recently admitted request goes back to the
         head of the queue, to prefill its prompt and generated tokens again."""
         req = self.live[next(reversed(self.admitted[r]))]
-        decoding = req.phase == 1
+        decoding = req.phase is DECODING
         self._release(req)
         if decoding:
             done = self.step - req.start
             req.steps_done += done
             req.tokens += round(done * self.E)
-        req.phase = 0
+        req.phase = PREFILLING
         self.run_.preemptions[req.i] += 1
         self.waiting.appendleft(req)
         self.hold_admission = True

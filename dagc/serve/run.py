@@ -3,19 +3,33 @@ series, and the state of a request while it is on a replica.
 
 Input: the traffic's `Requests`. Output: `Run` (per request, in id order: arrival, first token, end,
 preemptions, prompt tokens found cached; per step: its gap and decode tokens; each replica's timeline)
-and `Req`.
+and `Req`, whose `phase` is a `RequestPhase`.
 """
 
 from __future__ import annotations
 
 from array import array
 from dataclasses import dataclass, field
+from enum import IntEnum
 
 import numpy as np
 
 from .requests import Requests
 
-__all__ = ["Req", "Run"]
+__all__ = ["DECODING", "ENDING", "PREFILLING", "Req", "RequestPhase", "Run"]
+
+
+class RequestPhase(IntEnum):
+    """Where a request on a replica is (`Req.phase`)."""
+
+    PREFILLING = 0     # admitted, its prompt (or, after a preemption, its prompt and output so far) to prefill;
+    #                    also waiting, before its admission
+    DECODING = 1       # its first token out, one token a decode step until its end
+    ENDING = 2         # its first token was its last: it ends as its prompt is in
+
+
+# the replica's hot loop compares by identity with these (`req.phase is DECODING`)
+PREFILLING, DECODING, ENDING = RequestPhase.PREFILLING, RequestPhase.DECODING, RequestPhase.ENDING
 
 
 @dataclass
@@ -44,15 +58,18 @@ class Req:
     """A request on its way through a replica (only those arrived and not ended exist): its rank `r`;
     `tokens` of context it holds once prefilled (its prompt, and after a preemption the tokens it had
     generated), `cached` of them found in the prefix cache (`nheld` hashed blocks of `ids`), `left` still
-    to prefill; its own KV blocks while prefilling or its block phase while decoding (`priv`); the step
-    it started decoding at, its decode steps in all and done before its last preemption; `epoch`, which
-    a preemption moves on so that its old end is ignored."""
+    to prefill; its `phase`; the KV blocks of its own it holds while prefilling (`own_blocks`; while
+    decoding they grow with its steps, `Replica._blocks_now`) and, while decoding, the step of each block's
+    cycle at which it takes its next block (`block_phase`); the step it started decoding at, its decode
+    steps in all and done before its last preemption; `epoch`, which a preemption moves on so that its old
+    end is ignored."""
 
-    __slots__ = ("cached", "epoch", "i", "ids", "left", "nheld", "phase", "priv", "r", "start", "steps_done",
-                 "steps_total", "tokens")
+    __slots__ = ("block_phase", "cached", "epoch", "i", "ids", "left", "nheld", "own_blocks", "phase", "r", "start",
+                 "steps_done", "steps_total", "tokens")
 
     def __init__(self, i: int, steps_total: int, tokens: int, ids: list[int]) -> None:
         self.i, self.steps_total, self.tokens, self.ids = i, steps_total, tokens, ids
-        self.steps_done = self.epoch = self.start = self.left = self.nheld = self.priv = self.cached = 0
+        self.steps_done = self.epoch = self.start = self.left = self.nheld = self.cached = 0
+        self.own_blocks = self.block_phase = 0
         self.r = -1
-        self.phase = 0                 # 0 prefilling (or waiting), 1 decoding, 2 ending at its first token
+        self.phase = PREFILLING

@@ -19,8 +19,9 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
-from ..cost.cost import cost
+from ..cost.cost import Costs, cost
 from ..diagnostics import Diagnostic, cap, has_errors
 from ..ir.build import build
 from ..ir.dag import NODE_BUDGET, Dag, estimate_nodes, over_work_budget
@@ -34,8 +35,8 @@ from ..plan.plan import Plan
 from ..plan.strategy import Strategy, StrategyDecl
 from ..plan.workload import Workload
 from ..rules import Reads, RuleContext, in_rule_order, run_rules
-from ..schedule.schedule import schedule
-from ..serve.metrics import metrics as derive_metrics
+from ..schedule.schedule import Schedule, schedule
+from ..serve.metrics import Metrics, metrics as derive_metrics
 from .compiled import Compiled
 from .verdict import RequirementResult, Verdict, judge_requirements, verdict
 
@@ -56,7 +57,7 @@ class Analysis:
     diagnostics: tuple[Diagnostic, ...]           # capped (`diagnostics.cap`)
     requirements: tuple[RequirementResult, ...]
     verdict: Verdict
-    metrics: dict | None = field(default=None)    # Metrics.to_json(), None when not computed
+    metrics: dict[str, Any] | None = field(default=None)   # Metrics.to_json(), None when not computed
     compiled: Compiled | None = field(default=None, repr=False)   # None: no DAG was built
     admission: Admission | None = field(default=None)   # in flight: what the engine admits (dagc.memory.admission)
 
@@ -145,7 +146,7 @@ def compile_dag(plan: Plan, strategy: Strategy, layout: Layout, mem: MemoryBreak
                     metrics=metrics)
 
 
-def _built(plan: Plan, layout: Layout, key: tuple) -> Dag:
+def _built(plan: Plan, layout: Layout, key: tuple[Hashable, ...]) -> Dag:
     """The strategy's DAG, built once for plans that differ only in their traffic and the engine's `PRICE_TERMS`
     (`EngineTerms.unpriced`), which no op template reads (`key`: the model, those terms, the workload but its
     traffic and the layout's `timing_key`): a calibration's simulations of a run, one a set of terms, cost and
@@ -160,7 +161,7 @@ def _built(plan: Plan, layout: Layout, key: tuple) -> Dag:
 
 
 KEEP_COMPILED = 64      # DAGs kept, with their costs, schedules and metrics (`compile_dag`), and DAGs alone (`_built`)
-_COMPILED: OrderedDict[Hashable, tuple] = OrderedDict()
+_COMPILED: OrderedDict[Hashable, tuple[Dag, Costs, Schedule, Metrics]] = OrderedDict()
 _DAGS: OrderedDict[Hashable, Dag] = OrderedDict()
 
 

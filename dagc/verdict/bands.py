@@ -20,6 +20,7 @@ percentiles and its capacity come from carry their errors into them. Memory and 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 from ..plan.workload import Requirement, RequirementKind
 from ..rules.bounds import bounds
@@ -65,7 +66,7 @@ class Band:
         """Whether the figure or its band reaches past the physical bound."""
         return self.bound is not None and max(self.value, self.high) > self.bound
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         out = {"low": self.low, "high": self.high, "confidence": self.confidence, "regime": self.regime,
                "runs": self.runs, "note": self.note}
         if self.bound is not None:
@@ -90,7 +91,7 @@ class Odds:
     klass: str | None                   # meets | uncertain | misses; None: no figure to judge
     band: Band | None = None
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"probability": self.probability, "class": self.klass}
 
 
@@ -102,7 +103,7 @@ class Bands:
     requirements: tuple[Odds, ...]
     confidence: float
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {k: b.to_json() for k, b in self.figures.items()}
 
 
@@ -187,7 +188,7 @@ def _quantity(key: str) -> str:
     return _METRICS[key]
 
 
-def _errors_of(key: str, errors: dict[str, Errors], load: dict | None) -> Errors:
+def _errors_of(key: str, errors: dict[str, Errors], load: dict[str, Any] | None) -> Errors:
     """The errors figure `key` takes its band from: its quantity's; a load's E2E at a statistic (`load.e2e_s.p99`)
     E2E's own or, with too few E2E runs, TTFT's and TPOT's composed at the load's TTFT share of its E2E at that
     statistic (`e2e_errors`)."""
@@ -200,7 +201,7 @@ def _errors_of(key: str, errors: dict[str, Errors], load: dict | None) -> Errors
     return e2e_errors(errors["e2e"], errors["ttft"], errors["tpot"], share)
 
 
-def _arrival_rate(load: dict | None) -> float | None:
+def _arrival_rate(load: dict[str, Any] | None) -> float | None:
     """The arrival rate of a run (report.json's `load.binding`: the traffic's rate, a log's mean), None for a
     closed loop and without a load."""
     rate = ((load or {}).get("binding") or {}).get("arrival_rate_requests_per_s")
@@ -208,7 +209,7 @@ def _arrival_rate(load: dict | None) -> float | None:
 
 
 def _odds(r: RequirementResult, errors: dict[str, Errors], confidence: float, valid: bool,
-          rate: float | None = None, load: dict | None = None) -> Odds:
+          rate: float | None = None, load: dict[str, Any] | None = None) -> Odds:
     req = r.requirement
     if not valid:
         return Odds(None, "misses")               # what cannot be deployed meets nothing

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from ..diagnostics import Diagnostic, cap, has_errors
 from ..ir.dag import Dag
@@ -40,7 +41,23 @@ from .under_load import (
 from .verdict import RequirementResult, Verdict, judge_requirements, verdict
 
 # The loaders live in `dagc.lang.load`; they are named here too for callers of `dagc.verdict.check.load_plan`.
-__all__ = ["StrategyResult", "check", "check_strategy", "load_plan", "load_plan_text", "parse_strategy"]
+__all__ = ["NextStep", "StrategyResult", "check", "check_strategy", "load_plan", "load_plan_text", "parse_strategy"]
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """A change to a strategy that misses its requirements, tried (`dagc.verdict.next_steps`)."""
+
+    kind: str                      # batch | precision | gpus | prefill | chunk
+    change: str                    # in words: "a batch of 48 (from 64)"
+    options: tuple[str, ...]       # what makes it on the command line
+    meets: bool                    # every requirement met
+    missed: tuple[str, ...]        # the requirements it still misses, as written
+    figures: dict[str, Any]        # gpus, ttft_s, tpot_s, decode_tokens_per_s_per_gpu
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "change": self.change, "options": list(self.options), "meets": self.meets,
+                "missed": list(self.missed), **self.figures}
 
 
 @dataclass(frozen=True)
@@ -53,12 +70,12 @@ class StrategyResult:
     diagnostics: tuple[Diagnostic, ...]
     requirements: tuple[RequirementResult, ...]
     verdict: Verdict
-    metrics: dict | None = field(default=None)       # Metrics.to_json(), None when not computed
+    metrics: dict[str, Any] | None = field(default=None)   # Metrics.to_json(), None when not computed
     compiled: Compiled | None = field(default=None, repr=False)   # None: no DAG was built
     optimality: OptimalEvidence | None = field(default=None)     # the optimal verdict's evidence (a search ran)
     pooled: PooledCheck | None = field(default=None, repr=False)   # a disaggregated strategy's pools
     # the nearest changes that meet the requirements it misses (`dagc.verdict.next_steps.with_next_steps`)
-    next_steps: tuple = field(default=(), repr=False)
+    next_steps: tuple[NextStep, ...] = field(default=(), repr=False)
     # the workload's traffic simulated through the strategy (`dagc.verdict.under_load`), None without traffic
     load: UnderLoad | None = field(default=None, repr=False)
 
@@ -132,7 +149,7 @@ def check_strategy(plan: Plan, decl: StrategyDecl, progress: Progress | None = N
                           metrics=a.metrics, compiled=a.compiled, load=load)
 
 
-def _pool_steps(pooled: PooledCheck) -> dict:
+def _pool_steps(pooled: PooledCheck) -> dict[str, Any]:
     """A disaggregated strategy's metrics with each pool's step (`dagc.serve.binding`): the decode pool's
     step time (its TPOT) and critical path, the prefill pool's (its prefill) and critical path."""
     metrics = dict(pooled.metrics or {})
@@ -146,8 +163,9 @@ def _pool_steps(pooled: PooledCheck) -> dict:
     return metrics
 
 
-def _judged_on_load(plan: Plan, make_run: Callable[[], Run], metrics: dict, diagnostics: tuple[Diagnostic, ...],
-                    requirements: tuple[RequirementResult, ...], progress: Progress | None, with_capacity: bool
+def _judged_on_load(plan: Plan, make_run: Callable[[], Run], metrics: dict[str, Any],
+                    diagnostics: tuple[Diagnostic, ...], requirements: tuple[RequirementResult, ...],
+                    progress: Progress | None, with_capacity: bool
                     ) -> tuple[tuple[RequirementResult, ...], Verdict, UnderLoad | None, tuple[Diagnostic, ...]]:
     """The plan's traffic simulated by the run `make_run` makes, the requirements judged again with the
     load's figures, the verdict on them and the diagnostics with the load's (W518). A run past the plan's
@@ -175,8 +193,8 @@ def _share(progress: Progress | None, i: int, n: int) -> Progress | None:
     return share
 
 
-def check(plan: Plan, strategy: str | StrategyDecl | None = None, optimality=None,
-          picks: dict | None = None, progress: Progress | None = None,
+def check(plan: Plan, strategy: str | StrategyDecl | None = None, optimality: object = None,
+          picks: dict[str, Any] | None = None, progress: Progress | None = None,
           engine: Callable[[StrategyResult], StrategyResult] | None = None) -> list[StrategyResult]:
     """Check every strategy of a plan (or only `strategy`, which replaces them).
 

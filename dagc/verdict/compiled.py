@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -80,7 +80,7 @@ class Compiled:
         return g
 
     @staticmethod
-    def _kernels_json(priced: tuple[Kernel, ...], seconds: tuple[np.ndarray, ...]) -> list[dict]:
+    def _kernels_json(priced: tuple[Kernel, ...], seconds: tuple[np.ndarray, ...]) -> list[dict[str, Any]]:
         """The kernels a template is priced by with their seconds on its slowest rank (None without a profile)."""
         return [{"name": k.name, "kernel_class": k.cls.value, "launches": k.launches,
                  "seconds": float(seconds[j].max()) if seconds and seconds[j].size else None}

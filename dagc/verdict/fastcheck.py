@@ -16,6 +16,7 @@ schedule's figures, the requirements. The search scores its candidates with it a
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 from ..layout.layout import Layout, resolve
 from ..layout.speculative import draft_layer
@@ -57,7 +58,7 @@ class Refused:
 class FastCheck:
     layout: Layout
     memory: MemoryBreakdown
-    metrics: dict                                   # `dagc.serve.rates.rate_metrics` of the recurrence
+    metrics: dict[str, Any]                         # `dagc.serve.rates.rate_metrics` of the recurrence
     requirements: tuple[RequirementResult, ...]
     admission: Admission | None = None              # in flight: what the engine admits (`dagc.memory.admission`)
 

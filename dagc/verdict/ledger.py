@@ -20,6 +20,7 @@ import json
 import math
 from dataclasses import dataclass
 from importlib import resources
+from typing import Any
 
 import numpy as np
 
@@ -163,7 +164,7 @@ class Ledger:
 
     min_runs: int
     levels: tuple[float, ...]
-    regimes: dict[str, dict]
+    regimes: dict[str, dict[str, Any]]
     source: str
 
     def errors(self, regime: Regime, quantity: str) -> Errors:

@@ -37,14 +37,14 @@ import dataclasses
 import math
 import shlex
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import Any
 
 from ..plan.model import DType
 from ..plan.plan import Plan
 from ..plan.printer import replicated, strategy_source, with_instances
 from ..plan.strategy import Strategy, StrategyDecl
 from ..rules.requirements import broken_text
-from .check import StrategyResult, check_strategy, parse_strategy
+from .check import NextStep, StrategyResult, check_strategy, parse_strategy
 
 __all__ = ["Judge", "NextStep", "next_steps", "with_next_steps", "MAX_TRIES"]
 
@@ -56,20 +56,6 @@ PREFILL_TRIES = 4       # prefill pools tried when a disaggregated strategy's pr
 _REPLICAS = (2, 4, 8)
 CHUNK_TRIES = 3         # smaller chunks tried when a missed ITL rests on the mixed step
 MIN_CHUNK = 256         # the smallest chunk tried
-
-
-@dataclass(frozen=True)
-class NextStep:
-    kind: str                      # batch | precision | gpus | prefill | chunk
-    change: str                    # in words: "a batch of 48 (from 64)"
-    options: tuple[str, ...]       # what makes it on the command line
-    meets: bool                    # every requirement met
-    missed: tuple[str, ...]        # the requirements it still misses, as written
-    figures: dict                  # gpus, ttft_s, tpot_s, decode_tokens_per_s_per_gpu
-
-    def to_json(self) -> dict:
-        return {"kind": self.kind, "change": self.change, "options": list(self.options), "meets": self.meets,
-                "missed": list(self.missed), **self.figures}
 
 
 def next_steps(result: StrategyResult, max_tries: int = MAX_TRIES, judge: Judge | None = None) -> list[NextStep]:
@@ -159,7 +145,7 @@ def _precision(result: StrategyResult, tries: _Tries) -> NextStep | None:
     m, gpu = result.plan.model, result.plan.cluster.gpu
     weights_16 = m.weights.bytes >= 2
     kv_16 = m.kv_cache.bytes >= 2
-    options: list[tuple[str, dict]] = []
+    options: list[tuple[str, dict[str, Any]]] = []
     if weights_16:
         options.append(("8-bit weights (fp8)", {"weights": DType.FP8}))
     if kv_16:
@@ -184,35 +170,50 @@ def _precision(result: StrategyResult, tries: _Tries) -> NextStep | None:
     return tried
 
 
-def _grown(result: StrategyResult, tries: _Tries, gpus: int, strategy: Strategy
+def _grown(result: StrategyResult, tries: _Tries, gpus: int, strategy: Strategy, batch: int | None = None
            ) -> tuple[StrategyResult | None, tuple[str, ...]]:
-    """`strategy` checked as the plan is on its cluster grown to `gpus` (when that is more), as its printed
-    text reads back (`strategy_source`); and the options that say the change."""
+    """`strategy` checked as the plan is on its cluster grown to `gpus` (when that is more) and, given, with
+    `batch` requests in flight, as its printed text reads back (`strategy_source`); and the options that say
+    the change."""
     plan = result.plan.model_copy(update={"cluster": result.plan.cluster.model_copy(update={"gpus": gpus})})
+    if batch is not None:
+        plan = plan.model_copy(update={"workload": plan.workload.model_copy(update={"batch": batch})})
     text = strategy_source(strategy)
     options = (*((f"--set cluster.gpus={gpus}",) if gpus != result.plan.cluster.gpus else ()),
+               *((f"--set workload.batch={batch}",) if batch is not None else ()),
                f"--strategy {shlex.quote(text)}")
     return tries(plan, parse_strategy(text)), options
 
 
+def _arriving(plan: Plan) -> bool:
+    """Whether the plan has traffic (a `rate`, `concurrency` or a request log): its requests come from clients
+    whatever the deployment's cap, so each added replica is an engine with its own cap on requests in flight.
+    Without traffic the plan's `batch` is the requests served at once, which replicas share."""
+    return plan.workload.traffic is not None
+
+
 def _replicas(result: StrategyResult, tries: _Tries) -> NextStep | None:
-    """The fewest replicas (`dp k < … >`, the cluster grown to hold them) that meet; else the most tried."""
+    """The fewest replicas (`dp k < … >`, the cluster grown to hold them) that meet; else the most tried. With
+    traffic each replica keeps the plan's batch (the batch grows k-fold: `--set workload.batch`), as an engine
+    added behind a load balancer brings its own cap; otherwise they share it."""
     lay, own = result.layout, result.strategy
     if lay is None or lay.dp != 1 or own is None or own.pools or own.dp != 1:
         return None
     tried = None
-    for k in (k for k in _REPLICAS if result.plan.workload.batch >= k):      # each replica gets a request
+    batch = result.plan.workload.batch
+    arriving = _arriving(result.plan)
+    for k in (k for k in _REPLICAS if arriving or batch >= k):      # each replica gets a request
         gpus = max(result.plan.cluster.gpus, lay.gpus_used * k)
-        r, options = _grown(result, tries, gpus, replicated(own, k))
+        r, options = _grown(result, tries, gpus, replicated(own, k), batch * k if arriving else None)
         if r is None:
             break
-        step = _step("gpus", f"{lay.gpus_used * k:,} GPUs: {k} replicas of the strategy"
-                     f"{_shares(r, result.plan.workload.batch)}", options, r)
+        each = (f", each with the plan's batch of {batch:,} requests in flight ({batch * k:,} in all)" if arriving
+                else _shares(r, batch))
+        step = _step("gpus", f"{lay.gpus_used * k:,} GPUs: {k} replicas of the strategy{each}", options, r)
         if step.meets:
             return step
         tried = step if r.valid else tried
     return tried
-
 
 
 def _shares(r: StrategyResult, batch: int) -> str:
@@ -226,7 +227,7 @@ def _shares(r: StrategyResult, batch: int) -> str:
     return f", each with {share} of the batch's {batch:,} requests in flight"
 
 
-def _binding(r: StrategyResult | None) -> dict:
+def _binding(r: StrategyResult | None) -> dict[str, Any]:
     """The limit binding a checked strategy's load (report.json's `load.binding`), {} without a load."""
     return (r.load.json.get("binding") or {}) if r is not None and r.load is not None else {}
 

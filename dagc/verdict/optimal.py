@@ -27,7 +27,7 @@ __all__ = ["BestCandidate", "OptimalEvidence", "Why", "figures", "judge_optimal"
 OPTIMAL_TOLERANCE = 0.05   # within 5 % of the best is optimal
 
 
-def figures(metrics: dict, gpus: int, memory_fraction: float | None) -> dict:
+def figures(metrics: dict[str, Any], gpus: int, memory_fraction: float | None) -> dict[str, Any]:
     """The figures a reader compares two strategies by."""
     return {"gpus": gpus, "ttft_s": metrics["ttft_s"], "tpot_s": metrics["tpot_s"],
             "decode_tokens_per_s_per_gpu": metrics["decode_tokens_per_s"] / gpus,
@@ -94,8 +94,8 @@ class OptimalEvidence:
     best: BestCandidate | None = None
     own_score: float | None = None
     tolerance: float = OPTIMAL_TOLERANCE
-    best_figures: dict | None = None
-    own_figures: dict | None = None
+    best_figures: dict[str, Any] | None = None
+    own_figures: dict[str, Any] | None = None
     factor: float | None = None
     error_band_ratio: float | None = None
     within_error: bool | None = None
@@ -104,9 +104,9 @@ class OptimalEvidence:
     load_skipped: bool = False        # the traffic is past the load's work budget (W518): simulated for none
     further: tuple[str, ...] = ()
     best_requirements: tuple[RequirementResult, ...] = field(default=())
-    by_objective: dict | None = None
+    by_objective: dict[str, Any] | None = None
 
-    def to_json(self, note: str) -> dict:
+    def to_json(self, note: str) -> dict[str, Any]:
         """report.json's `optimal_evidence`, with `note`, the evidence in words (`dagc.export.optimal_words`)."""
         b = self.best
         if b is None:
@@ -130,7 +130,7 @@ class OptimalEvidence:
         return out
 
 
-def objective_picks_json(picks: dict[str, Any]) -> dict[str, dict | None]:
+def objective_picks_json(picks: dict[str, Any]) -> dict[str, dict[str, Any] | None]:
     """What each objective's search picks (`dagc.search.search.objective_picks`), as report.json states it:
     per objective its best candidate's text, whether it meets the requirements, and its figures."""
     return {o: None if c is None else {"strategy": c.text, "meets_requirements": c.meets_requirements,
@@ -140,7 +140,7 @@ def objective_picks_json(picks: dict[str, Any]) -> dict[str, dict | None]:
             for o, c in picks.items()}
 
 
-def judge_optimal(result: Any, found: Any, tolerance: float = OPTIMAL_TOLERANCE, picks: dict | None = None
+def judge_optimal(result: Any, found: Any, tolerance: float = OPTIMAL_TOLERANCE, picks: dict[str, Any] | None = None
                   ) -> tuple[bool | None, OptimalEvidence]:
     """The optimal verdict of a checked strategy against the search, under the search's objective.
 

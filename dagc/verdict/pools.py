@@ -60,7 +60,7 @@ class PooledCheck:
     pools: tuple[PoolResult, ...]
     diagnostics: tuple[Diagnostic, ...]
     figures: Disaggregated | None
-    metrics: dict | None
+    metrics: dict[str, Any] | None
     requirements: tuple[RequirementResult, ...]
     verdict: Verdict
     kv_bytes_per_request: float | None = None
@@ -162,7 +162,7 @@ def _figures(plan: Plan, prefill: PoolResult, decode: PoolResult, kv: float) -> 
     return disaggregated(pf, dc, transfer, w, plan.cluster.engine.terms.frontend_s)
 
 
-def _requirements(plan: Plan, results: list[PoolResult], gpus: int, metrics: dict | None
+def _requirements(plan: Plan, results: list[PoolResult], gpus: int, metrics: dict[str, Any] | None
                   ) -> tuple[RequirementResult, ...]:
     """The plan's requirements on the deployment: its figures, both pools' GPUs, and the fuller pool's
     memory."""

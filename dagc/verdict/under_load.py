@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -40,13 +41,17 @@ from ..units import format_figure
 from .pools import PooledCheck
 from .verdict import RequirementResult, requirement_value
 
-__all__ = ["CAPACITY_REQUESTS", "CAPACITY_STEPS", "CAPACITY_TOLERANCE", "CAPACITY_WORK_BUDGET", "UnderLoad", "capacity",
-           "capacity_requests", "carries_traffic", "judge_on_load", "load_events", "missed_latencies",
-           "not_carried_because", "not_simulated", "pools_run", "Progress", "Run", "strategy_run", "under_load"]
+__all__ = ["CAPACITY_MIN_REQUESTS", "CAPACITY_REQUESTS", "CAPACITY_STEPS", "CAPACITY_TOLERANCE", "CAPACITY_WORK_BUDGET",
+           "UnderLoad", "capacity", "capacity_requests", "carries_traffic", "judge_on_load", "load_events",
+           "missed_latencies", "not_carried_because", "not_simulated", "pools_run", "Progress", "Run", "strategy_run",
+           "under_load"]
 
 CAPACITY_TOLERANCE = 0.01     # the bisection stops when the bracket is within 1 % of its upper end
 CAPACITY_STEPS = 24           # simulated runs at most per capacity (bracketing and bisection)
 CAPACITY_REQUESTS = 2_000     # requests per capacity run (a log's first ones, all when it has fewer)
+# the fewest requests a capacity run may have: a log of fewer gets no capacity (capacity_judged false), its runs
+# too short for their queue's growth to tell a rate kept up with from one that is not (docs/language.md)
+CAPACITY_MIN_REQUESTS = 100
 CAPACITY_WORK_BUDGET = LOAD_BUDGET_EVENTS   # the default budget of the capacity's runs, as of one run
 EVENTS_PER_REQUEST = 3        # events a request costs beyond its prompt's chunks (admission, decode stretch, end)
 
@@ -58,7 +63,7 @@ class UnderLoad:
     """A strategy under its plan's traffic: the run and report.json's `load`."""
 
     load: Load
-    json: dict
+    json: dict[str, Any]
     diagnostics: tuple[Diagnostic, ...] = ()      # W518 when the capacity's work is past the budget; W519
 
 
@@ -79,7 +84,7 @@ def pools_run(pooled: PooledCheck) -> Run:
     return lambda plan, progress: simulate_pools(plan, pooled, progress, prices)
 
 
-def under_load(plan: Plan, run: Run, metrics: dict | None, progress: Progress | None = None,
+def under_load(plan: Plan, run: Run, metrics: dict[str, Any] | None, progress: Progress | None = None,
                with_capacity: bool = True) -> UnderLoad:
     """Simulate the plan's traffic with `run` (`strategy_run`, `pools_run`), and bisect its capacity (module
     docstring; without `with_capacity`, `capacity_requests_per_s` is None). `progress(done, total)` follows
@@ -101,7 +106,7 @@ def under_load(plan: Plan, run: Run, metrics: dict | None, progress: Progress | 
     each_run(0)
     work = load_events(plan, m) * CAPACITY_STEPS
     budget = plan.load_budget_events
-    judged = with_capacity and (budget is None or work <= budget)
+    judged = with_capacity and m >= CAPACITY_MIN_REQUESTS and (budget is None or work <= budget)
     known = (traffic.rate, _run_holds(plan, out)) if traffic.rate is not None else None
     out["capacity_requests_per_s"] = capacity(plan, run, _steady_rate(plan, metrics), each_run, known) \
         if judged else None
@@ -114,12 +119,12 @@ def under_load(plan: Plan, run: Run, metrics: dict | None, progress: Progress | 
         out["binding"] = binding_json(diagnose(main, missed, metrics, goodput, behind=True))
     if progress is not None:
         progress(span, span)
-    over = () if judged or not with_capacity or budget is None else (
+    over = () if judged or not with_capacity or budget is None or m < CAPACITY_MIN_REQUESTS else (
         load_over_budget(plan, work, budget, m * CAPACITY_STEPS, capacity=True),)
     return UnderLoad(main, out, (*_over_kv(plan, main), *over))
 
 
-def not_carried_because(out: dict) -> str | None:
+def not_carried_because(out: dict[str, Any]) -> str | None:
     """Why a run's deployment cannot carry its traffic, from report.json's `load`, None when it can: its queue
     grows past what its arrivals' noise allows (`load.overloaded`, `Load.queue_growth`), or its capacity —
     when bisected — lies below the arrival rate by more than `CAPACITY_TOLERANCE` (docs/load.md,
@@ -132,8 +137,10 @@ def not_carried_because(out: dict) -> str | None:
     """
     growth = out.get("queue_growth")
     if out.get("overloaded") and growth is not None:
+        ended = "were given their first token" if growth.get("first_token") else "ended"
+        where = "waiting to be served" if growth.get("first_token") else "in the system"
         return (f"the queue keeps growing: of the {growth['arrived']:,} requests arriving over the run's second "
-                f"half, {growth['ended']:,} ended in it, {growth['grown']:,} more in the system — past the "
+                f"half, {growth['ended']:,} {ended} in it, {growth['grown']:,} more {where} — past the "
                 f"{growth['allowance']:.0f} its arrivals' noise allows")
     rate = (out.get("binding") or {}).get("arrival_rate_requests_per_s")
     cap = out.get("capacity_requests_per_s")
@@ -187,7 +194,7 @@ def capacity_requests(traffic: Traffic) -> int:
     return CAPACITY_REQUESTS if traffic.log is None else min(traffic.requests, CAPACITY_REQUESTS)
 
 
-def _steady_rate(plan: Plan, metrics: dict | None) -> float | None:
+def _steady_rate(plan: Plan, metrics: dict[str, Any] | None) -> float | None:
     """The requests per second the steady state serves: its end-to-end tokens/s over a request's tokens."""
     if not metrics or not metrics.get("throughput_tokens_per_s"):
         return None
@@ -195,7 +202,7 @@ def _steady_rate(plan: Plan, metrics: dict | None) -> float | None:
     return float(metrics["throughput_tokens_per_s"]) / (w.prompt + w.generate)
 
 
-def missed_latencies(plan: Plan, out: dict) -> frozenset[str]:
+def missed_latencies(plan: Plan, out: dict[str, Any]) -> frozenset[str]:
     """The latencies ("ttft", "tpot", "itl", "e2e") whose percentile requirements a run's `load` misses."""
     missed = set()
     for req in plan.requirements:
@@ -207,7 +214,7 @@ def missed_latencies(plan: Plan, out: dict) -> frozenset[str]:
     return frozenset(missed)
 
 
-def _goodput_missed(plan: Plan, out: dict) -> float | None:
+def _goodput_missed(plan: Plan, out: dict[str, Any]) -> float | None:
     """The target (requests/s) of the goodput requirement (not per GPU, at least a rate) a run's `load`
     misses, the highest when several do; None when none does."""
     missed = [req.target for req in plan.requirements
@@ -216,13 +223,13 @@ def _goodput_missed(plan: Plan, out: dict) -> float | None:
     return max(missed, default=None)
 
 
-def _run_holds(plan: Plan, out: dict) -> bool:
+def _run_holds(plan: Plan, out: dict[str, Any]) -> bool:
     """Whether the plan's own run meets the percentile requirements and is not `overloaded` (its queue's growth
     past its noise: a test, which a verdict may rest on)."""
     return not out["overloaded"] and not missed_latencies(plan, out)
 
 
-def _holds(plan: Plan, out: dict) -> bool:
+def _holds(plan: Plan, out: dict[str, Any]) -> bool:
     """Whether a capacity trial meets the percentile requirements and keeps pace: its queue grows by at most
     `PACE_SHARE` of its arrivals (`QueueGrowth.behind`: an estimate of the rate it keeps up with, where the
     test of `overloaded` would place the capacity above it by its allowance)."""
@@ -287,7 +294,8 @@ def capacity(plan: Plan, run: Run, estimate: float | None,
     return max(lo, known[0]) if known is not None and known[1] else lo
 
 
-def judge_on_load(requirements: tuple[RequirementResult, ...], load: dict | None) -> tuple[RequirementResult, ...]:
+def judge_on_load(requirements: tuple[RequirementResult, ...],
+                  load: dict[str, Any] | None) -> tuple[RequirementResult, ...]:
     """The requirements with those judged on the load (`Requirement.on_load`) valued from report.json's
     `load`; the others as they were, judged on the steady state (report.json's `metrics`: the serving mode
     without queueing, docs/outputs.md "Requirements and the load"), a `ttft` or `tpot` line with the load's
@@ -306,7 +314,7 @@ def judge_on_load(requirements: tuple[RequirementResult, ...], load: dict | None
     return tuple(out)
 
 
-def _load_mean(r: RequirementResult, load: dict | None) -> float | None:
+def _load_mean(r: RequirementResult, load: dict[str, Any] | None) -> float | None:
     """The simulated load's mean of a steady-state `ttft` or `tpot` requirement's latency (the client's TTFT,
     as the steady state's `ttft_s`); None for other requirements and without a load."""
     key = {RequirementKind.TTFT: "ttft_s", RequirementKind.TPOT: "tpot_s"}.get(r.requirement.kind)

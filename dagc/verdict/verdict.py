@@ -9,6 +9,7 @@ strategy is optimal is judged against the search, by `dagc.verdict.optimal`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..diagnostics import Diagnostic, has_errors
 from ..layout.layout import Layout
@@ -169,7 +170,7 @@ class RequirementResult:
         '0.0967 tokens/ms/gpu'."""
         return requirement_value_text(self.requirement, self.value)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         r = self.requirement
         return {"name": r.name, "op": r.op, "target": r.target,
                 "value": self.value, "met": self.met, "judged_on": self.judged_on, "load_value": self.load_value,
@@ -182,7 +183,7 @@ class Verdict:
     meets_requirements: bool | None
     optimal: bool | None = None
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"correct": self.correct, "meets_requirements": self.meets_requirements, "optimal": self.optimal}
 
 
@@ -196,7 +197,7 @@ def met_text(q: RequirementResult, correct: bool | None, no: str = "no", yes: st
 
 
 def judge_requirements(plan: Plan, layout: Layout | None, memory: MemoryBreakdown | None,
-                       metrics: dict | None) -> tuple[RequirementResult, ...]:
+                       metrics: dict[str, Any] | None) -> tuple[RequirementResult, ...]:
     gpus = layout.gpus_used if layout is not None else None
     worst = memory.worst if memory is not None else None
     return tuple(RequirementResult(req, requirement_value(
@@ -204,8 +205,8 @@ def judge_requirements(plan: Plan, layout: Layout | None, memory: MemoryBreakdow
         for req in plan.requirements)
 
 
-def requirement_value(req: Requirement, gpus: int | None, metrics: dict | None, memory_fraction: float | None,
-                      memory_bytes: float | None = None, load: dict | None = None) -> float | None:
+def requirement_value(req: Requirement, gpus: int | None, metrics: dict[str, Any] | None, memory_fraction: float | None,
+                      memory_bytes: float | None = None, load: dict[str, Any] | None = None) -> float | None:
     """The figure `req` is judged on, of a strategy on `gpus` GPUs with these metrics and its fullest
     GPU's memory (a share, and bytes), or — for a requirement on the load (`Requirement.on_load`) — with
     report.json's `load`; None when that figure is not known."""
@@ -220,7 +221,7 @@ def requirement_value(req: Requirement, gpus: int | None, metrics: dict | None, 
             return None if gpus is None else float(gpus)
         case RequirementKind.MEMORY:
             return memory_fraction if req.memory_is_fraction else memory_bytes
-    raw = (metrics or {}).get(METRIC_OF[req.kind])
+    raw: float | None = (metrics or {}).get(METRIC_OF[req.kind])
     if raw is None or gpus is None:
         return None
     return raw / gpus if req.per_gpu else raw
