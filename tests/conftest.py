@@ -49,6 +49,22 @@ def checked_example(name: str) -> tuple:
     return tuple(check(load_plan(EXAMPLES / name)))
 
 
+@pytest.fixture(scope="session")
+def written_trace(tmp_path_factory):
+    """`write_trace(c, path)` with its defaults, written once per test process for each compiled strategy
+    (`checked_example`'s, which live as long as the process) into a temporary directory of the run: the
+    tests that only read a trace share it (writing one of a large example takes seconds)."""
+    from dagc.export.trace import write_trace
+
+    root, written = tmp_path_factory.mktemp("traces"), {}
+
+    def trace(c):
+        if id(c) not in written:
+            written[id(c)] = (c, write_trace(c, root / f"{len(written)}.json"))
+        return written[id(c)][1]
+    return trace
+
+
 def run_dagc(*args: str, cwd: Path | str = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """`dagc ARGS` run in this process, as `python -m dagc ARGS` would run in `cwd` (with `env` added
     to the environment) with its output piped: the same exit code, stdout and stderr (UTF-8 streams
