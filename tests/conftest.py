@@ -65,6 +65,21 @@ def written_trace(tmp_path_factory):
     return trace
 
 
+@pytest.fixture(scope="session")
+def compiled_example(tmp_path_factory):
+    """`dagc compile PLAN -o DIR` (`--no-search` unless `search`), run in this process (`run_dagc`) once per
+    test process for each plan and shared by the tests that only read what it writes: (DIR, the run)."""
+    root, done = tmp_path_factory.mktemp("compiled"), {}
+
+    def compile_(plan: Path, search: bool = False) -> tuple[Path, subprocess.CompletedProcess]:
+        key = (str(plan), search)
+        if key not in done:
+            out = root / str(len(done))
+            done[key] = out, run_dagc("compile", str(plan), "-o", str(out), *([] if search else ["--no-search"]))
+        return done[key]
+    return compile_
+
+
 def run_dagc(*args: str, cwd: Path | str = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """`dagc ARGS` run in this process, as `python -m dagc ARGS` would run in `cwd` (with `env` added
     to the environment) with its output piped: the same exit code, stdout and stderr (UTF-8 streams
