@@ -121,6 +121,43 @@ def write_plan(tmp_path):
     return write
 
 
+# The browser tests (tests/test_browser.py, marked `browser`) drive the system's Chromium through playwright.
+
+def chromium() -> str | None:
+    """The system's Chromium (Debian's `chromium` package installs /usr/bin/chromium)."""
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def browser_missing() -> str | None:
+    """Why the browser tests cannot run here, naming the missing piece; None when they can."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return ("the playwright Python package is not installed (pip install -e '.[test]' installs it; it "
+                "downloads no browser)")
+    if chromium() is None:
+        return ("no Chromium on PATH (apt-get install chromium; .ci/run installs it): the browser tests drive "
+                "the system's Chromium and never download one")
+    return None
+
+
+@pytest.fixture(scope="session")
+def chrome():
+    """The system's Chromium, headless, every http(s) fetch sent to a closed local port: one per test process,
+    each test opening its own context (tests/test_browser.py's `Tab`)."""
+    if browser_missing() is not None:
+        pytest.skip(str(browser_missing()))
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium(), args=[
+            "--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=<-loopback>", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        try:
+            yield b
+        finally:
+            b.close()
+
+
 # A test that needs Graphviz's `dot` program is marked `@needs_dot` (registered in pyproject.toml) and
 # skipped, with this reason, where `dot` is not on PATH; dagc itself draws without it (WebAssembly
 # Graphviz), so every other test passes on a machine with Python alone.

@@ -16,36 +16,17 @@ size rule for pictures too large to inline, and the README's pictures.
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
 from dagc.export.html import CSP, report_html
-from conftest import ROOT
+from conftest import ROOT, browser_missing
 
 EXAMPLES = sorted((ROOT / "examples").glob("*.moe"))
 DEFAULT = "mixtral-8x7b-1node"          # compiled with the search: its comparison page holds pareto.svg
 WIDTHS = (1280, 390)
 CSP_META = f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
-
-
-def chromium() -> str | None:
-    """The system's Chromium (Debian's `chromium` package installs /usr/bin/chromium)."""
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-def browser_missing() -> str | None:
-    """Why the browser tests cannot run here, naming the missing piece; None when they can."""
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return ("the playwright Python package is not installed (pip install -e '.[test]' installs it; it "
-                "downloads no browser)")
-    if chromium() is None:
-        return ("no Chromium on PATH (apt-get install chromium; .ci/run installs it): the browser tests drive "
-                "the system's Chromium and never download one")
-    return None
 
 
 browser = pytest.mark.browser
@@ -143,22 +124,6 @@ def compiled(compiled_example, tmp_path_factory) -> Compiled:
 
 
 # ------------------------------------------------------------------ the browser
-
-@pytest.fixture(scope="module")
-def chrome():
-    """The system's Chromium, headless, every http(s) fetch sent to a closed local port."""
-    if browser_missing() is not None:
-        pytest.skip(str(browser_missing()))
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium(), args=[
-            "--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=<-loopback>", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        try:
-            yield b
-        finally:
-            b.close()
-
 
 class Tab:
     """One page at one width, recording what a person would not see: console errors, page errors,

@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 import pytest
-from test_browser import Tab, browser, browser_missing, check_page, chrome, needs_browser  # noqa: F401
+from test_browser import Tab, browser, browser_missing, check_page, needs_browser
 from test_rounding import LOAD_PLAN
 
 from dagc.export.html import PHONE_TEXT_PX
@@ -47,7 +47,7 @@ def page(tmp_path_factory):
 @browser
 @needs_browser
 @pytest.mark.parametrize("width", [1280, 390])
-def test_pre_blocks_wrap_and_tables_scroll_in_their_box(page, chrome, width):  # noqa: F811
+def test_pre_blocks_wrap_and_tables_scroll_in_their_box(page, chrome, width):
     tab = Tab(chrome, width)
     try:
         check_page(tab, page)               # no sideways scroll of the page, every picture drawn
@@ -60,7 +60,7 @@ def test_pre_blocks_wrap_and_tables_scroll_in_their_box(page, chrome, width):  #
 
 @browser
 @needs_browser
-def test_pictures_keep_their_text_legible_on_a_phone(page, chrome):  # noqa: F811
+def test_pictures_keep_their_text_legible_on_a_phone(page, chrome):
     tab = Tab(chrome, 390)
     try:
         check_page(tab, page)
@@ -113,7 +113,7 @@ def test_the_comparison_page_has_each_strategys_serving_figures(compared):
 @browser
 @needs_browser
 @pytest.mark.parametrize("width", [1280, 390])
-def test_the_comparison_page_shows_its_serving_rows_and_cdfs(compared, chrome, width):  # noqa: F811
+def test_the_comparison_page_shows_its_serving_rows_and_cdfs(compared, chrome, width):
     out, reports = compared
     tab = Tab(chrome, width)
     try:
