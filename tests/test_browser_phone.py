@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 
 import pytest
 from test_browser import Tab, browser, browser_missing, check_page, needs_browser
@@ -16,6 +14,7 @@ from test_rounding import LOAD_PLAN
 
 from dagc.export.html import PHONE_TEXT_PX
 from dagc.units import Dimension, format_figure, format_si
+from conftest import run_dagc
 
 _MEASURE = """() => {
   const pres = [...document.querySelectorAll('pre')].map(p => [p.scrollWidth, p.clientWidth]);
@@ -38,8 +37,7 @@ def page(tmp_path_factory):
         pytest.skip(str(browser_missing()))
     root = tmp_path_factory.mktemp("phone")
     (root / "plan.moe").write_text(LOAD_PLAN)
-    proc = subprocess.run([sys.executable, "-m", "dagc", "compile", str(root / "plan.moe"), "-o", str(root / "out"),
-                           "--no-search", "-q"], capture_output=True, text=True, timeout=600)
+    proc = run_dagc("compile", str(root / "plan.moe"), "-o", str(root / "out"), "--no-search", "-q")
     assert proc.returncode in (0, 1), proc.stderr
     return root / "out" / "dep" / "report.html"
 
@@ -83,8 +81,7 @@ def compared(tmp_path_factory):
     """The load plan with a second strategy, compiled: its comparison page and each strategy's report.json."""
     root = tmp_path_factory.mktemp("compare")
     (root / "plan.moe").write_text(TWO)
-    proc = subprocess.run([sys.executable, "-m", "dagc", "compile", str(root / "plan.moe"), "-o", str(root / "out"),
-                           "--no-search", "-q"], capture_output=True, text=True, timeout=600)
+    proc = run_dagc("compile", str(root / "plan.moe"), "-o", str(root / "out"), "--no-search", "-q")
     assert proc.returncode in (0, 1), proc.stderr
     out = root / "out"
     return out, {name: json.loads((out / name / "report.json").read_text()) for name in ("dep", "tp")}
