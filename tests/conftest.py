@@ -49,6 +49,37 @@ def checked_example(name: str) -> tuple:
     return tuple(check(load_plan(EXAMPLES / name)))
 
 
+@pytest.fixture(scope="session")
+def written_trace(tmp_path_factory):
+    """`write_trace(c, path)` with its defaults, written once per test process for each compiled strategy
+    (`checked_example`'s, which live as long as the process) into a temporary directory of the run: the
+    tests that only read a trace share it (writing one of a large example takes seconds)."""
+    from dagc.export.trace import write_trace
+
+    root, written = tmp_path_factory.mktemp("traces"), {}
+
+    def trace(c):
+        if id(c) not in written:
+            written[id(c)] = (c, write_trace(c, root / f"{len(written)}.json"))
+        return written[id(c)][1]
+    return trace
+
+
+@pytest.fixture(scope="session")
+def compiled_example(tmp_path_factory):
+    """`dagc compile PLAN -o DIR` (`--no-search` unless `search`), run in this process (`run_dagc`) once per
+    test process for each plan and shared by the tests that only read what it writes: (DIR, the run)."""
+    root, done = tmp_path_factory.mktemp("compiled"), {}
+
+    def compile_(plan: Path, search: bool = False) -> tuple[Path, subprocess.CompletedProcess]:
+        key = (str(plan), search)
+        if key not in done:
+            out = root / str(len(done))
+            done[key] = out, run_dagc("compile", str(plan), "-o", str(out), *([] if search else ["--no-search"]))
+        return done[key]
+    return compile_
+
+
 def run_dagc(*args: str, cwd: Path | str = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """`dagc ARGS` run in this process, as `python -m dagc ARGS` would run in `cwd` (with `env` added
     to the environment) with its output piped: the same exit code, stdout and stderr (UTF-8 streams
@@ -88,6 +119,43 @@ def write_plan(tmp_path):
         path.write_text(text)
         return path
     return write
+
+
+# The browser tests (tests/test_browser.py, marked `browser`) drive the system's Chromium through playwright.
+
+def chromium() -> str | None:
+    """The system's Chromium (Debian's `chromium` package installs /usr/bin/chromium)."""
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def browser_missing() -> str | None:
+    """Why the browser tests cannot run here, naming the missing piece; None when they can."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return ("the playwright Python package is not installed (pip install -e '.[test]' installs it; it "
+                "downloads no browser)")
+    if chromium() is None:
+        return ("no Chromium on PATH (apt-get install chromium; .ci/run installs it): the browser tests drive "
+                "the system's Chromium and never download one")
+    return None
+
+
+@pytest.fixture(scope="session")
+def chrome():
+    """The system's Chromium, headless, every http(s) fetch sent to a closed local port: one per test process,
+    each test opening its own context (tests/test_browser.py's `Tab`)."""
+    if browser_missing() is not None:
+        pytest.skip(str(browser_missing()))
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium(), args=[
+            "--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=<-loopback>", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        try:
+            yield b
+        finally:
+            b.close()
 
 
 # A test that needs Graphviz's `dot` program is marked `@needs_dot` (registered in pyproject.toml) and

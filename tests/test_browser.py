@@ -6,8 +6,8 @@ The tests marked `browser` are skipped, saying what is missing, where the playwr
 Chromium on PATH is absent; they never download a browser (playwright is pointed at the system's
 binary with `executable_path`) and never reach the network (every http(s) fetch goes to a closed
 local proxy port, and any request that is not the page's own file fails the test). The examples are
-compiled once per run, with `dagc compile`, into pytest's temporary directory; under pytest-xdist
-the workers share that one compile (a lock file), each driving its own browser.
+compiled with `dagc compile` into pytest's temporary directory when a test first needs them, once
+per test process (tests/conftest.py's `compiled_example`, which tests/test_compile.py shares).
 
 The other tests here need no browser: the Content-Security-Policy on every page dagc writes, the
 size rule for pictures too large to inline, and the README's pictures.
@@ -15,43 +15,18 @@ size rule for pictures too large to inline, and the README's pictures.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import shutil
-import subprocess
-import sys
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from dagc.export.html import CSP, report_html
-from conftest import ROOT
+from conftest import ROOT, browser_missing
 
 EXAMPLES = sorted((ROOT / "examples").glob("*.moe"))
 DEFAULT = "mixtral-8x7b-1node"          # compiled with the search: its comparison page holds pareto.svg
 WIDTHS = (1280, 390)
 CSP_META = f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
-
-
-def chromium() -> str | None:
-    """The system's Chromium (Debian's `chromium` package installs /usr/bin/chromium)."""
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-def browser_missing() -> str | None:
-    """Why the browser tests cannot run here, naming the missing piece; None when they can."""
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return ("the playwright Python package is not installed (pip install -e '.[test]' installs it; it "
-                "downloads no browser)")
-    if chromium() is None:
-        return ("no Chromium on PATH (apt-get install chromium; .ci/run installs it): the browser tests drive "
-                "the system's Chromium and never download one")
-    return None
 
 
 browser = pytest.mark.browser
@@ -123,81 +98,32 @@ def test_the_pictures_the_readme_shows_exist():
 
 # ------------------------------------------------------------------ the compiled pages
 
-def _shared_dir(tmp_path_factory) -> Path:
-    """One directory per test run, which pytest-xdist's workers share (they share the run's id)."""
-    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
-    base = tmp_path_factory.getbasetemp()
-    return base.parent / f"dagc-browser-{run}" if run else base / "dagc-browser"
+class Compiled:
+    """The directory `dagc compile` wrote for an example (by its stem) or for "hostile", the hostile plan:
+    each compiled when a test first asks for it, once per test process (`compiled_example`), the default
+    example and the hostile plan with the search (the search draws nothing else)."""
 
+    def __init__(self, compile_, hostile: Path):
+        self.compile, self.hostile = compile_, hostile
 
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    try:
-        import fcntl
-    except ImportError:                 # no flock: each worker then compiles into a directory of its own
-        yield
-        return
-    with open(path, "w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
-def _compile(plan: Path, out: Path, search: bool) -> tuple[Path, subprocess.CompletedProcess]:
-    argv = [sys.executable, "-m", "dagc", "compile", str(plan), "-o", str(out), "-q"]
-    proc = subprocess.run(argv + ([] if search else ["--no-search"]), capture_output=True, text=True, timeout=300)
-    return out, proc
-
-
-def compile_all(root: Path) -> dict[str, Path]:
-    """Every example compiled with `dagc compile` (the default one with its search, the others
-    without: the search draws nothing else), and the hostile plan, in parallel; their directories."""
-    slow_first = sorted(EXAMPLES, key=lambda p: (not p.stem.startswith("deepseek"), p.stem))    # packs the two cores
-    plans = {p.stem: (p, p.stem == DEFAULT) for p in slow_first}
-    hostile = root / "plans" / f"{HOSTILE_STEM}.moe"
-    hostile.parent.mkdir(parents=True, exist_ok=True)
-    hostile.write_text(HOSTILE_PLAN)
-    plans["hostile"] = (hostile, True)
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        done = list(pool.map(lambda kv: _compile(kv[1][0], root / "out" / kv[0], kv[1][1]), plans.items()))
-    for out, proc in done:
+    def __getitem__(self, name: str) -> Path:
+        plan = self.hostile if name == "hostile" else ROOT / "examples" / f"{name}.moe"
+        out, proc = self.compile(plan, search=name in (DEFAULT, "hostile"))
         assert proc.returncode in (0, 1), f"{' '.join(proc.args)} exited {proc.returncode}: {proc.stderr[-2000:]}"
         assert (out / "report.html").is_file(), f"{' '.join(proc.args)} wrote no report.html: {proc.stdout[-1000:]}"
-    return {name: root / "out" / name for name in plans}
+        return out
 
 
 @pytest.fixture(scope="module")
-def compiled(tmp_path_factory) -> dict[str, Path]:
+def compiled(compiled_example, tmp_path_factory) -> Compiled:
     if browser_missing() is not None:
         pytest.skip(str(browser_missing()))
-    root = _shared_dir(tmp_path_factory)
-    root.mkdir(parents=True, exist_ok=True)
-    with _locked(root / "lock"):
-        if not (root / "done").exists():
-            compile_all(root)
-            (root / "done").write_text("compiled\n")
-    return {name: root / "out" / name for name in [*(p.stem for p in EXAMPLES), "hostile"]}
+    hostile = tmp_path_factory.mktemp("plans") / f"{HOSTILE_STEM}.moe"
+    hostile.write_text(HOSTILE_PLAN)
+    return Compiled(compiled_example, hostile)
 
 
 # ------------------------------------------------------------------ the browser
-
-@pytest.fixture(scope="module")
-def chrome():
-    """The system's Chromium, headless, every http(s) fetch sent to a closed local port."""
-    if browser_missing() is not None:
-        pytest.skip(str(browser_missing()))
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium(), args=[
-            "--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=<-loopback>", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        try:
-            yield b
-        finally:
-            b.close()
-
 
 class Tab:
     """One page at one width, recording what a person would not see: console errors, page errors,

@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 
 import pytest
-from test_browser import Tab, browser, browser_missing, check_page, chrome, needs_browser  # noqa: F401
+from test_browser import Tab, browser, browser_missing, check_page, needs_browser
 from test_rounding import LOAD_PLAN
 
 from dagc.export.html import PHONE_TEXT_PX
 from dagc.units import Dimension, format_figure, format_si
+from conftest import run_dagc
 
 _MEASURE = """() => {
   const pres = [...document.querySelectorAll('pre')].map(p => [p.scrollWidth, p.clientWidth]);
@@ -38,8 +37,7 @@ def page(tmp_path_factory):
         pytest.skip(str(browser_missing()))
     root = tmp_path_factory.mktemp("phone")
     (root / "plan.moe").write_text(LOAD_PLAN)
-    proc = subprocess.run([sys.executable, "-m", "dagc", "compile", str(root / "plan.moe"), "-o", str(root / "out"),
-                           "--no-search", "-q"], capture_output=True, text=True, timeout=600)
+    proc = run_dagc("compile", str(root / "plan.moe"), "-o", str(root / "out"), "--no-search", "-q")
     assert proc.returncode in (0, 1), proc.stderr
     return root / "out" / "dep" / "report.html"
 
@@ -47,7 +45,7 @@ def page(tmp_path_factory):
 @browser
 @needs_browser
 @pytest.mark.parametrize("width", [1280, 390])
-def test_pre_blocks_wrap_and_tables_scroll_in_their_box(page, chrome, width):  # noqa: F811
+def test_pre_blocks_wrap_and_tables_scroll_in_their_box(page, chrome, width):
     tab = Tab(chrome, width)
     try:
         check_page(tab, page)               # no sideways scroll of the page, every picture drawn
@@ -60,7 +58,7 @@ def test_pre_blocks_wrap_and_tables_scroll_in_their_box(page, chrome, width):  #
 
 @browser
 @needs_browser
-def test_pictures_keep_their_text_legible_on_a_phone(page, chrome):  # noqa: F811
+def test_pictures_keep_their_text_legible_on_a_phone(page, chrome):
     tab = Tab(chrome, 390)
     try:
         check_page(tab, page)
@@ -83,8 +81,7 @@ def compared(tmp_path_factory):
     """The load plan with a second strategy, compiled: its comparison page and each strategy's report.json."""
     root = tmp_path_factory.mktemp("compare")
     (root / "plan.moe").write_text(TWO)
-    proc = subprocess.run([sys.executable, "-m", "dagc", "compile", str(root / "plan.moe"), "-o", str(root / "out"),
-                           "--no-search", "-q"], capture_output=True, text=True, timeout=600)
+    proc = run_dagc("compile", str(root / "plan.moe"), "-o", str(root / "out"), "--no-search", "-q")
     assert proc.returncode in (0, 1), proc.stderr
     out = root / "out"
     return out, {name: json.loads((out / name / "report.json").read_text()) for name in ("dep", "tp")}
@@ -113,7 +110,7 @@ def test_the_comparison_page_has_each_strategys_serving_figures(compared):
 @browser
 @needs_browser
 @pytest.mark.parametrize("width", [1280, 390])
-def test_the_comparison_page_shows_its_serving_rows_and_cdfs(compared, chrome, width):  # noqa: F811
+def test_the_comparison_page_shows_its_serving_rows_and_cdfs(compared, chrome, width):
     out, reports = compared
     tab = Tab(chrome, width)
     try:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from dagc.lang.load import load_plan, load_plan_text
+from dagc.lang.load import load_plan_text
 from dagc.search.result import Candidate
 from dagc.search.under_traffic import check_candidate
 from dagc.verdict.check import check
-from conftest import EXAMPLES
+from conftest import checked_example
 
 # The capacities the bisection (24 runs at most, halving the bracket each) found for the example's three
 # strategies before its step prices and runs were shared: dep, tp, dp, in requests/s.
@@ -20,7 +20,7 @@ BISECTED = {"dep": 15.00524880226142, "tp": 15.988774662073054, "dp": 9.01810345
 def test_the_traffic_example_keeps_its_capacities():
     """Each strategy's capacity is the bisection's (within 1 %: the figures the search rests on are shared,
     not changed)."""
-    results = check(load_plan(EXAMPLES / "qwen3-30b-a3b-traffic.moe"))
+    results = checked_example("qwen3-30b-a3b-traffic.moe")         # the check, shared with other tests
     caps = {r.label: r.load.json["capacity_requests_per_s"] for r in results}
     assert set(caps) == set(BISECTED)
     for label, cap in caps.items():

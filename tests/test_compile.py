@@ -31,10 +31,11 @@ def dagc(*args: str, search: bool = False) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize("path", EXAMPLE_PLANS, ids=lambda p: p.name)
-def test_compile_every_example(tmp_path, path):
-    proc = dagc("compile", str(path), "-o", str(tmp_path))
+def test_compile_every_example(compiled_example, path):
+    out, proc = compiled_example(path)              # `dagc compile PATH -o OUT --no-search`, shared
+    assert "Traceback" not in proc.stderr, proc.stderr
     assert proc.returncode in (0, 1), proc.stderr
-    reports = sorted(tmp_path.rglob("report.json"))
+    reports = sorted(out.rglob("report.json"))
     assert reports
     schema = dag_schema()
     for rep in reports:

@@ -123,9 +123,9 @@ def test_placement_svg_large_cluster_summarises():
 # ------------------------------------------------------------------ trace
 
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.moe")), ids=lambda p: p.name)
-def test_every_example_trace_loads_cleanly(tmp_path, path):
+def test_every_example_trace_loads_cleanly(written_trace, path):
     for r in checked_example(path.name):
-        info = write_trace(r.compiled, tmp_path / "trace.json")
+        info = written_trace(r.compiled)
         errors = check_trace(info.path) + check_readable(info.path)
         assert not errors, errors
         data = json.loads(info.path.read_text())

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from html import unescape
 
-from test_browser import browser, chrome, needs_browser  # noqa: F401  (the fixture, shared)
+from test_browser import browser, needs_browser
 
 from dagc.export.html import report_html
 
@@ -38,7 +38,7 @@ def test_each_figure_of_a_cell_is_one_span_and_the_text_is_unchanged():
 
 @browser
 @needs_browser
-def test_on_a_phone_a_figure_stays_on_one_line(chrome):  # noqa: F811
+def test_on_a_phone_a_figure_stays_on_one_line(chrome):
     """At 390 px the table is narrower than its text: each figure is one line box, while the same cells without
     the spans break inside figures — what the spans are for."""
     page = chrome.new_page(viewport={"width": 390, "height": 900})

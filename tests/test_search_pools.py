@@ -4,6 +4,7 @@ nothing, and it reports what it did."""
 
 from __future__ import annotations
 
+import functools
 import math
 
 import pytest
@@ -17,7 +18,7 @@ from dagc.plan.strategy import Pool, Strategy
 from dagc.schedule.timer import Timer
 from dagc.search import pooled
 from dagc.search.result import Candidate, rank_key
-from dagc.search.search import search
+from dagc.search.search import SearchResult, search
 from dagc.search.space import instance_strategies, replica_counts, variants
 from dagc.serve.disagg import PoolFigures, disaggregated, kv_bytes_per_request, transfer_link, transfer_seconds
 from dagc.verdict.check import check
@@ -33,9 +34,32 @@ def qwen(extra: str = "", require: str = "") -> str:
     return QWEN.format(extra=extra, require=require)
 
 
-def brute_force(plan, objective: str) -> list[Candidate]:
+def searched(text: str, objective: str = "tokens-per-gpu", prune: bool = True, pools: bool = True) -> SearchResult:
+    """`search(load_plan_text(text), objective=objective, rescore=0, prune=prune, pools=pools)`, once per
+    process for the tests that only read it (that the search gives the same result twice is
+    `test_the_search_is_deterministic`'s, which searches afresh)."""
+    return _searched(text, objective, prune, pools)
+
+
+@functools.cache
+def _searched(text: str, objective: str, prune: bool, pools: bool) -> SearchResult:
+    return search(load_plan_text(text), objective=objective, rescore=0, prune=prune, pools=pools)
+
+
+def brute_force(text: str, objective: str) -> list[Candidate]:
     """Every disaggregated candidate of the documented space (docs/search.md), each pool's instance by
-    the fast check, each pair and N scored one by one with `dagc.serve.disagg.disaggregated`."""
+    the fast check, each pair and N scored one by one with `dagc.serve.disagg.disaggregated`: the pairs'
+    figures are the plan's own whatever the objective (`_pairs`), each ranked under `objective` here."""
+    plan = load_plan_text(text)
+    return [candidate(plan, objective, pair) for pair in _pairs(text)]
+
+
+@functools.cache
+def _pairs(text: str) -> tuple[tuple, ...]:
+    """Each (prefill instance, N, decode instance, M) of the brute force over `text`'s plan with its figures:
+    the pools' GPUs, transfer and rates of `dagc.serve.disagg.disaggregated`, and the fuller instance. None
+    of it reads the objective, so the cases of one plan share it (the search each case runs does not)."""
+    plan = load_plan_text(text)
     timer, alone = Timer(plan), plan.model_copy(update={"requirements": ()})
     w, c = plan.workload, plan.cluster
     prefills = []
@@ -61,19 +85,22 @@ def brute_force(plan, objective: str) -> list[Candidate]:
                     continue
                 for p in prefills:
                     for n in range(1, (c.gpus - m * d.gpus) // p.gpus + 1 if (p.mb, p.overlap) == (mb, ov) else 1):
-                        out.append(candidate(plan, objective, p, n, d, m))
-    return out
+                        out.append(pair_figures(plan, p, n, d, m))
+    return tuple(out)
 
 
-def candidate(plan, objective, p, n, d, m) -> Candidate:
+def pair_figures(plan, p, n, d, m) -> tuple:
     w = plan.workload
     gpus = n * p.gpus + m * d.gpus
     kv = kv_bytes_per_request(plan.model, w, d.tp)
     transfer = transfer_seconds(kv, p.batch, transfer_link(plan.cluster, gpus, p.gpus), plan.model.layers, False)
     f = disaggregated(PoolFigures("prefill", n, p.gpus, p.batch, p.seconds),
                       PoolFigures("decode", m, d.gpus, d.batch, d.seconds), transfer, w)
-    metrics = {**f.rates, "kv_transfer_s": transfer}
-    fuller = max((p, d), key=lambda i: i.memory_fraction)
+    return p, n, d, m, gpus, {**f.rates, "kv_transfer_s": transfer}, max((p, d), key=lambda i: i.memory_fraction)
+
+
+def candidate(plan, objective, pair) -> Candidate:
+    p, n, d, m, gpus, metrics, fuller = pair
     reqs = [RequirementResult(r, requirement_value(r, gpus, metrics, fuller.memory_fraction, fuller.memory_bytes))
             for r in plan.requirements]
     text = f"prefill {n} < {p.strategy.text} > decode {m} < {d.strategy.text} >"
@@ -97,18 +124,17 @@ CASES = [("tokens-per-gpu", "", True), ("throughput", "", True), ("tpot", "", Tr
 @pytest.mark.parametrize("objective, require, pools_win", CASES)
 @pytest.mark.parametrize("prune", [True, False])
 def test_the_search_finds_what_a_brute_force_over_its_space_finds(objective, require, pools_win, prune):
-    plan = load_plan_text(qwen(require=require))
-    found = search(plan, objective=objective, rescore=0, prune=prune)
-    aggregated = search(plan, objective=objective, rescore=0, pools=False).ranked
-    brute = sorted([*aggregated, *brute_force(plan, objective)], key=rank_key)
+    text = qwen(require=require)
+    found = searched(text, objective=objective, prune=prune)
+    aggregated = searched(text, objective=objective, pools=False).ranked
+    brute = sorted([*aggregated, *brute_force(text, objective)], key=rank_key)
     assert any(c.strategy.disaggregated for c in brute[:10]) is pools_win
     assert keys(found.ranked[:10]) == keys(brute[:10])
     assert found.disaggregated is not None and found.disaggregated["complete"]
 
 
 def test_pruning_pools_keeps_the_front_and_counts_what_it_pruned():
-    plan = load_plan_text(qwen())
-    pruned, full = search(plan, rescore=0), search(plan, rescore=0, prune=False)
+    pruned, full = searched(qwen()), searched(qwen(), prune=False)
     assert [c.text for c in pruned.pareto] == [c.text for c in full.pareto]
     assert any(c.strategy.disaggregated for c in pruned.pareto)
     assert pruned.disaggregated["pruned"] > 0 == full.disaggregated["pruned"]
@@ -150,7 +176,7 @@ def test_only_in_flight_plans_weigh_pools():
     # `batch = max` weighs them too, each decode instance at its largest batch: tests/test_batch_max_pools.py
     found = search(load_plan_text(qwen().replace("serving = inflight", "")), rescore=0)
     assert found.disaggregated is None and not any(c.strategy.disaggregated for c in found.ranked)
-    assert search(load_plan_text(qwen()), rescore=0, pools=False).disaggregated is None
+    assert searched(qwen(), pools=False).disaggregated is None
 
 
 def test_a_budget_spent_while_weighing_pools_leaves_a_partial_search(monkeypatch):
@@ -179,7 +205,7 @@ def test_a_budget_spent_while_weighing_pools_leaves_a_partial_search(monkeypatch
 
 
 def test_counts_are_reported_in_words_and_json():
-    found = search(load_plan_text(qwen()), rescore=0)
+    found = searched(qwen())
     d = found.to_json()["disaggregated"]
     assert set(d) == {"prefill_instances", "decode_instances", "pruned", "pairs", "legal", "complete"}
     assert d["pairs"] >= d["legal"] > 0 and d["prefill_instances"] > 0
@@ -187,8 +213,7 @@ def test_counts_are_reported_in_words_and_json():
 
 
 def test_the_search_is_deterministic():
-    plan = load_plan_text(qwen())
-    a, b = search(plan, rescore=0), search(plan, rescore=0)
+    a, b = searched(qwen()), search(load_plan_text(qwen()), rescore=0)      # b: a search of its own
     assert keys(a.ranked) == keys(b.ranked) and a.disaggregated == b.disaggregated
 
 
@@ -226,7 +251,7 @@ def test_pareto_svg_draws_disaggregated_candidates_as_diamonds():
 
     from dagc.export.pareto import MAX_POINTS, pareto_svg
 
-    found = search(load_plan_text(qwen()), objective="tpot", rescore=0)
+    found = searched(qwen(), objective="tpot")
     svg = ET.fromstring(pareto_svg(found, "qwen"))
     ns = "{http://www.w3.org/2000/svg}"
     marks = [e for e in svg.iter() if "candidate" in e.get("class", "").split() or
@@ -237,7 +262,7 @@ def test_pareto_svg_draws_disaggregated_candidates_as_diamonds():
     assert all("disaggregated" in e.get("class").split() for e in diamonds)
     assert all(e.tag == ns + "circle" for e in marks if e not in diamonds)
     assert any("diamonds: disaggregated" in (t.text or "") for t in svg.iter(ns + "text"))
-    aggregated = search(load_plan_text(qwen()), objective="tpot", rescore=0, pools=False)
+    aggregated = searched(qwen(), objective="tpot", pools=False)
     assert "diamonds" not in pareto_svg(aggregated, "qwen")
 
 

@@ -51,9 +51,9 @@ def span(e: dict) -> tuple[int, int]:
 
 
 @pytest.mark.parametrize("name", ["small", "10b-moe-pp16-ep16-256gpu.moe", "30b-moe-dp2-pp2-tp2-ep4-16gpu.moe"])
-def test_phases_track_is_prefill_then_each_decode_step(tmp_path, name):
+def test_phases_track_is_prefill_then_each_decode_step(written_trace, name):
     c = compiled(name)
-    data = load(write_trace(c, tmp_path / "t.json").path)
+    data = load(written_trace(c).path)
     phases = track(data, "phases")
     d, s = c.dag, c.schedule
     ttft_ns = seconds_to_ns(c.metrics.rates["ttft_server_s"])    # the server's: the client's adds its front end
@@ -68,9 +68,9 @@ def test_phases_track_is_prefill_then_each_decode_step(tmp_path, name):
 
 
 @pytest.mark.parametrize("name", ["small", "10b-moe-pp16-ep16-256gpu.moe", "30b-moe-dp2-pp2-tp2-ep4-16gpu.moe"])
-def test_critical_path_track_is_the_critical_ops_in_order(tmp_path, name):
+def test_critical_path_track_is_the_critical_ops_in_order(written_trace, name):
     c = compiled(name)
-    data = load(write_trace(c, tmp_path / "t.json").path)
+    data = load(written_trace(c).path)
     crit = track(data, "critical path")
     s = c.schedule
     nodes = list(s.prefill_path.nodes) + list(s.decode_path.nodes)
@@ -90,8 +90,8 @@ def test_critical_path_track_is_the_critical_ops_in_order(tmp_path, name):
     assert prefill_end == ttft_ns
 
 
-def test_schedule_process_sorted_first_and_named(tmp_path):
-    data = load(write_trace(compiled("10b-moe-pp16-ep16-256gpu.moe"), tmp_path / "t.json").path)
+def test_schedule_process_sorted_first_and_named(written_trace):
+    data = load(written_trace(compiled("10b-moe-pp16-ep16-256gpu.moe")).path)
     sort = {e["pid"]: e["args"]["sort_index"] for e in data["traceEvents"] if e.get("name") == "process_sort_index"}
     names = {e["pid"]: e["args"]["name"] for e in data["traceEvents"] if e.get("name") == "process_name"}
     first = min(sort, key=sort.get)
@@ -106,9 +106,9 @@ def test_schedule_process_sorted_first_and_named(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["small", "deepseek-v3-prefill-32xh800.moe"])
-def test_slices_named_by_op_kind_only(tmp_path, name):
+def test_slices_named_by_op_kind_only(written_trace, name):
     c = compiled(name)
-    info = write_trace(c, tmp_path / "t.json")
+    info = written_trace(c)
     data = json.loads(info.path.read_text())
     kinds = {k.value for k in OpKind}
     ops = [e for e in data["traceEvents"] if e["ph"] == "X" and e["cat"] != "phase"]
@@ -122,9 +122,9 @@ def test_slices_named_by_op_kind_only(tmp_path, name):
 
 
 @pytest.mark.parametrize("name", ["small", "deepseek-v3-prefill-32xh800.moe", "10b-moe-pp16-ep16-256gpu.moe"])
-def test_counters_only_where_the_value_changes(tmp_path, name):
+def test_counters_only_where_the_value_changes(written_trace, name):
     c = compiled(name)
-    info = write_trace(c, tmp_path / "t.json")
+    info = written_trace(c)
     data = json.loads(info.path.read_text())
     by_pid: dict[int, list[tuple[int, float]]] = {}
     for e in data["traceEvents"]:
@@ -144,11 +144,11 @@ def test_counters_only_where_the_value_changes(tmp_path, name):
     assert not check_readable(info.path)
 
 
-def test_counter_follows_micro_batches_not_ops(tmp_path):
+def test_counter_follows_micro_batches_not_ops(written_trace):
     """The counter rises when a micro-batch enters the stage and falls when it leaves: with one
     layer per stage and no overlap, a few samples per micro-batch pass, not two per op."""
     c = compiled("10b-moe-pp16-ep16-256gpu.moe")
-    data = json.loads(write_trace(c, tmp_path / "t.json").path.read_text())
+    data = json.loads(written_trace(c).path.read_text())
     samples = [e for e in data["traceEvents"] if e["ph"] == "C" and e["pid"] == 1]
     compute_ops = sum(1 for e in data["traceEvents"] if e["ph"] == "X" and e["pid"] == 1 and e["cat"] == "compute")
     passes = c.layout.microbatches * 3                  # prefill, decode step 0, decode step 1
@@ -166,9 +166,9 @@ def test_writer_drops_a_value_that_prints_the_same(tmp_path):
         [(0.0, 1.0), (0.02, 3.0), (0.04, 1.0)]
 
 
-def test_every_stage_has_a_rank_and_the_metadata_says_which(tmp_path):
+def test_every_stage_has_a_rank_and_the_metadata_says_which(written_trace):
     c = compiled("10b-moe-pp16-ep16-256gpu.moe")
-    info = write_trace(c, tmp_path / "t.json")
+    info = written_trace(c)
     data = load(info.path)
     stage = c.layout.coords["stage"]
     assert info.representative and {int(stage[r]) for r in info.ranks} == set(range(16))
