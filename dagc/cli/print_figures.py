@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 
+from ..plan.workload import PoolRole
 from ..units import Dimension, count_text, format_bytes, format_figure, format_gpu_memory, format_si
 from .printing import shown
 from .tables import Col, print_fitted
@@ -112,7 +113,7 @@ def print_pools(console: Console, r: StrategyResult) -> None:
     rows = []
     for p in pooled.pools:
         m, mem = p.analysis.metrics or {}, p.analysis.memory
-        time = (f"prefill {format_si(m['ttft_s'], Dimension.TIME)}" if p.pool.role == "prefill" and m
+        time = (f"prefill {format_si(m['ttft_s'], Dimension.TIME)}" if p.pool.role == PoolRole.PREFILL and m
                 else f"step {format_si(m['tpot_s'], Dimension.TIME)}" if m else "—")
         cap = f"{f.capacity[p.pool.role]:,.2f} requests/s" if f is not None else "—"
         use = f"{mem.worst.fraction * 100:.1f} %" if mem is not None else "—"

@@ -21,6 +21,7 @@ import graphviz
 from ..diagnostics import printable
 from ..ir.dag import Category, Dag, OpKind
 from ..ir.op_shapes import chunk_prompt_tokens
+from ..plan.workload import PoolRole
 from ..units import Dimension, format_si
 from ..verdict.compiled import Compiled
 
@@ -150,10 +151,10 @@ class Writer:
         figures = [f"TTFT {format_si(c.metrics.ttft_s, Dimension.TIME)}",
                    f"TPOT {format_si(c.metrics.tpot_s, Dimension.TIME)}"]
         role = c.plan.workload.role            # a pool's instance has its own figure alone
-        shown = figures if role is None else figures[:1] if role == "prefill" else figures[1:]
+        shown = figures if role is None else figures[:1] if role == PoolRole.PREFILL else figures[1:]
         title = f"{printable(c.plan.name)} · strategy {c.strategy.text} · {lay.gpus_used} GPUs · " + " · ".join(shown)
         what = (f"one {role} instance of a disaggregated strategy: its "
-                + ("prefill" if role == "prefill" else "first decode step") if role is not None else
+                + ("prefill" if role == PoolRole.PREFILL else "first decode step") if role is not None else
                 "in flight: mixed step (decode tokens + a prompt's chunk of "
                 f"{chunk_prompt_tokens(c.plan.workload, lay):,} tokens in attention-DP group 0)"
                 if c.plan.workload.inflight else "prefill")

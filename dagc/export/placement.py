@@ -27,6 +27,7 @@ from ..diagnostics import printable
 from ..layout.layout import Layout
 from ..layout.pools import instance_starts
 from ..memory.memory import MemoryBreakdown
+from ..plan.workload import PoolRole
 from ..verdict.check import StrategyResult
 from .placement_grid import Grid, MemScale
 from .placement_style import (
@@ -166,7 +167,7 @@ def _pools_strip(r: StrategyResult, x0: float, y: float, inner: float) -> tuple[
     assert r.pooled is not None
     gpn, total = r.plan.cluster.gpus_per_node, r.plan.cluster.gpus
     sizes = [(p.pool.role, p.gpus_per_instance) for p in r.pooled.pools for _ in range(p.pool.instances)]
-    owner: dict[int, tuple[str, int]] = {}
+    owner: dict[int, tuple[PoolRole, int]] = {}
     for k, ((role, n), start) in enumerate(zip(sizes, instance_starts([n for _, n in sizes], gpn), strict=True)):
         owner.update({g: (role, k) for g in range(start, start + n)})
     shown = min(max(total, max(owner, default=0) + 1), MAX_GPUS)
@@ -174,8 +175,8 @@ def _pools_strip(r: StrategyResult, x0: float, y: float, inner: float) -> tuple[
              for p in r.pooled.pools]
     out = [svg_text(x0, y + 11, "pools (one cell per GPU, node by node):", 11, "bold")]
     y += 16
-    for k, (role, colour) in enumerate((role, c) for role, c in POOL_COLOURS.items() if role is not None):
-        out.append(rect(x0, y + k * 16, 12, 12, colour, "#636363", f' class="pool-swatch" data-pool="{role}"'))
+    for k, (name, colour) in enumerate((name, c) for name, c in POOL_COLOURS.items() if name is not None):
+        out.append(rect(x0, y + k * 16, 12, 12, colour, "#636363", f' class="pool-swatch" data-pool="{name}"'))
         out.append(svg_text(x0 + 17, y + k * 16 + 10, parts[k], 10, fit=inner - 17))
     y += 16 * len(parts) + 4
     node_w = gpn * POOL_CELL + 6

@@ -8,6 +8,7 @@ from `dagc.serve.inflight.serving_json` and the metrics dict, never derived here
 
 from __future__ import annotations
 
+from ..plan.workload import PoolRole
 from ..serve.disagg import instances_to_serve
 from ..serve.inflight import serving_json
 from ..units import Dimension, format_si
@@ -117,7 +118,8 @@ def pooled_summary(r: StrategyResult) -> list[str]:
               "|---|---:|---|---:|---:|---:|---:|---:|"]
     for p in pooled.pools:
         m, mem = p.analysis.metrics or {}, p.analysis.memory
-        time = (f"prefill {_t(m['ttft_s'])}" if p.pool.role == "prefill" else f"step {_t(m['tpot_s'])}") if m else "—"
+        prefill = p.pool.role == PoolRole.PREFILL
+        time = (f"prefill {_t(m['ttft_s'])}" if prefill else f"step {_t(m['tpot_s'])}") if m else "—"
         cap = f"{f.capacity[p.pool.role]:,.2f} req/s" if f is not None else "—"
         use = _pct(mem.worst.fraction) if mem is not None else "—"
         lines.append(f"| {p.pool.role} | {p.pool.instances:,} | `{p.pool.strategy.text}` | {p.pool.instances:,} × "

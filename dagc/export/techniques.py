@@ -13,6 +13,7 @@ from typing import Any
 
 from ..diagnostics import quote
 from ..layout.eplb import balance_figures
+from ..plan.workload import PoolRole
 from ..serve.price import token_cost
 from ..serve.speculative import speculative_figures
 from ..units import Dimension, format_figure, format_in_unit, format_si, lookup
@@ -34,7 +35,7 @@ def speculative_json(result: StrategyResult) -> dict[str, Any] | None:
 def eplb_json(result: StrategyResult) -> dict[str, Any] | None:
     """report.json's `eplb`: of the strategy's layout — a disaggregated strategy's decode instance's."""
     lay = result.layout if result.pooled is None else next(
-        (p.analysis.layout for p in result.pooled.pools if p.pool.role == "decode"), None)
+        (p.analysis.layout for p in result.pooled.pools if p.pool.role == PoolRole.DECODE), None)
     if lay is None or not result.plan.model.has_experts:
         return None
     moe = result.plan.model.moe

@@ -29,6 +29,7 @@ from ..cost.compute import priced_kernels
 from ..ir.dag import Category, Dag, OpKind, Phase
 from ..ir.op_shapes import chunk_prompt_tokens
 from ..layout.layout import Layout
+from ..plan.workload import PoolRole
 from ..serve.load import Load
 from ..verdict.compiled import Compiled
 from .trace_load import add_load_counters
@@ -162,8 +163,9 @@ def _metadata(c: Compiled, ranks: list[int], representative: bool, warning: str 
     role = c.plan.workload.role
     if role is not None:              # one instance of a pool of a disaggregated strategy (`dagc.verdict.pools`)
         metadata.update({"pool": role, "timeline": f"one {role} instance of a disaggregated strategy: " + (
-            "its prefill from 0" if role == "prefill" else "its decode (two steps) from 0, the KV of its requests "
-            "already transferred"), "ttft_s" if role == "decode" else "tpot_s": None})
+            "its prefill from 0" if role == PoolRole.PREFILL else
+            "its decode (two steps) from 0, the KV of its requests already transferred"),
+            "ttft_s" if role == PoolRole.DECODE else "tpot_s": None})
     if warning:
         metadata["warning"] = warning
     return metadata

@@ -20,6 +20,7 @@ import numpy as np
 from ..enums import FastEnum
 from ..plan.model import DType
 from ..plan.strategy import Axis
+from ..plan.workload import PoolRole
 
 if TYPE_CHECKING:   # networkx is for exporters and tests: checking a plan does not load it
     import networkx as nx
@@ -49,9 +50,9 @@ def step_passes(workload) -> tuple[tuple[Phase, int], ...]:
     """The passes the DAG of a workload holds, in order, as (phase, step): statically the prefill and
     two decode steps; in flight two decode steps and two mixed steps (dagc.serve.inflight); a pool's
     instance of a disaggregated strategy (`Workload.role`) the prefill alone or the decode steps alone."""
-    if workload.role == "prefill":              # a prefill instance of a disaggregated strategy
+    if workload.role == PoolRole.PREFILL:              # a prefill instance of a disaggregated strategy
         return ((Phase.PREFILL, 0),)
-    if workload.role == "decode":               # a decode instance: its requests' KV arrives made
+    if workload.role == PoolRole.DECODE:               # a decode instance: its requests' KV arrives made
         return (Phase.DECODE, 0), (Phase.DECODE, 1)
     if workload.inflight:
         return (Phase.DECODE, 0), (Phase.DECODE, 1), (Phase.MIXED, 0), (Phase.MIXED, 1)

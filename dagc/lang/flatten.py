@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 
 from ..diagnostics import Diagnostic, Severity
 from ..plan.strategy import POOL_ROLES, Axis, AxisNode, Pool, Strategy, StrategyDecl
-from ..plan.workload import Overlap
+from ..plan.workload import Overlap, PoolRole
 from ..source import Span
 from .fields import AXES_SAID, AXIS_WORDS, STRATEGY_OPTIONS, StrategyOptions, did_you_mean, nearest
 from .hints import axis_word_hint, scope_hint
@@ -146,7 +146,7 @@ def _pool(a: AxisNode, options: StrategyOptions, diags: list[Diagnostic]) -> Poo
         return None
     inner, _ = flatten(StrategyDecl(text=_scope_text(a.body), scope=a.body, span=a.span))
     assert inner is not None          # the same scope flattened without a diagnostic just above
-    return Pool(role=role, instances=int(n or 1),
+    return Pool(role=PoolRole(role), instances=int(n or 1),
                 strategy=inner.model_copy(update={**options, "spans": {**inner.spans, "strategy": _span(a)}}))
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..plan.workload import PoolRole
 from .degrees import BASE_PORT, Placement
 from .launch import Command, GeneratedFile
 from .pools import ROUTER_PORT, PdTable, PoolServer
@@ -55,7 +56,7 @@ def bootstrap_port(p: Placement) -> int:
 
 def _pd_flags(role: str, p: Placement) -> tuple[str, ...]:
     flags: tuple[str, ...] = ("--disaggregation-mode", role, "--disaggregation-transfer-backend", TRANSFER_BACKEND)
-    if role == "prefill":
+    if role == PoolRole.PREFILL:
         flags += ("--disaggregation-bootstrap-port", str(bootstrap_port(p)))
     return flags
 

@@ -23,7 +23,7 @@ from ..layout.window import kv_tokens
 from ..plan.cluster import Cluster
 from ..plan.model import Model
 from ..plan.params import embedding_params, ffn_params, router_params
-from ..plan.workload import Workload
+from ..plan.workload import PoolRole, Workload
 
 __all__ = ["admits_by_kv", "kv_requests_judged", "requests_per_rank", "kv_cache_bytes_per_token",
            "kv_cache_bytes_per_request",
@@ -36,7 +36,7 @@ def admits_by_kv(workload: Workload) -> bool:
     """Whether the engine admits requests while KV blocks allow (in flight, or a decode instance of a
     disaggregated strategy) rather than running a whole batch together (static): `batch` is then a cap,
     and the engine starts when one full-length request fits (`dagc.memory.admission`)."""
-    return workload.inflight or workload.role == "decode"
+    return workload.inflight or workload.role == PoolRole.DECODE
 
 
 def kv_requests_judged(workload: Workload, requests_per_rank: int) -> int:

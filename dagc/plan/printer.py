@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from .strategy import Pool, Strategy
-from .workload import Overlap
+from .workload import Overlap, PoolRole
 
 __all__ = ["aggregated", "options_source", "pooled", "replicated", "scope_source", "strategy_source",
            "with_instances", "with_options", "with_split"]
@@ -122,7 +122,7 @@ def pooled(prefill: Strategy, n: int, decode: Strategy, m: int, microbatches: in
     """
     options = {"microbatches": microbatches, "overlap": overlap, "redundant": redundant}
     pools = tuple(Pool(role=role, instances=count, strategy=_made(**{**_fields(inner), **options}))
-                  for role, count, inner in (("prefill", n, prefill), ("decode", m, decode)))
+                  for role, count, inner in ((PoolRole.PREFILL, n, prefill), (PoolRole.DECODE, m, decode)))
     return _made(pools=pools, **options)
 
 

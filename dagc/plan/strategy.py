@@ -14,7 +14,7 @@ from pydantic import Field
 from ..enums import FastEnum
 from ..source import Span
 from .base import Frozen
-from .workload import Overlap, Workload
+from .workload import Overlap, PoolRole, Workload
 
 __all__ = ["Axis", "AxisNode", "POOL_ROLES", "Pool", "Strategy", "StrategyDecl"]
 
@@ -54,7 +54,7 @@ class AxisNode(Frozen):
     split_span: Span | None = Field(default=None, exclude=True)
 
 
-POOL_ROLES = ("prefill", "decode")      # the pools of a disaggregated strategy, in the order written
+POOL_ROLES = (PoolRole.PREFILL, PoolRole.DECODE)      # the pools of a disaggregated strategy, in the order written
 
 
 class Strategy(Frozen):
@@ -88,8 +88,8 @@ class Strategy(Frozen):
     def disaggregated(self) -> bool:
         return bool(self.pools)
 
-    def pool(self, role: str) -> Pool:
-        """The pool of `role` ("prefill" or "decode") of a disaggregated strategy."""
+    def pool(self, role: PoolRole) -> Pool:
+        """The pool of `role` of a disaggregated strategy."""
         return next(p for p in self.pools if p.role == role)
 
     def workload_for(self, w: Workload) -> Workload:
@@ -112,7 +112,7 @@ class Strategy(Frozen):
 class Pool(Frozen):
     """One pool of a disaggregated strategy: `instances` copies of `strategy`, each serving one role."""
 
-    role: str                   # "prefill" | "decode"
+    role: PoolRole
     instances: int
     strategy: Strategy
 

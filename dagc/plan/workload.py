@@ -7,6 +7,7 @@ Targets are SI (seconds, tokens/s, bytes or a fraction of memory, GPUs).
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,8 @@ from ..source import Span
 from .base import Frozen
 from .model import DType
 
-__all__ = ["CHUNK_DEFAULT", "ExpertLoad", "Overlap", "RequestLog", "Serving", "Speculative", "Traffic", "Workload",
+__all__ = ["CHUNK_DEFAULT", "ExpertLoad", "Overlap", "PoolRole", "RequestLog", "Serving", "Speculative", "Traffic",
+           "Workload",
            "RequirementKind", "Requirement", "PERCENTILES", "PERCENTILE_KINDS"]
 
 CHUNK_DEFAULT = 8192       # `chunk` unwritten: the engines' default token budget per step (docs/language.md)
@@ -33,6 +35,15 @@ class Serving(FastEnum):
 
     STATIC = "static"          # the batch prefilled together, then decoded together
     INFLIGHT = "inflight"      # continuous batching with chunked prefill (dagc.serve.inflight)
+
+
+class PoolRole(StrEnum):
+    """What one pool of a disaggregated strategy serves (`prefill 2 < … > decode 1 < … >`): its requests'
+    prefill, or their decode steps. Its value is the word the plan and report.json write; a `StrEnum`, so a
+    JSON key or a plan's word compares equal to it."""
+
+    PREFILL = "prefill"
+    DECODE = "decode"
 
 
 class Speculative(Frozen):
@@ -157,7 +168,7 @@ class Workload(Frozen):
     kv_transfer: str = Field(default="after", exclude=True)
     # A pool's instance of a disaggregated strategy: "prefill" runs the static prefill alone, "decode" the
     # decode steps alone (`dagc.ir.dag.step_passes`); None: the whole workload.
-    role: str | None = Field(default=None, exclude=True)
+    role: PoolRole | None = Field(default=None, exclude=True)
     speculative: Speculative | None = Field(default=None, exclude=True)   # reported under `speculative`
     expert_load: ExpertLoad | None = Field(default=None, exclude=True)    # reported under `eplb`
     traffic: Traffic | None = Field(default=None, exclude=True)           # simulated, reported under `load`

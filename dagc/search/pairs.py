@@ -20,7 +20,7 @@ import numpy.typing as npt
 from ..plan.objective import OBJECTIVES
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
-from ..plan.workload import Overlap, RequirementKind, Workload
+from ..plan.workload import Overlap, PoolRole, RequirementKind, Workload
 from ..rules.bounds import unreachable
 from ..serve.disagg import capacity, kv_bytes_per_request, pooled_rates, transfer_link, transfer_seconds
 from ..serve.rates import per_token
@@ -51,10 +51,10 @@ class Instance:
 def instance_of(fc: FastCheck, s: Strategy, workload: Workload) -> Instance:
     """One pool's instance from its fast check (`dagc.verdict.fastcheck`) of `s` running `workload`: a
     prefill instance's seconds are its makespan (TTFT), a decode instance's its TPOT."""
-    seconds = fc.metrics["ttft_s"] if workload.role == "prefill" else fc.metrics["tpot_s"]
+    seconds = fc.metrics["ttft_s"] if workload.role == PoolRole.PREFILL else fc.metrics["tpot_s"]
     worst = fc.memory.worst
     # a decode instance runs the requests its KV cache admits at once (`dagc.memory.admission`)
-    batch = fc.metrics["concurrency_effective"] if workload.role == "decode" else workload.batch
+    batch = fc.metrics["concurrency_effective"] if workload.role == PoolRole.DECODE else workload.batch
     return Instance(s.model_copy(update={"microbatches": workload.microbatches, "overlap": workload.overlap}),
                     workload.microbatches or 1, workload.overlap, fc.layout.gpus_used, batch, seconds,
                     worst.fraction, worst.total_bytes, fc.layout.tp)

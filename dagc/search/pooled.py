@@ -39,7 +39,7 @@ from ..plan.objective import OBJECTIVES
 from ..plan.plan import Plan
 from ..plan.printer import pooled, scope_source
 from ..plan.strategy import Pool, Strategy
-from ..plan.workload import Overlap, RequirementKind, Workload
+from ..plan.workload import Overlap, PoolRole, RequirementKind, Workload
 from ..schedule.recurrence import op_floor
 from ..schedule.timer import Timer
 from ..verdict.fastcheck import Refused, fast_check
@@ -95,7 +95,7 @@ def _prefill_instances(plan: Plan, alone: Plan, timer: Timer, counts: PooledCoun
                 counts.stopped = True
                 return out
             counts.prefill += 1
-            found = _instance(alone, s, _role_workload(w, "prefill", batch, mb, overlap), timer)
+            found = _instance(alone, s, _role_workload(w, PoolRole.PREFILL, batch, mb, overlap), timer)
             if found is not None:
                 out.append(found)
     return out
@@ -152,7 +152,7 @@ def _decode_pools(plan: Plan, alone: Plan, objective: str, timer: Timer, strateg
         g = resolve(plan.model, plan.cluster, w, s).gpus_used
         for m in replica_counts(min(w.batch, (gpus - least) // g)):
             batch = -(-w.batch // m)
-            lay = resolve(plan.model, plan.cluster, _role_workload(w, "decode", batch, 1, Overlap.NONE), s)
+            lay = resolve(plan.model, plan.cluster, _role_workload(w, PoolRole.DECODE, batch, 1, Overlap.NONE), s)
             for mb, overlap in variants(s, busiest_group_requests(batch, 1, lay.adp), plan):
                 fits = [p for p in by_option.get((mb, overlap), ()) if p.gpus + m * g <= gpus]
                 if not fits:
@@ -160,7 +160,7 @@ def _decode_pools(plan: Plan, alone: Plan, objective: str, timer: Timer, strateg
                 if late():
                     counts.stopped = True
                     return
-                workload = _role_workload(w, "decode", batch, mb, overlap)
+                workload = _role_workload(w, PoolRole.DECODE, batch, mb, overlap)
                 if bar is not None and bar.kth is not None and _hopeless(plan, objective, timer, workload, s, fits,
                                                                           m, bar):
                     counts.pruned += 1
@@ -249,8 +249,8 @@ def _candidate(plan: Plan, objective: str, pair: Pair, at: Workload | None = Non
     p, n, d, m = pair.prefill, pair.n, pair.decode, pair.m
     text = pooled_text(p.strategy, n, d.strategy, m)
     strategy = Strategy(text=text, microbatches=d.mb, overlap=d.overlap,
-                        pools=(Pool(role="prefill", instances=n, strategy=p.strategy),
-                               Pool(role="decode", instances=m, strategy=d.strategy)))
+                        pools=(Pool(role=PoolRole.PREFILL, instances=n, strategy=p.strategy),
+                               Pool(role=PoolRole.DECODE, instances=m, strategy=d.strategy)))
     reqs = pair.requirements(plan)
     return Candidate(strategy=strategy, microbatches=d.mb, overlap=d.overlap, gpus=pair.gpus, metrics=pair.metrics,
                      meets_requirements=all(r.met for r in reqs),

@@ -35,7 +35,7 @@ from ..layout.layout import resolve
 from ..layout.split import busiest_group_requests
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
-from ..plan.workload import Overlap, Workload
+from ..plan.workload import Overlap, PoolRole, Workload
 from ..schedule.recurrence import op_floor
 from ..schedule.timer import Timer
 from ..verdict.batch_max import BATCH_LIMIT, decode_pool_plan, probed_largest_batch
@@ -64,9 +64,9 @@ def decode_pools_at_max(plan: Plan, objective: str, timer: Timer, strategies: It
     `dagc.search.pairs.PooledCounts`) gains what was done, pruned and left out; it stops when `late()`."""
     w, gpus = plan.workload, plan.cluster.gpus
     judged = decode_pool_plan(plan)
-    screen = MemoryScreen(plan.model_copy(update={"workload": role_workload(w, "decode", 1)}), timer)
+    screen = MemoryScreen(plan.model_copy(update={"workload": role_workload(w, PoolRole.DECODE, 1)}), timer)
     for s in strategies:
-        lay = resolve(plan.model, plan.cluster, role_workload(w, "decode", 1), s)
+        lay = resolve(plan.model, plan.cluster, role_workload(w, PoolRole.DECODE, 1), s)
         g, ms = lay.gpus_used, replica_counts((gpus - least) // lay.gpus_used)
         if not ms:
             continue
@@ -82,7 +82,7 @@ def decode_pools_at_max(plan: Plan, objective: str, timer: Timer, strategies: It
             if late():
                 counts.stopped = True
                 return
-            workload = role_workload(w, "decode", 1, microbatches=mb, overlap=overlap)
+            workload = role_workload(w, PoolRole.DECODE, 1, microbatches=mb, overlap=overlap)
             bar = bar_of()
             if bar is not None and bar.kth is not None and _hopeless(plan, objective, timer, workload, s, fits,
                                                                       min(resident, limit), bar):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..layout.layout import Layout
 from ..plan.plan import Plan
-from ..plan.workload import Workload
+from ..plan.workload import PoolRole, Workload
 from ..schedule.recurrence import Recurrence, fast_tpot, fast_ttft
 from ..schedule.timer import Timer
 from .inflight import inflight_rates
@@ -24,9 +24,9 @@ def fast_metrics(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> d
     strategy (`Workload.role`) prices its own figure alone, the other left at 0, as
     `dagc.serve.metrics` reports it: a prefill instance its prefill's makespan, a decode instance its
     decode step."""
-    if workload.role == "prefill":
+    if workload.role == PoolRole.PREFILL:
         return {"ttft_s": fast_ttft(plan, lay, workload, timer), "tpot_s": 0.0}
-    if workload.role == "decode":
+    if workload.role == PoolRole.DECODE:
         return {"ttft_s": 0.0, "tpot_s": per_token(fast_tpot(plan, lay, workload, timer), workload)}
     frontend_s = plan.cluster.engine.terms.frontend_s          # the client's TTFT, as `dagc.serve.metrics`'
     if workload.inflight:

@@ -36,6 +36,7 @@ import numpy as np
 from ..layout.layout import Layout
 from ..plan.plan import Plan
 from ..plan.strategy import Pool
+from ..plan.workload import PoolRole
 from .disagg import kv_bytes_per_request, transfer_link, transfer_seconds
 from .load_pools_decode import DecodeReplica
 from .load_pools_link import SharedLink
@@ -92,9 +93,9 @@ class PoolPrices:
 
 def _roles(pooled: Pooled) -> tuple[PoolRun, PoolRun]:
     roles = {p.pool.role: p for p in pooled.pools}
-    if set(roles) != {"prefill", "decode"}:
+    if set(roles) != {PoolRole.PREFILL, PoolRole.DECODE}:
         raise ValueError(f"simulate_pools needs a prefill and a decode pool, not {sorted(roles)}")
-    return roles["prefill"], roles["decode"]
+    return roles[PoolRole.PREFILL], roles[PoolRole.DECODE]
 
 
 def simulate_pools(plan: Plan, pooled: Pooled, progress: Callable[[int, int], None] | None = None,

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..ir.dag import Dag, OpKind, Phase
 from ..layout.layout import Layout
-from ..plan.workload import Workload
+from ..plan.workload import PoolRole, Workload
 from ..schedule.schedule import PathBreakdown, Schedule
 from .inflight import inflight_rates
 from .rates import per_token, rate_metrics
@@ -100,7 +100,7 @@ def _pool_metrics(dag: Dag, sched: Schedule, workload: Workload, layout: Layout)
     """A disaggregated pool's instance: a prefill instance's TTFT is its prefill's makespan, a decode
     instance's TPOT its decode step; the other figure and the throughputs are the deployment's
     (`dagc.serve.disagg`), left at 0 here."""
-    if workload.role == "prefill":
+    if workload.role == PoolRole.PREFILL:
         phase, ttft, tpot = Phase.PREFILL, sched.paths[Phase.PREFILL].makespan_s, 0.0
     else:
         phase, ttft = Phase.DECODE, 0.0

@@ -19,7 +19,7 @@ from ..layout.layout import Layout
 from ..memory.memory import MemoryBreakdown
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy, StrategyDecl
-from ..plan.workload import Workload
+from ..plan.workload import PoolRole, Workload
 from ..rules import in_rule_order
 from ..serve.step_prices import StepPrices
 from .analyse import analyse
@@ -156,7 +156,7 @@ def _pool_steps(pooled: PooledCheck) -> dict[str, Any]:
     paths = dict(metrics.get("critical_path") or {})
     for p in pooled.pools:
         m = p.analysis.metrics or {}
-        step = "prefill" if p.pool.role == "prefill" else "decode"
+        step = "prefill" if p.pool.role == PoolRole.PREFILL else "decode"
         paths.update({k: v for k, v in (m.get("critical_path") or {}).items() if k == step})
         metrics[f"{step}_step_s"] = m.get("ttft_s" if step == "prefill" else "tpot_s")
     metrics["critical_path"] = paths

@@ -43,6 +43,7 @@ from ..plan.model import DType
 from ..plan.plan import Plan
 from ..plan.printer import replicated, strategy_source, with_instances
 from ..plan.strategy import Strategy, StrategyDecl
+from ..plan.workload import PoolRole
 from ..rules.requirements import broken_text
 from .check import NextStep, StrategyResult, check_strategy, parse_strategy
 
@@ -337,18 +338,18 @@ def _more_prefill(result: StrategyResult, tries: _Tries) -> NextStep | None:
     own, pooled, b = result.strategy, result.pooled, _binding(result)
     if own is None or pooled is None or b.get("limit") != "prefill_pool":
         return None
-    prefill = next((p for p in pooled.pools if p.pool.role == "prefill"), None)
+    prefill = next((p for p in pooled.pools if p.pool.role == PoolRole.PREFILL), None)
     if prefill is None:
         return None
     n = prefill.pool.instances
     served = result.load.json.get("served_requests_per_s") if result.load is not None else None
     rate = b.get("arrival_rate_requests_per_s")
     k = max(n + 1, math.ceil(n * rate / served)) if rate and served else n + 1
-    others = sum(p.gpus for p in pooled.pools if p.pool.role != "prefill")
+    others = sum(p.gpus for p in pooled.pools if p.pool.role != PoolRole.PREFILL)
     tried: NextStep | None = None
     for _ in range(PREFILL_TRIES):
         gpus = max(result.plan.cluster.gpus, others + k * prefill.gpus_per_instance)
-        r, options = _grown(result, tries, gpus, with_instances(own, "prefill", k))
+        r, options = _grown(result, tries, gpus, with_instances(own, PoolRole.PREFILL, k))
         if r is None:
             break
         step = _step("prefill", f"{k:,} prefill instances (from {n:,}): the prefill pool binds", options, r)

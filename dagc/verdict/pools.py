@@ -20,7 +20,7 @@ from ..diagnostics import Diagnostic, Severity, cap
 from ..layout.layout import resolve
 from ..plan.plan import Plan
 from ..plan.strategy import Pool, Strategy
-from ..plan.workload import Serving, Workload
+from ..plan.workload import PoolRole, Serving, Workload
 from ..rules.serving import pools_fit_cluster, pools_need_inflight
 from ..serve.disagg import (
     Disaggregated,
@@ -67,7 +67,7 @@ class PooledCheck:
 
     @property
     def decode(self) -> PoolResult | None:
-        return next((p for p in self.pools if p.pool.role == "decode"), None)
+        return next((p for p in self.pools if p.pool.role == PoolRole.DECODE), None)
 
 
 def prefill_batch_of(workload: Workload, ranks: int) -> int:
@@ -84,7 +84,7 @@ def role_workload(w: Workload, role: str, batch: int, **update: Any) -> Workload
     (the search sets micro-batches and overlap)."""
     fields: dict[str, Any] = {"serving": Serving.STATIC, "chunk": None, "batch": batch, "batch_max": False,
                               "role": role, **update}
-    if role == "prefill":
+    if role == PoolRole.PREFILL:
         fields["generate"] = 1
     return w.model_copy(update=fields)
 
@@ -94,7 +94,7 @@ def check_pools(plan: Plan, strategy: Strategy) -> PooledCheck:
     static = pools_need_inflight(plan, strategy)
     if static is not None:
         return PooledCheck(plan, (), (static,), None, None, (), verdict([static], ()))
-    prefill, decode = strategy.pool("prefill"), strategy.pool("decode")
+    prefill, decode = strategy.pool(PoolRole.PREFILL), strategy.pool(PoolRole.DECODE)
     chosen: list[Diagnostic] = []
     if plan.workload.batch_max:
         plan, note = _batch_max(plan, decode)
@@ -137,7 +137,7 @@ def _batch_max(plan: Plan, decode: Pool) -> tuple[Plan, str]:
     its instance serves (`dagc.verdict.batch_max`: it fits in memory and meets `tpot` and `memory`;
     TTFT and the throughputs are the deployment's, not one instance's) — and the note that says so."""
     probe = decode_pool_plan(plan)
-    w = plan.workload.model_copy(update={"serving": Serving.STATIC, "chunk": None, "role": "decode"})
+    w = plan.workload.model_copy(update={"serving": Serving.STATIC, "chunk": None, "role": PoolRole.DECODE})
     one = choose_batch(probe, decode.strategy, w)
     total, m = one.batch * decode.instances, decode.instances
     why = one.batch_breaks
