@@ -1,6 +1,7 @@
 """Rules about how the deployment serves requests (`workload { serving = …  chunk = … }`): E307,
-W513, W514; the pools of a disaggregated strategy (E308, E309: `dagc.verdict.pools` asks them); and a
-simulated load past its work budget (W518: `dagc.verdict.under_load` asks it).
+W513, W514; a percentile judged on too few simulated requests (W521); the pools of a disaggregated
+strategy (E308, E309: `dagc.verdict.pools` asks them); and a simulated load past its work budget (W518:
+`dagc.verdict.under_load` asks it).
 
 Input: a `RuleContext`. Output: diagnostics on the in-flight step mix of `dagc.layout.mix` —
 whether a step leaves room for a prompt's chunk at all (E307), whether the chunk keeps up with
@@ -9,6 +10,7 @@ the prompts the batch admits (W513) — and on a `chunk` that the static mode ne
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 
 from ..diagnostics import Diagnostic, Severity
@@ -100,6 +102,44 @@ def check_chunk_static(ctx: RuleContext) -> Iterator[Diagnostic]:
         return
     yield diag("W514", Severity.WARNING, "`chunk` does nothing when serving statically: the batch is prefilled whole",
                ctx.plan.span_of("workload.chunk"), "write `serving = inflight` to serve in flight, or remove `chunk`")
+
+
+# the simulated requests a percentile needs, in units of 1 / (1 − p): p99 on 1,000 requests is its 10 largest
+PERCENTILE_SAMPLES = 10
+
+
+def check_percentile_samples(ctx: RuleContext) -> Iterator[Diagnostic]:
+    """A percentile requirement is judged on too few simulated requests to say anything.
+
+    A requirement such as `ttft_p99 <= 2 s` is judged on the percentile of the requests the traffic
+    simulates (`requests`, 1,000 unwritten; a request log's own). The 99th percentile of 1,000 requests rests
+    on its 10 largest; of 20 requests it is the largest, and of 1 request it is that request: one draw of
+    the arrivals' luck, which another `seed` moves at will. dagc asks for at least 10 / (1 − p) requests —
+    1,000 for a p99, 100 for a p90, 20 for a p50 — and warns below that; the verdict is still given.
+
+    Bad:
+        workload { batch = 64  prompt = 4000  generate = 500  serving = inflight  rate = 5 requests/s
+                   requests = 20 }
+        require { ttft_p99 <= 2 s }
+    Fixed:
+        workload { batch = 64  prompt = 4000  generate = 500  serving = inflight  rate = 5 requests/s
+                   requests = 2000 }
+        require { ttft_p99 <= 2 s }
+    """
+    traffic = ctx.plan.workload.traffic
+    if traffic is None:
+        return
+    for req in ctx.plan.requirements:
+        if req.percentile is None:
+            continue
+        need = math.ceil(PERCENTILE_SAMPLES / (1 - req.percentile / 100) - 1e-9)
+        if traffic.requests < need:
+            yield diag("W521", Severity.WARNING,
+                       f"`{req.text}` is judged on {traffic.requests:,} simulated "
+                       f"request{'' if traffic.requests == 1 else 's'}: a p{req.percentile} needs at least "
+                       f"{need:,} to rest on more than its largest few",
+                       req.span or ctx.plan.span_of("workload.requests") or ctx.plan.span_of("workload"),
+                       f"simulate more: `requests = {need}` or more in the workload")
 
 
 def check_window_covers_context(ctx: RuleContext) -> Iterator[Diagnostic]:
@@ -233,6 +273,8 @@ RULES = (
               plan_level=True),
     make_rule("W515", Severity.WARNING, "the attention window covers the whole context", check_window_covers_context,
               plan_level=True),
+    make_rule("W521", Severity.WARNING, "a percentile requirement judged on too few simulated requests",
+              check_percentile_samples, plan_level=True),
     make_rule("E308", Severity.ERROR, "the pools of a disaggregated strategy exceed the cluster",
               doc=pools_fit_cluster.__doc__, passes=(pools_fit_cluster,)),
     make_rule("E309", Severity.ERROR, "a disaggregated strategy needs `serving = inflight`",
