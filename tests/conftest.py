@@ -112,6 +112,24 @@ def run_dagc(*args: str, cwd: Path | str = ROOT, env: dict[str, str] | None = No
     return subprocess.CompletedProcess(["dagc", *args], code, texts[0], texts[1])
 
 
+@contextlib.contextmanager
+def templates_made():
+    """Counts the op templates made (`OpShapes.make` calls) inside the block: `with templates_made() as made:
+    …` and then `made[0]`."""
+    from dagc.ir.ops import OpShapes
+    make, made = OpShapes.make, [0]
+
+    def counting(self, op):
+        made[0] += 1
+        return make(self, op)
+
+    OpShapes.make = counting                # type: ignore[method-assign]
+    try:
+        yield made
+    finally:
+        OpShapes.make = make                # type: ignore[method-assign]
+
+
 @pytest.fixture
 def write_plan(tmp_path):
     def write(text: str, name: str = "plan.moe") -> Path:

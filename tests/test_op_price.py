@@ -29,6 +29,7 @@ from dagc.serve import shared as shared_module
 from dagc.serve.shared import cache_clear
 from dagc.serve.step_prices import StepPrices
 from dagc.verdict import analyse
+from conftest import templates_made
 
 PLAN = ('model preset "qwen3-30b-a3b"\ncluster {{ gpus = {gpus}  gpu preset "{gpu}"  engine = vllm }}\n'
         "workload {{ batch = 32  prompt = 700  generate = 60  serving = inflight{traffic} }}\nstrategy {s}\n")
@@ -120,21 +121,12 @@ def test_timers_sharing_op_prices_price_every_step_as_fresh_ones():
     own = StepPrices(plan, strategy, lay, Timer(plan, tables))
     at_own = [own.step(n, p) for n, p in POINTS]
     made = 0
-    make = OpShapes.make
-
-    def counting(self, op):
-        nonlocal made
-        made += 1
-        return make(self, op)
-
     for terms in TERMS[1:]:
         other = with_terms(plan, terms)
         shared = StepPrices(other, strategy, lay, Timer(other, tables))
-        try:
-            OpShapes.make = counting        # type: ignore[method-assign]
+        with templates_made() as count:
             at_shared = [shared.step(n, p) for n, p in POINTS]
-        finally:
-            OpShapes.make = make            # type: ignore[method-assign]
+        made += count[0]
         fresh = StepPrices(other, strategy, lay, Timer(other))
         assert at_shared == [fresh.step(n, p) for n, p in POINTS]
         assert all(a != b for a, b in zip(at_shared, at_own, strict=True))
