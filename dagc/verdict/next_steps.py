@@ -186,7 +186,7 @@ def _grown(result: StrategyResult, tries: _Tries, gpus: int, strategy: Strategy,
     return tries(plan, parse_strategy(text)), options
 
 
-def _arriving(plan: Plan) -> bool:
+def _with_traffic(plan: Plan) -> bool:
     """Whether the plan has traffic (a `rate`, `concurrency` or a request log): its requests come from clients
     whatever the deployment's cap, so each added replica is an engine with its own cap on requests in flight.
     Without traffic the plan's `batch` is the requests served at once, which replicas share."""
@@ -202,13 +202,13 @@ def _replicas(result: StrategyResult, tries: _Tries) -> NextStep | None:
         return None
     tried = None
     batch = result.plan.workload.batch
-    arriving = _arriving(result.plan)
-    for k in (k for k in _REPLICAS if arriving or batch >= k):      # each replica gets a request
+    own_cap = _with_traffic(result.plan)
+    for k in (k for k in _REPLICAS if own_cap or batch >= k):      # each replica gets a request
         gpus = max(result.plan.cluster.gpus, lay.gpus_used * k)
-        r, options = _grown(result, tries, gpus, replicated(own, k), batch * k if arriving else None)
+        r, options = _grown(result, tries, gpus, replicated(own, k), batch * k if own_cap else None)
         if r is None:
             break
-        each = (f", each with the plan's batch of {batch:,} requests in flight ({batch * k:,} in all)" if arriving
+        each = (f", each with the plan's batch of {batch:,} requests in flight ({batch * k:,} in all)" if own_cap
                 else _shares(r, batch))
         step = _step("gpus", f"{lay.gpus_used * k:,} GPUs: {k} replicas of the strategy{each}", options, r)
         if step.meets:
