@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -210,14 +211,15 @@ class Load:
         growth = self.queue_growth
         return growth is not None and growth.significant
 
-    @property
+    @cached_property
     def queue_growth(self) -> QueueGrowth | None:
-        """The requests in the system (arrived, not ended, at the server) from the arrival of the run's middle
-        request — or `RAMP_LIFETIMES` lifetimes after its first arrival, when later: the median decode time of
-        the second half's requests and the first quarter's shortest TTFT, so that the requests in flight have
-        converged —
-        to its last arrival: those arriving less those ending. A deployment that keeps up ends about what
-        arrives; its arrivals' Poisson noise lets the difference reach about √ arrived either way, and
+        """Computed once per run: `overloaded`, and with it `served`, the served rates, goodput and what binds,
+        read it again and again. The requests in the system (arrived, not ended, at the server) from the arrival
+        of the run's middle request — or `RAMP_LIFETIMES` lifetimes after its first arrival, when later: the
+        median decode time of the second half's requests and the first quarter's shortest TTFT, so that the
+        requests in flight have converged — to its last arrival: those arriving less those ending. A deployment
+        that keeps up ends about what arrives; its arrivals' Poisson noise lets the difference reach about
+        √ arrived either way, and
         `QUEUE_Z` of it is allowed (a static batch's requests more: they end together). A run whose stretch
         would hold fewer than a quarter of its requests is judged on the queue waiting for a first token over
         its second half instead (`_waiting_growth`). None for a closed loop and a run of fewer than 8 requests."""
