@@ -13,6 +13,8 @@ objects, independent of the GPU count.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+
 from ..layout.layout import Layout
 from ..layout.speculative import draft_layer_dense, draft_passes, without_speculation
 from ..plan.engines import EngineTerms
@@ -72,7 +74,8 @@ class _Builder:
         self.dims = rank_dims(model, layout)
         self.reqs = layout.requests()
         self.dag = Dag(layout.group_size, layout.pp, layout.dp, layout.microbatches)
-        self.shapes: dict[tuple, OpShapes] = {}
+        # by (phase, requests, offset in the node, last stage), or ("draft", requests, offset)
+        self.shapes: dict[tuple[Hashable, ...], OpShapes] = {}
         self.layer_plans = {dense: layer_ops(layout, model, dense) for dense in (True, False)}
         self.lm_head_of: dict[tuple[Phase, int, int], int] = {}     # (phase, micro-batch, step) → its LM head
 

@@ -20,10 +20,12 @@ import numpy as np
 from ..enums import FastEnum
 from ..plan.model import DType
 from ..plan.strategy import Axis
-from ..plan.workload import PoolRole
+from ..plan.workload import PoolRole, Workload
 
 if TYPE_CHECKING:   # networkx is for exporters and tests: checking a plan does not load it
     import networkx as nx
+
+    from ..layout.layout import Layout
 
 __all__ = ["OpKind", "Phase", "Category", "Kernel", "KernelClass", "OpTemplate", "Node", "Dag", "DAG_VERSION",
            "NODE_BUDGET", "STAGE_BUDGET", "GROUP_BUDGET", "estimate_nodes", "over_work_budget", "step_passes",
@@ -46,7 +48,7 @@ class DagTooLarge(ValueError):
     stage group exceeds `GROUP_BUDGET` GPUs (`dagc.verdict.check` never builds one: it reports W507 or W511)."""
 
 
-def step_passes(workload) -> tuple[tuple[Phase, int], ...]:
+def step_passes(workload: Workload) -> tuple[tuple[Phase, int], ...]:
     """The passes the DAG of a workload holds, in order, as (phase, step): statically the prefill and
     two decode steps; in flight two decode steps and two mixed steps (dagc.serve.inflight); a pool's
     instance of a disaggregated strategy (`Workload.role`) the prefill alone or the decode steps alone."""
@@ -59,7 +61,7 @@ def step_passes(workload) -> tuple[tuple[Phase, int], ...]:
     return (Phase.PREFILL, 0), (Phase.DECODE, 0), (Phase.DECODE, 1)
 
 
-def estimate_nodes(layout, workload=None) -> int:
+def estimate_nodes(layout: Layout, workload: Workload | None = None) -> int:
     """An upper bound on the DAG's node count: its passes (`step_passes`; 4 when the workload is not
     given) × micro-batches × (ops of every layer + embed, final norm, LM head and a send/recv pair
     per stage boundary), and speculative decoding's draft passes after each decode step (a layer, a
@@ -68,12 +70,12 @@ def estimate_nodes(layout, workload=None) -> int:
     O(1): the stages are contiguous from layer 0, so their layers sum to the last one's end."""
     layers = layout.stage_layers[-1][1] if layout.stage_layers else 0
     passes = 4 if workload is None else len(step_passes(workload))
-    spec = getattr(workload, "speculative", None)
+    spec = workload.speculative if workload is not None else None
     drafts = spec.tokens * (OPS_PER_LAYER_MAX + 2) if spec is not None else 0
     return passes * layout.microbatches * (OPS_PER_LAYER_MAX * layers + 3 + 2 * (layout.pp - 1) + drafts)
 
 
-def over_work_budget(layout) -> str | None:
+def over_work_budget(layout: Layout) -> str | None:
     """Why a layout is too large to examine stage by stage or rank by rank, or None.
 
     O(1), so it can be asked before any per-stage or per-rank work: more than `STAGE_BUDGET`

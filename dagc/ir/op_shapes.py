@@ -18,6 +18,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from ..enums import FastEnum
 from ..layout.eplb import ep_nodes
@@ -36,6 +37,10 @@ __all__ = ["AB", "ALIGN_ROWS", "REFERENCE", "Peak", "RankDims", "Recipe", "Shape
            "decode_context", "experts_inside_tp", "graphed_tokens", "phase_chunk"]
 
 AB = ACTIVATION_BYTES
+# A per-rank vector over the stage group, and a figure given either as one (per rank) or as a number
+# (the same on every rank; `Shapes.vec` makes its vector).
+Vec = npt.NDArray[np.float64]
+Figure = float | Vec
 
 # The reference implementation whose kernels dagc costs: plain, unfused PyTorch, as the calibration's
 # end-to-end runs (bench/calibration/measure_e2e.py) execute a layer. Each entry is how many kernels
@@ -242,15 +247,15 @@ class Shapes:
             return DType.FP8 if self.m.kv_cache.is_8bit_or_less else DType.BF16
         return self.m.expert_weights if peak is Peak.EXPERTS else self.m.weights
 
-    def compute(self, r: Recipe, tokens, flops, hbm, act, tokens_total, flops_total, out,
-                kernels: tuple[Kernel, ...]) -> OpTemplate:
+    def compute(self, r: Recipe, tokens: Vec, flops: Vec, hbm: Vec, act: Vec, tokens_total: float, flops_total: float,
+                out: Figure, kernels: tuple[Kernel, ...]) -> OpTemplate:
         return OpTemplate(kind=r.kind, group=None, group_size=1, tokens=tokens, flops=flops, hbm_bytes=hbm,
                           comm_bytes=self.zero, act_bytes=act, tokens_total=float(tokens_total),
                           flops_total=float(flops_total), hbm_bytes_total=float(hbm.sum()), comm_bytes_total=0.0,
                           out_bytes_total=float(np.sum(out)), peak_dtype=self.peak_dtype(r.peak), kernels=kernels)
 
     # ----------------------------------------------------------- kernels
-    def vec(self, x) -> np.ndarray:
+    def vec(self, x: Figure) -> Vec:
         """`x` as a per-rank vector (read-only; a number's vector is made once per shape)."""
         if isinstance(x, (int, float)):                   # a number (the usual case; np.float64 is a float)
             value = float(x)
@@ -268,20 +273,20 @@ class Shapes:
             hit.flags.writeable = False
         return hit
 
-    def kernel(self, name: str, cls: KernelClass, shape: tuple, dtype: DType = DType.BF16, memory_op: str = "copy",
-               launches: int = 1, one_pass: float = 1.0) -> Kernel:
+    def kernel(self, name: str, cls: KernelClass, shape: tuple[Vec, ...], dtype: DType = DType.BF16,
+               memory_op: str = "copy", launches: int = 1, one_pass: float = 1.0) -> Kernel:
         """A kernel of this shape's ops: eager in prefill (engines capture decode in CUDA graphs, not
         prefill). Every kernel of the catalogue is made here."""
         return Kernel(name, cls, shape, dtype, memory_op, launches, eager=self.eager, one_pass=one_pass)
 
-    def gemm(self, name: str, m, n: float, k: float, dtype: DType | None = None) -> Kernel:
+    def gemm(self, name: str, m: Figure, n: float, k: float, dtype: DType | None = None) -> Kernel:
         return self.kernel(name, KernelClass.GEMM, (self.vec(m), self.vec(n), self.vec(k)), dtype or self.m.weights)
 
-    def memory_pass(self, name: str, nbytes, op: str, launches: int = 1, one_pass: float = 1.0) -> Kernel:
+    def memory_pass(self, name: str, nbytes: Figure, op: str, launches: int = 1, one_pass: float = 1.0) -> Kernel:
         return self.kernel(name, KernelClass.MEMORY, (self.vec(nbytes),), memory_op=op, launches=launches,
                            one_pass=one_pass)
 
-    def ffn_kernels(self, tokens, ffn_r: float, dtype: DType | None = None) -> tuple[Kernel, ...]:
+    def ffn_kernels(self, tokens: Vec, ffn_r: float, dtype: DType | None = None) -> tuple[Kernel, ...]:
         """A dense FFN on `tokens` rows with `ffn_r` intermediate columns per rank: the up (gate·up fused
         when gated) GEMM, the activation, the down GEMM (weights in `dtype`, by default the model's)."""
         d = self.d
@@ -291,17 +296,17 @@ class Shapes:
                 self.memory_pass("activation", act_bytes, "silu_mul"),
                 self.gemm("down", tokens, d.h, ffn_r, dtype))
 
-    def residual_add(self, tokens) -> Kernel:
+    def residual_add(self, tokens: Vec) -> Kernel:
         """x + f(x): two reads and a write of the hidden state."""
         return self.memory_pass("residual_add", 3 * AB * tokens * self.d.h, "copy", REFERENCE["residual_add"])
 
-    def comm(self, r: Recipe, n: int, tokens, nbytes, crosses: bool, nodes: int = 1) -> OpTemplate:
+    def comm(self, r: Recipe, n: int, tokens: Vec, nbytes: Vec, crosses: bool, nodes: int = 1) -> OpTemplate:
         return OpTemplate(kind=r.kind, group=r.group, group_size=n, tokens=tokens, flops=self.zero,
                           hbm_bytes=self.zero, comm_bytes=nbytes, act_bytes=nbytes, tokens_total=float(tokens.sum()),
                           flops_total=0.0, hbm_bytes_total=0.0, comm_bytes_total=float(nbytes.sum()),
                           out_bytes_total=float(nbytes.sum()), crosses_nodes=crosses, nodes=nodes)
 
-    def matmul(self, r: Recipe, params_r: float, params_full: float, tokens, in_w: float, out_w: float,
+    def matmul(self, r: Recipe, params_r: float, params_full: float, tokens: Vec, in_w: float, out_w: float,
                distinct: float, kernels: tuple[Kernel, ...] | None = None, wb: float | None = None) -> OpTemplate:
         """A projection of `params_r` weights per rank (`wb` bytes each, by default the model's) on
         `tokens` rows; by default one GEMM."""

@@ -223,13 +223,14 @@ ATTENTION_SPLIT_OPS = frozenset({Op.EMBED, Op.NORM, Op.QKV, Op.ATTENTION, Op.O_P
                                  Op.LM_HEAD, Op.SHARED_EXPERT})    # shared experts: split by tp, on every token
 
 
-def attention_split_key(lay: Layout, workload: Workload, phase: Phase, req: tuple) -> tuple:
+def attention_split_key(lay: Layout, workload: Workload, phase: Phase, req: tuple[float, ...]) -> tuple[Hashable, ...]:
     """What the templates of `ATTENTION_SPLIT_OPS` depend on, the model aside."""
     return (phase, req, lay.tp, lay.cp, lay.sp, lay.group_size, workload.prompt, workload.generate,
             phase_chunk(workload, lay, phase))
 
 
-def attention_split_peak_key(lay: Layout, workload: Workload, phase: Phase, req: tuple) -> tuple:
+def attention_split_peak_key(lay: Layout, workload: Workload, phase: Phase, req: tuple[float, ...]
+                             ) -> tuple[Hashable, ...]:
     """What the largest per-rank figures (slowest rank's time, floor, working set) of the templates of
     `ATTENTION_SPLIT_OPS` depend on: `attention_split_key`, but when every attention-DP group has the
     same requests, the ranks of every group do the same, so neither how many groups there are nor
@@ -242,7 +243,7 @@ def attention_split_peak_key(lay: Layout, workload: Workload, phase: Phase, req:
 
 
 @functools.lru_cache(maxsize=4096)
-def _same_everywhere(req: tuple) -> bool:
+def _same_everywhere(req: tuple[float, ...]) -> bool:
     """Whether every attention-DP group has the same requests (the search asks of the same rows often)."""
     return bool(req) and all(r == req[0] for r in req)
 

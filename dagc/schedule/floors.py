@@ -22,9 +22,9 @@ from ..ir.ops import ATTENTION_SPLIT_OPS, LayerOp, Op, OpShapes, attention_split
 from ..layout.layout import Layout
 from ..plan.model import Model
 from ..plan.workload import Workload
-from .timer_base import TimerCore, op_parts, shape_key, split_shapes
+from .timer_base import Key, Parts, Requests, StageCosts, StageTimes, TimerCore, op_parts, shape_key, split_shapes
 
-__all__ = ["SPLIT_COLLECTIVES", "FloorTimes", "chunk_floor_tokens", "mixed_times"]
+__all__ = ["SPLIT_COLLECTIVES", "FloorTimes", "chunk_floor_tokens", "mixed_bounds", "mixed_times"]
 
 
 # The collectives of the attention split: they read its degrees (tp, cp, sp) and where the stage sits,
@@ -35,7 +35,7 @@ SPLIT_COLLECTIVES = frozenset({Op.TP_GATHER, Op.CP_GATHER, Op.TP_REDUCE})
 class FloorTimes(TimerCore):
     """Lower bounds of stage passes' times and working sets, from the core's op templates."""
 
-    def split_times(self, workload: Workload, lay: Layout, phase: Phase, req: tuple) -> dict:
+    def split_times(self, workload: Workload, lay: Layout, phase: Phase, req: Requests) -> StageTimes:
         """Lower bounds of a pass's compute parts (`pass_times`: per layer of each kind, alone and as a
         pair of micro-batches; the embedding; the final norm and LM head) from the ops of its attention
         split alone (`ATTENTION_SPLIT_OPS`, all compute), each at its exact time, the others — the
@@ -44,15 +44,15 @@ class FloorTimes(TimerCore):
         attention split, so no op of the expert domain is made or priced."""
         split = attention_split_peak_key(lay, workload, phase, req)
 
-        def make() -> dict:
+        def make() -> StageTimes:
             shapes = self._shapes(workload, lay, phase, req, 0)
             out = op_parts(self.plan.model, lay, lambda op: self._split_op(shapes, op, split)[0]
                          if op in ATTENTION_SPLIT_OPS else 0.0)
             return {**out, "pair_dense": 2 * out["dense"], "pair_moe": 2 * out["moe"]}
 
-        return self._remember(self.cache, ("split", split), make)
+        return self._remember(self.stage_times, ("split", split), make)
 
-    def op_floor_times(self, workload: Workload, lay: Layout, phase: Phase, req: tuple) -> list[dict]:
+    def op_floor_times(self, workload: Workload, lay: Layout, phase: Phase, req: Requests) -> list[StageCosts]:
         """Per stage, lower bounds of `pass_times`' parts that price each op of a layer and of the
         stage's ends by itself, no pass of this shape timed: the ops of the attention split at their
         times (`split_times`), every other op at its own lower bound (`lower_times`). A layer's ops
@@ -60,19 +60,19 @@ class FloorTimes(TimerCore):
         and the collectives on the other."""
         shape = shape_key(workload, lay, phase, req)
 
-        def make() -> list[dict]:
+        def make() -> list[StageCosts]:
             split = self.split_times(workload, lay, phase, req)
 
-            def at(stage: int, where: tuple[int, bool, bool]) -> dict:
+            def at(stage: int, where: tuple[int, bool, bool]) -> StageCosts:
                 rest, send = self.lower_times(workload, lay, phase, req, stage, where, shape)
                 return _stage_bounds(split, rest, send)
 
             return self._by_placement(lay, at)
 
         # and where the stages sit: `placements` reads no more of the layout than the shape and pp
-        return self._remember(self.cache, ("ops", shape, lay.pp), make)
+        return self._remember(self.stage_bounds, ("ops", shape, lay.pp), make)
 
-    def chunk_split_times(self, workload: Workload, lay: Layout) -> dict:
+    def chunk_split_times(self, workload: Workload, lay: Layout) -> StageTimes:
         """Lower bounds of a mixed pass's parts (`split_times`' keys) from its chunk alone: the ops of the
         attention split and its collectives (`SPLIT_COLLECTIVES`) at the mixed shape with no decode
         request and the chunk rounded down (`chunk_floor_tokens`), each at its lower bound (`_lower`;
@@ -85,18 +85,19 @@ class FloorTimes(TimerCore):
         chunk = chunk_floor_tokens(phase_chunk(workload, lay, Phase.MIXED))
         split = attention_split_peak_key(lay, workload, Phase.MIXED, req)[:-1] + (chunk,)
 
-        def make() -> dict:
+        def make() -> StageTimes:
             shapes = split_shapes(self._shapes(workload, lay, Phase.MIXED, req, 0, chunk), split)
             m = self.plan.model
             compute = op_parts(m, lay, lambda op: self._lower(shapes, op)[0] if op in ATTENTION_SPLIT_OPS else 0.0)
             comm = op_parts(m, lay, lambda op: self._lower(shapes, op)[0] if op in SPLIT_COLLECTIVES else 0.0)
-            out = {key: compute[key] + comm[key] for key in compute}
+            out: Parts = {"dense": compute["dense"] + comm["dense"], "moe": compute["moe"] + comm["moe"],
+                          "embed": compute["embed"] + comm["embed"], "head": compute["head"] + comm["head"]}
             return {**out, "pair_dense": 2 * max(compute["dense"], comm["dense"]),
                     "pair_moe": 2 * max(compute["moe"], comm["moe"])}
 
-        return self._remember(self.cache, ("chunk split", split), make)
+        return self._remember(self.stage_times, ("chunk split", split), make)
 
-    def chunk_floor_times(self, workload: Workload, lay: Layout) -> list[dict]:
+    def chunk_floor_times(self, workload: Workload, lay: Layout) -> list[StageCosts]:
         """Per stage, lower bounds of a mixed pass's parts (`op_floor_times`' keys) from its chunk alone:
         every op at the mixed shape with no decode request and the chunk rounded down
         (`chunk_floor_tokens`), at its lower bound (`_lower`: the attention split's too). Shared by
@@ -106,22 +107,23 @@ class FloorTimes(TimerCore):
         chunk = chunk_floor_tokens(phase_chunk(workload, lay, Phase.MIXED))
         shape = shape_key(workload, lay, Phase.MIXED, req)[:-1] + (chunk,)
 
-        def at(stage: int, where: tuple[int, bool, bool]) -> dict:
+        def at(stage: int, where: tuple[int, bool, bool]) -> StageCosts:
             rest, send = self.lower_times(workload, lay, Phase.MIXED, req, stage, where, shape, every=True,
                                           chunk=chunk)
             shapes = self._shapes(workload, lay, Phase.MIXED, req, stage, chunk)
-            ends = {"dense": 0.0, "moe": 0.0, "embed": self._lower(shapes, Op.EMBED)[0],
+            ends: Parts = {"dense": 0.0, "moe": 0.0, "embed": self._lower(shapes, Op.EMBED)[0],
                     "head": self._lower(shapes, Op.FINAL_NORM)[0] + self._lower(shapes, Op.LM_HEAD)[0]}
             return _stage_bounds(ends, rest, send)
 
-        def make() -> list[dict]:
+        def make() -> list[StageCosts]:
             return self._by_placement(lay, at)
 
-        return self._remember(self.cache, ("chunk ops", shape, lay.pp), make)
+        return self._remember(self.stage_bounds, ("chunk ops", shape, lay.pp), make)
 
-    def _by_placement(self, lay: Layout, at: Callable[[int, tuple[int, bool, bool]], dict]) -> list[dict]:
+    def _by_placement(self, lay: Layout, at: Callable[[int, tuple[int, bool, bool]], StageCosts]
+                      ) -> list[StageCosts]:
         """`at(stage, where)` of every stage, made once for the stages that sit alike (`placements`)."""
-        alike: dict[tuple[int, bool, bool], dict] = {}
+        alike: dict[tuple[int, bool, bool], StageCosts] = {}
         out = []
         for stage, where in enumerate(self.placements(lay)):
             if where not in alike:
@@ -129,29 +131,29 @@ class FloorTimes(TimerCore):
             out.append(alike[where])
         return out
 
-    def mixed_split_times(self, workload: Workload, lay: Layout, req: tuple) -> dict:
+    def mixed_split_times(self, workload: Workload, lay: Layout, req: Requests) -> StageTimes:
         """Lower bounds of `split_times` of a mixed pass of `req`: those of its decode pass and of its
         chunk alone (`chunk_split_times`), part by part the larger (`mixed_times`)."""
         split = attention_split_peak_key(lay, workload, Phase.MIXED, req)
-        return self._remember(self.cache, ("mixed split", split), lambda: mixed_times(
+        return self._remember(self.stage_times, ("mixed split", split), lambda: mixed_times(
             self.split_times(workload, lay, Phase.DECODE, req), self.chunk_split_times(workload, lay)))
 
-    def mixed_floor_times(self, workload: Workload, lay: Layout, req: tuple) -> list[dict]:
+    def mixed_floor_times(self, workload: Workload, lay: Layout, req: Requests) -> list[StageCosts]:
         """Per stage, lower bounds of `op_floor_times` of a mixed pass of `req`: those of its decode pass
-        and of its chunk alone (`chunk_floor_times`), part by part the larger (`mixed_times`). Its
+        and of its chunk alone (`chunk_floor_times`), part by part the larger (`mixed_bounds`). Its
         decode pass's are the decode step's and its chunk's shared by every candidate of its
         structure and chunk, so no op is made at the mixed pass's own shape."""
         shape = shape_key(workload, lay, Phase.MIXED, req)
-        return self._remember(self.cache, ("mixed ops", shape, lay.pp), lambda: [
-            mixed_times(d, c) for d, c in zip(self.op_floor_times(workload, lay, Phase.DECODE, req),
+        return self._remember(self.stage_bounds, ("mixed ops", shape, lay.pp), lambda: [
+            mixed_bounds(d, c) for d, c in zip(self.op_floor_times(workload, lay, Phase.DECODE, req),
                                               self.chunk_floor_times(workload, lay), strict=True)])
 
-    def _no_requests(self, lay: Layout) -> tuple[float, ...]:
+    def _no_requests(self, lay: Layout) -> Requests:
         """A micro-batch's row of requests (`request_rows`) with none: a mixed pass's chunk alone."""
         return (0.0,) * len(self.request_rows(lay)[0])
 
-    def lower_times(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int,
-                    where: tuple[int, bool, bool], shape: tuple, every: bool = False, chunk: int | None = None
+    def lower_times(self, workload: Workload, lay: Layout, phase: Phase, req: Requests, stage: int,
+                    where: tuple[int, bool, bool], shape: Key, every: bool = False, chunk: int | None = None
                     ) -> tuple[dict[str, float], float]:
         """Lower bounds of the times of the ops of a stage's layers outside the attention split — the
         expert domain's and the collectives — summed per layer of each kind (`dense`, `moe`) and, for
@@ -192,10 +194,10 @@ class FloorTimes(TimerCore):
 
         # the layers read of where the stage sits its offset in its node, the send whether it crosses nodes
         offset, cross, last = where
-        rest = self._remember(self.cache, ("lower", every, shape, offset), make)
+        rest = self._remember(self.lower_parts, (every, shape, offset), make)
         if last:
             return rest, 0.0
-        return rest, self._remember(self.cache, ("lower send", shape, cross), lambda: self._lower(shapes(), Op.SEND)[0])
+        return rest, self._remember(self.lower_sends, (shape, cross), lambda: self._lower(shapes(), Op.SEND)[0])
 
     def _lower(self, shapes: OpShapes, op: Op) -> tuple[float, bool]:
         """`op`'s lower bound at `shapes` (its `OpShapes.lower_template` priced by
@@ -205,10 +207,10 @@ class FloorTimes(TimerCore):
             return template_lower_s(tpl, self.cm), tpl.kind.is_comm
 
         w = shapes.w
-        return self._remember(self.made, (op, "lower", shapes.reads(op), w.prompt, w.generate, w.routing,
+        return self._remember(self.lowers, (op, shapes.reads(op), w.prompt, w.generate, w.routing,
                                           w.dispatch), price)
 
-    def working_set_floor(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, op: Op) -> float:
+    def working_set_floor(self, workload: Workload, lay: Layout, phase: Phase, req: Requests, op: Op) -> float:
         """A lower bound of the activation peak of `op`'s template at this shape (the same on every stage:
         `OpShapes.working_set_floor`; the template's own peak but for the routed experts, whose
         floor needs no routing statistics), no other op made, no kernel priced, and remembered (an
@@ -219,7 +221,7 @@ class FloorTimes(TimerCore):
                               lambda: self._shapes(workload, lay, phase, req, 0).working_set_floor(op))
 
 
-def _stage_bounds(split: dict, rest: dict[str, float], send: float) -> dict:
+def _stage_bounds(split: Parts, rest: dict[str, float], send: float) -> StageCosts:
     """A stage's bounds (`op_floor_times`' keys) from its attention split's parts (`split_times`' keys;
     zeros where its ops are in `rest`), the other ops' per layer and per stream (`lower_times`) and its
     send: a layer's ops one after the other; a pair runs the compute ops of both on one stream and
@@ -238,13 +240,21 @@ def chunk_floor_tokens(chunk: int) -> int:
     return chunk >> drop << drop
 
 
-def mixed_times(decode: dict, chunk: dict) -> dict:
+def mixed_times(decode: StageTimes, chunk: StageTimes) -> StageTimes:
     """Lower bounds of a mixed pass's parts from lower bounds of its decode pass's (`decode`) and of its
-    chunk's alone (`chunk`: `Timer.chunk_split_times`, `chunk_floor_times`), part by part the larger.
+    chunk's alone (`chunk`: `Timer.chunk_split_times`), part by part the larger.
     A mixed pass runs each op of the decode pass on the decode tokens and the chunk's, so each op
     takes at least as long as with either alone (its time grows with its shape), and so does every
     sum of ops (a layer, a stream of a pair)."""
-    return {key: max(value, chunk[key]) for key, value in decode.items()}
+    return {"dense": max(decode["dense"], chunk["dense"]), "moe": max(decode["moe"], chunk["moe"]),
+            "embed": max(decode["embed"], chunk["embed"]), "head": max(decode["head"], chunk["head"]),
+            "pair_dense": max(decode["pair_dense"], chunk["pair_dense"]),
+            "pair_moe": max(decode["pair_moe"], chunk["pair_moe"])}
+
+
+def mixed_bounds(decode: StageCosts, chunk: StageCosts) -> StageCosts:
+    """`mixed_times` of a stage's bounds (`chunk`: `Timer.chunk_floor_times`), its send's the larger too."""
+    return {**mixed_times(decode, chunk), "send": max(decode["send"], chunk["send"])}
 
 
 def _outside_split(lay: Layout, m: Model, dense: bool) -> tuple[Op, ...]:

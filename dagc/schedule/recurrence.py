@@ -13,7 +13,7 @@ TTFT and TPOT into metrics.
 from __future__ import annotations
 
 import collections
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from ..ir.dag import Phase
 from ..ir.op_shapes import phase_chunk
@@ -23,13 +23,14 @@ from ..plan.plan import Plan
 from ..plan.workload import Overlap, Workload
 from ..rules.bounds import routed_experts_peak_s
 from .timer import Timer
+from .timer_base import Requests, StageCosts, StageTimes, UnitKind
 
 __all__ = ["Recurrence", "fast_ttft", "fast_ttft_floor", "fast_tpot", "fast_tpot_floor", "fast_tpot_op_floor",
            "fast_tpot_split_floor", "fast_ttft_split_floor", "inflight_floors", "mixed_floor", "op_floor",
            "split_floor", "tpot_split_floor", "ttft_split_floor"]
 
 
-def _stage_compute(times: dict, kinds: tuple[int, int, bool, bool], pair: bool) -> float:
+def _stage_compute(times: StageTimes, kinds: tuple[int, int, bool, bool], pair: bool) -> float:
     """A stage's compute seconds for a unit (two micro-batches when `pair`) from its pass's times and
     its `Timer.stage_kinds` entry."""
     n_dense, n_moe, first, last = kinds
@@ -101,11 +102,11 @@ class Recurrence:
         self.reqs = timer.request_rows(lay)             # per micro-batch, per attention-DP group
         self.pair = workload.overlap is Overlap.MICROBATCH
         self.units, self.unit_counts = timer.units(lay, self.pair)
-        self.stage_costs: dict[tuple, list[tuple[float, float]]] = {}
+        self.stage_costs: dict[tuple[str, Requests, int], list[tuple[float, float]]] = {}
         self.kinds = timer.stage_kinds(lay)
         self.known = timer.figures_of(lay, workload)      # its figures, once computed, for every later search
 
-    def costs(self, phase: Phase, req: tuple, n: int) -> list[tuple[float, float]]:
+    def costs(self, phase: Phase, req: Requests, n: int) -> list[tuple[float, float]]:
         """(compute, send) seconds of each stage for a unit of `n` micro-batches of `req` requests."""
         key = (phase.value, req, n)
         row = self.stage_costs.get(key)
@@ -113,11 +114,12 @@ class Recurrence:
             row = self.stage_costs[key] = self._row(self.timer.stage_passes(self.workload, self.lay, phase, req), n)
         return row
 
-    def _row(self, passes: list[dict], n: int) -> list[tuple[float, float]]:
+    def _row(self, passes: Sequence[StageCosts], n: int) -> list[tuple[float, float]]:
         """(compute, send) of each stage for a unit of `n` micro-batches from its stages' `passes`."""
         return _row(passes, self.kinds, self.pair, n)
 
-    def _step(self, phase: Phase, free: list[float], p2p: list[float], ready_of) -> dict[int, float]:
+    def _step(self, phase: Phase, free: list[float], p2p: list[float], ready_of: Callable[[tuple[int, ...]], float]
+              ) -> dict[int, float]:
         """One pass of every unit through every stage; the end of each micro-batch at the last stage.
         A mixed step's chunk rides in its first unit; the others decode (as `dagc.ir.build` builds it)."""
         last = self.lay.pp - 1
@@ -193,7 +195,7 @@ class Recurrence:
             self.known["ops"] = op_floor(self.timer, self.workload, self.lay)
         return self.known["ops"]
 
-    def _floor(self, row_of: Callable[[tuple, int], list[tuple[float, float]]]) -> float:
+    def _floor(self, row_of: Callable[[Requests, int], list[tuple[float, float]]]) -> float:
         """`_floor` of this schedule's units of micro-batches."""
         return _floor(self.unit_counts, self.lay.pp, row_of)
 
@@ -227,7 +229,7 @@ class Recurrence:
         return self.known[key]
 
 
-def _row(passes: list[dict], kinds: tuple[tuple[int, int, bool, bool], ...], pair: bool, n: int
+def _row(passes: Sequence[StageCosts], kinds: tuple[tuple[int, int, bool, bool], ...], pair: bool, n: int
          ) -> list[tuple[float, float]]:
     """(compute, send) of each stage for a unit of `n` micro-batches from its stages' `passes` and
     `Timer.stage_kinds` (two micro-batches as a pair with `overlap = microbatch`)."""
@@ -235,7 +237,8 @@ def _row(passes: list[dict], kinds: tuple[tuple[int, int, bool, bool], ...], pai
     return [(_stage_compute(t, k, pair), t["send"] * n) for t, k in zip(passes, kinds, strict=True)]
 
 
-def _floor(units: collections.Counter, pp: int, row_of: Callable[[tuple, int], list[tuple[float, float]]]) -> float:
+def _floor(units: collections.Counter[UnitKind], pp: int, row_of: Callable[[Requests, int], list[tuple[float, float]]]
+           ) -> float:
     """max(the first unit crossing every stage and send, the busiest stage's units), from the
     rows `row_of(req, n)` gives of each kind of unit — (requests, micro-batches), counted in
     `units` (`Timer.units`) from the first unit on."""
@@ -249,10 +252,10 @@ def _floor(units: collections.Counter, pp: int, row_of: Callable[[tuple, int], l
     return max(crossing, busiest)
 
 
-Rows = Callable[[Phase, tuple, int], list[tuple[float, float]]]    # (phase, requests, micro-batches) → a row
+Rows = Callable[[Phase, Requests, int], list[tuple[float, float]]]    # (phase, requests, micro-batches) → a row
 
 
-def mixed_floor(units: tuple[tuple[tuple, int], collections.Counter], pp: int, row_of: Rows) -> float:
+def mixed_floor(units: tuple[UnitKind, collections.Counter[UnitKind]], pp: int, row_of: Rows) -> float:
     """A lower bound of the mixed step (its first unit carries the chunk, the others decode) from the
     rows `row_of` gives — (compute, send) of each stage, lower bounds of the passes' — without the
     recurrence: the first unit crosses every stage and send in turn, and the busiest stage runs every
@@ -286,9 +289,9 @@ def _split_rows(timer: Timer, workload: Workload, lay: Layout) -> Rows:
     pair = workload.overlap is Overlap.MICROBATCH
     kinds = timer.stage_kinds(lay)
 
-    def row(phase: Phase, req: tuple, n: int) -> list[tuple[float, float]]:
+    def row(phase: Phase, req: Requests, n: int) -> list[tuple[float, float]]:
         if phase is Phase.MIXED:
-            times = dict(timer.mixed_split_times(workload, lay, req))
+            times = timer.mixed_split_times(workload, lay, req).copy()
             tokens = sum(req) + phase_chunk(workload, lay, Phase.MIXED)
             experts = routed_experts_peak_s(timer.plan.model, timer.plan.cluster, tokens, lay.group_size)
             times["moe"] += experts
@@ -330,7 +333,7 @@ def op_floor(timer: Timer, workload: Workload, lay: Layout) -> float:
     pair = workload.overlap is Overlap.MICROBATCH
     kinds = timer.stage_kinds(lay)
 
-    def rows(phase: Phase, req: tuple, n: int) -> list[tuple[float, float]]:
+    def rows(phase: Phase, req: Requests, n: int) -> list[tuple[float, float]]:
         passes = (timer.mixed_floor_times(workload, lay, req) if phase is Phase.MIXED
                   else timer.op_floor_times(workload, lay, phase, req))
         return _row(passes, kinds, pair, n)

@@ -44,7 +44,7 @@ class PathBreakdown:
     waiting_s: float
     nodes: tuple[int, ...] = field(repr=False, default=())
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, float]:
         return {"makespan_s": self.makespan_s, "compute_s": self.compute_s, "tp_comm_s": self.tp_comm_s,
                 "ep_comm_s": self.ep_comm_s, "pp_comm_s": self.pp_comm_s, "waiting_s": self.waiting_s,
                 "ops": len(self.nodes)}
@@ -145,7 +145,8 @@ def _order(dag: Dag, idx: list[int], w: int) -> list[int]:
     step = np.asarray(dag.step, dtype=np.int64)[nodes]
     mb = np.asarray(dag.mb, dtype=np.int64)[nodes]
     pos = np.asarray(dag.pos, dtype=np.float64)[nodes]
-    return nodes[np.lexsort((nodes, mb % w, pos, mb // w, step))].tolist()
+    ordered: list[int] = nodes[np.lexsort((nodes, mb % w, pos, mb // w, step))].tolist()
+    return ordered
 
 
 def _path(dag: Dag, idx: list[int], start: np.ndarray, finish: np.ndarray, binding: list[int]) -> PathBreakdown:

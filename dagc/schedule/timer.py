@@ -17,7 +17,7 @@ from collections.abc import Hashable
 from weakref import WeakValueDictionary
 
 from ..ir.dag import Phase
-from ..ir.ops import ATTENTION_SPLIT_OPS, LayerOp, Op, attention_split_peak_key, layer_ops
+from ..ir.ops import ATTENTION_SPLIT_OPS, Op, attention_split_peak_key, layer_ops
 from ..layout.layout import Layout
 from ..layout.speculative import draft_layer_dense, draft_passes, without_speculation
 from ..memory.activations import shape_activation_peaks, stage_activation_bytes
@@ -25,7 +25,20 @@ from ..plan.cluster import hardware
 from ..plan.plan import Plan
 from ..plan.workload import Workload
 from .floors import FloorTimes
-from .timer_base import TIMER_CACHE_MAX, Entry, OpTables, context_free_key, op_parts, pass_ops, shape_key
+from .timer_base import (
+    TIMER_CACHE_MAX,
+    BodyTimes,
+    Entry,
+    Key,
+    LayerTimes,
+    OpTables,
+    PassTimes,
+    Requests,
+    context_free_key,
+    op_parts,
+    pass_ops,
+    shape_key,
+)
 
 __all__ = ["KEEP_TIMERS", "TIMER_CACHE_MAX", "Timer", "deployment_key", "priced_key", "shared_timer", "times_alike"]
 
@@ -35,7 +48,7 @@ KEEP_TIMERS = 8         # deployments whose timers `shared_timer` keeps (each ta
 class Timer(FloorTimes):
     """Per-op durations and activation peaks of one layout, cached by everything they depend on."""
 
-    def pass_times(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int) -> dict:
+    def pass_times(self, workload: Workload, lay: Layout, phase: Phase, req: Requests, stage: int) -> PassTimes:
         """Durations of a micro-batch's pass on a stage: per-layer (dense, MoE), the extras and the send;
         `act`: the activation peaks of the stage's ops (`dagc.memory.activations.shape_activation_peaks`).
 
@@ -47,29 +60,27 @@ class Timer(FloorTimes):
         return self._pass(workload, lay, phase, req, stage, shape_key(workload, lay, phase, req),
                           self.placements(lay)[stage])
 
-    def stage_passes(self, workload: Workload, lay: Layout, phase: Phase, req: tuple) -> list[dict]:
+    def stage_passes(self, workload: Workload, lay: Layout, phase: Phase, req: Requests) -> list[PassTimes]:
         """`pass_times` of every stage, in order."""
         shape = shape_key(workload, lay, phase, req)
         return [self._pass(workload, lay, phase, req, stage, shape, where)
                 for stage, where in enumerate(self.placements(lay))]
 
-    def _pass(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int, shape: tuple,
-              where: tuple[int, bool, bool]) -> dict:
+    def _pass(self, workload: Workload, lay: Layout, phase: Phase, req: Requests, stage: int, shape: Key,
+              where: tuple[int, bool, bool]) -> PassTimes:
         whole_key = (shape, *where)
-        whole = self.cache.get(whole_key)
+        whole = self.passes.get(whole_key)
         if whole is not None:
             return whole
         offset, cross, last = where
-        body = self._remember(self.cache, (shape, offset),
+        body = self._remember(self.pass_bodies, (shape, offset),
                               lambda: self._body(workload, lay, phase, req, stage, shape, offset))
         # the send reads no context: the same at another prompt (`context_free_key`); nor, a collective, the engine's
         # priced terms: the same for every timer that shares `tables`
         send_key = ("send", context_free_key(shape, cross)) if self.reuse_context_free else (shape, "send", cross)
         send = self._remember(self.tables.sends, send_key, lambda: self._send(workload, lay, phase, req, stage))
-        out = dict(body)
-        out["send"] = 0.0 if last else send[0]
-        out["act"] = {**body["act"], "boundary": send[1]}
-        return self._remember(self.cache, whole_key, lambda: out)
+        out: PassTimes = {**body, "send": 0.0 if last else send[0], "act": {**body["act"], "boundary": send[1]}}
+        return self._remember(self.passes, whole_key, lambda: out)
 
     def figures_of(self, lay: Layout, workload: Workload) -> dict[str, float]:
         """The schedule's figures of one candidate (`Recurrence` fills it: TPOT, TTFT, the floors),
@@ -82,7 +93,7 @@ class Timer(FloorTimes):
                w.serving, w.chunk)
         return self._remember(self.figures, key, dict)
 
-    def _draft(self, workload: Workload, lay: Layout, req: tuple, stage: int) -> float:
+    def _draft(self, workload: Workload, lay: Layout, req: Requests, stage: int) -> float:
         """Speculative decoding's draft passes after a decode step (`dagc.layout.speculative`), as the DAG
         builder appends them to the last stage: each a layer of the draft's kind, the final norm and the
         LM head, on one position per request, in turn."""
@@ -92,14 +103,14 @@ class Timer(FloorTimes):
         layer = parts["dense" if draft_layer_dense(self.plan.model, workload) else "moe"]
         return draft_passes(workload) * (layer + parts["head"])
 
-    def _send(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int) -> tuple[float, float]:
+    def _send(self, workload: Workload, lay: Layout, phase: Phase, req: Requests, stage: int) -> tuple[float, float]:
         """The send after a stage: its duration and activation peak (`_made`'s figures but whether it is
         a collective)."""
         time_s, _, peak = self._made(self._shapes(workload, lay, phase, req, stage), Op.SEND)
         return time_s, peak
 
-    def _body(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int, shape: tuple,
-              offset: int) -> dict:
+    def _body(self, workload: Workload, lay: Layout, phase: Phase, req: Requests, stage: int, shape: Key,
+              offset: int) -> BodyTimes:
         """The layers and the extras of a pass (`_pass`) at this timer's engine terms, from its ops' entries
         (`_body_entries`: made once for the timers that share `tables`). A decode or mixed pass at another
         context (its `context_free_key` seen) is its remembered figures with its new attention's summed and
@@ -125,26 +136,25 @@ class Timer(FloorTimes):
             if s is None:
                 s = seconds[price] = price.seconds(cm)
             info[op] = (s, comm)
-        out: dict = op_parts(m, lay, lambda op: info[op][0])
+        parts = op_parts(m, lay, lambda op: info[op][0])
         if phase is not Phase.PREFILL and draft_passes(workload):
-            out["head"] += self._draft(workload, lay, req, stage)
+            parts["head"] += self._draft(workload, lay, req, stage)
         kinds = m.layer_kinds
-        for dense in (True, False):       # two micro-batches through a layer
-            name = "pair_" + ("dense" if dense else "moe")
+
+        def pair(dense: bool) -> float:       # two micro-batches through a layer
             if dense not in kinds:
-                out[name] = 0.0
-                continue
+                return 0.0
             ops, _ = layer_ops(lay, m, dense)
-            out[name] = _pair_layer_time([(lop, *info[lop.op]) for lop in ops])
-        out["act"] = dict(acts)
+            return _pair_layer_time([(lop, *info[lop.op]) for lop in ops])
+
+        out: BodyTimes = {**parts, "pair_dense": pair(True), "pair_moe": pair(False), "act": dict(acts)}
         if at_context:
-            layers = {("dense" if dense else "moe"): [(lop, *info[lop.op]) for lop in layer_ops(lay, m, dense)[0]]
-                      for dense in kinds}
+            layers = {dense: [(lop, *info[lop.op]) for lop in layer_ops(lay, m, dense)[0]] for dense in kinds}
             self._remember(self.bodies, free, lambda: (layers, out))
         return out
 
-    def _body_entries(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int,
-                      free: tuple) -> tuple[dict[Op, Entry], dict[str, float]]:
+    def _body_entries(self, workload: Workload, lay: Layout, phase: Phase, req: Requests, stage: int,
+                      free: Key) -> tuple[dict[Op, Entry], dict[str, float]]:
         """The entries of a pass's ops (`pass_ops`) and its activation peaks but the send's ("boundary",
         added by `_pass`). Its ops but the attention read no context (`context_free_key` `free`): the same
         pass at another prompt looks up its attention alone and takes the others' entries as remembered, so
@@ -154,7 +164,7 @@ class Timer(FloorTimes):
 
         # One template at a time, kept only as its price: a stage group of many ranks holds one op's vectors.
         known: dict[Op, Entry] = (
-            dict(self._remember(self.tables.context_free, free, dict)) if self.reuse_context_free else {})
+            self._remember(self.tables.context_free, free, dict).copy() if self.reuse_context_free else {})
         used: dict[Op, Entry] = {}
         new: dict[Op, Entry] = {}
         split = attention_split_peak_key(lay, workload, phase, req)
@@ -179,7 +189,7 @@ class Timer(FloorTimes):
 
     def activations(self, workload: Workload, lay: Layout) -> dict[int, float]:
         """The DAG's activation working set per stage (`dagc.memory.activations.stage_activation_bytes`)."""
-        def act(phase, req, stage):
+        def act(phase: Phase, req: Requests, stage: int) -> dict[str, float]:
             return self.pass_times(workload, lay, phase, req, stage)["act"]
 
         return stage_activation_bytes(self.plan.model, workload, lay, act)
@@ -232,20 +242,25 @@ def shared_timer(plan: Plan) -> Timer:
     return timer
 
 
-def _with_attention(known: tuple[dict, dict], attention: tuple[float, bool, float]) -> dict:
+def _with_attention(known: tuple[dict[bool, LayerTimes], BodyTimes], attention: tuple[float, bool, float]
+                    ) -> BodyTimes:
     """A pass's figures (`Timer._body`) from those of the same pass at another context (`known`: each kind of
-    layer's ops with their seconds and whether a collective, and its figures) and its attention's: each
-    layer summed and paired again in the same order; the rest (the extras, the working sets) as they were."""
+    layer's ops with their seconds and whether a collective, by whether the layer is dense, and its figures)
+    and its attention's: each layer summed and paired again in the same order; the rest (the extras, the
+    working sets) as they were."""
     layers, base = known
-    out = dict(base)
-    for name, ops in layers.items():
+    out = base.copy()
+    for dense, ops in layers.items():
         ops = [(op[0], *attention[:2]) if op[0].op is Op.ATTENTION else op for op in ops]
-        out[name] = sum(time_s for _, time_s, _ in ops)
-        out["pair_" + name] = _pair_layer_time(ops)
+        alone, paired = sum(time_s for _, time_s, _ in ops), _pair_layer_time(ops)
+        if dense:
+            out["dense"], out["pair_dense"] = alone, paired
+        else:
+            out["moe"], out["pair_moe"] = alone, paired
     return out
 
 
-def _pair_layer_time(ops: list[tuple[LayerOp, float, bool]]) -> float:
+def _pair_layer_time(ops: LayerTimes) -> float:
     """Two micro-batches through one layer, interleaved op by op on a compute and a comm stream."""
     free = [0.0, 0.0]                               # the compute and the communication stream
     fin: list[tuple[float, float]] = []             # per op, the end of each micro-batch's

@@ -11,8 +11,8 @@ reads (`OpShapes.reads`); and `OpTables`, the op templates' prices with the engi
 from __future__ import annotations
 
 import collections
-from collections.abc import Callable
-from typing import Any, cast
+from collections.abc import Callable, Hashable
+from typing import TypedDict, TypeVar, cast
 
 import numpy as np
 
@@ -20,10 +20,10 @@ from ..cost.compute import glued_kernels, kernel_raw_s
 from ..cost.cost import compute_cost_key
 from ..cost.cost_model import CostModel
 from ..cost.op_price import OpPrice, kernels_price, op_price
-from ..ir.dag import OpTemplate, Phase
+from ..ir.dag import Kernel, OpTemplate, Phase
 from ..ir.op_attention import attention_context_kernels, attention_fixed_kernels
-from ..ir.op_shapes import phase_chunk
-from ..ir.ops import Op, OpShapes, layer_ops, rank_dims
+from ..ir.op_shapes import RankDims, phase_chunk
+from ..ir.ops import LayerOp, Op, OpShapes, layer_ops, rank_dims
 from ..layout.layout import Layout
 from ..layout.shards import stage_layer_counts
 from ..layout.sketch import LayoutSketch
@@ -32,8 +32,9 @@ from ..plan.model import Model
 from ..plan.plan import Plan
 from ..plan.workload import Workload
 
-__all__ = ["TIMER_CACHE_MAX", "Entry", "OpTables", "TimerCore", "context_free_key", "op_parts", "pass_ops", "shape_key",
-           "split_shapes"]
+__all__ = ["TIMER_CACHE_MAX", "BodyTimes", "Entry", "Key", "LayerTimes", "OpTables", "Parts", "PassTimes", "Requests",
+           "StageCosts", "StageTimes", "TimerCore", "UnitKind", "context_free_key", "op_parts", "pass_ops",
+           "shape_key", "split_shapes"]
 
 TIMER_CACHE_MAX = 50_000     # cached stage passes (a few hundred bytes each); the cache restarts beyond
 
@@ -41,6 +42,53 @@ TIMER_CACHE_MAX = 50_000     # cached stage passes (a few hundred bytes each); t
 # What a timer keeps of an op's template: its price with the engine's terms open, whether it is a collective, its
 # activation peak
 Entry = tuple[OpPrice, bool, float]
+# What a table is keyed by: what its figure reads (`shape_key`, `attention_split_peak_key`, …)
+Key = tuple[Hashable, ...]
+# A micro-batch's requests, per attention-DP group (`TimerCore.request_rows`)
+Requests = tuple[float, ...]
+# A kind of unit of micro-batches the static schedule runs together: its first micro-batch's requests and how
+# many micro-batches it holds (`TimerCore.units`)
+UnitKind = tuple[Requests, int]
+# A kind of layer's ops in order, each with its seconds and whether a collective (`dagc.schedule.timer.Timer._body`)
+LayerTimes = list[tuple[LayerOp, float, bool]]
+# An attention's kernels that read no context, priced, and its working set (`TimerCore._attention_at`): the kernels
+# before the context's and their raw seconds, those after and theirs, the ranks' shape and the activation peak
+_AttentionFixed = tuple[tuple[Kernel, ...], list[float | np.ndarray], tuple[Kernel, ...], list[float | np.ndarray],
+                        tuple[int, ...], float]
+_V = TypeVar("_V")
+
+
+class Parts(TypedDict):
+    """A figure of a pass's parts (`op_parts`): per layer of each kind, the embedding, the final norm and LM head."""
+    dense: float
+    moe: float
+    embed: float
+    head: float
+
+
+class StageTimes(Parts):
+    """A pass's parts with two micro-batches through a layer of each kind (`overlap = microbatch`), or lower
+    bounds of them (`dagc.schedule.floors.FloorTimes.split_times`)."""
+    pair_dense: float
+    pair_moe: float
+
+
+class StageCosts(StageTimes):
+    """`StageTimes` and the send after the stage (none after the last): what the recurrence reads of a stage's
+    pass (`dagc.schedule.recurrence`), or lower bounds of it (`FloorTimes.op_floor_times`)."""
+    send: float
+
+
+class BodyTimes(StageTimes):
+    """A pass's layers and extras (`dagc.schedule.timer.Timer._body`) and its ops' activation peaks by where
+    the DAG places them but the send's (`dagc.memory.activations.shape_activation_peaks`)."""
+    act: dict[str, float]
+
+
+class PassTimes(StageCosts):
+    """The durations of a micro-batch's pass on a stage (`dagc.schedule.timer.Timer.pass_times`) and its
+    activation peaks, the send's (`boundary`) among them."""
+    act: dict[str, float]
 
 
 class OpTables:
@@ -49,17 +97,18 @@ class OpTables:
     a set of terms), each template made and its kernels priced once, the terms applied on top by each timer."""
 
     def __init__(self) -> None:
-        self.made: dict[tuple, Entry] = {}          # by what the op reads (`TimerCore._entry`)
-        self.prices: dict[tuple, OpPrice] = {}      # by `dagc.cost.cost.compute_cost_key` (`TimerCore._op_price`)
-        self.split: dict[tuple, Entry] = {}         # `ATTENTION_SPLIT_OPS` by their key (`TimerCore._split_entry`)
+        self.made: dict[Key, Entry] = {}          # by what the op reads (`TimerCore._entry`)
+        self.prices: dict[Key, OpPrice] = {}      # by `dagc.cost.cost.compute_cost_key` (`TimerCore._op_price`)
+        self.split: dict[Key, Entry] = {}         # `ATTENTION_SPLIT_OPS` by their key (`TimerCore._split_entry`)
         # the entries of a pass's ops that read no context (all but `Op.ATTENTION`), by `context_free_key`:
         # the same pass at another prompt prices its attention alone (`dagc.schedule.timer.Timer`)
-        self.context_free: dict[tuple, dict] = {}
-        self.bodies: dict[tuple, tuple] = {}        # a pass's ops' entries and activation peaks (`Timer._body`)
-        self.sends: dict[tuple, tuple[float, float]] = {}    # a send's seconds and activation peak (`Timer._pass`)
+        self.context_free: dict[Key, dict[Op, Entry]] = {}
+        # a pass's ops' entries and activation peaks (`Timer._body`)
+        self.bodies: dict[Key, tuple[dict[Op, Entry], dict[str, float]]] = {}
+        self.sends: dict[Key, tuple[float, float]] = {}    # a send's seconds and activation peak (`Timer._pass`)
         # an attention's kernels that read no context, priced, and its working set, by what it reads but the
         # context (`TimerCore._attention_at`)
-        self.attention_fixed: dict[tuple, tuple] = {}
+        self.attention_fixed: dict[Key, _AttentionFixed] = {}
 
 
 class TimerCore:
@@ -71,23 +120,39 @@ class TimerCore:
         self.plan = plan
         self.cm = CostModel.from_cluster(plan.cluster)
         self.tables = tables if tables is not None else OpTables()
-        self.cache: dict[tuple, dict] = {}
-        self.figures: dict[tuple, dict[str, float]] = {}                   # `figures_of`
-        self.layouts: dict[tuple, tuple] = {}        # `placements`, `request_rows`, `stage_kinds` of layouts
-        self.peaks: dict[tuple, float] = {}          # `working_set_floor`
-        self.made: dict[tuple, tuple] = {}           # `_made` and `_lower` by what the op reads
+        # The figures of passes, each kind of figure in its own table, by what it reads:
+        self.passes: dict[Key, PassTimes] = {}              # `Timer.pass_times`
+        self.pass_bodies: dict[Key, BodyTimes] = {}         # their layers and extras (`Timer._body`)
+        # `FloorTimes.split_times`, `chunk_split_times`, `mixed_split_times`
+        self.stage_times: dict[Key, StageTimes] = {}
+        # per stage, `FloorTimes.op_floor_times`, `chunk_floor_times`, `mixed_floor_times`
+        self.stage_bounds: dict[Key, list[StageCosts]] = {}
+        self.lower_parts: dict[Key, dict[str, float]] = {}  # `FloorTimes.lower_times`' layers
+        self.lower_sends: dict[Key, float] = {}             # … and its send
+        self.figures: dict[Key, dict[str, float]] = {}                   # `figures_of`
+        # of layouts: `placements`, `request_rows`, `units`, `mixed_units`, `stage_kinds`, `_shapes`' rank dims
+        self.placings: dict[Key, tuple[tuple[int, bool, bool], ...]] = {}
+        self.rows: dict[Key, tuple[Requests, ...]] = {}
+        self.unit_rows: dict[Key, tuple[tuple[tuple[int, ...], ...], collections.Counter[UnitKind]]] = {}
+        self.mixed_unit_rows: dict[Key, tuple[UnitKind, collections.Counter[UnitKind]]] = {}
+        self.kinds: dict[Key, tuple[tuple[int, int, bool, bool], ...]] = {}
+        self.dims: dict[Key, RankDims] = {}
+        self.peaks: dict[Key, float] = {}          # `working_set_floor`
+        self.made: dict[Key, tuple[float, bool, float]] = {}     # `_made` by what the op reads
+        self.lowers: dict[Key, tuple[float, bool]] = {}          # `_lower` by what the op reads
         self.op_seconds: dict[OpPrice, float] = {}    # each op price's seconds at this timer's terms (`Timer._body`)
-        self._split_last: tuple | None = None        # the last pass's shapes, split key and split shapes
+        # the last pass's shapes, split key and split shapes
+        self._split_last: tuple[OpShapes, Key, OpShapes] | None = None
         # `_split_op`'s figures of a decode or mixed step's attention priced at its context alone (`_attention_at`)
-        self.op_info: dict[tuple, tuple[float, bool, float]] = {}
-        # a decode or mixed pass's figures, and its layers' ops with theirs, by `context_free_key`: the same pass at
-        # another context is summed again with its new attention alone (`dagc.schedule.timer.Timer`)
-        self.bodies: dict[tuple, tuple[dict, dict]] = {}
+        self.op_info: dict[Key, tuple[float, bool, float]] = {}
+        # a decode or mixed pass's figures, and its layers' ops with theirs (by whether dense), by `context_free_key`:
+        # the same pass at another context is summed again with its new attention alone (`dagc.schedule.timer.Timer`)
+        self.bodies: dict[Key, tuple[dict[bool, LayerTimes], BodyTimes]] = {}
 
     reuse_context_free = True       # False: every pass looks each of its ops up (what tests compare the reuse with)
 
     @staticmethod
-    def _remember(table: dict, key, make: Callable[[], Any]) -> Any:
+    def _remember(table: dict[Key, _V], key: Key, make: Callable[[], _V]) -> _V:
         """`table[key]`, made by `make()` the first time; a table restarts at `TIMER_CACHE_MAX` entries."""
         hit = table.get(key)
         if hit is None:
@@ -96,45 +161,41 @@ class TimerCore:
             hit = table[key] = make()
         return hit
 
-    def remember(self, key: tuple, make: Callable[[], Any]) -> Any:
-        """A figure of the recurrence's (`dagc.schedule.recurrence`), made once under `key` (what it reads)."""
-        return self._remember(self.cache, key, make)
-
     def placements(self, lay: Layout) -> tuple[tuple[int, bool, bool], ...]:
         """Per stage, what its costs read of where it sits: its group's offset in its node
         (`Layout.node_offset`), whether its send crosses nodes, whether it is the last."""
-        return self._remember(self.layouts, ("placements", lay.group_size, lay.gpus_per_node, lay.pp), lambda: tuple(
+        return self._remember(self.placings, (lay.group_size, lay.gpus_per_node, lay.pp), lambda: tuple(
             (lay.node_offset(stage), lay.send_crosses_nodes(stage), stage == lay.pp - 1) for stage in range(lay.pp)))
 
-    def request_rows(self, lay: Layout) -> tuple[tuple[float, ...], ...]:
+    def request_rows(self, lay: Layout) -> tuple[Requests, ...]:
         """`Layout.requests()` as tuples, one per micro-batch (what the recurrence keys its passes by)."""
-        return self._remember(self.layouts, ("requests", lay.batch, lay.dp, lay.adp, lay.microbatches),
+        return self._remember(self.rows, (lay.batch, lay.dp, lay.adp, lay.microbatches),
                               lambda: tuple(tuple(row) for row in lay.requests().tolist()))
 
-    def units(self, lay: Layout, pair: bool) -> tuple[tuple[tuple[int, ...], ...], collections.Counter]:
+    def units(self, lay: Layout, pair: bool) -> tuple[tuple[tuple[int, ...], ...], collections.Counter[UnitKind]]:
         """The units of micro-batches the static schedule runs together (pairs with `overlap =
         microbatch`), and how many units of each (requests, micro-batches) there are."""
-        def make() -> tuple:
+        def make() -> tuple[tuple[tuple[int, ...], ...], collections.Counter[UnitKind]]:
             reqs, w = self.request_rows(lay), 2 if pair else 1
             units = tuple(tuple(range(k, min(k + w, lay.microbatches))) for k in range(0, lay.microbatches, w))
             return units, collections.Counter((reqs[unit[0]], len(unit)) for unit in units)
 
-        return self._remember(self.layouts, ("units", lay.batch, lay.dp, lay.adp, lay.microbatches, pair), make)
+        return self._remember(self.unit_rows, (lay.batch, lay.dp, lay.adp, lay.microbatches, pair), make)
 
-    def mixed_units(self, lay: Layout, pair: bool) -> tuple[tuple[tuple, int], collections.Counter]:
+    def mixed_units(self, lay: Layout, pair: bool) -> tuple[UnitKind, collections.Counter[UnitKind]]:
         """In a mixed step, the first unit's (requests, micro-batches) — it carries the chunk — and how
         many units of each (requests, micro-batches) decode beside it (`units`)."""
-        def make() -> tuple:
+        def make() -> tuple[UnitKind, collections.Counter[UnitKind]]:
             reqs = self.request_rows(lay)
             units = self.units(lay, pair)[0]
             return ((reqs[units[0][0]], len(units[0])),
                     collections.Counter((reqs[unit[0]], len(unit)) for unit in units[1:]))
 
-        return self._remember(self.layouts, ("mixed units", lay.batch, lay.dp, lay.adp, lay.microbatches, pair), make)
+        return self._remember(self.mixed_unit_rows, (lay.batch, lay.dp, lay.adp, lay.microbatches, pair), make)
 
     def stage_kinds(self, lay: Layout) -> tuple[tuple[int, int, bool, bool], ...]:
         """Per stage: its dense and MoE layer counts, whether it is the first, whether the last."""
-        return self._remember(self.layouts, ("kinds", lay.stage_layers), lambda: tuple(
+        return self._remember(self.kinds, (lay.stage_layers,), lambda: tuple(
             (*stage_layer_counts(self.plan.model, a, b), stage == 0, stage == lay.pp - 1)
             for stage, (a, b) in enumerate(lay.stage_layers)))
 
@@ -149,10 +210,10 @@ class TimerCore:
         totals = (tpl.flops_total, tpl.hbm_bytes_total, tpl.peak_dtype)
         return price if price.totals == totals else price.with_totals(totals)
 
-    def _shapes(self, workload: Workload, lay: Layout, phase: Phase, req: tuple, stage: int,
+    def _shapes(self, workload: Workload, lay: Layout, phase: Phase, req: Requests, stage: int,
                 chunk: int | None = None) -> OpShapes:
         m = self.plan.model
-        dims = self._remember(self.layouts, ("dims", lay.tp, lay.cp, lay.sp), lambda: rank_dims(m, lay))
+        dims = self._remember(self.dims, (lay.tp, lay.cp, lay.sp), lambda: rank_dims(m, lay))
         return OpShapes(m, workload, lay, dims, phase, np.array(req), stage, chunk, self.plan.cluster.engine.terms)
 
     def _made(self, shapes: OpShapes, op: Op) -> tuple[float, bool, float]:
@@ -172,7 +233,7 @@ class TimerCore:
         return (self.reuse_context_free and shapes.phase is not Phase.PREFILL and cm.profile is not None
                 and cm.compute_time_scale == cm.memory_time_scale)
 
-    def _attention_at(self, shapes: OpShapes, free: tuple) -> tuple[float, bool, float]:
+    def _attention_at(self, shapes: OpShapes, free: Key) -> tuple[float, bool, float]:
         """`_made` of a decode or mixed step's attention at its context (the prompt and generate; `_at_context`):
         its kernels but the context's (`dagc.ir.op_attention.attention_context_kernels`) and its working set read
         none, so they are made and priced once per `free` (what it reads but the context), for every timer that
@@ -209,13 +270,13 @@ class TimerCore:
         tpl = shapes.make(op)
         return self._op_price(tpl), tpl.kind.is_comm, template_activation_peak(tpl)
 
-    def _split_entry(self, shapes: OpShapes, op: Op, split: tuple) -> Entry:
+    def _split_entry(self, shapes: OpShapes, op: Op, split: Key) -> Entry:
         """`_entry` of an op of `ATTENTION_SPLIT_OPS`, once per attention split: its figures are the
         largest per-rank ones (`attention_split_peak_key`)."""
         return self._remember(self.tables.split, (op, split),
                               lambda: self._entry(self._split_shapes_once(shapes, split), op))
 
-    def _split_op(self, shapes: OpShapes, op: Op, split: tuple) -> tuple[float, bool, float]:
+    def _split_op(self, shapes: OpShapes, op: Op, split: Key) -> tuple[float, bool, float]:
         """`_split_entry`'s figures at this timer's engine terms; a decode or mixed step's attention priced at its
         context alone where it can be (`_made`), once per attention split."""
         if op is Op.ATTENTION and self._at_context(shapes):
@@ -223,7 +284,7 @@ class TimerCore:
                                   lambda: self._made(self._split_shapes_once(shapes, split), op))
         return self._priced(self._split_entry(shapes, op, split))
 
-    def _split_shapes_once(self, shapes: OpShapes, split: tuple) -> OpShapes:
+    def _split_shapes_once(self, shapes: OpShapes, split: Key) -> OpShapes:
         """`split_shapes` of a pass's shapes, made once for all the ops of its attention split that miss."""
         last = self._split_last
         if last is not None and last[0] is shapes and last[1] == split:
@@ -233,7 +294,7 @@ class TimerCore:
         return out
 
 
-def _op_key(shapes: OpShapes, op: Op) -> tuple:
+def _op_key(shapes: OpShapes, op: Op) -> Key:
     """What an op's template at `shapes` reads (`OpShapes.reads`)."""
     w = shapes.w
     # the prompt and output lengths reach an op's template through its tokens (`reads`), but for the
@@ -242,7 +303,7 @@ def _op_key(shapes: OpShapes, op: Op) -> tuple:
     return (op, shapes.reads(op), *lengths, w.routing, w.dispatch)
 
 
-def split_shapes(shapes: OpShapes, split: tuple) -> OpShapes:
+def split_shapes(shapes: OpShapes, split: Key) -> OpShapes:
     """The shapes an attention split's ops are priced on. A mixed step whose attention-DP groups have
     the same requests (its split key leaves out how many: `attention_split_peak_key`) is priced on two
     groups — the first with the chunk, one without — whatever the candidate's count, so that every
@@ -262,7 +323,7 @@ def _no_layout() -> Layout:
     raise AssertionError("an attention split's ops read only the sketch's fields")
 
 
-def shape_key(workload: Workload, lay: Layout, phase: Phase, req: tuple) -> tuple:
+def shape_key(workload: Workload, lay: Layout, phase: Phase, req: Requests) -> Key:
     """What a pass's op figures depend on, but where its stage sits: the structure and the shape."""
     # the phase by its value: a str hashes once, an enum member in Python on every look-up
     return (phase.value, req, lay.tp, lay.cp, lay.sp, lay.ep, lay.etp, lay.redundant, lay.eplb, lay.group_size,
@@ -270,7 +331,7 @@ def shape_key(workload: Workload, lay: Layout, phase: Phase, req: tuple) -> tupl
             workload.speculative)
 
 
-def context_free_key(shape: tuple, where: int | bool) -> tuple:
+def context_free_key(shape: Key, where: int | bool) -> Key:
     """What the figures of a pass's ops but its attention depend on (`shape_key`, and where its stage sits: its
     group's offset in its node for its layers, whether it crosses nodes for its send): the shape but the prompt
     and output lengths, which reach those ops through their tokens alone — a decode or mixed pass's tokens are
@@ -287,11 +348,14 @@ def pass_ops(m: Model, lay: Layout) -> list[Op]:
             Op.EMBED, Op.FINAL_NORM, Op.LM_HEAD]
 
 
-def op_parts(m: Model, lay: Layout, value: Callable[[Op], float]) -> dict[str, float]:
+def op_parts(m: Model, lay: Layout, value: Callable[[Op], float]) -> Parts:
     """A pass's parts from a figure of each op, `value(op)`: per layer of each kind (`dense`, `moe`:
     its ops in turn; none for a kind the model does not have), the embedding (`embed`), the final
     norm and LM head (`head`)."""
     kinds = m.layer_kinds
-    out = {("dense" if dense else "moe"): sum(value(lop.op) for lop in layer_ops(lay, m, dense)[0])
-           if dense in kinds else 0.0 for dense in (True, False)}
-    return {**out, "embed": value(Op.EMBED), "head": value(Op.FINAL_NORM) + value(Op.LM_HEAD)}
+
+    def layer(dense: bool) -> float:
+        return sum(value(lop.op) for lop in layer_ops(lay, m, dense)[0]) if dense in kinds else 0.0
+
+    return {"dense": layer(True), "moe": layer(False), "embed": value(Op.EMBED),
+            "head": value(Op.FINAL_NORM) + value(Op.LM_HEAD)}
