@@ -10,15 +10,26 @@ bandwidth, the network part at the inter-node bandwidth per GPU.
 
 from __future__ import annotations
 
+from typing import overload
+
 import numpy as np
 
-from ..ir.dag import OpKind, OpTemplate
+from ..ir.dag import OpKind, OpTemplate, Vec
 from .cost_model import CostModel
 
 __all__ = ["collective_time_s", "comm_time_s", "hierarchical_time_s"]
 
 
-def collective_time_s(kind: OpKind, n: int, nbytes, bw_bytes_per_s: float, latency_s: float):
+@overload
+def collective_time_s(kind: OpKind, n: int, nbytes: float, bw_bytes_per_s: float, latency_s: float) -> float: ...
+
+
+@overload
+def collective_time_s(kind: OpKind, n: int, nbytes: Vec, bw_bytes_per_s: float, latency_s: float) -> Vec: ...
+
+
+def collective_time_s(kind: OpKind, n: int, nbytes: float | Vec, bw_bytes_per_s: float, latency_s: float
+                      ) -> float | Vec:
     """Alpha-beta time of a collective over n ranks with per-rank volume `nbytes`, on one link level.
 
     Example:

@@ -16,10 +16,11 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Mapping
+from typing import overload
 
 import numpy as np
 
-from ..ir.dag import Kernel, KernelClass, OpTemplate
+from ..ir.dag import Kernel, KernelClass, OpTemplate, Vec
 from ..plan.cluster import KernelTimes
 from ..plan.model import DType
 from .cost_model import CostModel
@@ -28,7 +29,16 @@ __all__ = ["compute_time_s", "engine_glue", "glued_kernels", "kernel_raw_s", "ke
            "kernels_sum_s", "op_time_scale", "priced_kernels"]
 
 
-def compute_time_s(flops, hbm_bytes, peak_flops_per_s: float, hbm_bytes_per_s: float):
+@overload
+def compute_time_s(flops: float, hbm_bytes: float, peak_flops_per_s: float, hbm_bytes_per_s: float) -> float: ...
+
+
+@overload
+def compute_time_s(flops: Vec, hbm_bytes: float | Vec, peak_flops_per_s: float, hbm_bytes_per_s: float) -> Vec: ...
+
+
+def compute_time_s(flops: float | Vec, hbm_bytes: float | Vec, peak_flops_per_s: float, hbm_bytes_per_s: float
+                   ) -> float | Vec:
     """Roofline time of a compute op (the bounds of `dagc.rules.bounds` and W506 use it).
 
     Example:
@@ -104,7 +114,7 @@ def _distinct_seconds(profile: KernelTimes, cls: KernelClass, dtype: DType, memo
     return t
 
 
-def _alike(coords: tuple) -> tuple[tuple[int, ...], tuple[float, ...]] | None:
+def _alike(coords: tuple[Vec | float, ...]) -> tuple[tuple[int, ...], tuple[float, ...]] | None:
     """(the broadcast shape, each coordinate's one value) of a kernel shape whose every rank has the same
     values, else None (also for no ranks), without broadcasting them together."""
     values = _alike_values(coords)
@@ -113,7 +123,7 @@ def _alike(coords: tuple) -> tuple[tuple[int, ...], tuple[float, ...]] | None:
     return np.broadcast_shapes(*(np.shape(x) for x in coords)), values
 
 
-def _alike_values(coords: tuple) -> tuple[float, ...] | None:
+def _alike_values(coords: tuple[Vec | float, ...]) -> tuple[float, ...] | None:
     """Each coordinate's one value of a kernel shape whose every rank has the same values, else None
     (also for no ranks)."""
     values = []
@@ -181,7 +191,8 @@ def priced_kernels(tpl: OpTemplate, profile: KernelTimes | None,
 
 # The last template's kernels (`priced_kernels`): its key, its cost and its seconds each ask for them in turn.
 # Held by identity (a template is frozen; the reference keeps its identity from being reused).
-_LAST_PRICED: tuple = (None, None, None, ())
+_LAST_PRICED: tuple[OpTemplate | None, KernelTimes | None, Mapping[str, int] | None, tuple[Kernel, ...]] = (
+    None, None, None, ())
 
 
 def _priced_kernels(tpl: OpTemplate, profile: KernelTimes | None, glue: Mapping[str, int] | None) -> tuple[Kernel, ...]:

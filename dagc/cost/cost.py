@@ -11,11 +11,12 @@ constant comes from the plan's `cluster` block (`dagc.cost.cost_model.CostModel.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..ir.dag import Dag, OpKind, OpTemplate
+from ..ir.dag import Dag, OpKind, OpTemplate, Vec
 from ..plan.cluster import Cluster
 from .comm import comm_time_s
 from .compute import compute_time_s, kernel_seconds, kernels_sum_s, op_time_scale, priced_kernels
@@ -78,7 +79,7 @@ def template_max_s(tpl: OpTemplate, cm: CostModel, lower: bool = False) -> float
     return op_price(tpl, cm, lower).seconds(cm)
 
 
-def compute_cost_key(tpl: OpTemplate, cm: CostModel) -> tuple | None:
+def compute_cost_key(tpl: OpTemplate, cm: CostModel) -> tuple[Hashable, ...] | None:
     """Everything `template_time_s` reads of a compute template under `cm` but the engine's terms (`step_s` and
     the time scales, which `OpPrice.seconds` applies) and its share of compute (which blends the scales,
     `OpPrice.totals`): templates with the same key have the same `op_price` but for that share (the
@@ -104,7 +105,7 @@ def compute_cost_key(tpl: OpTemplate, cm: CostModel) -> tuple | None:
     return (np.shape(tpl.flops), kernels, tpl.kind is OpKind.EMBED, *roofline)
 
 
-def _array_key(x) -> tuple:
+def _array_key(x: Vec | float) -> tuple[tuple[int, ...], bytes]:
     a = np.asarray(x, dtype=np.float64)
     return a.shape, a.tobytes()
 

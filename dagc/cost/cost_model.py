@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..kernels.kernels import KernelProfile, for_gpu, nearest_profile
 from ..plan.cluster import DEFAULT_HBM_EFFICIENCY, DEFAULT_INTRA_LATENCY_S, Cluster, KernelTimes, peak_flops
@@ -109,7 +110,7 @@ class CostModel:
         return self.intra_node_bytes_per_s * self.network_efficiency, self.intra_latency_s
 
 
-def cost_basis(cluster: Cluster) -> dict:
+def cost_basis(cluster: Cluster) -> dict[str, Any]:
     """What a plan's time estimates rest on, for reports: the kernel profile (name and provenance)
     or the constant-efficiency roofline, and the efficiency scales.
 
@@ -126,7 +127,7 @@ def cost_basis(cluster: Cluster) -> dict:
         return {"kernel_profile": None, "model": "roofline with constant efficiencies",
                 "compute_efficiency": cm.compute_efficiency, "hbm_efficiency": cm.hbm_efficiency,
                 "network_efficiency": cm.network_efficiency}
-    out: dict = {"kernel_profile": p.name, "model": "measured kernel profile (docs/cost-model.md)",
+    out: dict[str, Any] = {"kernel_profile": p.name, "model": "measured kernel profile (docs/cost-model.md)",
                  "kernel_floor_s": p.floor_s, "eager_launch_s": p.eager_floor_s,
                  "compute_scale": cm.compute_efficiency, "hbm_scale": cm.hbm_efficiency,
                  "network_efficiency": cm.network_efficiency}

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
 from ..enums import FastEnum
 from ..plan.model import DType
@@ -29,9 +30,11 @@ if TYPE_CHECKING:   # networkx is for exporters and tests: checking a plan does 
 
 __all__ = ["OpKind", "Phase", "Category", "Kernel", "KernelClass", "OpTemplate", "Node", "Dag", "DAG_VERSION",
            "NODE_BUDGET", "STAGE_BUDGET", "GROUP_BUDGET", "estimate_nodes", "over_work_budget", "step_passes",
-           "DagTooLarge"]
+           "DagTooLarge", "Vec"]
 
 DAG_VERSION = 1
+# A per-rank figure: a vector over the local ranks of a stage group (`OpTemplate`, `Kernel.shape`)
+Vec = npt.NDArray[np.float64]
 # The most nodes dagc builds (about 3 s and 0.3 GB); above it `check` reports W507 and no metrics.
 NODE_BUDGET = 500_000
 # The most pipeline stages `check` examines one by one (memory, activations, per-stage rules); above
@@ -175,7 +178,7 @@ class Kernel:
 
     name: str                            # e.g. "gate_up", "permute": visible in dag.json and the trace
     cls: KernelClass
-    shape: tuple[np.ndarray, ...]
+    shape: tuple[Vec, ...]
     dtype: DType = DType.BF16            # GEMM inputs
     memory_op: str = "copy"              # MEMORY: which measured glue op it is (dagc.kernels.kernels.MemoryOp)
     launches: int = 1                    # kernels this stands for (small unfused steps): each costs the floor
@@ -198,11 +201,11 @@ class OpTemplate:
     kind: OpKind
     group: Axis | None              # the axis whose group runs a collective together; None: compute
     group_size: int
-    tokens: np.ndarray              # per rank: tokens (expert_ffn: token-expert assignments)
-    flops: np.ndarray               # per rank FLOPs
-    hbm_bytes: np.ndarray           # per rank HBM traffic
-    comm_bytes: np.ndarray          # per rank bytes sent (the M of SPEC 6.5)
-    act_bytes: np.ndarray           # per rank inputs + outputs held while the op runs
+    tokens: Vec                     # per rank: tokens (expert_ffn: token-expert assignments)
+    flops: Vec                      # per rank FLOPs
+    hbm_bytes: Vec                  # per rank HBM traffic
+    comm_bytes: Vec                 # per rank bytes sent (the M of SPEC 6.5)
+    act_bytes: Vec                  # per rank inputs + outputs held while the op runs
     tokens_total: float
     flops_total: float
     hbm_bytes_total: float
@@ -211,7 +214,7 @@ class OpTemplate:
     peak_dtype: DType = DType.BF16  # the dtype whose peak FLOPs apply
     crosses_nodes: bool = False
     nodes: int = 1                  # nodes a collective's group spans (SPEC 6.5 prices it per level)
-    network_bytes: np.ndarray | None = None   # per rank bytes over the network when they differ from comm_bytes
+    network_bytes: Vec | None = None   # per rank bytes over the network when they differ from comm_bytes
     kernels: tuple[Kernel, ...] = ()   # what a compute op launches, each costed from the kernel profile
     # The same op as one engine kernel (the routed experts: a fused MoE layer), priced instead of `kernels`
     # when the profile measured that kernel at this shape (`dagc.cost.compute.priced_kernels`).

@@ -18,7 +18,6 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
 from ..enums import FastEnum
 from ..layout.eplb import ep_nodes
@@ -31,15 +30,13 @@ from ..plan.engines import EngineTerms
 from ..plan.model import DType, Model
 from ..plan.strategy import Axis
 from ..plan.workload import Workload
-from .dag import Kernel, KernelClass, OpKind, OpTemplate, Phase
+from .dag import Kernel, KernelClass, OpKind, OpTemplate, Phase, Vec
 
 __all__ = ["AB", "ALIGN_ROWS", "REFERENCE", "Peak", "RankDims", "Recipe", "Shapes", "chunk_prompt_tokens",
            "decode_context", "experts_inside_tp", "graphed_tokens", "phase_chunk"]
 
 AB = ACTIVATION_BYTES
-# A per-rank vector over the stage group, and a figure given either as one (per rank) or as a number
-# (the same on every rank; `Shapes.vec` makes its vector).
-Vec = npt.NDArray[np.float64]
+# A figure given either per rank (`Vec`) or as a number, the same on every rank (`Shapes.vec` makes its vector)
 Figure = float | Vec
 
 # The reference implementation whose kernels dagc costs: plain, unfused PyTorch, as the calibration's
