@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..serve.load import percentiles
+from ..serve.load import sample_percentiles
 from ..units import Dimension, format_figure, format_si
 from .load_series import cdf_points, load_run
 from .load_svg import LATENCIES, L, R, W, cdf_grid, svg_escape, svg_open, time_text, title_lines
@@ -89,8 +89,8 @@ def compare_cdf_svg(results: Sequence[StrategyResult], names: Sequence[str], tit
         dash = f' stroke-dasharray="{DASHES[key]}"' if DASHES[key] else ""
         out.append(f'<polyline class="cdf" data-strategy="{svg_escape(name)}" data-latency="{key}" points="{points}" '
                    f'fill="none" stroke="{colour[name]}" stroke-width="1.5"{dash}/>')
-        q = percentiles(values)
-        figures = f"p50 {time_text(q['p50'])} · p99 {time_text(q['p99'])}" if values.size else "no requests"
+        q = sample_percentiles(values) if values.size else None
+        figures = f"p50 {time_text(q['p50'])} · p99 {time_text(q['p99'])}" if q else "no requests"
         y += 14
         out.append(f'<line x1="{L}" y1="{y - 4}" x2="{L + 24}" y2="{y - 4}" stroke="{colour[name]}" '
                    f'stroke-width="2"{dash}/>')

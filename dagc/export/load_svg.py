@@ -18,7 +18,7 @@ from xml.sax.saxutils import escape as xml_escape
 import numpy as np
 
 from ..diagnostics import printable
-from ..serve.load import Load, percentiles
+from ..serve.load import Load, sample_percentiles
 from ..units import Dimension, format_figure, format_si
 from .axes import ticks
 from .load_series import CDF_POINTS, SERIES_INTERVALS, cdf_points, envelope
@@ -134,8 +134,8 @@ def load_cdf_svg(load: Load, title: str, traffic: str) -> str:
         points = " ".join(f"{sx(a):.2f},{sy(b):.2f}" for a, b in zip(xs.tolist(), ys.tolist(), strict=True))
         out.append(f'<polyline class="cdf" data-latency="{key}" points="{points}" fill="none" stroke="{colour}" '
                    f'stroke-width="1.5"/>')
-        q = percentiles(values)
-        figures = " · ".join(f"p{p} {time_text(q[f'p{p}'])}" for p in (50, 90, 99)) if values.size else "no requests"
+        q = sample_percentiles(values) if values.size else None
+        figures = " · ".join(f"p{p} {time_text(q[f'p{p}'])}" for p in (50, 90, 99)) if q else "no requests"
         y += 14
         out.append(f'<line x1="{L}" y1="{y - 4}" x2="{L + 24}" y2="{y - 4}" stroke="{colour}" stroke-width="2"/>')
         out.append(f'<text x="{L + 30}" y="{y:.0f}" font-size="10">{svg_escape(name)}: {svg_escape(figures)}</text>')

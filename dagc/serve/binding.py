@@ -36,9 +36,12 @@ the arrival rate is `goodput_unreachable`: goodput never exceeds the served rate
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ..enums import FastEnum
 from .load_result import Load
@@ -108,13 +111,14 @@ def _window(load: Load) -> tuple[float, float]:
     return lo, hi
 
 
-def _weights(t: np.ndarray, lo: float, hi: float) -> np.ndarray:
+def _weights(t: np.ndarray, lo: float, hi: float) -> npt.NDArray[np.float64]:
     """Each sample's seconds inside [lo, hi] (a sample holds from its time to the next one's)."""
     if not len(t):
         return np.zeros(0)
     start = np.clip(t, lo, hi)
     end = np.clip(np.append(t[1:], max(hi, float(t[-1]))), lo, hi)
-    return np.maximum(0.0, end - start)
+    weights: npt.NDArray[np.float64] = np.maximum(0.0, end - start)
+    return weights
 
 
 def _mean(x: np.ndarray, w: np.ndarray) -> float | None:
@@ -122,7 +126,8 @@ def _mean(x: np.ndarray, w: np.ndarray) -> float | None:
     return float(np.dot(x, w) / total) if total > 0 else None
 
 
-def _step(missed: frozenset[str], metrics: dict | None) -> tuple[str | None, float | None, dict | None]:
+def _step(missed: frozenset[str], metrics: Mapping[str, Any] | None
+          ) -> tuple[str | None, float | None, dict[str, Any] | None]:
     """The step whose time a missed latency rests on — the mixed step for TTFT and ITL (a disaggregated
     strategy's prefill for TTFT), else the decode step — its time in the steady state (else its critical
     path's) and its path."""
@@ -139,7 +144,7 @@ def _step(missed: frozenset[str], metrics: dict | None) -> tuple[str | None, flo
     return which, float(step_s if step_s is not None else path["makespan_s"]), path
 
 
-def diagnose(load: Load, missed: frozenset[str], metrics: dict | None = None,
+def diagnose(load: Load, missed: frozenset[str], metrics: Mapping[str, Any] | None = None,
              goodput_missed: float | None = None, behind: bool = False) -> Binding:
     """The limit binding `load` (module docstring).
 
@@ -239,7 +244,7 @@ def _limit(b: Binding, load: Load, missed: frozenset[str], behind: bool = False)
     return Limit.STEP_COMMUNICATION if b.step_communication_share > b.step_compute_share else Limit.STEP_COMPUTE
 
 
-def binding_json(b: Binding) -> dict:
+def binding_json(b: Binding) -> dict[str, Any]:
     """report.json's `load.binding` (docs/outputs.md)."""
     def num(x: float | None) -> float | None:
         return None if x is None or not math.isfinite(x) else float(x)

@@ -55,7 +55,7 @@ class Disaggregated:
     capacity: dict[str, float]         # requests/s each pool can serve, by role
     binding_pool: str                  # the pool with the smaller capacity ("prefill" on a tie)
     balance: tuple[int, int]           # the prefill:decode instances that would give equal capacities
-    rates: dict                        # `rate_metrics`-like: TTFT, TPOT and throughputs at the served rate
+    rates: dict[str, float]            # `rate_metrics`-like: TTFT, TPOT and throughputs at the served rate
     gpus: int
 
     @property
@@ -101,7 +101,8 @@ def capacity(instances: Any, batch_per_instance: Any, seconds: Any, steps: int =
     return instances * batch_per_instance / (steps * seconds)
 
 
-def pooled_rates(served: Any, gpus: Any, ttft_s: Any, tpot_s: Any, workload: Workload, frontend_s: float = 0.0) -> dict:
+def pooled_rates(served: Any, gpus: Any, ttft_s: Any, tpot_s: Any, workload: Workload, frontend_s: float = 0.0
+                 ) -> dict[str, Any]:
     """The deployment's rates at `served` requests/s on `gpus` GPUs over both pools (the keys of
     `dagc.serve.rates.rate_metrics`: `ttft_s` the client's, the server's `ttft_s` plus the engine's
     front-end time `frontend_s`, beside it `ttft_server_s`). Scalars or numpy arrays alike."""

@@ -18,7 +18,7 @@ from .rates import per_token, rate_metrics
 __all__ = ["fast_metrics"]
 
 
-def fast_metrics(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> dict:
+def fast_metrics(plan: Plan, lay: Layout, workload: Workload, timer: Timer) -> dict[str, float]:
     """TTFT and TPOT by the static schedule's recurrence (exact for overlap = none); in flight from
     its decode and mixed steps (`dagc.serve.inflight.inflight_rates`). A pool's instance of a disaggregated
     strategy (`Workload.role`) prices its own figure alone, the other left at 0, as

@@ -13,6 +13,8 @@ report's `serving` object (`serving_json`), from the shares of `dagc.layout.mix`
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..layout.layout import Layout
 from ..layout.mix import inflight_ttft_tpot, shares
 from ..plan.workload import Workload
@@ -21,7 +23,8 @@ from .rates import rate_metrics
 __all__ = ["inflight_rates", "serving_json"]
 
 
-def inflight_rates(t_decode: float, t_mixed: float, workload: Workload, lay: Layout, frontend_s: float = 0.0) -> dict:
+def inflight_rates(t_decode: float, t_mixed: float, workload: Workload, lay: Layout, frontend_s: float = 0.0
+                   ) -> dict[str, float]:
     """TTFT, TPOT and the throughputs in flight (`dagc.layout.mix.inflight_ttft_tpot`, then
     `dagc.serve.rates.rate_metrics`, which adds the engine's front-end time `frontend_s` to the client's
     TTFT), total and per GPU, with the two step times they come from: `decode_step_s`, `mixed_step_s`."""
@@ -30,7 +33,7 @@ def inflight_rates(t_decode: float, t_mixed: float, workload: Workload, lay: Lay
             "mixed_step_s": t_mixed}
 
 
-def serving_json(workload: Workload, lay: Layout | None) -> dict:
+def serving_json(workload: Workload, lay: Layout | None) -> dict[str, Any]:
     """report.json's `serving` object: the mode and, in flight, its shares (null where the mode has
     no such figure, or no layout was resolved)."""
     inflight = workload.inflight

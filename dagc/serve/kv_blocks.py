@@ -79,7 +79,7 @@ class RankKV:
     def give(self, blocks: int) -> None:
         self.used -= blocks
 
-    def match(self, ids) -> tuple[int, int]:
+    def match(self, ids: list[int]) -> tuple[int, int]:
         """How many of `ids` (a chain of hash ids from the prompt's start) are cached in a row, and how
         many of those no request holds (they stop being evictable when taken)."""
         held, cache = self.held, self.cache
@@ -94,7 +94,7 @@ class RankKV:
                 break
         return j, idle
 
-    def hold(self, ids) -> None:
+    def hold(self, ids: list[int]) -> None:
         """A request takes the cached blocks `ids` (found by `match`)."""
         held, cache, eb = self.held, self.cache, self.entry_blocks
         for h in ids:
@@ -112,7 +112,7 @@ class RankKV:
         self.held[h] = 1
         return True
 
-    def release(self, ids) -> None:
+    def release(self, ids: list[int]) -> None:
         """A request lets go of its cached blocks `ids`: those nobody else holds become evictable, most
         recently used last."""
         held, cache, eb = self.held, self.cache, self.entry_blocks

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
@@ -30,7 +31,7 @@ from ..plan.plan import Plan
 from ..plan.strategy import Strategy
 from ..plan.workload import RequirementKind, Traffic, Workload
 from .kv_blocks import BLOCK_TOKENS, kv_capacity_tokens
-from .load_result import Load, Timeline, percentiles
+from .load_result import Load, Timeline, percentiles, sample_percentiles
 from .replica import Replica
 from .requests import Requests, requests_of
 from .run import Run
@@ -39,7 +40,7 @@ from .static_load import static_load
 from .step_prices import StepPrices
 from .surrogate import surface_for
 
-__all__ = ["Load", "StepPrices", "Timeline", "load_json", "percentiles", "simulate"]
+__all__ = ["Load", "StepPrices", "Timeline", "load_json", "percentiles", "sample_percentiles", "simulate"]
 
 
 def simulate(plan: Plan, strategy: Strategy, lay: Layout, prices: StepPrices | None = None,
@@ -137,7 +138,7 @@ def _inflight(plan: Plan, traffic: Traffic, requests: Requests, lay: Layout, pri
                 cached_tokens=run.cached)
 
 
-def merge_timelines(series: list) -> Timeline:
+def merge_timelines(series: list[tuple[np.ndarray, ...]]) -> Timeline:
     """The replicas' timelines as one: requests running and waiting summed, the fullest rank's KV share."""
     if len(series) == 1:
         return Timeline(*series[0])
@@ -155,7 +156,7 @@ def merge_timelines(series: list) -> Timeline:
     return Timeline(t, running, waiting, kv)
 
 
-def load_json(plan: Plan, load: Load | None) -> dict | None:
+def load_json(plan: Plan, load: Load | None) -> dict[str, Any] | None:
     """report.json's `load` (docs/outputs.md), None without traffic."""
     if load is None:
         return None
@@ -206,5 +207,6 @@ def first_steps(traffic: Traffic, w: Workload, lay: Layout) -> list[int]:
     into the long mixed steps."""
     life = shares(w, lay).first_token_steps + math.ceil((w.generate - 1) / w.tokens_per_step)
     rng = np.random.default_rng([traffic.seed, 3])
-    return rng.integers(0, max(1, life), traffic.concurrency or 1).tolist()
+    starts: list[int] = rng.integers(0, max(1, life), traffic.concurrency or 1).tolist()
+    return starts
 

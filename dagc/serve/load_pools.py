@@ -179,7 +179,7 @@ class _Pools:
         by_prompt = {p: alone(p) for p in {*self.prompt, w.prompt}}
         self.transfer_s = [by_prompt[p] for p in self.prompt]
         self.typical_transfer_s = by_prompt[w.prompt]
-        self.links = [SharedLink() for _ in range(n_p)]
+        self.links: list[SharedLink[int]] = [SharedLink() for _ in range(n_p)]   # requests' KV transfers
         self.link_version = [0] * n_p
         self.sender = [0] * n
         self.target = [0] * n

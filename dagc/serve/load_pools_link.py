@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import heapq
 import math
+from typing import Generic, TypeVar
 
 __all__ = ["SharedLink"]
 
 
-class SharedLink:
+_T = TypeVar("_T")
+
+
+class SharedLink(Generic[_T]):
     """A link whose transfers under way share its bandwidth equally.
 
     Example:
@@ -30,7 +34,7 @@ class SharedLink:
     def __init__(self) -> None:
         self.virtual = 0.0              # work each transfer under way has done since the link started
         self.at = 0.0                   # the time `virtual` was brought up to
-        self.flows: list[tuple[float, int, object]] = []      # (virtual time it ends at, order, what)
+        self.flows: list[tuple[float, int, _T]] = []      # (virtual time it ends at, order, what)
         self.order = 0
 
     def _advance(self, t: float) -> None:
@@ -38,7 +42,7 @@ class SharedLink:
             self.virtual += (t - self.at) / len(self.flows)
         self.at = t
 
-    def start(self, t: float, work_s: float, what: object) -> None:
+    def start(self, t: float, work_s: float, what: _T) -> None:
         """A transfer of `work_s` seconds alone starts at `t` (not before the link's last event)."""
         self._advance(t)
         heapq.heappush(self.flows, (self.virtual + work_s, self.order, what))
@@ -50,7 +54,7 @@ class SharedLink:
             return math.inf
         return self.at + (self.flows[0][0] - self.virtual) * len(self.flows)
 
-    def ended(self, t: float) -> list:
+    def ended(self, t: float) -> list[_T]:
         """The transfers that have ended by `t` (at `next_end()`), in the order they started."""
         self._advance(t)
         done = []

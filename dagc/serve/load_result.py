@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
+import numpy.typing as npt
 
 from ..plan.workload import PERCENTILES, Traffic
 
-__all__ = ["PACE_SHARE", "PERCENTILES", "QUEUE_Z", "RAMP_LIFETIMES", "Load", "QueueGrowth", "Timeline", "percentiles"]
+__all__ = ["PACE_SHARE", "PERCENTILES", "QUEUE_Z", "RAMP_LIFETIMES", "Load", "QueueGrowth", "Timeline", "percentiles",
+           "sample_percentiles"]
 
 # lifetimes after the first arrival before the queue's growth is counted: the requests in flight converge over
 # a few, each request's lifetime growing with the requests beside it (docs/load.md, "Overloaded")
@@ -79,9 +81,9 @@ class Load:
     """A simulated run: per request (in arrival order) its times and lengths, and the steps' gaps."""
 
     traffic: Traffic
-    arrival: np.ndarray            # s
-    first_token: np.ndarray        # s
-    finish: np.ndarray             # s
+    arrival: npt.NDArray[np.float64]            # s
+    first_token: npt.NDArray[np.float64]        # s
+    finish: npt.NDArray[np.float64]             # s
     generate: int                  # the workload's output tokens (each request's: `output`)
     itl: np.ndarray                # each step's duration with decode tokens, s
     itl_weight: np.ndarray         # the decode tokens it emitted
@@ -101,7 +103,7 @@ class Load:
     static: bool = False                      # served in static batches (`dagc.serve.static_load`)
 
     @property
-    def ttft(self) -> np.ndarray:
+    def ttft(self) -> npt.NDArray[np.float64]:
         """Each request's TTFT as its client measures it: the server's (`ttft_server`) plus the engine's
         front-end time (HTTP, tokenisation, the first streamed chunk) — the one place a load adds it.
 
@@ -115,25 +117,26 @@ class Load:
         return self.ttft_server + self.frontend_s
 
     @property
-    def ttft_server(self) -> np.ndarray:
+    def ttft_server(self) -> npt.NDArray[np.float64]:
         """Each request's TTFT at the server: its first token out of the engine."""
         return self.first_token - self.arrival
 
     @property
-    def e2e(self) -> np.ndarray:
+    def e2e(self) -> npt.NDArray[np.float64]:
         """Each request's latency as its client measures it: the server's (`e2e_server`) plus the front end's."""
         return self.e2e_server + self.frontend_s
 
     @property
-    def e2e_server(self) -> np.ndarray:
+    def e2e_server(self) -> npt.NDArray[np.float64]:
         """Each request's latency at the server, from its arrival to its last token."""
         return self.finish - self.arrival
 
     @property
-    def tpot(self) -> np.ndarray:
+    def tpot(self) -> npt.NDArray[np.float64]:
         """(end − first token) / (output − 1), each request's own output (0 for a single token)."""
         out = self.output if self.output is not None else self.generate
-        return (self.finish - self.first_token) / np.maximum(1, np.asarray(out) - 1)
+        tpot: npt.NDArray[np.float64] = (self.finish - self.first_token) / np.maximum(1, np.asarray(out) - 1)
+        return tpot
 
     @property
     def output_tokens(self) -> np.ndarray:
@@ -255,10 +258,15 @@ class Load:
         return QueueGrowth(arrived, started, QUEUE_Z * math.sqrt(arrived) + static, static, first_token=True)
 
 
-def percentiles(x: np.ndarray, weights: np.ndarray | None = None) -> dict:
+def percentiles(x: np.ndarray, weights: np.ndarray | None = None) -> dict[str, float | None]:
     """mean, p50, p90, p95, p99 of `x` (each value counted `weights` times); None when `x` is empty."""
     if x.size == 0:
         return {k: None for k in ("mean", *(f"p{p}" for p in PERCENTILES))}
+    return {**sample_percentiles(x, weights)}
+
+
+def sample_percentiles(x: np.ndarray, weights: np.ndarray | None = None) -> dict[str, float]:
+    """`percentiles` of a sample that is not empty."""
     if weights is None:
         out = {"mean": float(x.mean())}
         out.update({f"p{p}": float(v) for p, v in zip(PERCENTILES, np.percentile(x, PERCENTILES), strict=True)})

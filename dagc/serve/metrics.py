@@ -9,6 +9,7 @@ from `dagc.serve.rates.rate_metrics` (statically: the prefill makespan and the d
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -24,7 +25,7 @@ __all__ = ["Metrics", "metrics", "step_gap"]
 
 @dataclass(frozen=True)
 class Metrics:
-    rates: dict                    # rate_metrics() (in flight inflight_rates()): ttft_s, tpot_s and the throughputs
+    rates: dict[str, float]        # rate_metrics() (in flight inflight_rates()): ttft_s, tpot_s and the throughputs
     bubble_fraction: float
     paths: dict[Phase, PathBreakdown]      # the schedule's critical path of each phase (`Schedule.paths`)
 
@@ -36,7 +37,7 @@ class Metrics:
     def tpot_s(self) -> float:
         return self.rates["tpot_s"]
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {**self.rates, "bubble_fraction": self.bubble_fraction,
                 "critical_path": {phase.value: path.to_json() for phase, path in self.paths.items()}}
 

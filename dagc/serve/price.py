@@ -10,12 +10,16 @@ million input tokens, to the input alone), so those two do not add up.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 __all__ = ["token_cost"]
 
 _MILLION_PER_HOUR = 1e6 / 3600.0      # a million tokens at one token/s take this many hours
 
 
-def token_cost(metrics: dict, price_per_gpu_hour: float | None, prompt: int, generate: int) -> dict:
+def token_cost(metrics: Mapping[str, Any], price_per_gpu_hour: float | None, prompt: int, generate: int
+               ) -> dict[str, float | None]:
     """GPU-hours per million tokens (all, output, input) and, with a price, their money, from the end-to-end
     throughput per GPU (over whole requests, in every serving mode) and the requests' `prompt` and
     `generate` tokens, whose shares of it are the input and output tokens.
@@ -31,7 +35,7 @@ def token_cost(metrics: dict, price_per_gpu_hour: float | None, prompt: int, gen
     per_gpu = metrics.get("throughput_tokens_per_s_per_gpu")
     total = prompt + generate
     shares = {"tokens": 1.0, "output_tokens": generate / total, "input_tokens": prompt / total}
-    out: dict = {"price_per_gpu_hour": price_per_gpu_hour}
+    out: dict[str, float | None] = {"price_per_gpu_hour": price_per_gpu_hour}
     for kind, share in shares.items():
         h = _MILLION_PER_HOUR / (per_gpu * share) if per_gpu else None
         out[f"gpu_hours_per_million_{kind}"] = h

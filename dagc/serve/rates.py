@@ -30,7 +30,7 @@ def per_token(step_s: float, workload: Workload) -> float:
 
 
 def rate_metrics(ttft_s: float, tpot_s: float, workload: Workload, gpus: int, batch: int | None = None,
-                 frontend_s: float = 0.0) -> dict:
+                 frontend_s: float = 0.0) -> dict[str, float]:
     """TTFT, TPOT and the throughputs they imply, total and per GPU, for the workload's batch or
     `batch` requests, in the workload's serving mode. `tpot_s` is a decode step's time: with
     speculative decoding the TPOT is that over the tokens a step emits (`per_token`).

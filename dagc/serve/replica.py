@@ -28,6 +28,7 @@ import math
 import operator
 from array import array
 from collections import deque
+from collections.abc import Callable
 
 import numpy as np
 
@@ -45,7 +46,8 @@ class Replica:
     """One data-parallel replica (module docstring)."""
 
     def __init__(self, run: Run, source: OpenLoop, caps: list[int], kv_blocks: int, surface: StepSurface,
-                 chunk: int, positions: int, emitted: float, generate: int, progress) -> None:
+                 chunk: int, positions: int, emitted: float, generate: int, progress: Callable[[int], None] | None
+                 ) -> None:
         self.run_, self.source, self.caps, self.surface = run, source, caps, surface
         self.g = len(caps)
         self.chunk, self.q, self.E, self.half = chunk, positions, emitted, generate // 2
@@ -59,11 +61,11 @@ class Replica:
         self.block_phases = [[0] * self.P for _ in caps]
         self.ctx_base = 0.0                                   # Σ (tokens − start·E) of decoding requests
         self.ndec_all = 0
-        self.prefill: list[deque] = [deque() for _ in caps]
-        self.admitted: list[dict] = [{} for _ in caps]        # rank → its requests in admission order
+        self.prefill: list[deque[Req]] = [deque() for _ in caps]
+        self.admitted: list[dict[int, None]] = [{} for _ in caps]     # rank → its requests in admission order
         self.live: dict[int, Req] = {}
         self.ends: list[tuple[int, int, int]] = []            # (step it ends after, request, epoch)
-        self.waiting: deque = deque()
+        self.waiting: deque[int | Req] = deque()    # requests by id until first tried, then as `Req`
         self.step, self.t, self.done, self.hold_admission = 0, 0.0, 0, False
         self.progress = progress
         self.tl = (array("d"), array("d"), array("d"), array("d"))

@@ -42,11 +42,11 @@ class Run:
     finish: np.ndarray
     preemptions: np.ndarray
     cached: np.ndarray
-    itl: array = field(default_factory=lambda: array("d"))
-    weight: array = field(default_factory=lambda: array("d"))
+    itl: array[float] = field(default_factory=lambda: array("d"))
+    weight: array[float] = field(default_factory=lambda: array("d"))
     area: float = 0.0
     done: int = 0
-    series: list = field(default_factory=list)        # per replica: (t, running, waiting, kv share) arrays
+    series: list[tuple[np.ndarray, ...]] = field(default_factory=list)   # per replica: (t, running, waiting, kv share)
 
     @classmethod
     def of(cls, requests: Requests) -> Run:

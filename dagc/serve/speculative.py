@@ -9,14 +9,17 @@ layers, and their final norm and LM head), as the DAG runs them.
 
 from __future__ import annotations
 
-from ..ir.dag import Dag, Phase
+from typing import Any
+
+from ..ir.dag import Dag, Phase, Vec
 from ..plan.model import Model
 from ..plan.workload import Workload
 
 __all__ = ["speculative_figures"]
 
 
-def speculative_figures(dag: Dag, node_s, model: Model, workload: Workload, tpot_s: float) -> dict | None:
+def speculative_figures(dag: Dag, node_s: Vec, model: Model, workload: Workload, tpot_s: float
+                        ) -> dict[str, Any] | None:
     """report.json's `speculative` (docs/outputs.md), or None without speculative decoding."""
     spec = workload.speculative
     if spec is None:

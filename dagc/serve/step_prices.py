@@ -10,6 +10,8 @@ steady state. `dagc.serve.surrogate` interpolates between such prices.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..ir.dag import Phase
@@ -21,6 +23,9 @@ from ..plan.strategy import Strategy
 from ..plan.workload import Workload
 from ..schedule.recurrence import Recurrence, fast_tpot, fast_ttft
 from ..schedule.timer import Timer, shared_timer
+
+if TYPE_CHECKING:     # the surfaces price their steps here
+    from .surrogate import StepSurface
 
 __all__ = ["StepPrices"]
 
@@ -41,7 +46,8 @@ class StepPrices:
         self.cache: dict[tuple[int, int, int], float] = {}
         self.static_cache: dict[int, tuple[float, float]] = {}
         self.priced = 0                     # how many steps the recurrence priced here (`exact_evaluations`)
-        self.surfaces: dict[tuple, object] = {}     # `dagc.serve.surrogate.surface_for`, by its arguments
+        # `dagc.serve.surrogate.surface_for`, by its arguments
+        self.surfaces: dict[tuple[int, int, int, int, int], StepSurface] = {}
 
     @property
     def exact_evaluations(self) -> int:
@@ -49,7 +55,7 @@ class StepPrices:
         return self.priced + (self._eager.priced if self._eager is not None else 0)
 
     def _at(self, n: int, chunk: int | None = None, ell: int | None = None) -> tuple[Workload, Layout]:
-        update: dict = {"batch": n * self.dp, "batch_max": False}
+        update: dict[str, int | bool] = {"batch": n * self.dp, "batch_max": False}
         if chunk is not None:
             update["chunk"] = chunk
         if ell is not None:

@@ -97,7 +97,8 @@ class StepSurface:
         self.memo: dict[tuple[int, int, int], float] = {}
         self.corners: dict[tuple[int, int], list[tuple[float, int, int]]] = {}      # `_corners`
         self.ells: dict[int, tuple[int, int, float]] = {}                             # `_ell_bracket`
-        self.exact: dict = getattr(prices, "cache", {})      # the prices made (`StepPrices.cache`), else `step`
+        # the prices made (`StepPrices.cache`), else `step`
+        self.exact: dict[tuple[int, int, int], float] = getattr(prices, "cache", {})
 
     def _around(self) -> tuple[int, ...]:
         """The offsets from the last count a captured size holds that bound its graph's price: that count and
@@ -219,6 +220,6 @@ def surface_for(prices: StepPrices, most_requests: int, adp: int, chunk: int, pr
     strategy in this process (a check's, its capacity's trials', its next steps' and the search's) shares them."""
     key = (most_requests, adp, chunk, prompt, steady_chunk)
     surface = prices.surfaces.get(key)
-    if not isinstance(surface, StepSurface):
+    if surface is None:
         surface = prices.surfaces[key] = StepSurface(prices, most_requests, adp, chunk, prompt, steady_chunk)
     return surface
