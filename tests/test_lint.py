@@ -23,3 +23,15 @@ def test_ruff_is_clean():
 def test_mypy_is_clean():
     done = run("mypy")
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_mypy_holds_every_package_to_strict():
+    """`strict = true` for the whole of dagc: no package is let off by a per-module override."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mypy"]
+    assert config["strict"] is True
+    assert config["files"] == ["dagc"]
+    for override in config.get("overrides", []):
+        modules = override["module"] if isinstance(override["module"], list) else [override["module"]]
+        assert not [m for m in modules if m == "dagc" or m.startswith("dagc.")], override

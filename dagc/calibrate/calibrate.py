@@ -21,6 +21,7 @@ import math
 import statistics
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from ..diagnostics import PlanError, quote
 from ..lang.calibration import MAX_RESIDUAL
@@ -32,6 +33,9 @@ from .figures import dagc_figures, quantity_of
 from .match import disagreements, queued_by_design
 from .measured import MeasuredRun
 from .solve import TERMS, JointFit, fit_terms
+
+if TYPE_CHECKING:    # processes are started only for a calibration that asks for more than one
+    from concurrent.futures import ProcessPoolExecutor
 
 __all__ = ["Calibrated", "Job", "calibrate", "fit_jobs"]
 
@@ -78,7 +82,7 @@ class Calibrated:
                     out.setdefault(quantity_of(k), []).append((figs[k] - m) / m)
         return out
 
-    def document(self) -> dict:
+    def document(self) -> dict[str, Any]:
         """The calibration file (format 1, docs/calibrate.md)."""
         first = self.jobs[0].plan
         runs = [j.run for j in self.jobs]
@@ -123,7 +127,7 @@ def _fail(job: Job, message: str, hint: str | None = None) -> PlanError:
 
 
 def _same_deployment(jobs: Sequence[Job]) -> None:
-    def key(p: Plan) -> tuple:
+    def key(p: Plan) -> tuple[str, str | None, str, str]:
         return (p.cluster.engine.name, p.cluster.engine.release, p.cluster.gpu.name, p.model.name)
     first = key(jobs[0].plan)
     for j in jobs[1:]:
@@ -146,8 +150,11 @@ def _worker_start(plans: tuple[Plan, ...]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _figures_in_worker(args: tuple[tuple[int, ...], dict[str, float]]
-                       ) -> tuple[list[tuple[dict[str, float], str | None]], float]:
+# What a process hands back (`_figures_in_worker`): each job's figures and why there are none, and the CPU seconds
+_Found = tuple[list[tuple[dict[str, float], str | None]], float]
+
+
+def _figures_in_worker(args: tuple[tuple[int, ...], dict[str, float]]) -> _Found:
     """Jobs' figures at the terms, and the CPU seconds they took together."""
     import time
     started = time.process_time()
@@ -165,7 +172,7 @@ class _Evaluator:
     def __init__(self, jobs: Sequence[Job], workers: int = 1) -> None:
         self.jobs = jobs
         self.seen: dict[tuple[float, ...], list[Mapping[str, float]]] = {}
-        self.pools: list = []
+        self.pools: list[ProcessPoolExecutor] = []
         groups: dict[Hashable, list[int]] = {}
         for i, j in enumerate(jobs):
             groups.setdefault(deployment_key(j.plan), []).append(i)
@@ -194,7 +201,8 @@ class _Evaluator:
                 found.update(zip(task, future.result()[0], strict=True))
             return [found[i] for i in range(len(self.jobs))]
         # the first set of terms: each task to the first process free
-        pending, running = list(self.tasks), dict[Future, tuple[int, tuple[int, ...]]]()
+        pending = list(self.tasks)
+        running: dict[Future[_Found], tuple[int, tuple[int, ...]]] = {}     # → its process and task
         while pending or running:
             busy = {k for k, _ in running.values()}
             for k in [k for k in range(len(self.pools)) if k not in busy][:len(pending)]:

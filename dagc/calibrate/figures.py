@@ -17,8 +17,12 @@ for a disaggregated pool) — or why there are none.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from ..plan.plan import Plan
+
+if TYPE_CHECKING:    # the verdict is loaded when a run is first simulated (`dagc_figures`)
+    from ..verdict.under_load import UnderLoad
 
 __all__ = ["LATENCY_STATS", "dagc_figures", "load_figures", "quantity_of", "steady_figures", "with_terms"]
 
@@ -52,7 +56,7 @@ def _key(stem: str, server: bool) -> str:
     return f"{stem}_server_s" if server and stem in ("ttft", "e2e") else f"{stem}_s"
 
 
-def load_figures(under, plan: Plan, server: bool = False) -> dict[str, float]:
+def load_figures(under: UnderLoad, plan: Plan, server: bool = False) -> dict[str, float]:
     """The figures of a simulated load (`dagc.verdict.under_load`'s result), as the client reports them (or,
     `server`, TTFT and E2E as the engine's own process measures them: without its front end)."""
     j, ld = under.json, under.load

@@ -98,7 +98,7 @@ def jobs_of_manifest(path: str | Path, allow_paths: Sequence[Path] = ()) -> list
     if len(entries) > MAX_MANIFEST_RUNS:
         raise _bad(src, 0, f"the manifest lists more than {MAX_MANIFEST_RUNS:,} runs")
     base = Path(path).absolute().parent
-    plans: dict[tuple, Plan] = {}
+    plans: dict[tuple[str, tuple[str, ...], str | None], Plan] = {}
     jobs: list[Job] = []
     for k, e in enumerate(entries, 1):
         at = _entry_at(text, k)

@@ -8,8 +8,11 @@ lengths (within `LENGTH_TOLERANCE`) — each located at the run file's field and
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..diagnostics import Diagnostic, quote
 from ..plan.plan import Plan
+from ..plan.workload import Traffic
 from ..rules.syntax import run_refusal
 from .measured import MeasuredRun
 
@@ -64,7 +67,7 @@ def disagreements(run: MeasuredRun, plan: Plan, plan_shown: str) -> list[Diagnos
     return out
 
 
-def _traffic(run: MeasuredRun, tr, say) -> None:
+def _traffic(run: MeasuredRun, tr: Traffic, say: Callable[[str, str, str], None]) -> None:
     if run.rate is not None:
         if run.concurrency is not None and run.concurrency < run.requests:
             say("concurrency", f"the run sent at {run.rate:g} requests/s with at most {run.concurrency} in flight, "

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ..diagnostics import PlanError
 from ..source import SourceFile
 from .measured import RUN_HINT, TIMES_MS, MeasuredRun, locate, run_error
 
@@ -31,16 +32,16 @@ MAX_FIGURE = 1e12           # ms or per second: past it, not a measurement
 class _Run:
     """The object being read, with where it starts, and what was found so far."""
 
-    def __init__(self, src: SourceFile, at: int, end: int, obj: dict) -> None:
+    def __init__(self, src: SourceFile, at: int, end: int, obj: dict[str, Any]) -> None:
         self.src, self.at, self.end, self.obj = src, at, end, obj
         self.measured: dict[str, float] = {}
         self.fields: dict[str, str] = {}
 
-    def fail(self, name: str, problem: str, hint: str | None = RUN_HINT):
+    def fail(self, name: str, problem: str, hint: str | None = RUN_HINT) -> PlanError:
         span = locate(self.src, self.at, name, self.end)
         return run_error(self.src, span.start, f"field `{quote_field(name)}` {problem}", hint)
 
-    def number(self, obj: dict, name: str, shown: str | None = None, *, whole: bool = False) -> float | None:
+    def number(self, obj: dict[str, Any], name: str, shown: str | None = None, *, whole: bool = False) -> float | None:
         """A positive finite number (None when absent or null)."""
         v = obj.get(name.split(".")[-1])
         if v is None:
@@ -192,7 +193,7 @@ def _aiperf(r: _Run, rid: str, path: str) -> MeasuredRun:
                        None if concurrency is None else int(concurrency), prompt, generate, r.measured, r.fields)
 
 
-def _loadgen(o: dict) -> tuple[dict, str]:
+def _loadgen(o: dict[str, Any]) -> tuple[dict[str, Any], str]:
     """AIPerf's `input_config.loadgen`, else genai-perf's `input_config` (or nothing), and its dotted name."""
     cfg = o.get("input_config")
     cfg = cfg if isinstance(cfg, dict) else {}
@@ -202,7 +203,7 @@ def _loadgen(o: dict) -> tuple[dict, str]:
     return cfg, "input_config"
 
 
-def _requests(r: _Run, load: dict, where: str) -> float:
+def _requests(r: _Run, load: dict[str, Any], where: str) -> float:
     requests = _metric_avg(r, "request_count", whole=True)
     r.fields["requests"] = "request_count.avg"
     if requests is None:

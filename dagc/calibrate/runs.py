@@ -35,7 +35,7 @@ from .run_fields import run_of
 
 __all__ = ["read_runs", "read_text"]
 
-def read_text(path: str | os.PathLike, what: str = "run file", limit: int | None = None) -> SourceFile:
+def read_text(path: str | os.PathLike[str], what: str = "run file", limit: int | None = None) -> SourceFile:
     """The text of a run file (or of `what`, a manifest): a regular file (refused before it is opened for reading,
     opened without blocking), at most `limit` bytes (`MAX_RUN_BYTES`) of which at most one more is read, UTF-8;
     never echoed. Raises PlanError (E110 at the file)."""
@@ -105,7 +105,7 @@ def _constant(name: str) -> float:
     return {"Infinity": math.inf, "-Infinity": -math.inf}.get(name, math.nan)
 
 
-def read_runs(path: str | os.PathLike, shown: str | None = None) -> list[MeasuredRun]:
+def read_runs(path: str | os.PathLike[str], shown: str | None = None) -> list[MeasuredRun]:
     """Every run of a run file, its tool told by its fields.
 
     Raises:

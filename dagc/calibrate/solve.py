@@ -40,6 +40,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 __all__ = ["BOUNDS", "COLLINEAR", "FORESIGHT", "MIN_RUNS", "PRIORITY", "PROBE", "ROUNDS", "SECANT", "SETTLED",
            "SETTLED_SHARE", "TERMS", "TOLERANCE", "Evaluate",
@@ -249,7 +250,7 @@ def _slopes(evaluate: Evaluate, measured: Sequence[Figures], rows: Sequence[tupl
 
 
 def _carried(jac: np.ndarray, rows: Sequence[tuple[int, str, float]], x: Sequence[Figures],
-             x_new: Sequence[Figures], dv: np.ndarray) -> np.ndarray:
+             x_new: Sequence[Figures], dv: np.ndarray) -> npt.NDArray[np.float64]:
     """The slopes `jac` (of ln figures) carried from figures `x` to `x_new`, a step `dv` away, as if each term
     added a time proportional to itself to a figure: a time's slope in a term in seconds divided by the time's
     growth (a rate's, `…_per_s`, by its inverse's), in a scale's logarithm also multiplied by the scale's growth.
@@ -257,7 +258,8 @@ def _carried(jac: np.ndarray, rows: Sequence[tuple[int, str, float]], x: Sequenc
     grow = np.array([(x_new[i][k] / x[i][k] if k.endswith("_per_s") else x[i][k] / x_new[i][k])
                      if x[i][k] > 0 and x_new[i][k] > 0 else 1.0 for i, k, _ in rows])
     scale = np.array([math.exp(d * PROBE[t]) if t in LOG else 1.0 for t, d in zip(TERMS, dv, strict=True)])
-    return jac * grow[:, None] * scale[None, :]
+    carried: npt.NDArray[np.float64] = jac * grow[:, None] * scale[None, :]
+    return carried
 
 
 def _solve_within(r: np.ndarray, jac: np.ndarray, w: np.ndarray, v: np.ndarray, lo: np.ndarray,

@@ -10,8 +10,6 @@ steady state. `dagc.serve.surrogate` interpolates between such prices.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from ..ir.dag import Phase
@@ -23,9 +21,6 @@ from ..plan.strategy import Strategy
 from ..plan.workload import Workload
 from ..schedule.recurrence import Recurrence, fast_tpot, fast_ttft
 from ..schedule.timer import Timer, shared_timer
-
-if TYPE_CHECKING:     # the surfaces price their steps here
-    from .surrogate import StepSurface
 
 __all__ = ["StepPrices"]
 
@@ -46,8 +41,9 @@ class StepPrices:
         self.cache: dict[tuple[int, int, int], float] = {}
         self.static_cache: dict[int, tuple[float, float]] = {}
         self.priced = 0                     # how many steps the recurrence priced here (`exact_evaluations`)
-        # `dagc.serve.surrogate.surface_for`, by its arguments
-        self.surfaces: dict[tuple[int, int, int, int, int], StepSurface] = {}
+        # `dagc.serve.surrogate.surface_for`'s StepSurfaces by their arguments (held, not read, here: the surrogate
+        # reads the prices)
+        self.surfaces: dict[tuple[int, int, int, int, int], object] = {}
 
     @property
     def exact_evaluations(self) -> int:

@@ -220,6 +220,6 @@ def surface_for(prices: StepPrices, most_requests: int, adp: int, chunk: int, pr
     strategy in this process (a check's, its capacity's trials', its next steps' and the search's) shares them."""
     key = (most_requests, adp, chunk, prompt, steady_chunk)
     surface = prices.surfaces.get(key)
-    if surface is None:
+    if not isinstance(surface, StepSurface):
         surface = prices.surfaces[key] = StepSurface(prices, most_requests, adp, chunk, prompt, steady_chunk)
     return surface
