@@ -12,6 +12,7 @@ import pytest
 
 from dagc.lang.load import load_plan_text
 from dagc.serve.load import load_json, simulate
+from dagc.serve.shared import cache_clear, shared_load
 from dagc.serve.step_prices import StepPrices
 from dagc.serve.watch import Missed, Watch
 from dagc.verdict.check import check
@@ -78,3 +79,29 @@ def test_a_watched_run_that_holds_is_the_run():
     watched = load_json(plan, simulate(plan, r.strategy, r.layout, prices, watch=True))
     assert watched is not None and watched == load_json(plan, simulate(plan, r.strategy, r.layout, prices))
     assert not missed_latencies(plan, watched)
+
+
+def test_a_stopped_run_is_kept_as_its_verdict():
+    """`dagc.serve.shared`: an identical watched run raises again without simulating, an unwatched one is made
+    whole, and other percentile requirements are another verdict."""
+    plan = _plan("ttft_p99 <= 2 s")
+    (r,) = check(plan.model_copy(update={"workload": plan.workload.model_copy(update={"traffic": None})}))
+    trial = _at(plan, 14.0)
+    made = []
+
+    def run(watch: bool):
+        made.append(watch)
+        return simulate(trial, r.strategy, r.layout, watch=watch)
+
+    cache_clear()
+    for _ in range(2):
+        with pytest.raises(Missed):
+            shared_load(trial, r.strategy, r.layout, lambda: run(True), watched=True)
+    assert made == [True]
+    other = _at(_plan("ttft_p99 <= 3 s"), 14.0)
+    with pytest.raises(Missed):
+        shared_load(other, r.strategy, r.layout, lambda: run(True), watched=True)
+    assert made == [True, True]
+    whole = shared_load(trial, r.strategy, r.layout, lambda: run(False))
+    assert made == [True, True, False] and len(whole.finish) == 600
+    cache_clear()

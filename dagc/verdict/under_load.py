@@ -84,7 +84,7 @@ def strategy_run(strategy: Strategy, lay: Layout, prices: StepPrices) -> Run:
 
     def run(plan: Plan, progress: Progress | None, watch: bool = False, /) -> Load:
         return shared_load(plan, strategy, lay,
-                           lambda: simulate(plan, strategy, lay, prices, progress=progress, watch=watch))
+                           lambda: simulate(plan, strategy, lay, prices, progress=progress, watch=watch), watch)
     return run
 
 
