@@ -32,7 +32,7 @@ from ..verdict.check import StrategyResult
 from .compare_load import compare_cdf_svg
 from .html import report_html
 from .load_series import load_run
-from .markdown import comparison_md
+from .comparison_md import comparison_md
 from .output_dir import (
     MARKER,
     MARKER_TEXT,
