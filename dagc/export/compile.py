@@ -30,9 +30,9 @@ from ..plan.strategy import StrategyDecl
 from ..serve.load import Load
 from ..verdict.check import StrategyResult
 from .compare_load import compare_cdf_svg
+from .comparison_md import comparison_md
 from .html import report_html
 from .load_series import load_run
-from .comparison_md import comparison_md
 from .output_dir import (
     MARKER,
     MARKER_TEXT,
