@@ -219,12 +219,11 @@ def _growth_and_inflow(load: Load, lo: float, hi: float) -> tuple[float, float]:
 def _little(load: Load, running_mean: float) -> float | None:
     """The requests in flight Little's law expects: a closed loop's concurrency, else the arrival rate times the
     time in flight (`running_mean` over the served rate); None when neither is known."""
-    rate, served_rate = load.arrival_rate, load.served_requests_per_s
     if load.traffic.concurrency is not None:
         return float(load.traffic.concurrency)
-    if rate is not None and served_rate > 0:
-        return rate * running_mean / served_rate
-    return None
+    rate = load.arrival_rate
+    served_rate = load.served_requests_per_s if rate is not None else 0.0
+    return rate * running_mean / served_rate if rate is not None and served_rate > 0 else None
 
 
 def _limit(b: Binding, load: Load, missed: frozenset[str], behind: bool = False) -> Limit:
