@@ -171,7 +171,8 @@ def _function_sizes(tree: ast.Module, prefix: str) -> dict[str, tuple[int, int]]
             if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
                 a = child.args
                 names = [p.arg for p in (*a.posonlyargs, *a.args, *a.kwonlyargs)]
-                params = len(names) + (a.vararg is not None) + (a.kwarg is not None) - (names[:1] in (["self"], ["cls"]))
+                own = names[:1] in (["self"], ["cls"])
+                params = len(names) + (a.vararg is not None) + (a.kwarg is not None) - own
                 first = min([child.lineno, *(d.lineno for d in child.decorator_list)])
                 sizes[f"{at}.{child.name}"] = (child.end_lineno - first + 1, params)
                 todo.append((child, f"{at}.{child.name}"))
