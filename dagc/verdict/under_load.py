@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -37,6 +37,7 @@ from ..serve.binding import binding_json, diagnose
 from ..serve.load import Load, StepPrices, load_json, simulate
 from ..serve.load_pools import PoolPrices, simulate_pools
 from ..serve.shared import shared_load, shared_prices
+from ..serve.watch import Missed
 from ..units import format_figure
 from .pools import PooledCheck
 from .verdict import RequirementResult, requirement_value
@@ -67,21 +68,34 @@ class UnderLoad:
     diagnostics: tuple[Diagnostic, ...] = ()      # W518 when the capacity's work is past the budget; W519
 
 
-Run = Callable[[Plan, "Progress | None"], Load]     # the traffic of a plan (as checked) through one strategy
+class Run(Protocol):
+    """The traffic of a plan (as checked) through one strategy. `watch`: the caller reads the run's verdict on
+    its percentile requirements alone, and a run may stop once it misses one whatever its remaining requests
+    do, raising `dagc.serve.watch.Missed` (`dagc.serve.load.simulate`)."""
+
+    def __call__(self, plan: Plan, progress: Progress | None, watch: bool = False, /) -> Load: ...
 
 
 def strategy_run(strategy: Strategy, lay: Layout, prices: StepPrices) -> Run:
     """A run through one strategy (`dagc.serve.load.simulate`), each step priced once over every run and
-    every check of the same strategy in this process, an identical run made once (`dagc.serve.shared`)."""
+    every check of the same strategy in this process, an identical run made once (`dagc.serve.shared`; a
+    watched run that stopped is none)."""
     prices = shared_prices(prices)
-    return lambda plan, progress: shared_load(plan, strategy, lay,
-                                              lambda: simulate(plan, strategy, lay, prices, progress=progress))
+
+    def run(plan: Plan, progress: Progress | None, watch: bool = False, /) -> Load:
+        return shared_load(plan, strategy, lay,
+                           lambda: simulate(plan, strategy, lay, prices, progress=progress, watch=watch), watch)
+    return run
 
 
 def pools_run(pooled: PooledCheck) -> Run:
-    """A run through a disaggregated strategy's pools (`dagc.serve.load_pools.simulate_pools`)."""
+    """A run through a disaggregated strategy's pools (`dagc.serve.load_pools.simulate_pools`; never stopped
+    early)."""
     prices = PoolPrices(pooled)
-    return lambda plan, progress: simulate_pools(plan, pooled, progress, prices)
+
+    def run(plan: Plan, progress: Progress | None, watch: bool = False, /) -> Load:
+        return simulate_pools(plan, pooled, progress, prices)
+    return run
 
 
 def under_load(plan: Plan, run: Run, metrics: dict[str, Any] | None, progress: Progress | None = None,
@@ -237,6 +251,20 @@ def _holds(plan: Plan, out: dict[str, Any]) -> bool:
     return not (growth is not None and growth["behind"]) and not missed_latencies(plan, out)
 
 
+def _trial_holds(plan: Plan, run: Run, rate: float, requests: int) -> bool:
+    """Whether a capacity trial — `requests` of the plan's traffic at `rate` — holds (`_holds`), the run stopped
+    once it misses a percentile requirement whatever the rest of it does (`dagc.serve.watch`)."""
+    traffic = plan.workload.traffic
+    assert traffic is not None, "a capacity trial needs traffic"
+    trial = plan.model_copy(update={"workload": plan.workload.model_copy(
+        update={"traffic": traffic.at_rate(rate).model_copy(update={"requests": requests})})})
+    try:
+        out = load_json(trial, run(trial, None, True))
+    except Missed:
+        return False
+    return out is not None and _holds(trial, out)
+
+
 def capacity(plan: Plan, run: Run, estimate: float | None,
              each_run: Callable[[int], None] | None = None, known: tuple[float, bool] | None = None) -> float | None:
     """The highest arrival rate (requests/s) at which the traffic's requests, arriving open loop from its
@@ -260,12 +288,10 @@ def capacity(plan: Plan, run: Run, estimate: float | None,
         if known is not None and (rate <= known[0] if known[1] else rate >= known[0]):
             return known[1]                 # the plan's own run stands for it: no trial run spent
         runs += 1
-        trial = plan.model_copy(update={"workload": plan.workload.model_copy(
-            update={"traffic": traffic.at_rate(rate).model_copy(update={"requests": m})})})
-        out = load_json(trial, run(trial, None))
+        held = _trial_holds(plan, run, rate, m)
         if each_run is not None:
             each_run(runs)
-        return out is not None and _holds(trial, out)
+        return held
 
     lo, hi = 0.0, estimate
     if ok(hi):
