@@ -185,3 +185,22 @@ def test_a_cap_reached_only_in_bursts_does_not_bind():
     assert b["requests_cap"] == 32 and b["little_concurrency"] < 0.9 * 32
     assert b["limit"] != "requests_in_flight"
     assert not any(s.kind == "batch" and "the cap on requests in flight binds" in s.change for s in next_steps(r))
+
+
+def test_a_capacity_below_the_rate_of_a_run_that_kept_up_says_the_requirements_set_it(tmp_path):
+    """A static batch of 64 makes a request that arrives during a batch wait for its 256 decode steps: the run at
+    2 requests/s keeps up but misses its p99 TTFT, so its capacity (what meets the percentile requirements) is
+    below the rate it served. The Load line says what set it, so the two figures side by side do not read as a
+    contradiction; an overloaded run's does not."""
+    from dagc.export.load_md import load_line
+
+    base = ('model preset "mixtral-8x7b" cluster { gpus = 8 gpu preset "h100-sxm" } '
+            "workload { batch = 64 prompt = 2048 generate = 256 serving = static rate = 2 requests/s requests = 1000 } "
+            "require { ttft_p99 <= 2 s } strategy tp 8")
+    r = check(load_plan_text(base))[0]
+    load = r.load.json
+    assert not load["overloaded"] and load["ttft_s"]["p99"] > 2.0
+    assert load["capacity_requests_per_s"] < load["served_requests_per_s"] < 2.0
+    assert load_line(load).endswith(", the highest rate at which the percentile requirements hold")
+    swamped = check(load_plan_text(base.replace("rate = 2 requests/s", "rate = 40 requests/s")))[0].load.json
+    assert swamped["overloaded"] and "percentile requirements hold" not in load_line(swamped)

@@ -175,6 +175,24 @@ def test_syntax_errors_are_located(text, line, col, words):
     assert rendered.startswith(f"p.moe:{line}:{col}: error[E001]") and "^" in rendered
 
 
+@pytest.mark.parametrize("text, message, hint", [
+    # inside a workload: a GPU is not among what may stand there, and a stray number is not a strategy axis
+    ("workload { = 3 }", "unexpected `=`; expected `}` or a name", "docs/language.md describes what may stand here"),
+    ("workload { 3 }", "unexpected `3`; expected `}` or a name", "fields are written `name = value`"),
+    ('model preset "mixtral-8x7b" { 3 }', "unexpected `3`; expected `}` or a name",
+     "fields are written `name = value`"),
+    # inside the cluster a GPU may stand; after a strategy a number is an axis's degree without its name
+    ("cluster { = 3 }", "unexpected `=`; expected `gpu`, `}` or a name",
+     "docs/language.md describes what may stand here"),
+    ("strategy tp 8 3", "unexpected `3`", "a strategy axis is a name followed by its degree, e.g. `tp 4`"),
+])
+def test_a_syntax_error_inside_a_block_speaks_of_that_block(text, message, hint):
+    with pytest.raises(PlanError) as exc:
+        parse(SourceFile("p.moe", text))
+    d = exc.value.diagnostics[0]
+    assert d.message.startswith(message) and d.hint == hint
+
+
 def test_an_unterminated_string_says_so_and_shows_it_closed():
     with pytest.raises(PlanError) as exc:
         parse(SourceFile("p.moe", 'model preset "mixtral-8x7b\ncluster { gpus = 8 }'))

@@ -115,4 +115,12 @@ def load_line(load: dict[str, Any] | None) -> str | None:
             f"TPOT {_t(load['tpot_s']['p50'])}/{_t(load['tpot_s']['p99'])}; "
             f"{format_figure(load['served_requests_per_s'])} requests/s served, goodput "
             f"{format_figure(load['goodput_requests_per_s'])} requests/s; {capacity_text(load)}"
+            + (", the highest rate at which the percentile requirements hold" if _capped_by_requirements(load) else "")
             + ("; OVERLOADED (the queue keeps growing)" if load["overloaded"] else ""))
+
+
+def _capped_by_requirements(load: dict[str, Any]) -> bool:
+    """Whether a run that kept up had a capacity below its own arrival rate: the percentile requirements, not
+    the queue, set it (a capacity read beside a higher served rate says why)."""
+    cap, rate = load.get("capacity_requests_per_s"), load.get("rate_requests_per_s")
+    return not load["overloaded"] and cap is not None and rate is not None and cap < rate

@@ -123,11 +123,11 @@ class Item:
 
 def read_block(out: Collector, items: tuple[Item, ...], where: str, fields: dict[str, Field],
                subblocks: tuple[str, ...] = (), files: tuple[str, ...] = (),
-               file_and_value: tuple[str, ...] = ()) -> tuple[dict[str, Any], dict[str, Item]]:
+               file_and_value: tuple[str, ...] = (), gpu: bool = False) -> tuple[dict[str, Any], dict[str, Item]]:
     """Read a `{ … }` block: values by field, and the sub-block items by name.
 
     `where` names the block in messages and in the recorded spans (`cluster.efficiency`).
-    A `gpu` entry is returned as the sub-block "gpu" in any block; the caller decides.
+    A `gpu` entry is returned as the sub-block "gpu" where `gpu` allows one (the cluster), else it is E101.
     `files` names the fields that may be read from a file (`kernels from "…"`): such an entry
     is returned among the sub-block items, under its name; the caller reads the file. Those in
     `file_and_value` may be written both ways at once (`requests from "log.csv"  requests = 100`).
@@ -153,6 +153,10 @@ def read_block(out: Collector, items: tuple[Item, ...], where: str, fields: dict
                 out.spans[f"{where}.{item.name}"] = item.span
                 subs[item.name] = item
             case ItemKind.GPU_PRESET | ItemKind.GPU_CUSTOM:
+                if not gpu:
+                    out.error("E101", f"unknown block `gpu` in {where}", item.name_span,
+                              'the GPU is named in the cluster: `cluster { gpu preset "h100-sxm" … }`')
+                    continue
                 subs["gpu"] = item
             case ItemKind.FROM_FILE:
                 if item.name not in files:

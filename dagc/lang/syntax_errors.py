@@ -98,9 +98,12 @@ def syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, what: str = "the pl
             word = src.text[glued:end]
             return Diagnostic("E001", Severity.ERROR, f"unexpected `{_short(word)}`", src.span(glued, end),
                               f"did you mean `{src.text[glued:start]}`?")
-        expected = _expected_words(exc.accepts or exc.expected)
+        block = enclosing_block(src.text, start)
+        accepts = set(exc.accepts or exc.expected) - ({"GPU"} if block not in (None, "cluster") else set())
+        expected = _expected_words(accepts)
         hint = _separated_number(src.text, start) or \
-            _hint_for_token(tok, exc.accepts or exc.expected, src.text[:start].rstrip(" \t")[-1:])
+            ("fields are written `name = value`" if block is not None and tok.type == "QUANTITY" else
+             _hint_for_token(tok, accepts, src.text[:start].rstrip(" \t")[-1:]))
         opened = _unclosed_block(src.text, end)
         if opened is not None:
             hint = (f"the `{{` on line {src.span(opened).line} is not closed: close its block with `}}` where it "
@@ -155,6 +158,24 @@ def scope_marks(text: str) -> Iterator[tuple[int, str]]:
             yield i, ch
         elif ch in ">}" and text[i + 1 : i + 2] != "=" and text[i - 1 : i] not in ("<", ">", "="):
             yield i, ch
+
+
+_BLOCK_HEAD = re.compile(r"([A-Za-z_]+)(?:[ \t]+preset)?(?:[ \t]+\"[^\"\n]*\")?[ \t\r\n]*$")
+
+
+def enclosing_block(text: str, pos: int) -> str | None:
+    """The keyword of the `{ … }` block open at `pos` (`workload`, `cluster`, a model's `moe`, a cluster's `gpu`),
+    None outside every block."""
+    opened: list[int] = []
+    for i, ch in scope_marks(text[:pos]):
+        if ch == "{":
+            opened.append(i)
+        elif ch == "}" and opened:
+            opened.pop()
+    if not opened:
+        return None
+    head = _BLOCK_HEAD.search(text, 0, opened[-1])
+    return head.group(1) if head else None
 
 
 def _glued_keyword(text: str, start: int) -> int | None:
