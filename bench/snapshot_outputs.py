@@ -84,6 +84,8 @@ def main() -> int:
         local.parent.mkdir(exist_ok=True)
         shutil.copyfile(plan, local)
         shown.append(Path("plans") / plan.name)
+    # the files the plans read beside them (a request log: `requests from "traces/…"`), else they stop at E108
+    shutil.copytree(ROOT / "examples" / "traces", work / "plans" / "traces")
     env = {**os.environ, "PYTHONPATH": str(checkout), "COLUMNS": "120", "NO_COLOR": "1", "PYTHONHASHSEED": "0"}
     for name, argv in _commands(examples, shown):
         if args.only and args.only not in name:

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 
 __all__ = ["Dimension", "Unit", "UNITS", "lookup", "format_si", "format_bytes", "format_gpu_memory", "quantity_unit",
-           "format_figure", "format_in_unit", "count_text"]
+           "format_figure", "format_in_unit", "count_text", "in_base_unit"]
 
 
 class Dimension(enum.Enum):
@@ -82,6 +82,15 @@ def lookup(name: str) -> Unit | None:
         True
     """
     return UNITS.get(name)
+
+
+def in_base_unit(x: float, dim: Dimension) -> str:
+    """A bound in its dimension's unit of factor 1 (`1e-06 requests/s`, `10 s`); a share in per cent (`100 %`);
+    `(SI)` after the number for another dimension without one."""
+    if dim is Dimension.RATIO:
+        return f"{x * 100:g} %"
+    base = next((u.name for u in UNITS.values() if u.dimension is dim and u.factor == 1.0 and not u.per_gpu), None)
+    return f"{x:g} {base}" if base else f"{x:g} (SI)"
 
 
 def format_si(value: float | None, dimension: Dimension, decimals: int = 1) -> str:

@@ -21,7 +21,7 @@ from lark.tree import Branch, Meta
 
 from ..diagnostics import Diagnostic, Severity
 from ..source import SourceFile, Span
-from ..units import UNITS, Dimension, Unit, format_si, lookup
+from ..units import Dimension, Unit, format_si, in_base_unit, lookup
 from .fields import CLUSTER_FIELDS, MODEL_FIELDS, WORKLOAD_FIELDS, Field, did_you_mean, nearest
 from .hints import unit_hint
 
@@ -369,7 +369,7 @@ def _with_unit(out: Collector, num: float, text: str, unit_text: str, span: Span
 def _out_of_range(out: Collector, x: float, text: str, spec: Field, dim: Dimension, short: str, lhs: str,
                   span: Span) -> Bad:
     if x < spec.lo:
-        low = f"{spec.lo:g}" if dim is Dimension.COUNT else _in_base_unit(spec.lo, dim)
+        low = f"{spec.lo:g}" if dim is Dimension.COUNT else in_base_unit(spec.lo, dim)
         return out.error("E104", f"`{short}` = {text} is out of range: it must be at least {low}", span,
                          f"write `{lhs} {low}` or more" if dim is Dimension.COUNT else
                          f"write a value of at least {low}, e.g. `{lhs} {dim.example}`")
@@ -380,16 +380,7 @@ def _out_of_range(out: Collector, x: float, text: str, spec: Field, dim: Dimensi
         return out.error("E104", f"`{short}` = {text} is out of range: a share is at most 1", span,
                          f"did you mean `{lhs} {text} %`? (or the fraction `{lhs} {x / 100:g}`)")
     return out.error("E104", f"`{short}` = {text} is out of range (too large)", span,
-                     f"dagc accepts at most {_in_base_unit(spec.hi, dim)}")
-
-
-def _in_base_unit(x: float, dim: Dimension) -> str:
-    """A bound in its dimension's unit of factor 1 (`1e-06 requests/s`, `10 s`); a share in per cent (`100 %`);
-    `(SI)` after the number for another dimension without one."""
-    if dim is Dimension.RATIO:
-        return f"{x * 100:g} %"
-    base = next((u.name for u in UNITS.values() if u.dimension is dim and u.factor == 1.0 and not u.per_gpu), None)
-    return f"{x:g} {base}" if base else f"{x:g} (SI)"
+                     f"dagc accepts at most {in_base_unit(spec.hi, dim)}")
 
 
 def unit_dimension(value: Value) -> Dimension | None:

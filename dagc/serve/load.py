@@ -38,18 +38,22 @@ from .sources import ClosedLoop, OpenLoop
 from .static_load import static_load
 from .step_prices import StepPrices
 from .surrogate import surface_for
+from .watch import Watch
 
 __all__ = ["Load", "StepPrices", "Timeline", "load_json", "percentiles", "simulate"]
 
 
 def simulate(plan: Plan, strategy: Strategy, lay: Layout, prices: StepPrices | None = None,
-             progress: Callable[[int, int], None] | None = None, kv_tokens: int | None = None) -> Load:
+             progress: Callable[[int, int], None] | None = None, kv_tokens: int | None = None,
+             watch: bool = False) -> Load:
     """Run the workload's traffic through the strategy (module docstring).
 
     Args:
         prices: the strategy's step prices, when the caller has some priced already.
         progress: called with (requests ended, requests) about 20 times over the run, the last at the end.
         kv_tokens: the tokens one attention-DP rank's KV cache holds (None: `kv_capacity_tokens`).
+        watch: stop an in-flight run once it misses a percentile requirement whatever its remaining
+            requests do, raising `dagc.serve.watch.Missed` (`Watch`): for a caller that reads that verdict alone.
 
     Example:
         >>> from dagc.lang.load import load_plan_text
@@ -73,7 +77,8 @@ def simulate(plan: Plan, strategy: Strategy, lay: Layout, prices: StepPrices | N
                        cap=plan.workload.batch, kv_tokens=capacity, frontend_s=plan.cluster.engine.terms.frontend_s,
                        static=True)
     else:
-        load = replace(_inflight(plan, traffic, requests, lay, prices, capacity, tick),
+        load = replace(_inflight(plan, traffic, requests, lay, prices, capacity, tick,
+                                 Watch(plan, requests.output) if watch else None),
                        cap=sum(sum(c) for c in _caps(lay)), kv_tokens=capacity,
                        frontend_s=plan.cluster.engine.terms.frontend_s)
     if progress is not None:
@@ -102,7 +107,7 @@ def _caps(lay: Layout) -> list[list[int]]:
 
 
 def _inflight(plan: Plan, traffic: Traffic, requests: Requests, lay: Layout, prices: StepPrices, kv_tokens: int,
-              tick: Callable[[int], None] | None) -> Load:
+              tick: Callable[[int], None] | None, watch: Watch | None = None) -> Load:
     w = plan.workload
     n = len(requests)
     run = Run.of(requests)
@@ -114,7 +119,7 @@ def _inflight(plan: Plan, traffic: Traffic, requests: Requests, lay: Layout, pri
 
     def replica(r: int, source: OpenLoop) -> None:
         Replica(run, source, caps[r], blocks, surface, w.chunk_tokens, w.step_positions, w.tokens_per_step,
-                w.generate, tick).run()
+                w.generate, tick, watch).run()
 
     warm = 0.0
     if requests.arrival is not None:

@@ -35,6 +35,7 @@ from .kv_blocks import BLOCK_TOKENS, RankKV
 from .run import DECODING, ENDING, PREFILLING, Req, Run
 from .sources import OpenLoop
 from .surrogate import StepSurface
+from .watch import Watch
 
 __all__ = ["Replica"]
 
@@ -45,8 +46,10 @@ class Replica:
     """One data-parallel replica (module docstring)."""
 
     def __init__(self, run: Run, source: OpenLoop, caps: list[int], kv_blocks: int, surface: StepSurface,
-                 chunk: int, positions: int, emitted: float, generate: int, progress) -> None:
+                 chunk: int, positions: int, emitted: float, generate: int, progress,
+                 watch: Watch | None = None) -> None:
         self.run_, self.source, self.caps, self.surface = run, source, caps, surface
+        self.watch = watch if watch is not None and watch.watching else None
         self.g = len(caps)
         self.chunk, self.q, self.E, self.half = chunk, positions, emitted, generate // 2
         self.P = max(1, round(B / emitted))                   # decode steps per block
@@ -320,6 +323,8 @@ class Replica:
         first = run.first[req.i]
         if first != first:                 # NaN: its first token is still to come
             run.first[req.i] = self.t
+            if self.watch is not None:
+                self.watch.first(run.arrive[req.i], self.t)
         steps = req.steps_total - req.steps_done
         if steps <= 0:
             req.phase = ENDING
@@ -359,6 +364,8 @@ class Replica:
         self._release(req)
         run = self.run_
         run.finish[req.i] = self.t
+        if self.watch is not None:
+            self.watch.end(req.i, run.arrive[req.i], run.first[req.i], self.t)
         self.done += 1
         run.done += 1
         if self.progress is not None:

@@ -31,6 +31,7 @@ from ..plan.strategy import Strategy
 from ..plan.workload import Workload
 from .load_result import Load
 from .step_prices import StepPrices
+from .watch import Missed
 
 __all__ = ["KEEP_LOADS", "KEEP_LOAD_REQUESTS", "KEEP_PRICES", "LOAD_REQUESTS", "cache_clear", "shared_load",
            "shared_prices"]
@@ -69,6 +70,7 @@ class _Lru:
         self.weights.clear()
 
 
+_MISSED = object()          # a watched run's verdict, kept in place of its `Load` (`shared_load`)
 _PRICES = _Lru(KEEP_PRICES)
 _LOADS = _Lru(KEEP_LOADS, KEEP_LOAD_REQUESTS)
 
@@ -131,17 +133,29 @@ def shared_prices(prices: StepPrices) -> StepPrices:
     return prices
 
 
-def shared_load(plan: Plan, strategy: Strategy, lay: Layout, run: Callable[[], Load]) -> Load:
+def shared_load(plan: Plan, strategy: Strategy, lay: Layout, run: Callable[[], Load], watched: bool = False) -> Load:
     """The run of `plan`'s traffic through `strategy` (laid out as `lay`) that `run` makes, made once for
-    identical ones (module docstring): at another front-end time, the same run with the plan's."""
+    identical ones (module docstring): at another front-end time, the same run with the plan's. A `watched` run
+    (`dagc.serve.load.simulate`) that stopped, raising `Missed`, is kept as that verdict: an identical watched
+    run raises it again, an unwatched one is made whole."""
     traffic = plan.workload.traffic
     if traffic is None or traffic.requests > LOAD_REQUESTS:
         return run()
-    key = plan.model, _step_hardware(plan.cluster), _workload(plan, strategy, lay), _strategy_key(strategy)
-    kept = _LOADS.get(key)
+    # a watched run's verdict reads the percentile requirements and every client's TTFT: the front end's time in it
+    verdict = (plan.cluster.engine.terms.frontend_s, tuple((r.kind, r.op, r.target, r.percentile)
+                                                           for r in plan.requirements if r.percentile is not None))
+    key = (plan.model, _step_hardware(plan.cluster), _workload(plan, strategy, lay), _strategy_key(strategy),
+           verdict if watched else None)
+    kept = _LOADS.get(key[:-1])
     if isinstance(kept, Load):
         frontend_s = plan.cluster.engine.terms.frontend_s
         return kept if kept.frontend_s == frontend_s else replace(kept, frontend_s=frontend_s)
-    load = run()
-    _LOADS.put(key, load, traffic.requests)
+    if watched and _LOADS.get(key) is _MISSED:
+        raise Missed
+    try:
+        load = run()
+    except Missed:
+        _LOADS.put(key, _MISSED)
+        raise
+    _LOADS.put(key[:-1], load, traffic.requests)
     return load
