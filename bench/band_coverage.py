@@ -13,6 +13,9 @@ held-out families only — how the band does on a source it has never seen, the 
 width, with eight families in the held-out half. An E2E is banded as dagc bands it: by its own regime's errors,
 or, where E2E has too few runs, by TTFT's and TPOT's composed at its run's TTFT share
 (`dagc.verdict.ledger.e2e_errors`) — in the leave-one-family-out column from the other families' TTFT and TPOT.
+The composition takes a run's TTFT and TPOT errors together (comonotone); the last line prints what the held-out
+runs say of that: the rank correlation of the two log-ratios over the runs that measured both (a mean with a mean,
+a median with a median; TPOT, else ITL).
 """
 
 from __future__ import annotations
@@ -28,11 +31,12 @@ for p in (ROOT, ROOT / "bench"):
     if str(p) not in sys.path:
         sys.path.insert(0, str(p))
 
+import numpy as np  # noqa: E402
 from make_ledger import Observation, ledger_doc, observations  # noqa: E402
 
 from dagc.verdict.ledger import CONFIDENCE, Errors, Ledger, e2e_errors, ledger  # noqa: E402
 
-__all__ = ["coverage", "leave_one_family_out"]
+__all__ = ["coverage", "leave_one_family_out", "ttft_tpot_pairs"]
 
 
 def _ledger(doc: dict) -> Ledger:
@@ -74,6 +78,30 @@ def leave_one_family_out(obs: Sequence[Observation], confidence: float = CONFIDE
     return {q: (c[0], c[1]) for q, c in sorted(out.items())}
 
 
+def ttft_tpot_pairs(obs: Sequence[Observation]) -> list[tuple[float, float]]:
+    """(TTFT's, TPOT's) log-ratio of each held-out run and statistic (mean, median) that measured both (TPOT,
+    else ITL): the pairs whose dependence the E2E composition assumes."""
+    by: dict[tuple[str, str], float] = {}
+    for o in obs:
+        by[(o.run, o.key)] = o.log_ratio
+    out = []
+    for (run, key), r in by.items():
+        stem, _, stat = key.partition("_ms")
+        if stem != "ttft":
+            continue
+        tpot = by.get((run, f"tpot_ms{stat}"), by.get((run, f"itl_ms{stat}")))
+        if tpot is not None:
+            out.append((r, tpot))
+    return out
+
+
+def _rank_correlation(pairs: Sequence[tuple[float, float]]) -> float:
+    """Spearman's ρ: the correlation of the pairs' ranks (no ties in these log-ratios)."""
+    a = np.array(pairs)
+    ranks = np.argsort(np.argsort(a, axis=0), axis=0).astype(float)
+    return float(np.corrcoef(ranks[:, 0], ranks[:, 1])[0, 1])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--confidence", type=float, default=CONFIDENCE, help="the band's stated share (default 0.8)")
@@ -85,6 +113,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     for q, (k, n) in inside.items():
         k2, n2 = loo[q]
         print(f"{q:12} {n:8} {k / n:10.1%} {k2 / n2:22.1%}")
+    pairs = ttft_tpot_pairs(obs)
+    if len(pairs) > 2:
+        print(f"TTFT and TPOT errors of one run: {len(pairs)} pairs, rank correlation {_rank_correlation(pairs):+.2f} "
+              "(the E2E composition takes them together)")
     return 0
 
 

@@ -138,6 +138,29 @@ def test_a_run_of_other_traffic_is_named_at_its_field():
     assert "sends no traffic" in disagreements(r, load_plan_text(PLAN.format(traffic="", prompt=512)), "p")[0].message
 
 
+@pytest.mark.parametrize("model_id, other", [
+    ("mistralai/Mixtral-8x7B-Instruct-v0.1", False),   # the preset's own
+    ("mistralai/Mixtral-8x7B-v0.1", False),            # its base model: the same family, no size said
+    ("/models/mixtral", False),                        # a local path: nothing to judge by
+    ("my-finetune", False),                            # a name of no known family
+    ("meta-llama/Llama-3.1-8B", True),                 # another family
+    ("Qwen/Qwen3-235B-A22B", True),
+])
+def test_a_run_of_another_model_is_named_at_its_model_id(tmp_path, model_id, other):
+    """A run whose `model_id` names another model than the plan's preset is E110 at that field; one whose name
+    may be the plan's model (its own, a local path, an unknown name) is not judged by it."""
+    text = (FIXTURES / "vllm.json").read_text().replace("mistralai/Mixtral-8x7B-Instruct-v0.1", model_id)
+    (tmp_path / "run.json").write_text(text)
+    (r,) = read_runs(tmp_path / "run.json")
+    found = disagreements(r, plan(), "p.moe")
+    assert len(found) == other
+    if other:
+        (d,) = found
+        assert r.src.text[d.span.start:d.span.end] == '"model_id"'
+        assert d.message == (f"run run.json is not of plan `p.moe`: the run measured `{model_id}`, the plan's model "
+                             "is preset `mixtral-8x7b` (mistralai/Mixtral-8x7B-Instruct-v0.1)")
+
+
 def test_closed_loop_runs_against_the_plans_clients():
     _, burst = read_runs(FIXTURES / "sglang.jsonl")
     assert disagreements(burst, plan("concurrency = 16  requests = 100"), "p.moe") == []

@@ -135,6 +135,20 @@ def test_strategy_override(tmp_path):
     assert syntax.returncode == 4 and "--strategy:1:" in syntax.stderr
 
 
+def test_strategy_option_takes_a_strategys_name_from_the_plan(tmp_path):
+    """`--strategy expert` is the plan's `strategy expert = tp 2 ; ep 8`, for check and launch alike (as E110 of
+    `dagc calibrate` asks: "name it with --strategy"); a name the plan does not have is read as an expression."""
+    plan = "examples/mixtral-8x7b-1node.moe"
+    named = json.loads(dagc("check", plan, "--strategy", "expert", "--format", "json").stdout)
+    own = json.loads(dagc("check", "examples/mixtral-8x7b-1node.moe", "--format", "json").stdout)[1]
+    assert named["strategy_name"] == "expert" and named["strategy"] == own["strategy"] == "expert = tp 2 ; ep 8"
+    assert named["metrics"] == own["metrics"]
+    launch = dagc("launch", "examples/mixtral-8x7b-1node.moe", "--strategy", "expert")
+    assert launch.returncode == 0 and "strategy `expert = tp 2 ; ep 8`" in launch.stdout
+    unknown = dagc("check", "examples/mixtral-8x7b-1node.moe", "--strategy", "experts")
+    assert unknown.returncode == 4 and "--strategy:1:" in unknown.stderr
+
+
 def test_multiple_strategies_json_is_a_list():
     data = json.loads(dagc("check", "examples/mixtral-8x7b-1node.moe", "--format", "json").stdout)
     assert [r["strategy_name"] for r in data] == ["tensor", "expert"]

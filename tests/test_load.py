@@ -368,3 +368,28 @@ def test_a_log_too_short_for_a_capacity_run_gets_no_capacity(tmp_path):
     assert out["requests"] == 3 and out["capacity_judged"] is False and out["capacity_requests_per_s"] is None
     assert capacity_text(out) == ("capacity not judged: the log's 3 requests are too few for a capacity run "
                                   "(at least 100)")
+
+
+@pytest.mark.parametrize("kind, cv", [("uniform", 0.5), ("exponential", 1.0), ("lognormal", 0.5), ("lognormal", 2.0)])
+@pytest.mark.parametrize("n", [80, 500])
+def test_drawn_lengths_average_the_plans_mean_whatever_the_draws(kind, cv, n):
+    """A run of a few hundred requests draws lengths whose own mean is the plan's: 500 lognormal draws at cv 2
+    average ~10 % below the mean they are drawn around, which would make the run's output tokens and E2E ~10 %
+    short of the workload's. Their spread stays the kind's (the draws are scaled, not reshaped); each stays within
+    1 to DRAW_LIMIT × the mean."""
+    from dagc.serve.requests import DRAW_LIMIT, draw_lengths
+
+    for seed in range(5):
+        rng = np.random.default_rng([seed, 2])
+        if kind == "uniform":
+            raw = rng.uniform(509 * (1 - cv * 3 ** 0.5), 509 * (1 + cv * 3 ** 0.5), n)
+        elif kind == "exponential":
+            raw = 509 * (1 - cv) + rng.exponential(509 * cv, n)
+        else:
+            raw = rng.lognormal(np.log(509) - np.log1p(cv * cv) / 2, np.log1p(cv * cv) ** 0.5, n)
+        x = draw_lengths(kind, 509, cv, n, np.random.default_rng([seed, 2]))
+        assert x.sum() == 509 * n and 1 <= x.min() and x.max() <= DRAW_LIMIT * 509
+        # the same draws, scaled: their order and their spread relative to their mean are the raw draws'
+        assert np.diff(x[np.argsort(raw, kind="stable")]).min() >= -1        # in the raw draws' order, but rounding
+        kept = raw < DRAW_LIMIT * raw.mean()                                   # the spread of what no clipping moved
+        assert abs(x[kept].std() / x[kept].mean() - raw[kept].std() / raw[kept].mean()) < 0.01

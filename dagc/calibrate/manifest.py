@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..diagnostics import PlanError, quote
-from ..lang.load import parse_strategy
+from ..lang.load import strategy_option
 from ..lang.overrides import load_plan_with
 from ..lang.parse import MAX_PLAN_BYTES
 from ..plan.plan import Plan
@@ -51,11 +51,12 @@ def plan_for(path: str | Path, overrides: Sequence[str], strategy: str | None,
     """
     plan = load_plan_with(path, overrides, allow_paths=allow_paths)
     if strategy is not None:
-        return plan.model_copy(update={"strategies": (parse_strategy(strategy),)})
+        return plan.model_copy(update={"strategies": (strategy_option(strategy, plan),)})
     if len(plan.strategies) > 1:
         raise PlanError([run_refusal(f"the plan has {len(plan.strategies)} strategies: "
                                     "which one did the runs measure?", plan.strategies[1].span,
-                                    "name it with --strategy (in a manifest, `strategy = \"…\"`)")])
+                                    "name it with --strategy, by its name or its expression "
+                                    "(in a manifest, `strategy = \"…\"`)")])
     return plan
 
 

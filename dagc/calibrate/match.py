@@ -8,7 +8,10 @@ lengths (within `LENGTH_TOLERANCE`) — each located at the run file's field and
 
 from __future__ import annotations
 
+import re
+
 from ..diagnostics import Diagnostic, quote
+from ..launch.launch import HF_IDS
 from ..plan.plan import Plan
 from ..rules.syntax import run_refusal
 from .measured import MeasuredRun
@@ -45,6 +48,11 @@ def disagreements(run: MeasuredRun, plan: Plan, plan_shown: str) -> list[Diagnos
                     "or calibrate with the plan this run measured")
         out.append(run_refusal(f"run {quote(run.id)} is not of plan `{shown}`: {message}", run.span(name), hint))
 
+    other = _other_model(run.model, plan)
+    if other is not None:
+        out.append(run_refusal(f"run {quote(run.id)} is not of plan `{shown}`: the run measured {other}, the plan's "
+                               f"model is preset `{plan.model.name}` ({HF_IDS[plan.model.name]})", run.span("model"),
+                               "calibrate with the plan of the model this run measured"))
     tr = w.traffic
     if tr is None or tr.log is not None:
         what = "sends no traffic" if tr is None else "replays a request log"
@@ -62,6 +70,34 @@ def disagreements(run: MeasuredRun, plan: Plan, plan_shown: str) -> list[Diagnos
                 f"plan's `{name} = {written:,}` (more than {LENGTH_TOLERANCE:.0%} apart)".replace("%", " %"),
                 f"workload.{name}={round(ours)}")
     return out
+
+
+def _name_parts(model_id: str) -> tuple[str, frozenset[str]]:
+    """A model id's family (the letters its last path part starts with: `qwen`, `llama`, `deepseek`) and its
+    sizes (`235b`, `22b`)."""
+    base = model_id.strip().rstrip("/").rsplit("/", 1)[-1].lower()
+    family = re.match(r"[a-z]*", base)
+    return (family.group(0) if family else ""), frozenset(re.findall(r"(?<![a-z0-9.])(\d+(?:\.\d+)?b)(?![a-z])",
+                                                                          base.replace("_", "-")))
+
+
+# the families of the models dagc has presets for, and of other open models a run may name
+_FAMILIES = frozenset({_name_parts(i)[0] for i in HF_IDS.values()} | {"mistral", "gemma", "phi", "falcon"})
+
+
+def _other_model(model_id: str | None, plan: Plan) -> str | None:
+    """The run's model in words when it is another than the plan's preset, None when it may be the same: judged
+    only where both name a known family (a local path or a fine-tune's name says nothing) — another family, or
+    the same family at other sizes (`Qwen3-30B-A3B` for `Qwen3-235B-A22B`; `DeepSeek-R1`, no size, for
+    `deepseek-v3` is the same)."""
+    if model_id is None or plan.model.name not in HF_IDS:
+        return None
+    (family, sizes), (ours, our_sizes) = _name_parts(model_id), _name_parts(HF_IDS[plan.model.name])
+    if family not in _FAMILIES or not family:
+        return None
+    if family != ours or (sizes and our_sizes and not sizes & our_sizes):
+        return f"`{quote(model_id, 80)}`"
+    return None
 
 
 def _traffic(run: MeasuredRun, tr, say) -> None:

@@ -40,6 +40,7 @@ class MeasuredRun:
     generate: float = 0.0                # mean output tokens
     measured: Mapping[str, float] = field(default_factory=dict)
     fields: Mapping[str, str] = field(default_factory=dict)     # measured key or traffic name → the file's field
+    model: str | None = None             # the model the run names (vLLM's and SGLang's `model_id`), None: none
 
     def span(self, name: str) -> Span:
         """Where the field behind `name` (a measured key, `requests`, `rate`, `concurrency`, `prompt`,

@@ -161,13 +161,13 @@ def _load(args: Namespace, err: Console, picks: bool = False) -> Driven | None:
     with loading():
         from ..diagnostics import PlanError, Severity
         from ..drive.drive import DriveOptions, drive
-        from ..lang.load import STRATEGY_SOURCE, parse_strategy
+        from ..lang.load import STRATEGY_SOURCE, strategy_option
         from ..lang.overrides import SET_SOURCE
         from .printing import render_diags
     try:
         plan = read_plan(args)
         # read before the search, which a bad --strategy would otherwise wait for
-        strategy = parse_strategy(args.strategy) if args.strategy is not None else None
+        strategy = strategy_option(args.strategy, plan) if args.strategy is not None else None
         options = DriveOptions(strategy=strategy, search=not getattr(args, "no_search", True),
                                jobs=search_jobs(args, err), budget_s=getattr(args, "search_budget", None), picks=picks,
                                progress=_bars(is_quiet(args)))

@@ -74,14 +74,14 @@ def _load(args: argparse.Namespace) -> tuple[tuple[Plan, list[StrategyResult]] |
     from pathlib import Path
 
     from ..diagnostics import PlanError, printable, render_all
-    from ..lang.load import parse_strategy
+    from ..lang.load import strategy_option
     from ..lang.overrides import load_plan_with
     from ..verdict.check import check
 
     try:                # `overrides`: `dagc fleet --launch`'s best cluster, as `--set` options
         plan = load_plan_with(args.plan, getattr(args, "overrides", None) or (),
                               allow_paths=tuple(Path(p) for p in args.allow_path))
-        results = check(plan, parse_strategy(args.strategy) if args.strategy is not None else None)
+        results = check(plan, strategy_option(args.strategy, plan) if args.strategy is not None else None)
     except PlanError as exc:
         print(render_all(exc.diagnostics), file=sys.stderr)
         print(f"error: {printable(args.plan)}: nothing to launch", file=sys.stderr)

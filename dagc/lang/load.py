@@ -19,7 +19,7 @@ from .flatten import OPTION_KEYWORD_HINT
 from .lower import lower, lower_strategy
 from .parse import parse, read_source
 
-__all__ = ["STRATEGY_SOURCE", "load_plan", "load_plan_text", "parse_strategy"]
+__all__ = ["STRATEGY_SOURCE", "load_plan", "load_plan_text", "parse_strategy", "strategy_option"]
 
 STRATEGY_SOURCE = "--strategy"      # where a strategy given on the command line is said to stand
 
@@ -86,3 +86,14 @@ def parse_strategy(text: str, name: str | None = None) -> StrategyDecl:
             raise                            # else the keyword is what to mend first
         raise PlanError([dataclasses.replace(first, hint=OPTION_KEYWORD_HINT), *exc.diagnostics[1:]]) from None
     return lower_strategy(tree, src, name)
+
+
+def strategy_option(text: str, plan: Plan) -> StrategyDecl:
+    """What `--strategy TEXT` names in `plan`: the plan's strategy of that name (`strategy fast = tp 8` and
+    `--strategy fast`), else the expression `text` (`parse_strategy`).
+
+    Raises:
+        PlanError: as `parse_strategy`, when no strategy of the plan has that name.
+    """
+    named = next((s for s in plan.strategies if s.name is not None and s.name == text.strip()), None)
+    return named if named is not None else parse_strategy(text)

@@ -164,7 +164,9 @@ not UTF-8 JSON (or JSON lines), or without the fields of the tool that wrote it 
 `request_rate`, `num_prompts`, …; SGLang's `completed`; AIPerf's `time_to_first_token`, `request_count`), a
 field that is not a positive number; or a run that is not of its plan — another number of requests, another
 rate or number of clients, mean prompt or output lengths more than 5 % from the plan's `prompt` and
-`generate`. Each is located at the run file's field (line and column) and names the plan's value; the file's
+`generate`, or a `model_id` that names another model than the plan's preset (another family, or the same
+family at other sizes: `Qwen/Qwen3-30B-A3B` for `qwen3-235b-a22b`; a local path or an unknown name is not
+judged). Each is located at the run file's field (line and column) and names the plan's value; the file's
 content is never printed, and no run is ever skipped. A manifest entry without its `file` or `plan` is E110 too.
 
 Bad:

@@ -29,6 +29,7 @@ from ..plan.workload import RequestLog, Traffic, Workload
 __all__ = ["DRAW_LIMIT", "Requests", "draw_lengths", "prefix_hash_ids", "requests_of"]
 
 DRAW_LIMIT = 20        # a drawn length is at most this many times its mean (docs/language.md)
+_SCALINGS = 8          # rescalings of drawn lengths to their mean past the clipping (`draw_lengths`)
 
 
 @dataclass(frozen=True)
@@ -103,12 +104,17 @@ def _log_arrival(log: RequestLog, n: int, rate: float | None) -> np.ndarray:
 def draw_lengths(kind: str, mean: int, cv: float | None, n: int, rng: np.random.Generator) -> np.ndarray:
     """n whole lengths of `kind` around `mean` with the spread `cv` (None: the kind's default), each from 1
     to DRAW_LIMIT × mean: uniform on mean·(1 ± √3·cv); exponential shifted, mean·(1 − cv) plus an exponential
-    of mean mean·cv; lognormal with σ² = ln(1 + cv²) and the mean kept.
+    of mean mean·cv; lognormal with σ² = ln(1 + cv²) and the mean kept. The draws are scaled so that their
+    own mean is `mean` (a few hundred draws of a skewed spread average several per cent below it, and a
+    run's end-to-end latency and output tokens would follow), clipped (and scaled again while the clipping
+    moves the mean), and rounded to whole tokens that sum to n × mean.
 
     Example:
         >>> x = draw_lengths("lognormal", 1000, 0.5, 100_000, np.random.default_rng(0))
-        >>> bool(abs(x.mean() / 1000 - 1) < 0.01), bool(abs(x.std() / x.mean() - 0.5) < 0.02), int(x.min()) >= 1
+        >>> bool(abs(x.mean() / 1000 - 1) < 1e-3), bool(abs(x.std() / x.mean() - 0.5) < 0.02), int(x.min()) >= 1
         (True, True, True)
+        >>> float(draw_lengths("lognormal", 509, 0.5, 80, np.random.default_rng(3)).mean())    # 80 draws too
+        509.0
     """
     if kind == "fixed" or n == 0:
         return np.full(n, mean, dtype=np.int64)
@@ -121,7 +127,17 @@ def draw_lengths(kind: str, mean: int, cv: float | None, n: int, rng: np.random.
         case _:
             s2 = math.log1p(c * c)
             x = rng.lognormal(math.log(mean) - s2 / 2, math.sqrt(s2), n)
-    return np.clip(np.rint(x), 1, max(1, DRAW_LIMIT * mean)).astype(np.int64)
+    top = max(1, DRAW_LIMIT * mean)
+    for _ in range(_SCALINGS):            # scaled to the mean, clipped, and again while the clipping moved it
+        drawn = float(x.mean())
+        if drawn <= 0 or abs(drawn - mean) < 1e-3:
+            break
+        x = np.clip(x * (mean / drawn), 1, top)
+    whole = np.floor(x)
+    short = round(mean * n - float(whole.sum()))     # rounded by largest remainders: the whole tokens sum to mean·n
+    if 0 < short <= n:
+        whole[np.argsort(whole - x, kind="stable")[:short]] += 1
+    return np.clip(whole, 1, top).astype(np.int64)
 
 
 def prefix_hash_ids(prompt: np.ndarray, prefix: int) -> tuple[np.ndarray, np.ndarray, int]:
