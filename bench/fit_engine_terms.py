@@ -49,8 +49,8 @@ import fidelity_corpus as fc  # noqa: E402  (bench/, on the path above)
 
 from dagc.calibrate.fit import MIN_RUNS, MOVES, fit_term as library_fit, weighted_median  # noqa: E402
 
-__all__ = ["GENERATION", "MIN_RUNS", "MOVES", "calibration_jobs", "fit_term", "fronted", "main", "of_generation",
-           "queued_by_design", "weighted_median"]
+__all__ = ["BLACKWELL_MOVES", "GENERATION", "MIN_RUNS", "MOVES", "blackwell_jobs", "calibration_jobs",
+           "fit_blackwell", "fit_term", "fronted", "main", "of_generation", "queued_by_design", "weighted_median"]
 
 
 
@@ -131,6 +131,64 @@ def fit_term(jobs: Sequence[tuple], engine: str, terms: dict[str, float], name: 
                           for k in MOVES[name] if k in m and k in x]
 
 
+# The figures `blackwell_memory_time_scale` is fitted on: it scales memory-bound ops, so a decode step (TPOT) and
+# what the engine serves at a fixed concurrency (output tokens/s); not TTFT, mostly the front end's in these runs.
+BLACKWELL_MOVES = ("tpot_ms", "tpot_ms_median", "output_tokens_per_s")
+BLACKWELL_RANGE = (0.5, 3.0)        # the golden-section search's bounds
+BLACKWELL_STEPS = 14                # its evaluations: the bracket shrinks to 0.618**14 ≈ 0.1 % of its width
+
+
+def blackwell_jobs(jobs: Sequence[tuple]) -> list[tuple]:
+    """The jobs whose plan runs on a Blackwell GPU priced by a borrowed profile (`dagc.cost.cost_model.
+    blackwell_scale`'s condition): the runs `blackwell_memory_time_scale` moves."""
+    from dagc.cost.cost_model import blackwell_scale
+    probe = {"blackwell_memory_time_scale": 2.0}
+    return [(sid, r) for sid, r in jobs if blackwell_scale(fc.lowered(r, None, probe).cluster) == 2.0]
+
+
+def fit_blackwell(jobs: Sequence[tuple], engine: str, terms: dict[str, float],
+                  half: dict[str, str]) -> tuple[float, list[tuple]]:
+    """The engine's `blackwell_memory_time_scale` (the other terms as in `terms`) minimising Σ |x − m| / m over the
+    jobs' BLACKWELL_MOVES figures, by golden-section search over BLACKWELL_RANGE (the figures are monotone in the
+    scale), and its residuals; fewer than MIN_RUNS runs with such a figure: 1 kept. Held-out jobs: HeldOutError."""
+    for sid, r in jobs:
+        if half.get(sid) != "calibration":
+            raise HeldOutError(f"{sid}: run {r.id} is not in the calibration half: the fit never reads it")
+    jobs = [(sid, r) for sid, r in jobs if any(k in r.measured for k in BLACKWELL_MOVES)]
+    if len(jobs) < MIN_RUNS:
+        return 1.0, []
+    measured = [dict(r.measured) for _, r in jobs]
+
+    def residuals(scale: float) -> list[tuple]:
+        rows = fc.run_all([(sid, r, engine, {**terms, "blackwell_memory_time_scale": scale}) for sid, r in jobs],
+                          progress=False)
+        return [(r.id, k, (row["dagc"][k] - m[k]) / m[k])
+                for (_, r), row, m in zip(jobs, rows, measured, strict=True)
+                for k in BLACKWELL_MOVES if k in m and k in row["dagc"]]
+
+    cache: dict[float, float] = {}
+
+    def cost(scale: float) -> float:
+        if scale not in cache:
+            cache[scale] = sum(abs(e) for _, _, e in residuals(scale))
+        return cache[scale]
+
+    lo, hi = BLACKWELL_RANGE
+    g = (5 ** 0.5 - 1) / 2
+    a, b = hi - g * (hi - lo), lo + g * (hi - lo)
+    for _ in range(BLACKWELL_STEPS):
+        if cost(a) <= cost(b):
+            hi, b = b, a
+            a = hi - g * (hi - lo)
+        else:
+            lo, a = a, b
+            b = lo + g * (hi - lo)
+    value = round((lo + hi) / 2, 3)
+    print(f"  {engine} blackwell_memory_time_scale: {value:.3f} after {len(cache)} evaluations of {len(jobs)} runs",
+          file=sys.stderr, flush=True)
+    return value, residuals(value)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--engine", choices=("vllm", "sglang", "trtllm"), help="fit this engine only")
@@ -157,7 +215,18 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{engine} {name} = {value * 1e3:.3f} ms over {len(some)} runs: {summary}", flush=True)
             for run, k, e in residuals:
                 print(f"    {run:44} {k:16} {e * 100:+6.1f} %")
-        print(f"{engine}: EngineTerms(step_s={terms['step_s']:.6f}, frontend_s={terms['frontend_s']:.6f})")
+        on_blackwell = blackwell_jobs(jobs)
+        value, residuals = fit_blackwell(on_blackwell, engine, terms, half)
+        terms["blackwell_memory_time_scale"] = value
+        errs = [e for _, _, e in residuals]
+        print(f"{engine} blackwell_memory_time_scale = {value:.3f} over {len(on_blackwell)} runs: " + (
+            f"median |error| {statistics.median(abs(e) for e in errs) * 100:.1f} %, worst "
+            f"{max(abs(e) for e in errs) * 100:.1f} %, bias {statistics.median(errs) * 100:+.1f} %" if errs else
+            f"fewer than {MIN_RUNS} runs with a figure it moves: kept"), flush=True)
+        for run, k, e in residuals:
+            print(f"    {run:44} {k:16} {e * 100:+6.1f} %")
+        print(f"{engine}: EngineTerms(step_s={terms['step_s']:.6f}, frontend_s={terms['frontend_s']:.6f}, "
+              f"blackwell_memory_time_scale={terms['blackwell_memory_time_scale']:.3f})")
     return 0
 
 

@@ -54,3 +54,25 @@ def test_a_goodput_target_above_the_arrival_rate_has_no_chance(met):
     assert odds.probability == 0.0 and odds.klass == "misses"
     below = bands_of(met).requirements[2]             # 4 requests/s, below the rate: its odds as the ledger says
     assert 0.5 < below.probability < 0.99 and below.klass == "uncertain"
+
+
+def test_a_band_that_leaves_out_dagcs_figure_says_why(met):
+    """A regime whose measured runs all lay on one side of dagc's figure gives a band beside, not around, that
+    figure (a goodput clamped at the arrival rate below a figure at it, or a biased regime): the caption says
+    what that means instead of leaving it to read as a slip. Around the figure, the caption says nothing of it."""
+    from dataclasses import replace
+
+    from dagc.verdict.bands import Odds
+
+    banded = bands_of(met)
+    around = regimes_text(banded.requirements) or ""
+    assert "leaves out dagc's own figure" not in around
+    odds = [o for o in banded.requirements if o.band is not None]
+    band = odds[0].band
+    assert band is not None and band.low <= band.value <= band.high
+    beside = replace(odds[0], band=replace(band, low=band.value * 0.6, high=band.value * 0.9))
+    text = regimes_text((beside, *odds[1:])) or ""
+    assert text.startswith(around)
+    assert text.endswith("; a band that leaves out dagc's own figure says that the measured runs of its regime have "
+                         "mostly been on one side of dagc's figure")
+    assert isinstance(beside, Odds)

@@ -448,6 +448,12 @@ def engine_constants() -> list[tuple[str, str, str, str]]:
              f"`engine = {name}`"),
             (f"front end per request, `{name}`", _si(terms.frontend_s, "s"), f"`dagc.plan.engines.{upper}_FRONTEND_S`",
              f"`engine = {name}`"),
+        ]
+        if terms.blackwell_memory_time_scale != 1.0:
+            rows.append((f"memory-bound time on a Blackwell GPU, `{name}`", f"{terms.blackwell_memory_time_scale:g}×",
+                         f"`dagc.plan.engines.{upper}_BLACKWELL_MEMORY_TIME_SCALE`",
+                         f"`engine = {name}` on b200, b300, gb200, gb300"))
+        rows += [
             (f"CUDA-graph decode sizes, `{name}`",
              f"{len(sizes)} from {sizes[0]} to {sizes[-1]}" + (", padded" if terms.graph_padding else ", not padded")
              + (", mixed steps too" if terms.mixed_graphs else ""),

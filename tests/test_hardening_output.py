@@ -15,7 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from dagc.export import compile as compile_mod, output_dir as output_dir_mod, trace_writer as trace_writer_mod
+from dagc.export import (
+    output_dir as output_dir_mod,
+    strategy_files as strategy_files_mod,
+    trace_writer as trace_writer_mod,
+)
 from dagc.export.compile import CompileOptions, compile_results, strategy_dir_names
 from dagc.export.dot import render_svg
 from dagc.export.output_dir import MARKER
@@ -98,7 +102,7 @@ def test_killed_compile_keeps_the_previous_set(tmp_path, monkeypatch):
         raise KeyboardInterrupt
 
     second = load_plan_text(small_variant(16), name="second.moe")
-    monkeypatch.setattr(compile_mod, "report_html", interrupted)     # the last file of a strategy
+    monkeypatch.setattr(strategy_files_mod, "report_html", interrupted)     # the last file of a strategy
     with pytest.raises(KeyboardInterrupt):
         compile_results(second, check(second), out)
     assert snapshot(out) == before

@@ -143,6 +143,7 @@ FIXTURES = {
     "W518": (dict(workload=TRAFFIC.format(requests="1e7")), dict(workload=TRAFFIC.format(requests=100))),
     "W521": (dict(workload=TRAFFIC.format(requests=20), require="require { ttft_p99 <= 2 s }"),
              dict(workload=TRAFFIC.format(requests=1000), require="require { ttft_p99 <= 2 s }")),
+    "W522": (dict(require="require { ttft >= 1 s }"), dict(require="require { ttft <= 1 s }")),
     "E109": (dict(calibration=CALIBRATED, files=lambda: {"cal.json": calibration(gpu="h200")}),
              dict(calibration=CALIBRATED, files=lambda: {"cal.json": calibration()})),
     "W540": (dict(calibration=CALIBRATED, files=lambda: {"cal.json": calibration(range={

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -23,7 +24,11 @@ if TYPE_CHECKING:
     from argparse import Namespace
     from collections.abc import Callable
 
-    from ..lang.fleet_ir import FleetPoint
+    from rich.console import Console
+
+    from ..fleet.rank import FleetResult
+    from ..lang.fleet_ir import Fleet, FleetPoint
+    from ..plan.plan import Plan
 
 __all__ = ["FLEET_JSON", "add_fleet_parser", "cmd_fleet"]
 
@@ -63,19 +68,11 @@ def add_fleet_parser(sub: argparse._SubParsersAction[_P], positive_int: Callable
 def cmd_fleet(args: Namespace) -> int:
     with loading():
         from ..diagnostics import PlanError
-        from ..export.fleet_out import fleet_md, fleet_svg
-        from ..export.html import report_html
-        from ..export.output_dir import default_output_dir, plot_dir
-        from ..export.write import OutputError, write_text_atomic
-        from ..fleet.cluster import SEARCH_TOP
         from ..fleet.rank import rank_fleet
-        from ..fleet.ray_run import RayMissing
-        from ..fleet.results_file import RESULTS_NAME, append_result, read_results, signature, start_results
-        from ..fleet.run import run_fleet
         from ..lang.fleet import fleet_plans, load_fleet
         from ..lang.parse import read_source
-        from .print_fleet import print_fleet
-        from .printing import make_console, output_failed, render_diags
+        from ..verdict.ledger import band_ratio
+        from .printing import make_console, render_diags
     err = make_console(sys.stderr)
     try:
         plan, fleet = load_fleet(args.plan, allow_paths=allowed_paths(args))
@@ -85,66 +82,116 @@ def cmd_fleet(args: Namespace) -> int:
         render_diags(err, exc.diagnostics)
         err.print(f"error: {args.plan}: the fleet was not searched", markup=False)
         return EXIT_INPUT
-    force = bool(args.force)
-    out_dir = Path(args.output or "out")            # named by an error before the default is made
-    try:
-        out_dir = Path(args.output) if args.output else default_output_dir(plan.name)
-        results = plot_dir(out_dir, RESULTS_NAME, force)
-        report = plot_dir(out_dir, FLEET_JSON, force)
-        pages = {name: plot_dir(out_dir, name, force) for name in ("fleet.md", "fleet.svg", "fleet.html")}
-        sig = signature(plan_text, SEARCH_TOP)
-        keys = {p.key for p, _ in items}
-        known = {} if args.fresh else {k: a for k, a in read_results(results, sig).items() if k in keys}
-        start_results(results, sig, known)
-    except (OutputError, OSError) as exc:
-        return output_failed(err, exc, out_dir)
-    if known and not is_quiet(args):
-        err.print(f"note: {len(known):,} of {len(items):,} searches resumed from {results}", markup=False)
-    jobs = search_jobs(args, err)
-    progress = progress_bar(f"searching {fleet.clusters:,} clusters"
-                            + (f" under {len(fleet.mixes)} mixes" if fleet.mixes else ""), is_quiet(args))
-    saved = len(known)
-
-    def save(point: FleetPoint, answer: dict[str, Any]) -> None:
-        nonlocal saved
-        append_result(results, point.key, answer)
-        saved += 1
-
-    try:
-        answers = run_fleet(items, jobs=jobs, ray=args.ray, known=known, on_answer=save, progress=progress)
-    except RayMissing as exc:
-        err.print(f"error: {exc}", markup=False)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        progress.close()
-        err.print(f"note: {saved:,} of {len(items):,} searches' answers are saved in {results}; the same command "
-                  "resumes from them", markup=False)
-        raise
-    finally:
-        progress.close()
-    from ..verdict.ledger import band_ratio
+    files = _fleet_files(args, plan.name, plan_text, {p.key for p, _ in items}, err)
+    if isinstance(files, int):
+        return files
+    if files.known and not is_quiet(args):
+        err.print(f"note: {len(files.known):,} of {len(items):,} searches resumed from {files.results}",
+                  markup=False)
+    answers = _run(args, fleet, items, files, err)
+    if isinstance(answers, int):
+        return answers
     result = rank_fleet(fleet, answers, plan.objective, band_ratio(plan, "cost"))
     best = result.best
     if best is not None and not best.get("mixes"):       # one traffic: the best pick's capacity at it, bisected
         from ..fleet.cluster import pick_capacity
         cluster_plan = next(pl for p, pl in items if p.cluster == best["index"])
         best["capacity_requests_per_s"] = pick_capacity(cluster_plan, best["pick"]["strategy"])
+    return _write_and_print(args, plan.name, result, files, err)
+
+
+@dataclass(frozen=True)
+class _Files:
+    """Where `dagc fleet` writes: the output directory, the results file (with the answers it already holds
+    for this plan, `known`), fleet.json and the pages (fleet.md, fleet.svg, fleet.html)."""
+
+    out_dir: Path
+    results: Path
+    report: Path
+    pages: dict[str, Path]
+    known: dict[str, dict[str, Any]]
+
+
+def _fleet_files(args: Namespace, name: str, plan_text: str, keys: set[str], err: Console) -> _Files | int:
+    """The output files, the results file started (with the answers of `keys` it holds, unless `--fresh`);
+    the exit code when they cannot be written."""
+    with loading():
+        from ..export.output_dir import default_output_dir, plot_dir
+        from ..export.write import OutputError
+        from ..fleet.cluster import SEARCH_TOP
+        from ..fleet.results_file import RESULTS_NAME, read_results, signature, start_results
+        from .printing import output_failed
+    force = bool(args.force)
+    out_dir = Path(args.output or "out")            # named by an error before the default is made
+    try:
+        out_dir = Path(args.output) if args.output else default_output_dir(name)
+        results = plot_dir(out_dir, RESULTS_NAME, force)
+        report = plot_dir(out_dir, FLEET_JSON, force)
+        pages = {page: plot_dir(out_dir, page, force) for page in ("fleet.md", "fleet.svg", "fleet.html")}
+        sig = signature(plan_text, SEARCH_TOP)
+        known = {} if args.fresh else {k: a for k, a in read_results(results, sig).items() if k in keys}
+        start_results(results, sig, known)
+    except (OutputError, OSError) as exc:
+        return output_failed(err, exc, out_dir)
+    return _Files(out_dir, results, report, pages, known)
+
+
+def _run(args: Namespace, fleet: Fleet, items: list[tuple[FleetPoint, Plan]], files: _Files,
+         err: Console) -> list[tuple[FleetPoint, dict[str, Any]]] | int:
+    """Every cluster's answer (those known, and the others searched, each saved to the results file as it
+    arrives); the exit code when Ray is missing."""
+    with loading():
+        from ..fleet.ray_run import RayMissing
+        from ..fleet.results_file import append_result
+        from ..fleet.run import run_fleet
+    progress = progress_bar(f"searching {fleet.clusters:,} clusters"
+                            + (f" under {len(fleet.mixes)} mixes" if fleet.mixes else ""), is_quiet(args))
+    saved = len(files.known)
+
+    def save(point: FleetPoint, answer: dict[str, Any]) -> None:
+        nonlocal saved
+        append_result(files.results, point.key, answer)
+        saved += 1
+
+    try:
+        return run_fleet(items, jobs=search_jobs(args, err), ray=args.ray, known=files.known, on_answer=save,
+                         progress=progress)
+    except RayMissing as exc:
+        err.print(f"error: {exc}", markup=False)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        progress.close()
+        err.print(f"note: {saved:,} of {len(items):,} searches' answers are saved in {files.results}; the same "
+                  "command resumes from them", markup=False)
+        raise
+    finally:
+        progress.close()
+
+
+def _write_and_print(args: Namespace, name: str, result: FleetResult, files: _Files, err: Console) -> int:
+    """Write fleet.json and the pages, then print the table (or the JSON); the exit code."""
+    with loading():
+        from ..export.fleet_out import fleet_md, fleet_svg
+        from ..export.html import report_html
+        from ..export.write import OutputError, write_text_atomic
+        from .print_fleet import print_fleet
+        from .printing import make_console, output_failed
     doc = {"plan": args.plan, "fleet": result.to_json()}
     text = json.dumps(doc, indent=2, allow_nan=False)
     try:
-        md = fleet_md(doc["fleet"], plan.name) + "\n"
-        svg = fleet_svg(doc["fleet"], f"{plan.name}: cost per million tokens vs p90 TPOT, by GPU type")
-        write_text_atomic(report, text + "\n")
-        write_text_atomic(pages["fleet.md"], md)
-        write_text_atomic(pages["fleet.svg"], svg)
-        write_text_atomic(pages["fleet.html"], report_html(md, {"fleet.svg": svg}))
+        md = fleet_md(doc["fleet"], name) + "\n"
+        svg = fleet_svg(doc["fleet"], f"{name}: cost per million tokens vs p90 TPOT, by GPU type")
+        write_text_atomic(files.report, text + "\n")
+        write_text_atomic(files.pages["fleet.md"], md)
+        write_text_atomic(files.pages["fleet.svg"], svg)
+        write_text_atomic(files.pages["fleet.html"], report_html(md, {"fleet.svg": svg}))
     except (OutputError, OSError) as exc:
-        return output_failed(err, exc, out_dir)
+        return output_failed(err, exc, files.out_dir)
     if args.format == "json":
         print(text)
     else:
         print_fleet(make_console(), result, 1 if is_quiet(args) else args.top,
-                    f"{report}, fleet.md, fleet.html, fleet.svg", plan=args.plan)
+                    f"{files.report}, fleet.md, fleet.html, fleet.svg", plan=args.plan)
     if result.best is None:
         return EXIT_REQUIREMENTS
     return _launch(args, result.best) if args.launch else EXIT_OK

@@ -229,11 +229,21 @@ def _options(*parsers: argparse.ArgumentParser) -> set[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The parser of `dagc` and every command."""
     p = _Parser(prog="dagc", description="Check and compile parallel deployment strategies "
                                 "of Mixture-of-Experts models.", epilog=EPILOG,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action=_Version, help="show program's version number and exit")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    c, co, se = _add_check(sub), _add_compile(sub), _add_search(sub)
+    _add_shared_options(c, co, se)
+    _add_other_commands(sub)
+    return p
+
+
+
+def _add_check(sub: argparse._SubParsersAction[_Parser]) -> argparse.ArgumentParser:
+    """`dagc check` and the options of its own."""
     c = sub.add_parser("check", help="check a plan: legality, GPUs, memory, requirements",
                        epilog="example: dagc check examples/mixtral-8x7b-1node.moe --format json",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -241,6 +251,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
     c.add_argument("--strategy", metavar="EXPR", help='check this strategy instead of the plan\'s, e.g. "tp 4 ; ep 8"')
     c.set_defaults(func=commands.cmd_check)
+    return c
+
+
+def _add_compile(sub: argparse._SubParsersAction[_Parser]) -> argparse.ArgumentParser:
+    """`dagc compile` and the options of its own."""
     co = sub.add_parser("compile", help="check, build and schedule the DAG; write reports, dag.json, dag.svg, "
                         "placement.svg and trace.json.gz",
                         epilog="example: dagc compile examples/10b-moe-pp16-ep16-256gpu.moe -o out/10b-moe",
@@ -264,6 +279,11 @@ def build_parser() -> argparse.ArgumentParser:
     co.add_argument("--output-budget", type=_positive_int, default=None, metavar="BYTES",
                     help="the most one compile writes in all; past it nothing is replaced (default 2 GiB)")
     co.set_defaults(func=commands.cmd_compile)
+    return co
+
+
+def _add_search(sub: argparse._SubParsersAction[_Parser]) -> argparse.ArgumentParser:
+    """`dagc search` and the options of its own."""
     se = sub.add_parser("search", help="search every legal strategy on the plan's cluster and rank them",
                         epilog="example: dagc search examples/10b-moe-pp16-ep16-256gpu.moe --top 5",
                         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -291,6 +311,12 @@ def build_parser() -> argparse.ArgumentParser:
                     help="also simulate the best strategies under R requests/s (the plan's traffic, else 1,000 "
                     "random arrivals) and rank them by goodput per GPU")
     se.set_defaults(func=search_cmd.cmd_search)
+    return se
+
+
+def _add_shared_options(c: argparse.ArgumentParser, co: argparse.ArgumentParser, se: argparse.ArgumentParser) -> None:
+    """The options `check` (`c`), `compile` (`co`) and `search` (`se`) share, after their own, with check's
+    `--output-budget` among them: the order `--help` lists them in."""
     for p_ in (c, co):
         p_.add_argument("--objective", choices=OBJECTIVES, default=None,
                         help="what the optimal verdict optimises (default: the plan's `objective`, else "
@@ -321,6 +347,10 @@ def build_parser() -> argparse.ArgumentParser:
         p_.add_argument("--allow-path", action="append", metavar="DIR", default=[],
                         help="let `model from` read files under DIR too (default: only the plan's directory)")
         _add_set_and_volume(p_)
+
+
+def _add_other_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
+    """`schema`, `explain`, `presets`, `launch`, `kernels`, `calibrate` and `fleet`."""
     sc = sub.add_parser("schema", help="print the JSON Schema of dag.json")
     sc.set_defaults(func=commands.cmd_schema)
     e = sub.add_parser("explain", help="print a rule's documentation with a bad and a fixed example",
@@ -336,4 +366,3 @@ def build_parser() -> argparse.ArgumentParser:
     kernels_cmd.add_parser(sub)
     calibrate_cmd.add_parser(sub)
     fleet_cmd.add_fleet_parser(sub, _positive_int)
-    return p

@@ -130,6 +130,19 @@ def print_search(out: Console, found: SearchResult, top: int, svg_path: Path, pl
               f"{found.seconds:.2f} s ({found.evaluated / max(found.seconds, 1e-9):,.0f} per second); objective "
               f"{found.objective}, subject to the plan's requirements", markup=False)
     best = found.ranked[:top]
+    _print_best(out, found, best, plan)
+    front = sorted(found.pareto, key=lambda c: c.metrics["tpot_s"])[:20]
+    _print_notes(out, best, front, plan)
+    if front:
+        _print_front(out, best, front, plan)
+    else:
+        out.print("Pareto front: empty — no candidate meets the requirements (their binding requirement is in the "
+                  "table above)", markup=False)
+    out.print(f"wrote {svg_path}", markup=False)
+
+
+def _print_best(out: Console, found: SearchResult, best: Sequence[Candidate], plan: Plan) -> None:
+    """The table of the best, and those indistinguishable from #1 within dagc's error."""
     varied = any(c.batch is not None for c in best)       # `batch = max`: each at the largest batch it serves
     drafted = any(c.speculative_tokens is not None for c in best)     # `--vary speculative`
     # the column of the figure the objective ranks by (none: throughput and cost rank by figures the table does
@@ -164,7 +177,12 @@ def print_search(out: Console, found: SearchResult, top: int, svg_path: Path, pl
     if close:       # their figures' bands overlap the best's (docs/bands.md)
         out.print(f"indistinguishable within dagc's error from #1 (its 80 % band spans {ratio:.3g}×): "
                   + ", ".join(f"#{i + 1}" for i in close) + " — the pick could change within the bands", markup=False)
-    front = sorted(found.pareto, key=lambda c: c.metrics["tpot_s"])[:20]
+
+
+def _print_notes(out: Console, best: Sequence[Candidate], front: Sequence[Candidate], plan: Plan) -> None:
+    """What the table's marks and columns mean: `≈`, `batch (max)`, the binding requirement, how the
+    requirements were judged."""
+    varied = any(c.batch is not None for c in best)
     if not all(c.exact for c in (*best, *front)):
         out.print(ESTIMATE_NOTE, markup=False)
     if varied:
@@ -181,12 +199,13 @@ def print_search(out: Console, found: SearchResult, top: int, svg_path: Path, pl
         out.print("meets requirements: every requirement judged, the load's by simulating the plan's traffic "
                   "through each strategy, as `dagc check --strategy` does (`no:` names the load requirements missed)",
                   markup=False)
+
+
+def _print_front(out: Console, best: Sequence[Candidate], front: Sequence[Candidate], plan: Plan) -> None:
+    """The Pareto front's table (its columns those of the best's table: `batch (max)`, `drafted`)."""
+    varied = any(c.batch is not None for c in best)
+    drafted = any(c.speculative_tokens is not None for c in best)
     steady = any(c.judged == STEADY for c in front)
-    if not front:
-        out.print("Pareto front: empty — no candidate meets the requirements (their binding requirement is in the "
-                  "table above)", markup=False)
-        out.print(f"wrote {svg_path}", markup=False)
-        return
     rows = [(c.text, *((f"{c.batch:,}",) if varied and c.batch is not None else ()),
              *((str(c.speculative_tokens),) if drafted else ()), str(c.gpus),
              _est(c) + format_si(c.metrics["ttft_s"], Dimension.TIME), _est(c) + format_si(c.metrics["tpot_s"],
@@ -204,7 +223,6 @@ def print_search(out: Console, found: SearchResult, top: int, svg_path: Path, pl
                  _cols(columns, ("decode (tokens/s/GPU)", "TPOT")), rows)      # the front's two axes
     if steady and not any(c.judged == STEADY and c.meets_requirements for c in best):
         out.print(_steady_note(plan), markup=False)
-    out.print(f"wrote {svg_path}", markup=False)
 
 
 def print_at_rate(out: Console, ranked: RankedAtRate, top: int, plan: Plan | None = None,

@@ -49,17 +49,9 @@ def cmd_search(args: Namespace) -> int:
     if args.vary == "batch" and not plan.workload.batch_max:
         plan = plan.model_copy(update={"workload": plan.workload.model_copy(
             update={"batch": BATCH_LIMIT, "batch_max": True})})
-    if args.vary == "speculative":
-        spec = plan.workload.speculative
-        if spec is None or spec.acceptance is None:
-            err.print("error: --vary speculative needs `speculative { method = …  tokens = …  acceptance = … }` in "
-                      "the plan's workload (an accept_length holds for one count of drafted tokens)", markup=False)
-            return EXIT_USAGE
-        found = _search_speculative(plan, _searched_top(args), search_jobs(args, err), args.search_budget,
-                                    is_quiet(args))
-    else:
-        found = search_plan(plan, _searched_top(args), search_jobs(args, err), args.search_budget,
-                        quiet=is_quiet(args))
+    found = _search_varied(args, plan, err)
+    if isinstance(found, int):
+        return found
     # what is printed as meeting the requirements is judged on all of them: the best, or the rows shown
     found = judged(plan, found, 1 if is_quiet(args) else max(args.top, 1), is_quiet(args))
     with loading():
@@ -92,6 +84,19 @@ def cmd_search(args: Namespace) -> int:
     if at_rate is not None:
         print_at_rate(out, at_rate, args.top, plan, args.plan)
     return EXIT_OK
+
+
+def _search_varied(args: Namespace, plan: Plan, err: Console) -> SearchResult | int:
+    """The search of the plan, with `--vary speculative` over the counts of drafted tokens; the exit code when
+    the plan has no acceptance to vary them by."""
+    if args.vary != "speculative":
+        return search_plan(plan, _searched_top(args), search_jobs(args, err), args.search_budget, quiet=is_quiet(args))
+    spec = plan.workload.speculative
+    if spec is None or spec.acceptance is None:
+        err.print("error: --vary speculative needs `speculative { method = …  tokens = …  acceptance = … }` in "
+                  "the plan's workload (an accept_length holds for one count of drafted tokens)", markup=False)
+        return EXIT_USAGE
+    return _search_speculative(plan, _searched_top(args), search_jobs(args, err), args.search_budget, is_quiet(args))
 
 
 def _searched_top(args: Namespace) -> int:

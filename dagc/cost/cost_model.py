@@ -13,13 +13,32 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..kernels.kernels import KernelProfile, for_gpu, nearest_profile
+from ..kernels.kernels import KernelProfile, for_gpu, nearest_profile, profile_names
 from ..plan.cluster import DEFAULT_HBM_EFFICIENCY, DEFAULT_INTRA_LATENCY_S, Cluster, KernelTimes, peak_flops
 from ..plan.model import DType
 from ..plan.plan import Plan
 from ..units import Dimension, format_si
 
-__all__ = ["CostModel", "calibrated_by", "cost_basis", "cost_basis_text", "engine_text"]
+__all__ = ["CostModel", "blackwell_scale", "calibrated_by", "cost_basis", "cost_basis_text", "engine_text"]
+
+
+def blackwell_scale(c: Cluster) -> float:
+    """The engine's multiplier of a memory-bound op's time on the cluster's GPU: its `blackwell_memory_time_scale`
+    on a GPU with fp4 units (Blackwell: b200, b300, gb200, gb300) priced by a built-in profile (another GPU's at
+    its peaks: no Blackwell GPU has one of its own), else 1 — a profile imported with `kernels` was measured in
+    its engine.
+
+    Example:
+        >>> from dagc.plan.engines import engine_of
+        >>> from dagc.plan.presets import GPU_PRESETS
+        >>> b200 = Cluster(gpus=8, gpu=GPU_PRESETS["b200"], intra_node_bytes_per_s=900e9, engine=engine_of("sglang"))
+        >>> blackwell_scale(b200) == b200.engine.terms.blackwell_memory_time_scale
+        True
+        >>> blackwell_scale(b200.model_copy(update={"gpu": GPU_PRESETS["h200"]}))
+        1.0
+    """
+    own = c.kernels is None and c.gpu.flops_4bit is not None and c.gpu.name not in profile_names()
+    return c.engine.terms.blackwell_memory_time_scale if own else 1.0
 
 
 @dataclass(frozen=True)
@@ -70,8 +89,9 @@ class CostModel:
                    measured_all_reduce=(c.intra_node_bytes_per_s == gpu.intra_node_bytes_per_s
                                         and c.latency.intra_s == DEFAULT_INTRA_LATENCY_S),
                    glue={**c.engine.terms.glue, **(profile.glue if profile is not None else {})},
-                   step_s=c.engine.terms.step_s, compute_time_scale=c.engine.terms.compute_time_scale,
-                   memory_time_scale=c.engine.terms.memory_time_scale)
+                   step_s=c.engine.terms.step_s,
+                   compute_time_scale=c.engine.terms.compute_time_scale,
+                   memory_time_scale=c.engine.terms.memory_time_scale * blackwell_scale(c))
 
     def time_scale(self, flops: float, hbm_bytes: float, dtype: DType) -> float:
         """The multiplier of a compute op's time (its FLOPs and HBM bytes, its peak's dtype) in this engine:
@@ -214,6 +234,9 @@ def engine_text(cluster: Cluster, calibrated: tuple[str, int, tuple[str, ...]] |
     if (t.compute_time_scale, t.memory_time_scale) != (1.0, 1.0):
         host += (f", its kernels {t.compute_time_scale:.3g}× the profile's time where compute-bound and "
                  f"{t.memory_time_scale:.3g}× where memory-bound")
+    if blackwell_scale(cluster) != 1.0:
+        host += (f", on this Blackwell GPU its memory-bound kernels {blackwell_scale(cluster):.3g}× the scaled H200 "
+                 "profile's time")
     where = ("(docs/cost-model.md, \"The engine\")." if calibrated is None else
              f"(docs/cost-model.md, \"The engine\"); {_calibrated_text(calibrated)}")
     return (f"Engine: {e.name} {e.release}, its fused glue kernels and CUDA graphs, {host}, and a front end of "

@@ -23,7 +23,6 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 from ..drive.drive import Driven, DriveOptions, ProgressFor, Stage, drive
 from ..plan.plan import Plan
@@ -31,13 +30,9 @@ from ..plan.strategy import StrategyDecl
 from ..serve.load import Load
 from ..verdict.check import StrategyResult
 from .compare_load import compare_cdf_svg
-from .dag_json import dag_json, pooled_dag_json
-from .dot import Detail, dag_dot
+from .comparison_md import comparison_md
 from .html import report_html
-from .load_md import traffic_text
 from .load_series import load_run
-from .load_svg import load_cdf_svg, load_timeline_svg
-from .markdown import comparison_md, report_md
 from .output_dir import (
     MARKER,
     MARKER_TEXT,
@@ -53,34 +48,16 @@ from .output_dir import (
     write_manifest,
 )
 from .pareto import plan_pareto_svg
-from .placement import placement_svg
-from .render import DOT_TIMEOUT_S, check_dot_timeout, write_svg
-from .report import load_of, report_json
+from .render import check_dot_timeout
 from .requests_out import check_requests_name, over_budget, requests_bytes_at_least, write_requests
-from .trace import write_trace
-from .trace_pools import write_pooled_trace
-from .trace_writer import EVENT_BUDGET
-from .write import OutputError, dir_mode, write_json_atomic, write_text_atomic
+from .strategy_files import OUTPUT_BUDGET_BYTES as OUTPUT_BUDGET_BYTES, CompileOptions, write_strategy
+from .write import OutputError, dir_mode, write_text_atomic
 
 __all__ = ["CompileOptions", "Written", "compile", "compile_results", "strategy_dir_name", "strategy_dir_names",
            "write_driven", "OutputError"]
 
 
 FILES_PER_STRATEGY = 10     # report.json/.md/.html, dag.json/.dot/.svg, trace, placement, load_cdf/timeline
-OUTPUT_BUDGET_BYTES = 2 << 30    # all the files of one compile: 2 GiB (64 strategies in full detail wrote 11 GB)
-
-
-@dataclass(frozen=True)
-class CompileOptions:
-    graph_detail: Detail = Detail.SUMMARY
-    all_ranks: bool = False
-    gzip: bool = False
-    dot_timeout_s: float = DOT_TIMEOUT_S
-    event_budget: int = EVENT_BUDGET
-    pareto_svg: str | None = None      # the search's Pareto plot (when it ran): <out>/pareto.svg, linked by the reports
-    force: bool = False                # replace an output directory that holds files dagc did not write
-    output_budget_bytes: int = OUTPUT_BUDGET_BYTES     # the whole set; past it, nothing is replaced
-    requests_out: str | None = None    # a file name: every simulated request, a JSON line each (requests_out.py)
 
 
 @dataclass(frozen=True)
@@ -119,74 +96,6 @@ def strategy_dir_names(results: list[StrategyResult]) -> list[str]:
         taken.add(name.casefold())
         names[i] = name
     return [n for n in names if n is not None]
-
-
-def _write_one(r: StrategyResult, d: Path, final: Path, opts: CompileOptions,
-               tick: Callable[[], None], pareto_link: str = "pareto.svg") -> Written:
-    """Write one strategy's files into `d` (inside the staging directory); they will live in `final`.
-    `pareto_link` is where this report finds the search's plot (`opts.pareto_svg`)."""
-    files: list[str] = []
-    warnings: list[str] = []
-    artefacts: dict[str, str] = {}
-    if opts.pareto_svg is not None:
-        artefacts[pareto_link] = opts.pareto_svg
-    d.mkdir(exist_ok=True)
-    if r.compiled is not None:
-        write_json_atomic(d / "dag.json", _dag_json(r), indent=None)
-        files.append("dag.json")
-        tick()
-        graph = dag_dot(r.compiled, opts.graph_detail)
-        if graph.note:
-            warnings.append(f"dag.dot: {graph.note}; drew `{graph.detail.value}`")
-        write_text_atomic(d / "dag.dot", graph.text)
-        files.append("dag.dot")
-        tick()
-        drawn = write_svg(graph.text, d / "dag.svg", opts.dot_timeout_s)
-        if drawn.warning:
-            warnings.append(drawn.warning)
-        if drawn.svg is None:
-            with contextlib.suppress(FileNotFoundError):
-                (d / "dag.svg").unlink()
-        else:
-            files.append("dag.svg")
-            tick()
-            artefacts["dag.svg"] = drawn.svg
-        if r.pooled is not None and r.pooled.figures is not None:     # both pools and their KV transfer
-            info = write_pooled_trace(r, d / "trace.json", all_ranks=opts.all_ranks, compress=opts.gzip,
-                                      budget=opts.event_budget, load=load_run(r), traffic=_traffic(r))
-        else:
-            info = write_trace(r.compiled, d / "trace.json", all_ranks=opts.all_ranks, compress=opts.gzip,
-                               budget=opts.event_budget, load=load_run(r), traffic=_traffic(r))
-        files.append(info.path.name)
-        tick()
-        artefacts["trace"] = info.path.name
-        if info.warning:
-            warnings.append(f"trace: {info.warning}")
-    if r.layout is not None:
-        svg = placement_svg(r)
-        write_text_atomic(d / "placement.svg", svg)
-        files.append("placement.svg")
-        tick()
-        artefacts["placement.svg"] = svg
-    for name, svg in _load_svgs(r).items():
-        write_text_atomic(d / name, svg)
-        files.append(name)
-        tick()
-        artefacts[name] = svg
-    links = {k: (k if k != "trace" else v) for k, v in artefacts.items() if k != pareto_link}
-    if opts.pareto_svg is not None:
-        links["pareto.svg"] = pareto_link
-    md = report_md(r, links=links)
-    write_text_atomic(d / "report.md", md)
-    files.insert(0, "report.md")
-    tick()
-    write_json_atomic(d / "report.json", report_json(r))
-    files.insert(0, "report.json")
-    tick()
-    write_text_atomic(d / "report.html", report_html(md, artefacts))
-    files.insert(2, "report.html")
-    tick()
-    return Written(r, final, tuple(final / f for f in files), tuple(warnings))
 
 
 def _comparison(plan: Plan, results: list[StrategyResult], names: list[str], staging: Path, out: Path,
@@ -232,35 +141,14 @@ def compile_results(plan: Plan, results: list[StrategyResult], out: Path,
         if progress:
             progress(min(done, total), total)
 
-    if not opts.output_budget_bytes > 0:
-        raise ValueError(f"the output budget must be a number of bytes above 0, not {opts.output_budget_bytes!r}")
-    check_output_dir(out, opts.force)            # refuse before creating anything
-    check_requests_name(opts.requests_out, names)
-    _requests_fit(results, out, opts)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(out, exc.strerror or str(exc)) from exc
+    _refuse_early(results, out, opts, names)
     with output_lock(out):
         staging: Path | None = None
         try:
             clean_stale(out)
             check_output_dir(out, opts.force)
             staging = Path(tempfile.mkdtemp(prefix=sibling(out, "tmp-"), dir=staging_parent(out)))
-            write_text_atomic(staging / MARKER, MARKER_TEXT)     # marks it dagc's, for clean_stale after a kill
-            if opts.pareto_svg is not None:
-                write_text_atomic(staging / "pareto.svg", opts.pareto_svg)
-            written = []
-            for i, r in enumerate(results):
-                d, final = (staging / names[i], out / names[i]) if several else (staging, out)
-                written.append(_write_one(r, d, final, opts, tick, "../pareto.svg" if several else "pareto.svg"))
-                _within_budget(staging, out, opts.output_budget_bytes)
-            pareto = (out / "pareto.svg",) if opts.pareto_svg is not None else ()
-            extra = _requests_file(results, staging, out, opts)
-            if len(results) > 1:
-                written.append(_comparison(plan, results, names, staging, out, opts.pareto_svg, extra))
-            elif pareto or extra:          # one strategy: its files and the search's plot share the directory
-                written[0] = replace(written[0], files=(*written[0].files, *pareto, *extra))
+            written = _stage(plan, results, staging, out, opts, names, tick)
             if opts.pareto_svg is None:
                 carry_over(out, staging)
             write_manifest(staging)
@@ -272,6 +160,43 @@ def compile_results(plan: Plan, results: list[StrategyResult], out: Path,
             if staging is not None:
                 with contextlib.suppress(FileNotFoundError):
                     shutil.rmtree(staging)
+    return written
+
+
+def _refuse_early(results: list[StrategyResult], out: Path, opts: CompileOptions, names: list[str]) -> None:
+    """Raise (OutputError, ValueError) before anything is made: a budget that is no number of bytes, an output
+    directory dagc may not replace, a `requests_out` name or size it cannot write; else make `out`'s parent."""
+    if not opts.output_budget_bytes > 0:
+        raise ValueError(f"the output budget must be a number of bytes above 0, not {opts.output_budget_bytes!r}")
+    check_output_dir(out, opts.force)            # refuse before creating anything
+    check_requests_name(opts.requests_out, names)
+    _requests_fit(results, out, opts)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(out, exc.strerror or str(exc)) from exc
+
+
+def _stage(plan: Plan, results: list[StrategyResult], staging: Path, out: Path, opts: CompileOptions,
+           names: list[str], tick: Callable[[], None]) -> list[Written]:
+    """Write the whole set into `staging`, each result in its directory `names[i]` (none: one result, at the
+    top): what was written, where it will live in `out`."""
+    several = bool(names)
+    write_text_atomic(staging / MARKER, MARKER_TEXT)     # marks it dagc's, for clean_stale after a kill
+    if opts.pareto_svg is not None:
+        write_text_atomic(staging / "pareto.svg", opts.pareto_svg)
+    written = []
+    for i, r in enumerate(results):
+        d, final = (staging / names[i], out / names[i]) if several else (staging, out)
+        files, warnings = write_strategy(r, d, opts, tick, "../pareto.svg" if several else "pareto.svg")
+        written.append(Written(r, final, tuple(final / f for f in files), tuple(warnings)))
+        _within_budget(staging, out, opts.output_budget_bytes)
+    pareto = (out / "pareto.svg",) if opts.pareto_svg is not None else ()
+    extra = _requests_file(results, staging, out, opts)
+    if len(results) > 1:
+        written.append(_comparison(plan, results, names, staging, out, opts.pareto_svg, extra))
+    elif pareto or extra:          # one strategy: its files and the search's plot share the directory
+        written[0] = replace(written[0], files=(*written[0].files, *pareto, *extra))
     return written
 
 
@@ -317,25 +242,6 @@ def _within_budget(staging: Path, out: Path, budget_bytes: int) -> None:
                                "was written; fewer strategies, a smaller --graph-detail, or a larger --output-budget")
 
 
-def _traffic(r: StrategyResult) -> str:
-    load = load_of(r)
-    return traffic_text(load) if load is not None else ""
-
-
-def _load_svgs(r: StrategyResult) -> dict[str, str]:
-    """load_cdf.svg and (when the run kept a timeline) load_timeline.svg of a simulated strategy."""
-    load = load_run(r)
-    if load is None:
-        return {}
-    label, traffic = r.decl.name or r.decl.text, _traffic(r)
-    out = {"load_cdf.svg": load_cdf_svg(load, f"{r.plan.name} · {label}: latency of {len(load.arrival):,} simulated "
-                                              "requests", traffic)}
-    timeline = load_timeline_svg(load, f"{r.plan.name} · {label}: the simulated load over time", traffic)
-    if timeline is not None:
-        out["load_timeline.svg"] = timeline
-    return out
-
-
 def _requests_file(results: list[StrategyResult], staging: Path, out: Path, opts: CompileOptions) -> tuple[Path, ...]:
     """`requests_out`: every strategy's simulated requests in one file at the top of the set."""
     if opts.requests_out is None:
@@ -366,11 +272,3 @@ def requests_runs(results: list[StrategyResult]) -> list[tuple[str, Load, int]]:
     return runs
 
 
-def _dag_json(r: StrategyResult) -> dict[str, Any]:
-    """dag.json: the strategy's DAG, or a disaggregated strategy's instances of both pools."""
-    pools = [(p.pool.role, p.pool.instances, p.pool.strategy.text, p.analysis.compiled)
-             for p in (r.pooled.pools if r.pooled is not None else ())]
-    if pools and all(c is not None for *_, c in pools):
-        return pooled_dag_json(pools)  # type: ignore[arg-type]   # every instance compiled, just checked
-    assert r.compiled is not None
-    return dag_json(r.compiled)

@@ -12,10 +12,11 @@ draws a bounded number of points (`dagc.export.load_series`).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from xml.sax.saxutils import escape as xml_escape
 
 import numpy as np
+import numpy.typing as npt
 
 from ..diagnostics import printable
 from ..serve.load import Load, sample_percentiles
@@ -159,6 +160,42 @@ def _steps(t: np.ndarray, v: np.ndarray, sx: Callable[[float], float], sy: Calla
     return " ".join(pts)
 
 
+def _timeline_caption(traffic: str, pooled: bool, samples: int) -> str:
+    """What the timeline shows, under its title: the series of a run (`pooled`: a disaggregated one's) and how
+    they are cut past `SERIES_INTERVALS` samples."""
+    cut = (f" Past {SERIES_INTERVALS:,} samples, each of {SERIES_INTERVALS:,} equal stretches of the run shows its "
+           "largest value, then its last." if samples > SERIES_INTERVALS else "")
+    waiting = ("waiting for a prefill instance (arrived, not yet prefilling) and, prefilled, for a slot on a decode "
+               "replica (its KV transfer starts once it has one)" if pooled else "waiting (arrived, not admitted)")
+    kv_words = ("the decode pool's slots in use (each holds a request's KV cache) as a share of all its slots"
+                if pooled else "the KV cache in use as a share of what the fullest GPU holds")
+    return f"{traffic}: requests running (admitted, not finished) and {waiting}, and {kv_words}.{cut}"
+
+
+def _timeline_legend(kinds: Sequence[tuple[str, str, str, str]], raw: dict[str, npt.NDArray[np.float64]],
+                     legend_y: float) -> list[str]:
+    """The legend of the request series, in a row at `legend_y`: each one's line, name and most."""
+    out, x = [], L + 10.0
+    for key, _, colour, name in kinds:
+        label = f"{name} (most {format_figure(float(np.max(raw[key])))})"
+        out.append(f'<line class="legend" data-series="{key}" x1="{x:.0f}" y1="{legend_y - 4:.0f}" x2="{x + 20:.0f}" '
+                   f'y2="{legend_y - 4:.0f}" stroke="{colour}" stroke-width="2"/>')
+        out.append(f'<text x="{x + 26:.0f}" y="{legend_y:.0f}" font-size="10">{svg_escape(label)}</text>')
+        x += 26 + text_width(label, 10) + 24
+    return out
+
+
+def _timeline_titles(top: float, mid: float, kv_top: float, kv_bottom: float, kv_most: float) -> list[str]:
+    """The titles of the two charts (requests from `top` to `mid`, the KV cache from `kv_top` to `kv_bottom`,
+    `kv_most` its largest share) and of their time axis."""
+    return [f'<text x="{L}" y="{kv_top - 8:.0f}" font-size="10" fill="{KV}">KV cache in use (most '
+            f'{format_si(kv_most, Dimension.RATIO)})</text>',
+            f'<text x="18" y="{(top + mid) / 2:.0f}" font-size="12" text-anchor="middle" '
+            f'transform="rotate(-90 18 {(top + mid) / 2:.0f})">requests</text>',
+            f'<text x="{(L + W - R) / 2}" y="{kv_bottom + 34:.0f}" font-size="12" text-anchor="middle">'
+            'time since the run began</text>']
+
+
 def load_timeline_svg(load: Load, title: str, traffic: str) -> str | None:
     """Requests running and waiting (top) and the KV cache in use on the fullest rank (bottom) over the
     run, as step lines (`class="series"`, `data-series` running, waiting or kv; a disaggregated run's
@@ -173,14 +210,7 @@ def load_timeline_svg(load: Load, title: str, traffic: str) -> str | None:
     raw = {key: np.asarray(getattr(tl, field), dtype=float) for key, field, _, _ in kinds}
     reqs = {key: envelope(t, v) for key, v in raw.items()}
     kv = envelope(t, np.asarray(tl.kv_share, dtype=float))
-    cut = (f" Past {SERIES_INTERVALS:,} samples, each of {SERIES_INTERVALS:,} equal stretches of the run shows its "
-           "largest value, then its last." if len(t) > SERIES_INTERVALS else "")
-    waiting = ("waiting for a prefill instance (arrived, not yet prefilling) and, prefilled, for a slot on a decode "
-               "replica (its KV transfer starts once it has one)" if pooled else "waiting (arrived, not admitted)")
-    kv_words = ("the decode pool's slots in use (each holds a request's KV cache) as a share of all its slots"
-                if pooled else "the KV cache in use as a share of what the fullest GPU holds")
-    head, top = title_lines(title, [f"{traffic}: requests running (admitted, not finished) and {waiting}, and "
-                                f"{kv_words}.{cut}"])
+    head, top = title_lines(title, [_timeline_caption(traffic, pooled, len(t))])
     legend_y, top = top, top + 16          # the legend above the chart: no line runs through it
     mid = top + 220
     kv_top, kv_bottom = mid + 30, mid + 150
@@ -220,18 +250,7 @@ def load_timeline_svg(load: Load, title: str, traffic: str) -> str | None:
     for key, (ts, vs), colour, sy in lines:
         out.append(f'<polyline class="series" data-series="{key}" points="{_steps(ts, vs, sx, sy, end)}" '
                    f'fill="none" stroke="{colour}" stroke-width="1.2"/>')
-    x = L + 10.0
-    for key, _, colour, name in kinds:
-        label = f"{name} (most {format_figure(float(np.max(raw[key])))})"
-        out.append(f'<line class="legend" data-series="{key}" x1="{x:.0f}" y1="{legend_y - 4:.0f}" x2="{x + 20:.0f}" '
-                   f'y2="{legend_y - 4:.0f}" stroke="{colour}" stroke-width="2"/>')
-        out.append(f'<text x="{x + 26:.0f}" y="{legend_y:.0f}" font-size="10">{svg_escape(label)}</text>')
-        x += 26 + text_width(label, 10) + 24
-    out.append(f'<text x="{L}" y="{kv_top - 8:.0f}" font-size="10" fill="{KV}">KV cache in use (most '
-               f'{format_si(float(np.max(tl.kv_share)), Dimension.RATIO)})</text>')
-    out.append(f'<text x="18" y="{(top + mid) / 2:.0f}" font-size="12" text-anchor="middle" '
-               f'transform="rotate(-90 18 {(top + mid) / 2:.0f})">requests</text>')
-    out.append(f'<text x="{(L + W - R) / 2}" y="{kv_bottom + 34:.0f}" font-size="12" text-anchor="middle">'
-               'time since the run began</text>')
+    out += _timeline_legend(kinds, raw, legend_y)
+    out += _timeline_titles(top, mid, kv_top, kv_bottom, float(np.max(tl.kv_share)))
     out.append("</svg>")
     return "\n".join(out) + "\n"

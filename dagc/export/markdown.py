@@ -8,30 +8,26 @@ critical-path breakdown, pictures, every diagnostic and a glossary.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from ..diagnostics import render_all
 from ..layout.layout import Layout
 from ..memory.admission import admission_words
 from ..plan.params import active_params, total_params
-from ..plan.plan import Plan
 from ..plan.workload import RequirementKind
 from ..units import Dimension, count_text, format_bytes, format_si
 from ..verdict.check import StrategyResult
-from ..verdict.verdict import RequirementResult, met_text, near_text
+from ..verdict.verdict import RequirementResult, met_text
 from .assumptions_md import assumptions_md
 from .bands_md import bands_md
-from .compare_load import load_rows
+from .comparison_md import comparison_md as comparison_md
 from .glossary import GLOSSARY
 from .load_md import load_md, load_pictures_md
-from .md_escape import md_code, md_fence, md_prose, md_text
-from .optimal_words import optimal_means
+from .md_escape import VERDICT_WORDS, md_code, md_fence, md_prose, md_table, md_text
 from .report import load_of, memory_totals
 from .serving_md import inflight_metric_rows
 from .summary import (
     COST_NAMES,
-    by_objective_md,
     data_parallel_text,
     margin_text,
     metric_text,
@@ -40,7 +36,7 @@ from .summary import (
     summary_md,
 )
 
-__all__ = ["report_md", "shown_stages", "gap_text", "MAX_STAGE_ROWS"]
+__all__ = ["comparison_md", "report_md", "shown_stages", "gap_text", "MAX_STAGE_ROWS"]
 
 MAX_STAGE_ROWS = 64     # per-stage table rows drawn; beyond, the first and last halves and a gap row
 
@@ -67,21 +63,12 @@ def gap_text(n: int) -> str:
 def _gap_row(n: int, columns: int) -> list[str]:
     return [gap_text(n)] + [""] * (columns - 1)
 
-_WORD = {True: "**yes**", False: "**no**", None: "not judged"}
-
-
 def _count(n: float) -> str:
     """Parameters: 46.7 B, 12.3 M, 950 K."""
     for factor, unit in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
         if n >= factor:
             return f"{n / factor:.1f} {unit}"
     return f"{n:.0f}"
-
-
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    out += ["| " + " | ".join(r) + " |" for r in rows]
-    return out + [""]
 
 
 def report_md(r: StrategyResult, links: dict[str, str] | None = None) -> str:
@@ -103,7 +90,7 @@ def report_md(r: StrategyResult, links: dict[str, str] | None = None) -> str:
     lines += _verdicts(r)
     if r.requirements:
         lines += ["## Requirements", ""]
-        lines += _table(["requirement", "value", "target", "margin", "met"], [
+        lines += md_table(["requirement", "value", "target", "margin", "met"], [
             [f"`{q.requirement.text}`", _judged_value(q),
              requirement_value_text(q.requirement, q.requirement.target), margin_text(q),
              met_text(q, r.verdict.correct, "**no**")] for q in r.requirements])
@@ -147,10 +134,10 @@ def _verdicts(r: StrategyResult) -> list[str]:
               "; ".join(f"`{q.requirement.text}` is {requirement_value_text(q.requirement, q.value)}"
                         for q in failed) if failed else
               "some requirements could not be judged")
-    return ["## Verdicts", ""] + _table(["question", "answer", "evidence"], [
-        ["Is the strategy correct?", _WORD[v.correct], correct_ev],
-        ["Does it meet the requirements?", _WORD[v.meets_requirements], req_ev],
-        ["Is it optimal on this cluster?", _WORD[v.optimal],
+    return ["## Verdicts", ""] + md_table(["question", "answer", "evidence"], [
+        ["Is the strategy correct?", VERDICT_WORDS[v.correct], correct_ev],
+        ["Does it meet the requirements?", VERDICT_WORDS[v.meets_requirements], req_ev],
+        ["Is it optimal on this cluster?", VERDICT_WORDS[v.optimal],
          optimal_note(r)],
     ])
 
@@ -181,7 +168,7 @@ def _placement(r: StrategyResult, lay: Layout) -> list[str]:
         rows.append([str(s), f"{ranks.start}–{ranks.stop - 1}" + replicas,
                      f"{a}–{b - 1}" if b > a else "none", str(b - a),
                      f"{per} of {lay.experts} per MoE layer" if m.has_experts else "—"])
-    return lines + _table(["stage", "GPUs", "layers", "count", "routed experts per GPU"], rows)
+    return lines + md_table(["stage", "GPUs", "layers", "count", "routed experts per GPU"], rows)
 
 
 _CATEGORY_NAMES = {"attention": "attention", "routed_experts": "routed experts", "shared_experts": "shared experts",
@@ -209,7 +196,7 @@ def _memory_totals(r: StrategyResult) -> list[str]:
              format_bytes(c["all_ranks_bytes"]), _copies(c["copies"])] for c in t["categories"]]
     rows.append(["**all weights**", _count(wt["params"]), format_bytes(wt["bytes"]),
                  format_bytes(wt["all_ranks_bytes"]), _copies(wt["copies"])])
-    lines += _table(["weights", "parameters", "bytes", f"held over all {n:,} GPUs", "copies"], rows)
+    lines += md_table(["weights", "parameters", "bytes", f"held over all {n:,} GPUs", "copies"], rows)
     ctx = w.prompt + w.generate
     lines += [f"KV cache ({m.kv_cache.value}): **{format_si(kv['bytes_per_token'], Dimension.SIZE)} per token** of "
               f"context over all {m.layers} layers, **{format_bytes(kv['bytes_per_request'])} per request** of "
@@ -248,12 +235,12 @@ def _memory(r: StrategyResult) -> list[str]:
         f"Every GPU of a stage holds the same; the fullest is rank {mem.worst_rank()} (stage {worst.stage}) with "
         f"{format_bytes(worst.total_bytes)}, {worst.fraction * 100:.1f} % of its {format_bytes(worst.capacity_bytes)}.",
         ""]
-    lines += _table(["stage", "weights", "KV cache", "activations", "reserve", "total", "of GPU", "headroom"], rows)
+    lines += md_table(["stage", "weights", "KV cache", "activations", "reserve", "total", "of GPU", "headroom"], rows)
     words = admission_words(r.plan.workload, r.layout, mem) if r.pooled is None and r.layout is not None else None
     if words:
         lines += [md_text(words) + " (W520).", ""]
     lines += ["Weights of one GPU of each stage, by category:", ""]
-    return lines + _table(["stage", *(name for name, _ in present), "weights"], weight_rows)
+    return lines + md_table(["stage", *(name for name, _ in present), "weights"], weight_rows)
 
 
 def _judged_value(q: RequirementResult) -> str:
@@ -280,7 +267,7 @@ def _metrics(r: StrategyResult) -> list[str]:
 
     inflight = plan.workload.inflight
     front = format_si(plan.cluster.engine.terms.frontend_s, Dimension.TIME)
-    return lines + _table(["metric", "value", "per GPU"], [
+    return lines + md_table(["metric", "value", "per GPU"], [
         [f"TTFT as a client measures it (the server's + the engine's front end, {front})",
          metric_text(plan, K.TTFT, met["ttft_s"]), ""],
         ["TTFT at the server (" + ("mixed steps to a first token)" if inflight else "prefill makespan)"),
@@ -306,7 +293,7 @@ def _critical_path(met: dict[str, Any]) -> list[str]:
     note = ("The decode row covers two consecutive steps; TPOT is the gap between them." if not inflight
             else "Each row covers two consecutive steps of its kind (the mixed steps carry a prompt's chunk in "
                  "micro-batch 0); a step is the gap between them.")
-    return ["## Critical path", ""] + _table(["phase", "makespan", *COST_NAMES.values()], rows) + [note, ""]
+    return ["## Critical path", ""] + md_table(["phase", "makespan", *COST_NAMES.values()], rows) + [note, ""]
 
 
 def _pictures(links: dict[str, str], inflight: bool) -> list[str]:
@@ -328,72 +315,3 @@ def _pictures(links: dict[str, str], inflight: bool) -> list[str]:
         lines += [f"This strategy among every legal one the search evaluated ([pareto.svg]({target})):", "",
                   f"![Pareto front]({target})", ""]
     return lines
-
-
-def _better(r: StrategyResult) -> str:
-    """The strategy the optimal verdict names instead of `r`, as pasteable text; "—" when none."""
-    best = r.optimality.best if r.optimality is not None else None
-    return f"`{best.text}`" if r.verdict.optimal is False and best is not None else "—"
-
-
-def comparison_md(plan: Plan, results: list[StrategyResult], dirs: list[str], pareto_link: str | None = None,
-                  cdf_link: str | None = None) -> str:
-    """The side-by-side table of several strategies of one plan (and, when the search ran, a link to
-    its plot `pareto_link`, where these strategies are marked; under traffic, their latency CDFs `cdf_link`)."""
-    lines = [f"# dagc comparison: {md_code(plan.name)}", "",
-             f"{len(results)} strategies for **{md_text(plan.model.name)}** on {plan.cluster.gpus} × "
-             f"{md_text(plan.cluster.gpu.name)}; "
-             f"batch {plan.workload.batch_text} × ({plan.workload.prompt:,} + {plan.workload.generate:,}) tokens.", ""]
-    judged = next((r for r in results if r.optimality is not None and r.optimality.objective), None)
-    objective = judged.optimality.objective if judged is not None and judged.optimality is not None else None
-    if objective is not None:        # the search ran: what its verdicts optimise, and what each objective picks
-        lines += [f"Optimal means {optimal_means(objective, plan.objective_from, f'`{objective}`')}.", ""]
-    header = ["", *[f"[`{r.decl.name or r.decl.text}`]({d}/report.md)" for r, d in zip(results, dirs, strict=True)]]
-
-    def row(name: str, fn: Callable[[StrategyResult], str]) -> list[str]:
-        return [name, *[fn(r) for r in results]]
-
-    def metric(key: str, kind: RequirementKind, per_gpu: bool = False) -> Callable[[StrategyResult], str]:
-        def fn(r: StrategyResult) -> str:
-            if not r.metrics:
-                return "—"
-            return metric_text(plan, kind, r.metrics[key] / ((r.gpus_used or 1) if per_gpu else 1), per_gpu)
-        return fn
-
-    K = RequirementKind
-
-    rows = [
-        row("strategy", lambda r: f"`{r.decl.text}`"),
-        row("correct", lambda r: _WORD[r.verdict.correct]),
-        row("meets requirements", lambda r: _WORD[r.verdict.meets_requirements]),
-        row("optimal", lambda r: _WORD[r.verdict.optimal]),
-        row("better strategy (paste it)", _better),
-        row("GPUs used", lambda r: str(r.gpus_used) if r.gpus_used else "—"),
-        *([row("batch (batch = max)", lambda r: f"{r.plan.workload.batch:,}" + (
-            f" (one more breaks {r.plan.workload.batch_breaks})" if r.plan.workload.batch_breaks else "")
-            if r.valid else "—")] if plan.workload.batch_max else []),
-        row("worst rank memory",
-            lambda r: f"{format_bytes(r.memory.worst.total_bytes)} ("
-                      f"{near_text(plan, K.MEMORY, r.memory.worst.fraction, f'{r.memory.worst.fraction * 100:.1f} %')})"
-            if r.memory else "—"),
-        row("TTFT", metric("ttft_s", K.TTFT)),
-        row("TPOT", metric("tpot_s", K.TPOT)),
-        row("decode throughput per GPU", metric("decode_tokens_per_s", K.DECODE_THROUGHPUT, per_gpu=True)),
-        row("prefill throughput per GPU", metric("prefill_tokens_per_s", K.PREFILL_THROUGHPUT, per_gpu=True)),
-        row("end-to-end throughput per GPU", metric("throughput_tokens_per_s", K.THROUGHPUT, per_gpu=True)),
-        row("errors", lambda r: ", ".join(sorted({d.code for d in r.diagnostics if d.is_error})) or "none"),
-    ]
-    for k, req in enumerate(plan.requirements):
-        rows.append([f"`{req.text}`", *[met_text(r.requirements[k], r.verdict.correct, "**not met**", "met") + (
-            f" ({requirement_value_text(req, r.requirements[k].value)})" if r.requirements[k].value is not None
-            else "") for r in results]])
-    rows += [[label, *cells] for label, cells in load_rows(results)]     # under the plan's traffic
-    plot = ["", f"These strategies among every legal one the search evaluated: [pareto.svg]({pareto_link}).", "",
-            f"![Pareto front]({pareto_link})"] if pareto_link is not None else []
-    plot += ["", f"Their latencies under the plan's traffic: [{cdf_link}]({cdf_link}).", "",
-             f"![latency CDFs]({cdf_link})"] if cdf_link is not None else []
-    picks = by_objective_md(judged) if judged is not None else []
-    if picks:
-        picks = ["", "## What each objective would pick", "", *(line.removeprefix("- ").removeprefix("  ")
-                                                                   for line in picks)]
-    return "\n".join(lines + _table(header, rows) + plot + picks) + "\n"

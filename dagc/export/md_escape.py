@@ -12,7 +12,9 @@ import re
 
 from ..diagnostics import printable
 
-__all__ = ["md_text", "md_prose", "md_code", "md_fence"]
+__all__ = ["md_text", "md_prose", "md_code", "md_fence", "md_table", "VERDICT_WORDS"]
+
+VERDICT_WORDS = {True: "**yes**", False: "**no**", None: "not judged"}     # a verdict's answer in a page
 
 # Without `[`, `]` and `<` no link, image or autolink can start, and `:` escaped stops GitHub's
 # bare-URL autolinks; `(`, `)`, `!` and `#` (never at a line's start here) then stay as they are.
@@ -72,3 +74,10 @@ def md_fence(text: str, info: str = "") -> list[str]:
     """
     fence = "`" * max(3, max((len(m) for m in _TICKS.findall(text)), default=0) + 1)
     return [fence + info, *text.splitlines(), fence]
+
+
+def md_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    """A Markdown table's lines (and a blank one after it), of cells already made inert."""
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    return out + [""]

@@ -100,17 +100,7 @@ def pareto_svg(found: SearchResult, title: str, own: list[tuple[str, float, floa
            f'font-family="Helvetica, DejaVu Sans, sans-serif">', PARETO_SIGNATURE,
            f'<rect width="{W}" height="{height}" fill="white"/>', *head,
            f'<g transform="translate(0 {shift})">']     # the plot, below however many lines the heading took
-    for t in ticks(x0, x1):
-        out.append(f'<line x1="{sx(t):.1f}" y1="{T}" x2="{sx(t):.1f}" y2="{H - B}" stroke="#eeeeee"/>')
-        out.append(f'<text x="{sx(t):.1f}" y="{H - B + 16}" font-size="10" text-anchor="middle">{t:g}</text>')
-    for t in ticks(y0, y1):
-        out.append(f'<line x1="{L}" y1="{sy(t):.1f}" x2="{W - R}" y2="{sy(t):.1f}" stroke="#eeeeee"/>')
-        out.append(f'<text x="{L - 6}" y="{sy(t) + 3:.1f}" font-size="10" text-anchor="end">{t:g}</text>')
-    out.append(f'<line x1="{L}" y1="{H - B}" x2="{W - R}" y2="{H - B}" stroke="#333"/>')
-    out.append(f'<line x1="{L}" y1="{T}" x2="{L}" y2="{H - B}" stroke="#333"/>')
-    out.append(f'<text x="{(L + W - R) / 2}" y="{H - 18}" font-size="12" text-anchor="middle">TPOT (ms)</text>')
-    out.append(f'<text x="18" y="{(T + H - B) / 2}" font-size="12" text-anchor="middle" '
-               f'transform="rotate(-90 18 {(T + H - B) / 2})">decode tokens/s per GPU</text>')
+    out += _axes((x0, x1), (y0, y1), sx, sy)
     for x, y, c in pts:
         colour = "#969696" if c.meets_requirements else "#d9d9d9"
         out.append(_point("candidate", c, sx(x), sy(y), 2.5, colour, ""))
@@ -123,6 +113,24 @@ def pareto_svg(found: SearchResult, title: str, own: list[tuple[str, float, floa
     out.append("</g>")
     out.append("</svg>")
     return "\n".join(out) + "\n"
+
+
+def _axes(xr: tuple[float, float], yr: tuple[float, float], sx: Scale, sy: Scale) -> list[str]:
+    """The grid, tick labels, axes and axis titles of the plot over `xr` (TPOT, ms) and `yr` (decode
+    tokens/s per GPU), placed by `sx` and `sy`."""
+    out: list[str] = []
+    for t in ticks(*xr):
+        out.append(f'<line x1="{sx(t):.1f}" y1="{T}" x2="{sx(t):.1f}" y2="{H - B}" stroke="#eeeeee"/>')
+        out.append(f'<text x="{sx(t):.1f}" y="{H - B + 16}" font-size="10" text-anchor="middle">{t:g}</text>')
+    for t in ticks(*yr):
+        out.append(f'<line x1="{L}" y1="{sy(t):.1f}" x2="{W - R}" y2="{sy(t):.1f}" stroke="#eeeeee"/>')
+        out.append(f'<text x="{L - 6}" y="{sy(t) + 3:.1f}" font-size="10" text-anchor="end">{t:g}</text>')
+    out.append(f'<line x1="{L}" y1="{H - B}" x2="{W - R}" y2="{H - B}" stroke="#333"/>')
+    out.append(f'<line x1="{L}" y1="{T}" x2="{L}" y2="{H - B}" stroke="#333"/>')
+    out.append(f'<text x="{(L + W - R) / 2}" y="{H - 18}" font-size="12" text-anchor="middle">TPOT (ms)</text>')
+    out.append(f'<text x="18" y="{(T + H - B) / 2}" font-size="12" text-anchor="middle" '
+               f'transform="rotate(-90 18 {(T + H - B) / 2})">decode tokens/s per GPU</text>')
+    return out
 
 
 def _clauses(text: str, size: int, width: float) -> list[str]:

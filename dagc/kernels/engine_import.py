@@ -147,66 +147,91 @@ def convert(tables: Mapping[str, Rows], base: Mapping[str, Any], *, name: str, g
     engine lacks); `glue`: how the engine runs dagc's glue steps (`ENGINE_GLUE`)."""
     out_tables = dict(base["tables"])
     used: list[str] = []
-    gemm = [{"dtype": _DTYPES[r["gemm_dtype"]], "M": int(r["m"]), "N": int(r["n"]), "K": int(r["k"]),
-             "seconds": _ms(r), "_block": r["gemm_dtype"] == "fp8_block"}
-            for r in tables.get("gemm", ()) if r["gemm_dtype"] in ("bfloat16", "fp8", "fp8_block")]
-    exact = {(g["dtype"], g["M"], g["N"], g["K"]) for g in gemm if not g["_block"]}
-    gemm = [{k: v for k, v in g.items() if k != "_block"} for g in gemm
-            if not g["_block"] or (g["dtype"], g["M"], g["N"], g["K"]) not in exact]
-    _put(out_tables, used, "gemm", gemm, ("dtype", "M", "N", "K"))
-    # the fused layer's rows (Triton, CUTLASS, …) of even routing, and SGLang's wide-EP DeepEP/DeepGEMM rows of
-    # uniform routing (their only even one): decode-sized steps under DeepEP's low-latency kernels, prefill
-    # under its normal ones (`MOE_KERNELS`)
-    moe = [{"kernel": kernel, "dtype": _DTYPES[r["moe_dtype"]], "tokens": int(r["num_tokens"]),
-            "hidden": int(r["hidden_size"]), "inter": int(r["inter_size"]), "topk": int(r["topk"]),
-            "experts": int(r["num_experts"]), "tp": int(r["moe_tp_size"]), "ep": int(r["moe_ep_size"]),
-            "seconds": _ms(r)}
-           for kind, kernel, even in MOE_KERNELS for r in tables.get(kind, ())
-           if r["distribution"] == even and r["moe_dtype"] in _DTYPES]
-    _put(out_tables, used, "fused_moe", moe,
+    _put(out_tables, used, "gemm", _gemm(tables), ("dtype", "M", "N", "K"))
+    _put(out_tables, used, "fused_moe", _fused_moe(tables),
          ("kernel", "dtype", "tokens", "hidden", "inter", "topk", "experts", "tp", "ep"))
-    prefill = [{"B": int(r["batch_size"]), "S": int(r["isl"]), "H": int(r["num_heads"]),
-                "Hkv": int(r["num_key_value_heads"]) or int(r["num_heads"]), "D": int(r["head_dim"]), "seconds": _ms(r)}
-               for r in tables.get("context_attention", ())
-               if _full(r) and r.get("kv_cache_dtype", "bfloat16") == "bfloat16"]
-    # MLA prefill (DeepSeek's dims: q·k over 192, v 128) as dagc prices it: multi-head, D = (192 + 128) / 2
-    prefill += [{"B": int(r["batch_size"]), "S": int(r["isl"]), "H": int(r["num_heads"]), "Hkv": int(r["num_heads"]),
-                 "D": MLA_PREFILL_HEAD_DIM, "seconds": _ms(r)}
-                for r in tables.get("context_mla", ()) if r.get("kv_cache_dtype", "bfloat16") == "bfloat16"
-                and r.get("mla_dtype", "bfloat16") == "bfloat16"]
-    _put(out_tables, used, "attn_prefill", prefill, ("B", "S", "H", "Hkv", "D"))
-    # decode attention over a bf16 and over an 8-bit KV cache, each its own rows (`kv`)
-    decode = [{"B": int(r["batch_size"]), "ctx": int(r["isl"]) + int(r["step"]), "H": int(r["num_heads"]),
-               "Hkv": int(r["num_key_value_heads"]) or int(r["num_heads"]), "D": int(r["head_dim"]),
-               "kv": _KV[r.get("kv_cache_dtype", "bfloat16")], "seconds": _ms(r)}
-              for r in tables.get("generation_attention", ()) if _full(r) and int(r.get("beam_width", 1)) == 1
-              and r.get("kv_cache_dtype", "bfloat16") in _KV]
-    _put(out_tables, used, "attn_decode", decode, ("kv", "B", "ctx", "H", "Hkv", "D"))
+    _put(out_tables, used, "attn_prefill", _attn_prefill(tables), ("B", "S", "H", "Hkv", "D"))
+    _put(out_tables, used, "attn_decode", _attn_decode(tables), ("kv", "B", "ctx", "H", "Hkv", "D"))
     mla = [{"B": int(r["batch_size"]), "ctx": int(r["isl"]) + int(r["step"]), "heads": int(r["num_heads"]),
             "kv": _KV[r["kv_cache_dtype"]], "seconds": _ms(r)}
            for r in tables.get("generation_mla", ()) if r["kv_cache_dtype"] in _KV]
     _put(out_tables, used, "mla_decode", mla, ("kv", "B", "ctx", "heads"))
-    # the engine's all-reduce: its custom kernel or NCCL, the faster at each size (as the engine picks), bf16
-    reduce = [{"gpus": int(r["num_gpus"]), "bytes": 2.0 * float(r["message_size"]), "seconds": _ms(r)}
-              for r in tables.get("custom_allreduce", ()) if r.get("allreduce_dtype") == "bfloat16"]
-    reduce += [{"gpus": int(r["num_gpus"]), "bytes": 2.0 * float(r["message_size"]), "seconds": _ms(r)}
-               for r in tables.get("nccl", ()) if r.get("op_name") == "all_reduce" and r.get("nccl_dtype") == "half"]
-    _put(out_tables, used, "all_reduce", [r for r in reduce if r["gpus"] >= 2], ("gpus", "bytes"))
-    kept = [k for k in ("gemm", "grouped_gemm", "attn_prefill", "attn_decode", "memory", "mla_decode")
-            if k not in used and out_tables.get(k)]
-    sources = sorted({str(r.get("kernel_source")) for rows in tables.values() for r in rows if r.get("kernel_source")})
-    moe_sources = "; ".join(f"{kernel} ← {', '.join(found)}" for kind, kernel, _ in MOE_KERNELS
-                            if (found := sorted({str(r.get("kernel_source")) for r in tables.get(kind, ())})))
-    method = (f"engine tables {', '.join(used) or 'none'}; dagc's own profile `{base['name']}` for "
-              f"{', '.join(kept) or 'nothing'} and the per-kernel floor; MoE kernels: {moe_sources or '—'}; "
-              f"kernel sources: {', '.join(sources) or '—'}")
+    _put(out_tables, used, "all_reduce", _all_reduce(tables), ("gpus", "bytes"))
     out: dict[str, Any] = {"format": "dagc-kernel-profile", "version": 1, "name": name, "peaks": dict(peaks),
                            "floor": dict(base["floor"]), "tables": out_tables}
     if glue:
         out["glue"] = dict(glue)
     return {**out,
             "provenance": {"gpu": gpu, "software": source, "date": "as collected by the package",
-                           "method": method[:2000], "source": source}}
+                           "method": _method(tables, base, out_tables, used)[:2000], "source": source}}
+
+
+def _gemm(tables: Mapping[str, Rows]) -> Rows:
+    """The engine's GEMM rows in bf16, fp8 and fp8 with block scales (those only where no per-tensor row
+    has the same shape)."""
+    gemm = [{"dtype": _DTYPES[r["gemm_dtype"]], "M": int(r["m"]), "N": int(r["n"]), "K": int(r["k"]),
+             "seconds": _ms(r), "_block": r["gemm_dtype"] == "fp8_block"}
+            for r in tables.get("gemm", ()) if r["gemm_dtype"] in ("bfloat16", "fp8", "fp8_block")]
+    exact = {(g["dtype"], g["M"], g["N"], g["K"]) for g in gemm if not g["_block"]}
+    return [{k: v for k, v in g.items() if k != "_block"} for g in gemm
+            if not g["_block"] or (g["dtype"], g["M"], g["N"], g["K"]) not in exact]
+
+
+def _fused_moe(tables: Mapping[str, Rows]) -> Rows:
+    """The fused layer's rows (Triton, CUTLASS, …) of even routing, and SGLang's wide-EP DeepEP/DeepGEMM rows of
+    uniform routing (their only even one): decode-sized steps under DeepEP's low-latency kernels, prefill
+    under its normal ones (`MOE_KERNELS`)."""
+    return [{"kernel": kernel, "dtype": _DTYPES[r["moe_dtype"]], "tokens": int(r["num_tokens"]),
+             "hidden": int(r["hidden_size"]), "inter": int(r["inter_size"]), "topk": int(r["topk"]),
+             "experts": int(r["num_experts"]), "tp": int(r["moe_tp_size"]), "ep": int(r["moe_ep_size"]),
+             "seconds": _ms(r)}
+            for kind, kernel, even in MOE_KERNELS for r in tables.get(kind, ())
+            if r["distribution"] == even and r["moe_dtype"] in _DTYPES]
+
+
+def _attn_prefill(tables: Mapping[str, Rows]) -> Rows:
+    """Prefill attention over a bf16 KV cache, and MLA prefill (DeepSeek's dims: q·k over 192, v 128) as dagc
+    prices it: multi-head, D = (192 + 128) / 2."""
+    prefill = [{"B": int(r["batch_size"]), "S": int(r["isl"]), "H": int(r["num_heads"]),
+                "Hkv": int(r["num_key_value_heads"]) or int(r["num_heads"]), "D": int(r["head_dim"]), "seconds": _ms(r)}
+               for r in tables.get("context_attention", ())
+               if _full(r) and r.get("kv_cache_dtype", "bfloat16") == "bfloat16"]
+    return prefill + [{"B": int(r["batch_size"]), "S": int(r["isl"]), "H": int(r["num_heads"]),
+                       "Hkv": int(r["num_heads"]), "D": MLA_PREFILL_HEAD_DIM, "seconds": _ms(r)}
+                      for r in tables.get("context_mla", ()) if r.get("kv_cache_dtype", "bfloat16") == "bfloat16"
+                      and r.get("mla_dtype", "bfloat16") == "bfloat16"]
+
+
+def _attn_decode(tables: Mapping[str, Rows]) -> Rows:
+    """Decode attention over a bf16 and over an 8-bit KV cache, each its own rows (`kv`)."""
+    return [{"B": int(r["batch_size"]), "ctx": int(r["isl"]) + int(r["step"]), "H": int(r["num_heads"]),
+             "Hkv": int(r["num_key_value_heads"]) or int(r["num_heads"]), "D": int(r["head_dim"]),
+             "kv": _KV[r.get("kv_cache_dtype", "bfloat16")], "seconds": _ms(r)}
+            for r in tables.get("generation_attention", ()) if _full(r) and int(r.get("beam_width", 1)) == 1
+            and r.get("kv_cache_dtype", "bfloat16") in _KV]
+
+
+def _all_reduce(tables: Mapping[str, Rows]) -> Rows:
+    """The engine's all-reduce on 2 GPUs or more: its custom kernel or NCCL, the faster at each size (as the
+    engine picks), bf16."""
+    reduce = [{"gpus": int(r["num_gpus"]), "bytes": 2.0 * float(r["message_size"]), "seconds": _ms(r)}
+              for r in tables.get("custom_allreduce", ()) if r.get("allreduce_dtype") == "bfloat16"]
+    reduce += [{"gpus": int(r["num_gpus"]), "bytes": 2.0 * float(r["message_size"]), "seconds": _ms(r)}
+               for r in tables.get("nccl", ()) if r.get("op_name") == "all_reduce" and r.get("nccl_dtype") == "half"]
+    return [r for r in reduce if r["gpus"] >= 2]
+
+
+def _method(tables: Mapping[str, Rows], base: Mapping[str, Any], out_tables: dict[str, Any], used: list[str]) -> str:
+    """The provenance's method: which tables are the engine's (`used`), which the base profile's, and the
+    kernels and kernel sources the engine's rows name."""
+    kept = [k for k in ("gemm", "grouped_gemm", "attn_prefill", "attn_decode", "memory", "mla_decode")
+            if k not in used and out_tables.get(k)]
+    sources = sorted({str(r.get("kernel_source")) for rows in tables.values() for r in rows if r.get("kernel_source")})
+    moe_sources = "; ".join(f"{kernel} ← {', '.join(found)}" for kind, kernel, _ in MOE_KERNELS
+                            if (found := sorted({str(r.get("kernel_source")) for r in tables.get(kind, ())})))
+    return (f"engine tables {', '.join(used) or 'none'}; dagc's own profile `{base['name']}` for "
+            f"{', '.join(kept) or 'nothing'} and the per-kernel floor; MoE kernels: {moe_sources or '—'}; "
+            f"kernel sources: {', '.join(sources) or '—'}")
 
 
 # Row keys at the format's default value, left out of the written rows (a profile of every table of an engine

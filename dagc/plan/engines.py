@@ -69,12 +69,17 @@ class EngineTerms(Frozen):
     # (`dagc.cost.cost_model.CostModel.time_scale`). 1: as profiled; a calibration fits them (docs/calibrate.md).
     compute_time_scale: float = 1.0
     memory_time_scale: float = 1.0
+    # Multiplier of a memory-bound op's time (a decode step's weight and KV reads; blended as `memory_time_scale`)
+    # on a Blackwell GPU (one with fp4 units: b200, b300, gb200, gb300), whose kernel profile is the H200's at the
+    # Blackwell peaks (docs/kernels.md): how far the engine's own Blackwell kernels fall short of that scaling.
+    blackwell_memory_time_scale: float = 1.0
 
     def __hash__(self) -> int:
         """By value, `glue` as its sorted items: a frozen `Cluster` holding these terms is hashed (the search's
         bounds are cached by cluster), and a dict is not hashable."""
         return hash((self.step_s, self.frontend_s, self.graph_sizes, self.graph_padding, self.mixed_graphs,
-                     tuple(sorted(self.glue.items())), self.compute_time_scale, self.memory_time_scale))
+                     tuple(sorted(self.glue.items())), self.compute_time_scale, self.memory_time_scale,
+                     self.blackwell_memory_time_scale))
 
     def unpriced(self) -> EngineTerms:
         """These terms with their `PRICE_TERMS` at the defaults: what an op's template and a DAG read of them.
@@ -90,7 +95,7 @@ class EngineTerms(Frozen):
 # The engine's terms no op template and no DAG reads: an op's price takes them on top (`dagc.cost.op_price`), so
 # plans that differ only in them — a calibration's simulations, one a set of terms — share their op templates,
 # prices and DAGs (`dagc.schedule.timer.shared_timer`, `dagc.verdict.analyse.compile_dag`)
-PRICE_TERMS = ("step_s", "frontend_s", "compute_time_scale", "memory_time_scale")
+PRICE_TERMS = ("step_s", "frontend_s", "compute_time_scale", "memory_time_scale", "blackwell_memory_time_scale")
 
 
 # ---------------------------------------------------------------- the engines' terms (docs/cost-model.md, "The engine")
@@ -136,6 +141,16 @@ TRTLLM_STEP_S = 4.556e-3
 VLLM_FRONTEND_S = 19.107e-3
 SGLANG_FRONTEND_S = 208.81e-3
 TRTLLM_FRONTEND_S = 10e-3
+# SGLang's memory-bound ops on a Blackwell GPU, against the H200 profile at its peaks: fitted on the calibration
+# half's SGLang runs on B200 (`python bench/fit_engine_terms.py`: InferenceX's DeepSeek-R1 FP4 sweep at concurrency
+# 4-32, github.com/SemiAnalysisAI/InferenceX/issues/870, and a sweep of four models at concurrency 1,
+# gist.github.com/BenHamm/78563d0d0a08d7cb61b4737392633384): the same InferenceX client and engine that run within
+# 10 % of dagc on 8 H200 run 23-42 % below its B200 throughput: SGLang's decode kernels take less of the B200's
+# 1.67x bandwidth over the H200 than the scaled profile gives them. Only decode-bound figures (TPOT, throughput at
+# 1K/1K) move it: compute-bound ops (a prefill) have no calibration run to say and stay as scaled.
+# TensorRT-LLM's B200 runs of the calibration half are within 10 % as scaled, and no vLLM run on a Blackwell GPU is
+# in it: theirs stay 1.
+SGLANG_BLACKWELL_MEMORY_TIME_SCALE = 1.305
 
 # How each engine runs dagc's glue steps (`dagc.kernels.format.GLUE_STEPS`, `dagc.ir.op_shapes.REFERENCE`):
 # launches per step, 0 when fused into a neighbouring kernel (docs/kernels.md, "Glue", names the engines' code).
@@ -165,7 +180,7 @@ ENGINE_TERMS: Mapping[EngineName, EngineTerms] = {
     "vllm": EngineTerms(step_s=VLLM_STEP_S, frontend_s=VLLM_FRONTEND_S, graph_sizes=VLLM_GRAPH_SIZES,
                         mixed_graphs=True, glue=ENGINE_GLUE["vllm"]),
     "sglang": EngineTerms(step_s=SGLANG_STEP_S, frontend_s=SGLANG_FRONTEND_S, graph_sizes=SGLANG_GRAPH_SIZES,
-                          glue=ENGINE_GLUE["sglang"]),
+                          glue=ENGINE_GLUE["sglang"], blackwell_memory_time_scale=SGLANG_BLACKWELL_MEMORY_TIME_SCALE),
     "trtllm": EngineTerms(step_s=TRTLLM_STEP_S, frontend_s=TRTLLM_FRONTEND_S, graph_sizes=TRTLLM_GRAPH_SIZES,
                           graph_padding=False, glue=ENGINE_GLUE["trtllm"]),
     "pytorch": EngineTerms(),

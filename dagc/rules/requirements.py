@@ -1,5 +1,5 @@
 """Requirements against the physical bounds of `dagc.rules.bounds`: W506 (one strategy) and N604 (the cluster);
-and the batch `batch = max` chose to meet them (N605).
+the batch `batch = max` chose to meet them (N605); a latency written as a floor (W522).
 
 Input: a `RuleContext`. Output: diagnostics that say a requirement cannot be met, each
 claiming no more than its bound proves. W506 bounds the strategy it is attached to (its
@@ -231,10 +231,34 @@ def check_batch_max(ctx: RuleContext) -> Iterator[Diagnostic]:
         yield diag("N605", Severity.NOTE, w.batch_note + uneven, ctx.plan.span_of("workload.batch"), hint)
 
 
+_LATENCIES = (RequirementKind.TTFT, RequirementKind.TPOT, RequirementKind.ITL, RequirementKind.E2E)
+
+
+def check_latency_floor(ctx: RuleContext) -> Iterator[Diagnostic]:
+    """A latency requirement written as a floor: `ttft_p99 >= 1 s` asks every answer to be at least that slow,
+    which no deployment wants — almost always `<=` mistyped. dagc judges it as written (a fast deployment
+    misses it, and the next steps would look for slower ones) and warns.
+
+    Bad:
+        require { ttft_p99 >= 1 s }
+    Fixed:
+        require { ttft_p99 <= 1 s }
+    """
+    for req in ctx.plan.requirements:
+        if req.kind in _LATENCIES and req.op in (">=", ">"):
+            upper = req.text.replace(req.op, "<=" if req.op == ">=" else "<", 1)
+            yield diag("W522", Severity.WARNING,
+                       f"`{req.text}` asks for a {metric_name(req)} of at least its target: a faster deployment "
+                       "misses it", req.span or ctx.plan.span_of("require"),
+                       f"a latency limit is an upper bound: `{upper}`")
+
+
 RULES = (
     make_rule("W506", Severity.WARNING, "a requirement beyond the physical bound of the strategy", check_physical,
               reads=Reads.SCHEDULE),
     make_rule("N604", Severity.NOTE, "a requirement no strategy on the cluster can meet (physical bound)",
               check_cluster_bound, plan_level=True),
     make_rule("N605", Severity.NOTE, "the batch `batch = max` chose for the strategy", check_batch_max),
+    make_rule("W522", Severity.WARNING, "a latency requirement written as a floor (`>=`)", check_latency_floor,
+              plan_level=True),
 )

@@ -16,13 +16,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..layout.layout import resolve
-from ..plan.plan import Plan
 from ..plan.workload import Overlap
-from ..schedule.timer import Timer as _Timer
 from .bar import BAR_LAG, Bar, BarKeeper
 from .bound import Pruner, Screen
-from .pool import WORKER, evaluate_in_workers
+from .pool import WORKER, Workers, evaluate_in_workers
 from .result import Candidate, ParetoFront, TopK
+from .run import Run
 from .score import evaluate, evaluate_batch_max
 from .screen import Columns
 from .space import Item, item_strategy
@@ -100,11 +99,10 @@ def process_pool(**kw: Any) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(**kw)
 
 
-def evaluate_all(plan: Plan, objective: str, jobs: int, stream: Iterator[Item], limit: int,
-                  deadline: float | None, clock: Callable[[], float], tally: Tally, pruner: Pruner,
-                  columns: Columns | None = None) -> str | None:
-    """Evaluate the candidates of `stream` in chunks, in this process or in `jobs` worker processes,
-    each against the bar `tally` gives it, handing each chunk's results to `tally.take`. Returns
+def evaluate_all(run: Run, jobs: int, stream: Iterator[Item], tally: Tally, pruner: Pruner,
+                 columns: Columns | None = None) -> str | None:
+    """Evaluate the first `tally.limit` candidates of `stream` in chunks, in this process or in `jobs` worker
+    processes, each against the bar `tally` gives it, handing each chunk's results to `tally.take`. Returns
     "budget" when the deadline stopped it. `columns`: the stream's items as columns
     (`dagc.search.screen.Columns`), screened `WINDOW` chunks at a time in this process (one at a
     time under a deadline, so that a search overruns it by at most one chunk's screen).
@@ -114,10 +112,11 @@ def evaluate_all(plan: Plan, objective: str, jobs: int, stream: Iterator[Item], 
     made by then): since bars only tighten, whatever the screen prunes or sets aside its own bar
     would too, so every count is what screening each chunk alone against its own bar gives — what
     worker processes do."""
-    if jobs > 1 and limit > CHUNK:
+    deadline = run.deadline
+    if jobs > 1 and tally.limit > CHUNK:
         chunks = ((items, tally.bar_for(i)) for i, items in enumerate(_chunks(stream)))  # the bar made when asked for
-        return evaluate_in_workers(plan, objective, jobs, chunks, deadline, tally.take, _evaluate_items,
-                                    process_pool, in_flight=min(2 * jobs, tally.lag))
+        workers = Workers(jobs, _evaluate_items, process_pool, in_flight=min(2 * jobs, tally.lag))
+        return evaluate_in_workers(run.plan, run.objective, workers, chunks, deadline, tally.take)
     size, start = WINDOW if columns is not None and deadline is None else 1, 0
     numbered = enumerate(_chunks(stream))
     while window := list(itertools.islice(numbered, size)):
@@ -128,8 +127,8 @@ def evaluate_all(plan: Plan, objective: str, jobs: int, stream: Iterator[Item], 
         screened = columns.screen(bounds) if columns is not None else None
         first = bounds[0][0]
         for (i, items), (lo, hi, _) in zip(window, bounds, strict=True):
-            found, n, pruned = _evaluate_items(items, deadline, tally.bar_for(i), plan, objective, pruner.timer, clock,
-                                               pruner, None if screened is None else screened[lo - first:hi - first])
+            found, n, pruned = _evaluate_items(items, deadline, tally.bar_for(i), run, pruner,
+                                               None if screened is None else screened[lo - first:hi - first])
             if n:
                 tally.take(found, n, pruned)
             if n < len(items):
@@ -148,18 +147,18 @@ def _chunks(stream: Iterator[Item]) -> Iterator[list[Item]]:
         yield chunk
 
 
-def _evaluate_items(items: list[Item], deadline: float | None = None, bar: Bar | None = None,
-                    plan: Plan | None = None, objective: str | None = None, timer: _Timer | None = None,
-                    clock: Callable[[], float] = time.monotonic, pruner: Pruner | None = None,
+def _evaluate_items(items: list[Item], deadline: float | None = None, bar: Bar | None = None, run: Run | None = None,
+                    pruner: Pruner | None = None,
                     screened: list[Screen | None] | None = None) -> tuple[list[Candidate], int, int]:
     """The legal candidates of a chunk, how many of its items were evaluated (all, or those started
     before the `clock` deadline) and how many of those the `bar` pruned (`dagc.search.bound`).
     `screened`: what the screen of the chunk's window (`dagc.search.screen.Columns.screen`) decided
-    of each item; by default the chunk is screened alone. In a worker: with the plan of
-    `_init_worker`."""
-    plan = plan or WORKER["plan"]
-    objective = objective or WORKER["objective"]
-    timer = timer or WORKER["timer"]
+    of each item; by default the chunk is screened alone. `run`: the search's plan, objective, stage costs
+    and clock; in a worker (None), the plan of `_init_worker` and `time.monotonic`."""
+    plan = run.plan if run is not None else WORKER["plan"]
+    objective = run.objective if run is not None else WORKER["objective"]
+    timer = run.timer if run is not None else WORKER["timer"]
+    clock = run.clock if run is not None else time.monotonic
     pruner = pruner or WORKER.get("pruner") or Pruner(plan, objective, timer)
     bar = bar or Bar()
     batch_max = plan.workload.batch_max

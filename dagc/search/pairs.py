@@ -207,6 +207,15 @@ def best_at_tpot(plan: Plan, objective: str, prefills: list[Instance], m: int, g
     return BestAtBounds((missed, -score, least), missed, (-per_gpu, step_floor))
 
 
+@dataclass(frozen=True)
+class Prefills:
+    """The prefill instances a decode pool is weighed against, by their micro-batches and overlap
+    (`by_option`), and the GPUs of the smallest (`least`: what a decode pool must leave room for)."""
+
+    by_option: dict[tuple[int, Overlap], list[Instance]]
+    least: int
+
+
 @dataclass
 class PooledCounts:
     """What the disaggregated part of a search did: instances evaluated in each role, decode instances

@@ -25,6 +25,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING, TypedDict
 
@@ -39,7 +40,7 @@ if TYPE_CHECKING:                      # imported by the searches that start wor
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing.process import BaseProcess
 
-__all__ = ["cpu_count", "die_with_parent", "DEADLINE_GRACE_S", "WORKER_STOP_TIMEOUT_S"]
+__all__ = ["Workers", "cpu_count", "die_with_parent", "DEADLINE_GRACE_S", "WORKER_STOP_TIMEOUT_S"]
 
 DEADLINE_GRACE_S = 0.5          # how long past the deadline the parent waits for a worker's last candidate
 WORKER_STOP_TIMEOUT_S = 5.0     # how long the parent waits for each step of stopping its workers
@@ -197,68 +198,99 @@ def _stop_workers(pool: ProcessPoolExecutor, workers: list[BaseProcess], manager
             close()
 
 
-def evaluate_in_workers(plan: Plan, objective: str, jobs: int, chunks: Iterator[tuple[list[Item], Bar]],
-                         deadline: float | None, take: Callable[[list[Candidate], int, int], None],
-                         run: ChunkRunner, executor: Callable[..., ProcessPoolExecutor],
-                         in_flight: int | None = None) -> str | None:
-    """Evaluate the chunks (each with the bar it is evaluated against) in `jobs` worker processes
-    (`executor`, a `ProcessPoolExecutor`), each by `run` (a module-level function: it is pickled by
-    name), taking their results in order, with at most `in_flight` chunks (default 2·jobs) handed
-    out and not yet taken: a chunk is asked of `chunks` only once the one `in_flight` before it is
-    taken. Returns
-    "budget" when the deadline stopped it. However it ends (also by Ctrl-C, however many), no
-    worker process is left behind."""
+@dataclass(frozen=True)
+class Workers:
+    """How chunks are evaluated in worker processes: `jobs` of them, started by `executor` (a
+    `ProcessPoolExecutor`), each chunk by `run` (a module-level function: it is pickled by name), with at
+    most `in_flight` chunks (default 2·jobs) handed out and not yet taken."""
+
+    jobs: int
+    run: ChunkRunner
+    executor: Callable[..., ProcessPoolExecutor]
+    in_flight: int | None = None
+
+
+class _Started:
+    """A pool being used, and what stopping it needs: its worker processes, its manager thread and its
+    result queue, noted at every submit (a submit starts them) and once more before stopping."""
+
+    def __init__(self) -> None:
+        self.pool: ProcessPoolExecutor | None = None
+        self.workers: dict[int, BaseProcess] = {}
+        self.manager: threading.Thread | None = None
+        self.results: object = None
+
+    def start(self, spec: Workers, plan: Plan, objective: str) -> None:
+        self.pool = spec.executor(max_workers=spec.jobs, initializer=_init_worker,
+                                  initargs=(plan, objective, os.getpid()))
+        self.results = getattr(self.pool, "_result_queue", None)
+
+    def note(self) -> None:
+        """Remember the pool's workers and thread (before shutdown forgets them)."""
+        self.workers.update(getattr(self.pool, "_processes", None) or {})
+        self.manager = getattr(self.pool, "_executor_manager_thread", None) or self.manager
+
+    def submit(self, run: ChunkRunner, chunk: tuple[list[Item], Bar], deadline: float | None) -> Future[ChunkResult]:
+        assert self.pool is not None
+        items, bar = chunk
+        fut = _submit(self.pool, run, items, deadline, bar)
+        self.note()
+        return fut
+
+    def stop(self, kill: bool) -> None:
+        assert self.pool is not None
+        self.note()      # also the workers and thread of a submit that Ctrl-C cut short
+        _stop_workers(self.pool, list(self.workers.values()), self.manager, self.results, kill)
+
+
+def evaluate_in_workers(plan: Plan, objective: str, spec: Workers, chunks: Iterator[tuple[list[Item], Bar]],
+                         deadline: float | None, take: Callable[[list[Candidate], int, int], None]) -> str | None:
+    """Evaluate the chunks (each with the bar it is evaluated against) in the worker processes of `spec`,
+    taking their results in order: a chunk is asked of `chunks` only once the one `spec.in_flight` before it
+    is taken. Returns "budget" when the deadline stopped it. However it ends (also by Ctrl-C, however
+    many), no worker process is left behind."""
     guard = _InterruptGuard()
-    pool: ProcessPoolExecutor | None = None
-    workers: dict[int, BaseProcess] = {}
-    manager: threading.Thread | None = None
-    results: object = None
+    started = _Started()
     finished = False
     try:
         guard.install()
-        pool = executor(max_workers=jobs, initializer=_init_worker,
-                         initargs=(plan, objective, os.getpid()))
-        results = getattr(pool, "_result_queue", None)
-        pending: deque[tuple[Future[ChunkResult], int]] = deque()
-
-        def submit(chunk: tuple[list[Item], Bar]) -> None:
-            nonlocal manager
-            assert pool is not None
-            items, bar = chunk
-            pending.append((_submit(pool, run, items, deadline, bar), len(items)))
-            workers.update(getattr(pool, "_processes", None) or {})
-            manager = getattr(pool, "_executor_manager_thread", None) or manager
-
-        for chunk in itertools.islice(chunks, in_flight or 2 * jobs):      # a bounded number of chunks in flight
-            submit(chunk)
-        while pending:
-            fut, n = pending[0]
-            wait = None if deadline is None else max(0.0, deadline - time.monotonic()) + DEADLINE_GRACE_S
-            try:
-                found, k, pruned = fut.result(wait)
-            except TimeoutError:
-                return "budget"                     # its last candidate overran: what it did is lost
-            pending.popleft()
-            take(found, k, pruned)
-            if k < n or (deadline is not None and time.monotonic() >= deadline):
-                return "budget"
-            nxt = next(chunks, None)
-            if nxt is not None:
-                submit(nxt)
-        finished = True
-        return None
+        started.start(spec, plan, objective)
+        stopped = _take_in_order(started, spec, chunks, deadline, take)
+        finished = stopped is None
+        return stopped
     finally:
         guard.stopping = True
         interrupted = False
-        while pool is not None:
+        while started.pool is not None:
             try:
-                # also the workers and thread of a submit that Ctrl-C cut short (before shutdown forgets them)
-                workers.update(getattr(pool, "_processes", None) or {})
-                manager = getattr(pool, "_executor_manager_thread", None) or manager
-                _stop_workers(pool, list(workers.values()), manager, results, kill=not finished or interrupted)
+                started.stop(kill=not finished or interrupted)
                 break
             except KeyboardInterrupt:       # a program's own SIGINT handler: stop them all the same
                 interrupted = True
         guard.restore()
         if interrupted or (guard.seen and not guard.raised):
             raise KeyboardInterrupt
+
+
+def _take_in_order(started: _Started, spec: Workers, chunks: Iterator[tuple[list[Item], Bar]],
+                   deadline: float | None, take: Callable[[list[Candidate], int, int], None]) -> str | None:
+    """Hand out the chunks to the started pool, a bounded number in flight, and `take` their results in
+    order; "budget" when the deadline stopped it, else None."""
+    pending: deque[tuple[Future[ChunkResult], int]] = deque()
+    for chunk in itertools.islice(chunks, spec.in_flight or 2 * spec.jobs):
+        pending.append((started.submit(spec.run, chunk, deadline), len(chunk[0])))
+    while pending:
+        fut, n = pending[0]
+        wait = None if deadline is None else max(0.0, deadline - time.monotonic()) + DEADLINE_GRACE_S
+        try:
+            found, k, pruned = fut.result(wait)
+        except TimeoutError:
+            return "budget"                     # its last candidate overran: what it did is lost
+        pending.popleft()
+        take(found, k, pruned)
+        if k < n or (deadline is not None and time.monotonic() >= deadline):
+            return "budget"
+        nxt = next(chunks, None)
+        if nxt is not None:
+            pending.append((started.submit(spec.run, nxt, deadline), len(nxt[0])))
+    return None

@@ -28,8 +28,8 @@ one decode instance serves, and M of them hold M times it (`dagc.search.pooled_m
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from ..layout.layout import resolve
 from ..layout.split import busiest_group_requests
@@ -46,9 +46,10 @@ from ..verdict.fastcheck import Refused, fast_check
 from ..verdict.pools import check_pools, prefill_batch_of, role_workload
 from .bar import Bar, BarKeeper, is_out_of_reach
 from .chunks import Tally
-from .pairs import Instance, Pair, PooledCounts, best_at_bounds, instance_of, weigh
+from .pairs import Instance, Pair, PooledCounts, Prefills, best_at_bounds, instance_of, weigh
 from .pooled_max import MAX_POOL_PROBES, decode_pools_at_max
 from .result import Candidate
+from .run import Run
 from .score import binding_of, misses
 from .space import instance_strategies, replica_counts, variants
 
@@ -101,89 +102,87 @@ def _prefill_instances(plan: Plan, alone: Plan, timer: Timer, counts: PooledCoun
     return out
 
 
-def pooled_search(plan: Plan, objective: str, timer: Timer, tally: Tally, deadline: float | None,
-                  clock: Callable[[], float] = time.monotonic, prune: bool = True, keep: int = 10,
+def pooled_search(run: Run, tally: Tally, prune: bool = True, keep: int = 10,
                   max_probes: int = MAX_POOL_PROBES) -> PooledCounts:
     """Weigh the disaggregated candidates (module docstring) into `tally`, which keeps the best `keep`
     (the search's exact top) and maybe a front. With `batch = max`, each decode instance at its largest
     batch, at most `max_probes` batches probed in all (`dagc.search.pooled_max`)."""
-    t0, counts = clock(), PooledCounts(batch_max=plan.workload.batch_max, max_probes=max_probes)
-
-    def late() -> bool:
-        return deadline is not None and clock() >= deadline
-
+    plan = run.plan
+    t0, counts = run.clock(), PooledCounts(batch_max=plan.workload.batch_max, max_probes=max_probes)
     alone = plan.model_copy(update={"requirements": ()})       # an instance is no deployment
-    prefills = _prefill_instances(plan, alone, timer, counts, late)
-    if not prefills or counts.stopped:
-        counts.seconds = clock() - t0
+    found = _prefill_instances(plan, alone, run.timer, counts, run.late)
+    if not found or counts.stopped:
+        counts.seconds = run.clock() - t0
         return counts
-    w, gpus = plan.workload, plan.cluster.gpus
-    least = min(p.gpus for p in prefills)
-    by_option: dict[tuple[int, Overlap], list[Instance]] = {}
-    for p in _undominated(prefills, any(r.kind is RequirementKind.MEMORY for r in plan.requirements), keep):
-        by_option.setdefault((p.mb, p.overlap), []).append(p)
+    least = min(p.gpus for p in found)
+    prefills = Prefills({}, least)
+    for p in _undominated(found, any(r.kind is RequirementKind.MEMORY for r in plan.requirements), keep):
+        prefills.by_option.setdefault((p.mb, p.overlap), []).append(p)
     kept = BarKeeper(keep)             # the best `keep` rank keys so far: a pair after them is not made
     for c in tally.best.ranked():
         kept.take(c)
     bar_of = (lambda: _bar(tally)) if prune else (lambda: None)
-
-    def pair(d: Instance, m: int, fits: list[Instance], at: Workload | None = None) -> None:
-        _pairs(plan, objective, d, m, fits, tally, kept, counts, at)
-
-    strategies = instance_strategies(plan, gpus - least)
-    if w.batch_max:
-        decode_pools_at_max(plan, objective, timer, strategies, least, by_option, counts, late, bar_of, pair,
-                            max_probes)
+    pair = _Pairing(run, tally, kept, counts)
+    strategies = instance_strategies(plan, plan.cluster.gpus - least)
+    if plan.workload.batch_max:
+        decode_pools_at_max(run, strategies, prefills, counts, bar_of, pair, max_probes)
     else:
-        _decode_pools(plan, alone, objective, timer, strategies, least, by_option, counts, late, bar_of, pair)
-    counts.seconds = clock() - t0
+        _decode_pools(run, alone, strategies, prefills, counts, bar_of, pair)
+    counts.seconds = run.clock() - t0
     return counts
 
 
-def _decode_pools(plan: Plan, alone: Plan, objective: str, timer: Timer, strategies: Iterable[Strategy], least: int,
-                  by_option: dict[tuple[int, Overlap], list[Instance]], counts: PooledCounts,
-                  late: Callable[[], bool], bar_of: Callable[[], Bar | None],
-                  pair: Callable[[Instance, int, list[Instance]], None]) -> None:
+def _decode_pools(run: Run, alone: Plan, strategies: Iterable[Strategy], prefills: Prefills, counts: PooledCounts,
+                  bar_of: Callable[[], Bar | None], pair: Callable[[Instance, int, list[Instance]], None]) -> None:
     """Every decode pool at the plan's batch — M instances of B, each holding ceil(batch / M) requests —
     weighed by `pair` against the prefill instances that fit beside it (module docstring)."""
+    plan = run.plan
     w, gpus = plan.workload, plan.cluster.gpus
     for s in strategies:
         bar = bar_of()
         g = resolve(plan.model, plan.cluster, w, s).gpus_used
-        for m in replica_counts(min(w.batch, (gpus - least) // g)):
+        for m in replica_counts(min(w.batch, (gpus - prefills.least) // g)):
             batch = -(-w.batch // m)
             lay = resolve(plan.model, plan.cluster, _role_workload(w, PoolRole.DECODE, batch, 1, Overlap.NONE), s)
             for mb, overlap in variants(s, busiest_group_requests(batch, 1, lay.adp), plan):
-                fits = [p for p in by_option.get((mb, overlap), ()) if p.gpus + m * g <= gpus]
+                fits = [p for p in prefills.by_option.get((mb, overlap), ()) if p.gpus + m * g <= gpus]
                 if not fits:
                     continue
-                if late():
+                if run.late():
                     counts.stopped = True
                     return
                 workload = _role_workload(w, PoolRole.DECODE, batch, mb, overlap)
-                if bar is not None and bar.kth is not None and _hopeless(plan, objective, timer, workload, s, fits,
-                                                                          m, bar):
+                if bar is not None and bar.kth is not None and _hopeless(run, workload, s, fits, m, bar):
                     counts.pruned += 1
                     continue
                 counts.decode += 1
-                d = _instance(alone, s, workload, timer)
+                d = _instance(alone, s, workload, run.timer)
                 if d is not None:
                     pair(d, m, fits)
 
 
-def _pairs(plan: Plan, objective: str, d: Instance, m: int, fits: list[Instance], tally: Tally, kept: BarKeeper,
-           counts: PooledCounts, at: Workload | None = None) -> None:
+@dataclass(frozen=True)
+class _Pairing:
     """Weigh `m` decode instances `d` against the prefill instances that `fit` beside them, and take
-    those pairs that could matter into `tally` and `kept` (the best `kept.k` rank keys so far); `at`:
-    with `batch = max`, the deployment's workload at the batch chosen (`dagc.search.pooled_max`)."""
-    head = kept.keys[-1][:3] if len(kept.keys) >= kept.k else None
-    found, weighed = weigh(plan, objective, d, m, fits, head, tally.front is not None, kept.k)
-    counts.pairs += weighed
-    counts.legal += len(found)
-    taken = [_candidate(plan, objective, c, at) for c in found]
-    _take(tally, taken)
-    for c in taken:
-        kept.take(c)
+    those pairs that could matter into `tally` and `kept` (the best `kept.k` rank keys so far), counting
+    them in `counts`; `at`: with `batch = max`, the deployment's workload at the batch chosen
+    (`dagc.search.pooled_max`)."""
+
+    run: Run
+    tally: Tally
+    kept: BarKeeper
+    counts: PooledCounts
+
+    def __call__(self, d: Instance, m: int, fits: list[Instance], at: Workload | None = None) -> None:
+        plan, objective, kept = self.run.plan, self.run.objective, self.kept
+        head = kept.keys[-1][:3] if len(kept.keys) >= kept.k else None
+        found, weighed = weigh(plan, objective, d, m, fits, head, self.tally.front is not None, kept.k)
+        self.counts.pairs += weighed
+        self.counts.legal += len(found)
+        taken = [_candidate(plan, objective, c, at) for c in found]
+        _take(self.tally, taken)
+        for c in taken:
+            kept.take(c)
 
 
 def _undominated(prefills: list[Instance], memory: bool, keep: int) -> list[Instance]:
@@ -207,14 +206,14 @@ def _beats(q: Instance, p: Instance, memory: bool) -> bool:
             and f"{q.strategy.text} >" < f"{p.strategy.text} >")         # as inside `pooled_text`
 
 
-def _hopeless(plan: Plan, objective: str, timer: Timer, workload: Workload, s: Strategy, fits: list[Instance],
-              m: int, bar: Bar) -> bool:
+def _hopeless(run: Run, workload: Workload, s: Strategy, fits: list[Instance], m: int, bar: Bar) -> bool:
     """Whether no pair of `m` decode instances running `s` on `workload` can matter (`bar`) at the floor of
     their step with each op at its lower bound (`op_floor`). (Cheaper floors first — the physical bound
     of the instance's GPUs, its attention split's ops alone — were measured to prune 4 % of what this one
     does on the DeepSeek-V3 example, and cost more than they saved.)"""
+    plan, timer = run.plan, run.timer
     lay = resolve(plan.model, plan.cluster, workload, s)
-    run, run_lay = workload, lay
+    step, step_lay = workload, lay
     # Its step runs the requests its KV cache admits (dagc.memory.admission). Without the activations (their
     # working sets cost a pass's shapes) the KV cache holds at least as much: when that admits every request
     # the step is the cap's (the activations could still take the room of a request: rare, not screened)
@@ -222,9 +221,9 @@ def _hopeless(plan: Plan, objective: str, timer: Timer, workload: Workload, s: S
     if admission(workload, lay, bare).limited:
         mem = memory(plan.model, workload, plan.cluster, lay, timer.activations(workload, lay))
         if all(st.fits for st in mem.stages):
-            run, run_lay = admitted(plan, s, workload, lay, admission(workload, lay, mem))
-    floor = op_floor(timer, run, run_lay)                   # a step's floor; the pair's TPOT is per token
-    return is_out_of_reach(best_at_bounds(plan, objective, fits, m, lay.gpus_used, run.batch, floor), bar)
+            step, step_lay = admitted(plan, s, workload, lay, admission(workload, lay, mem))
+    floor = op_floor(timer, step, step_lay)                   # a step's floor; the pair's TPOT is per token
+    return is_out_of_reach(best_at_bounds(plan, run.objective, fits, m, lay.gpus_used, step.batch, floor), bar)
 
 
 def _take(tally: Tally, found: list[Candidate]) -> None:

@@ -35,15 +35,15 @@ from ..layout.layout import resolve
 from ..layout.split import busiest_group_requests
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
-from ..plan.workload import Overlap, PoolRole, Workload
+from ..plan.workload import PoolRole, Workload
 from ..schedule.recurrence import op_floor
-from ..schedule.timer import Timer
 from ..verdict.batch_max import BATCH_LIMIT, decode_pool_plan, probed_largest_batch
 from ..verdict.fastcheck import FastCheck
 from ..verdict.pools import role_workload
 from .bar import Bar, is_out_of_reach
 from .memory_screen import MemoryScreen
-from .pairs import Instance, PooledCounts, best_at_bounds, best_at_tpot, instance_of
+from .pairs import Instance, PooledCounts, Prefills, best_at_bounds, best_at_tpot, instance_of
+from .run import Run
 from .space import replica_counts, variants
 
 __all__ = ["MAX_POOL_PROBES", "decode_pools_at_max"]
@@ -55,14 +55,14 @@ MAX_POOL_PROBES = 50_000     # batches probed for decode instances in one search
 Weigh = Callable[[Instance, int, list[Instance], Workload], None]
 
 
-def decode_pools_at_max(plan: Plan, objective: str, timer: Timer, strategies: Iterable[Strategy], least: int,
-                        by_option: dict[tuple[int, Overlap], list[Instance]], counts: PooledCounts,
-                        late: Callable[[], bool], bar_of: Callable[[], Bar | None], weigh: Weigh,
-                        max_probes: int = MAX_POOL_PROBES) -> None:
+def decode_pools_at_max(run: Run, strategies: Iterable[Strategy], prefills: Prefills, counts: PooledCounts,
+                        bar_of: Callable[[], Bar | None], weigh: Weigh, max_probes: int = MAX_POOL_PROBES) -> None:
     """Every decode instance of `strategies` at its largest batch, weighed by `weigh` with every M that
-    leaves room for the smallest prefill instance (`least` GPUs) — module docstring. `counts` (a
-    `dagc.search.pairs.PooledCounts`) gains what was done, pruned and left out; it stops when `late()`."""
-    w, gpus = plan.workload, plan.cluster.gpus
+    leaves room for the smallest prefill instance (`prefills.least` GPUs) — module docstring. `counts` (a
+    `dagc.search.pairs.PooledCounts`) gains what was done, pruned and left out; it stops at the search's
+    deadline."""
+    plan, objective, timer = run.plan, run.objective, run.timer
+    w, gpus, least, by_option = plan.workload, plan.cluster.gpus, prefills.least, prefills.by_option
     judged = decode_pool_plan(plan)
     screen = MemoryScreen(plan.model_copy(update={"workload": role_workload(w, PoolRole.DECODE, 1)}), timer)
     for s in strategies:
@@ -79,13 +79,12 @@ def decode_pools_at_max(plan: Plan, objective: str, timer: Timer, strategies: It
             if counts.probes >= max_probes:
                 counts.left_out += 1
                 continue
-            if late():
+            if run.late():
                 counts.stopped = True
                 return
             workload = role_workload(w, PoolRole.DECODE, 1, microbatches=mb, overlap=overlap)
             bar = bar_of()
-            if bar is not None and bar.kth is not None and _hopeless(plan, objective, timer, workload, s, fits,
-                                                                      min(resident, limit), bar):
+            if bar is not None and bar.kth is not None and _hopeless(run, workload, s, fits, min(resident, limit), bar):
                 counts.pruned += 1
                 continue
             chosen, fc, probes = probed_largest_batch(judged, s, workload, timer,
@@ -103,14 +102,15 @@ def decode_pools_at_max(plan: Plan, objective: str, timer: Timer, strategies: It
                                                     "batch_breaks": chosen.batch_breaks}))
 
 
-def _hopeless(plan: Plan, objective: str, timer: Timer, workload: Workload, s: Strategy,
-              fits: dict[int, list[Instance]], most: int, bar: Bar) -> bool:
+def _hopeless(run: Run, workload: Workload, s: Strategy, fits: dict[int, list[Instance]], most: int,
+              bar: Bar) -> bool:
     """Whether no pool of these decode instances could matter (`bar`) at any batch up to `most`: its step
     at least the floor of its step with one request, each op at its lower bound (`op_floor`; more
     requests only add work)."""
+    plan = run.plan
     lay = resolve(plan.model, plan.cluster, workload, s)
-    floor = op_floor(timer, workload, lay)
-    return all(is_out_of_reach(best_at_bounds(plan, objective, f, m, lay.gpus_used, max(1, most), floor), bar)
+    floor = op_floor(run.timer, workload, lay)
+    return all(is_out_of_reach(best_at_bounds(plan, run.objective, f, m, lay.gpus_used, max(1, most), floor), bar)
                for m, f in fits.items())
 
 

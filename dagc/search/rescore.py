@@ -22,6 +22,7 @@ from ..schedule.timer import Timer as _Timer
 from ..verdict.analyse import analyse
 from .pooled import exact_pooled
 from .result import Candidate, rank_key
+from .run import Run
 from .score import binding_of, evaluate, misses, workload_of
 
 
@@ -69,20 +70,20 @@ def _balanced_split(plan: Plan, cand: Candidate, timer: _Timer) -> tuple[int, ..
     return None if split == default_split(m.layers, s.pp) else split
 
 
-def balanced_candidates(plan: Plan, ranked: list[Candidate], objective: str, deadline: float | None,
-                         clock: Callable[[], float], timer: _Timer) -> tuple[list[Candidate], bool]:
+def balanced_candidates(run: Run, ranked: list[Candidate]) -> tuple[list[Candidate], bool]:
     """The pipelined candidates of `ranked` (the search's best `SPLIT_CANDIDATES`) again with a
     cost-balanced explicit split (those legal and different from the default split), and whether the
-    `clock` deadline cut them short."""
+    search's deadline cut them short."""
     extra: list[Candidate] = []
     for c in ranked:
         if c.strategy.pp == 1:
             continue
-        if deadline is not None and clock() >= deadline:
+        if run.late():
             return extra, True
-        split = _balanced_split(plan, c, timer)
+        split = _balanced_split(run.plan, c, run.timer)
         if split is not None:
-            alt = evaluate(plan, with_split(c.strategy, split), c.microbatches, c.overlap, objective, timer)
+            alt = evaluate(run.plan, with_split(c.strategy, split), c.microbatches, c.overlap, run.objective,
+                           run.timer)
             if alt is not None:
                 extra.append(alt)
     return extra, False

@@ -50,6 +50,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable, Iterator
+from typing import TypedDict
 
 from ..plan.objective import OBJECTIVES, objective as named_objective
 from ..plan.plan import Plan
@@ -77,6 +78,7 @@ from .result import (
     TopK,
     pareto_front,
 )
+from .run import Run
 from .screen import Columns
 from .space import Item, candidates, count_candidates, engine_left_out, space_items, strategy_text
 from .under_traffic import judged_best
@@ -97,35 +99,22 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
            budget_s: float | None = None, max_candidates: int = MAX_SEARCH_CANDIDATES, *,
            clock: Callable[[], float] = time.monotonic, prune: bool = True, timer: _Timer | None = None,
            front: bool = True, pools: bool = True, max_pool_probes: int = MAX_POOL_PROBES) -> SearchResult:
-    """Enumerate, prune by the rules, score, rank; re-score the top `rescore` exactly (default: the
-    `top` that will be shown, so every strategy dagc prints carries the figures `check` gives it).
+    """Enumerate, prune by the rules, score, rank; re-score the best exactly (module docstring).
 
-    Candidates are evaluated from the fewest GPUs up, at most `max_candidates` of them; with
-    `budget_s` the evaluation stops when the budget is spent (checked before every candidate),
-    and the balanced splits and the re-scoring are cut short (`skipped`). The result says how
-    many were evaluated of how many (`complete`, `stopped`). `jobs` worker processes (at most
-    the CPUs available) evaluate chunks of candidates; Ctrl-C stops them and raises
-    KeyboardInterrupt. `clock` (seconds, for tests) measures the budget; worker processes read
-    `time.monotonic()`, so with `jobs` > 1 it must be that clock.
+    Branch and bound (`dagc.search.bound`): the best max(`SPLIT_CANDIDATES`, `rescore`, `top`) (`exact_top`),
+    the front and the verdict are what `prune=False` gives (`ranked` then the best `RANKED_KEEP` of all), sooner:
+    a candidate that provably can enter none of them is not evaluated in full (`pruned`). In flight,
+    disaggregated candidates are weighed after the aggregated ones (`dagc.search.pooled`, `pooled_max`).
 
-    Branch and bound (`prune`, `dagc.search.bound`): a candidate that provably can enter neither
-    the best max(`SPLIT_CANDIDATES`, `rescore`, `top`) nor the Pareto front is not evaluated in
-    full (`pruned`); those best (`exact_top`), the front and the verdict are what `prune=False`
-    (every candidate in full, `ranked` then holding the best `RANKED_KEEP` of all) gives.
-
-    `timer`, a `dagc.schedule.timer.Timer` of this `plan`, keeps the stage costs between searches of one
-    plan (`objective_picks`); in this process only (workers have their own).
-
-    In flight, disaggregated candidates (`prefill N < A > decode M < B >`) are weighed beside the
-    aggregated ones, after them and in this process (`dagc.search.pooled`); `pools=False` weighs the
-    aggregated ones only (to measure what the pools cost: `bench/bench_pools.py`). With `batch = max` each
-    decode instance runs its largest batch (`dagc.search.pooled_max`), at most `max_pool_probes` batches
-    probed in all: past it the rest of the decode instances are left out, and the result says so
-    (`left_out`).
-
-    `front=False` keeps no Pareto front (`pareto` is empty and `pareto_kept` False): what only
-    the best matter for — a verdict — is answered sooner, since a candidate that could join the
-    front but not the best is then pruned too. The ranking is the same.
+    Args:
+        rescore: the best re-scored by the full scheduler (default `top`: all that is printed). jobs: worker
+            processes (at most the CPUs; Ctrl-C stops them). progress: called with (done, total) candidates.
+        budget_s: stop when spent (checked before every candidate; the splits and re-scoring cut short:
+            `skipped`), on `clock` (for tests; with `jobs` > 1, `time.monotonic`, the workers' clock).
+        timer: a `dagc.schedule.timer.Timer` of `plan`, its stage costs kept between searches of one plan.
+        front: False keeps no Pareto front (`pareto_kept`): a verdict is answered sooner, the ranking the same.
+        pools: False weighs the aggregated candidates only. max_pool_probes: the decode instances' batches
+            probed in all, past which the rest are left out (`left_out`).
 
     Raises:
         ValueError: an unknown objective, jobs < 1, top, rescore, max_candidates or max_pool_probes < 0, a
@@ -141,63 +130,72 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
     """
     rescore = top if rescore is None else rescore
     _check_arguments(objective, jobs, top, rescore, max_candidates, budget_s, clock, max_pool_probes)
-    jobs = min(jobs, cpu_count())
     t0 = clock()
-    deadline = None if budget_s is None else t0 + budget_s       # monotonic: the same clock in the workers
-    space = count_candidates(plan)
-    limit = min(space, max_candidates)
-    stream: Iterator[Item] = itertools.islice(space_items(plan), limit)
-    timer = _timer_for(plan, timer)
-    pruner = Pruner(plan, objective, timer)
-    best_first = prune and not plan.workload.batch_max   # a `batch = max` plan's bounds are at its largest batch
-    columns = None
-    if best_first:                                   # the bar tightens soonest: the most promising first
-        columns = Columns(pruner, list(stream)).best_first()
-        stream = iter(columns.items)
-        if jobs > 1:
-            columns = None                           # each worker screens its chunks alone
-    elif OBJECTIVES[objective].most_gpus_first:      # their best use many GPUs: found first, they prune the rest
-        stream = reversed(list(stream))
-    exact = max(SPLIT_CANDIDATES, rescore, top)
+    run = Run(plan, objective, _timer_for(plan, timer), None if budget_s is None else t0 + budget_s, clock)
+    space, exact = count_candidates(plan), max(SPLIT_CANDIDATES, rescore, top)
     tally = Tally(TopK(max(RANKED_KEEP, exact)), ParetoFront() if front else None, BarKeeper(exact if prune else 0),
-                   limit, progress, BAR_LAG_BATCH_MAX if plan.workload.batch_max else BAR_LAG)
-    stopped = evaluate_all(plan, objective, jobs, stream, limit, deadline, clock, tally, pruner, columns)
-    if tally.done >= space:
-        stopped = None
-    elif stopped is None:
-        stopped = "cap"
-    pooled = None
-    if pools and searches_pools(plan) and stopped is None:       # disaggregated candidates beside the aggregated ones
-        pooled = pooled_search(plan, objective, timer, tally, deadline, clock, prune, exact if prune else RANKED_KEEP,
-                               max_pool_probes)
+                  min(space, max_candidates), progress, BAR_LAG_BATCH_MAX if plan.workload.batch_max else BAR_LAG)
+    best_first = prune and not plan.workload.batch_max   # a `batch = max` plan's bounds are at its largest batch
+    stopped = _evaluate(run, tally, min(jobs, cpu_count()), best_first, space)
+    # disaggregated candidates beside the aggregated ones
+    pooled = pooled_search(run, tally, prune, exact if prune else RANKED_KEEP, max_pool_probes) \
+        if pools and searches_pools(plan) and stopped is None else None
     stopped = "budget" if pooled is not None and pooled.stopped else stopped
-    skipped: list[str] = []
-    extra, cut = balanced_candidates(plan, tally.best.ranked()[:SPLIT_CANDIDATES], objective, deadline,
-                                      clock, timer)
-    if cut:
-        skipped.append(SKIPPED_SPLITS)
-    for c in extra:
-        tally.best.add(c)
-        if c.meets_requirements and tally.front is not None:
-            tally.front.add(c)
-    ranked = tally.best.ranked()
-    # the candidates the plan's chosen engine cannot start (E7xx) were left out of the stream: examined and
-    # rejected by a rule `check` applies, they count among the evaluated and the rejected
-    refused = engine_left_out(plan)
-    if rescore and ranked:
-        ranked, cut = rescore_best(plan, ranked, rescore, objective, deadline, clock)
-        if cut:
-            skipped.append(SKIPPED_RESCORE)
+    extra, skipped = _add_splits(run, tally)
+    ranked, cut = rescore_best(plan, tally.best.ranked(), rescore, objective, run.deadline, clock)
+    skipped += [SKIPPED_RESCORE] if cut else []
+    refused = engine_left_out(plan)     # left out of the stream (E7xx: the engine cannot start them): rejected
     return SearchResult(objective=objective, evaluated=tally.done + len(extra) + refused,
                         legal=tally.legal + len(extra), seconds=clock() - t0, ranked=tuple(ranked),
-                        pareto=tally.front.result() if tally.front is not None else (),
                         total=space + len(extra) + refused, stopped=stopped, limit=max_candidates,
-                        pareto_complete=tally.front.complete if tally.front is not None else True,
-                        pareto_kept=tally.front is not None, best_first=best_first, skipped=tuple(skipped),
+                        **_front_fields(tally.front), best_first=best_first, skipped=tuple(skipped),
                         pruned=tally.pruned, splits=len(extra),
                         exact_top=min(exact if prune else RANKED_KEEP, len(ranked)),
                         disaggregated=pooled.to_json() if pooled is not None else None,
                         left_out=pooled.left_out_text() if pooled is not None else None)
+
+
+def _evaluate(run: Run, tally: Tally, jobs: int, best_first: bool, space: int) -> str | None:
+    """Evaluate the first `tally.limit` candidates of the plan into `tally`, in `jobs` processes, in the order
+    they are visited: best bound first (the bar tightens soonest), else most GPUs first under the objectives
+    whose best use many GPUs (found first, they prune the rest), else the space's order, fewest GPUs first.
+    Why it stopped short of the `space`'s candidates: "budget" (the deadline), "cap" (`tally.limit`), or None."""
+    pruner = Pruner(run.plan, run.objective, run.timer)
+    stream: Iterator[Item] = itertools.islice(space_items(run.plan), tally.limit)
+    columns = None
+    if best_first:
+        columns = Columns(pruner, list(stream)).best_first()
+        stream = iter(columns.items)
+        if jobs > 1:
+            columns = None                           # each worker screens its chunks alone
+    elif OBJECTIVES[run.objective].most_gpus_first:
+        stream = reversed(list(stream))
+    stopped = evaluate_all(run, jobs, stream, tally, pruner, columns)
+    return None if tally.done >= space else stopped or "cap"
+
+
+class _FrontFields(TypedDict):
+    pareto: tuple[Candidate, ...]
+    pareto_complete: bool
+    pareto_kept: bool
+
+
+def _front_fields(front: ParetoFront | None) -> _FrontFields:
+    """What `SearchResult` says of the Pareto front kept (None: none was)."""
+    if front is None:
+        return {"pareto": (), "pareto_complete": True, "pareto_kept": False}
+    return {"pareto": front.result(), "pareto_complete": front.complete, "pareto_kept": True}
+
+
+def _add_splits(run: Run, tally: Tally) -> tuple[list[Candidate], list[str]]:
+    """The best pipelined candidates again with a cost-balanced split, added to `tally`: those added, and the
+    steps the deadline cut short (`SearchResult.skipped`)."""
+    extra, cut = balanced_candidates(run, tally.best.ranked()[:SPLIT_CANDIDATES])
+    for c in extra:
+        tally.best.add(c)
+        if c.meets_requirements and tally.front is not None:
+            tally.front.add(c)
+    return extra, [SKIPPED_SPLITS] if cut else []
 
 
 def objective_picks(plan: Plan, found: SearchResult, top: int = 5, jobs: int = 1,

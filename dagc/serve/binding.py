@@ -183,24 +183,8 @@ def diagnose(load: Load, missed: frozenset[str], metrics: Mapping[str, Any] | No
     waiting_mean = _mean(waiting, w) or 0.0
     kv_peak = float(kv[w > 0].max()) if np.any(w > 0) else 0.0
     rate = load.arrival_rate
-    served_rate = load.served_requests_per_s
-    # the queue's growth while requests arrive: to the last arrival (an overloaded run's window goes on past it),
-    # from its first arrival when the first end comes after the last arrival
-    last = float(load.arrival.max())
-    g_lo = lo if last > lo else float(load.arrival.min())
-    ended = np.count_nonzero((load.finish >= g_lo) & (load.finish <= last))
-    arrived = np.count_nonzero((load.arrival >= g_lo) & (load.arrival <= last))
-    growth = (int(arrived) - int(ended)) / (last - g_lo) if last > g_lo and rate is not None else 0.0
-    in_rate = rate if rate is not None else served_rate
-    if rate is not None and hi > last and hi > lo:      # the window runs past the arrivals: their rate over it
-        in_rate = int(np.count_nonzero((load.arrival >= lo) & (load.arrival <= hi))) / (hi - lo)
+    growth, in_rate = _growth_and_inflow(load, lo, hi)
     admission_wait = waiting_mean / in_rate if in_rate > 0 else 0.0
-    if load.traffic.concurrency is not None:
-        little: float | None = float(load.traffic.concurrency)
-    elif rate is not None and served_rate > 0:
-        little = rate * running_mean / served_rate
-    else:
-        little = None
     preempted = int(load.preemptions.sum()) if load.preemptions is not None else 0
     prefill_util = (load.prefill_busy_s / (load.prefill_instances * (load.prefill_until - float(load.arrival.min())))
                     if load.prefill_busy_s is not None and load.prefill_instances
@@ -212,12 +196,39 @@ def diagnose(load: Load, missed: frozenset[str], metrics: Mapping[str, Any] | No
         compute = float(path.get("compute_s", 0.0))
         compute_share, comm_share = compute / path["makespan_s"], comm / path["makespan_s"]
     b = Binding(Limit.NONE, load.cap, running_mean, _mean(running, queued), waiting_mean, growth, admission_wait,
-                _mean(kv, w) or 0.0, kv_peak, _mean(kv, queued), preempted, rate, little, which,
+                _mean(kv, w) or 0.0, kv_peak, _mean(kv, queued), preempted, rate, _little(load, running_mean), which,
                 step_s, compute_share, comm_share,
                 min(1.0, prefill_util) if prefill_util is not None else None, load.prefill_instances or None)
     unreachable = goodput_missed if goodput_missed is not None and rate is not None and goodput_missed >= rate \
         else None
     return replace(b, limit=_limit(b, load, missed, behind), goodput_unreachable=unreachable)
+
+
+def _growth_and_inflow(load: Load, lo: float, hi: float) -> tuple[float, float]:
+    """The queue's growth (requests/s) while requests arrive — to the last arrival (an overloaded run's window
+    [`lo`, `hi`] goes on past it), from its first arrival when the first end comes after the last arrival — and
+    the rate requests come in over the window (the arrival rate; over a window past the arrivals, theirs over
+    it; with no arrival rate, the served rate)."""
+    rate = load.arrival_rate
+    last = float(load.arrival.max())
+    g_lo = lo if last > lo else float(load.arrival.min())
+    ended = np.count_nonzero((load.finish >= g_lo) & (load.finish <= last))
+    arrived = np.count_nonzero((load.arrival >= g_lo) & (load.arrival <= last))
+    growth = (int(arrived) - int(ended)) / (last - g_lo) if last > g_lo and rate is not None else 0.0
+    in_rate = rate if rate is not None else load.served_requests_per_s
+    if rate is not None and hi > last and hi > lo:      # the window runs past the arrivals: their rate over it
+        in_rate = int(np.count_nonzero((load.arrival >= lo) & (load.arrival <= hi))) / (hi - lo)
+    return growth, in_rate
+
+
+def _little(load: Load, running_mean: float) -> float | None:
+    """The requests in flight Little's law expects: a closed loop's concurrency, else the arrival rate times the
+    time in flight (`running_mean` over the served rate); None when neither is known."""
+    if load.traffic.concurrency is not None:
+        return float(load.traffic.concurrency)
+    rate = load.arrival_rate
+    served_rate = load.served_requests_per_s if rate is not None else 0.0
+    return rate * running_mean / served_rate if rate is not None and served_rate > 0 else None
 
 
 def _limit(b: Binding, load: Load, missed: frozenset[str], behind: bool = False) -> Limit:

@@ -290,10 +290,13 @@ def regimes_text(odds: tuple[Odds, ...]) -> str | None:
     source = ("from the calibration's cross-validated errors on your runs (docs/calibrate.md)"
               if all(k.startswith("calibration=") for k in seen) else
               "from dagc's errors on published runs it was not tuned on (docs/bands.md)")
+    outside = any(o.band is not None and not o.band.low <= o.band.value <= o.band.high for o in odds)
     return (f"[low–high]: where the measured figure lies, at {conf * 100:.0f} %, {source}: "
             + ", ".join(f"{k} ({b.runs} runs)" for k, b in seen.items())
             + ("; finer regimes have too few runs" if fell else "")
-            + "".join(f"; goodput's band: {c}" for c in clamped))
+            + "".join(f"; goodput's band: {c}" for c in clamped)
+            + ("; a band that leaves out dagc's own figure says that the measured runs of its regime have mostly been "
+               "on one side of dagc's figure" if outside else ""))
 
 
 def bound_warning(bands: Bands) -> str | None:
