@@ -166,12 +166,7 @@ _BLOCK_HEAD = re.compile(r"([A-Za-z_]+)(?:[ \t]+preset)?(?:[ \t]+\"[^\"\n]*\")?[
 def enclosing_block(text: str, pos: int) -> str | None:
     """The keyword of the `{ … }` block open at `pos` (`workload`, `cluster`, a model's `moe`, a cluster's `gpu`),
     None outside every block."""
-    opened: list[int] = []
-    for i, ch in scope_marks(text[:pos]):
-        if ch == "{":
-            opened.append(i)
-        elif ch == "}" and opened:
-            opened.pop()
+    opened = open_braces(text, pos)
     if not opened:
         return None
     head = _BLOCK_HEAD.search(text, 0, opened[-1])
@@ -310,13 +305,18 @@ def _unclosed_block(text: str, end: int) -> int | None:
     """Where the outermost `{` still open at `end` (`scope_marks`) stands when a line after it, up to
     `end`, opens a statement (`require {` read as a field of an unclosed `workload`): blocks hold no
     statements, so that `{` lacks its `}`. None otherwise."""
+    return next((i for i in open_braces(text, end) if _STATEMENT_LINE.search(text, i + 1, end)), None)
+
+
+def open_braces(text: str, end: int) -> list[int]:
+    """Where each `{` still open at `end` stands, the outermost first (`scope_marks`)."""
     opened: list[int] = []
     for i, ch in scope_marks(text[:end]):
         if ch == "{":
             opened.append(i)
         elif ch == "}" and opened:
             opened.pop()
-    return next((i for i in opened if _STATEMENT_LINE.search(text, i + 1, end)), None)
+    return opened
 
 
 _SEPARATED = re.compile(r"\d{1,3}(?:,\d{3})+(?![\d,])")
