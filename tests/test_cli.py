@@ -145,6 +145,10 @@ def test_strategy_option_takes_a_strategys_name_from_the_plan(tmp_path):
     assert named["metrics"] == own["metrics"]
     launch = dagc("launch", "examples/mixtral-8x7b-1node.moe", "--strategy", "expert")
     assert launch.returncode == 0 and "strategy `expert = tp 2 ; ep 8`" in launch.stdout
+    from dagc.lang.load import load_plan
+    from dagc.verdict.check import check
+    (lib,) = check(load_plan(ROOT / plan), "expert")      # the library takes the name as the CLI does
+    assert lib.metrics["tpot_s"] == own["metrics"]["tpot_s"]
     unknown = dagc("check", "examples/mixtral-8x7b-1node.moe", "--strategy", "experts")
     assert unknown.returncode == 4 and "--strategy:1:" in unknown.stderr
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import overload
 
-from ..lang.load import parse_strategy
+from ..lang.load import strategy_option
 from ..launch.engine_check import check as engine_check, engine_checked
 from ..plan.plan import Plan
 from ..plan.strategy import StrategyDecl
@@ -141,7 +141,7 @@ def drive(plan: Plan, options: DriveOptions | None = None) -> Driven:
     o = options or DriveOptions()
     progress = o.progress or _no_progress
     # read before the search, which a bad strategy would otherwise wait for
-    strategy = parse_strategy(o.strategy) if isinstance(o.strategy, str) else o.strategy
+    strategy = strategy_option(o.strategy, plan) if isinstance(o.strategy, str) else o.strategy
     timer = Timer(plan) if o.search else None      # the search's stage costs, kept for each objective's pick
     # the Pareto front only for compile's pareto.svg: a verdict needs the best alone
     found = searched(plan, CHECK_RESCORED, o.jobs, o.budget_s, timer, front=o.picks, progress=progress) \
@@ -192,7 +192,7 @@ def check(plan: Plan, strategy: str | StrategyDecl | None = None, optimality: Se
         PlanError: when `strategy` text does not parse.
     """
     if optimality is not None or picks is not None or not search:
-        decl = parse_strategy(strategy) if isinstance(strategy, str) else strategy
+        decl = strategy_option(strategy, plan) if isinstance(strategy, str) else strategy
         return _checked(plan, decl, optimality, picks, progress)
     if progress_for is None and progress is not None:
         def progress_for(stage: Stage) -> AbstractContextManager[Progress | None]:

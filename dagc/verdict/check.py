@@ -14,7 +14,7 @@ from typing import Any
 from ..diagnostics import Diagnostic, cap, has_errors
 from ..ir.dag import Dag
 from ..lang.flatten import flatten
-from ..lang.load import load_plan, load_plan_text, parse_strategy
+from ..lang.load import load_plan, load_plan_text, parse_strategy, strategy_option
 from ..layout.layout import Layout
 from ..memory.memory import MemoryBreakdown
 from ..plan.plan import Plan
@@ -209,7 +209,7 @@ def check(plan: Plan, strategy: str | StrategyDecl | None = None, optimality: ob
         PlanError: when `strategy` text does not parse.
     """
     if isinstance(strategy, str):
-        strategy = parse_strategy(strategy)
+        strategy = strategy_option(strategy, plan)
     decls = (strategy,) if strategy is not None else plan.strategies
     results = [check_strategy(plan, d, _share(progress, i, len(decls))) for i, d in enumerate(decls)]
     if engine is not None:
