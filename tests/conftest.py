@@ -192,12 +192,52 @@ SLOW_TESTS = frozenset(
     if line.strip() and not line.startswith("#"))
 
 
+# How pytest-xdist's processes share the work (`--dist loadscope`, pyproject.toml): a file's tests run in one
+# process, so what a module computes once (a module-scoped fixture, a cache) is computed once in the run,
+# not once per process; the files that read the examples' shared checks, compiles and traces
+# (`checked_example`, `compiled_example`, `written_trace`) run together in one process for the same reason.
+# The groups start the most expensive first (tests/file_costs.txt, CPU seconds measured by
+# `bench/bench_tests.py --write-costs`), so that the processes end together; a file not listed there
+# counts as cheap and runs last.
+EXAMPLE_FILES = frozenset({
+    "test_browser.py", "test_browser_phone.py", "test_capacity_search.py", "test_compile.py", "test_dag.py",
+    "test_diagnostics_truth.py", "test_engine_flags.py", "test_examples.py", "test_exports.py",
+    "test_placement.py", "test_trace.py"})
+FILE_COSTS = {
+    name: float(seconds) for seconds, name in (
+        line.split() for line in (ROOT / "tests" / "file_costs.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#"))}
+
+
+def work_group(nodeid: str) -> str:
+    """The group of tests one process runs together: the examples' shared files, or the test's own file."""
+    file = nodeid.partition("::")[0].rsplit("/", 1)[-1]
+    return "examples" if file in EXAMPLE_FILES else nodeid.partition("::")[0]
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist loadscope` sends each process whole groups (`work_group`), in the order of the collection."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByGroup(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return work_group(nodeid)
+    return ByGroup(config, log)
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         path, _, rest = item.nodeid.partition("::")
         file = path.rsplit("/", 1)[-1]
         if f"{file}::{rest.split('[', 1)[0]}" in SLOW_TESTS:
             item.add_marker(pytest.mark.slow)
+    files: dict[str, set[str]] = {}
+    for item in items:
+        files.setdefault(work_group(item.nodeid), set()).add(item.nodeid.partition("::")[0])
+    cost = {group: sum(FILE_COSTS.get(f, 0.0) for f in fs) for group, fs in files.items()}
+    items.sort(key=lambda item: -cost[work_group(item.nodeid)])     # stable: a group keeps its order
 
 
 def pytest_runtest_setup(item):

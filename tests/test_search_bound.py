@@ -4,6 +4,7 @@ and the bounds it prunes with are true bounds of the figures the search ranks by
 from __future__ import annotations
 
 import collections
+import functools
 from pathlib import Path
 
 import pytest
@@ -54,9 +55,16 @@ def assert_same_result(plan, objective="tokens-per-gpu", rescore=None):
     return pruned, whole
 
 
+@functools.cache
+def example_result(name: str, objective: str = "tokens-per-gpu"):
+    """`assert_same_result` of an example plan, searched both ways once in this module and read by each
+    test that compares the two on it."""
+    return assert_same_result(load_plan(EXAMPLES / name), objective=objective)
+
+
 @pytest.mark.parametrize("name", SMALL_AND_MEDIUM)
 def test_pruned_search_equals_the_exhaustive_one(name):
-    pruned, whole = assert_same_result(load_plan(EXAMPLES / name))
+    pruned, whole = example_result(name)
     assert pruned.to_json(top=10) | {"seconds": 0, "pruned": 0, "legal": 0, "rejected": 0} == \
         whole.to_json(top=10) | {"seconds": 0, "pruned": 0, "legal": 0, "rejected": 0}
 
@@ -66,7 +74,7 @@ def test_a_search_without_a_front_ranks_the_same_and_prunes_more(name):
     """`front=False` (what `check` runs: a verdict reads the best alone) keeps no Pareto front and
     prunes what could only have joined it, so the best are those of the exhaustive search."""
     plan = load_plan(EXAMPLES / name)
-    with_front, whole = assert_same_result(plan)
+    with_front, whole = example_result(name)
     alone = search(plan, front=False)
     k = alone.exact_top
     assert k == with_front.exact_top
@@ -77,14 +85,14 @@ def test_a_search_without_a_front_ranks_the_same_and_prunes_more(name):
 
 
 def test_pruning_happens_and_is_counted():
-    pruned, whole = assert_same_result(load_plan(EXAMPLES / "30b-moe-dp2-pp2-tp2-ep4-16gpu.moe"))
+    pruned, whole = example_result("30b-moe-dp2-pp2-tp2-ep4-16gpu.moe")
     assert pruned.pruned > 0.5 * pruned.evaluated                  # most of the space needs no full evaluation
     assert pruned.legal <= whole.legal and pruned.legal + pruned.pruned <= pruned.evaluated
 
 
 @pytest.mark.parametrize("objective", list(OBJECTIVES))
 def test_every_objective_prunes_to_the_same_answer(objective):
-    assert_same_result(load_plan(EXAMPLES / "qwen3-30b-a3b-4gpu.moe"), objective=objective)
+    example_result("qwen3-30b-a3b-4gpu.moe", objective)
 
 
 def test_requirements_that_no_bound_can_meet_still_leave_the_same_answer():
