@@ -11,7 +11,6 @@ import json
 import os
 import socket
 import threading
-import time
 
 import pytest
 
@@ -199,11 +198,10 @@ def test_diagnostics_and_strategies_are_bounded():
     n = 40_000
     text = plan_text(strategy="strategy " + " ".join(["tp 2"] * n))   # a 200 KB plan
     assert len(text) > 190_000
-    start = time.monotonic()
+    # how long these take is bench/bench_limits.py's to measure (a wall-clock bound here fails on a busy machine)
     results = check(load_plan_text(text))
     diags = list(results[0].diagnostics)
     out = render_all(diags)
-    assert time.monotonic() - start < 30
     assert len(diags) == MAX_DIAGNOSTICS + 1 and diags[-1].code == TRUNCATED_CODE
     hidden = n - 1 - MAX_DIAGNOSTICS
     assert diags[-1].message == f"and {hidden:,} more diagnostics not shown (E204 ×{hidden:,})"
@@ -222,9 +220,7 @@ def test_diagnostics_and_strategies_are_bounded():
 
     # More strategies than the limit: one located diagnostic, quickly.
     many = plan_text(strategy="\n".join(f"strategy s{i} = tp 8" for i in range(5000)))
-    start = time.monotonic()
     diags = diagnostics_of(lambda: load_plan_text(many))
-    assert time.monotonic() - start < 30
     assert [d.code for d in diags] == ["E002"]
     assert diags[0].span.line == 3 + MAX_STRATEGIES + 1 and diags[0].span.text == "strategy"
     assert len(load_plan_text(plan_text(strategy="\n".join(f"strategy s{i} = tp 8" for i in range(MAX_STRATEGIES))))
@@ -232,9 +228,8 @@ def test_diagnostics_and_strategies_are_bounded():
 
     # A token flood is refused before parsing.
     flood = plan_text(strategy="strategy pp 2 [" + "1," * MAX_PLAN_TOKENS + "]")
-    start = time.monotonic()
     d = diagnostics_of(lambda: load_plan_text(flood))[0]
-    assert d.code == "E002" and time.monotonic() - start < 5
+    assert d.code == "E002" and f"more than {MAX_PLAN_TOKENS:,} words and symbols" in d.message, d.message
 
 
 # 6 ------------------------------------------------------------------- every diagnostic is located
