@@ -169,17 +169,20 @@ def test_closed_loop_runs_against_the_plans_clients():
     assert '`--set "workload.concurrency=16"`' in d.hint                   # the same loop: a --set works
 
 
-def test_a_loop_of_the_other_kind_is_told_a_plan_not_a_set_that_cannot_work():
-    """`--set workload.concurrency=16` on a plan with a rate is E104 (both): the hint says to write the plan's
-    workload with the run's loop in place of the plan's, as a --set cannot take `rate` away."""
+def test_a_loop_of_the_other_kind_is_told_the_set_that_replaces_the_plans(tmp_path):
+    """A run of the other loop than the plan's: the hint's `--set` replaces the plan's loop (a `--set` of the rate
+    takes `concurrency` away, and the reverse: docs/cli.md), and the plan with it is the run's."""
+    from dagc.lang.overrides import load_plan_with
+
     _, closed = read_runs(FIXTURES / "sglang.jsonl")
-    (d,) = disagreements(closed, plan("rate = 4 requests/s  requests = 100"), "p.moe")
-    assert "--set" not in d.hint
-    assert d.hint.startswith("the run's traffic is a closed loop and the plan's is not: calibrate with a plan whose "
-                             "workload has `concurrency = 16` in place of `rate = …`")
     (r,) = read_runs(FIXTURES / "vllm.json")
-    (d,) = disagreements(r, plan("concurrency = 8  requests = 100"), "p.moe")
-    assert "--set" not in d.hint and "`rate = 4 requests/s` in place of `concurrency = …`" in d.hint
+    for run, traffic, setting in ((closed, "rate = 4 requests/s  requests = 100", "workload.concurrency=16"),
+                                  (r, "concurrency = 8  requests = 100", "workload.rate=4 requests/s")):
+        (d,) = disagreements(run, plan(traffic), "p.moe")
+        assert d.hint.startswith(f'give the plan the run\'s traffic: `--set "{setting}"`')
+        path = tmp_path / "p.moe"
+        path.write_text(PLAN.format(traffic=traffic, prompt=512))
+        assert disagreements(run, load_plan_with(path, [setting]), "p.moe") == []
 
 
 def test_aiperf_wrong_shapes_and_genai_perf_config(tmp_path):

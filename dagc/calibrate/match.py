@@ -38,16 +38,9 @@ def disagreements(run: MeasuredRun, plan: Plan, plan_shown: str) -> list[Diagnos
     w = plan.workload
 
     def say(name: str, message: str, setting: str) -> None:
-        field, _, value = setting.partition("=")
-        other = {"workload.rate": "concurrency", "workload.concurrency": "rate"}.get(field)
-        if other is not None and getattr(w.traffic, other, None) is not None:
-            # an open loop for a closed one (or the reverse): `--set` adds a field, it cannot take `rate` away
-            hint = (f"the run's traffic is {'an open' if other == 'concurrency' else 'a closed'} loop and the plan's "
-                    f"is not: calibrate with a plan whose workload has `{field.split('.')[1]} = {value}` in place of "
-                    f"`{other} = …` (in a manifest, that plan beside this run)")
-        else:
-            hint = (f"give the plan the run's traffic: `--set \"{setting}\"` (in a manifest, `set = [\"{setting}\"]`), "
-                    "or calibrate with the plan this run measured")
+        # a run of the other loop too: a `--set` of its rate or clients replaces the plan's (`overrides.REPLACES`)
+        hint = (f"give the plan the run's traffic: `--set \"{setting}\"` (in a manifest, `set = [\"{setting}\"]`), "
+                "or calibrate with the plan this run measured")
         out.append(run_refusal(f"run {quote(run.id)} is not of plan `{shown}`: {message}", run.span(name), hint))
 
     other = _other_model(run.model, plan)

@@ -320,10 +320,15 @@ def check_command(plan_path: str | None, plan: Plan | None = None) -> str:
         ("dagc check 'my plans/q.moe'", 'dagc check')
     """
     import shlex
+
+    from ..lang.overrides import REPLACES
     if plan_path is None:
         return "dagc check"
+    # the line sets the rate it concludes on, which replaces a closed loop's fields (`REPLACES`): not theirs
+    rate = ("workload", "rate")
+    dropped = {".".join(rate), *(f"workload.{name}" for name in REPLACES[rate])}
     sets = [f" --set {shlex.quote(o.replace(' = ', '=', 1))}" for o in (plan.overrides if plan is not None else ())
-            if not o.startswith("workload.rate ")]          # the line sets the rate it concludes on
+            if o.split(" = ", 1)[0] not in dropped]
     return f"dagc check {shlex.quote(plan_path)}" + "".join(sets)
 
 

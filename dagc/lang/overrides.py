@@ -11,6 +11,11 @@ Paths: `workload.batch`, `workload.speculative.tokens`, `cluster.gpus`, `cluster
 `cluster.gpu.memory` (a custom GPU), `cluster.gpu=h200` (another GPU preset), `model.layers`,
 `model.moe.experts`, `cluster.engine=sglang@0.5.23`, `model=deepseek-v3` (another model preset),
 `require.ttft=2 s` (the requirement written, else `<=`; `>=` for throughputs), `objective=ttft`.
+
+One value says how requests arrive, so a `--set` of it replaces the other way (`REPLACES`): `workload.rate`
+on a closed loop (`concurrency`) makes it an open loop at that rate, taking the plan's `concurrency` and
+`ramp` away — what `dagc search --rate` simulates, and what the `dagc check` lines it prints run —
+and `workload.concurrency` on an open loop takes `rate` and `arrival` away. Setting both is E104.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from .fields import did_you_mean
 from .lower import lower
 from .parse import parse, read_source
 
-__all__ = ["SET_SOURCE", "Override", "load_plan_with", "set_form"]
+__all__ = ["REPLACES", "SET_SOURCE", "Override", "load_plan_with", "set_form"]
 
 SET_SOURCE = "--set"
 _TOP = ("model", "cluster", "workload", "require", "objective")
@@ -52,6 +57,12 @@ _VALUE = re.compile(rf"{_NUMBER}(?:[ \t]*{_UNIT})?(?![A-Za-z0-9_\-/%$])"
                     rf"|{_RELEASED}|[A-Za-z_][A-Za-z0-9_\-]*(?:[ \t]+{_NUMBER})?|{_STRING}")
 _NAMED = re.compile(rf'{_STRING}|[^"\n]+')
 _QUOTED = (("model",), ("cluster", "gpu"))           # the paths whose value is a preset's name, put in quotes
+# The way requests arrive a --set gives, and the workload fields of the other way it takes away where the
+# plan writes them (module docstring): an open loop at `rate` for a closed loop of clients, or the reverse.
+REPLACES: dict[tuple[str, ...], tuple[str, ...]] = {
+    ("workload", "rate"): ("concurrency", "ramp"),
+    ("workload", "concurrency"): ("rate", "arrival"),
+}
 
 
 @dataclass(frozen=True)
@@ -160,7 +171,7 @@ def load_plan_with(path: str | Path, options: Sequence[str], *, allow_paths: Seq
                                         f"keep one --set of it (the other is `{seen[o.path].text}`)")])
         seen[o.path] = o
     tree = parse(src)
-    edits = [_edit(src.text, tree, o) for o in overrides]
+    edits = [_edit(src.text, tree, o) for o in overrides] + _replaced(tree, overrides, seen)
     text, placed = _apply(src.text, edits)
     changed = SourceFile(src.path, text)
     try:
@@ -196,6 +207,8 @@ def _located(d: Diagnostic, placed: list[tuple[int, _Edit]]) -> Diagnostic:
     if d.span is None:
         return d
     for start, e in placed:
+        if not e.text:                 # a field taken away (`REPLACES`): nothing of it is left to point at
+            continue
         lo, hi = d.span.start - start, d.span.end - start
         if 0 <= lo and hi <= len(e.text):
             o = e.override
@@ -248,6 +261,23 @@ def _edit(text: str, tree: Tree[Token], o: Override) -> _Edit:
     if block is None:                          # `model preset "x"` without a block: one after it
         return dataclasses.replace(_insert_nested(found.meta.end_pos, " { ", rest, " }", o), opens=True)
     return _in_block(block, rest, o)
+
+
+def _replaced(tree: Tree[Token], overrides: list[Override], seen: dict[tuple[str, ...], Override]) -> list[_Edit]:
+    """The fields of the plan's workload that an override takes away (`REPLACES`): each written in the
+    workload's block and set by no override (set too, the two are E104, as in a plan), cut out."""
+    workload = next((s for s in tree.children if isinstance(s, Tree) and s.data == "workload"), None)
+    if workload is None:
+        return []
+    block = child_tree(workload, 0)
+    cuts = []
+    for o in overrides:
+        for name in REPLACES.get(o.path, ()):
+            if ("workload", name) in seen:
+                continue
+            cuts += [_Edit(i.meta.start_pos, i.meta.end_pos, "", o, 0) for i in block.children
+                     if isinstance(i, Tree) and i.data == "assign" and str(i.children[0]) == name]
+    return cuts
 
 
 def _in_block(block: Tree[Token], rest: tuple[str, ...], o: Override) -> _Edit:

@@ -4,9 +4,11 @@ numbers behind each engine's serving flags.
 Input: a `Plan`, a valid `Strategy`, its `Layout` and
 (when the caller has it) its `MemoryBreakdown`. Output: `Serving` — the requests in flight on one
 attention-DP rank, the token budget of one engine step, and the memory figures the engines' memory
-fractions are derived from, and the longest sequence (prompt + generate). Each
-engine table (`dagc.launch.vllm`, `.sglang`, `.trtllm`) turns it into its own flags, counting as
-that engine counts (per data-parallel engine, over all attention-DP ranks, per pipeline batch).
+fractions are derived from, and the longest sequence: the longest request the workload's traffic
+sends (`dagc.serve.requests.longest_request`; prompt + generate at fixed lengths), so that the engine
+accepts every request dagc's load simulation served. Each engine table (`dagc.launch.vllm`, `.sglang`,
+`.trtllm`) turns it into its own flags, counting as that engine counts (per data-parallel engine, over
+all attention-DP ranks, per pipeline batch).
 
 dagc's in-flight model (`dagc.schedule.mix`): each attention-DP rank serves `requests` requests
 for their whole life; every step runs their decode tokens and fills the rest of `chunk` tokens with
@@ -26,6 +28,7 @@ from ..memory.activations import activation_bytes_by_stage
 from ..memory.memory import MemoryBreakdown, memory
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
+from ..serve.requests import longest_request
 from ..units import format_bytes
 
 __all__ = ["Serving", "fraction_text", "serving"]
@@ -66,7 +69,7 @@ class Serving:
     prompt_tokens: int = 0       # the prompt tokens dagc's mixed step carries (`dagc.layout.mix`); = room: a full step
     query_len: int = 1           # tokens one request runs in a decode step: 1, or k + 1 when k tokens are drafted
     inflight: bool = True        # False: a static plan (whole prompts prefilled in one step, then decode)
-    max_len: int = 0             # prompt + generate: the longest sequence a request reaches (0: not known)
+    max_len: int = 0             # prompt + output of the longest request the traffic sends (0: not known)
 
     @property
     def step_requests(self) -> int:
@@ -160,4 +163,4 @@ def serving(plan: Plan, strategy: Strategy, layout: Layout, mem: MemoryBreakdown
                    activation_bytes=activations, resident_bytes=resident, mla=plan.model.mla is not None,
                    gpu=plan.cluster.gpu.name, room=room, prompt_tokens=prompt_tokens,
                    query_len=1 + (workload.speculative.tokens if workload.speculative is not None else 0),
-                   inflight=workload.inflight, max_len=workload.prompt + workload.generate)
+                   inflight=workload.inflight, max_len=longest_request(workload))

@@ -224,7 +224,7 @@ def capture_size(requests: int, chunk: int) -> int:
 
 def serving_flags(v: Serving | None) -> list[str]:
     """The serving flags of one data-parallel engine. vLLM counts per DP engine, which is one
-    attention-DP rank: its longest sequence (`--max-model-len` prompt + generate), its requests
+    attention-DP rank: its longest sequence (`--max-model-len`, the traffic's longest request), its requests
     (`--max-num-seqs`, all its pipeline batches together), its step's tokens (`--max-num-batched-
     tokens`: in flight dagc's `chunk`, decode tokens included, chunked prefill on; static, the prefill
     of all its prompts at once), the share of each GPU's total memory it may use

@@ -26,7 +26,8 @@ import numpy as np
 from ..lang.traffic import LENGTH_CV_DEFAULT, PREFIX_BLOCK_TOKENS, prefix_block_tokens
 from ..plan.workload import RequestLog, Traffic, Workload
 
-__all__ = ["DRAW_LIMIT", "Requests", "draw_lengths", "prefix_hash_ids", "requests_of"]
+__all__ = ["DRAW_LIMIT", "Requests", "draw_lengths", "longest_request", "prefix_hash_ids", "request_lengths",
+           "requests_of"]
 
 DRAW_LIMIT = 20        # a drawn length is at most this many times its mean (docs/language.md)
 _SCALINGS = 8          # rescalings of drawn lengths to their mean past the clipping (`draw_lengths`)
@@ -60,24 +61,55 @@ def requests_of(traffic: Traffic, workload: Workload) -> Requests:
         ([0.0, 0.5, 1.0], [2000, 2000, 2000], 500, [0, 1, 2, 3, 0, 1])
     """
     n = traffic.requests
+    prompt, output = request_lengths(traffic, workload)
     if traffic.log is not None:
         log = traffic.log
-        prompt, output = log.prompt[:n], log.output[:n]
         arrival = None if traffic.concurrency is not None else _log_arrival(log, n, traffic.rate)
         if log.hash_ids is not None and log.hash_offsets is not None:
             offsets = log.hash_offsets[:n + 1]
             return Requests(arrival, prompt, output, log.block_tokens, log.hash_ids[:offsets[-1]], offsets)
     else:
         arrival = _arrival(traffic, n)
-        rest = draw_lengths(traffic.lengths, workload.prompt - traffic.prefix, traffic.length_cv, n,
-                            np.random.default_rng([traffic.seed, 1]))
-        prompt = traffic.prefix + rest
-        output = draw_lengths(traffic.lengths, workload.generate, traffic.length_cv, n,
-                              np.random.default_rng([traffic.seed, 2]))
     if not traffic.prefix:
         return Requests(arrival, prompt, output)
     ids, offsets, block = prefix_hash_ids(prompt, traffic.prefix)
     return Requests(arrival, prompt, output, block, ids, offsets)
+
+
+def request_lengths(traffic: Traffic, workload: Workload) -> tuple[np.ndarray, np.ndarray]:
+    """Per request `traffic` sends, in arrival order, its prompt and output tokens (`requests_of`'s): a log's
+    first `requests`; else the workload's `prompt` and `generate`, fixed or drawn from the traffic's seed
+    (module docstring)."""
+    n = traffic.requests
+    if traffic.log is not None:
+        return traffic.log.prompt[:n], traffic.log.output[:n]
+    rest = draw_lengths(traffic.lengths, workload.prompt - traffic.prefix, traffic.length_cv, n,
+                        np.random.default_rng([traffic.seed, 1]))
+    output = draw_lengths(traffic.lengths, workload.generate, traffic.length_cv, n,
+                          np.random.default_rng([traffic.seed, 2]))
+    return traffic.prefix + rest, output
+
+
+def longest_request(workload: Workload) -> int:
+    """The most tokens (prompt + output) one request of `workload` reaches: the longest its traffic sends
+    (`request_lengths`, the requests its load simulation serves — a log's longest, the longest drawn), else
+    prompt + generate. What an engine's length limit must be for it to accept every request dagc judged
+    (vLLM `--max-model-len`: `dagc.launch.serving`).
+
+    Example:
+        >>> from dagc.plan.workload import Traffic, Workload
+        >>> w = Workload(batch=8, prompt=2000, generate=100)
+        >>> longest_request(w), longest_request(w.model_copy(update={"traffic": Traffic(requests=100, rate=2.0)}))
+        (2100, 2100)
+        >>> drawn = Traffic(requests=100, rate=2.0, lengths="lognormal")
+        >>> longest_request(w.model_copy(update={"traffic": drawn}))
+        7590
+    """
+    fixed = workload.prompt + workload.generate
+    if workload.traffic is None:
+        return fixed
+    prompt, output = request_lengths(workload.traffic, workload)
+    return int((prompt + output).max()) if len(prompt) else fixed
 
 
 def _arrival(traffic: Traffic, n: int) -> np.ndarray | None:

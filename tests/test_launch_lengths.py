@@ -1,0 +1,68 @@
+"""`dagc launch` tells each engine a length limit that covers the longest request dagc's traffic sends — a
+request log's longest, the longest drawn — not the mean prompt + generate, so that the engine started with
+dagc's flags accepts every request dagc's load simulation served (docs/launch.md, "Serving flags")."""
+
+from __future__ import annotations
+
+import csv
+import re
+
+from dagc.cli.main import main
+from dagc.lang.load import load_plan_text
+from dagc.launch.engines import launch_result
+from dagc.launch.serving import serving
+from dagc.verdict.check import check
+from conftest import EXAMPLES
+
+TRAFFIC = EXAMPLES / "qwen3-30b-a3b-traffic.moe"
+LOG = EXAMPLES / "traces" / "azure-llm-conv-2023-first1000.csv"
+
+
+def _limits(text: str) -> dict[str, int]:
+    """The length limit each engine's commands are told, read off `dagc launch`'s output."""
+    found = {engine: [int(v) for v in re.findall(rf"{flag}[ :]+(\d+)", text)]
+             for engine, flag in (("vllm", "--max-model-len"), ("sglang", "--context-length"),
+                                  ("trtllm", "max_seq_len"))}
+    assert all(found.values()), found
+    assert all(len(set(v)) == 1 for v in found.values()), found          # every command of an engine alike
+    return {engine: v[0] for engine, v in found.items()}
+
+
+def test_a_request_logs_longest_request_is_every_engines_length_limit(capsys):
+    """The example replays the first 1,000 requests of Azure's conversation trace: the longest is 4,292 tokens
+    (prompt + output, read off the CSV here), 568 of them are longer than the plan's mean prompt + generate
+    (1,014 + 247 = 1,261), which the launch used to write."""
+    with LOG.open() as f:
+        lengths = [int(row["ContextTokens"]) + int(row["GeneratedTokens"]) for row in csv.DictReader(f)]
+    assert len(lengths) == 1000 and max(lengths) == 4292 and sum(n > 1014 + 247 for n in lengths) == 568
+    assert main(["launch", str(TRAFFIC), "--strategy", "tp"]) == 0
+    assert _limits(capsys.readouterr().out) == {"vllm": 4292, "sglang": 4292, "trtllm": 4292}
+
+
+def test_drawn_lengths_longest_is_the_longest_request_the_load_simulation_served():
+    """Lengths drawn around the means (`lengths = lognormal`): the limit is the longest request the strategy's
+    simulated load ran, far above the mean 2,000 + 200 (requests up to 20 × each mean may be drawn)."""
+    plan = load_plan_text('model preset "qwen3-30b-a3b"  cluster { gpus = 4  gpu preset "h200" }\n'
+                          "workload { batch = 32  prompt = 2000  generate = 200  serving = inflight\n"
+                          "           rate = 2 requests/s  requests = 300  lengths = lognormal  length_cv = 0.8 }\n"
+                          "strategy tp 4")
+    (result,) = check(plan)
+    assert result.valid and result.load is not None
+    run = result.load.load
+    served = run.prompt + run.output_tokens
+    assert len(served) == 300 and int(served.max()) > 2 * 2200 and int((served > 2200).sum()) > 50
+    assert serving(result.plan, result.strategy, result.layout, result.memory).max_len == int(served.max())
+    for launch in launch_result(result):
+        text = "\n".join([c.text for c in launch.commands] + [f.text for f in launch.files])
+        assert str(int(served.max())) in text and "2200" not in text
+
+
+def test_fixed_lengths_keep_prompt_plus_generate():
+    """Without drawn lengths or a log every request is prompt + generate long: the limit stays that, traffic or
+    none (a shared prefix is part of the prompt)."""
+    for traffic in ("", "rate = 2 requests/s  requests = 50", "concurrency = 8  requests = 50  prefix = 500"):
+        plan = load_plan_text('model preset "qwen3-30b-a3b"  cluster { gpus = 4  gpu preset "h200" }\n'
+                              "workload { batch = 32  prompt = 2000  generate = 200  serving = inflight  "
+                              f"{traffic} }}\nstrategy tp 4")
+        (result,) = check(plan)
+        assert serving(result.plan, result.strategy, result.layout, result.memory).max_len == 2200
