@@ -21,7 +21,7 @@ from pydantic import Field, ValidationError, field_validator
 
 from ..diagnostics import PlanError, quote
 from ..plan.base import Frozen
-from ..plan.calibration import CALIBRATION_FORMAT, CALIBRATION_QUANTITIES, CalibratedRange, Calibration
+from ..plan.calibration import CALIBRATION_FORMAT, CALIBRATION_QUANTITIES, CalibratedRange, Calibration, quantity_of
 from ..plan.cluster import Cluster
 from ..plan.model import Model
 from ..source import Span
@@ -145,8 +145,26 @@ def read_calibration(out: Collector, roots: ImportRoots, written: str, at: Span)
                        range=CalibratedRange(prompt=r.prompt, generate=r.generate, concurrency=r.concurrency,
                                              rate=r.rate),
                        residuals=dict(f.residuals),
+                       quantity_runs=_quantity_runs(f.runs),
                        kept=tuple(k for k in f.fit.get("kept") or () if k in TERM_NAMES)
                        + tuple(k for k in TERM_NAMES[2:] if k not in raw["terms"]))   # a file before the scales
+
+
+def _quantity_runs(runs: tuple[CalibrationRun, ...]) -> dict[str, int]:
+    """Per ledger quantity, the runs with a figure of it measured and cross-validated (a key dagc does not know
+    counts for none)."""
+    out: dict[str, int] = {}
+    for x in runs:
+        found: set[str] = set()
+        for k in x.measured:
+            if k in x.cross_validated:
+                try:
+                    found.add(quantity_of(k))
+                except KeyError:
+                    continue
+        for q in found:
+            out[q] = out.get(q, 0) + 1
+    return out
 
 
 def _no_constant(name: str) -> float:
