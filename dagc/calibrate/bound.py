@@ -43,7 +43,7 @@ def at_bound_warnings(jobs: Sequence[Job], fit: JointFit) -> list[Diagnostic]:
     for name, b in fit.at_bound().items():
         job = jobs[b.run]
         m, x = job.run.measured.get(b.key), fit.at[b.run].get(b.key)
-        off = (f"; run {quote(job.run.id)}'s `{quote(job.run.fields.get(b.key, b.key))}` is still "
+        off = (f"; run `{quote(job.run.id)}`'s `{quote(job.run.fields.get(b.key, b.key))}` is still "
                f"{abs(math.log(x / m)):.0%} from dagc's there".replace("%", " %")
                if m and x else "")
         runs = len(jobs)

@@ -4,8 +4,7 @@ explains them.
 Input: the slopes of every fitted figure in every term at the start (`dagc.calibrate.solve`: one row per figure,
 one column per term of `TERMS`, in probe units), the rows (run, figure key, weight) and the number of runs.
 Output: `Choice` — how many runs each term moves, why each term that cannot be fitted is kept, and the candidate
-sets of terms, each of which the fit descends from the start; the set of least loss is the calibration's
-(`dagc.calibrate.solve.fit_terms`).
+sets of terms, each of which the fit descends from the start (`dagc.calibrate.solve.fit_terms` picks one).
 
 A term is a candidate when it moves the fitted figures of at least `MIN_RUNS` runs by `MOVES` or more at its probe
 (one run's error is not a term's). A set of terms is told apart when none of its terms' slopes are reproduced by the
@@ -13,10 +12,10 @@ others' but for less than `COLLINEAR` of them (1 − R², weighted as the fit we
 term fewer than it has runs (`room`). When the runs have room for every candidate term and tell them apart, the
 one candidate set is all of them (5 runs or more, as a rule). When two of them move the figures alike, the
 candidate sets are the largest sets told apart. When the runs have room for fewer terms than move them (3 runs
-fit 2 of the 4 terms, 4 runs 3), every set told apart of at most `room` terms is a candidate. No fixed order of the
-terms decides among the candidates: the runs do, by the fit's loss (`dagc.calibrate.solve.fit_terms`, docs/
-calibrate.md "Identifiability"). The sets are listed terms that move more runs first, then in `PRIORITY` order,
-which only breaks exact ties.
+fit 2 of the 4 terms, 4 runs 3), every set told apart of at most `room` terms is a candidate. The sets are listed in
+`PRIORITY` order (the multipliers first, which move every quantity, then the front end and the step's host time):
+the first of the largest size is the fit unless another explains the runs clearly better, by the fit's loss
+(`dagc.calibrate.solve._chosen`, docs/calibrate.md "Identifiability").
 """
 
 from __future__ import annotations
@@ -30,7 +29,7 @@ import numpy as np
 __all__ = ["COLLINEAR", "MIN_RUNS", "MOVES", "PRIORITY", "TERMS", "Choice", "apart", "choose", "moved_runs"]
 
 TERMS = ("step_s", "frontend_s", "compute_time_scale", "memory_time_scale")
-PRIORITY = ("compute_time_scale", "memory_time_scale", "frontend_s", "step_s")   # exact ties only
+PRIORITY = ("compute_time_scale", "memory_time_scale", "frontend_s", "step_s")   # the first set's order
 MIN_RUNS = 3            # a term moved on fewer runs keeps its start: one run's error is not a term's
 COLLINEAR = 0.02        # a term whose slopes the others' reproduce but for this share is not told apart
 MOVES = 5e-3            # a figure a probe moves by less than this (ln: 0.5 %) is not moved by the term
@@ -49,7 +48,7 @@ class Choice:
     def why_kept(self, fitted: Sequence[str]) -> dict[str, str]:
         """Why each term not in `fitted` keeps its start: `few` (it moves fewer than `MIN_RUNS` runs), `idle` (a
         larger set with it explained the runs no better than `fitted`), `room` (the runs fit `room` terms, and
-        another set explained them better) or `alike` (its slopes are those of the terms fitted)."""
+        the set fitted was chosen over the sets with it) or `alike` (its slopes are those of the terms fitted)."""
         largest = max(len(c) for c in self.candidates)
         out: dict[str, str] = {}
         for t in TERMS:
@@ -113,7 +112,7 @@ def choose(jac: np.ndarray, rows: Sequence[tuple[int, str, float]], runs: int) -
     """
     moved = moved_runs(jac, rows)
     room = max(0, runs - 1)
-    order = sorted((t for t in PRIORITY if moved[t] >= MIN_RUNS), key=lambda t: -moved[t])
+    order = [t for t in PRIORITY if moved[t] >= MIN_RUNS]
     if len(order) <= room and apart(jac, rows, order):
         return Choice((tuple(t for t in TERMS if t in order),), moved, room)
     found: list[tuple[str, ...]] = []

@@ -28,12 +28,15 @@ simulation would buy nothing). The fit is the evaluated point of least loss.
 
 Which terms are fitted (`dagc.calibrate.select`): a term is a candidate when its probe moves the fitted figures
 of at least `MIN_RUNS` runs by 0.5 % or more; a set of terms when the runs tell its terms apart (each term's slopes
-not reproduced by the others' but for less than `COLLINEAR`) and has at most one term fewer than the runs. Each
-candidate set of the largest size is fitted from the start, and the set of least loss is the fit: the runs, not a
-fixed order of the terms, say which terms their errors are (3 runs whose TTFT is 40 ms above dagc's in each fit a
-front end, not a compute multiplier at its bound). The others keep their start (the engine's own). A fitted term
-that stopped at its bound says which run it leaves furthest off and, when a term the runs had no room for would
-take the rest, that term (`JointFit.at_bound`).
+not reproduced by the others' but for less than `COLLINEAR`) and has at most one term fewer than the runs. When
+the runs have room for every candidate, the one set is all of them. When they have room for fewer (3 runs fit 2 of
+the 4 terms), every set told apart is fitted from the start (`_chosen`): the first set in `PRIORITY` order is the
+fit unless another explains the runs clearly better (its loss at most `CLEARLY` of the first's: the least such),
+so that the runs, not the order alone, say which terms their errors are — 3 runs whose TTFT is 40 ms above dagc's
+in each fit a front end, not a compute multiplier at its bound —; and a smaller set that explains them within the
+fit's resolution is preferred to a larger one. The others keep their start (the engine's own). A fitted term that
+stopped at its bound says which run it leaves furthest off and, when a term the runs had no room for would take
+the rest, that term (`JointFit.at_bound`).
 """
 
 from __future__ import annotations
@@ -45,14 +48,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from ..lang.calibration import TERM_BOUNDS
 from .select import COLLINEAR, MIN_RUNS, MOVES, PRIORITY, TERMS, choose
 
-__all__ = ["BOUNDS", "COLLINEAR", "FORESIGHT", "MIN_RUNS", "PRIORITY", "PROBE", "ROUNDS", "SECANT", "SETTLED",
-           "SETTLED_SHARE", "TAKES", "TERMS", "TOLERANCE", "AtBound", "Evaluate", "JointFit", "fit_terms",
+__all__ = ["BOUNDS", "CLEARLY", "COLLINEAR", "FORESIGHT", "MIN_RUNS", "PRIORITY", "PROBE", "ROUNDS", "SECANT",
+           "SETTLED", "SETTLED_SHARE", "TAKES", "TERMS", "TOLERANCE", "AtBound", "Evaluate", "JointFit", "fit_terms",
            "fitted_figures"]
 
-BOUNDS = {"step_s": (0.0, 1.0), "frontend_s": (0.0, 60.0), "compute_time_scale": (0.2, 5.0),
-          "memory_time_scale": (0.2, 5.0)}
+BOUNDS = TERM_BOUNDS    # a calibration file's terms are read within them (`dagc.lang.calibration`)
 PROBE = {"step_s": 1e-3, "frontend_s": 20e-3, "compute_time_scale": 0.1, "memory_time_scale": 0.1}   # s, s, ln, ln
 LOG = frozenset({"compute_time_scale", "memory_time_scale"})  # fitted as their logarithm
 ROUNDS = 4              # evaluations after the probes, at most
@@ -63,6 +66,7 @@ SECANT = 1.0            # a step shorter than this (probe units) updates no slop
 SETTLED = 3e-3          # a step foreseen to gain less than an error this large (ln) in every fitted figure weighs…
 SETTLED_SHARE = 0.25    # …and less than this share of the loss is not simulated: the fit has settled
 _STEP = 10.0            # the largest move of one round, in probe units (10 ms, 200 ms, e^1)
+CLEARLY = 0.5           # another set of terms is fitted instead of the first when its loss is at most this share
 TAKES = 0.5             # a term left out takes the rest of a term at its bound when it halves the loss (linearised)
 
 Figures = Mapping[str, float]
@@ -133,11 +137,20 @@ class JointFit:
     jac: np.ndarray
     history: tuple[Mapping[str, float], ...]
     why_kept: Mapping[str, str] = field(default_factory=dict)   # `dagc.calibrate.select.Choice.why_kept`
-    tried: tuple[tuple[tuple[str, ...], float], ...] = ()        # each candidate set and its least loss (if several)
+    tried: tuple[tuple[tuple[str, ...], float], ...] = ()        # each candidate set and its least loss
 
     @property
     def kept(self) -> tuple[str, ...]:
         return tuple(t for t in TERMS if t not in self.fitted)
+
+    @property
+    def by_order(self) -> bool:
+        """Whether the terms fitted are the first set of the largest size in `PRIORITY` order (True also when there
+        was one set), not another that explained the runs clearly better."""
+        if not self.tried:
+            return True
+        size = max(len(n) for n, _ in self.tried)
+        return next(n for n, _ in self.tried if len(n) == size) == self.fitted
 
     def at_bound(self) -> dict[str, AtBound]:
         """The fitted terms that stopped at one of their `BOUNDS`: the runs would take them further, which the
@@ -217,14 +230,24 @@ def fit_terms(evaluate: Evaluate, measured: Sequence[Figures], ttft_use: Sequenc
 
 
 def _chosen(tried: Sequence[_Descent], floor: float) -> _Descent:
-    """The fit among the candidate sets' (`tried`, in `choose`'s order): of the sets whose loss is within `floor`
-    (an error of `SETTLED` in every fitted figure) of the least, the smallest — a term that explains no more than
-    the fit's resolution is not told by the runs —, and of those the one of least loss (exact ties: the first)."""
-    least = min(d.loss for d in tried)
-    size = min(len(d.names) for d in tried if d.loss <= least + floor)
-    same = [d for d in tried if len(d.names) == size]
-    low = min(d.loss for d in same)
-    return next(d for d in same if d.loss <= low * (1 + 1e-9) + 1e-15)
+    """The fit among the candidate sets' (`tried`, in `choose`'s order: the first of the largest size is the
+    `PRIORITY` order's): that first set, unless another explains the runs clearly better — its loss at most
+    `CLEARLY` times the first's (the least such) —; then, of the sets whose loss is within `floor` (an error of
+    `SETTLED` in every fitted figure) of that, the smallest (a term that buys no more than the fit's resolution
+    is not told by the runs) of least loss; exact ties, the first."""
+    if len(tried) == 1:
+        return tried[0]
+    first = max(len(d.names) for d in tried)
+    pick = next(d for d in tried if len(d.names) == first)
+    better = [d for d in tried if d.loss <= CLEARLY * pick.loss]
+    if better:
+        pick = min(better, key=lambda d: d.loss)
+    size = min(len(d.names) for d in tried if d.loss <= pick.loss + floor)
+    if size < len(pick.names):
+        same = [d for d in tried if len(d.names) == size and d.loss <= pick.loss + floor]
+        low = min(d.loss for d in same)
+        pick = next(d for d in same if d.loss <= low * (1 + 1e-9) + 1e-15)
+    return pick
 
 
 @dataclass(frozen=True)
@@ -274,6 +297,7 @@ def _descend(evaluate: Evaluate, measured: Sequence[Figures], rows: Sequence[tup
             best = (loss(r, w), v, x, r, jac)
     least, v, x, r, jac = best      # the evaluated terms of least loss (dagc's figures are not smooth in them)
     return _Descent(names, least, v, x, r, jac, tuple(history))
+
 
 
 def loss(r: np.ndarray, w: np.ndarray) -> float:

@@ -87,10 +87,11 @@ def _term(name: str, value: float) -> str:
 
 
 def _how(name: str, value: float, moved: int, kept: bool, why: str | None = None, runs: int = 0,
-         fitted: tuple[str, ...] = ()) -> str:
+         fitted: tuple[str, ...] = (), by_order: bool = True) -> str:
     """Why a term has its value: fitted on how many runs (and whether the fit stopped at a bound of the term,
     where the runs would have taken it further: W541 says more), or kept (the engine's own) and why (`why`, as
-    `dagc.calibrate.select.Choice.why_kept`: `few`, `room`, `idle`, `alike`)."""
+    `dagc.calibrate.select.Choice.why_kept`: `few`, `room`, `idle`, `alike`; with `room`, whether the terms
+    `fitted` were the first set in order, `by_order`, or explained the runs clearly better)."""
     from ..calibrate.solve import BOUNDS, MIN_RUNS
     said = f"{moved} run{'' if moved == 1 else 's'}"
     if not kept:
@@ -102,8 +103,9 @@ def _how(name: str, value: float, moved: int, kept: bool, why: str | None = None
         return f"kept: it moves the figures of {said}, fewer than {MIN_RUNS}"
     others = " and ".join(f"`{t}`" for t in fitted)
     if why == "room":
-        return (f"kept: {runs} runs fit {max(0, runs - 1)} terms, and {others} explain them better than any "
-                "other set")
+        room = f"kept: {runs} runs fit {max(0, runs - 1)} term{'' if runs == 2 else 's'}"
+        return (f"{room}: {others} first (no other set explains them clearly better)" if by_order else
+                f"{room}, and {others} explain them clearly better than the others")
     if why == "idle":
         return f"kept: fitting it beside {others} explains the runs no better" if others else \
             "kept: fitting it explains the runs no better"
@@ -160,7 +162,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
           f"{first.cluster.gpu.name}, {first.model.name}: {len(jobs)} runs")
     for name in TERMS:
         how = _how(name, cal.terms[name], cal.fit.moved[name], name in cal.kept, cal.fit.why_kept.get(name),
-                   len(jobs), cal.fit.fitted)
+                   len(jobs), cal.fit.fitted, cal.fit.by_order)
         print(f"  {name} = {_term(name, cal.terms[name])} (was {_term(name, cal.start[name])}; {how})")
     before, after, cross = cal.errors("before"), cal.errors("after"), cal.errors("cross_validated")
     print("  median |error|   uncalibrated  calibrated  cross-validated")

@@ -30,7 +30,7 @@ from .model import ImportRoots
 from .parse import MAX_PLAN_BYTES, read_source
 
 __all__ = ["CALIBRATION_CODE", "MAX_CALIBRATION_BYTES", "MAX_RESIDUAL", "MAX_TIME_SCALE", "MIN_TIME_SCALE",
-           "TERM_NAMES", "CalibrationFile", "CalibrationRun", "calibrated_cluster", "read_calibration"]
+           "TERM_BOUNDS", "TERM_NAMES", "CalibrationFile", "CalibrationRun", "calibrated_cluster", "read_calibration"]
 
 CALIBRATION_CODE = "E109"
 MAX_CALIBRATION_BYTES = MAX_PLAN_BYTES      # 1 MiB: a calibration of 1,000 runs is about 0.5 MB
@@ -39,6 +39,9 @@ MAX_STEP_S = 1.0                             # host time per engine step; a seco
 MAX_FRONTEND_S = 60.0                        # per request before its first token
 MIN_TIME_SCALE, MAX_TIME_SCALE = 0.2, 5.0    # a kernel-time multiplier: 5× faster or slower than profiled at most
 TERM_NAMES = ("step_s", "frontend_s", "compute_time_scale", "memory_time_scale")   # a calibration's terms
+TERM_BOUNDS = {"step_s": (0.0, MAX_STEP_S), "frontend_s": (0.0, MAX_FRONTEND_S),       # each term's, closed
+               "compute_time_scale": (MIN_TIME_SCALE, MAX_TIME_SCALE),
+               "memory_time_scale": (MIN_TIME_SCALE, MAX_TIME_SCALE)}
 _HINT = "make the file with `dagc calibrate` (docs/calibrate.md)"
 
 
