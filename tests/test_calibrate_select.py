@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_calibrate import PLAN, START, _linear_runs
 
 from dagc.calibrate.calibrate import Job, calibrate
 from dagc.calibrate.figures import dagc_figures
@@ -13,7 +14,6 @@ from dagc.calibrate.solve import TERMS, JointFit, fit_terms
 from dagc.lang.load import load_plan_text
 from dagc.plan.engines import VLLM_FRONTEND_S, VLLM_STEP_S
 from dagc.source import SourceFile
-from test_calibrate import PLAN, START, _linear_runs
 
 # the user's runs: TTFT 40 ms above vLLM's own figure in each (a front end), decode's memory-bound time 1.3 times
 # the profile's; the step's host time and the compute-bound kernels the engine's own
