@@ -26,17 +26,18 @@ than `TOLERANCE` (in probe units), or when the linearisation foresees a step gai
 `SETTLED` in every fitted figure weighs and less than `SETTLED_SHARE` of the loss (the fit has settled: a
 simulation would buy nothing). The fit is the evaluated point of least loss.
 
-Which terms are fitted (`dagc.calibrate.select`): a term is a candidate when its probe moves the fitted figures
-of at least `MIN_RUNS` runs by 0.5 % or more; a set of terms when the runs tell its terms apart (each term's slopes
-not reproduced by the others' but for less than `COLLINEAR`) and has at most one term fewer than the runs. When
-the runs have room for every candidate, the one set is all of them. When they have room for fewer (3 runs fit 2 of
-the 4 terms), every set told apart is fitted from the start (`_chosen`): the first set in `PRIORITY` order is the
-fit unless another explains the runs clearly better (its loss at most `CLEARLY` of the first's: the least such),
-so that the runs, not the order alone, say which terms their errors are — 3 runs whose TTFT is 40 ms above dagc's
-in each fit a front end, not a compute multiplier at its bound —; and a smaller set that explains them within the
-fit's resolution is preferred to a larger one. The others keep their start (the engine's own). A fitted term that
-stopped at its bound says which run it leaves furthest off and, when a term the runs had no room for would take
-the rest, that term (`JointFit.at_bound`).
+Which terms are fitted (`dagc.calibrate.select`): a term is a candidate when its probe moves the fitted figures of
+at least `MIN_RUNS` runs by 0.5 % or more; a set of terms when the runs tell its terms apart (each term's slopes not
+reproduced by the others' but for less than `COLLINEAR`) and has at most one term fewer than the runs. When the runs
+have room for every candidate, the one set is all of them. When they have room for fewer (3 runs fit 2 of the 4
+terms), every set of that size told apart is fitted from the start (`_chosen`): the first in `PRIORITY` order is the
+fit unless another explains the runs clearly better (its loss at most `CLEARLY` of the first's: the least such), so
+that the runs, not the order alone, say which terms their errors are — 3 runs whose TTFT is 40 ms above dagc's in
+each fit a front end, not a compute multiplier at its bound —; then the sets of one term fewer within it are fitted,
+and one that explains the runs within the fit's resolution (an error of `SETTLED` in every fitted figure) is
+preferred to it, and so on. The others keep their start (the engine's own). A fitted term that stopped at its bound
+says which run it leaves furthest off and, when a term the runs had no room for would take the rest, that term
+(`JointFit.at_bound`).
 """
 
 from __future__ import annotations
@@ -222,31 +223,32 @@ def fit_terms(evaluate: Evaluate, measured: Sequence[Figures], ttft_use: Sequenc
     r0 = _residuals(x0, measured, rows)
     jac0 = _slopes(evaluate, measured, rows, _to_v(start), x0, r0, range(len(TERMS)))
     choice = choose(jac0, rows, len(measured))
-    tried = [_descend(evaluate, measured, rows, start, x0, r0, jac0, names) for names in choice.candidates]
-    best = _chosen(tried, loss(np.full(len(rows), SETTLED), np.array([x for _, _, x in rows])))
+    largest = max(len(c) for c in choice.candidates)
+    tried = [_descend(evaluate, measured, rows, start, x0, r0, jac0, c) for c in choice.candidates
+             if len(c) == largest]
+    best = _chosen(tried)
+    # a smaller set within the fit's resolution of it: an error of SETTLED in every fitted figure
+    within = best.loss + loss(np.full(len(rows), SETTLED), np.array([x for _, _, x in rows]))
+    while smaller := [c for c in choice.candidates if len(c) == len(best.names) - 1 and set(c) < set(best.names)]:
+        fewer = [_descend(evaluate, measured, rows, start, x0, r0, jac0, c) for c in smaller]
+        tried += fewer
+        if not (close := [d for d in fewer if d.loss <= within]):
+            break
+        best = _chosen(close, by_order=False)
     return JointFit(_to_terms(best.v), start, best.names, choice.moved, tuple(best.x), rows, best.r, best.jac,
                     best.history, choice.why_kept(best.names),
                     tuple((d.names, d.loss) for d in tried) if len(tried) > 1 else ())
 
 
-def _chosen(tried: Sequence[_Descent], floor: float) -> _Descent:
-    """The fit among the candidate sets' (`tried`, in `choose`'s order: the first of the largest size is the
-    `PRIORITY` order's): that first set, unless another explains the runs clearly better — its loss at most
-    `CLEARLY` times the first's (the least such) —; then, of the sets whose loss is within `floor` (an error of
-    `SETTLED` in every fitted figure) of that, the smallest (a term that buys no more than the fit's resolution
-    is not told by the runs) of least loss; exact ties, the first."""
-    if len(tried) == 1:
-        return tried[0]
-    first = max(len(d.names) for d in tried)
-    pick = next(d for d in tried if len(d.names) == first)
-    better = [d for d in tried if d.loss <= CLEARLY * pick.loss]
+def _chosen(tried: Sequence[_Descent], by_order: bool = True) -> _Descent:
+    """The fit among sets of terms of one size (`tried`, in `choose`'s order, the first the `PRIORITY` order's):
+    with `by_order`, the first unless another explains the runs clearly better — its loss at most `CLEARLY` times
+    the first's — (then the least such); without, the least loss; exact ties, the first."""
+    pick = tried[0]
+    better = [d for d in tried if d.loss <= CLEARLY * pick.loss] if by_order else list(tried)
     if better:
-        pick = min(better, key=lambda d: d.loss)
-    size = min(len(d.names) for d in tried if d.loss <= pick.loss + floor)
-    if size < len(pick.names):
-        same = [d for d in tried if len(d.names) == size and d.loss <= pick.loss + floor]
-        low = min(d.loss for d in same)
-        pick = next(d for d in same if d.loss <= low * (1 + 1e-9) + 1e-15)
+        low = min(d.loss for d in better)
+        pick = next(d for d in better if d.loss <= low * (1 + 1e-9) + 1e-15)
     return pick
 
 
@@ -297,7 +299,6 @@ def _descend(evaluate: Evaluate, measured: Sequence[Figures], rows: Sequence[tup
             best = (loss(r, w), v, x, r, jac)
     least, v, x, r, jac = best      # the evaluated terms of least loss (dagc's figures are not smooth in them)
     return _Descent(names, least, v, x, r, jac, tuple(history))
-
 
 
 def loss(r: np.ndarray, w: np.ndarray) -> float:

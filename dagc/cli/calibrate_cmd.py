@@ -101,7 +101,8 @@ def _how(name: str, value: float, moved: int, kept: bool, why: str | None = None
         return f"fitted on {said}{at}"
     if moved < MIN_RUNS:
         return f"kept: it moves the figures of {said}, fewer than {MIN_RUNS}"
-    others = " and ".join(f"`{t}`" for t in fitted)
+    named = [f"`{t}`" for t in fitted]
+    others = " and ".join(named) if len(named) < 3 else ", ".join(named[:-1]) + " and " + named[-1]
     if why == "room":
         room = f"kept: {runs} runs fit {max(0, runs - 1)} term{'' if runs == 2 else 's'}"
         return (f"{room}: {others} first (no other set explains them clearly better)" if by_order else
