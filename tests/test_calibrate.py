@@ -497,3 +497,48 @@ def test_the_summary_says_a_term_stopped_at_its_bound():
     assert "upper bound, 5.000×" in _how("compute_time_scale", high, 6, False)
     assert _how("compute_time_scale", 1.3, 6, False) == "fitted on 6 runs"
     assert _how("step_s", 0.003, 1, True) == "kept: it moves the figures of 1 run, fewer than 3"
+
+
+def test_bands_need_the_ledger_s_runs_not_figures(synthetic, tmp_path):
+    """A calibration's own band needs 8 runs with a figure of the quantity (the ledger's minimum), not 8 figures:
+    3 runs with 24 TTFT residuals keep the ledger's band, widened to the calibration's errors, and say so."""
+    from dagc.verdict.ledger import ledger, regime_of
+    d, _ = synthetic
+    doc = json.loads((d / "cal.json").read_text())
+    plan_text = PLAN.format(p=512, g=128, r=4, s="tp 8") + 'calibration from "cal.json"\n'
+    eight = load_plan_text(plan_text, base_dir=d)
+    assert eight.calibration.quantity_runs == {"ttft": 8, "tpot": 8, "e2e": 8, "throughput": 8}
+    assert ledger().min_runs == 8
+    doc["runs"] = doc["runs"][:3]                        # 3 runs, every residual kept: 24 of TTFT, 48 of TPOT
+    (tmp_path / "cal.json").write_text(json.dumps(doc))
+    three = load_plan_text(plan_text, base_dir=tmp_path)
+    assert three.calibration.quantity_runs["ttft"] == 3 and len(three.calibration.residuals["ttft"]) == 24
+    own = bands_of(check(eight)[0]).figures["ttft_s"]
+    b = bands_of(check(three)[0]).figures["ttft_s"]
+    assert own.regime == "calibration=cal.json quantity=ttft" and own.runs == 8
+    book = ledger().errors(regime_of(three), "ttft")
+    assert b.regime == book.regime and b.runs == book.runs
+    assert b.note.startswith("calibration `cal.json` has 3 runs with a ttft figure, fewer than 8: the ledger's band, "
+                             "widened to the calibration's errors")
+    low, high = book.band(b.value)
+    ratio = own.high / own.low                          # the calibration's own band, about the same figure
+    assert b.low <= low and b.high >= high and b.high / b.low >= ratio
+
+
+def test_w541_names_the_run_a_term_at_its_bound_leaves_furthest_off(synthetic):
+    """`dagc calibrate`'s W541: a fitted term at its bound, located at the run's figure it leaves furthest off."""
+    import dataclasses
+
+    from dagc.calibrate.bound import at_bound_warnings
+    _, cal = synthetic
+    pinned = dataclasses.replace(cal.fit, terms={**cal.fit.terms, "compute_time_scale": 5.0})
+    (w,) = at_bound_warnings(cal.jobs, pinned)
+    at = pinned.at_bound()["compute_time_scale"]
+    run = cal.jobs[at.run].run
+    assert w.code == "W541" and w.severity.value == "warning"
+    assert w.message.startswith("`compute_time_scale` stopped at its upper bound, 5.000×: the runs would take it "
+                                f"further, which dagc does not follow; run `{run.id}`'s `")
+    assert w.span.source.path == run.src.path                           # at the figure's field in the run file
+    assert w.span.text == f'"{run.fields.get(at.key, at.key)}"' and w.span.text.startswith(('"mean_', '"median_'))
+    assert w.hint.startswith("likelier than such an engine: a run that differs from its plan")
+    assert not at_bound_warnings(cal.jobs, cal.fit)

@@ -155,6 +155,10 @@ FIXTURES = {
     "W540": (dict(calibration=CALIBRATED, files=lambda: {"cal.json": calibration(range={
                   "prompt": [256.0, 512.0], "generate": [256.0, 256.0]})}),
              dict(calibration=CALIBRATED, files=lambda: {"cal.json": calibration()})),
+    "W541": (dict(calibration=CALIBRATED, files=lambda: {"cal.json": calibration(terms={
+                  "step_s": 0.001, "frontend_s": 0.01, "compute_time_scale": 5.0})}),
+             dict(calibration=CALIBRATED, files=lambda: {"cal.json": calibration(terms={
+                  "step_s": 0.001, "frontend_s": 0.01, "compute_time_scale": 4.9})})),
     "W519": (dict(workload=LOGGED, files=lambda: {"trace.csv": AZURE_LOG.replace(",4808,", ",30000000,")}),
              dict(workload=LOGGED, files=lambda: {"trace.csv": AZURE_LOG})),
     "W520": (dict(workload=INFLIGHT.format(batch=256, prompt=30000, generate=2000, chunk=8192)),

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from ..plan.calibration import quantity_of
 from ..plan.plan import Plan
 
 if TYPE_CHECKING:    # the verdict is loaded when a run is first simulated (`dagc_figures`)
@@ -27,19 +28,6 @@ if TYPE_CHECKING:    # the verdict is loaded when a run is first simulated (`dag
 __all__ = ["LATENCY_STATS", "dagc_figures", "load_figures", "quantity_of", "steady_figures", "with_terms"]
 
 LATENCY_STATS = (("mean", ""), ("p50", "_median"), ("p99", "_p99"))
-# the error ledger's quantity of each figure's stem (`dagc.verdict.ledger.QUANTITIES`)
-_QUANTITY = {"ttft": "ttft", "tpot": "tpot", "itl": "tpot", "e2e": "e2e", "output": "throughput",
-             "total": "throughput", "input": "throughput", "requests": "throughput"}
-
-
-def quantity_of(key: str) -> str:
-    """The ledger quantity of a figure key.
-
-    Example:
-        >>> quantity_of("itl_ms_p99"), quantity_of("requests_per_s"), quantity_of("ttft_ms")
-        ('tpot', 'throughput', 'ttft')
-    """
-    return _QUANTITY[key.split("_")[0]]
 
 
 def with_terms(plan: Plan, terms: Mapping[str, float] | None) -> Plan:

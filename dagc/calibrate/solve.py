@@ -26,43 +26,49 @@ than `TOLERANCE` (in probe units), or when the linearisation foresees a step gai
 `SETTLED` in every fitted figure weighs and less than `SETTLED_SHARE` of the loss (the fit has settled: a
 simulation would buy nothing). The fit is the evaluated point of least loss.
 
-A term is identified, and fitted, when the runs can tell it apart (`identified`): its probe moves the fitted
-figures of at least `MIN_RUNS` runs by `_MOVES` or more; its slopes are not within `COLLINEAR` of the others'
-(the share of its slopes the others' cannot reproduce, 1 − R², at least that much); and there is at least one run
-more than identified terms. The others keep their start (the engine's own), in `PRIORITY` order when they
-compete.
+Which terms are fitted (`dagc.calibrate.select`): a term is a candidate when its probe moves the fitted figures of
+at least `MIN_RUNS` runs by 0.5 % or more; a set of terms when the runs tell its terms apart (each term's slopes not
+reproduced by the others' but for less than `COLLINEAR`) and has at most one term fewer than the runs. When the runs
+have room for every candidate, the one set is all of them. When they have room for fewer (3 runs fit 2 of the 4
+terms), every set of that size told apart is fitted from the start (`_chosen`): the first in `PRIORITY` order is the
+fit unless another explains the runs clearly better (its loss at most `CLEARLY` of the first's: the least such), so
+that the runs, not the order alone, say which terms their errors are — 3 runs whose TTFT is 40 ms above dagc's in
+each fit a front end, not a compute multiplier at its bound —; then the sets of one term fewer within it are fitted,
+and one that explains the runs within the fit's resolution (an error of `SETTLED` in every fitted figure) is
+preferred to it, and so on. The others keep their start (the engine's own). A fitted term that stopped at its bound
+says which run it leaves furthest off and, when a term the runs had no room for would take the rest, that term
+(`JointFit.at_bound`).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["BOUNDS", "COLLINEAR", "FORESIGHT", "MIN_RUNS", "PRIORITY", "PROBE", "ROUNDS", "SECANT", "SETTLED",
-           "SETTLED_SHARE", "TERMS", "TOLERANCE", "Evaluate",
-           "JointFit", "fit_terms", "fitted_figures"]
+from ..lang.calibration import TERM_BOUNDS
+from .select import COLLINEAR, MIN_RUNS, MOVES, PRIORITY, TERMS, choose
 
-TERMS = ("step_s", "frontend_s", "compute_time_scale", "memory_time_scale")
-PRIORITY = ("compute_time_scale", "memory_time_scale", "frontend_s", "step_s")   # fitted first when they compete
-BOUNDS = {"step_s": (0.0, 1.0), "frontend_s": (0.0, 60.0), "compute_time_scale": (0.2, 5.0),
-          "memory_time_scale": (0.2, 5.0)}
+__all__ = ["BOUNDS", "CLEARLY", "COLLINEAR", "FORESIGHT", "MIN_RUNS", "PRIORITY", "PROBE", "ROUNDS", "SECANT",
+           "SETTLED", "SETTLED_SHARE", "TAKES", "TERMS", "TOLERANCE", "AtBound", "Evaluate", "JointFit", "fit_terms",
+           "fitted_figures"]
+
+BOUNDS = TERM_BOUNDS    # a calibration file's terms are read within them (`dagc.lang.calibration`)
 PROBE = {"step_s": 1e-3, "frontend_s": 20e-3, "compute_time_scale": 0.1, "memory_time_scale": 0.1}   # s, s, ln, ln
 LOG = frozenset({"compute_time_scale", "memory_time_scale"})  # fitted as their logarithm
 ROUNDS = 4              # evaluations after the probes, at most
 TOLERANCE = 5e-3        # in probe units: 5 µs of step_s, 0.1 ms of frontend_s, 0.05 % of a scale
-MIN_RUNS = 3            # a term moved on fewer runs keeps its start: one run's error is not a term's
-COLLINEAR = 0.02        # a term whose slopes the others' reproduce but for this share is not told apart
-_MOVES = 5e-3           # a figure a probe moves by less than this (ln: 0.5 %) is not moved by the term
 HUBER = 0.05            # |ln(dagc / measured)| up to which a residual is squared, linear beyond (Huber's loss)
 FORESIGHT = 4.0         # a first step leaving more than this many times the loss foreseen: slopes probed again
 SECANT = 1.0            # a step shorter than this (probe units) updates no slope (its secant is dagc's roughness)
 SETTLED = 3e-3          # a step foreseen to gain less than an error this large (ln) in every fitted figure weighs…
 SETTLED_SHARE = 0.25    # …and less than this share of the loss is not simulated: the fit has settled
 _STEP = 10.0            # the largest move of one round, in probe units (10 ms, 200 ms, e^1)
+CLEARLY = 0.5           # another set of terms is fitted instead of the first when its loss is at most this share
+TAKES = 0.5             # a term left out takes the rest of a term at its bound when it halves the loss (linearised)
 
 Figures = Mapping[str, float]
 Evaluate = Callable[[Mapping[str, float]], Sequence[Figures]]
@@ -104,6 +110,19 @@ def _bounds_v() -> tuple[np.ndarray, np.ndarray]:
 
 
 @dataclass(frozen=True)
+class AtBound:
+    """A fitted term at one of its bounds: which (`lower`, `upper`), its value, the index of the run it leaves
+    furthest off and that run's figure (its key), and the term the runs had no room for that would take the rest
+    (None: none would)."""
+
+    side: str
+    value: float
+    run: int
+    key: str
+    likelier: str | None
+
+
+@dataclass(frozen=True)
 class JointFit:
     """The fitted terms, the terms identified (the others kept their start), the runs each moves, dagc's
     figures at the fit (`at`) and the linearisation there: `rows` (run, figure key, weight), their residuals
@@ -118,10 +137,49 @@ class JointFit:
     r: np.ndarray
     jac: np.ndarray
     history: tuple[Mapping[str, float], ...]
+    why_kept: Mapping[str, str] = field(default_factory=dict)   # `dagc.calibrate.select.Choice.why_kept`
+    tried: tuple[tuple[tuple[str, ...], float], ...] = ()        # each candidate set and its least loss
 
     @property
     def kept(self) -> tuple[str, ...]:
         return tuple(t for t in TERMS if t not in self.fitted)
+
+    @property
+    def by_order(self) -> bool:
+        """Whether the terms fitted are the first set of the largest size in `PRIORITY` order (True also when there
+        was one set), not another that explained the runs clearly better."""
+        if not self.tried:
+            return True
+        size = max(len(n) for n, _ in self.tried)
+        return next(n for n, _ in self.tried if len(n) == size) == self.fitted
+
+    def at_bound(self) -> dict[str, AtBound]:
+        """The fitted terms that stopped at one of their `BOUNDS`: the runs would take them further, which the
+        fit does not follow. Each with the run it leaves furthest off (the largest weighted |ln(dagc / measured)|
+        among the figures it moves) and the likelier cause when there is one in the fit: a term the runs had no
+        room for (`why_kept` `room`) whose slopes, added to the fitted terms', halve the loss (`TAKES`)."""
+        out: dict[str, AtBound] = {}
+        w = np.array([x for _, _, x in self.rows])
+        v = _to_v(self.terms)
+        lo, hi = _bounds_v()
+        for t in self.fitted:
+            side = next((s for s, b in zip(("lower", "upper"), BOUNDS[t], strict=True)
+                         if math.isclose(self.terms[t], b, rel_tol=1e-6, abs_tol=1e-12)), None)
+            if side is None:
+                continue
+            j = TERMS.index(t)
+            pull = np.where((np.abs(self.jac[:, j]) > MOVES) & (w > 0), w * np.abs(self.r), -1.0)
+            run, key, _ = self.rows[int(np.argmax(pull))] if len(pull) else (0, "requests", 0.0)
+            likelier = None
+            now = loss(self.r, w)
+            for u in (u for u in TERMS if self.why_kept.get(u) == "room"):
+                cols = [TERMS.index(x) for x in (*self.fitted, u)]
+                dv = _solve_within(self.r, self.jac[:, cols], w, v[cols], lo[cols], hi[cols])
+                if loss(self.r + self.jac[:, cols] @ dv, w) <= TAKES * now:
+                    likelier = u
+                    break
+            out[t] = AtBound(side, BOUNDS[t][side == "upper"], run, key, likelier)
+        return out
 
     def left_out(self, run: int) -> dict[str, float]:
         """Run `run`'s figures as the fit without it predicts them: the terms fitted on the other runs' rows of
@@ -152,28 +210,6 @@ def _residuals(at: Sequence[Figures], measured: Sequence[Figures],
     return np.array([math.log(max(at[i][k], 1e-12) / measured[i][k]) for i, k, _ in rows])
 
 
-def identified(jac: np.ndarray, rows: Sequence[tuple[int, str, float]], runs: int) -> tuple[list[str], dict[str, int]]:
-    """The terms the runs tell apart (module doc), in `TERMS` order, and how many runs' fitted figures each
-    moves."""
-    w = np.sqrt(np.array([x for _, _, x in rows]))
-    moved = {t: len({rows[int(n)][0] for n in np.flatnonzero((np.abs(jac[:, j]) > _MOVES) & (w > 0))})
-             for j, t in enumerate(TERMS)}
-    chosen: list[int] = []
-    for t in PRIORITY:
-        j = TERMS.index(t)
-        if moved[t] < MIN_RUNS or len(chosen) + 1 >= runs:
-            continue
-        col = jac[:, j] * w
-        if chosen:
-            others = jac[:, chosen] * w[:, None]
-            coef, *_ = np.linalg.lstsq(others, col, rcond=None)
-            left = col - others @ coef
-            if float(left @ left) < COLLINEAR * float(col @ col):
-                continue
-        chosen.append(j)
-    return [t for j, t in enumerate(TERMS) if j in chosen], moved
-
-
 def fit_terms(evaluate: Evaluate, measured: Sequence[Figures], ttft_use: Sequence[bool],
               start: Mapping[str, float], at_start: Sequence[Figures] | None = None) -> JointFit:
     """Fit `TERMS` from `start` on the runs' figures (`fitted_figures`; TTFT where `ttft_use`): module doc."""
@@ -185,12 +221,58 @@ def fit_terms(evaluate: Evaluate, measured: Sequence[Figures], ttft_use: Sequenc
     rows = tuple((i, k, weights[i].get(k, 0.0)) for i, m in enumerate(measured) for k in m
                  if k in x0[i] and m[k] > 0 and x0[i][k] > 0)
     r0 = _residuals(x0, measured, rows)
-    v0 = _to_v(start)
-    jac = _slopes(evaluate, measured, rows, v0, x0, r0, range(len(TERMS)))
-    names, moved = identified(jac, rows, len(measured))
+    jac0 = _slopes(evaluate, measured, rows, _to_v(start), x0, r0, range(len(TERMS)))
+    choice = choose(jac0, rows, len(measured))
+    largest = max(len(c) for c in choice.candidates)
+    tried = [_descend(evaluate, measured, rows, start, x0, r0, jac0, c) for c in choice.candidates
+             if len(c) == largest]
+    best = _chosen(tried)
+    # a smaller set within the fit's resolution of it: an error of SETTLED in every fitted figure
+    within = best.loss + loss(np.full(len(rows), SETTLED), np.array([x for _, _, x in rows]))
+    while smaller := [c for c in choice.candidates if len(c) == len(best.names) - 1 and set(c) < set(best.names)]:
+        fewer = [_descend(evaluate, measured, rows, start, x0, r0, jac0, c) for c in smaller]
+        tried += fewer
+        if not (close := [d for d in fewer if d.loss <= within]):
+            break
+        best = _chosen(close, by_order=False)
+    return JointFit(_to_terms(best.v), start, best.names, choice.moved, tuple(best.x), rows, best.r, best.jac,
+                    best.history, choice.why_kept(best.names),
+                    tuple((d.names, d.loss) for d in tried) if len(tried) > 1 else ())
+
+
+def _chosen(tried: Sequence[_Descent], by_order: bool = True) -> _Descent:
+    """The fit among sets of terms of one size (`tried`, in `choose`'s order, the first the `PRIORITY` order's):
+    with `by_order`, the first unless another explains the runs clearly better — its loss at most `CLEARLY` times
+    the first's — (then the least such); without, the least loss; exact ties, the first."""
+    pick = tried[0]
+    better = [d for d in tried if d.loss <= CLEARLY * pick.loss] if by_order else list(tried)
+    if better:
+        low = min(d.loss for d in better)
+        pick = next(d for d in better if d.loss <= low * (1 + 1e-9) + 1e-15)
+    return pick
+
+
+@dataclass(frozen=True)
+class _Descent:
+    """One set of terms fitted from the start: its least loss, where (`v`), dagc's figures, residuals and slopes
+    there, and the terms evaluated on the way."""
+
+    names: tuple[str, ...]
+    loss: float
+    v: np.ndarray
+    x: list[Figures]
+    r: np.ndarray
+    jac: np.ndarray
+    history: tuple[Mapping[str, float], ...]
+
+
+def _descend(evaluate: Evaluate, measured: Sequence[Figures], rows: Sequence[tuple[int, str, float]],
+             start: Mapping[str, float], x0: list[Figures], r0: np.ndarray, jac0: np.ndarray,
+             names: tuple[str, ...]) -> _Descent:
+    """The terms `names` fitted from `start` (the others held there), from the start's slopes `jac0` (module doc)."""
     cols = [TERMS.index(t) for t in names]
-    history = [dict(start)]
-    v, x, r = v0, x0, r0
+    history: list[Mapping[str, float]] = [dict(start)]
+    v, x, r, jac = _to_v(start), x0, r0, jac0
     w = np.array([x_ for _, _, x_ in rows])
     lo, hi = _bounds_v()
     best = (loss(r, w), v, x, r, jac)
@@ -215,8 +297,8 @@ def fit_terms(evaluate: Evaluate, measured: Sequence[Figures], ttft_use: Sequenc
             jac = _slopes(evaluate, measured, rows, v, x, r, cols, jac)
         if loss(r, w) < best[0]:
             best = (loss(r, w), v, x, r, jac)
-    _, v, x, r, jac = best          # the evaluated terms of least loss (dagc's figures are not smooth in them)
-    return JointFit(_to_terms(v), start, tuple(names), moved, tuple(x), rows, r, jac, tuple(history))
+    least, v, x, r, jac = best      # the evaluated terms of least loss (dagc's figures are not smooth in them)
+    return _Descent(names, least, v, x, r, jac, tuple(history))
 
 
 def loss(r: np.ndarray, w: np.ndarray) -> float:

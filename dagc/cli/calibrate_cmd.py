@@ -82,29 +82,42 @@ def _pct(xs: list[float]) -> str:
 
 def _term(name: str, value: float) -> str:
     """A term as the summary shows it: seconds in ms, a time scale as a multiplier."""
-    return f"{value * 1e3:.3f} ms" if name.endswith("_s") else f"{value:.3f}×"
+    from ..calibrate.bound import term_text
+    return term_text(name, value)
 
 
-def _how(name: str, value: float, moved: int, kept: bool) -> str:
+def _how(name: str, value: float, moved: int, kept: bool, why: str | None = None, runs: int = 0,
+         fitted: tuple[str, ...] = (), by_order: bool = True) -> str:
     """Why a term has its value: fitted on how many runs (and whether the fit stopped at a bound of the term,
-    where the runs would have taken it further), or kept (the engine's own) and why."""
+    where the runs would have taken it further: W541 says more), or kept (the engine's own) and why (`why`, as
+    `dagc.calibrate.select.Choice.why_kept`: `few`, `room`, `idle`, `alike`; with `room`, whether the terms
+    `fitted` were the first set in order, `by_order`, or explained the runs clearly better)."""
     from ..calibrate.solve import BOUNDS, MIN_RUNS
-    runs = f"{moved} run{'' if moved == 1 else 's'}"
+    said = f"{moved} run{'' if moved == 1 else 's'}"
     if not kept:
         at = next((f"; at its {side} bound, {_term(name, b)}: the runs would take it further, which dagc does not "
-                   "follow — read it as a sign the deployment differs from the plan" for side, b
-                   in zip(("lower", "upper"), BOUNDS[name], strict=True) if math.isclose(value, b, rel_tol=1e-6,
-                                                                                        abs_tol=1e-12)), "")
-        return f"fitted on {runs}{at}"
+                   "follow (W541)" for side, b in zip(("lower", "upper"), BOUNDS[name], strict=True)
+                   if math.isclose(value, b, rel_tol=1e-6, abs_tol=1e-12)), "")
+        return f"fitted on {said}{at}"
     if moved < MIN_RUNS:
-        return f"kept: it moves the figures of {runs}, fewer than {MIN_RUNS}"
-    return "kept: these runs cannot tell it apart from the terms fitted before it"
+        return f"kept: it moves the figures of {said}, fewer than {MIN_RUNS}"
+    named = [f"`{t}`" for t in fitted]
+    others = " and ".join(named) if len(named) < 3 else ", ".join(named[:-1]) + " and " + named[-1]
+    if why == "room":
+        room = f"kept: {runs} runs fit {max(0, runs - 1)} term{'' if runs == 2 else 's'}"
+        return (f"{room}: {others} first (no other set explains them clearly better)" if by_order else
+                f"{room}, and {others} explain them clearly better than the others")
+    if why == "idle":
+        return f"kept: fitting it beside {others} explains the runs no better" if others else \
+            "kept: fitting it explains the runs no better"
+    return "kept: these runs cannot tell it apart from the terms fitted"
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
+    from ..calibrate.bound import at_bound_warnings
     from ..calibrate.calibrate import calibrate
     from ..calibrate.manifest import jobs_of, jobs_of_manifest
     from ..calibrate.solve import TERMS
@@ -149,12 +162,15 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     print(f"calibrated {first.cluster.engine.name}@{first.cluster.engine.release} on {first.cluster.gpus} × "
           f"{first.cluster.gpu.name}, {first.model.name}: {len(jobs)} runs")
     for name in TERMS:
-        print(f"  {name} = {_term(name, cal.terms[name])} (was {_term(name, cal.start[name])}; "
-              f"{_how(name, cal.terms[name], cal.fit.moved[name], name in cal.kept)})")
+        how = _how(name, cal.terms[name], cal.fit.moved[name], name in cal.kept, cal.fit.why_kept.get(name),
+                   len(jobs), cal.fit.fitted, cal.fit.by_order)
+        print(f"  {name} = {_term(name, cal.terms[name])} (was {_term(name, cal.start[name])}; {how})")
     before, after, cross = cal.errors("before"), cal.errors("after"), cal.errors("cross_validated")
     print("  median |error|   uncalibrated  calibrated  cross-validated")
     for q in ("tpot", "ttft", "e2e", "throughput"):
         if q in before:
             print(f"  {q:15} {_pct(before[q]):>13} {_pct(after[q]):>11} {_pct(cross[q]):>16}")
     print(f"wrote {printable(target)}; in the plan: calibration from \"{printable(os.path.basename(target))}\"")
+    if warned := at_bound_warnings(jobs, cal.fit):
+        render_diags(err, warned)
     return EXIT_OK

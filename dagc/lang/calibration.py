@@ -21,7 +21,7 @@ from pydantic import Field, ValidationError, field_validator
 
 from ..diagnostics import PlanError, quote
 from ..plan.base import Frozen
-from ..plan.calibration import CALIBRATION_FORMAT, CALIBRATION_QUANTITIES, CalibratedRange, Calibration
+from ..plan.calibration import CALIBRATION_FORMAT, CALIBRATION_QUANTITIES, CalibratedRange, Calibration, quantity_of
 from ..plan.cluster import Cluster
 from ..plan.model import Model
 from ..source import Span
@@ -30,7 +30,7 @@ from .model import ImportRoots
 from .parse import MAX_PLAN_BYTES, read_source
 
 __all__ = ["CALIBRATION_CODE", "MAX_CALIBRATION_BYTES", "MAX_RESIDUAL", "MAX_TIME_SCALE", "MIN_TIME_SCALE",
-           "TERM_NAMES", "CalibrationFile", "CalibrationRun", "calibrated_cluster", "read_calibration"]
+           "TERM_BOUNDS", "TERM_NAMES", "CalibrationFile", "CalibrationRun", "calibrated_cluster", "read_calibration"]
 
 CALIBRATION_CODE = "E109"
 MAX_CALIBRATION_BYTES = MAX_PLAN_BYTES      # 1 MiB: a calibration of 1,000 runs is about 0.5 MB
@@ -39,6 +39,9 @@ MAX_STEP_S = 1.0                             # host time per engine step; a seco
 MAX_FRONTEND_S = 60.0                        # per request before its first token
 MIN_TIME_SCALE, MAX_TIME_SCALE = 0.2, 5.0    # a kernel-time multiplier: 5× faster or slower than profiled at most
 TERM_NAMES = ("step_s", "frontend_s", "compute_time_scale", "memory_time_scale")   # a calibration's terms
+TERM_BOUNDS = {"step_s": (0.0, MAX_STEP_S), "frontend_s": (0.0, MAX_FRONTEND_S),       # each term's, closed
+               "compute_time_scale": (MIN_TIME_SCALE, MAX_TIME_SCALE),
+               "memory_time_scale": (MIN_TIME_SCALE, MAX_TIME_SCALE)}
 _HINT = "make the file with `dagc calibrate` (docs/calibrate.md)"
 
 
@@ -145,8 +148,26 @@ def read_calibration(out: Collector, roots: ImportRoots, written: str, at: Span)
                        range=CalibratedRange(prompt=r.prompt, generate=r.generate, concurrency=r.concurrency,
                                              rate=r.rate),
                        residuals=dict(f.residuals),
+                       quantity_runs=_quantity_runs(f.runs),
                        kept=tuple(k for k in f.fit.get("kept") or () if k in TERM_NAMES)
                        + tuple(k for k in TERM_NAMES[2:] if k not in raw["terms"]))   # a file before the scales
+
+
+def _quantity_runs(runs: tuple[CalibrationRun, ...]) -> dict[str, int]:
+    """Per ledger quantity, the runs with a figure of it measured and cross-validated (a key dagc does not know
+    counts for none)."""
+    out: dict[str, int] = {}
+    for x in runs:
+        found: set[str] = set()
+        for k in x.measured:
+            if k in x.cross_validated:
+                try:
+                    found.add(quantity_of(k))
+                except KeyError:
+                    continue
+        for q in found:
+            out[q] = out.get(q, 0) + 1
+    return out
 
 
 def _no_constant(name: str) -> float:

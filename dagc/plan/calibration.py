@@ -5,7 +5,8 @@ Input: nothing (these are the types; `dagc.lang.calibration` reads the file, `da
 Output: `Calibration` — which engine, release, GPU and model it was fitted on, the fitted `step_s`,
 `frontend_s`, `compute_time_scale` and `memory_time_scale`, the runs' ids, the range of traffic they covered
 (`CalibratedRange`) and, per ledger quantity (ttft, tpot, throughput, e2e), the log-ratios ln(dagc / measured)
-of each run's figures predicted by a fit that left that run out (`residuals`).
+of each run's figures predicted by a fit that left that run out (`residuals`) and how many runs they are of
+(`quantity_runs`).
 """
 
 from __future__ import annotations
@@ -14,10 +15,23 @@ from collections.abc import Mapping
 
 from .base import Frozen
 
-__all__ = ["CALIBRATION_FORMAT", "CALIBRATION_QUANTITIES", "CalibratedRange", "Calibration"]
+__all__ = ["CALIBRATION_FORMAT", "CALIBRATION_QUANTITIES", "CalibratedRange", "Calibration", "quantity_of"]
 
 CALIBRATION_FORMAT = 1                  # the "format" of the file this dagc writes and reads
 CALIBRATION_QUANTITIES = ("ttft", "tpot", "throughput", "e2e")    # as the error ledger's (`dagc.verdict.ledger`)
+# the error ledger's quantity of each measured figure's stem (`ttft_ms_p99` → ttft, `itl_ms` → tpot)
+_QUANTITY = {"ttft": "ttft", "tpot": "tpot", "itl": "tpot", "e2e": "e2e", "output": "throughput",
+             "total": "throughput", "input": "throughput", "requests": "throughput"}
+
+
+def quantity_of(key: str) -> str:
+    """The ledger quantity of a measured figure's key (`dagc.calibrate.runs`).
+
+    Example:
+        >>> quantity_of("itl_ms_p99"), quantity_of("requests_per_s"), quantity_of("ttft_ms")
+        ('tpot', 'throughput', 'ttft')
+    """
+    return _QUANTITY[key.split("_")[0]]
 
 
 class CalibratedRange(Frozen):
@@ -47,8 +61,10 @@ class Calibration(Frozen):
     kept: tuple[str, ...] = ()                  # terms the runs could not tell apart: the engine's own values
     compute_time_scale: float = 1.0             # multipliers of a compute-bound and a memory-bound op's time
     memory_time_scale: float = 1.0              # (`EngineTerms`); 1 in a file written before them
+    quantity_runs: Mapping[str, int] = {}       # quantity → the runs with a cross-validated figure of it
 
     def __hash__(self) -> int:
         """By value (a frozen `Plan` holding it is hashed; a dict is not hashable)."""
         return hash((self.file, self.engine, self.release, self.gpu, self.model, self.step_s, self.frontend_s,
-                     self.compute_time_scale, self.memory_time_scale, self.runs, tuple(sorted(self.residuals.items()))))
+                     self.compute_time_scale, self.memory_time_scale, self.runs, tuple(sorted(self.residuals.items())),
+                     tuple(sorted(self.quantity_runs.items()))))

@@ -1,5 +1,5 @@
 """Rules about the serving engine a plan names (`cluster { engine = … }`): W530, W531 (its front end deciding a
-TTFT requirement), and W540 on its calibration.
+TTFT requirement), and W540 and W541 on its calibration.
 
 The engine's own refusals — what its launcher cannot express (E701–E726) — are `dagc.rules.launch`'s,
 emitted by the launch mapping (`dagc.launch`).
@@ -7,11 +7,13 @@ emitted by the launch mapping (`dagc.launch`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 from ..diagnostics import Diagnostic, Severity
 from ..kernels.engine_import import profile_engine
 from ..kernels.kernels import KernelProfile
+from ..lang.calibration import TERM_BOUNDS
 from ..plan.workload import RequirementKind
 from ..units import Dimension, format_si
 from .base import Reads, RuleContext, diag, make_rule
@@ -108,6 +110,51 @@ def check_calibration_range(ctx: RuleContext) -> Iterator[Diagnostic]:
                    "extrapolated")
 
 
+def term_at_bound(name: str, value: float) -> str | None:
+    """`lower` or `upper` when a calibrated term is at that bound of its (`TERM_BOUNDS`), else None.
+
+    Example:
+        >>> term_at_bound("compute_time_scale", 5.0), term_at_bound("frontend_s", 0.0), term_at_bound("step_s", 0.003)
+        ('upper', 'lower', None)
+    """
+    low, high = TERM_BOUNDS[name]
+    return next((side for side, b in (("lower", low), ("upper", high))
+                 if math.isclose(value, b, rel_tol=1e-6, abs_tol=1e-12)), None)
+
+
+def check_calibration_bound(ctx: RuleContext) -> Iterator[Diagnostic]:
+    """A term the plan's calibration fitted stopped at one of its bounds.
+
+    `dagc calibrate` fits each engine term within bounds no engine goes past: a host time of at most 1 s a step and
+    60 s a request, kernels at most 5 times slower or faster than profiled. A term fitted to a bound is where the
+    runs would have taken it further, and dagc did not follow: its value, and every figure the plan gets from it
+    (TTFT, TPOT, a capacity), rest on a term the runs did not determine. Its likelier cause is not the engine: a
+    term the runs had no room to fit beside the others (3 runs fit 2 terms; `dagc calibrate` names it, at the run
+    it leaves furthest off), or runs that differ from their plan — another model, GPU count, quantisation or engine
+    setting. Calibrate again with a run more, or runs of the plan's deployment. The same warning is `dagc
+    calibrate`'s when it writes such a file.
+
+    Bad:
+        calibration from "cal.json"     # cal.json: "compute_time_scale": 5.0, fitted on 3 runs
+    Fixed:
+        calibration from "cal.json"     # calibrated again on 4 runs: the front end fitted, the multiplier 1.0
+    """
+    cal = ctx.plan.calibration
+    if cal is None:
+        return
+    for name in (n for n in TERM_BOUNDS if n not in cal.kept):
+        value = float(getattr(cal, name))
+        if (side := term_at_bound(name, value)) is not None:
+            shown = f"{value * 1e3:g} ms" if name.endswith("_s") else f"{value:g}×"
+            yield diag("W541", Severity.WARNING,
+                       f"calibration `{cal.file}` fitted `{name}` to its {side} bound, {shown}: the runs would take "
+                       "it further, so it, and the figures that rest on it, are not what the runs determined",
+                       ctx.plan.span_of("calibration.file"),
+                       "likelier than such an engine: a term the runs had no room for, or runs that differ from "
+                       "the plan (`dagc calibrate` names which, at the run); calibrate again with a run more, or "
+                       "with runs of this deployment")
+
+
 def check_frontend_decides(ctx: RuleContext) -> Iterator[Diagnostic]:
     """The engine's front end alone decides a TTFT requirement.
 
@@ -151,4 +198,6 @@ RULES = (
               check_frontend_decides, reads=Reads.SCHEDULE),
     make_rule("W540", Severity.WARNING, "the plan is far outside the runs its calibration was fitted on",
               check_calibration_range, plan_level=True),
+    make_rule("W541", Severity.WARNING, "a term of the calibration stopped at its bound", check_calibration_bound,
+              plan_level=True),
 )

@@ -28,10 +28,10 @@ from ..plan.objective import OBJECTIVES
 from ..plan.plan import Plan
 from ..plan.workload import Serving
 
-__all__ = ["LEDGER_FILE", "LEDGER_MAX_BYTES", "CONFIDENCE", "MIN_CALIBRATION_FIGURES", "OBJECTIVE_QUANTITY",
+__all__ = ["LEDGER_FILE", "LEDGER_MAX_BYTES", "CONFIDENCE", "OBJECTIVE_QUANTITY",
            "QUANTITIES", "Errors", "Ledger", "Regime", "band_ratio", "calibrated_errors", "composed_e2e",
            "concurrency_band", "e2e_errors", "gpu_family", "ledger", "regime_of", "regime_keys",
-           "within_error_of_best"]
+           "widened", "within_error_of_best"]
 
 LEDGER_FILE = "ledger.json"
 LEDGER_MAX_BYTES = 1_000_000          # the shipped ledger is a few KB; a larger file is not read
@@ -200,27 +200,46 @@ def ledger() -> Ledger:
                   source=doc["source"])
 
 
-MIN_CALIBRATION_FIGURES = 8   # residuals of a quantity a calibration needs for its own band (else the ledger's)
-
-
 def calibrated_errors(plan: Plan, quantity: str, ledger_errors: Errors) -> Errors:
     """The errors a figure of `quantity` takes its band from in `plan`: with `calibration from "FILE"`
     (docs/calibrate.md), the calibration's cross-validated residuals of the quantity — ln(dagc / measured) of each
     run's figures predicted by a fit that left that run out — estimated as the ledger's are (Weibull plotting
-    positions at its levels), regime `calibration=FILE quantity=Q`; else, or when the calibration has fewer than
-    `MIN_CALIBRATION_FIGURES` of them, the ledger's (saying why)."""
+    positions at its levels), regime `calibration=FILE quantity=Q`, when they are of at least the ledger's
+    `min_runs` runs (a regime of the ledger needs as many: a run's figures are not independent of one another);
+    else the ledger's band widened to the calibration's residuals where they reach further (`widened`), saying
+    why; without a calibration, the ledger's."""
     cal = plan.calibration
     if cal is None:
         return ledger_errors
     xs = cal.residuals.get(quantity, ())
-    if len(xs) < MIN_CALIBRATION_FIGURES:
-        said = (f"calibration `{cal.file}` has {len(xs)} {quantity} figures, fewer than {MIN_CALIBRATION_FIGURES}: "
-                "the ledger's")
-        return Errors(ledger_errors.regime, ledger_errors.runs, ledger_errors.levels, ledger_errors.log_ratio,
-                      f"{said}; {ledger_errors.note}" if ledger_errors.note else said)
+    # a file read without its runs' quantities (a `Calibration` made in code) counts every run
+    runs = cal.quantity_runs.get(quantity, 0) if cal.quantity_runs else (len(cal.runs) if xs else 0)
+    least = ledger().min_runs
+    if runs < least or not xs:
+        said = (f"calibration `{cal.file}` has {runs} run{'' if runs == 1 else 's'} with a {quantity} figure, fewer "
+                f"than {least}: the ledger's band" + (", widened to the calibration's errors" if xs else ""))
+        return widened(ledger_errors, xs, f"{said}; {ledger_errors.note}" if ledger_errors.note else said)
     q = np.quantile(np.asarray(xs, dtype=float), ledger_errors.levels, method="weibull")
-    return Errors(f"calibration={cal.file} quantity={quantity}", len(cal.runs), ledger_errors.levels,
+    return Errors(f"calibration={cal.file} quantity={quantity}", runs, ledger_errors.levels,
                   tuple(float(x) for x in q), None)
+
+
+def widened(errors: Errors, residuals: tuple[float, ...] | list[float], note: str) -> Errors:
+    """`errors` (a ledger regime's) with each quantile below the median at most, and each above it at least, the
+    same quantile of `residuals` (Weibull plotting positions): a band at least as wide as either's, on both sides.
+
+    Example:
+        >>> e = Errors("quantity=tpot", 24, (0.1, 0.5, 0.9), (-0.2, 0.0, 0.2))
+        >>> w = widened(e, [-0.5, 0.1, 0.4], "few runs")
+        >>> [round(x, 3) for x in w.log_ratio], w.regime, w.note
+        ([-0.5, 0.0, 0.4], 'quantity=tpot', 'few runs')
+    """
+    if not len(residuals):
+        return Errors(errors.regime, errors.runs, errors.levels, errors.log_ratio, note)
+    own = np.quantile(np.asarray(residuals, dtype=float), errors.levels, method="weibull")
+    out = tuple(float(min(a, b)) if lv < 0.5 else float(max(a, b)) if lv > 0.5 else float(a)
+                for lv, a, b in zip(errors.levels, errors.log_ratio, own, strict=True))
+    return Errors(errors.regime, errors.runs, errors.levels, out, note)
 
 
 def composed_e2e(ttft: Errors, tpot: Errors, ttft_share: float) -> Errors:
