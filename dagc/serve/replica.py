@@ -32,7 +32,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .kv_blocks import BLOCK_TOKENS, RankKV
-from .replica_blocks import DecodeBlocks
+from .replica_blocks import DecodeBlocks, roomy
 from .run import DECODING, ENDING, PREFILLING, Req, Run
 from .sources import OpenLoop
 from .surrogate import StepSurface
@@ -62,6 +62,7 @@ class Replica(DecodeBlocks):
         self.nprefill = 0                                     # requests prefilling over the ranks
         self.ndec = [0] * self.g
         self.block_phases = [[0] * self.P for _ in caps]
+        self.roomy = roomy(run.requests, caps, kv_blocks, self.P, emitted)     # no rank can run short
         self.ctx_base = 0.0                                   # Σ (tokens − start·E) of decoding requests
         self.ndec_all = 0
         self.prefill: list[deque[Req]] = [deque() for _ in caps]
@@ -168,7 +169,7 @@ class Replica(DecodeBlocks):
     def _advance(self) -> None:
         chunks, p = self._chunks() if self.nprefill else ((), 0)
         k = 1 if p else self._decode_stretch()
-        if self.ndec_all:
+        if self.ndec_all and not self.roomy:
             k = self._kv_steps(k)
             if k == 0:
                 return
@@ -230,7 +231,11 @@ class Replica(DecodeBlocks):
     def _decode_stretch(self) -> int:
         """Decode steps until the next end, or the next arrival that could be admitted."""
         ends, live = self.ends, self.live
-        while ends and (live.get(ends[0][1]) is None or live[ends[0][1]].epoch != ends[0][2]):
+        while ends:                                  # the ends of requests since preempted are dropped
+            _, i, epoch = ends[0]
+            req = live.get(i)
+            if req is not None and req.epoch == epoch:
+                break
             heapq.heappop(ends)
         k = ends[0][0] - self.step if ends else 1
         if not self.waiting and self.open:     # a rank has room
@@ -253,9 +258,8 @@ class Replica(DecodeBlocks):
         self.prefill[r].popleft()
         self.nprefill -= 1
         if req.ids:
-            j0 = j = req.nheld
-            while j < len(req.ids) and (j + 1) * ht < req.tokens and kv.add(req.ids[j]):
-                j += 1
+            j0 = req.nheld
+            j = kv.add(req.ids, j0, min(len(req.ids), (req.tokens - 1) // ht))
             if j > j0:                 # its own blocks of those prompt blocks become cached ones
                 before = req.own_blocks
                 req.nheld, req.cached = j, j * ht
@@ -297,7 +301,7 @@ class Replica(DecodeBlocks):
                 self.prefill[r].remove(req)
                 self.nprefill -= 1
         if req.nheld:
-            kv.release(req.ids[:req.nheld])
+            kv.release(req.ids, req.nheld)
         if self.inflight[r] == self.caps[r]:
             self.open += 1
         self.inflight[r] -= 1

@@ -9,16 +9,43 @@ over a stretch.
 A decoding request takes a block every P steps (P = 16 / its tokens a step) at its own phase ψ
 (`Req.block_phase`); `block_phases[r][ψ]` counts rank r's, so the blocks its requests take over k steps from
 step S are n·(k // P) and one for each request whose phase comes round within the remaining k % P steps.
+
+`roomy`: where every rank holds its cap of the run's largest requests at their longest, no rank ever runs
+short and `DecodeBlocks._kv_steps` has nothing to check.
 """
 
 from __future__ import annotations
 
+import numpy as np
+
 from .kv_blocks import BLOCK_TOKENS, RankKV
+from .requests import Requests
 from .run import Req
 
-__all__ = ["DecodeBlocks"]
+__all__ = ["DecodeBlocks", "roomy"]
 
 B = BLOCK_TOKENS
+
+
+def roomy(requests: Requests, caps: list[int], blocks: int, steps_per_block: int, emitted: float) -> bool:
+    """Whether each rank's `blocks` hold its cap of requests, each as many blocks as any request can hold:
+    then `DecodeBlocks._kv_steps` never finds a rank short, and never preempts.
+
+    A request holds its own blocks and its prompt's cached hashed blocks (each ⌈hash tokens / 16⌉ blocks,
+    at most (prompt − 1) // hash tokens of them); a decoding one, admitted `s` decode steps ago, ⌈its
+    own prompt tokens / 16⌉ + (its first block's steps + s) // P own blocks, the first block's steps under
+    P. `_kv_steps` asks for k // P + 1 more blocks for each, k no more than the decode steps left to the
+    first of them to end, so the blocks a rank holds and asks for are at most, over its requests,
+    ⌈prompt / 16⌉ + its hashed blocks + ⌈its decode steps / P⌉ + 2: never preempted, a request's tokens
+    are its prompt's."""
+    if not len(requests):
+        return True
+    prompt = requests.prompt.astype(np.int64)
+    steps = np.ceil((requests.output.astype(np.int64) - 1) / emitted)
+    hashed = 0 if requests.hash_ids is None else (prompt - 1) // requests.block_tokens * -(
+        -requests.block_tokens // BLOCK_TOKENS)
+    most = -(-prompt // BLOCK_TOKENS) + hashed + np.ceil(steps / steps_per_block) + 2
+    return bool(max(caps) * most.max() <= blocks)
 
 
 class DecodeBlocks:
