@@ -179,7 +179,7 @@ class Replica(DecodeBlocks):
             ell = (self.ctx_base + ndec * self.E * (self.step + k / 2)) / ndec - self.half
         else:
             ell = max(req.tokens for c in chunks for req, _ in c)
-        dt = self.surface.time(n, p, max(1.0, ell))
+        dt = self.surface.time(n, p, ell if ell > 1.0 else 1.0)
         end = self.t + dt * k
         run, source = self.run_, self.source
         run.area += (nin + len(self.waiting)) * dt * k + (source.wait_before(end) if source.upcoming < end else 0.0)
@@ -240,15 +240,16 @@ class Replica(DecodeBlocks):
         k = ends[0][0] - self.step if ends else 1
         if not self.waiting and self.open:     # a rank has room
             source = self.source
-            k = min(k, max(1, int(min(source.step_due - self.step, k))))
+            if source.step_due < math.inf:
+                k = min(k, max(1, int(min(source.step_due - self.step, k))))
             a = source.upcoming
             if a < math.inf:
-                n = self.nin
-                dt = self.surface.time(max(n, self.g * (max(self.inflight) - 1) + 1), 0,
-                                       max(1.0, (self.ctx_base + self.ndec_all * self.E * self.step)
-                                           / max(1, self.ndec_all) - self.half))
+                g, nin, ndec = self.g, self.nin, self.ndec_all
+                n = max(nin, g * (max(self.inflight) - 1) + 1) if g > 1 else nin
+                ell = (self.ctx_base + ndec * self.E * self.step) / (ndec if ndec > 1 else 1) - self.half
+                dt = self.surface.time(n, 0, ell if ell > 1.0 else 1.0)
                 k = min(k, math.ceil((a - self.t) / dt))
-        return max(1, k)
+        return k if k > 1 else 1
 
     # --- a request's milestones -------------------------------------------------------------------
 
