@@ -33,7 +33,7 @@ from ..plan.workload import Workload
 from .dag import Kernel, KernelClass, OpKind, OpTemplate, Phase, Vec
 
 __all__ = ["AB", "ALIGN_ROWS", "REFERENCE", "Peak", "RankDims", "Recipe", "Shapes", "chunk_prompt_tokens",
-           "decode_context", "experts_inside_tp", "graphed_tokens", "phase_chunk"]
+           "decode_context", "experts_inside_tp", "graph_size", "graphed_tokens", "phase_chunk"]
 
 AB = ACTIVATION_BYTES
 # A figure given either per rank (`Vec`) or as a number, the same on every rank (`Shapes.vec` makes its vector)
@@ -138,19 +138,34 @@ def graphed_tokens(t: np.ndarray, phase: Phase, engine: EngineTerms | None) -> t
     """
     if phase is Phase.PREFILL:
         return t, True
+    size, eager = graph_size(float(t.max()) if t.size else 0.0, phase, engine)
+    return (t if size is None else np.full(t.shape, float(size))), eager
+
+
+def graph_size(most: float, phase: Phase, engine: EngineTerms | None) -> tuple[int | None, bool]:
+    """The captured size a step whose busiest rank carries `most` tokens is padded to (None: its own tokens),
+    and whether it runs eagerly (`graphed_tokens`, for one step; the load simulation asks it of each
+    mixed step it prices).
+
+    Example:
+        >>> vllm = EngineTerms(graph_sizes=(1, 2, 4, 8))
+        >>> graph_size(5.0, Phase.DECODE, vllm), graph_size(9.0, Phase.DECODE, vllm)
+        ((8, False), (None, True))
+    """
+    if phase is Phase.PREFILL:
+        return None, True
     if engine is None or not engine.graph_sizes:
-        return t, False
+        return None, False
     if phase is Phase.MIXED and not engine.mixed_graphs:
-        return t, True
-    most = float(t.max()) if t.size else 0.0
+        return None, True
     if most <= 0:
-        return t, False
+        return None, False
     need = math.ceil(most - 1e-9)
     sizes = engine.graph_sizes
     at = bisect.bisect_left(sizes, need)
     if at == len(sizes) or (sizes[at] != need and not engine.graph_padding):
-        return t, True
-    return np.full(t.shape, float(sizes[at])), False
+        return None, True
+    return sizes[at], False
 
 
 def experts_inside_tp(lay: Layout) -> bool:

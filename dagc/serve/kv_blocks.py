@@ -70,11 +70,13 @@ class RankKV:
     def take(self, blocks: int) -> None:
         """Take `blocks`, evicting the least recently used cached blocks while the pool is over."""
         self.used += blocks
-        eb = self.entry_blocks
-        while self.used > self.total and self.cache:
-            self.cache.popitem(last=False)
-            self.used -= eb
-            self.evictable -= eb
+        if self.used > self.total and self.cache:
+            eb, cache = self.entry_blocks, self.cache
+            evict = min(len(cache), -(-(self.used - self.total) // eb))
+            for _ in range(evict):
+                cache.popitem(last=False)
+            self.used -= evict * eb
+            self.evictable -= evict * eb
 
     def give(self, blocks: int) -> None:
         self.used -= blocks
@@ -105,18 +107,23 @@ class RankKV:
                 self.evictable -= eb
                 held[h] = 1
 
-    def add(self, h: int) -> bool:
-        """Cache a block a request has just prefilled as `h` (it holds it): False when `h` is cached already."""
-        if h in self.held or h in self.cache:
-            return False
-        self.held[h] = 1
-        return True
+    def add(self, ids: list[int], j: int, stop: int) -> int:
+        """Cache the blocks a request has just prefilled as `ids[j:stop]` (it holds them), up to the first
+        cached already: where it stopped."""
+        held, cache = self.held, self.cache
+        while j < stop:
+            h = ids[j]
+            if h in held or h in cache:
+                break
+            held[h] = 1
+            j += 1
+        return j
 
-    def release(self, ids: list[int]) -> None:
-        """A request lets go of its cached blocks `ids`: those nobody else holds become evictable, most
-        recently used last."""
+    def release(self, ids: list[int], count: int) -> None:
+        """A request lets go of its cached blocks, the first `count` of `ids`: those nobody else holds become
+        evictable, most recently used last."""
         held, cache, eb = self.held, self.cache, self.entry_blocks
-        for h in ids:
+        for h in ids[:count]:
             k = held[h] - 1
             if k:
                 held[h] = k

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import heapq
 import math
-import operator
 from array import array
 from collections import deque
 from collections.abc import Callable
@@ -33,6 +32,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .kv_blocks import BLOCK_TOKENS, RankKV
+from .replica_blocks import DecodeBlocks, roomy
 from .run import DECODING, ENDING, PREFILLING, Req, Run
 from .sources import OpenLoop
 from .surrogate import StepSurface
@@ -43,7 +43,7 @@ __all__ = ["Replica"]
 B = BLOCK_TOKENS
 
 
-class Replica:
+class Replica(DecodeBlocks):
     """One data-parallel replica (module docstring)."""
 
     def __init__(self, run: Run, source: OpenLoop, caps: list[int], kv_blocks: int, surface: StepSurface,
@@ -54,13 +54,15 @@ class Replica:
         self.g = len(caps)
         self.chunk, self.q, self.E, self.half = chunk, positions, emitted, generate // 2
         self.P = max(1, round(B / emitted))                   # decode steps per block
-        req = run.requests
-        self.prompt, self.output = req.prompt, req.output
-        self.hash_ids, self.offsets, self.hash_tokens = req.hash_ids, req.hash_offsets, req.block_tokens
-        self.kv = [RankKV(kv_blocks, req.block_tokens) for _ in caps]
+        self.hash_tokens = run.requests.block_tokens
+        self.kv = [RankKV(kv_blocks, self.hash_tokens) for _ in caps]
         self.inflight = [0] * self.g
+        self.nin = 0                                          # Σ inflight
+        self.open = self.g                                    # ranks with fewer in flight than their cap
+        self.nprefill = 0                                     # requests prefilling over the ranks
         self.ndec = [0] * self.g
         self.block_phases = [[0] * self.P for _ in caps]
+        self.roomy = roomy(run.requests, caps, kv_blocks, self.P, emitted)     # no rank can run short
         self.ctx_base = 0.0                                   # Σ (tokens − start·E) of decoding requests
         self.ndec_all = 0
         self.prefill: list[deque[Req]] = [deque() for _ in caps]
@@ -75,61 +77,61 @@ class Replica:
     # --- the loop -------------------------------------------------------------------------------
 
     def run(self) -> None:
-        while self.done < self.source.total:
-            self._arrive()
-            if not self.hold_admission:
+        source = self.source
+        while self.done < source.total:
+            if source.upcoming <= self.t or source.step_due <= self.step:
+                self._arrive()
+            if self.waiting and not self.hold_admission:
                 self._admit()
-            if not any(self.inflight):
-                self.hold_admission = False
-                if not self.waiting and self.source.next_step() < math.inf:     # no step to wait: jump
-                    self.step = max(self.step, int(self.source.next_step()))
-                    continue
-                if not self.waiting:
-                    if self.source.next_time() == math.inf:
-                        raise RuntimeError("the requests' source ran dry before every request ended")
-                    self.t = max(self.t, self.source.next_time())
+            if self.nin:
+                self._advance()
                 continue
-            self._advance()
+            self.hold_admission = False
+            if not self.waiting and source.step_due < math.inf:     # no step to wait: jump
+                self.step = max(self.step, int(source.step_due))
+            elif not self.waiting:
+                if source.upcoming == math.inf:
+                    raise RuntimeError("the requests' source ran dry before every request ended")
+                self.t = max(self.t, source.upcoming)
         self.run_.series.append(tuple(np.frombuffer(a, dtype=float) if len(a) else np.zeros(0) for a in self.tl))
 
     def _arrive(self) -> None:
         """The requests arrived by now join the queue (their wait inside the last step is in `area`)."""
-        source = self.source
-        due, stepped = source.due(self.t), source.due_at_step(self.step, self.t)
-        if due or stepped:
-            arrive = self.run_.arrive
-            for a, i in due + stepped:
-                arrive[i] = a
-                self.waiting.append(i)
+        source, arrive, waiting = self.source, self.run_.arrive, self.waiting
+        for a, i in source.due(self.t) + source.due_at_step(self.step, self.t):
+            arrive[i] = a
+            waiting.append(i)
 
     def _admit(self) -> None:
         """First come first served while a rank has room (module docstring)."""
-        g, caps, inflight, kv = self.g, self.caps, self.inflight, self.kv
-        while self.waiting:
-            open_ = [r for r in range(g) if inflight[r] < caps[r]]
-            if not open_:
-                return
-            head = self.waiting[0]
+        g, caps, inflight, kv, waiting = self.g, self.caps, self.inflight, self.kv, self.waiting
+        while waiting and self.open:
+            head = waiting[0]
             req = head if isinstance(head, Req) else self._new(head)
-            r = min(open_, key=inflight.__getitem__)
-            plan = self._fit(req, r)
-            if plan is None:
-                r = max(open_, key=lambda x: kv[x].free)
+            if g == 1:
+                plan, r = self._fit(req, 0), 0
+            else:
+                open_ = [x for x in range(g) if inflight[x] < caps[x]]
+                r = min(open_, key=inflight.__getitem__)
                 plan = self._fit(req, r)
                 if plan is None:
-                    if not isinstance(head, Req):
-                        self.waiting[0] = req
-                    return
-            self.waiting.popleft()
+                    r = max(open_, key=lambda x: kv[x].free)
+                    plan = self._fit(req, r)
+            if plan is None:
+                if not isinstance(head, Req):
+                    waiting[0] = req
+                return
+            waiting.popleft()
             self._place(req, r, *plan)
 
     def _new(self, i: int) -> Req:
-        tokens = int(self.prompt[i])
+        run = self.run_
+        tokens = run.prompt[i]
         ids: list[int] = []
-        if self.hash_ids is not None and self.offsets is not None:
-            lo = int(self.offsets[i])
-            ids = self.hash_ids[lo:min(int(self.offsets[i + 1]), lo + tokens // self.hash_tokens)].tolist()
-        return Req(i, math.ceil((int(self.output[i]) - 1) / self.E), tokens, ids)
+        if run.hash_offsets:
+            lo = run.hash_offsets[i]
+            ids = run.hash_ids[lo:min(run.hash_offsets[i + 1], lo + tokens // self.hash_tokens)]
+        return Req(i, math.ceil((run.output[i] - 1) / self.E), tokens, ids)
 
     def _fit(self, req: Req, r: int) -> tuple[int, int] | None:
         """(cached hashed blocks, blocks to take) when rank `r` has room for `req`'s prompt, else None (an
@@ -154,31 +156,36 @@ class Replica:
         if req.steps_done == 0 and not self.run_.preemptions[req.i]:
             self.run_.cached[req.i] = req.cached
         self.inflight[r] += 1
+        self.nin += 1
+        if self.inflight[r] == self.caps[r]:
+            self.open -= 1
         self.admitted[r][req.i] = None
         self.live[req.i] = req
         self.prefill[r].append(req)
+        self.nprefill += 1
 
     # --- one event: a mixed step, or a stretch of decode steps ------------------------------------
 
     def _advance(self) -> None:
-        chunks, p = self._chunks()
-        k = self._kv_steps(1 if p else self._decode_stretch())
-        if k == 0:
-            return
-        g, inflight = self.g, self.inflight
-        nin = sum(inflight)
-        n = max(nin, g * (max(inflight) - 1) + 1) if g > 1 else nin
-        if self.ndec_all:
-            ell = (self.ctx_base + self.ndec_all * self.E * (self.step + k / 2)) / self.ndec_all - self.half
+        chunks, p = self._chunks() if self.nprefill else ((), 0)
+        k = 1 if p else self._decode_stretch()
+        if self.ndec_all and not self.roomy:
+            k = self._kv_steps(k)
+            if k == 0:
+                return
+        g, nin, ndec = self.g, self.nin, self.ndec_all
+        n = max(nin, g * (max(self.inflight) - 1) + 1) if g > 1 else nin
+        if ndec:
+            ell = (self.ctx_base + ndec * self.E * (self.step + k / 2)) / ndec - self.half
         else:
             ell = max(req.tokens for c in chunks for req, _ in c)
-        dt = self.surface.time(n, p, max(1.0, ell))
+        dt = self.surface.time(n, p, ell if ell > 1.0 else 1.0)
         end = self.t + dt * k
-        run = self.run_
-        run.area += (nin + len(self.waiting)) * dt * k + self.source.wait_before(end)
-        if self.ndec_all:
+        run, source = self.run_, self.source
+        run.area += (nin + len(self.waiting)) * dt * k + (source.wait_before(end) if source.upcoming < end else 0.0)
+        if ndec:
             run.itl.append(dt)
-            run.weight.append(self.ndec_all * k)
+            run.weight.append(ndec * k)
         kv_used = self._grow(k)
         self.t, self.step = end, self.step + k
         self.hold_admission = False
@@ -187,16 +194,16 @@ class Replica:
                 req.left -= take
                 if req.left == 0:
                     self._prefilled(req)
-        ends, live = self.ends, self.live
-        while ends and ends[0][0] <= self.step:
+        ends, live, step = self.ends, self.live, self.step
+        while ends and ends[0][0] <= step:
             _, i, epoch = heapq.heappop(ends)
             ending = live.get(i)
             if ending is not None and ending.epoch == epoch:
                 self._end(ending)
                 kv_used = -1.0
         tl = self.tl
-        tl[0].append(self.t)
-        tl[1].append(sum(inflight))
+        tl[0].append(end)
+        tl[1].append(self.nin)
         tl[2].append(len(self.waiting))
         tl[3].append(kv_used if kv_used >= 0 else self._kv_share())
 
@@ -205,10 +212,10 @@ class Replica:
         after its decode tokens (the last prompt chunked), and the most of any rank."""
         chunks: list[list[tuple[Req, int]]] = []
         p = 0
-        for r, queue in enumerate(self.prefill):
+        for queue, ndec in zip(self.prefill, self.ndec, strict=True):
             if not queue:
                 continue
-            room = max(1, self.chunk - self.ndec[r] * self.q)
+            room = max(1, self.chunk - ndec * self.q)
             size = 0
             mine = []
             for req in queue:
@@ -224,86 +231,25 @@ class Replica:
     def _decode_stretch(self) -> int:
         """Decode steps until the next end, or the next arrival that could be admitted."""
         ends, live = self.ends, self.live
-        while ends and (live.get(ends[0][1]) is None or live[ends[0][1]].epoch != ends[0][2]):
+        while ends:                                  # the ends of requests since preempted are dropped
+            _, i, epoch = ends[0]
+            req = live.get(i)
+            if req is not None and req.epoch == epoch:
+                break
             heapq.heappop(ends)
         k = ends[0][0] - self.step if ends else 1
-        if not self.waiting and any(map(operator.lt, self.inflight, self.caps)):     # a rank has room
-            k = min(k, max(1, int(min(self.source.next_step() - self.step, k))))
-            a = self.source.next_time()
+        if not self.waiting and self.open:     # a rank has room
+            source = self.source
+            if source.step_due < math.inf:
+                k = min(k, max(1, int(min(source.step_due - self.step, k))))
+            a = source.upcoming
             if a < math.inf:
-                n = sum(self.inflight)
-                dt = self.surface.time(max(n, self.g * (max(self.inflight) - 1) + 1), 0,
-                                       max(1.0, (self.ctx_base + self.ndec_all * self.E * self.step)
-                                           / max(1, self.ndec_all) - self.half))
+                g, nin, ndec = self.g, self.nin, self.ndec_all
+                n = max(nin, g * (max(self.inflight) - 1) + 1) if g > 1 else nin
+                ell = (self.ctx_base + ndec * self.E * self.step) / (ndec if ndec > 1 else 1) - self.half
+                dt = self.surface.time(n, 0, ell if ell > 1.0 else 1.0)
                 k = min(k, math.ceil((a - self.t) / dt))
-        return max(1, k)
-
-    # --- KV blocks of decoding requests -----------------------------------------------------------
-    # A decoding request takes a block every P steps at its own phase ψ (`Req.block_phase`); `block_phases[r][ψ]`
-    # counts rank r's, so the blocks its requests take over k steps from step S are n·(k // P) and one
-    # for each request whose phase comes round within the remaining k % P steps.
-
-    def _kv_steps(self, k: int) -> int:
-        """The most of the next `k` decode steps every rank has blocks for; 0 after preempting a request
-        of a rank that has none for the next."""
-        P, S = self.P, self.step
-        for r in range(self.g):
-            n = self.ndec[r]
-            if not n:
-                continue
-            kv = self.kv[r]
-            free = kv.total - kv.used + kv.evictable
-            if free >= n * (k // P + 1):
-                continue
-            full = free // n if free > 0 else 0
-            most = full * P
-            rem, cnt = free - full * n, self.block_phases[r]
-            for extra in range(1, P):
-                rem -= cnt[(P - extra - S) % P]
-                if rem < 0:
-                    break
-                most += 1
-            if most == 0:
-                if self.inflight[r] == 1:      # alone it goes on (a rank holds at least the longest request)
-                    continue
-                self._preempt(r)
-                return 0
-            k = min(k, most)
-        return k
-
-    def _grow(self, k: int) -> float:
-        """Each rank's decoding requests take their blocks for `k` steps: the fullest rank's share in use."""
-        P, S = self.P, self.step
-        rem, whole = k % P, k // P
-        lo = (P - rem - S) % P
-        most = 0
-        for r in range(self.g):
-            kv = self.kv[r]
-            n = self.ndec[r]
-            if n:
-                out = n * whole
-                if rem:
-                    cnt = self.block_phases[r]
-                    out += sum(cnt[lo:lo + rem]) if lo + rem <= P else sum(cnt[lo:]) + sum(cnt[:lo + rem - P])
-                if out:
-                    kv.used += out
-                    if kv.used > kv.total:
-                        kv.take(0)                 # evicts cached blocks
-            held = kv.used - kv.evictable
-            if held > most:
-                most = held
-        return most / self.kv[0].total
-
-    def _kv_share(self) -> float:
-        return max(kv.used - kv.evictable for kv in self.kv) / self.kv[0].total
-
-    def _blocks_now(self, req: Req) -> int:
-        """A decoding request's own blocks at this step."""
-        u0 = req.tokens - req.cached
-        return (u0 - 1) // B + 1 + (self._phase0(u0) + self.step - req.start) // self.P
-
-    def _phase0(self, u0: int) -> int:
-        return min(self.P - 1, int(((u0 - 1) % B) / self.E))     # the block's tokens so far, in steps
+        return k if k > 1 else 1
 
     # --- a request's milestones -------------------------------------------------------------------
 
@@ -311,10 +257,10 @@ class Replica:
         """Its prompt is in: it caches its prompt's hashed blocks, emits its first token, and decodes."""
         r, kv, ht = req.r, self.kv[req.r], self.hash_tokens
         self.prefill[r].popleft()
+        self.nprefill -= 1
         if req.ids:
-            j0 = j = req.nheld
-            while j < len(req.ids) and (j + 1) * ht < req.tokens and kv.add(req.ids[j]):
-                j += 1
+            j0 = req.nheld
+            j = kv.add(req.ids, j0, min(len(req.ids), (req.tokens - 1) // ht))
             if j > j0:                 # its own blocks of those prompt blocks become cached ones
                 before = req.own_blocks
                 req.nheld, req.cached = j, j * ht
@@ -354,9 +300,13 @@ class Replica:
             kv.give(req.own_blocks)
             if req.phase is PREFILLING:
                 self.prefill[r].remove(req)
+                self.nprefill -= 1
         if req.nheld:
-            kv.release(req.ids[:req.nheld])
+            kv.release(req.ids, req.nheld)
+        if self.inflight[r] == self.caps[r]:
+            self.open += 1
         self.inflight[r] -= 1
+        self.nin -= 1
         del self.admitted[r][req.i]
         del self.live[req.i]
         req.epoch += 1

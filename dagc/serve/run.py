@@ -2,7 +2,8 @@
 series, and the state of a request while it is on a replica.
 
 Input: the traffic's `Requests`. Output: `Run` (per request, in id order: arrival, first token, end,
-preemptions, prompt tokens found cached; per step: its gap and decode tokens; each replica's timeline)
+preemptions, prompt tokens found cached; per step: its gap and decode tokens; each replica's timeline;
+the requests' lengths and prompt hash ids as Python lists, which the replicas read one request at a time)
 and `Req`, whose `phase` is a `RequestPhase`.
 """
 
@@ -47,11 +48,21 @@ class Run:
     area: float = 0.0
     done: int = 0
     series: list[tuple[np.ndarray, ...]] = field(default_factory=list)   # per replica: (t, running, waiting, kv share)
+    # `requests`' prompt and output tokens, hash ids and their offsets as lists (empty without hash ids)
+    prompt: list[int] = field(default_factory=list)
+    output: list[int] = field(default_factory=list)
+    hash_ids: list[int] = field(default_factory=list)
+    hash_offsets: list[int] = field(default_factory=list)
 
     @classmethod
     def of(cls, requests: Requests) -> Run:
         n = len(requests)
-        return cls(requests, np.zeros(n), np.full(n, np.nan), np.zeros(n), np.zeros(n, np.int32), np.zeros(n, np.int64))
+        ids, offsets = requests.hash_ids, requests.hash_offsets
+        hashed = ids is not None and offsets is not None
+        return cls(requests, np.zeros(n), np.full(n, np.nan), np.zeros(n), np.zeros(n, np.int32), np.zeros(n, np.int64),
+                   prompt=requests.prompt.astype(np.int64).tolist(), output=requests.output.astype(np.int64).tolist(),
+                   hash_ids=ids.tolist() if ids is not None and hashed else [],
+                   hash_offsets=offsets.tolist() if offsets is not None and hashed else [])
 
 
 class Req:

@@ -1,9 +1,9 @@
 """Where a replica's requests come from in the load simulation (`dagc.serve.load`): an open loop's arrival
 times, or a closed loop's clients each sending its next request when its last one ends.
 
-Input: the requests' ids and (open loop) arrival times. Output: a source the replica asks for the next
-arrival time, the requests due by a time, the arrivals before a time (for Little's law), and tells of
-each end.
+Input: the requests' ids and (open loop) arrival times. Output: a source that holds its next arrival time
+(`upcoming`) and the engine step of its next request started in steps (`step_due`), and that the replica
+asks for the requests due by a time and the arrivals before a time (for Little's law), and tells of each end.
 """
 
 from __future__ import annotations
@@ -20,9 +20,8 @@ class OpenLoop:
     def __init__(self, ids: list[int], times: list[float]) -> None:
         self.ids, self.times, self.at = ids, times, 0
         self.total = len(ids)
-
-    def next_time(self) -> float:
-        return self.times[self.at] if self.at < self.total else math.inf
+        self.upcoming = times[0] if times else math.inf     # the next arrival's time, inf when none is to come
+        self.step_due: float = math.inf                     # the step of the next request due by step (`due_at_step`)
 
     def due(self, now: float) -> list[tuple[float, int]]:
         """(arrival, request) of those arrived by `now`, earliest first."""
@@ -33,6 +32,7 @@ class OpenLoop:
         while stop < self.total and times[stop] <= now:
             stop += 1
         self.at = stop
+        self.upcoming = times[stop] if stop < self.total else math.inf
         return list(zip(times[at:stop], self.ids[at:stop], strict=True))
 
     def wait_before(self, end: float) -> float:
@@ -53,10 +53,6 @@ class OpenLoop:
         loop's first requests started in steps."""
         return []
 
-    def next_step(self) -> float:
-        """The engine step of the next request due by step (`due_at_step`), inf when none is."""
-        return math.inf
-
 
 class ClosedLoop(OpenLoop):
     """Clients `mine` of `clients`, each sending requests c, c + clients, … one after the other: the
@@ -70,14 +66,15 @@ class ClosedLoop(OpenLoop):
         heapq.heapify(self.heap)
         self.stepped = [] if first_steps is None else sorted(((first_steps[c], c) for c in mine), reverse=True)
         self.total = sum(len(range(c, n, clients)) for c in mine)
-
-    def next_time(self) -> float:
-        return self.heap[0][0] if self.heap else math.inf
+        self.upcoming = self.heap[0][0] if self.heap else math.inf
+        self.step_due = self.stepped[-1][0] if self.stepped else math.inf
 
     def due(self, now: float) -> list[tuple[float, int]]:
         out = []
-        while self.heap and self.heap[0][0] <= now:
-            out.append(heapq.heappop(self.heap))       # (time, request): the client's request is its id
+        heap = self.heap
+        while heap and heap[0][0] <= now:
+            out.append(heapq.heappop(heap))       # (time, request): the client's request is its id
+        self.upcoming = heap[0][0] if heap else math.inf
         return out
 
     def wait_before(self, end: float) -> float:
@@ -85,13 +82,13 @@ class ClosedLoop(OpenLoop):
 
     def due_at_step(self, step: int, now: float) -> list[tuple[float, int]]:
         out = []
-        while self.stepped and self.stepped[-1][0] <= step:
-            out.append((now, self.stepped.pop()[1]))
+        stepped = self.stepped
+        while stepped and stepped[-1][0] <= step:
+            out.append((now, stepped.pop()[1]))
+        self.step_due = stepped[-1][0] if stepped else math.inf
         return out
-
-    def next_step(self) -> float:
-        return self.stepped[-1][0] if self.stepped else math.inf
 
     def ended(self, i: int, t: float) -> None:
         if i + self.clients < self.n:
             heapq.heappush(self.heap, (t, i + self.clients))
+            self.upcoming = self.heap[0][0]

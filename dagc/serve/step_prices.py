@@ -10,10 +10,8 @@ steady state. `dagc.serve.surrogate` interpolates between such prices.
 
 from __future__ import annotations
 
-import numpy as np
-
 from ..ir.dag import Phase
-from ..ir.op_shapes import graphed_tokens
+from ..ir.op_shapes import graph_size
 from ..layout.layout import Layout, resolve
 from ..layout.mix import inflight_ttft_tpot, shares
 from ..plan.plan import Plan
@@ -95,9 +93,9 @@ class StepPrices:
         return self.cache[key]
 
     def mixed_eager(self, n: int, p: int) -> bool:
-        """Whether the mixed step of `n` requests and `p` prompt tokens runs eagerly (`graphed_tokens`)."""
+        """Whether the mixed step of `n` requests and `p` prompt tokens runs eagerly (`graph_size`)."""
         busiest = -(-n // self.adp) * self.plan.workload.step_positions + p
-        return graphed_tokens(np.array([busiest / self.lay.cp]), Phase.MIXED, self.terms)[1]
+        return graph_size(busiest / self.lay.cp, Phase.MIXED, self.terms)[1]
 
     def _as_run(self, n: int, x: int, p: int) -> StepPrices:
         """Prices whose mixed step of `n` requests and `x` prompt tokens runs as the one of `p` does: these,

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from typing import Any
 
 from .step_prices import StepPrices
 
@@ -45,6 +46,8 @@ __all__ = ["StepSurface", "surface_for"]
 _N_RATIO = 2 ** 0.5
 _P_FIRST, _P_RATIO = 16, 2 ** 0.5
 _MEMO_LIMIT = 1 << 17
+# a cell's corners, flat: (a * b: float, requests: int, prompt tokens: int) of each corner in turn
+Corners = tuple[Any, ...]
 # The captured sizes up to which a graphed mixed step's padding (to the next size) is a jump worth a grid point:
 # above, a few more padded tokens cost a weight-bound step little (0.74 % at worst, docs/load.md), and the knots of
 # every size beside every count of requests made most of a request log's exact prices. The largest size (the eager
@@ -100,8 +103,11 @@ class StepSurface:
         self.p_grid = sorted({0, *near, *marks, *((1,) if self.sizes else ())})
         self.p_grids: dict[int, list[int]] = {}
         self.prompt = max(1, prompt)
-        self.memo: dict[tuple[int, int, int], float] = {}
-        self.corners: dict[tuple[int, int], list[tuple[float, int, int]]] = {}      # `_corners`
+        # per (requests, prompt tokens), keyed n << 32 | p: its corners (`_corners`) and its steps made, by whole
+        # prefix. An int key and flat corners: a run makes thousands of cells, and each tuple or list kept is one
+        # more object for the garbage collector to count and to scan
+        self.cells: dict[int, tuple[Corners, dict[int, float]]] = {}
+        self.memoised = 0                                                             # steps held in `cells`
         self.ells: dict[int, tuple[int, int, float]] = {}                             # `_ell_bracket`
         # the prices made (`StepPrices.cache`), else `step`
         self.exact: dict[tuple[int, int, int], float] = getattr(prices, "cache", {})
@@ -167,41 +173,48 @@ class StepSurface:
         the step does (the same graph, or eagerly); a decode step's corners share its graph by the grid
         (`n_grid`); a mixed step (and any without graph sizes) is interpolated on the geometric one (`n_eager`).
         The corners of (`n`, `p`) and their weights are found once (`_corners`), and the prefix's bracket once
-        per whole prefix (`_ells`): a run asks for the same requests and tokens at ever other prefixes."""
-        key = (n, p, round(ell))
-        out = self.memo.get(key)
+        per whole prefix (`_ells`): a run asks for the same requests and tokens at ever other prefixes. Each step
+        made is kept under its (`n`, `p`) by its whole prefix (`cells`: one look-up finds the corners and the
+        steps made, in dicts small enough to stay in the caches)."""
+        cell = self.cells.get(n << 32 | p)
+        if cell is None:
+            if len(self.cells) > _MEMO_LIMIT or self.memoised > _MEMO_LIMIT:
+                self.cells.clear()
+                self.memoised = 0
+            cell = self.cells[n << 32 | p] = (self._corners(n, p), {})
+        corners, memo = cell
+        e = round(ell)
+        out = memo.get(e)
         if out is not None:
             return out
-        corners = self.corners.get((n, p))
-        if corners is None:
-            corners = self._corners(n, p)
-        ells = self.ells.get(key[2])
+        ells = self.ells.get(e)
         if ells is None:
-            ells = self.ells[key[2]] = self._ell_bracket(key[2])
+            ells = self.ells[e] = self._ell_bracket(e)
         l0, l1, wl = ells
         c0, c1 = 1.0 - wl, wl
         exact, step = self.exact, self.prices.step
         out = 0.0
-        for ab, nn, pp in corners:        # the sum `a * b * c * step` in the order of the corners, as ever
+        flat = iter(corners)          # (a * b, requests, tokens) of each corner in turn
+        for ab, nn, pp in zip(flat, flat, flat, strict=True):    # the sum `a * b * c * step` in their order, as ever
             if c0:
                 price = exact.get((nn, pp, l0))
                 out += ab * c0 * (price if price is not None else step(nn, pp, l0))
             if c1:
                 price = exact.get((nn, pp, l1))
                 out += ab * c1 * (price if price is not None else step(nn, pp, l1))
-        if len(self.memo) > _MEMO_LIMIT:
-            self.memo.clear()
-        self.memo[key] = out
+        memo[e] = out
+        self.memoised += 1
         return out
 
-    def _corners(self, n: int, p: int) -> list[tuple[float, int, int]]:
-        """The grid's corners around (`n`, `p`) in requests and prompt tokens, each with the product of its
-        two weights and in the order `time` sums them (module docstring)."""
+    def _corners(self, n: int, p: int) -> Corners:
+        """The grid's corners around (`n`, `p`) in requests and prompt tokens, each the product of its two
+        weights, its requests and its tokens, one after the other in the order `time` sums them (module
+        docstring)."""
         n0, n1, wn = self._bracket(self.n_grid if self.sizes and not p else self.n_eager, n)
         d = -(-n // self.adp)
         if p and self.mixed_graphs and p + round((d - -(-n1 // self.adp)) * self.q * self.cp) < 1:
             n0, n1, wn = n, n, 0.0       # the upper corner holds all the tokens in requests: priced at n itself
-        out = []
+        out: list[float | int] = []
         for nn, a in ((n0, 1.0 - wn), (n1, wn)):
             if a == 0.0:
                 continue
@@ -213,11 +226,8 @@ class StepSurface:
             p0, p1, wp = self._bracket(self._p_grid(dn) if pn else self.p_grid, pn)
             for pp, b in ((p0, 1.0 - wp), (p1, wp)):
                 if b != 0.0:
-                    out.append((a * b, nn, pp))
-        if len(self.corners) > _MEMO_LIMIT:
-            self.corners.clear()
-        self.corners[(n, p)] = out
-        return out
+                    out += (a * b, nn, pp)
+        return tuple(out)
 
 
 def surface_for(prices: StepPrices, most_requests: int, adp: int, chunk: int, prompt: int,

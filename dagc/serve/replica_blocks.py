@@ -1,0 +1,123 @@
+"""The KV blocks a replica's decoding requests take as they decode (`dagc.serve.replica`), one stretch of
+steps at a time.
+
+Input: each attention-DP rank's block pool (`dagc.serve.kv_blocks.RankKV`), its decoding requests and the
+step of each one's block cycle at which it takes its next block. Output: how many of the next decode steps
+every rank has blocks for (preempting a request of a rank that has none for the next), and the blocks taken
+over a stretch.
+
+A decoding request takes a block every P steps (P = 16 / its tokens a step) at its own phase ψ
+(`Req.block_phase`); `block_phases[r][ψ]` counts rank r's, so the blocks its requests take over k steps from
+step S are n·(k // P) and one for each request whose phase comes round within the remaining k % P steps.
+
+`roomy`: where every rank holds its cap of the run's largest requests at their longest, no rank ever runs
+short and `DecodeBlocks._kv_steps` has nothing to check.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .kv_blocks import BLOCK_TOKENS, RankKV
+from .requests import Requests
+from .run import Req
+
+__all__ = ["DecodeBlocks", "roomy"]
+
+B = BLOCK_TOKENS
+
+
+def roomy(requests: Requests, caps: list[int], blocks: int, steps_per_block: int, emitted: float) -> bool:
+    """Whether each rank's `blocks` hold its cap of requests, each as many blocks as any request can hold:
+    then `DecodeBlocks._kv_steps` never finds a rank short, and never preempts.
+
+    A request holds its own blocks and its prompt's cached hashed blocks (each ⌈hash tokens / 16⌉ blocks,
+    at most (prompt − 1) // hash tokens of them); a decoding one, admitted `s` decode steps ago, ⌈its
+    own prompt tokens / 16⌉ + (its first block's steps + s) // P own blocks, the first block's steps under
+    P. `_kv_steps` asks for k // P + 1 more blocks for each, k no more than the decode steps left to the
+    first of them to end, so the blocks a rank holds and asks for are at most, over its requests,
+    ⌈prompt / 16⌉ + its hashed blocks + ⌈its decode steps / P⌉ + 2: never preempted, a request's tokens
+    are its prompt's."""
+    if not len(requests):
+        return True
+    prompt = requests.prompt.astype(np.int64)
+    steps = np.ceil((requests.output.astype(np.int64) - 1) / emitted)
+    hashed = 0 if requests.hash_ids is None else (prompt - 1) // requests.block_tokens * -(
+        -requests.block_tokens // BLOCK_TOKENS)
+    most = -(-prompt // BLOCK_TOKENS) + hashed + np.ceil(steps / steps_per_block) + 2
+    return bool(max(caps) * most.max() <= blocks)
+
+
+class DecodeBlocks:
+    """The decode steps' blocks of a `dagc.serve.replica.Replica` (module docstring)."""
+
+    g: int
+    P: int                        # decode steps per block
+    E: float                      # tokens a decode step emits per request
+    step: int
+    kv: list[RankKV]
+    ndec: list[int]               # each rank's decoding requests
+    inflight: list[int]
+    block_phases: list[list[int]]
+
+    def _preempt(self, r: int) -> None:
+        raise NotImplementedError
+
+    def _kv_steps(self, k: int) -> int:
+        """The most of the next `k` decode steps every rank has blocks for; 0 after preempting a request
+        of a rank that has none for the next."""
+        P, S = self.P, self.step
+        for r, (n, kv) in enumerate(zip(self.ndec, self.kv, strict=True)):
+            if not n:
+                continue
+            free = kv.total - kv.used + kv.evictable
+            if free >= n * (k // P + 1):
+                continue
+            full = free // n if free > 0 else 0
+            most = full * P
+            rem, cnt = free - full * n, self.block_phases[r]
+            for extra in range(1, P):
+                rem -= cnt[(P - extra - S) % P]
+                if rem < 0:
+                    break
+                most += 1
+            if most == 0:
+                if self.inflight[r] == 1:      # alone it goes on (a rank holds at least the longest request)
+                    continue
+                self._preempt(r)
+                return 0
+            k = min(k, most)
+        return k
+
+    def _grow(self, k: int) -> float:
+        """Each rank's decoding requests take their blocks for `k` steps: the fullest rank's share in use."""
+        P = self.P
+        rem, whole = k % P, k // P
+        lo = (P - rem - self.step) % P
+        most = 0
+        for kv, n, cnt in zip(self.kv, self.ndec, self.block_phases, strict=True):
+            if n:
+                out = n * whole
+                if rem == 1:
+                    out += cnt[lo]
+                elif rem:
+                    out += sum(cnt[lo:lo + rem]) if lo + rem <= P else sum(cnt[lo:]) + sum(cnt[:lo + rem - P])
+                if out:
+                    kv.used += out
+                    if kv.used > kv.total:
+                        kv.take(0)                 # evicts cached blocks
+            held = kv.used - kv.evictable
+            if held > most:
+                most = held
+        return most / self.kv[0].total
+
+    def _kv_share(self) -> float:
+        return max(kv.used - kv.evictable for kv in self.kv) / self.kv[0].total
+
+    def _blocks_now(self, req: Req) -> int:
+        """A decoding request's own blocks at this step."""
+        u0 = req.tokens - req.cached
+        return (u0 - 1) // B + 1 + (self._phase0(u0) + self.step - req.start) // self.P
+
+    def _phase0(self, u0: int) -> int:
+        return min(self.P - 1, int(((u0 - 1) % B) / self.E))     # the block's tokens so far, in steps

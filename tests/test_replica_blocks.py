@@ -1,0 +1,93 @@
+"""The decode steps' KV blocks (`dagc.serve.replica_blocks`) and the prefix cache's pool (`dagc.serve.kv_blocks`).
+
+A replica whose ranks hold their cap of the run's largest requests at their longest (`roomy`) skips the
+check for blocks before each stretch of decode steps: the run is the checked run, bit for bit, whether or
+not the check is skipped; a small cache is not roomy, and preempts. The pool evicts its least recently
+used cached blocks, as many as the request taking blocks needs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from dagc.lang.load import load_plan_text
+from dagc.serve import replica as replica_module
+from dagc.serve.kv_blocks import RankKV
+from dagc.serve.load import simulate
+from dagc.verdict.check import check
+
+PLAN = """model preset "qwen3-30b-a3b"
+cluster {{ gpus = 8  gpu preset "h200" }}
+workload {{
+  batch = 64  prompt = 4000  generate = 500  serving = inflight  chunk = 8192
+  {extra}
+  {traffic}
+}}
+strategy {strategy}
+"""
+
+
+def _arrays(load) -> dict[str, np.ndarray]:
+    out = {}
+    for f in dataclasses.fields(load):
+        value = getattr(load, f.name)
+        if f.name == "timeline":
+            out |= {f"timeline.{g.name}": np.asarray(getattr(value, g.name)) for g in dataclasses.fields(value)}
+        elif f.name != "traffic":
+            out[f.name] = np.asarray(value if value is not None else np.nan)
+    return out
+
+
+def _run(monkeypatch, text: str, kv_tokens: int | None, checked: bool) -> tuple[dict[str, np.ndarray], list[bool]]:
+    """The run's figures, and whether each replica was roomy; `checked`: every replica checks its blocks."""
+    plan = load_plan_text(text)
+    r = check(plan)[0]
+    seen: list[bool] = []
+    real = replica_module.roomy
+
+    def roomy(*args) -> bool:
+        seen.append(real(*args))
+        return seen[-1] and not checked
+    monkeypatch.setattr(replica_module, "roomy", roomy)
+    return _arrays(simulate(plan, r.strategy, r.layout, kv_tokens=kv_tokens)), seen
+
+
+@pytest.mark.parametrize("strategy,traffic,extra", [
+    ("tp 1 ; ep 8", "rate = 6 requests/s  requests = 600  lengths = lognormal  prefix = 1500 tokens", ""),
+    ("dp 2 < tp 1 ; ep 4 >", "concurrency = 48  requests = 600", ""),
+    ("tp 8", "rate = 8 requests/s  requests = 600  lengths = exponential",
+     "speculative { method = mtp  tokens = 1  acceptance = 0.8 }"),
+])
+def test_a_roomy_replica_runs_as_one_that_checks_its_blocks_to_the_last_bit(monkeypatch, strategy, traffic, extra):
+    text = PLAN.format(strategy=strategy, traffic=traffic, extra=extra)
+    skipped, roomy = _run(monkeypatch, text, None, checked=False)
+    checked, _ = _run(monkeypatch, text, None, checked=True)
+    assert roomy and all(roomy), "the H200s' KV cache holds every rank's cap of these requests"
+    assert skipped.keys() == checked.keys()
+    for name, value in skipped.items():
+        nan = value.dtype.kind == "f"
+        assert value.shape == checked[name].shape and np.array_equal(value, checked[name], equal_nan=nan), name
+
+
+def test_a_small_cache_is_not_roomy_and_preempts(monkeypatch):
+    text = PLAN.format(strategy="tp 8", traffic="concurrency = 64  requests = 400", extra="")
+    figures, roomy = _run(monkeypatch, text, 60_000, checked=False)
+    assert roomy == [False]
+    assert figures["preemptions"].sum() > 0
+
+
+def test_the_pool_evicts_its_least_recently_used_blocks_as_many_as_it_needs():
+    kv = RankKV(100, 64)                          # 4 blocks a hashed prompt block
+    kv.take(80)
+    for h in range(5):
+        assert kv.add([h], 0, 1) == 1             # cached as the request that prefilled it holds it
+    kv.used += 20                                 # those 5 × 4 blocks
+    kv.release([0, 1, 2, 3, 4], 5)                # nobody holds them now: evictable, 0 the least recent
+    assert (kv.used, kv.evictable, kv.free) == (100, 20, 20)
+    kv.take(9)                                    # 9 over: three entries of 4 blocks go, the three oldest
+    assert list(kv.cache) == [3, 4] and (kv.used, kv.evictable) == (97, 8)
+    kv.take(50)                                   # more than the cache holds: all of it goes
+    assert not kv.cache and (kv.used, kv.evictable) == (139, 0)
