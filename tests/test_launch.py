@@ -224,7 +224,7 @@ def test_nearest_is_runnable_valid_and_has_dagcs_figures(name, engine):
     assert near is not None
     again = check(plan, near.text)[0]
     assert again.valid and again.layout.gpus_used == result.layout.gpus_used
-    assert again.metrics["ttft_s"] == near.metrics["ttft_s"]
+    assert again.metrics.ttft_s == near.metrics.ttft_s
     assert [x.ok for x in launch_result(again, (engine,))] == [True]
 
 

@@ -71,7 +71,7 @@ def test_the_reports_state_the_cost(tmp_path):
 
 def test_the_cost_objective_ranks_by_gpu_time_per_token():
     found = search(load_plan_text(PLAN.format(price="price = 2.5 $/h")), objective="cost", top=5, rescore=0)
-    per_token = [c.gpus / c.metrics["throughput_tokens_per_s"] for c in found.ranked]
+    per_token = [c.gpus / c.metrics.throughput_tokens_per_s for c in found.ranked]
     assert found.best is not None and per_token == sorted(per_token)
     tokens_per_gpu = search(load_plan_text(PLAN.format(price="")), objective="cost", top=5, rescore=0)
     assert [c.text for c in tokens_per_gpu.ranked] == [c.text for c in found.ranked]     # the price only scales
