@@ -27,12 +27,11 @@ from .batch_max import choose_batch
 from .compiled import Compiled
 from .optimal import OptimalEvidence, judge_optimal
 from .pools import PooledCheck, check_pools
-from .steady import InstanceMetrics, SteadyMetrics
+from .steady import InstanceMetrics, Steady, SteadyMetrics, binding_steps
 from .under_load import (
     Progress,
     Run,
     UnderLoad,
-    binding_steps,
     carries_traffic,
     judge_on_load,
     not_simulated,
@@ -140,8 +139,8 @@ def check_strategy(plan: Plan, decl: StrategyDecl, progress: Progress | None = N
         reqs, judged, load, found = pooled.requirements, pooled.verdict, None, pooled.diagnostics
         if pooled.plan.workload.traffic is not None and not has_errors(pooled.diagnostics) \
                 and pooled.metrics is not None and len(pooled.pools) == 2:
-            reqs, judged, load, found = _judged_on_load(pooled.plan, lambda: pools_run(pooled), pooled.metrics,
-                                                        _pool_steps(pooled), found, reqs, progress, with_capacity)
+            reqs, judged, load, found = _judged_on_load(pooled.plan, lambda: pools_run(pooled), _pool_steps(pooled),
+                                                        found, reqs, progress, with_capacity)
         return StrategyResult(plan=pooled.plan, decl=decl, strategy=strategy, layout=a.layout if a else None,
                               memory=a.memory if a else None, diagnostics=found,
                               requirements=reqs, verdict=judged, metrics=pooled.metrics,
@@ -155,14 +154,14 @@ def check_strategy(plan: Plan, decl: StrategyDecl, progress: Progress | None = N
     if a.plan.workload.traffic is not None and a.valid and metrics is not None:
         lay = a.layout
         reqs, judged, load, found = _judged_on_load(
-            a.plan, lambda: strategy_run(strategy, lay, StepPrices(a.plan, strategy, lay)), metrics,
-            binding_steps(metrics), a.diagnostics, reqs, progress, with_capacity)
+            a.plan, lambda: strategy_run(strategy, lay, StepPrices(a.plan, strategy, lay)), binding_steps(metrics),
+            a.diagnostics, reqs, progress, with_capacity)
     return StrategyResult(plan=a.plan, decl=decl, strategy=strategy, layout=a.layout, memory=a.memory,
                           diagnostics=found, requirements=reqs, verdict=judged,
                           metrics=metrics, compiled=a.compiled, load=load)
 
 
-def _pool_steps(pooled: PooledCheck) -> dict[str, object]:
+def _pool_steps(pooled: PooledCheck) -> Steady:
     """What `dagc.serve.binding` reads of a disaggregated strategy (`binding_steps`): the decode pool's step
     time (its TPOT) and critical path, the prefill pool's (its prefill) and critical path."""
     assert pooled.metrics is not None, "a disaggregated strategy with figures"
@@ -178,7 +177,7 @@ def _pool_steps(pooled: PooledCheck) -> dict[str, object]:
     return binding_steps(pooled.metrics, pools)
 
 
-def _judged_on_load(plan: Plan, make_run: Callable[[], Run], metrics: SteadyMetrics, steps: dict[str, object],
+def _judged_on_load(plan: Plan, make_run: Callable[[], Run], steady: Steady,
                     diagnostics: tuple[Diagnostic, ...], requirements: tuple[RequirementResult, ...],
                     progress: Progress | None, with_capacity: bool
                     ) -> tuple[tuple[RequirementResult, ...], Verdict, UnderLoad | None, tuple[Diagnostic, ...]]:
@@ -190,7 +189,7 @@ def _judged_on_load(plan: Plan, make_run: Callable[[], Run], metrics: SteadyMetr
         diags = tuple(in_rule_order([*diagnostics, skipped]))
         reqs = judge_on_load(requirements, None)
         return reqs, verdict(list(diags), reqs), None, diags
-    load = under_load(plan, make_run(), metrics, steps, progress, with_capacity)
+    load = under_load(plan, make_run(), steady, progress, with_capacity)
     diags = tuple(in_rule_order([*diagnostics, *load.diagnostics])) if load.diagnostics else diagnostics
     reqs = judge_on_load(requirements, load)
     return reqs, verdict(list(diags), reqs, carried=carries_traffic(load)), load, diags

@@ -25,7 +25,8 @@ from ..serve.metrics import Metrics
 if TYPE_CHECKING:
     from ..plan.objective import Figure, Rated
 
-__all__ = ["InstanceMetrics", "SteadyMetrics", "figure_of", "instance_metrics", "steady_metrics"]
+__all__ = ["InstanceMetrics", "Steady", "SteadyMetrics", "binding_steps", "figure_of", "instance_metrics",
+           "steady_metrics"]
 
 Paths = Mapping[Phase, PathBreakdown]
 
@@ -125,6 +126,34 @@ def of_schedule(scheduled: Metrics, concurrency_effective: int, pool: bool) -> S
         return instance_metrics(scheduled.rates, concurrency_effective, scheduled)
     return steady_metrics(scheduled.rates, bubble_fraction=scheduled.bubble_fraction,
                           critical_path=dict(scheduled.paths), concurrency_effective=concurrency_effective)
+
+
+@dataclass(frozen=True)
+class Steady:
+    """The steady state a simulated load is judged beside (`dagc.verdict.under_load.under_load`): its figures,
+    and its steps' times and critical paths as `dagc.serve.binding.diagnose` reads them (`binding_steps`)."""
+
+    metrics: SteadyMetrics
+    steps: Mapping[str, object]
+
+
+def binding_steps(metrics: SteadyMetrics, pools: Mapping[str, tuple[float, Mapping[str, object] | None]] | None = None
+                  ) -> Steady:
+    """The steady state with what `dagc.serve.binding.diagnose` reads of it: the decode and mixed steps' times
+    (in flight) and the critical path of each step, as report.json's `metrics.critical_path` holds them; of a
+    disaggregated strategy (`pools`: by step, "prefill" and "decode", the pool's step time and path), each
+    pool's step and path beside the deployment's."""
+    paths: dict[str, object] = {phase.value: path.to_json() for phase, path in (metrics.critical_path or {}).items()}
+    steps: dict[str, object] = {}
+    if metrics.decode_step_s is not None:
+        steps["decode_step_s"] = metrics.decode_step_s
+    if metrics.mixed_step_s is not None:
+        steps["mixed_step_s"] = metrics.mixed_step_s
+    for step, (seconds, path) in (pools or {}).items():
+        if path is not None:
+            paths[step] = path
+        steps[f"{step}_step_s"] = seconds
+    return Steady(metrics, {**steps, "critical_path": paths})
 
 
 def figure_of(metrics: Rated, kind: RequirementKind, per_gpu: bool = False) -> Figure:

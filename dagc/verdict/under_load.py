@@ -23,7 +23,7 @@ Both are bounded before they start (`load_events`) by the plan's work budget (`P
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -44,7 +44,7 @@ from ..serve.shared import shared_load, shared_prices
 from ..serve.watch import Missed
 from ..units import format_figure
 from .pools import PooledCheck
-from .steady import SteadyMetrics
+from .steady import Steady, SteadyMetrics
 from .verdict import RequirementResult, requirement_value
 
 __all__ = ["CAPACITY_MIN_REQUESTS", "CAPACITY_REQUESTS", "CAPACITY_STEPS", "CAPACITY_TOLERANCE", "CAPACITY_WORK_BUDGET",
@@ -122,12 +122,13 @@ def pools_run(pooled: PooledCheck) -> Run:
     return run
 
 
-def under_load(plan: Plan, run: Run, metrics: SteadyMetrics, steps: Mapping[str, object],
-               progress: Progress | None = None, with_capacity: bool = True) -> UnderLoad:
+def under_load(plan: Plan, run: Run, steady: Steady, progress: Progress | None = None,
+               with_capacity: bool = True) -> UnderLoad:
     """Simulate the plan's traffic with `run` (`strategy_run`, `pools_run`), and bisect its capacity (module
     docstring; without `with_capacity`, `capacity_requests_per_s` is None). `progress(done, total)` follows
-    the requests simulated, the capacity's runs included. `steps`: the steady state's step times and their
-    critical paths, as `dagc.serve.binding.diagnose` reads them (`binding_steps`)."""
+    the requests simulated, the capacity's runs included. `steady`: the steady state beside it (its rate is
+    the capacity's first estimate; its steps say what binds the run)."""
+    metrics, steps = steady.metrics, steady.steps
     traffic = plan.workload.traffic
     assert traffic is not None, "under_load needs traffic"
     n, m = traffic.requests, capacity_requests(traffic) if with_capacity else 0
@@ -156,25 +157,6 @@ def under_load(plan: Plan, run: Run, metrics: SteadyMetrics, steps: Mapping[str,
     over = () if judged or not with_capacity or budget is None or m < CAPACITY_MIN_REQUESTS else (
         load_over_budget(plan, work, budget, m * CAPACITY_STEPS, capacity=True),)
     return UnderLoad(main, figures, binding, most, judged, work, reason, (*_over_kv(plan, main), *over))
-
-
-def binding_steps(metrics: SteadyMetrics, pools: Mapping[str, tuple[float, Mapping[str, object] | None]] | None = None
-                  ) -> dict[str, object]:
-    """What `dagc.serve.binding.diagnose` reads of the steady state: the decode and mixed steps' times (in flight)
-    and the critical path of each step, as report.json's `metrics.critical_path` holds them; of a disaggregated
-    strategy (`pools`: by step, "prefill" and "decode", the pool's step time and path), each pool's step and
-    path beside the deployment's."""
-    paths: dict[str, object] = {phase.value: path.to_json() for phase, path in (metrics.critical_path or {}).items()}
-    steps: dict[str, object] = {}
-    if metrics.decode_step_s is not None:
-        steps["decode_step_s"] = metrics.decode_step_s
-    if metrics.mixed_step_s is not None:
-        steps["mixed_step_s"] = metrics.mixed_step_s
-    for step, (seconds, path) in (pools or {}).items():
-        if path is not None:
-            paths[step] = path
-        steps[f"{step}_step_s"] = seconds
-    return {**steps, "critical_path": paths}
 
 
 def not_carried_because(overloaded: bool, growth: QueueGrowth | None, rate: float | None, most: float | None,
