@@ -23,7 +23,8 @@ import time
 from machine import cpu, load_average
 
 from dagc.lang.load import load_plan_text
-from dagc.serve.load import load_json, simulate
+from dagc.serve.load import simulate
+from dagc.serve.load_figures import load_figures
 from dagc.serve.step_prices import StepPrices
 from dagc.verdict.check import check
 
@@ -63,7 +64,7 @@ def main() -> None:
             start = time.perf_counter()
             load = simulate(plan, r.strategy, r.layout, prices)
             wall = time.perf_counter() - start
-            out = load_json(plan, load)
+            out = load_figures(plan, load).to_json()
             assert out is not None
             line = (f"{strategy:>12} · {traffic:<42} {wall:7.3f} s {args.requests / wall:>9,.0f} requests/s "
                     f"({prices.exact_evaluations} exact steps)")

@@ -36,7 +36,7 @@ def test_a_candidate_judged_under_the_traffic_reuses_the_checks_run():
     r = check(plan)[0]
     assert r.load is not None
     c = Candidate(strategy=r.strategy, microbatches=1, overlap=plan.workload.overlap, gpus=8,
-                  metrics=dict(r.metrics), meets_requirements=True, score=0.0, memory_fraction=0.5, binding=None)
+                  metrics=r.metrics, meets_requirements=True, score=0.0, memory_fraction=0.5, binding=None)
     again = check_candidate(plan, c)
     assert not isinstance(again, str) and again.load is not None
     assert again.load.load is r.load.load

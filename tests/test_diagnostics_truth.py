@@ -191,8 +191,8 @@ def test_w506_and_n604_fire_exactly_when_their_bounds_rule_out(text):
     mine = bounds(p.model, p.workload, p.cluster, gpus=lay.gpus_used, dp=lay.dp)
     whole = bounds(p.model, p.workload, p.cluster, gpus=p.cluster.gpus, dp=1)
     m = plain.metrics
-    assert mine.ttft_s <= m["ttft_s"] * (1 + 1e-9) and mine.tpot_s <= m["tpot_s"] * (1 + 1e-9)
-    assert mine.decode_tokens_per_s >= m["decode_tokens_per_s"] * (1 - 1e-9)
+    assert mine.ttft_s <= m.ttft_s * (1 + 1e-9) and mine.tpot_s <= m.tpot_s * (1 + 1e-9)
+    assert mine.decode_tokens_per_s >= m.decode_tokens_per_s * (1 - 1e-9)
     # Targets around both bounds: beyond the strategy's only, beyond the cluster's, and within reach.
     targets = {
         "ttft": (mine.ttft_s * 0.9, whole.ttft_s * 0.9, mine.ttft_s * 1.1),

@@ -131,12 +131,12 @@ def test_report_md_names_the_clients_ttft_and_the_servers():
             'strategy tp 8\n')
     [r] = dagc.check(load_plan_text(text))
     m, front = r.metrics, r.plan.cluster.engine.terms.frontend_s
-    assert front > 0 and m["ttft_s"] == m["ttft_server_s"] + front       # vLLM's front end, 19.11 ms
+    assert front > 0 and m.ttft_s == m.ttft_server_s + front       # vLLM's front end, 19.11 ms
     md = report_md(r)
     ms = lambda x: f"{x * 1e3:.4g} ms"                                     # noqa: E731 (as every output rounds)
     client = f"TTFT as a client measures it (the server's + the engine's front end, {ms(front)})"
-    assert f"| {client} | {ms(m['ttft_s'])} |" in md
-    assert f"| TTFT at the server (mixed steps to a first token) | {ms(m['ttft_server_s'])} |" in md
+    assert f"| {client} | {ms(m.ttft_s)} |" in md
+    assert f"| TTFT at the server (mixed steps to a first token) | {ms(m.ttft_server_s)} |" in md
     # the load's percentiles say which are the client's: TTFT and end to end with the front end, and the server's
     load = r.load.to_json()
     section = "\n".join(load_md(load))

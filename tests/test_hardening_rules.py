@@ -112,9 +112,9 @@ def test_bounds_are_true_bounds_of_the_schedule(text):
     b = bounds(r.plan.model, r.plan.workload, r.plan.cluster, lay.gpus_used, lay.dp)
     whole = bounds(r.plan.model, r.plan.workload, r.plan.cluster, r.plan.cluster.gpus, 1)
     eps = 1 + 1e-9
-    assert b.ttft_s <= m["ttft_s"] * eps and b.tpot_s <= m["tpot_s"] * eps
-    assert m["decode_tokens_per_s"] <= b.decode_tokens_per_s * eps
-    assert m["throughput_tokens_per_s"] <= b.throughput_tokens_per_s * eps
+    assert b.ttft_s <= m.ttft_s * eps and b.tpot_s <= m.tpot_s * eps
+    assert m.decode_tokens_per_s <= b.decode_tokens_per_s * eps
+    assert m.throughput_tokens_per_s <= b.throughput_tokens_per_s * eps
     assert whole.ttft_s <= b.ttft_s * eps and whole.tpot_s <= b.tpot_s * eps
     assert b.decode_tokens_per_s / lay.gpus_used <= whole.decode_tokens_per_s / whole.gpus * eps
 

@@ -242,7 +242,7 @@ def test_pruned_in_flight_search_is_the_exhaustive_one(objective, require, batch
     # the best aggregated one is scored on the in-flight figures (a disaggregated one on its pools':
     # tests/test_search_pools.py)
     best = next(c for c in whole.ranked if not c.strategy.disaggregated)
-    assert set(best.metrics) >= {"decode_step_s", "mixed_step_s"}
+    assert set(best.metrics.to_json()) >= {"decode_step_s", "mixed_step_s"}
     # and the best's figures are what `check` gives it
     r = check(p, strategy=best.text)[0] if batch != "max" else None
     if r is not None:

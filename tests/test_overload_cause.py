@@ -10,6 +10,7 @@ from dagc.serve.binding import Limit, diagnose
 from dagc.serve.load import simulate
 from dagc.verdict.check import check, check_strategy, parse_strategy
 from dagc.verdict.next_steps import next_steps
+from dagc.verdict.steady import binding_steps
 
 QWEN8 = 'model preset "qwen3-30b-a3b" cluster {{ gpus = 8 gpu preset "h200"  engine = pytorch {net} }} '
 
@@ -56,7 +57,7 @@ def test_kv_blocks_bind_with_preemptions():
     r = check(plan)[0]
     # a KV cache of 10 requests' context: vLLM's gpu_memory_utilization set low
     load = simulate(r.plan, r.strategy, r.layout, kv_tokens=10 * 3000)
-    b = diagnose(load, frozenset({"ttft"}), r.metrics)
+    b = diagnose(load, frozenset({"ttft"}), binding_steps(r.metrics).steps)
     assert b.limit is Limit.KV_BLOCKS
     assert b.preemptions > 50 and b.kv_share_waiting is not None and b.kv_share_waiting > 0.9
     assert b.kv_share_peak == pytest.approx(1.0, abs=0.01)

@@ -30,7 +30,7 @@ def test_a_pooled_strategy_s_decode_step_is_its_decode_pool_s():
                       "requests = 100", "tpot_p90 <= 5 ms")
     assert b["limit"] == "step_compute" and b["step"] == "decode"
     decode = r.pooled.pools[1].analysis.metrics
-    assert b["step_s"] == pytest.approx(decode["tpot_s"])
+    assert b["step_s"] == pytest.approx(decode.tpot_s)
     text = binding_text(b)
     assert "the decode step takes 31" in text and "—" not in text
 

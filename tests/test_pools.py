@@ -74,8 +74,8 @@ def test_the_deployment_figures_by_hand():
     static_p = check(load_plan_text(plan("tp 2", "batch = 4  prompt = 2000  generate = 1")))[0].metrics
     static_d = check(load_plan_text(plan("tp 4 ; ep 4", "batch = 64  prompt = 2000  generate = 200")))[0].metrics
     t_p, tpot = p.analysis.metrics.ttft_s, d.analysis.metrics.tpot_s
-    assert t_p == pytest.approx(static_p["ttft_server_s"], rel=1e-12)     # the server's: a pool has no front end
-    assert tpot == pytest.approx(static_d["tpot_s"], rel=1e-12)
+    assert t_p == pytest.approx(static_p.ttft_server_s, rel=1e-12)     # the server's: a pool has no front end
+    assert tpot == pytest.approx(static_d.tpot_s, rel=1e-12)
     m = load_plan_text(text).model
     kv = 2000 * m.layers * kv_bytes_per_token_layer(m, 4) * 4          # the prompt's KV, in tp 4's layout
     assert r.pooled.kv_bytes_per_request == kv

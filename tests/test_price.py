@@ -28,7 +28,7 @@ def test_the_cost_per_million_tokens_by_hand():
     assert c["price_per_gpu_hour"] == 2.5
     # a request of 2,048 + 256 tokens takes TTFT + 256 TPOT of the 8 GPUs for its share of the batch of 64
     # (the server's TTFT: the client's front end holds no GPU)
-    seconds = m["ttft_server_s"] + 256 * m["tpot_s"]
+    seconds = m.ttft_server_s + 256 * m.tpot_s
     gpu_hours = gpus * seconds / 3600 / 64               # per request
     for kind, tokens in (("tokens", 2048 + 256), ("output_tokens", 256), ("input_tokens", 2048)):
         hours = gpu_hours / tokens * 1e6

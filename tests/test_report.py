@@ -106,11 +106,11 @@ def test_dominant_cost_sentence_matches_the_critical_path():
     r = checked()[0]
     summary = report_md(r).split("## Assumptions")[0]
     for phase in ("prefill", "decode"):
-        p = r.metrics.critical_path[phase]
+        p = r.metrics.to_json()["critical_path"][phase]
         key = max(COST_NAMES, key=lambda k: p[k])
         share = p[key] / p["makespan_s"]
         assert f"{COST_NAMES[key]} is **{share * 100:.0f} % of {phase}**" in summary
-        assert dominant_costs(r.metrics)[phase][0] == (key, share)
+        assert dominant_costs(r.metrics.to_json())[phase][0] == (key, share)
     cp = {"makespan_s": 1.0, "compute_s": 0.2, "tp_comm_s": 0.0, "ep_comm_s": 0.77, "pp_comm_s": 0.03,
           "waiting_s": 0.0}
     assert dominant_costs({"critical_path": {"prefill": cp}})["prefill"][0] == ("ep_comm_s", 0.77)

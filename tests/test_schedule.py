@@ -197,11 +197,11 @@ def test_metrics_definitions():
     r = check(load_plan_text(plan_text(cluster='cluster { gpus = 16 gpu preset "h100-sxm"  engine = pytorch }',
                                        strategy="strategy dp 2 < tp 8 >")))[0]
     m, w = r.metrics, r.plan.workload
-    assert m["prefill_tokens_per_s"] == pytest.approx(w.batch * w.prompt / m["ttft_s"])
-    assert m["decode_tokens_per_s"] == pytest.approx(w.batch / m["tpot_s"])
-    assert m["throughput_tokens_per_s"] == pytest.approx(
-        w.batch * (w.prompt + w.generate) / (m["ttft_s"] + w.generate * m["tpot_s"]))
-    assert m["decode_tokens_per_s_per_gpu"] == pytest.approx(m["decode_tokens_per_s"] / 16)
+    assert m.prefill_tokens_per_s == pytest.approx(w.batch * w.prompt / m.ttft_s)
+    assert m.decode_tokens_per_s == pytest.approx(w.batch / m.tpot_s)
+    assert m.throughput_tokens_per_s == pytest.approx(
+        w.batch * (w.prompt + w.generate) / (m.ttft_s + w.generate * m.tpot_s))
+    assert m.decode_tokens_per_s_per_gpu == pytest.approx(m.decode_tokens_per_s / 16)
 
 
 def test_bubble_matches_pipeline_formula():
