@@ -232,3 +232,17 @@ def test_a_strategy_options_2k_gets_the_number_to_write_not_a_premature_end(stra
         parse_strategy(strategy)
     (d,) = err.value.diagnostics
     assert (d.code, d.span.text, d.hint) == ("E001", strategy.split("microbatches ")[1][1], hint)
+
+
+@pytest.mark.parametrize("strategy, where, fixed", [
+    ("tp 2 tp 4", "tp 4", "tp 8"),
+    ("tp 2 ; ep 2 ep 4", "ep 4", "tp 2 ; ep 8"),
+    ("pp 2 [12.5, 19.5] < tp 4 >", "[12.5, 19.5]", "pp 2 [13, 19] < tp 4 >"),
+    ("tp 1.5", "tp 1.5", "tp 2"),
+])
+def test_every_e204_has_a_hint_whose_fix_flattens(strategy, where, fixed):
+    """Each E204 says what to write (a repeated axis once with its whole degree, a whole number of layers or a
+    whole degree), and what it says to write flattens."""
+    (d,) = flatten(parse_strategy(strategy))[1]
+    assert (d.code, d.span.text) == ("E204", where) and d.hint
+    assert flatten(parse_strategy(fixed))[1] == []

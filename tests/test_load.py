@@ -16,7 +16,7 @@ import pytest
 
 from dagc.export.report import report_json
 from dagc.lang.load import PlanError, load_plan_text
-from dagc.serve import load as load_module
+from dagc.serve import load as load_module, shared
 from dagc.serve.load import simulate
 from dagc.serve.load_figures import load_figures
 from dagc.serve.requests import Requests
@@ -146,22 +146,33 @@ def _exact(plan, name="tp"):
     return r, StepPrices(plan, r.strategy, r.layout)
 
 
+@pytest.fixture
+def patched_requests(monkeypatch):
+    """`_requests` with the process's kept runs forgotten before and after: a run made of patched requests is
+    kept under its traffic's key (`dagc.serve.shared`), and a later test's run of the same deployment and
+    traffic — a capacity trial at the same rate — would take it for its own."""
+    shared.cache_clear()
+    yield lambda *args, **kw: _requests(monkeypatch, *args, **kw)
+    shared.cache_clear()
+
+
 def _requests(monkeypatch, prompt, output, arrival=None, **kw):
-    """Make simulate's traffic send these requests (lengths, and optionally hash ids)."""
+    """Make simulate's traffic send these requests (lengths, and optionally hash ids); only through
+    `patched_requests`, which forgets the runs made of them."""
     made = Requests(None if arrival is None else np.asarray(arrival, dtype=float), np.asarray(prompt, dtype=np.int64),
                     np.asarray(output, dtype=np.int64), **kw)
     monkeypatch.setattr(load_module, "requests_of", lambda traffic, workload: made)
     return made
 
 
-def test_each_request_has_its_own_lengths(monkeypatch):
+def test_each_request_has_its_own_lengths(patched_requests):
     """Requests far apart each find the engine idle: a request's TTFT is one mixed step carrying its whole
     prompt, its TPOT a decode step at its own context, over its own output (within the surrogate's
     error, measured in tests/test_surrogate.py)."""
     rng = np.random.default_rng(3)
     prompt, output = rng.integers(200, 8000, 24), rng.integers(2, 800, 24)
     plan = _plan("rate = 0.01 requests/s  requests = 24  arrival = uniform")
-    made = _requests(monkeypatch, prompt, output, np.arange(24) * 100.0)
+    made = patched_requests(prompt, output, np.arange(24) * 100.0)
     r, prices = _exact(plan)
     load = simulate(plan, r.strategy, r.layout, prices)
     assert (load.prompt == made.prompt).all() and (load.output == made.output).all()
@@ -176,11 +187,11 @@ def test_each_request_has_its_own_lengths(monkeypatch):
     assert load.timeline is not None and len(load.timeline.t) <= 2 * 24
 
 
-def test_variable_lengths_keep_littles_law(monkeypatch):
+def test_variable_lengths_keep_littles_law(patched_requests):
     rng = np.random.default_rng(4)
     n = 1000
     plan = _plan(f"concurrency = 64  requests = {n}")
-    _requests(monkeypatch, rng.integers(100, 8000, n), rng.integers(1, 1500, n))
+    patched_requests(rng.integers(100, 8000, n), rng.integers(1, 1500, n))
     for r in check(plan):
         load = simulate(plan, r.strategy, r.layout)
         assert (load.finish >= load.first_token).all() and (load.first_token > load.arrival).all()
@@ -208,7 +219,7 @@ def test_kv_exhaustion_preempts_the_latest_request():
     assert small.e2e[hit].mean() > ample.e2e.mean()
 
 
-def test_a_cached_prefix_skips_its_prefill(monkeypatch):
+def test_a_cached_prefix_skips_its_prefill(patched_requests):
     """Forty requests far apart share their first 2,048 prompt tokens (four blocks of 512): the first
     prefills all 4,000, every later one only the 1,952 after the cached prefix — its TTFT is the mixed
     step of those tokens, and 39 × 2,048 of the 40 × 4,000 prompt tokens are cached."""
@@ -216,7 +227,7 @@ def test_a_cached_prefix_skips_its_prefill(monkeypatch):
     shared = [1, 2, 3, 4]
     ids = np.concatenate([np.array(shared + [100 * (i + 1) + j for j in range(3)]) for i in range(n)])
     plan = _plan(f"rate = 0.01 requests/s  requests = {n}  arrival = uniform")
-    _requests(monkeypatch, [4000] * n, [100] * n, np.arange(n) * 100.0, block_tokens=block, hash_ids=ids,
+    patched_requests([4000] * n, [100] * n, np.arange(n) * 100.0, block_tokens=block, hash_ids=ids,
               hash_offsets=np.arange(n + 1) * 7)
     r, prices = _exact(plan)
     load = simulate(plan, r.strategy, r.layout, prices)
@@ -249,12 +260,12 @@ def test_progress_is_told_about_twenty_times():
     assert all(a[0] < b[0] for a, b in zip(calls, calls[1:], strict=False))
 
 
-def test_static_batches_take_each_requests_lengths(monkeypatch):
+def test_static_batches_take_each_requests_lengths(patched_requests):
     """Statically every request of a batch decodes at the batch's decode step until its own last token."""
     text = INFLIGHT.replace("serving = inflight", "serving = static")
     plan = load_plan_text(text.replace("chunk = 8192", "concurrency = 64  requests = 256"))
     rng = np.random.default_rng(5)
-    _requests(monkeypatch, rng.integers(1000, 6000, 256), rng.integers(2, 900, 256))
+    patched_requests(rng.integers(1000, 6000, 256), rng.integers(2, 900, 256))
     r = check(plan, "tp 4")[0]
     load = simulate(plan, r.strategy, r.layout)
     assert np.allclose(load.tpot, load.tpot[0]) and len(set(np.round(load.e2e, 9))) > 64

@@ -62,6 +62,8 @@ CALIBRATED = 'calibration from "cal.json"'
 INFLIGHT = ("workload {{ batch = {batch}  prompt = {prompt}  generate = {generate}  "
             "serving = inflight  chunk = {chunk} }}")
 
+H100_ON = 'cluster {{ gpus = 8  gpu preset "h100-sxm"  engine = {engine} }}'
+
 TRAFFIC = "workload {{ batch = 64  prompt = 2048  generate = 256  rate = 4 requests/s  requests = {requests} }}"
 
 # code: (bad plan parts, good plan parts)
@@ -140,6 +142,10 @@ FIXTURES = {
              dict(cluster=ENGINE, files=lambda: {"engine.json": engine_profile(8, 1)})),
     "W530": (dict(cluster=ENGINE.replace(" }", "  engine = vllm }"), files=lambda: {"engine.json": sglang_profile()}),
              dict(cluster=ENGINE, files=lambda: {"engine.json": sglang_profile()})),
+    "W531": (dict(cluster=H100_ON.format(engine="sglang"), require="require { ttft <= 100 ms }",
+                  workload=INFLIGHT.format(batch=8, prompt=256, generate=128, chunk=8192), strategy="strategy tp 8"),
+             dict(cluster=H100_ON.format(engine="vllm"), require="require { ttft <= 100 ms }",
+                  workload=INFLIGHT.format(batch=8, prompt=256, generate=128, chunk=8192), strategy="strategy tp 8")),
     "W518": (dict(workload=TRAFFIC.format(requests="1e7")), dict(workload=TRAFFIC.format(requests=100))),
     "W521": (dict(workload=TRAFFIC.format(requests=20), require="require { ttft_p99 <= 2 s }"),
              dict(workload=TRAFFIC.format(requests=1000), require="require { ttft_p99 <= 2 s }")),

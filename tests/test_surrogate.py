@@ -129,8 +129,7 @@ def _monotone(along: list[float]) -> None:
 def _trilinear(surface: StepSurface, n: int, p: int, ell: float) -> float:
     """The surrogate's sum written plainly, each corner's bracket found afresh (the module docstring's rule):
     what `StepSurface.time` gives from its corners and prefix brackets found once."""
-    graphed = bool(surface.sizes) and not p or surface.mixed_graphs and not surface.prices.mixed_eager(n, p)
-    n0, n1, wn = surface._bracket(surface.n_grid if graphed else surface.n_eager, n)
+    n0, n1, wn = surface._bracket(surface.n_grid if surface.sizes and not p else surface.n_eager, n)
     l0, l1, wl = surface._ell_bracket(round(ell))
     d = -(-n // surface.adp)
     if p and surface.mixed_graphs and p + round((d - -(-n1 // surface.adp)) * surface.q * surface.cp) < 1:

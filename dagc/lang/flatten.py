@@ -315,7 +315,8 @@ class _Flattener:
             self.err("E204", "only `pp` takes an explicit `[…]` layer split", a.split_span,
                      "write `pp 4 [5, 4, 4, 3] < … >`")
         elif any(not math.isfinite(x) or x != int(x) or abs(x) > 1e9 for x in a.split):
-            self.err("E204", "a layer split holds whole numbers of layers", a.split_span)
+            self.err("E204", "a layer split holds whole numbers of layers", a.split_span,
+                     "write each stage's layers as a whole number: `pp 4 [16, 16, 16, 13]`")
         else:
             self.split = tuple(int(x) for x in a.split)
             self.split_span = a.split_span
@@ -326,10 +327,12 @@ class _Flattener:
             return False
         d = a.degree
         if math.isfinite(d) and d > MAX_DEGREE or d == math.inf:
-            self.err("E204", f"`{a.name}` degree {d:g} is beyond any cluster (at most {MAX_DEGREE})", _span(a))
+            self.err("E204", f"`{a.name}` degree {d:g} is beyond any cluster (at most {MAX_DEGREE})", _span(a),
+                     f"a degree is at most the cluster's GPUs: e.g. `{a.name} 8`")
             return False
         if not math.isfinite(d) or d != int(d) or d < 1:
-            self.err("E204", f"`{a.name} {a.degree:g}`: a degree is a whole number of at least 1", _span(a))
+            self.err("E204", f"`{a.name} {a.degree:g}`: a degree is a whole number of at least 1", _span(a),
+                     f"write a whole number of at least 1: `{a.name} 2`; an axis of degree 1 can be left out")
             return False
         self.degrees[a.name] = (d, _span(a))
         return True
@@ -372,7 +375,10 @@ class _Flattener:
             self.err("E201", f"`<` opened by the in-stage axis `{a.name}`: only dp and pp open a scope",
                      _span(a), scope_hint(a))
         if a.name in seen or a.name in self.degrees:
-            self.err("E204", f"`{a.name}` is repeated in this scope", _span(a))
+            self.err("E204", f"`{a.name}` is repeated in this scope", _span(a),
+                     f"write `{a.name}` once in a scope, with its whole degree (`{a.name} 2 {a.name} 4` is "
+                     f"`{a.name} 8`); replicas or stages of it are a scope: `dp 2 < {a.name} 4 >`, "
+                     f"`pp 2 < {a.name} 4 >`")
             return None
         seen.add(a.name)
         if ax is Axis.SP:
@@ -382,7 +388,8 @@ class _Flattener:
                 self.degrees["sp"] = (1, a.span)
             return None
         if a.split is not None:
-            self.err("E204", "only `pp` takes an explicit `[…]` layer split", a.split_span)
+            self.err("E204", "only `pp` takes an explicit `[…]` layer split", a.split_span,
+                     "write the split on the `pp` around this scope: `pp 2 [30, 31] < … >`")
         self.degree(a)
         return ax
 

@@ -1,4 +1,5 @@
-"""Rules about the serving engine a plan names (`cluster { engine = … }`): W530, and W540 on its calibration.
+"""Rules about the serving engine a plan names (`cluster { engine = … }`): W530, W531 (its front end deciding a
+TTFT requirement), and W540 on its calibration.
 
 The engine's own refusals — what its launcher cannot express (E701–E726) — are `dagc.rules.launch`'s,
 emitted by the launch mapping (`dagc.launch`).
@@ -11,7 +12,9 @@ from collections.abc import Iterator
 from ..diagnostics import Diagnostic, Severity
 from ..kernels.engine_import import profile_engine
 from ..kernels.kernels import KernelProfile
-from .base import RuleContext, diag, make_rule
+from ..plan.workload import RequirementKind
+from ..units import Dimension, format_si
+from .base import Reads, RuleContext, diag, make_rule
 
 __all__ = ["RULES"]
 
@@ -105,9 +108,47 @@ def check_calibration_range(ctx: RuleContext) -> Iterator[Diagnostic]:
                    "extrapolated")
 
 
+def check_frontend_decides(ctx: RuleContext) -> Iterator[Diagnostic]:
+    """The engine's front end alone decides a TTFT requirement.
+
+    A client's TTFT is the server's plus the engine's front end per request (HTTP, tokenisation, the first
+    chunk's streaming: `frontend_s`, docs/cost-model.md, "The engine"), a constant dagc fitted on the public
+    corpus's runs of that engine — SGLang's on large MoE deployments (DeepSeek-R1), which its dense and small
+    models' runs do not confirm. When the steady state's TTFT meets a requirement at the server and misses it
+    only by that constant, the verdict is the constant's: measure it on your own deployment (`dagc calibrate`
+    fits it from a benchmark run), or read the server's TTFT. Silent with a calibration, whose front end is the
+    user's own runs'.
+
+    Bad:
+        cluster { gpus = 1  gpu preset "h100-sxm"  engine = sglang }      # 31.7 ms at the server, 240.5 ms a client's
+        require { ttft_p99 <= 150 ms }
+    Fixed:
+        cluster { gpus = 1  gpu preset "h100-sxm"  engine = sglang }
+        calibration from "sglang-runs.json"                             # the front end your runs measured
+    """
+    plan, m = ctx.plan, ctx.metrics
+    frontend = plan.cluster.engine.terms.frontend_s
+    if m is None or frontend <= 0 or plan.calibration is not None:
+        return
+    server, client = m.ttft_server_s, m.ttft_s
+    for req in plan.requirements:
+        if req.kind is RequirementKind.TTFT and req.op in ("<=", "<") and req.holds(server) and not req.holds(client):
+            name, t = _SAID[plan.cluster.engine.name], Dimension.TIME
+            yield diag("W531", Severity.WARNING,
+                       f"{name}'s front end decides `{req.text}`: the steady state's TTFT is {format_si(server, t)} "
+                       f"at the server and {format_si(client, t)} as a client sees it, the front end's "
+                       f"{format_si(frontend, t)} per request added (a constant fitted on the public corpus's runs, "
+                       "docs/cost-model.md)",
+                       req.span or plan.span_of("require"),
+                       "measure your engine's front end: `dagc calibrate` fits it on your own benchmark runs "
+                       "(`calibration from \"FILE\"`)")
+
+
 RULES = (
     make_rule("W530", Severity.WARNING, "the kernel profile was measured in another engine than the plan's",
               check_profile_engine, plan_level=True),
+    make_rule("W531", Severity.WARNING, "the engine's front end alone decides a TTFT requirement",
+              check_frontend_decides, reads=Reads.SCHEDULE),
     make_rule("W540", Severity.WARNING, "the plan is far outside the runs its calibration was fitted on",
               check_calibration_range, plan_level=True),
 )

@@ -34,6 +34,12 @@ class Metrics:
         return self.rates["ttft_s"]
 
     @property
+    def ttft_server_s(self) -> float:
+        """The TTFT at the server: without the engine's front end (`EngineTerms.frontend_s`); a disaggregated pool's
+        instance's figure is its own, the server's (`_pool_metrics`)."""
+        return self.rates.get("ttft_server_s", self.rates["ttft_s"])
+
+    @property
     def tpot_s(self) -> float:
         return self.rates["tpot_s"]
 

@@ -19,13 +19,14 @@ a step function of its tokens: a decode step is padded to the next captured size
 eagerly between sizes) and eagerly above the largest; a mixed step runs eagerly, or (vLLM) is padded the same
 way up to the largest size. So that no cell spans a jump, the grid also holds, within its range:
 
-- requests: on each side of each captured size (the last count a size holds on the busiest rank and the
-  next; without padding the count below too), the largest size's being the decode step's eager boundary;
+- requests, for a decode step: on each side of each captured size (the last count a size holds on the busiest
+  rank and the next; without padding the count below too), the largest size's being its eager boundary;
 - prompt tokens: 1 (a mixed step's first, eager where the decode step is graphed) and, where mixed steps are
-  graphed, beside `d` requests on the busiest rank the chunks that fill each captured size and the next
-  (the mixed step's eager boundary above the largest); and between two counts of requests a mixed step is
-  interpolated at the same tokens on the busiest rank (so at the same graph, or eager at both), priced at
-  its own count where the upper one's requests alone would fill them.
+  graphed, beside `d` requests on the busiest rank the chunks that fill each captured size up to 64 tokens and
+  the largest, and the next (the mixed step's eager boundary above the largest: above 64 tokens a size's
+  padding costs a weight-bound step little); and between two counts of requests (the geometric grid) a mixed
+  step is interpolated at the same tokens on the busiest rank (so at the same graph, or eager at both), priced
+  at its own count where the upper one's requests alone would fill them.
 
 It is exact at the grid points — at the workload's own steady state too — and monotone along each axis
 wherever the exact prices are. Its error against exact pricing at points off the grid is measured in
@@ -44,6 +45,11 @@ __all__ = ["StepSurface", "surface_for"]
 _N_RATIO = 2 ** 0.5
 _P_FIRST, _P_RATIO = 16, 2 ** 0.5
 _MEMO_LIMIT = 1 << 17
+# The captured sizes up to which a graphed mixed step's padding (to the next size) is a jump worth a grid point:
+# above, a few more padded tokens cost a weight-bound step little (0.74 % at worst, docs/load.md), and the knots of
+# every size beside every count of requests made most of a request log's exact prices. The largest size (the eager
+# boundary above it) always has its knots.
+_MIXED_KNOTS_UP_TO = 64
 
 
 def _geometric(first: float, ratio: float, last: int) -> list[int]:
@@ -117,13 +123,15 @@ class StepSurface:
         return out
 
     def _p_grid(self, d: int) -> list[int]:
-        """The prompt tokens' grid beside `d` requests on the busiest rank: with mixed steps graphed, each
-        captured size's last chunk and the next (on each side of the eager boundary above the largest)."""
+        """The prompt tokens' grid beside `d` requests on the busiest rank: with mixed steps graphed, the last
+        chunk and the next of each captured size up to `_MIXED_KNOTS_UP_TO` and of the largest (on each side of the
+        eager boundary above it)."""
         grid = self.p_grids.get(d)
         if grid is None:
             grid = self.p_grid
             if self.mixed_graphs:
-                knots = {round((s - d * self.q) * self.cp) + k for s in self.sizes for k in self._around()}
+                sizes = [s for s in self.sizes if s <= _MIXED_KNOTS_UP_TO] + [self.sizes[-1]]
+                knots = {round((s - d * self.q) * self.cp) + k for s in sizes for k in self._around()}
                 grid = sorted({*grid, *(k for k in knots if 1 <= k <= self.chunk)})
             self.p_grids[d] = grid
         return grid
@@ -157,7 +165,7 @@ class StepSurface:
         Across the requests a mixed step is interpolated at the busiest rank's tokens held (its chunk
         shrinking as its requests grow) where the engine graphs mixed steps, so that every corner runs as
         the step does (the same graph, or eagerly); a decode step's corners share its graph by the grid
-        (`n_grid`); an eager step (and any without graph sizes) is interpolated on the geometric one (`n_eager`).
+        (`n_grid`); a mixed step (and any without graph sizes) is interpolated on the geometric one (`n_eager`).
         The corners of (`n`, `p`) and their weights are found once (`_corners`), and the prefix's bracket once
         per whole prefix (`_ells`): a run asks for the same requests and tokens at ever other prefixes."""
         key = (n, p, round(ell))
@@ -189,8 +197,7 @@ class StepSurface:
     def _corners(self, n: int, p: int) -> list[tuple[float, int, int]]:
         """The grid's corners around (`n`, `p`) in requests and prompt tokens, each with the product of its
         two weights and in the order `time` sums them (module docstring)."""
-        graphed = bool(self.sizes) and not p or self.mixed_graphs and not self.prices.mixed_eager(n, p)
-        n0, n1, wn = self._bracket(self.n_grid if graphed else self.n_eager, n)
+        n0, n1, wn = self._bracket(self.n_grid if self.sizes and not p else self.n_eager, n)
         d = -(-n // self.adp)
         if p and self.mixed_graphs and p + round((d - -(-n1 // self.adp)) * self.q * self.cp) < 1:
             n0, n1, wn = n, n, 0.0       # the upper corner holds all the tokens in requests: priced at n itself
