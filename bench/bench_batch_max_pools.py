@@ -48,7 +48,7 @@ def main() -> int:
             b = r.best
             if b is not None:
                 print(f"  best, {label}: {b.text}, batch {b.batch}, {b.gpus} GPUs, "
-                      f"{b.metrics['decode_tokens_per_s'] / b.gpus:.1f} tokens/s per GPU")
+                      f"{b.metrics.decode_tokens_per_s / b.gpus:.1f} tokens/s per GPU")
         print(f"  pools: {found.disaggregated}")
     return 0
 

@@ -26,7 +26,7 @@ from machine import cpu, load_average
 
 from dagc.lang.flatten import flatten
 from dagc.lang.load import load_plan_text
-from dagc.serve.load import load_json
+from dagc.serve.load_figures import load_figures
 from dagc.serve.load_pools import PoolPrices, simulate_pools
 from dagc.verdict.pools import check_pools
 
@@ -67,7 +67,7 @@ def main() -> None:
             start = time.perf_counter()
             simulate_pools(pooled.plan, pooled, prices=prices)
             made.append(time.perf_counter() - start)
-        out = load_json(pooled.plan, load)
+        out = load_figures(pooled.plan, load).to_json()
         assert out is not None
         best = min(walls)
         print(f"{traffic:<44} best {best:6.3f} s, median {statistics.median(walls):6.3f} s "

@@ -80,8 +80,8 @@ def with_traffic(text: str) -> str | None:
     if first is None:
         return None
     w = first.plan.workload
-    rate = first.metrics["throughput_tokens_per_s"] / (w.prompt + w.generate) / 2
-    ttft, tpot = first.metrics["ttft_s"] * 2, first.metrics["tpot_s"] * 2
+    rate = first.metrics.throughput_tokens_per_s / (w.prompt + w.generate) / 2
+    ttft, tpot = first.metrics.ttft_s * 2, first.metrics.tpot_s * 2
     out = re.sub(r"^( *serving = inflight)", rf"\1\n  rate = {rate:.6g} requests/s  requests = 1000", base,
                  count=1, flags=re.M)
     lines = f"ttft_p99 <= {ttft * 1e3:.6g} ms  tpot_p90 <= {tpot * 1e3:.6g} ms"

@@ -62,6 +62,7 @@ import fidelity_engines  # noqa: E402, I001  (bench/, on the path above)
 import fidelity_inflight  # noqa: E402, I001  (bench/, on the path above)
 import fidelity_speculative  # noqa: E402, I001  (bench/, on the path above)
 
+from dagc.verdict.steady import SteadyMetrics  # noqa: E402
 from dagc.kernels.kernels import KernelProfile, builtin_profile  # noqa: E402
 from dagc.lang.load import load_plan_text  # noqa: E402
 from dagc.verdict.check import check  # noqa: E402
@@ -281,7 +282,7 @@ def plan_text(model: str, layers: int, batch: int, prompt: int, microbatches: in
             f"strategy tp 1\n")
 
 
-def _metrics(text: str) -> dict:
+def _metrics(text: str) -> SteadyMetrics:
     result = check(load_plan_text(text, "fidelity.moe"))[0]
     if result.metrics is None:
         codes = ", ".join(d.code for d in result.diagnostics)
@@ -323,7 +324,7 @@ def e2e_cases() -> tuple[list[E2ECase], list[Skipped]]:
                 raise ValueError(f"{model} prefill {label}: batch is not a multiple of chunk")
             m = _metrics(plan_text(model, layers, b, r["prompt"], b // chunk))
             cases.append(E2ECase(model, layers, "prefill", b, r["prompt"], b // chunk, chunk, r["ttft_s"],
-                                 m["ttft_s"]))
+                                 m.ttft_s))
         for r in raw.get("decode", []):
             label = f"batch {r['batch']} ctx {r['ctx']}"
             if "error" in r or "tpot_graph_s" not in r:
@@ -331,7 +332,7 @@ def e2e_cases() -> tuple[list[E2ECase], list[Skipped]]:
                 continue
             m = _metrics(plan_text(model, layers, r["batch"], r["ctx"], 1))
             cases.append(E2ECase(model, layers, "decode", r["batch"], r["ctx"], 1, 1, r["tpot_graph_s"],
-                                 m["tpot_s"]))
+                                 m.tpot_s))
     return cases, skipped
 
 

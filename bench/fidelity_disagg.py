@@ -189,7 +189,7 @@ def _pools(c: DisaggCase, overlap: bool) -> Pools:
     dec = next(x for x in p.pools if x.pool.role == "decode")
     return Pools(f.capacity["prefill"] * c.prompt / pre.gpus * GPUS_PER_NODE,
                  f.capacity["decode"] * c.generate / dec.gpus * GPUS_PER_NODE,
-                 pre.analysis.metrics["ttft_s"], pre.batch_per_instance, f.tpot_s,
+                 pre.analysis.metrics.ttft_s, pre.batch_per_instance, f.tpot_s,
                  _path_shares(pre.analysis), _path_shares(dec.analysis))
 
 

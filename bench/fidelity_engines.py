@@ -86,8 +86,8 @@ def _dagc(model: str, strategy: str, kernels: Path | None, workload: str, gpu: s
     if r.metrics is None:
         raise RuntimeError(f"dagc computed no metrics for:\n{text}")
     m = r.metrics
-    return {"ttft_ms": m["ttft_s"] * 1e3, "tpot_ms": m["tpot_s"] * 1e3,
-            "output_per_gpu": m["decode_tokens_per_s_per_gpu"]}
+    return {"ttft_ms": m.ttft_s * 1e3, "tpot_ms": m.tpot_s * 1e3,
+            "output_per_gpu": m.decode_tokens_per_s_per_gpu}
 
 
 def _aiconfigurator(c: StaticCase, engine: str) -> dict[str, float]:

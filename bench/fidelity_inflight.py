@@ -103,7 +103,7 @@ def predict(c: InflightCase) -> Prediction:
     if r.metrics is None:
         raise RuntimeError(f"dagc computed no metrics for:\n{plan_of(c)}")
     m = r.metrics
-    return Prediction(c, m["tpot_s"] * 1e3, m["ttft_s"] * 1e3, m["decode_tokens_per_s_per_gpu"])
+    return Prediction(c, m.tpot_s * 1e3, m.ttft_s * 1e3, m.decode_tokens_per_s_per_gpu)
 
 
 def summary(preds: list[Prediction]) -> tuple[int, float, float]:

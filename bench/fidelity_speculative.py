@@ -164,14 +164,14 @@ def _run(d: Deployment, text: str) -> Run:
         codes = ", ".join(x.code for x in r.diagnostics if x.is_error)
         raise RuntimeError(f"dagc computed no metrics for the plan ({codes}):\n{text}")
     m, c = r.metrics, r.compiled
-    figure = 1 / m["tpot_s"] if d.figure == PER_USER else m["decode_tokens_per_s_per_gpu"]
-    spec = speculative_figures(c.dag, c.costs.node_s, c.plan.model, c.plan.workload, m["tpot_s"])
-    step = spec["step_s"] if spec else m["tpot_s"]
+    figure = 1 / m.tpot_s if d.figure == PER_USER else m.decode_tokens_per_s_per_gpu
+    spec = speculative_figures(c.dag, c.costs.node_s, c.plan.model, c.plan.workload, m.tpot_s)
+    step = spec["step_s"] if spec else m.tpot_s
     path: dict[str, float] = {}
     for t in c.nodes():
         if t.on_critical_path and t.node.phase is Phase.DECODE:
             path[t.node.kind.value] = path.get(t.node.kind.value, 0.0) + t.finish_s - t.start_s
-    return Run(m["tpot_s"], figure, step, spec["draft_share"] if spec else 0.0, path)
+    return Run(m.tpot_s, figure, step, spec["draft_share"] if spec else 0.0, path)
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,7 @@ def measure(name: str, seeds: int, requests: int) -> None:
         g = [run(rate, 16_000, s).queue_growth for s in (100, 101)]
         return sum(x.grown for x in g) > 0.02 * sum(x.arrived for x in g)
 
-    c0 = r.load.json["capacity_requests_per_s"]
+    c0 = r.load.to_json()["capacity_requests_per_s"]
     lo, hi = 0.5 * c0, 2.0 * c0
     while hi - lo > 0.005 * hi:
         mid = (lo + hi) / 2

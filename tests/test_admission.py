@@ -73,18 +73,18 @@ def test_a_14b_model_on_one_48gb_gpu_at_batch_128_runs_what_its_kv_cache_admits(
     # the engine fills the GPU with KV cache: the rank is full, not over
     assert stage.kv_cache_bytes == GPU_BYTES - WEIGHTS_BYTES - stage.activation_bytes - RESERVE_BYTES
     assert stage.fits and stage.total_bytes <= GPU_BYTES
-    assert r.metrics["concurrency_effective"] == running
+    assert r.metrics.concurrency_effective == running
     assert report_json(r)["metrics"]["concurrency_effective"] == running
 
 
 def test_the_steady_state_is_priced_at_the_concurrency_the_engine_reaches():
     capped, fixed = one(plan_text()), one(plan_text(batch=31))
-    assert capped.metrics["concurrency_effective"] == fixed.metrics["concurrency_effective"] == 31
+    assert capped.metrics.concurrency_effective == fixed.metrics.concurrency_effective == 31
     assert not any(d.code == "W520" for d in fixed.diagnostics)
     for key in ("ttft_s", "tpot_s", "decode_tokens_per_s", "throughput_tokens_per_s"):
-        assert capped.metrics[key] == fixed.metrics[key], key
+        assert capped.metrics.to_json()[key] == fixed.metrics.to_json()[key], key
     # decode tokens/s is the requests running over TPOT: 31, not 128
-    assert capped.metrics["decode_tokens_per_s"] == 31 / capped.metrics["tpot_s"]
+    assert capped.metrics.decode_tokens_per_s == 31 / capped.metrics.tpot_s
 
 
 def test_e402_only_when_one_full_length_request_does_not_fit():
@@ -97,7 +97,7 @@ def test_e402_only_when_one_full_length_request_does_not_fit():
             in e.message)
     # 60,000 tokens fit once: the engine starts, with one request at a time
     ok = one(plan_text(batch=4, prompt=60_000, generate=1000))
-    assert ok.valid and ok.metrics["concurrency_effective"] == 1
+    assert ok.valid and ok.metrics.concurrency_effective == 1
     tokens = kv_tokens_by_hand(ok.memory.worst.activation_bytes)
     assert tokens // 61_000 == 1 and math.floor(tokens / 60_500) == 1
 
@@ -117,7 +117,7 @@ def test_the_load_simulation_reaches_the_steady_states_concurrency():
     out; over the middle half of the run it holds the steady state's concurrency within 10 %."""
     plan = load_plan_text(plan_text(extra="concurrency = 128  requests = 600"))
     r = check(plan)[0]
-    assert r.metrics["concurrency_effective"] == 31
+    assert r.metrics.concurrency_effective == 31
     a = admission(r.plan.workload, r.layout, r.memory)
     assert kv_capacity_tokens(plan, r.strategy, r.layout) == a.kv_tokens      # one figure, two readers
     load = simulate(plan, r.strategy, r.layout)
@@ -135,7 +135,7 @@ def test_batch_max_in_flight_stops_where_the_kv_cache_admits_no_more():
     assert r.plan.workload.batch_breaks == "the KV cache's room (W520)"
     # at the batch chosen every request runs; one more and the KV cache admits fewer than the cap
     at, above = one(plan_text(batch=chosen)), one(plan_text(batch=chosen + 1))
-    assert at.metrics["concurrency_effective"] == chosen and not any(d.code == "W520" for d in at.diagnostics)
+    assert at.metrics.concurrency_effective == chosen and not any(d.code == "W520" for d in at.diagnostics)
     assert any(d.code == "W520" for d in above.diagnostics)
     assert chosen == math.floor(kv_tokens_by_hand(at.memory.worst.activation_bytes) / 2250)
 
@@ -150,9 +150,9 @@ def test_a_decode_instance_runs_what_its_kv_cache_admits():
     decode = r.pooled.decode
     assert decode.batch_per_instance == 128
     tokens = kv_tokens_by_hand(decode.analysis.memory.worst.activation_bytes)
-    assert decode.analysis.metrics["concurrency_effective"] == math.floor(tokens / 2250) == 31
-    assert r.metrics["concurrency_effective"] == 31
-    assert r.metrics["decode_tokens_per_s"] == 31 / r.metrics["tpot_s"]
+    assert decode.analysis.metrics.concurrency_effective == math.floor(tokens / 2250) == 31
+    assert r.metrics.concurrency_effective == 31
+    assert r.metrics.decode_tokens_per_s == 31 / r.metrics.tpot_s
 
 
 def test_the_memory_table_says_what_the_engine_admits():

@@ -149,7 +149,7 @@ def test_a_plan_with_subnormal_loads_is_checked(tmp_path):
                                     'workload { batch = 8  prompt = 2048  generate = 64  routing from "load.json" }\n'
                                     "strategy tp 4 ; ep 4 with redundant 4\nstrategy tp 4 ; ep 4\n")
     for r in check(load_plan(tmp_path / "p.moe")):
-        assert r.metrics is not None and r.metrics["decode_tokens_per_s"] > 0
+        assert r.metrics is not None and r.metrics.decode_tokens_per_s > 0
 
 
 def test_sixty_five_thousand_redundant_slots_are_placed():

@@ -101,13 +101,13 @@ def test_report_bands_and_requirement_probability(monkeypatch):
     from dagc.export.report import report_json
     result, _ = _with_small_ledger(monkeypatch, "30 ms")
     report = report_json(result)
-    tpot = result.metrics["tpot_s"]
+    tpot = result.metrics.tpot_s
     # no traffic: the quantity's own regime, its 10th and 90th percentiles −0.5 and 0.5
     band = report["bands"]["tpot_s"]
     assert band["regime"] == "quantity=tpot" and band["confidence"] == 0.8 and band["runs"] == 9
     assert band["low"] == pytest.approx(tpot * math.exp(-0.5), rel=1e-12)
     assert band["high"] == pytest.approx(tpot * math.exp(0.5), rel=1e-12)
-    thr = result.metrics["decode_tokens_per_s"]
+    thr = result.metrics.decode_tokens_per_s
     band = report["bands"]["decode_tokens_per_s"]
     assert (band["low"], band["high"]) == pytest.approx((thr * math.exp(-0.2), thr * math.exp(0.3)), rel=1e-12)
     assert band["share_of_bound"] == pytest.approx(thr / band["bound"], rel=1e-12) and band["past_bound"] is False
@@ -126,7 +126,7 @@ def test_report_bands_and_requirement_probability(monkeypatch):
 def test_classes_follow_the_band(monkeypatch):
     """A target inside the band is uncertain, beyond its high end met, below its low end missed."""
     result, _ = _with_small_ledger(monkeypatch, "1 s")
-    tpot = result.metrics["tpot_s"]
+    tpot = result.metrics.tpot_s
     low, high = tpot * math.exp(-0.5), tpot * math.exp(0.5)
     for target, klass in ((high * 1.01, "meets"), (tpot, "uncertain"), (low * 0.99, "misses")):
         _, b = _with_small_ledger(monkeypatch, f"{target * 1e3:.9f} ms")
@@ -138,7 +138,7 @@ def test_terminal_table_shows_band_and_odds(monkeypatch):
     result, b = _with_small_ledger(monkeypatch, "30 ms")
     q, o = result.requirements[0], b.requirements[0]
     text = value_band_text(q, o)
-    tpot = result.metrics["tpot_s"]
+    tpot = result.metrics.tpot_s
     assert text.startswith(q.value_text() + " [") and text.endswith("]")
     assert f"{tpot * math.exp(-0.5) * 1e3:.4g}" in text
     assert odds_text(o).startswith(o.klass + " (p ")
@@ -257,7 +257,7 @@ def test_load_percentiles_and_capacity_take_their_regime_s_band(monkeypatch):
         "all": {"runs": 20, "figures": 30, "log_ratio": [-2.0, -1.0, 0.0, 1.0, 2.0]}})
     monkeypatch.setattr(bands_module, "ledger", lambda: book)
     result = check(load_plan_text(text, name="small-traffic.moe"))[0]
-    load = result.load.json
+    load = result.load.to_json()
     b = bands_of(result)
     p99 = b.figures["load.ttft_s.p99"]
     assert p99.regime == fine and p99.note is None
@@ -281,7 +281,7 @@ def test_load_percentiles_and_capacity_take_their_regime_s_band(monkeypatch):
 def test_the_verdict_line_gives_the_odds(monkeypatch):
     from dagc.verdict.bands import odds_line
     result, far = _with_small_ledger(monkeypatch, "1 s")
-    tpot = result.metrics["tpot_s"]
+    tpot = result.metrics.tpot_s
     line = odds_line(result, far)
     # 1 s and 1 token/s are past every error: both p = 1; the closest is the first of them
     assert line.startswith("meets? yes within dagc's error: every 80 % band meets its target (the closest: "
@@ -348,7 +348,7 @@ def test_an_e2e_with_too_few_e2e_runs_is_banded_by_ttft_and_tpot_composed(monkey
                "all": {"runs": 20, "figures": 30, "log_ratio": [-2.0, -1.0, 0.0, 1.0, 2.0]}}
     monkeypatch.setattr(bands_module, "ledger", lambda: Ledger(min_runs=4, levels=LEVELS, source="t", regimes=regimes))
     result = check(load_plan_text(text, name="small-traffic.moe"))[0]
-    load = result.load.json
+    load = result.load.to_json()
     b = bands_of(result)
     band = b.figures["load.e2e_s.p90"]
     assert band.regime == "composed: quantity=ttft + quantity=tpot" and "E2E has too few runs" in band.note

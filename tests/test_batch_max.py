@@ -131,7 +131,7 @@ def test_search_compares_every_strategy_at_its_own_largest_batch():
     for c in found.ranked[:5]:
         workload = plan.workload.model_copy(update={"microbatches": c.microbatches, "overlap": c.overlap})
         assert c.batch == fast_largest_batch(plan, c.strategy, workload, timer).batch
-        assert c.metrics["decode_tokens_per_s"] == pytest.approx(c.batch / c.metrics["tpot_s"])
+        assert c.metrics.decode_tokens_per_s == pytest.approx(c.batch / c.metrics.tpot_s)
         # what binds it is what one more request breaks (N605), a requirement or memory
         assert c.binding == fast_largest_batch(plan, c.strategy, workload, timer).batch_breaks.replace("`", "")
     batches = {c.batch for c in found.ranked}
@@ -259,9 +259,9 @@ def test_the_verdict_says_what_each_strategy_serves():
     assert ev["best_batch_breaks"] == "memory <= 80 %" and ev["best_batch"] == best.batch
     t = lambda s: format_si(s, Dimension.TIME)      # noqa: E731  (the one rounding rule of times)
     # (the note goes on to say whether the two are apart by more than dagc's error: docs/bands.md)
-    assert (f", serving {best.batch:,} requests at TPOT {t(best.metrics['tpot_s'])}, limited "
+    assert (f", serving {best.batch:,} requests at TPOT {t(best.metrics.tpot_s)}, limited "
             f"by `memory <= 80 %` (this strategy: {tp.layout.batch:,} at "
-            f"{t(tp.metrics['tpot_s'])}, limited by `memory <= 80 %`)") in note
+            f"{t(tp.metrics.tpot_s)}, limited by `memory <= 80 %`)") in note
 
 
 def test_a_strategy_the_rules_reject_is_told_to_fix_them_not_to_relax_a_requirement():
@@ -370,7 +370,7 @@ def test_under_an_overlap_the_schedule_has_the_last_word_above_a_pessimistic_est
     s, _ = flatten(parse_strategy("pp 2 < tp 2 ; ep 1 etp 4 > with microbatches 2 overlap microbatch"))
     assert s is not None
     chosen = choose_batch(plan, s, plan.workload)
-    tpot = {b: analyse(plan, s, plan.workload.model_copy(update={"batch": b})).metrics["tpot_s"]
+    tpot = {b: analyse(plan, s, plan.workload.model_copy(update={"batch": b})).metrics.tpot_s
             for b in (chosen.batch, chosen.batch + 1)}
     assert tpot[chosen.batch] <= 0.05 < tpot[chosen.batch + 1], (chosen.batch, tpot)
     assert chosen.batch >= 3 and "`tpot <= 50 ms`" in (chosen.batch_breaks or "")

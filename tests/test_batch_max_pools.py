@@ -46,7 +46,7 @@ def test_a_disaggregated_candidate_is_best_at_its_largest_batch(found):
     decode = best.strategy.pool("decode")
     chosen = check_pools(plan_with(), best.strategy).plan.workload.batch
     assert best.batch == chosen and best.batch % decode.instances == 0 and best.batch >= 64
-    assert best.binding == "tpot <= 30 ms" and best.metrics["tpot_s"] <= 0.030
+    assert best.binding == "tpot <= 30 ms" and best.metrics.tpot_s <= 0.030
     # ranked before the best aggregated strategy, each at its own largest batch
     aggregated = next(c for c in found.ranked if not c.strategy.disaggregated)
     assert aggregated.batch is not None and best.score > 1.2 * aggregated.score
@@ -68,11 +68,11 @@ def test_the_text_pasted_at_its_batch_checks_to_the_same_figures(found):
     assert at_batch.verdict.correct and at_batch.pooled is not None
     assert at_batch.gpus_used == best.gpus
     for key in FIGURES:
-        assert math.isclose(at_batch.metrics[key], best.metrics[key], rel_tol=1e-12), key
+        assert math.isclose(at_batch.metrics.to_json()[key], best.metrics.to_json()[key], rel_tol=1e-12), key
     # with `batch = max` in the plan, check chooses the same batch for it (N605)
     at_max = check(plan_with("max", best.text))[0]
     assert at_max.plan.workload.batch == best.batch
-    assert math.isclose(at_max.metrics["decode_tokens_per_s"], best.metrics["decode_tokens_per_s"], rel_tol=1e-12)
+    assert math.isclose(at_max.metrics.decode_tokens_per_s, best.metrics.decode_tokens_per_s, rel_tol=1e-12)
 
 
 def test_the_command_line_pastes_it_with_set_batch(found, tmp_path):
@@ -85,7 +85,7 @@ def test_the_command_line_pastes_it_with_set_batch(found, tmp_path):
     report = json.loads(out.stdout)
     assert report["workload"]["batch"] == best.batch and report["valid"]
     for key in FIGURES:
-        assert math.isclose(report["metrics"][key], best.metrics[key], rel_tol=1e-12), key
+        assert math.isclose(report["metrics"][key], best.metrics.to_json()[key], rel_tol=1e-12), key
 
 
 def test_pruning_changes_nothing(found):

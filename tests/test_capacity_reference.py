@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from dagc.lang.load import load_plan_text
-from dagc.serve.load import load_json
+from dagc.serve.load_figures import load_figures
 from dagc.serve.step_prices import StepPrices
 from dagc.verdict.check import check
 from dagc.verdict.under_load import (
@@ -42,10 +42,10 @@ def _with_traffic(path: Path):
         return load_plan_text(text, path.name, path.parent)
     first = next(r for r in check(load_plan_text(text, path.name, path.parent)) if r.valid and r.metrics)
     w = first.plan.workload
-    rate = first.metrics["throughput_tokens_per_s"] / (w.prompt + w.generate) / 2
+    rate = first.metrics.throughput_tokens_per_s / (w.prompt + w.generate) / 2
     text = re.sub(r"^( *serving = inflight)", rf"\1\n  rate = {rate:.6g} requests/s  requests = 300", text,
                   count=1, flags=re.M)
-    lines = f"ttft_p99 <= {first.metrics['ttft_s'] * 2e3:.6g} ms  tpot_p90 <= {first.metrics['tpot_s'] * 2e3:.6g} ms"
+    lines = f"ttft_p99 <= {first.metrics.ttft_s * 2e3:.6g} ms  tpot_p90 <= {first.metrics.tpot_s * 2e3:.6g} ms"
     text = re.sub(r"require \{", f"require {{\n  {lines}", text, count=1) if "require {" in text else \
         text.replace("\nstrategy", f"\nrequire {{ {lines} }}\nstrategy", 1)
     return load_plan_text(text, path.name, path.parent)
@@ -64,7 +64,7 @@ def _reference(plan, run, steady: float, known: tuple[float, bool] | None) -> fl
         runs += 1
         trial = plan.model_copy(update={"workload": plan.workload.model_copy(
             update={"traffic": traffic.at_rate(rate).model_copy(update={"requests": m})})})
-        out = load_json(trial, run(trial, None))
+        out = load_figures(trial, run(trial, None))
         return out is not None and _holds(trial, out)
 
     lo, hi = 0.0, steady
@@ -97,14 +97,14 @@ def test_capacity_is_the_plain_bisections_within_its_tolerance(path):
     plan = _with_traffic(path)
     judged = 0
     for r in check(plan):
-        if r.load is None or not r.load.json.get("capacity_judged"):
+        if r.load is None or not r.load.to_json().get("capacity_judged"):
             continue
-        load = r.load.json
+        load = r.load.to_json()
         w = r.plan.workload
-        steady = r.metrics["throughput_tokens_per_s"] / (w.prompt + w.generate)
+        steady = r.metrics.throughput_tokens_per_s / (w.prompt + w.generate)
         run = pools_run(r.pooled) if r.pooled is not None else \
             strategy_run(r.strategy, r.layout, StepPrices(r.plan, r.strategy, r.layout))
-        known = (w.traffic.rate, _run_holds(r.plan, load)) if w.traffic.rate is not None else None
+        known = (w.traffic.rate, _run_holds(r.plan, r.load.figures)) if w.traffic.rate is not None else None
         want = _reference(r.plan, run, steady, known)
         got = load["capacity_requests_per_s"]
         assert (got is None) == (want is None), (r.strategy.text, got, want)

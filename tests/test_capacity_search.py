@@ -21,7 +21,7 @@ def test_the_traffic_example_keeps_its_capacities():
     """Each strategy's capacity is the bisection's (within 1 %: the figures the search rests on are shared,
     not changed)."""
     results = checked_example("qwen3-30b-a3b-traffic.moe")         # the check, shared with other tests
-    caps = {r.label: r.load.json["capacity_requests_per_s"] for r in results}
+    caps = {r.label: r.load.to_json()["capacity_requests_per_s"] for r in results}
     assert set(caps) == set(BISECTED)
     for label, cap in caps.items():
         assert cap == pytest.approx(BISECTED[label], rel=0.01), label
@@ -36,7 +36,7 @@ def test_a_candidate_judged_under_the_traffic_reuses_the_checks_run():
     r = check(plan)[0]
     assert r.load is not None
     c = Candidate(strategy=r.strategy, microbatches=1, overlap=plan.workload.overlap, gpus=8,
-                  metrics=dict(r.metrics), meets_requirements=True, score=0.0, memory_fraction=0.5, binding=None)
+                  metrics=r.metrics, meets_requirements=True, score=0.0, memory_fraction=0.5, binding=None)
     again = check_candidate(plan, c)
     assert not isinstance(again, str) and again.load is not None
     assert again.load.load is r.load.load

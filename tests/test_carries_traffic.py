@@ -86,7 +86,7 @@ def test_the_capacity_never_contradicts_the_run_beside_it(qwen235):
     capacity at or above its rate, one that did not below it."""
     r, prices = qwen235
     run = strategy_run(r.strategy, r.layout, prices)
-    estimate = float(r.metrics["throughput_tokens_per_s"]) / 2500
+    estimate = float(r.metrics.throughput_tokens_per_s) / 2500
     held = capacity(r.plan, run, estimate, known=(15.0, True))
     failed = capacity(r.plan, run, estimate, known=(12.0, False))
     assert held is not None and held >= 15.0
@@ -189,7 +189,7 @@ def test_a_run_that_keeps_up_and_misses_a_percentile_carries_its_traffic_and_mee
                           "workload { batch = 32 prompt = 1000 generate = 200 rate = 0.5 requests/s requests = 1000 } "
                           "require { ttft_p99 <= 1 s  tpot_p90 <= 30 ms } strategy tp 1 ; ep 4")
     r = check_strategy(plan, plan.strategies[0])
-    load = r.load.json
+    load = r.load.to_json()
     assert not load["overloaded"] and load["capacity_requests_per_s"] < 0.05
     assert load["carries_traffic"] and load["not_carried_because"] is None
     met = {x.requirement.kind.value: (x.value, x.met, x.unmet) for x in r.requirements}

@@ -148,7 +148,7 @@ def test_strategy_option_takes_a_strategys_name_from_the_plan(tmp_path):
     from dagc.lang.load import load_plan
     from dagc.verdict.check import check
     (lib,) = check(load_plan(ROOT / plan), "expert")      # the library takes the name as the CLI does
-    assert lib.metrics["tpot_s"] == own["metrics"]["tpot_s"]
+    assert lib.metrics.tpot_s == own["metrics"]["tpot_s"]
     unknown = dagc("check", "examples/mixtral-8x7b-1node.moe", "--strategy", "experts")
     assert unknown.returncode == 4 and "--strategy:1:" in unknown.stderr
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+from types import SimpleNamespace
 
 from rich.console import Console
 
@@ -25,8 +26,8 @@ def candidate(text: str, gpus: int, meets: bool = True, missed: tuple[str, ...] 
 
 
 def at(text: str, gpus: int, served: float, overloaded: bool, **kw) -> AtRate:
-    return AtRate(candidate(text, gpus, **kw), {"overloaded": overloaded, "served_requests_per_s": served},
-                  served / gpus)
+    run = SimpleNamespace(figures=SimpleNamespace(overloaded=overloaded, served_requests_per_s=served))
+    return AtRate(candidate(text, gpus, **kw), run, served / gpus)
 
 
 def ranked(rate: float, *runs: AtRate) -> RankedAtRate:
@@ -123,6 +124,6 @@ def test_replicas_keep_the_batch_each_was_simulated_at_and_a_varied_batch_is_pas
     assert "--strategy 'dp 132 < tp 8 ; ep 8 >" in lines[1]
     assert "--set cluster.gpus=1056 --set workload.batch=8448 --set 'workload.rate=300 requests/s'" in lines[1]
     varied = AtRate(dataclasses.replace(candidate("tp 8 ; ep 8", 8), batch=536),
-                    {"overloaded": False, "served_requests_per_s": 10.0}, 1.25)
+                    SimpleNamespace(figures=SimpleNamespace(overloaded=False, served_requests_per_s=10.0)), 1.25)
     line = rate_conclusion(ranked(10, varied), 16)[1]
     assert "--strategy 'tp 8 ; ep 8 with microbatches 1 overlap none' --set workload.batch=536 --set" in line

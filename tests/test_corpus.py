@@ -115,11 +115,11 @@ def test_static_figures_are_the_steady_states():
     m = check(load_plan_text(text, "t.moe"))[0].metrics
     figs, why = fc.dagc_figures(load_plan_text(text, "t.moe"))
     assert why is None
-    assert figs["tpot_ms"] == pytest.approx(m["tpot_s"] * 1000)
-    assert figs["ttft_ms"] == pytest.approx(m["ttft_s"] * 1000)
-    assert figs["e2e_ms"] == pytest.approx((m["ttft_s"] + 64 * m["tpot_s"]) * 1000)
-    assert figs["output_tokens_per_s"] == pytest.approx(m["decode_tokens_per_s_per_gpu"] * 2)
-    assert figs["requests_per_s"] == pytest.approx(4 / (m["ttft_s"] + 64 * m["tpot_s"]))
+    assert figs["tpot_ms"] == pytest.approx(m.tpot_s * 1000)
+    assert figs["ttft_ms"] == pytest.approx(m.ttft_s * 1000)
+    assert figs["e2e_ms"] == pytest.approx((m.ttft_s + 64 * m.tpot_s) * 1000)
+    assert figs["output_tokens_per_s"] == pytest.approx(m.decode_tokens_per_s_per_gpu * 2)
+    assert figs["requests_per_s"] == pytest.approx(4 / (m.ttft_s + 64 * m.tpot_s))
 
 
 def test_error_arithmetic_by_hand():

@@ -63,7 +63,7 @@ def diags(r, code):
 
 
 def metric_value(r, req) -> float:
-    v = r.metrics[METRIC[req.kind]]
+    v = r.metrics.to_json()[METRIC[req.kind]]
     return v / r.layout.gpus_used if req.per_gpu else v
 
 
@@ -103,16 +103,16 @@ def assert_truthful(results) -> None:
 
 def test_w506_on_one_strategy_says_nothing_the_other_strategy_contradicts():
     single, wide = check(load_plan_text(seed_plan("require { ttft <= 10 s }")))
-    assert wide.metrics["ttft_s"] < 10 and [q.met for q in wide.requirements] == [True]
+    assert wide.metrics.ttft_s < 10 and [q.met for q in wide.requirements] == [True]
     assert not diags(wide, "W506") and not diags(wide, "N604") and not diags(single, "N604")
     (d,) = diags(single, "W506")
     assert "strategy `single` (1 GPU, dp 1) on its TTFT: for this strategy, even at 100 % efficiency" in d.message
     for claim in ("no strategy", "any strategy", "never", "impossible", "on these GPUs"):
         assert claim not in d.message + d.hint, claim
     quoted, unit = quoted_bound(d.message)
-    assert unit == "s" and 10 < quoted <= single.metrics["ttft_s"]
+    assert unit == "s" and 10 < quoted <= single.metrics.ttft_s
     whole = bounds(single.plan.model, single.plan.workload, single.plan.cluster, gpus=64, dp=1)
-    assert whole.ttft_s <= wide.metrics["ttft_s"]          # the cluster's bound holds for the other strategy
+    assert whole.ttft_s <= wide.metrics.ttft_s          # the cluster's bound holds for the other strategy
     # the cluster's prefill at 100 % efficiency, 288.7 ms, and the client's wait in the engine's front end
     # (vLLM's, the default: 19.11 ms), which no strategy removes
     assert single.plan.cluster.engine.terms.frontend_s == 19.107e-3
@@ -140,7 +140,7 @@ def test_w506_quotes_a_per_gpu_target_in_its_own_unit():
         quoted, unit = quoted_bound(d.message)
         assert unit == "tokens/ms/gpu" and "tokens/s" not in d.message + d.hint
         assert quoted == pytest.approx(mine.decode_tokens_per_s / r.layout.gpus_used, rel=2e-3)
-        assert quoted >= r.metrics["decode_tokens_per_s"] / r.layout.gpus_used
+        assert quoted >= r.metrics.decode_tokens_per_s / r.layout.gpus_used
 
 
 def test_gpus_below_the_weights_is_a_plan_note_not_a_strategy_warning():
@@ -172,9 +172,9 @@ def test_bounds_and_notes_hold_on_every_example(path: Path):
         mine = bounds(r.plan.model, r.plan.workload, r.plan.cluster, gpus=r.layout.gpus_used, dp=r.layout.dp)
         whole = bounds(r.plan.model, r.plan.workload, r.plan.cluster, gpus=r.plan.cluster.gpus, dp=1)
         for b in (mine, whole) if r.layout.gpus_used <= r.plan.cluster.gpus else (mine,):
-            assert b.ttft_s <= r.metrics["ttft_s"] * (1 + 1e-9) and b.tpot_s <= r.metrics["tpot_s"] * (1 + 1e-9)
+            assert b.ttft_s <= r.metrics.ttft_s * (1 + 1e-9) and b.tpot_s <= r.metrics.tpot_s * (1 + 1e-9)
             per = b.decode_tokens_per_s / b.gpus
-            assert per >= r.metrics["decode_tokens_per_s"] / r.layout.gpus_used * (1 - 1e-9)
+            assert per >= r.metrics.decode_tokens_per_s / r.layout.gpus_used * (1 - 1e-9)
 
 
 def _with_requirements(text: str, require: str) -> str:
@@ -191,8 +191,8 @@ def test_w506_and_n604_fire_exactly_when_their_bounds_rule_out(text):
     mine = bounds(p.model, p.workload, p.cluster, gpus=lay.gpus_used, dp=lay.dp)
     whole = bounds(p.model, p.workload, p.cluster, gpus=p.cluster.gpus, dp=1)
     m = plain.metrics
-    assert mine.ttft_s <= m["ttft_s"] * (1 + 1e-9) and mine.tpot_s <= m["tpot_s"] * (1 + 1e-9)
-    assert mine.decode_tokens_per_s >= m["decode_tokens_per_s"] * (1 - 1e-9)
+    assert mine.ttft_s <= m.ttft_s * (1 + 1e-9) and mine.tpot_s <= m.tpot_s * (1 + 1e-9)
+    assert mine.decode_tokens_per_s >= m.decode_tokens_per_s * (1 - 1e-9)
     # Targets around both bounds: beyond the strategy's only, beyond the cluster's, and within reach.
     targets = {
         "ttft": (mine.ttft_s * 0.9, whole.ttft_s * 0.9, mine.ttft_s * 1.1),

@@ -66,6 +66,6 @@ def test_decode_step_on_b200_grows_by_the_scale_on_its_memory_bound_kernels():
     from dagc.verdict.check import check_strategy
     plan = load_plan_text(PLAN.format(gpu="b200", engine="sglang"), "tiny.moe")
     plain = with_terms(plan, {"blackwell_memory_time_scale": 1.0})
-    tpot = check_strategy(plan, plan.strategies[0]).metrics["tpot_s"]
-    tpot_plain = check_strategy(plain, plain.strategies[0]).metrics["tpot_s"]
+    tpot = check_strategy(plan, plan.strategies[0]).metrics.tpot_s
+    tpot_plain = check_strategy(plain, plain.strategies[0]).metrics.tpot_s
     assert 1.25 < tpot / tpot_plain < 1.305

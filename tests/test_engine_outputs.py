@@ -68,7 +68,7 @@ def test_checks_e702_names_the_nearest_strategy_as_dagc_launch_does(tmp_path, ca
     assert e702.hint is not None and e702.hint.startswith("the nearest strategy vLLM can run: `tp 8 ; ep 8` (TTFT ")
     [near] = dagc.check(plan, "tp 8 ; ep 8")
     assert near.verdict.correct
-    ttft_ms = near.metrics["ttft_s"] * 1e3
+    ttft_ms = near.metrics.ttft_s * 1e3
     assert f"TTFT {ttft_ms:.4g} ms" in e702.hint
     # `dagc launch` says the same under its refusal
     path = tmp_path / "plan.moe"
@@ -95,7 +95,7 @@ def test_figures_after_w520_speak_of_the_requests_the_kv_cache_admits():
     capped = checked(128)
     # by hand (tests/test_admission.py): the KV cache's tokens at a mean context of 2,000 + 500 / 2
     running = math.floor(kv_tokens_by_hand(capped.memory.worst.activation_bytes) / 2250)
-    assert running == 31 and capped.metrics["concurrency_effective"] == running
+    assert running == 31 and capped.metrics.concurrency_effective == running
     assert any(d.code == "W520" for d in capped.diagnostics)
     fixed = checked(running)                      # a batch of what the engine runs anyway: no W520
     assert not any(d.code == "W520" for d in fixed.diagnostics)
@@ -131,14 +131,14 @@ def test_report_md_names_the_clients_ttft_and_the_servers():
             'strategy tp 8\n')
     [r] = dagc.check(load_plan_text(text))
     m, front = r.metrics, r.plan.cluster.engine.terms.frontend_s
-    assert front > 0 and m["ttft_s"] == m["ttft_server_s"] + front       # vLLM's front end, 19.11 ms
+    assert front > 0 and m.ttft_s == m.ttft_server_s + front       # vLLM's front end, 19.11 ms
     md = report_md(r)
     ms = lambda x: f"{x * 1e3:.4g} ms"                                     # noqa: E731 (as every output rounds)
     client = f"TTFT as a client measures it (the server's + the engine's front end, {ms(front)})"
-    assert f"| {client} | {ms(m['ttft_s'])} |" in md
-    assert f"| TTFT at the server (mixed steps to a first token) | {ms(m['ttft_server_s'])} |" in md
+    assert f"| {client} | {ms(m.ttft_s)} |" in md
+    assert f"| TTFT at the server (mixed steps to a first token) | {ms(m.ttft_server_s)} |" in md
     # the load's percentiles say which are the client's: TTFT and end to end with the front end, and the server's
-    load = r.load.json
+    load = r.load.to_json()
     section = "\n".join(load_md(load))
     assert "as a benchmark client measures them" in section
     for key, name in (("ttft_s", "TTFT (client)"), ("ttft_server_s", "TTFT (server)"),
@@ -160,7 +160,7 @@ def test_w506_bounds_the_clients_ttft_with_the_engines_front_end():
     [r] = dagc.check(load_plan_text(base.replace("REQUIRE", f"require {{ ttft <= {target_ms:.3f} ms }}")))
     [w506] = [d for d in r.diagnostics if d.code == "W506"]
     assert f"it is at least {(server + front) * 1e3:.1f} ms" in w506.message
-    assert r.metrics["ttft_s"] >= server + front
+    assert r.metrics.ttft_s >= server + front
 
 
 def test_a_ttft_line_under_closed_loop_traffic_says_it_is_the_steady_states_and_shows_the_loads():
@@ -174,7 +174,7 @@ def test_a_ttft_line_under_closed_loop_traffic_says_it_is_the_steady_states_and_
     text = plan_text(batch=128, extra="concurrency = 128  requests = 200").replace(
         "strategy tp 1", "require { ttft <= 2 s  ttft_p50 <= 2 s }\nstrategy tp 1")
     [r] = dagc.check(load_plan_text(text))
-    load, steady = r.load.json, r.metrics["ttft_s"]
+    load, steady = r.load.to_json(), r.metrics.ttft_s
     assert steady < 2 < load["ttft_s"]["mean"]
     ttft, p50 = report_json(r)["requirements"]
     assert (ttft["judged_on"], ttft["value"], ttft["met"]) == ("steady-state", steady, True)

@@ -173,13 +173,13 @@ def test_the_client_ttft_is_the_servers_plus_the_front_end(more):
     plan = load_plan_text(SMALL.format(more=more))
     [base] = check(plan)
     [front] = check(_with_frontend(plan, 0.02))
-    server = base.metrics["ttft_s"]
-    assert base.metrics["ttft_server_s"] == server            # pytorch: no front end, the figures unchanged
-    assert front.metrics["ttft_server_s"] == server
-    assert front.metrics["ttft_s"] == pytest.approx(server + 0.02, abs=1e-15)
+    server = base.metrics.ttft_s
+    assert base.metrics.ttft_server_s == server            # pytorch: no front end, the figures unchanged
+    assert front.metrics.ttft_server_s == server
+    assert front.metrics.ttft_s == pytest.approx(server + 0.02, abs=1e-15)
     # TPOT and the throughputs are the server's: the front end runs beside the GPUs
     for key in ("tpot_s", "decode_tokens_per_s", "throughput_tokens_per_s", "prefill_tokens_per_s"):
-        assert front.metrics[key] == base.metrics[key], key
+        assert front.metrics.to_json()[key] == base.metrics.to_json()[key], key
 
 
 def test_a_ttft_requirement_judges_the_client_figure():
@@ -187,7 +187,7 @@ def test_a_ttft_requirement_judges_the_client_figure():
     from dagc.verdict.check import check
 
     plan = load_plan_text(SMALL.format(more=""))
-    server = check(plan)[0].metrics["ttft_s"]
+    server = check(plan)[0].metrics.ttft_s
     bound = plan_text(cluster='cluster { gpus = 8  gpu preset "h100-sxm"  engine = pytorch }',
                       workload="workload { batch = 8  prompt = 512  generate = 64 }", strategy="strategy tp 8",
                       require=f"require {{ ttft <= {(server + 0.01) * 1e3:.6f} ms }}")
@@ -203,7 +203,7 @@ def test_a_loads_client_ttft_and_latency_add_the_front_end_to_each_request():
     plan = load_plan_text(SMALL.format(more="serving = inflight  rate = 4 requests/s  requests = 40"))
     [base] = check(plan)
     [front] = check(_with_frontend(plan, 0.02))
-    b, f = base.load.json, front.load.json
+    b, f = base.load.to_json(), front.load.to_json()
     for key in ("mean", "p50", "p99"):
         assert f["ttft_server_s"][key] == b["ttft_s"][key] == b["ttft_server_s"][key]
         assert f["e2e_server_s"][key] == b["e2e_s"][key]

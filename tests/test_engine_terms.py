@@ -143,8 +143,8 @@ def test_the_step_time_is_paid_once_per_static_step():
     (a,) = check(plain)
     (b,) = check(_with_terms(plain, HOST))
     # one replica, one micro-batch: the prefill is one step, each decode step one more
-    assert b.metrics["ttft_s"] - a.metrics["ttft_s"] == pytest.approx(STEP_S, rel=1e-9)
-    assert b.metrics["tpot_s"] - a.metrics["tpot_s"] == pytest.approx(STEP_S, rel=1e-9)
+    assert b.metrics.ttft_s - a.metrics.ttft_s == pytest.approx(STEP_S, rel=1e-9)
+    assert b.metrics.tpot_s - a.metrics.tpot_s == pytest.approx(STEP_S, rel=1e-9)
 
 
 def test_the_step_time_is_paid_once_per_step_in_flight_and_in_the_load_simulations_prices():
@@ -152,8 +152,8 @@ def test_the_step_time_is_paid_once_per_step_in_flight_and_in_the_load_simulatio
     (a,) = check(plain)
     (b,) = check(_with_terms(plain, HOST))
     # TPOT mixes decode and mixed steps, each 1 ms longer; TTFT is ceil(128 / (64 − 5)) = 3 mixed steps
-    assert b.metrics["tpot_s"] - a.metrics["tpot_s"] == pytest.approx(STEP_S, rel=1e-9)
-    assert b.metrics["ttft_s"] - a.metrics["ttft_s"] == pytest.approx(3 * STEP_S, rel=1e-9)
+    assert b.metrics.tpot_s - a.metrics.tpot_s == pytest.approx(STEP_S, rel=1e-9)
+    assert b.metrics.ttft_s - a.metrics.ttft_s == pytest.approx(3 * STEP_S, rel=1e-9)
     with_host = _with_terms(plain, HOST)
     pa, pb = StepPrices(plain, a.strategy, a.layout), StepPrices(with_host, b.strategy, b.layout)
     for n in (1, 5, 9):

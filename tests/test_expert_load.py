@@ -69,13 +69,13 @@ def test_measured_contiguous_loads_cost_as_the_imbalance_they_measure(tmp_path):
     (measured,) = results(tmp_path)
     (written,) = results(tmp_path, routing=f"routing = imbalance {41 / 11.75!r}")
     for key in ("ttft_s", "tpot_s"):
-        assert measured.metrics[key] == pytest.approx(written.metrics[key], rel=1e-12)
+        assert measured.metrics.to_json()[key] == pytest.approx(written.metrics.to_json()[key], rel=1e-12)
     assert measured.memory.worst.activation_bytes == pytest.approx(written.memory.worst.activation_bytes)
 
 
 def test_eplb_shortens_the_prefill_and_costs_a_third_more_expert_memory(tmp_path):
     plain, balanced = results(tmp_path, strategies="strategy tp 4 ; ep 4\nstrategy tp 4 ; ep 4 with redundant 4")
-    assert balanced.metrics["ttft_s"] < 0.8 * plain.metrics["ttft_s"]
+    assert balanced.metrics.ttft_s < 0.8 * plain.metrics.ttft_s
     # 32 layers × 2 experts a GPU, and × 3 slots with EPLB, each a whole expert
     assert plain.memory.worst.routed_expert_bytes == 32 * 2 * EXPERT_BYTES
     assert balanced.memory.worst.routed_expert_bytes == 32 * 3 * EXPERT_BYTES
@@ -90,13 +90,13 @@ def test_eplb_shortens_the_prefill_and_costs_a_third_more_expert_memory(tmp_path
 def test_different_loads_never_share_the_timers_tables(tmp_path):
     (hot,) = results(tmp_path)
     (flat,) = results(tmp_path, layers=[[5] * 8] * 32)
-    assert flat.metrics["ttft_s"] < hot.metrics["ttft_s"]
+    assert flat.metrics.ttft_s < hot.metrics.ttft_s
 
 
 def test_eplb_without_loads_costs_memory_and_weight_reads_and_says_so(tmp_path):
     plain, spare = results(tmp_path, routing="",
                            strategies="strategy tp 4 ; ep 4\nstrategy tp 4 ; ep 4 with redundant 4")
-    assert spare.metrics["tpot_s"] >= plain.metrics["tpot_s"]
+    assert spare.metrics.tpot_s >= plain.metrics.tpot_s
     assert spare.memory.worst.routed_expert_bytes == 1.5 * plain.memory.worst.routed_expert_bytes
     (w516,) = [d for d in spare.diagnostics if d.code == "W516"]
     assert "routing = random" in w516.message and w516.span.text == "redundant 4"

@@ -224,8 +224,8 @@ def test_spec_figures_are_dagcs_metrics(spec_preds):
         d = p.case.deployment
         for text, run in ((spec.plan_of(d), p.base), (spec.plan_of(d, p.case.tokens, p.case.accept_length), p.spec)):
             m = check(load_plan_text(text, "t.moe"))[0].metrics
-            assert run.tpot_s == pytest.approx(m["tpot_s"])
-            per = 1 / m["tpot_s"] if d.figure == spec.PER_USER else d.batch / m["tpot_s"] / d.gpus
+            assert run.tpot_s == pytest.approx(m.tpot_s)
+            per = 1 / m.tpot_s if d.figure == spec.PER_USER else d.batch / m.tpot_s / d.gpus
             assert run.figure == pytest.approx(per)
         # TPOT = the step's time / the tokens it emits: the given accept length
         assert p.spec.step_s == pytest.approx(p.spec.tpot_s * p.case.accept_length)

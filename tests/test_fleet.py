@@ -271,7 +271,7 @@ def test_dagc_fleet_writes_its_answers_and_resumes_from_them(small, tmp_path, ca
     assert best == rank_fleet(fleet, answers, plan.objective).to_json()["best"]
     point_plan = next(pl for p, pl in items if p.cluster == best["index"])
     own = check_strategy(point_plan, parse_strategy(best["pick"]["strategy"]))
-    assert capacity == own.load.json["capacity_requests_per_s"] and capacity >= 4.0     # it carries 4 requests/s
+    assert capacity == own.load.to_json()["capacity_requests_per_s"] and capacity >= 4.0     # it carries 4 requests/s
     lines = (out / "fleet-results.jsonl").read_text().splitlines()
     assert len(lines) == 1 + len(items)
     # fleet.md names the best and its cost; fleet.svg draws each cluster's pick, filled when it meets them all
@@ -366,7 +366,7 @@ def test_a_cluster_whose_capacity_is_below_the_rate_is_not_recommended_though_it
     # run's verdict for every rate at or below 60/s, and would say 60)
     trial = items[0][1].model_copy(update={"workload": items[0][1].workload.model_copy(
         update={"traffic": items[0][1].workload.traffic.at_rate(60.0).model_copy(update={"requests": 2000})})})
-    capacity = check_strategy(trial, parse_strategy(row["strategy"])).load.json["capacity_requests_per_s"]
+    capacity = check_strategy(trial, parse_strategy(row["strategy"])).load.to_json()["capacity_requests_per_s"]
     assert 20 < capacity < 60
     # … so four H100s are recommended, their pick one that carries 60 requests/s
     result = rank_fleet(fleet, answers, plan.objective)
@@ -374,7 +374,7 @@ def test_a_cluster_whose_capacity_is_below_the_rate_is_not_recommended_though_it
     assert four["meets_requirements"] and four["carry_check_requests"] == 2000
     best = parse_strategy(four["pick"]["strategy"])
     trial4 = items[1][1].model_copy(update={"workload": trial.workload})
-    assert check_strategy(trial4, best).load.json["capacity_requests_per_s"] >= 60
+    assert check_strategy(trial4, best).load.to_json()["capacity_requests_per_s"] >= 60
 
 
 def test_a_run_of_more_than_two_batches_is_judged_as_it_is(small):

@@ -89,7 +89,7 @@ def test_the_engine_kernel_prices_the_experts_only_at_a_measured_shape(tmp_path)
     experts = [t for t in dag.templates if t.kind is OpKind.EXPERT_FFN]
     assert experts and all(priced_kernels(t, prof)[0].cls is KernelClass.FUSED_MOE for t in experts)
     # the other ops are priced as the built-in profile prices them: only the experts differ
-    assert engine.metrics["tpot_s"] != builtin.metrics["tpot_s"]
+    assert engine.metrics.tpot_s != builtin.metrics.tpot_s
     costs = engine.compiled.costs
     decode = [i for i in range(len(dag)) if dag.template[i].kind is OpKind.EXPERT_FFN
               and dag.phase[i].value == "decode"]
@@ -98,7 +98,7 @@ def test_the_engine_kernel_prices_the_experts_only_at_a_measured_shape(tmp_path)
     # another shape (ep 2 rows only): the profile does not cover Mixtral at ep 1, dagc's kernels price it
     profile_file(tmp_path, ep=2)
     (other,) = plan(tmp_path, 'kernels from "engine.json"')
-    assert other.metrics["tpot_s"] == pytest.approx(builtin.metrics["tpot_s"], rel=1e-12)
+    assert other.metrics.tpot_s == pytest.approx(builtin.metrics.tpot_s, rel=1e-12)
     assert all(priced_kernels(t, other.plan.cluster.kernels) == t.kernels
                for t in other.compiled.dag.templates if t.kind is OpKind.EXPERT_FFN)
 
@@ -142,7 +142,7 @@ def test_a_fused_glue_step_is_priced_nothing_and_a_single_kernel_one_pass_at_a_c
     # the decode attention op: the decode kernel plus one rope pass, nothing else
     per_kernel = engine.compiled.costs.per_kernel[engine.compiled.dag.templates.index(tpl)]
     assert [k.name for k in priced_kernels(tpl, prof)] == ["rope", "decode_attention"] and len(per_kernel) == 2
-    assert engine.metrics["tpot_s"] < builtin.metrics["tpot_s"]
+    assert engine.metrics.tpot_s < builtin.metrics.tpot_s
 
 
 def test_without_glue_the_reference_kernels_are_priced(tmp_path):
@@ -151,7 +151,7 @@ def test_without_glue_the_reference_kernels_are_priced(tmp_path):
     (builtin,) = plan(tmp_path, "")
     tpl, kernels = _kernels(engine, OpKind.ATTENTION)
     assert priced_kernels(tpl, engine.plan.cluster.kernels) == tpl.kernels
-    assert engine.metrics["tpot_s"] == pytest.approx(builtin.metrics["tpot_s"], rel=1e-12)
+    assert engine.metrics.tpot_s == pytest.approx(builtin.metrics.tpot_s, rel=1e-12)
 
 
 def test_glue_is_how_the_engine_runs_it_on_any_gpu(tmp_path):

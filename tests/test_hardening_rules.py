@@ -43,7 +43,7 @@ def test_w506_ignores_targets_a_lower_bound_cannot_rule_out():
     # h100-sxm kernel profile) and its bound 4.16 ms: `tpot >= 150 us` is met, and no lower bound can
     # make a `>=` target impossible.
     r = result(require="require { tpot >= 150 us  ttft > 1 us  decode_throughput <= 1 tokens/s }")
-    assert r.metrics["tpot_s"] == pytest.approx(12.452e-3, rel=1e-3)
+    assert r.metrics.tpot_s == pytest.approx(12.452e-3, rel=1e-3)
     assert [q.met for q in r.requirements] == [True, True, False]
     assert not diags(r, "W506")
 
@@ -112,9 +112,9 @@ def test_bounds_are_true_bounds_of_the_schedule(text):
     b = bounds(r.plan.model, r.plan.workload, r.plan.cluster, lay.gpus_used, lay.dp)
     whole = bounds(r.plan.model, r.plan.workload, r.plan.cluster, r.plan.cluster.gpus, 1)
     eps = 1 + 1e-9
-    assert b.ttft_s <= m["ttft_s"] * eps and b.tpot_s <= m["tpot_s"] * eps
-    assert m["decode_tokens_per_s"] <= b.decode_tokens_per_s * eps
-    assert m["throughput_tokens_per_s"] <= b.throughput_tokens_per_s * eps
+    assert b.ttft_s <= m.ttft_s * eps and b.tpot_s <= m.tpot_s * eps
+    assert m.decode_tokens_per_s <= b.decode_tokens_per_s * eps
+    assert m.throughput_tokens_per_s <= b.throughput_tokens_per_s * eps
     assert whole.ttft_s <= b.ttft_s * eps and whole.tpot_s <= b.tpot_s * eps
     assert b.decode_tokens_per_s / lay.gpus_used <= whole.decode_tokens_per_s / whole.gpus * eps
 
@@ -129,8 +129,8 @@ def test_microbatches_beyond_the_batch_are_not_scheduled():
     many, eight = result(workload=_workload(8, 64)), result(workload=_workload(8, 8))
     assert many.layout.microbatches == 8 and many.layout.microbatches_requested == 64
     assert many.metrics == eight.metrics
-    assert many.metrics["tpot_s"] == pytest.approx(63.31e-3, rel=1e-3)    # not 64 micro-batches' worth
-    assert many.metrics["ttft_s"] == pytest.approx(eight.metrics["ttft_s"])
+    assert many.metrics.tpot_s == pytest.approx(63.31e-3, rel=1e-3)    # not 64 micro-batches' worth
+    assert many.metrics.ttft_s == pytest.approx(eight.metrics.ttft_s)
     assert len(many.dag) == len(eight.dag)
     reqs = many.layout.requests()
     assert reqs.shape == (8, 1) and reqs.sum(axis=1).min() >= 1
@@ -197,7 +197,7 @@ def test_w509_fp8_weights_on_a100_run_at_the_16_bit_peak():
     assert cm.profile.name == "h100-sxm@a100-80g"
     expected = float(cm.profile.gemm_s(m, n, k, DType.FP8))
     assert np.allclose(per_rank, expected) and expected >= 2 * m * n * k / 312e12
-    assert a100.metrics["ttft_s"] > 0 and math.isfinite(a100.metrics["ttft_s"])
+    assert a100.metrics.ttft_s > 0 and math.isfinite(a100.metrics.ttft_s)
     assert not diags(result(model=model), "W509")      # h100 has fp8 units
 
 

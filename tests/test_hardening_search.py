@@ -122,7 +122,7 @@ def test_incremental_pareto_front_is_the_front_of_all_in_any_order():
 
     def key(c):
         m = c.metrics
-        return (-m["decode_tokens_per_s_per_gpu"], m["tpot_s"], c.gpus, c.text, c.microbatches, c.overlap.value)
+        return (-m.decode_tokens_per_s_per_gpu, m.tpot_s, c.gpus, c.text, c.microbatches, c.overlap.value)
 
     def beaten(c):          # another point no worse on both objectives, and first in the order
         k = key(c)

@@ -75,16 +75,16 @@ def test_tpot_and_ttft_are_the_step_mixture_of_the_dag():
     d, c = 16, 8176
     f = d * 20000 / 500 / c
     f_g = 1 - (1 - f) ** 4
-    assert r.metrics["tpot_s"] == pytest.approx(f_g * t_mixed + (1 - f_g) * t_decode, rel=1e-12)
-    assert r.metrics["ttft_server_s"] == pytest.approx(math.ceil(20000 / c) * t_mixed, rel=1e-12)
+    assert r.metrics.tpot_s == pytest.approx(f_g * t_mixed + (1 - f_g) * t_decode, rel=1e-12)
+    assert r.metrics.ttft_server_s == pytest.approx(math.ceil(20000 / c) * t_mixed, rel=1e-12)
     assert math.ceil(20000 / c) == 3
     # the client's TTFT adds the engine's front end (vLLM's, the default engine)
-    assert r.metrics["ttft_s"] == r.metrics["ttft_server_s"] + p.cluster.engine.terms.frontend_s
-    assert r.metrics["decode_tokens_per_s"] == pytest.approx(64 / r.metrics["tpot_s"], rel=1e-12)
-    assert r.metrics["prefill_tokens_per_s"] == pytest.approx(64 / r.metrics["tpot_s"] * 20000 / 500, rel=1e-12)
-    assert r.metrics["throughput_tokens_per_s_per_gpu"] == pytest.approx(
-        64 / r.metrics["tpot_s"] * 20500 / 500 / 4, rel=1e-12)
-    assert (r.metrics["decode_step_s"], r.metrics["mixed_step_s"]) == (t_decode, t_mixed)
+    assert r.metrics.ttft_s == r.metrics.ttft_server_s + p.cluster.engine.terms.frontend_s
+    assert r.metrics.decode_tokens_per_s == pytest.approx(64 / r.metrics.tpot_s, rel=1e-12)
+    assert r.metrics.prefill_tokens_per_s == pytest.approx(64 / r.metrics.tpot_s * 20000 / 500, rel=1e-12)
+    assert r.metrics.throughput_tokens_per_s_per_gpu == pytest.approx(
+        64 / r.metrics.tpot_s * 20500 / 500 / 4, rel=1e-12)
+    assert (r.metrics.decode_step_s, r.metrics.mixed_step_s) == (t_decode, t_mixed)
 
 
 def test_the_mixed_step_carries_the_chunk_in_one_group_of_micro_batch_0():
@@ -108,7 +108,7 @@ def test_fast_recurrence_is_the_dag_in_flight():
         r = check(p)[0]
         fast = fast_metrics(p, r.layout, r.plan.workload, Timer(p))   # the strategy's own micro-batches
         for key in ("ttft_s", "tpot_s", "decode_step_s", "mixed_step_s", "throughput_tokens_per_s"):
-            assert fast[key] == pytest.approx(r.metrics[key], rel=1e-9), (strategy, key)
+            assert fast[key] == pytest.approx(r.metrics.to_json()[key], rel=1e-9), (strategy, key)
 
 
 def test_memory_in_flight_is_one_step_of_activations():
@@ -164,7 +164,7 @@ def test_a_chunk_that_cannot_keep_up_warns_with_the_sustainable_batch():
     report = r.plan.workload and json.loads(json.dumps(__import__("dagc").report_json(r)))
     assert report["serving"]["sustainable_batch"] == 56 and report["serving"]["keeps_up"] is False
     assert report["serving"]["mixed_step_share"] == 1.0
-    assert r.metrics["tpot_s"] == pytest.approx(r.metrics["mixed_step_s"], rel=1e-12)     # every step mixed
+    assert r.metrics.tpot_s == pytest.approx(r.metrics.mixed_step_s, rel=1e-12)     # every step mixed
     assert "W513" not in codes(check(plan(batch=56, chunk="chunk = 512", strategy="tp 4"))[0])
 
 
@@ -185,8 +185,8 @@ def test_requirements_are_judged_on_the_in_flight_figures():
     p = plan(require="require { ttft <= 1 s  tpot <= 50 ms }")
     r = check(p)[0]
     met = {q.requirement.kind.value: (q.value, q.met) for q in r.requirements}
-    assert met["ttft"][0] == r.metrics["ttft_s"] < 1.0 and met["ttft"][1]
-    assert met["tpot"][0] == r.metrics["tpot_s"]
+    assert met["ttft"][0] == r.metrics.ttft_s < 1.0 and met["ttft"][1]
+    assert met["tpot"][0] == r.metrics.tpot_s
     assert "W506" not in codes(r)          # the in-flight TTFT bound is steps of a decode step, not a batch's prefill
 
 
@@ -242,8 +242,8 @@ def test_pruned_in_flight_search_is_the_exhaustive_one(objective, require, batch
     # the best aggregated one is scored on the in-flight figures (a disaggregated one on its pools':
     # tests/test_search_pools.py)
     best = next(c for c in whole.ranked if not c.strategy.disaggregated)
-    assert set(best.metrics) >= {"decode_step_s", "mixed_step_s"}
+    assert set(best.metrics.to_json()) >= {"decode_step_s", "mixed_step_s"}
     # and the best's figures are what `check` gives it
     r = check(p, strategy=best.text)[0] if batch != "max" else None
     if r is not None:
-        assert r.metrics["tpot_s"] == pytest.approx(best.metrics["tpot_s"], rel=1e-9)
+        assert r.metrics.tpot_s == pytest.approx(best.metrics.tpot_s, rel=1e-9)

@@ -224,7 +224,7 @@ def test_nearest_is_runnable_valid_and_has_dagcs_figures(name, engine):
     assert near is not None
     again = check(plan, near.text)[0]
     assert again.valid and again.layout.gpus_used == result.layout.gpus_used
-    assert again.metrics["ttft_s"] == near.metrics["ttft_s"]
+    assert again.metrics.ttft_s == near.metrics.ttft_s
     assert [x.ok for x in launch_result(again, (engine,))] == [True]
 
 
@@ -280,9 +280,9 @@ def test_cli_refusal_exit_code_and_nearest_figures(capsys, write_plan):
     m = re.search(r"can run: `([^`]+)` \(TTFT ([^,]+), TPOT ([^,]+), ([\d,.]+) tokens/s/GPU\)", out)
     assert m, out
     metrics = check(load_plan(path), m.group(1))[0].metrics
-    shown = (format_si(metrics["ttft_s"], Dimension.TIME), format_si(metrics["tpot_s"], Dimension.TIME))
+    shown = (format_si(metrics.ttft_s, Dimension.TIME), format_si(metrics.tpot_s, Dimension.TIME))
     assert shown == m.groups()[1:3]
-    assert format_figure(metrics['decode_tokens_per_s_per_gpu']) == m.group(4)
+    assert format_figure(metrics.decode_tokens_per_s_per_gpu) == m.group(4)
     assert main(["launch", str(path), "--strategy", "tp 8 ; ep 4 etp 2"]) == 0       # SGLang and TensorRT-LLM can
 
 

@@ -17,7 +17,8 @@ import pytest
 from dagc.export.report import report_json
 from dagc.lang.load import PlanError, load_plan_text
 from dagc.serve import load as load_module, shared
-from dagc.serve.load import load_json, simulate
+from dagc.serve.load import simulate
+from dagc.serve.load_figures import load_figures
 from dagc.serve.requests import Requests
 from dagc.serve.step_prices import StepPrices
 from dagc.verdict.check import check
@@ -48,8 +49,8 @@ def test_closed_loop_matches_the_steady_state(closed_loop):
     within 5 % on every strategy (attention DP, tensor parallel, data parallel)."""
     assert [name for name, _, _ in closed_loop] == ["dep", "tp", "dp"]
     for name, steady, load in closed_loop:
-        tpot_error = load["tpot_s"]["mean"] / steady["tpot_s"] - 1
-        throughput_error = load["output_tokens_per_s"] / steady["decode_tokens_per_s"] - 1
+        tpot_error = load["tpot_s"]["mean"] / steady.tpot_s - 1
+        throughput_error = load["output_tokens_per_s"] / steady.decode_tokens_per_s - 1
         assert abs(tpot_error) < 0.05, (name, tpot_error)
         assert abs(throughput_error) < 0.05, (name, throughput_error)
         assert load["concurrency"] == 64 and load["rate_requests_per_s"] is None and not load["overloaded"]
@@ -66,11 +67,11 @@ def test_littles_law(closed_loop):
 def test_a_seed_gives_the_same_run():
     plan = _plan("rate = 4 requests/s  requests = 600  seed = 7")
     r = check(plan, "tp 4")[0]
-    first = load_json(plan, simulate(plan, r.strategy, r.layout))
-    again = load_json(plan, simulate(plan, r.strategy, r.layout))
+    first = load_figures(plan, simulate(plan, r.strategy, r.layout)).to_json()
+    again = load_figures(plan, simulate(plan, r.strategy, r.layout)).to_json()
     assert first == again
     other = _plan("rate = 4 requests/s  requests = 600  seed = 8")
-    assert load_json(other, simulate(other, r.strategy, r.layout))["ttft_s"] != first["ttft_s"]
+    assert load_figures(other, simulate(other, r.strategy, r.layout)).to_json()["ttft_s"] != first["ttft_s"]
 
 
 def test_at_a_low_rate_ttft_is_the_steady_state_of_one_request():
@@ -79,10 +80,10 @@ def test_at_a_low_rate_ttft_is_the_steady_state_of_one_request():
     low = _loads("rate = 0.01 requests/s  requests = 40  arrival = uniform")
     one = {r.decl.name: r.metrics for r in check(_plan("", **{"batch = 64": "batch = 1"}))}
     for name, _, load in low:
-        assert load["ttft_s"]["p50"] == pytest.approx(one[name]["ttft_s"], rel=0.005), name
+        assert load["ttft_s"]["p50"] == pytest.approx(one[name].ttft_s, rel=0.005), name
         # alone, a request decodes in decode steps only: the steady state's TPOT at batch 1 also mixes in
         # a share f_g of mixed steps for its own prompt (f = d·prompt/generate/chunk counts all d)
-        assert load["tpot_s"]["p50"] == pytest.approx(one[name]["decode_step_s"], rel=0.005), name
+        assert load["tpot_s"]["p50"] == pytest.approx(one[name].decode_step_s, rel=0.005), name
 
 
 def test_above_capacity_the_report_says_overloaded():
@@ -110,8 +111,8 @@ def test_static_batches():
     plan = load_plan_text(text.replace("chunk = 8192", "concurrency = 64  requests = 256"))
     r = check(plan, "tp 4")[0]
     load = report_json(r)["load"]
-    assert load["ttft_s"]["p50"] == pytest.approx(r.metrics["ttft_s"], rel=0.01)
-    assert load["tpot_s"]["p50"] == pytest.approx(r.metrics["tpot_s"], rel=0.01)
+    assert load["ttft_s"]["p50"] == pytest.approx(r.metrics.ttft_s, rel=0.01)
+    assert load["tpot_s"]["p50"] == pytest.approx(r.metrics.tpot_s, rel=0.01)
 
 
 @pytest.mark.parametrize(("traffic", "code", "at"), [
@@ -233,7 +234,7 @@ def test_a_cached_prefix_skips_its_prefill(patched_requests):
     assert load.cached_tokens is not None and list(load.cached_tokens) == [0] + [2048] * (n - 1)
     assert load.ttft_server[0] == pytest.approx(prices.mixed(1, 4000), rel=1e-9)
     assert np.allclose(load.ttft_server[1:], prices.mixed(1, 4000 - 2048, 4000), rtol=0.03)
-    assert load_json(plan, load)["cached_prompt_share"] == pytest.approx((n - 1) * 2048 / (n * 4000))
+    assert load_figures(plan, load).to_json()["cached_prompt_share"] == pytest.approx((n - 1) * 2048 / (n * 4000))
 
 
 def test_the_timeline_counts_the_requests_in_the_system(closed_loop):
@@ -292,9 +293,9 @@ def test_every_inflight_example_matches_its_steady_state(path):
     for r in check(plan):
         if r.strategy is None or r.layout is None or r.strategy.pools:
             continue
-        load = load_json(plan, simulate(plan, r.strategy, r.layout))
-        tpot_error = load["tpot_s"]["mean"] / r.metrics["tpot_s"] - 1
-        throughput_error = load["output_tokens_per_s"] / r.metrics["decode_tokens_per_s"] - 1
+        load = load_figures(plan, simulate(plan, r.strategy, r.layout)).to_json()
+        tpot_error = load["tpot_s"]["mean"] / r.metrics.tpot_s - 1
+        throughput_error = load["output_tokens_per_s"] / r.metrics.decode_tokens_per_s - 1
         assert abs(tpot_error) < 0.05 and abs(throughput_error) < 0.05, (r.decl.name, tpot_error, throughput_error)
 
 

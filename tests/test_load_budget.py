@@ -62,7 +62,7 @@ def test_a_small_plan_is_skipped_past_a_tiny_budget_and_runs_with_the_opt_in():
     assert tiny.load is None and "W518" in codes(tiny) and tiny.verdict.meets_requirements is None
     (lifted,) = check(plan.model_copy(update={"load_budget_events": None}))
     assert lifted.load is not None and "W518" not in codes(lifted)
-    assert lifted.load.json["capacity_judged"] is True
+    assert lifted.load.to_json()["capacity_judged"] is True
     assert [q.value for q in lifted.requirements] == [q.value for q in default.requirements]
 
 
@@ -70,7 +70,7 @@ def test_a_capacity_past_the_budget_is_w518_and_the_run_still_judged():
     plan = load_plan_text(traffic_plan("100"))
     budget = load_events(plan, 100) + 1                 # the run fits, the capacity's 24 runs of 2,000 do not
     (r,) = check(plan.model_copy(update={"load_budget_events": budget}))
-    assert r.load is not None and r.load.json["capacity_judged"] is False
+    assert r.load is not None and r.load.to_json()["capacity_judged"] is False
     (w518,) = [d for d in r.diagnostics if d.code == "W518"]
     assert "capacity" in w518.message
     assert all(q.met is not None for q in r.requirements)

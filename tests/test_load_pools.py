@@ -15,7 +15,7 @@ import pytest
 
 from dagc.lang.flatten import flatten
 from dagc.lang.load import load_plan_text
-from dagc.serve.load import load_json
+from dagc.serve.load_figures import load_figures
 from dagc.serve.load_pools import PoolPrices, simulate_pools
 from dagc.serve.load_pools_link import SharedLink
 from dagc.verdict.pools import check_pools
@@ -61,9 +61,9 @@ def test_closed_loop_matches_the_steady_state(clients):
     pooled, load = _run(f"concurrency = {clients}  requests = {clients * 16}",
                         **{"batch = 256": f"batch = {clients}"})
     steady = pooled.metrics
-    report = load_json(pooled.plan, load)
-    assert report["tpot_s"]["mean"] == pytest.approx(steady["tpot_s"], rel=0.05)
-    assert report["output_tokens_per_s"] == pytest.approx(steady["decode_tokens_per_s"], rel=0.05)
+    report = load_figures(pooled.plan, load).to_json()
+    assert report["tpot_s"]["mean"] == pytest.approx(steady.tpot_s, rel=0.05)
+    assert report["output_tokens_per_s"] == pytest.approx(steady.decode_tokens_per_s, rel=0.05)
     assert not report["overloaded"]
 
 
@@ -78,14 +78,14 @@ def test_littles_law():
 
 def test_a_seed_gives_the_same_run():
     pooled = _pooled("rate = 8 requests/s  requests = 800  seed = 7")
-    first = load_json(pooled.plan, simulate_pools(pooled.plan, pooled))
-    again = load_json(pooled.plan, simulate_pools(pooled.plan, pooled))
+    first = load_figures(pooled.plan, simulate_pools(pooled.plan, pooled)).to_json()
+    again = load_figures(pooled.plan, simulate_pools(pooled.plan, pooled)).to_json()
     assert first == again
     other = _pooled("rate = 8 requests/s  requests = 800  seed = 8")
-    assert load_json(other.plan, simulate_pools(other.plan, other))["ttft_s"] != first["ttft_s"]
+    assert load_figures(other.plan, simulate_pools(other.plan, other)).to_json()["ttft_s"] != first["ttft_s"]
     prices = PoolPrices(pooled)         # priced once, kept over runs: the same run
-    assert load_json(pooled.plan, simulate_pools(pooled.plan, pooled, prices=prices)) == first
-    assert load_json(pooled.plan, simulate_pools(pooled.plan, pooled, prices=prices)) == first
+    assert load_figures(pooled.plan, simulate_pools(pooled.plan, pooled, prices=prices)).to_json() == first
+    assert load_figures(pooled.plan, simulate_pools(pooled.plan, pooled, prices=prices)).to_json() == first
 
 
 def test_transfers_sharing_a_link_take_longer():
@@ -113,7 +113,7 @@ def test_a_prefill_batch_s_transfers_share_the_link():
     pooled, load = _run("concurrency = 2  requests = 2  ramp = 0 s", **one)
     assert pooled.pools[0].batch_per_instance == 2
     assert load.ttft == pytest.approx([pooled.figures.ttft_s] * 2, rel=1e-9)
-    t_p = pooled.pools[0].analysis.metrics["ttft_s"]
+    t_p = pooled.pools[0].analysis.metrics.ttft_s
     alone = _pooled("prefill_batch = 1", **one).figures.transfer_s
     assert load.ttft_server[0] - t_p == pytest.approx(2 * alone, rel=1e-9)     # the server's: no front end
 

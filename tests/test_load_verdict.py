@@ -16,7 +16,8 @@ import pytest
 
 from dagc.export.report import report_json
 from dagc.lang.load import PlanError, load_plan_text
-from dagc.serve.load import load_json, simulate
+from dagc.serve.load import simulate
+from dagc.serve.load_figures import load_figures
 from dagc.serve.step_prices import StepPrices
 from dagc.verdict.check import check
 from dagc.verdict.under_load import CAPACITY_REQUESTS, CAPACITY_TOLERANCE, _holds
@@ -61,7 +62,7 @@ def test_each_load_requirement_is_the_loads_own_figure(judged):
 def test_the_same_run_judged_again_gives_the_same_figures(judged):
     """The load in report.json is the run of the verdict: simulating again from the seed gives it."""
     plan, r, rep = judged
-    again = load_json(r.plan, simulate(r.plan, r.strategy, r.layout))
+    again = load_figures(r.plan, simulate(r.plan, r.strategy, r.layout)).to_json()
     assert again is not None
     assert again["ttft_s"] == rep["load"]["ttft_s"] and again["goodput_requests_per_s"] == \
         rep["load"]["goodput_requests_per_s"]
@@ -81,7 +82,7 @@ def test_capacity_brackets_the_requirements():
     def holds(rate: float) -> bool:        # judged as the bisection judges its trials: runs of 2,000 requests
         traffic = r.plan.workload.traffic.at_rate(rate).model_copy(update={"requests": CAPACITY_REQUESTS})
         trial = r.plan.model_copy(update={"workload": r.plan.workload.model_copy(update={"traffic": traffic})})
-        out = load_json(trial, simulate(trial, r.strategy, r.layout, prices))
+        out = load_figures(trial, simulate(trial, r.strategy, r.layout, prices))
         return _holds(trial, out)
 
     assert holds(cap)
@@ -145,7 +146,7 @@ def test_search_at_a_rate_ranks_by_goodput_per_gpu():
     ranked = rank_at_rate(plan, found, 4.0)
     assert ranked.traffic.rate == 4.0 and ranked.traffic.requests == 300
     def tier(a) -> int:
-        up = not a.load["overloaded"]
+        up = not a.load.figures.overloaded
         return 0 if up and a.candidate.meets_requirements else 1 if up else 2
     tiers = [tier(a) for a in ranked.ranked]
     assert tiers == sorted(tiers)
@@ -159,7 +160,7 @@ def test_search_at_a_rate_ranks_by_goodput_per_gpu():
     c = best.candidate
     w = workload_of(plan, c).model_copy(update={"traffic": ranked.traffic})
     trial = plan.model_copy(update={"workload": w})
-    again = load_json(trial, simulate(trial, c.strategy, resolve(plan.model, plan.cluster, w, c.strategy)))
+    again = load_figures(trial, simulate(trial, c.strategy, resolve(plan.model, plan.cluster, w, c.strategy))).to_json()
     assert again is not None and again["goodput_requests_per_s"] / c.gpus == best.goodput_per_gpu
 
 
@@ -184,7 +185,7 @@ def test_goodput_is_the_served_requests_within_every_target():
     loose = plan.model_copy(update={"requirements": ()})
     (r,) = check(loose)
     run = r.load.load
-    out = r.load.json
+    out = r.load.to_json()
     assert out["goodput_requests_per_s"] == out["served_requests_per_s"]
     inside, seconds = run.served()
     target = float(np.median(run.ttft[inside]))
@@ -193,8 +194,8 @@ def test_goodput_is_the_served_requests_within_every_target():
     # the plan's steady-state `ttft <= 1 s` and `tpot <= 50 ms` are per-request targets too
     ok = (run.ttft <= target * (1 + 1e-12)) & (run.ttft <= 1.0) & (run.tpot <= 0.05)
     by_hand = int(np.count_nonzero(inside & ok)) / seconds
-    assert t.load.json["goodput_requests_per_s"] == pytest.approx(by_hand, rel=1e-9)
-    assert t.load.json["goodput_requests_per_s"] < out["served_requests_per_s"]
+    assert t.load.to_json()["goodput_requests_per_s"] == pytest.approx(by_hand, rel=1e-9)
+    assert t.load.to_json()["goodput_requests_per_s"] < out["served_requests_per_s"]
 
 
 def test_next_steps_judge_the_load_without_bisecting_a_capacity():
@@ -205,11 +206,11 @@ def test_next_steps_judge_the_load_without_bisecting_a_capacity():
     plan = _plan("rate = 3 requests/s  requests = 300", "ttft_p99 <= 2 s")
     full = check_strategy(plan, plan.strategies[0])
     light = check_strategy(plan, plan.strategies[0], with_capacity=False)
-    assert full.load.json["capacity_requests_per_s"] is not None
-    assert light.load.json["capacity_requests_per_s"] is None
+    assert full.load.to_json()["capacity_requests_per_s"] is not None
+    assert light.load.to_json()["capacity_requests_per_s"] is None
     capacity = {"capacity_requests_per_s", "capacity_judged", "capacity_work_events"}
-    assert full.load.json["capacity_judged"] and not light.load.json["capacity_judged"]
-    assert full.load.json["capacity_work_events"] > 0 == light.load.json["capacity_work_events"]
-    assert {k: v for k, v in light.load.json.items() if k not in capacity} == \
-        {k: v for k, v in full.load.json.items() if k not in capacity}
+    assert full.load.to_json()["capacity_judged"] and not light.load.to_json()["capacity_judged"]
+    assert full.load.to_json()["capacity_work_events"] > 0 == light.load.to_json()["capacity_work_events"]
+    assert {k: v for k, v in light.load.to_json().items() if k not in capacity} == \
+        {k: v for k, v in full.load.to_json().items() if k not in capacity}
     assert light.verdict == full.verdict and light.requirements == full.requirements

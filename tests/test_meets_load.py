@@ -73,7 +73,7 @@ def test_the_steady_state_best_misses_a_load_percentile(plan_path, steady):
     r = check_strategy(plan, parse_strategy(best.text), with_capacity=False)
     assert r.verdict.meets_requirements is False
     assert [q.requirement.text for q in r.requirements if q.met is False] == [TPOT]
-    assert r.load.json["tpot_s"]["p90"] > 0.030
+    assert r.load.to_json()["tpot_s"]["p90"] > 0.030
 
 
 def test_rejudged_the_best_misses_it_and_says_which(plan_path, steady):

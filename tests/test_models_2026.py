@@ -156,7 +156,7 @@ def test_attention_follows_the_window_in_prefill_and_decode():
     long = "batch = 32  prompt = 16000  generate = 200"
     (a,) = check(load_plan_text(windowed("size = 100000", workload=long).replace("  window { size = 100000 }", "")))
     (b,) = check(load_plan_text(windowed("size = 128  full_every = 2", workload=long)))
-    assert b.metrics["ttft_s"] < a.metrics["ttft_s"] and b.metrics["tpot_s"] < a.metrics["tpot_s"]
+    assert b.metrics.ttft_s < a.metrics.ttft_s and b.metrics.tpot_s < a.metrics.tpot_s
 
 
 def test_a_window_that_covers_the_context_changes_nothing_and_is_warned():
@@ -173,7 +173,7 @@ def test_the_bounds_stay_below_a_windowed_plans_figures():
     for window in ("size = 128  full_every = 2", "size = 256  kind = chunked  full_every = 4"):
         (r,) = check(load_plan_text(windowed(window, "tp 8")))
         b = bounds(r.plan.model, r.plan.workload, r.plan.cluster, gpus=8)
-        assert b.ttft_s <= r.metrics["ttft_s"] and b.tpot_s <= r.metrics["tpot_s"]
+        assert b.ttft_s <= r.metrics.ttft_s and b.tpot_s <= r.metrics.tpot_s
 
 
 def test_bad_windows_are_located():

@@ -42,7 +42,7 @@ def test_each_step_is_what_its_options_make(missed):
     for step in r.next_steps:
         again = _replay(path, step)
         assert again.verdict.meets_requirements is step.meets
-        assert again.metrics["tpot_s"] == pytest.approx(step.figures["tpot_s"], rel=1e-12)
+        assert again.metrics.tpot_s == pytest.approx(step.figures["tpot_s"], rel=1e-12)
         assert again.gpus_used == step.figures["gpus"]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -14,8 +15,10 @@ from dagc.verdict.optimal import figures
 from conftest import ROOT
 
 
-def metrics(ttft_s: float, tpot_s: float, decode: float, throughput: float) -> dict:
-    return {"ttft_s": ttft_s, "tpot_s": tpot_s, "decode_tokens_per_s": decode, "throughput_tokens_per_s": throughput}
+def metrics(ttft_s: float, tpot_s: float, decode: float, throughput: float) -> SimpleNamespace:
+    """The figures an objective reads of a deployment (`dagc.plan.objective.Rated`)."""
+    return SimpleNamespace(ttft_s=ttft_s, tpot_s=tpot_s, decode_tokens_per_s=decode,
+                           throughput_tokens_per_s=throughput)
 
 
 # Two strategies that differ in every figure: (metrics, GPUs)
@@ -48,7 +51,7 @@ def test_each_objective_ranks_the_two_strategies_as_its_figure_says():
 @pytest.mark.parametrize("name", list(OBJECTIVES))
 def test_the_score_works_elementwise_on_arrays(name):
     o = OBJECTIVES[name]
-    columns = {k: np.array([A[0][k], B[0][k]]) for k in A[0]}
+    columns = SimpleNamespace(**{k: np.array([vars(A[0])[k], vars(B[0])[k]]) for k in vars(A[0])})
     scores = np.asarray(o.score(columns, np.array([A[1], B[1]])), dtype=float)
     assert scores.tolist() == [float(o.score(*A)), float(o.score(*B))]
 
@@ -56,11 +59,13 @@ def test_the_score_works_elementwise_on_arrays(name):
 @pytest.mark.parametrize("name", list(OBJECTIVES))
 def test_an_objective_reads_ttft_and_tpot_only_when_it_says_so(name):
     o = OBJECTIVES[name]
-    no_prefill = {k: v for k, v in A[0].items() if k not in ("ttft_s", "throughput_tokens_per_s")}
-    no_decode = {k: v for k, v in A[0].items() if k not in ("tpot_s", "decode_tokens_per_s", "throughput_tokens_per_s")}
+    no_prefill = SimpleNamespace(**{k: v for k, v in vars(A[0]).items()
+                                    if k not in ("ttft_s", "throughput_tokens_per_s")})
+    no_decode = SimpleNamespace(**{k: v for k, v in vars(A[0]).items()
+                                   if k not in ("tpot_s", "decode_tokens_per_s", "throughput_tokens_per_s")})
     for reads, partial in ((o.reads_ttft, no_prefill), (o.reads_tpot, no_decode)):
         if reads:
-            with pytest.raises(KeyError):
+            with pytest.raises(AttributeError):
                 o.score(partial, A[1])
         else:
             o.score(partial, A[1])

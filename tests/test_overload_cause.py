@@ -10,6 +10,7 @@ from dagc.serve.binding import Limit, diagnose
 from dagc.serve.load import simulate
 from dagc.verdict.check import check, check_strategy, parse_strategy
 from dagc.verdict.next_steps import next_steps
+from dagc.verdict.steady import binding_steps
 
 QWEN8 = 'model preset "qwen3-30b-a3b" cluster {{ gpus = 8 gpu preset "h200"  engine = pytorch {net} }} '
 
@@ -22,20 +23,20 @@ def _plan(workload: str, require: str, strategy: str, net: str = ""):
 def _binding(plan):
     r = check(plan)[0]
     assert r.load is not None
-    return r, r.load.json["binding"]
+    return r, r.load.to_json()["binding"]
 
 
 def test_cap_binds_with_littles_concurrency_and_a_larger_batch_meets():
     plan = _plan("batch = 8 prompt = 1000 generate = 200 serving = inflight rate = 20 requests/s requests = 300",
                  "ttft_p99 <= 1 s", "tp 8")
     r, b = _binding(plan)
-    assert r.load.json["overloaded"]
+    assert r.load.to_json()["overloaded"]
     assert b["limit"] == "requests_in_flight" and b["requests_cap"] == 8
     assert b["running_mean_while_waiting"] == pytest.approx(8, abs=0.5)     # flat at the cap
     assert b["kv_share_peak"] < 0.05 and b["preemptions"] == 0             # the KV cache is nearly empty
     assert b["waiting_mean"] > 50 and b["queue_growth_requests_per_s"] > 5
     # Little's law: the arrival rate × a request's mean time in flight (the mean in flight / served rate)
-    served = r.load.json["served_requests_per_s"]
+    served = r.load.to_json()["served_requests_per_s"]
     assert b["little_concurrency"] == pytest.approx(20 * b["running_mean"] / served, rel=1e-9)
     assert 30 < b["little_concurrency"] < 60
     steps = next_steps(r)
@@ -47,7 +48,7 @@ def test_cap_binds_with_littles_concurrency_and_a_larger_batch_meets():
     again = check_strategy(plan.model_copy(update={"workload": plan.workload.model_copy(update={"batch": batch})}),
                            plan.strategies[0], with_capacity=False)
     assert again.verdict.meets_requirements is True
-    assert again.load.json["binding"]["limit"] == "none"
+    assert again.load.to_json()["binding"]["limit"] == "none"
 
 
 def test_kv_blocks_bind_with_preemptions():
@@ -56,7 +57,7 @@ def test_kv_blocks_bind_with_preemptions():
     r = check(plan)[0]
     # a KV cache of 10 requests' context: vLLM's gpu_memory_utilization set low
     load = simulate(r.plan, r.strategy, r.layout, kv_tokens=10 * 3000)
-    b = diagnose(load, frozenset({"ttft"}), r.metrics)
+    b = diagnose(load, frozenset({"ttft"}), binding_steps(r.metrics).steps)
     assert b.limit is Limit.KV_BLOCKS
     assert b.preemptions > 50 and b.kv_share_waiting is not None and b.kv_share_waiting > 0.9
     assert b.kv_share_peak == pytest.approx(1.0, abs=0.01)
@@ -122,7 +123,7 @@ def test_qwen3_235b_at_10_requests_per_s_names_the_cap_and_a_batch_that_meets():
     tried batch alone misses TPOT) meets everything."""
     plan = load_plan_text(QWEN235)
     r, b = _binding(plan)
-    assert r.load.json["overloaded"] and r.verdict.meets_requirements is False
+    assert r.load.to_json()["overloaded"] and r.verdict.meets_requirements is False
     assert b["limit"] == "requests_in_flight" and b["requests_cap"] == 128
     assert b["running_mean_while_waiting"] > 127 and b["kv_share_peak"] < 0.1
     assert 190 < b["little_concurrency"] < 215
@@ -143,7 +144,7 @@ def test_capacity_past_its_work_budget_is_not_judged_quickly():
     start = time.perf_counter()
     r = check(plan)[0]
     assert time.perf_counter() - start < 30
-    load = r.load.json
+    load = r.load.to_json()
     assert load["capacity_judged"] is False and load["capacity_requests_per_s"] is None
     assert load["capacity_work_events"] == 2000 * (1563 + 3) * 24 > CAPACITY_WORK_BUDGET
     assert load["ttft_s"]["p99"] is not None and r.requirements[0].met is True      # the run itself is judged
@@ -166,7 +167,7 @@ def test_a_larger_batch_the_memory_refuses_is_never_proposed():
     bigger = plan.model_copy(update={"workload": plan.workload.model_copy(update={"batch": 48})})
     admitted = check_strategy(bigger, plan.strategies[0], with_capacity=False)
     assert admitted.valid and any(d.code == "W520" for d in admitted.diagnostics)
-    assert admitted.metrics["concurrency_effective"] == 23
+    assert admitted.metrics.concurrency_effective == 23
     steps = next_steps(r)
     batches = [int(s.options[0].split("=")[1]) for s in steps
                if s.kind == "batch" and s.options[0].startswith("--set workload.batch=")]
@@ -198,9 +199,9 @@ def test_a_capacity_below_the_rate_of_a_run_that_kept_up_says_the_requirements_s
             "workload { batch = 64 prompt = 2048 generate = 256 serving = static rate = 2 requests/s requests = 1000 } "
             "require { ttft_p99 <= 2 s } strategy tp 8")
     r = check(load_plan_text(base))[0]
-    load = r.load.json
+    load = r.load.to_json()
     assert not load["overloaded"] and load["ttft_s"]["p99"] > 2.0
     assert load["capacity_requests_per_s"] < load["served_requests_per_s"] < 2.0
     assert load_line(load).endswith(", the highest rate at which the percentile requirements hold")
-    swamped = check(load_plan_text(base.replace("rate = 2 requests/s", "rate = 40 requests/s")))[0].load.json
+    swamped = check(load_plan_text(base.replace("rate = 2 requests/s", "rate = 40 requests/s")))[0].load.to_json()
     assert swamped["overloaded"] and "percentile requirements hold" not in load_line(swamped)

@@ -21,7 +21,7 @@ def _pooled(workload: str, require: str):
                           f"workload {{ {workload} }} require {{ {require} }} strategy {POOLS}")
     r = check(plan)[0]
     assert r.pooled is not None and r.load is not None
-    return plan, r, r.load.json["binding"]
+    return plan, r, r.load.to_json()["binding"]
 
 
 def test_a_pooled_strategy_s_decode_step_is_its_decode_pool_s():
@@ -30,7 +30,7 @@ def test_a_pooled_strategy_s_decode_step_is_its_decode_pool_s():
                       "requests = 100", "tpot_p90 <= 5 ms")
     assert b["limit"] == "step_compute" and b["step"] == "decode"
     decode = r.pooled.pools[1].analysis.metrics
-    assert b["step_s"] == pytest.approx(decode["tpot_s"])
+    assert b["step_s"] == pytest.approx(decode.tpot_s)
     text = binding_text(b)
     assert "the decode step takes 31" in text and "—" not in text
 
@@ -39,7 +39,7 @@ def test_a_pooled_strategy_s_missed_ttft_rests_on_its_prefill_step():
     _, r, b = _pooled("batch = 64 prompt = 1000 generate = 200 serving = inflight rate = 1 requests/s "
                       "requests = 100", "ttft_p99 <= 10 ms")
     assert b["limit"] == "step_compute" and b["step"] == "prefill"
-    assert b["step_s"] == pytest.approx(r.pooled.pools[0].analysis.metrics["ttft_s"])
+    assert b["step_s"] == pytest.approx(r.pooled.pools[0].analysis.metrics.ttft_s)
     assert "the prefill step takes 190 ms" in binding_text(b)
 
 
@@ -75,7 +75,7 @@ def test_kv_blocks_bind_and_the_8_bit_kv_cache_is_tried_first(tmp_path):
         'workload { batch = 64 prompt = 2000 generate = 200 serving = inflight requests from "log.csv" }\n'
         "require { ttft_p99 <= 1 s }\nstrategy tp 2\n")
     r = check(load_plan(tmp_path / "p.moe"))[0]
-    b = r.load.json["binding"]
+    b = r.load.to_json()["binding"]
     assert b["limit"] == "kv_blocks" and b["preemptions"] > 0
     assert "an 8-bit KV cache or more GPUs may lift it" in binding_text(b)
     steps = next_steps(r)
@@ -90,7 +90,7 @@ def test_a_goodput_target_at_the_arrival_rate_is_said_unreachable():
                           "rate = 4 requests/s requests = 300 } require { goodput >= 4 requests/s } strategy tp 2")
     r = check(plan)[0]
     assert r.verdict.meets_requirements is False
-    b = r.load.json["binding"]
+    b = r.load.to_json()["binding"]
     assert b["goodput_unreachable_requests_per_s"] == pytest.approx(4)
     text = binding_text(b)
     assert text is not None and "arrival rate of 4 requests/s" in text and "unreachable" in text
@@ -98,7 +98,7 @@ def test_a_goodput_target_at_the_arrival_rate_is_said_unreachable():
     # a target below the arrival rate is not said unreachable
     lower = plan.model_copy(update={"requirements": tuple(q.model_copy(update={"target": 3.0, "text": "goodput >= 3"})
                                                           for q in plan.requirements)})
-    assert check(lower)[0].load.json["binding"]["goodput_unreachable_requests_per_s"] is None
+    assert check(lower)[0].load.to_json()["binding"]["goodput_unreachable_requests_per_s"] is None
 
 
 def test_a_request_larger_than_the_kv_cache_is_warned_of(tmp_path):
@@ -129,10 +129,10 @@ def test_a_missed_itl_names_the_mixed_step_and_a_smaller_chunk_meets():
                           "workload { batch = 32 prompt = 4000 generate = 200 serving = inflight chunk = 8192 "
                           "rate = 2 requests/s requests = 200 } require { itl_p99 <= 60 ms } strategy tp 2")
     r = check(plan)[0]
-    b = r.load.json["binding"]
+    b = r.load.to_json()["binding"]
     assert r.requirements[0].met is False
     assert b["limit"] == "step_compute" and b["step"] == "mixed"
-    assert b["step_s"] == pytest.approx(r.metrics["mixed_step_s"]) and b["step_s"] > 0.06 > r.metrics["decode_step_s"]
+    assert b["step_s"] == pytest.approx(r.metrics.mixed_step_s) and b["step_s"] > 0.06 > r.metrics.decode_step_s
     assert "the mixed step takes 87" in binding_text(b)
     first = next_steps(r)[0]
     assert first.kind == "chunk" and first.meets and first.options == ("--set workload.chunk=2048",)

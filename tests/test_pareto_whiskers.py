@@ -35,16 +35,16 @@ def test_each_front_point_has_whiskers_over_its_band(found):
     groups = [g for g in root.iter(f"{NS}g") if g.get("class") == "whiskers"]
     points = [e for e in root.iter() if e.get("class") == "pareto"]
     assert len(groups) == len(points) == len(found.pareto) >= 2
-    by_tpot = sorted(found.pareto, key=lambda c: (c.metrics["tpot_s"], -c.metrics["decode_tokens_per_s_per_gpu"]))
+    by_tpot = sorted(found.pareto, key=lambda c: (c.metrics.tpot_s, -c.metrics.decode_tokens_per_s_per_gpu))
     for group, point, c in zip(groups, points, by_tpot, strict=True):
         (hx1, hy, hx2, hy2), (vx, vy1, vx2, vy2) = _lines(group)[:2]
         cx, cy = float(point.get("cx")), float(point.get("cy"))
         assert hy == hy2 == pytest.approx(cy, abs=0.06) and vx == vx2 == pytest.approx(cx, abs=0.06)
         # the axes are linear: where the point sits inside its whiskers is where the value sits in its band
-        x = c.metrics["tpot_s"] * 1e3
+        x = c.metrics.tpot_s * 1e3
         assert (cx - hx1) / (hx2 - cx) == pytest.approx((x - x * math.exp(-0.1)) / (x * math.exp(0.2) - x),
                                                         rel=2e-2)
-        y = c.metrics["decode_tokens_per_s_per_gpu"]       # SVG's y grows downwards: the high end is above
+        y = c.metrics.decode_tokens_per_s_per_gpu       # SVG's y grows downwards: the high end is above
         assert (vy1 - cy) / (cy - vy2) == pytest.approx((y - y * math.exp(-0.3)) / (y * math.exp(0.4) - y),
                                                         rel=2e-2)
     caption = ET.tostring(root, encoding="unicode")

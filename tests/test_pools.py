@@ -73,25 +73,25 @@ def test_the_deployment_figures_by_hand():
     # static check of its strategy at its batch (one token generated), a decode instance's step the TPOT of one
     static_p = check(load_plan_text(plan("tp 2", "batch = 4  prompt = 2000  generate = 1")))[0].metrics
     static_d = check(load_plan_text(plan("tp 4 ; ep 4", "batch = 64  prompt = 2000  generate = 200")))[0].metrics
-    t_p, tpot = p.analysis.metrics["ttft_s"], d.analysis.metrics["tpot_s"]
-    assert t_p == pytest.approx(static_p["ttft_server_s"], rel=1e-12)     # the server's: a pool has no front end
-    assert tpot == pytest.approx(static_d["tpot_s"], rel=1e-12)
+    t_p, tpot = p.analysis.metrics.ttft_s, d.analysis.metrics.tpot_s
+    assert t_p == pytest.approx(static_p.ttft_server_s, rel=1e-12)     # the server's: a pool has no front end
+    assert tpot == pytest.approx(static_d.tpot_s, rel=1e-12)
     m = load_plan_text(text).model
     kv = 2000 * m.layers * kv_bytes_per_token_layer(m, 4) * 4          # the prompt's KV, in tp 4's layout
     assert r.pooled.kv_bytes_per_request == kv
     link = 450e9 * 2                       # both pools inside one node of 8: NVLink, at the sending instance's GPUs
     transfer = kv * 4 / link
     f = r.pooled.figures
-    assert f.transfer_s == pytest.approx(transfer) and r.metrics["ttft_server_s"] == pytest.approx(t_p + transfer)
+    assert f.transfer_s == pytest.approx(transfer) and r.metrics.ttft_server_s == pytest.approx(t_p + transfer)
     # as a client measures it, with the engine's front end (the default engine's)
-    assert r.metrics["ttft_s"] == pytest.approx(t_p + transfer + r.plan.cluster.engine.terms.frontend_s)
-    assert r.metrics["tpot_s"] == tpot
+    assert r.metrics.ttft_s == pytest.approx(t_p + transfer + r.plan.cluster.engine.terms.frontend_s)
+    assert r.metrics.tpot_s == tpot
     cap_p, cap_d = 2 * 4 / t_p, 64 / (200 * tpot)
     assert f.capacity == pytest.approx({"prefill": cap_p, "decode": cap_d})
     served = min(cap_p, cap_d)
     assert f.binding_pool == ("prefill" if cap_p <= cap_d else "decode")
-    assert r.metrics["decode_tokens_per_s"] == pytest.approx(served * 200)
-    assert r.metrics["decode_tokens_per_s_per_gpu"] == pytest.approx(served * 200 / 8)
+    assert r.metrics.decode_tokens_per_s == pytest.approx(served * 200)
+    assert r.metrics.decode_tokens_per_s_per_gpu == pytest.approx(served * 200 / 8)
     n, k = f.balance
     assert n / k == pytest.approx((64 / (200 * tpot)) / (4 / t_p), rel=0.05)
     # the unused GPUs are the deployment's, said once
@@ -159,12 +159,12 @@ def test_batch_max_with_pools_is_what_the_decode_instances_hold():
     (r,) = check(load_plan_text(text))
     d = r.pooled.pools[1]
     assert r.plan.workload.batch == 2 * d.batch_per_instance and d.batch_per_instance > 1
-    assert r.metrics["tpot_s"] <= 0.030
+    assert r.metrics.tpot_s <= 0.030
     note = next(x for x in r.diagnostics if x.code == "N605")
     assert f"{d.batch_per_instance:,} on each of the 2 decode instances" in note.message
     one_more = check(load_plan_text(plan("tp 4 ; ep 4", f"batch = {d.batch_per_instance + 1}  prompt = 2000  "
                                          "generate = 200") + "require { tpot <= 30 ms }\n"))[0]
-    assert one_more.metrics["tpot_s"] > 0.030 or not one_more.valid
+    assert one_more.metrics.tpot_s > 0.030 or not one_more.valid
 
 
 def test_the_requirements_are_the_deployments_not_a_pools():
@@ -180,6 +180,6 @@ def test_the_optimal_verdict_scores_the_deployment_over_both_pools():
     from dagc.search.search import search
     p = load_plan_text(plan("prefill 2 < tp 2 > decode 1 < tp 4 ; ep 4 >"))
     (r,) = check(p, optimality=search(p, top=5, front=False))
-    assert evidence_json(r.optimality, r)["own_score"] == pytest.approx(r.metrics["decode_tokens_per_s"] / 8)
+    assert evidence_json(r.optimality, r)["own_score"] == pytest.approx(r.metrics.decode_tokens_per_s / 8)
     ev = evidence_json(r.optimality, r)
     assert r.gpus_used == 8 and r.verdict.optimal is (ev["own_score"] >= ev["best_score"] * (1 - ev["tolerance"]))

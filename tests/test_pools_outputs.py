@@ -45,7 +45,7 @@ def test_the_trace_holds_both_pools_and_loads_cleanly(written):
     assert all(names[p].startswith("decode · GPU ") for p in dec["pids"])
     assert names[pre["schedule_pid"]].startswith("prefill · schedule") and \
         names[dec["schedule_pid"]].startswith("decode · schedule")
-    assert meta["ttft_s"] == pytest.approx(r.metrics["ttft_s"]) and meta["tpot_s"] == pytest.approx(r.metrics["tpot_s"])
+    assert meta["ttft_s"] == pytest.approx(r.metrics.ttft_s) and meta["tpot_s"] == pytest.approx(r.metrics.tpot_s)
 
 
 def test_kv_transfer_events_link_each_prefill_gpu_to_the_decode_gpu_it_feeds(written):

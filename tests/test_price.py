@@ -28,7 +28,7 @@ def test_the_cost_per_million_tokens_by_hand():
     assert c["price_per_gpu_hour"] == 2.5
     # a request of 2,048 + 256 tokens takes TTFT + 256 TPOT of the 8 GPUs for its share of the batch of 64
     # (the server's TTFT: the client's front end holds no GPU)
-    seconds = m["ttft_server_s"] + 256 * m["tpot_s"]
+    seconds = m.ttft_server_s + 256 * m.tpot_s
     gpu_hours = gpus * seconds / 3600 / 64               # per request
     for kind, tokens in (("tokens", 2048 + 256), ("output_tokens", 256), ("input_tokens", 2048)):
         hours = gpu_hours / tokens * 1e6
@@ -71,7 +71,7 @@ def test_the_reports_state_the_cost(tmp_path):
 
 def test_the_cost_objective_ranks_by_gpu_time_per_token():
     found = search(load_plan_text(PLAN.format(price="price = 2.5 $/h")), objective="cost", top=5, rescore=0)
-    per_token = [c.gpus / c.metrics["throughput_tokens_per_s"] for c in found.ranked]
+    per_token = [c.gpus / c.metrics.throughput_tokens_per_s for c in found.ranked]
     assert found.best is not None and per_token == sorted(per_token)
     tokens_per_gpu = search(load_plan_text(PLAN.format(price="")), objective="cost", top=5, rescore=0)
     assert [c.text for c in tokens_per_gpu.ranked] == [c.text for c in found.ranked]     # the price only scales

@@ -78,7 +78,7 @@ def test_every_requirement_in_report_md_is_in_its_unit():
     decode = r.requirements[1]
     shown = f"{decode.value / 1e3:.4g} tokens/ms/gpu"
     assert f"| `decode_throughput >= 1 tokens/ms/gpu` | {shown} | 1 tokens/ms/gpu |" in md
-    assert f"decode throughput | {r.metrics['decode_tokens_per_s'] / 1e3:,.4g} tokens/ms | {shown} |" in md
+    assert f"decode throughput | {r.metrics.decode_tokens_per_s / 1e3:,.4g} tokens/ms | {shown} |" in md
     ttft = r.requirements[0]
     assert f"| `ttft <= 10 s` | {format_si(ttft.value, Dimension.TIME)} | 10 s |" in md      # as every time reads
     mem = r.requirements[2]
@@ -106,11 +106,11 @@ def test_dominant_cost_sentence_matches_the_critical_path():
     r = checked()[0]
     summary = report_md(r).split("## Assumptions")[0]
     for phase in ("prefill", "decode"):
-        p = r.metrics["critical_path"][phase]
+        p = r.metrics.to_json()["critical_path"][phase]
         key = max(COST_NAMES, key=lambda k: p[k])
         share = p[key] / p["makespan_s"]
         assert f"{COST_NAMES[key]} is **{share * 100:.0f} % of {phase}**" in summary
-        assert dominant_costs(r.metrics)[phase][0] == (key, share)
+        assert dominant_costs(r.metrics.to_json())[phase][0] == (key, share)
     cp = {"makespan_s": 1.0, "compute_s": 0.2, "tp_comm_s": 0.0, "ep_comm_s": 0.77, "pp_comm_s": 0.03,
           "waiting_s": 0.0}
     assert dominant_costs({"critical_path": {"prefill": cp}})["prefill"][0] == ("ep_comm_s", 0.77)
@@ -180,9 +180,9 @@ def test_summary_of_an_incorrect_strategy_names_its_errors():
 
 def test_what_to_change_is_pasteable_with_figures_in_the_requirement_units():
     r = checked(with_require("ttft <= 10 ms  decode_throughput >= 1 tokens/ms/gpu"))[0]
-    own = {"gpus": 4, "ttft_s": r.metrics["ttft_s"], "tpot_s": r.metrics["tpot_s"],
-           "decode_tokens_per_s_per_gpu": r.metrics["decode_tokens_per_s"] / 4,
-           "throughput_tokens_per_s": r.metrics["throughput_tokens_per_s"], "memory_fraction": 0.05}
+    own = {"gpus": 4, "ttft_s": r.metrics.ttft_s, "tpot_s": r.metrics.tpot_s,
+           "decode_tokens_per_s_per_gpu": r.metrics.decode_tokens_per_s / 4,
+           "throughput_tokens_per_s": r.metrics.throughput_tokens_per_s, "memory_fraction": 0.05}
     best = {**own, "gpus": 2, "ttft_s": 0.004, "decode_tokens_per_s_per_gpu": 3000.0, "memory_fraction": 0.0612}
     ev = _evidence(Why.BETTER, "tp 2 with microbatches 1 overlap none", gpus=2, meets=True, own_figures=own,
                    best_figures=best, factor=3000.0 / own["decode_tokens_per_s_per_gpu"])

@@ -79,10 +79,10 @@ def test_every_strategy_the_search_prints_evaluates_to_its_figures():
         r = check(plan, strategy=c.text)[0]           # pasted verbatim
         assert r.valid
         for key in ("ttft_s", "tpot_s", "decode_tokens_per_s"):
-            assert r.metrics[key] == pytest.approx(c.metrics[key], rel=1e-9), (c.text, key)
+            assert r.metrics.to_json()[key] == pytest.approx(c.metrics.to_json()[key], rel=1e-9), (c.text, key)
     # and as a plan line
     line = load_plan_text(MIXTRAL.replace("strategy tp 8", f"strategy best = {found.best.text}"))
-    assert check(line)[0].metrics["tpot_s"] == pytest.approx(found.best.metrics["tpot_s"], rel=1e-9)
+    assert check(line)[0].metrics.tpot_s == pytest.approx(found.best.metrics.tpot_s, rel=1e-9)
 
 
 def test_the_verdict_names_a_strategy_that_reproduces():
@@ -92,7 +92,7 @@ def test_the_verdict_names_a_strategy_that_reproduces():
     ev = evidence_json(r.optimality, r)
     assert r.verdict.optimal is False and ev["best_strategy"] == found.best.text
     again = check(plan, strategy=ev["best_strategy"])[0]
-    assert again.metrics["decode_tokens_per_s"] / again.layout.gpus_used == pytest.approx(ev["best_score"], rel=1e-9)
+    assert again.metrics.decode_tokens_per_s / again.layout.gpus_used == pytest.approx(ev["best_score"], rel=1e-9)
 
 
 def test_the_plan_names_its_objective():
@@ -112,7 +112,7 @@ def test_the_objective_changes_the_verdict():
     per_gpu = search(load_plan_text(text))
     ttft = search(load_plan_text(text + "\nobjective = ttft"), objective="ttft")
     assert per_gpu.best.text != ttft.best.text
-    assert ttft.best.metrics["ttft_s"] == min(c.metrics["ttft_s"] for c in ttft.ranked if c.meets_requirements)
+    assert ttft.best.metrics.ttft_s == min(c.metrics.ttft_s for c in ttft.ranked if c.meets_requirements)
     (r,) = check(load_plan_text(text + "\nobjective = ttft"), optimality=ttft)
     ev = evidence_json(r.optimality, r)
     assert "shorter TTFT" in ev["note"] and ev["objective"] == "ttft"
@@ -166,13 +166,13 @@ def test_what_each_objective_picks_is_its_own_search_and_reproducible():
     for objective, pick in picks.items():
         assert pick is not None and pick.text == search(plan, objective=objective, top=5).best.text
         (r,) = check(plan, strategy=pick.text)
-        assert (r.metrics["ttft_s"], r.metrics["tpot_s"]) == pytest.approx(
-            (pick.metrics["ttft_s"], pick.metrics["tpot_s"]), rel=1e-9)
+        assert (r.metrics.ttft_s, r.metrics.tpot_s) == pytest.approx(
+            (pick.metrics.ttft_s, pick.metrics.tpot_s), rel=1e-9)
     assert picks["ttft"].text != picks["tokens-per-gpu"].text           # a prefill-heavy plan: they disagree
     (r,) = check(plan, optimality=found, picks=picks)
     shown = evidence_json(r.optimality, r)["by_objective"]
     assert shown["ttft"]["strategy"] == picks["ttft"].text
-    assert shown["ttft"]["ttft_s"] == picks["ttft"].metrics["ttft_s"]
+    assert shown["ttft"]["ttft_s"] == picks["ttft"].metrics.ttft_s
     assert shown["tpot"]["tpot_s"] == min(p["tpot_s"] for p in shown.values() if p["meets_requirements"])
 
 

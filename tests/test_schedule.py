@@ -50,13 +50,13 @@ def check_schedule(r):
     if r.plan.workload.inflight:            # TTFT: the mixed steps of a prompt, each the mixed steps' gap
         steps = shares(r.plan.workload, r.layout).first_token_steps
         assert set(sched.paths) == {Phase.DECODE, Phase.MIXED}
-        assert r.metrics["ttft_server_s"] == pytest.approx(steps * r.metrics["mixed_step_s"], rel=1e-12)
+        assert r.metrics.ttft_server_s == pytest.approx(steps * r.metrics.mixed_step_s, rel=1e-12)
     else:
         assert set(sched.paths) == {Phase.PREFILL, Phase.DECODE}
-        assert r.metrics["ttft_server_s"] == pytest.approx(max(sched.finish[i] for i in dag.indices(Phase.PREFILL)))
+        assert r.metrics.ttft_server_s == pytest.approx(max(sched.finish[i] for i in dag.indices(Phase.PREFILL)))
     # The schedule gives the server's TTFT; the client's adds the engine's front end once, per request.
     frontend_s = r.plan.cluster.engine.terms.frontend_s
-    assert r.metrics["ttft_s"] == pytest.approx(r.metrics["ttft_server_s"] + frontend_s, rel=1e-12)
+    assert r.metrics.ttft_s == pytest.approx(r.metrics.ttft_server_s + frontend_s, rel=1e-12)
 
 
 @SETTINGS
@@ -81,8 +81,8 @@ def test_overlap_hides_all_to_all_under_the_other_microbatch():
             workload=f"workload {{ batch = 64 prompt = 1024 generate = 64 microbatches = 2 overlap = {overlap} }}")))[0]
     none, overlap = run("none"), run("microbatch")
     check_schedule(overlap)
-    assert overlap.metrics["ttft_s"] < none.metrics["ttft_s"]
-    assert overlap.metrics["tpot_s"] < none.metrics["tpot_s"]
+    assert overlap.metrics.ttft_s < none.metrics.ttft_s
+    assert overlap.metrics.tpot_s < none.metrics.tpot_s
     # the two micro-batches alternate op by op on the compute stream
     dag, start = overlap.dag, overlap.compiled.schedule.start
     compute = sorted((start[i], dag.mb[i]) for i in dag.indices(Phase.PREFILL)
@@ -170,8 +170,8 @@ def _with(text: str, old: str, new: str) -> str:
 def test_more_network_bandwidth_is_never_slower(text):
     slow = checked(text)
     fast = checked(_with(text, "inter_node = 50 GB/s", "inter_node = 400 GB/s"))
-    assert fast.metrics["ttft_s"] <= slow.metrics["ttft_s"] * (1 + 1e-9)
-    assert fast.metrics["tpot_s"] <= slow.metrics["tpot_s"] * (1 + 1e-9)
+    assert fast.metrics.ttft_s <= slow.metrics.ttft_s * (1 + 1e-9)
+    assert fast.metrics.tpot_s <= slow.metrics.tpot_s * (1 + 1e-9)
 
 
 @SETTINGS
@@ -180,7 +180,7 @@ def test_doubling_tokens_never_makes_prefill_faster(text):
     base = checked(text)
     prompt = base.plan.workload.prompt
     double = checked(_with(text, f"prompt = {prompt} ", f"prompt = {2 * prompt} "))
-    assert double.metrics["ttft_s"] >= base.metrics["ttft_s"] * (1 - 1e-9)
+    assert double.metrics.ttft_s >= base.metrics.ttft_s * (1 - 1e-9)
 
 
 @pytest.mark.parametrize("strategy", ["tp 8", "tp 2 ; ep 8"])
@@ -189,7 +189,7 @@ def test_tpot_grows_with_context(strategy):
     for prompt in (512, 4096, 32768):
         r = check(load_plan_text(plan_text(strategy=f"strategy {strategy}",
                                            workload=f"workload {{ batch = 64 prompt = {prompt} generate = 256 }}")))[0]
-        tpots.append(r.metrics["tpot_s"])
+        tpots.append(r.metrics.tpot_s)
     assert tpots[0] < tpots[1] < tpots[2]
 
 
@@ -197,11 +197,11 @@ def test_metrics_definitions():
     r = check(load_plan_text(plan_text(cluster='cluster { gpus = 16 gpu preset "h100-sxm"  engine = pytorch }',
                                        strategy="strategy dp 2 < tp 8 >")))[0]
     m, w = r.metrics, r.plan.workload
-    assert m["prefill_tokens_per_s"] == pytest.approx(w.batch * w.prompt / m["ttft_s"])
-    assert m["decode_tokens_per_s"] == pytest.approx(w.batch / m["tpot_s"])
-    assert m["throughput_tokens_per_s"] == pytest.approx(
-        w.batch * (w.prompt + w.generate) / (m["ttft_s"] + w.generate * m["tpot_s"]))
-    assert m["decode_tokens_per_s_per_gpu"] == pytest.approx(m["decode_tokens_per_s"] / 16)
+    assert m.prefill_tokens_per_s == pytest.approx(w.batch * w.prompt / m.ttft_s)
+    assert m.decode_tokens_per_s == pytest.approx(w.batch / m.tpot_s)
+    assert m.throughput_tokens_per_s == pytest.approx(
+        w.batch * (w.prompt + w.generate) / (m.ttft_s + w.generate * m.tpot_s))
+    assert m.decode_tokens_per_s_per_gpu == pytest.approx(m.decode_tokens_per_s / 16)
 
 
 def test_bubble_matches_pipeline_formula():
@@ -211,7 +211,7 @@ def test_bubble_matches_pipeline_formula():
             workload=f"workload {{ batch = 64 prompt = 2048 generate = 16 microbatches = {microbatches} }}")))[0]
 
     r = pp4(4)
-    assert r.metrics["bubble_fraction"] == pytest.approx(3 / 7, abs=0.02)
+    assert r.metrics.bubble_fraction == pytest.approx(3 / 7, abs=0.02)
     w504 = pp4(2)
     d = next(d for d in w504.diagnostics if d.code == "W504")
     assert "scheduled:" in d.message
@@ -221,7 +221,7 @@ def test_requirements_judged_on_metrics():
     require = "require { ttft <= 1 ms  tpot <= 1 s  decode_throughput >= 1 tokens/s/gpu }"
     r = check(load_plan_text(plan_text(require=require)))[0]
     ttft, tpot, dec = r.requirements
-    assert ttft.value == r.metrics["ttft_s"] and ttft.met is False
-    assert tpot.met is True and dec.value == pytest.approx(r.metrics["decode_tokens_per_s"] / 8)
+    assert ttft.value == r.metrics.ttft_s and ttft.met is False
+    assert tpot.met is True and dec.value == pytest.approx(r.metrics.decode_tokens_per_s / 8)
     assert r.verdict.meets_requirements is False
     assert "W506" in {d.code for d in r.diagnostics}

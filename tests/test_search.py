@@ -90,8 +90,8 @@ def test_fast_evaluator_is_exact_without_overlap():
             continue
         workload = plan.workload.model_copy(update={"microbatches": mb, "overlap": ov})
         r = check_strategy(plan.model_copy(update={"workload": workload}), parse_strategy(s.text))
-        assert c.metrics["ttft_s"] == pytest.approx(r.metrics["ttft_s"], rel=1e-9)
-        assert c.metrics["tpot_s"] == pytest.approx(r.metrics["tpot_s"], rel=1e-9)
+        assert c.metrics.ttft_s == pytest.approx(r.metrics.ttft_s, rel=1e-9)
+        assert c.metrics.tpot_s == pytest.approx(r.metrics.tpot_s, rel=1e-9)
         checked += 1
     assert checked >= 10
 
@@ -101,9 +101,9 @@ def test_pareto_front_is_non_dominated_and_covers_the_rest():
 
     def dominates(a, b):            # the trade-off pareto.svg draws: decode tokens/s per GPU against TPOT
         ma, mb = a.metrics, b.metrics
-        tok_a, tok_b = ma["decode_tokens_per_s_per_gpu"], mb["decode_tokens_per_s_per_gpu"]
-        no_worse = tok_a >= tok_b and ma["tpot_s"] <= mb["tpot_s"]
-        better = tok_a > tok_b or ma["tpot_s"] < mb["tpot_s"]
+        tok_a, tok_b = ma.decode_tokens_per_s_per_gpu, mb.decode_tokens_per_s_per_gpu
+        no_worse = tok_a >= tok_b and ma.tpot_s <= mb.tpot_s
+        better = tok_a > tok_b or ma.tpot_s < mb.tpot_s
         return no_worse and better
 
     front = found.pareto
@@ -138,19 +138,19 @@ def test_objectives_rank_by_their_metric(objective):
     best = meeting[0]
     match objective:
         case "ttft":
-            assert best.metrics["ttft_s"] == min(c.metrics["ttft_s"] for c in meeting)
+            assert best.metrics.ttft_s == min(c.metrics.ttft_s for c in meeting)
         case "tpot":
-            assert best.metrics["tpot_s"] == min(c.metrics["tpot_s"] for c in meeting)
+            assert best.metrics.tpot_s == min(c.metrics.tpot_s for c in meeting)
         case "min-gpus":
             assert best.gpus == min(c.gpus for c in meeting)
         case "throughput":
-            assert best.metrics["throughput_tokens_per_s"] == max(c.metrics["throughput_tokens_per_s"] for c in meeting)
+            assert best.metrics.throughput_tokens_per_s == max(c.metrics.throughput_tokens_per_s for c in meeting)
 
 
 def test_requirements_bind_the_ranking():
     plan = load_plan_text(plan_text(require="require { ttft <= 1.5 s }"))
     found = search(plan)
-    assert found.best.meets_requirements and found.best.metrics["ttft_s"] <= 1.5
+    assert found.best.meets_requirements and found.best.metrics.ttft_s <= 1.5
     assert found.best.binding == "ttft <= 1.5 s"
 
 

@@ -178,7 +178,7 @@ def test_a_hopeless_strategy_has_no_variant_that_matters(front):
     plan = load_plan(EXAMPLES / "30b-moe-dp2-pp2-tp2-ep4-16gpu.moe")
     found = search(plan, rescore=0, front=front)
     k = found.exact_top
-    front_points = tuple((-c.metrics["decode_tokens_per_s_per_gpu"], c.metrics["tpot_s"]) for c in found.pareto)
+    front_points = tuple((-c.metrics.decode_tokens_per_s_per_gpu, c.metrics.tpot_s) for c in found.pareto)
     bar = Bar(rank_key(found.ranked[k - 1]), front_points if front else None)
     pruner = Pruner(plan, "tokens-per-gpu", Timer(plan))
     by_strategy: dict[str, list] = {}
@@ -209,7 +209,7 @@ def test_what_the_window_screen_decides_is_what_the_screen_decides(name, front, 
     plan = load_plan(EXAMPLES / name)
     found = search(plan, objective=objective, rescore=0, front=front)
     k = found.exact_top
-    front_points = tuple((-c.metrics["decode_tokens_per_s_per_gpu"], c.metrics["tpot_s"]) for c in found.pareto)
+    front_points = tuple((-c.metrics.decode_tokens_per_s_per_gpu, c.metrics.tpot_s) for c in found.pareto)
     bar = Bar(rank_key(found.ranked[k - 1]), front_points if front else None)
     items = list(space_items(plan))
     remembering, fresh = (Pruner(plan, objective, Timer(plan)) for _ in range(2))

@@ -23,6 +23,7 @@ from dagc.search.space import instance_strategies, replica_counts, variants
 from dagc.serve.disagg import PoolFigures, disaggregated, kv_bytes_per_request, transfer_link, transfer_seconds
 from dagc.verdict.check import check
 from dagc.verdict.pools import check_pools, prefill_batch_of
+from dagc.verdict.steady import steady_metrics
 from dagc.verdict.verdict import RequirementResult, requirement_value
 
 QWEN = ('model preset "qwen3-30b-a3b"\ncluster {{ gpus = 8  gpus_per_node = 8  gpu preset "h100-sxm" }}\n'
@@ -96,7 +97,8 @@ def pair_figures(plan, p, n, d, m) -> tuple:
     transfer = transfer_seconds(kv, p.batch, transfer_link(plan.cluster, gpus, p.gpus), plan.model.layers, False)
     f = disaggregated(PoolFigures("prefill", n, p.gpus, p.batch, p.seconds),
                       PoolFigures("decode", m, d.gpus, d.batch, d.seconds), transfer, w)
-    return p, n, d, m, gpus, {**f.rates, "kv_transfer_s": transfer}, max((p, d), key=lambda i: i.memory_fraction)
+    fuller = max((p, d), key=lambda i: i.memory_fraction)
+    return p, n, d, m, gpus, steady_metrics(f.rates, kv_transfer_s=transfer), fuller
 
 
 def candidate(plan, objective, pair) -> Candidate:
@@ -151,7 +153,7 @@ def test_the_search_figures_of_a_pair_are_the_checks():
         exact = check_pools(plan.model_copy(update={"workload": plan.workload.model_copy(
             update={"microbatches": c.microbatches})}), c.strategy)
         for key in ("ttft_s", "tpot_s", "decode_tokens_per_s_per_gpu", "kv_transfer_s"):
-            assert math.isclose(c.metrics[key], exact.metrics[key], rel_tol=1e-9), (c.text, key)
+            assert math.isclose(c.metrics.to_json()[key], exact.metrics.to_json()[key], rel_tol=1e-9), (c.text, key)
 
 
 def test_the_best_is_rescored_by_check_and_its_text_checks_to_the_same_figures():
@@ -160,7 +162,7 @@ def test_the_best_is_rescored_by_check_and_its_text_checks_to_the_same_figures()
     assert best.strategy.disaggregated and best.exact
     again = check(load_plan_text(qwen().replace("strategy tp 8", f"strategy {best.text}")))[0]
     assert again.verdict.correct and again.pooled is not None
-    assert math.isclose(again.metrics["decode_tokens_per_s"], best.metrics["decode_tokens_per_s"], rel_tol=1e-12)
+    assert math.isclose(again.metrics.decode_tokens_per_s, best.metrics.decode_tokens_per_s, rel_tol=1e-12)
     assert again.gpus_used == best.gpus
 
 
@@ -169,7 +171,7 @@ def test_the_optimal_verdict_can_name_a_disaggregated_strategy():
     r = check(plan, optimality=search(plan, objective="tpot", rescore=5, front=False))[0]
     assert r.verdict.optimal is False
     assert evidence_json(r.optimality, r)["best_strategy"].startswith("prefill 1 < ")
-    assert evidence_json(r.optimality, r)["best_figures"]["tpot_s"] < r.metrics["tpot_s"]
+    assert evidence_json(r.optimality, r)["best_figures"]["tpot_s"] < r.metrics.tpot_s
 
 
 def test_only_in_flight_plans_weigh_pools():

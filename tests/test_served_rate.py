@@ -18,7 +18,7 @@ def test_a_short_run_serves_no_more_than_arrives():
     """200 requests at 10 a second, all admitted: their ends bunch in the window (17.6 a second counted
     raw); served, its tokens and goodput are brought to the arrival rate in the same proportion."""
     r = check(load_plan_text(PLAN.format(traffic="rate = 10 requests/s  requests = 200")))[0]
-    load, out = r.load.load, r.load.json
+    load, out = r.load.load, r.load.to_json()
     inside, seconds = load.served()
     raw = np.count_nonzero(inside) / seconds
     assert raw > 15                                         # what the window alone reads
@@ -33,7 +33,7 @@ def test_a_closed_loop_and_a_run_below_the_rate_are_as_counted():
     closed = check(load_plan_text(PLAN.format(traffic="concurrency = 16  requests = 64")))[0].load
     inside, seconds = closed.load.served()
     assert closed.load.arrival_rate is None
-    assert closed.json["served_requests_per_s"] == pytest.approx(np.count_nonzero(inside) / seconds)
+    assert closed.to_json()["served_requests_per_s"] == pytest.approx(np.count_nonzero(inside) / seconds)
     text = PLAN.format(traffic="rate = 10 requests/s  requests = 200")
     text = text.replace('"qwen3-235b-a22b" cluster { gpus = 8 gpu preset "b200"',
                         '"qwen3-30b-a3b" cluster { gpus = 4 gpu preset "h200"')

@@ -53,10 +53,10 @@ def test_an_mtp_tpot_at_batch_1_on_one_gpu_is_its_step_over_the_tokens_it_emits(
         [i for i in decode_step(plain) if dag.layer[i] == 1]) + 2       # an MoE layer's ops, norm and head
     draft_s = float(sum(costs.node_s[i] for i in draft))
     # TPOT × tokens per step is the step: the verify step (n-gram's) and the draft pass after it
-    assert mtp.metrics["tpot_s"] * 1.8 == pytest.approx(ngram.metrics["tpot_s"] * 1.8 + draft_s, rel=1e-9)
-    assert ngram.metrics["tpot_s"] * 1.8 >= plain.metrics["tpot_s"]      # two positions cost at least one
-    assert mtp.metrics["tpot_s"] < plain.metrics["tpot_s"]               # and the draft pays off here
-    assert mtp.metrics["ttft_s"] == plain.metrics["ttft_s"]               # the prefill drafts nothing
+    assert mtp.metrics.tpot_s * 1.8 == pytest.approx(ngram.metrics.tpot_s * 1.8 + draft_s, rel=1e-9)
+    assert ngram.metrics.tpot_s * 1.8 >= plain.metrics.tpot_s      # two positions cost at least one
+    assert mtp.metrics.tpot_s < plain.metrics.tpot_s               # and the draft pays off here
+    assert mtp.metrics.ttft_s == plain.metrics.ttft_s               # the prefill drafts nothing
 
 
 def test_draft_passes_run_after_each_decode_step_on_the_last_stage_only():
@@ -76,14 +76,14 @@ def test_speculation_shortens_tpot_served_statically_in_flight_and_in_a_decode_p
     text = QWEN_1GPU.replace("batch = 1 ", "batch = 16 ")
     (with_spec,) = check(load_plan_text(text.format(extra=f"{extra}\n  speculative {{ {spec} }}")))
     (without,) = check(load_plan_text(text.format(extra=extra)))
-    assert with_spec.metrics["tpot_s"] < without.metrics["tpot_s"]
+    assert with_spec.metrics.tpot_s < without.metrics.tpot_s
     if extra:            # in flight: a disaggregated decode pool decodes with its speculation too
         pooled = text.replace('gpus = 1 ', 'gpus = 4 ').replace("strategy tp 1",
                                                               "strategy prefill 1 < tp 1 > decode 1 < tp 2 >")
         (p_spec,) = check(load_plan_text(pooled.format(extra=f"{extra}\n  speculative {{ {spec} }}")))
         (p_plain,) = check(load_plan_text(pooled.format(extra=extra)))
         assert p_spec.pooled.figures.tpot_s < p_plain.pooled.figures.tpot_s
-        assert p_spec.metrics["ttft_s"] == p_plain.metrics["ttft_s"]
+        assert p_spec.metrics.ttft_s == p_plain.metrics.ttft_s
 
 
 @pytest.mark.parametrize("spec, code, at", [
@@ -115,7 +115,7 @@ def test_report_json_says_tokens_per_step_and_the_drafts_share():
     draft = sum(float(costs.node_s[i]) for i in decode_step(mtp) if dag.layer[i] == layers or dag.pos[i] > layers + 0.5)
     assert (s["method"], s["tokens"], s["acceptance"], s["accept_length"]) == ("mtp", 1, 0.8, None)
     assert s["tokens_per_step"] == 1.8 and s["verify_positions"] == 2
-    assert s["step_s"] == pytest.approx(mtp.metrics["tpot_s"] * 1.8, rel=1e-12)
+    assert s["step_s"] == pytest.approx(mtp.metrics.tpot_s * 1.8, rel=1e-12)
     assert s["draft_s"] == pytest.approx(draft, rel=1e-12) and 0 < s["draft_share"] < 1
     (plain,) = check(load_plan_text(plan()))
     assert report_json(plain)["speculative"] is None

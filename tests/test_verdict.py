@@ -13,6 +13,7 @@ from dagc.plan.workload import Overlap
 from dagc.units import Dimension, format_figure, format_si
 from dagc.verdict.check import check
 from dagc.verdict.optimal import OPTIMAL_TOLERANCE, judge_optimal
+from dagc.verdict.steady import InstanceMetrics
 from dagc.verdict.verdict import RequirementResult, Verdict, judge_requirements, verdict
 from conftest import plan_text
 
@@ -41,19 +42,19 @@ def result():
 def test_met_and_failed_requirements(result):
     m = result.metrics
     tpot, ttft, decode, mem_frac, gpus, prefill = result.requirements
-    assert (tpot.value, tpot.met) == (m["tpot_s"], True)            # about 1.2 ms <= 1 s
-    assert (ttft.value, ttft.met) == (m["ttft_s"], False)           # about 2.6 ms > 1 ms
-    assert ttft.margin == pytest.approx((1e-3 - m["ttft_s"]) / 1e-3) and ttft.margin < 0
+    assert (tpot.value, tpot.met) == (m.tpot_s, True)            # about 1.2 ms <= 1 s
+    assert (ttft.value, ttft.met) == (m.ttft_s, False)           # about 2.6 ms > 1 ms
+    assert ttft.margin == pytest.approx((1e-3 - m.ttft_s) / 1e-3) and ttft.margin < 0
     assert (gpus.value, gpus.met) == (2.0, True)                    # tp 2 ; ep 2 uses 2 GPUs
-    assert (prefill.value, prefill.met) == (m["prefill_tokens_per_s"], True)
+    assert (prefill.value, prefill.met) == (m.prefill_tokens_per_s, True)
     assert result.verdict == Verdict(correct=True, meets_requirements=False, optimal=None)
 
 
 def test_per_gpu_requirement_is_divided_by_gpus_used(result):
     decode = result.requirements[2]
     assert decode.requirement.per_gpu
-    assert decode.value == pytest.approx(result.metrics["decode_tokens_per_s"] / 2)
-    assert decode.value == pytest.approx(result.metrics["decode_tokens_per_s_per_gpu"])
+    assert decode.value == pytest.approx(result.metrics.decode_tokens_per_s / 2)
+    assert decode.value == pytest.approx(result.metrics.decode_tokens_per_s_per_gpu)
     assert decode.met is True
     assert decode.to_json()["name"] == "decode_throughput_per_gpu"
     assert decode.value_text().endswith(" " + decode.requirement.text.split()[-1])     # the requirement's own unit
@@ -88,9 +89,11 @@ def test_unjudged_requirements_are_none_never_guessed(result):
     assert [q.met for q in reqs] == [None] * 6
     assert all(q.margin is None and q.value_text() == "not computed" for q in reqs)
     assert verdict([], reqs) == Verdict(True, None, None)
-    # a metric missing from the metrics dict stays unjudged too, while gpus/memory are judged
-    partial = judge_requirements(result.plan, result.layout, result.memory, {"tpot_s": 0.5})
-    assert [q.met for q in partial] == [True, None, None, True, True, None]
+    # a figure the metrics do not have stays unjudged too (a pool's instance alone has its TTFT and TPOT, no
+    # throughput), while gpus/memory are judged
+    partial = judge_requirements(result.plan, result.layout, result.memory,
+                                 InstanceMetrics(ttft_s=0.0, tpot_s=0.5, concurrency_effective=1))
+    assert [q.met for q in partial] == [True, True, None, True, True, None]
     assert verdict([], partial).meets_requirements is None
     # one failed requirement outweighs the unjudged ones
     assert verdict([], (*partial, RequirementResult(result.requirements[1].requirement, 2.0))).meets_requirements \
@@ -117,7 +120,7 @@ def _found(best, complete=True, evaluated=40, total=40):
 
 
 def _best(score: float, text="tp 1 ; ep 2", gpus=2, meets=True, microbatches=2, misses=None):
-    metrics = {"decode_tokens_per_s": score * gpus, "ttft_s": 1.0, "tpot_s": 0.01, "throughput_tokens_per_s": 1.0}
+    metrics = SimpleNamespace(decode_tokens_per_s=score * gpus, ttft_s=1.0, tpot_s=0.01, throughput_tokens_per_s=1.0)
     return SimpleNamespace(text=text, score=score, gpus=gpus, microbatches=microbatches, overlap=Overlap.NONE,
                            meets_requirements=meets, metrics=metrics, memory_fraction=0.5, batch=None,
                            misses=(0 if meets else 1) if misses is None else misses, binding=None)
@@ -131,7 +134,7 @@ def plain():
 
 
 def test_a_better_candidate_is_not_optimal(plain):
-    own = plain.metrics["decode_tokens_per_s"] / 2
+    own = plain.metrics.decode_tokens_per_s / 2
     optimal, ev = judge_in_words(plain, _found(_best(own * 2)))
     assert optimal is False
     assert ev["own_score"] == pytest.approx(own)
@@ -140,11 +143,11 @@ def test_a_better_candidate_is_not_optimal(plain):
                           f"{format_figure(own)} tokens/s per GPU) on 2 GPUs")
     # the evidence puts the better strategy's figures beside this one's
     assert ev["best_figures"]["decode_tokens_per_s_per_gpu"] == pytest.approx(own * 2)
-    assert ev["own_figures"]["ttft_s"] == plain.metrics["ttft_s"] and ev["own_figures"]["gpus"] == 2
+    assert ev["own_figures"]["ttft_s"] == plain.metrics.ttft_s and ev["own_figures"]["gpus"] == 2
 
 
 def test_a_candidate_on_fewer_gpus_is_named_with_both_throughputs_under_min_gpus(plain):
-    own = plain.metrics["decode_tokens_per_s"] / 2
+    own = plain.metrics.decode_tokens_per_s / 2
     found = _found(_best(own * 1.5, text="tp 1", gpus=1))
     found.objective = "min-gpus"
     optimal, ev = judge_in_words(plain, found)
@@ -154,7 +157,7 @@ def test_a_candidate_on_fewer_gpus_is_named_with_both_throughputs_under_min_gpus
 
 
 def test_within_tolerance_is_optimal(plain):
-    own = plain.metrics["decode_tokens_per_s"] / 2
+    own = plain.metrics.decode_tokens_per_s / 2
     assert OPTIMAL_TOLERANCE == 0.05
     best = own / 0.96                                 # 4.2 % better: own >= best · 0.95
     optimal, ev = judge_in_words(plain, _found(_best(best), evaluated=12, total=12))
@@ -166,7 +169,7 @@ def test_within_tolerance_is_optimal(plain):
 
 
 def test_partial_search_that_found_nothing_better_is_not_judged(plain):
-    own = plain.metrics["decode_tokens_per_s"] / 2
+    own = plain.metrics.decode_tokens_per_s / 2
     optimal, ev = judge_in_words(plain, _found(_best(own), complete=False, evaluated=10, total=300))
     assert optimal is None
     assert ev["note"].startswith("not judged: no better strategy among the 10 evaluated")
@@ -174,7 +177,7 @@ def test_partial_search_that_found_nothing_better_is_not_judged(plain):
 
 
 def test_a_better_strategy_whose_rescoring_the_budget_cut_says_its_figures_are_estimates(plain):
-    own = plain.metrics["decode_tokens_per_s"] / 2
+    own = plain.metrics.decode_tokens_per_s / 2
     best = _best(own * 2)
     best.exact = False
     found = _found(best, complete=False, evaluated=10, total=300)
@@ -208,7 +211,7 @@ def test_complete_search_that_found_nothing_is_none(plain):
 
 def test_a_candidate_that_meets_beats_one_that_does_not(plain):
     failing = replace(plain, verdict=replace(plain.verdict, meets_requirements=False))
-    own = plain.metrics["decode_tokens_per_s"] / 2
+    own = plain.metrics.decode_tokens_per_s / 2
     optimal, ev = judge_in_words(failing, _found(_best(own * 0.5, gpus=4)))
     assert optimal is False
     assert ev["note"] == (f"`tp 1 ; ep 2` meets the requirements on 4 GPUs (TTFT 1 s, TPOT 10 ms, "
@@ -238,7 +241,7 @@ def test_a_candidate_that_misses_fewer_requirements_is_better():
     """When no strategy meets every line, the one that misses fewer is better, whatever its score."""
     r = _check("require { gpus <= 1  tpot <= 1 ns }")
     assert [q.met for q in r.requirements] == [False, False]
-    own = r.metrics["decode_tokens_per_s"] / r.layout.gpus_used
+    own = r.metrics.decode_tokens_per_s / r.layout.gpus_used
     optimal, ev = judge_in_words(r, _found(_best(own / 10, gpus=1, meets=False, misses=1)))
     assert optimal is False
     assert ev["note"] == ("`tp 1 ; ep 2` misses fewer requirements on 1 GPU (1 against 2: `gpus <= 1`, "
@@ -257,7 +260,7 @@ def test_a_better_strategy_that_misses_requirements_too_says_so(require, complet
     r = _check(f"require {{ {require} }}")
     misses = sum(q.met is False for q in r.requirements)
     assert misses == len(r.requirements)
-    own = r.metrics["decode_tokens_per_s"] / r.layout.gpus_used
+    own = r.metrics.decode_tokens_per_s / r.layout.gpus_used
     best = _closer(_best(own * 2, meets=False, misses=misses), r)       # no further from any line than this one
     optimal, ev = judge_in_words(r, _found(best, complete=complete, evaluated=40 if complete else 10))
     assert optimal is False
@@ -266,7 +269,7 @@ def test_a_better_strategy_that_misses_requirements_too_says_so(require, complet
 
 
 def test_a_better_strategy_that_meets_what_this_one_meets_says_nothing_more(plain):
-    own = plain.metrics["decode_tokens_per_s"] / 2
+    own = plain.metrics.decode_tokens_per_s / 2
     _, ev = judge_in_words(plain, _found(_best(own * 2)))
     assert "too, as this strategy misses" not in ev["note"]
 
@@ -275,7 +278,7 @@ def test_a_better_strategy_that_meets_what_this_one_meets_says_nothing_more(plai
 def test_the_requests_a_better_strategy_serves_are_counted_in_words(plain, batch, words):
     """With `batch = max` the note says how many requests the better strategy serves: one request, or
     several requests."""
-    own = plain.metrics["decode_tokens_per_s"] / 2
+    own = plain.metrics.decode_tokens_per_s / 2
     best = _best(own * 2)
     best.batch = batch
     _, ev = judge_in_words(plain, _found(best))
@@ -284,7 +287,8 @@ def test_the_requests_a_better_strategy_serves_are_counted_in_words(plain, batch
 
 def _closer(best, r):
     """`best` with a TTFT and TPOT a tenth of `r`'s: no further than `r` from any time requirement."""
-    best.metrics = {**best.metrics, "ttft_s": r.metrics["ttft_s"] / 10, "tpot_s": r.metrics["tpot_s"] / 10}
+    best.metrics = SimpleNamespace(**{**vars(best.metrics), "ttft_s": r.metrics.ttft_s / 10,
+                                      "tpot_s": r.metrics.tpot_s / 10})
     return best
 
 
@@ -292,10 +296,10 @@ def test_when_both_miss_a_line_the_note_gives_both_figures():
     """When no strategy meets every requirement, the note names each missed line with the better
     strategy's figure and this one's, in the line's unit."""
     r = _check("require { tpot <= 1 ns  gpus <= 4 }")
-    own = r.metrics["decode_tokens_per_s"] / r.layout.gpus_used
+    own = r.metrics.decode_tokens_per_s / r.layout.gpus_used
     best = _closer(_best(own * 2, meets=False, misses=1), r)
     optimal, ev = judge_in_words(r, _found(best))
-    tpot = r.metrics["tpot_s"]
+    tpot = r.metrics.tpot_s
     assert optimal is False
     assert ev["note"].endswith(f"no strategy dagc searched meets them all (`tpot <= 1 ns`: "
                                f"{format_si(tpot / 10, Dimension.TIME)} against this strategy's "
@@ -307,9 +311,9 @@ def test_a_better_score_further_from_a_line_both_miss_is_not_better():
     fewest is no better than this one if it misses a line by more (here a TPOT of 10 ms against
     about 1.9 ms, under `tpot <= 1 ns`): the verdict is not judged, and says why with both figures."""
     r = _check("require { tpot <= 1 ns  gpus <= 4 }")
-    own = r.metrics["decode_tokens_per_s"] / r.layout.gpus_used
+    own = r.metrics.decode_tokens_per_s / r.layout.gpus_used
     optimal, ev = judge_in_words(r, _found(_best(own * 2, meets=False, misses=1)))
-    tpot = format_si(r.metrics["tpot_s"], Dimension.TIME)       # as every time reads
+    tpot = format_si(r.metrics.tpot_s, Dimension.TIME)       # as every time reads
     assert optimal is None
     assert ev["note"] == (f"not judged: no strategy dagc searched meets every requirement, and `tp 1 ; ep 2`, the best "
                           f"by tokens-per-gpu of those that miss the fewest, gives 2.00× the decode throughput per GPU "
@@ -323,7 +327,7 @@ def test_a_better_score_further_from_a_line_both_miss_is_not_better():
 def test_a_gain_near_the_tolerance_is_not_rounded_into_it(plain, own, best, factor):
     """'optimal: no' with 'gives 1.05×' would read as within the 5 % tolerance: the factor keeps the
     digits that tell it from 1.05."""
-    scale = plain.metrics["decode_tokens_per_s"] / 2 / own
+    scale = plain.metrics.decode_tokens_per_s / 2 / own
     optimal, ev = judge_in_words(plain, _found(_best(best * scale)))
     assert optimal is False and f"gives {factor} the decode throughput per GPU" in ev["note"]
 

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from dagc.lang.load import load_plan_text
-from dagc.serve.load import load_json, simulate
+from dagc.serve.load import simulate
+from dagc.serve.load_figures import load_figures
 from dagc.serve.shared import cache_clear, shared_load
 from dagc.serve.step_prices import StepPrices
 from dagc.serve.watch import Missed, Watch
@@ -61,7 +62,7 @@ def test_a_watched_run_stops_only_when_the_whole_run_misses(require):
     stopped = 0
     for rate in (2.0, 4.0, 6.0, 9.0, 14.0):
         trial = _at(plan, rate)
-        whole = load_json(trial, simulate(trial, r.strategy, r.layout, prices))
+        whole = load_figures(trial, simulate(trial, r.strategy, r.layout, prices))
         try:
             simulate(trial, r.strategy, r.layout, prices, watch=True)
         except Missed:
@@ -76,8 +77,8 @@ def test_a_watched_run_that_holds_is_the_run():
     plan = _plan("ttft_p99 <= 2 s")
     (r,) = check(plan.model_copy(update={"workload": plan.workload.model_copy(update={"traffic": None})}))
     prices = StepPrices(r.plan, r.strategy, r.layout)
-    watched = load_json(plan, simulate(plan, r.strategy, r.layout, prices, watch=True))
-    assert watched is not None and watched == load_json(plan, simulate(plan, r.strategy, r.layout, prices))
+    watched = load_figures(plan, simulate(plan, r.strategy, r.layout, prices, watch=True))
+    assert watched is not None and watched == load_figures(plan, simulate(plan, r.strategy, r.layout, prices))
     assert not missed_latencies(plan, watched)
 
 

@@ -23,6 +23,8 @@ from ..plan.calibration import quantity_of
 from ..plan.plan import Plan
 
 if TYPE_CHECKING:    # the verdict is loaded when a run is first simulated (`dagc_figures`)
+    from ..serve.load_figures import LoadFigures, Percentiles
+    from ..verdict.steady import SteadyMetrics
     from ..verdict.under_load import UnderLoad
 
 __all__ = ["LATENCY_STATS", "dagc_figures", "load_figures", "quantity_of", "steady_figures", "with_terms"]
@@ -39,32 +41,38 @@ def with_terms(plan: Plan, terms: Mapping[str, float] | None) -> Plan:
     return plan.model_copy(update={"cluster": plan.cluster.model_copy(update={"engine": eng})})
 
 
-def _key(stem: str, server: bool) -> str:
-    """report.json's key of a latency: the client's, or (`server`) TTFT and E2E without the engine's front end."""
-    return f"{stem}_server_s" if server and stem in ("ttft", "e2e") else f"{stem}_s"
+def _latencies(figures: LoadFigures, server: bool) -> dict[str, Percentiles]:
+    """A run's latencies by their stem: the client's, or (`server`) TTFT and E2E without the engine's front end."""
+    return {"ttft": figures.ttft_server_s if server else figures.ttft_s, "tpot": figures.tpot_s,
+            "itl": figures.itl_s, "e2e": figures.e2e_server_s if server else figures.e2e_s}
+
+
+def _stat(p: Percentiles, stat: str) -> float | None:
+    """A `LATENCY_STATS` statistic of a latency: its mean, or a percentile (`p50`, `p99`)."""
+    return p.mean if stat == "mean" else p.at(int(stat.removeprefix("p")))
 
 
 def load_figures(under: UnderLoad, plan: Plan, server: bool = False) -> dict[str, float]:
     """The figures of a simulated load (`dagc.verdict.under_load`'s result), as the client reports them (or,
     `server`, TTFT and E2E as the engine's own process measures them: without its front end)."""
-    j, ld = under.json, under.load
-    out = {f"{k}_ms{suf}": j[_key(k, server)][stat] * 1e3 for k in ("ttft", "tpot", "itl", "e2e")
-           for stat, suf in LATENCY_STATS if j.get(_key(k, server)) and j[_key(k, server)].get(stat) is not None}
+    ld = under.load
+    out = {f"{k}_ms{suf}": value * 1e3 for k, p in _latencies(under.figures, server).items()
+           for stat, suf in LATENCY_STATS if (value := _stat(p, stat)) is not None}
     n = len(ld.arrival)
     output = float(ld.output.sum()) if ld.output is not None else float(ld.generate * n)
     prompt = float(ld.prompt.sum()) if ld.prompt is not None else float(plan.workload.prompt * n)
-    dur = j["duration_s"]
+    dur = under.figures.duration_s
     return out | {"output_tokens_per_s": output / dur, "total_tokens_per_s": (output + prompt) / dur,
                   "requests_per_s": n / dur}
 
 
-def steady_figures(plan: Plan, metrics: Mapping[str, float], server: bool = False) -> dict[str, float]:
+def steady_figures(plan: Plan, metrics: SteadyMetrics, server: bool = False) -> dict[str, float]:
     """The steady state's figures of a plan without traffic (`server`: TTFT and E2E without the front end)."""
     w = plan.workload
-    tpot, ttft = metrics["tpot_s"], metrics["ttft_server_s" if server else "ttft_s"]
+    tpot, ttft = metrics.tpot_s, metrics.ttft_server_s if server else metrics.ttft_s
     e2e = ttft + (w.generate - 1) * tpot
     return {"tpot_ms": tpot * 1e3, "itl_ms": tpot * 1e3, "ttft_ms": ttft * 1e3, "e2e_ms": e2e * 1e3,
-            "output_tokens_per_s": metrics["decode_tokens_per_s_per_gpu"] * plan.cluster.gpus,
+            "output_tokens_per_s": metrics.decode_tokens_per_s_per_gpu * plan.cluster.gpus,
             "requests_per_s": w.batch / e2e}
 
 

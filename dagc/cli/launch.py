@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from ..exit_codes import EXIT_INPUT, EXIT_INVALID, EXIT_OK, EXIT_OUTPUT
 
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ..launch.launch import Launch
     from ..plan.plan import Plan
     from ..verdict.check import StrategyResult
+    from ..verdict.steady import SteadyMetrics
 
 __all__ = ["add_parser", "cmd_launch"]
 
@@ -101,7 +102,7 @@ def _refuse_invalid(args: argparse.Namespace, result: StrategyResult) -> int:
     return EXIT_INPUT if any(is_input_error(d) for d in errors) else EXIT_INVALID
 
 
-def _figures(metrics: dict[str, Any]) -> str:
+def _figures(metrics: SteadyMetrics) -> str:
     from ..launch.engine_check import figures_text
 
     return figures_text(metrics)

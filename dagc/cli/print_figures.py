@@ -79,12 +79,14 @@ def print_metrics_table(console: Console, r: StrategyResult) -> None:
     assert r.metrics, "a scheduled strategy"
     gpus = r.gpus_used
     from ..plan.workload import RequirementKind as K
-    from ..verdict.verdict import near_text
-    server = r.metrics.get("ttft_server_s")
-    both = server is not None and server != r.metrics.get("ttft_s")    # the engine has a front end: say whose
+    from ..verdict.steady import figure_of
+    from ..verdict.verdict import METRIC_OF, near_text
+    kinds = {key: kind for kind, key in METRIC_OF.items()}
+    server = r.metrics.ttft_server_s
+    both = server != r.metrics.ttft_s    # the engine has a front end: say whose
     rows: list[tuple[str, str, str]] = []
     for key, name in METRIC_NAMES:
-        v = r.metrics.get(key)
+        v = float(figure_of(r.metrics, kinds[key]))
         if key.endswith("_s") and not key.endswith("_per_s"):
             kind = K.TTFT if key == "ttft_s" else K.TPOT
             label = "TTFT as the client sees it (time to first token)" if key == "ttft_s" and both else name
@@ -112,9 +114,9 @@ def print_pools(console: Console, r: StrategyResult) -> None:
     console.print(f"GPUs: {r.gpus_used or 0:,} used of {plan.cluster.gpus:,} available (two pools)", markup=False)
     rows = []
     for p in pooled.pools:
-        m, mem = p.analysis.metrics or {}, p.analysis.memory
-        time = (f"prefill {format_si(m['ttft_s'], Dimension.TIME)}" if p.pool.role == PoolRole.PREFILL and m
-                else f"step {format_si(m['tpot_s'], Dimension.TIME)}" if m else "—")
+        m, mem = p.analysis.metrics, p.analysis.memory
+        time = (f"prefill {format_si(m.ttft_s, Dimension.TIME)}" if p.pool.role == PoolRole.PREFILL and m
+                else f"step {format_si(m.tpot_s, Dimension.TIME)}" if m else "—")
         cap = f"{f.capacity[p.pool.role]:,.2f} requests/s" if f is not None else "—"
         use = f"{mem.worst.fraction * 100:.1f} %" if mem is not None else "—"
         rows.append((p.pool.role, f"{p.pool.instances:,}", p.pool.strategy.text,

@@ -11,8 +11,9 @@ from typing import Any
 
 from rich.console import Console
 
+from ..export.fleet_out import pick_load_cells
 from ..fleet.rank import FleetResult, rate_text, search_command
-from ..units import Dimension, format_figure, format_si
+from ..units import format_figure
 from .tables import Col, print_fitted
 
 __all__ = ["cost_text", "print_fleet"]
@@ -37,20 +38,15 @@ def _cluster(row: dict[str, Any]) -> str:
     return f"{c['gpus']} x {c['gpu']}" + (f" ({c['gpus_per_node']} a node)" if c["gpus_per_node"] < c["gpus"] else "")
 
 
-def _time(value: float | None) -> str:
-    return "—" if value is None else format_si(value, Dimension.TIME)
-
-
 def print_fleet(out: Console, result: FleetResult, top: int, written: str | None = None, plan: str = "PLAN") -> None:
     """The ranking's first `top` clusters, the best in words and the clusters that miss (module docstring);
     `plan`: the plan's path as the user gave it, for the pasteable `dagc search` line."""
     rows = []
     for k, r in enumerate(result.ranked[:top], 1):
-        pick, load = r["pick"], r["pick"]["load"]
+        pick = r["pick"]
         rent = r.get("rent_per_hour")
         rows.append((str(k), _cluster(r), r["cluster"]["engine"], pick["strategy"], str(pick["gpus"]),
-                     str(r["instances"]), format_figure(load["goodput_requests_per_s"]),
-                     _time(load["ttft_s"]["p99"]), _time(load["tpot_s"]["p90"]), cost_text(r, result.by),
+                     str(r["instances"]), *pick_load_cells(pick), cost_text(r, result.by),
                      "—" if rent is None else f"${format_figure(rent)}/h", r.get("binding") or "—"))
     what = "money" if result.by == "money" else "GPU-hours (a GPU type has no price)"
     out.print(f"{result.meeting_text} {rate_text(result.to_json())}, ranked by {what} per million tokens",
@@ -73,10 +69,9 @@ def print_fleet(out: Console, result: FleetResult, top: int, written: str | None
         why = r.get("failed") or r.get("note") or (f"misses {r['binding']}" if r.get("binding") else "misses")
         pick = r.get("pick")
         if pick is not None and not r.get("failed") and not r.get("note"):     # the figures it misses with
-            load = pick["load"]
+            goodput, ttft, tpot = pick_load_cells(pick)
             why += (f" — its best, `{pick['strategy']}` on {pick['gpus']} GPU(s): p99 TTFT "
-                    f"{_time(load['ttft_s']['p99'])}, p90 TPOT {_time(load['tpot_s']['p90'])}, goodput "
-                    f"{format_figure(load['goodput_requests_per_s'])} requests/s")
+                    f"{ttft}, p90 TPOT {tpot}, goodput {goodput} requests/s")
         out.print(f"  not meeting: {r['label']}: {why}", markup=False)
     if written is not None:
         out.print(f"wrote {written}", markup=False)

@@ -109,13 +109,13 @@ def print_requirements(console: Console, r: StrategyResult) -> None:
 def _not_carried(r: StrategyResult) -> str | None:
     """Why a load row whose figure is within its target says NO: the deployment does not carry its traffic,
     so it meets none of the load's requirements (docs/load.md, "Carrying the traffic"); None otherwise."""
-    load = r.load.json if r.load is not None else None
-    if not load or load.get("carries_traffic", True):
+    load = r.load
+    if load is None or load.carries_traffic:
         return None
     within = [q.requirement.text for q in r.requirements
               if q.met is False and q.judged_on == "load" and q.value is not None and q.requirement.holds(q.value)]
     if not within:
         return None
     return (f"NO on a figure within its target ({', '.join(within)}): the deployment does not carry its traffic — "
-            f"{load.get('not_carried_because')}")
+            f"{load.not_carried_because}")
 

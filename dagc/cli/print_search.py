@@ -131,7 +131,7 @@ def print_search(out: Console, found: SearchResult, top: int, svg_path: Path, pl
               f"{found.objective}, subject to the plan's requirements", markup=False)
     best = found.ranked[:top]
     _print_best(out, found, best, plan)
-    front = sorted(found.pareto, key=lambda c: c.metrics["tpot_s"])[:20]
+    front = sorted(found.pareto, key=lambda c: c.metrics.tpot_s)[:20]
     _print_notes(out, best, front, plan)
     if front:
         _print_front(out, best, front, plan)
@@ -161,9 +161,9 @@ def _print_best(out: Console, found: SearchResult, best: Sequence[Candidate], pl
     rows: list[tuple[str, ...]] = [(str(k), c.text, *((f"{c.batch:,}",) if varied else ()),
              *((str(c.speculative_tokens),) if drafted else ()), str(c.gpus),
              shown(K.MEMORY, c.memory_fraction, f"{c.memory_fraction * 100:.1f} %"),   # as `memory <= 80 %` reads it
-             _est(c) + shown(K.TTFT, c.metrics["ttft_s"], format_si(c.metrics["ttft_s"], Dimension.TIME, ttft)),
-             _est(c) + shown(K.TPOT, c.metrics["tpot_s"], format_si(c.metrics["tpot_s"], Dimension.TIME, tpot)),
-             _est(c) + format_figure(c.metrics['decode_tokens_per_s_per_gpu']), meets_text(c, names),
+             _est(c) + shown(K.TTFT, c.metrics.ttft_s, format_si(c.metrics.ttft_s, Dimension.TIME, ttft)),
+             _est(c) + shown(K.TPOT, c.metrics.tpot_s, format_si(c.metrics.tpot_s, Dimension.TIME, tpot)),
+             _est(c) + format_figure(c.metrics.decode_tokens_per_s_per_gpu), meets_text(c, names),
              c.binding or "—") for k, c in enumerate(best, 1)]
     columns = (SEARCH_COLUMNS[:2] + (("batch (max)",) if varied else ()) + (("drafted",) if drafted else ())
                + SEARCH_COLUMNS[2:])
@@ -208,8 +208,8 @@ def _print_front(out: Console, best: Sequence[Candidate], front: Sequence[Candid
     steady = any(c.judged == STEADY for c in front)
     rows = [(c.text, *((f"{c.batch:,}",) if varied and c.batch is not None else ()),
              *((str(c.speculative_tokens),) if drafted else ()), str(c.gpus),
-             _est(c) + format_si(c.metrics["ttft_s"], Dimension.TIME), _est(c) + format_si(c.metrics["tpot_s"],
-             Dimension.TIME), _est(c) + format_figure(c.metrics['decode_tokens_per_s_per_gpu']),
+             _est(c) + format_si(c.metrics.ttft_s, Dimension.TIME), _est(c) + format_si(c.metrics.tpot_s,
+             Dimension.TIME), _est(c) + format_figure(c.metrics.decode_tokens_per_s_per_gpu),
              *((c.binding or "—",) if varied else ()),          # with `batch = max`: what one more request breaks
              *((meets_text(c),) if steady else ()))
             for c in front]
@@ -240,11 +240,11 @@ def print_at_rate(out: Console, ranked: RankedAtRate, top: int, plan: Plan | Non
     names = {r.text: r.name for r in plan.requirements} if plan is not None else {}
     rows = []
     for k, a in enumerate(ranked.ranked[:top], 1):
-        load, c = a.load, a.candidate
+        load, c = a.load.figures, a.candidate
         rows.append((str(k), c.text, str(c.gpus), format_figure(a.goodput_per_gpu),
-                     format_figure(load['served_requests_per_s']),
-                     _time(load["ttft_s"]["p99"]), _time(load["tpot_s"]["p90"]),
-                     "yes" if load["overloaded"] else "no", meets_text(c, names)))
+                     format_figure(load.served_requests_per_s),
+                     _time(load.ttft_s.p99), _time(load.tpot_s.p90),
+                     "yes" if load.overloaded else "no", meets_text(c, names)))
     print_fitted(out, f"best {len(rows)} at {_rate(ranked.rate)}", _cols(RATE_COLUMNS), rows)
     out.print(f"meets requirements: at {_rate(ranked.rate)}, every requirement judged, the load's on the run above, "
               "as `dagc check --strategy TEXT --set 'workload.rate=R requests/s'` judges it", markup=False)
@@ -265,7 +265,7 @@ def rate_conclusion(ranked: RankedAtRate, gpus: int | None = None, check: str = 
     on = f" on {gpus:,} GPUs" if gpus else ""
     if not ranked.ranked:
         return [f"conclusion: no strategy{on} could be simulated at {at}"]
-    up = [a for a in ranked.ranked if not a.load["overloaded"]]
+    up = [a for a in ranked.ranked if not a.load.figures.overloaded]
     good = [a for a in up if a.candidate.meets_requirements]
     if good:
         a = good[0]
@@ -274,8 +274,8 @@ def rate_conclusion(ranked: RankedAtRate, gpus: int | None = None, check: str = 
         return [f"conclusion: `{a.candidate.text}` keeps up with {at} and meets every requirement, with a goodput of "
                 f"{_figure(a.goodput_per_gpu)} requests/s per GPU on {a.candidate.gpus:,} "
                 f"GPU{'' if a.candidate.gpus == 1 else 's'}", f"  check it: {line}"]
-    served = max(ranked.ranked, key=lambda a: a.load["served_requests_per_s"])
-    most = served.load["served_requests_per_s"]
+    served = max(ranked.ranked, key=lambda a: a.load.figures.served_requests_per_s)
+    most = served.load.figures.served_requests_per_s
     if up:
         a = up[0]
         return [f"conclusion: {len(up):,} of the {len(ranked.ranked):,} strategies simulated{on} keep up with {at}, "
@@ -297,7 +297,7 @@ def _replicas(a: AtRate, rate: float, gpus: int | None, check: str = "dagc check
     `dagc check` judges it), with more GPUs when the cluster has too few, each replica with the batch it was
     simulated at (the plan's `batch`, or the search's varied one), so that the batch grows with them; None for a
     strategy already replicated or in pools."""
-    text, most = a.candidate.text, a.load["served_requests_per_s"]
+    text, most = a.candidate.text, a.load.figures.served_requests_per_s
     core, _, options = text.partition(" with ")
     if most <= 0 or core.startswith(("dp ", "prefill ")):
         return None

@@ -28,7 +28,7 @@ def print_verdict(console: Console, r: StrategyResult) -> None:
     # no line that misses, needs the reason the traffic is not carried
     said = any(q.met is False and q.unmet is None for q in r.requirements)
     held = any(q.met is False and q.unmet is not None for q in r.requirements)
-    if r.load is not None and (why := r.load.json.get("not_carried_because")) and (held or not said):
+    if r.load is not None and (why := r.load.not_carried_because) and (held or not said):
         console.print(f"  meets? no under its traffic: {why}", markup=False)
     from ..verdict.bands import odds_line
     if (odds := odds_line(r)) is not None:        # what the deployment is likely to do, within dagc's error

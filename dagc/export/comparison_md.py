@@ -13,6 +13,7 @@ from ..plan.plan import Plan
 from ..plan.workload import RequirementKind
 from ..units import format_bytes
 from ..verdict.check import StrategyResult
+from ..verdict.steady import figure_of
 from ..verdict.verdict import met_text, near_text
 from .compare_load import load_rows
 from .md_escape import VERDICT_WORDS, md_code, md_table, md_text
@@ -58,7 +59,8 @@ def _rows(plan: Plan, results: list[StrategyResult]) -> list[list[str]]:
         def fn(r: StrategyResult) -> str:
             if not r.metrics:
                 return "—"
-            return metric_text(plan, kind, r.metrics[key] / ((r.gpus_used or 1) if per_gpu else 1), per_gpu)
+            return metric_text(plan, kind, float(figure_of(r.metrics, kind)) / ((r.gpus_used or 1) if per_gpu else 1),
+                               per_gpu)
         return fn
 
     K = RequirementKind

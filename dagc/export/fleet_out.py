@@ -15,7 +15,7 @@ from .axes import ticks
 from .md_escape import md_code, md_text
 from .pareto import escape
 
-__all__ = ["FLEET_SIGNATURE", "fleet_md", "fleet_svg"]
+__all__ = ["FLEET_SIGNATURE", "fleet_md", "fleet_svg", "pick_load_cells"]
 
 FLEET_SIGNATURE = "<!-- dagc fleet: cost per million tokens vs TPOT -->"
 _COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
@@ -34,6 +34,13 @@ def _cost_text(value: float | None, by: str) -> str:
 
 def _time(value: float | None) -> str:
     return "—" if value is None else format_si(value, Dimension.TIME)
+
+
+def pick_load_cells(pick: dict[str, Any]) -> tuple[str, str, str]:
+    """A fleet row's pick's goodput (requests/s), p99 TTFT and p90 TPOT, as its tables show them, from the
+    answer's JSON (`dagc.fleet.cluster`: answers cross processes and the results file as JSON)."""
+    load = pick["load"]
+    return format_figure(load["goodput_requests_per_s"]), _time(load["ttft_s"]["p99"]), _time(load["tpot_s"]["p90"])
 
 
 def fleet_md(doc: dict[str, Any], plan: str, svg_name: str | None = "fleet.svg") -> str:
@@ -62,12 +69,12 @@ def fleet_md(doc: dict[str, Any], plan: str, svg_name: str | None = "fleet.svg")
         out += ["| # | cluster | engine | strategy | GPUs | instances | goodput req/s | p99 TTFT | p90 TPOT | "
                 "per Mtok | rent | binds |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for k, r in enumerate(f["ranked"], 1):
-            c, pick, load = r["cluster"], r["pick"], r["pick"]["load"]
+            c, pick = r["cluster"], r["pick"]
             rent = r.get("rent_per_hour")
+            goodput, ttft, tpot = pick_load_cells(pick)
             out.append(f"| {k} | {c['gpus']} x {md_text(c['gpu'])} | {md_text(c['engine'])} | "
                        f"{md_code(pick['strategy'], in_table=True)} | "
-                       f"{pick['gpus']} | {r['instances']} | {format_figure(load['goodput_requests_per_s'])} | "
-                       f"{_time(load['ttft_s']['p99'])} | {_time(load['tpot_s']['p90'])} | "
+                       f"{pick['gpus']} | {r['instances']} | {goodput} | {ttft} | {tpot} | "
                        f"{_cost_text(_cost(r, by), by)} | {'—' if rent is None else f'${format_figure(rent)}/h'} | "
                        f"{md_text(r.get('binding') or '—')} |")
         out.append("")

@@ -105,7 +105,7 @@ def report_md(r: StrategyResult, links: dict[str, str] | None = None) -> str:
         lines += _memory(r)
     lines += _metrics(r)
     if r.metrics is not None:
-        lines += _critical_path(r.metrics)
+        lines += _critical_path(r.metrics.to_json())
     lines += _pictures(links or {}, plan.workload.inflight)
     # the engines' commands: imported by a report, not by every `dagc check`
     from .launch import launch_md
@@ -126,7 +126,7 @@ def _verdicts(r: StrategyResult) -> list[str]:
     correct_ev = "no rule errors" if not errors else "; ".join(f"{d.code}: {md_prose(d.message)}" for d in errors)
     if r.gpus_used:
         correct_ev += f"; uses {r.gpus_used} of {plan.cluster.gpus} GPUs"
-    carried = r.load.json.get("not_carried_because") if r.load is not None and v.correct else None
+    carried = r.load.not_carried_because if r.load is not None and v.correct else None
     req_ev = ("the strategy is not correct, so it cannot be deployed" if not v.correct and not failed else
               f"the deployment cannot carry its traffic: {md_prose(carried)}" if carried else
               "no requirements given" if not r.requirements else
@@ -262,23 +262,24 @@ def _metrics(r: StrategyResult) -> list[str]:
     lines += ["From the schedule of the DAG, on the [assumptions](#assumptions) above; a figure the plan has a "
               "requirement on is in that requirement's unit.", ""]
 
-    def throughput(name: str, kind: RequirementKind, key: str) -> list[str]:
-        return [name, metric_text(plan, kind, met[key]), metric_text(plan, kind, met[key] / g, per_gpu=True)]
+    def throughput(name: str, kind: RequirementKind, value: float) -> list[str]:
+        return [name, metric_text(plan, kind, value), metric_text(plan, kind, value / g, per_gpu=True)]
 
     inflight = plan.workload.inflight
     front = format_si(plan.cluster.engine.terms.frontend_s, Dimension.TIME)
     return lines + md_table(["metric", "value", "per GPU"], [
         [f"TTFT as a client measures it (the server's + the engine's front end, {front})",
-         metric_text(plan, K.TTFT, met["ttft_s"]), ""],
+         metric_text(plan, K.TTFT, met.ttft_s), ""],
         ["TTFT at the server (" + ("mixed steps to a first token)" if inflight else "prefill makespan)"),
-         format_si(met["ttft_server_s"], Dimension.TIME), ""],
+         format_si(met.ttft_server_s, Dimension.TIME), ""],
         ["TPOT (decode and mixed steps mixed)" if inflight else "TPOT (steady decode step)",
-         metric_text(plan, K.TPOT, met["tpot_s"]), ""],
-        throughput("prefill throughput", K.PREFILL_THROUGHPUT, "prefill_tokens_per_s"),
-        throughput("decode throughput", K.DECODE_THROUGHPUT, "decode_tokens_per_s"),
-        throughput("end-to-end throughput", K.THROUGHPUT, "throughput_tokens_per_s"),
+         metric_text(plan, K.TPOT, met.tpot_s), ""],
+        throughput("prefill throughput", K.PREFILL_THROUGHPUT, met.prefill_tokens_per_s),
+        throughput("decode throughput", K.DECODE_THROUGHPUT, met.decode_tokens_per_s),
+        throughput("end-to-end throughput", K.THROUGHPUT, met.throughput_tokens_per_s),
         *inflight_metric_rows(r),
-        [f"pipeline bubble ({'mixed steps' if inflight else 'prefill'})", f"{met['bubble_fraction'] * 100:.1f} %", ""],
+        [f"pipeline bubble ({'mixed steps' if inflight else 'prefill'})",
+         f"{(met.bubble_fraction or 0.0) * 100:.1f} %", ""],
     ])
 
 

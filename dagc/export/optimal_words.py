@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..plan.objective import DEFAULT_OBJECTIVE, OBJECTIVES, FigureKind, Objective
+from ..plan.objective import DEFAULT_OBJECTIVE, OBJECTIVES, FigureKind, Objective, StrategyFigures
 from ..plan.plan import Plan
 from ..plan.workload import RequirementKind
 from ..units import Dimension, count_text, format_figure, format_si
@@ -88,7 +88,7 @@ def _against_best(ev: OptimalEvidence, result: Any, partial: str) -> tuple[str, 
                     "best under the plan's traffic, not this one (`dagc check --strategy` judges its load "
                     "requirements)" + partial), True
         case Why.ONLY_BEST_MEETS:
-            m = ev.best_figures or {}
+            m = _figures(ev.best_figures)
             return (f"`{b.text}` meets the requirements on {count_text(b.gpus, 'GPU')} (TTFT "
                     f"{format_si(m['ttft_s'], Dimension.TIME)}, TPOT {format_si(m['tpot_s'], Dimension.TIME)}, "
                     f"{format_figure(m['decode_tokens_per_s_per_gpu'])} tokens/s per GPU); this strategy "
@@ -98,7 +98,7 @@ def _against_best(ev: OptimalEvidence, result: Any, partial: str) -> tuple[str, 
             return (f"`{b.text}` misses fewer requirements on {best_gpus} ({b.misses} against "
                     f"{own_misses}: {_missed_text(result)} for this strategy)" + partial), False
         case Why.WITHIN_TOLERANCE:
-            figure = objective_text(_objective(ev).name, ev.best_figures or {})
+            figure = objective_text(_objective(ev).name, _figures(ev.best_figures))
             return (f"within {ev.tolerance * 100:.0f} % of the best of {ev.evaluated:,} strategies by "
                     f"{ev.objective} (`{b.text}`: {figure})" + partial), False
         case Why.FURTHER:
@@ -210,7 +210,7 @@ def _batch_text(ev: OptimalEvidence, result: Any) -> str:
 
     return (f", serving {count_text(b.batch, 'request')} at TPOT {tpot(ev.best_figures['tpot_s'])}"
             f"{_limited(b.batch_breaks, plan)} (this strategy: {plan.workload.batch:,} at "
-            f"{tpot(result.metrics['tpot_s'])}{_limited(plan.workload.batch_breaks, plan)})")
+            f"{tpot(result.metrics.tpot_s)}{_limited(plan.workload.batch_breaks, plan)})")
 
 
 def _limited(breaks: str | None, plan: Plan) -> str:
@@ -226,7 +226,13 @@ def _missed_text(result: Any) -> str:
     return ", ".join(f"`{q.requirement.text}`" for q in result.requirements if q.met is False)
 
 
-def objective_text(objective: str, fig: dict[str, Any]) -> str:
+def _figures(figures: StrategyFigures | None) -> StrategyFigures:
+    """The evidence's figures of a strategy, which a verdict that compared the two holds."""
+    assert figures is not None, "the figures of the strategies compared"
+    return figures
+
+
+def objective_text(objective: str, fig: StrategyFigures) -> str:
     """A strategy's figure under an objective (by its name), with its unit, of its figures
     (`dagc.verdict.optimal.figures`): what `dagc.plan.objective.Objective` says the figure is."""
     o = OBJECTIVES[objective]
@@ -257,7 +263,7 @@ def times(ratio: float) -> str:
 
 def gain(ev: OptimalEvidence) -> str:
     """How much better the search's best is than the checked strategy, in the objective's own terms."""
-    b, o = ev.best_figures or {}, ev.own_figures or {}
+    b, o = _figures(ev.best_figures), _figures(ev.own_figures)
     objective = _objective(ev)
     theirs, mine = objective.figure(b), objective.figure(o)
     match objective.kind:

@@ -68,8 +68,8 @@ def pareto_svg(found: SearchResult, title: str, own: list[tuple[str, float, floa
     `errors`: the ledger's errors of TPOT and of throughput in the plan's regime (`dagc.verdict.ledger`):
     each front point gets whiskers over the band where its measured TPOT and decode tokens/s per GPU lie
     at the ledger's confidence, so that two points whose whiskers overlap read as indistinguishable."""
-    pts = [(c.metrics["tpot_s"] * 1e3, c.metrics["decode_tokens_per_s_per_gpu"], c) for c in found.ranked[:MAX_POINTS]]
-    front = sorted(((c.metrics["tpot_s"] * 1e3, c.metrics["decode_tokens_per_s_per_gpu"], c) for c in found.pareto),
+    pts = [(c.metrics.tpot_s * 1e3, c.metrics.decode_tokens_per_s_per_gpu, c) for c in found.ranked[:MAX_POINTS]]
+    front = sorted(((c.metrics.tpot_s * 1e3, c.metrics.decode_tokens_per_s_per_gpu, c) for c in found.pareto),
                    key=lambda p: (p[0], -p[1]))
     named = front[:LEGEND_MAX]
     own = [(label, t * 1e3, v, ok) for label, t, v, ok in (own or [])]
@@ -188,7 +188,7 @@ def _front_marks(front: list[_Point], sx: Scale, sy: Scale) -> list[str]:
         out.append(f'<polyline points="{path}" fill="none" stroke="#cb181d" stroke-width="1.5"/>')
     for k, (x, y, c) in enumerate(front, 1):
         out.append(_point("pareto", c, sx(x), sy(y), 4, "#cb181d",
-                          f'<title>{k}. {escape(_name(c))} · TTFT {c.metrics["ttft_s"]:.3g} s</title>'))
+                          f'<title>{k}. {escape(_name(c))} · TTFT {c.metrics.ttft_s:.3g} s</title>'))
     return out
 
 
@@ -316,7 +316,7 @@ def _requirement_lines(requirements: tuple[Requirement, ...], sx: Scale, sy: Sca
 def own_points(results: Sequence[StrategyResult]) -> OwnPoints:
     """The plan's own strategies on the Pareto plot (`pareto_svg`'s `own`: name, TPOT, decode tokens/s
     per GPU, correct) and those it cannot draw, with no figures (`unplotted`)."""
-    return {"own": [(r.decl.name or r.decl.text, r.metrics["tpot_s"], r.metrics["decode_tokens_per_s_per_gpu"],
+    return {"own": [(r.decl.name or r.decl.text, r.metrics.tpot_s, r.metrics.decode_tokens_per_s_per_gpu,
                      r.verdict.correct is not False) for r in results if r.metrics],
             "unplotted": tuple(r.decl.name or r.decl.text for r in results if not r.metrics)}
 

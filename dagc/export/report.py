@@ -24,8 +24,8 @@ from ..verdict.check import StrategyResult
 from .optimal_words import evidence_json
 from .techniques import eplb_json, speculative_json
 
-__all__ = ["load_of", "pools_json", "report_json", "METRIC_KEYS", "REPORT_VERSION", "memory_totals", "assumptions",
-           "fp4_compute", "WEIGHT_CATEGORIES"]
+__all__ = ["load_of", "metrics_of", "pools_json", "report_json", "METRIC_KEYS", "REPORT_VERSION", "memory_totals",
+           "assumptions", "fp4_compute", "WEIGHT_CATEGORIES"]
 
 REPORT_VERSION = 1
 METRIC_KEYS = ("ttft_s", "tpot_s", "prefill_tokens_per_s", "decode_tokens_per_s", "throughput_tokens_per_s")
@@ -184,7 +184,13 @@ def pools_json(result: StrategyResult) -> dict[str, Any]:
 def load_of(result: StrategyResult) -> dict[str, Any] | None:
     """report.json's `load`: the workload's traffic simulated through the strategy and its capacity
     (`dagc.verdict.under_load`), None without traffic or for a strategy that was not simulated."""
-    return result.load.json if result.load is not None else None
+    return result.load.to_json() if result.load is not None else None
+
+
+def metrics_of(result: StrategyResult) -> dict[str, Any]:
+    """report.json's `metrics` but the keys every report has (`METRIC_KEYS`): the steady state's figures that
+    were computed ({} when none were)."""
+    return result.metrics.to_json() if result.metrics is not None else {}
 
 
 def report_json(result: StrategyResult) -> dict[str, Any]:
@@ -199,7 +205,7 @@ def report_json(result: StrategyResult) -> dict[str, Any]:
         ({'used': 8, 'available': 8}, True)
     """
     plan, lay, mem = result.plan, result.layout, result.memory
-    metrics = result.metrics or {}
+    metrics = metrics_of(result)
     banded = bands_of(result)       # each figure's error band and each requirement's odds (docs/bands.md)
     max_rank = None
     if mem is not None:

@@ -17,8 +17,8 @@ from ..verdict.check import StrategyResult
 __all__ = ["inflight_execution", "inflight_metric_rows", "inflight_summary", "pooled_summary"]
 
 
-def _t(x: float) -> str:
-    return format_si(x, Dimension.TIME)
+def _t(x: float | None) -> str:
+    return "—" if x is None else format_si(x, Dimension.TIME)
 
 
 def _pct(x: float) -> str:
@@ -44,8 +44,8 @@ def inflight_summary(r: StrategyResult) -> list[str]:
             f"rank{'s' if s['attention_dp_group'] != 1 else ''} that meet in every all-to-all (f_g)")
     met = r.metrics
     if met is not None:
-        line += (f"; TPOT mixes the decode step ({_t(met['decode_step_s'])}) and the mixed step "
-                 f"({_t(met['mixed_step_s'])}), TTFT is {s['first_token_steps']:,} mixed "
+        line += (f"; TPOT mixes the decode step ({_t(met.decode_step_s)}) and the mixed step "
+                 f"({_t(met.mixed_step_s)}), TTFT is {s['first_token_steps']:,} mixed "
                  f"step{'s' if s['first_token_steps'] != 1 else ''}")
     steady = ("; these are the steady state's, without queueing, preemption or prefix caching — the plan's traffic, "
               "simulated with them, is under \"Load\"" if r.plan.workload.traffic is not None else
@@ -70,8 +70,8 @@ def inflight_metric_rows(r: StrategyResult) -> list[list[str]]:
     if not w.inflight or met is None or lay is None:
         return []
     s = serving_json(w, lay)
-    return [["decode step (every request in flight decodes)", _t(met["decode_step_s"]), ""],
-            [f"mixed step (+ a chunk of {s['chunk_prompt_tokens']:,} prompt tokens)", _t(met["mixed_step_s"]), ""],
+    return [["decode step (every request in flight decodes)", _t(met.decode_step_s), ""],
+            [f"mixed step (+ a chunk of {s['chunk_prompt_tokens']:,} prompt tokens)", _t(met.mixed_step_s), ""],
             ["steps with a chunk: f, f_g", f"{_pct(s['mixed_step_share'])}, {_pct(s['mixed_step_share_group'])}", ""],
             ["largest batch the chunk keeps up with", f"{s['sustainable_batch']:,} requests", ""]]
 
@@ -99,7 +99,8 @@ def pooled_summary(r: StrategyResult) -> list[str]:
     pooled = r.pooled
     assert pooled is not None
     f = pooled.figures
-    running = (r.metrics or {}).get("concurrency_effective") or r.plan.workload.batch   # the decode pools' (W520)
+    running = (r.metrics.concurrency_effective if r.metrics is not None else None) or r.plan.workload.batch
+    # ^ the decode pools' (W520)
     lines = [f"- **Disaggregated**: {r.gpus_used or 0:,} GPUs in two pools; the figures are the steady state with "
              f"{running:,} requests in flight, no queueing (docs/cost-model.md, \"Disaggregated prefill "
              "and decode\")."]
@@ -117,9 +118,9 @@ def pooled_summary(r: StrategyResult) -> list[str]:
     lines += ["", "| pool | instances | strategy of each | GPUs | requests each | time | capacity | memory use |",
               "|---|---:|---|---:|---:|---:|---:|---:|"]
     for p in pooled.pools:
-        m, mem = p.analysis.metrics or {}, p.analysis.memory
+        m, mem = p.analysis.metrics, p.analysis.memory
         prefill = p.pool.role == PoolRole.PREFILL
-        time = (f"prefill {_t(m['ttft_s'])}" if prefill else f"step {_t(m['tpot_s'])}") if m else "—"
+        time = (f"prefill {_t(m.ttft_s)}" if prefill else f"step {_t(m.tpot_s)}") if m is not None else "—"
         cap = f"{f.capacity[p.pool.role]:,.2f} req/s" if f is not None else "—"
         use = _pct(mem.worst.fraction) if mem is not None else "—"
         lines.append(f"| {p.pool.role} | {p.pool.instances:,} | `{p.pool.strategy.text}` | {p.pool.instances:,} × "

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..diagnostics import Diagnostic, Severity
 from ..layout.layout import Layout
+from ..plan.objective import StrategyFigures
 from ..plan.plan import Plan
 from ..plan.workload import Requirement, RequirementKind
 from ..units import Dimension, count_text, format_figure, format_in_unit, format_si
@@ -143,7 +144,7 @@ def _requirements(r: StrategyResult, cited: set[int]) -> list[str]:
     failed = [q for q in r.requirements if q.met is False]
     if failed:
         return _failed(r, failed, cited)
-    why = r.load.json.get("not_carried_because") if r.load is not None else None
+    why = r.load.not_carried_because if r.load is not None else None
     if why and r.verdict.correct:      # every line holds, but the deployment cannot carry its traffic
         return [f"- **Meets the requirements: no.** The deployment cannot carry its traffic: {md_prose(why)}."]
     return ["- " + _requirements_met(r)]
@@ -184,11 +185,11 @@ def _time(r: StrategyResult) -> list[str]:
     met = r.metrics
     if met is None:
         return ["- **Where the time goes:** not computed (the strategy is not sound enough to build its DAG)."]
-    dom = dominant_costs(met)
+    dom = dominant_costs(met.to_json())
     out = []
-    for phase, label, figure in (("prefill", "prefill", f"TTFT {format_si(met['ttft_s'], Dimension.TIME)}"),
-                                 ("decode", "decode", f"TPOT {format_si(met['tpot_s'], Dimension.TIME)}"),
-                                 ("mixed", "the mixed steps", f"TTFT {format_si(met['ttft_s'], Dimension.TIME)}")):
+    for phase, label, figure in (("prefill", "prefill", f"TTFT {format_si(met.ttft_s, Dimension.TIME)}"),
+                                 ("decode", "decode", f"TPOT {format_si(met.tpot_s, Dimension.TIME)}"),
+                                 ("mixed", "the mixed steps", f"TTFT {format_si(met.ttft_s, Dimension.TIME)}")):
         shares = dom.get(phase) or []
         if not shares:
             continue
@@ -205,7 +206,7 @@ def _figures_table(r: StrategyResult, ev: OptimalEvidence) -> list[str]:
         gpus = ev.best.gpus if ev.best is not None else "?"
         return [f"  It uses {gpus} GPUs; the verdict's evidence holds no more of its figures.", ""]
 
-    def row(name: str, fn: Callable[[dict[str, Any]], str]) -> str:
+    def row(name: str, fn: Callable[[StrategyFigures], str]) -> str:
         return f"  | {name} | {fn(own)} | {fn(best)} |"
 
     K = RequirementKind

@@ -17,7 +17,7 @@ from ..plan.workload import PoolRole
 from ..serve.price import token_cost
 from ..serve.speculative import speculative_figures
 from ..units import Dimension, format_figure, format_in_unit, format_si, lookup
-from ..verdict.check import StrategyResult
+from ..verdict.check import StepFigures, StrategyResult
 from ..verdict.next_steps import NextStep
 
 __all__ = ["cost_sentence", "eplb_json", "next_step_lines", "speculative_json", "step_figures", "step_verdict",
@@ -29,7 +29,7 @@ def speculative_json(result: StrategyResult) -> dict[str, Any] | None:
     c = result.compiled
     if c is None or result.metrics is None:
         return None
-    return speculative_figures(c.dag, c.costs.node_s, c.plan.model, c.plan.workload, result.metrics["tpot_s"])
+    return speculative_figures(c.dag, c.costs.node_s, c.plan.model, c.plan.workload, result.metrics.tpot_s)
 
 
 def eplb_json(result: StrategyResult) -> dict[str, Any] | None:
@@ -62,7 +62,7 @@ def technique_lines(result: StrategyResult) -> list[tuple[str, str]]:
     price = result.plan.cluster.price_per_gpu_hour
     if price is not None and result.metrics:
         w = result.plan.workload
-        out.append(("Cost", cost_sentence(token_cost(result.metrics, price, w.prompt, w.generate))))
+        out.append(("Cost", cost_sentence(token_cost(result.metrics.to_json(), price, w.prompt, w.generate))))
     return out
 
 
@@ -79,14 +79,15 @@ def step_verdict(step: NextStep, code: Callable[[str], str]) -> str:
     return "meets every requirement" if step.meets else "still misses " + ", ".join(code(m) for m in step.missed)
 
 
-def step_figures(f: dict[str, Any], steady: bool = False) -> str:
+def step_figures(f: StepFigures, steady: bool = False) -> str:
     """A next step's figures, times to four significant digits (as requirements are judged: 3.037 s, not 3.0 s,
     beside `ttft <= 3 s`); `steady`: said to be the steady state's (a plan with traffic, whose step is judged on
     its load's percentiles)."""
-    if f["tpot_s"] is None:
+    ttft, tpot, per_gpu = f["ttft_s"], f["tpot_s"], f["decode_tokens_per_s_per_gpu"]
+    if ttft is None or tpot is None or per_gpu is None:        # none computed
         return "no figures"
-    return (f"{'steady state: ' if steady else ''}TTFT {_time4(f['ttft_s'])}, TPOT {_time4(f['tpot_s'])}, "
-            f"{format_figure(f['decode_tokens_per_s_per_gpu'])} tokens/s/GPU")
+    return (f"{'steady state: ' if steady else ''}TTFT {_time4(ttft)}, TPOT {_time4(tpot)}, "
+            f"{format_figure(per_gpu)} tokens/s/GPU")
 
 
 def _time4(seconds: float) -> str:

@@ -80,7 +80,7 @@ def answer_cluster(plan: Plan, rate: float, top: int = SEARCH_TOP) -> dict[str, 
         return out
     pick, carry = _pick(plan, at, rate)
     c = pick.candidate
-    tokens_per_s = pick.load["goodput_requests_per_s"] * (plan.workload.prompt + plan.workload.generate)
+    tokens_per_s = pick.load.figures.goodput_requests_per_s * (plan.workload.prompt + plan.workload.generate)
     hours = c.gpus * _MILLION_PER_HOUR / tokens_per_s if tokens_per_s > 0 else None
     price = plan.cluster.price_per_gpu_hour
     missed = c.load_missed or ((c.binding,) if c.binding and not c.meets_requirements else ())
@@ -147,9 +147,9 @@ def _not_carried(r: StrategyResult | str, rate: float, n: int) -> str | None:
     head = f"does not carry {rate:,.10g} requests/s over {n:,} requests"
     if isinstance(r, str) or r.load is None:
         return f"{head}: not simulated"
-    if r.load.json.get("not_carried_because"):         # its queue's growth (`dagc.verdict.under_load`)
-        return f"{head}: {r.load.json['not_carried_because']}"
-    if r.load.json.get("overloaded"):
+    if r.load.not_carried_because:         # its queue's growth (`dagc.verdict.under_load`)
+        return f"{head}: {r.load.not_carried_because}"
+    if r.load.figures.overloaded:
         return f"{head}: its queue keeps growing"
     if r.verdict.meets_requirements is not True:
         missed = [q.requirement.text for q in r.requirements if q.met is not True]
@@ -183,4 +183,4 @@ def pick_capacity(plan: Plan, strategy: str) -> float | None:
     except PlanError:
         return None
     r = check_strategy(plan, decl)
-    return None if r.load is None else r.load.json.get("capacity_requests_per_s")
+    return None if r.load is None else r.load.capacity_requests_per_s

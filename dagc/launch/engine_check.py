@@ -28,6 +28,7 @@ from ..plan.plan import Plan
 from ..plan.strategy import Strategy, StrategyDecl
 from ..units import Dimension, format_figure, format_si
 from ..verdict.check import StrategyResult, check as check_plan
+from ..verdict.steady import SteadyMetrics
 from ..verdict.under_load import Progress, carries_traffic
 from ..verdict.verdict import verdict
 from .degrees import degrees
@@ -104,10 +105,10 @@ def refusal_hint(result: StrategyResult, launched: Launch) -> tuple[str, Nearest
     return f"the nearest strategy {launched.name} can run: `{near.text}` ({figures}{at}){meets}", near
 
 
-def figures_text(metrics: dict[str, Any]) -> str:
+def figures_text(metrics: SteadyMetrics) -> str:
     """A strategy's TTFT, TPOT and decode tokens/s per GPU in words, as `dagc launch` names them."""
-    ttft, tpot = format_si(metrics["ttft_s"], Dimension.TIME), format_si(metrics["tpot_s"], Dimension.TIME)
-    return f"TTFT {ttft}, TPOT {tpot}, {format_figure(metrics['decode_tokens_per_s_per_gpu'])} tokens/s/GPU"
+    ttft, tpot = format_si(metrics.ttft_s, Dimension.TIME), format_si(metrics.tpot_s, Dimension.TIME)
+    return f"TTFT {ttft}, TPOT {tpot}, {format_figure(metrics.decode_tokens_per_s_per_gpu)} tokens/s/GPU"
 
 
 def engine_checked(result: StrategyResult) -> StrategyResult:

@@ -12,7 +12,6 @@ import itertools
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from ..layout.layout import Layout
 from ..plan import printer
@@ -22,6 +21,7 @@ from ..plan.strategy import Strategy
 from ..plan.workload import Overlap
 from ..verdict.check import StrategyResult, check
 from ..verdict.pools import PooledCheck
+from ..verdict.steady import SteadyMetrics
 from .degrees import Degrees, degrees
 from .launch import EngineTable, refusals_of
 
@@ -35,7 +35,7 @@ class Nearest:
     """A strategy the engine can run, as text `--strategy` accepts, with dagc's figures for it."""
 
     text: str
-    metrics: dict[str, Any]        # report.json's metrics of it
+    metrics: SteadyMetrics         # its steady-state figures (report.json's metrics)
     batch: int | None = None       # with `batch = max`: the batch its figures are for (its own largest)
     meets: bool | None = None      # whether it meets the plan's requirements (None: the plan states none)
     missed: tuple[str, ...] = ()   # the requirements it misses, as the plan writes them

@@ -10,7 +10,8 @@ This module loads neither numpy nor pydantic: the CLI's parser reads the names f
 starts without the compiler (tests/test_startup.py).
 
 Example:
-    >>> OBJECTIVES["ttft"].score({"ttft_s": 0.25}, 8)
+    >>> from types import SimpleNamespace
+    >>> OBJECTIVES["ttft"].score(SimpleNamespace(ttft_s=0.25), 8)
     -0.25
     >>> [o.name for o in OBJECTIVES.values() if o.reads_ttft]
     ['ttft', 'throughput', 'cost']
@@ -21,9 +22,52 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Protocol, TypeAlias, TypedDict
 
-__all__ = ["DEFAULT_OBJECTIVE", "FigureKind", "OBJECTIVES", "Objective", "objective"]
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+__all__ = ["DEFAULT_OBJECTIVE", "Figure", "FigureKind", "OBJECTIVES", "Objective", "Rated", "StrategyFigures",
+           "objective"]
+
+# One figure of one deployment, or numpy columns of that figure over many (the search weighs many
+# disaggregated pairs at once, `dagc.search.pairs`).
+Figure: TypeAlias = "float | npt.NDArray[np.float64]"
+
+
+class Rated(Protocol):
+    """What an objective's score reads of a deployment's steady state (`dagc.verdict.steady.SteadyMetrics`,
+    or `dagc.search.pairs.PairColumns` of many)."""
+
+    @property
+    def ttft_s(self) -> Figure: ...
+    @property
+    def tpot_s(self) -> Figure: ...
+    @property
+    def prefill_tokens_per_s(self) -> Figure: ...
+    @property
+    def decode_tokens_per_s(self) -> Figure: ...
+    @property
+    def throughput_tokens_per_s(self) -> Figure: ...
+    @property
+    def prefill_tokens_per_s_per_gpu(self) -> Figure: ...
+    @property
+    def decode_tokens_per_s_per_gpu(self) -> Figure: ...
+    @property
+    def throughput_tokens_per_s_per_gpu(self) -> Figure: ...
+
+
+class StrategyFigures(TypedDict):
+    """The figures a reader compares two strategies by (`dagc.verdict.optimal.figures`; report.json's
+    `best_figures`, `own_figures`)."""
+
+    gpus: int
+    ttft_s: float
+    tpot_s: float
+    decode_tokens_per_s_per_gpu: float
+    throughput_tokens_per_s: float
+    memory_fraction: float | None
 
 
 class FigureKind(enum.Enum):
@@ -37,14 +81,14 @@ class FigureKind(enum.Enum):
 
 @dataclass(frozen=True)
 class Objective:
-    """One objective. `score(metrics, gpus)`: higher is better, of one candidate's metrics (`dagc.serve`'s
-    dict) or elementwise of numpy arrays of them (the search weighs many disaggregated pairs at once).
+    """One objective. `score(metrics, gpus)`: higher is better, of one candidate's figures (`Rated`) or
+    elementwise of numpy columns of them (the search weighs many disaggregated pairs at once).
     `figure(figures)`: the figure it is judged by, of a strategy's figures (`dagc.verdict.optimal.figures`)."""
 
     name: str                                   # as the plan writes it; report.json's `objective`
     means: str                                  # what its best is, in words
-    score: Callable[[Any, Any], Any]
-    figure: Callable[[dict[str, Any]], float]
+    score: Callable[[Rated, Figure], Figure]
+    figure: Callable[[StrategyFigures], float]
     kind: FigureKind
     label: str                                  # what the figure is: "TTFT", "end-to-end throughput", …
     unit: str = ""                              # written after a figure of kind RATE or GPU_TIME
@@ -57,40 +101,45 @@ class Objective:
     digits: int = 1                             # the digits that column is shown to, to tell the rows apart
     priced: bool = False                        # with `price`, its figure is money: a fleet's GPU types need theirs
 
+    def score_of(self, metrics: Rated, gpus: float) -> float:
+        """`score` of one deployment's figures on `gpus` GPUs."""
+        return float(self.score(metrics, gpus))
+
     @property
     def lower_is_better(self) -> bool:
         """Whether the smaller figure is the better (its score is the figure negated)."""
         return self.kind is not FigureKind.RATE
 
 
-def _min_gpus(metrics: Any, gpus: Any) -> Any:
+def _min_gpus(metrics: Rated, gpus: Figure) -> Figure:
     # Fewer GPUs first; among equals, more decode tokens/s per GPU. numpy is imported here, not above: the
     # CLI's parser reads this module and must start without it. np.minimum takes arrays too.
     import numpy as np
-    return -gpus + np.minimum(0.999, metrics["decode_tokens_per_s"] / gpus / 1e9)
+    score: Figure = -gpus + np.minimum(0.999, metrics.decode_tokens_per_s / gpus / 1e9)
+    return score
 
 
 _ALL = (
     Objective("tokens-per-gpu", "the most decode tokens/s per GPU",
-              score=lambda m, gpus: m["decode_tokens_per_s"] / gpus,
+              score=lambda m, gpus: m.decode_tokens_per_s / gpus,
               figure=lambda f: f["decode_tokens_per_s_per_gpu"], kind=FigureKind.RATE,
               label="decode throughput per GPU", unit="tokens/s per GPU", quantity="throughput",
               column="decode (tokens/s/GPU)"),
     Objective("min-gpus", "the fewest GPUs, then the most decode tokens/s per GPU", score=_min_gpus,
               figure=lambda f: f["gpus"], kind=FigureKind.GPUS, label="GPUs", column="GPUs"),
-    Objective("ttft", "the shortest TTFT", score=lambda m, gpus: -m["ttft_s"], figure=lambda f: f["ttft_s"],
+    Objective("ttft", "the shortest TTFT", score=lambda m, gpus: -m.ttft_s, figure=lambda f: f["ttft_s"],
               kind=FigureKind.LATENCY, label="TTFT", reads_ttft=True, reads_tpot=False, most_gpus_first=True,
               quantity="ttft", column="TTFT", digits=3),
-    Objective("tpot", "the shortest TPOT", score=lambda m, gpus: -m["tpot_s"], figure=lambda f: f["tpot_s"],
+    Objective("tpot", "the shortest TPOT", score=lambda m, gpus: -m.tpot_s, figure=lambda f: f["tpot_s"],
               kind=FigureKind.LATENCY, label="TPOT", most_gpus_first=True, quantity="tpot", column="TPOT",
               digits=3),
     Objective("throughput", "the most end-to-end tokens/s (all GPUs together)",
-              score=lambda m, gpus: m["throughput_tokens_per_s"], figure=lambda f: f["throughput_tokens_per_s"],
+              score=lambda m, gpus: m.throughput_tokens_per_s, figure=lambda f: f["throughput_tokens_per_s"],
               kind=FigureKind.RATE, label="end-to-end throughput", unit="tokens/s", unit_note=" end to end",
               reads_ttft=True, most_gpus_first=True, quantity="throughput"),
     # GPU-seconds per token, negated: the price per GPU-hour scales it, never reorders (arrays too)
     Objective("cost", "the least GPU time per token, input and output (with `price`, the fewest $ per million "
-              "tokens)", score=lambda m, gpus: -gpus / m["throughput_tokens_per_s"],
+              "tokens)", score=lambda m, gpus: -gpus / m.throughput_tokens_per_s,
               figure=lambda f: f["gpus"] / f["throughput_tokens_per_s"], kind=FigureKind.GPU_TIME,
               label="GPU time per token", unit="GPU-hours per million tokens", reads_ttft=True,
               quantity="throughput", priced=True),

@@ -17,12 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from ..lang.traffic import REQUESTS_DEFAULT
 from ..plan.plan import Plan
 from ..plan.workload import Traffic
-from ..verdict.under_load import load_events
+from ..verdict.under_load import UnderLoad, load_events
 from .result import Candidate, SearchResult
 from .under_traffic import check_candidate, judgement
 
@@ -33,15 +32,15 @@ RATE_CANDIDATES = 32      # of the search's ranking, simulated at the rate (besi
 
 @dataclass(frozen=True)
 class AtRate:
-    """One candidate under the load: report.json's `load` of its run, and its goodput per GPU."""
+    """One candidate under the load: its run (without the capacity, not bisected), and its goodput per GPU."""
 
     candidate: Candidate
-    load: dict[str, Any]
+    load: UnderLoad
     goodput_per_gpu: float
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {**self.candidate.to_json(), "goodput_requests_per_s_per_gpu": self.goodput_per_gpu,
-                "load": self.load}
+                "load": self.load.to_json(capacity=False)}
 
 
 @dataclass(frozen=True)
@@ -55,7 +54,7 @@ class RankedAtRate:
     ranked: tuple[AtRate, ...]
     skipped: int = 0
 
-    def to_json(self, top: int) -> dict[str, Any]:
+    def to_json(self, top: int) -> dict[str, object]:
         return {"rate_requests_per_s": self.rate, "requests": self.traffic.requests, "seed": self.traffic.seed,
                 "simulated": len(self.ranked), "not_simulated": self.skipped,
                 "ranked": [a.to_json() for a in self.ranked[:top]]}
@@ -95,8 +94,8 @@ def rank_at_rate(plan: Plan, found: SearchResult, rate: float,
         if isinstance(r, str) or r.load is None:
             skipped += 1
             continue
-        out = {k: v for k, v in r.load.json.items() if not k.startswith("capacity")}
-        ranked.append(AtRate(judgement(r, c).of(c, found.objective), out, out["goodput_requests_per_s"] / c.gpus))
+        ranked.append(AtRate(judgement(r, c).of(c, found.objective), r.load,
+                             r.load.figures.goodput_requests_per_s / c.gpus))
     if progress is not None:
         progress(len(pool), len(pool))
     ranked.sort(key=_rank)
@@ -106,7 +105,7 @@ def rank_at_rate(plan: Plan, found: SearchResult, rate: float,
 def _rank(a: AtRate) -> tuple[int, float, float]:
     """A run's place: meeting every requirement and keeping up, then keeping up, then overloaded (`tier`), each
     by goodput per GPU, best first, then the lower p99 TTFT — so that the table's first is the conclusion's."""
-    up = not a.load["overloaded"]
+    up = not a.load.figures.overloaded
     tier = 0 if up and a.candidate.meets_requirements else 1 if up else 2
-    return tier, -a.goodput_per_gpu, a.load["ttft_s"]["p99"] or 0.0
+    return tier, -a.goodput_per_gpu, a.load.figures.ttft_s.p99 or 0.0
 

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from ..plan.plan import Plan
 from ..plan.workload import Overlap, RequirementKind
 from ..rules.bounds import unreachable
+from ..verdict.steady import SteadyMetrics, figure_of
 from ..verdict.verdict import METRIC_OF, RequirementResult
 from .result import Candidate, RankKey, front_key, option_text, rank_key
 
@@ -70,7 +71,7 @@ class BarKeeper:
         return Bar(kth, tuple((float(k[0]), float(k[1])) for k in (front_key(c) for c in front)))
 
 
-def surely_misses(plan: Plan, metrics: dict[str, Any], gpus: int) -> int:
+def surely_misses(plan: Plan, metrics: SteadyMetrics, gpus: int) -> int:
     """How many requirements are surely missed: a GPU count out of range (exact), or a TTFT, TPOT or
     throughput line out of reach of `metrics` (TTFT and TPOT lower bounds, throughputs upper
     bounds). A lower bound of the requirements the candidate misses."""
@@ -79,10 +80,10 @@ def surely_misses(plan: Plan, metrics: dict[str, Any], gpus: int) -> int:
         if req.kind is RequirementKind.GPUS:
             missed += RequirementResult(req, float(gpus)).met is False
             continue
-        key = METRIC_OF.get(req.kind)
-        if key is None or key not in metrics:
+        if req.kind not in METRIC_OF:
             continue
-        value = metrics[key] / gpus if req.per_gpu else metrics[key]
+        figure = float(figure_of(metrics, req.kind))
+        value = figure / gpus if req.per_gpu else figure
         missed += unreachable(req, value, lower=req.kind in _LOWER_BOUNDED)
     return missed
 

@@ -222,7 +222,7 @@ class Pruner(CandidateBounds):
         lay = fc.layout
         resident = self.resident_batch(lay.tp, lay.cp, lay.ep, lay.etp, lay.stage_layers, lay.dp, lay.adp)
         most = min(most, max(lo, resident))           # `lo` is served, so it fits: never below it
-        ttft, tpot, gpus = fc.metrics["ttft_s"], fc.metrics["tpot_s"], lay.gpus_used
+        ttft, tpot, gpus = fc.metrics.ttft_s, fc.metrics.tpot_s, lay.gpus_used
 
         def could(batch: int) -> bool:
             return could_matter(self._best(ttft, tpot, self.plan.workload, gpus, batch), bar, text, mb, overlap)

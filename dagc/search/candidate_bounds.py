@@ -26,6 +26,7 @@ from ..rules.bounds import Bounds, bounds, stage_pipeline_bounds
 from ..schedule.recurrence import op_floor, tpot_split_floor, ttft_split_floor
 from ..schedule.timer import Timer
 from ..serve.rates import rate_metrics
+from ..verdict.steady import steady_metrics
 from .bar import BestAtBounds, surely_misses
 from .memory_screen import MemoryScreen
 from .space import Item, ItemDegrees, item_strategy
@@ -95,10 +96,11 @@ class CandidateBounds(MemoryScreen):
     def _best(self, ttft: float, tpot: float, workload: Workload, gpus: int, batch: int | None = None) -> BestAtBounds:
         """What a candidate on `gpus` GPUs whose TTFT and TPOT are at least `ttft` and `tpot` could
         do at best (with `batch` requests: at most that many, with `batch = max`)."""
-        best = rate_metrics(ttft, tpot, workload, gpus, batch, self.plan.cluster.engine.terms.frontend_s)
+        frontend_s = self.plan.cluster.engine.terms.frontend_s
+        best = steady_metrics(rate_metrics(ttft, tpot, workload, gpus, batch, frontend_s))
         missed = surely_misses(self.plan, best, gpus)
-        return BestAtBounds((missed, -OBJECTIVES[self.objective].score(best, gpus), gpus), missed,
-                     (-best["decode_tokens_per_s_per_gpu"], best["tpot_s"]))
+        return BestAtBounds((missed, -OBJECTIVES[self.objective].score_of(best, gpus), gpus), missed,
+                            (-best.decode_tokens_per_s_per_gpu, best.tpot_s))
 
     def split_bounds(self, workload: Workload, lay: Layout, tpot_floors: bool) -> tuple[float, float, BestAtBounds]:
         """The candidate's TTFT and TPOT bounds from `first_bounds` and its attention split's floors —

@@ -10,9 +10,7 @@ one place they are written), and only those that could enter the best or the fro
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -25,10 +23,13 @@ from ..rules.bounds import unreachable
 from ..serve.disagg import capacity, kv_bytes_per_request, pooled_rates, transfer_link, transfer_seconds
 from ..serve.rates import per_token
 from ..verdict.fastcheck import FastCheck
-from ..verdict.verdict import METRIC_OF, RequirementResult, requirement_value
+from ..verdict.steady import SteadyMetrics, figure_of, steady_metrics
+from ..verdict.verdict import RequirementResult, requirement_value
 from .bar import BestAtBounds
 
-__all__ = ["Instance", "Pair", "PooledCounts", "best_at_bounds", "best_at_tpot", "instance_of", "weigh"]
+__all__ = ["Instance", "Pair", "PairColumns", "PooledCounts", "best_at_bounds", "best_at_tpot", "instance_of", "weigh"]
+
+Column = npt.NDArray[np.float64]
 
 @dataclass(frozen=True)
 class Instance:
@@ -51,10 +52,11 @@ class Instance:
 def instance_of(fc: FastCheck, s: Strategy, workload: Workload) -> Instance:
     """One pool's instance from its fast check (`dagc.verdict.fastcheck`) of `s` running `workload`: a
     prefill instance's seconds are its makespan (TTFT), a decode instance's its TPOT."""
-    seconds = fc.metrics["ttft_s"] if workload.role == PoolRole.PREFILL else fc.metrics["tpot_s"]
+    seconds = fc.metrics.ttft_s if workload.role == PoolRole.PREFILL else fc.metrics.tpot_s
     worst = fc.memory.worst
     # a decode instance runs the requests its KV cache admits at once (`dagc.memory.admission`)
-    batch = fc.metrics["concurrency_effective"] if workload.role == PoolRole.DECODE else workload.batch
+    running = fc.metrics.concurrency_effective
+    batch = running if workload.role == PoolRole.DECODE and running is not None else workload.batch
     return Instance(s.model_copy(update={"microbatches": workload.microbatches, "overlap": workload.overlap}),
                     workload.microbatches or 1, workload.overlap, fc.layout.gpus_used, batch, seconds,
                     worst.fraction, worst.total_bytes, fc.layout.tp)
@@ -69,13 +71,42 @@ class Pair:
     decode: Instance
     m: int
     gpus: int
-    metrics: dict[str, Any]
+    metrics: SteadyMetrics
 
     def requirements(self, plan: Plan) -> tuple[RequirementResult, ...]:
         """The plan's requirements judged on the deployment, as `dagc.verdict.pools` judges them."""
         fuller = max((self.prefill, self.decode), key=lambda i: i.memory_fraction)
         return tuple(RequirementResult(r, requirement_value(r, self.gpus, self.metrics, fuller.memory_fraction,
                                                             fuller.memory_bytes)) for r in plan.steady_requirements)
+
+
+@dataclass(frozen=True)
+class PairColumns:
+    """The deployment's figures of many pairs, a numpy column each (`dagc.serve.disagg.pooled_rates`, and the
+    KV transfer): what `weigh` scores and judges them by, and the figures of the pairs it makes."""
+
+    ttft_s: Column
+    ttft_server_s: Column
+    tpot_s: Column
+    prefill_tokens_per_s: Column
+    decode_tokens_per_s: Column
+    throughput_tokens_per_s: Column
+    prefill_tokens_per_s_per_gpu: Column
+    decode_tokens_per_s_per_gpu: Column
+    throughput_tokens_per_s_per_gpu: Column
+    kv_transfer_s: Column
+
+    def row(self, k: int) -> SteadyMetrics:
+        """Pair `k`'s figures."""
+        return SteadyMetrics(
+            ttft_s=float(self.ttft_s[k]), ttft_server_s=float(self.ttft_server_s[k]), tpot_s=float(self.tpot_s[k]),
+            prefill_tokens_per_s=float(self.prefill_tokens_per_s[k]),
+            decode_tokens_per_s=float(self.decode_tokens_per_s[k]),
+            throughput_tokens_per_s=float(self.throughput_tokens_per_s[k]),
+            prefill_tokens_per_s_per_gpu=float(self.prefill_tokens_per_s_per_gpu[k]),
+            decode_tokens_per_s_per_gpu=float(self.decode_tokens_per_s_per_gpu[k]),
+            throughput_tokens_per_s_per_gpu=float(self.throughput_tokens_per_s_per_gpu[k]),
+            kv_transfer_s=float(self.kv_transfer_s[k]))
 
 
 def _columns(prefills: list[Instance], m: int, g: int, cluster_gpus: int) -> tuple[np.ndarray, np.ndarray]:
@@ -120,10 +151,9 @@ def weigh(plan: Plan, objective: str, d: Instance, m: int, prefills: list[Instan
     transfer = transfer_seconds(kv, batch_p, transfer_link(c, gpus, g_p), plan.model.layers,
                                 w.kv_transfer == "layerwise")
     served = np.minimum(capacity(n, batch_p, t_p), capacity(m, d.batch, d.seconds, w.generate))
-    metrics = {**pooled_rates(served, gpus, t_p + transfer, np.full(len(which), d.seconds), w,
-                              c.engine.terms.frontend_s),
-               "kv_transfer_s": transfer}
-    score = np.asarray(OBJECTIVES[objective].score(metrics, gpus), dtype=float)
+    metrics = PairColumns(**pooled_rates(served, gpus, t_p + transfer, np.full(len(which), d.seconds), w,
+                                         c.engine.terms.frontend_s), kv_transfer_s=np.asarray(transfer, dtype=float))
+    score = np.asarray(OBJECTIVES[objective].score(metrics, gpus.astype(float)), dtype=float)
     mem = np.maximum(np.array([p.memory_fraction for p in prefills])[which], d.memory_fraction)
     missed = _misses(plan, metrics, gpus, mem)
     if head is None:                                    # this pool's best `keep` by the rank key but the names
@@ -134,11 +164,10 @@ def weigh(plan: Plan, objective: str, d: Instance, m: int, prefills: list[Instan
     meets = np.flatnonzero(missed == 0)
     if len(meets) and front:                            # the front holds only what meets them all
         # one TPOT for all: the front can take only the most tokens/s per GPU, on the fewest GPUs (any name)
-        per_gpu = metrics["decode_tokens_per_s_per_gpu"][meets]
+        per_gpu = metrics.decode_tokens_per_s_per_gpu[meets]
         best = meets[per_gpu == per_gpu.max()]
         chosen.update(best[gpus[best] == gpus[best].min()].tolist())
-    pairs = [Pair(prefills[int(which[k])], int(n[k]), d, m, int(gpus[k]),
-                  {key: float(v[k]) for key, v in metrics.items()}) for k in sorted(chosen)]
+    pairs = [Pair(prefills[int(which[k])], int(n[k]), d, m, int(gpus[k]), metrics.row(k)) for k in sorted(chosen)]
     return pairs, len(which)
 
 
@@ -151,7 +180,7 @@ def _before(missed: npt.NDArray[np.int64], neg_score: npt.NDArray[np.float64], g
     return before
 
 
-def _misses(plan: Plan, metrics: Mapping[str, npt.NDArray[np.float64]], gpus: npt.NDArray[np.int64],
+def _misses(plan: Plan, metrics: PairColumns, gpus: npt.NDArray[np.int64],
             memory: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
     """The requirements each pair misses (memory judged on its fuller pool's share, or on bytes by
     `Pair.requirements` for the pairs made)."""
@@ -164,7 +193,7 @@ def _misses(plan: Plan, metrics: Mapping[str, npt.NDArray[np.float64]], gpus: np
                 continue
             value = memory
         else:
-            value = metrics[METRIC_OF[r.kind]] / (gpus if r.per_gpu else 1)
+            value = np.asarray(figure_of(metrics, r.kind), dtype=float) / (gpus if r.per_gpu else 1)
         out += ~_holds(r.op, value, r.target)
     return out
 
@@ -190,11 +219,11 @@ def best_at_tpot(plan: Plan, objective: str, prefills: list[Instance], m: int, g
     per_gpu = min(d * w.generate / (d * per_request + m * g), d * w.generate / least)
     ttft = min(p.seconds for p in prefills)
     served = per_gpu * least / w.generate                   # at `least` GPUs, the best per GPU
-    metrics = {**pooled_rates(served, least, ttft, step_floor, w, plan.cluster.engine.terms.frontend_s),
-               "throughput_tokens_per_s": d * (w.prompt + w.generate)}
-    score = float(OBJECTIVES[objective].score(metrics, least))
-    totals = {"decode_tokens_per_s": d * w.generate, "prefill_tokens_per_s": d * w.prompt,
-              "throughput_tokens_per_s": d * (w.prompt + w.generate)}
+    at_least = steady_metrics(pooled_rates(served, least, ttft, step_floor, w, plan.cluster.engine.terms.frontend_s))
+    score = OBJECTIVES[objective].score_of(replace(at_least, throughput_tokens_per_s=d * (w.prompt + w.generate)),
+                                           least)
+    # the totals at the decode pools' capacity D (more prefill instances only add GPUs), per GPU at `least`
+    totals = steady_metrics(pooled_rates(d, least, ttft, step_floor, w))
     missed = 0
     for r in plan.steady_requirements:
         if r.kind is RequirementKind.GPUS:
@@ -202,8 +231,8 @@ def best_at_tpot(plan: Plan, objective: str, prefills: list[Instance], m: int, g
         elif r.kind in (RequirementKind.TTFT, RequirementKind.TPOT):
             missed += unreachable(r, ttft if r.kind is RequirementKind.TTFT else step_floor, lower=True)
         elif r.kind is not RequirementKind.MEMORY:
-            key = METRIC_OF[r.kind]
-            missed += unreachable(r, metrics[key + "_per_gpu"] if r.per_gpu else totals[key], lower=False)
+            missed += unreachable(r, float(figure_of(at_least if r.per_gpu else totals, r.kind, r.per_gpu)),
+                                  lower=False)
     return BestAtBounds((missed, -score, least), missed, (-per_gpu, step_floor))
 
 
@@ -234,7 +263,7 @@ class PooledCounts:
     left_out: int = 0                      # with `batch_max`: decode instances left out past the cap on probes
     max_probes: int = 0                    # with `batch_max`: that cap
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, int]:
         out = {"prefill_instances": self.prefill, "decode_instances": self.decode, "pruned": self.pruned,
                "pairs": self.pairs, "legal": self.legal, "complete": not self.stopped}
         if self.batch_max:

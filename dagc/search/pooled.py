@@ -253,7 +253,7 @@ def _candidate(plan: Plan, objective: str, pair: Pair, at: Workload | None = Non
     reqs = pair.requirements(plan)
     return Candidate(strategy=strategy, microbatches=d.mb, overlap=d.overlap, gpus=pair.gpus, metrics=pair.metrics,
                      meets_requirements=all(r.met for r in reqs),
-                     score=float(OBJECTIVES[objective].score(pair.metrics, pair.gpus)),
+                     score=OBJECTIVES[objective].score_of(pair.metrics, pair.gpus),
                      memory_fraction=max(p.memory_fraction, d.memory_fraction),
                      binding=binding_of(reqs, at or plan.workload), misses=misses(reqs),
                      batch=None if at is None else at.batch)
@@ -269,11 +269,11 @@ def exact_pooled(plan: Plan, c: Candidate, objective: str) -> Candidate | None:
     checked = check_pools(plan, c.strategy)
     if checked.metrics is None or any(d.is_error for d in checked.diagnostics):
         return None
-    metrics = {k: checked.metrics[k] for k in c.metrics}
+    metrics = checked.metrics.like(c.metrics)
     fractions = [p.analysis.memory.worst.fraction for p in checked.pools if p.analysis.memory is not None]
     return Candidate(strategy=c.strategy, microbatches=c.microbatches, overlap=c.overlap, gpus=c.gpus,
                      metrics=metrics, meets_requirements=checked.verdict.meets_requirements is not False,
-                     score=float(OBJECTIVES[objective].score(metrics, c.gpus)),
+                     score=OBJECTIVES[objective].score_of(metrics, c.gpus),
                      memory_fraction=max(fractions, default=math.nan), exact=True,
                      binding=c.binding if c.batch is not None else binding_of(checked.requirements, plan.workload),
                      batch=c.batch, misses=misses(checked.requirements))

@@ -123,7 +123,7 @@ def _needed(plan: Plan, objective: str, fits: dict[int, list[Instance]], g: int,
     def needed(fc: FastCheck, lo: int, most: int) -> int | None:
         if bar is None or bar.kth is None:
             return lo
-        top, tpot = min(most, max(lo, resident)), fc.metrics["tpot_s"]
+        top, tpot = min(most, max(lo, resident)), fc.metrics.tpot_s
         could = any(not is_out_of_reach(best_at_tpot(plan, objective, f, m, g, top, tpot), bar)
                     for m, f in fits.items())
         return lo if could else None

@@ -20,6 +20,7 @@ from ..plan.plan import Plan
 from ..plan.printer import with_split
 from ..schedule.timer import Timer as _Timer
 from ..verdict.analyse import analyse
+from ..verdict.steady import SteadyMetrics
 from .pooled import exact_pooled
 from .result import Candidate, rank_key
 from .run import Run
@@ -114,13 +115,13 @@ def exact_figures(plan: Plan, c: Candidate, objective: str) -> Candidate | None:
     if c.strategy.disaggregated:
         return exact_pooled(plan.model_copy(update={"workload": workload_of(plan, c)}), c, objective)
     r = analyse(plan, c.strategy, workload_of(plan, c))
-    if not r.valid or r.metrics is None:
+    if not r.valid or not isinstance(r.metrics, SteadyMetrics):
         return None
     assert r.memory is not None, "a scheduled strategy has its memory breakdown"
-    metrics = {k: r.metrics[k] for k in c.metrics}
+    metrics = r.metrics.like(c.metrics)
     return Candidate(strategy=c.strategy, microbatches=c.microbatches, overlap=c.overlap, gpus=c.gpus,
                      metrics=metrics, meets_requirements=r.verdict.meets_requirements is not False,
-                     score=OBJECTIVES[objective].score(metrics, c.gpus),
+                     score=OBJECTIVES[objective].score_of(metrics, c.gpus),
                      memory_fraction=r.memory.worst.fraction, exact=True,
                      binding=c.binding if c.batch is not None else binding_of(r.requirements, r.plan.workload),
                      batch=c.batch, misses=misses(r.requirements))

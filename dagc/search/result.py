@@ -15,6 +15,7 @@ from ..plan.objective import OBJECTIVES
 from ..plan.printer import options_source, scope_source
 from ..plan.strategy import Strategy
 from ..plan.workload import Overlap
+from ..verdict.steady import SteadyMetrics
 
 __all__ = ["Candidate", "SearchResult", "option_text", "pareto_front", "search_order", "MAX_SEARCH_CANDIDATES",
            "PARETO_MAX", "SKIPPED_SPLITS", "SKIPPED_RESCORE"]
@@ -71,7 +72,7 @@ class Candidate:
     microbatches: int
     overlap: Overlap
     gpus: int
-    metrics: dict[str, Any]
+    metrics: SteadyMetrics
     meets_requirements: bool
     score: float
     memory_fraction: float
@@ -91,13 +92,13 @@ class Candidate:
         evaluate to the same figures (SPEC 3.5)."""
         return _text(self.strategy, self.microbatches, self.overlap)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {"strategy": self.text, "gpus": self.gpus,
                 "workload": {"microbatches": self.microbatches, "overlap": self.overlap.value,
                              **({"batch": self.batch} if self.batch is not None else {}),
                              **({"speculative_tokens": self.speculative_tokens}
                                 if self.speculative_tokens is not None else {})},
-                "metrics": self.metrics, "meets_requirements": self.meets_requirements,
+                "metrics": self.metrics.to_json(), "meets_requirements": self.meets_requirements,
                 "requirements_missed": self.misses, "score": self.score,
                 "memory_headroom": 1.0 - self.memory_fraction, "binding_requirement": self.binding,
                 "exact": self.exact, "judged": self.judged, "load_requirements_missed": list(self.load_missed)}
@@ -124,14 +125,14 @@ class SearchResult:
                                                   # only candidates that were evaluated in full
     pareto_kept: bool = True                      # False: no front was asked for (`search(…, front=False)`)
     best_first: bool = False                      # visited best bound first (`search_order`)
-    disaggregated: dict[str, Any] | None = None   # in flight: what weighing pooled candidates did
+    disaggregated: dict[str, int] | None = None   # in flight: what weighing pooled candidates did
                                                   # (`dagc.search.pairs.PooledCounts.to_json`); None: not weighed
     left_out: str | None = None                   # what a complete search still left out of its space, in words
                                                   # (`PooledCounts.left_out_text`): the optimal verdict says it
 
     @property
     def complete(self) -> bool:
-        return self.evaluated >= self.total and (self.disaggregated is None or self.disaggregated["complete"])
+        return self.evaluated >= self.total and (self.disaggregated is None or bool(self.disaggregated["complete"]))
 
     def stop_reason(self) -> str:
         """Why a partial search stopped, in words ('' when complete)."""
@@ -242,7 +243,7 @@ def front_key(c: Candidate) -> FrontKey:
     """A candidate's place on the front: its figures, then, among candidates with the same figures,
     fewer GPUs first (as in the ranking), then its name."""
     m = c.metrics
-    return (-m["decode_tokens_per_s_per_gpu"], m["tpot_s"], c.gpus, c.text, c.microbatches, c.overlap.value,
+    return (-m.decode_tokens_per_s_per_gpu, m.tpot_s, c.gpus, c.text, c.microbatches, c.overlap.value,
             c.speculative_tokens or 0)
 
 

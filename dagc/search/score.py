@@ -59,8 +59,9 @@ def _scored(plan: Plan, strategy: Strategy, mb: int, workload: Workload, objecti
     if isinstance(fc, Refused):
         return None
     gpus = fc.layout.gpus_used
-    return Candidate(strategy=strategy, microbatches=mb, overlap=workload.overlap, gpus=gpus, metrics=fc.metrics,
-                     meets_requirements=fc.meets_requirements, score=OBJECTIVES[objective].score(fc.metrics, gpus),
+    metrics = fc.deployment
+    return Candidate(strategy=strategy, microbatches=mb, overlap=workload.overlap, gpus=gpus, metrics=metrics,
+                     meets_requirements=fc.meets_requirements, score=OBJECTIVES[objective].score_of(metrics, gpus),
                      memory_fraction=fc.memory.worst.fraction, binding=binding_of(fc.requirements, workload),
                      batch=workload.batch if workload.batch_max else None, misses=misses(fc.requirements))
 

@@ -48,7 +48,7 @@ def exact_shown(plan: Plan, found: SearchResult, need: int) -> SearchResult:
                         key=rank_key)
     front = found.pareto
     if found.pareto_kept and front:
-        by_tpot = sorted(front, key=lambda c: c.metrics["tpot_s"])
+        by_tpot = sorted(front, key=lambda c: c.metrics.tpot_s)
         redone = [exact(c) for c in by_tpot[:FRONT_EXACT]]
         front = pareto_front([*(c for c in redone if c is not None), *by_tpot[FRONT_EXACT:]])
     return replace(found, ranked=tuple(ranked), pareto=front, exact_top=min(found.exact_top, len(ranked)))

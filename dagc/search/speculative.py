@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 from ..plan.plan import Plan
 from .result import SearchResult, pareto_front, rank_key
@@ -76,7 +76,7 @@ def search_speculative(plan: Plan, tokens: tuple[int, ...] = SPECULATIVE_TOKENS,
                         best_first=first.best_first, disaggregated=_pooled([r.disaggregated for _, r in found]))
 
 
-def _pooled(counts: list[dict[str, Any] | None]) -> dict[str, Any] | None:
+def _pooled(counts: list[dict[str, int] | None]) -> dict[str, int] | None:
     """The searches' disaggregated counts summed (`PooledCounts.to_json`), or None when none weighed pools."""
     kept = [c for c in counts if c is not None]
     if not kept:

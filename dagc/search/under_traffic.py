@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import Any
 
 from ..diagnostics import PlanError
 from ..lang.load import parse_strategy
@@ -34,6 +33,7 @@ from ..plan.objective import objective as objective_of
 from ..plan.plan import Plan
 from ..plan.workload import Requirement
 from ..verdict.check import StrategyResult, check_strategy
+from ..verdict.steady import SteadyMetrics
 from ..verdict.under_load import carries_traffic, load_events, not_simulated
 from .result import Candidate, SearchResult, front_key, pareto_front, rank_key
 from .score import binding_of
@@ -90,7 +90,7 @@ class Judgement:
     load_missed: tuple[str, ...]
     binding: str | None
     # the check's exact figures (report.json's `metrics`) and memory used, when it ran the candidate's batch
-    metrics: dict[str, Any] | None = None
+    metrics: SteadyMetrics | None = None
     memory_fraction: float | None = None
 
     def of(self, c: Candidate, objective: str | None = None) -> Candidate:
@@ -99,9 +99,9 @@ class Judgement:
                     misses=self.misses, binding=self.binding)
         if objective is None or self.metrics is None or self.memory_fraction is None:
             return c
-        metrics = {k: self.metrics[k] for k in c.metrics}
+        metrics = self.metrics.like(c.metrics)
         return replace(c, metrics=metrics, memory_fraction=self.memory_fraction, exact=True,
-                       score=objective_of(objective).score(metrics, c.gpus))
+                       score=objective_of(objective).score_of(metrics, c.gpus))
 
 
 REJECTED, UNPARSED = "rejected", "unparsed"      # a candidate `check` rejects; one whose text does not parse back
@@ -227,7 +227,7 @@ def judgement(r: StrategyResult, c: Candidate) -> Judgement:
     behind = carries_traffic(r.load) is False and not any(q.met is False for q in r.requirements)
     return Judgement(meets=r.verdict.meets_requirements is True, load_missed=missed, misses=misses + behind,
                      binding=binding_of(r.requirements, r.plan.workload),
-                     metrics=r.metrics if same and r.metrics is not None and set(c.metrics) <= set(r.metrics) else None,
+                     metrics=r.metrics if same and r.metrics is not None and r.metrics.has_all_of(c.metrics) else None,
                      memory_fraction=_memory(r) if same else None)
 
 

@@ -2,10 +2,8 @@
 
 Input: a `Plan` whose workload has `Traffic` (`rate`, `concurrency` or a request log), one of its
 strategies, and the strategy's `Layout`. Output: `simulate`'s `Load` — every request's arrival, lengths,
-first token, end, preemptions and cached prompt tokens, the steps' gaps and the run's timeline — and
-`load_json`, report.json's `load`: the percentiles of TTFT, TPOT, ITL and end-to-end latency, the
-requests per second served, the goodput and whether the queue keeps growing. The library never prints;
-`progress` hears how far a run is.
+first token, end, preemptions and cached prompt tokens, the steps' gaps and the run's timeline, whose
+figures `dagc.serve.load_figures` gives. The library never prints; `progress` hears how far a run is.
 
 The requests are `dagc.serve.requests.requests_of`'s. In flight, each data-parallel replica serves its
 share of them (every dp-th arrival, or every dp-th client) through `dagc.serve.replica`: first come first
@@ -21,7 +19,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
 
 import numpy as np
 
@@ -29,7 +26,7 @@ from ..layout.layout import Layout
 from ..layout.mix import shares
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
-from ..plan.workload import RequirementKind, Traffic, Workload
+from ..plan.workload import Traffic, Workload
 from .kv_blocks import BLOCK_TOKENS, kv_capacity_tokens
 from .load_result import Load, Timeline, percentiles, sample_percentiles
 from .replica import Replica
@@ -41,7 +38,7 @@ from .step_prices import StepPrices
 from .surrogate import surface_for
 from .watch import Watch
 
-__all__ = ["Load", "StepPrices", "Timeline", "load_json", "percentiles", "sample_percentiles", "simulate"]
+__all__ = ["Load", "StepPrices", "Timeline", "percentiles", "sample_percentiles", "simulate"]
 
 
 def simulate(plan: Plan, strategy: Strategy, lay: Layout, prices: StepPrices | None = None,
@@ -159,47 +156,6 @@ def merge_timelines(series: list[tuple[np.ndarray, ...]]) -> Timeline:
         waiting += np.where(seen, wait_s[at], 0.0)
         kv = np.maximum(kv, np.where(seen, kv_s[at], 0.0))
     return Timeline(t, running, waiting, kv)
-
-
-def load_json(plan: Plan, load: Load | None) -> dict[str, Any] | None:
-    """report.json's `load` (docs/outputs.md), None without traffic."""
-    if load is None:
-        return None
-    tr = load.traffic
-    ttft, tpot = load.ttft, load.tpot
-    ok = np.ones(len(ttft), dtype=bool)
-    for req in plan.requirements:
-        if req.kind is RequirementKind.TTFT:
-            ok &= req.holds(ttft)
-        elif req.kind is RequirementKind.TPOT:
-            ok &= req.holds(tpot)
-        elif req.kind is RequirementKind.E2E:
-            ok &= req.holds(load.e2e)
-    served = load.served_requests_per_s
-    little_l, little_r = load.little()
-    growth = load.queue_growth
-    return {
-        "requests": len(load.arrival), "rate_requests_per_s": tr.rate,
-        "arrival": tr.arrival if tr.rate and tr.log is None else None,
-        "concurrency": tr.concurrency, "seed": tr.seed, "log": tr.log.file if tr.log is not None else None,
-        "ttft_s": percentiles(ttft), "tpot_s": percentiles(tpot[load.output_tokens > 1]),
-        "itl_s": percentiles(load.itl, load.itl_weight),
-        "e2e_s": percentiles(load.e2e),
-        # as the server measures them, without the engine's front end (`Load.ttft`): the client's above
-        "ttft_server_s": percentiles(load.ttft_server), "e2e_server_s": percentiles(load.e2e_server),
-        "duration_s": load.duration, "served_requests_per_s": served,
-        "output_tokens_per_s": load.served_output_tokens_per_s,
-        "goodput_requests_per_s": load.goodput(ok),
-        "mean_in_system": little_l, "arrival_rate_times_e2e": little_r,
-        "overloaded": load.overloaded,
-        "queue_growth": None if growth is None else {
-            "arrived": growth.arrived, "ended": growth.ended, "grown": growth.grown, "allowance": growth.allowance,
-            "behind": growth.behind, "first_token": growth.first_token},
-        "preemptions": int(load.preemptions.sum()) if load.preemptions is not None else 0,
-        "cached_prompt_share": (float(load.cached_tokens.sum() / load.prompt.sum())
-                                if load.cached_tokens is not None and load.prompt is not None and load.prompt.sum()
-                                else 0.0),
-    }
 
 
 def first_steps(traffic: Traffic, w: Workload, lay: Layout) -> list[int]:

@@ -6,7 +6,7 @@ Input: a `Plan`'s requirements on a percentile of TTFT, TPOT or end-to-end laten
 run's requests' output tokens. Output: `Watch`, told each request's first token and end by the replica
 (`dagc.serve.replica`), which raises `Missed` once more of the requests are past a requirement's target than
 its percentile lets be: report.json's percentile (numpy's, linear between the two order statistics about
-(n − 1) × p / 100) then lies past the target too, as the figures `dagc.serve.load.load_json` computes
+(n − 1) × p / 100) then lies past the target too, as the figures `dagc.serve.load_figures.load_figures` computes
 from the whole run would say. Each figure is computed as `dagc.serve.load_result.Load` computes it, bit for
 bit (the client's TTFT and latency: the server's plus the engine's front-end time).
 """

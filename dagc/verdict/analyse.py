@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from ..cost.cost import Costs, cost
 from ..diagnostics import Diagnostic, cap, has_errors
@@ -38,6 +37,7 @@ from ..rules import Reads, RuleContext, in_rule_order, run_rules
 from ..schedule.schedule import Schedule, schedule
 from ..serve.metrics import Metrics, metrics as derive_metrics
 from .compiled import Compiled
+from .steady import InstanceMetrics, SteadyMetrics, of_schedule
 from .verdict import RequirementResult, Verdict, judge_requirements, verdict
 
 __all__ = ["KEEP_COMPILED", "Analysis", "analyse", "compile_dag", "compiled_clear"]
@@ -57,7 +57,8 @@ class Analysis:
     diagnostics: tuple[Diagnostic, ...]           # capped (`diagnostics.cap`)
     requirements: tuple[RequirementResult, ...]
     verdict: Verdict
-    metrics: dict[str, Any] | None = field(default=None)   # Metrics.to_json(), None when not computed
+    metrics: SteadyMetrics | InstanceMetrics | None = field(default=None)   # None when not computed
+                                                  # (`InstanceMetrics`: a disaggregated pool's instance alone)
     compiled: Compiled | None = field(default=None, repr=False)   # None: no DAG was built
     admission: Admission | None = field(default=None)   # in flight: what the engine admits (dagc.memory.admission)
 
@@ -111,12 +112,11 @@ def analyse(plan: Plan, strategy: Strategy, workload: Workload | None = None,
     # the rules that read the schedule read the requests in flight it was made for (W506, W513)
     diags = in_rule_order(diags + run_rules(replace(ctx, memory=mem, admission=adm, running=running,
                                                     metrics=compiled.metrics if compiled else None), Reads.SCHEDULE))
-    metrics_json = None
-    if compiled is not None:
-        metrics_json = {**compiled.metrics.to_json(), "concurrency_effective": compiled.plan.workload.batch}
-    reqs = judge_requirements(plan, layout, mem, metrics_json)
+    figures = None if compiled is None else of_schedule(compiled.metrics, compiled.plan.workload.batch,
+                                                        pool=compiled.plan.workload.role is not None)
+    reqs = judge_requirements(plan, layout, mem, figures)
     return Analysis(plan=plan, strategy=strategy, layout=layout, memory=mem, diagnostics=tuple(cap(diags)),
-                    requirements=reqs, verdict=verdict(diags, reqs), metrics=metrics_json, compiled=compiled,
+                    requirements=reqs, verdict=verdict(diags, reqs), metrics=figures, compiled=compiled,
                     admission=adm)
 
 

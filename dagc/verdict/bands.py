@@ -155,16 +155,17 @@ def bands_of(result: StrategyResult, confidence: float = CONFIDENCE) -> Bands:
     errors = {q: calibrated_errors(result.plan, q, book.errors(regime, q))
               for q in ("ttft", "tpot", "throughput", "e2e")}
     out: dict[str, Band] = {}
-    metrics = result.metrics or {}
+    # the bands are keyed by report.json's names (`figure_key`): the figures are read by them
+    metrics = result.metrics.to_json() if result.metrics is not None else {}
     limit = None
-    if result.layout is not None and result.pooled is None and metrics:
-        w = result.plan.workload.model_copy(update={"batch": int(metrics.get("concurrency_effective")
-                                                                 or result.plan.workload.batch)})
+    if result.layout is not None and result.pooled is None and result.metrics is not None:
+        running = result.metrics.concurrency_effective
+        w = result.plan.workload.model_copy(update={"batch": int(running or result.plan.workload.batch)})
         limit = bounds(result.plan.model, w, result.plan.cluster, result.layout.gpus_used, result.layout.dp)
     for key, q in _METRICS.items():
         _add(out, key, metrics.get(key), errors[q], confidence,
              getattr(limit, key) if limit is not None and key in _BOUNDED else None)
-    load = result.load.json if result.load is not None else None
+    load = result.load.to_json() if result.load is not None else None
     if load is not None:
         for name in _LOAD_LATENCIES:
             for stat in _LOAD_STATS:
@@ -330,7 +331,7 @@ def odds_line(result: StrategyResult, banded: Bands | None = None) -> str | None
         return "meets? within dagc's error, likely not: " + "; ".join(one(*x) for x in misses)
     if unsure := [x for x in judged if x[1].klass == "uncertain"]:
         return "meets? uncertain within dagc's error: " + "; ".join(one(*x) for x in unsure)
-    if result.load is not None and result.load.json.get("carries_traffic") is False:
+    if result.load is not None and not result.load.carries_traffic:
         return None                               # every band meets, but the traffic is not carried: no "yes"
     closest = min(judged, key=lambda x: x[1].probability or 0.0)
     return (f"meets? yes within dagc's error: every {banded.confidence * 100:.0f} % band meets its target "

@@ -7,12 +7,12 @@ strategy is sound, its scheduled DAG and metrics.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypedDict
 
 from ..diagnostics import Diagnostic, cap, has_errors
-from ..ir.dag import Dag
+from ..ir.dag import Dag, Phase
 from ..lang.flatten import flatten
 from ..lang.load import load_plan, load_plan_text, parse_strategy, strategy_option
 from ..layout.layout import Layout
@@ -27,6 +27,7 @@ from .batch_max import choose_batch
 from .compiled import Compiled
 from .optimal import OptimalEvidence, judge_optimal
 from .pools import PooledCheck, check_pools
+from .steady import InstanceMetrics, Steady, SteadyMetrics, binding_steps
 from .under_load import (
     Progress,
     Run,
@@ -41,7 +42,17 @@ from .under_load import (
 from .verdict import RequirementResult, Verdict, judge_requirements, verdict
 
 # The loaders live in `dagc.lang.load`; they are named here too for callers of `dagc.verdict.check.load_plan`.
-__all__ = ["NextStep", "StrategyResult", "check", "check_strategy", "load_plan", "load_plan_text", "parse_strategy"]
+__all__ = ["NextStep", "StepFigures", "StrategyResult", "check", "check_strategy", "load_plan", "load_plan_text",
+           "parse_strategy"]
+
+
+class StepFigures(TypedDict):
+    """A next step's figures, as report.json's `next_steps` holds them (None: not computed)."""
+
+    gpus: int | None
+    ttft_s: float | None
+    tpot_s: float | None
+    decode_tokens_per_s_per_gpu: float | None
 
 
 @dataclass(frozen=True)
@@ -53,9 +64,9 @@ class NextStep:
     options: tuple[str, ...]       # what makes it on the command line
     meets: bool                    # every requirement met
     missed: tuple[str, ...]        # the requirements it still misses, as written
-    figures: dict[str, Any]        # gpus, ttft_s, tpot_s, decode_tokens_per_s_per_gpu
+    figures: StepFigures
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {"kind": self.kind, "change": self.change, "options": list(self.options), "meets": self.meets,
                 "missed": list(self.missed), **self.figures}
 
@@ -70,7 +81,7 @@ class StrategyResult:
     diagnostics: tuple[Diagnostic, ...]
     requirements: tuple[RequirementResult, ...]
     verdict: Verdict
-    metrics: dict[str, Any] | None = field(default=None)   # Metrics.to_json(), None when not computed
+    metrics: SteadyMetrics | None = field(default=None)   # None when not computed
     compiled: Compiled | None = field(default=None, repr=False)   # None: no DAG was built
     optimality: OptimalEvidence | None = field(default=None)     # the optimal verdict's evidence (a search ran)
     pooled: PooledCheck | None = field(default=None, repr=False)   # a disaggregated strategy's pools
@@ -139,31 +150,34 @@ def check_strategy(plan: Plan, decl: StrategyDecl, progress: Progress | None = N
         workload = choose_batch(plan, strategy, strategy.workload_for(plan.workload))
     a = analyse(plan, strategy, workload, decl=decl)
     reqs, judged, load, found = a.requirements, a.verdict, None, a.diagnostics
-    if a.plan.workload.traffic is not None and a.valid and a.metrics is not None:
+    metrics = a.metrics if isinstance(a.metrics, SteadyMetrics) else None     # a deployment's (no pool's instance)
+    if a.plan.workload.traffic is not None and a.valid and metrics is not None:
         lay = a.layout
         reqs, judged, load, found = _judged_on_load(
-            a.plan, lambda: strategy_run(strategy, lay, StepPrices(a.plan, strategy, lay)), a.metrics,
+            a.plan, lambda: strategy_run(strategy, lay, StepPrices(a.plan, strategy, lay)), binding_steps(metrics),
             a.diagnostics, reqs, progress, with_capacity)
     return StrategyResult(plan=a.plan, decl=decl, strategy=strategy, layout=a.layout, memory=a.memory,
                           diagnostics=found, requirements=reqs, verdict=judged,
-                          metrics=a.metrics, compiled=a.compiled, load=load)
+                          metrics=metrics, compiled=a.compiled, load=load)
 
 
-def _pool_steps(pooled: PooledCheck) -> dict[str, Any]:
-    """A disaggregated strategy's metrics with each pool's step (`dagc.serve.binding`): the decode pool's
-    step time (its TPOT) and critical path, the prefill pool's (its prefill) and critical path."""
-    metrics = dict(pooled.metrics or {})
-    paths = dict(metrics.get("critical_path") or {})
+def _pool_steps(pooled: PooledCheck) -> Steady:
+    """What `dagc.serve.binding` reads of a disaggregated strategy (`binding_steps`): the decode pool's step
+    time (its TPOT) and critical path, the prefill pool's (its prefill) and critical path."""
+    assert pooled.metrics is not None, "a disaggregated strategy with figures"
+    pools: dict[str, tuple[float, Mapping[str, object] | None]] = {}
     for p in pooled.pools:
-        m = p.analysis.metrics or {}
-        step = "prefill" if p.pool.role == PoolRole.PREFILL else "decode"
-        paths.update({k: v for k, v in (m.get("critical_path") or {}).items() if k == step})
-        metrics[f"{step}_step_s"] = m.get("ttft_s" if step == "prefill" else "tpot_s")
-    metrics["critical_path"] = paths
-    return metrics
+        m = p.analysis.metrics
+        if not isinstance(m, InstanceMetrics):
+            continue
+        prefill = p.pool.role == PoolRole.PREFILL
+        phase = Phase.PREFILL if prefill else Phase.DECODE
+        path = (m.critical_path or {}).get(phase)
+        pools[phase.value] = (m.ttft_s if prefill else m.tpot_s, path.to_json() if path is not None else None)
+    return binding_steps(pooled.metrics, pools)
 
 
-def _judged_on_load(plan: Plan, make_run: Callable[[], Run], metrics: dict[str, Any],
+def _judged_on_load(plan: Plan, make_run: Callable[[], Run], steady: Steady,
                     diagnostics: tuple[Diagnostic, ...], requirements: tuple[RequirementResult, ...],
                     progress: Progress | None, with_capacity: bool
                     ) -> tuple[tuple[RequirementResult, ...], Verdict, UnderLoad | None, tuple[Diagnostic, ...]]:
@@ -175,9 +189,9 @@ def _judged_on_load(plan: Plan, make_run: Callable[[], Run], metrics: dict[str, 
         diags = tuple(in_rule_order([*diagnostics, skipped]))
         reqs = judge_on_load(requirements, None)
         return reqs, verdict(list(diags), reqs), None, diags
-    load = under_load(plan, make_run(), metrics, progress, with_capacity)
+    load = under_load(plan, make_run(), steady, progress, with_capacity)
     diags = tuple(in_rule_order([*diagnostics, *load.diagnostics])) if load.diagnostics else diagnostics
-    reqs = judge_on_load(requirements, load.json)
+    reqs = judge_on_load(requirements, load)
     return reqs, verdict(list(diags), reqs, carried=carries_traffic(load)), load, diags
 
 

@@ -16,7 +16,6 @@ schedule's figures, the requirements. The search scores its candidates with it a
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
 
 from ..layout.layout import Layout, resolve
 from ..layout.speculative import draft_layer
@@ -37,6 +36,7 @@ from ..plan.workload import Workload
 from ..rules import Reads, RuleContext, run_rules
 from ..schedule.timer import Timer
 from ..serve.estimate import fast_metrics
+from .steady import InstanceMetrics, SteadyMetrics, instance_metrics, steady_metrics
 from .verdict import RequirementResult, judge_requirements
 
 __all__ = ["FastCheck", "Refused", "fast_check", "MEMORY", "TOO_DEEP"]
@@ -58,9 +58,15 @@ class Refused:
 class FastCheck:
     layout: Layout
     memory: MemoryBreakdown
-    metrics: dict[str, Any]                         # `dagc.serve.rates.rate_metrics` of the recurrence
+    metrics: SteadyMetrics | InstanceMetrics        # `dagc.serve.estimate.fast_metrics`: the recurrence's
     requirements: tuple[RequirementResult, ...]
     admission: Admission | None = None              # in flight: what the engine admits (`dagc.memory.admission`)
+
+    @property
+    def deployment(self) -> SteadyMetrics:
+        """The figures of a deployment (the check of no pool's instance alone)."""
+        assert isinstance(self.metrics, SteadyMetrics), "a deployment's figures"
+        return self.metrics
 
     @property
     def meets_requirements(self) -> bool:
@@ -91,5 +97,7 @@ def fast_check(plan: Plan, strategy: Strategy, workload: Workload, timer: Timer)
         return Refused(MEMORY)
     adm = admission(workload, lay, mem) if admits_by_kv(workload) else None
     run, run_lay = admitted(plan, strategy, workload, lay, adm)
-    metrics = {**fast_metrics(plan, run_lay, run, timer), "concurrency_effective": run.batch}
+    rates = fast_metrics(plan, run_lay, run, timer)
+    metrics = instance_metrics(rates, run.batch) if run.role is not None else \
+        steady_metrics(rates, concurrency_effective=run.batch)
     return FastCheck(lay, mem, metrics, judge_requirements(variant, lay, mem, metrics), adm)

@@ -37,7 +37,6 @@ import dataclasses
 import math
 import shlex
 from collections.abc import Callable
-from typing import Any
 
 from ..plan.model import DType
 from ..plan.plan import Plan
@@ -45,7 +44,8 @@ from ..plan.printer import replicated, strategy_source, with_instances
 from ..plan.strategy import Strategy, StrategyDecl
 from ..plan.workload import PoolRole
 from ..rules.requirements import broken_text
-from .check import NextStep, StrategyResult, check_strategy, parse_strategy
+from ..serve.binding import Binding, Limit
+from .check import NextStep, StepFigures, StrategyResult, check_strategy, parse_strategy
 
 __all__ = ["Judge", "NextStep", "next_steps", "with_next_steps", "MAX_TRIES"]
 
@@ -65,14 +65,14 @@ def next_steps(result: StrategyResult, max_tries: int = MAX_TRIES, judge: Judge 
     adds to each change's check what `dagc check` adds to the plan's (`dagc.launch.engine_check.engine_checked`:
     the plan's engine's refusals), so that a change is judged as `dagc check` with its options judges it."""
     if not result.valid or result.verdict.meets_requirements is not False \
-            or _binding(result).get("goodput_unreachable_requests_per_s") is not None:
+            or _binding_figure(result, lambda b: b.goodput_unreachable) is not None:
         return []               # a goodput target at or above the arrival rate: no change meets it
     tries = _Tries(result.plan, result.decl, max_tries, judge)
     out: list[NextStep] = []
     kinds: tuple[Callable[[StrategyResult, _Tries], NextStep | None], ...] = \
         (_more_prefill, _larger_batch, _batch, _precision) if result.pooled is not None else \
         (_larger_batch, _smaller_chunk, _batch, _precision, _replicas)
-    if _binding(result).get("limit") == "kv_blocks":      # an 8-bit KV cache first (binding_text says so)
+    if _limit(result) is Limit.KV_BLOCKS:      # an 8-bit KV cache first (binding_text says so)
         kinds = (_precision, *(k for k in kinds if k is not _precision))
     for kind in kinds:
         found = kind(result, tries)
@@ -104,9 +104,9 @@ class _Tries:
 
 
 def _step(kind: str, change: str, options: tuple[str, ...], r: StrategyResult) -> NextStep:
-    m = r.metrics or {}
-    figures = {"gpus": r.gpus_used, "ttft_s": m.get("ttft_s"), "tpot_s": m.get("tpot_s"),
-               "decode_tokens_per_s_per_gpu": m.get("decode_tokens_per_s_per_gpu")}
+    m = r.metrics
+    figures = StepFigures(gpus=r.gpus_used, ttft_s=m.ttft_s if m else None, tpot_s=m.tpot_s if m else None,
+                          decode_tokens_per_s_per_gpu=m.decode_tokens_per_s_per_gpu if m else None)
     missed = tuple(q.requirement.text for q in r.requirements if q.met is False)
     broken = tuple(dict.fromkeys(broken_text(d.code) for d in r.diagnostics if d.is_error))   # an invalid change's
     return NextStep(kind, change, options, bool(r.valid and r.verdict.meets_requirements), broken + missed, figures)
@@ -146,7 +146,7 @@ def _precision(result: StrategyResult, tries: _Tries) -> NextStep | None:
     m, gpu = result.plan.model, result.plan.cluster.gpu
     weights_16 = m.weights.bytes >= 2
     kv_16 = m.kv_cache.bytes >= 2
-    options: list[tuple[str, dict[str, Any]]] = []
+    options: list[tuple[str, dict[str, DType]]] = []
     if weights_16:
         options.append(("8-bit weights (fp8)", {"weights": DType.FP8}))
     if kv_16:
@@ -155,7 +155,7 @@ def _precision(result: StrategyResult, tries: _Tries) -> NextStep | None:
         options.append(("8-bit weights and KV cache (fp8)", {"weights": DType.FP8, "kv_cache": DType.FP8}))
     if gpu.flops_4bit and not m.weights.is_fp4:
         options.append(("fp4 weights (nvfp4)", {"weights": DType.NVFP4}))
-    if _binding(result).get("limit") == "kv_blocks":      # the KV cache's blocks bind: its 8-bit cache first
+    if _limit(result) is Limit.KV_BLOCKS:      # the KV cache's blocks bind: its 8-bit cache first
         options.sort(key=lambda o: "weights" in o[1])
     tried: NextStep | None = None
     for words, update in options:
@@ -228,9 +228,26 @@ def _shares(r: StrategyResult, batch: int) -> str:
     return f", each with {share} of the batch's {batch:,} requests in flight"
 
 
-def _binding(r: StrategyResult | None) -> dict[str, Any]:
-    """The limit binding a checked strategy's load (report.json's `load.binding`), {} without a load."""
-    return (r.load.json.get("binding") or {}) if r is not None and r.load is not None else {}
+def _binding(r: StrategyResult | None) -> Binding | None:
+    """The limit binding a checked strategy's load (`dagc.serve.binding.diagnose`), None without a load."""
+    return r.load.binding if r is not None and r.load is not None else None
+
+
+def _limit(r: StrategyResult | None) -> Limit | None:
+    b = _binding(r)
+    return None if b is None else b.limit
+
+
+def _binding_figure(r: StrategyResult | None, figure: Callable[[Binding], float | None]) -> float | None:
+    """A figure of the limit binding a checked strategy's load, as report.json's `load.binding` holds it (None
+    when not finite), None without a load."""
+    b = _binding(r)
+    return None if b is None else _finite(figure(b))
+
+
+def _finite(x: float | None) -> float | None:
+    """`x` as report.json's binding holds it: None when it is not finite."""
+    return None if x is None or not math.isfinite(x) else float(x)
 
 
 def _rounded(n: float, ranks: int) -> int:
@@ -247,7 +264,7 @@ def _rounded_down(n: float, ranks: int) -> int:
 
 def _admitted_below(r: StrategyResult, batch: int) -> int | None:
     """The requests in flight the KV cache admits for a valid result of a `batch` cap, when fewer (W520)."""
-    running = r.metrics.get("concurrency_effective") if r.valid and r.metrics else None
+    running = r.metrics.concurrency_effective if r.valid and r.metrics else None
     return running if running is not None and running < batch else None
 
 
@@ -259,11 +276,11 @@ def _larger_batch(result: StrategyResult, tries: _Tries) -> NextStep | None:
     when its KV cache holds fewer (W520), so such a batch is tried with 8-bit weights, else brought down
     to what it admits, rounded down. The first that meets, else the last tried."""
     w, lay = result.plan.workload, result.layout
-    b = _binding(result)
-    if w.batch_max or lay is None or b.get("limit") != "requests_in_flight" or not b.get("little_concurrency"):
+    little = _binding_figure(result, lambda b: b.little_concurrency)
+    if w.batch_max or lay is None or _limit(result) is not Limit.REQUESTS_IN_FLIGHT or not little:
         return None
     ranks = lay.dp * lay.adp
-    batch = _rounded(max(b["little_concurrency"], w.batch + 1), ranks)
+    batch = _rounded(max(little, w.batch + 1), ranks)
     fp8 = False
     tried: NextStep | None = None
     admits: float = math.inf            # the requests the KV cache admits at a tried batch (W520), once past it
@@ -299,9 +316,8 @@ def _larger_batch(result: StrategyResult, tries: _Tries) -> NextStep | None:
         if (decode_missed or over_memory) and not fp8 and result.plan.model.weights.bytes >= 2:
             fp8 = True                    # the same batch, its steps shortened and its weights halved
             continue
-        again = _binding(r)
-        grown = _rounded(max(again.get("little_concurrency") or 0, batch * 5 / 4), ranks)
-        if again.get("limit") != "requests_in_flight" or grown > admits:
+        grown = _rounded(max(_binding_figure(r, lambda b: b.little_concurrency) or 0, batch * 5 / 4), ranks)
+        if _limit(r) is not Limit.REQUESTS_IN_FLIGHT or grown > admits:
             break                                       # the cap no longer binds, or past what the KV cache admits
         batch = grown
     return tried
@@ -313,7 +329,8 @@ def _smaller_chunk(result: StrategyResult, tries: _Tries) -> NextStep | None:
     the last tried."""
     w = result.plan.workload
     itl_missed = any(q.met is False and q.requirement.kind.value == "itl" for q in result.requirements)
-    if not w.inflight or not itl_missed or _binding(result).get("step") != "mixed":
+    b = _binding(result)
+    if not w.inflight or not itl_missed or b is None or b.step != "mixed":
         return None
     chunk, tried = w.chunk_tokens, None
     for _ in range(CHUNK_TRIES):
@@ -335,15 +352,15 @@ def _more_prefill(result: StrategyResult, tries: _Tries) -> NextStep | None:
     """When a disaggregated strategy's prefill pool binds: more prefill instances — from the arrivals'
     share the pool served (the instances × the arrival rate over the served rate, rounded up), then one
     more at a time — the cluster grown to hold them. The first that meets, else the last tried."""
-    own, pooled, b = result.strategy, result.pooled, _binding(result)
-    if own is None or pooled is None or b.get("limit") != "prefill_pool":
+    own, pooled = result.strategy, result.pooled
+    if own is None or pooled is None or _limit(result) is not Limit.PREFILL_POOL:
         return None
     prefill = next((p for p in pooled.pools if p.pool.role == PoolRole.PREFILL), None)
     if prefill is None:
         return None
     n = prefill.pool.instances
-    served = result.load.json.get("served_requests_per_s") if result.load is not None else None
-    rate = b.get("arrival_rate_requests_per_s")
+    served = result.load.figures.served_requests_per_s if result.load is not None else None
+    rate = _binding_figure(result, lambda b: b.arrival_rate_requests_per_s)
     k = max(n + 1, math.ceil(n * rate / served)) if rate and served else n + 1
     others = sum(p.gpus for p in pooled.pools if p.pool.role != PoolRole.PREFILL)
     tried: NextStep | None = None

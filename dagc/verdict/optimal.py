@@ -15,9 +15,10 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
-from ..plan.objective import OBJECTIVES
+from ..plan.objective import OBJECTIVES, StrategyFigures
 from ..plan.printer import options_source, scope_source
 from .ledger import band_ratio
+from .steady import SteadyMetrics
 from .under_load import not_simulated
 from .verdict import RequirementResult, requirement_value
 
@@ -27,11 +28,11 @@ __all__ = ["BestCandidate", "OptimalEvidence", "Why", "figures", "judge_optimal"
 OPTIMAL_TOLERANCE = 0.05   # within 5 % of the best is optimal
 
 
-def figures(metrics: dict[str, Any], gpus: int, memory_fraction: float | None) -> dict[str, Any]:
+def figures(metrics: SteadyMetrics, gpus: int, memory_fraction: float | None) -> StrategyFigures:
     """The figures a reader compares two strategies by."""
-    return {"gpus": gpus, "ttft_s": metrics["ttft_s"], "tpot_s": metrics["tpot_s"],
-            "decode_tokens_per_s_per_gpu": metrics["decode_tokens_per_s"] / gpus,
-            "throughput_tokens_per_s": metrics["throughput_tokens_per_s"], "memory_fraction": memory_fraction}
+    return {"gpus": gpus, "ttft_s": metrics.ttft_s, "tpot_s": metrics.tpot_s,
+            "decode_tokens_per_s_per_gpu": metrics.decode_tokens_per_s / gpus,
+            "throughput_tokens_per_s": metrics.throughput_tokens_per_s, "memory_fraction": memory_fraction}
 
 
 
@@ -94,8 +95,8 @@ class OptimalEvidence:
     best: BestCandidate | None = None
     own_score: float | None = None
     tolerance: float = OPTIMAL_TOLERANCE
-    best_figures: dict[str, Any] | None = None
-    own_figures: dict[str, Any] | None = None
+    best_figures: StrategyFigures | None = None
+    own_figures: StrategyFigures | None = None
     factor: float | None = None
     error_band_ratio: float | None = None
     within_error: bool | None = None
@@ -224,7 +225,7 @@ def _compared(result: Any, found: Any, tolerance: float) -> tuple[bool | None, O
         return None, OptimalEvidence(Why.NONE_LEGAL if found.complete else Why.STOPPED_BEFORE_LEGAL, **covered)
     own = None
     if result.metrics is not None and result.gpus_used:
-        own = OBJECTIVES[found.objective].score(result.metrics, result.gpus_used)
+        own = OBJECTIVES[found.objective].score_of(result.metrics, result.gpus_used)
     evidence = OptimalEvidence(
         Why.BEST_IS_LEGAL, **covered, objective=found.objective, best=_best(best), own_score=own, tolerance=tolerance,
         estimate=bool(getattr(found, "rescore_cut", False)) and not best.exact,

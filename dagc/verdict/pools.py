@@ -12,9 +12,7 @@ decode instance's, which sets TPOT; `pools` carries both.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
-from typing import Any
 
 from ..diagnostics import Diagnostic, Severity, cap
 from ..layout.layout import resolve
@@ -32,6 +30,7 @@ from ..serve.disagg import (
 )
 from .analyse import Analysis, analyse
 from .batch_max import choose_batch, decode_pool_plan
+from .steady import InstanceMetrics, SteadyMetrics, steady_metrics
 from .verdict import RequirementResult, Verdict, requirement_value, verdict
 
 __all__ = ["PoolResult", "PooledCheck", "check_pools", "prefill_batch_of", "role_workload"]
@@ -60,7 +59,7 @@ class PooledCheck:
     pools: tuple[PoolResult, ...]
     diagnostics: tuple[Diagnostic, ...]
     figures: Disaggregated | None
-    metrics: dict[str, Any] | None
+    metrics: SteadyMetrics | None
     requirements: tuple[RequirementResult, ...]
     verdict: Verdict
     kv_bytes_per_request: float | None = None
@@ -78,11 +77,11 @@ def prefill_batch_of(workload: Workload, ranks: int) -> int:
     return max(1, workload.chunk_tokens // workload.prompt) * ranks
 
 
-def role_workload(w: Workload, role: str, batch: int, **update: Any) -> Workload:
+def role_workload(w: Workload, role: str, batch: int, **update: object) -> Workload:
     """What one pool's instance runs: `batch` requests statically in its `role` — a prefill instance its
     prefill alone (one token generated), a decode instance its decode steps alone — and `update`
     (the search sets micro-batches and overlap)."""
-    fields: dict[str, Any] = {"serving": Serving.STATIC, "chunk": None, "batch": batch, "batch_max": False,
+    fields: dict[str, object] = {"serving": Serving.STATIC, "chunk": None, "batch": batch, "batch_max": False,
                               "role": role, **update}
     if role == PoolRole.PREFILL:
         fields["generate"] = 1
@@ -120,14 +119,15 @@ def check_pools(plan: Plan, strategy: Strategy) -> PooledCheck:
                                 f"GPUs are unused (the pools use {gpus:,})", strategy.span_of("strategy"),
                                 "add instances to the binding pool, or use a smaller cluster"))
     figures = metrics = kv = None
-    decode_metrics = results[1].analysis.metrics
-    if results[0].analysis.metrics is not None and decode_metrics is not None and not any(d.is_error for d in diags):
+    prefill_metrics, decode_metrics = (_instance(r) for r in results)
+    if prefill_metrics is not None and decode_metrics is not None and not any(d.is_error for d in diags):
         kv = kv_bytes_per_request(plan.model, w, results[1].analysis.layout.tp)
-        figures = _figures(plan, results[0], results[1], kv)
-        metrics = {**figures.rates, "bubble_fraction": decode_metrics["bubble_fraction"],
-                   "critical_path": decode_metrics["critical_path"], "kv_transfer_s": figures.transfer_s,
-                   # the requests in decode over every decode instance: what their KV caches admit at once
-                   "concurrency_effective": decode_metrics["concurrency_effective"] * results[1].pool.instances}
+        figures = _figures(plan, (results[0], prefill_metrics), (results[1], decode_metrics), kv)
+        metrics = steady_metrics(figures.rates, bubble_fraction=decode_metrics.bubble_fraction,
+                                 critical_path=decode_metrics.critical_path, kv_transfer_s=figures.transfer_s,
+                                 # the requests in decode over every decode instance: what their KV caches
+                                 # admit at once
+                                 concurrency_effective=decode_metrics.concurrency_effective * results[1].pool.instances)
     reqs = _requirements(plan, results, gpus, metrics)
     return PooledCheck(plan, tuple(results), tuple(cap(diags)), figures, metrics, reqs, verdict(diags, reqs), kv)
 
@@ -148,21 +148,28 @@ def _batch_max(plan: Plan, decode: Pool) -> tuple[Plan, str]:
     return plan.model_copy(update={"workload": chosen}), note
 
 
-def _figures(plan: Plan, prefill: PoolResult, decode: PoolResult, kv: float) -> Disaggregated:
-    """The deployment's figures, its KV crossing the link `dagc.serve.disagg.transfer_link` names."""
+def _instance(pool: PoolResult) -> InstanceMetrics | None:
+    """A pool's instance's figures (`Workload.role`: `dagc.verdict.steady.InstanceMetrics`), None when not computed."""
+    m = pool.analysis.metrics
+    return m if isinstance(m, InstanceMetrics) else None
+
+
+def _figures(plan: Plan, prefill: tuple[PoolResult, InstanceMetrics], decode: tuple[PoolResult, InstanceMetrics],
+             kv: float) -> Disaggregated:
+    """The deployment's figures from each pool and its instance's, its KV crossing the link
+    `dagc.serve.disagg.transfer_link` names."""
     w = plan.workload
-    link = transfer_link(plan.cluster, prefill.gpus + decode.gpus, prefill.gpus_per_instance)
-    transfer = transfer_seconds(kv, prefill.batch_per_instance, link, plan.model.layers, w.kv_transfer == "layerwise")
-    t_p = prefill.analysis.metrics["ttft_s"] if prefill.analysis.metrics is not None else math.inf
-    tpot = decode.analysis.metrics["tpot_s"] if decode.analysis.metrics is not None else math.inf
-    pf = PoolFigures("prefill", prefill.pool.instances, prefill.gpus_per_instance, prefill.batch_per_instance, t_p)
+    (p, p_metrics), (d, d_metrics) = prefill, decode
+    link = transfer_link(plan.cluster, p.gpus + d.gpus, p.gpus_per_instance)
+    transfer = transfer_seconds(kv, p.batch_per_instance, link, plan.model.layers, w.kv_transfer == "layerwise")
+    pf = PoolFigures("prefill", p.pool.instances, p.gpus_per_instance, p.batch_per_instance, p_metrics.ttft_s)
     # a decode instance runs the requests its KV cache admits at once (`dagc.memory.admission`), at most its share
-    running = (decode.analysis.metrics or {}).get("concurrency_effective", decode.batch_per_instance)
-    dc = PoolFigures("decode", decode.pool.instances, decode.gpus_per_instance, running, tpot)
+    dc = PoolFigures("decode", d.pool.instances, d.gpus_per_instance, d_metrics.concurrency_effective,
+                     d_metrics.tpot_s)
     return disaggregated(pf, dc, transfer, w, plan.cluster.engine.terms.frontend_s)
 
 
-def _requirements(plan: Plan, results: list[PoolResult], gpus: int, metrics: dict[str, Any] | None
+def _requirements(plan: Plan, results: list[PoolResult], gpus: int, metrics: SteadyMetrics | None
                   ) -> tuple[RequirementResult, ...]:
     """The plan's requirements on the deployment: its figures, both pools' GPUs, and the fuller pool's
     memory."""

@@ -2,12 +2,13 @@
 requirements judged, and the capacity — the highest arrival rate at which they hold.
 
 Input: a `Plan` whose workload has traffic, a sound strategy with its `Layout` and steady-state metrics.
-Output: `UnderLoad` — the simulated `dagc.serve.load.Load`, report.json's `load` (with
-`capacity_requests_per_s`) — and `judge_on_load`, which fills the values of the requirements judged on
-the load (`Requirement.on_load`). The capacity is a bisection over seeded open-loop runs of the traffic's
-requests at trial rates (`CAPACITY_STEPS` runs at most), each judged on the percentile requirements and
-on keeping pace (its queue grows by at most `dagc.serve.load_result.PACE_SHARE` of its arrivals); without
-percentile requirements, on keeping pace alone; the plan's own run stands for the trials on its side.
+Output: `UnderLoad` — the simulated `dagc.serve.load.Load`, its figures (`dagc.serve.load_figures.LoadFigures`),
+the limit that binds it, its capacity and whether it carries its traffic: report.json's `load` — and
+`judge_on_load`, which fills the values of the requirements judged on the load (`Requirement.on_load`).
+The capacity is a bisection over seeded open-loop runs of the traffic's requests at trial rates
+(`CAPACITY_STEPS` runs at most), each judged on the percentile requirements and on keeping pace (its queue
+grows by at most `dagc.serve.load_result.PACE_SHARE` of its arrivals); without percentile requirements, on
+keeping pace alone; the plan's own run stands for the trials on its side.
 A capacity run simulates `CAPACITY_REQUESTS` requests drawn from the traffic's seed (of a request log,
 its first ones), whatever the traffic's own count, and a run of millions costs one long simulation and
 two dozen short ones. A deployment whose run is `overloaded` (its queue's growth past its arrivals' noise)
@@ -21,6 +22,7 @@ Both are bounded before they start (`load_events`) by the plan's work budget (`P
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
@@ -33,13 +35,16 @@ from ..plan.plan import LOAD_BUDGET_EVENTS, Plan
 from ..plan.strategy import Strategy
 from ..plan.workload import RequirementKind, Traffic
 from ..rules.serving import load_over_budget, request_over_kv
-from ..serve.binding import binding_json, diagnose
-from ..serve.load import Load, StepPrices, load_json, simulate
+from ..serve.binding import Binding, Limit, binding_json, diagnose
+from ..serve.load import Load, StepPrices, simulate
+from ..serve.load_figures import LoadFigures, load_figures
 from ..serve.load_pools import PoolPrices, simulate_pools
+from ..serve.load_result import QueueGrowth
 from ..serve.shared import shared_load, shared_prices
 from ..serve.watch import Missed
 from ..units import format_figure
 from .pools import PooledCheck
+from .steady import Steady, SteadyMetrics
 from .verdict import RequirementResult, requirement_value
 
 __all__ = ["CAPACITY_MIN_REQUESTS", "CAPACITY_REQUESTS", "CAPACITY_STEPS", "CAPACITY_TOLERANCE", "CAPACITY_WORK_BUDGET",
@@ -61,11 +66,30 @@ Progress = Callable[[int, int], None]
 
 @dataclass(frozen=True)
 class UnderLoad:
-    """A strategy under its plan's traffic: the run and report.json's `load`."""
+    """A strategy under its plan's traffic: the run, its figures, the limit that binds it, its capacity
+    (None: not judged, `capacity_judged`) and why it does not carry its traffic (None: it does)."""
 
     load: Load
-    json: dict[str, Any]
+    figures: LoadFigures
+    binding: Binding
+    capacity_requests_per_s: float | None
+    capacity_judged: bool
+    capacity_work_events: int
+    not_carried_because: str | None
     diagnostics: tuple[Diagnostic, ...] = ()      # W518 when the capacity's work is past the budget; W519
+
+    @property
+    def carries_traffic(self) -> bool:
+        return self.not_carried_because is None
+
+    def to_json(self, capacity: bool = True) -> dict[str, Any]:
+        """report.json's `load` (docs/outputs.md); without `capacity`, less its `capacity_*` keys (`dagc search
+        --rate`'s rows)."""
+        out = {**self.figures.to_json(), "binding": binding_json(self.binding)}
+        if capacity:
+            out |= {"capacity_requests_per_s": self.capacity_requests_per_s, "capacity_judged": self.capacity_judged,
+                    "capacity_work_events": self.capacity_work_events}
+        return out | {"carries_traffic": self.carries_traffic, "not_carried_because": self.not_carried_because}
 
 
 class Run(Protocol):
@@ -98,11 +122,13 @@ def pools_run(pooled: PooledCheck) -> Run:
     return run
 
 
-def under_load(plan: Plan, run: Run, metrics: dict[str, Any] | None, progress: Progress | None = None,
+def under_load(plan: Plan, run: Run, steady: Steady, progress: Progress | None = None,
                with_capacity: bool = True) -> UnderLoad:
     """Simulate the plan's traffic with `run` (`strategy_run`, `pools_run`), and bisect its capacity (module
     docstring; without `with_capacity`, `capacity_requests_per_s` is None). `progress(done, total)` follows
-    the requests simulated, the capacity's runs included."""
+    the requests simulated, the capacity's runs included. `steady`: the steady state beside it (its rate is
+    the capacity's first estimate; its steps say what binds the run)."""
+    metrics, steps = steady.metrics, steady.steps
     traffic = plan.workload.traffic
     assert traffic is not None, "under_load needs traffic"
     n, m = traffic.requests, capacity_requests(traffic) if with_capacity else 0
@@ -113,33 +139,29 @@ def under_load(plan: Plan, run: Run, metrics: dict[str, Any] | None, progress: P
             progress(n + m * runs, span)
 
     main = run(plan, None if progress is None else (lambda done, _: progress(done, span)))
-    out = load_json(plan, main)
-    assert out is not None, "a run has its figures"
-    missed, goodput = missed_latencies(plan, out), _goodput_missed(plan, out)
-    out["binding"] = binding_json(diagnose(main, missed, metrics, goodput))
+    figures = load_figures(plan, main)
+    missed, goodput = missed_latencies(plan, figures), _goodput_missed(plan, figures)
+    binding = diagnose(main, missed, steps, goodput)
     each_run(0)
     work = load_events(plan, m) * CAPACITY_STEPS
     budget = plan.load_budget_events
     judged = with_capacity and m >= CAPACITY_MIN_REQUESTS and (budget is None or work <= budget)
-    known = (traffic.rate, _run_holds(plan, out)) if traffic.rate is not None else None
-    out["capacity_requests_per_s"] = capacity(plan, run, _steady_rate(plan, metrics), each_run, known) \
-        if judged else None
-    out["capacity_judged"] = judged
-    out["capacity_work_events"] = work
-    reason = not_carried_because(out, percentile_missed=bool(missed))
-    out["carries_traffic"] = reason is None
-    out["not_carried_because"] = reason
-    if reason is not None and out["binding"]["limit"] == "none":     # behind by its capacity alone: as a queue
-        out["binding"] = binding_json(diagnose(main, missed, metrics, goodput, behind=True))
+    known = (traffic.rate, _run_holds(plan, figures)) if traffic.rate is not None else None
+    most = capacity(plan, run, _steady_rate(plan, metrics), each_run, known) if judged else None
+    reason = not_carried_because(figures.overloaded, figures.queue_growth, binding.arrival_rate_requests_per_s, most,
+                                 percentile_missed=bool(missed))
+    if reason is not None and binding.limit is Limit.NONE:     # behind by its capacity alone: as a queue
+        binding = diagnose(main, missed, steps, goodput, behind=True)
     if progress is not None:
         progress(span, span)
     over = () if judged or not with_capacity or budget is None or m < CAPACITY_MIN_REQUESTS else (
         load_over_budget(plan, work, budget, m * CAPACITY_STEPS, capacity=True),)
-    return UnderLoad(main, out, (*_over_kv(plan, main), *over))
+    return UnderLoad(main, figures, binding, most, judged, work, reason, (*_over_kv(plan, main), *over))
 
 
-def not_carried_because(out: dict[str, Any], percentile_missed: bool = False) -> str | None:
-    """Why a run's deployment cannot carry its traffic, from report.json's `load`, None when it can: its queue
+def not_carried_because(overloaded: bool, growth: QueueGrowth | None, rate: float | None, most: float | None,
+                        percentile_missed: bool = False) -> str | None:
+    """Why a run's deployment cannot carry its traffic, None when it can: its queue
     grows past what its arrivals' noise allows (`load.overloaded`, `Load.queue_growth`), or its capacity —
     when bisected — lies below the arrival rate by more than `CAPACITY_TOLERANCE` while the run itself meets
     its percentile requirements (the capacity's longer runs fall behind where this one did not; docs/load.md,
@@ -148,20 +170,23 @@ def not_carried_because(out: dict[str, Any], percentile_missed: bool = False) ->
     requirements that hold stay met. A deployment that cannot carry its traffic meets none of its load
     requirements.
 
+    Args:
+        overloaded: the run's queue grows past its arrivals' noise (`Load.overloaded`), by `growth`.
+        rate: the run's arrival rate (`Binding.arrival_rate_requests_per_s`).
+        most: its capacity (None: not judged).
+
     Example:
-        >>> not_carried_because({"overloaded": False, "capacity_requests_per_s": 9.2,
-        ...                      "binding": {"arrival_rate_requests_per_s": 10.0}})[:64]
+        >>> not_carried_because(False, None, 10.0, 9.2)[:64]
         'its capacity, 9.2 requests/s (the highest arrival rate at which '
     """
-    growth = out.get("queue_growth")
-    if out.get("overloaded") and growth is not None:
-        ended = "were given their first token" if growth.get("first_token") else "ended"
-        where = "waiting to be served" if growth.get("first_token") else "in the system"
-        return (f"the queue keeps growing: of the {growth['arrived']:,} requests arriving over the run's second "
-                f"half, {growth['ended']:,} {ended} in it, {growth['grown']:,} more {where} — past the "
-                f"{growth['allowance']:.0f} its arrivals' noise allows")
-    rate = (out.get("binding") or {}).get("arrival_rate_requests_per_s")
-    cap = out.get("capacity_requests_per_s")
+    if overloaded and growth is not None:
+        ended = "were given their first token" if growth.first_token else "ended"
+        where = "waiting to be served" if growth.first_token else "in the system"
+        return (f"the queue keeps growing: of the {growth.arrived:,} requests arriving over the run's second "
+                f"half, {growth.ended:,} {ended} in it, {growth.grown:,} more {where} — past the "
+                f"{growth.allowance:.0f} its arrivals' noise allows")
+    rate = None if rate is None or not math.isfinite(rate) else rate      # as report.json's binding holds it
+    cap = most
     if rate is not None and cap is not None and cap < rate * (1 - CAPACITY_TOLERANCE) and not percentile_missed:
         return (f"its capacity, {format_figure(cap)} requests/s (the highest arrival rate at which its percentile "
                 f"requirements hold and its queue does not grow), is below the arrival rate of "
@@ -171,7 +196,7 @@ def not_carried_because(out: dict[str, Any], percentile_missed: bool = False) ->
 
 def carries_traffic(load: UnderLoad | None) -> bool | None:
     """Whether a strategy's simulated load carries its traffic (`not_carried_because`); None without a load."""
-    return None if load is None else bool(load.json.get("carries_traffic", True))
+    return None if load is None else load.carries_traffic
 
 
 def _over_kv(plan: Plan, load: Load) -> tuple[Diagnostic, ...]:
@@ -212,15 +237,15 @@ def capacity_requests(traffic: Traffic) -> int:
     return CAPACITY_REQUESTS if traffic.log is None else min(traffic.requests, CAPACITY_REQUESTS)
 
 
-def _steady_rate(plan: Plan, metrics: dict[str, Any] | None) -> float | None:
+def _steady_rate(plan: Plan, metrics: SteadyMetrics) -> float | None:
     """The requests per second the steady state serves: its end-to-end tokens/s over a request's tokens."""
-    if not metrics or not metrics.get("throughput_tokens_per_s"):
+    if not metrics.throughput_tokens_per_s:
         return None
     w = plan.workload
-    return float(metrics["throughput_tokens_per_s"]) / (w.prompt + w.generate)
+    return float(metrics.throughput_tokens_per_s) / (w.prompt + w.generate)
 
 
-def missed_latencies(plan: Plan, out: dict[str, Any]) -> frozenset[str]:
+def missed_latencies(plan: Plan, out: LoadFigures) -> frozenset[str]:
     """The latencies ("ttft", "tpot", "itl", "e2e") whose percentile requirements a run's `load` misses."""
     missed = set()
     for req in plan.requirements:
@@ -232,7 +257,7 @@ def missed_latencies(plan: Plan, out: dict[str, Any]) -> frozenset[str]:
     return frozenset(missed)
 
 
-def _goodput_missed(plan: Plan, out: dict[str, Any]) -> float | None:
+def _goodput_missed(plan: Plan, out: LoadFigures) -> float | None:
     """The target (requests/s) of the goodput requirement (not per GPU, at least a rate) a run's `load`
     misses, the highest when several do; None when none does."""
     missed = [req.target for req in plan.requirements
@@ -241,18 +266,18 @@ def _goodput_missed(plan: Plan, out: dict[str, Any]) -> float | None:
     return max(missed, default=None)
 
 
-def _run_holds(plan: Plan, out: dict[str, Any]) -> bool:
+def _run_holds(plan: Plan, out: LoadFigures) -> bool:
     """Whether the plan's own run meets the percentile requirements and is not `overloaded` (its queue's growth
     past its noise: a test, which a verdict may rest on)."""
-    return not out["overloaded"] and not missed_latencies(plan, out)
+    return not out.overloaded and not missed_latencies(plan, out)
 
 
-def _holds(plan: Plan, out: dict[str, Any]) -> bool:
+def _holds(plan: Plan, out: LoadFigures) -> bool:
     """Whether a capacity trial meets the percentile requirements and keeps pace: its queue grows by at most
     `PACE_SHARE` of its arrivals (`QueueGrowth.behind`: an estimate of the rate it keeps up with, where the
     test of `overloaded` would place the capacity above it by its allowance)."""
-    growth = out.get("queue_growth")
-    return not (growth is not None and growth["behind"]) and not missed_latencies(plan, out)
+    growth = out.queue_growth
+    return not (growth is not None and growth.behind) and not missed_latencies(plan, out)
 
 
 def _trial_holds(plan: Plan, run: Run, rate: float, requests: int) -> bool:
@@ -263,10 +288,10 @@ def _trial_holds(plan: Plan, run: Run, rate: float, requests: int) -> bool:
     trial = plan.model_copy(update={"workload": plan.workload.model_copy(
         update={"traffic": traffic.at_rate(rate).model_copy(update={"requests": requests})})})
     try:
-        out = load_json(trial, run(trial, None, True))
+        out = load_figures(trial, run(trial, None, True))
     except Missed:
         return False
-    return out is not None and _holds(trial, out)
+    return _holds(trial, out)
 
 
 def capacity(plan: Plan, run: Run, estimate: float | None,
@@ -325,27 +350,30 @@ def capacity(plan: Plan, run: Run, estimate: float | None,
 
 
 def judge_on_load(requirements: tuple[RequirementResult, ...],
-                  load: dict[str, Any] | None) -> tuple[RequirementResult, ...]:
-    """The requirements with those judged on the load (`Requirement.on_load`) valued from report.json's
-    `load`; the others as they were, judged on the steady state (report.json's `metrics`: the serving mode
+                  load: UnderLoad | None) -> tuple[RequirementResult, ...]:
+    """The requirements with those judged on the load (`Requirement.on_load`) valued from the run's figures;
+    the others as they were, judged on the steady state (report.json's `metrics`: the serving mode
     without queueing, docs/outputs.md "Requirements and the load"), a `ttft` or `tpot` line with the load's
     mean of that latency beside it (`RequirementResult.load_value`). Of a deployment that cannot carry its
     traffic (`not_carried_because`), each requirement judged on the load is not met: one whose figure
     holds says why (`RequirementResult.unmet`)."""
-    unmet = None if load is None else load.get("not_carried_because")
+    unmet = None if load is None else load.not_carried_because
+    figures = None if load is None else load.figures
     out = []
     for r in requirements:
         if not r.requirement.on_load:
-            out.append(replace(r, load_value=_load_mean(r, load)))
+            out.append(replace(r, load_value=_load_mean(r, figures)))
             continue
-        value = requirement_value(r.requirement, None, None, None, load=load)
+        value = requirement_value(r.requirement, None, None, None, load=figures)
         held = value is not None and bool(r.requirement.holds(value))      # a figure that misses says why itself
         out.append(replace(r, value=value, unmet=unmet if held else None))
     return tuple(out)
 
 
-def _load_mean(r: RequirementResult, load: dict[str, Any] | None) -> float | None:
+def _load_mean(r: RequirementResult, load: LoadFigures | None) -> float | None:
     """The simulated load's mean of a steady-state `ttft` or `tpot` requirement's latency (the client's TTFT,
     as the steady state's `ttft_s`); None for other requirements and without a load."""
-    key = {RequirementKind.TTFT: "ttft_s", RequirementKind.TPOT: "tpot_s"}.get(r.requirement.kind)
-    return None if load is None or key is None else (load.get(key) or {}).get("mean")
+    kind = r.requirement.kind
+    if load is None or kind not in (RequirementKind.TTFT, RequirementKind.TPOT):
+        return None
+    return load.latency(kind).mean

@@ -9,7 +9,7 @@ strategy is optimal is judged against the search, by `dagc.verdict.optimal`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..diagnostics import Diagnostic, has_errors
 from ..layout.layout import Layout
@@ -17,6 +17,10 @@ from ..memory.memory import MemoryBreakdown
 from ..plan.plan import Plan
 from ..plan.workload import Requirement, RequirementKind
 from ..units import Dimension, Unit, format_bytes, format_figure, format_in_unit, format_si, lookup, quantity_unit
+from .steady import InstanceMetrics, SteadyMetrics, figure_of
+
+if TYPE_CHECKING:
+    from ..serve.load_figures import LoadFigures
 
 __all__ = ["RequirementResult", "Verdict", "judge_requirements", "requirement_unit", "requirement_value_text",
            "verdict", "met_text", "METRIC_OF", "near_text", "requirement_value"]
@@ -170,7 +174,7 @@ class RequirementResult:
         '0.0967 tokens/ms/gpu'."""
         return requirement_value_text(self.requirement, self.value)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         r = self.requirement
         return {"name": r.name, "op": r.op, "target": r.target,
                 "value": self.value, "met": self.met, "judged_on": self.judged_on, "load_value": self.load_value,
@@ -183,7 +187,7 @@ class Verdict:
     meets_requirements: bool | None
     optimal: bool | None = None
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, bool | None]:
         return {"correct": self.correct, "meets_requirements": self.meets_requirements, "optimal": self.optimal}
 
 
@@ -197,7 +201,7 @@ def met_text(q: RequirementResult, correct: bool | None, no: str = "no", yes: st
 
 
 def judge_requirements(plan: Plan, layout: Layout | None, memory: MemoryBreakdown | None,
-                       metrics: dict[str, Any] | None) -> tuple[RequirementResult, ...]:
+                       metrics: SteadyMetrics | InstanceMetrics | None) -> tuple[RequirementResult, ...]:
     gpus = layout.gpus_used if layout is not None else None
     worst = memory.worst if memory is not None else None
     return tuple(RequirementResult(req, requirement_value(
@@ -205,26 +209,36 @@ def judge_requirements(plan: Plan, layout: Layout | None, memory: MemoryBreakdow
         for req in plan.requirements)
 
 
-def requirement_value(req: Requirement, gpus: int | None, metrics: dict[str, Any] | None, memory_fraction: float | None,
-                      memory_bytes: float | None = None, load: dict[str, Any] | None = None) -> float | None:
+def requirement_value(req: Requirement, gpus: int | None, metrics: SteadyMetrics | InstanceMetrics | None,
+                      memory_fraction: float | None, memory_bytes: float | None = None,
+                      load: LoadFigures | None = None) -> float | None:
     """The figure `req` is judged on, of a strategy on `gpus` GPUs with these metrics and its fullest
     GPU's memory (a share, and bytes), or — for a requirement on the load (`Requirement.on_load`) — with
-    report.json's `load`; None when that figure is not known."""
+    the simulated run's figures; None when that figure is not known (a pool's instance alone has no
+    throughput: `InstanceMetrics`)."""
     if req.on_load:
         if load is None:
             return None
         if req.kind is RequirementKind.GOODPUT:
-            return load.get("goodput_requests_per_s")
-        return (load.get(f"{req.kind.value}_s") or {}).get(f"p{req.percentile}")
+            return load.goodput_requests_per_s
+        return None if req.percentile is None else load.latency(req.kind).at(req.percentile)
     match req.kind:
         case RequirementKind.GPUS:
             return None if gpus is None else float(gpus)
         case RequirementKind.MEMORY:
             return memory_fraction if req.memory_is_fraction else memory_bytes
-    raw: float | None = (metrics or {}).get(METRIC_OF[req.kind])
+    raw = _steady_figure(metrics, req.kind)
     if raw is None or gpus is None:
         return None
     return raw / gpus if req.per_gpu else raw
+
+
+def _steady_figure(metrics: SteadyMetrics | InstanceMetrics | None, kind: RequirementKind) -> float | None:
+    """The figure of `kind` (TTFT, TPOT, a throughput) of these metrics, None when they have none."""
+    if isinstance(metrics, InstanceMetrics):
+        return metrics.ttft_s if kind is RequirementKind.TTFT else metrics.tpot_s if kind is RequirementKind.TPOT \
+            else None
+    return None if metrics is None else float(figure_of(metrics, kind))
 
 
 def verdict(diagnostics: list[Diagnostic], requirements: tuple[RequirementResult, ...],

@@ -1,0 +1,135 @@
+"""A simulated run's figures as types (`load_figures`): what report.json's `load` holds of the run itself.
+
+Input: a `Plan` and its simulated `Load` (`dagc.serve.load.simulate`, `dagc.serve.load_pools.simulate_pools`).
+Output: `LoadFigures` — the traffic, the percentiles of TTFT, TPOT, ITL and end-to-end latency (`Percentiles`),
+the requests per second served, the goodput, Little's law's two sides, whether the queue keeps growing
+(`QueueGrowth`), the preemptions and the prompt share the prefix cache served. `LoadFigures.to_json` is
+report.json's `load` of them, in its key order (`dagc.verdict.under_load` adds the binding and the capacity).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+
+from ..plan.plan import Plan
+from ..plan.workload import RequirementKind
+from .load_result import Load, QueueGrowth, percentiles
+
+__all__ = ["LoadFigures", "Percentiles", "load_figures"]
+
+
+@dataclass(frozen=True)
+class Percentiles:
+    """The mean and percentiles of one latency over a run's requests (`dagc.serve.load_result.percentiles`;
+    None of no request)."""
+
+    mean: float | None
+    p50: float | None
+    p90: float | None
+    p95: float | None
+    p99: float | None
+
+    def at(self, percentile: int) -> float | None:
+        """The `percentile`-th percentile (one of `dagc.plan.workload.PERCENTILES`)."""
+        match percentile:
+            case 50:
+                return self.p50
+            case 90:
+                return self.p90
+            case 95:
+                return self.p95
+            case 99:
+                return self.p99
+        raise ValueError(f"no p{percentile} is reported")
+
+    def to_json(self) -> dict[str, float | None]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class LoadFigures:
+    """A run's figures (module docstring); the client's latencies, and the server's beside TTFT and
+    end-to-end latency (without the engine's front end, `Load.ttft`)."""
+
+    requests: int
+    rate_requests_per_s: float | None
+    arrival: str | None
+    concurrency: int | None
+    seed: int
+    log: str | None
+    ttft_s: Percentiles
+    tpot_s: Percentiles
+    itl_s: Percentiles
+    e2e_s: Percentiles
+    ttft_server_s: Percentiles
+    e2e_server_s: Percentiles
+    duration_s: float
+    served_requests_per_s: float
+    output_tokens_per_s: float
+    goodput_requests_per_s: float
+    mean_in_system: float
+    arrival_rate_times_e2e: float
+    overloaded: bool
+    queue_growth: QueueGrowth | None
+    preemptions: int
+    cached_prompt_share: float
+
+    def latency(self, kind: RequirementKind) -> Percentiles:
+        """The percentiles of the latency a percentile requirement of `kind` bounds (TTFT, TPOT, ITL, E2E)."""
+        match kind:
+            case RequirementKind.TTFT:
+                return self.ttft_s
+            case RequirementKind.TPOT:
+                return self.tpot_s
+            case RequirementKind.ITL:
+                return self.itl_s
+            case RequirementKind.E2E:
+                return self.e2e_s
+        raise ValueError(f"{kind.value} is not a latency of the load")
+
+    def to_json(self) -> dict[str, Any]:
+        """report.json's `load` of the run (docs/outputs.md)."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, Percentiles):
+                value = value.to_json()
+            elif isinstance(value, QueueGrowth):
+                value = {"arrived": value.arrived, "ended": value.ended, "grown": value.grown,
+                         "allowance": value.allowance, "behind": value.behind, "first_token": value.first_token}
+            out[f.name] = value
+        return out
+
+
+def load_figures(plan: Plan, load: Load) -> LoadFigures:
+    """The figures of a run of the plan's traffic (module docstring)."""
+    tr = load.traffic
+    ttft, tpot = load.ttft, load.tpot
+    ok = np.ones(len(ttft), dtype=bool)
+    for req in plan.requirements:
+        if req.kind is RequirementKind.TTFT:
+            ok &= req.holds(ttft)
+        elif req.kind is RequirementKind.TPOT:
+            ok &= req.holds(tpot)
+        elif req.kind is RequirementKind.E2E:
+            ok &= req.holds(load.e2e)
+    little_l, little_r = load.little()
+    return LoadFigures(
+        requests=len(load.arrival), rate_requests_per_s=tr.rate,
+        arrival=tr.arrival if tr.rate and tr.log is None else None,
+        concurrency=tr.concurrency, seed=tr.seed, log=tr.log.file if tr.log is not None else None,
+        ttft_s=Percentiles(**percentiles(ttft)), tpot_s=Percentiles(**percentiles(tpot[load.output_tokens > 1])),
+        itl_s=Percentiles(**percentiles(load.itl, load.itl_weight)), e2e_s=Percentiles(**percentiles(load.e2e)),
+        ttft_server_s=Percentiles(**percentiles(load.ttft_server)),
+        e2e_server_s=Percentiles(**percentiles(load.e2e_server)),
+        duration_s=load.duration, served_requests_per_s=load.served_requests_per_s,
+        output_tokens_per_s=load.served_output_tokens_per_s, goodput_requests_per_s=load.goodput(ok),
+        mean_in_system=little_l, arrival_rate_times_e2e=little_r, overloaded=load.overloaded,
+        queue_growth=load.queue_growth,
+        preemptions=int(load.preemptions.sum()) if load.preemptions is not None else 0,
+        cached_prompt_share=(float(load.cached_tokens.sum() / load.prompt.sum())
+                             if load.cached_tokens is not None and load.prompt is not None and load.prompt.sum()
+                             else 0.0))
