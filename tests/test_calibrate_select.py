@@ -101,14 +101,14 @@ def test_a_term_at_its_bound_names_the_term_the_runs_had_no_room_for():
 
 
 def test_the_summary_says_why_a_term_was_kept():
-    from dagc.cli.calibrate_cmd import _how
+    from dagc.cli.calibrate_cmd import Kept, _how
     fitted = ("frontend_s", "memory_time_scale")
-    assert _how("compute_time_scale", 1.0, 3, True, "room", 3, fitted, False) == (
+    assert _how("compute_time_scale", 1.0, 3, True, Kept("room", 3, fitted, False)) == (
         "kept: 3 runs fit 2 terms, and `frontend_s` and `memory_time_scale` explain them clearly better than the "
         "others")
-    assert _how("step_s", 2.7e-3, 3, True, "room", 3, ("compute_time_scale", "memory_time_scale"), True).endswith(
+    assert _how("step_s", 2.7e-3, 3, True, Kept("room", 3, ("compute_time_scale", "memory_time_scale"))).endswith(
         "`compute_time_scale` and `memory_time_scale` first (no other set explains them clearly better)")
-    assert _how("step_s", 2.7e-3, 4, True, "idle", 4, fitted) == (
+    assert _how("step_s", 2.7e-3, 4, True, Kept("idle", 4, fitted)) == (
         "kept: fitting it beside `frontend_s` and `memory_time_scale` explains the runs no better")
-    assert _how("step_s", 2.7e-3, 8, True, "alike", 8, fitted) == (
+    assert _how("step_s", 2.7e-3, 8, True, Kept("alike", 8, fitted)) == (
         "kept: these runs cannot tell it apart from the terms fitted")

@@ -223,14 +223,14 @@ def fit_terms(evaluate: Evaluate, measured: Sequence[Figures], ttft_use: Sequenc
     r0 = _residuals(x0, measured, rows)
     jac0 = _slopes(evaluate, measured, rows, _to_v(start), x0, r0, range(len(TERMS)))
     choice = choose(jac0, rows, len(measured))
+    origin = _Start(evaluate, measured, rows, start, x0, r0, jac0)
     largest = max(len(c) for c in choice.candidates)
-    tried = [_descend(evaluate, measured, rows, start, x0, r0, jac0, c) for c in choice.candidates
-             if len(c) == largest]
+    tried = [_descend(origin, c) for c in choice.candidates if len(c) == largest]
     best = _chosen(tried)
     # a smaller set within the fit's resolution of it: an error of SETTLED in every fitted figure
     within = best.loss + loss(np.full(len(rows), SETTLED), np.array([x for _, _, x in rows]))
     while smaller := [c for c in choice.candidates if len(c) == len(best.names) - 1 and set(c) < set(best.names)]:
-        fewer = [_descend(evaluate, measured, rows, start, x0, r0, jac0, c) for c in smaller]
+        fewer = [_descend(origin, c) for c in smaller]
         tried += fewer
         if not (close := [d for d in fewer if d.loss <= within]):
             break
@@ -266,10 +266,23 @@ class _Descent:
     history: tuple[Mapping[str, float], ...]
 
 
-def _descend(evaluate: Evaluate, measured: Sequence[Figures], rows: Sequence[tuple[int, str, float]],
-             start: Mapping[str, float], x0: list[Figures], r0: np.ndarray, jac0: np.ndarray,
-             names: tuple[str, ...]) -> _Descent:
-    """The terms `names` fitted from `start` (the others held there), from the start's slopes `jac0` (module doc)."""
+@dataclass(frozen=True)
+class _Start:
+    """What every set of terms is fitted from: dagc's figures of the runs, the runs' measured ones, the rows
+    (run, figure key, weight), the start's terms, dagc's figures, residuals and slopes there."""
+
+    evaluate: Evaluate
+    measured: Sequence[Figures]
+    rows: Sequence[tuple[int, str, float]]
+    terms: Mapping[str, float]
+    x: list[Figures]
+    r: np.ndarray
+    jac: np.ndarray
+
+
+def _descend(at: _Start, names: tuple[str, ...]) -> _Descent:
+    """The terms `names` fitted from the start's (the others held there), from the start's slopes (module doc)."""
+    evaluate, measured, rows, start, x0, r0, jac0 = at.evaluate, at.measured, at.rows, at.terms, at.x, at.r, at.jac
     cols = [TERMS.index(t) for t in names]
     history: list[Mapping[str, float]] = [dict(start)]
     v, x, r, jac = _to_v(start), x0, r0, jac0

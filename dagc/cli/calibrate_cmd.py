@@ -14,9 +14,13 @@ import math
 import os
 import sys
 import tempfile
-from typing import TypeVar
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from ..exit_codes import EXIT_INPUT, EXIT_OK, EXIT_OUTPUT, EXIT_USAGE
+
+if TYPE_CHECKING:
+    from ..calibrate.calibrate import Calibrated, Job
 
 __all__ = ["add_parser"]
 
@@ -86,12 +90,21 @@ def _term(name: str, value: float) -> str:
     return term_text(name, value)
 
 
-def _how(name: str, value: float, moved: int, kept: bool, why: str | None = None, runs: int = 0,
-         fitted: tuple[str, ...] = (), by_order: bool = True) -> str:
+class Kept(NamedTuple):
+    """Why a term was kept (`dagc.calibrate.select.Choice.why_kept`: `few`, `room`, `idle`, `alike`), of how many
+    runs, beside which terms fitted, and whether those were the first set in order (`JointFit.by_order`)."""
+
+    why: str | None
+    runs: int
+    fitted: tuple[str, ...]
+    by_order: bool = True
+
+
+def _how(name: str, value: float, moved: int, kept: bool, context: Kept | None = None) -> str:
     """Why a term has its value: fitted on how many runs (and whether the fit stopped at a bound of the term,
-    where the runs would have taken it further: W541 says more), or kept (the engine's own) and why (`why`, as
-    `dagc.calibrate.select.Choice.why_kept`: `few`, `room`, `idle`, `alike`; with `room`, whether the terms
-    `fitted` were the first set in order, `by_order`, or explained the runs clearly better)."""
+    where the runs would have taken it further: W541 says more), or kept (the engine's own) and why (`context`;
+    with `room`, whether the terms fitted were the first set in order or explained the runs clearly better)."""
+    why, runs, fitted, by_order = context or Kept(None, 0, ())
     from ..calibrate.solve import BOUNDS, MIN_RUNS
     said = f"{moved} run{'' if moved == 1 else 's'}"
     if not kept:
@@ -113,6 +126,23 @@ def _how(name: str, value: float, moved: int, kept: bool, why: str | None = None
     return "kept: these runs cannot tell it apart from the terms fitted"
 
 
+def _summary(jobs: Sequence[Job], cal: Calibrated) -> None:
+    """What the calibration fitted, how each term got its value, and its errors before and after."""
+    from ..calibrate.solve import TERMS
+    first = jobs[0].plan
+    print(f"calibrated {first.cluster.engine.name}@{first.cluster.engine.release} on {first.cluster.gpus} × "
+          f"{first.cluster.gpu.name}, {first.model.name}: {len(jobs)} runs")
+    for name in TERMS:
+        how = _how(name, cal.terms[name], cal.fit.moved[name], name in cal.kept,
+                   Kept(cal.fit.why_kept.get(name), len(jobs), cal.fit.fitted, cal.fit.by_order))
+        print(f"  {name} = {_term(name, cal.terms[name])} (was {_term(name, cal.start[name])}; {how})")
+    before, after, cross = cal.errors("before"), cal.errors("after"), cal.errors("cross_validated")
+    print("  median |error|   uncalibrated  calibrated  cross-validated")
+    for q in ("tpot", "ttft", "e2e", "throughput"):
+        if q in before:
+            print(f"  {q:15} {_pct(before[q]):>13} {_pct(after[q]):>11} {_pct(cross[q]):>16}")
+
+
 def cmd_calibrate(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
@@ -120,7 +150,6 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from ..calibrate.bound import at_bound_warnings
     from ..calibrate.calibrate import calibrate
     from ..calibrate.manifest import jobs_of, jobs_of_manifest
-    from ..calibrate.solve import TERMS
     from ..diagnostics import PlanError, printable
     from .printing import make_console, render_diags
     err = make_console(sys.stderr)
@@ -158,18 +187,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if why is not None:
         err.print(f"error: cannot write {printable(target)}: {printable(why)}", markup=False)
         return EXIT_OUTPUT
-    first = jobs[0].plan
-    print(f"calibrated {first.cluster.engine.name}@{first.cluster.engine.release} on {first.cluster.gpus} × "
-          f"{first.cluster.gpu.name}, {first.model.name}: {len(jobs)} runs")
-    for name in TERMS:
-        how = _how(name, cal.terms[name], cal.fit.moved[name], name in cal.kept, cal.fit.why_kept.get(name),
-                   len(jobs), cal.fit.fitted, cal.fit.by_order)
-        print(f"  {name} = {_term(name, cal.terms[name])} (was {_term(name, cal.start[name])}; {how})")
-    before, after, cross = cal.errors("before"), cal.errors("after"), cal.errors("cross_validated")
-    print("  median |error|   uncalibrated  calibrated  cross-validated")
-    for q in ("tpot", "ttft", "e2e", "throughput"):
-        if q in before:
-            print(f"  {q:15} {_pct(before[q]):>13} {_pct(after[q]):>11} {_pct(cross[q]):>16}")
+    _summary(jobs, cal)
     print(f"wrote {printable(target)}; in the plan: calibration from \"{printable(os.path.basename(target))}\"")
     if warned := at_bound_warnings(jobs, cal.fit):
         render_diags(err, warned)
