@@ -18,7 +18,7 @@ from ..plan.strategy import POOL_ROLES, Axis, AxisNode, Pool, Strategy, Strategy
 from ..plan.workload import Overlap, PoolRole
 from ..source import Span
 from .fields import AXES_SAID, AXIS_WORDS, STRATEGY_OPTIONS, StrategyOptions, did_you_mean, nearest
-from .hints import axis_word_hint, scope_hint
+from .hints import SPLIT_HINT, axis_word_hint, repeated_axis_hint, scope_hint
 
 __all__ = ["MAX_DEGREE", "PRODUCT_CAP", "flatten"]
 
@@ -312,11 +312,9 @@ class _Flattener:
     def layer_split(self, a: AxisNode, ax: Axis | None) -> None:
         assert a.split is not None
         if ax is not Axis.PP:
-            self.err("E204", "only `pp` takes an explicit `[…]` layer split", a.split_span,
-                     "write `pp 4 [5, 4, 4, 3] < … >`")
+            self.err("E204", "only `pp` takes an explicit `[…]` layer split", a.split_span, SPLIT_HINT)
         elif any(not math.isfinite(x) or x != int(x) or abs(x) > 1e9 for x in a.split):
-            self.err("E204", "a layer split holds whole numbers of layers", a.split_span,
-                     "write each stage's layers as a whole number: `pp 4 [16, 16, 16, 13]`")
+            self.err("E204", "a layer split holds whole numbers of layers", a.split_span, SPLIT_HINT)
         else:
             self.split = tuple(int(x) for x in a.split)
             self.split_span = a.split_span
@@ -328,11 +326,11 @@ class _Flattener:
         d = a.degree
         if math.isfinite(d) and d > MAX_DEGREE or d == math.inf:
             self.err("E204", f"`{a.name}` degree {d:g} is beyond any cluster (at most {MAX_DEGREE})", _span(a),
-                     f"a degree is at most the cluster's GPUs: e.g. `{a.name} 8`")
+                     f"e.g. `{a.name} 8`")
             return False
         if not math.isfinite(d) or d != int(d) or d < 1:
             self.err("E204", f"`{a.name} {a.degree:g}`: a degree is a whole number of at least 1", _span(a),
-                     f"write a whole number of at least 1: `{a.name} 2`; an axis of degree 1 can be left out")
+                     f"e.g. `{a.name} 2` (an axis of degree 1 can be left out)")
             return False
         self.degrees[a.name] = (d, _span(a))
         return True
@@ -375,10 +373,7 @@ class _Flattener:
             self.err("E201", f"`<` opened by the in-stage axis `{a.name}`: only dp and pp open a scope",
                      _span(a), scope_hint(a))
         if a.name in seen or a.name in self.degrees:
-            self.err("E204", f"`{a.name}` is repeated in this scope", _span(a),
-                     f"write `{a.name}` once in a scope, with its whole degree (`{a.name} 2 {a.name} 4` is "
-                     f"`{a.name} 8`); replicas or stages of it are a scope: `dp 2 < {a.name} 4 >`, "
-                     f"`pp 2 < {a.name} 4 >`")
+            self.err("E204", f"`{a.name}` is repeated in this scope", _span(a), repeated_axis_hint(a.name))
             return None
         seen.add(a.name)
         if ax is Axis.SP:
@@ -388,8 +383,7 @@ class _Flattener:
                 self.degrees["sp"] = (1, a.span)
             return None
         if a.split is not None:
-            self.err("E204", "only `pp` takes an explicit `[…]` layer split", a.split_span,
-                     "write the split on the `pp` around this scope: `pp 2 [30, 31] < … >`")
+            self.err("E204", "only `pp` takes an explicit `[…]` layer split", a.split_span, SPLIT_HINT)
         self.degree(a)
         return ax
 

@@ -19,7 +19,8 @@ from ..source import Span
 from ..units import UNITS, Dimension, format_figure, format_in_unit
 from .fields import nearest
 
-__all__ = ["GpuName", "gpu_hint", "count_multiplier_hint", "axis_word_hint", "requests_per_second", "unit_hint"]
+__all__ = ["SPLIT_HINT", "GpuName", "axis_word_hint", "count_multiplier_hint", "gpu_hint", "repeated_axis_hint",
+           "requests_per_second", "unit_hint"]
 
 # Forms of a GPU: the SXM module (HGX and DGX boards hold SXM modules), a PCIe card, the NVL card
 # pair, a rack of one NVLink domain, AMD's OAM module.
@@ -150,6 +151,20 @@ def axis_word_hint(name: str, span: Span, axes: list[str]) -> str | None:
         return f"write `{joined.group(1)} {joined.group(2)}`: an axis and its degree are two words"
     before = re.search(r"([a-z]+)[ \t]+(\d[\d_]*(?:\.\d+)?)$", span.source.text[:span.start])
     return count_multiplier_hint(before.group(2), name, before.group(1)) if before else None
+
+
+SPLIT_HINT = "write each stage's whole number of layers on `pp`: `pp 4 [5, 4, 4, 3] < … >`"   # E204 on `[…]`
+
+
+def repeated_axis_hint(name: str) -> str:
+    """E204's hint for an axis written twice in a scope: once, with its whole degree, or a scope around it.
+
+    Example:
+        >>> repeated_axis_hint("ep")[:60]
+        'write `ep` once in a scope, with its whole degree (`ep 2 ep'
+    """
+    return (f"write `{name}` once in a scope, with its whole degree (`{name} 2 {name} 4` is `{name} 8`); replicas or "
+            f"stages of it are a scope: `dp 2 < {name} 4 >`, `pp 2 < {name} 4 >`")
 
 
 def _plain_number(x: float) -> str:
