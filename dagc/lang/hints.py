@@ -160,8 +160,8 @@ def repeated_axis_hint(name: str) -> str:
     """E204's hint for an axis written twice in a scope: once, with its whole degree, or a scope around it.
 
     Example:
-        >>> repeated_axis_hint("ep")[:60]
-        'write `ep` once in a scope, with its whole degree (`ep 2 ep'
+        >>> repeated_axis_hint("ep")[:73]
+        'write `ep` once in a scope, with its whole degree (`ep 2 ep 4` is `ep 8`)'
     """
     return (f"write `{name}` once in a scope, with its whole degree (`{name} 2 {name} 4` is `{name} 8`); replicas or "
             f"stages of it are a scope: `dp 2 < {name} 4 >`, `pp 2 < {name} 4 >`")
