@@ -21,6 +21,7 @@ from dagc.lang.load import load_plan_text
 from dagc.serve.step_prices import StepPrices
 from dagc.verdict import under_load as ul
 from dagc.verdict.check import check
+from dagc.verdict.steady import binding_steps
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -59,10 +60,10 @@ def main() -> None:
                 continue
             runs = 0
 
-            def counted(p, progress, _run=None):
+            def counted(p, progress, watch, _run=None):
                 nonlocal runs
                 runs += 1
-                return _run(p, progress)
+                return _run(p, progress, watch)
 
             if r.pooled is not None:
                 inner = ul.pools_run(r.pooled)
@@ -74,9 +75,10 @@ def main() -> None:
                     update={"traffic": plan.workload.traffic})})
                 the_plan = the_plan.model_copy(update={"requirements": plan.requirements})
             t0 = time.perf_counter()
-            out = ul.under_load(the_plan, lambda p, progress, _r=inner: counted(p, progress, _r), r.metrics)
+            out = ul.under_load(the_plan, lambda p, progress, watch=False, _r=inner: counted(p, progress, watch, _r),
+                               binding_steps(r.metrics))
             seconds = time.perf_counter() - t0
-            cap = out.json["capacity_requests_per_s"]
+            cap = out.capacity_requests_per_s
             print(f"{path.stem:32s} {r.label[:40]:40s} capacity "
                   f"{'none' if cap is None else f'{cap:8.3f} requests/s'} · {runs - 1:2d} runs · {seconds:6.2f} s")
 

@@ -1,4 +1,5 @@
-"""Fit each engine's `step_s` and `frontend_s` on the calibration half of the corpus; print them with their residuals.
+"""Fit each engine's `step_s`, `step_request_s` and `frontend_s` on the calibration half of the corpus; print them
+with their residuals.
 
 Usage:
     python bench/fit_engine_terms.py                  # every engine with calibration runs
@@ -10,10 +11,15 @@ refuses a held-out run), and of those only the releases of the generation the te
 PyTorch backend from 1.0) — an older release's host loop is another engine's.
 Each term is fitted on what it moves, one after the other:
 
-1. `step_s`, the host time per engine step, shifts every per-token time: it is fitted on TPOT
+1. `step_s`, the host time per engine step, shifts every per-token time, and `step_request_s`, the host time
+   per request the step runs, shifts it in proportion to the requests in flight: both are fitted on TPOT
    (`tpot_ms` and its median), a request's decode time over its tokens — not on ITL, which a
    client measures between streamed chunks (vLLM 0.6's multi-step scheduling streams up to 10
-   tokens at once, InferenceX's ITL is ten times its TPOT) and which would be taken for step time;
+   tokens at once, InferenceX's ITL is ten times its TPOT) and which would be taken for step time —,
+   one after the other, `ALTERNATIONS` times: `step_request_s` by golden-section search over
+   `REQUEST_RANGE` minimising Σ |x − m| / m (`fit_request`), then `step_s` by the library's fit below, each
+   with the other at its latest value (the runs at one request in flight say `step_s`, those at hundreds
+   `step_request_s`);
 2. `frontend_s`, the per-request time before the first token reaches the client, shifts TTFT and
    E2E alike: it is fitted on `ttft_ms` (and its median), where it is a share worth fitting — an
    E2E of minutes is the decode's, and its error would be taken for the front end's —, with
@@ -50,8 +56,8 @@ import fidelity_corpus as fc  # noqa: E402  (bench/, on the path above)
 from dagc.calibrate.fit import MIN_RUNS, MOVES, fit_term as library_fit, weighted_median  # noqa: E402
 
 __all__ = ["BLACKWELL_MOVES", "GENERATION", "MIN_RUNS", "MOVES", "blackwell_jobs", "calibration_jobs",
-           "fit_blackwell", "fit_older", "fit_term", "fronted", "golden", "main", "of_generation", "queued_by_design",
-           "weighted_median"]
+           "fit_blackwell", "fit_older", "fit_request", "fit_term", "fronted", "golden", "main", "of_generation",
+           "queued_by_design", "weighted_median"]
 
 
 
@@ -113,7 +119,7 @@ def fit_term(jobs: Sequence[tuple], engine: str, terms: dict[str, float], name: 
     # start from the engine's own value (dagc/plan/engines.py), which a term no figure moves keeps
     own = fc.lowered(jobs[0][1], engine).cluster.engine.terms
     start = terms[name] if name in terms else getattr(own, name)
-    base = {"step_s": own.step_s, "frontend_s": own.frontend_s} | terms
+    base = {"step_s": own.step_s, "step_request_s": own.step_request_s, "frontend_s": own.frontend_s} | terms
 
     def evaluate(at: dict[str, float]) -> list[dict[str, float]]:
         rows = fc.run_all([(sid, r, engine, dict(at)) for sid, r in jobs], progress=False)
@@ -199,6 +205,39 @@ def golden(cost, lo: float, hi: float, steps: int) -> float:
     return (lo + hi) / 2
 
 
+# The host time per request of a step (`step_request_s`): the golden-section search's bracket (s) and steps, and
+# the alternations of its fit with `step_s`'s (each moves the figures the other is fitted on)
+REQUEST_RANGE = (0.0, 300e-6)
+REQUEST_STEPS = 12                  # the bracket shrinks to 0.618**12 ≈ 0.3 % of its width: under 1 µs
+ALTERNATIONS = 2
+STEP_MOVES = ("tpot_ms", "tpot_ms_median")
+
+
+def fit_request(jobs: Sequence[tuple], engine: str, terms: dict[str, float],
+                half: dict[str, str]) -> tuple[float, list[tuple]]:
+    """The engine's `step_request_s` (the other terms as in `terms`) minimising Σ |x − m| / m over the jobs' TPOT
+    figures (STEP_MOVES), by golden-section search over REQUEST_RANGE, and its residuals; fewer than MIN_RUNS runs
+    with such a figure at more than one request in flight (the runs that tell it from `step_s`): the engine's own
+    value kept. Held-out jobs: HeldOutError."""
+    for sid, r in jobs:
+        if half.get(sid) != "calibration":
+            raise HeldOutError(f"{sid}: run {r.id} is not in the calibration half: the fit never reads it")
+    jobs = [(sid, r) for sid, r in jobs if any(k in r.measured for k in STEP_MOVES)]
+    # told apart from `step_s` only by runs of more than one request in flight: fewer than MIN_RUNS, it is kept
+    if sum(fc.lowered(r).workload.batch > 1 for _, r in jobs) < MIN_RUNS:
+        return terms.get("step_request_s", fc.lowered(jobs[0][1]).cluster.engine.terms.step_request_s
+                         if jobs else 0.0), []
+
+    def residuals(value: float) -> list[tuple]:
+        rows = fc.run_all([(sid, r, engine, {**terms, "step_request_s": value}) for sid, r in jobs], progress=False)
+        return [(r.id, k, (row["dagc"][k] - r.measured[k]) / r.measured[k])
+                for (_, r), row in zip(jobs, rows, strict=True)
+                for k in STEP_MOVES if k in r.measured and k in row["dagc"]]
+
+    value = round(golden(lambda v: sum(abs(e) for *_, e in residuals(v)), *REQUEST_RANGE, REQUEST_STEPS), 7)
+    return value, residuals(value)
+
+
 # The older generation's fit (`--older`): TensorRT-LLM before 1.0 served TensorRT engines under its C++ executor, a
 # host loop other than the PyTorch backend's that `TRTLLM_STEP_S` describes. Its calibration runs (the v0.6.1
 # performance page, the v0.7 H200 blog: static throughput and batch-1 first-token latency, in-process, no TPOT)
@@ -251,15 +290,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{engine}: no calibration runs")
             continue
         terms: dict[str, float] = {}
-        for name in MOVES:
+        fits = [("step_request_s", "step_s")] * ALTERNATIONS + [("frontend_s",)]
+        for name in (n for names in fits for n in names):
             some = jobs if name != "frontend_s" else [(sid, r) for sid, r in jobs if fronted(r)]
-            value, residuals = fit_term(some, engine, terms, name, half)
+            value, residuals = (fit_request(some, engine, terms, half) if name == "step_request_s" else
+                                fit_term(some, engine, terms, name, half))
             terms[name] = value
             errs = [e for _, _, e in residuals]
             summary = (f"median |error| {statistics.median(abs(e) for e in errs) * 100:.1f} %, worst "
                        f"{max(abs(e) for e in errs) * 100:.1f} %, bias {statistics.median(errs) * 100:+.1f} %"
                        if errs else "no figures it moves")
-            print(f"{engine} {name} = {value * 1e3:.3f} ms over {len(some)} runs: {summary}", flush=True)
+            print(f"{engine} {name} = {value * 1e3:.4f} ms over {len(some)} runs: {summary}", flush=True)
             for run, k, e in residuals:
                 print(f"    {run:44} {k:16} {e * 100:+6.1f} %")
         on_blackwell = blackwell_jobs(jobs)
@@ -272,7 +313,8 @@ def main(argv: list[str] | None = None) -> int:
             f"fewer than {MIN_RUNS} runs with a figure it moves: kept"), flush=True)
         for run, k, e in residuals:
             print(f"    {run:44} {k:16} {e * 100:+6.1f} %")
-        print(f"{engine}: EngineTerms(step_s={terms['step_s']:.6f}, frontend_s={terms['frontend_s']:.6f}, "
+        print(f"{engine}: EngineTerms(step_s={terms['step_s']:.6f}, step_request_s={terms['step_request_s']:.7f}, "
+              f"frontend_s={terms['frontend_s']:.6f}, "
               f"blackwell_memory_time_scale={terms['blackwell_memory_time_scale']:.3f})")
     return 0
 

@@ -446,6 +446,8 @@ def engine_constants() -> list[tuple[str, str, str, str]]:
         rows += [
             (f"host time per step, `{name}`", _si(terms.step_s, "s"), f"`dagc.plan.engines.{upper}_STEP_S`",
              f"`engine = {name}`"),
+            (f"host time per request of a step, `{name}`", _si(terms.step_request_s, "s"),
+             f"`dagc.plan.engines.{upper}_STEP_REQUEST_S`", f"`engine = {name}`"),
             (f"front end per request, `{name}`", _si(terms.frontend_s, "s"), f"`dagc.plan.engines.{upper}_FRONTEND_S`",
              f"`engine = {name}`"),
         ]

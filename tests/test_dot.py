@@ -199,10 +199,11 @@ def test_tooltips_say_where_ops_outside_the_layers_are():
     text = dag_dot(compiled("small")).text
     assert 'tooltip="send · stage 0 → 1 · ' in text and 'tooltip="recv · stage 0 → 1 · ' in text
     # The embedding's kernel takes 16.64 us; the step's host time is paid by the embedding, and the
-    # small plan serves on vLLM (the default engine): 16.64 us + 2.735 ms = 2.75164 ms, to four digits.
-    embed_s = 16.64e-6 + 2.735e-3
-    assert round(embed_s * 1e3, 3) == 2.752
-    assert 'tooltip="norm · head · ' in text and 'tooltip="embed · 2.752 ms"' in text
+    # small plan serves on vLLM (the default engine): 1.512 ms a step and 49.7 us for each of the 4 requests
+    # of a micro-batch (its batch of 8 in 2): 16.64 us + 1.512 ms + 4 × 49.7 us = 1.72744 ms, to four digits.
+    embed_s = 16.64e-6 + 1.512e-3 + 4 * 49.7e-6
+    assert round(embed_s * 1e3, 3) == 1.727
+    assert 'tooltip="norm · head · ' in text and 'tooltip="embed · 1.727 ms"' in text
 
 
 # ------------------------------------------------------------------ quoting

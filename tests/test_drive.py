@@ -42,7 +42,7 @@ def test_the_library_check_is_the_command():
     first = library[0]
     assert first["verdict"]["optimal"] is False
     evidence = first["verdict"]["optimal_evidence"]
-    assert evidence["best_strategy"] == "tp 4 ; ep 8 with microbatches 1 overlap none"
+    assert evidence["best_strategy"] == "tp 1 ; ep 8 with microbatches 1 overlap none"
     assert evidence["factor"] > 1.05 and evidence["evaluated"] == evidence["total"] > 0
     assert first["next_steps"], "the strategy misses a requirement: the command gives next steps"
 

@@ -161,6 +161,34 @@ def test_the_step_time_is_paid_once_per_step_in_flight_and_in_the_load_simulatio
         assert pb.mixed(n, 32) - pa.mixed(n, 32) == pytest.approx(STEP_S, rel=1e-9)
 
 
+STEP_REQUEST_S = 50e-6
+PER_REQUEST = EngineTerms(step_request_s=STEP_REQUEST_S)   # the plain reference plus 50 µs per request of a step
+
+
+def test_the_host_time_per_request_is_paid_once_per_step_for_each_request_it_runs():
+    # static: the prefill step runs the batch's 5 requests, so does each decode step: 5 × 50 µs = 0.25 ms more
+    plain = _plan("pytorch")
+    (a,) = check(plain)
+    (b,) = check(_with_terms(plain, PER_REQUEST))
+    assert b.metrics.ttft_s - a.metrics.ttft_s == pytest.approx(5 * STEP_REQUEST_S, rel=1e-9)
+    assert b.metrics.tpot_s - a.metrics.tpot_s == pytest.approx(5 * STEP_REQUEST_S, rel=1e-9)
+    # with tp 2 the two ranks are one engine process's: still its 5 requests, not 10
+    (c,), (d,) = check(_plan("pytorch", tp=2)), check(_with_terms(_plan("pytorch", tp=2), PER_REQUEST))
+    assert d.metrics.tpot_s - c.metrics.tpot_s == pytest.approx(5 * STEP_REQUEST_S, rel=1e-9)
+
+
+def test_the_load_simulation_prices_the_host_time_per_request_at_each_steps_own_requests():
+    plain = _plan("pytorch", serving="serving = inflight chunk = 64")
+    (a,) = check(plain)
+    (b,) = check(_with_terms(plain, PER_REQUEST))
+    pa = StepPrices(plain, a.strategy, a.layout)
+    pb = StepPrices(_with_terms(plain, PER_REQUEST), b.strategy, b.layout)
+    for n in (1, 3, 5):
+        assert pb.decode(n) - pa.decode(n) == pytest.approx(n * STEP_REQUEST_S, rel=1e-9)
+    # a mixed step runs the prompt's request beside its n decode requests
+    assert pb.mixed(3, 32) - pa.mixed(3, 32) == pytest.approx(4 * STEP_REQUEST_S, rel=1e-9)
+
+
 def test_the_plain_reference_has_no_engine_terms():
     plain = engine_of("pytorch").terms
     assert (plain.step_s, plain.frontend_s, plain.graph_sizes, dict(plain.glue)) == (0.0, 0.0, (), {})

@@ -63,7 +63,7 @@ def test_kv_transfer_events_link_each_prefill_gpu_to_the_decode_gpu_it_feeds(wri
         assert s["args"]["to_decode_gpu"] == rank % 4          # prefill GPU r feeds decode GPU r mod 4
         assert s["dur"] == pytest.approx(f.transfer_s * 1e6, abs=1e-3)
         # the transfer starts when the prefill instance's prefill ends: the server's TTFT less the transfer
-        # (the client's TTFT adds the engine's front end, vLLM's 19.11 ms, which runs on no GPU)
+        # (the client's TTFT adds the engine's front end, vLLM's 20.02 ms, which runs on no GPU)
         assert s["ts"] == pytest.approx(prefill["ts"] + prefill["dur"], abs=1e-3)
         assert s["ts"] == pytest.approx((f.rates["ttft_server_s"] - f.transfer_s) * 1e6, abs=1e-3)
         # the bytes: one prefill batch's KV, each GPU its share

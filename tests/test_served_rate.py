@@ -15,13 +15,13 @@ PLAN = ('model preset "qwen3-235b-a22b" cluster {{ gpus = 8 gpu preset "b200" }}
 
 
 def test_a_short_run_serves_no_more_than_arrives():
-    """200 requests at 10 a second, all admitted: their ends bunch in the window (17.6 a second counted
+    """200 requests at 10 a second, all admitted: their ends bunch in the window (12.2 a second counted
     raw); served, its tokens and goodput are brought to the arrival rate in the same proportion."""
     r = check(load_plan_text(PLAN.format(traffic="rate = 10 requests/s  requests = 200")))[0]
     load, out = r.load.load, r.load.to_json()
     inside, seconds = load.served()
     raw = np.count_nonzero(inside) / seconds
-    assert raw > 15                                         # what the window alone reads
+    assert raw > 12                                         # what the window alone reads
     assert load.arrival_rate == 10.0
     assert out["served_requests_per_s"] == pytest.approx(10.0)
     assert out["goodput_requests_per_s"] <= 10.0 + 1e-9

@@ -64,6 +64,7 @@ class CostModel:
     # glue winning where it says something (it was measured in its engine): step → launches, 0 fused away
     glue: Mapping[str, int] = field(default_factory=dict, hash=False)
     step_s: float = 0.0             # the engine's host time per step (`EngineTerms.step_s`), once in every step
+    step_request_s: float = 0.0     # … and per request of the step (`EngineTerms.step_request_s`)
     # the engine's multipliers of a compute-bound and a memory-bound op's time (`EngineTerms.compute_time_scale`,
     # a calibration's), blended by how bound the op is (`time_scale`)
     compute_time_scale: float = 1.0
@@ -89,7 +90,7 @@ class CostModel:
                    measured_all_reduce=(c.intra_node_bytes_per_s == gpu.intra_node_bytes_per_s
                                         and c.latency.intra_s == DEFAULT_INTRA_LATENCY_S),
                    glue={**c.engine.terms.glue, **(profile.glue if profile is not None else {})},
-                   step_s=c.engine.terms.step_s,
+                   step_s=c.engine.terms.step_s, step_request_s=c.engine.terms.step_request_s,
                    compute_time_scale=c.engine.terms.compute_time_scale,
                    memory_time_scale=c.engine.terms.memory_time_scale * blackwell_scale(c))
 
@@ -214,7 +215,7 @@ def engine_text(cluster: Cluster, calibrated: tuple[str, int, tuple[str, ...]] |
         'Engine: sglang 0.5.23, its fused glue kernels and CU'
         >>> "CUDA graphs, no host time per step on the GPU's path" in engine_text(c)      # SGLang's overlap: 0
         True
-        >>> "2.735 ms of host time per step" in engine_text(c.model_copy(update={"engine": engine_of("vllm")}))
+        >>> "1.512 ms of host time per step" in engine_text(c.model_copy(update={"engine": engine_of("vllm")}))
         True
         >>> engine_text(c, ("cal.json", 6, ())).split("; ")[-1]
         'its 4 terms fitted on 6 measured runs (calibration from "cal.json", docs/calibrate.md).'
@@ -231,6 +232,8 @@ def engine_text(cluster: Cluster, calibrated: tuple[str, int, tuple[str, ...]] |
     t = e.terms
     host = (f"{format_si(t.step_s, Dimension.TIME)} of host time per step" if t.step_s > 0 else
             "no host time per step on the GPU's path")
+    if t.step_request_s > 0:
+        host += f" and {format_si(t.step_request_s, Dimension.TIME)} per request the step runs"
     if (t.compute_time_scale, t.memory_time_scale) != (1.0, 1.0):
         host += (f", its kernels {t.compute_time_scale:.3g}× the profile's time where compute-bound and "
                  f"{t.memory_time_scale:.3g}× where memory-bound")

@@ -14,7 +14,7 @@ The templates of timers whose plans differ only in those terms — a calibration
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import cast
 
 import numpy as np
@@ -49,11 +49,12 @@ class OpPrice:
     totals: tuple[float, float, DType] | None = None
     embed: bool = False                         # carries the step's host time
     eager_floor_s: float = 0.0
+    requests: float = 0.0                       # the embedding's requests (`OpTemplate.requests`)
 
     def with_totals(self, totals: tuple[float, float, DType]) -> OpPrice:
         """This price for a template of other totals (the same kernels: `compute_cost_key`)."""
         return OpPrice(self.fixed_s, self.alike, self.ranks, self.effs, self.launches, self.roofline, totals,
-                       self.embed, self.eager_floor_s)
+                       self.embed, self.eager_floor_s, self.requests)
 
     def seconds(self, cm: CostModel) -> float:
         """The template's slowest rank's seconds under `cm` (`template_max_s`, the same float).
@@ -78,7 +79,7 @@ class OpPrice:
         else:
             f = cm.compute_share(*self.totals) if self.totals is not None else 1.0
             scale = c * f + m * (1.0 - f)
-        host = cm.step_s if self.embed else 0.0
+        host = cm.step_s + cm.step_request_s * self.requests if self.embed else 0.0
         if self.alike is not None:
             total, eager = 0.0, 0.0
             for t, eff, launches in self.alike:
@@ -112,10 +113,11 @@ def op_price(tpl: OpTemplate, cm: CostModel, lower: bool = False) -> OpPrice:
         peak = cm.peak_flops(tpl.peak_dtype) * cm.compute_efficiency
         rank_s = np.asarray(compute_time_s(tpl.flops, tpl.hbm_bytes, peak, cm.hbm_bytes_per_s * cm.hbm_efficiency),
                             dtype=np.float64)
-        return OpPrice(roofline=np.unique(rank_s), totals=totals, embed=embed)
+        return OpPrice(roofline=np.unique(rank_s), totals=totals, embed=embed, requests=tpl.requests)
     kernels = priced_kernels(tpl, profile, cm.glue)
-    return kernels_price(kernels, [kernel_raw_s(k, profile, lower) for k in kernels], np.shape(tpl.flops), cm,
-                         totals, embed)
+    price = kernels_price(kernels, [kernel_raw_s(k, profile, lower) for k in kernels], np.shape(tpl.flops), cm,
+                          totals, embed)
+    return replace(price, requests=tpl.requests) if tpl.requests else price
 
 
 def kernels_price(kernels: tuple[Kernel, ...], raw: list[float | np.ndarray], ranks: tuple[int, ...], cm: CostModel,

@@ -219,6 +219,9 @@ class OpTemplate:
     # The same op as one engine kernel (the routed experts: a fused MoE layer), priced instead of `kernels`
     # when the profile measured that kernel at this shape (`dagc.cost.compute.priced_kernels`).
     fused: Kernel | None = None
+    # The embedding's (a step's first op, which carries the engine's host time, `dagc.cost.cost.host_step_s`): the
+    # most requests one engine process schedules in the step — one attention group's; 0 for every other op.
+    requests: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -30,13 +30,14 @@ __all__ = ["attention", "attention_context_kernels", "attention_fixed_kernels", 
 
 def embed(s: Shapes, r: Recipe) -> OpTemplate:
     d, t = s.d, s.t
-    return s.compute(r, t, s.zero, t * d.h * (d.wb + AB), t * d.h * AB, s.T, 0.0, t * d.h * AB,
-                     (s.memory_pass("gather", 2 * t * d.h * AB, "copy"),))
+    tpl = s.compute(r, t, s.zero, t * d.h * (d.wb + AB), t * d.h * AB, s.T, 0.0, t * d.h * AB,
+                    (s.memory_pass("gather", 2 * t * d.h * AB, "copy"),))
+    return replace(tpl, requests=s.host_requests)
 
 
 
 def embed_reads(s: Shapes) -> Hashable:
-    return s.t_key, s.T
+    return s.t_key, s.T, s.host_requests
 
 def norm(s: Shapes, r: Recipe) -> OpTemplate:
     d = s.d

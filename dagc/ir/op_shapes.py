@@ -206,6 +206,10 @@ class Shapes:
         self.u = self.t if experts_inside_tp(lay) else self.t / lay.tp
         self.T = float(req.sum() * per_seq + self.chunk)          # distinct tokens of the stage
         self.R = float(req.sum())                                 # requests of the micro-batch
+        # the most requests one engine process schedules in the step (one attention group's, a mixed step's prompt
+        # among them): what the engine's host time per request counts (`EngineTerms.step_request_s`, carried by
+        # the embedding)
+        self.host_requests = float((self.n_seq + (self.c > 0)).max(initial=0.0))
         self.stage = stage
         self.start_rank = stage * g
         self._cache: dict[Hashable, OpTemplate] = {}

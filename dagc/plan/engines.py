@@ -58,6 +58,7 @@ class EngineTerms(Frozen):
     (docs/cost-model.md, "The engine")."""
 
     step_s: float = 0.0                   # host time per engine step on the critical path (scheduler, inputs)
+    step_request_s: float = 0.0           # … and per request the step runs (one engine process's requests)
     frontend_s: float = 0.0               # per request, before its first token reaches the client (HTTP,
     #                                       tokenisation, first streamed chunk): client TTFT = server TTFT + this
     graph_sizes: tuple[int, ...] = ()     # decode batch sizes captured in CUDA graphs (padded up to the next);
@@ -78,9 +79,9 @@ class EngineTerms(Frozen):
     def __hash__(self) -> int:
         """By value, `glue` as its sorted items: a frozen `Cluster` holding these terms is hashed (the search's
         bounds are cached by cluster), and a dict is not hashable."""
-        return hash((self.step_s, self.frontend_s, self.graph_sizes, self.graph_padding, self.mixed_graphs,
-                     tuple(sorted(self.glue.items())), self.compute_time_scale, self.memory_time_scale,
-                     self.blackwell_memory_time_scale))
+        return hash((self.step_s, self.step_request_s, self.frontend_s, self.graph_sizes, self.graph_padding,
+                     self.mixed_graphs, tuple(sorted(self.glue.items())), self.compute_time_scale,
+                     self.memory_time_scale, self.blackwell_memory_time_scale))
 
     def unpriced(self) -> EngineTerms:
         """These terms with their `PRICE_TERMS` at the defaults: what an op's template and a DAG read of them.
@@ -96,7 +97,8 @@ class EngineTerms(Frozen):
 # The engine's terms no op template and no DAG reads: an op's price takes them on top (`dagc.cost.op_price`), so
 # plans that differ only in them — a calibration's simulations, one a set of terms — share their op templates,
 # prices and DAGs (`dagc.schedule.timer.shared_timer`, `dagc.verdict.analyse.compile_dag`)
-PRICE_TERMS = ("step_s", "frontend_s", "compute_time_scale", "memory_time_scale", "blackwell_memory_time_scale")
+PRICE_TERMS = ("step_s", "step_request_s", "frontend_s", "compute_time_scale", "memory_time_scale",
+               "blackwell_memory_time_scale")
 
 
 # ---------------------------------------------------------------- the engines' terms (docs/cost-model.md, "The engine")
@@ -121,37 +123,51 @@ TRTLLM_GRAPH_SIZES = (*range(1, 32), 32, 64, 128)
 # (github.com/openfabric-systems/simllm/pull/204, vLLM 0.27.1); SGLang's overlap ("zero-overhead") scheduler
 # leaves no GPU idle between decode steps (lmsys.org/blog/2024-12-04-sglang-v0-4); TensorRT-LLM's overlap
 # scheduler is on by default (nvidia.github.io/TensorRT-LLM, "Overlap Scheduler"): 0.1 ms each. The fit
-# (vLLM 37 runs, SGLang 21, TensorRT-LLM 9) moves vLLM's to 2.735 ms and TensorRT-LLM's to 4.556 ms and
-# SGLang's to 0: beyond the host loop, they carry what dagc's kernels leave out of those engines' steps
-# (their residuals are in docs/fidelity.md).
-VLLM_STEP_S = 2.735e-3
+# (vLLM 37 runs, SGLang 32, TensorRT-LLM 9; jointly with the time per request below) moves vLLM's to 1.512 ms and
+# TensorRT-LLM's to 4.556 ms and SGLang's to 0: beyond the host loop, they carry what dagc's kernels leave out of
+# those engines' steps (their residuals are in docs/fidelity.md).
+VLLM_STEP_S = 1.512e-3
 SGLANG_STEP_S = 0.0
 TRTLLM_STEP_S = 4.556e-3
+# Host time per request a step runs (one engine process's requests, a mixed step's prompt among them): the
+# scheduler's, the input preparation's, the sampler's and the output processing's work for each sequence of the
+# step, which an engine does once per step per request. The sources bracket it: vLLM's V1 scheduler alone grows
+# 12.7 µs per running request (github.com/openfabric-systems/simllm/pull/204, vLLM 0.27.1); sampling, input
+# preparation, output processing and scheduling together took ~20 ms a step at 200 requests in vLLM 0.5, ~100 µs a
+# request (github.com/vllm-project/vllm/issues/6801); it grows with the batch (vllm-project/vllm/issues/18760).
+# Fitted jointly with the step's on the same runs' TPOT (`python bench/fit_engine_terms.py`: the runs at one
+# request in flight say `*_STEP_S`, those at hundreds this): vLLM 49.7 µs, SGLang 94.0 µs. TensorRT-LLM's stays 0:
+# of its 9 calibration runs with a TPOT only 2 run more than one request at once, too few to tell the term from
+# the step's (the fit keeps a term fewer than three runs say). Like the step's, the fitted values carry, beside
+# the host's work, what dagc leaves out of a large batch's step.
+VLLM_STEP_REQUEST_S = 49.7e-6
+SGLANG_STEP_REQUEST_S = 94.0e-6
+TRTLLM_STEP_REQUEST_S = 0.0
 # Per request, between the client's request and its first streamed token beyond the server's TTFT (HTTP,
 # chat template and tokenisation, the first chunk's detokenisation and streaming): 8.4–12.2 ms between
 # `vllm bench serve`'s TTFT and vLLM's own `time_to_first_token_seconds`
-# (github.com/vllm-project/vllm/pull/54628), fitted to 19.11 ms on the calibration half's vLLM runs (3 runs
-# whose client does not send every request at once). SGLang's is fitted to 208.81 ms on the calibration half's
-# SGLang runs (InferenceX's DeepSeek-R1 on 8 H200, 7 runs at concurrency 4–64): the TTFT a client measures
+# (github.com/vllm-project/vllm/pull/54628), fitted to 20.02 ms on the calibration half's vLLM runs (3 runs
+# whose client does not send every request at once). SGLang's is fitted to 201.03 ms on the calibration half's
+# SGLang runs (among them InferenceX's DeepSeek-R1 on 8 H200, 7 runs at concurrency 4–64): the TTFT a client measures
 # stays 200–475 ms whatever the concurrency (4 or 64) and prompt (922 or 7,373 tokens), 130–305 ms above the
 # server's prefill — a per-request constant, not queueing, which would grow with the concurrency; a public
 # conc-1 sweep of DeepSeek-R1 on SGLang (github.com/tenstorrent/tt-inference-server/issues/356) shows the same
 # 180–200 ms from 128 to 4,096 prompt tokens. Every such run is of a large MoE model: SGLang 0.3.0's dense Llama
 # runs measured 32–58 ms in all (docs/cost-model.md says what that leaves open). No published figure for
 # TensorRT-LLM: vLLM's measured 10 ms is its; its calibration half has no run that moves it.
-VLLM_FRONTEND_S = 19.107e-3
-SGLANG_FRONTEND_S = 208.81e-3
+VLLM_FRONTEND_S = 20.02e-3
+SGLANG_FRONTEND_S = 201.03e-3
 TRTLLM_FRONTEND_S = 10e-3
 # SGLang's memory-bound ops on a Blackwell GPU, against the H200 profile at its peaks: fitted on the calibration
 # half's SGLang runs on B200 (`python bench/fit_engine_terms.py`: InferenceX's DeepSeek-R1 FP4 sweep at concurrency
 # 4-32, github.com/SemiAnalysisAI/InferenceX/issues/870, and a sweep of four models at concurrency 1,
-# gist.github.com/BenHamm/78563d0d0a08d7cb61b4737392633384): the same InferenceX client and engine that run within
-# 10 % of dagc on 8 H200 run 23-42 % below its B200 throughput: SGLang's decode kernels take less of the B200's
-# 1.67x bandwidth over the H200 than the scaled profile gives them. Only decode-bound figures (TPOT, throughput at
-# 1K/1K) move it: compute-bound ops (a prefill) have no calibration run to say and stay as scaled.
-# TensorRT-LLM's B200 runs of the calibration half are within 10 % as scaled, and no vLLM run on a Blackwell GPU is
-# in it: theirs stay 1.
-SGLANG_BLACKWELL_MEMORY_TIME_SCALE = 1.305
+# gist.github.com/BenHamm/78563d0d0a08d7cb61b4737392633384), with the host times above: the same InferenceX client
+# and engine that run within 10 % of dagc on 8 H200 run 23-42 % below its unscaled B200 throughput: SGLang's
+# decode kernels take less of the B200's 1.67x bandwidth over the H200 than the scaled profile gives them. Only
+# decode-bound figures (TPOT, throughput at 1K/1K) move it: compute-bound ops (a prefill) have no calibration run
+# to say and stay as scaled. TensorRT-LLM's B200 runs of the calibration half fit 1.001 (within 10 % as scaled),
+# and no vLLM run on a Blackwell GPU is in it: theirs stay 1.
+SGLANG_BLACKWELL_MEMORY_TIME_SCALE = 1.244
 
 # How each engine runs dagc's glue steps (`dagc.kernels.format.GLUE_STEPS`, `dagc.ir.op_shapes.REFERENCE`):
 # launches per step, 0 when fused into a neighbouring kernel (docs/kernels.md, "Glue", names the engines' code).
@@ -178,12 +194,13 @@ ENGINE_GLUE: Mapping[EngineName, Mapping[str, int]] = {
 # FULL_AND_PIECEWISE); SGLang runs an extend batch without a graph (its piecewise graphs are off by default:
 # `--enable-piecewise-cuda-graph`), TensorRT-LLM graphs generation-only batches: their mixed steps run eagerly.
 ENGINE_TERMS: Mapping[EngineName, EngineTerms] = {
-    "vllm": EngineTerms(step_s=VLLM_STEP_S, frontend_s=VLLM_FRONTEND_S, graph_sizes=VLLM_GRAPH_SIZES,
-                        mixed_graphs=True, glue=ENGINE_GLUE["vllm"]),
-    "sglang": EngineTerms(step_s=SGLANG_STEP_S, frontend_s=SGLANG_FRONTEND_S, graph_sizes=SGLANG_GRAPH_SIZES,
-                          glue=ENGINE_GLUE["sglang"], blackwell_memory_time_scale=SGLANG_BLACKWELL_MEMORY_TIME_SCALE),
-    "trtllm": EngineTerms(step_s=TRTLLM_STEP_S, frontend_s=TRTLLM_FRONTEND_S, graph_sizes=TRTLLM_GRAPH_SIZES,
-                          graph_padding=False, glue=ENGINE_GLUE["trtllm"]),
+    "vllm": EngineTerms(step_s=VLLM_STEP_S, step_request_s=VLLM_STEP_REQUEST_S, frontend_s=VLLM_FRONTEND_S,
+                        graph_sizes=VLLM_GRAPH_SIZES, mixed_graphs=True, glue=ENGINE_GLUE["vllm"]),
+    "sglang": EngineTerms(step_s=SGLANG_STEP_S, step_request_s=SGLANG_STEP_REQUEST_S, frontend_s=SGLANG_FRONTEND_S,
+                          graph_sizes=SGLANG_GRAPH_SIZES, glue=ENGINE_GLUE["sglang"],
+                          blackwell_memory_time_scale=SGLANG_BLACKWELL_MEMORY_TIME_SCALE),
+    "trtllm": EngineTerms(step_s=TRTLLM_STEP_S, step_request_s=TRTLLM_STEP_REQUEST_S, frontend_s=TRTLLM_FRONTEND_S,
+                          graph_sizes=TRTLLM_GRAPH_SIZES, graph_padding=False, glue=ENGINE_GLUE["trtllm"]),
     "pytorch": EngineTerms(),
 }
 

@@ -189,8 +189,11 @@ def _front_fields(front: ParetoFront | None) -> _FrontFields:
 
 def _add_splits(run: Run, tally: Tally) -> tuple[list[Candidate], list[str]]:
     """The best pipelined candidates again with a cost-balanced split, added to `tally`: those added, and the
-    steps the deadline cut short (`SearchResult.skipped`)."""
-    extra, cut = balanced_candidates(run, tally.best.ranked()[:SPLIT_CANDIDATES])
+    steps the deadline cut short (`SearchResult.skipped`). Of the aggregated candidates' best `SPLIT_CANDIDATES`:
+    the disaggregated ones weighed beside them take no place there, so that a search with pools splits what one
+    without them splits."""
+    aggregated = [c for c in tally.best.ranked() if not c.strategy.disaggregated]
+    extra, cut = balanced_candidates(run, aggregated[:SPLIT_CANDIDATES])
     for c in extra:
         tally.best.add(c)
         if c.meets_requirements and tally.front is not None:
