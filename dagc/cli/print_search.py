@@ -219,6 +219,15 @@ def _print_notes(out: Console, best: Sequence[Candidate], front: Sequence[Candid
         out.print("meets requirements: every requirement judged, the load's by simulating the plan's traffic "
                   "through each strategy, as `dagc check --strategy` does (`no:` names the load requirements missed)",
                   markup=False)
+    refused = [(k, c) for k, c in enumerate(best, 1) if c.engine_refusals]
+    if refused:         # a plan that names no engine: what the engine its figures are priced for cannot start
+        from ..launch.engines import TABLES
+        engine = plan.cluster.engine.name
+        start = next((f"#{k}" for k, c in enumerate(best, 1) if not c.engine_refusals), "none of these rows")
+        out.print(", ".join(f"#{k} ({', '.join(c.engine_refusals)})" for k, c in refused) + f": {TABLES[engine].name}, "
+                  "the engine dagc priced them for (the plan names none), cannot start them (`dagc launch` refuses "
+                  f"them); the best it can start: {start}; name the engine (`cluster {{ engine = {engine} }}`) to rank "
+                  "only what it starts", markup=False)
     loads = load_headers(plan, best)
     if loads:
         out.print(f"{', '.join(f'`{h}`' for h in loads)}: the figure of that run each load requirement is judged on "

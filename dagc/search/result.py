@@ -88,6 +88,8 @@ class Candidate:
     # simulated under the traffic: each load requirement's figure in that run, by its name (`tpot_p90`), SI — what
     # `meets_requirements` judged it on (the steady state's `metrics` are the candidate's batch all in flight)
     load_figures: tuple[tuple[str, float | None], ...] = ()
+    # a plan that names no engine: the E7xx the default engine's launcher gives it (`dagc.search.startable`)
+    engine_refusals: tuple[str, ...] = ()
 
     @property
     def text(self) -> str:
@@ -105,7 +107,8 @@ class Candidate:
                 "requirements_missed": self.misses, "score": self.score,
                 "memory_headroom": 1.0 - self.memory_fraction, "binding_requirement": self.binding,
                 "exact": self.exact, "judged": self.judged, "load_requirements_missed": list(self.load_missed),
-                **({"load_figures": dict(self.load_figures)} if self.load_figures else {})}
+                **({"load_figures": dict(self.load_figures)} if self.load_figures else {}),
+                **({"engine_refusals": list(self.engine_refusals)} if self.engine_refusals else {})}
 
 
 @dataclass(frozen=True)
