@@ -66,3 +66,33 @@ def test_fixed_lengths_keep_prompt_plus_generate():
                               f"{traffic} }}\nstrategy tp 4")
         (result,) = check(plan)
         assert serving(result.plan, result.strategy, result.layout, result.memory).max_len == 2200
+
+
+def _log_plan(tmp_path, longest_prompt: int) -> str:
+    """gpt-oss-120b on one H100 serving in flight a three-request log whose second prompt is `longest_prompt`."""
+    (tmp_path / "log.csv").write_text("TIMESTAMP,ContextTokens,GeneratedTokens\n"
+                                      "2023-11-16 18:15:46.6805900,374,44\n"
+                                      f"2023-11-16 18:15:50.9951690,{longest_prompt},109\n"
+                                      "2023-11-16 18:15:51.9951690,396,109\n")
+    path = tmp_path / "long.moe"
+    path.write_text('model preset "gpt-oss-120b"\ncluster { gpus = 1  gpu preset "h100-sxm" }\n'
+                    "workload {\n  batch = 8  prompt = 2048  generate = 256  serving = inflight\n"
+                    '  requests from "log.csv"\n}\nstrategy tp 1\n')
+    return str(path)
+
+
+def test_launch_warns_when_the_longest_request_is_more_than_a_ranks_kv_cache(tmp_path, capsys):
+    """The log's 900,109-token request is the engine's length limit, but one H100 holds 407,785 tokens of
+    gpt-oss-120b's KV cache beside its 60.69 GiB of weights (the figure the load simulation admits by): the launch
+    warns (W519), located at the workload, naming both figures and what would lift it; vLLM would not start."""
+    plan = _log_plan(tmp_path, 900_000)
+    assert main(["launch", plan, "--engine", "vllm"]) == 0
+    out = capsys.readouterr().out
+    assert "--max-model-len 900109" in out
+    (line,) = [x for x in out.splitlines() if "warning[W519]" in x]
+    assert line.startswith(f"{plan}:3:1: warning[W519]: the longest request (900,109 tokens")
+    assert "one rank's KV cache holds: 407,785 tokens" in line
+    assert "help: shorten the requests to at most 407,785 tokens" in out and "8-bit KV cache" in out
+    # a longest request the cache holds: no warning
+    assert main(["launch", _log_plan(tmp_path, 400_000), "--engine", "vllm"]) == 0
+    assert "W519" not in capsys.readouterr().out

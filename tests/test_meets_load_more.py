@@ -206,3 +206,41 @@ def test_vary_batch_rows_say_how_to_paste_them(capsys, tmp_path):
     assert pasted["metrics"]["tpot_s"] == pytest.approx(best["metrics"]["tpot_s"], rel=1e-9)
     code, out, _ = _run(capsys, "check", str(path), "--strategy", text, "--no-search", "--format", "json")
     assert json.loads(out)["metrics"]["tpot_s"] != pytest.approx(best["metrics"]["tpot_s"], rel=1e-3)
+
+
+VB_LOAD = """model preset "qwen3-30b-a3b"
+cluster { gpus = 2  gpu preset "h200" }
+workload {
+  batch = 64  prompt = 1000  generate = 100  serving = inflight  chunk = 4096
+  rate = 2 requests/s  requests = 100
+}
+require { tpot_p90 <= 30 ms }
+strategy tp 1
+"""
+
+
+def test_vary_batch_table_shows_the_figure_meets_judges_beside_the_steady_state(capsys, tmp_path):
+    """At 2 requests/s each row's largest batch (744 requests on two GPUs) is never reached: its steady-state
+    TPOT (every request of the batch in flight, 53.42 ms) is over `tpot_p90 <= 30 ms`, and the run of the
+    traffic that `meets requirements` judges gives a p90 of 8.07 ms. The table used to print `yes` beside the
+    53.42 ms alone; it now shows the run's p90 in a `tpot_p90 (traffic)` column, the figure `yes` reads."""
+    path = tmp_path / "vb.moe"
+    path.write_text(VB_LOAD)
+    svg = str(tmp_path / "p.svg")
+    code, out, _ = _run(capsys, "search", str(path), "--vary", "batch", "--top", "3", "--svg", svg)
+    assert code == 0
+    header = next(line for line in out.splitlines() if "strategy" in line and "TPOT" in line)
+    cells = [c.strip() for c in header.split("┃")[1:-1]]
+    assert cells[cells.index("TPOT") + 2] == "tpot_p90 (traffic)" and cells[-2] == "meets requirements"
+    table = out.split("best 3", 1)[1].split("└", 1)[0]         # the best's table, not the Pareto front's
+    rows = [[c.strip() for c in line.split("│")[1:-1]] for line in table.splitlines() if line.startswith("│ ")]
+    assert len(rows) == 3 and all(len(row) == len(cells) for row in rows)
+    for row in rows:
+        steady, traffic = row[cells.index("TPOT")], row[cells.index("tpot_p90 (traffic)")]
+        assert steady.endswith(" ms") and float(steady[:-3]) > 30
+        assert traffic.endswith(" ms") and float(traffic[:-3]) <= 30 and row[cells.index("meets requirements")] == "yes"
+    assert "`tpot_p90 (traffic)`: the figure of that run each load requirement is judged on" in out
+    code, out, _ = _run(capsys, "search", str(path), "--vary", "batch", "--top", "1", "--format", "json", "--svg", svg)
+    best = json.loads(out)["candidates"][0]
+    assert best["meets_requirements"] and best["judged"] == ALL
+    assert best["load_figures"]["tpot_p90"] <= 0.030 < best["metrics"]["tpot_s"]

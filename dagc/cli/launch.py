@@ -184,6 +184,12 @@ def _header(plan: Plan, result: StrategyResult) -> None:
     chosen = [d for d in result.diagnostics if d.code == "N605"]      # `batch = max`: the batch the figures are for
     if chosen:
         _out(printable(chosen[0].message))
+    if result.pooled is None and result.strategy is not None:       # the longest request in one rank's KV cache
+        from ..diagnostics import render
+        from ..launch.serving import longest_fits
+        over = longest_fits(plan, result.strategy, lay)
+        if over is not None:
+            _out(render(over))
     _out()
 
 

@@ -28,6 +28,7 @@ from .tables import Col, print_fitted
 
 if TYPE_CHECKING:
     from ..plan.plan import Plan
+    from ..plan.workload import Requirement
     from ..search.at_rate import AtRate, RankedAtRate
     from ..search.result import Candidate
     from ..search.search import SearchResult
@@ -63,7 +64,25 @@ _COLS = {c.header: c for c in (
 def _cols(headers: Sequence[str], kept: Sequence[str] = ()) -> list[Col]:
     """The columns of `headers`; those named in `kept` (the figures a table is ranked or drawn by) never left out."""
     from dataclasses import replace
-    return [replace(_COLS[h], rank=0) if h in kept else _COLS[h] for h in headers]
+    # a load requirement's figure in the run `meets requirements` judged (`load_headers`): never left out either
+    return [replace(_COLS.get(h) or Col(h, 0), rank=0) if h in kept else _COLS.get(h) or Col(h, 0) for h in headers]
+
+
+def load_headers(plan: Plan, best: Sequence[Candidate]) -> dict[str, Requirement]:
+    """The columns of the load requirements' figures, by header (`tpot_p90 (traffic)`), when a row was simulated
+    under the plan's traffic: the run that `meets requirements` judged them on, beside the steady state's TTFT
+    and TPOT at the row's batch."""
+    if not any(c.load_figures for c in best):
+        return {}
+    return {f"{r.name} (traffic)": r for r in plan.requirements if r.on_load}
+
+
+def _load_cells(c: Candidate, loads: dict[str, Requirement]) -> tuple[str, ...]:
+    """A row's load requirements' figures (`load_headers`), each in its requirement's unit; `—` not simulated."""
+    from ..verdict.verdict import RequirementResult
+    figures = dict(c.load_figures)
+    return tuple("—" if figures.get(r.name) is None else RequirementResult(r, figures[r.name]).value_text()
+                 for r in loads.values())
 
 
 SEARCH_COLUMNS = ("#", "strategy", "GPUs", "memory used", "TTFT", "TPOT", "decode (tokens/s/GPU)",
@@ -157,16 +176,17 @@ def _print_best(out: Console, found: SearchResult, best: Sequence[Candidate], pl
         return near_text(plan, kind, value, text)          # beside a requirement's target: its digits
 
     names = {r.text: r.name for r in plan.requirements}     # a load requirement missed, by its name (`ttft_p99`)
+    loads = load_headers(plan, best)
 
     rows: list[tuple[str, ...]] = [(str(k), c.text, *((f"{c.batch:,}",) if varied else ()),
              *((str(c.speculative_tokens),) if drafted else ()), str(c.gpus),
              shown(K.MEMORY, c.memory_fraction, f"{c.memory_fraction * 100:.1f} %"),   # as `memory <= 80 %` reads it
              _est(c) + shown(K.TTFT, c.metrics.ttft_s, format_si(c.metrics.ttft_s, Dimension.TIME, ttft)),
              _est(c) + shown(K.TPOT, c.metrics.tpot_s, format_si(c.metrics.tpot_s, Dimension.TIME, tpot)),
-             _est(c) + format_figure(c.metrics.decode_tokens_per_s_per_gpu), meets_text(c, names),
-             c.binding or "—") for k, c in enumerate(best, 1)]
+             _est(c) + format_figure(c.metrics.decode_tokens_per_s_per_gpu), *_load_cells(c, loads),
+             meets_text(c, names), c.binding or "—") for k, c in enumerate(best, 1)]
     columns = (SEARCH_COLUMNS[:2] + (("batch (max)",) if varied else ()) + (("drafted",) if drafted else ())
-               + SEARCH_COLUMNS[2:])
+               + SEARCH_COLUMNS[2:7] + tuple(loads) + SEARCH_COLUMNS[7:])
     if not any(c.binding for c in best):        # no requirement binds (none given): no column of dashes
         rows, columns = [row[:-1] for row in rows], columns[:-1]
     print_fitted(out, f"best {len(best)}", _cols(columns, [ranked_by.column]), rows)
@@ -199,6 +219,21 @@ def _print_notes(out: Console, best: Sequence[Candidate], front: Sequence[Candid
         out.print("meets requirements: every requirement judged, the load's by simulating the plan's traffic "
                   "through each strategy, as `dagc check --strategy` does (`no:` names the load requirements missed)",
                   markup=False)
+    refused = [(k, c) for k, c in enumerate(best, 1) if c.engine_refusals]
+    if refused:         # a plan that names no engine: what the engine its figures are priced for cannot start
+        from ..launch.engines import TABLES
+        engine = plan.cluster.engine.name
+        start = next((f"#{k}" for k, c in enumerate(best, 1) if not c.engine_refusals), "none of these rows")
+        out.print(", ".join(f"#{k} ({', '.join(c.engine_refusals)})" for k, c in refused) + f": {TABLES[engine].name}, "
+                  "the engine dagc priced them for (the plan names none), cannot start them (`dagc launch` refuses "
+                  f"them); the best it can start: {start}; name the engine (`cluster {{ engine = {engine} }}`) to rank "
+                  "only what it starts", markup=False)
+    loads = load_headers(plan, best)
+    if loads:
+        out.print(f"{', '.join(f'`{h}`' for h in loads)}: the figure of that run each load requirement is judged on "
+                  f"({', '.join(f'`{r.text}`' for r in loads.values())}; `—`: not simulated); TTFT and TPOT: the "
+                  "steady state, every request of the row's batch in flight at once, which the plan's traffic need "
+                  "not reach", markup=False)
 
 
 def _print_front(out: Console, best: Sequence[Candidate], front: Sequence[Candidate], plan: Plan) -> None:

@@ -46,6 +46,7 @@ def optimal_note(evidence: OptimalEvidence | None, result: Any, judged_prefix: b
         text, unjudged = NOT_SEARCHED.removeprefix(NOT_JUDGED), True
     else:
         text, unjudged = _note(evidence, result)
+        text += _unstartable(evidence, result)
     return (NOT_JUDGED if unjudged and judged_prefix else "") + text
 
 
@@ -71,6 +72,27 @@ def _note(ev: OptimalEvidence, result: Any) -> tuple[str, bool]:
         case Why.SELF_UNSIMULATED:
             return _self_note(ev, result), True
     return _against_best(ev, result, _caveats(ev, "" if ev.complete else f" ({after}, {ev.order}, {ev.stop_reason})"))
+
+
+def _unstartable(ev: OptimalEvidence, result: Any) -> str:
+    """On a plan that names no engine, when the default engine cannot start the search's best: saying so, with the
+    best it can start (docs/search.md, "On the plan's own engine"); '' otherwise."""
+    if not ev.best_refused or ev.best is None:
+        return ""
+    from ..launch.engines import TABLES
+    engine = result.plan.cluster.engine
+    name = TABLES[engine.name].name if engine.name in TABLES else engine.name
+    said = (f"; {name}, the engine dagc priced it for (the plan names none), cannot start `{ev.best.text}` "
+            f"({', '.join(ev.best_refused)}: `dagc launch`)")
+    st, m = ev.startable, ev.startable_figures
+    if st is None or m is None:
+        return said + f", nor any strategy the search kept: name the engine (`cluster {{ engine = {engine.name} }}`) " \
+            "to search only what it starts"
+    which = "this strategy" if ev.startable_is_this else f"`{st.text}`"
+    return (said + f"; the best it can start is {which} ({count_text(st.gpus, 'GPU')}, TTFT "
+            f"{format_si(m['ttft_s'], Dimension.TIME)}, TPOT {format_si(m['tpot_s'], Dimension.TIME)}, "
+            f"{format_figure(m['decode_tokens_per_s_per_gpu'])} tokens/s per GPU); name the engine (`cluster {{ "
+            f"engine = {engine.name} }}`) to search only what it starts")
 
 
 def _against_best(ev: OptimalEvidence, result: Any, partial: str) -> tuple[str, bool]:

@@ -11,7 +11,9 @@ it never calls best what `check` rejects.
 Only an engine the plan chose says so: one it names (`cluster { engine = … }`, `--set cluster.engine=…`,
 docs/language.md) or the one its imported kernel profile was measured in. A plan that names none is
 priced as the default engine serves it, but not refused by that engine's launcher, neither by `check`
-nor by the search: a plan written without an engine says nothing of how it is started. `pytorch`,
+nor by the search: a plan written without an engine says nothing of how it is started. The optimal verdict and
+`dagc search` still say when their best is a layout that engine cannot start, and the best it can
+(`default_engine_refuses`, `dagc.search.startable`; docs/search.md). `pytorch`,
 dagc's plain reference, has no launcher: a plan on it gets no E7xx here, and `dagc launch` still writes
 every engine's command.
 """
@@ -36,8 +38,8 @@ from .engines import TABLES, launch_result
 from .launch import Launch, launch_refusals
 from .nearest import Nearest, nearest, nearest_pooled
 
-__all__ = ["check", "engine_checked", "engine_judges", "engine_refusals", "engine_refuses", "figures_text",
-           "refusal_hint"]
+__all__ = ["check", "default_engine_refuses", "engine_checked", "engine_judges", "engine_refusals", "engine_refuses",
+           "figures_text", "refusal_hint"]
 
 
 def engine_judges(plan: Plan) -> bool:
@@ -62,6 +64,28 @@ def engine_refuses(plan: Plan, strategy: Strategy, layout: Layout) -> tuple[str,
         ('E721',)
     """
     if not engine_judges(plan):
+        return ()
+    return tuple(r.code for r in launch_refusals(plan, TABLES[plan.cluster.engine.name],
+                                                  degrees(plan, strategy, layout)))
+
+
+def default_engine_refuses(plan: Plan, strategy: Strategy, layout: Layout) -> tuple[str, ...]:
+    """The codes the default engine's launcher (`DEFAULT_ENGINE`, vLLM) refuses `strategy` for, on a plan that names
+    no engine (`engine_chosen` false): what neither `check` nor the search act on (the plan says nothing of how
+    it is started), but its figures are priced as that engine serves it, so the optimal verdict and `dagc search`
+    say it of the best they name (docs/search.md). Empty on a plan that chose its engine (`engine_refuses`).
+
+    Example:
+        >>> from dagc.lang.load import load_plan_text
+        >>> from dagc.layout.layout import resolve
+        >>> from dagc.plan.printer import aggregated
+        >>> p = load_plan_text('model preset "mixtral-8x7b" cluster { gpus = 8 gpu preset "h100-sxm" } '
+        ...                    'workload { batch = 8 prompt = 512 generate = 64 } strategy tp 8')
+        >>> s = aggregated(tp=4, ep=2, etp=2)
+        >>> default_engine_refuses(p, s, resolve(p.model, p.cluster, p.workload, s))
+        ('E702',)
+    """
+    if engine_chosen(plan) or plan.cluster.engine.name not in TABLES:
         return ()
     return tuple(r.code for r in launch_refusals(plan, TABLES[plan.cluster.engine.name],
                                                   degrees(plan, strategy, layout)))

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ..diagnostics import Diagnostic
 from ..ir.dag import over_work_budget
 from ..layout.layout import Layout
 from ..layout.mix import shares
@@ -28,10 +29,12 @@ from ..memory.activations import activation_bytes_by_stage
 from ..memory.memory import MemoryBreakdown, memory
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
+from ..rules.serving import longest_over_kv
+from ..serve.kv_blocks import kv_capacity_tokens
 from ..serve.requests import longest_request
 from ..units import format_bytes
 
-__all__ = ["Serving", "fraction_text", "serving"]
+__all__ = ["Serving", "fraction_text", "longest_fits", "serving"]
 
 
 def _floor3(x: float) -> float:
@@ -164,3 +167,23 @@ def serving(plan: Plan, strategy: Strategy, layout: Layout, mem: MemoryBreakdown
                    gpu=plan.cluster.gpu.name, room=room, prompt_tokens=prompt_tokens,
                    query_len=1 + (workload.speculative.tokens if workload.speculative is not None else 0),
                    inflight=workload.inflight, max_len=longest_request(workload))
+
+
+def longest_fits(plan: Plan, strategy: Strategy, layout: Layout) -> Diagnostic | None:
+    """W519 when the longest request the plan's traffic sends (`longest_request`, the length limit the launch
+    sets: vLLM `--max-model-len`) is more than one attention-DP rank's KV cache holds (`kv_capacity_tokens`,
+    what the load simulation admits by): the engine would not start. None when it fits.
+
+    Example:
+        >>> from dagc.lang.load import load_plan_text
+        >>> from dagc.verdict.check import check
+        >>> p = load_plan_text('model preset "gpt-oss-120b" cluster { gpus = 1 gpu preset "h100-sxm" } '
+        ...                    'workload { batch = 1 prompt = 3000000 generate = 100 } strategy tp 1')
+        >>> r = check(p)[0]
+        >>> w = longest_fits(p, r.strategy, r.layout)
+        >>> w.code, "3,000,100 tokens" in w.message
+        ('W519', True)
+    """
+    longest = longest_request(strategy.workload_for(plan.workload))
+    kv_tokens = kv_capacity_tokens(plan, strategy, layout)
+    return longest_over_kv(plan, longest, kv_tokens) if longest > kv_tokens else None

@@ -238,7 +238,7 @@ def load_over_budget(plan: Plan, events: int, budget: int, requests: int, capaci
 
 
 def request_over_kv(plan: Plan, request: int, prompt: int, output: int, kv_tokens: int) -> Diagnostic:
-    """W519: a request is larger than the KV cache: simulated in a cache raised to hold it.
+    """W519: a request is larger than a rank's KV cache: an engine refuses it.
 
     In flight, a rank's KV cache holds the tokens the memory leaves after the weights, the activations
     and the runtime's reserve (docs/load.md). A request whose prompt and output together are more than
@@ -247,6 +247,11 @@ def request_over_kv(plan: Plan, request: int, prompt: int, output: int, kv_token
     of the requests around it are then not what the GPUs can serve. Cut or drop the request (a request
     log's longest), or give each rank more room for the KV cache: an 8-bit KV cache, more GPUs over the
     attention (`tp`, `cp`), a smaller runtime reserve.
+
+    `dagc launch` says it too (`longest_over_kv`), of the longest request the plan's traffic sends (prompt
+    + generate without traffic), which it sets the engine's length limit to (vLLM `--max-model-len`): an
+    engine that cannot hold one request of that length in a rank's KV cache does not start (vLLM stops
+    with "larger than the available KV cache memory"), whatever the serving mode.
 
     Bad:
         workload { batch = 8  prompt = 2048  generate = 64  serving = inflight  requests from "trace.csv" }
@@ -265,6 +270,20 @@ def request_over_kv(plan: Plan, request: int, prompt: int, output: int, kv_token
                 "attention (tp, cp), a smaller reserve")
 
 
+def longest_over_kv(plan: Plan, longest: int, kv_tokens: int) -> Diagnostic:
+    """W519 as `dagc launch` says it: the longest request the plan's traffic sends (`longest`, the engine's
+    length limit) is more than one attention-DP rank's KV cache holds (`kv_tokens`)."""
+    gpu = plan.cluster.gpu
+    return diag("W519", Severity.WARNING,
+                f"the longest request ({longest:,} tokens, the engine's length limit: vLLM --max-model-len) is more "
+                f"than one rank's KV cache holds: {kv_tokens:,} tokens, what the {gpu.name}'s "
+                f"{gpu.memory_bytes / 2 ** 30:,.0f} GiB leave after the weights, activations and reserve; the engine "
+                "does not start with it",
+                plan.span_of("workload.requests") or plan.span_of("workload.prompt") or plan.span_of("workload"),
+                f"shorten the requests to at most {kv_tokens:,} tokens (prompt + generate), or give the KV cache more "
+                "room: an 8-bit KV cache, more GPUs over the attention (tp, cp), a smaller reserve")
+
+
 RULES = (
     make_rule("E307", Severity.ERROR, "in flight, chunk leaves no room for a prompt", check_chunk_room),
     make_rule("W513", Severity.WARNING, "in flight, the chunk cannot keep up with admissions", check_chunk_keeps_up,
@@ -281,6 +300,6 @@ RULES = (
               doc=pools_need_inflight.__doc__, passes=(pools_need_inflight,)),
     make_rule("W518", Severity.WARNING, "the load was not simulated: its work exceeds the budget",
               doc=load_over_budget.__doc__, passes=(load_over_budget,)),
-    make_rule("W519", Severity.WARNING, "a request is larger than the KV cache: simulated in a cache raised to hold it",
-              doc=request_over_kv.__doc__, passes=(request_over_kv,)),
+    make_rule("W519", Severity.WARNING, "a request is larger than a rank's KV cache: an engine refuses it",
+              doc=request_over_kv.__doc__, passes=(request_over_kv, longest_over_kv)),
 )

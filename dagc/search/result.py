@@ -85,6 +85,11 @@ class Candidate:
     # "steady-state" ones (a candidate of a plan with load requirements that was not simulated under its traffic)
     judged: str = "all"
     load_missed: tuple[str, ...] = ()     # simulated under the traffic: the load requirements it misses, as written
+    # simulated under the traffic: each load requirement's figure in that run, by its name (`tpot_p90`), SI — what
+    # `meets_requirements` judged it on (the steady state's `metrics` are the candidate's batch all in flight)
+    load_figures: tuple[tuple[str, float | None], ...] = ()
+    # a plan that names no engine: the E7xx the default engine's launcher gives it (`dagc.search.startable`)
+    engine_refusals: tuple[str, ...] = ()
 
     @property
     def text(self) -> str:
@@ -101,7 +106,9 @@ class Candidate:
                 "metrics": self.metrics.to_json(), "meets_requirements": self.meets_requirements,
                 "requirements_missed": self.misses, "score": self.score,
                 "memory_headroom": 1.0 - self.memory_fraction, "binding_requirement": self.binding,
-                "exact": self.exact, "judged": self.judged, "load_requirements_missed": list(self.load_missed)}
+                "exact": self.exact, "judged": self.judged, "load_requirements_missed": list(self.load_missed),
+                **({"load_figures": dict(self.load_figures)} if self.load_figures else {}),
+                **({"engine_refusals": list(self.engine_refusals)} if self.engine_refusals else {})}
 
 
 @dataclass(frozen=True)

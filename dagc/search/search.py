@@ -81,7 +81,8 @@ from .result import (
 from .run import Run
 from .screen import Columns
 from .space import Item, candidates, count_candidates, engine_left_out, space_items, strategy_text
-from .under_traffic import judged_best
+from .startable import marked_refusals
+from .under_traffic import JUDGE_LIMIT, judged_best
 
 __all__ = ["Candidate", "SearchResult", "candidates", "count_candidates", "search",
            "objective_picks",
@@ -144,6 +145,7 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
     extra, skipped = _add_splits(run, tally)
     ranked, cut = rescore_best(plan, tally.best.ranked(), rescore, objective, run.deadline, clock)
     skipped += [SKIPPED_RESCORE] if cut else []
+    ranked = marked_refusals(plan, ranked, exact + JUDGE_LIMIT)     # the default engine's, of those shown and judged
     refused = engine_left_out(plan)     # left out of the stream (E7xx: the engine cannot start them): rejected
     return SearchResult(objective=objective, evaluated=tally.done + len(extra) + refused,
                         legal=tally.legal + len(extra), seconds=clock() - t0, ranked=tuple(ranked),

@@ -89,6 +89,7 @@ class Judgement:
     misses: int
     load_missed: tuple[str, ...]
     binding: str | None
+    load_figures: tuple[tuple[str, float | None], ...] = ()     # each load requirement's figure in the run
     # the check's exact figures (report.json's `metrics`) and memory used, when it ran the candidate's batch
     metrics: SteadyMetrics | None = None
     memory_fraction: float | None = None
@@ -96,7 +97,7 @@ class Judgement:
     def of(self, c: Candidate, objective: str | None = None) -> Candidate:
         """`c` with this judgement; with `objective`, with the check's exact figures too, scored under it."""
         c = replace(c, meets_requirements=self.meets, judged=ALL, load_missed=self.load_missed,
-                    misses=self.misses, binding=self.binding)
+                    misses=self.misses, binding=self.binding, load_figures=self.load_figures)
         if objective is None or self.metrics is None or self.memory_fraction is None:
             return c
         metrics = self.metrics.like(c.metrics)
@@ -227,6 +228,7 @@ def judgement(r: StrategyResult, c: Candidate) -> Judgement:
     behind = carries_traffic(r.load) is False and not any(q.met is False for q in r.requirements)
     return Judgement(meets=r.verdict.meets_requirements is True, load_missed=missed, misses=misses + behind,
                      binding=binding_of(r.requirements, r.plan.workload),
+                     load_figures=tuple((q.requirement.name, q.value) for q in r.requirements if q.requirement.on_load),
                      metrics=r.metrics if same and r.metrics is not None and r.metrics.has_all_of(c.metrics) else None,
                      memory_fraction=_memory(r) if same else None)
 

@@ -106,6 +106,13 @@ class OptimalEvidence:
     further: tuple[str, ...] = ()
     best_requirements: tuple[RequirementResult, ...] = field(default=())
     by_objective: dict[str, Any] | None = None
+    # a plan that names no engine, whose best the default engine cannot start (`dagc.search.startable`): the codes
+    # `dagc launch` gives it, and the best candidate that engine starts (None: none the search kept), its figures,
+    # and whether it is the strategy checked
+    best_refused: tuple[str, ...] = ()
+    startable: BestCandidate | None = None
+    startable_figures: StrategyFigures | None = None
+    startable_is_this: bool = False
 
     def to_json(self, note: str) -> dict[str, Any]:
         """report.json's `optimal_evidence`, with `note`, the evidence in words (`dagc.export.optimal_words`)."""
@@ -125,6 +132,12 @@ class OptimalEvidence:
             if self.factor is not None:
                 out |= {"factor": self.factor, "error_band_ratio": self.error_band_ratio,
                         "within_error": self.within_error}
+            if self.best_refused:
+                st = self.startable
+                out |= {"best_engine_refusals": list(self.best_refused),
+                        "best_startable": None if st is None else {"strategy": st.text, "batch": st.batch,
+                                                                    "meets_requirements": st.meets_requirements,
+                                                                    "figures": self.startable_figures}}
             out["note"] = note
         if self.by_objective is not None:
             out["by_objective"] = self.by_objective
@@ -230,7 +243,7 @@ def _compared(result: Any, found: Any, tolerance: float) -> tuple[bool | None, O
         Why.BEST_IS_LEGAL, **covered, objective=found.objective, best=_best(best), own_score=own, tolerance=tolerance,
         estimate=bool(getattr(found, "rescore_cut", False)) and not best.exact,
         simulated=sum(1 for c in getattr(found, "ranked", ()) if _judged(c) == "all"),
-        load_skipped=not_simulated(result.plan) is not None)
+        load_skipped=not_simulated(result.plan) is not None, **_startable(best, found, result))
     if own is None or not result.valid:
         return False, evidence
     evidence = replace(evidence, best_figures=figures(best.metrics, best.gpus, best.memory_fraction),
@@ -258,6 +271,19 @@ def _compared(result: Any, found: Any, tolerance: float) -> tuple[bool | None, O
     ratio = band_ratio(result.plan, found.objective, result.pooled is not None)
     return False, replace(evidence, why=Why.BETTER, factor=factor, error_band_ratio=ratio,
                           within_error=None if ratio is None else bool(factor <= ratio))
+
+
+def _startable(best: Any, found: Any, result: Any) -> dict[str, Any]:
+    """The evidence's `best_refused` and the best candidate the default engine starts, when it cannot start the
+    search's best (`Candidate.engine_refusals`, a plan that names no engine); nothing otherwise."""
+    refused = tuple(getattr(best, "engine_refusals", ()))
+    if not refused:
+        return {}
+    c = next((c for c in found.ranked if not getattr(c, "engine_refusals", ())), None)
+    if c is None:
+        return {"best_refused": refused}
+    return {"best_refused": refused, "startable": _best(c), "startable_is_this": _is_this(c, result),
+            "startable_figures": figures(c.metrics, c.gpus, c.memory_fraction)}
 
 
 def _further(theirs_all: tuple[RequirementResult, ...], result: Any) -> tuple[str, ...]:
