@@ -26,6 +26,7 @@ from ..verdict.fastcheck import FastCheck
 from ..verdict.steady import SteadyMetrics, figure_of, steady_metrics
 from ..verdict.verdict import RequirementResult, requirement_value
 from .bar import BestAtBounds
+from .result import BatchProbes, PooledSummary
 
 __all__ = ["Instance", "Pair", "PairColumns", "PooledCounts", "best_at_bounds", "best_at_tpot", "instance_of", "weigh"]
 
@@ -274,12 +275,12 @@ class PooledCounts:
     left_out: int = 0                      # with `batch_max`: decode instances left out past the cap on probes
     max_probes: int = 0                    # with `batch_max`: that cap
 
-    def to_json(self) -> dict[str, int]:
-        out = {"prefill_instances": self.prefill, "decode_instances": self.decode, "pruned": self.pruned,
-               "pairs": self.pairs, "legal": self.legal, "complete": not self.stopped}
-        if self.batch_max:
-            out.update(batch_probes=self.probes, left_out=self.left_out, max_batch_probes=self.max_probes)
-        return out
+    def summary(self) -> PooledSummary:
+        """What was done, once the search is over (`dagc.search.result.SearchResult.disaggregated`)."""
+        return PooledSummary(prefill_instances=self.prefill, decode_instances=self.decode, pruned=self.pruned,
+                             pairs=self.pairs, legal=self.legal, complete=not self.stopped,
+                             batch_max=BatchProbes(self.probes, self.left_out, self.max_probes)
+                             if self.batch_max else None)
 
     def left_out_text(self) -> str | None:
         """What the search left out of the disaggregated space, in words (None: nothing).
