@@ -8,7 +8,7 @@ Input: the candidates the search scored (`dagc.search.score.evaluate`). Output: 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..plan.objective import OBJECTIVES
 from ..plan.printer import options_source, scope_source
@@ -90,6 +90,11 @@ class Candidate:
         """The strategy with its execution options: what `--strategy` and a plan line accept back and
         evaluate to the same figures (SPEC 3.5)."""
         return _text(self.strategy, self.microbatches, self.overlap)
+
+    def judged_meeting(self) -> Candidate:
+        """This candidate judged on all the requirements, meeting them (the check of the same strategy said so:
+        `dagc.verdict.optimal`)."""
+        return replace(self, judged="all", meets_requirements=True)
 
     def to_json(self) -> dict[str, object]:
         return {"strategy": self.text, "gpus": self.gpus,
