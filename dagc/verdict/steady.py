@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from ..ir.dag import Phase
 from ..plan.workload import RequirementKind
@@ -70,9 +70,9 @@ class SteadyMetrics:
         """Whether every figure `shape` has, these have too."""
         return all(getattr(self, f.name) is not None for f in fields(self) if getattr(shape, f.name) is not None)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         """report.json's `metrics` (and a search candidate's): the figures these have, in field order."""
-        out: dict[str, Any] = {}
+        out: dict[str, object] = {}
         for f in fields(self):
             value = getattr(self, f.name)
             if value is None:
