@@ -50,7 +50,8 @@ import fidelity_corpus as fc  # noqa: E402  (bench/, on the path above)
 from dagc.calibrate.fit import MIN_RUNS, MOVES, fit_term as library_fit, weighted_median  # noqa: E402
 
 __all__ = ["BLACKWELL_MOVES", "GENERATION", "MIN_RUNS", "MOVES", "blackwell_jobs", "calibration_jobs",
-           "fit_blackwell", "fit_term", "fronted", "main", "of_generation", "queued_by_design", "weighted_median"]
+           "fit_blackwell", "fit_older", "fit_term", "fronted", "golden", "main", "of_generation", "queued_by_design",
+           "weighted_median"]
 
 
 
@@ -173,31 +174,77 @@ def fit_blackwell(jobs: Sequence[tuple], engine: str, terms: dict[str, float],
             cache[scale] = sum(abs(e) for _, _, e in residuals(scale))
         return cache[scale]
 
-    lo, hi = BLACKWELL_RANGE
+    value = round(golden(cost, *BLACKWELL_RANGE, BLACKWELL_STEPS), 3)
+    print(f"  {engine} blackwell_memory_time_scale: {value:.3f} after {len(cache)} evaluations of {len(jobs)} runs",
+          file=sys.stderr, flush=True)
+    return value, residuals(value)
+
+
+def golden(cost, lo: float, hi: float, steps: int) -> float:
+    """The middle of the bracket [lo, hi] after `steps` golden-section steps on `cost` (unimodal there).
+
+    Example:
+        >>> round(golden(lambda x: abs(x - 0.3), 0.0, 1.0, 30), 4)
+        0.3
+    """
     g = (5 ** 0.5 - 1) / 2
     a, b = hi - g * (hi - lo), lo + g * (hi - lo)
-    for _ in range(BLACKWELL_STEPS):
+    for _ in range(steps):
         if cost(a) <= cost(b):
             hi, b = b, a
             a = hi - g * (hi - lo)
         else:
             lo, a = a, b
             b = lo + g * (hi - lo)
-    value = round((lo + hi) / 2, 3)
-    print(f"  {engine} blackwell_memory_time_scale: {value:.3f} after {len(cache)} evaluations of {len(jobs)} runs",
-          file=sys.stderr, flush=True)
+    return (lo + hi) / 2
+
+
+# The older generation's fit (`--older`): TensorRT-LLM before 1.0 served TensorRT engines under its C++ executor, a
+# host loop other than the PyTorch backend's that `TRTLLM_STEP_S` describes. Its calibration runs (the v0.6.1
+# performance page, the v0.7 H200 blog: static throughput and batch-1 first-token latency, in-process, no TPOT)
+# say whether that engine needs terms of its own: `step_s` minimising Σ |x − m| / m over every figure they measured.
+OLDER_RANGE = (0.0, 0.015)          # s, the golden-section search's bracket
+
+
+def fit_older(files: Sequence[fc.CorpusFile], half: dict[str, str], engine: str) -> tuple[float, list[tuple]]:
+    """`step_s` of `engine`'s calibration runs of releases before its generation (GENERATION), every other term
+    the engine's, and the residuals at that value; no such runs: the engine's own value and none."""
+    jobs = [(f.source.id, r) for f in files if half.get(f.source.id) == "calibration"
+            for r in f.runs if r.engine == engine and not of_generation(engine, r.release)]
+    if len(jobs) < MIN_RUNS:
+        return fc.lowered(jobs[0][1]).cluster.engine.terms.step_s if jobs else 0.0, []
+
+    def residuals(step_s: float) -> list[tuple]:
+        rows = fc.run_all([(sid, r, engine, {"step_s": step_s}) for sid, r in jobs], progress=False)
+        return [(r.id, k, (row["dagc"][k] - m) / m) for (_, r), row in zip(jobs, rows, strict=True)
+                for k, m in r.measured.items() if k in row["dagc"]]
+
+    value = round(golden(lambda t: sum(abs(e) for *_, e in residuals(t)), *OLDER_RANGE, BLACKWELL_STEPS), 6)
     return value, residuals(value)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--engine", choices=("vllm", "sglang", "trtllm"), help="fit this engine only")
+    ap.add_argument("--older", action="store_true",
+                    help="fit step_s on the calibration runs of releases before each engine's generation, and stop")
     args = ap.parse_args(argv)
     half = fc.halves()
     if not half:
         print(f"no {fc.SPLIT.relative_to(ROOT)}: the split is fixed before any fit", file=sys.stderr)
         return 2
     files = fc.load_corpus()
+    if args.older:
+        for engine in [args.engine] if args.engine else ["vllm", "sglang", "trtllm"]:
+            value, residuals = fit_older(files, half, engine)
+            errs = [abs(e) for *_, e in residuals]
+            print(f"{engine} before {'.'.join(map(str, GENERATION[engine]))}: step_s = {value * 1e3:.3f} ms over "
+                  f"{len({run for run, *_ in residuals})} runs" + (
+                      f": median |error| {statistics.median(errs) * 100:.1f} %, worst {max(errs) * 100:.1f} %"
+                      if errs else f" (fewer than {MIN_RUNS}: not fitted)"))
+            for run, k, e in residuals:
+                print(f"    {run:60} {k:20} {e * 100:+6.1f} %")
+        return 0
     for engine in [args.engine] if args.engine else ["vllm", "sglang", "trtllm"]:
         jobs = calibration_jobs(files, half, engine)
         if not jobs:

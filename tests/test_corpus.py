@@ -278,7 +278,8 @@ def test_an_in_process_benchmark_is_compared_with_the_servers_ttft():
 def test_the_release_enters_the_plan_when_dagc_knows_its_series():
     assert fc._engine_parses()
     assert "engine = vllm@0.10.2 " in fc.with_engine(PLAN, "vllm", "0.10.2")
-    assert "engine = trtllm " in fc.with_engine(PLAN, "trtllm", "0.6.1")      # a series dagc does not know
+    assert "engine = trtllm@0.6.1 " in fc.with_engine(PLAN, "trtllm", "0.6.1")    # its first releases too
+    assert "engine = sglang " in fc.with_engine(PLAN, "sglang", "0.3.0")      # a series dagc does not know
     assert fc.lowered(fc.Run.model_validate(_run(release="0.10.2"))).cluster.engine.release == "0.10.2"
 
 

@@ -112,7 +112,7 @@ def test_an_unknown_release_names_the_releases_dagc_knows_of_that_engine():
                     "`engine = vllm` is the newest")
     [(_, _, _, _, message, hint)] = problems(cluster("engine = trtllm@2.1"))
     assert message == "unknown release `2.1` of TensorRT-LLM"
-    assert hint.startswith("the TensorRT-LLM releases dagc knows: 1.0–1.3, 0.17–0.21 (e.g. `engine = trtllm@1.2.0`)")
+    assert hint.startswith("the TensorRT-LLM releases dagc knows: 1.0–1.3, 0.5–0.21 (e.g. `engine = trtllm@1.2.0`)")
     [(code, *_, message, hint)] = problems(cluster("engine = pytorch@2.5"))
     assert (code, message, hint) == ("E101", "`pytorch` has no releases: it is dagc's own reference",
                                      "write `engine = pytorch`")

@@ -65,7 +65,7 @@ def series_said(engine: EngineName) -> str:
 
     Example:
         >>> series_said("trtllm"), series_said("vllm")
-        ('1.0–1.3, 0.17–0.21', '0.6–0.33')
+        ('1.0–1.3, 0.5–0.21', '0.6–0.33')
     """
     runs: list[list[tuple[int, int]]] = []
     for major, minor in sorted((tuple(int(x) for x in s.split(".")) for s in SERIES[engine]), reverse=True):

@@ -30,12 +30,13 @@ DEFAULT_ENGINE: EngineName = "vllm"       # the default of a plan that names no 
 NEWEST: Mapping[EngineName, str | None] = {"vllm": "0.33.0", "sglang": "0.5.23", "trtllm": "1.2.0", "pytorch": None}
 # The release series (major.minor) dagc knows of each engine, newest first: `engine = vllm@0.8.5` names one of
 # vLLM's 0.8 series. Every 0.x minor release of vLLM from 0.6 (September 2024, the first that public MoE serving
-# benchmarks name) to 0.33; SGLang's 0.4 and 0.5; TensorRT-LLM's 0.17–0.21 and 1.0–1.3 (1.3 as the release
-# candidates aiconfigurator-core measured its tables in). `pytorch` (dagc's own reference) has no releases.
+# benchmarks name) to 0.33; SGLang's 0.4 and 0.5; TensorRT-LLM's every release from its first, 0.5 (October 2023),
+# to 0.21 and 1.0–1.3 (1.3 as the release candidates aiconfigurator-core measured its tables in). `pytorch` (dagc's
+# own reference) has no releases.
 SERIES: Mapping[EngineName, tuple[str, ...]] = {
     "vllm": tuple(f"0.{minor}" for minor in range(33, 5, -1)),
     "sglang": ("0.5", "0.4"),
-    "trtllm": ("1.3", "1.2", "1.1", "1.0", "0.21", "0.20", "0.19", "0.18", "0.17"),
+    "trtllm": ("1.3", "1.2", "1.1", "1.0", *(f"0.{minor}" for minor in range(21, 4, -1))),
     "pytorch": (),
 }
 _RELEASE = re.compile(r"(\d+\.\d+)(?:\.\d+)*(?:[.\-]?(?:rc|post|dev)\d*)?")
