@@ -47,8 +47,8 @@ def main() -> int:
             row += [t_agg, t_all, t_all / t_agg]
             if front and r.disaggregated:
                 d = r.disaggregated
-                counts = (f"{d['prefill_instances']} prefill + {d['decode_instances']} decode evaluated, "
-                          f"{d['pruned']} pruned, {d['pairs']:,} pairs")
+                counts = (f"{d.prefill_instances} prefill + {d.decode_instances} decode evaluated, "
+                          f"{d.pruned} pruned, {d.pairs:,} pairs")
         print(f"{Path(name).name[:48]:48} {row[0]:8.3f} {row[1]:8.3f} {row[2]:6.2f} {row[3]:8.3f} {row[4]:8.3f} "
               f"{row[5]:6.2f}  {counts}")
     return 0

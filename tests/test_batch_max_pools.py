@@ -38,9 +38,10 @@ def found():
 def test_a_disaggregated_candidate_is_best_at_its_largest_batch(found):
     best = found.best
     assert best.strategy.disaggregated and best.exact and best.meets_requirements
-    assert found.disaggregated is not None and found.disaggregated["complete"]
-    assert found.disaggregated["left_out"] == 0 and found.left_out is None
-    probed = found.disaggregated["batch_probes"]
+    assert found.disaggregated is not None and found.disaggregated.complete
+    probes = found.disaggregated.batch_max
+    assert probes is not None and probes.left_out == 0 and found.left_out is None
+    probed = probes.probes
     assert probed > 0 and f"evaluated at their largest batch ({probed:,} batches probed" in found.counts_text()
     # its batch is M × the largest batch one decode instance serves, as `check` chooses it for the pool
     decode = best.strategy.pool("decode")
@@ -98,23 +99,24 @@ def test_pruning_changes_nothing(found):
 
     assert keys(found) == keys(every)
     d, e = found.disaggregated, every.disaggregated
-    assert e["pruned"] == 0 and d["pruned"] > 0
-    assert d["decode_instances"] + d["pruned"] == e["decode_instances"]      # the same space, less probed
-    assert d["batch_probes"] < e["batch_probes"]
+    assert e.pruned == 0 and d.pruned > 0
+    assert d.decode_instances + d.pruned == e.decode_instances      # the same space, less probed
+    assert d.batch_max.probes < e.batch_max.probes
 
 
 def test_a_space_cut_by_the_cap_on_probes_says_what_it_left_out():
     cut = search(plan_with(), rescore=3, front=False, max_pool_probes=30)
     d = cut.disaggregated
-    assert d["left_out"] > 0 and d["max_batch_probes"] == 30
-    total = d["decode_instances"] + d["pruned"] + d["left_out"]
-    assert cut.left_out == (f"disaggregated candidates with {d['left_out']:,} of the {total:,} decode instances "
+    probes = d.batch_max
+    assert probes.left_out > 0 and probes.max_probes == 30
+    total = d.decode_instances + d.pruned + probes.left_out
+    assert cut.left_out == (f"disaggregated candidates with {probes.left_out:,} of the {total:,} decode instances "
                             "(the largest), past its cap of 30 batches probed for their largest batch")
     assert f"left out {cut.left_out}" in cut.counts_text()
     # a count, not a clock: the same cut every time; the probes stop at the instance that crosses the cap
     again = search(plan_with(), rescore=0, front=False, max_pool_probes=30)
     assert again.disaggregated == d
-    assert 30 <= d["batch_probes"] < 30 + 64
+    assert 30 <= probes.probes < 30 + 64
     r = check(plan_with(), optimality=cut)[0]
     assert evidence_json(r.optimality, r)["note"].endswith(f"; the search left out {cut.left_out}")
 

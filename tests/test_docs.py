@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from lark import Lark
 
+from dagc.export.search_json import search_json
 from conftest import ROOT
 
 DOCS = ROOT / "docs"
@@ -316,7 +317,7 @@ def compiled_reports(tmp_path_factory) -> dict[str, list[dict]]:
         compile_results(plan, check(plan, optimality=found), directory, CompileOptions(dot_timeout_s=20))
         out["report"] += [json.loads(p.read_text()) for p in sorted(directory.rglob("report.json"))]
         out["files"] += [p.name for p in directory.rglob("*") if p.is_file()]
-        out["search"].append(json.loads(json.dumps(found.to_json(5))))
+        out["search"].append(json.loads(json.dumps(search_json(found, 5))))
     return out
 
 

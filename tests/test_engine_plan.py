@@ -261,10 +261,10 @@ def test_a_disaggregated_deployments_client_ttft_adds_the_front_end_once():
     d = PoolFigures("decode", 1, 8, 64, 0.025)           # one instance, 64 requests, a step of 25 ms
     r = disaggregated(p, d, 0.02, w, frontend_s=0.01)
     # server: the prefill's 0.5 s + the transfer's 0.02 s; the client 10 ms later
-    assert r.rates["ttft_server_s"] == pytest.approx(0.52, abs=1e-15)
-    assert r.ttft_s == r.rates["ttft_s"] == pytest.approx(0.53, abs=1e-15)
+    assert r.rates.ttft_server_s == pytest.approx(0.52, abs=1e-15)
+    assert r.ttft_s == r.rates.ttft_s == pytest.approx(0.53, abs=1e-15)
     # the rest is the server's: 5.12 requests/s × 500 tokens over 32 GPUs
-    assert r.rates["decode_tokens_per_s_per_gpu"] == pytest.approx(80.0, rel=1e-12)
+    assert r.rates.decode_tokens_per_s_per_gpu == pytest.approx(80.0, rel=1e-12)
     assert disaggregated(p, d, 0.02, w).ttft_s == pytest.approx(0.52, abs=1e-15)
 
 

@@ -22,6 +22,7 @@ import dagc.search.chunks as chunks_mod
 import dagc.search.rescore as rescore_mod
 import dagc.search.search as search_mod
 from dagc.export.optimal_words import evidence_json
+from dagc.export.search_json import search_json
 from dagc.lang.load import load_plan, load_plan_text, parse_strategy
 from dagc.memory.activations import activation_bytes_by_stage
 from dagc.plan.workload import Overlap
@@ -99,7 +100,7 @@ def test_a_wide_search_stops_at_the_cap_in_bounded_memory_and_says_so():
     assert MAX_SEARCH_CANDIDATES == search(load_plan(EXAMPLES / "qwen3-30b-a3b-4gpu.moe"), rescore=0).limit
     if cpu_count() > 1:         # worker processes stop at the cap too, with the same result
         two = search(plan, rescore=0, max_candidates=640, jobs=2)
-        assert two.to_json() | {"seconds": 0} == found.to_json() | {"seconds": 0}
+        assert search_json(two) | {"seconds": 0} == search_json(found) | {"seconds": 0}
 
 
 def test_ranking_keeps_only_the_best_k(monkeypatch):
@@ -254,7 +255,7 @@ def test_jobs_are_clamped_to_the_cpus(monkeypatch):
     cpus = cpu_count()
     assert cpus <= (os.cpu_count() or 1)
     assert started == ([cpus] if cpus > 1 else [])
-    assert found.to_json() | {"seconds": 0} == search(plan, rescore=0).to_json() | {"seconds": 0}
+    assert search_json(found) | {"seconds": 0} == search_json(search(plan, rescore=0)) | {"seconds": 0}
 
 
 INTERRUPTED = """
@@ -472,7 +473,7 @@ def test_the_budget_is_kept_when_candidates_are_slow(monkeypatch, jobs):
     assert found.stopped == "budget" and not found.complete and found.stop_reason() == "when its time budget was spent"
     assert 0 < found.evaluated <= 1.0 / SLOW_CANDIDATE_S * jobs + 2 * jobs
     assert found.ranked and not any(c.exact for c in found.ranked)
-    assert found.skipped[-1] == search_mod.SKIPPED_RESCORE and found.to_json()["skipped"] == list(found.skipped)
+    assert found.skipped[-1] == search_mod.SKIPPED_RESCORE and search_json(found)["skipped"] == list(found.skipped)
     assert any(c.strategy.pp > 1 for c in found.ranked) == (search_mod.SKIPPED_SPLITS in found.skipped)
 
 

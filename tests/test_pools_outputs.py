@@ -65,7 +65,7 @@ def test_kv_transfer_events_link_each_prefill_gpu_to_the_decode_gpu_it_feeds(wri
         # the transfer starts when the prefill instance's prefill ends: the server's TTFT less the transfer
         # (the client's TTFT adds the engine's front end, vLLM's 20.02 ms, which runs on no GPU)
         assert s["ts"] == pytest.approx(prefill["ts"] + prefill["dur"], abs=1e-3)
-        assert s["ts"] == pytest.approx((f.rates["ttft_server_s"] - f.transfer_s) * 1e6, abs=1e-3)
+        assert s["ts"] == pytest.approx((f.rates.ttft_server_s - f.transfer_s) * 1e6, abs=1e-3)
         # the bytes: one prefill batch's KV, each GPU its share
         kv = r.pooled.kv_bytes_per_request * r.pooled.pools[0].batch_per_instance / 2
         assert s["args"]["bytes"] == pytest.approx(kv)
@@ -78,7 +78,7 @@ def test_kv_transfer_events_link_each_prefill_gpu_to_the_decode_gpu_it_feeds(wri
     # decode starts when the transfer ends: the server's TTFT
     decode_phase = [e for e in events if e["ph"] == "X" and e["pid"] == dec["schedule_pid"] and e["name"] ==
                     "decode step 0"]
-    assert decode_phase and decode_phase[0]["ts"] >= f.rates["ttft_server_s"] * 1e6 - 1e-3
+    assert decode_phase and decode_phase[0]["ts"] >= f.rates.ttft_server_s * 1e6 - 1e-3
 
 
 def test_dag_json_holds_both_instances_each_node_tagged(written):

@@ -10,6 +10,7 @@ import pytest
 
 from dagc.diagnostics import PlanError
 from dagc.export.optimal_words import evidence_json
+from dagc.export.search_json import search_json
 from dagc.lang.flatten import flatten
 from dagc.lang.load import load_plan_text, parse_strategy
 from dagc.plan.objective import OBJECTIVES
@@ -122,7 +123,7 @@ def test_the_search_is_the_same_on_every_run():
     plan = load_plan_text(MIXTRAL)
 
     def answer(**kw):
-        data = search(plan, **kw).to_json()
+        data = search_json(search(plan, **kw))
         data.pop("seconds")
         return data
 

@@ -9,6 +9,7 @@ from dataclasses import replace
 import pytest
 
 from dagc.export.optimal_words import evidence_json
+from dagc.export.search_json import search_json
 from dagc.lang.load import load_plan, load_plan_text, parse_strategy
 from dagc.layout.split import effective_microbatches
 from dagc.plan.objective import OBJECTIVES
@@ -123,9 +124,9 @@ def test_pareto_front_is_non_dominated_and_covers_the_rest():
 def test_deterministic_and_jobs_agree():
     plan = load_plan(EXAMPLES / "30b-moe-dp2-pp2-tp2-ep4-16gpu.moe")
     for front in (True, False):          # with the front (search, compile) and without (check)
-        a = search(plan, front=front).to_json()
-        b = search(plan, front=front).to_json()
-        c = search(plan, jobs=2, front=front).to_json()
+        a = search_json(search(plan, front=front))
+        b = search_json(search(plan, front=front))
+        c = search_json(search(plan, jobs=2, front=front))
         for d in (a, b, c):
             d.pop("seconds")
         assert a == b == c
@@ -317,7 +318,7 @@ def test_a_partial_search_covers_the_strategies_with_the_best_bounds(objective):
     assert f"{found.order}, when its time budget was spent" in evidence["note"]
     assert found.counts_text().startswith(f"{found.evaluated:,} of {found.total:,} strategies examined (the search "
                                           f"stopped early, {found.order}): ")
-    d = found.to_json()
+    d = search_json(found)
     assert d["evaluated"] == d["pruned"] + d["rejected"] + d["legal"] and d["rejected"] == found.rejected
 
 

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 
 import dagc.search.chunks as chunks_mod
+from dagc.export.search_json import search_json
 from dagc.lang.load import load_plan, load_plan_text
 from dagc.layout.layout import resolve
 from dagc.layout.sketch import LayoutSketch
@@ -65,8 +66,8 @@ def example_result(name: str, objective: str = "tokens-per-gpu"):
 @pytest.mark.parametrize("name", SMALL_AND_MEDIUM)
 def test_pruned_search_equals_the_exhaustive_one(name):
     pruned, whole = example_result(name)
-    assert pruned.to_json(top=10) | {"seconds": 0, "pruned": 0, "legal": 0, "rejected": 0} == \
-        whole.to_json(top=10) | {"seconds": 0, "pruned": 0, "legal": 0, "rejected": 0}
+    assert search_json(pruned, top=10) | {"seconds": 0, "pruned": 0, "legal": 0, "rejected": 0} == \
+        search_json(whole, top=10) | {"seconds": 0, "pruned": 0, "legal": 0, "rejected": 0}
 
 
 @pytest.mark.parametrize("name", SMALL_AND_MEDIUM)
@@ -79,8 +80,8 @@ def test_a_search_without_a_front_ranks_the_same_and_prunes_more(name):
     k = alone.exact_top
     assert k == with_front.exact_top
     assert [figures(c) for c in alone.ranked[:k]] == [figures(c) for c in whole.ranked[:k]]
-    assert alone.pareto == () and not alone.pareto_kept and alone.to_json()["pareto"] is None
-    assert with_front.pareto_kept and with_front.to_json()["pareto"] == [c.to_json() for c in with_front.pareto]
+    assert alone.pareto == () and not alone.pareto_kept and search_json(alone)["pareto"] is None
+    assert with_front.pareto_kept and search_json(with_front)["pareto"] == [c.to_json() for c in with_front.pareto]
     assert alone.pruned >= with_front.pruned and alone.evaluated == whole.evaluated
 
 
@@ -241,9 +242,9 @@ def test_windows_screened_against_older_bars_count_what_each_chunk_alone_counts(
     and figure is what screening each chunk alone against its own bar gives (a window of one chunk,
     as a worker process screens)."""
     plan = load_plan(EXAMPLES / name)
-    together = search(plan, objective=objective, front=front, rescore=0).to_json()
+    together = search_json(search(plan, objective=objective, front=front, rescore=0))
     monkeypatch.setattr(chunks_mod, "WINDOW", 1)
-    alone = search(plan, objective=objective, front=front, rescore=0).to_json()
+    alone = search_json(search(plan, objective=objective, front=front, rescore=0))
     for d in (together, alone):
         d.pop("seconds")
     assert together == alone
@@ -261,9 +262,9 @@ def test_a_front_that_drops_points_is_screened_against_each_chunks_own_bar(monke
     plan = load_plan(EXAMPLES / name)
     found = search(plan, rescore=0)
     assert not found.pareto_complete
-    together = found.to_json()
+    together = search_json(found)
     monkeypatch.setattr(chunks_mod, "WINDOW", 1)
-    alone = search(plan, rescore=0).to_json()
+    alone = search_json(search(plan, rescore=0))
     for d in (together, alone):
         d.pop("seconds")
     assert together == alone

@@ -10,6 +10,7 @@ import math
 import pytest
 
 from dagc.export.optimal_words import evidence_json
+from dagc.export.search_json import search_json
 from dagc.lang.load import load_plan_text
 from dagc.layout.layout import resolve
 from dagc.layout.split import busiest_group_requests
@@ -132,15 +133,15 @@ def test_the_search_finds_what_a_brute_force_over_its_space_finds(objective, req
     brute = sorted([*aggregated, *brute_force(text, objective)], key=rank_key)
     assert any(c.strategy.disaggregated for c in brute[:10]) is pools_win
     assert keys(found.ranked[:10]) == keys(brute[:10])
-    assert found.disaggregated is not None and found.disaggregated["complete"]
+    assert found.disaggregated is not None and found.disaggregated.complete
 
 
 def test_pruning_pools_keeps_the_front_and_counts_what_it_pruned():
     pruned, full = searched(qwen()), searched(qwen(), prune=False)
     assert [c.text for c in pruned.pareto] == [c.text for c in full.pareto]
     assert any(c.strategy.disaggregated for c in pruned.pareto)
-    assert pruned.disaggregated["pruned"] > 0 == full.disaggregated["pruned"]
-    assert pruned.disaggregated["decode_instances"] < full.disaggregated["decode_instances"]
+    assert pruned.disaggregated.pruned > 0 == full.disaggregated.pruned
+    assert pruned.disaggregated.decode_instances < full.disaggregated.decode_instances
 
 
 def test_the_search_figures_of_a_pair_are_the_checks():
@@ -201,14 +202,14 @@ def test_a_budget_spent_while_weighing_pools_leaves_a_partial_search(monkeypatch
     # the deadline falls a few instances into the pools: t0 is the first call
     found = search(plan, rescore=0, clock=clock, budget_s=entered[0] + 5 - 1)
     assert not found.complete and found.stopped == "budget"
-    assert found.disaggregated is not None and not found.disaggregated["complete"]
-    assert 0 < found.disaggregated["prefill_instances"] <= 6
+    assert found.disaggregated is not None and not found.disaggregated.complete
+    assert 0 < found.disaggregated.prefill_instances <= 6
     assert "cut short by the time budget" in found.counts_text()
 
 
 def test_counts_are_reported_in_words_and_json():
     found = searched(qwen())
-    d = found.to_json()["disaggregated"]
+    d = search_json(found)["disaggregated"]
     assert set(d) == {"prefill_instances", "decode_instances", "pruned", "pairs", "legal", "complete"}
     assert d["pairs"] >= d["legal"] > 0 and d["prefill_instances"] > 0
     assert f"{d['pairs']:,} pairs weighed" in found.counts_text()

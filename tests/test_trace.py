@@ -56,7 +56,7 @@ def test_phases_track_is_prefill_then_each_decode_step(written_trace, name):
     data = load(written_trace(c).path)
     phases = track(data, "phases")
     d, s = c.dag, c.schedule
-    ttft_ns = seconds_to_ns(c.metrics.rates["ttft_server_s"])    # the server's: the client's adds its front end
+    ttft_ns = seconds_to_ns(c.metrics.rates.ttft_server_s)    # the server's: the client's adds its front end
     expected = [("prefill", 0, ttft_ns)]
     for k in sorted({d.step[i] for i in d.indices(Phase.DECODE)}):
         ops = [i for i in d.indices(Phase.DECODE) if d.step[i] == k]
@@ -79,7 +79,7 @@ def test_critical_path_track_is_the_critical_ops_in_order(written_trace, name):
     assert len({(e["pid"], e["tid"]) for e in crit}) == 1          # one thread: no overflow lane needed
     for a, b in zip(crit, crit[1:], strict=False):
         assert span(a)[1] <= span(b)[0]
-    ttft_ns = seconds_to_ns(c.metrics.rates["ttft_server_s"])
+    ttft_ns = seconds_to_ns(c.metrics.rates.ttft_server_s)
     for e in crit:
         i = e["args"]["node"]
         offset = ttft_ns if c.dag.phase[i] is Phase.DECODE else 0

@@ -114,7 +114,9 @@ def test_an_invalid_strategy_meets_nothing():
 # ------------------------------------------------------------------ judge_optimal
 
 def _found(best, complete=True, evaluated=40, total=40):
+    """A search's result as `dagc.verdict.searched.Searched` reads it: its best alone in its ranking."""
     return SimpleNamespace(complete=complete, evaluated=evaluated, total=total, best=best,
+                           ranked=(best,) if best is not None else (), left_out=None, rescore_cut=False,
                            objective="tokens-per-gpu", order="fewest GPUs first",
                            stop_reason=lambda: "" if complete else "at its cap of 10 candidates")
 
@@ -123,7 +125,8 @@ def _best(score: float, text="tp 1 ; ep 2", gpus=2, meets=True, microbatches=2, 
     metrics = SimpleNamespace(decode_tokens_per_s=score * gpus, ttft_s=1.0, tpot_s=0.01, throughput_tokens_per_s=1.0)
     return SimpleNamespace(text=text, score=score, gpus=gpus, microbatches=microbatches, overlap=Overlap.NONE,
                            meets_requirements=meets, metrics=metrics, memory_fraction=0.5, batch=None,
-                           misses=(0 if meets else 1) if misses is None else misses, binding=None)
+                           misses=(0 if meets else 1) if misses is None else misses, binding=None, judged="all",
+                           load_missed=(), exact=True, speculative_tokens=None)
 
 
 @pytest.fixture(scope="module")

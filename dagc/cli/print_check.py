@@ -169,10 +169,10 @@ def _print_critical_paths(console: Console, m: Metrics, plan: Plan, running: Wor
         console.print(f"critical path, {phase}: {length} = {parts}", markup=False)
     console.print(f"pipeline bubble ({'mixed steps' if inflight else 'prefill'}): {m.bubble_fraction * 100:.1f} % "
                   "of stage time", markup=False)
-    if inflight and lay is not None:
-        from ..serve.inflight import serving_json
-        s, rates = serving_json(running, lay), m.rates
-        decode, mixed = (format_si(rates[k], Dimension.TIME) for k in ("decode_step_s", "mixed_step_s"))
+    from ..serve.inflight import InflightRates, serving_json
+    if inflight and lay is not None and isinstance(m.rates, InflightRates):
+        s = serving_json(running, lay)
+        decode, mixed = (format_si(t, Dimension.TIME) for t in (m.rates.decode_step_s, m.rates.mixed_step_s))
         console.print(f"in flight (chunk {s['chunk']:,}): decode step {decode}, mixed step {mixed} (+ "
                       f"{s['chunk_prompt_tokens']:,} prompt tokens); steps with a chunk f "
                       f"{s['mixed_step_share'] * 100:.1f} %, f_g "

@@ -64,7 +64,8 @@ def cmd_search(args: Namespace) -> int:
     print_search_warnings(err, found, plan)
     at_rate = _at_rate(plan, found, args.rate, is_quiet(args), err) if args.rate is not None else None
     if args.format == "json":
-        doc = found.to_json(args.top)
+        from ..export.search_json import search_json
+        doc = search_json(found, args.top)
         if at_rate is not None:
             doc["at_rate"] = at_rate.to_json(args.top)
         print(json.dumps(doc, indent=2, allow_nan=False))

@@ -19,7 +19,7 @@ from ..plan.plan import Plan
 from ..plan.workload import Requirement, RequirementKind
 from ..units import Dimension, count_text, format_figure, format_in_unit, format_si
 from ..verdict.check import StrategyResult
-from ..verdict.optimal import OptimalEvidence
+from ..verdict.optimal import ObjectivePick, OptimalEvidence
 from ..verdict.under_load import not_simulated
 from ..verdict.verdict import RequirementResult, requirement_unit, requirement_value_text
 from .md_escape import md_code, md_prose
@@ -291,7 +291,7 @@ def by_objective_md(r: StrategyResult) -> list[str]:
     """What each objective would pick (`verdict.optimal_evidence.by_objective`, written by compile):
     one line when they agree, a table of their picks' figures when they do not."""
     ev = r.optimality
-    picks: dict[str, Any] = (ev.by_objective if ev is not None else None) or {}
+    picks: dict[str, ObjectivePick | None] = (ev.by_objective if ev is not None else None) or {}
     if not picks:
         return []
     texts = {p["strategy"] for p in picks.values() if p is not None}

@@ -30,6 +30,7 @@ from ..ir.dag import Category, Dag, OpKind, Phase
 from ..ir.op_shapes import chunk_prompt_tokens
 from ..layout.layout import Layout
 from ..plan.workload import PoolRole
+from ..serve.inflight import InflightRates
 from ..serve.load import Load
 from ..verdict.compiled import Compiled
 from .trace_load import add_load_counters
@@ -182,7 +183,7 @@ def phase_spans(c: Compiled, phase: Phase) -> dict[int, tuple[float, float]]:
         ...                       'workload { batch = 8 prompt = 512 generate = 64 } strategy tp 8')
         >>> c = check(plan)[0].compiled
         >>> end = phase_spans(c, Phase.PREFILL)[0][1]
-        >>> end == c.metrics.rates["ttft_server_s"], end + c.plan.cluster.engine.terms.frontend_s == c.metrics.ttft_s
+        >>> end == c.metrics.rates.ttft_server_s, end + c.plan.cluster.engine.terms.frontend_s == c.metrics.ttft_s
         (True, True)
         >>> sorted(phase_spans(c, Phase.DECODE))
         [0, 1]
@@ -219,9 +220,9 @@ def _phase_slices(tw: TraceWriter, c: Compiled, at: Place) -> None:
         start = offsets.get(phase, at.at_ns)
         for k, (lo, hi) in phase_spans(c, phase).items():
             args: dict[str, object] = {"kind": "phase", "phase": phase.value, "step": k, "microbatches": mbs}
-            if k > 0:
-                args.update({"tpot_s": c.metrics.tpot_s} if phase is Phase.DECODE and not c.plan.workload.inflight
-                            else {"step_s": met["decode_step_s" if phase is Phase.DECODE else "mixed_step_s"]})
+            if k > 0:        # in flight, a step's time; statically, the TPOT
+                args.update({"step_s": met.decode_step_s if phase is Phase.DECODE else met.mixed_step_s}
+                            if isinstance(met, InflightRates) else {"tpot_s": c.metrics.tpot_s})
             tw.slice(pid, "phases", start + seconds_to_ns(lo), start + seconds_to_ns(hi), f"{phase.value} step {k}",
                      "phase", args)
 

@@ -20,8 +20,8 @@ every engine's command.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
 
 from ..diagnostics import Diagnostic, cap
 from ..lang.engine import engine_chosen
@@ -30,6 +30,7 @@ from ..plan.plan import Plan
 from ..plan.strategy import Strategy, StrategyDecl
 from ..units import Dimension, format_figure, format_si
 from ..verdict.check import StrategyResult, check as check_plan
+from ..verdict.searched import Searched, SearchedCandidate
 from ..verdict.steady import SteadyMetrics
 from ..verdict.under_load import Progress, carries_traffic
 from ..verdict.verdict import verdict
@@ -158,8 +159,9 @@ def engine_checked(result: StrategyResult) -> StrategyResult:
                                    carries_traffic(result.load)))
 
 
-def check(plan: Plan, strategy: str | StrategyDecl | None = None, optimality: object = None,
-          picks: dict[str, Any] | None = None, progress: Progress | None = None) -> list[StrategyResult]:
+def check(plan: Plan, strategy: str | StrategyDecl | None = None, optimality: Searched | None = None,
+          picks: Mapping[str, SearchedCandidate | None] | None = None, progress: Progress | None = None
+          ) -> list[StrategyResult]:
     """`dagc.verdict.check.check` on the plan's own engine: each strategy with that engine's refusals
     (`engine_checked`), judged optimal or not after them. What `dagc check`, `dagc compile` and the
     library's `dagc.check` and `dagc.compile` run.

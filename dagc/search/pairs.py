@@ -21,11 +21,12 @@ from ..plan.strategy import Strategy
 from ..plan.workload import Overlap, PoolRole, RequirementKind, Workload
 from ..rules.bounds import unreachable
 from ..serve.disagg import capacity, kv_bytes_per_request, pooled_rates, transfer_link, transfer_seconds
-from ..serve.rates import per_token
+from ..serve.rates import Rates, per_token
 from ..verdict.fastcheck import FastCheck
 from ..verdict.steady import SteadyMetrics, figure_of, steady_metrics
 from ..verdict.verdict import RequirementResult, requirement_value
 from .bar import BestAtBounds
+from .result import BatchProbes, PooledSummary
 
 __all__ = ["Instance", "Pair", "PairColumns", "PooledCounts", "best_at_bounds", "best_at_tpot", "instance_of", "weigh"]
 
@@ -96,6 +97,17 @@ class PairColumns:
     throughput_tokens_per_s_per_gpu: Column
     kv_transfer_s: Column
 
+    @staticmethod
+    def of(rates: Rates[Column], kv_transfer_s: Column) -> PairColumns:
+        """The columns of `dagc.serve.disagg.pooled_rates` and the KV transfer."""
+        return PairColumns(
+            ttft_s=rates.ttft_s, ttft_server_s=rates.ttft_server_s, tpot_s=rates.tpot_s,
+            prefill_tokens_per_s=rates.prefill_tokens_per_s, decode_tokens_per_s=rates.decode_tokens_per_s,
+            throughput_tokens_per_s=rates.throughput_tokens_per_s,
+            prefill_tokens_per_s_per_gpu=rates.prefill_tokens_per_s_per_gpu,
+            decode_tokens_per_s_per_gpu=rates.decode_tokens_per_s_per_gpu,
+            throughput_tokens_per_s_per_gpu=rates.throughput_tokens_per_s_per_gpu, kv_transfer_s=kv_transfer_s)
+
     def row(self, k: int) -> SteadyMetrics:
         """Pair `k`'s figures."""
         return SteadyMetrics(
@@ -151,8 +163,8 @@ def weigh(plan: Plan, objective: str, d: Instance, m: int, prefills: list[Instan
     transfer = transfer_seconds(kv, batch_p, transfer_link(c, gpus, g_p), plan.model.layers,
                                 w.kv_transfer == "layerwise")
     served = np.minimum(capacity(n, batch_p, t_p), capacity(m, d.batch, d.seconds, w.generate))
-    metrics = PairColumns(**pooled_rates(served, gpus, t_p + transfer, np.full(len(which), d.seconds), w,
-                                         c.engine.terms.frontend_s), kv_transfer_s=np.asarray(transfer, dtype=float))
+    metrics = PairColumns.of(pooled_rates(served, gpus, t_p + transfer, np.full(len(which), d.seconds), w,
+                                          c.engine.terms.frontend_s), np.asarray(transfer, dtype=float))
     score = np.asarray(OBJECTIVES[objective].score(metrics, gpus.astype(float)), dtype=float)
     mem = np.maximum(np.array([p.memory_fraction for p in prefills])[which], d.memory_fraction)
     missed = _misses(plan, metrics, gpus, mem)
@@ -263,12 +275,12 @@ class PooledCounts:
     left_out: int = 0                      # with `batch_max`: decode instances left out past the cap on probes
     max_probes: int = 0                    # with `batch_max`: that cap
 
-    def to_json(self) -> dict[str, int]:
-        out = {"prefill_instances": self.prefill, "decode_instances": self.decode, "pruned": self.pruned,
-               "pairs": self.pairs, "legal": self.legal, "complete": not self.stopped}
-        if self.batch_max:
-            out.update(batch_probes=self.probes, left_out=self.left_out, max_batch_probes=self.max_probes)
-        return out
+    def summary(self) -> PooledSummary:
+        """What was done, once the search is over (`dagc.search.result.SearchResult.disaggregated`)."""
+        return PooledSummary(prefill_instances=self.prefill, decode_instances=self.decode, pruned=self.pruned,
+                             pairs=self.pairs, legal=self.legal, complete=not self.stopped,
+                             batch_max=BatchProbes(self.probes, self.left_out, self.max_probes)
+                             if self.batch_max else None)
 
     def left_out_text(self) -> str | None:
         """What the search left out of the disaggregated space, in words (None: nothing).

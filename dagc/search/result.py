@@ -8,8 +8,7 @@ Input: the candidates the search scored (`dagc.search.score.evaluate`). Output: 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
 
 from ..plan.objective import OBJECTIVES
 from ..plan.printer import options_source, scope_source
@@ -17,8 +16,8 @@ from ..plan.strategy import Strategy
 from ..plan.workload import Overlap
 from ..verdict.steady import SteadyMetrics
 
-__all__ = ["Candidate", "SearchResult", "option_text", "pareto_front", "search_order", "MAX_SEARCH_CANDIDATES",
-           "PARETO_MAX", "SKIPPED_SPLITS", "SKIPPED_RESCORE"]
+__all__ = ["BatchProbes", "Candidate", "PooledSummary", "SearchResult", "option_text", "pareto_front", "search_order",
+           "MAX_SEARCH_CANDIDATES", "PARETO_MAX", "SKIPPED_SPLITS", "SKIPPED_RESCORE"]
 
 MAX_SEARCH_CANDIDATES = 100_000  # candidates one search evaluates at most, the first generated (~1 min on one core)
 PARETO_MAX = 1_000              # Pareto-front points kept (beyond: the best by decode tokens/s per GPU)
@@ -97,6 +96,11 @@ class Candidate:
         evaluate to the same figures (SPEC 3.5)."""
         return _text(self.strategy, self.microbatches, self.overlap)
 
+    def judged_meeting(self) -> Candidate:
+        """This candidate judged on all the requirements, meeting them (the check of the same strategy said so:
+        `dagc.verdict.optimal`)."""
+        return replace(self, judged="all", meets_requirements=True)
+
     def to_json(self) -> dict[str, object]:
         return {"strategy": self.text, "gpus": self.gpus,
                 "workload": {"microbatches": self.microbatches, "overlap": self.overlap.value,
@@ -109,6 +113,44 @@ class Candidate:
                 "exact": self.exact, "judged": self.judged, "load_requirements_missed": list(self.load_missed),
                 **({"load_figures": dict(self.load_figures)} if self.load_figures else {}),
                 **({"engine_refusals": list(self.engine_refusals)} if self.engine_refusals else {})}
+
+
+@dataclass(frozen=True, slots=True)
+class BatchProbes:
+    """With `batch = max` (`dagc.search.pooled_max`): the batches probed for the decode instances' largest, the
+    decode instances left out past the cap on probes, and that cap."""
+
+    probes: int
+    left_out: int
+    max_probes: int
+
+
+@dataclass(frozen=True, slots=True)
+class PooledSummary:
+    """What weighing disaggregated candidates did (`dagc.search.pairs.PooledCounts.summary`): instances evaluated
+    in each role, decode instances pruned by their floor (or bounds), pairs weighed, legal candidates among
+    them, whether it ran to its end; with `batch = max`, its probes (`BatchProbes`)."""
+
+    prefill_instances: int
+    decode_instances: int
+    pruned: int
+    pairs: int
+    legal: int
+    complete: bool
+    batch_max: BatchProbes | None = None
+
+    @staticmethod
+    def merged(summaries: Iterable[PooledSummary]) -> PooledSummary:
+        """Several searches' summaries summed (`dagc.search.speculative`): complete when all are."""
+        kept = list(summaries)
+        probes = [s.batch_max for s in kept if s.batch_max is not None]
+        return PooledSummary(
+            prefill_instances=sum(s.prefill_instances for s in kept), decode_instances=sum(s.decode_instances
+                                                                                          for s in kept),
+            pruned=sum(s.pruned for s in kept), pairs=sum(s.pairs for s in kept), legal=sum(s.legal for s in kept),
+            complete=all(s.complete for s in kept),
+            batch_max=BatchProbes(sum(b.probes for b in probes), sum(b.left_out for b in probes),
+                                  sum(b.max_probes for b in probes)) if probes else None)
 
 
 @dataclass(frozen=True)
@@ -132,14 +174,14 @@ class SearchResult:
                                                   # only candidates that were evaluated in full
     pareto_kept: bool = True                      # False: no front was asked for (`search(…, front=False)`)
     best_first: bool = False                      # visited best bound first (`search_order`)
-    disaggregated: dict[str, int] | None = None   # in flight: what weighing pooled candidates did
-                                                  # (`dagc.search.pairs.PooledCounts.to_json`); None: not weighed
+    disaggregated: PooledSummary | None = None    # in flight: what weighing pooled candidates did; None: not
+                                                  # weighed
     left_out: str | None = None                   # what a complete search still left out of its space, in words
                                                   # (`PooledCounts.left_out_text`): the optimal verdict says it
 
     @property
     def complete(self) -> bool:
-        return self.evaluated >= self.total and (self.disaggregated is None or bool(self.disaggregated["complete"]))
+        return self.evaluated >= self.total and (self.disaggregated is None or self.disaggregated.complete)
 
     def stop_reason(self) -> str:
         """Why a partial search stopped, in words ('' when complete)."""
@@ -149,15 +191,9 @@ class SearchResult:
             return f"at its cap of {self.limit:,} candidates"
         return "when its time budget was spent"
 
-    def to_json(self, top: int | None = None) -> dict[str, Any]:
-        limit = top if top is not None else (self.exact_top or None)      # beyond exact_top: not the space's order
-        chosen = self.ranked[:limit]
-        return {"objective": self.objective, "evaluated": self.evaluated, "legal": self.legal,
-                "seconds": self.seconds, "candidates": [c.to_json() for c in chosen],
-                "pareto": [c.to_json() for c in self.pareto] if self.pareto_kept else None,
-                "total": self.total, "complete": self.complete,
-                "stopped": None if self.complete else self.stopped, "skipped": list(self.skipped),
-                "pruned": self.pruned, "rejected": self.rejected, "disaggregated": self.disaggregated}
+    def shown(self, top: int | None = None) -> tuple[Candidate, ...]:
+        """The best `top` of the ranking, by default its first `exact_top` (beyond: not the space's order)."""
+        return self.ranked[:top if top is not None else (self.exact_top or None)]
 
     @property
     def best(self) -> Candidate | None:
@@ -197,14 +233,14 @@ class SearchResult:
         d = self.disaggregated
         if d is None:
             return ""
-        pruned = f" ({d['pruned']:,} more pruned by their floors)" if d["pruned"] else ""
-        cut = "; cut short by the time budget" if not d["complete"] else ""
+        pruned = f" ({d.pruned:,} more pruned by their floors)" if d.pruned else ""
+        cut = "; cut short by the time budget" if not d.complete else ""
         cut += f"; left out {self.left_out}" if self.left_out else ""
-        if "batch_probes" in d:             # `batch = max`: each decode instance at its largest batch
-            more = f"; {d['pruned']:,} more pruned by their bounds" if d["pruned"] else ""
-            pruned = f" at their largest batch ({d['batch_probes']:,} batches probed{more})"
-        return (f"; disaggregated: {d['prefill_instances']:,} prefill and {d['decode_instances']:,} decode instances "
-                f"evaluated{pruned}, {d['pairs']:,} pairs weighed, {d['legal']:,} kept{cut}")
+        if d.batch_max is not None:         # `batch = max`: each decode instance at its largest batch
+            more = f"; {d.pruned:,} more pruned by their bounds" if d.pruned else ""
+            pruned = f" at their largest batch ({d.batch_max.probes:,} batches probed{more})"
+        return (f"; disaggregated: {d.prefill_instances:,} prefill and {d.decode_instances:,} decode instances "
+                f"evaluated{pruned}, {d.pairs:,} pairs weighed, {d.legal:,} kept{cut}")
 
     @property
     def rejected(self) -> int:

@@ -153,7 +153,7 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
                         **_front_fields(tally.front), best_first=best_first, skipped=tuple(skipped),
                         pruned=tally.pruned, splits=len(extra),
                         exact_top=min(exact if prune else RANKED_KEEP, len(ranked)),
-                        disaggregated=pooled.to_json() if pooled is not None else None,
+                        disaggregated=pooled.summary() if pooled is not None else None,
                         left_out=pooled.left_out_text() if pooled is not None else None)
 
 

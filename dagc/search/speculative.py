@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, TypedDict
 
 from ..plan.plan import Plan
-from .result import SearchResult, pareto_front, rank_key
+from .result import PooledSummary, SearchResult, pareto_front, rank_key
 from .search import search
 
 if TYPE_CHECKING:
@@ -76,10 +76,7 @@ def search_speculative(plan: Plan, tokens: tuple[int, ...] = SPECULATIVE_TOKENS,
                         best_first=first.best_first, disaggregated=_pooled([r.disaggregated for _, r in found]))
 
 
-def _pooled(counts: list[dict[str, int] | None]) -> dict[str, int] | None:
-    """The searches' disaggregated counts summed (`PooledCounts.to_json`), or None when none weighed pools."""
-    kept = [c for c in counts if c is not None]
-    if not kept:
-        return None
-    return {**{k: sum(c[k] for c in kept) for k in kept[0] if k != "complete"},
-            "complete": all(c["complete"] for c in kept)}
+def _pooled(summaries: list[PooledSummary | None]) -> PooledSummary | None:
+    """The searches' disaggregated summaries summed, or None when none weighed pools."""
+    kept = [c for c in summaries if c is not None]
+    return PooledSummary.merged(kept) if kept else None

@@ -1,8 +1,8 @@
 """Why a load falls behind or misses a percentile: the limit that binds, from the simulation's own figures.
 
 Input: a simulated `Load` (`dagc.serve.load`, `dagc.serve.load_pools`), the latencies whose percentile
-requirements it misses, and the steady state's metrics (`Metrics.to_json()`: its step times and their
-critical paths).
+requirements it misses, and the steady state's step times and their critical paths
+(`dagc.verdict.steady.Steady`).
 Output: `Binding` — one `Limit` and the figures that show it; `binding_json` is report.json's
 `load.binding` (docs/outputs.md).
 

@@ -22,6 +22,7 @@ from ..memory.resident import kv_cache_bytes_per_request
 from ..plan.cluster import Cluster
 from ..plan.model import Model
 from ..plan.workload import Workload
+from .rates import F, Rates
 
 __all__ = ["BALANCE_MAX", "Disaggregated", "PoolFigures", "balance_of", "capacity", "disaggregated",
            "instances_to_serve", "kv_bytes_per_request",
@@ -55,7 +56,7 @@ class Disaggregated:
     capacity: dict[str, float]         # requests/s each pool can serve, by role
     binding_pool: str                  # the pool with the smaller capacity ("prefill" on a tie)
     balance: tuple[int, int]           # the prefill:decode instances that would give equal capacities
-    rates: dict[str, float]            # `rate_metrics`-like: TTFT, TPOT and throughputs at the served rate
+    rates: Rates[float]                # TTFT, TPOT and throughputs at the served rate (`pooled_rates`)
     gpus: int
 
     @property
@@ -101,15 +102,17 @@ def capacity(instances: Any, batch_per_instance: Any, seconds: Any, steps: int =
     return instances * batch_per_instance / (steps * seconds)
 
 
-def pooled_rates(served: Any, gpus: Any, ttft_s: Any, tpot_s: Any, workload: Workload, frontend_s: float = 0.0
-                 ) -> dict[str, Any]:
-    """The deployment's rates at `served` requests/s on `gpus` GPUs over both pools (the keys of
-    `dagc.serve.rates.rate_metrics`: `ttft_s` the client's, the server's `ttft_s` plus the engine's
-    front-end time `frontend_s`, beside it `ttft_server_s`). Scalars or numpy arrays alike."""
-    rates = {"prefill_tokens_per_s": served * workload.prompt, "decode_tokens_per_s": served * workload.generate,
-             "throughput_tokens_per_s": served * (workload.prompt + workload.generate)}
-    return {"ttft_s": ttft_s + frontend_s, "ttft_server_s": ttft_s, "tpot_s": tpot_s, **rates,
-            **{f"{k}_per_gpu": v / gpus for k, v in rates.items()}}
+def pooled_rates(served: F, gpus: F | int, ttft_s: F, tpot_s: F, workload: Workload, frontend_s: float = 0.0
+                 ) -> Rates[F]:
+    """The deployment's rates at `served` requests/s on `gpus` GPUs over both pools (`dagc.serve.rates.Rates`:
+    `ttft_s` the client's, the server's `ttft_s` plus the engine's front-end time `frontend_s`, beside it
+    `ttft_server_s`). Scalars or numpy columns alike."""
+    prefill, decode = served * workload.prompt, served * workload.generate
+    throughput = served * (workload.prompt + workload.generate)
+    return Rates(ttft_s=ttft_s + frontend_s, ttft_server_s=ttft_s, tpot_s=tpot_s, prefill_tokens_per_s=prefill,
+                 decode_tokens_per_s=decode, throughput_tokens_per_s=throughput,
+                 prefill_tokens_per_s_per_gpu=prefill / gpus, decode_tokens_per_s_per_gpu=decode / gpus,
+                 throughput_tokens_per_s_per_gpu=throughput / gpus)
 
 
 def balance_of(ratio: float) -> tuple[int, int]:
@@ -150,7 +153,7 @@ def disaggregated(prefill: PoolFigures, decode: PoolFigures, transfer_s: float, 
         >>> r = disaggregated(p, d, 0.02, w)
         >>> r.ttft_s, r.capacity, r.binding_pool, r.balance      # an instance: 4 vs 5.12 requests/s
         (0.52, {'prefill': 12.0, 'decode': 5.12}, 'decode', (32, 25))
-        >>> round(r.rates["decode_tokens_per_s_per_gpu"], 1)      # 5.12 requests/s × 500 tokens over 32 GPUs
+        >>> round(r.rates.decode_tokens_per_s_per_gpu, 1)      # 5.12 requests/s × 500 tokens over 32 GPUs
         80.0
     """
     cap_p = capacity(prefill.instances, prefill.batch_per_instance, prefill.seconds)
@@ -163,7 +166,7 @@ def disaggregated(prefill: PoolFigures, decode: PoolFigures, transfer_s: float, 
                                                                                        decode.instances)
     ttft = prefill.seconds + transfer_s
     rates = pooled_rates(served, gpus, ttft, decode.seconds, workload, frontend_s)
-    return Disaggregated(ttft_s=rates["ttft_s"], tpot_s=decode.seconds, transfer_s=transfer_s,
+    return Disaggregated(ttft_s=rates.ttft_s, tpot_s=decode.seconds, transfer_s=transfer_s,
                          capacity={"prefill": cap_p, "decode": cap_d},
                          binding_pool="prefill" if cap_p <= cap_d else "decode", balance=balance,
                          rates=rates, gpus=gpus)

@@ -2,9 +2,9 @@
 
 Input: a `Workload` with `serving = inflight`, a `Layout`, and the times of the two steps the DAG
 (or the search's recurrence) prices — the decode step (the decode tokens of every request in
-flight) and the mixed step (the same plus a chunk of one prompt). Output: the metrics dict
-(`inflight_rates`: the keys of `dagc.serve.rates.rate_metrics` and the two step times) and the
-report's `serving` object (`serving_json`), from the shares of `dagc.layout.mix`:
+flight) and the mixed step (the same plus a chunk of one prompt). Output: `InflightRates`
+(`inflight_rates`: the `dagc.serve.rates.Rates` and the two step times) and the report's `serving`
+object (`serving_json`), from the shares of `dagc.layout.mix`:
 
     TPOT = f_g · t_mixed + (1 − f_g) · t_decode
     TTFT = ceil(prompt / c) · t_mixed              (no queueing: that needs an arrival rate)
@@ -13,24 +13,39 @@ report's `serving` object (`serving_json`), from the shares of `dagc.layout.mix`
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from ..layout.layout import Layout
 from ..layout.mix import inflight_ttft_tpot, shares
 from ..plan.workload import Workload
-from .rates import rate_metrics
+from .rates import Rates, rate_metrics
 
-__all__ = ["inflight_rates", "serving_json"]
+__all__ = ["InflightRates", "inflight_rates", "serving_json"]
+
+
+@dataclass(frozen=True, slots=True)
+class InflightRates(Rates[float]):
+    """The rates in flight, with the two step times they come from."""
+
+    decode_step_s: float           # a step of the decode tokens of every request in flight
+    mixed_step_s: float            # the same plus a chunk of one prompt
 
 
 def inflight_rates(t_decode: float, t_mixed: float, workload: Workload, lay: Layout, frontend_s: float = 0.0
-                   ) -> dict[str, float]:
+                   ) -> InflightRates:
     """TTFT, TPOT and the throughputs in flight (`dagc.layout.mix.inflight_ttft_tpot`, then
     `dagc.serve.rates.rate_metrics`, which adds the engine's front-end time `frontend_s` to the client's
     TTFT), total and per GPU, with the two step times they come from: `decode_step_s`, `mixed_step_s`."""
     ttft, tpot = inflight_ttft_tpot(t_decode, t_mixed, workload, lay)
-    return {**rate_metrics(ttft, tpot, workload, lay.gpus_used, frontend_s=frontend_s), "decode_step_s": t_decode,
-            "mixed_step_s": t_mixed}
+    r = rate_metrics(ttft, tpot, workload, lay.gpus_used, frontend_s=frontend_s)
+    return InflightRates(ttft_s=r.ttft_s, ttft_server_s=r.ttft_server_s, tpot_s=r.tpot_s,
+                         prefill_tokens_per_s=r.prefill_tokens_per_s, decode_tokens_per_s=r.decode_tokens_per_s,
+                         throughput_tokens_per_s=r.throughput_tokens_per_s,
+                         prefill_tokens_per_s_per_gpu=r.prefill_tokens_per_s_per_gpu,
+                         decode_tokens_per_s_per_gpu=r.decode_tokens_per_s_per_gpu,
+                         throughput_tokens_per_s_per_gpu=r.throughput_tokens_per_s_per_gpu,
+                         decode_step_s=t_decode, mixed_step_s=t_mixed)
 
 
 def serving_json(workload: Workload, lay: Layout | None) -> dict[str, Any]:

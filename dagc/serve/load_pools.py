@@ -126,7 +126,7 @@ def simulate_pools(plan: Plan, pooled: Pooled, progress: Callable[[int, int], No
         ...     'strategy pd = prefill 3 < tp 8 > decode 1 < dp 4 < tp 2 ; ep 8 > >')
         >>> pooled = check_pools(plan, flatten(plan.strategies[0])[0])
         >>> load = simulate_pools(pooled.plan, pooled)       # each request alone: a prefill of one, its transfer
-        >>> steady = pooled.figures.rates["ttft_server_s"]        # the steady state: a batch of 2
+        >>> steady = pooled.figures.rates.ttft_server_s        # the steady state: a batch of 2
         >>> load.ttft_server.round(3).tolist(), round(steady, 3)  # the server's TTFT
         ([0.121, 0.121, 0.121, 0.121], 0.212)
         >>> (load.ttft - load.ttft_server).round(5).tolist()      # the client's adds vLLM's front end

@@ -3,13 +3,12 @@
 Input: a `Dag`, its `Schedule`, the workload and the layout. Output: `Metrics`, whose rates come
 from `dagc.serve.rates.rate_metrics` (statically: the prefill makespan and the decode step) or
 `dagc.serve.inflight.inflight_rates` (in flight: the decode and mixed steps), both shared with
-`dagc.serve.estimate`.
+`dagc.serve.estimate`; a disaggregated pool's instance has its own figure alone (`InstanceRates`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -18,34 +17,30 @@ from ..layout.layout import Layout
 from ..plan.workload import PoolRole, Workload
 from ..schedule.schedule import PathBreakdown, Schedule
 from .inflight import inflight_rates
-from .rates import per_token, rate_metrics
+from .rates import InstanceRates, Rates, per_token, rate_metrics
 
 __all__ = ["Metrics", "metrics", "step_gap"]
 
 
 @dataclass(frozen=True)
 class Metrics:
-    rates: dict[str, float]        # rate_metrics() (in flight inflight_rates()): ttft_s, tpot_s and the throughputs
+    rates: Rates[float] | InstanceRates    # rate_metrics() (in flight inflight_rates()), or a pool's instance's
     bubble_fraction: float
     paths: dict[Phase, PathBreakdown]      # the schedule's critical path of each phase (`Schedule.paths`)
 
     @property
     def ttft_s(self) -> float:
-        return self.rates["ttft_s"]
+        return self.rates.ttft_s
 
     @property
     def ttft_server_s(self) -> float:
         """The TTFT at the server: without the engine's front end (`EngineTerms.frontend_s`); a disaggregated pool's
         instance's figure is its own, the server's (`_pool_metrics`)."""
-        return self.rates.get("ttft_server_s", self.rates["ttft_s"])
+        return self.rates.ttft_server_s
 
     @property
     def tpot_s(self) -> float:
-        return self.rates["tpot_s"]
-
-    def to_json(self) -> dict[str, Any]:
-        return {**self.rates, "bubble_fraction": self.bubble_fraction,
-                "critical_path": {phase.value: path.to_json() for phase, path in self.paths.items()}}
+        return self.rates.tpot_s
 
 
 
@@ -91,6 +86,7 @@ def metrics(dag: Dag, sched: Schedule, workload: Workload, layout: Layout, front
     if workload.role is not None:       # a pool's instance: its own figure alone (`dagc.verdict.pools`)
         return _pool_metrics(dag, sched, workload, layout)
     t_decode = step_gap(dag, finish, Phase.DECODE, layout.microbatches)
+    rates: Rates[float]
     if workload.inflight:
         rates = inflight_rates(t_decode, step_gap(dag, finish, Phase.MIXED, layout.microbatches), workload, layout,
                                frontend_s)
@@ -112,7 +108,6 @@ def _pool_metrics(dag: Dag, sched: Schedule, workload: Workload, layout: Layout)
     else:
         phase, ttft = Phase.DECODE, 0.0
         tpot = per_token(step_gap(dag, sched.finish, Phase.DECODE, layout.microbatches), workload)
-    rates = {"ttft_s": ttft, "tpot_s": tpot}
-    return Metrics(rates=rates, paths=dict(sched.paths),
+    return Metrics(rates=InstanceRates(ttft_s=ttft, tpot_s=tpot), paths=dict(sched.paths),
                    bubble_fraction=_bubble(dag, dag.indices(phase), sched.start, sched.finish,
                                            sched.paths[phase].makespan_s))

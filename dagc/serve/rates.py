@@ -1,19 +1,60 @@
 """The one formula from TTFT and TPOT to throughputs, for each serving mode.
 
 Input: TTFT and TPOT (measured, estimated, or lower bounds of them), a `Workload` and a GPU
-count. Output: the metrics dict of report.json — `ttft_s`, `tpot_s`, the prefill, decode and
-end-to-end throughputs, each also per GPU. Statically (SPEC 7) the batch is prefilled in TTFT,
-then decoded a token per TPOT. In flight (`dagc.serve.inflight`) every step decodes every request
-in flight while prompts are chunked in, so the rates follow from TPOT alone: decode tokens/s =
-batch / TPOT, prompt tokens/s = that × prompt / generate, end to end their sum. Either way lower
-bounds of TTFT and TPOT give upper bounds of every rate (the search's bounds read it so).
+count. Output: `Rates` — `ttft_s`, `tpot_s`, the prefill, decode and end-to-end throughputs, each
+also per GPU (report.json's `metrics` holds them under the fields' names). Statically (SPEC 7) the
+batch is prefilled in TTFT, then decoded a token per TPOT. In flight (`dagc.serve.inflight`) every
+step decodes every request in flight while prompts are chunked in, so the rates follow from TPOT
+alone: decode tokens/s = batch / TPOT, prompt tokens/s = that × prompt / generate, end to end their
+sum. Either way lower bounds of TTFT and TPOT give upper bounds of every rate (the search's bounds
+read it so). A disaggregated pool's instance alone has only its own figure: `InstanceRates`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
 from ..plan.workload import Workload
 
-__all__ = ["per_token", "rate_metrics"]
+__all__ = ["F", "InstanceRates", "Rates", "per_token", "rate_metrics"]
+
+# a figure: one deployment's, or a numpy column of many (`dagc.serve.disagg.pooled_rates` weighs many pairs at once)
+F = TypeVar("F", float, npt.NDArray[np.float64])
+
+
+@dataclass(frozen=True, slots=True)
+class Rates(Generic[F]):
+    """A deployment's TTFT (the client's, and the server's), TPOT and throughputs, total and per GPU. Field
+    order is report.json's key order (`dagc.verdict.steady.SteadyMetrics`)."""
+
+    ttft_s: F
+    ttft_server_s: F
+    tpot_s: F
+    prefill_tokens_per_s: F
+    decode_tokens_per_s: F
+    throughput_tokens_per_s: F
+    prefill_tokens_per_s_per_gpu: F
+    decode_tokens_per_s_per_gpu: F
+    throughput_tokens_per_s_per_gpu: F
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceRates:
+    """A disaggregated pool's instance alone (`Workload.role`): its own figure — a prefill instance's TTFT
+    (its prefill's makespan), a decode instance's TPOT (its step per token) — the other 0; the
+    deployment's throughputs are `dagc.serve.disagg`'s."""
+
+    ttft_s: float
+    tpot_s: float
+
+    @property
+    def ttft_server_s(self) -> float:
+        """An instance's TTFT is the server's: the engine's front end is the deployment's to add."""
+        return self.ttft_s
 
 
 def per_token(step_s: float, workload: Workload) -> float:
@@ -30,7 +71,7 @@ def per_token(step_s: float, workload: Workload) -> float:
 
 
 def rate_metrics(ttft_s: float, tpot_s: float, workload: Workload, gpus: int, batch: int | None = None,
-                 frontend_s: float = 0.0) -> dict[str, float]:
+                 frontend_s: float = 0.0) -> Rates[float]:
     """TTFT, TPOT and the throughputs they imply, total and per GPU, for the workload's batch or
     `batch` requests, in the workload's serving mode. `tpot_s` is a decode step's time: with
     speculative decoding the TPOT is that over the tokens a step emits (`per_token`).
@@ -43,23 +84,23 @@ def rate_metrics(ttft_s: float, tpot_s: float, workload: Workload, gpus: int, ba
 
     Example:
         >>> from dagc.plan.workload import Workload
-        >>> rate_metrics(2.0, 0.01, Workload(batch=10, prompt=100, generate=10), 5)["decode_tokens_per_s_per_gpu"]
+        >>> rate_metrics(2.0, 0.01, Workload(batch=10, prompt=100, generate=10), 5).decode_tokens_per_s_per_gpu
         200.0
         >>> rate_metrics(2.0, 0.01, Workload(batch=10, prompt=100, generate=10, serving="inflight"), 5
-        ...              )["prefill_tokens_per_s"]
+        ...              ).prefill_tokens_per_s
         10000.0
         >>> r = rate_metrics(2.0, 0.01, Workload(batch=10, prompt=100, generate=10), 5, frontend_s=0.01)
-        >>> r["ttft_s"], r["ttft_server_s"], round(r["throughput_tokens_per_s"], 6)   # 10 · 110 / (2 + 10 · 0.01)
+        >>> r.ttft_s, r.ttft_server_s, round(r.throughput_tokens_per_s, 6)   # 10 · 110 / (2 + 10 · 0.01)
         (2.01, 2.0, 523.809524)
     """
     b, s, g = workload.batch if batch is None else batch, workload.prompt, workload.generate
     tpot_s = per_token(tpot_s, workload)
     decode = b / tpot_s
     if workload.inflight:
-        rates = {"prefill_tokens_per_s": decode * s / g, "decode_tokens_per_s": decode,
-                 "throughput_tokens_per_s": decode * (s + g) / g}
+        prefill, throughput = decode * s / g, decode * (s + g) / g
     else:
-        rates = {"prefill_tokens_per_s": b * s / ttft_s, "decode_tokens_per_s": decode,
-                 "throughput_tokens_per_s": b * (s + g) / (ttft_s + g * tpot_s)}
-    return {"ttft_s": ttft_s + frontend_s, "ttft_server_s": ttft_s, "tpot_s": tpot_s, **rates,
-            **{f"{k}_per_gpu": v / gpus for k, v in rates.items()}}
+        prefill, throughput = b * s / ttft_s, b * (s + g) / (ttft_s + g * tpot_s)
+    return Rates(ttft_s=ttft_s + frontend_s, ttft_server_s=ttft_s, tpot_s=tpot_s, prefill_tokens_per_s=prefill,
+                 decode_tokens_per_s=decode, throughput_tokens_per_s=throughput,
+                 prefill_tokens_per_s_per_gpu=prefill / gpus, decode_tokens_per_s_per_gpu=decode / gpus,
+                 throughput_tokens_per_s_per_gpu=throughput / gpus)

@@ -112,8 +112,7 @@ def analyse(plan: Plan, strategy: Strategy, workload: Workload | None = None,
     # the rules that read the schedule read the requests in flight it was made for (W506, W513)
     diags = in_rule_order(diags + run_rules(replace(ctx, memory=mem, admission=adm, running=running,
                                                     metrics=compiled.metrics if compiled else None), Reads.SCHEDULE))
-    figures = None if compiled is None else of_schedule(compiled.metrics, compiled.plan.workload.batch,
-                                                        pool=compiled.plan.workload.role is not None)
+    figures = None if compiled is None else of_schedule(compiled.metrics, compiled.plan.workload.batch)
     reqs = judge_requirements(plan, layout, mem, figures)
     return Analysis(plan=plan, strategy=strategy, layout=layout, memory=mem, diagnostics=tuple(cap(diags)),
                     requirements=reqs, verdict=verdict(diags, reqs), metrics=figures, compiled=compiled,

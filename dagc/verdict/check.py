@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, TypedDict
+from typing import TypedDict
 
 from ..diagnostics import Diagnostic, cap, has_errors
 from ..ir.dag import Dag, Phase
@@ -27,6 +27,7 @@ from .batch_max import choose_batch
 from .compiled import Compiled
 from .optimal import OptimalEvidence, judge_optimal
 from .pools import PooledCheck, check_pools
+from .searched import Searched, SearchedCandidate
 from .steady import InstanceMetrics, Steady, SteadyMetrics, binding_steps
 from .under_load import (
     Progress,
@@ -207,8 +208,8 @@ def _share(progress: Progress | None, i: int, n: int) -> Progress | None:
     return share
 
 
-def check(plan: Plan, strategy: str | StrategyDecl | None = None, optimality: object = None,
-          picks: dict[str, Any] | None = None, progress: Progress | None = None,
+def check(plan: Plan, strategy: str | StrategyDecl | None = None, optimality: Searched | None = None,
+          picks: Mapping[str, SearchedCandidate | None] | None = None, progress: Progress | None = None,
           engine: Callable[[StrategyResult], StrategyResult] | None = None) -> list[StrategyResult]:
     """Check every strategy of a plan (or only `strategy`, which replaces them).
 

@@ -36,6 +36,7 @@ from ..plan.workload import Workload
 from ..rules import Reads, RuleContext, run_rules
 from ..schedule.timer import Timer
 from ..serve.estimate import fast_metrics
+from ..serve.rates import InstanceRates
 from .steady import InstanceMetrics, SteadyMetrics, instance_metrics, steady_metrics
 from .verdict import RequirementResult, judge_requirements
 
@@ -98,6 +99,6 @@ def fast_check(plan: Plan, strategy: Strategy, workload: Workload, timer: Timer)
     adm = admission(workload, lay, mem) if admits_by_kv(workload) else None
     run, run_lay = admitted(plan, strategy, workload, lay, adm)
     rates = fast_metrics(plan, run_lay, run, timer)
-    metrics = instance_metrics(rates, run.batch) if run.role is not None else \
+    metrics = instance_metrics(rates, run.batch) if isinstance(rates, InstanceRates) else \
         steady_metrics(rates, concurrency_effective=run.batch)
     return FastCheck(lay, mem, metrics, judge_requirements(variant, lay, mem, metrics), adm)

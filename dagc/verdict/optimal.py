@@ -11,21 +11,32 @@ The objectives' scores are `dagc.plan.objective`'s.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import Any
 
 from ..plan.objective import OBJECTIVES, StrategyFigures
 from ..plan.printer import options_source, scope_source
 from .ledger import band_ratio
+from .searched import Checked, Searched, SearchedCandidate
 from .steady import SteadyMetrics
 from .under_load import not_simulated
 from .verdict import RequirementResult, requirement_value
 
-__all__ = ["BestCandidate", "OptimalEvidence", "Why", "figures", "judge_optimal", "objective_picks_json",
-           "OPTIMAL_TOLERANCE"]
+__all__ = ["BestCandidate", "ObjectivePick", "OptimalEvidence", "Why", "figures", "judge_optimal",
+           "objective_picks_json", "OPTIMAL_TOLERANCE"]
 
 OPTIMAL_TOLERANCE = 0.05   # within 5 % of the best is optimal
+
+
+class ObjectivePick(StrategyFigures):
+    """What one objective's search picks, as report.json's `by_objective` states it (`objective_picks_json`)."""
+
+    strategy: str
+    meets_requirements: bool
+    judged: str
+    load_requirements_missed: list[str]
+    batch: int | None
 
 
 def figures(metrics: SteadyMetrics, gpus: int, memory_fraction: float | None) -> StrategyFigures:
@@ -105,7 +116,7 @@ class OptimalEvidence:
     load_skipped: bool = False        # the traffic is past the load's work budget (W518): simulated for none
     further: tuple[str, ...] = ()
     best_requirements: tuple[RequirementResult, ...] = field(default=())
-    by_objective: dict[str, Any] | None = None
+    by_objective: dict[str, ObjectivePick | None] | None = None
     # a plan that names no engine, whose best the default engine cannot start (`dagc.search.startable`): the codes
     # `dagc launch` gives it, and the best candidate that engine starts (None: none the search kept), its figures,
     # and whether it is the strategy checked
@@ -114,11 +125,11 @@ class OptimalEvidence:
     startable_figures: StrategyFigures | None = None
     startable_is_this: bool = False
 
-    def to_json(self, note: str) -> dict[str, Any]:
+    def to_json(self, note: str) -> dict[str, object]:
         """report.json's `optimal_evidence`, with `note`, the evidence in words (`dagc.export.optimal_words`)."""
         b = self.best
         if b is None:
-            out: dict[str, Any] = {"note": note, "evaluated": self.evaluated, "total": self.total,
+            out: dict[str, object] = {"note": note, "evaluated": self.evaluated, "total": self.total,
                                    "complete": self.complete}
         else:
             out = {"objective": self.objective, "best_strategy": b.text, "best_score": b.score, "best_gpus": b.gpus,
@@ -144,18 +155,18 @@ class OptimalEvidence:
         return out
 
 
-def objective_picks_json(picks: dict[str, Any]) -> dict[str, dict[str, Any] | None]:
+def objective_picks_json(picks: Mapping[str, SearchedCandidate | None]) -> dict[str, ObjectivePick | None]:
     """What each objective's search picks (`dagc.search.search.objective_picks`), as report.json states it:
     per objective its best candidate's text, whether it meets the requirements, and its figures."""
     return {o: None if c is None else {"strategy": c.text, "meets_requirements": c.meets_requirements,
-                                       "judged": _judged(c),
-                                       "load_requirements_missed": list(getattr(c, "load_missed", ())),
+                                       "judged": c.judged,
+                                       "load_requirements_missed": list(c.load_missed),
                                        "batch": c.batch, **figures(c.metrics, c.gpus, c.memory_fraction)}
             for o, c in picks.items()}
 
 
-def judge_optimal(result: Any, found: Any, tolerance: float = OPTIMAL_TOLERANCE, picks: dict[str, Any] | None = None
-                  ) -> tuple[bool | None, OptimalEvidence]:
+def judge_optimal(result: Checked, found: Searched, tolerance: float = OPTIMAL_TOLERANCE,
+                  picks: Mapping[str, SearchedCandidate | None] | None = None) -> tuple[bool | None, OptimalEvidence]:
     """The optimal verdict of a checked strategy against the search, under the search's objective.
 
     Returns (optimal, evidence): optimal is None when nothing could be compared — and when
@@ -164,8 +175,8 @@ def judge_optimal(result: Any, found: Any, tolerance: float = OPTIMAL_TOLERANCE,
     partial search is still evidence of "not optimal".
 
     Args:
-        result: a `dagc.verdict.check.StrategyResult` (typed loosely: `check` comes after this stage).
-        found: a `dagc.search.result.SearchResult` of the default objective (likewise).
+        result: a `dagc.verdict.check.StrategyResult` (`Checked`: `check` imports this module).
+        found: a `dagc.search.result.SearchResult` of the default objective (`Searched`: a later stage).
         picks: what the search picks under each objective (`dagc.search.search.objective_picks`), recorded
             in the evidence as `by_objective`.
     """
@@ -175,28 +186,28 @@ def judge_optimal(result: Any, found: Any, tolerance: float = OPTIMAL_TOLERANCE,
     return optimal, evidence
 
 
-def _judge_optimal(result: Any, found: Any, tolerance: float) -> tuple[bool | None, OptimalEvidence]:
+def _judge_optimal(result: Checked, found: Searched, tolerance: float) -> tuple[bool | None, OptimalEvidence]:
     """`judge_optimal` less the picks: the comparison (`_compared`), then what it may claim of what was judged —
     never "no" against a best not simulated under the plan's traffic (a load requirement may rule it out),
     never "yes" for a strategy whose own requirements were not all judged."""
-    best = found.best
-    this = best is not None and _judged(best) != "all" and _is_this(best, result)
-    if this and result.verdict.meets_requirements is True:     # this strategy's check judged the best: it meets
-        best = replace(best, judged="all", meets_requirements=True)
-        found = replace(found, ranked=(best, *found.ranked[1:]))
-    optimal, evidence = _compared(result, found, tolerance)
+    best, ranked = found.best, found.ranked
+    this = best is not None and best.judged != "all" and _is_this(best, result)
+    if best is not None and this and result.verdict.meets_requirements is True:   # this strategy's check judged
+        best = best.judged_meeting()                                                # the best: it meets
+        ranked = (best, *ranked[1:])
+    optimal, evidence = _compared(result, found, ranked, tolerance)
     if best is None or not result.valid or result.metrics is None:
         return optimal, evidence
     if this and result.verdict.meets_requirements is not True:
         return None, replace(evidence, why=Why.SELF_UNSIMULATED)
-    if optimal is False and _judged(best) != "all":
+    if optimal is False and best.judged != "all":
         return None, replace(evidence, why=Why.BETTER_UNSIMULATED)
     if optimal is True and result.verdict.meets_requirements is None:
         return None, replace(evidence, why=Why.OWN_UNJUDGED)
     return optimal, evidence
 
 
-def _is_this(best: Any, result: Any) -> bool:
+def _is_this(best: SearchedCandidate, result: Checked) -> bool:
     """Whether the search's candidate `best` is the checked strategy itself: its text with the execution
     options the check ran, at the batch (and drafted tokens) the check ran."""
     s = result.strategy
@@ -208,43 +219,39 @@ def _is_this(best: Any, result: Any) -> bool:
         return False
     if best.batch is not None and best.batch != w.batch:
         return False
-    tokens = getattr(best, "speculative_tokens", None)
+    tokens = best.speculative_tokens
     return tokens is None or (w.speculative is not None and w.speculative.tokens == tokens)
 
 
-def _judged(best: Any) -> str:
-    """What a search candidate's `meets_requirements` judged (`Candidate.judged`): "all" or "steady-state"."""
-    return getattr(best, "judged", "all")
-
-
-def _best(best: Any) -> BestCandidate:
+def _best(best: SearchedCandidate) -> BestCandidate:
     return BestCandidate(text=best.text, score=best.score, gpus=best.gpus, microbatches=best.microbatches,
                          overlap=best.overlap.value, batch=best.batch,
                          batch_breaks=best.binding if best.batch is not None else None,
-                         meets_requirements=best.meets_requirements, judged=_judged(best),
-                         load_missed=tuple(getattr(best, "load_missed", ())), misses=best.misses,
-                         exact=bool(getattr(best, "exact", True)))
+                         meets_requirements=best.meets_requirements, judged=best.judged,
+                         load_missed=best.load_missed, misses=best.misses, exact=best.exact)
 
 
-def _compared(result: Any, found: Any, tolerance: float) -> tuple[bool | None, OptimalEvidence]:
-    """The comparison of this strategy with the search's best, before what was judged of either is weighed."""
-    covered = {"evaluated": found.evaluated, "total": found.total, "complete": found.complete,
-               "order": found.order, "stop_reason": found.stop_reason(), "left_out": getattr(found, "left_out", None)}
-    best = found.best
+def _compared(result: Checked, found: Searched, ranked: tuple[SearchedCandidate, ...], tolerance: float
+              ) -> tuple[bool | None, OptimalEvidence]:
+    """The comparison of this strategy with the search's best, the first of `ranked` (the search's ranking, its
+    best as this strategy's check judged it), before what was judged of either is weighed."""
+    covered = OptimalEvidence(Why.BEST_IS_LEGAL, evaluated=found.evaluated, total=found.total, complete=found.complete,
+                              order=found.order, stop_reason=found.stop_reason(), left_out=found.left_out)
+    best = ranked[0] if ranked else None
     if best is None:
-        if found.complete and getattr(result, "valid", False):
+        if found.complete and result.valid:
             # this strategy is legal, yet none of the search's: it lies outside the space the search tries
-            return None, OptimalEvidence(Why.OUTSIDE_SPACE, **covered)
-        return None, OptimalEvidence(Why.NONE_LEGAL if found.complete else Why.STOPPED_BEFORE_LEGAL, **covered)
+            return None, replace(covered, why=Why.OUTSIDE_SPACE)
+        return None, replace(covered, why=Why.NONE_LEGAL if found.complete else Why.STOPPED_BEFORE_LEGAL)
     own = None
     if result.metrics is not None and result.gpus_used:
         own = OBJECTIVES[found.objective].score_of(result.metrics, result.gpus_used)
-    evidence = OptimalEvidence(
-        Why.BEST_IS_LEGAL, **covered, objective=found.objective, best=_best(best), own_score=own, tolerance=tolerance,
-        estimate=bool(getattr(found, "rescore_cut", False)) and not best.exact,
-        simulated=sum(1 for c in getattr(found, "ranked", ()) if _judged(c) == "all"),
-        load_skipped=not_simulated(result.plan) is not None, **_startable(best, found, result))
-    if own is None or not result.valid:
+    evidence = replace(covered, objective=found.objective, best=_best(best), own_score=own, tolerance=tolerance,
+                       estimate=found.rescore_cut and not best.exact,
+                       simulated=sum(1 for c in ranked if c.judged == "all"),
+                       load_skipped=not_simulated(result.plan) is not None)
+    evidence = _with_startable(evidence, best, found, result)
+    if own is None or result.metrics is None or result.gpus_used is None or not result.valid:
         return False, evidence
     evidence = replace(evidence, best_figures=figures(best.metrics, best.gpus, best.memory_fraction),
                        own_figures=figures(result.metrics, result.gpus_used,
@@ -252,7 +259,7 @@ def _compared(result: Any, found: Any, tolerance: float) -> tuple[bool | None, O
                        best_requirements=_best_requirements(best, result))
     own_meets = result.verdict.meets_requirements is not False
     if best.meets_requirements and not own_meets:
-        if _judged(best) != "all":
+        if best.judged != "all":
             return None, replace(evidence, why=Why.ONLY_BEST_MEETS_UNSIMULATED)
         return False, replace(evidence, why=Why.ONLY_BEST_MEETS)
     own_misses = sum(1 for q in result.requirements if q.met is False)
@@ -273,20 +280,21 @@ def _compared(result: Any, found: Any, tolerance: float) -> tuple[bool | None, O
                           within_error=None if ratio is None else bool(factor <= ratio))
 
 
-def _startable(best: Any, found: Any, result: Any) -> dict[str, Any]:
-    """The evidence's `best_refused` and the best candidate the default engine starts, when it cannot start the
-    search's best (`Candidate.engine_refusals`, a plan that names no engine); nothing otherwise."""
-    refused = tuple(getattr(best, "engine_refusals", ()))
+def _with_startable(evidence: OptimalEvidence, best: SearchedCandidate, found: Searched,
+                    result: Checked) -> OptimalEvidence:
+    """`evidence` with `best_refused` and the best candidate the default engine starts, when it cannot start the
+    search's best (`Candidate.engine_refusals`, a plan that names no engine); as it is otherwise."""
+    refused = tuple(best.engine_refusals)
     if not refused:
-        return {}
-    c = next((c for c in found.ranked if not getattr(c, "engine_refusals", ())), None)
+        return evidence
+    c = next((c for c in found.ranked if not c.engine_refusals), None)
     if c is None:
-        return {"best_refused": refused}
-    return {"best_refused": refused, "startable": _best(c), "startable_is_this": _is_this(c, result),
-            "startable_figures": figures(c.metrics, c.gpus, c.memory_fraction)}
+        return replace(evidence, best_refused=refused)
+    return replace(evidence, best_refused=refused, startable=_best(c), startable_is_this=_is_this(c, result),
+                   startable_figures=figures(c.metrics, c.gpus, c.memory_fraction))
 
 
-def _further(theirs_all: tuple[RequirementResult, ...], result: Any) -> tuple[str, ...]:
+def _further(theirs_all: tuple[RequirementResult, ...], result: Checked) -> tuple[str, ...]:
     """The requirements this strategy misses that the better one by the objective misses by more (by
     its relative margin): of two strategies that both miss a line, the one further from it is no
     better, whatever its score."""
@@ -295,7 +303,7 @@ def _further(theirs_all: tuple[RequirementResult, ...], result: Any) -> tuple[st
                  and theirs.margin < own.margin)
 
 
-def _best_requirements(best: Any, result: Any) -> tuple[RequirementResult, ...]:
+def _best_requirements(best: SearchedCandidate, result: Checked) -> tuple[RequirementResult, ...]:
     """Each of this strategy's requirements judged on the search candidate `best`'s figures."""
     return tuple(RequirementResult(own.requirement, requirement_value(own.requirement, best.gpus, best.metrics,
                                                                       best.memory_fraction))

@@ -1,8 +1,9 @@
 """A strategy's steady-state figures as types: `SteadyMetrics` (a deployment's) and `InstanceMetrics` (a
 disaggregated pool's instance alone).
 
-Input: the rates `dagc.serve` derives as a dict (`dagc.serve.rates.rate_metrics`,
-`dagc.serve.inflight.inflight_rates`, `dagc.serve.disagg.pooled_rates`, `dagc.serve.estimate.fast_metrics`),
+Input: the rates `dagc.serve` derives (`dagc.serve.rates.Rates` of `rate_metrics`, `dagc.serve.disagg.pooled_rates`
+and `dagc.serve.estimate.fast_metrics`; in flight `dagc.serve.inflight.InflightRates`; a pool's instance's
+`dagc.serve.rates.InstanceRates`),
 and what the stages after it add — the schedule's bubble and critical paths (`dagc.serve.metrics.Metrics`),
 the requests the engine runs at once, the KV transfer of a disaggregated deployment. Output: frozen objects
 whose figures are read as attributes; `SteadyMetrics.to_json` is report.json's `metrics` (and a search
@@ -15,12 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from ..ir.dag import Phase
 from ..plan.workload import RequirementKind
 from ..schedule.schedule import PathBreakdown
+from ..serve.inflight import InflightRates
 from ..serve.metrics import Metrics
+from ..serve.rates import InstanceRates, Rates
 
 if TYPE_CHECKING:
     from ..plan.objective import Figure, Rated
@@ -67,9 +70,9 @@ class SteadyMetrics:
         """Whether every figure `shape` has, these have too."""
         return all(getattr(self, f.name) is not None for f in fields(self) if getattr(shape, f.name) is not None)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         """report.json's `metrics` (and a search candidate's): the figures these have, in field order."""
-        out: dict[str, Any] = {}
+        out: dict[str, object] = {}
         for f in fields(self):
             value = getattr(self, f.name)
             if value is None:
@@ -101,28 +104,37 @@ class InstanceMetrics:
     critical_path: Paths | None = None
 
 
-def steady_metrics(rates: Mapping[str, float], *, bubble_fraction: float | None = None,
+def steady_metrics(rates: Rates[float], *, bubble_fraction: float | None = None,
                    critical_path: Paths | None = None, kv_transfer_s: float | None = None,
                    concurrency_effective: int | None = None) -> SteadyMetrics:
-    """`SteadyMetrics` of a deployment's rates (the keys of `dagc.serve.rates.rate_metrics`, in flight with
+    """`SteadyMetrics` of a deployment's rates (`dagc.serve.rates.Rates`; in flight `InflightRates`, with
     `decode_step_s` and `mixed_step_s`) and what the later stages add."""
-    return SteadyMetrics(**rates, bubble_fraction=bubble_fraction, critical_path=critical_path,
-                         kv_transfer_s=kv_transfer_s, concurrency_effective=concurrency_effective)
+    steps = rates if isinstance(rates, InflightRates) else None
+    return SteadyMetrics(
+        ttft_s=rates.ttft_s, ttft_server_s=rates.ttft_server_s, tpot_s=rates.tpot_s,
+        prefill_tokens_per_s=rates.prefill_tokens_per_s, decode_tokens_per_s=rates.decode_tokens_per_s,
+        throughput_tokens_per_s=rates.throughput_tokens_per_s,
+        prefill_tokens_per_s_per_gpu=rates.prefill_tokens_per_s_per_gpu,
+        decode_tokens_per_s_per_gpu=rates.decode_tokens_per_s_per_gpu,
+        throughput_tokens_per_s_per_gpu=rates.throughput_tokens_per_s_per_gpu,
+        decode_step_s=steps.decode_step_s if steps is not None else None,
+        mixed_step_s=steps.mixed_step_s if steps is not None else None, bubble_fraction=bubble_fraction,
+        critical_path=critical_path, kv_transfer_s=kv_transfer_s, concurrency_effective=concurrency_effective)
 
 
-def instance_metrics(rates: Mapping[str, float], concurrency_effective: int,
+def instance_metrics(rates: InstanceRates, concurrency_effective: int,
                      scheduled: Metrics | None = None) -> InstanceMetrics:
     """`InstanceMetrics` of a pool's instance: its `ttft_s` and `tpot_s` (`dagc.serve.metrics`,
     `dagc.serve.estimate.fast_metrics` of a `Workload.role`), with its schedule's bubble and paths."""
-    return InstanceMetrics(**rates, concurrency_effective=concurrency_effective,
+    return InstanceMetrics(ttft_s=rates.ttft_s, tpot_s=rates.tpot_s, concurrency_effective=concurrency_effective,
                            bubble_fraction=scheduled.bubble_fraction if scheduled is not None else None,
                            critical_path=dict(scheduled.paths) if scheduled is not None else None)
 
 
-def of_schedule(scheduled: Metrics, concurrency_effective: int, pool: bool) -> SteadyMetrics | InstanceMetrics:
+def of_schedule(scheduled: Metrics, concurrency_effective: int) -> SteadyMetrics | InstanceMetrics:
     """The figures of a scheduled DAG (`dagc.serve.metrics.Metrics`) running `concurrency_effective` requests
-    at once: a pool's instance's (`pool`) or a deployment's."""
-    if pool:
+    at once: a pool's instance's or a deployment's."""
+    if isinstance(scheduled.rates, InstanceRates):
         return instance_metrics(scheduled.rates, concurrency_effective, scheduled)
     return steady_metrics(scheduled.rates, bubble_fraction=scheduled.bubble_fraction,
                           critical_path=dict(scheduled.paths), concurrency_effective=concurrency_effective)
