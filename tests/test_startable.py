@@ -10,8 +10,8 @@ from dagc.cli.main import main
 from conftest import EXAMPLES
 
 PLAN = str(EXAMPLES / "10b-moe-tp4-ep16-64gpu.moe")       # names no engine
-BEST = "tp 8 ; ep 16 etp 4 with microbatches 1 overlap none"      # the best by TPOT: EP 16 beside expert TP 4
-STARTABLE = "dp 8 < tp 8 ; ep 8 > with microbatches 1 overlap none"
+BEST = "tp 4 ; ep 16 etp 4 with microbatches 1 overlap none"      # the best by TPOT: EP 16 beside expert TP 4
+STARTABLE = "dp 4 < tp 4 ; ep 16 > with microbatches 1 overlap none"
 
 
 def _json(capsys, *argv: str) -> dict:
@@ -21,9 +21,9 @@ def _json(capsys, *argv: str) -> dict:
 
 
 def test_optimal_verdict_names_the_best_layout_the_default_engine_can_start(capsys):
-    """Under `--objective tpot` the search ranks first `tp 8 ; ep 16 etp 4`, which vLLM refuses (E702: EP is 1 or
+    """Under `--objective tpot` the search ranks first `tp 4 ; ep 16 etp 4`, which vLLM refuses (E702: EP is 1 or
     the whole stage). The verdict used to say only that it is better; it now says vLLM cannot start it and names
-    `dp 8 < tp 8 ; ep 8 >`, which the same plan with `engine = vllm` ranks first."""
+    `dp 4 < tp 4 ; ep 16 >`, which the same plan with `engine = vllm` ranks first."""
     got = _json(capsys, "check", PLAN, "--objective", "tpot", "--strategy", "tp 4 ; ep 16", "--format", "json")
     ev = got["verdict"]["optimal_evidence"]
     assert ev["best_strategy"] == BEST and ev["best_engine_refusals"] == ["E702"]
