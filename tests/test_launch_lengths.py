@@ -96,3 +96,19 @@ def test_launch_warns_when_the_longest_request_is_more_than_a_ranks_kv_cache(tmp
     # a longest request the cache holds: no warning
     assert main(["launch", _log_plan(tmp_path, 400_000), "--engine", "vllm"]) == 0
     assert "W519" not in capsys.readouterr().out
+
+
+def test_launch_says_when_the_plan_names_a_release_other_than_the_one_its_flags_are_of(tmp_path, capsys):
+    """`engine = trtllm@0.14`: the commands are TensorRT-LLM 1.2's (the release dagc checked them against), and the
+    launch says so under the engine's header; the plan at the newest release's series gets no such note."""
+    text = ('model preset "qwen3-30b-a3b" cluster {{ gpus = 8 gpu preset "h200" engine = {e} }} '
+            'workload { batch = 64 prompt = 1000 generate = 200 serving = inflight } strategy tp 8')
+    for engine, noted in (("trtllm@0.14", True), ("trtllm@1.2.3", False), ("vllm@0.10.2", True)):
+        plan = tmp_path / "p.moe"
+        plan.write_text(text.replace("{e}", engine).replace("{{", "{").replace("}}", "}"))
+        capsys.readouterr()
+        assert main(["launch", str(plan)]) == 0
+        out = capsys.readouterr().out
+        name, release = engine.split("@")
+        said = f"note: the plan names {name}@{release}; these are the flags of the release dagc writes"
+        assert (said in out) is noted, (engine, out)

@@ -227,8 +227,9 @@ def engine_text(cluster: Cluster, calibrated: tuple[str, int, tuple[str, ...]] |
     """
     e = cluster.engine
     if e.name == "pytorch":
-        return ("Engine: pytorch, the plain reference: unfused kernels, every decode step in a CUDA graph, no host "
-                "time per step, no front end (docs/cost-model.md, \"The engine\").")
+        return ("Engine: pytorch, the plain reference: unfused kernels, every decode and mixed step in a CUDA graph "
+                "at its own size, no host time per step or per request, no front end (docs/cost-model.md, "
+                "\"The engine\").")
     t = e.terms
     host = (f"{format_si(t.step_s, Dimension.TIME)} of host time per step" if t.step_s > 0 else
             "no host time per step on the GPU's path")
