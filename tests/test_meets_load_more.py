@@ -13,7 +13,7 @@ from test_meets_load import PLAN
 
 from dagc.cli.main import main
 from dagc.export.optimal_words import evidence_json
-from dagc.lang.load import load_plan, parse_strategy
+from dagc.lang.load import load_plan, load_plan_text, parse_strategy
 from dagc.plan.objective import OBJECTIVES
 from dagc.search.result import front_key
 from dagc.search.search import objective_picks, search
@@ -244,3 +244,35 @@ def test_vary_batch_table_shows_the_figure_meets_judges_beside_the_steady_state(
     best = json.loads(out)["candidates"][0]
     assert best["meets_requirements"] and best["judged"] == ALL
     assert best["load_figures"]["tpot_p90"] <= 0.030 < best["metrics"]["tpot_s"]
+
+
+# Qwen3-235B-A22B on 8 H200s at 6 requests/s: the search's ten best by the steady state all miss the load
+# requirements under the traffic, so the verdict's best is the eleventh — past the ten a pruned search kept exact
+QWEN235_AT_6 = """model preset "qwen3-235b-a22b"
+cluster { gpus = 8  gpu preset "h200" }
+workload { batch = 128 prompt = 2000 generate = 400 serving = inflight rate = 6 requests/s requests = 1000 seed = 7 }
+require { ttft_p99 <= 2 s  tpot_p90 <= 40 ms  memory <= 90 % }
+strategy dep = tp 1 ; ep 8
+"""
+
+
+@pytest.mark.slow
+def test_the_verdicts_best_is_the_same_whether_the_search_keeps_its_front_or_not():
+    """`dagc check` searches without the Pareto front, `dagc compile` with it (more candidates evaluated in full):
+    both name the same best after judging the candidates under the traffic, as deep as that walk goes."""
+    import contextlib
+
+    from dagc.drive.drive import CHECK_RESCORED, judged, searched
+    from dagc.schedule.timer import Timer
+    from dagc.search.under_traffic import JUDGE_LIMIT
+
+    quiet = lambda *a, **k: contextlib.nullcontext(None)    # noqa: E731
+    bests = []
+    for front in (False, True):
+        plan = load_plan_text(QWEN235_AT_6)         # a plan of its own: as in a process of its own, no judgment kept
+        found = searched(plan, CHECK_RESCORED, 1, None, Timer(plan), front=front, progress=quiet)
+        assert found.exact_top >= 10 + JUDGE_LIMIT
+        best = judged(plan, found, 1, quiet).best
+        assert best is not None
+        bests.append(best.text)
+    assert bests[0] == bests[1]

@@ -82,7 +82,7 @@ from .run import Run
 from .screen import Columns
 from .space import Item, candidates, count_candidates, engine_left_out, space_items, strategy_text
 from .startable import marked_refusals
-from .under_traffic import JUDGE_LIMIT, judged_best
+from .under_traffic import JUDGE_LIMIT, judged_best, judged_under_traffic
 
 __all__ = ["Candidate", "SearchResult", "candidates", "count_candidates", "search",
            "objective_picks",
@@ -133,7 +133,11 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
     _check_arguments(objective, jobs, top, rescore, max_candidates, budget_s, clock, max_pool_probes)
     t0 = clock()
     run = Run(plan, objective, _timer_for(plan, timer), None if budget_s is None else t0 + budget_s, clock)
-    space, exact = count_candidates(plan), max(SPLIT_CANDIDATES, rescore, top)
+    # exact: the best whose ranking is what `prune=False` gives; with traffic, as deep again as the judgments under
+    # it may walk (each candidate found missing sinks: `dagc.search.under_traffic`), so that a verdict's best after
+    # the walk is the same whatever the search keeps beside it (`front`)
+    walk = JUDGE_LIMIT if judged_under_traffic(plan) else 0
+    space, exact = count_candidates(plan), max(SPLIT_CANDIDATES, rescore, top) + walk
     tally = Tally(TopK(max(RANKED_KEEP, exact)), ParetoFront() if front else None, BarKeeper(exact if prune else 0),
                   min(space, max_candidates), progress, BAR_LAG_BATCH_MAX if plan.workload.batch_max else BAR_LAG)
     best_first = prune and not plan.workload.batch_max   # a `batch = max` plan's bounds are at its largest batch
@@ -145,7 +149,7 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
     extra, skipped = _add_splits(run, tally)
     ranked, cut = rescore_best(plan, tally.best.ranked(), rescore, objective, run.deadline, clock)
     skipped += [SKIPPED_RESCORE] if cut else []
-    ranked = marked_refusals(plan, ranked, exact + JUDGE_LIMIT)     # the default engine's, of those shown and judged
+    ranked = marked_refusals(plan, ranked, exact - walk + JUDGE_LIMIT)  # the default engine's: of those shown, judged
     refused = engine_left_out(plan)     # left out of the stream (E7xx: the engine cannot start them): rejected
     return SearchResult(objective=objective, evaluated=tally.done + len(extra) + refused,
                         legal=tally.legal + len(extra), seconds=clock() - t0, ranked=tuple(ranked),
