@@ -133,11 +133,7 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
     _check_arguments(objective, jobs, top, rescore, max_candidates, budget_s, clock, max_pool_probes)
     t0 = clock()
     run = Run(plan, objective, _timer_for(plan, timer), None if budget_s is None else t0 + budget_s, clock)
-    # exact: the best whose ranking is what `prune=False` gives; with traffic, as deep again as the judgments under
-    # it may walk (each candidate found missing sinks: `dagc.search.under_traffic`), so that a verdict's best after
-    # the walk is the same whatever the search keeps beside it (`front`)
-    walk = JUDGE_LIMIT if judged_under_traffic(plan) else 0
-    space, exact = count_candidates(plan), max(SPLIT_CANDIDATES, rescore, top) + walk
+    space, (exact, walk) = count_candidates(plan), _exact_depth(plan, rescore, top)
     tally = Tally(TopK(max(RANKED_KEEP, exact)), ParetoFront() if front else None, BarKeeper(exact if prune else 0),
                   min(space, max_candidates), progress, BAR_LAG_BATCH_MAX if plan.workload.batch_max else BAR_LAG)
     best_first = prune and not plan.workload.batch_max   # a `batch = max` plan's bounds are at its largest batch
@@ -159,6 +155,15 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
                         exact_top=min(exact if prune else RANKED_KEEP, len(ranked)),
                         disaggregated=pooled.summary() if pooled is not None else None,
                         left_out=pooled.left_out_text() if pooled is not None else None)
+
+
+def _exact_depth(plan: Plan, rescore: int, top: int) -> tuple[int, int]:
+    """How many of the best the search ranks as `prune=False` would (`exact_top`), and how many of those are there
+    for the judgments under the plan's traffic: as deep again as that walk may go past the rows shown (each
+    candidate found missing sinks: `dagc.search.under_traffic`), so that the verdict's best after it is the same
+    whatever the search keeps beside it (`front`); none without traffic."""
+    walk = JUDGE_LIMIT if judged_under_traffic(plan) else 0
+    return max(SPLIT_CANDIDATES, rescore, top) + walk, walk
 
 
 def _evaluate(run: Run, tally: Tally, jobs: int, best_first: bool, space: int) -> str | None:
