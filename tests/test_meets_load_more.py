@@ -17,7 +17,7 @@ from dagc.lang.load import load_plan, load_plan_text, parse_strategy
 from dagc.plan.objective import OBJECTIVES
 from dagc.search.result import front_key
 from dagc.search.search import objective_picks, search
-from dagc.search.under_traffic import ALL, STEADY, judge_under_traffic
+from dagc.search.under_traffic import ALL, JUDGE_LIMIT, STEADY, judge_under_traffic
 from dagc.verdict.check import check_strategy
 from dagc.verdict.optimal import judge_optimal
 
@@ -264,7 +264,6 @@ def test_the_verdicts_best_is_the_same_whether_the_search_keeps_its_front_or_not
 
     from dagc.drive.drive import CHECK_RESCORED, judged, searched
     from dagc.schedule.timer import Timer
-    from dagc.search.under_traffic import JUDGE_LIMIT
 
     quiet = lambda *a, **k: contextlib.nullcontext(None)    # noqa: E731
     bests = []
@@ -276,3 +275,17 @@ def test_the_verdicts_best_is_the_same_whether_the_search_keeps_its_front_or_not
         assert best is not None
         bests.append(best.text)
     assert bests[0] == bests[1]
+
+
+@pytest.mark.slow
+def test_the_search_says_how_many_it_simulated_missed_when_the_rows_shown_were_not(tmp_path, capsys):
+    """The ten best by the steady state all miss under the traffic and sink: the rows shown are judged on the
+    steady state alone, and the note under the table says that the ten it simulated missed, and where they are."""
+    plan = tmp_path / "qwen235.moe"
+    plan.write_text(QWEN235_AT_6)
+    capsys.readouterr()
+    assert main(["search", str(plan), "--top", "3", "--svg", str(tmp_path / "p.svg")]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "yes (steady state)" in out
+    assert (f"(dagc simulates at most {JUDGE_LIMIT} of a search's best under the plan's traffic; of those it "
+            f"simulated, {JUDGE_LIMIT} missed a load requirement: ranked below, `no:` with what they miss)") in out

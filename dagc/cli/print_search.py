@@ -103,7 +103,7 @@ def print_search_verdict(out: Console, found: SearchResult, plan: Plan, label: s
     out.print(f"{label}: {c.text} · {c.gpus:,} GPU{'' if c.gpus == 1 else 's'} · meets requirements: "
               f"{meets_text(c)}{at}", markup=False)
     if c.judged == STEADY and c.meets_requirements:
-        out.print(f"  {_steady_note(plan)}", markup=False)
+        out.print(f"  {_steady_note(plan, found)}", markup=False)
 
 
 def meets_text(c: Candidate, names: dict[str, str] | None = None) -> str:
@@ -116,12 +116,15 @@ def meets_text(c: Candidate, names: dict[str, str] | None = None) -> str:
     return "yes (steady state)" if c.judged == STEADY else "yes"
 
 
-def _steady_note(plan: Plan) -> str:
-    """What `yes (steady state)` means, and why dagc did not judge the load."""
+def _steady_note(plan: Plan, found: SearchResult) -> str:
+    """What `yes (steady state)` means, why dagc did not judge the load, and how many it simulated that missed."""
     if unsimulated_text(plan) is not None:
         return f"yes (steady state): {steady_only_text(plan)}"
+    missed = sum(1 for c in found.ranked if c.judged != STEADY and c.load_missed)
+    said = (f"; of those it simulated, {missed} missed a load requirement: ranked below, `no:` with what they miss"
+            if missed else "")
     return (f"yes (steady state): {steady_only_text(plan)} (dagc simulates at most {JUDGE_LIMIT} of a search's best "
-            "under the plan's traffic)")
+            f"under the plan's traffic{said})")
 
 
 BATCH_NOTE = ("batch (max): each row runs its own largest batch, which its strategy text alone does not carry: paste "
@@ -151,9 +154,10 @@ def print_search(out: Console, found: SearchResult, top: int, svg_path: Path, pl
     best = found.ranked[:top]
     _print_best(out, found, best, plan)
     front = sorted(found.pareto, key=lambda c: c.metrics.tpot_s)[:20]
-    _print_notes(out, best, front, plan)
+    note = _steady_note(plan, found)
+    _print_notes(out, best, front, plan, note)
     if front:
-        _print_front(out, best, front, plan)
+        _print_front(out, best, front, plan, note)
     else:
         out.print("Pareto front: empty — no candidate meets the requirements (their binding requirement is in the "
                   "table above)", markup=False)
@@ -199,7 +203,7 @@ def _print_best(out: Console, found: SearchResult, best: Sequence[Candidate], pl
                   + ", ".join(f"#{i + 1}" for i in close) + " — the pick could change within the bands", markup=False)
 
 
-def _print_notes(out: Console, best: Sequence[Candidate], front: Sequence[Candidate], plan: Plan) -> None:
+def _print_notes(out: Console, best: Sequence[Candidate], front: Sequence[Candidate], plan: Plan, note: str) -> None:
     """What the table's marks and columns mean: `≈`, `batch (max)`, the binding requirement, how the
     requirements were judged."""
     varied = any(c.batch is not None for c in best)
@@ -214,7 +218,7 @@ def _print_notes(out: Console, best: Sequence[Candidate], front: Sequence[Candid
                                              "that does not, the one it misses by the most"),
                   markup=False)
     if any(c.judged == STEADY and c.meets_requirements for c in best):
-        out.print(_steady_note(plan), markup=False)
+        out.print(note, markup=False)
     elif judged_under_traffic(plan):
         out.print("meets requirements: every requirement judged, the load's by simulating the plan's traffic "
                   "through each strategy, as `dagc check --strategy` does (`no:` names the load requirements missed)",
@@ -236,7 +240,7 @@ def _print_notes(out: Console, best: Sequence[Candidate], front: Sequence[Candid
                   "not reach", markup=False)
 
 
-def _print_front(out: Console, best: Sequence[Candidate], front: Sequence[Candidate], plan: Plan) -> None:
+def _print_front(out: Console, best: Sequence[Candidate], front: Sequence[Candidate], plan: Plan, note: str) -> None:
     """The Pareto front's table (its columns those of the best's table: `batch (max)`, `drafted`)."""
     varied = any(c.batch is not None for c in best)
     drafted = any(c.speculative_tokens is not None for c in best)
@@ -257,7 +261,7 @@ def _print_front(out: Console, best: Sequence[Candidate], front: Sequence[Candid
     print_fitted(out, f"Pareto front ({meeting}): decode tokens/s per GPU vs TPOT",
                  _cols(columns, ("decode (tokens/s/GPU)", "TPOT")), rows)      # the front's two axes
     if steady and not any(c.judged == STEADY and c.meets_requirements for c in best):
-        out.print(_steady_note(plan), markup=False)
+        out.print(note, markup=False)
 
 
 def print_at_rate(out: Console, ranked: RankedAtRate, top: int, plan: Plan | None = None,
