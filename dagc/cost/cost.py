@@ -43,7 +43,7 @@ def host_step_s(tpl: OpTemplate, cm: CostModel) -> float:
     `EngineTerms.step_request_s` for each request one engine process runs in it, `OpTemplate.requests`),
     carried by the step's first op, its embedding: every pass of a step through the model begins with one (in
     the DAG, in the search's timer and in the load simulation's step prices alike), so each step pays it once."""
-    return cm.step_s + cm.step_request_s * tpl.requests if tpl.kind is OpKind.EMBED else 0.0
+    return cm.host_s(tpl.requests) if tpl.kind is OpKind.EMBED else 0.0
 
 
 def template_lower_s(tpl: OpTemplate, cm: CostModel) -> float:

@@ -115,6 +115,20 @@ class CostModel:
         f = self.compute_share(flops, hbm_bytes, dtype)
         return c * f + m * (1.0 - f)
 
+    def host_s(self, requests: float) -> float:
+        """The engine's host time of a step of `requests` requests (one engine process's): `step_s` and
+        `step_request_s` for each (`dagc.cost.cost.host_step_s`, `dagc.cost.op_price.OpPrice.seconds`).
+
+        Example:
+            >>> import dataclasses
+            >>> from dagc.plan.cluster import Cluster
+            >>> from dagc.plan.presets import GPU_PRESETS
+            >>> cm = CostModel.from_cluster(Cluster(gpus=8, gpu=GPU_PRESETS["h100-sxm"], intra_node_bytes_per_s=450e9))
+            >>> round(dataclasses.replace(cm, step_s=1e-3, step_request_s=50e-6).host_s(4), 9)
+            0.0012
+        """
+        return self.step_s + self.step_request_s * requests
+
     def compute_share(self, flops: float, hbm_bytes: float, dtype: DType) -> float:
         """The share of compute in a compute op's roofline time, (FLOPs / peak) / (FLOPs / peak + bytes / HBM
         bandwidth) (1 with neither): what `time_scale` blends the two multipliers by."""

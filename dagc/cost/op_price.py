@@ -79,7 +79,7 @@ class OpPrice:
         else:
             f = cm.compute_share(*self.totals) if self.totals is not None else 1.0
             scale = c * f + m * (1.0 - f)
-        host = cm.step_s + cm.step_request_s * self.requests if self.embed else 0.0
+        host = cm.host_s(self.requests) if self.embed else 0.0
         if self.alike is not None:
             total, eager = 0.0, 0.0
             for t, eff, launches in self.alike:
