@@ -4,7 +4,8 @@ Input: a strategy's `StepPrices` (`shared_prices`), or a run of a plan's traffic
 (`shared_load`). Output: the prices already made for the same model, cluster hardware (`hardware`: whatever
 the cluster's count of GPUs and price, which no step reads), workload (whatever its batch and traffic: a step
 is priced at its own count of requests in flight, `StepPrices._at`) and strategy, each step priced once over
-all those checks; the `Load` of an identical run (the same model, cluster hardware, workload with its
+all those checks — and over every count of the strategy's replicas (`_replica_key`: a step is priced on
+one); the `Load` of an identical run (the same model, cluster hardware, workload with its
 traffic, and strategy: a run is a deterministic function of them, seeded) made once.
 
 What shares them: `dagc check` judges a strategy under the traffic, then the search it runs for the
