@@ -14,7 +14,7 @@ from dagc.cli.main import main
 from dagc.export.optimal_words import evidence_json
 from dagc.lang.load import load_plan, parse_strategy
 from dagc.search.search import search
-from dagc.search.under_traffic import ALL, BEST_LIMIT, JUDGE_LIMIT, STEADY, judge_under_traffic
+from dagc.search.under_traffic import ALL, BEST_LIMIT, JUDGE_LIMIT, STEADY, judge_under_traffic, traffic_floor
 from dagc.verdict.check import check_strategy
 from dagc.verdict.optimal import judge_optimal
 
@@ -217,9 +217,9 @@ def test_when_no_candidate_meets_a_load_line_the_walk_stops_at_its_limit_and_say
     """`ttft_p99 <= 5 ms` is out of every strategy's reach (a steady-state TTFT of 29 ms at best): the
     search simulates `JUDGE_LIMIT` candidates, each missing it, then goes on for its best alone, up to
     `BEST_LIMIT` times as many, each missing it too, and prints the next best as meeting the steady state
-    only."""
+    only. At 3 requests/s every candidate's steady state serves the traffic (none is short of its rate)."""
     path = tmp_path / "tight.moe"
-    path.write_text(PLAN.replace("ttft_p99 <= 1 s", "ttft_p99 <= 5 ms"))
+    path.write_text(PLAN.replace("ttft_p99 <= 1 s", "ttft_p99 <= 5 ms").replace("rate = 14", "rate = 3"))
     plan = load_plan(str(path))
     judged = judge_under_traffic(plan, search(plan, top=1), need=1)
     simulated = [c for c in judged.ranked if c.judged == ALL]
@@ -272,3 +272,25 @@ def test_search_rate_outside_the_plans_range_is_a_usage_error(capsys, plan_path,
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert "1e-06" in err or "0.000001" in err, err
+
+
+def test_a_candidate_whose_steady_state_is_short_of_the_rate_is_not_simulated(capsys, tmp_path):
+    """At 14 requests/s of 100 tokens each the traffic asks 1,400 decode tokens a second: 24 of the plan's 37
+    candidates serve fewer at their steady state — every request of the batch in flight, the most they serve —
+    so they cannot carry it; they miss one requirement more, unsimulated (`short_of_traffic`), and the walk
+    simulates the 13 others, each missing `ttft_p99 <= 5 ms`; `search -q` prints the best, simulated."""
+    path = tmp_path / "tight.moe"
+    path.write_text(PLAN.replace("ttft_p99 <= 1 s", "ttft_p99 <= 5 ms"))
+    plan = load_plan(str(path))
+    floor = traffic_floor(plan)
+    assert floor == 14 * 100
+    judged = judge_under_traffic(plan, search(plan, top=1), need=1)
+    short = [c for c in judged.ranked if c.short_of_traffic]
+    simulated = [c for c in judged.ranked if c.judged == ALL]
+    assert (len(short), len(simulated), len(judged.ranked)) == (24, 13, 37)
+    assert all(c.metrics.decode_tokens_per_s < floor and c.judged == STEADY and not c.meets_requirements
+               for c in short)
+    assert all(c.metrics.decode_tokens_per_s >= floor and "ttft_p99 <= 5 ms" in c.load_missed for c in simulated)
+    assert judged.best.judged == ALL and not judged.best.meets_requirements
+    code, out = _run(capsys, "search", str(path), "-q", "--svg", str(tmp_path / "p.svg"))
+    assert code == 0 and out.splitlines()[0].endswith("meets requirements: no: ttft_p99 <= 5 ms")

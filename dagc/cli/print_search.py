@@ -113,7 +113,7 @@ def meets_text(c: Candidate, names: dict[str, str] | None = None) -> str:
     judged on the steady state alone (`dagc.search.under_traffic`)."""
     if not c.meets_requirements:
         missed = ", ".join((names or {}).get(t, t) for t in c.load_missed)
-        return f"no: {missed}" if missed else "no"
+        return f"no: {missed}" if missed else "no: short of the rate" if c.short_of_traffic else "no"
     return "yes (steady state)" if c.judged == STEADY else "yes"
 
 

@@ -89,6 +89,9 @@ class Candidate:
     load_figures: tuple[tuple[str, float | None], ...] = ()
     # a plan that names no engine: the E7xx the default engine's launcher gives it (`dagc.search.startable`)
     engine_refusals: tuple[str, ...] = ()
+    # not simulated: its steady state serves fewer requests a second than the plan's traffic sends, so it cannot
+    # carry it (`dagc.search.under_traffic.traffic_floor`)
+    short_of_traffic: bool = False
 
     @property
     def text(self) -> str:
@@ -112,7 +115,8 @@ class Candidate:
                 "memory_headroom": 1.0 - self.memory_fraction, "binding_requirement": self.binding,
                 "exact": self.exact, "judged": self.judged, "load_requirements_missed": list(self.load_missed),
                 **({"load_figures": dict(self.load_figures)} if self.load_figures else {}),
-                **({"engine_refusals": list(self.engine_refusals)} if self.engine_refusals else {})}
+                **({"engine_refusals": list(self.engine_refusals)} if self.engine_refusals else {}),
+                **({"short_of_traffic": True} if self.short_of_traffic else {})}
 
 
 @dataclass(frozen=True, slots=True)

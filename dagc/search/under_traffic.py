@@ -42,9 +42,9 @@ from ..verdict.under_load import carries_traffic, load_events, not_simulated
 from .result import Candidate, SearchResult, front_key, pareto_front, rank_key
 from .score import binding_of
 
-__all__ = ["ALL", "STEADY", "JUDGE_LIMIT", "Judgement", "check_candidate", "judge_under_traffic", "judgement",
-           "judged_best", "judged_under_traffic", "load_requirements",
-           "steady_only_text", "unsimulated_text"]
+__all__ = ["ALL", "STEADY", "JUDGE_LIMIT", "BEST_LIMIT", "Judgement", "check_candidate", "judge_under_traffic",
+           "judgement", "judged_best", "judged_under_traffic", "load_requirements",
+           "steady_only_text", "traffic_floor", "unsimulated_text"]
 
 ALL, STEADY = "all", "steady-state"      # `Candidate.judged`
 JUDGE_LIMIT = 10          # candidates of one ranking simulated under the traffic at most (a second each, or so)
@@ -103,7 +103,7 @@ class Judgement:
     def of(self, c: Candidate, objective: str | None = None) -> Candidate:
         """`c` with this judgement; with `objective`, with the check's exact figures too, scored under it."""
         c = replace(c, meets_requirements=self.meets, judged=ALL, load_missed=self.load_missed,
-                    misses=self.misses, binding=self.binding, load_figures=self.load_figures)
+                    misses=self.misses, binding=self.binding, load_figures=self.load_figures, short_of_traffic=False)
         if objective is None or self.metrics is None or self.memory_fraction is None:
             return c
         metrics = self.metrics.like(c.metrics)
@@ -150,14 +150,17 @@ def judge_under_traffic(plan: Plan, found: SearchResult, need: int, limit: int =
     budget, events = plan.load_budget_events, load_events(plan, traffic.requests)
     if budget is not None:          # the candidates' runs together within one run's work budget (W518)
         limit = min(limit, budget // max(events, 1))
-    memo = _MEMO.of(plan)
+    memo, floor = _MEMO.of(plan), traffic_floor(plan)
     tried: set[Key] = set()                 # simulated or not parsed back: never tried twice
-    ranked = _ranked(_known(memo, c, found.objective) for c in found.ranked)
+    ranked = _ranked(_known(memo, c, found.objective, floor) for c in found.ranked)
     spent = 0
     best_limit = _best_limit(limit, budget, events) if best_limit is None else max(limit, best_limit)
     while spent < best_limit:
-        # past `limit`, the best alone: the pick a verdict compares with is one the traffic was simulated through
-        todo = [c for c in ranked[:need if spent < limit else 1] if c.judged != ALL and _key(c) not in tried]
+        # past `limit`, the best alone, when it claims to meet: the pick a verdict compares with is one the traffic
+        # was simulated through (a candidate short of the traffic's rate is known to miss: `_known`)
+        past = spent >= limit
+        todo = [c for c in ranked[:1 if past else need]
+                if c.judged != ALL and not (past and c.short_of_traffic) and _key(c) not in tried]
         if not todo:
             break
         c = todo[0]
@@ -167,11 +170,11 @@ def judge_under_traffic(plan: Plan, found: SearchResult, need: int, limit: int =
         if _key(c) not in memo:
             memo[_key(c)] = _judged(plan, c)
             spent += 1
-        ranked = _ranked(_known(memo, x, found.objective) for x in ranked)      # each copy of its text too
+        ranked = _ranked(_known(memo, x, found.objective, floor) for x in ranked)      # each copy of its text too
     if progress is not None:
         progress(max(limit, spent), max(limit, spent))
     kept = tuple(ranked)
-    front = _front(memo, found) if found.pareto_kept else found.pareto
+    front = _front(memo, found, floor) if found.pareto_kept else found.pareto
     return replace(found, ranked=kept, pareto=front, exact_top=min(found.exact_top, len(kept)))
 
 
@@ -187,10 +190,10 @@ def _best_limit(limit: int, budget: int | None, events: int) -> int:
     return max(limit, min(most, budget // max(events, 1))) if budget is not None else most
 
 
-def _front(memo: dict[Key, Judgement | str], found: SearchResult) -> tuple[Candidate, ...]:
+def _front(memo: dict[Key, Judgement | str], found: SearchResult, floor: float | None) -> tuple[Candidate, ...]:
     """The Pareto front made again over the ranking's candidates and the old front's, each as judged (a point
     simulated and found missing leaves it; one it dominated may join)."""
-    pool = {front_key(c): c for c in (_known(memo, x, found.objective) for x in (*found.ranked, *found.pareto))
+    pool = {front_key(c): c for c in (_known(memo, x, found.objective, floor) for x in (*found.ranked, *found.pareto))
             if c is not None}
     return pareto_front(pool.values())
 
@@ -205,16 +208,42 @@ def judged_best(plan: Plan, found: SearchResult) -> Candidate | None:
     return judge_under_traffic(plan, found, 1).best
 
 
-def _known(memo: dict[Key, Judgement | str], c: Candidate, objective: str | None = None) -> Candidate | None:
+def _known(memo: dict[Key, Judgement | str], c: Candidate, objective: str | None = None,
+           floor: float | None = None) -> Candidate | None:
     """The candidate as judged under the traffic when it was (its own score kept), else as the search judged
     it: on the steady state alone — it meets the requirements when it misses none of the steady state's (the
-    search's fast check cannot value a load requirement, which it does not count as missed)."""
+    search's fast check cannot value a load requirement, which it does not count as missed) and serves the
+    traffic's `floor` of decode tokens a second (`traffic_floor`): one whose steady state serves fewer cannot
+    carry the traffic, and counts that as one requirement missed more (`short_of_traffic`), not simulated."""
     j = memo.get(_key(c))
     if isinstance(j, Judgement):
         return j.of(c, objective)
     if j == REJECTED:
         return None
+    if c.short_of_traffic:          # screened by an earlier ranking of the walk (its miss counted once)
+        return c
+    if floor is not None and c.metrics.decode_tokens_per_s < floor:
+        return replace(c, judged=STEADY, meets_requirements=False, misses=c.misses + 1, short_of_traffic=True)
     return replace(c, judged=STEADY, meets_requirements=c.misses == 0)
+
+
+def traffic_floor(plan: Plan) -> float | None:
+    """The decode tokens a second a deployment must serve to carry the plan's open-loop traffic: its rate × the
+    tokens each request generates. A deployment whose steady state — every request of its batch in flight, the
+    most it serves — gives fewer falls behind its arrivals, whatever the requirements: its queue keeps growing
+    (docs/load.md, "Carrying the traffic"). None for a closed loop or a request log (no rate to keep up with).
+
+    Example:
+        >>> from dagc.lang.load import load_plan_text
+        >>> traffic_floor(load_plan_text('model preset "qwen3-30b-a3b" cluster { gpus = 4 gpu preset "h200" } '
+        ...     'workload { batch = 64 prompt = 2000 generate = 500 serving = inflight rate = 10 requests/s '
+        ...     'requests = 1000 } strategy tp 4'))
+        5000.0
+    """
+    traffic = plan.workload.traffic
+    if traffic is None or traffic.rate is None or traffic.concurrency is not None or traffic.log is not None:
+        return None
+    return traffic.rate * plan.workload.generate
 
 
 def _judged(plan: Plan, c: Candidate) -> Judgement | str:
