@@ -7,13 +7,13 @@ Usage:
     python bench/bench_calibrate.py --corpus --folds   # … and each fold's runs, figure by figure
 
 1. Timing: 50 runs dagc makes itself with known terms (step_s = 3 ms, frontend_s = 40 ms, compute-bound ops
-   1.3 times and memory-bound ones 0.8 times the profile's time) — Mixtral 8x7B on 8 H100s with vLLM at tp 8,
-   tp 4 and tp 2, 100 requests each at rates of 0.5 to 12 requests/s, prompts of 512 to 8,192 and outputs of 64 or
-   256 tokens — written as `vllm bench serve --save-result` writes them, listed in a manifest and calibrated as
-   `dagc calibrate MANIFEST --jobs 1`, then `--jobs 2`, each in a process of its own (reading the files, lowering
-   the plans with their overrides, the fit and the cross-validation, the file written). Prints the wall seconds,
-   the CPU seconds of the command and its workers, and the terms recovered. Targets: at most 10 s; every term
-   within 2 %.
+   1.3 times and memory-bound ones 0.8 times the profile's time, step_request_s = 100 µs) — Mixtral 8x7B on 8 H100s
+   with vLLM at tp 8, tp 4 and tp 2, 100 requests each at rates of 0.5 to 12 requests/s, prompts of 512 to 8,192
+   and outputs of 64 or 256 tokens — written as `vllm bench serve --save-result` writes them, listed in a manifest
+   and calibrated as `dagc calibrate MANIFEST --jobs 1`, then `--jobs 2`, each in a process of its own (reading
+   the files, lowering the plans with their overrides, the fit and the cross-validation, the file written). Prints
+   the wall seconds, the CPU seconds of the command and its workers, and the terms recovered. Targets: at most
+   10 s; every term within 2 %.
 2. The corpus: each source of bench/corpus with at least 5 runs of one deployment (engine and release, and the
    plan but its workload: model and weights, cluster, strategy) and TPOT or TTFT measured, its runs in file
    order alternately calibration and test; dagc's terms are
@@ -57,7 +57,8 @@ from dagc.source import SourceFile  # noqa: E402
 PLAN = ('model preset "mixtral-8x7b"\ncluster {{ gpus = 8  gpu preset "h100-sxm"  engine = vllm }}\n'
         "workload {{ batch = 256  prompt = {p}  generate = {g}  serving = inflight  rate = {r} requests/s  "
         "requests = 100 }}\nstrategy {s}\n")
-TRUE = {"step_s": 3e-3, "frontend_s": 40e-3, "compute_time_scale": 1.3, "memory_time_scale": 0.8}
+TRUE = {"step_s": 3e-3, "frontend_s": 40e-3, "compute_time_scale": 1.3, "memory_time_scale": 0.8,
+        "step_request_s": 100e-6}
 # (prompt, generate, rate, strategy) of each run: prefills long enough, and loads high enough, that compute-bound
 # time moves the figures, and strategies whose GPUs each read 1, 2 or 4 eighths of the weights a step, that the
 # memory-bound time of a decode step is told apart from the host time of one
@@ -119,7 +120,8 @@ def recovered_text(terms) -> str:
     miss = max(abs(terms[k] - v) / v for k, v in TRUE.items())
     return (f"step_s {terms['step_s'] * 1e3:.4f} ms (true 3 ms), frontend_s {terms['frontend_s'] * 1e3:.3f} ms "
             f"(true 40 ms), compute_time_scale {terms['compute_time_scale']:.4f} (true 1.3), memory_time_scale "
-            f"{terms['memory_time_scale']:.4f} (true 0.8): at most {miss:.2%} off")
+            f"{terms['memory_time_scale']:.4f} (true 0.8), step_request_s {terms['step_request_s'] * 1e6:.2f} µs "
+            f"(true 100 µs): at most {miss:.2%} off")
 
 
 def _job(run: fc.Run) -> Job:
