@@ -102,13 +102,13 @@ def choose(jac: np.ndarray, rows: Sequence[tuple[int, str, float]], runs: int) -
 
     Example:
         >>> rows = [(i, "tpot_ms", 1.0) for i in range(3)]
-        >>> jac = np.array([[0.1, 0.0, 0.2, 0.3], [0.1, 0.0, 0.1, 0.2], [0.1, 0.0, 0.3, 0.1]])
+        >>> jac = np.array([[0.1, 0.0, 0.2, 0.3, 0.0], [0.1, 0.0, 0.1, 0.2, 0.0], [0.1, 0.0, 0.3, 0.1, 0.0]])
         >>> c = choose(jac, rows, 3)          # 3 runs: 2 terms of the 3 that move them, or 1
         >>> c.room, c.candidates[:3], len(c.candidates)
         (2, (('compute_time_scale', 'memory_time_scale'), ('step_s', 'compute_time_scale'), \
 ('step_s', 'memory_time_scale')), 6)
         >>> c.why_kept(c.candidates[0]), c.why_kept(("memory_time_scale",))["step_s"]
-        ({'step_s': 'room', 'frontend_s': 'few'}, 'idle')
+        ({'step_s': 'room', 'frontend_s': 'few', 'step_request_s': 'few'}, 'idle')
         >>> choose(jac, rows, 5).candidates    # 5 runs: room for all 3, told apart
         (('step_s', 'compute_time_scale', 'memory_time_scale'),)
     """

@@ -233,7 +233,7 @@ def engine_text(cluster: Cluster, calibrated: tuple[str, int, tuple[str, ...]] |
         True
         >>> engine_text(c, ("cal.json", 6, ())).split("; ")[-1]
         'its 5 terms fitted on 6 measured runs (calibration from "cal.json", docs/calibrate.md).'
-        >>> engine_text(c, ("cal.json", 3, ("step_s", "frontend_s"))).split("; ")[-1][:79]
+        >>> engine_text(c, ("cal.json", 3, ("step_s", "frontend_s", "step_request_s"))).split("; ")[-1][:79]
         '`compute_time_scale` and `memory_time_scale` fitted on 3 measured runs, `step_s'
         >>> engine_text(c, ("one.json", 1, ("step_s", "frontend_s", "compute_time_scale", "memory_time_scale",
         ...                                 "step_request_s"))).split("; ")[-1][:45]
