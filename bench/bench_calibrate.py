@@ -4,22 +4,26 @@ Usage:
     python bench/bench_calibrate.py                 # both parts
     python bench/bench_calibrate.py --timing        # 50 runs only
     python bench/bench_calibrate.py --corpus        # the corpus only
+    python bench/bench_calibrate.py --corpus --folds   # … and each fold's runs, figure by figure
 
 1. Timing: 50 runs dagc makes itself with known terms (step_s = 3 ms, frontend_s = 40 ms, compute-bound ops
-   1.3 times and memory-bound ones 0.8 times the profile's time) — Mixtral 8x7B on 8 H100s with vLLM at tp 8,
-   tp 4 and tp 2, 100 requests each at rates of 0.5 to 12 requests/s, prompts of 512 to 8,192 and outputs of 64 or
-   256 tokens — written as `vllm bench serve --save-result` writes them, listed in a manifest and calibrated as
-   `dagc calibrate MANIFEST --jobs 1`, then `--jobs 2`, each in a process of its own (reading the files, lowering
-   the plans with their overrides, the fit and the cross-validation, the file written). Prints the wall seconds,
-   the CPU seconds of the command and its workers, and the terms recovered. Targets: at most 10 s; every term
-   within 2 %.
+   1.3 times and memory-bound ones 0.8 times the profile's time, step_request_s = 100 µs) — Mixtral 8x7B on 8 H100s
+   with vLLM at tp 8, tp 4 and tp 2, 100 requests each at rates of 0.5 to 12 requests/s, prompts of 512 to 8,192
+   and outputs of 64 or 256 tokens — written as `vllm bench serve --save-result` writes them, listed in a manifest
+   and calibrated as `dagc calibrate MANIFEST --jobs 1`, then `--jobs 2`, each in a process of its own (reading
+   the files, lowering the plans with their overrides, the fit and the cross-validation, the file written). Prints
+   the wall seconds, the CPU seconds of the command and its workers, and the terms recovered. Targets: at most
+   10 s; every term within 2 %.
 2. The corpus: each source of bench/corpus with at least 5 runs of one deployment (engine and release, and the
    plan but its workload: model and weights, cluster, strategy) and TPOT or TTFT measured, its runs in file
    order alternately calibration and test; dagc's terms are
    calibrated on the first half (`dagc.calibrate.calibrate.fit_jobs`: the corpus's plans are its runs' own) and
    its error on the test half reported, uncalibrated (the shipped terms) against calibrated, per quantity: the
    median |error| over the figures. A plan without traffic is a steady state whose TTFT is fitted on (as
-   bench/fit_engine_terms.py does). Target: the calibrated error at most half the uncalibrated.
+   bench/fit_engine_terms.py does). Target: the calibrated error at most half the uncalibrated. With `--folds`,
+   each run of each fold (calibrated on, or tested) and its traffic, then each figure's error uncalibrated and
+   calibrated (means and medians; p99s are in the medians above but not listed): where the calibration helps,
+   and where the runs' errors go two ways that no engine term follows.
 """
 
 from __future__ import annotations
@@ -53,7 +57,8 @@ from dagc.source import SourceFile  # noqa: E402
 PLAN = ('model preset "mixtral-8x7b"\ncluster {{ gpus = 8  gpu preset "h100-sxm"  engine = vllm }}\n'
         "workload {{ batch = 256  prompt = {p}  generate = {g}  serving = inflight  rate = {r} requests/s  "
         "requests = 100 }}\nstrategy {s}\n")
-TRUE = {"step_s": 3e-3, "frontend_s": 40e-3, "compute_time_scale": 1.3, "memory_time_scale": 0.8}
+TRUE = {"step_s": 3e-3, "frontend_s": 40e-3, "compute_time_scale": 1.3, "memory_time_scale": 0.8,
+        "step_request_s": 100e-6}
 # (prompt, generate, rate, strategy) of each run: prefills long enough, and loads high enough, that compute-bound
 # time moves the figures, and strategies whose GPUs each read 1, 2 or 4 eighths of the weights a step, that the
 # memory-bound time of a decode step is told apart from the host time of one
@@ -115,7 +120,8 @@ def recovered_text(terms) -> str:
     miss = max(abs(terms[k] - v) / v for k, v in TRUE.items())
     return (f"step_s {terms['step_s'] * 1e3:.4f} ms (true 3 ms), frontend_s {terms['frontend_s'] * 1e3:.3f} ms "
             f"(true 40 ms), compute_time_scale {terms['compute_time_scale']:.4f} (true 1.3), memory_time_scale "
-            f"{terms['memory_time_scale']:.4f} (true 0.8): at most {miss:.2%} off")
+            f"{terms['memory_time_scale']:.4f} (true 0.8), step_request_s {terms['step_request_s'] * 1e6:.2f} µs "
+            f"(true 100 µs): at most {miss:.2%} off")
 
 
 def _job(run: fc.Run) -> Job:
@@ -154,7 +160,22 @@ def _median_abs(errs: list[float]) -> float:
     return statistics.median(abs(e) for e in errs) if errs else float("nan")
 
 
-def corpus() -> dict[str, tuple[float, float]]:
+def _fold_lines(role: str, run: fc.Run, before: dict[str, float], after: dict[str, float]) -> list[str]:
+    """A run of a fold (`role`: fit or test), its traffic, and each figure it measured but p99s: measured, dagc
+    uncalibrated and calibrated, with their errors."""
+    plan = fc.lowered(run)
+    w, tr = plan.workload, plan.workload.traffic
+    load = (f"{tr.requests} requests, " + (f"rate {tr.rate:g}/s" if tr.rate else f"{tr.concurrency} clients")
+            if tr else f"steady state, batch {w.batch}")
+    out = [f"    {role} {run.id}: prompt {w.prompt}, generate {w.generate}, {load}"]
+    for k, m in sorted(run.measured.items()):
+        if k in before and k in after and not k.endswith("_p99"):
+            out.append(f"      {k:20} measured {m:11.2f}  uncalibrated {before[k]:11.2f} "
+                       f"({(before[k] - m) / m:+7.1%})  calibrated {after[k]:11.2f} ({(after[k] - m) / m:+7.1%})")
+    return out
+
+
+def corpus(folds: bool = False) -> dict[str, tuple[float, float]]:
     """quantity → (uncalibrated, calibrated) median |error| on the test halves, over every group."""
     before: dict[str, list[float]] = defaultdict(list)
     after: dict[str, list[float]] = defaultdict(list)
@@ -167,15 +188,20 @@ def corpus() -> dict[str, tuple[float, float]]:
             print(f"  {key[0]} {key[1]}: not calibrated: {type(exc).__name__}: {str(exc)[:120]}", flush=True)
             continue
         g_before, g_after = defaultdict(list), defaultdict(list)
-        for r in test_runs:
+        lines: list[str] = []
+        for r in runs if folds else test_runs:
             plan = fc.lowered(r)
+            got = []
             for terms, into, g in ((None, before, g_before), (cal.terms, after, g_after)):
                 figs, why = dagc_figures(plan, terms)
+                got.append(figs if why is None else {})
                 for k, m in r.measured.items():
-                    if why is None and k in figs:
+                    if why is None and k in figs and r in test_runs:
                         e = (figs[k] - m) / m
                         into[quantity_of(k)].append(e)
                         g[quantity_of(k)].append(e)
+            if folds:
+                lines += _fold_lines("test" if r in test_runs else "fit ", r, *got)
         shown = "; ".join(f"{q} {_median_abs(g_before[q]) * 100:.1f} % → {_median_abs(g_after[q]) * 100:.1f} %"
                           for q in ("tpot", "ttft", "e2e", "throughput") if g_before[q])
         kept = cal.kept
@@ -185,6 +211,8 @@ def corpus() -> dict[str, tuple[float, float]]:
               "tested "
               f"on {len(test_runs)}: {_terms_text(cal.terms)}{' (kept: ' + ', '.join(kept) + ')' if kept else ''}; "
               f"median |error| {shown} [{time.perf_counter() - t0:.0f} s]", flush=True)
+        if lines:
+            print("\n".join(lines), flush=True)
     out = {q: (_median_abs(before[q]), _median_abs(after[q])) for q in before}
     for q, (b, a) in out.items():
         print(f"corpus: {q:10} test figures {len(before[q]):3}: median |error| uncalibrated {b * 100:5.1f} %, "
@@ -196,13 +224,15 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--timing", action="store_true", help="the 50-run timing only")
     ap.add_argument("--corpus", action="store_true", help="the corpus comparison only")
+    ap.add_argument("--folds", action="store_true", help="each fold's runs, figure by figure, uncalibrated and "
+                    "calibrated")
     args = ap.parse_args(argv)
     if args.timing or not args.corpus:
         print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs", flush=True)
         timing()
         timing(workers=2)
     if args.corpus or not args.timing:
-        corpus()
+        corpus(args.folds)
     return 0
 
 

@@ -18,7 +18,7 @@ from dagc.calibrate.manifest import jobs_of, jobs_of_manifest
 from dagc.diagnostics import PlanError, render
 from dagc.lang.calibration import CalibrationFile
 from dagc.lang.load import load_plan, load_plan_text
-from dagc.plan.engines import VLLM_FRONTEND_S, VLLM_STEP_S
+from dagc.plan.engines import VLLM_FRONTEND_S, VLLM_STEP_REQUEST_S, VLLM_STEP_S
 from dagc.verdict.bands import bands_of
 from dagc.verdict.check import check
 from conftest import ROOT, run_dagc
@@ -26,12 +26,14 @@ from conftest import ROOT, run_dagc
 PLAN = ('model preset "mixtral-8x7b"\ncluster {{ gpus = 8  gpu preset "h100-sxm"  engine = vllm }}\n'
         "workload {{ batch = 256  prompt = {p}  generate = {g}  serving = inflight  rate = {r} requests/s  "
         "requests = 100 }}\nstrategy {s}\n")
-TRUE = {"step_s": 3e-3, "frontend_s": 40e-3, "compute_time_scale": 1.3, "memory_time_scale": 0.8}
+TRUE = {"step_s": 3e-3, "frontend_s": 40e-3, "compute_time_scale": 1.3, "memory_time_scale": 0.8,
+        "step_request_s": 100e-6}
 # (prompt, generate, rate, strategy) of each synthetic run: long prefills and high loads move compute-bound time,
 # and tp 8, tp 4 and tp 2 (each GPU reading 1, 2 or 4 eighths of the weights a step) tell a decode step's
-# memory-bound time from its host time
+# memory-bound time from its host time, and tp 4 at 16 requests/s (steps of tens of requests, against a few at the
+# lower loads) the host time per request of a step from the one per step
 RUNS = [(4096, 64, 12, "tp 8"), (512, 128, 4, "tp 8"), (512, 128, 8, "tp 8"), (8192, 256, 2, "tp 8"),
-        (1024, 256, 8, "tp 4"), (4096, 64, 3, "tp 4"), (512, 256, 2, "tp 2"), (2048, 64, 1, "tp 2")]
+        (1024, 256, 16, "tp 4"), (4096, 64, 3, "tp 4"), (512, 256, 2, "tp 2"), (2048, 64, 1, "tp 2")]
 
 
 def vllm_result(p: int, g: int, r: float, terms: dict, s: str = "tp 8") -> dict:
@@ -69,7 +71,7 @@ def test_known_terms_are_recovered_within_two_percent(synthetic):
     for name, value in TRUE.items():
         assert cal.terms[name] == pytest.approx(value, rel=0.02), name
     assert cal.start == {"step_s": VLLM_STEP_S, "frontend_s": VLLM_FRONTEND_S, "compute_time_scale": 1.0,
-                         "memory_time_scale": 1.0}                      # vLLM's own, where the fit began
+                         "memory_time_scale": 1.0, "step_request_s": VLLM_STEP_REQUEST_S}   # vLLM's own: the start
     # each term moves the fitted figures of 7 or 8 of the 8 runs by 0.5 % or more at its probe: all fitted
     assert min(cal.fit.moved.values()) >= 7 and cal.kept == ()
     before, cross = cal.errors("before"), cal.errors("cross_validated")
@@ -95,7 +97,7 @@ def test_the_document_is_a_valid_calibration_file(synthetic):
     assert (f.format, f.engine, f.release, f.gpu, f.gpus, f.model) == (1, "vllm", "0.33.0", "h100-sxm", 8,
                                                                         "mixtral-8x7b")
     assert [r.id for r in f.runs] == [f"run{i}.json" for i in range(8)]
-    assert f.range.prompt == (512.0, 8192.0) and f.range.rate == (1.0, 12.0) and f.range.concurrency is None
+    assert f.range.prompt == (512.0, 8192.0) and f.range.rate == (1.0, 16.0) and f.range.concurrency is None
     # each run's 3 TPOT and 3 ITL figures are the tpot quantity's: 48 residuals, each ln(dagc / measured)
     assert len(f.residuals["tpot"]) == 48 and len(f.residuals["ttft"]) == 24
     assert f.terms.compute_time_scale == cal.terms["compute_time_scale"] and doc["fit"]["kept"] == []
@@ -153,7 +155,7 @@ def test_w540_when_the_plan_is_far_outside_the_runs(synthetic):
     far = load_plan_text(PLAN.format(p=20000, g=128, r=40, s="tp 8") + 'calibration from "cal.json"\n', base_dir=d)
     (w,) = [x for x in check(far)[0].diagnostics if x.code == "W540"]
     assert w.message == ("the plan is far outside the runs calibration `cal.json` was fitted on: prompt 20,000 "
-                         "(runs 512–8,192); rate 40 (runs 1–12)")
+                         "(runs 512–8,192); rate 40 (runs 1–16)")
     assert w.span.text == '"cal.json"'
 
 
@@ -214,10 +216,11 @@ def test_the_command(synthetic, tmp_path):
     assert f"step_s = {own} (was {own}; kept: it moves the figures of 1 run, fewer than 3)" in proc.stdout
     proc = dagc("calibrate", "runs.toml", "-o", str(tmp_path / "cal.json"), cwd=d)
     assert proc.returncode == 0, proc.stderr
-    said = dict(re.findall(r"^  (\w+) = ([\d.]+)(?: ms|×) \(was [^;]+; fitted on [78] runs\)$", proc.stdout, re.M))
+    said = {name: float(x) / {"ms": 1e3, "µs": 1e6, "×": 1.0}[unit] for name, x, unit in re.findall(
+        r"^  (\w+) = ([\d.]+) ?(ms|µs|×) \(was [^;]+; fitted on [78] runs\)$", proc.stdout, re.M)}
     assert set(said) == set(TRUE), proc.stdout                       # each term on its line, fitted
     for name, value in TRUE.items():
-        assert float(said[name]) / (1e3 if name.endswith("_s") else 1.0) == pytest.approx(value, rel=0.02)
+        assert said[name] == pytest.approx(value, rel=0.02), name
     assert "  memory_time_scale = " in proc.stdout and "× (was 1.000×; fitted on " in proc.stdout
     assert json.loads((tmp_path / "cal.json").read_text())["format"] == 1
     again = dagc("calibrate", "runs.toml", "-o", str(tmp_path / "cal.json"), cwd=d)
@@ -324,7 +327,7 @@ def test_the_engine_line_says_the_terms_are_calibrated(synthetic):
     assert f"{cal.terms['step_s'] * 1e3:.4g} ms of host time per step" in said
     assert (f"its kernels {cal.terms['compute_time_scale']:.3g}× the profile's time where compute-bound and "
             f"{cal.terms['memory_time_scale']:.3g}× where memory-bound") in said
-    assert said.endswith('its 4 terms fitted on 8 measured runs (calibration from "cal.json", docs/calibrate.md).')
+    assert said.endswith('its 5 terms fitted on 8 measured runs (calibration from "cal.json", docs/calibrate.md).')
     assert any("fitted on 8 measured runs" in line for line in assumptions_md(check(plan)[0]))
     own = load_plan_text(PLAN.format(p=512, g=128, r=4, s="tp 8"))
     assert calibrated_by(own) is None and "fitted on" not in engine_text(own.cluster, calibrated_by(own))
@@ -380,7 +383,8 @@ def _linear_runs(a: list[float], b: list[float], p: list[float]):
     return figures
 
 
-START = {"step_s": 2e-3, "frontend_s": 10e-3, "compute_time_scale": 1.0, "memory_time_scale": 1.0}
+START = {"step_s": 2e-3, "frontend_s": 10e-3, "compute_time_scale": 1.0, "memory_time_scale": 1.0,
+         "step_request_s": 0.0}                  # the linear engine has no host time per request: it moves nothing
 
 
 def test_the_joint_fit_recovers_known_terms_of_a_linear_engine_and_leaves_each_run_out():
@@ -391,7 +395,9 @@ def test_the_joint_fit_recovers_known_terms_of_a_linear_engine_and_leaves_each_r
     measured = figures(truth)
     fit = fit_terms(figures, measured, [True] * 6, START)
     # within the fit's tolerance: it stops when no term would move more than 5 µs of step_s (0.17 % of 3 ms)
-    assert fit.kept == () and all(fit.terms[k] == pytest.approx(v, rel=2e-3) for k, v in truth.items())
+    # the linear engine has no host time per request: it moves no run, and keeps its start
+    assert fit.kept == ("step_request_s",) and fit.why_kept == {"step_request_s": "few"}
+    assert all(fit.terms[k] == pytest.approx(v, rel=2e-3) for k, v in truth.items())
     # a run far off (its TTFT 3× the others' law) pulls a term little (Huber: its pull is bounded), and each
     # left-out run is predicted by the others' fit
     off = [dict(m) for m in measured]
@@ -409,13 +415,13 @@ def test_a_term_the_runs_cannot_tell_apart_keeps_the_engine_s_value():
     figures = _linear_runs([4.0, 8.0, 2.0, 6.0], [4.0, 8.0, 2.0, 6.0], [0.0, 0.0, 0.0, 0.0])
     measured = figures({**START, "compute_time_scale": 1.5, "memory_time_scale": 1.5})
     fit = fit_terms(figures, measured, [False] * 4, START)
-    assert set(fit.kept) == {"frontend_s", "memory_time_scale"} and fit.moved["frontend_s"] == 0
+    assert set(fit.kept) == {"frontend_s", "memory_time_scale", "step_request_s"} and fit.moved["frontend_s"] == 0
     assert fit.terms["frontend_s"] == START["frontend_s"] and fit.terms["memory_time_scale"] == 1.0
     # the identified terms still meet the runs: TPOT as measured
     assert all(x["tpot_ms"] == pytest.approx(m["tpot_ms"], rel=1e-3) for x, m in zip(fit.at, measured, strict=True))
     # two runs move no term (one run more than terms, three runs at least)
     two = fit_terms(figures, measured[:2], [True] * 2, START)
-    assert two.kept == ("step_s", "frontend_s", "compute_time_scale", "memory_time_scale")
+    assert two.kept == ("step_s", "frontend_s", "compute_time_scale", "memory_time_scale", "step_request_s")
     assert dict(two.terms) == START
 
 
@@ -479,7 +485,8 @@ def test_slopes_carried_to_a_step_are_the_slopes_there_where_figures_are_sums_of
             out.append([math.log(hi[i][k] / lo[i][k]) / 2e-6 for i, k, _ in rows])
         return np.array(out).T
 
-    truth = {"step_s": 3e-3, "frontend_s": 40e-3, "compute_time_scale": 1.3, "memory_time_scale": 0.8}
+    truth = {"step_s": 3e-3, "frontend_s": 40e-3, "compute_time_scale": 1.3, "memory_time_scale": 0.8,
+             "step_request_s": 0.0}
     v0, v1 = _to_v(START), _to_v(truth)
     carried = _carried(slopes(v0), rows, figures(START), figures(truth), v1 - v0)
     assert carried == pytest.approx(slopes(v1), rel=1e-6, abs=1e-9)

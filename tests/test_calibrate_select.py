@@ -66,7 +66,7 @@ def test_the_first_set_stands_unless_another_explains_the_runs_clearly_better():
     fit = fit_terms(figures, figures(scales), [True] * 3, START)
     assert fit.fitted == ("compute_time_scale", "memory_time_scale") and fit.by_order
     assert all(fit.terms[k] == pytest.approx(v, rel=0.02) for k, v in scales.items())
-    assert fit.why_kept == {"step_s": "room", "frontend_s": "room"}
+    assert fit.why_kept == {"step_s": "room", "frontend_s": "room", "step_request_s": "few"}
 
 
 def test_a_term_at_its_bound_names_the_run_it_leaves_furthest_off():
@@ -75,8 +75,9 @@ def test_a_term_at_its_bound_names_the_run_it_leaves_furthest_off():
     fit = fit_terms(figures, measured, [True] * 5, START)
     at = fit.at_bound()
     assert at["compute_time_scale"].side == "upper" and at["compute_time_scale"].value == 5.0
-    # every term was fitted: no term the runs had no room for can take the rest
-    assert at["compute_time_scale"].likelier is None and fit.kept == ()
+    # every term that moves the runs was fitted (the linear engine has no host time per request): no term the runs
+    # had no room for can take the rest
+    assert at["compute_time_scale"].likelier is None and fit.kept == ("step_request_s",)
     w = np.array([x for _, _, x in fit.rows])
     n = next(i for i, (run, key, _) in enumerate(fit.rows) if (run, key) == (at["compute_time_scale"].run,
                                                                             at["compute_time_scale"].key))

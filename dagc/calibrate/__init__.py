@@ -2,12 +2,12 @@
 
 Input: measured runs as vLLM, SGLang and AIPerf / genai-perf write them (`runs`), each with the plan it measured
 (`manifest`). Output: a calibration (`calibrate.calibrate`) and its file's document, which a plan names with
-`calibration from "FILE"` (`dagc.lang.calibration`): its engine's `step_s`, `frontend_s` and kernel-time
-multipliers, and its bands from
+`calibration from "FILE"` (`dagc.lang.calibration`): its engine's `step_s`, `frontend_s`, `step_request_s` and
+kernel-time multipliers, and its bands from
 the calibration's cross-validated residuals (`dagc.verdict.bands`).
 
 Modules, in the order data flows: `measured` (the run type), `run_fields` and `runs` (run files), `match` (a run
 against its plan), `figures` (dagc's figures of a run), `fit` (one term's robust fit, bench/fit_engine_terms.py's),
-`solve` (the four terms' joint fit), `calibrate` (the fit and the cross-validation), `manifest` (what the command
+`solve` (the five terms' joint fit), `calibrate` (the fit and the cross-validation), `manifest` (what the command
 reads).
 """

@@ -34,6 +34,8 @@ def term_text(name: str, value: float) -> str:
         >>> term_text("frontend_s", 0.0591), term_text("compute_time_scale", 5.0)
         ('59.100 ms', '5.000×')
     """
+    if name == "step_request_s":
+        return f"{value * 1e6:.2f} µs"
     return f"{value * 1e3:.3f} ms" if name.endswith("_s") else f"{value:.3f}×"
 
 

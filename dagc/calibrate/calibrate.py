@@ -100,9 +100,9 @@ class Calibrated:
             "terms": self.terms,
             "fit": {"method": "Huber loss (squared within 0.05, linear beyond) of ln(dagc / measured), linearised (a "
                               "probe a term, slopes carried to each step and secant-updated), bounded: step_s 0-1 s, "
-                              "frontend_s 0-60 s, the time scales 0.2-5; on every run's TPOT and output tokens/s and "
-                              "the TTFT of the runs not sent all at once; a term the runs cannot tell apart keeps the "
-                              "engine's own value",
+                              "frontend_s 0-60 s, the time scales 0.2-5, step_request_s 0-5 ms; on every run's TPOT "
+                              "and output tokens/s and the TTFT of the runs not sent all at once; a term the runs "
+                              "cannot tell apart keeps the engine's own value",
                     "cross_validation": "leave one run out", "start": dict(self.start),
                     "runs_moved": dict(self.fit.moved),
                     "kept": list(self.kept), "kept_because": dict(self.fit.why_kept),

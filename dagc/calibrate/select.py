@@ -12,8 +12,9 @@ others' but for less than `COLLINEAR` of them (1 − R², weighted as the fit we
 term fewer than it has runs (`room`). When the runs have room for every candidate term and tell them apart, the
 one candidate set is all of them (5 runs or more, as a rule). When two of them move the figures alike, the
 candidate sets are the largest sets told apart. When the runs have room for fewer terms than move them (3 runs
-fit 2 of the 4 terms, 4 runs 3), every set told apart of at most `room` terms is a candidate. The sets are listed in
-`PRIORITY` order (the multipliers first, which move every quantity, then the front end and the step's host time):
+fit 2 of the 5 terms, 4 runs 3), every set told apart of at most `room` terms is a candidate. The sets are listed in
+`PRIORITY` order (the multipliers first, which move every quantity, then the host time per request of a step, which
+runs of different loads tell apart, then the front end and the step's host time):
 the first of the largest size is the fit unless another explains the runs clearly better, by the fit's loss
 (`dagc.calibrate.solve._chosen`, docs/calibrate.md "Identifiability").
 """
@@ -28,8 +29,9 @@ import numpy as np
 
 __all__ = ["COLLINEAR", "MIN_RUNS", "MOVES", "PRIORITY", "TERMS", "Choice", "apart", "choose", "moved_runs"]
 
-TERMS = ("step_s", "frontend_s", "compute_time_scale", "memory_time_scale")
-PRIORITY = ("compute_time_scale", "memory_time_scale", "frontend_s", "step_s")   # the first set's order
+TERMS = ("step_s", "frontend_s", "compute_time_scale", "memory_time_scale", "step_request_s")
+# the first set's order
+PRIORITY = ("compute_time_scale", "memory_time_scale", "step_request_s", "frontend_s", "step_s")
 MIN_RUNS = 3            # a term moved on fewer runs keeps its start: one run's error is not a term's
 COLLINEAR = 0.02        # a term whose slopes the others' reproduce but for this share is not told apart
 MOVES = 5e-3            # a figure a probe moves by less than this (ln: 0.5 %) is not moved by the term
@@ -100,13 +102,13 @@ def choose(jac: np.ndarray, rows: Sequence[tuple[int, str, float]], runs: int) -
 
     Example:
         >>> rows = [(i, "tpot_ms", 1.0) for i in range(3)]
-        >>> jac = np.array([[0.1, 0.0, 0.2, 0.3], [0.1, 0.0, 0.1, 0.2], [0.1, 0.0, 0.3, 0.1]])
+        >>> jac = np.array([[0.1, 0.0, 0.2, 0.3, 0.0], [0.1, 0.0, 0.1, 0.2, 0.0], [0.1, 0.0, 0.3, 0.1, 0.0]])
         >>> c = choose(jac, rows, 3)          # 3 runs: 2 terms of the 3 that move them, or 1
         >>> c.room, c.candidates[:3], len(c.candidates)
         (2, (('compute_time_scale', 'memory_time_scale'), ('step_s', 'compute_time_scale'), \
 ('step_s', 'memory_time_scale')), 6)
         >>> c.why_kept(c.candidates[0]), c.why_kept(("memory_time_scale",))["step_s"]
-        ({'step_s': 'room', 'frontend_s': 'few'}, 'idle')
+        ({'step_s': 'room', 'frontend_s': 'few', 'step_request_s': 'few'}, 'idle')
         >>> choose(jac, rows, 5).candidates    # 5 runs: room for all 3, told apart
         (('step_s', 'compute_time_scale', 'memory_time_scale'),)
     """

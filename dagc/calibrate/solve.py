@@ -8,14 +8,15 @@ that run predicts them (`JointFit.left_out`).
 
 The terms (`TERMS`, docs/calibrate.md): `step_s` (host time per engine step), `frontend_s` (per request, before
 its first token reaches the client), `compute_time_scale` and `memory_time_scale` (multipliers of a compute-bound
-and a memory-bound op's time, blended by how bound an op is: `dagc.cost.cost_model.CostModel.time_scale`). Each
-run's figures the fit reads (`fitted_figures`): its TPOT (its ITL where it measured no TPOT), its TTFT unless an
+and a memory-bound op's time, blended by how bound an op is: `dagc.cost.cost_model.CostModel.time_scale`),
+`step_request_s` (the host time a step adds per request it runs: told from `step_s` by runs of different loads).
+Each run's figures the fit reads (`fitted_figures`): its TPOT (its ITL where it measured no TPOT), its TTFT unless an
 offline burst, its output tokens/s; every run and quantity weighs one (a mean and a median half each).
 
 The residual of a figure is r = ln(dagc / measured); the fit minimises Σ w·Huber(r) (`loss`: squared up to
 `HUBER`, linear beyond, so that a run far off pulls a term no harder than any other) in coordinates
-v = (seconds, seconds, ln scale, ln scale) / `PROBE`. r(v) is linearised: its slopes from one probe per simulated
-term at the start (`frontend_s` adds to every client TTFT and E2E, its slopes are known: d r / d frontend_s =
+v = (seconds, seconds, ln scale, ln scale, seconds) / `PROBE`. r(v) is linearised: its slopes from one probe per
+simulated term at the start (`frontend_s` adds to every client TTFT and E2E, its slopes are known: d r / d frontend_s =
 1 / dagc's figure). The linearised problem is solved by iteratively reweighted least squares, each term within
 `BOUNDS`, and the terms simulated there; the slopes are carried to the new point (`_carried`: as if each term added
 a time proportional to itself, a slope divided by its figure's growth and, in a scale's logarithm, multiplied by
@@ -57,7 +58,8 @@ __all__ = ["BOUNDS", "CLEARLY", "COLLINEAR", "FORESIGHT", "MIN_RUNS", "PRIORITY"
            "fitted_figures"]
 
 BOUNDS = TERM_BOUNDS    # a calibration file's terms are read within them (`dagc.lang.calibration`)
-PROBE = {"step_s": 1e-3, "frontend_s": 20e-3, "compute_time_scale": 0.1, "memory_time_scale": 0.1}   # s, s, ln, ln
+PROBE = {"step_s": 1e-3, "frontend_s": 20e-3, "compute_time_scale": 0.1, "memory_time_scale": 0.1,  # s, s, ln, ln,
+         "step_request_s": 20e-6}                                                                  # s
 LOG = frozenset({"compute_time_scale", "memory_time_scale"})  # fitted as their logarithm
 ROUNDS = 4              # evaluations after the probes, at most
 TOLERANCE = 5e-3        # in probe units: 5 µs of step_s, 0.1 ms of frontend_s, 0.05 % of a scale

@@ -196,7 +196,7 @@ def calibrated_by(plan: Plan) -> tuple[str, int, tuple[str, ...]] | None:
 
 def _calibrated_text(calibrated: tuple[str, int, tuple[str, ...]]) -> str:
     file, runs, kept = calibrated
-    names = ("step_s", "frontend_s", "compute_time_scale", "memory_time_scale")     # a calibration's terms
+    names = ("step_s", "frontend_s", "compute_time_scale", "memory_time_scale", "step_request_s")   # its terms
     fitted = [t for t in names if t not in kept]
     whose = f"{runs} measured run{'s' if runs != 1 else ''}"
     if not fitted:
@@ -232,11 +232,11 @@ def engine_text(cluster: Cluster, calibrated: tuple[str, int, tuple[str, ...]] |
         >>> "1.512 ms of host time per step" in engine_text(c.model_copy(update={"engine": engine_of("vllm")}))
         True
         >>> engine_text(c, ("cal.json", 6, ())).split("; ")[-1]
-        'its 4 terms fitted on 6 measured runs (calibration from "cal.json", docs/calibrate.md).'
-        >>> engine_text(c, ("cal.json", 3, ("step_s", "frontend_s"))).split("; ")[-1][:79]
+        'its 5 terms fitted on 6 measured runs (calibration from "cal.json", docs/calibrate.md).'
+        >>> engine_text(c, ("cal.json", 3, ("step_s", "frontend_s", "step_request_s"))).split("; ")[-1][:79]
         '`compute_time_scale` and `memory_time_scale` fitted on 3 measured runs, `step_s'
-        >>> engine_text(c, ("one.json", 1, ("step_s", "frontend_s", "compute_time_scale", "memory_time_scale"))
-        ...             ).split("; ")[-1][:45]
+        >>> engine_text(c, ("one.json", 1, ("step_s", "frontend_s", "compute_time_scale", "memory_time_scale",
+        ...                                 "step_request_s"))).split("; ")[-1][:45]
         'no term fitted: its 1 measured run moves too '
     """
     e = cluster.engine

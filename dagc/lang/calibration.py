@@ -36,10 +36,12 @@ CALIBRATION_CODE = "E109"
 MAX_CALIBRATION_BYTES = MAX_PLAN_BYTES      # 1 MiB: a calibration of 1,000 runs is about 0.5 MB
 MAX_RESIDUAL = 10.0                          # |ln(dagc / measured)|: e^10 ≈ 22,000× apart is no residual
 MAX_STEP_S = 1.0                             # host time per engine step; a second is no engine's
+MAX_STEP_REQUEST_S = 5e-3                    # host time per request of a step: 1,000 requests, 5 s a step
 MAX_FRONTEND_S = 60.0                        # per request before its first token
 MIN_TIME_SCALE, MAX_TIME_SCALE = 0.2, 5.0    # a kernel-time multiplier: 5× faster or slower than profiled at most
-TERM_NAMES = ("step_s", "frontend_s", "compute_time_scale", "memory_time_scale")   # a calibration's terms
+TERM_NAMES = ("step_s", "frontend_s", "compute_time_scale", "memory_time_scale", "step_request_s")   # its terms
 TERM_BOUNDS = {"step_s": (0.0, MAX_STEP_S), "frontend_s": (0.0, MAX_FRONTEND_S),       # each term's, closed
+               "step_request_s": (0.0, MAX_STEP_REQUEST_S),
                "compute_time_scale": (MIN_TIME_SCALE, MAX_TIME_SCALE),
                "memory_time_scale": (MIN_TIME_SCALE, MAX_TIME_SCALE)}
 _HINT = "make the file with `dagc calibrate` (docs/calibrate.md)"
@@ -55,6 +57,8 @@ class Terms(_Strict):
     # kernel-time multipliers (a file written before them has none: 1, the profile's times)
     compute_time_scale: float = Field(default=1.0, ge=MIN_TIME_SCALE, le=MAX_TIME_SCALE)
     memory_time_scale: float = Field(default=1.0, ge=MIN_TIME_SCALE, le=MAX_TIME_SCALE)
+    # host time per request of a step (a file written before it has none: the engine's own)
+    step_request_s: float | None = Field(default=None, ge=0.0, le=MAX_STEP_REQUEST_S)
 
 
 class CalibrationRun(_Strict):
@@ -144,13 +148,15 @@ def read_calibration(out: Collector, roots: ImportRoots, written: str, at: Span)
     return Calibration(file=path.name, engine=f.engine, release=f.release, gpu=f.gpu, gpus=f.gpus, model=f.model,
                        step_s=f.terms.step_s, frontend_s=f.terms.frontend_s,
                        compute_time_scale=f.terms.compute_time_scale, memory_time_scale=f.terms.memory_time_scale,
+                       step_request_s=f.terms.step_request_s,
                        runs=tuple(x.id for x in f.runs),
                        range=CalibratedRange(prompt=r.prompt, generate=r.generate, concurrency=r.concurrency,
                                              rate=r.rate),
                        residuals=dict(f.residuals),
                        quantity_runs=_quantity_runs(f.runs),
                        kept=tuple(k for k in f.fit.get("kept") or () if k in TERM_NAMES)
-                       + tuple(k for k in TERM_NAMES[2:] if k not in raw["terms"]))   # a file before the scales
+                       # a file written before the scales or step_request_s: the start's
+                       + tuple(k for k in TERM_NAMES[2:] if k not in raw["terms"]))
 
 
 def _quantity_runs(runs: tuple[CalibrationRun, ...]) -> dict[str, int]:
@@ -180,7 +186,8 @@ def _series(release: str | None) -> str | None:
 
 
 def calibrated_cluster(out: Collector, cal: Calibration, model: Model, cluster: Cluster, at: Span) -> Cluster | Bad:
-    """The cluster with its engine's terms (`step_s`, `frontend_s`, the kernel-time multipliers) the calibration's;
+    """The cluster with its engine's terms (`step_s`, `frontend_s`, the kernel-time multipliers, `step_request_s`)
+the calibration's (a file's without `step_request_s`: the engine's own);
     E109 when the calibration was fitted on another engine, release series, GPU or model than the plan's."""
     eng = cluster.engine
     found = [(what, theirs, ours) for what, theirs, ours in (
@@ -192,5 +199,5 @@ def calibrated_cluster(out: Collector, cal: Calibration, model: Model, cluster: 
         return out.error(CALIBRATION_CODE, f"calibration `{quote(cal.file)}` was fitted on another deployment: {said}",
                          at, "calibrate on runs of this plan's engine, GPU and model (`dagc calibrate`), or name "
                          "the calibration's in the plan")
-    terms = eng.terms.model_copy(update={t: getattr(cal, t) for t in TERM_NAMES})
+    terms = eng.terms.model_copy(update={t: getattr(cal, t) for t in TERM_NAMES if getattr(cal, t) is not None})
     return cluster.model_copy(update={"engine": eng.model_copy(update={"terms": terms})})

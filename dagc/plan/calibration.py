@@ -61,10 +61,12 @@ class Calibration(Frozen):
     kept: tuple[str, ...] = ()                  # terms the runs could not tell apart: the engine's own values
     compute_time_scale: float = 1.0             # multipliers of a compute-bound and a memory-bound op's time
     memory_time_scale: float = 1.0              # (`EngineTerms`); 1 in a file written before them
+    step_request_s: float | None = None         # host time per request of a step; None: the engine's own
     quantity_runs: Mapping[str, int] = {}       # quantity → the runs with a cross-validated figure of it
 
     def __hash__(self) -> int:
         """By value (a frozen `Plan` holding it is hashed; a dict is not hashable)."""
         return hash((self.file, self.engine, self.release, self.gpu, self.model, self.step_s, self.frontend_s,
-                     self.compute_time_scale, self.memory_time_scale, self.runs, tuple(sorted(self.residuals.items())),
+                     self.compute_time_scale, self.memory_time_scale,
+                     self.step_request_s, self.runs, tuple(sorted(self.residuals.items())),
                      tuple(sorted(self.quantity_runs.items()))))
