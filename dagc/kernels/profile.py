@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ..plan.cluster import Gpu, KernelTimes
+from ..plan.cluster import FusedMoe, Gpu, KernelTimes
 from ..plan.model import DType
 from .format import MEMORY_OPS, MemoryOp, ProfileFile, Provenance
 from .series import (
@@ -30,6 +30,7 @@ from .series import (
     FusedShape,
     Series,
     all_reduce_series,
+    fused_key,
     fused_moe_s,
     fused_series,
     moe_kernel,
@@ -276,32 +277,30 @@ class KernelProfile(KernelTimes):
         Non-decreasing in the bytes."""
         return series_s(self._all_reduce[gpus], nbytes, self.floor_s)
 
-    def fused_moe_covers(self, dtype: DType, hidden: int, inter: int, topk: int, experts: int, tp: int,
-                         ep: int, a2a: int = A2A_FUSED) -> bool:
+    def fused_moe_covers(self, shape: FusedMoe, a2a: int = A2A_FUSED) -> bool:
         """Whether the kernel this deployment runs (`dagc.kernels.series.moe_kernel`; `a2a`: `A2A_DEEPEP`
         when its experts take DeepEP's all-to-all) was measured at this shape."""
-        kernels = self._fused.get((dtype_name(dtype), hidden, inter, topk, experts, tp, ep), {})
-        return moe_kernel(kernels, a2a == A2A_DEEPEP, 1.0, ep) is not None
+        kernels = self._fused.get(fused_key(shape), {})
+        return moe_kernel(kernels, a2a == A2A_DEEPEP, 1.0, shape.ep) is not None
 
-    def fused_moe_s(self, tokens: Any, dtype: DType, hidden: int, inter: int, topk: int, experts: int, tp: int,
-                    ep: int, a2a: int = A2A_FUSED, *, lower: bool = False) -> Any:
+    def fused_moe_s(self, tokens: Any, shape: FusedMoe, a2a: int = A2A_FUSED, *, lower: bool = False) -> Any:
         """The measured MoE kernel the deployment runs (`moe_kernel`: over a wide EP group DeepEP's
         low-latency or normal kernels by the tokens a rank dispatches, else the fused kernel), interpolated
         log-log in the tokens; below the least measured count its time, above the largest the roofline
         at the last measured efficiency (`dagc.kernels.series.fused_moe_s`). Non-decreasing in the tokens
         within one kernel, so its own lower bound but where DeepEP switches kernels: `lower` then gives
         the faster of its two."""
-        key = (dtype_name(dtype), hidden, inter, topk, experts, tp, ep)
+        key, ep = fused_key(shape), shape.ep
         kernels, wide = self._fused[key], a2a == A2A_DEEPEP
         # the kernel of a step of few tokens a rank, and of many: the same unless DeepEP's two modes are measured
         few, many = (moe_kernel(kernels, wide, x, ep) or FUSED for x in (0.0, math.inf))
         if few == many:
             return fused_moe_s(kernels[few], tokens, key, self._peaks, self.floor_s)
-        shape, (t,) = _flat(tokens)
+        dims, (t,) = _flat(tokens)
         ll, normal = (fused_moe_s(kernels[k], t, key, self._peaks, self.floor_s) for k in (few, many))
         # `lower`: the faster of the two, non-decreasing as each is, so at most either at any larger count
         out = np.minimum(ll, normal) if lower else np.where(t / ep <= DEEPEP_LL_MAX_TOKENS_PER_RANK, ll, normal)
-        return _out(shape, out)
+        return _out(dims, out)
 
     @_memoised
     def memory_s(self, nbytes: Any, op: MemoryOp | str = "copy", *, lower: bool = False) -> Any:

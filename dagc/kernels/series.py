@@ -17,11 +17,12 @@ from typing import Any
 
 import numpy as np
 
+from ..plan.cluster import FusedMoe
 from .tables import Floats, PeakSet, dtype_name, roofline_s
 
 __all__ = ["A2A_DEEPEP", "A2A_FUSED", "DEEPEP_LL_MAX_TOKENS_PER_RANK", "FUSED", "FusedShape", "MOE_KERNELS",
            "MOE_MATRICES", "WIDE_EP_MIN_RANKS", "Series", "all_reduce_series", "fused_moe_s", "fused_series", "moe_a2a",
-           "moe_kernel", "moe_roofline_s", "monotone_series", "series_s", "wide_ep"]
+           "fused_key", "moe_kernel", "moe_roofline_s", "monotone_series", "series_s", "wide_ep"]
 
 Series = tuple[Floats, Floats]      # (log x ascending, log seconds non-decreasing)
 
@@ -83,18 +84,19 @@ def series_s(series: Series, x: Any, floor_s: float) -> Any:
     return _out(shape, np.maximum(t, floor_s))
 
 
-def moe_roofline_s(tokens: Any, dtype: str, hidden: int, inter: int, topk: int, experts: int, tp: int, ep: int,
-                   peaks: PeakSet) -> Floats:
+def moe_roofline_s(tokens: Any, key: FusedShape, peaks: PeakSet) -> Floats:
     """Seconds at the roofline of one rank's routed experts when `tokens` tokens enter its EP group routed
-    evenly: r = tokens·topk/ep rows, each through `MOE_MATRICES` matrices of hidden × inter/tp
+    evenly (`key`: the layer's shape, (dtype, hidden, inter, topk, experts, tp, ep)): r = tokens·topk/ep rows,
+    each through `MOE_MATRICES` matrices of hidden × inter/tp
     (2·r·3·hidden·inter/tp flops), reading the weights of min(experts/ep, r) experts (every rank's experts
     once each has a row) and the rows in and out in bf16 (2·r·hidden·2 bytes).
 
     Example:
         >>> p = PeakSet(bf16=1e15, fp8=2e15, hbm=4e12)
-        >>> float(moe_roofline_s(16, "fp8", 1024, 512, 2, 8, 1, 2, p)) * 1e6     # 4 experts × 1.5 MiB: HBM-bound
+        >>> float(moe_roofline_s(16, ("fp8", 1024, 512, 2, 8, 1, 2), p)) * 1e6     # 4 experts × 1.5 MiB: HBM-bound
         1.589248
     """
+    dtype, hidden, inter, topk, experts, tp, ep = key
     _, peak, eb, _ = peaks.matmul(dtype_name(dtype))
     rows = np.asarray(tokens, dtype=np.float64) * topk / ep
     per_expert = MOE_MATRICES * hidden * inter / tp
@@ -116,7 +118,7 @@ def fused_moe_s(series: Series, tokens: Any, key: tuple[str, int, int, int, int,
         >>> s = monotone_series({64: 1e-4, 256: 2e-4})
         >>> key = ("fp8", 1024, 512, 2, 8, 1, 2)
         >>> t = float(fused_moe_s(s, 1024, key, p, 1e-6))
-        >>> roof = moe_roofline_s(np.array([256.0, 1024.0]), "fp8", 1024, 512, 2, 8, 1, 2, p)
+        >>> roof = moe_roofline_s(np.array([256.0, 1024.0]), key, p)
         >>> round(t / 2e-4, 6) == round(float(roof[1] / roof[0]), 6), t < 2e-4 * 1024 / 256
         (True, True)
     """
@@ -127,8 +129,7 @@ def fused_moe_s(series: Series, tokens: Any, key: tuple[str, int, int, int, int,
     last = float(np.exp(log_x[-1]))
     over = v > last
     if over.any():
-        dtype, hidden, inter, topk, experts, tp, ep = key
-        roof = moe_roofline_s(np.append(v[over], last), dtype, hidden, inter, topk, experts, tp, ep, peaks)
+        roof = moe_roofline_s(np.append(v[over], last), key, peaks)
         t[over] = np.exp(log_s[-1]) * roof[:-1] / roof[-1]
     return _out(shape, np.maximum(t, floor_s))
 
@@ -183,6 +184,11 @@ def all_reduce_series(rows: Iterable[Any]) -> dict[int, Series]:
 
 
 FusedShape = tuple[str, int, int, int, int, int, int]   # (dtype, hidden, inter, topk, experts, tp, ep)
+
+
+def fused_key(shape: FusedMoe) -> FusedShape:
+    """A fused MoE layer's shape as a profile keys its series: the dtype by its name."""
+    return (dtype_name(shape.dtype), shape.hidden, shape.inter, shape.topk, shape.experts, shape.tp, shape.ep)
 
 
 def fused_series(rows: Iterable[Any]) -> dict[FusedShape, dict[str, Series]]:

@@ -9,16 +9,32 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from .base import Frozen
 from .engines import Engine
 from .model import DType
 
-__all__ = ["Gpu", "peak_flops", "hardware", "Efficiency", "Latency", "Cluster", "KernelTimes",
+__all__ = ["Gpu", "peak_flops", "hardware", "Efficiency", "Latency", "Cluster", "KernelTimes", "FusedMoe",
            "DEFAULT_COMPUTE_EFFICIENCY",
            "DEFAULT_HBM_EFFICIENCY", "DEFAULT_NETWORK_EFFICIENCY", "DEFAULT_INTRA_LATENCY_S", "DEFAULT_INTER_LATENCY_S",
            "DEFAULT_INTER_NODE_BYTES_PER_S", "DEFAULT_GPUS_PER_NODE", "DEFAULT_RESERVE_BYTES"]
+
+
+@dataclass(frozen=True, slots=True)
+class FusedMoe:
+    """The shape an engine's fused MoE layer is measured at (`KernelTimes.fused_moe_covers`): the experts'
+    dtype, the hidden size, the expert ffn (`inter`), top-k, the routed experts, the split of each expert
+    (`tp`, the deployment's etp) and the EP group (`ep`)."""
+
+    dtype: DType
+    hidden: int
+    inter: int
+    topk: int
+    experts: int
+    tp: int
+    ep: int
 
 
 class Gpu(Frozen):
@@ -138,14 +154,12 @@ class KernelTimes(abc.ABC):
         tp, ep) each; none for a profile of dagc's own kernels."""
         return ()
 
-    def fused_moe_covers(self, dtype: DType, hidden: int, inter: int, topk: int, experts: int, tp: int,
-                         ep: int, a2a: int = 1) -> bool:
+    def fused_moe_covers(self, shape: FusedMoe, a2a: int = 1) -> bool:
         """Whether an engine's MoE layer was measured at this shape (engine profiles only), in the kernel the
         deployment runs (`a2a`: 2 when its experts take DeepEP's all-to-all, else 1; `dagc.kernels.series`)."""
         return False
 
-    def fused_moe_s(self, tokens: Any, dtype: DType, hidden: int, inter: int, topk: int, experts: int, tp: int,
-                    ep: int, a2a: int = 1, *, lower: bool = False) -> Any:
+    def fused_moe_s(self, tokens: Any, shape: FusedMoe, a2a: int = 1, *, lower: bool = False) -> Any:
         """One rank's fused MoE layer when `tokens` tokens enter its EP group, routed evenly (a shape
         `fused_moe_covers`)."""
         raise NotImplementedError("this profile measured no fused MoE layer")
