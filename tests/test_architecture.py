@@ -38,8 +38,6 @@ OVER_PARAMETERS = {
     "export.trace_writer.TraceWriter.slice": 8,
     "ir.op_shapes.Shapes.__init__": 9,
     "kernels.profile.KernelProfile.__init__": 10,
-    "lang.blocks.read_block": 8, "lang.blocks._with_unit": 8, "lang.blocks._out_of_range": 8,
-    "lang.log_fields.make_log": 8, "launch.pools._assemble": 8,
     "layout.eplb.balance_figures": 8, "layout.mix._shares": 8, "layout.routing.busiest_rank_factor": 9,
     "layout.sketch.LayoutSketch.__init__": 14,
     "plan.printer._scope": 10, "plan.printer.aggregated": 11,
