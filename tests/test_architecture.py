@@ -38,7 +38,6 @@ OVER_PARAMETERS = {
     "export.trace_writer.TraceWriter.slice": 8,
     "ir.op_shapes.Shapes.__init__": 9,
     "kernels.profile.KernelProfile.__init__": 10,
-    "layout.eplb.balance_figures": 8, "layout.mix._shares": 8, "layout.routing.busiest_rank_factor": 9,
     "layout.sketch.LayoutSketch.__init__": 14,
     "plan.printer._scope": 10, "plan.printer.aggregated": 11,
     "rules.base.make_rule": 8, "rules.bounds.stage_pipeline_bounds": 8, "rules.bounds._inflight_pipeline_bounds": 10,

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..enums import FastEnum
-from ..layout.eplb import ep_nodes
+from ..layout.eplb import ExpertSplit, ep_nodes
 from ..layout.layout import Layout
 from ..layout.mix import shares
 from ..layout.routing import busiest_rank_factor
@@ -369,8 +369,9 @@ class Shapes:
         lay, moe = self.lay, self.m.moe
         origin = self.expert_origin
         busiest = float(origin.max()) if origin.size else 0.0
-        x = busiest_rank_factor(self.w.routing, busiest, moe.top_k, moe.experts, lay.ep, lay.redundant,
-                                ep_nodes(lay.ep, lay.etp, lay.gpus_per_node), lay.eplb, moe.groups)
+        split = ExpertSplit(moe.experts, lay.ep, lay.redundant, ep_nodes(lay.ep, lay.etp, lay.gpus_per_node), lay.eplb,
+                            moe.groups)
+        x = busiest_rank_factor(self.w.routing, busiest, moe.top_k, split)
         factor = np.full(lay.ep, 1.0 if lay.ep == 1 else (lay.ep - x) / (lay.ep - 1))
         factor[0] = x if lay.ep > 1 else 1.0                  # ep index 0 is the busiest
         return self._expert_rows(factor)
