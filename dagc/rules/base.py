@@ -16,7 +16,7 @@ from ..plan.strategy import Strategy, StrategyDecl
 from ..plan.workload import Workload
 from ..source import Span
 
-__all__ = ["Check", "Reads", "Rule", "RuleContext", "diag", "largest_divisor", "make_rule"]
+__all__ = ["Check", "Reads", "Rule", "RuleContext", "diag", "largest_divisor", "make_rule", "pass_rule"]
 
 
 @dataclass(frozen=True)
@@ -79,13 +79,16 @@ class Rule:
             raise ValueError(f"rule {self.code} needs either a check or the passes that emit it")
 
 
-def make_rule(code: str, severity: Severity, title: str, check: Check | None = None, doc: str | None = None,
-              passes: tuple[Callable[..., object], ...] = (), plan_level: bool = False,
+def make_rule(code: str, severity: Severity, title: str, check: Check, plan_level: bool = False,
               reads: Reads = Reads.LAYOUT) -> Rule:
-    """A rule documented by `doc`, or by its check's docstring."""
-    if doc is None:
-        doc = (check.__doc__ or "") if check is not None else ""
-    return Rule(code, severity, title, doc, check, passes, plan_level, reads)
+    """A rule on the resolved strategy, documented by its check's docstring."""
+    return Rule(code, severity, title, check.__doc__ or "", check, (), plan_level, reads)
+
+
+def pass_rule(code: str, severity: Severity, title: str, doc: str | None, passes: tuple[Callable[..., object], ...]
+              ) -> Rule:
+    """A rule whose code the passes that read the plan emit (`passes`), documented by `doc`."""
+    return Rule(code, severity, title, doc or "", None, passes)
 
 
 def largest_divisor(n: int, limit: int) -> int:
