@@ -32,10 +32,7 @@ MAX_PARAMETERS = 7              # positional-only, positional, keyword-only, *ar
 OVER_LINES: dict[str, int] = {}
 OVER_PARAMETERS = {
     "calibrate.fit.fit_term": 10, "calibrate.solve._slopes": 8,
-    "cli.print_check.print_check": 8, "cli.print_check.print_compile": 8,
     "drive.drive.check": 9, "export.compile.compile": 8,
-    "export.placement_grid._gpu_cell": 8, "export.placement_style.svg_text": 9,
-    "export.trace_writer.TraceWriter.slice": 8,
     "ir.op_shapes.Shapes.__init__": 9,
     "kernels.profile.KernelProfile.__init__": 10,
     "layout.sketch.LayoutSketch.__init__": 14,
