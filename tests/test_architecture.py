@@ -34,7 +34,6 @@ OVER_PARAMETERS = {
     "calibrate.fit.fit_term": 10, "calibrate.solve._slopes": 8,
     "drive.drive.check": 9, "export.compile.compile": 8,
     "ir.op_shapes.Shapes.__init__": 9,
-    "kernels.profile.KernelProfile.__init__": 10,
     "layout.sketch.LayoutSketch.__init__": 14,
     "plan.printer.aggregated": 11, "rules.bounds.stage_pipeline_bounds": 8,
     "schedule.floors.FloorTimes.lower_times": 9, "schedule.schedule._schedule_phase": 8,

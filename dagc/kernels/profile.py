@@ -27,7 +27,9 @@ from .series import (
     A2A_FUSED,
     DEEPEP_LL_MAX_TOKENS_PER_RANK,
     FUSED,
+    Floors,
     FusedShape,
+    Measured,
     Series,
     all_reduce_series,
     fused_key,
@@ -128,27 +130,25 @@ class KernelProfile(KernelTimes):
     glue: Mapping[str, int]
     _all_reduce: Mapping[int, tuple[Floats, Floats]]  # gpus → (log bytes, log seconds)
 
-    def __init__(self, name: str, provenance: Provenance, floor_s: float, peaks: PeakSet,
-                 tables: Mapping[str, Table], digest: str, eager_floor_s: float | None = None,
-                 fused: Mapping[FusedShape, Mapping[str, Series]] | None = None,
-                 glue: Mapping[str, int] | None = None,
-                 all_reduce: Mapping[int, tuple[Floats, Floats]] | None = None) -> None:
-        eager = float(eager_floor_s) if eager_floor_s is not None else float(floor_s)
-        for key, value in (("name", name), ("provenance", provenance), ("floor_s", float(floor_s)),
-                           ("eager_floor_s", max(eager, float(floor_s))),
+    def __init__(self, name: str, provenance: Provenance, floors: Floors, peaks: PeakSet, measured: Measured,
+                 digest: str, glue: Mapping[str, int] | None = None) -> None:
+        floor_s = float(floors.kernel_s)
+        eager = float(floors.eager_s) if floors.eager_s is not None else floor_s
+        for key, value in (("name", name), ("provenance", provenance), ("floor_s", floor_s),
+                           ("eager_floor_s", max(eager, floor_s)),
                            ("bf16_flops_per_s", peaks.bf16), ("fp8_flops_per_s", peaks.fp8),
                            ("fp4_flops_per_s", peaks.fp4),
-                           ("hbm_bytes_per_s", peaks.hbm), ("_tables", dict(tables)), ("_digest", digest),
-                           ("_memo", {}), ("_fused", dict(fused or {})), ("glue", dict(glue or {})),
-                           ("_all_reduce", dict(all_reduce or {}))):
+                           ("hbm_bytes_per_s", peaks.hbm), ("_tables", dict(measured.tables)), ("_digest", digest),
+                           ("_memo", {}), ("_fused", dict(measured.fused or {})), ("glue", dict(glue or {})),
+                           ("_all_reduce", dict(measured.all_reduce or {}))):
             object.__setattr__(self, key, value)
 
     def __setattr__(self, key: str, value: Any) -> None:
         raise AttributeError(f"KernelProfile is immutable: cannot set {key}")
 
     def __reduce__(self) -> tuple[object, ...]:
-        return (KernelProfile, (self.name, self.provenance, self.floor_s, self._peaks, self._tables, self._digest,
-                                self.eager_floor_s, self._fused, self.glue, self._all_reduce))
+        return (KernelProfile, (self.name, self.provenance, Floors(self.floor_s, self.eager_floor_s), self._peaks,
+                                Measured(self._tables, self._fused, self._all_reduce), self._digest, self.glue))
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, KernelProfile) and other._digest == self._digest
@@ -356,9 +356,9 @@ def build_profile(f: ProfileFile, digest: str) -> KernelProfile:
         rows_m = [r for r in t.memory if r.op == op]
         if rows_m:
             tables[f"memory.{op}"] = make_table([((), 0.0, r.bytes, r.seconds, r.bytes / peaks.hbm) for r in rows_m])
-    return KernelProfile(f.name, f.provenance, f.floor.kernel_s, peaks, tables, digest, f.floor.eager_kernel_s,
-                         fused_series(f.tables.fused_moe or ()), f.glue_launches,
-                         all_reduce_series(f.tables.all_reduce or ()))
+    measured = Measured(tables, fused_series(f.tables.fused_moe or ()), all_reduce_series(f.tables.all_reduce or ()))
+    return KernelProfile(f.name, f.provenance, Floors(f.floor.kernel_s, f.floor.eager_kernel_s), peaks, measured,
+                         digest, f.glue_launches)
 
 
 def for_gpu(profile: KernelProfile, gpu: Gpu) -> KernelProfile:
@@ -384,9 +384,10 @@ def for_gpu(profile: KernelProfile, gpu: Gpu) -> KernelProfile:
     digest = hashlib.sha256(f"{profile._digest}|{peaks}".encode()).hexdigest()
     name = profile.name if same_chip else f"{profile.name}@{gpu.name}"
     # a fused layer and an all-reduce measured belong to their chip; how the engine runs its glue stays on any
-    return KernelProfile(name, profile.provenance, profile.floor_s, peaks, profile._tables, digest,
-                         profile.eager_floor_s, profile._fused if same_chip else None, profile.glue,
-                         profile._all_reduce if same_chip else None)
+    measured = Measured(profile._tables, profile._fused if same_chip else None,
+                        profile._all_reduce if same_chip else None)
+    return KernelProfile(name, profile.provenance, Floors(profile.floor_s, profile.eager_floor_s), peaks, measured,
+                         digest, profile.glue)
 
 
 def _same_peak(a: float | None, b: float | None) -> bool:

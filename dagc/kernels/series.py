@@ -13,16 +13,18 @@ Triton/CUTLASS layer, or DeepEP's all-to-all with DeepGEMM's grouped GEMMs over 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ..plan.cluster import FusedMoe
-from .tables import Floats, PeakSet, dtype_name, roofline_s
+from .tables import Floats, PeakSet, Table, dtype_name, roofline_s
 
-__all__ = ["A2A_DEEPEP", "A2A_FUSED", "DEEPEP_LL_MAX_TOKENS_PER_RANK", "FUSED", "FusedShape", "MOE_KERNELS",
-           "MOE_MATRICES", "WIDE_EP_MIN_RANKS", "Series", "all_reduce_series", "fused_moe_s", "fused_series", "moe_a2a",
-           "fused_key", "moe_kernel", "moe_roofline_s", "monotone_series", "series_s", "wide_ep"]
+__all__ = ["A2A_DEEPEP", "A2A_FUSED", "DEEPEP_LL_MAX_TOKENS_PER_RANK", "FUSED", "Floors", "FusedShape", "MOE_KERNELS",
+           "Measured", "MOE_MATRICES", "WIDE_EP_MIN_RANKS", "Series", "all_reduce_series", "fused_moe_s",
+           "fused_series", "moe_a2a", "fused_key", "moe_kernel", "moe_roofline_s", "monotone_series", "series_s",
+           "wide_ep"]
 
 Series = tuple[Floats, Floats]      # (log x ascending, log seconds non-decreasing)
 
@@ -184,6 +186,25 @@ def all_reduce_series(rows: Iterable[Any]) -> dict[int, Series]:
 
 
 FusedShape = tuple[str, int, int, int, int, int, int]   # (dtype, hidden, inter, topk, experts, tp, ep)
+
+
+@dataclass(frozen=True, slots=True)
+class Floors:
+    """The least a kernel takes: `kernel_s` inside a CUDA graph, `eager_s` launched outside one (host-bound;
+    None: the same)."""
+
+    kernel_s: float
+    eager_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Measured:
+    """A profile's measured kernels: its tables by name, its engine's MoE layers (shape key → kernel → series;
+    None: none) and its all-reduces (GPUs → series of bytes; None: none)."""
+
+    tables: Mapping[str, Table]
+    fused: Mapping[FusedShape, Mapping[str, Series]] | None = None
+    all_reduce: Mapping[int, Series] | None = None
 
 
 def fused_key(shape: FusedMoe) -> FusedShape:
