@@ -13,13 +13,14 @@ import enum
 import functools
 import hashlib
 import math
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Hashable, Mapping
+from typing import Concatenate, ParamSpec
 
 import numpy as np
 import numpy.typing as npt
+from numpy.typing import ArrayLike
 
-from ..plan.cluster import FusedMoe, Gpu, KernelTimes
+from ..plan.cluster import FusedMoe, Gpu, KernelTimes, Seconds
 from ..plan.model import DType
 from .format import MEMORY_OPS, MemoryOp, ProfileFile, Provenance
 from .series import (
@@ -42,31 +43,34 @@ from .tables import KV_BYTES, Floats, PeakSet, Table, by_cache, dtype_name, eval
 
 __all__ = ["KernelProfile", "build_profile", "for_gpu"]
 
+P = ParamSpec("P")
+TimeMethod = Callable[Concatenate["KernelProfile", P], Seconds]    # a profile's time function, of shapes
 _MEMO_MAX = 1 << 16                # answers a profile remembers (the search asks the same shapes again and again)
 _MEMO_MAX_ELEMENTS = 4096          # larger array arguments are computed afresh
 
-def _flat(*xs: Any) -> tuple[tuple[int, ...], list[Floats]]:
+def _flat(*xs: ArrayLike) -> tuple[tuple[int, ...], list[Floats]]:
     arrays = np.broadcast_arrays(*(np.asarray(x, dtype=np.float64) for x in xs))
     return arrays[0].shape, [a.reshape(-1) for a in arrays]
 
 
-def _key(arg: Any) -> Any:
+def _key(arg: object) -> Hashable:
     if isinstance(arg, np.ndarray):
         if arg.size > _MEMO_MAX_ELEMENTS:
             raise TypeError("too large to remember")
         return arg.dtype.str, arg.shape, arg.tobytes()
     if isinstance(arg, enum.Enum):
-        return arg.value
+        value: Hashable = arg.value
+        return value
     if isinstance(arg, (int, float, str, np.generic)):
         return arg
     raise TypeError("not remembered")
 
 
-def _memoised(method: Callable[..., Any]) -> Callable[..., Any]:
+def _memoised(method: TimeMethod[P]) -> TimeMethod[P]:
     """Remember a time function's answers per profile: the cost model asks for the same shapes
     for every candidate strategy. Arrays are returned as copies, so callers may change them."""
     @functools.wraps(method)
-    def wrapper(self: KernelProfile, *args: Any, **kw: Any) -> Any:
+    def wrapper(self: KernelProfile, /, *args: P.args, **kw: P.kwargs) -> Seconds:
         if kw.get("lower"):
             return method(self, *args, **kw)     # a roofline, no table interpolated: cheaper than its key
         try:
@@ -95,7 +99,7 @@ def _shape_logs(lower: bool, *coords: Floats) -> Floats:
     return np.empty((0, 0)) if lower else _logs(np.stack(coords, axis=1))
 
 
-def _out(shape: tuple[int, ...], t: Floats) -> Any:
+def _out(shape: tuple[int, ...], t: Floats) -> Seconds:
     return np.float64(t[0]) if shape == () else t.reshape(shape)
 
 
@@ -125,7 +129,7 @@ class KernelProfile(KernelTimes):
     hbm_bytes_per_s: float
     _tables: Mapping[str, Table]
     _digest: str
-    _memo: dict[tuple[object, ...], object]
+    _memo: dict[tuple[object, ...], Seconds]
     _fused: Mapping[FusedShape, Mapping[str, Series]]  # MoE layer: shape key → kernel → (log tokens, log seconds)
     glue: Mapping[str, int]
     _all_reduce: Mapping[int, tuple[Floats, Floats]]  # gpus → (log bytes, log seconds)
@@ -143,7 +147,7 @@ class KernelProfile(KernelTimes):
                            ("_all_reduce", dict(measured.all_reduce or {}))):
             object.__setattr__(self, key, value)
 
-    def __setattr__(self, key: str, value: Any) -> None:
+    def __setattr__(self, key: str, value: object) -> None:
         raise AttributeError(f"KernelProfile is immutable: cannot set {key}")
 
     def __reduce__(self) -> tuple[object, ...]:
@@ -168,7 +172,8 @@ class KernelProfile(KernelTimes):
         return name in self._tables
 
     @_memoised
-    def gemm_s(self, m: Any, n: Any, k: Any, dtype: DType | str = DType.BF16, *, lower: bool = False) -> Any:
+    def gemm_s(self, m: ArrayLike, n: ArrayLike, k: ArrayLike, dtype: DType | str = DType.BF16, *,
+               lower: bool = False) -> Seconds:
         """Seconds of `x[m, k] @ w[n, k]^T` with `dtype` inputs (bf16 out; fp32 in and out)."""
         table_dtype, peak, eb, ob = self._peaks.matmul(dtype_name(dtype))
         shape, (m, n, k) = _flat(m, n, k)
@@ -182,8 +187,8 @@ class KernelProfile(KernelTimes):
                                      lower=lower))
 
     @_memoised
-    def grouped_gemm_s(self, experts: Any, tokens_per_expert: Any, k: Any, n: Any,
-                       dtype: DType | str = DType.BF16, *, lower: bool = False) -> Any:
+    def grouped_gemm_s(self, experts: ArrayLike, tokens_per_expert: ArrayLike, k: ArrayLike, n: ArrayLike,
+                       dtype: DType | str = DType.BF16, *, lower: bool = False) -> Seconds:
         """Seconds of one grouped expert GEMM: `experts` experts that received tokens, each `[t, k] @ [k, n]`
         with `tokens_per_expert` rows (a mean may be fractional). With few tokens it streams the
         experts·k·n weights: memory-bound."""
@@ -201,8 +206,8 @@ class KernelProfile(KernelTimes):
                                      self.floor_s, lower=lower))
 
     @_memoised
-    def attn_prefill_s(self, batch: Any, seq: Any, heads: Any, kv_heads: Any, head_dim: Any,
-                       *, lower: bool = False) -> Any:
+    def attn_prefill_s(self, batch: ArrayLike, seq: ArrayLike, heads: ArrayLike, kv_heads: ArrayLike,
+                       head_dim: ArrayLike, *, lower: bool = False) -> Seconds:
         """Seconds of causal flash attention over `batch` sequences of `seq` tokens (bf16)."""
         shape, (b, s, h, hkv, d) = _flat(batch, seq, heads, kv_heads, head_dim)
         b3, h3, hkv3, d3 = (x[:, None, None] for x in (b, h, hkv, d))
@@ -214,8 +219,8 @@ class KernelProfile(KernelTimes):
                                      np.zeros_like(s), s, roof, self.floor_s, lower=lower))
 
     @_memoised
-    def attn_decode_s(self, batch: Any, ctx: Any, heads: Any, kv_heads: Any, head_dim: Any, kv_bytes: Any = 2.0,
-                      *, lower: bool = False) -> Any:
+    def attn_decode_s(self, batch: ArrayLike, ctx: ArrayLike, heads: ArrayLike, kv_heads: ArrayLike,
+                      head_dim: ArrayLike, kv_bytes: ArrayLike = 2.0, *, lower: bool = False) -> Seconds:
         """Seconds of one decode step's attention: one query token per request against `ctx` cached
         tokens, K and V read once at `kv_bytes` an element (2: bf16, 1: an 8-bit cache). The kernel computes
         in bf16 whatever the cache holds: the flops are the full context's at the bf16 peak, the bytes the
@@ -242,8 +247,8 @@ class KernelProfile(KernelTimes):
         return np.where(kv_bytes <= 1.0, run(self._tables[eight]), run(self._tables[name]))
 
     @_memoised
-    def mla_decode_s(self, batch: Any, ctx: Any, heads: Any, kv_lora: Any = 512, rope: Any = 64,
-                     kv_bytes: Any = 2.0, *, lower: bool = False) -> Any:
+    def mla_decode_s(self, batch: ArrayLike, ctx: ArrayLike, heads: ArrayLike, kv_lora: ArrayLike = 512,
+                     rope: ArrayLike = 64, kv_bytes: ArrayLike = 2.0, *, lower: bool = False) -> Seconds:
         """Seconds of absorbed MLA decode attention over a latent cache of `kv_lora + rope` per token,
         `kv_bytes` an element (the flops at the bf16 peak whatever the cache holds, as `attn_decode_s`).
 
@@ -271,7 +276,7 @@ class KernelProfile(KernelTimes):
     def all_reduce_covers(self, gpus: int) -> bool:
         return gpus in self._all_reduce
 
-    def all_reduce_s(self, gpus: int, nbytes: Any) -> Any:
+    def all_reduce_s(self, gpus: int, nbytes: ArrayLike) -> Seconds:
         """Log-log in the bytes between measured sizes; below the least its time, above the largest that
         time × bytes / its bytes (bandwidth-bound there: the roofline at the last measured efficiency).
         Non-decreasing in the bytes."""
@@ -283,7 +288,7 @@ class KernelProfile(KernelTimes):
         kernels = self._fused.get(fused_key(shape), {})
         return moe_kernel(kernels, a2a == A2A_DEEPEP, 1.0, shape.ep) is not None
 
-    def fused_moe_s(self, tokens: Any, shape: FusedMoe, a2a: int = A2A_FUSED, *, lower: bool = False) -> Any:
+    def fused_moe_s(self, tokens: ArrayLike, shape: FusedMoe, a2a: int = A2A_FUSED, *, lower: bool = False) -> Seconds:
         """The measured MoE kernel the deployment runs (`moe_kernel`: over a wide EP group DeepEP's
         low-latency or normal kernels by the tokens a rank dispatches, else the fused kernel), interpolated
         log-log in the tokens; below the least measured count its time, above the largest the roofline
@@ -303,7 +308,7 @@ class KernelProfile(KernelTimes):
         return _out(dims, out)
 
     @_memoised
-    def memory_s(self, nbytes: Any, op: MemoryOp | str = "copy", *, lower: bool = False) -> Any:
+    def memory_s(self, nbytes: ArrayLike, op: MemoryOp | str = "copy", *, lower: bool = False) -> Seconds:
         """Seconds of a memory-bound op moving `nbytes` (each input read once, each output written once)."""
         name = MemoryOp(op).value
         key = f"memory.{name}" if f"memory.{name}" in self._tables else "memory.copy"

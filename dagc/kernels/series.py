@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from ..plan.cluster import FusedMoe
+from ..plan.cluster import FusedMoe, Seconds
 from .tables import Floats, PeakSet, Table, dtype_name, roofline_s
 
 __all__ = ["A2A_DEEPEP", "A2A_FUSED", "DEEPEP_LL_MAX_TOKENS_PER_RANK", "FUSED", "Floors", "FusedShape", "MOE_KERNELS",
@@ -60,16 +61,16 @@ def monotone_series(points: Mapping[float, float]) -> Series:
     return np.log(np.maximum(x, 1.0)), np.log(s)
 
 
-def _flat(x: Any) -> tuple[tuple[int, ...], Floats]:
+def _flat(x: ArrayLike) -> tuple[tuple[int, ...], Floats]:
     a = np.asarray(x, dtype=np.float64)
     return a.shape, a.reshape(-1)
 
 
-def _out(shape: tuple[int, ...], t: Floats) -> Any:
+def _out(shape: tuple[int, ...], t: Floats) -> Seconds:
     return np.float64(t[0]) if shape == () else t.reshape(shape)
 
 
-def series_s(series: Series, x: Any, floor_s: float) -> Any:
+def series_s(series: Series, x: ArrayLike, floor_s: float) -> Seconds:
     """A measured series at `x`: log-log between points, below the first its time, above the last that
     time × x / its x (a roofline linear in x at the last measured efficiency: an all-reduce's bytes); at
     least `floor_s`.
@@ -86,7 +87,7 @@ def series_s(series: Series, x: Any, floor_s: float) -> Any:
     return _out(shape, np.maximum(t, floor_s))
 
 
-def moe_roofline_s(tokens: Any, key: FusedShape, peaks: PeakSet) -> Floats:
+def moe_roofline_s(tokens: ArrayLike, key: FusedShape, peaks: PeakSet) -> Floats:
     """Seconds at the roofline of one rank's routed experts when `tokens` tokens enter its EP group routed
     evenly (`key`: the layer's shape, (dtype, hidden, inter, topk, experts, tp, ep)): r = tokens·topk/ep rows,
     each through `MOE_MATRICES` matrices of hidden × inter/tp
@@ -107,8 +108,8 @@ def moe_roofline_s(tokens: Any, key: FusedShape, peaks: PeakSet) -> Floats:
     return roofline_s(flops, nbytes, peak, peaks.hbm)
 
 
-def fused_moe_s(series: Series, tokens: Any, key: tuple[str, int, int, int, int, int, int], peaks: PeakSet,
-                floor_s: float) -> Any:
+def fused_moe_s(series: Series, tokens: ArrayLike, key: tuple[str, int, int, int, int, int, int], peaks: PeakSet,
+                floor_s: float) -> Seconds:
     """A measured MoE series (the layer of shape `key` = (dtype, hidden, inter, topk, experts, tp, ep)) at
     `tokens` entering the EP group: log-log between measured counts, below the least its time (a launch
     takes no less), above the largest T its time t_T times the roofline's growth, roof(tokens) / roof(T):

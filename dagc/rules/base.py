@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Protocol
 
 from ..diagnostics import Diagnostic, Severity
 from ..layout.layout import Layout
@@ -16,7 +16,19 @@ from ..plan.strategy import Strategy, StrategyDecl
 from ..plan.workload import Workload
 from ..source import Span
 
-__all__ = ["Check", "Reads", "Rule", "RuleContext", "diag", "largest_divisor", "make_rule", "pass_rule"]
+__all__ = ["Check", "Reads", "Rule", "RuleContext", "ScheduledMetrics", "diag", "largest_divisor", "make_rule",
+           "pass_rule"]
+
+
+class ScheduledMetrics(Protocol):
+    """What the rules that read the schedule read of its metrics (`dagc.serve.metrics.Metrics`, a later stage's)."""
+
+    @property
+    def bubble_fraction(self) -> float: ...
+    @property
+    def ttft_s(self) -> float: ...
+    @property
+    def ttft_server_s(self) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -26,7 +38,7 @@ class RuleContext:
     strategy: Strategy
     layout: Layout
     memory: MemoryBreakdown | None = None   # set for the rules that read memory (None when pp exceeds the layers)
-    metrics: Any = None                 # dagc.serve.metrics.Metrics, for the rules that read the schedule
+    metrics: ScheduledMetrics | None = None     # dagc.serve.metrics.Metrics, for the rules that read the schedule
     # in flight, what the engine admits (`dagc.memory.admission`), made once with the memory (`dagc.verdict.analyse`)
     admission: Admission | None = None
     # the workload and layout the steady state was scheduled at — in flight, at the concurrency the engine
