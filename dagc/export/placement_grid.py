@@ -9,7 +9,7 @@ Output: the grid's geometry (`Grid`) and its SVG elements; the bars' scale (`Mem
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
 from ..layout.layout import Layout
@@ -35,6 +35,10 @@ from .placement_style import (
     stage_colours,
     svg_text,
 )
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 MAX_COORDS = 4_000_000          # layouts larger than this are not expanded to per-rank coordinates
 IDLE_FILL = "#eeeeee"
@@ -180,7 +184,7 @@ def _held(experts: tuple[int, ...], copies: bool) -> str:
     return ("experts " if len(experts) > 1 else "expert ") + text + (" (+copies)" if copies else "")
 
 
-def _coords(c: dict[str, Any], rank: int, axes: tuple[tuple[str, int], ...]) -> tuple[str, ...]:
+def _coords(c: dict[str, npt.NDArray[np.int64]], rank: int, axes: tuple[tuple[str, int], ...]) -> tuple[str, ...]:
     """'tp 1/4 · adp 3/16' (and tighter variants): this rank's index on each axis larger than 1
     (or on the first axis when all are 1)."""
     kept = [(name, n) for name, n in axes if n > 1] or [axes[0]]

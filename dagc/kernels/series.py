@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from ..plan.cluster import FusedMoe, Seconds
+from .format import AllReduceRow, FusedMoeRow
 from .tables import Floats, PeakSet, Table, dtype_name, roofline_s
 
 __all__ = ["A2A_DEEPEP", "A2A_FUSED", "DEEPEP_LL_MAX_TOKENS_PER_RANK", "FUSED", "Floors", "FusedShape", "MOE_KERNELS",
@@ -178,7 +178,7 @@ def moe_kernel(measured: Collection[str], wide: bool, tokens: float, ep: int) ->
     return FUSED if FUSED in measured else None
 
 
-def all_reduce_series(rows: Iterable[Any]) -> dict[int, Series]:
+def all_reduce_series(rows: Iterable[AllReduceRow]) -> dict[int, Series]:
     """A profile's all-reduce rows by GPU count, each as its monotone envelope."""
     by: dict[int, dict[float, float]] = {}
     for r in rows:
@@ -213,7 +213,7 @@ def fused_key(shape: FusedMoe) -> FusedShape:
     return (dtype_name(shape.dtype), shape.hidden, shape.inter, shape.topk, shape.experts, shape.tp, shape.ep)
 
 
-def fused_series(rows: Iterable[Any]) -> dict[FusedShape, dict[str, Series]]:
+def fused_series(rows: Iterable[FusedMoeRow]) -> dict[FusedShape, dict[str, Series]]:
     """The MoE rows by shape and kernel, each series sorted by tokens (the last of equal counts kept), as its
     monotone envelope (`monotone_series`)."""
     by: dict[FusedShape, dict[str, dict[float, float]]] = {}
