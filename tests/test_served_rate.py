@@ -42,3 +42,18 @@ def test_a_closed_loop_and_a_run_below_the_rate_are_as_counted():
     inside, seconds = load.served()
     assert np.count_nonzero(inside) / seconds < 10
     assert load.served_requests_per_s == pytest.approx(np.count_nonzero(inside) / seconds)
+
+
+def test_an_offline_burst_serves_its_requests_over_the_run():
+    """64 clients each sending one request at once (an offline burst): every request starts before the first
+    ends, so the window from the first end to the last start is empty; the run served its 64 requests over its
+    duration, as a benchmark client counts them — not over the span of their ends, a wave finishing together
+    (here a fraction of the run), which would read as a rate several times what was served."""
+    burst = check(load_plan_text(PLAN.format(traffic="concurrency = 64  requests = 64  ramp = 0 s")))[0].load
+    load = burst.load
+    inside, seconds = load.served()
+    assert inside.all() and seconds == pytest.approx(load.duration)
+    ends = float(load.finish.max() - load.finish.min())
+    assert ends < load.duration / 2                         # the ends bunch: their span is not the run's
+    assert burst.to_json()["served_requests_per_s"] == pytest.approx(64 / load.duration)
+    assert burst.to_json()["served_requests_per_s"] < 64 / ends / 2

@@ -151,16 +151,23 @@ class Load:
         last arrival (open loop) or the last start (closed loop), or, when the run is `overloaded`, the last
         first token (its queue is still served after the last arrival, until the last request waiting gets its
         first token) — and that window's length. When the window is empty (a run shorter than its requests'
-        lifetimes: its first end after its last arrival), every request over the span of their ends, as long as
-        that of their arrivals when the deployment keeps up; over the whole run when they end together."""
+        lifetimes: its first end after its last arrival), every request: an open loop's over the span of their
+        ends, as long as that of their arrivals when the deployment keeps up (`_per_second` caps it at the
+        arrival rate); a closed loop's — one wave, every client's request started before the first ended, as
+        an offline burst sends them — over the whole run, as a benchmark client counts it (the span of the
+        ends alone would read a wave finishing together as a rate many times what the run served); over the
+        whole run too when they end together."""
         lo, hi = float(self.finish.min()), float(self.arrival.max())
         if self.overloaded:
             hi = max(hi, float(self.first_token.max()))
         inside = (self.finish > lo) & (self.finish <= hi)
         if hi > lo and inside.any():
             return inside, hi - lo
+        everyone = np.ones(len(self.finish), dtype=bool)
         ends = float(self.finish.max()) - lo
-        return np.ones(len(self.finish), dtype=bool), ends if ends > 0 else self.duration
+        if self.traffic.concurrency is not None or ends <= 0:
+            return everyone, self.duration
+        return everyone, ends
 
     @property
     def arrival_rate(self) -> float | None:
