@@ -14,7 +14,7 @@ from dagc.cli.main import main
 from dagc.export.optimal_words import evidence_json
 from dagc.lang.load import load_plan, parse_strategy
 from dagc.search.search import search
-from dagc.search.under_traffic import ALL, JUDGE_LIMIT, STEADY, judge_under_traffic
+from dagc.search.under_traffic import ALL, BEST_LIMIT, JUDGE_LIMIT, STEADY, judge_under_traffic
 from dagc.verdict.check import check_strategy
 from dagc.verdict.optimal import judge_optimal
 
@@ -90,7 +90,8 @@ def test_rejudged_the_best_misses_it_and_says_which(plan_path, steady):
 
 def test_past_the_limit_the_verdict_says_what_it_did_not_judge(plan_path, steady):
     plan = load_plan(str(plan_path))
-    judged = judge_under_traffic(plan, steady, need=1, limit=1)     # the 1-GPU best judged, nothing more
+    # the 1-GPU best judged, nothing more (as when the load's work budget stops the walk there)
+    judged = judge_under_traffic(plan, steady, need=1, limit=1, best_limit=1)
     best = judged.best
     assert best.gpus == 2 and best.judged == STEADY and best.meets_requirements
     own = check_strategy(plan, parse_strategy("tp 1"), with_capacity=False)
@@ -214,14 +215,15 @@ def test_a_row_that_misses_a_load_requirement_names_it(capsys, plan_path, tmp_pa
 
 def test_when_no_candidate_meets_a_load_line_the_walk_stops_at_its_limit_and_says_so(capsys, tmp_path):
     """`ttft_p99 <= 5 ms` is out of every strategy's reach (a steady-state TTFT of 29 ms at best): the
-    search simulates `JUDGE_LIMIT` candidates, each missing it, and prints the next best as meeting the
-    steady state only."""
+    search simulates `JUDGE_LIMIT` candidates, each missing it, then goes on for its best alone, up to
+    `BEST_LIMIT` times as many, each missing it too, and prints the next best as meeting the steady state
+    only."""
     path = tmp_path / "tight.moe"
     path.write_text(PLAN.replace("ttft_p99 <= 1 s", "ttft_p99 <= 5 ms"))
     plan = load_plan(str(path))
     judged = judge_under_traffic(plan, search(plan, top=1), need=1)
     simulated = [c for c in judged.ranked if c.judged == ALL]
-    assert len(simulated) == JUDGE_LIMIT
+    assert len(simulated) == JUDGE_LIMIT * BEST_LIMIT < len(judged.ranked)
     assert all(not c.meets_requirements and "ttft_p99 <= 5 ms" in c.load_missed for c in simulated)
     assert judged.best.judged == STEADY and judged.best.meets_requirements and judged.best.misses == 0
     # a candidate not simulated is judged on the steady state: it meets it when it misses none of its lines

@@ -17,7 +17,7 @@ from dagc.lang.load import load_plan, load_plan_text, parse_strategy
 from dagc.plan.objective import OBJECTIVES
 from dagc.search.result import front_key
 from dagc.search.search import objective_picks, search
-from dagc.search.under_traffic import ALL, JUDGE_LIMIT, STEADY, judge_under_traffic
+from dagc.search.under_traffic import ALL, BEST_LIMIT, JUDGE_LIMIT, STEADY, judge_under_traffic
 from dagc.verdict.check import check_strategy
 from dagc.verdict.optimal import judge_optimal
 
@@ -125,7 +125,7 @@ def test_the_verdict_does_not_compare_a_strategy_with_itself(plan_path, steady):
     assert f"`{TP1}`" not in ev["note"] and "is this strategy" in ev["note"]
     assert "`tpot_p90 <= 30 ms`" in ev["note"]
     # a best that is this strategy and meets every requirement by its check: within 5 % of itself
-    best = judge_under_traffic(plan, steady, need=1, limit=1)      # `tp 2 ; ep 2` next, not simulated
+    best = judge_under_traffic(plan, steady, need=1, limit=1, best_limit=1)  # `tp 2 ; ep 2` next, not simulated
     assert best.best.judged == STEADY
     mine = check_strategy(plan, parse_strategy(best.best.text), with_capacity=False)
     assert mine.verdict.meets_requirements is True
@@ -279,13 +279,41 @@ def test_the_verdicts_best_is_the_same_whether_the_search_keeps_its_front_or_not
 
 @pytest.mark.slow
 def test_the_search_says_how_many_it_simulated_missed_when_the_rows_shown_were_not(tmp_path, capsys):
-    """The ten best by the steady state all miss under the traffic and sink: the rows shown are judged on the
-    steady state alone, and the note under the table says that the ten it simulated missed, and where they are."""
+    """The ten best by the steady state all miss under the traffic and sink, and so do the twenty the walk
+    simulates next for its best alone: the rows shown are judged on the steady state alone, and the note under
+    the table says that the thirty it simulated missed, and where they are."""
     plan = tmp_path / "qwen235.moe"
     plan.write_text(QWEN235_AT_6)
     capsys.readouterr()
     assert main(["search", str(plan), "--top", "3", "--svg", str(tmp_path / "p.svg")]) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "yes (steady state)" in out
-    assert (f"(dagc simulates at most {JUDGE_LIMIT} of a search's best under the plan's traffic; of those it "
-            f"simulated, {JUDGE_LIMIT} missed a load requirement: ranked below, `no:` with what they miss)") in out
+    assert (f"(dagc simulates at most {JUDGE_LIMIT} of a search's best under the plan's traffic, and up to "
+            f"{JUDGE_LIMIT * BEST_LIMIT} while its best is not judged; of those it simulated, "
+            f"{JUDGE_LIMIT * BEST_LIMIT} missed a load requirement: ranked below, `no:` with what they miss)") in out
+
+
+DSV3_AT_6 = """# DeepSeek-V3 on 16 H200s at 6 requests/s: eight GPUs cannot carry it, the best by the steady state
+model preset "deepseek-v3"
+cluster { gpus = 16  gpus_per_node = 8  gpu preset "h200"  engine = sglang  inter_node = 50 GB/s }
+workload { batch = 128  prompt = 3000  generate = 400  serving = inflight  chunk = 8192
+           rate = 6 requests/s  requests = 2000  seed = 7 }
+require { ttft_p99 <= 2 s  tpot_p99 <= 50 ms  goodput >= 5 requests/s  memory <= 90 % }
+strategy tp 16
+"""
+
+
+@pytest.mark.slow
+def test_past_the_limit_the_walk_goes_on_until_its_best_is_simulated():
+    """The sixteen best by the steady state (8-GPU strategies) all miss under the traffic; the walk goes on past
+    `JUDGE_LIMIT` for its best alone, and the best it names is simulated and meets: a 16-GPU prefill/decode pair."""
+    found = search(load_plan_text(DSV3_AT_6), top=1)
+    judged = judge_under_traffic(load_plan_text(DSV3_AT_6), found, need=1)   # a plan of its own: no judgment kept
+    simulated = [c for c in judged.ranked if c.judged == ALL]
+    assert JUDGE_LIMIT < len(simulated) <= JUDGE_LIMIT * BEST_LIMIT
+    assert [c.meets_requirements for c in simulated].count(True) == 1
+    best = judged.best
+    assert best.judged == ALL and best.meets_requirements and best.gpus == 16 and best.text.startswith("prefill ")
+    # stopped at the limit (as the load's work budget may stop it), the best is one not simulated, and says so
+    short = judge_under_traffic(load_plan_text(DSV3_AT_6), found, need=1, best_limit=JUDGE_LIMIT)
+    assert short.best.judged == STEADY and short.best.gpus == 8

@@ -16,6 +16,7 @@ from rich.console import Console
 
 from ..plan.objective import OBJECTIVES
 from ..search.under_traffic import (
+    BEST_LIMIT,
     JUDGE_LIMIT,
     STEADY,
     judged_under_traffic,
@@ -124,7 +125,7 @@ def _steady_note(plan: Plan, found: SearchResult) -> str:
     said = (f"; of those it simulated, {missed} missed a load requirement: ranked below, `no:` with what they miss"
             if missed else "")
     return (f"yes (steady state): {steady_only_text(plan)} (dagc simulates at most {JUDGE_LIMIT} of a search's best "
-            f"under the plan's traffic{said})")
+            f"under the plan's traffic, and up to {JUDGE_LIMIT * BEST_LIMIT} while its best is not judged{said})")
 
 
 BATCH_NOTE = ("batch (max): each row runs its own largest batch, which its strategy text alone does not carry: paste "

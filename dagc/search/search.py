@@ -82,7 +82,7 @@ from .run import Run
 from .screen import Columns
 from .space import Item, candidates, count_candidates, engine_left_out, space_items, strategy_text
 from .startable import marked_refusals
-from .under_traffic import JUDGE_LIMIT, judged_best, judged_under_traffic
+from .under_traffic import BEST_LIMIT, JUDGE_LIMIT, judged_best, judged_under_traffic
 
 __all__ = ["Candidate", "SearchResult", "candidates", "count_candidates", "search",
            "objective_picks",
@@ -162,7 +162,7 @@ def _exact_depth(plan: Plan, rescore: int, top: int) -> tuple[int, int]:
     for the judgments under the plan's traffic: as deep again as that walk may go past the rows shown (each
     candidate found missing sinks: `dagc.search.under_traffic`), so that the verdict's best after it is the same
     whatever the search keeps beside it (`front`); none without traffic."""
-    walk = JUDGE_LIMIT if judged_under_traffic(plan) else 0
+    walk = JUDGE_LIMIT * BEST_LIMIT if judged_under_traffic(plan) else 0
     return max(SPLIT_CANDIDATES, rescore, top) + walk, walk
 
 

@@ -12,7 +12,10 @@ search's objective), unless the check chose another batch (`batch = max`).
 The walk is lazy and bounded: it judges the highest-ranked candidate not yet judged among the first `need`
 (the rows a table prints, the best a verdict compares), ranks again, and stops when those `need` are all
 judged or `JUDGE_LIMIT` candidates have been simulated — fewer when their runs together would pass the plan's
-load work budget (`Plan.load_budget_events`: none past it, as `dagc check` emits W518). Every candidate it did
+load work budget (`Plan.load_budget_events`: none past it, as `dagc check` emits W518). Past `JUDGE_LIMIT` it
+goes on for the best alone while the best is not judged, up to `BEST_LIMIT` times as many: when the best
+candidates all miss under the traffic (eight GPUs of a plan whose traffic needs sixteen), the one that rises
+to the top is simulated too, not named best on its steady state. Every candidate it did
 not simulate keeps its steady-state verdict and says so (`judged = "steady-state"`). The Pareto front is made
 again over the candidates as judged (`pareto_front`: the ranking's and the old front's), so that a point found
 to miss a load requirement leaves it and one it dominated may join it; its points not simulated say so too.
@@ -24,6 +27,7 @@ objective.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
@@ -44,6 +48,8 @@ __all__ = ["ALL", "STEADY", "JUDGE_LIMIT", "Judgement", "check_candidate", "judg
 
 ALL, STEADY = "all", "steady-state"      # `Candidate.judged`
 JUDGE_LIMIT = 10          # candidates of one ranking simulated under the traffic at most (a second each, or so)
+SCORE_RTOL = 1e-9        # a judged candidate's exact score this close to the search's is the search's (a tie kept)
+BEST_LIMIT = 3            # × JUDGE_LIMIT: how far the walk goes on while its best is not judged (the best alone)
 
 Key = tuple[str, int | None, int | None]
 
@@ -101,8 +107,10 @@ class Judgement:
         if objective is None or self.metrics is None or self.memory_fraction is None:
             return c
         metrics = self.metrics.like(c.metrics)
-        return replace(c, metrics=metrics, memory_fraction=self.memory_fraction, exact=True,
-                       score=objective_of(objective).score_of(metrics, c.gpus))
+        score = objective_of(objective).score_of(metrics, c.gpus)
+        # the check's figures and the search's may differ in their last bits: a tie stays the search's tie
+        score = c.score if math.isclose(score, c.score, rel_tol=SCORE_RTOL) else score
+        return replace(c, metrics=metrics, memory_fraction=self.memory_fraction, exact=True, score=score)
 
 
 REJECTED, UNPARSED = "rejected", "unparsed"      # a candidate `check` rejects; one whose text does not parse back
@@ -130,9 +138,12 @@ def _key(c: Candidate) -> Key:
 
 
 def judge_under_traffic(plan: Plan, found: SearchResult, need: int, limit: int = JUDGE_LIMIT,
-                        progress: Callable[[int, int], None] | None = None) -> SearchResult:
+                        progress: Callable[[int, int], None] | None = None,
+                        best_limit: int | None = None) -> SearchResult:
     """`found` with its first `need` candidates judged under the plan's traffic (module docstring); as it is
-    when the plan has no traffic. `progress(done, total)` follows the candidates simulated."""
+    when the plan has no traffic. `progress(done, total)` follows the candidates simulated; `best_limit`, how
+    many the walk simulates at most while its best is not judged (None: `BEST_LIMIT` × `limit`, within the
+    load's work budget)."""
     traffic = plan.workload.traffic
     if traffic is None or not judged_under_traffic(plan):
         return found
@@ -143,23 +154,37 @@ def judge_under_traffic(plan: Plan, found: SearchResult, need: int, limit: int =
     tried: set[Key] = set()                 # simulated or not parsed back: never tried twice
     ranked = _ranked(_known(memo, c, found.objective) for c in found.ranked)
     spent = 0
-    while spent < limit:
-        todo = [c for c in ranked[:need] if c.judged != ALL and _key(c) not in tried]
+    best_limit = _best_limit(limit, budget, events) if best_limit is None else max(limit, best_limit)
+    while spent < best_limit:
+        # past `limit`, the best alone: the pick a verdict compares with is one the traffic was simulated through
+        todo = [c for c in ranked[:need if spent < limit else 1] if c.judged != ALL and _key(c) not in tried]
         if not todo:
             break
         c = todo[0]
         tried.add(_key(c))
         if progress is not None:
-            progress(spent, limit)
+            progress(spent, max(limit, spent + 1))
         if _key(c) not in memo:
             memo[_key(c)] = _judged(plan, c)
             spent += 1
         ranked = _ranked(_known(memo, x, found.objective) for x in ranked)      # each copy of its text too
     if progress is not None:
-        progress(limit, limit)
+        progress(max(limit, spent), max(limit, spent))
     kept = tuple(ranked)
     front = _front(memo, found) if found.pareto_kept else found.pareto
     return replace(found, ranked=kept, pareto=front, exact_top=min(found.exact_top, len(kept)))
+
+
+def _best_limit(limit: int, budget: int | None, events: int) -> int:
+    """How many candidates the walk simulates at most while its best is not yet judged: `BEST_LIMIT` times
+    `limit`, within the load's work budget (the runs together within one run's, as `limit` is).
+
+    Example:
+        >>> _best_limit(10, None, 5_000), _best_limit(10, 100_000, 5_000), _best_limit(3, 100_000, 50_000)
+        (30, 20, 3)
+    """
+    most = limit * BEST_LIMIT
+    return max(limit, min(most, budget // max(events, 1))) if budget is not None else most
 
 
 def _front(memo: dict[Key, Judgement | str], found: SearchResult) -> tuple[Candidate, ...]:

@@ -4,7 +4,8 @@ Input: a strategy's `StepPrices` (`shared_prices`), or a run of a plan's traffic
 (`shared_load`). Output: the prices already made for the same model, cluster hardware (`hardware`: whatever
 the cluster's count of GPUs and price, which no step reads), workload (whatever its batch and traffic: a step
 is priced at its own count of requests in flight, `StepPrices._at`) and strategy, each step priced once over
-all those checks; the `Load` of an identical run (the same model, cluster hardware, workload with its
+all those checks — and over every count of the strategy's replicas (`_replica_key`: a step is priced on
+one); the `Load` of an identical run (the same model, cluster hardware, workload with its
 traffic, and strategy: a run is a deterministic function of them, seeded) made once.
 
 What shares them: `dagc check` judges a strategy under the traffic, then the search it runs for the
@@ -72,12 +73,14 @@ class _Lru:
 
 _MISSED = object()          # a watched run's verdict, kept in place of its `Load` (`shared_load`)
 _PRICES = _Lru(KEEP_PRICES)
+_REPLICAS = _Lru(KEEP_PRICES)     # `StepPrices.cache` by `_replica_key`: one replica's steps, of any count of them
 _LOADS = _Lru(KEEP_LOADS, KEEP_LOAD_REQUESTS)
 
 
 def cache_clear() -> None:
     """Forget every price and run kept."""
     _PRICES.clear()
+    _REPLICAS.clear()
     _LOADS.clear()
 
 
@@ -110,6 +113,23 @@ def _strategy_key(strategy: Strategy) -> str:
     return strategy.model_dump_json(exclude={"name", "text", "microbatches", "overlap"})
 
 
+def _replica_key(plan: Plan, strategy: Strategy, lay: Layout) -> Hashable | None:
+    """What one replica's step prices depend on (`_prices_key` with the strategy's data-parallel replicas left
+    out, and the replica's attention-DP ranks and GPUs kept), None when the strategy's degrees do not say its
+    replicas apart (its `dp` is not the layout's replicas) or a replica sits in its nodes otherwise than the
+    first does. A step is priced per replica, at the requests in flight on it (`StepPrices._at`: the batch `n`
+    × dp laid out again): `dp 2 < S >` runs each step of `S` at the same requests on half the batch, the very
+    prices (tests/test_shared_prices.py), so that a next step that replicates a strategy (`dagc.verdict.next_steps`)
+    or a search's candidate that is a replica of one checked shares its prices."""
+    span = lay.pp * lay.group_size             # a replica's GPUs, one after the other
+    if strategy.dp != lay.dp or strategy.pools or (span % lay.gpus_per_node and lay.gpus_per_node % span):
+        return None
+    w = _workload(plan, strategy, lay).model_copy(
+        update={"traffic": None, "batch": 0, "batch_max": False, "batch_note": None, "batch_breaks": None})
+    one = strategy.model_copy(update={"dp": 1})
+    return plan.model, _step_hardware(plan.cluster), w, _strategy_key(one), lay.adp, lay.group_size, lay.pp
+
+
 def shared_prices(prices: StepPrices) -> StepPrices:
     """The prices kept for the same deployment and strategy as `prices` (module docstring), else `prices`,
     kept from now on.
@@ -129,6 +149,13 @@ def shared_prices(prices: StepPrices) -> StepPrices:
     kept = _PRICES.get(key)
     if isinstance(kept, StepPrices):
         return kept
+    replica = _replica_key(prices.plan, prices.strategy, prices.lay)
+    if replica is not None:                 # the steps of its replicas' kind, priced once (`_replica_key`)
+        steps = _REPLICAS.get(replica)
+        if isinstance(steps, dict):
+            prices.cache = steps
+        else:
+            _REPLICAS.put(replica, prices.cache)
     _PRICES.put(key, prices)
     return prices
 
