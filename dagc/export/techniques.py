@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..diagnostics import quote
-from ..layout.eplb import balance_figures
+from ..layout.eplb import ExpertSplit, balance_figures, ep_nodes
 from ..plan.workload import PoolRole, Requirement
 from ..serve.price import token_cost
 from ..serve.speculative import speculative_figures
@@ -40,8 +40,9 @@ def eplb_json(result: StrategyResult) -> dict[str, Any] | None:
     if lay is None or not result.plan.model.has_experts:
         return None
     moe = result.plan.model.moe
-    return balance_figures(result.plan.workload.expert_load, moe.experts, moe.groups, lay.ep, lay.etp,
-                           lay.redundant, lay.eplb, lay.gpus_per_node)
+    split = ExpertSplit(moe.experts, lay.ep, lay.redundant, ep_nodes(lay.ep, lay.etp, lay.gpus_per_node), lay.eplb,
+                        moe.groups)
+    return balance_figures(result.plan.workload.expert_load, split)
 
 
 def technique_lines(result: StrategyResult) -> list[tuple[str, str]]:
