@@ -205,3 +205,16 @@ def test_a_capacity_below_the_rate_of_a_run_that_kept_up_says_the_requirements_s
     assert load_line(load).endswith(", the highest rate at which the percentile requirements hold")
     swamped = check(load_plan_text(base.replace("rate = 2 requests/s", "rate = 40 requests/s")))[0].load.to_json()
     assert swamped["overloaded"] and "percentile requirements hold" not in load_line(swamped)
+
+
+def test_the_cap_binding_under_littles_mean_says_it_binds_when_arrivals_bunch():
+    """Little's law's mean in flight below the cap (123.8 of 128): the cap binds only when arrivals bunch, and the
+    words say so; above it (273.7 of 64), they say nothing more."""
+    from dagc.export.binding_text import binding_text
+    b = {"limit": "requests_in_flight", "little_concurrency": 123.8, "arrival_rate_requests_per_s": 6.0,
+         "running_mean_while_waiting": 127.4, "requests_cap": 128, "waiting_mean": 3.2, "kv_share_peak": 0.5}
+    text = binding_text(b)
+    assert text is not None and "Little's law needs ≈ 123.8 in flight at 6 requests/s" in text
+    assert "— under the cap on average: it binds when arrivals bunch" in text
+    more = binding_text({**b, "little_concurrency": 273.7, "requests_cap": 64})
+    assert more is not None and "≈ 273.7 in flight" in more and "arrivals bunch" not in more

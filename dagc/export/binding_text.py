@@ -48,7 +48,9 @@ def _limit_text(b: dict[str, Any]) -> str:
         little = ""
         if need is not None and rate is not None:
             little = (f"; Little's law needs ≈ {format_figure(need)} in flight at {format_figure(rate)} requests/s "
-                      f"(the arrival rate × a request's mean time in flight)")
+                      f"(the arrival rate × a request's mean time in flight)"
+                      + (" — under the cap on average: it binds when arrivals bunch" if need < b["requests_cap"]
+                         else ""))
         elif need is not None:
             little = f"; the closed loop keeps {format_figure(need)} requests in the system"
         return (f"Bound by the cap on requests in flight: {format_figure(b['running_mean_while_waiting'])} of "

@@ -47,7 +47,8 @@ def traffic_text(load: dict[str, Any], name: Callable[[str], str] = str) -> str:
 
 
 def capacity_text(load: dict[str, Any]) -> str:
-    """The capacity in words: `capacity 5.133 requests/s` or `no capacity: …`."""
+    """The capacity in words: `capacity 5.133 requests/s` (of a closed loop's traffic, `capacity at open-loop
+    (poisson) arrivals …`: what it serves at once with its clients waiting can be more) or `no capacity: …`."""
     cap = load.get("capacity_requests_per_s")
     if load.get("capacity_judged") is False and load.get("log") is not None \
             and load["requests"] < CAPACITY_MIN_REQUESTS:
@@ -58,7 +59,11 @@ def capacity_text(load: dict[str, Any]) -> str:
                 f"engine events, over the budget of {CAPACITY_WORK_BUDGET:,}")
     if cap is None:
         return "capacity: none — not even a trickle of this traffic meets the percentile requirements"
-    return f"capacity {format_figure(cap)} requests/s"
+    # a closed loop's clients wait for their answers, and may be served faster than open-loop arrivals at the
+    # capacity: say which arrivals the capacity is of
+    closed = load.get("concurrency") is not None
+    opened = f" at open-loop ({load.get('arrival') or 'poisson'}) arrivals" if closed else ""
+    return f"capacity{opened} {format_figure(cap)} requests/s"
 
 
 def _t(x: float | None) -> str:
