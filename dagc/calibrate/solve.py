@@ -38,9 +38,9 @@ each fit a front end, not a compute multiplier at its bound —; then the sets o
 and one that explains the runs within the fit's resolution (an error of `SETTLED` in every fitted figure) is
 preferred to it, and so on. A set is fitted from the best fit of the sets within it tried (from the start when
 none is), and fitted again from one that explains the runs better than it, so that a fit of more terms never
-explains them worse than one of some of them (`_descend` from `base`). The others keep their start (the engine's own). A fitted term that stopped at its bound
-says which run it leaves furthest off and, when a term the runs had no room for would take the rest, that term
-(`JointFit.at_bound`).
+explains them worse than one of some of them (`_descend` from `base`). The others keep their start (the engine's
+own). A fitted term that stopped at its bound says which run it leaves furthest off and, when a term the runs had
+no room for would take the rest, that term (`JointFit.at_bound`).
 """
 
 from __future__ import annotations
