@@ -4,7 +4,8 @@ the GPUs a stage of the plan's cluster holds.
 Input: the axes as written, the GPUs they would use per stage, the cluster's GPUs and the `dp` and `pp` written
 outside the stage. Output: the hint's text. A hint names only a strategy the cluster holds: when the separated
 domains need more GPUs than a stage has, their degrees are lowered to what it holds (each to a divisor of its
-own, so an expert degree that divides the experts still does), or the hint says plainly that they need more.
+own, so an expert degree that divides the experts still does), or — when the lowered degrees would not divide
+one another (E203), or an axis is written twice (E204) — the hint says plainly that they need more.
 """
 
 from __future__ import annotations
@@ -43,7 +44,9 @@ def separate_hint(att: Sequence[AxisNode], exp: Sequence[AxisNode], uses: str, p
     if stage is None or per_stage <= stage[0]:
         return f"separate the domains with `;`: `{written}` uses {uses} GPUs per stage"
     gpus, said = stage
-    fitted = [_within(degrees(axes), gpus) for axes in (att, exp)] if gpus >= 1 else []
+    # an axis written twice is E204's: its degrees are not lowered (and a domain is then at most 3 axes)
+    repeated = any(len({a.name for a in axes}) < len(axes) for axes in (att, exp))
+    fitted = [_within(degrees(axes), gpus) for axes in (att, exp)] if gpus >= 1 and not repeated else []
     products = [math.prod(d or 1 for _, d in axes) for axes in fitted]
     if not products or max(products) % min(products):
         return (f"separate the domains with `;` — `{written}` uses {uses} GPUs per stage, more than {said} — and "
