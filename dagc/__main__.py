@@ -1,9 +1,12 @@
 """`python -m dagc` and the `dagc` script → the CLI, with Ctrl-C handled even while modules load."""
 
-import signal
-import sys
+try:
+    import signal
+    import sys
 
-_CAN_BLOCK = hasattr(signal, "pthread_sigmask")
+    _CAN_BLOCK = hasattr(signal, "pthread_sigmask")
+except KeyboardInterrupt:       # a Ctrl-C in these first lines, before `run` guards against it: no traceback
+    raise SystemExit(130) from None
 
 
 def run() -> int:

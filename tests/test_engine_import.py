@@ -11,6 +11,7 @@ import pytest
 
 from dagc.kernels.engine_import import TABLES, EngineImportError, available, import_profile
 from dagc.kernels.kernels import load_profile_file
+from dagc.plan.cluster import FusedMoe
 from dagc.plan.engines import ENGINE_GLUE
 from dagc.plan.model import DType
 
@@ -54,10 +55,10 @@ def test_the_converted_profile_loads_and_answers_the_measured_points(tmp_path):
            if r["distribution"] == "balanced" and r["moe_dtype"] == "bfloat16"}
     fastest = {n: min(r["latency"] for r in ROWS["moe"] if r["num_tokens"] == n and r["distribution"] == "balanced"
                       and r["moe_dtype"] == "bfloat16") / 1e3 for n in moe}
-    shape = (DType.BF16, 4096, 14336, 2, 8, 1, 1)                       # Mixtral's layer on one GPU
-    assert p.fused_moe_covers(*shape)
+    shape = FusedMoe(DType.BF16, 4096, 14336, 2, 8, 1, 1)                      # Mixtral's layer on one GPU
+    assert p.fused_moe_covers(shape)
     for n, seconds in fastest.items():
-        assert float(p.fused_moe_s(n, *shape)) == pytest.approx(seconds, rel=1e-12)
+        assert float(p.fused_moe_s(n, shape)) == pytest.approx(seconds, rel=1e-12)
     gemm = next(r for r in ROWS["gemm"] if r["gemm_dtype"] == "bfloat16" and r["m"] == 4096)
     assert float(p.gemm_s(4096, 4096, 4096, "bf16")) == pytest.approx(gemm["latency"] / 1e3, rel=1e-9)
     dec = ROWS["generation_attention"][0]

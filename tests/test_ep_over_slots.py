@@ -18,6 +18,7 @@ from dagc.export.placement import placement_svg
 from dagc.ir.dag import OpKind, Phase
 from dagc.lang.load import load_plan
 from dagc.launch.engines import launch_result
+from dagc.layout.eplb import ExpertSplit
 from dagc.layout.routing import busiest_rank_factor, expected_distinct_nodes, expected_distinct_ranks, routing_slots
 from dagc.verdict.check import check
 
@@ -155,7 +156,7 @@ def test_the_busiest_rank_is_random_routing_over_the_slots(tmp_path):
     """With no loads measured the busiest of 72 ranks takes the expected maximum of 288 equally likely
     slots, four a rank: above the mean, finite, at most ep."""
     for tokens in (1, 64, 4096):
-        x = busiest_rank_factor(None, tokens, TOP_K, EXPERTS, 72, 32)
+        x = busiest_rank_factor(None, tokens, TOP_K, ExpertSplit(EXPERTS, 72, 32))
         assert 1 < x < 72 and math.isfinite(x)
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from dagc.export.report import report_json
 from dagc.lang.load import PlanError, load_plan
-from dagc.layout.eplb import contiguous_factor, measured_factor, place
+from dagc.layout.eplb import ExpertSplit, contiguous_factor, measured_factor, place
 from dagc.layout.routing import busiest_rank_factor
 from dagc.plan.workload import ExpertLoad
 from dagc.verdict.check import check
@@ -53,12 +53,13 @@ def test_eplb_places_the_hot_expert_in_five_copies_worked_by_hand():
 def test_the_cost_model_takes_the_larger_of_the_measured_and_the_random_factor():
     load = ExpertLoad(file="l.json", layers=((1,) * 8,), digest="flat")
     # a flat measured load: the random assignment's expected maximum, as `routing = random`
+    even, eplb = ExpertSplit(8, 4), ExpertSplit(8, 4, redundant=4, eplb=True)
     for tokens in (1, 16, 4096):
-        assert busiest_rank_factor(load, tokens, 2, 8, 4) == busiest_rank_factor(None, tokens, 2, 8, 4)
+        assert busiest_rank_factor(load, tokens, 2, even) == busiest_rank_factor(None, tokens, 2, even)
     hot = ExpertLoad(file="l.json", layers=(tuple(HOT),), digest="hot1")
-    assert busiest_rank_factor(hot, 4096, 2, 8, 4) == pytest.approx(41 / 11.75)
-    assert busiest_rank_factor(hot, 4096, 2, 8, 4, redundant=4, eplb=True) == pytest.approx(17 / 11.75)
-    assert busiest_rank_factor(hot, 1, 2, 8, 4, redundant=4, eplb=True) == busiest_rank_factor(None, 1, 2, 8, 4)
+    assert busiest_rank_factor(hot, 4096, 2, even) == pytest.approx(41 / 11.75)
+    assert busiest_rank_factor(hot, 4096, 2, eplb) == pytest.approx(17 / 11.75)
+    assert busiest_rank_factor(hot, 1, 2, eplb) == busiest_rank_factor(None, 1, 2, even)
 
 
 # ---------------------------------------------------------------- through the compiler

@@ -18,7 +18,7 @@ from dagc.export.dot import Detail, dag_dot, render_svg
 from dagc.export.markdown import report_md
 from dagc.export.placement import placement_svg
 from dagc.export.trace import write_trace
-from dagc.export.trace_writer import TraceWriter
+from dagc.export.trace_writer import TraceWriter, Track
 from dagc.lang.load import load_plan, load_plan_text
 from dagc.verdict.check import check
 from conftest import EXAMPLES, ROOT, checked_example, plan_text, run_dagc
@@ -203,7 +203,7 @@ def test_lanes_on_random_schedules(tmp_path_factory, items, flows):
     for pid in range(1, 5):
         tw.process(pid, f"GPU {pid - 1}", pid - 1)
     for k, (gpu, cls, start, dur) in enumerate(items):
-        tw.slice(gpu + 1, cls, start, start + dur, "op", "compute", {"k": k}, key=(k, gpu + 1))   # (node, pid)
+        tw.slice(Track(gpu + 1, cls), start, start + dur, "op", "compute", {"k": k}, key=(k, gpu + 1))   # (node, pid)
         tw.counter(gpu + 1, start, float(k))
     for a, b in flows:
         if a < len(items) and b < len(items) and items[a][0] != items[b][0]:

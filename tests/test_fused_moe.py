@@ -16,6 +16,7 @@ from dagc.ir.dag import KernelClass, OpKind
 from dagc.kernels.kernels import load_profile_file
 from dagc.kernels.profile import for_gpu
 from dagc.lang.load import load_plan
+from dagc.plan.cluster import FusedMoe
 from dagc.plan.model import DType
 from dagc.plan.presets import GPU_PRESETS
 from dagc.verdict.check import check
@@ -38,27 +39,27 @@ def profile_file(tmp_path, points=POINTS, **shape):
 def test_lookup_by_hand(tmp_path):
     p = load_profile_file(profile_file(tmp_path))
     bf16 = DType.BF16
-    args = (bf16, 4096, 14336, 2, 8, 1, 1)
-    assert p.fused_moe_covers(*args) and not p.fused_moe_covers(bf16, 4096, 14336, 2, 8, 1, 2)
-    at = lambda n: float(p.fused_moe_s(n, *args))                       # noqa: E731
+    args = FusedMoe(bf16, 4096, 14336, 2, 8, 1, 1)
+    assert p.fused_moe_covers(args) and not p.fused_moe_covers(FusedMoe(bf16, 4096, 14336, 2, 8, 1, 2))
+    at = lambda n: float(p.fused_moe_s(n, args))                       # noqa: E731
     assert at(64) == pytest.approx(8e-4, rel=1e-12)
     # log-log between 1 and 64 tokens: 8 tokens is half-way in log, so the geometric mean
     assert at(8) == pytest.approx(math.sqrt(2e-4 * 8e-4), rel=1e-12)
     assert at(0.5) == pytest.approx(2e-4)                              # below the least measured: its time
     assert at(8192) == pytest.approx(3.2e-2 * 2, rel=1e-12)            # above: linear in the tokens
-    assert np.all(np.diff(p.fused_moe_s(np.geomspace(1, 1e5, 50), *args)) >= 0)
+    assert np.all(np.diff(p.fused_moe_s(np.geomspace(1, 1e5, 50), args)) >= 0)
 
 
 def test_a_measured_dip_is_made_monotone(tmp_path):
     # the monotone envelope: the least time at a count or any larger one (the kernel tables' rule)
     p = load_profile_file(profile_file(tmp_path, points=[(1, 3e-4), (2, 2e-4), (4, 5e-4)]))
-    at = lambda n: float(p.fused_moe_s(n, DType.BF16, 4096, 14336, 2, 8, 1, 1))     # noqa: E731
+    at = lambda n: float(p.fused_moe_s(n, FusedMoe(DType.BF16, 4096, 14336, 2, 8, 1, 1)))     # noqa: E731
     assert at(1) == pytest.approx(2e-4) and at(2) == pytest.approx(2e-4) and at(4) == pytest.approx(5e-4)
 
 
 def test_a_fused_measurement_belongs_to_its_gpu(tmp_path):
     p = load_profile_file(profile_file(tmp_path))
-    assert not for_gpu(p, GPU_PRESETS["a100-80g"]).fused_moe_covers(DType.BF16, 4096, 14336, 2, 8, 1, 1)
+    assert not for_gpu(p, GPU_PRESETS["a100-80g"]).fused_moe_covers(FusedMoe(DType.BF16, 4096, 14336, 2, 8, 1, 1))
 
 
 @pytest.mark.parametrize("bad", [{"seconds": 0}, {"tokens": 0}, {"dtype": "int3"}, {"ep": -1}])
@@ -187,13 +188,13 @@ def test_a_blackwell_gpus_own_engine_profile_keeps_its_fused_measurements(tmp_pa
     path.write_text(json.dumps(doc))
     on_b200 = for_gpu(load_profile_file(path), b200)          # a file without an fp4 peak: told by the others
     assert b200.flops_4bit and on_b200.fp4_flops_per_s == b200.flops_4bit    # the fp4 peak is the GPU's
-    assert on_b200.name == "engine" and on_b200.fused_moe_covers(DType.BF16, 4096, 14336, 2, 8, 1, 1)
+    assert on_b200.name == "engine" and on_b200.fused_moe_covers(FusedMoe(DType.BF16, 4096, 14336, 2, 8, 1, 1))
     # with its fp4 peak (as `dagc kernels import` writes it) it is the B200's alone, not the B300's
     doc["peaks"]["fp4_flops_per_s"] = b200.flops_4bit
     path.write_text(json.dumps(doc))
     own = load_profile_file(path)
-    assert for_gpu(own, b200) is own and own.fused_moe_covers(DType.BF16, 4096, 14336, 2, 8, 1, 1)
-    assert not for_gpu(own, GPU_PRESETS["b300"]).fused_moe_covers(DType.BF16, 4096, 14336, 2, 8, 1, 1)
+    assert for_gpu(own, b200) is own and own.fused_moe_covers(FusedMoe(DType.BF16, 4096, 14336, 2, 8, 1, 1))
+    assert not for_gpu(own, GPU_PRESETS["b300"]).fused_moe_covers(FusedMoe(DType.BF16, 4096, 14336, 2, 8, 1, 1))
 
 
 # ---------------------------------------------------------------- an engine's measured all-reduce

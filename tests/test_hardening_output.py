@@ -24,7 +24,7 @@ from dagc.export.compile import CompileOptions, compile_results, strategy_dir_na
 from dagc.export.dot import render_svg
 from dagc.export.output_dir import MARKER
 from dagc.export.trace import write_trace
-from dagc.export.trace_writer import TraceWriter, time_quantum_ns
+from dagc.export.trace_writer import TraceWriter, Track, time_quantum_ns
 from dagc.export.write import OutputError, write_json_atomic, write_text_atomic
 from dagc.lang.load import load_plan, load_plan_text
 from dagc.verdict.check import check
@@ -220,9 +220,9 @@ def _nested_trace(base_ns: int) -> TraceWriter:
     t = base_ns
     for k in range(2000):
         dur = 1 + (k * 7919) % 4999                      # odd figures in ns
-        tw.slice(1, "compute", t, t + dur, "op", "compute", {}, key=(k, 1))         # keys: (node, pid)
-        tw.slice(1, "compute", t + dur // 3, t + dur, "inner", "compute", {}, key=(k + 10_000, 1))
-        tw.slice(2, "comm: PP", t + 1, t + dur + 1, "recv", "comm.pp", {}, key=(k, 2))
+        tw.slice(Track(1, "compute"), t, t + dur, "op", "compute", {}, key=(k, 1))         # keys: (node, pid)
+        tw.slice(Track(1, "compute"), t + dur // 3, t + dur, "inner", "compute", {}, key=(k + 10_000, 1))
+        tw.slice(Track(2, "comm: PP"), t + 1, t + dur + 1, "recv", "comm.pp", {}, key=(k, 2))
         tw.flow((k, 1), (k, 2))
         tw.counter(1, t, float(k))
         t += dur

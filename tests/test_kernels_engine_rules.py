@@ -16,6 +16,8 @@ from dagc.kernels.engine_import import convert
 from dagc.kernels.kernels import parse_profile
 from dagc.kernels.series import A2A_DEEPEP, A2A_FUSED, moe_a2a, moe_roofline_s
 from dagc.kernels.tables import PeakSet
+from dagc.plan.cluster import FusedMoe
+from dagc.plan.model import DType
 
 ROOT = Path(__file__).resolve().parent.parent
 PEAKS = PeakSet(bf16=1e12, fp8=2e12, hbm=1e10)
@@ -50,14 +52,14 @@ def test_moe_past_the_largest_count_follows_the_roofline_at_the_last_efficiency(
     #   T = 128:  compute 1.92e-4 s, HBM (6e6 + 5.12e5) / 1e10 = 6.512e-4 s → 6.512e-4 s
     #   T = 4096: compute 6.144e-3 s, HBM (6e6 + 1.6384e7) / 1e10 = 2.2384e-3 s → 6.144e-3 s
     # the last measured efficiency is 6.128e-4 / 1.2e-3; past 32 tokens the time is the roofline at it
-    key = ("fp8", 1000, 500, 2, 8, 1, 2)
-    assert float(p.fused_moe_s(128, *key)) == pytest.approx(1.2e-3 * 6.512e-4 / 6.128e-4, rel=1e-12)
-    assert float(p.fused_moe_s(4096, *key)) == pytest.approx(1.2e-3 * 6.144e-3 / 6.128e-4, rel=1e-12)
+    key = FusedMoe(DType.FP8, 1000, 500, 2, 8, 1, 2)
+    assert float(p.fused_moe_s(128, key)) == pytest.approx(1.2e-3 * 6.512e-4 / 6.128e-4, rel=1e-12)
+    assert float(p.fused_moe_s(4096, key)) == pytest.approx(1.2e-3 * 6.144e-3 / 6.128e-4, rel=1e-12)
     # not the line through the last point (1.2e-3 · 128 / 32 = 4.8e-3 s), nor the last time
-    assert float(p.fused_moe_s(128, *key)) < 1.2e-3 * 128 / 32
+    assert float(p.fused_moe_s(128, key)) < 1.2e-3 * 128 / 32
     # inside the range: log-log between the points; below it, the least count's time
-    assert float(p.fused_moe_s(16, *key)) == pytest.approx((1e-3 * 1.2e-3) ** 0.5, rel=1e-12)
-    assert float(p.fused_moe_s(2, *key)) == pytest.approx(1e-3, rel=1e-12)
+    assert float(p.fused_moe_s(16, key)) == pytest.approx((1e-3 * 1.2e-3) ** 0.5, rel=1e-12)
+    assert float(p.fused_moe_s(2, key)) == pytest.approx(1e-3, rel=1e-12)
 
 
 def test_mla_decode_past_the_largest_batch_grows_by_the_last_measured_slope():
@@ -80,24 +82,24 @@ def test_the_moe_kernel_a_deployment_runs():
             moe_row(2048, 1e-3, "deepep_normal", 8), moe_row(8192, 2e-3, "deepep_normal", 8),
             moe_row(64, 7e-4, "deepep_ll", 16)]
     p = profile(dict(bf16_flops_per_s=1e12, fp8_flops_per_s=2e12, hbm_bytes_per_s=1e10), fused_moe=rows)
-    key = ("fp8", 1000, 500, 2, 8, 1, 8)
+    key = FusedMoe(DType.FP8, 1000, 500, 2, 8, 1, 8)
     # a wide EP group: DeepEP's low-latency kernels up to 128 tokens a rank (64 / 8, 1024 / 8), its normal ones above
-    assert float(p.fused_moe_s(64, *key, A2A_DEEPEP)) == pytest.approx(3e-4, rel=1e-12)
-    assert float(p.fused_moe_s(1024, *key, A2A_DEEPEP)) == pytest.approx(4e-4, rel=1e-12)
-    assert float(p.fused_moe_s(2048, *key, A2A_DEEPEP)) == pytest.approx(1e-3, rel=1e-12)
+    assert float(p.fused_moe_s(64, key, A2A_DEEPEP)) == pytest.approx(3e-4, rel=1e-12)
+    assert float(p.fused_moe_s(1024, key, A2A_DEEPEP)) == pytest.approx(4e-4, rel=1e-12)
+    assert float(p.fused_moe_s(2048, key, A2A_DEEPEP)) == pytest.approx(1e-3, rel=1e-12)
     # the search's lower bound is the faster of the two kernels: at 2048 tokens the low-latency series is past its
     # last count (1024 tokens, 4e-4 s), where the roofline (r = 2048·2/8 = 512 rows: 2·512·1.5e6 flops at 2e12,
     # compute-bound) is twice 1024 tokens' (3.84e-4 s): 8e-4 s, below the normal kernel's 1e-3 s
-    assert float(moe_roofline_s(2048, "fp8", 1000, 500, 2, 8, 1, 8, PEAKS)) == pytest.approx(7.68e-4, rel=1e-12)
-    assert float(moe_roofline_s(1024, "fp8", 1000, 500, 2, 8, 1, 8, PEAKS)) == pytest.approx(3.84e-4, rel=1e-12)
-    assert float(p.fused_moe_s(2048, *key, A2A_DEEPEP, lower=True)) == pytest.approx(8e-4, rel=1e-12)
+    assert float(moe_roofline_s(2048, ("fp8", 1000, 500, 2, 8, 1, 8), PEAKS)) == pytest.approx(7.68e-4, rel=1e-12)
+    assert float(moe_roofline_s(1024, ("fp8", 1000, 500, 2, 8, 1, 8), PEAKS)) == pytest.approx(3.84e-4, rel=1e-12)
+    assert float(p.fused_moe_s(2048, key, A2A_DEEPEP, lower=True)) == pytest.approx(8e-4, rel=1e-12)
     # any other deployment: the engine's fused kernel
-    assert float(p.fused_moe_s(64, *key, A2A_FUSED)) == pytest.approx(5e-4, rel=1e-12)
-    assert float(p.fused_moe_s(64, *key)) == pytest.approx(5e-4, rel=1e-12)
+    assert float(p.fused_moe_s(64, key, A2A_FUSED)) == pytest.approx(5e-4, rel=1e-12)
+    assert float(p.fused_moe_s(64, key)) == pytest.approx(5e-4, rel=1e-12)
     # a shape measured only behind DeepEP prices only a wide deployment
-    wide16 = ("fp8", 1000, 500, 2, 8, 1, 16)
-    assert p.fused_moe_covers(*wide16, A2A_DEEPEP) and not p.fused_moe_covers(*wide16, A2A_FUSED)
-    assert float(p.fused_moe_s(4096, *wide16, A2A_DEEPEP)) > 0
+    wide16 = FusedMoe(DType.FP8, 1000, 500, 2, 8, 1, 16)
+    assert p.fused_moe_covers(wide16, A2A_DEEPEP) and not p.fused_moe_covers(wide16, A2A_FUSED)
+    assert float(p.fused_moe_s(4096, wide16, A2A_DEEPEP)) > 0
     # which deployments are wide: EP ≥ 8, whole experts, across attention-DP ranks
     assert (moe_a2a(8, 1, 8), moe_a2a(8, 1, 1), moe_a2a(8, 2, 4), moe_a2a(4, 1, 4)) == (2, 1, 1, 1)
 
@@ -157,9 +159,9 @@ def test_import_keeps_each_moe_kernel_and_each_kv_cache():
     assert ("MoE kernels: fused ← sglang_fused_moe_triton; deepep_ll ← deepepmoe; deepep_normal ← deepepmoe"
             in doc["provenance"]["method"])
     p = parse_profile(json.dumps(doc), "x.json")
-    key = ("fp8", 7168, 2048, 8, 256, 1, 8)
-    assert float(p.fused_moe_s(64, *key, A2A_DEEPEP)) == pytest.approx(0.3e-3, rel=1e-12)
-    assert float(p.fused_moe_s(64, *key)) == pytest.approx(0.5e-3, rel=1e-12)
+    key = FusedMoe(DType.FP8, 7168, 2048, 8, 256, 1, 8)
+    assert float(p.fused_moe_s(64, key, A2A_DEEPEP)) == pytest.approx(0.3e-3, rel=1e-12)
+    assert float(p.fused_moe_s(64, key)) == pytest.approx(0.5e-3, rel=1e-12)
     assert float(p.attn_decode_s(4, 1024, 32, 8, 128, 1.0)) == pytest.approx(1.5e-5, rel=1e-12)
 
 

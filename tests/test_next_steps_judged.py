@@ -41,9 +41,14 @@ def _steps_agree_with_check(capsys, path) -> list[dict]:
     report = _check(capsys, path)
     steps = report["next_steps"]
     assert steps
+    loads = [q for q in report["requirements"] if q.get("judged_on") == "load"]
     for step in steps:
         again = _check(capsys, path, *shlex.split(" ".join(step["options"])))
         assert again["verdict"]["meets_requirements"] is step["meets"], step["change"]
+        # with traffic a step carries the figures of its run that `meets` judged: the check's own
+        assert step.get("load_figures", {}) == {q["name"]: q["value"] for q in again["requirements"]
+                                                if q.get("judged_on") == "load"}, step["change"]
+        assert bool(step.get("load_figures")) == bool(loads)
     return steps
 
 
@@ -69,6 +74,11 @@ def test_each_step_under_traffic_meets_as_check_says(tmp_path, capsys, monkeypat
     path.write_text(LOADED)
     steps = _steps_agree_with_check(capsys, path)
     assert any(s["meets"] for s in steps)
+    capsys.readouterr()
+    main(["check", str(path), "--no-search"])
+    lines = [line for line in capsys.readouterr().out.splitlines() if "meets every requirement (" in line]
+    assert lines and all("(under the traffic: ttft_p99 " in line and ", tpot_p90 " in line
+                         and "; steady state: TTFT " in line for line in lines)
     for s in steps:
         if s["kind"] == "gpus":
             assert "each with the plan's batch of 336 requests in flight (672 in all)" in s["change"]

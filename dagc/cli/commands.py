@@ -200,13 +200,13 @@ def cmd_check(args: Namespace) -> int:
     driven = _load(args, err)
     if driven is None:
         return EXIT_INPUT
-    plan, results, found = driven.plan, list(driven.results), driven.found
+    plan, results = driven.plan, list(driven.results)
     args.decided = _exit_code(results)     # what a reader that stops early (`| head`) still gets
     if args.format == "json":
         print_reports(results)
         render_diags(err, [d for r in results for d in r.diagnostics if is_input_error(d)])
     else:
-        print_check(make_console(), err, plan, args.plan, results, found, volume_of(args), args.overrides)
+        print_check(make_console(), err, driven, args.plan, volume_of(args), args.overrides)
     refused = write_check_requests(args, err, make_console(), plan, results)
     return args.decided if refused is None else refused
 
@@ -232,7 +232,7 @@ def cmd_compile(args: Namespace) -> int:
     driven = _load(args, err, picks=True)
     if driven is None:
         return EXIT_INPUT
-    plan, results, found = driven.plan, list(driven.results), driven.found
+    plan, results = driven.plan, list(driven.results)
     if (refused := requests_refused(args, err, plan)) is not None:
         return refused
     try:
@@ -254,7 +254,7 @@ def cmd_compile(args: Namespace) -> int:
         print_reports(results)
         render_diags(err, [d for r in results for d in r.diagnostics if is_input_error(d)])
     else:
-        print_compile(make_console(), err, plan, results, written, found, volume_of(args), args.overrides)
+        print_compile(make_console(), err, driven, written, volume_of(args), args.overrides)
     return decided
 
 

@@ -19,6 +19,7 @@ from .print_requirements import print_requirements
 from .printing import is_input_error, render_diags, shown
 
 if TYPE_CHECKING:
+    from ..drive.drive import Driven
     from ..export.compile import Written
     from ..layout.layout import Layout
     from ..plan.plan import Plan
@@ -196,10 +197,10 @@ def print_written(out: Console, err: Console, w: Written) -> None:
         out.print(f"  wrote {f}", markup=False)
 
 
-def print_check(out: Console, err: Console, plan: Plan, path: str, results: list[StrategyResult],
-                found: SearchResult | None, volume: int, overrides: list[str]) -> None:
+def print_check(out: Console, err: Console, driven: Driven, path: str, volume: int, overrides: list[str]) -> None:
     """`dagc check` as text: the plan and each strategy; with `volume` -1 (`--quiet`) the verdicts
     alone (and the errors, on `err`), with 1 (`--verbose`) what the search examined too."""
+    plan, results, found = driven.plan, list(driven.results), driven.found
     if volume < 0:
         for r in results:
             print_verdict_line(out, r)
@@ -213,10 +214,11 @@ def print_check(out: Console, err: Console, plan: Plan, path: str, results: list
         _print_searched(out, found)
 
 
-def print_compile(out: Console, err: Console, plan: Plan, results: list[StrategyResult], written: list[Written],
-                  found: SearchResult | None, volume: int, overrides: list[str]) -> None:
+def print_compile(out: Console, err: Console, driven: Driven, written: list[Written], volume: int,
+                  overrides: list[str]) -> None:
     """`dagc compile` as text: each strategy's verdicts and the files written; the verdicts alone with
     `volume` -1 (`--quiet`); each strategy's whole check first and the search's counts with 1."""
+    plan, results, found = driven.plan, list(driven.results), driven.found
     if volume < 0:
         for r in results:
             print_verdict_line(out, r)

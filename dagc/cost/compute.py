@@ -21,7 +21,7 @@ from typing import overload
 import numpy as np
 
 from ..ir.dag import Kernel, KernelClass, OpTemplate, Vec
-from ..plan.cluster import KernelTimes
+from ..plan.cluster import FusedMoe, KernelTimes
 from ..plan.model import DType
 from .cost_model import CostModel
 
@@ -170,7 +170,8 @@ def _kernel_lookup(k: Kernel, profile: KernelTimes, args: list[np.ndarray], lowe
         case KernelClass.MEMORY:
             t = profile.memory_s(args[0], op=k.memory_op, lower=lower)
         case KernelClass.FUSED_MOE:
-            t = profile.fused_moe_s(args[0], k.dtype, *(int(a[0]) for a in args[1:]), lower=lower)
+            *dims, a2a = (int(a[0]) for a in args[1:])
+            t = profile.fused_moe_s(args[0], FusedMoe(k.dtype, *dims), a2a, lower=lower)
     return np.maximum(np.asarray(t, dtype=np.float64).reshape(-1), k.launches * profile.floor_s)
 
 
@@ -199,8 +200,10 @@ def _priced_kernels(tpl: OpTemplate, profile: KernelTimes | None, glue: Mapping[
     fused = tpl.fused
     if fused is not None and profile is not None:
         shape = _alike_values(fused.shape[1:])
-        if shape is not None and profile.fused_moe_covers(fused.dtype, *(int(x) for x in shape)):
-            return (fused,)
+        if shape is not None:
+            *dims, a2a = (int(x) for x in shape)
+            if profile.fused_moe_covers(FusedMoe(fused.dtype, *dims), a2a):
+                return (fused,)
     return glued_kernels(tpl.kernels, profile, glue)
 
 

@@ -8,7 +8,7 @@ under an objective (`objective_text`) and how much better the search's best is (
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..plan.objective import DEFAULT_OBJECTIVE, OBJECTIVES, FigureKind, Objective, StrategyFigures
 from ..plan.plan import Plan
@@ -17,6 +17,9 @@ from ..units import Dimension, count_text, format_figure, format_si
 from ..verdict.ledger import CONFIDENCE
 from ..verdict.optimal import OPTIMAL_TOLERANCE, OptimalEvidence, Why
 from ..verdict.verdict import near_text
+
+if TYPE_CHECKING:
+    from ..verdict.check import StrategyResult
 
 __all__ = ["NOT_SEARCHED", "evidence_json", "gain", "meets_words", "objective_text", "optimal_means", "optimal_note",
            "times", "within_error_text"]
@@ -33,12 +36,12 @@ def optimal_means(objective: str, source: str, name: str) -> str:
             f"within {OPTIMAL_TOLERANCE * 100:.0f} % of the best counts as optimal")
 
 
-def evidence_json(evidence: OptimalEvidence | None, result: Any) -> dict[str, Any] | None:
+def evidence_json(evidence: OptimalEvidence | None, result: StrategyResult) -> dict[str, Any] | None:
     """report.json's `verdict.optimal_evidence` of `result`: the evidence with its note (None without a search)."""
     return None if evidence is None else evidence.to_json(optimal_note(evidence, result))
 
 
-def optimal_note(evidence: OptimalEvidence | None, result: Any, judged_prefix: bool = True) -> str:
+def optimal_note(evidence: OptimalEvidence | None, result: StrategyResult, judged_prefix: bool = True) -> str:
     """The evidence of the optimal verdict in words, as `dagc check` prints it (the same figures, the same
     caveats), or why there is none. `judged_prefix=False` leaves out the "not judged: " a verdict of None
     opens with, for a reader told the verdict already (report.md's "Optimal: not judged.")."""
@@ -50,7 +53,7 @@ def optimal_note(evidence: OptimalEvidence | None, result: Any, judged_prefix: b
     return (NOT_JUDGED if unjudged and judged_prefix else "") + text
 
 
-def _note(ev: OptimalEvidence, result: Any) -> tuple[str, bool]:
+def _note(ev: OptimalEvidence, result: StrategyResult) -> tuple[str, bool]:
     """The note, less its "not judged: ", and whether it is one."""
     after = f"the search stopped after {ev.evaluated:,} of {ev.total:,} candidates"
     stopped = f"{after} ({ev.order}, {ev.stop_reason})"
@@ -74,7 +77,7 @@ def _note(ev: OptimalEvidence, result: Any) -> tuple[str, bool]:
     return _against_best(ev, result, _caveats(ev, "" if ev.complete else f" ({after}, {ev.order}, {ev.stop_reason})"))
 
 
-def _unstartable(ev: OptimalEvidence, result: Any) -> str:
+def _unstartable(ev: OptimalEvidence, result: StrategyResult) -> str:
     """On a plan that names no engine, when the default engine cannot start the search's best: saying so, with the
     best it can start (docs/search.md, "On the plan's own engine"); '' otherwise."""
     if not ev.best_refused or ev.best is None:
@@ -95,7 +98,7 @@ def _unstartable(ev: OptimalEvidence, result: Any) -> str:
             f"engine = {engine.name} }}`) to search only what it starts")
 
 
-def _against_best(ev: OptimalEvidence, result: Any, partial: str) -> tuple[str, bool]:
+def _against_best(ev: OptimalEvidence, result: StrategyResult, partial: str) -> tuple[str, bool]:
     """The notes that weigh the search's best against this strategy, each followed by `partial` (what the search
     did not cover)."""
     b = ev.best
@@ -176,14 +179,14 @@ def _unsimulated(ev: OptimalEvidence) -> str:
             "the plan's traffic, not this one (`dagc check --strategy` judges its load requirements)")
 
 
-def _why_own_unjudged(ev: OptimalEvidence, result: Any) -> str:
+def _why_own_unjudged(ev: OptimalEvidence, result: StrategyResult) -> str:
     if ev.load_skipped:
         return " (the plan's traffic is past the load's work budget, W518: the load requirements are not judged)"
     missing = ", ".join(f"`{q.requirement.text}`" for q in result.requirements if q.met is None)
     return f" ({missing})" if missing else ""
 
 
-def _self_note(ev: OptimalEvidence, result: Any) -> str:
+def _self_note(ev: OptimalEvidence, result: StrategyResult) -> str:
     """The note when the search's best is this strategy, judged there on the steady state alone, and its check
     does not show it meets every requirement: the best that does is among candidates dagc did not simulate."""
     if result.verdict.meets_requirements is False:
@@ -197,7 +200,7 @@ def _self_note(ev: OptimalEvidence, result: Any) -> str:
             f"{said}, and {rest}")
 
 
-def _misses_too(ev: OptimalEvidence, result: Any) -> str:
+def _misses_too(ev: OptimalEvidence, result: StrategyResult) -> str:
     """When the better strategy misses requirements as this one does (the best misses the fewest, so
     every strategy searched misses some): saying so, and which this one misses, lest the reader take
     it for a fix."""
@@ -211,7 +214,7 @@ def _misses_too(ev: OptimalEvidence, result: Any) -> str:
             f"no strategy {among} meets them all ({_shortfalls(ev, result)})")
 
 
-def _shortfalls(ev: OptimalEvidence, result: Any) -> str:
+def _shortfalls(ev: OptimalEvidence, result: StrategyResult) -> str:
     """Each requirement the better strategy or this one misses, with both figures in its unit: how far
     each is from it (the better one by the objective can be further from a line both miss)."""
     return "; ".join(f"`{own.requirement.text}`: {theirs.value_text()} against this strategy's {own.value_text()}"
@@ -219,7 +222,7 @@ def _shortfalls(ev: OptimalEvidence, result: Any) -> str:
                      if own.met is False or theirs.met is False)
 
 
-def _batch_text(ev: OptimalEvidence, result: Any) -> str:
+def _batch_text(ev: OptimalEvidence, result: StrategyResult) -> str:
     """With a varied batch (`batch = max`): the requests each strategy serves and at what TPOT — the
     answer to "how much can this cluster serve"."""
     b = ev.best
@@ -244,7 +247,7 @@ def _limited(breaks: str | None, plan: Plan) -> str:
     return f", limited by `{text}`" if any(r.text == text for r in plan.requirements) else f", limited by {text}"
 
 
-def _missed_text(result: Any) -> str:
+def _missed_text(result: StrategyResult) -> str:
     return ", ".join(f"`{q.requirement.text}`" for q in result.requirements if q.met is False)
 
 

@@ -31,12 +31,14 @@ from ..plan.workload import PoolRole
 from ..verdict.check import StrategyResult
 from .placement_grid import Grid, MemScale
 from .placement_style import (
+    HEADING,
     LEGEND_LABEL_W,
     LINE,
     MARGIN,
     MAX_WIDTH,
     MEMORY_PARTS,
     PALETTE_MAX,
+    TextStyle,
     gb_text,
     layers,
     rect,
@@ -133,8 +135,8 @@ def placement_svg(result: StrategyResult) -> str:
     for t, size, bold, fill in head:
         for part in wrap(t, size, inner, bold):
             y += LINE + (4 if size > 12 else 0)
-            out.append(svg_text(MARGIN, y, part, size, "bold" if bold else "normal", cls="note" if fill else None,
-                             fill=fill, fit=inner))
+            style = TextStyle(size, "bold" if bold else "normal", cls="note" if fill else None, fill=fill)
+            out.append(svg_text(MARGIN, y, part, style, fit=inner))
     mem = _memory(r)
     scale = MemScale.of(mem, r.plan.cluster.gpu.memory_bytes)
     y += 12
@@ -173,11 +175,11 @@ def _pools_strip(r: StrategyResult, x0: float, y: float, inner: float) -> tuple[
     shown = min(max(total, max(owner, default=0) + 1), MAX_GPUS)
     parts = [f"{p.pool.role}: {p.pool.instances} × {p.gpus_per_instance} GPUs ({p.pool.strategy.text})"
              for p in r.pooled.pools]
-    out = [svg_text(x0, y + 11, "pools (one cell per GPU, node by node):", 11, "bold")]
+    out = [svg_text(x0, y + 11, "pools (one cell per GPU, node by node):", HEADING)]
     y += 16
     for k, (name, colour) in enumerate((name, c) for name, c in POOL_COLOURS.items() if name is not None):
         out.append(rect(x0, y + k * 16, 12, 12, colour, "#636363", f' class="pool-swatch" data-pool="{name}"'))
-        out.append(svg_text(x0 + 17, y + k * 16 + 10, parts[k], 10, fit=inner - 17))
+        out.append(svg_text(x0 + 17, y + k * 16 + 10, parts[k], fit=inner - 17))
     y += 16 * len(parts) + 4
     node_w = gpn * POOL_CELL + 6
     per_row = max(1, int(inner // node_w))
@@ -191,7 +193,7 @@ def _pools_strip(r: StrategyResult, x0: float, y: float, inner: float) -> tuple[
                             None, extra))
     y += -(-nodes // per_row) * (POOL_CELL + 6)
     if shown < max(total, len(owner)):
-        out.append(svg_text(x0, y + 10, f"GPUs 0–{shown - 1} of {max(total, len(owner))} shown", 10))
+        out.append(svg_text(x0, y + 10, f"GPUs 0–{shown - 1} of {max(total, len(owner))} shown"))
         y += LINE
     return out, y + 6
 
@@ -201,7 +203,7 @@ def _pools_strip(r: StrategyResult, x0: float, y: float, inner: float) -> tuple[
 def _stage_legend(lay: Layout, x0: float, y: float, inner: float) -> tuple[list[str], float]:
     """Stage colours: swatches with layers up to `PALETTE_MAX` stages, else a labelled strip."""
     colours = stage_colours(lay.pp)
-    out = [svg_text(x0, y + 11, "pipeline stages (cell colour):", 11, "bold")]
+    out = [svg_text(x0, y + 11, "pipeline stages (cell colour):", HEADING)]
     label_w = float(LEGEND_LABEL_W)
     if lay.pp > PALETTE_MAX:
         return _stage_strip(lay, colours, x0 + label_w, y, inner - label_w, out)
@@ -215,7 +217,7 @@ def _stage_legend(lay: Layout, x0: float, y: float, inner: float) -> tuple[list[
         ex = x0 + label_w + (s % per_row) * col_w
         ey = y + (s // per_row) * 18
         out.append(rect(ex, ey, 14, 14, colours[s], "#636363", f' class="stage-swatch" data-stage="{s}"'))
-        out.append(svg_text(ex + 19, ey + 11, entry, 10, fit=col_w - 33))
+        out.append(svg_text(ex + 19, ey + 11, entry, fit=col_w - 33))
     rows = -(-len(entries) // per_row)
     return out, y + rows * 18 + 6
 
@@ -235,8 +237,8 @@ def _stage_strip(lay: Layout, colours: list[str], x0: float, y: float, width: fl
         tx = x0 if s == 0 else x0 + width if s == lay.pp - 1 else cx
         a, b = lay.stage_layers[s]
         out.append(f'<line x1="{cx:.1f}" y1="{y + 14}" x2="{cx:.1f}" y2="{y + 18}" stroke="#636363"/>')
-        out.append(svg_text(tx, y + 29, f"stage {s}", 10, anchor=anchor))
-        out.append(svg_text(tx, y + 41, short_layers(a, b), 10, anchor=anchor))
+        out.append(svg_text(tx, y + 29, f"stage {s}", TextStyle(10, anchor=anchor)))
+        out.append(svg_text(tx, y + 41, short_layers(a, b), TextStyle(10, anchor=anchor)))
     return out, y + 48
 
 
@@ -248,7 +250,7 @@ def _memory_parts(mem: MemoryBreakdown) -> list[tuple[str, str, str]]:
 def _memory_legend(mem: MemoryBreakdown, scale: MemScale, x0: float, y: float,
                    inner: float) -> tuple[list[str], float]:
     """What each colour of the memory bars means, and what a full bar is."""
-    out = [svg_text(x0, y + 11, "memory bar:", 11, "bold")]
+    out = [svg_text(x0, y + 11, "memory bar:", HEADING)]
     gb = gb_text(scale.capacity_bytes)
     note = (f"full bar = {gb_text(scale.full_bytes)}, the red line = the GPU's {gb}" if scale.over
             else f"full bar = the GPU's {gb}")
@@ -260,6 +262,6 @@ def _memory_legend(mem: MemoryBreakdown, scale: MemScale, x0: float, y: float,
             x, y = x0 + LEGEND_LABEL_W, y + 18
         if colour:
             out.append(rect(x, y, 14, 14, colour, "#636363", ' class="memory-swatch"'))
-        out.append(svg_text(x + (19 if colour else 0), y + 11, label, 10, fit=x0 + inner - x - (19 if colour else 0)))
+        out.append(svg_text(x + (19 if colour else 0), y + 11, label, fit=x0 + inner - x - (19 if colour else 0)))
         x += w
     return out, y + 24

@@ -9,7 +9,7 @@ Output: the grid's geometry (`Grid`) and its SVG elements; the bars' scale (`Mem
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
 from ..layout.layout import Layout
@@ -19,12 +19,15 @@ from .placement_style import (
     CELL_H,
     CELL_W,
     GAP,
+    HEADING,
     MARGIN,
     MAX_WIDTH,
     MEMORY_PARTS,
     NODE_GAP,
     NODE_HEAD,
     NODE_PAD,
+    PLAIN,
+    TextStyle,
     gb_text,
     layers,
     rect,
@@ -32,6 +35,10 @@ from .placement_style import (
     stage_colours,
     svg_text,
 )
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 MAX_COORDS = 4_000_000          # layouts larger than this are not expanded to per-rank coordinates
 IDLE_FILL = "#eeeeee"
@@ -99,30 +106,42 @@ class Grid:
 
     def draw(self, r: StrategyResult, lay: Layout, mem: MemoryBreakdown | None, scale: MemScale,
              x0: float, y0: float) -> list[str]:
-        colours = stage_colours(lay.pp)
+        cells = _Cells(r, lay, mem, scale, stage_colours(lay.pp))
         out = []
         for node in range(self.nodes):
             nx = x0 + (node % self.per_row) * (self.node_w + NODE_GAP)
             ny = y0 + (node // self.per_row) * (self.node_h + NODE_GAP)
             out.append(f'<g id="node{node}">' + rect(nx, ny, self.node_w, self.node_h, "#fafafa", "#636363",
                                                        ' rx="8"'))
-            out.append(svg_text(nx + NODE_PAD, ny + 13, f"node {node}", 11, "bold"))
+            out.append(svg_text(nx + NODE_PAD, ny + 13, f"node {node}", HEADING))
             for k in range(min(self.gpn, self.ranks - node * self.gpn)):
                 x = nx + NODE_PAD + (k % self.cols) * (CELL_W + GAP)
                 y = ny + NODE_PAD + NODE_HEAD + (k // self.cols) * (CELL_H + GAP)
-                out.append(_gpu_cell(node * self.gpn + k, x, y, r, lay, mem, scale, colours))
+                out.append(_gpu_cell(node * self.gpn + k, x, y, cells))
             out.append("</g>")
         return out
 
 
-def _gpu_cell(rank: int, x: float, y: float, r: StrategyResult, lay: Layout, mem: MemoryBreakdown | None,
-              scale: MemScale, colours: list[str]) -> str:
+@dataclass(frozen=True, slots=True)
+class _Cells:
+    """What every GPU's cell of one drawing is drawn from: the result, its layout and memory, the memory bar's
+    scale and the stages' colours."""
+
+    r: StrategyResult
+    lay: Layout
+    mem: MemoryBreakdown | None
+    scale: MemScale
+    colours: list[str]
+
+
+def _gpu_cell(rank: int, x: float, y: float, cells: _Cells) -> str:
+    r, lay, mem, scale, colours = cells.r, cells.lay, cells.mem, cells.scale, cells.colours
     fit = CELL_W - 12
     if rank >= lay.gpus_used or lay.gpus_used > MAX_COORDS:
         return "".join([f'<g id="gpu{rank}" class="gpu idle">', rect(x, y, CELL_W, CELL_H, IDLE_FILL, "#bdbdbd",
                                                                        ' rx="4"'),
-                        svg_text(x + 6, y + 15, f"GPU {rank}", 11, "bold"),
-                        svg_text(x + 6, y + 30, "idle", 10, cls="idle"),
+                        svg_text(x + 6, y + 15, f"GPU {rank}", HEADING),
+                        svg_text(x + 6, y + 30, "idle", TextStyle(10, cls="idle")),
                         "</g>"])
     c = lay.coords
     stage, replica = int(c["stage"][rank]), int(c["replica"][rank])
@@ -131,21 +150,21 @@ def _gpu_cell(rank: int, x: float, y: float, r: StrategyResult, lay: Layout, mem
     parts = [f'<g id="gpu{rank}" class="gpu" data-stage="{stage}">',
              f"<title>{escape(_tooltip(rank, lay, stage, st))}</title>",
              rect(x, y, CELL_W, CELL_H, colours[stage], "#636363", ' rx="4"'),
-             svg_text(x + 6, y + 15, f"GPU {rank}", 11, "bold")]
+             svg_text(x + 6, y + 15, f"GPU {rank}", HEADING)]
     if lay.dp > 1:
-        parts.append(svg_text(x + CELL_W - 6, y + 15, f"dp {replica}", 10, anchor="end"))
+        parts.append(svg_text(x + CELL_W - 6, y + 15, f"dp {replica}", TextStyle(10, anchor="end")))
     parts.append(svg_text(x + 6, y + 29, (f"stage {stage}: {layers(a, b)}", f"stage {stage}: {short_layers(a, b)}"),
-                       10, fit=fit))
+                          fit=fit))
     attention = (("tp", lay.tp), ("cp", lay.cp)) + ((("adp", lay.adp),) if lay.attention_divides else ())
-    parts.append(svg_text(x + 6, y + 42, _coords(c, rank, attention), 10, fit=fit))
+    parts.append(svg_text(x + 6, y + 42, _coords(c, rank, attention), fit=fit))
     if r.plan.model.has_experts:
         e = int(c["ep"][rank])
         what = _held(lay.experts_of(e), lay.slots_of(e).stop > lay.experts)
-        parts.append(svg_text(x + 6, y + 55, _coords(c, rank, (("ep", lay.ep), ("etp", lay.etp))), 10, fit=fit))
+        parts.append(svg_text(x + 6, y + 55, _coords(c, rank, (("ep", lay.ep), ("etp", lay.etp))), fit=fit))
         share = f"1/{lay.etp} of " if lay.etp > 1 else ""
-        parts.append(svg_text(x + 6, y + 68, (share + what, share + what.replace("experts ", "exp. ")), 10, fit=fit))
+        parts.append(svg_text(x + 6, y + 68, (share + what, share + what.replace("experts ", "exp. ")), fit=fit))
     else:
-        parts.append(svg_text(x + 6, y + 55, "dense FFN split by tp", 10, fit=fit))
+        parts.append(svg_text(x + 6, y + 55, "dense FFN split by tp", fit=fit))
     if st is not None:
         parts += _memory_bar(st, scale, x + 6, y + 75, CELL_W - 12)
     parts.append("</g>")
@@ -165,7 +184,7 @@ def _held(experts: tuple[int, ...], copies: bool) -> str:
     return ("experts " if len(experts) > 1 else "expert ") + text + (" (+copies)" if copies else "")
 
 
-def _coords(c: dict[str, Any], rank: int, axes: tuple[tuple[str, int], ...]) -> tuple[str, ...]:
+def _coords(c: dict[str, npt.NDArray[np.int64]], rank: int, axes: tuple[tuple[str, int], ...]) -> tuple[str, ...]:
     """'tp 1/4 · adp 3/16' (and tighter variants): this rank's index on each axis larger than 1
     (or on the first axis when all are 1)."""
     kept = [(name, n) for name, n in axes if n > 1] or [axes[0]]
@@ -200,7 +219,6 @@ def _memory_bar(st: StageMemory, scale: MemScale, x: float, y: float, bar_w: flo
                    f'stroke-width="2"/>')
     pct = st.total_bytes / scale.capacity_bytes * 100
     over = st.total_bytes > scale.capacity_bytes
-    out.append(svg_text(x, y + 23, f"{gb_text(st.total_bytes)} · {pct:.1f} %", 10,
-                     "bold" if over else "normal", cls="over" if over else None, fill="#b2182b" if over else None,
-                     fit=bar_w))
+    style = TextStyle(10, "bold", cls="over", fill="#b2182b") if over else PLAIN
+    out.append(svg_text(x, y + 23, f"{gb_text(st.total_bytes)} · {pct:.1f} %", style, fit=bar_w))
     return out

@@ -8,11 +8,12 @@ Input: figures and strings. Output: SVG element text (escaped), colours, widths.
 from __future__ import annotations
 
 import colorsys
+from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
 from ..units import format_bytes
 
-__all__ = ["stage_colours", "MAX_WIDTH", "MEMORY_PARTS", "CELL_W"]
+__all__ = ["stage_colours", "MAX_WIDTH", "MEMORY_PARTS", "CELL_W", "HEADING", "PLAIN", "TextStyle"]
 
 MAX_WIDTH = 1180                 # report.html's text column is 1200 px: the figure is shown unscaled
 MARGIN, CELL_W, CELL_H, GAP, NODE_PAD, NODE_HEAD, NODE_GAP = 12, 138, 104, 4, 8, 16, 10
@@ -50,11 +51,26 @@ def text_width(s: str, size: float, bold: bool = False) -> float:
     return len(s) * size * (EM_BOLD if bold else EM_NORMAL)
 
 
-def svg_text(x: float, y: float, s: str | tuple[str, ...], size: int = 10, weight: str = "normal",
-          anchor: str = "start", cls: str | None = None, fit: float | None = None, fill: str | None = None) -> str:
+@dataclass(frozen=True, slots=True)
+class TextStyle:
+    """How a <text> is set: its font size and weight, its anchor, its class and fill (None: none)."""
+
+    size: int = 10
+    weight: str = "normal"
+    anchor: str = "start"
+    cls: str | None = None
+    fill: str | None = None
+
+
+PLAIN = TextStyle()
+HEADING = TextStyle(11, "bold")
+
+
+def svg_text(x: float, y: float, s: str | tuple[str, ...], style: TextStyle = PLAIN, fit: float | None = None) -> str:
     """A <text>. With `fit`: the first of the variants `s` (longest first) whose estimated width
     fits; if none does, the last one, condensed to that width (`textLength` would also stretch a
     text narrower than estimated, so it is the last resort)."""
+    size, weight, anchor, cls, fill = style.size, style.weight, style.anchor, style.cls, style.fill
     variants = (s,) if isinstance(s, str) else s
     s = next((v for v in variants if fit is None or text_width(v, size, weight == "bold") <= fit), variants[-1])
     extra = f' class="{cls}"' if cls else ""

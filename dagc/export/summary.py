@@ -25,7 +25,7 @@ from ..verdict.verdict import RequirementResult, requirement_unit, requirement_v
 from .md_escape import md_code, md_prose
 from .optimal_words import optimal_note as _note_of
 from .serving_md import inflight_summary
-from .techniques import step_figures, step_verdict, technique_lines
+from .techniques import step_figures, step_load_figures, step_verdict, technique_lines
 
 __all__ = ["by_objective_md", "summary_md", "data_parallel_text", "requirement_value_text",
            "metric_text", "margin_text", "optimal_note", "dominant_costs", "COST_NAMES"]
@@ -343,8 +343,8 @@ def _next_steps(r: StrategyResult) -> list[str]:
     out = ["- **Next steps** (each change checked by dagc as the plan is):"]
     steady = r.plan.workload.traffic is not None
     for s in r.next_steps:
-        out.append(f"  - {md_prose(s.change)}: {step_verdict(s, md_code)} ({step_figures(s.figures, steady)}) — "
-                   f"{md_code(' '.join(s.options))}")
+        out.append(f"  - {md_prose(s.change)}: {step_verdict(s, md_code)} ({step_load_figures(s, r.plan.requirements)}"
+                   f"{step_figures(s.figures, steady)}) — {md_code(' '.join(s.options))}")
     return out
 
 

@@ -8,20 +8,21 @@ objects, which derive the figures; nothing is computed here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..diagnostics import quote
-from ..layout.eplb import balance_figures
-from ..plan.workload import PoolRole
+from ..layout.eplb import ExpertSplit, balance_figures, ep_nodes
+from ..plan.workload import PoolRole, Requirement
 from ..serve.price import token_cost
 from ..serve.speculative import speculative_figures
 from ..units import Dimension, format_figure, format_in_unit, format_si, lookup
 from ..verdict.check import StepFigures, StrategyResult
 from ..verdict.next_steps import NextStep
+from ..verdict.verdict import requirement_value_text
 
-__all__ = ["cost_sentence", "eplb_json", "next_step_lines", "speculative_json", "step_figures", "step_verdict",
-           "technique_lines"]
+__all__ = ["cost_sentence", "eplb_json", "next_step_lines", "speculative_json", "step_figures", "step_load_figures",
+           "step_verdict", "technique_lines"]
 
 
 def speculative_json(result: StrategyResult) -> dict[str, Any] | None:
@@ -39,8 +40,9 @@ def eplb_json(result: StrategyResult) -> dict[str, Any] | None:
     if lay is None or not result.plan.model.has_experts:
         return None
     moe = result.plan.model.moe
-    return balance_figures(result.plan.workload.expert_load, moe.experts, moe.groups, lay.ep, lay.etp,
-                           lay.redundant, lay.eplb, lay.gpus_per_node)
+    split = ExpertSplit(moe.experts, lay.ep, lay.redundant, ep_nodes(lay.ep, lay.etp, lay.gpus_per_node), lay.eplb,
+                        moe.groups)
+    return balance_figures(result.plan.workload.expert_load, split)
 
 
 def technique_lines(result: StrategyResult) -> list[tuple[str, str]]:
@@ -70,8 +72,18 @@ def next_step_lines(result: StrategyResult) -> list[str]:
     """One line per next step of a strategy that misses its requirements (`StrategyResult.next_steps`): the
     change, the options that make it, and what it gives, each tried by the compiler."""
     steady = result.plan.workload.traffic is not None
-    return [f"{s.change} — {step_verdict(s, lambda m: f'`{m}`')} ({step_figures(s.figures, steady)}): "
-            f"{' '.join(s.options)}" for s in result.next_steps]
+    return [f"{s.change} — {step_verdict(s, lambda m: f'`{m}`')} ({step_load_figures(s, result.plan.requirements)}"
+            f"{step_figures(s.figures, steady)}): {' '.join(s.options)}" for s in result.next_steps]
+
+
+def step_load_figures(step: NextStep, requirements: Sequence[Requirement]) -> str:
+    """What a next step's run under the plan's traffic gave each load requirement, which `meets` judged (before
+    the steady state's figures, which the traffic need not reach), as the requirements table writes a value;
+    empty when the step was not simulated."""
+    got = dict(step.load_figures)
+    shown = [f"{r.name} {requirement_value_text(r, got[r.name])}" for r in requirements
+             if r.on_load and got.get(r.name) is not None]
+    return f"under the traffic: {', '.join(shown)}; " if shown else ""
 
 
 def step_verdict(step: NextStep, code: Callable[[str], str]) -> str:

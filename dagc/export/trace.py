@@ -34,7 +34,7 @@ from ..serve.inflight import InflightRates
 from ..serve.load import Load
 from ..verdict.compiled import Compiled
 from .trace_load import add_load_counters
-from .trace_writer import EVENT_BUDGET, TRACE_MAX_NS, TraceWriter, seconds_to_ns
+from .trace_writer import EVENT_BUDGET, TRACE_MAX_NS, TraceWriter, Track, seconds_to_ns
 
 __all__ = ["Place", "TraceInfo", "add_instance", "write_trace", "representative_ranks", "phase_offsets", "phase_spans",
            "ALL_RANKS_UP_TO", "traced_ranks"]
@@ -210,10 +210,10 @@ def phase_offsets(c: Compiled) -> dict[Phase, int]:
 def _phase_slices(tw: TraceWriter, c: Compiled, at: Place) -> None:
     """The "phases" track: prefill (ending at TTFT), then each decode step (decode starts at TTFT);
     in flight, each decode step, then each mixed step."""
-    offsets, pid = {k: at.at_ns + v for k, v in phase_offsets(c).items()}, at.schedule_pid
+    offsets, phases = {k: at.at_ns + v for k, v in phase_offsets(c).items()}, Track(at.schedule_pid, "phases")
     mbs = c.layout.microbatches
     for _, (lo, hi) in phase_spans(c, Phase.PREFILL).items():
-        tw.slice(pid, "phases", at.at_ns + seconds_to_ns(lo), at.at_ns + seconds_to_ns(hi), "prefill", "phase",
+        tw.slice(phases, at.at_ns + seconds_to_ns(lo), at.at_ns + seconds_to_ns(hi), "prefill", "phase",
                  {"kind": "phase", "phase": "prefill", "microbatches": mbs, "ttft_s": c.metrics.ttft_s})
     met = c.metrics.rates
     for phase in (Phase.DECODE, Phase.MIXED):
@@ -223,7 +223,7 @@ def _phase_slices(tw: TraceWriter, c: Compiled, at: Place) -> None:
             if k > 0:        # in flight, a step's time; statically, the TPOT
                 args.update({"step_s": met.decode_step_s if phase is Phase.DECODE else met.mixed_step_s}
                             if isinstance(met, InflightRates) else {"tpot_s": c.metrics.tpot_s})
-            tw.slice(pid, "phases", start + seconds_to_ns(lo), start + seconds_to_ns(hi), f"{phase.value} step {k}",
+            tw.slice(phases, start + seconds_to_ns(lo), start + seconds_to_ns(hi), f"{phase.value} step {k}",
                      "phase", args)
 
 
@@ -233,7 +233,7 @@ def _critical_slices(tw: TraceWriter, c: Compiled, at: Place,
     slice spans its op's schedule (its slowest rank, whose kernels it lists) and says how long
     the op waited after the one before it."""
     dag, sched = c.dag, c.schedule
-    offsets = phase_offsets(c)
+    offsets, track = phase_offsets(c), Track(at.schedule_pid, "critical path")
     for phase, path in sched.paths.items():
         offset = at.at_ns + offsets[phase]
         for i in path.nodes:
@@ -248,7 +248,7 @@ def _critical_slices(tw: TraceWriter, c: Compiled, at: Place,
             if parts:
                 slowest = int(np.argmax(c.costs.rank_s(dag, i)))
                 args["kernels_us"] = {name: round(float(sec[slowest]) * 1e6, 3) for name, sec in parts}
-            tw.slice(at.schedule_pid, "critical path", offset + seconds_to_ns(sched.start[i]),
+            tw.slice(track, offset + seconds_to_ns(sched.start[i]),
                      offset + seconds_to_ns(sched.finish[i]), dag.kind[i].value, CATEGORY_CAT[cat], args)
 
 
@@ -267,6 +267,7 @@ def _rank_slices(tw: TraceWriter, c: Compiled, rank: int, ops: list[int],
     dag, coords = c.dag, c.layout.coords
     stage, local, replica = int(coords["stage"][rank]), int(coords["local"][rank]), int(coords["replica"][rank])
     pid = at.pid0 + rank
+    tracks = {cat: Track(pid, cls) for cat, cls in CATEGORY_CLASS.items()}
     # in flight, the prompt tokens of a mixed step's chunk on this rank (its first attention-DP group's)
     chunk = (chunk_prompt_tokens(c.plan.workload, c.layout) / c.layout.cp
              if c.plan.workload.inflight and int(coords["adp"][rank]) == 0 else 0)
@@ -289,7 +290,7 @@ def _rank_slices(tw: TraceWriter, c: Compiled, rank: int, ops: list[int],
         if chunk and dag.phase[i] is Phase.MIXED and dag.mb[i] == 0 and cat is Category.COMPUTE:
             args["chunk_tokens"] = chunk        # this rank's ops carry a prompt's chunk too
             name += " (chunk)"
-        tw.slice(pid, CATEGORY_CLASS[cat], start_ns, end_ns, name, CATEGORY_CAT[cat], args, key=(i, pid))
+        tw.slice(tracks[cat], start_ns, end_ns, name, CATEGORY_CAT[cat], args, key=(i, pid))
 
 
 def _rank_memory(tw: TraceWriter, c: Compiled, rank: int, ops: list[int], at: Place) -> None:

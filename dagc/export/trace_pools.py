@@ -20,7 +20,7 @@ from ..serve.load import Load
 from ..verdict.check import StrategyResult
 from .trace import Place, TraceInfo, add_instance, traced_ranks
 from .trace_load import add_load_counters
-from .trace_writer import EVENT_BUDGET, TRACE_MAX_NS, TraceWriter, seconds_to_ns
+from .trace_writer import EVENT_BUDGET, TRACE_MAX_NS, TraceWriter, Track, seconds_to_ns
 
 __all__ = ["KV_CLASS", "write_pooled_trace"]
 
@@ -55,8 +55,8 @@ def write_pooled_trace(r: StrategyResult, path: Path, all_ranks: bool = False, c
         args = {"kind": "kv_transfer", "kv_transfer": w.kv_transfer, "requests": pre.batch_per_instance,
                 "bytes": per_gpu, "visible_s": f.transfer_s, "to_decode_gpu": fed}
         src, dst = place_p.pid0 + rank, place_d.pid0 + fed
-        tw.slice(src, KV_CLASS, t_p, at_decode, "kv transfer", "comm.kv", args, key=("kv", src))
-        tw.slice(dst, KV_CLASS, t_p, at_decode, "kv receive", "comm.kv",
+        tw.slice(Track(src, KV_CLASS), t_p, at_decode, "kv transfer", "comm.kv", args, key=("kv", src))
+        tw.slice(Track(dst, KV_CLASS), t_p, at_decode, "kv receive", "comm.kv",
                  {**args, "from_prefill_gpu": rank}, key=("kv", dst, src))
         tw.flow(("kv", src), ("kv", dst, src))
     warning = "; ".join(f"{role}: {x}" for role, x in (("prefill", warn_p), ("decode", warn_d)) if x) or None

@@ -33,7 +33,7 @@ from typing import Any
 
 from .write import atomic_output
 
-__all__ = ["TraceWriter", "EVENT_BUDGET", "ns_text", "time_quantum_ns", "seconds_to_ns", "EXACT_NS_BELOW",
+__all__ = ["Track", "TraceWriter", "EVENT_BUDGET", "ns_text", "time_quantum_ns", "seconds_to_ns", "EXACT_NS_BELOW",
            "TRACE_MAX_NS", "CLASS_TID", "SCHEDULE_TID"]
 
 EVENT_BUDGET = 1_000_000
@@ -95,6 +95,15 @@ def _dumps(obj: Any) -> str:       # `obj`: a JSON value
 # ("kv", pid, source pid) (`dagc.export.trace_pools`); the second is always the slice's process.
 FlowKey = tuple[int | str, int] | tuple[str, int, int]
 
+@dataclass(frozen=True, slots=True)
+class Track:
+    """Where a slice goes: its process (`pid`) and the class of its lanes there (`cls`: "phases", a
+    category's class…), whose slices share the lanes they are laid out on."""
+
+    pid: int
+    cls: str
+
+
 @dataclass
 class _Slice:
     start_ns: int
@@ -124,9 +133,10 @@ class TraceWriter:
     def process(self, pid: int, name: str, sort_index: int) -> None:
         self.processes[pid] = (name, sort_index)
 
-    def slice(self, pid: int, cls: str, start_ns: int, end_ns: int, name: str, cat: str, args: dict[str, Any],
+    def slice(self, track: Track, start_ns: int, end_ns: int, name: str, cat: str, args: dict[str, Any],
               key: FlowKey | None = None) -> None:
-        self.slices.setdefault((pid, cls), []).append(_Slice(start_ns, max(start_ns, end_ns), name, cat, args, key))
+        self.slices.setdefault((track.pid, track.cls), []).append(
+            _Slice(start_ns, max(start_ns, end_ns), name, cat, args, key))
 
     def counter(self, pid: int, ts_ns: int, value: float) -> None:
         self.counters.setdefault(pid, []).append((ts_ns, value))

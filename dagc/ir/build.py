@@ -20,7 +20,7 @@ from ..layout.speculative import draft_layer_dense, draft_passes, without_specul
 from ..plan.engines import EngineTerms
 from ..plan.model import Model
 from ..plan.workload import Workload
-from .dag import GROUP_BUDGET, NODE_BUDGET, Dag, DagTooLarge, Phase, estimate_nodes, step_passes
+from .dag import GROUP_BUDGET, NODE_BUDGET, At, Dag, DagTooLarge, Phase, estimate_nodes, step_passes
 from .ops import Op, OpShapes, layer_ops, rank_dims
 
 __all__ = ["build"]
@@ -94,36 +94,36 @@ class _Builder:
         dag, last_stage = self.dag, self.layout.pp - 1
         prev: list[int] = []
         for stage, (first_layer, end_layer) in enumerate(self.layout.stage_layers):
-            s = self.shape(phase, j, stage)
+            s, at = self.shape(phase, j, stage), At(phase, step, stage, j)
             if stage == 0:
                 # A second step starts from the token the first one produced.
                 preds = [self.lm_head_of[(phase, j, 0)]] if step == 1 else []
-                prev = [dag.add(s.get(Op.EMBED), phase, step, stage, -1, j, preds, pos=-1.0)]
+                prev = [dag.add(s.get(Op.EMBED), at, -1, preds, pos=-1.0)]
             for layer in range(first_layer, end_layer):
-                prev = self.layer(s, phase, step, stage, layer, j, prev)
+                prev = self.layer(s, at, layer, prev)
             if stage == last_stage:
                 layers = self.model.layers
-                norm = dag.add(s.get(Op.FINAL_NORM), phase, step, stage, -1, j, prev, pos=layers + 0.1)
-                head = dag.add(s.get(Op.LM_HEAD), phase, step, stage, -1, j, [norm], pos=layers + 0.2)
+                norm = dag.add(s.get(Op.FINAL_NORM), at, -1, prev, pos=layers + 0.1)
+                head = dag.add(s.get(Op.LM_HEAD), at, -1, [norm], pos=layers + 0.2)
                 if phase is not Phase.PREFILL:
-                    head = self.draft(phase, step, stage, j, head)
+                    head = self.draft(at, head)
                 self.lm_head_of[(phase, j, step)] = head
             else:
                 boundary = end_layer - 1 + 0.995
-                send = dag.add(s.get(Op.SEND), phase, step, stage, -1, j, prev, pos=boundary)
+                send = dag.add(s.get(Op.SEND), at, -1, prev, pos=boundary)
                 # The recv is the same transfer, seen from the receiving stage.
-                recv = dag.add(s.get(Op.RECV), phase, step, stage + 1, -1, j, prev, pos=boundary)
+                recv = dag.add(s.get(Op.RECV), At(phase, step, stage + 1, j), -1, prev, pos=boundary)
                 dag.tie(send, recv)
                 prev = [recv]
 
-    def draft(self, phase: Phase, step: int, stage: int, j: int, head: int) -> int:
+    def draft(self, on: At, head: int) -> int:
         """Speculative decoding's draft passes after a decode step's LM head (`dagc.layout.speculative`):
         each a layer of the draft's kind (numbered after the model's, as the MTP module is) and the final
         norm and LM head, on one position per request; returns the last op."""
         passes = draft_passes(self.workload)
         if not passes:
             return head
-        lay, dag = self.layout, self.dag
+        lay, dag, stage, j = self.layout, self.dag, on.stage, on.mb
         key = ("draft", tuple(self.reqs[j]), (stage * lay.group_size) % lay.gpus_per_node)
         if key not in self.shapes:
             self.shapes[key] = OpShapes(self.model, without_speculation(self.workload), lay, self.dims, Phase.DECODE,
@@ -135,14 +135,12 @@ class _Builder:
             ids: list[int] = []
             for seq, lop in enumerate(ops):
                 pred_ids = [x for q in lop.preds for x in ([head] if q < 0 else [ids[q]])]
-                ids.append(dag.add(s.get(lop.op), phase, step, stage, layer, j, pred_ids, pos=at + seq / 100))
-            norm = dag.add(s.get(Op.FINAL_NORM), phase, step, stage, -1, j, [ids[k] for k in outputs],
-                           pos=at + 0.91)
-            head = dag.add(s.get(Op.LM_HEAD), phase, step, stage, -1, j, [norm], pos=at + 0.92)
+                ids.append(dag.add(s.get(lop.op), on, layer, pred_ids, pos=at + seq / 100))
+            norm = dag.add(s.get(Op.FINAL_NORM), on, -1, [ids[k] for k in outputs], pos=at + 0.91)
+            head = dag.add(s.get(Op.LM_HEAD), on, -1, [norm], pos=at + 0.92)
         return head
 
-    def layer(self, s: OpShapes, phase: Phase, step: int, stage: int, layer: int, j: int,
-              prev: list[int]) -> list[int]:
+    def layer(self, s: OpShapes, at: At, layer: int, prev: list[int]) -> list[int]:
         """Append one layer's ops after `prev`; returns the ops whose outputs leave the layer."""
         ops, outputs = self.layer_plans[not self.model.is_moe_layer(layer)]
         ids: list[int] = []
@@ -153,5 +151,5 @@ class _Builder:
                 pred_ids = list(prev) if preds[0] < 0 else [ids[preds[0]]]
             else:
                 pred_ids = [x for p in preds for x in (prev if p < 0 else (ids[p],))]
-            ids.append(add(s.get(lop.op), phase, step, stage, layer, j, pred_ids, pos=layer + seq / 100))
+            ids.append(add(s.get(lop.op), at, layer, pred_ids, pos=layer + seq / 100))
         return [ids[k] for k in outputs]

@@ -28,7 +28,7 @@ if TYPE_CHECKING:   # networkx is for exporters and tests: checking a plan does 
 
     from ..layout.layout import Layout
 
-__all__ = ["OpKind", "Phase", "Category", "Kernel", "KernelClass", "OpTemplate", "Node", "Dag", "DAG_VERSION",
+__all__ = ["OpKind", "Phase", "Category", "Kernel", "KernelClass", "OpTemplate", "Node", "At", "Dag", "DAG_VERSION",
            "NODE_BUDGET", "STAGE_BUDGET", "GROUP_BUDGET", "estimate_nodes", "over_work_budget", "step_passes",
            "DagTooLarge", "Vec"]
 
@@ -224,6 +224,16 @@ class OpTemplate:
     requests: float = 0.0
 
 
+@dataclass(frozen=True, slots=True)
+class At:
+    """Where a node runs: its phase, its step in that phase, its pipeline stage and its micro-batch."""
+
+    phase: Phase
+    step: int
+    stage: int
+    mb: int
+
+
 @dataclass(frozen=True)
 class Node:
     """A read-only view of one DAG node (for exporters and tests); `dagc.verdict.compiled` adds its times."""
@@ -272,15 +282,15 @@ class Dag:
     def __len__(self) -> int:
         return len(self.kind)
 
-    def add(self, tpl: OpTemplate, phase: Phase, step: int, stage: int, layer: int, mb: int,
-            preds: list[int], pos: float = 0.0) -> int:
+    def add(self, tpl: OpTemplate, at: At, layer: int, preds: list[int], pos: float = 0.0) -> int:
+        """Append a node of `tpl` run `at` (in `layer`, -1: outside the layers) after `preds`; its index."""
         self.pos.append(pos)
         self.kind.append(tpl.kind)
-        self.phase.append(phase)
-        self.step.append(step)
-        self.stage.append(stage)
+        self.phase.append(at.phase)
+        self.step.append(at.step)
+        self.stage.append(at.stage)
         self.layer.append(layer)
-        self.mb.append(mb)
+        self.mb.append(at.mb)
         self.template.append(tpl)
         k = self._index_of.get(id(tpl))
         if k is None:

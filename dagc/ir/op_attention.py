@@ -19,7 +19,7 @@ from ..layout.window import decode_context_mean, prefill_factor
 from ..plan.model import AttentionKind
 from ..plan.params import ffn_params
 from .dag import Kernel, KernelClass, OpKind, OpTemplate, Phase
-from .op_shapes import AB, REFERENCE, Recipe, Shapes
+from .op_shapes import AB, REFERENCE, Projection, Recipe, Shapes, Work
 
 __all__ = ["attention", "attention_context_kernels", "attention_fixed_kernels", "cp_gather",
            "dense_ffn", "embed", "final_norm", "lm_head", "norm", "o_proj", "qkv", "send",
@@ -30,7 +30,7 @@ __all__ = ["attention", "attention_context_kernels", "attention_fixed_kernels", 
 
 def embed(s: Shapes, r: Recipe) -> OpTemplate:
     d, t = s.d, s.t
-    tpl = s.compute(r, t, s.zero, t * d.h * (d.wb + AB), t * d.h * AB, s.T, 0.0, t * d.h * AB,
+    tpl = s.compute(r, Work(t, s.zero, t * d.h * (d.wb + AB), t * d.h * AB, s.T, 0.0, t * d.h * AB),
                     (s.memory_pass("gather", 2 * t * d.h * AB, "copy"),))
     return replace(tpl, requests=s.host_requests)
 
@@ -43,7 +43,7 @@ def norm(s: Shapes, r: Recipe) -> OpTemplate:
     d = s.d
     t = s.t / d.tp if d.sp else s.t
     act = 2 * t * d.h * AB
-    return s.compute(r, t, 2 * d.h * t, act + d.h * d.wb, act, s.T, 2 * d.h * s.T, act / 2,
+    return s.compute(r, Work(t, 2 * d.h * t, act + d.h * d.wb, act, s.T, 2 * d.h * s.T, act / 2),
                      (s.memory_pass("rms_norm", 2 * t * d.h * AB, "rms_norm"),))
 
 
@@ -54,7 +54,7 @@ def norm_reads(s: Shapes) -> Hashable:
 def qkv(s: Shapes, r: Recipe) -> OpTemplate:
     d = s.d
     # MLA's several projections are costed as one GEMM of the same weights (N = params / hidden).
-    return s.matmul(r, d.qkv_params_r, d.qkv_params_full, s.t, d.h, d.q_out + d.kv_out, s.T)
+    return s.matmul(r, Projection(d.qkv_params_r, d.qkv_params_full, d.h, d.q_out + d.kv_out), s.t, s.T)
 
 
 
@@ -93,7 +93,7 @@ def attention(s: Shapes, r: Recipe) -> OpTemplate:
         hbm = hbm + chunk_act + 2 * c * d.kvb_token           # writes the chunk's KV, reads its prefix's
         out = out + c * d.o_in * AB
     before, after = attention_fixed_kernels(s)
-    return s.compute(r, s.t, flops, hbm, act, s.T, total, out, (*before, *attention_context_kernels(s), *after))
+    return s.compute(r, Work(s.t, flops, hbm, act, s.T, total, out), (*before, *attention_context_kernels(s), *after))
 
 
 def attention_context_kernels(s: Shapes) -> tuple[Kernel, ...]:
@@ -173,7 +173,7 @@ def _decode_kernel(s: Shapes, ctx: float, q: int = 1) -> Kernel:
 def o_proj(s: Shapes, r: Recipe) -> OpTemplate:
     d = s.d
     kernels = (s.gemm("o_proj", s.t, d.h, d.o_in), s.residual_add(s.t))
-    return s.matmul(r, d.o_params_r, d.o_params_full, s.t, d.o_in, d.h, s.T, kernels)
+    return s.matmul(r, Projection(d.o_params_r, d.o_params_full, d.o_in, d.h), s.t, s.T, kernels)
 
 
 
@@ -212,7 +212,7 @@ def dense_ffn(s: Shapes, r: Recipe) -> OpTemplate:
     m, d = s.m, s.d
     full = ffn_params(m, m.moe.dense_ffn)
     ffn_r = m.moe.dense_ffn / d.tp
-    return s.matmul(r, full / d.tp, full, s.t, d.h, d.gate * ffn_r, s.T,
+    return s.matmul(r, Projection(full / d.tp, full, d.h, d.gate * ffn_r), s.t, s.T,
                     (*s.ffn_kernels(s.t, ffn_r), s.residual_add(s.t)))
 
 
@@ -224,7 +224,7 @@ def final_norm(s: Shapes, r: Recipe) -> OpTemplate:
     d = s.d
     n = s.n_seq / d.cp
     act = 2 * n * d.h * AB
-    return s.compute(r, n, 2 * d.h * n, act + d.h * d.wb, act, s.R, 2 * d.h * s.R, act / 2,
+    return s.compute(r, Work(n, 2 * d.h * n, act + d.h * d.wb, act, s.R, 2 * d.h * s.R, act / 2),
                      (s.memory_pass("rms_norm", 2 * n * d.h * AB, "rms_norm"),))
 
 
@@ -236,7 +236,7 @@ def lm_head(s: Shapes, r: Recipe) -> OpTemplate:
     m, d = s.m, s.d
     n = s.n_seq / d.cp
     full = m.vocab * d.h
-    return s.matmul(r, full / d.tp, full, n, d.h, m.vocab / d.tp, s.R)
+    return s.matmul(r, Projection(full / d.tp, full, d.h, m.vocab / d.tp), n, s.R)
 
 
 

@@ -22,7 +22,7 @@ from ..plan.model import DType, Model
 from ..plan.params import ffn_params
 from ..plan.workload import Workload
 from .dag import Kernel, KernelClass, OpTemplate
-from .op_shapes import AB, ALIGN_ROWS, REFERENCE, Recipe, Shapes
+from .op_shapes import AB, ALIGN_ROWS, REFERENCE, Projection, Recipe, Shapes, Work
 
 __all__ = ["combine", "dispatch", "dispatch_dtype", "etp_reduce", "etp_reduce_lower", "expert_ffn", "expert_ffn_lower",
            "router", "shared_expert", "a2a_reads", "etp_reduce_reads", "expert_ffn_reads", "router_reads",
@@ -35,7 +35,8 @@ def router(s: Shapes, r: Recipe) -> OpTemplate:
     act = s.u * (d.h + m.moe.experts) * AB
     kernels = (s.gemm("router_gemm", s.u, m.moe.experts, d.h, DType.BF16),
                s.memory_pass("softmax_topk", 4 * s.u * m.moe.experts, "router_topk"))
-    return s.compute(r, s.u, 2 * p * s.u, p * d.wb + act, act, s.T, 2 * p * s.T, s.u * m.moe.experts * AB, kernels)
+    return s.compute(r, Work(s.u, 2 * p * s.u, p * d.wb + act, act, s.T, 2 * p * s.T, s.u * m.moe.experts * AB),
+                     kernels)
 
 
 
@@ -102,15 +103,16 @@ def _expert_ffn(s: Shapes, r: Recipe, e: np.ndarray, hit: np.ndarray) -> OpTempl
     per = ffn_params(m, m.moe.ffn) / lay.etp
     act = e * (d.h + d.gate * m.moe.ffn / lay.etp) * AB
     assignments = s.T * m.moe.top_k
-    tpl = s.compute(r, e, 2 * per * e, hit * per * d.ewb + act, act, assignments,
-                    2 * ffn_params(m, m.moe.ffn) * assignments, e * d.h * AB, _expert_kernels(s, e, hit))
+    tpl = s.compute(r, Work(e, 2 * per * e, hit * per * d.ewb + act, act, assignments,
+                            2 * ffn_params(m, m.moe.ffn) * assignments, e * d.h * AB), _expert_kernels(s, e, hit))
     # As an engine runs it: one fused MoE layer, measured by the tokens entering the EP group routed evenly —
     # a rank taking e rows sees what e · ep / top_k such tokens give it (engine profiles price this instead);
     # a wide EP group across attention-DP ranks runs DeepEP's kernels where the profile measured them.
-    dtype, *shape = fused_moe_shape(m, lay.ep, lay.etp)
+    shape = fused_moe_shape(m, lay.ep, lay.etp)
+    dims = (shape.hidden, shape.inter, shape.topk, shape.experts, shape.tp, shape.ep)
     a2a = s.vec(float(moe_a2a(lay.ep, lay.etp, lay.adp)))
-    fused = Kernel("fused_moe", KernelClass.FUSED_MOE, (s.vec(e * lay.ep / m.moe.top_k), *map(s.vec, shape), a2a),
-                   dtype, eager=s.eager)
+    fused = Kernel("fused_moe", KernelClass.FUSED_MOE, (s.vec(e * lay.ep / m.moe.top_k), *map(s.vec, dims), a2a),
+                   shape.dtype, eager=s.eager)
     return replace(tpl, fused=fused)
 
 
@@ -184,8 +186,8 @@ def shared_expert(s: Shapes, r: Recipe) -> OpTemplate:
     m, d = s.m, s.d
     full = m.moe.shared * ffn_params(m, m.moe.shared_ffn_size)
     ffn_r = m.moe.shared * m.moe.shared_ffn_size / d.tp
-    return s.matmul(r, full / d.tp, full, s.t, d.h, d.gate * ffn_r, s.T, s.ffn_kernels(s.t, ffn_r, m.expert_weights),
-                    wb=d.ewb)
+    return s.matmul(r, Projection(full / d.tp, full, d.h, d.gate * ffn_r), s.t, s.T,
+                    s.ffn_kernels(s.t, ffn_r, m.expert_weights), wb=d.ewb)
 
 
 def shared_expert_reads(s: Shapes) -> Hashable:

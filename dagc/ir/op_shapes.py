@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..enums import FastEnum
-from ..layout.eplb import ep_nodes
+from ..layout.eplb import ExpertSplit, ep_nodes
 from ..layout.layout import Layout
 from ..layout.mix import shares
 from ..layout.routing import busiest_rank_factor
@@ -32,8 +32,8 @@ from ..plan.strategy import Axis
 from ..plan.workload import Workload
 from .dag import Kernel, KernelClass, OpKind, OpTemplate, Phase, Vec
 
-__all__ = ["AB", "ALIGN_ROWS", "REFERENCE", "Peak", "RankDims", "Recipe", "Shapes", "chunk_prompt_tokens",
-           "decode_context", "experts_inside_tp", "graph_size", "graphed_tokens", "phase_chunk"]
+__all__ = ["AB", "ALIGN_ROWS", "REFERENCE", "Peak", "Projection", "RankDims", "Recipe", "Shapes", "Work",
+           "chunk_prompt_tokens", "decode_context", "experts_inside_tp", "graph_size", "graphed_tokens", "phase_chunk"]
 
 AB = ACTIVATION_BYTES
 # A figure given either per rank (`Vec`) or as a number, the same on every rank (`Shapes.vec` makes its vector)
@@ -101,6 +101,30 @@ class RankDims:
     o_params_r: float
     o_params_full: float
     kvb_token: float      # KV cache bytes per token per layer on a rank
+
+
+@dataclass(frozen=True, slots=True)
+class Work:
+    """A compute op's work: per rank its tokens, flops, HBM bytes, activation bytes and output bytes; over all
+    ranks its distinct tokens and flops (`tokens_total`, `flops_total`)."""
+
+    tokens: Vec
+    flops: Vec
+    hbm: Vec
+    act: Vec
+    tokens_total: float
+    flops_total: float
+    out: Figure
+
+
+@dataclass(frozen=True, slots=True)
+class Projection:
+    """A projection's weights: per rank (`params_r`) and in full, its input and output widths per rank."""
+
+    params_r: float
+    params_full: float
+    in_w: float
+    out_w: float
 
 
 @dataclass(frozen=True)
@@ -263,12 +287,11 @@ class Shapes:
             return DType.FP8 if self.m.kv_cache.is_8bit_or_less else DType.BF16
         return self.m.expert_weights if peak is Peak.EXPERTS else self.m.weights
 
-    def compute(self, r: Recipe, tokens: Vec, flops: Vec, hbm: Vec, act: Vec, tokens_total: float, flops_total: float,
-                out: Figure, kernels: tuple[Kernel, ...]) -> OpTemplate:
-        return OpTemplate(kind=r.kind, group=None, group_size=1, tokens=tokens, flops=flops, hbm_bytes=hbm,
-                          comm_bytes=self.zero, act_bytes=act, tokens_total=float(tokens_total),
-                          flops_total=float(flops_total), hbm_bytes_total=float(hbm.sum()), comm_bytes_total=0.0,
-                          out_bytes_total=float(np.sum(out)), peak_dtype=self.peak_dtype(r.peak), kernels=kernels)
+    def compute(self, r: Recipe, w: Work, kernels: tuple[Kernel, ...]) -> OpTemplate:
+        return OpTemplate(kind=r.kind, group=None, group_size=1, tokens=w.tokens, flops=w.flops, hbm_bytes=w.hbm,
+                          comm_bytes=self.zero, act_bytes=w.act, tokens_total=float(w.tokens_total),
+                          flops_total=float(w.flops_total), hbm_bytes_total=float(w.hbm.sum()), comm_bytes_total=0.0,
+                          out_bytes_total=float(np.sum(w.out)), peak_dtype=self.peak_dtype(r.peak), kernels=kernels)
 
     # ----------------------------------------------------------- kernels
     def vec(self, x: Figure) -> Vec:
@@ -322,15 +345,16 @@ class Shapes:
                           flops_total=0.0, hbm_bytes_total=0.0, comm_bytes_total=float(nbytes.sum()),
                           out_bytes_total=float(nbytes.sum()), crosses_nodes=crosses, nodes=nodes)
 
-    def matmul(self, r: Recipe, params_r: float, params_full: float, tokens: Vec, in_w: float, out_w: float,
-               distinct: float, kernels: tuple[Kernel, ...] | None = None, wb: float | None = None) -> OpTemplate:
-        """A projection of `params_r` weights per rank (`wb` bytes each, by default the model's) on
-        `tokens` rows; by default one GEMM."""
-        act = tokens * (in_w + out_w) * AB
+    def matmul(self, r: Recipe, p: Projection, tokens: Vec, distinct: float, kernels: tuple[Kernel, ...] | None = None,
+               wb: float | None = None) -> OpTemplate:
+        """A projection of `p.params_r` weights per rank (`wb` bytes each, by default the model's) on
+        `tokens` rows (`distinct` of them over the ranks); by default one GEMM."""
+        act = tokens * (p.in_w + p.out_w) * AB
         if kernels is None:
-            kernels = (self.gemm(r.kind.value, tokens, params_r / in_w, in_w),)
-        return self.compute(r, tokens, 2 * params_r * tokens, params_r * (self.d.wb if wb is None else wb) + act, act,
-                            distinct, 2 * params_full * distinct, tokens * out_w * AB, kernels)
+            kernels = (self.gemm(r.kind.value, tokens, p.params_r / p.in_w, p.in_w),)
+        weights = p.params_r * (self.d.wb if wb is None else wb)
+        return self.compute(r, Work(tokens, 2 * p.params_r * tokens, weights + act, act, distinct,
+                                    2 * p.params_full * distinct, tokens * p.out_w * AB), kernels)
 
     @functools.cached_property
     def expert_origin(self) -> np.ndarray:
@@ -345,8 +369,9 @@ class Shapes:
         lay, moe = self.lay, self.m.moe
         origin = self.expert_origin
         busiest = float(origin.max()) if origin.size else 0.0
-        x = busiest_rank_factor(self.w.routing, busiest, moe.top_k, moe.experts, lay.ep, lay.redundant,
-                                ep_nodes(lay.ep, lay.etp, lay.gpus_per_node), lay.eplb, moe.groups)
+        split = ExpertSplit(moe.experts, lay.ep, lay.redundant, ep_nodes(lay.ep, lay.etp, lay.gpus_per_node), lay.eplb,
+                            moe.groups)
+        x = busiest_rank_factor(self.w.routing, busiest, moe.top_k, split)
         factor = np.full(lay.ep, 1.0 if lay.ep == 1 else (lay.ep - x) / (lay.ep - 1))
         factor[0] = x if lay.ep > 1 else 1.0                  # ep index 0 is the busiest
         return self._expert_rows(factor)

@@ -20,8 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field as PydField, ValidationError
 from ..diagnostics import Diagnostic, PlanError, Severity, quote
 from ..source import Span, Unreadable, read_regular
 
-__all__ = ["FORMAT", "GLUE_STEPS", "KERNELS_CODE", "MAX_PROFILE_BYTES", "MEMORY_OPS", "VERSION", "MemoryOp",
-           "ProfileFile", "Provenance", "read_profile_file", "validate_profile"]
+__all__ = ["AllReduceRow", "FusedMoeRow", "FORMAT", "GLUE_STEPS", "KERNELS_CODE", "MAX_PROFILE_BYTES", "MEMORY_OPS",
+           "VERSION", "MemoryOp", "ProfileFile", "Provenance", "read_profile_file", "validate_profile"]
 
 FORMAT = "dagc-kernel-profile"
 VERSION = 1
@@ -120,7 +120,7 @@ class _MlaRow(_Row):
     kv: _KvDtype = "bf16"
 
 
-class _FusedMoeRow(_Strict):
+class FusedMoeRow(_Strict):
     """An engine's whole fused MoE layer on one rank of an EP group (`dagc kernels import`): `tokens`
     tokens enter the group, routed evenly over its `experts` experts; the rank holds experts / ep of
     them, each split `tp` ways. `kernel`: the engine's fused MoE kernel (Triton, CUTLASS: `fused`, the
@@ -145,7 +145,7 @@ class _MemoryRow(_Strict):
     seconds: _Seconds
 
 
-class _AllReduceRow(_Strict):
+class AllReduceRow(_Strict):
     """An engine's all-reduce of a `bytes`-byte bf16 buffer over `gpus` GPUs of one node (its own custom
     kernel or NCCL, whichever it runs at that size)."""
 
@@ -161,8 +161,8 @@ class _Tables(_Strict):
     attn_decode: list[_DecodeRow] = PydField(min_length=1)
     memory: list[_MemoryRow] = PydField(min_length=1)
     mla_decode: list[_MlaRow] | None = None
-    fused_moe: list[_FusedMoeRow] | None = None
-    all_reduce: list[_AllReduceRow] | None = None
+    fused_moe: list[FusedMoeRow] | None = None
+    all_reduce: list[AllReduceRow] | None = None
 
 
 class Provenance(_Strict):

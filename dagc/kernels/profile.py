@@ -13,13 +13,14 @@ import enum
 import functools
 import hashlib
 import math
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Hashable, Mapping
+from typing import Concatenate, ParamSpec
 
 import numpy as np
 import numpy.typing as npt
+from numpy.typing import ArrayLike
 
-from ..plan.cluster import Gpu, KernelTimes
+from ..plan.cluster import FusedMoe, Gpu, KernelTimes, Seconds
 from ..plan.model import DType
 from .format import MEMORY_OPS, MemoryOp, ProfileFile, Provenance
 from .series import (
@@ -27,9 +28,12 @@ from .series import (
     A2A_FUSED,
     DEEPEP_LL_MAX_TOKENS_PER_RANK,
     FUSED,
+    Floors,
     FusedShape,
+    Measured,
     Series,
     all_reduce_series,
+    fused_key,
     fused_moe_s,
     fused_series,
     moe_kernel,
@@ -39,31 +43,34 @@ from .tables import KV_BYTES, Floats, PeakSet, Table, by_cache, dtype_name, eval
 
 __all__ = ["KernelProfile", "build_profile", "for_gpu"]
 
+P = ParamSpec("P")
+TimeMethod = Callable[Concatenate["KernelProfile", P], Seconds]    # a profile's time function, of shapes
 _MEMO_MAX = 1 << 16                # answers a profile remembers (the search asks the same shapes again and again)
 _MEMO_MAX_ELEMENTS = 4096          # larger array arguments are computed afresh
 
-def _flat(*xs: Any) -> tuple[tuple[int, ...], list[Floats]]:
+def _flat(*xs: ArrayLike) -> tuple[tuple[int, ...], list[Floats]]:
     arrays = np.broadcast_arrays(*(np.asarray(x, dtype=np.float64) for x in xs))
     return arrays[0].shape, [a.reshape(-1) for a in arrays]
 
 
-def _key(arg: Any) -> Any:
+def _key(arg: object) -> Hashable:
     if isinstance(arg, np.ndarray):
         if arg.size > _MEMO_MAX_ELEMENTS:
             raise TypeError("too large to remember")
         return arg.dtype.str, arg.shape, arg.tobytes()
     if isinstance(arg, enum.Enum):
-        return arg.value
+        value: Hashable = arg.value
+        return value
     if isinstance(arg, (int, float, str, np.generic)):
         return arg
     raise TypeError("not remembered")
 
 
-def _memoised(method: Callable[..., Any]) -> Callable[..., Any]:
+def _memoised(method: TimeMethod[P]) -> TimeMethod[P]:
     """Remember a time function's answers per profile: the cost model asks for the same shapes
     for every candidate strategy. Arrays are returned as copies, so callers may change them."""
     @functools.wraps(method)
-    def wrapper(self: KernelProfile, *args: Any, **kw: Any) -> Any:
+    def wrapper(self: KernelProfile, /, *args: P.args, **kw: P.kwargs) -> Seconds:
         if kw.get("lower"):
             return method(self, *args, **kw)     # a roofline, no table interpolated: cheaper than its key
         try:
@@ -92,7 +99,7 @@ def _shape_logs(lower: bool, *coords: Floats) -> Floats:
     return np.empty((0, 0)) if lower else _logs(np.stack(coords, axis=1))
 
 
-def _out(shape: tuple[int, ...], t: Floats) -> Any:
+def _out(shape: tuple[int, ...], t: Floats) -> Seconds:
     return np.float64(t[0]) if shape == () else t.reshape(shape)
 
 
@@ -122,32 +129,30 @@ class KernelProfile(KernelTimes):
     hbm_bytes_per_s: float
     _tables: Mapping[str, Table]
     _digest: str
-    _memo: dict[tuple[object, ...], object]
+    _memo: dict[tuple[object, ...], Seconds]
     _fused: Mapping[FusedShape, Mapping[str, Series]]  # MoE layer: shape key → kernel → (log tokens, log seconds)
     glue: Mapping[str, int]
     _all_reduce: Mapping[int, tuple[Floats, Floats]]  # gpus → (log bytes, log seconds)
 
-    def __init__(self, name: str, provenance: Provenance, floor_s: float, peaks: PeakSet,
-                 tables: Mapping[str, Table], digest: str, eager_floor_s: float | None = None,
-                 fused: Mapping[FusedShape, Mapping[str, Series]] | None = None,
-                 glue: Mapping[str, int] | None = None,
-                 all_reduce: Mapping[int, tuple[Floats, Floats]] | None = None) -> None:
-        eager = float(eager_floor_s) if eager_floor_s is not None else float(floor_s)
-        for key, value in (("name", name), ("provenance", provenance), ("floor_s", float(floor_s)),
-                           ("eager_floor_s", max(eager, float(floor_s))),
+    def __init__(self, name: str, provenance: Provenance, floors: Floors, peaks: PeakSet, measured: Measured,
+                 digest: str, glue: Mapping[str, int] | None = None) -> None:
+        floor_s = float(floors.kernel_s)
+        eager = float(floors.eager_s) if floors.eager_s is not None else floor_s
+        for key, value in (("name", name), ("provenance", provenance), ("floor_s", floor_s),
+                           ("eager_floor_s", max(eager, floor_s)),
                            ("bf16_flops_per_s", peaks.bf16), ("fp8_flops_per_s", peaks.fp8),
                            ("fp4_flops_per_s", peaks.fp4),
-                           ("hbm_bytes_per_s", peaks.hbm), ("_tables", dict(tables)), ("_digest", digest),
-                           ("_memo", {}), ("_fused", dict(fused or {})), ("glue", dict(glue or {})),
-                           ("_all_reduce", dict(all_reduce or {}))):
+                           ("hbm_bytes_per_s", peaks.hbm), ("_tables", dict(measured.tables)), ("_digest", digest),
+                           ("_memo", {}), ("_fused", dict(measured.fused or {})), ("glue", dict(glue or {})),
+                           ("_all_reduce", dict(measured.all_reduce or {}))):
             object.__setattr__(self, key, value)
 
-    def __setattr__(self, key: str, value: Any) -> None:
+    def __setattr__(self, key: str, value: object) -> None:
         raise AttributeError(f"KernelProfile is immutable: cannot set {key}")
 
     def __reduce__(self) -> tuple[object, ...]:
-        return (KernelProfile, (self.name, self.provenance, self.floor_s, self._peaks, self._tables, self._digest,
-                                self.eager_floor_s, self._fused, self.glue, self._all_reduce))
+        return (KernelProfile, (self.name, self.provenance, Floors(self.floor_s, self.eager_floor_s), self._peaks,
+                                Measured(self._tables, self._fused, self._all_reduce), self._digest, self.glue))
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, KernelProfile) and other._digest == self._digest
@@ -167,7 +172,8 @@ class KernelProfile(KernelTimes):
         return name in self._tables
 
     @_memoised
-    def gemm_s(self, m: Any, n: Any, k: Any, dtype: DType | str = DType.BF16, *, lower: bool = False) -> Any:
+    def gemm_s(self, m: ArrayLike, n: ArrayLike, k: ArrayLike, dtype: DType | str = DType.BF16, *,
+               lower: bool = False) -> Seconds:
         """Seconds of `x[m, k] @ w[n, k]^T` with `dtype` inputs (bf16 out; fp32 in and out)."""
         table_dtype, peak, eb, ob = self._peaks.matmul(dtype_name(dtype))
         shape, (m, n, k) = _flat(m, n, k)
@@ -181,8 +187,8 @@ class KernelProfile(KernelTimes):
                                      lower=lower))
 
     @_memoised
-    def grouped_gemm_s(self, experts: Any, tokens_per_expert: Any, k: Any, n: Any,
-                       dtype: DType | str = DType.BF16, *, lower: bool = False) -> Any:
+    def grouped_gemm_s(self, experts: ArrayLike, tokens_per_expert: ArrayLike, k: ArrayLike, n: ArrayLike,
+                       dtype: DType | str = DType.BF16, *, lower: bool = False) -> Seconds:
         """Seconds of one grouped expert GEMM: `experts` experts that received tokens, each `[t, k] @ [k, n]`
         with `tokens_per_expert` rows (a mean may be fractional). With few tokens it streams the
         experts·k·n weights: memory-bound."""
@@ -200,8 +206,8 @@ class KernelProfile(KernelTimes):
                                      self.floor_s, lower=lower))
 
     @_memoised
-    def attn_prefill_s(self, batch: Any, seq: Any, heads: Any, kv_heads: Any, head_dim: Any,
-                       *, lower: bool = False) -> Any:
+    def attn_prefill_s(self, batch: ArrayLike, seq: ArrayLike, heads: ArrayLike, kv_heads: ArrayLike,
+                       head_dim: ArrayLike, *, lower: bool = False) -> Seconds:
         """Seconds of causal flash attention over `batch` sequences of `seq` tokens (bf16)."""
         shape, (b, s, h, hkv, d) = _flat(batch, seq, heads, kv_heads, head_dim)
         b3, h3, hkv3, d3 = (x[:, None, None] for x in (b, h, hkv, d))
@@ -213,8 +219,8 @@ class KernelProfile(KernelTimes):
                                      np.zeros_like(s), s, roof, self.floor_s, lower=lower))
 
     @_memoised
-    def attn_decode_s(self, batch: Any, ctx: Any, heads: Any, kv_heads: Any, head_dim: Any, kv_bytes: Any = 2.0,
-                      *, lower: bool = False) -> Any:
+    def attn_decode_s(self, batch: ArrayLike, ctx: ArrayLike, heads: ArrayLike, kv_heads: ArrayLike,
+                      head_dim: ArrayLike, kv_bytes: ArrayLike = 2.0, *, lower: bool = False) -> Seconds:
         """Seconds of one decode step's attention: one query token per request against `ctx` cached
         tokens, K and V read once at `kv_bytes` an element (2: bf16, 1: an 8-bit cache). The kernel computes
         in bf16 whatever the cache holds: the flops are the full context's at the bf16 peak, the bytes the
@@ -241,8 +247,8 @@ class KernelProfile(KernelTimes):
         return np.where(kv_bytes <= 1.0, run(self._tables[eight]), run(self._tables[name]))
 
     @_memoised
-    def mla_decode_s(self, batch: Any, ctx: Any, heads: Any, kv_lora: Any = 512, rope: Any = 64,
-                     kv_bytes: Any = 2.0, *, lower: bool = False) -> Any:
+    def mla_decode_s(self, batch: ArrayLike, ctx: ArrayLike, heads: ArrayLike, kv_lora: ArrayLike = 512,
+                     rope: ArrayLike = 64, kv_bytes: ArrayLike = 2.0, *, lower: bool = False) -> Seconds:
         """Seconds of absorbed MLA decode attention over a latent cache of `kv_lora + rope` per token,
         `kv_bytes` an element (the flops at the bf16 peak whatever the cache holds, as `attn_decode_s`).
 
@@ -270,41 +276,39 @@ class KernelProfile(KernelTimes):
     def all_reduce_covers(self, gpus: int) -> bool:
         return gpus in self._all_reduce
 
-    def all_reduce_s(self, gpus: int, nbytes: Any) -> Any:
+    def all_reduce_s(self, gpus: int, nbytes: ArrayLike) -> Seconds:
         """Log-log in the bytes between measured sizes; below the least its time, above the largest that
         time × bytes / its bytes (bandwidth-bound there: the roofline at the last measured efficiency).
         Non-decreasing in the bytes."""
         return series_s(self._all_reduce[gpus], nbytes, self.floor_s)
 
-    def fused_moe_covers(self, dtype: DType, hidden: int, inter: int, topk: int, experts: int, tp: int,
-                         ep: int, a2a: int = A2A_FUSED) -> bool:
+    def fused_moe_covers(self, shape: FusedMoe, a2a: int = A2A_FUSED) -> bool:
         """Whether the kernel this deployment runs (`dagc.kernels.series.moe_kernel`; `a2a`: `A2A_DEEPEP`
         when its experts take DeepEP's all-to-all) was measured at this shape."""
-        kernels = self._fused.get((dtype_name(dtype), hidden, inter, topk, experts, tp, ep), {})
-        return moe_kernel(kernels, a2a == A2A_DEEPEP, 1.0, ep) is not None
+        kernels = self._fused.get(fused_key(shape), {})
+        return moe_kernel(kernels, a2a == A2A_DEEPEP, 1.0, shape.ep) is not None
 
-    def fused_moe_s(self, tokens: Any, dtype: DType, hidden: int, inter: int, topk: int, experts: int, tp: int,
-                    ep: int, a2a: int = A2A_FUSED, *, lower: bool = False) -> Any:
+    def fused_moe_s(self, tokens: ArrayLike, shape: FusedMoe, a2a: int = A2A_FUSED, *, lower: bool = False) -> Seconds:
         """The measured MoE kernel the deployment runs (`moe_kernel`: over a wide EP group DeepEP's
         low-latency or normal kernels by the tokens a rank dispatches, else the fused kernel), interpolated
         log-log in the tokens; below the least measured count its time, above the largest the roofline
         at the last measured efficiency (`dagc.kernels.series.fused_moe_s`). Non-decreasing in the tokens
         within one kernel, so its own lower bound but where DeepEP switches kernels: `lower` then gives
         the faster of its two."""
-        key = (dtype_name(dtype), hidden, inter, topk, experts, tp, ep)
+        key, ep = fused_key(shape), shape.ep
         kernels, wide = self._fused[key], a2a == A2A_DEEPEP
         # the kernel of a step of few tokens a rank, and of many: the same unless DeepEP's two modes are measured
         few, many = (moe_kernel(kernels, wide, x, ep) or FUSED for x in (0.0, math.inf))
         if few == many:
             return fused_moe_s(kernels[few], tokens, key, self._peaks, self.floor_s)
-        shape, (t,) = _flat(tokens)
+        dims, (t,) = _flat(tokens)
         ll, normal = (fused_moe_s(kernels[k], t, key, self._peaks, self.floor_s) for k in (few, many))
         # `lower`: the faster of the two, non-decreasing as each is, so at most either at any larger count
         out = np.minimum(ll, normal) if lower else np.where(t / ep <= DEEPEP_LL_MAX_TOKENS_PER_RANK, ll, normal)
-        return _out(shape, out)
+        return _out(dims, out)
 
     @_memoised
-    def memory_s(self, nbytes: Any, op: MemoryOp | str = "copy", *, lower: bool = False) -> Any:
+    def memory_s(self, nbytes: ArrayLike, op: MemoryOp | str = "copy", *, lower: bool = False) -> Seconds:
         """Seconds of a memory-bound op moving `nbytes` (each input read once, each output written once)."""
         name = MemoryOp(op).value
         key = f"memory.{name}" if f"memory.{name}" in self._tables else "memory.copy"
@@ -357,9 +361,9 @@ def build_profile(f: ProfileFile, digest: str) -> KernelProfile:
         rows_m = [r for r in t.memory if r.op == op]
         if rows_m:
             tables[f"memory.{op}"] = make_table([((), 0.0, r.bytes, r.seconds, r.bytes / peaks.hbm) for r in rows_m])
-    return KernelProfile(f.name, f.provenance, f.floor.kernel_s, peaks, tables, digest, f.floor.eager_kernel_s,
-                         fused_series(f.tables.fused_moe or ()), f.glue_launches,
-                         all_reduce_series(f.tables.all_reduce or ()))
+    measured = Measured(tables, fused_series(f.tables.fused_moe or ()), all_reduce_series(f.tables.all_reduce or ()))
+    return KernelProfile(f.name, f.provenance, Floors(f.floor.kernel_s, f.floor.eager_kernel_s), peaks, measured,
+                         digest, f.glue_launches)
 
 
 def for_gpu(profile: KernelProfile, gpu: Gpu) -> KernelProfile:
@@ -385,9 +389,10 @@ def for_gpu(profile: KernelProfile, gpu: Gpu) -> KernelProfile:
     digest = hashlib.sha256(f"{profile._digest}|{peaks}".encode()).hexdigest()
     name = profile.name if same_chip else f"{profile.name}@{gpu.name}"
     # a fused layer and an all-reduce measured belong to their chip; how the engine runs its glue stays on any
-    return KernelProfile(name, profile.provenance, profile.floor_s, peaks, profile._tables, digest,
-                         profile.eager_floor_s, profile._fused if same_chip else None, profile.glue,
-                         profile._all_reduce if same_chip else None)
+    measured = Measured(profile._tables, profile._fused if same_chip else None,
+                        profile._all_reduce if same_chip else None)
+    return KernelProfile(name, profile.provenance, Floors(profile.floor_s, profile.eager_floor_s), peaks, measured,
+                         digest, profile.glue)
 
 
 def _same_peak(a: float | None, b: float | None) -> bool:

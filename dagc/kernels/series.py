@@ -13,15 +13,19 @@ Triton/CUTLASS layer, or DeepEP's all-to-all with DeepGEMM's grouped GEMMs over 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from .tables import Floats, PeakSet, dtype_name, roofline_s
+from ..plan.cluster import FusedMoe, Seconds
+from .format import AllReduceRow, FusedMoeRow
+from .tables import Floats, PeakSet, Table, dtype_name, roofline_s
 
-__all__ = ["A2A_DEEPEP", "A2A_FUSED", "DEEPEP_LL_MAX_TOKENS_PER_RANK", "FUSED", "FusedShape", "MOE_KERNELS",
-           "MOE_MATRICES", "WIDE_EP_MIN_RANKS", "Series", "all_reduce_series", "fused_moe_s", "fused_series", "moe_a2a",
-           "moe_kernel", "moe_roofline_s", "monotone_series", "series_s", "wide_ep"]
+__all__ = ["A2A_DEEPEP", "A2A_FUSED", "DEEPEP_LL_MAX_TOKENS_PER_RANK", "FUSED", "Floors", "FusedShape", "MOE_KERNELS",
+           "Measured", "MOE_MATRICES", "WIDE_EP_MIN_RANKS", "Series", "all_reduce_series", "fused_moe_s",
+           "fused_series", "moe_a2a", "fused_key", "moe_kernel", "moe_roofline_s", "monotone_series", "series_s",
+           "wide_ep"]
 
 Series = tuple[Floats, Floats]      # (log x ascending, log seconds non-decreasing)
 
@@ -57,16 +61,16 @@ def monotone_series(points: Mapping[float, float]) -> Series:
     return np.log(np.maximum(x, 1.0)), np.log(s)
 
 
-def _flat(x: Any) -> tuple[tuple[int, ...], Floats]:
+def _flat(x: ArrayLike) -> tuple[tuple[int, ...], Floats]:
     a = np.asarray(x, dtype=np.float64)
     return a.shape, a.reshape(-1)
 
 
-def _out(shape: tuple[int, ...], t: Floats) -> Any:
+def _out(shape: tuple[int, ...], t: Floats) -> Seconds:
     return np.float64(t[0]) if shape == () else t.reshape(shape)
 
 
-def series_s(series: Series, x: Any, floor_s: float) -> Any:
+def series_s(series: Series, x: ArrayLike, floor_s: float) -> Seconds:
     """A measured series at `x`: log-log between points, below the first its time, above the last that
     time × x / its x (a roofline linear in x at the last measured efficiency: an all-reduce's bytes); at
     least `floor_s`.
@@ -83,18 +87,19 @@ def series_s(series: Series, x: Any, floor_s: float) -> Any:
     return _out(shape, np.maximum(t, floor_s))
 
 
-def moe_roofline_s(tokens: Any, dtype: str, hidden: int, inter: int, topk: int, experts: int, tp: int, ep: int,
-                   peaks: PeakSet) -> Floats:
+def moe_roofline_s(tokens: ArrayLike, key: FusedShape, peaks: PeakSet) -> Floats:
     """Seconds at the roofline of one rank's routed experts when `tokens` tokens enter its EP group routed
-    evenly: r = tokens·topk/ep rows, each through `MOE_MATRICES` matrices of hidden × inter/tp
+    evenly (`key`: the layer's shape, (dtype, hidden, inter, topk, experts, tp, ep)): r = tokens·topk/ep rows,
+    each through `MOE_MATRICES` matrices of hidden × inter/tp
     (2·r·3·hidden·inter/tp flops), reading the weights of min(experts/ep, r) experts (every rank's experts
     once each has a row) and the rows in and out in bf16 (2·r·hidden·2 bytes).
 
     Example:
         >>> p = PeakSet(bf16=1e15, fp8=2e15, hbm=4e12)
-        >>> float(moe_roofline_s(16, "fp8", 1024, 512, 2, 8, 1, 2, p)) * 1e6     # 4 experts × 1.5 MiB: HBM-bound
+        >>> float(moe_roofline_s(16, ("fp8", 1024, 512, 2, 8, 1, 2), p)) * 1e6     # 4 experts × 1.5 MiB: HBM-bound
         1.589248
     """
+    dtype, hidden, inter, topk, experts, tp, ep = key
     _, peak, eb, _ = peaks.matmul(dtype_name(dtype))
     rows = np.asarray(tokens, dtype=np.float64) * topk / ep
     per_expert = MOE_MATRICES * hidden * inter / tp
@@ -103,8 +108,8 @@ def moe_roofline_s(tokens: Any, dtype: str, hidden: int, inter: int, topk: int, 
     return roofline_s(flops, nbytes, peak, peaks.hbm)
 
 
-def fused_moe_s(series: Series, tokens: Any, key: tuple[str, int, int, int, int, int, int], peaks: PeakSet,
-                floor_s: float) -> Any:
+def fused_moe_s(series: Series, tokens: ArrayLike, key: tuple[str, int, int, int, int, int, int], peaks: PeakSet,
+                floor_s: float) -> Seconds:
     """A measured MoE series (the layer of shape `key` = (dtype, hidden, inter, topk, experts, tp, ep)) at
     `tokens` entering the EP group: log-log between measured counts, below the least its time (a launch
     takes no less), above the largest T its time t_T times the roofline's growth, roof(tokens) / roof(T):
@@ -116,7 +121,7 @@ def fused_moe_s(series: Series, tokens: Any, key: tuple[str, int, int, int, int,
         >>> s = monotone_series({64: 1e-4, 256: 2e-4})
         >>> key = ("fp8", 1024, 512, 2, 8, 1, 2)
         >>> t = float(fused_moe_s(s, 1024, key, p, 1e-6))
-        >>> roof = moe_roofline_s(np.array([256.0, 1024.0]), "fp8", 1024, 512, 2, 8, 1, 2, p)
+        >>> roof = moe_roofline_s(np.array([256.0, 1024.0]), key, p)
         >>> round(t / 2e-4, 6) == round(float(roof[1] / roof[0]), 6), t < 2e-4 * 1024 / 256
         (True, True)
     """
@@ -127,8 +132,7 @@ def fused_moe_s(series: Series, tokens: Any, key: tuple[str, int, int, int, int,
     last = float(np.exp(log_x[-1]))
     over = v > last
     if over.any():
-        dtype, hidden, inter, topk, experts, tp, ep = key
-        roof = moe_roofline_s(np.append(v[over], last), dtype, hidden, inter, topk, experts, tp, ep, peaks)
+        roof = moe_roofline_s(np.append(v[over], last), key, peaks)
         t[over] = np.exp(log_s[-1]) * roof[:-1] / roof[-1]
     return _out(shape, np.maximum(t, floor_s))
 
@@ -174,7 +178,7 @@ def moe_kernel(measured: Collection[str], wide: bool, tokens: float, ep: int) ->
     return FUSED if FUSED in measured else None
 
 
-def all_reduce_series(rows: Iterable[Any]) -> dict[int, Series]:
+def all_reduce_series(rows: Iterable[AllReduceRow]) -> dict[int, Series]:
     """A profile's all-reduce rows by GPU count, each as its monotone envelope."""
     by: dict[int, dict[float, float]] = {}
     for r in rows:
@@ -185,7 +189,31 @@ def all_reduce_series(rows: Iterable[Any]) -> dict[int, Series]:
 FusedShape = tuple[str, int, int, int, int, int, int]   # (dtype, hidden, inter, topk, experts, tp, ep)
 
 
-def fused_series(rows: Iterable[Any]) -> dict[FusedShape, dict[str, Series]]:
+@dataclass(frozen=True, slots=True)
+class Floors:
+    """The least a kernel takes: `kernel_s` inside a CUDA graph, `eager_s` launched outside one (host-bound;
+    None: the same)."""
+
+    kernel_s: float
+    eager_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Measured:
+    """A profile's measured kernels: its tables by name, its engine's MoE layers (shape key → kernel → series;
+    None: none) and its all-reduces (GPUs → series of bytes; None: none)."""
+
+    tables: Mapping[str, Table]
+    fused: Mapping[FusedShape, Mapping[str, Series]] | None = None
+    all_reduce: Mapping[int, Series] | None = None
+
+
+def fused_key(shape: FusedMoe) -> FusedShape:
+    """A fused MoE layer's shape as a profile keys its series: the dtype by its name."""
+    return (dtype_name(shape.dtype), shape.hidden, shape.inter, shape.topk, shape.experts, shape.tp, shape.ep)
+
+
+def fused_series(rows: Iterable[FusedMoeRow]) -> dict[FusedShape, dict[str, Series]]:
     """The MoE rows by shape and kernel, each series sorted by tokens (the last of equal counts kept), as its
     monotone envelope (`monotone_series`)."""
     by: dict[FusedShape, dict[str, dict[float, float]]] = {}

@@ -13,10 +13,12 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
+
+from ..plan.model import DType
 
 __all__ = ["KV_BYTES", "Floats", "PeakSet", "Roofline", "Table", "by_cache", "dtype_name", "evaluate", "make_table",
            "past_batch", "roofline_s"]
@@ -35,7 +37,7 @@ _ELEM_BYTES = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "
 _FP4 = ("nvfp4", "mxfp4")
 
 
-def dtype_name(dtype: Any) -> str:
+def dtype_name(dtype: DType | str) -> str:
     """The table name of `dtype` (a `DType` or its value); a ValueError for an unknown one."""
     name = str(getattr(dtype, "value", dtype))
     if name not in _ELEM_BYTES:
@@ -68,7 +70,7 @@ class PeakSet:
         return "bf16", self.bf16, 2.0, 2.0
 
 
-def roofline_s(flops: Any, nbytes: Any, peak: float, hbm: float) -> Floats:
+def roofline_s(flops: npt.ArrayLike, nbytes: npt.ArrayLike, peak: float, hbm: float) -> Floats:
     """Seconds at the roofline: the larger of the compute time and the HBM time."""
     return np.maximum(np.asarray(flops, dtype=np.float64) / peak, np.asarray(nbytes, dtype=np.float64) / hbm)
 

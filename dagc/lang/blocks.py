@@ -22,7 +22,7 @@ from lark.tree import Branch, Meta
 from ..diagnostics import Diagnostic, Severity
 from ..source import SourceFile, Span
 from ..units import Dimension, Unit, format_si, in_base_unit, lookup
-from .fields import CLUSTER_FIELDS, MODEL_FIELDS, WORKLOAD_FIELDS, Field, did_you_mean, nearest
+from .fields import CLUSTER_FIELDS, MODEL_FIELDS, PLAIN, WORKLOAD_FIELDS, Field, Inner, Named, did_you_mean, nearest
 from .hints import unit_hint
 
 __all__ = ["BAD", "Bad", "Collector", "Item", "ItemKind", "Value", "ValueKind", "child_tree", "node_span",
@@ -122,16 +122,16 @@ class Item:
 
 
 def read_block(out: Collector, items: tuple[Item, ...], where: str, fields: dict[str, Field],
-               subblocks: tuple[str, ...] = (), files: tuple[str, ...] = (),
-               file_and_value: tuple[str, ...] = (), gpu: bool = False) -> tuple[dict[str, Any], dict[str, Item]]:
+               inner: Inner = PLAIN) -> tuple[dict[str, Any], dict[str, Item]]:
     """Read a `{ … }` block: values by field, and the sub-block items by name.
 
     `where` names the block in messages and in the recorded spans (`cluster.efficiency`).
-    A `gpu` entry is returned as the sub-block "gpu" where `gpu` allows one (the cluster), else it is E101.
-    `files` names the fields that may be read from a file (`kernels from "…"`): such an entry
+    A `gpu` entry is returned as the sub-block "gpu" where `inner.gpu` allows one (the cluster), else it is E101.
+    `inner.files` names the fields that may be read from a file (`kernels from "…"`): such an entry
     is returned among the sub-block items, under its name; the caller reads the file. Those in
-    `file_and_value` may be written both ways at once (`requests from "log.csv"  requests = 100`).
+    `inner.file_and_value` may be written both ways at once (`requests from "log.csv"  requests = 100`).
     """
+    subblocks, files, file_and_value = inner.subblocks, inner.files, inner.file_and_value
     values: dict[str, Any] = {}
     subs: dict[str, Item] = {}
     seen: dict[tuple[str, bool], Item] = {}
@@ -153,7 +153,7 @@ def read_block(out: Collector, items: tuple[Item, ...], where: str, fields: dict
                 out.spans[f"{where}.{item.name}"] = item.span
                 subs[item.name] = item
             case ItemKind.GPU_PRESET | ItemKind.GPU_CUSTOM:
-                if not gpu:
+                if not inner.gpu:
                     out.error("E101", f"unknown block `gpu` in {where}", item.name_span,
                               'the GPU is named in the cluster: `cluster { gpu preset "h100-sxm" … }`')
                     continue
@@ -322,7 +322,7 @@ def _quantity(out: Collector, value: Value, spec: Field, short: str, lhs: str) -
     num = _number(out, m.group(0), tok_span.source.span(tok_span.start, tok_span.start + m.end()))
     if isinstance(num, Bad):
         return BAD
-    scaled = _with_unit(out, num, text, text[m.end():].strip(), tok_span, dim, short, lhs)
+    scaled = _with_unit(out, num, text, text[m.end():].strip(), tok_span, Named(short, lhs, dim))
     if isinstance(scaled, Bad):
         return BAD
     x, per_gpu = scaled
@@ -333,13 +333,14 @@ def _quantity(out: Collector, value: Value, spec: Field, short: str, lhs: str) -
                              f"write `{lhs} {lo}`" + ("" if lo == hi else f" or `{lhs} {hi}`"))
         x = int(x)
     if not spec.lo <= x <= spec.hi:
-        return _out_of_range(out, x, text, spec, dim, short, lhs, value.span)
+        return _out_of_range(out, x, text, spec, Named(short, lhs, dim), value.span)
     return (x, per_gpu) if dim is Dimension.THROUGHPUT else x
 
 
-def _with_unit(out: Collector, num: float, text: str, unit_text: str, span: Span, dim: Dimension,
-               short: str, lhs: str) -> tuple[float, bool] | Bad:
+def _with_unit(out: Collector, num: float, text: str, unit_text: str, span: Span,
+               field: Named) -> tuple[float, bool] | Bad:
     """The number scaled by its unit, and whether the unit ends in `/gpu`; `span` is the token's."""
+    dim, short, lhs = field.dim, field.short, field.lhs
     if not unit_text:
         if dim is Dimension.TIME:           # the number kept: as seconds below 1 (`0.06` is 60 ms), else as
             seconds = f"`{lhs} {text} s`" + (f" ({format_si(num, dim)})" if 0 < num < 1 else "")  # ms or s, the user's
@@ -366,8 +367,8 @@ def _with_unit(out: Collector, num: float, text: str, unit_text: str, span: Span
     return num * unit.factor, unit.per_gpu
 
 
-def _out_of_range(out: Collector, x: float, text: str, spec: Field, dim: Dimension, short: str, lhs: str,
-                  span: Span) -> Bad:
+def _out_of_range(out: Collector, x: float, text: str, spec: Field, field: Named, span: Span) -> Bad:
+    dim, short, lhs = field.dim, field.short, field.lhs
     if x < spec.lo:
         low = f"{spec.lo:g}" if dim is Dimension.COUNT else in_base_unit(spec.lo, dim)
         return out.error("E104", f"`{short}` = {text} is out of range: it must be at least {low}", span,

@@ -27,6 +27,7 @@ from .fields import (
     LATENCY_FIELDS,
     SUBBLOCKS,
     Field,
+    Inner,
 )
 from .hints import gpu_hint
 from .model import ImportRoots
@@ -42,8 +43,8 @@ CLUSTER_BLOCK_FIELDS = {**CLUSTER_FIELDS, "kernels": Field("name"), "engine": Fi
 
 def lower_cluster(out: Collector, roots: ImportRoots, block: tuple[Item, ...], span: Span) -> Cluster | None:
     """The cluster written in `block` (the statement at `span`), or None when `out` holds why not."""
-    values, subs = read_block(out, block, "cluster", CLUSTER_BLOCK_FIELDS, SUBBLOCKS["cluster"], files=("kernels",),
-                               gpu=True)
+    values, subs = read_block(out, block, "cluster", CLUSTER_BLOCK_FIELDS,
+                              Inner(SUBBLOCKS["cluster"], files=("kernels",), gpu=True))
     gpu = None
     if "gpu" not in subs:
         out.error("E103", "the cluster has no `gpu`", span,

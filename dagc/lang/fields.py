@@ -15,7 +15,8 @@ from ..plan.model import DType
 from ..plan.workload import PERCENTILE_KINDS, PERCENTILES, Overlap, RequirementKind
 from ..units import Dimension
 
-__all__ = ["Field", "nearest", "did_you_mean", "MODEL_FIELDS", "MOE_FIELDS", "MLA_FIELDS", "WINDOW_FIELDS",
+__all__ = ["Field", "PLAIN", "Inner", "Named", "nearest",
+           "did_you_mean", "MODEL_FIELDS", "MOE_FIELDS", "MLA_FIELDS", "WINDOW_FIELDS",
            "SPECULATIVE_FIELDS",
            "CLUSTER_FIELDS",
            "GPU_FIELDS", "EFFICIENCY_FIELDS", "LATENCY_FIELDS", "WORKLOAD_FIELDS", "TRAFFIC_FIELDS",
@@ -111,6 +112,31 @@ def _one_slip(a: str, b: str) -> bool:
 
 
 # ---------------------------------------------------------------- field schemas
+
+@dataclass(frozen=True, slots=True)
+class Inner:
+    """What a block holds beside its fields (`dagc.lang.blocks.read_block`): its sub-blocks, the fields it may
+    read from a file (`kernels from "…"`; those in `file_and_value` may be written both ways at once), and
+    whether it names a GPU (the cluster)."""
+
+    subblocks: tuple[str, ...] = ()
+    files: tuple[str, ...] = ()
+    file_and_value: tuple[str, ...] = ()
+    gpu: bool = False
+
+
+PLAIN = Inner()      # a block of fields alone
+
+
+@dataclass(frozen=True, slots=True)
+class Named:
+    """How a message names a field: `short`, its name, and `lhs`, what its examples write before a value
+    (`tpot <=`), with the field's dimension."""
+
+    short: str
+    lhs: str
+    dim: Dimension
+
 
 @dataclass(frozen=True)
 class Field:

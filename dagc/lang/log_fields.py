@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..plan.workload import RequestLog
 
 __all__ = ["AZURE_COLUMNS", "AZURE_HINT", "BLOCK_TOKENS", "MAX_LOG_SPAN_S", "MAX_LOG_TOKENS", "MOONCAKE_HINT",
-           "MOONCAKE_KEYS", "LogError", "arrivals", "in_range", "make_log", "whole_numbers"]
+           "MOONCAKE_KEYS", "BlockHashes", "LogError", "arrivals", "in_range", "make_log", "whole_numbers"]
 
 MAX_LOG_TOKENS = 2**32               # a prompt or output length; more is not a length (as `prompt` in a plan)
 MAX_LOG_SPAN_S = 1e9                 # seconds from a log's first request to its last (~31 years)
@@ -81,9 +82,19 @@ def arrivals(seconds: np.ndarray, column: str, first: int) -> np.ndarray:
     return seconds.astype(np.float64)
 
 
+@dataclass(frozen=True, slots=True)
+class BlockHashes:
+    """The hash ids of the prompts' blocks, all requests' in one array, and where each request's begin (one
+    offset a request, and the end)."""
+
+    ids: np.ndarray
+    offsets: np.ndarray
+
+
 def make_log(name: str, fmt: str, arrival: np.ndarray, prompt: np.ndarray, output: np.ndarray, first_line: int,
-             hash_ids: np.ndarray | None = None, hash_offsets: np.ndarray | None = None) -> RequestLog:
+             hashes: BlockHashes | None = None) -> RequestLog:
     """The frozen `RequestLog` of checked columns, its digest naming its contents."""
+    hash_ids, hash_offsets = (hashes.ids, hashes.offsets) if hashes is not None else (None, None)
     digest = hashlib.sha256(fmt.encode())
     for a in (arrival, prompt, output, hash_ids, hash_offsets):
         digest.update(b"|" if a is None else np.ascontiguousarray(a).tobytes())

@@ -58,6 +58,7 @@ from .fields import (
     BATCH_LIMIT,
     SUBBLOCKS,
     WORKLOAD_FIELDS,
+    Inner,
     nearest,
 )
 from .flatten import flatten
@@ -175,8 +176,8 @@ class Lowering(Transformer[Token, Any]):   # a statement lowers to its own type:
     def workload(self, meta: Meta, children: list[tuple[Item, ...]]) -> Workload | None:
         (block,) = children
         span = self._statement("workload", meta)
-        values, subs = read_block(self.out, block, "workload", WORKLOAD_FIELDS, SUBBLOCKS["workload"],
-                                  files=("routing", "requests"), file_and_value=("requests",))
+        inner = Inner(SUBBLOCKS["workload"], files=("routing", "requests"), file_and_value=("requests",))
+        values, subs = read_block(self.out, block, "workload", WORKLOAD_FIELDS, inner)
         for key in ("batch", "prompt", "generate"):
             if key not in values and f"workload.{key}" not in self.out.guessed:     # a typo of it says so already
                 self.out.error("E103", f"the workload has no `{key}`", span, f"add `{key} = …`")

@@ -18,7 +18,7 @@ from ..plan.model import AttentionKind, DType, Mla, Model, Moe, Window
 from ..plan.presets import MODEL_PRESETS
 from ..source import Span
 from .blocks import BAD, Bad, Collector, Item, read_block
-from .fields import MLA_FIELDS, MODEL_FIELDS, MOE_FIELDS, SUBBLOCKS, WINDOW_FIELDS, did_you_mean
+from .fields import MLA_FIELDS, MODEL_FIELDS, MOE_FIELDS, SUBBLOCKS, WINDOW_FIELDS, Inner, did_you_mean
 from .hf import load_hf_config
 
 __all__ = ["ImportRoots", "build_model", "imported_fields", "lower_model", "model_from_preset", "preset_fields"]
@@ -91,7 +91,7 @@ def imported_fields(out: Collector, roots: ImportRoots, written: str,
 def lower_model(out: Collector, name: str, base: dict[str, Any], block: tuple[Item, ...] | None,
                 span: Span) -> Model | None:
     """The model from `base` with the fields of the written block (if any) on top."""
-    values, subs = read_block(out, block, "model", MODEL_FIELDS, SUBBLOCKS["model"]) if block else ({}, {})
+    values, subs = read_block(out, block, "model", MODEL_FIELDS, Inner(SUBBLOCKS["model"])) if block else ({}, {})
     if any(v is BAD for v in values.values()):
         return None
     merged = {**base, **values}

@@ -29,6 +29,7 @@ from .log_fields import (
     MAX_LOG_TOKENS,
     MOONCAKE_HINT,
     MOONCAKE_KEYS,
+    BlockHashes,
     LogError,
     arrivals,
     in_range,
@@ -77,7 +78,7 @@ def mooncake_log(lines: list[str], name: str) -> RequestLog:
         raise LogError(int(over[0]) + 1, "`hash_ids` has more ids than the prompt has 512-token blocks",
                        "one hash id per 512-token block of `input_length` (the last block may be partial)")
     offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
-    return make_log(name, "mooncake", arrival, prompt, output, 1, hash_ids.astype(np.int64), offsets)
+    return make_log(name, "mooncake", arrival, prompt, output, 1, BlockHashes(hash_ids.astype(np.int64), offsets))
 
 
 def _chunk(lines: list[str], first: int) -> _Columns:

@@ -169,12 +169,21 @@ def launch_pooled(plan: Plan, strategy: Strategy, pooled: PooledCheck, table: En
         return _e705(base, strategy, f"{table.name}: the pools' instances, each on whole nodes of {gpn} GPUs or "
                      f"inside one node (the prefill pool first), need {last + 1:,} GPUs; the cluster has "
                      f"{plan.cluster.gpus:,}")
-    return _assemble(base, plan, strategy, table, pd, pools, places, file_dir)
+    placed = [PlacedPool(pool, d, inst) for (pool, d), inst in zip(pools, places, strict=True)]
+    return _assemble(base, plan, strategy, table, pd, placed, file_dir)
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedPool:
+    """A pool, the degrees its servers are started with, and each instance's placements."""
+
+    pool: Pool
+    degrees: Degrees
+    instances: list[list[Placement]]
 
 
 def _assemble(base: Launch, plan: Plan, strategy: Strategy, table: EngineTable, pd: PdTable,
-              pools: Sequence[tuple[Pool, Degrees]], places: list[list[list[Placement]]],
-              file_dir: str | None) -> Launch:
+              pools: Sequence[PlacedPool], file_dir: str | None) -> Launch:
     model = base.model
     ckpt = engine_checkpoint(plan, table.key, model)
     if ckpt.path is not None:
@@ -183,8 +192,9 @@ def _assemble(base: Launch, plan: Plan, strategy: Strategy, table: EngineTable, 
     files: dict[str, GeneratedFile] = {}
     notes: list[str] = []
     by_role: dict[str, list[PoolServer]] = {}
-    for (pool, d), instances in zip(pools, places, strict=True):
-        for i, inst in enumerate(instances):
+    for placed in pools:
+        pool, d = placed.pool, placed.degrees
+        for i, inst in enumerate(placed.instances):
             for p in inst:
                 server = PoolServer(pool.role, i, p, pd.http_port(p), d)
                 by_role.setdefault(pool.role, []).append(server)
@@ -202,7 +212,7 @@ def _assemble(base: Launch, plan: Plan, strategy: Strategy, table: EngineTable, 
     nodes = 1 + max(s.placement.nodes[-1] for servers in by_role.values() for s in servers)
     counts = "; ".join(f"{role}: {len(servers):,} server{'s' if len(servers) > 1 else ''} "
                        f"({pool.instances:,} instance{'s' if pool.instances > 1 else ''} of `{pool.strategy.text}`)"
-                       for (pool, _), (role, servers) in zip(pools, by_role.items(), strict=True))
+                       for pool, (role, servers) in zip((p.pool for p in pools), by_role.items(), strict=True))
     notes = [*ckpt.notes,
              f"disaggregated: {counts}; the router on node 0 (port {ROUTER_PORT}) sends each request to a prefill "
              "server, then its KV cache to a decode server", *pd.notes, *notes,

@@ -31,8 +31,22 @@ from typing import Any
 
 from ..plan.workload import ExpertLoad
 
-__all__ = ["Placement", "balance_figures", "busiest_factor", "contiguous_factor", "ep_nodes", "hierarchical",
-           "measured_factor", "pack", "place", "replicas", "replicate"]
+__all__ = ["ExpertSplit", "Placement", "balance_figures", "busiest_factor", "contiguous_factor", "ep_nodes",
+           "hierarchical", "measured_factor", "pack", "place", "replicas", "replicate"]
+
+
+@dataclass(frozen=True, slots=True)
+class ExpertSplit:
+    """How a model's routed experts are split over an EP group: the experts, the group's `ep` ranks, the
+    `redundant` extra slots, the `nodes` the group spans, whether EPLB places them (`eplb`; else contiguously)
+    and the model's expert `groups`."""
+
+    experts: int
+    ep: int
+    redundant: int = 0
+    nodes: int = 1
+    eplb: bool = False
+    groups: int = 1
 
 
 @dataclass(frozen=True)
@@ -208,8 +222,7 @@ def measured_factor(load: ExpertLoad, ep: int, redundant: int, nodes: int, eplb:
     return sum(factors) / len(factors) if factors else 1.0
 
 
-def balance_figures(load: ExpertLoad | None, experts: int, groups: int, ep: int, etp: int, redundant: int,
-                    eplb: bool, gpus_per_node: int) -> dict[str, Any] | None:
+def balance_figures(load: ExpertLoad | None, split: ExpertSplit) -> dict[str, Any] | None:
     """report.json's `eplb` (docs/outputs.md), None when there are neither measured loads nor EPLB: the
     measured loads' busiest EP rank over the mean as placed (by EPLB with the strategy's redundant slots,
     or contiguously), its worst layer, and the contiguous placement's (None when the experts alone do not
@@ -217,13 +230,14 @@ def balance_figures(load: ExpertLoad | None, experts: int, groups: int, ep: int,
 
     Example:
         >>> load = ExpertLoad(file="l.json", layers=((6, 3, 2, 1), (3, 3, 3, 3)), digest="d")
-        >>> f = balance_figures(load, 4, 1, 2, 1, 2, True, 8)
+        >>> f = balance_figures(load, ExpertSplit(4, 2, redundant=2, nodes=1, eplb=True))
         >>> f["busiest_factor"], f["busiest_factor_contiguous"], f["slots_per_gpu"]
         (1.0, 1.25, 3)
     """
+    experts, ep, redundant, nodes, eplb, groups = (split.experts, split.ep, split.redundant, split.nodes,
+                                                   split.eplb, split.groups)
     if load is None and not eplb:
         return None
-    nodes = ep_nodes(ep, etp, gpus_per_node)
     legal = ep >= 1 and (experts + redundant) % ep == 0
     out: dict[str, Any] = {"file": load.file if load else None, "layers": len(load.layers) if load else None,
                  "experts": experts, "ep": ep, "eplb": eplb, "redundant": redundant,

@@ -72,14 +72,28 @@ def shares(workload: Workload, lay: Layout) -> Shares:
 def shares_at(workload: Workload, requests_per_rank: int, adp: int, dp: int) -> Shares:
     """`shares` of a layout with `dp` replicas of `adp` attention-DP groups whose busiest rank serves
     `requests_per_rank` requests: all `shares` reads of one (the search's bounds have no layout)."""
-    return _shares(workload.chunk_tokens, workload.prompt, workload.generate, requests_per_rank, adp, dp * adp,
-                   workload.tokens_per_step, workload.step_positions)
+    steps = Steps(workload.chunk_tokens, workload.prompt, workload.generate, workload.tokens_per_step,
+                  workload.step_positions)
+    return _shares(steps, requests_per_rank, adp, dp * adp)
+
+
+@dataclass(frozen=True, slots=True)
+class Steps:
+    """What the shares of an in-flight step follow from in the workload: the chunk (tokens a step), the prompt
+    and output lengths, the tokens a decode step emits per request and the positions it takes."""
+
+    chunk: int
+    prompt: int
+    generate: int
+    emitted: float = 1.0
+    positions: int = 1
 
 
 @functools.lru_cache(maxsize=4096)
-def _shares(chunk: int, prompt: int, generate: int, d: int, g: int, ranks: int, emitted: float = 1.0,
-            positions: int = 1) -> Shares:
+def _shares(steps: Steps, d: int, g: int, ranks: int) -> Shares:
     """`shares` of its numbers (the search asks of the same ones again and again)."""
+    chunk, prompt, generate = steps.chunk, steps.prompt, steps.generate
+    emitted, positions = steps.emitted, steps.positions
     room = max(0, chunk - d * positions)
     need = d * prompt * emitted / generate
     # A mixed step carries a chunk of one prompt: all the room when the prompt is longer, else the whole

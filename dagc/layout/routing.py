@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..plan.workload import ExpertLoad
-from .eplb import measured_factor
+from .eplb import ExpertSplit, measured_factor
 from .shards import Tokens
 
 __all__ = ["busiest_rank_factor", "expected_max_load", "max_load_factor", "expected_distinct_ranks",
@@ -351,13 +351,12 @@ def expected_distinct_nodes(top_k: int, experts: int, ep: int, ranks_per_node: i
     return _ranks_hit(top_k, experts, np.array(ranks) * (experts // ep))
 
 
-def busiest_rank_factor(routing: float | ExpertLoad | None, tokens: float, top_k: int, experts: int, ep: int,
-                        redundant: int = 0, nodes: int = 1, eplb: bool = False, groups: int = 1) -> float:
+def busiest_rank_factor(routing: float | ExpertLoad | None, tokens: float, top_k: int, split: ExpertSplit) -> float:
     """The busiest EP rank's token-expert assignments over the mean, for `tokens` distinct tokens
-    entering an EP group of `ep` ranks (`Workload.routing`): the written imbalance (`routing =
-    uniform` is 1.0, `imbalance X` is X, at most ep), or with `routing = random` (None) the expected
-    maximum of the random assignment (`max_load_factor`), looked up once per whole token count. With
-    measured loads (`routing from "…"`), the larger of their placement's busiest rank
+    entering an EP group of `ep` ranks (`split`: the experts over it; `routing`: `Workload.routing`): the
+    written imbalance (`routing = uniform` is 1.0, `imbalance X` is X, at most ep), or with `routing =
+    random` (None) the expected maximum of the random assignment (`max_load_factor`), looked up once per
+    whole token count. With measured loads (`routing from "…"`), the larger of their placement's busiest rank
     (`dagc.layout.eplb.measured_factor`: with `eplb`, EPLB's over `redundant` extra slots, the EP group
     spanning `nodes` nodes, the model's expert `groups`; else the contiguous one) and the random
     assignment's: the measured skew does not take away the randomness of a few tokens.
@@ -367,9 +366,11 @@ def busiest_rank_factor(routing: float | ExpertLoad | None, tokens: float, top_k
     nothing says which experts the slots copy.
 
     Example:
-        >>> busiest_rank_factor(1.3, 100, 2, 8, 4), busiest_rank_factor(None, 1, 1, 64, 8)
+        >>> busiest_rank_factor(1.3, 100, 2, ExpertSplit(8, 4)), busiest_rank_factor(None, 1, 1, ExpertSplit(64, 8))
         (1.3, 8.0)
     """
+    experts, ep, redundant, nodes, eplb, groups = (split.experts, split.ep, split.redundant, split.nodes,
+                                                   split.eplb, split.groups)
     if ep <= 1:
         return 1.0
     if (experts + redundant) % ep or not 1 <= top_k <= experts:

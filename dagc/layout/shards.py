@@ -16,7 +16,8 @@ from typing import TypeVar
 
 import numpy as np
 
-from ..plan.model import AttentionKind, DType, Model
+from ..plan.cluster import FusedMoe
+from ..plan.model import AttentionKind, Model
 
 __all__ = ["ACTIVATION_BYTES", "fused_moe_shape", "kv_heads_per_rank", "kv_heads_fit", "attention_params_per_rank",
            "qkv_params_per_rank", "kv_bytes_per_token_layer", "attention_dims", "expected_distinct_experts",
@@ -25,13 +26,13 @@ __all__ = ["ACTIVATION_BYTES", "fused_moe_shape", "kv_heads_per_rank", "kv_heads
 ACTIVATION_BYTES = 2.0   # activations kept in bf16 (2 bytes per value), by the DAG and by memory alike
 
 
-def fused_moe_shape(model: Model, ep: int, etp: int) -> tuple[DType, int, int, int, int, int, int]:
+def fused_moe_shape(model: Model, ep: int, etp: int) -> FusedMoe:
     """The shape an engine's fused MoE layer of `model` is measured at on an EP group of `ep` ranks, each
     expert split `etp` ways: (the experts' dtype, hidden, expert ffn, top-k, routed experts, etp, ep) —
     the key of `KernelTimes.fused_moe_covers`. The model has experts."""
     moe = model.moe
     assert moe is not None
-    return model.expert_weights, model.hidden, moe.ffn, moe.top_k, moe.experts, etp, ep
+    return FusedMoe(model.expert_weights, model.hidden, moe.ffn, moe.top_k, moe.experts, etp, ep)
 
 
 def kv_heads_per_rank(model: Model, tp: int) -> int:

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..ir.dag import OpTemplate, Phase, step_passes
 from ..ir.ops import Op, OpShapes, layer_ops, rank_dims
-from ..layout.eplb import ep_nodes
+from ..layout.eplb import ExpertSplit, ep_nodes
 from ..layout.layout import Layout, timing_key
 from ..layout.routing import busiest_rank_factor
 from ..layout.shards import ACTIVATION_BYTES, kv_heads_per_rank, stage_layer_counts
@@ -57,9 +57,9 @@ def activation_bytes(model: Model, workload: Workload, layout: Layout, layers: t
     if n_moe > 0:
         stage_tokens = layout.busiest_microbatch_requests * workload.prompt
         moe = model.moe
-        factor = busiest_rank_factor(workload.routing, stage_tokens / layout.edp, moe.top_k, moe.experts,
-                                     layout.ep, layout.redundant, ep_nodes(layout.ep, layout.etp, layout.gpus_per_node),
-                                     layout.eplb, moe.groups)
+        split = ExpertSplit(moe.experts, layout.ep, layout.redundant,
+                            ep_nodes(layout.ep, layout.etp, layout.gpus_per_node), layout.eplb, moe.groups)
+        factor = busiest_rank_factor(workload.routing, stage_tokens / layout.edp, moe.top_k, split)
         expert_tokens = stage_tokens * moe.top_k / (layout.ep * layout.edp) * factor
         cands.append(expert_tokens * (h + gate * model.moe.ffn / layout.etp))
         if model.moe.shared:

@@ -9,16 +9,38 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from numpy.typing import ArrayLike
 
 from .base import Frozen
 from .engines import Engine
 from .model import DType
 
-__all__ = ["Gpu", "peak_flops", "hardware", "Efficiency", "Latency", "Cluster", "KernelTimes",
+# A kernel's seconds: a number's, or the array's of its shapes broadcast together (`KernelTimes`)
+Seconds = np.float64 | npt.NDArray[np.float64]
+
+__all__ = ["Gpu", "peak_flops", "hardware", "Efficiency", "Latency", "Cluster", "KernelTimes", "FusedMoe", "Seconds",
            "DEFAULT_COMPUTE_EFFICIENCY",
            "DEFAULT_HBM_EFFICIENCY", "DEFAULT_NETWORK_EFFICIENCY", "DEFAULT_INTRA_LATENCY_S", "DEFAULT_INTER_LATENCY_S",
            "DEFAULT_INTER_NODE_BYTES_PER_S", "DEFAULT_GPUS_PER_NODE", "DEFAULT_RESERVE_BYTES"]
+
+
+@dataclass(frozen=True, slots=True)
+class FusedMoe:
+    """The shape an engine's fused MoE layer is measured at (`KernelTimes.fused_moe_covers`): the experts'
+    dtype, the hidden size, the expert ffn (`inter`), top-k, the routed experts, the split of each expert
+    (`tp`, the deployment's etp) and the EP group (`ep`)."""
+
+    dtype: DType
+    hidden: int
+    inter: int
+    topk: int
+    experts: int
+    tp: int
+    ep: int
 
 
 class Gpu(Frozen):
@@ -95,33 +117,34 @@ class KernelTimes(abc.ABC):
     glue: Mapping[str, int]
 
     @abc.abstractmethod
-    def gemm_s(self, m: Any, n: Any, k: Any, dtype: DType | str = DType.BF16, *, lower: bool = False) -> Any:
+    def gemm_s(self, m: ArrayLike, n: ArrayLike, k: ArrayLike, dtype: DType | str = DType.BF16, *,
+               lower: bool = False) -> Seconds:
         """`x[m, k] @ w[n, k]^T`, inputs in `dtype`."""
 
     @abc.abstractmethod
-    def grouped_gemm_s(self, experts: Any, tokens_per_expert: Any, k: Any, n: Any,
-                       dtype: DType | str = DType.BF16, *, lower: bool = False) -> Any:
+    def grouped_gemm_s(self, experts: ArrayLike, tokens_per_expert: ArrayLike, k: ArrayLike, n: ArrayLike,
+                       dtype: DType | str = DType.BF16, *, lower: bool = False) -> Seconds:
         """One grouped expert GEMM: `experts` experts with tokens, each `[tokens_per_expert, k] @ [k, n]`."""
 
     @abc.abstractmethod
-    def attn_prefill_s(self, batch: Any, seq: Any, heads: Any, kv_heads: Any, head_dim: Any,
-                       *, lower: bool = False) -> Any:
+    def attn_prefill_s(self, batch: ArrayLike, seq: ArrayLike, heads: ArrayLike, kv_heads: ArrayLike,
+                       head_dim: ArrayLike, *, lower: bool = False) -> Seconds:
         """Causal flash attention over `batch` sequences of `seq` tokens."""
 
     @abc.abstractmethod
-    def attn_decode_s(self, batch: Any, ctx: Any, heads: Any, kv_heads: Any, head_dim: Any, kv_bytes: Any = 2.0,
-                      *, lower: bool = False) -> Any:
+    def attn_decode_s(self, batch: ArrayLike, ctx: ArrayLike, heads: ArrayLike, kv_heads: ArrayLike,
+                      head_dim: ArrayLike, kv_bytes: ArrayLike = 2.0, *, lower: bool = False) -> Seconds:
         """One decode step's attention: one query per request against `ctx` cached tokens of `kv_bytes` an
         element (2: bf16; an 8-bit cache reads 1 and computes as many flops)."""
 
     @abc.abstractmethod
-    def mla_decode_s(self, batch: Any, ctx: Any, heads: Any, kv_lora: Any = 512, rope: Any = 64,
-                     kv_bytes: Any = 2.0, *, lower: bool = False) -> Any:
+    def mla_decode_s(self, batch: ArrayLike, ctx: ArrayLike, heads: ArrayLike, kv_lora: ArrayLike = 512,
+                     rope: ArrayLike = 64, kv_bytes: ArrayLike = 2.0, *, lower: bool = False) -> Seconds:
         """Absorbed MLA decode attention over a latent cache of `kv_lora + rope` per token, `kv_bytes` an
         element."""
 
     @abc.abstractmethod
-    def memory_s(self, nbytes: Any, op: str = "copy", *, lower: bool = False) -> Any:
+    def memory_s(self, nbytes: ArrayLike, op: str = "copy", *, lower: bool = False) -> Seconds:
         """A memory-bound op (`rms_norm`, `silu_mul`, `router_topk`, `permute`, `unpermute`, `copy`)
         moving `nbytes`."""
 
@@ -129,7 +152,7 @@ class KernelTimes(abc.ABC):
         """Whether an engine's all-reduce over `gpus` GPUs of a node was measured (engine profiles only)."""
         return False
 
-    def all_reduce_s(self, gpus: int, nbytes: Any) -> Any:
+    def all_reduce_s(self, gpus: int, nbytes: ArrayLike) -> Seconds:
         """An all-reduce of an `nbytes` buffer over `gpus` GPUs of one node (`all_reduce_covers`)."""
         raise NotImplementedError("this profile measured no all-reduce")
 
@@ -138,14 +161,12 @@ class KernelTimes(abc.ABC):
         tp, ep) each; none for a profile of dagc's own kernels."""
         return ()
 
-    def fused_moe_covers(self, dtype: DType, hidden: int, inter: int, topk: int, experts: int, tp: int,
-                         ep: int, a2a: int = 1) -> bool:
+    def fused_moe_covers(self, shape: FusedMoe, a2a: int = 1) -> bool:
         """Whether an engine's MoE layer was measured at this shape (engine profiles only), in the kernel the
         deployment runs (`a2a`: 2 when its experts take DeepEP's all-to-all, else 1; `dagc.kernels.series`)."""
         return False
 
-    def fused_moe_s(self, tokens: Any, dtype: DType, hidden: int, inter: int, topk: int, experts: int, tp: int,
-                    ep: int, a2a: int = 1, *, lower: bool = False) -> Any:
+    def fused_moe_s(self, tokens: ArrayLike, shape: FusedMoe, a2a: int = 1, *, lower: bool = False) -> Seconds:
         """One rank's fused MoE layer when `tokens` tokens enter its EP group, routed evenly (a shape
         `fused_moe_covers`)."""
         raise NotImplementedError("this profile measured no fused MoE layer")

@@ -9,8 +9,6 @@ seconds, tokens/s); conversion happens only at the edges (parse, render).
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import Field
 
 from ..source import Span
@@ -43,7 +41,7 @@ class Plan(Frozen):
     # `calibration from "FILE"` (docs/calibrate.md): the engine's terms are already the file's (in `cluster`);
     # this keeps what they were fitted on and their cross-validated errors, which the bands take
     calibration: Calibration | None = None
-    spans: dict[str, Any] = Field(default_factory=dict, exclude=True)
+    spans: dict[str, Span] = Field(default_factory=dict, exclude=True)
 
     @property
     def steady_requirements(self) -> tuple[Requirement, ...]:

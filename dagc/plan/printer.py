@@ -32,22 +32,16 @@ def scope_source(s: Strategy) -> str:
         >>> scope_source(aggregated(dp=2, pp=2, split=(17, 15), tp=4, sp=True, ep=8, etp=2))
         'dp 2 < pp 2 [17, 15] < tp 4 sp ; ep 8 etp 2 > >'
     """
-    return _scope(s.dp, s.pp, s.pp_split, s.tp, s.cp, s.sp, s.ep, s.etp, s.pools)
-
-
-def _scope(dp: int = 1, pp: int = 1, pp_split: tuple[int, ...] | None = None, tp: int = 1, cp: int = 1,
-           sp: bool = False, ep: int | None = None, etp: int | None = None, pools: tuple[Pool, ...] = (),
-           **_: Any) -> str:
-    if pools:
-        return " ".join(f"{p.role} {p.instances} < {scope_source(p.strategy)} >" for p in pools)
-    inner = f"tp {tp}" + (f" cp {cp}" if cp > 1 else "") + (" sp" if sp else "")
-    if ep is not None or etp is not None:
-        inner += f" ; ep {ep or 1}" + (f" etp {etp}" if etp is not None and etp > 1 else "")
-    if pp > 1 or pp_split is not None:
-        split = "" if pp_split is None else " [" + ", ".join(str(n) for n in pp_split) + "]"
-        inner = f"pp {pp}{split} < {inner} >"
-    if dp > 1:
-        inner = f"dp {dp} < {inner} >"
+    if s.pools:
+        return " ".join(f"{p.role} {p.instances} < {scope_source(p.strategy)} >" for p in s.pools)
+    inner = f"tp {s.tp}" + (f" cp {s.cp}" if s.cp > 1 else "") + (" sp" if s.sp else "")
+    if s.ep is not None or s.etp is not None:
+        inner += f" ; ep {s.ep or 1}" + (f" etp {s.etp}" if s.etp is not None and s.etp > 1 else "")
+    if s.pp > 1 or s.pp_split is not None:
+        split = "" if s.pp_split is None else " [" + ", ".join(str(n) for n in s.pp_split) + "]"
+        inner = f"pp {s.pp}{split} < {inner} >"
+    if s.dp > 1:
+        inner = f"dp {s.dp} < {inner} >"
     return inner
 
 
@@ -79,7 +73,8 @@ def strategy_source(s: Strategy, named: bool = False) -> str:
 
 def _made(**fields: Any) -> Strategy:
     """A strategy from its fields, its `text` the printed scope (as the search's strategies carry it)."""
-    return Strategy(text=_scope(**fields), **fields)
+    draft = Strategy(text="", **fields)
+    return draft.model_copy(update={"text": scope_source(draft)})
 
 
 def aggregated(dp: int = 1, pp: int = 1, split: tuple[int, ...] | None = None, tp: int = 1, cp: int = 1,

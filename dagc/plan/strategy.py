@@ -82,7 +82,7 @@ class Strategy(Frozen):
     overlap: Overlap | None = None       # `with overlap …`: overrides the workload's
     redundant: int | None = None         # `with redundant R`: EPLB with R extra expert slots per MoE layer
     pools: tuple[Pool, ...] = ()         # disaggregated: the prefill pool, then the decode pool
-    spans: dict[str, Any] = Field(default_factory=dict, exclude=True)
+    spans: dict[str, Span | None] = Field(default_factory=dict, exclude=True)
 
     @property
     def disaggregated(self) -> bool:

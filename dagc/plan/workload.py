@@ -8,9 +8,10 @@ Targets are SI (seconds, tokens/s, bytes or a fraction of memory, GPUs).
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import overload
 
 import numpy as np
+import numpy.typing as npt
 from pydantic import Field
 
 from ..enums import FastEnum
@@ -250,7 +251,12 @@ class Requirement(Frozen):
         pct = f"_p{self.percentile}" if self.percentile is not None else ""
         return self.kind.value + pct + ("_per_gpu" if self.per_gpu else "")
 
-    def holds(self, value: Any) -> Any:
+    @overload
+    def holds(self, value: float) -> bool: ...
+    @overload
+    def holds(self, value: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]: ...
+
+    def holds(self, value: float | npt.NDArray[np.float64]) -> bool | npt.NDArray[np.bool_]:
         """Whether `value` meets the requirement: a float, or a numpy array judged elementwise. `==` holds
         within a relative 1e-9 (as `math.isclose`: of the larger magnitude).
 
@@ -269,6 +275,9 @@ class Requirement(Frozen):
                 return value < self.target
             case ">":
                 return value > self.target
+            case _ if isinstance(value, np.ndarray):
+                spread = (np.abs(value) + abs(self.target) + np.abs(np.abs(value) - abs(self.target))) / 2
+                return np.abs(value - self.target) <= 1e-9 * spread
             case _:
                 larger = (abs(value) + abs(self.target) + abs(abs(value) - abs(self.target))) / 2
                 return abs(value - self.target) <= 1e-9 * larger

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Protocol
 
 from ..diagnostics import Diagnostic, Severity
 from ..layout.layout import Layout
@@ -16,7 +16,19 @@ from ..plan.strategy import Strategy, StrategyDecl
 from ..plan.workload import Workload
 from ..source import Span
 
-__all__ = ["Check", "Reads", "Rule", "RuleContext", "diag", "largest_divisor", "make_rule"]
+__all__ = ["Check", "Reads", "Rule", "RuleContext", "ScheduledMetrics", "diag", "largest_divisor", "make_rule",
+           "pass_rule"]
+
+
+class ScheduledMetrics(Protocol):
+    """What the rules that read the schedule read of its metrics (`dagc.serve.metrics.Metrics`, a later stage's)."""
+
+    @property
+    def bubble_fraction(self) -> float: ...
+    @property
+    def ttft_s(self) -> float: ...
+    @property
+    def ttft_server_s(self) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -26,7 +38,7 @@ class RuleContext:
     strategy: Strategy
     layout: Layout
     memory: MemoryBreakdown | None = None   # set for the rules that read memory (None when pp exceeds the layers)
-    metrics: Any = None                 # dagc.serve.metrics.Metrics, for the rules that read the schedule
+    metrics: ScheduledMetrics | None = None     # dagc.serve.metrics.Metrics, for the rules that read the schedule
     # in flight, what the engine admits (`dagc.memory.admission`), made once with the memory (`dagc.verdict.analyse`)
     admission: Admission | None = None
     # the workload and layout the steady state was scheduled at — in flight, at the concurrency the engine
@@ -79,13 +91,16 @@ class Rule:
             raise ValueError(f"rule {self.code} needs either a check or the passes that emit it")
 
 
-def make_rule(code: str, severity: Severity, title: str, check: Check | None = None, doc: str | None = None,
-              passes: tuple[Callable[..., object], ...] = (), plan_level: bool = False,
+def make_rule(code: str, severity: Severity, title: str, check: Check, plan_level: bool = False,
               reads: Reads = Reads.LAYOUT) -> Rule:
-    """A rule documented by `doc`, or by its check's docstring."""
-    if doc is None:
-        doc = (check.__doc__ or "") if check is not None else ""
-    return Rule(code, severity, title, doc, check, passes, plan_level, reads)
+    """A rule on the resolved strategy, documented by its check's docstring."""
+    return Rule(code, severity, title, check.__doc__ or "", check, (), plan_level, reads)
+
+
+def pass_rule(code: str, severity: Severity, title: str, doc: str | None, passes: tuple[Callable[..., object], ...]
+              ) -> Rule:
+    """A rule whose code the passes that read the plan emit (`passes`), documented by `doc`."""
+    return Rule(code, severity, title, doc or "", None, passes)
 
 
 def largest_divisor(n: int, limit: int) -> int:

@@ -227,13 +227,25 @@ def stage_pipeline_bounds(model: Model, workload: Workload, cluster: Cluster, gr
         out.append(max(crossing, busiest))
     if workload.inflight:
         tpots = [per[r][1] for r in requests]
-        return _inflight_pipeline_bounds(model, workload, cluster, group_size, pp, requests, tpots, out[1], adp, dp)
+        shape = StageShape(group_size, pp, requests, adp, dp)
+        return _inflight_pipeline_bounds(model, workload, cluster, shape, tpots, out[1])
     return out[0], out[1]
 
 
-def _inflight_pipeline_bounds(model: Model, workload: Workload, cluster: Cluster, group_size: int, pp: int,
-                              requests: tuple[int, ...], tpots: list[float], decode: float, adp: int, dp: int
-                              ) -> tuple[float, float]:
+@dataclass(frozen=True, slots=True)
+class StageShape:
+    """What the pipeline's bounds read of a layout: `pp` stages of `group_size` GPUs, micro-batches of
+    `requests` requests each (the busiest replica's), `dp` replicas of `adp` attention-DP groups."""
+
+    group_size: int
+    pp: int
+    requests: tuple[int, ...]
+    adp: int
+    dp: int
+
+
+def _inflight_pipeline_bounds(model: Model, workload: Workload, cluster: Cluster, shape: StageShape,
+                              tpots: list[float], decode: float) -> tuple[float, float]:
     """In flight, `stage_pipeline_bounds` from `decode`, the decode step's bound, and `tpots`, each
     micro-batch's decode pass's: a mixed step does all a decode step does, and its first micro-batch
     carries a chunk of c prompt tokens (`dagc.layout.mix.shares_at`) whose pass takes at least
@@ -241,10 +253,11 @@ def _inflight_pipeline_bounds(model: Model, workload: Workload, cluster: Cluster
     runs at least 1/pp of it beside every other micro-batch's decode. TPOT is the steps' mixture,
     TTFT the first token's mixed steps."""
     pair = 2 if workload.overlap is Overlap.MICROBATCH else 1
+    adp, dp = shape.adp, shape.dp
     s = shares_at(workload, busiest_group_requests(workload.batch, dp, adp), adp, dp)
-    first = max(tpots[0], _mixed_pass_seconds(model, cluster, workload.prompt, group_size, adp, requests[0],
-                                              s.chunk_prompt_tokens))
-    mixed = max(decode, first + sum(tpots[1:pair]), (first + sum(tpots[1:])) / max(1, pp))
+    first = max(tpots[0], _mixed_pass_seconds(model, cluster, workload.prompt, shape.group_size, adp,
+                                              shape.requests[0], s.chunk_prompt_tokens))
+    mixed = max(decode, first + sum(tpots[1:pair]), (first + sum(tpots[1:])) / max(1, shape.pp))
     return s.first_token_steps * mixed, s.group_share * mixed + (1.0 - s.group_share) * decode
 
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 from ..diagnostics import Diagnostic, Severity
 from ..lang.flatten import flatten
-from .base import RuleContext, diag, largest_divisor, make_rule
+from .base import RuleContext, diag, largest_divisor, make_rule, pass_rule
 
 __all__ = ["RULES", "check_divides"]
 
@@ -101,11 +101,11 @@ Fixed:
 """
 
 RULES = (
-    make_rule("E201", Severity.ERROR, "hierarchy: only dp ⊃ pp ⊃ in-stage domains", doc=E201, passes=(flatten,)),
-    make_rule("E202", Severity.ERROR, "attention and expert axes written in one domain without `;`", doc=E202,
+    pass_rule("E201", Severity.ERROR, "hierarchy: only dp ⊃ pp ⊃ in-stage domains", doc=E201, passes=(flatten,)),
+    pass_rule("E202", Severity.ERROR, "attention and expert axes written in one domain without `;`", doc=E202,
               passes=(flatten,)),
     make_rule("E203", Severity.ERROR, "a domain product does not divide the stage group", check_divides),
-    make_rule("E204", Severity.ERROR, "axis repeated in a scope, or degree < 1", doc=E204, passes=(flatten,)),
-    make_rule("E205", Severity.ERROR, "a disaggregated strategy's pools: `prefill N < … > decode M < … >`", doc=E205,
+    pass_rule("E204", Severity.ERROR, "axis repeated in a scope, or degree < 1", doc=E204, passes=(flatten,)),
+    pass_rule("E205", Severity.ERROR, "a disaggregated strategy's pools: `prefill N < … > decode M < … >`", doc=E205,
               passes=(flatten,)),
 )

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from ..diagnostics import Diagnostic, Severity
 from ..source import Span
-from .base import make_rule
+from .base import pass_rule
 
 __all__ = ["RULES", "engine_refusal"]
 
@@ -289,36 +289,36 @@ Fixed:
 _PASSES = (engine_refusal,)
 
 RULES = (
-    make_rule("E701", Severity.ERROR, "launch: a replica does not sit on whole nodes", doc=E701, passes=_PASSES),
-    make_rule("E702", Severity.ERROR, "vLLM: EP is 1 or the whole stage, with no expert TP or DP beside it",
+    pass_rule("E701", Severity.ERROR, "launch: a replica does not sit on whole nodes", doc=E701, passes=_PASSES),
+    pass_rule("E702", Severity.ERROR, "vLLM: EP is 1 or the whole stage, with no expert TP or DP beside it",
               doc=E702, passes=_PASSES),
-    make_rule("E703", Severity.ERROR, "vLLM: no context parallelism with dual-batch overlap", doc=E703,
+    pass_rule("E703", Severity.ERROR, "vLLM: no context parallelism with dual-batch overlap", doc=E703,
               passes=_PASSES),
-    make_rule("E704", Severity.ERROR, "vLLM: each data-parallel engine's TP × PP GPUs sit together, so with pp a "
+    pass_rule("E704", Severity.ERROR, "vLLM: each data-parallel engine's TP × PP GPUs sit together, so with pp a "
               "stage spans nodes", doc=E704, passes=_PASSES),
-    make_rule("E705", Severity.ERROR, "launch: a disaggregated strategy's instances do not fit the cluster's nodes",
+    pass_rule("E705", Severity.ERROR, "launch: a disaggregated strategy's instances do not fit the cluster's nodes",
               doc=E705, passes=_PASSES),
-    make_rule("E706", Severity.ERROR, "launch: `method = mtp` needs the checkpoint's MTP weights", doc=E706,
+    pass_rule("E706", Severity.ERROR, "launch: `method = mtp` needs the checkpoint's MTP weights", doc=E706,
               passes=_PASSES),
-    make_rule("E707", Severity.ERROR, "launch: the engine's EPLB needs ep above 1 and a model it balances", doc=E707,
+    pass_rule("E707", Severity.ERROR, "launch: the engine's EPLB needs ep above 1 and a model it balances", doc=E707,
               passes=_PASSES),
-    make_rule("E708", Severity.ERROR, "launch: the model path holds a control character", doc=E708, passes=_PASSES),
-    make_rule("E711", Severity.ERROR, "SGLang: EP × MoE TP is the whole stage (--tp)", doc=E711, passes=_PASSES),
-    make_rule("E712", Severity.ERROR, "SGLang: its attention CP keeps the whole KV cache on each CP rank", doc=E712,
+    pass_rule("E708", Severity.ERROR, "launch: the model path holds a control character", doc=E708, passes=_PASSES),
+    pass_rule("E711", Severity.ERROR, "SGLang: EP × MoE TP is the whole stage (--tp)", doc=E711, passes=_PASSES),
+    pass_rule("E712", Severity.ERROR, "SGLang: its attention CP keeps the whole KV cache on each CP rank", doc=E712,
               passes=_PASSES),
-    make_rule("E713", Severity.ERROR, "SGLang: a stage takes whole nodes, or a node whole stages", doc=E713,
+    pass_rule("E713", Severity.ERROR, "SGLang: a stage takes whole nodes, or a node whole stages", doc=E713,
               passes=_PASSES),
-    make_rule("E714", Severity.ERROR, "SGLang: no speculative decoding with pipeline stages, nor NGRAM with "
+    pass_rule("E714", Severity.ERROR, "SGLang: no speculative decoding with pipeline stages, nor NGRAM with "
               "attention DP", doc=E714, passes=_PASSES),
-    make_rule("E715", Severity.ERROR, "SGLang: two-batch overlap needs the model's overlap schedule and an expert "
+    pass_rule("E715", Severity.ERROR, "SGLang: two-batch overlap needs the model's overlap schedule and an expert "
               "all-to-all or attention DP", doc=E715, passes=_PASSES),
-    make_rule("E721", Severity.ERROR, "TensorRT-LLM: attention is all TP or all DP over the stage", doc=E721,
+    pass_rule("E721", Severity.ERROR, "TensorRT-LLM: attention is all TP or all DP over the stage", doc=E721,
               passes=_PASSES),
-    make_rule("E722", Severity.ERROR, "TensorRT-LLM: Helix context parallelism, not beside attention DP", doc=E722,
+    pass_rule("E722", Severity.ERROR, "TensorRT-LLM: Helix context parallelism, not beside attention DP", doc=E722,
               passes=_PASSES),
-    make_rule("E723", Severity.ERROR, "TensorRT-LLM: EP × MoE TP is the whole stage (--tp_size)", doc=E723,
+    pass_rule("E723", Severity.ERROR, "TensorRT-LLM: EP × MoE TP is the whole stage (--tp_size)", doc=E723,
               passes=_PASSES),
-    make_rule("E725", Severity.ERROR, "TensorRT-LLM: no micro-batch overlap", doc=E725, passes=_PASSES),
-    make_rule("E726", Severity.ERROR, "TensorRT-LLM: EP groups are consecutive GPUs, dagc's etp apart", doc=E726,
+    pass_rule("E725", Severity.ERROR, "TensorRT-LLM: no micro-batch overlap", doc=E725, passes=_PASSES),
+    pass_rule("E726", Severity.ERROR, "TensorRT-LLM: EP groups are consecutive GPUs, dagc's etp apart", doc=E726,
               passes=_PASSES),
 )

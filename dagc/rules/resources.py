@@ -346,10 +346,10 @@ def check_engine_coverage(ctx: RuleContext) -> Iterator[Diagnostic]:
     prof, m, lay = ctx.plan.cluster.kernels, ctx.plan.model, ctx.layout
     if prof is None or not m.has_experts or not (measured := prof.fused_moe_measured()):
         return
-    dtype, *shape = fused_moe_shape(m, lay.ep, lay.etp)
-    if prof.fused_moe_covers(*fused_moe_shape(m, lay.ep, lay.etp), a2a=moe_a2a(lay.ep, lay.etp, lay.adp)):
+    shape = fused_moe_shape(m, lay.ep, lay.etp)
+    if prof.fused_moe_covers(shape, a2a=moe_a2a(lay.ep, lay.etp, lay.adp)):
         return
-    hidden, ffn, top_k, experts = shape[:4]
+    dtype, hidden, ffn, top_k, experts = shape.dtype, shape.hidden, shape.inter, shape.topk, shape.experts
     splits = sorted({(k[5], k[6]) for k in measured if k[:5] == (dtype.value, hidden, ffn, top_k, experts)},
                     key=lambda x: (x[1], x[0]))
     hint = ("splits it measured for this layer: " + ", ".join(f"ep {ep} etp {etp}" for etp, ep in splits[:12])

@@ -17,7 +17,7 @@ from ..diagnostics import Diagnostic, Severity
 from ..layout.mix import shares
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
-from .base import Reads, RuleContext, diag, make_rule
+from .base import Reads, RuleContext, diag, make_rule, pass_rule
 
 __all__ = ["RULES"]
 
@@ -294,12 +294,12 @@ RULES = (
               plan_level=True),
     make_rule("W521", Severity.WARNING, "a percentile requirement judged on too few simulated requests",
               check_percentile_samples, plan_level=True),
-    make_rule("E308", Severity.ERROR, "the pools of a disaggregated strategy exceed the cluster",
+    pass_rule("E308", Severity.ERROR, "the pools of a disaggregated strategy exceed the cluster",
               doc=pools_fit_cluster.__doc__, passes=(pools_fit_cluster,)),
-    make_rule("E309", Severity.ERROR, "a disaggregated strategy needs `serving = inflight`",
+    pass_rule("E309", Severity.ERROR, "a disaggregated strategy needs `serving = inflight`",
               doc=pools_need_inflight.__doc__, passes=(pools_need_inflight,)),
-    make_rule("W518", Severity.WARNING, "the load was not simulated: its work exceeds the budget",
+    pass_rule("W518", Severity.WARNING, "the load was not simulated: its work exceeds the budget",
               doc=load_over_budget.__doc__, passes=(load_over_budget,)),
-    make_rule("W519", Severity.WARNING, "a request is larger than a rank's KV cache: an engine refuses it",
+    pass_rule("W519", Severity.WARNING, "a request is larger than a rank's KV cache: an engine refuses it",
               doc=request_over_kv.__doc__, passes=(request_over_kv, longest_over_kv)),
 )

@@ -12,7 +12,7 @@ from ..lang.flatten import flatten
 from ..lang.lower import lower
 from ..lang.parse import parse, read_source
 from ..source import Span
-from .base import make_rule
+from .base import pass_rule
 
 E001 = """
 A plan that does not follow the grammar (grammar/plan.lark): a missing `}` or `>`, a field
@@ -189,20 +189,20 @@ def run_refusal(message: str, span: Span | None, hint: str | None = None) -> Dia
 
 
 RULES = (
-    make_rule("E001", Severity.ERROR, "syntax error", doc=E001, passes=(parse,)),
-    make_rule("E002", Severity.ERROR, "unreadable input (missing, directory, binary, not JSON)", doc=E002,
+    pass_rule("E001", Severity.ERROR, "syntax error", doc=E001, passes=(parse,)),
+    pass_rule("E002", Severity.ERROR, "unreadable input (missing, directory, binary, not JSON)", doc=E002,
               passes=(read_source, parse, lower)),
-    make_rule("E101", Severity.ERROR, "unknown axis, preset, field or unit", doc=E101, passes=(lower, flatten)),
-    make_rule("E102", Severity.ERROR, "quantity of the wrong dimension", doc=E102, passes=(lower,)),
-    make_rule("E103", Severity.ERROR, "missing required block or field", doc=E103, passes=(lower,)),
-    make_rule("E104", Severity.ERROR, "invalid value (range, whole number, duplicate)", doc=E104, passes=(lower,)),
-    make_rule("E105", Severity.ERROR, "unusable kernel profile file", doc=E105, passes=(lower,)),
-    make_rule("E106", Severity.ERROR, "unusable expert load file", doc=E106, passes=(lower,)),
-    make_rule("E107", Severity.ERROR, "a custom GPU's figures no accelerator has", doc=E107, passes=(lower,)),
-    make_rule("E108", Severity.ERROR, "unusable request log", doc=E108, passes=(lower,)),
-    make_rule("E109", Severity.ERROR, "unusable calibration file, or one of another deployment", doc=E109,
+    pass_rule("E101", Severity.ERROR, "unknown axis, preset, field or unit", doc=E101, passes=(lower, flatten)),
+    pass_rule("E102", Severity.ERROR, "quantity of the wrong dimension", doc=E102, passes=(lower,)),
+    pass_rule("E103", Severity.ERROR, "missing required block or field", doc=E103, passes=(lower,)),
+    pass_rule("E104", Severity.ERROR, "invalid value (range, whole number, duplicate)", doc=E104, passes=(lower,)),
+    pass_rule("E105", Severity.ERROR, "unusable kernel profile file", doc=E105, passes=(lower,)),
+    pass_rule("E106", Severity.ERROR, "unusable expert load file", doc=E106, passes=(lower,)),
+    pass_rule("E107", Severity.ERROR, "a custom GPU's figures no accelerator has", doc=E107, passes=(lower,)),
+    pass_rule("E108", Severity.ERROR, "unusable request log", doc=E108, passes=(lower,)),
+    pass_rule("E109", Severity.ERROR, "unusable calibration file, or one of another deployment", doc=E109,
               passes=(lower,)),
-    make_rule("E110", Severity.ERROR, "a measured run `dagc calibrate` cannot read, or not of its plan", doc=E110,
+    pass_rule("E110", Severity.ERROR, "a measured run `dagc calibrate` cannot read, or not of its plan", doc=E110,
               passes=(run_refusal,)),
-    make_rule("N001", Severity.NOTE, "more diagnostics than dagc shows at once", doc=N001, passes=(cap,)),
+    pass_rule("N001", Severity.NOTE, "more diagnostics than dagc shows at once", doc=N001, passes=(cap,)),
 )

@@ -66,10 +66,14 @@ class NextStep:
     meets: bool                    # every requirement met
     missed: tuple[str, ...]        # the requirements it still misses, as written
     figures: StepFigures
+    # with traffic: each load requirement's figure in the step's run, by its name (`tpot_p90`), SI — what `meets`
+    # judged it on (`figures` are the steady state's, every request of the batch in flight at once)
+    load_figures: tuple[tuple[str, float | None], ...] = ()
 
     def to_json(self) -> dict[str, object]:
         return {"kind": self.kind, "change": self.change, "options": list(self.options), "meets": self.meets,
-                "missed": list(self.missed), **self.figures}
+                "missed": list(self.missed), **self.figures,
+                **({"load_figures": dict(self.load_figures)} if self.load_figures else {})}
 
 
 @dataclass(frozen=True)

@@ -109,7 +109,9 @@ def _step(kind: str, change: str, options: tuple[str, ...], r: StrategyResult) -
                           decode_tokens_per_s_per_gpu=m.decode_tokens_per_s_per_gpu if m else None)
     missed = tuple(q.requirement.text for q in r.requirements if q.met is False)
     broken = tuple(dict.fromkeys(broken_text(d.code) for d in r.diagnostics if d.is_error))   # an invalid change's
-    return NextStep(kind, change, options, bool(r.valid and r.verdict.meets_requirements), broken + missed, figures)
+    loads = tuple((q.requirement.name, q.value) for q in r.requirements if q.requirement.on_load)
+    return NextStep(kind, change, options, bool(r.valid and r.verdict.meets_requirements), broken + missed, figures,
+                    loads)
 
 
 def _meets(r: StrategyResult | None) -> bool:
