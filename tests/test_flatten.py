@@ -122,3 +122,35 @@ def test_every_code_has_a_check_or_names_its_passes():
     assert rule("E203").check is not None and rule("E203").passes == ()
     with pytest.raises(ValueError):
         Rule("X001", rule("E201").severity, "neither", "")
+
+
+@pytest.mark.parametrize("gpus, written, suggested", [
+    (8, "tp 8 ep 16", "tp 8 ; ep 8"),                   # `tp 8 ; ep 16` needs 16 GPUs a stage: E401 on 8
+    (8, "dp 2 < tp 8 ep 16 >", "tp 4 ; ep 4"),          # 4 GPUs a stage under dp 2
+    (16, "tp 8 ep 16", "tp 8 ; ep 16"),                 # the cluster holds the domains as written
+    (8, "tp 2 ep 4", "tp 2 ; ep 4"),
+])
+def test_e202_hint_suggests_only_what_the_plans_cluster_holds(gpus, written, suggested):
+    """The E202 hint of a plan's strategy separates the domains within the GPUs a stage of its cluster holds; the
+    strategy it names, written in the plan, breaks no rule of the GPU count (E401, E203)."""
+    from dagc.verdict.check import check, load_plan_text
+
+    text = (f'model preset "qwen3-235b-a22b"\ncluster {{ gpus = {gpus}  gpu preset "h200"  engine = vllm }}\n'
+            "workload { batch = 8  prompt = 512  generate = 64 }\nstrategy {s}\n")
+    plan = load_plan_text(text.replace("{s}", written))
+    (result,) = check(plan)
+    (e202,) = [d for d in result.diagnostics if d.code == "E202"]
+    assert e202.hint is not None and f"`{suggested}` uses" in e202.hint
+    fixed = written.replace(written.removeprefix("dp 2 < ").removesuffix(" >"), suggested)
+    (result,) = check(load_plan_text(text.replace("{s}", fixed)))
+    assert not {"E202", "E203", "E401"} & {d.code for d in result.diagnostics}, result.diagnostics
+
+
+def test_e202_hint_says_plainly_when_the_cluster_cannot_hold_the_domains():
+    """`tp 6 ; ep 16` on 8 GPUs: no degrees of it both fit 8 GPUs a stage and divide one another (E203)."""
+    from dagc.lang.domain_hint import separate_hint, stage_gpus
+
+    att, exp = ([a] for a in parse_strategy("tp 6 ep 16").scope[0])
+    hint = separate_hint(att, exp, "max(6, 16) = 16", 16, stage_gpus(8, []))
+    assert hint == ("separate the domains with `;` — `tp 6 ; ep 16` uses max(6, 16) = 16 GPUs per stage, more than "
+                    "the cluster's 8 GPUs — and lower the degrees to what the cluster holds, or give it more GPUs")

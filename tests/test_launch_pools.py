@@ -266,7 +266,12 @@ def test_launch_writes_the_trtllm_files_and_the_report_lists_the_pools(tmp_path,
     out = tmp_path / "o"
     assert main(["launch", str(DEEPSEEK), "--engine", "trtllm", "--strategy", TRT_DEEPSEEK, "-o", str(out)]) == 0
     written = sorted(p.name for p in out.iterdir())
-    assert [n.rsplit("-", 1)[-1] for n in written] == ["decode.yml", "disagg.yml", "prefill.yml"]
+    assert [n.rsplit("-", 1)[-1] for n in written if n.endswith(".yml")] == ["decode.yml", "disagg.yml", "prefill.yml"]
+    # and one script a command: the 7 nodes' servers, then the router on node 0
+    assert [n.rsplit("-", 2)[-2:] for n in written if n.endswith(".sh")] == [
+        [str(k + 1), f"node{k}.sh"] for k in range(7)] + [["8", "node0.sh"]]
+    (router,) = [n for n in written if n.endswith("-8-node0.sh")]
+    assert "exec trtllm-serve disaggregated -c " in (out / router).read_text()
     text = capsys.readouterr().out
     assert f"trtllm-serve disaggregated -c {out}/" in text and "KV transfer: cache_transceiver_config" in text
     # again into the same directory: dagc's own files are replaced

@@ -16,7 +16,7 @@ fit 2 of the 5 terms, 4 runs 3), every set told apart of at most `room` terms is
 `PRIORITY` order (the multipliers first, which move every quantity, then the host time per request of a step, which
 runs of different loads tell apart, then the front end and the step's host time):
 the first of the largest size is the fit unless another explains the runs clearly better, by the fit's loss
-(`dagc.calibrate.solve._chosen`, docs/calibrate.md "Identifiability").
+(`dagc.calibrate.sets.walk`, docs/calibrate.md "Identifiability").
 """
 
 from __future__ import annotations

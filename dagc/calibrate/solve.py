@@ -31,14 +31,16 @@ Which terms are fitted (`dagc.calibrate.select`): a term is a candidate when its
 at least `MIN_RUNS` runs by 0.5 % or more; a set of terms when the runs tell its terms apart (each term's slopes not
 reproduced by the others' but for less than `COLLINEAR`) and has at most one term fewer than the runs. When the runs
 have room for every candidate, the one set is all of them. When they have room for fewer (3 runs fit 2 of the 4
-terms), every set of that size told apart is fitted from the start (`_chosen`): the first in `PRIORITY` order is the
+terms), every set of that size told apart is fitted (`dagc.calibrate.sets`): the first in `PRIORITY` order is the
 fit unless another explains the runs clearly better (its loss at most `CLEARLY` of the first's: the least such), so
 that the runs, not the order alone, say which terms their errors are — 3 runs whose TTFT is 40 ms above dagc's in
 each fit a front end, not a compute multiplier at its bound —; then the sets of one term fewer within it are fitted,
 and one that explains the runs within the fit's resolution (an error of `SETTLED` in every fitted figure) is
-preferred to it, and so on. The others keep their start (the engine's own). A fitted term that stopped at its bound
-says which run it leaves furthest off and, when a term the runs had no room for would take the rest, that term
-(`JointFit.at_bound`).
+preferred to it, and so on. A set is fitted from the best fit of the sets within it tried (from the start when
+none is), and fitted again from one that explains the runs better than it, so that a fit of more terms never
+explains them worse than one of some of them (`_descend` from `base`). The others keep their start (the engine's
+own). A fitted term that stopped at its bound says which run it leaves furthest off and, when a term the runs had
+no room for would take the rest, that term (`JointFit.at_bound`).
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ import numpy.typing as npt
 
 from ..lang.calibration import TERM_BOUNDS
 from .select import COLLINEAR, MIN_RUNS, MOVES, PRIORITY, TERMS, choose
+from .sets import CLEARLY, walk
 
 __all__ = ["BOUNDS", "CLEARLY", "COLLINEAR", "FORESIGHT", "MIN_RUNS", "PRIORITY", "PROBE", "ROUNDS", "SECANT",
            "SETTLED", "SETTLED_SHARE", "TAKES", "TERMS", "TOLERANCE", "AtBound", "Evaluate", "JointFit", "fit_terms",
@@ -69,7 +72,6 @@ SECANT = 1.0            # a step shorter than this (probe units) updates no slop
 SETTLED = 3e-3          # a step foreseen to gain less than an error this large (ln) in every fitted figure weighs…
 SETTLED_SHARE = 0.25    # …and less than this share of the loss is not simulated: the fit has settled
 _STEP = 10.0            # the largest move of one round, in probe units (10 ms, 200 ms, e^1)
-CLEARLY = 0.5           # another set of terms is fitted instead of the first when its loss is at most this share
 TAKES = 0.5             # a term left out takes the rest of a term at its bound when it halves the loss (linearised)
 
 Figures = Mapping[str, float]
@@ -226,32 +228,12 @@ def fit_terms(evaluate: Evaluate, measured: Sequence[Figures], ttft_use: Sequenc
     jac0 = _slopes(evaluate, measured, rows, _to_v(start), x0, r0, range(len(TERMS)))
     choice = choose(jac0, rows, len(measured))
     origin = _Start(evaluate, measured, rows, start, x0, r0, jac0)
-    largest = max(len(c) for c in choice.candidates)
-    tried = [_descend(origin, c) for c in choice.candidates if len(c) == largest]
-    best = _chosen(tried)
     # a smaller set within the fit's resolution of it: an error of SETTLED in every fitted figure
-    within = best.loss + loss(np.full(len(rows), SETTLED), np.array([x for _, _, x in rows]))
-    while smaller := [c for c in choice.candidates if len(c) == len(best.names) - 1 and set(c) < set(best.names)]:
-        fewer = [_descend(origin, c) for c in smaller]
-        tried += fewer
-        if not (close := [d for d in fewer if d.loss <= within]):
-            break
-        best = _chosen(close, by_order=False)
+    best, tried = walk(choice.candidates, lambda names, base: _descend(origin, names, base),
+                       loss(np.full(len(rows), SETTLED), np.array([x for _, _, x in rows])))
     return JointFit(_to_terms(best.v), start, best.names, choice.moved, tuple(best.x), rows, best.r, best.jac,
                     best.history, choice.why_kept(best.names),
                     tuple((d.names, d.loss) for d in tried) if len(tried) > 1 else ())
-
-
-def _chosen(tried: Sequence[_Descent], by_order: bool = True) -> _Descent:
-    """The fit among sets of terms of one size (`tried`, in `choose`'s order, the first the `PRIORITY` order's):
-    with `by_order`, the first unless another explains the runs clearly better — its loss at most `CLEARLY` times
-    the first's — (then the least such); without, the least loss; exact ties, the first."""
-    pick = tried[0]
-    better = [d for d in tried if d.loss <= CLEARLY * pick.loss] if by_order else list(tried)
-    if better:
-        low = min(d.loss for d in better)
-        pick = next(d for d in better if d.loss <= low * (1 + 1e-9) + 1e-15)
-    return pick
 
 
 @dataclass(frozen=True)
@@ -282,12 +264,16 @@ class _Start:
     jac: np.ndarray
 
 
-def _descend(at: _Start, names: tuple[str, ...]) -> _Descent:
-    """The terms `names` fitted from the start's (the others held there), from the start's slopes (module doc)."""
-    evaluate, measured, rows, start, x0, r0, jac0 = at.evaluate, at.measured, at.rows, at.terms, at.x, at.r, at.jac
+def _descend(at: _Start, names: tuple[str, ...], base: _Descent | None = None) -> _Descent:
+    """The terms `names` fitted from the start's (the others held there), from the start's slopes (module doc); from
+    `base`'s terms, figures and slopes instead when given (the fit of a set within `names`: `dagc.calibrate.sets`)."""
+    evaluate, measured, rows = at.evaluate, at.measured, at.rows
     cols = [TERMS.index(t) for t in names]
-    history: list[Mapping[str, float]] = [dict(start)]
-    v, x, r, jac = _to_v(start), x0, r0, jac0
+    if base is None:
+        history: list[Mapping[str, float]] = [dict(at.terms)]
+        v, x, r, jac = _to_v(at.terms), at.x, at.r, at.jac
+    else:
+        history, v, x, r, jac = list(base.history), base.v, base.x, base.r, base.jac
     w = np.array([x_ for _, _, x_ in rows])
     lo, hi = _bounds_v()
     best = (loss(r, w), v, x, r, jac)

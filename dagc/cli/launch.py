@@ -58,8 +58,9 @@ def add_parser(subparsers: argparse._SubParsersAction[_P]) -> _P:
                         "commands or why it cannot)")
     p.add_argument("--strategy", metavar="EXPR", help="launch this strategy instead of the plan's")
     p.add_argument("-o", "--output", metavar="DIR",
-                   help="write the files the commands read (TensorRT-LLM's extra options YAML) into DIR, "
-                   "replacing only files dagc launch wrote; without it they are printed")
+                   help="write into DIR one shell script a command (`<engine>-<strategy>-<n>-node<k>.sh`, in the "
+                   "order they start) and the files the commands read (TensorRT-LLM's extra options YAML), "
+                   "replacing only files dagc launch wrote; without it the files are printed")
     p.add_argument("--allow-path", action="append", metavar="DIR", default=[],
                    help="let `model from` read files under DIR too (default: only the plan's directory)")
     p.set_defaults(func=cmd_launch)
@@ -173,6 +174,10 @@ def _print_launch(args: argparse.Namespace, plan: Plan, result: StrategyResult, 
         else:
             _out(f"file {f.name} (write it beside the command, or use -o DIR):")
             _out("\n".join(f"  {printable(line)}" for line in f.text.splitlines()))
+    if args.output:
+        from ..launch.scripts import command_scripts
+        _out("scripts (written; one a command above, in its order, each to run on its node):")
+        _out("\n".join(f"  {printable(args.output)}/{f.name}" for f in command_scripts(x)))
     for n in x.notes:
         _out(f"note: {printable(n)}")
     _out()
@@ -242,9 +247,10 @@ def cmd_launch(args: argparse.Namespace) -> int:
     plan, results = loaded
     engines = (args.engine,) if args.engine else _profile_engines(plan)
     launches = [launch_result(r, engines, file_dir=args.output) if r.valid else None for r in results]
+    written = []
     if args.output:                  # every file checked, then all written, before anything is printed
         try:
-            write_files([x for xs in launches if xs for x in xs], Path(args.output))
+            written = write_files([x for xs in launches if xs for x in xs], Path(args.output))
         except OutputError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_OUTPUT
@@ -258,4 +264,7 @@ def cmd_launch(args: argparse.Namespace) -> int:
             _print_launch(args, plan, result, x)
         if not any(x.ok for x in xs):
             exit_code = max(exit_code, EXIT_INVALID)
+    if args.output and not written:
+        from ..diagnostics import printable
+        print(f"note: nothing written into {printable(args.output)}: no strategy can be launched", file=sys.stderr)
     return exit_code

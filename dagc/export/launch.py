@@ -5,9 +5,11 @@ start the strategy, or one line saying why the engine cannot (its E7xx rule).
 Input: `Launch`es, or a `StrategyResult`. Output: files, or markdown lines. The nearest strategy
 an engine can run is not searched here (that checks other strategies): `dagc launch` prints it.
 
-`write_files` never replaces a file dagc did not write: every target is checked before any is
-written, and a target must be absent or a regular file whose first line ends with dagc's own
-`(dagc launch)`; each file is written atomically (`dagc.export.write`).
+`write_files` writes, for every launch that can run, the files its commands read and one script a
+listed command (`dagc.launch.scripts`). It never replaces a file dagc did not write: every target is
+checked before any is written, and a target must be absent or a regular file whose first line (after
+a script's `#!` line) ends with dagc's own `(dagc launch)`; each file is written atomically
+(`dagc.export.write`), a script executable by whoever may read it.
 """
 
 from __future__ import annotations
@@ -16,25 +18,33 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..launch.engines import launch_result
-from ..launch.launch import OWN_HEADER_END, Launch, shown_commands
+from ..launch.launch import OWN_HEADER_END, GeneratedFile, Launch, shown_commands
+from ..launch.scripts import SHEBANG, command_scripts
 from ..verdict.check import StrategyResult
 from .md_escape import md_code, md_prose
 from .write import OutputError, check_target, existing_directory, write_text_atomic
 
-__all__ = ["launch_md", "write_files"]
+__all__ = ["files_of", "launch_md", "write_files"]
 
 
 def _written_by_dagc(path: Path) -> bool:
     try:
         with open(path, encoding="utf-8", errors="replace") as f:
             first = f.readline(4096)
+            if first.rstrip("\n") == SHEBANG:        # a script: its header is the second line
+                first = f.readline(4096)
     except OSError as exc:
         raise OutputError(path, exc.strerror or str(exc)) from exc
     return first.startswith("# ") and first.rstrip("\n").endswith(OWN_HEADER_END)
 
 
+def files_of(launches: Sequence[Launch]) -> list[GeneratedFile]:
+    """What `write_files` writes of `launches`: the files each one's commands read, then its scripts."""
+    return [f for x in launches for f in (*x.files, *command_scripts(x))]
+
+
 def write_files(launches: Sequence[Launch], out_dir: Path) -> list[Path]:
-    """Write the files of `launches` into `out_dir` (created if absent); the paths written.
+    """Write the files of `launches` (`files_of`) into `out_dir` (created if absent); the paths written.
 
     Every target is checked first, so either all are written or none (short of a failure of the
     disk itself): a target must be absent, or a regular file that `dagc launch` wrote (its first
@@ -47,7 +57,7 @@ def write_files(launches: Sequence[Launch], out_dir: Path) -> list[Path]:
     out_dir = Path(out_dir)
     existing_directory(out_dir)
     texts: dict[str, str] = {}
-    for f in (f for x in launches for f in x.files):
+    for f in files_of(launches):
         if texts.setdefault(f.name, f.text) != f.text:
             raise OutputError(out_dir / f.name, "two strategies would write different files under this name; "
                               "give them distinct names")
@@ -57,7 +67,7 @@ def write_files(launches: Sequence[Launch], out_dir: Path) -> list[Path]:
         if path.exists() and not _written_by_dagc(path):
             raise OutputError(path, f"the file exists and dagc did not write it (its first line does not end with "
                               f"`{OWN_HEADER_END}`); move it away or choose another -o DIR")
-    return [write_text_atomic(out_dir / name, text) for name, text in texts.items()]
+    return [write_text_atomic(out_dir / name, text, executable=name.endswith(".sh")) for name, text in texts.items()]
 
 
 def _engine_md(x: Launch) -> list[str]:

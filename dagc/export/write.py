@@ -141,8 +141,10 @@ def _ensure_parent(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_output(path: Path, binary: bool = False) -> Iterator[IO[Any]]:     # IO[str], or IO[bytes] with `binary`
-    """Yield a file to write `path`'s new content to; it replaces `path` when the block ends.
+def atomic_output(path: Path, binary: bool = False,
+                  executable: bool = False) -> Iterator[IO[Any]]:     # IO[str], or IO[bytes] with `binary`
+    """Yield a file to write `path`'s new content to; it replaces `path` when the block ends (`executable`: by
+    whoever may read it).
 
     Raises:
         OutputError: `path` is not a regular file (or absent), or writing it failed.
@@ -158,7 +160,7 @@ def atomic_output(path: Path, binary: bool = False) -> Iterator[IO[Any]]:     # 
         with (os.fdopen(fd, "wb") if binary else
               os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace")) as f:
             yield f
-        os.chmod(tmp, file_mode())
+        os.chmod(tmp, file_mode() | ((file_mode() & 0o444) >> 2 if executable else 0))
         check_target(path)      # again: the target may have changed while we wrote
         os.replace(tmp, path)
     except OSError as exc:
@@ -168,13 +170,13 @@ def atomic_output(path: Path, binary: bool = False) -> Iterator[IO[Any]]:     # 
             os.unlink(tmp)
 
 
-def write_text_atomic(path: Path, text: str) -> Path:
-    """Write `text` (UTF-8) to `path` atomically; returns `path`.
+def write_text_atomic(path: Path, text: str, executable: bool = False) -> Path:
+    """Write `text` (UTF-8) to `path` atomically, `executable` by whoever may read it; returns `path`.
 
     Raises:
         OutputError: `path` is a link, device, FIFO, socket or directory, or cannot be written.
     """
-    with atomic_output(Path(path)) as f:
+    with atomic_output(Path(path), executable=executable) as f:
         f.write(text)
     return Path(path)
 

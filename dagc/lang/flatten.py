@@ -17,6 +17,7 @@ from ..diagnostics import Diagnostic, Severity
 from ..plan.strategy import POOL_ROLES, Axis, AxisNode, Pool, Strategy, StrategyDecl
 from ..plan.workload import Overlap, PoolRole
 from ..source import Span
+from .domain_hint import separate_hint, stage_gpus
 from .fields import AXES_SAID, AXIS_WORDS, STRATEGY_OPTIONS, StrategyOptions, did_you_mean, nearest
 from .hints import SPLIT_HINT, axis_word_hint, repeated_axis_hint, scope_hint
 
@@ -29,8 +30,8 @@ _AXES = [a.value for a in Axis]
 Domains = Sequence[Sequence[AxisNode]]
 
 
-def flatten(decl: StrategyDecl) -> tuple[Strategy | None, list[Diagnostic]]:
-    """Check a strategy's structure and return its degrees.
+def flatten(decl: StrategyDecl, gpus: int | None = None) -> tuple[Strategy | None, list[Diagnostic]]:
+    """Check a strategy's structure and return its degrees (`gpus`, the plan's cluster's: what E202's hint fits).
 
     Example:
         >>> from dagc.lang.parse import parse
@@ -49,7 +50,7 @@ def flatten(decl: StrategyDecl) -> tuple[Strategy | None, list[Diagnostic]]:
     """
     if any(a.name in POOL_ROLES for d in decl.scope for a in d):
         return _pools(decl)
-    f = _Flattener()
+    f = _Flattener(gpus)
     f.scope(decl.scope, level=0)
     options, option_diags = _options(decl.options)
     f.diags.extend(option_diags)
@@ -57,9 +58,7 @@ def flatten(decl: StrategyDecl) -> tuple[Strategy | None, list[Diagnostic]]:
     if f.diags:
         return None, f.diags
     v = f.degrees
-    spans: dict[str, Span | None] = {k: sp for k, (_, sp) in v.items()}
-    spans["strategy"] = decl.span
-    spans.update(option_spans)
+    spans: dict[str, Span | None] = {**{k: sp for k, (_, sp) in v.items()}, "strategy": decl.span, **option_spans}
     if f.split is not None:
         spans["split"] = f.split_span
     ep = int(v["ep"][0]) if "ep" in v else None
@@ -265,7 +264,8 @@ def _unknown_axis_hint(a: AxisNode, position: int = 0) -> str:
 class _Flattener:
     """Walks the scopes outside in, recording degrees and diagnostics."""
 
-    def __init__(self) -> None:
+    def __init__(self, gpus: int | None = None) -> None:
+        self.gpus = gpus
         self.diags: list[Diagnostic] = []
         self.degrees: dict[str, tuple[float, Span]] = {}
         self.split: tuple[int, ...] | None = None
@@ -391,10 +391,10 @@ class _Flattener:
         """E202: attention and expert axes in one domain read as a product they are not."""
         att_axes = [a for a in domain if (x := _axis(a)) is not None and x.is_attention]
         exp_axes = [a for a in domain if (x := _axis(a)) is not None and x.is_expert]
-        att, exp = _texts(att_axes), _texts(exp_axes)
         pa, pe = _product(att_axes), _product(exp_axes)
-        self.err("E202", f"`{att}` and `{exp}` are written in one domain, which reads as their product "
-                 f"({_count(min(pa * pe, PRODUCT_CAP))} GPUs); attention and expert axes run on the same "
-                 "GPUs of a stage", domain[0].span.to(_span(domain[-1])),
-                 f"separate the domains with `;`: `{att} ; {exp}` uses max({_count(pa)}, {_count(pe)}) = "
-                 f"{_count(max(pa, pe))} GPUs per stage")
+        outer = [(k, self.degrees[k][0]) for k in ("dp", "pp") if k in self.degrees]
+        self.err("E202", f"`{_texts(att_axes)}` and `{_texts(exp_axes)}` are written in one domain, which reads as "
+                 f"their product ({_count(min(pa * pe, PRODUCT_CAP))} GPUs); attention and expert axes run on the "
+                 "same GPUs of a stage", domain[0].span.to(_span(domain[-1])),
+                 separate_hint(att_axes, exp_axes, f"max({_count(pa)}, {_count(pe)}) = {_count(max(pa, pe))}",
+                               max(pa, pe), stage_gpus(self.gpus, outer)))

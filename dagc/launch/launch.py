@@ -131,8 +131,17 @@ class Command:
 
     @property
     def text(self) -> str:
-        env = " ".join(f"{k}={_quote(v)}" for k, v in self.env)
-        return (env + " " if env else "") + " ".join(_quote(a) for a in self.argv)
+        env = " ".join(self.env_words)
+        return (env + " " if env else "") + self.argv_text
+
+    @property
+    def env_words(self) -> tuple[str, ...]:
+        """Each `NAME=value` of the environment, quoted for the shell (`$NODE<k>_ADDR` left to expand)."""
+        return tuple(f"{k}={_quote(v)}" for k, v in self.env)
+
+    @property
+    def argv_text(self) -> str:
+        return " ".join(_quote(a) for a in self.argv)
 
 
 def _quote(arg: str) -> str:
@@ -224,9 +233,11 @@ def engine_split(table: EngineTable, d: Degrees) -> tuple[tuple[str, str], ...]:
     return ((table.split_env, ",".join(map(str, d.split))),)
 
 
-def strategy_file_stem(strategy: Strategy) -> str:
-    # the strategy's name, else its text (`tp 1 ; ep 8` → `tp-1-ep-8`): distinct strategies, distinct files
-    return re.sub(r"[^A-Za-z0-9_-]+", "-", strategy.name or strategy.text).strip("-")[:60] or "strategy"
+def strategy_file_stem(strategy: Strategy | str) -> str:
+    # the strategy's name, else its text (its `label`; `tp 1 ; ep 8` → `tp-1-ep-8`): distinct strategies, distinct
+    # files, each a plain name (no `/`, no leading `.`)
+    label = strategy if isinstance(strategy, str) else strategy.label
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", label).strip("-")[:60] or "strategy"
 
 
 def bare_text(s: Strategy) -> str:

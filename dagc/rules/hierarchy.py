@@ -62,7 +62,10 @@ E202 = """
 Attention axes (tp, cp, sp) and expert axes (ep, etp) written in one domain without `;`. The
 two domains run on the same GPUs of a stage: attention is split one way, the experts another.
 Writing them together reads as the product (the "multiplied degrees" mistake: `tp 2 ep 4` is
-not 8 GPUs per stage but 4).
+not 8 GPUs per stage but 4). The hint names only what the plan's cluster holds: on 8 GPUs
+`tp 8 ep 16` is told `tp 8 ; ep 8`, not `tp 8 ; ep 16` (16 GPUs a stage, E401); each degree is
+lowered to a divisor of its own, the last written first, within the GPUs a stage has (the
+cluster's over the dp and pp outside it), or the hint says the domains need more GPUs.
 
 Bad:
     strategy pp 2 < tp 2 ep 4 >

@@ -132,7 +132,7 @@ def check_strategy(plan: Plan, decl: StrategyDecl, progress: Progress | None = N
 
     A strategy that does not flatten (E201, E202, E204) gets its diagnostics and nothing else.
     """
-    strategy, diags = flatten(decl)
+    strategy, diags = flatten(decl, plan.cluster.gpus)
     if strategy is None:
         reqs = judge_requirements(plan, None, None, None)
         return StrategyResult(plan=plan, decl=decl, strategy=None, layout=None, memory=None,

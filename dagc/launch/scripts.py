@@ -1,0 +1,64 @@
+"""The scripts `dagc launch -o DIR` writes: one a command of a launch, in the order the commands start.
+
+Input: a `Launch` that can run (`Launch.ok`). Output: `GeneratedFile`s, `<engine>-<strategy>-<n>-node<k>.sh`, the
+n-th command (from 1, zero-padded to the count) to run on node k. Each is a POSIX shell script: a `#!/bin/sh` line,
+then dagc's own header line (ending with `OWN_HEADER_END`, so that `dagc launch -o` may replace it and nothing
+else), a check that each `$NODE<k>_ADDR` it reads is set, the command's environment exported, and the command
+`exec`ed — the script is the process (a server, a Ray node, the router), as a service manager or `srun` expects.
+
+One script a command, not one a node: the commands are listed in the order they must start (vLLM's Ray head
+before its workers, before the server on the head node; a disaggregated deployment's servers before their
+router), and one node may run several (the servers of replicas that share it), each a process of its own. Only
+the listed commands have scripts (`shown_commands`: the first `MAX_LISTED_REPLICAS` replicas); `dagc launch`
+says what the others run.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .launch import OWN_HEADER_END, GeneratedFile, Launch, shown_commands, strategy_file_stem
+
+__all__ = ["SHEBANG", "command_scripts"]
+
+SHEBANG = "#!/bin/sh"
+_NODE_ADDR = re.compile(r"\$NODE(\d+)_ADDR")
+
+
+def command_scripts(x: Launch) -> list[GeneratedFile]:
+    """The scripts of `x`'s listed commands (none when it cannot run), named after the engine and the strategy
+    (`dagc.launch.launch.strategy_file_stem`).
+
+    Example:
+        >>> from dagc.launch.launch import Command, ModelPath
+        >>> x = Launch("vllm", "vLLM", "vLLM 0.33.0", "tp 8", 16, 8, 1, ModelPath("m", ""), commands=(
+        ...     Command(0, 0, ("ray", "start", "--head")),
+        ...     Command(1, 0, ("ray", "start", "--address", "$NODE0_ADDR:6379", "--block")),
+        ...     Command(0, 0, ("vllm", "serve", "m"), (("VLLM_HOST_IP", "$NODE0_ADDR"),))))
+        >>> [f.name for f in command_scripts(x)]
+        ['vllm-tp-8-1-node0.sh', 'vllm-tp-8-2-node1.sh', 'vllm-tp-8-3-node0.sh']
+        >>> print(command_scripts(x)[2].text, end="")
+        #!/bin/sh
+        # vLLM 0.33.0 · strategy `tp 8` · command 3 of 3, on node 0 (dagc launch)
+        : "${NODE0_ADDR:?set NODE0_ADDR to the address of node 0}"
+        export VLLM_HOST_IP=$NODE0_ADDR
+        exec vllm serve m
+    """
+    if not x.ok:
+        return []
+    commands, _ = shown_commands(x)
+    width = len(str(len(commands)))
+    out = []
+    for n, c in enumerate(commands, 1):
+        nodes = sorted({int(k) for k in _NODE_ADDR.findall(c.text)})
+        lines = [SHEBANG, f"# {x.version} · strategy `{_one_line(x.strategy)}` · command {n} of {len(commands)}, on "
+                 f"node {c.node} {OWN_HEADER_END}",
+                 *(f': "${{NODE{k}_ADDR:?set NODE{k}_ADDR to the address of node {k}}}"' for k in nodes),
+                 *(f"export {w}" for w in c.env_words), f"exec {c.argv_text}"]
+        name = f"{x.engine}-{strategy_file_stem(x.strategy)}-{n:0{width}d}-node{c.node}.sh"
+        out.append(GeneratedFile(name, "\n".join(lines) + "\n"))
+    return out
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

@@ -1,0 +1,111 @@
+"""`dagc launch -o DIR` for every engine: one shell script a command, in the order the commands start, each the
+command it prints (its environment exported, the command `exec`ed), executable; TensorRT-LLM's YAML beside them;
+a file dagc did not write never replaced; nothing outside DIR; nothing written, and said, when nothing launches."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+
+from dagc.cli.main import main
+from conftest import plan_text
+
+QWEN = 'model preset "qwen3-30b-a3b"'
+TWO_NODES = 'cluster { gpus = 16  gpus_per_node = 8  gpu preset "h100-sxm" }'
+
+
+def _printed(out: str) -> list[tuple[int, str]]:
+    """The commands `dagc launch` printed for one engine: (node, command line), in order."""
+    found, node = [], -1
+    for line in out.splitlines():
+        if line.startswith("node ") and line.endswith(":"):
+            node = int(line[5:-1])
+        elif line.startswith("  ") and not line.startswith("  /") and node >= 0:
+            found.append((node, line.strip()))
+        elif line.startswith(("scripts", "note", "file")):
+            node = -1
+    return found
+
+
+def _as_printed(script: str) -> str:
+    """The command line a script runs, written as `dagc launch` prints it (`NAME=value … command`)."""
+    lines = script.splitlines()
+    env = [line.removeprefix("export ") for line in lines if line.startswith("export ")]
+    (run,) = [line.removeprefix("exec ") for line in lines if line.startswith("exec ")]
+    return " ".join([*env, run])
+
+
+@pytest.mark.parametrize("engine, strategy, cluster, scripts", [
+    ("sglang", "dp 2 < tp 4 ; ep 4 >", None, ["sglang-dp-2-tp-4-ep-4-1-node0.sh", "sglang-dp-2-tp-4-ep-4-2-node0.sh"]),
+    ("vllm", "dep = tp 2 ; ep 8", None, ["vllm-dep-1-node0.sh"]),
+    ("vllm", "pp 2 < tp 8 >", TWO_NODES, ["vllm-pp-2-tp-8-1-node0.sh", "vllm-pp-2-tp-8-2-node1.sh",
+                                          "vllm-pp-2-tp-8-3-node0.sh"]),
+    ("trtllm", "dep = tp 1 ; ep 8", None, ["trtllm-dep-1-node0.sh", "trtllm-dep.yml"]),
+])
+def test_output_writes_one_script_a_command_in_order(capsys, write_plan, tmp_path, engine, strategy, cluster,
+                                                     scripts):
+    parts = {"model": QWEN, "strategy": f"strategy {strategy}", **({"cluster": cluster} if cluster else {})}
+    path = write_plan(plan_text(**parts))
+    out_dir = tmp_path / "launch"
+    assert main(["launch", str(path), "--engine", engine, "-o", str(out_dir)]) == 0
+    out = capsys.readouterr().out
+    assert sorted(p.name for p in out_dir.iterdir()) == sorted(scripts)
+    printed = _printed(out)
+    files = sorted(p for p in out_dir.iterdir() if p.suffix == ".sh")
+    assert len(files) == len(printed)
+    for f, (node, command) in zip(files, printed, strict=True):
+        text = f.read_text()
+        lines = text.splitlines()
+        assert lines[0] == "#!/bin/sh" and lines[1].endswith("(dagc launch)") and f.name.endswith(f"-node{node}.sh")
+        assert _as_printed(text) == command                     # the very command printed for that node
+        assert f"  {out_dir}/{f.name}" in out
+        assert os.stat(f).st_mode & 0o100                        # executable
+        assert subprocess.run(["sh", "-n", str(f)], capture_output=True).returncode == 0   # POSIX sh parses it
+        if "$NODE0_ADDR" in command:
+            assert ': "${NODE0_ADDR:?set NODE0_ADDR to the address of node 0}"' in lines
+    # run again: dagc's own scripts are replaced, nothing else appears
+    assert main(["launch", str(path), "--engine", engine, "-o", str(out_dir)]) == 0
+    assert sorted(p.name for p in out_dir.iterdir()) == sorted(scripts)
+
+
+def test_a_node_addr_a_script_reads_must_be_set(capsys, write_plan, tmp_path):
+    path = write_plan(plan_text(model=QWEN, cluster=TWO_NODES, strategy="strategy pp 2 < tp 8 >"))
+    out_dir = tmp_path / "launch"
+    assert main(["launch", str(path), "--engine", "vllm", "-o", str(out_dir)]) == 0
+    worker = out_dir / "vllm-pp-2-tp-8-2-node1.sh"
+    assert "$NODE0_ADDR" in worker.read_text()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NODE")}
+    run = subprocess.run(["sh", str(worker)], capture_output=True, text=True, env=env)
+    assert run.returncode != 0 and "set NODE0_ADDR to the address of node 0" in run.stderr
+
+
+def test_a_file_of_the_users_under_a_scripts_name_is_never_replaced(capsys, write_plan, tmp_path):
+    path = write_plan(plan_text(model=QWEN, strategy="strategy dep = tp 2 ; ep 8"))
+    out_dir = tmp_path / "launch"
+    out_dir.mkdir()
+    mine = out_dir / "sglang-dep-1-node0.sh"
+    mine.write_text("#!/bin/sh\n# my own launcher\nexec true\n")
+    assert main(["launch", str(path), "--engine", "sglang", "-o", str(out_dir)]) == 5
+    assert "dagc did not write it" in capsys.readouterr().err
+    assert mine.read_text() == "#!/bin/sh\n# my own launcher\nexec true\n" and len(list(out_dir.iterdir())) == 1
+
+
+def test_a_strategy_name_never_leads_a_script_out_of_the_directory(capsys, write_plan, tmp_path):
+    path = write_plan(plan_text(model=QWEN, strategy="strategy dep = tp 2 ; ep 8"))
+    out_dir = tmp_path / "a" / "launch"
+    assert main(["launch", str(path), "--engine", "sglang", "--strategy", "dp 2 < tp 2 ; ep 4 >",
+                 "-o", str(out_dir)]) == 0
+    assert sorted(p.name for p in out_dir.iterdir()) == ["sglang-dp-2-tp-2-ep-4-1-node0.sh",
+                                                         "sglang-dp-2-tp-2-ep-4-2-node0.sh"]
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["launch"]
+
+
+def test_nothing_launchable_writes_nothing_and_says_so(capsys, write_plan, tmp_path):
+    path = write_plan(plan_text(model=QWEN, strategy="strategy tp 8 ; ep 4 etp 2"))
+    out_dir = tmp_path / "launch"
+    assert main(["launch", str(path), "--engine", "vllm", "-o", str(out_dir)]) == 3
+    err = capsys.readouterr().err
+    assert f"note: nothing written into {out_dir}: no strategy can be launched" in err
+    assert not out_dir.exists()
