@@ -294,3 +294,16 @@ def test_a_candidate_whose_steady_state_is_short_of_the_rate_is_not_simulated(ca
     assert judged.best.judged == ALL and not judged.best.meets_requirements
     code, out = _run(capsys, "search", str(path), "-q", "--svg", str(tmp_path / "p.svg"))
     assert code == 0 and out.splitlines()[0].endswith("meets requirements: no: ttft_p99 <= 5 ms")
+
+
+def test_a_walk_concludes_what_it_would_in_a_process_of_its_own(plan_path, steady):
+    """A walk that stops at one simulation after a deeper walk of the same plan object has judged more: it applies
+    only what it visits (the deeper walk's judgments serve it as a cache), so its ranking is a fresh plan's."""
+    plan = load_plan(str(plan_path))
+    deep = judge_under_traffic(plan, steady, need=4)
+    assert sum(c.judged == ALL for c in deep.ranked) > 1
+    again = judge_under_traffic(plan, steady, need=1, limit=1, best_limit=1)
+    fresh = judge_under_traffic(load_plan(str(plan_path)), steady, need=1, limit=1, best_limit=1)
+    assert [(c.text, c.judged, c.meets_requirements, c.score) for c in again.ranked] == \
+           [(c.text, c.judged, c.meets_requirements, c.score) for c in fresh.ranked]
+    assert sum(c.judged == ALL for c in again.ranked) == 1

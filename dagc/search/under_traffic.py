@@ -22,7 +22,8 @@ to miss a load requirement leaves it and one it dominated may join it; its point
 The judgments (`Judgement`: whether a candidate meets each requirement, not its score) are kept for the last
 plan judged (`_Memo`) by what they depend on — the candidate's text, batch and drafted tokens — so the
 searches under each objective (`objective_picks`) share the simulations and score each candidate by their own
-objective.
+objective. A walk applies only the judgments of the candidates it visits (each counted against its limits,
+simulated or found kept), so what it concludes is what it would conclude in a process of its own.
 """
 
 from __future__ import annotations
@@ -151,8 +152,11 @@ def judge_under_traffic(plan: Plan, found: SearchResult, need: int, limit: int =
     if budget is not None:          # the candidates' runs together within one run's work budget (W518)
         limit = min(limit, budget // max(events, 1))
     memo, floor = _MEMO.of(plan), traffic_floor(plan)
-    tried: set[Key] = set()                 # simulated or not parsed back: never tried twice
-    ranked = _ranked(_known(memo, c, found.objective, floor) for c in found.ranked)
+    # the judgments of the candidates this walk visits, from `memo` when an earlier walk of the plan simulated
+    # them (each visit counts against the limits all the same): what the walk concludes is what it would in a
+    # process of its own, whatever was judged before it
+    seen: dict[Key, Judgement | str] = {}
+    ranked = _ranked(_known(seen, c, found.objective, floor) for c in found.ranked)
     spent = 0
     best_limit = _best_limit(limit, budget, events) if best_limit is None else max(limit, best_limit)
     while spent < best_limit:
@@ -160,21 +164,21 @@ def judge_under_traffic(plan: Plan, found: SearchResult, need: int, limit: int =
         # was simulated through (a candidate short of the traffic's rate is known to miss: `_known`)
         past = spent >= limit
         todo = [c for c in ranked[:1 if past else need]
-                if c.judged != ALL and not (past and c.short_of_traffic) and _key(c) not in tried]
+                if c.judged != ALL and not (past and c.short_of_traffic) and _key(c) not in seen]
         if not todo:
             break
         c = todo[0]
-        tried.add(_key(c))
         if progress is not None:
             progress(spent, max(limit, spent + 1))
         if _key(c) not in memo:
             memo[_key(c)] = _judged(plan, c)
-            spent += 1
-        ranked = _ranked(_known(memo, x, found.objective, floor) for x in ranked)      # each copy of its text too
+        seen[_key(c)] = memo[_key(c)]
+        spent += 1
+        ranked = _ranked(_known(seen, x, found.objective, floor) for x in ranked)      # each copy of its text too
     if progress is not None:
         progress(max(limit, spent), max(limit, spent))
     kept = tuple(ranked)
-    front = _front(memo, found, floor) if found.pareto_kept else found.pareto
+    front = _front(seen, found, floor) if found.pareto_kept else found.pareto
     return replace(found, ranked=kept, pareto=front, exact_top=min(found.exact_top, len(kept)))
 
 
