@@ -21,9 +21,11 @@ from ..exit_codes import EXIT_INPUT, EXIT_INVALID, EXIT_OK, EXIT_REQUIREMENTS, E
 
 if TYPE_CHECKING:
     from argparse import Namespace
+    from collections.abc import Sequence
 
     from rich.console import Console
 
+    from ..diagnostics import Diagnostic
     from ..drive.drive import Driven, ProgressFor, Stage
     from ..plan.plan import Plan
     from ..search.result import SearchResult
@@ -159,10 +161,9 @@ def _load(args: Namespace, err: Console, picks: bool = False) -> Driven | None:
     (after the diagnostics) when the plan or `--strategy` cannot be read; with `picks`, the report's "what each
     objective would pick" too."""
     with loading():
-        from ..diagnostics import PlanError, Severity
+        from ..diagnostics import PlanError
         from ..drive.drive import DriveOptions, drive
-        from ..lang.load import STRATEGY_SOURCE, strategy_option
-        from ..lang.overrides import SET_SOURCE
+        from ..lang.load import strategy_option
         from .printing import render_diags
     try:
         plan = read_plan(args)
@@ -177,11 +178,22 @@ def _load(args: Namespace, err: Console, picks: bool = False) -> Driven | None:
             print(json.dumps({"plan": args.plan, "valid": False,
                               "diagnostics": [d.to_json() for d in exc.diagnostics]}, indent=2))
         render_diags(err, exc.diagnostics)
-        n = sum(1 for d in exc.diagnostics if d.severity is Severity.ERROR)
-        sources = {d.span.source.path if d.span is not None else args.plan for d in exc.diagnostics}
-        where = sources.pop() if len(sources) == 1 and sources <= {STRATEGY_SOURCE, SET_SOURCE} else args.plan
-        err.print(f"error: {where}: {n} error{'' if n == 1 else 's'}; nothing was checked", markup=False)
+        err.print(f"error: {refused_input(exc.diagnostics, args.plan)}; nothing was checked", markup=False)
         return None
+
+
+def refused_input(diagnostics: Sequence[Diagnostic], plan_path: str) -> str:
+    """What could not be read and how many errors it has, as the summary line of check, compile, search and
+    launch says it: `--set: 2 errors` when every diagnostic is in the `--set` options (or all in `--strategy`),
+    else the plan's path."""
+    with loading():
+        from ..diagnostics import Severity
+        from ..lang.load import STRATEGY_SOURCE
+        from ..lang.overrides import SET_SOURCE
+    n = sum(1 for d in diagnostics if d.severity is Severity.ERROR)
+    sources = {d.span.source.path if d.span is not None else plan_path for d in diagnostics}
+    where = sources.pop() if len(sources) == 1 and sources <= {STRATEGY_SOURCE, SET_SOURCE} else plan_path
+    return f"{where}: {n} error{'' if n == 1 else 's'}"
 
 
 def volume_of(args: Namespace) -> int:

@@ -1,4 +1,4 @@
-"""`dagc launch PLAN [--engine vllm|sglang|trtllm] [--strategy S] [-o DIR]`: the commands that
+"""`dagc launch PLAN [--engine vllm|sglang|trtllm] [--strategy S] [--set FIELD=VALUE] [-o DIR]`: the commands that
 start a plan's strategy on a serving engine, or the located reason the engine cannot run it with
 the nearest strategy it can (and dagc's figures for it). docs/launch.md describes the mappings.
 
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from ..exit_codes import EXIT_INPUT, EXIT_INVALID, EXIT_OK, EXIT_OUTPUT
@@ -38,6 +39,7 @@ examples:
   dagc launch examples/mixtral-8x7b-1node.moe                       # all three engines
   dagc launch examples/qwen3-30b-a3b-4gpu.moe --engine sglang --strategy "tp 1 ; ep 4"
   dagc launch examples/qwen3-30b-a3b-4gpu.moe --engine trtllm --strategy "tp 1 ; ep 4" -o out/launch
+  dagc launch examples/qwen3-30b-a3b-4gpu.moe --set cluster.gpus=2 --strategy "tp 2"   # a what-if, as check's
 
 exit codes:
   0 launchable (on the engine asked for; without --engine on at least one)   2 usage error
@@ -79,14 +81,15 @@ def _load(args: argparse.Namespace) -> tuple[tuple[Plan, list[StrategyResult]] |
     from ..lang.load import strategy_option
     from ..lang.overrides import load_plan_with
     from ..verdict.check import check
+    from .commands import refused_input
 
-    try:                # `overrides`: `dagc fleet --launch`'s best cluster, as `--set` options
+    try:                # `overrides`: the `--set` options (`dagc fleet --launch`'s best cluster among them)
         plan = load_plan_with(args.plan, getattr(args, "overrides", None) or (),
                               allow_paths=tuple(Path(p) for p in args.allow_path))
         results = check(plan, strategy_option(args.strategy, plan) if args.strategy is not None else None)
     except PlanError as exc:
         print(render_all(exc.diagnostics), file=sys.stderr)
-        print(f"error: {printable(args.plan)}: nothing to launch", file=sys.stderr)
+        print(f"error: {printable(refused_input(exc.diagnostics, args.plan))}; nothing to launch", file=sys.stderr)
         return None, EXIT_INPUT
     return (plan, results), EXIT_OK
 
@@ -139,6 +142,8 @@ def _try_line(args: argparse.Namespace, engine: str, strategy: str) -> str:
     import shlex
 
     words = ["dagc", "launch", args.plan, "--engine", engine, "--strategy", strategy]
+    for o in getattr(args, "overrides", None) or ():
+        words += ["--set", o]
     if args.output:
         words += ["-o", args.output]
     for d in args.allow_path:
@@ -183,7 +188,7 @@ def _print_launch(args: argparse.Namespace, plan: Plan, result: StrategyResult, 
     _out()
 
 
-def _header(plan: Plan, result: StrategyResult) -> None:
+def _header(plan: Plan, result: StrategyResult, overrides: Sequence[str]) -> None:
     from ..diagnostics import printable
     from ..launch.launch import model_path
 
@@ -195,6 +200,8 @@ def _header(plan: Plan, result: StrategyResult) -> None:
     pools = " in two pools" if result.pooled is not None else ""
     _out(f"# dagc launch: {printable(plan.name)} · strategy `{printable(title)}` · {gpus} GPUs{pools} "
          f"({nodes} node{'s' if nodes > 1 else ''} of {lay.gpus_per_node})")
+    if overrides:                               # as `dagc check` says them: a what-if, not the plan
+        _out("overrides (--set, not in the plan): " + " · ".join(printable(o) for o in overrides))
     m = model_path(plan)
     _out(f"model: {printable(m.text)} ({printable(m.why)})")
     if result.metrics:
@@ -259,7 +266,7 @@ def cmd_launch(args: argparse.Namespace) -> int:
         if xs is None:
             exit_code = max(exit_code, _refuse_invalid(args, result))
             continue
-        _header(plan, result)
+        _header(plan, result, getattr(args, "overrides", None) or ())
         for x in xs:
             _print_launch(args, plan, result, x)
         if not any(x.ok for x in xs):

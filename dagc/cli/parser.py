@@ -134,11 +134,17 @@ class _Version(argparse.Action):
         parser.exit()
 
 
-def _add_set_and_volume(p: argparse.ArgumentParser) -> None:
-    """--set, --quiet and --verbose: the same on check, compile and search."""
+def _add_set(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """--set: the same on check, compile, search and launch (each reads it with `load_plan_with`)."""
     p.add_argument("--set", action="append", metavar="FIELD=VALUE", default=[], dest="overrides",
                    help="a what-if without editing the plan: a plan field by its dotted path, written as in the "
                    "plan, e.g. --set workload.batch=256 --set cluster.gpus=16 (repeatable; docs/cli.md)")
+    return p
+
+
+def _add_set_and_volume(p: argparse.ArgumentParser) -> None:
+    """--set, --quiet and --verbose: the same on check, compile and search."""
+    _add_set(p)
     volume = p.add_mutually_exclusive_group()
     volume.add_argument("-q", "--quiet", action="store_const", const=-1, dest="volume", default=0,
                         help="print the verdicts only (the exit code says the rest); errors still go to stderr")
@@ -362,7 +368,7 @@ def _add_other_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     pr.add_argument("--format", choices=("text", "json"), default="text",
                     help="text: tables; json: every preset with its fields (default text)")
     pr.set_defaults(func=commands.cmd_presets)
-    cli_launch.add_parser(sub)
+    _add_set(cli_launch.add_parser(sub))
     kernels_cmd.add_parser(sub)
     calibrate_cmd.add_parser(sub)
     fleet_cmd.add_fleet_parser(sub, _positive_int)
