@@ -6,10 +6,11 @@ YAML settings (TensorRT-LLM), a model path when the plan's dtype needs another c
 
 A built-in preset ships one checkpoint, in the preset's own dtype (bf16 for most, fp8 for
 DeepSeek-V3 and Kimi-K2, mxfp4 experts for gpt-oss). A plan that keeps the preset's dimensions but
-costs fp8 weights keeps the Hugging Face id: vLLM and SGLang quantize it to fp8 as they load it
-(`--quantization fp8`); TensorRT-LLM loads pre-quantized checkpoints only, so its command names a
-placeholder for the fp8 checkpoint made from that id. Other weight dtypes need a checkpoint in that
-dtype on every engine. An fp8 KV cache is an engine setting on all three.
+costs fp8 weights loads the fp8 checkpoint its publisher released (`FP8_IDS`, read from the config in
+it by every engine: no flag), where there is one; else it keeps the Hugging Face id: vLLM and SGLang
+quantize it to fp8 as they load it (`--quantization fp8`); TensorRT-LLM loads pre-quantized checkpoints
+only, so its command names a placeholder for the fp8 checkpoint made from that id. Other weight dtypes
+need a checkpoint in that dtype on every engine. An fp8 KV cache is an engine setting on all three.
 """
 
 from __future__ import annotations
@@ -21,7 +22,17 @@ from ..lang.model import model_from_preset
 from ..plan.model import DType
 from ..plan.plan import Plan
 
-__all__ = ["Checkpoint", "checkpoint", "preset_with_dtypes", "safe_path"]
+__all__ = ["FP8_IDS", "Checkpoint", "checkpoint", "preset_with_dtypes", "published_fp8", "safe_path"]
+
+# The fp8 checkpoints the publishers of bf16 presets released on Hugging Face (their model cards: fp8
+# weights in blocks of 128 × 128, the quantization config in config.json, which vLLM, SGLang and
+# TensorRT-LLM read), by preset.
+FP8_IDS = {
+    "qwen3-30b-a3b": "Qwen/Qwen3-30B-A3B-FP8",
+    "qwen3-235b-a22b": "Qwen/Qwen3-235B-A22B-FP8",
+    "glm-4.5": "zai-org/GLM-4.5-FP8",
+    "llama-4-maverick": "meta-llama/Llama-4-Maverick-17B-128E-Instruct-FP8",
+}
 
 # The KV-cache dtype value of an fp8 cache, as each engine spells it (vLLM 0.33.0 `CacheDType`,
 # vllm/config/cache.py; SGLang 0.5.23 --kv-cache-dtype choices; TensorRT-LLM 1.2 `KvCacheConfig.dtype`).
@@ -48,6 +59,23 @@ def preset_with_dtypes(plan: Plan) -> bool:
     except KeyError:
         return False
     return plan.model.model_copy(update={"weights": own.weights, "kv_cache": own.kv_cache}) == own
+
+
+def published_fp8(plan: Plan) -> str | None:
+    """The published fp8 checkpoint (`FP8_IDS`) of a bf16 preset whose plan costs fp8 weights and keeps the
+    preset's dimensions; None otherwise.
+
+    Example:
+        >>> from dagc.lang.load import load_plan_text
+        >>> p = load_plan_text('model preset "qwen3-235b-a22b" { weights = fp8 } cluster { gpus = 8 gpu preset "h200" } '
+        ...                    'workload { batch = 8 prompt = 512 generate = 64 } strategy tp 8')
+        >>> published_fp8(p)
+        'Qwen/Qwen3-235B-A22B-FP8'
+    """
+    name = plan.model.name
+    if name not in FP8_IDS or plan.model.weights is not DType.FP8 or not preset_with_dtypes(plan):
+        return None
+    return FP8_IDS[name] if model_from_preset(name).weights in (DType.BF16, DType.FP16) else None
 
 
 def checkpoint(plan: Plan, engine: str, model_id: str, known: bool) -> Checkpoint:

@@ -31,7 +31,7 @@ from ..plan.strategy import Strategy
 from ..plan.workload import Overlap
 from ..rules.launch import engine_refusal
 from ..source import Span
-from .checkpoint import Checkpoint, checkpoint, preset_with_dtypes, safe_path
+from .checkpoint import Checkpoint, checkpoint, preset_with_dtypes, published_fp8, safe_path
 from .degrees import BASE_PORT, MAX_LISTED_NODES, Degrees, Placement, degrees, placements
 from .serving import Serving, serving
 from .speculative import config_written, mtp_refusal
@@ -103,6 +103,8 @@ def model_path(plan: Plan) -> ModelPath:
             dtypes = "" if plan.model == model_from_preset(name) else \
                 f", its dtypes as the plan costs them ({plan.model.weights.value} weights, " \
                 f"{plan.model.kv_cache.value} KV cache: see each engine's flags)"
+            if (fp8 := published_fp8(plan)) is not None:
+                return ModelPath(fp8, f"the fp8 checkpoint the publisher of preset `{name}` released{dtypes}")
             return ModelPath(HF_IDS[name], f"the Hugging Face id of preset `{name}`{dtypes}")
         return ModelPath(_placeholder_for(name), f"preset `{name}` with fields overridden: replace the path "
                          "with the checkpoint of that model", placeholder=True)
