@@ -67,7 +67,8 @@ def published_fp8(plan: Plan) -> str | None:
 
     Example:
         >>> from dagc.lang.load import load_plan_text
-        >>> p = load_plan_text('model preset "qwen3-235b-a22b" { weights = fp8 } cluster { gpus = 8 gpu preset "h200" } '
+        >>> p = load_plan_text('model preset "qwen3-235b-a22b" { weights = fp8 } '
+        ...                    'cluster { gpus = 8 gpu preset "h200" } '
         ...                    'workload { batch = 8 prompt = 512 generate = 64 } strategy tp 8')
         >>> published_fp8(p)
         'Qwen/Qwen3-235B-A22B-FP8'

@@ -29,12 +29,13 @@ from ..memory.activations import activation_bytes_by_stage
 from ..memory.memory import MemoryBreakdown, memory
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
+from ..plan.workload import RequirementKind
 from ..rules.serving import longest_over_kv
 from ..serve.kv_blocks import kv_capacity_tokens
 from ..serve.requests import longest_request
 from ..units import format_bytes
 
-__all__ = ["Serving", "fraction_text", "longest_fits", "serving"]
+__all__ = ["Serving", "fraction_text", "longest_fits", "memory_limit", "serving"]
 
 
 def _floor3(x: float) -> float:
@@ -73,6 +74,10 @@ class Serving:
     query_len: int = 1           # tokens one request runs in a decode step: 1, or k + 1 when k tokens are drafted
     inflight: bool = True        # False: a static plan (whole prompts prefilled in one step, then decode)
     max_len: int = 0             # prompt + output of the longest request the traffic sends (0: not known)
+    limit_bytes: float | None = None  # the most one GPU may hold under the plan's `memory <= …`; None: no such limit
+    limit_text: str = ""         # that requirement as the plan writes it
+    kv_needed_bytes: float | None = None  # the KV cache dagc priced for the batch at full length, on the stage that
+    kv_resident_bytes: float = 0.0        # needs most with it; and that stage's weights + activations
 
     @property
     def step_requests(self) -> int:
@@ -80,25 +85,65 @@ class Serving:
         return -(-self.requests // self.pp)
 
     @property
+    def capped(self) -> bool:
+        """Whether the plan's memory requirement allows less than the GPU's capacity."""
+        return self.limit_bytes is not None and self.limit_bytes < self.capacity_bytes
+
+    @property
+    def top_bytes(self) -> float:
+        """The most a GPU may hold: its capacity, or less under the plan's memory requirement. Every engine's
+        memory share is derived from it, so that no engine takes more of a GPU than the requirement allows."""
+        return min(self.capacity_bytes, self.limit_bytes) if self.limit_bytes is not None else self.capacity_bytes
+
+    @property
+    def top_word(self) -> str:
+        """What `top_bytes` is, in the notes' formulas."""
+        return "limit" if self.capped else "capacity"
+
+    @property
     def usable_fraction(self) -> float:
-        """(capacity − reserve) / capacity: what dagc lets the engine use of a GPU."""
-        return _floor3((self.capacity_bytes - self.reserve_bytes) / self.capacity_bytes)
+        """(top − reserve) / capacity: what dagc lets the engine use of a GPU."""
+        return _floor3((self.top_bytes - self.reserve_bytes) / self.capacity_bytes)
 
     @property
     def static_fraction(self) -> float | None:
-        """(capacity − reserve − activations) / capacity: weights + KV cache of the GPU's memory."""
+        """(top − reserve − activations) / capacity: weights + KV cache of the GPU's memory."""
         if self.activation_bytes is None:
             return None
-        return _floor3((self.capacity_bytes - self.reserve_bytes - self.activation_bytes) / self.capacity_bytes)
+        return _floor3((self.top_bytes - self.reserve_bytes - self.activation_bytes) / self.capacity_bytes)
 
     @property
     def free_fraction(self) -> float | None:
-        """(free − reserve) / free, free = capacity − weights − activations: the KV cache's share of
-        what the weights and activations leave."""
+        """(top − weights − activations − reserve) / free, free = capacity − weights − activations: the KV
+        cache's share of what the weights and activations leave ((free − reserve) / free without a cap)."""
         if self.resident_bytes is None or self.resident_bytes >= self.capacity_bytes:
             return None
         free = self.capacity_bytes - self.resident_bytes
-        return _floor3((free - self.reserve_bytes) / free)
+        return _floor3((self.top_bytes - self.resident_bytes - self.reserve_bytes) / free)
+
+    @property
+    def kv_room_bytes(self) -> float:
+        """The KV cache the GPU of the stage that needs most has room for under `top_bytes`."""
+        return max(0.0, self.top_bytes - self.kv_resident_bytes - self.reserve_bytes)
+
+    @property
+    def limit_notes(self) -> list[str]:
+        """What the plan's memory requirement does to the engine's memory share: it caps it; and when the KV
+        cache dagc priced for the batch does not fit under it, that the engine holds less."""
+        if not self.capped:
+            return []
+        notes = [f"the plan requires `{self.limit_text}`: the engine's memory share is derived from that limit, "
+                 f"{format_bytes(self.top_bytes)} a GPU, in place of its capacity, "
+                 f"{format_bytes(self.capacity_bytes)}, so that the engine takes no more than the requirement allows"]
+        room = self.kv_room_bytes
+        if self.kv_needed_bytes is not None and self.kv_needed_bytes > room:
+            notes.append(f"the KV cache dagc priced for the batch of {self.batch:,} at full length, "
+                         f"{format_bytes(self.kv_needed_bytes)} a GPU on the fullest stage, does not fit under "
+                         f"`{self.limit_text}`: {format_bytes(self.top_bytes)} − weights and activations "
+                         f"{format_bytes(self.kv_resident_bytes)} − reserve {format_bytes(self.reserve_bytes)} "
+                         + (f"leaves {format_bytes(room)}, so the engine holds fewer requests' KV cache at once than "
+                            "dagc's figures assume" if room > 0 else "leaves none: the engine cannot start within it"))
+        return notes
 
     @property
     def mode_text(self) -> str:
@@ -120,7 +165,17 @@ class Serving:
 
     @property
     def capacity_text(self) -> str:
-        return f"capacity {format_bytes(self.capacity_bytes)}, dagc's reserve {format_bytes(self.reserve_bytes)}"
+        limit = f"limit {format_bytes(self.top_bytes)} (`{self.limit_text}`), " if self.capped else ""
+        return f"{limit}capacity {format_bytes(self.capacity_bytes)}, dagc's reserve {format_bytes(self.reserve_bytes)}"
+
+
+def memory_limit(plan: Plan) -> tuple[float, str] | None:
+    """The most one GPU may hold under the plan's memory requirements (`memory <= 90 %`: 0.9 × capacity;
+    `memory <= 60 GB`), the lowest of them with the text of that one; None without an upper bound on memory."""
+    capacity = plan.cluster.gpu.memory_bytes
+    limits = [(r.target * capacity if r.memory_is_fraction else r.target, r.text) for r in plan.requirements
+              if r.kind is RequirementKind.MEMORY and r.op in ("<=", "<")]
+    return min(limits, key=lambda x: x[0]) if limits else None
 
 
 def _memory(plan: Plan, strategy: Strategy, layout: Layout) -> MemoryBreakdown | None:
@@ -154,6 +209,8 @@ def serving(plan: Plan, strategy: Strategy, layout: Layout, mem: MemoryBreakdown
     stages = mem.stages if mem is not None else ()
     activations = max((s.activation_bytes for s in stages), default=None)
     resident = max((s.weights_bytes + s.activation_bytes for s in stages), default=None)
+    fullest = max(stages, key=lambda s: s.weights_bytes + s.activation_bytes + s.kv_needed_bytes, default=None)
+    limit = memory_limit(plan)
     requests = layout.requests_per_rank
     if workload.inflight:
         mix = shares(workload, layout)
@@ -166,7 +223,10 @@ def serving(plan: Plan, strategy: Strategy, layout: Layout, mem: MemoryBreakdown
                    activation_bytes=activations, resident_bytes=resident, mla=plan.model.mla is not None,
                    gpu=plan.cluster.gpu.name, room=room, prompt_tokens=prompt_tokens,
                    query_len=1 + (workload.speculative.tokens if workload.speculative is not None else 0),
-                   inflight=workload.inflight, max_len=longest_request(workload))
+                   inflight=workload.inflight, max_len=longest_request(workload),
+                   limit_bytes=limit[0] if limit else None, limit_text=limit[1] if limit else "",
+                   kv_needed_bytes=fullest.kv_needed_bytes if fullest else None,
+                   kv_resident_bytes=fullest.weights_bytes + fullest.activation_bytes if fullest else 0.0)
 
 
 def longest_fits(plan: Plan, strategy: Strategy, layout: Layout) -> Diagnostic | None:

@@ -305,8 +305,9 @@ def _serving_notes(v: Serving | None) -> list[str]:
                      "applies")
     else:
         notes.append(f"--mem-fraction-static {fraction_text(v.static_fraction)}: SGLang's share of each GPU's memory "
-                     "for weights and the KV cache pool = (capacity − reserve − activations) / capacity, "
+                     f"for weights and the KV cache pool = ({v.top_word} − reserve − activations) / capacity, "
                      f"{v.capacity_text}, activations {format_bytes(v.activation_bytes or 0.0)}")
+        notes += v.limit_notes
     return notes
 
 

@@ -254,10 +254,12 @@ def _serving_notes(v: Serving | None) -> list[str]:
         notes.append("kv_cache_config.free_gpu_memory_fraction: dagc has no per-GPU memory figures for this "
                      "strategy; TensorRT-LLM's default applies")
     else:
+        formula = "(limit − weights − activations − reserve) / free" if v.capped else "(free − reserve) / free"
         notes.append(f"kv_cache_config.free_gpu_memory_fraction {fraction_text(v.free_fraction)}: the KV cache's "
-                     "share of the memory the weights and activations leave = (free − reserve) / free, free = "
+                     f"share of the memory the weights and activations leave = {formula}, free = "
                      f"capacity − weights − activations = {format_bytes(v.capacity_bytes - (v.resident_bytes or 0.0))}"
                      f" on the fullest stage, {v.capacity_text}")
+        notes += v.limit_notes
     if v.inflight and v.prompt_tokens == v.room and v.room % TOKENS_PER_BLOCK:   # dagc fills a step's room
         notes.append(f"TensorRT-LLM cuts prompts into chunks of whole KV blocks ({TOKENS_PER_BLOCK} tokens by "
                      f"default): a full step holds {v.room // TOKENS_PER_BLOCK * TOKENS_PER_BLOCK:,} prompt tokens "

@@ -228,7 +228,8 @@ def serving_flags(v: Serving | None) -> list[str]:
     (`--max-num-seqs`, all its pipeline batches together), its step's tokens (`--max-num-batched-
     tokens`: in flight dagc's `chunk`, decode tokens included, chunked prefill on; static, the prefill
     of all its prompts at once), the share of each GPU's total memory it may use
-    (`--gpu-memory-utilization` = (capacity − reserve) / capacity) and its CUDA graphs."""
+    (`--gpu-memory-utilization` = (capacity − reserve) / capacity; the plan's memory limit in place of the
+    capacity when it requires less, `Serving.top_bytes`) and its CUDA graphs."""
     if v is None:
         return []
     length = ["--max-model-len", str(v.max_len)] if v.max_len else []
@@ -281,8 +282,8 @@ def _serving_notes(v: Serving | None) -> list[str]:
             f"({v.share_text}) of up to {v.max_len:,} tokens, in steps of at most {v.chunk:,} tokens, "
             f"{steps}; CUDA graphs up to {graphs} cover its decode steps",
             f"--gpu-memory-utilization {fraction_text(v.usable_fraction)}: vLLM's share of each GPU's total memory "
-            f"(weights, activations, KV cache, its CUDA graphs and buffers) = (capacity − reserve) / capacity, "
-            f"{v.capacity_text}"]
+            f"(weights, activations, KV cache, its CUDA graphs and buffers) = ({v.top_word} − reserve) / capacity, "
+            f"{v.capacity_text}", *v.limit_notes]
 
 
 def _replica(s: Setup, p: Placement) -> list[Command]:
