@@ -73,6 +73,10 @@ CASES = {
     "inflight-dp-pp": (dict(model=QWEN, cluster=C.format(n=32), workload=INFLIGHT.format(chunk=20000),
                             strategy="strategy dp 2 < pp 2 < tp 8 ; ep 8 > >"),
                        "in flight, 2 servers of 2 stages: per-server shares, per-pipeline-batch limits, a large chunk"),
+    "fp8-memory-capped": (dict(model='model preset "qwen3-30b-a3b" { weights = fp8 }',
+                               require="require { memory <= 80 % }", workload=INFLIGHT.format(chunk=4096),
+                               strategy="strategy tp 1 ; ep 8"),
+                          "the published fp8 checkpoint; every engine's memory share capped by `memory <= 80 %`"),
 }
 
 

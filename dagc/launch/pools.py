@@ -25,7 +25,8 @@ from ..layout.pools import instance_starts
 from ..plan.plan import Plan
 from ..plan.strategy import Pool, Strategy
 from ..rules.launch import engine_refusal
-from ..verdict.pools import PooledCheck
+from ..serve.requests import longest_request
+from ..verdict.pools import PooledCheck, PoolResult
 from .degrees import BASE_PORT, Degrees, Placement, degrees, placements
 from .launch import (
     Command,
@@ -43,6 +44,7 @@ from .launch import (
     refusals_of,
     strategy_file_stem,
 )
+from .serving import Serving, serving
 
 __all__ = ["MAX_POOL_SERVERS", "ROUTER_PORT", "PdTable", "PoolServer", "launch_pooled", "pool_places"]
 
@@ -169,7 +171,8 @@ def launch_pooled(plan: Plan, strategy: Strategy, pooled: PooledCheck, table: En
         return _e705(base, strategy, f"{table.name}: the pools' instances, each on whole nodes of {gpn} GPUs or "
                      f"inside one node (the prefill pool first), need {last + 1:,} GPUs; the cluster has "
                      f"{plan.cluster.gpus:,}")
-    placed = [PlacedPool(pool, d, inst) for (pool, d), inst in zip(pools, places, strict=True)]
+    placed = [PlacedPool(pool, d, inst, _pool_serving(plan, r))
+              for (pool, d), inst, r in zip(pools, places, pooled.pools, strict=True)]
     return _assemble(base, plan, strategy, table, pd, placed, file_dir)
 
 
@@ -180,6 +183,18 @@ class PlacedPool:
     pool: Pool
     degrees: Degrees
     instances: list[list[Placement]]
+    serving: Serving | None = None     # what dagc priced for the pool's instance: its serving flags
+
+
+def _pool_serving(plan: Plan, r: PoolResult) -> Serving | None:
+    """The serving figures of a pool's instance as dagc analysed it by itself (`dagc.verdict.pools`): its
+    batch run statically in its role — a prefill instance its prefill batch at once, a decode instance the
+    decode steps of its share of the batch — with the memory it priced, under the plan's memory requirement
+    (judged on the deployment, so not in the instance's own plan)."""
+    a = r.analysis
+    v = serving(a.plan.model_copy(update={"requirements": plan.requirements}), r.pool.strategy, a.layout, a.memory)
+    # every server takes the whole request (the router sends a prefill server the user's, its output length too)
+    return replace(v, max_len=max(v.max_len, longest_request(plan.workload)))
 
 
 def _assemble(base: Launch, plan: Plan, strategy: Strategy, table: EngineTable, pd: PdTable,
@@ -200,7 +215,7 @@ def _assemble(base: Launch, plan: Plan, strategy: Strategy, table: EngineTable, 
                 by_role.setdefault(pool.role, []).append(server)
                 setup = Setup(d, model, (p,), engine_split(table, d), f"{strategy.label} ({pool.role} pool)",
                               bare_text(pool.strategy), f"{strategy_file_stem(strategy)}-{pool.role}", file_dir,
-                              None, (*ckpt.flags, *model_flags(plan, table.key), *pd.flags(pool.role, p)),
+                              placed.serving, (*ckpt.flags, *model_flags(plan, table.key), *pd.flags(pool.role, p)),
                               pd.yaml(pool.role), checkpoint=ckpt)
                 cmds, fs, ns = table.commands(setup)
                 commands += [replace(c, env=(*c.env, *pd.env(server, c.node))) if _serves(c) else c for c in cmds]
@@ -216,8 +231,9 @@ def _assemble(base: Launch, plan: Plan, strategy: Strategy, table: EngineTable, 
     notes = [*ckpt.notes,
              f"disaggregated: {counts}; the router on node 0 (port {ROUTER_PORT}) sends each request to a prefill "
              "server, then its KV cache to a decode server", *pd.notes, *notes,
-             "the serving flags of an in-flight plan (requests in flight, step tokens, memory share) are not "
-             "written for pools: dagc analyses each pool's instance by itself; the engine's defaults apply",
+             "each pool's serving flags (requests in flight, step tokens, memory share) are those of its instance "
+             "as dagc analyses it by itself: a prefill instance prefills its batch of whole prompts at once, a "
+             "decode instance runs the decode steps of its share of the batch",
              *(["speculative decoding (the workload's `speculative` block) is not written for pools either: set it on "
                 "the servers as for a single strategy (docs/launch.md)"] if plan.workload.speculative else []),
              "`$NODE<k>_ADDR`: the address of node k (node k holds dagc's GPUs k·gpus_per_node …)"]

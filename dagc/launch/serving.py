@@ -29,7 +29,7 @@ from ..memory.activations import activation_bytes_by_stage
 from ..memory.memory import MemoryBreakdown, memory
 from ..plan.plan import Plan
 from ..plan.strategy import Strategy
-from ..plan.workload import RequirementKind
+from ..plan.workload import PoolRole, RequirementKind
 from ..rules.serving import longest_over_kv
 from ..serve.kv_blocks import kv_capacity_tokens
 from ..serve.requests import longest_request
@@ -78,6 +78,7 @@ class Serving:
     limit_text: str = ""         # that requirement as the plan writes it
     kv_needed_bytes: float | None = None  # the KV cache dagc priced for the batch at full length, on the stage that
     kv_resident_bytes: float = 0.0        # needs most with it; and that stage's weights + activations
+    role: str = ""               # a disaggregated pool's instance: "prefill" or "decode" (its workload's role)
 
     @property
     def step_requests(self) -> int:
@@ -146,6 +147,15 @@ class Serving:
         return notes
 
     @property
+    def static_steps(self) -> str:
+        """What a static step runs, for the notes: a prefill of all the prompts; a decode pool's instance only
+        decodes, its requests' KV caches arriving made."""
+        if self.role == PoolRole.DECODE:
+            return ("decode steps only, the requests' KV caches arriving from the prefill pool (the budget takes in "
+                    "the longest request whole)")
+        return "a prefill of all its prompts at once"
+
+    @property
     def mode_text(self) -> str:
         """How the plan serves, for the notes."""
         return "in flight" if self.inflight else "static"
@@ -212,9 +222,12 @@ def serving(plan: Plan, strategy: Strategy, layout: Layout, mem: MemoryBreakdown
     fullest = max(stages, key=lambda s: s.weights_bytes + s.activation_bytes + s.kv_needed_bytes, default=None)
     limit = memory_limit(plan)
     requests = layout.requests_per_rank
+    spec = workload.speculative.tokens if workload.speculative is not None else 0
     if workload.inflight:
         mix = shares(workload, layout)
         chunk, room, prompt_tokens = workload.chunk_tokens, mix.room, mix.chunk_prompt_tokens
+    elif workload.role == PoolRole.DECODE:     # decode steps only: the longest request whole, every request's token
+        chunk, room, prompt_tokens = max(requests * (1 + spec), longest_request(workload)), 0, 0
     else:
         chunk, room, prompt_tokens = max(requests * workload.prompt, requests), 0, 0
     return Serving(batch=layout.batch, servers=layout.dp, ranks=layout.adp, pp=layout.pp,
@@ -222,7 +235,7 @@ def serving(plan: Plan, strategy: Strategy, layout: Layout, mem: MemoryBreakdown
                    capacity_bytes=plan.cluster.gpu.memory_bytes, reserve_bytes=plan.cluster.reserve_bytes,
                    activation_bytes=activations, resident_bytes=resident, mla=plan.model.mla is not None,
                    gpu=plan.cluster.gpu.name, room=room, prompt_tokens=prompt_tokens,
-                   query_len=1 + (workload.speculative.tokens if workload.speculative is not None else 0),
+                   query_len=1 + spec, role=workload.role.value if workload.role is not None else "",
                    inflight=workload.inflight, max_len=longest_request(workload),
                    limit_bytes=limit[0] if limit else None, limit_text=limit[1] if limit else "",
                    kv_needed_bytes=fullest.kv_needed_bytes if fullest else None,

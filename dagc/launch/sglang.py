@@ -296,7 +296,7 @@ def _serving_notes(v: Serving | None) -> list[str]:
     divided = "" if v.ranks == 1 else (f"; --max-running-requests and --chunked-prefill-size are written for all "
                                         f"{v.ranks:,} ranks ({v.ranks:,} × the rank's), since SGLang divides them "
                                         "by the attention-DP ranks")
-    steps = "decode tokens included (--enable-mixed-chunk)" if v.inflight else "a prefill of all its prompts at once"
+    steps = "decode tokens included (--enable-mixed-chunk)" if v.inflight else v.static_steps
     notes = [f"{v.mode_text} (serving flags of {SERVING_VERSION}): {v.unit_text} runs up to {v.requests:,} "
              f"requests ({v.share_text}) of up to {v.max_len:,} tokens{batches}, in steps of at most {v.chunk:,} "
              f"tokens, {steps}{divided}"]

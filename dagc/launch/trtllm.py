@@ -246,7 +246,7 @@ def _serving_notes(v: Serving | None) -> list[str]:
         return []
     batches = f", in {v.pp} pipeline batches of at most {v.step_requests:,} (max_batch_size)" if v.pp > 1 else ""
     steps = "decode tokens included (max_num_tokens, enable_chunked_prefill)" if v.inflight else \
-        "a prefill of all its prompts at once (max_num_tokens)"
+        f"{v.static_steps} (max_num_tokens)"
     notes = [f"{v.mode_text} (serving settings of {SERVING_VERSION}, in the YAML): {v.unit_text} runs up to "
              f"{v.requests:,} requests ({v.share_text}) of up to {v.max_len:,} tokens (max_seq_len){batches}, in "
              f"steps of at most {v.chunk:,} tokens, {steps}"]

@@ -277,7 +277,7 @@ def _serving_notes(v: Serving | None) -> list[str]:
     size = capture_size(v.requests * v.query_len, v.chunk)
     graphs = f"{size:,} requests" if v.query_len == 1 else \
         f"{size:,} tokens ({v.requests:,} requests × {v.query_len} verified positions)"
-    steps = "decode tokens included (chunked prefill)" if v.inflight else "a prefill of all its prompts at once"
+    steps = "decode tokens included (chunked prefill)" if v.inflight else v.static_steps
     return [f"{v.mode_text} (serving flags of {SERVING_VERSION}): {engine} runs up to {v.requests:,} requests "
             f"({v.share_text}) of up to {v.max_len:,} tokens, in steps of at most {v.chunk:,} tokens, "
             f"{steps}; CUDA graphs up to {graphs} cover its decode steps",
