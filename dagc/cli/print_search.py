@@ -117,13 +117,16 @@ def meets_text(c: Candidate, names: dict[str, str] | None = None) -> str:
     return "yes (steady state)" if c.judged == STEADY else "yes"
 
 
-def _steady_note(plan: Plan, found: SearchResult) -> str:
-    """What `yes (steady state)` means, why dagc did not judge the load, and how many it simulated that missed."""
+def _steady_note(plan: Plan, found: SearchResult, shown: int | None = None) -> str:
+    """What `yes (steady state)` means, why dagc did not judge the load, and how many it simulated that missed;
+    `shown`: the rows the table shows (None: no table), so that the note points past them when those are below."""
     if unsimulated_text(plan) is not None:
         return f"yes (steady state): {steady_only_text(plan)}"
-    missed = sum(1 for c in found.ranked if c.judged != STEADY and c.load_missed)
-    said = (f"; of those it simulated, {missed} missed a load requirement: ranked below, `no:` with what they miss"
-            if missed else "")
+    places = [k for k, c in enumerate(found.ranked, 1) if c.judged != STEADY and c.load_missed]
+    where = ("ranked below" if shown is None or not places or places[0] <= shown else
+             f"ranked below the {shown} rows shown (`--top {places[0]}` shows the first)")
+    said = (f"; of those it simulated, {len(places)} missed a load requirement: {where}, `no:` with what they miss"
+            if places else "")
     return (f"yes (steady state): {steady_only_text(plan)} (dagc simulates at most {JUDGE_LIMIT} of a search's best "
             f"under the plan's traffic, and up to {JUDGE_LIMIT * BEST_LIMIT} while its best is not judged{said})")
 
@@ -155,7 +158,7 @@ def print_search(out: Console, found: SearchResult, top: int, svg_path: Path, pl
     best = found.ranked[:top]
     _print_best(out, found, best, plan)
     front = sorted(found.pareto, key=lambda c: c.metrics.tpot_s)[:20]
-    note = _steady_note(plan, found)
+    note = _steady_note(plan, found, len(best))
     _print_notes(out, best, front, plan, note)
     if front:
         _print_front(out, best, front, plan, note)
