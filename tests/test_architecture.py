@@ -35,7 +35,7 @@ OVER_PARAMETERS = {
     "drive.drive.check": 9, "export.compile.compile": 8,
     "ir.op_shapes.Shapes.__init__": 9,
     "layout.sketch.LayoutSketch.__init__": 14,
-    "plan.printer.aggregated": 11, "rules.bounds.stage_pipeline_bounds": 8,
+    "plan.printer.aggregated": 11,
     "schedule.floors.FloorTimes.lower_times": 9, "schedule.schedule._schedule_phase": 8,
     "search.candidate_bounds._split_key": 9, "search.pairs.weigh": 8,
     "search.search.search": 14, "search.search._check_arguments": 8,

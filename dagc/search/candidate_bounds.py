@@ -22,7 +22,7 @@ from ..memory.resident import kv_requests_judged
 from ..plan.objective import OBJECTIVES
 from ..plan.plan import Plan
 from ..plan.workload import Overlap, Workload
-from ..rules.bounds import Bounds, bounds, stage_pipeline_bounds
+from ..rules.bounds import Bounds, StageShape, bounds, stage_pipeline_bounds
 from ..schedule.recurrence import op_floor, tpot_split_floor, ttft_split_floor
 from ..schedule.timer import Timer
 from ..serve.rates import rate_metrics
@@ -87,8 +87,8 @@ class CandidateBounds(MemoryScreen):
             gpus = dp * pp * g
             physical, _ = self.physical(workload, gpus, dp)
             requests = microbatch_requests(busiest_group_requests(batch, dp, 1), adp, microbatches)   # replica 0
-            ttft, tpot = stage_pipeline_bounds(self.plan.model, workload, self.plan.cluster, g, pp, requests,
-                                               adp=adp, dp=dp)
+            shape = StageShape(g, pp, requests, adp, dp)
+            ttft, tpot = stage_pipeline_bounds(self.plan.model, workload, self.plan.cluster, shape)
             ttft, tpot = max(ttft, physical.ttft_s), max(tpot, physical.tpot_s)
             hit = self._first[key] = (ttft, tpot, self._best(ttft, tpot, workload, gpus))
         return hit
