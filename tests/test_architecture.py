@@ -36,7 +36,7 @@ OVER_PARAMETERS = {
     "layout.sketch.LayoutSketch.__init__": 14,
     "plan.printer.aggregated": 11,
     "schedule.floors.FloorTimes.lower_times": 9, "schedule.schedule._schedule_phase": 8,
-    "search.candidate_bounds._split_key": 9, "search.pairs.weigh": 8,
+    "search.candidate_bounds._split_key": 9,
     "search.search.search": 14, "search.search._check_arguments": 8,
     "serve.load._inflight": 8, "serve.replica.Replica.__init__": 11,
 }
