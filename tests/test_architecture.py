@@ -37,7 +37,7 @@ OVER_PARAMETERS = {
     "plan.printer.aggregated": 11,
     "schedule.floors.FloorTimes.lower_times": 9, "schedule.schedule._schedule_phase": 8,
     "search.candidate_bounds._split_key": 9,
-    "search.search.search": 14, "search.search._check_arguments": 8,
+    "search.search.search": 14,
 }
 # The modules that are no stage: the package's faces and what every stage reads.
 TOP_LEVEL = {"__init__", "__main__", "diagnostics", "source", "units", "enums", "exit_codes"}
