@@ -36,7 +36,6 @@ OVER_PARAMETERS = {
     "layout.sketch.LayoutSketch.__init__": 14,
     "plan.printer.aggregated": 11,
     "schedule.floors.FloorTimes.lower_times": 9, "schedule.schedule._schedule_phase": 8,
-    "search.candidate_bounds._split_key": 9,
     "search.search.search": 14,
 }
 # The modules that are no stage: the package's faces and what every stage reads.
