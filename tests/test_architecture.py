@@ -35,7 +35,7 @@ OVER_PARAMETERS = {
     "ir.op_shapes.Shapes.__init__": 9,
     "layout.sketch.LayoutSketch.__init__": 14,
     "plan.printer.aggregated": 11,
-    "schedule.floors.FloorTimes.lower_times": 9, "schedule.schedule._schedule_phase": 8,
+    "schedule.floors.FloorTimes.lower_times": 9,
     "search.search.search": 14,
 }
 # The modules that are no stage: the package's faces and what every stage reads.
