@@ -34,7 +34,6 @@ OVER_PARAMETERS = {
     "drive.drive.check": 9, "export.compile.compile": 8,
     "ir.op_shapes.Shapes.__init__": 9,
     "layout.sketch.LayoutSketch.__init__": 14,
-    "schedule.floors.FloorTimes.lower_times": 9,
     "search.search.search": 14,
 }
 # The modules that are no stage: the package's faces and what every stage reads.
