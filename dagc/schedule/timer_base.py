@@ -26,7 +26,7 @@ from ..ir.op_shapes import RankDims, phase_chunk
 from ..ir.ops import LayerOp, Op, OpShapes, layer_ops, rank_dims
 from ..layout.layout import Layout
 from ..layout.shards import stage_layer_counts
-from ..layout.sketch import LayoutSketch
+from ..layout.sketch import LayoutDegrees, LayoutSketch, StageGroup
 from ..memory.activations import template_activation_peak
 from ..plan.model import Model
 from ..plan.plan import Plan
@@ -313,8 +313,9 @@ def split_shapes(shapes: OpShapes, split: Key) -> OpShapes:
     if shapes.phase is not Phase.MIXED or split[5] is not None or lay.adp == 2:
         return shapes
     d, attention = lay.requests_per_rank, lay.tp * lay.cp
-    two = LayoutSketch(1, lay.pp, lay.tp, lay.cp, lay.sp, 1, lay.tp, 2 * attention, 2, lay.stage_layers,
-                       lay.microbatches, 2 * d, lay.gpus_per_node, _no_layout)
+    two = LayoutSketch(LayoutDegrees(1, lay.pp, lay.tp, lay.cp, lay.sp, 1, lay.tp),
+                       StageGroup(2 * attention, 2, lay.stage_layers), lay.microbatches, 2 * d, lay.gpus_per_node,
+                       _no_layout)
     return OpShapes(shapes.m, shapes.w, cast(Layout, two), shapes.d, Phase.MIXED,
                     np.array(shapes.n_seq[:1].tolist() * 2), shapes.stage, chunk=shapes.chunk, engine=shapes.engine)
 

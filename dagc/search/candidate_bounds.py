@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import cast
 
 from ..layout.layout import Layout, resolve, stage_group
-from ..layout.sketch import LayoutSketch
+from ..layout.sketch import LayoutDegrees, LayoutSketch, StageGroup
 from ..layout.split import busiest_group_requests, effective_microbatches, microbatch_requests
 from ..layout.stages import StageBounds
 from ..memory.resident import kv_requests_judged
@@ -157,8 +157,8 @@ class CandidateBounds(MemoryScreen):
         dp, pp, tp, cp, sp, ep, etp = item[:7]
         ep, etp, _, _ = stage_group(tp, cp, ep, etp)
         g, adp, stages, _ = figures
-        return cast(Layout, LayoutSketch(dp, pp, tp, cp, sp, ep, etp, g, adp, stages, microbatches,
-                                         self.plan.workload.batch, self.plan.cluster.gpus_per_node,
+        return cast(Layout, LayoutSketch(LayoutDegrees(dp, pp, tp, cp, sp, ep, etp), StageGroup(g, adp, stages),
+                                         microbatches, self.plan.workload.batch, self.plan.cluster.gpus_per_node,
                                          lambda: self.layout_of(item)))
 
     def layout_of(self, item: Item) -> Layout:
