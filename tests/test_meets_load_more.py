@@ -291,7 +291,14 @@ def test_the_search_says_how_many_it_simulated_missed_when_the_rows_shown_were_n
     assert "yes (steady state)" in out
     assert (f"(dagc simulates at most {JUDGE_LIMIT} of a search's best under the plan's traffic, and up to "
             f"{JUDGE_LIMIT * BEST_LIMIT} while its best is not judged; of those it simulated, "
-            f"{JUDGE_LIMIT * BEST_LIMIT} missed a load requirement: ranked below, `no:` with what they miss)") in out
+            f"{JUDGE_LIMIT * BEST_LIMIT} missed a load requirement: ranked below the 3 rows shown (`--top ") in out
+    # the note names the `--top` that shows the first of them, and it does: that row reads `no: ttft_p99`
+    first = int(re.search(r"rows shown \(`--top (\d+)` shows the first\), `no:` with what they miss\)", out)[1])
+    assert first > 3
+    assert main(["search", str(plan), "--top", str(first), "--svg", str(tmp_path / "p.svg")]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.strip().startswith("│")]
+    assert [r for r in rows if re.match(rf"│ *{first} *│", r)][0].count("no: ttft_p99") == 1
+    assert not [r for r in rows if re.match(r"│ *\d+ *│", r) and int(r.split("│")[1]) < first and "no:" in r]
 
 
 DSV3_AT_6 = """# DeepSeek-V3 on 16 H200s at 6 requests/s: eight GPUs cannot carry it, the best by the steady state
