@@ -196,8 +196,8 @@ def not_carried_because(overloaded: bool, growth: QueueGrowth | None, rate: floa
         return (f"it needs ≈ {needs[0]:,.0f} requests in flight at this rate (Little's law: the arrival rate × a "
                 f"request's time in flight), more than its cap of {needs[1]:,}, and its queue grows: of the "
                 f"{growth.arrived:,} requests arriving over the run's second half, {growth.ended:,} {ended} in it, "
-                f"{growth.grown:,} more {where} — more than the {PACE_SHARE:.0%} of them a capacity's trial allows, "
-                f"within the {growth.allowance:.0f} this run's noise allows")
+                f"{growth.grown:,} more {where} — more than the {PACE_SHARE * 100:.0f} % of them a capacity's trial "
+                f"allows, within the {growth.allowance:.0f} this run's noise allows")
     rate = None if rate is None or not math.isfinite(rate) else rate      # as report.json's binding holds it
     cap = most
     if rate is not None and cap is not None and cap < rate * (1 - CAPACITY_TOLERANCE) and not percentile_missed:
