@@ -25,12 +25,14 @@ from typing import TYPE_CHECKING, Any
 
 from ..diagnostics import PlanError, quote
 from ..lang.calibration import MAX_RESIDUAL
+from ..lang.flatten import flatten
+from ..layout.layout import resolve
 from ..plan.calibration import CALIBRATION_FORMAT, CALIBRATION_QUANTITIES
 from ..plan.plan import Plan
 from ..rules.syntax import run_refusal
 from ..schedule.timer import deployment_key
 from .figures import dagc_figures, quantity_of
-from .match import disagreements, queued_by_design
+from .match import disagreements, kept_up, queued_by_design
 from .measured import MeasuredRun
 from .solve import TERMS, JointFit, fit_terms
 
@@ -39,6 +41,7 @@ if TYPE_CHECKING:    # processes are started only for a calibration that asks fo
 
 __all__ = ["Calibrated", "Job", "calibrate", "fit_jobs"]
 
+LEAVE_KEPT_UP = True    # an open loop that kept up: its throughput left out of the fit (`match.kept_up`)
 ABOUT = "dagc calibration: engine terms fitted on measured runs, with cross-validated residuals (docs/calibrate.md)"
 
 
@@ -90,13 +93,17 @@ class Calibrated:
         def span(values: list[float]) -> list[float] | None:
             return [min(values), max(values)] if values else None
 
+        engines = [g for j in self.jobs for g in instance_gpus(j.plan)]
+
         def median_abs(which: str) -> dict[str, float]:
             return {q: statistics.median(abs(e) for e in es) for q, es in self.errors(which).items()}
 
         return {
             "format": CALIBRATION_FORMAT, "about": ABOUT,
             "engine": first.cluster.engine.name, "release": first.cluster.engine.release,
-            "gpu": first.cluster.gpu.name, "gpus": first.cluster.gpus, "model": first.model.name,
+            "gpu": first.cluster.gpu.name, "gpus": first.cluster.gpus,
+            "instance_gpus": [min(engines), max(engines)] if engines else None,
+            "model": first.model.name,
             "terms": self.terms,
             "fit": {"method": "Huber loss (squared within 0.05, linear beyond) of ln(dagc / measured), linearised (a "
                               "probe a term, slopes carried to each step and secant-updated), bounded: step_s 0-1 s, "
@@ -123,6 +130,19 @@ class Calibrated:
                       "rate": span([r.rate for r in runs if r.rate is not None])},
             "residuals": {q: list(v) for q, v in self.residuals.items()},
         }
+
+
+def instance_gpus(plan: Plan) -> list[int]:
+    """The GPUs of each engine instance the plan's strategy runs: a data-parallel replica's, or each pool's
+    instance's (W540 compares a plan's with a calibration's, `dagc.rules.engine.calibration_range`)."""
+    s, _ = flatten(plan.strategies[0], plan.cluster.gpus)
+    if s is None:       # not a strategy (its plan gives no figures: `calibrate` refused it)
+        return []
+    out = []
+    for x in [p.strategy for p in s.pools] if s.disaggregated else [s]:
+        lay = resolve(plan.model, plan.cluster, plan.workload, x)
+        out.append(lay.gpus_used if s.disaggregated else lay.gpus_used // max(1, lay.dp))
+    return out
 
 
 def _fail(job: Job, message: str, hint: str | None = None) -> PlanError:
@@ -262,7 +282,8 @@ def _fit(jobs: Sequence[Job], evaluate: _Evaluator) -> Calibrated:
     start = {t: float(getattr(own, t)) for t in TERMS}
     measured = [j.run.measured for j in jobs]
     before = evaluate(start)
-    fit = fit_terms(evaluate, measured, [not queued_by_design(j.run) for j in jobs], start, at_start=before)
+    fit = fit_terms(evaluate, measured, [not queued_by_design(j.run) for j in jobs], start, at_start=before,
+                    throughput_use=[not kept_up(j.run) for j in jobs] if LEAVE_KEPT_UP else None)
     cross = [fit.left_out(i) for i in range(len(jobs))]
     residuals: dict[str, list[float]] = {q: [] for q in CALIBRATION_QUANTITIES}
     for j, c in zip(jobs, cross, strict=True):
