@@ -32,7 +32,7 @@ from ..plan.plan import Plan
 from ..rules.syntax import run_refusal
 from ..schedule.timer import deployment_key
 from .figures import dagc_figures, quantity_of
-from .match import disagreements, kept_up, queued_by_design
+from .match import disagreements, queued_by_design
 from .measured import MeasuredRun
 from .solve import TERMS, JointFit, fit_terms
 
@@ -41,7 +41,6 @@ if TYPE_CHECKING:    # processes are started only for a calibration that asks fo
 
 __all__ = ["Calibrated", "Job", "calibrate", "fit_jobs"]
 
-LEAVE_KEPT_UP = True    # an open loop that kept up: its throughput left out of the fit (`match.kept_up`)
 ABOUT = "dagc calibration: engine terms fitted on measured runs, with cross-validated residuals (docs/calibrate.md)"
 
 
@@ -282,8 +281,7 @@ def _fit(jobs: Sequence[Job], evaluate: _Evaluator) -> Calibrated:
     start = {t: float(getattr(own, t)) for t in TERMS}
     measured = [j.run.measured for j in jobs]
     before = evaluate(start)
-    fit = fit_terms(evaluate, measured, [not queued_by_design(j.run) for j in jobs], start, at_start=before,
-                    throughput_use=[not kept_up(j.run) for j in jobs] if LEAVE_KEPT_UP else None)
+    fit = fit_terms(evaluate, measured, [not queued_by_design(j.run) for j in jobs], start, at_start=before)
     cross = [fit.left_out(i) for i in range(len(jobs))]
     residuals: dict[str, list[float]] = {q: [] for q in CALIBRATION_QUANTITIES}
     for j, c in zip(jobs, cross, strict=True):

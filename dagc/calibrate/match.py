@@ -18,48 +18,17 @@ from ..plan.workload import Traffic
 from ..rules.syntax import run_refusal
 from .measured import MeasuredRun
 
-__all__ = ["KEPT_UP", "LENGTH_TOLERANCE", "RATE_TOLERANCE", "REQUESTS_TOLERANCE", "disagreements", "kept_up",
-           "queued_by_design"]
+__all__ = ["LENGTH_TOLERANCE", "RATE_TOLERANCE", "REQUESTS_TOLERANCE", "disagreements", "queued_by_design"]
 
 LENGTH_TOLERANCE = 0.05      # a mean length within 5 % of the plan's `prompt` / `generate`
 RATE_TOLERANCE = 0.01        # the rate within 1 % of the plan's
 REQUESTS_TOLERANCE = 0.01    # the requests within 1 % (a run's `completed` may miss a failed request or two)
-KEPT_UP = 0.95               # an open loop served at least this share of what its arrivals allow kept up
 
 
 def queued_by_design(run: MeasuredRun) -> bool:
     """Whether the run's client sends every request at once (an offline burst: its TTFT is mostly queueing, and
     would be taken for the front end's)."""
     return run.rate is None and (run.concurrency is None or run.concurrency >= run.requests)
-
-
-def kept_up(run: MeasuredRun) -> bool:
-    """Whether an open-loop run (a finite rate, no cap that binds) kept up with its arrivals: it served its
-    requests in the time the arrivals and one request's latency take, (n − 1) / rate + E2E (the mean E2E measured,
-    else its mean TTFT + (output − 1) × TPOT), within `KEPT_UP`. Such a run's throughput is its rate's and its
-    latency's, which the fit reads already: it says nothing of the terms, and the fit leaves it out. A run that fell
-    behind (its queue grew: the throughput is the engine's capacity) or one that does not say is not judged to
-    have kept up.
-
-    Example:
-        >>> from dagc.source import SourceFile
-        >>> src = SourceFile("r.json", "", echo=False)
-        >>> run = MeasuredRun("r", "r", "sglang", src, requests=200, rate=1.0, generate=1000.0,
-        ...                   measured={"requests_per_s": 0.813, "e2e_ms": 43268.2})
-        >>> kept_up(run), kept_up(MeasuredRun("r", "r", "sglang", src, requests=200, rate=1.0, generate=1000.0,
-        ...                                   measured={"requests_per_s": 0.6, "e2e_ms": 43268.2}))
-        (True, False)
-    """
-    m, n = run.measured, run.requests
-    if run.rate is None or (run.concurrency is not None and run.concurrency < n) or n < 1:
-        return False
-    served = m.get("requests_per_s") or (m["output_tokens_per_s"] / run.generate
-                                         if m.get("output_tokens_per_s") and run.generate > 0 else None)
-    e2e = m.get("e2e_ms") or (m["ttft_ms"] + (run.generate - 1) * (m.get("tpot_ms") or m.get("itl_ms") or 0.0)
-                              if m.get("ttft_ms") and (m.get("tpot_ms") or m.get("itl_ms")) else None)
-    if served is None or e2e is None:
-        return False
-    return served >= KEPT_UP * n / ((n - 1) / run.rate + e2e / 1e3)
 
 
 def disagreements(run: MeasuredRun, plan: Plan, plan_shown: str) -> list[Diagnostic]:

@@ -81,9 +81,8 @@ _TPOT, _ITL, _TTFT, _TPUT = ("tpot_ms", "tpot_ms_median"), ("itl_ms", "itl_ms_me
     ("ttft_ms", "ttft_ms_median"), ("output_tokens_per_s",)
 
 
-def fitted_figures(measured: Figures, ttft: bool, throughput: bool = True) -> list[tuple[str, float]]:
-    """The figures of a run the fit reads and their weights: each quantity one, split over its keys (TTFT only
-    with `ttft`, the throughput only with `throughput`).
+def fitted_figures(measured: Figures, ttft: bool) -> list[tuple[str, float]]:
+    """The figures of a run the fit reads and their weights: each quantity one, split over its keys.
 
     Example:
         >>> fitted_figures({"tpot_ms": 9.0, "tpot_ms_median": 8.0, "ttft_ms": 50.0, "e2e_ms": 900.0}, ttft=False)
@@ -93,8 +92,7 @@ def fitted_figures(measured: Figures, ttft: bool, throughput: bool = True) -> li
     """
     out: list[tuple[str, float]] = []
     tpot = [k for k in _TPOT if k in measured] or [k for k in _ITL if k in measured]
-    for keys in (tpot, [k for k in _TTFT if k in measured] if ttft else [],
-                 [k for k in _TPUT if k in measured] if throughput else []):
+    for keys in (tpot, [k for k in _TTFT if k in measured] if ttft else [], [k for k in _TPUT if k in measured]):
         out += [(k, 1.0 / len(keys)) for k in keys]
     return out
 
@@ -217,16 +215,13 @@ def _residuals(at: Sequence[Figures], measured: Sequence[Figures],
 
 
 def fit_terms(evaluate: Evaluate, measured: Sequence[Figures], ttft_use: Sequence[bool],
-              start: Mapping[str, float], at_start: Sequence[Figures] | None = None,
-              throughput_use: Sequence[bool] | None = None) -> JointFit:
-    """Fit `TERMS` from `start` on the runs' figures (`fitted_figures`; TTFT where `ttft_use`, the throughput
-    where `throughput_use`, every run's without it): module doc."""
+              start: Mapping[str, float], at_start: Sequence[Figures] | None = None) -> JointFit:
+    """Fit `TERMS` from `start` on the runs' figures (`fitted_figures`; TTFT where `ttft_use`): module doc."""
     start = {t: float(start[t]) for t in TERMS}
     x0 = list(at_start) if at_start is not None else list(evaluate(start))
     # every figure a run measured and dagc gives: the fitted ones weigh, the others (weight 0) are only moved
     # with the terms (their slopes predict them in `JointFit.left_out`)
-    tput = throughput_use if throughput_use is not None else [True] * len(measured)
-    weights = [dict(fitted_figures(m, ttft_use[i], tput[i])) for i, m in enumerate(measured)]
+    weights = [dict(fitted_figures(m, ttft_use[i])) for i, m in enumerate(measured)]
     rows = tuple((i, k, weights[i].get(k, 0.0)) for i, m in enumerate(measured) for k in m
                  if k in x0[i] and m[k] > 0 and x0[i][k] > 0)
     r0 = _residuals(x0, measured, rows)
