@@ -1,7 +1,8 @@
 """The capacity `dagc check` reports on every in-flight example is the documented bisection's, within its 1 %
 tolerance (`dagc.verdict.under_load.capacity`; docs/language.md, "Capacity"): a plain bisection written
 here — from the steady state's request rate, bracketed by doubling or halving, then halved down to
-`CAPACITY_TOLERANCE` of its upper end, the plan's own run standing for every trial on its side — over the
+`CAPACITY_TOLERANCE` of its upper end, the plan's own run standing for every trial on its side when it
+decides (`_run_stands_for`) — over the
 same seeded trial runs of `CAPACITY_REQUESTS` requests. A faster capacity (fewer or cheaper trials) must
 land within 1 % of it.
 
@@ -25,7 +26,7 @@ from dagc.verdict.under_load import (
     CAPACITY_STEPS,
     CAPACITY_TOLERANCE,
     _holds,
-    _run_holds,
+    _run_stands_for,
     capacity_requests,
     pools_run,
     strategy_run,
@@ -104,7 +105,7 @@ def test_capacity_is_the_plain_bisections_within_its_tolerance(path):
         steady = r.metrics.throughput_tokens_per_s / (w.prompt + w.generate)
         run = pools_run(r.pooled) if r.pooled is not None else \
             strategy_run(r.strategy, r.layout, StepPrices(r.plan, r.strategy, r.layout))
-        known = (w.traffic.rate, _run_holds(r.plan, r.load.figures)) if w.traffic.rate is not None else None
+        known = _run_stands_for(r.plan, r.load.figures, capacity_requests(w.traffic))
         want = _reference(r.plan, run, steady, known)
         got = load["capacity_requests_per_s"]
         assert (got is None) == (want is None), (r.strategy.text, got, want)

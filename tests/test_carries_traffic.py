@@ -195,3 +195,63 @@ def test_a_run_that_keeps_up_and_misses_a_percentile_carries_its_traffic_and_mee
     met = {x.requirement.kind.value: (x.value, x.met, x.unmet) for x in r.requirements}
     assert met["ttft"][0] > 1.0 and not met["ttft"][1]
     assert met["tpot"][0] < 0.030 and met["tpot"][1] and met["tpot"][2] is None
+
+
+def test_a_queue_growing_past_the_pace_with_a_cap_short_of_little_s_law_does_not_carry():
+    """Within its noise (60 more of 999 arrivals, against the 79 that 2.5 √n allows) a queue growing past the
+    3 % pace a capacity's trial allows is not `overloaded`; when the requests in flight Little's law needs at
+    the rate are more than the cap (140.3 against 128: it serves at most 128 / 140.3 of the rate), the run does
+    not carry its traffic all the same. Within the 1 % tolerance of the cap, or keeping pace, it does."""
+    from dagc.serve.load_result import QueueGrowth
+    from dagc.verdict.under_load import not_carried_because
+    behind = QueueGrowth(999, 939, QUEUE_Z * math.sqrt(999))
+    assert behind.behind and not behind.significant
+    why = not_carried_because(False, behind, 4.0, 0.35, percentile_missed=True, needs=(140.3, 128))
+    assert why is not None and why.startswith("it needs ≈ 140 requests in flight at this rate") and "cap of 128" in why
+    assert "of the 999 requests arriving over the run's second half, 939 ended in it, 60 more in the system" in why
+    assert not_carried_because(False, behind, 4.0, 0.35, percentile_missed=True, needs=(129.2, 128)) is None
+    pace = QueueGrowth(999, 975, QUEUE_Z * math.sqrt(999))          # 24 more: 2.4 %, within the pace
+    assert not_carried_because(False, pace, 4.0, 0.35, percentile_missed=True, needs=(140.3, 128)) is None
+    assert not_carried_because(False, behind, 4.0, 0.35, percentile_missed=True) is None
+
+
+def test_a_deployment_short_of_its_rate_by_its_cap_is_not_said_to_carry_it():
+    """Qwen3-235B-A22B in FP8 on 2 H200s at 4 requests/s: its run serves 3.61 requests/s, 80 wait on average and
+    Little's law needs 140 in flight of its 128; its queue grows within its noise. It does not carry the rate,
+    and the search's `--rate` table says `behind` (not `no`) in its `overloaded` column."""
+    plan = load_plan_text('model preset "qwen3-235b-a22b" { weights = fp8 } '
+                          'cluster { gpus = 2  gpu preset "h200"  engine = vllm } '
+                          "workload { batch = 128  prompt = 1500  generate = 300  serving = inflight "
+                          "rate = 4 requests/s  requests = 2000  seed = 7 } "
+                          "require { ttft_p99 <= 1.5 s  tpot_p90 <= 40 ms  memory <= 90 % } "
+                          "strategy tp 2 sp ; ep 2 with microbatches 2 overlap none")
+    r = check_strategy(plan, plan.strategies[0])
+    # the search's judgement of it names every requirement it misses: the load's two and its memory (95.6 %)
+    from types import SimpleNamespace
+    j = judgement(r, SimpleNamespace(batch=None, metrics=r.metrics))
+    assert j.misses == 3 and len(j.load_missed) == 2 and j.others_missed == ("memory",)
+    load = r.load.to_json()
+    assert not load["overloaded"] and load["served_requests_per_s"] < 3.7
+    assert load["binding"]["little_concurrency"] > 128 * 1.05
+    assert not load["carries_traffic"] and load["not_carried_because"].startswith("it needs ≈ 140 requests in flight")
+    assert r.verdict.meets_requirements is False
+
+
+def test_the_capacity_does_not_follow_the_plan_s_rate_when_its_run_is_too_short_to_tell():
+    """DeepSeek-V3 on 8 H200s, 200 requests of 8,000 + 1,000 tokens, each in flight about a minute: at 0.9
+    requests/s the run's last arrival comes before its 64 places have filled, so every request gets its first
+    token at once, but the capacity's trials of 2,000 requests fall behind above 0.79. The short run no longer
+    stands for the trials (it pinned the capacity at 0.9 and at 1.0 before): the capacity is the same at every
+    rate, and at 0.9 the deployment does not carry its traffic, by its capacity."""
+    text = ('model preset "deepseek-v3" cluster { gpus = 8  gpu preset "h200"  engine = sglang } '
+            "workload { batch = 64  prompt = 8000  generate = 1000  serving = inflight  rate = RATE requests/s "
+            "requests = 200  seed = 1 } strategy tp 8")
+    loads = {}
+    for rate in ("0.5", "0.9", "1.0"):
+        plan = load_plan_text(text.replace("RATE", rate))
+        loads[rate] = check_strategy(plan, plan.strategies[0]).load.to_json()
+    capacities = {load["capacity_requests_per_s"] for load in loads.values()}
+    assert len(capacities) == 1 and 0.5 < capacities.pop() < 0.9
+    assert not loads["0.9"]["overloaded"] and loads["0.9"]["queue_growth"]["grown"] == 0
+    assert loads["0.5"]["carries_traffic"] and not loads["0.9"]["carries_traffic"]
+    assert loads["0.9"]["not_carried_because"].startswith("its capacity, 0.794")

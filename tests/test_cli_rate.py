@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 from rich.console import Console
 
-from dagc.cli.print_search import print_rate_conclusion, rate_conclusion
+from dagc.cli.print_rate import print_rate_conclusion, rate_conclusion
 from dagc.lang.flatten import flatten
 from dagc.lang.load import parse_strategy
 from dagc.plan.strategy import Overlap
@@ -25,8 +25,9 @@ def candidate(text: str, gpus: int, meets: bool = True, missed: tuple[str, ...] 
     return Candidate(strategy, 1, Overlap.NONE, gpus, {}, meets, 0.0, 0.5, None, load_missed=missed)
 
 
-def at(text: str, gpus: int, served: float, overloaded: bool, **kw) -> AtRate:
-    run = SimpleNamespace(figures=SimpleNamespace(overloaded=overloaded, served_requests_per_s=served))
+def at(text: str, gpus: int, served: float, overloaded: bool, carries: bool | None = None, **kw) -> AtRate:
+    run = SimpleNamespace(figures=SimpleNamespace(overloaded=overloaded, served_requests_per_s=served),
+                          carries_traffic=not overloaded if carries is None else carries)
     return AtRate(candidate(text, gpus, **kw), run, served / gpus)
 
 
@@ -84,7 +85,7 @@ def test_the_lines_to_paste_name_the_plan_searched_and_its_sets():
     import shlex
 
     from dagc.cli.parser import build_parser
-    from dagc.cli.print_search import check_command
+    from dagc.cli.print_rate import check_command
     from dagc.lang.load import load_plan_text
     plan = load_plan_text('model preset "qwen3-30b-a3b" cluster { gpus = 4 gpu preset "h200" } workload { batch = 8 '
                           'prompt = 100 generate = 10 serving = inflight rate = 1 requests/s requests = 10 } '
@@ -124,6 +125,30 @@ def test_replicas_keep_the_batch_each_was_simulated_at_and_a_varied_batch_is_pas
     assert "--strategy 'dp 132 < tp 8 ; ep 8 >" in lines[1]
     assert "--set cluster.gpus=1056 --set workload.batch=8448 --set 'workload.rate=300 requests/s'" in lines[1]
     varied = AtRate(dataclasses.replace(candidate("tp 8 ; ep 8", 8), batch=536),
-                    SimpleNamespace(figures=SimpleNamespace(overloaded=False, served_requests_per_s=10.0)), 1.25)
+                    SimpleNamespace(figures=SimpleNamespace(overloaded=False, served_requests_per_s=10.0),
+                                    carries_traffic=True), 1.25)
     line = rate_conclusion(ranked(10, varied), 16)[1]
     assert "--strategy 'tp 8 ; ep 8 with microbatches 1 overlap none' --set workload.batch=536 --set" in line
+
+
+def test_a_run_behind_by_its_cap_does_not_keep_up_though_its_queue_is_within_its_noise():
+    """A run whose queue's growth is within its noise but that does not carry the rate (the requests in flight it
+    needs are more than its cap: `UnderLoad.not_carried_because`) is `behind` in the table, not counted among
+    those that keep up, and the conclusion sends the user to more replicas."""
+    from dagc.cli.print_rate import _overloaded
+    behind = at("tp 2 ; ep 2", 2, 3.61, False, carries=False)
+    assert _overloaded(behind) == "behind"
+    assert _overloaded(at("tp 2 ; ep 2", 2, 4.0, False)) == "no"
+    assert _overloaded(at("tp 2 ; ep 2", 2, 3.0, True)) == "yes"
+    lines = rate_conclusion(ranked(4, behind), 2)
+    assert lines[0].startswith("conclusion: no strategy on 2 GPUs keeps up with 4 requests/s; the best serves 3.61")
+
+
+def test_the_table_names_every_requirement_missed_not_only_the_load_s():
+    """A row judged by a check that misses `ttft_p99` and `tpot_p90` under the traffic and `memory <= 90 %` on
+    its steady state says all three: `no: ttft_p99, tpot_p90, memory` (the memory one was left out)."""
+    from dagc.cli.print_search import meets_text
+    c = dataclasses.replace(candidate("tp 2 ; ep 2", 2, meets=False, missed=("ttft_p99 <= 1.5 s", "tpot_p90 <= 40 ms")),
+                            others_missed=("memory",), misses=3)
+    names = {"ttft_p99 <= 1.5 s": "ttft_p99", "tpot_p90 <= 40 ms": "tpot_p90"}
+    assert meets_text(c, names) == "no: ttft_p99, tpot_p90, memory"

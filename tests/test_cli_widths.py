@@ -17,12 +17,11 @@ from rich.console import Console
 
 from dagc.cli.builtin_text import preset_fields, preset_tables
 from dagc.cli.print_presets import PRESET_COLUMNS, print_presets
+from dagc.cli.print_rate import RATE_COLUMNS, print_at_rate
 from dagc.cli.print_search import (
     _COLS as COLS,
     PARETO_COLUMNS,
-    RATE_COLUMNS,
     SEARCH_COLUMNS,
-    print_at_rate,
     print_search,
 )
 from dagc.export.search_json import search_json

@@ -424,3 +424,28 @@ def test_runners_up_within_dagcs_error_of_the_best_are_named():
     doc = result.to_json()
     assert doc["error_band_ratio"] == 1.5 and doc["within_error_of_best"] == ["h100-sxm"]
     assert rank_fleet(fleet, list(zip(points, rows, strict=True)), "cost").to_json()["within_error_of_best"] == []
+
+
+def test_a_larger_cluster_holding_the_best_s_own_pick_is_not_called_within_dagc_s_error():
+    """4, 8 and 16 H200s at 4 requests/s all pick `tp 4 ; ep 4` on 4 GPUs at $0.5438 per million tokens: the 8
+    and 16 hold the same pick with 2 and 4 instances, not a pick dagc cannot tell from the best — they are named
+    as the same pick, with what they cost with every GPU they rent charged at this traffic ($1.088 and $2.175)."""
+    def row(gpus: int) -> dict:
+        return {"meets_requirements": True, "per_million_tokens": 0.5438, "gpu_hours_per_million_tokens": 0.1554,
+                "rent_per_hour": 3.5 * gpus, "instances": gpus // 4,
+                "cluster": {"gpu": "h200", "gpus": gpus, "gpus_per_node": 8, "engine": "vllm@0.33.0"},
+                "pick": {"score": 5.0, "strategy": "tp 4 ; ep 4 with microbatches 1 overlap none", "gpus": 4}}
+    from dagc.fleet.rank import rented_cost
+    from dagc.lang.fleet import FleetGpu
+    points = [FleetPoint(k, "h200", "3.5 $/h", (("gpus", str(n)),), k, rate=4.0) for k, n in enumerate((16, 4, 8))]
+    fleet = Fleet((FleetGpu("h200", "3.5 $/h", 3.5, None),), (), 4.0, None)
+    result = rank_fleet(fleet, list(zip(points, [row(16), row(4), row(8)], strict=True)), "cost", 1.54)
+    assert [r["cluster"]["gpus"] for r in result.ranked] == [4, 8, 16]
+    assert result.within_error == () and [r["cluster"]["gpus"] for r in result.same_pick] == [8, 16]
+    assert [round(rented_cost(r), 3) for r in result.same_pick] == [1.088, 2.175]
+    doc = result.to_json()
+    assert doc["within_error_of_best"] == [] and len(doc["same_pick_as_best"]) == 2
+    # another GPU type's pick at a close cost is still within the error
+    other = {**row(8), "per_million_tokens": 0.6, "cluster": {**row(8)["cluster"], "gpu": "b200"}}
+    mixed = rank_fleet(fleet, list(zip(points, [row(16), row(4), other], strict=True)), "cost", 1.54)
+    assert [r["cluster"]["gpu"] for r in mixed.within_error] == ["b200"]

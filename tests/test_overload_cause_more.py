@@ -138,3 +138,16 @@ def test_a_missed_itl_names_the_mixed_step_and_a_smaller_chunk_meets():
     assert first.kind == "chunk" and first.meets and first.options == ("--set workload.chunk=2048",)
     smaller = plan.model_copy(update={"workload": plan.workload.model_copy(update={"chunk": 2048})})
     assert check_strategy(smaller, plan.strategies[0], with_capacity=False).verdict.meets_requirements is True
+
+
+def test_a_pooled_strategy_whose_requests_wait_for_decode_slots_rests_its_ttft_on_the_decode_step():
+    """When a disaggregated strategy's requests wait to be admitted to the decode pool (the admission wait at least
+    a quarter of the mean TTFT) and its prefill pool is not busy, a missed TTFT rests on the decode step, whose pace
+    frees the slots: the prefill step, a fraction of the TTFT missed, is not what binds."""
+    _, r, b = _pooled("batch = 64 prompt = 200 generate = 1000 serving = inflight rate = 1.8 requests/s "
+                      "requests = 600", "ttft_p99 <= 100 ms")
+    assert b["prefill_utilisation"] < 0.9 and b["limit"] == "step_compute"
+    assert b["little_concurrency"] < 0.9 * 64          # the cap is reached in bursts only
+    assert b["admission_wait_s"] >= 0.25 * r.load.to_json()["ttft_s"]["mean"]
+    assert b["step"] == "decode"
+    assert b["step_s"] == pytest.approx(r.pooled.pools[1].analysis.metrics.tpot_s)

@@ -136,3 +136,18 @@ def test_a_prefill_bound_plan_names_the_prefill_instances_needed(tmp_path):
     md = (tmp_path / "out" / "report.md").read_text()
     n = -(-f.capacity["decode"] // f.capacity["prefill"])
     assert f"{int(n)} prefill instances ({int(n) - 1} more GPUs, within the cluster)" in md
+
+
+def test_the_balancing_instances_are_said_in_the_plan_s_own_instances(written):
+    """The pools' balance is said as a ratio of one instance to so many and as the instances the binding pool
+    needs beside the other's count as the plan has it — by hand from the two capacities (one instance of each) —
+    not as a bare fraction such as 15:43."""
+    r, out = written
+    f = r.pooled.figures
+    md = (out / "report.md").read_text()
+    n, d = f.balance
+    per = {role: f.capacity[role] / k for role, k in (("prefill", 2), ("decode", 1))}   # one instance's capacity
+    assert abs(n / d - per["decode"] / per["prefill"]) <= 0.02 * n / d          # the ratio, to whole instances
+    need = -(-2 * d // n) if f.binding_pool == "decode" else -(-1 * n // d)
+    other = "beside 2 prefill instances" if f.binding_pool == "decode" else "beside 1 decode instance"
+    assert f"({n}:{d}): {other}, {need} {f.binding_pool}" in " ".join(md.split())

@@ -87,7 +87,7 @@ def test_the_check_line_search_rate_prints_for_a_closed_loop_runs_as_printed(cap
 def test_the_check_line_leaves_out_the_closed_loop_the_rate_replaces(tmp_path):
     """A plan searched with `--set workload.concurrency=8 --set workload.ramp=1 s` at `--rate 2`: the line keeps
     its other `--set`s and not those the rate replaces (set with it, they would be E104, as both in a plan)."""
-    from dagc.cli.print_search import check_command
+    from dagc.cli.print_rate import check_command
 
     path = _plan(tmp_path, OPEN)
     searched = load_plan_with(path, ["workload.concurrency=8", "workload.ramp=1 s", "workload.batch=16"])

@@ -108,6 +108,7 @@ POOL_COLUMNS = (Col("pool", 0, "left"), Col("instances", 2), Col("strategy of ea
 def print_pools(console: Console, r: StrategyResult) -> None:
     """A disaggregated strategy: each pool's instances, what one runs and holds, its capacity; then how
     TTFT is made and which pool binds (`dagc.verdict.pools`)."""
+    from ..export.serving_md import balance_text, pool_instances
     pooled, plan = r.pooled, r.plan
     assert pooled is not None
     f = pooled.figures
@@ -125,12 +126,12 @@ def print_pools(console: Console, r: StrategyResult) -> None:
     if f is not None and pooled.kv_bytes_per_request is not None:
         mode = "layer by layer, the last layer's share shown" if plan.workload.kv_transfer == "layerwise" \
             else "after the prefill"
-        n, d = f.balance
         kv = format_si(pooled.kv_bytes_per_request, Dimension.SIZE)
         fe = plan.cluster.engine.terms.frontend_s         # the client's TTFT adds the engine's front end
         front = f" + the engine's front end {format_si(fe, Dimension.TIME)}" if fe else ""
         console.print(f"TTFT = prefill {format_si(f.ttft_s - f.transfer_s - fe, Dimension.TIME)} + KV transfer "
                       f"{format_si(f.transfer_s, Dimension.TIME)} ({kv} a request, {mode}){front}; the "
                       f"{f.binding_pool} pool binds: it serves "
-                      f"{f.served_requests_per_s:,.2f} requests/s; {n}:{d} prefill:decode instances would balance "
-                      "the pools; steady state, no queueing", markup=False)
+                      f"{f.served_requests_per_s:,.2f} requests/s; "
+                      f"{balance_text(f.balance, *pool_instances(pooled), f.binding_pool)}; steady state, no queueing",
+                      markup=False)

@@ -12,7 +12,7 @@ from typing import Any
 from rich.console import Console
 
 from ..export.fleet_out import pick_load_cells
-from ..fleet.rank import FleetResult, rate_text, search_command
+from ..fleet.rank import FleetResult, rate_text, rented_cost, search_command
 from ..units import format_figure
 from .tables import Col, print_fitted
 
@@ -60,6 +60,13 @@ def print_fleet(out: Console, result: FleetResult, top: int, written: str | None
                   + (f", capacity {format_figure(cap)} requests/s"
                      if (cap := best.get("capacity_requests_per_s")) is not None else "") + " "
                   f"({search_command(best, shlex.quote(plan))} gives the same pick)", markup=False)
+        if same := result.same_pick:
+            figure = "per_million_tokens" if result.by == "money" else "gpu_hours_per_million_tokens"
+            out.print(f"  the same pick on more GPUs, {rate_text(result.to_json())} idle but for one instance: "
+                      + ", ".join(f"{_cluster(r)} ({r['instances']} instances"
+                                  + (f", ${format_figure(rent)}/h" if (rent := r.get('rent_per_hour')) else "")
+                                  + f", {cost_text({figure: rented_cost(r, figure)}, result.by)} per million tokens "
+                                  "with every GPU it rents charged)" for r in same), markup=False)
         if close := result.within_error:
             ratio = result.error_band_ratio or 1.0
             out.print(f"  within dagc's error of the best (a cost's 80 % band spans {ratio:.3g}×, docs/bands.md): "

@@ -7,7 +7,6 @@ tables on the console.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,7 +29,6 @@ from .tables import Col, print_fitted
 if TYPE_CHECKING:
     from ..plan.plan import Plan
     from ..plan.workload import Requirement
-    from ..search.at_rate import AtRate, RankedAtRate
     from ..search.result import Candidate
     from ..search.search import SearchResult
 
@@ -62,7 +60,7 @@ _COLS = {c.header: c for c in (
     Col("overloaded", 2, "left"))}
 
 
-def _cols(headers: Sequence[str], kept: Sequence[str] = ()) -> list[Col]:
+def table_columns(headers: Sequence[str], kept: Sequence[str] = ()) -> list[Col]:
     """The columns of `headers`; those named in `kept` (the figures a table is ranked or drawn by) never left out."""
     from dataclasses import replace
     # a load requirement's figure in the run `meets requirements` judged (`load_headers`): never left out either
@@ -89,8 +87,6 @@ def _load_cells(c: Candidate, loads: dict[str, Requirement]) -> tuple[str, ...]:
 SEARCH_COLUMNS = ("#", "strategy", "GPUs", "memory used", "TTFT", "TPOT", "decode (tokens/s/GPU)",
                   "meets requirements", "binding requirement")
 PARETO_COLUMNS = ("strategy", "GPUs", "TTFT", "TPOT", "decode (tokens/s/GPU)")
-RATE_COLUMNS = ("#", "strategy", "GPUs", "goodput (requests/s/GPU)", "served (requests/s)", "TTFT p99", "TPOT p90",
-                "overloaded", "meets requirements")
 
 
 def print_search_verdict(out: Console, found: SearchResult, plan: Plan, label: str = "best") -> None:
@@ -109,10 +105,11 @@ def print_search_verdict(out: Console, found: SearchResult, plan: Plan, label: s
 
 def meets_text(c: Candidate, names: dict[str, str] | None = None) -> str:
     """Whether a candidate meets the requirements, as the table and `--quiet` print it: `yes`, `no`, `no:`
-    and the load requirements it misses (simulated under the traffic), or `yes (steady state)` for one
+    and the requirements it misses (simulated under the traffic, or checked: the load's and the others, each by
+    its name), or `yes (steady state)` for one
     judged on the steady state alone (`dagc.search.under_traffic`)."""
     if not c.meets_requirements:
-        missed = ", ".join((names or {}).get(t, t) for t in c.load_missed)
+        missed = ", ".join([*((names or {}).get(t, t) for t in c.load_missed), *c.others_missed])
         return f"no: {missed}" if missed else "no: short of the rate" if c.short_of_traffic else "no"
     return "yes (steady state)" if c.judged == STEADY else "yes"
 
@@ -197,7 +194,7 @@ def _print_best(out: Console, found: SearchResult, best: Sequence[Candidate], pl
                + SEARCH_COLUMNS[2:7] + tuple(loads) + SEARCH_COLUMNS[7:])
     if not any(c.binding for c in best):        # no requirement binds (none given): no column of dashes
         rows, columns = [row[:-1] for row in rows], columns[:-1]
-    print_fitted(out, f"best {len(best)}", _cols(columns, [ranked_by.column]), rows)
+    print_fitted(out, f"best {len(best)}", table_columns(columns, [ranked_by.column]), rows)
     from ..verdict.ledger import within_error_of_best
     # among the candidates judged as #1 is (those that meet the requirements come first): a prefix of the ranking
     ratio, close = within_error_of_best(plan, found.objective, [c.score for c in best if c.meets_requirements
@@ -263,135 +260,6 @@ def _print_front(out: Console, best: Sequence[Candidate], front: Sequence[Candid
     if steady:       # each point says what it was judged on; the note above the front says what that means
         meeting = "meeting the requirements; `yes (steady state)`: a point not simulated under the plan's traffic"
     print_fitted(out, f"Pareto front ({meeting}): decode tokens/s per GPU vs TPOT",
-                 _cols(columns, ("decode (tokens/s/GPU)", "TPOT")), rows)      # the front's two axes
+                 table_columns(columns, ("decode (tokens/s/GPU)", "TPOT")), rows)      # the front's two axes
     if steady and not any(c.judged == STEADY and c.meets_requirements for c in best):
         out.print(note, markup=False)
-
-
-def print_at_rate(out: Console, ranked: RankedAtRate, top: int, plan: Plan | None = None,
-                  plan_path: str | None = None) -> None:
-    """`dagc search --rate R`: the best strategies simulated at R requests/s, by goodput per GPU, and whether
-    each meets the requirements at R (with `plan`, a load requirement missed by its name); the conclusion's
-    commands name `plan_path` (`print_rate_conclusion`)."""
-    tr = ranked.traffic
-    out.print(f"at {_rate(ranked.rate)}: {tr.requests:,} requests ({tr.arrival}, seed {tr.seed}) "
-              f"simulated through each of the {len(ranked.ranked):,} best strategies, ranked those meeting every "
-              "requirement and keeping up first, then those keeping up, each by goodput per GPU (requests/s served "
-              "within every latency requirement, per GPU)"
-              + (f"; {ranked.skipped:,} not simulated (`dagc check` rejects them at this workload)"
-                 if ranked.skipped else ""), markup=False)
-    names = {r.text: r.name for r in plan.requirements} if plan is not None else {}
-    rows = []
-    for k, a in enumerate(ranked.ranked[:top], 1):
-        load, c = a.load.figures, a.candidate
-        rows.append((str(k), c.text, str(c.gpus), format_figure(a.goodput_per_gpu),
-                     format_figure(load.served_requests_per_s),
-                     _time(load.ttft_s.p99), _time(load.tpot_s.p90),
-                     "yes" if load.overloaded else "no", meets_text(c, names)))
-    print_fitted(out, f"best {len(rows)} at {_rate(ranked.rate)}", _cols(RATE_COLUMNS), rows)
-    out.print(f"meets requirements: at {_rate(ranked.rate)}, every requirement judged, the load's on the run above, "
-              "as `dagc check --strategy TEXT --set 'workload.rate=R requests/s'` judges it", markup=False)
-    print_rate_conclusion(out, ranked, plan, plan_path)
-
-
-ONE_STRATEGY = "`dagc check --strategy TEXT --set 'workload.rate=R requests/s'`"
-
-
-def rate_conclusion(ranked: RankedAtRate, gpus: int | None = None, check: str = "dagc check",
-                    batch: int | None = None) -> list[str]:
-    """What `search --rate R` concludes, as `check` ends with its verdicts and next steps: the best strategy that
-    keeps up with R and meets every requirement, and the line to check it with (its batch set when the search
-    varied it); else whether any keeps up, what the best serves, and what to try (`gpus`: the cluster's GPUs;
-    `check`: the command its lines begin with, the plan and its `--set`s in it — `check_command`; `batch`: the
-    plan's, which each replica of a strategy keeps)."""
-    rate, at = ranked.rate, _rate(ranked.rate)
-    on = f" on {gpus:,} GPUs" if gpus else ""
-    if not ranked.ranked:
-        return [f"conclusion: no strategy{on} could be simulated at {at}"]
-    up = [a for a in ranked.ranked if not a.load.figures.overloaded]
-    good = [a for a in up if a.candidate.meets_requirements]
-    if good:
-        a = good[0]
-        at_batch = f" --set workload.batch={a.candidate.batch}" if a.candidate.batch is not None else ""
-        line = f"{check} --strategy '{a.candidate.text}'{at_batch} --set 'workload.rate={rate:g} requests/s'"
-        return [f"conclusion: `{a.candidate.text}` keeps up with {at} and meets every requirement, with a goodput of "
-                f"{_figure(a.goodput_per_gpu)} requests/s per GPU on {a.candidate.gpus:,} "
-                f"GPU{'' if a.candidate.gpus == 1 else 's'}", f"  check it: {line}"]
-    served = max(ranked.ranked, key=lambda a: a.load.figures.served_requests_per_s)
-    most = served.load.figures.served_requests_per_s
-    if up:
-        a = up[0]
-        return [f"conclusion: {len(up):,} of the {len(ranked.ranked):,} strategies simulated{on} keep up with {at}, "
-                f"but none meets every requirement (the best, `{a.candidate.text}`, misses "
-                f"{', '.join(a.candidate.load_missed) or 'a requirement'})",
-                f"  next: {ONE_STRATEGY} gives one strategy's next steps (a larger batch, 8-bit weights, replicas); "
-                "or a lower rate"]
-    more = _replicas(served, rate, gpus, check, batch)
-    return [f"conclusion: no strategy{on} keeps up with {at}; the best serves {_figure(most)} requests/s "
-            f"(`{served.candidate.text}`)",
-            "  next: " + "; ".join(x for x in (more, f"a rate it serves: --rate {_figure(most).replace(',', '')}",
-                                               f"{ONE_STRATEGY} for one strategy's next steps (a larger batch, "
-                                               "8-bit weights)") if x)]
-
-
-def _replicas(a: AtRate, rate: float, gpus: int | None, check: str = "dagc check", batch: int | None = None
-              ) -> str | None:
-    """Replicas of the strategy that serves the most, enough to take `rate` if each serves as much (a line to try:
-    `dagc check` judges it), with more GPUs when the cluster has too few, each replica with the batch it was
-    simulated at (the plan's `batch`, or the search's varied one), so that the batch grows with them; None for a
-    strategy already replicated or in pools."""
-    text, most = a.candidate.text, a.load.figures.served_requests_per_s
-    core, _, options = text.partition(" with ")
-    if most <= 0 or core.startswith(("dp ", "prefill ")):
-        return None
-    n = math.ceil(rate / most * 1.1)            # a tenth to spare: a run near its capacity queues
-    need = n * a.candidate.gpus
-    strategy = f"dp {n} < {core} >" + (f" with {options}" if options else "")
-    more = f" --set cluster.gpus={need}" if gpus is not None and need > gpus else ""
-    each = a.candidate.batch if a.candidate.batch is not None else batch
-    more += f" --set workload.batch={n * each}" if each is not None else ""
-    return (f"{n} replicas of it ({need:,} GPUs) if each serves as much: {check} --strategy '{strategy}'"
-            f"{more} --set 'workload.rate={rate:g} requests/s'")
-
-
-def check_command(plan_path: str | None, plan: Plan | None = None) -> str:
-    """The `dagc check` a conclusion's lines begin with: the plan searched (`plan_path`, quoted for a shell)
-    and the `--set`s it was searched with, so that the line checks what was searched.
-
-    Example:
-        >>> check_command("my plans/q.moe"), check_command(None)
-        ("dagc check 'my plans/q.moe'", 'dagc check')
-    """
-    import shlex
-
-    from ..lang.overrides import REPLACES
-    if plan_path is None:
-        return "dagc check"
-    # the line sets the rate it concludes on, which replaces a closed loop's fields (`REPLACES`): not theirs
-    rate = ("workload", "rate")
-    dropped = {".".join(rate), *(f"workload.{name}" for name in REPLACES[rate])}
-    sets = [f" --set {shlex.quote(o.replace(' = ', '=', 1))}" for o in (plan.overrides if plan is not None else ())
-            if o.split(" = ", 1)[0] not in dropped]
-    return f"dagc check {shlex.quote(plan_path)}" + "".join(sets)
-
-
-def print_rate_conclusion(out: Console, ranked: RankedAtRate, plan: Plan | None = None,
-                          plan_path: str | None = None) -> None:
-    batch = plan.workload.batch if plan is not None and not plan.workload.batch_max else None
-    for line in rate_conclusion(ranked, plan.cluster.gpus if plan is not None else None,
-                                check_command(plan_path, plan), batch):
-        out.print(line, markup=False)
-
-
-def _figure(value: float) -> str:
-    return format_figure(value)
-
-
-def _rate(value: float) -> str:
-    """An arrival rate as `--rate` took it, to its own digits (`1e-06 requests/s`, `14 requests/s`): a rate
-    far below one request a second is not 0.0."""
-    return f"{value:,.10g} requests/s" if value >= 1 else f"{value:.6g} requests/s"
-
-
-def _time(value: float | None) -> str:
-    return "—" if value is None else format_si(value, Dimension.TIME)

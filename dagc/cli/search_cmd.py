@@ -32,9 +32,8 @@ def cmd_search(args: Namespace) -> int:
         from ..diagnostics import PlanError
         from ..lang.fields import BATCH_LIMIT
         from .print_check import objective_text, print_overrides, print_plan
+        from .print_rate import print_at_rate, print_rate_conclusion
         from .print_search import (
-            print_at_rate,
-            print_rate_conclusion,
             print_search,
             print_search_verdict,
             print_search_warnings,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..fleet.rank import rate_text, search_command
+from ..fleet.rank import rate_text, rented_cost, search_command
 from ..units import Dimension, format_figure, format_si
 from .axes import ticks
 from .md_escape import md_code, md_text
@@ -59,6 +59,13 @@ def fleet_md(doc: dict[str, Any], plan: str, svg_name: str | None = "fleet.svg")
                 f"({best['instances']} instance(s) in the cluster), "
                 f"{_cost_text(_cost(best, by), by)} per million tokens; what binds: {md_text(best['binding'] or '—')}.",
                 "", "The same pick: " + md_code(search_command(best)) + ".", ""]
+        same = [r for r in f["ranked"] if r["label"] in set(f.get("same_pick_as_best", ()))]
+        if same:
+            figure = "per_million_tokens" if by == "money" else "gpu_hours_per_million_tokens"
+            out += ["The same pick on more GPUs, idle at this traffic but for one instance: "
+                    + ", ".join(f"{md_text(r['label'])} ({r['instances']} instances, "
+                                f"{_cost_text(rented_cost(r, figure), by)} per million tokens with every GPU it "
+                                "rents charged)" for r in same) + ".", ""]
         if f.get("within_error_of_best"):
             out += [f"Within dagc's error of the best (a cost's 80 % band spans {f['error_band_ratio']:.3g}×, "
                     "docs/bands.md), the pick could change within the bands: "

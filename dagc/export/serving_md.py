@@ -9,12 +9,14 @@ from `dagc.serve.inflight.serving_json` and the metrics dict, never derived here
 from __future__ import annotations
 
 from ..plan.workload import PoolRole
-from ..serve.disagg import instances_to_serve
+from ..serve.disagg import balancing_instances, instances_to_serve
 from ..serve.inflight import serving_json
 from ..units import Dimension, format_si
 from ..verdict.check import StrategyResult
+from ..verdict.pools import PooledCheck
 
-__all__ = ["inflight_execution", "inflight_metric_rows", "inflight_summary", "pooled_summary"]
+__all__ = ["balance_text", "inflight_execution", "inflight_metric_rows", "inflight_summary", "pool_instances",
+           "pooled_summary"]
 
 
 def _t(x: float | None) -> str:
@@ -23,6 +25,30 @@ def _t(x: float | None) -> str:
 
 def _pct(x: float) -> str:
     return f"{x * 100:.1f} %"
+
+
+def balance_text(balance: tuple[int, int], prefill: int, decode: int, binding: str) -> str:
+    """How many instances would balance the pools, in the plan's own terms: the ratio as one instance of the
+    smaller side to so many of the other, and the instances the binding pool would need beside the other's
+    count as it stands (`prefill`, `decode`: `dagc.serve.disagg.balancing_instances`), then the whole-number
+    ratio (`dagc.serve.disagg.balance_of`).
+
+    Example:
+        >>> balance_text((15, 43), 2, 1, "decode")
+        'the pools balance at 1 prefill instance to 2.9 decode instances (15:43): beside 2 prefill instances, 6 decode'
+        >>> balance_text((5, 1), 1, 1, "prefill")
+        'the pools balance at 5 prefill instances to 1 decode instance (5:1): beside 1 decode instance, 5 prefill'
+    """
+    n, d = balance
+
+    def many(k: float, what: str) -> str:
+        return f"{k:.2g} {what} instance{'' if k == 1 else 's'}"
+    ratio = f"1 prefill instance to {many(d / n, 'decode')}" if d >= n else \
+        f"{many(n / d, 'prefill')} to 1 decode instance"
+    need = balancing_instances(balance, prefill, decode, binding)
+    beside = f"{many(prefill, 'prefill')}, {need:,} decode" if binding == "decode" else \
+        f"{many(decode, 'decode')}, {need:,} prefill"
+    return f"the pools balance at {ratio} ({n}:{d}): beside {beside}"
 
 
 def inflight_summary(r: StrategyResult) -> list[str]:
@@ -105,14 +131,13 @@ def pooled_summary(r: StrategyResult) -> list[str]:
              f"{running:,} requests in flight, no queueing (docs/cost-model.md, \"Disaggregated prefill "
              "and decode\")."]
     if f is not None and pooled.kv_bytes_per_request is not None:
-        n, d = f.balance
         fe = r.plan.cluster.engine.terms.frontend_s       # the client's TTFT adds the engine's front end
         front = f" + the engine's front end {_t(fe)}" if fe else ""
         lines[0] = lines[0][:-1] + (f"; TTFT = the prefill {_t(f.ttft_s - f.transfer_s - fe)} + the KV transfer "
                                     f"{_t(f.transfer_s)} ({format_si(pooled.kv_bytes_per_request, Dimension.SIZE)} a "
                                     f"request){front}; the **{f.binding_pool} pool binds** "
-                                    f"({f.served_requests_per_s:,.2f} requests/s); {n}:{d} prefill:decode instances "
-                                    "would balance the pools.")
+                                    f"({f.served_requests_per_s:,.2f} requests/s); "
+                                    f"{balance_text(f.balance, *pool_instances(pooled), f.binding_pool)}.")
     if f is not None:
         lines.append(_to_change(r))
     lines += ["", "| pool | instances | strategy of each | GPUs | requests each | time | capacity | memory use |",
@@ -126,6 +151,12 @@ def pooled_summary(r: StrategyResult) -> list[str]:
         lines.append(f"| {p.pool.role} | {p.pool.instances:,} | `{p.pool.strategy.text}` | {p.pool.instances:,} × "
                      f"{p.gpus_per_instance:,} | {p.batch_per_instance:,} | {time} | {cap} | {use} |")
     return lines + [""]
+
+
+def pool_instances(pooled: PooledCheck) -> tuple[int, int]:
+    """The prefill and the decode pool's instances."""
+    count = {p.pool.role: p.pool.instances for p in pooled.pools}
+    return count[PoolRole.PREFILL], count[PoolRole.DECODE]
 
 
 def _to_change(r: StrategyResult) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..lang.fleet_ir import Fleet, FleetPoint
 
-__all__ = ["FleetResult", "rank_fleet", "rate_text", "search_command"]
+__all__ = ["FleetResult", "rank_fleet", "rate_text", "rented_cost", "search_command"]
 
 _COSTS = ("per_million_tokens", "gpu_hours_per_million_tokens")
 
@@ -56,12 +56,25 @@ class FleetResult:
     @property
     def within_error(self) -> tuple[dict[str, Any], ...]:
         """The runners-up whose cost lies within `error_band_ratio` of the best's: their bands overlap the best's,
-        so dagc cannot tell them from it within its error (docs/bands.md)."""
+        so dagc cannot tell them from it within its error (docs/bands.md) — not those holding the best's own pick
+        (`same_pick`), whose figures are the best's and which only rent more GPUs."""
         best, ratio = self.best, self.error_band_ratio
         figure = _COSTS[0] if self.by == "money" else _COSTS[1]
         if best is None or ratio is None or not best.get(figure):
             return ()
-        return tuple(r for r in self.ranked[1:] if r[figure] / best[figure] <= ratio)
+        same = {id(r) for r in self.same_pick}
+        return tuple(r for r in self.ranked[1:] if r[figure] / best[figure] <= ratio and id(r) not in same)
+
+    @property
+    def same_pick(self) -> tuple[dict[str, Any], ...]:
+        """The runners-up whose pick is the best's — the same strategy on the same GPU type and engine, its cost the
+        same — on a cluster of more GPUs: more instances of it than the traffic needs, at a higher rent."""
+        best = self.best
+        if best is None:
+            return ()
+        key = _pick_key(best)
+        return () if key is None else tuple(r for r in self.ranked[1:] if _pick_key(r) == key
+                                            and r["cluster"]["gpus"] > best["cluster"]["gpus"])
 
     def to_json(self) -> dict[str, Any]:
         """report.json's `fleet`."""
@@ -71,7 +84,25 @@ class FleetResult:
                 "clusters": len(self.ranked) + len(self.missed), "meeting": len(self.ranked),
                 "best": self.best, "ranked": list(self.ranked), "not_meeting": list(self.missed),
                 "error_band_ratio": self.error_band_ratio,
-                "within_error_of_best": [r["label"] for r in self.within_error]}
+                "within_error_of_best": [r["label"] for r in self.within_error],
+                "same_pick_as_best": [r["label"] for r in self.same_pick]}
+
+
+def _pick_key(row: dict[str, Any]) -> tuple[object, ...] | None:
+    """What makes two clusters' picks the same: GPU type, engine, strategy and cost (None: a row without them)."""
+    c, pick = row.get("cluster"), row.get("pick") or {}
+    if c is None or "strategy" not in pick:
+        return None
+    return c["gpu"], c["engine"], pick["strategy"], row.get("per_million_tokens"), \
+        row.get("gpu_hours_per_million_tokens")
+
+
+def rented_cost(row: dict[str, Any], figure: str = _COSTS[0]) -> float | None:
+    """A cluster's cost per million tokens (`figure`: money, or GPU-hours) with every GPU it rents charged, at the
+    traffic's rate: its pick's cost × the cluster's GPUs over the pick's (the instances beyond those the rate
+    needs are paid for and idle)."""
+    cost = row.get(figure)
+    return None if cost is None else cost * row["cluster"]["gpus"] / row["pick"]["gpus"]
 
 
 def search_command(row: dict[str, Any], plan: str = "PLAN") -> str:

@@ -8,8 +8,9 @@ arriving at `rate` simulated through it — a disaggregated one through its pool
 bisection; without traffic, `REQUESTS_DEFAULT` poisson arrivals from seed 0), ranked those meeting every
 requirement and keeping up first, then those keeping up, then the overloaded, each by goodput per GPU —
 requests per second served within every latency requirement, per GPU — best first, ties to the lower p99
-TTFT. Each row carries that check's figures and verdict: whether it meets every requirement at `rate`, the
-load's judged on its own run. The steady state picks which strategies are worth simulating; the simulation
+TTFT; keeping up is carrying the traffic (`UnderLoad.carries_traffic`: not overloaded, nor behind by its
+cap or its capacity). Each row carries that check's figures and verdict: whether it meets every requirement at
+`rate`, the load's judged on its own run. The steady state picks which strategies are worth simulating; the simulation
 ranks them.
 """
 
@@ -105,7 +106,7 @@ def rank_at_rate(plan: Plan, found: SearchResult, rate: float,
 def _rank(a: AtRate) -> tuple[int, float, float]:
     """A run's place: meeting every requirement and keeping up, then keeping up, then overloaded (`tier`), each
     by goodput per GPU, best first, then the lower p99 TTFT — so that the table's first is the conclusion's."""
-    up = not a.load.figures.overloaded
+    up = a.load.carries_traffic
     tier = 0 if up and a.candidate.meets_requirements else 1 if up else 2
     return tier, -a.goodput_per_gpu, a.load.figures.ttft_s.p99 or 0.0
 

@@ -92,6 +92,9 @@ class Candidate:
     # not simulated: its steady state serves fewer requests a second than the plan's traffic sends, so it cannot
     # carry it (`dagc.search.under_traffic.traffic_floor`)
     short_of_traffic: bool = False
+    # judged by a check: the requirements not judged on the load that it misses, by name (`memory`), beside
+    # `load_missed` (`dagc.search.under_traffic.judgement`)
+    others_missed: tuple[str, ...] = ()
 
     @property
     def text(self) -> str:
@@ -116,7 +119,8 @@ class Candidate:
                 "exact": self.exact, "judged": self.judged, "load_requirements_missed": list(self.load_missed),
                 **({"load_figures": dict(self.load_figures)} if self.load_figures else {}),
                 **({"engine_refusals": list(self.engine_refusals)} if self.engine_refusals else {}),
-                **({"short_of_traffic": True} if self.short_of_traffic else {})}
+                **({"short_of_traffic": True} if self.short_of_traffic else {}),
+                **({"other_requirements_missed": list(self.others_missed)} if self.others_missed else {})}
 
 
 @dataclass(frozen=True, slots=True)

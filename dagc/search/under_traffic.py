@@ -97,6 +97,7 @@ class Judgement:
     load_missed: tuple[str, ...]
     binding: str | None
     load_figures: tuple[tuple[str, float | None], ...] = ()     # each load requirement's figure in the run
+    others_missed: tuple[str, ...] = ()      # the requirements not judged on the load that it misses, by name
     # the check's exact figures (report.json's `metrics`) and memory used, when it ran the candidate's batch
     metrics: SteadyMetrics | None = None
     memory_fraction: float | None = None
@@ -104,7 +105,8 @@ class Judgement:
     def of(self, c: Candidate, objective: str | None = None) -> Candidate:
         """`c` with this judgement; with `objective`, with the check's exact figures too, scored under it."""
         c = replace(c, meets_requirements=self.meets, judged=ALL, load_missed=self.load_missed,
-                    misses=self.misses, binding=self.binding, load_figures=self.load_figures, short_of_traffic=False)
+                    misses=self.misses, binding=self.binding, load_figures=self.load_figures, short_of_traffic=False,
+                    others_missed=self.others_missed)
         if objective is None or self.metrics is None or self.memory_fraction is None:
             return c
         metrics = self.metrics.like(c.metrics)
@@ -287,6 +289,8 @@ def judgement(r: StrategyResult, c: Candidate) -> Judgement:
     return Judgement(meets=r.verdict.meets_requirements is True, load_missed=missed, misses=misses + behind,
                      binding=binding_of(r.requirements, r.plan.workload),
                      load_figures=tuple((q.requirement.name, q.value) for q in r.requirements if q.requirement.on_load),
+                     others_missed=tuple(q.requirement.name for q in r.requirements
+                                         if not q.requirement.on_load and q.met is not True),
                      metrics=r.metrics if same and r.metrics is not None and r.metrics.has_all_of(c.metrics) else None,
                      memory_fraction=_memory(r) if same else None)
 

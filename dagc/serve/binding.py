@@ -25,8 +25,9 @@ The limit, in this order (docs/load.md):
   requests in flight when they sit at `FULL` of it while requests wait and Little's law's concurrency
   is at least `FULL` of it;
 - otherwise the step time — the missed latency's step (TTFT and ITL: the mixed step; TTFT of a
-  disaggregated strategy: its prefill; else the decode step) — named by the larger part of its critical
-  path: compute, or communication (TP, EP and PP together).
+  disaggregated strategy: its prefill, or its decode step when its requests wait for the decode pool's slots
+  (the queue test above) with the prefill pool not busy; else the decode step) — named by the larger part of
+  its critical path: compute, or communication (TP, EP and PP together).
 
 A disaggregated strategy's requests in flight are those admitted to its decode pool (its decode slots in
 use): what its cap counts, not the requests in prefill or in transfer. A goodput target missed at or above
@@ -126,16 +127,17 @@ def _mean(x: np.ndarray, w: np.ndarray) -> float | None:
     return float(np.dot(x, w) / total) if total > 0 else None
 
 
-def _step(missed: frozenset[str], metrics: Mapping[str, Any] | None
+def _step(missed: frozenset[str], metrics: Mapping[str, Any] | None, queued: bool = False
           ) -> tuple[str | None, float | None, dict[str, Any] | None]:
     """The step whose time a missed latency rests on — the mixed step for TTFT and ITL (a disaggregated
-    strategy's prefill for TTFT), else the decode step — its time in the steady state (else its critical
+    strategy's prefill for TTFT, unless its requests `queued` for the decode pool: then its decode step, whose
+    pace frees the slots they wait for), else the decode step — its time in the steady state (else its critical
     path's) and its path."""
     paths = (metrics or {}).get("critical_path") or {}
     which = "decode"
     if missed & {"ttft", "itl"} and paths.get("mixed"):
         which = "mixed"             # a token's longest gaps are the steps that run a prompt's chunk too
-    elif "ttft" in missed and paths.get("prefill"):
+    elif "ttft" in missed and paths.get("prefill") and not queued:
         which = "prefill"
     path = paths.get(which)
     if not path or not path.get("makespan_s"):
@@ -189,7 +191,12 @@ def diagnose(load: Load, missed: frozenset[str], metrics: Mapping[str, Any] | No
     prefill_util = (load.prefill_busy_s / (load.prefill_instances * (load.prefill_until - float(load.arrival.min())))
                     if load.prefill_busy_s is not None and load.prefill_instances
                     and load.prefill_until > float(load.arrival.min()) else None)
-    which, step_s, path = _step(missed, metrics)
+    # a disaggregated strategy's requests that wait (Little's law on the queue: `_limit`'s `queues`) wait for a
+    # decode slot, the prefill pool not busy: its TTFT rests on the decode step's pace, not on its prefill
+    mean_ttft = float(np.nanmean(load.ttft)) if len(load.ttft) else 0.0
+    waits = bool(load.prefill_instances) and (prefill_util is None or prefill_util < BUSY) \
+        and admission_wait >= QUEUE_SHARE * mean_ttft and _mean(running, queued) is not None
+    which, step_s, path = _step(missed, metrics, waits)
     compute_share = comm_share = None
     if path:
         comm = sum(float(path.get(k, 0.0)) for k in ("tp_comm_s", "ep_comm_s", "pp_comm_s"))

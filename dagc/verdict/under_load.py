@@ -39,7 +39,7 @@ from ..serve.binding import Binding, Limit, binding_json, diagnose
 from ..serve.load import Load, StepPrices, simulate
 from ..serve.load_figures import LoadFigures, load_figures
 from ..serve.load_pools import PoolPrices, simulate_pools
-from ..serve.load_result import QueueGrowth
+from ..serve.load_result import PACE_SHARE, QueueGrowth
 from ..serve.shared import shared_load, shared_prices
 from ..serve.watch import Missed
 from ..units import format_figure
@@ -146,10 +146,10 @@ def under_load(plan: Plan, run: Run, steady: Steady, progress: Progress | None =
     work = load_events(plan, m) * CAPACITY_STEPS
     budget = plan.load_budget_events
     judged = with_capacity and m >= CAPACITY_MIN_REQUESTS and (budget is None or work <= budget)
-    known = (traffic.rate, _run_holds(plan, figures)) if traffic.rate is not None else None
+    known = _run_stands_for(plan, figures, m)
     most = capacity(plan, run, _steady_rate(plan, metrics), each_run, known) if judged else None
     reason = not_carried_because(figures.overloaded, figures.queue_growth, binding.arrival_rate_requests_per_s, most,
-                                 percentile_missed=bool(missed))
+                                 percentile_missed=bool(missed), needs=_needs(binding))
     if reason is not None and binding.limit is Limit.NONE:     # behind by its capacity alone: as a queue
         binding = diagnose(main, missed, steps, goodput, behind=True)
     if progress is not None:
@@ -160,20 +160,25 @@ def under_load(plan: Plan, run: Run, steady: Steady, progress: Progress | None =
 
 
 def not_carried_because(overloaded: bool, growth: QueueGrowth | None, rate: float | None, most: float | None,
-                        percentile_missed: bool = False) -> str | None:
+                        percentile_missed: bool = False, needs: tuple[float, int] | None = None) -> str | None:
     """Why a run's deployment cannot carry its traffic, None when it can: its queue
-    grows past what its arrivals' noise allows (`load.overloaded`, `Load.queue_growth`), or its capacity —
-    when bisected — lies below the arrival rate by more than `CAPACITY_TOLERANCE` while the run itself meets
-    its percentile requirements (the capacity's longer runs fall behind where this one did not; docs/load.md,
-    "Carrying the traffic"). A run that keeps up but misses a percentile (`percentile_missed`) carries its
-    traffic: its capacity is below the rate by that percentile, which is missed on its own figure, and the
-    requirements that hold stay met. A deployment that cannot carry its traffic meets none of its load
+    grows past what its arrivals' noise allows (`load.overloaded`, `Load.queue_growth`); or it grows by more
+    than the pace the capacity is placed by (`QueueGrowth.behind`) while the requests in flight Little's law
+    needs at the arrival rate are more than its cap allows by more than `CAPACITY_TOLERANCE` (`needs`): the most
+    it serves, its cap over a request's time in flight, is below the arrival rate, as the run's own counts say;
+    or its capacity — when bisected — lies below the arrival rate by more than `CAPACITY_TOLERANCE` while the
+    run itself meets its percentile requirements (the capacity's longer runs fall behind where this one did not;
+    docs/load.md, "Carrying the traffic"). A run that keeps up but misses a percentile (`percentile_missed`)
+    carries its traffic: its capacity is below the rate by that percentile, which is missed on its own figure,
+    and the requirements that hold stay met. A deployment that cannot carry its traffic meets none of its load
     requirements.
 
     Args:
         overloaded: the run's queue grows past its arrivals' noise (`Load.overloaded`), by `growth`.
         rate: the run's arrival rate (`Binding.arrival_rate_requests_per_s`).
         most: its capacity (None: not judged).
+        needs: the requests in flight Little's law needs and the cap on them (`Binding.little_concurrency`,
+            `Binding.cap`; None: either unknown).
 
     Example:
         >>> not_carried_because(False, None, 10.0, 9.2)[:64]
@@ -185,6 +190,14 @@ def not_carried_because(overloaded: bool, growth: QueueGrowth | None, rate: floa
         return (f"the queue keeps growing: of the {growth.arrived:,} requests arriving over the run's second "
                 f"half, {growth.ended:,} {ended} in it, {growth.grown:,} more {where} — past the "
                 f"{growth.allowance:.0f} its arrivals' noise allows")
+    if growth is not None and growth.behind and needs is not None and needs[0] > needs[1] * (1 + CAPACITY_TOLERANCE):
+        ended = "were given their first token" if growth.first_token else "ended"
+        where = "waiting to be served" if growth.first_token else "in the system"
+        return (f"it needs ≈ {needs[0]:,.0f} requests in flight at this rate (Little's law: the arrival rate × a "
+                f"request's time in flight), more than its cap of {needs[1]:,}, and its queue grows: of the "
+                f"{growth.arrived:,} requests arriving over the run's second half, {growth.ended:,} {ended} in it, "
+                f"{growth.grown:,} more {where} — more than the {PACE_SHARE:.0%} of them a capacity's trial allows, "
+                f"within the {growth.allowance:.0f} this run's noise allows")
     rate = None if rate is None or not math.isfinite(rate) else rate      # as report.json's binding holds it
     cap = most
     if rate is not None and cap is not None and cap < rate * (1 - CAPACITY_TOLERANCE) and not percentile_missed:
@@ -266,10 +279,26 @@ def _goodput_missed(plan: Plan, out: LoadFigures) -> float | None:
     return max(missed, default=None)
 
 
-def _run_holds(plan: Plan, out: LoadFigures) -> bool:
-    """Whether the plan's own run meets the percentile requirements and is not `overloaded` (its queue's growth
-    past its noise: a test, which a verdict may rest on)."""
-    return not out.overloaded and not missed_latencies(plan, out)
+def _run_stands_for(plan: Plan, out: LoadFigures, trial_requests: int) -> tuple[float, bool] | None:
+    """The plan's own run as the capacity's trial at its arrival rate (`capacity`'s `known`): (rate, False) when
+    it misses a percentile requirement or is `overloaded` (its queue's growth past its noise: a test, which a
+    verdict may rest on); (rate, True) when it meets them, keeps pace as a trial must (`_holds`) and is as long
+    as a trial (`trial_requests`); None — the trials decide — otherwise: a run whose queue grows past that pace
+    within its noise, or one shorter than a trial, whose last arrivals come before its deployment has filled
+    (200 requests of DeepSeek-V3 at 0.9 requests/s, each in flight a minute, served every first token at once
+    and pinned a capacity of 0.9; the trials of 2,000 requests give 0.79 at any rate). None without a rate."""
+    rate = out.rate_requests_per_s
+    if rate is None:
+        return None
+    if out.overloaded or missed_latencies(plan, out):
+        return rate, False
+    growth = out.queue_growth
+    return None if out.requests < trial_requests or growth is not None and growth.behind else (rate, True)
+
+
+def _needs(b: Binding) -> tuple[float, int] | None:
+    """The requests in flight Little's law needs at the arrival rate and the cap on them, when both are known."""
+    return None if b.little_concurrency is None or not b.cap else (b.little_concurrency, b.cap)
 
 
 def _holds(plan: Plan, out: LoadFigures) -> bool:

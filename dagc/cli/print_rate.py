@@ -1,0 +1,163 @@
+"""What `dagc search --rate R` prints: the best strategies simulated at R requests/s, ranked by goodput per GPU,
+whether each keeps up and meets the requirements there, and the conclusion with the line to check it by.
+
+Input: a `RankedAtRate` of `dagc.search.at_rate`, its plan and a rich console. Output: a table and lines on the
+console.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+
+from ..units import Dimension, format_figure, format_si
+from .print_search import meets_text, table_columns
+from .tables import print_fitted
+
+if TYPE_CHECKING:
+    from ..plan.plan import Plan
+    from ..search.at_rate import AtRate, RankedAtRate
+
+RATE_COLUMNS = ("#", "strategy", "GPUs", "goodput (requests/s/GPU)", "served (requests/s)", "TTFT p99", "TPOT p90",
+                "overloaded", "meets requirements")
+
+
+def print_at_rate(out: Console, ranked: RankedAtRate, top: int, plan: Plan | None = None,
+                  plan_path: str | None = None) -> None:
+    """`dagc search --rate R`: the best strategies simulated at R requests/s, by goodput per GPU, and whether
+    each meets the requirements at R (with `plan`, a load requirement missed by its name); the conclusion's
+    commands name `plan_path` (`print_rate_conclusion`)."""
+    tr = ranked.traffic
+    out.print(f"at {_rate(ranked.rate)}: {tr.requests:,} requests ({tr.arrival}, seed {tr.seed}) "
+              f"simulated through each of the {len(ranked.ranked):,} best strategies, ranked those meeting every "
+              "requirement and keeping up first, then those keeping up, each by goodput per GPU (requests/s served "
+              "within every latency requirement, per GPU)"
+              + (f"; {ranked.skipped:,} not simulated (`dagc check` rejects them at this workload)"
+                 if ranked.skipped else ""), markup=False)
+    names = {r.text: r.name for r in plan.requirements} if plan is not None else {}
+    rows = []
+    for k, a in enumerate(ranked.ranked[:top], 1):
+        load, c = a.load.figures, a.candidate
+        rows.append((str(k), c.text, str(c.gpus), format_figure(a.goodput_per_gpu),
+                     format_figure(load.served_requests_per_s),
+                     _time(load.ttft_s.p99), _time(load.tpot_s.p90),
+                     _overloaded(a), meets_text(c, names)))
+    print_fitted(out, f"best {len(rows)} at {_rate(ranked.rate)}", table_columns(RATE_COLUMNS), rows)
+    out.print(f"meets requirements: at {_rate(ranked.rate)}, every requirement judged, the load's on the run above, "
+              "as `dagc check --strategy TEXT --set 'workload.rate=R requests/s'` judges it", markup=False)
+    if any(_overloaded(a) == "behind" for a in ranked.ranked[:top]):
+        out.print("overloaded: yes when the run's queue keeps growing past its noise; behind when it cannot carry the "
+                  "rate though its run is too short to show it (the requests in flight it needs are more than its "
+                  "cap, or its capacity is below the rate): `dagc check` says which", markup=False)
+    print_rate_conclusion(out, ranked, plan, plan_path)
+
+
+def _overloaded(a: AtRate) -> str:
+    """The `overloaded` cell: `yes` (the run's queue keeps growing), `behind` (it does not carry the rate all the
+    same: `UnderLoad.not_carried_because`) or `no`."""
+    return "yes" if a.load.figures.overloaded else "no" if a.load.carries_traffic else "behind"
+
+
+ONE_STRATEGY = "`dagc check --strategy TEXT --set 'workload.rate=R requests/s'`"
+
+
+def rate_conclusion(ranked: RankedAtRate, gpus: int | None = None, check: str = "dagc check",
+                    batch: int | None = None) -> list[str]:
+    """What `search --rate R` concludes, as `check` ends with its verdicts and next steps: the best strategy that
+    keeps up with R and meets every requirement, and the line to check it with (its batch set when the search
+    varied it); else whether any keeps up, what the best serves, and what to try (`gpus`: the cluster's GPUs;
+    `check`: the command its lines begin with, the plan and its `--set`s in it — `check_command`; `batch`: the
+    plan's, which each replica of a strategy keeps)."""
+    rate, at = ranked.rate, _rate(ranked.rate)
+    on = f" on {gpus:,} GPUs" if gpus else ""
+    if not ranked.ranked:
+        return [f"conclusion: no strategy{on} could be simulated at {at}"]
+    up = [a for a in ranked.ranked if a.load.carries_traffic]
+    good = [a for a in up if a.candidate.meets_requirements]
+    if good:
+        a = good[0]
+        at_batch = f" --set workload.batch={a.candidate.batch}" if a.candidate.batch is not None else ""
+        line = f"{check} --strategy '{a.candidate.text}'{at_batch} --set 'workload.rate={rate:g} requests/s'"
+        return [f"conclusion: `{a.candidate.text}` keeps up with {at} and meets every requirement, with a goodput of "
+                f"{_figure(a.goodput_per_gpu)} requests/s per GPU on {a.candidate.gpus:,} "
+                f"GPU{'' if a.candidate.gpus == 1 else 's'}", f"  check it: {line}"]
+    served = max(ranked.ranked, key=lambda a: a.load.figures.served_requests_per_s)
+    most = served.load.figures.served_requests_per_s
+    if up:
+        a = up[0]
+        return [f"conclusion: {len(up):,} of the {len(ranked.ranked):,} strategies simulated{on} keep up with {at}, "
+                f"but none meets every requirement (the best, `{a.candidate.text}`, misses "
+                f"{', '.join(a.candidate.load_missed) or 'a requirement'})",
+                f"  next: {ONE_STRATEGY} gives one strategy's next steps (a larger batch, 8-bit weights, replicas); "
+                "or a lower rate"]
+    more = _replicas(served, rate, gpus, check, batch)
+    return [f"conclusion: no strategy{on} keeps up with {at}; the best serves {_figure(most)} requests/s "
+            f"(`{served.candidate.text}`)",
+            "  next: " + "; ".join(x for x in (more, f"a rate it serves: --rate {_figure(most).replace(',', '')}",
+                                               f"{ONE_STRATEGY} for one strategy's next steps (a larger batch, "
+                                               "8-bit weights)") if x)]
+
+
+def _replicas(a: AtRate, rate: float, gpus: int | None, check: str = "dagc check", batch: int | None = None
+              ) -> str | None:
+    """Replicas of the strategy that serves the most, enough to take `rate` if each serves as much (a line to try:
+    `dagc check` judges it), with more GPUs when the cluster has too few, each replica with the batch it was
+    simulated at (the plan's `batch`, or the search's varied one), so that the batch grows with them; None for a
+    strategy already replicated or in pools."""
+    text, most = a.candidate.text, a.load.figures.served_requests_per_s
+    core, _, options = text.partition(" with ")
+    if most <= 0 or core.startswith(("dp ", "prefill ")):
+        return None
+    n = math.ceil(rate / most * 1.1)            # a tenth to spare: a run near its capacity queues
+    need = n * a.candidate.gpus
+    strategy = f"dp {n} < {core} >" + (f" with {options}" if options else "")
+    more = f" --set cluster.gpus={need}" if gpus is not None and need > gpus else ""
+    each = a.candidate.batch if a.candidate.batch is not None else batch
+    more += f" --set workload.batch={n * each}" if each is not None else ""
+    return (f"{n} replicas of it ({need:,} GPUs) if each serves as much: {check} --strategy '{strategy}'"
+            f"{more} --set 'workload.rate={rate:g} requests/s'")
+
+
+def check_command(plan_path: str | None, plan: Plan | None = None) -> str:
+    """The `dagc check` a conclusion's lines begin with: the plan searched (`plan_path`, quoted for a shell)
+    and the `--set`s it was searched with, so that the line checks what was searched.
+
+    Example:
+        >>> check_command("my plans/q.moe"), check_command(None)
+        ("dagc check 'my plans/q.moe'", 'dagc check')
+    """
+    import shlex
+
+    from ..lang.overrides import REPLACES
+    if plan_path is None:
+        return "dagc check"
+    # the line sets the rate it concludes on, which replaces a closed loop's fields (`REPLACES`): not theirs
+    rate = ("workload", "rate")
+    dropped = {".".join(rate), *(f"workload.{name}" for name in REPLACES[rate])}
+    sets = [f" --set {shlex.quote(o.replace(' = ', '=', 1))}" for o in (plan.overrides if plan is not None else ())
+            if o.split(" = ", 1)[0] not in dropped]
+    return f"dagc check {shlex.quote(plan_path)}" + "".join(sets)
+
+
+def print_rate_conclusion(out: Console, ranked: RankedAtRate, plan: Plan | None = None,
+                          plan_path: str | None = None) -> None:
+    batch = plan.workload.batch if plan is not None and not plan.workload.batch_max else None
+    for line in rate_conclusion(ranked, plan.cluster.gpus if plan is not None else None,
+                                check_command(plan_path, plan), batch):
+        out.print(line, markup=False)
+
+
+def _figure(value: float) -> str:
+    return format_figure(value)
+
+
+def _rate(value: float) -> str:
+    """An arrival rate as `--rate` took it, to its own digits (`1e-06 requests/s`, `14 requests/s`): a rate
+    far below one request a second is not 0.0."""
+    return f"{value:,.10g} requests/s" if value >= 1 else f"{value:.6g} requests/s"
+
+
+def _time(value: float | None) -> str:
+    return "—" if value is None else format_si(value, Dimension.TIME)
