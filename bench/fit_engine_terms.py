@@ -53,7 +53,7 @@ if str(ROOT / "bench") not in sys.path:
 
 import fidelity_corpus as fc  # noqa: E402  (bench/, on the path above)
 
-from dagc.calibrate.fit import MIN_RUNS, MOVES, fit_term as library_fit, weighted_median  # noqa: E402
+from dagc.calibrate.fit import MIN_RUNS, MOVES, Start, fit_term as library_fit, weighted_median  # noqa: E402
 
 __all__ = ["BLACKWELL_MOVES", "GENERATION", "MIN_RUNS", "MOVES", "blackwell_jobs", "calibration_jobs",
            "fit_blackwell", "fit_older", "fit_request", "fit_term", "fronted", "golden", "main", "of_generation",
@@ -126,7 +126,7 @@ def fit_term(jobs: Sequence[tuple], engine: str, terms: dict[str, float], name: 
         return [row["dagc"] for row in rows]
 
     measured = [dict(r.measured) for _, r in jobs]
-    fitted = library_fit(evaluate, measured, base, name, start)
+    fitted = library_fit(evaluate, measured, Start({**base, name: start}), name)
     if fitted.kept:
         print(f"  {engine} {name}: it moves the figures of {fitted.moved} runs, fewer than {MIN_RUNS}: kept",
               file=sys.stderr, flush=True)

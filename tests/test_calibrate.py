@@ -13,7 +13,7 @@ import pytest
 
 from dagc.calibrate.calibrate import calibrate
 from dagc.calibrate.figures import dagc_figures
-from dagc.calibrate.fit import fit_term, left_out
+from dagc.calibrate.fit import Start, fit_term, left_out
 from dagc.calibrate.manifest import jobs_of, jobs_of_manifest
 from dagc.diagnostics import PlanError, render
 from dagc.lang.calibration import CalibrationFile
@@ -114,12 +114,12 @@ def test_fit_of_an_exactly_linear_figure_and_its_left_out_values():
     def runs(n: int):
         return lambda terms: [{"ttft_ms": 10.0 + 2e3 * terms["frontend_s"]}] * n
 
-    fit = fit_term(runs(5), measured, {"step_s": 0.0}, "frontend_s", 0.0)
+    fit = fit_term(runs(5), measured, Start({"step_s": 0.0, "frontend_s": 0.0}), "frontend_s")
     assert fit.value == pytest.approx(5e-3) and fit.moved == 5       # the outlier has no pull on a median
     assert left_out(fit, measured, [True] * 5, 4) == pytest.approx(5e-3)
-    below = fit_term(runs(3), [{"ttft_ms": 1.0}] * 3, {"step_s": 0.0}, "frontend_s", 0.02)
+    below = fit_term(runs(3), [{"ttft_ms": 1.0}] * 3, Start({"step_s": 0.0, "frontend_s": 0.02}), "frontend_s")
     assert below.value == 0.0                                         # never negative
-    kept = fit_term(runs(2), measured[:2], {"step_s": 0.0}, "frontend_s", 0.02)
+    kept = fit_term(runs(2), measured[:2], Start({"step_s": 0.0, "frontend_s": 0.02}), "frontend_s")
     assert kept.kept and kept.value == 0.02                          # two runs do not move a term
 
 

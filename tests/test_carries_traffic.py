@@ -234,6 +234,8 @@ def test_a_deployment_short_of_its_rate_by_its_cap_is_not_said_to_carry_it():
     assert not load["overloaded"] and load["served_requests_per_s"] < 3.7
     assert load["binding"]["little_concurrency"] > 128 * 1.05
     assert not load["carries_traffic"] and load["not_carried_because"].startswith("it needs ≈ 140 requests in flight")
+    from dagc.export.load_md import load_line
+    assert "; BEHIND, it does not carry its traffic: it needs ≈ 140 requests in flight" in load_line(load)
     assert r.verdict.meets_requirements is False
 
 

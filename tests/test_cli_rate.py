@@ -152,3 +152,20 @@ def test_the_table_names_every_requirement_missed_not_only_the_load_s():
                             others_missed=("memory",), misses=3)
     names = {"ttft_p99 <= 1.5 s": "ttft_p99", "tpot_p90 <= 40 ms": "tpot_p90"}
     assert meets_text(c, names) == "no: ttft_p99, tpot_p90, memory"
+
+
+def test_runs_whose_goodputs_differ_by_noise_are_ranked_by_their_headroom():
+    """Four 4-GPU candidates at 4 requests/s: goodputs per GPU of 0.995, 0.993, 0.990 and 0.984 (the runs'
+    noise, within 1 % of the first) with least margins 5.5 %, 19.5 %, None and 12 %: the first three are one group,
+    ranked by headroom (19.5 %, 5.5 %, then the one without a margin); 0.984 lies past 1 % of 0.995 and follows.
+    A run that does not keep up stays below every run that does, whatever its headroom."""
+    from dagc.search.at_rate import _ranked
+
+    def run(name: str, goodput: float, headroom: float | None, carries: bool = True) -> AtRate:
+        load = SimpleNamespace(figures=SimpleNamespace(overloaded=not carries, served_requests_per_s=goodput * 4,
+                                                       ttft_s=SimpleNamespace(p99=0.5)), carries_traffic=carries)
+        return AtRate(candidate(name, 4), load, goodput, headroom)
+    runs = [run("tp 4", 0.995, 0.055), run("tp 2 ; ep 4", 0.993, 0.195), run("dp 2 < tp 2 >", 0.99, None),
+            run("tp 4 ; ep 4", 0.984, 0.12), run("dp 4", 1.2, 0.9, carries=False)]
+    assert [a.candidate.text for a in _ranked(runs)] == [c.candidate.text for c in
+                                                         (runs[1], runs[0], runs[2], runs[3], runs[4])]

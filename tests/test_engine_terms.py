@@ -13,7 +13,7 @@ import pytest
 from dagc.cost.compute import kernel_seconds, priced_kernels
 from dagc.cost.cost import template_time_s
 from dagc.cost.cost_model import CostModel
-from dagc.ir.dag import Phase
+from dagc.ir.dag import Phase, StagePass
 from dagc.ir.ops import Op, OpShapes, rank_dims
 from dagc.lang.flatten import flatten
 from dagc.lang.load import load_plan_text
@@ -40,7 +40,7 @@ def _with_terms(plan, terms: EngineTerms):
 
 def _shapes(plan, phase: Phase = Phase.DECODE) -> OpShapes:
     lay = resolve(plan.model, plan.cluster, plan.workload, flatten(plan.strategies[0])[0])
-    return OpShapes(plan.model, plan.workload, lay, rank_dims(plan.model, lay), phase, lay.requests()[0], 0,
+    return OpShapes(plan.model, plan.workload, lay, rank_dims(plan.model, lay), StagePass(phase, lay.requests()[0], 0),
                     engine=plan.cluster.engine.terms)
 
 

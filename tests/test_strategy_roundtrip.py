@@ -30,7 +30,7 @@ from dagc.diagnostics import PlanError
 from dagc.lang.flatten import flatten
 from dagc.lang.load import load_plan_text, parse_strategy
 from dagc.lang.overrides import load_plan_with
-from dagc.plan.printer import aggregated, pooled, replicated, strategy_source
+from dagc.plan.printer import aggregated, pooled, replicated, strategy_source, with_options as optioned, with_split
 from dagc.plan.strategy import Strategy
 from dagc.plan.workload import Overlap
 from dagc.verdict.check import check_strategy
@@ -63,8 +63,9 @@ def _aggregated(draw, dp_allowed: bool = True, with_options: bool = True) -> Str
                    "overlap": draw(st.one_of(st.none(), st.sampled_from(list(Overlap)))),
                    "redundant": draw(st.one_of(st.none(), st.integers(0, 64)))}
     tp = draw(_DEGREE)
-    return aggregated(dp=draw(_DEGREE) if dp_allowed else 1, pp=pp, split=split, tp=tp, cp=draw(_DEGREE),
-                      sp=draw(st.booleans()), ep=ep, etp=etp, **options)
+    even = aggregated(dp=draw(_DEGREE) if dp_allowed else 1, pp=pp, tp=tp, cp=draw(_DEGREE), sp=draw(st.booleans()),
+                      ep=ep, etp=etp)
+    return optioned(with_split(even, split), **options)
 
 
 @st.composite

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, example, given, settings
 from dagc.cost.compute import kernel_raw_s, kernel_seconds, priced_kernels
 from dagc.cost.cost import template_lower_s, template_max_s, template_time_s
 from dagc.cost.cost_model import CostModel
-from dagc.ir.dag import Phase
+from dagc.ir.dag import Phase, StagePass
 from dagc.ir.ops import (
     ATTENTION_SPLIT_OPS,
     Op,
@@ -59,7 +59,8 @@ def stage_shapes(plan, step: int, most: int):
         d = rank_dims(plan.model, lay)
         for phase in Phase:
             for req in lay.distinct_request_rows():
-                yield workload, lay, phase, req, OpShapes(plan.model, workload, lay, d, phase, np.array(req), 0)
+                at = StagePass(phase, np.array(req), 0)
+                yield workload, lay, phase, req, OpShapes(plan.model, workload, lay, d, at)
 
 
 def plan_named(name: str):
@@ -151,7 +152,7 @@ def test_the_attention_split_ops_depend_on_their_key_alone(name):
         for phase in Phase:
             req = lay.distinct_request_rows()[0]
             for stage in {0, lay.pp - 1}:
-                shapes = OpShapes(plan.model, workload, lay, d, phase, np.array(req), stage)
+                shapes = OpShapes(plan.model, workload, lay, d, StagePass(phase, np.array(req), stage))
                 for op in ATTENTION_SPLIT_OPS:
                     key = (op, attention_split_key(lay, workload, phase, req))
                     tpl = shapes.make(op)
@@ -208,7 +209,7 @@ def test_every_op_template_depends_on_what_its_recipe_says_it_reads(name):
         for phase in Phase:
             for req in lay.distinct_request_rows():
                 for stage in sorted({0, lay.pp // 2, lay.pp - 1}):
-                    shapes = OpShapes(plan.model, workload, lay, d, phase, np.array(req), stage)
+                    shapes = OpShapes(plan.model, workload, lay, d, StagePass(phase, np.array(req), stage))
                     for op in ops:
                         key = (op, shapes.reads(op))
                         assert key[1] is not None, op

@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..diagnostics import PlanError, quote
 from ..lang.calibration import MAX_RESIDUAL
+from ..lang.flatten import flatten
+from ..layout.layout import resolve
 from ..plan.calibration import CALIBRATION_FORMAT, CALIBRATION_QUANTITIES
 from ..plan.plan import Plan
 from ..rules.syntax import run_refusal
@@ -90,13 +92,17 @@ class Calibrated:
         def span(values: list[float]) -> list[float] | None:
             return [min(values), max(values)] if values else None
 
+        engines = [g for j in self.jobs for g in instance_gpus(j.plan)]
+
         def median_abs(which: str) -> dict[str, float]:
             return {q: statistics.median(abs(e) for e in es) for q, es in self.errors(which).items()}
 
         return {
             "format": CALIBRATION_FORMAT, "about": ABOUT,
             "engine": first.cluster.engine.name, "release": first.cluster.engine.release,
-            "gpu": first.cluster.gpu.name, "gpus": first.cluster.gpus, "model": first.model.name,
+            "gpu": first.cluster.gpu.name, "gpus": first.cluster.gpus,
+            "instance_gpus": [min(engines), max(engines)] if engines else None,
+            "model": first.model.name,
             "terms": self.terms,
             "fit": {"method": "Huber loss (squared within 0.05, linear beyond) of ln(dagc / measured), linearised (a "
                               "probe a term, slopes carried to each step and secant-updated), bounded: step_s 0-1 s, "
@@ -123,6 +129,19 @@ class Calibrated:
                       "rate": span([r.rate for r in runs if r.rate is not None])},
             "residuals": {q: list(v) for q, v in self.residuals.items()},
         }
+
+
+def instance_gpus(plan: Plan) -> list[int]:
+    """The GPUs of each engine instance the plan's strategy runs: a data-parallel replica's, or each pool's
+    instance's (W540 compares a plan's with a calibration's, `dagc.rules.engine.calibration_range`)."""
+    s, _ = flatten(plan.strategies[0], plan.cluster.gpus)
+    if s is None:       # not a strategy (its plan gives no figures: `calibrate` refused it)
+        return []
+    out = []
+    for x in [p.strategy for p in s.pools] if s.disaggregated else [s]:
+        lay = resolve(plan.model, plan.cluster, plan.workload, x)
+        out.append(lay.gpus_used if s.disaggregated else lay.gpus_used // max(1, lay.dp))
+    return out
 
 
 def _fail(job: Job, message: str, hint: str | None = None) -> PlanError:

@@ -20,8 +20,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-__all__ = ["DELTA", "MIN_RUNS", "MOVES", "ROUNDS", "TOLERANCE", "Evaluate", "TermFit", "crossings", "first_probe",
-           "fit_term", "fitted_keys", "left_out", "weighted_median"]
+__all__ = ["DELTA", "LIMITS", "MIN_RUNS", "MOVES", "ROUNDS", "TOLERANCE", "Evaluate", "Limits", "Start", "TermFit",
+           "crossings", "first_probe", "fit_term", "fitted_keys", "left_out", "weighted_median"]
 
 # the figures each term is fitted on (a run's mean and median): step_s shifts every per-token time, so TPOT;
 # frontend_s adds to every client's TTFT (not ITL, which a client measures between streamed chunks)
@@ -115,22 +115,42 @@ def _name(keys: Sequence[str]) -> str:
     return next(n for n, k in MOVES.items() if tuple(k) == tuple(keys))
 
 
-def fit_term(evaluate: Evaluate, measured: Sequence[Figures], terms: Mapping[str, float], name: str, start: float,
-             use: Sequence[bool] | None = None, *, rounds: int = ROUNDS, min_runs: int = MIN_RUNS,
-             at_start: Sequence[Figures] | None = None, itl: bool = False) -> TermFit:
-    """Fit term `name` (the others as in `terms`) from `start` on the figures `MOVES[name]` of the runs `use`
-    marks (all when None) — with `itl`, a run's ITL where it measured no TPOT (`fitted_keys`); `at_start`, dagc's
-    figures at `start` when already evaluated."""
+@dataclass(frozen=True, slots=True)
+class Start:
+    """Where a term's fit starts: every term's value there (the fitted one's among them), and dagc's figures
+    there (`at`, one dict per run) when already evaluated."""
+
+    terms: Mapping[str, float]
+    at: Sequence[Figures] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """How far a term's fit goes: at most `rounds` re-evaluations; a term that moves the figures of fewer than
+    `min_runs` runs is kept."""
+
+    rounds: int = ROUNDS
+    min_runs: int = MIN_RUNS
+
+
+LIMITS = Limits()
+
+
+def fit_term(evaluate: Evaluate, measured: Sequence[Figures], start: Start, name: str,
+             use: Sequence[bool] | None = None, *, limits: Limits = LIMITS, itl: bool = False) -> TermFit:
+    """Fit term `name` (the others as at `start`) from its value at `start` on the figures `MOVES[name]` of the
+    runs `use` marks (all when None) — with `itl`, a run's ITL where it measured no TPOT (`fitted_keys`)."""
+    terms, t0 = start.terms, start.terms[name]
     keys, use = MOVES[name], list(use) if use is not None else [True] * len(measured)
-    x_start = list(at_start) if at_start is not None else list(evaluate({**terms, name: start}))
-    probe = first_probe(start, x_start, measured, keys, use, itl)
-    points = [(start, x_start), (probe, list(evaluate({**terms, name: probe})))]
-    for _ in range(rounds):
+    x_start = list(start.at) if start.at is not None else list(evaluate(terms))
+    probe = first_probe(t0, x_start, measured, keys, use, itl)
+    points = [(t0, x_start), (probe, list(evaluate({**terms, name: probe})))]
+    for _ in range(limits.rounds):
         (ta, xa), (tb, xb) = points[-2], points[-1]
         slope = _slopes(xa, xb, ta, tb)
         xs, ws, runs = crossings(tb, xb, slope, measured, keys, use, itl)
-        if len(set(runs)) < min_runs:
-            return TermFit(name, start, tuple(x_start), slope, len(set(runs)), True, tuple(t for t, _ in points), itl)
+        if len(set(runs)) < limits.min_runs:
+            return TermFit(name, t0, tuple(x_start), slope, len(set(runs)), True, tuple(t for t, _ in points), itl)
         new = max(0.0, weighted_median(xs, ws))
         if abs(new - tb) <= max(1e-6, TOLERANCE * tb):
             break

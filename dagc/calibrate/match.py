@@ -62,7 +62,7 @@ def disagreements(run: MeasuredRun, plan: Plan, plan_shown: str) -> list[Diagnos
     for name, ours, written in (("prompt", run.prompt, w.prompt), ("generate", run.generate, w.generate)):
         if abs(written - ours) > LENGTH_TOLERANCE * ours:
             say(name, f"the run's mean {'input' if name == 'prompt' else 'output'} length is {ours:,.1f} tokens, the "
-                f"plan's `{name} = {written:,}` (more than {LENGTH_TOLERANCE:.0%} apart)".replace("%", " %"),
+                f"plan's `{name} = {written}` (more than {LENGTH_TOLERANCE:.0%} apart)".replace("%", " %"),
                 f"workload.{name}={round(ours)}")
     return out
 

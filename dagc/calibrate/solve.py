@@ -225,7 +225,7 @@ def fit_terms(evaluate: Evaluate, measured: Sequence[Figures], ttft_use: Sequenc
     rows = tuple((i, k, weights[i].get(k, 0.0)) for i, m in enumerate(measured) for k in m
                  if k in x0[i] and m[k] > 0 and x0[i][k] > 0)
     r0 = _residuals(x0, measured, rows)
-    jac0 = _slopes(evaluate, measured, rows, _to_v(start), x0, r0, range(len(TERMS)))
+    jac0 = _slopes(evaluate, measured, rows, _to_v(start), x0, range(len(TERMS)))
     choice = choose(jac0, rows, len(measured))
     origin = _Start(evaluate, measured, rows, start, x0, r0, jac0)
     # a smaller set within the fit's resolution of it: an error of SETTLED in every fitted figure
@@ -295,7 +295,7 @@ def _descend(at: _Start, names: tuple[str, ...], base: _Descent | None = None) -
         if n == 0 and loss(r, w) > FORESIGHT * foreseen + floor:
             # the first step left more than FORESIGHT times the loss the start's slopes foresaw: they are far
             # from the fit's, probed again there
-            jac = _slopes(evaluate, measured, rows, v, x, r, cols, jac)
+            jac = _slopes(evaluate, measured, rows, v, x, cols, jac)
         if loss(r, w) < best[0]:
             best = (loss(r, w), v, x, r, jac)
     least, v, x, r, jac = best      # the evaluated terms of least loss (dagc's figures are not smooth in them)
@@ -314,10 +314,10 @@ def loss(r: np.ndarray, w: np.ndarray) -> float:
 
 
 def _slopes(evaluate: Evaluate, measured: Sequence[Figures], rows: Sequence[tuple[int, str, float]],
-            v0: np.ndarray, x0: Sequence[Figures], r0: np.ndarray, cols: Iterable[int],
-            jac: np.ndarray | None = None) -> np.ndarray:
-    """The slopes d r / d v of every row at `v0` in the terms `cols` (the others' from `jac`): one probe a
-    simulated term (a unit of `PROBE` up, or down at its bound), `frontend_s`'s known."""
+            v0: np.ndarray, x0: Sequence[Figures], cols: Iterable[int], jac: np.ndarray | None = None) -> np.ndarray:
+    """The slopes d r / d v of every row at `v0`, where dagc's figures are `x0`, in the terms `cols` (the others'
+    from `jac`): one probe a simulated term (a unit of `PROBE` up, or down at its bound), `frontend_s`'s known."""
+    r0 = _residuals(x0, measured, rows)
     out = np.zeros((len(rows), len(TERMS))) if jac is None else jac.copy()
     for j in cols:
         t = TERMS[j]

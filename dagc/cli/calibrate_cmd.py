@@ -150,6 +150,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from ..calibrate.bound import at_bound_warnings
     from ..calibrate.calibrate import calibrate
     from ..calibrate.manifest import jobs_of, jobs_of_manifest
+    from ..calibrate.worse import worse_warnings
     from ..diagnostics import PlanError, printable
     from .printing import make_console, render_diags
     err = make_console(sys.stderr)
@@ -189,6 +190,6 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         return EXIT_OUTPUT
     _summary(jobs, cal)
     print(f"wrote {printable(target)}; in the plan: calibration from \"{printable(os.path.basename(target))}\"")
-    if warned := at_bound_warnings(jobs, cal.fit):
+    if warned := at_bound_warnings(jobs, cal.fit) + worse_warnings(cal):
         render_diags(err, warned)
     return EXIT_OK

@@ -7,7 +7,7 @@ figures report.json's `bands` and `requirements[].probability` / `class` hold (d
 from __future__ import annotations
 
 from ..units import Dimension, format_figure, format_si
-from ..verdict.bands import Band, bands_of, odds_text, value_band_text
+from ..verdict.bands import Band, Bands, bands_of, bands_source, odds_text, value_band_text
 from ..verdict.check import StrategyResult
 from .md_escape import md_code, md_text
 
@@ -36,6 +36,16 @@ def _bound_text(b: Band) -> str:
     return f"**past it**: {share}" if b.past_bound else share
 
 
+def _source(banded: Bands) -> str:
+    """Where the section's bands come from: the ledger's words as before, else `bands_source`'s."""
+    bands = [*banded.figures.values(), *(o.band for o in banded.requirements if o.band is not None)]
+    said = bands_source(bands)
+    if said == bands_source([]):        # the ledger's alone
+        return ("from dagc's errors on published serving runs it was not tuned on, in the figure's regime (engine, "
+                "GPU family, serving mode, concurrency band, quantity; docs/bands.md)")
+    return said
+
+
 def bands_md(r: StrategyResult) -> list[str]:
     """The section: the requirements with their bands and odds, then every banded figure (none without
     figures)."""
@@ -44,9 +54,8 @@ def bands_md(r: StrategyResult) -> list[str]:
         return []
     conf = f"{banded.confidence * 100:.0f} %"
     lines = ["## Error bands", "",
-             f"Where the measured value of each figure lies, at {conf}, from dagc's errors on published serving runs "
-             "it was not tuned on, in the figure's regime (engine, GPU family, serving mode, concurrency band, "
-             "quantity; docs/bands.md). *met* is dagc's figure against the target; *odds* what the deployment is "
+             f"Where the measured value of each figure lies, at {conf}, {_source(banded)}. *met* is dagc's figure "
+             "against the target; *odds* what the deployment is "
              f"likely to do: `meets` when the whole band meets the target, `misses` when it misses it, else "
              "`uncertain`.", ""]
     if r.requirements:

@@ -121,7 +121,9 @@ def load_line(load: dict[str, Any] | None) -> str | None:
             f"{format_figure(load['served_requests_per_s'])} requests/s served, goodput "
             f"{format_figure(load['goodput_requests_per_s'])} requests/s; {capacity_text(load)}"
             + (", the highest rate at which the percentile requirements hold" if _capped_by_requirements(load) else "")
-            + ("; OVERLOADED (the queue keeps growing)" if load["overloaded"] else ""))
+            + ("; OVERLOADED (the queue keeps growing)" if load["overloaded"] else "")
+            + (f"; BEHIND, it does not carry its traffic: {why}"
+               if not load["overloaded"] and (why := load.get("not_carried_because")) else ""))
 
 
 def _capped_by_requirements(load: dict[str, Any]) -> bool:

@@ -20,7 +20,7 @@ from ..layout.speculative import draft_layer_dense, draft_passes, without_specul
 from ..plan.engines import EngineTerms
 from ..plan.model import Model
 from ..plan.workload import Workload
-from .dag import GROUP_BUDGET, NODE_BUDGET, At, Dag, DagTooLarge, Phase, estimate_nodes, step_passes
+from .dag import GROUP_BUDGET, NODE_BUDGET, At, Dag, DagTooLarge, Phase, StagePass, estimate_nodes, step_passes
 from .ops import Op, OpShapes, layer_ops, rank_dims
 
 __all__ = ["build"]
@@ -86,8 +86,8 @@ class _Builder:
         # Stages whose first rank sits at the same offset in a node have the same templates.
         key = (phase, tuple(self.reqs[j]), (stage * lay.group_size) % lay.gpus_per_node, stage == lay.pp - 1)
         if key not in self.shapes:
-            self.shapes[key] = OpShapes(self.model, self.workload, lay, self.dims, phase, self.reqs[j], stage,
-                                        engine=self.engine)
+            at = StagePass(phase, self.reqs[j], stage)
+            self.shapes[key] = OpShapes(self.model, self.workload, lay, self.dims, at, engine=self.engine)
         return self.shapes[key]
 
     def microbatch_pass(self, phase: Phase, step: int, j: int) -> None:
@@ -126,8 +126,8 @@ class _Builder:
         lay, dag, stage, j = self.layout, self.dag, on.stage, on.mb
         key = ("draft", tuple(self.reqs[j]), (stage * lay.group_size) % lay.gpus_per_node)
         if key not in self.shapes:
-            self.shapes[key] = OpShapes(self.model, without_speculation(self.workload), lay, self.dims, Phase.DECODE,
-                                        self.reqs[j], stage, engine=self.engine)
+            self.shapes[key] = OpShapes(self.model, without_speculation(self.workload), lay, self.dims,
+                                        StagePass(Phase.DECODE, self.reqs[j], stage), engine=self.engine)
         s = self.shapes[key]
         ops, outputs = layer_ops(lay, self.model, draft_layer_dense(self.model, self.workload))
         for p in range(passes):

@@ -28,9 +28,9 @@ if TYPE_CHECKING:   # networkx is for exporters and tests: checking a plan does 
 
     from ..layout.layout import Layout
 
-__all__ = ["OpKind", "Phase", "Category", "Kernel", "KernelClass", "OpTemplate", "Node", "At", "Dag", "DAG_VERSION",
-           "NODE_BUDGET", "STAGE_BUDGET", "GROUP_BUDGET", "estimate_nodes", "over_work_budget", "step_passes",
-           "DagTooLarge", "Vec"]
+__all__ = ["OpKind", "Phase", "Category", "Kernel", "KernelClass", "OpTemplate", "Node", "At", "StagePass", "Dag",
+           "DAG_VERSION", "NODE_BUDGET", "STAGE_BUDGET", "GROUP_BUDGET", "estimate_nodes", "over_work_budget",
+           "step_passes", "DagTooLarge", "Vec"]
 
 DAG_VERSION = 1
 # A per-rank figure: a vector over the local ranks of a stage group (`OpTemplate`, `Kernel.shape`)
@@ -232,6 +232,18 @@ class At:
     step: int
     stage: int
     mb: int
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class StagePass:
+    """A pass of one micro-batch shape through one pipeline stage: its phase, the requests of each attention-DP
+    group (`req`), the stage, and with `chunk` a mixed step's chunk of that many prompt tokens instead of the
+    layout's (`dagc.ir.op_shapes.phase_chunk`)."""
+
+    phase: Phase
+    req: np.ndarray
+    stage: int
+    chunk: int | None = None
 
 
 @dataclass(frozen=True)

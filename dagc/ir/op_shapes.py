@@ -30,7 +30,7 @@ from ..plan.engines import EngineTerms
 from ..plan.model import DType, Model
 from ..plan.strategy import Axis
 from ..plan.workload import Workload
-from .dag import Kernel, KernelClass, OpKind, OpTemplate, Phase, Vec
+from .dag import Kernel, KernelClass, OpKind, OpTemplate, Phase, StagePass, Vec
 
 __all__ = ["AB", "ALIGN_ROWS", "REFERENCE", "Peak", "Projection", "RankDims", "Recipe", "Shapes", "Work",
            "chunk_prompt_tokens", "decode_context", "experts_inside_tp", "graph_size", "graphed_tokens", "phase_chunk"]
@@ -208,12 +208,12 @@ class Shapes:
     and its experts see those tokens too. The builder gives it to one micro-batch of the step.
     """
 
-    def __init__(self, m: Model, w: Workload, lay: Layout, d: RankDims, phase: Phase, req: np.ndarray,
-                 stage: int, chunk: int | None = None, engine: EngineTerms | None = None):
-        """`chunk`: a mixed step's chunk of that many prompt tokens instead of the layout's
-        (`phase_chunk`; the search's lower bounds price a smaller one). `engine`: the serving engine's terms,
-        whose CUDA graphs pad a step's tokens or run it eagerly (`graphed_tokens`); None: every decode and
-        mixed step graphed at its own size."""
+    def __init__(self, m: Model, w: Workload, lay: Layout, d: RankDims, at: StagePass,
+                 engine: EngineTerms | None = None):
+        """`at`: the pass (its `chunk`, when given, a mixed step's: the search's lower bounds price a smaller one
+        than the layout's). `engine`: the serving engine's terms, whose CUDA graphs pad a step's tokens or run it
+        eagerly (`graphed_tokens`); None: every decode and mixed step graphed at its own size."""
+        phase, req, stage, chunk = at.phase, at.req, at.stage, at.chunk
         self.m, self.w, self.lay, self.d, self.phase = m, w, lay, d, phase
         g = lay.group_size
         a_idx = np.arange(g) // (lay.tp * lay.cp)

@@ -94,12 +94,20 @@ class CalibrationFile(_Strict):
     release: str | None = Field(default=None, max_length=40)
     gpu: str = Field(min_length=1, max_length=100)
     gpus: int = Field(ge=1)
+    instance_gpus: tuple[int, int] | None = None    # a file written before them has none: `gpus` stands for them
     model: str = Field(min_length=1, max_length=200)
     terms: Terms
     fit: dict[str, Any] = {}
     runs: tuple[CalibrationRun, ...] = Field(min_length=1, max_length=10_000)
     range: Range
     residuals: dict[str, tuple[float, ...]]
+
+    @field_validator("instance_gpus")
+    @classmethod
+    def _instance_gpus(cls, v: tuple[int, int] | None) -> tuple[int, int] | None:
+        if v is not None and not 1 <= v[0] <= v[1]:
+            raise ValueError("the fewest and most GPUs of an engine instance: 1 ≤ fewest ≤ most")
+        return v
 
     @field_validator("residuals")
     @classmethod
@@ -146,6 +154,7 @@ def read_calibration(out: Collector, roots: ImportRoots, written: str, at: Span)
                          at, _HINT)
     r = f.range
     return Calibration(file=path.name, engine=f.engine, release=f.release, gpu=f.gpu, gpus=f.gpus, model=f.model,
+                       instance_gpus=f.instance_gpus,
                        step_s=f.terms.step_s, frontend_s=f.terms.frontend_s,
                        compute_time_scale=f.terms.compute_time_scale, memory_time_scale=f.terms.memory_time_scale,
                        step_request_s=f.terms.step_request_s,

@@ -26,7 +26,7 @@ from ..lang.lower import model_from_preset
 from ..layout.layout import Layout
 from ..memory.memory import MemoryBreakdown
 from ..plan.plan import Plan, overlap_span
-from ..plan.printer import aggregated, options_source
+from ..plan.printer import aggregated, options_source, with_split
 from ..plan.strategy import Strategy
 from ..plan.workload import Overlap
 from ..rules.launch import engine_refusal
@@ -244,7 +244,7 @@ def strategy_file_stem(strategy: Strategy | str) -> str:
 
 def bare_text(s: Strategy) -> str:
     """The strategy's degrees as text, without its name or `with` options."""
-    return aggregated(dp=s.dp, pp=s.pp, split=s.pp_split, tp=s.tp, cp=s.cp, sp=s.sp, ep=s.ep, etp=s.etp).text
+    return with_split(aggregated(dp=s.dp, pp=s.pp, tp=s.tp, cp=s.cp, sp=s.sp, ep=s.ep, etp=s.etp), s.pp_split).text
 
 
 def refusals_of(table: EngineTable, d: Degrees) -> list[Refusal]:

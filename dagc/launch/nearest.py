@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from ..layout.layout import Layout
 from ..plan import printer
 from ..plan.plan import Plan
-from ..plan.printer import aggregated, strategy_source
+from ..plan.printer import aggregated, strategy_source, with_options, with_split
 from ..plan.strategy import Strategy
 from ..plan.workload import Overlap
 from ..verdict.check import StrategyResult, check
@@ -68,9 +68,9 @@ def _candidates(plan: Plan, strategy: Strategy, d: Degrees, refused: Sequence[st
     for tp in _divisors(d.group):
         for cp in _divisors(d.group // tp):
             for expert in _experts(d):
-                yield aggregated(dp=d.dp, pp=d.pp, split=split, tp=tp, cp=cp, sp=strategy.sp and tp > 1,
-                                 ep=expert[0] if expert else None, etp=expert[1] if expert else None,
-                                 microbatches=strategy.microbatches, overlap=overlap, redundant=redundant)
+                even = aggregated(dp=d.dp, pp=d.pp, tp=tp, cp=cp, sp=strategy.sp and tp > 1,
+                                  ep=expert[0] if expert else None, etp=expert[1] if expert else None)
+                yield with_options(with_split(even, split), strategy.microbatches, overlap, redundant)
 
 
 def _distance(a: Degrees, b: Degrees) -> float:

@@ -8,12 +8,36 @@ which answers the fields the search's timer reads without resolving the layout, 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from .layout import Layout
 from .stages import StageBounds
 
-__all__ = ["LayoutSketch"]
+__all__ = ["LayoutDegrees", "LayoutSketch", "StageGroup"]
+
+
+@dataclass(frozen=True, slots=True)
+class LayoutDegrees:
+    """A layout's degrees: data, pipeline, tensor and context parallelism, sequence parallelism, and its
+    expert domain's EP and ETP (as `dagc.layout.layout.stage_group` gives them)."""
+
+    dp: int
+    pp: int
+    tp: int
+    cp: int
+    sp: bool
+    ep: int
+    etp: int
+
+
+@dataclass(frozen=True, slots=True)
+class StageGroup:
+    """A layout's stage group: its GPUs (`group_size`), its attention-DP groups and its stages' layers."""
+
+    group_size: int
+    adp: int
+    stage_layers: StageBounds
 
 
 class LayoutSketch:
@@ -27,12 +51,12 @@ class LayoutSketch:
     __slots__ = ("dp", "pp", "tp", "cp", "sp", "ep", "etp", "group_size", "adp", "stage_layers", "microbatches",
                  "batch", "gpus_per_node", "_make", "_layout")
 
-    def __init__(self, dp: int, pp: int, tp: int, cp: int, sp: bool, ep: int, etp: int, group_size: int, adp: int,
-                 stage_layers: StageBounds, microbatches: int, batch: int, gpus_per_node: int,
+    def __init__(self, degrees: LayoutDegrees, group: StageGroup, microbatches: int, batch: int, gpus_per_node: int,
                  make: Callable[[], Layout]):
-        self.dp, self.pp, self.tp, self.cp, self.sp, self.ep, self.etp = dp, pp, tp, cp, sp, ep, etp
-        self.group_size, self.adp, self.stage_layers, self.microbatches = group_size, adp, stage_layers, microbatches
-        self.batch, self.gpus_per_node = batch, gpus_per_node
+        d = degrees
+        self.dp, self.pp, self.tp, self.cp, self.sp, self.ep, self.etp = d.dp, d.pp, d.tp, d.cp, d.sp, d.ep, d.etp
+        self.group_size, self.adp, self.stage_layers = group.group_size, group.adp, group.stage_layers
+        self.microbatches, self.batch, self.gpus_per_node = microbatches, batch, gpus_per_node
         self._make = make
         self._layout: Layout | None = None
 

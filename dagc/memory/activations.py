@@ -15,7 +15,7 @@ from collections.abc import Callable, Hashable, Mapping
 
 import numpy as np
 
-from ..ir.dag import OpTemplate, Phase, step_passes
+from ..ir.dag import OpTemplate, Phase, StagePass, step_passes
 from ..ir.ops import Op, OpShapes, layer_ops, rank_dims
 from ..layout.eplb import ExpertSplit, ep_nodes
 from ..layout.layout import Layout, timing_key
@@ -170,7 +170,8 @@ def _activation_bytes_by_stage(model: Model, workload: Workload, cluster: Cluste
         # The stage only places the ops (node crossings); their working sets are the same on every stage.
         key = (phase, req)
         if key not in cache:
-            shapes = OpShapes(model, workload, layout, d, phase, np.array(req), stage, engine=cluster.engine.terms)
+            shapes = OpShapes(model, workload, layout, d, StagePass(phase, np.array(req), stage),
+                              engine=cluster.engine.terms)
             cache[key] = shape_activation_peaks(shapes, model)
         return cache[key]
 

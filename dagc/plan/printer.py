@@ -29,7 +29,7 @@ def scope_source(s: Strategy) -> str:
     """The strategy's scope without its execution options.
 
     Example:
-        >>> scope_source(aggregated(dp=2, pp=2, split=(17, 15), tp=4, sp=True, ep=8, etp=2))
+        >>> scope_source(with_split(aggregated(dp=2, pp=2, tp=4, sp=True, ep=8, etp=2), (17, 15)))
         'dp 2 < pp 2 [17, 15] < tp 4 sp ; ep 8 etp 2 > >'
     """
     if s.pools:
@@ -64,7 +64,7 @@ def strategy_source(s: Strategy, named: bool = False) -> str:
     it has a name (what `--strategy` and a plan's `strategy` line accept).
 
     Example:
-        >>> strategy_source(replicated(aggregated(tp=4, ep=4, overlap=Overlap.NONE), 2))
+        >>> strategy_source(replicated(with_options(aggregated(tp=4, ep=4), overlap=Overlap.NONE), 2))
         'dp 2 < tp 4 ; ep 4 > with overlap none'
     """
     text = scope_source(s) + options_source(s.microbatches, s.overlap, s.redundant)
@@ -77,11 +77,10 @@ def _made(**fields: Any) -> Strategy:
     return draft.model_copy(update={"text": scope_source(draft)})
 
 
-def aggregated(dp: int = 1, pp: int = 1, split: tuple[int, ...] | None = None, tp: int = 1, cp: int = 1,
-               sp: bool = False, ep: int | None = None, etp: int | None = None, microbatches: int | None = None,
-               overlap: Overlap | None = None, redundant: int | None = None) -> Strategy:
-    """An aggregated strategy from its degrees. One expert axis given, the other is 1 (as the parser
-    reads `ep 8` alone).
+def aggregated(dp: int = 1, pp: int = 1, tp: int = 1, cp: int = 1, sp: bool = False, ep: int | None = None,
+               etp: int | None = None) -> Strategy:
+    """An aggregated strategy from its degrees, its layers split evenly and no execution options (`with_split`
+    and `with_options` give it theirs). One expert axis given, the other is 1 (as the parser reads `ep 8` alone).
 
     Example:
         >>> aggregated(pp=4, tp=2, ep=8).text
@@ -89,8 +88,8 @@ def aggregated(dp: int = 1, pp: int = 1, split: tuple[int, ...] | None = None, t
     """
     if (ep is None) != (etp is None):
         ep, etp = ep or 1, etp or 1
-    return _made(dp=dp, pp=pp, pp_split=split, tp=tp, cp=cp, sp=sp, ep=ep, etp=etp, microbatches=microbatches,
-                 overlap=overlap, redundant=redundant)
+    return _made(dp=dp, pp=pp, pp_split=None, tp=tp, cp=cp, sp=sp, ep=ep, etp=etp, microbatches=None, overlap=None,
+                 redundant=None)
 
 
 def replicated(s: Strategy, k: int) -> Strategy:
@@ -98,7 +97,7 @@ def replicated(s: Strategy, k: int) -> Strategy:
     outside the brackets; the name is dropped (it is another strategy).
 
     Example:
-        >>> strategy_source(replicated(aggregated(tp=8, ep=8, microbatches=1, overlap=Overlap.NONE), 4))
+        >>> strategy_source(replicated(with_options(aggregated(tp=8, ep=8), 1, Overlap.NONE), 4))
         'dp 4 < tp 8 ; ep 8 > with microbatches 1 overlap none'
     """
     if s.pools or s.dp != 1:

@@ -56,7 +56,7 @@ from ..plan.params import (
 )
 from ..plan.workload import Overlap, Requirement, RequirementKind, Serving, Workload
 
-__all__ = ["Bounds", "bounds", "inflight_first_token_floor", "pipeline_bounds", "routed_experts_peak_s",
+__all__ = ["Bounds", "StageShape", "bounds", "inflight_first_token_floor", "pipeline_bounds", "routed_experts_peak_s",
            "stage_pipeline_bounds", "attention_core_flops_per_layer", "expected_distinct_experts",
            "requirement_bound", "unreachable"]
 
@@ -206,16 +206,17 @@ def pipeline_bounds(model: Model, workload: Workload, cluster: Cluster, lay: Lay
         >>> round(ttft / b.ttft_s, 2), round(tpot / b.tpot_s, 2)      # four stages in turn
         (1.0, 3.48)
     """
-    return stage_pipeline_bounds(model, workload, cluster, lay.group_size, lay.pp, lay.microbatch_requests(),
-                                 adp=lay.adp, dp=lay.dp)
+    shape = StageShape(lay.group_size, lay.pp, lay.microbatch_requests(), lay.adp, lay.dp)
+    return stage_pipeline_bounds(model, workload, cluster, shape)
 
 
-def stage_pipeline_bounds(model: Model, workload: Workload, cluster: Cluster, group_size: int, pp: int,
-                          requests: tuple[int, ...], *, adp: int, dp: int) -> tuple[float, float]:
-    """`pipeline_bounds` of `pp` stages of `group_size` GPUs running micro-batches of `requests`
-    requests each (the busiest replica's, `dagc.layout.split.microbatch_requests`), `dp` replicas of
-    `adp` attention-DP groups: what it reads of a layout, so the search can bound a candidate before
-    making its layout."""
+def stage_pipeline_bounds(model: Model, workload: Workload, cluster: Cluster, shape: StageShape
+                          ) -> tuple[float, float]:
+    """`pipeline_bounds` of `shape.pp` stages of `shape.group_size` GPUs running micro-batches of
+    `shape.requests` requests each (the busiest replica's, `dagc.layout.split.microbatch_requests`), `shape.dp`
+    replicas of `shape.adp` attention-DP groups: what it reads of a layout, so the search can bound a candidate
+    before making its layout."""
+    group_size, pp, requests = shape.group_size, shape.pp, shape.requests
     pair = 2 if workload.overlap is Overlap.MICROBATCH else 1
     sizes = collections.Counter(requests)
     per = {r: _microbatch_bounds(model, workload, cluster, group_size, r) for r in sizes}
@@ -227,7 +228,6 @@ def stage_pipeline_bounds(model: Model, workload: Workload, cluster: Cluster, gr
         out.append(max(crossing, busiest))
     if workload.inflight:
         tpots = [per[r][1] for r in requests]
-        shape = StageShape(group_size, pp, requests, adp, dp)
         return _inflight_pipeline_bounds(model, workload, cluster, shape, tpots, out[1])
     return out[0], out[1]
 

@@ -8,17 +8,19 @@ emitted by the launch mapping (`dagc.launch`).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from ..diagnostics import Diagnostic, Severity
 from ..kernels.engine_import import profile_engine
 from ..kernels.kernels import KernelProfile
 from ..lang.calibration import TERM_BOUNDS
+from ..plan.plan import Plan
 from ..plan.workload import RequirementKind
+from ..source import Span
 from ..units import Dimension, format_si
-from .base import Reads, RuleContext, diag, make_rule
+from .base import Reads, RuleContext, diag, make_rule, pass_rule
 
-__all__ = ["RULES"]
+__all__ = ["RULES", "calibration_range", "calibration_worse"]
 
 _SAID = {"vllm": "vLLM", "sglang": "SGLang", "trtllm": "TensorRT-LLM", "pytorch": "pytorch"}
 
@@ -77,9 +79,12 @@ def check_calibration_range(ctx: RuleContext) -> Iterator[Diagnostic]:
 
     A calibration (`calibration from "cal.json"`, made by `dagc calibrate`) fits the engine's host time per step,
     front-end time and kernel-time multipliers on the runs it was given: their prompt and output lengths, their
-    rate or clients, their GPUs. A plan more than twice past those ranges (or on another number of GPUs) runs the
-    engine in a regime the fit never saw — other batches, other step shapes — where the fitted terms, and the bands
-    their residuals give, may not hold. Calibrate on runs that cover the plan, or read the figures as extrapolated.
+    rate or clients, and the GPUs of the engine instance that served them (one data-parallel replica, or one
+    instance of a disaggregated pool: what the host times and kernel shapes the terms stand for depend on). A plan
+    more than twice past those ranges, or whose strategy runs an engine instance on another number of GPUs, runs
+    the engine in a regime the fit never saw — other batches, other step shapes — where the fitted terms, and the
+    bands their residuals give, may not hold. More replicas of the calibrated instance (`dp 4 < tp 8 >` on runs
+    of `tp 8`) are not outside. Calibrate on runs that cover the plan, or read the figures as extrapolated.
 
     Bad:
         workload { batch = 256  prompt = 8192  generate = 128  rate = 4 requests/s  requests = 200 }   # runs of 512
@@ -88,10 +93,22 @@ def check_calibration_range(ctx: RuleContext) -> Iterator[Diagnostic]:
         workload { batch = 256  prompt = 512  generate = 128  rate = 4 requests/s  requests = 200 }
         calibration from "cal.json"
     """
-    plan = ctx.plan
+    lay = ctx.layout
+    # a pool's instance (its workload the pool's role's: a prefill instance generates 1 token) is judged by the
+    # disaggregated strategy, on the plan's own workload (`dagc.verdict.pools`)
+    if ctx.plan.calibration is None or ctx.plan.workload.role is not None or lay is None:
+        return
+    far = calibration_range(ctx.plan, (("", lay.gpus_used // max(1, lay.dp)),))
+    if far is not None:
+        yield far
+
+
+def calibration_range(plan: Plan, engines: Sequence[tuple[str, int]]) -> Diagnostic | None:
+    """W540 of a plan whose strategy runs engine instances of `engines` (each its pool's role, "" when not
+    disaggregated, and its GPUs), on the plan's own workload (`check_calibration_range`); None when within."""
     cal = plan.calibration
     if cal is None:
-        return
+        return None
     w, r = plan.workload, cal.range
     tr = w.traffic
     written: tuple[tuple[str, float | None, tuple[float, float] | None], ...] = (
@@ -100,14 +117,49 @@ def check_calibration_range(ctx: RuleContext) -> Iterator[Diagnostic]:
         ("concurrency", tr.concurrency if tr is not None else None, r.concurrency))
     far = [f"{name} {_num(value)} (runs {_num(span[0])}–{_num(span[1])})" for name, value, span in written
            if value is not None and span is not None and _outside(float(value), span)]
-    if plan.cluster.gpus != cal.gpus:
-        far.append(f"gpus {plan.cluster.gpus} (runs {cal.gpus})")
-    if far:
-        yield diag("W540", Severity.WARNING,
-                   f"the plan is far outside the runs calibration `{cal.file}` was fitted on: " + "; ".join(far),
-                   plan.span_of("calibration.file"),
-                   "calibrate on runs that cover this traffic (`dagc calibrate`), or read its figures and bands as "
-                   "extrapolated")
+    low, high = cal.instance_gpus or (cal.gpus, cal.gpus)
+    runs = f"{low:,}" if low == high else f"{low:,}–{high:,}"
+    far += [f"{role + ' ' if role else ''}engine instance{'s' if role else ''} of {gpus:,} GPUs (runs {runs})"
+            for role, gpus in engines if not low <= gpus <= high]
+    if not far:
+        return None
+    return diag("W540", Severity.WARNING,
+                f"the plan is far outside the runs calibration `{cal.file}` was fitted on: " + "; ".join(far),
+                plan.span_of("calibration.file"),
+                "calibrate on runs that cover this traffic and engine instance (`dagc calibrate`), or read its "
+                "figures and bands as extrapolated")
+
+
+W542 = """
+`dagc calibrate` fitted terms that predict a quantity of its own runs worse than the engine's own terms.
+
+The fit weighs every run's TPOT, TTFT and throughput together (docs/calibrate.md, "The fit"); with few runs, or
+runs alike, the terms it can tell apart may buy one quantity with another — three SGLang runs of one deployment at
+three rates: throughput 2.3 % → 0.3 % off, TPOT 32.6 % → 37.8 %. A plan that names the file then gets that
+quantity worse than without it. The warning names the quantity, its median |error| uncalibrated, calibrated and
+cross-validated, and is located at the run's figure the fit moved furthest off. Add runs of other traffic (other
+rates, clients or prompt lengths) and calibrate again; or leave the calibration out of a plan whose verdict rests on
+that quantity.
+
+Example:
+    dagc calibrate runs.toml -o cal.json      # 3 runs: tpot 32.6 % uncalibrated, 37.8 % calibrated → W542
+"""
+
+
+def calibration_worse(quantity: str, before: float, after: float, cross: float, figure: str, span: Span,
+                      fitted: Sequence[str]) -> Diagnostic:
+    """W542: the calibrated terms predict `quantity` of the runs worse than the engine's own (the median |error|
+    in percent `before`, `after` the fit, and `cross`-validated), at the run's `figure` the fit moved furthest off;
+    `dagc.calibrate.worse` finds them."""
+    terms = " and ".join(f"`{t}`" for t in fitted) or "no term"
+    quantity = {"tpot": "TPOT", "ttft": "TTFT", "e2e": "E2E"}.get(quantity, quantity)
+    return diag("W542", Severity.WARNING,
+                f"calibrated, {quantity} is further off its runs than uncalibrated: median |error| {before:.1f} % "
+                f"uncalibrated, {after:.1f} % calibrated, {cross:.1f} % cross-validated; {figure} moved furthest off",
+                span,
+                f"the fit's {terms} buy the other quantities with {quantity}: add runs of other traffic (other rates, "
+                f"clients or prompt lengths) and calibrate again, or leave the calibration out of a plan whose "
+                f"verdict rests on {quantity}")
 
 
 def term_at_bound(name: str, value: float) -> str | None:
@@ -197,7 +249,9 @@ RULES = (
     make_rule("W531", Severity.WARNING, "the engine's front end alone decides a TTFT requirement",
               check_frontend_decides, reads=Reads.SCHEDULE),
     make_rule("W540", Severity.WARNING, "the plan is far outside the runs its calibration was fitted on",
-              check_calibration_range, plan_level=True),
+              check_calibration_range),
     make_rule("W541", Severity.WARNING, "a term of the calibration stopped at its bound", check_calibration_bound,
               plan_level=True),
+    pass_rule("W542", Severity.WARNING, "a calibration predicts a quantity of its runs worse than the engine's own",
+              doc=W542, passes=(calibration_worse,)),
 )

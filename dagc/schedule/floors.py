@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from ..cost.cost import template_lower_s
 from ..ir.dag import Phase
@@ -30,6 +31,19 @@ __all__ = ["SPLIT_COLLECTIVES", "FloorTimes", "chunk_floor_tokens", "mixed_bound
 # The collectives of the attention split: they read its degrees (tp, cp, sp) and where the stage sits,
 # not the expert domain (`dagc.ir.ops.layer_ops`).
 SPLIT_COLLECTIVES = frozenset({Op.TP_GATHER, Op.CP_GATHER, Op.TP_REDUCE})
+
+
+@dataclass(frozen=True, slots=True)
+class _Pass:
+    """A pass whose stages' ops are bounded: of `req` in `phase` of `workload` on `lay`, `shape` its
+    `shape_key`; with `chunk`, a mixed pass's chunk of that many prompt tokens (`OpShapes`; `shape` says so)."""
+
+    workload: Workload
+    lay: Layout
+    phase: Phase
+    req: Requests
+    shape: Key
+    chunk: int | None = None
 
 
 class FloorTimes(TimerCore):
@@ -62,9 +76,10 @@ class FloorTimes(TimerCore):
 
         def make() -> list[StageCosts]:
             split = self.split_times(workload, lay, phase, req)
+            at_pass = _Pass(workload, lay, phase, req, shape)
 
             def at(stage: int, where: tuple[int, bool, bool]) -> StageCosts:
-                rest, send = self.lower_times(workload, lay, phase, req, stage, where, shape)
+                rest, send = self.lower_times(at_pass, stage, where)
                 return _stage_bounds(split, rest, send)
 
             return self._by_placement(lay, at)
@@ -106,10 +121,10 @@ class FloorTimes(TimerCore):
         req = self._no_requests(lay)
         chunk = chunk_floor_tokens(phase_chunk(workload, lay, Phase.MIXED))
         shape = shape_key(workload, lay, Phase.MIXED, req)[:-1] + (chunk,)
+        at_pass = _Pass(workload, lay, Phase.MIXED, req, shape, chunk)
 
         def at(stage: int, where: tuple[int, bool, bool]) -> StageCosts:
-            rest, send = self.lower_times(workload, lay, Phase.MIXED, req, stage, where, shape, every=True,
-                                          chunk=chunk)
+            rest, send = self.lower_times(at_pass, stage, where, every=True)
             shapes = self._shapes(workload, lay, Phase.MIXED, req, stage, chunk)
             ends: Parts = {"dense": 0.0, "moe": 0.0, "embed": self._lower(shapes, Op.EMBED)[0],
                     "head": self._lower(shapes, Op.FINAL_NORM)[0] + self._lower(shapes, Op.LM_HEAD)[0]}
@@ -152,25 +167,23 @@ class FloorTimes(TimerCore):
         """A micro-batch's row of requests (`request_rows`) with none: a mixed pass's chunk alone."""
         return (0.0,) * len(self.request_rows(lay)[0])
 
-    def lower_times(self, workload: Workload, lay: Layout, phase: Phase, req: Requests, stage: int,
-                    where: tuple[int, bool, bool], shape: Key, every: bool = False, chunk: int | None = None
+    def lower_times(self, at: _Pass, stage: int, where: tuple[int, bool, bool], every: bool = False
                     ) -> tuple[dict[str, float], float]:
         """Lower bounds of the times of the ops of a stage's layers outside the attention split — the
         expert domain's and the collectives — summed per layer of each kind (`dense`, `moe`) and, for
         a pair of micro-batches, per stream (`pair_…_compute`, `pair_…_comm`); and the send's (none
-        after the last stage); with `every`, the attention split's ops too; `chunk`: a mixed pass's chunk
-        of that many prompt tokens (`OpShapes`; `shape` must say so). Each op at its
+        after the last stage), in the pass `at`; with `every`, the attention split's ops too. Each op at its
         `OpShapes.lower_template` priced by
         `dagc.cost.cost.template_lower_s` — a collective at its time, a compute op's kernels at their
         lower seconds (no table interpolated), the routed experts and the ETP reduce at their EP
         group's mean rows (no routing statistics) — once per key of what its template reads.
-        `shape`: the pass's `shape_key`. The dict returned is shared: read it only."""
-        m = self.plan.model
+        The dict returned is shared: read it only."""
+        m, lay, shape = self.plan.model, at.lay, at.shape
         made: list[OpShapes] = []
 
         def shapes() -> OpShapes:                               # one for the layers and the send
             if not made:
-                made.append(self._shapes(workload, lay, phase, req, stage, chunk))
+                made.append(self._shapes(at.workload, lay, at.phase, at.req, stage, at.chunk))
             return made[0]
 
         def make() -> dict[str, float]:

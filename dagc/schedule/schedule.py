@@ -81,10 +81,20 @@ class Schedule:
         return self.paths[Phase.DECODE]
 
 
-def _schedule_phase(dag: Dag, durations: np.ndarray, idx: list[int], overlap: Overlap, start: np.ndarray,
-                    finish: np.ndarray, binding: list[int], stream_prev: list[int]) -> None:
-    """Static list schedule: every stream runs its ops in one global order, each op as early as its
-    data and its streams allow. Start times are then max-plus expressions of the durations, so a
+@dataclass(frozen=True, slots=True)
+class _Timeline:
+    """Per node of a DAG: its start and finish, the node that binds its start and the op before it on its
+    stream (-1: none), filled phase by phase."""
+
+    start: np.ndarray
+    finish: np.ndarray
+    binding: list[int]
+    stream_prev: list[int]
+
+
+def _schedule_phase(dag: Dag, durations: np.ndarray, idx: list[int], overlap: Overlap, out: _Timeline) -> None:
+    """Static list schedule of the nodes `idx` into `out`: every stream runs its ops in one global order, each
+    op as early as its data and its streams allow. Start times are then max-plus expressions of the durations, so a
     faster op never makes the schedule slower (no list-scheduling anomalies).
 
     The order: decode step, then micro-batches in turn — with overlap two by two, interleaved op
@@ -92,6 +102,7 @@ def _schedule_phase(dag: Dag, durations: np.ndarray, idx: list[int], overlap: Ov
     other's compute — then the op's position in the pass."""
     w = 2 if overlap is Overlap.MICROBATCH else 1
     pair, preds, kinds, stages = dag.pair, dag.preds, dag.kind, dag.stage
+    binding, stream_prev = out.binding, out.stream_prev
     order = _order(dag, idx, w)
     offset = _stream_offsets(overlap)
     members = set(idx)
@@ -132,8 +143,8 @@ def _schedule_phase(dag: Dag, durations: np.ndarray, idx: list[int], overlap: Ov
             stream_last[st] = u
     if idx:                                       # into the arrays at once: a numpy element costs a call
         nodes = np.asarray(idx, dtype=np.int64)
-        start[nodes] = np.asarray(began, dtype=np.float64)[nodes]
-        finish[nodes] = np.asarray(fin, dtype=np.float64)[nodes]
+        out.start[nodes] = np.asarray(began, dtype=np.float64)[nodes]
+        out.finish[nodes] = np.asarray(fin, dtype=np.float64)[nodes]
 
 
 def _order(dag: Dag, idx: list[int], w: int) -> list[int]:
@@ -174,15 +185,13 @@ def schedule(dag: Dag, costs: Costs, overlap: Overlap) -> Schedule:
     """Schedule each phase (prefill and decode; in flight decode and mixed) on its own timeline
     from 0 and find their critical paths."""
     n = len(dag)
-    start = np.zeros(n)
-    finish = np.zeros(n)
-    binding = [-1] * n
-    stream_prev = [-1] * n
+    out = _Timeline(np.zeros(n), np.zeros(n), [-1] * n, [-1] * n)
+    start, finish, binding, stream_prev = out.start, out.finish, out.binding, out.stream_prev
     critical = np.zeros(n, dtype=bool)
     paths: dict[Phase, PathBreakdown] = {}
     for phase in dict.fromkeys(dag.phase):          # the phases present, in the DAG's order
         idx = dag.indices(phase)
-        _schedule_phase(dag, costs.node_s, idx, overlap, start, finish, binding, stream_prev)
+        _schedule_phase(dag, costs.node_s, idx, overlap, out)
         paths[phase] = path = _path(dag, idx, start, finish, binding)
         critical[list(path.nodes)] = True
     start.flags.writeable = finish.flags.writeable = critical.flags.writeable = False

@@ -20,13 +20,13 @@ from ..cost.compute import glued_kernels, kernel_raw_s
 from ..cost.cost import compute_cost_key
 from ..cost.cost_model import CostModel
 from ..cost.op_price import OpPrice, kernels_price, op_price
-from ..ir.dag import Kernel, OpTemplate, Phase
+from ..ir.dag import Kernel, OpTemplate, Phase, StagePass
 from ..ir.op_attention import attention_context_kernels, attention_fixed_kernels
 from ..ir.op_shapes import RankDims, phase_chunk
 from ..ir.ops import LayerOp, Op, OpShapes, layer_ops, rank_dims
 from ..layout.layout import Layout
 from ..layout.shards import stage_layer_counts
-from ..layout.sketch import LayoutSketch
+from ..layout.sketch import LayoutDegrees, LayoutSketch, StageGroup
 from ..memory.activations import template_activation_peak
 from ..plan.model import Model
 from ..plan.plan import Plan
@@ -214,7 +214,8 @@ class TimerCore:
                 chunk: int | None = None) -> OpShapes:
         m = self.plan.model
         dims = self._remember(self.dims, (lay.tp, lay.cp, lay.sp), lambda: rank_dims(m, lay))
-        return OpShapes(m, workload, lay, dims, phase, np.array(req), stage, chunk, self.plan.cluster.engine.terms)
+        return OpShapes(m, workload, lay, dims, StagePass(phase, np.array(req), stage, chunk),
+                        self.plan.cluster.engine.terms)
 
     def _made(self, shapes: OpShapes, op: Op) -> tuple[float, bool, float]:
         """An op's figures at `shapes` at this timer's engine terms: its slowest rank's seconds, whether it is
@@ -313,10 +314,11 @@ def split_shapes(shapes: OpShapes, split: Key) -> OpShapes:
     if shapes.phase is not Phase.MIXED or split[5] is not None or lay.adp == 2:
         return shapes
     d, attention = lay.requests_per_rank, lay.tp * lay.cp
-    two = LayoutSketch(1, lay.pp, lay.tp, lay.cp, lay.sp, 1, lay.tp, 2 * attention, 2, lay.stage_layers,
-                       lay.microbatches, 2 * d, lay.gpus_per_node, _no_layout)
-    return OpShapes(shapes.m, shapes.w, cast(Layout, two), shapes.d, Phase.MIXED,
-                    np.array(shapes.n_seq[:1].tolist() * 2), shapes.stage, chunk=shapes.chunk, engine=shapes.engine)
+    two = LayoutSketch(LayoutDegrees(1, lay.pp, lay.tp, lay.cp, lay.sp, 1, lay.tp),
+                       StageGroup(2 * attention, 2, lay.stage_layers), lay.microbatches, 2 * d, lay.gpus_per_node,
+                       _no_layout)
+    at = StagePass(Phase.MIXED, np.array(shapes.n_seq[:1].tolist() * 2), shapes.stage, shapes.chunk)
+    return OpShapes(shapes.m, shapes.w, cast(Layout, two), shapes.d, at, engine=shapes.engine)
 
 
 def _no_layout() -> Layout:

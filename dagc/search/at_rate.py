@@ -8,14 +8,17 @@ arriving at `rate` simulated through it — a disaggregated one through its pool
 bisection; without traffic, `REQUESTS_DEFAULT` poisson arrivals from seed 0), ranked those meeting every
 requirement and keeping up first, then those keeping up, then the overloaded, each by goodput per GPU —
 requests per second served within every latency requirement, per GPU — best first, ties to the lower p99
-TTFT; keeping up is carrying the traffic (`UnderLoad.carries_traffic`: not overloaded, nor behind by its
-cap or its capacity). Each row carries that check's figures and verdict: whether it meets every requirement at
-`rate`, the load's judged on its own run. The steady state picks which strategies are worth simulating; the simulation
-ranks them.
+TTFT; runs of one tier whose goodputs per GPU lie within 1 % of one another (`GOODPUT_TIE`: the runs' noise)
+by their headroom instead, the least margin of their load requirements, the most first. Keeping up is
+carrying the traffic (`UnderLoad.carries_traffic`: not overloaded, nor behind by its cap or its capacity).
+Each row carries that check's figures and verdict: whether it meets every requirement at `rate`, the load's
+judged on its own run. The steady state picks which strategies are worth simulating; the simulation ranks
+them.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -29,6 +32,8 @@ from .under_traffic import check_candidate, judgement
 __all__ = ["RATE_CANDIDATES", "AtRate", "RankedAtRate", "rank_at_rate", "rate_work_events"]
 
 RATE_CANDIDATES = 32      # of the search's ranking, simulated at the rate (beside its Pareto front)
+# goodputs per GPU this close (relative) to the best of their group are one within the runs' noise: ranked by headroom
+GOODPUT_TIE = 0.01
 
 
 @dataclass(frozen=True)
@@ -38,10 +43,12 @@ class AtRate:
     candidate: Candidate
     load: UnderLoad
     goodput_per_gpu: float
+    # the least margin of its load requirements in the run (0.1: 10 % better than the target; None: none has one)
+    headroom: float | None = None
 
     def to_json(self) -> dict[str, object]:
         return {**self.candidate.to_json(), "goodput_requests_per_s_per_gpu": self.goodput_per_gpu,
-                "load": self.load.to_json(capacity=False)}
+                "headroom": self.headroom, "load": self.load.to_json(capacity=False)}
 
 
 @dataclass(frozen=True)
@@ -95,18 +102,39 @@ def rank_at_rate(plan: Plan, found: SearchResult, rate: float,
         if isinstance(r, str) or r.load is None:
             skipped += 1
             continue
+        margins = [q.margin for q in r.requirements if q.requirement.on_load and q.margin is not None]
         ranked.append(AtRate(judgement(r, c).of(c, found.objective), r.load,
-                             r.load.figures.goodput_requests_per_s / c.gpus))
+                             r.load.figures.goodput_requests_per_s / c.gpus, min(margins, default=None)))
     if progress is not None:
         progress(len(pool), len(pool))
-    ranked.sort(key=_rank)
-    return RankedAtRate(rate, traffic, tuple(ranked), skipped)
+    return RankedAtRate(rate, traffic, _ranked(ranked), skipped)
+
+
+def _ranked(runs: list[AtRate]) -> tuple[AtRate, ...]:
+    """The runs in their places (`_rank`), the runs of one tier whose goodput per GPU lies within `GOODPUT_TIE`
+    of the first of their group taken by their headroom, the most first (then as `_rank` had them): their
+    goodputs differ by the run's noise, their margins under the requirements do not."""
+    runs = sorted(runs, key=_rank)
+    out: list[AtRate] = []
+    while runs:
+        first = runs[0]
+        n = 1
+        while n < len(runs) and _tier(runs[n]) == _tier(first) \
+                and runs[n].goodput_per_gpu >= first.goodput_per_gpu * (1 - GOODPUT_TIE):
+            n += 1
+        group, runs = runs[:n], runs[n:]
+        out += sorted(group, key=lambda a: -a.headroom if a.headroom is not None else math.inf)
+    return tuple(out)
+
+
+def _tier(a: AtRate) -> int:
+    """Meeting every requirement and keeping up (0), keeping up (1), or not (2)."""
+    up = a.load.carries_traffic
+    return 0 if up and a.candidate.meets_requirements else 1 if up else 2
 
 
 def _rank(a: AtRate) -> tuple[int, float, float]:
-    """A run's place: meeting every requirement and keeping up, then keeping up, then overloaded (`tier`), each
+    """A run's place: meeting every requirement and keeping up, then keeping up, then overloaded (`_tier`), each
     by goodput per GPU, best first, then the lower p99 TTFT — so that the table's first is the conclusion's."""
-    up = a.load.carries_traffic
-    tier = 0 if up and a.candidate.meets_requirements else 1 if up else 2
-    return tier, -a.goodput_per_gpu, a.load.figures.ttft_s.p99 or 0.0
+    return _tier(a), -a.goodput_per_gpu, a.load.figures.ttft_s.p99 or 0.0
 

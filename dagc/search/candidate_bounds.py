@@ -15,14 +15,14 @@ from __future__ import annotations
 from typing import cast
 
 from ..layout.layout import Layout, resolve, stage_group
-from ..layout.sketch import LayoutSketch
+from ..layout.sketch import LayoutDegrees, LayoutSketch, StageGroup
 from ..layout.split import busiest_group_requests, effective_microbatches, microbatch_requests
 from ..layout.stages import StageBounds
 from ..memory.resident import kv_requests_judged
 from ..plan.objective import OBJECTIVES
 from ..plan.plan import Plan
 from ..plan.workload import Overlap, Workload
-from ..rules.bounds import Bounds, bounds, stage_pipeline_bounds
+from ..rules.bounds import Bounds, StageShape, bounds, stage_pipeline_bounds
 from ..schedule.recurrence import op_floor, tpot_split_floor, ttft_split_floor
 from ..schedule.timer import Timer
 from ..serve.rates import rate_metrics
@@ -87,8 +87,8 @@ class CandidateBounds(MemoryScreen):
             gpus = dp * pp * g
             physical, _ = self.physical(workload, gpus, dp)
             requests = microbatch_requests(busiest_group_requests(batch, dp, 1), adp, microbatches)   # replica 0
-            ttft, tpot = stage_pipeline_bounds(self.plan.model, workload, self.plan.cluster, g, pp, requests,
-                                               adp=adp, dp=dp)
+            shape = StageShape(g, pp, requests, adp, dp)
+            ttft, tpot = stage_pipeline_bounds(self.plan.model, workload, self.plan.cluster, shape)
             ttft, tpot = max(ttft, physical.ttft_s), max(tpot, physical.tpot_s)
             hit = self._first[key] = (ttft, tpot, self._best(ttft, tpot, workload, gpus))
         return hit
@@ -108,7 +108,7 @@ class CandidateBounds(MemoryScreen):
         of its decode with `tpot_floors` (the same, of decode) — and the best a candidate
         could do at them, remembered by what they read of the layout and workload: the expert domain
         aside (`_split_key`)."""
-        key = _split_key(lay.tp, lay.cp, lay.sp, lay.group_size, lay.stage_layers, lay.dp, lay.microbatches,
+        key = _split_key((lay.tp, lay.cp, lay.sp), lay.group_size, lay.stage_layers, lay.dp, lay.microbatches,
                          workload.overlap.value, tpot_floors)
         hit = self._split.get(key)
         if hit is None:
@@ -143,7 +143,7 @@ class CandidateBounds(MemoryScreen):
         made, when no candidate of its attention split made them, on its layout's `sketch`."""
         dp, pp, tp, cp, sp, _, _, mb, overlap = item
         g, _, stages, _ = figures
-        hit = self._split.get(_split_key(tp, cp, sp, g, stages, dp, microbatches, overlap, tpot_floors))
+        hit = self._split.get(_split_key((tp, cp, sp), g, stages, dp, microbatches, overlap, tpot_floors))
         if hit is None:
             workload = self.workload_of(mb, overlap)
             lay = self.sketch(item, figures, microbatches)
@@ -157,8 +157,8 @@ class CandidateBounds(MemoryScreen):
         dp, pp, tp, cp, sp, ep, etp = item[:7]
         ep, etp, _, _ = stage_group(tp, cp, ep, etp)
         g, adp, stages, _ = figures
-        return cast(Layout, LayoutSketch(dp, pp, tp, cp, sp, ep, etp, g, adp, stages, microbatches,
-                                         self.plan.workload.batch, self.plan.cluster.gpus_per_node,
+        return cast(Layout, LayoutSketch(LayoutDegrees(dp, pp, tp, cp, sp, ep, etp), StageGroup(g, adp, stages),
+                                         microbatches, self.plan.workload.batch, self.plan.cluster.gpus_per_node,
                                          lambda: self.layout_of(item)))
 
     def layout_of(self, item: Item) -> Layout:
@@ -195,17 +195,18 @@ class CandidateBounds(MemoryScreen):
         return g, adp, stages, self.resident_exceeds(tp, cp, ep, etp, stages, requests)
 
 
-# tp, cp, sp, G, stages, dp, micro-batches, overlap, whether TPOT is bounded too
-_SplitKey = tuple[int, int, bool, int, StageBounds, int, int, str, bool]
+# (tp, cp, sp), G, stages, dp, micro-batches, overlap, whether TPOT is bounded too
+_Attention = tuple[int, int, bool]
+_SplitKey = tuple[_Attention, int, StageBounds, int, int, str, bool]
 _FirstKey = tuple[int, int, int, int, int, int, str]     # G, pp, dp, attention-DP groups, micro-batches, batch, overlap
 
 
-def _split_key(tp: int, cp: int, sp: bool, group_size: int, stage_layers: StageBounds, dp: int, microbatches: int,
+def _split_key(attention: _Attention, group_size: int, stage_layers: StageBounds, dp: int, microbatches: int,
                overlap: str, tpot_floors: bool) -> _SplitKey:
     """What `Pruner.split_bounds` reads of a layout and workload (the batch and the rest are the plan's):
-    its attention split, its stages, its units of micro-batches; not its expert domain. And whether
-    it bounds TPOT too."""
-    return tp, cp, sp, group_size, stage_layers, dp, microbatches, overlap, tpot_floors
+    its attention split (tp, cp, sp), its stages, its units of micro-batches; not its expert domain. And
+    whether it bounds TPOT too."""
+    return attention, group_size, stage_layers, dp, microbatches, overlap, tpot_floors
 
 
 def _first_key(group_size: int, pp: int, dp: int, adp: int, microbatches: int, batch: int, overlap: str

@@ -28,7 +28,8 @@ from ..verdict.verdict import RequirementResult, requirement_value
 from .bar import BestAtBounds
 from .result import BatchProbes, PooledSummary
 
-__all__ = ["Instance", "Pair", "PairColumns", "PooledCounts", "best_at_bounds", "best_at_tpot", "instance_of", "weigh"]
+__all__ = ["Entry", "Instance", "Pair", "PairColumns", "PooledCounts", "best_at_bounds", "best_at_tpot", "instance_of",
+           "weigh"]
 
 Column = npt.NDArray[np.float64]
 
@@ -145,12 +146,22 @@ def _holds(op: str, value: npt.NDArray[np.float64], target: float) -> npt.NDArra
     return close
 
 
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """What lets a pair into the best `keep`: a rank key's head (requirements missed, −score, GPUs) no later than
+    `head`, the `keep`-th best's so far (None: fewer found), names breaking ties — or, when a `front` is kept,
+    its point of the front."""
+
+    head: tuple[int, float, int] | None
+    front: bool
+    keep: int
+
+
 def weigh(plan: Plan, objective: str, d: Instance, m: int, prefills: list[Instance],
-          head: tuple[int, float, int] | None, front: bool, keep: int) -> tuple[list[Pair], int]:
-    """The pairs of `m` decode instances `d` with every prefill instance and N that could enter the best
-    `keep` — whose rank key's head (requirements missed, −score, GPUs) is no later than `head`, the
-    `keep`-th best's so far (None: fewer found; then this pool's own best `keep`), names breaking ties —
-    or, when a `front` is kept, its point of the front; and how many pairs were weighed."""
+          entry: Entry) -> tuple[list[Pair], int]:
+    """The pairs of `m` decode instances `d` with every prefill instance and N that `entry` lets in (with no
+    head, this pool's own best `entry.keep`); and how many pairs were weighed."""
+    head, front, keep = entry.head, entry.front, entry.keep
     w, c = plan.workload, plan.cluster
     which, n = _columns(prefills, m, d.gpus, c.gpus)
     if not len(which):

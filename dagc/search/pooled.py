@@ -46,7 +46,7 @@ from ..verdict.fastcheck import Refused, fast_check
 from ..verdict.pools import check_pools, prefill_batch_of, role_workload
 from .bar import Bar, BarKeeper, is_out_of_reach
 from .chunks import Tally
-from .pairs import Instance, Pair, PooledCounts, Prefills, best_at_bounds, instance_of, weigh
+from .pairs import Entry, Instance, Pair, PooledCounts, Prefills, best_at_bounds, instance_of, weigh
 from .pooled_max import MAX_POOL_PROBES, decode_pools_at_max
 from .result import Candidate
 from .run import Run
@@ -176,7 +176,7 @@ class _Pairing:
     def __call__(self, d: Instance, m: int, fits: list[Instance], at: Workload | None = None) -> None:
         plan, objective, kept = self.run.plan, self.run.objective, self.kept
         head = kept.keys[-1][:3] if len(kept.keys) >= kept.k else None
-        found, weighed = weigh(plan, objective, d, m, fits, head, self.tally.front is not None, kept.k)
+        found, weighed = weigh(plan, objective, d, m, fits, Entry(head, self.tally.front is not None, kept.k))
         self.counts.pairs += weighed
         self.counts.legal += len(found)
         taken = [_candidate(plan, objective, c, at) for c in found]

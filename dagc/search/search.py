@@ -50,6 +50,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, fields
 from typing import TypedDict
 
 from ..plan.objective import OBJECTIVES, objective as named_objective
@@ -130,7 +131,7 @@ def search(plan: Plan, objective: str = "tokens-per-gpu", top: int = 10, jobs: i
         True
     """
     rescore = top if rescore is None else rescore
-    _check_arguments(objective, jobs, top, rescore, max_candidates, budget_s, clock, max_pool_probes)
+    _check_arguments(objective, jobs, _Counts(top, rescore, max_candidates, max_pool_probes), budget_s, clock)
     t0 = clock()
     run = Run(plan, objective, _timer_for(plan, timer), None if budget_s is None else t0 + budget_s, clock)
     space, (exact, walk) = count_candidates(plan), _exact_depth(plan, rescore, top)
@@ -244,12 +245,22 @@ def _timer_for(plan: Plan, timer: _Timer | None) -> _Timer:
     return timer if timer is not None and times_alike(timer.plan, plan) else _Timer(plan)
 
 
-def _check_arguments(objective: str, jobs: int, top: int, rescore: int, max_candidates: int,
-                     budget_s: float | None, clock: Callable[[], float], max_pool_probes: int = 0) -> None:
+@dataclass(frozen=True, slots=True)
+class _Counts:
+    """The search's whole numbers of at least 0, as given (`_check_arguments` checks them)."""
+
+    top: int
+    rescore: int
+    max_candidates: int
+    max_pool_probes: int
+
+
+def _check_arguments(objective: str, jobs: int, counts: _Counts, budget_s: float | None,
+                     clock: Callable[[], float]) -> None:
     """Raise ValueError on the arguments `search` refuses (its docstring lists them)."""
     named_objective(objective)       # ValueError: no objective has that name
-    for name, value, least in (("jobs", jobs, 1), ("top", top, 0), ("rescore", rescore, 0),
-                               ("max_candidates", max_candidates, 0), ("max_pool_probes", max_pool_probes, 0)):
+    given = [("jobs", jobs, 1), *((f.name, getattr(counts, f.name), 0) for f in fields(counts))]
+    for name, value, least in given:
         if isinstance(value, bool) or not isinstance(value, int) or value < least:
             raise ValueError(f"{name} must be a whole number of at least {least}, not {value!r}")
     if budget_s is not None and not budget_s >= 0:

@@ -22,7 +22,7 @@ from ..layout.layout import resolve
 from ..layout.shards import kv_heads_fit
 from ..layout.split import busiest_group_requests
 from ..plan.plan import Plan
-from ..plan.printer import aggregated
+from ..plan.printer import aggregated, with_split
 from ..plan.strategy import Strategy
 from ..plan.workload import Overlap
 
@@ -66,7 +66,8 @@ def strategy_text(dp: int, pp: int, split: tuple[int, ...] | None, tp: int, cp: 
 def _aggregated(dp: int, pp: int, split: tuple[int, ...] | None, tp: int, cp: int, sp: bool,
                 expert: tuple[int, int] | None) -> Strategy:
     ep, etp = expert if expert is not None else (None, None)
-    return aggregated(dp=dp, pp=pp, split=split, tp=tp, cp=cp, sp=sp, ep=ep, etp=etp)
+    even = aggregated(dp=dp, pp=pp, tp=tp, cp=cp, sp=sp, ep=ep, etp=etp)
+    return even if split is None else with_split(even, split)
 
 
 CP_MIN_PROMPT = 4096        # context parallelism is searched for prompts at least this long

@@ -191,12 +191,8 @@ def diagnose(load: Load, missed: frozenset[str], metrics: Mapping[str, Any] | No
     prefill_util = (load.prefill_busy_s / (load.prefill_instances * (load.prefill_until - float(load.arrival.min())))
                     if load.prefill_busy_s is not None and load.prefill_instances
                     and load.prefill_until > float(load.arrival.min()) else None)
-    # a disaggregated strategy's requests that wait (Little's law on the queue: `_limit`'s `queues`) wait for a
-    # decode slot, the prefill pool not busy: its TTFT rests on the decode step's pace, not on its prefill
-    mean_ttft = float(np.nanmean(load.ttft)) if len(load.ttft) else 0.0
-    waits = bool(load.prefill_instances) and (prefill_util is None or prefill_util < BUSY) \
-        and admission_wait >= QUEUE_SHARE * mean_ttft and _mean(running, queued) is not None
-    which, step_s, path = _step(missed, metrics, waits)
+    which, step_s, path = _step(missed, metrics, _waits_for_decode(load, prefill_util, admission_wait,
+                                                                   _mean(running, queued) is not None))
     compute_share = comm_share = None
     if path:
         comm = sum(float(path.get(k, 0.0)) for k in ("tp_comm_s", "ep_comm_s", "pp_comm_s"))
@@ -209,6 +205,15 @@ def diagnose(load: Load, missed: frozenset[str], metrics: Mapping[str, Any] | No
     unreachable = goodput_missed if goodput_missed is not None and rate is not None and goodput_missed >= rate \
         else None
     return replace(b, limit=_limit(b, load, missed, behind), goodput_unreachable=unreachable)
+
+
+def _waits_for_decode(load: Load, prefill_util: float | None, admission_wait: float, waited: bool) -> bool:
+    """Whether a disaggregated strategy's requests wait for a decode slot (Little's law on the queue, as `_limit`'s
+    `queues`: the admission wait at least `QUEUE_SHARE` of the mean TTFT, requests having `waited`) with the
+    prefill pool not busy: its TTFT then rests on the decode step's pace, not on its prefill."""
+    mean_ttft = float(np.nanmean(load.ttft)) if len(load.ttft) else 0.0
+    return bool(load.prefill_instances) and (prefill_util is None or prefill_util < BUSY) \
+        and admission_wait >= QUEUE_SHARE * mean_ttft and waited
 
 
 def _growth_and_inflow(load: Load, lo: float, hi: float) -> tuple[float, float]:

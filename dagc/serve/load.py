@@ -29,7 +29,7 @@ from ..plan.strategy import Strategy
 from ..plan.workload import Traffic, Workload
 from .kv_blocks import BLOCK_TOKENS, kv_capacity_tokens
 from .load_result import Load, Timeline, percentiles, sample_percentiles
-from .replica import Replica
+from .replica import Observers, Replica
 from .requests import Requests, requests_of
 from .run import Run
 from .sources import ClosedLoop, OpenLoop
@@ -75,8 +75,8 @@ def simulate(plan: Plan, strategy: Strategy, lay: Layout, prices: StepPrices | N
                        cap=plan.workload.batch, kv_tokens=capacity, frontend_s=plan.cluster.engine.terms.frontend_s,
                        static=True)
     else:
-        load = replace(_inflight(plan, traffic, requests, lay, prices, capacity, tick,
-                                 Watch(plan, requests.output) if watch else None),
+        observers = Observers(tick, Watch(plan, requests.output) if watch else None)
+        load = replace(_inflight(plan, traffic, requests, lay, prices, capacity, observers),
                        cap=sum(sum(c) for c in _caps(lay)), kv_tokens=capacity,
                        frontend_s=plan.cluster.engine.terms.frontend_s)
     if progress is not None:
@@ -105,7 +105,7 @@ def _caps(lay: Layout) -> list[list[int]]:
 
 
 def _inflight(plan: Plan, traffic: Traffic, requests: Requests, lay: Layout, prices: StepPrices, kv_tokens: int,
-              tick: Callable[[int], None] | None, watch: Watch | None = None) -> Load:
+              observers: Observers) -> Load:
     w = plan.workload
     n = len(requests)
     run = Run.of(requests)
@@ -116,8 +116,7 @@ def _inflight(plan: Plan, traffic: Traffic, requests: Requests, lay: Layout, pri
     blocks = max(kv_tokens // BLOCK_TOKENS, longest)       # a rank holds at least the longest request
 
     def replica(r: int, source: OpenLoop) -> None:
-        Replica(run, source, caps[r], blocks, surface, w.chunk_tokens, w.step_positions, w.tokens_per_step,
-                w.generate, tick, watch).run()
+        Replica(run, source, caps[r], blocks, surface, w, observers).run()
 
     warm = 0.0
     if requests.arrival is not None:

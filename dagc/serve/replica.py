@@ -28,9 +28,11 @@ import math
 from array import array
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
+from ..plan.workload import Workload
 from .kv_blocks import BLOCK_TOKENS, RankKV
 from .replica_blocks import DecodeBlocks, roomy
 from .run import DECODING, ENDING, PREFILLING, Req, Run
@@ -38,21 +40,33 @@ from .sources import OpenLoop
 from .surrogate import StepSurface
 from .watch import Watch
 
-__all__ = ["Replica"]
+__all__ = ["Observers", "Replica"]
 
 B = BLOCK_TOKENS
+
+
+@dataclass(frozen=True, slots=True)
+class Observers:
+    """What follows an in-flight run as it goes: `progress`, called with the requests ended so far, and `watch`,
+    which stops the run once it misses a percentile requirement (`dagc.serve.watch.Watch`)."""
+
+    progress: Callable[[int], None] | None = None
+    watch: Watch | None = None
 
 
 class Replica(DecodeBlocks):
     """One data-parallel replica (module docstring)."""
 
     def __init__(self, run: Run, source: OpenLoop, caps: list[int], kv_blocks: int, surface: StepSurface,
-                 chunk: int, positions: int, emitted: float, generate: int, progress: Callable[[int], None] | None,
-                 watch: Watch | None = None) -> None:
+                 workload: Workload, observers: Observers) -> None:
+        """`workload`'s chunk, positions a decode step, tokens a step (`emitted`) and output length are the
+        replica's."""
         self.run_, self.source, self.caps, self.surface = run, source, caps, surface
+        watch = observers.watch
         self.watch = watch if watch is not None and watch.watching else None
         self.g = len(caps)
-        self.chunk, self.q, self.E, self.half = chunk, positions, emitted, generate // 2
+        self.chunk, self.q, self.half = workload.chunk_tokens, workload.step_positions, workload.generate // 2
+        self.E = emitted = workload.tokens_per_step
         self.P = max(1, round(B / emitted))                   # decode steps per block
         self.hash_tokens = run.requests.block_tokens
         self.kv = [RankKV(kv_blocks, self.hash_tokens) for _ in caps]
@@ -71,7 +85,7 @@ class Replica(DecodeBlocks):
         self.ends: list[tuple[int, int, int]] = []            # (step it ends after, request, epoch)
         self.waiting: deque[int | Req] = deque()    # requests by id until first tried, then as `Req`
         self.step, self.t, self.done, self.hold_admission = 0, 0.0, 0, False
-        self.progress = progress
+        self.progress = observers.progress
         self.tl = (array("d"), array("d"), array("d"), array("d"))
 
     # --- the loop -------------------------------------------------------------------------------

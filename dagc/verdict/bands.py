@@ -19,17 +19,18 @@ percentiles and its capacity come from carry their errors into them. Memory and 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
 from ..plan.workload import Requirement, RequirementKind
 from ..rules.bounds import bounds
 from .check import StrategyResult
-from .ledger import CONFIDENCE, Errors, calibrated_errors, e2e_errors, ledger, regime_of
+from .ledger import CONFIDENCE, WIDENED, Errors, calibrated_errors, e2e_errors, ledger, regime_of
 from .verdict import METRIC_OF, RequirementResult, requirement_value_text
 
 __all__ = ["Band", "Bands", "Odds", "bands_of", "bound_warning", "figure_key", "odds_class", "odds_line", "odds_text",
-           "p_text", "regimes_text", "value_band_text"]
+           "bands_source", "p_text", "regimes_text", "value_band_text"]
 
 # report.json's figures and the ledger quantity each takes its band from.
 _METRICS = {"ttft_s": "ttft", "ttft_server_s": "ttft", "tpot_s": "tpot", "prefill_tokens_per_s": "throughput",
@@ -277,6 +278,33 @@ def value_band_text(q: RequirementResult, odds: Odds) -> str:
     return f"{shown} [{low}–{high}]"
 
 
+def bands_source(bands: Iterable[Band]) -> str:
+    """Where bands come from, for a legend: dagc's errors on published runs (the ledger), a calibration's
+    cross-validated errors on the user's runs, or the ledger's widened to those (a quantity the calibration has
+    fewer than the ledger's `min_runs` runs of: `dagc.verdict.ledger.calibrated_errors`) — or both.
+
+    Example:
+        >>> b = Band(1.0, 0.9, 1.1, 0.8, "quantity=tpot", 24, "calibration `c.json` has 3 runs …, " + WIDENED)
+        >>> bands_source([b]).split(", widened")
+        ["from dagc's errors on published runs it was not tuned on", " to the calibration's cross-validated errors on \
+your runs where they reach further (a quantity it has fewer than 8 runs of; docs/bands.md)"]
+    """
+    bands = list(bands)
+    own = [b for b in bands if b.regime.startswith("calibration=")]
+    wide = any(b.note is not None and WIDENED in b.note for b in bands)
+    published = "dagc's errors on published runs it was not tuned on"
+    if own and len(own) == len(bands):
+        return "from the calibration's cross-validated errors on your runs (docs/calibrate.md)"
+    if not own and not wide:
+        return f"from {published} (docs/bands.md)"
+    widened = f"{published}, widened to the calibration's cross-validated errors on your runs where they reach further"
+    least = ledger().min_runs
+    if not own:
+        return f"from {widened} (a quantity it has fewer than {least} runs of; docs/bands.md)"
+    return (f"from the calibration's cross-validated errors on your runs and, for a quantity it has fewer than {least} "
+            f"runs of, {widened if wide else published} (docs/bands.md)")
+
+
 def regimes_text(odds: tuple[Odds, ...]) -> str | None:
     """The regimes a requirements table's bands come from, for its caption (None: no band)."""
     seen: dict[str, Band] = {}
@@ -288,9 +316,7 @@ def regimes_text(odds: tuple[Odds, ...]) -> str | None:
     conf = next(iter(seen.values())).confidence
     fell = any(b.note for b in seen.values())
     clamped = dict.fromkeys(o.band.clamped for o in odds if o.band is not None and o.band.clamped)
-    source = ("from the calibration's cross-validated errors on your runs (docs/calibrate.md)"
-              if all(k.startswith("calibration=") for k in seen) else
-              "from dagc's errors on published runs it was not tuned on (docs/bands.md)")
+    source = bands_source(seen.values())
     outside = any(o.band is not None and not o.band.low <= o.band.value <= o.band.high for o in odds)
     return (f"[low–high]: where the measured figure lies, at {conf * 100:.0f} %, {source}: "
             + ", ".join(f"{k} ({b.runs} runs)" for k, b in seen.items())

@@ -31,9 +31,10 @@ from ..plan.workload import Serving
 __all__ = ["LEDGER_FILE", "LEDGER_MAX_BYTES", "CONFIDENCE", "OBJECTIVE_QUANTITY",
            "QUANTITIES", "Errors", "Ledger", "Regime", "band_ratio", "calibrated_errors", "composed_e2e",
            "concurrency_band", "e2e_errors", "gpu_family", "ledger", "regime_of", "regime_keys",
-           "widened", "within_error_of_best"]
+           "WIDENED", "widened", "within_error_of_best"]
 
 LEDGER_FILE = "ledger.json"
+WIDENED = "widened to the calibration's errors"     # a band's note: the ledger's, widened (`calibrated_errors`)
 LEDGER_MAX_BYTES = 1_000_000          # the shipped ledger is a few KB; a larger file is not read
 CONFIDENCE = 0.8                      # the share of the error distribution a band covers, by default
 QUANTITIES = ("ttft", "tpot", "throughput", "e2e")
@@ -217,7 +218,7 @@ def calibrated_errors(plan: Plan, quantity: str, ledger_errors: Errors) -> Error
     least = ledger().min_runs
     if runs < least or not xs:
         said = (f"calibration `{cal.file}` has {runs} run{'' if runs == 1 else 's'} with a {quantity} figure, fewer "
-                f"than {least}: the ledger's band" + (", widened to the calibration's errors" if xs else ""))
+                f"than {least}: the ledger's band" + (f", {WIDENED}" if xs else ""))
         return widened(ledger_errors, xs, f"{said}; {ledger_errors.note}" if ledger_errors.note else said)
     q = np.quantile(np.asarray(xs, dtype=float), ledger_errors.levels, method="weibull")
     return Errors(f"calibration={cal.file} quantity={quantity}", runs, ledger_errors.levels,

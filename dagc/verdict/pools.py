@@ -19,6 +19,7 @@ from ..layout.layout import resolve
 from ..plan.plan import Plan
 from ..plan.strategy import Pool, Strategy
 from ..plan.workload import PoolRole, Serving, Workload
+from ..rules.engine import calibration_range
 from ..rules.serving import pools_fit_cluster, pools_need_inflight
 from ..serve.disagg import (
     Disaggregated,
@@ -110,6 +111,9 @@ def check_pools(plan: Plan, strategy: Strategy) -> PooledCheck:
     # each instance is analysed alone on the cluster: its unused GPUs (W505) are the deployment's to count
     diags = chosen + [replace(d, message=f"{r.pool.role} pool: {d.message}") for r in results
                       for d in r.analysis.diagnostics if d.code != "W505"]
+    # the calibration's range, on the plan's own workload and each pool's instance (the pools' analyses skip it)
+    if (far := calibration_range(plan, [(r.pool.role, r.gpus_per_instance) for r in results])) is not None:
+        diags.append(far)
     gpus = sum(r.gpus for r in results)
     over = pools_fit_cluster(plan, strategy, [(r.pool.role, r.pool.instances, r.gpus_per_instance) for r in results])
     if over is not None:

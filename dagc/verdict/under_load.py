@@ -22,7 +22,6 @@ Both are bounded before they start (`load_events`) by the plan's work budget (`P
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
@@ -39,10 +38,9 @@ from ..serve.binding import Binding, Limit, binding_json, diagnose
 from ..serve.load import Load, StepPrices, simulate
 from ..serve.load_figures import LoadFigures, load_figures
 from ..serve.load_pools import PoolPrices, simulate_pools
-from ..serve.load_result import PACE_SHARE, QueueGrowth
 from ..serve.shared import shared_load, shared_prices
 from ..serve.watch import Missed
-from ..units import format_figure
+from .carrying import CAPACITY_TOLERANCE, needs_of, not_carried_because
 from .pools import PooledCheck
 from .steady import Steady, SteadyMetrics
 from .verdict import RequirementResult, requirement_value
@@ -52,7 +50,6 @@ __all__ = ["CAPACITY_MIN_REQUESTS", "CAPACITY_REQUESTS", "CAPACITY_STEPS", "CAPA
            "missed_latencies", "not_carried_because", "not_simulated", "pools_run", "Progress", "Run", "strategy_run",
            "under_load"]
 
-CAPACITY_TOLERANCE = 0.01     # the bisection stops when the bracket is within 1 % of its upper end
 CAPACITY_STEPS = 24           # simulated runs at most per capacity (bracketing and bisection)
 CAPACITY_REQUESTS = 2_000     # requests per capacity run (a log's first ones, all when it has fewer)
 # the fewest requests a capacity run may have: a log of fewer gets no capacity (capacity_judged false), its runs
@@ -149,7 +146,7 @@ def under_load(plan: Plan, run: Run, steady: Steady, progress: Progress | None =
     known = _run_stands_for(plan, figures, m)
     most = capacity(plan, run, _steady_rate(plan, metrics), each_run, known) if judged else None
     reason = not_carried_because(figures.overloaded, figures.queue_growth, binding.arrival_rate_requests_per_s, most,
-                                 percentile_missed=bool(missed), needs=_needs(binding))
+                                 percentile_missed=bool(missed), needs=needs_of(binding))
     if reason is not None and binding.limit is Limit.NONE:     # behind by its capacity alone: as a queue
         binding = diagnose(main, missed, steps, goodput, behind=True)
     if progress is not None:
@@ -157,54 +154,6 @@ def under_load(plan: Plan, run: Run, steady: Steady, progress: Progress | None =
     over = () if judged or not with_capacity or budget is None or m < CAPACITY_MIN_REQUESTS else (
         load_over_budget(plan, work, budget, m * CAPACITY_STEPS, capacity=True),)
     return UnderLoad(main, figures, binding, most, judged, work, reason, (*_over_kv(plan, main), *over))
-
-
-def not_carried_because(overloaded: bool, growth: QueueGrowth | None, rate: float | None, most: float | None,
-                        percentile_missed: bool = False, needs: tuple[float, int] | None = None) -> str | None:
-    """Why a run's deployment cannot carry its traffic, None when it can: its queue
-    grows past what its arrivals' noise allows (`load.overloaded`, `Load.queue_growth`); or it grows by more
-    than the pace the capacity is placed by (`QueueGrowth.behind`) while the requests in flight Little's law
-    needs at the arrival rate are more than its cap allows by more than `CAPACITY_TOLERANCE` (`needs`): the most
-    it serves, its cap over a request's time in flight, is below the arrival rate, as the run's own counts say;
-    or its capacity — when bisected — lies below the arrival rate by more than `CAPACITY_TOLERANCE` while the
-    run itself meets its percentile requirements (the capacity's longer runs fall behind where this one did not;
-    docs/load.md, "Carrying the traffic"). A run that keeps up but misses a percentile (`percentile_missed`)
-    carries its traffic: its capacity is below the rate by that percentile, which is missed on its own figure,
-    and the requirements that hold stay met. A deployment that cannot carry its traffic meets none of its load
-    requirements.
-
-    Args:
-        overloaded: the run's queue grows past its arrivals' noise (`Load.overloaded`), by `growth`.
-        rate: the run's arrival rate (`Binding.arrival_rate_requests_per_s`).
-        most: its capacity (None: not judged).
-        needs: the requests in flight Little's law needs and the cap on them (`Binding.little_concurrency`,
-            `Binding.cap`; None: either unknown).
-
-    Example:
-        >>> not_carried_because(False, None, 10.0, 9.2)[:64]
-        'its capacity, 9.2 requests/s (the highest arrival rate at which '
-    """
-    if overloaded and growth is not None:
-        ended = "were given their first token" if growth.first_token else "ended"
-        where = "waiting to be served" if growth.first_token else "in the system"
-        return (f"the queue keeps growing: of the {growth.arrived:,} requests arriving over the run's second "
-                f"half, {growth.ended:,} {ended} in it, {growth.grown:,} more {where} — past the "
-                f"{growth.allowance:.0f} its arrivals' noise allows")
-    if growth is not None and growth.behind and needs is not None and needs[0] > needs[1] * (1 + CAPACITY_TOLERANCE):
-        ended = "were given their first token" if growth.first_token else "ended"
-        where = "waiting to be served" if growth.first_token else "in the system"
-        return (f"it needs ≈ {needs[0]:,.0f} requests in flight at this rate (Little's law: the arrival rate × a "
-                f"request's time in flight), more than its cap of {needs[1]:,}, and its queue grows: of the "
-                f"{growth.arrived:,} requests arriving over the run's second half, {growth.ended:,} {ended} in it, "
-                f"{growth.grown:,} more {where} — more than the {PACE_SHARE:.0%} of them a capacity's trial allows, "
-                f"within the {growth.allowance:.0f} this run's noise allows")
-    rate = None if rate is None or not math.isfinite(rate) else rate      # as report.json's binding holds it
-    cap = most
-    if rate is not None and cap is not None and cap < rate * (1 - CAPACITY_TOLERANCE) and not percentile_missed:
-        return (f"its capacity, {format_figure(cap)} requests/s (the highest arrival rate at which its percentile "
-                f"requirements hold and its queue does not grow), is below the arrival rate of "
-                f"{format_figure(rate)} requests/s")
-    return None
 
 
 def carries_traffic(load: UnderLoad | None) -> bool | None:
@@ -294,11 +243,6 @@ def _run_stands_for(plan: Plan, out: LoadFigures, trial_requests: int) -> tuple[
         return rate, False
     growth = out.queue_growth
     return None if out.requests < trial_requests or growth is not None and growth.behind else (rate, True)
-
-
-def _needs(b: Binding) -> tuple[float, int] | None:
-    """The requests in flight Little's law needs at the arrival rate and the cap on them, when both are known."""
-    return None if b.little_concurrency is None or not b.cap else (b.little_concurrency, b.cap)
 
 
 def _holds(plan: Plan, out: LoadFigures) -> bool:
