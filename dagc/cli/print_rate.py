@@ -33,7 +33,8 @@ def print_at_rate(out: Console, ranked: RankedAtRate, top: int, plan: Plan | Non
     out.print(f"at {_rate(ranked.rate)}: {tr.requests:,} requests ({tr.arrival}, seed {tr.seed}) "
               f"simulated through each of the {len(ranked.ranked):,} best strategies, ranked those meeting every "
               "requirement and keeping up first, then those keeping up, each by goodput per GPU (requests/s served "
-              "within every latency requirement, per GPU)"
+              "within every latency requirement, per GPU), those within 1 % of one another (the runs' noise) by "
+              "their headroom, the least margin of their load requirements"
               + (f"; {ranked.skipped:,} not simulated (`dagc check` rejects them at this workload)"
                  if ranked.skipped else ""), markup=False)
     names = {r.text: r.name for r in plan.requirements} if plan is not None else {}
