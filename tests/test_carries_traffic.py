@@ -257,3 +257,30 @@ def test_the_capacity_does_not_follow_the_plan_s_rate_when_its_run_is_too_short_
     assert not loads["0.9"]["overloaded"] and loads["0.9"]["queue_growth"]["grown"] == 0
     assert loads["0.5"]["carries_traffic"] and not loads["0.9"]["carries_traffic"]
     assert loads["0.9"]["not_carried_because"].startswith("its capacity, 0.794")
+
+
+@pytest.mark.slow
+def test_search_at_a_rate_concludes_as_check_does_on_its_best():
+    """Qwen3-235B-A22B in FP8 on 8 H100s, 600 requests at 8.5 requests/s: `tp 4 ; ep 8`'s run keeps up and meets
+    every requirement, but its capacity (trials of 2,000 requests) is below 8.5, so `dagc check` says it does
+    not carry its traffic. `search --rate` judges the first of its ranking that meets every requirement as check
+    does (capacity included) before it concludes: that row is not counted as keeping up, as check says."""
+    from dagc.search.at_rate import rank_at_rate
+    from dagc.search.search import search
+    plan = load_plan_text('model preset "qwen3-235b-a22b" { weights = fp8 } '
+                          'cluster { gpus = 8  gpu preset "h100-sxm" } '
+                          "workload { batch = 128  prompt = 2000  generate = 400  serving = inflight "
+                          "rate = 6 requests/s  requests = 600  seed = 3 } "
+                          "require { ttft_p99 <= 3 s  tpot_p90 <= 60 ms  memory <= 90 % } strategy tp 8 ; ep 8")
+    ranked = rank_at_rate(plan, search(plan, top=20), 8.5)
+    at = plan.model_copy(update={"workload": plan.workload.model_copy(
+        update={"traffic": plan.workload.traffic.at_rate(8.5)})})
+    row = next(a for a in ranked.ranked if a.candidate.text.startswith("tp 4 ; ep 8 "))
+    checked = check_strategy(at, parse_strategy("tp 4 ; ep 8"))
+    assert checked.load.carries_traffic is False and "capacity" in checked.load.not_carried_because
+    assert row.load.carries_traffic is False and row.load.not_carried_because == checked.load.not_carried_because
+    assert row.candidate.meets_requirements is False
+    # the rows that keep up and meet every requirement, if any, come after it was judged: none claims what check
+    # denies for the one it judged
+    assert all(a.candidate.text != row.candidate.text for a in ranked.ranked
+               if a.load.carries_traffic and a.candidate.meets_requirements)

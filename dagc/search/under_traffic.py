@@ -259,9 +259,10 @@ def _judged(plan: Plan, c: Candidate) -> Judgement | str:
     return r if isinstance(r, str) else judgement(r, c)
 
 
-def check_candidate(plan: Plan, c: Candidate) -> StrategyResult | str:
+def check_candidate(plan: Plan, c: Candidate, with_capacity: bool = False) -> StrategyResult | str:
     """`dagc check --strategy` of the candidate's text on `plan` (its traffic simulated, without the capacity
-    bisection): REJECTED when check rejects it, UNPARSED when its text does not parse back."""
+    bisection unless `with_capacity`): REJECTED when check rejects it, UNPARSED when its text does not parse
+    back."""
     try:
         decl = parse_strategy(c.text)
     except PlanError:
@@ -271,7 +272,7 @@ def check_candidate(plan: Plan, c: Candidate) -> StrategyResult | str:
     if c.speculative_tokens is not None and spec is not None:        # `--vary speculative`: its own count
         trial = plan.model_copy(update={"workload": plan.workload.model_copy(
             update={"speculative": spec.model_copy(update={"tokens": c.speculative_tokens})})})
-    r = check_strategy(trial, decl, with_capacity=False)
+    r = check_strategy(trial, decl, with_capacity=with_capacity)
     if not r.valid or r.metrics is None:
         return REJECTED
     return r
