@@ -169,3 +169,21 @@ def test_runs_whose_goodputs_differ_by_noise_are_ranked_by_their_headroom():
             run("tp 4 ; ep 4", 0.984, 0.12), run("dp 4", 1.2, 0.9, carries=False)]
     assert [a.candidate.text for a in _ranked(runs)] == [c.candidate.text for c in
                                                          (runs[1], runs[0], runs[2], runs[3], runs[4])]
+
+
+def test_a_conclusion_with_nothing_simulated_says_why():
+    """No legal strategy (235B in FP8 on 2 GPUs): the conclusion says the search found none legal and how to
+    learn why; strategies the search found that check rejects at the rate's workload: it says so, with their count."""
+    none = rate_conclusion(ranked(6), 2)[0]
+    assert none.startswith("conclusion: no strategy on 2 GPUs could be simulated at 6 requests/s: the search found "
+                           "no legal strategy")
+    rejected = RankedAtRate(6, Traffic(requests=1000, rate=6), (), 3)
+    assert rate_conclusion(rejected, 2)[0].endswith("`dagc check` rejects all 3 the search found at this workload")
+
+
+def test_the_conclusion_names_a_requirement_missed_off_the_load():
+    """The best keeps up but misses its memory line only: the conclusion names `memory`, not 'a requirement'."""
+    c = dataclasses.replace(candidate("tp 4", 4, meets=False), others_missed=("memory",))
+    run = SimpleNamespace(figures=SimpleNamespace(overloaded=False, served_requests_per_s=4.0), carries_traffic=True)
+    line = rate_conclusion(ranked(4, AtRate(c, run, 1.0)), 4)[0]
+    assert "(the best, `tp 4 with microbatches 1 overlap none`, misses memory)" in line

@@ -74,7 +74,10 @@ def rate_conclusion(ranked: RankedAtRate, gpus: int | None = None, check: str = 
     rate, at = ranked.rate, _rate(ranked.rate)
     on = f" on {gpus:,} GPUs" if gpus else ""
     if not ranked.ranked:
-        return [f"conclusion: no strategy{on} could be simulated at {at}"]
+        why = (f"`dagc check` rejects all {ranked.skipped:,} the search found at this workload" if ranked.skipped
+               else "the search found no legal strategy (its counts above: the rules reject every one it examined; "
+                    "`dagc check --strategy TEXT` says why of one, such as its memory)")
+        return [f"conclusion: no strategy{on} could be simulated at {at}: {why}"]
     up = [a for a in ranked.ranked if a.load.carries_traffic]
     good = [a for a in up if a.candidate.meets_requirements]
     if good:
@@ -90,7 +93,7 @@ def rate_conclusion(ranked: RankedAtRate, gpus: int | None = None, check: str = 
         a = up[0]
         return [f"conclusion: {len(up):,} of the {len(ranked.ranked):,} strategies simulated{on} keep up with {at}, "
                 f"but none meets every requirement (the best, `{a.candidate.text}`, misses "
-                f"{', '.join(a.candidate.load_missed) or 'a requirement'})",
+                f"{', '.join([*a.candidate.load_missed, *a.candidate.others_missed]) or 'a requirement'})",
                 f"  next: {ONE_STRATEGY} gives one strategy's next steps (a larger batch, 8-bit weights, replicas); "
                 "or a lower rate"]
     more = _replicas(served, rate, gpus, check, batch)
