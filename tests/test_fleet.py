@@ -449,3 +449,20 @@ def test_a_larger_cluster_holding_the_best_s_own_pick_is_not_called_within_dagc_
     other = {**row(8), "per_million_tokens": 0.6, "cluster": {**row(8)["cluster"], "gpu": "b200"}}
     mixed = rank_fleet(fleet, list(zip(points, [row(16), row(4), other], strict=True)), "cost", 1.54)
     assert [r["cluster"]["gpu"] for r in mixed.within_error] == ["b200"]
+
+
+def test_a_runner_up_s_own_pick_on_more_gpus_is_not_named_twice_within_the_error():
+    """4 and 8 H100s hold the same pick, close to the best's cost on another GPU type: the 4 is within dagc's
+    error of the best, the 8 — the 4's pick on more GPUs — is not named again."""
+    def row(gpu: str, gpus: int, cost: float) -> dict:
+        return {"meets_requirements": True, "per_million_tokens": cost, "gpu_hours_per_million_tokens": cost / 3,
+                "rent_per_hour": 2.5 * gpus, "instances": gpus // 3,
+                "cluster": {"gpu": gpu, "gpus": gpus, "gpus_per_node": 8, "engine": "vllm@0.33.0"},
+                "pick": {"score": 5.0, "strategy": "tp 1 ; ep 3", "gpus": 3}}
+    from dagc.lang.fleet import FleetGpu
+    points = [FleetPoint(k, g, "2.5 $/h", (("gpus", str(n)),), k, rate=10.0)
+              for k, (g, n) in enumerate((("h200", 4), ("h100-sxm", 4), ("h100-sxm", 8)))]
+    fleet = Fleet((FleetGpu("h200", "2.5 $/h", 2.5, None), FleetGpu("h100-sxm", "2.5 $/h", 2.5, None)), (), 10.0, None)
+    rows = [row("h200", 4, 0.10), row("h100-sxm", 4, 0.117), row("h100-sxm", 8, 0.117)]
+    result = rank_fleet(fleet, list(zip(points, rows, strict=True)), "cost", 1.54)
+    assert [(r["cluster"]["gpu"], r["cluster"]["gpus"]) for r in result.within_error] == [("h100-sxm", 4)]

@@ -56,14 +56,16 @@ class FleetResult:
     @property
     def within_error(self) -> tuple[dict[str, Any], ...]:
         """The runners-up whose cost lies within `error_band_ratio` of the best's: their bands overlap the best's,
-        so dagc cannot tell them from it within its error (docs/bands.md) — not those holding the best's own pick
-        (`same_pick`), whose figures are the best's and which only rent more GPUs."""
+        so dagc cannot tell them from it within its error (docs/bands.md) — not those holding the pick of a cluster
+        ranked above them (the best's: `same_pick`), whose figures are that one's and which only rent more GPUs."""
         best, ratio = self.best, self.error_band_ratio
         figure = _COSTS[0] if self.by == "money" else _COSTS[1]
         if best is None or ratio is None or not best.get(figure):
             return ()
-        same = {id(r) for r in self.same_pick}
-        return tuple(r for r in self.ranked[1:] if r[figure] / best[figure] <= ratio and id(r) not in same)
+        # a cluster holding the pick of a cluster ranked above it (the best's: `same_pick`) is that pick on more GPUs
+        keys = [_pick_key(r) for r in self.ranked]
+        return tuple(r for k, r in enumerate(self.ranked[1:], 1) if r[figure] / best[figure] <= ratio
+                     and (keys[k] is None or keys[k] not in keys[:k]))
 
     @property
     def same_pick(self) -> tuple[dict[str, Any], ...]:
