@@ -86,6 +86,8 @@ def answer_cluster(plan: Plan, rate: float, top: int = SEARCH_TOP) -> dict[str, 
     missed = c.load_missed or ((c.binding,) if c.binding and not c.meets_requirements else ())
     if carry.missed is not None:            # it met every requirement on a run too short to queue, not on a long one
         missed = (carry.missed,)
+    elif not pick.load.carries_traffic and pick.load.not_carried_because:     # its load lines held, the rate not
+        missed = (f"does not carry {rate:,.10g} requests/s: {pick.load.not_carried_because}",)
     out.update({"meets_requirements": bool(c.meets_requirements) and carry.missed is None, "pick": pick.to_json(),
                 "carry_check_requests": carry.requests, "carry_check_rejected": carry.rejected,
                 "instances": plan.cluster.gpus // c.gpus, "tokens_per_s": tokens_per_s,
