@@ -467,3 +467,14 @@ def test_a_runner_up_s_own_pick_on_more_gpus_is_not_named_twice_within_the_error
     rows = [row("h200", 4, 0.10), row("h100-sxm", 4, 0.117), row("h100-sxm", 8, 0.117)]
     result = rank_fleet(fleet, list(zip(points, rows, strict=True)), "cost", 1.54)
     assert [(r["cluster"]["gpu"], r["cluster"]["gpus"]) for r in result.within_error] == [("h100-sxm", 4)]
+
+
+def test_a_cluster_that_does_not_carry_the_rate_says_so_in_one_sentence():
+    """A miss reads `misses ttft_p99 <= 2 s` for a requirement, but a pick that does not carry the rate says that
+    sentence as it stands (not `misses does not carry …`); a failure or a note is said as it is."""
+    from dagc.fleet.rank import missed_text
+    assert missed_text({"binding": "ttft_p99 <= 2 s"}) == "misses ttft_p99 <= 2 s"
+    carry = "does not carry 10 requests/s: it needs ≈ 66 requests in flight at this rate"
+    assert missed_text({"binding": carry}) == carry
+    assert missed_text({"failed": "the worker died twice", "binding": "x"}) == "the worker died twice"
+    assert missed_text({}) == "misses"

@@ -12,7 +12,7 @@ from typing import Any
 from rich.console import Console
 
 from ..export.fleet_out import pick_load_cells
-from ..fleet.rank import FleetResult, rate_text, rented_cost, search_command
+from ..fleet.rank import FleetResult, missed_text, rate_text, rented_cost, search_command
 from ..units import format_figure
 from .tables import Col, print_fitted
 
@@ -73,7 +73,7 @@ def print_fleet(out: Console, result: FleetResult, top: int, written: str | None
                       + ", ".join(f"{_cluster(r)} ({cost_text(r, result.by)})" for r in close)
                       + " — the pick could change within the bands", markup=False)
     for r in result.missed:
-        why = r.get("failed") or r.get("note") or (f"misses {r['binding']}" if r.get("binding") else "misses")
+        why = missed_text(r)
         pick = r.get("pick")
         if pick is not None and not r.get("failed") and not r.get("note"):     # the figures it misses with
             goodput, ttft, tpot = pick_load_cells(pick)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..fleet.rank import rate_text, rented_cost, search_command
+from ..fleet.rank import missed_text, rate_text, rented_cost, search_command
 from ..units import Dimension, format_figure, format_si
 from .axes import ticks
 from .md_escape import md_code, md_text
@@ -88,7 +88,7 @@ def fleet_md(doc: dict[str, Any], plan: str, svg_name: str | None = "fleet.svg")
     if f["not_meeting"]:
         out += ["## Not meeting every requirement", ""]
         for r in f["not_meeting"]:
-            why = r.get("failed") or r.get("note") or (f"misses {r['binding']}" if r.get("binding") else "misses")
+            why = missed_text(r)
             out.append(f"- {md_text(r['label'])}: {md_text(why)}")
         out.append("")
     return "\n".join(out)

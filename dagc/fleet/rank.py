@@ -18,7 +18,7 @@ from typing import Any
 
 from ..lang.fleet_ir import Fleet, FleetPoint
 
-__all__ = ["FleetResult", "rank_fleet", "rate_text", "rented_cost", "search_command"]
+__all__ = ["FleetResult", "missed_text", "rank_fleet", "rate_text", "rented_cost", "search_command"]
 
 _COSTS = ("per_million_tokens", "gpu_hours_per_million_tokens")
 
@@ -97,6 +97,17 @@ def _pick_key(row: dict[str, Any]) -> tuple[object, ...] | None:
         return None
     return c["gpu"], c["engine"], pick["strategy"], row.get("per_million_tokens"), \
         row.get("gpu_hours_per_million_tokens")
+
+
+def missed_text(row: dict[str, Any]) -> str:
+    """Why a cluster misses, in words: its failure, its note, `misses` and the requirement it misses first, or —
+    when its pick does not carry the rate — that sentence as it stands (`does not carry 10 requests/s: …`)."""
+    if why := row.get("failed") or row.get("note"):
+        return str(why)
+    binding = row.get("binding")
+    if not binding:
+        return "misses"
+    return binding if binding.startswith("does not carry") else f"misses {binding}"
 
 
 def rented_cost(row: dict[str, Any], figure: str = _COSTS[0]) -> float | None:
