@@ -183,7 +183,8 @@ def check_unused(ctx: RuleContext) -> Iterator[Diagnostic]:
     if used < avail:
         yield diag("W505", Severity.WARNING, f"{avail - used} of {avail} GPUs are unused (the strategy uses {used})",
                    ctx.plan.span_of("cluster.gpus") or ctx.strategy.span_of("strategy"),
-                   f"dp {avail // used} would use {avail // used * used}" if avail // used > 1 else None)
+                   f"dp {avail // used} would use {avail // used * used}" if avail // used > 1 else
+                   f"a strategy of {avail} GPUs would use them all, or `gpus = {used}` rents only what this one uses")
 
 
 def check_kv_replication(ctx: RuleContext) -> Iterator[Diagnostic]:
