@@ -32,6 +32,7 @@ from lark import Token, Tree
 from ..diagnostics import Diagnostic, PlanError, Severity
 from ..plan.engines import NEWEST
 from ..plan.plan import Plan
+from ..plan.workload import RequirementKind
 from ..source import SourceFile, Span
 from .blocks import child_tree
 from .fields import TRAFFIC_FIELDS, did_you_mean
@@ -42,7 +43,6 @@ __all__ = ["REPLACES", "SET_SOURCE", "Override", "arrival_unsaid", "load_plan_wi
 
 SET_SOURCE = "--set"
 _TOP = ("model", "cluster", "workload", "require", "objective")
-_AT_LEAST = ("decode_throughput", "prefill_throughput", "throughput")      # `>=` requirements
 _PATH = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*=\s*(.*?)\s*$", re.S)
 # One value as the grammar's `value` rule reads it (dagc/lang/plan.lark): a quantity (a number, its unit on
 # the same line, never a statement's keyword), a name with an optional number, or a quoted string — and
@@ -326,7 +326,9 @@ def _require(text: str, found: Tree[Token] | None, o: Override) -> _Edit:
         if isinstance(req, Tree) and str(req.children[0]) == kind:
             value = child_tree(req, 2)
             return _Edit(value.meta.start_pos, value.meta.end_pos, o.value, o, 0)
-    line = f"{kind} {'>=' if kind in _AT_LEAST else '<='} {o.value}"
+    base = re.sub(r"_p[0-9]+$", "", kind)                        # `ttft_p99`: a percentile of `ttft`
+    floor = base in {k.value for k in RequirementKind} and RequirementKind(base).is_floor
+    line = f"{kind} {'>=' if floor else '<='} {o.value}"
     if found is None:
         return _insert(len(text), f"\nrequire {{ {line} }}\n", o, 11 + len(kind) + 4, 11)
     return _insert(found.meta.end_pos - 1, f" {line} ", o, 1 + len(kind) + 4, 1)
