@@ -1,5 +1,6 @@
 """`--set require.KIND=VALUE` for a requirement the plan does not write adds it the way round it means: a floor
-(`>=`) for the throughputs, per GPU (`tokens/s/gpu`) or not, and for goodput; a ceiling (`<=`) for the latencies and memory."""
+(`>=`) for the throughputs, per GPU (`tokens/s/gpu`) or not, and for goodput; a ceiling (`<=`) for the latencies
+and memory."""
 
 from __future__ import annotations
 
